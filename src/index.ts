@@ -1,0 +1,24 @@
+/**
+ * perfwatch: an in-process performance monitor for Node.js.
+ *
+ * The library's public surface; everything else is internal and may change.
+ */
+export { PerformanceMonitor } from './monitor.js';
+export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor.js';
+export { attachProducer, MetricHandle, CounterHandle, Producer } from './producer.js';
+export type { ProducerHandle, MetricOptions, RequestSample } from './producer.js';
+export { MonitorOptionsSchema, resolveOptions } from './options.js';
+export type { MonitorOptions, ResolvedOptions } from './options.js';
+export type { MetricQuery, MetricSnapshot, MetricWindow, HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './query.js';
+export { BUILTIN_METRICS, KINDS, UNITS } from './metrics.js';
+export type { MetricKind, MetricUnit, MetricDefinition } from './metrics.js';
+export type { Tags, CanonicalTags } from './registry.js';
+export {
+  PerfwatchError,
+  InvalidArgumentError,
+  CardinalityError,
+  KindMismatchError,
+  CapacityError,
+  MonitorStoppedError,
+  ActorError,
+} from './errors.js';

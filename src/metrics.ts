@@ -1,0 +1,62 @@
+/**
+ * The metric model's vocabulary: kinds, units and the built-in metrics (named after the
+ * seed's metric types), each with its kind, unit and what it measures.
+ *
+ * Every kind stores the same per-bucket data (count, sum, min, max, last, sketch); the kind
+ * says how to read it: a gauge by its last value, a counter by its rate (its samples are
+ * increments), a distribution by its quantiles.
+ */
+
+export const KINDS = ['gauge', 'counter', 'distribution'] as const;
+export type MetricKind = (typeof KINDS)[number];
+
+export const UNITS = ['', 'ms', 'bytes', 'percent', 'ratio', 'count', 'requests', 'samples', 'bytes_per_second', 'seconds'] as const;
+export type MetricUnit = (typeof UNITS)[number];
+
+export interface MetricDefinition {
+  name: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+  help: string;
+}
+
+export const BUILTIN_METRICS: readonly MetricDefinition[] = [
+  // System, sampled by the collector.
+  { name: 'cpu_usage', kind: 'gauge', unit: 'percent', help: 'CPU busy time of the whole machine over the last interval, 0-100 (all cores)' },
+  { name: 'cpu_iowait', kind: 'gauge', unit: 'percent', help: 'CPU time spent idle while waiting for I/O over the last interval, 0-100 (Linux)' },
+  { name: 'memory_usage', kind: 'gauge', unit: 'percent', help: 'Memory in use on the machine (total minus available), 0-100' },
+  { name: 'disk_usage', kind: 'gauge', unit: 'percent', help: 'Space used on a mounted filesystem, 0-100; tag mount' },
+  { name: 'network_io', kind: 'counter', unit: 'bytes', help: 'Bytes moved by non-loopback interfaces; tag direction (rx, tx); its rate is bytes/s' },
+  // Application, recorded by the service.
+  { name: 'response_time', kind: 'distribution', unit: 'ms', help: 'Request handling time; recordRequest() feeds it, tag endpoint' },
+  { name: 'throughput', kind: 'counter', unit: 'requests', help: 'Requests handled; its rate is requests/s; recordRequest() feeds it' },
+  { name: 'error_rate', kind: 'distribution', unit: 'ratio', help: '1 per failed request, 0 per successful one: its mean over a window is the error rate' },
+  { name: 'active_connections', kind: 'gauge', unit: 'count', help: 'Open client connections' },
+  { name: 'queue_size', kind: 'gauge', unit: 'count', help: 'Items waiting in a work queue' },
+  { name: 'cache_hit_rate', kind: 'distribution', unit: 'ratio', help: '1 per hit, 0 per miss (or a measured ratio): its mean over a window is the hit rate' },
+  { name: 'database_connections', kind: 'gauge', unit: 'count', help: 'Connections held from the database pool' },
+  { name: 'formula_calculation_time', kind: 'distribution', unit: 'ms', help: 'Time to evaluate one formula' },
+  { name: 'api_response_time', kind: 'distribution', unit: 'ms', help: 'Time of calls to downstream APIs' },
+  // Node.js runtime of the host process, measured on its main thread.
+  { name: 'event_loop_lag', kind: 'distribution', unit: 'ms', help: 'Event-loop delay of the main thread: p99 of each interval' },
+  { name: 'event_loop_utilization', kind: 'gauge', unit: 'ratio', help: 'Share of the interval the main thread spent running JavaScript, 0-1' },
+  { name: 'gc_pause', kind: 'distribution', unit: 'ms', help: 'Garbage-collection pauses; tag type (minor, major, incremental, weakcb)' },
+  { name: 'heap_used', kind: 'gauge', unit: 'bytes', help: 'V8 heap in use on the main thread' },
+  { name: 'heap_total', kind: 'gauge', unit: 'bytes', help: 'V8 heap reserved on the main thread' },
+  { name: 'rss', kind: 'gauge', unit: 'bytes', help: 'Resident set size of the process' },
+  // The monitor's own.
+  { name: 'monitor_ingested', kind: 'counter', unit: 'samples', help: 'Samples the collector applied to the store' },
+  { name: 'monitor_dropped', kind: 'counter', unit: 'samples', help: 'Samples dropped on full producer rings' },
+  { name: 'monitor_ring_fill', kind: 'gauge', unit: 'ratio', help: 'Fill of the fullest producer ring when sampled, 0-1' },
+  { name: 'monitor_collector_lag', kind: 'gauge', unit: 'ms', help: 'Age of the oldest data the collector found waiting' },
+];
+
+export const BUILTIN_BY_NAME: ReadonlyMap<string, MetricDefinition> = new Map(BUILTIN_METRICS.map((m) => [m.name, m]));
+
+export function kindCode(kind: MetricKind): number {
+  return KINDS.indexOf(kind);
+}
+
+export function unitCode(unit: MetricUnit): number {
+  return UNITS.indexOf(unit);
+}

@@ -1,0 +1,348 @@
+/**
+ * PerformanceMonitor, the coordinator on the host's main thread. It owns the shared memory
+ * (control block, registry, series store, rings), starts and supervises the collector actor,
+ * samples the runtime metrics of the main thread, and answers queries by reading the store
+ * in place. Recording goes through the main thread's ring; other threads get their own with
+ * producer() + attachProducer().
+ *
+ * Faults degrade and heal, never throw into the host: a dead or stuck collector is
+ * restarted (events 'actor-exit', 'actor-restart'), and samples wait in the rings meanwhile.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { InvalidArgumentError, describeValue } from './errors.js';
+import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
+import { Producer, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample } from './producer.js';
+import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
+import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
+import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
+import { RuntimeSampler } from './runtime.js';
+import { StoreReader } from './store/reader.js';
+import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
+import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
+import type { MetricKind, MetricUnit } from './metrics.js';
+import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
+
+export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
+
+export interface RingStatus extends RingStats {
+  owner: 'main' | 'worker';
+}
+
+export interface MonitorStatus {
+  state: MonitorState;
+  running: boolean;
+  startedAt: number | null;
+  uptimeMs: number;
+  collectionIntervalMs: number;
+  series: { count: number; limit: number };
+  ingestion: {
+    /** Samples applied to the store since the monitor was created. */
+    ingested: number;
+    /** Over the last few seconds. */
+    ratePerSecond: number;
+    dropped: number;
+    /** Samples whose series id was unknown (should stay 0). */
+    badSamples: number;
+    /** Samples published and waiting in rings. */
+    pending: number;
+    overflow: 'drop' | 'block';
+    rings: RingStatus[];
+  };
+  collector: {
+    state: ActorState;
+    restarts: number;
+    lastExit: { code: number; message: string | null } | null;
+    heartbeatAgeMs: number | null;
+    lagMs: number;
+    openSeries: number | null;
+    freeSketchPages: number;
+    sketchOverflow: number;
+  };
+  memory: {
+    totalBytes: number;
+    registryBytes: number;
+    storeBytes: number;
+    /** Slot memory of the series registered so far (the store commits pages as series appear). */
+    seriesInUseBytes: number;
+    ringBytes: number;
+  };
+  system: CollectorInfo['system'] | null;
+}
+
+/** Longest the collector's clock may stand still before the actor is replaced. */
+const HEARTBEAT_TIMEOUT_MS = 3_000;
+const TICK_MS = 1_000;
+
+export class PerformanceMonitor extends EventEmitter {
+  readonly options: ResolvedOptions;
+  readonly id = randomUUID();
+  private readonly control: SharedArrayBuffer;
+  private readonly ctl: ControlViews;
+  private readonly registryBuffers: RegistryBuffers;
+  private readonly store: StoreBuffers;
+  private readonly mainRing: SharedArrayBuffer;
+  private readonly handleRings: SharedArrayBuffer[] = [];
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly query: Query;
+  private readonly main: Producer;
+  private readonly collector: Supervisor<CollectorApi>;
+  private readonly runtime: RuntimeSampler | undefined;
+  private currentState: MonitorState = 'stopped';
+  private startedAt: number | null = null;
+  private tick: NodeJS.Timeout | undefined;
+  private nextRuntimeSample = 0;
+  private tickCount = 0;
+  private handleCount = 0;
+  private rate = { at: 0, ingested: 0, perSecond: 0 };
+  private collectorInfo: CollectorInfo | undefined;
+
+  constructor(options?: MonitorOptions) {
+    super();
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.control = createControl();
+    this.ctl = controlViews(this.control);
+    this.registryBuffers = createRegistry({ maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength });
+    this.store = createStore({
+      maxSeries: o.maxSeries,
+      rawCapacity: o.rawCapacity,
+      bucketCapacity: o.bucketCapacity,
+      rollupCapacity: o.rollupCapacity,
+      intervalMs: o.collectionIntervalMs,
+      rollupMs: rollupIntervalMs(o.collectionIntervalMs),
+      logBytes: o.sketchLogBytes,
+      rollupLogBytes: o.rollupLogBytes,
+      poolBytes: o.sketchPoolBytes,
+    });
+    this.mainRing = createRing(o.ringCapacity);
+    closeRing(this.mainRing, true);
+    this.registry = new Registry(this.registryBuffers, 1);
+    this.reader = new StoreReader(this.store);
+    this.query = new Query(this.registry, this.reader);
+    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow), this.registry);
+    this.collector = new Supervisor<CollectorApi>('collector', new URL('../workers/collector.js', import.meta.url), () => this.collectorData(), {
+      exit: (info) => this.emitSafe('actor-exit', info),
+      restart: (info) => this.emitSafe('actor-restart', info),
+    });
+    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs) : undefined;
+  }
+
+  get state(): MonitorState {
+    return this.currentState;
+  }
+
+  get running(): boolean {
+    return this.currentState === 'running';
+  }
+
+  /** Starts the collector and the runtime sampler; recording works once this resolves. */
+  async start(): Promise<void> {
+    if (this.currentState !== 'stopped') return;
+    this.currentState = 'starting';
+    try {
+      await this.collector.start();
+    } catch (error) {
+      this.currentState = 'stopped';
+      throw error;
+    }
+    for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, false);
+    this.main.ring.setClosed(false);
+    this.startedAt = Date.now();
+    this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
+    this.runtime?.start();
+    this.nextRuntimeSample = 0;
+    this.tick = setInterval(() => this.onTick(), TICK_MS);
+    this.tick.unref();
+    this.currentState = 'running';
+    this.onTick();
+    this.emitSafe('start');
+  }
+
+  /**
+   * Stops recording (record() throws from now on), lets the collector drain what the rings
+   * hold, and stops it. The data stays readable; start() resumes on it.
+   */
+  async stop(): Promise<void> {
+    if (this.currentState !== 'running') return;
+    this.currentState = 'stopping';
+    clearInterval(this.tick);
+    this.tick = undefined;
+    this.runtime?.sample();
+    this.runtime?.stop();
+    this.main.flush();
+    for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
+    this.main.ring.setClosed(true);
+    await this.collector.stop();
+    this.currentState = 'stopped';
+    this.emitSafe('stop');
+  }
+
+  /** Records a sample by metric name and tags (repeated shapes are cheap; see metric()). */
+  record(name: string, value: number, tags?: Tags): void {
+    this.main.record(name, value, tags);
+  }
+
+  /** A bound handle: resolve a series once, then handle.record(value) costs a ring push. */
+  metric(name: string, tags?: Tags, options?: MetricOptions): MetricHandle {
+    return this.main.metric(name, tags, options);
+  }
+
+  /** Records a handled request: response_time, throughput and error_rate, tagged by endpoint. */
+  recordRequest(sample: RequestSample): void {
+    this.main.recordRequest(sample);
+  }
+
+  /** Declares a custom metric's kind and unit (undeclared names are distributions). */
+  define(definition: { name: string; kind: MetricKind; unit?: MetricUnit }): void {
+    if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('definition', `must be an object, got ${describeValue(definition)}`);
+    this.registry.define(definition.name, definition.kind, definition.unit ?? '');
+  }
+
+  /**
+   * A handle for recording from other threads: post it to a worker (or pass it in a piscina
+   * task) and call attachProducer(handle) there. Each of up to `producerThreads` threads
+   * gets its own ring.
+   */
+  producer(): ProducerHandle {
+    const rings = Array.from({ length: this.options.producerThreads }, () => {
+      const sab = createRing(this.options.ringCapacity);
+      closeRing(sab, !this.running);
+      return sab;
+    });
+    this.handleRings.push(...rings);
+    if (this.currentState === 'running' || this.currentState === 'starting') {
+      for (const sab of rings) void this.collector.call((c) => c.addRing(sab), true).catch(() => {});
+    }
+    return {
+      type: 'perfwatch.producer',
+      key: `${this.id}:${++this.handleCount}`,
+      control: this.control,
+      registry: this.registryBuffers,
+      rings,
+      overflow: this.options.overflow,
+    };
+  }
+
+  /**
+   * Resolves when everything recorded on this thread so far is in the store. Worker threads
+   * flush their own producer first (producer.flush()) for their samples to be included.
+   */
+  async flush(): Promise<void> {
+    if (this.currentState !== 'running') return;
+    this.main.flush();
+    await this.collector.call((c) => c.flush(), true);
+  }
+
+  /** Every series with data: current value, totals and a summary of the recent window. */
+  getMetrics(query?: MetricQuery): MetricSnapshot[] {
+    return this.query.metrics(query);
+  }
+
+  /** Samples or buckets of one metric over a time range, downsampled to maxPoints. */
+  getMetricHistory(query: HistoryQuery): MetricHistory {
+    return this.query.history(query);
+  }
+
+  status(): MonitorStatus {
+    const now = Date.now();
+    const rings: RingStatus[] = [this.mainRing, ...this.handleRings].map((sab, i) => ({ owner: i === 0 ? 'main' : 'worker', ...ringStats(sab) }));
+    const clock = this.ctl.f64[CLOCK]!;
+    const c = this.collector;
+    const seriesCount = this.registry.seriesCount();
+    const store = storeBytes(this.store);
+    const ringBytes = rings.reduce((a, r) => a + 12 * r.capacity + 192, 0);
+    return {
+      state: this.currentState,
+      running: this.running,
+      startedAt: this.startedAt,
+      uptimeMs: this.startedAt && this.running ? now - this.startedAt : 0,
+      collectionIntervalMs: this.options.collectionIntervalMs,
+      series: { count: seriesCount, limit: this.options.maxSeries },
+      ingestion: {
+        ingested: this.ctl.f64[INGESTED]!,
+        ratePerSecond: this.rate.perSecond,
+        dropped: rings.reduce((a, r) => a + r.dropped, 0),
+        badSamples: this.ctl.f64[BAD_SAMPLES]!,
+        pending: rings.reduce((a, r) => a + r.fill, 0),
+        overflow: this.options.overflow,
+        rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
+      },
+      collector: {
+        state: c.state,
+        restarts: c.restarts,
+        lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
+        heartbeatAgeMs: clock > 0 && c.state === 'running' ? Math.max(0, now - clock) : null,
+        lagMs: this.ctl.f64[LAG_MS]!,
+        openSeries: this.collectorInfo?.openSeries ?? null,
+        freeSketchPages: this.reader.freePages(),
+        sketchOverflow: this.ctl.f64[SKETCH_OVERFLOW]!,
+      },
+      memory: {
+        totalBytes: store + this.registry.bytes() + ringBytes + this.control.byteLength,
+        registryBytes: this.registry.bytes(),
+        storeBytes: store,
+        seriesInUseBytes: seriesCount * this.reader.layout.slotBytes(),
+        ringBytes,
+      },
+      system: this.collectorInfo?.system ?? null,
+    };
+  }
+
+  /** Test hook: makes the collector fail as a buggy or stuck actor would. */
+  async injectFault(fault: Fault): Promise<void> {
+    await this.collector.call((c) => c.injectFault(fault));
+  }
+
+  private collectorData(): CollectorData {
+    return {
+      control: this.control,
+      registry: this.registryBuffers,
+      store: this.store,
+      rings: [this.mainRing, ...this.handleRings],
+      intervalMs: this.options.collectionIntervalMs,
+      system: this.options.system,
+    };
+  }
+
+  private onTick(): void {
+    const now = Date.now();
+    if (this.runtime && now >= this.nextRuntimeSample) {
+      this.nextRuntimeSample = now + this.options.collectionIntervalMs - TICK_MS / 2;
+      try {
+        this.runtime.sample();
+      } catch {
+        // a full ring in 'drop' mode or a race with stop(): the next interval samples again
+      }
+    }
+    const ingested = this.ctl.f64[INGESTED]!;
+    if (now - this.rate.at >= 2_000) {
+      this.rate = { at: now, ingested, perSecond: ((ingested - this.rate.ingested) * 1000) / (now - this.rate.at) };
+    }
+    const clock = this.ctl.f64[CLOCK]!;
+    if (this.collector.state === 'running' && clock > 0 && now - clock > HEARTBEAT_TIMEOUT_MS) {
+      void this.collector.replace(`no heartbeat for ${Math.round(now - clock)} ms`);
+    }
+    if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
+      this.collector
+        .call((c) => c.info())
+        .then((info) => {
+          this.collectorInfo = info;
+        })
+        .catch(() => {});
+    }
+  }
+
+  /** Emits without ever throwing into the caller: a listener's error becomes a warning. */
+  private emitSafe(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      process.emitWarning(`perfwatch: a '${event}' listener threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+export type { ActorExit };

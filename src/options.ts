@@ -1,0 +1,107 @@
+/**
+ * Monitor options: one zod schema, the single source of the option types, their defaults
+ * and their limits. The CLI's config file and the MCP tools validate against the same one.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError, describeValue } from './errors.js';
+
+const MiB = 1024 * 1024;
+
+const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+function int(min: number, max: number, def: number, what = ''): z.ZodDefault<z.ZodNumber> {
+  const range = `must be an integer from ${min} to ${max}${what}`;
+  return z
+    .number({ error: `${range}` })
+    .int({ error: range })
+    .min(min, { error: range })
+    .max(max, { error: range })
+    .default(def);
+}
+
+function powerOfTwo(min: number, max: number, def: number) {
+  const range = `must be a power of two from ${min} to ${max}`;
+  return z
+    .number({ error: range })
+    .int({ error: range })
+    .min(min, { error: range })
+    .max(max, { error: range })
+    .refine(isPowerOfTwo, { error: range })
+    .default(def);
+}
+
+export const SystemOptionsSchema = z.strictObject({
+  /** Sample cpu_usage, memory_usage, disk_usage and network_io. */
+  enabled: z.boolean().default(true),
+  /** Filesystems for disk_usage; default: every mounted local filesystem, found with systeminformation. */
+  diskPaths: z.array(z.string().min(1).max(4096)).max(64).optional(),
+  /** Cadence of the calls that spawn processes (systeminformation fsSize, and the fallbacks off Linux). */
+  slowCadenceMs: int(5_000, 3_600_000, 60_000),
+});
+
+export const RuntimeOptionsSchema = z.strictObject({
+  /** Sample the host's event-loop lag, GC pauses, heap and rss on its main thread. */
+  enabled: z.boolean().default(true),
+  /** Resolution of the event-loop delay histogram. */
+  eventLoopResolutionMs: int(1, 1000, 20),
+});
+
+export const MonitorOptionsSchema = z.strictObject({
+  /** Bucket width and system sampling period. */
+  collectionIntervalMs: int(1_000, 300_000, 1_000, ' ms'),
+  /** Cardinality limit: distinct series (name + tags). */
+  maxSeries: int(16, 1_000_000, 10_000),
+  maxTags: int(0, 64, 16),
+  maxTagValueLength: int(1, 4096, 128),
+  /** Samples per producer ring (12 bytes each). */
+  ringCapacity: powerOfTwo(1024, 1 << 26, 1 << 16),
+  /** What a full ring does: drop the sample and count it, or wait for the collector. */
+  overflow: z.enum(['drop', 'block'], { error: 'must be "drop" or "block"' }).default('drop'),
+  /** Rings in a producer() handle: worker threads that can attach to one handle. */
+  producerThreads: int(1, 256, 16),
+  /** Recent raw samples kept per series. */
+  rawCapacity: powerOfTwo(16, 1 << 16, 256),
+  /** Closed buckets kept per series (300 × 1 s = 5 minutes). */
+  bucketCapacity: int(2, 1_000_000, 300),
+  /** One-minute rollups kept per series (360 = 6 hours). */
+  rollupCapacity: int(1, 1_000_000, 360),
+  /** Bytes for the sketches of closed buckets (older ones keep their stats, lose their shape). */
+  sketchLogBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  rollupLogBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  /** Bytes for the sketches of open buckets (2 KB pages, a few per active series). */
+  sketchPoolBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  system: SystemOptionsSchema.prefault({}),
+  runtime: RuntimeOptionsSchema.prefault({}),
+});
+
+export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;
+export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
+
+/** Turns the first schema issue into an InvalidArgumentError naming the field. */
+export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = ''): InvalidArgumentError {
+  const issue = error.issues[0]!;
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys;
+    return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, 'is not a known option');
+  }
+  let value: unknown = input;
+  for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  return new InvalidArgumentError(path || 'options', `${issue.message}, got ${describeValue(value)}`);
+}
+
+export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {
+  const parsed = MonitorOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {});
+  const o = parsed.data;
+  const rollupMs = rollupIntervalMs(o.collectionIntervalMs);
+  if (o.bucketCapacity * o.collectionIntervalMs < 2 * rollupMs) {
+    throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}, got ${o.bucketCapacity}`);
+  }
+  return o;
+}
+
+/** Rollups are one minute wide, or one interval when the interval is longer. */
+export function rollupIntervalMs(collectionIntervalMs: number): number {
+  return Math.max(60_000, collectionIntervalMs);
+}

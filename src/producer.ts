@@ -1,0 +1,234 @@
+/**
+ * The recording API of one thread: bound metric handles over the thread's own ring.
+ *
+ * `metric(name, tags)` resolves the series once (shared registry, no message) and returns a
+ * handle whose record(v) is a type check and a ring push. `record(name, v, tags)` finds the
+ * handle through a per-thread trie keyed by name, then by each tag key and value in the
+ * order the caller wrote them, so a repeated call costs a few Map lookups and allocates
+ * nothing; the first call of a shape validates and registers it.
+ *
+ * A producer belongs to one thread. Worker threads get theirs with attachProducer(handle),
+ * where the handle comes from monitor.producer() on the main thread.
+ */
+import { threadId } from 'node:worker_threads';
+import { InvalidArgumentError, CapacityError, describeValue } from './errors.js';
+import { Registry, type CanonicalTags, type RegistryBuffers, type Tags } from './registry.js';
+import { RingWriter, claimRing, type OverflowPolicy } from './ring.js';
+import type { MetricKind, MetricUnit } from './metrics.js';
+
+/** A series bound to a ring: the hot path. */
+export class MetricHandle {
+  readonly id: number;
+  readonly name: string;
+  readonly tags: Readonly<CanonicalTags>;
+  readonly kind: MetricKind;
+  protected readonly ring: RingWriter;
+
+  constructor(ring: RingWriter, id: number, name: string, tags: CanonicalTags, kind: MetricKind) {
+    this.ring = ring;
+    this.id = id;
+    this.name = name;
+    this.tags = tags;
+    this.kind = kind;
+  }
+
+  /** Records one sample. Throws on a non-finite value, and when the monitor is stopped. */
+  record(value: number): void {
+    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
+    if (typeof value !== 'number' || value - value !== 0) throw this.invalid(value, 'a finite number');
+    this.ring.push(this.id, value);
+  }
+
+  protected invalid(value: unknown, expected: string): InvalidArgumentError {
+    return new InvalidArgumentError('value', `of ${this.name} must be ${expected}, got ${describeValue(value)}`);
+  }
+}
+
+/** A counter's samples are increments: finite and not negative. */
+export class CounterHandle extends MetricHandle {
+  override record(value: number): void {
+    if (typeof value !== 'number' || !(value >= 0) || value === Infinity) throw this.invalid(value, 'a finite number >= 0 (counters only go up)');
+    this.ring.push(this.id, value);
+  }
+}
+
+export interface MetricOptions {
+  kind?: MetricKind;
+  unit?: MetricUnit;
+}
+
+export interface RequestSample {
+  /** Route or operation name; becomes the `endpoint` tag. */
+  endpoint?: string;
+  responseTimeMs: number;
+  success: boolean;
+  /** HTTP status; validated (100-599) and used as `success` when that is omitted (< 500). */
+  statusCode?: number;
+}
+
+/**
+ * A trie level: the handle of the tag shape that ends here, and the children by the next tag.
+ * Call sites pass tags in a fixed order, so each node remembers the tag key it saw first
+ * (`key`, `byValue`) and checks it with one comparison; other keys go through `byKey`.
+ */
+interface TrieNode {
+  handle: MetricHandle | undefined;
+  key: string | undefined;
+  byValue: Map<unknown, TrieNode> | undefined;
+  byKey: Map<string, Map<unknown, TrieNode>> | undefined;
+}
+
+function newNode(): TrieNode {
+  return { handle: undefined, key: undefined, byValue: undefined, byKey: undefined };
+}
+
+interface RequestHandles {
+  responseTime: MetricHandle;
+  throughput: MetricHandle;
+  errors: MetricHandle;
+}
+
+export class Producer {
+  readonly registry: Registry;
+  readonly ring: RingWriter;
+  private readonly byName = new Map<string, TrieNode>();
+  private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
+
+  constructor(ring: RingWriter, registry: Registry) {
+    this.ring = ring;
+    this.registry = registry;
+  }
+
+  /** A bound handle for a series; call once, then handle.record(v) on the hot path. */
+  metric(name: string, tags?: Tags, options: MetricOptions = {}): MetricHandle {
+    if (options.unit !== undefined || options.kind !== undefined) {
+      // Declares the name, or checks the declaration against the one made first.
+      const known = this.registry.lookupName(name);
+      this.registry.define(name, options.kind ?? known?.kind ?? 'distribution', options.unit ?? known?.unit ?? '');
+    }
+    const id = this.registry.seriesId(name, tags, options.kind);
+    const info = this.registry.info(id);
+    return info.kind === 'counter'
+      ? new CounterHandle(this.ring, id, info.name, info.tags, info.kind)
+      : new MetricHandle(this.ring, id, info.name, info.tags, info.kind);
+  }
+
+  /** Records a sample by name; repeated shapes cost a few Map lookups. */
+  record(name: string, value: number, tags?: Tags): void {
+    let node = this.byName.get(name);
+    if (node !== undefined && tags != null) {
+      for (const key in tags) {
+        node = (key === node.key ? node.byValue : node.byKey?.get(key))?.get(tags[key]);
+        if (node === undefined) break;
+      }
+    }
+    const handle = node?.handle;
+    if (handle === undefined) {
+      this.learn(name, tags).record(value);
+      return;
+    }
+    handle.record(value);
+  }
+
+  /** Records one handled request: response_time, throughput and error_rate, by endpoint. */
+  recordRequest(sample: RequestSample): void {
+    if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', `must be an object, got ${describeValue(sample)}`);
+    const { endpoint, responseTimeMs, statusCode } = sample;
+    if (typeof responseTimeMs !== 'number' || !(responseTimeMs >= 0) || responseTimeMs === Infinity) {
+      throw new InvalidArgumentError('responseTimeMs', `must be a finite number >= 0, got ${describeValue(responseTimeMs)}`);
+    }
+    if (statusCode !== undefined && (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)) {
+      throw new InvalidArgumentError('statusCode', `must be an integer from 100 to 599, got ${describeValue(statusCode)}`);
+    }
+    const success = sample.success ?? (statusCode !== undefined ? statusCode < 500 : undefined);
+    if (typeof success !== 'boolean') throw new InvalidArgumentError('success', `must be a boolean, got ${describeValue(success)}`);
+    if (endpoint !== undefined && typeof endpoint !== 'string') throw new InvalidArgumentError('endpoint', `must be a string, got ${describeValue(endpoint)}`);
+    let h = this.byEndpoint.get(endpoint);
+    if (h === undefined) {
+      const tags = endpoint === undefined ? undefined : { endpoint };
+      h = {
+        responseTime: this.metric('response_time', tags),
+        throughput: this.metric('throughput', tags),
+        errors: this.metric('error_rate', tags),
+      };
+      this.byEndpoint.set(endpoint, h);
+    }
+    h.responseTime.record(responseTimeMs);
+    h.throughput.record(1);
+    h.errors.record(success ? 0 : 1);
+  }
+
+  /** Publishes this thread's pending samples now (they publish by themselves at the end of the event-loop turn). */
+  flush(): void {
+    this.ring.publish();
+  }
+
+  /** Resolves the series of a (name, tags) shape seen for the first time, and remembers the path. */
+  private learn(name: string, tags: Tags | undefined): MetricHandle {
+    const handle = this.metric(name, tags);
+    let node = this.byName.get(name);
+    if (node === undefined) {
+      node = newNode();
+      this.byName.set(name, node);
+    }
+    if (tags != null) {
+      for (const key in tags) {
+        let byValue: Map<unknown, TrieNode> | undefined;
+        if (node.key === undefined || node.key === key) {
+          node.key = key;
+          byValue = node.byValue ??= new Map();
+        } else {
+          node.byKey ??= new Map();
+          byValue = node.byKey.get(key);
+          if (byValue === undefined) {
+            byValue = new Map();
+            node.byKey.set(key, byValue);
+          }
+        }
+        let child = byValue.get(tags[key]);
+        if (child === undefined) {
+          child = newNode();
+          byValue.set(tags[key], child);
+        }
+        node = child;
+      }
+    }
+    node.handle = handle;
+    return handle;
+  }
+}
+
+/**
+ * What monitor.producer() returns: plain data (shared buffers and numbers), so it can be
+ * posted to a worker thread or passed in a piscina task.
+ */
+export interface ProducerHandle {
+  readonly type: 'perfwatch.producer';
+  readonly key: string;
+  readonly control: SharedArrayBuffer;
+  readonly registry: RegistryBuffers;
+  readonly rings: readonly SharedArrayBuffer[];
+  readonly overflow: OverflowPolicy;
+}
+
+const attached = new Map<string, Producer>();
+
+/**
+ * Gives the calling thread a producer over one of the handle's rings. Calling it again in
+ * the same thread (every piscina task does) returns the same producer.
+ */
+export function attachProducer(handle: ProducerHandle): Producer {
+  if (handle === null || typeof handle !== 'object' || handle.type !== 'perfwatch.producer' || !Array.isArray(handle.rings)) {
+    throw new InvalidArgumentError('handle', 'must be the value returned by monitor.producer()');
+  }
+  const existing = attached.get(handle.key);
+  if (existing !== undefined) return existing;
+  const tag = threadId + 1;
+  const sab = handle.rings.find((ring) => claimRing(ring, tag));
+  if (sab === undefined) {
+    throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
+  }
+  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow), new Registry(handle.registry, tag));
+  attached.set(handle.key, producer);
+  return producer;
+}

@@ -1,0 +1,295 @@
+/**
+ * A lock-free single-producer single-consumer ring of samples over a SharedArrayBuffer.
+ *
+ * Thread contract: one producer thread (the one that claimed the ring) and one consumer
+ * (the collector actor); roles never change. A restarted collector takes over as the same
+ * consumer, resuming from APPLIED.
+ *
+ * A sample is a series id (i32) and a value (f64). Indices are free-running 32-bit counters
+ * that wrap: `(write - read) | 0` is the fill level, so no slot has to be kept empty to tell
+ * full from empty (capacity is a power of two, at most 2^30).
+ *
+ * | bytes              | cell / region  | type  | writer      | meaning                              |
+ * |--------------------|----------------|-------|-------------|--------------------------------------|
+ * | 0                  | WRITE          | i32   | producer    | published write index                |
+ * | 4                  | DROPPED        | i32   | producer    | samples dropped on a full ring (wraps)|
+ * | 8                  | WAITING        | i32   | producer    | 1 while blocked on a full ring        |
+ * | 64                 | READ           | i32   | consumer    | published read index (frees slots)    |
+ * | 68                 | APPLIED        | i32   | consumer    | samples applied to the store (≥ READ) |
+ * | 128                | CLAIM          | i32   | any (CAS)   | 0 free, else the claiming thread id+1 |
+ * | 132                | CLOSED         | i32   | coordinator | 1 once the monitor stopped            |
+ * | 136                | CAPACITY       | i32   | creator     | slots                                 |
+ * | 140                | RING_ID        | i32   | creator     | unique in the process                 |
+ * | HEADER_BYTES       | ids            | i32[] | producer    | series id per slot                    |
+ * | + 4 * capacity     | values         | f64[] | producer    | value per slot                        |
+ *
+ * The producer publishes WRITE every PUBLISH_EVERY samples and on a flush that it schedules
+ * with setImmediate at most once per turn of its event loop, so the per-sample cost is two
+ * plain stores; the consumer publishes READ once per drained batch.
+ */
+import { CapacityError, InvalidArgumentError, MonitorStoppedError } from './errors.js';
+import { controlViews, ringDoorbell, type ControlViews } from './control.js';
+
+export const WRITE = 0;
+export const DROPPED = 1;
+export const WAITING = 2;
+export const READ = 16;
+export const APPLIED = 17;
+export const CLAIM = 32;
+export const CLOSED = 33;
+export const CAPACITY = 34;
+export const RING_ID = 35;
+export const HEADER_BYTES = 192;
+
+let nextRingId = 1;
+
+/** The producer publishes its write index once per this many samples (a power of two). */
+export const PUBLISH_EVERY = 64;
+const PUBLISH_MASK = PUBLISH_EVERY - 1;
+
+export type OverflowPolicy = 'drop' | 'block';
+
+export function bytesFor(capacity: number): number {
+  return HEADER_BYTES + 12 * capacity;
+}
+
+export interface RingOptions {
+  /** Starting value of all indices; tests use values near 2^31 to cross the wrap. */
+  initialIndex?: number;
+}
+
+export function createRing(capacity: number, options: RingOptions = {}): SharedArrayBuffer {
+  if (!Number.isInteger(capacity) || capacity < 2 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+    throw new InvalidArgumentError('ringCapacity', `must be a power of two from 2 to 2^30, got ${capacity}`);
+  }
+  const sab = new SharedArrayBuffer(bytesFor(capacity));
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  const start = (options.initialIndex ?? 0) | 0;
+  hdr[WRITE] = start;
+  hdr[READ] = start;
+  hdr[APPLIED] = start;
+  hdr[CAPACITY] = capacity;
+  hdr[RING_ID] = nextRingId++;
+  return sab;
+}
+
+export interface RingStats {
+  id: number;
+  capacity: number;
+  /** Samples published and not yet freed by the consumer. */
+  fill: number;
+  /** Samples dropped on a full ring, ever (wraps at 2^32). */
+  dropped: number;
+  /** 0 when no thread claimed it, else the claiming thread's id + 1. */
+  claimedBy: number;
+}
+
+/** A look at a ring's header from any thread. */
+export function ringStats(sab: SharedArrayBuffer): RingStats {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  return {
+    id: hdr[RING_ID]!,
+    capacity: hdr[CAPACITY]!,
+    fill: (Atomics.load(hdr, WRITE) - Atomics.load(hdr, READ)) | 0,
+    dropped: Atomics.load(hdr, DROPPED) >>> 0,
+    claimedBy: Atomics.load(hdr, CLAIM),
+  };
+}
+
+/** Takes a free ring for the calling thread; false when another thread holds it. */
+export function claimRing(sab: SharedArrayBuffer, threadTag: number): boolean {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  return Atomics.compareExchange(hdr, CLAIM, 0, threadTag) === 0;
+}
+
+/** Marks a ring closed; its producer throws on its next record. */
+export function closeRing(sab: SharedArrayBuffer, closed: boolean): void {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  Atomics.store(hdr, CLOSED, closed ? 1 : 0);
+  if (closed) Atomics.notify(hdr, READ);
+}
+
+/**
+ * The producer's end. Not shared: each thread builds its own over the ring it claimed.
+ * All fields are plain properties so that `push` compiles to a few loads and stores.
+ */
+export class RingWriter {
+  readonly ids: Int32Array;
+  readonly values: Float64Array;
+  readonly capacity: number;
+  readonly mask: number;
+  readonly sab: SharedArrayBuffer;
+  /** Local write index (i32, wraps); published to WRITE in batches. */
+  w: number;
+  /** Index at which the free space seen so far runs out: push goes to reserve() there. */
+  limit: number;
+  /** True while a flush is scheduled for the end of this event-loop turn. */
+  pending = false;
+  overflow: OverflowPolicy;
+  private readonly hdr: Int32Array;
+  private readonly ctl: ControlViews;
+  private closed: boolean;
+  private dropped: number;
+  private readonly flushCallback = (): void => {
+    this.pending = false;
+    this.publish();
+  };
+
+  constructor(sab: SharedArrayBuffer, control: SharedArrayBuffer, overflow: OverflowPolicy) {
+    this.sab = sab;
+    this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.capacity = this.hdr[CAPACITY]!;
+    this.mask = this.capacity - 1;
+    this.ids = new Int32Array(sab, HEADER_BYTES, this.capacity);
+    this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
+    this.ctl = controlViews(control);
+    this.overflow = overflow;
+    this.w = Atomics.load(this.hdr, WRITE);
+    this.dropped = Atomics.load(this.hdr, DROPPED);
+    this.closed = Atomics.load(this.hdr, CLOSED) !== 0;
+    this.limit = this.closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+  }
+
+  /** The hot path: two stores, and a publish every PUBLISH_EVERY samples. */
+  push(id: number, value: number): void {
+    const w = this.w;
+    if (((this.limit - w) | 0) <= 0 && !this.reserve()) return;
+    const i = w & this.mask;
+    this.ids[i] = id;
+    this.values[i] = value;
+    this.w = (w + 1) | 0;
+    if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.publish();
+    else if (!this.pending) this.schedule();
+  }
+
+  /** Makes every sample pushed so far visible to the consumer, and wakes it if it sleeps. */
+  publish(): void {
+    // Release order: the slot stores above happen before this store, and the consumer
+    // reads WRITE with Atomics.load before it reads the slots.
+    Atomics.store(this.hdr, WRITE, this.w);
+    ringDoorbell(this.ctl);
+    if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
+  }
+
+  /** Samples pushed but not yet published (0 right after publish()). */
+  unpublished(): number {
+    return (this.w - Atomics.load(this.hdr, WRITE)) | 0;
+  }
+
+  /** Samples in the ring that the consumer has not freed yet. */
+  fill(): number {
+    return (this.w - Atomics.load(this.hdr, READ)) | 0;
+  }
+
+  droppedCount(): number {
+    return this.dropped >>> 0;
+  }
+
+  setClosed(closed: boolean): void {
+    this.closed = closed;
+    this.limit = closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+  }
+
+  isClosed(): boolean {
+    return this.closed;
+  }
+
+  private schedule(): void {
+    this.pending = true;
+    setImmediate(this.flushCallback);
+  }
+
+  /**
+   * Slow path when the free space seen so far ran out: refresh it from READ; on a full
+   * ring, drop and count (default) or wait for the consumer (overflow 'block').
+   * Returns false when the sample must be dropped.
+   */
+  private reserve(): boolean {
+    if (this.closed || Atomics.load(this.hdr, CLOSED) !== 0) {
+      this.setClosed(true);
+      throw new MonitorStoppedError();
+    }
+    this.limit = (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+    if (((this.limit - this.w) | 0) > 0) return true;
+    this.publish();
+    if (this.overflow === 'drop') {
+      this.dropped = (this.dropped + 1) | 0;
+      Atomics.store(this.hdr, DROPPED, this.dropped);
+      return false;
+    }
+    for (;;) {
+      const read = Atomics.load(this.hdr, READ);
+      this.limit = (read + this.capacity) | 0;
+      if (((this.limit - this.w) | 0) > 0) break;
+      if (Atomics.load(this.hdr, CLOSED) !== 0) {
+        Atomics.store(this.hdr, WAITING, 0);
+        this.setClosed(true);
+        throw new MonitorStoppedError();
+      }
+      // WAITING is set before the wait and READ re-checked by Atomics.wait itself, so a
+      // consumer that frees space after our load either sees WAITING and notifies, or
+      // changed READ and the wait returns 'not-equal' at once. The timeout bounds the
+      // wait while the collector restarts.
+      Atomics.store(this.hdr, WAITING, 1);
+      ringDoorbell(this.ctl);
+      Atomics.wait(this.hdr, READ, read, 100);
+    }
+    Atomics.store(this.hdr, WAITING, 0);
+    return true;
+  }
+}
+
+/** The consumer's end: the collector holds one per ring. */
+export class RingReader {
+  readonly sab: SharedArrayBuffer;
+  readonly hdr: Int32Array;
+  readonly ids: Int32Array;
+  readonly values: Float64Array;
+  readonly capacity: number;
+  readonly mask: number;
+  readonly id: number;
+  /** Local read index: resumes from APPLIED, which survives a consumer crash. */
+  r: number;
+  private droppedSeen: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.capacity = this.hdr[CAPACITY]!;
+    if (this.capacity <= 0 || sab.byteLength !== bytesFor(this.capacity)) {
+      throw new CapacityError('ring', `buffer of ${sab.byteLength} bytes does not hold a ring of ${this.capacity}`);
+    }
+    this.mask = this.capacity - 1;
+    this.id = this.hdr[RING_ID]!;
+    this.ids = new Int32Array(sab, HEADER_BYTES, this.capacity);
+    this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
+    // Samples between READ and APPLIED were applied by a consumer that died before it
+    // published READ: skip them, they are in the store already.
+    this.r = Atomics.load(this.hdr, APPLIED);
+    Atomics.store(this.hdr, READ, this.r);
+    this.droppedSeen = Atomics.load(this.hdr, DROPPED);
+  }
+
+  /** Published samples not yet consumed. */
+  available(): number {
+    return (Atomics.load(this.hdr, WRITE) - this.r) | 0;
+  }
+
+  /** Frees consumed slots for the producer, waking it if it waits on a full ring. */
+  release(): void {
+    Atomics.store(this.hdr, READ, this.r);
+    if (Atomics.load(this.hdr, WAITING) !== 0) Atomics.notify(this.hdr, READ);
+  }
+
+  /** Drops counted by the producer since the last call. */
+  takeDropped(): number {
+    const now = Atomics.load(this.hdr, DROPPED);
+    const delta = (now - this.droppedSeen) >>> 0;
+    this.droppedSeen = now;
+    return delta;
+  }
+
+  fill(): number {
+    return (Atomics.load(this.hdr, WRITE) - Atomics.load(this.hdr, READ)) | 0;
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * Read-only access to the series store, for any thread. Reads are lock-free: a reader copies
+ * what it needs, then re-reads the writer's cursor and discards anything the writer may have
+ * overwritten meanwhile (ring records older than head − capacity, sketches older than the
+ * log reservation − log size). Nothing a reader does can disturb the writer.
+ */
+import { PAGE_BINS, PAGE_BITS, type SketchAccumulator } from '../sketch.js';
+import {
+  BUCKET_COUNT,
+  BUCKET_F64,
+  BUCKET_LAST,
+  BUCKET_MAX,
+  BUCKET_MIN,
+  BUCKET_SKETCH_LEN,
+  BUCKET_SKETCH_POS,
+  BUCKET_START,
+  BUCKET_SUM,
+  DIR_SELECT,
+  DIR_USED_0,
+  CLOSED_COUNT,
+  CLOSED_COUNT_AT,
+  CLOSED_LAST,
+  CLOSED_SUM,
+  FIRST_TS,
+  HOT_F64,
+  LOG_RESERVED,
+  OPEN_COUNT,
+  OPEN_LAST,
+  OPEN_MAX,
+  OPEN_MIN,
+  OPEN_START,
+  OPEN_SUM,
+  POOL_FREE_COUNT,
+  RAW_HEAD,
+  RAW_WRITTEN,
+  ROLLUP_LOG_RESERVED,
+  StoreLayout,
+  T1_HEAD,
+  T2_HEAD,
+  type StoreBuffers,
+} from './layout.js';
+
+/** Tier 1: buckets of one collection interval; tier 2: rollups of rollupMs. */
+export type Tier = 1 | 2;
+
+export interface BucketRecord {
+  start: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+  sketchPos: number;
+  sketchLen: number;
+}
+
+export interface SeriesSnapshot {
+  totalCount: number;
+  totalSum: number;
+  firstTs: number;
+  lastTs: number;
+  lastValue: number;
+  openStart: number;
+  openCount: number;
+  openSum: number;
+  openMin: number;
+  openMax: number;
+  openLast: number;
+}
+
+export interface RawSamples {
+  t: number[];
+  v: number[];
+}
+
+/** Aggregate of a series over a time range. */
+export interface WindowAggregate {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  /** Newest value in the range and its time (bucket start for bucketed data). */
+  last: number;
+  lastTs: number;
+  /** Buckets whose sketch was no longer in the log (their samples count, not their shape). */
+  sketchless: number;
+}
+
+interface LogView {
+  data: Int32Array;
+  size: number;
+  cell: number;
+}
+
+export class StoreReader {
+  readonly layout: StoreLayout;
+  readonly buffers: StoreBuffers;
+  private readonly hot: Float64Array;
+  private readonly f64: Float64Array;
+  private readonly i32: Int32Array;
+  private readonly meta: Int32Array;
+  private readonly metaBig: BigInt64Array;
+  private readonly logs: [LogView, LogView];
+  private readonly pages: Uint32Array;
+  private scratch = new Int32Array(1024);
+
+  constructor(buffers: StoreBuffers) {
+    this.buffers = buffers;
+    this.meta = new Int32Array(buffers.meta);
+    this.metaBig = new BigInt64Array(buffers.meta);
+    this.layout = new StoreLayout(this.meta);
+    this.hot = new Float64Array(buffers.hot);
+    this.f64 = new Float64Array(buffers.series);
+    this.i32 = new Int32Array(buffers.series);
+    const log = new Int32Array(buffers.log);
+    const rollupLog = new Int32Array(buffers.rollupLog);
+    this.logs = [
+      { data: log, size: log.length, cell: LOG_RESERVED },
+      { data: rollupLog, size: rollupLog.length, cell: ROLLUP_LOG_RESERVED },
+    ];
+    this.pages = new Uint32Array(buffers.pool, this.layout.poolPagesOffsetBytes, this.layout.poolPages * PAGE_BINS);
+  }
+
+  /**
+   * Totals and the open bucket of a series. The writer moves a closed bucket's totals into
+   * CLOSED_* and marks CLOSED_COUNT_AT before it empties the open bucket, so a bucket whose
+   * start equals CLOSED_COUNT_AT is counted once, on the closed side.
+   */
+  snapshot(id: number): SeriesSnapshot {
+    const f = this.f64;
+    const hot = this.hot;
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    const openStart = hot[hb + OPEN_START]!;
+    const counted = f[b + CLOSED_COUNT_AT] === openStart;
+    const openCount = counted ? 0 : hot[hb + OPEN_COUNT]!;
+    const openSum = counted ? 0 : hot[hb + OPEN_SUM]!;
+    return {
+      totalCount: f[b + CLOSED_COUNT]! + openCount,
+      totalSum: f[b + CLOSED_SUM]! + openSum,
+      firstTs: f[b + FIRST_TS]!,
+      lastTs: this.newestRawTime(id),
+      lastValue: openCount > 0 ? hot[hb + OPEN_LAST]! : f[b + CLOSED_LAST]!,
+      openStart,
+      openCount,
+      openSum,
+      openMin: hot[hb + OPEN_MIN]!,
+      openMax: hot[hb + OPEN_MAX]!,
+      openLast: hot[hb + OPEN_LAST]!,
+    };
+  }
+
+  /** Total samples of a series; cheap, for change detection. */
+  totalCount(id: number): number {
+    const f = this.f64;
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    return f[b + CLOSED_COUNT]! + (f[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!);
+  }
+
+  /** Time (ms) of the newest published raw sample, or NaN. */
+  newestRawTime(id: number): number {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const head = Atomics.load(this.i32, base * 2 + RAW_HEAD);
+    const t = this.f64[base + L.rawOffsetF64 + 2 * ((head - 1) & (L.rawCap - 1))]!;
+    return t > 0 ? t : Number.NaN;
+  }
+
+  /** Raw samples published so far (wraps at 2^31; compare with `(a - b) | 0`). */
+  rawHead(id: number): number {
+    return Atomics.load(this.i32, id * this.layout.slotF64 * 2 + RAW_HEAD);
+  }
+
+  /** Published raw samples with from <= t < to, oldest first. */
+  raw(id: number, from = -Infinity, to = Infinity, limit = this.layout.rawCap): RawSamples {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const ib = base * 2;
+    const head = Atomics.load(this.i32, ib + RAW_HEAD);
+    const n = Math.min(L.rawCap, this.totalCount(id), limit);
+    const t: number[] = [];
+    const v: number[] = [];
+    const idx: number[] = [];
+    for (let j = 1; j <= n; j++) {
+      const k = (head - j) | 0;
+      const at = base + L.rawOffsetF64 + 2 * (k & (L.rawCap - 1));
+      const ts = this.f64[at]!;
+      if (ts < from || ts === 0) break;
+      if (ts >= to) continue;
+      t.push(ts);
+      v.push(this.f64[at + 1]!);
+      idx.push(k);
+    }
+    // Keep only entries the writer cannot have reused while we copied.
+    const written = this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0;
+    let keep = t.length;
+    while (keep > 0 && ((written - idx[keep - 1]!) | 0) > L.rawCap) keep--;
+    t.length = keep;
+    v.length = keep;
+    t.reverse();
+    v.reverse();
+    return { t, v };
+  }
+
+  /** Oldest time still held in the raw ring, or NaN. */
+  rawOldest(id: number): number {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const total = this.totalCount(id);
+    if (total === 0) return Number.NaN;
+    const head = Atomics.load(this.i32, base * 2 + RAW_HEAD);
+    const n = Math.min(L.rawCap, total);
+    // One slot of margin: the writer may be rewriting the oldest slot now.
+    const k = (head - n + (n === L.rawCap ? 1 : 0)) | 0;
+    return this.f64[base + L.rawOffsetF64 + 2 * (k & (L.rawCap - 1))]!;
+  }
+
+  /** Bucket (tier 1) or rollup (tier 2) records with from <= start < to, oldest first. */
+  buckets(id: number, tier: Tier, from = -Infinity, to = Infinity): BucketRecord[] {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const headCell = base * 2 + (tier === 1 ? T1_HEAD : T2_HEAD);
+    const cap = tier === 1 ? L.t1Cap : L.t2Cap;
+    const offset = base + (tier === 1 ? L.t1OffsetF64 : L.t2OffsetF64);
+    const head = Atomics.load(this.i32, headCell);
+    const out: BucketRecord[] = [];
+    const ks: number[] = [];
+    for (let k = head - 1; k >= 0 && k >= head - cap; k--) {
+      const rec = offset + (k % cap) * BUCKET_F64;
+      const f = this.f64;
+      const start = f[rec + BUCKET_START]!;
+      if (start < from) break;
+      if (start >= to) continue;
+      out.push({
+        start,
+        count: f[rec + BUCKET_COUNT]!,
+        sum: f[rec + BUCKET_SUM]!,
+        min: f[rec + BUCKET_MIN]!,
+        max: f[rec + BUCKET_MAX]!,
+        last: f[rec + BUCKET_LAST]!,
+        sketchPos: f[rec + BUCKET_SKETCH_POS]!,
+        sketchLen: f[rec + BUCKET_SKETCH_LEN]!,
+      });
+      ks.push(k);
+    }
+    const after = Atomics.load(this.i32, headCell);
+    let keep = out.length;
+    while (keep > 0 && ks[keep - 1]! < after - cap) keep--;
+    out.length = keep;
+    return out.reverse();
+  }
+
+  /** Records ever written to a tier. */
+  bucketCount(id: number, tier: Tier): number {
+    return Atomics.load(this.i32, id * this.layout.slotF64 * 2 + (tier === 1 ? T1_HEAD : T2_HEAD));
+  }
+
+  /** Start of the oldest record held in a tier, or NaN. */
+  oldestBucket(id: number, tier: Tier): number {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const head = Atomics.load(this.i32, base * 2 + (tier === 1 ? T1_HEAD : T2_HEAD));
+    if (head === 0) return Number.NaN;
+    const cap = tier === 1 ? L.t1Cap : L.t2Cap;
+    // One record of margin: the writer may be rewriting the oldest one now.
+    const k = head > cap ? head - cap + 1 : 0;
+    return this.f64[base + (tier === 1 ? L.t1OffsetF64 : L.t2OffsetF64) + (k % cap) * BUCKET_F64 + BUCKET_START]!;
+  }
+
+  /** Adds a record's sketch to `acc`. False when the log no longer holds it. */
+  addSketch(tier: Tier, record: BucketRecord, acc: SketchAccumulator): boolean {
+    const log = this.logs[tier - 1]!;
+    const len = record.sketchLen;
+    if (len <= 0) return true;
+    if (record.sketchPos < Number(Atomics.load(this.metaBig, log.cell)) - log.size) return false;
+    if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));
+    const start = record.sketchPos % log.size;
+    this.scratch.set(log.data.subarray(start, start + len));
+    if (record.sketchPos < Number(Atomics.load(this.metaBig, log.cell)) - log.size) return false;
+    acc.addEncoded(this.scratch, 0);
+    return true;
+  }
+
+  /**
+   * Adds the open bucket's sketch. The writer may be adding to it at the same time, so the
+   * result is a moment's view, not a consistent cut; the bucket's record will be exact.
+   */
+  addOpenSketch(id: number, acc: SketchAccumulator): void {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    if (this.hot[id * HOT_F64 + OPEN_COUNT] === 0) return;
+    const sel = Atomics.load(this.i32, base * 2 + DIR_SELECT);
+    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
+    const dir = L.dirIndex(base, sel);
+    for (let e = 0; e < used; e++) {
+      const keyBase = this.i32[dir + 2 * e]! << PAGE_BITS;
+      const pageBase = this.i32[dir + 2 * e + 1]! * PAGE_BINS;
+      for (let j = 0; j < PAGE_BINS; j++) {
+        const c = this.pages[pageBase + j]!;
+        if (c > 0) acc.addKey(keyBase | j, c);
+      }
+    }
+  }
+
+  /**
+   * Aggregates a series over [from, to), taking records by their start time: whole rollup
+   * windows inside the range from tier 2 (up to the newest rollup written), the rest from
+   * tier 1 buckets, and the open bucket when it starts in the range. Each sample is counted
+   * once. When `acc` is given, the sketches of the pieces are added to it.
+   */
+  aggregate(id: number, from: number, to: number, acc?: SketchAccumulator): WindowAggregate {
+    const L = this.layout;
+    const R = L.rollupMs;
+    const headCell = id * L.slotF64 * 2 + T1_HEAD;
+    for (let attempt = 0; ; attempt++) {
+      const head = Atomics.load(this.i32, headCell);
+      const out: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0 };
+      acc?.reset();
+      const add = (r: BucketRecord, tier: Tier): void => {
+        out.count += r.count;
+        out.sum += r.sum;
+        if (r.min < out.min) out.min = r.min;
+        if (r.max > out.max) out.max = r.max;
+        if (!(r.start < out.lastTs)) {
+          out.last = r.last;
+          out.lastTs = r.start;
+        }
+        if (acc && !this.addSketch(tier, r, acc)) out.sketchless++;
+      };
+      const wFrom = Math.ceil(from / R) * R;
+      const wTo = Math.min(Math.floor(to / R) * R, this.newestRollupEnd(id));
+      if (wFrom < wTo) {
+        for (const r of this.buckets(id, 1, from, wFrom)) add(r, 1);
+        for (const r of this.buckets(id, 2, wFrom, wTo)) add(r, 2);
+        for (const r of this.buckets(id, 1, wTo, to)) add(r, 1);
+      } else {
+        for (const r of this.buckets(id, 1, from, to)) add(r, 1);
+      }
+      const s = this.snapshot(id);
+      if (s.openCount > 0 && s.openStart >= from && s.openStart < to) {
+        out.count += s.openCount;
+        out.sum += s.openSum;
+        if (s.openMin < out.min) out.min = s.openMin;
+        if (s.openMax > out.max) out.max = s.openMax;
+        out.last = s.openLast;
+        out.lastTs = s.openStart;
+        if (acc) this.addOpenSketch(id, acc);
+      }
+      // A bucket that closed while we read would be missed (or counted twice): read again.
+      if (Atomics.load(this.i32, headCell) === head || attempt === 2) return out;
+    }
+  }
+
+  private newestRollupEnd(id: number): number {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const head = Atomics.load(this.i32, base * 2 + T2_HEAD);
+    if (head === 0) return -Infinity;
+    return this.f64[base + L.t2OffsetF64 + ((head - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! + L.rollupMs;
+  }
+
+  /** Free sketch pages in the open-bucket pool. */
+  freePages(): number {
+    return Atomics.load(this.meta, POOL_FREE_COUNT);
+  }
+}

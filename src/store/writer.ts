@@ -1,0 +1,569 @@
+/**
+ * The store's single writer. It lives in the collector actor; it is a plain class, driven by
+ * a clock passed in, so tests can run it on synthetic time.
+ *
+ * Crash safety: all state that a successor needs is in shared memory, and each step is
+ * ordered so that a writer terminated between any two JavaScript statements (V8 stops a
+ * worker only at function entries and loop back-edges) leaves state that recover() can
+ * finish: a sample is applied in straight-line stores and then counted in the ring's APPLIED
+ * cell; a bucket is closed by publishing its record before resetting the open bucket, and
+ * recover() recognises a bucket that was published but not reset. Pages are popped from the
+ * free list before a directory points at them, and directories are replaced by writing the
+ * idle copy and flipping DIR_SELECT, so a crash leaks at worst a page, never shares one.
+ */
+import { APPLIED, WRITE, type RingReader } from '../ring.js';
+import { KEY_SHIFT, PAGE_BINS, PAGE_BITS, SketchAccumulator } from '../sketch.js';
+import {
+  BUCKET_COUNT,
+  BUCKET_F64,
+  BUCKET_LAST,
+  BUCKET_MAX,
+  BUCKET_MIN,
+  BUCKET_SKETCH_LEN,
+  BUCKET_SKETCH_POS,
+  BUCKET_START,
+  BUCKET_SUM,
+  DIR_SELECT,
+  DIR_USED_0,
+  CLOSED_COUNT,
+  CLOSED_COUNT_AT,
+  CLOSED_LAST,
+  CLOSED_SUM,
+  FIRST_TS,
+  HOT_F64,
+  INITIALIZED,
+  LOG_BLOCK,
+  LOG_RESERVED,
+  OPEN_COUNT,
+  OPEN_LAST,
+  OPEN_MAX,
+  OPEN_MIN,
+  OPEN_START,
+  OPEN_SUM,
+  POOL_FREE_COUNT,
+  POOL_FREE_HEAD,
+  RAW_HEAD,
+  RAW_WRITTEN,
+  ROLLED_UPTO,
+  ROLLUP_LOG_RESERVED,
+  StoreLayout,
+  T1_HEAD,
+  T2_HEAD,
+  type StoreBuffers,
+} from './layout.js';
+
+const PAGE_MASK = PAGE_BINS - 1;
+/** A bucket's sketch stops counting here, so that no u32 bin can overflow. */
+const MAX_SKETCHED = 0xffffffff;
+/** drain() publishes its read index every this many samples (a power of two, minus one). */
+const RELEASE_MASK = 4096 - 1;
+// The sketch key is read from the value's bits through this pair of views.
+const keyScratch = new Float64Array(1);
+const keyWords = new Uint32Array(keyScratch.buffer);
+const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/** One circular sketch log and the writer's cursor in it. */
+class LogCursor {
+  readonly data: Int32Array;
+  readonly size: number;
+  private readonly metaBig: BigInt64Array;
+  private readonly cell: number;
+  pos: number;
+  reservedTo: number;
+
+  constructor(data: Int32Array, metaBig: BigInt64Array, cell: number) {
+    this.data = data;
+    this.size = data.length;
+    this.metaBig = metaBig;
+    this.cell = cell;
+    // Resume after everything a previous writer may have touched.
+    this.reservedTo = Number(Atomics.load(metaBig, cell));
+    this.pos = this.reservedTo;
+  }
+
+  /**
+   * Returns the absolute position for a record of `len` i32, publishing a new reservation
+   * (the bound readers check against) before any of its space is overwritten.
+   */
+  reserve(len: number): number {
+    let pos = this.pos;
+    const offset = pos % this.size;
+    if (offset + len > this.size) pos += this.size - offset;
+    if (pos + len > this.reservedTo) {
+      this.reservedTo = Math.ceil((pos + len) / LOG_BLOCK) * LOG_BLOCK;
+      Atomics.store(this.metaBig, this.cell, BigInt(this.reservedTo));
+    }
+    this.pos = pos + len;
+    return pos;
+  }
+
+  /** True while a record written at `pos` has not been overwritten. */
+  holds(pos: number): boolean {
+    return pos >= this.reservedTo - this.size;
+  }
+}
+
+export interface WriterCounters {
+  badSamples: number;
+  sketchOverflow: number;
+}
+
+export class StoreWriter {
+  readonly layout: StoreLayout;
+  readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0 };
+  private readonly hot: Float64Array;
+  private readonly f64: Float64Array;
+  private readonly i32: Int32Array;
+  private readonly meta: Int32Array;
+  private readonly log: LogCursor;
+  private readonly rollupLog: LogCursor;
+  private readonly links: Int32Array;
+  private readonly pages: Uint32Array;
+  /** Start (ms) of the bucket that is open now. */
+  bucketStart = 0;
+  /** End of the newest rollup window written, for all series. */
+  private rolledTo = 0;
+  private readonly openIds: Int32Array;
+  private openCount = 0;
+  private readonly touched: Int32Array;
+  private touchedCount = 0;
+  private readonly touchMark: Int32Array;
+  private pass = 1;
+  /**
+   * Per series, the two sketch pages used last: [key, base, key, base]. A distribution
+   * spanning up to 16 powers of two (0.1 ms to 6 s, say) never leaves it.
+   */
+  private readonly pageCache: Int32Array;
+  private readonly scratch: Int32Array;
+  private readonly acc = new SketchAccumulator();
+
+  constructor(buffers: StoreBuffers) {
+    this.meta = new Int32Array(buffers.meta);
+    this.layout = new StoreLayout(this.meta);
+    const L = this.layout;
+    this.hot = new Float64Array(buffers.hot);
+    this.f64 = new Float64Array(buffers.series);
+    this.i32 = new Int32Array(buffers.series);
+    const metaBig = new BigInt64Array(buffers.meta);
+    this.log = new LogCursor(new Int32Array(buffers.log), metaBig, LOG_RESERVED);
+    this.rollupLog = new LogCursor(new Int32Array(buffers.rollupLog), metaBig, ROLLUP_LOG_RESERVED);
+    this.links = new Int32Array(buffers.pool, 0, L.poolPages);
+    this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
+    this.openIds = new Int32Array(L.maxSeries);
+    this.touched = new Int32Array(L.maxSeries);
+    this.touchMark = new Int32Array(L.maxSeries);
+    this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
+    this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
+    if (Atomics.load(this.meta, INITIALIZED) === 0) {
+      for (let p = 0; p < L.poolPages; p++) this.links[p] = p + 1 < L.poolPages ? p + 1 : -1;
+      this.meta[POOL_FREE_HEAD] = 0;
+      this.meta[POOL_FREE_COUNT] = L.poolPages;
+      Atomics.store(this.meta, INITIALIZED, 1);
+    }
+  }
+
+  /**
+   * Takes over from a previous writer (or starts fresh): publishes raw samples it wrote,
+   * finishes a bucket close it left half done, and rebuilds the list of open series.
+   * `seriesCount` is the number of registered series.
+   */
+  recover(now: number, seriesCount: number): void {
+    const L = this.layout;
+    this.bucketStart = Math.floor(now / L.intervalMs) * L.intervalMs;
+    // Every series is checked for windows a previous writer did not roll up.
+    this.rolledTo = -Infinity;
+    this.openCount = 0;
+    for (let id = 0; id < seriesCount; id++) {
+      const base = id * L.slotF64;
+      const ib = base * 2;
+      const hb = id * HOT_F64;
+      Atomics.store(this.i32, ib + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
+      if (this.hot[hb + OPEN_COUNT] === 0) continue;
+      const head = this.i32[ib + T1_HEAD]!;
+      if (head > 0) {
+        const rec = base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64;
+        if (this.f64[rec + BUCKET_START] === this.hot[hb + OPEN_START]) {
+          // Published but not reset: finish the close.
+          this.resetOpen(id, base, this.livePages(base));
+          continue;
+        }
+      }
+      this.openIds[this.openCount++] = id;
+    }
+    // Buckets left open from before the crash close now; their windows roll up later.
+    this.closeBefore(this.bucketStart);
+  }
+
+  /** Moves the open bucket to the one holding `now`; returns true when buckets closed. */
+  advance(now: number): boolean {
+    const start = Math.floor(now / this.layout.intervalMs) * this.layout.intervalMs;
+    if (start <= this.bucketStart) return false;
+    this.closeBefore(start);
+    this.bucketStart = start;
+    return true;
+  }
+
+  /**
+   * Applies up to `max` published samples of one ring, stamped with `now`. Returns how many.
+   * The caller publishes raw heads with publish() after a pass over all rings.
+   *
+   * This loop is the collector's hot path: everything it reads is in locals, and a sample is
+   * applied with plain stores between two loop back-edges (where V8 may stop a terminated
+   * worker), then counted in APPLIED. Only a series' first sample in a bucket and a sketch
+   * page it has no cached pointer to leave the loop.
+   */
+  drain(reader: RingReader, now: number, max: number): number {
+    const hdr = reader.hdr;
+    let r = reader.r;
+    let n = (Atomics.load(hdr, WRITE) - r) | 0;
+    if (n <= 0) return 0;
+    if (n > max) n = max;
+    const ids = reader.ids;
+    const values = reader.values;
+    const mask = reader.mask;
+    const L = this.layout;
+    const maxSeries = L.maxSeries;
+    const slotF64 = L.slotF64;
+    const rawOffset = L.rawOffsetF64;
+    const rawMask = L.rawCap - 1;
+    const f = this.f64;
+    const hot = this.hot;
+    const pages = this.pages;
+    const pageCache = this.pageCache;
+    const touchMark = this.touchMark;
+    const pass = this.pass;
+    for (let k = 0; k < n; k++) {
+      // Free slots for the producer as we go, so that it refills while we drain.
+      if ((k & RELEASE_MASK) === RELEASE_MASK) {
+        reader.r = r;
+        reader.release();
+      }
+      const at = r & mask;
+      const id = ids[at]!;
+      const v = values[at]!;
+      r = (r + 1) | 0;
+      if (id >>> 0 >= maxSeries) {
+        this.counters.badSamples++;
+        hdr[APPLIED] = r;
+        continue;
+      }
+      const hb = id * HOT_F64;
+      const count = hot[hb + OPEN_COUNT]!;
+      if (count === 0) this.open(id, now);
+      keyScratch[0] = v;
+      const key = keyWords[HI_WORD]! >>> KEY_SHIFT;
+      const pageKey = key >>> PAGE_BITS;
+      const c = id << 2;
+      const pageBase =
+        pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, id * slotF64, pageKey);
+      // From here to APPLIED, plain stores only: the sample is applied whole or not at all.
+      if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
+      const written = hot[hb + RAW_WRITTEN]!;
+      const raw = id * slotF64 + rawOffset + 2 * (written & rawMask);
+      f[raw] = now;
+      f[raw + 1] = v;
+      hot[hb + RAW_WRITTEN] = written + 1;
+      hot[hb + OPEN_COUNT] = count + 1;
+      hot[hb + OPEN_SUM]! += v;
+      if (v < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = v;
+      if (v > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = v;
+      hot[hb + OPEN_LAST] = v;
+      if (touchMark[id] !== pass) {
+        touchMark[id] = pass;
+        this.touched[this.touchedCount++] = id;
+      }
+      hdr[APPLIED] = r;
+    }
+    reader.r = r;
+    reader.release();
+    return n;
+  }
+
+  /** Publishes the raw samples written since the last call. Returns the series touched. */
+  publish(): number {
+    const L = this.layout;
+    const n = this.touchedCount;
+    for (let i = 0; i < n; i++) {
+      const id = this.touched[i]!;
+      Atomics.store(this.i32, id * L.slotF64 * 2 + RAW_HEAD, this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0);
+    }
+    this.touchedCount = 0;
+    this.pass = (this.pass + 1) | 0 || 1;
+    return n;
+  }
+
+  /** Series with data in the open bucket. */
+  openSeries(): number {
+    return this.openCount;
+  }
+
+  freePages(): number {
+    return this.meta[POOL_FREE_COUNT]!;
+  }
+
+  /**
+   * Writes rollup records for every complete rollup window before `bucketStart`. Called after
+   * advance() moved into a new window; cheap to call otherwise.
+   */
+  rollup(seriesCount: number): number {
+    const R = this.layout.rollupMs;
+    const windowEnd = Math.floor(this.bucketStart / R) * R;
+    if (windowEnd <= this.rolledTo) return 0;
+    let written = 0;
+    for (let id = 0; id < seriesCount; id++) written += this.rollupSeries(id, windowEnd);
+    this.rolledTo = windowEnd;
+    return written;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Off the hot path.
+
+  private open(id: number, now: number): void {
+    const base = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    if (this.f64[base + FIRST_TS] === 0) this.f64[base + FIRST_TS] = now;
+    this.hot[hb + OPEN_START] = this.bucketStart;
+    this.hot[hb + OPEN_SUM] = 0;
+    this.hot[hb + OPEN_MIN] = Infinity;
+    this.hot[hb + OPEN_MAX] = -Infinity;
+    this.openIds[this.openCount++] = id;
+  }
+
+  /** Finds or allocates the sketch page of `pageKey`; -1 when there is none to be had. */
+  private page(id: number, base: number, pageKey: number): number {
+    const L = this.layout;
+    const sel = this.i32[base * 2 + DIR_SELECT]!;
+    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
+    const dir = L.dirIndex(base, sel);
+    for (let e = 0; e < used; e++) {
+      if (this.i32[dir + 2 * e] === pageKey) return this.cache(id, pageKey, this.i32[dir + 2 * e + 1]!);
+    }
+    if (used >= L.dirEntries) {
+      this.counters.sketchOverflow++;
+      return -1;
+    }
+    let pageId = this.meta[POOL_FREE_HEAD]!;
+    if (pageId < 0) {
+      this.reclaimIdle();
+      pageId = this.meta[POOL_FREE_HEAD]!;
+      if (pageId < 0) {
+        this.counters.sketchOverflow++;
+        return -1;
+      }
+    }
+    // Pop first, then point the directory at it: a crash in between leaks the page.
+    this.meta[POOL_FREE_HEAD] = this.links[pageId]!;
+    this.meta[POOL_FREE_COUNT]!--;
+    this.i32[dir + 2 * used] = pageKey;
+    this.i32[dir + 2 * used + 1] = pageId;
+    this.i32[base * 2 + DIR_USED_0 + sel] = used + 1;
+    return this.cache(id, pageKey, pageId);
+  }
+
+  private cache(id: number, pageKey: number, pageId: number): number {
+    const pageBase = pageId * PAGE_BINS;
+    const c = id << 2;
+    this.pageCache[c + 2] = this.pageCache[c]!;
+    this.pageCache[c + 3] = this.pageCache[c + 1]!;
+    this.pageCache[c] = pageKey;
+    this.pageCache[c + 1] = pageBase;
+    return pageBase;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Buckets.
+
+  private closeBefore(start: number): void {
+    let kept = 0;
+    const L = this.layout;
+    for (let i = 0; i < this.openCount; i++) {
+      const id = this.openIds[i]!;
+      const hb = id * HOT_F64;
+      if (this.hot[hb + OPEN_START]! < start && this.hot[hb + OPEN_COUNT]! > 0) this.close(id, id * L.slotF64);
+      else if (this.hot[hb + OPEN_COUNT]! > 0) this.openIds[kept++] = id;
+    }
+    this.openCount = kept;
+  }
+
+  private livePages(base: number): Int32Array {
+    const sel = this.i32[base * 2 + DIR_SELECT]!;
+    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
+    const dir = this.layout.dirIndex(base, sel);
+    return this.i32.subarray(dir, dir + 2 * used);
+  }
+
+  private close(id: number, base: number): void {
+    const L = this.layout;
+    const f = this.f64;
+    const dir = this.livePages(base);
+    // Encode the open sketch, page by page, into scratch.
+    const out = this.scratch;
+    let at = 1;
+    let n = 0;
+    let idle = 0;
+    for (let e = 0; e < dir.length; e += 2) {
+      const keyBase = dir[e]! << PAGE_BITS;
+      const pageBase = dir[e + 1]! * PAGE_BINS;
+      let any = false;
+      for (let j = 0; j < PAGE_BINS; j++) {
+        let c = this.pages[pageBase + j]!;
+        if (c === 0) continue;
+        any = true;
+        while (c > 0) {
+          const part = Math.min(c, 0xffffffff);
+          out[at++] = keyBase | j;
+          out[at++] = part | 0;
+          c -= part;
+          n++;
+        }
+      }
+      if (!any) idle++;
+    }
+    out[0] = n;
+    const pos = this.log.reserve(at);
+    this.log.data.set(out.subarray(0, at), pos % this.log.size);
+    const head = this.i32[base * 2 + T1_HEAD]!;
+    const rec = base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64;
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    f[rec + BUCKET_START] = hot[hb + OPEN_START]!;
+    f[rec + BUCKET_COUNT] = hot[hb + OPEN_COUNT]!;
+    f[rec + BUCKET_SUM] = hot[hb + OPEN_SUM]!;
+    f[rec + BUCKET_MIN] = hot[hb + OPEN_MIN]!;
+    f[rec + BUCKET_MAX] = hot[hb + OPEN_MAX]!;
+    f[rec + BUCKET_LAST] = hot[hb + OPEN_LAST]!;
+    f[rec + BUCKET_SKETCH_POS] = pos;
+    f[rec + BUCKET_SKETCH_LEN] = at;
+    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.resetOpen(id, base, dir, idle > 0);
+  }
+
+  /**
+   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
+   * moving its totals to the closed ones. Idempotent: the totals move only while the open
+   * bucket still holds them.
+   */
+  private resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
+    const kept: number[] = [];
+    const freed: number[] = [];
+    for (let e = 0; e < dir.length; e += 2) {
+      const pageBase = dir[e + 1]! * PAGE_BINS;
+      let any = false;
+      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0;
+      if (any || !freeIdle) {
+        this.pages.fill(0, pageBase, pageBase + PAGE_BINS);
+        kept.push(dir[e]!, dir[e + 1]!);
+      } else {
+        freed.push(dir[e + 1]!);
+      }
+    }
+    if (freed.length > 0) this.replaceDirectory(id, base, kept, freed);
+    const f = this.f64;
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    if (f[base + CLOSED_COUNT_AT] !== hot[hb + OPEN_START]) {
+      f[base + CLOSED_COUNT]! += hot[hb + OPEN_COUNT]!;
+      f[base + CLOSED_SUM]! += hot[hb + OPEN_SUM]!;
+      f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
+      f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
+    }
+    hot[hb + OPEN_COUNT] = 0;
+  }
+
+  /** Writes the idle directory, flips to it, then returns `freed` pages to the pool. */
+  private replaceDirectory(id: number, base: number, entries: number[], freed: number[]): void {
+    const sel = this.i32[base * 2 + DIR_SELECT]!;
+    const next = 1 - sel;
+    const dir = this.layout.dirIndex(base, next);
+    for (let i = 0; i < entries.length; i++) this.i32[dir + i] = entries[i]!;
+    this.i32[base * 2 + DIR_USED_0 + next] = entries.length / 2;
+    Atomics.store(this.i32, base * 2 + DIR_SELECT, next);
+    this.pageCache.fill(-1, id << 2, (id << 2) + 4);
+    for (const pageId of freed) {
+      this.links[pageId] = this.meta[POOL_FREE_HEAD]!;
+      this.meta[POOL_FREE_HEAD] = pageId;
+      this.meta[POOL_FREE_COUNT]!++;
+    }
+  }
+
+  /**
+   * Takes back every page held by series with no open data (their pages are all zero).
+   * Runs when the pool is empty, so pages follow the series that are active now.
+   */
+  private reclaimIdle(): void {
+    const L = this.layout;
+    const n = L.maxSeries;
+    for (let id = 0; id < n; id++) {
+      const base = id * L.slotF64;
+      if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0) continue;
+      const dir = this.livePages(base);
+      if (dir.length === 0) continue;
+      const freed: number[] = [];
+      for (let e = 1; e < dir.length; e += 2) freed.push(dir[e]!);
+      this.replaceDirectory(id, base, [], freed);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Rollups.
+
+  private rollupSeries(id: number, windowEnd: number): number {
+    const L = this.layout;
+    const f = this.f64;
+    const base = id * L.slotF64;
+    const head = this.i32[base * 2 + T1_HEAD]!;
+    if (head === 0) return 0;
+    // The first window not written yet: after ROLLED_UPTO, and after the newest rollup record
+    // (a writer that died between publishing a record and ROLLED_UPTO wrote it already).
+    const t2Head = this.i32[base * 2 + T2_HEAD]!;
+    const newest = t2Head > 0 ? f[base + L.t2OffsetF64 + ((t2Head - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0;
+    const rolled = Math.max(f[base + ROLLED_UPTO]!, newest);
+    const lower = rolled > 0 ? rolled + L.rollupMs : -Infinity;
+    // Newest first, back to the first bucket not yet rolled up.
+    const records: number[] = [];
+    for (let k = head - 1; k >= 0 && k >= head - L.t1Cap; k--) {
+      const rec = base + L.t1OffsetF64 + (k % L.t1Cap) * BUCKET_F64;
+      const start = f[rec + BUCKET_START]!;
+      if (start < lower) break;
+      if (start < windowEnd) records.push(rec);
+    }
+    let written = 0;
+    let i = records.length - 1;
+    while (i >= 0) {
+      const window = Math.floor(f[records[i]! + BUCKET_START]! / L.rollupMs) * L.rollupMs;
+      let count = 0;
+      let sum = 0;
+      let min = Infinity;
+      let max = -Infinity;
+      let last = 0;
+      this.acc.reset();
+      for (; i >= 0 && f[records[i]! + BUCKET_START]! < window + L.rollupMs; i--) {
+        const rec = records[i]!;
+        count += f[rec + BUCKET_COUNT]!;
+        sum += f[rec + BUCKET_SUM]!;
+        min = Math.min(min, f[rec + BUCKET_MIN]!);
+        max = Math.max(max, f[rec + BUCKET_MAX]!);
+        last = f[rec + BUCKET_LAST]!;
+        const pos = f[rec + BUCKET_SKETCH_POS]!;
+        if (this.log.holds(pos)) this.acc.addEncoded(this.log.data, pos % this.log.size);
+      }
+      const len = this.acc.encodedLengthBound();
+      const pos = this.rollupLog.reserve(len);
+      const wrote = this.acc.encodeInto(this.rollupLog.data, pos % this.rollupLog.size);
+      const t2 = this.i32[base * 2 + T2_HEAD]!;
+      const rec = base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64;
+      f[rec + BUCKET_START] = window;
+      f[rec + BUCKET_COUNT] = count;
+      f[rec + BUCKET_SUM] = sum;
+      f[rec + BUCKET_MIN] = min;
+      f[rec + BUCKET_MAX] = max;
+      f[rec + BUCKET_LAST] = last;
+      f[rec + BUCKET_SKETCH_POS] = pos;
+      f[rec + BUCKET_SKETCH_LEN] = wrote;
+      Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
+      f[base + ROLLED_UPTO] = window;
+      written++;
+    }
+    return written;
+  }
+}

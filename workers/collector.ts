@@ -1,0 +1,312 @@
+/**
+ * The collector actor: drains every producer ring into the series store (its only writer),
+ * keeps the shared clock, closes buckets on the interval, rolls them up by the minute, and
+ * samples the system metrics and its own.
+ *
+ * Loop: while rings hold data, drain passes run back to back (yielding to the event loop
+ * every few ms so control calls get answered); when they are empty it sets SLEEPING and
+ * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
+ * rings or the next bucket boundary is due. Control calls arrive over comlink.
+ *
+ * On start it calls StoreWriter.recover(): a collector restarted after a crash resumes from
+ * the rings' APPLIED cells and the store's own state, so no sample is lost or applied twice.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from '../src/comlink-node.js';
+import {
+  BAD_SAMPLES,
+  BUCKET_EPOCH,
+  CLOCK,
+  CLOSED_BUCKET_START,
+  DOORBELL,
+  DRAIN_EPOCH,
+  DRAIN_PASSES,
+  INGESTED,
+  LAG_MS,
+  RUNG_AT,
+  SKETCH_OVERFLOW,
+  SLEEPING,
+  STARTED_AT,
+  controlViews,
+} from '../src/control.js';
+import { Registry, type RegistryBuffers } from '../src/registry.js';
+import { RingReader, RingWriter, createRing, ringStats } from '../src/ring.js';
+import { StoreWriter } from '../src/store/writer.js';
+import type { StoreBuffers } from '../src/store/layout.js';
+import { SystemSampler, type SourceCost } from './system.js';
+
+export interface CollectorData {
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  rings: SharedArrayBuffer[];
+  intervalMs: number;
+  system: { enabled: boolean; diskPaths?: string[]; slowCadenceMs: number };
+}
+
+export interface CollectorInfo {
+  rings: number;
+  openSeries: number;
+  freeSketchPages: number;
+  system: { enabled: boolean; platform: string; mounts: string[]; sources: SourceCost[] };
+}
+
+export type Fault = 'throw' | 'exit' | 'hang';
+
+export interface CollectorApi {
+  ready(): number;
+  addRing(ring: SharedArrayBuffer): void;
+  flush(): Promise<number>;
+  info(): CollectorInfo;
+  stop(): Promise<void>;
+  /** Test hook: fail the way a buggy or stuck actor would. */
+  injectFault(fault: Fault): void;
+}
+
+/** Samples taken from one ring per pass before moving to the next. */
+const BATCH = 1 << 16;
+/** Longest run of back-to-back passes before yielding to the event loop. */
+const YIELD_MS = 4;
+/** The nap after passes that moved data: the most a steady stream waits for the collector. */
+const NAP_MS = 1;
+/** Longest sleep, so the clock (the supervisor's heartbeat) moves at least this often. */
+const MAX_SLEEP_MS = 500;
+
+const data = workerData as CollectorData;
+const ctl = controlViews(data.control);
+const registry = new Registry(data.registry, 0x40000000);
+const writer = new StoreWriter(data.store);
+const rings = data.rings.map((sab) => new RingReader(sab));
+// The collector's own readings (system and monitor metrics) go through a ring of its own, so
+// the store has one apply path. It is drained in the same pass that fills it.
+const ownRing = createRing(4096);
+const own = new RingWriter(ownRing, data.control, 'drop');
+rings.push(new RingReader(ownRing));
+const sampler = data.system.enabled
+  ? new SystemSampler({ intervalMs: data.intervalMs, slowCadenceMs: data.system.slowCadenceMs, diskPaths: data.system.diskPaths })
+  : undefined;
+const ownIds = new Map<string, number>();
+let stopping = false;
+let stopped: () => void = () => {};
+const done = new Promise<void>((resolve) => {
+  stopped = resolve;
+});
+let flushWaiters: (() => void)[] = [];
+let lastPassEnd = 0;
+let lagMax = 0;
+let droppedSinceSample = 0;
+let ingestedAtSample = 0;
+let nextSystemSample = 0;
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function wake(): void {
+  Atomics.add(ctl.i32, DOORBELL, 1);
+  Atomics.notify(ctl.i32, DOORBELL);
+}
+
+/** Records one of the collector's own readings straight into the store (no ring). */
+function recordOwn(name: string, tags: Record<string, string> | undefined, value: number): void {
+  const key = tags ? `${name}\u0000${JSON.stringify(tags)}` : name;
+  let id = ownIds.get(key);
+  if (id === undefined) {
+    try {
+      id = registry.seriesId(name, tags);
+    } catch {
+      return; // cardinality limit or a bad mount name: the reading is skipped, not the loop
+    }
+    ownIds.set(key, id);
+  }
+  if (Number.isFinite(value)) own.push(id, value);
+}
+
+function sampleOwn(t: number): void {
+  let fill = 0;
+  for (const ring of rings) {
+    droppedSinceSample += ring.takeDropped();
+    fill = Math.max(fill, ring.fill() / ring.capacity);
+  }
+  const ingested = ctl.f64[INGESTED]!;
+  recordOwn('monitor_ingested', undefined, ingested - ingestedAtSample);
+  recordOwn('monitor_dropped', undefined, droppedSinceSample);
+  recordOwn('monitor_ring_fill', undefined, fill);
+  recordOwn('monitor_collector_lag', undefined, lagMax);
+  ingestedAtSample = ingested;
+  droppedSinceSample = 0;
+  lagMax = 0;
+  if (sampler) for (const r of sampler.sample(t)) recordOwn(r.name, r.tags, r.value);
+  own.publish();
+}
+
+function drainPass(t: number): number {
+  let moved = 0;
+  for (const ring of rings) moved += writer.drain(ring, t, BATCH);
+  return moved;
+}
+
+function anyPending(): boolean {
+  for (const ring of rings) if (ring.available() > 0) return true;
+  return false;
+}
+
+/**
+ * How long the data of this pass may have waited: since the previous pass when passes run
+ * back to back, since a producer rang when the collector was asleep.
+ */
+function afterPass(t: number, moved: number, woken: boolean): void {
+  if (moved > 0) {
+    writer.publish();
+    ctl.f64[INGESTED]! += moved;
+    ctl.f64[DRAIN_PASSES]! += 1;
+    const lag = Math.max(0, woken ? t - ctl.f64[RUNG_AT]! : t - lastPassEnd);
+    if (lag > lagMax) lagMax = lag;
+    ctl.f64[LAG_MS] = lag;
+    Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
+    Atomics.notify(ctl.i32, DRAIN_EPOCH);
+  }
+  ctl.f64[BAD_SAMPLES] = writer.counters.badSamples;
+  ctl.f64[SKETCH_OVERFLOW] = writer.counters.sketchOverflow;
+}
+
+function onBucketBoundary(t: number): void {
+  writer.rollup(registry.seriesCount());
+  ctl.f64[CLOSED_BUCKET_START] = writer.bucketStart - data.intervalMs;
+  Atomics.add(ctl.i32, BUCKET_EPOCH, 1);
+  Atomics.notify(ctl.i32, BUCKET_EPOCH);
+  if (t >= nextSystemSample) {
+    nextSystemSample = writer.bucketStart + data.intervalMs;
+    sampleOwn(t);
+  }
+}
+
+/**
+ * A short wait after busy passes, without raising SLEEPING: producers publishing meanwhile
+ * do not ring, so a steady stream costs one wake-up per nap instead of one per publish.
+ * flush() and stop() still end it early (they bump DOORBELL themselves).
+ */
+async function nap(): Promise<void> {
+  const result = Atomics.waitAsync(ctl.i32, DOORBELL, Atomics.load(ctl.i32, DOORBELL), NAP_MS);
+  if (result.async) await result.value;
+}
+
+/** Waits for a producer or the next boundary; true when a producer rang. */
+async function sleep(t: number): Promise<boolean> {
+  const wakeAt = Math.min(writer.bucketStart + data.intervalMs, t + MAX_SLEEP_MS);
+  // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
+  // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
+  // wait below returns at once ('not-equal') instead of sleeping on data.
+  Atomics.store(ctl.i32, SLEEPING, 1);
+  const bell = Atomics.load(ctl.i32, DOORBELL);
+  let rang = false;
+  if (!anyPending() && flushWaiters.length === 0 && !stopping) {
+    const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, Math.max(1, wakeAt - t));
+    rang = (result.async ? await result.value : result.value) !== 'timed-out';
+  }
+  Atomics.store(ctl.i32, SLEEPING, 0);
+  return rang;
+}
+
+async function run(): Promise<void> {
+  const start = now();
+  writer.recover(start, registry.seriesCount());
+  writer.rollup(registry.seriesCount());
+  ctl.f64[CLOCK] = start;
+  ctl.f64[STARTED_AT] = start;
+  lastPassEnd = start;
+  // The first readings: gauges now, and the baselines that cpu and network deltas need.
+  if (sampler) for (const r of sampler.sample(start)) recordOwn(r.name, r.tags, r.value);
+  own.publish();
+  let lastYield = start;
+  let woken = false;
+  let busy = false;
+  for (;;) {
+    const t = now();
+    ctl.f64[CLOCK] = t;
+    if (writer.advance(t)) onBucketBoundary(t);
+    const moved = drainPass(t);
+    afterPass(t, moved, woken);
+    woken = false;
+    const end = now();
+    if (moved > 0) {
+      lastPassEnd = end;
+      busy = true;
+    }
+    if (moved > 0 && !stopping) {
+      if (end - lastYield > YIELD_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        lastYield = now();
+      }
+      continue;
+    }
+    // Rings were empty at this pass: whoever waited for a flush has everything now.
+    lastPassEnd = end;
+    if (flushWaiters.length > 0) {
+      const waiters = flushWaiters;
+      flushWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (stopping) break;
+    if (busy) {
+      busy = false;
+      await nap();
+    } else {
+      woken = await sleep(end);
+    }
+    lastYield = now();
+  }
+  stopped();
+}
+
+const api: CollectorApi = {
+  ready: () => ctl.f64[STARTED_AT]!,
+  addRing(sab) {
+    // A ring handed out while this collector was starting may be in workerData already.
+    const id = ringStats(sab).id;
+    if (!rings.some((r) => r.id === id)) rings.push(new RingReader(sab));
+    wake();
+  },
+  flush() {
+    return new Promise<number>((resolve) => {
+      flushWaiters.push(() => resolve(ctl.f64[INGESTED]!));
+      wake();
+    });
+  },
+  info: () => ({
+    rings: rings.length,
+    openSeries: writer.openSeries(),
+    freeSketchPages: writer.freePages(),
+    system: {
+      enabled: sampler !== undefined,
+      platform: sampler?.platform ?? 'off',
+      mounts: sampler?.diskMounts() ?? [],
+      sources: sampler?.costs() ?? [],
+    },
+  }),
+  async stop() {
+    stopping = true;
+    wake();
+    await done;
+  },
+  injectFault(fault) {
+    if (fault === 'exit') setImmediate(() => process.exit(3));
+    else if (fault === 'throw') {
+      setImmediate(() => {
+        throw new Error('injected collector fault');
+      });
+    } else {
+      setImmediate(() => {
+        const until = Date.now() + 60_000;
+        while (Date.now() < until) {
+          // a stuck actor: the supervisor's heartbeat check must notice and replace it
+        }
+      });
+    }
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
+void run();

@@ -1,0 +1,254 @@
+/**
+ * System metrics for the collector: cpu_usage, cpu_iowait, memory_usage, disk_usage{mount},
+ * network_io{direction}.
+ *
+ * Budget: 0.5% of one core at a 1 s interval, child processes included. On this machine the
+ * systeminformation calls that spawn processes cost 2-11% of a core each at 1 Hz
+ * (../shared/MEASUREMENTS.md), so every interval reads only cheap sources: /proc/stat,
+ * /proc/meminfo and /proc/net/dev (~20 µs each) and statfs (2 µs per mount). systeminformation
+ * runs at the slow cadence: fsSize to find the mounted filesystems, and off Linux, mem (no
+ * spawn) every interval and networkStats at the slow cadence. Each source's cost is
+ * measured and reported in status.
+ */
+import { readFileSync, statfsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import si from 'systeminformation';
+
+export interface SystemReading {
+  name: string;
+  tags?: Record<string, string>;
+  value: number;
+}
+
+export interface SourceCost {
+  source: string;
+  cadenceMs: number;
+  spawnsProcesses: boolean;
+  calls: number;
+  errors: number;
+  lastMs: number;
+  meanMs: number;
+  lastError?: string;
+}
+
+export interface SystemSamplerOptions {
+  intervalMs: number;
+  slowCadenceMs: number;
+  diskPaths?: string[];
+}
+
+// Filesystems that are not storage: pseudo, in-memory and container plumbing.
+const IGNORED_FS = /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|devpts|mqueue|nsfs|autofs|fuse\..*|ramfs|efivarfs)$/;
+
+class Source {
+  readonly cost: SourceCost;
+  private total = 0;
+  constructor(source: string, cadenceMs: number, spawnsProcesses: boolean) {
+    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0 };
+  }
+  measure<T>(fn: () => T): T | undefined {
+    const t0 = performance.now();
+    try {
+      return fn();
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    } finally {
+      this.done(performance.now() - t0);
+    }
+  }
+  async measureAsync<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    } finally {
+      this.done(performance.now() - t0);
+    }
+  }
+  private fail(error: unknown): void {
+    this.cost.errors++;
+    this.cost.lastError = error instanceof Error ? error.message : String(error);
+  }
+  private done(ms: number): void {
+    this.cost.calls++;
+    this.total += ms;
+    this.cost.lastMs = ms;
+    this.cost.meanMs = this.total / this.cost.calls;
+  }
+}
+
+function parseCpuLine(text: string): [busy: number, iowait: number, total: number] | undefined {
+  const line = text.slice(0, text.indexOf('\n'));
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  if (f.length < 5) return undefined;
+  // user nice system idle iowait irq softirq steal (guest time is inside user already)
+  const total = f.slice(0, 8).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const idle = f[3]!;
+  const iowait = f[4]!;
+  return [total - idle - iowait, iowait, total];
+}
+
+export class SystemSampler {
+  readonly platform: 'linux-proc' | 'portable';
+  private readonly options: SystemSamplerOptions;
+  private readonly sources = new Map<string, Source>();
+  private mounts: string[];
+  private lastCpu: [number, number, number] | undefined;
+  private lastNet: [number, number] | undefined;
+  private nextSlow = 0;
+  private slowRunning = false;
+  private pending: SystemReading[] = [];
+
+  constructor(options: SystemSamplerOptions) {
+    this.options = options;
+    this.platform = process.platform === 'linux' && this.readable('/proc/stat') ? 'linux-proc' : 'portable';
+    this.mounts = options.diskPaths ?? ['/'];
+    const every = options.intervalMs;
+    const slow = options.slowCadenceMs;
+    if (this.platform === 'linux-proc') {
+      this.add('/proc/stat', every, false);
+      this.add('/proc/meminfo', every, false);
+      this.add('/proc/net/dev', every, false);
+    } else {
+      this.add('os.cpus', every, false);
+      this.add('systeminformation.mem', every, false);
+      this.add('systeminformation.networkStats', slow, true);
+    }
+    this.add('fs.statfs', every, false);
+    if (!options.diskPaths) this.add('systeminformation.fsSize', slow, true);
+  }
+
+  /** Readings for this interval; slow sources deliver theirs at a later call. */
+  sample(now: number): SystemReading[] {
+    const out = this.pending;
+    this.pending = [];
+    if (this.platform === 'linux-proc') this.sampleProc(out);
+    else this.samplePortable(out);
+    for (const mount of this.mounts) {
+      const st = this.sources.get('fs.statfs')!.measure(() => statfsSync(mount));
+      if (!st) continue;
+      const used = st.blocks - st.bfree;
+      const denominator = used + st.bavail;
+      if (denominator > 0) out.push({ name: 'disk_usage', tags: { mount }, value: (100 * used) / denominator });
+    }
+    if (now >= this.nextSlow && !this.slowRunning) {
+      this.nextSlow = now + this.options.slowCadenceMs;
+      this.slowRunning = true;
+      void this.sampleSlow().finally(() => {
+        this.slowRunning = false;
+      });
+    }
+    return out;
+  }
+
+  costs(): SourceCost[] {
+    return [...this.sources.values()].map((s) => ({ ...s.cost }));
+  }
+
+  diskMounts(): string[] {
+    return [...this.mounts];
+  }
+
+  private add(name: string, cadenceMs: number, spawns: boolean): void {
+    this.sources.set(name, new Source(name, cadenceMs, spawns));
+  }
+
+  private readable(path: string): boolean {
+    try {
+      readFileSync(path, 'latin1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private sampleProc(out: SystemReading[]): void {
+    const stat = this.sources.get('/proc/stat')!.measure(() => parseCpuLine(readFileSync('/proc/stat', 'latin1')));
+    if (stat) this.pushCpu(out, stat);
+    const mem = this.sources.get('/proc/meminfo')!.measure(() => {
+      const text = readFileSync('/proc/meminfo', 'latin1');
+      const total = Number(/MemTotal:\s+(\d+)/.exec(text)?.[1]);
+      const available = Number(/MemAvailable:\s+(\d+)/.exec(text)?.[1]);
+      return total > 0 && Number.isFinite(available) ? 100 * (1 - available / total) : undefined;
+    });
+    if (mem !== undefined) out.push({ name: 'memory_usage', value: mem });
+    const net = this.sources.get('/proc/net/dev')!.measure(() => {
+      let rx = 0;
+      let tx = 0;
+      for (const line of readFileSync('/proc/net/dev', 'latin1').split('\n').slice(2)) {
+        const at = line.indexOf(':');
+        if (at < 0) continue;
+        const name = line.slice(0, at).trim();
+        if (name === 'lo') continue;
+        const f = line.slice(at + 1).trim().split(/\s+/);
+        rx += Number(f[0]) || 0;
+        tx += Number(f[8]) || 0;
+      }
+      return [rx, tx] as [number, number];
+    });
+    if (net) this.pushNet(out, net);
+  }
+
+  private samplePortable(out: SystemReading[]): void {
+    const stat = this.sources.get('os.cpus')!.measure((): [number, number, number] => {
+      let busy = 0;
+      let total = 0;
+      for (const c of cpus()) {
+        const t = c.times.user + c.times.nice + c.times.sys + c.times.idle + c.times.irq;
+        total += t;
+        busy += t - c.times.idle;
+      }
+      return [busy, 0, total];
+    });
+    if (stat) this.pushCpu(out, stat);
+    void this.sources.get('systeminformation.mem')!.measureAsync(() => si.mem()).then((m) => {
+      if (m && m.total > 0) this.pending.push({ name: 'memory_usage', value: 100 * (1 - m.available / m.total) });
+    });
+  }
+
+  private async sampleSlow(): Promise<void> {
+    if (this.sources.has('systeminformation.fsSize')) {
+      const list = await this.sources.get('systeminformation.fsSize')!.measureAsync(() => si.fsSize());
+      if (list && list.length > 0) {
+        const mounts = list.filter((f) => f.mount && !IGNORED_FS.test(f.type) && f.size > 0).map((f) => f.mount);
+        if (mounts.length > 0) this.mounts = [...new Set(mounts)].slice(0, 64);
+      }
+    }
+    if (this.sources.has('systeminformation.networkStats')) {
+      const stats = await this.sources.get('systeminformation.networkStats')!.measureAsync(() => si.networkStats('*'));
+      if (stats) {
+        let rx = 0;
+        let tx = 0;
+        for (const s of stats) {
+          if (s.iface === 'lo' || s.iface.startsWith('lo')) continue;
+          rx += s.rx_bytes || 0;
+          tx += s.tx_bytes || 0;
+        }
+        this.pushNet(this.pending, [rx, tx]);
+      }
+    }
+  }
+
+  private pushCpu(out: SystemReading[], now: [number, number, number]): void {
+    const last = this.lastCpu;
+    this.lastCpu = now;
+    if (!last) return;
+    const dTotal = now[2] - last[2];
+    if (dTotal <= 0) return;
+    out.push({ name: 'cpu_usage', value: Math.min(100, Math.max(0, (100 * (now[0] - last[0])) / dTotal)) });
+    if (this.platform === 'linux-proc') out.push({ name: 'cpu_iowait', value: Math.min(100, Math.max(0, (100 * (now[1] - last[1])) / dTotal)) });
+  }
+
+  private pushNet(out: SystemReading[], now: [number, number]): void {
+    const last = this.lastNet;
+    this.lastNet = now;
+    if (!last) return;
+    // Counters reset when an interface goes away; a negative step is not traffic.
+    out.push({ name: 'network_io', tags: { direction: 'rx' }, value: Math.max(0, now[0] - last[0]) });
+    out.push({ name: 'network_io', tags: { direction: 'tx' }, value: Math.max(0, now[1] - last[1]) });
+  }
+}
