@@ -74,6 +74,7 @@ export interface MonitorStatus {
 /** Longest the collector's clock may stand still before the actor is replaced. */
 const HEARTBEAT_TIMEOUT_MS = 3_000;
 const TICK_MS = 1_000;
+const MAIN_THREAD_MAX_BLOCK_MS = 2_000;
 
 export class PerformanceMonitor extends EventEmitter {
   readonly options: ResolvedOptions;
@@ -122,7 +123,9 @@ export class PerformanceMonitor extends EventEmitter {
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
     this.query = new Query(this.registry, this.reader);
-    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow), this.registry);
+    // The main thread waits on a full ring for at most two seconds: it is the thread that
+    // would restart a dead collector (see RingWriter.maxBlockMs).
+    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, MAIN_THREAD_MAX_BLOCK_MS), this.registry);
     this.collector = new Supervisor<CollectorApi>('collector', new URL('../workers/collector.js', import.meta.url), () => this.collectorData(), {
       exit: (info) => this.emitSafe('actor-exit', info),
       restart: (info) => this.emitSafe('actor-restart', info),
@@ -291,8 +294,16 @@ export class PerformanceMonitor extends EventEmitter {
     };
   }
 
-  /** Test hook: makes the collector fail as a buggy or stuck actor would. */
-  async injectFault(fault: Fault): Promise<void> {
+  /**
+   * Fault injection, for tests and drills: the collector throws, exits, hangs (inside), or is
+   * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
+   * would). The supervisor must heal each without losing a sample.
+   */
+  async injectFault(fault: Fault | 'kill'): Promise<void> {
+    if (fault === 'kill') {
+      await this.collector.worker()?.terminate();
+      return;
+    }
     await this.collector.call((c) => c.injectFault(fault));
   }
 

@@ -223,7 +223,8 @@ export class Query {
       const rawOldest = this.reader.rawOldest(id);
       const t1Oldest = this.reader.oldestBucket(id, 1);
       const t1Wrapped = this.reader.bucketCount(id, 1) > L.t1Cap;
-      if (from >= rawOldest) chosen = 'raw';
+      // Raw when the raw ring reaches back to `from`, or holds every sample ever.
+      if (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap) chosen = 'raw';
       else if (Number.isNaN(t1Oldest) || !t1Wrapped || from >= t1Oldest) chosen = 'bucket';
       else chosen = 'rollup';
     }

@@ -135,7 +135,14 @@ export class RingWriter {
     this.publish();
   };
 
-  constructor(sab: SharedArrayBuffer, control: SharedArrayBuffer, overflow: OverflowPolicy) {
+  /**
+   * `maxBlockMs` bounds a wait on a full ring under overflow 'block'. The main thread must
+   * not wait for ever: it is the thread that restarts a dead collector, so a ring it waits
+   * on could never drain. Past the bound, samples are dropped and counted as under 'drop'.
+   */
+  readonly maxBlockMs: number;
+
+  constructor(sab: SharedArrayBuffer, control: SharedArrayBuffer, overflow: OverflowPolicy, maxBlockMs = Infinity) {
     this.sab = sab;
     this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.capacity = this.hdr[CAPACITY]!;
@@ -144,6 +151,7 @@ export class RingWriter {
     this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
     this.ctl = controlViews(control);
     this.overflow = overflow;
+    this.maxBlockMs = maxBlockMs;
     this.w = Atomics.load(this.hdr, WRITE);
     this.dropped = Atomics.load(this.hdr, DROPPED);
     this.closed = Atomics.load(this.hdr, CLOSED) !== 0;
@@ -212,11 +220,8 @@ export class RingWriter {
     this.limit = (Atomics.load(this.hdr, READ) + this.capacity) | 0;
     if (((this.limit - this.w) | 0) > 0) return true;
     this.publish();
-    if (this.overflow === 'drop') {
-      this.dropped = (this.dropped + 1) | 0;
-      Atomics.store(this.hdr, DROPPED, this.dropped);
-      return false;
-    }
+    if (this.overflow === 'drop') return this.drop();
+    const deadline = this.maxBlockMs === Infinity ? Infinity : Date.now() + this.maxBlockMs;
     for (;;) {
       const read = Atomics.load(this.hdr, READ);
       this.limit = (read + this.capacity) | 0;
@@ -230,12 +235,22 @@ export class RingWriter {
       // consumer that frees space after our load either sees WAITING and notifies, or
       // changed READ and the wait returns 'not-equal' at once. The timeout bounds the
       // wait while the collector restarts.
+      if (Date.now() > deadline) {
+        Atomics.store(this.hdr, WAITING, 0);
+        return this.drop();
+      }
       Atomics.store(this.hdr, WAITING, 1);
       ringDoorbell(this.ctl);
       Atomics.wait(this.hdr, READ, read, 100);
     }
     Atomics.store(this.hdr, WAITING, 0);
     return true;
+  }
+
+  private drop(): false {
+    this.dropped = (this.dropped + 1) | 0;
+    Atomics.store(this.hdr, DROPPED, this.dropped);
+    return false;
   }
 }
 

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CardinalityError, InvalidArgumentError, KindMismatchError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
+
+/** Throws `fn` and returns the error, for checking its class, code, field and message. */
+function caught(fn: () => unknown): InvalidArgumentError {
+  try {
+    fn();
+  } catch (error) {
+    return error as InvalidArgumentError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('bad input', () => {
+  const m = new PerformanceMonitor({ maxSeries: 32, maxTags: 3, maxTagValueLength: 20, system: { enabled: false }, runtime: { enabled: false } });
+  const good = m.metric('response_time', { route: '/ok' });
+
+  beforeAll(async () => {
+    await m.start();
+    for (let i = 0; i < 100; i++) good.record(10);
+    await m.flush();
+  });
+  afterAll(() => m.stop());
+
+  it('refuses non-finite and non-numeric values, naming the field', () => {
+    for (const bad of [Number.NaN, Infinity, -Infinity, '5', undefined, null]) {
+      const e = caught(() => good.record(bad as number));
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect(e).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'value' });
+      expect(e.message).toMatch(/^value of response_time must be a finite number, got /);
+    }
+    expect(caught(() => m.record('response_time', Number.NaN, { route: '/ok' })).message).toBe('value of response_time must be a finite number, got NaN');
+    expect(caught(() => m.metric('throughput').record(-1)).message).toBe('value of throughput must be a finite number >= 0 (counters only go up), got -1');
+  });
+
+  it('refuses malformed requests, naming the field', () => {
+    expect(caught(() => m.recordRequest({ responseTimeMs: -5, success: true })).message).toBe('responseTimeMs must be a finite number >= 0, got -5');
+    expect(caught(() => m.recordRequest({ responseTimeMs: Number.NaN, success: true })).field).toBe('responseTimeMs');
+    expect(caught(() => m.recordRequest({ responseTimeMs: 5 } as never)).message).toBe('success must be a boolean, got undefined');
+    expect(caught(() => m.recordRequest({ responseTimeMs: 5, success: true, statusCode: 700 })).message).toBe('statusCode must be an integer from 100 to 599, got 700');
+    expect(caught(() => m.recordRequest({ responseTimeMs: 5, success: true, endpoint: 42 as never })).field).toBe('endpoint');
+    expect(caught(() => m.recordRequest(null as never)).field).toBe('request');
+  });
+
+  it('refuses bad names and tags with the limit in the message', () => {
+    expect(caught(() => m.record('cpu usage', 1)).message).toBe('name "cpu usage" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
+    expect(caught(() => m.record('a', 1, { a: '1', b: '2', c: '3', d: '4' })).message).toBe('tags has 4 tags; the limit is maxTags 3');
+    expect(caught(() => m.record('a', 1, { route: 'x'.repeat(21) })).message).toBe('tags.route is 21 characters long; the limit is maxTagValueLength 20');
+    expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' }))).toBeInstanceOf(KindMismatchError);
+    expect(caught(() => m.define({ name: 'x', kind: 'histogram' as never })).message).toMatch(/^kind must be one of gauge, counter, distribution, got "histogram"/);
+  });
+
+  it('answers the cardinality limit with an error, not growth', () => {
+    for (let i = 0; i < 40; i++) {
+      try {
+        m.record('per_user', 1, { user: String(i) });
+      } catch (error) {
+        expect(error).toBeInstanceOf(CardinalityError);
+        expect((error as Error).message).toMatch(/series limit reached: maxSeries is 32 and per_user\{user="\d+"\} would be one more/);
+      }
+    }
+    expect(m.status().series.count).toBe(32);
+  });
+
+  it('refuses out-of-range and unknown options, naming the field', () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    expect(opt({ collectionIntervalMs: 999 }).message).toBe('collectionIntervalMs must be an integer from 1000 to 300000 ms, got 999');
+    expect(opt({ collectionIntervalMs: 300_001 }).field).toBe('collectionIntervalMs');
+    expect(opt({ collectionIntervalMs: '1000' }).message).toBe('collectionIntervalMs must be an integer from 1000 to 300000 ms, got "1000"');
+    expect(opt({ ringCapacity: 3000 }).message).toBe('ringCapacity must be a power of two from 1024 to 67108864, got 3000');
+    expect(opt({ overflow: 'wait' }).message).toBe('overflow must be "drop" or "block", got "wait"');
+    expect(opt({ system: { enabled: 'yes' } }).field).toBe('system.enabled');
+    expect(opt({ colectionIntervalMs: 1000 }).message).toBe('colectionIntervalMs is not a known option');
+    expect(opt({ collectionIntervalMs: 60_000, bucketCapacity: 1 }).message).toMatch(/^bucketCapacity must be an integer from 2/);
+  });
+
+  it('refuses bad queries, naming the field', () => {
+    expect(caught(() => m.getMetricHistory({ metric: 'response_time', from: 2000, to: 1000 })).field).toBe('from');
+    expect(caught(() => m.getMetricHistory({ metric: 'response_time', resolution: 'minute' as never })).message).toBe('resolution must be one of auto, raw, bucket, rollup, got "minute"');
+    expect(caught(() => m.getMetricHistory({ metric: 'response_time', maxPoints: 0 })).field).toBe('maxPoints');
+    expect(caught(() => m.getMetricHistory({ metric: 'bad name' })).field).toBe('metric');
+    expect(caught(() => m.getMetrics({ windowSeconds: 0 })).field).toBe('windowSeconds');
+  });
+
+  it('refuses to record on a stopped monitor instead of dropping silently', async () => {
+    const stopped = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);
+    expect(caught(() => stopped.record('queue_size', 1))).toMatchObject({ code: 'PW_ERR_STOPPED' });
+  });
+
+  it('lost and corrupted nothing recorded before any of it', async () => {
+    good.record(20);
+    await m.flush();
+    const [series] = m.getMetrics({ names: ['response_time'] });
+    expect(series).toMatchObject({ tags: { route: '/ok' }, totalCount: 101, totalSum: 1020 });
+    expect(m.status().ingestion).toMatchObject({ dropped: 0, badSamples: 0 });
+  });
+});

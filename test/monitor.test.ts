@@ -1,0 +1,142 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
+import { once, waitFor } from './helpers.js';
+
+const monitors: PerformanceMonitor[] = [];
+function monitor(options?: ConstructorParameters<typeof PerformanceMonitor>[0]): PerformanceMonitor {
+  const m = new PerformanceMonitor(options);
+  monitors.push(m);
+  return m;
+}
+afterEach(async () => {
+  await Promise.all(monitors.splice(0).map((m) => m.stop()));
+});
+
+function exact(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(q * (s.length - 1))]!;
+}
+
+describe('PerformanceMonitor', () => {
+  it('records through handles, names and requests, and reports exact statistics', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    const rt = m.metric('response_time', { route: '/users' });
+    const values = Array.from({ length: 10_000 }, (_, i) => 1 + (i % 500) / 10);
+    for (const v of values) rt.record(v);
+    for (let i = 0; i < 300; i++) m.record('queue_size', i % 30, { queue: 'mail' });
+    m.recordRequest({ endpoint: '/pay', responseTimeMs: 120, success: true });
+    m.recordRequest({ endpoint: '/pay', responseTimeMs: 480, success: false });
+    m.recordRequest({ endpoint: '/pay', responseTimeMs: 95, statusCode: 503 });
+    await m.flush();
+
+    const metrics = m.getMetrics();
+    const users = metrics.find((s) => s.name === 'response_time' && s.tags.route === '/users')!;
+    expect(users).toMatchObject({ kind: 'distribution', unit: 'ms', totalCount: 10_000 });
+    expect(users.totalSum).toBeCloseTo(values.reduce((a, b) => a + b, 0), 6);
+    expect(users.window.min).toBe(1);
+    expect(users.window.max).toBe(50.9);
+    for (const [q, key] of [[0.5, 'p50'], [0.9, 'p90'], [0.99, 'p99']] as const) {
+      expect(Math.abs(users.window[key]! - exact(values, q)) / exact(values, q)).toBeLessThan(0.01);
+    }
+    const queue = metrics.find((s) => s.name === 'queue_size')!;
+    expect(queue).toMatchObject({ kind: 'gauge', tags: { queue: 'mail' }, totalCount: 300, value: 29, last: 29 });
+
+    const pay = (name: string) => metrics.find((s) => s.name === name && s.tags.endpoint === '/pay')!;
+    expect(pay('response_time')).toMatchObject({ totalCount: 3, totalSum: 695 });
+    expect(pay('throughput')).toMatchObject({ kind: 'counter', totalCount: 3, totalSum: 3 });
+    // Two of three failed (one by its 503): the error rate's mean is 2/3.
+    expect(pay('error_rate').window.mean).toBeCloseTo(2 / 3, 12);
+  });
+
+  it('samples system and runtime metrics by itself', async () => {
+    const m = monitor();
+    await m.start();
+    const wanted = ['cpu_usage', 'memory_usage', 'disk_usage', 'network_io', 'event_loop_lag', 'event_loop_utilization', 'heap_used', 'heap_total', 'rss', 'monitor_ingested', 'monitor_dropped', 'monitor_ring_fill', 'monitor_collector_lag'];
+    const names = await waitFor(() => {
+      const have = new Set(m.getMetrics().map((s) => s.name));
+      return wanted.every((n) => have.has(n)) ? have : undefined;
+    }, 15_000, `all of ${wanted.join(', ')}`);
+    expect(names.has('cpu_usage')).toBe(true);
+    const byName = new Map(m.getMetrics().map((s) => [s.name, s]));
+    const cpu = byName.get('cpu_usage')!.value!;
+    expect(cpu).toBeGreaterThanOrEqual(0);
+    expect(cpu).toBeLessThanOrEqual(100);
+    const mem = byName.get('memory_usage')!.value!;
+    expect(mem).toBeGreaterThan(0);
+    expect(mem).toBeLessThan(100);
+    expect(byName.get('disk_usage')!.tags.mount).toBeTruthy();
+    expect(byName.get('rss')!.value).toBeGreaterThan(10 * 1024 * 1024);
+    expect(byName.get('heap_used')!.value).toBeLessThanOrEqual(byName.get('heap_total')!.value!);
+    const status = m.status();
+    expect(status.system?.platform).toBe(process.platform === 'linux' ? 'linux-proc' : 'portable');
+    // The every-interval sources start no process; the one that does runs at the slow cadence.
+    for (const source of status.system!.sources) {
+      if (source.cadenceMs === 1000) expect(source.spawnsProcesses).toBe(false);
+    }
+  });
+
+  it('serves history as raw samples, then as buckets with quantiles', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    const h = m.metric('formula_calculation_time', { sheet: 'q3' });
+    for (let i = 1; i <= 100; i++) h.record(i);
+    await m.flush();
+    const raw = m.getMetricHistory({ metric: 'formula_calculation_time', from: Date.now() - 60_000 });
+    expect(raw.kind).toBe('distribution');
+    expect(raw.series).toHaveLength(1);
+    expect(raw.series[0]!.resolution).toBe('raw');
+    expect(raw.series[0]!.points.map((p) => p.value)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // Once the bucket closes, the bucketed view holds it with its statistics.
+    const bucketed = await waitFor(() => {
+      const hist = m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'bucket' });
+      const closed = hist.series[0]?.points.find((p) => p.count === 100);
+      return closed && m.status().collector.openSeries !== null ? closed : undefined;
+    }, 5_000, 'a closed bucket');
+    expect(bucketed).toMatchObject({ count: 100, sum: 5050, min: 1, max: 100, value: 50.5 });
+    expect(Math.abs(bucketed.p99! - 99) / 99).toBeLessThan(0.01);
+    const down = m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'raw', maxPoints: 10 });
+    expect(down.series[0]!.points).toHaveLength(10);
+    expect(down.series[0]!.points[0]).toMatchObject({ count: 10, min: 1, max: 10, sum: 55 });
+    expect(m.getMetricHistory({ metric: 'never_recorded' }).series).toEqual([]);
+  });
+
+  it('reports its state, memory and rings in status()', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, maxSeries: 1000 });
+    expect(m.status()).toMatchObject({ state: 'stopped', running: false });
+    await m.start();
+    m.record('active_connections', 12);
+    await m.flush();
+    const s = m.status();
+    expect(s).toMatchObject({ state: 'running', running: true, collectionIntervalMs: 1000, series: { limit: 1000 } });
+    expect(s.series.count).toBeGreaterThanOrEqual(1);
+    expect(s.collector.state).toBe('running');
+    expect(s.collector.restarts).toBe(0);
+    expect(s.ingestion.dropped).toBe(0);
+    expect(s.ingestion.rings[0]).toMatchObject({ owner: 'main', capacity: 65536 });
+    expect(s.memory.storeBytes).toBeGreaterThan(0);
+    expect(s.memory.totalBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + 256);
+    expect(s.memory.seriesInUseBytes).toBeLessThan(s.memory.storeBytes);
+  });
+
+  it('refuses records once stopped, keeps its data readable, and resumes on start()', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const h = m.metric('api_response_time', { api: 'billing' });
+    expect(() => h.record(1)).toThrow(MonitorStoppedError);
+    const started = once(m, 'start');
+    await m.start();
+    await started;
+    for (let i = 0; i < 1000; i++) h.record(5);
+    const stopped = once(m, 'stop');
+    await m.stop();
+    await stopped;
+    expect(() => h.record(1)).toThrow(/the monitor is not running/);
+    expect(() => m.record('api_response_time', 1, { api: 'billing' })).toThrow(MonitorStoppedError);
+    const after = m.getMetrics({ names: ['api_response_time'] });
+    expect(after[0]).toMatchObject({ totalCount: 1000, totalSum: 5000 });
+    await m.start();
+    h.record(7);
+    await m.flush();
+    expect(m.getMetrics({ names: ['api_response_time'] })[0]).toMatchObject({ totalCount: 1001, totalSum: 5007 });
+  });
+});

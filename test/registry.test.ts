@@ -1,0 +1,82 @@
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { CardinalityError, InvalidArgumentError, KindMismatchError } from '../dist/src/errors.js';
+import { Registry, createRegistry } from '../dist/src/registry.js';
+
+const limits = { maxSeries: 64, maxTags: 4, maxTagValueLength: 16 };
+
+describe('registry', () => {
+  it('gives one id per name and tag set, whatever the tag order', () => {
+    const r = new Registry(createRegistry(limits), 1);
+    const a = r.seriesId('response_time', { route: '/a', method: 'GET' });
+    expect(r.seriesId('response_time', { method: 'GET', route: '/a' })).toBe(a);
+    expect(r.seriesId('response_time', { route: '/b', method: 'GET' })).not.toBe(a);
+    expect(r.seriesId('response_time', {})).toBe(r.seriesId('response_time', undefined));
+    expect(r.info(a)).toEqual({ id: a, name: 'response_time', tags: { method: 'GET', route: '/a' }, kind: 'distribution', unit: 'ms' });
+    // Numbers and booleans are tag values too, by their string form; undefined ones are left out.
+    const n = r.seriesId('queue_size', { shard: 3, hot: true, skip: undefined });
+    expect(r.info(n).tags).toEqual({ hot: 'true', shard: '3' });
+    expect(r.find('response_time', { route: '/a' })).toEqual([a]);
+  });
+
+  it('knows the built-in metrics with their kind and unit', () => {
+    const r = new Registry(createRegistry(limits), 1);
+    expect(r.lookupName('cpu_usage')).toEqual({ name: 'cpu_usage', kind: 'gauge', unit: 'percent' });
+    expect(r.lookupName('throughput')).toMatchObject({ kind: 'counter' });
+    expect(r.lookupName('event_loop_lag')).toMatchObject({ kind: 'distribution', unit: 'ms' });
+    expect(r.seriesCount()).toBe(0);
+  });
+
+  it('answers the cardinality limit with a clear error and keeps the series it has', () => {
+    const r = new Registry(createRegistry({ ...limits, maxSeries: 16 }), 1);
+    const ids = Array.from({ length: 16 }, (_, i) => r.seriesId('orders', { shop: String(i) }));
+    expect(new Set(ids).size).toBe(16);
+    expect(() => r.seriesId('orders', { shop: 'one-too-many' })).toThrow(CardinalityError);
+    expect(() => r.seriesId('orders', { shop: 'one-too-many' })).toThrow(/series limit reached: maxSeries is 16 and orders\{shop="one-too-many"\} would be one more/);
+    // Existing series still resolve to the same ids.
+    expect(r.seriesId('orders', { shop: '3' })).toBe(ids[3]);
+    expect(r.seriesCount()).toBe(16);
+  });
+
+  it('rejects malformed names and tags, naming the field and the limit', () => {
+    const r = new Registry(createRegistry(limits), 1);
+    expect(() => r.seriesId('cpu usage', {})).toThrow('name "cpu usage" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
+    expect(() => r.seriesId('', {})).toThrow(/name must be 1 to 200 characters/);
+    expect(() => r.seriesId('9lives', {})).toThrow(InvalidArgumentError);
+    expect(() => r.seriesId('x'.repeat(201), {})).toThrow(/name must be 1 to 200 characters, got 201/);
+    expect(() => r.seriesId('ok', { a: '1', b: '2', c: '3', d: '4', e: '5' })).toThrow('tags has 5 tags; the limit is maxTags 4');
+    expect(() => r.seriesId('ok', { route: 'x'.repeat(17) })).toThrow('tags.route is 17 characters long; the limit is maxTagValueLength 16');
+    expect(() => r.seriesId('ok', { 'bad-key': '1' })).toThrow(/tags.bad-key is not a valid tag name/);
+    expect(() => r.seriesId('ok', { __reserved: '1' })).toThrow(/not start with __/);
+    expect(() => r.seriesId('ok', { route: 'a\nb' })).toThrow('tags.route must not contain control characters');
+    expect(() => r.seriesId('ok', { route: { nested: true } })).toThrow('tags.route must be a string, number or boolean, got object');
+    expect(() => r.seriesId('ok', 'route=/a')).toThrow('tags must be an object of tag names to values');
+    expect(r.seriesCount()).toBe(0);
+  });
+
+  it('refuses to redefine a metric with another kind or unit', () => {
+    const r = new Registry(createRegistry(limits), 1);
+    r.define('orders_total', 'counter', 'count');
+    expect(() => r.define('orders_total', 'gauge', 'count')).toThrow(KindMismatchError);
+    expect(() => r.seriesId('cpu_usage', {}, 'counter')).toThrow('metric "cpu_usage" is a gauge; it cannot be recorded as a counter');
+    expect(r.define('orders_total', 'counter', 'count')).toEqual({ name: 'orders_total', kind: 'counter', unit: 'count' });
+  });
+
+  it('gives the same ids to every thread, interning concurrently through shared memory', async () => {
+    const buffers = createRegistry({ maxSeries: 4096, maxTags: 4, maxTagValueLength: 16 });
+    const count = 1500;
+    const run = (): Promise<number[]> =>
+      new Promise((resolve, reject) => {
+        const w = new Worker(new URL('./fixtures/intern.mjs', import.meta.url), { workerData: { registry: buffers, count } });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    const main = new Registry(buffers, 1);
+    const [a, b] = await Promise.all([run(), run(), Promise.resolve().then(() => Array.from({ length: count }, (_, i) => main.seriesId('shared_metric', { n: String(i) })))]);
+    const local = Array.from({ length: count }, (_, i) => main.seriesId('shared_metric', { n: String(i) }));
+    expect(a).toEqual(local);
+    expect(b).toEqual(local);
+    expect(new Set(local).size).toBe(count);
+    expect(main.seriesCount()).toBe(count);
+  });
+});

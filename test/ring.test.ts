@@ -1,0 +1,154 @@
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { createControl } from '../dist/src/control.js';
+import { MonitorStoppedError } from '../dist/src/errors.js';
+import { HEADER_BYTES, RingReader, RingWriter, closeRing, createRing, ringStats } from '../dist/src/ring.js';
+import { seeded } from './fixtures/seeded.mjs';
+
+const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** Consumes what is published, as the collector does, handing each sample to `take`. */
+function consume(reader: RingReader, take: (id: number, value: number) => void): number {
+  const n = reader.available();
+  for (let k = 0; k < n; k++) {
+    const at = reader.r & reader.mask;
+    take(reader.ids[at]!, reader.values[at]!);
+    reader.r = (reader.r + 1) | 0;
+  }
+  reader.release();
+  return n;
+}
+
+// Header cells no role writes: canaries that must survive any amount of traffic.
+const CANARY_CELLS = [3, 9, 15, 18, 25, 31, 40, 47];
+function plantCanaries(ring: SharedArrayBuffer): void {
+  const hdr = new Int32Array(ring, 0, HEADER_BYTES / 4);
+  for (const c of CANARY_CELLS) hdr[c] = 0x5a5a0000 + c;
+}
+function canariesIntact(ring: SharedArrayBuffer): boolean {
+  const hdr = new Int32Array(ring, 0, HEADER_BYTES / 4);
+  return CANARY_CELLS.every((c) => hdr[c] === 0x5a5a0000 + c);
+}
+
+describe('ring', () => {
+  it('moves a seeded sequence between two threads with the exact count, order and sum', async () => {
+    const count = 2_000_000;
+    const ring = createRing(1 << 12);
+    const control = createControl();
+    plantCanaries(ring);
+    const reader = new RingReader(ring);
+    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control, count, overflow: 'block' } });
+    let finished = false;
+    worker.on('message', () => {
+      finished = true;
+    });
+    const expected = seeded(7);
+    let received = 0;
+    let sum = 0;
+    let expectedSum = 0;
+    let mismatches = 0;
+    while (received < count) {
+      const n = consume(reader, (id, value) => {
+        const want = expected();
+        if (id !== received % 7 || value !== want) mismatches++;
+        sum += value;
+        expectedSum += want;
+        received++;
+      });
+      if (n === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => worker.once('exit', resolve));
+    expect(finished).toBe(true);
+    expect(received).toBe(count);
+    expect(mismatches).toBe(0);
+    expect(sum).toBe(expectedSum);
+    expect(reader.available()).toBe(0);
+    expect(ringStats(ring).dropped).toBe(0);
+    expect(canariesIntact(ring)).toBe(true);
+  });
+
+  it('stays correct across the 32-bit index wrap-around', () => {
+    for (const start of [2 ** 31 - 700, -700]) {
+      const ring = createRing(1024, { initialIndex: start });
+      plantCanaries(ring);
+      const writer = new RingWriter(ring, createControl(), 'drop');
+      const reader = new RingReader(ring);
+      const next = seeded(11);
+      const check = seeded(11);
+      let got = 0;
+      for (let i = 0; i < 10_000; i++) {
+        writer.push(i & 0xffff, next());
+        if (i % 300 === 299) {
+          writer.publish();
+          consume(reader, (id, value) => {
+            expect(id).toBe(got & 0xffff);
+            expect(value).toBe(check());
+            got++;
+          });
+        }
+      }
+      writer.publish();
+      consume(reader, (id, value) => {
+        expect(id).toBe(got & 0xffff);
+        expect(value).toBe(check());
+        got++;
+      });
+      expect(got).toBe(10_000);
+      expect(writer.droppedCount()).toBe(0);
+      expect(canariesIntact(ring)).toBe(true);
+    }
+  });
+
+  it('drops and counts samples when the ring is full', () => {
+    const ring = createRing(1024);
+    const writer = new RingWriter(ring, createControl(), 'drop');
+    const reader = new RingReader(ring);
+    for (let i = 0; i < 1500; i++) writer.push(1, i);
+    writer.publish();
+    expect(writer.droppedCount()).toBe(476);
+    expect(ringStats(ring)).toMatchObject({ fill: 1024, dropped: 476 });
+    const values: number[] = [];
+    consume(reader, (_, v) => values.push(v));
+    // The first 1,024 are kept in order; what came after the ring filled was dropped.
+    expect(values).toEqual(Array.from({ length: 1024 }, (_, i) => i));
+    expect(reader.takeDropped()).toBe(476);
+    // Room again: recording resumes.
+    writer.push(1, 5000);
+    writer.publish();
+    consume(reader, (_, v) => values.push(v));
+    expect(values.at(-1)).toBe(5000);
+  });
+
+  it('blocks a producer on a full ring until the consumer frees space, losing nothing', async () => {
+    const count = 200_000;
+    const ring = createRing(1024);
+    const reader = new RingReader(ring);
+    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control: createControl(), count, overflow: 'block' } });
+    const done = new Promise<{ dropped: number }>((resolve) => worker.once('message', resolve));
+    let received = 0;
+    while (received < count) {
+      // A slow consumer: the producer spends most of its time blocked.
+      received += consume(reader, () => {});
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect((await done).dropped).toBe(0);
+    expect(received).toBe(count);
+  });
+
+  it('makes the producer throw once the ring is closed', () => {
+    const ring = createRing(1024);
+    const writer = new RingWriter(ring, createControl(), 'drop');
+    writer.push(1, 1);
+    closeRing(ring, true);
+    // The producer learns at its next publish, at the latest.
+    writer.publish();
+    expect(() => writer.push(1, 2)).toThrow(MonitorStoppedError);
+    closeRing(ring, false);
+    writer.setClosed(false);
+    expect(() => writer.push(1, 3)).not.toThrow();
+  });
+
+  it('refuses a capacity that is not a power of two', () => {
+    expect(() => createRing(1000)).toThrow(/ringCapacity must be a power of two/);
+  });
+});

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { createControl } from '../dist/src/control.js';
+import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
+import { SketchAccumulator } from '../dist/src/sketch.js';
+import { createStore, type StoreConfig } from '../dist/src/store/layout.js';
+import { StoreReader } from '../dist/src/store/reader.js';
+import { StoreWriter } from '../dist/src/store/writer.js';
+import { seeded } from './fixtures/seeded.mjs';
+
+const T0 = 1_800_000_000_000; // a multiple of a minute
+const MiB = 1024 * 1024;
+
+function setup(overrides: Partial<StoreConfig> = {}) {
+  const config: StoreConfig = {
+    maxSeries: 1024,
+    rawCapacity: 64,
+    bucketCapacity: 300,
+    rollupCapacity: 60,
+    intervalMs: 1000,
+    rollupMs: 60_000,
+    logBytes: 4 * MiB,
+    rollupLogBytes: 4 * MiB,
+    poolBytes: 4 * MiB,
+    ...overrides,
+  };
+  const buffers = createStore(config);
+  const ring = createRing(1 << 16);
+  const control = createControl();
+  const producer = new RingWriter(ring, control, 'drop');
+  const writer = new StoreWriter(buffers);
+  writer.recover(T0, 0);
+  const state = { writer, reader: new RingReader(ring) };
+  /** Records (id, value) pairs and applies them at time t, as the collector would. */
+  const apply = (t: number, samples: [number, number][], seriesCount = 1024): void => {
+    if (state.writer.advance(t)) state.writer.rollup(seriesCount);
+    for (const [id, v] of samples) producer.push(id, v);
+    producer.publish();
+    state.writer.drain(state.reader, t, 1 << 20);
+    state.writer.publish();
+  };
+  return { buffers, store: new StoreReader(buffers), apply, state, ring, producer };
+}
+
+function exact(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(q * (s.length - 1))]!;
+}
+
+describe('series store', () => {
+  it('closes buckets on interval boundaries with exact count, sum, min, max and last', () => {
+    const { store, apply } = setup();
+    const values = Array.from({ length: 250 }, (_, i) => i + 1);
+    apply(T0 + 10, values.slice(0, 100).map((v) => [5, v]));
+    apply(T0 + 1500, values.slice(100, 200).map((v) => [5, v]));
+    apply(T0 + 2001, values.slice(200).map((v) => [5, v]));
+    const buckets = store.buckets(5, 1);
+    expect(buckets.map((b) => [b.start, b.count, b.sum, b.min, b.max, b.last])).toEqual([
+      [T0, 100, 5050, 1, 100, 100],
+      [T0 + 1000, 100, 15050, 101, 200, 200],
+    ]);
+    const snap = store.snapshot(5);
+    expect(snap).toMatchObject({ totalCount: 250, totalSum: 31375, openCount: 50, openStart: T0 + 2000, openMin: 201, openMax: 250, lastValue: 250 });
+    const acc = new SketchAccumulator();
+    const agg = store.aggregate(5, -Infinity, Infinity, acc);
+    expect(agg).toMatchObject({ count: 250, sum: 31375, min: 1, max: 250, last: 250, sketchless: 0 });
+    for (const q of [0.5, 0.9, 0.99]) expect(Math.abs(acc.quantile(q) - exact(values, q)) / exact(values, q)).toBeLessThan(0.01);
+    // A range by bucket start: the second bucket alone.
+    expect(store.aggregate(5, T0 + 1000, T0 + 2000)).toMatchObject({ count: 100, sum: 15050 });
+  });
+
+  it('keeps the newest raw samples in order, with their times', () => {
+    const { store, apply } = setup({ rawCapacity: 64 });
+    for (let t = 0; t < 10; t++) apply(T0 + t * 100, Array.from({ length: 20 }, (_, i) => [3, t * 20 + i] as [number, number]));
+    const raw = store.raw(3);
+    expect(raw.v).toEqual(Array.from({ length: 64 }, (_, i) => 136 + i));
+    expect(raw.t[0]).toBe(T0 + 600);
+    expect(raw.t.at(-1)).toBe(T0 + 900);
+    expect(store.raw(3, T0 + 900).v).toHaveLength(20);
+    expect(store.newestRawTime(3)).toBe(T0 + 900);
+  });
+
+  it('rolls buckets up by the minute and answers long ranges without counting twice', () => {
+    // 130 buckets held, 5 minutes recorded: the oldest minutes survive only as rollups.
+    const { store, apply } = setup({ bucketCapacity: 130 });
+    const rand = seeded(5);
+    const all: number[] = [];
+    for (let s = 0; s < 300; s++) {
+      const batch = Array.from({ length: 20 }, () => Math.round(Math.exp(2 + rand()) * 100) / 100);
+      all.push(...batch);
+      apply(T0 + s * 1000 + 5, batch.map((v) => [9, v]));
+    }
+    apply(T0 + 300_000 + 5, []); // close the last bucket and roll up minute 5
+    const rollups = store.buckets(9, 2);
+    expect(rollups.map((r) => r.start)).toEqual([0, 1, 2, 3, 4].map((m) => T0 + m * 60_000));
+    expect(rollups.every((r) => r.count === 1200)).toBe(true);
+    expect(store.oldestBucket(9, 1)).toBeGreaterThan(T0 + 60_000);
+    const acc = new SketchAccumulator();
+    const agg = store.aggregate(9, T0, T0 + 300_000, acc);
+    expect(agg.count).toBe(6000);
+    expect(agg.sum).toBeCloseTo(all.reduce((a, b) => a + b, 0), 6);
+    expect(agg.min).toBe(Math.min(...all));
+    expect(agg.max).toBe(Math.max(...all));
+    for (const q of [0.5, 0.99]) expect(Math.abs(acc.quantile(q) - exact(all, q)) / exact(all, q)).toBeLessThan(0.01);
+    // A range starting inside a minute takes that minute's tail from buckets.
+    const tail = store.aggregate(9, T0 + 250_000, T0 + 300_000);
+    expect(tail.count).toBe(50 * 20);
+  });
+
+  it('lends sketch pages to the series active now, taking them back from idle ones', () => {
+    // About 500 pages for 800 series: each bucket's series must get the pages of the last.
+    const { store, apply, state } = setup({ poolBytes: 1 * MiB });
+    const first = Array.from({ length: 400 }, (_, id) => [id, 10 + id] as [number, number]);
+    const second = Array.from({ length: 400 }, (_, i) => [400 + i, 1000 + i] as [number, number]);
+    apply(T0 + 1, first, 800);
+    apply(T0 + 1001, second, 800);
+    apply(T0 + 2001, [], 800);
+    expect(state.writer.counters.sketchOverflow).toBe(0);
+    const acc = new SketchAccumulator();
+    store.aggregate(799, -Infinity, Infinity, acc);
+    expect(Math.abs(acc.quantile(0.5) - 1399) / 1399).toBeLessThan(0.01);
+    store.aggregate(0, -Infinity, Infinity, acc);
+    expect(Math.abs(acc.quantile(0.5) - 10) / 10).toBeLessThan(0.01);
+  });
+
+  it('lets a new writer take over mid-stream without losing or repeating a sample', () => {
+    const { buffers, store, state, producer } = setup();
+    const values = Array.from({ length: 10_000 }, (_, i) => i % 97);
+    for (const v of values) producer.push(2, v);
+    producer.publish();
+    // The first writer applies part of the ring, then is abandoned as a crashed one would be.
+    state.writer.advance(T0 + 10);
+    state.writer.drain(state.reader, T0 + 10, 3_333);
+    // Its successor resumes from the ring's APPLIED cell and the store's own state.
+    const successor = new StoreWriter(buffers);
+    successor.recover(T0 + 20, 3);
+    const reader = new RingReader(state.reader.sab);
+    successor.advance(T0 + 20);
+    successor.drain(reader, T0 + 20, 1 << 20);
+    successor.publish();
+    expect(store.snapshot(2)).toMatchObject({ totalCount: 10_000, totalSum: values.reduce((a, b) => a + b, 0) });
+    expect(store.rawHead(2)).toBe(10_000);
+  });
+
+  it('finishes a bucket close that a dead writer left half done', () => {
+    const { buffers, store, apply } = setup();
+    apply(T0 + 1, [[4, 1], [4, 2], [4, 3]]);
+    // Simulate a writer that published the bucket record but died before emptying the open
+    // bucket: copy the open bucket's state back after a regular close.
+    const hot = new Float64Array(buffers.hot);
+    const before = hot.slice(4 * 8, 5 * 8);
+    apply(T0 + 1001, []);
+    expect(store.buckets(4, 1)).toHaveLength(1);
+    hot.set(before, 4 * 8);
+    const successor = new StoreWriter(buffers);
+    successor.recover(T0 + 1002, 5);
+    expect(hot[4 * 8]).toBe(0); // the open bucket is empty again
+    successor.advance(T0 + 2001);
+    // Closing the next bucket does not write the stale one a second time.
+    expect(store.buckets(4, 1)).toHaveLength(1);
+    expect(store.snapshot(4)).toMatchObject({ totalCount: 3, totalSum: 6, openCount: 0 });
+  });
+});

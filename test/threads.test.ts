@@ -1,0 +1,103 @@
+import { Worker } from 'node:worker_threads';
+import Piscina from 'piscina';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+
+const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+
+type Reply = { done?: boolean; error?: { name: string; code: string; message: string } };
+function runRecorder(workerData: Record<string, unknown>): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(fixture('thread-recorder.mjs'), { workerData });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+}
+
+const monitors: PerformanceMonitor[] = [];
+afterEach(async () => {
+  await Promise.all(monitors.splice(0).map((m) => m.stop()));
+});
+async function started(options?: ConstructorParameters<typeof PerformanceMonitor>[0]): Promise<PerformanceMonitor> {
+  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
+  monitors.push(m);
+  await m.start();
+  return m;
+}
+
+describe('recording from other threads', () => {
+  it('aggregates worker threads and the main thread into the same series', async () => {
+    const m = await started({ overflow: 'block' });
+    const handle = m.producer();
+    const tags = { endpoint: '/search' };
+    const replies = await Promise.all([
+      runRecorder({ handle, count: 300_000, value: 2, name: 'response_time', tags }),
+      runRecorder({ handle, count: 200_000, value: 3, name: 'response_time', tags }),
+    ]);
+    expect(replies.every((r) => r.done)).toBe(true);
+    const main = m.metric('response_time', tags);
+    for (let i = 0; i < 1000; i++) main.record(5);
+    await m.flush();
+    const series = m.getMetrics({ names: ['response_time'] });
+    expect(series).toHaveLength(1);
+    expect(series[0]).toMatchObject({ tags, totalCount: 501_000, totalSum: 300_000 * 2 + 200_000 * 3 + 5000 });
+    const rings = m.status().ingestion.rings;
+    expect(rings.filter((r) => r.owner === 'worker')).toHaveLength(2);
+    expect(m.status().ingestion.dropped).toBe(0);
+  });
+
+  it('serves piscina tasks: each pool thread attaches once and gets its own ring', async () => {
+    const m = await started({ overflow: 'block' });
+    const handle = m.producer();
+    const pool = new Piscina({ filename: fixture('piscina-task.mjs').href, minThreads: 2, maxThreads: 2 });
+    try {
+      const results = await Promise.all(Array.from({ length: 8 }, () => pool.run({ handle, count: 25_000, value: 4 })));
+      expect(results.every((r: { sameProducer: boolean }) => r.sameProducer)).toBe(true);
+      const threads = new Set(results.map((r: { threadId: number }) => r.threadId));
+      await m.flush();
+      const [series] = m.getMetrics({ names: ['formula_calculation_time'] });
+      expect(series).toMatchObject({ tags: { engine: 'pool' }, totalCount: 200_000, totalSum: 800_000 });
+      expect(m.status().ingestion.rings.filter((r) => r.owner === 'worker')).toHaveLength(threads.size);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  it('counts every sample a full ring dropped, in status and as monitor_dropped', async () => {
+    // A burst far larger than a small ring, with the default overflow policy (drop).
+    const m = await started({ ringCapacity: 1024 });
+    const reply = await runRecorder({ handle: m.producer(), count: 500_000, value: 1, name: 'queue_size' });
+    expect(reply.done).toBe(true);
+    await m.flush();
+    const kept = m.getMetrics({ names: ['queue_size'] })[0]!.totalCount;
+    const dropped = m.status().ingestion.dropped;
+    expect(dropped).toBeGreaterThan(0);
+    expect(kept + dropped).toBe(500_000);
+    // The collector reports the drops as a metric of its own at its next interval.
+    const reported = await waitFor(() => {
+      const metric = m.getMetrics({ names: ['monitor_dropped'] })[0];
+      return metric && metric.totalSum === dropped ? metric : undefined;
+    }, 5_000, 'monitor_dropped to account for the drops');
+    expect(reported.kind).toBe('counter');
+  });
+
+  it('says so when a handle has no ring left for another thread', async () => {
+    const m = await started({ producerThreads: 1 });
+    const handle = m.producer();
+    expect(await runRecorder({ handle, count: 10, value: 1, name: 'queue_size' })).toEqual({ done: true });
+    const second = await runRecorder({ handle, count: 10, value: 1, name: 'queue_size' });
+    expect(second.error).toMatchObject({ name: 'CapacityError', code: 'PW_ERR_CAPACITY' });
+    expect(second.error!.message).toMatch(/producerThreads are all taken: this handle serves 1 threads/);
+    expect(() => attachProducer({ type: 'nope' } as never)).toThrow(InvalidArgumentError);
+    // A fresh handle serves the next thread.
+    expect(await runRecorder({ handle: m.producer(), count: 10, value: 1, name: 'queue_size' })).toEqual({ done: true });
+    expect(CapacityError).toBeDefined();
+  });
+
+  it('rejects bad input inside a worker with the same errors as on the main thread', async () => {
+    const m = await started();
+    const reply = await runRecorder({ handle: m.producer(), count: 1, value: Number.NaN, name: 'queue_size' });
+    expect(reply.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', message: 'value of queue_size must be a finite number, got NaN' });
+  });
+});

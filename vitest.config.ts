@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against the built package (dist/), the code that ships: workers are started
+// from compiled files, as in production. `npm test` builds first.
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+    // Several files start worker threads of their own; two at a time on two cores.
+    maxWorkers: 2,
+  },
+});
