@@ -74,6 +74,13 @@ export interface MonitorStatus {
 /** Longest the collector's clock may stand still before the actor is replaced. */
 const HEARTBEAT_TIMEOUT_MS = 3_000;
 const TICK_MS = 1_000;
+/** The tick runs this long before each whole second, where bucket boundaries fall. */
+const TICK_LEAD_MS = 15;
+
+function nextTickDelay(now: number): number {
+  const delay = TICK_MS - (now % TICK_MS) - TICK_LEAD_MS;
+  return delay > TICK_MS / 4 ? delay : delay + TICK_MS;
+}
 const MAIN_THREAD_MAX_BLOCK_MS = 2_000;
 
 export class PerformanceMonitor extends EventEmitter {
@@ -157,8 +164,6 @@ export class PerformanceMonitor extends EventEmitter {
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
     this.runtime?.start();
     this.nextRuntimeSample = 0;
-    this.tick = setInterval(() => this.onTick(), TICK_MS);
-    this.tick.unref();
     this.currentState = 'running';
     this.onTick();
     this.emitSafe('start');
@@ -171,7 +176,7 @@ export class PerformanceMonitor extends EventEmitter {
   async stop(): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
-    clearInterval(this.tick);
+    clearTimeout(this.tick);
     this.tick = undefined;
     this.runtime?.sample();
     this.runtime?.stop();
@@ -318,12 +323,23 @@ export class PerformanceMonitor extends EventEmitter {
     };
   }
 
+  /**
+   * Once a second, just before the collector's bucket boundary: runtime samples (every
+   * interval), the ingestion rate, the heartbeat check. The runtime samples are published
+   * without waking the collector: it wakes for the boundary a few ms later anyway, and an
+   * idle monitor then costs one collector wake-up per interval.
+   */
   private onTick(): void {
+    if (this.currentState !== 'running') return;
     const now = Date.now();
+    this.tick = setTimeout(() => this.onTick(), nextTickDelay(now));
+    this.tick.unref();
     if (this.runtime && now >= this.nextRuntimeSample) {
       this.nextRuntimeSample = now + this.options.collectionIntervalMs - TICK_MS / 2;
+      const quiet = this.main.ring.unpublished() === 0;
       try {
         this.runtime.sample();
+        this.main.ring.publish(!quiet);
       } catch {
         // a full ring in 'drop' mode or a race with stop(): the next interval samples again
       }

@@ -42,8 +42,12 @@ export const SystemOptionsSchema = z.strictObject({
 export const RuntimeOptionsSchema = z.strictObject({
   /** Sample the host's event-loop lag, GC pauses, heap and rss on its main thread. */
   enabled: z.boolean().default(true),
-  /** Resolution of the event-loop delay histogram. */
-  eventLoopResolutionMs: int(1, 1000, 20),
+  /**
+   * Period of the event-loop delay timer. Each period wakes an idle loop once: 50 ms costs
+   * about 0.1% of a core when idle, 20 ms about 0.4%. Stalls shorter than it are seen
+   * partly, longer ones fully.
+   */
+  eventLoopResolutionMs: int(1, 1000, 50),
 });
 
 export const MonitorOptionsSchema = z.strictObject({

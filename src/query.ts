@@ -195,9 +195,11 @@ export class Query {
   history(query: HistoryQuery, now: number = Date.now()): MetricHistory {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', `must be an object, got ${describeValue(query)}`);
     const metric = validateName(query.metric, 'metric');
-    const to = timeArg(query.to, 'to', now);
+    // Without `to`, everything up to now, including samples stamped this very millisecond.
+    const to = timeArg(query.to, 'to', Infinity);
     const from = timeArg(query.from, 'from', -Infinity);
     if (from > to) throw new InvalidArgumentError('from', `(${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
+    const shownTo = Number.isFinite(to) ? to : now;
     const resolution = query.resolution ?? 'auto';
     if (!RESOLUTIONS.includes(resolution)) throw new InvalidArgumentError('resolution', `must be one of ${RESOLUTIONS.join(', ')}, got ${describeValue(resolution)}`);
     const maxPoints = query.maxPoints ?? 10_000;
@@ -205,14 +207,14 @@ export class Query {
     const def = this.registry.lookupName(metric);
     if (def === undefined) {
       const builtin = BUILTIN_BY_NAME.get(metric);
-      return { metric, kind: builtin?.kind ?? 'distribution', unit: builtin?.unit ?? '', from, to, series: [] };
+      return { metric, kind: builtin?.kind ?? 'distribution', unit: builtin?.unit ?? '', from, to: shownTo, series: [] };
     }
     const series: SeriesHistory[] = [];
     for (const id of this.registry.find(metric, tagMatch(query.tags))) {
       if (this.reader.totalCount(id) === 0) continue;
       series.push(this.seriesHistory(id, def.kind, from, to, resolution, maxPoints));
     }
-    return { metric, kind: def.kind, unit: def.unit, from, to, series };
+    return { metric, kind: def.kind, unit: def.unit, from, to: shownTo, series };
   }
 
   private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number): SeriesHistory {

@@ -132,7 +132,7 @@ export class RingWriter {
   private dropped: number;
   private readonly flushCallback = (): void => {
     this.pending = false;
-    this.publish();
+    if (this.w !== Atomics.load(this.hdr, WRITE)) this.publish();
   };
 
   /**
@@ -170,12 +170,15 @@ export class RingWriter {
     else if (!this.pending) this.schedule();
   }
 
-  /** Makes every sample pushed so far visible to the consumer, and wakes it if it sleeps. */
-  publish(): void {
+  /**
+   * Makes every sample pushed so far visible to the consumer, and wakes it if it sleeps
+   * (`wake` false leaves a sleeping consumer to find them at its next wake-up).
+   */
+  publish(wake = true): void {
     // Release order: the slot stores above happen before this store, and the consumer
     // reads WRITE with Atomics.load before it reads the slots.
     Atomics.store(this.hdr, WRITE, this.w);
-    ringDoorbell(this.ctl);
+    if (wake) ringDoorbell(this.ctl);
     if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
   }
 

@@ -12,7 +12,6 @@
  * the rings' APPLIED cells and the store's own state, so no sample is lost or applied twice.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import {
@@ -72,7 +71,7 @@ const YIELD_MS = 4;
 /** The nap after passes that moved data: the most a steady stream waits for the collector. */
 const NAP_MS = 1;
 /** Longest sleep, so the clock (the supervisor's heartbeat) moves at least this often. */
-const MAX_SLEEP_MS = 500;
+const MAX_SLEEP_MS = 1000;
 
 const data = workerData as CollectorData;
 const ctl = controlViews(data.control);
@@ -83,7 +82,8 @@ const rings = data.rings.map((sab) => new RingReader(sab));
 // the store has one apply path. It is drained in the same pass that fills it.
 const ownRing = createRing(4096);
 const own = new RingWriter(ownRing, data.control, 'drop');
-rings.push(new RingReader(ownRing));
+const ownReader = new RingReader(ownRing);
+rings.push(ownReader);
 const sampler = data.system.enabled
   ? new SystemSampler({ intervalMs: data.intervalMs, slowCadenceMs: data.system.slowCadenceMs, diskPaths: data.system.diskPaths })
   : undefined;
@@ -100,8 +100,12 @@ let droppedSinceSample = 0;
 let ingestedAtSample = 0;
 let nextSystemSample = 0;
 
+/**
+ * Sample times are wall-clock ms from Date.now(), the clock every thread reads the same way,
+ * so that a reader's `to = Date.now()` and the collector's stamps agree.
+ */
 function now(): number {
-  return performance.timeOrigin + performance.now();
+  return Date.now();
 }
 
 function wake(): void {
@@ -139,7 +143,10 @@ function sampleOwn(t: number): void {
   droppedSinceSample = 0;
   lagMax = 0;
   if (sampler) for (const r of sampler.sample(t)) recordOwn(r.name, r.tags, r.value);
-  own.publish();
+  // Applied here and now: the collector's own readings never count as a busy pass.
+  own.publish(false);
+  writer.drain(ownReader, t, BATCH);
+  writer.publish();
 }
 
 function drainPass(t: number): number {
@@ -219,7 +226,7 @@ async function run(): Promise<void> {
   lastPassEnd = start;
   // The first readings: gauges now, and the baselines that cpu and network deltas need.
   if (sampler) for (const r of sampler.sample(start)) recordOwn(r.name, r.tags, r.value);
-  own.publish();
+  own.publish(false);
   let lastYield = start;
   let woken = false;
   let busy = false;
@@ -292,18 +299,19 @@ const api: CollectorApi = {
     await done;
   },
   injectFault(fault) {
-    if (fault === 'exit') setImmediate(() => process.exit(3));
+    // A few ms later, so that this call's reply reaches the coordinator first.
+    if (fault === 'exit') setTimeout(() => process.exit(3), 5);
     else if (fault === 'throw') {
-      setImmediate(() => {
+      setTimeout(() => {
         throw new Error('injected collector fault');
-      });
+      }, 5);
     } else {
-      setImmediate(() => {
+      setTimeout(() => {
         const until = Date.now() + 60_000;
         while (Date.now() < until) {
           // a stuck actor: the supervisor's heartbeat check must notice and replace it
         }
-      });
+      }, 5);
     }
   },
 };

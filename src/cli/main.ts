@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+/**
+ * The `perfwatch` command. A thin front: it parses arguments, builds a monitor from the
+ * options schema and calls the library.
+ */
+import { parseArgs } from 'node:util';
+import { serve, SERVE_HELP } from './serve.js';
+
+const HELP = `perfwatch — an in-process performance monitor for Node.js
+
+Usage: perfwatch <command> [options]
+
+Commands:
+  serve     monitor this machine and print a live table (Ctrl-C stops)
+
+Run 'perfwatch <command> --help' for a command's options.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === 'serve') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        interval: { type: 'string' },
+        config: { type: 'string' },
+        every: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(SERVE_HELP);
+      return 0;
+    }
+    return serve(values);
+  }
+  process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const e = error as { code?: string; message?: string };
+    process.stderr.write(`perfwatch: ${e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code?.startsWith('PW_ERR') ? e.message : String((error as Error)?.stack ?? error)}\n`);
+    process.exitCode = e.code?.startsWith('PW_ERR') || e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  },
+);

@@ -1,0 +1,94 @@
+/**
+ * `perfwatch serve`: monitors this machine (the process's own runtime included) and prints a
+ * compact live table until Ctrl-C, which stops the monitor cleanly.
+ */
+import { PerformanceMonitor } from '../monitor.js';
+import type { MetricSnapshot } from '../query.js';
+import { loadConfig } from './config.js';
+
+export const SERVE_HELP = `Usage: perfwatch serve [options]
+
+Monitors this machine and prints a live table of cpu, memory, disk, event-loop lag and the
+monitor's own ingestion, every few seconds. Ctrl-C stops it.
+
+Options:
+  --interval <ms>   collection interval, 1000 to 300000 (default 1000)
+  --every <s>       seconds between table rows, 1 to 3600 (default 3)
+  --config <path>   a JSON file of monitor options
+  -h, --help        this help
+`;
+
+function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(digits)}${unit}`;
+}
+
+function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefined {
+  return metrics.find((m) => m.name === name);
+}
+
+const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net kB/s', 'loop p99 ms', 'heap MB', 'ingest/s', 'series', 'dropped'];
+const WIDTHS = [8, 6, 6, 7, 9, 11, 8, 10, 7, 8];
+
+function row(cells: string[]): string {
+  return cells.map((c, i) => c.padStart(WIDTHS[i]!)).join(' ');
+}
+
+export function tableRow(monitor: PerformanceMonitor): string {
+  const metrics = monitor.getMetrics({ windowSeconds: 10 });
+  const status = monitor.status();
+  const disks = metrics.filter((m) => m.name === 'disk_usage').map((m) => m.value ?? Number.NaN);
+  const disk = disks.length > 0 ? Math.max(...disks) : Number.NaN;
+  const net = metrics.filter((m) => m.name === 'network_io').reduce((a, m) => a + (m.value ?? 0), 0);
+  const lag = pick(metrics, 'event_loop_lag');
+  return row([
+    new Date().toTimeString().slice(0, 8),
+    fmt(pick(metrics, 'cpu_usage')?.value),
+    fmt(pick(metrics, 'memory_usage')?.value),
+    fmt(disk),
+    fmt(net / 1024),
+    fmt(lag?.window.max ?? lag?.last, 2),
+    fmt((pick(metrics, 'heap_used')?.value ?? Number.NaN) / 1048576),
+    fmt(status.ingestion.ratePerSecond, 0),
+    String(status.series.count),
+    String(status.ingestion.dropped),
+  ]);
+}
+
+export async function serve(args: { interval?: string; config?: string; every?: string }): Promise<number> {
+  const options = args.config ? await loadConfig(args.config, '--config') : {};
+  if (args.interval !== undefined) options.collectionIntervalMs = Number(args.interval);
+  const every = args.every === undefined ? 3 : Number(args.every);
+  if (!Number.isInteger(every) || every < 1 || every > 3600) {
+    process.stderr.write(`perfwatch: --every must be an integer from 1 to 3600 seconds, got ${args.every}\n`);
+    return 2;
+  }
+  const monitor = new PerformanceMonitor(options);
+  monitor.on('actor-exit', (e: { actor: string; code: number; error?: Error }) => {
+    process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
+  });
+  await monitor.start();
+  const tty = process.stdout.isTTY === true;
+  const header = row(COLUMNS);
+  process.stdout.write(`perfwatch serve: monitoring this machine every ${monitor.options.collectionIntervalMs} ms (Ctrl-C stops)\n${header}\n`);
+  let rows = 0;
+  const print = (): void => {
+    const line = tableRow(monitor);
+    // On a terminal, keep the header on screen every 20 rows; piped, one plain line a row.
+    if (tty && rows > 0 && rows % 20 === 0) process.stdout.write(`${header}\n`);
+    process.stdout.write(`${line}\n`);
+    rows++;
+  };
+  const timer = setInterval(print, every * 1000);
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string): void => {
+      clearInterval(timer);
+      process.stdout.write(`\nperfwatch: ${signal}, stopping\n`);
+      monitor.stop().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+}
