@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
-import { Producer, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample } from './producer.js';
+import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
 import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
@@ -196,6 +196,14 @@ export class PerformanceMonitor extends EventEmitter {
   /** A bound handle: resolve a series once, then handle.record(value) costs a ring push. */
   metric(name: string, tags?: Tags, options?: MetricOptions): MetricHandle {
     return this.main.metric(name, tags, options);
+  }
+
+  /**
+   * Records many samples at once, all or nothing (errors name the sample: `samples[3].value`).
+   * A sample's `timestamp` may lie at most one collection interval in the past.
+   */
+  recordBatch(samples: readonly BatchSample[]): number {
+    return this.main.recordBatch(samples, this.options.collectionIntervalMs);
   }
 
   /** Records a handled request: response_time, throughput and error_rate, tagged by endpoint. */
