@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { serve, SERVE_HELP } from './serve.js';
+import { mcp, MCP_HELP } from './mcp.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -12,6 +13,7 @@ Usage: perfwatch <command> [options]
 
 Commands:
   serve     monitor this machine and print a live table (Ctrl-C stops)
+  mcp       an MCP server on stdio, for an MCP client to spawn
 
 Run 'perfwatch <command> --help' for a command's options.
 `;
@@ -38,6 +40,23 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return serve(values);
+  }
+  if (command === 'mcp') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        config: { type: 'string' },
+        interval: { type: 'string' },
+        'no-start': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(MCP_HELP);
+      return 0;
+    }
+    return mcp(values);
   }
   process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
   return 2;

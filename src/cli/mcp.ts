@@ -1,0 +1,48 @@
+/**
+ * `perfwatch mcp`: an MCP server on stdio for a client (an agent host) to spawn. It starts a
+ * monitor of this machine and of the records the client sends, and exits when the client
+ * closes stdin. stdout carries protocol messages only; every log goes to stderr.
+ */
+import { PerformanceMonitor } from '../monitor.js';
+import { MonitorHost } from '../mcp/host.js';
+import { McpFront } from '../mcp/server.js';
+import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
+import { loadConfig } from './config.js';
+
+export const MCP_HELP = `Usage: perfwatch mcp [options]
+
+Runs an MCP server on stdin/stdout (newline-delimited JSON-RPC) for an MCP client to spawn,
+with the 11 perfwatch tools and the perfwatch:// resources. It monitors this machine from
+the start; stop_performance_monitoring and start_performance_monitoring control it. It exits
+when the client closes stdin. Logs go to stderr.
+
+Options:
+  --config <path>     a JSON file of monitor options
+  --interval <ms>     collection interval, 1000 to 300000 (default 1000)
+  --no-start          wait for start_performance_monitoring instead of monitoring at once
+  -h, --help          this help
+
+Register it with a client (for example in its mcpServers config):
+  { "mcpServers": { "perfwatch": { "command": "npx", "args": ["perfwatch", "mcp"] } } }
+`;
+
+export async function mcp(args: { config?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {
+  const options = args.config ? await loadConfig(args.config, '--config') : {};
+  if (args.interval !== undefined) options.collectionIntervalMs = Number(args.interval);
+  const monitor = new PerformanceMonitor(options);
+  monitor.on('actor-exit', (e: { actor: string; code: number; error?: Error }) => {
+    process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
+  });
+  const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
+  const front = new McpFront(host);
+  if (!args['no-start']) await monitor.start();
+  const serving = serveFrontOverStdio(front);
+  const stop = async (): Promise<void> => {
+    await serving.close();
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  await serving.closed;
+  await host.close();
+  return 0;
+}

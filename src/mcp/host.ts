@@ -1,0 +1,148 @@
+/**
+ * The monitor behind an MCP front. A monitor's options (interval, capacities) shape its shared
+ * memory, so they are fixed for its life: start_performance_monitoring with a new config
+ * builds a new monitor, and only when there is no data to lose (none yet, or the client
+ * discarded it with stop_performance_monitoring { preserve_data: false }). A monitor embedded
+ * in a service belongs to the service: the front can start and stop it, never replace it.
+ *
+ * Every monitor the host holds gets the same listeners (attach), so notifications survive a
+ * replacement.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { PerformanceMonitor } from '../monitor.js';
+import { resolveOptions, type MonitorOptions } from '../options.js';
+import { loadConfig } from '../cli/config.js';
+
+export interface HostOptions {
+  /** The options a replacement monitor starts from (the CLI's --config). */
+  baseOptions?: MonitorOptions;
+  /** The path the base options came from, shown in answers. */
+  configPath?: string | null;
+}
+
+type Attach = (monitor: PerformanceMonitor) => () => void;
+
+export class MonitorHost {
+  /** Whether the host may build new monitors (false for one embedded in a service). */
+  readonly owned: boolean;
+  private current: PerformanceMonitor;
+  private baseOptions: MonitorOptions;
+  private configPath: string | null;
+  /** Series written by this front since the last flush: reads flush first only then. */
+  private dirty = false;
+  private readonly attachers = new Set<Attach>();
+  private readonly detachers = new Map<Attach, () => void>();
+  /** Serialises start/stop so that two clients cannot interleave a replacement. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(monitor: PerformanceMonitor, owned: boolean, options: HostOptions = {}) {
+    this.current = monitor;
+    this.owned = owned;
+    this.baseOptions = options.baseOptions ?? {};
+    this.configPath = options.configPath ?? null;
+  }
+
+  get monitor(): PerformanceMonitor {
+    return this.current;
+  }
+
+  get config(): string | null {
+    return this.configPath;
+  }
+
+  /** Registers listeners on the current monitor and on every later one; returns an undo. */
+  attach(fn: Attach): () => void {
+    this.attachers.add(fn);
+    this.detachers.set(fn, fn(this.current));
+    return () => {
+      this.detachers.get(fn)?.();
+      this.detachers.delete(fn);
+      this.attachers.delete(fn);
+    };
+  }
+
+  /** Marks that this front recorded something (see readable()). */
+  wrote(): void {
+    this.dirty = true;
+  }
+
+  /** Waits until what this front recorded is in the store, so a read sees its own writes. */
+  async readable(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    await this.current.flush();
+  }
+
+  /**
+   * Starts monitoring, building a new monitor first when a config path or interval asks for
+   * options the current one does not have (and it holds no data, or the host owns it).
+   */
+  start(args: { configPath?: string; intervalSeconds?: number }): Promise<{ started: boolean }> {
+    return this.serial(async () => {
+      let options: MonitorOptions | undefined;
+      let path = this.configPath;
+      if (args.configPath !== undefined) {
+        options = await loadConfig(args.configPath, 'config_path');
+        path = args.configPath;
+      }
+      if (args.intervalSeconds !== undefined) options = { ...(options ?? this.baseOptions), collectionIntervalMs: args.intervalSeconds * 1000 };
+      if (options !== undefined && differs(this.current, options)) {
+        const field = args.configPath !== undefined ? 'config_path' : 'collection_interval';
+        if (!this.owned) throw new InvalidArgumentError(field, 'cannot change the options of a monitor embedded in a service: its options are set by the service');
+        if (this.current.running || this.current.status().ingestion.ingested > 0) {
+          throw new InvalidArgumentError(
+            field,
+            'asks for options other than the current monitor\'s, which holds data: call stop_performance_monitoring with preserve_data false first (that discards the data), or start without it',
+          );
+        }
+        this.replace(new PerformanceMonitor(options));
+        this.baseOptions = options;
+        this.configPath = path;
+      }
+      if (this.current.running) return { started: false };
+      await this.current.start();
+      return { started: true };
+    });
+  }
+
+  /** Stops monitoring; without preserve, the data goes with a fresh monitor of the same options. */
+  stop(preserve: boolean): Promise<{ wasRunning: boolean }> {
+    return this.serial(async () => {
+      const wasRunning = this.current.running;
+      if (!preserve && !this.owned) {
+        throw new InvalidArgumentError('preserve_data', 'cannot be false for a monitor embedded in a service: its data belongs to the service');
+      }
+      await this.current.stop();
+      if (!preserve) this.replace(new PerformanceMonitor(this.current.options));
+      return { wasRunning };
+    });
+  }
+
+  /** Stops the current monitor for good (the front is closing and owns it). */
+  async close(): Promise<void> {
+    for (const undo of this.detachers.values()) undo();
+    this.detachers.clear();
+    this.attachers.clear();
+    if (this.owned) await this.current.stop();
+  }
+
+  private replace(next: PerformanceMonitor): void {
+    for (const [fn, undo] of this.detachers) {
+      undo();
+      this.detachers.set(fn, fn(next));
+    }
+    this.current = next;
+    this.dirty = false;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+}
+
+/** Whether options would build a monitor other than this one (zod resolves them in a fixed key order). */
+function differs(monitor: PerformanceMonitor, options: MonitorOptions): boolean {
+  return JSON.stringify(resolveOptions(options)) !== JSON.stringify(monitor.options);
+}

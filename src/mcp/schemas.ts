@@ -1,0 +1,318 @@
+/**
+ * The MCP tools' arguments and answers, as zod schemas: the single source of their JSON
+ * Schema (tools/list), of argument validation and of the handlers' types. Arguments are
+ * snake_case and durations are seconds (except response_time, in ms, as requests are
+ * measured); every list is bounded and every string has a length limit, so no argument can
+ * make the server do unbounded work and no answer floods an agent's context.
+ */
+import { z } from 'zod';
+import { MAX_NAME_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
+import { KINDS } from '../metrics.js';
+
+/** Samples one record_performance_metric call may carry. */
+export const MAX_BATCH = 100_000;
+/** Longest time_range, and how far back start may lie: the retention period. */
+export const MAX_RANGE_SECONDS = 30 * 86_400;
+export const MAX_PATH_LENGTH = 4096;
+
+export const metricName = z
+  .string({ error: 'must be a metric name (a string)' })
+  .min(1, { error: `must be 1 to ${MAX_NAME_LENGTH} characters`, abort: true })
+  .max(MAX_NAME_LENGTH, { error: `must be 1 to ${MAX_NAME_LENGTH} characters`, abort: true })
+  .regex(NAME_PATTERN, { error: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' });
+
+const tagKey = z
+  .string()
+  .max(100, { error: 'is a tag name longer than 100 characters', abort: true })
+  .regex(TAG_KEY_PATTERN, { error: 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*' });
+
+export const tagsSchema = z
+  .record(tagKey, z.string({ error: 'must be a string' }).max(4096, { error: 'must be at most 4096 characters', abort: true }), {
+    error: 'must be an object of tag names to string values',
+  })
+  .refine((tags) => Object.keys(tags).length <= 64, { error: 'must have at most 64 tags' })
+  .describe('Tags of the series, e.g. {"endpoint": "/users"}; values are strings');
+
+const finite = (what: string) => z.number({ error: `must be ${what}` });
+
+/** `90s`, `15m`, `1h`, `24h`, `7d`: a span ending now. */
+export const timeRange = z
+  .string({ error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d' })
+  .max(16, { error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d', abort: true })
+  .regex(/^[1-9][0-9]{0,6}[smhd]$/, { error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d' })
+  .refine((s) => parseTimeRange(s) <= MAX_RANGE_SECONDS * 1000, { error: `must be at most 30d (the retention period)` })
+  .describe('How far back from now: 90s, 15m, 1h, 24h or 7d');
+
+const isoTime = z
+  .string({ error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' })
+  .max(40, { error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z', abort: true })
+  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' }));
+
+/** Milliseconds in a time_range such as `15m`. */
+export function parseTimeRange(range: string): number {
+  const n = Number(range.slice(0, -1));
+  const unit = range[range.length - 1];
+  return n * (unit === 's' ? 1_000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
+}
+
+const limit = (def: number, max: number, what: string) =>
+  z
+    .number({ error: `must be an integer from 1 to ${max}` })
+    .int({ error: `must be an integer from 1 to ${max}` })
+    .min(1, { error: `must be an integer from 1 to ${max}` })
+    .max(max, { error: `must be an integer from 1 to ${max}` })
+    .default(def)
+    .describe(`Most ${what} to return (default ${def}); the answer says when there were more`);
+
+// ---- start / stop -------------------------------------------------------------------
+
+export const StartInput = z.strictObject({
+  config_path: z
+    .string({ error: 'must be a path (a string)' })
+    .min(1, { error: 'must not be empty' })
+    .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters`, abort: true })
+    .optional()
+    .describe('A JSON file of monitor options (a regular file of at most 1 MB, validated against the options schema)'),
+  collection_interval: z
+    .number({ error: 'must be a number of seconds from 1 to 300' })
+    .int({ error: 'must be a whole number of seconds from 1 to 300' })
+    .min(1, { error: 'must be a number of seconds from 1 to 300' })
+    .max(300, { error: 'must be a number of seconds from 1 to 300' })
+    .optional()
+    .describe('Bucket width and system sampling period, in seconds (1-300; default 1)'),
+});
+
+export const StartOutput = z.object({
+  state: z.string(),
+  started: z.boolean().describe('false when the monitor was already running'),
+  collection_interval: z.number().describe('seconds'),
+  started_at: z.string().nullable(),
+  series: z.number(),
+  config_path: z.string().nullable(),
+});
+
+export const StopInput = z.strictObject({
+  preserve_data: z
+    .boolean({ error: 'must be true or false' })
+    .default(true)
+    .describe('Keep the recorded data readable after stopping (default true); false discards it'),
+});
+
+export const StopOutput = z.object({
+  state: z.string(),
+  was_running: z.boolean(),
+  data_preserved: z.boolean(),
+  series: z.number().describe('series still readable'),
+  samples_ingested: z.number(),
+});
+
+// ---- recording ------------------------------------------------------------------------
+
+export const SampleInput = z.strictObject({
+  metric_type: metricName,
+  value: finite('a finite number'),
+  tags: tagsSchema.optional(),
+  timestamp: z
+    .union([finite('a time (ms since the epoch or ISO-8601)'), isoTime], { error: 'must be ms since the epoch or an ISO-8601 time' })
+    .optional()
+    .describe('When the sample was taken: ms since the epoch or ISO-8601; at most one collection interval ago'),
+});
+
+export const RecordInput = z
+  .strictObject({
+    metric_type: metricName.optional().describe('Metric name, e.g. response_time, queue_size, cpu_usage or your own'),
+    value: finite('a finite number').optional().describe('The sample'),
+    tags: tagsSchema.optional(),
+    samples: z
+      .array(SampleInput, { error: 'must be an array of samples' })
+      .min(1, { error: 'must hold at least one sample' })
+      .max(MAX_BATCH, { error: `must hold at most ${MAX_BATCH} samples per call` })
+      .optional()
+      .describe(`Many samples in one call (up to ${MAX_BATCH}), recorded all or nothing`),
+  })
+  .superRefine((args, ctx) => {
+    if (args.samples !== undefined) {
+      for (const key of ['metric_type', 'value', 'tags'] as const) {
+        if (args[key] !== undefined) ctx.addIssue({ code: 'custom', path: [], message: `${key} must not be given with samples: pass either metric_type and value, or samples` });
+      }
+      return;
+    }
+    if (args.metric_type === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'metric_type is required (or samples)' });
+    else if (args.value === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'value is required with metric_type' });
+  });
+
+export const RecordOutput = z.object({
+  recorded: z.number().describe('samples recorded'),
+  metrics: z.array(z.string()).describe('the metric names written (at most 20 listed)'),
+  truncated: z.boolean(),
+});
+
+export const RequestInput = z.strictObject({
+  response_time: z
+    .number({ error: 'must be a finite number of ms >= 0' })
+    .min(0, { error: 'must be a finite number of ms >= 0' })
+    .describe('How long the request took, in milliseconds'),
+  success: z.boolean({ error: 'must be true or false' }).describe('Whether the request succeeded'),
+  endpoint: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty' })
+    .max(4096, { error: 'must be at most 4096 characters', abort: true })
+    .optional()
+    .describe('Route or operation, e.g. /users; becomes the endpoint tag'),
+  status_code: z
+    .number({ error: 'must be an integer from 100 to 599' })
+    .int({ error: 'must be an integer from 100 to 599' })
+    .min(100, { error: 'must be an integer from 100 to 599' })
+    .max(599, { error: 'must be an integer from 100 to 599' })
+    .optional()
+    .describe('HTTP status'),
+});
+
+export const RequestOutput = z.object({
+  recorded: z.array(z.string()).describe('the series fed: response_time, throughput and error_rate'),
+  endpoint: z.string().nullable(),
+});
+
+// ---- reading --------------------------------------------------------------------------
+
+export const MetricsInput = z.strictObject({
+  metric_types: z
+    .array(metricName, { error: 'must be an array of metric names' })
+    .max(256, { error: 'must list at most 256 metric names' })
+    .optional()
+    .describe('Only these metrics (default: every metric with data)'),
+  tags: tagsSchema.optional().describe('Only series whose tags include all of these'),
+  window: z
+    .number({ error: 'must be a number of seconds from 1 to 86400' })
+    .min(1, { error: 'must be a number of seconds from 1 to 86400' })
+    .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
+    .default(60)
+    .describe('The recent window summarised per series, in seconds (default 60)'),
+  limit: limit(100, 1000, 'series'),
+});
+
+const nullableNumber = z.number().nullable();
+
+export const MetricSummary = z.object({
+  name: z.string(),
+  tags: z.record(z.string(), z.string()),
+  kind: z.enum(KINDS),
+  unit: z.string(),
+  value: nullableNumber.describe('gauge: last value; counter: rate per second; distribution: window mean'),
+  last: nullableNumber,
+  last_at: z.string().nullable(),
+  window: z.object({
+    seconds: z.number(),
+    count: z.number(),
+    mean: nullableNumber,
+    min: nullableNumber,
+    max: nullableNumber,
+    rate: z.number().describe('sum per second'),
+    p50: nullableNumber,
+    p90: nullableNumber,
+    p95: nullableNumber,
+    p99: nullableNumber,
+  }),
+  total_count: z.number(),
+});
+
+export const MetricsOutput = z.object({
+  metrics: z.array(MetricSummary),
+  total: z.number().describe('series that matched'),
+  truncated: z.boolean(),
+  at: z.string(),
+});
+
+export const HistoryInput = z
+  .strictObject({
+    metric_type: metricName.describe('The metric, e.g. response_time'),
+    tags: tagsSchema.optional().describe('Only series whose tags include all of these'),
+    time_range: timeRange.optional(),
+    start: isoTime.optional().describe('Start of the range (ISO-8601); use instead of time_range'),
+    end: isoTime.optional().describe('End of the range (ISO-8601; default now)'),
+    max_points: z
+      .number({ error: 'must be an integer from 1 to 10000' })
+      .int({ error: 'must be an integer from 1 to 10000' })
+      .min(1, { error: 'must be an integer from 1 to 10000' })
+      .max(10_000, { error: 'must be an integer from 1 to 10000' })
+      .default(500)
+      .describe('Points per series at most (default 500); longer histories are downsampled on the server'),
+    limit: limit(10, 100, 'series'),
+  })
+  .superRefine((args, ctx) => {
+    if (args.time_range !== undefined && (args.start !== undefined || args.end !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'time_range must not be given with start or end: pass one or the other' });
+    }
+    if (args.start !== undefined && args.end !== undefined && Date.parse(args.start) > Date.parse(args.end)) {
+      ctx.addIssue({ code: 'custom', path: [], message: `start (${args.start}) must not be after end (${args.end})` });
+    }
+  });
+
+export const HistoryPointOut = z.object({
+  t: z.string(),
+  value: z.number(),
+  count: z.number(),
+  min: z.number(),
+  max: z.number(),
+  p50: z.number().optional(),
+  p90: z.number().optional(),
+  p99: z.number().optional(),
+});
+
+export const HistoryOutput = z.object({
+  metric: z.string(),
+  kind: z.enum(KINDS),
+  unit: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  series: z.array(
+    z.object({
+      tags: z.record(z.string(), z.string()),
+      resolution: z.enum(['raw', 'bucket', 'rollup']),
+      step_seconds: z.number().describe('width of a point (0 for raw samples)'),
+      source_points: z.number().describe('points before downsampling'),
+      points: z.array(HistoryPointOut),
+    }),
+  ),
+  total_series: z.number(),
+  truncated: z.boolean(),
+});
+
+export const StatusInput = z.strictObject({
+  include_metrics: z.boolean({ error: 'must be true or false' }).default(false).describe('Add a summary of every metric (bounded by limit)'),
+  limit: limit(50, 1000, 'metrics with include_metrics'),
+});
+
+export const StatusOutput = z.object({
+  state: z.string(),
+  running: z.boolean(),
+  started_at: z.string().nullable(),
+  uptime_seconds: z.number(),
+  collection_interval: z.number().describe('seconds'),
+  series: z.object({ count: z.number(), limit: z.number() }),
+  ingestion: z.object({
+    ingested: z.number(),
+    rate_per_second: z.number(),
+    dropped: z.number(),
+    pending: z.number(),
+    overflow: z.string(),
+  }),
+  collector: z.object({
+    state: z.string(),
+    restarts: z.number(),
+    lag_ms: z.number(),
+    heartbeat_age_ms: z.number().nullable(),
+  }),
+  memory: z.object({ total_bytes: z.number(), series_in_use_bytes: z.number(), ring_bytes: z.number() }),
+  metrics: z.array(MetricSummary).optional(),
+  metrics_total: z.number().optional(),
+  metrics_truncated: z.boolean().optional(),
+});
+
+export type StartArgs = z.output<typeof StartInput>;
+export type StopArgs = z.output<typeof StopInput>;
+export type RecordArgs = z.output<typeof RecordInput>;
+export type RequestArgs = z.output<typeof RequestInput>;
+export type MetricsArgs = z.output<typeof MetricsInput>;
+export type HistoryArgs = z.output<typeof HistoryInput>;
+export type StatusArgs = z.output<typeof StatusInput>;

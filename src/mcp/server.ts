@@ -1,0 +1,123 @@
+/**
+ * The MCP front of one monitor: builds an McpServer (SDK v2) per connection or request, all
+ * over the same MonitorHost, and carries monitor events to connected clients.
+ *
+ * Eras: a 2025-era connection (initialize handshake; stdio, or an HTTP session) gets log
+ * notifications (notifications/message, level by severity, filtered by logging/setLevel) and
+ * resources/updated for the URIs it subscribed to with resources/subscribe. A 2026-07-28
+ * connection has no unsolicited log messages (MCP logging is per request there); it gets
+ * resources/updated on its subscriptions/listen stream, which the SDK's serving entry routes.
+ */
+import { readFileSync } from 'node:fs';
+import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import type { MonitorHost } from './host.js';
+import { registerResources } from './resources.js';
+import { registerCoreTools } from './tools.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The perfwatch version the server announces. */
+export const VERSION: string = pkg.version;
+
+export type Era = 'legacy' | 'modern';
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
+
+const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-process.
+Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
+Record measurements with record_performance_metric (one, or a batch of samples) and record_request_performance.
+Durations are seconds unless a name says ms; time_range is 90s, 15m, 1h, 24h or 7d.`;
+
+/** A connected 2025-era instance and the resource URIs it subscribed to. */
+interface LegacyPeer {
+  server: McpServer;
+  subscriptions: Set<string>;
+}
+
+/** Where a resource-updated event goes besides legacy peers (a modern HTTP entry's listen bus). */
+export type UpdatePublisher = (uri: string) => void;
+
+export class McpFront {
+  readonly host: MonitorHost;
+  private readonly legacy = new Set<LegacyPeer>();
+  private readonly modern = new Set<McpServer>();
+  private readonly publishers = new Set<UpdatePublisher>();
+
+  constructor(host: MonitorHost) {
+    this.host = host;
+  }
+
+  /**
+   * A server instance with every tool and resource. `track` registers it for notifications:
+   * true for an instance that lives as long as its connection (stdio, an HTTP session), false
+   * for a per-request one.
+   */
+  createServer(era: Era, track = true): McpServer {
+    const server = new McpServer(
+      { name: 'perfwatch', version: VERSION },
+      {
+        capabilities: { tools: {}, resources: { subscribe: true }, logging: {} },
+        instructions: INSTRUCTIONS,
+        // A backstop under the schemas' own limits: no argument walks more elements than this.
+        maxToolInputElements: 2_000_000,
+      },
+    );
+    registerCoreTools(server, this.host);
+    registerResources(server, this);
+    if (!track) return server;
+    if (era === 'legacy') {
+      const peer: LegacyPeer = { server, subscriptions: new Set() };
+      server.server.setRequestHandler('resources/subscribe', (request) => {
+        peer.subscriptions.add(request.params.uri);
+        return {};
+      });
+      server.server.setRequestHandler('resources/unsubscribe', (request) => {
+        peer.subscriptions.delete(request.params.uri);
+        return {};
+      });
+      this.legacy.add(peer);
+      chainOnClose(server, () => this.legacy.delete(peer));
+    } else {
+      this.modern.add(server);
+      chainOnClose(server, () => this.modern.delete(server));
+    }
+    return server;
+  }
+
+  /** Adds a sink for resource updates (the HTTP entry's listen bus); returns an undo. */
+  addPublisher(publish: UpdatePublisher): () => void {
+    this.publishers.add(publish);
+    return () => this.publishers.delete(publish);
+  }
+
+  /** Tells subscribers of `uri` that it changed, on every era and transport. */
+  resourceUpdated(uri: string): void {
+    for (const peer of this.legacy) {
+      if (peer.subscriptions.has(uri)) void peer.server.server.sendResourceUpdated({ uri }).catch(() => {});
+    }
+    // A modern stdio instance's outbound change notifications are routed onto its open
+    // subscriptions/listen streams by serveStdio (and dropped when none asked for the URI).
+    for (const server of this.modern) void server.server.sendResourceUpdated({ uri }).catch(() => {});
+    for (const publish of this.publishers) publish(uri);
+  }
+
+  /** A log notification to every 2025-era connection (each filters by its logging/setLevel). */
+  log(level: LogLevel, logger: string, data: unknown): void {
+    for (const peer of this.legacy) void peer.server.sendLoggingMessage({ level, logger, data }).catch(() => {});
+  }
+
+  /** Connections that currently receive notifications, by era (for tests and status). */
+  connections(): { legacy: number; modern: number } {
+    return { legacy: this.legacy.size, modern: this.modern.size };
+  }
+}
+
+/** Runs `fn` when the instance closes, keeping whatever onclose the SDK or a caller set. */
+function chainOnClose(server: McpServer, fn: () => void): void {
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    fn();
+    previous?.();
+  };
+}
+
+export type { ServerContext };

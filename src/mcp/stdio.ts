@@ -1,0 +1,206 @@
+/**
+ * MCP over stdio: newline-delimited JSON-RPC, one message per line, stdout for protocol
+ * messages only (every log goes to stderr).
+ *
+ * This transport replaces the SDK's StdioServerTransport under the SDK's own serveStdio entry
+ * (which accepts any Transport), for three behaviours the protocol asks for and it lacks:
+ * - a line that is not JSON gets a JSON-RPC parse error (-32700) and one that is not a
+ *   JSON-RPC message an invalid-request error (-32600), and the server reads on; the SDK's
+ *   drops the first silently;
+ * - a line longer than the limit is skipped up to its newline and answered with -32600,
+ *   where the SDK's closes the connection;
+ * - lines are found by scanning each chunk once and joined once, so a 5 MB batch costs one
+ *   copy, not one per 64 KB chunk.
+ * Sends wait for 'drain' when stdout's buffer is full, as the SDK's do.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { parseJSONRPCMessage, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+
+/** Default longest line: a full batch of 100,000 samples with tags fits with room. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+
+export interface LineTransportOptions {
+  stdin?: Readable;
+  stdout?: Writable;
+  maxLineBytes?: number;
+  /** Where diagnostics go (default stderr). */
+  log?: (line: string) => void;
+}
+
+export class LineTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  private readonly stdin: Readable;
+  private readonly stdout: Writable;
+  private readonly maxLineBytes: number;
+  private readonly log: (line: string) => void;
+  /** Chunks of the line being read, and their total length. */
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  /** Skipping the rest of an over-long line, up to its newline. */
+  private skipping = false;
+  private skippedBytes = 0;
+  private started = false;
+  private closed = false;
+
+  constructor(options: LineTransportOptions = {}) {
+    this.stdin = options.stdin ?? process.stdin;
+    this.stdout = options.stdout ?? process.stdout;
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('LineTransport already started');
+    this.started = true;
+    this.stdin.on('data', this.onData);
+    this.stdin.on('error', this.onInputError);
+    this.stdin.on('end', this.onEnd);
+    this.stdin.on('close', this.onEnd);
+    this.stdout.on('error', this.onOutputError);
+  }
+
+  private readonly onData = (chunk: Buffer | string): void => {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(NEWLINE, start);
+      if (nl === -1) {
+        this.keep(buf.subarray(start));
+        return;
+      }
+      const piece = buf.subarray(start, nl);
+      start = nl + 1;
+      if (this.skipping) {
+        this.finishSkip(piece.length);
+        continue;
+      }
+      if (this.partBytes + piece.length > this.maxLineBytes) {
+        this.skippedBytes = this.partBytes;
+        this.parts = [];
+        this.partBytes = 0;
+        this.finishSkip(piece.length);
+        continue;
+      }
+      let line: Buffer = piece;
+      if (this.parts.length > 0) {
+        this.parts.push(piece);
+        line = Buffer.concat(this.parts, this.partBytes + piece.length);
+        this.parts = [];
+        this.partBytes = 0;
+      }
+      this.handleLine(line);
+      if (this.closed) return;
+    }
+  };
+
+  /** Holds the start of a line; past the limit, drops it and skips to its end. */
+  private keep(piece: Buffer): void {
+    if (piece.length === 0) return;
+    if (this.skipping) {
+      this.skippedBytes += piece.length;
+      return;
+    }
+    if (this.partBytes + piece.length > this.maxLineBytes) {
+      this.skipping = true;
+      this.skippedBytes = this.partBytes + piece.length;
+      this.parts = [];
+      this.partBytes = 0;
+      return;
+    }
+    // Stream chunks are never reused by Node, so the tail is kept by reference.
+    this.parts.push(piece);
+    this.partBytes += piece.length;
+  }
+
+  private finishSkip(tail: number): void {
+    const bytes = this.skippedBytes + tail;
+    this.skipping = false;
+    this.skippedBytes = 0;
+    this.log(`perfwatch mcp: skipped a message of ${bytes} bytes; the limit is ${this.maxLineBytes} bytes`);
+    this.reply(-32600, `Invalid Request: the message is ${bytes} bytes long; the limit is ${this.maxLineBytes} bytes`);
+  }
+
+  private handleLine(line: Buffer): void {
+    let end = line.length;
+    if (end > 0 && line[end - 1] === 0x0d) end--;
+    if (end === 0) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line.toString('utf8', 0, end));
+    } catch {
+      this.log('perfwatch mcp: a line on stdin is not JSON; answered with a parse error');
+      this.reply(-32700, 'Parse error: the line is not valid JSON');
+      return;
+    }
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(raw);
+    } catch {
+      const id = raw !== null && typeof raw === 'object' && 'id' in raw && (typeof raw.id === 'string' || typeof raw.id === 'number') ? raw.id : null;
+      this.log('perfwatch mcp: a line on stdin is not a JSON-RPC 2.0 message; answered with an invalid-request error');
+      this.reply(-32600, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response', id);
+      return;
+    }
+    try {
+      this.onmessage?.(message);
+    } catch (error) {
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private reply(code: number, message: string, id: string | number | null = null): void {
+    if (this.closed) return;
+    this.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } })}\n`);
+  }
+
+  private readonly onInputError = (error: Error): void => {
+    this.onerror?.(error);
+  };
+
+  private readonly onOutputError = (error: Error): void => {
+    if (this.closed) return;
+    this.onerror?.(error);
+    void this.close();
+  };
+
+  private readonly onEnd = (): void => {
+    void this.close();
+  };
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stdin.off('data', this.onData);
+    this.stdin.off('error', this.onInputError);
+    this.stdin.off('end', this.onEnd);
+    this.stdin.off('close', this.onEnd);
+    // Late write errors (the client went away) must not become uncaught exceptions.
+    this.stdout.off('error', this.onOutputError);
+    this.stdout.on('error', () => {});
+    this.stdin.pause();
+    this.parts = [];
+    this.onclose?.();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the stdio transport is closed'));
+    const text = serializeMessage(message);
+    if (this.stdout.write(text)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error | null): void => {
+        this.stdout.off('drain', onDrain);
+        this.stdout.off('error', onError);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onError = (error: Error): void => done(error);
+      this.stdout.once('drain', onDrain);
+      this.stdout.once('error', onError);
+    });
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The tools: each is a schema, one call into the library, and the shaping of its answer. A
+ * library error becomes a tool error (isError) that carries its stable code and names the
+ * field; nothing a tool is given can stop the server or lose what was recorded before (the
+ * library validates a whole batch before writing any of it).
+ */
+import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
+import type { z } from 'zod';
+import { PerfwatchError } from '../errors.js';
+import type { BatchSample } from '../producer.js';
+import { historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
+import type { MonitorHost } from './host.js';
+import {
+  HistoryInput,
+  HistoryOutput,
+  MAX_BATCH,
+  MetricsInput,
+  MetricsOutput,
+  RecordInput,
+  RecordOutput,
+  RequestInput,
+  RequestOutput,
+  StartInput,
+  StartOutput,
+  StatusInput,
+  StatusOutput,
+  StopInput,
+  StopOutput,
+  parseTimeRange,
+} from './schemas.js';
+import { toolSchema } from './validate.js';
+
+/** What a tool handler returns: the structured answer and its text rendering. */
+export interface ToolAnswer<T> {
+  structured: T;
+  text: string;
+}
+
+export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> {
+  title: string;
+  description: string;
+  input: I;
+  output: O;
+  annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  /** A cheap refusal before parsing (e.g. an array far over its limit). */
+  precheck?: (input: unknown) => string | undefined;
+}
+
+/** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
+export function toolError(error: unknown): CallToolResult {
+  if (error instanceof PerfwatchError) return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`perfwatch mcp: a tool failed unexpectedly: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+  return { isError: true, content: [{ type: 'text', text: `PW_ERR_INTERNAL: ${message}` }] };
+}
+
+/** Registers one tool with validation, error mapping and the content/structuredContent pair. */
+export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
+  server: McpServer,
+  name: string,
+  spec: ToolSpec<I, O>,
+  handler: (args: z.output<I>, ctx: ServerContext) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
+): void {
+  const inputSchema = toolSchema(spec.input, spec.precheck) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
+  server.registerTool(
+    name,
+    { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.output, annotations: { title: spec.title, ...spec.annotations } },
+    async (args: z.output<I>, ctx: ServerContext): Promise<CallToolResult> => {
+      try {
+        const answer = await handler(args, ctx);
+        return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured as Record<string, unknown> };
+      } catch (error) {
+        return toolError(error);
+      }
+    },
+  );
+}
+
+const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+const WRITE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
+
+/** Refuses a samples array over the limit by its length, before its elements are parsed. */
+function batchPrecheck(input: unknown): string | undefined {
+  const samples = (input as { samples?: unknown } | null)?.samples;
+  if (Array.isArray(samples) && samples.length > MAX_BATCH) return `samples has ${samples.length} items; the limit is ${MAX_BATCH} per call`;
+  return undefined;
+}
+
+/** The monitor-lifecycle, recording and reading tools (backed by the engine core). */
+export function registerCoreTools(server: McpServer, host: MonitorHost): void {
+  defineTool(
+    server,
+    'start_performance_monitoring',
+    {
+      title: 'Start performance monitoring',
+      description:
+        'Start collecting metrics (cpu, memory, disk, network, event-loop lag, GC, heap, and whatever is recorded). Use it first if get_monitoring_status says the monitor is stopped. Optional config_path (a JSON options file) or collection_interval (seconds) apply to a monitor without data; calling it on a running monitor changes nothing.',
+      input: StartInput,
+      output: StartOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const { started } = await host.start({
+        ...(args.config_path !== undefined ? { configPath: args.config_path } : {}),
+        ...(args.collection_interval !== undefined ? { intervalSeconds: args.collection_interval } : {}),
+      });
+      const m = host.monitor;
+      const s = m.status();
+      const structured = {
+        state: s.state,
+        started,
+        collection_interval: m.options.collectionIntervalMs / 1000,
+        started_at: iso(s.startedAt),
+        series: s.series.count,
+        config_path: host.config,
+      };
+      return { structured, text: `${started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
+    },
+  );
+
+  defineTool(
+    server,
+    'stop_performance_monitoring',
+    {
+      title: 'Stop performance monitoring',
+      description:
+        'Stop collecting metrics. By default the data stays readable (preserve_data true) and start_performance_monitoring resumes on it; preserve_data false discards all recorded data. Recording tools fail while stopped.',
+      input: StopInput,
+      output: StopOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const { wasRunning } = await host.stop(args.preserve_data);
+      const s = host.monitor.status();
+      const structured = { state: s.state, was_running: wasRunning, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
+      return { structured, text: `${wasRunning ? 'stopped' : 'was not running'}; data ${args.preserve_data ? `kept (${s.series.count} series)` : 'discarded'}` };
+    },
+  );
+
+  defineTool(
+    server,
+    'record_performance_metric',
+    {
+      title: 'Record performance metrics',
+      description:
+        `Record a measurement: { metric_type, value, tags? }, or many at once with { samples: [{ metric_type, value, tags?, timestamp? }] } (up to ${MAX_BATCH}, all or nothing). Built-in metric types include response_time (ms), throughput, error_rate, active_connections, queue_size, cache_hit_rate, database_connections, formula_calculation_time, api_response_time; any name matching [a-zA-Z_:][a-zA-Z0-9_:]* works. For a handled request prefer record_request_performance.`,
+      input: RecordInput,
+      output: RecordOutput,
+      annotations: WRITE,
+      precheck: batchPrecheck,
+    },
+    (args) => {
+      const m = host.monitor;
+      if (args.samples === undefined) {
+        m.record(args.metric_type!, args.value!, args.tags);
+        host.wrote();
+        return { structured: { recorded: 1, metrics: [args.metric_type!], truncated: false }, text: `recorded 1 sample of ${args.metric_type}` };
+      }
+      const samples: BatchSample[] = new Array(args.samples.length);
+      const names = new Set<string>();
+      for (let i = 0; i < args.samples.length; i++) {
+        const s = args.samples[i]!;
+        const sample: BatchSample = { name: s.metric_type, value: s.value };
+        if (s.tags !== undefined) sample.tags = s.tags;
+        if (s.timestamp !== undefined) sample.timestamp = typeof s.timestamp === 'number' ? s.timestamp : Date.parse(s.timestamp);
+        samples[i] = sample;
+        if (names.size <= 20) names.add(s.metric_type);
+      }
+      const recorded = m.recordBatch(samples);
+      host.wrote();
+      const metrics = [...names].slice(0, 20);
+      return { structured: { recorded, metrics, truncated: names.size > 20 }, text: `recorded ${recorded} samples (${metrics.join(', ')}${names.size > 20 ? ', …' : ''})` };
+    },
+  );
+
+  defineTool(
+    server,
+    'record_request_performance',
+    {
+      title: 'Record a handled request',
+      description:
+        'Record one handled request: its response_time (ms), whether it succeeded, and optionally its endpoint and HTTP status_code. Feeds response_time, throughput and error_rate, tagged by endpoint, so get_performance_metrics shows latency percentiles, request rate and error rate per endpoint.',
+      input: RequestInput,
+      output: RequestOutput,
+      annotations: WRITE,
+    },
+    (args) => {
+      host.monitor.recordRequest({
+        responseTimeMs: args.response_time,
+        success: args.success,
+        ...(args.endpoint !== undefined ? { endpoint: args.endpoint } : {}),
+        ...(args.status_code !== undefined ? { statusCode: args.status_code } : {}),
+      });
+      host.wrote();
+      return {
+        structured: { recorded: ['response_time', 'throughput', 'error_rate'], endpoint: args.endpoint ?? null },
+        text: `recorded ${args.success ? 'a successful' : 'a failed'} request${args.endpoint ? ` to ${args.endpoint}` : ''}: ${args.response_time} ms`,
+      };
+    },
+  );
+
+  defineTool(
+    server,
+    'get_performance_metrics',
+    {
+      title: 'Current performance metrics',
+      description:
+        'Current value and recent-window summary (count, mean, min, max, rate, p50/p90/p95/p99) of every metric series, or of the metric_types asked for. Use it to see how the system and service are doing now; use get_metric_history for how a metric changed over time.',
+      input: MetricsInput,
+      output: MetricsOutput,
+      annotations: READ,
+    },
+    async (args) => {
+      await host.readable();
+      const all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
+      const metrics = all.slice(0, args.limit).map(metricSummary);
+      const truncated = all.length > args.limit;
+      return { structured: { metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated) };
+    },
+  );
+
+  defineTool(
+    server,
+    'get_metric_history',
+    {
+      title: 'Metric history',
+      description:
+        'How one metric changed over time: points (value, count, min, max, and p50/p90/p99 for distributions) per series over time_range (90s, 15m, 1h, 24h, 7d) or start/end (ISO-8601), downsampled on the server to max_points per series (default 500). Use it to find when something changed; get_performance_metrics gives the current state.',
+      input: HistoryInput,
+      output: HistoryOutput,
+      annotations: READ,
+    },
+    async (args) => {
+      await host.readable();
+      const now = Date.now();
+      const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
+      const to = args.end !== undefined ? Date.parse(args.end) : undefined;
+      const h = host.monitor.getMetricHistory({
+        metric: args.metric_type,
+        maxPoints: args.max_points,
+        ...(args.tags ? { tags: args.tags } : {}),
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+      });
+      const structured = historyOut(h, args.limit);
+      return { structured, text: historyText(structured) };
+    },
+  );
+
+  defineTool(
+    server,
+    'get_monitoring_status',
+    {
+      title: 'Monitoring status',
+      description:
+        'Whether the monitor runs, since when, its interval, series count against the limit, ingestion (rate, dropped samples), collector health and memory; include_metrics adds a summary of every metric. Use it first to orient, and to check that recording works.',
+      input: StatusInput,
+      output: StatusOutput,
+      annotations: READ,
+    },
+    async (args) => {
+      await host.readable();
+      const structured = statusOut(host.monitor.status());
+      let text = statusText(structured);
+      if (args.include_metrics) {
+        const all = host.monitor.getMetrics();
+        const metrics = all.slice(0, args.limit).map(metricSummary);
+        structured.metrics = metrics;
+        structured.metrics_total = all.length;
+        structured.metrics_truncated = all.length > args.limit;
+        text += `\n${metricsText(metrics, all.length, all.length > args.limit)}`;
+      }
+      return { structured, text };
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Tool-argument validation with answers an agent can act on. A zod schema stays the single
+ * source of truth (the SDK lists its JSON Schema in tools/list); this wrapper only changes
+ * how a failure reads: the first problem, as `samples[3].value must be a finite number, got
+ * "abc"`, instead of every issue of a 100,000-element array joined into one message.
+ */
+import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
+import type { z } from 'zod';
+import { describeValue } from '../errors.js';
+
+/** `samples[3].value` from a zod path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** One sentence for the first issue: the field, the rule, and what was given. */
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const path = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
+    return `${path ? `${path}.` : ''}${shown} is not a known argument`;
+  }
+  const value = valueAt(input, issue.path);
+  const field = path || 'arguments';
+  if (value === undefined && issue.code === 'invalid_type') return `${field} is required: it ${issue.message}`;
+  if (issue.code === 'custom' && issue.path.length === 0) return issue.message;
+  return `${field} ${issue.message}, got ${describeValue(value)}`;
+}
+
+/**
+ * A StandardSchemaWithJSON over a zod schema: JSON Schema from zod, validation by zod, and a
+ * single readable issue on failure. `precheck` runs first and may refuse cheaply (an array
+ * of a million samples is refused by its length, before any element is parsed).
+ */
+export function toolSchema<S extends z.ZodType>(schema: S, precheck?: (input: unknown) => string | undefined): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  const std = schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard'];
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'perfwatch',
+      jsonSchema: std.jsonSchema,
+      validate(input: unknown) {
+        const early = precheck?.(input);
+        if (early !== undefined) return { issues: [{ message: early }] };
+        const parsed = schema.safeParse(input);
+        if (parsed.success) return { value: parsed.data };
+        return { issues: [{ message: describeIssue(parsed.error.issues[0]!, input) }] };
+      },
+    },
+  };
+}
