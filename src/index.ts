@@ -10,6 +10,7 @@ export type { ProducerHandle, MetricOptions, RequestSample, BatchSample } from '
 export { MonitorOptionsSchema, resolveOptions } from './options.js';
 export type { MonitorOptions, ResolvedOptions } from './options.js';
 export type { MetricQuery, MetricSnapshot, MetricWindow, HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './query.js';
+export type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 export { BUILTIN_METRICS, KINDS, UNITS } from './metrics.js';
 export type { MetricKind, MetricUnit, MetricDefinition } from './metrics.js';
 export type { Tags, CanonicalTags } from './registry.js';

@@ -23,6 +23,7 @@ import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
 import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
+import type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -305,6 +306,17 @@ export class PerformanceMonitor extends EventEmitter {
       },
       system: this.collectorInfo?.system ?? null,
     };
+  }
+
+  /**
+   * Serves this monitor's MCP tools and resources over Streamable HTTP at
+   * `http://127.0.0.1:PORT/mcp`, so that an agent can reach the service it runs in. The
+   * monitor stays the service's: the tools can start and stop it, not replace or discard it.
+   * Close the returned server to stop serving.
+   */
+  async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
+    const { serveMonitorMcp } = await import('./mcp/index.js');
+    return serveMonitorMcp(this, options);
   }
 
   /**

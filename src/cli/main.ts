@@ -31,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
         interval: { type: 'string' },
         config: { type: 'string' },
         every: { type: 'string' },
+        'mcp-http': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

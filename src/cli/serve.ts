@@ -5,6 +5,7 @@
 import { PerformanceMonitor } from '../monitor.js';
 import type { MetricSnapshot } from '../query.js';
 import { loadConfig } from './config.js';
+import { validatePort } from '../mcp/port.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -15,6 +16,8 @@ Options:
   --interval <ms>   collection interval, 1000 to 300000 (default 1000)
   --every <s>       seconds between table rows, 1 to 3600 (default 3)
   --config <path>   a JSON file of monitor options
+  --mcp-http <port> also serve the MCP tools over Streamable HTTP at http://127.0.0.1:<port>/mcp
+                    (0 picks a free port; the URL is printed)
   -h, --help        this help
 `;
 
@@ -54,7 +57,7 @@ export function tableRow(monitor: PerformanceMonitor): string {
   ]);
 }
 
-export async function serve(args: { interval?: string; config?: string; every?: string }): Promise<number> {
+export async function serve(args: { interval?: string; config?: string; every?: string; 'mcp-http'?: string }): Promise<number> {
   const options = args.config ? await loadConfig(args.config, '--config') : {};
   if (args.interval !== undefined) options.collectionIntervalMs = Number(args.interval);
   const every = args.every === undefined ? 3 : Number(args.every);
@@ -67,6 +70,8 @@ export async function serve(args: { interval?: string; config?: string; every?: 
     process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
   });
   await monitor.start();
+  const mcpHttp = args['mcp-http'] === undefined ? undefined : await monitor.serveMcp({ port: validatePort(Number(args['mcp-http']), '--mcp-http') });
+  if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url}\n`);
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
   process.stdout.write(`perfwatch serve: monitoring this machine every ${monitor.options.collectionIntervalMs} ms (Ctrl-C stops)\n${header}\n`);
@@ -83,7 +88,9 @@ export async function serve(args: { interval?: string; config?: string; every?: 
     const shutdown = (signal: string): void => {
       clearInterval(timer);
       process.stdout.write(`\nperfwatch: ${signal}, stopping\n`);
-      monitor.stop().then(
+      Promise.resolve(mcpHttp?.close())
+        .then(() => monitor.stop())
+        .then(
         () => resolve(0),
         () => resolve(1),
       );

@@ -141,6 +141,67 @@ export const RecordInput = z
     else if (args.value === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'value is required with metric_type' });
   });
 
+const SAMPLE_KEYS = new Set(['metric_type', 'value', 'tags', 'timestamp']);
+/** Names and tag keys already seen valid (bounded: a flood of distinct ones just stops being cached). */
+const knownNames = new Set<string>();
+const knownTagKeys = new Set<string>();
+const CACHE_LIMIT = 10_000;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The fast acceptance of RecordInput for `{ samples: [...] }` with numeric or absent
+ * timestamps: true only where the schema accepts the input unchanged (it has no defaults or
+ * transforms on this path). test/mcp-schemas.test.ts checks it against the schema.
+ */
+export function acceptsBatch(input: unknown): boolean {
+  if (!isPlainObject(input)) return false;
+  let keys = 0;
+  for (const key in input) {
+    if (key !== 'samples') return false;
+    keys++;
+  }
+  const samples = input.samples;
+  if (keys !== 1 || !Array.isArray(samples) || samples.length === 0 || samples.length > MAX_BATCH) return false;
+  let lastName: string | undefined;
+  for (let i = 0; i < samples.length; i++) {
+    const s: unknown = samples[i];
+    if (!isPlainObject(s)) return false;
+    for (const key in s) if (!SAMPLE_KEYS.has(key)) return false;
+    const name = s.metric_type;
+    if (typeof name !== 'string') return false;
+    if (name !== lastName) {
+      if (!knownNames.has(name)) {
+        if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) return false;
+        if (knownNames.size < CACHE_LIMIT) knownNames.add(name);
+      }
+      lastName = name;
+    }
+    const value = s.value;
+    // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
+    if (typeof value !== 'number' || value - value !== 0) return false;
+    const tags = s.tags;
+    if (tags !== undefined) {
+      if (!isPlainObject(tags)) return false;
+      let count = 0;
+      for (const key in tags) {
+        if (++count > 64) return false;
+        if (!knownTagKeys.has(key)) {
+          if (key.length > 100 || !TAG_KEY_PATTERN.test(key)) return false;
+          if (knownTagKeys.size < CACHE_LIMIT) knownTagKeys.add(key);
+        }
+        const v = tags[key];
+        if (typeof v !== 'string' || v.length > 4096) return false;
+      }
+    }
+    const t = s.timestamp;
+    if (t !== undefined && (typeof t !== 'number' || t - t !== 0)) return false;
+  }
+  return true;
+}
+
 export const RecordOutput = z.object({
   recorded: z.number().describe('samples recorded'),
   metrics: z.array(z.string()).describe('the metric names written (at most 20 listed)'),

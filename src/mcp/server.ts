@@ -57,8 +57,6 @@ export class McpFront {
       {
         capabilities: { tools: {}, resources: { subscribe: true }, logging: {} },
         instructions: INSTRUCTIONS,
-        // A backstop under the schemas' own limits: no argument walks more elements than this.
-        maxToolInputElements: 2_000_000,
       },
     );
     registerCoreTools(server, this.host);

@@ -26,6 +26,7 @@ import {
   StatusOutput,
   StopInput,
   StopOutput,
+  acceptsBatch,
   parseTimeRange,
 } from './schemas.js';
 import { toolSchema } from './validate.js';
@@ -44,6 +45,8 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> {
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
   /** A cheap refusal before parsing (e.g. an array far over its limit). */
   precheck?: (input: unknown) => string | undefined;
+  /** A fast acceptance of the common shape (see toolSchema). */
+  accepts?: (input: unknown) => boolean;
 }
 
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
@@ -61,7 +64,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   spec: ToolSpec<I, O>,
   handler: (args: z.output<I>, ctx: ServerContext) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
 ): void {
-  const inputSchema = toolSchema(spec.input, spec.precheck) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
+  const inputSchema = toolSchema(spec.input, { ...(spec.precheck ? { precheck: spec.precheck } : {}), ...(spec.accepts ? { accepts: spec.accepts } : {}) }) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
     name,
     { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.output, annotations: { title: spec.title, ...spec.annotations } },
@@ -148,6 +151,7 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       output: RecordOutput,
       annotations: WRITE,
       precheck: batchPrecheck,
+      accepts: acceptsBatch,
     },
     (args) => {
       const m = host.monitor;

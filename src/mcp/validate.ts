@@ -44,10 +44,21 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
 
 /**
  * A StandardSchemaWithJSON over a zod schema: JSON Schema from zod, validation by zod, and a
- * single readable issue on failure. `precheck` runs first and may refuse cheaply (an array
- * of a million samples is refused by its length, before any element is parsed).
+ * single readable issue on failure.
  */
-export function toolSchema<S extends z.ZodType>(schema: S, precheck?: (input: unknown) => string | undefined): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+export interface ToolSchemaOptions {
+  /** A cheap refusal before parsing (e.g. an array far over its limit). */
+  precheck?: (input: unknown) => string | undefined;
+  /**
+   * A fast acceptance for the common shape of a large input: true only for inputs the schema
+   * accepts unchanged (no defaults or transforms apply). Anything else goes through zod, which
+   * gives the verdict and the message. It lets a 10,000-sample batch skip building a copy.
+   */
+  accepts?: (input: unknown) => boolean;
+}
+
+export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  const { precheck, accepts } = options;
   const std = schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard'];
   return {
     '~standard': {
@@ -57,6 +68,7 @@ export function toolSchema<S extends z.ZodType>(schema: S, precheck?: (input: un
       validate(input: unknown) {
         const early = precheck?.(input);
         if (early !== undefined) return { issues: [{ message: early }] };
+        if (accepts?.(input)) return { value: input as z.output<S> };
         const parsed = schema.safeParse(input);
         if (parsed.success) return { value: parsed.data };
         return { issues: [{ message: describeIssue(parsed.error.issues[0]!, input) }] };

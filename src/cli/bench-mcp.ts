@@ -1,0 +1,187 @@
+/**
+ * Round trips and batched recording through an MCP server over stdio, measured with the SDK's
+ * own client: the engine of `npm run bench:mcp` (with a bare SDK echo server as the peer) and
+ * of `perfwatch bench --mcp` (perfwatch alone).
+ */
+import { performance } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+
+export interface BenchTarget {
+  command: string;
+  args: string[];
+}
+
+export interface McpBenchOptions {
+  perfwatch: BenchTarget;
+  /** A bare echo server exposing tool `echo { text }`, the floor of a round trip. */
+  echo?: BenchTarget;
+  calls: number;
+  rounds: number;
+  batches: number;
+  batchSize: number;
+  /** Batch calls in flight at once in the pipelined runs (default 4). */
+  inFlight?: number;
+  log?: (line: string) => void;
+}
+
+export interface LatencyRow {
+  name: string;
+  calls: number;
+  perSecond: number;
+  medianMs: number;
+  p99Ms: number;
+}
+
+export interface McpBenchResult {
+  rows: LatencyRow[];
+  echo: LatencyRow | undefined;
+  batches: BatchRow[];
+  table: string;
+}
+
+async function connect(target: BenchTarget): Promise<Client> {
+  const client = new Client({ name: 'perfwatch-bench', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: target.command, args: target.args, stderr: 'inherit' }));
+  return client;
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+interface Case {
+  name: string;
+  client: Client;
+  call: () => Promise<unknown>;
+  times: number[];
+  busyMs: number;
+}
+
+async function timeCalls(c: Case, n: number): Promise<void> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    const r = (await c.call()) as { isError?: boolean };
+    c.times.push(performance.now() - s);
+    if (r.isError) throw new Error(`${c.name}: the call failed: ${JSON.stringify(r)}`);
+  }
+  c.busyMs += performance.now() - t0;
+}
+
+function row(c: Case): LatencyRow {
+  const sorted = Float64Array.from(c.times).sort();
+  return { name: c.name, calls: c.times.length, perSecond: (c.times.length * 1000) / c.busyMs, medianMs: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+}
+
+export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
+  const log = o.log ?? (() => {});
+  const pw = await connect(o.perfwatch);
+  const echo = o.echo ? await connect(o.echo) : undefined;
+  try {
+    const cases: Case[] = [];
+    if (echo) cases.push({ name: 'bare SDK echo server: echo { text }', client: echo, call: () => echo.callTool({ name: 'echo', arguments: { text: 'ping' } }), times: [], busyMs: 0 });
+    cases.push({
+      name: 'perfwatch get_performance_metrics {}',
+      client: pw,
+      call: () => pw.callTool({ name: 'get_performance_metrics', arguments: {} }),
+      times: [],
+      busyMs: 0,
+    });
+    cases.push({
+      name: 'perfwatch record_performance_metric { metric_type, value, tags }',
+      client: pw,
+      call: () => pw.callTool({ name: 'record_performance_metric', arguments: { metric_type: 'response_time', value: 12.5, tags: { endpoint: '/bench' } } }),
+      times: [],
+      busyMs: 0,
+    });
+    // Warm-up: the JIT of both processes, and the client's cache of output schemas.
+    await pw.listTools();
+    for (const c of cases) {
+      await timeCalls(c, Math.min(500, o.calls));
+      c.times.length = 0;
+      c.busyMs = 0;
+    }
+    for (let r = 0; r < o.rounds; r++) {
+      for (const c of cases) await timeCalls(c, o.calls);
+      log(`  round ${r + 1}/${o.rounds}: ${cases.map((c) => `${c.name.split(' ')[1]} ${row(c).medianMs.toFixed(3)} ms`).join(', ')}`);
+    }
+    const rows = cases.map(row);
+    const echoRow = echo ? rows[0] : undefined;
+
+    const batches: BatchRow[] = [];
+    for (const shape of BATCH_SHAPES) {
+      for (const inFlight of [1, o.inFlight ?? 4]) {
+        const r = await batchRun(pw, shape, o.batchSize, o.batches, inFlight);
+        log(`  batches ${shape.name}, ${inFlight} in flight: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
+        batches.push(r);
+      }
+    }
+    return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches) };
+  } finally {
+    await pw.close();
+    await echo?.close();
+  }
+}
+
+export interface BatchRow {
+  shape: string;
+  batchSize: number;
+  calls: number;
+  inFlight: number;
+  perSecond: number;
+  verified: boolean;
+}
+
+const BATCH_SHAPES = [
+  { name: '{ metric_type, value }', metric: 'bench_batch_plain', sample: (i: number) => ({ metric_type: 'bench_batch_plain', value: (i % 1000) + 0.5 }) },
+  { name: '{ metric_type, value, tags: { shard } }', metric: 'bench_batch_tagged', sample: (i: number) => ({ metric_type: 'bench_batch_tagged', value: (i % 1000) + 0.5, tags: { shard: String(i % 4) } }) },
+] as const;
+
+/**
+ * Samples/s from the first call sent to the last answer, with `inFlight` calls outstanding
+ * (a client that pipelines overlaps its own encoding with the server's work), then a check
+ * that the store holds every sample sent.
+ */
+async function batchRun(client: Client, shape: (typeof BATCH_SHAPES)[number], size: number, calls: number, inFlight: number): Promise<BatchRow> {
+  const samples = Array.from({ length: size }, (_, i) => shape.sample(i));
+  const call = async (): Promise<void> => {
+    const r = (await client.callTool({ name: 'record_performance_metric', arguments: { samples } })) as { isError?: boolean };
+    if (r.isError) throw new Error(`batch failed: ${JSON.stringify(r)}`);
+  };
+  await call(); // warm-up
+  const before = await batchCount(client, shape.metric);
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < calls) {
+      next++;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const ms = performance.now() - t0;
+  const after = await batchCount(client, shape.metric);
+  return { shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: after - before === calls * size };
+}
+
+async function batchCount(client: Client, metric: string): Promise<number> {
+  const r = (await client.callTool({ name: 'get_performance_metrics', arguments: { metric_types: [metric], limit: 1000 } })) as {
+    structuredContent?: { metrics: { total_count: number }[] };
+  };
+  return (r.structuredContent?.metrics ?? []).reduce((a, m) => a + m.total_count, 0);
+}
+
+function table(rows: LatencyRow[], echo: LatencyRow | undefined, batches: BatchRow[]): string {
+  const lines = ['| case | calls/s | median ms | p99 ms | median × echo |', '|---|---:|---:|---:|---:|'];
+  for (const r of rows) {
+    lines.push(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.medianMs.toFixed(3)} | ${r.p99Ms.toFixed(3)} | ${echo ? (r.medianMs / echo.medianMs).toFixed(2) : '-'} |`);
+  }
+  lines.push('');
+  lines.push('| batched recording: record_performance_metric { samples } | calls in flight | M samples/s | checked |');
+  lines.push('|---|---:|---:|---|');
+  for (const b of batches) {
+    lines.push(`| ${b.calls} × ${b.batchSize.toLocaleString('en')} × ${b.shape} | ${b.inFlight} | ${(b.perSecond / 1e6).toFixed(2)} | ${b.verified ? 'every sample in the store' : 'SAMPLES MISSING'} |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,186 @@
+/**
+ * Driving the built `perfwatch mcp` with the SDK's clients: a child-process transport that also
+ * lets a test write raw bytes to the server's stdin and see every raw line it answers, and the
+ * happy path of every tool, checked against the tools' output schemas.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { expect } from 'vitest';
+import * as schemas from '../dist/src/mcp/schemas.js';
+
+export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+
+/** A config file for a quiet monitor: no system sampling (the tests record their own data). */
+export function quietConfig(extra: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'perfwatch-mcp-'));
+  const path = join(dir, 'config.json');
+  writeFileSync(path, JSON.stringify({ system: { enabled: false }, ...extra }));
+  return path;
+}
+
+/** Newline-delimited JSON-RPC over a child's stdio, with raw access for tests. */
+export class ChildTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Every line the server wrote to stdout, parsed. */
+  readonly lines: unknown[] = [];
+  stderr = '';
+  private buffer = '';
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
+  async start(): Promise<void> {
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      for (let nl = this.buffer.indexOf('\n'); nl !== -1; nl = this.buffer.indexOf('\n')) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        const message = JSON.parse(line) as JSONRPCMessage;
+        this.lines.push(message);
+        this.onmessage?.(message);
+      }
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.child.on('exit', () => this.onclose?.());
+  }
+
+  /** Writes bytes to the server's stdin as they are (a garbage line, a hand-made request). */
+  raw(text: string): void {
+    this.child.stdin.write(text);
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    if (this.child.exitCode === null) await new Promise((resolve) => this.child.once('exit', resolve));
+  }
+}
+
+export interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+/** The minimal client surface both SDK lines share. */
+export interface AnyClient {
+  listTools(): Promise<{ tools: { name: string; description?: string; inputSchema: Record<string, unknown>; outputSchema?: Record<string, unknown>; annotations?: Record<string, unknown> }[] }>;
+  callTool(params: { name: string; arguments?: Record<string, unknown> }): Promise<unknown>;
+  readResource(params: { uri: string }): Promise<{ contents: { uri: string; text?: string }[] }>;
+}
+
+export async function call(client: AnyClient, name: string, args: Record<string, unknown> = {}): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+
+export function text(r: ToolResult): string {
+  return r.content.map((c) => c.text ?? '').join('\n');
+}
+
+/** Calls a tool expecting success, and checks its structured answer against the output schema. */
+export async function ok(client: AnyClient, name: string, args: Record<string, unknown>, output: { parse(v: unknown): unknown }): Promise<Record<string, unknown>> {
+  const r = await call(client, name, args);
+  expect(r.isError, `${name} failed: ${text(r)}`).toBeFalsy();
+  expect(r.content[0]?.type).toBe('text');
+  expect(text(r).length).toBeGreaterThan(0);
+  output.parse(r.structuredContent);
+  return r.structuredContent!;
+}
+
+/** Calls a tool expecting a tool error, and returns its message. */
+export async function fails(client: AnyClient, name: string, args: Record<string, unknown>): Promise<string> {
+  const r = await call(client, name, args);
+  expect(r.isError, `${name} ${JSON.stringify(args).slice(0, 200)} should fail, answered ${text(r).slice(0, 300)}`).toBe(true);
+  return text(r);
+}
+
+export const CORE_TOOLS = [
+  'start_performance_monitoring',
+  'stop_performance_monitoring',
+  'record_performance_metric',
+  'record_request_performance',
+  'get_performance_metrics',
+  'get_metric_history',
+  'get_monitoring_status',
+];
+
+/** tools/list: every tool described, with object input and output schemas and all four annotations. */
+export async function checkToolList(client: AnyClient, expected: string[]): Promise<void> {
+  const { tools } = await client.listTools();
+  expect(tools.map((t) => t.name).sort()).toEqual([...expected].sort());
+  for (const tool of tools) {
+    expect(tool.description!.length, tool.name).toBeGreaterThan(80);
+    expect(tool.inputSchema.type).toBe('object');
+    expect(tool.outputSchema?.type, tool.name).toBe('object');
+    for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']) {
+      expect(typeof tool.annotations?.[hint], `${tool.name} ${hint}`).toBe('boolean');
+    }
+  }
+  const record = tools.find((t) => t.name === 'record_performance_metric')!;
+  const props = record.inputSchema.properties as Record<string, { maxItems?: number }>;
+  expect(Object.keys(props).sort()).toEqual(['metric_type', 'samples', 'tags', 'value']);
+  expect(props.samples!.maxItems).toBe(100_000);
+  const reads = tools.filter((t) => t.name.startsWith('get_'));
+  for (const t of reads) expect(t.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+}
+
+/**
+ * The happy path of every core tool on a running monitor, with exact numbers where there are
+ * some. `metric` is a name no other test writes.
+ */
+export async function coreHappyPath(client: AnyClient, metric: string): Promise<void> {
+  const start = await ok(client, 'start_performance_monitoring', {}, schemas.StartOutput);
+  expect(start).toMatchObject({ state: 'running', started: false });
+
+  expect(await ok(client, 'record_performance_metric', { metric_type: metric, value: 10, tags: { route: '/a' } }, schemas.RecordOutput)).toEqual({ recorded: 1, metrics: [metric], truncated: false });
+  const batch = await ok(
+    client,
+    'record_performance_metric',
+    { samples: [{ metric_type: metric, value: 20, tags: { route: '/a' } }, { metric_type: metric, value: 30, tags: { route: '/a' }, timestamp: Date.now() }, { metric_type: metric, value: 5, tags: { route: '/b' }, timestamp: new Date().toISOString() }] },
+    schemas.RecordOutput,
+  );
+  expect(batch).toMatchObject({ recorded: 3, metrics: [metric] });
+  const req = await ok(client, 'record_request_performance', { response_time: 42, success: false, endpoint: `/${metric}`, status_code: 503 }, schemas.RequestOutput);
+  expect(req).toEqual({ recorded: ['response_time', 'throughput', 'error_rate'], endpoint: `/${metric}` });
+
+  const metrics = await ok(client, 'get_performance_metrics', { metric_types: [metric], tags: { route: '/a' } }, schemas.MetricsOutput);
+  expect(metrics).toMatchObject({ total: 1, truncated: false });
+  const [a] = metrics.metrics as { tags: Record<string, string>; total_count: number; window: { count: number; mean: number; min: number; max: number } }[];
+  expect(a).toMatchObject({ tags: { route: '/a' }, total_count: 3, window: { count: 3, mean: 20, min: 10, max: 30 } });
+  const limited = await ok(client, 'get_performance_metrics', { metric_types: [metric], limit: 1 }, schemas.MetricsOutput);
+  expect(limited).toMatchObject({ total: 2, truncated: true });
+  expect((limited.metrics as unknown[]).length).toBe(1);
+  const errors = await ok(client, 'get_performance_metrics', { metric_types: ['error_rate'], tags: { endpoint: `/${metric}` } }, schemas.MetricsOutput);
+  expect(errors.metrics).toMatchObject([{ window: { count: 1, mean: 1 } }]);
+
+  const history = await ok(client, 'get_metric_history', { metric_type: metric, tags: { route: '/a' }, time_range: '15m', max_points: 2 }, schemas.HistoryOutput);
+  expect(history).toMatchObject({ metric, kind: 'distribution', total_series: 1, truncated: false });
+  const series = (history.series as { points: { count: number; min: number; max: number }[]; source_points: number }[])[0]!;
+  expect(series.source_points).toBe(3);
+  expect(series.points.length).toBe(2);
+  expect(series.points.reduce((n, p) => n + p.count, 0)).toBe(3);
+  const ranged = await ok(client, 'get_metric_history', { metric_type: metric, start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + 1_000).toISOString() }, schemas.HistoryOutput);
+  expect(ranged.total_series).toBe(2);
+
+  const status = await ok(client, 'get_monitoring_status', { include_metrics: true, limit: 500 }, schemas.StatusOutput);
+  expect(status).toMatchObject({ state: 'running', running: true });
+  expect((status.metrics as { name: string }[]).some((m) => m.name === metric)).toBe(true);
+
+  const resource = await client.readResource({ uri: 'perfwatch://status' });
+  expect(JSON.parse(resource.contents[0]!.text!)).toMatchObject({ state: 'running' });
+}

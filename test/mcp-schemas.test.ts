@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { RecordInput, acceptsBatch, parseTimeRange } from '../dist/src/mcp/schemas.js';
+
+/** A seeded generator of samples, most valid, some broken in one of many ways. */
+function* inputs(seed: number, count: number): Generator<unknown> {
+  let s = seed;
+  const rand = (): number => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s / 4294967296;
+  };
+  const breakers: ((x: Record<string, unknown>) => void)[] = [
+    (x) => (x.value = 'x'),
+    (x) => (x.value = null),
+    (x) => (x.value = Infinity),
+    (x) => (x.metric_type = 'bad name'),
+    (x) => (x.metric_type = ''),
+    (x) => (x.metric_type = 'a'.repeat(201)),
+    (x) => (x.tags = { route: 5 }),
+    (x) => (x.tags = { 'bad key': 'v' }),
+    (x) => (x.tags = ['a']),
+    (x) => (x.tags = { v: 'x'.repeat(4097) }),
+    (x) => (x.extra = 1),
+    (x) => (x.timestamp = 'soon'),
+    (x) => (x.timestamp = NaN),
+    (x) => delete x.value,
+  ];
+  for (let n = 0; n < count; n++) {
+    const len = 1 + Math.floor(rand() * 20);
+    const samples = Array.from({ length: len }, (_, i) => {
+      const x: Record<string, unknown> = { metric_type: rand() < 0.5 ? 'response_time' : `m_${i % 3}`, value: rand() * 100 };
+      if (rand() < 0.5) x.tags = { route: `/r${i % 2}` };
+      if (rand() < 0.2) x.timestamp = Date.now();
+      return x;
+    });
+    if (rand() < 0.6) breakers[Math.floor(rand() * breakers.length)]!(samples[Math.floor(rand() * len)]!);
+    yield rand() < 0.05 ? { samples, metric_type: 'a' } : { samples };
+  }
+}
+
+describe('MCP schemas', () => {
+  it('accepts a batch on the fast path only where the schema accepts it unchanged', () => {
+    let fast = 0;
+    let slow = 0;
+    for (const input of inputs(7, 3000)) {
+      const parsed = RecordInput.safeParse(input);
+      if (acceptsBatch(input)) {
+        fast++;
+        expect(parsed.error?.issues, JSON.stringify(input).slice(0, 300)).toBeUndefined();
+        expect(parsed.data).toEqual(input);
+      } else slow++;
+    }
+    expect(fast).toBeGreaterThan(800);
+    expect(slow).toBeGreaterThan(800);
+  });
+
+  it('reads time ranges in seconds, minutes, hours and days', () => {
+    expect(parseTimeRange('90s')).toBe(90_000);
+    expect(parseTimeRange('15m')).toBe(900_000);
+    expect(parseTimeRange('24h')).toBe(86_400_000);
+    expect(parseTimeRange('7d')).toBe(604_800_000);
+  });
+});

@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport as V1StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import * as schemas from '../dist/src/mcp/schemas.js';
+import { CLI, CORE_TOOLS, ChildTransport, call, checkToolList, coreHappyPath, fails, ok, quietConfig, text, type AnyClient } from './mcp-helpers.js';
+
+describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => {
+  const config = quietConfig();
+  const transport = new ChildTransport(['mcp', '--config', config]);
+  const client = new Client({ name: 'perfwatch-test', version: '1.0.0' });
+
+  beforeAll(async () => {
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('negotiates 2025-11-25 and lists every tool with schemas and all four annotations', async () => {
+    expect(client.getProtocolEra()).toBe('legacy');
+    expect(client.getServerVersion()).toMatchObject({ name: 'perfwatch' });
+    await checkToolList(client as unknown as AnyClient, CORE_TOOLS);
+  });
+
+  it('answers every tool on its happy path with structured content that fits its output schema', async () => {
+    await coreHappyPath(client as unknown as AnyClient, 'stdio_happy');
+  });
+
+  it('stops keeping the data, refuses records while stopped, and resumes', async () => {
+    await ok(client, 'record_performance_metric', { metric_type: 'kept', value: 7 }, schemas.RecordOutput);
+    const stop = await ok(client, 'stop_performance_monitoring', {}, schemas.StopOutput);
+    expect(stop).toMatchObject({ state: 'stopped', was_running: true, data_preserved: true });
+    expect(await fails(client, 'record_performance_metric', { metric_type: 'kept', value: 8 })).toMatch(/^PW_ERR_STOPPED: /);
+    const kept = await ok(client, 'get_performance_metrics', { metric_types: ['kept'] }, schemas.MetricsOutput);
+    expect(kept.metrics).toMatchObject([{ total_count: 1, last: 7 }]);
+    expect(await ok(client, 'start_performance_monitoring', {}, schemas.StartOutput)).toMatchObject({ started: true, state: 'running' });
+    await ok(client, 'record_performance_metric', { metric_type: 'kept', value: 9 }, schemas.RecordOutput);
+    expect((await ok(client, 'get_performance_metrics', { metric_types: ['kept'] }, schemas.MetricsOutput)).metrics).toMatchObject([{ total_count: 2, last: 9 }]);
+  });
+
+  it('applies a new interval only to a monitor without data, and a config file after discarding', async () => {
+    expect(await fails(client, 'start_performance_monitoring', { collection_interval: 2 })).toMatch(/^PW_ERR_INVALID_ARG: collection_interval asks for options other than the current monitor's, which holds data/);
+    expect(await ok(client, 'stop_performance_monitoring', { preserve_data: false }, schemas.StopOutput)).toMatchObject({ data_preserved: false, series: 0 });
+    expect(await ok(client, 'start_performance_monitoring', { collection_interval: 2 }, schemas.StartOutput)).toMatchObject({ started: true, collection_interval: 2 });
+    expect((await ok(client, 'get_performance_metrics', { metric_types: ['kept'] }, schemas.MetricsOutput)).total).toBe(0);
+    await ok(client, 'stop_performance_monitoring', { preserve_data: false }, schemas.StopOutput);
+    const other = quietConfig({ collectionIntervalMs: 3000 });
+    expect(await ok(client, 'start_performance_monitoring', { config_path: other }, schemas.StartOutput)).toMatchObject({ started: true, collection_interval: 3, config_path: other });
+    expect((await ok(client, 'get_monitoring_status', {}, schemas.StatusOutput)).collection_interval).toBe(3);
+  });
+
+  it('reads config_path only as monitor options: errors name the option and never echo the file', async () => {
+    await ok(client, 'stop_performance_monitoring', { preserve_data: false }, schemas.StopOutput);
+    const secret = quietConfig();
+    writeFileSync(secret, 'root:x:0:0:SECRET-LINE:/root:/bin/bash\n');
+    const notJson = await fails(client, 'start_performance_monitoring', { config_path: secret });
+    expect(notJson).toBe('PW_ERR_INVALID_ARG: config_path is not valid JSON');
+    writeFileSync(secret, JSON.stringify({ SECRET_KEY: 'SECRET-VALUE' }));
+    const unknown = await fails(client, 'start_performance_monitoring', { config_path: secret });
+    expect(unknown).toMatch(/config_path holds an option perfwatch does not know/);
+    expect(unknown).not.toMatch(/SECRET/);
+    writeFileSync(secret, JSON.stringify({ collectionIntervalMs: 5 }));
+    expect(await fails(client, 'start_performance_monitoring', { config_path: secret })).toMatch(/config_path: collectionIntervalMs must be an integer from 1000 to 300000 ms/);
+    expect(await fails(client, 'start_performance_monitoring', { config_path: '/proc/self/environ' })).toMatch(/config_path (must name a regular file|is not valid JSON|holds)/);
+    expect(await fails(client, 'start_performance_monitoring', { config_path: '/etc' })).toBe('PW_ERR_INVALID_ARG: config_path must name a regular file');
+    expect(await fails(client, 'start_performance_monitoring', { config_path: '/no/such/file.json' })).toBe('PW_ERR_INVALID_ARG: config_path cannot be read: ENOENT');
+    expect(await ok(client, 'start_performance_monitoring', {}, schemas.StartOutput)).toMatchObject({ started: true });
+  });
+});
+
+describe('bad input over stdio', () => {
+  const transport = new ChildTransport(['mcp', '--config', quietConfig()]);
+  const client = new Client({ name: 'perfwatch-test', version: '1.0.0' });
+  const mb = 'x'.repeat(3 * 1024 * 1024);
+
+  beforeAll(async () => {
+    await client.connect(transport);
+    await ok(client, 'record_performance_metric', { samples: Array.from({ length: 100 }, (_, i) => ({ metric_type: 'before', value: i })) }, schemas.RecordOutput);
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    // wrong types
+    ['record_performance_metric', { metric_type: 'a', value: '5' }, /value must be a finite number, got "5"/],
+    ['record_performance_metric', { metric_type: 42, value: 5 }, /metric_type must be a metric name \(a string\), got 42/],
+    ['record_performance_metric', { metric_type: 'a', value: 1, tags: { route: 7 } }, /tags\.route must be a string, got 7/],
+    ['record_performance_metric', { samples: 'many' }, /samples must be an array of samples, got "many"/],
+    ['record_request_performance', { response_time: '12', success: true }, /response_time must be a finite number of ms >= 0, got "12"/],
+    ['record_request_performance', { response_time: 12, success: 'yes' }, /success must be true or false, got "yes"/],
+    ['get_performance_metrics', { metric_types: 'cpu_usage' }, /metric_types must be an array of metric names, got "cpu_usage"/],
+    ['get_metric_history', { metric_type: 'a', max_points: 'all' }, /max_points must be an integer from 1 to 10000, got "all"/],
+    ['get_monitoring_status', { include_metrics: 'yes' }, /include_metrics must be true or false, got "yes"/],
+    ['start_performance_monitoring', { collection_interval: '5' }, /collection_interval must be a number of seconds from 1 to 300, got "5"/],
+    ['stop_performance_monitoring', { preserve_data: 'no' }, /preserve_data must be true or false, got "no"/],
+    // missing fields
+    ['record_performance_metric', { value: 5 }, /metric_type is required \(or samples\)/],
+    ['record_performance_metric', { metric_type: 'a' }, /value is required with metric_type/],
+    ['record_performance_metric', { samples: [{ value: 1 }] }, /samples\[0\]\.metric_type is required/],
+    ['record_request_performance', { success: true }, /response_time is required/],
+    ['get_metric_history', {}, /metric_type is required/],
+    // unknown enum-like values and out-of-range ones
+    ['get_metric_history', { metric_type: 'a', time_range: '3 weeks' }, /time_range must be a duration such as 90s, 15m, 1h, 24h or 7d, got "3 weeks"/],
+    ['get_metric_history', { metric_type: 'a', time_range: '60d' }, /time_range must be at most 30d/],
+    ['get_metric_history', { metric_type: 'a', time_range: '1h', start: '2026-01-01T00:00:00Z' }, /time_range must not be given with start or end/],
+    ['get_metric_history', { metric_type: 'a', start: 'yesterday' }, /start must be an ISO-8601 time/],
+    ['record_request_performance', { response_time: 1, success: true, status_code: 700 }, /status_code must be an integer from 100 to 599, got 700/],
+    ['start_performance_monitoring', { collection_interval: 301 }, /collection_interval must be a number of seconds from 1 to 300, got 301/],
+    ['record_performance_metric', { metric_type: 'cpu usage', value: 1 }, /metric_type must match \[a-zA-Z_:\]\[a-zA-Z0-9_:\]\*, got "cpu usage"/],
+    ['record_performance_metric', { metric_type: 'a', value: 1, colour: 'red' }, /colour is not a known argument/],
+    // huge arrays
+    ['record_performance_metric', { samples: Array.from({ length: 100_001 }, () => ({ metric_type: 'a', value: 1 })) }, /samples has 100001 items; the limit is 100000 per call/],
+    ['get_performance_metrics', { metric_types: Array.from({ length: 300 }, () => 'a') }, /metric_types must list at most 256 metric names/],
+    ['record_performance_metric', { samples: [] }, /samples must hold at least one sample/],
+    // non-finite numbers (a JSON client sends NaN and Infinity as null)
+    ['record_performance_metric', { metric_type: 'a', value: null }, /value must be a finite number, got null/],
+    ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: null }] }, /samples\[1\]\.value must be a finite number, got null/],
+    // strings of megabytes
+    ['record_performance_metric', { metric_type: mb, value: 1 }, /metric_type must be 1 to 200 characters, got a string of 3145728 characters/],
+    ['record_request_performance', { response_time: 1, success: true, endpoint: mb }, /endpoint must be at most 4096 characters, got a string of 3145728 characters/],
+    ['start_performance_monitoring', { config_path: mb }, /config_path must be at most 4096 characters, got a string of 3145728 characters/],
+    ['get_metric_history', { metric_type: 'a', time_range: mb }, /time_range must be a duration such as 90s, 15m, 1h, 24h or 7d, got a string of 3145728 characters/],
+    // caught by the library: all or nothing, the sample named
+    ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamp: Date.now() - 3_600_000 }] }, /PW_ERR_INVALID_ARG: samples\[1\]\.timestamp \(.*\) is out of range/],
+    ['record_performance_metric', { metric_type: 'throughput', value: -1 }, /PW_ERR_INVALID_ARG: value of throughput must be a finite number >= 0/],
+  ];
+
+  for (const [tool, args, message] of cases) {
+    it(`${tool} ${JSON.stringify(args).slice(0, 80)} → a tool error naming the field and the rule`, async () => {
+      const m = await fails(client, tool, args);
+      expect(m).toMatch(message);
+      expect(m.length).toBeLessThan(1000);
+    });
+  }
+
+  it('answers a value of 1e999 (Infinity after JSON.parse) with a tool error', async () => {
+    transport.raw('{"jsonrpc":"2.0","id":"inf","method":"tools/call","params":{"name":"record_performance_metric","arguments":{"metric_type":"a","value":1e999}}}\n');
+    await expect.poll(() => transport.lines.find((l) => (l as { id?: unknown }).id === 'inf')).toBeTruthy();
+    const answer = transport.lines.find((l) => (l as { id?: unknown }).id === 'inf') as { result: { isError: boolean; content: { text: string }[] } };
+    expect(answer.result.isError).toBe(true);
+    expect(answer.result.content[0]!.text).toMatch(/value must be a finite number, got Infinity/);
+  });
+
+  it('answers a garbage line with a parse error and a non-JSON-RPC line with invalid request, and serves on', async () => {
+    const before = transport.lines.length;
+    transport.raw('this is not json\n');
+    transport.raw('{"hello":"world","id":12}\n');
+    await expect.poll(() => transport.lines.length).toBeGreaterThanOrEqual(before + 2);
+    expect(transport.lines.slice(before, before + 2)).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error: the line is not valid JSON' } },
+      { jsonrpc: '2.0', id: 12, error: { code: -32600, message: 'Invalid Request: not a JSON-RPC 2.0 request, notification or response' } },
+    ]);
+    expect(transport.stderr).toMatch(/not JSON; answered with a parse error/);
+    await ok(client, 'get_monitoring_status', {}, schemas.StatusOutput);
+  });
+
+  it('lost nothing recorded before the bad input, and recorded none of the refused batches', async () => {
+    const before = await ok(client, 'get_performance_metrics', { metric_types: ['before'] }, schemas.MetricsOutput);
+    expect(before.metrics).toMatchObject([{ total_count: 100, window: { count: 100 } }]);
+    const m = (before.metrics as { window: { mean: number } }[])[0]!;
+    expect(m.window.mean).toBe(49.5);
+    const a = await call(client, 'get_performance_metrics', { metric_types: ['a'] });
+    expect(a.structuredContent).toMatchObject({ total: 0 });
+    expect(text(a)).toBe('no metrics with data yet');
+  });
+});
+
+describe('perfwatch mcp with other clients', () => {
+  it('serves the SDK v1 Client (protocol 2025-11-25)', async () => {
+    const client = new V1Client({ name: 'v1-client', version: '1.0.0' });
+    await client.connect(new V1StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', quietConfig()], stderr: 'pipe' }));
+    try {
+      await checkToolList(client as unknown as AnyClient, CORE_TOOLS);
+      await coreHappyPath(client as unknown as AnyClient, 'v1_happy');
+      expect(await fails(client as unknown as AnyClient, 'record_performance_metric', { metric_type: 'a', value: 'x' })).toMatch(/value must be a finite number/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('serves a 2026-07-28 client (SDK v2 pinned to the new protocol)', async () => {
+    const client = new Client({ name: 'modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', quietConfig()], stderr: 'pipe' }));
+    try {
+      expect(client.getProtocolEra()).toBe('modern');
+      await checkToolList(client as unknown as AnyClient, CORE_TOOLS);
+      await coreHappyPath(client as unknown as AnyClient, 'modern_happy');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('exits when the client closes stdin, and writes nothing but protocol messages to stdout', async () => {
+    const transport = new ChildTransport(['mcp', '--config', quietConfig()]);
+    const client = new Client({ name: 'closer', version: '1.0.0' });
+    await client.connect(transport);
+    await ok(client, 'get_monitoring_status', {}, schemas.StatusOutput);
+    const exited = new Promise<number | null>((resolve) => transport.child.once('exit', resolve));
+    transport.child.stdin.end();
+    expect(await exited).toBe(0);
+    for (const line of transport.lines) expect(line).toMatchObject({ jsonrpc: '2.0' });
+  });
+});
