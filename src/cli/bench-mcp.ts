@@ -82,9 +82,16 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
     const cases: Case[] = [];
     if (echo) cases.push({ name: 'bare SDK echo server: echo { text }', client: echo, call: () => echo.callTool({ name: 'echo', arguments: { text: 'ping' } }), times: [], busyMs: 0 });
     cases.push({
-      name: 'perfwatch get_performance_metrics {}',
+      name: 'perfwatch get_performance_metrics {} (every series: ~20 here, a 6 KB answer)',
       client: pw,
       call: () => pw.callTool({ name: 'get_performance_metrics', arguments: {} }),
+      times: [],
+      busyMs: 0,
+    });
+    cases.push({
+      name: 'perfwatch get_performance_metrics { metric_types: [response_time] }',
+      client: pw,
+      call: () => pw.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'] } }),
       times: [],
       busyMs: 0,
     });
@@ -104,7 +111,7 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
     }
     for (let r = 0; r < o.rounds; r++) {
       for (const c of cases) await timeCalls(c, o.calls);
-      log(`  round ${r + 1}/${o.rounds}: ${cases.map((c) => `${c.name.split(' ')[1]} ${row(c).medianMs.toFixed(3)} ms`).join(', ')}`);
+      log(`  round ${r + 1}/${o.rounds}: ${cases.map((c) => `${row(c).medianMs.toFixed(3)} ms`).join(', ')}`);
     }
     const rows = cases.map(row);
     const echoRow = echo ? rows[0] : undefined;

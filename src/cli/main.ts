@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { serve, SERVE_HELP } from './serve.js';
 import { mcp, MCP_HELP } from './mcp.js';
+import { report, REPORT_HELP } from './report.js';
+import { bench, BENCH_HELP } from './bench.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -14,6 +16,8 @@ Usage: perfwatch <command> [options]
 Commands:
   serve     monitor this machine and print a live table (Ctrl-C stops)
   mcp       an MCP server on stdio, for an MCP client to spawn
+  report    print a report of a running monitor (--url) or of this machine (--for)
+  bench     measure recording (and, with --mcp, MCP round trips) on this machine
 
 Run 'perfwatch <command> --help' for a command's options.
 `;
@@ -58,6 +62,42 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     return mcp(values);
+  }
+  if (command === 'report') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        url: { type: 'string' },
+        for: { type: 'string' },
+        metrics: { type: 'string' },
+        window: { type: 'string' },
+        format: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(REPORT_HELP);
+      return 0;
+    }
+    return report(values);
+  }
+  if (command === 'bench') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        samples: { type: 'string' },
+        mcp: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(BENCH_HELP);
+      return 0;
+    }
+    return bench(values);
   }
   process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
   return 2;

@@ -69,9 +69,9 @@ export async function serve(args: { interval?: string; config?: string; every?: 
   monitor.on('actor-exit', (e: { actor: string; code: number; error?: Error }) => {
     process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
   });
+  const mcpPort = args['mcp-http'] === undefined ? undefined : validatePort(Number(args['mcp-http']), '--mcp-http');
   await monitor.start();
-  const mcpHttp = args['mcp-http'] === undefined ? undefined : await monitor.serveMcp({ port: validatePort(Number(args['mcp-http']), '--mcp-http') });
-  if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url}\n`);
+  const mcpHttp = mcpPort === undefined ? undefined : await monitor.serveMcp({ port: mcpPort });
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
   process.stdout.write(`perfwatch serve: monitoring this machine every ${monitor.options.collectionIntervalMs} ms (Ctrl-C stops)\n${header}\n`);
@@ -91,11 +91,13 @@ export async function serve(args: { interval?: string; config?: string; every?: 
       Promise.resolve(mcpHttp?.close())
         .then(() => monitor.stop())
         .then(
-        () => resolve(0),
-        () => resolve(1),
-      );
+          () => resolve(0),
+          () => resolve(1),
+        );
     };
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
+    // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
+    if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url}\n`);
   });
 }

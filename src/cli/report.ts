@@ -1,0 +1,112 @@
+/**
+ * `perfwatch report`: prints a report of a monitor, through its MCP tools, so that what the
+ * command shows is exactly what an agent gets. The monitor is either a running one, reached at
+ * its Streamable HTTP endpoint (`perfwatch serve --mcp-http PORT`, or a service's
+ * monitor.serveMcp), or one this command runs itself for a while (--for), in process.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../monitor.js';
+import { MonitorHost } from '../mcp/host.js';
+import { McpFront } from '../mcp/server.js';
+import { loadConfig } from './config.js';
+
+export const REPORT_HELP = `Usage: perfwatch report [options]
+
+Prints a report: monitor status, then every metric's current value and recent window
+(count, mean, p50/p90/p99), through the same MCP tools an agent uses.
+
+Where the data comes from (one of):
+  --url <url>         a running monitor's MCP endpoint, e.g. http://127.0.0.1:7071/mcp
+                      (from 'perfwatch serve --mcp-http 7071' or a service's monitor.serveMcp)
+  --for <seconds>     run a monitor of this machine here for that long, 1 to 3600 (default 10)
+
+Options:
+  --metrics <names>   only these metrics, comma-separated
+  --window <seconds>  the recent window summarised per metric, 1 to 86400 (default 60)
+  --format <f>        text (default) or json
+  --config <path>     monitor options for --for
+  -h, --help          this help
+`;
+
+export interface ReportArgs {
+  url?: string;
+  for?: string;
+  metrics?: string;
+  window?: string;
+  format?: string;
+  config?: string;
+}
+
+interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: Record<string, unknown>;
+}
+
+async function callTool(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  const r = (await client.callTool({ name, arguments: args })) as ToolResult;
+  if (r.isError) throw Object.assign(new Error(r.content.map((c) => c.text ?? '').join(' ')), { code: 'PW_ERR_REPORT' });
+  return r;
+}
+
+function fail(message: string): number {
+  process.stderr.write(`perfwatch: ${message}\n`);
+  return 2;
+}
+
+export async function report(args: ReportArgs): Promise<number> {
+  const format = args.format ?? 'text';
+  if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
+  if (args.url !== undefined && args.for !== undefined) return fail('give either --url (a running monitor) or --for (run one here), not both');
+  const window = args.window === undefined ? 60 : Number(args.window);
+  if (!Number.isFinite(window) || window < 1 || window > 86_400) return fail(`--window must be a number of seconds from 1 to 86400, got ${args.window}`);
+  const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);
+
+  const client = new Client({ name: 'perfwatch-report', version: '1.0.0' });
+  let cleanup = async (): Promise<void> => {};
+  if (args.url !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(args.url);
+    } catch {
+      return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
+    }
+    try {
+      await client.connect(new StreamableHTTPClientTransport(url));
+    } catch (error) {
+      return fail(`cannot reach an MCP endpoint at ${url.href}: ${(error as Error).message}`);
+    }
+  } else {
+    const seconds = args.for === undefined ? 10 : Number(args.for);
+    if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) return fail(`--for must be a number of seconds from 1 to 3600, got ${args.for}`);
+    const options = args.config ? await loadConfig(args.config, '--config') : {};
+    const monitor = new PerformanceMonitor(options);
+    const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
+    const server = new McpFront(host).createServer('legacy', false);
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverSide);
+    await client.connect(clientSide);
+    await monitor.start();
+    process.stderr.write(`perfwatch report: monitoring this machine for ${seconds} s…\n`);
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    cleanup = async () => {
+      await server.close();
+      await host.close();
+    };
+  }
+  try {
+    const status = await callTool(client, 'get_monitoring_status', {});
+    const metrics = await callTool(client, 'get_performance_metrics', { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) });
+    if (format === 'json') {
+      process.stdout.write(`${JSON.stringify({ status: status.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
+    } else {
+      const text = (r: ToolResult): string => r.content.map((c) => c.text ?? '').join('\n');
+      process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(metrics)}\n`);
+    }
+    return 0;
+  } finally {
+    await client.close();
+    await cleanup();
+  }
+}

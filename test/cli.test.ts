@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { CLI, quietConfig } from './mcp-helpers.js';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { timeout: 60_000 });
+
+describe('perfwatch CLI', () => {
+  it('prints help for the command and for each subcommand', async () => {
+    const top = await cli('--help');
+    for (const command of ['serve', 'mcp', 'report', 'bench']) expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['serve', 'mcp', 'report', 'bench']) {
+      const { stdout } = await cli(command, '--help');
+      expect(stdout).toMatch(new RegExp(`^Usage: perfwatch ${command}`));
+    }
+    expect((await cli('mcp', '--help')).stdout).toMatch(/"mcpServers"/);
+  });
+
+  it('refuses unknown options and bad values with exit code 2, naming them', async () => {
+    await expect(cli('report', '--colour', 'red')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--colour/) });
+    await expect(cli('report', '--for', '0')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--for must be a number of seconds from 1 to 3600, got 0/) });
+    await expect(cli('serve', '--mcp-http', '70000')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--mcp-http must be an integer from 0 to 65535/) });
+    await expect(cli('bench', '--samples', '5')).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('report --url prints the report of a running monitor through its MCP endpoint', async () => {
+    const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    const server = await monitor.serveMcp({ port: 0 });
+    try {
+      for (let i = 1; i <= 4; i++) monitor.record('report_latency', i * 10, { route: '/r' });
+      await monitor.flush();
+      const { stdout } = await cli('report', '--url', server.url, '--metrics', 'report_latency');
+      expect(stdout).toMatch(/^perfwatch report — .* — http:\/\/127\.0\.0\.1:\d+\/mcp$/m);
+      expect(stdout).toMatch(/^monitor running/m);
+      expect(stdout).toMatch(/^report_latency\{route=\/r\} 25 {2}p50 /m);
+      expect(stdout).toMatch(/n=4\/60s$/m);
+      const json = JSON.parse((await cli('report', '--url', server.url, '--format', 'json', '--metrics', 'report_latency')).stdout);
+      expect(json.metrics.metrics).toMatchObject([{ name: 'report_latency', total_count: 4, window: { mean: 25, min: 10, max: 40 } }]);
+      expect(json.status).toMatchObject({ state: 'running' });
+    } finally {
+      await server.close();
+      await monitor.stop();
+    }
+    await expect(cli('report', '--url', server.url)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+  });
+
+  it('report --for runs a monitor of this machine and reports its own metrics', async () => {
+    const { stdout } = await cli('report', '--for', '1', '--format', 'json', '--config', quietConfig());
+    const json = JSON.parse(stdout);
+    expect(json.status).toMatchObject({ state: 'running', running: true });
+    expect(json.metrics.metrics.map((m: { name: string }) => m.name)).toContain('heap_used');
+  });
+
+  it('bench measures recording and checks that nothing was lost', async () => {
+    const { stdout } = await cli('bench', '--samples', '100000');
+    expect(stdout).toMatch(/^\| handle\.record\(v\) \| [\d.]+ \|$/m);
+    expect(stdout).toMatch(/^\| end to end through the collector, 100000 samples a pass \| [\d.]+ \|$/m);
+    expect(stdout).toMatch(/zero loss \(overflow 'block'\): yes, all 800000 samples/);
+  });
+
+  it('serve --mcp-http stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--mcp-http', '0', '--config', quietConfig()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    await new Promise<void>((resolve) => child.stdout.on('data', (c: string) => ((out += c), /MCP over Streamable HTTP/.test(out) && resolve())));
+    const code = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await code).toBe(0);
+  });
+});
