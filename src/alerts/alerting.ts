@@ -12,7 +12,7 @@ import type { StoreBuffers } from '../store/layout.js';
 import { Supervisor, type ActorExit } from '../supervisor.js';
 import type { AlertActorApi, AlertActorData, AlertBatch } from '../../workers/alerts.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
-import { ALERT_STATES, SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 
 export interface AlertQuery {
   /** pending, firing, resolved, active (pending + firing, the default) or all. */
@@ -202,4 +202,3 @@ export class Alerting {
   }
 }
 
-export { ALERT_STATES };

@@ -51,7 +51,7 @@ interface Binding {
   resolvedAt: number | null;
 }
 
-export function fingerprintOf(ruleId: string, seriesKey: string): string {
+function fingerprintOf(ruleId: string, seriesKey: string): string {
   return createHash('sha1').update(ruleId).update('\0').update(seriesKey).digest('hex').slice(0, 16);
 }
 
