@@ -126,10 +126,12 @@ export class Alerting {
     if (query.severity !== undefined && !SEVERITIES.includes(query.severity)) {
       throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}, got ${describeValue(query.severity)}`);
     }
-    return [...this.alerts.values()].filter((a) => {
-      const stateOk = state === 'all' || (state === 'active' ? a.state !== 'resolved' : a.state === state);
-      return stateOk && (query.severity === undefined || a.severity === query.severity);
-    });
+    return [...this.alerts.values()]
+      .filter((a) => {
+        const stateOk = state === 'all' || (state === 'active' ? a.state !== 'resolved' : a.state === state);
+        return stateOk && (query.severity === undefined || a.severity === query.severity);
+      })
+      .map((a) => ({ ...a }));
   }
 
   getHistory(filter: HistoryFilter = {}): AlertTransition[] {
