@@ -23,3 +23,6 @@ export {
   MonitorStoppedError,
   ActorError,
 } from './errors.js';
+export { AlertRuleInputSchema, AGGREGATIONS, OPERATORS, SEVERITIES, ALERT_STATES } from './alerts/schema.js';
+export type { AlertRule, AlertRuleInput, Alert, AlertTransition, Aggregation, Operator, Severity, AlertState } from './alerts/schema.js';
+export type { AlertQuery, HistoryFilter, AlertingStatus } from './alerts/alerting.js';

@@ -23,6 +23,8 @@ import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
 import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
+import { Alerting, type AlertQuery, type AlertingStatus, type HistoryFilter } from './alerts/alerting.js';
+import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from './alerts/schema.js';
 import type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -70,6 +72,7 @@ export interface MonitorStatus {
     ringBytes: number;
   };
   system: CollectorInfo['system'] | null;
+  alerts: AlertingStatus & { heartbeatAgeMs: number | null };
 }
 
 /** Longest the collector's clock may stand still before the actor is replaced. */
@@ -99,6 +102,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly main: Producer;
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
+  private readonly alerting: Alerting;
   private currentState: MonitorState = 'stopped';
   private startedAt: number | null = null;
   private tick: NodeJS.Timeout | undefined;
@@ -139,6 +143,17 @@ export class PerformanceMonitor extends EventEmitter {
       restart: (info) => this.emitSafe('actor-restart', info),
     });
     this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs) : undefined;
+    const { historyLimit, ...notifier } = o.alerts;
+    this.alerting = new Alerting({
+      control: this.control,
+      views: this.ctl,
+      registry: this.registryBuffers,
+      store: this.store,
+      intervalMs: o.collectionIntervalMs,
+      historyLimit,
+      notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+    });
   }
 
   get state(): MonitorState {
@@ -155,7 +170,9 @@ export class PerformanceMonitor extends EventEmitter {
     this.currentState = 'starting';
     try {
       await this.collector.start();
+      await this.alerting.start();
     } catch (error) {
+      await this.collector.stop();
       this.currentState = 'stopped';
       throw error;
     }
@@ -185,6 +202,7 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
     this.main.ring.setClosed(true);
     await this.collector.stop();
+    await this.alerting.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
   }
@@ -253,6 +271,39 @@ export class PerformanceMonitor extends EventEmitter {
     await this.collector.call((c) => c.flush(), true);
   }
 
+  /**
+   * Adds an alert rule (see AlertRuleInputSchema for the fields and their limits). It applies
+   * to every series of the metric whose tags include the rule's, present and future; a metric
+   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating.
+   */
+  createAlertRule(rule: AlertRuleInput): Promise<AlertRule> {
+    return this.alerting.createRule(rule);
+  }
+
+  listAlertRules(): AlertRule[] {
+    return this.alerting.listRules();
+  }
+
+  /** Deletes a rule; its firing alerts resolve. False when there is no such rule. */
+  deleteAlertRule(id: string): Promise<boolean> {
+    return this.alerting.deleteRule(id);
+  }
+
+  /** Resolves a firing alert by hand (the way to close alerts of rules with autoResolve off). */
+  resolveAlert(fingerprint: string): Promise<boolean> {
+    return this.alerting.resolve(fingerprint);
+  }
+
+  /** Alerts by state (default: active, i.e. pending and firing) and severity. */
+  getAlerts(query?: AlertQuery): Alert[] {
+    return this.alerting.getAlerts(query);
+  }
+
+  /** Every transition of every alert, oldest first, optionally by time range and rule id. */
+  getAlertHistory(filter?: HistoryFilter): AlertTransition[] {
+    return this.alerting.getHistory(filter);
+  }
+
   /** Every series with data: current value, totals and a summary of the recent window. */
   getMetrics(query?: MetricQuery): MetricSnapshot[] {
     return this.query.metrics(query);
@@ -305,6 +356,7 @@ export class PerformanceMonitor extends EventEmitter {
         ringBytes,
       },
       system: this.collectorInfo?.system ?? null,
+      alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
     };
   }
 
@@ -324,9 +376,15 @@ export class PerformanceMonitor extends EventEmitter {
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
    * would). The supervisor must heal each without losing a sample.
    */
-  async injectFault(fault: Fault | 'kill'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' = 'collector'): Promise<void> {
+    const target = actor === 'alerts' ? this.alerting.actor : this.collector;
     if (fault === 'kill') {
-      await this.collector.worker()?.terminate();
+      await target.worker()?.terminate();
+      return;
+    }
+    if (actor === 'alerts') {
+      if (fault === 'hang') throw new InvalidArgumentError('fault', 'hang is a collector fault');
+      await this.alerting.actor.call((a) => a.injectFault(fault));
       return;
     }
     await this.collector.call((c) => c.injectFault(fault));
@@ -372,6 +430,8 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.collector.state === 'running' && clock > 0 && now - clock > HEARTBEAT_TIMEOUT_MS) {
       void this.collector.replace(`no heartbeat for ${Math.round(now - clock)} ms`);
     }
+    const alertAge = this.alerting.heartbeatAge(now);
+    if (alertAge !== null && alertAge > HEARTBEAT_TIMEOUT_MS) void this.alerting.actor.replace(`no heartbeat for ${Math.round(alertAge)} ms`);
     if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
       this.collector
         .call((c) => c.info())

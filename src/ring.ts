@@ -228,10 +228,6 @@ export class RingWriter {
     this.limit = closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
   }
 
-  isClosed(): boolean {
-    return this.closed;
-  }
-
   private schedule(): void {
     this.pending = true;
     setImmediate(this.flushCallback);
