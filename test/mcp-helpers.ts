@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
 import * as schemas from '../dist/src/mcp/schemas.js';
+import { AlertsOutput } from '../dist/src/mcp/alerts.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 
@@ -109,7 +110,7 @@ export async function fails(client: AnyClient, name: string, args: Record<string
   return text(r);
 }
 
-export const CORE_TOOLS = [
+export const TOOLS = [
   'start_performance_monitoring',
   'stop_performance_monitoring',
   'record_performance_metric',
@@ -117,6 +118,8 @@ export const CORE_TOOLS = [
   'get_performance_metrics',
   'get_metric_history',
   'get_monitoring_status',
+  'create_performance_alert_rule',
+  'get_performance_alerts',
 ];
 
 /** tools/list: every tool described, with object input and output schemas and all four annotations. */
@@ -183,4 +186,23 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
 
   const resource = await client.readResource({ uri: 'perfwatch://status' });
   expect(JSON.parse(resource.contents[0]!.text!)).toMatchObject({ state: 'running' });
+
+  // Alerts: a rule on this test's metric, which fires on the next sample over it.
+  const created = await call(client, 'create_performance_alert_rule', { metric_type: metric, operator: '>', threshold: 100, severity: 'warning', tags: { route: '/a' }, aggregation: 'max', window: 30, description: 'slow /a' });
+  expect(created.isError, text(created)).toBeFalsy();
+  const rule = (created.structuredContent as { rule: Record<string, unknown> }).rule;
+  expect(rule).toMatchObject({ metric_type: metric, operator: '>', threshold: 100, severity: 'warning', aggregation: 'max', window: 30, auto_resolve: true, tags: { route: '/a' }, condition: `max(${metric}[30s]) > 100` });
+  await ok(client, 'record_performance_metric', { metric_type: metric, value: 500, tags: { route: '/a' } }, schemas.RecordOutput);
+  await expect
+    .poll(async () => ((await ok(client, 'get_performance_alerts', { state: 'firing' }, AlertsOutput)).alerts as { rule_id: string }[]).some((a) => a.rule_id === rule.id), { timeout: 10_000 })
+    .toBe(true);
+  const alerts = await ok(client, 'get_performance_alerts', { state: 'all', severity: 'warning', include_rules: true, include_history: true, limit: 200 }, AlertsOutput);
+  expect((alerts.alerts as { rule_id: string; value: number; state: string }[]).find((a) => a.rule_id === rule.id)).toMatchObject({ state: 'firing', value: 500 });
+  expect((alerts.rules as { id: string }[]).some((r) => r.id === rule.id)).toBe(true);
+  expect((alerts.history as { rule_id: string; to: string }[]).find((t) => t.rule_id === rule.id)).toMatchObject({ to: 'firing' });
+  const withAlerts = await ok(client, 'get_monitoring_status', { include_alerts: true }, schemas.StatusOutput);
+  expect((withAlerts.alerting as { firing: number }).firing).toBeGreaterThanOrEqual(1);
+  expect((withAlerts.alerts as { rule_id: string }[]).some((a) => a.rule_id === rule.id)).toBe(true);
+  const alertsResource = JSON.parse((await client.readResource({ uri: 'perfwatch://alerts' })).contents[0]!.text!);
+  expect(alertsResource.alerts.some((a: { rule_id: string }) => a.rule_id === rule.id)).toBe(true);
 }

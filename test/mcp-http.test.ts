@@ -5,7 +5,8 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { PerformanceMonitor, type McpHttpServer } from '../dist/src/index.js';
 import * as schemas from '../dist/src/mcp/schemas.js';
-import { CLI, CORE_TOOLS, checkToolList, coreHappyPath, fails, ok, quietConfig, type AnyClient } from './mcp-helpers.js';
+import { z } from 'zod';
+import { CLI, TOOLS, checkToolList, coreHappyPath, fails, ok, quietConfig, type AnyClient } from './mcp-helpers.js';
 
 describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
   const monitor = new PerformanceMonitor({ system: { enabled: false } });
@@ -53,7 +54,7 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
       const { client, connect } = make();
       await connect();
       try {
-        await checkToolList(client, CORE_TOOLS);
+        await checkToolList(client, TOOLS);
         await coreHappyPath(client, `http_${name.replace(/[^a-z0-9]+/gi, '_')}`);
       } finally {
         await client.close();
@@ -71,6 +72,35 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
       expect(await fails(client as unknown as AnyClient, 'start_performance_monitoring', { collection_interval: 5 })).toMatch(/collection_interval cannot change the options of a monitor embedded in a service/);
       expect(monitor.running).toBe(true);
       await ok(client as unknown as AnyClient, 'get_monitoring_status', {}, schemas.StatusOutput);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('sends a 2025-era HTTP session the alert log message on its GET stream', async () => {
+    const client = new Client({ name: 'http-alerts', version: '1.0.0' });
+    const logs: { level: string; data: Record<string, unknown> }[] = [];
+    client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params as never));
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    try {
+      const created = await ok(client as unknown as AnyClient, 'create_performance_alert_rule', { metric_type: 'http_notify', operator: '>', threshold: 5, severity: 'emergency' }, z.object({ rule: z.object({ id: z.string() }).loose() }));
+      // The client opens its standalone GET stream by itself after initialize, and a message
+      // sent before that is not replayed: until one arrives, alternate the value so that each
+      // round is a new episode (resolved, then firing again).
+      let high = false;
+      await expect
+        .poll(
+          async () => {
+            const got = logs.find((l) => l.data.rule_id === (created.rule as { id: string }).id && l.data.to === 'firing');
+            if (got) return got;
+            high = !high;
+            monitor.record('http_notify', high ? 50 : 1);
+            await monitor.flush();
+            return undefined;
+          },
+          { timeout: 15_000, interval: 200 },
+        )
+        .toMatchObject({ level: 'emergency', data: { metric_type: 'http_notify', value: 50 } });
     } finally {
       await client.close();
     }

@@ -5,7 +5,10 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import * as schemas from '../dist/src/mcp/schemas.js';
-import { CLI, CORE_TOOLS, ChildTransport, call, checkToolList, coreHappyPath, fails, ok, quietConfig, text, type AnyClient } from './mcp-helpers.js';
+import { z } from 'zod';
+
+const AlertsCreate = z.object({ rule: z.object({ id: z.string() }).loose() });
+import { CLI, TOOLS, ChildTransport, call, checkToolList, coreHappyPath, fails, ok, quietConfig, text, type AnyClient } from './mcp-helpers.js';
 
 describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => {
   const config = quietConfig();
@@ -22,7 +25,7 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
   it('negotiates 2025-11-25 and lists every tool with schemas and all four annotations', async () => {
     expect(client.getProtocolEra()).toBe('legacy');
     expect(client.getServerVersion()).toMatchObject({ name: 'perfwatch' });
-    await checkToolList(client as unknown as AnyClient, CORE_TOOLS);
+    await checkToolList(client as unknown as AnyClient, TOOLS);
   });
 
   it('answers every tool on its happy path with structured content that fits its output schema', async () => {
@@ -124,6 +127,16 @@ describe('bad input over stdio', () => {
     ['record_request_performance', { response_time: 1, success: true, endpoint: mb }, /endpoint must be at most 4096 characters, got a string of 3145728 characters/],
     ['start_performance_monitoring', { config_path: mb }, /config_path must be at most 4096 characters, got a string of 3145728 characters/],
     ['get_metric_history', { metric_type: 'a', time_range: mb }, /time_range must be a duration such as 90s, 15m, 1h, 24h or 7d, got a string of 3145728 characters/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '=>', threshold: 1, severity: 'critical' }, /operator must be one of > < >= <= == !=, got "=>"/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'fatal' }, /severity must be one of info, warning, critical, emergency, got "fatal"/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', aggregation: 'median' }, /aggregation must be one of last, avg, min, max, sum, count, rate, p50, p90, p95, p99, got "median"/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', severity: 'info' }, /threshold is required/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: null, severity: 'info' }, /threshold must be a finite number, got null/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', window: 0 }, /window must be a number of seconds from 1 to 86400, got 0/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', description: mb }, /description must be at most 1000 characters, got a string of 3145728 characters/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 10, severity: 'info', resolve_threshold: 20 }, /PW_ERR_INVALID_ARG: resolve_threshold must be at or below threshold 10 for operator >/],
+    ['get_performance_alerts', { state: 'open' }, /state must be one of pending, firing, resolved, active, all, got "open"/],
+    ['get_performance_alerts', { severity: 'high' }, /severity must be one of info, warning, critical, emergency, got "high"/],
     // caught by the library: all or nothing, the sample named
     ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamp: Date.now() - 3_600_000 }] }, /PW_ERR_INVALID_ARG: samples\[1\]\.timestamp \(.*\) is out of range/],
     ['record_performance_metric', { metric_type: 'throughput', value: -1 }, /PW_ERR_INVALID_ARG: value of throughput must be a finite number >= 0/],
@@ -169,12 +182,55 @@ describe('bad input over stdio', () => {
   });
 });
 
+describe('alert notifications over stdio', () => {
+  it('sends a 2025-era client a log message at the alert\'s severity and resources/updated for perfwatch://alerts', async () => {
+    const client = new Client({ name: 'alerts', version: '1.0.0' });
+    const logs: { level: string; logger?: string; data: Record<string, unknown> }[] = [];
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params as never));
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    await client.connect(new ChildTransport(['mcp', '--config', quietConfig()]));
+    try {
+      await client.subscribeResource({ uri: 'perfwatch://alerts' });
+      const created = await ok(client, 'create_performance_alert_rule', { metric_type: 'notify_me', operator: '>=', threshold: 90, severity: 'critical', name: 'hot' }, AlertsCreate);
+      await ok(client, 'record_performance_metric', { metric_type: 'notify_me', value: 95 }, schemas.RecordOutput);
+      await expect.poll(() => logs.find((l) => l.data.to === 'firing'), { timeout: 10_000 }).toBeTruthy();
+      const firing = logs.find((l) => l.data.to === 'firing')!;
+      expect(firing).toMatchObject({ level: 'critical', logger: 'perfwatch.alerts', data: { event: 'alert', rule_id: (created.rule as { id: string }).id, rule_name: 'hot', metric_type: 'notify_me', from: 'inactive', value: 95, threshold: 90, severity: 'critical' } });
+      expect(firing.data.message).toBe('FIRING critical hot: notify_me = 95 (threshold 90)');
+      await expect.poll(() => updates).toContain('perfwatch://alerts');
+      // A value back under the threshold resolves it: another message, at notice.
+      await ok(client, 'record_performance_metric', { metric_type: 'notify_me', value: 10 }, schemas.RecordOutput);
+      await expect.poll(() => logs.find((l) => l.data.to === 'resolved'), { timeout: 10_000 }).toMatchObject({ level: 'notice' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('sends a 2026-07-28 client resources/updated on its subscriptions/listen stream', async () => {
+    const client = new Client({ name: 'alerts-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+    const updates: string[] = [];
+    client.setNotificationHandler('notifications/resources/updated', (n) => void updates.push(n.params.uri));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', quietConfig()], stderr: 'pipe' }));
+    try {
+      const sub = await client.listen({ resourceSubscriptions: ['perfwatch://alerts'] });
+      expect(sub.honoredFilter).toEqual({ resourceSubscriptions: ['perfwatch://alerts'] });
+      await ok(client, 'create_performance_alert_rule', { metric_type: 'notify_modern', operator: '>', threshold: 1, severity: 'warning' }, AlertsCreate);
+      expect(updates).toEqual([]);
+      await ok(client, 'record_performance_metric', { metric_type: 'notify_modern', value: 2 }, schemas.RecordOutput);
+      await expect.poll(() => updates, { timeout: 10_000 }).toContain('perfwatch://alerts');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('perfwatch mcp with other clients', () => {
   it('serves the SDK v1 Client (protocol 2025-11-25)', async () => {
     const client = new V1Client({ name: 'v1-client', version: '1.0.0' });
     await client.connect(new V1StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', quietConfig()], stderr: 'pipe' }));
     try {
-      await checkToolList(client as unknown as AnyClient, CORE_TOOLS);
+      await checkToolList(client as unknown as AnyClient, TOOLS);
       await coreHappyPath(client as unknown as AnyClient, 'v1_happy');
       expect(await fails(client as unknown as AnyClient, 'record_performance_metric', { metric_type: 'a', value: 'x' })).toMatch(/value must be a finite number/);
     } finally {
@@ -187,7 +243,7 @@ describe('perfwatch mcp with other clients', () => {
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', quietConfig()], stderr: 'pipe' }));
     try {
       expect(client.getProtocolEra()).toBe('modern');
-      await checkToolList(client as unknown as AnyClient, CORE_TOOLS);
+      await checkToolList(client as unknown as AnyClient, TOOLS);
       await coreHappyPath(client as unknown as AnyClient, 'modern_happy');
     } finally {
       await client.close();

@@ -120,6 +120,7 @@ export function statusOut(s: MonitorStatus): z.output<typeof StatusOutput> {
     },
     collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: s.collector.lagMs, heartbeat_age_ms: s.collector.heartbeatAgeMs },
     memory: { total_bytes: s.memory.totalBytes, series_in_use_bytes: s.memory.seriesInUseBytes, ring_bytes: s.memory.ringBytes },
+    alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
   };
 }
 
@@ -129,5 +130,6 @@ export function statusText(s: z.output<typeof StatusOutput>): string {
     `monitor ${s.state}${s.running ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
     `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested} (${s.ingestion.rate_per_second}/s), dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     `collector ${s.collector.state}, restarts ${s.collector.restarts}, lag ${num(s.collector.lag_ms)} ms; memory ${mb(s.memory.total_bytes)} reserved, ${mb(s.memory.series_in_use_bytes)} in use`,
+    `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
   ].join('\n');
 }

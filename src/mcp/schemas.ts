@@ -341,7 +341,8 @@ export const HistoryOutput = z.object({
 
 export const StatusInput = z.strictObject({
   include_metrics: z.boolean({ error: 'must be true or false' }).default(false).describe('Add a summary of every metric (bounded by limit)'),
-  limit: limit(50, 1000, 'metrics with include_metrics'),
+  include_alerts: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the active alerts (bounded by limit)'),
+  limit: limit(50, 1000, 'metrics and alerts with include_metrics and include_alerts'),
 });
 
 export const StatusOutput = z.object({
@@ -365,9 +366,13 @@ export const StatusOutput = z.object({
     heartbeat_age_ms: z.number().nullable(),
   }),
   memory: z.object({ total_bytes: z.number(), series_in_use_bytes: z.number(), ring_bytes: z.number() }),
+  alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
   metrics: z.array(MetricSummary).optional(),
   metrics_total: z.number().optional(),
   metrics_truncated: z.boolean().optional(),
+  alerts: z.array(z.record(z.string(), z.unknown())).optional().describe('active alerts, as get_performance_alerts answers them'),
+  alerts_total: z.number().optional(),
+  alerts_truncated: z.boolean().optional(),
 });
 
 export type StartArgs = z.output<typeof StartInput>;

@@ -13,6 +13,7 @@ import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import type { MonitorHost } from './host.js';
 import { registerResources } from './resources.js';
 import { registerCoreTools } from './tools.js';
+import { forwardAlerts, registerAlertTools } from './alerts.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,6 +26,7 @@ export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'crit
 const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-process.
 Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
 Record measurements with record_performance_metric (one, or a batch of samples) and record_request_performance.
+Watch thresholds with create_performance_alert_rule and get_performance_alerts; alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
 Durations are seconds unless a name says ms; time_range is 90s, 15m, 1h, 24h or 7d.`;
 
 /** A connected 2025-era instance and the resource URIs it subscribed to. */
@@ -44,6 +46,7 @@ export class McpFront {
 
   constructor(host: MonitorHost) {
     this.host = host;
+    forwardAlerts(this);
   }
 
   /**
@@ -60,6 +63,7 @@ export class McpFront {
       },
     );
     registerCoreTools(server, this.host);
+    registerAlertTools(server, this);
     registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {

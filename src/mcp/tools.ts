@@ -30,6 +30,7 @@ import {
   parseTimeRange,
 } from './schemas.js';
 import { toolSchema } from './validate.js';
+import { alertsAnswer } from './alerts.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
 export interface ToolAnswer<T> {
@@ -257,7 +258,7 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
     {
       title: 'Monitoring status',
       description:
-        'Whether the monitor runs, since when, its interval, series count against the limit, ingestion (rate, dropped samples), collector health and memory; include_metrics adds a summary of every metric. Use it first to orient, and to check that recording works.',
+        'Whether the monitor runs, since when, its interval, series count against the limit, ingestion (rate, dropped samples), collector health, memory and alert counts; include_metrics adds a summary of every metric, include_alerts the active alerts. Use it first to orient, and to check that recording works.',
       input: StatusInput,
       output: StatusOutput,
       annotations: READ,
@@ -273,6 +274,13 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
         structured.metrics_total = all.length;
         structured.metrics_truncated = all.length > args.limit;
         text += `\n${metricsText(metrics, all.length, all.length > args.limit)}`;
+      }
+      if (args.include_alerts) {
+        const alerts = alertsAnswer(host.monitor, { state: 'active', include_rules: false, include_history: false, limit: args.limit });
+        structured.alerts = alerts.structured.alerts;
+        structured.alerts_total = alerts.structured.total;
+        structured.alerts_truncated = alerts.structured.truncated;
+        text += `\n${alerts.text}`;
       }
       return { structured, text };
     },
