@@ -12,7 +12,7 @@ import { loadConfig } from './config.js';
 export const MCP_HELP = `Usage: perfwatch mcp [options]
 
 Runs an MCP server on stdin/stdout (newline-delimited JSON-RPC) for an MCP client to spawn,
-with the 11 perfwatch tools and the perfwatch:// resources. It monitors this machine from
+with the perfwatch tools and the perfwatch:// resources. It monitors this machine from
 the start; stop_performance_monitoring and start_performance_monitoring control it. It exits
 when the client closes stdin. Logs go to stderr.
 
