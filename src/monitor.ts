@@ -23,6 +23,12 @@ import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
 import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
+import { ReportsFeature } from './reports/feature.js';
+import type { OverheadOptions, OverheadStatus } from './reports/overhead.js';
+import type { ReportOptions } from './reports/service.js';
+import type { OptimizationLogEntry, OptimizationResult, OptimizeOptions } from './reports/optimizer.js';
+import type { Tunable, TunableDefinition } from './reports/tunables.js';
+import type { AlertTransition, Baseline, PerformanceReport } from './reports/types.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -69,6 +75,8 @@ export interface MonitorStatus {
     ringBytes: number;
   };
   system: CollectorInfo['system'] | null;
+  /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
+  overhead: OverheadStatus;
 }
 
 /** Longest the collector's clock may stand still before the actor is replaced. */
@@ -106,6 +114,7 @@ export class PerformanceMonitor extends EventEmitter {
   private handleCount = 0;
   private rate = { at: 0, ingested: 0, perSecond: 0 };
   private collectorInfo: CollectorInfo | undefined;
+  private readonly features: ReportsFeature;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -138,6 +147,22 @@ export class PerformanceMonitor extends EventEmitter {
       restart: (info) => this.emitSafe('actor-restart', info),
     });
     this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs) : undefined;
+    // The alert engine's history, when this monitor has one (getAlertHistory): reports analyse it.
+    const alerts = this as unknown as { getAlertHistory?: (q: { from?: number; to?: number }) => AlertTransition[] };
+    this.features = new ReportsFeature({
+      monitorId: this.id,
+      options: o,
+      store: this.store,
+      registryBuffers: this.registryBuffers,
+      registry: this.registry,
+      reader: this.reader,
+      collector: this.collector,
+      fixedBytes: () => this.registry.bytes() + this.control.byteLength + [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0),
+      record: (name, value) => this.main.record(name, value),
+      flush: () => this.flush(),
+      running: () => this.running,
+      alertHistory: typeof alerts.getAlertHistory === 'function' ? (q) => alerts.getAlertHistory!(q) : undefined,
+    });
   }
 
   get state(): MonitorState {
@@ -166,6 +191,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.nextRuntimeSample = 0;
     this.currentState = 'running';
     this.onTick();
+    this.features.start();
     this.emitSafe('start');
   }
 
@@ -184,6 +210,7 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
     this.main.ring.setClosed(true);
     await this.collector.stop();
+    await this.features.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
   }
@@ -296,7 +323,62 @@ export class PerformanceMonitor extends EventEmitter {
         ringBytes,
       },
       system: this.collectorInfo?.system ?? null,
+      overhead: this.features.overheadStatus(),
     };
+  }
+
+  /**
+   * A report over [from, to) (default: all data held, up to now), built in the report pool
+   * from the shared store: JSON (an object), or Markdown or one self-contained HTML file (a
+   * string). onProgress reports series done; an aborted signal cancels the task.
+   */
+  generateReport(options?: ReportOptions & { format?: 'json' }): Promise<PerformanceReport>;
+  generateReport(options: ReportOptions & { format: 'markdown' | 'html' }): Promise<string>;
+  generateReport(options?: ReportOptions): Promise<PerformanceReport | string>;
+  generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
+    return this.features.generateReport(options);
+  }
+
+  /** The last report generated (as JSON), whatever format it was asked in. */
+  getLatestReport(): PerformanceReport | undefined {
+    return this.features.getLatestReport();
+  }
+
+  /** Per-series baselines learned from the history held (built in the report pool). */
+  getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+    return this.features.getBaselines(options);
+  }
+
+  /** Registers a knob for optimize(): how to read and set it, its range and step, and the metric it should improve. */
+  registerTunable(definition: TunableDefinition): void {
+    this.features.registerTunable(definition);
+  }
+
+  unregisterTunable(name: string): boolean {
+    return this.features.unregisterTunable(name);
+  }
+
+  /** Every registered tunable, the monitor's own included (perfwatch.*). */
+  getTunables(): Omit<Tunable, 'get' | 'set'>[] {
+    return this.features.getTunables();
+  }
+
+  /**
+   * Plans one step per tunable of `type`; with dryRun false (or autoApply) applies each,
+   * verifies its target over a window and rolls back what did not help.
+   */
+  optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
+    return this.features.optimize(options);
+  }
+
+  /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
+  getOptimizationLog(): OptimizationLogEntry[] {
+    return this.features.getOptimizationLog();
+  }
+
+  /** Changes the overhead budget while running (percent of one core, bytes). */
+  setOverheadBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
+    this.features.setOverheadBudget(budget);
   }
 
   /**
@@ -331,6 +413,7 @@ export class PerformanceMonitor extends EventEmitter {
    */
   private onTick(): void {
     if (this.currentState !== 'running') return;
+    const busyFrom = performance.now();
     const now = Date.now();
     this.tick = setTimeout(() => this.onTick(), nextTickDelay(now));
     this.tick.unref();
@@ -360,6 +443,7 @@ export class PerformanceMonitor extends EventEmitter {
         })
         .catch(() => {});
     }
+    this.features.overhead.mainBusy(performance.now() - busyFrom);
   }
 
   /** Emits without ever throwing into the caller: a listener's error becomes a warning. */
