@@ -109,7 +109,9 @@ export default function run(task: ReportTask): ReportTaskResult {
       else if (task.format === 'html') result.rendered = renderHtml(report);
     }
   } finally {
-    port?.close();
+    // The last message on the progress port: the coordinator waits for it before resolving,
+    // since the task's result travels on another port and may overtake the progress.
+    port?.postMessage({ final: true });
   }
   result.cpuMs = threadCpuMs() - cpu0;
   result.heapUsed = getHeapStatistics().used_heap_size;

@@ -54,8 +54,10 @@ export function hourOfWeekBaselines(reader: StoreReader, pieces: readonly Piece[
 
 /** The baseline of one series over everything it holds up to `now`, or null without data. */
 export function seriesBaseline(reader: StoreReader, info: SeriesInfo, acc: SketchAccumulator, now: number): Baseline | null {
-  const from = oldestHeld(reader, info.id);
-  if (!Number.isFinite(from)) return null;
+  const oldest = oldestHeld(reader, info.id);
+  if (!Number.isFinite(oldest)) return null;
+  // Ranges are answered by bucket start: begin at the bucket that holds the oldest sample.
+  const from = Math.floor(oldest / reader.layout.intervalMs) * reader.layout.intervalMs;
   const to = now + 1;
   const result = seriesStats({ reader, acc, from, to }, info);
   if (!result) return null;

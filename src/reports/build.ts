@@ -69,7 +69,9 @@ function downsample(kind: SeriesInfo['kind'], pieces: readonly Piece[]): { t: nu
 
 function emptyReport(options: BuildOptions, from: number, to: number, notes: string[], started: number): PerformanceReport {
   const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, { from, to }, options.alertHistoryAvailable) : null;
-  const score = computeScore(new Map(), alerts);
+  // Without samples only alerts could be scored, and only when some happened: a quiet,
+  // empty window has no score rather than a perfect one.
+  const score = computeScore(new Map(), alerts && alerts.transitions > 0 ? alerts : null);
   return {
     version: 1,
     generatedAt: options.now,
@@ -104,8 +106,13 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     }
   }
   const to = options.to ?? options.now + 1;
-  const from = options.from ?? (Number.isFinite(oldest) ? oldest : to);
+  // The store answers ranges by bucket start, so the default range starts at the bucket
+  // holding the oldest sample, not at the sample.
+  const from = options.from ?? (Number.isFinite(oldest) ? Math.floor(oldest / L.intervalMs) * L.intervalMs : to);
   const notes: string[] = [];
+  if (options.from !== undefined && options.from % L.intervalMs !== 0) {
+    notes.push(`Buckets are taken by their start: the ${L.intervalMs} ms bucket that holds from (${new Date(options.from).toISOString()}) started before it and is left out.`);
+  }
   if (infos.length === 0) return emptyReport(options, from, to, ['No series has any sample yet: nothing to report.'], started);
   if (from === to) return emptyReport(options, from, to, [`The range is empty: from equals to (${new Date(from).toISOString()}).`], started);
 

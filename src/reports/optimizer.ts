@@ -149,7 +149,7 @@ export class Optimizer {
     if (dryRun) return result;
     this.applying = true;
     try {
-      for (const first of result.plan) {
+      for (const first of [...result.plan]) {
         let step: PlanStep | undefined = first;
         for (let i = 0; step && i < o.maxSteps; i++) {
           const change = await this.apply(this.tunables.get(step.knob)!, step, windowMs, o.minImprovement, runId, o.signal);

@@ -86,6 +86,8 @@ export interface OverheadStatus {
   actions: string[];
   systemCadenceMs: number;
   slowCadenceMs: number;
+  /** The cadence the collector reported using at the last check (it lags a change by one check). */
+  collectorCadenceMs: number | null;
   lastCheck: number | null;
   levelChangedAt: number | null;
 }
@@ -106,7 +108,7 @@ export class OverheadGovernor {
     this.deps = deps;
     this.budget = budget;
     this.base.cadenceMs = deps.intervalMs;
-    this.state = { cpuPercent: null, memoryBytes: null, breakdown: null, cpuSource: threadCpuSource(), overBudget: { cpu: false, memory: false }, lastCheck: null, levelChangedAt: null };
+    this.state = { cpuPercent: null, memoryBytes: null, breakdown: null, cpuSource: threadCpuSource(), overBudget: { cpu: false, memory: false }, collectorCadenceMs: null, lastCheck: null, levelChangedAt: null };
   }
 
   /** The system sampling cadence before back-off (the `perfwatch.system_cadence_ms` tunable). */
@@ -188,6 +190,7 @@ export class OverheadGovernor {
       const memoryOver = memory > this.budget.memoryBytes;
       this.state.memoryBytes = memory;
       this.state.lastCheck = now;
+      this.state.collectorCadenceMs = usage.systemCadenceMs;
       if (memoryOver !== this.state.overBudget.memory) {
         this.state.overBudget.memory = memoryOver;
         this.deps.limitReports(memoryOver || this.level >= 2 ? 1 : undefined);

@@ -162,15 +162,21 @@ export class ReportService {
     if (signal?.aborted) throw new ReportAbortedError();
     const task: ReportTask = { ...partial, monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry };
     let channel: MessageChannel | undefined;
+    let drained: Promise<void> = Promise.resolve();
     if (onProgress) {
       channel = new MessageChannel();
       task.progress = channel.port2;
-      channel.port1.on('message', (m: { done: number; total: number }) => {
-        try {
-          onProgress(m.done, m.total);
-        } catch {
-          // a progress listener's error must not fail the report
-        }
+      const port = channel.port1;
+      drained = new Promise<void>((resolve) => {
+        port.on('message', (m: { done: number; total: number; final?: boolean }) => {
+          if (m.final) return resolve();
+          try {
+            onProgress(m.done, m.total);
+          } catch {
+            // a progress listener's error must not fail the report
+          }
+        });
+        port.once('close', resolve);
       });
     }
     const pool = this.ensurePool();
@@ -178,6 +184,7 @@ export class ReportService {
     this.running++;
     try {
       const result = await pool.run(task, { ...(channel ? { transferList: [channel.port2] } : {}), ...(signal ? { signal } : {}) });
+      await drained;
       this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
       return result;
     } catch (error) {
