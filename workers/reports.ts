@@ -15,6 +15,7 @@ import { SketchAccumulator } from '../src/sketch.js';
 import { StoreReader } from '../src/store/reader.js';
 import type { StoreBuffers } from '../src/store/layout.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
+import { Pieces } from '../src/reports/stats.js';
 import { buildReport } from '../src/reports/build.js';
 import { renderHtml } from '../src/reports/html.js';
 import { renderMarkdown } from '../src/reports/markdown.js';
@@ -48,6 +49,7 @@ export interface ReportTaskResult {
 
 const acc = new SketchAccumulator();
 const metricAcc = new SketchAccumulator();
+const pieces = new Pieces();
 /** Views per monitor (a process rarely has more than one or two). */
 const views = new Map<string, { registry: Registry; reader: StoreReader }>();
 /** Progress messages at most this often (plus the first and the last). */
@@ -84,7 +86,7 @@ export default function run(task: ReportTask): ReportTaskResult {
       const n = registry.seriesCount();
       for (let id = 0; id < n; id++) {
         if (reader.totalCount(id) > 0) {
-          const b = seriesBaseline(reader, registry.info(id), acc, task.now);
+          const b = seriesBaseline(reader, registry.info(id), acc, task.now, pieces);
           if (b) out.push(b);
         }
         progress?.(id + 1, n);

@@ -29,8 +29,8 @@ export const ANOMALY_RULES = {
   baselineBuckets: 60,
   /** With fewer baseline buckets than this, no verdict. */
   minBaseline: 20,
-  /** The baseline is recomputed every this many buckets. */
-  hop: 10,
+  /** The baseline is recomputed every this many buckets (and when a long run is adopted). */
+  hop: 30,
 } as const;
 
 export type AnomalyRules = { [K in keyof typeof ANOMALY_RULES]: number };

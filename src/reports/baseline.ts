@@ -8,7 +8,7 @@ import type { SeriesInfo } from '../registry.js';
 import type { SketchAccumulator } from '../sketch.js';
 import type { StoreReader } from '../store/reader.js';
 import { robustBaseline } from './anomaly.js';
-import { oldestHeld, pieceValue, seriesStats, type Piece } from './stats.js';
+import { oldestHeld, seriesStats, type Pieces } from './stats.js';
 import type { Baseline, HourOfWeekBaseline } from './types.js';
 
 export const WEEK_MS = 7 * 24 * 3_600_000;
@@ -22,13 +22,13 @@ export function hourOfWeek(t: number): number {
   return weekday * 24 + Math.floor((t - day * DAY_MS) / HOUR_MS);
 }
 
-export function hourOfWeekBaselines(reader: StoreReader, pieces: readonly Piece[], acc: SketchAccumulator): HourOfWeekBaseline[] {
-  const slots = new Map<number, Piece[]>();
-  for (const p of pieces) {
-    if (p.count === 0) continue;
-    const h = hourOfWeek(p.start);
+export function hourOfWeekBaselines(reader: StoreReader, pieces: Pieces, acc: SketchAccumulator): HourOfWeekBaseline[] {
+  const slots = new Map<number, number[]>();
+  for (let i = 0; i < pieces.n; i++) {
+    if (pieces.count[i] === 0) continue;
+    const h = hourOfWeek(pieces.start[i]!);
     const list = slots.get(h) ?? [];
-    list.push(p);
+    list.push(i);
     slots.set(h, list);
   }
   const out: HourOfWeekBaseline[] = [];
@@ -38,12 +38,12 @@ export function hourOfWeekBaselines(reader: StoreReader, pieces: readonly Piece[
     let sum = 0;
     let min = Infinity;
     let max = -Infinity;
-    for (const p of list) {
-      count += p.count;
-      sum += p.sum;
-      min = Math.min(min, p.min);
-      max = Math.max(max, p.max);
-      reader.addSketch(p.tier, p, acc);
+    for (const i of list) {
+      count += pieces.count[i]!;
+      sum += pieces.sum[i]!;
+      min = Math.min(min, pieces.min[i]!);
+      max = Math.max(max, pieces.max[i]!);
+      reader.addSketch(pieces.tier[i] as 1 | 2, pieces.record(i), acc);
     }
     const [p50, p99] = acc.total > 0 ? acc.quantiles([0.5, 0.99]) : [Number.NaN, Number.NaN];
     const clamp = (q: number): number => Math.min(max, Math.max(min, q));
@@ -53,24 +53,24 @@ export function hourOfWeekBaselines(reader: StoreReader, pieces: readonly Piece[
 }
 
 /** The baseline of one series over everything it holds up to `now`, or null without data. */
-export function seriesBaseline(reader: StoreReader, info: SeriesInfo, acc: SketchAccumulator, now: number): Baseline | null {
+export function seriesBaseline(reader: StoreReader, info: SeriesInfo, acc: SketchAccumulator, now: number, scratch?: Pieces): Baseline | null {
   const oldest = oldestHeld(reader, info.id);
   if (!Number.isFinite(oldest)) return null;
   // Ranges are answered by bucket start: begin at the bucket that holds the oldest sample.
   const from = Math.floor(oldest / reader.layout.intervalMs) * reader.layout.intervalMs;
   const to = now + 1;
-  const result = seriesStats({ reader, acc, from, to }, info);
+  const result = seriesStats({ reader, acc, from, to, ...(scratch ? { pieces: scratch } : {}) }, info);
   if (!result) return null;
   const { stats, pieces } = result;
-  const bucketValues = new Float64Array(pieces.length);
+  const bucketValues = new Float64Array(pieces.n);
   let n = 0;
-  for (const p of pieces) {
-    if (p.tier !== 1) continue;
-    const v = pieceValue(info.kind, p);
+  for (let i = 0; i < pieces.n; i++) {
+    if (pieces.tier[i] !== 1) continue;
+    const v = pieces.value(info.kind, i);
     if (Number.isFinite(v)) bucketValues[n++] = v;
   }
   const robust = n > 0 ? robustBaseline(bucketValues, n) : undefined;
-  const spansWeek = pieces.length > 0 && to - pieces[0]!.start >= WEEK_MS;
+  const spansWeek = pieces.n > 0 && to - pieces.start[0]! >= WEEK_MS;
   return {
     seriesId: info.id,
     metric: info.name,

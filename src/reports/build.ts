@@ -11,7 +11,7 @@ import { analyzeAlerts } from './alerts.js';
 import { ANOMALY_RULES, detectAnomalies } from './anomaly.js';
 import { diagnose, recommend, DIAGNOSIS_RULES, type SeriesInput } from './diagnoses.js';
 import { computeScore } from './score.js';
-import { oldestHeld, pieceValue, seriesStats, type Piece } from './stats.js';
+import { oldestHeld, pieceValue, seriesStats, Pieces } from './stats.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
 
 export interface BuildOptions {
@@ -41,26 +41,27 @@ export const CHART_METRICS = ['cpu_usage', 'memory_usage', 'event_loop_lag', 're
 const CHART_SERIES_PER_METRIC = 4;
 const CHART_POINTS = 300;
 const MAX_ANOMALIES = 100;
+const EMPTY = new Pieces();
 /** Metrics whose bucket records the diagnoses read. */
 const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric]);
 
-function downsample(kind: SeriesInfo['kind'], pieces: readonly Piece[]): { t: number[]; v: number[] } {
-  const group = Math.max(1, Math.ceil(pieces.length / CHART_POINTS));
+function downsample(kind: SeriesInfo['kind'], pieces: Pieces): { t: number[]; v: number[] } {
+  const group = Math.max(1, Math.ceil(pieces.n / CHART_POINTS));
   const t: number[] = [];
   const v: number[] = [];
-  for (let i = 0; i < pieces.length; i += group) {
+  for (let i = 0; i < pieces.n; i += group) {
     let count = 0;
     let sum = 0;
     let width = 0;
-    const end = Math.min(pieces.length, i + group);
+    const end = Math.min(pieces.n, i + group);
     for (let j = i; j < end; j++) {
-      count += pieces[j]!.count;
-      sum += pieces[j]!.sum;
-      width += pieces[j]!.widthMs;
+      count += pieces.count[j]!;
+      sum += pieces.sum[j]!;
+      width += pieces.width[j]!;
     }
     const value = pieceValue(kind, { count, sum, widthMs: width });
     if (Number.isFinite(value)) {
-      t.push(pieces[i]!.start);
+      t.push(pieces.start[i]!);
       v.push(Number(value.toPrecision(6)));
     }
   }
@@ -133,6 +134,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const chartRank = new Map(CHART_METRICS.map((m, i) => [m, i]));
   const methods = new Set<string>();
   const baselineSpan = ANOMALY_RULES.baselineBuckets * L.intervalMs;
+  const scratch = new Pieces();
 
   for (const [name, list] of byName) {
     metricAcc.reset();
@@ -142,7 +144,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     let max = -Infinity;
     let kept = 0;
     for (const info of list) {
-      const result = seriesStats({ reader, acc, from, to }, info);
+      const result = seriesStats({ reader, acc, from, to, pieces: scratch }, info);
       done++;
       options.progress?.(done, total);
       if (!result) continue;
@@ -158,17 +160,23 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
 
       // Anomalies over the range's buckets, scored against a baseline that may start before it.
       const before = reader.buckets(info.id, 1, from - baselineSpan, from);
-      const buckets = pieces.filter((p) => p.tier === 1);
-      const values: number[] = [];
-      const times: number[] = [];
-      for (const p of [...before.map((r) => ({ ...r, widthMs: L.intervalMs, tier: 1 as const })), ...buckets]) {
-        const x = pieceValue(info.kind, p);
+      const values = new Float64Array(before.length + pieces.n);
+      const times = new Float64Array(before.length + pieces.n);
+      let m = 0;
+      for (const r of before) {
+        const x = pieceValue(info.kind, { count: r.count, sum: r.sum, widthMs: L.intervalMs });
         if (!Number.isFinite(x)) continue;
-        values.push(x);
-        times.push(p.start);
+        values[m] = x;
+        times[m++] = r.start;
       }
-      const scoreFrom = values.length - buckets.filter((p) => Number.isFinite(pieceValue(info.kind, p))).length;
-      for (const run of detectAnomalies(values, scoreFrom)) {
+      const scoreFrom = m;
+      for (let i = 0; i < pieces.n; i++) {
+        const x = pieces.value(info.kind, i);
+        if (pieces.tier[i] !== 1 || !Number.isFinite(x)) continue;
+        values[m] = x;
+        times[m++] = pieces.start[i]!;
+      }
+      for (const run of detectAnomalies(values.subarray(0, m), scoreFrom)) {
         const size = run.value - run.baseline.median;
         anomalies.push({
           seriesId: info.id,
@@ -187,7 +195,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
           peakScore: run.peakScore,
         });
       }
-      diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces : [] });
+      diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
       chartCandidates.push({ info, chart: downsample(info.kind, pieces), count: stats.count });
     }
     if (kept === 0) continue;

@@ -5,7 +5,7 @@
  * below only compare against it.
  */
 import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeverity, Evidence, Recommendation, AlertAnalysis } from './types.js';
-import type { Piece } from './stats.js';
+import type { Pieces } from './stats.js';
 import { leastSquares } from './stats.js';
 
 const MiB = 1024 * 1024;
@@ -24,7 +24,8 @@ export const DIAGNOSIS_RULES = {
 
 export interface SeriesInput {
   stats: SeriesStats;
-  pieces: Piece[];
+  /** Closed buckets of the range, for the metrics whose rules read them (empty otherwise). */
+  pieces: Pieces;
 }
 
 export interface DiagnosisInput {
@@ -113,18 +114,23 @@ const memoryLeak: Rule = ({ series, window }) => {
   const out: Diagnosis[] = [];
   for (const s of series) {
     if (s.stats.name !== r.metric) continue;
-    const pieces = s.pieces.filter((p) => p.count > 0);
-    if (pieces.length < r.segments * 2) continue;
-    const span = pieces[pieces.length - 1]!.start - pieces[0]!.start;
+    const p = s.pieces;
+    const filled: number[] = [];
+    for (let i = 0; i < p.n; i++) if (p.count[i]! > 0) filled.push(i);
+    if (filled.length < r.segments * 2) continue;
+    const t0 = p.start[filled[0]!]!;
+    const span = p.start[filled[filled.length - 1]!]! - t0;
     if (span < r.minSpanMs) continue;
     // The floor of each segment is the heap after collection: growth that survives GC.
-    const t0 = pieces[0]!.start;
     const floors: { t: number; v: number }[] = [];
     for (let k = 0; k < r.segments; k++) {
       const lo = t0 + (span * k) / r.segments;
       const hi = k === r.segments - 1 ? Infinity : t0 + (span * (k + 1)) / r.segments;
       let best: { t: number; v: number } | undefined;
-      for (const p of pieces) if (p.start >= lo && p.start < hi && (!best || p.min < best.v)) best = { t: p.start, v: p.min };
+      for (const i of filled) {
+        const at = p.start[i]!;
+        if (at >= lo && at < hi && (!best || p.min[i]! < best.v)) best = { t: at, v: p.min[i]! };
+      }
       if (best) floors.push(best);
     }
     if (floors.length < 3) continue;
@@ -207,12 +213,14 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
   let bursts = 0;
   for (const s of series) {
     if (s.stats.name !== r.metric) continue;
-    for (const p of s.pieces) {
-      if (p.count < r.minEvents) continue;
-      const rate = p.sum / p.count;
+    const p = s.pieces;
+    for (let i = 0; i < p.n; i++) {
+      const count = p.count[i]!;
+      if (count < r.minEvents) continue;
+      const rate = p.sum[i]! / count;
       if (rate >= r.burstRate && rate >= r.overFactor * s.stats.mean) {
         bursts++;
-        if (evidence.length < 10) evidence.push(ev(r.metric, 'error rate in one bucket', rate, r.burstRate, 'ratio', { from: p.start, to: p.start + p.widthMs }, s.stats.tags));
+        if (evidence.length < 10) evidence.push(ev(r.metric, 'error rate in one bucket', rate, r.burstRate, 'ratio', { from: p.start[i]!, to: p.start[i]! + p.width[i]! }, s.stats.tags));
       }
     }
   }
@@ -282,9 +290,16 @@ const poolSaturation: Rule = ({ series, window }) => {
       continue;
     }
     // No pool size recorded: a connection count pinned at its maximum is the tell.
-    const pieces = c.pieces.filter((p) => p.count > 0);
-    if (pieces.length < r.plateauMinBuckets || !(c.stats.max > 0)) continue;
-    const atMax = pieces.filter((p) => p.max >= c.stats.max * 0.999).length / pieces.length;
+    const p = c.pieces;
+    let filled = 0;
+    let pinned = 0;
+    for (let i = 0; i < p.n; i++) {
+      if (p.count[i]! === 0) continue;
+      filled++;
+      if (p.max[i]! >= c.stats.max * 0.999) pinned++;
+    }
+    if (filled < r.plateauMinBuckets || !(c.stats.max > 0)) continue;
+    const atMax = pinned / filled;
     if (atMax < r.plateauShare) continue;
     out.push({
       id: 'database-pool-saturation',

@@ -24,6 +24,78 @@ export interface Piece extends BucketRecord {
   tier: 1 | 2;
 }
 
+/**
+ * Closed records of one series as columns: a report reads thousands per series, and typed
+ * columns keep that loop monomorphic and free of per-record objects. One instance per
+ * thread is reused from series to series (reset()), so a caller that keeps pieces past the
+ * next series copies them (toArray()).
+ */
+export class Pieces {
+  n = 0;
+  start = new Float64Array(1024);
+  count = new Float64Array(1024);
+  sum = new Float64Array(1024);
+  min = new Float64Array(1024);
+  max = new Float64Array(1024);
+  last = new Float64Array(1024);
+  width = new Float64Array(1024);
+  sketchPos = new Float64Array(1024);
+  sketchLen = new Float64Array(1024);
+  tier = new Uint8Array(1024);
+
+  reset(): this {
+    this.n = 0;
+    return this;
+  }
+
+  push(r: BucketRecord, widthMs: number, tier: 1 | 2): void {
+    if (this.n === this.start.length) this.grow();
+    const i = this.n++;
+    this.start[i] = r.start;
+    this.count[i] = r.count;
+    this.sum[i] = r.sum;
+    this.min[i] = r.min;
+    this.max[i] = r.max;
+    this.last[i] = r.last;
+    this.width[i] = widthMs;
+    this.sketchPos[i] = r.sketchPos;
+    this.sketchLen[i] = r.sketchLen;
+    this.tier[i] = tier;
+  }
+
+  /** The kind's reading of piece i (see pieceValue). */
+  value(kind: MetricKind, i: number): number {
+    if (kind === 'counter') return this.sum[i]! / (this.width[i]! / 1000);
+    const c = this.count[i]!;
+    return c > 0 ? this.sum[i]! / c : Number.NaN;
+  }
+
+  record(i: number): BucketRecord {
+    return { start: this.start[i]!, count: this.count[i]!, sum: this.sum[i]!, min: this.min[i]!, max: this.max[i]!, last: this.last[i]!, sketchPos: this.sketchPos[i]!, sketchLen: this.sketchLen[i]! };
+  }
+
+  /** A copy that survives reset() (for the few series whose pieces the diagnoses read). */
+  clone(): Pieces {
+    const out = new Pieces();
+    out.n = this.n;
+    for (const k of ['start', 'count', 'sum', 'min', 'max', 'last', 'width', 'sketchPos', 'sketchLen'] as const) out[k] = this[k].slice(0, this.n);
+    out.tier = this.tier.slice(0, this.n);
+    return out;
+  }
+
+  private grow(): void {
+    const size = this.start.length * 2;
+    for (const k of ['start', 'count', 'sum', 'min', 'max', 'last', 'width', 'sketchPos', 'sketchLen'] as const) {
+      const next = new Float64Array(size);
+      next.set(this[k]);
+      this[k] = next;
+    }
+    const tier = new Uint8Array(size);
+    tier.set(this.tier);
+    this.tier = tier;
+  }
+}
+
 /** Time of the oldest data a series still holds (rollups, buckets or raw), or NaN. */
 export function oldestHeld(reader: StoreReader, id: number): number {
   let oldest = Number.NaN;
@@ -70,18 +142,18 @@ export function kindMean(kind: MetricKind, count: number, sum: number, seconds: 
  * Closed records of a series over [from, to), oldest first: one-minute rollups for the part
  * older than the oldest bucket still held, then the buckets.
  */
-export function readPieces(reader: StoreReader, id: number, from: number, to: number): Piece[] {
+export function readPieces(reader: StoreReader, id: number, from: number, to: number, out: Pieces = new Pieces()): Pieces {
   const L = reader.layout;
   const oldest = reader.oldestBucket(id, 1);
-  const out: Piece[] = [];
+  out.reset();
   if (Number.isNaN(oldest) || from < oldest) {
     const rollTo = Number.isNaN(oldest) ? to : Math.min(to, Math.floor(oldest / L.rollupMs) * L.rollupMs);
-    for (const r of reader.buckets(id, 2, from, rollTo)) out.push({ ...r, widthMs: L.rollupMs, tier: 2 });
-    const after = out.length > 0 ? out[out.length - 1]!.start + L.rollupMs : from;
-    for (const r of reader.buckets(id, 1, Math.max(from, after), to)) out.push({ ...r, widthMs: L.intervalMs, tier: 1 });
+    for (const r of reader.buckets(id, 2, from, rollTo)) out.push(r, L.rollupMs, 2);
+    const after = out.n > 0 ? out.start[out.n - 1]! + L.rollupMs : from;
+    for (const r of reader.buckets(id, 1, Math.max(from, after), to)) out.push(r, L.intervalMs, 1);
     return out;
   }
-  for (const r of reader.buckets(id, 1, from, to)) out.push({ ...r, widthMs: L.intervalMs, tier: 1 });
+  for (const r of reader.buckets(id, 1, from, to)) out.push(r, L.intervalMs, 1);
   return out;
 }
 
@@ -152,6 +224,8 @@ export interface SeriesStatsContext {
   acc: SketchAccumulator;
   from: number;
   to: number;
+  /** Reused columns (one per thread); a fresh instance when not given. */
+  pieces?: Pieces;
 }
 
 /**
@@ -159,7 +233,7 @@ export interface SeriesStatsContext {
  * the series' merged sketch of the range in ctx.acc (for per-metric merging), and returns
  * the closed pieces it read (for anomaly detection and charts).
  */
-export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats: SeriesStats; pieces: Piece[] } | null {
+export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats: SeriesStats; pieces: Pieces } | null {
   const { reader, acc, from, to } = ctx;
   const id = info.id;
   const agg = reader.aggregate(id, from, to, acc);
@@ -167,7 +241,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
   const kind = info.kind;
   const seconds = Math.max(1e-3, (to - from) / 1000);
   const mean = agg.sum / agg.count;
-  const pieces = readPieces(reader, id, from, to);
+  const pieces = readPieces(reader, id, from, to, ctx.pieces);
 
   // Exact when the raw ring holds every sample of the range.
   let quantiles: number[] | undefined;
@@ -187,16 +261,15 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     let closedCount = 0;
     let single = true;
     let between = 0;
-    for (const p of pieces) {
-      closedCount += p.count;
-      if (p.count !== 1) single = false;
-      if (p.count > 0) between += p.count * (p.sum / p.count - mean) ** 2;
+    const { count, sum } = pieces;
+    for (let i = 0; i < pieces.n; i++) {
+      const c = count[i]!;
+      closedCount += c;
+      if (c !== 1) single = false;
+      if (c > 0) between += c * (sum[i]! / c - mean) ** 2;
     }
     if (single && closedCount === agg.count) {
-      stddev = exactStddev(
-        pieces.map((p) => p.sum),
-        mean,
-      );
+      stddev = exactStddev(sum.subarray(0, pieces.n), mean);
       stddevMethod = 'buckets';
     } else {
       stddev = sketchStddev(acc, mean, agg.min, agg.max, closedCount > 0 ? between / agg.count : 0);
@@ -206,13 +279,14 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
   const clampQ = (q: number): number => (q < agg.min ? agg.min : q > agg.max ? agg.max : q);
   const qs = quantiles ?? acc.quantiles(QS).map(clampQ);
 
-  const t: number[] = [];
-  const v: number[] = [];
-  for (const p of pieces) {
-    const value = pieceValue(kind, p);
+  const t = new Float64Array(pieces.n);
+  const v = new Float64Array(pieces.n);
+  let m = 0;
+  for (let i = 0; i < pieces.n; i++) {
+    const value = pieces.value(kind, i);
     if (Number.isFinite(value)) {
-      t.push(p.start);
-      v.push(value);
+      t[m] = pieces.start[i]!;
+      v[m++] = value;
     }
   }
   const rate = kind === 'counter' ? agg.sum / seconds : agg.count / seconds;
@@ -237,7 +311,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     quantileMethod: quantiles ? 'raw' : 'sketch',
     rate,
     value: kind === 'gauge' ? agg.last : kind === 'counter' ? rate : mean,
-    trend: leastSquares(t, v),
+    trend: leastSquares(t.subarray(0, m), v.subarray(0, m)),
     change: null,
   };
   stats.change = baselineChange(reader, id, kind, from, to, pieces, agg);
@@ -249,7 +323,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
  * long as the range at most), or, when the range starts at the oldest data, the range's
  * first quarter against its last quarter.
  */
-export function baselineChange(reader: StoreReader, id: number, kind: MetricKind, from: number, to: number, pieces: Piece[], inRange?: { count: number; sum: number }): BaselineChange | null {
+export function baselineChange(reader: StoreReader, id: number, kind: MetricKind, from: number, to: number, pieces: Pieces, inRange?: { count: number; sum: number }): BaselineChange | null {
   const span = to - from;
   if (!(span > 0) || !Number.isFinite(span)) return null;
   const before = reader.aggregate(id, from - span, from);
@@ -260,14 +334,23 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
   let current: { count: number; sum: number } | undefined = inRange;
   if (before.count === 0) {
     // Nothing before the range: compare its first and last quarters, from the closed pieces.
-    const first = pieces[0]?.start;
-    if (first === undefined) return null;
+    if (pieces.n === 0) return null;
+    const first = pieces.start[0]!;
     const quarter = (to - first) / 4;
     baselineWindow = { from: first, to: first + quarter };
     currentWindow = { from: to - quarter, to };
     basis = 'first-quarter';
-    base = reader.aggregate(id, baselineWindow.from, baselineWindow.to);
-    current = reader.aggregate(id, currentWindow.from, currentWindow.to);
+    const b = { count: 0, sum: 0 };
+    const c = { count: 0, sum: 0 };
+    for (let i = 0; i < pieces.n; i++) {
+      const at = pieces.start[i]!;
+      const into = at < baselineWindow.to ? b : at >= currentWindow.from ? c : undefined;
+      if (!into) continue;
+      into.count += pieces.count[i]!;
+      into.sum += pieces.sum[i]!;
+    }
+    base = { ...before, count: b.count, sum: b.sum };
+    current = c;
     if (base.count === 0 || current.count === 0) return null;
   }
   current ??= reader.aggregate(id, from, to);
