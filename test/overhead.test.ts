@@ -56,4 +56,25 @@ describe('overhead budget', () => {
     }, 15_000, 'the collector back at its interval');
     expect(normal).toMatchObject({ backedOff: false, systemCadenceMs: 1000, slowCadenceMs: 60_000, actions: [] });
   });
+
+  it('does not slow system sampling when the cost is ingestion, which a back-off cannot reduce', async () => {
+    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { cpuPercent: 1, checkIntervalMs: 200 } });
+    monitors.push(m);
+    await m.start();
+    const h = m.metric('response_time', { route: '/busy' });
+    let bound: ReturnType<typeof m.status>['overhead'] | undefined;
+    const until = Date.now() + 15_000;
+    while (!bound && Date.now() < until) {
+      // The host records hard: the collector drains millions of samples a second.
+      for (let i = 0; i < 50_000; i++) h.record(i & 1023);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const o = m.status().overhead;
+      if (o.ingestionBound && o.level === 0 && o.collectorCadenceMs === 1000 && Date.now() - m.status().startedAt! > 3_000) bound = o;
+    }
+    expect(bound).toBeDefined();
+    expect(bound!.overBudget.cpu).toBe(true);
+    expect(bound!.breakdown!.collectorMs).toBeGreaterThan(20 * bound!.breakdown!.samplingMs);
+    expect(bound!.systemCadenceMs).toBe(1000);
+    expect(bound!.actions.join(' ')).toMatch(/over the CPU budget by ingestion/);
+  });
 });

@@ -320,6 +320,9 @@ const api: CollectorApi = {
       systemCadenceMs,
       slowCadenceMs: sampler?.slowCadenceMs ?? data.system.slowCadenceMs,
       spawnCalls: costs.filter((c) => c.spawnsProcesses).reduce((a, c) => a + c.calls, 0),
+      // The sources that read files in this thread; the spawning ones cost in child processes.
+      samplingMs: costs.filter((c) => !c.spawnsProcesses).reduce((a, c) => a + c.calls * c.meanMs, 0),
+      samplePassMs: costs.filter((c) => !c.spawnsProcesses).reduce((a, c) => a + c.meanMs, 0),
     };
   },
   setSystemCadence(systemMs, slowMs) {

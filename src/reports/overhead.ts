@@ -22,6 +22,14 @@ import { childrenCpuMs, threadCpuSource, type CpuSource } from './thread-cpu.js'
 
 const MiB = 1024 * 1024;
 const MAX_LEVEL = 3;
+/**
+ * A back-off step is taken only when sampling at the base cadence would be at least this
+ * share of the monitor's CPU: when the collector is busy draining what the host records,
+ * slowing the system sampling would save nothing worth its lost detail.
+ */
+const MIN_REDUCIBLE_SHARE = 0.05;
+/** The first seconds after start (JIT, first reads, V8 settling its heaps) are measured, not acted on. */
+const WARMUP_MS = 2_000;
 /** The slowest cadence a back-off may reach (the range of system.slowCadenceMs). */
 const MAX_CADENCE_MS = 3_600_000;
 
@@ -57,6 +65,10 @@ export interface CollectorUsage {
   slowCadenceMs: number;
   /** Calls made so far by the sources that spawn processes. */
   spawnCalls: number;
+  /** Time spent so far in system sources (the part of the collector's work a back-off reduces). */
+  samplingMs: number;
+  /** Mean time of one sampling pass over those sources. */
+  samplePassMs: number;
 }
 
 export interface OverheadDeps {
@@ -77,13 +89,20 @@ export interface OverheadStatus {
   /** Over the last check window; null before the first. */
   cpuPercent: number | null;
   memoryBytes: number | null;
-  breakdown: { windowMs: number; collectorMs: number; mainThreadMs: number; reportsMs: number; childProcessesMs: number } | null;
+  /**
+   * Where the CPU went in the last window. `samplingMs` is the part of the collector's time
+   * spent in system sources, which a back-off reduces along with child processes; the rest
+   * of the collector's time is ingestion (draining what the host records), which it cannot.
+   */
+  breakdown: { windowMs: number; collectorMs: number; samplingMs: number; mainThreadMs: number; reportsMs: number; childProcessesMs: number } | null;
   cpuSource: CpuSource;
   level: number;
   backedOff: boolean;
   overBudget: { cpu: boolean; memory: boolean };
   /** What the back-off does now, in words. */
   actions: string[];
+  /** Over the CPU budget by ingestion (the host's samples), which a back-off cannot reduce. */
+  ingestionBound: boolean;
   systemCadenceMs: number;
   slowCadenceMs: number;
   /** The cadence the collector reported using at the last check (it lags a change by one check). */
@@ -100,15 +119,16 @@ export class OverheadGovernor {
   private under = 0;
   private mainMs = 0;
   private base = { cadenceMs: 0 };
-  private last: { at: number; thread: number; collectorMs: number; childrenMs: number; spawnCalls: number; reportsMs: number } | undefined;
+  private last: { at: number; thread: number; collectorMs: number; samplingMs: number; childrenMs: number; spawnCalls: number; reportsMs: number } | undefined;
   private state: Omit<OverheadStatus, 'enabled' | 'budget' | 'level' | 'backedOff' | 'actions' | 'systemCadenceMs' | 'slowCadenceMs'>;
   private checking = false;
+  private startedAt = 0;
 
   constructor(deps: OverheadDeps, budget: OverheadOptions) {
     this.deps = deps;
     this.budget = budget;
     this.base.cadenceMs = deps.intervalMs;
-    this.state = { cpuPercent: null, memoryBytes: null, breakdown: null, cpuSource: threadCpuSource(), overBudget: { cpu: false, memory: false }, collectorCadenceMs: null, lastCheck: null, levelChangedAt: null };
+    this.state = { cpuPercent: null, memoryBytes: null, breakdown: null, cpuSource: threadCpuSource(), overBudget: { cpu: false, memory: false }, ingestionBound: false, collectorCadenceMs: null, lastCheck: null, levelChangedAt: null };
   }
 
   /** The system sampling cadence before back-off (the `perfwatch.system_cadence_ms` tunable). */
@@ -137,6 +157,7 @@ export class OverheadGovernor {
   start(): void {
     if (!this.budget.enabled || this.timer) return;
     this.last = undefined;
+    this.startedAt = Date.now();
     this.timer = setInterval(() => void this.check(), this.budget.checkIntervalMs);
     this.timer.unref();
     void this.check();
@@ -160,6 +181,7 @@ export class OverheadGovernor {
     }
     if (this.level >= 2 || this.state.overBudget.memory) actions.push('report pool capped at 1 thread');
     if (this.state.overBudget.memory) actions.push('the shared buffers are fixed at construction: lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries to use less memory');
+    if (this.state.ingestionBound) actions.push('over the CPU budget by ingestion (draining the samples the host records): slowing the system sampling would save under 5%, so it is not slowed further');
     return {
       enabled: this.budget.enabled,
       budget: { cpuPercent: this.budget.cpuPercent, memoryBytes: this.budget.memoryBytes },
@@ -183,7 +205,7 @@ export class OverheadGovernor {
       const children = childrenCpuMs();
       const reports = this.deps.reports();
       const prev = this.last;
-      this.last = { at: now, thread: usage.thread, collectorMs: usage.cpuMs, childrenMs: children, spawnCalls: usage.spawnCalls, reportsMs: reports.cpuMs };
+      this.last = { at: now, thread: usage.thread, collectorMs: usage.cpuMs, samplingMs: usage.samplingMs, childrenMs: children, spawnCalls: usage.spawnCalls, reportsMs: reports.cpuMs };
       const mainMs = this.mainMs;
       this.mainMs = 0;
       const memory = this.deps.sharedBytesInUse() + usage.heapUsed + reports.heapBytes;
@@ -198,6 +220,7 @@ export class OverheadGovernor {
       if (!prev) return; // the first check only sets the starting points
       const windowMs = now - prev.at;
       const collectorMs = usage.thread === prev.thread ? usage.cpuMs - prev.collectorMs : usage.cpuMs;
+      const samplingMs = usage.thread === prev.thread ? usage.samplingMs - prev.samplingMs : usage.samplingMs;
       const spawned = usage.spawnCalls > prev.spawnCalls || usage.thread !== prev.thread;
       const childMs = spawned && Number.isFinite(children - prev.childrenMs) ? children - prev.childrenMs : 0;
       const reportsMs = reports.cpuMs - prev.reportsMs;
@@ -205,14 +228,21 @@ export class OverheadGovernor {
       const total = (known ? collectorMs : 0) + mainMs + (Number.isFinite(reportsMs) ? reportsMs : 0) + childMs;
       const cpuPercent = (100 * total) / Math.max(1, windowMs);
       this.state.cpuPercent = known ? cpuPercent : null;
-      this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, mainThreadMs: mainMs, reportsMs, childProcessesMs: childMs };
+      this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, samplingMs, mainThreadMs: mainMs, reportsMs, childProcessesMs: childMs };
       const cpuOver = known && cpuPercent > this.budget.cpuPercent;
       this.state.overBudget.cpu = cpuOver;
+      // What sampling costs at the base cadence in a window like this one, children included.
+      const reducible = (usage.samplePassMs * windowMs) / this.base.cadenceMs + childMs * 4 ** this.level;
+      const worthIt = reducible >= MIN_REDUCIBLE_SHARE * total;
+      this.state.ingestionBound = cpuOver && !worthIt;
       const before = this.level;
-      if (cpuOver) {
+      if (now - this.startedAt < WARMUP_MS) {
+        // warming up: measured and shown, not acted on
+      } else if (cpuOver && worthIt) {
         this.under = 0;
         if (this.level < MAX_LEVEL) this.level++;
-      } else if (!known || cpuPercent < this.budget.cpuPercent / 2) {
+      } else if (!known || !worthIt || cpuPercent < this.budget.cpuPercent / 2) {
+        // Under half the budget, or over it by ingestion that a back-off does not reduce.
         if (++this.under >= 2 && this.level > 0) {
           this.level--;
           this.under = 0;
