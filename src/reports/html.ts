@@ -51,12 +51,18 @@ th{background:#f3f5f8}.n{text-align:right;font-variant-numeric:tabular-nums}
 const CHART_SCRIPT = `
 (function(){
   var charts = JSON.parse(document.getElementById('chart-data').textContent);
+  // Axis labels with SI prefixes, so that bytes and rates fit the axis.
+  function si(v){
+    var a = Math.abs(v), units = [[1e12,'T'],[1e9,'G'],[1e6,'M'],[1e3,'k']];
+    for (var i = 0; i < units.length; i++) if (a >= units[i][0]) return +(v / units[i][0]).toPrecision(3) + units[i][1];
+    return +v.toPrecision(3) + '';
+  }
   charts.forEach(function(c, i){
     var el = document.getElementById('chart-' + i);
     var t = c.t.map(function(x){ return x / 1000; });
     new uPlot({ width: 540, height: 220, legend: { show: true },
       series: [{}, { label: c.label, stroke: '#2f6fdf', width: 1.5, fill: 'rgba(47,111,223,0.08)' }],
-      axes: [{}, { size: 70 }] }, [t, c.v], el);
+      axes: [{}, { size: 60, values: function(u, vals){ return vals.map(si); } }] }, [t, c.v], el);
   });
 })();
 `;
