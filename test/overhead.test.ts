@@ -77,4 +77,14 @@ describe('overhead budget', () => {
     expect(bound!.systemCadenceMs).toBe(1000);
     expect(bound!.actions.join(' ')).toMatch(/over the CPU budget by ingestion/);
   });
+
+  it('refuses a bad budget, naming the field and the limit', () => {
+    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    expect(() => m.setOverheadBudget({ cpuPercent: -1 })).toThrow('overhead.cpuPercent must be a number from 0.0001 to 1000, got -1');
+    expect(() => m.setOverheadBudget({ memoryBytes: 10 })).toThrow(/^overhead.memoryBytes must be an integer from 1048576 to \d+ bytes, got 10$/);
+    expect(() => m.setOverheadBudget({ cpu: 5 } as never)).toThrow('overhead.cpu is not a known option');
+    expect(() => new PerformanceMonitor({ overhead: { checkIntervalMs: 5 } })).toThrow('overhead.checkIntervalMs must be an integer from 100 to 600000 ms, got 5');
+    m.setOverheadBudget({ cpuPercent: 2.5 });
+    expect(m.status().overhead.budget).toEqual({ cpuPercent: 2.5, memoryBytes: 64 * 1024 * 1024 });
+  });
 });

@@ -6,14 +6,14 @@
  */
 import { availableParallelism } from 'node:os';
 import type { CollectorApi } from '../../workers/collector.js';
-import type { ResolvedOptions } from '../options.js';
+import { toInvalidArgument, type ResolvedOptions } from '../options.js';
 import type { Registry, RegistryBuffers } from '../registry.js';
 import { LOG_RESERVED, ROLLUP_LOG_RESERVED, HOT_F64, type StoreBuffers } from '../store/layout.js';
 import type { StoreReader } from '../store/reader.js';
 import { PAGE_BINS } from '../sketch.js';
 import type { Supervisor } from '../supervisor.js';
 import { Optimizer, type OptimizationLogEntry, type OptimizationResult, type OptimizeOptions } from './optimizer.js';
-import { OverheadGovernor, type OverheadOptions, type OverheadStatus } from './overhead.js';
+import { OverheadBudgetSchema, OverheadGovernor, type OverheadOptions, type OverheadStatus } from './overhead.js';
 import { ReportService, type AlertHistoryQuery, type ReportOptions } from './service.js';
 import { measureTarget, type Tunable, type TunableDefinition } from './tunables.js';
 import type { AlertTransition, Baseline, PerformanceReport } from './types.js';
@@ -63,7 +63,7 @@ export class ReportsFeature {
       onTask: (_kind, wallMs, cpuMs, heapBytes) => {
         if (Number.isFinite(cpuMs)) this.reportCpuMs += cpuMs;
         this.reportHeap = heapBytes;
-        if (deps.running()) deps.record('monitor_report_ms', wallMs);
+        this.recordOwn('monitor_report_ms', wallMs);
       },
     });
     this.overhead = new OverheadGovernor(
@@ -78,9 +78,7 @@ export class ReportsFeature {
         sharedBytesInUse: () => this.sharedBytesInUse(),
         reports: () => ({ cpuMs: this.reportCpuMs, heapBytes: this.reportHeap * Math.max(1, this.reports.effectiveThreads) }),
         limitReports: (cap) => this.reports.limit(cap),
-        record: (name, value) => {
-          if (deps.running()) deps.record(name, value);
-        },
+        record: (name, value) => this.recordOwn(name, value),
       },
       o.overhead,
     );
@@ -174,7 +172,22 @@ export class ReportsFeature {
   }
 
   setOverheadBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
-    this.overhead.setBudget(budget);
+    const parsed = OverheadBudgetSchema.safeParse(budget);
+    if (!parsed.success) throw toInvalidArgument(parsed.error, budget, 'overhead');
+    const valid: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>> = {};
+    if (parsed.data.cpuPercent !== undefined) valid.cpuPercent = parsed.data.cpuPercent;
+    if (parsed.data.memoryBytes !== undefined) valid.memoryBytes = parsed.data.memoryBytes;
+    this.overhead.setBudget(valid);
+  }
+
+  /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
+  private recordOwn(name: string, value: number): void {
+    if (!this.deps.running()) return;
+    try {
+      this.deps.record(name, value);
+    } catch {
+      // stopped between the check and the record: the reading is dropped, not thrown
+    }
   }
 
   /**

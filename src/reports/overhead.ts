@@ -56,6 +56,12 @@ export const ReportsOptionsSchema = z.strictObject({
 
 export type OverheadOptions = z.output<typeof OverheadOptionsSchema>;
 
+/** What setOverheadBudget() accepts: the two limits, each optional. */
+export const OverheadBudgetSchema = z.strictObject({
+  cpuPercent: OverheadOptionsSchema.shape.cpuPercent.unwrap().optional(),
+  memoryBytes: OverheadOptionsSchema.shape.memoryBytes.unwrap().optional(),
+});
+
 export interface CollectorUsage {
   /** The collector's threadId (a restarted collector is a new thread, with a new clock). */
   thread: number;
@@ -141,9 +147,9 @@ export class OverheadGovernor {
     await this.apply();
   }
 
+  /** New limits, already validated (see OverheadBudgetSchema). */
   setBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
-    const parsed = OverheadOptionsSchema.parse({ ...this.budget, ...budget });
-    this.budget = parsed;
+    this.budget = { ...this.budget, ...budget };
   }
 
   get systemCadenceMs(): number {
@@ -158,9 +164,10 @@ export class OverheadGovernor {
     if (!this.budget.enabled || this.timer) return;
     this.last = undefined;
     this.startedAt = Date.now();
-    this.timer = setInterval(() => void this.check(), this.budget.checkIntervalMs);
+    // A failed check is skipped, never an unhandled rejection in the host.
+    this.timer = setInterval(() => void this.check().catch(() => {}), this.budget.checkIntervalMs);
     this.timer.unref();
-    void this.check();
+    void this.check().catch(() => {});
   }
 
   stop(): void {
