@@ -21,6 +21,7 @@
  * | 2    | 184     | RUNG_AT               | f64   | producers  | wall clock (ms) of the last wake-up   |
  * | 2    | 176     | CLOSED_BUCKET_START   | f64   | collector  | start (ms) of the newest closed bucket|
  * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
+ * | 3    | 200     | ALERT_CLOCK           | f64   | alert actor| wall clock (ms) of its last round     |
  */
 
 export const CONTROL_BYTES = 256;
@@ -41,6 +42,7 @@ export const LAG_MS = 21;
 export const CLOSED_BUCKET_START = 22;
 export const RUNG_AT = 23;
 export const STARTED_AT = 24;
+export const ALERT_CLOCK = 25;
 
 export interface ControlViews {
   readonly i32: Int32Array;

@@ -6,7 +6,7 @@
 export { PerformanceMonitor } from './monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor.js';
 export { attachProducer, MetricHandle, CounterHandle, Producer } from './producer.js';
-export type { ProducerHandle, MetricOptions, RequestSample } from './producer.js';
+export type { ProducerHandle, MetricOptions, RequestSample, BatchSample } from './producer.js';
 export { MonitorOptionsSchema, resolveOptions } from './options.js';
 export type { MonitorOptions, ResolvedOptions } from './options.js';
 export type { MetricQuery, MetricSnapshot, MetricWindow, HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './query.js';
@@ -33,3 +33,6 @@ export {
   MonitorStoppedError,
   ActorError,
 } from './errors.js';
+export { AlertRuleInputSchema, AGGREGATIONS, OPERATORS, SEVERITIES, ALERT_STATES } from './alerts/schema.js';
+export type { AlertRule, AlertRuleInput, Alert, AlertTransition, Aggregation, Operator, Severity, AlertState } from './alerts/schema.js';
+export type { AlertQuery, HistoryFilter, AlertingStatus } from './alerts/alerting.js';

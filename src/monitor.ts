@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
-import { Producer, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample } from './producer.js';
+import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
 import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
@@ -23,12 +23,14 @@ import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
 import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
+import { Alerting, type AlertQuery, type AlertingStatus, type HistoryFilter } from './alerts/alerting.js';
+import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from './alerts/schema.js';
 import { ReportsFeature } from './reports/feature.js';
 import type { OverheadOptions, OverheadStatus } from './reports/overhead.js';
 import type { ReportOptions } from './reports/service.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizeOptions } from './reports/optimizer.js';
 import type { Tunable, TunableDefinition } from './reports/tunables.js';
-import type { AlertTransition, Baseline, PerformanceReport } from './reports/types.js';
+import type { Baseline, PerformanceReport } from './reports/types.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -75,6 +77,7 @@ export interface MonitorStatus {
     ringBytes: number;
   };
   system: CollectorInfo['system'] | null;
+  alerts: AlertingStatus & { heartbeatAgeMs: number | null };
   /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
   overhead: OverheadStatus;
 }
@@ -106,6 +109,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly main: Producer;
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
+  private readonly alerting: Alerting;
   private currentState: MonitorState = 'stopped';
   private startedAt: number | null = null;
   private tick: NodeJS.Timeout | undefined;
@@ -147,8 +151,17 @@ export class PerformanceMonitor extends EventEmitter {
       restart: (info) => this.emitSafe('actor-restart', info),
     });
     this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs) : undefined;
-    // The alert engine's history, when this monitor has one (getAlertHistory): reports analyse it.
-    const alerts = this as unknown as { getAlertHistory?: (q: { from?: number; to?: number }) => AlertTransition[] };
+    const { historyLimit, ...notifier } = o.alerts;
+    this.alerting = new Alerting({
+      control: this.control,
+      views: this.ctl,
+      registry: this.registryBuffers,
+      store: this.store,
+      intervalMs: o.collectionIntervalMs,
+      historyLimit,
+      notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+    });
     this.features = new ReportsFeature({
       monitorId: this.id,
       options: o,
@@ -161,7 +174,8 @@ export class PerformanceMonitor extends EventEmitter {
       record: (name, value) => this.main.record(name, value),
       flush: () => this.flush(),
       running: () => this.running,
-      alertHistory: typeof alerts.getAlertHistory === 'function' ? (q) => alerts.getAlertHistory!(q) : undefined,
+      // Reports analyse the alert engine's history of transitions.
+      alertHistory: (q) => this.getAlertHistory(q),
     });
   }
 
@@ -179,7 +193,9 @@ export class PerformanceMonitor extends EventEmitter {
     this.currentState = 'starting';
     try {
       await this.collector.start();
+      await this.alerting.start();
     } catch (error) {
+      await this.collector.stop();
       this.currentState = 'stopped';
       throw error;
     }
@@ -210,6 +226,7 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
     this.main.ring.setClosed(true);
     await this.collector.stop();
+    await this.alerting.stop();
     await this.features.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
@@ -223,6 +240,14 @@ export class PerformanceMonitor extends EventEmitter {
   /** A bound handle: resolve a series once, then handle.record(value) costs a ring push. */
   metric(name: string, tags?: Tags, options?: MetricOptions): MetricHandle {
     return this.main.metric(name, tags, options);
+  }
+
+  /**
+   * Records many samples at once, all or nothing (errors name the sample: `samples[3].value`).
+   * A sample's `timestamp` may lie at most one collection interval in the past.
+   */
+  recordBatch(samples: readonly BatchSample[]): number {
+    return this.main.recordBatch(samples, this.options.collectionIntervalMs);
   }
 
   /** Records a handled request: response_time, throughput and error_rate, tagged by endpoint. */
@@ -269,6 +294,39 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.currentState !== 'running') return;
     this.main.flush();
     await this.collector.call((c) => c.flush(), true);
+  }
+
+  /**
+   * Adds an alert rule (see AlertRuleInputSchema for the fields and their limits). It applies
+   * to every series of the metric whose tags include the rule's, present and future; a metric
+   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating.
+   */
+  createAlertRule(rule: AlertRuleInput): Promise<AlertRule> {
+    return this.alerting.createRule(rule);
+  }
+
+  listAlertRules(): AlertRule[] {
+    return this.alerting.listRules();
+  }
+
+  /** Deletes a rule; its firing alerts resolve. False when there is no such rule. */
+  deleteAlertRule(id: string): Promise<boolean> {
+    return this.alerting.deleteRule(id);
+  }
+
+  /** Resolves a firing alert by hand (the way to close alerts of rules with autoResolve off). */
+  resolveAlert(fingerprint: string): Promise<boolean> {
+    return this.alerting.resolve(fingerprint);
+  }
+
+  /** Alerts by state (default: active, i.e. pending and firing) and severity. */
+  getAlerts(query?: AlertQuery): Alert[] {
+    return this.alerting.getAlerts(query);
+  }
+
+  /** Every transition of every alert, oldest first, optionally by time range and rule id. */
+  getAlertHistory(filter?: HistoryFilter): AlertTransition[] {
+    return this.alerting.getHistory(filter);
   }
 
   /** Every series with data: current value, totals and a summary of the recent window. */
@@ -323,6 +381,7 @@ export class PerformanceMonitor extends EventEmitter {
         ringBytes,
       },
       system: this.collectorInfo?.system ?? null,
+      alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
       overhead: this.features.overheadStatus(),
     };
   }
@@ -386,9 +445,15 @@ export class PerformanceMonitor extends EventEmitter {
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
    * would). The supervisor must heal each without losing a sample.
    */
-  async injectFault(fault: Fault | 'kill'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' = 'collector'): Promise<void> {
+    const target = actor === 'alerts' ? this.alerting.actor : this.collector;
     if (fault === 'kill') {
-      await this.collector.worker()?.terminate();
+      await target.worker()?.terminate();
+      return;
+    }
+    if (actor === 'alerts') {
+      if (fault === 'hang') throw new InvalidArgumentError('fault', 'hang is a collector fault');
+      await this.alerting.actor.call((a) => a.injectFault(fault));
       return;
     }
     await this.collector.call((c) => c.injectFault(fault));
@@ -435,6 +500,8 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.collector.state === 'running' && clock > 0 && now - clock > HEARTBEAT_TIMEOUT_MS) {
       void this.collector.replace(`no heartbeat for ${Math.round(now - clock)} ms`);
     }
+    const alertAge = this.alerting.heartbeatAge(now);
+    if (alertAge !== null && alertAge > HEARTBEAT_TIMEOUT_MS) void this.alerting.actor.replace(`no heartbeat for ${Math.round(alertAge)} ms`);
     if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
       this.collector
         .call((c) => c.info())

@@ -51,6 +51,44 @@ export const RuntimeOptionsSchema = z.strictObject({
   eventLoopResolutionMs: int(1, 1000, 50),
 });
 
+const httpUrl = z
+  .string({ error: 'must be an http(s) URL' })
+  .max(2048, { error: 'must be at most 2048 characters' })
+  .refine(
+    (u) => {
+      try {
+        const p = new URL(u).protocol;
+        return p === 'http:' || p === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be an http(s) URL' },
+  );
+
+export const AlertOptionsSchema = z.strictObject({
+  /** URLs receiving the Alertmanager webhook payload (version 4) when an alert fires or resolves. */
+  webhooks: z
+    .array(z.union([httpUrl, z.strictObject({ url: httpUrl, headers: z.record(z.string(), z.string()).optional() })]), { error: 'must be an array of http(s) URLs' })
+    .max(16, { error: 'must list at most 16 webhooks' })
+    .default([]),
+  /** An Alertmanager to push alerts to (its /api/v2/alerts). */
+  alertmanagerUrl: httpUrl.optional(),
+  /** Firing alerts are re-sent to Alertmanager this often (it resolves alerts that stop arriving). */
+  alertmanagerResendMs: int(1_000, 3_600_000, 60_000),
+  /** A resolution is notified once it has held this long; a new firing meanwhile cancels it (flapping). */
+  resolveHoldMs: int(0, 3_600_000, 30_000),
+  /** Transitions kept in memory. */
+  historyLimit: int(100, 10_000_000, 100_000),
+  /** Notifications waiting per target; beyond it the oldest is dropped and counted. */
+  queueLimit: int(1, 100_000, 1_000),
+  timeoutMs: int(100, 60_000, 5_000),
+  maxAttempts: int(1, 20, 6),
+  retryBaseMs: int(10, 60_000, 500),
+  /** The address shown as the generator of notifications. */
+  externalUrl: z.string().max(2048).default('http://127.0.0.1/perfwatch'),
+});
+
 export const MonitorOptionsSchema = z.strictObject({
   /** Bucket width and system sampling period. */
   collectionIntervalMs: int(1_000, 300_000, 1_000, ' ms'),
@@ -77,6 +115,7 @@ export const MonitorOptionsSchema = z.strictObject({
   sketchPoolBytes: int(MiB, 4096 * MiB, 32 * MiB),
   system: SystemOptionsSchema.prefault({}),
   runtime: RuntimeOptionsSchema.prefault({}),
+  alerts: AlertOptionsSchema.prefault({}),
   /** The monitor's own CPU and memory budget, and the back-off when it is exceeded. */
   overhead: OverheadOptionsSchema.prefault({}),
   /** Report pool threads and optimize()'s default verification window. */
@@ -87,12 +126,12 @@ export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;
 export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
 
 /** Turns the first schema issue into an InvalidArgumentError naming the field. */
-export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = ''): InvalidArgumentError {
+export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option'): InvalidArgumentError {
   const issue = error.issues[0]!;
   const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
-    return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, 'is not a known option');
+    return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, `is not a known ${what}`);
   }
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;

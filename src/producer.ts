@@ -13,7 +13,7 @@
 import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, describeValue } from './errors.js';
 import { Registry, type CanonicalTags, type RegistryBuffers, type Tags } from './registry.js';
-import { RingWriter, claimRing, type OverflowPolicy } from './ring.js';
+import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 
 /** A series bound to a ring: the hot path. */
@@ -39,6 +39,11 @@ export class MetricHandle {
     this.ring.push(this.id, value);
   }
 
+  /** Throws what record(value) would throw for a bad value, without recording. */
+  check(value: unknown): void {
+    if (typeof value !== 'number' || value - value !== 0) throw this.invalid(value, 'a finite number');
+  }
+
   protected invalid(value: unknown, expected: string): InvalidArgumentError {
     return new InvalidArgumentError('value', `of ${this.name} must be ${expected}, got ${describeValue(value)}`);
   }
@@ -50,6 +55,27 @@ export class CounterHandle extends MetricHandle {
     if (typeof value !== 'number' || !(value >= 0) || value === Infinity) throw this.invalid(value, 'a finite number >= 0 (counters only go up)');
     this.ring.push(this.id, value);
   }
+
+  override check(value: unknown): void {
+    if (typeof value !== 'number' || !(value >= 0) || value === Infinity) throw this.invalid(value, 'a finite number >= 0 (counters only go up)');
+  }
+}
+
+export interface BatchSample {
+  name: string;
+  value: number;
+  tags?: Tags;
+  /** When the sample was taken (ms since the epoch, or a Date); default: when it is applied. */
+  timestamp?: number | Date;
+}
+
+/** How far ahead of the clock a sample's timestamp may be (clock skew between hosts). */
+const FUTURE_MS = 5_000;
+
+/** The same error with its field placed under `prefix` (`samples[3].value`). */
+function prefixField(error: unknown, prefix: string): unknown {
+  if (!(error instanceof InvalidArgumentError) || error.field === undefined) return error;
+  return new InvalidArgumentError(`${prefix}.${error.field}`, error.message.slice(error.field.length + 1));
 }
 
 export interface MetricOptions {
@@ -115,6 +141,11 @@ export class Producer {
 
   /** Records a sample by name; repeated shapes cost a few Map lookups. */
   record(name: string, value: number, tags?: Tags): void {
+    this.handleFor(name, tags).record(value);
+  }
+
+  /** The handle of a (name, tags) shape, through the trie; the first call of a shape learns it. */
+  handleFor(name: string, tags: Tags | undefined): MetricHandle {
     let node = this.byName.get(name);
     if (node !== undefined && tags != null) {
       for (const key in tags) {
@@ -122,12 +153,7 @@ export class Producer {
         if (node === undefined) break;
       }
     }
-    const handle = node?.handle;
-    if (handle === undefined) {
-      this.learn(name, tags).record(value);
-      return;
-    }
-    handle.record(value);
+    return node?.handle ?? this.learn(name, tags);
   }
 
   /** Records one handled request: response_time, throughput and error_rate, by endpoint. */
@@ -156,6 +182,64 @@ export class Producer {
     h.responseTime.record(responseTimeMs);
     h.throughput.record(1);
     h.errors.record(success ? 0 : 1);
+  }
+
+  /**
+   * Records many samples in one call, all or nothing: every sample is validated (and its
+   * series resolved) before the first is written, and errors name the sample by index. A
+   * `timestamp` (ms or Date) stamps the sample with the time it was taken; perfwatch keeps
+   * live data, so it may lie at most `pastMs` in the past (the open bucket) and 5 s ahead.
+   * The call waits for ring space rather than drop part of the batch.
+   */
+  recordBatch(samples: readonly BatchSample[], pastMs: number, now: number = Date.now()): number {
+    if (!Array.isArray(samples)) throw new InvalidArgumentError('samples', `must be an array, got ${describeValue(samples)}`);
+    const handles: MetricHandle[] = new Array(samples.length);
+    const stamps = new Float64Array(samples.length).fill(Number.NaN);
+    let stamped = false;
+    for (let i = 0; i < samples.length; i++) {
+      const s = samples[i];
+      if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`samples[${i}]`, `must be an object, got ${describeValue(s)}`);
+      let handle: MetricHandle;
+      try {
+        handle = this.handleFor(s.name, s.tags);
+        handle.check(s.value);
+      } catch (error) {
+        throw prefixField(error, `samples[${i}]`);
+      }
+      handles[i] = handle;
+      if (s.timestamp !== undefined) {
+        const t = s.timestamp instanceof Date ? s.timestamp.getTime() : s.timestamp;
+        if (typeof t !== 'number' || !Number.isFinite(t)) {
+          throw new InvalidArgumentError(`samples[${i}].timestamp`, `must be a Date or ms since the epoch, got ${describeValue(s.timestamp)}`);
+        }
+        if (t < now - pastMs || t > now + FUTURE_MS) {
+          throw new InvalidArgumentError(
+            `samples[${i}].timestamp`,
+            `(${new Date(t).toISOString()}) is out of range: perfwatch records live data, so a timestamp may be at most ${pastMs} ms in the past (one collection interval) and ${FUTURE_MS} ms ahead`,
+          );
+        }
+        stamps[i] = t;
+        stamped = true;
+      }
+    }
+    const ring = this.ring;
+    const chunk = Math.max(1, Math.floor(ring.capacity / 2));
+    let current = Number.NaN;
+    for (let start = 0; start < handles.length; start += chunk) {
+      const end = Math.min(handles.length, start + chunk);
+      // Room for the chunk and its time marks (at most one mark per sample, plus the reset).
+      ring.waitForRoom(Math.min(ring.capacity, stamped ? 2 * (end - start) + 1 : end - start));
+      for (let i = start; i < end; i++) {
+        const t = stamps[i]!;
+        if (t !== current && !(t !== t && current !== current)) {
+          ring.push(TIME_MARK, t);
+          current = t;
+        }
+        handles[i]!.record(samples[i]!.value);
+      }
+    }
+    if (current === current) ring.push(TIME_MARK, Number.NaN);
+    return handles.length;
   }
 
   /** Publishes this thread's pending samples now (they publish by themselves at the end of the event-loop turn). */

@@ -43,6 +43,12 @@ export const HEADER_BYTES = 192;
 
 let nextRingId = 1;
 
+/**
+ * A slot whose id is TIME_MARK is not a sample: its value is the time (ms) at which the
+ * ring's following samples were taken, or NaN to go back to the time they are drained.
+ */
+export const TIME_MARK = -2;
+
 /** The producer publishes its write index once per this many samples (a power of two). */
 export const PUBLISH_EVERY = 64;
 const PUBLISH_MASK = PUBLISH_EVERY - 1;
@@ -182,6 +188,27 @@ export class RingWriter {
     if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
   }
 
+  /**
+   * Waits until `n` slots are free, whatever the overflow policy: a bulk record is one call
+   * whose samples must all go in. Waits at most maxBlockMs (a second at most when that is
+   * unbounded: a worker's bulk call then falls back to its overflow policy). False on timeout.
+   */
+  waitForRoom(n: number): boolean {
+    if (n > this.capacity) throw new CapacityError('samples', `of one call must fit the ring: at most ${this.capacity}, got ${n}`);
+    const deadline = Date.now() + Math.min(this.maxBlockMs, 1000);
+    for (;;) {
+      const read = Atomics.load(this.hdr, READ);
+      this.limit = this.closed ? this.w : (read + this.capacity) | 0;
+      if (((read + this.capacity - this.w) | 0) >= n) return true;
+      if (Date.now() > deadline) return false;
+      this.publish();
+      Atomics.store(this.hdr, WAITING, 1);
+      ringDoorbell(this.ctl);
+      Atomics.wait(this.hdr, READ, read, 20);
+      Atomics.store(this.hdr, WAITING, 0);
+    }
+  }
+
   /** Samples pushed but not yet published (0 right after publish()). */
   unpublished(): number {
     return (this.w - Atomics.load(this.hdr, WRITE)) | 0;
@@ -199,10 +226,6 @@ export class RingWriter {
   setClosed(closed: boolean): void {
     this.closed = closed;
     this.limit = closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
-  }
-
-  isClosed(): boolean {
-    return this.closed;
   }
 
   private schedule(): void {
@@ -268,6 +291,8 @@ export class RingReader {
   readonly id: number;
   /** Local read index: resumes from APPLIED, which survives a consumer crash. */
   r: number;
+  /** The time of the last TIME_MARK read, NaN when samples take the drain time. */
+  stamp = Number.NaN;
   private droppedSeen: number;
 
   constructor(sab: SharedArrayBuffer) {

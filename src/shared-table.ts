@@ -40,7 +40,7 @@ export interface SharedTableSizes {
   extraInts: number;
 }
 
-export function sharedTableBytes(sizes: SharedTableSizes): number {
+function sharedTableBytes(sizes: SharedTableSizes): number {
   const slots = slotCount(sizes.capacity);
   return HEADER_BYTES + 4 * slots + 4 * sizes.capacity * (ENTRY_FIXED + sizes.extraInts) + sizes.arenaBytes;
 }

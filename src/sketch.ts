@@ -90,12 +90,17 @@ export class SketchAccumulator {
     this.total += count;
   }
 
-  /** Adds an encoded run (see the module comment) that starts at `pos` in `data`. */
+  /**
+   * Adds an encoded run (see the module comment) that starts at `pos` in `data`. A run being
+   * overwritten while it is read (readers check that afterwards and start over) may hold
+   * anything: lengths and keys are bounded so that it cannot reach outside `data` or the keys.
+   */
   addEncoded(data: Int32Array, pos: number): void {
-    const n = data[pos]!;
+    const n = Math.min(data[pos]!, (data.length - pos - 1) >> 1);
     for (let i = 0; i < n; i++) {
       const at = pos + 1 + 2 * i;
-      this.addKey(data[at]!, data[at + 1]! >>> 0);
+      const key = data[at]!;
+      if (key >>> 0 < KEY_COUNT) this.addKey(key, data[at + 1]! >>> 0);
     }
   }
 

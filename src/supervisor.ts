@@ -21,9 +21,11 @@ export interface ActorExit {
   restarts: number;
 }
 
-export interface ActorEvents {
+export interface ActorEvents<Api = unknown> {
   exit(info: ActorExit): void;
   restart(info: { actor: string; restarts: number; downMs: number }): void;
+  /** Runs on each new worker before calls reach it: hand it its state (rules, subscriptions). */
+  ready?(remote: Comlink.Remote<Api>): Promise<void>;
 }
 
 interface Instance<Api> {
@@ -42,12 +44,12 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   lastExit: ActorExit | undefined;
   private readonly url: URL;
   private readonly data: () => unknown;
-  private readonly events: ActorEvents;
+  private readonly events: ActorEvents<Api>;
   private instance: Instance<Api> | undefined;
   private current: Promise<Instance<Api>> | undefined;
   private recentRestarts: number[] = [];
 
-  constructor(name: string, url: URL, data: () => unknown, events: ActorEvents) {
+  constructor(name: string, url: URL, data: () => unknown, events: ActorEvents<Api>) {
     this.name = name;
     this.url = url;
     this.data = data;
@@ -127,6 +129,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       const instance: Instance<Api> = { worker, remote, exited };
       try {
         await Promise.race([remote.ready(), exited]);
+        if (this.events.ready) await Promise.race([this.events.ready(remote), exited]);
         this.instance = instance;
         if (this.state === 'starting' || this.state === 'restarting') this.state = 'running';
         return instance;

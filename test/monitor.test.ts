@@ -101,6 +101,38 @@ describe('PerformanceMonitor', () => {
     expect(m.getMetricHistory({ metric: 'never_recorded' }).series).toEqual([]);
   });
 
+  it('records batches all or nothing, with the times the samples were taken', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    const now = Date.now();
+    expect(m.recordBatch([
+      { name: 'api_response_time', value: 10, tags: { api: 'geo' }, timestamp: now - 400 },
+      { name: 'api_response_time', value: 20, tags: { api: 'geo' }, timestamp: new Date(now - 200) },
+      { name: 'api_response_time', value: 30, tags: { api: 'geo' } },
+    ])).toBe(3);
+    await m.flush();
+    const raw = m.getMetricHistory({ metric: 'api_response_time', resolution: 'raw' }).series[0]!.points;
+    expect(raw.map((p) => p.value)).toEqual([10, 20, 30]);
+    expect(raw[0]!.t).toBe(now - 400);
+    expect(raw[1]!.t).toBe(now - 200);
+    expect(raw[2]!.t).toBeGreaterThanOrEqual(now);
+
+    // One bad sample refuses the whole batch, naming it.
+    const bad = () => m.recordBatch([{ name: 'api_response_time', value: 1, tags: { api: 'geo' } }, { name: 'api_response_time', value: Number.NaN, tags: { api: 'geo' } }]);
+    expect(bad).toThrow('samples[1].value of api_response_time must be a finite number, got NaN');
+    expect(() => m.recordBatch([{ name: 'api_response_time', value: 1, timestamp: now - 3_600_000 }])).toThrow(/^samples\[0\]\.timestamp \(.*\) is out of range: perfwatch records live data/);
+    expect(() => m.recordBatch([{ name: 'bad name', value: 1 }])).toThrow('samples[0].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
+    await m.flush();
+    expect(m.getMetrics({ names: ['api_response_time'] })[0]!.totalCount).toBe(3);
+
+    // A batch larger than the ring goes in whole under the default 'drop' policy.
+    const big = Array.from({ length: 200_000 }, (_, i) => ({ name: 'queue_size', value: i % 10, tags: { q: String(i % 4) } }));
+    expect(m.recordBatch(big)).toBe(200_000);
+    await m.flush();
+    expect(m.getMetrics({ names: ['queue_size'] }).reduce((a, s) => a + s.totalCount, 0)).toBe(200_000);
+    expect(m.status().ingestion.dropped).toBe(0);
+  });
+
   it('reports its state, memory and rings in status()', async () => {
     const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, maxSeries: 1000 });
     expect(m.status()).toMatchObject({ state: 'stopped', running: false });

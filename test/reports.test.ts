@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, ReportAbortedError } from '../dist/src/index.js';
 import type { PerformanceReport } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
 
 async function caught(promise: Promise<unknown>): Promise<InvalidArgumentError> {
   try {
@@ -18,6 +19,12 @@ describe('generateReport on a running monitor', () => {
     await m.start();
     for (let i = 0; i < 2000; i++) m.recordRequest({ endpoint: i % 2 ? '/a' : '/b', responseTimeMs: 10 + (i % 100), success: i % 50 !== 0 });
     for (let i = 0; i < 1000; i++) m.record('cache_hit_rate', i % 2);
+    // One critical alert that fires and resolves: the report's alert analysis reads it.
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10, severity: 'critical' });
+    m.record('queue_size', 50);
+    await waitFor(() => m.getAlertHistory().some((t) => t.to === 'firing'), 10_000, 'the alert to fire');
+    m.record('queue_size', 1);
+    await waitFor(() => m.getAlertHistory().some((t) => t.to === 'resolved'), 10_000, 'the alert to resolve');
     await m.flush();
   });
   afterAll(() => m.stop());
@@ -30,8 +37,9 @@ describe('generateReport on a running monitor', () => {
     expect(a).toMatchObject({ count: 1000, min: 11, max: 109, stddevMethod: 'sketch' });
     expect(r.metrics.find((x) => x.name === 'response_time')).toMatchObject({ series: 2, count: 2000 });
     expect(r.diagnoses.map((d) => d.id)).toContain('low-cache-hit-rate');
-    expect(r.alerts).toMatchObject({ available: false });
-    expect(r.notes.join(' ')).toMatch(/No alert history/);
+    expect(r.alerts).toMatchObject({ available: true, firings: 1, bySeverity: { critical: 1, warning: 0 }, unresolved: 0, timeToResolve: { episodes: 1 } });
+    // A critical firing costs 3 of the alerts part's 10 points.
+    expect(r.score.parts.find((p) => p.name === 'alerts')).toMatchObject({ value: 3, score: 70 });
     expect(m.getLatestReport()).toEqual(r);
     // The task's thread read the store in place: the report's figures are the store's.
     const snapshot = m.getMetrics({ names: ['response_time'] }).find((s) => s.tags.endpoint === '/a')!;

@@ -196,7 +196,9 @@ function onBucketBoundary(t: number): void {
   writer.rollup(registry.seriesCount());
   ctl.f64[CLOSED_BUCKET_START] = writer.bucketStart - data.intervalMs;
   Atomics.add(ctl.i32, BUCKET_EPOCH, 1);
-  Atomics.notify(ctl.i32, BUCKET_EPOCH);
+  // Readers wait on DRAIN_EPOCH alone; a closed bucket is news for them too.
+  Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
+  Atomics.notify(ctl.i32, DRAIN_EPOCH);
   if (t >= nextSystemSample) {
     nextSystemSample = writer.bucketStart + systemCadenceMs;
     sampleOwn(t);

@@ -256,6 +256,104 @@ export class StoreReader {
     return Atomics.load(this.i32, id * this.layout.slotF64 * 2 + (tier === 1 ? T1_HEAD : T2_HEAD));
   }
 
+  /**
+   * Statistics of the tier-1 buckets with from <= start < to, without allocating: writes
+   * count, sum, min, max, last into out[0..4]. Returns false when the bucket ring no longer
+   * reaches back to `from` (the caller then uses aggregate(), which adds rollups).
+   */
+  windowStats(id: number, from: number, to: number, out: Float64Array): boolean {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const headCell = base * 2 + T1_HEAD;
+    const offset = base + L.t1OffsetF64;
+    const head = Atomics.load(this.i32, headCell);
+    const f = this.f64;
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let last = Number.NaN;
+    let lastStart = -Infinity;
+    let reached = head <= L.t1Cap; // the ring holds every bucket ever written
+    let oldest = head - 1;
+    for (let k = head - 1; k >= 0 && k >= head - L.t1Cap; k--) {
+      const rec = offset + (k % L.t1Cap) * BUCKET_F64;
+      const start = f[rec + BUCKET_START]!;
+      if (start < from) {
+        reached = true;
+        break;
+      }
+      oldest = k;
+      if (start >= to) continue;
+      count += f[rec + BUCKET_COUNT]!;
+      sum += f[rec + BUCKET_SUM]!;
+      const lo = f[rec + BUCKET_MIN]!;
+      const hi = f[rec + BUCKET_MAX]!;
+      if (lo < min) min = lo;
+      if (hi > max) max = hi;
+      if (start > lastStart) {
+        lastStart = start;
+        last = f[rec + BUCKET_LAST]!;
+      }
+    }
+    out[0] = count;
+    out[1] = sum;
+    out[2] = min;
+    out[3] = max;
+    out[4] = last;
+    // Records older than head - capacity may have been rewritten while we read.
+    return reached && oldest >= Atomics.load(this.i32, headCell) - L.t1Cap;
+  }
+
+  /**
+   * Adds the sketches of the tier-1 buckets with from <= start < to; returns buckets whose
+   * sketch was gone. The hot path of window alert rules: it reads the log in place, without
+   * copies or objects, and checks afterwards that the writer did not reach what it read.
+   */
+  addWindowSketch(id: number, from: number, to: number, acc: SketchAccumulator): number {
+    const L = this.layout;
+    const log = this.logs[0];
+    const base = id * L.slotF64;
+    const offset = base + L.t1OffsetF64;
+    const head = Atomics.load(this.i32, base * 2 + T1_HEAD);
+    const f = this.f64;
+    let oldestPos = Infinity;
+    let missing = 0;
+    for (let k = head - 1; k >= 0 && k >= head - L.t1Cap; k--) {
+      const rec = offset + (k % L.t1Cap) * BUCKET_F64;
+      const start = f[rec + BUCKET_START]!;
+      if (start < from) break;
+      if (start >= to) continue;
+      const pos = f[rec + BUCKET_SKETCH_POS]!;
+      if (pos < Number(Atomics.load(this.metaBig, log.cell)) - log.size) {
+        missing++;
+        continue;
+      }
+      acc.addEncoded(log.data, pos % log.size);
+      if (pos < oldestPos) oldestPos = pos;
+    }
+    if (oldestPos < Number(Atomics.load(this.metaBig, log.cell)) - log.size) {
+      // The writer overwrote a sketch while we added it: read the window again, the slow way.
+      acc.reset();
+      missing = 0;
+      for (const r of this.buckets(id, 1, from, to)) if (!this.addSketch(1, r, acc)) missing++;
+    }
+    return missing;
+  }
+
+  /** The newest published raw sample of a series into out[0] (time) and out[1] (value); false when none. */
+  newestRaw(id: number, out: Float64Array): boolean {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const head = Atomics.load(this.i32, base * 2 + RAW_HEAD);
+    const at = base + L.rawOffsetF64 + 2 * ((head - 1) & (L.rawCap - 1));
+    const t = this.f64[at]!;
+    if (!(t > 0)) return false;
+    out[0] = t;
+    out[1] = this.f64[at + 1]!;
+    return true;
+  }
+
   /** Start of the oldest record held in a tier, or NaN. */
   oldestBucket(id: number, tier: Tier): number {
     const L = this.layout;

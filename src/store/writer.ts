@@ -11,7 +11,7 @@
  * free list before a directory points at them, and directories are replaced by writing the
  * idle copy and flipping DIR_SELECT, so a crash leaks at worst a page, never shares one.
  */
-import { APPLIED, WRITE, type RingReader } from '../ring.js';
+import { APPLIED, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_SHIFT, PAGE_BINS, PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import {
   BUCKET_COUNT,
@@ -204,7 +204,8 @@ export class StoreWriter {
   }
 
   /**
-   * Applies up to `max` published samples of one ring, stamped with `now`. Returns how many.
+   * Applies up to `max` published samples of one ring, stamped with `now` (or with the time
+   * of the ring's last time mark). Returns how many samples, marks not counted.
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
    * This loop is the collector's hot path: everything it reads is in locals, and a sample is
@@ -232,6 +233,8 @@ export class StoreWriter {
     const pageCache = this.pageCache;
     const touchMark = this.touchMark;
     const pass = this.pass;
+    let stamp = reader.stamp === reader.stamp ? reader.stamp : now;
+    let marks = 0;
     for (let k = 0; k < n; k++) {
       // Free slots for the producer as we go, so that it refills while we drain.
       if ((k & RELEASE_MASK) === RELEASE_MASK) {
@@ -243,7 +246,13 @@ export class StoreWriter {
       const v = values[at]!;
       r = (r + 1) | 0;
       if (id >>> 0 >= maxSeries) {
-        this.counters.badSamples++;
+        // A time mark stamps the samples after it with their recorded time (NaN: back to
+        // drain time); anything else is a corrupt id, counted and skipped.
+        if (id === TIME_MARK) {
+          reader.stamp = v;
+          stamp = v === v ? v : now;
+          marks++;
+        } else this.counters.badSamples++;
         hdr[APPLIED] = r;
         continue;
       }
@@ -260,7 +269,7 @@ export class StoreWriter {
       if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
       const written = hot[hb + RAW_WRITTEN]!;
       const raw = id * slotF64 + rawOffset + 2 * (written & rawMask);
-      f[raw] = now;
+      f[raw] = stamp;
       f[raw + 1] = v;
       hot[hb + RAW_WRITTEN] = written + 1;
       hot[hb + OPEN_COUNT] = count + 1;
@@ -276,7 +285,7 @@ export class StoreWriter {
     }
     reader.r = r;
     reader.release();
-    return n;
+    return n - marks;
   }
 
   /** Publishes the raw samples written since the last call. Returns the series touched. */

@@ -1,0 +1,347 @@
+/**
+ * Rule evaluation and the alert state machine, as a plain class driven by the caller's
+ * clock: the alert actor calls it when the store moves, tests call it on synthetic time.
+ *
+ * A rule binds to every series of its metric whose tags include the rule's; each binding is
+ * one alert (fingerprint). `last` rules read the newest raw sample whenever a drain published
+ * new samples of their series; window rules aggregate closed buckets each time one closes.
+ *
+ * States: inactive → pending → firing → resolved (and back to pending/firing for a new
+ * episode). With duration 0 an alert fires at once, skipping pending. A firing alert
+ * resolves when the value is back past resolveThreshold (hysteresis; default: the threshold
+ * itself) and autoResolve is on; a resolved alert ignores breaches for `cooldown` seconds.
+ * No data (an empty window) counts as "condition false".
+ */
+import { createHash } from 'node:crypto';
+import type { Registry } from '../registry.js';
+import { SketchAccumulator } from '../sketch.js';
+import type { StoreReader } from '../store/reader.js';
+import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
+
+export function compare(op: Operator, value: number, threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '<':
+      return value < threshold;
+    case '>=':
+      return value >= threshold;
+    case '<=':
+      return value <= threshold;
+    case '==':
+      return value === threshold;
+    case '!=':
+      return value === value && value !== threshold;
+  }
+}
+
+const PERCENTILES: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+
+interface Binding {
+  rule: AlertRule;
+  id: number;
+  fingerprint: string;
+  tags: Record<string, string>;
+  /** Raw head seen at the last evaluation of a `last` rule. */
+  seenHead: number;
+  lastValue: number;
+  state: AlertState;
+  activeSince: number;
+  firedAt: number | null;
+  resolvedAt: number | null;
+}
+
+function fingerprintOf(ruleId: string, seriesKey: string): string {
+  return createHash('sha1').update(ruleId).update('\0').update(seriesKey).digest('hex').slice(0, 16);
+}
+
+export class AlertEvaluator {
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly rules = new Map<string, AlertRule>();
+  private readonly byMetric = new Map<string, AlertRule[]>();
+  private readonly bindings = new Map<string, Binding[]>();
+  private readonly byFingerprint = new Map<string, Binding>();
+  private lastBindings: Binding[] = [];
+  private windowBindings: Binding[] = [];
+  private scanned = 0;
+  private readonly stats = new Float64Array(5);
+  private readonly raw = new Float64Array(2);
+  private readonly acc = new SketchAccumulator();
+  private out: AlertTransition[] = [];
+  /** Rules evaluated since the counter was last read (for status and benchmarks). */
+  evaluations = 0;
+
+  constructor(registry: Registry, reader: StoreReader) {
+    this.registry = registry;
+    this.reader = reader;
+  }
+
+  addRule(rule: AlertRule): void {
+    if (this.rules.has(rule.id)) this.deleteRule(rule.id, Date.now());
+    this.rules.set(rule.id, rule);
+    const list = this.byMetric.get(rule.metric) ?? [];
+    list.push(rule);
+    this.byMetric.set(rule.metric, list);
+    this.bindings.set(rule.id, []);
+    for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id);
+    this.reindex();
+  }
+
+  /** Removes a rule; its firing alerts resolve (so notifications close them). */
+  deleteRule(ruleId: string, now: number): boolean {
+    const rule = this.rules.get(ruleId);
+    if (!rule) return false;
+    for (const b of this.bindings.get(ruleId) ?? []) {
+      if (b.state === 'firing') this.transition(b, 'resolved', b.lastValue, now);
+      this.byFingerprint.delete(b.fingerprint);
+    }
+    this.rules.delete(ruleId);
+    this.bindings.delete(ruleId);
+    const list = (this.byMetric.get(rule.metric) ?? []).filter((r) => r.id !== ruleId);
+    if (list.length) this.byMetric.set(rule.metric, list);
+    else this.byMetric.delete(rule.metric);
+    this.reindex();
+    return true;
+  }
+
+  /** Puts alerts back in the states a previous evaluator left them in (after a restart). */
+  restore(alerts: readonly Alert[]): void {
+    this.bindNewSeries();
+    for (const a of alerts) {
+      const b = this.byFingerprint.get(a.fingerprint);
+      if (!b) continue;
+      b.state = a.state;
+      b.activeSince = a.activeSince;
+      b.firedAt = a.firedAt;
+      b.resolvedAt = a.resolvedAt;
+      b.lastValue = a.value;
+    }
+  }
+
+  /** New raw samples were published: evaluates `last` rules whose series moved. */
+  onData(now: number): void {
+    this.bindNewSeries();
+    for (const b of this.lastBindings) {
+      const head = this.reader.rawHead(b.id);
+      if (head === b.seenHead) continue;
+      b.seenHead = head;
+      if (!this.reader.newestRaw(b.id, this.raw)) continue;
+      this.evaluations++;
+      this.step(b, this.raw[1]!, now);
+    }
+  }
+
+  /** A bucket closed at `closedEnd`: evaluates window rules over the buckets before it. */
+  onBucket(closedEnd: number, now: number): void {
+    this.bindNewSeries();
+    let cachedId = -1;
+    let cachedWindow = -1;
+    let sketched = false;
+    const stats = this.stats;
+    // Bindings are sorted by (series, window), so rules sharing both share one read.
+    for (const b of this.windowBindings) {
+      const windowMs = b.rule.window * 1000;
+      const from = closedEnd - windowMs;
+      if (b.id !== cachedId || windowMs !== cachedWindow) {
+        cachedId = b.id;
+        cachedWindow = windowMs;
+        sketched = false;
+        if (!this.reader.windowStats(b.id, from, closedEnd, stats)) {
+          // Longer than the bucket ring: rollups and buckets together (with the sketch).
+          const agg = this.reader.aggregate(b.id, from, closedEnd, this.acc);
+          stats[0] = agg.count;
+          stats[1] = agg.sum;
+          stats[2] = agg.min;
+          stats[3] = agg.max;
+          stats[4] = agg.last;
+          sketched = true;
+        }
+      }
+      const q = PERCENTILES[b.rule.aggregation];
+      if (q !== undefined && !sketched) {
+        this.acc.reset();
+        this.reader.addWindowSketch(b.id, from, closedEnd, this.acc);
+        sketched = true;
+      }
+      this.evaluations++;
+      this.step(b, this.windowValue(b.rule, q), now);
+    }
+    this.onTimer(now);
+  }
+
+  /** Fires pending alerts whose duration has elapsed; returns when to call again (ms), or Infinity. */
+  onTimer(now: number): number {
+    let next = Infinity;
+    for (const b of this.lastBindings) {
+      if (b.state !== 'pending') continue;
+      const due = b.activeSince + b.rule.duration * 1000;
+      if (due <= now) this.step(b, b.lastValue, now);
+      else if (due < next) next = due;
+    }
+    return next;
+  }
+
+  /** Resolves a firing alert by hand (rules with autoResolve off need it). */
+  resolve(fingerprint: string, now: number): boolean {
+    const b = this.byFingerprint.get(fingerprint);
+    if (!b || b.state !== 'firing') return false;
+    this.transition(b, 'resolved', b.lastValue, now);
+    return true;
+  }
+
+  /** Transitions since the last call, oldest first. */
+  takeTransitions(): AlertTransition[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  alerts(): Alert[] {
+    const out: Alert[] = [];
+    for (const b of this.byFingerprint.values()) {
+      if (b.state === 'inactive') continue;
+      out.push(this.alertOf(b));
+    }
+    return out;
+  }
+
+  ruleCount(): number {
+    return this.rules.size;
+  }
+
+  bindingCount(): number {
+    return this.byFingerprint.size;
+  }
+
+  private windowValue(rule: AlertRule, q: number | undefined): number {
+    const [count, sum, min, max, last] = this.stats;
+    switch (rule.aggregation) {
+      case 'avg':
+        return count! > 0 ? sum! / count! : Number.NaN;
+      case 'min':
+        return count! > 0 ? min! : Number.NaN;
+      case 'max':
+        return count! > 0 ? max! : Number.NaN;
+      case 'sum':
+        return sum!;
+      case 'count':
+        return count!;
+      case 'rate':
+        return sum! / rule.window;
+      case 'last':
+        return last!;
+      default: {
+        if (!(count! > 0) || this.acc.total === 0) return Number.NaN;
+        const v = this.acc.quantile(q!);
+        return v < min! ? min! : v > max! ? max! : v;
+      }
+    }
+  }
+
+  private step(b: Binding, value: number, now: number): void {
+    const rule = b.rule;
+    b.lastValue = value;
+    const breach = compare(rule.operator, value, rule.threshold);
+    switch (b.state) {
+      case 'inactive':
+      case 'resolved':
+        if (!breach) return;
+        if (b.state === 'resolved' && b.resolvedAt !== null && now < b.resolvedAt + rule.cooldown * 1000) return;
+        b.activeSince = now;
+        b.firedAt = null;
+        b.resolvedAt = null;
+        this.transition(b, rule.duration > 0 ? 'pending' : 'firing', value, now);
+        return;
+      case 'pending':
+        if (!breach) this.transition(b, 'inactive', value, now);
+        else if (now - b.activeSince >= rule.duration * 1000) this.transition(b, 'firing', value, now);
+        return;
+      case 'firing': {
+        if (!rule.autoResolve) return;
+        const clear = !compare(rule.operator, value, rule.resolveThreshold ?? rule.threshold);
+        if (clear) this.transition(b, 'resolved', value, now);
+        return;
+      }
+    }
+  }
+
+  private transition(b: Binding, to: AlertState, value: number, now: number): void {
+    const from = b.state;
+    b.state = to;
+    if (to === 'firing') b.firedAt = now;
+    if (to === 'resolved') b.resolvedAt = now;
+    this.out.push({
+      at: now,
+      ruleId: b.rule.id,
+      ruleName: b.rule.name,
+      fingerprint: b.fingerprint,
+      metric: b.rule.metric,
+      tags: b.tags,
+      severity: b.rule.severity,
+      from,
+      to,
+      value,
+      threshold: to === 'resolved' ? (b.rule.resolveThreshold ?? b.rule.threshold) : b.rule.threshold,
+    });
+  }
+
+  private alertOf(b: Binding): Alert {
+    return {
+      fingerprint: b.fingerprint,
+      ruleId: b.rule.id,
+      ruleName: b.rule.name,
+      metric: b.rule.metric,
+      tags: b.tags,
+      severity: b.rule.severity,
+      state: b.state as Alert['state'],
+      value: b.lastValue,
+      threshold: b.rule.threshold,
+      activeSince: b.activeSince,
+      firedAt: b.firedAt,
+      resolvedAt: b.resolvedAt,
+      description: b.rule.description ?? '',
+      labels: b.rule.labels ?? {},
+    };
+  }
+
+  private bindNewSeries(): void {
+    const n = this.registry.seriesCount();
+    if (n === this.scanned) return;
+    let bound = false;
+    for (let id = this.scanned; id < n; id++) {
+      const rules = this.byMetric.get(this.registry.info(id).name);
+      if (rules) for (const rule of rules) bound = this.bindIfMatch(rule, id) || bound;
+    }
+    this.scanned = n;
+    if (bound) this.reindex();
+  }
+
+  private bindIfMatch(rule: AlertRule, id: number): boolean {
+    const info = this.registry.info(id);
+    if (info.name !== rule.metric) return false;
+    if (rule.tags) for (const k in rule.tags) if (info.tags[k] !== rule.tags[k]) return false;
+    const seriesKey = Object.entries(info.tags).map(([k, v]) => `${k}=${v}`).join(',');
+    const b: Binding = {
+      rule,
+      id,
+      fingerprint: fingerprintOf(rule.id, seriesKey),
+      tags: info.tags,
+      seenHead: this.reader.rawHead(id) - 1, // evaluate the newest sample at once
+      lastValue: Number.NaN,
+      state: 'inactive',
+      activeSince: 0,
+      firedAt: null,
+      resolvedAt: null,
+    };
+    this.bindings.get(rule.id)!.push(b);
+    this.byFingerprint.set(b.fingerprint, b);
+    return true;
+  }
+
+  private reindex(): void {
+    const all = [...this.bindings.values()].flat();
+    this.lastBindings = all.filter((b) => b.rule.aggregation === 'last');
+    this.windowBindings = all.filter((b) => b.rule.aggregation !== 'last').sort((a, b) => a.id - b.id || a.rule.window - b.rule.window);
+  }
+}

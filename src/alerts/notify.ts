@@ -1,0 +1,265 @@
+/**
+ * Notifications of alert episodes: webhooks with the Alertmanager webhook payload (version 4)
+ * and pushes to an Alertmanager's API (POST /api/v2/alerts, re-sent while firing, because
+ * Alertmanager resolves alerts that stop arriving).
+ *
+ * Notifications follow episodes, not raw transitions: an alert notifies once when it fires;
+ * its resolution is held for `resolveHoldMs` and dropped if it fires again meanwhile, so a
+ * signal flapping around its threshold yields one notification, not dozens.
+ *
+ * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
+ * time with a timeout, retried with exponential backoff, then given up (counted); when the
+ * queue is full the oldest delivery is dropped (counted).
+ */
+import type { Alert, AlertTransition } from './schema.js';
+
+export interface NotifierOptions {
+  webhooks: { url: string; headers?: Record<string, string> }[];
+  alertmanagerUrl?: string;
+  alertmanagerResendMs: number;
+  resolveHoldMs: number;
+  queueLimit: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Where a human can look: generatorURL in payloads. */
+  externalUrl: string;
+}
+
+export interface NotifierStats {
+  sent: number;
+  failed: number;
+  retries: number;
+  dropped: number;
+  queued: number;
+  lastError: string | null;
+}
+
+interface Delivery {
+  body: string;
+  attempt: number;
+}
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+  queue: Delivery[];
+  busy: boolean;
+}
+
+/** What the notifier needs to know of an alert to describe it. */
+export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'>;
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+const MAX_BACKOFF_MS = 60_000;
+
+export class Notifier {
+  readonly stats: NotifierStats = { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
+  private readonly options: NotifierOptions;
+  private readonly webhooks: Target[];
+  private readonly alertmanager: Target | undefined;
+  private readonly firing = new Map<string, { view: AlertView; startsAt: number; value: number }>();
+  private readonly held = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private resend: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(options: NotifierOptions) {
+    this.options = options;
+    this.webhooks = options.webhooks.map((w) => ({ url: w.url, headers: w.headers ?? {}, queue: [], busy: false }));
+    this.alertmanager = options.alertmanagerUrl
+      ? { url: new URL('/api/v2/alerts', options.alertmanagerUrl).href, headers: {}, queue: [], busy: false }
+      : undefined;
+    if (this.alertmanager) {
+      this.resend = setInterval(() => this.resendFiring(), options.alertmanagerResendMs);
+      this.resend.unref();
+    }
+  }
+
+  get enabled(): boolean {
+    return this.webhooks.length > 0 || this.alertmanager !== undefined;
+  }
+
+  /** Feeds a transition; only firing and the resolution of a firing alert notify. */
+  onTransition(t: AlertTransition, view: AlertView): void {
+    if (this.stopped || !this.enabled) return;
+    if (t.to === 'firing') {
+      const hold = this.held.get(t.fingerprint);
+      if (hold) {
+        // It fired again while its resolution was held: the same episode goes on.
+        clearTimeout(hold);
+        this.held.delete(t.fingerprint);
+        const entry = this.firing.get(t.fingerprint);
+        if (entry) entry.value = t.value;
+        return;
+      }
+      if (this.firing.has(t.fingerprint)) return;
+      this.firing.set(t.fingerprint, { view, startsAt: t.at, value: t.value });
+      this.send('firing', view, t.at, null, t.value);
+    } else if (t.to === 'resolved' && t.from === 'firing') {
+      const entry = this.firing.get(t.fingerprint);
+      if (!entry) return;
+      const deliver = (): void => {
+        this.held.delete(t.fingerprint);
+        this.firing.delete(t.fingerprint);
+        this.send('resolved', view, entry.startsAt, t.at, t.value);
+      };
+      if (this.options.resolveHoldMs <= 0) {
+        deliver();
+        return;
+      }
+      const timer = setTimeout(deliver, this.options.resolveHoldMs);
+      timer.unref();
+      this.held.set(t.fingerprint, timer);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.resend);
+    for (const timer of [...this.held.values(), ...this.timers]) clearTimeout(timer);
+    this.held.clear();
+    this.timers.clear();
+    for (const target of this.targets()) {
+      this.stats.dropped += target.queue.length;
+      target.queue.length = 0;
+    }
+    this.stats.queued = 0;
+  }
+
+  private targets(): Target[] {
+    return this.alertmanager ? [...this.webhooks, this.alertmanager] : this.webhooks;
+  }
+
+  private labels(view: AlertView): Record<string, string> {
+    return { ...view.tags, ...view.labels, alertname: view.ruleName, severity: view.severity, metric: view.metric, perfwatch_rule: view.ruleId };
+  }
+
+  private annotations(view: AlertView, value: number): Record<string, string> {
+    const annotations: Record<string, string> = {
+      summary: `${view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
+      value: formatValue(value),
+      threshold: String(view.threshold),
+    };
+    if (view.description) annotations.description = view.description;
+    return annotations;
+  }
+
+  private send(status: 'firing' | 'resolved', view: AlertView, startsAt: number, endsAt: number | null, value: number): void {
+    const labels = this.labels(view);
+    const annotations = this.annotations(view, value);
+    const generatorURL = `${this.options.externalUrl}#alert=${view.fingerprint}`;
+    if (this.webhooks.length > 0) {
+      const payload = {
+        version: '4',
+        groupKey: `{}:{alertname=${JSON.stringify(view.ruleName)}}`,
+        truncatedAlerts: 0,
+        status,
+        receiver: 'perfwatch',
+        groupLabels: { alertname: view.ruleName },
+        commonLabels: labels,
+        commonAnnotations: annotations,
+        externalURL: this.options.externalUrl,
+        alerts: [
+          {
+            status,
+            labels,
+            annotations,
+            startsAt: new Date(startsAt).toISOString(),
+            endsAt: endsAt === null ? ZERO_TIME : new Date(endsAt).toISOString(),
+            generatorURL,
+            fingerprint: view.fingerprint,
+          },
+        ],
+      };
+      const body = JSON.stringify(payload);
+      for (const target of this.webhooks) this.enqueue(target, body);
+    }
+    if (this.alertmanager) {
+      const alert: Record<string, unknown> = { labels, annotations, startsAt: new Date(startsAt).toISOString(), generatorURL };
+      if (endsAt !== null) alert.endsAt = new Date(endsAt).toISOString();
+      this.enqueue(this.alertmanager, JSON.stringify([alert]));
+    }
+  }
+
+  /** Alertmanager forgets alerts that stop arriving: tell it again about every firing one. */
+  private resendFiring(): void {
+    if (!this.alertmanager || this.firing.size === 0) return;
+    const alerts = [...this.firing.values()].map(({ view, startsAt, value }) => ({
+      labels: this.labels(view),
+      annotations: this.annotations(view, value),
+      startsAt: new Date(startsAt).toISOString(),
+      generatorURL: `${this.options.externalUrl}#alert=${view.fingerprint}`,
+    }));
+    this.enqueue(this.alertmanager, JSON.stringify(alerts));
+  }
+
+  private enqueue(target: Target, body: string): void {
+    if (target.queue.length >= this.options.queueLimit) {
+      target.queue.shift();
+      this.stats.dropped++;
+      this.stats.queued--;
+    }
+    target.queue.push({ body, attempt: 0 });
+    this.stats.queued++;
+    if (!target.busy) void this.pump(target);
+  }
+
+  private async pump(target: Target): Promise<void> {
+    target.busy = true;
+    try {
+      while (!this.stopped && target.queue.length > 0) {
+        const delivery = target.queue[0]!;
+        const ok = await this.post(target, delivery.body);
+        if (this.stopped) return;
+        if (ok) {
+          target.queue.shift();
+          this.stats.queued--;
+          this.stats.sent++;
+          continue;
+        }
+        delivery.attempt++;
+        if (delivery.attempt >= this.options.maxAttempts) {
+          target.queue.shift();
+          this.stats.queued--;
+          this.stats.failed++;
+          continue;
+        }
+        this.stats.retries++;
+        const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.timers.delete(timer);
+            resolve();
+          }, backoff);
+          timer.unref();
+          this.timers.add(timer);
+        });
+      }
+    } finally {
+      target.busy = false;
+    }
+  }
+
+  private async post(target: Target, body: string): Promise<boolean> {
+    try {
+      const response = await fetch(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...target.headers },
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) return true;
+      this.stats.lastError = `${target.url}: HTTP ${response.status}`;
+      return false;
+    } catch (error) {
+      this.stats.lastError = `${target.url}: ${(error as Error).message}`;
+      return false;
+    }
+  }
+}
+
+function formatValue(v: number): string {
+  return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'no data';
+}

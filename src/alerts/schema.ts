@@ -1,0 +1,129 @@
+/**
+ * Alert rules, alerts and transitions: the zod schema of a rule is the single source of its
+ * fields, defaults and limits (the MCP and HTTP fronts map onto it), and the types come from it.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../options.js';
+import { NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
+
+export const AGGREGATIONS = ['last', 'avg', 'min', 'max', 'sum', 'count', 'rate', 'p50', 'p90', 'p95', 'p99'] as const;
+export const OPERATORS = ['>', '<', '>=', '<=', '==', '!='] as const;
+export const SEVERITIES = ['info', 'warning', 'critical', 'emergency'] as const;
+export const ALERT_STATES = ['inactive', 'pending', 'firing', 'resolved'] as const;
+
+export type Aggregation = (typeof AGGREGATIONS)[number];
+export type Operator = (typeof OPERATORS)[number];
+export type Severity = (typeof SEVERITIES)[number];
+export type AlertState = (typeof ALERT_STATES)[number];
+
+const finite = (field: string) => z.number({ error: `must be a finite number` }).refine(Number.isFinite, { error: `${field} must be a finite number` });
+const seconds = (max: number) =>
+  z
+    .number({ error: `must be a number of seconds from 0 to ${max}` })
+    .min(0, { error: `must be a number of seconds from 0 to ${max}` })
+    .max(max, { error: `must be a number of seconds from 0 to ${max}` });
+const labelMap = (what: string) =>
+  z
+    .record(
+      z.string().regex(TAG_KEY_PATTERN, { error: `${what} names must match [a-zA-Z_][a-zA-Z0-9_]*` }).max(100),
+      z.string({ error: `${what} values must be strings` }).max(1024, { error: `${what} values must be at most 1024 characters` }),
+    )
+    .refine((r) => Object.keys(r).length <= 32, { error: `must have at most 32 entries` });
+
+export const AlertRuleInputSchema = z
+  .strictObject({
+    /** Shown in notifications (Alertmanager's alertname); default: derived from the rule. */
+    name: z.string().min(1).max(200, { error: 'must be 1 to 200 characters' }).optional(),
+    metric: z.string({ error: 'must be a metric name' }).max(200).regex(NAME_PATTERN, { error: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' }),
+    /** The rule applies to every series of the metric whose tags include these. */
+    tags: labelMap('tag').optional(),
+    aggregation: z.enum(AGGREGATIONS, { error: `must be one of ${AGGREGATIONS.join(', ')}` }).default('last'),
+    /** Seconds of closed buckets a window aggregation covers. */
+    window: z
+      .number({ error: 'must be a number of seconds from 1 to 86400' })
+      .min(1, { error: 'must be a number of seconds from 1 to 86400' })
+      .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
+      .default(60),
+    operator: z.enum(OPERATORS, { error: `must be one of ${OPERATORS.join(' ')}` }),
+    threshold: finite('threshold'),
+    severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).default('warning'),
+    /** Seconds the condition must hold before the alert fires (Prometheus's `for`). */
+    duration: seconds(86_400).default(0),
+    /** Seconds after a resolution during which the same alert does not fire again. */
+    cooldown: seconds(86_400).default(0),
+    /** Resolve by itself when the condition clears; otherwise it stays firing until resolveAlert(). */
+    autoResolve: z.boolean({ error: 'must be a boolean' }).default(true),
+    /** Hysteresis: a firing alert resolves only once the value is past this, on the good side. */
+    resolveThreshold: finite('resolveThreshold').optional(),
+    description: z.string().max(1000, { error: 'must be at most 1000 characters' }).optional(),
+    labels: labelMap('label').optional(),
+  })
+  .superRefine((rule, ctx) => {
+    if (rule.resolveThreshold === undefined) return;
+    const { operator: op, threshold: t, resolveThreshold: r } = rule;
+    if (op === '==' || op === '!=') {
+      ctx.addIssue({ code: 'custom', path: ['resolveThreshold'], message: `has no meaning with operator ${op}: hysteresis needs <, <=, > or >=` });
+    } else if ((op === '>' || op === '>=') && r > t) {
+      ctx.addIssue({ code: 'custom', path: ['resolveThreshold'], message: `must be at or below threshold ${t} for operator ${op} (the alert resolves when the value falls back past it)` });
+    } else if ((op === '<' || op === '<=') && r < t) {
+      ctx.addIssue({ code: 'custom', path: ['resolveThreshold'], message: `must be at or above threshold ${t} for operator ${op} (the alert resolves when the value climbs back past it)` });
+    }
+  });
+
+export type AlertRuleInput = z.input<typeof AlertRuleInputSchema>;
+
+export interface AlertRule extends z.output<typeof AlertRuleInputSchema> {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+/** One alert: a rule applied to one series. */
+export interface Alert {
+  fingerprint: string;
+  ruleId: string;
+  ruleName: string;
+  metric: string;
+  tags: Record<string, string>;
+  severity: Severity;
+  state: Exclude<AlertState, 'inactive'>;
+  /** The value of the latest evaluation. */
+  value: number;
+  threshold: number;
+  /** When the current episode began (pending, or firing with no duration). */
+  activeSince: number;
+  firedAt: number | null;
+  resolvedAt: number | null;
+  description: string;
+  labels: Record<string, string>;
+}
+
+/** An entry of the alert history: one state change of one alert. */
+export interface AlertTransition {
+  at: number;
+  ruleId: string;
+  ruleName: string;
+  fingerprint: string;
+  metric: string;
+  tags: Record<string, string>;
+  severity: Severity;
+  from: AlertState;
+  to: AlertState;
+  value: number;
+  threshold: number;
+}
+
+export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSchema> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidArgumentError('rule', 'must be an object with metric, operator and threshold');
+  }
+  const parsed = AlertRuleInputSchema.safeParse(input);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input, '', 'rule field');
+  return parsed.data;
+}
+
+export function describeRule(rule: Pick<AlertRule, 'metric' | 'aggregation' | 'window' | 'operator' | 'threshold'>): string {
+  const what = rule.aggregation === 'last' ? rule.metric : `${rule.aggregation}(${rule.metric}[${rule.window}s])`;
+  return `${what} ${rule.operator} ${rule.threshold}`;
+}

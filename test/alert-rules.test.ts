@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { AlertEvaluator, compare } from '../dist/src/alerts/evaluator.js';
+import { parseAlertRule, type AlertRule, type AlertRuleInput, type AlertTransition } from '../dist/src/alerts/schema.js';
+import { createControl } from '../dist/src/control.js';
+import { Registry, createRegistry } from '../dist/src/registry.js';
+import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
+import { createStore } from '../dist/src/store/layout.js';
+import { StoreReader } from '../dist/src/store/reader.js';
+import { StoreWriter } from '../dist/src/store/writer.js';
+
+const T0 = 1_800_000_000_000;
+const MiB = 1024 * 1024;
+
+/** A store, its writer and an evaluator on synthetic time, as the collector and alert actor would drive them. */
+function harness() {
+  const registryBuffers = createRegistry({ maxSeries: 256, maxTags: 8, maxTagValueLength: 64 });
+  const registry = new Registry(registryBuffers, 1);
+  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: 600, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
+  const ring = createRing(1 << 14);
+  const producer = new RingWriter(ring, createControl(), 'drop');
+  const reader = new RingReader(ring);
+  const writer = new StoreWriter(buffers);
+  writer.recover(T0, 0);
+  const evaluator = new AlertEvaluator(registry, new StoreReader(buffers));
+  let ruleCount = 0;
+  const transitions: AlertTransition[] = [];
+  const h = {
+    registry,
+    evaluator,
+    transitions,
+    now: T0,
+    rule(input: AlertRuleInput): AlertRule {
+      const parsed = parseAlertRule(input);
+      const rule: AlertRule = { ...parsed, id: `r${++ruleCount}`, name: parsed.name ?? `rule ${ruleCount}`, createdAt: h.now };
+      evaluator.addRule(rule);
+      return rule;
+    },
+    /** Records samples at time t, drains them, and lets the evaluator see the drain (and any closed bucket). */
+    at(t: number, samples: [name: string, value: number, tags?: Record<string, string>][] = []): void {
+      h.now = t;
+      const closed = writer.advance(t);
+      for (const [name, value, tags] of samples) producer.push(registry.seriesId(name, tags), value);
+      producer.publish();
+      writer.drain(reader, t, 1 << 20);
+      writer.publish();
+      // The alert actor's order: new samples first, then the closed bucket, then timers.
+      evaluator.onData(t);
+      if (closed) evaluator.onBucket(writer.bucketStart, t);
+      evaluator.onTimer(t);
+      transitions.push(...evaluator.takeTransitions());
+    },
+    states(): string[] {
+      return transitions.map((t) => `${t.from}>${t.to}`);
+    },
+  };
+  return h;
+}
+
+describe('alert rules', () => {
+  it('compares with each operator', () => {
+    const cases: [string, number, boolean][] = [
+      ['>', 11, true], ['>', 10, false], ['<', 9, true], ['<', 10, false], ['>=', 10, true], ['>=', 9, false],
+      ['<=', 10, true], ['<=', 11, false], ['==', 10, true], ['==', 10.5, false], ['!=', 11, true], ['!=', 10, false],
+    ];
+    for (const [op, v, want] of cases) expect(compare(op as never, v, 10), `${v} ${op} 10`).toBe(want);
+    expect(compare('!=', Number.NaN, 10)).toBe(false); // no data is not "different"
+  });
+
+  it('fires a last rule on the breaching sample and resolves on a clean one', () => {
+    for (const [op, breach, clean] of [['>', 11, 10], ['<', 9, 10], ['>=', 10, 9], ['<=', 10, 11], ['==', 10, 11], ['!=', 12, 10]] as const) {
+      const h = harness();
+      h.rule({ metric: 'queue_size', operator: op, threshold: 10 });
+      h.at(T0 + 10, [['queue_size', clean]]);
+      expect(h.transitions).toHaveLength(0);
+      h.at(T0 + 20, [['queue_size', breach]]);
+      h.at(T0 + 30, [['queue_size', clean]]);
+      expect(h.states(), op).toEqual(['inactive>firing', 'firing>resolved']);
+      expect(h.transitions[0]).toMatchObject({ at: T0 + 20, value: breach, threshold: 10, metric: 'queue_size', ruleId: 'r1' });
+    }
+  });
+
+  it('computes each window aggregation over closed buckets', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100 over 10 buckets
+    const expected: Record<string, number> = { avg: 50.5, min: 1, max: 100, sum: 5050, count: 100, rate: 505, p50: 50, p90: 90, p95: 95, p99: 99 };
+    const h = harness();
+    const ids = new Map<string, string>();
+    for (const aggregation of Object.keys(expected)) {
+      // Thresholds below every expected value: each rule fires at the first evaluation, with its value.
+      ids.set(h.rule({ metric: 'api_response_time', aggregation: aggregation as never, window: 10, operator: '>', threshold: 0 }).id, aggregation);
+    }
+    for (let b = 0; b < 10; b++) h.at(T0 + b * 1000 + 1, values.slice(b * 10, b * 10 + 10).map((v) => ['api_response_time', v]));
+    h.at(T0 + 10_000 + 1); // closes the 10th bucket: windows [T0, T0 + 10 s)
+    // Every rule fired at the first closed bucket; its value now is that of the 10 s window.
+    expect(h.transitions.filter((t) => t.to === 'firing')).toHaveLength(10);
+    const fired = new Map(h.evaluator.alerts().map((a) => [ids.get(a.ruleId)!, a.value]));
+    for (const [agg, want] of Object.entries(expected)) {
+      if (agg.startsWith('p')) expect(Math.abs(fired.get(agg)! - want) / want, agg).toBeLessThan(0.01);
+      else expect(fired.get(agg), agg).toBe(want);
+    }
+  });
+
+  it('waits `duration` in pending before firing, and drops back to inactive if the condition clears', () => {
+    const h = harness();
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 90, duration: 5 });
+    h.at(T0 + 100, [['cpu_usage', 95]]);
+    expect(h.states()).toEqual(['inactive>pending']);
+    h.at(T0 + 3100, [['cpu_usage', 97]]);
+    expect(h.states()).toEqual(['inactive>pending']);
+    h.at(T0 + 5100); // no new sample: the last value still breaches, and 5 s have passed
+    expect(h.states()).toEqual(['inactive>pending', 'pending>firing']);
+    expect(h.transitions[1]).toMatchObject({ at: T0 + 5100, value: 97 });
+    h.at(T0 + 6000, [['cpu_usage', 50]]);
+    h.at(T0 + 7000, [['cpu_usage', 95]]);
+    h.at(T0 + 8000, [['cpu_usage', 50]]); // cleared before the 5 s
+    h.at(T0 + 20_000);
+    expect(h.states()).toEqual(['inactive>pending', 'pending>firing', 'firing>resolved', 'resolved>pending', 'pending>inactive']);
+  });
+
+  it('ignores breaches during the cooldown after a resolution', () => {
+    const h = harness();
+    h.rule({ metric: 'queue_size', operator: '>', threshold: 10, cooldown: 30 });
+    h.at(T0 + 1000, [['queue_size', 20]]);
+    h.at(T0 + 2000, [['queue_size', 5]]);
+    h.at(T0 + 3000, [['queue_size', 20]]); // 1 s after resolving: cooled down? no
+    h.at(T0 + 20_000, [['queue_size', 20]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    h.at(T0 + 32_001, [['queue_size', 21]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved', 'resolved>firing']);
+  });
+
+  it('fires once for a value oscillating around the threshold when a resolve threshold gives hysteresis', () => {
+    const h = harness();
+    h.rule({ metric: 'memory_usage', operator: '>', threshold: 90, resolveThreshold: 80 });
+    for (let i = 0; i < 40; i++) h.at(T0 + i * 250, [['memory_usage', i % 2 ? 91 : 88]]);
+    expect(h.states()).toEqual(['inactive>firing']);
+    h.at(T0 + 20_000, [['memory_usage', 80]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    expect(h.transitions[1]).toMatchObject({ value: 80, threshold: 80 });
+    // Without hysteresis the same signal flaps: the contrast that makes the test mean something.
+    const flappy = harness();
+    flappy.rule({ metric: 'memory_usage', operator: '>', threshold: 90 });
+    for (let i = 0; i < 40; i++) flappy.at(T0 + i * 250, [['memory_usage', i % 2 ? 91 : 88]]);
+    expect(flappy.transitions.length).toBeGreaterThan(30);
+  });
+
+  it('keeps firing without autoResolve until resolved by hand', () => {
+    const h = harness();
+    h.rule({ metric: 'error_rate', operator: '>', threshold: 0.5, autoResolve: false });
+    h.at(T0 + 10, [['error_rate', 1]]);
+    h.at(T0 + 20, [['error_rate', 0]]);
+    expect(h.states()).toEqual(['inactive>firing']);
+    const [alert] = h.evaluator.alerts();
+    expect(alert).toMatchObject({ state: 'firing', firedAt: T0 + 10 });
+    expect(h.evaluator.resolve(alert!.fingerprint, T0 + 30)).toBe(true);
+    expect(h.evaluator.resolve(alert!.fingerprint, T0 + 31)).toBe(false);
+    h.transitions.push(...h.evaluator.takeTransitions());
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+  });
+
+  it('applies a rule to each matching series, present and future, and not to others', () => {
+    const h = harness();
+    h.at(T0 + 10, [['response_time', 500, { route: '/a', method: 'GET' }]]);
+    h.rule({ metric: 'response_time', tags: { method: 'GET' }, operator: '>', threshold: 100 });
+    h.at(T0 + 20, [['response_time', 500, { route: '/b', method: 'GET' }], ['response_time', 500, { route: '/c', method: 'POST' }]]);
+    const fired = h.transitions.filter((t) => t.to === 'firing').map((t) => t.tags.route).sort();
+    expect(fired).toEqual(['/a', '/b']);
+    expect(new Set(h.transitions.map((t) => t.fingerprint)).size).toBe(2);
+  });
+
+  it('resolves a window rule whose window runs out of data', () => {
+    const h = harness();
+    h.rule({ metric: 'throughput', aggregation: 'rate', window: 5, operator: '>', threshold: 1 });
+    h.at(T0 + 10, Array.from({ length: 20 }, () => ['throughput', 1] as [string, number]));
+    h.at(T0 + 1010);
+    expect(h.states()).toEqual(['inactive>firing']);
+    for (let s = 2; s <= 7; s++) h.at(T0 + s * 1000 + 10);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+  });
+
+  it('records every transition with its time, value, threshold and rule', () => {
+    const h = harness();
+    const rule = h.rule({ name: 'slow formulas', metric: 'formula_calculation_time', operator: '>', threshold: 50, duration: 1, severity: 'critical' });
+    h.at(T0 + 100, [['formula_calculation_time', 60]]);
+    h.at(T0 + 1200, [['formula_calculation_time', 70]]);
+    h.at(T0 + 1300, [['formula_calculation_time', 40]]);
+    expect(h.transitions).toEqual([
+      expect.objectContaining({ at: T0 + 100, from: 'inactive', to: 'pending', value: 60, threshold: 50, ruleId: rule.id, ruleName: 'slow formulas', severity: 'critical' }),
+      expect.objectContaining({ at: T0 + 1200, from: 'pending', to: 'firing', value: 70 }),
+      expect.objectContaining({ at: T0 + 1300, from: 'firing', to: 'resolved', value: 40 }),
+    ]);
+  });
+
+  it('resolves the firing alerts of a deleted rule', () => {
+    const h = harness();
+    const rule = h.rule({ metric: 'queue_size', operator: '>', threshold: 1 });
+    h.at(T0 + 10, [['queue_size', 5]]);
+    expect(h.evaluator.deleteRule(rule.id, T0 + 20)).toBe(true);
+    h.transitions.push(...h.evaluator.takeTransitions());
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    expect(h.evaluator.alerts()).toEqual([]);
+    expect(h.evaluator.deleteRule(rule.id, T0 + 30)).toBe(false);
+  });
+
+  it('refuses malformed rules, naming the field', () => {
+    const bad: [unknown, string][] = [
+      [{ metric: 'x', operator: '=>', threshold: 1 }, 'operator must be one of > < >= <= == !=, got "=>"'],
+      [{ metric: 'x', operator: '>', threshold: 1, severity: 'fatal' }, 'severity must be one of info, warning, critical, emergency, got "fatal"'],
+      [{ metric: 'x', operator: '>', threshold: 1, aggregation: 'median' }, 'aggregation must be one of last, avg, min, max, sum, count, rate, p50, p90, p95, p99, got "median"'],
+      [{ metric: 'x', operator: '>', threshold: Number.POSITIVE_INFINITY }, 'threshold must be a finite number, got Infinity'],
+      [{ metric: 'x', operator: '>', threshold: 1, duration: -1 }, 'duration must be a number of seconds from 0 to 86400, got -1'],
+      [{ metric: 'x', operator: '>', threshold: 1, cooldown: -5 }, 'cooldown must be a number of seconds from 0 to 86400, got -5'],
+      [{ metric: 'x', operator: '>', threshold: 10, resolveThreshold: 20 }, 'resolveThreshold must be at or below threshold 10 for operator > (the alert resolves when the value falls back past it), got 20'],
+      [{ metric: 'x', operator: '==', threshold: 10, resolveThreshold: 9 }, 'resolveThreshold has no meaning with operator ==: hysteresis needs <, <=, > or >=, got 9'],
+      [{ metric: 'cpu usage', operator: '>', threshold: 1 }, 'metric must match [a-zA-Z_:][a-zA-Z0-9_:]*, got "cpu usage"'],
+      [{ operator: '>', threshold: 1 }, 'metric must be a metric name, got undefined'],
+      [{ metric: 'x', operator: '>', threshold: 1, colour: 'red' }, 'colour is not a known rule field'],
+      ['x > 1', 'rule must be an object with metric, operator and threshold'],
+    ];
+    for (const [input, message] of bad) expect(() => parseAlertRule(input), message).toThrow(message);
+  });
+});

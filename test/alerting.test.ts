@@ -1,0 +1,220 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { InvalidArgumentError, PerformanceMonitor, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
+import { useAlertmanager, type RunningAlertmanager } from './alertmanager.js';
+import { once, waitFor } from './helpers.js';
+
+const monitors: PerformanceMonitor[] = [];
+afterEach(async () => {
+  await Promise.all(monitors.splice(0).map((m) => m.stop()));
+});
+async function started(options: MonitorOptions = {}): Promise<PerformanceMonitor> {
+  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
+  monitors.push(m);
+  await m.start();
+  return m;
+}
+
+/** A local webhook receiver; `failFirst` answers 500 to that many requests first. */
+async function receiver(failFirst = 0): Promise<{ url: string; bodies: unknown[]; hits: number; server: Server }> {
+  const state = { url: '', bodies: [] as unknown[], hits: 0, server: undefined as unknown as Server };
+  state.server = createServer((req: IncomingMessage, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      state.hits++;
+      if (state.hits <= failFirst) {
+        res.writeHead(500).end();
+        return;
+      }
+      state.bodies.push(JSON.parse(body));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(state.server.address() as { port: number }).port}/hook`;
+  return state;
+}
+
+describe('alerting, end to end', () => {
+  it('fires and resolves through the alert actor, with events, alerts and history', async () => {
+    const m = await started();
+    const rule = await m.createAlertRule({ metric: 'response_time', tags: { route: '/pay' }, operator: '>', threshold: 300, severity: 'critical', description: 'payments are slow' });
+    expect(m.listAlertRules()).toEqual([rule]);
+    const fired = once<AlertTransition>(m, 'alert');
+    m.record('response_time', 450, { route: '/pay' });
+    expect(await fired).toMatchObject({ ruleId: rule.id, from: 'inactive', to: 'firing', value: 450, threshold: 300, tags: { route: '/pay' }, severity: 'critical' });
+    const [alert] = m.getAlerts();
+    expect(alert).toMatchObject({ state: 'firing', ruleName: 'response_time > 300', description: 'payments are slow', value: 450 });
+    expect(m.getAlerts({ severity: 'info' })).toEqual([]);
+    const resolved = once<AlertTransition>(m, 'alert');
+    m.record('response_time', 120, { route: '/pay' });
+    expect(await resolved).toMatchObject({ from: 'firing', to: 'resolved', value: 120 });
+    expect(m.getAlerts()).toEqual([]);
+    expect(m.getAlerts({ state: 'resolved' })).toHaveLength(1);
+    expect(m.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing', 'resolved']);
+    expect(m.status().alerts).toMatchObject({ actor: 'running', rules: 1, firing: 0 });
+  });
+
+  it('evaluates window rules on closed buckets', async () => {
+    const m = await started();
+    await m.createAlertRule({ metric: 'api_response_time', aggregation: 'p99', window: 5, operator: '>', threshold: 200 });
+    const fired = once<AlertTransition>(m, 'alert');
+    // 2% of the samples are slow: the window's p99 is theirs.
+    for (let i = 0; i < 1000; i++) m.record('api_response_time', i % 50 === 49 ? 900 : 20 + (i % 40));
+    const t = await fired;
+    expect(t.to).toBe('firing');
+    expect(Math.abs(t.value - 900) / 900).toBeLessThan(0.01);
+  });
+
+  it('keeps its rules and alert states through an alert actor crash', async () => {
+    const m = await started();
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    const fired = once(m, 'alert');
+    m.record('queue_size', 50);
+    await fired;
+    const restarted = once(m, 'actor-restart');
+    await m.injectFault('kill', 'alerts');
+    await restarted;
+    const transitions: AlertTransition[] = [];
+    m.on('alert', (t: AlertTransition) => transitions.push(t));
+    m.record('queue_size', 60); // still firing: no new transition
+    m.record('queue_size', 1);
+    await waitFor(() => transitions.length > 0, 5000, 'the resolution');
+    expect(transitions.map((t) => `${t.from}>${t.to}`)).toEqual(['firing>resolved']);
+    expect(m.status().alerts.restarts).toBe(1);
+  });
+
+  it('refuses bad rules and options, naming the field', async () => {
+    const m = await started();
+    await expect(m.createAlertRule({ metric: 'x', operator: 'gt' as never, threshold: 1 })).rejects.toThrow('operator must be one of > < >= <= == !=, got "gt"');
+    await expect(m.createAlertRule({ metric: 'x', operator: '>', threshold: Number.NaN })).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'threshold' });
+    await expect(m.createAlertRule({ metric: 'x', operator: '>', threshold: 1, duration: -3 })).rejects.toMatchObject({ field: 'duration' });
+    expect(() => m.getAlerts({ state: 'open' as never })).toThrow('state must be one of pending, firing, resolved, active, all, got "open"');
+    expect(() => new PerformanceMonitor({ alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(InvalidArgumentError);
+    expect(() => new PerformanceMonitor({ alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(/^alerts\.webhooks\.0 must be an http\(s\) URL/);
+    expect(() => new PerformanceMonitor({ alerts: { alertmanagerUrl: 'not a url' } })).toThrow(/^alerts\.alertmanagerUrl must be an http\(s\) URL/);
+    expect(m.listAlertRules()).toEqual([]);
+  });
+});
+
+describe('notifications', () => {
+  it('posts the Alertmanager webhook payload (version 4) when an alert fires and when it resolves', async () => {
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'queue backlog', metric: 'queue_size', tags: { queue: 'mail' }, operator: '>', threshold: 100, severity: 'warning', labels: { team: 'ops' }, description: 'mail is piling up' });
+      m.record('queue_size', 500, { queue: 'mail' });
+      await waitFor(() => hook.bodies.length === 1, 5000, 'the firing webhook');
+      m.record('queue_size', 5, { queue: 'mail' });
+      await waitFor(() => hook.bodies.length === 2, 5000, 'the resolved webhook');
+      const [firing, resolved] = hook.bodies as Record<string, any>[];
+      expect(firing).toMatchObject({
+        version: '4',
+        status: 'firing',
+        receiver: 'perfwatch',
+        groupLabels: { alertname: 'queue backlog' },
+        truncatedAlerts: 0,
+        alerts: [{ status: 'firing', labels: { alertname: 'queue backlog', severity: 'warning', queue: 'mail', team: 'ops', metric: 'queue_size' }, annotations: { description: 'mail is piling up', value: '500', threshold: '100' }, endsAt: '0001-01-01T00:00:00Z' }],
+      });
+      expect(firing!.alerts[0].fingerprint).toMatch(/^[0-9a-f]{16}$/);
+      expect(Date.parse(firing!.alerts[0].startsAt)).toBeGreaterThan(Date.now() - 60_000);
+      expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint }] });
+      expect(Date.parse(resolved!.alerts[0].endsAt)).toBeGreaterThanOrEqual(Date.parse(firing!.alerts[0].startsAt));
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('notifies a flapping signal once per episode, not once per flap', async () => {
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 1500 } });
+      await m.createAlertRule({ metric: 'memory_usage', operator: '>', threshold: 90 });
+      let transitions = 0;
+      m.on('alert', () => transitions++);
+      for (let i = 0; i < 30; i++) {
+        m.record('memory_usage', i % 2 ? 95 : 85);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      m.record('memory_usage', 50);
+      await waitFor(() => hook.bodies.length === 2, 8000, 'the episode to end');
+      expect(transitions).toBeGreaterThan(20); // the raw history keeps every flap…
+      expect((hook.bodies as { status: string }[]).map((b) => b.status)).toEqual(['firing', 'resolved']); // …notifications do not
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('retries a failing webhook with backoff until it answers', async () => {
+    const hook = await receiver(2);
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], retryBaseMs: 50, resolveHoldMs: 0 } });
+      await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1 });
+      m.record('queue_size', 5);
+      await waitFor(() => hook.bodies.length === 1, 5000, 'the third attempt');
+      expect(hook.hits).toBe(3);
+      expect(m.status().alerts.notifications).toMatchObject({ sent: 1, retries: 2, failed: 0, queued: 0 });
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('keeps evaluating and recording history while a webhook hangs, and bounds its queue', async () => {
+    // A receiver that accepts connections and never answers: every delivery times out.
+    const sockets: import('node:net').Socket[] = [];
+    const dead = createNetServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const port = (dead.address() as { port: number }).port;
+    onTestFinished(() => {
+      for (const s of sockets) s.destroy();
+      dead.close();
+    });
+    const m = await started({ alerts: { webhooks: [`http://127.0.0.1:${port}/hook`], timeoutMs: 200, retryBaseMs: 20, maxAttempts: 2, queueLimit: 3, resolveHoldMs: 0 } });
+    await m.createAlertRule({ metric: 'queue_size', tags: { q: 'x' }, operator: '>', threshold: 1 });
+    const seen: AlertTransition[] = [];
+    m.on('alert', (t: AlertTransition) => seen.push(t));
+    for (let i = 0; i < 20; i++) {
+      m.record('queue_size', 5, { q: 'x' });
+      await waitFor(() => seen.length === 2 * i + 1, 5000, 'firing');
+      m.record('queue_size', 0, { q: 'x' });
+      await waitFor(() => seen.length === 2 * i + 2, 5000, 'resolution');
+    }
+    expect(m.getAlertHistory()).toHaveLength(40);
+    const n = await waitFor(() => {
+      const s = m.status().alerts.notifications;
+      return s.queued === 0 ? s : undefined;
+    }, 10_000, 'the queue to drain');
+    expect(n.sent).toBe(0);
+    expect(n.dropped).toBeGreaterThan(0);
+    expect(n.failed + n.dropped).toBe(40);
+    expect(n.lastError).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
+    expect(m.status().ingestion.dropped).toBe(0);
+  });
+});
+
+describe('Alertmanager', () => {
+  let am: RunningAlertmanager;
+  beforeAll(async () => {
+    am = await useAlertmanager();
+  }, 30_000);
+  afterAll(() => am?.stop());
+
+  async function amAlerts(): Promise<{ labels: Record<string, string>; status: { state: string } }[]> {
+    const r = await fetch(`${am.url}/api/v2/alerts`);
+    return (await r.json()) as never;
+  }
+
+  it('pushes a firing alert to a real Alertmanager, and its resolution', async () => {
+    const m = await started({ alerts: { alertmanagerUrl: am.url, resolveHoldMs: 0 } });
+    const name = `perfwatch test ${Date.now()}`;
+    await m.createAlertRule({ name, metric: 'cpu_usage', operator: '>', threshold: 80, severity: 'critical' });
+    m.record('cpu_usage', 97);
+    const found = await waitFor(async () => (await amAlerts()).find((a) => a.labels.alertname === name), 10_000, 'the alert in Alertmanager');
+    expect(found).toMatchObject({ labels: { alertname: name, severity: 'critical', metric: 'cpu_usage' }, status: { state: 'active' } });
+    m.record('cpu_usage', 10);
+    await waitFor(async () => !(await amAlerts()).some((a) => a.labels.alertname === name), 10_000, 'Alertmanager to resolve it');
+    expect(m.status().alerts.notifications.sent).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * The alert actor: evaluates every rule as data arrives, off the main thread. It waits on
+ * the collector's DRAIN_EPOCH (bumped after each drain pass and each closed bucket) with
+ * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
+ * `last` rules on every drain, window rules on every closed bucket. Rules and manual
+ * resolutions arrive as comlink calls; transitions leave through the sink the coordinator
+ * subscribed, in batches, in order.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, controlViews } from '../src/control.js';
+import { nodeEndpoint } from '../src/comlink-node.js';
+import { AlertEvaluator } from '../src/alerts/evaluator.js';
+import type { Alert, AlertRule, AlertTransition } from '../src/alerts/schema.js';
+import { Registry, type RegistryBuffers } from '../src/registry.js';
+import { StoreReader } from '../src/store/reader.js';
+import type { StoreBuffers } from '../src/store/layout.js';
+
+export interface AlertActorData {
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  intervalMs: number;
+}
+
+/** What the actor reports after a round: transitions, and the latest value of active alerts. */
+export interface AlertBatch {
+  transitions: AlertTransition[];
+  values: [fingerprint: string, value: number][];
+}
+
+export type AlertSink = (batch: AlertBatch) => void;
+
+export interface AlertActorApi {
+  ready(): number;
+  subscribe(sink: AlertSink): void;
+  load(rules: AlertRule[], alerts: Alert[]): void;
+  addRule(rule: AlertRule): void;
+  deleteRule(id: string): boolean;
+  resolve(fingerprint: string): boolean;
+  stats(): { rules: number; alerts: number; evaluations: number };
+  stop(): Promise<void>;
+  injectFault(fault: 'throw' | 'exit'): void;
+}
+
+/** Longest wait, so that the heartbeat moves and pending timers are checked. */
+const MAX_WAIT_MS = 1000;
+
+const data = workerData as AlertActorData;
+const ctl = controlViews(data.control);
+const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store));
+let sink: AlertSink | undefined;
+let stopping = false;
+let nextTimer = Infinity;
+let wake: () => void = () => {};
+
+function flush(withValues: boolean): void {
+  const transitions = evaluator.takeTransitions();
+  if (!sink || (transitions.length === 0 && !withValues)) return;
+  const values: [string, number][] = withValues ? evaluator.alerts().filter((a) => a.state !== 'resolved').map((a) => [a.fingerprint, a.value]) : [];
+  if (transitions.length === 0 && values.length === 0) return;
+  void sink({ transitions, values });
+}
+
+async function run(): Promise<void> {
+  let drainEpoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
+  let bucketEpoch = Atomics.load(ctl.i32, BUCKET_EPOCH);
+  evaluator.onData(Date.now());
+  flush(false);
+  while (!stopping) {
+    const now = Date.now();
+    ctl.f64[ALERT_CLOCK] = now;
+    const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - now));
+    const waited = Atomics.waitAsync(ctl.i32, DRAIN_EPOCH, drainEpoch, timeout);
+    if (waited.async) {
+      // A control call (a new rule, say) also ends the wait, through wake().
+      await Promise.race([waited.value, new Promise<void>((resolve) => (wake = resolve))]);
+    }
+    const t = Date.now();
+    const d = Atomics.load(ctl.i32, DRAIN_EPOCH);
+    if (d !== drainEpoch) {
+      drainEpoch = d;
+      evaluator.onData(t);
+    }
+    const be = Atomics.load(ctl.i32, BUCKET_EPOCH);
+    let bucket = false;
+    if (be !== bucketEpoch) {
+      bucketEpoch = be;
+      evaluator.onBucket(ctl.f64[CLOSED_BUCKET_START]! + data.intervalMs, t);
+      bucket = true;
+    }
+    nextTimer = evaluator.onTimer(t);
+    flush(bucket);
+  }
+}
+
+const api: AlertActorApi = {
+  ready: () => Date.now(),
+  subscribe(s) {
+    sink = s;
+  },
+  load(rules, alerts) {
+    for (const rule of rules) evaluator.addRule(rule);
+    evaluator.restore(alerts);
+    evaluator.onData(Date.now());
+    flush(false);
+    wake();
+  },
+  addRule(rule) {
+    evaluator.addRule(rule);
+    // Evaluate the rule against the data already there, now.
+    evaluator.onData(Date.now());
+    nextTimer = Math.min(nextTimer, evaluator.onTimer(Date.now()));
+    flush(false);
+    wake();
+  },
+  deleteRule(id) {
+    const deleted = evaluator.deleteRule(id, Date.now());
+    flush(false);
+    return deleted;
+  },
+  resolve(fingerprint) {
+    const resolved = evaluator.resolve(fingerprint, Date.now());
+    flush(false);
+    return resolved;
+  },
+  stats() {
+    const s = { rules: evaluator.ruleCount(), alerts: evaluator.bindingCount(), evaluations: evaluator.evaluations };
+    return s;
+  },
+  async stop() {
+    stopping = true;
+    wake();
+  },
+  injectFault(fault) {
+    if (fault === 'exit') setTimeout(() => process.exit(4), 5);
+    else
+      setTimeout(() => {
+        throw new Error('injected alert actor fault');
+      }, 5);
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
+void run();
