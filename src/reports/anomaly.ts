@@ -202,7 +202,7 @@ export function anomalyDetail(reader: StoreReader, seriesId: number, now: number
     const x = pieceValue(kind, { count: r.count, sum: r.sum, widthMs: L.intervalMs });
     if (Number.isFinite(x)) values[n++] = x;
   }
-  const agg = reader.aggregate(seriesId, windowStart, now + 1);
+  const agg = reader.aggregate(seriesId, windowStart, now);
   const seconds = Math.max(L.intervalMs, now - Math.ceil(windowStart / L.intervalMs) * L.intervalMs) / 1000;
   const value = kindMean(kind, agg.count, agg.sum, seconds);
   if (n < rules.minBaseline || agg.count === 0 || !Number.isFinite(value)) {
