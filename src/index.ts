@@ -14,6 +14,17 @@ export type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 export { BUILTIN_METRICS, KINDS, UNITS } from './metrics.js';
 export type { MetricKind, MetricUnit, MetricDefinition } from './metrics.js';
 export type { Tags, CanonicalTags } from './registry.js';
+export { anomalyScore, anomalyDetail, ANOMALY_RULES } from './reports/anomaly.js';
+export { analyzeAlerts, ALERT_RULES } from './reports/alerts.js';
+export { SCORE_PARTS, SCORE_FORMULA } from './reports/score.js';
+export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
+export { OPTIMIZATION_TYPES } from './reports/tunables.js';
+export { ReportAbortedError, ReportFailedError, OptimizationBusyError } from './reports/errors.js';
+export type { ReportOptions } from './reports/service.js';
+export type { OptimizeOptions, OptimizationResult, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimizer.js';
+export type { TunableDefinition, OptimizationType, TunableType, Goal } from './reports/tunables.js';
+export type { OverheadStatus } from './reports/overhead.js';
+export type * from './reports/types.js';
 export {
   PerfwatchError,
   InvalidArgumentError,

@@ -26,6 +26,12 @@ import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../worke
 import { Alerting, type AlertQuery, type AlertingStatus, type HistoryFilter } from './alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from './alerts/schema.js';
 import type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
+import { ReportsFeature } from './reports/feature.js';
+import type { OverheadOptions, OverheadStatus } from './reports/overhead.js';
+import type { ReportOptions } from './reports/service.js';
+import type { OptimizationLogEntry, OptimizationResult, OptimizeOptions } from './reports/optimizer.js';
+import type { Tunable, TunableDefinition } from './reports/tunables.js';
+import type { Baseline, PerformanceReport } from './reports/types.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -73,6 +79,8 @@ export interface MonitorStatus {
   };
   system: CollectorInfo['system'] | null;
   alerts: AlertingStatus & { heartbeatAgeMs: number | null };
+  /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
+  overhead: OverheadStatus;
 }
 
 /** Longest the collector's clock may stand still before the actor is replaced. */
@@ -111,6 +119,7 @@ export class PerformanceMonitor extends EventEmitter {
   private handleCount = 0;
   private rate = { at: 0, ingested: 0, perSecond: 0 };
   private collectorInfo: CollectorInfo | undefined;
+  private readonly features: ReportsFeature;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -154,6 +163,21 @@ export class PerformanceMonitor extends EventEmitter {
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
       emit: (event, ...args) => this.emitSafe(event, ...args),
     });
+    this.features = new ReportsFeature({
+      monitorId: this.id,
+      options: o,
+      store: this.store,
+      registryBuffers: this.registryBuffers,
+      registry: this.registry,
+      reader: this.reader,
+      collector: this.collector,
+      fixedBytes: () => this.registry.bytes() + this.control.byteLength + [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0),
+      record: (name, value) => this.main.record(name, value),
+      flush: () => this.flush(),
+      running: () => this.running,
+      // Reports analyse the alert engine's history of transitions.
+      alertHistory: (q) => this.getAlertHistory(q),
+    });
   }
 
   get state(): MonitorState {
@@ -184,6 +208,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.nextRuntimeSample = 0;
     this.currentState = 'running';
     this.onTick();
+    this.features.start();
     this.emitSafe('start');
   }
 
@@ -203,6 +228,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.main.ring.setClosed(true);
     await this.collector.stop();
     await this.alerting.stop();
+    await this.features.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
   }
@@ -357,6 +383,7 @@ export class PerformanceMonitor extends EventEmitter {
       },
       system: this.collectorInfo?.system ?? null,
       alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
+      overhead: this.features.overheadStatus(),
     };
   }
 
@@ -369,6 +396,60 @@ export class PerformanceMonitor extends EventEmitter {
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
     const { serveMonitorMcp } = await import('./mcp/index.js');
     return serveMonitorMcp(this, options);
+  }
+
+  /**
+   * A report over [from, to) (default: all data held, up to now), built in the report pool
+   * from the shared store: JSON (an object), or Markdown or one self-contained HTML file (a
+   * string). onProgress reports series done; an aborted signal cancels the task.
+   */
+  generateReport(options?: ReportOptions & { format?: 'json' }): Promise<PerformanceReport>;
+  generateReport(options: ReportOptions & { format: 'markdown' | 'html' }): Promise<string>;
+  generateReport(options?: ReportOptions): Promise<PerformanceReport | string>;
+  generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
+    return this.features.generateReport(options);
+  }
+
+  /** The last report generated (as JSON), whatever format it was asked in. */
+  getLatestReport(): PerformanceReport | undefined {
+    return this.features.getLatestReport();
+  }
+
+  /** Per-series baselines learned from the history held (built in the report pool). */
+  getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+    return this.features.getBaselines(options);
+  }
+
+  /** Registers a knob for optimize(): how to read and set it, its range and step, and the metric it should improve. */
+  registerTunable(definition: TunableDefinition): void {
+    this.features.registerTunable(definition);
+  }
+
+  unregisterTunable(name: string): boolean {
+    return this.features.unregisterTunable(name);
+  }
+
+  /** Every registered tunable, the monitor's own included (perfwatch.*). */
+  getTunables(): Omit<Tunable, 'get' | 'set'>[] {
+    return this.features.getTunables();
+  }
+
+  /**
+   * Plans one step per tunable of `type`; with dryRun false (or autoApply) applies each,
+   * verifies its target over a window and rolls back what did not help.
+   */
+  optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
+    return this.features.optimize(options);
+  }
+
+  /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
+  getOptimizationLog(): OptimizationLogEntry[] {
+    return this.features.getOptimizationLog();
+  }
+
+  /** Changes the overhead budget while running (percent of one core, bytes). */
+  setOverheadBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
+    this.features.setOverheadBudget(budget);
   }
 
   /**
@@ -409,6 +490,7 @@ export class PerformanceMonitor extends EventEmitter {
    */
   private onTick(): void {
     if (this.currentState !== 'running') return;
+    const busyFrom = performance.now();
     const now = Date.now();
     this.tick = setTimeout(() => this.onTick(), nextTickDelay(now));
     this.tick.unref();
@@ -440,6 +522,7 @@ export class PerformanceMonitor extends EventEmitter {
         })
         .catch(() => {});
     }
+    this.features.overhead.mainBusy(performance.now() - busyFrom);
   }
 
   /** Emits without ever throwing into the caller: a listener's error becomes a warning. */

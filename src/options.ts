@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError, describeValue } from './errors.js';
+import { OverheadOptionsSchema, ReportsOptionsSchema } from './reports/overhead.js';
 
 const MiB = 1024 * 1024;
 
@@ -115,6 +116,10 @@ export const MonitorOptionsSchema = z.strictObject({
   system: SystemOptionsSchema.prefault({}),
   runtime: RuntimeOptionsSchema.prefault({}),
   alerts: AlertOptionsSchema.prefault({}),
+  /** The monitor's own CPU and memory budget, and the back-off when it is exceeded. */
+  overhead: OverheadOptionsSchema.prefault({}),
+  /** Report pool threads and optimize()'s default verification window. */
+  reports: ReportsOptionsSchema.prefault({}),
 });
 
 export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;

@@ -118,6 +118,14 @@ export class SketchAccumulator {
     this.sorted = true;
   }
 
+  /** Calls fn(key, count) for every key in use, in no particular order (for moments). */
+  forEachBin(fn: (key: number, count: number) => void): void {
+    for (let i = 0; i < this.usedCount; i++) {
+      const key = this.used[i]!;
+      fn(key, this.counts[key]!);
+    }
+  }
+
   /** Distinct keys in use. */
   size(): number {
     return this.usedCount;

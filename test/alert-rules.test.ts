@@ -99,6 +99,21 @@ describe('alert rules', () => {
     }
   });
 
+  it('fires an anomaly rule on a step away from the recent history, not on its noise', () => {
+    const h = harness();
+    h.rule({ metric: 'api_response_time', aggregation: 'anomaly', window: 5, operator: '>', threshold: 4 });
+    let seed = 7;
+    const noise = (): number => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 4294967296;
+    };
+    for (let s = 0; s < 90; s++) h.at(T0 + s * 1000 + 5, Array.from({ length: 10 }, () => ['api_response_time', 100 + 10 * noise()] as [string, number]));
+    expect(h.transitions).toEqual([]); // 90 s of stationary noise: nothing
+    for (let s = 90; s < 100; s++) h.at(T0 + s * 1000 + 5, Array.from({ length: 10 }, () => ['api_response_time', 160 + 10 * noise()] as [string, number]));
+    expect(h.states()[0]).toBe('inactive>firing');
+    expect(h.transitions[0]!.value).toBeGreaterThan(4);
+  });
+
   it('waits `duration` in pending before firing, and drops back to inactive if the condition clears', () => {
     const h = harness();
     h.rule({ metric: 'cpu_usage', operator: '>', threshold: 90, duration: 5 });
@@ -205,7 +220,7 @@ describe('alert rules', () => {
     const bad: [unknown, string][] = [
       [{ metric: 'x', operator: '=>', threshold: 1 }, 'operator must be one of > < >= <= == !=, got "=>"'],
       [{ metric: 'x', operator: '>', threshold: 1, severity: 'fatal' }, 'severity must be one of info, warning, critical, emergency, got "fatal"'],
-      [{ metric: 'x', operator: '>', threshold: 1, aggregation: 'median' }, 'aggregation must be one of last, avg, min, max, sum, count, rate, p50, p90, p95, p99, got "median"'],
+      [{ metric: 'x', operator: '>', threshold: 1, aggregation: 'median' }, 'aggregation must be one of last, avg, min, max, sum, count, rate, p50, p90, p95, p99, anomaly, got "median"'],
       [{ metric: 'x', operator: '>', threshold: Number.POSITIVE_INFINITY }, 'threshold must be a finite number, got Infinity'],
       [{ metric: 'x', operator: '>', threshold: 1, duration: -1 }, 'duration must be a number of seconds from 0 to 86400, got -1'],
       [{ metric: 'x', operator: '>', threshold: 1, cooldown: -5 }, 'cooldown must be a number of seconds from 0 to 86400, got -5'],

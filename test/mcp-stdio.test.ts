@@ -129,7 +129,7 @@ describe('bad input over stdio', () => {
     ['get_metric_history', { metric_type: 'a', time_range: mb }, /time_range must be a duration such as 90s, 15m, 1h, 24h or 7d, got a string of 3145728 characters/],
     ['create_performance_alert_rule', { metric_type: 'a', operator: '=>', threshold: 1, severity: 'critical' }, /operator must be one of > < >= <= == !=, got "=>"/],
     ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'fatal' }, /severity must be one of info, warning, critical, emergency, got "fatal"/],
-    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', aggregation: 'median' }, /aggregation must be one of last, avg, min, max, sum, count, rate, p50, p90, p95, p99, got "median"/],
+    ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', aggregation: 'median' }, /aggregation must be one of last, avg, min, max, sum, count, rate, p50, p90, p95, p99, anomaly, got "median"/],
     ['create_performance_alert_rule', { metric_type: 'a', operator: '>', severity: 'info' }, /threshold is required/],
     ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: null, severity: 'info' }, /threshold must be a finite number, got null/],
     ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', window: 0 }, /window must be a number of seconds from 1 to 86400, got 0/],

@@ -11,7 +11,8 @@
  * On start it calls StoreWriter.recover(): a collector restarted after a crash resumes from
  * the rings' APPLIED cells and the store's own state, so no sample is lost or applied twice.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import {
@@ -35,6 +36,8 @@ import { RingReader, RingWriter, createRing, ringStats } from '../src/ring.js';
 import { StoreWriter } from '../src/store/writer.js';
 import type { StoreBuffers } from '../src/store/layout.js';
 import { SystemSampler, type SourceCost } from './system.js';
+import { threadCpuMs } from '../src/reports/thread-cpu.js';
+import type { CollectorUsage } from '../src/reports/overhead.js';
 
 export interface CollectorData {
   control: SharedArrayBuffer;
@@ -62,6 +65,14 @@ export interface CollectorApi {
   stop(): Promise<void>;
   /** Test hook: fail the way a buggy or stuck actor would. */
   injectFault(fault: Fault): void;
+  /** This thread's CPU time and heap, and its sampling cadences (the overhead budget reads them). */
+  usage(): CollectorUsage;
+  /**
+   * Samples the system every `systemMs` (rounded up to whole intervals) instead of every
+   * interval, and runs the process-spawning sources every `slowMs`: the overhead budget's
+   * back-off and the system-cadence tunable. A restarted collector starts at the defaults.
+   */
+  setSystemCadence(systemMs: number, slowMs?: number): void;
 }
 
 /** Samples taken from one ring per pass before moving to the next. */
@@ -99,6 +110,8 @@ let lagMax = 0;
 let droppedSinceSample = 0;
 let ingestedAtSample = 0;
 let nextSystemSample = 0;
+/** How often the system and the collector's own metrics are sampled (setSystemCadence). */
+let systemCadenceMs = data.intervalMs;
 
 /**
  * Sample times are wall-clock ms from Date.now(), the clock every thread reads the same way,
@@ -187,7 +200,7 @@ function onBucketBoundary(t: number): void {
   Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
   Atomics.notify(ctl.i32, DRAIN_EPOCH);
   if (t >= nextSystemSample) {
-    nextSystemSample = writer.bucketStart + data.intervalMs;
+    nextSystemSample = writer.bucketStart + systemCadenceMs;
     sampleOwn(t);
   }
 }
@@ -299,6 +312,28 @@ const api: CollectorApi = {
     stopping = true;
     wake();
     await done;
+  },
+  usage: () => {
+    const costs = sampler?.costs() ?? [];
+    return {
+      thread: threadId,
+      cpuMs: threadCpuMs(),
+      heapUsed: getHeapStatistics().used_heap_size,
+      systemCadenceMs,
+      slowCadenceMs: sampler?.slowCadenceMs ?? data.system.slowCadenceMs,
+      spawnCalls: costs.filter((c) => c.spawnsProcesses).reduce((a, c) => a + c.calls, 0),
+      // The sources that read files in this thread; the spawning ones cost in child processes.
+      samplingMs: costs.filter((c) => !c.spawnsProcesses).reduce((a, c) => a + c.calls * c.meanMs, 0),
+      samplePassMs: costs.filter((c) => !c.spawnsProcesses).reduce((a, c) => a + c.meanMs, 0),
+    };
+  },
+  setSystemCadence(systemMs, slowMs) {
+    if (Number.isFinite(systemMs) && systemMs > 0) {
+      systemCadenceMs = Math.max(1, Math.ceil(systemMs / data.intervalMs)) * data.intervalMs;
+      // A longer cadence applies from the last sample on; a shorter one at the next boundary.
+      nextSystemSample = Math.min(nextSystemSample, writer.bucketStart + systemCadenceMs);
+    }
+    if (sampler && slowMs !== undefined && Number.isFinite(slowMs) && slowMs > 0) sampler.setSlowCadence(slowMs);
   },
   injectFault(fault) {
     // A few ms later, so that this call's reply reaches the coordinator first.

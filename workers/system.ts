@@ -100,6 +100,7 @@ export class SystemSampler {
   private lastCpu: [number, number, number] | undefined;
   private lastNet: [number, number] | undefined;
   private nextSlow = 0;
+  private lastSlow = 0;
   private slowRunning = false;
   private pending: SystemReading[] = [];
 
@@ -137,12 +138,25 @@ export class SystemSampler {
     }
     if (now >= this.nextSlow && !this.slowRunning) {
       this.nextSlow = now + this.options.slowCadenceMs;
+      this.lastSlow = now;
       this.slowRunning = true;
       void this.sampleSlow().finally(() => {
         this.slowRunning = false;
       });
     }
     return out;
+  }
+
+  /** Cadence of the sources that spawn processes. */
+  get slowCadenceMs(): number {
+    return this.options.slowCadenceMs;
+  }
+
+  /** Changes the cadence of the sources that spawn processes (the overhead budget's back-off). */
+  setSlowCadence(ms: number): void {
+    this.options.slowCadenceMs = ms;
+    this.nextSlow = this.lastSlow + ms;
+    for (const s of this.sources.values()) if (s.cost.spawnsProcesses) s.cost.cadenceMs = ms;
   }
 
   costs(): SourceCost[] {

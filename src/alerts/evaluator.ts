@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import type { Registry } from '../registry.js';
 import { SketchAccumulator } from '../sketch.js';
 import type { StoreReader } from '../store/reader.js';
+import { anomalyScore } from '../reports/anomaly.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
@@ -141,6 +142,11 @@ export class AlertEvaluator {
     const stats = this.stats;
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
+      if (b.rule.aggregation === 'anomaly') {
+        this.evaluations++;
+        this.step(b, anomalyScore(this.reader, b.id, closedEnd, b.rule.window, this.registry.info(b.id).kind), now);
+        continue;
+      }
       const windowMs = b.rule.window * 1000;
       const from = closedEnd - windowMs;
       if (b.id !== cachedId || windowMs !== cachedWindow) {

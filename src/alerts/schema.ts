@@ -7,7 +7,12 @@ import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../options.js';
 import { NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
 
-export const AGGREGATIONS = ['last', 'avg', 'min', 'max', 'sum', 'count', 'rate', 'p50', 'p90', 'p95', 'p99'] as const;
+/**
+ * `anomaly` is the robust z-score (median/MAD, see src/reports/anomaly.ts) of the window's mean
+ * (a counter's rate) against the closed buckets before it: `anomaly > 4` fires when the window
+ * sits four robust deviations above its recent history. No verdict (no data) without a baseline.
+ */
+export const AGGREGATIONS = ['last', 'avg', 'min', 'max', 'sum', 'count', 'rate', 'p50', 'p90', 'p95', 'p99', 'anomaly'] as const;
 export const OPERATORS = ['>', '<', '>=', '<=', '==', '!='] as const;
 export const SEVERITIES = ['info', 'warning', 'critical', 'emergency'] as const;
 export const ALERT_STATES = ['inactive', 'pending', 'firing', 'resolved'] as const;

@@ -1,0 +1,262 @@
+/**
+ * Builds a PerformanceReport from the store in place: per-series and per-metric statistics,
+ * anomalies, alert analysis, the score, diagnoses and recommendations, and downsampled
+ * chart data. A pure function of (registry, reader, options): the report pool runs it on its
+ * own thread over the shared buffers, and tests run it on stores they fill themselves.
+ */
+import type { Registry, SeriesInfo } from '../registry.js';
+import type { SketchAccumulator } from '../sketch.js';
+import type { StoreReader } from '../store/reader.js';
+import { analyzeAlerts } from './alerts.js';
+import { ANOMALY_RULES, detectAnomalies } from './anomaly.js';
+import { diagnose, recommend, DIAGNOSIS_RULES, type SeriesInput } from './diagnoses.js';
+import { computeScore } from './score.js';
+import { oldestHeld, pieceValue, seriesStats, Pieces } from './stats.js';
+import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
+
+export interface BuildOptions {
+  /** ms since the epoch; default: the oldest data held. */
+  from?: number;
+  /** ms since the epoch, exclusive; default: now (inclusive of this millisecond). */
+  to?: number;
+  now: number;
+  includeAlerts: boolean;
+  includeRecommendations: boolean;
+  alertHistory: readonly AlertTransition[];
+  /** False when the monitor has no alert engine to ask: the analysis says so. */
+  alertHistoryAvailable: boolean;
+  progress?: (done: number, total: number) => void;
+}
+
+export interface BuildContext {
+  registry: Registry;
+  reader: StoreReader;
+  /** Two accumulators, reused: one per series, one per metric (each about 3 MB). */
+  acc: SketchAccumulator;
+  metricAcc: SketchAccumulator;
+}
+
+/** Metrics drawn in the html report, in this order, up to CHART_SERIES_PER_METRIC series each. */
+export const CHART_METRICS = ['cpu_usage', 'memory_usage', 'event_loop_lag', 'response_time', 'api_response_time', 'throughput', 'error_rate', 'heap_used', 'cache_hit_rate', 'database_connections', 'formula_calculation_time', 'cpu_iowait'];
+const CHART_SERIES_PER_METRIC = 4;
+const CHART_POINTS = 300;
+const MAX_ANOMALIES = 100;
+const EMPTY = new Pieces();
+/** Metrics whose bucket records the diagnoses read. */
+const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric]);
+
+function downsample(kind: SeriesInfo['kind'], pieces: Pieces): { t: number[]; v: number[] } {
+  const group = Math.max(1, Math.ceil(pieces.n / CHART_POINTS));
+  const t: number[] = [];
+  const v: number[] = [];
+  for (let i = 0; i < pieces.n; i += group) {
+    let count = 0;
+    let sum = 0;
+    let width = 0;
+    const end = Math.min(pieces.n, i + group);
+    for (let j = i; j < end; j++) {
+      count += pieces.count[j]!;
+      sum += pieces.sum[j]!;
+      width += pieces.width[j]!;
+    }
+    const value = pieceValue(kind, { count, sum, widthMs: width });
+    if (Number.isFinite(value)) {
+      t.push(pieces.start[i]!);
+      v.push(Number(value.toPrecision(6)));
+    }
+  }
+  return { t, v };
+}
+
+function emptyReport(options: BuildOptions, from: number, to: number, notes: string[], started: number): PerformanceReport {
+  const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, { from, to }, options.alertHistoryAvailable) : null;
+  // Without samples only alerts could be scored, and only when some happened: a quiet,
+  // empty window has no score rather than a perfect one.
+  const score = computeScore(new Map(), alerts && alerts.transitions > 0 ? alerts : null);
+  return {
+    version: 1,
+    generatedAt: options.now,
+    window: { from, to, durationMs: Math.max(0, to - from) },
+    notes,
+    summary: { series: 0, samples: 0, score: score.overall, diagnoses: 0, anomalies: 0 },
+    score,
+    metrics: [],
+    series: [],
+    anomalies: [],
+    alerts,
+    diagnoses: [],
+    recommendations: options.includeRecommendations ? recommend([], alerts) : null,
+    charts: [],
+    timing: { buildMs: performance.now() - started },
+  };
+}
+
+export function buildReport(ctx: BuildContext, options: BuildOptions): PerformanceReport {
+  const started = performance.now();
+  const { registry, reader, acc, metricAcc } = ctx;
+  const L = reader.layout;
+  const n = registry.seriesCount();
+  const infos: SeriesInfo[] = [];
+  let oldest = Infinity;
+  for (let id = 0; id < n; id++) {
+    if (reader.totalCount(id) === 0) continue;
+    infos.push(registry.info(id));
+    if (options.from === undefined) {
+      const t = oldestHeld(reader, id);
+      if (t < oldest) oldest = t;
+    }
+  }
+  const to = options.to ?? options.now + 1;
+  // The store answers ranges by bucket start, so the default range starts at the bucket
+  // holding the oldest sample, not at the sample.
+  const from = options.from ?? (Number.isFinite(oldest) ? Math.floor(oldest / L.intervalMs) * L.intervalMs : to);
+  const notes: string[] = [];
+  if (options.from !== undefined && options.from % L.intervalMs !== 0) {
+    notes.push(`Buckets are taken by their start: the ${L.intervalMs} ms bucket that holds from (${new Date(options.from).toISOString()}) started before it and is left out.`);
+  }
+  if (infos.length === 0) return emptyReport(options, from, to, ['No series has any sample yet: nothing to report.'], started);
+  if (from === to) return emptyReport(options, from, to, [`The range is empty: from equals to (${new Date(from).toISOString()}).`], started);
+
+  // Series grouped by metric name, so that each name's sketches merge into one summary.
+  const byName = new Map<string, SeriesInfo[]>();
+  for (const info of infos) {
+    const list = byName.get(info.name) ?? [];
+    list.push(info);
+    byName.set(info.name, list);
+  }
+  const total = infos.length;
+  let done = 0;
+  const series: SeriesStats[] = [];
+  const metrics = new Map<string, MetricSummary>();
+  const diagnosisInput: SeriesInput[] = [];
+  const anomalies: Anomaly[] = [];
+  const chartCandidates: { info: SeriesInfo; chart: { t: number[]; v: number[] }; count: number }[] = [];
+  const chartRank = new Map(CHART_METRICS.map((m, i) => [m, i]));
+  const methods = new Set<string>();
+  const baselineSpan = ANOMALY_RULES.baselineBuckets * L.intervalMs;
+  const scratch = new Pieces();
+
+  for (const [name, list] of byName) {
+    metricAcc.reset();
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let kept = 0;
+    for (const info of list) {
+      const result = seriesStats({ reader, acc, from, to, pieces: scratch }, info);
+      done++;
+      options.progress?.(done, total);
+      if (!result) continue;
+      const { stats, pieces } = result;
+      kept++;
+      series.push(stats);
+      methods.add(stats.stddevMethod);
+      count += stats.count;
+      sum += stats.sum;
+      min = Math.min(min, stats.min);
+      max = Math.max(max, stats.max);
+      metricAcc.merge(acc);
+
+      // Anomalies over the range's buckets, scored against a baseline that may start before it.
+      const before = reader.buckets(info.id, 1, from - baselineSpan, from);
+      const values = new Float64Array(before.length + pieces.n);
+      const times = new Float64Array(before.length + pieces.n);
+      let m = 0;
+      for (const r of before) {
+        const x = pieceValue(info.kind, { count: r.count, sum: r.sum, widthMs: L.intervalMs });
+        if (!Number.isFinite(x)) continue;
+        values[m] = x;
+        times[m++] = r.start;
+      }
+      const scoreFrom = m;
+      for (let i = 0; i < pieces.n; i++) {
+        const x = pieces.value(info.kind, i);
+        if (pieces.tier[i] !== 1 || !Number.isFinite(x)) continue;
+        values[m] = x;
+        times[m++] = pieces.start[i]!;
+      }
+      for (const run of detectAnomalies(values.subarray(0, m), scoreFrom)) {
+        const size = run.value - run.baseline.median;
+        anomalies.push({
+          seriesId: info.id,
+          metric: info.name,
+          tags: info.tags,
+          kind: run.kind,
+          direction: run.direction,
+          start: times[run.startIndex]!,
+          end: times[run.endIndex - 1]! + L.intervalMs,
+          buckets: run.endIndex - run.startIndex,
+          value: run.value,
+          baselineMedian: run.baseline.median,
+          baselineMad: run.baseline.mad,
+          size,
+          relativeSize: run.baseline.median !== 0 ? size / Math.abs(run.baseline.median) : null,
+          peakScore: run.peakScore,
+        });
+      }
+      diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
+      chartCandidates.push({ info, chart: downsample(info.kind, pieces), count: stats.count });
+    }
+    if (kept === 0) continue;
+    const first = list[0]!;
+    const clamp = (q: number): number => Math.min(max, Math.max(min, q));
+    const [p50, p95, p99] = metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
+    const seconds = Math.max(1e-3, (to - from) / 1000);
+    metrics.set(name, {
+      name,
+      kind: first.kind,
+      unit: first.unit,
+      series: kept,
+      count,
+      mean: sum / count,
+      min,
+      max,
+      p50: p50!,
+      p95: p95!,
+      p99: p99!,
+      rate: first.kind === 'counter' ? sum / seconds : count / seconds,
+    });
+  }
+
+  const window = { from, to };
+  if (series.length === 0) return emptyReport(options, from, to, [`No sample falls in the range ${new Date(from).toISOString()} – ${new Date(to).toISOString()}.`], started);
+  const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, window, options.alertHistoryAvailable) : null;
+  if (alerts && !alerts.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
+  const score = computeScore(metrics, alerts);
+  const diagnoses = diagnose({ window, metrics, series: diagnosisInput });
+  if (methods.has('sketch')) notes.push('stddev marked "sketch" is estimated from the histogram bins (within about 1.6% for spreads wide against the values); "raw" and "buckets" are exact.');
+
+  // Charts: the main metrics first, then the series with most samples.
+  chartCandidates.sort((a, b) => (chartRank.get(a.info.name) ?? 99) - (chartRank.get(b.info.name) ?? 99) || b.count - a.count);
+  const charts: ChartSeries[] = [];
+  const perMetric = new Map<string, number>();
+  for (const c of chartCandidates) {
+    const k = perMetric.get(c.info.name) ?? 0;
+    if (k >= CHART_SERIES_PER_METRIC || charts.length >= 24) continue;
+    if (!chartRank.has(c.info.name) && charts.length >= 6) continue;
+    perMetric.set(c.info.name, k + 1);
+    charts.push({ metric: c.info.name, tags: c.info.tags, unit: c.info.unit, ...c.chart });
+  }
+
+  anomalies.sort((a, b) => Math.abs(b.peakScore) - Math.abs(a.peakScore));
+  if (anomalies.length > MAX_ANOMALIES) notes.push(`${anomalies.length} anomalies found; the ${MAX_ANOMALIES} strongest are listed.`);
+  const listed = anomalies.slice(0, MAX_ANOMALIES).sort((a, b) => a.start - b.start);
+  series.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
+  return {
+    version: 1,
+    generatedAt: options.now,
+    window: { from, to, durationMs: to - from },
+    notes,
+    summary: { series: series.length, samples: series.reduce((a, s) => a + s.count, 0), score: score.overall, diagnoses: diagnoses.length, anomalies: anomalies.length },
+    score,
+    metrics: [...metrics.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    series,
+    anomalies: listed,
+    alerts,
+    diagnoses,
+    recommendations: options.includeRecommendations ? recommend(diagnoses, alerts) : null,
+    charts,
+    timing: { buildMs: performance.now() - started },
+  };
+}

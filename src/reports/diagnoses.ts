@@ -1,0 +1,367 @@
+/**
+ * Diagnoses in the spirit of clinic.js doctor: each rule reads a few statistics of the
+ * report window, and when they cross its thresholds it says what it saw (the numbers and the
+ * window), how bad it is, and what to do. Every threshold is in DIAGNOSIS_RULES; the rules
+ * below only compare against it.
+ */
+import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeverity, Evidence, Recommendation, AlertAnalysis } from './types.js';
+import type { Pieces } from './stats.js';
+import { leastSquares } from './stats.js';
+
+const MiB = 1024 * 1024;
+
+export const DIAGNOSIS_RULES = {
+  eventLoopBlocked: { metric: 'event_loop_lag', p99WarningMs: 100, p99CriticalMs: 500, utilizationMetric: 'event_loop_utilization', utilizationWarning: 0.9 },
+  gcPressure: { metric: 'gc_pause', shareWarning: 0.05, shareCritical: 0.15, p99WarningMs: 100 },
+  memoryLeak: { metric: 'heap_used', segments: 8, minRisingShare: 0.75, minGrowth: 0.1, minBytesPerHour: 16 * MiB, minSpanMs: 5 * 60_000 },
+  cpuSaturation: { metric: 'cpu_usage', meanWarning: 85, p95Critical: 95 },
+  ioWait: { metric: 'cpu_iowait', meanWarning: 10, meanCritical: 25 },
+  errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05 },
+  lowCacheHitRate: { metric: 'cache_hit_rate', meanWarning: 0.8, meanCritical: 0.5, minEvents: 100 },
+  poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
+  slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
+} as const;
+
+export interface SeriesInput {
+  stats: SeriesStats;
+  /** Closed buckets of the range, for the metrics whose rules read them (empty otherwise). */
+  pieces: Pieces;
+}
+
+export interface DiagnosisInput {
+  window: TimeWindow;
+  metrics: ReadonlyMap<string, MetricSummary>;
+  series: readonly SeriesInput[];
+}
+
+const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
+
+function ev(metric: string, statistic: string, value: number, threshold: number, unit: string, window: TimeWindow, tags?: Record<string, string>): Evidence {
+  return { metric, ...(tags && Object.keys(tags).length ? { tags } : {}), statistic, value: round(value, 4), threshold, unit, window };
+}
+
+type Rule = (input: DiagnosisInput) => Diagnosis[];
+
+const eventLoopBlocked: Rule = ({ metrics, window }) => {
+  const r = DIAGNOSIS_RULES.eventLoopBlocked;
+  const lag = metrics.get(r.metric);
+  const elu = metrics.get(r.utilizationMetric);
+  const evidence: Evidence[] = [];
+  let severity: DiagnosisSeverity | undefined;
+  if (lag && lag.count > 0 && lag.p99 >= r.p99WarningMs) {
+    severity = lag.p99 >= r.p99CriticalMs ? 'critical' : 'warning';
+    evidence.push(ev(r.metric, 'p99', lag.p99, lag.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window));
+  }
+  if (elu && elu.count > 0 && elu.mean >= r.utilizationWarning) {
+    severity ??= 'warning';
+    evidence.push(ev(r.utilizationMetric, 'mean', elu.mean, r.utilizationWarning, 'ratio', window));
+  }
+  if (!severity) return [];
+  return [
+    {
+      id: 'event-loop-blocked',
+      title: 'Event loop blocked',
+      severity,
+      category: 'cpu',
+      summary: `The main thread's event loop was delayed (p99 ${lag ? round(lag.p99) : '?'} ms): synchronous work holds it, and every request waits behind it.`,
+      evidence,
+      actions: [
+        'Profile the main thread under load (node --cpu-prof, or clinic flame) and find the long synchronous functions.',
+        'Move CPU-heavy work (parsing, formula evaluation, compression, crypto) to worker threads or a piscina pool.',
+        'Break long loops into chunks that yield (setImmediate) and stream large JSON instead of JSON.parse/stringify at once.',
+      ],
+    },
+  ];
+};
+
+const gcPressure: Rule = ({ series, window }) => {
+  const r = DIAGNOSIS_RULES.gcPressure;
+  const gc = series.filter((s) => s.stats.name === r.metric);
+  if (gc.length === 0) return [];
+  const pausedMs = gc.reduce((a, s) => a + s.stats.sum, 0);
+  const share = pausedMs / Math.max(1, window.to - window.from);
+  const worst = gc.reduce((a, s) => (s.stats.p99 > a.stats.p99 ? s : a));
+  const evidence: Evidence[] = [];
+  let severity: DiagnosisSeverity | undefined;
+  if (share >= r.shareWarning) {
+    severity = share >= r.shareCritical ? 'critical' : 'warning';
+    evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
+  }
+  if (worst.stats.p99 >= r.p99WarningMs) {
+    severity ??= 'warning';
+    evidence.push(ev(r.metric, 'p99 pause', worst.stats.p99, r.p99WarningMs, 'ms', window, worst.stats.tags));
+  }
+  if (!severity) return [];
+  return [
+    {
+      id: 'gc-pressure',
+      title: 'Garbage-collection pressure',
+      severity,
+      category: 'memory',
+      summary: `The process spent ${round(share * 100)}% of the window in GC pauses (${round(pausedMs)} ms).`,
+      evidence,
+      actions: [
+        'Cut allocation on hot paths: reuse buffers and objects, avoid per-request closures and intermediate arrays.',
+        'Check for large short-lived objects (big JSON payloads, string concatenation in loops).',
+        'If the heap is near its limit, raise --max-old-space-size or lower cache sizes; compare heap_used against heap_total.',
+      ],
+    },
+  ];
+};
+
+const memoryLeak: Rule = ({ series, window }) => {
+  const r = DIAGNOSIS_RULES.memoryLeak;
+  const out: Diagnosis[] = [];
+  for (const s of series) {
+    if (s.stats.name !== r.metric) continue;
+    const p = s.pieces;
+    const filled: number[] = [];
+    for (let i = 0; i < p.n; i++) if (p.count[i]! > 0) filled.push(i);
+    if (filled.length < r.segments * 2) continue;
+    const t0 = p.start[filled[0]!]!;
+    const span = p.start[filled[filled.length - 1]!]! - t0;
+    if (span < r.minSpanMs) continue;
+    // The floor of each segment is the heap after collection: growth that survives GC.
+    const floors: { t: number; v: number }[] = [];
+    for (let k = 0; k < r.segments; k++) {
+      const lo = t0 + (span * k) / r.segments;
+      const hi = k === r.segments - 1 ? Infinity : t0 + (span * (k + 1)) / r.segments;
+      let best: { t: number; v: number } | undefined;
+      for (const i of filled) {
+        const at = p.start[i]!;
+        if (at >= lo && at < hi && (!best || p.min[i]! < best.v)) best = { t: at, v: p.min[i]! };
+      }
+      if (best) floors.push(best);
+    }
+    if (floors.length < 3) continue;
+    let rising = 0;
+    for (let k = 1; k < floors.length; k++) if (floors[k]!.v > floors[k - 1]!.v) rising++;
+    const risingShare = rising / (floors.length - 1);
+    const growth = (floors[floors.length - 1]!.v - floors[0]!.v) / floors[0]!.v;
+    const fit = leastSquares(floors.map((f) => f.t), floors.map((f) => f.v));
+    if (!fit || risingShare < r.minRisingShare || growth < r.minGrowth || fit.slopePerHour < r.minBytesPerHour) continue;
+    out.push({
+      id: 'suspected-memory-leak',
+      title: 'Suspected memory leak',
+      severity: growth >= 0.5 ? 'critical' : 'warning',
+      category: 'memory',
+      summary: `The heap's floor after collections rose ${round(growth * 100)}% over ${round(span / 60_000)} minutes (${round(fit.slopePerHour / MiB)} MiB/h), in ${rising} of ${floors.length - 1} steps: memory that survives GC keeps growing.`,
+      evidence: [
+        ev(r.metric, 'growth of the post-GC floor', growth, r.minGrowth, 'ratio', window, s.stats.tags),
+        ev(r.metric, 'slope of the post-GC floor', fit.slopePerHour, r.minBytesPerHour, 'bytes/h', window, s.stats.tags),
+        ev(r.metric, 'share of rising floors', risingShare, r.minRisingShare, 'ratio', window, s.stats.tags),
+      ],
+      actions: [
+        'Take two heap snapshots some minutes apart (node --heapsnapshot-signal=SIGUSR2, or Chrome DevTools) and compare retained sizes.',
+        'Look for unbounded caches and maps keyed by request data, listeners added per request, and timers never cleared.',
+        'Bound every cache (size and TTL) and check that closed connections release their buffers.',
+      ],
+    });
+  }
+  return out;
+};
+
+const cpuSaturation: Rule = ({ metrics, window }) => {
+  const r = DIAGNOSIS_RULES.cpuSaturation;
+  const cpu = metrics.get(r.metric);
+  if (!cpu || cpu.count === 0) return [];
+  const critical = cpu.p95 >= r.p95Critical;
+  if (!critical && cpu.mean < r.meanWarning) return [];
+  return [
+    {
+      id: 'cpu-saturation',
+      title: 'CPU saturation',
+      severity: critical ? 'critical' : 'warning',
+      category: 'cpu',
+      summary: `The machine's CPUs were busy ${round(cpu.mean)}% on average (p95 ${round(cpu.p95)}%): work queues up behind them.`,
+      evidence: [ev(r.metric, 'mean', cpu.mean, r.meanWarning, 'percent', window), ev(r.metric, 'p95', cpu.p95, r.p95Critical, 'percent', window)],
+      actions: [
+        'Find the hot code with a CPU profile (node --cpu-prof) and cache or precompute what repeats.',
+        'Lower concurrency of CPU-bound pools to the core count; shed or queue load instead of oversubscribing.',
+        'Scale out (more instances or cores) if the profile shows the work is necessary.',
+      ],
+    },
+  ];
+};
+
+const ioWait: Rule = ({ metrics, window }) => {
+  const r = DIAGNOSIS_RULES.ioWait;
+  const io = metrics.get(r.metric);
+  if (!io || io.count === 0 || io.mean < r.meanWarning) return [];
+  return [
+    {
+      id: 'io-wait',
+      title: 'CPU waiting on I/O',
+      severity: io.mean >= r.meanCritical ? 'critical' : 'warning',
+      category: 'network',
+      summary: `CPUs sat idle waiting for disk or network I/O ${round(io.mean)}% of the time on average.`,
+      evidence: [ev(r.metric, 'mean', io.mean, io.mean >= r.meanCritical ? r.meanCritical : r.meanWarning, 'percent', window)],
+      actions: [
+        'Find the processes doing the I/O (iostat -x, pidstat -d) and whether it is this service.',
+        'Batch small writes, use streams instead of reading whole files, and avoid synchronous fs calls.',
+        'Move hot files to faster storage or cache them in memory; check for swapping (memory_usage near 100%).',
+      ],
+    },
+  ];
+};
+
+const errorBurst: Rule = ({ series, metrics, window }) => {
+  const r = DIAGNOSIS_RULES.errorBurst;
+  const overall = metrics.get(r.metric);
+  if (!overall || overall.count === 0) return [];
+  const evidence: Evidence[] = [];
+  let bursts = 0;
+  for (const s of series) {
+    if (s.stats.name !== r.metric) continue;
+    const p = s.pieces;
+    for (let i = 0; i < p.n; i++) {
+      const count = p.count[i]!;
+      if (count < r.minEvents) continue;
+      const rate = p.sum[i]! / count;
+      if (rate >= r.burstRate && rate >= r.overFactor * s.stats.mean) {
+        bursts++;
+        if (evidence.length < 10) evidence.push(ev(r.metric, 'error rate in one bucket', rate, r.burstRate, 'ratio', { from: p.start[i]!, to: p.start[i]! + p.width[i]! }, s.stats.tags));
+      }
+    }
+  }
+  const high = overall.mean >= r.overallWarning;
+  if (bursts === 0 && !high) return [];
+  if (high) evidence.unshift(ev(r.metric, 'mean over the window', overall.mean, r.overallWarning, 'ratio', window));
+  return [
+    {
+      id: 'error-burst',
+      title: high ? 'High error rate' : 'Error-rate bursts',
+      severity: high ? 'critical' : 'warning',
+      category: 'network',
+      summary: high
+        ? `${round(overall.mean * 100)}% of requests failed over the window${bursts ? `, with ${bursts} burst bucket(s)` : ''}.`
+        : `${bursts} bucket(s) had an error rate of at least ${r.burstRate * 100}% and ${r.overFactor}× the series' mean (${round(overall.mean * 100)}% overall).`,
+      evidence,
+      actions: [
+        'Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.',
+        'Add retries with backoff and timeouts on calls to dependencies, and a circuit breaker for the flaky ones.',
+        'Alert on error_rate over a short window so the next burst is caught while it happens.',
+      ],
+    },
+  ];
+};
+
+const lowCacheHitRate: Rule = ({ metrics, window }) => {
+  const r = DIAGNOSIS_RULES.lowCacheHitRate;
+  const cache = metrics.get(r.metric);
+  if (!cache || cache.count < r.minEvents || cache.mean >= r.meanWarning) return [];
+  return [
+    {
+      id: 'low-cache-hit-rate',
+      title: 'Low cache hit rate',
+      severity: cache.mean < r.meanCritical ? 'critical' : 'warning',
+      category: 'cache',
+      summary: `Only ${round(cache.mean * 100)}% of ${cache.count} cache lookups hit.`,
+      evidence: [ev(r.metric, 'mean (hit ratio)', cache.mean, r.meanWarning, 'ratio', window)],
+      actions: [
+        'Raise the cache size if evictions are frequent (register it as a tunable and run optimize({ type: "cache" })).',
+        'Lengthen TTLs of data that rarely changes; check that cache keys are stable (no timestamps or random ids in them).',
+        'Warm the cache at start-up for the hottest keys.',
+      ],
+    },
+  ];
+};
+
+const poolSaturation: Rule = ({ series, window }) => {
+  const r = DIAGNOSIS_RULES.poolSaturation;
+  const out: Diagnosis[] = [];
+  const conns = series.filter((s) => s.stats.name === r.metric);
+  const sizes = series.filter((s) => s.stats.name === r.sizeMetric);
+  const sameTags = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
+  for (const c of conns) {
+    const size = sizes.find((s) => sameTags(s.stats.tags, c.stats.tags)) ?? (sizes.length === 1 ? sizes[0] : undefined);
+    if (size && size.stats.max > 0) {
+      const utilization = c.stats.p95 / size.stats.max;
+      if (utilization < r.utilizationWarning) continue;
+      out.push({
+        id: 'database-pool-saturation',
+        title: 'Database pool saturation',
+        severity: utilization >= r.utilizationCritical ? 'critical' : 'warning',
+        category: 'database',
+        summary: `Connections in use reached ${round(utilization * 100)}% of the pool (p95 ${round(c.stats.p95)} of ${size.stats.max}): queries wait for a free connection.`,
+        evidence: [ev(r.metric, 'p95 / pool size', utilization, r.utilizationWarning, 'ratio', window, c.stats.tags)],
+        actions: poolActions,
+      });
+      continue;
+    }
+    // No pool size recorded: a connection count pinned at its maximum is the tell.
+    const p = c.pieces;
+    let filled = 0;
+    let pinned = 0;
+    for (let i = 0; i < p.n; i++) {
+      if (p.count[i]! === 0) continue;
+      filled++;
+      if (p.max[i]! >= c.stats.max * 0.999) pinned++;
+    }
+    if (filled < r.plateauMinBuckets || !(c.stats.max > 0)) continue;
+    const atMax = pinned / filled;
+    if (atMax < r.plateauShare) continue;
+    out.push({
+      id: 'database-pool-saturation',
+      title: 'Database pool appears pinned at its size',
+      severity: 'info',
+      category: 'database',
+      summary: `Connections in use sat at their maximum (${c.stats.max}) in ${round(atMax * 100)}% of the buckets. Record database_pool_size to measure utilization exactly.`,
+      evidence: [ev(r.metric, 'share of buckets at the maximum', atMax, r.plateauShare, 'ratio', window, c.stats.tags)],
+      actions: poolActions,
+    });
+  }
+  return out;
+};
+
+const poolActions = [
+  'Raise the pool size if the database has headroom (register it as a tunable and run optimize({ type: "database" })).',
+  'Find slow queries holding connections (EXPLAIN, slow-query log) and add the missing indexes.',
+  'Release connections promptly: no network calls or long computations inside a transaction.',
+];
+
+const slowFormula: Rule = ({ metrics, window }) => {
+  const r = DIAGNOSIS_RULES.slowFormula;
+  const f = metrics.get(r.metric);
+  if (!f || f.count === 0 || f.p95 < r.p95WarningMs) return [];
+  return [
+    {
+      id: 'slow-formula-calculation',
+      title: 'Slow formula calculation',
+      severity: f.p95 >= r.p95CriticalMs ? 'critical' : 'warning',
+      category: 'formula',
+      summary: `Formula evaluation took ${round(f.p95)} ms at p95 (${round(f.mean)} ms on average, ${f.count} evaluations).`,
+      evidence: [ev(r.metric, 'p95', f.p95, f.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window)],
+      actions: [
+        'Cache results of formulas whose inputs did not change (memoise on the dependency values).',
+        'Recalculate only the cells downstream of a change (dependency graph) instead of the whole sheet.',
+        'Run large recalculations in a worker pool so they do not block the event loop.',
+      ],
+    },
+  ];
+};
+
+export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, slowFormula];
+
+export function diagnose(input: DiagnosisInput): Diagnosis[] {
+  const order: Record<DiagnosisSeverity, number> = { critical: 0, warning: 1, info: 2 };
+  return RULES.flatMap((rule) => rule(input)).sort((a, b) => order[a.severity] - order[b.severity]);
+}
+
+/** One recommendation per diagnosis, and one per flapping alert. */
+export function recommend(diagnoses: readonly Diagnosis[], alerts: AlertAnalysis | null): Recommendation[] {
+  const priority = { critical: 'high', warning: 'medium', info: 'low' } as const;
+  const out: Recommendation[] = diagnoses.map((d) => ({ id: `fix-${d.id}`, title: d.title, priority: priority[d.severity], category: d.category, source: `diagnosis ${d.id}`, actions: d.actions, evidence: d.evidence }));
+  for (const f of alerts?.flapping ?? []) {
+    out.push({
+      id: `stabilise-alert-${f.ruleId}`,
+      title: `Alert rule "${f.ruleName}" is flapping`,
+      priority: 'medium',
+      category: 'alerting',
+      source: 'alert analysis',
+      actions: ['Add a duration (for) before firing, and a resolve threshold below the firing one (hysteresis).', 'Alert on a smoothed aggregation (avg or p95 over a longer window) instead of last.'],
+      evidence: [{ metric: 'alerts', statistic: `firings of ${f.fingerprint} within ${f.windowMs / 60_000} min`, value: f.firings, threshold: 3, unit: 'count', window: alerts!.window }],
+    });
+  }
+  return out;
+}

@@ -1,0 +1,26 @@
+/**
+ * Errors of reports and of the optimisation engine, in the library's style (errors.ts): a
+ * class per failure, a stable code, a message that says what happened.
+ */
+import { PerfwatchError } from '../errors.js';
+
+/** A report or baseline task was cancelled through its AbortSignal. */
+export class ReportAbortedError extends PerfwatchError {
+  constructor(message = 'the report was cancelled: its AbortSignal was aborted') {
+    super('PW_ERR_ABORTED', message, 'signal');
+  }
+}
+
+/** A report task failed in the pool (a bug or an out-of-memory thread), not by bad input. */
+export class ReportFailedError extends PerfwatchError {
+  constructor(message: string) {
+    super('PW_ERR_REPORT', `the report task failed: ${message}`);
+  }
+}
+
+/** optimize() with dryRun false while another apply is running. */
+export class OptimizationBusyError extends PerfwatchError {
+  constructor() {
+    super('PW_ERR_BUSY', 'another optimize() is applying changes: wait for it (one apply at a time, so that each change is verified alone)');
+  }
+}

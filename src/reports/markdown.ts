@@ -1,0 +1,131 @@
+/**
+ * The report as Markdown: the score and its parts, diagnoses with their evidence and
+ * actions, recommendations, anomalies, alerts, per-metric and per-series tables.
+ */
+import type { Evidence, PerformanceReport, SeriesStats } from './types.js';
+
+/** Four significant digits, thousands kept whole; a dash for no value. */
+export function fmt(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  if (Math.abs(x) >= 10_000) return Math.round(x).toLocaleString('en-US');
+  if (x === 0) return '0';
+  return String(Number(x.toPrecision(4)));
+}
+
+export function iso(t: number): string {
+  return Number.isFinite(t) ? new Date(t).toISOString().replace('.000Z', 'Z') : '–';
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${fmt(ms / 1000)} s`;
+  if (ms < 2 * 3_600_000) return `${fmt(ms / 60_000)} min`;
+  return `${fmt(ms / 3_600_000)} h`;
+}
+
+export function seriesLabel(name: string, tags: Record<string, string>): string {
+  const parts = Object.entries(tags).map(([k, v]) => `${k}="${v}"`);
+  return parts.length ? `${name}{${parts.join(',')}}` : name;
+}
+
+export function evidenceLine(e: Evidence): string {
+  return `${seriesLabel(e.metric, e.tags ?? {})} ${e.statistic} = ${fmt(e.value)} ${e.unit} (threshold ${fmt(e.threshold)}), ${iso(e.window.from)} – ${iso(e.window.to)}`;
+}
+
+export function changeText(s: SeriesStats): string {
+  const c = s.change;
+  if (!c || c.relative === null) return '–';
+  const sign = c.relative >= 0 ? '+' : '';
+  return `${sign}${fmt(c.relative * 100)}% (${c.basis === 'before-range' ? 'vs before' : 'last vs first quarter'})`;
+}
+
+/** Escapes the characters that would break a Markdown table cell. */
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderMarkdown(r: PerformanceReport): string {
+  const out: string[] = [];
+  const row = (cells: (string | number)[]): void => {
+    out.push(`| ${cells.map((c) => cell(String(c))).join(' | ')} |`);
+  };
+  out.push('# Performance report', '');
+  out.push(`Window: ${iso(r.window.from)} – ${iso(r.window.to)} (${duration(r.window.durationMs)}); generated ${iso(r.generatedAt)}; ${r.summary.series} series, ${fmt(r.summary.samples)} samples.`, '');
+  for (const note of r.notes) out.push(`> ${note}`, '');
+
+  out.push(`## Score: ${r.score.overall === null ? 'no data' : `${fmt(r.score.overall)} / 100`}`, '');
+  row(['part', 'metric', 'statistic', 'value', '100 at', '0 at', 'weight', 'score']);
+  row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
+  for (const p of r.score.parts) row([p.name, p.metric, p.statistic, fmt(p.value), fmt(p.good), fmt(p.bad), p.weight, p.score === null ? 'no data' : fmt(p.score)]);
+  out.push('', `Formula: ${r.score.formula}`, '');
+
+  out.push('## Diagnoses', '');
+  if (r.diagnoses.length === 0) out.push('No rule fired: nothing crossed a diagnosis threshold in this window.', '');
+  for (const d of r.diagnoses) {
+    out.push(`### [${d.severity}] ${d.title}`, '', d.summary, '', 'Evidence:');
+    for (const e of d.evidence) out.push(`- ${evidenceLine(e)}`);
+    out.push('', 'Actions:');
+    d.actions.forEach((a, i) => out.push(`${i + 1}. ${a}`));
+    out.push('');
+  }
+
+  if (r.recommendations) {
+    out.push('## Recommendations', '');
+    if (r.recommendations.length === 0) out.push('None: no diagnosis or alert finding calls for a change.', '');
+    for (const rec of r.recommendations) {
+      out.push(`- **${rec.title}** (${rec.priority} priority, ${rec.category}; from ${rec.source}): ${rec.actions[0] ?? ''}`);
+      for (const e of rec.evidence) out.push(`  - evidence: ${evidenceLine(e)}`);
+    }
+    out.push('');
+  }
+
+  out.push('## Anomalies', '');
+  if (r.anomalies.length === 0) out.push('None: no bucket deviated from its baseline (robust z ≥ 3.5) long or far enough.', '');
+  else {
+    row(['series', 'kind', 'start', 'buckets', 'value', 'baseline median', 'size', 'peak z']);
+    row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
+    for (const a of r.anomalies) {
+      row([seriesLabel(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), a.buckets, fmt(a.value), fmt(a.baselineMedian), `${a.size >= 0 ? '+' : ''}${fmt(a.size)}${a.relativeSize === null ? '' : ` (${fmt(a.relativeSize * 100)}%)`}`, fmt(a.peakScore)]);
+    }
+    out.push('');
+  }
+
+  if (r.alerts) {
+    const a = r.alerts;
+    out.push('## Alerts', '');
+    if (!a.available) out.push('No alert history available.', '');
+    else {
+      out.push(`${a.firings} firings (${Object.entries(a.bySeverity).map(([s, n]) => `${s} ${n}`).join(', ')}); ${a.unresolved} still firing at the end.`);
+      out.push(`Time to resolve: ${a.timeToResolve.episodes} episodes, mean ${a.timeToResolve.meanMs === null ? '–' : duration(a.timeToResolve.meanMs)}, median ${a.timeToResolve.medianMs === null ? '–' : duration(a.timeToResolve.medianMs)}, max ${a.timeToResolve.maxMs === null ? '–' : duration(a.timeToResolve.maxMs)}.`);
+      if (a.flapping.length) out.push(`Flapping: ${a.flapping.map((f) => `${f.ruleName} (${f.fingerprint}, ${f.firings} firings in ${duration(f.windowMs)})`).join('; ')}.`);
+      out.push('');
+    }
+  }
+
+  out.push('## Metrics', '');
+  row(['metric', 'kind', 'unit', 'series', 'count', 'mean', 'p50', 'p95', 'p99', 'max', 'rate/s']);
+  row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+  for (const m of r.metrics) row([m.name, m.kind, m.unit, m.series, fmt(m.count), fmt(m.mean), fmt(m.p50), fmt(m.p95), fmt(m.p99), fmt(m.max), fmt(m.rate)]);
+  out.push('');
+
+  out.push('## Series', '');
+  row(['series', 'count', 'min', 'mean', 'median', 'p90', 'p95', 'p99', 'max', 'stddev', 'rate/s', 'trend per hour (r²)', 'change']);
+  row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']);
+  for (const s of r.series) {
+    row([
+      seriesLabel(s.name, s.tags),
+      fmt(s.count),
+      fmt(s.min),
+      fmt(s.mean),
+      fmt(s.median),
+      fmt(s.p90),
+      fmt(s.p95),
+      fmt(s.p99),
+      fmt(s.max),
+      `${fmt(s.stddev)} (${s.stddevMethod})`,
+      fmt(s.rate),
+      s.trend ? `${fmt(s.trend.slopePerHour)} (${fmt(s.trend.r2)})` : '–',
+      changeText(s),
+    ]);
+  }
+  out.push('', `Built in ${fmt(r.timing.buildMs)} ms.`, '');
+  return out.join('\n');
+}

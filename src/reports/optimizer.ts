@@ -1,0 +1,319 @@
+/**
+ * The optimisation engine: plans one step per tunable (hill climbing on its target metric),
+ * and on request applies each step alone, watches the target over a verification window
+ * against the window before the change, keeps it when the target improved by at least
+ * `minImprovement` and rolls it back otherwise. A setter that throws, or leaves the knob out
+ * of its range or at another value than asked, is rolled back at once. Every plan, change,
+ * verification, keep and rollback is appended to the audit log.
+ *
+ * Direction: a knob continues in the direction that last helped; a direction that did not
+ * help from a value is not tried again from that value; with both tried, the knob is at a
+ * local optimum and the plan says so.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../options.js';
+import { OptimizationBusyError, ReportAbortedError } from './errors.js';
+import { OPTIMIZATION_TYPES, parseTunable, type Goal, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition, type TunableType } from './tunables.js';
+
+export const OptimizeOptionsSchema = z.strictObject({
+  type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).default('all'),
+  dryRun: z.boolean({ error: 'must be a boolean' }).optional(),
+  autoApply: z.boolean({ error: 'must be a boolean' }).default(false),
+  verificationWindowMs: z.number({ error: 'must be an integer from 100 to 3600000 ms' }).int({ error: 'must be an integer from 100 to 3600000 ms' }).min(100, { error: 'must be an integer from 100 to 3600000 ms' }).max(3_600_000, { error: 'must be an integer from 100 to 3600000 ms' }).optional(),
+  minImprovement: z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }).default(0.02),
+  maxSteps: z.number({ error: 'must be an integer from 1 to 20' }).int({ error: 'must be an integer from 1 to 20' }).min(1, { error: 'must be an integer from 1 to 20' }).max(20, { error: 'must be an integer from 1 to 20' }).default(5),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+});
+export type OptimizeOptions = z.input<typeof OptimizeOptionsSchema>;
+
+export interface PlanStep {
+  knob: string;
+  type: TunableType;
+  from: number;
+  to: number;
+  direction: 'up' | 'down';
+  target: string;
+  goal: Goal;
+  /** The target over the window before now, which the change is verified against. */
+  baseline: { value: number; count: number; from: number; to: number; source: TargetReading['source'] };
+  why: string;
+  expectedEffect: string;
+}
+
+export interface AppliedChange {
+  knob: string;
+  from: number;
+  to: number;
+  outcome: 'kept' | 'rolled-back' | 'failed';
+  before: number | null;
+  after: number | null;
+  /** Relative improvement of the target in the good direction (negative: worse). */
+  improvement: number | null;
+  reason: string;
+}
+
+export interface OptimizationResult {
+  runId: number;
+  type: OptimizationType;
+  dryRun: boolean;
+  autoApply: boolean;
+  verificationWindowMs: number;
+  plan: PlanStep[];
+  skipped: { knob: string; reason: string }[];
+  applied: AppliedChange[];
+  notes: string[];
+}
+
+export type LogKind = 'plan' | 'skip' | 'change' | 'verify' | 'keep' | 'rollback' | 'error';
+
+export interface OptimizationLogEntry {
+  seq: number;
+  at: number;
+  runId: number;
+  kind: LogKind;
+  knob?: string;
+  from?: number;
+  to?: number;
+  message: string;
+  details?: Record<string, number | string | boolean | null>;
+}
+
+export interface OptimizerDeps {
+  measure(tunable: Tunable, from: number, to: number): TargetReading;
+  /** Makes what the host recorded so far visible to measure(). */
+  flush(): Promise<void>;
+  verificationWindowMs: () => number;
+  /** Facts about knobs that cannot change at runtime, repeated in every result. */
+  notes: () => string[];
+}
+
+const LOG_LIMIT = 1000;
+const fmt = (x: number): string => String(Number(x.toPrecision(4)));
+
+interface Memory {
+  /** The value these notes are about; a knob moved by someone else starts afresh. */
+  value: number;
+  failed: Set<'up' | 'down'>;
+  helped?: 'up' | 'down';
+}
+
+export class Optimizer {
+  private readonly deps: OptimizerDeps;
+  private readonly tunables = new Map<string, Tunable>();
+  private readonly memory = new Map<string, Memory>();
+  private readonly log: OptimizationLogEntry[] = [];
+  private seq = 0;
+  private runs = 0;
+  private applying = false;
+
+  constructor(deps: OptimizerDeps) {
+    this.deps = deps;
+  }
+
+  register(definition: TunableDefinition, builtin = false): void {
+    const t = parseTunable(definition, builtin);
+    if (this.tunables.has(t.name)) throw new InvalidArgumentError('tunable.name', `"${t.name}" is already registered`);
+    this.tunables.set(t.name, t);
+  }
+
+  unregister(name: string): boolean {
+    this.memory.delete(name);
+    return this.tunables.delete(name);
+  }
+
+  list(): Omit<Tunable, 'get' | 'set'>[] {
+    return [...this.tunables.values()].map(({ get: _g, set: _s, ...rest }) => rest);
+  }
+
+  getLog(): OptimizationLogEntry[] {
+    return this.log.map((e) => ({ ...e, ...(e.details ? { details: { ...e.details } } : {}) }));
+  }
+
+  async optimize(input?: OptimizeOptions): Promise<OptimizationResult> {
+    const parsed = OptimizeOptionsSchema.safeParse(input ?? {});
+    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+    const o = parsed.data;
+    if (o.autoApply && o.dryRun === true) throw new InvalidArgumentError('autoApply', 'cannot be true with dryRun true: a dry run changes nothing');
+    const dryRun = o.dryRun ?? !o.autoApply;
+    const windowMs = o.verificationWindowMs ?? this.deps.verificationWindowMs();
+    if (!dryRun && this.applying) throw new OptimizationBusyError();
+    const runId = ++this.runs;
+    const result: OptimizationResult = { runId, type: o.type, dryRun, autoApply: o.autoApply, verificationWindowMs: windowMs, plan: [], skipped: [], applied: [], notes: this.deps.notes() };
+    const knobs = [...this.tunables.values()].filter((t) => o.type === 'all' || t.type === o.type);
+    if (knobs.length === 0) result.notes.push(`No tunable of type ${o.type} is registered: register one with registerTunable({ name, type, get, set, min, max, step, target }).`);
+    for (const t of knobs) {
+      const step = this.planStep(t, windowMs, runId, result);
+      if (step) result.plan.push(step);
+    }
+    if (dryRun) return result;
+    this.applying = true;
+    try {
+      for (const first of [...result.plan]) {
+        let step: PlanStep | undefined = first;
+        for (let i = 0; step && i < o.maxSteps; i++) {
+          const change = await this.apply(this.tunables.get(step.knob)!, step, windowMs, o.minImprovement, runId, o.signal);
+          result.applied.push(change);
+          if (!o.autoApply || change.outcome !== 'kept') break;
+          step = this.planStep(this.tunables.get(step.knob)!, windowMs, runId, result);
+          if (step) result.plan.push(step);
+        }
+      }
+    } finally {
+      this.applying = false;
+    }
+    return result;
+  }
+
+  private append(entry: Omit<OptimizationLogEntry, 'seq' | 'at'>): void {
+    this.log.push({ seq: ++this.seq, at: Date.now(), ...entry });
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+  }
+
+  private skip(t: Tunable, reason: string, runId: number, result: OptimizationResult): undefined {
+    result.skipped.push({ knob: t.name, reason });
+    this.append({ runId, kind: 'skip', knob: t.name, message: reason });
+    return undefined;
+  }
+
+  private planStep(t: Tunable, windowMs: number, runId: number, result: OptimizationResult): PlanStep | undefined {
+    let from: number;
+    try {
+      from = t.get();
+    } catch (error) {
+      return this.skip(t, `get() threw: ${error instanceof Error ? error.message : String(error)}`, runId, result);
+    }
+    if (!Number.isFinite(from)) return this.skip(t, `get() returned ${from}, not a finite number`, runId, result);
+    let mem = this.memory.get(t.name);
+    if (!mem || mem.value !== from) {
+      mem = { value: from, failed: new Set(), ...(mem?.helped ? { helped: mem.helped } : {}) };
+      this.memory.set(t.name, mem);
+    }
+    const first = mem.helped ?? t.prefer;
+    const order: ('up' | 'down')[] = [first, first === 'up' ? 'down' : 'up'];
+    let direction: 'up' | 'down' | undefined;
+    let to = from;
+    for (const d of order) {
+      if (mem.failed.has(d)) continue;
+      const next = Math.min(t.max, Math.max(t.min, d === 'up' ? from + t.step : from - t.step));
+      if (next === from) continue;
+      direction = d;
+      to = next;
+      break;
+    }
+    if (!direction) {
+      return this.skip(t, mem.failed.size === 2 ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}` : `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}]) and the other direction did not help`, runId, result);
+    }
+    const now = Date.now();
+    const reading = this.deps.measure(t, now - windowMs, now);
+    if (reading.count === 0) return this.skip(t, `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`, runId, result);
+    const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
+    const step: PlanStep = {
+      knob: t.name,
+      type: t.type,
+      from,
+      to,
+      direction,
+      target: t.target,
+      goal: t.goal,
+      baseline: { value: reading.value, count: reading.count, from: now - windowMs, to: now, source: reading.source },
+      why: `${t.target} averaged ${fmt(reading.value)} over the last ${windowMs} ms (${reading.count} samples) and should ${t.goal}; ${reason}.`,
+      expectedEffect: `${t.target} to ${t.goal} from ${fmt(reading.value)}; the change is kept only if it improves by at least the minimum over a ${windowMs} ms verification window, else rolled back to ${fmt(from)}.`,
+    };
+    this.append({ runId, kind: 'plan', knob: t.name, from, to, message: step.why, details: { baseline: reading.value, samples: reading.count } });
+    return step;
+  }
+
+  private async apply(t: Tunable, step: PlanStep, windowMs: number, minImprovement: number, runId: number, signal: AbortSignal | undefined): Promise<AppliedChange> {
+    const mem = this.memory.get(t.name)!;
+    const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', before: step.baseline.value, after: null, improvement: null, reason: '' };
+    const fail = async (reason: string, outcome: AppliedChange['outcome'] = 'failed'): Promise<AppliedChange> => {
+      change.outcome = outcome;
+      change.reason = await this.rollback(t, step, reason, runId);
+      mem.failed.add(step.direction);
+      return change;
+    };
+    this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}` });
+    let returned: unknown;
+    try {
+      returned = await t.set(step.to);
+    } catch (error) {
+      return fail(`set(${fmt(step.to)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const out = this.outOfRange(t, returned, step.to);
+    if (out) return fail(out);
+    const changedAt = Date.now();
+    try {
+      await sleep(windowMs, signal);
+    } catch {
+      return fail('cancelled during verification', 'rolled-back');
+    }
+    await this.deps.flush().catch(() => {});
+    const reading = this.deps.measure(t, changedAt, Date.now());
+    if (reading.count === 0) return fail(`no ${t.target} samples during the ${windowMs} ms verification window`, 'rolled-back');
+    const before = step.baseline.value;
+    const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
+    const improvement = before !== 0 ? delta / Math.abs(before) : delta > 0 ? Infinity : delta < 0 ? -Infinity : 0;
+    change.after = reading.value;
+    change.improvement = Number.isFinite(improvement) ? improvement : null;
+    this.append({ runId, kind: 'verify', knob: t.name, from: step.from, to: step.to, message: `${t.target} ${fmt(before)} before, ${fmt(reading.value)} after (${fmt(improvement * 100)}% better)`, details: { before, after: reading.value, improvement, samples: reading.count } });
+    if (improvement >= minImprovement && improvement > 0) {
+      change.outcome = 'kept';
+      change.reason = `${t.target} improved ${fmt(improvement * 100)}% (${fmt(before)} → ${fmt(reading.value)})`;
+      mem.value = step.to;
+      mem.failed.clear();
+      mem.helped = step.direction;
+      this.append({ runId, kind: 'keep', knob: t.name, from: step.from, to: step.to, message: change.reason });
+      return change;
+    }
+    const why = improvement < -minImprovement ? `${t.target} got worse by ${fmt(-improvement * 100)}% (${fmt(before)} → ${fmt(reading.value)})` : `no measurable improvement of ${t.target} (${fmt(improvement * 100)}%, needed ${fmt(minImprovement * 100)}%)`;
+    if (mem.helped === step.direction) delete mem.helped;
+    return fail(why, 'rolled-back');
+  }
+
+  /** Why the knob is not where it was asked to go, or undefined when it is. */
+  private outOfRange(t: Tunable, returned: unknown, wanted: number): string | undefined {
+    if (typeof returned === 'number' && (!Number.isFinite(returned) || returned < t.min || returned > t.max)) {
+      return `set(${fmt(wanted)}) returned ${returned}, outside [${fmt(t.min)}, ${fmt(t.max)}]`;
+    }
+    let actual: number;
+    try {
+      actual = t.get();
+    } catch (error) {
+      return `get() threw after set: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (!Number.isFinite(actual) || actual < t.min || actual > t.max) return `after set(${fmt(wanted)}) the knob reads ${actual}, outside [${fmt(t.min)}, ${fmt(t.max)}]`;
+    if (Math.abs(actual - wanted) > t.step / 2) return `set(${fmt(wanted)}) left the knob at ${fmt(actual)}`;
+    return undefined;
+  }
+
+  /** Puts the knob back and says how that went; returns the reason with the rollback's outcome. */
+  private async rollback(t: Tunable, step: PlanStep, reason: string, runId: number): Promise<string> {
+    try {
+      await t.set(step.from);
+      const now = t.get();
+      if (Math.abs(now - step.from) > t.step / 2) throw new Error(`the knob reads ${now} after set(${step.from})`);
+      this.append({ runId, kind: 'rollback', knob: t.name, from: step.to, to: step.from, message: `rolled back to ${fmt(step.from)}: ${reason}` });
+      return reason;
+    } catch (error) {
+      const message = `rollback of ${t.name} to ${fmt(step.from)} failed: ${error instanceof Error ? error.message : String(error)} (after: ${reason})`;
+      this.append({ runId, kind: 'error', knob: t.name, from: step.to, to: step.from, message });
+      return message;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new ReportAbortedError('optimize() was cancelled'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new ReportAbortedError('optimize() was cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * The 0-100 performance score. Each part reads one statistic of one metric over the report
+ * window and maps it linearly from 100 (at or better than `good`) to 0 (at or worse than
+ * `bad`); the overall score is the weighted mean of the parts that have data, their weights
+ * renormalised. Parts and thresholds live in SCORE_PARTS and nowhere else; the README
+ * prints the same table.
+ */
+import type { AlertAnalysis, MetricSummary, Score, ScorePart } from './types.js';
+
+export interface ScorePartRule {
+  name: string;
+  /** The first of these metrics that has data is scored. */
+  metrics: readonly string[];
+  statistic: 'mean' | 'p95' | 'p99' | 'alert points';
+  good: number;
+  bad: number;
+  weight: number;
+}
+
+/** Points an alert firing in the window costs, by severity. */
+export const ALERT_POINTS = { info: 0, warning: 1, critical: 3, emergency: 5 } as const;
+
+export const SCORE_PARTS: readonly ScorePartRule[] = [
+  { name: 'latency', metrics: ['response_time', 'api_response_time'], statistic: 'p95', good: 100, bad: 2000, weight: 25 },
+  { name: 'errors', metrics: ['error_rate'], statistic: 'mean', good: 0.001, bad: 0.1, weight: 25 },
+  { name: 'cpu', metrics: ['cpu_usage'], statistic: 'mean', good: 60, bad: 98, weight: 15 },
+  { name: 'memory', metrics: ['memory_usage'], statistic: 'mean', good: 75, bad: 98, weight: 10 },
+  { name: 'event loop', metrics: ['event_loop_lag'], statistic: 'p99', good: 20, bad: 500, weight: 15 },
+  { name: 'alerts', metrics: ['alerts'], statistic: 'alert points', good: 0, bad: 10, weight: 10 },
+];
+
+export const SCORE_FORMULA =
+  'overall = Σ(weight × part) / Σ(weight) over the parts with data; part = 100 × clamp((bad − value) / (bad − good), 0, 1); ' +
+  SCORE_PARTS.map((p) => `${p.name}: ${p.statistic} of ${p.metrics.join(' or ')}, 100 at ≤ ${p.good}, 0 at ≥ ${p.bad}, weight ${p.weight}`).join('; ');
+
+/** 100 at or better than good, 0 at or worse than bad, linear between. */
+export function partScore(value: number, good: number, bad: number): number {
+  const s = (bad - value) / (bad - good);
+  return 100 * Math.min(1, Math.max(0, s));
+}
+
+export function alertPoints(alerts: AlertAnalysis): number {
+  let points = 0;
+  for (const [severity, n] of Object.entries(alerts.bySeverity)) points += (ALERT_POINTS[severity as keyof typeof ALERT_POINTS] ?? 0) * n;
+  return points;
+}
+
+export function computeScore(metrics: ReadonlyMap<string, MetricSummary>, alerts: AlertAnalysis | null): Score {
+  const parts: ScorePart[] = SCORE_PARTS.map((rule) => {
+    let value: number | null = null;
+    let metric = rule.metrics[0]!;
+    if (rule.statistic === 'alert points') {
+      if (alerts?.available) value = alertPoints(alerts);
+    } else {
+      for (const name of rule.metrics) {
+        const m = metrics.get(name);
+        if (m && m.count > 0) {
+          metric = name;
+          value = m[rule.statistic];
+          break;
+        }
+      }
+    }
+    const score = value !== null && Number.isFinite(value) ? Math.round(partScore(value, rule.good, rule.bad) * 10) / 10 : null;
+    return { name: rule.name, score, weight: rule.weight, metric, statistic: rule.statistic, value, good: rule.good, bad: rule.bad };
+  });
+  let weighted = 0;
+  let weights = 0;
+  for (const p of parts) {
+    if (p.score === null) continue;
+    weighted += p.weight * p.score;
+    weights += p.weight;
+  }
+  return { overall: weights > 0 ? Math.round((weighted / weights) * 10) / 10 : null, parts, formula: SCORE_FORMULA };
+}

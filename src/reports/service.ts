@@ -1,0 +1,199 @@
+/**
+ * The coordinator's side of reports: validates options, runs report and baseline tasks on a
+ * piscina pool that reads the shared store in place, relays progress, cancels through an
+ * AbortSignal, and keeps the latest report. The main thread only posts the task (the
+ * buffers are shared, not copied) and receives the finished report.
+ *
+ * The pool starts no thread until the first report and lets idle threads go after
+ * IDLE_TIMEOUT_MS; its size is a tunable (setThreads recreates it once running tasks end,
+ * since piscina fixes maxThreads at construction), and the overhead governor may cap it.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { z } from 'zod';
+import { InvalidArgumentError, describeValue } from '../errors.js';
+import { toInvalidArgument } from '../options.js';
+import type { RegistryBuffers } from '../registry.js';
+import type { StoreBuffers } from '../store/layout.js';
+import type { ReportTask, ReportTaskResult } from '../../workers/reports.js';
+import { ReportAbortedError, ReportFailedError } from './errors.js';
+import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
+
+/** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
+const IDLE_TIMEOUT_MS = 10 * 60_000;
+const TIME_ERROR = 'must be a Date or a finite number of ms since the epoch';
+
+const time = z.union([z.number({ error: TIME_ERROR }).refine(Number.isFinite, { error: TIME_ERROR }), z.date({ error: TIME_ERROR })], { error: TIME_ERROR });
+
+export const ReportOptionsSchema = z.strictObject({
+  from: time.optional(),
+  to: time.optional(),
+  includeRecommendations: z.boolean({ error: 'must be a boolean' }).default(true),
+  includeAlerts: z.boolean({ error: 'must be a boolean' }).default(true),
+  format: z.enum(['json', 'markdown', 'html'], { error: 'must be one of json, markdown, html' }).default('json'),
+  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+  onProgress: z.custom<(done: number, total: number) => void>((v) => typeof v === 'function', { error: 'must be a function (done, total)' }).optional(),
+});
+
+export type ReportOptions = z.input<typeof ReportOptionsSchema>;
+
+export interface AlertHistoryQuery {
+  from?: number;
+  to?: number;
+}
+
+export interface ReportServiceDeps {
+  monitorId: string;
+  store: StoreBuffers;
+  registry: RegistryBuffers;
+  threads: number;
+  /** The alert engine's history; undefined when the monitor has none. */
+  alertHistory: ((query: AlertHistoryQuery) => AlertTransition[]) | undefined;
+  /** Called after each finished task with its wall time and its thread's CPU time. */
+  onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
+}
+
+const toMs = (t: number | Date | undefined): number | undefined => (t instanceof Date ? t.getTime() : t);
+
+export class ReportService {
+  private readonly deps: ReportServiceDeps;
+  private pool: Piscina<ReportTask, ReportTaskResult> | undefined;
+  private poolThreads = 0;
+  private configured: number;
+  private cap: number | undefined;
+  private latestReport: PerformanceReport | undefined;
+  private running = 0;
+
+  constructor(deps: ReportServiceDeps) {
+    this.deps = deps;
+    this.configured = deps.threads;
+  }
+
+  /** Threads the pool may use (the tunable's value). */
+  get threads(): number {
+    return this.configured;
+  }
+
+  /** Threads in effect: the configured number, or the overhead governor's cap when lower. */
+  get effectiveThreads(): number {
+    return Math.min(this.configured, this.cap ?? Infinity);
+  }
+
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('threads', `must be an integer from 1 to 64, got ${describeValue(n)}`);
+    this.configured = n;
+    this.resize();
+  }
+
+  /** The overhead governor's cap on threads (undefined lifts it). */
+  limit(cap: number | undefined): void {
+    this.cap = cap;
+    this.resize();
+  }
+
+  latest(): PerformanceReport | undefined {
+    return this.latestReport;
+  }
+
+  async generate(input: ReportOptions | undefined): Promise<PerformanceReport | string> {
+    const parsed = ReportOptionsSchema.safeParse(input ?? {});
+    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+    const o = parsed.data;
+    const from = toMs(o.from);
+    const to = toMs(o.to);
+    if (from !== undefined && to !== undefined && from > to) {
+      throw new InvalidArgumentError('from', `(${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
+    }
+    const now = Date.now();
+    const history = o.includeAlerts && this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
+    const result = await this.run(
+      {
+        kind: 'report',
+        now,
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+        includeAlerts: o.includeAlerts,
+        includeRecommendations: o.includeRecommendations,
+        alertHistory: history,
+        alertHistoryAvailable: this.deps.alertHistory !== undefined,
+        format: o.format as ReportFormat,
+      },
+      o.signal,
+      o.onProgress,
+    );
+    const report = result.report!;
+    this.latestReport = report;
+    return o.format === 'json' ? report : result.rendered!;
+  }
+
+  async baselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+    const result = await this.run({ kind: 'baselines', now: Date.now() }, options?.signal, options?.onProgress);
+    return result.baselines!;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.destroy();
+  }
+
+  private ensurePool(): Piscina<ReportTask, ReportTaskResult> {
+    if (!this.pool) {
+      this.poolThreads = this.effectiveThreads;
+      this.pool = new Piscina<ReportTask, ReportTaskResult>({
+        filename: new URL('../../workers/reports.js', import.meta.url).href,
+        minThreads: 0,
+        maxThreads: this.poolThreads,
+        idleTimeout: IDLE_TIMEOUT_MS,
+        name: 'default',
+      });
+    }
+    return this.pool;
+  }
+
+  /** A pool of the wrong size is replaced; its running tasks finish first (close waits). */
+  private resize(): void {
+    if (!this.pool || this.poolThreads === this.effectiveThreads) return;
+    const old = this.pool;
+    this.pool = undefined;
+    void old.close().catch(() => {});
+  }
+
+  private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined): Promise<ReportTaskResult> {
+    if (signal?.aborted) throw new ReportAbortedError();
+    const task: ReportTask = { ...partial, monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry };
+    let channel: MessageChannel | undefined;
+    let drained: Promise<void> = Promise.resolve();
+    if (onProgress) {
+      channel = new MessageChannel();
+      task.progress = channel.port2;
+      const port = channel.port1;
+      drained = new Promise<void>((resolve) => {
+        port.on('message', (m: { done: number; total: number; final?: boolean }) => {
+          if (m.final) return resolve();
+          try {
+            onProgress(m.done, m.total);
+          } catch {
+            // a progress listener's error must not fail the report
+          }
+        });
+        port.once('close', resolve);
+      });
+    }
+    const pool = this.ensurePool();
+    const started = performance.now();
+    this.running++;
+    try {
+      const result = await pool.run(task, { ...(channel ? { transferList: [channel.port2] } : {}), ...(signal ? { signal } : {}) });
+      await drained;
+      this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
+      return result;
+    } catch (error) {
+      if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw new ReportAbortedError();
+      throw new ReportFailedError(error instanceof Error ? error.message : String(error));
+    } finally {
+      this.running--;
+      channel?.port1.close();
+    }
+  }
+}

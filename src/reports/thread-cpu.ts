@@ -1,0 +1,67 @@
+/**
+ * CPU time of the calling thread and of the process's reaped children, for the overhead
+ * budget. process.cpuUsage() is process-wide in Node (it would count the host's own work
+ * as the monitor's), so each of the monitor's threads reads its own clock from Linux's
+ * /proc/thread-self: `schedstat` (nanoseconds on CPU) where the kernel keeps it, `stat`
+ * (utime + stime, in clock ticks of 10 ms) otherwise. Elsewhere the source is 'none' and
+ * callers fall back to timing their own work.
+ */
+import { readFileSync } from 'node:fs';
+
+export type CpuSource = 'schedstat' | 'stat' | 'none';
+
+/** Linux's USER_HZ: /proc reports times in ticks of 1/100 s on every mainstream architecture. */
+const TICK_MS = 10;
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+let source: CpuSource | undefined;
+
+export function threadCpuSource(): CpuSource {
+  if (source === undefined) {
+    if (process.platform !== 'linux') source = 'none';
+    else if (read('/proc/thread-self/schedstat') !== undefined) source = 'schedstat';
+    else if (read('/proc/thread-self/stat') !== undefined) source = 'stat';
+    else source = 'none';
+  }
+  return source;
+}
+
+/** Fields after the command name of a /proc stat line (the name may hold spaces). */
+function statFields(text: string): string[] {
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** CPU time (ms) the calling thread has used since it started; NaN when unknown. */
+export function threadCpuMs(): number {
+  const s = threadCpuSource();
+  if (s === 'schedstat') {
+    const text = read('/proc/thread-self/schedstat');
+    const ns = text ? Number(text.slice(0, text.indexOf(' '))) : Number.NaN;
+    return ns / 1e6;
+  }
+  if (s === 'stat') {
+    const text = read('/proc/thread-self/stat');
+    if (!text) return Number.NaN;
+    const f = statFields(text);
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
+    return ((Number(f[11]) || 0) + (Number(f[12]) || 0)) * TICK_MS;
+  }
+  return Number.NaN;
+}
+
+/** CPU time (ms) of the process's children that have exited and been waited for; NaN off Linux. */
+export function childrenCpuMs(): number {
+  if (process.platform !== 'linux') return Number.NaN;
+  const text = read('/proc/self/stat');
+  if (!text) return Number.NaN;
+  const f = statFields(text);
+  // cutime and cstime are fields 16 and 17 of stat.
+  return ((Number(f[13]) || 0) + (Number(f[14]) || 0)) * TICK_MS;
+}

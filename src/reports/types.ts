@@ -1,0 +1,264 @@
+/**
+ * The shapes that reports, baselines, diagnoses and the optimisation engine hand out. They
+ * cross thread boundaries (a report is built in the report pool and structured-cloned back),
+ * so they are plain data: numbers, strings, arrays and objects, no classes, no Infinity
+ * where a reader would expect a number (null stands for "no data").
+ */
+import type { MetricKind, MetricUnit } from '../metrics.js';
+import type { CanonicalTags } from '../registry.js';
+
+/** A time range in ms since the epoch; `to` is exclusive. */
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
+/** One alert state change, as the alert engine records it in its history. */
+export interface AlertTransition {
+  at: number;
+  ruleId: string;
+  ruleName: string;
+  fingerprint: string;
+  metric: string;
+  tags: Record<string, string>;
+  severity: AlertSeverity;
+  from: AlertState;
+  to: AlertState;
+  value: number;
+  threshold: number;
+}
+export type AlertSeverity = 'info' | 'warning' | 'critical' | 'emergency';
+export type AlertState = 'inactive' | 'pending' | 'firing' | 'resolved';
+
+/**
+ * How stddev was computed, from what the store holds:
+ * - `raw`: every sample of the range is still in the raw ring: exact.
+ * - `buckets`: every bucket of the range holds one sample (a gauge sampled once an
+ *   interval): the bucket values are the samples: exact.
+ * - `sketch`: from the merged histogram's bins around the exact mean, with Sheppard's
+ *   correction for the bin widths, never below the exact between-bucket spread. Bins are
+ *   within 0.78% of their values, so the estimate is within about 1.6% of the true stddev
+ *   when the spread is wide against the values; narrow spreads (coefficient of variation
+ *   under ~1%) are overstated by up to the bin width.
+ */
+export type SpreadMethod = 'raw' | 'buckets' | 'sketch';
+
+export interface Trend {
+  /** Least-squares slope of the series' bucket values, per second and per hour. */
+  slopePerSecond: number;
+  slopePerHour: number;
+  /** Coefficient of determination of the fit, 0-1. */
+  r2: number;
+  /** Bucket values the fit used (means for gauges and distributions, rates for counters). */
+  points: number;
+}
+
+export interface BaselineChange {
+  baselineMean: number;
+  currentMean: number;
+  /** (current - baseline) / |baseline|; null when the baseline is 0. */
+  relative: number | null;
+  baselineWindow: TimeWindow;
+  currentWindow: TimeWindow;
+  /** `before-range`: the data held before `from`; `first-quarter`: nothing before, so the range's first quarter against its last. */
+  basis: 'before-range' | 'first-quarter';
+}
+
+export interface SeriesStats {
+  id: number;
+  name: string;
+  tags: CanonicalTags;
+  kind: MetricKind;
+  unit: MetricUnit;
+  window: TimeWindow;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  mean: number;
+  median: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  stddev: number;
+  stddevMethod: SpreadMethod;
+  /** `raw`: exact order statistics of the raw samples; `sketch`: within 0.78%. */
+  quantileMethod: 'raw' | 'sketch';
+  /** Per second over the window: a counter's sum (its rate); samples for the other kinds. */
+  rate: number;
+  /** The kind's reading: a gauge's last value, a counter's rate, a distribution's mean. */
+  value: number;
+  trend: Trend | null;
+  change: BaselineChange | null;
+}
+
+/** All series of one metric name merged (quantiles from the merged sketches). */
+export interface MetricSummary {
+  name: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+  series: number;
+  count: number;
+  mean: number;
+  min: number;
+  max: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Per second over the window: sum for counters, samples otherwise. */
+  rate: number;
+}
+
+export interface Anomaly {
+  seriesId: number;
+  metric: string;
+  tags: CanonicalTags;
+  /** `spike`: shorter than the sustained minimum but extreme; `sustained`: a run of buckets. */
+  kind: 'spike' | 'sustained';
+  direction: 'up' | 'down';
+  start: number;
+  /** End of the last anomalous bucket (exclusive). */
+  end: number;
+  buckets: number;
+  /** Median of the anomalous buckets' values, and the baseline's median and MAD. */
+  value: number;
+  baselineMedian: number;
+  baselineMad: number;
+  /** value - baselineMedian, and that over |baselineMedian| (null when the median is 0). */
+  size: number;
+  relativeSize: number | null;
+  /** Largest robust z-score in the run: 0.6745 (x - median) / MAD. */
+  peakScore: number;
+}
+
+export interface HourOfWeekBaseline {
+  /** 0 = Monday 00:00-01:00 UTC … 167 = Sunday 23:00-24:00 UTC. */
+  hour: number;
+  count: number;
+  mean: number;
+  p50: number;
+  p99: number;
+}
+
+export interface Baseline {
+  seriesId: number;
+  metric: string;
+  tags: CanonicalTags;
+  kind: MetricKind;
+  unit: MetricUnit;
+  window: TimeWindow;
+  count: number;
+  mean: number;
+  /** Standard deviation of the samples, and how it was computed. */
+  stddev: number;
+  stddevMethod: SpreadMethod;
+  /** Median and MAD of the bucket values: the robust centre and spread anomalies are measured against. */
+  bucketMedian: number;
+  bucketMad: number;
+  buckets: number;
+  p50: number;
+  p99: number;
+  /** Present once the history held spans a week: one entry per hour of the week with data. */
+  hourOfWeek: HourOfWeekBaseline[] | null;
+}
+
+export interface Evidence {
+  metric: string;
+  tags?: CanonicalTags;
+  /** What was measured: `p99`, `mean`, `slope`, `share of time`, … */
+  statistic: string;
+  value: number;
+  threshold: number;
+  unit: string;
+  window: TimeWindow;
+}
+
+export type DiagnosisSeverity = 'info' | 'warning' | 'critical';
+
+export interface Diagnosis {
+  id: string;
+  title: string;
+  severity: DiagnosisSeverity;
+  /** The optimisation type whose tunables address it. */
+  category: OptimizationCategory;
+  summary: string;
+  evidence: Evidence[];
+  actions: string[];
+}
+
+export interface Recommendation {
+  id: string;
+  title: string;
+  priority: 'low' | 'medium' | 'high';
+  category: OptimizationCategory | 'alerting';
+  /** The diagnosis (or report finding) that triggered it. */
+  source: string;
+  actions: string[];
+  evidence: Evidence[];
+}
+
+export type OptimizationCategory = 'memory' | 'cpu' | 'cache' | 'database' | 'network' | 'formula' | 'concurrency';
+
+export interface ScorePart {
+  name: string;
+  /** 0-100, or null when the report has no data for it (its weight is then shared out). */
+  score: number | null;
+  weight: number;
+  metric: string;
+  statistic: string;
+  value: number | null;
+  /** The value at which the part scores 100, and the one at which it scores 0. */
+  good: number;
+  bad: number;
+}
+
+export interface Score {
+  /** Weighted mean of the parts that have data, 0-100; null when none has. */
+  overall: number | null;
+  parts: ScorePart[];
+  formula: string;
+}
+
+export interface AlertAnalysis {
+  window: TimeWindow;
+  /** Whether the monitor had an alert history to analyse. */
+  available: boolean;
+  transitions: number;
+  firings: number;
+  bySeverity: Record<AlertSeverity, number>;
+  /** Time from firing to resolved, over episodes that resolved in the window. */
+  timeToResolve: { episodes: number; meanMs: number | null; medianMs: number | null; maxMs: number | null };
+  /** Episodes still firing at the end of the window. */
+  unresolved: number;
+  flapping: { ruleId: string; ruleName: string; fingerprint: string; firings: number; windowMs: number }[];
+  byRule: { ruleId: string; ruleName: string; severity: AlertSeverity; firings: number }[];
+}
+
+export interface ChartSeries {
+  metric: string;
+  tags: CanonicalTags;
+  unit: MetricUnit;
+  /** Bucket starts (ms) and the kind's value per bucket, downsampled. */
+  t: number[];
+  v: number[];
+}
+
+export interface PerformanceReport {
+  version: 1;
+  generatedAt: number;
+  window: TimeWindow & { durationMs: number };
+  /** Why the report is empty or partial, and anything a reader should know about it. */
+  notes: string[];
+  summary: { series: number; samples: number; score: number | null; diagnoses: number; anomalies: number };
+  score: Score;
+  metrics: MetricSummary[];
+  series: SeriesStats[];
+  anomalies: Anomaly[];
+  alerts: AlertAnalysis | null;
+  diagnoses: Diagnosis[];
+  recommendations: Recommendation[] | null;
+  charts: ChartSeries[];
+  timing: { buildMs: number };
+}
+
+export type ReportFormat = 'json' | 'markdown' | 'html';

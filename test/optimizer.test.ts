@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, OptimizationBusyError, PerformanceMonitor } from '../dist/src/index.js';
+
+const WINDOW = 400;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const monitors: PerformanceMonitor[] = [];
+const timers: NodeJS.Timeout[] = [];
+afterEach(async () => {
+  for (const t of timers.splice(0)) clearInterval(t);
+  await Promise.all(monitors.splice(0).map((m) => m.stop()));
+});
+
+/**
+ * A running monitor and a simulated service: every 10 ms, 20 cache lookups whose hit count
+ * is hits(knob), so that the knob's effect on cache_hit_rate is exact and immediate.
+ */
+async function service(hits: (value: number) => number, start = 50) {
+  const m = new PerformanceMonitor({ rawCapacity: 8192, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  monitors.push(m);
+  await m.start();
+  const knob = { value: start, sets: [] as number[] };
+  timers.push(
+    setInterval(() => {
+      const h = hits(knob.value);
+      for (let i = 0; i < 20; i++) m.record('cache_hit_rate', i < h ? 1 : 0);
+    }, 10),
+  );
+  await sleep(WINDOW + 200); // a baseline window of data before any change
+  return { m, knob };
+}
+
+const tunable = (knob: { value: number; sets: number[] }, set?: (v: number) => void | number) => ({
+  name: 'cache.size',
+  type: 'cache' as const,
+  get: () => knob.value,
+  set:
+    set ??
+    ((v: number) => {
+      knob.sets.push(v);
+      knob.value = v;
+    }),
+  min: 10,
+  max: 90,
+  step: 10,
+  target: 'cache_hit_rate',
+});
+
+describe('optimize', () => {
+  it('plans without changing anything on a dry run', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(tunable(knob));
+    const r = await m.optimize({ type: 'cache', verificationWindowMs: WINDOW });
+    expect(r).toMatchObject({ dryRun: true, applied: [], skipped: [] });
+    expect(r.plan).toHaveLength(1);
+    expect(r.plan[0]).toMatchObject({ knob: 'cache.size', from: 50, to: 60, direction: 'up', target: 'cache_hit_rate', goal: 'increase' });
+    expect(r.plan[0]!.baseline.value).toBeCloseTo(0.5, 2);
+    // The window may cut a batch of 20 lookups: the mean is 0.5 give or take a few lookups.
+    const why = /^cache_hit_rate averaged ([\d.]+) over the last 400 ms \((\d+) samples\) and should increase; first step, up as preferred\.$/.exec(r.plan[0]!.why);
+    expect(why).not.toBeNull();
+    expect(Number(why![1])).toBeCloseTo(0.5, 1);
+    expect(Number(why![2])).toBe(r.plan[0]!.baseline.count);
+    expect(r.plan[0]!.expectedEffect).toMatch(/rolled back to 50/);
+    expect(knob).toEqual({ value: 50, sets: [] });
+    expect(m.getOptimizationLog().map((e) => e.kind)).toEqual(['plan']);
+    // The monitor's own knobs are listed; those fixed at construction are explained instead.
+    expect(m.getTunables().map((t) => t.name)).toEqual(['perfwatch.report_threads', 'cache.size']);
+    expect(r.notes[0]).toMatch(/collectionIntervalMs \(1000\) and rawCapacity \(8192\) size the shared store and are fixed at construction/);
+  });
+
+  it('keeps a change that improves the target', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(tunable(knob));
+    const r = await m.optimize({ type: 'cache', dryRun: false, verificationWindowMs: WINDOW });
+    expect(r.applied).toHaveLength(1);
+    expect(r.applied[0]).toMatchObject({ knob: 'cache.size', from: 50, to: 60, outcome: 'kept' });
+    expect(r.applied[0]!.before).toBeCloseTo(0.5, 1);
+    expect(r.applied[0]!.after).toBeCloseTo(0.6, 1);
+    expect(knob.value).toBe(60);
+    expect(m.getOptimizationLog().map((e) => e.kind)).toEqual(['plan', 'change', 'verify', 'keep']);
+  });
+
+  it('rolls back a change that makes the target worse, and tries the other way next', async () => {
+    const { m, knob } = await service((v) => Math.round((100 - v) / 5));
+    m.registerTunable(tunable(knob));
+    const r = await m.optimize({ type: 'all', dryRun: false, verificationWindowMs: WINDOW });
+    const change = r.applied.find((a) => a.knob === 'cache.size')!;
+    expect(change).toMatchObject({ from: 50, to: 60, outcome: 'rolled-back' });
+    expect(change.improvement!).toBeLessThan(-0.1);
+    expect(change.reason).toMatch(/^cache_hit_rate got worse by \d+/);
+    expect(knob).toEqual({ value: 50, sets: [60, 50] });
+    const log = m.getOptimizationLog().filter((e) => e.knob === 'cache.size');
+    expect(log.map((e) => e.kind)).toEqual(['plan', 'change', 'verify', 'rollback']);
+    expect(log[3]).toMatchObject({ from: 60, to: 50 });
+    const next = await m.optimize({ type: 'cache', verificationWindowMs: WINDOW });
+    expect(next.plan[0]).toMatchObject({ from: 50, to: 40, direction: 'down' });
+    expect(next.plan[0]!.why).toMatch(/a step up from here did not help/);
+  });
+
+  it('rolls back a setter that throws half way, and one that leaves the knob out of range', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(
+      tunable(knob, (v) => {
+        knob.value = v;
+        if (v === 60) throw new Error('pool resize refused');
+      }),
+    );
+    const r = await m.optimize({ type: 'cache', dryRun: false, verificationWindowMs: WINDOW });
+    expect(r.applied[0]).toMatchObject({ outcome: 'failed', reason: 'set(60) threw: pool resize refused' });
+    expect(knob.value).toBe(50);
+    expect(m.getOptimizationLog().map((e) => e.kind)).toEqual(['plan', 'change', 'rollback']);
+    expect(m.getOptimizationLog()[2]!.message).toBe('rolled back to 50: set(60) threw: pool resize refused');
+
+    m.unregisterTunable('cache.size');
+    m.registerTunable({ ...tunable(knob, (v) => void (knob.value = v === 60 ? 1e6 : v)), name: 'wild' });
+    const r2 = await m.optimize({ type: 'cache', dryRun: false, verificationWindowMs: WINDOW });
+    expect(r2.applied[0]).toMatchObject({ knob: 'wild', outcome: 'failed', reason: 'after set(60) the knob reads 1000000, outside [10, 90]' });
+    expect(knob.value).toBe(50);
+
+    m.unregisterTunable('wild');
+    m.registerTunable({ ...tunable(knob, () => 1e9), name: 'liar' });
+    const r3 = await m.optimize({ type: 'cache', dryRun: false, verificationWindowMs: WINDOW });
+    expect(r3.applied[0]).toMatchObject({ knob: 'liar', outcome: 'failed', reason: 'set(60) returned 1000000000, outside [10, 90]' });
+  });
+
+  it('with autoApply keeps stepping while it helps, and stops at the first step that does not', async () => {
+    // Best at 70: 60 and 70 help, 80 hurts.
+    const { m, knob } = await service((v) => Math.round((v <= 70 ? v : 140 - v) / 5));
+    m.registerTunable(tunable(knob));
+    const r = await m.optimize({ type: 'cache', autoApply: true, maxSteps: 5, verificationWindowMs: WINDOW });
+    expect(r.dryRun).toBe(false);
+    expect(r.applied.map((a) => [a.to, a.outcome])).toEqual([
+      [60, 'kept'],
+      [70, 'kept'],
+      [80, 'rolled-back'],
+    ]);
+    expect(knob.value).toBe(70);
+  });
+
+  it('applies one optimisation at a time, and skips a knob whose target has no data', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(tunable(knob));
+    m.registerTunable({ name: 'queue.workers', type: 'concurrency', get: () => 4, set: () => {}, min: 1, max: 16, step: 1, target: 'queue_size' });
+    const running = m.optimize({ type: 'cache', dryRun: false, verificationWindowMs: WINDOW });
+    await expect(m.optimize({ type: 'cache', dryRun: false })).rejects.toBeInstanceOf(OptimizationBusyError);
+    await running;
+    const r = await m.optimize({ type: 'concurrency' });
+    expect(r.skipped).toContainEqual({ knob: 'queue.workers', reason: 'no queue_size samples in the last 60000 ms: nothing to verify a change against' });
+  });
+
+  it('refuses bad tunables and options, naming the field', async () => {
+    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const base = { name: 'k', type: 'cache' as const, get: () => 5, set: () => {}, min: 1, max: 10, step: 1, target: 'cache_hit_rate' };
+    const error = (fn: () => unknown): InvalidArgumentError => {
+      try {
+        fn();
+      } catch (e) {
+        return e as InvalidArgumentError;
+      }
+      throw new Error('expected an error');
+    };
+    expect(error(() => m.registerTunable({ ...base, min: 10, max: 1 })).message).toBe('tunable.min must be below max, got 10');
+    expect(error(() => m.registerTunable({ ...base, type: 'gpu' as never })).message).toBe('tunable.type must be one of memory, cpu, cache, database, network, formula, concurrency, got "gpu"');
+    expect(error(() => m.registerTunable({ ...base, target: 'my_metric' })).message).toBe('tunable.goal is required for target "my_metric": say whether the metric should "decrease" or "increase"');
+    expect(error(() => m.registerTunable({ ...base, get: () => 50 })).message).toBe('tunable.get must return a finite number from min 1 to max 10, got 50');
+    expect(error(() => m.registerTunable({ ...base, step: 0 })).field).toBe('tunable.step');
+    m.registerTunable(base);
+    expect(error(() => m.registerTunable(base)).message).toBe('tunable.name "k" is already registered');
+    await expect(m.optimize({ type: 'gpu' as never })).rejects.toThrow('type must be one of memory, cpu, cache, database, network, formula, concurrency, all, got "gpu"');
+    await expect(m.optimize({ dryRun: true, autoApply: true })).rejects.toThrow('autoApply cannot be true with dryRun true: a dry run changes nothing');
+    await expect(m.optimize({ verificationWindowMs: 5 })).rejects.toThrow('verificationWindowMs must be an integer from 100 to 3600000 ms, got 5');
+    const empty = await m.optimize({ type: 'formula' });
+    expect(empty.plan).toEqual([]);
+    expect(empty.notes.at(-1)).toMatch(/^No tunable of type formula is registered/);
+  });
+});

@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+
+const monitors: PerformanceMonitor[] = [];
+afterEach(async () => {
+  await Promise.all(monitors.splice(0).map((m) => m.stop()));
+});
+
+describe('overhead budget', () => {
+  it('measures the monitor’s own threads, not the host’s, and stays within the default budget when idle', async () => {
+    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { checkIntervalMs: 200 } });
+    monitors.push(m);
+    await m.start();
+    await waitFor(() => m.status().overhead.breakdown !== null, 10_000, 'a first measured window');
+    // The host burns its main thread for half a second: the host's CPU, not the monitor's.
+    // Process-wide accounting would put the window that holds it at 100% of a core or more.
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      // busy
+    }
+    const o = await waitFor(() => {
+      const s = m.status().overhead;
+      return s.lastCheck !== null && s.lastCheck > until && s.breakdown ? s : undefined;
+    }, 10_000, 'the window that holds the busy loop');
+    expect(o.breakdown!.windowMs).toBeGreaterThanOrEqual(400);
+    expect(o.budget).toEqual({ cpuPercent: 1, memoryBytes: 64 * 1024 * 1024 });
+    if (process.platform === 'linux') {
+      expect(o.cpuSource).not.toBe('none');
+      expect(o.cpuPercent).not.toBeNull();
+      expect(o.cpuPercent!).toBeLessThan(50);
+    }
+    expect(o.memoryBytes!).toBeGreaterThan(0);
+    expect(o.memoryBytes!).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('backs off its cadence under an artificially small budget, says so, and recovers when the budget allows', async () => {
+    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { cpuPercent: 0.0001, checkIntervalMs: 200 } });
+    monitors.push(m);
+    await m.start();
+    const backed = await waitFor(() => {
+      const o = m.status().overhead;
+      return o.level >= 2 && o.collectorCadenceMs !== null && o.collectorCadenceMs >= 16_000 ? o : undefined;
+    }, 15_000, 'the collector to sample at 16× its interval');
+    expect(backed).toMatchObject({ backedOff: true, overBudget: { cpu: true } });
+    expect(backed.actions.join('; ')).toMatch(/system metrics every \d+ ms instead of 1000 ms/);
+    expect(backed.actions).toContain('report pool capped at 1 thread');
+    expect(backed.slowCadenceMs).toBeGreaterThan(60_000);
+    // …and says so as a metric.
+    await waitFor(() => (m.getMetrics({ names: ['monitor_backoff_level'] })[0]?.window.max ?? 0) >= 1, 10_000, 'monitor_backoff_level');
+
+    m.setOverheadBudget({ cpuPercent: 1000 });
+    const normal = await waitFor(() => {
+      const o = m.status().overhead;
+      return o.level === 0 && o.collectorCadenceMs === 1000 ? o : undefined;
+    }, 15_000, 'the collector back at its interval');
+    expect(normal).toMatchObject({ backedOff: false, systemCadenceMs: 1000, slowCadenceMs: 60_000, actions: [] });
+  });
+
+  it('does not slow system sampling when the cost is ingestion, which a back-off cannot reduce', async () => {
+    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { cpuPercent: 1, checkIntervalMs: 200 } });
+    monitors.push(m);
+    await m.start();
+    const h = m.metric('response_time', { route: '/busy' });
+    let bound: ReturnType<typeof m.status>['overhead'] | undefined;
+    const until = Date.now() + 15_000;
+    while (!bound && Date.now() < until) {
+      // The host records steadily: the collector drains a million samples a second or more,
+      // far more work than sampling the system (kept moderate: other test files share the cores).
+      for (let i = 0; i < 5_000; i++) h.record(i & 1023);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const o = m.status().overhead;
+      if (o.ingestionBound && o.level === 0 && o.collectorCadenceMs === 1000 && Date.now() - m.status().startedAt! > 3_000) bound = o;
+    }
+    expect(bound).toBeDefined();
+    expect(bound!.overBudget.cpu).toBe(true);
+    expect(bound!.breakdown!.collectorMs).toBeGreaterThan(20 * bound!.breakdown!.samplingMs);
+    expect(bound!.systemCadenceMs).toBe(1000);
+    expect(bound!.actions.join(' ')).toMatch(/over the CPU budget by ingestion/);
+  });
+
+  it('refuses a bad budget, naming the field and the limit', () => {
+    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    expect(() => m.setOverheadBudget({ cpuPercent: -1 })).toThrow('overhead.cpuPercent must be a number from 0.0001 to 1000, got -1');
+    expect(() => m.setOverheadBudget({ memoryBytes: 10 })).toThrow(/^overhead.memoryBytes must be an integer from 1048576 to \d+ bytes, got 10$/);
+    expect(() => m.setOverheadBudget({ cpu: 5 } as never)).toThrow('overhead.cpu is not a known option');
+    expect(() => new PerformanceMonitor({ overhead: { checkIntervalMs: 5 } })).toThrow('overhead.checkIntervalMs must be an integer from 100 to 600000 ms, got 5');
+    m.setOverheadBudget({ cpuPercent: 2.5 });
+    expect(m.status().overhead.budget).toEqual({ cpuPercent: 2.5, memoryBytes: 64 * 1024 * 1024 });
+  });
+});

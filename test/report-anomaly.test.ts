@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { anomalyDetail, anomalyScore, detectAnomalies, robustBaseline } from '../dist/src/reports/anomaly.js';
+import { seeded } from './fixtures/seeded.mjs';
+import { T0, synthetic } from './synthetic.js';
+
+/** Normal noise (Box-Muller) from the seeded generator. */
+function noise(seed: number): () => number {
+  const rand = seeded(seed);
+  return () => Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
+}
+
+describe('anomaly detection', () => {
+  it('computes the median and MAD, and a scale that one outlier cannot move', () => {
+    const b = robustBaseline(Float64Array.from([1, 2, 3, 4, 100]), 5);
+    expect(b).toMatchObject({ median: 3, mad: 1, n: 5 });
+    expect(b.scale).toBeCloseTo(1.4826, 9);
+  });
+
+  it('finds nothing in stationary noise', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const z = noise(seed);
+      const v = Array.from({ length: 2000 }, () => 100 + 5 * z());
+      expect(detectAnomalies(v)).toEqual([]);
+    }
+  });
+
+  it('finds an injected step where it starts, with its size', () => {
+    const z = noise(9);
+    const v = Array.from({ length: 600 }, (_, i) => 100 + 5 * z() + (i >= 300 ? 40 : 0));
+    const runs = detectAnomalies(v);
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    expect(run).toMatchObject({ startIndex: 300, kind: 'sustained', direction: 'up' });
+    // Longer than the 60-bucket baseline, the new level is learned and the run ends.
+    expect(run!.endIndex).toBe(360);
+    expect(run!.value - run!.baseline.median).toBeGreaterThan(35);
+    expect(run!.value - run!.baseline.median).toBeLessThan(45);
+  });
+
+  it('finds a one-bucket spike, and a short dip that is only noise is not one', () => {
+    const z = noise(4);
+    const v = Array.from({ length: 400 }, () => 50 + 2 * z());
+    v[200] = 150; // fifty sigmas
+    v[300] = 42; // four sigmas, one bucket: under the spike threshold
+    const runs = detectAnomalies(v);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ startIndex: 200, endIndex: 201, kind: 'spike', direction: 'up' });
+    expect(runs[0]!.peakScore).toBeGreaterThan(30);
+  });
+
+  it('reports anomalies with their time and size in the report', () => {
+    const s = synthetic();
+    const z = noise(12);
+    const lat = s.id('response_time', { endpoint: '/a' });
+    const quiet = s.id('queue_size', {}, 'gauge', 'count');
+    s.fill(600, [
+      [lat, (sec) => Array.from({ length: 20 }, () => 20 + z() + (sec >= 400 && sec < 420 ? 15 : 0))],
+      [quiet, () => 10 + z()],
+    ]);
+    const r = s.report();
+    expect(r.anomalies).toHaveLength(1);
+    const a = r.anomalies[0]!;
+    expect(a).toMatchObject({ metric: 'response_time', tags: { endpoint: '/a' }, kind: 'sustained', direction: 'up', start: T0 + 400_000, end: T0 + 420_000, buckets: 20 });
+    expect(a.size).toBeGreaterThan(14);
+    expect(a.size).toBeLessThan(16);
+    expect(a.relativeSize).toBeCloseTo(a.size / a.baselineMedian, 9);
+    expect(r.summary.anomalies).toBe(1);
+  });
+
+  it('scores the recent window against the buckets before it, for the alert engine', () => {
+    const s = synthetic();
+    const z = noise(21);
+    const steady = s.id('cpu_usage');
+    const stepped = s.id('memory_usage');
+    s.fill(300, [
+      [steady, () => 40 + z()],
+      [stepped, (sec) => 40 + z() + (sec >= 290 ? 20 : 0)],
+    ]);
+    const now = T0 + 300_000;
+    expect(Math.abs(anomalyScore(s.reader, steady, now, 10))).toBeLessThan(3.5);
+    const d = anomalyDetail(s.reader, stepped, now, 10);
+    expect(d.score).toBeGreaterThan(10);
+    expect(d.value).toBeGreaterThan(59);
+    expect(d.median).toBeGreaterThan(39);
+    expect(d.median).toBeLessThan(41);
+    // No history before the window: no verdict rather than a guess.
+    expect(anomalyScore(s.reader, steady, T0 + 15_000, 10)).toBeNaN();
+  });
+});

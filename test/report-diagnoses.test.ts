@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { DIAGNOSIS_RULES } from '../dist/src/reports/diagnoses.js';
+import { seeded } from './fixtures/seeded.mjs';
+import { synthetic, type Synthetic } from './synthetic.js';
+
+const MiB = 1024 * 1024;
+const SECONDS = 1200;
+type Gen = (s: number) => number | number[] | undefined;
+
+/** `count` events a second, `bad` of them 1 and the rest 0. */
+const ratio = (count: number, bad: number): number[] => Array.from({ length: count }, (_, i) => (i < bad ? 1 : 0));
+
+/** Fills a store with named series for SECONDS seconds and returns its report's diagnoses. */
+function diagnosesOf(series: [name: string, tags: Record<string, string>, gen: Gen][]): ReturnType<Synthetic['report']>['diagnoses'] {
+  const s = synthetic();
+  s.fill(
+    SECONDS,
+    series.map(([name, tags, gen]) => [s.id(name, tags), gen]),
+  );
+  return s.report().diagnoses;
+}
+
+const rand = seeded(7);
+/** Every diagnosed metric, at healthy values. */
+const HEALTHY: [string, Record<string, string>, Gen][] = [
+  ['event_loop_lag', {}, () => 1 + rand() * 3],
+  ['event_loop_utilization', {}, () => 0.2 + rand() * 0.2],
+  ['gc_pause', { type: 'minor' }, () => [1.5, 2, 2.5, 1, 2]],
+  ['heap_used', {}, (s) => 50 * MiB + (s % 30) * MiB], // a sawtooth whose floor stays put
+  ['cpu_usage', {}, () => 30 + rand() * 20],
+  ['cpu_iowait', {}, () => rand() * 2],
+  ['error_rate', { endpoint: '/a' }, () => ratio(100, 1)],
+  ['cache_hit_rate', {}, () => ratio(100, 95)],
+  ['database_connections', {}, (s) => 3 + (s % 5)],
+  ['database_pool_size', {}, () => 20],
+  ['formula_calculation_time', {}, () => [5, 8, 12, 20]],
+];
+
+function only(name: string, tags: Record<string, string>, gen: Gen, id: string, extra: [string, Record<string, string>, Gen][] = []) {
+  const diagnoses = diagnosesOf([[name, tags, gen], ...extra]);
+  expect(diagnoses.map((d) => d.id)).toEqual([id]);
+  const d = diagnoses[0]!;
+  expect(d.evidence.length).toBeGreaterThan(0);
+  expect(d.actions.length).toBeGreaterThanOrEqual(2);
+  for (const e of d.evidence) expect(e.window.to).toBeGreaterThan(e.window.from);
+  return d;
+}
+
+describe('diagnoses', () => {
+  it('stay silent on a healthy service that has every diagnosed metric', () => {
+    expect(diagnosesOf(HEALTHY)).toEqual([]);
+  });
+
+  it('event loop blocked: p99 lag over 100 ms, critical over 500', () => {
+    const d = only('event_loop_lag', {}, () => [20, 30, 150], 'event-loop-blocked');
+    expect(d).toMatchObject({ severity: 'warning', category: 'cpu' });
+    expect(d.evidence[0]).toMatchObject({ metric: 'event_loop_lag', statistic: 'p99', threshold: DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs });
+    expect(d.evidence[0]!.value).toBeGreaterThan(140);
+    expect(only('event_loop_lag', {}, () => 800, 'event-loop-blocked').severity).toBe('critical');
+  });
+
+  it('GC pressure: over 5% of wall time in pauses', () => {
+    // Five 20 ms pauses a second: 10% of the time.
+    const d = only('gc_pause', { type: 'major' }, () => [20, 20, 20, 20, 20], 'gc-pressure');
+    expect(d.severity).toBe('warning');
+    expect(d.evidence[0]!.value).toBeCloseTo(0.1, 2);
+  });
+
+  it('suspected leak: the heap floor after collections keeps rising', () => {
+    // The same sawtooth as the healthy case, on a floor that grows 20 KB a second.
+    const d = only('heap_used', {}, (s) => 50 * MiB + s * 20_000 + (s % 30) * MiB, 'suspected-memory-leak');
+    expect(d.category).toBe('memory');
+    const slope = d.evidence.find((e) => e.statistic === 'slope of the post-GC floor')!;
+    expect(slope.value).toBeGreaterThan(20_000 * 3600 * 0.9);
+    expect(slope.value).toBeLessThan(20_000 * 3600 * 1.1);
+  });
+
+  it('CPU saturation: mean over 85%', () => {
+    expect(only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation').severity).toBe('warning');
+    expect(only('cpu_usage', {}, () => 99, 'cpu-saturation').severity).toBe('critical');
+  });
+
+  it('I/O wait: mean iowait over 10%', () => {
+    const d = only('cpu_iowait', {}, () => 30, 'io-wait');
+    expect(d.severity).toBe('critical');
+    expect(d.evidence[0]).toMatchObject({ metric: 'cpu_iowait', statistic: 'mean', value: 30 });
+  });
+
+  it('error bursts: buckets at 10% errors and 3× the mean', () => {
+    // 1% errors, except ten seconds at 50%.
+    const d = only('error_rate', { endpoint: '/pay' }, (s) => (s >= 600 && s < 610 ? ratio(100, 50) : ratio(100, 1)), 'error-burst');
+    expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
+    expect(d.evidence).toHaveLength(10);
+    expect(d.evidence[0]).toMatchObject({ value: 0.5, tags: { endpoint: '/pay' } });
+  });
+
+  it('low cache hit rate: under 80% of lookups hit', () => {
+    const d = only('cache_hit_rate', {}, () => ratio(100, 60), 'low-cache-hit-rate');
+    expect(d).toMatchObject({ severity: 'warning', category: 'cache' });
+    expect(d.evidence[0]!.value).toBeCloseTo(0.6, 9);
+  });
+
+  it('database pool saturation: p95 of connections at 90% of the pool size, or pinned without one', () => {
+    const d = only('database_connections', {}, (s) => 19 + (s % 2), 'database-pool-saturation', [['database_pool_size', {}, () => 20]]);
+    expect(d).toMatchObject({ severity: 'critical', category: 'database' });
+    expect(d.evidence[0]!.value).toBe(1);
+    expect(only('database_connections', {}, () => 10, 'database-pool-saturation').severity).toBe('info');
+  });
+
+  it('slow formula calculation: p95 over 100 ms', () => {
+    const d = only('formula_calculation_time', {}, () => [200, 250, 300], 'slow-formula-calculation');
+    expect(d).toMatchObject({ severity: 'warning', category: 'formula' });
+  });
+
+  it('turn each diagnosis into a recommendation carrying its evidence', () => {
+    const s = synthetic();
+    s.fill(120, [[s.id('cache_hit_rate'), () => ratio(100, 30)]]);
+    const r = s.report();
+    expect(r.recommendations).toHaveLength(1);
+    expect(r.recommendations![0]).toMatchObject({ id: 'fix-low-cache-hit-rate', priority: 'high', category: 'cache', source: 'diagnosis low-cache-hit-rate' });
+    expect(r.recommendations![0]!.evidence).toEqual(r.diagnoses[0]!.evidence);
+    expect(s.report({ includeRecommendations: false }).recommendations).toBeNull();
+  });
+});

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { seeded } from './fixtures/seeded.mjs';
+import { T0, exact, synthetic } from './synthetic.js';
+
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+
+describe('report statistics', () => {
+  it('are exact when the raw ring still holds every sample of the range', () => {
+    const s = synthetic({ rawCapacity: 4096 });
+    const id = s.id('response_time', { endpoint: '/a' });
+    const rand = seeded(11);
+    const values: number[] = [];
+    s.fill(20, [
+      [
+        id,
+        () => {
+          const batch = Array.from({ length: 50 }, () => Math.round(Math.exp(3 + rand()) * 100) / 100);
+          values.push(...batch);
+          return batch;
+        },
+      ],
+    ]);
+    const stats = s.report().series.find((x) => x.name === 'response_time')!;
+    const e = exact(values);
+    expect(stats).toMatchObject({ count: 1000, min: e.min, max: e.max, median: e.median, p90: e.p90, p95: e.p95, p99: e.p99, stddevMethod: 'raw', quantileMethod: 'raw' });
+    expect(stats.mean).toBeCloseTo(e.mean, 9);
+    expect(stats.stddev).toBeCloseTo(e.stddev, 9);
+  });
+
+  it('estimate stddev from the sketch within 2% and quantiles within 1% once raw samples are gone', () => {
+    const s = synthetic({ rawCapacity: 16 });
+    const id = s.id('api_response_time', { api: 'billing' });
+    const rand = seeded(3);
+    const values: number[] = [];
+    s.fill(200, [
+      [
+        id,
+        () => {
+          const batch = Array.from({ length: 100 }, () => Math.exp(2 + 0.9 * (rand() + rand() + rand() - 1.5)));
+          values.push(...batch);
+          return batch;
+        },
+      ],
+    ]);
+    const stats = s.report().series[0]!;
+    const e = exact(values);
+    expect(stats).toMatchObject({ count: 20_000, min: e.min, max: e.max, stddevMethod: 'sketch', quantileMethod: 'sketch' });
+    expect(stats.mean).toBeCloseTo(e.mean, 9);
+    expect(rel(stats.stddev, e.stddev)).toBeLessThan(0.02);
+    for (const k of ['median', 'p90', 'p95', 'p99'] as const) expect(rel(stats[k], e[k])).toBeLessThan(0.01);
+  });
+
+  it('take the stddev of a gauge sampled once an interval exactly from its buckets', () => {
+    const s = synthetic({ rawCapacity: 16 });
+    const id = s.id('queue_size', {}, 'gauge', 'count');
+    const values = Array.from({ length: 300 }, (_, i) => (i * 37) % 101);
+    s.fill(300, [[id, (sec) => values[sec]]]);
+    const stats = s.report().series[0]!;
+    const e = exact(values);
+    expect(stats.stddevMethod).toBe('buckets');
+    expect(stats.stddev).toBeCloseTo(e.stddev, 9);
+    expect(stats.value).toBe(values[299]); // a gauge reads as its last value
+  });
+
+  it('fit the least-squares slope of a linear series and compare it with the time before the range', () => {
+    const s = synthetic();
+    const id = s.id('heap_used', {}, 'gauge', 'bytes');
+    // 10 MB plus 2 KB a second, sampled 4 times a second.
+    s.fill(600, [[id, (sec) => [0, 1, 2, 3].map((k) => 10e6 + 2048 * (sec + k / 4))]]);
+    const whole = s.report().series[0]!;
+    expect(whole.trend!.slopePerSecond).toBeCloseTo(2048, 6);
+    expect(whole.trend!.slopePerHour).toBeCloseTo(2048 * 3600, 3);
+    expect(whole.trend!.r2).toBeCloseTo(1, 9);
+    expect(whole.change!.basis).toBe('first-quarter');
+    // The second half against the first: means 10e6 + 2048 × (449.875) vs (149.875) seconds.
+    const half = s.report({ from: T0 + 300_000, to: T0 + 600_000 }).series[0]!;
+    expect(half.change).toMatchObject({ basis: 'before-range', baselineWindow: { from: T0, to: T0 + 300_000 } });
+    const before = 10e6 + 2048 * (149.5 + 0.375);
+    const after = 10e6 + 2048 * (449.5 + 0.375);
+    expect(half.change!.baselineMean).toBeCloseTo(before, 3);
+    expect(half.change!.currentMean).toBeCloseTo(after, 3);
+    expect(half.change!.relative).toBeCloseTo((after - before) / before, 9);
+  });
+
+  it('give a counter its rate per second and merge series of a metric into one summary', () => {
+    const s = synthetic();
+    const a = s.id('throughput', { endpoint: '/a' });
+    const b = s.id('throughput', { endpoint: '/b' });
+    s.fill(120, [
+      [a, () => [1, 1, 1]],
+      [b, () => [1]],
+    ]);
+    const r = s.report({ from: T0, to: T0 + 120_000 });
+    const byEndpoint = Object.fromEntries(r.series.map((x) => [x.tags.endpoint, x]));
+    expect(byEndpoint['/a']).toMatchObject({ kind: 'counter', count: 360, sum: 360, rate: 3, value: 3 });
+    expect(byEndpoint['/b']).toMatchObject({ rate: 1 });
+    expect(r.metrics.find((m) => m.name === 'throughput')).toMatchObject({ series: 2, count: 480, rate: 4 });
+  });
+
+  it('explain an empty range and a range without samples instead of inventing numbers', () => {
+    const s = synthetic();
+    const id = s.id('queue_size', {}, 'gauge', 'count');
+    expect(s.report().notes[0]).toMatch(/No series has any sample yet/);
+    s.fill(10, [[id, () => 5]]);
+    const empty = s.report({ from: T0 + 5000, to: T0 + 5000 });
+    expect(empty.series).toEqual([]);
+    expect(empty.notes[0]).toMatch(/The range is empty: from equals to/);
+    const none = s.report({ from: T0 - 60_000, to: T0 - 30_000 });
+    expect(none.series).toEqual([]);
+    expect(none.notes[0]).toMatch(/No sample falls in the range/);
+    expect(none.score.overall).toBeNull(); // nothing to score: not a perfect 100
+  });
+});

@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, PerformanceMonitor, ReportAbortedError } from '../dist/src/index.js';
+import type { PerformanceReport } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+
+async function caught(promise: Promise<unknown>): Promise<InvalidArgumentError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as InvalidArgumentError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('generateReport on a running monitor', () => {
+  const m = new PerformanceMonitor({ maxSeries: 6000, system: { enabled: false }, runtime: { enabled: false } });
+
+  beforeAll(async () => {
+    await m.start();
+    for (let i = 0; i < 2000; i++) m.recordRequest({ endpoint: i % 2 ? '/a' : '/b', responseTimeMs: 10 + (i % 100), success: i % 50 !== 0 });
+    for (let i = 0; i < 1000; i++) m.record('cache_hit_rate', i % 2);
+    // One critical alert that fires and resolves: the report's alert analysis reads it.
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10, severity: 'critical' });
+    m.record('queue_size', 50);
+    await waitFor(() => m.getAlertHistory().some((t) => t.to === 'firing'), 10_000, 'the alert to fire');
+    m.record('queue_size', 1);
+    await waitFor(() => m.getAlertHistory().some((t) => t.to === 'resolved'), 10_000, 'the alert to resolve');
+    await m.flush();
+  });
+  afterAll(() => m.stop());
+
+  it('builds a JSON report in the pool, from the shared store, and keeps it as the latest', async () => {
+    expect(m.getLatestReport()).toBeUndefined();
+    const r = (await m.generateReport()) as PerformanceReport;
+    expect(r.version).toBe(1);
+    const a = r.series.find((s) => s.name === 'response_time' && s.tags.endpoint === '/a')!;
+    expect(a).toMatchObject({ count: 1000, min: 11, max: 109, stddevMethod: 'sketch' });
+    expect(r.metrics.find((x) => x.name === 'response_time')).toMatchObject({ series: 2, count: 2000 });
+    expect(r.diagnoses.map((d) => d.id)).toContain('low-cache-hit-rate');
+    expect(r.alerts).toMatchObject({ available: true, firings: 1, bySeverity: { critical: 1, warning: 0 }, unresolved: 0, timeToResolve: { episodes: 1 } });
+    // A critical firing costs 3 of the alerts part's 10 points.
+    expect(r.score.parts.find((p) => p.name === 'alerts')).toMatchObject({ value: 3, score: 70 });
+    expect(m.getLatestReport()).toEqual(r);
+    // The task's thread read the store in place: the report's figures are the store's.
+    const snapshot = m.getMetrics({ names: ['response_time'] }).find((s) => s.tags.endpoint === '/a')!;
+    expect(a.sum).toBe(snapshot.totalSum);
+  });
+
+  it('renders Markdown and one self-contained HTML file with charts', async () => {
+    const md = await m.generateReport({ format: 'markdown' });
+    expect(md).toMatch(/^# Performance report/);
+    expect(md).toMatch(/## Score: [\d.]+ \/ 100/);
+    expect(md).toMatch(/\| response_time\{endpoint="\/a"\} \| 1000 \|/);
+    const html = await m.generateReport({ format: 'html', includeRecommendations: false });
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('var uPlot='); // the chart library, inlined
+    expect(html).toContain('id="chart-0"');
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // nothing to fetch
+    const data = JSON.parse(/<script type="application\/json" id="chart-data">(.*?)<\/script>/s.exec(html)![1]!);
+    expect(data.length).toBeGreaterThan(0);
+    expect(data[0].t.length).toBe(data[0].v.length);
+    expect(html).not.toContain('<h2>Recommendations</h2>');
+    // The latest report is kept as JSON whatever the format asked.
+    expect(typeof m.getLatestReport()).toBe('object');
+  });
+
+  it('reports progress up to the number of series', async () => {
+    const seen: [number, number][] = [];
+    await m.generateReport({ onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    const total = seen[0]![1];
+    expect(seen.at(-1)).toEqual([total, total]);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0]).toBeGreaterThan(seen[i - 1]![0]);
+  });
+
+  it('cancels a running report through its AbortSignal, and the pool serves the next one', async () => {
+    // Five thousand series with history: a report long enough to be cancelled in flight.
+    for (let i = 0; i < 5000; i++) m.record('per_item', i, { item: String(i) });
+    await m.flush();
+    const controller = new AbortController();
+    let progressAt: number | undefined;
+    const error = await caught(
+      m.generateReport({
+        signal: controller.signal,
+        onProgress: (done, total) => {
+          if (progressAt === undefined && done < total) {
+            progressAt = done;
+            controller.abort();
+          }
+        },
+      }),
+    );
+    expect(error).toBeInstanceOf(ReportAbortedError);
+    expect(error).toMatchObject({ code: 'PW_ERR_ABORTED' });
+    expect(progressAt).toBeDefined();
+    const after = (await m.generateReport()) as PerformanceReport;
+    expect(after.summary.series).toBeGreaterThan(5000);
+    expect(await caught(m.generateReport({ signal: AbortSignal.abort() }))).toBeInstanceOf(ReportAbortedError);
+  });
+
+  it('refuses bad options, naming the field and the limit', async () => {
+    const e1 = await caught(m.generateReport({ from: 2000, to: 1000 }));
+    expect(e1).toBeInstanceOf(InvalidArgumentError);
+    expect(e1.message).toBe('from (1970-01-01T00:00:02.000Z) must not be after to (1970-01-01T00:00:01.000Z)');
+    expect((await caught(m.generateReport({ format: 'pdf' as never }))).message).toBe('format must be one of json, markdown, html, got "pdf"');
+    expect((await caught(m.generateReport({ from: Number.NaN }))).message).toBe('from must be a Date or a finite number of ms since the epoch, got NaN');
+    expect((await caught(m.generateReport({ includeAlerts: 'yes' as never }))).field).toBe('includeAlerts');
+    expect((await caught(m.generateReport({ colour: 'red' } as never))).message).toBe('colour is not a known option');
+  });
+
+  it('explains an empty range instead of failing', async () => {
+    const at = new Date(Date.now() - 3_600_000);
+    const r = (await m.generateReport({ from: at, to: at })) as PerformanceReport;
+    expect(r.series).toEqual([]);
+    expect(r.notes[0]).toMatch(/^The range is empty: from equals to/);
+  });
+
+  it('learns baselines per series', async () => {
+    const baselines = await m.getBaselines();
+    const a = baselines.find((b) => b.metric === 'response_time' && b.tags.endpoint === '/a')!;
+    expect(a).toMatchObject({ count: 1000, hourOfWeek: null });
+    // '/a' got the odd requests: 11, 13, … 109 ms, twenty times each.
+    expect(a.mean).toBeCloseTo(60, 9);
+    expect(Math.abs(a.stddev - Math.sqrt((4 * (50 * 50 - 1)) / 12)) / 28.86).toBeLessThan(0.02);
+    expect(Math.abs(a.p50 - 59) / 59).toBeLessThan(0.01);
+    expect(Math.abs(a.p99 - 109) / 109).toBeLessThan(0.01);
+  });
+});
