@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
 import * as schemas from '../dist/src/mcp/schemas.js';
+import * as reports from '../dist/src/mcp/reports.js';
 import { AlertsOutput } from '../dist/src/mcp/alerts.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -120,6 +121,8 @@ export const TOOLS = [
   'get_monitoring_status',
   'create_performance_alert_rule',
   'get_performance_alerts',
+  'generate_performance_report',
+  'optimize_performance',
 ];
 
 /** tools/list: every tool described, with object input and output schemas and all four annotations. */
@@ -205,4 +208,28 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   expect((withAlerts.alerts as { rule_id: string }[]).some((a) => a.rule_id === rule.id)).toBe(true);
   const alertsResource = JSON.parse((await client.readResource({ uri: 'perfwatch://alerts' })).contents[0]!.text!);
   expect(alertsResource.alerts.some((a: { rule_id: string }) => a.rule_id === rule.id)).toBe(true);
+
+  // Reports: the series recorded above, with exact statistics, and the alert that fired.
+  const report = await ok(client, 'generate_performance_report', { time_range: '1h', limit: 500 }, reports.ReportOutput);
+  expect(report).toMatchObject({ format: 'json', truncated: false });
+  expect((report.summary as { series: number }).series).toBeGreaterThanOrEqual(3);
+  const stats = (report.series as { name: string; tags: Record<string, string>; count: number; min: number; max: number; mean: number }[]).find((x) => x.name === metric && x.tags.route === '/a');
+  expect(stats).toMatchObject({ count: 4, min: 10, max: 500, mean: 140 });
+  expect((report.alerts as { firings: number }).firings).toBeGreaterThanOrEqual(1);
+  expect(typeof (report.score as { formula: string }).formula).toBe('string');
+  const latest = JSON.parse((await client.readResource({ uri: 'perfwatch://report/latest' })).contents[0]!.text!);
+  expect(latest.generated_at).toBe(report.generated_at);
+  const md = await call(client, 'generate_performance_report', { time_range: '1h', format: 'markdown', include_alerts: false });
+  expect(md.isError, text(md)).toBeFalsy();
+  expect(text(md)).toMatch(/^# Performance report/);
+  expect(md.structuredContent).toMatchObject({ format: 'markdown', alerts: null });
+  reports.ReportOutput.parse(md.structuredContent);
+
+  // Optimisation: a dry run plans over the monitor's own knobs and changes nothing.
+  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, reports.OptimizeOutput);
+  expect(plan).toMatchObject({ dry_run: true, optimization_type: 'all', applied: [] });
+  expect((plan.plan as unknown[]).length + (plan.skipped as unknown[]).length + (plan.notes as unknown[]).length).toBeGreaterThan(0);
+
+  const baselines = await ok(client, 'get_monitoring_status', { include_baselines: true, limit: 500 }, schemas.StatusOutput);
+  expect((baselines.baselines as { metric: string }[]).some((b) => b.metric === metric)).toBe(true);
 }

@@ -5,6 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import * as schemas from '../dist/src/mcp/schemas.js';
+import * as reports from '../dist/src/mcp/reports.js';
 import { z } from 'zod';
 
 const AlertsCreate = z.object({ rule: z.object({ id: z.string() }).loose() });
@@ -137,6 +138,14 @@ describe('bad input over stdio', () => {
     ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 10, severity: 'info', resolve_threshold: 20 }, /PW_ERR_INVALID_ARG: resolve_threshold must be at or below threshold 10 for operator >/],
     ['get_performance_alerts', { state: 'open' }, /state must be one of pending, firing, resolved, active, all, got "open"/],
     ['get_performance_alerts', { severity: 'high' }, /severity must be one of info, warning, critical, emergency, got "high"/],
+    ['generate_performance_report', { format: 'html' }, /format must be json or markdown, got "html"/],
+    ['generate_performance_report', { time_range: 'forever' }, /time_range must be a duration such as 90s, 15m, 1h, 24h or 7d/],
+    ['generate_performance_report', { include_alerts: 'no' }, /include_alerts must be true or false, got "no"/],
+    ['optimize_performance', {}, /optimization_type is required/],
+    ['optimize_performance', { optimization_type: 'speed' }, /optimization_type must be one of memory, cpu, cache, database, network, formula, concurrency, all, got "speed"/],
+    ['optimize_performance', { optimization_type: 'all', auto_apply: true, dry_run: true }, /PW_ERR_INVALID_ARG: dry_run must not be true with auto_apply true/],
+    ['optimize_performance', { optimization_type: 'all', verification_window: -1 }, /verification_window must be a number of seconds from 0.1 to 3600, got -1/],
+    ['get_monitoring_status', { include_baselines: 1 }, /include_baselines must be true or false, got 1/],
     // caught by the library: all or nothing, the sample named
     ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamp: Date.now() - 3_600_000 }] }, /PW_ERR_INVALID_ARG: samples\[1\]\.timestamp \(.*\) is out of range/],
     ['record_performance_metric', { metric_type: 'throughput', value: -1 }, /PW_ERR_INVALID_ARG: value of throughput must be a finite number >= 0/],
@@ -259,5 +268,46 @@ describe('perfwatch mcp with other clients', () => {
     transport.child.stdin.end();
     expect(await exited).toBe(0);
     for (const line of transport.lines) expect(line).toMatchObject({ jsonrpc: '2.0' });
+  });
+});
+
+describe('long reports over stdio', () => {
+  const transport = new ChildTransport(['mcp', '--config', quietConfig()]);
+  const client = new Client({ name: 'reports', version: '1.0.0' });
+
+  beforeAll(async () => {
+    await client.connect(transport);
+    // 2,000 series with a few samples each: a report long enough to watch and to cancel.
+    const samples = Array.from({ length: 20_000 }, (_, i) => ({ metric_type: 'report_load', value: i % 97, tags: { shard: String(i % 2000) } }));
+    await ok(client, 'record_performance_metric', { samples }, schemas.RecordOutput);
+  });
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('sends progress notifications when the client asks for them', async () => {
+    const progress: { progress: number; total?: number }[] = [];
+    const r = await client.callTool({ name: 'generate_performance_report', arguments: { limit: 5 } }, { onprogress: (p) => void progress.push(p) });
+    expect(r.isError, text(r as never)).toBeFalsy();
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.at(-1)).toMatchObject({ progress: progress.at(-1)!.total });
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.progress).toBeGreaterThan(progress[i - 1]!.progress);
+    expect((r.structuredContent as { truncated: boolean }).truncated).toBe(true);
+  });
+
+  it('stops a report the client cancels, and serves the next one', async () => {
+    const controller = new AbortController();
+    let seen = 0;
+    const pending = client.callTool({ name: 'generate_performance_report', arguments: {} }, {
+      signal: controller.signal,
+      onprogress: () => {
+        if (++seen === 1) controller.abort('no longer needed');
+      },
+    });
+    await expect(pending).rejects.toThrow();
+    expect(seen).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => transport.stderr, { timeout: 5000 }).not.toMatch(/a tool failed unexpectedly/);
+    const next = await ok(client, 'generate_performance_report', { limit: 1 }, reports.ReportOutput);
+    expect((next.summary as { series: number }).series).toBeGreaterThanOrEqual(2000);
   });
 });

@@ -13,8 +13,9 @@ import { loadConfig } from './config.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
 
-Prints a report: monitor status, then every metric's current value and recent window
-(count, mean, p50/p90/p99), through the same MCP tools an agent uses.
+Prints a report through the same MCP tools an agent uses: the monitor's status, the
+performance report (score and its parts, diagnoses, recommendations with evidence, per-metric
+statistics, anomalies, alert analysis), then every metric's current value and recent window.
 
 Where the data comes from (one of):
   --url <url>         a running monitor's MCP endpoint, e.g. http://127.0.0.1:7071/mcp
@@ -97,12 +98,13 @@ export async function report(args: ReportArgs): Promise<number> {
   }
   try {
     const status = await callTool(client, 'get_monitoring_status', {});
+    const full = await callTool(client, 'generate_performance_report', { format: format === 'json' ? 'json' : 'markdown', limit: 500 });
     const metrics = await callTool(client, 'get_performance_metrics', { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) });
     if (format === 'json') {
-      process.stdout.write(`${JSON.stringify({ status: status.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ status: status.structuredContent, report: full.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
     } else {
       const text = (r: ToolResult): string => r.content.map((c) => c.text ?? '').join('\n');
-      process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(metrics)}\n`);
+      process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(full)}\n\n${text(metrics)}\n`);
     }
     return 0;
   } finally {

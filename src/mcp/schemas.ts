@@ -342,6 +342,7 @@ export const HistoryOutput = z.object({
 export const StatusInput = z.strictObject({
   include_metrics: z.boolean({ error: 'must be true or false' }).default(false).describe('Add a summary of every metric (bounded by limit)'),
   include_alerts: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the active alerts (bounded by limit)'),
+  include_baselines: z.boolean({ error: 'must be true or false' }).default(false).describe('Add each series\' learned baseline: mean, spread, p50, p99 (bounded by limit)'),
   limit: limit(50, 1000, 'metrics and alerts with include_metrics and include_alerts'),
 });
 
@@ -373,6 +374,9 @@ export const StatusOutput = z.object({
   alerts: z.array(z.record(z.string(), z.unknown())).optional().describe('active alerts, as get_performance_alerts answers them'),
   alerts_total: z.number().optional(),
   alerts_truncated: z.boolean().optional(),
+  baselines: z.array(z.record(z.string(), z.unknown())).optional().describe('per-series baselines learned from the history held'),
+  baselines_total: z.number().optional(),
+  baselines_truncated: z.boolean().optional(),
 });
 
 export type StartArgs = z.output<typeof StartInput>;

@@ -14,6 +14,7 @@ import type { MonitorHost } from './host.js';
 import { registerResources } from './resources.js';
 import { registerCoreTools } from './tools.js';
 import { forwardAlerts, registerAlertTools } from './alerts.js';
+import { registerReportTools } from './reports.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -27,6 +28,7 @@ const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-pro
 Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
 Record measurements with record_performance_metric (one, or a batch of samples) and record_request_performance.
 Watch thresholds with create_performance_alert_rule and get_performance_alerts; alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
+Explain and improve with generate_performance_report (score, diagnoses, recommendations with evidence) and optimize_performance (a dry-run plan first, then auto_apply with verification and rollback).
 Durations are seconds unless a name says ms; time_range is 90s, 15m, 1h, 24h or 7d.`;
 
 /** A connected 2025-era instance and the resource URIs it subscribed to. */
@@ -64,6 +66,7 @@ export class McpFront {
     );
     registerCoreTools(server, this.host);
     registerAlertTools(server, this);
+    registerReportTools(server, this);
     registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {

@@ -31,6 +31,7 @@ import {
 } from './schemas.js';
 import { toolSchema } from './validate.js';
 import { alertsAnswer } from './alerts.js';
+import { baselinesOut, baselinesText } from './reports.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
 export interface ToolAnswer<T> {
@@ -258,12 +259,12 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
     {
       title: 'Monitoring status',
       description:
-        'Whether the monitor runs, since when, its interval, series count against the limit, ingestion (rate, dropped samples), collector health, memory and alert counts; include_metrics adds a summary of every metric, include_alerts the active alerts. Use it first to orient, and to check that recording works.',
+        'Whether the monitor runs, since when, its interval, series count against the limit, ingestion (rate, dropped samples), collector health, memory and alert counts; include_metrics adds a summary of every metric, include_alerts the active alerts, include_baselines each series\' learned baseline. Use it first to orient, and to check that recording works.',
       input: StatusInput,
       output: StatusOutput,
       annotations: READ,
     },
-    async (args) => {
+    async (args, ctx) => {
       await host.readable();
       const structured = statusOut(host.monitor.status());
       let text = statusText(structured);
@@ -281,6 +282,13 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
         structured.alerts_total = alerts.structured.total;
         structured.alerts_truncated = alerts.structured.truncated;
         text += `\n${alerts.text}`;
+      }
+      if (args.include_baselines) {
+        const b = baselinesOut(await host.monitor.getBaselines({ signal: ctx.mcpReq.signal }), args.limit);
+        structured.baselines = b.baselines;
+        structured.baselines_total = b.total;
+        structured.baselines_truncated = b.truncated;
+        text += `\n${baselinesText(b)}`;
       }
       return { structured, text };
     },

@@ -37,7 +37,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   }
   const value = valueAt(input, issue.path);
   const field = path || 'arguments';
-  if (value === undefined && issue.code === 'invalid_type') return `${field} is required: it ${issue.message}`;
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return `${field} is required: it ${issue.message}`;
   if (issue.code === 'custom' && issue.path.length === 0) return issue.message;
   return `${field} ${issue.message}, got ${describeValue(value)}`;
 }
