@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
-import { SketchAccumulator } from '../src/sketch.js';
+import { SketchAccumulator, rankOf } from '../src/sketch.js';
 
 const N = 1_000_000;
 const SEEDS = [1, 2, 3, 4, 5];
@@ -47,7 +47,7 @@ function main(): void {
       const values = new Float64Array(N);
       for (let i = 0; i < N; i++) values[i] = draw(rand);
       const sorted = Float64Array.from(values).sort();
-      const exact = QS.map((q) => sorted[Math.floor(q * (N - 1))]!);
+      const exact = QS.map((q) => sorted[rankOf(q, N)]!);
 
       const acc = new SketchAccumulator();
       let t0 = performance.now();

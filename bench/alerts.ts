@@ -8,6 +8,7 @@
  *    on 1,000 series with live buckets, evaluated as at each bucket close; the time of a round
  *    is the CPU the alert actor spends per 1 s bucket.
  */
+import { rankOf } from '../src/sketch.js';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -25,7 +26,7 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000_000);
 
 function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return sorted[rankOf(q, sorted.length)]!;
 }
 
 async function latency(): Promise<{ p50: number; p99: number; max: number; flowRate: number }> {

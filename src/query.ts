@@ -9,7 +9,7 @@
 import { InvalidArgumentError, describeValue } from './errors.js';
 import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from './metrics.js';
 import { validateName, type CanonicalTags, type Registry } from './registry.js';
-import { SketchAccumulator } from './sketch.js';
+import { SketchAccumulator, rankOf } from './sketch.js';
 import type { BucketRecord, StoreReader, Tier } from './store/reader.js';
 
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
@@ -309,7 +309,7 @@ function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKi
     const slice = points.slice(i, i + group);
     const values = slice.map((p) => p.value).sort((a, b) => a - b);
     const sum = values.reduce((a, b) => a + b, 0);
-    const rank = (q: number): number => values[Math.floor(q * (values.length - 1))]!;
+    const rank = (q: number): number => values[rankOf(q, values.length)]!;
     const last = slice[slice.length - 1]!.value;
     const spanMs = slice[slice.length - 1]!.t - slice[0]!.t;
     out.push({

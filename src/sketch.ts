@@ -23,6 +23,15 @@ export const PAGE_BINS = 1 << PAGE_BITS;
 /** The worst relative error of a value read back from its key. */
 export const MAX_RELATIVE_ERROR = 1 / (2 * (1 << SUB_BITS) + 1);
 
+/**
+ * The rank (0-based) of quantile q among n sorted values: the nearest-rank rule, ceil(q n) - 1.
+ * p99 of 3 values is the largest, as a reader expects; every perfwatch quantile, exact or from
+ * the sketch, uses this rule.
+ */
+export function rankOf(q: number, n: number): number {
+  return Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+}
+
 const scratch = new Float64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
@@ -141,8 +150,8 @@ export class SketchAccumulator {
   }
 
   /**
-   * The value at quantile q (0..1): the element of rank floor(q * (total - 1)) in sorted
-   * order, read back from its key. NaN when empty.
+   * The value at quantile q (0..1): the element of rank rankOf(q, total) in sorted order,
+   * read back from its key. NaN when empty.
    */
   quantile(q: number): number {
     return this.quantiles([q])[0]!;
@@ -158,7 +167,7 @@ export class SketchAccumulator {
     for (let i = 0; i < this.usedCount && qi < qs.length; i++) {
       const key = this.used[i]!;
       cumulative += this.counts[key]!;
-      while (qi < qs.length && cumulative > Math.floor(qs[qi]! * (this.total - 1))) {
+      while (qi < qs.length && cumulative > rankOf(qs[qi]!, this.total)) {
         out[qi++] = valueOf(key);
       }
     }

@@ -1,3 +1,4 @@
+import { rankOf } from '../dist/src/sketch.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';
@@ -14,7 +15,7 @@ afterEach(async () => {
 
 function exact(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(q * (s.length - 1))]!;
+  return s[rankOf(q, s.length)]!;
 }
 
 describe('PerformanceMonitor', () => {

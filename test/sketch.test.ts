@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/sketch.js';
+import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, rankOf, valueOf } from '../dist/src/sketch.js';
 import { seeded } from './fixtures/seeded.mjs';
 
 const QS = [0.5, 0.9, 0.99, 0.999];
@@ -10,7 +10,7 @@ function normal(rand: () => number): number {
 
 function exactQuantiles(values: Float64Array, qs: number[]): number[] {
   const sorted = Float64Array.from(values).sort();
-  return qs.map((q) => sorted[Math.floor(q * (sorted.length - 1))]!);
+  return qs.map((q) => sorted[rankOf(q, sorted.length)]!);
 }
 
 function relativeErrors(values: Float64Array): number[] {

@@ -1,3 +1,4 @@
+import { rankOf } from '../dist/src/sketch.js';
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/control.js';
 import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
@@ -43,7 +44,7 @@ function setup(overrides: Partial<StoreConfig> = {}) {
 
 function exact(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(q * (s.length - 1))]!;
+  return s[rankOf(q, s.length)]!;
 }
 
 describe('series store', () => {

@@ -7,7 +7,7 @@ import { createControl } from '../dist/src/control.js';
 import { Registry, createRegistry } from '../dist/src/registry.js';
 import { buildReport, type BuildOptions } from '../dist/src/reports/build.js';
 import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
-import { SketchAccumulator } from '../dist/src/sketch.js';
+import { SketchAccumulator, rankOf } from '../dist/src/sketch.js';
 import { createStore, type StoreConfig } from '../dist/src/store/layout.js';
 import { StoreReader } from '../dist/src/store/reader.js';
 import { StoreWriter } from '../dist/src/store/writer.js';
@@ -102,7 +102,7 @@ export function exact(values: number[]) {
   const s = [...values].sort((a, b) => a - b);
   const n = s.length;
   const mean = s.reduce((a, b) => a + b, 0) / n;
-  const q = (p: number): number => s[Math.floor(p * (n - 1))]!;
+  const q = (p: number): number => s[rankOf(p, n)]!;
   const stddev = Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
   return { count: n, min: s[0]!, max: s[n - 1]!, mean, median: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), stddev };
 }

@@ -3,6 +3,7 @@
  * own client: the engine of `npm run bench:mcp` (with a bare SDK echo server as the peer) and
  * of `perfwatch bench --mcp` (perfwatch alone).
  */
+import { rankOf } from '../sketch.js';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -47,7 +48,7 @@ async function connect(target: BenchTarget): Promise<Client> {
 }
 
 function quantile(sorted: Float64Array, q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return sorted[rankOf(q, sorted.length)]!;
 }
 
 interface Case {

@@ -10,7 +10,7 @@
  *
  * Pure functions of (reader, series, range): the report pool calls them on its own thread.
  */
-import { KEY_SHIFT, SIGN_KEY, valueOf, type SketchAccumulator } from '../sketch.js';
+import { KEY_SHIFT, SIGN_KEY, rankOf, valueOf, type SketchAccumulator } from '../sketch.js';
 import type { MetricKind } from '../metrics.js';
 import type { SeriesInfo } from '../registry.js';
 import type { StoreReader } from '../store/reader.js';
@@ -92,9 +92,9 @@ export function leastSquares(t: ArrayLike<number>, v: ArrayLike<number>): Trend 
   return { slopePerSecond: slope, slopePerHour: slope * 3600, r2, points: n };
 }
 
-/** The order statistic of rank floor(q (n - 1)) in sorted values (the sketch's rank rule). */
+/** The order statistic of rank rankOf(q, n) in sorted values (the sketch's rank rule). */
 export function rankQuantile(sorted: ArrayLike<number>, q: number): number {
-  return sorted[Math.floor(q * (sorted.length - 1))]!;
+  return sorted[rankOf(q, sorted.length)]!;
 }
 
 function exactStddev(values: ArrayLike<number>, mean: number): number {
