@@ -13,7 +13,7 @@ import { OPTIMIZATION_TYPES } from '../reports/tunables.js';
 import type { Baseline, PerformanceReport } from '../reports/types.js';
 import { iso, num, seriesLabel } from './format.js';
 import type { MonitorHost } from './host.js';
-import { parseTimeRange, timeRange } from './schemas.js';
+import { limit, parseTimeRange, timeRange } from './schemas.js';
 import type { McpFront } from './server.js';
 import { defineTool } from './tools.js';
 
@@ -21,15 +21,6 @@ export const REPORT_URI = 'perfwatch://report/latest';
 
 /** Longest Markdown report returned in one answer (characters). */
 const MAX_MARKDOWN = 100_000;
-
-const limit = (def: number, max: number, what: string) =>
-  z
-    .number({ error: `must be an integer from 1 to ${max}` })
-    .int({ error: `must be an integer from 1 to ${max}` })
-    .min(1, { error: `must be an integer from 1 to ${max}` })
-    .max(max, { error: `must be an integer from 1 to ${max}` })
-    .default(def)
-    .describe(`Most ${what} in the answer (default ${def})`);
 
 export const ReportInput = z.strictObject({
   time_range: timeRange.optional().describe('The span the report covers, ending now (default: all data held)'),

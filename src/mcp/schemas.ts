@@ -55,7 +55,7 @@ export function parseTimeRange(range: string): number {
   return n * (unit === 's' ? 1_000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
 }
 
-const limit = (def: number, max: number, what: string) =>
+export const limit = (def: number, max: number, what: string) =>
   z
     .number({ error: `must be an integer from 1 to ${max}` })
     .int({ error: `must be an integer from 1 to ${max}` })

@@ -3,6 +3,7 @@
  * transitions (AlertTransition, types.ts): firings by severity and by rule, time from firing
  * to resolution, episodes still open, and flapping (an alert that fires again and again).
  */
+import { SEVERITIES } from '../alerts/schema.js';
 import type { AlertAnalysis, AlertSeverity, AlertTransition, TimeWindow } from './types.js';
 
 /** Thresholds of the alert analysis, in one place. */
@@ -13,7 +14,7 @@ export const ALERT_RULES = {
   flapWindowMs: 30 * 60_000,
 } as const;
 
-const SEVERITIES: readonly AlertSeverity[] = ['info', 'warning', 'critical', 'emergency'];
+// The alert engine's severities, in its order.
 
 function median(sorted: number[]): number | null {
   if (sorted.length === 0) return null;

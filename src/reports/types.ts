@@ -14,21 +14,8 @@ export interface TimeWindow {
 }
 
 /** One alert state change, as the alert engine records it in its history. */
-export interface AlertTransition {
-  at: number;
-  ruleId: string;
-  ruleName: string;
-  fingerprint: string;
-  metric: string;
-  tags: Record<string, string>;
-  severity: AlertSeverity;
-  from: AlertState;
-  to: AlertState;
-  value: number;
-  threshold: number;
-}
-export type AlertSeverity = 'info' | 'warning' | 'critical' | 'emergency';
-export type AlertState = 'inactive' | 'pending' | 'firing' | 'resolved';
+export type { AlertTransition, Severity as AlertSeverity, AlertState } from '../alerts/schema.js';
+import type { Severity as AlertSeverity } from '../alerts/schema.js';
 
 /**
  * How stddev was computed, from what the store holds:
