@@ -14,8 +14,6 @@ export const ALERT_RULES = {
   flapWindowMs: 30 * 60_000,
 } as const;
 
-// The alert engine's severities, in its order.
-
 function median(sorted: number[]): number | null {
   if (sorted.length === 0) return null;
   const mid = sorted.length >> 1;
