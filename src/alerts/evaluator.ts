@@ -66,7 +66,7 @@ export class AlertEvaluator {
   private lastBindings: Binding[] = [];
   private windowBindings: Binding[] = [];
   private scanned = 0;
-  private readonly stats = new Float64Array(5);
+  private readonly stats = new Float64Array(6);
   private readonly raw = new Float64Array(2);
   private readonly acc = new SketchAccumulator();
   private out: AlertTransition[] = [];

@@ -103,6 +103,7 @@ export class StoreReader {
   private readonly logs: [LogView, LogView];
   private readonly pages: Uint32Array;
   private scratch = new Int32Array(1024);
+  private readonly stats = new Float64Array(6);
 
   constructor(buffers: StoreBuffers) {
     this.buffers = buffers;
@@ -258,8 +259,9 @@ export class StoreReader {
 
   /**
    * Statistics of the tier-1 buckets with from <= start < to, without allocating: writes
-   * count, sum, min, max, last into out[0..4]. Returns false when the bucket ring no longer
-   * reaches back to `from` (the caller then uses aggregate(), which adds rollups).
+   * count, sum, min, max, last and the newest bucket's start into out[0..5]. Returns false
+   * when the bucket ring no longer reaches back to `from` (the caller then uses aggregate(),
+   * which adds rollups).
    */
   windowStats(id: number, from: number, to: number, out: Float64Array): boolean {
     const L = this.layout;
@@ -301,6 +303,7 @@ export class StoreReader {
     out[2] = min;
     out[3] = max;
     out[4] = last;
+    out[5] = lastStart;
     // Records older than head - capacity may have been rewritten while we read.
     return reached && oldest >= Atomics.load(this.i32, headCell) - L.t1Cap;
   }
@@ -415,6 +418,22 @@ export class StoreReader {
       const head = Atomics.load(this.i32, headCell);
       const out: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0 };
       acc?.reset();
+      // The common case, a recent range that the bucket ring holds whole: read it in place.
+      const s = this.stats;
+      if (this.windowStats(id, from, to, s)) {
+        out.count = s[0]!;
+        out.sum = s[1]!;
+        out.min = s[2]!;
+        out.max = s[3]!;
+        if (s[0]! > 0) {
+          out.last = s[4]!;
+          out.lastTs = s[5]!;
+        }
+        if (acc) out.sketchless = this.addWindowSketch(id, from, to, acc);
+        this.addOpen(id, from, to, out, acc);
+        if (Atomics.load(this.i32, headCell) === head || attempt === 2) return out;
+        continue;
+      }
       const add = (r: BucketRecord, tier: Tier): void => {
         out.count += r.count;
         out.sum += r.sum;
@@ -435,18 +454,23 @@ export class StoreReader {
       } else {
         for (const r of this.buckets(id, 1, from, to)) add(r, 1);
       }
-      const s = this.snapshot(id);
-      if (s.openCount > 0 && s.openStart >= from && s.openStart < to) {
-        out.count += s.openCount;
-        out.sum += s.openSum;
-        if (s.openMin < out.min) out.min = s.openMin;
-        if (s.openMax > out.max) out.max = s.openMax;
-        out.last = s.openLast;
-        out.lastTs = s.openStart;
-        if (acc) this.addOpenSketch(id, acc);
-      }
+      this.addOpen(id, from, to, out, acc);
       // A bucket that closed while we read would be missed (or counted twice): read again.
       if (Atomics.load(this.i32, headCell) === head || attempt === 2) return out;
+    }
+  }
+
+  /** Adds the open bucket to an aggregate when it starts in [from, to). */
+  private addOpen(id: number, from: number, to: number, out: WindowAggregate, acc?: SketchAccumulator): void {
+    const s = this.snapshot(id);
+    if (s.openCount > 0 && s.openStart >= from && s.openStart < to) {
+      out.count += s.openCount;
+      out.sum += s.openSum;
+      if (s.openMin < out.min) out.min = s.openMin;
+      if (s.openMax > out.max) out.max = s.openMax;
+      out.last = s.openLast;
+      out.lastTs = s.openStart;
+      if (acc) this.addOpenSketch(id, acc);
     }
   }
 
