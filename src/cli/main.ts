@@ -22,85 +22,41 @@ Commands:
 Run 'perfwatch <command> --help' for a command's options.
 `;
 
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** Each command: its options (strings and flags), its help, and what runs it. */
+const COMMANDS: Record<string, { options: Options; help: string; run: (values: never) => Promise<number> }> = {
+  serve: {
+    options: { interval: { type: 'string' }, config: { type: 'string' }, every: { type: 'string' }, 'mcp-http': { type: 'string' } },
+    help: SERVE_HELP,
+    run: serve,
+  },
+  mcp: { options: { config: { type: 'string' }, interval: { type: 'string' }, 'no-start': { type: 'boolean' } }, help: MCP_HELP, run: mcp },
+  report: {
+    options: { url: { type: 'string' }, for: { type: 'string' }, metrics: { type: 'string' }, window: { type: 'string' }, format: { type: 'string' }, config: { type: 'string' } },
+    help: REPORT_HELP,
+    run: report,
+  },
+  bench: { options: { samples: { type: 'string' }, mcp: { type: 'boolean' } }, help: BENCH_HELP, run: bench },
+};
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
     return 0;
   }
-  if (command === 'serve') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        interval: { type: 'string' },
-        config: { type: 'string' },
-        every: { type: 'string' },
-        'mcp-http': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(SERVE_HELP);
-      return 0;
-    }
-    return serve(values);
+  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!spec) {
+    process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
+    return 2;
   }
-  if (command === 'mcp') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        config: { type: 'string' },
-        interval: { type: 'string' },
-        'no-start': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(MCP_HELP);
-      return 0;
-    }
-    return mcp(values);
+  const { values } = parseArgs({ args: rest, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(spec.help);
+    return 0;
   }
-  if (command === 'report') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        url: { type: 'string' },
-        for: { type: 'string' },
-        metrics: { type: 'string' },
-        window: { type: 'string' },
-        format: { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(REPORT_HELP);
-      return 0;
-    }
-    return report(values);
-  }
-  if (command === 'bench') {
-    const { values } = parseArgs({
-      args: rest,
-      options: {
-        samples: { type: 'string' },
-        mcp: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(BENCH_HELP);
-      return 0;
-    }
-    return bench(values);
-  }
-  process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
-  return 2;
+  return spec.run(values as never);
 }
 
 main(process.argv.slice(2)).then(
