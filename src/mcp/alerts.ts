@@ -10,9 +10,9 @@ import { AGGREGATIONS, ALERT_STATES, AlertRuleInputSchema, OPERATORS, SEVERITIES
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import type { PerformanceMonitor } from '../monitor.js';
 import { iso, num, seriesLabel } from './format.js';
-import { metricName, tagsSchema } from './schemas.js';
+import { limit, metricName, tagsSchema } from './schemas.js';
 import type { LogLevel, McpFront } from './server.js';
-import { defineTool } from './tools.js';
+import { READ, WRITE, defineTool } from './tools.js';
 
 export const ALERTS_URI = 'perfwatch://alerts';
 
@@ -148,12 +148,7 @@ export const AlertsArgs = z.strictObject({
   severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional().describe('Only alerts of this severity'),
   include_rules: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the alert rules'),
   include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the latest state changes (newest first)'),
-  limit: z
-    .number({ error: 'must be an integer from 1 to 1000' })
-    .int({ error: 'must be an integer from 1 to 1000' })
-    .min(1, { error: 'must be an integer from 1 to 1000' })
-    .max(1000, { error: 'must be an integer from 1 to 1000' })
-    .default(50)
+  limit: limit(50, 1000, 'alerts')
     .describe('Most alerts (and rules, and history entries) to return (default 50); the answer says when there were more'),
 });
 
@@ -215,7 +210,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
         'Create a rule that raises an alert when a metric crosses a threshold, e.g. p99 of response_time over 60 s > 500 ms for 30 s. It applies to every series of the metric (narrow it with tags), now and later. Firing and resolved alerts show in get_performance_alerts and are sent to connected clients as notifications.',
       input: AlertRuleArgs,
       output: CreateOutput,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: WRITE,
     },
     async (args) => {
       let rule: AlertRule;
@@ -253,7 +248,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
         'Alerts raised by the alert rules: by default the active ones (pending and firing), or pending, firing, resolved or all; optionally by severity. include_rules adds the rules, include_history the latest state changes. Use it after create_performance_alert_rule, or when a notification said an alert changed.',
       input: AlertsArgs,
       output: AlertsOutput,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: READ,
     },
     (args) => alertsAnswer(host.monitor, args),
   );

@@ -15,7 +15,7 @@ import { iso, num, seriesLabel } from './format.js';
 import type { MonitorHost } from './host.js';
 import { limit, parseTimeRange, timeRange } from './schemas.js';
 import type { McpFront } from './server.js';
-import { defineTool } from './tools.js';
+import { READ, WRITE, defineTool } from './tools.js';
 
 export const REPORT_URI = 'perfwatch://report/latest';
 
@@ -189,7 +189,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
         'A report over time_range (default all data held): a 0-100 score with its parts, per-metric statistics (count, mean, median, p90/p95/p99, stddev, rate, trend, change against baseline), anomalies, diagnoses (event loop blocked, GC pressure, leak, CPU saturation, I/O wait, error bursts, low cache hit rate, pool saturation, slow formulas) and recommendations with evidence, and an alert analysis. Use it to explain how the service did and what to change; it sends progress notifications when asked and stops when cancelled.',
       input: ReportInput,
       output: ReportOutput,
-      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      annotations: READ,
     },
     async (args, ctx) => {
       await host.readable();
@@ -225,7 +225,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
         'Plan (dry_run, the default) or apply tuning of the registered knobs of optimization_type (memory, cpu, cache, database, network, formula, concurrency, all): each step names the knob, from, to, why and the expected effect. With auto_apply the monitor changes each knob, watches its target metric against the pre-change baseline for verification_window seconds, keeps it if it helped and rolls it back if not; every step is in the audit log.',
       input: OptimizeInput,
       output: OptimizeOutput,
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      annotations: WRITE,
     },
     async (args, ctx) => {
       if (args.dry_run === true && args.auto_apply) throw new InvalidArgumentError('dry_run', 'must not be true with auto_apply true: a dry run changes nothing, pass one or the other');

@@ -55,14 +55,14 @@ export function parseTimeRange(range: string): number {
   return n * (unit === 's' ? 1_000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000);
 }
 
+/** An integer from min to max, with one message for every way of missing it. */
+export const intRange = (min: number, max: number) => {
+  const rule = { error: `must be an integer from ${min} to ${max}` };
+  return z.number(rule).int(rule).min(min, rule).max(max, rule);
+};
+
 export const limit = (def: number, max: number, what: string) =>
-  z
-    .number({ error: `must be an integer from 1 to ${max}` })
-    .int({ error: `must be an integer from 1 to ${max}` })
-    .min(1, { error: `must be an integer from 1 to ${max}` })
-    .max(max, { error: `must be an integer from 1 to ${max}` })
-    .default(def)
-    .describe(`Most ${what} to return (default ${def}); the answer says when there were more`);
+  intRange(1, max).default(def).describe(`Most ${what} to return (default ${def}); the answer says when there were more`);
 
 // ---- start / stop -------------------------------------------------------------------
 
@@ -220,11 +220,7 @@ export const RequestInput = z.strictObject({
     .max(4096, { error: 'must be at most 4096 characters', abort: true })
     .optional()
     .describe('Route or operation, e.g. /users; becomes the endpoint tag'),
-  status_code: z
-    .number({ error: 'must be an integer from 100 to 599' })
-    .int({ error: 'must be an integer from 100 to 599' })
-    .min(100, { error: 'must be an integer from 100 to 599' })
-    .max(599, { error: 'must be an integer from 100 to 599' })
+  status_code: intRange(100, 599)
     .optional()
     .describe('HTTP status'),
 });
@@ -291,11 +287,7 @@ export const HistoryInput = z
     time_range: timeRange.optional(),
     start: isoTime.optional().describe('Start of the range (ISO-8601); use instead of time_range'),
     end: isoTime.optional().describe('End of the range (ISO-8601; default now)'),
-    max_points: z
-      .number({ error: 'must be an integer from 1 to 10000' })
-      .int({ error: 'must be an integer from 1 to 10000' })
-      .min(1, { error: 'must be an integer from 1 to 10000' })
-      .max(10_000, { error: 'must be an integer from 1 to 10000' })
+    max_points: intRange(1, 10_000)
       .default(500)
       .describe('Points per series at most (default 500); longer histories are downsampled on the server'),
     limit: limit(10, 100, 'series'),

@@ -81,8 +81,8 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   );
 }
 
-const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
-const WRITE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
+export const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
+export const WRITE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
 
 /** Refuses a samples array over the limit by its length, before its elements are parsed. */
 function batchPrecheck(input: unknown): string | undefined {
