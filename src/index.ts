@@ -6,7 +6,7 @@
 export { PerformanceMonitor } from './monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor.js';
 export { attachProducer, MetricHandle, CounterHandle, Producer } from './producer.js';
-export type { ProducerHandle, MetricOptions, RequestSample, BatchSample } from './producer.js';
+export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './producer.js';
 export { MonitorOptionsSchema, resolveOptions } from './options.js';
 export type { MonitorOptions, ResolvedOptions } from './options.js';
 export type { MetricQuery, MetricSnapshot, MetricWindow, HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './query.js';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
-import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample } from './producer.js';
+import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
 import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
@@ -249,6 +249,14 @@ export class PerformanceMonitor extends EventEmitter {
    */
   recordBatch(samples: readonly BatchSample[]): number {
     return this.main.recordBatch(samples, this.options.collectionIntervalMs);
+  }
+
+  /**
+   * recordBatch for a batch in columns (see SampleColumns): the series once, then indexes,
+   * values and optional timestamps, without an object per sample. Same rules and errors.
+   */
+  recordColumns(columns: SampleColumns): number {
+    return this.main.recordColumns(columns, this.options.collectionIntervalMs);
   }
 
   /** Records a handled request: response_time, throughput and error_rate, tagged by endpoint. */

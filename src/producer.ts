@@ -78,6 +78,29 @@ function prefixField(error: unknown, prefix: string): unknown {
   return new InvalidArgumentError(`${prefix}.${error.field}`, error.message.slice(error.field.length + 1));
 }
 
+/** Refuses a timestamp outside the live window: at most `pastMs` ago and FUTURE_MS ahead. */
+function checkStamp(t: number, i: number, pastMs: number, now: number): void {
+  if (t < now - pastMs || t > now + FUTURE_MS) {
+    throw new InvalidArgumentError(
+      `samples[${i}].timestamp`,
+      `(${new Date(t).toISOString()}) is out of range: perfwatch records live data, so a timestamp may be at most ${pastMs} ms in the past (one collection interval) and ${FUTURE_MS} ms ahead`,
+    );
+  }
+}
+
+/** A batch in columns: see Producer.recordColumns. */
+export interface SampleColumns {
+  /** The distinct series the samples fall in. */
+  series: readonly { name: string; tags?: Tags }[];
+  /** Per sample, its index in `series`. */
+  seriesIndex: Uint32Array;
+  values: Float64Array;
+  /** Per sample, ms since the epoch, or NaN for "when it is applied"; absent when none has one. */
+  timestamps?: Float64Array | undefined;
+  /** Samples in the batch (the columns may be longer). */
+  length: number;
+}
+
 export interface MetricOptions {
   kind?: MetricKind;
   unit?: MetricUnit;
@@ -194,6 +217,7 @@ export class Producer {
   recordBatch(samples: readonly BatchSample[], pastMs: number, now: number = Date.now()): number {
     if (!Array.isArray(samples)) throw new InvalidArgumentError('samples', `must be an array, got ${describeValue(samples)}`);
     const handles: MetricHandle[] = new Array(samples.length);
+    const values = new Float64Array(samples.length);
     const stamps = new Float64Array(samples.length).fill(Number.NaN);
     let stamped = false;
     for (let i = 0; i < samples.length; i++) {
@@ -207,39 +231,85 @@ export class Producer {
         throw prefixField(error, `samples[${i}]`);
       }
       handles[i] = handle;
+      values[i] = s.value;
       if (s.timestamp !== undefined) {
         const t = s.timestamp instanceof Date ? s.timestamp.getTime() : s.timestamp;
         if (typeof t !== 'number' || !Number.isFinite(t)) {
           throw new InvalidArgumentError(`samples[${i}].timestamp`, `must be a Date or ms since the epoch, got ${describeValue(s.timestamp)}`);
         }
-        if (t < now - pastMs || t > now + FUTURE_MS) {
-          throw new InvalidArgumentError(
-            `samples[${i}].timestamp`,
-            `(${new Date(t).toISOString()}) is out of range: perfwatch records live data, so a timestamp may be at most ${pastMs} ms in the past (one collection interval) and ${FUTURE_MS} ms ahead`,
-          );
-        }
+        checkStamp(t, i, pastMs, now);
         stamps[i] = t;
         stamped = true;
       }
     }
+    this.writeBatch(handles, values, stamped ? stamps : undefined);
+    return handles.length;
+  }
+
+  /**
+   * recordBatch for samples already in columns (a decoder's output): the distinct series
+   * once, then per sample an index into them, a value and an optional timestamp (NaN for
+   * none). Same rules, same all-or-nothing, same error fields; no object per sample.
+   */
+  recordColumns(columns: SampleColumns, pastMs: number, now: number = Date.now()): number {
+    const { series, seriesIndex, values, timestamps, length } = columns;
+    if (!(seriesIndex instanceof Uint32Array) || !(values instanceof Float64Array) || (timestamps !== undefined && !(timestamps instanceof Float64Array))) {
+      throw new InvalidArgumentError('columns', 'must hold seriesIndex as a Uint32Array and values (and timestamps, if any) as Float64Arrays');
+    }
+    if (!Number.isInteger(length) || length < 0 || length > seriesIndex.length || length > values.length || (timestamps !== undefined && length > timestamps.length)) {
+      throw new InvalidArgumentError('columns.length', `must be an integer from 0 to the length of the columns, got ${describeValue(length)}`);
+    }
+    const resolved: (MetricHandle | undefined)[] = new Array(series.length);
+    const handles: MetricHandle[] = new Array(length);
+    let stamped = false;
+    for (let i = 0; i < length; i++) {
+      const k = seriesIndex[i]!;
+      let handle = resolved[k];
+      try {
+        if (handle === undefined) {
+          const s = series[k];
+          if (s === undefined) throw new InvalidArgumentError('series', `index ${k} is past the ${series.length} series of the batch`);
+          handle = resolved[k] = this.handleFor(s.name, s.tags);
+        }
+        handle.check(values[i]);
+      } catch (error) {
+        throw prefixField(error, `samples[${i}]`);
+      }
+      handles[i] = handle;
+      if (timestamps !== undefined) {
+        const t = timestamps[i]!;
+        if (t === t) {
+          if (t - t !== 0) throw new InvalidArgumentError(`samples[${i}].timestamp`, `must be ms since the epoch, got ${t}`);
+          checkStamp(t, i, pastMs, now);
+          stamped = true;
+        }
+      }
+    }
+    this.writeBatch(handles, values, stamped ? timestamps : undefined);
+    return length;
+  }
+
+  /** Writes a validated batch: chunks of half the ring, each waiting for room, with time marks. */
+  private writeBatch(handles: readonly MetricHandle[], values: Float64Array, stamps: Float64Array | undefined): void {
     const ring = this.ring;
     const chunk = Math.max(1, Math.floor(ring.capacity / 2));
     let current = Number.NaN;
     for (let start = 0; start < handles.length; start += chunk) {
       const end = Math.min(handles.length, start + chunk);
       // Room for the chunk and its time marks (at most one mark per sample, plus the reset).
-      ring.waitForRoom(Math.min(ring.capacity, stamped ? 2 * (end - start) + 1 : end - start));
+      ring.waitForRoom(Math.min(ring.capacity, stamps !== undefined ? 2 * (end - start) + 1 : end - start));
       for (let i = start; i < end; i++) {
-        const t = stamps[i]!;
-        if (t !== current && !(t !== t && current !== current)) {
-          ring.push(TIME_MARK, t);
-          current = t;
+        if (stamps !== undefined) {
+          const t = stamps[i]!;
+          if (t !== current && !(t !== t && current !== current)) {
+            ring.push(TIME_MARK, t);
+            current = t;
+          }
         }
-        handles[i]!.record(samples[i]!.value);
+        handles[i]!.record(values[i]!);
       }
     }
     if (current === current) ring.push(TIME_MARK, Number.NaN);
-    return handles.length;
   }
 
   /** Publishes this thread's pending samples now (they publish by themselves at the end of the event-loop turn). */

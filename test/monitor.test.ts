@@ -134,6 +134,42 @@ describe('PerformanceMonitor', () => {
     expect(m.status().ingestion.dropped).toBe(0);
   });
 
+  it('records batches in columns with the same rules, all or nothing', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    const now = Date.now();
+    const series = [{ name: 'col_rt', tags: { api: 'a' } }, { name: 'col_rt', tags: { api: 'b' } }, { name: 'col_hits', tags: undefined }];
+    m.define({ name: 'col_hits', kind: 'counter' });
+    const columns = {
+      series,
+      seriesIndex: Uint32Array.of(0, 1, 0, 2, 1),
+      values: Float64Array.of(10, 20, 30, 1, 40),
+      timestamps: Float64Array.of(now - 300, Number.NaN, now - 100, Number.NaN, Number.NaN),
+      length: 5,
+    };
+    expect(m.recordColumns(columns)).toBe(5);
+    await m.flush();
+    const a = m.getMetricHistory({ metric: 'col_rt', tags: { api: 'a' }, resolution: 'raw' }).series[0]!.points;
+    expect(a.map((p) => [p.value, p.t])).toEqual([[10, now - 300], [30, now - 100]]);
+    expect(m.getMetricHistory({ metric: 'col_rt', tags: { api: 'b' }, resolution: 'raw' }).series[0]!.points.map((p) => p.value)).toEqual([20, 40]);
+    expect(m.getMetrics({ names: ['col_hits'] })[0]!.totalCount).toBe(1);
+
+    // Refused whole, naming the sample: a counter going down, a non-finite value, a stale time, a bad index.
+    const refused: [Partial<typeof columns>, string | RegExp][] = [
+      [{ values: Float64Array.of(1, 2, 3, -1, 5) }, 'samples[3].value of col_hits must be a finite number >= 0 (counters only go up), got -1'],
+      [{ values: Float64Array.of(1, Number.POSITIVE_INFINITY, 3, 1, 5) }, 'samples[1].value of col_rt must be a finite number, got Infinity'],
+      [{ timestamps: Float64Array.of(Number.NaN, now - 3_600_000, Number.NaN, Number.NaN, Number.NaN) }, /^samples\[1\]\.timestamp \(.*\) is out of range/],
+      [{ seriesIndex: Uint32Array.of(0, 1, 7, 2, 1) }, 'samples[2].series index 7 is past the 3 series of the batch'],
+      [{ series: [...series.slice(0, 2), { name: 'bad name', tags: undefined }] }, 'samples[3].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*'],
+      [{ length: 6 }, /^columns\.length must be an integer from 0 to the length of the columns, got 6/],
+      [{ values: [1, 2, 3, 4, 5] as unknown as Float64Array }, /^columns must hold seriesIndex as a Uint32Array/],
+    ];
+    for (const [change, message] of refused) expect(() => m.recordColumns({ ...columns, ...change })).toThrow(message);
+    await m.flush();
+    expect(m.getMetrics({ names: ['col_rt'] }).reduce((n, s) => n + s.totalCount, 0)).toBe(4);
+    expect(m.getMetrics({ names: ['col_hits'] })[0]!.totalCount).toBe(1);
+  });
+
   it('reports its state, memory and rings in status()', async () => {
     const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, maxSeries: 1000 });
     expect(m.status()).toMatchObject({ state: 'stopped', running: false });
