@@ -33,6 +33,26 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     await coreHappyPath(client as unknown as AnyClient, 'stdio_happy');
   });
 
+  it('records batches exactly, through the stdio batch lane and, for one it does not take, through JSON.parse', async () => {
+    const now = Date.now();
+    const samples = Array.from({ length: 20_000 }, (_, i) => ({
+      metric_type: 'lane_check',
+      value: (i % 1000) - 250.5,
+      tags: { shard: String(i % 4) },
+      ...(i % 3 === 0 ? { timestamp: now } : {}),
+    }));
+    expect(await ok(client, 'record_performance_metric', { samples }, schemas.RecordOutput)).toEqual({ recorded: 20_000, metrics: ['lane_check'], truncated: false });
+    // An escaped quote in a tag value: the lane leaves the whole line to JSON.parse.
+    const escaped = samples.map((s, i) => (i === 0 ? { ...s, tags: { shard: 'q"' } } : s));
+    expect(await ok(client, 'record_performance_metric', { samples: escaped }, schemas.RecordOutput)).toMatchObject({ recorded: 20_000 });
+    const got = await ok(client, 'get_performance_metrics', { metric_types: ['lane_check'] }, schemas.MetricsOutput);
+    const byShard = Object.fromEntries(got.metrics.map((m) => [m.tags.shard, m]));
+    expect(Object.keys(byShard).sort()).toEqual(['0', '1', '2', '3', 'q"']);
+    expect(byShard['0']).toMatchObject({ total_count: 9_999, last: 996 - 250.5, window: { count: 9_999, min: -250.5, max: 996 - 250.5 } });
+    expect(byShard['1']).toMatchObject({ total_count: 10_000, last: 997 - 250.5, window: { min: 1 - 250.5, max: 997 - 250.5 } });
+    expect(byShard['q"']).toMatchObject({ total_count: 1, last: -250.5 });
+  });
+
   it('stops keeping the data, refuses records while stopped, and resumes', async () => {
     await ok(client, 'record_performance_metric', { metric_type: 'kept', value: 7 }, schemas.RecordOutput);
     const stop = await ok(client, 'stop_performance_monitoring', {}, schemas.StopOutput);

@@ -30,6 +30,7 @@ import {
   parseTimeRange,
 } from './schemas.js';
 import { toolSchema } from './validate.js';
+import { PackedSamples } from './batch-wire.js';
 import { alertsAnswer } from './alerts.js';
 import { baselinesOut, baselinesText } from './reports.js';
 
@@ -89,6 +90,21 @@ function batchPrecheck(input: unknown): string | undefined {
   const samples = (input as { samples?: unknown } | null)?.samples;
   if (Array.isArray(samples) && samples.length > MAX_BATCH) return `samples has ${samples.length} items; the limit is ${MAX_BATCH} per call`;
   return undefined;
+}
+
+/** `{ samples: PackedSamples }`, as the stdio batch lane delivers it. */
+function isPackedBatch(input: unknown): boolean {
+  if (input === null || typeof input !== 'object') return false;
+  const keys = Object.keys(input);
+  return keys.length === 1 && keys[0] === 'samples' && (input as { samples: unknown }).samples instanceof PackedSamples;
+}
+
+/** The answer to a batch: how many were recorded, and the first 20 distinct metric names. */
+function batchAnswer(recorded: number, names: Iterable<string>): ToolAnswer<z.output<typeof RecordOutput>> {
+  const distinct = [...new Set(names)];
+  const metrics = distinct.slice(0, 20);
+  const truncated = distinct.length > 20;
+  return { structured: { recorded, metrics, truncated }, text: `recorded ${recorded} samples (${metrics.join(', ')}${truncated ? ', …' : ''})` };
 }
 
 /** The monitor-lifecycle, recording and reading tools (backed by the engine core). */
@@ -153,10 +169,17 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       output: RecordOutput,
       annotations: WRITE,
       precheck: batchPrecheck,
-      accepts: acceptsBatch,
+      accepts: (input) => isPackedBatch(input) || acceptsBatch(input),
     },
     (args) => {
       const m = host.monitor;
+      const packed: unknown = args.samples;
+      if (packed instanceof PackedSamples) {
+        // A batch read off the stdio wire into columns (batch-wire.ts): validated there.
+        const recorded = m.recordColumns(packed);
+        host.wrote();
+        return batchAnswer(recorded, packed.series.map((s) => s.name));
+      }
       if (args.samples === undefined) {
         m.record(args.metric_type!, args.value!, args.tags);
         host.wrote();
@@ -174,8 +197,7 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       }
       const recorded = m.recordBatch(samples);
       host.wrote();
-      const metrics = [...names].slice(0, 20);
-      return { structured: { recorded, metrics, truncated: names.size > 20 }, text: `recorded ${recorded} samples (${metrics.join(', ')}${names.size > 20 ? ', …' : ''})` };
+      return batchAnswer(recorded, names);
     },
   );
 
