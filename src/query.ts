@@ -125,10 +125,25 @@ function matches(tags: CanonicalTags, match: Record<string, string> | undefined)
 
 const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
+/** A series' window aggregate, and what it was computed from (see Query.window). */
+interface CachedWindow {
+  total: number;
+  buckets: number;
+  openStart: number;
+  firstBucket: number;
+  seconds: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  quantiles: number[];
+}
+
 export class Query {
   private readonly registry: Registry;
   private readonly reader: StoreReader;
   private readonly acc = new SketchAccumulator();
+  private readonly windows = new Map<number, CachedWindow>();
 
   constructor(registry: Registry, reader: StoreReader) {
     this.registry = registry;
@@ -159,8 +174,8 @@ export class Query {
       if (!matches(info.tags, match)) continue;
       const snap = this.reader.snapshot(id);
       if (snap.totalCount === 0) continue;
-      const agg = this.reader.aggregate(id, from, Infinity, this.acc);
-      const [p50, p90, p95, p99] = this.acc.quantiles(QUANTILES).map((q) => clamp(q, agg.min, agg.max));
+      const agg = this.window(id, snap.totalCount, snap.openStart, spanStart, seconds, from);
+      const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
       const rate = agg.sum / span;
       out.push({
@@ -190,6 +205,35 @@ export class Query {
       });
     }
     return out;
+  }
+
+  /**
+   * The aggregate and quantiles of a series' window: the buckets starting at or after
+   * firstBucket, and the open one. They change only when a sample is applied (the total
+   * grows), a bucket closes (the ring's head moves) or the window passes a bucket start, so
+   * a poll that finds none of these reuses the last answer instead of merging the sketches
+   * again. The key is read before the aggregate: a sample applied while it is computed
+   * makes the next poll compute it again.
+   */
+  private window(id: number, total: number, openStart: number, firstBucket: number, seconds: number, from: number): CachedWindow {
+    const buckets = this.reader.bucketCount(id, 1);
+    const hit = this.windows.get(id);
+    if (hit !== undefined && hit.total === total && hit.buckets === buckets && hit.openStart === openStart && hit.firstBucket === firstBucket && hit.seconds === seconds) return hit;
+    const agg = this.reader.aggregate(id, from, Infinity, this.acc);
+    const entry: CachedWindow = {
+      total,
+      buckets,
+      openStart,
+      firstBucket,
+      seconds,
+      count: agg.count,
+      sum: agg.sum,
+      min: agg.min,
+      max: agg.max,
+      quantiles: this.acc.quantiles(QUANTILES).map((q) => clamp(q, agg.min, agg.max)),
+    };
+    this.windows.set(id, entry);
+    return entry;
   }
 
   history(query: HistoryQuery, now: number = Date.now()): MetricHistory {
