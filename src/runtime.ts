@@ -6,6 +6,7 @@
  */
 import { PerformanceObserver, constants, type PerformanceEntry, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { measured } from './precision.js';
 import type { MetricHandle, Producer } from './producer.js';
 
 const GC_TYPES: Record<number, string> = {
@@ -51,7 +52,7 @@ export class RuntimeSampler {
           this.gcHandles.set(type, h);
         }
         try {
-          h.record(entry.duration);
+          h.record(measured(entry.duration));
         } catch {
           // the monitor stopped between the pause and this callback
         }
@@ -65,11 +66,11 @@ export class RuntimeSampler {
     const h = this.handles;
     if (!h || !this.delay || !this.elu) return;
     // The histogram times its own timer, whose period is the resolution: the delay is the rest.
-    if (this.delay.count > 0) h.lag.record(Math.max(0, this.delay.percentile(99) / 1e6 - this.resolutionMs));
+    if (this.delay.count > 0) h.lag.record(measured(Math.max(0, this.delay.percentile(99) / 1e6 - this.resolutionMs)));
     this.delay.reset();
     const elu = performance.eventLoopUtilization(this.elu);
     this.elu = performance.eventLoopUtilization();
-    h.elu.record(elu.utilization);
+    h.elu.record(measured(elu.utilization));
     const heap = getHeapStatistics();
     h.heapUsed.record(heap.used_heap_size);
     h.heapTotal.record(heap.total_heap_size);

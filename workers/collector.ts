@@ -36,6 +36,7 @@ import { RingReader, RingWriter, createRing, ringStats } from '../src/ring.js';
 import { StoreWriter } from '../src/store/writer.js';
 import type { StoreBuffers } from '../src/store/layout.js';
 import { SystemSampler, type SourceCost } from './system.js';
+import { measured } from '../src/precision.js';
 import { threadCpuMs } from '../src/reports/thread-cpu.js';
 import type { CollectorUsage } from '../src/reports/overhead.js';
 
@@ -138,7 +139,7 @@ function recordOwn(name: string, tags: Record<string, string> | undefined, value
     }
     ownIds.set(key, id);
   }
-  if (Number.isFinite(value)) own.push(id, value);
+  if (Number.isFinite(value)) own.push(id, measured(value));
 }
 
 function sampleOwn(t: number): void {
