@@ -4,13 +4,26 @@
  * rounded to what a reader needs), since many clients show the model only the text.
  */
 import type { MonitorStatus } from '../monitor.js';
+import { measured, significant } from '../precision.js';
 import type { MetricHistory, MetricSnapshot } from '../query.js';
 import type { z } from 'zod';
 import type { HistoryOutput, MetricSummary, StatusOutput } from './schemas.js';
 
 export type MetricSummaryOut = z.output<typeof MetricSummary>;
 
-export const iso = (ms: number | null): string | null => (ms === null || !Number.isFinite(ms) ? null : new Date(ms).toISOString());
+/** Recent ISO strings by ms: series sampled together share a time, and toISOString costs ~1.5 µs. */
+const isoCache = new Map<number, string>();
+
+export function iso(ms: number | null): string | null {
+  if (ms === null || !Number.isFinite(ms)) return null;
+  let text = isoCache.get(ms);
+  if (text === undefined) {
+    if (isoCache.size >= 1024) isoCache.clear();
+    text = new Date(ms).toISOString();
+    isoCache.set(ms, text);
+  }
+  return text;
+}
 
 /** A number in few characters: 3 significant digits, no exponent for everyday magnitudes. */
 export function num(v: number | null | undefined): string {
@@ -18,13 +31,18 @@ export function num(v: number | null | undefined): string {
   const a = Math.abs(v);
   if (a !== 0 && (a >= 1e9 || a < 1e-3)) return v.toExponential(2);
   if (Number.isInteger(v)) return String(v);
-  return String(Number(v.toPrecision(a >= 1000 ? 6 : 3)));
+  return String(significant(v, a >= 1000 ? 6 : 3));
 }
 
 export function seriesLabel(name: string, tags: Record<string, string>): string {
   let inner = '';
   for (const k in tags) inner += `${inner ? ',' : ''}${k}=${tags[k]}`;
   return inner ? `${name}{${inner}}` : name;
+}
+
+/** A derived statistic (a mean, a rate, a quantile) as answers carry it (see precision.ts). */
+export function stat<T extends number | null>(v: T): T {
+  return (v === null ? v : measured(v)) as T;
 }
 
 export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
@@ -34,10 +52,10 @@ export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
     tags: m.tags,
     kind: m.kind,
     unit: m.unit,
-    value: m.value,
+    value: m.kind === 'gauge' ? m.value : stat(m.value),
     last: m.last,
     last_at: iso(m.lastTimestamp),
-    window: { seconds: w.seconds, count: w.count, mean: w.mean, min: w.min, max: w.max, rate: w.rate, p50: w.p50, p90: w.p90, p95: w.p95, p99: w.p99 },
+    window: { seconds: w.seconds, count: w.count, mean: stat(w.mean), min: w.min, max: w.max, rate: stat(w.rate), p50: stat(w.p50), p90: stat(w.p90), p95: stat(w.p95), p99: stat(w.p99) },
     total_count: m.totalCount,
   };
 }
@@ -52,10 +70,68 @@ export function metricLine(m: MetricSummaryOut): string {
   return line;
 }
 
-export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean): string {
+export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, lines: readonly string[] = metrics.map(metricLine)): string {
   if (total === 0) return 'no metrics with data yet';
   const head = `${total} series${truncated ? ` (showing ${metrics.length}; raise limit or filter by metric_types)` : ''}`;
-  return `${head}\n${metrics.map(metricLine).join('\n')}`;
+  return `${head}\n${lines.join('\n')}`;
+}
+
+interface Summarized {
+  snapshot: MetricSnapshot;
+  summary: MetricSummaryOut;
+  line: string;
+}
+
+/** The numbers a summary is made of: equal ones make an equal summary. */
+function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
+  const x = a.window;
+  const y = b.window;
+  return (
+    a.name === b.name &&
+    a.tags === b.tags &&
+    a.value === b.value &&
+    a.last === b.last &&
+    a.lastTimestamp === b.lastTimestamp &&
+    a.totalCount === b.totalCount &&
+    x.seconds === y.seconds &&
+    x.count === y.count &&
+    x.sum === y.sum &&
+    x.min === y.min &&
+    x.max === y.max &&
+    x.rate === y.rate &&
+    x.p50 === y.p50 &&
+    x.p90 === y.p90 &&
+    x.p95 === y.p95 &&
+    x.p99 === y.p99
+  );
+}
+
+/**
+ * Summaries and text lines of series, kept from one call to the next: an agent or dashboard
+ * polling every series finds most of them unchanged (the system metrics move once per
+ * interval), and an unchanged series gets the summary it had, without rounding, dates and
+ * text again. One per server; a series is known by its id, name and tags object, so a new
+ * monitor (new registry) starts afresh.
+ */
+export class MetricSummaries {
+  private readonly byId = new Map<number, Summarized>();
+
+  of(snapshots: readonly MetricSnapshot[]): { metrics: MetricSummaryOut[]; lines: string[] } {
+    const metrics: MetricSummaryOut[] = new Array(snapshots.length);
+    const lines: string[] = new Array(snapshots.length);
+    for (let i = 0; i < snapshots.length; i++) {
+      const m = snapshots[i]!;
+      let s = this.byId.get(m.id);
+      if (s === undefined || !sameNumbers(s.snapshot, m)) {
+        const summary = metricSummary(m);
+        s = { snapshot: m, summary, line: metricLine(summary) };
+        this.byId.set(m.id, s);
+      }
+      metrics[i] = s.summary;
+      lines[i] = s.line;
+    }
+    return { metrics, lines };
+  }
 }
 
 export function historyOut(h: MetricHistory, limit: number): z.output<typeof HistoryOutput> {

@@ -258,18 +258,20 @@ export const MetricSummary = z.object({
   value: nullableNumber.describe('gauge: last value; counter: rate per second; distribution: window mean'),
   last: nullableNumber,
   last_at: z.string().nullable(),
-  window: z.object({
-    seconds: z.number(),
-    count: z.number(),
-    mean: nullableNumber,
-    min: nullableNumber,
-    max: nullableNumber,
-    rate: z.number().describe('sum per second'),
-    p50: nullableNumber,
-    p90: nullableNumber,
-    p95: nullableNumber,
-    p99: nullableNumber,
-  }),
+  window: z
+    .object({
+      seconds: z.number(),
+      count: z.number(),
+      mean: nullableNumber,
+      min: nullableNumber,
+      max: nullableNumber,
+      rate: z.number().describe('sum per second'),
+      p50: nullableNumber,
+      p90: nullableNumber,
+      p95: nullableNumber,
+      p99: nullableNumber,
+    })
+    .describe('The last `seconds`: count, mean, min, max, rate and p50-p99 (mean, rate and quantiles to 6 significant digits; quantiles within 1%)'),
   total_count: z.number(),
 });
 

@@ -8,7 +8,7 @@ import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, 
 import type { z } from 'zod';
 import { PerfwatchError } from '../errors.js';
 import type { BatchSample } from '../producer.js';
-import { historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
+import { MetricSummaries, historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
 import type { MonitorHost } from './host.js';
 import {
   HistoryInput,
@@ -109,6 +109,7 @@ function batchAnswer(recorded: number, names: Iterable<string>): ToolAnswer<z.ou
 
 /** The monitor-lifecycle, recording and reading tools (backed by the engine core). */
 export function registerCoreTools(server: McpServer, host: MonitorHost): void {
+  const summaries = new MetricSummaries();
   defineTool(
     server,
     'start_performance_monitoring',
@@ -241,9 +242,9 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
     async (args) => {
       await host.readable();
       const all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
-      const metrics = all.slice(0, args.limit).map(metricSummary);
+      const { metrics, lines } = summaries.of(all.length > args.limit ? all.slice(0, args.limit) : all);
       const truncated = all.length > args.limit;
-      return { structured: { metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated) };
+      return { structured: { metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, lines) };
     },
   );
 
