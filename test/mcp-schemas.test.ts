@@ -60,3 +60,28 @@ describe('MCP schemas', () => {
     expect(parseTimeRange('7d')).toBe(604_800_000);
   });
 });
+
+describe('tool answers are checked against their output schemas on the server', () => {
+  it('refuses an answer that does not fit its schema, and passes one that does', async () => {
+    const { McpServer, InMemoryTransport } = await import('@modelcontextprotocol/server');
+    const { Client } = await import('@modelcontextprotocol/client');
+    const { defineTool, READ } = await import('../dist/src/mcp/tools.js');
+    const { z } = await import('zod');
+    const server = new McpServer({ name: 't', version: '1' });
+    const Out = z.object({ n: z.number(), label: z.string().nullable() });
+    let answer: unknown = { n: 1, label: null };
+    defineTool(server, 'probe', { title: 'probe', description: 'probe', input: z.strictObject({}), output: Out, annotations: READ }, () => ({ structured: answer as z.output<typeof Out>, text: 'probe' }));
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    const client = new Client({ name: 'c', version: '1' });
+    await client.connect(b);
+    expect(await client.callTool({ name: 'probe', arguments: {} })).toMatchObject({ structuredContent: { n: 1, label: null } });
+    for (const bad of [{ n: 'one', label: null }, { label: 'x' }, { n: Number.NaN, label: null }]) {
+      answer = bad;
+      const r = (await client.callTool({ name: 'probe', arguments: {} })) as { isError?: boolean; content: { text: string }[] };
+      expect(r.isError, JSON.stringify(bad)).toBe(true);
+      expect(r.content[0]!.text).toMatch(/Output validation error/);
+    }
+    await client.close();
+  });
+});
