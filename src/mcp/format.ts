@@ -82,14 +82,18 @@ interface Summarized {
   line: string;
 }
 
-/** The numbers a summary is made of: equal ones make an equal summary. */
+/**
+ * The numbers a summary is made of, but the rate: equal ones make an equal summary but for
+ * the rate (and a counter's value, which is its rate). The rate divides by the time since
+ * the window's first bucket, so it moves on every call even when no sample came.
+ */
 function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
   const x = a.window;
   const y = b.window;
   return (
     a.name === b.name &&
     a.tags === b.tags &&
-    a.value === b.value &&
+    (a.kind === 'counter' || a.value === b.value) &&
     a.last === b.last &&
     a.lastTimestamp === b.lastTimestamp &&
     a.totalCount === b.totalCount &&
@@ -98,7 +102,6 @@ function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
     x.sum === y.sum &&
     x.min === y.min &&
     x.max === y.max &&
-    x.rate === y.rate &&
     x.p50 === y.p50 &&
     x.p90 === y.p90 &&
     x.p95 === y.p95 &&
@@ -125,6 +128,13 @@ export class MetricSummaries {
       if (s === undefined || !sameNumbers(s.snapshot, m)) {
         const summary = metricSummary(m);
         s = { snapshot: m, summary, line: metricLine(summary) };
+        this.byId.set(m.id, s);
+      } else if (stat(m.window.rate) !== s.summary.window.rate) {
+        // A new object, not an edit: an answer still on its way may hold the last one.
+        const old = s.summary;
+        const rate = stat(m.window.rate);
+        const summary = { ...old, value: m.kind === 'counter' ? stat(m.value) : old.value, window: { ...old.window, rate } };
+        s = { snapshot: m, summary, line: m.kind === 'counter' ? metricLine(summary) : s.line };
         this.byId.set(m.id, s);
       }
       metrics[i] = s.summary;
