@@ -4,6 +4,7 @@
  * of `perfwatch bench --mcp` (perfwatch alone).
  */
 import { rankOf } from '../sketch.js';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -125,6 +126,13 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
         batches.push(r);
       }
     }
+    // The server's own capacity: the same batches as lines serialised once before the run,
+    // written straight to a fresh server's stdin, so no client work shares the two cores.
+    for (const shape of BATCH_SHAPES) {
+      const r = await serverAloneRun(o.perfwatch, shape, o.batchSize, o.batches, o.inFlight ?? 4);
+      log(`  server alone, ${shape.name}: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
+      batches.push(r);
+    }
     return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches) };
   } finally {
     await pw.close();
@@ -133,6 +141,8 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
 }
 
 export interface BatchRow {
+  /** 'sdk': through the SDK client; 'alone': pre-serialised lines, no client work. */
+  client: 'sdk' | 'alone';
   shape: string;
   batchSize: number;
   calls: number;
@@ -170,7 +180,67 @@ async function batchRun(client: Client, shape: (typeof BATCH_SHAPES)[number], si
   await Promise.all(Array.from({ length: inFlight }, worker));
   const ms = performance.now() - t0;
   const after = await batchCount(client, shape.metric);
-  return { shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: after - before === calls * size };
+  return { client: 'sdk', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: after - before === calls * size };
+}
+
+/**
+ * Samples/s of a fresh server fed pre-serialised tools/call lines over a plain pipe, with
+ * `inFlight` calls outstanding; then a check, through the same pipe, that every sample is in
+ * the store. The client here only writes prepared bytes and reads small answers.
+ */
+async function serverAloneRun(target: BenchTarget, shape: (typeof BATCH_SHAPES)[number], size: number, calls: number, inFlight: number): Promise<BatchRow> {
+  const child = spawn(target.command, target.args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  type Answer = { id?: number; result?: { isError?: boolean; structuredContent?: { metrics: { total_count: number }[] } } };
+  const waiting = new Map<number, (m: Answer) => void>();
+  let buffered = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+      const m = JSON.parse(buffered.slice(0, nl)) as Answer;
+      buffered = buffered.slice(nl + 1);
+      if (typeof m.id === 'number') {
+        waiting.get(m.id)?.(m);
+        waiting.delete(m.id);
+      }
+    }
+  });
+  let nextId = 0;
+  const send = (line: string, id: number) => new Promise<Answer>((resolve) => {
+    waiting.set(id, resolve);
+    child.stdin.write(line);
+  });
+  const request = (method: string, params: unknown) => {
+    const id = ++nextId;
+    return send(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`, id);
+  };
+  try {
+    await request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'perfwatch-bench', version: '1.0.0' } });
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+    const samples = Array.from({ length: size }, (_, i) => shape.sample(i));
+    // A fresh process: the first batches also pay for compiling the decoder.
+    const warm = Math.min(20, calls);
+    const first = nextId + 1;
+    const lines = Array.from({ length: warm + calls }, (_, k) => `${JSON.stringify({ jsonrpc: '2.0', id: first + k, method: 'tools/call', params: { name: 'record_performance_metric', arguments: { samples } } })}\n`);
+    nextId += warm + calls;
+    const call = async (k: number): Promise<void> => {
+      const r = await send(lines[k]!, first + k);
+      if (r.result?.isError) throw new Error(`batch failed: ${JSON.stringify(r).slice(0, 300)}`);
+    };
+    for (let k = 0; k < warm; k++) await call(k);
+    let next = warm;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next < warm + calls) await call(next++);
+    }));
+    const ms = performance.now() - t0;
+    const stored = await request('tools/call', { name: 'get_performance_metrics', arguments: { metric_types: [shape.metric], limit: 1000 } });
+    const count = (stored.result?.structuredContent?.metrics ?? []).reduce((a, m) => a + m.total_count, 0);
+    return { client: 'alone', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: count === (warm + calls) * size };
+  } finally {
+    child.stdin.end();
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
 }
 
 async function batchCount(client: Client, metric: string): Promise<number> {
@@ -186,10 +256,11 @@ function table(rows: LatencyRow[], echo: LatencyRow | undefined, batches: BatchR
     lines.push(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.medianMs.toFixed(3)} | ${r.p99Ms.toFixed(3)} | ${echo ? (r.medianMs / echo.medianMs).toFixed(2) : '-'} |`);
   }
   lines.push('');
-  lines.push('| batched recording: record_performance_metric { samples } | calls in flight | M samples/s | checked |');
-  lines.push('|---|---:|---:|---|');
+  lines.push('| batched recording: record_performance_metric { samples } | client | calls in flight | M samples/s | checked |');
+  lines.push('|---|---|---:|---:|---|');
   for (const b of batches) {
-    lines.push(`| ${b.calls} × ${b.batchSize.toLocaleString('en')} × ${b.shape} | ${b.inFlight} | ${(b.perSecond / 1e6).toFixed(2)} | ${b.verified ? 'every sample in the store' : 'SAMPLES MISSING'} |`);
+    const client = b.client === 'sdk' ? 'SDK v2 Client' : 'none (lines written ready-made)';
+    lines.push(`| ${b.calls} × ${b.batchSize.toLocaleString('en')} × ${b.shape} | ${client} | ${b.inFlight} | ${(b.perSecond / 1e6).toFixed(2)} | ${b.verified ? 'every sample in the store' : 'SAMPLES MISSING'} |`);
   }
   return lines.join('\n');
 }
