@@ -34,6 +34,8 @@ const SHAPE_CACHE_LIMIT = 10_000;
 const MAX_TAGS = 64;
 const MAX_TAG_KEY = 100;
 const MAX_TAG_VALUE = 4096;
+/** Shapes tried by position before the hash lookup (see SamplesDecoder.recent). */
+const RECENT_SHAPES = 8;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -82,6 +84,12 @@ function isDigit(c: number | undefined): boolean {
 function containsTool(buf: Buffer, end: number): boolean {
   const at = buf.indexOf(TOOL_BYTES);
   return at !== -1 && at + TOOL_BYTES.length <= end;
+}
+
+/** Whether b[start, stop) equals b[other, other + stop - start), compared from the end. */
+function equalBackwards(b: Buffer, start: number, stop: number, other: number): boolean {
+  for (let i = stop - 1, j = other + (stop - 1 - start); i >= start; i--, j--) if (b[i] !== b[j]) return false;
+  return true;
 }
 
 function equalBytes(b: Buffer, start: number, stop: number, other: Buffer, otherStart: number): boolean {
@@ -310,11 +318,15 @@ export class SamplesDecoder {
   private resumeStop = -1;
   private resumeAt = 0;
   private resumeCount = 0;
-  private resumeNs = -1;
-  private resumeNe = -1;
-  private resumeTs = -1;
-  private resumeTe = -1;
-  private resumeLocal = -1;
+  /**
+   * The shapes met last in this line, by where one of their samples lies in it: name start
+   * and end, tags start and end (-1 without tags), and the index in this batch's series; five
+   * numbers each. Positions in the line stay valid while it is read ahead, as it only grows.
+   */
+  private readonly recent = new Int32Array(RECENT_SHAPES * 5);
+  private recentCount = 0;
+  private recentHit = 0;
+  private recentNext = 0;
   private resumeStamped = false;
   /** The line being received is not worth reading ahead (see progress). */
   private gaveUp = false;
@@ -481,42 +493,28 @@ export class SamplesDecoder {
   private samples(b: Buffer, start: number): number {
     let i: number;
     let n: number;
-    let prevNs: number;
-    let prevNe: number;
-    let prevTs: number;
-    let prevTe: number;
-    let prevLocal: number;
     let stamped: boolean;
     if (this.resumeStart === start) {
       if (this.resumeStop >= 0) return this.resumeStop;
       i = this.resumeAt;
       n = this.resumeCount;
-      prevNs = this.resumeNs;
-      prevNe = this.resumeNe;
-      prevTs = this.resumeTs;
-      prevTe = this.resumeTe;
-      prevLocal = this.resumeLocal;
       stamped = this.resumeStamped;
     } else {
       i = ws(b, start + 1);
       if (b[i] === RBRACKET) return -1; // an empty batch: the schema says what is wrong with it
       n = 0;
-      prevNs = prevNe = prevTs = prevTe = prevLocal = -1;
       stamped = false;
+      this.recentCount = 0;
       this.resumeStart = start;
     }
     // The state after the last sample read: where a later call resumes.
     let atI = i;
     let atN = n;
-    let atNs = prevNs;
-    let atNe = prevNe;
-    let atTs = prevTs;
-    let atTe = prevTe;
-    let atLocal = prevLocal;
     let atStamped = stamped;
     let index = this.index;
     let values = this.values;
     let stamps = this.stamps;
+    const recent = this.recent;
     for (; ; n++) {
       if (n >= MAX_BATCH) break;
       if (n === values.length) {
@@ -532,23 +530,31 @@ export class SamplesDecoder {
       const ts = sampleTs;
       const te = sampleTe;
       const stamp = sampleStamp;
-      let local: number;
-      if (
-        prevLocal >= 0 &&
-        ne - ns === prevNe - prevNs &&
-        te - ts === prevTe - prevTs &&
-        equalBytes(b, ns, ne, b, prevNs) &&
-        (ts < 0 || equalBytes(b, ts, te, b, prevTs))
-      ) {
-        local = prevLocal;
-      } else {
+      // The shapes seen last, tried from the one that matched last and then the next one:
+      // a run of one series matches at the first try, series that take turns at the second.
+      let local = -1;
+      const count = this.recentCount;
+      for (let k = 0, r = this.recentHit; k < count; k++, r = r + 1 === count ? 0 : r + 1) {
+        const o = r * 5;
+        if (recent[o + 1]! - recent[o]! !== ne - ns || recent[o + 3]! - recent[o + 2]! !== te - ts) continue;
+        // Backwards: what differs between series is most often at the end (a tag's value).
+        if (ts >= 0 && !equalBackwards(b, ts, te, recent[o + 2]!)) continue;
+        if (!equalBackwards(b, ns, ne, recent[o]!)) continue;
+        local = recent[o + 4]!;
+        this.recentHit = r;
+        break;
+      }
+      if (local < 0) {
         local = this.shapeOf(b, ns, ne, ts, te, sampleTags);
         if (local < 0) break;
-        prevNs = ns;
-        prevNe = ne;
-        prevTs = ts;
-        prevTe = te;
-        prevLocal = local;
+        const r = count < RECENT_SHAPES ? this.recentCount++ : (this.recentNext = (this.recentNext + 1) % RECENT_SHAPES);
+        const o = r * 5;
+        recent[o] = ns;
+        recent[o + 1] = ne;
+        recent[o + 2] = ts;
+        recent[o + 3] = te;
+        recent[o + 4] = local;
+        this.recentHit = r;
       }
       index[n] = local;
       values[n] = sampleValue;
@@ -559,11 +565,6 @@ export class SamplesDecoder {
         i = ws(b, i + 1);
         atI = i;
         atN = n + 1;
-        atNs = prevNs;
-        atNe = prevNe;
-        atTs = prevTs;
-        atTe = prevTe;
-        atLocal = prevLocal;
         atStamped = stamped;
         continue;
       }
@@ -574,14 +575,10 @@ export class SamplesDecoder {
     }
     this.resumeAt = atI;
     this.resumeCount = atN;
-    this.resumeNs = atNs;
-    this.resumeNe = atNe;
-    this.resumeTs = atTs;
-    this.resumeTe = atTe;
-    this.resumeLocal = atLocal;
     this.resumeStamped = atStamped;
     return -1;
   }
+
 
   /**
    * The index in this batch's series of the shape written as these bytes; validates and
