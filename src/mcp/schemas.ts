@@ -14,6 +14,10 @@ export const MAX_BATCH = 100_000;
 /** Longest time_range, and how far back start may lie: the retention period. */
 export const MAX_RANGE_SECONDS = 30 * 86_400;
 export const MAX_PATH_LENGTH = 4096;
+/** Tags of one sample: how many, and how long a name and a value may be. */
+export const MAX_TAGS = 64;
+export const MAX_TAG_KEY_LENGTH = 100;
+export const MAX_TAG_VALUE_LENGTH = 4096;
 
 export const metricName = z
   .string({ error: 'must be a metric name (a string)' })
@@ -23,14 +27,14 @@ export const metricName = z
 
 const tagKey = z
   .string()
-  .max(100, { error: 'is a tag name longer than 100 characters', abort: true })
+  .max(MAX_TAG_KEY_LENGTH, { error: `is a tag name longer than ${MAX_TAG_KEY_LENGTH} characters`, abort: true })
   .regex(TAG_KEY_PATTERN, { error: 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*' });
 
 export const tagsSchema = z
-  .record(tagKey, z.string({ error: 'must be a string' }).max(4096, { error: 'must be at most 4096 characters', abort: true }), {
+  .record(tagKey, z.string({ error: 'must be a string' }).max(MAX_TAG_VALUE_LENGTH, { error: `must be at most ${MAX_TAG_VALUE_LENGTH} characters`, abort: true }), {
     error: 'must be an object of tag names to string values',
   })
-  .refine((tags) => Object.keys(tags).length <= 64, { error: 'must have at most 64 tags' })
+  .refine((tags) => Object.keys(tags).length <= MAX_TAGS, { error: `must have at most ${MAX_TAGS} tags` })
   .describe('Tags of the series, e.g. {"endpoint": "/users"}; values are strings');
 
 const finite = (what: string) => z.number({ error: `must be ${what}` });
@@ -187,13 +191,13 @@ export function acceptsBatch(input: unknown): boolean {
       if (!isPlainObject(tags)) return false;
       let count = 0;
       for (const key in tags) {
-        if (++count > 64) return false;
+        if (++count > MAX_TAGS) return false;
         if (!knownTagKeys.has(key)) {
-          if (key.length > 100 || !TAG_KEY_PATTERN.test(key)) return false;
+          if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key)) return false;
           if (knownTagKeys.size < CACHE_LIMIT) knownTagKeys.add(key);
         }
         const v = tags[key];
-        if (typeof v !== 'string' || v.length > 4096) return false;
+        if (typeof v !== 'string' || v.length > MAX_TAG_VALUE_LENGTH) return false;
       }
     }
     const t = s.timestamp;
