@@ -85,3 +85,30 @@ describe('tool answers are checked against their output schemas on the server', 
     await client.close();
   });
 });
+
+describe('metric summaries kept between polls', () => {
+  it('reuse an unchanged series, copy one whose rate moved, and rebuild one with new data', async () => {
+    const { MetricSummaries, stat } = await import('../dist/src/mcp/format.js');
+    const tags = { route: '/a' };
+    const snap = (over: Record<string, unknown> = {}, window: Record<string, unknown> = {}) => ({
+      id: 3, name: 'hits', tags, kind: 'counter' as const, unit: 'requests' as const, value: 2.123456789, last: 1, lastTimestamp: 1_764_230_400_000,
+      totalCount: 10, totalSum: 10,
+      window: { seconds: 60, count: 10, sum: 10, mean: 1, min: 1, max: 1, rate: 2.123456789, p50: 1, p90: 1, p95: 1, p99: 1, ...window },
+      ...over,
+    });
+    const memo = new MetricSummaries();
+    const first = memo.of([snap()]);
+    expect(first.metrics[0]).toMatchObject({ name: 'hits', value: 2.12346, window: { rate: 2.12346 }, last_at: '2025-11-27T08:00:00.000Z' });
+    expect(memo.of([snap()]).metrics[0]).toBe(first.metrics[0]);
+    const moved = memo.of([snap({ value: 2.5 }, { rate: 2.5 })]);
+    expect(moved.metrics[0]).not.toBe(first.metrics[0]);
+    expect(moved.metrics[0]).toMatchObject({ value: 2.5, window: { rate: 2.5, count: 10 } });
+    expect(first.metrics[0]!.window.rate).toBe(2.12346); // the earlier answer is left as it was
+    expect(moved.lines[0]).toMatch(/^hits\{route=\/a\} 2\.5\/s/);
+    const grown = memo.of([snap({ totalCount: 11, last: 4 }, { count: 11, max: 4 })]);
+    expect(grown.metrics[0]).toMatchObject({ last: 4, total_count: 11, window: { count: 11, max: 4 } });
+    expect(stat(0.30000000000000004)).toBe(0.3);
+    expect(stat(123456789.123)).toBe(123457000);
+    expect(stat(null)).toBe(null);
+  });
+});

@@ -134,6 +134,25 @@ describe('PerformanceMonitor', () => {
     expect(m.status().ingestion.dropped).toBe(0);
   });
 
+  it('answers repeated metric polls from the same data, and follows every change', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    const window = (seconds = 60) => m.getMetrics({ names: ['poll_rt'], windowSeconds: seconds })[0]?.window;
+    m.record('poll_rt', 10);
+    await m.flush();
+    expect(window()).toMatchObject({ count: 1, min: 10, max: 10, p50: 10 });
+    expect(window()).toMatchObject({ count: 1, min: 10, max: 10, p50: 10 }); // unchanged: the same answer
+    m.record('poll_rt', 30); // a sample in the same open bucket
+    await m.flush();
+    expect(window()).toMatchObject({ count: 2, min: 10, max: 30 });
+    // The bucket closes: the window reads it from the bucket ring now, with the same numbers.
+    await waitFor(() => m.getMetricHistory({ metric: 'poll_rt', resolution: 'bucket' }).series[0]?.points.length === 1, 5000);
+    expect(window()).toMatchObject({ count: 2, min: 10, max: 30 });
+    // The window moves past the bucket with no new sample: a 1 s window no longer holds it.
+    await waitFor(() => window(1)?.count === 0, 5000);
+    expect(window(60)).toMatchObject({ count: 2 });
+  });
+
   it('records batches in columns with the same rules, all or nothing', async () => {
     const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
     await m.start();
