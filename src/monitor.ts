@@ -391,7 +391,7 @@ export class PerformanceMonitor extends EventEmitter {
       },
       system: this.collectorInfo?.system ?? null,
       alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
-      overhead: this.features.overheadStatus(),
+      overhead: this.features.overhead.status(),
     };
   }
 
@@ -415,31 +415,31 @@ export class PerformanceMonitor extends EventEmitter {
   generateReport(options: ReportOptions & { format: 'markdown' | 'html' }): Promise<string>;
   generateReport(options?: ReportOptions): Promise<PerformanceReport | string>;
   generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
-    return this.features.generateReport(options);
+    return this.features.reports.generate(options);
   }
 
   /** The last report generated (as JSON), whatever format it was asked in. */
   getLatestReport(): PerformanceReport | undefined {
-    return this.features.getLatestReport();
+    return this.features.reports.latest();
   }
 
   /** Per-series baselines learned from the history held (built in the report pool). */
   getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
-    return this.features.getBaselines(options);
+    return this.features.reports.baselines(options);
   }
 
   /** Registers a knob for optimize(): how to read and set it, its range and step, and the metric it should improve. */
   registerTunable(definition: TunableDefinition): void {
-    this.features.registerTunable(definition);
+    this.features.optimizer.register(definition);
   }
 
   unregisterTunable(name: string): boolean {
-    return this.features.unregisterTunable(name);
+    return this.features.optimizer.unregister(name);
   }
 
   /** Every registered tunable, the monitor's own included (perfwatch.*). */
   getTunables(): Omit<Tunable, 'get' | 'set'>[] {
-    return this.features.getTunables();
+    return this.features.optimizer.list();
   }
 
   /**
@@ -447,12 +447,12 @@ export class PerformanceMonitor extends EventEmitter {
    * verifies its target over a window and rolls back what did not help.
    */
   optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
-    return this.features.optimize(options);
+    return this.features.optimizer.optimize(options);
   }
 
   /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
   getOptimizationLog(): OptimizationLogEntry[] {
-    return this.features.getOptimizationLog();
+    return this.features.optimizer.getLog();
   }
 
   /** Changes the overhead budget while running (percent of one core, bytes). */

@@ -1,7 +1,7 @@
 /**
  * Wires reports, baselines, the optimisation engine and the overhead budget into a monitor:
- * the coordinator holds one ReportsFeature and forwards its public methods to it, so the
- * monitor's own file only gains one-line methods. Everything here runs on the main thread;
+ * the coordinator holds one ReportsFeature and calls its report service, optimiser and
+ * overhead governor directly, so the monitor's own file only gains one-line methods. Everything here runs on the main thread;
  * the heavy work goes to the report pool (service.ts).
  */
 import { availableParallelism } from 'node:os';
@@ -12,11 +12,11 @@ import { LOG_RESERVED, ROLLUP_LOG_RESERVED, HOT_F64, type StoreBuffers } from '.
 import type { StoreReader } from '../store/reader.js';
 import { PAGE_BINS } from '../sketch.js';
 import type { Supervisor } from '../supervisor.js';
-import { Optimizer, type OptimizationLogEntry, type OptimizationResult, type OptimizeOptions } from './optimizer.js';
-import { OverheadBudgetSchema, OverheadGovernor, type OverheadOptions, type OverheadStatus } from './overhead.js';
-import { ReportService, type AlertHistoryQuery, type ReportOptions } from './service.js';
-import { measureTarget, type Tunable, type TunableDefinition } from './tunables.js';
-import type { AlertTransition, Baseline, PerformanceReport } from './types.js';
+import { Optimizer } from './optimizer.js';
+import { OverheadBudgetSchema, OverheadGovernor, type OverheadOptions } from './overhead.js';
+import { ReportService, type AlertHistoryQuery } from './service.js';
+import { measureTarget } from './tunables.js';
+import type { AlertTransition } from './types.js';
 
 export interface FeatureDeps {
   monitorId: string;
@@ -133,42 +133,6 @@ export class ReportsFeature {
   async stop(): Promise<void> {
     this.overhead.stop();
     await this.reports.close();
-  }
-
-  generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
-    return this.reports.generate(options);
-  }
-
-  getLatestReport(): PerformanceReport | undefined {
-    return this.reports.latest();
-  }
-
-  getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
-    return this.reports.baselines(options);
-  }
-
-  registerTunable(definition: TunableDefinition): void {
-    this.optimizer.register(definition);
-  }
-
-  unregisterTunable(name: string): boolean {
-    return this.optimizer.unregister(name);
-  }
-
-  getTunables(): Omit<Tunable, 'get' | 'set'>[] {
-    return this.optimizer.list();
-  }
-
-  optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
-    return this.optimizer.optimize(options);
-  }
-
-  getOptimizationLog(): OptimizationLogEntry[] {
-    return this.optimizer.getLog();
-  }
-
-  overheadStatus(): OverheadStatus {
-    return this.overhead.status();
   }
 
   setOverheadBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
