@@ -18,8 +18,7 @@
  * arguments then carry a PackedSamples where the array was, which the tool accepts.
  */
 import type { SampleColumns } from '../producer.js';
-import { MAX_NAME_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
-import { MAX_BATCH, MAX_TAGS, MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH } from './schemas.js';
+import { MAX_BATCH, MAX_TAGS, takesName, takesTags } from './schemas.js';
 
 /** The tool whose batches take the lane, as it appears in a line. */
 const TOOL_NAME = 'record_performance_metric';
@@ -298,14 +297,12 @@ export class SamplesDecoder {
   private shapeCount = 0;
   private batch = 0;
   private series: { name: string; tags?: Record<string, string> }[] = [];
-  private index = new Uint32Array(16_384);
-  private values = new Float64Array(16_384);
-  private stamps = new Float64Array(16_384);
+  /** The columns being filled: empty until a first batch, then grown by doubling. */
+  private index = new Uint32Array(0);
+  private values = new Float64Array(0);
+  private stamps = new Float64Array(0);
   private stamped = false;
   private count = 0;
-  /** Where the samples array lies in the line. */
-  private arrayStart = -1;
-  private arrayStop = -1;
   private pathSeen = [false, false, false];
   /**
    * Progress through the samples array of the line being received: the array read so far
@@ -396,15 +393,15 @@ export class SamplesDecoder {
     if (!continued) this.begin();
     try {
       if (end < MIN_LANE_BYTES || !this.setEnd(buf, end) || (this.resumeStart < 0 && !containsTool(buf, end))) return undefined;
-      this.arrayStart = this.arrayStop = -1;
       this.pathSeen[0] = this.pathSeen[1] = this.pathSeen[2] = false;
       let i = ws(buf, 0);
       if (buf[i] !== LBRACE) return undefined;
       i = this.walk(buf, i, 0);
-      if (i < 0 || this.arrayStart < 0 || ws(buf, i) !== end) return undefined;
+      // A walk that succeeds has read the samples array whole, if the line has one.
+      if (i < 0 || this.resumeStop < 0 || ws(buf, i) !== end) return undefined;
       let message: unknown;
       try {
-        message = JSON.parse(`${buf.toString('utf8', 0, this.arrayStart)}null${buf.toString('utf8', this.arrayStop, end)}`);
+        message = JSON.parse(`${buf.toString('utf8', 0, this.resumeStart)}null${buf.toString('utf8', this.resumeStop, end)}`);
       } catch {
         return undefined;
       }
@@ -443,9 +440,7 @@ export class SamplesDecoder {
           i = this.walk(b, i, depth + 1);
         } else {
           if (b[i] !== LBRACKET) return -1;
-          this.arrayStart = i;
           i = this.samples(b, i);
-          this.arrayStop = i;
         }
       } else {
         i = this.skipValue(b, i);
@@ -628,7 +623,7 @@ export class SamplesDecoder {
   }
 
   private grow(): void {
-    const size = Math.min(MAX_BATCH, this.values.length * 2);
+    const size = Math.min(MAX_BATCH, Math.max(16_384, this.values.length * 2));
     const index = new Uint32Array(size);
     const values = new Float64Array(size);
     const stamps = new Float64Array(size);
@@ -650,16 +645,11 @@ const PATH = [Buffer.from('params'), Buffer.from('arguments'), Buffer.from('samp
  */
 function validShape(b: Buffer, ns: number, ne: number, ts: number, te: number, tagCount: number): { name: string; tags?: Record<string, string> } | undefined {
   const name = b.toString('latin1', ns, ne);
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) return undefined;
+  if (!takesName(name)) return undefined;
   if (ts < 0) return { name };
   if (tagCount > MAX_TAGS) return undefined;
   const tags = JSON.parse(b.toString('latin1', ts, te)) as Record<string, string>;
-  const keys = Object.keys(tags);
   // Fewer keys than pairs read: a key repeated, which JSON.parse resolves by keeping the last.
-  if (keys.length !== tagCount) return undefined;
-  for (const key of keys) {
-    if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key === '__proto__') return undefined;
-    if (tags[key]!.length > MAX_TAG_VALUE_LENGTH) return undefined;
-  }
+  if (Object.keys(tags).length !== tagCount || Object.hasOwn(tags, '__proto__') || !takesTags(tags)) return undefined;
   return { name, tags };
 }

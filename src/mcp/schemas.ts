@@ -155,6 +155,29 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Whether metricName takes this name as it is (names seen valid are remembered). */
+export function takesName(name: string): boolean {
+  if (knownNames.has(name)) return true;
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) return false;
+  if (knownNames.size < CACHE_LIMIT) knownNames.add(name);
+  return true;
+}
+
+/** Whether tagsSchema takes these tags unchanged: few enough, valid keys, short string values. */
+export function takesTags(tags: Record<string, unknown>): boolean {
+  let count = 0;
+  for (const key in tags) {
+    if (++count > MAX_TAGS) return false;
+    if (!knownTagKeys.has(key)) {
+      if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key)) return false;
+      if (knownTagKeys.size < CACHE_LIMIT) knownTagKeys.add(key);
+    }
+    const v = tags[key];
+    if (typeof v !== 'string' || v.length > MAX_TAG_VALUE_LENGTH) return false;
+  }
+  return true;
+}
+
 /**
  * The fast acceptance of RecordInput for `{ samples: [...] }` with numeric or absent
  * timestamps: true only where the schema accepts the input unchanged (it has no defaults or
@@ -177,29 +200,14 @@ export function acceptsBatch(input: unknown): boolean {
     const name = s.metric_type;
     if (typeof name !== 'string') return false;
     if (name !== lastName) {
-      if (!knownNames.has(name)) {
-        if (name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) return false;
-        if (knownNames.size < CACHE_LIMIT) knownNames.add(name);
-      }
+      if (!takesName(name)) return false;
       lastName = name;
     }
     const value = s.value;
     // v - v is 0 for every finite number and NaN for NaN and ±Infinity.
     if (typeof value !== 'number' || value - value !== 0) return false;
     const tags = s.tags;
-    if (tags !== undefined) {
-      if (!isPlainObject(tags)) return false;
-      let count = 0;
-      for (const key in tags) {
-        if (++count > MAX_TAGS) return false;
-        if (!knownTagKeys.has(key)) {
-          if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key)) return false;
-          if (knownTagKeys.size < CACHE_LIMIT) knownTagKeys.add(key);
-        }
-        const v = tags[key];
-        if (typeof v !== 'string' || v.length > MAX_TAG_VALUE_LENGTH) return false;
-      }
-    }
+    if (tags !== undefined && (!isPlainObject(tags) || !takesTags(tags))) return false;
     const t = s.timestamp;
     if (t !== undefined && (typeof t !== 'number' || t - t !== 0)) return false;
   }
