@@ -155,6 +155,9 @@ describe('notifications', () => {
       m.record('queue_size', 5);
       await waitFor(() => hook.bodies.length === 1, 5000, 'the third attempt');
       expect(hook.hits).toBe(3);
+      // The receiver holds the body before its answer reaches the sender, and the alert actor
+      // reports its counts after that: wait for the count, then check all of them.
+      await waitFor(() => m.status().alerts.notifications.sent === 1, 5000, 'the delivery to be counted');
       expect(m.status().alerts.notifications).toMatchObject({ sent: 1, retries: 2, failed: 0, queued: 0 });
     } finally {
       hook.server.close();
