@@ -166,13 +166,14 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
 
   const metrics = await ok(client, 'get_performance_metrics', { metric_types: [metric], tags: { route: '/a' } }, schemas.MetricsOutput);
   expect(metrics).toMatchObject({ total: 1, truncated: false });
-  const [a] = metrics.metrics as { tags: Record<string, string>; total_count: number; window: { count: number; mean: number; min: number; max: number } }[];
-  expect(a).toMatchObject({ tags: { route: '/a' }, total_count: 3, window: { count: 3, mean: 20, min: 10, max: 30 } });
+  expect(metrics).toMatchObject({ window_seconds: 60 });
+  const [a] = metrics.metrics as unknown[];
+  expect(a).toMatchObject({ tags: { route: '/a' }, kind: 'distribution', total_count: 3, count: 3, mean: 20, min: 10, max: 30, last: 30, p50: expect.any(Number), p99: expect.any(Number) });
   const limited = await ok(client, 'get_performance_metrics', { metric_types: [metric], limit: 1 }, schemas.MetricsOutput);
   expect(limited).toMatchObject({ total: 2, truncated: true });
   expect((limited.metrics as unknown[]).length).toBe(1);
   const errors = await ok(client, 'get_performance_metrics', { metric_types: ['error_rate'], tags: { endpoint: `/${metric}` } }, schemas.MetricsOutput);
-  expect(errors.metrics).toMatchObject([{ window: { count: 1, mean: 1 } }]);
+  expect(errors.metrics).toMatchObject([{ count: 1, mean: 1 }]);
 
   const history = await ok(client, 'get_metric_history', { metric_type: metric, tags: { route: '/a' }, time_range: '15m', max_points: 2 }, schemas.HistoryOutput);
   expect(history).toMatchObject({ metric, kind: 'distribution', total_series: 1, truncated: false });
@@ -184,7 +185,7 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   expect(ranged.total_series).toBe(2);
 
   const status = await ok(client, 'get_monitoring_status', { include_metrics: true, limit: 500 }, schemas.StatusOutput);
-  expect(status).toMatchObject({ state: 'running', running: true });
+  expect(status).toMatchObject({ state: 'running', running: true, metrics_window_seconds: 60 });
   expect((status.metrics as { name: string }[]).some((m) => m.name === metric)).toBe(true);
 
   const resource = await client.readResource({ uri: 'perfwatch://status' });

@@ -87,7 +87,7 @@ describe('tool answers are checked against their output schemas on the server', 
 });
 
 describe('metric summaries kept between polls', () => {
-  it('reuse an unchanged series, copy one whose rate moved, and rebuild one with new data', async () => {
+  it('reuse an unchanged series, copy a counter whose rate moved, and rebuild one with new data', async () => {
     const { MetricSummaries, stat } = await import('../dist/src/mcp/format.js');
     const tags = { route: '/a' };
     const snap = (over: Record<string, unknown> = {}, window: Record<string, unknown> = {}) => ({
@@ -98,15 +98,19 @@ describe('metric summaries kept between polls', () => {
     });
     const memo = new MetricSummaries();
     const first = memo.of([snap()]);
-    expect(first.metrics[0]).toMatchObject({ name: 'hits', value: 2.12346, window: { rate: 2.12346 }, last_at: '2025-11-27T08:00:00.000Z' });
+    expect(first.metrics[0]).toEqual({ name: 'hits', tags, kind: 'counter', unit: 'requests', value: 2.12346, last: 1, last_at: '2025-11-27T08:00:00.000Z', count: 10, mean: 1, min: 1, max: 1, total_count: 10 });
     expect(memo.of([snap()]).metrics[0]).toBe(first.metrics[0]);
     const moved = memo.of([snap({ value: 2.5 }, { rate: 2.5 })]);
     expect(moved.metrics[0]).not.toBe(first.metrics[0]);
-    expect(moved.metrics[0]).toMatchObject({ value: 2.5, window: { rate: 2.5, count: 10 } });
-    expect(first.metrics[0]!.window.rate).toBe(2.12346); // the earlier answer is left as it was
+    expect(moved.metrics[0]).toMatchObject({ value: 2.5, count: 10 });
+    expect(first.metrics[0]!.value).toBe(2.12346); // the earlier answer is left as it was
     expect(moved.lines[0]).toMatch(/^hits\{route=\/a\} 2\.5\/s/);
     const grown = memo.of([snap({ totalCount: 11, last: 4 }, { count: 11, max: 4 })]);
-    expect(grown.metrics[0]).toMatchObject({ last: 4, total_count: 11, window: { count: 11, max: 4 } });
+    expect(grown.metrics[0]).toMatchObject({ last: 4, total_count: 11, count: 11, max: 4 });
+    // A gauge: its value is its last sample, and quantiles and a sum per second say nothing.
+    const gauge = memo.of([snap({ id: 4, name: 'heap_used', kind: 'gauge', unit: 'bytes', value: 5e7, last: 5e7 }, { mean: 4.5e7, min: 4e7, max: 5e7 })]);
+    expect(gauge.metrics[0]).toEqual({ name: 'heap_used', tags, kind: 'gauge', unit: 'bytes', value: 5e7, last_at: '2025-11-27T08:00:00.000Z', count: 10, mean: 4.5e7, min: 4e7, max: 5e7, total_count: 10 });
+    expect(gauge.lines[0]).toBe('heap_used{route=/a} 50000000 bytes  n=10');
     expect(stat(0.30000000000000004)).toBe(0.3);
     expect(stat(123456789.123)).toBe(123457000);
     expect(stat(null)).toBe(null);

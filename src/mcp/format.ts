@@ -45,34 +45,53 @@ export function stat<T extends number | null>(v: T): T {
   return (v === null ? v : measured(v)) as T;
 }
 
+/**
+ * One series as answers carry it. Only what the kind gives meaning to: quantiles for
+ * distributions (as in get_metric_history), `last` where it differs from the value, and no
+ * "sum per second" for gauges (heap bytes summed per second reads like a growth rate and is
+ * not one). The window's length is said once per answer, not per series.
+ */
 export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
   const w = m.window;
+  const lastAt = iso(m.lastTimestamp);
+  if (m.kind === 'gauge') {
+    return { name: m.name, tags: m.tags, kind: m.kind, unit: m.unit, value: m.value, last_at: lastAt, count: w.count, mean: stat(w.mean), min: w.min, max: w.max, total_count: m.totalCount };
+  }
+  if (m.kind === 'counter') {
+    return { name: m.name, tags: m.tags, kind: m.kind, unit: m.unit, value: stat(m.value), last: m.last, last_at: lastAt, count: w.count, mean: stat(w.mean), min: w.min, max: w.max, total_count: m.totalCount };
+  }
   return {
     name: m.name,
     tags: m.tags,
     kind: m.kind,
     unit: m.unit,
-    value: m.kind === 'gauge' ? m.value : stat(m.value),
+    value: stat(m.value),
     last: m.last,
-    last_at: iso(m.lastTimestamp),
-    window: { seconds: w.seconds, count: w.count, mean: stat(w.mean), min: w.min, max: w.max, rate: stat(w.rate), p50: stat(w.p50), p90: stat(w.p90), p95: stat(w.p95), p99: stat(w.p99) },
+    last_at: lastAt,
+    count: w.count,
+    mean: stat(w.mean),
+    min: w.min,
+    max: w.max,
+    p50: stat(w.p50),
+    p90: stat(w.p90),
+    p95: stat(w.p95),
+    p99: stat(w.p99),
     total_count: m.totalCount,
   };
 }
 
-/** `response_time{endpoint=/a} 12.5 ms  p50 11 p99 40 n=120/60s` */
+/** `response_time{endpoint=/a} 12.5 ms  p50 11 p99 40 n=120` */
 export function metricLine(m: MetricSummaryOut): string {
   const unit = m.unit && m.unit !== 'count' ? ` ${m.unit}` : '';
-  const w = m.window;
   let line = `${seriesLabel(m.name, m.tags)} ${num(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
-  if (m.kind === 'distribution' && w.count > 0) line += `  p50 ${num(w.p50)} p90 ${num(w.p90)} p99 ${num(w.p99)} max ${num(w.max)}`;
-  line += `  n=${w.count}/${w.seconds}s`;
+  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${num(m.p50)} p90 ${num(m.p90)} p99 ${num(m.p99)} max ${num(m.max)}`;
+  line += `  n=${m.count}`;
   return line;
 }
 
-export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, lines: readonly string[] = metrics.map(metricLine)): string {
+export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine)): string {
   if (total === 0) return 'no metrics with data yet';
-  const head = `${total} series${truncated ? ` (showing ${metrics.length}; raise limit or filter by metric_types)` : ''}`;
+  const head = `${total} series, last ${windowSeconds}s${truncated ? ` (showing ${metrics.length}; raise limit or filter by metric_types)` : ''}`;
   return `${head}\n${lines.join('\n')}`;
 }
 
@@ -83,9 +102,9 @@ interface Summarized {
 }
 
 /**
- * The numbers a summary is made of, but the rate: equal ones make an equal summary but for
- * the rate (and a counter's value, which is its rate). The rate divides by the time since
- * the window's first bucket, so it moves on every call even when no sample came.
+ * The numbers a summary is made of, but a counter's value: equal ones make an equal summary
+ * but for that value, a rate, which divides by the time since the window's first bucket and
+ * so moves on every call even when no sample came.
  */
 function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
   const x = a.window;
@@ -129,12 +148,10 @@ export class MetricSummaries {
         const summary = metricSummary(m);
         s = { snapshot: m, summary, line: metricLine(summary) };
         this.byId.set(m.id, s);
-      } else if (stat(m.window.rate) !== s.summary.window.rate) {
+      } else if (m.kind === 'counter' && stat(m.value) !== s.summary.value) {
         // A new object, not an edit: an answer still on its way may hold the last one.
-        const old = s.summary;
-        const rate = stat(m.window.rate);
-        const summary = { ...old, value: m.kind === 'counter' ? stat(m.value) : old.value, window: { ...old.window, rate } };
-        s = { snapshot: m, summary, line: m.kind === 'counter' ? metricLine(summary) : s.line };
+        const summary = { ...s.summary, value: stat(m.value) };
+        s = { snapshot: m, summary, line: metricLine(summary) };
         this.byId.set(m.id, s);
       }
       metrics[i] = s.summary;

@@ -244,6 +244,9 @@ export const RequestOutput = z.object({
 
 // ---- reading --------------------------------------------------------------------------
 
+/** The recent window a metric summary covers unless asked otherwise. */
+export const DEFAULT_WINDOW_SECONDS = 60;
+
 export const MetricsInput = z.strictObject({
   metric_types: z
     .array(metricName, { error: 'must be an array of metric names' })
@@ -255,8 +258,8 @@ export const MetricsInput = z.strictObject({
     .number({ error: 'must be a number of seconds from 1 to 86400' })
     .min(1, { error: 'must be a number of seconds from 1 to 86400' })
     .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
-    .default(60)
-    .describe('The recent window summarised per series, in seconds (default 60)'),
+    .default(DEFAULT_WINDOW_SECONDS)
+    .describe(`The recent window summarised per series, in seconds (default ${DEFAULT_WINDOW_SECONDS})`),
   limit: limit(100, 1000, 'series'),
 });
 
@@ -267,27 +270,24 @@ export const MetricSummary = z.object({
   tags: z.record(z.string(), z.string()),
   kind: z.enum(KINDS),
   unit: z.string(),
-  value: nullableNumber.describe('gauge: last value; counter: rate per second; distribution: window mean'),
-  last: nullableNumber,
+  value: nullableNumber.describe('gauge: last value; counter: per second over the window; distribution: window mean'),
+  last: nullableNumber.optional().describe("counters and distributions: the newest sample (a gauge's is its value)"),
   last_at: z.string().nullable(),
-  window: z
-    .object({
-      seconds: z.number(),
-      count: z.number(),
-      mean: nullableNumber,
-      min: nullableNumber,
-      max: nullableNumber,
-      rate: z.number().describe('sum per second'),
-      p50: nullableNumber,
-      p90: nullableNumber,
-      p95: nullableNumber,
-      p99: nullableNumber,
-    })
-    .describe('The last `seconds`: count, mean, min, max, rate and p50-p99 (mean, rate and quantiles to 6 significant digits; quantiles within 1%)'),
-  total_count: z.number(),
+  count: z.number().describe('samples in the window'),
+  mean: nullableNumber,
+  min: nullableNumber,
+  max: nullableNumber,
+  p50: nullableNumber.optional().describe('distributions only, like p90, p95 and p99 (within 1%)'),
+  p90: nullableNumber.optional(),
+  p95: nullableNumber.optional(),
+  p99: nullableNumber.optional(),
+  total_count: z.number().describe('samples since the series began'),
 });
 
+const windowSeconds = z.number().describe('The recent window each summary covers: count, mean, min, max and quantiles (mean, rates and quantiles to 6 significant digits)');
+
 export const MetricsOutput = z.object({
+  window_seconds: windowSeconds,
   metrics: z.array(MetricSummary),
   total: z.number().describe('series that matched'),
   truncated: z.boolean(),
@@ -374,6 +374,7 @@ export const StatusOutput = z.object({
   }),
   memory: z.object({ total_bytes: z.number(), series_in_use_bytes: z.number(), ring_bytes: z.number() }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
+  metrics_window_seconds: windowSeconds.optional(),
   metrics: z.array(MetricSummary).optional(),
   metrics_total: z.number().optional(),
   metrics_truncated: z.boolean().optional(),

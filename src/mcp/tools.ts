@@ -11,6 +11,7 @@ import type { BatchSample } from '../producer.js';
 import { MetricSummaries, historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
 import type { MonitorHost } from './host.js';
 import {
+  DEFAULT_WINDOW_SECONDS,
   HistoryInput,
   HistoryOutput,
   MAX_BATCH,
@@ -244,7 +245,7 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       const all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
       const { metrics, lines } = summaries.of(all.length > args.limit ? all.slice(0, args.limit) : all);
       const truncated = all.length > args.limit;
-      return { structured: { metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, lines) };
+      return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
     },
   );
 
@@ -292,12 +293,13 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       const structured = statusOut(host.monitor.status());
       let text = statusText(structured);
       if (args.include_metrics) {
-        const all = host.monitor.getMetrics();
+        const all = host.monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
         const metrics = all.slice(0, args.limit).map(metricSummary);
+        structured.metrics_window_seconds = DEFAULT_WINDOW_SECONDS;
         structured.metrics = metrics;
         structured.metrics_total = all.length;
         structured.metrics_truncated = all.length > args.limit;
-        text += `\n${metricsText(metrics, all.length, all.length > args.limit)}`;
+        text += `\n${metricsText(metrics, all.length, all.length > args.limit, DEFAULT_WINDOW_SECONDS)}`;
       }
       if (args.include_alerts) {
         const alerts = alertsAnswer(host.monitor, { state: 'active', include_rules: false, include_history: false, limit: args.limit });
