@@ -182,7 +182,8 @@ export class Registry {
       tags[pair.slice(0, at)] = pair.slice(at + 1);
     }
     const def = this.nameAt(this.series.extraAt(id, 0));
-    const info: SeriesInfo = { id, name, tags, kind: def.kind, unit: def.unit };
+    // Frozen: every snapshot, summary and answer shares this object.
+    const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
     this.infos[id] = info;
     return info;
   }

@@ -5,6 +5,7 @@
  */
 import type { MonitorStatus } from '../monitor.js';
 import { measured, significant } from '../precision.js';
+import { withJson } from './prebuilt.js';
 import type { MetricHistory, MetricSnapshot } from '../query.js';
 import type { z } from 'zod';
 import type { HistoryOutput, MetricSummary, StatusOutput } from './schemas.js';
@@ -99,6 +100,8 @@ interface Summarized {
   snapshot: MetricSnapshot;
   summary: MetricSummaryOut;
   line: string;
+  /** JSON.stringify(summary), made on first use. */
+  json: string | undefined;
 }
 
 /**
@@ -133,7 +136,8 @@ function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
  * polling every series finds most of them unchanged (the system metrics move once per
  * interval), and an unchanged series gets the summary it had, without rounding, dates and
  * text again. One per server; a series is known by its id, name and tags object, so a new
- * monitor (new registry) starts afresh.
+ * monitor (new registry) starts afresh. Summaries are frozen, as answers share them and the
+ * output check and the stdio transport rely on a summary seen before being unchanged.
  */
 export class MetricSummaries {
   private readonly byId = new Map<number, Summarized>();
@@ -141,23 +145,25 @@ export class MetricSummaries {
   of(snapshots: readonly MetricSnapshot[]): { metrics: MetricSummaryOut[]; lines: string[] } {
     const metrics: MetricSummaryOut[] = new Array(snapshots.length);
     const lines: string[] = new Array(snapshots.length);
+    const jsons: string[] = new Array(snapshots.length);
     for (let i = 0; i < snapshots.length; i++) {
       const m = snapshots[i]!;
       let s = this.byId.get(m.id);
       if (s === undefined || !sameNumbers(s.snapshot, m)) {
-        const summary = metricSummary(m);
-        s = { snapshot: m, summary, line: metricLine(summary) };
+        const summary = Object.freeze(metricSummary(m));
+        s = { snapshot: m, summary, line: metricLine(summary), json: undefined };
         this.byId.set(m.id, s);
       } else if (m.kind === 'counter' && stat(m.value) !== s.summary.value) {
         // A new object, not an edit: an answer still on its way may hold the last one.
-        const summary = { ...s.summary, value: stat(m.value) };
-        s = { snapshot: m, summary, line: metricLine(summary) };
+        const summary = Object.freeze({ ...s.summary, value: stat(m.value) });
+        s = { snapshot: m, summary, line: metricLine(summary), json: undefined };
         this.byId.set(m.id, s);
       }
       metrics[i] = s.summary;
       lines[i] = s.line;
+      jsons[i] = s.json ??= JSON.stringify(s.summary);
     }
-    return { metrics, lines };
+    return { metrics: withJson(metrics, `[${jsons.join(',')}]`), lines };
   }
 }
 

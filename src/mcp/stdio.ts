@@ -12,12 +12,15 @@
  * - lines are found by scanning each chunk once and joined once, so a 5 MB batch costs one
  *   copy, not one per 64 KB chunk;
  * - a record_performance_metric batch is read into columns by SamplesDecoder instead of
- *   JSON.parse (a fast lane for the one message that carries 100,000 values).
+ *   JSON.parse (a fast lane for the one message that carries 100,000 values);
+ * - an answer's array whose JSON was kept (the metric summaries, see prebuilt.ts) is written
+ *   from that text instead of being serialised again.
  * Sends wait for 'drain' when stdout's buffer is full, as the SDK's do.
  */
 import type { Readable, Writable } from 'node:stream';
 import { MIN_LANE_BYTES, SamplesDecoder } from './batch-wire.js';
-import { parseJSONRPCMessage, serializeMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { serializeLine } from './prebuilt.js';
 
 /** Default longest line: a full batch of 100,000 samples with tags fits with room. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -230,7 +233,7 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the stdio transport is closed'));
-    const text = serializeMessage(message);
+    const text = serializeLine(message);
     if (this.stdout.write(text)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (error?: Error | null): void => {

@@ -51,6 +51,8 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> {
   precheck?: (input: unknown) => string | undefined;
   /** A fast acceptance of the common shape (see toolSchema). */
   accepts?: (input: unknown) => boolean;
+  /** Items of an output array that need checking only once (see toolSchema). */
+  checkedOutputItems?: { key: string; seen: WeakSet<object> };
 }
 
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
@@ -71,7 +73,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   const inputSchema = toolSchema(spec.input, { ...(spec.precheck ? { precheck: spec.precheck } : {}), ...(spec.accepts ? { accepts: spec.accepts } : {}) }) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
     name,
-    { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.output, annotations: { title: spec.title, ...spec.annotations } },
+    { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.checkedOutputItems ? toolSchema(spec.output, { checkedItems: spec.checkedOutputItems }) : spec.output, annotations: { title: spec.title, ...spec.annotations } },
     async (args: z.output<I>, ctx: ServerContext): Promise<CallToolResult> => {
       try {
         const answer = await handler(args, ctx);
@@ -239,6 +241,8 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       input: MetricsInput,
       output: MetricsOutput,
       annotations: READ,
+      // Most series answer with the summary they had last time (MetricSummaries).
+      checkedOutputItems: { key: 'metrics', seen: new WeakSet() },
     },
     async (args) => {
       await host.readable();

@@ -55,10 +55,32 @@ export interface ToolSchemaOptions {
    * gives the verdict and the message. It lets a 10,000-sample batch skip building a copy.
    */
   accepts?: (input: unknown) => boolean;
+  /**
+   * Items of the array at `key` that passed before are not checked again: for an answer that
+   * carries mostly the frozen objects an earlier answer carried (see MetricSummaries). Only
+   * for schemas whose items have no defaults or transforms, as the input is what is returned.
+   */
+  checkedItems?: { key: string; seen: WeakSet<object> };
+}
+
+/** The input with its array at `key` cut to the items not seen before, and their places. */
+function uncheckedItems(input: unknown, key: string, seen: WeakSet<object>): { input: Record<string, unknown>; items: object[]; at: number[] } | undefined {
+  if (input === null || typeof input !== 'object') return undefined;
+  const all = (input as Record<string, unknown>)[key];
+  if (!Array.isArray(all)) return undefined;
+  const items: object[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const item: unknown = all[i];
+    if (item !== null && typeof item === 'object' && seen.has(item)) continue;
+    items.push(item as object);
+    at.push(i);
+  }
+  return { input: { ...(input as Record<string, unknown>), [key]: items }, items, at };
 }
 
 export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
-  const { precheck, accepts } = options;
+  const { precheck, accepts, checkedItems } = options;
   const std = schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard'];
   return {
     '~standard': {
@@ -69,6 +91,17 @@ export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOp
         const early = precheck?.(input);
         if (early !== undefined) return { issues: [{ message: early }] };
         if (accepts?.(input)) return { value: input as z.output<S> };
+        const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
+        if (cut) {
+          const parsed = schema.safeParse(cut.input);
+          if (parsed.success) {
+            for (const item of cut.items) checkedItems.seen.add(item);
+            return { value: input as z.output<S> };
+          }
+          const issue = parsed.error.issues[0]!;
+          const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
+          return { issues: [{ message: describeIssue({ ...issue, path } as z.core.$ZodIssue, input) }] };
+        }
         const parsed = schema.safeParse(input);
         if (parsed.success) return { value: parsed.data };
         return { issues: [{ message: describeIssue(parsed.error.issues[0]!, input) }] };
