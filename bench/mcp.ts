@@ -4,10 +4,12 @@
  * record_performance_metric batches. `npm run bench:mcp`.
  *
  * Both servers are child processes spoken to by one v2 Client each, over the SDK's
- * StdioClientTransport. The batch runs are repeated on a fresh server fed ready-made lines
- * with no client work beside it, to tell the server's capacity from the client's cost. Calls are sequential (one in flight), so a round trip is the latency
- * an agent sees. The cases run in interleaved rounds so that the machine's noise falls on
- * all of them alike; medians and p99 are over every call of every round.
+ * StdioClientTransport; each round starts a fresh pair (a process keeps its start-up luck
+ * for life). The batch runs are repeated on a fresh server fed ready-made lines with no
+ * client work beside it, to tell the server's capacity from the client's cost. Calls are
+ * sequential (one in flight), so a round trip is the latency an agent sees. The cases run
+ * in interleaved rounds so that the machine's noise falls on all of them alike; medians and
+ * p99 are over every call of every round.
  */
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';

@@ -54,17 +54,17 @@ function quantile(sorted: Float64Array, q: number): number {
 
 interface Case {
   name: string;
-  client: Client;
-  call: () => Promise<unknown>;
+  /** One call on this round's clients. */
+  call: (pw: Client, echo: Client | undefined) => Promise<unknown>;
   times: number[];
   busyMs: number;
 }
 
-async function timeCalls(c: Case, n: number): Promise<void> {
+async function timeCalls(c: Case, pw: Client, echo: Client | undefined, n: number): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const s = performance.now();
-    const r = (await c.call()) as { isError?: boolean };
+    const r = (await c.call(pw, echo)) as { isError?: boolean };
     c.times.push(performance.now() - s);
     if (r.isError) throw new Error(`${c.name}: the call failed: ${JSON.stringify(r)}`);
   }
@@ -76,49 +76,54 @@ function row(c: Case): LatencyRow {
   return { name: c.name, calls: c.times.length, perSecond: (c.times.length * 1000) / c.busyMs, medianMs: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
 }
 
+const LATENCY_CASES: readonly Omit<Case, 'times' | 'busyMs'>[] = [
+  { name: 'bare SDK echo server: echo { text }', call: (_pw, echo) => echo!.callTool({ name: 'echo', arguments: { text: 'ping' } }) },
+  { name: 'perfwatch get_performance_metrics {} (every series: ~17 here, a 4 KB answer)', call: (pw) => pw.callTool({ name: 'get_performance_metrics', arguments: {} }) },
+  { name: 'perfwatch get_performance_metrics { metric_types: [response_time] }', call: (pw) => pw.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'] } }) },
+  {
+    name: 'perfwatch record_performance_metric { metric_type, value, tags }',
+    call: (pw) => pw.callTool({ name: 'record_performance_metric', arguments: { metric_type: 'response_time', value: 12.5, tags: { endpoint: '/bench' } } }),
+  },
+];
+
+/**
+ * Each round runs on a fresh pair of server processes: a process keeps the speed it started
+ * with for its whole life (on this 2-vCPU machine one may answer every call ~1.5x slower than
+ * the next), so one pair for the whole run would measure its luck, not the servers.
+ */
 export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
   const log = o.log ?? (() => {});
-  const pw = await connect(o.perfwatch);
-  const echo = o.echo ? await connect(o.echo) : undefined;
-  try {
-    const cases: Case[] = [];
-    if (echo) cases.push({ name: 'bare SDK echo server: echo { text }', client: echo, call: () => echo.callTool({ name: 'echo', arguments: { text: 'ping' } }), times: [], busyMs: 0 });
-    cases.push({
-      name: 'perfwatch get_performance_metrics {} (every series: ~20 here, a 6 KB answer)',
-      client: pw,
-      call: () => pw.callTool({ name: 'get_performance_metrics', arguments: {} }),
-      times: [],
-      busyMs: 0,
-    });
-    cases.push({
-      name: 'perfwatch get_performance_metrics { metric_types: [response_time] }',
-      client: pw,
-      call: () => pw.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'] } }),
-      times: [],
-      busyMs: 0,
-    });
-    cases.push({
-      name: 'perfwatch record_performance_metric { metric_type, value, tags }',
-      client: pw,
-      call: () => pw.callTool({ name: 'record_performance_metric', arguments: { metric_type: 'response_time', value: 12.5, tags: { endpoint: '/bench' } } }),
-      times: [],
-      busyMs: 0,
-    });
-    // Warm-up: the JIT of both processes, and the client's cache of output schemas.
-    await pw.listTools();
-    for (const c of cases) {
-      await timeCalls(c, Math.min(500, o.calls));
-      c.times.length = 0;
-      c.busyMs = 0;
+  const cases: Case[] = LATENCY_CASES.filter((c, i) => i > 0 || o.echo).map((c) => ({ ...c, times: [], busyMs: 0 }));
+  for (let r = 0; r < o.rounds; r++) {
+    const pw = await connect(o.perfwatch);
+    const echo = o.echo ? await connect(o.echo) : undefined;
+    try {
+      // Warm-up: the JIT of both processes, and the client's cache of output schemas.
+      await pw.listTools();
+      for (const c of cases) {
+        const kept = { times: c.times.length, busyMs: c.busyMs };
+        await timeCalls(c, pw, echo, Math.min(500, o.calls));
+        c.times.length = kept.times;
+        c.busyMs = kept.busyMs;
+      }
+      const medians: string[] = [];
+      for (const c of cases) {
+        const from = c.times.length;
+        await timeCalls(c, pw, echo, o.calls);
+        medians.push(`${quantile(Float64Array.from(c.times.slice(from)).sort(), 0.5).toFixed(3)} ms`);
+      }
+      log(`  round ${r + 1}/${o.rounds} (fresh servers): ${medians.join(', ')}`);
+    } finally {
+      await pw.close();
+      await echo?.close();
     }
-    for (let r = 0; r < o.rounds; r++) {
-      for (const c of cases) await timeCalls(c, o.calls);
-      log(`  round ${r + 1}/${o.rounds}: ${cases.map((c) => `${row(c).medianMs.toFixed(3)} ms`).join(', ')}`);
-    }
-    const rows = cases.map(row);
-    const echoRow = echo ? rows[0] : undefined;
+  }
+  const rows = cases.map(row);
+  const echoRow = o.echo ? rows[0] : undefined;
 
-    const batches: BatchRow[] = [];
+  const pw = await connect(o.perfwatch);
+  const batches: BatchRow[] = [];
+  try {
     for (const shape of BATCH_SHAPES) {
       for (const inFlight of [1, o.inFlight ?? 4]) {
         const r = await batchRun(pw, shape, o.batchSize, o.batches, inFlight);
@@ -126,18 +131,17 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
         batches.push(r);
       }
     }
-    // The server's own capacity: the same batches as lines serialised once before the run,
-    // written straight to a fresh server's stdin, so no client work shares the two cores.
-    for (const shape of BATCH_SHAPES) {
-      const r = await serverAloneRun(o.perfwatch, shape, o.batchSize, o.batches, o.inFlight ?? 4);
-      log(`  server alone, ${shape.name}: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
-      batches.push(r);
-    }
-    return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches) };
   } finally {
     await pw.close();
-    await echo?.close();
   }
+  // The server's own capacity: the same batches as lines serialised once before the run,
+  // written straight to a fresh server's stdin, so no client work shares the two cores.
+  for (const shape of BATCH_SHAPES) {
+    const r = await serverAloneRun(o.perfwatch, shape, o.batchSize, o.batches, o.inFlight ?? 4);
+    log(`  server alone, ${shape.name}: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
+    batches.push(r);
+  }
+  return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches) };
 }
 
 export interface BatchRow {
