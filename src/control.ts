@@ -22,6 +22,7 @@
  * | 2    | 176     | CLOSED_BUCKET_START   | f64   | collector  | start (ms) of the newest closed bucket|
  * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
  * | 3    | 200     | ALERT_CLOCK           | f64   | alert actor| wall clock (ms) of its last round     |
+ * | 3    | 208     | QUIET_AT              | f64   | main thread| when it last published without waking|
  */
 
 export const CONTROL_BYTES = 256;
@@ -43,6 +44,7 @@ export const CLOSED_BUCKET_START = 22;
 export const RUNG_AT = 23;
 export const STARTED_AT = 24;
 export const ALERT_CLOCK = 25;
+export const QUIET_AT = 26;
 
 export interface ControlViews {
   readonly i32: Int32Array;

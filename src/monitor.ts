@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
@@ -494,7 +494,8 @@ export class PerformanceMonitor extends EventEmitter {
    * Once a second, just before the collector's bucket boundary: runtime samples (every
    * interval), the ingestion rate, the heartbeat check. The runtime samples are published
    * without waking the collector: it wakes for the boundary a few ms later anyway, and an
-   * idle monitor then costs one collector wake-up per interval.
+   * idle monitor then costs one collector wake-up per interval. The time of that publish
+   * tells the collector how long they waited (monitor_collector_lag).
    */
   private onTick(): void {
     if (this.currentState !== 'running') return;
@@ -507,6 +508,7 @@ export class PerformanceMonitor extends EventEmitter {
       const quiet = this.main.ring.unpublished() === 0;
       try {
         this.runtime.sample();
+        if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
         this.main.ring.publish(!quiet);
       } catch {
         // a full ring in 'drop' mode or a race with stop(): the next interval samples again

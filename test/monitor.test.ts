@@ -77,6 +77,18 @@ describe('PerformanceMonitor', () => {
     }
   });
 
+  it('measures collector lag as the time data waited, not the time the collector slept', async () => {
+    // Idle: the only data are the runtime samples, which the main thread publishes without a
+    // wake-up a few ms before the interval boundary the collector wakes for. Measured from
+    // the collector's previous pass, they read as a whole interval (1000 ms) late.
+    const m = monitor({ system: { enabled: false } });
+    await m.start();
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    const lags = m.getMetricHistory({ metric: 'monitor_collector_lag' }).series[0]!.points.slice(2).map((p) => p.value);
+    expect(lags.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...lags)).toBeLessThan(500);
+  });
+
   it('serves history as raw samples, then as buckets with quantiles', async () => {
     const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
     await m.start();

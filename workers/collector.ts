@@ -25,6 +25,7 @@ import {
   DRAIN_PASSES,
   INGESTED,
   LAG_MS,
+  QUIET_AT,
   RUNG_AT,
   SKETCH_OVERFLOW,
   SLEEPING,
@@ -175,15 +176,21 @@ function anyPending(): boolean {
 }
 
 /**
- * How long the data of this pass may have waited: since the previous pass when passes run
- * back to back, since a producer rang when the collector was asleep.
+ * How long the data of this pass may have waited: since the first publish after the previous
+ * pass whose time is known (a producer that rang the sleeping collector, or the monitor's
+ * runtime samples, published without a ring just before a boundary), else since that pass.
+ * Measured from the previous pass alone, an idle monitor's runtime samples, published a few
+ * ms before the boundary wake-up, read as a second late.
  */
-function afterPass(t: number, moved: number, woken: boolean): void {
+function afterPass(t: number, moved: number): void {
   if (moved > 0) {
     writer.publish();
     ctl.f64[INGESTED]! += moved;
     ctl.f64[DRAIN_PASSES]! += 1;
-    const lag = Math.max(0, woken ? t - ctl.f64[RUNG_AT]! : t - lastPassEnd);
+    const rungAt = ctl.f64[RUNG_AT]!;
+    const quietAt = ctl.f64[QUIET_AT]!;
+    const known = Math.min(rungAt > lastPassEnd ? rungAt : Infinity, quietAt > lastPassEnd ? quietAt : Infinity);
+    const lag = Math.max(0, t - (known === Infinity ? lastPassEnd : known));
     if (lag > lagMax) lagMax = lag;
     ctl.f64[LAG_MS] = lag;
     Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
@@ -216,21 +223,19 @@ async function nap(): Promise<void> {
   if (result.async) await result.value;
 }
 
-/** Waits for a producer or the next boundary; true when a producer rang. */
-async function sleep(t: number): Promise<boolean> {
+/** Waits for a producer or the next boundary. */
+async function sleep(t: number): Promise<void> {
   const wakeAt = Math.min(writer.bucketStart + data.intervalMs, t + MAX_SLEEP_MS);
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
   // wait below returns at once ('not-equal') instead of sleeping on data.
   Atomics.store(ctl.i32, SLEEPING, 1);
   const bell = Atomics.load(ctl.i32, DOORBELL);
-  let rang = false;
   if (!anyPending() && flushWaiters.length === 0 && !stopping) {
     const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, Math.max(1, wakeAt - t));
-    rang = (result.async ? await result.value : result.value) !== 'timed-out';
+    if (result.async) await result.value;
   }
   Atomics.store(ctl.i32, SLEEPING, 0);
-  return rang;
 }
 
 async function run(): Promise<void> {
@@ -244,15 +249,13 @@ async function run(): Promise<void> {
   if (sampler) for (const r of sampler.sample(start)) recordOwn(r.name, r.tags, r.value);
   own.publish(false);
   let lastYield = start;
-  let woken = false;
   let busy = false;
   for (;;) {
     const t = now();
     ctl.f64[CLOCK] = t;
     if (writer.advance(t)) onBucketBoundary(t);
     const moved = drainPass(t);
-    afterPass(t, moved, woken);
-    woken = false;
+    afterPass(t, moved);
     const end = now();
     if (moved > 0) {
       lastPassEnd = end;
@@ -277,7 +280,7 @@ async function run(): Promise<void> {
       busy = false;
       await nap();
     } else {
-      woken = await sleep(end);
+      await sleep(end);
     }
     lastYield = now();
   }
