@@ -17,7 +17,7 @@ import { BUILTIN_METRICS, KINDS, UNITS, kindCode, unitCode, type MetricKind, typ
 import { SharedTable, createSharedTable } from './shared-table.js';
 
 export type Tags = Record<string, string | number | boolean | undefined>;
-export type CanonicalTags = Record<string, string>;
+export type CanonicalTags = Readonly<Record<string, string>>;
 
 export const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const TAG_KEY_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -175,7 +175,7 @@ export class Registry {
     const key = this.series.keyAt(id);
     const parts = key.split(TAG_SEP);
     const name = parts[0]!;
-    const tags: CanonicalTags = {};
+    const tags: Record<string, string> = {};
     for (let i = 1; i < parts.length; i++) {
       const pair = parts[i]!;
       const at = pair.indexOf(VALUE_SEP);
