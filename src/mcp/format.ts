@@ -54,29 +54,19 @@ export function stat<T extends number | null>(v: T): T {
  */
 export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
   const w = m.window;
-  const lastAt = iso(m.lastTimestamp);
-  if (m.kind === 'gauge') {
-    return { name: m.name, tags: m.tags, kind: m.kind, unit: m.unit, value: m.value, last_at: lastAt, count: w.count, mean: stat(w.mean), min: w.min, max: w.max, total_count: m.totalCount };
-  }
-  if (m.kind === 'counter') {
-    return { name: m.name, tags: m.tags, kind: m.kind, unit: m.unit, value: stat(m.value), last: m.last, last_at: lastAt, count: w.count, mean: stat(w.mean), min: w.min, max: w.max, total_count: m.totalCount };
-  }
   return {
     name: m.name,
     tags: m.tags,
     kind: m.kind,
     unit: m.unit,
-    value: stat(m.value),
-    last: m.last,
-    last_at: lastAt,
+    value: m.kind === 'gauge' ? m.value : stat(m.value),
+    ...(m.kind !== 'gauge' ? { last: m.last } : {}),
+    last_at: iso(m.lastTimestamp),
     count: w.count,
     mean: stat(w.mean),
     min: w.min,
     max: w.max,
-    p50: stat(w.p50),
-    p90: stat(w.p90),
-    p95: stat(w.p95),
-    p99: stat(w.p99),
+    ...(m.kind === 'distribution' ? { p50: stat(w.p50), p90: stat(w.p90), p95: stat(w.p95), p99: stat(w.p99) } : {}),
     total_count: m.totalCount,
   };
 }
