@@ -125,7 +125,7 @@ function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
  * Summaries and text lines of series, kept from one call to the next: an agent or dashboard
  * polling every series finds most of them unchanged (the system metrics move once per
  * interval), and an unchanged series gets the summary it had, without rounding, dates and
- * text again. One per server; a series is known by its id, name and tags object, so a new
+ * text again. One per McpFront; a series is known by its id, name and tags object, so a new
  * monitor (new registry) starts afresh. Summaries are frozen, as answers share them and the
  * output check and the stdio transport rely on a summary seen before being unchanged.
  */

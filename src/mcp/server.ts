@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { MetricSummaries } from './format.js';
 import type { MonitorHost } from './host.js';
 import { registerResources } from './resources.js';
 import { registerCoreTools } from './tools.js';
@@ -42,6 +43,12 @@ export type UpdatePublisher = (uri: string) => void;
 
 export class McpFront {
   readonly host: MonitorHost;
+  /**
+   * Metric summaries kept between polls, and those the output check has passed: one for
+   * every connection and request (a 2026-era HTTP request gets a server of its own).
+   */
+  readonly summaries = new MetricSummaries();
+  readonly checkedSummaries = new WeakSet<object>();
   private readonly legacy = new Set<LegacyPeer>();
   private readonly modern = new Set<McpServer>();
   private readonly publishers = new Set<UpdatePublisher>();
@@ -64,7 +71,7 @@ export class McpFront {
         instructions: INSTRUCTIONS,
       },
     );
-    registerCoreTools(server, this.host);
+    registerCoreTools(server, this);
     registerAlertTools(server, this);
     registerReportTools(server, this);
     registerResources(server, this);

@@ -8,8 +8,8 @@ import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, 
 import type { z } from 'zod';
 import { PerfwatchError } from '../errors.js';
 import type { BatchSample } from '../producer.js';
-import { MetricSummaries, historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
-import type { MonitorHost } from './host.js';
+import { historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
+import type { McpFront } from './server.js';
 import {
   DEFAULT_WINDOW_SECONDS,
   HistoryInput,
@@ -111,8 +111,8 @@ function batchAnswer(recorded: number, names: Iterable<string>): ToolAnswer<z.ou
 }
 
 /** The monitor-lifecycle, recording and reading tools (backed by the engine core). */
-export function registerCoreTools(server: McpServer, host: MonitorHost): void {
-  const summaries = new MetricSummaries();
+export function registerCoreTools(server: McpServer, front: McpFront): void {
+  const host = front.host;
   defineTool(
     server,
     'start_performance_monitoring',
@@ -242,12 +242,12 @@ export function registerCoreTools(server: McpServer, host: MonitorHost): void {
       output: MetricsOutput,
       annotations: READ,
       // Most series answer with the summary they had last time (MetricSummaries).
-      checkedOutputItems: { key: 'metrics', seen: new WeakSet() },
+      checkedOutputItems: { key: 'metrics', seen: front.checkedSummaries },
     },
     async (args) => {
       await host.readable();
       const all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
-      const { metrics, lines } = summaries.of(all.length > args.limit ? all.slice(0, args.limit) : all);
+      const { metrics, lines } = front.summaries.of(all.length > args.limit ? all.slice(0, args.limit) : all);
       const truncated = all.length > args.limit;
       return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
     },
