@@ -237,7 +237,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     {
       title: 'Current performance metrics',
       description:
-        'Current value and recent-window summary (count, mean, min, max, rate, p50/p90/p95/p99) of every metric series, or of the metric_types asked for. Use it to see how the system and service are doing now; use get_metric_history for how a metric changed over time.',
+        'Current value and recent-window summary (count, mean, min, max; p50/p90/p95/p99 for distributions) of every metric series, or of the metric_types asked for. Use it to see how the system and service are doing now; use get_metric_history for how a metric changed over time.',
       input: MetricsInput,
       output: MetricsOutput,
       annotations: READ,
