@@ -170,12 +170,18 @@ function alertLine(a: z.output<typeof AlertOut>): string {
   return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${num(a.value)} (threshold ${num(a.threshold)}), ${since}`;
 }
 
-/** The alerts answer shared by the tool, the status tool and the resource. */
-export function alertsAnswer(monitor: PerformanceMonitor, args: z.output<typeof AlertsArgs>): { structured: AlertsAnswer; text: string } {
+/**
+ * The alerts answer shared by the tool, the status tool and the resource; `status`, the
+ * alert counts, for a caller that has read the monitor's status already.
+ */
+export function alertsAnswer(
+  monitor: PerformanceMonitor,
+  args: z.output<typeof AlertsArgs>,
+  status: { pending: number; firing: number; rules: number } = monitor.status().alerts,
+): { structured: AlertsAnswer; text: string } {
   const all = monitor
     .getAlerts({ state: args.state, ...(args.severity ? { severity: args.severity } : {}) })
     .sort((a, b) => b.activeSince - a.activeSince);
-  const status = monitor.status().alerts;
   const alerts = all.slice(0, args.limit).map(alertOut);
   const structured: AlertsAnswer = { alerts, total: all.length, truncated: all.length > args.limit, counts: { pending: status.pending, firing: status.firing, rules: status.rules } };
   const lines = [`${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state} alert${all.length === 1 ? '' : 's'}${args.severity ? ` of severity ${args.severity}` : ''}${structured.truncated ? ` (showing ${alerts.length})` : ''}`];
@@ -270,7 +276,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
 
 /** The log level of a transition: a firing alert at its severity, other changes at notice/info. */
 export function levelOf(t: AlertTransition): LogLevel {
-  if (t.to === 'firing') return t.severity === 'info' ? 'info' : t.severity;
+  if (t.to === 'firing') return t.severity;
   return t.severity === 'info' ? 'info' : 'notice';
 }
 

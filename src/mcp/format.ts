@@ -3,12 +3,12 @@
  * schemas, and a compact text rendering of the same facts (one line per series, numbers
  * rounded to what a reader needs), since many clients show the model only the text.
  */
-import type { MonitorStatus } from '../monitor.js';
+import type { MonitorStatus, PerformanceMonitor } from '../monitor.js';
 import { measured, significant } from '../precision.js';
 import { withJson } from './prebuilt.js';
 import type { MetricHistory, MetricSnapshot } from '../query.js';
 import type { z } from 'zod';
-import type { HistoryOutput, MetricSummary, StatusOutput } from './schemas.js';
+import { DEFAULT_WINDOW_SECONDS, type HistoryOutput, type MetricSummary, type StatusOutput } from './schemas.js';
 
 export type MetricSummaryOut = z.output<typeof MetricSummary>;
 
@@ -155,6 +155,12 @@ export class MetricSummaries {
     }
     return { metrics: withJson(metrics, `[${jsons.join(',')}]`), lines };
   }
+}
+
+/** The metrics part of a status answer: get_monitoring_status with include_metrics, and perfwatch://status. */
+export function statusMetrics(monitor: PerformanceMonitor, limit: number): { metrics_window_seconds: number; metrics: MetricSummaryOut[]; metrics_total: number; metrics_truncated: boolean } {
+  const all = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
+  return { metrics_window_seconds: DEFAULT_WINDOW_SECONDS, metrics: all.slice(0, limit).map(metricSummary), metrics_total: all.length, metrics_truncated: all.length > limit };
 }
 
 export function historyOut(h: MetricHistory, limit: number): z.output<typeof HistoryOutput> {

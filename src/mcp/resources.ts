@@ -4,8 +4,7 @@
  * perfwatch://status is get_monitoring_status { include_metrics: true }.
  */
 import type { McpServer } from '@modelcontextprotocol/server';
-import { metricSummary, statusOut } from './format.js';
-import { DEFAULT_WINDOW_SECONDS } from './schemas.js';
+import { statusMetrics, statusOut } from './format.js';
 import type { McpFront } from './server.js';
 
 export const STATUS_URI = 'perfwatch://status';
@@ -25,8 +24,7 @@ export function registerResources(server: McpServer, front: McpFront): void {
     async (uri) => {
       await front.host.readable();
       const monitor = front.host.monitor;
-      const all = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
-      const body = { ...statusOut(monitor.status()), metrics_window_seconds: DEFAULT_WINDOW_SECONDS, metrics: all.slice(0, RESOURCE_SERIES).map(metricSummary), metrics_total: all.length, metrics_truncated: all.length > RESOURCE_SERIES };
+      const body = { ...statusOut(monitor.status()), ...statusMetrics(monitor, RESOURCE_SERIES) };
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body) }] };
     },
   );

@@ -8,10 +8,9 @@ import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, 
 import type { z } from 'zod';
 import { PerfwatchError } from '../errors.js';
 import type { BatchSample } from '../producer.js';
-import { historyOut, historyText, iso, metricSummary, metricsText, statusOut, statusText } from './format.js';
+import { historyOut, historyText, iso, metricsText, statusMetrics, statusOut, statusText } from './format.js';
 import type { McpFront } from './server.js';
 import {
-  DEFAULT_WINDOW_SECONDS,
   HistoryInput,
   HistoryOutput,
   MAX_BATCH,
@@ -297,16 +296,12 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       const structured = statusOut(host.monitor.status());
       let text = statusText(structured);
       if (args.include_metrics) {
-        const all = host.monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
-        const metrics = all.slice(0, args.limit).map(metricSummary);
-        structured.metrics_window_seconds = DEFAULT_WINDOW_SECONDS;
-        structured.metrics = metrics;
-        structured.metrics_total = all.length;
-        structured.metrics_truncated = all.length > args.limit;
-        text += `\n${metricsText(metrics, all.length, all.length > args.limit, DEFAULT_WINDOW_SECONDS)}`;
+        const part = statusMetrics(host.monitor, args.limit);
+        Object.assign(structured, part);
+        text += `\n${metricsText(part.metrics, part.metrics_total, part.metrics_truncated, part.metrics_window_seconds)}`;
       }
       if (args.include_alerts) {
-        const alerts = alertsAnswer(host.monitor, { state: 'active', include_rules: false, include_history: false, limit: args.limit });
+        const alerts = alertsAnswer(host.monitor, { state: 'active', include_rules: false, include_history: false, limit: args.limit }, structured.alerting);
         structured.alerts = alerts.structured.alerts;
         structured.alerts_total = alerts.structured.total;
         structured.alerts_truncated = alerts.structured.truncated;
