@@ -100,7 +100,7 @@ const api: AlertActorApi = {
     sink = s;
   },
   load(rules, alerts) {
-    for (const rule of rules) evaluator.addRule(rule);
+    evaluator.addRules(rules);
     evaluator.restore(alerts);
     evaluator.onData(Date.now());
     flush(false);

@@ -79,13 +79,24 @@ export class AlertEvaluator {
   }
 
   addRule(rule: AlertRule): void {
-    if (this.rules.has(rule.id)) this.deleteRule(rule.id, Date.now());
-    this.rules.set(rule.id, rule);
-    const list = this.byMetric.get(rule.metric) ?? [];
-    list.push(rule);
-    this.byMetric.set(rule.metric, list);
-    this.bindings.set(rule.id, []);
-    for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id);
+    this.addRules([rule]);
+  }
+
+  /**
+   * Adds rules and binds them to the series seen so far, sorting the evaluation lists once:
+   * a restarted actor loads every rule at once, and sorting after each of 10,000 made its
+   * start-up take minutes.
+   */
+  addRules(rules: readonly AlertRule[]): void {
+    for (const rule of rules) {
+      if (this.rules.has(rule.id)) this.deleteRule(rule.id, Date.now());
+      this.rules.set(rule.id, rule);
+      const list = this.byMetric.get(rule.metric) ?? [];
+      list.push(rule);
+      this.byMetric.set(rule.metric, list);
+      this.bindings.set(rule.id, []);
+      for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id);
+    }
     this.reindex();
   }
 
