@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
-import { InvalidArgumentError, describeValue } from './errors.js';
+import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
@@ -112,6 +112,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly runtime: RuntimeSampler | undefined;
   private readonly alerting: Alerting;
   private currentState: MonitorState = 'stopped';
+  private closed = false;
   private startedAt: number | null = null;
   private tick: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
@@ -190,6 +191,7 @@ export class PerformanceMonitor extends EventEmitter {
 
   /** Starts the collector and the runtime sampler; recording works once this resolves. */
   async start(): Promise<void> {
+    if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
     try {
@@ -231,6 +233,17 @@ export class PerformanceMonitor extends EventEmitter {
     await this.features.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
+  }
+
+  /**
+   * Stops for good: stop(), then no alert notification goes out any more (queued webhook
+   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
+   * its data stays readable, and start() refuses.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stop();
+    this.alerting.close();
   }
 
   /** Records a sample by metric name and tags (repeated shapes are cheap; see metric()). */

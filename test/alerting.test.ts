@@ -164,6 +164,24 @@ describe('notifications', () => {
     }
   });
 
+  it('sends nothing more once closed: the Alertmanager resend of a firing alert ends', async () => {
+    const am = await receiver();
+    try {
+      const m = await started({ alerts: { alertmanagerUrl: am.url, alertmanagerResendMs: 1000, resolveHoldMs: 0 } });
+      await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1 });
+      m.record('queue_size', 5);
+      await waitFor(() => am.hits >= 2, 5000, 'the firing alert and its first resend');
+      await m.close();
+      const hits = am.hits;
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(am.hits).toBe(hits);
+      await expect(m.start()).rejects.toThrow(/closed/);
+      expect(m.getMetrics({ names: ['queue_size'] })).toMatchObject([{ totalCount: 1 }]); // the data stays readable
+    } finally {
+      am.server.close();
+    }
+  });
+
   it('keeps evaluating and recording history while a webhook hangs, and bounds its queue', async () => {
     // A receiver that accepts connections and never answers: every delivery times out.
     const sockets: import('node:net').Socket[] = [];

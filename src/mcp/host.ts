@@ -123,16 +123,19 @@ export class MonitorHost {
     for (const undo of this.detachers.values()) undo();
     this.detachers.clear();
     this.attachers.clear();
-    if (this.owned) await this.current.stop();
+    if (this.owned) await this.current.close();
   }
 
+  /** Puts `next` in place of the current monitor, which is closed: nothing notifies for it any more. */
   private replace(next: PerformanceMonitor): void {
     for (const [fn, undo] of this.detachers) {
       undo();
       this.detachers.set(fn, fn(next));
     }
+    const previous = this.current;
     this.current = next;
     this.dirty = false;
+    void previous.close();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
