@@ -239,7 +239,7 @@ async function serverAloneRun(target: BenchTarget, shape: (typeof BATCH_SHAPES)[
     }));
     const ms = performance.now() - t0;
     const stored = await request('tools/call', { name: 'get_performance_metrics', arguments: { metric_types: [shape.metric], limit: 1000 } });
-    const count = (stored.result?.structuredContent?.metrics ?? []).reduce((a, m) => a + m.total_count, 0);
+    const count = samplesIn(stored.result?.structuredContent);
     return { client: 'alone', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: count === (warm + calls) * size };
   } finally {
     child.stdin.end();
@@ -247,11 +247,16 @@ async function serverAloneRun(target: BenchTarget, shape: (typeof BATCH_SHAPES)[
   }
 }
 
+/** Samples held by the series of a get_performance_metrics answer. */
+function samplesIn(answer: { metrics: { total_count: number }[] } | undefined): number {
+  return (answer?.metrics ?? []).reduce((a, m) => a + m.total_count, 0);
+}
+
 async function batchCount(client: Client, metric: string): Promise<number> {
   const r = (await client.callTool({ name: 'get_performance_metrics', arguments: { metric_types: [metric], limit: 1000 } })) as {
     structuredContent?: { metrics: { total_count: number }[] };
   };
-  return (r.structuredContent?.metrics ?? []).reduce((a, m) => a + m.total_count, 0);
+  return samplesIn(r.structuredContent);
 }
 
 function table(rows: LatencyRow[], echo: LatencyRow | undefined, batches: BatchRow[]): string {

@@ -30,7 +30,6 @@ export class MonitorHost {
   private configPath: string | null;
   /** Series written by this front since the last flush: reads flush first only then. */
   private dirty = false;
-  private readonly attachers = new Set<Attach>();
   private readonly detachers = new Map<Attach, () => void>();
   /** Serialises start/stop so that two clients cannot interleave a replacement. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -52,12 +51,10 @@ export class MonitorHost {
 
   /** Registers listeners on the current monitor and on every later one; returns an undo. */
   attach(fn: Attach): () => void {
-    this.attachers.add(fn);
     this.detachers.set(fn, fn(this.current));
     return () => {
       this.detachers.get(fn)?.();
       this.detachers.delete(fn);
-      this.attachers.delete(fn);
     };
   }
 
@@ -122,7 +119,6 @@ export class MonitorHost {
   async close(): Promise<void> {
     for (const undo of this.detachers.values()) undo();
     this.detachers.clear();
-    this.attachers.clear();
     if (this.owned) await this.current.close();
   }
 

@@ -1,20 +1,12 @@
 /**
- * The MCP front's entry points: Streamable HTTP for a monitor embedded in a service
- * (monitor.serveMcp), stdio for `perfwatch mcp`. Loaded lazily by the monitor, so that a
- * service that never serves MCP never loads the SDK.
+ * The MCP front's entry point for a monitor embedded in a service: Streamable HTTP
+ * (monitor.serveMcp). Loaded lazily by the monitor, so that a service that never serves MCP
+ * never loads the SDK. (`perfwatch mcp` and `serve` build theirs in src/cli.)
  */
 import type { PerformanceMonitor } from '../monitor.js';
 import { MonitorHost } from './host.js';
 import { serveMcpHttp, type McpHttpServer, type ServeMcpOptions } from './http.js';
 import { McpFront } from './server.js';
-
-export { MonitorHost } from './host.js';
-export { McpFront, VERSION } from './server.js';
-export type { Era, LogLevel } from './server.js';
-export { serveMcpHttp, MCP_PATH } from './http.js';
-export type { McpHttpServer, ServeMcpOptions } from './http.js';
-export { serveFrontOverStdio } from './serve-stdio.js';
-export { LineTransport } from './stdio.js';
 
 /** Serves an embedded monitor over Streamable HTTP; the monitor stays the service's own. */
 export async function serveMonitorMcp(monitor: PerformanceMonitor, options: ServeMcpOptions): Promise<McpHttpServer> {

@@ -54,7 +54,7 @@ export type ReportOut = z.output<typeof ReportOutput>;
 
 export function reportOut(r: PerformanceReport, limitN: number, format: 'json' | 'markdown', markdown?: string): ReportOut {
   const cut = <T>(xs: T[]): T[] => xs.slice(0, limitN);
-  let truncated = r.metrics.length > limitN || r.series.length > limitN || r.anomalies.length > limitN;
+  const cutMarkdown = markdown !== undefined && markdown.length > MAX_MARKDOWN;
   const out: ReportOut = {
     format,
     generated_at: new Date(r.generatedAt).toISOString(),
@@ -69,12 +69,10 @@ export function reportOut(r: PerformanceReport, limitN: number, format: 'json' |
     series: cut(r.series).map((s) => finite({ name: s.name, tags: s.tags, kind: s.kind, unit: s.unit, count: s.count, min: s.min, max: s.max, mean: s.mean, median: s.median, p90: s.p90, p95: s.p95, p99: s.p99, stddev: s.stddev, stddev_method: s.stddevMethod, rate: s.rate, trend_per_hour: s.trend?.slopePerHour ?? null, change: s.change?.relative ?? null }) as Record<string, unknown>),
     anomalies: cut(r.anomalies).map((a) => finite({ metric: a.metric, tags: a.tags, kind: a.kind, direction: a.direction, start: iso(a.start), end: iso(a.end), value: a.value, baseline_median: a.baselineMedian, size: a.size, peak_score: a.peakScore }) as Record<string, unknown>),
     notes: r.notes,
-    truncated,
+    truncated: r.metrics.length > limitN || r.series.length > limitN || r.anomalies.length > limitN || cutMarkdown,
   };
   if (markdown !== undefined) {
-    if (markdown.length > MAX_MARKDOWN) truncated = true;
-    out.markdown = markdown.length > MAX_MARKDOWN ? `${markdown.slice(0, MAX_MARKDOWN)}\n\n… (cut at ${MAX_MARKDOWN} characters; ask for format json with a limit)` : markdown;
-    out.truncated = truncated;
+    out.markdown = cutMarkdown ? `${markdown.slice(0, MAX_MARKDOWN)}\n\n… (cut at ${MAX_MARKDOWN} characters; ask for format json with a limit)` : markdown;
   }
   return out;
 }
@@ -173,7 +171,7 @@ export function baselinesText(b: { baselines: Record<string, unknown>[]; total: 
   return [head, ...b.baselines.map((x) => `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)} p99 ${num(x.p99 as number)}`)].join('\n');
 }
 
-export async function latestReportBody(monitor: PerformanceMonitor): Promise<ReportOut | { report: null; reason: string }> {
+export function latestReportBody(monitor: PerformanceMonitor): ReportOut | { report: null; reason: string } {
   const r = monitor.getLatestReport();
   return r ? reportOut(r, 30, 'json') : { report: null, reason: 'no report generated yet: call generate_performance_report' };
 }
@@ -248,6 +246,6 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
     'report-latest',
     REPORT_URI,
     { title: 'Latest performance report', description: 'The last report generate_performance_report built (its JSON answer, lists cut to 30)', mimeType: 'application/json' },
-    async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(await latestReportBody(front.host.monitor)) }] }),
+    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(latestReportBody(front.host.monitor)) }] }),
   );
 }

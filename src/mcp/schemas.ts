@@ -6,7 +6,7 @@
  * make the server do unbounded work and no answer floods an agent's context.
  */
 import { z } from 'zod';
-import { MAX_NAME_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
+import { MAX_NAME_LENGTH, MAX_TAG_KEY_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
 import { KINDS } from '../metrics.js';
 
 /** Samples one record_performance_metric call may carry. */
@@ -14,9 +14,8 @@ export const MAX_BATCH = 100_000;
 /** Longest time_range, and how far back start may lie: the retention period. */
 export const MAX_RANGE_SECONDS = 30 * 86_400;
 export const MAX_PATH_LENGTH = 4096;
-/** Tags of one sample: how many, and how long a name and a value may be. */
+/** Tags of one sample: how many, and how long a value may be (a name: MAX_TAG_KEY_LENGTH). */
 export const MAX_TAGS = 64;
-export const MAX_TAG_KEY_LENGTH = 100;
 export const MAX_TAG_VALUE_LENGTH = 4096;
 
 export const metricName = z
@@ -386,10 +385,3 @@ export const StatusOutput = z.object({
   baselines_truncated: z.boolean().optional(),
 });
 
-export type StartArgs = z.output<typeof StartInput>;
-export type StopArgs = z.output<typeof StopInput>;
-export type RecordArgs = z.output<typeof RecordInput>;
-export type RequestArgs = z.output<typeof RequestInput>;
-export type MetricsArgs = z.output<typeof MetricsInput>;
-export type HistoryArgs = z.output<typeof HistoryInput>;
-export type StatusArgs = z.output<typeof StatusInput>;

@@ -116,11 +116,6 @@ export class McpFront {
   log(level: LogLevel, logger: string, data: unknown): void {
     for (const peer of this.legacy) void peer.server.sendLoggingMessage({ level, logger, data }).catch(() => {});
   }
-
-  /** Connections that currently receive notifications, by era (for tests and status). */
-  connections(): { legacy: number; modern: number } {
-    return { legacy: this.legacy.size, modern: this.modern.size };
-  }
 }
 
 /** Runs `fn` when the instance closes, keeping whatever onclose the SDK or a caller set. */

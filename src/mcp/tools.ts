@@ -29,7 +29,7 @@ import {
   acceptsBatch,
   parseTimeRange,
 } from './schemas.js';
-import { toolSchema } from './validate.js';
+import { toolSchema, type ToolSchemaOptions } from './validate.js';
 import { PackedSamples } from './batch-wire.js';
 import { alertsAnswer } from './alerts.js';
 import { baselinesOut, baselinesText } from './reports.js';
@@ -40,16 +40,13 @@ export interface ToolAnswer<T> {
   text: string;
 }
 
-export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> {
+/** A tool: its texts, schemas and annotations, and the input check's options (see toolSchema). */
+export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pick<ToolSchemaOptions, 'precheck' | 'accepts'> {
   title: string;
   description: string;
   input: I;
   output: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
-  /** A cheap refusal before parsing (e.g. an array far over its limit). */
-  precheck?: (input: unknown) => string | undefined;
-  /** A fast acceptance of the common shape (see toolSchema). */
-  accepts?: (input: unknown) => boolean;
   /** Items of an output array that need checking only once (see toolSchema). */
   checkedOutputItems?: { key: string; seen: WeakSet<object> };
 }
@@ -69,7 +66,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   spec: ToolSpec<I, O>,
   handler: (args: z.output<I>, ctx: ServerContext) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
 ): void {
-  const inputSchema = toolSchema(spec.input, { ...(spec.precheck ? { precheck: spec.precheck } : {}), ...(spec.accepts ? { accepts: spec.accepts } : {}) }) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
+  const inputSchema = toolSchema(spec.input, spec) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
     name,
     { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.checkedOutputItems ? toolSchema(spec.output, { checkedItems: spec.checkedOutputItems }) : spec.output, annotations: { title: spec.title, ...spec.annotations } },
