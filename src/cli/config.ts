@@ -5,6 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
+import { PerformanceMonitor } from '../monitor.js';
 import { MonitorOptionsSchema, resolveOptions, type MonitorOptions } from '../options.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -48,4 +49,20 @@ function sanitize(error: unknown, field: string): PerfwatchError {
   }
   const rule = error.message.replace(/, got .*$/s, '');
   return new InvalidArgumentError(`${field}: ${option}`, rule.slice(option.length).trim());
+}
+
+/** The monitor options of a CLI command's --config and --interval. */
+export async function cliOptions(args: { config?: string; interval?: string }): Promise<MonitorOptions> {
+  const options = args.config ? await loadConfig(args.config, '--config') : {};
+  if (args.interval !== undefined) options.collectionIntervalMs = Number(args.interval);
+  return options;
+}
+
+/** A CLI command's monitor: it says on stderr when an actor exited and is being restarted. */
+export function cliMonitor(options: MonitorOptions): PerformanceMonitor {
+  const monitor = new PerformanceMonitor(options);
+  monitor.on('actor-exit', (e: { actor: string; code: number; error?: Error }) => {
+    process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
+  });
+  return monitor;
 }

@@ -3,11 +3,10 @@
  * monitor of this machine and of the records the client sends, and exits when the client
  * closes stdin. stdout carries protocol messages only; every log goes to stderr.
  */
-import { PerformanceMonitor } from '../monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
-import { loadConfig } from './config.js';
+import { cliMonitor, cliOptions } from './config.js';
 
 export const MCP_HELP = `Usage: perfwatch mcp [options]
 
@@ -27,12 +26,8 @@ Register it with a client (for example in its mcpServers config):
 `;
 
 export async function mcp(args: { config?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {
-  const options = args.config ? await loadConfig(args.config, '--config') : {};
-  if (args.interval !== undefined) options.collectionIntervalMs = Number(args.interval);
-  const monitor = new PerformanceMonitor(options);
-  monitor.on('actor-exit', (e: { actor: string; code: number; error?: Error }) => {
-    process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
-  });
+  const options = await cliOptions(args);
+  const monitor = cliMonitor(options);
   const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
   const front = new McpFront(host);
   if (!args['no-start']) await monitor.start();

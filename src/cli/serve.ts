@@ -4,7 +4,7 @@
  */
 import { PerformanceMonitor } from '../monitor.js';
 import type { MetricSnapshot } from '../query.js';
-import { loadConfig } from './config.js';
+import { cliMonitor, cliOptions } from './config.js';
 import { validatePort } from '../mcp/port.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
@@ -58,17 +58,13 @@ export function tableRow(monitor: PerformanceMonitor): string {
 }
 
 export async function serve(args: { interval?: string; config?: string; every?: string; 'mcp-http'?: string }): Promise<number> {
-  const options = args.config ? await loadConfig(args.config, '--config') : {};
-  if (args.interval !== undefined) options.collectionIntervalMs = Number(args.interval);
+  const options = await cliOptions(args);
   const every = args.every === undefined ? 3 : Number(args.every);
   if (!Number.isInteger(every) || every < 1 || every > 3600) {
     process.stderr.write(`perfwatch: --every must be an integer from 1 to 3600 seconds, got ${args.every}\n`);
     return 2;
   }
-  const monitor = new PerformanceMonitor(options);
-  monitor.on('actor-exit', (e: { actor: string; code: number; error?: Error }) => {
-    process.stderr.write(`perfwatch: ${e.actor} exited (${e.error?.message ?? `code ${e.code}`}); restarting\n`);
-  });
+  const monitor = cliMonitor(options);
   const mcpPort = args['mcp-http'] === undefined ? undefined : validatePort(Number(args['mcp-http']), '--mcp-http');
   await monitor.start();
   const mcpHttp = mcpPort === undefined ? undefined : await monitor.serveMcp({ port: mcpPort });
