@@ -104,7 +104,8 @@ export interface MetricHistory {
 
 const RESOLUTIONS: readonly Resolution[] = ['auto', 'raw', 'bucket', 'rollup'];
 
-function timeArg(value: number | Date | undefined, field: string, fallback: number): number {
+/** A time bound given as ms or a Date, `fallback` when absent. */
+export function timeArg(value: number | Date | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback;
   const t = value instanceof Date ? value.getTime() : value;
   if (typeof t !== 'number' || !Number.isFinite(t)) throw new InvalidArgumentError(field, `must be a Date or a finite number of ms since the epoch, got ${describeValue(value)}`);

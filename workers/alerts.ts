@@ -38,7 +38,6 @@ export interface AlertActorApi {
   addRule(rule: AlertRule): void;
   deleteRule(id: string): boolean;
   resolve(fingerprint: string): boolean;
-  stats(): { rules: number; alerts: number; evaluations: number };
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;
 }
@@ -57,7 +56,7 @@ let wake: () => void = () => {};
 function flush(withValues: boolean): void {
   const transitions = evaluator.takeTransitions();
   if (!sink || (transitions.length === 0 && !withValues)) return;
-  const values: [string, number][] = withValues ? evaluator.alerts().filter((a) => a.state !== 'resolved').map((a) => [a.fingerprint, a.value]) : [];
+  const values = withValues ? evaluator.activeValues() : [];
   if (transitions.length === 0 && values.length === 0) return;
   void sink({ transitions, values });
 }
@@ -123,10 +122,6 @@ const api: AlertActorApi = {
     const resolved = evaluator.resolve(fingerprint, Date.now());
     flush(false);
     return resolved;
-  },
-  stats() {
-    const s = { rules: evaluator.ruleCount(), alerts: evaluator.bindingCount(), evaluations: evaluator.evaluations };
-    return s;
   },
   async stop() {
     stopping = true;

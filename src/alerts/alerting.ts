@@ -10,6 +10,7 @@ import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';
 import { Supervisor, type ActorExit } from '../supervisor.js';
+import { timeArg } from '../query.js';
 import type { AlertActorApi, AlertActorData, AlertBatch } from '../../workers/alerts.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
@@ -49,13 +50,6 @@ export interface AlertingDeps {
 }
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
-
-function timeArg(value: number | Date | undefined, field: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const t = value instanceof Date ? value.getTime() : value;
-  if (typeof t !== 'number' || !Number.isFinite(t)) throw new InvalidArgumentError(field, `must be a Date or ms since the epoch, got ${describeValue(value)}`);
-  return t;
-}
 
 export class Alerting {
   readonly actor: Supervisor<AlertActorApi>;

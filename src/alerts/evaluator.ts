@@ -70,8 +70,6 @@ export class AlertEvaluator {
   private readonly raw = new Float64Array(2);
   private readonly acc = new SketchAccumulator();
   private out: AlertTransition[] = [];
-  /** Rules evaluated since the counter was last read (for status and benchmarks). */
-  evaluations = 0;
 
   constructor(registry: Registry, reader: StoreReader) {
     this.registry = registry;
@@ -139,7 +137,6 @@ export class AlertEvaluator {
       if (head === b.seenHead) continue;
       b.seenHead = head;
       if (!this.reader.newestRaw(b.id, this.raw)) continue;
-      this.evaluations++;
       this.step(b, this.raw[1]!, now);
     }
   }
@@ -154,7 +151,6 @@ export class AlertEvaluator {
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
       if (b.rule.aggregation === 'anomaly') {
-        this.evaluations++;
         this.step(b, anomalyScore(this.reader, b.id, closedEnd, b.rule.window, this.registry.info(b.id).kind), now);
         continue;
       }
@@ -181,7 +177,6 @@ export class AlertEvaluator {
         this.reader.addWindowSketch(b.id, from, closedEnd, this.acc);
         sketched = true;
       }
-      this.evaluations++;
       this.step(b, this.windowValue(b.rule, q), now);
     }
     this.onTimer(now);
@@ -223,12 +218,11 @@ export class AlertEvaluator {
     return out;
   }
 
-  ruleCount(): number {
-    return this.rules.size;
-  }
-
-  bindingCount(): number {
-    return this.byFingerprint.size;
+  /** [fingerprint, latest value] of each pending or firing alert, without building the alerts. */
+  activeValues(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const b of this.byFingerprint.values()) if (b.state === 'pending' || b.state === 'firing') out.push([b.fingerprint, b.lastValue]);
+    return out;
   }
 
   private windowValue(rule: AlertRule, q: number | undefined): number {

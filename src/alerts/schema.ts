@@ -22,7 +22,8 @@ export type Operator = (typeof OPERATORS)[number];
 export type Severity = (typeof SEVERITIES)[number];
 export type AlertState = (typeof ALERT_STATES)[number];
 
-const finite = (field: string) => z.number({ error: `must be a finite number` }).refine(Number.isFinite, { error: `${field} must be a finite number` });
+/** zod 4's number() refuses NaN and ±Infinity with this message too. */
+const finite = () => z.number({ error: 'must be a finite number' });
 const seconds = (max: number) =>
   z
     .number({ error: `must be a number of seconds from 0 to ${max}` })
@@ -51,7 +52,7 @@ export const AlertRuleInputSchema = z
       .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
       .default(60),
     operator: z.enum(OPERATORS, { error: `must be one of ${OPERATORS.join(' ')}` }),
-    threshold: finite('threshold'),
+    threshold: finite(),
     severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).default('warning'),
     /** Seconds the condition must hold before the alert fires (Prometheus's `for`). */
     duration: seconds(86_400).default(0),
@@ -60,7 +61,7 @@ export const AlertRuleInputSchema = z
     /** Resolve by itself when the condition clears; otherwise it stays firing until resolveAlert(). */
     autoResolve: z.boolean({ error: 'must be a boolean' }).default(true),
     /** Hysteresis: a firing alert resolves only once the value is past this, on the good side. */
-    resolveThreshold: finite('resolveThreshold').optional(),
+    resolveThreshold: finite().optional(),
     description: z.string().max(1000, { error: 'must be at most 1000 characters' }).optional(),
     labels: labelMap('label').optional(),
   })
