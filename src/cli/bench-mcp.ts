@@ -93,7 +93,7 @@ const LATENCY_CASES: readonly Omit<Case, 'times' | 'busyMs'>[] = [
  */
 export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
   const log = o.log ?? (() => {});
-  const cases: Case[] = LATENCY_CASES.filter((c, i) => i > 0 || o.echo).map((c) => ({ ...c, times: [], busyMs: 0 }));
+  const cases: Case[] = LATENCY_CASES.filter((_, i) => i > 0 || o.echo).map((c) => ({ ...c, times: [], busyMs: 0 }));
   for (let r = 0; r < o.rounds; r++) {
     const pw = await connect(o.perfwatch);
     const echo = o.echo ? await connect(o.echo) : undefined;
