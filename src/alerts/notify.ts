@@ -9,7 +9,13 @@
  *
  * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
  * time with a timeout, retried with exponential backoff, then given up (counted); when the
- * queue is full the oldest delivery is dropped (counted).
+ * queue is full the oldest waiting delivery is dropped (counted). The delivery being posted
+ * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
+ * delivery ends counted once, as sent, failed or dropped.
+ *
+ * A receiver's answer is never read whole: only its status matters, so at most
+ * RESPONSE_DRAIN_BYTES of the body are read (letting a short answer free its connection
+ * for reuse) and the rest is cancelled, which closes the connection.
  */
 import type { Alert, AlertTransition } from './schema.js';
 
@@ -38,12 +44,17 @@ export interface NotifierStats {
 interface Delivery {
   body: string;
   attempt: number;
+  /** Ends its backoff wait early (stop()). */
+  wake?: () => void;
 }
 
 interface Target {
   url: string;
   headers: Record<string, string>;
+  /** Deliveries waiting their turn, oldest first (the one in flight is not here). */
   queue: Delivery[];
+  /** The delivery being posted or waiting out its backoff. */
+  current?: Delivery;
   busy: boolean;
 }
 
@@ -52,6 +63,8 @@ export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'met
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_BACKOFF_MS = 60_000;
+/** Bytes of a receiver's answer read before the rest is cancelled. */
+export const RESPONSE_DRAIN_BYTES = 64 * 1024;
 
 export class Notifier {
   readonly stats: NotifierStats = { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
@@ -121,10 +134,11 @@ export class Notifier {
     this.held.clear();
     this.timers.clear();
     for (const target of this.targets()) {
-      this.stats.dropped += target.queue.length;
+      for (let i = 0; i < target.queue.length; i++) this.finish('dropped');
       target.queue.length = 0;
+      // A delivery in its backoff wait is dropped now; one being posted ends as its post does.
+      target.current?.wake?.();
     }
-    this.stats.queued = 0;
   }
 
   private targets(): Target[] {
@@ -197,50 +211,61 @@ export class Notifier {
   private enqueue(target: Target, body: string): void {
     if (target.queue.length >= this.options.queueLimit) {
       target.queue.shift();
-      this.stats.dropped++;
-      this.stats.queued--;
+      this.finish('dropped');
     }
     target.queue.push({ body, attempt: 0 });
     this.stats.queued++;
     if (!target.busy) void this.pump(target);
   }
 
+  /**
+   * Posts the target's deliveries one at a time. The one being posted, or waiting out its
+   * backoff, is `target.current`: out of the queue, still counted in `queued` until it ends.
+   */
   private async pump(target: Target): Promise<void> {
     target.busy = true;
     try {
       while (!this.stopped && target.queue.length > 0) {
-        const delivery = target.queue[0]!;
-        const ok = await this.post(target, delivery.body);
-        if (this.stopped) return;
-        if (ok) {
-          target.queue.shift();
-          this.stats.queued--;
-          this.stats.sent++;
-          continue;
-        }
-        delivery.attempt++;
-        if (delivery.attempt >= this.options.maxAttempts) {
-          target.queue.shift();
-          this.stats.queued--;
-          this.stats.failed++;
-          continue;
-        }
-        this.stats.retries++;
-        const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => {
-            this.timers.delete(timer);
-            resolve();
-          }, backoff);
-          timer.unref();
-          this.timers.add(timer);
-        });
+        const delivery = target.queue.shift()!;
+        target.current = delivery;
+        this.finish(await this.attempts(target, delivery));
+        target.current = undefined;
       }
     } finally {
       target.busy = false;
     }
   }
 
+  /** Tries a delivery until it is sent or given up; 'dropped' when the notifier stopped meanwhile. */
+  private async attempts(target: Target, delivery: Delivery): Promise<'sent' | 'failed' | 'dropped'> {
+    for (;;) {
+      if (await this.post(target, delivery.body)) return 'sent';
+      delivery.attempt++;
+      if (this.stopped) return 'dropped';
+      if (delivery.attempt >= this.options.maxAttempts) return 'failed';
+      this.stats.retries++;
+      const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          resolve();
+        }, backoff);
+        timer.unref();
+        this.timers.add(timer);
+        delivery.wake = resolve;
+      });
+      delivery.wake = undefined;
+      if (this.stopped) return 'dropped';
+    }
+  }
+
+  /** Counts a delivery's end: each ends once, as sent, failed or dropped. */
+  private finish(outcome: 'sent' | 'failed' | 'dropped'): void {
+    this.stats.queued--;
+    this.stats[outcome]++;
+  }
+
+  /** POSTs one payload; true on a 2xx answer. The answer's body is drained up to a cap, never kept. */
   private async post(target: Target, body: string): Promise<boolean> {
     try {
       const response = await fetch(target.url, {
@@ -249,7 +274,7 @@ export class Notifier {
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      await response.arrayBuffer().catch(() => undefined);
+      await discard(response);
       if (response.ok) return true;
       this.stats.lastError = `${target.url}: HTTP ${response.status}`;
       return false;
@@ -257,6 +282,24 @@ export class Notifier {
       this.stats.lastError = `${target.url}: ${(error as Error).message}`;
       return false;
     }
+  }
+}
+
+/** Reads at most RESPONSE_DRAIN_BYTES of an answer's body and cancels the rest. */
+async function discard(response: Response): Promise<void> {
+  const body = response.body;
+  if (body === null) return;
+  const reader = body.getReader();
+  let read = 0;
+  try {
+    while (read <= RESPONSE_DRAIN_BYTES) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // a reset or timed-out answer: its status was all that mattered
   }
 }
 

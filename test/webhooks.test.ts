@@ -1,0 +1,140 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
+import type { AlertTransition } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+
+const servers: Server[] = [];
+const notifiers: Notifier[] = [];
+afterEach(async () => {
+  for (const n of notifiers.splice(0)) n.stop();
+  await Promise.all(
+    servers.splice(0).map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          s.closeAllConnections();
+          s.close(() => resolve());
+        }),
+    ),
+  );
+});
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+}
+
+function notifier(url: string, options: Partial<NotifierOptions> = {}): Notifier {
+  const n = new Notifier({
+    webhooks: [{ url }],
+    alertmanagerResendMs: 60_000,
+    resolveHoldMs: 0,
+    queueLimit: 1_000,
+    timeoutMs: 30_000,
+    maxAttempts: 1,
+    retryBaseMs: 10,
+    externalUrl: 'http://127.0.0.1/perfwatch',
+    ...options,
+  });
+  notifiers.push(n);
+  return n;
+}
+
+/** An alert of its own (fingerprint `name`) firing: one delivery per call. */
+function fire(n: Notifier, name: string): void {
+  const t: AlertTransition = { at: Date.now(), ruleId: 'r', ruleName: name, fingerprint: name, metric: 'm', tags: {}, severity: 'warning', from: 'pending', to: 'firing', value: 2, threshold: 1 };
+  n.onTransition(t, { fingerprint: name, ruleId: 'r', ruleName: name, metric: 'm', tags: {}, severity: 'warning', threshold: 1, description: '', labels: {} });
+}
+
+function fingerprintOf(body: string): string {
+  return (JSON.parse(body) as { alerts: { fingerprint: string }[] }).alerts[0]!.fingerprint;
+}
+
+describe('webhook delivery', () => {
+  it('counts as dropped only deliveries never posted, and as sent only those posted', async () => {
+    // The receiver holds every request until the test lets it answer.
+    const received: string[] = [];
+    const held: (() => void)[] = [];
+    let arrived: (() => void) | undefined;
+    const url = await listen((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        received.push(fingerprintOf(body));
+        held.push(() => res.writeHead(200).end('ok'));
+        arrived?.();
+      });
+    });
+    const n = notifier(url, { queueLimit: 2 });
+    const first = new Promise<void>((resolve) => (arrived = resolve));
+    fire(n, 'a1');
+    await first;
+    // a1 is being posted; a2 and a3 fill the queue, a4 overflows it and drops the oldest waiting (a2).
+    fire(n, 'a2');
+    fire(n, 'a3');
+    fire(n, 'a4');
+    expect(n.stats).toMatchObject({ queued: 3, dropped: 1, sent: 0 });
+    arrived = () => held.shift()!();
+    held.shift()!();
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the queue to drain');
+    expect(received).toEqual(['a1', 'a3', 'a4']);
+    expect(n.stats).toMatchObject({ sent: 3, dropped: 1, failed: 0, queued: 0 });
+  });
+
+  it('counts a delivery that stop() interrupts in its backoff as dropped, once', async () => {
+    let hits = 0;
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits++;
+        res.writeHead(500).end();
+      });
+    });
+    const n = notifier(url, { maxAttempts: 5, retryBaseMs: 60_000 });
+    fire(n, 'b1');
+    fire(n, 'b2');
+    await waitFor(() => n.stats.retries === 1, 10_000, 'the first retry to be scheduled');
+    n.stop();
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the stopped queue to settle');
+    expect(hits).toBe(1);
+    expect(n.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
+  });
+
+  it('reads no more than a small cap of a receiver\'s answer, however long it is', async () => {
+    const answer = 64 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let accepted = -1;
+    const closed = new Promise<void>((resolve) => {
+      void listen((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(answer) });
+          let sent = 0;
+          const pump = (): void => {
+            while (sent < answer && !res.destroyed) {
+              sent += chunk.length;
+              if (!res.write(chunk)) return void res.once('drain', pump);
+            }
+            if (sent >= answer) res.end();
+          };
+          const socket = res.socket!;
+          res.on('close', () => {
+            accepted = socket.bytesWritten;
+            resolve();
+          });
+          pump();
+        });
+      }).then((url) => fire(notifier(url), 'big'));
+    });
+    await closed;
+    const n = notifiers[0]!;
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery to end');
+    expect(n.stats).toMatchObject({ sent: 1, failed: 0 });
+    // What the receiver got off its hands: the cap plus what the two sockets' buffers hold.
+    expect(accepted).toBeGreaterThan(RESPONSE_DRAIN_BYTES);
+    expect(accepted).toBeLessThan(16 * 1024 * 1024);
+  });
+});
