@@ -70,6 +70,12 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
         'PW_ERR_INVALID_ARG: preserve_data cannot be false for a monitor embedded in a service: its data belongs to the service',
       );
       expect(await fails(client as unknown as AnyClient, 'start_performance_monitoring', { collection_interval: 5 })).toMatch(/collection_interval cannot change the options of a monitor embedded in a service/);
+      // Refused before the path is looked at: the answer is the same whatever it names.
+      for (const path of ['/etc/passwd', '/no/such/file.json', quietConfig()]) {
+        expect(await fails(client as unknown as AnyClient, 'start_performance_monitoring', { config_path: path })).toBe(
+          'PW_ERR_INVALID_ARG: config_path cannot change the options of a monitor embedded in a service: its options are set by the service',
+        );
+      }
       expect(monitor.running).toBe(true);
       await ok(client as unknown as AnyClient, 'get_monitoring_status', {}, schemas.StatusOutput);
     } finally {

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,7 +16,8 @@ import { CLI, TOOLS, ChildTransport, call, checkToolList, coreHappyPath, fails, 
 
 describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => {
   const config = quietConfig();
-  const transport = new ChildTransport(['mcp', '--config', config]);
+  // quietConfig writes under the temporary directory: the one config_path may name files in.
+  const transport = new ChildTransport(['mcp', '--config', config, '--config-dir', tmpdir()]);
   const client = new Client({ name: 'perfwatch-test', version: '1.0.0' });
 
   beforeAll(async () => {
@@ -72,7 +76,7 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect((await ok(client, 'get_performance_metrics', { metric_types: ['kept'] }, schemas.MetricsOutput)).total).toBe(0);
     await ok(client, 'stop_performance_monitoring', { preserve_data: false }, schemas.StopOutput);
     const other = quietConfig({ collectionIntervalMs: 3000 });
-    expect(await ok(client, 'start_performance_monitoring', { config_path: other }, schemas.StartOutput)).toMatchObject({ started: true, collection_interval: 3, config_path: other });
+    expect(await ok(client, 'start_performance_monitoring', { config_path: relative(tmpdir(), other) }, schemas.StartOutput)).toMatchObject({ started: true, collection_interval: 3, config_path: realpathSync(other) });
     expect((await ok(client, 'get_monitoring_status', {}, schemas.StatusOutput)).collection_interval).toBe(3);
   });
 
@@ -88,9 +92,31 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect(unknown).not.toMatch(/SECRET/);
     writeFileSync(secret, JSON.stringify({ collectionIntervalMs: 5 }));
     expect(await fails(client, 'start_performance_monitoring', { config_path: secret })).toMatch(/config_path: collectionIntervalMs must be an integer from 1000 to 300000 ms/);
-    expect(await fails(client, 'start_performance_monitoring', { config_path: '/proc/self/environ' })).toMatch(/config_path (must name a regular file|is not valid JSON|holds)/);
-    expect(await fails(client, 'start_performance_monitoring', { config_path: '/etc' })).toBe('PW_ERR_INVALID_ARG: config_path must name a regular file');
-    expect(await fails(client, 'start_performance_monitoring', { config_path: '/no/such/file.json' })).toBe('PW_ERR_INVALID_ARG: config_path cannot be read: ENOENT');
+    expect(await ok(client, 'start_performance_monitoring', {}, schemas.StartOutput)).toMatchObject({ started: true });
+  });
+
+  it('reads config_path only inside its directory, with one error for every other path that tells nothing of the file', async () => {
+    await ok(client, 'stop_performance_monitoring', { preserve_data: false }, schemas.StopOutput);
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-paths-'));
+    symlinkSync('/etc/passwd', join(dir, 'passwd.json'));
+    symlinkSync('/etc', join(dir, 'etc'));
+    mkdirSync(join(dir, 'folder.json'));
+    execFileSync('mkfifo', [join(dir, 'fifo.json')]);
+    const refused = `PW_ERR_INVALID_ARG: config_path must name a readable JSON options file inside ${tmpdir()}, the directory this server takes config files from (relative paths start there)`;
+    const paths = [
+      '/etc/passwd', // exists, regular, not JSON
+      '/etc/shadow', // exists, readable only by root
+      '/proc/self/environ', // exists, procfs
+      '/etc', // a directory
+      '/no/such/file.json', // missing
+      '../../../../../etc/passwd', // climbs out
+      join(dir, 'passwd.json'), // a symlink inside, to a file outside
+      join(dir, 'etc', 'passwd'), // through a symlinked directory
+      join(dir, 'folder.json'), // a directory inside
+      join(dir, 'fifo.json'), // a FIFO inside (must not hang)
+      join(dir, 'missing.json'), // missing inside
+    ];
+    for (const path of paths) expect(await fails(client, 'start_performance_monitoring', { config_path: path }), path).toBe(refused);
     expect(await ok(client, 'start_performance_monitoring', {}, schemas.StartOutput)).toMatchObject({ started: true });
   });
 });

@@ -3,6 +3,9 @@
  * monitor of this machine and of the records the client sends, and exits when the client
  * closes stdin. stdout carries protocol messages only; every log goes to stderr.
  */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
@@ -17,6 +20,8 @@ when the client closes stdin. Logs go to stderr.
 
 Options:
   --config <path>     a JSON file of monitor options
+  --config-dir <dir>  the only directory whose files start_performance_monitoring's config_path
+                      may name (default: the working directory)
   --interval <ms>     collection interval, 1000 to 300000 (default 1000)
   --no-start          wait for start_performance_monitoring instead of monitoring at once
   -h, --help          this help
@@ -25,10 +30,12 @@ Register it with a client (for example in its mcpServers config):
   { "mcpServers": { "perfwatch": { "command": "npx", "args": ["perfwatch", "mcp"] } } }
 `;
 
-export async function mcp(args: { config?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {
+export async function mcp(args: { config?: string; 'config-dir'?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {
   const options = await cliOptions(args);
+  const configDir = resolve(args['config-dir'] ?? '.');
+  if (!(await stat(configDir).catch(() => undefined))?.isDirectory()) throw new InvalidArgumentError('--config-dir', `must name a directory, got ${configDir}`);
   const monitor = cliMonitor(options);
-  const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
+  const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null, configDir });
   const front = new McpFront(host);
   if (!args['no-start']) await monitor.start();
   const serving = serveFrontOverStdio(front);

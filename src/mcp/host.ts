@@ -11,14 +11,18 @@
 import { InvalidArgumentError } from '../errors.js';
 import { PerformanceMonitor } from '../monitor.js';
 import { resolveOptions, type MonitorOptions } from '../options.js';
-import { loadConfig } from '../cli/config.js';
+import { loadConfigWithin } from '../cli/config.js';
 
 export interface HostOptions {
   /** The options a replacement monitor starts from (the CLI's --config). */
   baseOptions?: MonitorOptions;
   /** The path the base options came from, shown in answers. */
   configPath?: string | null;
+  /** The only directory config_path may name files in (default: the working directory). */
+  configDir?: string;
 }
+
+const EMBEDDED_OPTIONS = 'cannot change the options of a monitor embedded in a service: its options are set by the service';
 
 type Attach = (monitor: PerformanceMonitor) => () => void;
 
@@ -28,6 +32,7 @@ export class MonitorHost {
   private current: PerformanceMonitor;
   private baseOptions: MonitorOptions;
   private configPath: string | null;
+  private readonly configDir: string;
   /** Series written by this front since the last flush: reads flush first only then. */
   private dirty = false;
   private readonly detachers = new Map<Attach, () => void>();
@@ -39,6 +44,7 @@ export class MonitorHost {
     this.owned = owned;
     this.baseOptions = options.baseOptions ?? {};
     this.configPath = options.configPath ?? null;
+    this.configDir = options.configDir ?? process.cwd();
   }
 
   get monitor(): PerformanceMonitor {
@@ -79,13 +85,14 @@ export class MonitorHost {
       let options: MonitorOptions | undefined;
       let path = this.configPath;
       if (args.configPath !== undefined) {
-        options = await loadConfig(args.configPath, 'config_path');
-        path = args.configPath;
+        // Refused before the path is looked at: an embedded monitor's options are the service's.
+        if (!this.owned) throw new InvalidArgumentError('config_path', EMBEDDED_OPTIONS);
+        ({ options, path } = await loadConfigWithin(this.configDir, args.configPath, 'config_path'));
       }
       if (args.intervalSeconds !== undefined) options = { ...(options ?? this.baseOptions), collectionIntervalMs: args.intervalSeconds * 1000 };
       if (options !== undefined && differs(this.current, options)) {
         const field = args.configPath !== undefined ? 'config_path' : 'collection_interval';
-        if (!this.owned) throw new InvalidArgumentError(field, 'cannot change the options of a monitor embedded in a service: its options are set by the service');
+        if (!this.owned) throw new InvalidArgumentError(field, EMBEDDED_OPTIONS);
         if (this.current.running || this.current.status().ingestion.ingested > 0) {
           throw new InvalidArgumentError(
             field,

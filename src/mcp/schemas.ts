@@ -75,7 +75,7 @@ export const StartInput = z.strictObject({
     .min(1, { error: 'must not be empty' })
     .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters`, abort: true })
     .optional()
-    .describe('A JSON file of monitor options (a regular file of at most 1 MB, validated against the options schema)'),
+    .describe('A JSON file of monitor options (a regular file of at most 1 MB, validated against the options schema), inside the directory the server takes config files from (its working directory unless started with --config-dir); a relative path starts there'),
   collection_interval: z
     .number({ error: 'must be a number of seconds from 1 to 300' })
     .int({ error: 'must be a whole number of seconds from 1 to 300' })
