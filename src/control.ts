@@ -23,6 +23,7 @@
  * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
  * | 3    | 200     | ALERT_CLOCK           | f64   | alert actor| wall clock (ms) of its last round     |
  * | 3    | 208     | QUIET_AT              | f64   | main thread| when it last published without waking|
+ * | 3    | 224     | PAUSED                | i32   | main thread| 1 while its own sampling is paused   |
  */
 
 export const CONTROL_BYTES = 256;
@@ -32,6 +33,7 @@ export const SLEEPING = 0;
 export const DOORBELL = 1;
 export const DRAIN_EPOCH = 16;
 export const BUCKET_EPOCH = 17;
+export const PAUSED = 56;
 
 // Float64 cell indices.
 export const CLOCK = 16;

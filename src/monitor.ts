@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, PAUSED, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
@@ -42,6 +42,8 @@ export interface RingStatus extends RingStats {
 export interface MonitorStatus {
   state: MonitorState;
   running: boolean;
+  /** Running with its own sampling paused (pause()). */
+  paused: boolean;
   startedAt: number | null;
   uptimeMs: number;
   collectionIntervalMs: number;
@@ -113,6 +115,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly alerting: Alerting;
   private currentState: MonitorState = 'stopped';
   private closed = false;
+  private pausedNow = false;
   private startedAt: number | null = null;
   private tick: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
@@ -206,6 +209,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.main.ring.setClosed(false);
     this.startedAt = Date.now();
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
+    this.setPaused(false);
     this.runtime?.start();
     this.nextRuntimeSample = 0;
     this.currentState = 'running';
@@ -244,6 +248,37 @@ export class PerformanceMonitor extends EventEmitter {
     this.closed = true;
     await this.stop();
     this.alerting.close();
+  }
+
+  /** Whether the monitor runs with its own sampling paused (see pause()). */
+  get paused(): boolean {
+    return this.pausedNow && this.running;
+  }
+
+  /**
+   * Pauses what the monitor samples by itself (system metrics, and the runtime's: event
+   * loop, GC, heap) while it keeps running: what the host records is still taken, stored,
+   * evaluated by alert rules and readable, and no record() throws because of a pause. It is
+   * what a front that does not own the monitor does when asked to stop it (an agent's
+   * stop_performance_monitoring on a monitor embedded in a service). resume() ends it, and
+   * so does a start() after a stop(). False when there was nothing to pause.
+   */
+  pause(): boolean {
+    if (!this.running || this.pausedNow) return false;
+    this.setPaused(true);
+    this.runtime?.stop();
+    this.emitSafe('pause');
+    return true;
+  }
+
+  /** Ends a pause(): the monitor samples the system and the runtime again. */
+  resume(): boolean {
+    if (!this.paused) return false;
+    this.setPaused(false);
+    this.runtime?.start();
+    this.nextRuntimeSample = 0;
+    this.emitSafe('resume');
+    return true;
   }
 
   /** Records a sample by metric name and tags (repeated shapes are cheap; see metric()). */
@@ -372,6 +407,7 @@ export class PerformanceMonitor extends EventEmitter {
     return {
       state: this.currentState,
       running: this.running,
+      paused: this.paused,
       startedAt: this.startedAt,
       uptimeMs: this.startedAt && this.running ? now - this.startedAt : 0,
       collectionIntervalMs: this.options.collectionIntervalMs,
@@ -546,6 +582,12 @@ export class PerformanceMonitor extends EventEmitter {
         .catch(() => {});
     }
     this.features.overhead.mainBusy(performance.now() - busyFrom);
+  }
+
+  /** The pause flag, here and in shared memory (the collector skips system sampling while it is set). */
+  private setPaused(paused: boolean): void {
+    this.pausedNow = paused;
+    Atomics.store(this.ctl.i32, PAUSED, paused ? 1 : 0);
   }
 
   /** Emits without ever throwing into the caller: a listener's error becomes a warning. */

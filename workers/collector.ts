@@ -25,6 +25,7 @@ import {
   DRAIN_PASSES,
   INGESTED,
   LAG_MS,
+  PAUSED,
   QUIET_AT,
   RUNG_AT,
   SKETCH_OVERFLOW,
@@ -157,7 +158,8 @@ function sampleOwn(t: number): void {
   ingestedAtSample = ingested;
   droppedSinceSample = 0;
   lagMax = 0;
-  if (sampler) for (const r of sampler.sample(t)) recordOwn(r.name, r.tags, r.value);
+  // A paused monitor (pause()) samples no system metrics; its ingestion metrics go on.
+  if (sampler && Atomics.load(ctl.i32, PAUSED) === 0) for (const r of sampler.sample(t)) recordOwn(r.name, r.tags, r.value);
   // Applied here and now: the collector's own readings never count as a busy pass.
   own.publish(false);
   writer.drain(ownReader, t, BATCH);

@@ -3,7 +3,9 @@
  * memory, so they are fixed for its life: start_performance_monitoring with a new config
  * builds a new monitor, and only when there is no data to lose (none yet, or the client
  * discarded it with stop_performance_monitoring { preserve_data: false }). A monitor embedded
- * in a service belongs to the service: the front can start and stop it, never replace it.
+ * in a service belongs to the service: the front can start it, and pause and resume its own
+ * sampling, never stop or replace it, so that nothing a client does makes the service's own
+ * record() calls throw.
  *
  * Every monitor the host holds gets the same listeners (attach), so notifications survive a
  * replacement.
@@ -103,22 +105,27 @@ export class MonitorHost {
         this.baseOptions = options;
         this.configPath = path;
       }
-      if (this.current.running) return { started: false };
+      if (this.current.running) return { started: this.current.resume() };
       await this.current.start();
       return { started: true };
     });
   }
 
-  /** Stops monitoring; without preserve, the data goes with a fresh monitor of the same options. */
-  stop(preserve: boolean): Promise<{ wasRunning: boolean }> {
+  /**
+   * Stops monitoring; without preserve, the data goes with a fresh monitor of the same
+   * options. An embedded monitor is paused instead (PerformanceMonitor.pause()).
+   */
+  stop(preserve: boolean): Promise<{ wasRunning: boolean; paused: boolean }> {
     return this.serial(async () => {
-      const wasRunning = this.current.running;
-      if (!preserve && !this.owned) {
-        throw new InvalidArgumentError('preserve_data', 'cannot be false for a monitor embedded in a service: its data belongs to the service');
+      const wasRunning = this.current.running && !this.current.paused;
+      if (!this.owned) {
+        if (!preserve) throw new InvalidArgumentError('preserve_data', 'cannot be false for a monitor embedded in a service: its data belongs to the service');
+        this.current.pause();
+        return { wasRunning, paused: this.current.paused };
       }
       await this.current.stop();
       if (!preserve) this.replace(new PerformanceMonitor(this.current.options));
-      return { wasRunning };
+      return { wasRunning, paused: false };
     });
   }
 
