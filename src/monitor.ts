@@ -447,8 +447,10 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Serves this monitor's MCP tools and resources over Streamable HTTP at
    * `http://127.0.0.1:PORT/mcp`, so that an agent can reach the service it runs in. The
-   * monitor stays the service's: the tools can start and stop it, not replace or discard it.
-   * Close the returned server to stop serving.
+   * monitor stays the service's: the tools can start it and pause its own sampling, not stop,
+   * replace or discard it. Without a token (option or PERFWATCH_TOKEN) the endpoint is
+   * read-only unless allowStateChanges, and only a loopback address may be bound; see
+   * ServeMcpOptions for the limits. Close the returned server to stop serving.
    */
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
     const { serveMonitorMcp } = await import('./mcp/index.js');

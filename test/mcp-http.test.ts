@@ -8,13 +8,17 @@ import * as schemas from '../dist/src/mcp/schemas.js';
 import { z } from 'zod';
 import { CLI, TOOLS, checkToolList, coreHappyPath, fails, ok, quietConfig, type AnyClient } from './mcp-helpers.js';
 
-describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
+const TOKEN = 'test-token-0123456789abcdef';
+/** How the v2 clients authenticate: a provider asked before every request. */
+const authProvider = { token: async () => TOKEN };
+
+describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1, with a token', () => {
   const monitor = new PerformanceMonitor({ system: { enabled: false } });
   let server: McpHttpServer;
 
   beforeAll(async () => {
     await monitor.start();
-    server = await monitor.serveMcp({ port: 0 });
+    server = await monitor.serveMcp({ port: 0, token: TOKEN });
   });
   afterAll(async () => {
     await server.close();
@@ -30,21 +34,21 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
       'SDK v2 client, 2025-11-25 (a session)',
       () => {
         const client = new Client({ name: 'http-legacy', version: '1.0.0' });
-        return { client: client as unknown as AnyClient & { close(): Promise<void> }, connect: () => client.connect(new StreamableHTTPClientTransport(new URL(server.url))) };
+        return { client: client as unknown as AnyClient & { close(): Promise<void> }, connect: () => client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider })) };
       },
     ],
     [
       'SDK v2 client, 2026-07-28',
       () => {
         const client = new Client({ name: 'http-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-        return { client: client as unknown as AnyClient & { close(): Promise<void> }, connect: () => client.connect(new StreamableHTTPClientTransport(new URL(server.url))) };
+        return { client: client as unknown as AnyClient & { close(): Promise<void> }, connect: () => client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider })) };
       },
     ],
     [
       'SDK v1 client',
       () => {
         const client = new V1Client({ name: 'http-v1', version: '1.0.0' });
-        return { client: client as unknown as AnyClient & { close(): Promise<void> }, connect: () => client.connect(new V1StreamableHTTPClientTransport(new URL(server.url))) };
+        return { client: client as unknown as AnyClient & { close(): Promise<void> }, connect: () => client.connect(new V1StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } } })) };
       },
     ],
   ];
@@ -64,7 +68,7 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
 
   it('keeps an embedded monitor the service\'s own: no discarding, no new options', async () => {
     const client = new Client({ name: 'http-guard', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider }));
     try {
       expect(await fails(client as unknown as AnyClient, 'stop_performance_monitoring', { preserve_data: false })).toBe(
         'PW_ERR_INVALID_ARG: preserve_data cannot be false for a monitor embedded in a service: its data belongs to the service',
@@ -87,7 +91,7 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
     const client = new Client({ name: 'http-alerts', version: '1.0.0' });
     const logs: { level: string; data: Record<string, unknown> }[] = [];
     client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params as never));
-    await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+    await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider }));
     try {
       const created = await ok(client as unknown as AnyClient, 'create_performance_alert_rule', { metric_type: 'http_notify', operator: '>', threshold: 5, severity: 'emergency' }, z.object({ rule: z.object({ id: z.string() }).loose() }));
       // The client opens its standalone GET stream by itself after initialize, and a message
@@ -114,7 +118,7 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
 
   it('refuses requests from a browser page of another origin, and bodies that are not JSON', async () => {
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` };
     const evil = await fetch(server.url, { method: 'POST', headers: { ...headers, origin: 'https://evil.example' }, body: JSON.stringify(init) });
     expect(evil.status).toBe(403);
     const garbage = await fetch(server.url, { method: 'POST', headers, body: 'not json' });
@@ -127,20 +131,24 @@ describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1', () => {
 
 describe('perfwatch serve --mcp-http', () => {
   it('prints the endpoint and serves the tools of the monitor it runs', async () => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--mcp-http', '0', '--every', '3600', '--config', quietConfig()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--mcp-http', '0', '--every', '3600', '--config', quietConfig()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PERFWATCH_TOKEN: TOKEN },
+    });
     try {
       let out = '';
       child.stdout.setEncoding('utf8');
       const url = await new Promise<string>((resolve, reject) => {
         child.stdout.on('data', (chunk: string) => {
           out += chunk;
-          const m = /MCP over Streamable HTTP at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(out);
+          const m = /MCP over Streamable HTTP at (http:\/\/127\.0\.0\.1:\d+\/mcp) \(clients must send PERFWATCH_TOKEN\)/.exec(out);
           if (m) resolve(m[1]!);
         });
         child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
       });
+      expect((await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
       const client = new Client({ name: 'serve-client', version: '1.0.0' });
-      await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { authProvider }));
       await ok(client as unknown as AnyClient, 'record_performance_metric', { metric_type: 'served', value: 3 }, schemas.RecordOutput);
       const m = await ok(client as unknown as AnyClient, 'get_performance_metrics', { metric_types: ['served'] }, schemas.MetricsOutput);
       expect(m.metrics).toMatchObject([{ total_count: 1, last: 3 }]);

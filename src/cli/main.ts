@@ -27,7 +27,14 @@ type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 /** Each command: its options (strings and flags), its help, and what runs it. */
 const COMMANDS: Record<string, { options: Options; help: string; run: (values: never) => Promise<number> }> = {
   serve: {
-    options: { interval: { type: 'string' }, config: { type: 'string' }, every: { type: 'string' }, 'mcp-http': { type: 'string' } },
+    options: {
+      interval: { type: 'string' },
+      config: { type: 'string' },
+      every: { type: 'string' },
+      'mcp-http': { type: 'string' },
+      'mcp-host': { type: 'string' },
+      'mcp-allow-state-changes': { type: 'boolean' },
+    },
     help: SERVE_HELP,
     run: serve,
   },

@@ -18,6 +18,14 @@ Options:
   --config <path>   a JSON file of monitor options
   --mcp-http <port> also serve the MCP tools over Streamable HTTP at http://127.0.0.1:<port>/mcp
                     (0 picks a free port; the URL is printed)
+  --mcp-host <addr> the address to serve MCP on (default 127.0.0.1); any other than a loopback
+                    address needs a token
+  --mcp-allow-state-changes
+                    let MCP clients without the token start/stop, record, add alert rules and
+                    apply optimisations (without a token and this flag, MCP is read-only)
+Environment:
+  PERFWATCH_TOKEN   the bearer token MCP clients must send (Authorization: Bearer <token>);
+                    at least 16 characters
   -h, --help        this help
 `;
 
@@ -57,7 +65,7 @@ export function tableRow(monitor: PerformanceMonitor): string {
   ]);
 }
 
-export async function serve(args: { interval?: string; config?: string; every?: string; 'mcp-http'?: string }): Promise<number> {
+export async function serve(args: { interval?: string; config?: string; every?: string; 'mcp-http'?: string; 'mcp-host'?: string; 'mcp-allow-state-changes'?: boolean }): Promise<number> {
   const options = await cliOptions(args);
   const every = args.every === undefined ? 3 : Number(args.every);
   if (!Number.isInteger(every) || every < 1 || every > 3600) {
@@ -66,8 +74,12 @@ export async function serve(args: { interval?: string; config?: string; every?: 
   }
   const monitor = cliMonitor(options);
   const mcpPort = args['mcp-http'] === undefined ? undefined : validatePort(Number(args['mcp-http']), '--mcp-http');
+  // Served before the monitor starts, so that a refused MCP option leaves nothing running.
+  const mcpHttp =
+    mcpPort === undefined
+      ? undefined
+      : await monitor.serveMcp({ port: mcpPort, ...(args['mcp-host'] !== undefined ? { host: args['mcp-host'] } : {}), allowStateChanges: args['mcp-allow-state-changes'] === true });
   await monitor.start();
-  const mcpHttp = mcpPort === undefined ? undefined : await monitor.serveMcp({ port: mcpPort });
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
   process.stdout.write(`perfwatch serve: monitoring this machine every ${monitor.options.collectionIntervalMs} ms (Ctrl-C stops)\n${header}\n`);
@@ -94,6 +106,9 @@ export async function serve(args: { interval?: string; config?: string; every?: 
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
-    if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url}\n`);
+    if (mcpHttp) {
+      const access = mcpHttp.status().token ? 'clients must send PERFWATCH_TOKEN' : mcpHttp.status().stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
+      process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access})\n`);
+    }
   });
 }

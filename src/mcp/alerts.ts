@@ -209,6 +209,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
   const host = front.host;
   defineTool(
     server,
+    front,
     'create_performance_alert_rule',
     {
       title: 'Create an alert rule',
@@ -247,6 +248,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'get_performance_alerts',
     {
       title: 'Performance alerts',

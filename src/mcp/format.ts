@@ -9,6 +9,7 @@ import { withJson } from './prebuilt.js';
 import type { MetricHistory, MetricSnapshot } from '../query.js';
 import type { z } from 'zod';
 import { DEFAULT_WINDOW_SECONDS, type HistoryOutput, type MetricSummary, type StatusOutput } from './schemas.js';
+import type { EndpointStatus } from './server.js';
 
 export type MetricSummaryOut = z.output<typeof MetricSummary>;
 
@@ -208,10 +209,11 @@ export function historyText(h: z.output<typeof HistoryOutput>): string {
   return `${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''})\n${lines.join('\n')}${more}`;
 }
 
-export function statusOut(s: MonitorStatus): z.output<typeof StatusOutput> {
+export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): z.output<typeof StatusOutput> {
   return {
     state: s.state,
     running: s.running,
+    paused: s.paused,
     started_at: iso(s.startedAt),
     uptime_seconds: Math.round(s.uptimeMs / 1000),
     collection_interval: s.collectionIntervalMs / 1000,
@@ -226,15 +228,36 @@ export function statusOut(s: MonitorStatus): z.output<typeof StatusOutput> {
     collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: s.collector.lagMs, heartbeat_age_ms: s.collector.heartbeatAgeMs },
     memory: { total_bytes: s.memory.totalBytes, series_in_use_bytes: s.memory.seriesInUseBytes, ring_bytes: s.memory.ringBytes },
     alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
+    ...(endpoint ? { http: endpointOut(endpoint) } : {}),
+  };
+}
+
+function endpointOut(e: EndpointStatus): NonNullable<z.output<typeof StatusOutput>['http']> {
+  return {
+    sessions: e.sessions.count,
+    max_sessions: e.sessions.limit,
+    session_idle_seconds: e.sessions.idleMs / 1000,
+    sessions_expired: e.sessions.expired,
+    sessions_refused: e.sessions.refused,
+    buffered_bytes: e.bufferedBytes,
+    max_buffered_bytes: e.maxBufferedBytes,
+    max_body_bytes: e.maxBodyBytes,
+    bodies_too_large: e.refusedBodies.tooLarge,
+    bodies_refused_busy: e.refusedBodies.busy,
+    state_changes: e.stateChanges,
+    token: e.token,
   };
 }
 
 export function statusText(s: z.output<typeof StatusOutput>): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   return [
-    `monitor ${s.state}${s.running ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
+    `monitor ${s.state}${s.paused ? ' (own sampling paused)' : ''}${s.running ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
     `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested} (${s.ingestion.rate_per_second}/s), dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     `collector ${s.collector.state}, restarts ${s.collector.restarts}, lag ${num(s.collector.lag_ms)} ms; memory ${mb(s.memory.total_bytes)} reserved, ${mb(s.memory.series_in_use_bytes)} in use`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
+    ...(s.http
+      ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`]
+      : []),
   ].join('\n');
 }

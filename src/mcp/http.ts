@@ -1,6 +1,7 @@
 /**
- * MCP over Streamable HTTP on 127.0.0.1, so that an agent can reach a monitor embedded in a
- * running service (stdio cannot reach that process). One endpoint, `/mcp`, serves both eras:
+ * MCP over Streamable HTTP (127.0.0.1 by default), so that an agent can reach a monitor
+ * embedded in a running service (stdio cannot reach that process). One endpoint, `/mcp`,
+ * serves both eras:
  * - 2026-07-28 requests go to the SDK's createMcpHandler (a server instance per request;
  *   subscriptions/listen streams carry resources/updated from its notify bus);
  * - 2025-era requests (initialize, then requests with an Mcp-Session-Id) go to a sessionful
@@ -8,105 +9,106 @@
  *   notifications and resources/updated on its standalone GET stream. (createMcpHandler's
  *   own legacy leg is stateless and could deliver neither.)
  * Routing uses the SDK's isLegacyRequest, the same classification the handler runs.
- * Host and Origin headers are checked against localhost names (DNS-rebinding protection).
+ *
+ * Before a body is read, a request passes the Host/Origin check and the token check
+ * (http-guard.ts); bodies are read within the limits of http-body.ts; sessions are capped
+ * and expire (sessions.ts). The policy and its defaults are in http-options.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
-import { NodeStreamableHTTPServerTransport, localhostHostValidation, localhostOriginValidation, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
-import { validatePort } from './port.js';
-import type { McpFront } from './server.js';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
+import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
+import type { HttpPolicy } from './http-options.js';
+import { Sessions } from './sessions.js';
+import type { EndpointStatus, McpFront } from './server.js';
 
-/** Largest request body: a full 100,000-sample batch with tags fits. */
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+export type { ServeMcpOptions } from './http-options.js';
 export const MCP_PATH = '/mcp';
-
-export interface ServeMcpOptions {
-  /** TCP port; 0 picks a free one (see the returned url). */
-  port: number;
-  /** Interface to listen on (default 127.0.0.1: the endpoint has no authentication). */
-  host?: string;
-}
 
 /** A running Streamable HTTP endpoint. */
 export interface McpHttpServer {
   /** `http://127.0.0.1:PORT/mcp` */
   readonly url: string;
   readonly port: number;
+  /** Sessions, buffered bytes and refusals (also in get_monitoring_status). */
+  status(): EndpointStatus;
   /** Stops accepting connections, closes sessions and open streams. */
   close(): Promise<void>;
 }
 
-function jsonError(res: ServerResponse, status: number, code: number, message: string, id: string | number | null = null): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'Content-Type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id }));
-}
-
-/** Reads a request body up to the limit; undefined when it was too long (answered 413). */
-async function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      jsonError(res, 413, -32600, `Invalid Request: the body is over ${MAX_BODY_BYTES} bytes`);
-      req.resume();
-      return undefined;
-    }
-    chunks.push(chunk as Buffer);
+/**
+ * The request as the SDK's era classification needs it: method, URL and headers. The body
+ * goes beside it already parsed, so it is neither copied nor serialised again.
+ */
+function probeOf(req: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || name === 'content-length' || name === 'transfer-encoding') continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
-  return Buffer.concat(chunks, size);
+  return new Request(`http://${req.headers.host}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
 }
 
-export async function serveMcpHttp(front: McpFront, options: ServeMcpOptions): Promise<McpHttpServer> {
-  const port = validatePort(options.port);
-  const host = options.host ?? '127.0.0.1';
+function sessionIdOf(req: IncomingMessage): string | undefined {
+  const id = req.headers['mcp-session-id'];
+  return Array.isArray(id) ? id[0] : id;
+}
+
+export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise<McpHttpServer> {
   const onerror = (error: Error): void => {
     process.stderr.write(`perfwatch mcp http: ${error.message}\n`);
   };
-  const modern = createMcpHandler(({ era }) => front.createServer(era, false), { legacy: 'reject', onerror, maxRequestBodySize: MAX_BODY_BYTES });
-  const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: MAX_BODY_BYTES });
+  const modern = createMcpHandler(({ era }) => front.createServer(era, false), { legacy: 'reject', onerror, maxRequestBodySize: policy.maxBodyBytes });
+  const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: policy.maxBodyBytes });
   const unpublish = front.addPublisher((uri) => modern.notify.resourceUpdated(uri));
-  const sessions = new Map<string, NodeStreamableHTTPServerTransport>();
-  const checkHost = localhostHostValidation();
-  const checkOrigin = localhostOriginValidation();
+  const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs);
+  const budget = new ByteBudget(policy.maxBufferedBytes);
+  const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
+  const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token);
 
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const id = req.headers['mcp-session-id'];
-    const sessionId = Array.isArray(id) ? id[0] : id;
+    const sessionId = sessionIdOf(req);
     if (sessionId !== undefined) {
-      const transport = sessions.get(sessionId);
-      if (!transport) return jsonError(res, 404, -32001, 'Session not found: initialize again');
-      return transport.handleRequest(req, res, body);
+      const session = sessions.use(sessionId);
+      if (!session) return jsonError(res, 404, -32001, 'Session not found: initialize again');
+      res.once('close', session.done);
+      return session.transport.handleRequest(req, res, body);
     }
     const isInitialize = req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
     if (!isInitialize) return jsonError(res, 400, -32000, 'Bad Request: send initialize first, then the Mcp-Session-Id it returns');
+    const release = sessions.admit();
+    if (!release) {
+      const { limit } = sessions.stats();
+      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} sessions are open, the limit (maxSessions); idle ones expire, retry later or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
+    }
+    res.once('close', release);
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (sid) => {
-        sessions.set(sid, transport);
+        sessions.added(sid, transport);
+        release();
       },
-      onsessionclosed: (sid) => {
-        sessions.delete(sid);
-      },
+      onsessionclosed: (sid) => sessions.removed(sid),
     });
-    transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
-    };
+    transport.onclose = () => sessions.removed(transport.sessionId);
     const server = front.createServer('legacy');
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+    // An initialize that opened no session leaves nothing behind.
+    if (transport.sessionId === undefined) await transport.close();
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!checkHost(req, res) || !checkOrigin(req, res)) return;
+    if (!checkHostAndOrigin(req, res, policy.allowedHosts)) return;
+    if (authorized && !(await authorized(req, res))) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path !== MCP_PATH) return jsonError(res, 404, -32601, `Not found: the MCP endpoint is ${MCP_PATH}`);
     let body: unknown;
     if (req.method === 'POST') {
-      const raw = await readBody(req, res);
+      const raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
       if (raw === undefined) return;
       try {
         body = JSON.parse(raw.toString('utf8'));
@@ -114,34 +116,53 @@ export async function serveMcpHttp(front: McpFront, options: ServeMcpOptions): P
         return jsonError(res, 400, -32700, 'Parse error: the body is not valid JSON');
       }
     }
-    const request = await toWebRequest(req, body);
-    if (await isLegacyRequest(request, body, { maxRequestBodySize: MAX_BODY_BYTES })) return legacy(req, res, body);
+    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body);
     return modernNode(req, res, body);
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      onerror(error instanceof Error ? error : new Error(String(error)));
-      jsonError(res, 500, -32603, 'Internal error');
-    });
-  });
+  const server: Server = createServer(
+    {
+      headersTimeout: policy.headersTimeoutMs,
+      requestTimeout: policy.requestTimeoutMs,
+      // How often Node checks those two timeouts (its default, 30 s, would let them run late).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, policy.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        onerror(error instanceof Error ? error : new Error(String(error)));
+        jsonError(res, 500, -32603, 'Internal error');
+      });
+    },
+  );
+  server.maxConnections = policy.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(policy.port, policy.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const shownHost = policy.host.includes(':') ? `[${policy.host}]` : policy.host;
+  const status = (): EndpointStatus => ({
+    sessions: sessions.stats(),
+    bufferedBytes: budget.used,
+    maxBufferedBytes: budget.limit,
+    maxBodyBytes: policy.maxBodyBytes,
+    refusedBodies: { ...refusedBodies },
+    stateChanges: policy.stateChanges,
+    token: policy.token !== undefined,
+  });
+  front.endpointStatus = status;
   return {
     url: `http://${shownHost}:${bound}${MCP_PATH}`,
     port: bound,
+    status,
     close: async () => {
+      front.endpointStatus = undefined;
       unpublish();
       await modern.close();
-      await Promise.all([...sessions.values()].map((t) => t.close().catch(() => {})));
-      sessions.clear();
+      await sessions.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -5,17 +5,20 @@
  */
 import type { PerformanceMonitor } from '../monitor.js';
 import { MonitorHost } from './host.js';
-import { serveMcpHttp, type McpHttpServer, type ServeMcpOptions } from './http.js';
+import { serveMcpHttp, type McpHttpServer } from './http.js';
+import { resolveServeOptions, type ServeMcpOptions } from './http-options.js';
 import { McpFront } from './server.js';
 
 /** Serves an embedded monitor over Streamable HTTP; the monitor stays the service's own. */
 export async function serveMonitorMcp(monitor: PerformanceMonitor, options: ServeMcpOptions): Promise<McpHttpServer> {
+  const policy = resolveServeOptions(options);
   const host = new MonitorHost(monitor, false);
-  const front = new McpFront(host);
-  const served = await serveMcpHttp(front, options);
+  const front = new McpFront(host, { stateChanges: policy.stateChanges });
+  const served = await serveMcpHttp(front, policy);
   return {
     url: served.url,
     port: served.port,
+    status: served.status,
     close: async () => {
       await served.close();
       await host.close();

@@ -180,6 +180,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
   const host: MonitorHost = front.host;
   defineTool(
     server,
+    front,
     'generate_performance_report',
     {
       title: 'Performance report',
@@ -216,6 +217,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'optimize_performance',
     {
       title: 'Optimise performance',
@@ -224,6 +226,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
       input: OptimizeInput,
       output: OptimizeOutput,
       annotations: WRITE,
+      changesState: (args) => !(args.dry_run ?? !args.auto_apply),
     },
     async (args, ctx) => {
       if (args.dry_run === true && args.auto_apply) throw new InvalidArgumentError('dry_run', 'must not be true with auto_apply true: a dry run changes nothing, pass one or the other');

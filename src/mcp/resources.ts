@@ -24,7 +24,7 @@ export function registerResources(server: McpServer, front: McpFront): void {
     async (uri) => {
       await front.host.readable();
       const monitor = front.host.monitor;
-      const body = { ...statusOut(monitor.status()), ...statusMetrics(monitor, RESOURCE_SERIES) };
+      const body = { ...statusOut(monitor.status(), front.endpointStatus?.()), ...statusMetrics(monitor, RESOURCE_SERIES) };
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body) }] };
     },
   );

@@ -17,6 +17,8 @@ export const MAX_PATH_LENGTH = 4096;
 /** Tags of one sample: how many, and how long a value may be (a name: MAX_TAG_KEY_LENGTH). */
 export const MAX_TAGS = 64;
 export const MAX_TAG_VALUE_LENGTH = 4096;
+/** Longest ISO-8601 time an argument takes. */
+export const MAX_TIME_LENGTH = 40;
 
 export const metricName = z
   .string({ error: 'must be a metric name (a string)' })
@@ -48,7 +50,7 @@ export const timeRange = z
 
 const isoTime = z
   .string({ error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' })
-  .max(40, { error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z', abort: true })
+  .max(MAX_TIME_LENGTH, { error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z', abort: true })
   .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' }));
 
 /** Milliseconds in a time_range such as `15m`. */
@@ -104,6 +106,7 @@ export const StopInput = z.strictObject({
 export const StopOutput = z.object({
   state: z.string(),
   was_running: z.boolean(),
+  paused: z.boolean().describe('true for a monitor embedded in a service: its own sampling is paused, the service\'s records are still kept'),
   data_preserved: z.boolean(),
   series: z.number().describe('series still readable'),
   samples_ingested: z.number(),
@@ -354,6 +357,7 @@ export const StatusInput = z.strictObject({
 export const StatusOutput = z.object({
   state: z.string(),
   running: z.boolean(),
+  paused: z.boolean().describe('running with its own system and runtime sampling paused (stop_performance_monitoring on a monitor embedded in a service)'),
   started_at: z.string().nullable(),
   uptime_seconds: z.number(),
   collection_interval: z.number().describe('seconds'),
@@ -373,6 +377,23 @@ export const StatusOutput = z.object({
   }),
   memory: z.object({ total_bytes: z.number(), series_in_use_bytes: z.number(), ring_bytes: z.number() }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
+  http: z
+    .object({
+      sessions: z.number(),
+      max_sessions: z.number(),
+      session_idle_seconds: z.number(),
+      sessions_expired: z.number(),
+      sessions_refused: z.number(),
+      buffered_bytes: z.number(),
+      max_buffered_bytes: z.number(),
+      max_body_bytes: z.number(),
+      bodies_too_large: z.number(),
+      bodies_refused_busy: z.number(),
+      state_changes: z.boolean(),
+      token: z.boolean(),
+    })
+    .optional()
+    .describe('the Streamable HTTP endpoint this answer came through, when it did'),
   metrics_window_seconds: windowSeconds.optional(),
   metrics: z.array(MetricSummary).optional(),
   metrics_total: z.number().optional(),

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { MetricSummaries } from './format.js';
 import type { MonitorHost } from './host.js';
+import type { SessionStats } from './sessions.js';
 import { registerResources } from './resources.js';
 import { registerCoreTools } from './tools.js';
 import { forwardAlerts, registerAlertTools } from './alerts.js';
@@ -41,8 +42,32 @@ interface LegacyPeer {
 /** Where a resource-updated event goes besides legacy peers (a modern HTTP entry's listen bus). */
 export type UpdatePublisher = (uri: string) => void;
 
+/** What an HTTP endpoint reports of itself (McpHttpServer.status(), get_monitoring_status). */
+export interface EndpointStatus {
+  sessions: SessionStats;
+  /** Bytes of request bodies held now, and the cap. */
+  bufferedBytes: number;
+  maxBufferedBytes: number;
+  maxBodyBytes: number;
+  /** Bodies answered 413 (too long) and 503 (the cap was reached). */
+  refusedBodies: { tooLarge: number; busy: number };
+  /** Whether the tools that change state run (policy.ts). */
+  stateChanges: boolean;
+  /** Whether clients must send a token. */
+  token: boolean;
+}
+
+export interface FrontOptions {
+  /** Whether the tools that change state run (default true; see policy.ts). */
+  stateChanges?: boolean;
+}
+
 export class McpFront {
   readonly host: MonitorHost;
+  /** Whether tools that change state run for this front's clients (policy.ts). */
+  readonly stateChanges: boolean;
+  /** Set by an HTTP endpoint serving this front. */
+  endpointStatus: (() => EndpointStatus) | undefined;
   /**
    * Metric summaries kept between polls, and those the output check has passed: one for
    * every connection and request (a 2026-era HTTP request gets a server of its own).
@@ -53,8 +78,9 @@ export class McpFront {
   private readonly modern = new Set<McpServer>();
   private readonly publishers = new Set<UpdatePublisher>();
 
-  constructor(host: MonitorHost) {
+  constructor(host: MonitorHost, options: FrontOptions = {}) {
     this.host = host;
+    this.stateChanges = options.stateChanges ?? true;
     forwardAlerts(this);
   }
 

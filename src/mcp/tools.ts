@@ -33,6 +33,7 @@ import { toolSchema, type ToolSchemaOptions } from './validate.js';
 import { PackedSamples } from './batch-wire.js';
 import { alertsAnswer } from './alerts.js';
 import { baselinesOut, baselinesText } from './reports.js';
+import { StateChangeRefusedError } from './policy.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
 export interface ToolAnswer<T> {
@@ -49,6 +50,8 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pi
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
   /** Items of an output array that need checking only once (see toolSchema). */
   checkedOutputItems?: { key: string; seen: WeakSet<object> };
+  /** Which calls change state (default: every call, unless annotations.readOnlyHint); see policy.ts. */
+  changesState?: (args: z.output<I>) => boolean;
 }
 
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
@@ -59,19 +62,25 @@ export function toolError(error: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `PW_ERR_INTERNAL: ${message}` }] };
 }
 
-/** Registers one tool with validation, error mapping and the content/structuredContent pair. */
+/**
+ * Registers one tool with validation, error mapping and the content/structuredContent pair;
+ * a call that changes state runs only where the front allows it (policy.ts).
+ */
 export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   server: McpServer,
+  front: Pick<McpFront, 'stateChanges'>,
   name: string,
   spec: ToolSpec<I, O>,
   handler: (args: z.output<I>, ctx: ServerContext) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
 ): void {
   const inputSchema = toolSchema(spec.input, spec) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
+  const changesState = spec.changesState ?? (() => !spec.annotations.readOnlyHint);
   server.registerTool(
     name,
     { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.checkedOutputItems ? toolSchema(spec.output, { checkedItems: spec.checkedOutputItems }) : spec.output, annotations: { title: spec.title, ...spec.annotations } },
     async (args: z.output<I>, ctx: ServerContext): Promise<CallToolResult> => {
       try {
+        if (!front.stateChanges && changesState(args)) throw new StateChangeRefusedError(name);
         const answer = await handler(args, ctx);
         return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured as Record<string, unknown> };
       } catch (error) {
@@ -111,6 +120,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
   const host = front.host;
   defineTool(
     server,
+    front,
     'start_performance_monitoring',
     {
       title: 'Start performance monitoring',
@@ -141,25 +151,32 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'stop_performance_monitoring',
     {
       title: 'Stop performance monitoring',
       description:
-        'Stop collecting metrics. By default the data stays readable (preserve_data true) and start_performance_monitoring resumes on it; preserve_data false discards all recorded data. Recording tools fail while stopped.',
+        'Stop collecting metrics. By default the data stays readable (preserve_data true) and start_performance_monitoring resumes on it; preserve_data false discards all recorded data. Recording tools fail while stopped. A monitor embedded in a service is paused instead: its own system and runtime sampling stops, what the service records is still kept, and start_performance_monitoring resumes it.',
       input: StopInput,
       output: StopOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
-      const { wasRunning } = await host.stop(args.preserve_data);
+      const { wasRunning, paused } = await host.stop(args.preserve_data);
       const s = host.monitor.status();
-      const structured = { state: s.state, was_running: wasRunning, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
-      return { structured, text: `${wasRunning ? 'stopped' : 'was not running'}; data ${args.preserve_data ? `kept (${s.series.count} series)` : 'discarded'}` };
+      const structured = { state: paused ? 'paused' : s.state, was_running: wasRunning, paused, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
+      const done = paused
+        ? `${wasRunning ? 'paused' : 'was paused'}: this monitor is embedded in a service, so its own sampling stops and what the service records is still kept`
+        : wasRunning
+          ? 'stopped'
+          : 'was not running';
+      return { structured, text: `${done}; data ${args.preserve_data ? `kept (${s.series.count} series)` : 'discarded'}` };
     },
   );
 
   defineTool(
     server,
+    front,
     'record_performance_metric',
     {
       title: 'Record performance metrics',
@@ -203,6 +220,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'record_request_performance',
     {
       title: 'Record a handled request',
@@ -229,6 +247,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'get_performance_metrics',
     {
       title: 'Current performance metrics',
@@ -251,6 +270,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'get_metric_history',
     {
       title: 'Metric history',
@@ -279,6 +299,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
 
   defineTool(
     server,
+    front,
     'get_monitoring_status',
     {
       title: 'Monitoring status',
@@ -290,7 +311,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     },
     async (args, ctx) => {
       await host.readable();
-      const structured = statusOut(host.monitor.status());
+      const structured = statusOut(host.monitor.status(), front.endpointStatus?.());
       let text = statusText(structured);
       if (args.include_metrics) {
         const part = statusMetrics(host.monitor, args.limit);

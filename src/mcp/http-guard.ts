@@ -1,0 +1,78 @@
+/**
+ * The checks a request passes before the MCP endpoint reads its body: Host and Origin
+ * (well-formed, and on the allow-list: DNS-rebinding protection), then the bearer token.
+ * Each answers the request itself when it refuses it and says so by returning false.
+ *
+ * The SDK's Host check parses the header as a URL, which takes `evil@localhost:PORT` for
+ * localhost and lets it through to a request conversion that then fails (a 500): a Host
+ * must here be a bare host name or address with an optional port, or it is answered 400.
+ *
+ * The token is compared in constant time: both sides are hashed to equal-length digests
+ * and compared with timingSafeEqual, so the time taken tells nothing of the token.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OAuthError, OAuthErrorCode, bearerAuthChallengeResponse, validateHostHeader, validateOriginHeader, verifyBearerToken, type AuthInfo } from '@modelcontextprotocol/server';
+
+/** A host name, an IPv4 address or a bracketed IPv6 address, then an optional port. */
+const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9.])?)(?::[0-9]{1,5})?$/;
+
+export function jsonError(res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}
+
+/** Host must be well-formed and, when there is a list, on it; a browser's Origin likewise. */
+export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, allowed: string[] | undefined): boolean {
+  const host = req.headers.host;
+  if (host === undefined || !HOST_SYNTAX.test(host)) {
+    jsonError(res, 400, -32600, 'Bad Request: the Host header must be a host name or address with an optional port');
+    return false;
+  }
+  if (allowed !== undefined) {
+    const h = validateHostHeader(host, allowed);
+    if (!h.ok) {
+      jsonError(res, 403, -32000, `Forbidden: ${h.message}`);
+      return false;
+    }
+  }
+  // Without a list (a non-loopback bind), no browser page may call: the list names its origins.
+  const o = validateOriginHeader(req.headers.origin, allowed ?? []);
+  if (!o.ok) {
+    jsonError(res, 403, -32000, `Forbidden: ${o.message}`);
+    return false;
+  }
+  return true;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/**
+ * A check of `Authorization: Bearer <token>`; on success it sets `req.auth`, which the SDK
+ * passes to the tools. A refusal is the SDK's 401 with a WWW-Authenticate challenge.
+ */
+export function bearerCheck(token: string): (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse) => Promise<boolean> {
+  const expected = digest(token);
+  const verifier = {
+    verifyAccessToken: async (given: string): Promise<AuthInfo> => {
+      if (!timingSafeEqual(digest(given), expected)) throw new OAuthError(OAuthErrorCode.InvalidToken, 'Invalid token');
+      // A static token has no expiry; the SDK requires one.
+      return { token: given, clientId: 'perfwatch', scopes: [], expiresAt: Number.MAX_SAFE_INTEGER };
+    },
+  };
+  return async (req, res) => {
+    try {
+      req.auth = await verifyBearerToken(req.headers.authorization, { verifier });
+      return true;
+    } catch (error) {
+      const answer = bearerAuthChallengeResponse(error);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of answer.headers) headers[name] = value;
+      if (!res.headersSent) res.writeHead(answer.status, headers).end(await answer.text());
+      return false;
+    }
+  };
+}

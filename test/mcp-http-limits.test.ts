@@ -1,0 +1,133 @@
+/**
+ * The HTTP front's bounds, against real servers on loopback ports: sessions (cap, idle
+ * expiry), bodies (one request's limit, the bytes held across requests), slow clients.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { MAX_REQUEST_BYTES, SAMPLE_TAG_BYTES } from '../dist/src/mcp/http-options.js';
+import { MAX_BATCH, MAX_TIME_LENGTH } from '../dist/src/mcp/schemas.js';
+import * as schemas from '../dist/src/mcp/schemas.js';
+import { ok } from './mcp-helpers.js';
+import { INIT, JSON_HEADERS, postHead, raw, useServing } from './http-helpers.js';
+import { waitFor } from './helpers.js';
+
+const { serving, client } = useServing();
+
+/** An initialize POST: its status, session id and Retry-After (the answer's stream is let go). */
+async function initialize(url: string): Promise<{ status: number; id: string | null; retryAfter: string | null }> {
+  const r = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
+  await r.body?.cancel();
+  return { status: r.status, id: r.headers.get('mcp-session-id'), retryAfter: r.headers.get('retry-after') };
+}
+
+describe('HTTP sessions', () => {
+  it('are capped, expire once idle, and an open stream keeps one alive', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 3, sessionIdleMs: 300 });
+    const opened = [await initialize(server.url), await initialize(server.url), await initialize(server.url)];
+    for (const o of opened) expect(o).toMatchObject({ status: 200, id: expect.any(String) });
+    expect(await initialize(server.url)).toMatchObject({ status: 503, retryAfter: '1' });
+    expect(server.status().sessions).toMatchObject({ count: 3, limit: 3, refused: 1, expired: 0 });
+    // The first session holds its standalone GET stream open: it is in use, not idle.
+    const stream = new AbortController();
+    const get = await fetch(server.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': opened[0]!.id!, 'mcp-protocol-version': '2025-11-25' }, signal: stream.signal });
+    expect(get.status).toBe(200);
+    await waitFor(() => server.status().sessions.expired === 2, 10_000, 'the two idle sessions to expire');
+    expect(server.status().sessions.count).toBe(1);
+    const gone = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': opened[1]!.id!, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toMatchObject({ error: { message: 'Session not found: initialize again' } });
+    expect((await initialize(server.url)).status).toBe(200);
+    stream.abort();
+    await waitFor(() => server.status().sessions.count === 0, 10_000, 'every session to expire');
+    expect(server.status().sessions).toMatchObject({ expired: 4, refused: 1 });
+  });
+
+  it('shows their count in get_monitoring_status', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 7 });
+    await initialize(server.url);
+    const c = await client(server.url);
+    const status = await ok(c, 'get_monitoring_status', {}, schemas.StatusOutput);
+    expect(status.http).toMatchObject({ sessions: 2, max_sessions: 7, sessions_expired: 0, state_changes: false });
+  });
+});
+
+describe('HTTP request bodies', () => {
+  const LIMIT = 64 * 1024;
+
+  it('refuses a declared length over the limit before reading a byte of it', async () => {
+    const { server } = await serving({ port: 0, maxBodyBytes: LIMIT });
+    for (const length of [1e12, LIMIT + 1]) {
+      const head = postHead(server.port, length);
+      const answer = await raw(server.port, head, undefined, { guardMs: 10_000 });
+      expect(answer.status, String(length)).toBe(413);
+      expect(answer.body).toContain(`the body is over ${LIMIT} bytes`);
+      expect(answer.written).toBe(head.length);
+    }
+    expect(server.status().refusedBodies).toEqual({ tooLarge: 2, busy: 0 });
+  });
+
+  it('stops reading a chunked body at the limit', async () => {
+    const { server } = await serving({ port: 0, maxBodyBytes: LIMIT });
+    const chunk = `4000\r\n${' '.repeat(0x4000)}\r\n`;
+    const answer = await raw(server.port, postHead(server.port, 'chunked'), (socket) => {
+      for (let i = 0; i < 8; i++) socket.write(chunk);
+    });
+    expect(answer.status).toBe(413);
+  });
+
+  it('answers 503 with Retry-After, without buffering, when other requests hold the budget', async () => {
+    const { server } = await serving({ port: 0, maxBodyBytes: LIMIT, maxBufferedBytes: LIMIT + 16 * 1024 });
+    const body = JSON.stringify(INIT).padEnd(60 * 1024, ' ');
+    // A holds 60 KiB of budget: it declared them and sent the first kilobyte only.
+    let holder!: Socket;
+    const a = raw(server.port, postHead(server.port, body.length), (s) => {
+      holder = s;
+      s.write(body.slice(0, 1024));
+    }, { headersOnly: true });
+    await waitFor(() => server.status().bufferedBytes === body.length, 10_000, 'A to hold its bytes');
+    const b = await raw(server.port, postHead(server.port, body.length), (s) => s.write(body));
+    expect(b.status).toBe(503);
+    expect(b.headers['retry-after']).toBe('1');
+    expect(server.status().refusedBodies).toEqual({ tooLarge: 0, busy: 1 });
+    holder.write(body.slice(1024));
+    expect((await a).status).toBe(200);
+    await waitFor(() => server.status().bufferedBytes === 0, 10_000, 'A to give its bytes back');
+    expect((await raw(server.port, postHead(server.port, body.length), (s) => s.write(body), { headersOnly: true })).status).toBe(200);
+  });
+
+  it('takes the largest valid request, and nothing larger', async () => {
+    const { monitor, server } = await serving({ port: 0, allowStateChanges: true }, { system: { enabled: false }, collectionIntervalMs: 10_000, ringCapacity: 1 << 17 });
+    expect(server.status().maxBodyBytes).toBe(MAX_REQUEST_BYTES);
+    expect((await raw(server.port, postHead(server.port, MAX_REQUEST_BYTES + 1))).status).toBe(413);
+    // MAX_BATCH samples at their longest: name, number and time at the schema's limits, and
+    // SAMPLE_TAG_BYTES of tags (two values within the monitor's default 128 characters).
+    const timestamp = `${new Date().toISOString().slice(0, 23)}${'0'.repeat(MAX_TIME_LENGTH - 29)}+00:00`;
+    const tagValue = (SAMPLE_TAG_BYTES - '"route":"","region":""'.length) / 2;
+    const sample = { metric_type: 'a'.repeat(200), value: -2.2250738585072014e-308, tags: { route: 'r'.repeat(tagValue), region: 'g'.repeat(tagValue) }, timestamp };
+    expect(JSON.stringify(sample.tags).length - 2).toBe(SAMPLE_TAG_BYTES);
+    const samples = new Array(MAX_BATCH).fill(sample);
+    const request = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'record_performance_metric', arguments: { samples } } };
+    const size = JSON.stringify(request).length;
+    expect(size).toBeLessThanOrEqual(MAX_REQUEST_BYTES);
+    expect(size).toBeGreaterThan(MAX_REQUEST_BYTES - 64 * 1024);
+    const c = await client(server.url);
+    expect(await ok(c, 'record_performance_metric', { samples }, schemas.RecordOutput)).toMatchObject({ recorded: MAX_BATCH });
+    await monitor.flush();
+    expect(monitor.getMetrics({ names: ['a'.repeat(200)] })[0]?.totalCount).toBe(MAX_BATCH);
+  });
+});
+
+describe('slow HTTP clients', () => {
+  it('are cut off when they dribble their headers or their body', async () => {
+    const { server } = await serving({ port: 0, headersTimeoutMs: 300, requestTimeoutMs: 1_000 });
+    const dribble = (bytes: string) => (socket: Socket) => {
+      const timer = setInterval(() => socket.write(bytes), 50);
+      socket.on('close', () => clearInterval(timer));
+    };
+    const body = await raw(server.port, postHead(server.port, 100_000), dribble('x'));
+    expect(body.status).toBe(408);
+    expect(body.written).toBeLessThan(postHead(server.port, 100_000).length + 100_000);
+    const headers = await raw(server.port, 'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n', dribble('X-Slow: 1\r\n'));
+    expect(headers.status).toBe(408);
+  });
+});
