@@ -1,10 +1,10 @@
 /**
  * Reading request bodies within two bounds: the longest one request may send, and the bytes
  * held across all requests at once (a ByteBudget). A declared Content-Length over the limit
- * is answered 413 before a byte is read; a body the budget cannot take now is answered 503
- * with Retry-After, not buffered. A body's bytes stay counted until its response has ended,
- * since the parsed request lives that long. Refusals close the connection, so that the rest
- * of an unread body is never read.
+ * is answered 413 before a byte is read, and the connection closed so that none of it is;
+ * a body the budget cannot take now is answered 503 with Retry-After and discarded as it
+ * arrives, never buffered. A body's bytes stay counted until its response has ended, since
+ * the parsed request lives that long.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { jsonError } from './http-guard.js';
@@ -47,6 +47,17 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
 }
 
 /**
+ * Answers and discards the body as it arrives (it is within the limit, and the timeouts
+ * bound how long it may take), so that a client still sending it reads the answer instead
+ * of a reset connection, and may retry on the same one.
+ */
+function refuseAndDrain(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string>): undefined {
+  jsonError(res, status, -32600, message, headers);
+  req.resume();
+  return undefined;
+}
+
+/**
  * Reads a request's body into one buffer; undefined when it was refused (answered) or the
  * client went away. The bytes it holds are given back to `budget` when `res` closes.
  */
@@ -55,16 +66,17 @@ export async function readBody(req: IncomingMessage, res: ServerResponse, maxByt
     counters.tooLarge++;
     return refuse(res, 413, `Payload Too Large: the body is over ${maxBytes} bytes, the limit of one request; split a record_performance_metric batch into smaller ones`);
   };
-  const busy = (): undefined => {
+  const busy = (drain: boolean): undefined => {
     counters.busy++;
-    return refuse(res, 503, `Service Unavailable: other requests hold ${budget.used} of the ${budget.limit} bytes of bodies this server buffers at once; retry shortly`, { 'Retry-After': '1' });
+    const message = `Service Unavailable: other requests hold ${budget.used} of the ${budget.limit} bytes of bodies this server buffers at once; retry shortly`;
+    return drain ? refuseAndDrain(req, res, 503, message, { 'Retry-After': '1' }) : refuse(res, 503, message, { 'Retry-After': '1' });
   };
   let held = 0;
   res.once('close', () => budget.give(held));
   const declared = req.headers['content-length'] === undefined ? undefined : Number(req.headers['content-length']);
   if (declared !== undefined) {
     if (declared > maxBytes) return tooLarge();
-    if (!budget.take(declared)) return busy();
+    if (!budget.take(declared)) return busy(true);
     held = declared;
   }
   const chunks: Buffer[] = [];
@@ -77,7 +89,7 @@ export async function readBody(req: IncomingMessage, res: ServerResponse, maxByt
         chunk.copy(buffer, size);
       } else {
         if (size + chunk.length > maxBytes) return tooLarge();
-        if (!budget.take(chunk.length)) return busy();
+        if (!budget.take(chunk.length)) return busy(false);
         held += chunk.length;
         chunks.push(chunk);
       }

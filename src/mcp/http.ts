@@ -108,10 +108,13 @@ export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise
     if (path !== MCP_PATH) return jsonError(res, 404, -32601, `Not found: the MCP endpoint is ${MCP_PATH}`);
     let body: unknown;
     if (req.method === 'POST') {
-      const raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
+      let raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
       if (raw === undefined) return;
+      const text = raw.toString('utf8');
+      // The bytes can go while the text is parsed: a body at the limit is tens of MB.
+      raw = undefined;
       try {
-        body = JSON.parse(raw.toString('utf8'));
+        body = JSON.parse(text);
       } catch {
         return jsonError(res, 400, -32700, 'Parse error: the body is not valid JSON');
       }
