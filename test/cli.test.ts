@@ -47,6 +47,25 @@ describe('perfwatch CLI', () => {
     await expect(cli('report', '--url', server.url)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
   });
 
+  it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
+    const token = 'cli-token-0123456789abcdef';
+    const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    const server = await monitor.serveMcp({ port: 0, token });
+    try {
+      const withToken = (value: string) => run(process.execPath, [CLI, 'report', '--url', server.url, '--metrics', 'none'], { timeout: 60_000, env: { ...process.env, PERFWATCH_TOKEN: value } });
+      expect((await withToken(token)).stdout).toMatch(/^monitor running/m);
+      await expect(withToken('')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+    } finally {
+      await server.close();
+      await monitor.stop();
+    }
+  });
+
+  it('mcp --config-dir must name a directory', async () => {
+    await expect(cli('mcp', '--config-dir', '/no/such/dir')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--config-dir must name a directory, got \/no\/such\/dir/) });
+  });
+
   it('report --for runs a monitor of this machine and reports its own metrics', async () => {
     const { stdout } = await cli('report', '--for', '1', '--format', 'json', '--config', quietConfig());
     const json = JSON.parse(stdout);

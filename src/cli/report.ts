@@ -9,6 +9,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
+import { TOKEN_ENV } from '../mcp/http-options.js';
 import { loadConfig } from './config.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
@@ -28,6 +29,9 @@ Options:
   --format <f>        text (default) or json
   --config <path>     monitor options for --for
   -h, --help          this help
+
+Environment:
+  PERFWATCH_TOKEN     sent to --url as the bearer token, when the endpoint has one
 `;
 
 export interface ReportArgs {
@@ -74,7 +78,8 @@ export async function report(args: ReportArgs): Promise<number> {
       return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
     }
     try {
-      await client.connect(new StreamableHTTPClientTransport(url));
+      const token = process.env[TOKEN_ENV] || undefined;
+      await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
     } catch (error) {
       return fail(`cannot reach an MCP endpoint at ${url.href}: ${(error as Error).message}`);
     }
