@@ -88,10 +88,12 @@ describe('state changes over HTTP', () => {
     const { monitor, server } = await serving({ port: 0, allowStateChanges: true }, { system: { enabled: true }, runtime: { enabled: true } });
     const c = await client(server.url);
     await waitFor(() => count(monitor, 'heap_used') > 0 && count(monitor, 'cpu_usage') > 0, 10_000, 'a runtime and a system sample');
-    expect(await ok(c, 'stop_performance_monitoring', {}, schemas.StopOutput)).toMatchObject({ state: 'paused', paused: true, was_running: true, data_preserved: true });
+    const stopped = await ok(c, 'stop_performance_monitoring', {}, schemas.StopOutput);
+    // The service records on as if nothing happened: nothing throws, nothing is lost.
+    for (let i = 0; i < 150; i++) monitor.recordRequest({ responseTimeMs: i, success: i % 10 !== 0, endpoint: '/host' });
+    expect(stopped).toMatchObject({ state: 'paused', paused: true, was_running: true, data_preserved: true });
     expect(monitor.running).toBe(true);
     expect(monitor.paused).toBe(true);
-    for (let i = 0; i < 150; i++) monitor.recordRequest({ responseTimeMs: i, success: i % 10 !== 0, endpoint: '/host' });
     await monitor.flush();
     expect(count(monitor, 'response_time', { endpoint: '/host' })).toBe(150);
     // Paused, the monitor samples nothing of its own: over two collector intervals (seen in
