@@ -16,7 +16,7 @@ import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOpt
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
 import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
-import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
+import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
 import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
@@ -56,7 +56,8 @@ export interface MonitorStatus {
     badSamples: number;
     /** Samples published and waiting in rings. */
     pending: number;
-    overflow: 'drop' | 'block';
+    overflow: OverflowPolicy;
+    stallTimeoutMs: number;
     rings: RingStatus[];
   };
   collector: {
@@ -93,7 +94,6 @@ function nextTickDelay(now: number): number {
   const delay = TICK_MS - (now % TICK_MS) - TICK_LEAD_MS;
   return delay > TICK_MS / 4 ? delay : delay + TICK_MS;
 }
-const MAIN_THREAD_MAX_BLOCK_MS = 2_000;
 
 export class PerformanceMonitor extends EventEmitter {
   readonly options: ResolvedOptions;
@@ -145,9 +145,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
     this.query = new Query(this.registry, this.reader);
-    // The main thread waits on a full ring for at most two seconds: it is the thread that
-    // would restart a dead collector (see RingWriter.maxBlockMs).
-    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, MAIN_THREAD_MAX_BLOCK_MS), this.registry);
+    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs), this.registry);
     this.collector = new Supervisor<CollectorApi>('collector', new URL('../workers/collector.js', import.meta.url), () => this.collectorData(), {
       exit: (info) => this.emitSafe('actor-exit', info),
       restart: (info) => this.emitSafe('actor-restart', info),
@@ -305,6 +303,7 @@ export class PerformanceMonitor extends EventEmitter {
       registry: this.registryBuffers,
       rings,
       overflow: this.options.overflow,
+      stallMs: this.options.stallTimeoutMs,
     };
   }
 
@@ -368,7 +367,7 @@ export class PerformanceMonitor extends EventEmitter {
     const c = this.collector;
     const seriesCount = this.registry.seriesCount();
     const store = storeBytes(this.store);
-    const ringBytes = rings.reduce((a, r) => a + 12 * r.capacity + 192, 0);
+    const ringBytes = rings.reduce((a, r) => a + bytesFor(r.capacity), 0);
     return {
       state: this.currentState,
       running: this.running,
@@ -383,6 +382,7 @@ export class PerformanceMonitor extends EventEmitter {
         badSamples: this.ctl.f64[BAD_SAMPLES]!,
         pending: rings.reduce((a, r) => a + r.fill, 0),
         overflow: this.options.overflow,
+        stallTimeoutMs: this.options.stallTimeoutMs,
         rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
       },
       collector: {
@@ -524,7 +524,7 @@ export class PerformanceMonitor extends EventEmitter {
         if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
         this.main.ring.publish(!quiet);
       } catch {
-        // a full ring in 'drop' mode or a race with stop(): the next interval samples again
+        // a race with stop(): the next interval samples again
       }
     }
     const ingested = this.ctl.f64[INGESTED]!;
