@@ -23,9 +23,10 @@
  * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
  * | 3    | 200     | ALERT_CLOCK           | f64   | alert actor| wall clock (ms) of its last round     |
  * | 3    | 208     | QUIET_AT              | f64   | main thread| when it last published without waking|
+ * | 4    | 264     | UNJUDGED              | f64   | alert actor| raw samples past the raw ring before a `last` rule saw them |
  */
 
-export const CONTROL_BYTES = 256;
+export const CONTROL_BYTES = 320;
 
 // Int32 cell indices.
 export const SLEEPING = 0;
@@ -45,6 +46,7 @@ export const RUNG_AT = 23;
 export const STARTED_AT = 24;
 export const ALERT_CLOCK = 25;
 export const QUIET_AT = 26;
+export const UNJUDGED = 33;
 
 export interface ControlViews {
   readonly i32: Int32Array;

@@ -157,6 +157,7 @@ export class PerformanceMonitor extends EventEmitter {
       views: this.ctl,
       registry: this.registryBuffers,
       store: this.store,
+      seriesCapacity: o.maxSeries,
       intervalMs: o.collectionIntervalMs,
       historyLimit,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },

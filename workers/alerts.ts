@@ -2,13 +2,15 @@
  * The alert actor: evaluates every rule as data arrives, off the main thread. It waits on
  * the collector's DRAIN_EPOCH (bumped after each drain pass and each closed bucket) with
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
- * `last` rules on every drain, window rules on every closed bucket. Rules and manual
- * resolutions arrive as comlink calls; transitions leave through the sink the coordinator
- * subscribed, in batches, in order.
+ * `last` rules on every drain (every raw sample since their last look), window rules on
+ * every closed bucket. Rules and manual resolutions arrive as comlink calls; transitions
+ * leave through the sink the coordinator subscribed, in batches, in order. How far each
+ * series was judged is written to shared memory once a round's transitions are sent, for a
+ * successor to resume from.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, controlViews } from '../src/control.js';
+import { ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/control.js';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { Alert, AlertRule, AlertTransition } from '../src/alerts/schema.js';
@@ -20,6 +22,8 @@ export interface AlertActorData {
   control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
+  /** Per series id, the raw head `last` rules judged (f64, NaN: never): see AlertEvaluator. */
+  progress: SharedArrayBuffer;
   intervalMs: number;
 }
 
@@ -47,18 +51,24 @@ const MAX_WAIT_MS = 1000;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
-const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store));
+const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store), new Float64Array(data.progress));
 let sink: AlertSink | undefined;
 let stopping = false;
 let nextTimer = Infinity;
 let wake: () => void = () => {};
 
+/** Sends the round's transitions (and, with `withValues`, the active alerts' values), then records how far it judged. */
 function flush(withValues: boolean): void {
   const transitions = evaluator.takeTransitions();
-  if (!sink || (transitions.length === 0 && !withValues)) return;
+  ctl.f64[UNJUDGED] = evaluator.unjudged;
+  if (!sink) return;
   const values = withValues ? evaluator.activeValues() : [];
-  if (transitions.length === 0 && values.length === 0) return;
-  void sink({ transitions, values });
+  if (transitions.length > 0 || values.length > 0) {
+    // The coordinator's sink does not throw; a message that cannot be delivered (the
+    // coordinator is closing) must not end this actor either.
+    Promise.resolve(sink({ transitions, values })).catch(() => {});
+  }
+  evaluator.commitProgress();
 }
 
 async function run(): Promise<void> {
@@ -99,8 +109,7 @@ const api: AlertActorApi = {
     sink = s;
   },
   load(rules, alerts) {
-    evaluator.addRules(rules);
-    evaluator.restore(alerts);
+    evaluator.resume(rules, alerts);
     evaluator.onData(Date.now());
     flush(false);
     wake();

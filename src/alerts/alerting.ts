@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_CLOCK, type ControlViews } from '../control.js';
+import { ALERT_CLOCK, UNJUDGED, type ControlViews } from '../control.js';
 import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';
@@ -35,6 +35,11 @@ export interface AlertingStatus {
   pending: number;
   firing: number;
   historyLength: number;
+  /**
+   * Raw samples that left their series' raw ring (rawCapacity) before the `last` rules of
+   * that series judged them: more than rawCapacity samples of one series between two rounds.
+   */
+  unjudgedSamples: number;
   notifications: NotifierStats & { enabled: boolean };
 }
 
@@ -43,6 +48,8 @@ export interface AlertingDeps {
   views: ControlViews;
   registry: RegistryBuffers;
   store: StoreBuffers;
+  /** Series ids the store holds (progress keeps one cell per id). */
+  seriesCapacity: number;
   intervalMs: number;
   historyLimit: number;
   notifier: NotifierOptions;
@@ -62,7 +69,10 @@ export class Alerting {
   constructor(deps: AlertingDeps) {
     this.deps = deps;
     this.notifier = new Notifier(deps.notifier);
-    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, intervalMs: deps.intervalMs });
+    // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
+    const progress = new SharedArrayBuffer(8 * deps.seriesCapacity);
+    new Float64Array(progress).fill(Number.NaN);
+    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
     this.actor = new Supervisor<AlertActorApi>('alerts', new URL('../../workers/alerts.js', import.meta.url), data, {
       exit: (info: ActorExit) => deps.emit('actor-exit', info),
       restart: (info) => deps.emit('actor-restart', info),
@@ -156,6 +166,7 @@ export class Alerting {
       pending,
       firing,
       historyLength: this.history.length,
+      unjudgedSamples: this.deps.views.f64[UNJUDGED]!,
       notifications: { ...this.notifier.stats, enabled: this.notifier.enabled },
     };
   }
