@@ -5,22 +5,26 @@
  * in place. Recording goes through the main thread's ring; other threads get their own with
  * producer() + attachProducer().
  *
- * Faults degrade and heal, never throw into the host: a dead or stuck collector is
- * restarted (events 'actor-exit', 'actor-restart'), and samples wait in the rings meanwhile.
+ * Faults degrade and heal, never throw into the host: the actors are children of a watchdog
+ * thread that replaces a dead or stuck one without this thread's help (events 'actor-exit',
+ * 'actor-restart'), samples wait in the rings meanwhile, and errors in what the monitor runs
+ * on its own here (observers, samplers, its timer, actors' callbacks) are caught and counted
+ * (status().faults, monitor_faults).
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { BEAT_BY, CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, OWN_FAULTS, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { Faults, type FaultStatus } from './faults.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
-import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
+import { OWN_SERIES, Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
-import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
-import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
+import { createStore, storeBytes, type StoreBuffers, type StoreConfig } from './store/layout.js';
+import { Supervisor, WatchdogLink, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
 import { Alerting, type AlertQuery, type AlertingStatus, type HistoryFilter } from './alerts/alerting.js';
@@ -45,7 +49,8 @@ export interface MonitorStatus {
   startedAt: number | null;
   uptimeMs: number;
   collectionIntervalMs: number;
-  series: { count: number; limit: number };
+  /** The application's series against maxSeries; the monitor's own are counted apart. */
+  series: { count: number; limit: number; own: { count: number; limit: number } };
   ingestion: {
     /** Samples applied to the store since the monitor was created. */
     ingested: number;
@@ -82,10 +87,10 @@ export interface MonitorStatus {
   alerts: AlertingStatus & { heartbeatAgeMs: number | null };
   /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
   overhead: OverheadStatus;
+  /** Errors of the monitor's own work, caught and counted by kind (never thrown into the host). */
+  faults: FaultStatus;
 }
 
-/** Longest the collector's clock may stand still before the actor is replaced. */
-const HEARTBEAT_TIMEOUT_MS = 3_000;
 const TICK_MS = 1_000;
 /** The tick runs this long before each whole second, where bucket boundaries fall. */
 const TICK_LEAD_MS = 15;
@@ -111,6 +116,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
   private readonly alerting: Alerting;
+  private readonly watchdog: WatchdogLink;
+  private readonly faults: Faults;
   private currentState: MonitorState = 'stopped';
   private closed = false;
   private startedAt: number | null = null;
@@ -126,11 +133,9 @@ export class PerformanceMonitor extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
-    this.control = createControl();
-    this.ctl = controlViews(this.control);
-    this.registryBuffers = createRegistry({ maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength });
-    this.store = createStore({
-      maxSeries: o.maxSeries,
+    const limits = { maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength };
+    const storeConfig: StoreConfig = {
+      maxSeries: o.maxSeries + OWN_SERIES,
       rawCapacity: o.rawCapacity,
       bucketCapacity: o.bucketCapacity,
       rollupCapacity: o.rollupCapacity,
@@ -139,29 +144,46 @@ export class PerformanceMonitor extends EventEmitter {
       logBytes: o.sketchLogBytes,
       rollupLogBytes: o.rollupLogBytes,
       poolBytes: o.sketchPoolBytes,
-    });
+    };
+    this.control = createControl();
+    this.ctl = controlViews(this.control);
+    this.registryBuffers = createRegistry(limits);
+    this.store = createStore(storeConfig);
     this.mainRing = createRing(o.ringCapacity);
     closeRing(this.mainRing, true);
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
     this.query = new Query(this.registry, this.reader);
+    this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs), this.registry);
-    this.collector = new Supervisor<CollectorApi>('collector', new URL('../workers/collector.js', import.meta.url), () => this.collectorData(), {
-      exit: (info) => this.emitSafe('actor-exit', info),
-      restart: (info) => this.emitSafe('actor-restart', info),
-    });
-    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs) : undefined;
+    this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
+    this.collector = new Supervisor<CollectorApi>(
+      'collector',
+      new URL('../workers/collector.js', import.meta.url),
+      () => this.collectorData(),
+      {
+        exit: (info) => this.emitSafe('actor-exit', info),
+        restart: (info) => this.emitSafe('actor-restart', info),
+        // A successor gets the rings handed out while it started, whatever its data held.
+        ready: (remote) => remote.addRings(this.handleRings),
+      },
+      this.watchdog,
+      { control: this.control, at: CLOCK, by: BEAT_BY },
+    );
+    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
     this.alerting = new Alerting({
       control: this.control,
       views: this.ctl,
       registry: this.registryBuffers,
       store: this.store,
-      seriesCapacity: o.maxSeries,
+      seriesCapacity: storeConfig.maxSeries,
       intervalMs: o.collectionIntervalMs,
       historyLimit,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
+      watchdog: this.watchdog,
       emit: (event, ...args) => this.emitSafe(event, ...args),
+      fault: (kind, error) => this.faults.report(kind, error),
     });
     this.features = new ReportsFeature({
       monitorId: this.id,
@@ -172,7 +194,7 @@ export class PerformanceMonitor extends EventEmitter {
       reader: this.reader,
       collector: this.collector,
       fixedBytes: () => this.registry.bytes() + this.control.byteLength + [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0),
-      record: (name, value) => this.main.record(name, value),
+      record: (name, value) => this.main.ownMetric(name).record(value),
       flush: () => this.flush(),
       running: () => this.running,
       // Reports analyse the alert engine's history of transitions.
@@ -198,6 +220,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.alerting.start();
     } catch (error) {
       await this.collector.stop();
+      await this.alerting.stop();
       this.currentState = 'stopped';
       throw error;
     }
@@ -205,7 +228,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.main.ring.setClosed(false);
     this.startedAt = Date.now();
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
-    this.runtime?.start();
+    if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
     this.nextRuntimeSample = 0;
     this.currentState = 'running';
     this.onTick();
@@ -222,8 +245,10 @@ export class PerformanceMonitor extends EventEmitter {
     this.currentState = 'stopping';
     clearTimeout(this.tick);
     this.tick = undefined;
-    this.runtime?.sample();
-    this.runtime?.stop();
+    if (this.runtime) {
+      this.faults.guard('runtime-sample', () => this.runtime!.sample());
+      this.runtime.stop();
+    }
     this.main.flush();
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
     this.main.ring.setClosed(true);
@@ -288,14 +313,14 @@ export class PerformanceMonitor extends EventEmitter {
    * gets its own ring.
    */
   producer(): ProducerHandle {
-    const rings = Array.from({ length: this.options.producerThreads }, () => {
-      const sab = createRing(this.options.ringCapacity);
-      closeRing(sab, !this.running);
-      return sab;
-    });
+    const { producerThreads, ringCapacity } = this.options;
+    const rings = Array.from({ length: producerThreads }, () => createRing(ringCapacity));
+    for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);
+    // Collectors started from now on get them with their data; the running one by a call.
+    this.collector.updateData();
     if (this.currentState === 'running' || this.currentState === 'starting') {
-      for (const sab of rings) void this.collector.call((c) => c.addRing(sab), true).catch(() => {});
+      void this.collector.call((c) => c.addRings(rings), true).catch(() => {});
     }
     return {
       type: 'perfwatch.producer',
@@ -375,7 +400,7 @@ export class PerformanceMonitor extends EventEmitter {
       startedAt: this.startedAt,
       uptimeMs: this.startedAt && this.running ? now - this.startedAt : 0,
       collectionIntervalMs: this.options.collectionIntervalMs,
-      series: { count: seriesCount, limit: this.options.maxSeries },
+      series: { count: this.registry.applicationSeriesCount(), limit: this.options.maxSeries, own: { count: this.registry.ownSeriesCount(), limit: OWN_SERIES } },
       ingestion: {
         ingested: this.ctl.f64[INGESTED]!,
         ratePerSecond: this.rate.perSecond,
@@ -406,7 +431,19 @@ export class PerformanceMonitor extends EventEmitter {
       system: this.collectorInfo?.system ?? null,
       alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
       overhead: this.features.overhead.status(),
+      faults: this.faultStatus(),
     };
+  }
+
+  /** This thread's faults, with the collector's own readings it could not record. */
+  private faultStatus(): FaultStatus {
+    const status = this.faults.status();
+    const own = this.ctl.f64[OWN_FAULTS]!;
+    if (own > 0) {
+      status.byKind['collector-own-reading'] = { count: own, lastMessage: "a reading of the monitor's own could not be registered (see the collector)", lastAt: 0 };
+      status.total += own;
+    }
+    return status;
   }
 
   /**
@@ -482,7 +519,7 @@ export class PerformanceMonitor extends EventEmitter {
   async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' = 'collector'): Promise<void> {
     const target = actor === 'alerts' ? this.alerting.actor : this.collector;
     if (fault === 'kill') {
-      await target.worker()?.terminate();
+      await target.kill();
       return;
     }
     if (actor === 'alerts') {
@@ -506,10 +543,11 @@ export class PerformanceMonitor extends EventEmitter {
 
   /**
    * Once a second, just before the collector's bucket boundary: runtime samples (every
-   * interval), the ingestion rate, the heartbeat check. The runtime samples are published
-   * without waking the collector: it wakes for the boundary a few ms later anyway, and an
-   * idle monitor then costs one collector wake-up per interval. The time of that publish
-   * tells the collector how long they waited (monitor_collector_lag).
+   * interval), the ingestion rate. The runtime samples are
+   * published without waking the collector: it wakes for the boundary a few ms later anyway,
+   * and an idle monitor then costs one collector wake-up per interval. The time of that
+   * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
+   * not here: the watchdog thread does it, so a busy or blocked main thread delays nothing.
    */
   private onTick(): void {
     if (this.currentState !== 'running') return;
@@ -517,27 +555,22 @@ export class PerformanceMonitor extends EventEmitter {
     const now = Date.now();
     this.tick = setTimeout(() => this.onTick(), nextTickDelay(now));
     this.tick.unref();
+    this.faults.guard('tick', () => this.tickWork(now));
+    this.features.overhead.mainBusy(performance.now() - busyFrom);
+  }
+
+  private tickWork(now: number): void {
     if (this.runtime && now >= this.nextRuntimeSample) {
       this.nextRuntimeSample = now + this.options.collectionIntervalMs - TICK_MS / 2;
       const quiet = this.main.ring.unpublished() === 0;
-      try {
-        this.runtime.sample();
-        if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
-        this.main.ring.publish(!quiet);
-      } catch {
-        // a race with stop(): the next interval samples again
-      }
+      this.faults.guard('runtime-sample', () => this.runtime!.sample());
+      if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
+      this.main.ring.publish(!quiet);
     }
     const ingested = this.ctl.f64[INGESTED]!;
     if (now - this.rate.at >= 2_000) {
       this.rate = { at: now, ingested, perSecond: ((ingested - this.rate.ingested) * 1000) / (now - this.rate.at) };
     }
-    const clock = this.ctl.f64[CLOCK]!;
-    if (this.collector.state === 'running' && clock > 0 && now - clock > HEARTBEAT_TIMEOUT_MS) {
-      void this.collector.replace(`no heartbeat for ${Math.round(now - clock)} ms`);
-    }
-    const alertAge = this.alerting.heartbeatAge(now);
-    if (alertAge !== null && alertAge > HEARTBEAT_TIMEOUT_MS) void this.alerting.actor.replace(`no heartbeat for ${Math.round(alertAge)} ms`);
     if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
       this.collector
         .call((c) => c.info())
@@ -546,7 +579,6 @@ export class PerformanceMonitor extends EventEmitter {
         })
         .catch(() => {});
     }
-    this.features.overhead.mainBusy(performance.now() - busyFrom);
   }
 
   /** Emits without ever throwing into the caller: a listener's error becomes a warning. */

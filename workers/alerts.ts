@@ -3,14 +3,16 @@
  * the collector's DRAIN_EPOCH (bumped after each drain pass and each closed bucket) with
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
  * `last` rules on every drain (every raw sample since their last look), window rules on
- * every closed bucket. Rules and manual resolutions arrive as comlink calls; transitions
- * leave through the sink the coordinator subscribed, in batches, in order. How far each
- * series was judged is written to shared memory once a round's transitions are sent, for a
- * successor to resume from.
+ * every closed bucket. Rules and manual resolutions arrive as comlink calls (on the port the
+ * watchdog thread handed to the coordinator); transitions leave through the sink the
+ * coordinator subscribed, in batches, in order. How far each series was judged is written to
+ * shared memory once a round's transitions are sent, for a successor to resume from.
+ *
+ * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait (see control.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/control.js';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { Alert, AlertRule, AlertTransition } from '../src/alerts/schema.js';
@@ -19,6 +21,8 @@ import { StoreReader } from '../src/store/reader.js';
 import type { StoreBuffers } from '../src/store/layout.js';
 
 export interface AlertActorData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
   control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
@@ -78,8 +82,9 @@ async function run(): Promise<void> {
   flush(false);
   while (!stopping) {
     const now = Date.now();
-    ctl.f64[ALERT_CLOCK] = now;
     const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - now));
+    ctl.f64[ALERT_CLOCK] = now;
+    ctl.f64[ALERT_BEAT_BY] = now + timeout;
     const waited = Atomics.waitAsync(ctl.i32, DRAIN_EPOCH, drainEpoch, timeout);
     if (waited.async) {
       // A control call (a new rule, say) also ends the wait, through wake().
@@ -145,5 +150,5 @@ const api: AlertActorApi = {
   },
 };
 
-Comlink.expose(api, nodeEndpoint(parentPort!));
+Comlink.expose(api, nodeEndpoint(data.port!));
 void run();

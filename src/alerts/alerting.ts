@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_CLOCK, UNJUDGED, type ControlViews } from '../control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../control.js';
 import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';
-import { Supervisor, type ActorExit } from '../supervisor.js';
+import { Supervisor, type ActorExit, type WatchdogLink } from '../supervisor.js';
 import { timeArg } from '../query.js';
 import type { AlertActorApi, AlertActorData, AlertBatch } from '../../workers/alerts.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
@@ -53,7 +53,10 @@ export interface AlertingDeps {
   intervalMs: number;
   historyLimit: number;
   notifier: NotifierOptions;
+  watchdog: WatchdogLink;
   emit(event: string, ...args: unknown[]): void;
+  /** Where an error in the coordinator's handling of a batch goes instead of the host. */
+  fault(kind: string, error: unknown): void;
 }
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
@@ -73,15 +76,22 @@ export class Alerting {
     const progress = new SharedArrayBuffer(8 * deps.seriesCapacity);
     new Float64Array(progress).fill(Number.NaN);
     const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
-    this.actor = new Supervisor<AlertActorApi>('alerts', new URL('../../workers/alerts.js', import.meta.url), data, {
-      exit: (info: ActorExit) => deps.emit('actor-exit', info),
-      restart: (info) => deps.emit('actor-restart', info),
-      // Each new actor gets the sink, every rule and the alerts' states.
-      ready: async (remote) => {
-        await remote.subscribe(Comlink.proxy((batch: AlertBatch) => this.onBatch(batch)));
-        await remote.load([...this.rules.values()], [...this.alerts.values()]);
+    this.actor = new Supervisor<AlertActorApi>(
+      'alerts',
+      new URL('../../workers/alerts.js', import.meta.url),
+      data,
+      {
+        exit: (info: ActorExit) => deps.emit('actor-exit', info),
+        restart: (info) => deps.emit('actor-restart', info),
+        // Each new actor gets the sink, every rule and the alerts' states.
+        ready: async (remote) => {
+          await remote.subscribe(Comlink.proxy((batch: AlertBatch) => this.onBatch(batch)));
+          await remote.load([...this.rules.values()], [...this.alerts.values()]);
+        },
       },
-    });
+      deps.watchdog,
+      { control: deps.control, at: ALERT_CLOCK, by: ALERT_BEAT_BY },
+    );
   }
 
   start(): Promise<void> {
@@ -146,7 +156,7 @@ export class Alerting {
     return this.history.filter((t) => t.at >= from && t.at <= to && (filter.rule === undefined || t.ruleId === filter.rule));
   }
 
-  /** Age of the actor's last round, for the heartbeat watchdog. */
+  /** Age of the actor's last round. */
   heartbeatAge(now: number): number | null {
     const clock = this.deps.views.f64[ALERT_CLOCK]!;
     return clock > 0 && this.actor.state === 'running' ? now - clock : null;
@@ -171,7 +181,16 @@ export class Alerting {
     };
   }
 
+  /** The actor's batch, called over comlink: an error here is a fault of ours, never the actor's or the host's. */
   private onBatch(batch: AlertBatch): void {
+    try {
+      this.apply(batch);
+    } catch (error) {
+      this.deps.fault('alert-batch', error);
+    }
+  }
+
+  private apply(batch: AlertBatch): void {
     for (const t of batch.transitions) {
       this.history.push(t);
       const rule = this.rules.get(t.ruleId);
@@ -196,7 +215,11 @@ export class Alerting {
           labels: rule?.labels ?? {},
         };
         this.alerts.set(t.fingerprint, alert);
-        this.notifier.onTransition(t, alert);
+        try {
+          this.notifier.onTransition(t, alert);
+        } catch (error) {
+          this.deps.fault('notify', error);
+        }
       }
       this.deps.emit('alert', t);
     }
