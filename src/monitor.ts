@@ -9,21 +9,24 @@
  * thread that replaces a dead or stuck one without this thread's help (events 'actor-exit',
  * 'actor-restart'), samples wait in the rings meanwhile, and errors in what the monitor runs
  * on its own here (observers, samplers, its timer, actors' callbacks) are caught and counted
- * (status().faults, monitor_faults).
+ * (status().faults, monitor_faults). start(), stop() and close() run one at a time, in the
+ * order they were called.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { BEAT_BY, CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, OWN_FAULTS, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { DropWatch, type DropReport } from './drops.js';
 import { Faults, type FaultStatus } from './faults.js';
+import { allocating, checkMemory, type MemoryNeed } from './memory.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
-import { OWN_SERIES, Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
+import { OWN_SERIES, Registry, createRegistry, registryBytes, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
-import { createStore, storeBytes, type StoreBuffers, type StoreConfig } from './store/layout.js';
+import { createStore, storeBytes, storeSizes, type StoreBuffers, type StoreConfig } from './store/layout.js';
 import { Supervisor, WatchdogLink, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
@@ -57,6 +60,8 @@ export interface MonitorStatus {
     /** Over the last few seconds. */
     ratePerSecond: number;
     dropped: number;
+    /** The latest collection interval with drops (the 'drops' event's report), or null. */
+    lastDrops: DropReport | null;
     /** Samples whose series id was unknown (should stay 0). */
     badSamples: number;
     /** Samples published and waiting in rings. */
@@ -118,8 +123,12 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly alerting: Alerting;
   private readonly watchdog: WatchdogLink;
   private readonly faults: Faults;
+  private readonly drops: DropWatch;
+  private nextDropCheck = 0;
   private currentState: MonitorState = 'stopped';
   private closed = false;
+  /** The last start/stop/close queued: each runs after the one before it. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
   private startedAt: number | null = null;
   private tick: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
@@ -145,16 +154,34 @@ export class PerformanceMonitor extends EventEmitter {
       rollupLogBytes: o.rollupLogBytes,
       poolBytes: o.sketchPoolBytes,
     };
+    // Every buffer's size is known before the first is allocated: a configuration the
+    // machine cannot hold fails here, naming its options.
+    const sizes = storeSizes(storeConfig);
+    const seriesNeed: MemoryNeed = {
+      what: `series store (maxSeries ${o.maxSeries} + ${OWN_SERIES} own series × ${sizes.slotBytes.toLocaleString('en-US')} bytes each, sized by rawCapacity ${o.rawCapacity}, bucketCapacity ${o.bucketCapacity}, rollupCapacity ${o.rollupCapacity})`,
+      option: 'maxSeries',
+      bytes: sizes.meta + sizes.hot + sizes.series + 8 * storeConfig.maxSeries,
+    };
+    const needs: MemoryNeed[] = [
+      seriesNeed,
+      { what: `registry (maxSeries ${o.maxSeries})`, option: 'maxSeries', bytes: registryBytes(limits) },
+      { what: `sketch log (sketchLogBytes ${o.sketchLogBytes})`, option: 'sketchLogBytes', bytes: sizes.log },
+      { what: `rollup sketch log (rollupLogBytes ${o.rollupLogBytes})`, option: 'rollupLogBytes', bytes: sizes.rollupLog },
+      { what: `sketch pool (sketchPoolBytes ${o.sketchPoolBytes})`, option: 'sketchPoolBytes', bytes: sizes.pool },
+      { what: `main thread's ring (ringCapacity ${o.ringCapacity})`, option: 'ringCapacity', bytes: bytesFor(o.ringCapacity) },
+    ];
+    checkMemory(needs);
     this.control = createControl();
     this.ctl = controlViews(this.control);
-    this.registryBuffers = createRegistry(limits);
-    this.store = createStore(storeConfig);
-    this.mainRing = createRing(o.ringCapacity);
+    this.registryBuffers = allocating(needs[1]!, () => createRegistry(limits));
+    this.store = allocating(seriesNeed, () => createStore(storeConfig));
+    this.mainRing = allocating(needs[5]!, () => createRing(o.ringCapacity));
     closeRing(this.mainRing, true);
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
     this.query = new Query(this.registry, this.reader);
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
+    this.drops = new DropWatch(Date.now());
     this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs), this.registry);
     this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
     this.collector = new Supervisor<CollectorApi>(
@@ -210,8 +237,43 @@ export class PerformanceMonitor extends EventEmitter {
     return this.currentState === 'running';
   }
 
-  /** Starts the collector and the runtime sampler; recording works once this resolves. */
-  async start(): Promise<void> {
+  /**
+   * Starts the collector and the runtime sampler; recording works once this resolves.
+   * start(), stop() and close() run one at a time in call order, each resolving once done.
+   */
+  start(): Promise<void> {
+    return this.serially(() => this.startNow());
+  }
+
+  /**
+   * Stops recording (record() throws from now on), lets the collector drain what the rings
+   * hold, and stops it. The data stays readable; start() resumes on it.
+   */
+  stop(): Promise<void> {
+    return this.serially(() => this.stopNow());
+  }
+
+  /**
+   * Stops for good: stop(), then no alert notification goes out any more (queued webhook
+   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
+   * its data stays readable, and start() refuses.
+   */
+  close(): Promise<void> {
+    return this.serially(async () => {
+      this.closed = true;
+      await this.stopNow();
+      this.alerting.close();
+    });
+  }
+
+  /** Runs a lifecycle step after the ones called before it, whatever became of them. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(step, step);
+    this.lifecycle = run.catch(() => {});
+    return run;
+  }
+
+  private async startNow(): Promise<void> {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
@@ -230,17 +292,14 @@ export class PerformanceMonitor extends EventEmitter {
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
     this.nextRuntimeSample = 0;
+    this.nextDropCheck = Date.now() + this.options.collectionIntervalMs;
     this.currentState = 'running';
     this.onTick();
     this.features.start();
     this.emitSafe('start');
   }
 
-  /**
-   * Stops recording (record() throws from now on), lets the collector drain what the rings
-   * hold, and stops it. The data stays readable; start() resumes on it.
-   */
-  async stop(): Promise<void> {
+  private async stopNow(): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     clearTimeout(this.tick);
@@ -257,17 +316,6 @@ export class PerformanceMonitor extends EventEmitter {
     await this.features.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
-  }
-
-  /**
-   * Stops for good: stop(), then no alert notification goes out any more (queued webhook
-   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
-   * its data stays readable, and start() refuses.
-   */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.stop();
-    this.alerting.close();
   }
 
   /** Records a sample by metric name and tags (repeated shapes are cheap; see metric()). */
@@ -314,7 +362,9 @@ export class PerformanceMonitor extends EventEmitter {
    */
   producer(): ProducerHandle {
     const { producerThreads, ringCapacity } = this.options;
-    const rings = Array.from({ length: producerThreads }, () => createRing(ringCapacity));
+    const need: MemoryNeed = { what: `${producerThreads} rings of ${ringCapacity} samples (producerThreads × ringCapacity)`, option: 'producerThreads', bytes: producerThreads * bytesFor(ringCapacity) };
+    checkMemory([need]);
+    const rings = allocating(need, () => Array.from({ length: producerThreads }, () => createRing(ringCapacity)));
     for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);
     // Collectors started from now on get them with their data; the running one by a call.
@@ -405,6 +455,7 @@ export class PerformanceMonitor extends EventEmitter {
         ingested: this.ctl.f64[INGESTED]!,
         ratePerSecond: this.rate.perSecond,
         dropped: rings.reduce((a, r) => a + r.dropped, 0),
+        lastDrops: this.drops.last,
         badSamples: this.ctl.f64[BAD_SAMPLES]!,
         pending: rings.reduce((a, r) => a + r.fill, 0),
         overflow: this.options.overflow,
@@ -543,7 +594,7 @@ export class PerformanceMonitor extends EventEmitter {
 
   /**
    * Once a second, just before the collector's bucket boundary: runtime samples (every
-   * interval), the ingestion rate. The runtime samples are
+   * interval), the ingestion rate, the drop report (every interval). The runtime samples are
    * published without waking the collector: it wakes for the boundary a few ms later anyway,
    * and an idle monitor then costs one collector wake-up per interval. The time of that
    * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
@@ -570,6 +621,12 @@ export class PerformanceMonitor extends EventEmitter {
     const ingested = this.ctl.f64[INGESTED]!;
     if (now - this.rate.at >= 2_000) {
       this.rate = { at: now, ingested, perSecond: ((ingested - this.rate.ingested) * 1000) / (now - this.rate.at) };
+    }
+    if (now >= this.nextDropCheck) {
+      this.nextDropCheck = now + this.options.collectionIntervalMs - TICK_MS / 2;
+      const rings = [this.mainRing, ...this.handleRings].map((sab, i) => ({ owner: i === 0 ? ('main' as const) : ('worker' as const), ...ringStats(sab) }));
+      const report = this.drops.check(rings, now);
+      if (report) this.emitSafe('drops', report);
     }
     if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
       this.collector

@@ -1,3 +1,4 @@
+import { CONTROL_BYTES } from '../dist/src/control.js';
 import { rankOf } from '../dist/src/sketch.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
@@ -215,7 +216,7 @@ describe('PerformanceMonitor', () => {
     expect(s.ingestion.dropped).toBe(0);
     expect(s.ingestion.rings[0]).toMatchObject({ owner: 'main', capacity: 65536 });
     expect(s.memory.storeBytes).toBeGreaterThan(0);
-    expect(s.memory.totalBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + 256);
+    expect(s.memory.totalBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + CONTROL_BYTES);
     expect(s.memory.seriesInUseBytes).toBeLessThan(s.memory.storeBytes);
   });
 
