@@ -19,7 +19,7 @@ export { analyzeAlerts, ALERT_RULES } from './reports/alerts.js';
 export { SCORE_PARTS, SCORE_FORMULA } from './reports/score.js';
 export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
 export { OPTIMIZATION_TYPES } from './reports/tunables.js';
-export { ReportAbortedError, ReportFailedError, OptimizationBusyError } from './reports/errors.js';
+export { ReportAbortedError, ReportFailedError, ReportTimeoutError, OptimizationBusyError } from './reports/errors.js';
 export type { ReportOptions } from './reports/service.js';
 export type { OptimizeOptions, OptimizationResult, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimizer.js';
 export type { TunableDefinition, OptimizationType, TunableType, Goal } from './reports/tunables.js';

@@ -565,9 +565,16 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Fault injection, for tests and drills: the collector throws, exits, hangs (inside), or is
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
-   * would). The supervisor must heal each without losing a sample.
+   * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
+   * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
+   * ends it.
    */
-  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' = 'collector'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' = 'collector'): Promise<void> {
+    if (actor === 'reports') {
+      if (fault !== 'hang') throw new InvalidArgumentError('fault', 'of the report pool can only be hang');
+      await this.features.reports.hang();
+      return;
+    }
     const target = actor === 'alerts' ? this.alerting.actor : this.collector;
     if (fault === 'kill') {
       await target.kill();
