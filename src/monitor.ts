@@ -14,7 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { BEAT_BY, CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, OWN_FAULTS, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { BEAT_BY, CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, OWN_FAULTS, QUIET_AT, SKETCH_OVERFLOW, STARTED_AT, createControl, controlViews, type ControlViews } from './control.js';
 import { DropWatch, type DropReport } from './drops.js';
 import { Faults, type FaultStatus } from './faults.js';
 import { allocating, checkMemory, type MemoryNeed } from './memory.js';
@@ -74,7 +74,12 @@ export interface MonitorStatus {
     state: ActorState;
     restarts: number;
     lastExit: { code: number; message: string | null } | null;
+    /**
+     * Read from shared memory, so current even while this thread has not yet heard of a
+     * replacement: the age of the running collector's last beat, and when it started.
+     */
     heartbeatAgeMs: number | null;
+    startedAt: number | null;
     lagMs: number;
     openSeries: number | null;
     freeSketchPages: number;
@@ -466,7 +471,8 @@ export class PerformanceMonitor extends EventEmitter {
         state: c.state,
         restarts: c.restarts,
         lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
-        heartbeatAgeMs: clock > 0 && c.state === 'running' ? Math.max(0, now - clock) : null,
+        heartbeatAgeMs: clock > 0 && this.running ? Math.max(0, now - clock) : null,
+        startedAt: this.running ? this.ctl.f64[STARTED_AT]! : null,
         lagMs: this.ctl.f64[LAG_MS]!,
         openSeries: this.collectorInfo?.openSeries ?? null,
         freeSketchPages: this.reader.freePages(),

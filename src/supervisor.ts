@@ -168,8 +168,9 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
 
   /** Terminates the running actor from outside (a drill: as an OOM kill would); resolves once it is gone. */
   async kill(): Promise<void> {
-    const instance = this.instance;
-    if (!instance || this.state !== 'running') return;
+    // A successor still being made ready (the watchdog may report it up first) is the target.
+    const instance = await this.next.promise.catch(() => undefined);
+    if (!instance || this.state === 'stopped') return;
     this.link.post({ op: 'kill', actor: this.name });
     await instance.gone;
   }
