@@ -157,7 +157,9 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   async call<T>(fn: (remote: Comlink.Remote<Api>) => Promise<T>, retry = false): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.state === 'stopped') throw new ActorError(this.name, 'is not running');
-      const instance = await this.next.promise;
+      // A ready actor is called before this function first yields: the message leaves even
+      // if this thread then stays busy (a producer() followed by a recording loop).
+      const instance = this.state === 'running' && this.instance ? this.instance : await this.next.promise;
       try {
         return await Promise.race([fn(instance.remote), instance.exited]);
       } catch (error) {
