@@ -5,6 +5,8 @@
  */
 export { PerformanceMonitor } from './monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor.js';
+export type { DropReport } from './drops.js';
+export type { FaultStatus, FaultRecord } from './faults.js';
 export { attachProducer, MetricHandle, CounterHandle, Producer } from './producer.js';
 export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './producer.js';
 export { MonitorOptionsSchema, resolveOptions } from './options.js';

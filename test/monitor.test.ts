@@ -220,6 +220,43 @@ describe('PerformanceMonitor', () => {
     expect(s.memory.seriesInUseBytes).toBeLessThan(s.memory.storeBytes);
   });
 
+  it('stores every sample of a burst of 1M on an idle monitor with default options', async () => {
+    // Defaults dropped 648,900 of them: the ring holds 65,536 and a tight loop fills it in a
+    // millisecond. The default overflow policy now waits for a collector that frees room.
+    const m = monitor();
+    await m.start();
+    await waitFor(() => m.getMetrics({ names: ['heap_used'] }).length > 0, 10_000, 'an idle, running monitor');
+    const h = m.metric('burst_rt');
+    for (let i = 0; i < 1_000_000; i++) h.record(i & 1023);
+    await m.flush();
+    expect(m.getMetrics({ names: ['burst_rt'] })[0]!.totalCount).toBe(1_000_000);
+    expect(m.status().ingestion.dropped).toBe(0);
+  });
+
+  it('runs start(), stop() and close() one at a time, in call order, each having done its job', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    // Called together on a running monitor: stop, then start; it ends running.
+    const done: string[] = [];
+    await Promise.all([m.stop().then(() => done.push(`stop:${m.state}`)), m.start().then(() => done.push(`start:${m.state}`))]);
+    expect(done).toEqual(['stop:stopped', 'start:running']);
+    expect(() => m.record('queue_size', 1)).not.toThrow();
+    // stop() during start(): start finishes, then stop does its job.
+    await m.stop();
+    const starting = m.start();
+    const stopping = m.stop();
+    await starting;
+    await stopping;
+    expect(m.state).toBe('stopped');
+    expect(() => m.record('queue_size', 1)).toThrow(MonitorStoppedError);
+    // close() then start(): the start comes after the close, and refuses.
+    await m.start();
+    const closing = m.close();
+    await expect(m.start()).rejects.toThrow(/the monitor was closed/);
+    await closing;
+    expect(m.state).toBe('stopped');
+  });
+
   it('refuses records once stopped, keeps its data readable, and resumes on start()', async () => {
     const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
     const h = m.metric('api_response_time', { api: 'billing' });

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import Piscina from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer } from '../dist/src/index.js';
-import { waitFor } from './helpers.js';
+import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
+import { once, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -80,6 +80,21 @@ describe('recording from other threads', () => {
       return metric && metric.totalSum === dropped ? metric : undefined;
     }, 5_000, 'monitor_dropped to account for the drops');
     expect(reported.kind).toBe('counter');
+  });
+
+  it("announces drops once per interval: a 'drops' event and status, with the exact count", async () => {
+    const m = await started({ ringCapacity: 1024, overflow: 'drop' });
+    const announced = once<DropReport>(m, 'drops');
+    const reply = await runRecorder({ handle: m.producer(), count: 500_000, value: 1, name: 'queue_size' });
+    expect(reply.done).toBe(true);
+    const report = await announced;
+    await m.flush();
+    const s = m.status();
+    expect(report.samples).toBe(s.ingestion.dropped);
+    expect(report.samples + m.getMetrics({ names: ['queue_size'] })[0]!.totalCount).toBe(500_000);
+    expect(report.rings).toEqual([{ id: expect.any(Number), owner: 'worker', samples: report.samples }]);
+    expect(report.at - report.since).toBeGreaterThan(0);
+    expect(s.ingestion.lastDrops).toEqual(report);
   });
 
   it('says so when a handle has no ring left for another thread', async () => {
