@@ -71,7 +71,7 @@ const PUBLISH_MASK = PUBLISH_EVERY - 1;
 export const STREAK_CHECK = 64;
 const STREAK_MASK = STREAK_CHECK - 1;
 /** Longest a producer cedes the CPU after a streak of drops (ms; see the module comment). */
-export const CEDE_MS = 0.1;
+export const CEDE_MS = 1;
 /**
  * The collector counts as alive while its last beat, or the next one it promised, is at most
  * this old (the watchdog's grace): a dead or hung one gets no CPU ceded to it.
@@ -98,7 +98,7 @@ export const WAIT_SHARE = 0.1;
 export type OverflowPolicy = 'wait' | 'drop' | 'block';
 export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['wait', 'drop', 'block'];
 /** Default longest wait on a ring whose consumer frees nothing. */
-export const DEFAULT_STALL_MS = 500;
+export const DEFAULT_STALL_MS = 250;
 
 export function bytesFor(capacity: number): number {
   return HEADER_BYTES + 12 * capacity;

@@ -50,8 +50,8 @@ export interface AlertActorApi {
   injectFault(fault: 'throw' | 'exit'): void;
 }
 
-/** Longest wait, so that the heartbeat moves and pending timers are checked. */
-const MAX_WAIT_MS = 1000;
+/** Longest wait, so that the heartbeat moves (a hang is noticed within this plus the watchdog's grace) and pending timers are checked. */
+const MAX_WAIT_MS = 250;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
