@@ -65,9 +65,8 @@ let wake: () => void = () => {};
 function flush(withValues: boolean): void {
   const transitions = evaluator.takeTransitions();
   ctl.f64[UNJUDGED] = evaluator.unjudged;
-  if (!sink) return;
-  const values = withValues ? evaluator.activeValues() : [];
-  if (transitions.length > 0 || values.length > 0) {
+  const values = sink && withValues ? evaluator.activeValues() : [];
+  if (sink && (transitions.length > 0 || values.length > 0)) {
     // The coordinator's sink does not throw; a message that cannot be delivered (the
     // coordinator is closing) must not end this actor either.
     Promise.resolve(sink({ transitions, values })).catch(() => {});

@@ -93,8 +93,10 @@ export class AlertEvaluator {
   private out: AlertTransition[] = [];
   /** Per series id, the raw head judged by `last` rules (NaN: never), shared with a successor. */
   private readonly progress: Float64Array<ArrayBufferLike>;
-  /** Heads judged this round, written to `progress` by commitProgress(). */
-  private judged = new Map<number, number>();
+  /** Series judged this round and their heads, written to `progress` by commitProgress(). */
+  private readonly judgedIds: Int32Array;
+  private readonly judgedHeads: Float64Array;
+  private judgedCount = 0;
   /** Raw samples that left the raw ring before a `last` rule judged them. */
   unjudged = 0;
 
@@ -105,6 +107,8 @@ export class AlertEvaluator {
     this.progress = progress;
     this.rawT = new Float64Array(reader.layout.rawCap);
     this.rawV = new Float64Array(reader.layout.rawCap);
+    this.judgedIds = new Int32Array(reader.layout.maxSeries);
+    this.judgedHeads = new Float64Array(reader.layout.maxSeries);
   }
 
   addRule(rule: AlertRule): void {
@@ -167,39 +171,56 @@ export class AlertEvaluator {
   /** New raw samples were published: `last` rules judge each sample of their series since they last looked. */
   onData(now: number): void {
     this.bindNewSeries('new-series');
-    // Bindings are sorted by series: the head is read once per series, so every rule of a
-    // series judges the same samples and the series' progress is one number.
-    let id = -1;
-    let head = 0;
-    for (const b of this.lastBindings) {
-      if (b.id !== id) {
-        id = b.id;
-        head = this.reader.rawHead(id);
-        this.judged.set(id, head);
+    // Bindings are sorted by series: a series' head is read and its new samples copied once,
+    // for all of its rules, and its progress is one number.
+    const list = this.lastBindings;
+    for (let i = 0; i < list.length; ) {
+      const id = list[i]!.id;
+      const head = this.reader.rawHead(id);
+      let end = i;
+      let backlog = 0;
+      for (; end < list.length && list[end]!.id === id; end++) backlog = Math.max(backlog, (head - list[end]!.seenHead) | 0);
+      if (backlog > 0) {
+        const n = this.reader.rawRange(id, (head - backlog) | 0, head, this.rawT, this.rawV);
+        for (let k = i; k < end; k++) this.judge(list[k]!, head, n, now);
+        this.judgedIds[this.judgedCount] = id;
+        this.judgedHeads[this.judgedCount++] = head;
       }
-      if (head !== b.seenHead) this.judge(b, head, now);
+      i = end;
     }
   }
 
   /** Publishes how far each series was judged; the actor calls it once the round's transitions are sent. */
   commitProgress(): void {
-    for (const [id, head] of this.judged) this.progress[id] = head;
-    this.judged.clear();
+    for (let i = 0; i < this.judgedCount; i++) this.progress[this.judgedIds[i]!] = this.judgedHeads[i]!;
+    this.judgedCount = 0;
   }
 
-  /** Steps a `last` binding through its series' raw samples from seenHead up to `head`. */
-  private judge(b: Binding, head: number, now: number): void {
-    const n = this.reader.rawRange(b.id, b.seenHead, head, this.rawT, this.rawV);
-    this.unjudged += this.reader.skipped;
+  /**
+   * Steps a `last` binding through the samples after its seenHead, up to `head`: the last
+   * ones of the `n` copied (the oldest of its backlog may be gone: counted as unjudged).
+   */
+  private judge(b: Binding, head: number, n: number, now: number): void {
+    const backlog = (head - b.seenHead) | 0;
     b.seenHead = head;
+    if (backlog <= 0) return;
+    const count = backlog < n ? backlog : n;
+    this.unjudged += backlog - count;
     const t = this.rawT;
     const v = this.rawV;
-    for (let i = 0; i < n; i++) {
+    const rule = b.rule;
+    for (let i = n - count; i < n; i++) {
+      const value = v[i]!;
       const at = t[i]!;
       if (at < b.since) continue;
       // A sample stamped ahead of the clock (a batch timestamp) counts as now.
       if (at > b.clock) b.clock = at < now ? at : now;
-      this.step(b, v[i]!, b.clock);
+      // The common case, an inactive alert and no breach, changes nothing but the value.
+      if (b.state === 'inactive' && !compare(rule.operator, value, rule.threshold)) {
+        b.lastValue = value;
+        continue;
+      }
+      this.step(b, value, b.clock);
     }
   }
 
