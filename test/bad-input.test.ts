@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardinalityError, InvalidArgumentError, KindMismatchError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
+import { caught as caughtAny } from './helpers.js';
 
-/** Throws `fn` and returns the error, for checking its class, code, field and message. */
-function caught(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (error) {
-    return error as InvalidArgumentError;
-  }
-  throw new Error('expected an error');
-}
+const caught = (fn: () => unknown): InvalidArgumentError => caughtAny<InvalidArgumentError>(fn);
 
 describe('bad input', () => {
   const m = new PerformanceMonitor({ maxSeries: 32, maxTags: 3, maxTagValueLength: 20, system: { enabled: false }, runtime: { enabled: false } });

@@ -1,21 +1,12 @@
 import { execFile } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CardinalityError, PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
-import { waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { CardinalityError } from '../dist/src/index.js';
+import { monitorStarter, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 
-const monitors: PerformanceMonitor[] = [];
-afterEach(async () => {
-  await Promise.all(monitors.splice(0).map((m) => m.stop()));
-});
-async function started(options: MonitorOptions = {}): Promise<PerformanceMonitor> {
-  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
-  monitors.push(m);
-  await m.start();
-  return m;
-}
+const started = monitorStarter();
 
 interface HostRun {
   code: number | null;

@@ -2,21 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
 import { allocating, checkMemory } from '../dist/src/memory.js';
 import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/sketch.js';
+import { caught } from './helpers.js';
 
-/** Throws `fn` and returns the error. */
-function caught(fn: () => unknown): CapacityError {
-  try {
-    fn();
-  } catch (error) {
-    return error as CapacityError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('options whose memory cannot be had', () => {
   it('are refused before anything is allocated, naming the options and the bytes', () => {
     // 10,000 series of 65,536 raw samples and a million buckets each: about 650 GB.
-    const e = caught(() => new PerformanceMonitor({ rawCapacity: 65536, bucketCapacity: 1_000_000 }));
+    const e = caught<CapacityError>(() => new PerformanceMonitor({ rawCapacity: 65536, bucketCapacity: 1_000_000 }));
     expect(e).toBeInstanceOf(CapacityError);
     expect(e.field).toBe('maxSeries');
     expect(e.message).toMatch(/^maxSeries and the options beside it ask for [\d.]+ GiB \([\d,]+ bytes\) of shared memory, more than this machine's [\d.]+ GiB/);
@@ -25,14 +17,14 @@ describe('options whose memory cannot be had', () => {
 
   it('are refused for a producer handle whose rings do not fit', () => {
     const m = new PerformanceMonitor({ ringCapacity: 1 << 26, producerThreads: 256, system: { enabled: false }, runtime: { enabled: false } });
-    const e = caught(() => m.producer());
+    const e = caught<CapacityError>(() => m.producer());
     expect(e).toMatchObject({ code: 'PW_ERR_CAPACITY', field: 'producerThreads' });
     expect(e.message).toMatch(/256 rings of 67108864 samples \(producerThreads × ringCapacity\): [\d.]+ GiB/);
   });
 
   it('turn an allocation the system refuses into the same error', () => {
     expect(() => checkMemory([{ what: 'a part', option: 'sketchLogBytes', bytes: 2048 }], 1024)).toThrow(/^sketchLogBytes and the options beside it ask for 0\.0 MiB \(2,048 bytes\)/);
-    const e = caught(() =>
+    const e = caught<CapacityError>(() =>
       allocating({ what: 'sketch log (sketchLogBytes 4096)', option: 'sketchLogBytes', bytes: 4096 }, () => {
         throw new RangeError('Array buffer allocation failed');
       }),
@@ -78,7 +70,7 @@ describe('extreme values', () => {
 
   it('refuses lone UTF-16 surrogates in tags (they would share a series with U+FFFD)', () => {
     for (const bad of ['\uD800', 'a\uDC00b', '\uDBFF']) {
-      const e = caught(() => m.record('queue_size', 1, { queue: bad })) as unknown as InvalidArgumentError;
+      const e = caught<InvalidArgumentError>(() => m.record('queue_size', 1, { queue: bad }));
       expect(e).toBeInstanceOf(InvalidArgumentError);
       expect(e.message).toBe('tags.queue must be well-formed Unicode: it holds a lone UTF-16 surrogate');
     }
