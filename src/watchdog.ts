@@ -9,8 +9,9 @@
  * Bounds: an actor that exits is replaced at once (its exit event); one that stops beating,
  * GRACE_MS after the time by which it promised its next beat (see control.ts). A successor is
  * spawned at once, unless the actor has been replaced FAST_RESTARTS times in the last minute
- * (a crash loop), then BACKOFF_MS later. The thread wakes only when a promise falls due, so an
- * idle monitor costs it about one wake-up per actor round.
+ * (a crash loop), then BACKOFF_MS later: a replacement still comes within a second, and a
+ * crash loop costs a few spawns a second at most. The thread wakes only when a promise falls
+ * due, so an idle monitor costs it about one wake-up per actor round.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 
@@ -21,8 +22,8 @@ const START_TIMEOUT_MS = 15_000;
 /** How often a starting actor is looked at, to report its first beat promptly. */
 const STARTING_POLL_MS = 5;
 /** Replacements per minute made at once; past them, each waits BACKOFF_MS. */
-const FAST_RESTARTS = 30;
-const BACKOFF_MS = 1_000;
+const FAST_RESTARTS = 60;
+const BACKOFF_MS = 250;
 
 export interface BeatCells {
   control: SharedArrayBuffer;
