@@ -7,16 +7,23 @@
  * warm-up. The perfwatch recording-thread cases run on a started monitor whose ring holds a
  * pass, so they measure the recording thread, not back-pressure; the end-to-end case
  * measures the sustained rate through the collector with overflow 'block' (zero loss, checked).
+ * Two rows from bench/overload.ts follow: three workers and the main thread recording flat
+ * out under each overflow policy (interleaved rounds, medians), and a burst of 1M records on
+ * an idle monitor with default options.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { PerformanceMonitor, type MetricHandle } from '../src/index.js';
+import { burstOnDefaults, overload, type OverloadResult } from './overload.js';
 
 const PASS_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1_000_000);
 const PASSES = Number(process.env.BENCH_PASSES ?? 9);
 const E2E_SAMPLES = Number(process.env.BENCH_E2E_SAMPLES ?? 20_000_000);
+const OVERLOAD_MS = Number(process.env.BENCH_OVERLOAD_MS ?? 2_000);
+const OVERLOAD_ROUNDS = Number(process.env.BENCH_OVERLOAD_ROUNDS ?? 3);
+const BURST_ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 3);
 
 const values = new Float64Array(4096);
 {
@@ -179,6 +186,25 @@ async function main(): Promise<void> {
   process.stderr.write(`  end to end: ${e2eRate.toFixed(1)} M/s (passes ${e2eRates.map((r) => r.toFixed(0)).join(' ')})\n`);
   add('perfwatch end to end through the collector, 100 series, zero loss', e2eRate, `3 × ${(E2E_SAMPLES / 1e6).toFixed(0)}M samples, every one counted`);
 
+  // ---- overload: 3 workers + main flat out, each policy in turn, rounds interleaved ---------
+  const policies = ['drop', 'block', 'wait'] as const;
+  const runs = new Map<string, OverloadResult[]>(policies.map((p) => [p, []]));
+  for (let r = 0; r < OVERLOAD_ROUNDS; r++) for (const p of policies) runs.get(p)!.push(await overload(p, OVERLOAD_MS));
+  const applied = new Map<string, number>();
+  for (const p of policies) {
+    const rs = runs.get(p)!;
+    const a = median(rs.map((x) => x.appliedPerSecond / 1e6));
+    applied.set(p, a);
+    process.stderr.write(`  overload ${p}: applied ${rs.map((x) => (x.appliedPerSecond / 1e6).toFixed(1)).join(' ')} M/s\n`);
+    const note = `offered ${median(rs.map((x) => x.offeredPerSecond / 1e6)).toFixed(0)}M/s, dropped ${(100 * median(rs.map((x) => x.droppedShare))).toFixed(0)}%; every sample applied or counted`;
+    add(`overload: 3 workers + main flat out, overflow '${p}', applied end to end${p === 'wait' ? ' (the default)' : ''}`, a, note);
+  }
+
+  // ---- a burst of 1M on an idle monitor with default options ---------------------------------
+  const burst = await burstOnDefaults(BURST_ROUNDS, 1_500);
+  process.stderr.write(`  burst on defaults: stored ${burst.stored.join(' ')}; loop ${burst.loopPerSecond.map((x) => (x / 1e6).toFixed(1)).join(' ')} M/s\n`);
+  add('burst of 1M handle.record() on an idle monitor, default options (the loop, waits included)', median(burst.loopPerSecond) / 1e6, `stored ${burst.stored.map((n) => n.toLocaleString('en-US')).join(' / ')} of 1,000,000`);
+
   clearInterval(rssTimer);
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 
@@ -190,6 +216,7 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${rate.toFixed(1)} | ${(rate / otelRate).toFixed(2)} | ${(rate / raw).toFixed(2)} | ${note} |`);
   }
   console.log(`\npeak RSS of the whole run: ${(peakRss / 1048576).toFixed(0)} MiB; perfwatch recording-thread passes dropped ${dropped} samples`);
+  console.log(`overload, applied end to end: drop / block = ${(applied.get('drop')! / applied.get('block')!).toFixed(2)}, wait / block = ${(applied.get('wait')! / applied.get('block')!).toFixed(2)} (medians of ${OVERLOAD_ROUNDS} interleaved rounds of ${OVERLOAD_MS} ms)`);
 }
 
 main().catch((error) => {

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   process.stderr.write(`filled ${SERIES} series, ${samples.toLocaleString('en-US')} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   if (samples !== SERIES * POINTS) throw new Error(`expected ${SERIES * POINTS} samples in the store, got ${samples}`);
 
-  const service = new ReportService({ monitorId: 'bench', store, registry: registryBuffers, threads: 1, alertHistory: undefined });
+  const service = new ReportService({ monitorId: 'bench', store, registry: registryBuffers, threads: 1, timeoutMs: 600_000, alertHistory: undefined });
   const rows: Row[] = [];
   rows.push(await measure('pool, JSON, first report (thread start included)', () => service.generate({}), 1));
   const check = (await service.generate({})) as { summary: { samples: number; series: number } };

@@ -23,17 +23,26 @@
  * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
  * | 3    | 200     | ALERT_CLOCK           | f64   | alert actor| wall clock (ms) of its last round     |
  * | 3    | 208     | QUIET_AT              | f64   | main thread| when it last published without waking|
- * | 3    | 224     | PAUSED                | i32   | main thread| 1 while its own sampling is paused   |
+ * | 3    | 216     | BEAT_BY               | f64   | collector  | its next beat is due by then (ms)     |
+ * | 3    | 224     | ALERT_BEAT_BY         | f64   | alert actor| the same for the alert actor          |
+ * | 4    | 256     | OWN_FAULTS            | f64   | collector  | own readings it could not record      |
+ * | 4    | 264     | UNJUDGED              | f64   | alert actor| raw samples past the raw ring before a `last` rule saw them |
+ * | 4    | 272     | HANG_AT               | f64   | collector  | when an injected hang began (drills)  |
+ * | 4    | 288     | PAUSED                | i32   | main thread| 1 while its own sampling is paused   |
+ *
+ * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK) at every round and, before it
+ * waits, the time by which it will beat again (BEAT_BY, ALERT_BEAT_BY). The watchdog thread
+ * declares it hung a grace period past that promise, whatever the other threads are doing.
  */
 
-export const CONTROL_BYTES = 256;
+export const CONTROL_BYTES = 320;
 
 // Int32 cell indices.
 export const SLEEPING = 0;
 export const DOORBELL = 1;
 export const DRAIN_EPOCH = 16;
 export const BUCKET_EPOCH = 17;
-export const PAUSED = 56;
+export const PAUSED = 72;
 
 // Float64 cell indices.
 export const CLOCK = 16;
@@ -47,6 +56,11 @@ export const RUNG_AT = 23;
 export const STARTED_AT = 24;
 export const ALERT_CLOCK = 25;
 export const QUIET_AT = 26;
+export const BEAT_BY = 27;
+export const ALERT_BEAT_BY = 28;
+export const OWN_FAULTS = 32;
+export const UNJUDGED = 33;
+export const HANG_AT = 34;
 
 export interface ControlViews {
   readonly i32: Int32Array;

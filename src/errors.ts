@@ -27,8 +27,8 @@ export class InvalidArgumentError extends PerfwatchError {
 
 /** A new series would exceed the configured cardinality limit. */
 export class CardinalityError extends PerfwatchError {
-  constructor(message: string) {
-    super('PW_ERR_CARDINALITY', message, 'tags');
+  constructor(message: string, field = 'tags') {
+    super('PW_ERR_CARDINALITY', message, field);
   }
 }
 

@@ -5,6 +5,8 @@
  */
 export { PerformanceMonitor } from './monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor.js';
+export type { DropReport } from './drops.js';
+export type { FaultStatus, FaultRecord } from './faults.js';
 export { attachProducer, MetricHandle, CounterHandle, Producer } from './producer.js';
 export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './producer.js';
 export { MonitorOptionsSchema, resolveOptions } from './options.js';
@@ -19,7 +21,7 @@ export { analyzeAlerts, ALERT_RULES } from './reports/alerts.js';
 export { SCORE_PARTS, SCORE_FORMULA } from './reports/score.js';
 export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
 export { OPTIMIZATION_TYPES } from './reports/tunables.js';
-export { ReportAbortedError, ReportFailedError, OptimizationBusyError } from './reports/errors.js';
+export { ReportAbortedError, ReportFailedError, ReportTimeoutError, OptimizationBusyError } from './reports/errors.js';
 export type { ReportOptions } from './reports/service.js';
 export type { OptimizeOptions, OptimizationResult, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimizer.js';
 export type { TunableDefinition, OptimizationType, TunableType, Goal } from './reports/tunables.js';

@@ -49,6 +49,7 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
   { name: 'monitor_dropped', kind: 'counter', unit: 'samples', help: 'Samples dropped on full producer rings' },
   { name: 'monitor_ring_fill', kind: 'gauge', unit: 'ratio', help: 'Fill of the fullest producer ring when sampled, 0-1' },
   { name: 'monitor_collector_lag', kind: 'gauge', unit: 'ms', help: 'Age of the oldest data the collector found waiting' },
+  { name: 'monitor_faults', kind: 'counter', unit: 'count', help: "Errors in the monitor's own work (observers, samplers, timers, actors' callbacks), caught and counted; tag kind" },
 ];
 
 export const BUILTIN_BY_NAME: ReadonlyMap<string, MetricDefinition> = new Map(BUILTIN_METRICS.map((m) => [m.name, m]));

@@ -5,22 +5,29 @@
  * in place. Recording goes through the main thread's ring; other threads get their own with
  * producer() + attachProducer().
  *
- * Faults degrade and heal, never throw into the host: a dead or stuck collector is
- * restarted (events 'actor-exit', 'actor-restart'), and samples wait in the rings meanwhile.
+ * Faults degrade and heal, never throw into the host: the actors are children of a watchdog
+ * thread that replaces a dead or stuck one without this thread's help (events 'actor-exit',
+ * 'actor-restart'), samples wait in the rings meanwhile, and errors in what the monitor runs
+ * on its own here (observers, samplers, its timer, actors' callbacks) are caught and counted
+ * (status().faults, monitor_faults). start(), stop() and close() run one at a time, in the
+ * order they were called.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, PAUSED, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { BEAT_BY, CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, OWN_FAULTS, PAUSED, QUIET_AT, SKETCH_OVERFLOW, STARTED_AT, createControl, controlViews, type ControlViews } from './control.js';
+import { DropWatch, type DropReport } from './drops.js';
+import { Faults, type FaultStatus } from './faults.js';
+import { allocating, checkMemory, type MemoryNeed } from './memory.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
 import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
-import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
-import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
+import { OWN_SERIES, Registry, createRegistry, registryBytes, type RegistryBuffers, type Tags } from './registry.js';
+import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
-import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
-import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
+import { createStore, storeBytes, storeSizes, type StoreBuffers, type StoreConfig } from './store/layout.js';
+import { Supervisor, WatchdogLink, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
 import { Alerting, type AlertQuery, type AlertingStatus, type HistoryFilter } from './alerts/alerting.js';
@@ -47,25 +54,34 @@ export interface MonitorStatus {
   startedAt: number | null;
   uptimeMs: number;
   collectionIntervalMs: number;
-  series: { count: number; limit: number };
+  /** The application's series against maxSeries; the monitor's own are counted apart. */
+  series: { count: number; limit: number; own: { count: number; limit: number } };
   ingestion: {
     /** Samples applied to the store since the monitor was created. */
     ingested: number;
     /** Over the last few seconds. */
     ratePerSecond: number;
     dropped: number;
+    /** The latest collection interval with drops (the 'drops' event's report), or null. */
+    lastDrops: DropReport | null;
     /** Samples whose series id was unknown (should stay 0). */
     badSamples: number;
     /** Samples published and waiting in rings. */
     pending: number;
-    overflow: 'drop' | 'block';
+    overflow: OverflowPolicy;
+    stallTimeoutMs: number;
     rings: RingStatus[];
   };
   collector: {
     state: ActorState;
     restarts: number;
     lastExit: { code: number; message: string | null } | null;
+    /**
+     * Read from shared memory, so current even while this thread has not yet heard of a
+     * replacement: the age of the running collector's last beat, and when it started.
+     */
     heartbeatAgeMs: number | null;
+    startedAt: number | null;
     lagMs: number;
     openSeries: number | null;
     freeSketchPages: number;
@@ -83,10 +99,10 @@ export interface MonitorStatus {
   alerts: AlertingStatus & { heartbeatAgeMs: number | null };
   /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
   overhead: OverheadStatus;
+  /** Errors of the monitor's own work, caught and counted by kind (never thrown into the host). */
+  faults: FaultStatus;
 }
 
-/** Longest the collector's clock may stand still before the actor is replaced. */
-const HEARTBEAT_TIMEOUT_MS = 3_000;
 const TICK_MS = 1_000;
 /** The tick runs this long before each whole second, where bucket boundaries fall. */
 const TICK_LEAD_MS = 15;
@@ -95,7 +111,6 @@ function nextTickDelay(now: number): number {
   const delay = TICK_MS - (now % TICK_MS) - TICK_LEAD_MS;
   return delay > TICK_MS / 4 ? delay : delay + TICK_MS;
 }
-const MAIN_THREAD_MAX_BLOCK_MS = 2_000;
 
 export class PerformanceMonitor extends EventEmitter {
   readonly options: ResolvedOptions;
@@ -113,9 +128,15 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
   private readonly alerting: Alerting;
+  private readonly watchdog: WatchdogLink;
+  private readonly faults: Faults;
+  private readonly drops: DropWatch;
+  private nextDropCheck = 0;
   private currentState: MonitorState = 'stopped';
   private closed = false;
   private pausedNow = false;
+  /** The last start/stop/close queued: each runs after the one before it. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
   private startedAt: number | null = null;
   private tick: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
@@ -129,11 +150,9 @@ export class PerformanceMonitor extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
-    this.control = createControl();
-    this.ctl = controlViews(this.control);
-    this.registryBuffers = createRegistry({ maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength });
-    this.store = createStore({
-      maxSeries: o.maxSeries,
+    const limits = { maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength };
+    const storeConfig: StoreConfig = {
+      maxSeries: o.maxSeries + OWN_SERIES,
       rawCapacity: o.rawCapacity,
       bucketCapacity: o.bucketCapacity,
       rollupCapacity: o.rollupCapacity,
@@ -142,30 +161,64 @@ export class PerformanceMonitor extends EventEmitter {
       logBytes: o.sketchLogBytes,
       rollupLogBytes: o.rollupLogBytes,
       poolBytes: o.sketchPoolBytes,
-    });
-    this.mainRing = createRing(o.ringCapacity);
+    };
+    // Every buffer's size is known before the first is allocated: a configuration the
+    // machine cannot hold fails here, naming its options.
+    const sizes = storeSizes(storeConfig);
+    const seriesNeed: MemoryNeed = {
+      what: `series store (maxSeries ${o.maxSeries} + ${OWN_SERIES} own series × ${sizes.slotBytes.toLocaleString('en-US')} bytes each, sized by rawCapacity ${o.rawCapacity}, bucketCapacity ${o.bucketCapacity}, rollupCapacity ${o.rollupCapacity})`,
+      option: 'maxSeries',
+      bytes: sizes.meta + sizes.hot + sizes.series + 8 * storeConfig.maxSeries,
+    };
+    const needs: MemoryNeed[] = [
+      seriesNeed,
+      { what: `registry (maxSeries ${o.maxSeries})`, option: 'maxSeries', bytes: registryBytes(limits) },
+      { what: `sketch log (sketchLogBytes ${o.sketchLogBytes})`, option: 'sketchLogBytes', bytes: sizes.log },
+      { what: `rollup sketch log (rollupLogBytes ${o.rollupLogBytes})`, option: 'rollupLogBytes', bytes: sizes.rollupLog },
+      { what: `sketch pool (sketchPoolBytes ${o.sketchPoolBytes})`, option: 'sketchPoolBytes', bytes: sizes.pool },
+      { what: `main thread's ring (ringCapacity ${o.ringCapacity})`, option: 'ringCapacity', bytes: bytesFor(o.ringCapacity) },
+    ];
+    checkMemory(needs);
+    this.control = createControl();
+    this.ctl = controlViews(this.control);
+    this.registryBuffers = allocating(needs[1]!, () => createRegistry(limits));
+    this.store = allocating(seriesNeed, () => createStore(storeConfig));
+    this.mainRing = allocating(needs[5]!, () => createRing(o.ringCapacity));
     closeRing(this.mainRing, true);
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
     this.query = new Query(this.registry, this.reader);
-    // The main thread waits on a full ring for at most two seconds: it is the thread that
-    // would restart a dead collector (see RingWriter.maxBlockMs).
-    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, MAIN_THREAD_MAX_BLOCK_MS), this.registry);
-    this.collector = new Supervisor<CollectorApi>('collector', new URL('../workers/collector.js', import.meta.url), () => this.collectorData(), {
-      exit: (info) => this.emitSafe('actor-exit', info),
-      restart: (info) => this.emitSafe('actor-restart', info),
-    });
-    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs) : undefined;
+    this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
+    this.drops = new DropWatch(Date.now());
+    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs), this.registry);
+    this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
+    this.collector = new Supervisor<CollectorApi>(
+      'collector',
+      new URL('../workers/collector.js', import.meta.url),
+      () => this.collectorData(),
+      {
+        exit: (info) => this.emitSafe('actor-exit', info),
+        restart: (info) => this.emitSafe('actor-restart', info),
+        // A successor gets the rings handed out while it started, whatever its data held.
+        ready: (remote) => remote.addRings(this.handleRings),
+      },
+      this.watchdog,
+      { control: this.control, at: CLOCK, by: BEAT_BY },
+    );
+    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
     this.alerting = new Alerting({
       control: this.control,
       views: this.ctl,
       registry: this.registryBuffers,
       store: this.store,
+      seriesCapacity: storeConfig.maxSeries,
       intervalMs: o.collectionIntervalMs,
       historyLimit,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
+      watchdog: this.watchdog,
       emit: (event, ...args) => this.emitSafe(event, ...args),
+      fault: (kind, error) => this.faults.report(kind, error),
     });
     this.features = new ReportsFeature({
       monitorId: this.id,
@@ -176,7 +229,7 @@ export class PerformanceMonitor extends EventEmitter {
       reader: this.reader,
       collector: this.collector,
       fixedBytes: () => this.registry.bytes() + this.control.byteLength + [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0),
-      record: (name, value) => this.main.record(name, value),
+      record: (name, value) => this.main.ownMetric(name).record(value),
       flush: () => this.flush(),
       running: () => this.running,
       // Reports analyse the alert engine's history of transitions.
@@ -192,8 +245,43 @@ export class PerformanceMonitor extends EventEmitter {
     return this.currentState === 'running';
   }
 
-  /** Starts the collector and the runtime sampler; recording works once this resolves. */
-  async start(): Promise<void> {
+  /**
+   * Starts the collector and the runtime sampler; recording works once this resolves.
+   * start(), stop() and close() run one at a time in call order, each resolving once done.
+   */
+  start(): Promise<void> {
+    return this.serially(() => this.startNow());
+  }
+
+  /**
+   * Stops recording (record() throws from now on), lets the collector drain what the rings
+   * hold, and stops it. The data stays readable; start() resumes on it.
+   */
+  stop(): Promise<void> {
+    return this.serially(() => this.stopNow());
+  }
+
+  /**
+   * Stops for good: stop(), then no alert notification goes out any more (queued webhook
+   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
+   * its data stays readable, and start() refuses.
+   */
+  close(): Promise<void> {
+    return this.serially(async () => {
+      this.closed = true;
+      await this.stopNow();
+      this.alerting.close();
+    });
+  }
+
+  /** Runs a lifecycle step after the ones called before it, whatever became of them. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(step, step);
+    this.lifecycle = run.catch(() => {});
+    return run;
+  }
+
+  private async startNow(): Promise<void> {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
@@ -202,6 +290,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.alerting.start();
     } catch (error) {
       await this.collector.stop();
+      await this.alerting.stop();
       this.currentState = 'stopped';
       throw error;
     }
@@ -210,25 +299,24 @@ export class PerformanceMonitor extends EventEmitter {
     this.startedAt = Date.now();
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
     this.setPaused(false);
-    this.runtime?.start();
+    if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
     this.nextRuntimeSample = 0;
+    this.nextDropCheck = Date.now() + this.options.collectionIntervalMs;
     this.currentState = 'running';
     this.onTick();
     this.features.start();
     this.emitSafe('start');
   }
 
-  /**
-   * Stops recording (record() throws from now on), lets the collector drain what the rings
-   * hold, and stops it. The data stays readable; start() resumes on it.
-   */
-  async stop(): Promise<void> {
+  private async stopNow(): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     clearTimeout(this.tick);
     this.tick = undefined;
-    this.runtime?.sample();
-    this.runtime?.stop();
+    if (this.runtime) {
+      this.faults.guard('runtime-sample', () => this.runtime!.sample());
+      this.runtime.stop();
+    }
     this.main.flush();
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
     this.main.ring.setClosed(true);
@@ -237,17 +325,6 @@ export class PerformanceMonitor extends EventEmitter {
     await this.features.stop();
     this.currentState = 'stopped';
     this.emitSafe('stop');
-  }
-
-  /**
-   * Stops for good: stop(), then no alert notification goes out any more (queued webhook
-   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
-   * its data stays readable, and start() refuses.
-   */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.stop();
-    this.alerting.close();
   }
 
   /** Whether the monitor runs with its own sampling paused (see pause()). */
@@ -266,7 +343,7 @@ export class PerformanceMonitor extends EventEmitter {
   pause(): boolean {
     if (!this.running || this.pausedNow) return false;
     this.setPaused(true);
-    this.runtime?.stop();
+    if (this.runtime) this.faults.guard('runtime-stop', () => this.runtime!.stop());
     this.emitSafe('pause');
     return true;
   }
@@ -275,7 +352,7 @@ export class PerformanceMonitor extends EventEmitter {
   resume(): boolean {
     if (!this.paused) return false;
     this.setPaused(false);
-    this.runtime?.start();
+    if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
     this.nextRuntimeSample = 0;
     this.emitSafe('resume');
     return true;
@@ -324,14 +401,16 @@ export class PerformanceMonitor extends EventEmitter {
    * gets its own ring.
    */
   producer(): ProducerHandle {
-    const rings = Array.from({ length: this.options.producerThreads }, () => {
-      const sab = createRing(this.options.ringCapacity);
-      closeRing(sab, !this.running);
-      return sab;
-    });
+    const { producerThreads, ringCapacity } = this.options;
+    const need: MemoryNeed = { what: `${producerThreads} rings of ${ringCapacity} samples (producerThreads × ringCapacity)`, option: 'producerThreads', bytes: producerThreads * bytesFor(ringCapacity) };
+    checkMemory([need]);
+    const rings = allocating(need, () => Array.from({ length: producerThreads }, () => createRing(ringCapacity)));
+    for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);
+    // Collectors started from now on get them with their data; the running one by a call.
+    this.collector.updateData();
     if (this.currentState === 'running' || this.currentState === 'starting') {
-      for (const sab of rings) void this.collector.call((c) => c.addRing(sab), true).catch(() => {});
+      void this.collector.call((c) => c.addRings(rings), true).catch(() => {});
     }
     return {
       type: 'perfwatch.producer',
@@ -340,6 +419,7 @@ export class PerformanceMonitor extends EventEmitter {
       registry: this.registryBuffers,
       rings,
       overflow: this.options.overflow,
+      stallMs: this.options.stallTimeoutMs,
     };
   }
 
@@ -403,7 +483,7 @@ export class PerformanceMonitor extends EventEmitter {
     const c = this.collector;
     const seriesCount = this.registry.seriesCount();
     const store = storeBytes(this.store);
-    const ringBytes = rings.reduce((a, r) => a + 12 * r.capacity + 192, 0);
+    const ringBytes = rings.reduce((a, r) => a + bytesFor(r.capacity), 0);
     return {
       state: this.currentState,
       running: this.running,
@@ -411,21 +491,24 @@ export class PerformanceMonitor extends EventEmitter {
       startedAt: this.startedAt,
       uptimeMs: this.startedAt && this.running ? now - this.startedAt : 0,
       collectionIntervalMs: this.options.collectionIntervalMs,
-      series: { count: seriesCount, limit: this.options.maxSeries },
+      series: { count: this.registry.applicationSeriesCount(), limit: this.options.maxSeries, own: { count: this.registry.ownSeriesCount(), limit: OWN_SERIES } },
       ingestion: {
         ingested: this.ctl.f64[INGESTED]!,
         ratePerSecond: this.rate.perSecond,
         dropped: rings.reduce((a, r) => a + r.dropped, 0),
+        lastDrops: this.drops.last,
         badSamples: this.ctl.f64[BAD_SAMPLES]!,
         pending: rings.reduce((a, r) => a + r.fill, 0),
         overflow: this.options.overflow,
+        stallTimeoutMs: this.options.stallTimeoutMs,
         rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
       },
       collector: {
         state: c.state,
         restarts: c.restarts,
         lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
-        heartbeatAgeMs: clock > 0 && c.state === 'running' ? Math.max(0, now - clock) : null,
+        heartbeatAgeMs: clock > 0 && this.running ? Math.max(0, now - clock) : null,
+        startedAt: this.running ? this.ctl.f64[STARTED_AT]! : null,
         lagMs: this.ctl.f64[LAG_MS]!,
         openSeries: this.collectorInfo?.openSeries ?? null,
         freeSketchPages: this.reader.freePages(),
@@ -441,7 +524,19 @@ export class PerformanceMonitor extends EventEmitter {
       system: this.collectorInfo?.system ?? null,
       alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
       overhead: this.features.overhead.status(),
+      faults: this.faultStatus(),
     };
+  }
+
+  /** This thread's faults, with the collector's own readings it could not record. */
+  private faultStatus(): FaultStatus {
+    const status = this.faults.status();
+    const own = this.ctl.f64[OWN_FAULTS]!;
+    if (own > 0) {
+      status.byKind['collector-own-reading'] = { count: own, lastMessage: "a reading of the monitor's own could not be registered (see the collector)", lastAt: 0 };
+      status.total += own;
+    }
+    return status;
   }
 
   /**
@@ -514,12 +609,19 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Fault injection, for tests and drills: the collector throws, exits, hangs (inside), or is
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
-   * would). The supervisor must heal each without losing a sample.
+   * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
+   * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
+   * ends it.
    */
-  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' = 'collector'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' = 'collector'): Promise<void> {
+    if (actor === 'reports') {
+      if (fault !== 'hang') throw new InvalidArgumentError('fault', 'of the report pool can only be hang');
+      await this.features.reports.hang();
+      return;
+    }
     const target = actor === 'alerts' ? this.alerting.actor : this.collector;
     if (fault === 'kill') {
-      await target.worker()?.terminate();
+      await target.kill();
       return;
     }
     if (actor === 'alerts') {
@@ -543,10 +645,11 @@ export class PerformanceMonitor extends EventEmitter {
 
   /**
    * Once a second, just before the collector's bucket boundary: runtime samples (every
-   * interval), the ingestion rate, the heartbeat check. The runtime samples are published
-   * without waking the collector: it wakes for the boundary a few ms later anyway, and an
-   * idle monitor then costs one collector wake-up per interval. The time of that publish
-   * tells the collector how long they waited (monitor_collector_lag).
+   * interval), the ingestion rate, the drop report (every interval). The runtime samples are
+   * published without waking the collector: it wakes for the boundary a few ms later anyway,
+   * and an idle monitor then costs one collector wake-up per interval. The time of that
+   * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
+   * not here: the watchdog thread does it, so a busy or blocked main thread delays nothing.
    */
   private onTick(): void {
     if (this.currentState !== 'running') return;
@@ -554,27 +657,28 @@ export class PerformanceMonitor extends EventEmitter {
     const now = Date.now();
     this.tick = setTimeout(() => this.onTick(), nextTickDelay(now));
     this.tick.unref();
+    this.faults.guard('tick', () => this.tickWork(now));
+    this.features.overhead.mainBusy(performance.now() - busyFrom);
+  }
+
+  private tickWork(now: number): void {
     if (this.runtime && now >= this.nextRuntimeSample) {
       this.nextRuntimeSample = now + this.options.collectionIntervalMs - TICK_MS / 2;
       const quiet = this.main.ring.unpublished() === 0;
-      try {
-        this.runtime.sample();
-        if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
-        this.main.ring.publish(!quiet);
-      } catch {
-        // a full ring in 'drop' mode or a race with stop(): the next interval samples again
-      }
+      this.faults.guard('runtime-sample', () => this.runtime!.sample());
+      if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
+      this.main.ring.publish(!quiet);
     }
     const ingested = this.ctl.f64[INGESTED]!;
     if (now - this.rate.at >= 2_000) {
       this.rate = { at: now, ingested, perSecond: ((ingested - this.rate.ingested) * 1000) / (now - this.rate.at) };
     }
-    const clock = this.ctl.f64[CLOCK]!;
-    if (this.collector.state === 'running' && clock > 0 && now - clock > HEARTBEAT_TIMEOUT_MS) {
-      void this.collector.replace(`no heartbeat for ${Math.round(now - clock)} ms`);
+    if (now >= this.nextDropCheck) {
+      this.nextDropCheck = now + this.options.collectionIntervalMs - TICK_MS / 2;
+      const rings = [this.mainRing, ...this.handleRings].map((sab, i) => ({ owner: i === 0 ? ('main' as const) : ('worker' as const), ...ringStats(sab) }));
+      const report = this.drops.check(rings, now);
+      if (report) this.emitSafe('drops', report);
     }
-    const alertAge = this.alerting.heartbeatAge(now);
-    if (alertAge !== null && alertAge > HEARTBEAT_TIMEOUT_MS) void this.alerting.actor.replace(`no heartbeat for ${Math.round(alertAge)} ms`);
     if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
       this.collector
         .call((c) => c.info())
@@ -583,7 +687,6 @@ export class PerformanceMonitor extends EventEmitter {
         })
         .catch(() => {});
     }
-    this.features.overhead.mainBusy(performance.now() - busyFrom);
   }
 
   /** The pause flag, here and in shared memory (the collector skips system sampling while it is set). */

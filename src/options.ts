@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { InvalidArgumentError, describeValue } from './errors.js';
+import { DEFAULT_STALL_MS } from './ring.js';
 import { OverheadOptionsSchema, ReportsOptionsSchema } from './reports/overhead.js';
 
 const MiB = 1024 * 1024;
@@ -98,8 +99,17 @@ export const MonitorOptionsSchema = z.strictObject({
   maxTagValueLength: int(1, 4096, 128),
   /** Samples per producer ring (12 bytes each). */
   ringCapacity: powerOfTwo(1024, 1 << 26, 1 << 16),
-  /** What a full ring does: drop the sample and count it, or wait for the collector. */
-  overflow: z.enum(['drop', 'block'], { error: 'must be "drop" or "block"' }).default('drop'),
+  /**
+   * What a full ring does (see OverflowPolicy in ring.ts): 'wait' for the collector while it
+   * frees room, within a budget of the thread's time, then drop and count; 'drop' at once;
+   * 'block' as long as the collector frees room.
+   */
+  overflow: z.enum(['wait', 'drop', 'block'], { error: 'must be "wait", "drop" or "block"' }).default('wait'),
+  /**
+   * The longest a recording thread waits on a full ring whose collector frees nothing (dead,
+   * hung or being replaced); after it, samples drop at once (counted) until room appears.
+   */
+  stallTimeoutMs: int(1, 10_000, DEFAULT_STALL_MS, ' ms'),
   /** Rings in a producer() handle: worker threads that can attach to one handle. */
   producerThreads: int(1, 256, 16),
   /** Recent raw samples kept per series. */

@@ -12,19 +12,41 @@
  */
 import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, describeValue } from './errors.js';
-import { Registry, type CanonicalTags, type RegistryBuffers, type Tags } from './registry.js';
+import { Registry, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 
-// The value rules, shared by record() and check() (small enough for V8 to inline).
-const FINITE = 'a finite number';
-const INCREMENT = 'a finite number >= 0 (counters only go up)';
-/** v - v is 0 for every finite number and NaN for NaN and ±Infinity. */
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && value - value === 0;
+/**
+ * Samples must be smaller in magnitude than 2^333 (about 1.7e100): sums of up to 2^53 of
+ * them, and the sums of squared deviations that reports take, then stay finite (a value near
+ * Number.MAX_VALUE made a series' sum Infinity for good, and its quantiles unreadable).
+ */
+export const MAX_MAGNITUDE = 2 ** 333;
+/** v × 2^691 overflows to ±Infinity exactly when |v| ≥ 2^333 (2^1024 is past the doubles). */
+const OVERFLOW_SCALE = 2 ** (1024 - 333);
+
+// The value rules, shared by record() and check() (small enough for V8 to inline). x - x is
+// 0 for a finite x and NaN otherwise, so one multiply refuses NaN, ±Infinity and the huge
+// values at the cost of the old finiteness test (two comparisons measured 10-20% slower on
+// handle.record in paired runs).
+const FINITE = 'a finite number of magnitude under 2^333 (~1.7e100)';
+const NOT_NEGATIVE = 'a finite number from 0 to under 2^333 (~1.7e100)';
+const INCREMENT = `${NOT_NEGATIVE}: counters only go up`;
+function isSampleValue(value: unknown): value is number {
+  if (typeof value !== 'number') return false;
+  const x = value * OVERFLOW_SCALE;
+  return x - x === 0;
 }
 function isIncrement(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0 && value !== Infinity;
+  if (typeof value !== 'number' || !(value >= 0)) return false;
+  const x = value * OVERFLOW_SCALE;
+  return x - x === 0;
+}
+
+/** Throws what a handle of `kind` would throw for `value`. */
+function checkValue(name: string, kind: MetricKind, value: unknown): void {
+  const ok = kind === 'counter' ? isIncrement(value) : isSampleValue(value);
+  if (!ok) throw new InvalidArgumentError('value', `of ${name} must be ${kind === 'counter' ? INCREMENT : FINITE}, got ${describeValue(value)}`);
 }
 
 /** A series bound to a ring: the hot path. */
@@ -43,15 +65,15 @@ export class MetricHandle {
     this.kind = kind;
   }
 
-  /** Records one sample. Throws on a non-finite value, and when the monitor is stopped. */
+  /** Records one sample. Throws on a value that is not a finite number under 2^333 in magnitude, and when the monitor is stopped. */
   record(value: number): void {
-    if (!isFiniteNumber(value)) throw this.invalid(value, FINITE);
+    if (!isSampleValue(value)) throw this.invalid(value, FINITE);
     this.ring.push(this.id, value);
   }
 
   /** Throws what record(value) would throw for a bad value, without recording. */
   check(value: unknown): void {
-    if (!isFiniteNumber(value)) throw this.invalid(value, FINITE);
+    if (!isSampleValue(value)) throw this.invalid(value, FINITE);
   }
 
   protected invalid(value: unknown, expected: string): InvalidArgumentError {
@@ -98,6 +120,10 @@ function checkStamp(t: number, i: number, pastMs: number, now: number): void {
   }
 }
 
+function newPendingBatch(): PendingBatch {
+  return { series: [], tags: [], firstSample: [], byKey: new Map() };
+}
+
 /** A batch in columns: see Producer.recordColumns. */
 export interface SampleColumns {
   /** The distinct series the samples fall in. */
@@ -141,6 +167,22 @@ function newNode(): TrieNode {
   return { handle: undefined, key: undefined, byValue: undefined, byKey: undefined };
 }
 
+/**
+ * The series a batch meets that are not registered yet: validated and keyed by
+ * Registry.prepare, registered together by Registry.commit once the whole batch is valid.
+ */
+interface PendingBatch {
+  series: PendingSeries[];
+  /** The caller's tags object of each, for the trie. */
+  tags: (Tags | undefined)[];
+  /** The first sample of each, for error messages. */
+  firstSample: number[];
+  byKey: Map<string, number>;
+}
+
+/** What a batch sample's series resolved to: a handle, or the index of a pending series. */
+type BatchTarget = MetricHandle | number;
+
 interface RequestHandles {
   responseTime: MetricHandle;
   throughput: MetricHandle;
@@ -152,6 +194,7 @@ export class Producer {
   readonly ring: RingWriter;
   private readonly byName = new Map<string, TrieNode>();
   private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
+  private readonly own = new Map<string, MetricHandle>();
 
   constructor(ring: RingWriter, registry: Registry) {
     this.ring = ring;
@@ -165,7 +208,25 @@ export class Producer {
       const known = this.registry.lookupName(name);
       this.registry.define(name, options.kind ?? known?.kind ?? 'distribution', options.unit ?? known?.unit ?? '');
     }
-    const id = this.registry.seriesId(name, tags, options.kind);
+    return this.handleOf(this.registry.seriesId(name, tags, options.kind));
+  }
+
+  /**
+   * A handle for one of the monitor's own series (runtime, system, monitor_*): registered in
+   * the share of the registry held back for them, so an application at its series limit
+   * never makes the monitor's own readings fail. Cached per name and tags.
+   */
+  ownMetric(name: string, tags?: Record<string, string>): MetricHandle {
+    const key = tags === undefined ? name : `${name}\u0000${JSON.stringify(tags)}`;
+    let handle = this.own.get(key);
+    if (handle === undefined) {
+      handle = this.handleOf(this.registry.ownSeriesId(name, tags));
+      this.own.set(key, handle);
+    }
+    return handle;
+  }
+
+  private handleOf(id: number): MetricHandle {
     const info = this.registry.info(id);
     return info.kind === 'counter'
       ? new CounterHandle(this.ring, id, info.name, info.tags, info.kind)
@@ -179,6 +240,11 @@ export class Producer {
 
   /** The handle of a (name, tags) shape, through the trie; the first call of a shape learns it. */
   handleFor(name: string, tags: Tags | undefined): MetricHandle {
+    return this.known(name, tags) ?? this.learn(name, tags, this.metric(name, tags));
+  }
+
+  /** The handle of a shape the trie learned, or undefined. */
+  private known(name: string, tags: Tags | undefined): MetricHandle | undefined {
     let node = this.byName.get(name);
     if (node !== undefined && tags != null) {
       for (const key in tags) {
@@ -186,15 +252,15 @@ export class Producer {
         if (node === undefined) break;
       }
     }
-    return node?.handle ?? this.learn(name, tags);
+    return node?.handle;
   }
 
   /** Records one handled request: response_time, throughput and error_rate, by endpoint. */
   recordRequest(sample: RequestSample): void {
     if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', `must be an object, got ${describeValue(sample)}`);
     const { endpoint, responseTimeMs, statusCode } = sample;
-    if (typeof responseTimeMs !== 'number' || !(responseTimeMs >= 0) || responseTimeMs === Infinity) {
-      throw new InvalidArgumentError('responseTimeMs', `must be a finite number >= 0, got ${describeValue(responseTimeMs)}`);
+    if (!isIncrement(responseTimeMs)) {
+      throw new InvalidArgumentError('responseTimeMs', `must be ${NOT_NEGATIVE}, got ${describeValue(responseTimeMs)}`);
     }
     if (statusCode !== undefined && (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)) {
       throw new InvalidArgumentError('statusCode', `must be an integer from 100 to 599, got ${describeValue(statusCode)}`);
@@ -222,25 +288,26 @@ export class Producer {
    * series resolved) before the first is written, and errors name the sample by index. A
    * `timestamp` (ms or Date) stamps the sample with the time it was taken; perfwatch keeps
    * live data, so it may lie at most `pastMs` in the past (the open bucket) and 5 s ahead.
-   * The call waits for ring space rather than drop part of the batch.
+   * The call waits for ring space whatever the overflow policy; a chunk (half the ring) that
+   * finds none within the stall bound (a dead or hung collector) is dropped whole and counted.
    */
   recordBatch(samples: readonly BatchSample[], pastMs: number, now: number = Date.now()): number {
     if (!Array.isArray(samples)) throw new InvalidArgumentError('samples', `must be an array, got ${describeValue(samples)}`);
-    const handles: MetricHandle[] = new Array(samples.length);
+    const targets: BatchTarget[] = new Array(samples.length);
+    const batch = newPendingBatch();
     const values = new Float64Array(samples.length);
     const stamps = new Float64Array(samples.length).fill(Number.NaN);
     let stamped = false;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
       if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`samples[${i}]`, `must be an object, got ${describeValue(s)}`);
-      let handle: MetricHandle;
       try {
-        handle = this.handleFor(s.name, s.tags);
-        handle.check(s.value);
+        const target = this.resolveForBatch(s.name, s.tags, i, batch);
+        checkValue(s.name, this.kindOf(target, batch), s.value);
+        targets[i] = target;
       } catch (error) {
         throw prefixField(error, `samples[${i}]`);
       }
-      handles[i] = handle;
       values[i] = s.value;
       if (s.timestamp !== undefined) {
         const t = s.timestamp instanceof Date ? s.timestamp.getTime() : s.timestamp;
@@ -252,8 +319,8 @@ export class Producer {
         stamped = true;
       }
     }
-    this.writeBatch(handles, values, stamped ? stamps : undefined);
-    return handles.length;
+    this.writeBatch(this.commitBatch(targets, batch), values, stamped ? stamps : undefined);
+    return samples.length;
   }
 
   /**
@@ -269,23 +336,26 @@ export class Producer {
     if (!Number.isInteger(length) || length < 0 || length > seriesIndex.length || length > values.length || (timestamps !== undefined && length > timestamps.length)) {
       throw new InvalidArgumentError('columns.length', `must be an integer from 0 to the length of the columns, got ${describeValue(length)}`);
     }
-    const resolved: (MetricHandle | undefined)[] = new Array(series.length);
-    const handles: MetricHandle[] = new Array(length);
+    const resolved: (BatchTarget | undefined)[] = new Array(series.length);
+    const kinds: MetricKind[] = new Array(series.length);
+    const targets: BatchTarget[] = new Array(length);
+    const batch = newPendingBatch();
     let stamped = false;
     for (let i = 0; i < length; i++) {
       const k = seriesIndex[i]!;
-      let handle = resolved[k];
+      let target = resolved[k];
       try {
-        if (handle === undefined) {
+        if (target === undefined) {
           const s = series[k];
           if (s === undefined) throw new InvalidArgumentError('series', `index ${k} is past the ${series.length} series of the batch`);
-          handle = resolved[k] = this.handleFor(s.name, s.tags);
+          target = resolved[k] = this.resolveForBatch(s.name, s.tags, i, batch);
+          kinds[k] = this.kindOf(target, batch);
         }
-        handle.check(values[i]);
+        checkValue(series[k]!.name, kinds[k]!, values[i]);
       } catch (error) {
         throw prefixField(error, `samples[${i}]`);
       }
-      handles[i] = handle;
+      targets[i] = target;
       if (timestamps !== undefined) {
         const t = timestamps[i]!;
         if (t === t) {
@@ -295,19 +365,59 @@ export class Producer {
         }
       }
     }
-    this.writeBatch(handles, values, stamped ? timestamps : undefined);
+    this.writeBatch(this.commitBatch(targets, batch), values, stamped ? timestamps : undefined);
     return length;
   }
 
-  /** Writes a validated batch: chunks of half the ring, each waiting for room, with time marks. */
+  /**
+   * A batch sample's series without registering it: a handle when the trie or the registry
+   * knows it, else the index of a pending series (one per distinct series of the batch).
+   */
+  private resolveForBatch(name: string, tags: Tags | undefined, sample: number, batch: PendingBatch): BatchTarget {
+    const known = this.known(name, tags);
+    if (known !== undefined) return known;
+    const found = this.registry.prepare(name, tags);
+    if (typeof found === 'number') return this.learn(name, tags, this.handleOf(found));
+    let at = batch.byKey.get(found.key);
+    if (at === undefined) {
+      at = batch.series.length;
+      batch.series.push(found);
+      batch.tags.push(tags);
+      batch.firstSample.push(sample);
+      batch.byKey.set(found.key, at);
+    }
+    return at;
+  }
+
+  private kindOf(target: BatchTarget, batch: PendingBatch): MetricKind {
+    if (typeof target !== 'number') return target.kind;
+    const pending = batch.series[target]!;
+    return this.registry.lookupName(pending.name)?.kind ?? pending.kind;
+  }
+
+  /** Registers the batch's new series, all or none, and returns every sample's handle. */
+  private commitBatch(targets: readonly BatchTarget[], batch: PendingBatch): MetricHandle[] {
+    const ids = this.registry.commit(batch.series, false, (i) => `samples[${batch.firstSample[i]}]`);
+    const fresh = ids.map((id, i) => this.learn(batch.series[i]!.name, batch.tags[i], this.handleOf(id)));
+    return targets.map((t) => (typeof t === 'number' ? fresh[t]! : t));
+  }
+
+  /**
+   * Writes a validated batch: chunks of half the ring, each waiting for room, with time
+   * marks. A stamped chunk ends with the mark back to drain time, so a chunk that finds no
+   * room (a dead or stalled collector) is dropped whole and counted, never half stamped.
+   */
   private writeBatch(handles: readonly MetricHandle[], values: Float64Array, stamps: Float64Array | undefined): void {
     const ring = this.ring;
-    const chunk = Math.max(1, Math.floor(ring.capacity / 2));
-    let current = Number.NaN;
+    const chunk = Math.max(1, stamps !== undefined ? (ring.capacity - 1) >> 1 : ring.capacity >> 1);
     for (let start = 0; start < handles.length; start += chunk) {
       const end = Math.min(handles.length, start + chunk);
       // Room for the chunk and its time marks (at most one mark per sample, plus the reset).
-      ring.waitForRoom(Math.min(ring.capacity, stamps !== undefined ? 2 * (end - start) + 1 : end - start));
+      if (!ring.waitForRoom(stamps !== undefined ? 2 * (end - start) + 1 : end - start)) {
+        ring.countDropped(end - start);
+        continue;
+      }
+      let current = Number.NaN;
       for (let i = start; i < end; i++) {
         if (stamps !== undefined) {
           const t = stamps[i]!;
@@ -319,8 +429,8 @@ export class Producer {
         // Checked in recordBatch/recordColumns; every handle of this producer writes to its ring.
         ring.push(handles[i]!.id, values[i]!);
       }
+      if (current === current) ring.push(TIME_MARK, Number.NaN);
     }
-    if (current === current) ring.push(TIME_MARK, Number.NaN);
   }
 
   /** Publishes this thread's pending samples now (they publish by themselves at the end of the event-loop turn). */
@@ -328,9 +438,8 @@ export class Producer {
     this.ring.publish();
   }
 
-  /** Resolves the series of a (name, tags) shape seen for the first time, and remembers the path. */
-  private learn(name: string, tags: Tags | undefined): MetricHandle {
-    const handle = this.metric(name, tags);
+  /** Remembers the handle of a (name, tags) shape seen for the first time. */
+  private learn(name: string, tags: Tags | undefined, handle: MetricHandle): MetricHandle {
     let node = this.byName.get(name);
     if (node === undefined) {
       node = newNode();
@@ -374,6 +483,8 @@ export interface ProducerHandle {
   readonly registry: RegistryBuffers;
   readonly rings: readonly SharedArrayBuffer[];
   readonly overflow: OverflowPolicy;
+  /** The longest wait on a full ring whose collector frees nothing (option stallTimeoutMs). */
+  readonly stallMs: number;
 }
 
 const attached = new Map<string, Producer>();
@@ -393,7 +504,7 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (sab === undefined) {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
   }
-  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow), new Registry(handle.registry, tag));
+  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag));
   attached.set(handle.key, producer);
   return producer;
 }

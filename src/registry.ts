@@ -4,17 +4,24 @@
  * Two shared tables (see shared-table.ts): names, with each name's kind and unit, and series,
  * whose key is the name followed by the sorted tags, separated by control characters that tag
  * values may not contain. Any thread resolves a series without a message round trip; ids are
- * dense from 0, so the store can index its slots by id. The cardinality limit is the series
- * table's capacity.
+ * dense from 0, so the store can index its slots by id.
+ *
+ * The cardinality limit `maxSeries` is the application's: OWN_SERIES more entries are held
+ * back for the monitor's own readings (runtime, system, monitor_*), so an application at its
+ * limit never starves them, and they never take one of its series. A series is registered
+ * whole or not at all, and a batch of new series all or none (prepare, then commit), even
+ * while other threads register series of their own.
  */
 import {
+  CapacityError,
   CardinalityError,
   InvalidArgumentError,
   KindMismatchError,
   describeValue,
+  type PerfwatchError,
 } from './errors.js';
 import { BUILTIN_METRICS, KINDS, UNITS, kindCode, unitCode, type MetricKind, type MetricUnit } from './metrics.js';
-import { SharedTable, createSharedTable } from './shared-table.js';
+import { SharedTable, createSharedTable, sharedTableBytes, type SharedTableSizes, type TableFull } from './shared-table.js';
 
 export type Tags = Record<string, string | number | boolean | undefined>;
 export type CanonicalTags = Readonly<Record<string, string>>;
@@ -23,6 +30,11 @@ export const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const TAG_KEY_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export const MAX_NAME_LENGTH = 200;
 export const MAX_TAG_KEY_LENGTH = 100;
+/** Series held back for the monitor's own readings, beyond maxSeries. */
+export const OWN_SERIES = 128;
+/** String arena bytes budgeted per series key and per name. */
+const SERIES_KEY_BYTES = 256;
+const NAME_BYTES = 48;
 const TAG_SEP = '\x1f';
 const VALUE_SEP = '\x1e';
 // eslint-disable-next-line no-control-regex
@@ -54,9 +66,33 @@ export interface NameInfo {
   unit: MetricUnit;
 }
 
+/** A series met for the first time, validated and keyed, to be added by Registry.commit. */
+export interface PendingSeries {
+  readonly name: string;
+  readonly key: string;
+  readonly pairs: readonly [string, string][];
+  /** The kind its name gets when the name is new too. */
+  readonly kind: MetricKind;
+}
+
+function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
+  const total = limits.maxSeries + OWN_SERIES;
+  return {
+    names: { capacity: total, arenaBytes: total * NAME_BYTES, extraInts: 2 },
+    series: { capacity: total, arenaBytes: total * SERIES_KEY_BYTES, extraInts: 1, reserved: OWN_SERIES, reservedArenaBytes: OWN_SERIES * SERIES_KEY_BYTES },
+  };
+}
+
+/** Bytes of shared memory a registry of these limits takes. */
+export function registryBytes(limits: RegistryLimits): number {
+  const sizes = tableSizes(limits);
+  return sharedTableBytes(sizes.names) + sharedTableBytes(sizes.series);
+}
+
 export function createRegistry(limits: RegistryLimits): RegistryBuffers {
-  const names = createSharedTable({ capacity: limits.maxSeries + BUILTIN_METRICS.length, arenaBytes: (limits.maxSeries + 64) * 48, extraInts: 2 });
-  const series = createSharedTable({ capacity: limits.maxSeries, arenaBytes: limits.maxSeries * 256, extraInts: 1 });
+  const sizes = tableSizes(limits);
+  const names = createSharedTable(sizes.names);
+  const series = createSharedTable(sizes.series);
   const buffers = { names, series, limits };
   const registry = new Registry(buffers, 1);
   for (const m of BUILTIN_METRICS) registry.define(m.name, m.kind, m.unit);
@@ -93,6 +129,9 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
       throw new InvalidArgumentError(`${field}.${key}`, `is ${value.length} characters long; the limit is maxTagValueLength ${limits.maxTagValueLength}`);
     }
     if (CONTROL_CHARS.test(value)) throw new InvalidArgumentError(`${field}.${key}`, 'must not contain control characters');
+    // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD, so two different
+    // values would share one series.
+    if (!value.isWellFormed()) throw new InvalidArgumentError(`${field}.${key}`, 'must be well-formed Unicode: it holds a lone UTF-16 surrogate');
     pairs.push([key, value]);
   }
   if (pairs.length > limits.maxTags) {
@@ -146,25 +185,102 @@ export class Registry {
    * with `kind` (distribution when not given); a given kind must match the name's.
    */
   seriesId(name: string, tags: unknown, kind?: MetricKind): number {
+    const found = this.prepare(name, tags, kind);
+    return typeof found === 'number' ? found : this.commit([found])[0]!;
+  }
+
+  /**
+   * The id of one of the monitor's own series (runtime, system, monitor_*), created in the
+   * share held back for them (OWN_SERIES), so the application's series never crowd it out.
+   */
+  ownSeriesId(name: string, tags: unknown): number {
+    const found = this.prepare(name, tags);
+    return typeof found === 'number' ? found : this.commit([found], true)[0]!;
+  }
+
+  /**
+   * Validates a series and finds its id without registering anything: the id when the
+   * series exists, else what commit() needs to add it. Throws what seriesId() would for a
+   * bad name, tag or kind.
+   */
+  prepare(name: string, tags: unknown, kind?: MetricKind): number | PendingSeries {
     validateName(name);
     const pairs = canonicalTags(tags, this.limits);
-    let def = this.lookupName(name);
-    if (def === undefined) def = this.define(name, kind ?? 'distribution', '');
-    else if (kind !== undefined && kind !== def.kind) {
+    const def = this.lookupName(name);
+    if (def !== undefined && kind !== undefined && kind !== def.kind) {
       throw new KindMismatchError(`metric "${name}" is a ${def.kind}; it cannot be recorded as a ${kind}`);
     }
     let key = name;
     for (const [k, v] of pairs) key += TAG_SEP + k + VALUE_SEP + v;
-    const nameIndex = this.names.lookup(name);
-    const [id] = this.series.intern(key, [nameIndex], () => {
-      const shown = formatSeries(name, Object.fromEntries(pairs));
-      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; reduce tag values or raise maxSeries`);
-    });
-    return id;
+    const id = this.series.lookup(key);
+    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution' };
   }
 
+  /**
+   * Registers prepared series, all or none: holding the name table's lock, then the series
+   * table's (always in that order), it finds again those another thread added meanwhile and
+   * adds the rest (with their new names) only when all of them fit; else it adds nothing and
+   * throws a CardinalityError naming the first one that does not fit (`where(i)` names the
+   * i-th pending series for the message). Returns the ids in the order given.
+   */
+  commit(pending: readonly PendingSeries[], own = false, where?: (i: number) => string): number[] {
+    if (pending.length === 0) return [];
+    const newNames = [...new Set(pending.filter((p) => this.names.lookup(p.name) < 0).map((p) => p.name))];
+    const kindOf = new Map(pending.map((p) => [p.name, p.kind]));
+    return this.names.withLock(() =>
+      this.series.withLock(() => {
+        const namePlan = this.names.planLocked(newNames, false);
+        if ('full' in namePlan) throw new CardinalityError(`metric name limit reached: ${namePlan.free} more names fit and ${namePlan.fresh} are new; nothing was registered`);
+        const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
+        if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
+        this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
+        return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name)]));
+      }),
+    );
+  }
+
+  /** Series registered by the application (the ones maxSeries limits). */
+  applicationSeriesCount(): number {
+    return this.series.unreservedCount();
+  }
+
+  /** The monitor's own series registered (at most OWN_SERIES). */
+  ownSeriesCount(): number {
+    return this.series.reservedCount();
+  }
+
+  /** Every series registered, the application's and the monitor's own: ids are 0 to this - 1. */
   seriesCount(): number {
     return this.series.count();
+  }
+
+  private fullError(full: TableFull, pending: readonly PendingSeries[], own: boolean, where?: (i: number) => string): PerfwatchError {
+    if (full.full === 'arena') {
+      return new CapacityError('registry', `string arena is full; raise maxSeries or shorten tags (nothing of the ${pending.length} series was registered)`);
+    }
+    // The first new series past the free entries (in order of appearance, duplicates once).
+    const seen = new Set<string>();
+    let at = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const key = pending[i]!.key;
+      if (this.series.lookup(key) >= 0 || seen.has(key)) continue;
+      seen.add(key);
+      if (seen.size > full.free) {
+        at = i;
+        break;
+      }
+    }
+    const p = pending[at]!;
+    const shown = formatSeries(p.name, Object.fromEntries(p.pairs));
+    if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
+    if (pending.length === 1) {
+      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; reduce tag values or raise maxSeries`);
+    }
+    const prefix = where ? `${where(at)} ` : '';
+    return new CardinalityError(
+      `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit); nothing of the batch was recorded or registered`,
+      where ? `${where(at)}.tags` : 'tags',
+    );
   }
 
   /** Name, tags, kind and unit of a series id (cached per thread). */

@@ -3,10 +3,15 @@
  * main thread): event-loop delay (a libuv timer histogram, its p99 per interval), event-loop
  * utilization, GC pauses (from a PerformanceObserver, per pause, tagged by type), the main
  * isolate's heap and the process's rss. A sample costs a few microseconds per interval.
+ *
+ * Its series are the monitor's own (Producer.ownMetric), so an application at its series
+ * limit cannot make them fail; the GC observer's callback runs on its own in the host, so an
+ * error in it is a fault of the monitor's (counted), never an exception in the host.
  */
 import { PerformanceObserver, constants, type PerformanceEntry, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { measured } from './precision.js';
+import type { Faults } from './faults.js';
 import type { MetricHandle, Producer } from './producer.js';
 
 const GC_TYPES: Record<number, string> = {
@@ -19,44 +24,45 @@ const GC_TYPES: Record<number, string> = {
 export class RuntimeSampler {
   private readonly producer: Producer;
   private readonly resolutionMs: number;
+  private readonly faults: Faults;
   private delay: IntervalHistogram | undefined;
   private gcObserver: PerformanceObserver | undefined;
   private elu: EventLoopUtilization | undefined;
   private readonly gcHandles = new Map<string, MetricHandle>();
   private handles: Record<'lag' | 'elu' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
 
-  constructor(producer: Producer, resolutionMs: number) {
+  constructor(producer: Producer, resolutionMs: number, faults: Faults) {
     this.producer = producer;
     this.resolutionMs = resolutionMs;
+    this.faults = faults;
   }
 
   start(): void {
     const p = this.producer;
     this.handles ??= {
-      lag: p.metric('event_loop_lag'),
-      elu: p.metric('event_loop_utilization'),
-      heapUsed: p.metric('heap_used'),
-      heapTotal: p.metric('heap_total'),
-      rss: p.metric('rss'),
+      lag: p.ownMetric('event_loop_lag'),
+      elu: p.ownMetric('event_loop_utilization'),
+      heapUsed: p.ownMetric('heap_used'),
+      heapTotal: p.ownMetric('heap_total'),
+      rss: p.ownMetric('rss'),
     };
     this.delay = monitorEventLoopDelay({ resolution: this.resolutionMs });
     this.delay.enable();
     this.elu = performance.eventLoopUtilization();
     this.gcObserver = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) {
-        const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1;
-        const type = GC_TYPES[kind] ?? 'other';
-        let h = this.gcHandles.get(type);
-        if (h === undefined) {
-          h = p.metric('gc_pause', { type });
-          this.gcHandles.set(type, h);
-        }
-        try {
+      if (this.gcObserver === undefined) return; // stopped between the pause and this callback
+      this.faults.guard('gc-observer', () => {
+        for (const entry of list.getEntries()) {
+          const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1;
+          const type = GC_TYPES[kind] ?? 'other';
+          let h = this.gcHandles.get(type);
+          if (h === undefined) {
+            h = p.ownMetric('gc_pause', { type });
+            this.gcHandles.set(type, h);
+          }
           h.record(measured(entry.duration));
-        } catch {
-          // the monitor stopped between the pause and this callback
         }
-      }
+      });
     });
     this.gcObserver.observe({ entryTypes: ['gc'] });
   }

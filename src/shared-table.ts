@@ -3,6 +3,10 @@
  * without a lock and get the same dense index, and any thread can add one under a short
  * spin lock. Entries are never removed, so a reader can trust an index once it saw it.
  *
+ * Part of the capacity (entries and arena bytes) can be held back for one class of caller
+ * (`reserved` entries: the monitor's own series), so that the other callers filling the
+ * table never starve it. Several entries can be added at once, all or none (appendMany).
+ *
  * | bytes                   | region   | type   | meaning                                          |
  * |-------------------------|----------|--------|--------------------------------------------------|
  * | 0                       | LOCK     | i32    | 0 free, else the holder's tag (CAS)              |
@@ -12,6 +16,10 @@
  * | 16                      | SLOTS    | i32    | hash slots (power of two, ≥ 2 × CAP)              |
  * | 20                      | ARENA    | i32    | arena bytes                                       |
  * | 24                      | EXTRA    | i32    | ints of caller data per entry                     |
+ * | 28                      | RES_CAP  | i32    | entries held back for reserved callers            |
+ * | 32                      | RES_N    | i32    | reserved entries added                            |
+ * | 36                      | RES_ARENA| i32    | arena bytes held back for reserved callers        |
+ * | 40                      | RES_USED | i32    | arena bytes used by reserved entries              |
  * | HEADER_BYTES            | slots    | i32[]  | entry index + 1, 0 = empty (linear probing)      |
  * | + 4 × SLOTS             | entries  | i32[]  | per entry: offset, length, hash, extra…          |
  * | + 4 × CAP × (3 + EXTRA) | arena    | u8[]   | UTF-8 of the strings                             |
@@ -28,6 +36,10 @@ const CAP = 3;
 const SLOTS = 4;
 const ARENA = 5;
 const EXTRA = 6;
+const RES_CAP = 7;
+const RES_N = 8;
+const RES_ARENA = 9;
+const RES_USED = 10;
 const HEADER_BYTES = 64;
 const ENTRY_FIXED = 3;
 
@@ -35,12 +47,38 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export interface SharedTableSizes {
+  /** Entries in all, reserved ones included. */
   capacity: number;
   arenaBytes: number;
   extraInts: number;
+  /** Entries and arena bytes (within the totals) held back for reserved callers. */
+  reserved?: number;
+  reservedArenaBytes?: number;
 }
 
-function sharedTableBytes(sizes: SharedTableSizes): number {
+/** Why appendMany refused: the class's entries or arena bytes ran out. */
+export interface TableFull {
+  full: 'entries' | 'arena';
+  /** Entries of the batch that were new (not added by another thread meanwhile). */
+  fresh: number;
+  /** Entries of the class free before the batch. */
+  free: number;
+}
+
+/** What planLocked found: the indices of present keys (-1 for new ones) and how to add the rest. */
+export interface AppendPlan {
+  readonly keys: readonly string[];
+  readonly encoded: Uint8Array[];
+  readonly hashes: number[];
+  readonly indices: number[];
+  readonly firstOf: Map<string, number>;
+  readonly fresh: number;
+  readonly reserved: boolean;
+  /** The index the first new key will get (the others follow in order). */
+  readonly firstIndex: number;
+}
+
+export function sharedTableBytes(sizes: SharedTableSizes): number {
   const slots = slotCount(sizes.capacity);
   return HEADER_BYTES + 4 * slots + 4 * sizes.capacity * (ENTRY_FIXED + sizes.extraInts) + sizes.arenaBytes;
 }
@@ -58,6 +96,8 @@ export function createSharedTable(sizes: SharedTableSizes): SharedArrayBuffer {
   hdr[SLOTS] = slotCount(sizes.capacity);
   hdr[ARENA] = sizes.arenaBytes;
   hdr[EXTRA] = sizes.extraInts;
+  hdr[RES_CAP] = sizes.reserved ?? 0;
+  hdr[RES_ARENA] = sizes.reservedArenaBytes ?? 0;
   return sab;
 }
 
@@ -114,44 +154,98 @@ export class SharedTable {
     return index;
   }
 
+  /** Entries added by unreserved callers. */
+  unreservedCount(): number {
+    return Atomics.load(this.hdr, COUNT) - Atomics.load(this.hdr, RES_N);
+  }
+
+  /** Entries added by reserved callers. */
+  reservedCount(): number {
+    return Atomics.load(this.hdr, RES_N);
+  }
+
   /**
-   * The index of `key`, adding it with `extra` when absent. `onFull` builds the error for a
-   * table at capacity. Returns [index, added].
+   * The index of `key`, adding it with `extra` when absent (in the reserved share when
+   * `reserved`). `onFull` builds the error for a class at capacity. Returns [index, added].
    */
-  intern(key: string, extra: readonly number[], onFull: () => PerfwatchError): [number, boolean] {
+  intern(key: string, extra: readonly number[], onFull: () => PerfwatchError, reserved = false): [number, boolean] {
     const found = this.lookup(key);
     if (found >= 0) return [found, false];
-    const bytes = encoder.encode(key);
-    const hash = fnv1a(bytes);
+    const result = this.appendMany([key], [extra], reserved);
+    if ('full' in result) {
+      if (result.full === 'entries') throw onFull();
+      throw new CapacityError('registry', `string arena is full (${this.arena.length} bytes); raise maxSeries or shorten tags`);
+    }
+    return [result.indices[0]!, result.added > 0];
+  }
+
+  /**
+   * Indices of `keys`, adding those absent, all or none: under the lock, keys that another
+   * thread added meanwhile are found again, and the batch is added only when every new key
+   * fits the class's entries and arena; else nothing is added and the reason is returned.
+   * `extras[i]` goes with `keys[i]`. Duplicate keys get one entry. `added` counts the
+   * entries this call appended.
+   */
+  appendMany(keys: readonly string[], extras: readonly (readonly number[])[], reserved = false): { indices: number[]; added: number } | TableFull {
+    return this.withLock(() => {
+      const plan = this.planLocked(keys, reserved);
+      return 'full' in plan ? plan : { indices: this.applyLocked(plan, extras), added: plan.fresh };
+    });
+  }
+
+  /** Runs `fn` holding the table's lock (for a change spanning two tables: take them in a fixed order). */
+  withLock<T>(fn: () => T): T {
     this.lock();
     try {
-      const again = this.probe(bytes, hash);
-      if (again >= 0) {
-        this.cache.set(key, again);
-        return [again, false];
-      }
-      const index = this.hdr[COUNT]!;
-      if (index >= this.capacity) throw onFull();
-      const used = this.hdr[USED]!;
-      if (used + bytes.length > this.arena.length) {
-        throw new CapacityError('registry', `string arena is full (${this.arena.length} bytes); raise maxSeries or shorten tags`);
-      }
-      this.arena.set(bytes, used);
-      this.hdr[USED] = used + bytes.length;
-      const e = index * this.stride;
-      this.entries[e] = used;
-      this.entries[e + 1] = bytes.length;
-      this.entries[e + 2] = hash;
-      for (let i = 0; i < extra.length; i++) this.entries[e + ENTRY_FIXED + i] = extra[i]!;
-      let slot = hash & this.slotMask;
-      while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
-      Atomics.store(this.slots, slot, index + 1);
-      Atomics.store(this.hdr, COUNT, index + 1);
-      this.cache.set(key, index);
-      return [index, true];
+      return fn();
     } finally {
       this.unlock();
     }
+  }
+
+  /**
+   * With the lock held: which of `keys` are present, and whether the absent ones fit. New
+   * keys get the next indices in the order of their first appearance.
+   */
+  planLocked(keys: readonly string[], reserved: boolean): AppendPlan | TableFull {
+    const encoded = keys.map((k) => encoder.encode(k));
+    const hashes = encoded.map(fnv1a);
+    const indices = new Array<number>(keys.length).fill(-1);
+    const firstOf = new Map<string, number>();
+    let fresh = 0;
+    let bytes = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const at = this.probe(encoded[i]!, hashes[i]!);
+      if (at >= 0) indices[i] = at;
+      else if (!firstOf.has(keys[i]!)) {
+        firstOf.set(keys[i]!, i);
+        fresh++;
+        bytes += encoded[i]!.length;
+      }
+    }
+    const count = this.hdr[COUNT]!;
+    const resN = this.hdr[RES_N]!;
+    const resCap = this.hdr[RES_CAP]!;
+    const free = reserved ? resCap - resN : this.capacity - resCap - (count - resN);
+    if (fresh > free) return { full: 'entries', fresh, free };
+    const used = this.hdr[USED]!;
+    const resUsed = this.hdr[RES_USED]!;
+    const resArena = this.hdr[RES_ARENA]!;
+    const arenaFree = reserved ? resArena - resUsed : this.arena.length - resArena - (used - resUsed);
+    if (bytes > arenaFree) return { full: 'arena', fresh, free };
+    return { keys, encoded, hashes, indices, firstOf, fresh, reserved, firstIndex: count };
+  }
+
+  /** With the lock held, after planLocked: appends the plan's new keys; returns every key's index. */
+  applyLocked(plan: AppendPlan, extras: readonly (readonly number[])[]): number[] {
+    const out = plan.indices;
+    for (let i = 0; i < plan.keys.length; i++) {
+      if (out[i]! >= 0) continue;
+      const first = plan.firstOf.get(plan.keys[i]!)!;
+      out[i] = first === i ? this.appendLocked(plan.encoded[i]!, plan.hashes[i]!, extras[i] ?? [], plan.reserved) : out[first]!;
+    }
+    for (let i = 0; i < plan.keys.length; i++) this.cache.set(plan.keys[i]!, out[i]!);
+    return out;
   }
 
   /** The string of an entry. */
@@ -165,6 +259,28 @@ export class SharedTable {
 
   extraAt(index: number, i: number): number {
     return this.entries[index * this.stride + ENTRY_FIXED + i]!;
+  }
+
+  /** Adds one entry; the caller holds the lock and checked the room. */
+  private appendLocked(bytes: Uint8Array, hash: number, extra: readonly number[], reserved: boolean): number {
+    const index = this.hdr[COUNT]!;
+    const used = this.hdr[USED]!;
+    this.arena.set(bytes, used);
+    this.hdr[USED] = used + bytes.length;
+    if (reserved) {
+      this.hdr[RES_N]! += 1;
+      this.hdr[RES_USED]! += bytes.length;
+    }
+    const e = index * this.stride;
+    this.entries[e] = used;
+    this.entries[e + 1] = bytes.length;
+    this.entries[e + 2] = hash;
+    for (let i = 0; i < extra.length; i++) this.entries[e + ENTRY_FIXED + i] = extra[i]!;
+    let slot = hash & this.slotMask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
+    Atomics.store(this.slots, slot, index + 1);
+    Atomics.store(this.hdr, COUNT, index + 1);
+    return index;
   }
 
   private probe(bytes: Uint8Array, hash: number): number {

@@ -32,6 +32,8 @@ export function rankOf(q: number, n: number): number {
   return Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
 }
 
+/** 2^-600: brings the top of the double range into a range where products do not overflow. */
+const TOP_SCALE = 2 ** -600;
 const scratch = new Float64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
@@ -49,14 +51,24 @@ function fromHighWord(hi: number): number {
   return scratch[0]!;
 }
 
-/** The value reported for a key: the harmonic mean of its bounds (equal relative error). */
+/**
+ * The value reported for a key: the harmonic mean of its bounds (equal relative error). The
+ * top bucket's bound is Number.MAX_VALUE; from 2^1023 up, 2·lo·hi and lo + hi overflow (the
+ * mean was NaN, and quantiles read as null), so the bounds are scaled by a power of two there,
+ * which is exact and rounds as the unscaled mean does.
+ */
 export function valueOf(key: number): number {
   const sign = key & SIGN_KEY;
   const magnitudeKey = key & (SIGN_KEY - 1);
   const lo = fromHighWord(magnitudeKey << KEY_SHIFT);
   if (lo === 0) return 0;
-  const hi = fromHighWord((magnitudeKey + 1) << KEY_SHIFT);
-  const v = Number.isFinite(hi) ? (2 * lo * hi) / (lo + hi) : lo;
+  const hi = Math.min(fromHighWord((magnitudeKey + 1) << KEY_SHIFT), Number.MAX_VALUE);
+  let v = (2 * lo * hi) / (lo + hi);
+  if (!Number.isFinite(v)) {
+    const a = lo * TOP_SCALE;
+    const b = hi * TOP_SCALE;
+    v = ((2 * a * b) / (a + b)) / TOP_SCALE;
+  }
   return sign ? -v : v;
 }
 

@@ -21,19 +21,37 @@ function harness() {
   const reader = new RingReader(ring);
   const writer = new StoreWriter(buffers);
   writer.recover(T0, 0);
-  const evaluator = new AlertEvaluator(registry, new StoreReader(buffers));
+  // How far each series was judged: shared memory in the monitor, outliving an evaluator.
+  const progress = new Float64Array(256).fill(Number.NaN);
   let ruleCount = 0;
   const transitions: AlertTransition[] = [];
   const h = {
     registry,
-    evaluator,
+    evaluator: new AlertEvaluator(registry, new StoreReader(buffers), progress),
+    rules: [] as AlertRule[],
     transitions,
     now: T0,
     rule(input: AlertRuleInput): AlertRule {
       const parsed = parseAlertRule(input);
       const rule: AlertRule = { ...parsed, id: `r${++ruleCount}`, name: parsed.name ?? `rule ${ruleCount}`, createdAt: h.now };
-      evaluator.addRule(rule);
+      h.evaluator.addRule(rule);
+      h.rules.push(rule);
       return rule;
+    },
+    /** Records samples at time t without an evaluator looking (the alert actor is down). */
+    unseen(t: number, samples: [name: string, value: number][]): void {
+      h.now = t;
+      writer.advance(t);
+      for (const [name, value] of samples) producer.push(registry.seriesId(name, undefined), value);
+      producer.publish();
+      writer.drain(reader, t, 1 << 20);
+      writer.publish();
+    },
+    /** A new evaluator takes over, as a restarted alert actor does: the rules and alert states, resumed. */
+    restart(): void {
+      const alerts = h.evaluator.alerts();
+      h.evaluator = new AlertEvaluator(registry, new StoreReader(buffers), progress);
+      h.evaluator.resume(h.rules, alerts);
     },
     /** Records samples at time t, drains them, and lets the evaluator see the drain (and any closed bucket). */
     at(t: number, samples: [name: string, value: number, tags?: Record<string, string>][] = []): void {
@@ -43,11 +61,13 @@ function harness() {
       producer.publish();
       writer.drain(reader, t, 1 << 20);
       writer.publish();
-      // The alert actor's order: new samples first, then the closed bucket, then timers.
-      evaluator.onData(t);
-      if (closed) evaluator.onBucket(writer.bucketStart, t);
-      evaluator.onTimer(t);
-      transitions.push(...evaluator.takeTransitions());
+      // The alert actor's order: new samples first, then the closed bucket, then timers;
+      // then it sends the transitions and records how far it judged.
+      h.evaluator.onData(t);
+      if (closed) h.evaluator.onBucket(writer.bucketStart, t);
+      h.evaluator.onTimer(t);
+      transitions.push(...h.evaluator.takeTransitions());
+      h.evaluator.commitProgress();
     },
     states(): string[] {
       return transitions.map((t) => `${t.from}>${t.to}`);
@@ -77,6 +97,49 @@ describe('alert rules', () => {
       expect(h.states(), op).toEqual(['inactive>firing', 'firing>resolved']);
       expect(h.transitions[0]).toMatchObject({ at: T0 + 20, value: breach, threshold: 10, metric: 'queue_size', ruleId: 'r1' });
     }
+  });
+
+  it('judges every sample of a drain: a breach then a clean sample, one spike in a burst of 100', () => {
+    const h = harness();
+    h.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    h.at(T0 + 10, [['queue_size', 50], ['queue_size', 1]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    expect(h.transitions.map((t) => t.value)).toEqual([50, 1]);
+    const burst = Array.from({ length: 100 }, (_, i) => ['queue_size', i === 37 ? 99 : 2] as [string, number]);
+    h.at(T0 + 20, burst);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved', 'resolved>firing', 'firing>resolved']);
+    expect(h.transitions[2]!.value).toBe(99);
+  });
+
+  it('counts the samples that left the raw ring before a round could judge them', () => {
+    // rawCapacity is 64 here: of 100 samples in one drain, the first 36 are gone.
+    const h = harness();
+    h.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    h.at(T0 + 10, Array.from({ length: 100 }, (_, i) => ['queue_size', i === 20 ? 99 : 2] as [string, number]));
+    expect(h.transitions).toEqual([]);
+    expect(h.evaluator.unjudged).toBe(36);
+    h.at(T0 + 20, Array.from({ length: 100 }, (_, i) => ['queue_size', i === 50 ? 99 : 2] as [string, number]));
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    expect(h.evaluator.unjudged).toBe(72);
+  });
+
+  it('judges, after a restart, the samples recorded while no evaluator ran, and none twice', () => {
+    const h = harness();
+    h.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    h.at(T0 + 10, [['queue_size', 50], ['queue_size', 1]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    // The actor dies; a breach and a clean sample arrive; a new actor starts.
+    h.unseen(T0 + 20, [['queue_size', 70], ['queue_size', 3]]);
+    h.restart();
+    h.at(T0 + 30);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved', 'resolved>firing', 'firing>resolved']);
+    expect(h.transitions.slice(2).map((t) => [t.value, t.at])).toEqual([[70, T0 + 20], [3, T0 + 20]]);
+    // A rule that was firing when its evaluator died resolves on the clean sample that came meanwhile.
+    h.at(T0 + 40, [['queue_size', 80]]);
+    h.unseen(T0 + 50, [['queue_size', 4]]);
+    h.restart();
+    h.at(T0 + 60);
+    expect(h.states().slice(4)).toEqual(['resolved>firing', 'firing>resolved']);
   });
 
   it('computes each window aggregation over closed buckets', () => {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { InvalidArgumentError, PerformanceMonitor, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
+import { InvalidArgumentError, PerformanceMonitor, attachProducer, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { useAlertmanager, type RunningAlertmanager } from './alertmanager.js';
 import { once, waitFor } from './helpers.js';
 
@@ -83,6 +83,32 @@ describe('alerting, end to end', () => {
     m.record('queue_size', 1);
     await waitFor(() => transitions.length > 0, 5000, 'the resolution');
     expect(transitions.map((t) => `${t.from}>${t.to}`)).toEqual(['firing>resolved']);
+    expect(m.status().alerts.restarts).toBe(1);
+  });
+
+  it('judges the samples recorded while the alert actor was down, once it is back', async () => {
+    const m = await started();
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    // A producer of its own, whose flush() publishes at once (the monitor's waits for the end of the turn).
+    const producer = attachProducer(m.producer());
+    const q = producer.metric('queue_size');
+    q.record(1);
+    producer.flush();
+    await m.flush();
+    await m.injectFault('kill', 'alerts'); // resolves once the actor is gone
+    // Within this turn the main thread cannot hand a successor its rules: what follows is
+    // recorded and drained while no alert actor evaluates it.
+    const before = m.status().ingestion.ingested;
+    q.record(50);
+    for (let i = 0; i < 63; i++) q.record(2);
+    producer.flush();
+    const deadline = Date.now() + 10_000;
+    while (m.status().ingestion.ingested < before + 64 && Date.now() < deadline) {
+      // the collector drains beside this thread
+    }
+    expect(m.status().ingestion.ingested).toBe(before + 64);
+    const history = await waitFor(() => (m.getAlertHistory().length >= 2 ? m.getAlertHistory() : undefined), 10_000, 'the breach judged after the restart');
+    expect(history.map((t) => `${t.from}>${t.to} ${t.value}`)).toEqual(['inactive>firing 50', 'firing>resolved 2']);
     expect(m.status().alerts.restarts).toBe(1);
   });
 

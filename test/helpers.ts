@@ -1,3 +1,6 @@
+import { afterEach } from 'vitest';
+import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+
 /** Polls `probe` (sync or async) until it yields a value other than undefined/false, or fails after `ms`. */
 export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + ms;
@@ -12,4 +15,31 @@ export async function waitFor<T>(probe: () => T | undefined | false | Promise<T 
 /** Resolves with the first emission of `event`. */
 export function once<T = unknown>(emitter: { once(event: string, fn: (value: T) => void): unknown }, event: string): Promise<T> {
   return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+/** Runs `fn`, which must throw, and returns what it threw (for checking class, code, field and message). */
+export function caught<E = Error>(fn: () => unknown): E {
+  try {
+    fn();
+  } catch (error) {
+    return error as E;
+  }
+  throw new Error('expected an error');
+}
+
+/**
+ * A starter of monitors for a test file (system and runtime sampling off unless asked), each
+ * stopped after its test: `const started = monitorStarter();` at the file's top level.
+ */
+export function monitorStarter(): (options?: MonitorOptions) => Promise<PerformanceMonitor> {
+  const monitors: PerformanceMonitor[] = [];
+  afterEach(async () => {
+    await Promise.all(monitors.splice(0).map((m) => m.stop()));
+  });
+  return async (options = {}) => {
+    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
+    monitors.push(m);
+    await m.start();
+    return m;
+  };
 }

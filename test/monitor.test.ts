@@ -1,3 +1,4 @@
+import { CONTROL_BYTES } from '../dist/src/control.js';
 import { rankOf } from '../dist/src/sketch.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
@@ -132,13 +133,13 @@ describe('PerformanceMonitor', () => {
 
     // One bad sample refuses the whole batch, naming it.
     const bad = () => m.recordBatch([{ name: 'api_response_time', value: 1, tags: { api: 'geo' } }, { name: 'api_response_time', value: Number.NaN, tags: { api: 'geo' } }]);
-    expect(bad).toThrow('samples[1].value of api_response_time must be a finite number, got NaN');
+    expect(bad).toThrow('samples[1].value of api_response_time must be a finite number of magnitude under 2^333 (~1.7e100), got NaN');
     expect(() => m.recordBatch([{ name: 'api_response_time', value: 1, timestamp: now - 3_600_000 }])).toThrow(/^samples\[0\]\.timestamp \(.*\) is out of range: perfwatch records live data/);
     expect(() => m.recordBatch([{ name: 'bad name', value: 1 }])).toThrow('samples[0].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     await m.flush();
     expect(m.getMetrics({ names: ['api_response_time'] })[0]!.totalCount).toBe(3);
 
-    // A batch larger than the ring goes in whole under the default 'drop' policy.
+    // A batch larger than the ring goes in whole, whatever the overflow policy.
     const big = Array.from({ length: 200_000 }, (_, i) => ({ name: 'queue_size', value: i % 10, tags: { q: String(i % 4) } }));
     expect(m.recordBatch(big)).toBe(200_000);
     await m.flush();
@@ -187,8 +188,8 @@ describe('PerformanceMonitor', () => {
 
     // Refused whole, naming the sample: a counter going down, a non-finite value, a stale time, a bad index.
     const refused: [Partial<typeof columns>, string | RegExp][] = [
-      [{ values: Float64Array.of(1, 2, 3, -1, 5) }, 'samples[3].value of col_hits must be a finite number >= 0 (counters only go up), got -1'],
-      [{ values: Float64Array.of(1, Number.POSITIVE_INFINITY, 3, 1, 5) }, 'samples[1].value of col_rt must be a finite number, got Infinity'],
+      [{ values: Float64Array.of(1, 2, 3, -1, 5) }, 'samples[3].value of col_hits must be a finite number from 0 to under 2^333 (~1.7e100): counters only go up, got -1'],
+      [{ values: Float64Array.of(1, Number.POSITIVE_INFINITY, 3, 1, 5) }, 'samples[1].value of col_rt must be a finite number of magnitude under 2^333 (~1.7e100), got Infinity'],
       [{ timestamps: Float64Array.of(Number.NaN, now - 3_600_000, Number.NaN, Number.NaN, Number.NaN) }, /^samples\[1\]\.timestamp \(.*\) is out of range/],
       [{ seriesIndex: Uint32Array.of(0, 1, 7, 2, 1) }, 'samples[2].series index 7 is past the 3 series of the batch'],
       [{ series: [...series.slice(0, 2), { name: 'bad name', tags: undefined }] }, 'samples[3].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*'],
@@ -215,8 +216,45 @@ describe('PerformanceMonitor', () => {
     expect(s.ingestion.dropped).toBe(0);
     expect(s.ingestion.rings[0]).toMatchObject({ owner: 'main', capacity: 65536 });
     expect(s.memory.storeBytes).toBeGreaterThan(0);
-    expect(s.memory.totalBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + 256);
+    expect(s.memory.totalBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + CONTROL_BYTES);
     expect(s.memory.seriesInUseBytes).toBeLessThan(s.memory.storeBytes);
+  });
+
+  it('stores every sample of a burst of 1M on an idle monitor with default options', async () => {
+    // Defaults dropped 648,900 of them: the ring holds 65,536 and a tight loop fills it in a
+    // millisecond. The default overflow policy now waits for a collector that frees room.
+    const m = monitor();
+    await m.start();
+    await waitFor(() => m.getMetrics({ names: ['heap_used'] }).length > 0, 10_000, 'an idle, running monitor');
+    const h = m.metric('burst_rt');
+    for (let i = 0; i < 1_000_000; i++) h.record(i & 1023);
+    await m.flush();
+    expect(m.getMetrics({ names: ['burst_rt'] })[0]!.totalCount).toBe(1_000_000);
+    expect(m.status().ingestion.dropped).toBe(0);
+  });
+
+  it('runs start(), stop() and close() one at a time, in call order, each having done its job', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    // Called together on a running monitor: stop, then start; it ends running.
+    const done: string[] = [];
+    await Promise.all([m.stop().then(() => done.push(`stop:${m.state}`)), m.start().then(() => done.push(`start:${m.state}`))]);
+    expect(done).toEqual(['stop:stopped', 'start:running']);
+    expect(() => m.record('queue_size', 1)).not.toThrow();
+    // stop() during start(): start finishes, then stop does its job.
+    await m.stop();
+    const starting = m.start();
+    const stopping = m.stop();
+    await starting;
+    await stopping;
+    expect(m.state).toBe('stopped');
+    expect(() => m.record('queue_size', 1)).toThrow(MonitorStoppedError);
+    // close() then start(): the start comes after the close, and refuses.
+    await m.start();
+    const closing = m.close();
+    await expect(m.start()).rejects.toThrow(/the monitor was closed/);
+    await closing;
+    expect(m.state).toBe('stopped');
   });
 
   it('refuses records once stopped, keeps its data readable, and resumes on start()', async () => {

@@ -126,3 +126,22 @@ describe('generateReport on a running monitor', () => {
     expect(Math.abs(a.p99 - 109) / 109).toBeLessThan(0.01);
   });
 });
+
+describe('a hung report task', () => {
+  it('is stopped after reports.timeoutMs, its thread replaced, and the reports queued behind it run', async () => {
+    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, reports: { threads: 1, timeoutMs: 500 } });
+    await m.start();
+    try {
+      m.record('queue_size', 3);
+      await m.flush();
+      // The pool's only thread is stuck in a task that never ends.
+      await m.injectFault('hang', 'reports');
+      const queue = (r: PerformanceReport) => r.series.find((s) => s.name === 'queue_size')?.count;
+      expect(queue((await m.generateReport()) as PerformanceReport)).toBe(1);
+      // And the next one too: the pool works on after the replacement.
+      expect(queue((await m.generateReport()) as PerformanceReport)).toBe(1);
+    } finally {
+      await m.stop();
+    }
+  });
+});

@@ -37,7 +37,12 @@ describe('ring', () => {
     const control = createControl();
     plantCanaries(ring);
     const reader = new RingReader(ring);
-    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control, count, overflow: 'block' } });
+    // The producer waits as long as it takes: a consumer starved of CPU must not make it drop.
+    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control, count, overflow: 'block', stallMs: 3_600_000 } });
+    // Listened for before anything else: a producer that exits while the consumer is still
+    // busy (descheduled on a loaded machine) emits 'exit' once, and a listener added after
+    // the loop waited for it for ever (the hang seen under CPU burners).
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     let finished = false;
     worker.on('message', () => {
       finished = true;
@@ -57,7 +62,7 @@ describe('ring', () => {
       });
       if (n === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await exited;
     expect(finished).toBe(true);
     expect(received).toBe(count);
     expect(mismatches).toBe(0);
@@ -123,7 +128,7 @@ describe('ring', () => {
     const count = 200_000;
     const ring = createRing(1024);
     const reader = new RingReader(ring);
-    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control: createControl(), count, overflow: 'block' } });
+    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control: createControl(), count, overflow: 'block', stallMs: 3_600_000 } });
     const done = new Promise<{ dropped: number }>((resolve) => worker.once('message', resolve));
     let received = 0;
     while (received < count) {
@@ -133,6 +138,57 @@ describe('ring', () => {
     }
     expect((await done).dropped).toBe(0);
     expect(received).toBe(count);
+  });
+
+  it('drops in streaks while the consumer lags, keeping order and an exact count', async () => {
+    const count = 2_000_000;
+    const ring = createRing(1024);
+    const reader = new RingReader(ring);
+    const worker = new Worker(fixture('ring-producer.mjs'), { workerData: { ring, control: createControl(), count, overflow: 'drop', indexValues: true } });
+    const done = new Promise<{ dropped: number }>((resolve) => worker.once('message', resolve));
+    let finished = false;
+    void done.then(() => (finished = true));
+    let received = 0;
+    let last = -1;
+    let disorder = 0;
+    // A slow consumer: the producer spends most of the run dropping.
+    while (!finished || reader.available() > 0) {
+      received += consume(reader, (id, value) => {
+        if (value <= last || id !== value % 7) disorder++;
+        last = value;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const { dropped } = await done;
+    expect(dropped).toBeGreaterThan(0);
+    expect(received + dropped).toBe(count);
+    expect(disorder).toBe(0);
+    expect(ringStats(ring).dropped).toBe(dropped);
+  });
+
+  it('waits once on a ring whose consumer is gone, then drops at once until the consumer moves', () => {
+    // Under 'block' and 'wait' a producer gives up after stallMs without progress; before,
+    // every further sample waited again (2 s each on the main thread: 65,539 records froze it
+    // for seconds). Here 100,000 samples after the stall must not take 100,000 waits: the
+    // test's own timeout is the guard.
+    for (const overflow of ['block', 'wait'] as const) {
+      const ring = createRing(1024);
+      const writer = new RingWriter(ring, createControl(), overflow, 200);
+      const reader = new RingReader(ring);
+      for (let i = 0; i < 1024; i++) writer.push(1, i);
+      for (let i = 0; i < 100_000; i++) writer.push(1, -1);
+      writer.publish();
+      expect(writer.droppedCount()).toBe(100_000);
+      expect(ringStats(ring)).toMatchObject({ fill: 1024, dropped: 100_000 });
+      // The consumer moves: the producer records again.
+      const values: number[] = [];
+      consume(reader, (_, v) => values.push(v));
+      writer.push(1, 7);
+      writer.publish();
+      consume(reader, (_, v) => values.push(v));
+      expect(values).toEqual([...Array.from({ length: 1024 }, (_, i) => i), 7]);
+      expect(writer.droppedCount()).toBe(100_000);
+    }
   });
 
   it('makes the producer throw once the ring is closed', () => {

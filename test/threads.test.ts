@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import Piscina from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer } from '../dist/src/index.js';
-import { waitFor } from './helpers.js';
+import { CapacityError, InvalidArgumentError, PerformanceMonitor, attachProducer, type DropReport } from '../dist/src/index.js';
+import { once, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -65,8 +65,8 @@ describe('recording from other threads', () => {
   });
 
   it('counts every sample a full ring dropped, in status and as monitor_dropped', async () => {
-    // A burst far larger than a small ring, with the default overflow policy (drop).
-    const m = await started({ ringCapacity: 1024 });
+    // A burst far larger than a small ring, under overflow 'drop'.
+    const m = await started({ ringCapacity: 1024, overflow: 'drop' });
     const reply = await runRecorder({ handle: m.producer(), count: 500_000, value: 1, name: 'queue_size' });
     expect(reply.done).toBe(true);
     await m.flush();
@@ -80,6 +80,21 @@ describe('recording from other threads', () => {
       return metric && metric.totalSum === dropped ? metric : undefined;
     }, 5_000, 'monitor_dropped to account for the drops');
     expect(reported.kind).toBe('counter');
+  });
+
+  it("announces drops once per interval: a 'drops' event and status, with the exact count", async () => {
+    const m = await started({ ringCapacity: 1024, overflow: 'drop' });
+    const announced = once<DropReport>(m, 'drops');
+    const reply = await runRecorder({ handle: m.producer(), count: 500_000, value: 1, name: 'queue_size' });
+    expect(reply.done).toBe(true);
+    const report = await announced;
+    await m.flush();
+    const s = m.status();
+    expect(report.samples).toBe(s.ingestion.dropped);
+    expect(report.samples + m.getMetrics({ names: ['queue_size'] })[0]!.totalCount).toBe(500_000);
+    expect(report.rings).toEqual([{ id: expect.any(Number), owner: 'worker', samples: report.samples }]);
+    expect(report.at - report.since).toBeGreaterThan(0);
+    expect(s.ingestion.lastDrops).toEqual(report);
   });
 
   it('says so when a handle has no ring left for another thread', async () => {
@@ -98,6 +113,6 @@ describe('recording from other threads', () => {
   it('rejects bad input inside a worker with the same errors as on the main thread', async () => {
     const m = await started();
     const reply = await runRecorder({ handle: m.producer(), count: 1, value: Number.NaN, name: 'queue_size' });
-    expect(reply.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', message: 'value of queue_size must be a finite number, got NaN' });
+    expect(reply.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', message: 'value of queue_size must be a finite number of magnitude under 2^333 (~1.7e100), got NaN' });
   });
 });

@@ -2,13 +2,17 @@
  * The alert actor: evaluates every rule as data arrives, off the main thread. It waits on
  * the collector's DRAIN_EPOCH (bumped after each drain pass and each closed bucket) with
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
- * `last` rules on every drain, window rules on every closed bucket. Rules and manual
- * resolutions arrive as comlink calls; transitions leave through the sink the coordinator
- * subscribed, in batches, in order.
+ * `last` rules on every drain (every raw sample since their last look), window rules on
+ * every closed bucket. Rules and manual resolutions arrive as comlink calls (on the port the
+ * watchdog thread handed to the coordinator); transitions leave through the sink the
+ * coordinator subscribed, in batches, in order. How far each series was judged is written to
+ * shared memory once a round's transitions are sent, for a successor to resume from.
+ *
+ * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait (see control.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, controlViews } from '../src/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/control.js';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { Alert, AlertRule, AlertTransition } from '../src/alerts/schema.js';
@@ -17,9 +21,13 @@ import { StoreReader } from '../src/store/reader.js';
 import type { StoreBuffers } from '../src/store/layout.js';
 
 export interface AlertActorData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
   control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
+  /** Per series id, the raw head `last` rules judged (f64, NaN: never): see AlertEvaluator. */
+  progress: SharedArrayBuffer;
   intervalMs: number;
 }
 
@@ -42,23 +50,28 @@ export interface AlertActorApi {
   injectFault(fault: 'throw' | 'exit'): void;
 }
 
-/** Longest wait, so that the heartbeat moves and pending timers are checked. */
-const MAX_WAIT_MS = 1000;
+/** Longest wait, so that the heartbeat moves (a hang is noticed within this plus the watchdog's grace) and pending timers are checked. */
+const MAX_WAIT_MS = 250;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
-const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store));
+const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store), new Float64Array(data.progress));
 let sink: AlertSink | undefined;
 let stopping = false;
 let nextTimer = Infinity;
 let wake: () => void = () => {};
 
+/** Sends the round's transitions (and, with `withValues`, the active alerts' values), then records how far it judged. */
 function flush(withValues: boolean): void {
   const transitions = evaluator.takeTransitions();
-  if (!sink || (transitions.length === 0 && !withValues)) return;
-  const values = withValues ? evaluator.activeValues() : [];
-  if (transitions.length === 0 && values.length === 0) return;
-  void sink({ transitions, values });
+  ctl.f64[UNJUDGED] = evaluator.unjudged;
+  const values = sink && withValues ? evaluator.activeValues() : [];
+  if (sink && (transitions.length > 0 || values.length > 0)) {
+    // The coordinator's sink does not throw; a message that cannot be delivered (the
+    // coordinator is closing) must not end this actor either.
+    Promise.resolve(sink({ transitions, values })).catch(() => {});
+  }
+  evaluator.commitProgress();
 }
 
 async function run(): Promise<void> {
@@ -68,8 +81,9 @@ async function run(): Promise<void> {
   flush(false);
   while (!stopping) {
     const now = Date.now();
-    ctl.f64[ALERT_CLOCK] = now;
     const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - now));
+    ctl.f64[ALERT_CLOCK] = now;
+    ctl.f64[ALERT_BEAT_BY] = now + timeout;
     const waited = Atomics.waitAsync(ctl.i32, DRAIN_EPOCH, drainEpoch, timeout);
     if (waited.async) {
       // A control call (a new rule, say) also ends the wait, through wake().
@@ -99,8 +113,7 @@ const api: AlertActorApi = {
     sink = s;
   },
   load(rules, alerts) {
-    evaluator.addRules(rules);
-    evaluator.restore(alerts);
+    evaluator.resume(rules, alerts);
     evaluator.onData(Date.now());
     flush(false);
     wake();
@@ -136,5 +149,5 @@ const api: AlertActorApi = {
   },
 };
 
-Comlink.expose(api, nodeEndpoint(parentPort!));
+Comlink.expose(api, nodeEndpoint(data.port!));
 void run();

@@ -6,25 +6,33 @@
  * Loop: while rings hold data, drain passes run back to back (yielding to the event loop
  * every few ms so control calls get answered); when they are empty it sets SLEEPING and
  * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
- * rings or the next bucket boundary is due. Control calls arrive over comlink.
+ * rings or the next bucket boundary is due. Control calls arrive over comlink, on the port the
+ * watchdog thread (its parent, src/watchdog.ts) handed to the coordinator.
+ *
+ * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
+ * while busy, the wake-up time before it sleeps); passes over all series beat as they go. The
+ * watchdog replaces it a grace period past a broken promise.
  *
  * On start it calls StoreWriter.recover(): a collector restarted after a crash resumes from
  * the rings' APPLIED cells and the store's own state, so no sample is lost or applied twice.
  */
 import { getHeapStatistics } from 'node:v8';
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/comlink-node.js';
 import {
   BAD_SAMPLES,
+  BEAT_BY,
   BUCKET_EPOCH,
   CLOCK,
   CLOSED_BUCKET_START,
   DOORBELL,
   DRAIN_EPOCH,
   DRAIN_PASSES,
+  HANG_AT,
   INGESTED,
   LAG_MS,
+  OWN_FAULTS,
   PAUSED,
   QUIET_AT,
   RUNG_AT,
@@ -43,6 +51,8 @@ import { threadCpuMs } from '../src/reports/thread-cpu.js';
 import type { CollectorUsage } from '../src/reports/overhead.js';
 
 export interface CollectorData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
   control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
@@ -63,6 +73,8 @@ export type Fault = 'throw' | 'exit' | 'hang';
 export interface CollectorApi {
   ready(): number;
   addRing(ring: SharedArrayBuffer): void;
+  /** Adds the rings it does not drain yet (a successor gets the ones handed out meanwhile). */
+  addRings(rings: SharedArrayBuffer[]): void;
   flush(): Promise<number>;
   info(): CollectorInfo;
   stop(): Promise<void>;
@@ -84,13 +96,25 @@ const BATCH = 1 << 16;
 const YIELD_MS = 4;
 /** The nap after passes that moved data: the most a steady stream waits for the collector. */
 const NAP_MS = 1;
-/** Longest sleep, so the clock (the supervisor's heartbeat) moves at least this often. */
-const MAX_SLEEP_MS = 1000;
+/**
+ * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
+ * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
+ * late a hang there is noticed: this plus the watchdog's grace (300 ms). Four wake-ups a
+ * second cost an idle monitor about 0.01% of a core.
+ */
+const MAX_SLEEP_MS = 250;
 
 const data = workerData as CollectorData;
 const ctl = controlViews(data.control);
 const registry = new Registry(data.registry, 0x40000000);
-const writer = new StoreWriter(data.store);
+
+/** A heartbeat: alive now, and beating again by `by`. */
+function beat(t: number, by = t): void {
+  ctl.f64[CLOCK] = t;
+  ctl.f64[BEAT_BY] = by;
+}
+
+const writer = new StoreWriter(data.store, () => beat(Date.now()));
 const rings = data.rings.map((sab) => new RingReader(sab));
 // The collector's own readings (system and monitor metrics) go through a ring of its own, so
 // the store has one apply path. It is drained in the same pass that fills it.
@@ -135,9 +159,12 @@ function recordOwn(name: string, tags: Record<string, string> | undefined, value
   let id = ownIds.get(key);
   if (id === undefined) {
     try {
-      id = registry.seriesId(name, tags);
+      id = registry.ownSeriesId(name, tags);
     } catch {
-      return; // cardinality limit or a bad mount name: the reading is skipped, not the loop
+      // The monitor's share of series is used up, or a mount name is no valid tag: the
+      // reading is skipped, not the loop, and counted (status().faults).
+      ctl.f64[OWN_FAULTS]! += 1;
+      return;
     }
     ownIds.set(key, id);
   }
@@ -221,6 +248,7 @@ function onBucketBoundary(t: number): void {
  * flush() and stop() still end it early (they bump DOORBELL themselves).
  */
 async function nap(): Promise<void> {
+  ctl.f64[BEAT_BY] = Date.now() + NAP_MS;
   const result = Atomics.waitAsync(ctl.i32, DOORBELL, Atomics.load(ctl.i32, DOORBELL), NAP_MS);
   if (result.async) await result.value;
 }
@@ -234,6 +262,7 @@ async function sleep(t: number): Promise<void> {
   Atomics.store(ctl.i32, SLEEPING, 1);
   const bell = Atomics.load(ctl.i32, DOORBELL);
   if (!anyPending() && flushWaiters.length === 0 && !stopping) {
+    ctl.f64[BEAT_BY] = wakeAt;
     const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, Math.max(1, wakeAt - t));
     if (result.async) await result.value;
   }
@@ -244,7 +273,7 @@ async function run(): Promise<void> {
   const start = now();
   writer.recover(start, registry.seriesCount());
   writer.rollup(registry.seriesCount());
-  ctl.f64[CLOCK] = start;
+  beat(start);
   ctl.f64[STARTED_AT] = start;
   lastPassEnd = start;
   // The first readings: gauges now, and the baselines that cpu and network deltas need.
@@ -254,7 +283,7 @@ async function run(): Promise<void> {
   let busy = false;
   for (;;) {
     const t = now();
-    ctl.f64[CLOCK] = t;
+    beat(t);
     if (writer.advance(t)) onBucketBoundary(t);
     const moved = drainPass(t);
     afterPass(t, moved);
@@ -292,9 +321,14 @@ async function run(): Promise<void> {
 const api: CollectorApi = {
   ready: () => ctl.f64[STARTED_AT]!,
   addRing(sab) {
+    api.addRings([sab]);
+  },
+  addRings(list) {
     // A ring handed out while this collector was starting may be in workerData already.
-    const id = ringStats(sab).id;
-    if (!rings.some((r) => r.id === id)) rings.push(new RingReader(sab));
+    for (const sab of list) {
+      const id = ringStats(sab).id;
+      if (!rings.some((r) => r.id === id)) rings.push(new RingReader(sab));
+    }
     wake();
   },
   flush() {
@@ -350,14 +384,15 @@ const api: CollectorApi = {
       }, 5);
     } else {
       setTimeout(() => {
+        ctl.f64[HANG_AT] = Date.now();
         const until = Date.now() + 60_000;
         while (Date.now() < until) {
-          // a stuck actor: the supervisor's heartbeat check must notice and replace it
+          // a stuck actor: the watchdog must notice and replace it
         }
       }, 5);
     }
   },
 };
 
-Comlink.expose(api, nodeEndpoint(parentPort!));
+Comlink.expose(api, nodeEndpoint(data.port!));
 void run();

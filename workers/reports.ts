@@ -23,7 +23,8 @@ import { threadCpuMs } from '../src/reports/thread-cpu.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from '../src/reports/types.js';
 
 export interface ReportTask {
-  kind: 'report' | 'baselines';
+  /** 'hang' is a drill (ReportService.hang): a task that never ends; 'noop' starts a thread (see ReportService). */
+  kind: 'report' | 'baselines' | 'hang' | 'noop';
   monitorId: string;
   store: StoreBuffers;
   registry: RegistryBuffers;
@@ -80,8 +81,17 @@ export default function run(task: ReportTask): ReportTaskResult {
       }
     : undefined;
   const result: ReportTaskResult = { cpuMs: Number.NaN, heapUsed: 0 };
+  // The timeout runs from here, not from when the task was queued.
+  port?.postMessage({ started: true });
   try {
-    if (task.kind === 'baselines') {
+    if (task.kind === 'hang') {
+      for (;;) {
+        // stuck, as a report in an endless loop would be: the coordinator's timeout ends it
+      }
+    }
+    if (task.kind === 'noop') {
+      // nothing: the pool started a thread for it
+    } else if (task.kind === 'baselines') {
       const out: Baseline[] = [];
       const n = registry.seriesCount();
       for (let id = 0; id < n; id++) {

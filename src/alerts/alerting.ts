@@ -5,11 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_CLOCK, type ControlViews } from '../control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../control.js';
 import { InvalidArgumentError, describeValue } from '../errors.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';
-import { Supervisor, type ActorExit } from '../supervisor.js';
+import { Supervisor, type ActorExit, type WatchdogLink } from '../supervisor.js';
 import { timeArg } from '../query.js';
 import type { AlertActorApi, AlertActorData, AlertBatch } from '../../workers/alerts.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
@@ -35,6 +35,11 @@ export interface AlertingStatus {
   pending: number;
   firing: number;
   historyLength: number;
+  /**
+   * Raw samples that left their series' raw ring (rawCapacity) before the `last` rules of
+   * that series judged them: more than rawCapacity samples of one series between two rounds.
+   */
+  unjudgedSamples: number;
   notifications: NotifierStats & { enabled: boolean };
 }
 
@@ -43,10 +48,15 @@ export interface AlertingDeps {
   views: ControlViews;
   registry: RegistryBuffers;
   store: StoreBuffers;
+  /** Series ids the store holds (progress keeps one cell per id). */
+  seriesCapacity: number;
   intervalMs: number;
   historyLimit: number;
   notifier: NotifierOptions;
+  watchdog: WatchdogLink;
   emit(event: string, ...args: unknown[]): void;
+  /** Where an error in the coordinator's handling of a batch goes instead of the host. */
+  fault(kind: string, error: unknown): void;
 }
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
@@ -62,16 +72,26 @@ export class Alerting {
   constructor(deps: AlertingDeps) {
     this.deps = deps;
     this.notifier = new Notifier(deps.notifier);
-    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, intervalMs: deps.intervalMs });
-    this.actor = new Supervisor<AlertActorApi>('alerts', new URL('../../workers/alerts.js', import.meta.url), data, {
-      exit: (info: ActorExit) => deps.emit('actor-exit', info),
-      restart: (info) => deps.emit('actor-restart', info),
-      // Each new actor gets the sink, every rule and the alerts' states.
-      ready: async (remote) => {
-        await remote.subscribe(Comlink.proxy((batch: AlertBatch) => this.onBatch(batch)));
-        await remote.load([...this.rules.values()], [...this.alerts.values()]);
+    // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
+    const progress = new SharedArrayBuffer(8 * deps.seriesCapacity);
+    new Float64Array(progress).fill(Number.NaN);
+    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
+    this.actor = new Supervisor<AlertActorApi>(
+      'alerts',
+      new URL('../../workers/alerts.js', import.meta.url),
+      data,
+      {
+        exit: (info: ActorExit) => deps.emit('actor-exit', info),
+        restart: (info) => deps.emit('actor-restart', info),
+        // Each new actor gets the sink, every rule and the alerts' states.
+        ready: async (remote) => {
+          await remote.subscribe(Comlink.proxy((batch: AlertBatch) => this.onBatch(batch)));
+          await remote.load([...this.rules.values()], [...this.alerts.values()]);
+        },
       },
-    });
+      deps.watchdog,
+      { control: deps.control, at: ALERT_CLOCK, by: ALERT_BEAT_BY },
+    );
   }
 
   start(): Promise<void> {
@@ -136,7 +156,7 @@ export class Alerting {
     return this.history.filter((t) => t.at >= from && t.at <= to && (filter.rule === undefined || t.ruleId === filter.rule));
   }
 
-  /** Age of the actor's last round, for the heartbeat watchdog. */
+  /** Age of the actor's last round. */
   heartbeatAge(now: number): number | null {
     const clock = this.deps.views.f64[ALERT_CLOCK]!;
     return clock > 0 && this.actor.state === 'running' ? now - clock : null;
@@ -156,11 +176,21 @@ export class Alerting {
       pending,
       firing,
       historyLength: this.history.length,
+      unjudgedSamples: this.deps.views.f64[UNJUDGED]!,
       notifications: { ...this.notifier.stats, enabled: this.notifier.enabled },
     };
   }
 
+  /** The actor's batch, called over comlink: an error here is a fault of ours, never the actor's or the host's. */
   private onBatch(batch: AlertBatch): void {
+    try {
+      this.apply(batch);
+    } catch (error) {
+      this.deps.fault('alert-batch', error);
+    }
+  }
+
+  private apply(batch: AlertBatch): void {
     for (const t of batch.transitions) {
       this.history.push(t);
       const rule = this.rules.get(t.ruleId);
@@ -185,7 +215,11 @@ export class Alerting {
           labels: rule?.labels ?? {},
         };
         this.alerts.set(t.fingerprint, alert);
-        this.notifier.onTransition(t, alert);
+        try {
+          this.notifier.onTransition(t, alert);
+        } catch (error) {
+          this.deps.fault('notify', error);
+        }
       }
       this.deps.emit('alert', t);
     }

@@ -3,8 +3,16 @@
  * clock: the alert actor calls it when the store moves, tests call it on synthetic time.
  *
  * A rule binds to every series of its metric whose tags include the rule's; each binding is
- * one alert (fingerprint). `last` rules read the newest raw sample whenever a drain published
- * new samples of their series; window rules aggregate closed buckets each time one closes.
+ * one alert (fingerprint). `last` rules judge every raw sample, in order, that a drain
+ * published since they last looked (a spike inside a burst fires, and so does a breach
+ * followed by a clean sample in the same drain); window rules aggregate closed buckets each
+ * time one closes.
+ *
+ * What a `last` rule can replay is bounded by the series' raw ring (rawCapacity): samples
+ * overwritten before the rule looked are counted (`unjudged`), not judged. How far each
+ * series was judged is kept in shared memory (`progress`, written after each round's
+ * transitions went out), so an evaluator restarted after a crash judges the samples recorded
+ * while it was down, and none twice.
  *
  * States: inactive → pending → firing → resolved (and back to pending/firing for a new
  * episode). With duration 0 an alert fires at once, skipping pending. A firing alert
@@ -38,13 +46,25 @@ export function compare(op: Operator, value: number, threshold: number): boolean
 
 const PERCENTILES: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
+/**
+ * Where a new `last` binding starts judging: a rule added now judges the newest sample at
+ * once; a series that appeared since the last round, all of its samples; after a restart,
+ * from where the previous evaluator got to (or, for a series it never judged, what the raw
+ * ring holds since the rule was created).
+ */
+type BindFrom = 'new-rule' | 'new-series' | 'resume';
+
 interface Binding {
   rule: AlertRule;
   id: number;
   fingerprint: string;
   tags: Record<string, string>;
-  /** Raw head seen at the last evaluation of a `last` rule. */
+  /** Raw head (count of raw samples) up to which a `last` rule judged. */
   seenHead: number;
+  /** Samples older than this (ms) are not judged (slots never written; what predates a resumed rule). */
+  since: number;
+  /** The time of the last sample judged: transitions never go back in time. */
+  clock: number;
   lastValue: number;
   state: AlertState;
   activeSince: number;
@@ -67,13 +87,28 @@ export class AlertEvaluator {
   private windowBindings: Binding[] = [];
   private scanned = 0;
   private readonly stats = new Float64Array(6);
-  private readonly raw = new Float64Array(2);
+  private readonly rawT: Float64Array;
+  private readonly rawV: Float64Array;
   private readonly acc = new SketchAccumulator();
   private out: AlertTransition[] = [];
+  /** Per series id, the raw head judged by `last` rules (NaN: never), shared with a successor. */
+  private readonly progress: Float64Array<ArrayBufferLike>;
+  /** Series judged this round and their heads, written to `progress` by commitProgress(). */
+  private readonly judgedIds: Int32Array;
+  private readonly judgedHeads: Float64Array;
+  private judgedCount = 0;
+  /** Raw samples that left the raw ring before a `last` rule judged them. */
+  unjudged = 0;
 
-  constructor(registry: Registry, reader: StoreReader) {
+  /** `progress` is shared memory that outlives the evaluator (Float64Array, NaN-filled, one cell per series id). */
+  constructor(registry: Registry, reader: StoreReader, progress: Float64Array<ArrayBufferLike> = new Float64Array(reader.layout.maxSeries).fill(Number.NaN)) {
     this.registry = registry;
     this.reader = reader;
+    this.progress = progress;
+    this.rawT = new Float64Array(reader.layout.rawCap);
+    this.rawV = new Float64Array(reader.layout.rawCap);
+    this.judgedIds = new Int32Array(reader.layout.maxSeries);
+    this.judgedHeads = new Float64Array(reader.layout.maxSeries);
   }
 
   addRule(rule: AlertRule): void {
@@ -85,7 +120,7 @@ export class AlertEvaluator {
    * a restarted actor loads every rule at once, and sorting after each of 10,000 made its
    * start-up take minutes.
    */
-  addRules(rules: readonly AlertRule[]): void {
+  addRules(rules: readonly AlertRule[], from: BindFrom = 'new-rule'): void {
     for (const rule of rules) {
       if (this.rules.has(rule.id)) this.deleteRule(rule.id, Date.now());
       this.rules.set(rule.id, rule);
@@ -93,7 +128,7 @@ export class AlertEvaluator {
       list.push(rule);
       this.byMetric.set(rule.metric, list);
       this.bindings.set(rule.id, []);
-      for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id);
+      for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id, from);
     }
     this.reindex();
   }
@@ -115,9 +150,13 @@ export class AlertEvaluator {
     return true;
   }
 
-  /** Puts alerts back in the states a previous evaluator left them in (after a restart). */
-  restore(alerts: readonly Alert[]): void {
-    this.bindNewSeries();
+  /**
+   * After a restart: the rules and the alerts' states a previous evaluator left, resuming
+   * each `last` rule from where that evaluator got to.
+   */
+  resume(rules: readonly AlertRule[], alerts: readonly Alert[]): void {
+    this.addRules(rules, 'resume');
+    this.bindNewSeries('resume');
     for (const a of alerts) {
       const b = this.byFingerprint.get(a.fingerprint);
       if (!b) continue;
@@ -129,21 +168,65 @@ export class AlertEvaluator {
     }
   }
 
-  /** New raw samples were published: evaluates `last` rules whose series moved. */
+  /** New raw samples were published: `last` rules judge each sample of their series since they last looked. */
   onData(now: number): void {
-    this.bindNewSeries();
-    for (const b of this.lastBindings) {
-      const head = this.reader.rawHead(b.id);
-      if (head === b.seenHead) continue;
-      b.seenHead = head;
-      if (!this.reader.newestRaw(b.id, this.raw)) continue;
-      this.step(b, this.raw[1]!, now);
+    this.bindNewSeries('new-series');
+    // Bindings are sorted by series: a series' head is read and its new samples copied once,
+    // for all of its rules, and its progress is one number.
+    const list = this.lastBindings;
+    for (let i = 0; i < list.length; ) {
+      const id = list[i]!.id;
+      const head = this.reader.rawHead(id);
+      let end = i;
+      let backlog = 0;
+      for (; end < list.length && list[end]!.id === id; end++) backlog = Math.max(backlog, (head - list[end]!.seenHead) | 0);
+      if (backlog > 0) {
+        const n = this.reader.rawRange(id, (head - backlog) | 0, head, this.rawT, this.rawV);
+        for (let k = i; k < end; k++) this.judge(list[k]!, head, n, now);
+        this.judgedIds[this.judgedCount] = id;
+        this.judgedHeads[this.judgedCount++] = head;
+      }
+      i = end;
+    }
+  }
+
+  /** Publishes how far each series was judged; the actor calls it once the round's transitions are sent. */
+  commitProgress(): void {
+    for (let i = 0; i < this.judgedCount; i++) this.progress[this.judgedIds[i]!] = this.judgedHeads[i]!;
+    this.judgedCount = 0;
+  }
+
+  /**
+   * Steps a `last` binding through the samples after its seenHead, up to `head`: the last
+   * ones of the `n` copied (the oldest of its backlog may be gone: counted as unjudged).
+   */
+  private judge(b: Binding, head: number, n: number, now: number): void {
+    const backlog = (head - b.seenHead) | 0;
+    b.seenHead = head;
+    if (backlog <= 0) return;
+    const count = backlog < n ? backlog : n;
+    this.unjudged += backlog - count;
+    const t = this.rawT;
+    const v = this.rawV;
+    const rule = b.rule;
+    for (let i = n - count; i < n; i++) {
+      const value = v[i]!;
+      const at = t[i]!;
+      if (at < b.since) continue;
+      // A sample stamped ahead of the clock (a batch timestamp) counts as now.
+      if (at > b.clock) b.clock = at < now ? at : now;
+      // The common case, an inactive alert and no breach, changes nothing but the value.
+      if (b.state === 'inactive' && !compare(rule.operator, value, rule.threshold)) {
+        b.lastValue = value;
+        continue;
+      }
+      this.step(b, value, b.clock);
     }
   }
 
   /** A bucket closed at `closedEnd`: evaluates window rules over the buckets before it. */
   onBucket(closedEnd: number, now: number): void {
-    this.bindNewSeries();
+    this.bindNewSeries('new-series');
     let cachedId = -1;
     let cachedWindow = -1;
     let sketched = false;
@@ -316,29 +399,44 @@ export class AlertEvaluator {
     };
   }
 
-  private bindNewSeries(): void {
+  private bindNewSeries(from: BindFrom): void {
     const n = this.registry.seriesCount();
     if (n === this.scanned) return;
     let bound = false;
     for (let id = this.scanned; id < n; id++) {
       const rules = this.byMetric.get(this.registry.info(id).name);
-      if (rules) for (const rule of rules) bound = this.bindIfMatch(rule, id) || bound;
+      if (rules) for (const rule of rules) bound = this.bindIfMatch(rule, id, from) || bound;
     }
     this.scanned = n;
     if (bound) this.reindex();
   }
 
-  private bindIfMatch(rule: AlertRule, id: number): boolean {
+  private bindIfMatch(rule: AlertRule, id: number, from: BindFrom): boolean {
     const info = this.registry.info(id);
     if (info.name !== rule.metric) return false;
     if (rule.tags) for (const k in rule.tags) if (info.tags[k] !== rule.tags[k]) return false;
     const seriesKey = Object.entries(info.tags).map(([k, v]) => `${k}=${v}`).join(',');
+    const head = this.reader.rawHead(id);
+    const judged = this.progress[id]!;
+    let seenHead = (head - 1) | 0;
+    // Slots never written hold time 0: a floor of 1 ms skips them.
+    let since = 1;
+    if (from === 'new-series') seenHead = 0;
+    else if (from === 'resume') {
+      if (judged === judged) seenHead = judged;
+      else {
+        seenHead = (head - Math.min(head >>> 0, this.reader.layout.rawCap)) | 0;
+        since = rule.createdAt;
+      }
+    }
     const b: Binding = {
       rule,
       id,
       fingerprint: fingerprintOf(rule.id, seriesKey),
       tags: info.tags,
-      seenHead: this.reader.rawHead(id) - 1, // evaluate the newest sample at once
+      seenHead,
+      since,
+      clock: -Infinity,
       lastValue: Number.NaN,
       state: 'inactive',
       activeSince: 0,
@@ -352,7 +450,7 @@ export class AlertEvaluator {
 
   private reindex(): void {
     const all = [...this.bindings.values()].flat();
-    this.lastBindings = all.filter((b) => b.rule.aggregation === 'last');
+    this.lastBindings = all.filter((b) => b.rule.aggregation === 'last').sort((a, b) => a.id - b.id);
     this.windowBindings = all.filter((b) => b.rule.aggregation !== 'last').sort((a, b) => a.id - b.id || a.rule.window - b.rule.window);
   }
 }

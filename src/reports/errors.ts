@@ -11,6 +11,13 @@ export class ReportAbortedError extends PerfwatchError {
   }
 }
 
+/** A report or baseline task ran past reports.timeoutMs; its thread was replaced. */
+export class ReportTimeoutError extends PerfwatchError {
+  constructor(timeoutMs: number) {
+    super('PW_ERR_REPORT_TIMEOUT', `the report task ran for more than reports.timeoutMs (${timeoutMs} ms): it was stopped and its thread replaced; raise reports.timeoutMs for reports over this much data`, 'reports.timeoutMs');
+  }
+}
+
 /** A report task failed in the pool (a bug or an out-of-memory thread), not by bad input. */
 export class ReportFailedError extends PerfwatchError {
   constructor(message: string) {

@@ -59,6 +59,7 @@ export class ReportsFeature {
       store: deps.store,
       registry: deps.registryBuffers,
       threads: o.reports.threads,
+      timeoutMs: o.reports.timeoutMs,
       alertHistory: deps.alertHistory,
       onTask: (_kind, wallMs, cpuMs, heapBytes) => {
         if (Number.isFinite(cpuMs)) this.reportCpuMs += cpuMs;

@@ -52,6 +52,8 @@ export const ReportsOptionsSchema = z.strictObject({
   threads: intIn(1, 64, 1),
   /** Default verification window of optimize(). */
   verificationWindowMs: intIn(100, 3_600_000, 60_000, ' ms'),
+  /** A report or baseline task running longer fails (ReportTimeoutError) and its thread is replaced. */
+  timeoutMs: intIn(100, 3_600_000, 60_000, ' ms'),
 });
 
 export type OverheadOptions = z.output<typeof OverheadOptionsSchema>;

@@ -7,6 +7,10 @@
  * The pool starts no thread until the first report and lets idle threads go after
  * IDLE_TIMEOUT_MS; its size is a tunable (setThreads recreates it once running tasks end,
  * since piscina fixes maxThreads at construction), and the overhead governor may cap it.
+ *
+ * A task may run for at most `timeoutMs` from when a pool thread takes it (the task says so
+ * on its port): past it, the task is aborted, which terminates its thread, and the reports
+ * queued behind it run on a new one.
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -16,7 +20,7 @@ import { toInvalidArgument } from '../options.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../../workers/reports.js';
-import { ReportAbortedError, ReportFailedError } from './errors.js';
+import { ReportAbortedError, ReportFailedError, ReportTimeoutError } from './errors.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
@@ -47,6 +51,8 @@ export interface ReportServiceDeps {
   store: StoreBuffers;
   registry: RegistryBuffers;
   threads: number;
+  /** Longest a task may run once a thread took it. */
+  timeoutMs: number;
   /** The alert engine's history; undefined when the monitor has none. */
   alertHistory: ((query: AlertHistoryQuery) => AlertTransition[]) | undefined;
   /** Called after each finished task with its wall time and its thread's CPU time. */
@@ -131,6 +137,16 @@ export class ReportService {
     return result.baselines!;
   }
 
+  /**
+   * A drill: runs a task that never ends, as a report stuck in a loop would; resolves once a
+   * thread runs it. It fails with ReportTimeoutError after timeoutMs, and later reports run.
+   */
+  hang(): Promise<void> {
+    return new Promise((resolve) => {
+      this.run({ kind: 'hang', now: Date.now() }, undefined, undefined, resolve).catch(() => {});
+    });
+  }
+
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
@@ -159,41 +175,59 @@ export class ReportService {
     void old.close().catch(() => {});
   }
 
-  private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined): Promise<ReportTaskResult> {
+  /**
+   * piscina terminates the thread of an aborted running task but starts another only up to
+   * minThreads (0 here): the tasks queued behind it would wait for a run() call. A task that
+   * does nothing is that call.
+   */
+  private replaceAbortedThread(pool: Piscina<ReportTask, ReportTaskResult>): void {
+    if (this.running > 1) pool.run({ kind: 'noop', now: Date.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
+  }
+
+  private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {
     if (signal?.aborted) throw new ReportAbortedError();
     const task: ReportTask = { ...partial, monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry };
-    let channel: MessageChannel | undefined;
-    let drained: Promise<void> = Promise.resolve();
-    if (onProgress) {
-      channel = new MessageChannel();
-      task.progress = channel.port2;
-      const port = channel.port1;
-      drained = new Promise<void>((resolve) => {
-        port.on('message', (m: { done: number; total: number; final?: boolean }) => {
-          if (m.final) return resolve();
-          try {
-            onProgress(m.done, m.total);
-          } catch {
-            // a progress listener's error must not fail the report
-          }
-        });
-        port.once('close', resolve);
+    // The task's port: it says when a thread took the task (the timeout starts there), then
+    // reports progress, then says it is done.
+    const channel = new MessageChannel();
+    task.progress = channel.port2;
+    const port = channel.port1;
+    const timeout = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = new Promise<void>((resolve) => {
+      port.on('message', (m: { started?: true; done: number; total: number; final?: boolean }) => {
+        if (m.started) {
+          timer = setTimeout(() => timeout.abort(), this.deps.timeoutMs);
+          timer.unref();
+          onStarted?.();
+          return;
+        }
+        if (m.final) return resolve();
+        try {
+          onProgress?.(m.done, m.total);
+        } catch {
+          // a progress listener's error must not fail the report
+        }
       });
-    }
+      port.once('close', resolve);
+    });
     const pool = this.ensurePool();
     const started = performance.now();
     this.running++;
     try {
-      const result = await pool.run(task, { ...(channel ? { transferList: [channel.port2] } : {}), ...(signal ? { signal } : {}) });
+      const result = await pool.run(task, { transferList: [channel.port2], signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
       await drained;
       this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
       return result;
     } catch (error) {
+      if (timeout.signal.aborted || signal?.aborted) this.replaceAbortedThread(pool);
+      if (timeout.signal.aborted) throw new ReportTimeoutError(this.deps.timeoutMs);
       if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw new ReportAbortedError();
       throw new ReportFailedError(error instanceof Error ? error.message : String(error));
     } finally {
+      clearTimeout(timer);
       this.running--;
-      channel?.port1.close();
+      port.close();
     }
   }
 }

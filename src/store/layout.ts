@@ -192,27 +192,47 @@ function powerOfTwoAtMost(n: number): number {
   return p;
 }
 
+function metaFor(config: StoreConfig, meta: Int32Array): StoreLayout {
+  meta[MAX_SERIES] = config.maxSeries;
+  meta[RAW_CAP] = config.rawCapacity;
+  meta[T1_CAP] = config.bucketCapacity;
+  meta[T2_CAP] = config.rollupCapacity;
+  meta[INTERVAL_MS] = config.intervalMs;
+  meta[ROLLUP_MS] = config.rollupMs;
+  meta[LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.logBytes / 4));
+  meta[ROLLUP_LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.rollupLogBytes / 4));
+  meta[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 4 + 4)));
+  meta[DIR_ENTRIES] = DEFAULT_DIR_ENTRIES;
+  meta[POOL_FREE_HEAD] = -1;
+  return new StoreLayout(meta);
+}
+
+/** Bytes of each of the store's buffers for a configuration, computed without allocating them. */
+export function storeSizes(config: StoreConfig): Record<keyof StoreBuffers, number> & { slotBytes: number } {
+  const layout = metaFor(config, new Int32Array(META_BYTES / 4));
+  return {
+    meta: META_BYTES,
+    hot: HOT_F64 * 8 * layout.maxSeries,
+    series: layout.slotBytes() * layout.maxSeries,
+    log: layout.logInts * 4,
+    rollupLog: layout.rollupLogInts * 4,
+    pool: layout.poolPagesOffsetBytes + layout.poolPages * PAGE_BINS * 4,
+    slotBytes: layout.slotBytes(),
+  };
+}
+
 export function createStore(config: StoreConfig): StoreBuffers {
   const meta = new SharedArrayBuffer(META_BYTES);
-  const m = new Int32Array(meta);
-  m[MAX_SERIES] = config.maxSeries;
-  m[RAW_CAP] = config.rawCapacity;
-  m[T1_CAP] = config.bucketCapacity;
-  m[T2_CAP] = config.rollupCapacity;
-  m[INTERVAL_MS] = config.intervalMs;
-  m[ROLLUP_MS] = config.rollupMs;
-  m[LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.logBytes / 4));
-  m[ROLLUP_LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.rollupLogBytes / 4));
-  m[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 4 + 4)));
-  m[DIR_ENTRIES] = DEFAULT_DIR_ENTRIES;
-  m[POOL_FREE_HEAD] = -1;
-  const layout = new StoreLayout(m);
-  const hot = new SharedArrayBuffer(HOT_F64 * 8 * layout.maxSeries);
-  const series = new SharedArrayBuffer(layout.slotBytes() * layout.maxSeries);
-  const log = new SharedArrayBuffer(layout.logInts * 4);
-  const rollupLog = new SharedArrayBuffer(layout.rollupLogInts * 4);
-  const pool = new SharedArrayBuffer(layout.poolPagesOffsetBytes + layout.poolPages * PAGE_BINS * 4);
-  return { meta, hot, series, log, rollupLog, pool };
+  metaFor(config, new Int32Array(meta));
+  const size = storeSizes(config);
+  return {
+    meta,
+    hot: new SharedArrayBuffer(size.hot),
+    series: new SharedArrayBuffer(size.series),
+    log: new SharedArrayBuffer(size.log),
+    rollupLog: new SharedArrayBuffer(size.rollupLog),
+    pool: new SharedArrayBuffer(size.pool),
+  };
 }
 
 /** Bytes reserved by the store's buffers. */

@@ -104,6 +104,8 @@ export class StoreReader {
   private readonly pages: Uint32Array;
   private scratch = new Int32Array(1024);
   private readonly stats = new Float64Array(6);
+  /** Samples the last rawRange() call could not return (overwritten before they were read). */
+  skipped = 0;
 
   constructor(buffers: StoreBuffers) {
     this.buffers = buffers;
@@ -344,17 +346,40 @@ export class StoreReader {
     return missing;
   }
 
-  /** The newest published raw sample of a series into out[0] (time) and out[1] (value); false when none. */
-  newestRaw(id: number, out: Float64Array): boolean {
+  /**
+   * Copies the raw samples of a series numbered from `from` up to `head` (raw heads, as
+   * rawHead() gives them) into `outT`/`outV`, oldest first, and returns how many. Samples the
+   * ring no longer holds (more than rawCap back, or rewritten by the writer while they were
+   * copied) are left out and counted in `skipped`.
+   */
+  rawRange(id: number, from: number, head: number, outT: Float64Array, outV: Float64Array): number {
     const L = this.layout;
-    const base = id * L.slotF64;
-    const head = Atomics.load(this.i32, base * 2 + RAW_HEAD);
-    const at = base + L.rawOffsetF64 + 2 * ((head - 1) & (L.rawCap - 1));
-    const t = this.f64[at]!;
-    if (!(t > 0)) return false;
-    out[0] = t;
-    out[1] = this.f64[at + 1]!;
-    return true;
+    const cap = L.rawCap;
+    let n = (head - from) | 0;
+    this.skipped = 0;
+    if (n <= 0) return 0;
+    if (n > cap) {
+      this.skipped = n - cap;
+      n = cap;
+    }
+    const start = (head - n) | 0;
+    const ring = id * L.slotF64 + L.rawOffsetF64;
+    const f = this.f64;
+    for (let j = 0; j < n; j++) {
+      const at = ring + 2 * (((start + j) | 0) & (cap - 1));
+      outT[j] = f[at]!;
+      outV[j] = f[at + 1]!;
+    }
+    // Slot k is rewritten once the writer writes sample k + cap: drop what it may have reached.
+    const written = this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0;
+    const lost = Math.min(n, ((written - start) | 0) - cap);
+    if (lost > 0) {
+      outT.copyWithin(0, lost, n);
+      outV.copyWithin(0, lost, n);
+      n -= lost;
+      this.skipped += lost;
+    }
+    return n;
   }
 
   /** Start of the oldest record held in a tier, or NaN. */

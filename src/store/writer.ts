@@ -55,6 +55,8 @@ import {
 const PAGE_MASK = PAGE_BINS - 1;
 /** A bucket's sketch stops counting here, so that no u32 bin can overflow. */
 const MAX_SKETCHED = 0xffffffff;
+/** Passes over all series call the beat hook once per this many series (a power of two, minus one). */
+const BEAT_MASK = 1024 - 1;
 /** drain() publishes its read index every this many samples (a power of two, minus one). */
 const RELEASE_MASK = 4096 - 1;
 // The sketch key is read from the value's bits through this pair of views.
@@ -137,7 +139,11 @@ export class StoreWriter {
   private readonly scratch: Int32Array;
   private readonly acc = new SketchAccumulator();
 
-  constructor(buffers: StoreBuffers) {
+  /** Called every BEAT_EVERY series of a pass over all series, so a long pass still beats. */
+  private readonly beat: () => void;
+
+  constructor(buffers: StoreBuffers, beat: () => void = () => {}) {
+    this.beat = beat;
     this.meta = new Int32Array(buffers.meta);
     this.layout = new StoreLayout(this.meta);
     const L = this.layout;
@@ -174,6 +180,7 @@ export class StoreWriter {
     this.rolledTo = -Infinity;
     this.openCount = 0;
     for (let id = 0; id < seriesCount; id++) {
+      if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
       const ib = base * 2;
       const hb = id * HOT_F64;
@@ -319,7 +326,10 @@ export class StoreWriter {
     const windowEnd = Math.floor(this.bucketStart / R) * R;
     if (windowEnd <= this.rolledTo) return 0;
     let written = 0;
-    for (let id = 0; id < seriesCount; id++) written += this.rollupSeries(id, windowEnd);
+    for (let id = 0; id < seriesCount; id++) {
+      if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
+      written += this.rollupSeries(id, windowEnd);
+    }
     this.rolledTo = windowEnd;
     return written;
   }
@@ -386,6 +396,7 @@ export class StoreWriter {
     let kept = 0;
     const L = this.layout;
     for (let i = 0; i < this.openCount; i++) {
+      if ((i & BEAT_MASK) === BEAT_MASK) this.beat();
       const id = this.openIds[i]!;
       const hb = id * HOT_F64;
       if (this.hot[hb + OPEN_START]! < start && this.hot[hb + OPEN_COUNT]! > 0) this.close(id, id * L.slotF64);
@@ -503,6 +514,7 @@ export class StoreWriter {
     const L = this.layout;
     const n = L.maxSeries;
     for (let id = 0; id < n; id++) {
+      if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
       if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0) continue;
       const dir = this.livePages(base);

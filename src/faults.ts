@@ -1,0 +1,65 @@
+/**
+ * Faults of the monitor's own work: what it runs on its own in the host process (the GC
+ * observer, the runtime sampler, its timer, the actors' callbacks, the watchdog link) must
+ * never throw into the host. Such errors come here instead: counted by kind (status and the
+ * `monitor_faults{kind}` metric), and logged once per kind as a process warning (stderr by
+ * default; a host can listen to 'warning'), so a fault that repeats every millisecond does
+ * not flood the log.
+ */
+
+export interface FaultRecord {
+  count: number;
+  lastMessage: string;
+  lastAt: number;
+}
+
+export interface FaultStatus {
+  total: number;
+  byKind: Record<string, FaultRecord>;
+}
+
+export class Faults {
+  private readonly kinds = new Map<string, FaultRecord>();
+  private total = 0;
+  private readonly onFault: (kind: string) => void;
+
+  /** `onFault` records the metric; it is guarded too, and its own failure is only counted. */
+  constructor(onFault: (kind: string) => void) {
+    this.onFault = onFault;
+  }
+
+  report(kind: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    let record = this.kinds.get(kind);
+    if (record === undefined) {
+      record = { count: 0, lastMessage: message, lastAt: 0 };
+      this.kinds.set(kind, record);
+      process.emitWarning(`perfwatch: ${kind}: ${message} (counted in status().faults; logged once per kind)`, { code: 'PERFWATCH_FAULT' });
+    }
+    record.count++;
+    record.lastMessage = message;
+    record.lastAt = Date.now();
+    this.total++;
+    try {
+      this.onFault(kind);
+    } catch {
+      // the metric could not be recorded (the monitor is stopping): the count above stands
+    }
+  }
+
+  /** Runs `fn`, turning an error into a fault of `kind`; returns undefined then. */
+  guard<T>(kind: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (error) {
+      this.report(kind, error);
+      return undefined;
+    }
+  }
+
+  status(): FaultStatus {
+    const byKind: Record<string, FaultRecord> = {};
+    for (const [kind, record] of this.kinds) byKind[kind] = { ...record };
+    return { total: this.total, byKind };
+  }
+}
