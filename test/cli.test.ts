@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
@@ -15,7 +17,21 @@ describe('perfwatch CLI', () => {
       const { stdout } = await cli(command, '--help');
       expect(stdout).toMatch(new RegExp(`^Usage: perfwatch ${command}`));
     }
-    expect((await cli('mcp', '--help')).stdout).toMatch(/"mcpServers"/);
+  });
+
+  it('mcp --help gives a registration that starts this install as an MCP server, fetching nothing', async () => {
+    const { stdout } = await cli('mcp', '--help');
+    expect(stdout).not.toMatch(/npx/);
+    const line = stdout.split('\n').find((l) => l.trim().startsWith('{"mcpServers"') && !l.includes('"command":"perfwatch"'))!;
+    const { command, args } = JSON.parse(line).mcpServers.perfwatch as { command: string; args: string[] };
+    // What a client does with it: spawn the command and speak MCP on its stdio.
+    const client = new Client({ name: 'registration-check', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command, args: [...args, '--config', quietConfig()], stderr: 'ignore' }));
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('get_monitoring_status');
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses unknown options and bad values with exit code 2, naming them', async () => {

@@ -3,10 +3,14 @@
  * monitor of this machine and of the records the client sends, and exits when the client
  * closes stdin. stdout carries protocol messages only; every log goes to stderr.
  */
+import { fileURLToPath } from 'node:url';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
 import { cliMonitor, cliOptions } from './config.js';
+
+/** The client configuration that runs this very install: absolute paths, nothing fetched. */
+const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] } } });
 
 export const MCP_HELP = `Usage: perfwatch mcp [options]
 
@@ -21,8 +25,10 @@ Options:
   --no-start          wait for start_performance_monitoring instead of monitoring at once
   -h, --help          this help
 
-Register it with a client (for example in its mcpServers config):
-  { "mcpServers": { "perfwatch": { "command": "npx", "args": ["perfwatch", "mcp"] } } }
+Register it with a client (its mcpServers config). This install, as it is:
+  ${THIS_INSTALL}
+or, after 'npm link' in the clone (which puts perfwatch on PATH):
+  {"mcpServers":{"perfwatch":{"command":"perfwatch","args":["mcp"]}}}
 `;
 
 export async function mcp(args: { config?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {
