@@ -21,7 +21,7 @@ export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
 export { OPTIMIZATION_TYPES } from './reports/tunables.js';
 export { ReportAbortedError, ReportFailedError, OptimizationBusyError } from './reports/errors.js';
 export type { ReportOptions } from './reports/service.js';
-export type { OptimizeOptions, OptimizationResult, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimizer.js';
+export type { OptimizeOptions, OptimizationResult, OptimizationRun, RunState, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimizer.js';
 export type { TunableDefinition, OptimizationType, TunableType, Goal } from './reports/tunables.js';
 export type { OverheadStatus } from './reports/overhead.js';
 export type * from './reports/types.js';

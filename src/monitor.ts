@@ -29,7 +29,7 @@ import type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 import { ReportsFeature } from './reports/feature.js';
 import type { OverheadOptions, OverheadStatus } from './reports/overhead.js';
 import type { ReportOptions } from './reports/service.js';
-import type { OptimizationLogEntry, OptimizationResult, OptimizeOptions } from './reports/optimizer.js';
+import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from './reports/optimizer.js';
 import type { Tunable, TunableDefinition } from './reports/tunables.js';
 import type { Baseline, PerformanceReport } from './reports/types.js';
 
@@ -461,6 +461,24 @@ export class PerformanceMonitor extends EventEmitter {
    */
   optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
     return this.features.optimizer.optimize(options);
+  }
+
+  /**
+   * optimize() without the wait: plans, starts applying in the background (unless a dry
+   * run), and returns the run at once; read it with getOptimizationRun(runId).
+   */
+  startOptimization(options?: OptimizeOptions): OptimizationRun {
+    return this.features.optimizer.start(options);
+  }
+
+  /** A run's progress, result so far and state (running, done, cancelled, failed); the last 20 are kept. */
+  getOptimizationRun(runId: number): OptimizationRun | undefined {
+    return this.features.optimizer.run(runId);
+  }
+
+  /** Stops a run: the change being verified is rolled back; resolves with the run once stopped. */
+  cancelOptimization(runId: number): Promise<OptimizationRun | undefined> {
+    return this.features.optimizer.cancel(runId);
   }
 
   /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */

@@ -12,6 +12,7 @@ import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
 import * as schemas from '../dist/src/mcp/schemas.js';
 import * as reports from '../dist/src/mcp/reports.js';
+import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
 import { AlertsOutput } from '../dist/src/mcp/alerts.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
@@ -227,7 +228,7 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   reports.ReportOutput.parse(md.structuredContent);
 
   // Optimisation: a dry run plans over the monitor's own knobs and changes nothing.
-  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, reports.OptimizeOutput);
+  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, OptimizeOutput);
   expect(plan).toMatchObject({ dry_run: true, optimization_type: 'all', applied: [] });
   expect((plan.plan as unknown[]).length + (plan.skipped as unknown[]).length + (plan.notes as unknown[]).length).toBeGreaterThan(0);
 

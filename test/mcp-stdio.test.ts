@@ -6,6 +6,7 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import * as schemas from '../dist/src/mcp/schemas.js';
 import * as reports from '../dist/src/mcp/reports.js';
+import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
 import { z } from 'zod';
 
 const AlertsCreate = z.object({ rule: z.object({ id: z.string() }).loose() });
@@ -175,9 +176,20 @@ describe('bad input over stdio', () => {
     it(`${tool} ${JSON.stringify(args).slice(0, 80)} → a tool error naming the field and the rule`, async () => {
       const m = await fails(client, tool, args);
       expect(m).toMatch(message);
+      // One shape, whether the schema or the library caught it.
+      expect(m).toMatch(/^PW_ERR_INVALID_ARG: [a-z_]/);
       expect(m.length).toBeLessThan(1000);
     });
   }
+
+  it('answers arguments that are not an object like any other bad argument, not with a raw issue list', async () => {
+    for (const [id, args, given] of [['null-args', 'null', 'null'], ['array-args', '[1]', 'an array of 1'], ['number-args', '5', '5']] as const) {
+      transport.raw(`{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":{"name":"get_performance_metrics","arguments":${args}}}\n`);
+      await expect.poll(() => transport.lines.find((l) => (l as { id?: unknown }).id === id)).toBeTruthy();
+      const answer = transport.lines.find((l) => (l as { id?: unknown }).id === id) as { result: { isError: boolean; content: { text: string }[] } };
+      expect(answer.result).toEqual({ isError: true, content: [{ type: 'text', text: `PW_ERR_INVALID_ARG: arguments must be an object of named arguments, got ${given}` }] });
+    }
+  });
 
   it('answers a value of 1e999 (Infinity after JSON.parse) with a tool error', async () => {
     transport.raw('{"jsonrpc":"2.0","id":"inf","method":"tools/call","params":{"name":"record_performance_metric","arguments":{"metric_type":"a","value":1e999}}}\n');

@@ -243,6 +243,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
       const out = ruleOut(rule);
       return { structured: { rule: out }, text: `created rule ${out.id} "${out.name}": ${out.condition} (${out.severity}${out.duration ? `, after ${out.duration}s` : ''})` };
     },
+    front.limits,
   );
 
   defineTool(
@@ -257,6 +258,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
       annotations: READ,
     },
     (args) => alertsAnswer(host.monitor, args),
+    front.limits,
   );
 
   server.registerResource(

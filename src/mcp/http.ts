@@ -17,6 +17,7 @@ import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import { NodeStreamableHTTPServerTransport, localhostHostValidation, localhostOriginValidation, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import { validatePort } from './port.js';
 import type { McpFront } from './server.js';
+import { normalizeToolCall } from './validate.js';
 
 /** Largest request body: a full 100,000-sample batch with tags fits. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -113,6 +114,7 @@ export async function serveMcpHttp(front: McpFront, options: ServeMcpOptions): P
       } catch {
         return jsonError(res, 400, -32700, 'Parse error: the body is not valid JSON');
       }
+      for (const message of Array.isArray(body) ? body : [body]) normalizeToolCall(message);
     }
     const request = await toWebRequest(req, body);
     if (await isLegacyRequest(request, body, { maxRequestBodySize: MAX_BODY_BYTES })) return legacy(req, res, body);

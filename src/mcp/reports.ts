@@ -1,21 +1,19 @@
 /**
- * Reports, baselines and optimisation over MCP: generate_performance_report (progress
- * notifications when the client asks, cancellation when it cancels), optimize_performance,
- * and the perfwatch://report/latest resource (the same answer as the tool's, for the last
- * report). Answers are bounded: lists take `limit` and say when they were cut.
+ * Reports and baselines over MCP: generate_performance_report (progress notifications when
+ * the client asks, cancellation when it cancels) and the perfwatch://report/latest resource
+ * (the same answer as the tool's, for the last report). Answers are bounded: lists take
+ * `limit` and say when they were cut.
  */
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { PerformanceMonitor } from '../monitor.js';
-import type { OptimizationResult } from '../reports/optimizer.js';
-import { OPTIMIZATION_TYPES } from '../reports/tunables.js';
 import type { Baseline, PerformanceReport } from '../reports/types.js';
 import { iso, num, seriesLabel } from './format.js';
 import type { MonitorHost } from './host.js';
 import { limit, parseTimeRange, timeRange } from './schemas.js';
 import type { McpFront } from './server.js';
-import { READ, WRITE, defineTool } from './tools.js';
+import { READ, defineTool } from './tools.js';
 
 export const REPORT_URI = 'perfwatch://report/latest';
 
@@ -99,53 +97,6 @@ export function reportText(out: ReportOut): string {
   return lines.join('\n');
 }
 
-export const OptimizeInput = z.strictObject({
-  optimization_type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).describe(`Which tunables to consider: ${OPTIMIZATION_TYPES.join(', ')}`),
-  auto_apply: z.boolean({ error: 'must be true or false' }).default(false).describe('Apply the plan: change each knob, verify its target metric, keep or roll back (default false)'),
-  dry_run: z.boolean({ error: 'must be true or false' }).optional().describe('Plan only, change nothing (default true unless auto_apply is true)'),
-  verification_window: z
-    .number({ error: 'must be a number of seconds from 0.1 to 3600' })
-    .min(0.1, { error: 'must be a number of seconds from 0.1 to 3600' })
-    .max(3600, { error: 'must be a number of seconds from 0.1 to 3600' })
-    .optional()
-    .describe('Seconds each applied change is watched before it is kept or rolled back (default: the monitor option)'),
-});
-
-const Step = z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), goal: z.string(), baseline: z.number().nullable(), why: z.string(), expected_effect: z.string() });
-
-export const OptimizeOutput = z.object({
-  run_id: z.number(),
-  optimization_type: z.string(),
-  dry_run: z.boolean(),
-  plan: z.array(Step),
-  applied: z.array(z.object({ knob: z.string(), from: z.number(), to: z.number(), outcome: z.string(), before: z.number().nullable(), after: z.number().nullable(), improvement: z.number().nullable(), reason: z.string() })),
-  skipped: z.array(z.object({ knob: z.string(), reason: z.string() })),
-  notes: z.array(z.string()),
-  log_entries: z.number().describe('entries of the optimisation audit log so far'),
-});
-
-function optimizeOut(r: OptimizationResult, logEntries: number): z.output<typeof OptimizeOutput> {
-  return finite({
-    run_id: r.runId,
-    optimization_type: r.type,
-    dry_run: r.dryRun,
-    plan: r.plan.map((s) => ({ knob: s.knob, from: s.from, to: s.to, target: s.target, goal: s.goal, baseline: s.baseline.value, why: s.why, expected_effect: s.expectedEffect })),
-    applied: r.applied,
-    skipped: r.skipped,
-    notes: r.notes,
-    log_entries: logEntries,
-  }) as z.output<typeof OptimizeOutput>;
-}
-
-function optimizeText(o: z.output<typeof OptimizeOutput>): string {
-  const lines = [`${o.dry_run ? 'plan (dry run, nothing changed)' : 'applied'} for ${o.optimization_type}: ${o.plan.length} step(s)`];
-  for (const s of o.plan) lines.push(`  ${s.knob}: ${num(s.from)} → ${num(s.to)} for ${s.target} (${s.goal}); ${s.why}`);
-  for (const a of o.applied) lines.push(`  ${a.knob}: ${a.outcome} (${num(a.before)} → ${num(a.after)}); ${a.reason}`);
-  for (const s of o.skipped) lines.push(`  skipped ${s.knob}: ${s.reason}`);
-  for (const n of o.notes) lines.push(`note: ${n}`);
-  return lines.join('\n');
-}
-
 /** Progress notifications for a request whose client sent a progress token. */
 function progressReporter(ctx: ServerContext): ((done: number, total: number) => void) | undefined {
   const token = ctx.mcpReq._meta?.progressToken;
@@ -188,8 +139,9 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
       input: ReportInput,
       output: ReportOutput,
       annotations: READ,
+      onDeadline: 'ask for a shorter time_range',
     },
-    async (args, ctx) => {
+    async (args, ctx, work) => {
       await host.readable();
       const monitor = host.monitor;
       const onProgress = progressReporter(ctx);
@@ -197,7 +149,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
         ...(args.time_range !== undefined ? { from: Date.now() - parseTimeRange(args.time_range) } : {}),
         includeRecommendations: args.include_recommendations,
         includeAlerts: args.include_alerts,
-        signal: ctx.mcpReq.signal,
+        signal: work.signal,
         ...(onProgress ? { onProgress } : {}),
       };
       if (args.format === 'markdown') {
@@ -212,34 +164,7 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
       front.resourceUpdated(REPORT_URI);
       return { structured: out, text: reportText(out) };
     },
-  );
-
-  defineTool(
-    server,
-    'optimize_performance',
-    {
-      title: 'Optimise performance',
-      description:
-        'Plan (dry_run, the default) or apply tuning of the registered knobs of optimization_type (memory, cpu, cache, database, network, formula, concurrency, all): each step names the knob, from, to, why and the expected effect. With auto_apply the monitor changes each knob, watches its target metric against the pre-change baseline for verification_window seconds, keeps it if it helped and rolls it back if not; every step is in the audit log.',
-      input: OptimizeInput,
-      output: OptimizeOutput,
-      annotations: WRITE,
-    },
-    async (args, ctx) => {
-      if (args.dry_run === true && args.auto_apply) throw new InvalidArgumentError('dry_run', 'must not be true with auto_apply true: a dry run changes nothing, pass one or the other');
-      const dryRun = args.dry_run ?? !args.auto_apply;
-      await host.readable();
-      const monitor = host.monitor;
-      const result = await monitor.optimize({
-        type: args.optimization_type,
-        dryRun,
-        autoApply: args.auto_apply,
-        signal: ctx.mcpReq.signal,
-        ...(args.verification_window !== undefined ? { verificationWindowMs: Math.round(args.verification_window * 1000) } : {}),
-      });
-      const out = optimizeOut(result, monitor.getOptimizationLog().length);
-      return { structured: out, text: optimizeText(out) };
-    },
+    front.limits,
   );
 
   server.registerResource(

@@ -13,9 +13,10 @@ import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { MetricSummaries } from './format.js';
 import type { MonitorHost } from './host.js';
 import { registerResources } from './resources.js';
-import { registerCoreTools } from './tools.js';
+import { TOOL_DEADLINE_MS, registerCoreTools, type ToolLimits } from './tools.js';
 import { forwardAlerts, registerAlertTools } from './alerts.js';
 import { registerReportTools } from './reports.js';
+import { registerOptimizeTool } from './optimize.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -53,8 +54,12 @@ export class McpFront {
   private readonly modern = new Set<McpServer>();
   private readonly publishers = new Set<UpdatePublisher>();
 
-  constructor(host: MonitorHost) {
+  /** Limits of every tool call (the deadline; tests shorten it). */
+  readonly limits: ToolLimits;
+
+  constructor(host: MonitorHost, options: { toolDeadlineMs?: number } = {}) {
     this.host = host;
+    this.limits = { deadlineMs: options.toolDeadlineMs ?? TOOL_DEADLINE_MS };
     forwardAlerts(this);
   }
 
@@ -74,6 +79,7 @@ export class McpFront {
     registerCoreTools(server, this);
     registerAlertTools(server, this);
     registerReportTools(server, this);
+    registerOptimizeTool(server, this);
     registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {

@@ -29,7 +29,7 @@ import {
   acceptsBatch,
   parseTimeRange,
 } from './schemas.js';
-import { toolSchema, type ToolSchemaOptions } from './validate.js';
+import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from './validate.js';
 import { PackedSamples } from './batch-wire.js';
 import { alertsAnswer } from './alerts.js';
 import { baselinesOut, baselinesText } from './reports.js';
@@ -40,7 +40,7 @@ export interface ToolAnswer<T> {
   text: string;
 }
 
-/** A tool: its texts, schemas and annotations, and the input check's options (see toolSchema). */
+/** A tool: its texts, schemas and annotations, and the input check's options (see checker). */
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pick<ToolSchemaOptions, 'precheck' | 'accepts'> {
   title: string;
   description: string;
@@ -49,6 +49,24 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pi
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
   /** Items of an output array that need checking only once (see toolSchema). */
   checkedOutputItems?: { key: string; seen: WeakSet<object> };
+  /** What to ask for instead when the tool runs out of time (e.g. a shorter time_range). */
+  onDeadline?: string;
+}
+
+/**
+ * Longest a tool call may hold its request: clients give up at 60 s, some sooner, and an
+ * agent waiting on one call waits for nothing else. Work that takes longer is a background
+ * run with an id to read it by (optimize_performance); anything else is stopped here.
+ */
+export const TOOL_DEADLINE_MS = 25_000;
+
+export interface ToolLimits {
+  deadlineMs: number;
+}
+
+/** What a handler works under: its request's signal, aborted too when the deadline passes. */
+export interface ToolWork {
+  readonly signal: AbortSignal;
 }
 
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
@@ -59,23 +77,47 @@ export function toolError(error: unknown): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `PW_ERR_INTERNAL: ${message}` }] };
 }
 
-/** Registers one tool with validation, error mapping and the content/structuredContent pair. */
+/**
+ * Registers one tool: its arguments checked here (so that every bad argument, caught by the
+ * schema or by the library, reads `PW_ERR_INVALID_ARG: <field> <rule>, got <value>`), the
+ * deadline, error mapping and the content/structuredContent pair.
+ */
 export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   server: McpServer,
   name: string,
   spec: ToolSpec<I, O>,
-  handler: (args: z.output<I>, ctx: ServerContext) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
+  handler: (args: z.output<I>, ctx: ServerContext, work: ToolWork) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
+  limits: ToolLimits = { deadlineMs: TOOL_DEADLINE_MS },
 ): void {
-  const inputSchema = toolSchema(spec.input, spec) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
+  const check = checker(spec.input, spec);
+  const inputSchema = listedSchema(spec.input) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
     name,
     { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.checkedOutputItems ? toolSchema(spec.output, { checkedItems: spec.checkedOutputItems }) : spec.output, annotations: { title: spec.title, ...spec.annotations } },
-    async (args: z.output<I>, ctx: ServerContext): Promise<CallToolResult> => {
+    async (raw: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+      const checked = check(raw);
+      if ('issue' in checked) return toolError(new PerfwatchError('PW_ERR_INVALID_ARG', checked.issue));
+      const deadline = new AbortController();
+      let signal: AbortSignal | undefined;
+      const work: ToolWork = {
+        get signal() {
+          return (signal ??= AbortSignal.any([ctx.mcpReq.signal, deadline.signal]));
+        },
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          deadline.abort();
+          reject(new PerfwatchError('PW_ERR_TIMEOUT', `${name} did not finish within ${limits.deadlineMs / 1000} s and was stopped${spec.onDeadline ? `: ${spec.onDeadline}` : ''}`));
+        }, limits.deadlineMs);
+      });
       try {
-        const answer = await handler(args, ctx);
+        const answer = await Promise.race([handler(checked.value, ctx, work), late]);
         return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured as Record<string, unknown> };
       } catch (error) {
         return toolError(error);
+      } finally {
+        clearTimeout(timer);
       }
     },
   );
@@ -137,6 +179,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       };
       return { structured, text: `${started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
     },
+    front.limits,
   );
 
   defineTool(
@@ -156,6 +199,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       const structured = { state: s.state, was_running: wasRunning, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
       return { structured, text: `${wasRunning ? 'stopped' : 'was not running'}; data ${args.preserve_data ? `kept (${s.series.count} series)` : 'discarded'}` };
     },
+    front.limits,
   );
 
   defineTool(
@@ -199,6 +243,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       host.wrote();
       return batchAnswer(recorded, names);
     },
+    front.limits,
   );
 
   defineTool(
@@ -225,6 +270,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
         text: `recorded ${args.success ? 'a successful' : 'a failed'} request${args.endpoint ? ` to ${args.endpoint}` : ''}: ${args.response_time} ms`,
       };
     },
+    front.limits,
   );
 
   defineTool(
@@ -247,6 +293,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       const truncated = all.length > args.limit;
       return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
     },
+    front.limits,
   );
 
   defineTool(
@@ -275,6 +322,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       const structured = historyOut(h, args.limit);
       return { structured, text: historyText(structured) };
     },
+    front.limits,
   );
 
   defineTool(
@@ -287,8 +335,9 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       input: StatusInput,
       output: StatusOutput,
       annotations: READ,
+      onDeadline: 'include_baselines reads the whole history of every series; ask without it',
     },
-    async (args, ctx) => {
+    async (args, _ctx, work) => {
       await host.readable();
       const structured = statusOut(host.monitor.status());
       let text = statusText(structured);
@@ -305,7 +354,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
         text += `\n${alerts.text}`;
       }
       if (args.include_baselines) {
-        const b = baselinesOut(await host.monitor.getBaselines({ signal: ctx.mcpReq.signal }), args.limit);
+        const b = baselinesOut(await host.monitor.getBaselines({ signal: work.signal }), args.limit);
         structured.baselines = b.baselines;
         structured.baselines_total = b.total;
         structured.baselines_truncated = b.truncated;
@@ -313,5 +362,6 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       }
       return { structured, text };
     },
+    front.limits,
   );
 }

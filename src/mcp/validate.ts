@@ -6,6 +6,7 @@
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
+import { randomBytes } from 'node:crypto';
 import { describeValue } from '../errors.js';
 
 /** `samples[3].value` from a zod path. */
@@ -42,10 +43,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return `${field} ${issue.message}, got ${describeValue(value)}`;
 }
 
-/**
- * A StandardSchemaWithJSON over a zod schema: JSON Schema from zod, validation by zod, and a
- * single readable issue on failure.
- */
+/** How a tool's input (or output) is checked besides its zod schema. */
 export interface ToolSchemaOptions {
   /** A cheap refusal before parsing (e.g. an array far over its limit). */
   precheck?: (input: unknown) => string | undefined;
@@ -79,33 +77,98 @@ function uncheckedItems(input: unknown, key: string, seen: WeakSet<object>): { i
   return { input: { ...(input as Record<string, unknown>), [key]: items }, items, at };
 }
 
-export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+/** A check that says what is wrong in one sentence (see describeIssue), or gives the value. */
+export type Checker<T> = (input: unknown) => { value: T } | { issue: string };
+
+/**
+ * The check of a zod schema with the options above: the first issue as one sentence, or the
+ * value (the input itself where it was accepted unchanged).
+ */
+export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): Checker<z.output<S>> {
   const { precheck, accepts, checkedItems } = options;
-  const std = schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard'];
+  return (input) => {
+    const standIn = notAnObject(input);
+    if (standIn !== undefined) return { issue: `arguments must be an object of named arguments, got ${standIn}` };
+    const early = precheck?.(input);
+    if (early !== undefined) return { issue: early };
+    if (accepts?.(input)) return { value: input as z.output<S> };
+    const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
+    if (cut) {
+      const parsed = schema.safeParse(cut.input);
+      if (parsed.success) {
+        for (const item of cut.items) checkedItems.seen.add(item);
+        return { value: input as z.output<S> };
+      }
+      const issue = parsed.error.issues[0]!;
+      const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
+      return { issue: describeIssue({ ...issue, path } as z.core.$ZodIssue, input) };
+    }
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return { value: parsed.data };
+    return { issue: describeIssue(parsed.error.issues[0]!, input) };
+  };
+}
+
+/** A StandardSchemaWithJSON over a zod schema: JSON Schema from zod, validation by checker(). */
+export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  const check = checker(schema, options);
   return {
     '~standard': {
       version: 1,
       vendor: 'perfwatch',
-      jsonSchema: std.jsonSchema,
+      jsonSchema: jsonSchemaOf(schema),
       validate(input: unknown) {
-        const early = precheck?.(input);
-        if (early !== undefined) return { issues: [{ message: early }] };
-        if (accepts?.(input)) return { value: input as z.output<S> };
-        const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
-        if (cut) {
-          const parsed = schema.safeParse(cut.input);
-          if (parsed.success) {
-            for (const item of cut.items) checkedItems.seen.add(item);
-            return { value: input as z.output<S> };
-          }
-          const issue = parsed.error.issues[0]!;
-          const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
-          return { issues: [{ message: describeIssue({ ...issue, path } as z.core.$ZodIssue, input) }] };
-        }
-        const parsed = schema.safeParse(input);
-        if (parsed.success) return { value: parsed.data };
-        return { issues: [{ message: describeIssue(parsed.error.issues[0]!, input) }] };
+        const checked = check(input);
+        return 'issue' in checked ? { issues: [{ message: checked.issue }] } : { value: checked.value };
       },
     },
   };
+}
+
+/**
+ * The schema a tool is listed with, whose validation accepts anything: the tool checks its
+ * arguments itself (defineTool), so that a bad argument is answered like every other error
+ * of the tool (`PW_ERR_INVALID_ARG: …`), not in the SDK's words.
+ */
+export function listedSchema<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'perfwatch',
+      jsonSchema: jsonSchemaOf(schema),
+      validate: (input: unknown) => ({ value: input as z.output<S> }),
+    },
+  };
+}
+
+function jsonSchemaOf<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard']['jsonSchema'] {
+  return (schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard']).jsonSchema;
+}
+
+/**
+ * tools/call arguments that are not an object (null, an array, a number): the SDK refuses
+ * such a request before any tool sees it, with its validator's raw issue list. The
+ * transports put a stand-in in their place (normalizeToolCall): an object whose one key no
+ * client can send (random per process), holding a description of what was given, which the
+ * tool's check answers like any other bad argument. (The SDK copies arguments on their way
+ * to the tool, so the stand-in is known by its key, not by its identity.)
+ */
+const STAND_IN_KEY = `perfwatch-arguments-${randomBytes(12).toString('hex')}`;
+
+function notAnObject(input: unknown): string | undefined {
+  if (input === null || typeof input !== 'object') return undefined;
+  const given = (input as Record<string, unknown>)[STAND_IN_KEY];
+  return typeof given === 'string' ? given : undefined;
+}
+
+/** Replaces a tools/call request's non-object `arguments` by a stand-in (see STAND_IN_KEY). */
+export function normalizeToolCall(message: unknown): void {
+  if (message === null || typeof message !== 'object') return;
+  const m = message as { method?: unknown; params?: unknown };
+  if (m.method !== 'tools/call' || m.params === null || typeof m.params !== 'object') return;
+  const params = m.params as { arguments?: unknown };
+  if (!('arguments' in params) || params.arguments === undefined) return;
+  const args = params.arguments;
+  if (args !== null && typeof args === 'object' && !Array.isArray(args)) return;
+  params.arguments = { [STAND_IN_KEY]: describeValue(args) };
 }

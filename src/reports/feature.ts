@@ -131,6 +131,8 @@ export class ReportsFeature {
   }
 
   async stop(): Promise<void> {
+    // A change under verification on a stopping monitor could not be judged: roll it back now.
+    await this.optimizer.cancelAll();
     this.overhead.stop();
     await this.reports.close();
   }
