@@ -10,16 +10,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { CLOCK, INGESTED, PENDING_SINCE, BAD_SAMPLES, QUIET_AT, RUNG_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
-import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
+import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot, type Watched } from './query.js';
 import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
 import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
+import { touchedBytes } from './store/usage.js';
 import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
@@ -49,8 +50,8 @@ export interface MonitorStatus {
   ingestion: {
     /** Samples applied to the store since the monitor was created. */
     ingested: number;
-    /** Over the last few seconds. */
-    ratePerSecond: number;
+    /** Samples per second over the last few seconds while running; null when stopped. */
+    ratePerSecond: number | null;
     dropped: number;
     /** Samples whose series id was unknown (should stay 0). */
     badSamples: number;
@@ -64,17 +65,29 @@ export interface MonitorStatus {
     restarts: number;
     lastExit: { code: number; message: string | null } | null;
     heartbeatAgeMs: number | null;
+    /**
+     * How long the oldest sample waiting in a ring has waited (0 when none waits): since the
+     * collector first saw it published, or, for one published after its last pass, since
+     * that pass (or the doorbell or quiet publish that announced it).
+     */
     lagMs: number;
     openSeries: number | null;
     freeSketchPages: number;
     sketchOverflow: number;
   };
   memory: {
-    totalBytes: number;
-    registryBytes: number;
+    /**
+     * Shared memory written so far: the store's pages that data reached, the rings, the
+     * registry and the control block. What the monitor's buffers add to the resident size.
+     */
+    touchedBytes: number;
+    /**
+     * Address space the buffers reserve, by configuration: not memory in use (a page costs
+     * memory once written). Of which the series store, the registry and the rings.
+     */
+    addressSpaceBytes: number;
     storeBytes: number;
-    /** Slot memory of the series registered so far (the store commits pages as series appear). */
-    seriesInUseBytes: number;
+    registryBytes: number;
     ringBytes: number;
   };
   system: CollectorInfo['system'] | null;
@@ -114,12 +127,16 @@ export class PerformanceMonitor extends EventEmitter {
   private currentState: MonitorState = 'stopped';
   private closed = false;
   private startedAt: number | null = null;
+  /** When the monitor first started and when it last stopped: the time its data covers (rates). */
+  private firstStartedAt = Infinity;
+  private stoppedAt = Infinity;
   private tick: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
   private tickCount = 0;
   private handleCount = 0;
   private rate = { at: 0, ingested: 0, perSecond: 0 };
   private collectorInfo: CollectorInfo | undefined;
+  private sketchPagesPeak = 0;
   private readonly features: ReportsFeature;
 
   constructor(options?: MonitorOptions) {
@@ -144,7 +161,7 @@ export class PerformanceMonitor extends EventEmitter {
     closeRing(this.mainRing, true);
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
-    this.query = new Query(this.registry, this.reader);
+    this.query = new Query(this.registry, this.reader, () => this.watched());
     // The main thread waits on a full ring for at most two seconds: it is the thread that
     // would restart a dead collector (see RingWriter.maxBlockMs).
     this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, MAIN_THREAD_MAX_BLOCK_MS), this.registry);
@@ -172,12 +189,13 @@ export class PerformanceMonitor extends EventEmitter {
       registry: this.registry,
       reader: this.reader,
       collector: this.collector,
-      fixedBytes: () => this.registry.bytes() + this.control.byteLength + [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0),
+      touchedBytes: () => this.touchedBytes(),
       record: (name, value) => this.main.record(name, value),
       flush: () => this.flush(),
       running: () => this.running,
       // Reports analyse the alert engine's history of transitions.
       alertHistory: (q) => this.getAlertHistory(q),
+      watched: () => this.watched(),
     });
   }
 
@@ -205,6 +223,7 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, false);
     this.main.ring.setClosed(false);
     this.startedAt = Date.now();
+    if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
     this.runtime?.start();
     this.nextRuntimeSample = 0;
@@ -221,6 +240,7 @@ export class PerformanceMonitor extends EventEmitter {
   async stop(): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
+    this.stoppedAt = Date.now();
     clearTimeout(this.tick);
     this.tick = undefined;
     this.runtime?.sample();
@@ -368,7 +388,8 @@ export class PerformanceMonitor extends EventEmitter {
     const c = this.collector;
     const seriesCount = this.registry.seriesCount();
     const store = storeBytes(this.store);
-    const ringBytes = rings.reduce((a, r) => a + 12 * r.capacity + 192, 0);
+    const ringBytes = this.ringBytes();
+    const pending = rings.reduce((a, r) => a + r.fill, 0);
     return {
       state: this.currentState,
       running: this.running,
@@ -378,10 +399,10 @@ export class PerformanceMonitor extends EventEmitter {
       series: { count: seriesCount, limit: this.options.maxSeries },
       ingestion: {
         ingested: this.ctl.f64[INGESTED]!,
-        ratePerSecond: this.rate.perSecond,
+        ratePerSecond: this.running ? this.rate.perSecond : null,
         dropped: rings.reduce((a, r) => a + r.dropped, 0),
         badSamples: this.ctl.f64[BAD_SAMPLES]!,
-        pending: rings.reduce((a, r) => a + r.fill, 0),
+        pending,
         overflow: this.options.overflow,
         rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
       },
@@ -390,16 +411,16 @@ export class PerformanceMonitor extends EventEmitter {
         restarts: c.restarts,
         lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
         heartbeatAgeMs: clock > 0 && c.state === 'running' ? Math.max(0, now - clock) : null,
-        lagMs: this.ctl.f64[LAG_MS]!,
+        lagMs: this.lag(now, pending),
         openSeries: this.collectorInfo?.openSeries ?? null,
         freeSketchPages: this.reader.freePages(),
         sketchOverflow: this.ctl.f64[SKETCH_OVERFLOW]!,
       },
       memory: {
-        totalBytes: store + this.registry.bytes() + ringBytes + this.control.byteLength,
-        registryBytes: this.registry.bytes(),
+        touchedBytes: this.touchedBytes(),
+        addressSpaceBytes: store + this.registry.bytes() + ringBytes + this.control.byteLength,
         storeBytes: store,
-        seriesInUseBytes: seriesCount * this.reader.layout.slotBytes(),
+        registryBytes: this.registry.bytes(),
         ringBytes,
       },
       system: this.collectorInfo?.system ?? null,
@@ -508,6 +529,33 @@ export class PerformanceMonitor extends EventEmitter {
       return;
     }
     await this.collector.call((c) => c.injectFault(fault));
+  }
+
+  /** When the monitor watched: from its first start, to now while running or to when it stopped. */
+  private watched(): Watched {
+    return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
+  }
+
+  /** See MonitorStatus.collector.lagMs. */
+  private lag(now: number, pending: number): number {
+    if (pending === 0) return 0;
+    const seen = this.ctl.f64[PENDING_SINCE]!;
+    if (seen > 0) return Math.max(0, now - seen);
+    const pass = this.ctl.f64[CLOCK]!;
+    const rung = this.ctl.f64[RUNG_AT]!;
+    const quiet = this.ctl.f64[QUIET_AT]!;
+    const known = Math.min(rung > pass ? rung : Infinity, quiet > pass ? quiet : Infinity);
+    return Math.max(0, now - (known === Infinity ? pass : known));
+  }
+
+  private ringBytes(): number {
+    return [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0);
+  }
+
+  /** See MonitorStatus.memory.touchedBytes; the sketch pages' peak is what this thread has seen. */
+  private touchedBytes(): number {
+    this.sketchPagesPeak = Math.max(this.sketchPagesPeak, this.reader.layout.poolPages - this.reader.freePages());
+    return touchedBytes(this.reader, this.registry.seriesCount(), this.sketchPagesPeak) + this.registry.bytes() + this.ringBytes() + this.control.byteLength;
   }
 
   private collectorData(): CollectorData {

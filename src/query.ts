@@ -5,12 +5,21 @@
  *
  * A point's `value` depends on the kind: a gauge's last value, a counter's rate per second
  * over the point, a distribution's mean. Raw points carry the sample itself.
+ *
+ * Rates have one definition: per second over the time the window actually covers, that is
+ * the part of it the monitor watched (from its first start, up to now or to when it stopped)
+ * and that has passed. A counter's rate over the last 60 s of a monitor up 11 s is per second
+ * of those 11 s; over a window the monitor did not watch at all it is null.
+ *
+ * A metric name that no series or definition has is an error naming the nearest known ones.
  */
 import { InvalidArgumentError, describeValue } from './errors.js';
-import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from './metrics.js';
+import type { MetricKind, MetricUnit } from './metrics.js';
+import { unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from './registry.js';
 import { SketchAccumulator, rankOf } from './sketch.js';
 import type { BucketRecord, StoreReader, Tier } from './store/reader.js';
+import { WindowSketches } from './window-sketches.js';
 
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
@@ -30,8 +39,8 @@ export interface MetricWindow {
   mean: number | null;
   min: number | null;
   max: number | null;
-  /** Sum per second over the window (a counter's rate). */
-  rate: number;
+  /** Sum per second over the time the window covers (a counter's rate); null when it covers none. */
+  rate: number | null;
   p50: number | null;
   p90: number | null;
   p95: number | null;
@@ -66,6 +75,8 @@ export interface HistoryQuery {
   resolution?: Resolution;
   /** Points per series at most; longer histories are merged into groups (default 10,000). */
   maxPoints?: number;
+  /** Series at most (default all); the answer's totalSeries says how many matched. */
+  limit?: number;
 }
 
 export interface HistoryPoint {
@@ -100,7 +111,24 @@ export interface MetricHistory {
   from: number;
   to: number;
   series: SeriesHistory[];
+  /** Series of the metric (with data) that matched, listed or not. */
+  totalSeries: number;
 }
+
+/** When the monitor watched: from its first start, to now (Infinity while running) or to when it stopped. */
+export interface Watched {
+  from: number;
+  to: number;
+}
+
+/** Seconds of [from, to) that the monitor watched (see the module comment), or null for none. */
+export function coveredSeconds(from: number, to: number, watched: Watched): number | null {
+  const a = Math.max(from, watched.from);
+  const b = Math.min(to, watched.to);
+  return b > a ? (b - a) / 1000 : null;
+}
+
+const ALWAYS: Watched = { from: -Infinity, to: Infinity };
 
 const RESOLUTIONS: readonly Resolution[] = ['auto', 'raw', 'bucket', 'rollup'];
 
@@ -145,10 +173,23 @@ export class Query {
   private readonly reader: StoreReader;
   private readonly acc = new SketchAccumulator();
   private readonly windows = new Map<number, CachedWindow>();
+  private readonly sketches: WindowSketches;
+  private readonly watched: () => Watched;
 
-  constructor(registry: Registry, reader: StoreReader) {
+  constructor(registry: Registry, reader: StoreReader, watched: () => Watched = () => ALWAYS) {
     this.registry = registry;
     this.reader = reader;
+    this.sketches = new WindowSketches(reader);
+    this.watched = watched;
+  }
+
+  /** Every known metric name: defined (the built-in ones too) or recorded. */
+  knownNames(): string[] {
+    return this.registry.listNames().map((n) => n.name);
+  }
+
+  private checkName(name: string, field: string): void {
+    if (this.registry.lookupName(name) === undefined) throw unknownMetricError(field, name, this.knownNames());
   }
 
   metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
@@ -161,12 +202,13 @@ export class Query {
     if (query.names !== undefined) {
       if (!Array.isArray(query.names)) throw new InvalidArgumentError('names', `must be an array of metric names, got ${describeValue(query.names)}`);
       names = new Set(query.names.map((n, i) => validateName(n, `names[${i}]`)));
+      query.names.forEach((n, i) => this.checkName(n, `names[${i}]`));
     }
     const match = tagMatch(query.tags);
     const interval = this.reader.layout.intervalMs;
     const from = now - seconds * 1000;
     const spanStart = Math.ceil(from / interval) * interval;
-    const span = Math.max(interval, now - spanStart) / 1000;
+    const covered = coveredSeconds(spanStart, now, this.watched());
     const out: MetricSnapshot[] = [];
     const n = this.registry.seriesCount();
     for (let id = 0; id < n; id++) {
@@ -178,7 +220,7 @@ export class Query {
       const agg = this.window(id, snap.totalCount, snap.openStart, spanStart, seconds, from);
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
-      const rate = agg.sum / span;
+      const rate = covered === null ? null : agg.sum / covered;
       out.push({
         id,
         name: info.name,
@@ -212,15 +254,21 @@ export class Query {
    * The aggregate and quantiles of a series' window: the buckets starting at or after
    * firstBucket, and the open one. They change only when a sample is applied (the total
    * grows), a bucket closes (the ring's head moves) or the window passes a bucket start, so
-   * a poll that finds none of these reuses the last answer instead of merging the sketches
-   * again. The key is read before the aggregate: a sample applied while it is computed
-   * makes the next poll compute it again.
+   * a poll that finds none of these reuses the last answer. Otherwise the quantiles come from
+   * the window's histogram kept between reads (WindowSketches), or, when the bucket ring does
+   * not reach back far enough, from merging the window's sketches. The key is read before
+   * the aggregate: a sample applied while it is computed makes the next poll compute it again.
    */
   private window(id: number, total: number, openStart: number, firstBucket: number, seconds: number, from: number): CachedWindow {
     const buckets = this.reader.bucketCount(id, 1);
     const hit = this.windows.get(id);
     if (hit !== undefined && hit.total === total && hit.buckets === buckets && hit.openStart === openStart && hit.firstBucket === firstBucket && hit.seconds === seconds) return hit;
-    const agg = this.reader.aggregate(id, from, Infinity, this.acc);
+    let agg = this.reader.aggregate(id, from, Infinity);
+    const quantiles = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+    if (agg.count > 0 && !this.sketches.quantiles(id, seconds * 1000, firstBucket, openStart >= firstBucket, QUANTILES, quantiles)) {
+      agg = this.reader.aggregate(id, from, Infinity, this.acc);
+      this.acc.quantiles(QUANTILES).forEach((q, i) => (quantiles[i] = q));
+    }
     const entry: CachedWindow = {
       total,
       buckets,
@@ -231,7 +279,7 @@ export class Query {
       sum: agg.sum,
       min: agg.min,
       max: agg.max,
-      quantiles: this.acc.quantiles(QUANTILES).map((q) => clamp(q, agg.min, agg.max)),
+      quantiles: quantiles.map((q) => clamp(q, agg.min, agg.max)),
     };
     this.windows.set(id, entry);
     return entry;
@@ -249,20 +297,21 @@ export class Query {
     if (!RESOLUTIONS.includes(resolution)) throw new InvalidArgumentError('resolution', `must be one of ${RESOLUTIONS.join(', ')}, got ${describeValue(resolution)}`);
     const maxPoints = query.maxPoints ?? 10_000;
     if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > 100_000) throw new InvalidArgumentError('maxPoints', `must be an integer from 1 to 100000, got ${describeValue(maxPoints)}`);
+    const limit = query.limit ?? Infinity;
+    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', `must be a positive integer, got ${describeValue(limit)}`);
     const def = this.registry.lookupName(metric);
-    if (def === undefined) {
-      const builtin = BUILTIN_BY_NAME.get(metric);
-      return { metric, kind: builtin?.kind ?? 'distribution', unit: builtin?.unit ?? '', from, to: shownTo, series: [] };
-    }
+    if (def === undefined) throw unknownMetricError('metric', metric, this.knownNames());
     const series: SeriesHistory[] = [];
+    let totalSeries = 0;
+    const watched = this.watched();
     for (const id of this.registry.find(metric, tagMatch(query.tags))) {
       if (this.reader.totalCount(id) === 0) continue;
-      series.push(this.seriesHistory(id, def.kind, from, to, resolution, maxPoints));
+      if (totalSeries++ < limit) series.push(this.seriesHistory(id, def.kind, from, to, resolution, maxPoints, { from: watched.from, to: Math.min(watched.to, now) }));
     }
-    return { metric, kind: def.kind, unit: def.unit, from, to: shownTo, series };
+    return { metric, kind: def.kind, unit: def.unit, from, to: shownTo, series, totalSeries };
   }
 
-  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number): SeriesHistory {
+  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched): SeriesHistory {
     const L = this.reader.layout;
     const tags = this.registry.info(id).tags;
     let chosen = resolution;
@@ -305,14 +354,14 @@ export class Query {
       let sum = 0;
       let min = Infinity;
       let max = -Infinity;
-      let spanMs = 0;
+      let coveredMs = 0;
       this.acc.reset();
       for (const { r, tier } of slice) {
         count += r.count;
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        spanMs += tier === 2 ? L.rollupMs : L.intervalMs;
+        coveredMs += (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
           else this.reader.addSketch(tier, r, this.acc);
@@ -320,7 +369,7 @@ export class Query {
       }
       const first = slice[0]!.r;
       const last = slice[slice.length - 1]!.r.last;
-      const point: HistoryPoint = { t: first.start, value: pointValue(kind, sum, count, last, spanMs), count, sum, min, max, last };
+      const point: HistoryPoint = { t: first.start, value: pointValue(kind, sum, count, last, coveredMs), count, sum, min, max, last };
       if (kind === 'distribution' && this.acc.total > 0) {
         const [p50, p90, p99] = this.acc.quantiles([0.5, 0.9, 0.99]).map((q) => clamp(q, min, max));
         point.p50 = p50!;
@@ -339,9 +388,10 @@ function clamp(q: number, min: number, max: number): number {
   return q < min ? min : q > max ? max : q;
 }
 
-function pointValue(kind: MetricKind, sum: number, count: number, last: number, spanMs: number): number {
+/** A point's value; a counter's is per second of the time its buckets cover (see coveredSeconds). */
+function pointValue(kind: MetricKind, sum: number, count: number, last: number, coveredMs: number): number {
   if (kind === 'gauge') return last;
-  if (kind === 'counter') return spanMs > 0 ? sum / (spanMs / 1000) : sum;
+  if (kind === 'counter') return coveredMs > 0 ? sum / (coveredMs / 1000) : sum;
   return count > 0 ? sum / count : 0;
 }
 

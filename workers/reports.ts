@@ -21,6 +21,7 @@ import { renderHtml } from '../src/reports/html.js';
 import { renderMarkdown } from '../src/reports/markdown.js';
 import { threadCpuMs } from '../src/reports/thread-cpu.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from '../src/reports/types.js';
+import type { Watched } from '../src/query.js';
 
 export interface ReportTask {
   kind: 'report' | 'baselines';
@@ -35,6 +36,8 @@ export interface ReportTask {
   alertHistory?: AlertTransition[];
   alertHistoryAvailable?: boolean;
   format?: ReportFormat;
+  /** When the monitor watched (see coveredSeconds in src/query.ts). */
+  watched?: Watched;
   progress?: MessagePort;
 }
 
@@ -104,6 +107,7 @@ export default function run(task: ReportTask): ReportTaskResult {
           alertHistory: task.alertHistory ?? [],
           alertHistoryAvailable: task.alertHistoryAvailable ?? false,
           ...(progress ? { progress } : {}),
+          ...(task.watched ? { watched: task.watched } : {}),
         },
       );
       result.report = report;

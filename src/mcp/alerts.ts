@@ -10,31 +10,37 @@ import { AGGREGATIONS, ALERT_STATES, AlertRuleInputSchema, OPERATORS, SEVERITIES
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import type { PerformanceMonitor } from '../monitor.js';
 import { iso, num, seriesLabel } from './format.js';
-import { limit, metricName, tagsSchema } from './schemas.js';
+import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
+import { intRange, metricName, perLimits, tagsFor, type TagLimits } from './schemas.js';
 import type { LogLevel, McpFront } from './server.js';
 import { READ, WRITE, defineTool } from './tools.js';
 
 export const ALERTS_URI = 'perfwatch://alerts';
 
+/** Rules listed in an alerts answer's counts per rule. */
+const BY_RULE = 10;
+
 const shape = AlertRuleInputSchema.shape;
 
 /** The engine's rule fields under their MCP names (metric_type, auto_resolve, resolve_threshold). */
-export const AlertRuleArgs = z.strictObject({
-  metric_type: metricName.describe('The metric the rule watches, e.g. response_time'),
-  operator: shape.operator.describe(`Comparison of the aggregated value with threshold: ${OPERATORS.join(' ')}`),
-  threshold: shape.threshold.describe('The value the aggregated metric is compared with (in the metric\'s unit)'),
-  severity: shape.severity.unwrap().describe(`${SEVERITIES.join(', ')}`),
-  aggregation: shape.aggregation.describe(`How the window is reduced: ${AGGREGATIONS.join(', ')} (default last: the latest value)`),
-  window: shape.window.describe('Seconds of data the aggregation covers (default 60)'),
-  duration: shape.duration.describe('Seconds the condition must hold before the alert fires (default 0)'),
-  cooldown: shape.cooldown.describe('Seconds after a resolution before the same alert may fire again (default 0)'),
-  tags: tagsSchema.optional().describe('Only series whose tags include these; each matching series is an alert of its own'),
-  auto_resolve: shape.autoResolve.describe('Resolve by itself when the condition clears (default true)'),
-  resolve_threshold: shape.resolveThreshold.describe('Hysteresis: resolve only once the value is past this on the good side'),
-  name: shape.name.describe('A name for the rule (default: derived from it)'),
-  description: shape.description.describe('What the alert means and what to do'),
-  labels: shape.labels.describe('Labels passed on to notifications (Alertmanager, webhooks)'),
-});
+export const alertRuleArgsFor = perLimits((l: TagLimits) =>
+  z.strictObject({
+  metric_type: metricName,
+  operator: shape.operator,
+  threshold: shape.threshold.describe("in the metric's unit"),
+  severity: shape.severity.unwrap(),
+  aggregation: shape.aggregation.describe('Default last: each sample'),
+  window: shape.window.describe('Seconds'),
+  duration: shape.duration.describe('Seconds held before firing'),
+  cooldown: shape.cooldown.describe('Seconds before re-firing'),
+  tags: tagsFor(l).optional().describe('Series with these tags'),
+  auto_resolve: shape.autoResolve,
+  resolve_threshold: shape.resolveThreshold.describe('Hysteresis: resolve past this'),
+  name: shape.name,
+  description: shape.description,
+  labels: shape.labels.describe('For notifications'),
+  }),
+);
 
 const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoResolve: 'auto_resolve', resolveThreshold: 'resolve_threshold' };
 
@@ -99,10 +105,7 @@ const AlertOut = z.object({
   state: z.enum(['pending', 'firing', 'resolved']),
   value: z.number(),
   threshold: z.number(),
-  active_since: z.string().nullable(),
-  fired_at: z.string().nullable(),
-  resolved_at: z.string().nullable(),
-  description: z.string(),
+  since: z.string().nullable().describe('when it entered its state'),
 });
 
 export function alertOut(a: Alert): z.output<typeof AlertOut> {
@@ -116,10 +119,8 @@ export function alertOut(a: Alert): z.output<typeof AlertOut> {
     state: a.state,
     value: a.value,
     threshold: a.threshold,
-    active_since: iso(a.activeSince),
-    fired_at: iso(a.firedAt),
-    resolved_at: iso(a.resolvedAt),
-    description: a.description,
+    // The rule's description is in its rule (include_rules), not repeated per alert.
+    since: iso(a.state === 'resolved' ? a.resolvedAt : a.state === 'firing' ? a.firedAt : a.activeSince),
   };
 }
 
@@ -144,66 +145,134 @@ export function transitionOut(t: AlertTransition): z.output<typeof TransitionOut
 const STATE_QUERY = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
 
 export const AlertsArgs = z.strictObject({
-  state: z.enum(STATE_QUERY, { error: `must be one of ${STATE_QUERY.join(', ')}` }).default('active').describe('pending, firing, resolved, active (pending and firing; the default) or all'),
-  severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional().describe('Only alerts of this severity'),
-  include_rules: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the alert rules'),
-  include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the latest state changes (newest first)'),
-  limit: limit(50, 1000, 'alerts')
-    .describe('Most alerts (and rules, and history entries) to return (default 50); the answer says when there were more'),
+  state: z.enum(STATE_QUERY, { error: `must be one of ${STATE_QUERY.join(', ')}` }).default('active').describe('active: pending and firing'),
+  severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  include_rules: z.boolean({ error: 'must be true or false' }).default(false),
+  include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('newest first'),
+  limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
 });
+
+const RuleCount = z.object({ rule_id: z.string(), rule_name: z.string(), severity: z.enum(SEVERITIES), firing: z.number(), pending: z.number() });
 
 export const AlertsOutput = z.object({
   alerts: z.array(AlertOut),
   total: z.number(),
   truncated: z.boolean(),
   counts: z.object({ pending: z.number(), firing: z.number(), rules: z.number() }),
-  rules: z.array(RuleOut).optional(),
+  by_rule: z.array(RuleCount).describe(`active alerts per rule (top ${BY_RULE})`),
+  rules: z.array(z.record(z.string(), z.unknown())).optional().describe('as create_performance_alert_rule'),
   rules_truncated: z.boolean().optional(),
-  history: z.array(TransitionOut).optional(),
+  history: z.array(z.record(z.string(), z.unknown())).optional().describe('as notifications'),
   history_truncated: z.boolean().optional(),
 });
 
 export type AlertsAnswer = z.output<typeof AlertsOutput>;
 
 function alertLine(a: z.output<typeof AlertOut>): string {
-  const since = a.state === 'resolved' ? `resolved ${a.resolved_at}` : a.state === 'firing' ? `firing since ${a.fired_at}` : `pending since ${a.active_since}`;
+  const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
   return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${num(a.value)} (threshold ${num(a.threshold)}), ${since}`;
 }
 
+function ruleLine(r: z.output<typeof RuleOut>): string {
+  return `  ${r.id} ${r.name}: ${r.condition} (${r.severity}${r.duration ? `, for ${r.duration}s` : ''})`;
+}
+
+function transitionLine(t: z.output<typeof TransitionOut>): string {
+  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${num(t.value)}`;
+}
+
+/** Active alerts per rule, most first. */
+function byRule(active: readonly Alert[]): z.output<typeof RuleCount>[] {
+  const counts = new Map<string, z.output<typeof RuleCount>>();
+  for (const a of active) {
+    let c = counts.get(a.ruleId);
+    if (!c) counts.set(a.ruleId, (c = { rule_id: a.ruleId, rule_name: a.ruleName, severity: a.severity, firing: 0, pending: 0 }));
+    if (a.state === 'firing') c.firing++;
+    else if (a.state === 'pending') c.pending++;
+  }
+  return [...counts.values()].sort((x, y) => y.firing + y.pending - (x.firing + x.pending));
+}
+
+/**
+ * Items of a list that fit: `limit` when one was asked for, else as many as fit in `budget`
+ * bytes (each item's JSON and text line).
+ */
+function take<T>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number): { shown: T[]; lines: string[]; bytes: number } {
+  const shown: T[] = [];
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const x of items) {
+    if (limitN !== undefined && shown.length >= limitN) break;
+    const l = line(x);
+    const cost = jsonBytes(x) + textBytes(l) + 2;
+    if (limitN === undefined && bytes + cost > budget) break;
+    shown.push(x);
+    lines.push(l);
+    bytes += cost;
+  }
+  return { shown, lines, bytes };
+}
+
+/** What to do for the items an alerts answer left out. */
+const MORE_ALERTS = 'pass limit (up to 1000) for more, or state and severity to choose';
+
 /**
  * The alerts answer shared by the tool, the status tool and the resource; `status`, the
- * alert counts, for a caller that has read the monitor's status already.
+ * alert counts, for a caller that has read the monitor's status already. Without a limit,
+ * the lists share `budget` bytes in order: alerts, rules, history.
  */
 export function alertsAnswer(
   monitor: PerformanceMonitor,
   args: z.output<typeof AlertsArgs>,
   status: { pending: number; firing: number; rules: number } = monitor.status().alerts,
+  budget = ANSWER_BYTES,
 ): { structured: AlertsAnswer; text: string } {
   const all = monitor
     .getAlerts({ state: args.state, ...(args.severity ? { severity: args.severity } : {}) })
     .sort((a, b) => b.activeSince - a.activeSince);
-  const alerts = all.slice(0, args.limit).map(alertOut);
-  const structured: AlertsAnswer = { alerts, total: all.length, truncated: all.length > args.limit, counts: { pending: status.pending, firing: status.firing, rules: status.rules } };
-  const lines = [`${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state} alert${all.length === 1 ? '' : 's'}${args.severity ? ` of severity ${args.severity}` : ''}${structured.truncated ? ` (showing ${alerts.length})` : ''}`];
-  for (const a of alerts) lines.push(alertLine(a));
+  const rules = byRule(args.state === 'active' || args.state === 'all' ? all : monitor.getAlerts({ state: 'active' }));
+  const counts = rules.slice(0, BY_RULE);
+  const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state} alert${all.length === 1 ? '' : 's'}${args.severity ? ` of severity ${args.severity}` : ''}`;
+  const countLine = counts.length ? `by rule: ${counts.map((c) => `${c.rule_name} (${c.severity}) ${c.firing} firing${c.pending ? `, ${c.pending} pending` : ''}`).join('; ')}${rules.length > counts.length ? `; ${rules.length - counts.length} more rules` : ''}` : '';
+  // The fixed part (counts, the envelope) first; the lists share what is left.
+  let left = budget - 600 - 2 * textBytes(head) - textBytes(countLine) - jsonBytes(counts);
+  const lists = 1 + (args.include_rules ? 1 : 0) + (args.include_history ? 1 : 0);
+  const alerts = take(all.map(alertOut), alertLine, args.limit, left / lists);
+  left -= alerts.bytes;
+  const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
+  const lines = [`${head}${structured.truncated ? ` (showing ${alerts.shown.length}: ${MORE_ALERTS})` : ''}`];
+  if (countLine) lines.push(countLine);
+  lines.push(...alerts.lines);
   if (args.include_rules) {
-    const rules = monitor.listAlertRules();
-    structured.rules = rules.slice(0, args.limit).map(ruleOut);
-    structured.rules_truncated = rules.length > args.limit;
-    lines.push(`rules:`);
-    for (const r of structured.rules) lines.push(`  ${r.id} ${r.name}: ${r.condition} (${r.severity}${r.duration ? `, for ${r.duration}s` : ''})`);
+    const all = monitor.listAlertRules();
+    const r = take(all.map(ruleOut), ruleLine, args.limit, left / (lists - 1));
+    left -= r.bytes;
+    structured.rules = r.shown;
+    structured.rules_truncated = r.shown.length < all.length;
+    lines.push(`rules${structured.rules_truncated ? ` (${r.shown.length} of ${all.length}: pass limit for more)` : ''}:`, ...r.lines);
   }
   if (args.include_history) {
-    const history = monitor.getAlertHistory();
-    structured.history = history.slice(-args.limit).reverse().map(transitionOut);
-    structured.history_truncated = history.length > args.limit;
-    lines.push(`history (newest first):`);
-    for (const t of structured.history) lines.push(`  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${num(t.value)}`);
+    const all = monitor.getAlertHistory();
+    const h = take(all.slice(-1000).reverse().map(transitionOut), transitionLine, args.limit, left);
+    structured.history = h.shown;
+    structured.history_truncated = h.shown.length < all.length;
+    lines.push(`history, newest first${structured.history_truncated ? ` (${h.shown.length} of ${all.length}: pass limit for more)` : ''}:`, ...h.lines);
   }
   return { structured, text: lines.join('\n') };
 }
 
 const CreateOutput = z.object({ rule: RuleOut });
+
+/**
+ * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
+ * the condition once, the series it watches (its tag filter), and the name only when it is
+ * not the condition itself.
+ */
+export function ruleCreatedText(r: z.output<typeof RuleOut>): string {
+  const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
+  const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
+  return `created rule ${r.id}: ${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+}
 
 export function registerAlertTools(server: McpServer, front: McpFront): void {
   const host = front.host;
@@ -211,10 +280,10 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
     server,
     'create_performance_alert_rule',
     {
-      title: 'Create an alert rule',
+      title: 'Create alert rule',
       description:
-        'Create a rule that raises an alert when a metric crosses a threshold, e.g. p99 of response_time over 60 s > 500 ms for 30 s. It applies to every series of the metric (narrow it with tags), now and later. Firing and resolved alerts show in get_performance_alerts and are sent to connected clients as notifications.',
-      input: AlertRuleArgs,
+        'Alert when a metric crosses a threshold, e.g. p99 of response_time over 60 s > 500 for 30 s; an alert per matching series, now and later. Changes are notified.',
+      input: alertRuleArgsFor(front.tagLimits),
       output: CreateOutput,
       annotations: WRITE,
     },
@@ -241,7 +310,7 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
         throw snakeError(error);
       }
       const out = ruleOut(rule);
-      return { structured: { rule: out }, text: `created rule ${out.id} "${out.name}": ${out.condition} (${out.severity}${out.duration ? `, after ${out.duration}s` : ''})` };
+      return { structured: { rule: out }, text: ruleCreatedText(out) };
     },
     front.limits,
   );
@@ -250,9 +319,9 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
     server,
     'get_performance_alerts',
     {
-      title: 'Performance alerts',
+      title: 'Alerts',
       description:
-        'Alerts raised by the alert rules: by default the active ones (pending and firing), or pending, firing, resolved or all; optionally by severity. include_rules adds the rules, include_history the latest state changes. Use it after create_performance_alert_rule, or when a notification said an alert changed.',
+        'Alerts by state and severity, with counts per rule; include_rules and include_history add rules and changes.',
       input: AlertsArgs,
       output: AlertsOutput,
       annotations: READ,
@@ -266,31 +335,12 @@ export function registerAlertTools(server: McpServer, front: McpFront): void {
     ALERTS_URI,
     {
       title: 'Active alerts',
-      description: 'Pending and firing alerts with the rules and the latest 50 state changes (as get_performance_alerts with include_rules and include_history); subscribe to be told when they change',
+      description: 'As get_performance_alerts with include_rules and include_history (within 8 KB); subscribe to be told of changes',
       mimeType: 'application/json',
     },
     (uri) => {
-      const { structured } = alertsAnswer(host.monitor, { state: 'active', include_rules: true, include_history: true, limit: 50 });
+      const { structured } = alertsAnswer(host.monitor, { state: 'active', include_rules: true, include_history: true });
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(structured) }] };
     },
   );
-}
-
-/** The log level of a transition: a firing alert at its severity, other changes at notice/info. */
-export function levelOf(t: AlertTransition): LogLevel {
-  if (t.to === 'firing') return t.severity;
-  return t.severity === 'info' ? 'info' : 'notice';
-}
-
-/** Carries every alert transition of the host's monitor (and of later ones) to the clients. */
-export function forwardAlerts(front: McpFront): () => void {
-  return front.host.attach((monitor) => {
-    const listener = (t: AlertTransition): void => {
-      const data = { event: 'alert', message: `${t.to.toUpperCase()} ${t.severity} ${t.ruleName}: ${seriesLabel(t.metric, t.tags)} = ${num(t.value)} (threshold ${num(t.threshold)})`, ...transitionOut(t) };
-      front.log(levelOf(t), 'perfwatch.alerts', data);
-      front.resourceUpdated(ALERTS_URI);
-    };
-    monitor.on('alert', listener);
-    return () => monitor.off('alert', listener);
-  });
 }

@@ -24,18 +24,18 @@ const RUN_KEYS = ['optimization_type', 'auto_apply', 'dry_run', 'verification_wi
 
 export const OptimizeInput = z
   .strictObject({
-    optimization_type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).optional().describe('Which knobs to tune (a new run)'),
-    auto_apply: z.boolean({ error: 'must be true or false' }).optional().describe('Apply the plan in a run: change each knob, verify its target, keep or roll back, keep stepping while it helps (default false)'),
-    dry_run: z.boolean({ error: 'must be true or false' }).optional().describe('Plan only (default true unless auto_apply)'),
+    optimization_type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).optional(),
+    auto_apply: z.boolean({ error: 'must be true or false' }).optional().describe('Apply, step by step'),
+    dry_run: z.boolean({ error: 'must be true or false' }).optional().describe('Default: true unless auto_apply'),
     verification_window: z
       .number({ error: 'must be a number of seconds from 0.1 to 3600' })
       .min(0.1, { error: 'must be a number of seconds from 0.1 to 3600' })
       .max(3600, { error: 'must be a number of seconds from 0.1 to 3600' })
       .optional()
-      .describe('Seconds each change is watched before it is kept or rolled back (default: the monitor option, 60)'),
-    run_id: intRange(1, Number.MAX_SAFE_INTEGER).optional().describe('Read this run: progress, outcome, log'),
-    cancel: z.boolean({ error: 'must be true or false' }).optional().describe('With run_id: stop the run; the change under verification is rolled back'),
-    log_limit: intRange(1, 1000).default(20).describe('Newest log entries of the run to return (default 20)'),
+      .describe('Seconds (default 60)'),
+    run_id: intRange(1, Number.MAX_SAFE_INTEGER).optional().describe('Read this run'),
+    cancel: z.boolean({ error: 'must be true or false' }).optional().describe('With run_id: stop it'),
+    log_limit: intRange(1, 1000).default(20),
   })
   .superRefine((args, ctx) => {
     if (args.run_id !== undefined) {
@@ -54,8 +54,8 @@ const Applied = z.object({
   to: z.number(),
   outcome: z.enum(['kept', 'rolled-back', 'failed']),
   target: z.string(),
-  before: z.number().nullable().describe("the target's value before the change"),
-  after: z.number().nullable().describe('the target over the verification window; null when it was not measured (reason says why)'),
+  before: z.number().nullable(),
+  after: z.number().nullable().describe('null: not measured (see reason)'),
   improvement: z.number().nullable(),
   reason: z.string(),
 });
@@ -67,19 +67,18 @@ export const OptimizeOutput = z.object({
   optimization_type: z.string(),
   dry_run: z.boolean(),
   auto_apply: z.boolean(),
-  verification_window: z.number().describe('seconds'),
+  verification_window: z.number(),
   started_at: z.string(),
   finished_at: z.string().nullable(),
-  current: z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), verify_until: z.string() }).nullable().describe('the change being verified now'),
+  current: z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), verify_until: z.string() }).nullable(),
   plan: z.array(Step),
   applied: z.array(Applied),
   skipped: z.array(z.object({ knob: z.string(), reason: z.string() })),
   notes: z.array(z.string()),
-  knobs: z.array(z.object({ name: z.string(), type: z.string(), target: z.string() })).describe('every knob registered (by the service\'s code, or perfwatch\'s own)'),
-  log: z.array(LogEntry).describe("this run's audit log, newest last"),
+  knobs: z.array(z.object({ name: z.string(), type: z.string(), target: z.string() })),
+  log: z.array(LogEntry),
   log_total: z.number(),
-  error: z.string().nullable(),
-  next: z.string().describe('what to do next'),
+  next: z.string(),
 });
 
 type Out = z.output<typeof OptimizeOutput>;
@@ -114,11 +113,10 @@ function runOut(monitor: PerformanceMonitor, r: OptimizationRun, logLimit: numbe
     plan: r.plan.map((s) => ({ knob: s.knob, from: s.from, to: s.to, target: s.target, goal: s.goal, baseline: finiteOrNull(s.baseline.value), why: s.why, expected_effect: s.expectedEffect })),
     applied: r.applied.map((a) => ({ ...a, before: finiteOrNull(a.before), after: finiteOrNull(a.after), improvement: finiteOrNull(a.improvement) })),
     skipped: r.skipped,
-    notes: r.notes,
+    notes: r.error ? [...r.notes, `the run failed: ${r.error}`] : r.notes,
     knobs: monitor.getTunables().map((t) => ({ name: t.name, type: t.type, target: t.target })),
     log: log.slice(-logLimit).map(logOut),
     log_total: log.length,
-    error: r.error,
     next: nextStep(r),
   };
 }
@@ -137,7 +135,6 @@ function runText(o: Out): string {
   for (const a of o.applied) lines.push(`applied: ${appliedLine(a)}`);
   for (const s of o.skipped) lines.push(`skipped ${s.knob}: ${s.reason}`);
   for (const n of o.notes) lines.push(`note: ${n}`);
-  if (o.error) lines.push(`error: ${o.error}`);
   lines.push(`knobs: ${o.knobs.map((k) => `${k.name} (${k.type}, target ${k.target})`).join(', ') || 'none (the service\'s code registers them with monitor.registerTunable)'}`);
   if (o.log_total > o.log.length) lines.push(`log: the newest ${o.log.length} of ${o.log_total} entries are in structuredContent.log (raise log_limit, up to 1000, for more)`);
   lines.push(`next: ${o.next}`);
@@ -150,9 +147,9 @@ export function registerOptimizeTool(server: McpServer, front: McpFront): void {
     server,
     'optimize_performance',
     {
-      title: 'Optimise performance',
+      title: 'Optimise',
       description:
-        "Tune the knobs registered for optimization_type (memory, cpu, cache, database, network, formula, concurrency, all). The default is a dry run: a plan (knob, from, to, why, expected effect) and nothing changed. With auto_apply the answer comes at once with a run_id and the plan, and the run goes on in the monitor: each change is watched for verification_window seconds against the value before, kept if it helped and rolled back if not. Read a run's progress, outcome and log with { run_id }; stop it with { run_id, cancel: true }. Knobs are registered by the service's code (monitor.registerTunable); answers list them.",
+        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back. { run_id } reads it, { run_id, cancel: true } stops it. Knobs come from the service's code.",
       input: OptimizeInput,
       output: OptimizeOutput,
       annotations: WRITE,

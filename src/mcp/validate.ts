@@ -5,7 +5,7 @@
  * "abc"`, instead of every issue of a 100,000-element array joined into one message.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import { describeValue } from '../errors.js';
 
@@ -141,8 +141,89 @@ export function listedSchema<S extends z.ZodType>(schema: S): StandardSchemaWith
   };
 }
 
+type JsonSchema = Record<string, unknown>;
+const converted = new WeakMap<z.ZodType, { input?: JsonSchema; output?: JsonSchema }>();
+
+/**
+ * The JSON Schema a tool is listed with, made once per schema (tools/list asks on every call)
+ * and without what every agent would pay for in context and no client needs: `$schema` (MCP
+ * fixes the dialect), `propertyNames: { type: string }` (JSON keys are strings),
+ * `additionalProperties: {}` (any value), and on answers `additionalProperties: false` and
+ * `required`: the server checks each answer against its whole zod schema before it sends it,
+ * so these restate a guarantee, at ~3 KB of every agent's context for the eleven tools (an
+ * answer's fields are listed with their types all the same; a field that may be absent says
+ * so in its description where it matters). Arguments keep both: an unknown argument is
+ * refused and a required one must be given, and the client should know.
+ */
 function jsonSchemaOf<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard']['jsonSchema'] {
-  return (schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard']).jsonSchema;
+  const make = (io: 'input' | 'output'): JsonSchema => {
+    let cached = converted.get(schema);
+    if (!cached) converted.set(schema, (cached = {}));
+    return (cached[io] ??= shareRepeats(compact(z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema, io)));
+  };
+  return { input: () => make('input'), output: () => make('output') };
+}
+
+/** Subschemas repeated in one schema, at least this long, are defined once in `$defs`. */
+const SHARED_MIN_CHARS = 48;
+
+/**
+ * One definition per repeated subschema: an answer that lists alerts, rules and history
+ * repeats the severity enum, the tags map and more; each becomes a `$defs` entry and a
+ * `$ref` where it was, when that is shorter.
+ */
+function shareRepeats(root: JsonSchema): JsonSchema {
+  const seen = new Map<string, number>();
+  const count = (node: unknown, top: boolean): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (!top && !Array.isArray(node)) {
+      const text = JSON.stringify(node);
+      if (text.length >= SHARED_MIN_CHARS) seen.set(text, (seen.get(text) ?? 0) + 1);
+    }
+    for (const value of Object.values(node)) count(value, false);
+  };
+  count(root, true);
+  const names = new Map<string, string>();
+  for (const [text, n] of seen) {
+    const ref = `{"$ref":"#/$defs/d${names.size}"}`.length;
+    // Worth it when n copies cost more than one definition and n references.
+    if (n > 1 && n * text.length > text.length + 8 + n * ref) names.set(text, `d${names.size}`);
+  }
+  if (names.size === 0) return root;
+  const defs: JsonSchema = {};
+  const replace = (node: unknown, top: boolean): unknown => {
+    if (node === null || typeof node !== 'object') return node;
+    if (!top && !Array.isArray(node)) {
+      const text = JSON.stringify(node);
+      const name = names.get(text);
+      if (name !== undefined) {
+        defs[name] ??= JSON.parse(text);
+        return { $ref: `#/$defs/${name}` };
+      }
+    }
+    if (Array.isArray(node)) return node.map((x) => replace(x, false));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, replace(v, false)]));
+  };
+  const out = replace(root, true) as JsonSchema;
+  out.$defs = defs;
+  return out;
+}
+
+function compact(node: unknown, io: 'input' | 'output'): JsonSchema {
+  if (Array.isArray(node)) return node.map((x) => compact(x, io)) as unknown as JsonSchema;
+  if (node === null || typeof node !== 'object') return node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$schema') continue;
+    if (key === 'propertyNames' && (value as JsonSchema).type === 'string' && Object.keys(value as JsonSchema).length === 1) continue;
+    if ((key === 'additionalProperties' && value === false) || key === 'required') {
+      if (io === 'output') continue;
+    }
+    // `additionalProperties: {}` (any value) says nothing.
+    if (key === 'additionalProperties' && value !== null && typeof value === 'object' && Object.keys(value).length === 0) continue;
+    out[key] = key === 'properties' || key === '$defs' ? Object.fromEntries(Object.entries(value as JsonSchema).map(([k, v]) => [k, compact(v, io)])) : compact(value, io);
+  }
+  return out;
 }
 
 /**
