@@ -54,6 +54,11 @@ describe('perfwatch CLI', () => {
       expect(stdout).toMatch(/^report_latency\{route=\/r\} 25 {2}p50 /m);
       expect(stdout).toMatch(/^report_latency\{route=\/r\} .* n=4$/m);
       const json = JSON.parse((await cli('report', '--url', server.url, '--format', 'json', '--metrics', 'report_latency')).stdout);
+      // A name no series has is an error naming the nearest, not an empty list.
+      await expect(cli('report', '--url', server.url, '--metrics', 'report_latncy')).rejects.toMatchObject({
+        code: 2,
+        stderr: 'perfwatch: --metrics: "report_latncy" is not a known metric; the nearest known: report_latency, error_rate, memory_usage\n',
+      });
       expect(json.metrics.metrics).toMatchObject([{ name: 'report_latency', total_count: 4, mean: 25, min: 10, max: 40 }]);
       expect(json.status).toMatchObject({ state: 'running' });
     } finally {
@@ -63,8 +68,10 @@ describe('perfwatch CLI', () => {
     await expect(cli('report', '--url', server.url)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
   });
 
-  it('report --for runs a monitor of this machine and reports its own metrics', async () => {
-    const { stdout } = await cli('report', '--for', '1', '--format', 'json', '--config', quietConfig());
+  it('report --for runs a monitor of this machine, counting down on stderr, and reports its own metrics', async () => {
+    const { stdout, stderr } = await cli('report', '--for', '2', '--format', 'json', '--config', quietConfig());
+    // Not a terminal here: one line a second, on stderr; stdout holds the report alone.
+    expect(stderr).toBe('perfwatch report: monitoring this machine, 2 s left\nperfwatch report: monitoring this machine, 1 s left\n');
     const json = JSON.parse(stdout);
     expect(json.status).toMatchObject({ state: 'running' });
     expect(json.metrics.metrics.map((m: { name: string }) => m.name)).toContain('heap_used');

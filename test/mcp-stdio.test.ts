@@ -169,6 +169,9 @@ describe('bad input over stdio', () => {
     ['optimize_performance', { optimization_type: 'all', auto_apply: true, dry_run: true }, /PW_ERR_INVALID_ARG: dry_run must not be true with auto_apply true/],
     ['optimize_performance', { optimization_type: 'all', verification_window: -1 }, /verification_window must be a number of seconds from 0.1 to 3600, got -1/],
     ['get_monitoring_status', { include_baselines: 1 }, /include_baselines must be true or false, got 1/],
+    // an unknown metric is an error naming the nearest known ones, not an empty answer
+    ['get_performance_metrics', { metric_types: ['before', 'respnse_time'] }, /^PW_ERR_INVALID_ARG: metric_types\[1\] "respnse_time" is not a known metric; the nearest known: response_time, /],
+    ['get_metric_history', { metric_type: 'respnse_time' }, /^PW_ERR_INVALID_ARG: metric_type "respnse_time" is not a known metric; the nearest known: response_time, /],
     // caught by the library: all or nothing, the sample named
     ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamp: Date.now() - 3_600_000 }] }, /PW_ERR_INVALID_ARG: samples\[1\]\.timestamp \(.*\) is out of range/],
     ['record_performance_metric', { metric_type: 'throughput', value: -1 }, /PW_ERR_INVALID_ARG: value of throughput must be a finite number >= 0/],

@@ -83,3 +83,34 @@ describe('unknown metric names', () => {
     expect(query.metrics({ names: ['throughput'] }, T0 + 20)).toEqual([]);
   });
 });
+
+describe('report rates and trends', () => {
+  it('a report divides a rate by the time its range covers, as getMetrics does', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    for (let sec = 50; sec < 61; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    const now = T0 + 61_000 + 10;
+    s.apply(now, []);
+    // A report over the last hour of a monitor that watched from T0 + 50 s.
+    const report = s.report({ from: now - 3_600_000, to: now, now, watched: { from: T0 + 50_000, to: Infinity } });
+    const series = report.series.find((x) => x.name === 'hits')!;
+    expect(series.rate).toBeCloseTo(22 / 11.01, 9);
+    expect(report.metrics.find((m) => m.name === 'hits')!.rate).toBeCloseTo(22 / 11.01, 9);
+  });
+
+  it('gives no trend over a span too short to mean one, and says why', () => {
+    const s = synthetic();
+    const heap = s.id('heap_total', {});
+    // Ten seconds of a falling heap: read per hour, it would be a 3.6 GB/h fall.
+    s.fill(10, [[heap, (sec) => 1e9 - sec * 1e6]]);
+    const short = s.report().series.find((x) => x.name === 'heap_total')!;
+    expect(short.trend).toBeNull();
+    expect(short.trendNote).toBe('the data spans 10 s; a trend needs at least 5 min');
+    expect(s.report().notes).toContain('Trends are given over at least 5 minutes of data: series spanning less have none.');
+    // Ten minutes: a trend, per hour.
+    const long = synthetic();
+    const h = long.id('heap_total', {});
+    long.fill(600, [[h, (sec) => 1e9 + sec * 1e3]]);
+    expect(long.report().series.find((x) => x.name === 'heap_total')!.trend!.slopePerHour).toBeCloseTo(3.6e6, 0);
+  });
+});
