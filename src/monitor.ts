@@ -10,17 +10,21 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CLOCK, INGESTED, PENDING_SINCE, BAD_SAMPLES, QUIET_AT, RUNG_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
+import { CLOCK, INGESTED, BAD_SAMPLES, QUIET_AT, SKETCH_OVERFLOW, createControl, controlViews, type ControlViews } from './control.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
-import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot, type Watched } from './query.js';
+import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
+import type { Watched } from './watched.js';
+import { SketchAccumulator } from './sketch.js';
 import { Registry, createRegistry, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, closeRing, createRing, ringStats, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
 import { createStore, storeBytes, type StoreBuffers } from './store/layout.js';
 import { touchedBytes } from './store/usage.js';
+import { collectorLag } from './pending-clock.js';
 import { Supervisor, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
@@ -30,7 +34,7 @@ import type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 import { ReportsFeature } from './reports/feature.js';
 import type { OverheadOptions, OverheadStatus } from './reports/overhead.js';
 import type { ReportOptions } from './reports/service.js';
-import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from './reports/optimizer.js';
+import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from './reports/optimization.js';
 import type { Tunable, TunableDefinition } from './reports/tunables.js';
 import type { Baseline, PerformanceReport } from './reports/types.js';
 
@@ -120,6 +124,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly registry: Registry;
   private readonly reader: StoreReader;
   private readonly query: Query;
+  private readonly history: HistoryReader;
   private readonly main: Producer;
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
@@ -161,7 +166,10 @@ export class PerformanceMonitor extends EventEmitter {
     closeRing(this.mainRing, true);
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
-    this.query = new Query(this.registry, this.reader, () => this.watched());
+    // One accumulator (3 MB) for the two: they run one at a time on this thread.
+    const acc = new SketchAccumulator();
+    this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
+    this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched());
     // The main thread waits on a full ring for at most two seconds: it is the thread that
     // would restart a dead collector (see RingWriter.maxBlockMs).
     this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, MAIN_THREAD_MAX_BLOCK_MS), this.registry);
@@ -378,7 +386,7 @@ export class PerformanceMonitor extends EventEmitter {
 
   /** Samples or buckets of one metric over a time range, downsampled to maxPoints. */
   getMetricHistory(query: HistoryQuery): MetricHistory {
-    return this.query.history(query);
+    return this.history.read(query);
   }
 
   status(): MonitorStatus {
@@ -411,7 +419,7 @@ export class PerformanceMonitor extends EventEmitter {
         restarts: c.restarts,
         lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
         heartbeatAgeMs: clock > 0 && c.state === 'running' ? Math.max(0, now - clock) : null,
-        lagMs: this.lag(now, pending),
+        lagMs: collectorLag(this.ctl, now, pending),
         openSeries: this.collectorInfo?.openSeries ?? null,
         freeSketchPages: this.reader.freePages(),
         sketchOverflow: this.ctl.f64[SKETCH_OVERFLOW]!,
@@ -534,18 +542,6 @@ export class PerformanceMonitor extends EventEmitter {
   /** When the monitor watched: from its first start, to now while running or to when it stopped. */
   private watched(): Watched {
     return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
-  }
-
-  /** See MonitorStatus.collector.lagMs. */
-  private lag(now: number, pending: number): number {
-    if (pending === 0) return 0;
-    const seen = this.ctl.f64[PENDING_SINCE]!;
-    if (seen > 0) return Math.max(0, now - seen);
-    const pass = this.ctl.f64[CLOCK]!;
-    const rung = this.ctl.f64[RUNG_AT]!;
-    const quiet = this.ctl.f64[QUIET_AT]!;
-    const known = Math.min(rung > pass ? rung : Infinity, quiet > pass ? quiet : Infinity);
-    return Math.max(0, now - (known === Infinity ? pass : known));
   }
 
   private ringBytes(): number {

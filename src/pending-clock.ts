@@ -10,6 +10,8 @@
  * forward instead of a new one added, which keeps the older time (the lag can only read
  * longer, never shorter, than the truth).
  */
+import { CLOCK, PENDING_SINCE, QUIET_AT, RUNG_AT, type ControlViews } from './control.js';
+
 const MARKS = 64;
 
 export class PendingClock {
@@ -51,4 +53,21 @@ export class PendingClock {
   oldest(): number {
     return this.n > 0 ? this.times[this.head]! : Number.NaN;
   }
+}
+
+/**
+ * The collector's lag as status() reports it, with `pending` samples waiting in the rings:
+ * since the collector first saw the oldest of them (PENDING_SINCE), or, for samples published
+ * after its last pass, since that pass (or the doorbell or quiet publish that announced
+ * them): a stuck collector's lag grows with the wait. 0 when nothing waits.
+ */
+export function collectorLag(ctl: ControlViews, now: number, pending: number): number {
+  if (pending === 0) return 0;
+  const seen = ctl.f64[PENDING_SINCE]!;
+  if (seen > 0) return Math.max(0, now - seen);
+  const pass = ctl.f64[CLOCK]!;
+  const rung = ctl.f64[RUNG_AT]!;
+  const quiet = ctl.f64[QUIET_AT]!;
+  const known = Math.min(rung > pass ? rung : Infinity, quiet > pass ? quiet : Infinity);
+  return Math.max(0, now - (known === Infinity ? pass : known));
 }

@@ -15,7 +15,7 @@ import { StatusOutput } from '../dist/src/mcp/status.js';
 import * as reports from '../dist/src/mcp/reports.js';
 import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
 import { HistoryOutput } from '../dist/src/mcp/history.js';
-import { AlertsOutput } from '../dist/src/mcp/alerts.js';
+import { AlertsOutput } from '../dist/src/mcp/alerts-answer.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 

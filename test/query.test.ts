@@ -4,8 +4,9 @@
  * are errors that name the nearest known ones.
  */
 import { describe, expect, it } from 'vitest';
-import { Query } from '../dist/src/query.js';
-import { QUANTILES } from '../dist/src/query.js';
+import { Query, QUANTILES } from '../dist/src/query.js';
+import { HistoryReader } from '../dist/src/history.js';
+import { ALWAYS_WATCHED } from '../dist/src/watched.js';
 import { SketchAccumulator } from '../dist/src/sketch.js';
 import { T0, synthetic } from './synthetic.js';
 
@@ -78,7 +79,8 @@ describe('unknown metric names', () => {
     s.apply(T0 + 10, [[s.id('checkout_latency', { route: '/pay' }), 5]]);
     const query = new Query(s.registry, s.reader);
     expect(() => query.metrics({ names: ['response_time', 'checkout_latncy'] }, T0 + 20)).toThrow('names[1] "checkout_latncy" is not a known metric; the nearest known: checkout_latency, error_rate, cache_hit_rate');
-    expect(() => query.history({ metric: 'respons_time' }, T0 + 20)).toThrow(/^metric "respons_time" is not a known metric; the nearest known: response_time, /);
+    const history = new HistoryReader(s.registry, s.reader, new SketchAccumulator(), () => ALWAYS_WATCHED);
+    expect(() => history.read({ metric: 'respons_time' }, T0 + 20)).toThrow(/^metric "respons_time" is not a known metric; the nearest known: response_time, /);
     // A known name without data (a built-in one) is not an error: it has no series yet.
     expect(query.metrics({ names: ['throughput'] }, T0 + 20)).toEqual([]);
   });

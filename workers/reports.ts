@@ -21,7 +21,7 @@ import { renderHtml } from '../src/reports/html.js';
 import { renderMarkdown } from '../src/reports/markdown.js';
 import { threadCpuMs } from '../src/reports/thread-cpu.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from '../src/reports/types.js';
-import type { Watched } from '../src/query.js';
+import type { Watched } from '../src/watched.js';
 
 export interface ReportTask {
   kind: 'report' | 'baselines';
@@ -36,7 +36,7 @@ export interface ReportTask {
   alertHistory?: AlertTransition[];
   alertHistoryAvailable?: boolean;
   format?: ReportFormat;
-  /** When the monitor watched (see coveredSeconds in src/query.ts). */
+  /** When the monitor watched (see src/watched.ts). */
   watched?: Watched;
   progress?: MessagePort;
 }

@@ -8,7 +8,8 @@
  */
 import type { AlertTransition } from '../alerts/schema.js';
 import { num, seriesLabel } from './format.js';
-import { ALERTS_URI, transitionOut } from './alerts.js';
+import { ALERTS_URI } from './alerts.js';
+import { transitionOut } from './alert-shapes.js';
 import type { LogLevel, McpFront } from './server.js';
 
 /** How long transitions are gathered after the first before they go out as one message. */

@@ -10,7 +10,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { MetricHistory, SeriesHistory } from '../query.js';
+import type { MetricHistory, SeriesHistory } from '../history.js';
 import { KINDS } from '../metrics.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { iso, num, seriesLabel, stat } from './format.js';

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import type { PerformanceMonitor } from '../monitor.js';
 import { OptimizationBusyError } from '../reports/errors.js';
-import type { AppliedChange, OptimizationLogEntry, OptimizationRun } from '../reports/optimizer.js';
+import type { AppliedChange, OptimizationLogEntry, OptimizationRun } from '../reports/optimization.js';
 import { OPTIMIZATION_TYPES } from '../reports/tunables.js';
 import { iso, num } from './format.js';
 import { intRange } from './schemas.js';

@@ -10,11 +10,11 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { MonitorStatus } from '../monitor.js';
-import { alertsAnswer } from './alerts.js';
+import { alertsAnswer } from './alerts-answer.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
 import { baselinesOut, baselinesText } from './reports.js';
-import { DEFAULT_WINDOW_SECONDS, MetricSummary, intRange } from './schemas.js';
+import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
 import type { McpFront } from './server.js';
 import { READ, defineTool } from './tools.js';
 

@@ -27,8 +27,6 @@ import {
 import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from './validate.js';
 import { PackedSamples } from './batch-wire.js';
 import { ANSWER_BYTES } from './budget.js';
-import { alertsAnswer } from './alerts.js';
-import { baselinesOut, baselinesText } from './reports.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
 export interface ToolAnswer<T> {

@@ -12,7 +12,7 @@ import { ANOMALY_RULES, detectAnomalies } from './anomaly.js';
 import { diagnose, recommend, DIAGNOSIS_RULES, type SeriesInput } from './diagnoses.js';
 import { computeScore } from './score.js';
 import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, seriesStats, Pieces } from './stats.js';
-import { coveredSeconds, type Watched } from '../query.js';
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../watched.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
 
 export interface BuildOptions {
@@ -205,7 +205,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     const first = list[0]!;
     const clamp = (q: number): number => Math.min(max, Math.max(min, q));
     const [p50, p95, p99] = metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
-    const seconds = coveredSeconds(from, to, options.watched ?? { from: -Infinity, to: Infinity }) ?? Number.NaN;
+    const seconds = coveredSeconds(from, to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
     metrics.set(name, {
       name,
       kind: first.kind,

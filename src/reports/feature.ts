@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { CollectorApi } from '../../workers/collector.js';
 import { toInvalidArgument, type ResolvedOptions } from '../options.js';
 import type { Registry, RegistryBuffers } from '../registry.js';
-import type { Watched } from '../query.js';
+import type { Watched } from '../watched.js';
 import type { StoreBuffers } from '../store/layout.js';
 import type { StoreReader } from '../store/reader.js';
 import type { Supervisor } from '../supervisor.js';

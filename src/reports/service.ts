@@ -12,7 +12,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, describeValue } from '../errors.js';
-import type { Watched } from '../query.js';
+import type { Watched } from '../watched.js';
 import { toInvalidArgument } from '../options.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';

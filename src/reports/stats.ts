@@ -14,9 +14,7 @@ import { KEY_SHIFT, SIGN_KEY, rankOf, valueOf, type SketchAccumulator } from '..
 import type { MetricKind } from '../metrics.js';
 import type { SeriesInfo } from '../registry.js';
 import type { StoreReader } from '../store/reader.js';
-import { coveredSeconds, type Watched } from '../query.js';
-
-const ALWAYS: Watched = { from: -Infinity, to: Infinity };
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../watched.js';
 import { Pieces, readPieces } from './pieces.js';
 import type { BaselineChange, SeriesStats, SpreadMethod, Trend } from './types.js';
 
@@ -163,7 +161,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
   const agg = reader.aggregate(id, from, to, acc);
   if (agg.count === 0) return null;
   const kind = info.kind;
-  const seconds = coveredSeconds(from, to, ctx.watched ?? ALWAYS) ?? Number.NaN;
+  const seconds = coveredSeconds(from, to, ctx.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
   const mean = agg.sum / agg.count;
   const pieces = readPieces(reader, id, from, to, ctx.pieces);
 

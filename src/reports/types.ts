@@ -73,7 +73,7 @@ export interface SeriesStats {
   quantileMethod: 'raw' | 'sketch';
   /**
    * Per second over the time the range covers (the part the monitor watched, see
-   * coveredSeconds in query.ts): a counter's sum (its rate); samples for the other kinds.
+   * coveredSeconds in watched.ts): a counter's sum (its rate); samples for the other kinds.
    */
   rate: number;
   /** The kind's reading: a gauge's last value, a counter's rate, a distribution's mean. */
