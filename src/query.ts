@@ -10,7 +10,7 @@ import type { MetricKind, MetricUnit } from './metrics.js';
 import { unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from './registry.js';
 import { SketchAccumulator } from './sketch.js';
-import type { StoreReader } from './store/reader.js';
+import type { SeriesSnapshot, StoreReader } from './store/reader.js';
 import { WindowSketches } from './window-sketches.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from './watched.js';
 
@@ -142,7 +142,7 @@ export class Query {
       if (!matches(info.tags, match)) continue;
       const snap = this.reader.snapshot(id);
       if (snap.totalCount === 0) continue;
-      const agg = this.window(id, snap.totalCount, snap.openStart, spanStart, seconds, from);
+      const agg = this.window(id, snap, spanStart, seconds, from);
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
       const rate = covered === null ? null : agg.sum / covered;
@@ -184,13 +184,14 @@ export class Query {
    * not reach back far enough, from merging the window's sketches. The key is read before
    * the aggregate: a sample applied while it is computed makes the next poll compute it again.
    */
-  private window(id: number, total: number, openStart: number, firstBucket: number, seconds: number, from: number): CachedWindow {
+  private window(id: number, snap: SeriesSnapshot, firstBucket: number, seconds: number, from: number): CachedWindow {
+    const { totalCount: total, openStart } = snap;
     const buckets = this.reader.bucketCount(id, 1);
     const hit = this.windows.get(id);
     if (hit !== undefined && hit.total === total && hit.buckets === buckets && hit.openStart === openStart && hit.firstBucket === firstBucket && hit.seconds === seconds) return hit;
-    let agg = this.reader.aggregate(id, from, Infinity);
     const quantiles = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
-    if (agg.count > 0 && !this.sketches.quantiles(id, seconds * 1000, firstBucket, openStart >= firstBucket, QUANTILES, quantiles)) {
+    let agg: { count: number; sum: number; min: number; max: number } | undefined = this.sketches.read(id, seconds * 1000, firstBucket, snap, QUANTILES, quantiles);
+    if (agg === undefined) {
       agg = this.reader.aggregate(id, from, Infinity, this.acc);
       this.acc.quantiles(QUANTILES).forEach((q, i) => (quantiles[i] = q));
     }
@@ -209,7 +210,6 @@ export class Query {
     this.windows.set(id, entry);
     return entry;
   }
-
 }
 
 /** A sketch estimate never lies outside the exact min and max that the bucket stats hold. */

@@ -128,9 +128,9 @@ export function historyText(h: Out, fitted: boolean): string {
     if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
     const lo = Math.min(...(s.min ?? s.value));
     const hi = Math.max(...(s.max ?? s.value));
-    const what = s.resolution === 'raw' && !s.count ? 'raw samples' : `points of ${s.step_seconds ? `${s.step_seconds}s` : 'raw samples'}`;
+    const what = !s.count ? 'raw samples' : s.resolution === 'raw' ? `points from ${s.source_points} raw samples` : `points of ${s.step_seconds}s from ${s.source_points} ${s.resolution}s`;
     const end = s.start === null ? '' : ` .. ${iso(Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
-    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what} (of ${s.source_points}) ${s.start}${end}; first ${num(s.value[0])} last ${num(s.value[n - 1])} min ${num(lo)} max ${num(hi)}`;
+    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${num(s.value[0])} last ${num(s.value[n - 1])} min ${num(lo)} max ${num(hi)}`;
   });
   const notes: string[] = [];
   if (fitted && h.downsampled) notes.push(`downsampled to ${h.points_per_series} points per series to fit 8 KB: pass max_points (up to 10000) for more`);
