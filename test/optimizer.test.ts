@@ -155,6 +155,7 @@ describe('optimize', () => {
     expect(run).toMatchObject({ runId: 1, state: 'running', finishedAt: null, plan: [{ knob: 'cache.size', from: 50, to: 60 }] });
     expect(knob.value).toBe(60);
     expect(m.getOptimizationRun(1)).toMatchObject({ state: 'running', current: { knob: 'cache.size', from: 50, to: 60, target: 'cache_hit_rate' } });
+    for (const t of timers.splice(0)) clearInterval(t); // the simulated service stops recording first
     await m.stop();
     const over = m.getOptimizationRun(1)!;
     expect(over).toMatchObject({ state: 'cancelled', current: null, applied: [{ knob: 'cache.size', outcome: 'rolled-back', target: 'cache_hit_rate', after: null }] });
