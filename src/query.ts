@@ -127,7 +127,6 @@ export class Query {
     if (query.names !== undefined) {
       if (!Array.isArray(query.names)) throw new InvalidArgumentError('names', `must be an array of metric names, got ${describeValue(query.names)}`);
       names = new Set(query.names.map((n, i) => validateName(n, `names[${i}]`)));
-      query.names.forEach((n, i) => this.checkName(n, `names[${i}]`));
     }
     const match = tagMatch(query.tags);
     const interval = this.reader.layout.intervalMs;
@@ -136,9 +135,11 @@ export class Query {
     const covered = coveredSeconds(spanStart, now, this.watched());
     const out: MetricSnapshot[] = [];
     const n = this.registry.seriesCount();
+    const seen = names && new Set<string>();
     for (let id = 0; id < n; id++) {
       const info = this.registry.info(id);
       if (names && !names.has(info.name)) continue;
+      seen?.add(info.name);
       if (!matches(info.tags, match)) continue;
       const snap = this.reader.snapshot(id);
       if (snap.totalCount === 0) continue;
@@ -172,6 +173,8 @@ export class Query {
         },
       });
     }
+    // A name asked for that no series has: known (defined, no data yet) or an error.
+    if (seen && seen.size < names!.size) query.names!.forEach((name, i) => seen.has(name) || this.checkName(name, `names[${i}]`));
     return out;
   }
 

@@ -91,30 +91,40 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
     async (raw: unknown, ctx: ServerContext): Promise<CallToolResult> => {
       const checked = check(raw);
       if ('issue' in checked) return toolError(new PerfwatchError('PW_ERR_INVALID_ARG', checked.issue));
-      const deadline = new AbortController();
+      // The deadline's signal and timer are made only for work that is asynchronous: a
+      // handler that answers at once cannot be stopped, and most answer at once.
+      let deadline: AbortController | undefined;
       let signal: AbortSignal | undefined;
       const work: ToolWork = {
         get signal() {
-          return (signal ??= AbortSignal.any([ctx.mcpReq.signal, deadline.signal]));
+          return (signal ??= AbortSignal.any([ctx.mcpReq.signal, (deadline ??= new AbortController()).signal]));
         },
       };
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          deadline.abort();
-          reject(new PerfwatchError('PW_ERR_TIMEOUT', `${name} did not finish within ${limits.deadlineMs / 1000} s and was stopped${spec.onDeadline ? `: ${spec.onDeadline}` : ''}`));
-        }, limits.deadlineMs);
-      });
       try {
-        const answer = await Promise.race([handler(checked.value, ctx, work), late]);
-        return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured as Record<string, unknown> };
+        const answer = handler(checked.value, ctx, work);
+        const done = answer instanceof Promise ? await withDeadline(answer, limits.deadlineMs, () => (deadline ??= new AbortController()).abort(), name, spec.onDeadline) : answer;
+        return { content: [{ type: 'text', text: done.text }], structuredContent: done.structured as Record<string, unknown> };
       } catch (error) {
         return toolError(error);
-      } finally {
-        clearTimeout(timer);
       }
     },
   );
+}
+
+/** `work`, or past `ms` a PW_ERR_TIMEOUT (after `abort()`, which stops what listens to the work's signal). */
+async function withDeadline<T>(work: Promise<T>, ms: number, abort: () => void, tool: string, hint: string | undefined): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      abort();
+      reject(new PerfwatchError('PW_ERR_TIMEOUT', `${tool} did not finish within ${ms / 1000} s and was stopped${hint ? `: ${hint}` : ''}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A library error about its field `field` (`names[1]`), re-said with the tool's argument name (`metric_types[1]`). */
