@@ -58,9 +58,27 @@ export interface ToolLimits {
   deadlineMs: number;
 }
 
-/** What a handler works under: its request's signal, aborted too when the deadline passes. */
-export interface ToolWork {
-  readonly signal: AbortSignal;
+/**
+ * What a handler works under: its request's signal, aborted too when the deadline passes.
+ * Made on first use: most handlers never ask.
+ */
+export class ToolWork {
+  private readonly request: AbortSignal;
+  private deadline: AbortController | undefined;
+  private combined: AbortSignal | undefined;
+
+  constructor(request: AbortSignal) {
+    this.request = request;
+  }
+
+  get signal(): AbortSignal {
+    return (this.combined ??= AbortSignal.any([this.request, (this.deadline ??= new AbortController()).signal]));
+  }
+
+  /** The deadline passed: what listens to the signal stops. */
+  expire(): void {
+    (this.deadline ??= new AbortController()).abort();
+  }
 }
 
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
@@ -91,18 +109,12 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
     async (raw: unknown, ctx: ServerContext): Promise<CallToolResult> => {
       const checked = check(raw);
       if ('issue' in checked) return toolError(new PerfwatchError('PW_ERR_INVALID_ARG', checked.issue));
-      // The deadline's signal and timer are made only for work that is asynchronous: a
-      // handler that answers at once cannot be stopped, and most answer at once.
-      let deadline: AbortController | undefined;
-      let signal: AbortSignal | undefined;
-      const work: ToolWork = {
-        get signal() {
-          return (signal ??= AbortSignal.any([ctx.mcpReq.signal, (deadline ??= new AbortController()).signal]));
-        },
-      };
+      // The deadline's timer is set only for work that is asynchronous: a handler that
+      // answers at once cannot be stopped, and most answer at once.
+      const work = new ToolWork(ctx.mcpReq.signal);
       try {
         const answer = handler(checked.value, ctx, work);
-        const done = answer instanceof Promise ? await withDeadline(answer, limits.deadlineMs, () => (deadline ??= new AbortController()).abort(), name, spec.onDeadline) : answer;
+        const done = answer instanceof Promise ? await withDeadline(answer, limits.deadlineMs, () => work.expire(), name, spec.onDeadline) : answer;
         return { content: [{ type: 'text', text: done.text }], structuredContent: done.structured as Record<string, unknown> };
       } catch (error) {
         return toolError(error);
@@ -298,18 +310,22 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
       // Most series answer with the summary they had last time (MetricSummaries).
       checkedOutputItems: { key: 'metrics', seen: front.checkedSummaries },
     },
-    async (args) => {
-      await host.readable();
-      let all;
-      try {
-        all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
-      } catch (error) {
-        throw asArgument(error, 'names', 'metric_types');
-      }
-      // Without a limit, as many series as fit in the answer budget.
-      const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, ANSWER_BYTES - 512);
-      const truncated = metrics.length < all.length;
-      return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
+    (args) => {
+      const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
+        let all;
+        try {
+          all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
+        } catch (error) {
+          throw asArgument(error, 'names', 'metric_types');
+        }
+        // Without a limit, as many series as fit in the answer budget.
+        const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, ANSWER_BYTES - 512);
+        const truncated = metrics.length < all.length;
+        return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
+      };
+      // The common poll has nothing of its own to flush first: it answers in this turn.
+      const flushing = host.readable();
+      return flushing ? flushing.then(answer) : answer();
     },
     front.limits,
   );
