@@ -149,6 +149,7 @@ export async function checkToolList(client: AnyClient, expected: string[]): Prom
     typeof s.$ref === 'string' ? ((root.$defs as Record<string, Record<string, unknown>>)[s.$ref.split('/').pop()!]!) : s;
   const tags = deref(props.tags as Record<string, unknown>, record.inputSchema);
   expect((tags.additionalProperties as { maxLength: number }).maxLength).toBe(128);
+  expect(tags.maxProperties).toBe(16); // its maxTags
   const request = tools.find((t) => t.name === 'record_request_performance')!;
   expect((request.inputSchema.properties as Record<string, { maxLength?: number }>).endpoint!.maxLength).toBe(128);
   const reads = tools.filter((t) => t.name.startsWith('get_'));

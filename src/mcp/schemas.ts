@@ -55,7 +55,8 @@ export const tagsFor = perLimits((l: TagLimits) =>
     .record(tagKey, z.string({ error: 'must be a string' }).max(l.maxTagValueLength, { error: `must be at most ${l.maxTagValueLength} characters`, abort: true }), {
       error: 'must be an object of tag names to string values',
     })
-    .refine((tags) => Object.keys(tags).length <= l.maxTags, { error: `must have at most ${l.maxTags} tags` }),
+    .refine((tags) => Object.keys(tags).length <= l.maxTags, { error: `must have at most ${l.maxTags} tags` })
+    .meta({ maxProperties: l.maxTags }),
 );
 
 const finite = (what: string) => z.number({ error: `must be ${what}` });

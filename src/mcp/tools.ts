@@ -123,13 +123,17 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   );
 }
 
-/** `work`, or past `ms` a PW_ERR_TIMEOUT (after `abort()`, which stops what listens to the work's signal). */
+/**
+ * `work`, or past `ms` a PW_ERR_TIMEOUT (after `abort()`, which stops what listens to the
+ * work's signal: a tool with a `hint` stops its work, the others' may still complete).
+ */
 async function withDeadline<T>(work: Promise<T>, ms: number, abort: () => void, tool: string, hint: string | undefined): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       abort();
-      reject(new PerfwatchError('PW_ERR_TIMEOUT', `${tool} did not finish within ${ms / 1000} s and was stopped${hint ? `: ${hint}` : ''}`));
+      const said = hint ? `and was stopped: ${hint}` : '; it may still take effect: see get_monitoring_status';
+      reject(new PerfwatchError('PW_ERR_TIMEOUT', `${tool} did not finish within ${ms / 1000} s ${said}`));
     }, ms);
   });
   try {
@@ -232,7 +236,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     {
       title: 'Record metrics',
       description:
-        'Record { metric_type, value, tags? } or a batch of samples (all or nothing); any name works, e.g. response_time (ms), queue_size.',
+        'Record { metric_type, value, tags? } or a batch of samples, all or nothing; any name, e.g. response_time (ms).',
       input: recordInputFor(front.tagLimits),
       output: RecordOutput,
       annotations: WRITE,
