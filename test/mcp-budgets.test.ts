@@ -90,6 +90,19 @@ describe('answer budgets', () => {
     expect(bytes(list)).toBeLessThanOrEqual(20 * KB);
   });
 
+  it('cuts the current metrics to 8 KB when there are many series, and says how to get the rest', async () => {
+    // Last: it adds 200 series to the fixture.
+    for (let i = 0; i < 200; i++) monitor.record('queue_size', i, { queue: `q${i}` });
+    await monitor.flush();
+    const { size, text, r } = await call('get_performance_metrics', {});
+    expect(size).toBeLessThanOrEqual(8 * KB);
+    const total = r.structuredContent.total as number;
+    expect(total).toBeGreaterThanOrEqual(210);
+    expect(r.structuredContent.truncated).toBe(true);
+    expect(text).toMatch(new RegExp(`^${total} series, last 60s \\(showing \\d+: pass limit \\(up to 1000\\) for more, or metric_types or tags to choose\\)`));
+    expect((await call('get_performance_metrics', { limit: 1000 })).r.structuredContent).toMatchObject({ total, truncated: false });
+  });
+
   it('notifies the 300 alerts that fired together as one message with counts', async () => {
     const message = await waitFor(() => logs.find((l) => l.data.event === 'alerts'), 10_000, 'the grouped notification');
     expect(message.level).toBe('critical');
