@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The real services some tests talk to (Alertmanager, …), provided by the run itself.
+    globalSetup: ['test/peers/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // Several files start worker threads of their own; two at a time on two cores.

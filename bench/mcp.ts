@@ -22,7 +22,7 @@ const BATCH = Number(process.env.BENCH_BATCH ?? 10_000);
 
 async function main(): Promise<void> {
   const node = process.execPath;
-  const echo: BenchTarget = { command: node, args: [fileURLToPath(new URL('./echo-server.js', import.meta.url))] };
+  const echo: BenchTarget = { command: node, args: [fileURLToPath(new URL('../src/cli/bench-echo.js', import.meta.url))] };
   const perfwatch: BenchTarget = { command: node, args: [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'mcp'] };
   const result = await runMcpBench({ perfwatch, echo, calls: CALLS, rounds: ROUNDS, batches: BATCHES, batchSize: BATCH, log: (line) => process.stderr.write(`${line}\n`) });
   console.log(`\nperfwatch MCP benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);

@@ -17,7 +17,7 @@
  * | 2    | 144     | DRAIN_PASSES          | f64   | collector  | drain passes that moved data          |
  * | 2    | 152     | BAD_SAMPLES           | f64   | collector  | samples with an unknown series id     |
  * | 2    | 160     | SKETCH_OVERFLOW       | f64   | collector  | samples with no sketch page to go to  |
- * | 2    | 168     | LAG_MS                | f64   | collector  | age of data found pending at a drain  |
+ * | 2    | 168     | PENDING_SINCE         | f64   | collector  | since when the oldest sample waits; 0 |
  * | 2    | 184     | RUNG_AT               | f64   | producers  | wall clock (ms) of the last wake-up   |
  * | 2    | 176     | CLOSED_BUCKET_START   | f64   | collector  | start (ms) of the newest closed bucket|
  * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
@@ -50,7 +50,7 @@ export const INGESTED = 17;
 export const DRAIN_PASSES = 18;
 export const BAD_SAMPLES = 19;
 export const SKETCH_OVERFLOW = 20;
-export const LAG_MS = 21;
+export const PENDING_SINCE = 21;
 export const CLOSED_BUCKET_START = 22;
 export const RUNG_AT = 23;
 export const STARTED_AT = 24;

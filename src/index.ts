@@ -11,7 +11,8 @@ export { attachProducer, MetricHandle, CounterHandle, Producer } from './produce
 export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './producer.js';
 export { MonitorOptionsSchema, resolveOptions } from './options.js';
 export type { MonitorOptions, ResolvedOptions } from './options.js';
-export type { MetricQuery, MetricSnapshot, MetricWindow, HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './query.js';
+export type { MetricQuery, MetricSnapshot, MetricWindow } from './query.js';
+export type { HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './history.js';
 export type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 export { BUILTIN_METRICS, KINDS, UNITS } from './metrics.js';
 export type { MetricKind, MetricUnit, MetricDefinition } from './metrics.js';
@@ -23,7 +24,7 @@ export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
 export { OPTIMIZATION_TYPES } from './reports/tunables.js';
 export { ReportAbortedError, ReportFailedError, ReportTimeoutError, OptimizationBusyError } from './reports/errors.js';
 export type { ReportOptions } from './reports/service.js';
-export type { OptimizeOptions, OptimizationResult, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimizer.js';
+export type { OptimizeOptions, OptimizationResult, OptimizationRun, RunState, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimization.js';
 export type { TunableDefinition, OptimizationType, TunableType, Goal } from './reports/tunables.js';
 export type { OverheadStatus } from './reports/overhead.js';
 export type * from './reports/types.js';

@@ -14,19 +14,24 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { BEAT_BY, CLOCK, INGESTED, LAG_MS, BAD_SAMPLES, OWN_FAULTS, PAUSED, QUIET_AT, SKETCH_OVERFLOW, STARTED_AT, createControl, controlViews, type ControlViews } from './control.js';
+import { BEAT_BY, CLOCK, INGESTED, BAD_SAMPLES, OWN_FAULTS, PAUSED, QUIET_AT, SKETCH_OVERFLOW, STARTED_AT, createControl, controlViews, type ControlViews } from './control.js';
 import { DropWatch, type DropReport } from './drops.js';
 import { Faults, type FaultStatus } from './faults.js';
 import { allocating, checkMemory, type MemoryNeed } from './memory.js';
 import { InvalidArgumentError, MonitorStoppedError, describeValue } from './errors.js';
 import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from './producer.js';
-import { Query, type HistoryQuery, type MetricHistory, type MetricQuery, type MetricSnapshot } from './query.js';
+import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
+import type { Watched } from './watched.js';
+import { SketchAccumulator } from './sketch.js';
 import { OWN_SERIES, Registry, createRegistry, registryBytes, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from './ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from './store/reader.js';
 import { createStore, storeBytes, storeSizes, type StoreBuffers, type StoreConfig } from './store/layout.js';
+import { touchedBytes } from './store/usage.js';
+import { collectorLag } from './pending-clock.js';
 import { Supervisor, WatchdogLink, type ActorExit, type ActorState } from './supervisor.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../workers/collector.js';
@@ -36,7 +41,7 @@ import type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
 import { ReportsFeature } from './reports/feature.js';
 import type { OverheadOptions, OverheadStatus } from './reports/overhead.js';
 import type { ReportOptions } from './reports/service.js';
-import type { OptimizationLogEntry, OptimizationResult, OptimizeOptions } from './reports/optimizer.js';
+import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from './reports/optimization.js';
 import type { Tunable, TunableDefinition } from './reports/tunables.js';
 import type { Baseline, PerformanceReport } from './reports/types.js';
 
@@ -59,8 +64,8 @@ export interface MonitorStatus {
   ingestion: {
     /** Samples applied to the store since the monitor was created. */
     ingested: number;
-    /** Over the last few seconds. */
-    ratePerSecond: number;
+    /** Samples per second over the last few seconds while running; null when stopped. */
+    ratePerSecond: number | null;
     dropped: number;
     /** The latest collection interval with drops (the 'drops' event's report), or null. */
     lastDrops: DropReport | null;
@@ -82,17 +87,29 @@ export interface MonitorStatus {
      */
     heartbeatAgeMs: number | null;
     startedAt: number | null;
+    /**
+     * How long the oldest sample waiting in a ring has waited (0 when none waits): since the
+     * collector first saw it published, or, for one published after its last pass, since
+     * that pass (or the doorbell or quiet publish that announced it).
+     */
     lagMs: number;
     openSeries: number | null;
     freeSketchPages: number;
     sketchOverflow: number;
   };
   memory: {
-    totalBytes: number;
-    registryBytes: number;
+    /**
+     * Shared memory written so far: the store's pages that data reached, the rings, the
+     * registry and the control block. What the monitor's buffers add to the resident size.
+     */
+    touchedBytes: number;
+    /**
+     * Address space the buffers reserve, by configuration: not memory in use (a page costs
+     * memory once written). Of which the series store, the registry and the rings.
+     */
+    addressSpaceBytes: number;
     storeBytes: number;
-    /** Slot memory of the series registered so far (the store commits pages as series appear). */
-    seriesInUseBytes: number;
+    registryBytes: number;
     ringBytes: number;
   };
   system: CollectorInfo['system'] | null;
@@ -124,6 +141,7 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly registry: Registry;
   private readonly reader: StoreReader;
   private readonly query: Query;
+  private readonly history: HistoryReader;
   private readonly main: Producer;
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
@@ -138,12 +156,16 @@ export class PerformanceMonitor extends EventEmitter {
   /** The last start/stop/close queued: each runs after the one before it. */
   private lifecycle: Promise<unknown> = Promise.resolve();
   private startedAt: number | null = null;
+  /** When the monitor first started and when it last stopped: the time its data covers (rates). */
+  private firstStartedAt = Infinity;
+  private stoppedAt = Infinity;
   private tick: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
   private tickCount = 0;
   private handleCount = 0;
   private rate = { at: 0, ingested: 0, perSecond: 0 };
   private collectorInfo: CollectorInfo | undefined;
+  private sketchPagesPeak = 0;
   private readonly features: ReportsFeature;
 
   constructor(options?: MonitorOptions) {
@@ -187,7 +209,10 @@ export class PerformanceMonitor extends EventEmitter {
     closeRing(this.mainRing, true);
     this.registry = new Registry(this.registryBuffers, 1);
     this.reader = new StoreReader(this.store);
-    this.query = new Query(this.registry, this.reader);
+    // One accumulator (3 MB) for the two: they run one at a time on this thread.
+    const acc = new SketchAccumulator();
+    this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
+    this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched());
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     this.drops = new DropWatch(Date.now());
     this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs), this.registry);
@@ -228,12 +253,13 @@ export class PerformanceMonitor extends EventEmitter {
       registry: this.registry,
       reader: this.reader,
       collector: this.collector,
-      fixedBytes: () => this.registry.bytes() + this.control.byteLength + [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0),
+      touchedBytes: () => this.touchedBytes(),
       record: (name, value) => this.main.ownMetric(name).record(value),
       flush: () => this.flush(),
       running: () => this.running,
       // Reports analyse the alert engine's history of transitions.
       alertHistory: (q) => this.getAlertHistory(q),
+      watched: () => this.watched(),
     });
   }
 
@@ -297,6 +323,7 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, false);
     this.main.ring.setClosed(false);
     this.startedAt = Date.now();
+    if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
     this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
@@ -311,6 +338,7 @@ export class PerformanceMonitor extends EventEmitter {
   private async stopNow(): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
+    this.stoppedAt = Date.now();
     clearTimeout(this.tick);
     this.tick = undefined;
     if (this.runtime) {
@@ -473,7 +501,7 @@ export class PerformanceMonitor extends EventEmitter {
 
   /** Samples or buckets of one metric over a time range, downsampled to maxPoints. */
   getMetricHistory(query: HistoryQuery): MetricHistory {
-    return this.query.history(query);
+    return this.history.read(query);
   }
 
   status(): MonitorStatus {
@@ -483,7 +511,8 @@ export class PerformanceMonitor extends EventEmitter {
     const c = this.collector;
     const seriesCount = this.registry.seriesCount();
     const store = storeBytes(this.store);
-    const ringBytes = rings.reduce((a, r) => a + bytesFor(r.capacity), 0);
+    const ringBytes = this.ringBytes();
+    const pending = rings.reduce((a, r) => a + r.fill, 0);
     return {
       state: this.currentState,
       running: this.running,
@@ -494,11 +523,11 @@ export class PerformanceMonitor extends EventEmitter {
       series: { count: this.registry.applicationSeriesCount(), limit: this.options.maxSeries, own: { count: this.registry.ownSeriesCount(), limit: OWN_SERIES } },
       ingestion: {
         ingested: this.ctl.f64[INGESTED]!,
-        ratePerSecond: this.rate.perSecond,
+        ratePerSecond: this.running ? this.rate.perSecond : null,
         dropped: rings.reduce((a, r) => a + r.dropped, 0),
         lastDrops: this.drops.last,
         badSamples: this.ctl.f64[BAD_SAMPLES]!,
-        pending: rings.reduce((a, r) => a + r.fill, 0),
+        pending,
         overflow: this.options.overflow,
         stallTimeoutMs: this.options.stallTimeoutMs,
         rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
@@ -509,16 +538,16 @@ export class PerformanceMonitor extends EventEmitter {
         lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
         heartbeatAgeMs: clock > 0 && this.running ? Math.max(0, now - clock) : null,
         startedAt: this.running ? this.ctl.f64[STARTED_AT]! : null,
-        lagMs: this.ctl.f64[LAG_MS]!,
+        lagMs: collectorLag(this.ctl, now, pending),
         openSeries: this.collectorInfo?.openSeries ?? null,
         freeSketchPages: this.reader.freePages(),
         sketchOverflow: this.ctl.f64[SKETCH_OVERFLOW]!,
       },
       memory: {
-        totalBytes: store + this.registry.bytes() + ringBytes + this.control.byteLength,
-        registryBytes: this.registry.bytes(),
+        touchedBytes: this.touchedBytes(),
+        addressSpaceBytes: store + this.registry.bytes() + ringBytes + this.control.byteLength,
         storeBytes: store,
-        seriesInUseBytes: seriesCount * this.reader.layout.slotBytes(),
+        registryBytes: this.registry.bytes(),
         ringBytes,
       },
       system: this.collectorInfo?.system ?? null,
@@ -596,6 +625,24 @@ export class PerformanceMonitor extends EventEmitter {
     return this.features.optimizer.optimize(options);
   }
 
+  /**
+   * optimize() without the wait: plans, starts applying in the background (unless a dry
+   * run), and returns the run at once; read it with getOptimizationRun(runId).
+   */
+  startOptimization(options?: OptimizeOptions): OptimizationRun {
+    return this.features.optimizer.start(options);
+  }
+
+  /** A run's progress, result so far and state (running, done, cancelled, failed); the last 20 are kept. */
+  getOptimizationRun(runId: number): OptimizationRun | undefined {
+    return this.features.optimizer.run(runId);
+  }
+
+  /** Stops a run: the change being verified is rolled back; resolves with the run once stopped. */
+  cancelOptimization(runId: number): Promise<OptimizationRun | undefined> {
+    return this.features.optimizer.cancel(runId);
+  }
+
   /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
   getOptimizationLog(): OptimizationLogEntry[] {
     return this.features.optimizer.getLog();
@@ -630,6 +677,21 @@ export class PerformanceMonitor extends EventEmitter {
       return;
     }
     await this.collector.call((c) => c.injectFault(fault));
+  }
+
+  /** When the monitor watched: from its first start, to now while running or to when it stopped. */
+  private watched(): Watched {
+    return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
+  }
+
+  private ringBytes(): number {
+    return [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0);
+  }
+
+  /** See MonitorStatus.memory.touchedBytes; the sketch pages' peak is what this thread has seen. */
+  private touchedBytes(): number {
+    this.sketchPagesPeak = Math.max(this.sketchPagesPeak, this.reader.layout.poolPages - this.reader.freePages());
+    return touchedBytes(this.reader, this.registry.seriesCount(), this.sketchPagesPeak) + this.registry.bytes() + this.ringBytes() + this.control.byteLength;
   }
 
   private collectorData(): CollectorData {

@@ -76,11 +76,11 @@ export function valueOf(key: number): number {
  * Maps a key to its position in value order: negative keys (sign bit set) count down
  * from the largest magnitude, positive keys follow.
  */
-function orderOf(key: number): number {
+export function orderOf(key: number): number {
   return key & SIGN_KEY ? SIGN_KEY - 1 - (key & (SIGN_KEY - 1)) : key + SIGN_KEY;
 }
 
-function keyOfOrder(order: number): number {
+export function keyOfOrder(order: number): number {
   return order >= SIGN_KEY ? order - SIGN_KEY : (SIGN_KEY - 1 - order) | SIGN_KEY;
 }
 

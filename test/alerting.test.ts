@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, attachProducer, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
-import { useAlertmanager, type RunningAlertmanager } from './alertmanager.js';
+import { describeWithPeer } from './peers/use.js';
 import { once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -241,13 +241,7 @@ describe('notifications', () => {
   });
 });
 
-describe('Alertmanager', () => {
-  let am: RunningAlertmanager;
-  beforeAll(async () => {
-    am = await useAlertmanager();
-  }, 30_000);
-  afterAll(() => am?.stop());
-
+describeWithPeer('alertmanager', 'Alertmanager', (am) => {
   async function amAlerts(): Promise<{ labels: Record<string, string>; status: { state: string } }[]> {
     const r = await fetch(`${am.url}/api/v2/alerts`);
     return (await r.json()) as never;

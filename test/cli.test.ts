@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
@@ -15,7 +17,21 @@ describe('perfwatch CLI', () => {
       const { stdout } = await cli(command, '--help');
       expect(stdout).toMatch(new RegExp(`^Usage: perfwatch ${command}`));
     }
-    expect((await cli('mcp', '--help')).stdout).toMatch(/"mcpServers"/);
+  });
+
+  it('mcp --help gives a registration that starts this install as an MCP server, fetching nothing', async () => {
+    const { stdout } = await cli('mcp', '--help');
+    expect(stdout).not.toMatch(/npx/);
+    const line = stdout.split('\n').find((l) => l.trim().startsWith('{"mcpServers"') && !l.includes('"command":"perfwatch"'))!;
+    const { command, args } = JSON.parse(line).mcpServers.perfwatch as { command: string; args: string[] };
+    // What a client does with it: spawn the command and speak MCP on its stdio.
+    const client = new Client({ name: 'registration-check', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command, args: [...args, '--config', quietConfig()], stderr: 'ignore' }));
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('get_monitoring_status');
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses unknown options and bad values with exit code 2, naming them', async () => {
@@ -38,6 +54,11 @@ describe('perfwatch CLI', () => {
       expect(stdout).toMatch(/^report_latency\{route=\/r\} 25 {2}p50 /m);
       expect(stdout).toMatch(/^report_latency\{route=\/r\} .* n=4$/m);
       const json = JSON.parse((await cli('report', '--url', server.url, '--format', 'json', '--metrics', 'report_latency')).stdout);
+      // A name no series has is an error naming the nearest, not an empty list.
+      await expect(cli('report', '--url', server.url, '--metrics', 'report_latncy')).rejects.toMatchObject({
+        code: 2,
+        stderr: 'perfwatch: --metrics: "report_latncy" is not a known metric; the nearest known: report_latency, error_rate, memory_usage\n',
+      });
       expect(json.metrics.metrics).toMatchObject([{ name: 'report_latency', total_count: 4, mean: 25, min: 10, max: 40 }]);
       expect(json.status).toMatchObject({ state: 'running' });
     } finally {
@@ -66,10 +87,12 @@ describe('perfwatch CLI', () => {
     await expect(cli('mcp', '--config-dir', '/no/such/dir')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--config-dir must name a directory, got \/no\/such\/dir/) });
   });
 
-  it('report --for runs a monitor of this machine and reports its own metrics', async () => {
-    const { stdout } = await cli('report', '--for', '1', '--format', 'json', '--config', quietConfig());
+  it('report --for runs a monitor of this machine, counting down on stderr, and reports its own metrics', async () => {
+    const { stdout, stderr } = await cli('report', '--for', '2', '--format', 'json', '--config', quietConfig());
+    // Not a terminal here: one line a second, on stderr; stdout holds the report alone.
+    expect(stderr).toBe('perfwatch report: monitoring this machine, 2 s left\nperfwatch report: monitoring this machine, 1 s left\n');
     const json = JSON.parse(stdout);
-    expect(json.status).toMatchObject({ state: 'running', running: true });
+    expect(json.status).toMatchObject({ state: 'running' });
     expect(json.metrics.metrics.map((m: { name: string }) => m.name)).toContain('heap_used');
   });
 

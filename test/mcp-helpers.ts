@@ -11,8 +11,11 @@ import { fileURLToPath } from 'node:url';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
 import * as schemas from '../dist/src/mcp/schemas.js';
+import { StatusOutput } from '../dist/src/mcp/status.js';
 import * as reports from '../dist/src/mcp/reports.js';
-import { AlertsOutput } from '../dist/src/mcp/alerts.js';
+import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
+import { HistoryOutput } from '../dist/src/mcp/history.js';
+import { AlertsOutput } from '../dist/src/mcp/alerts-answer.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 
@@ -130,7 +133,7 @@ export async function checkToolList(client: AnyClient, expected: string[]): Prom
   const { tools } = await client.listTools();
   expect(tools.map((t) => t.name).sort()).toEqual([...expected].sort());
   for (const tool of tools) {
-    expect(tool.description!.length, tool.name).toBeGreaterThan(80);
+    expect(tool.description!.length, tool.name).toBeGreaterThan(40);
     expect(tool.inputSchema.type).toBe('object');
     expect(tool.outputSchema?.type, tool.name).toBe('object');
     for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint']) {
@@ -141,6 +144,14 @@ export async function checkToolList(client: AnyClient, expected: string[]): Prom
   const props = record.inputSchema.properties as Record<string, { maxItems?: number }>;
   expect(Object.keys(props).sort()).toEqual(['metric_type', 'samples', 'tags', 'value']);
   expect(props.samples!.maxItems).toBe(100_000);
+  // The limits advertised are the monitor's (its maxTagValueLength, 128 by default), not the widest allowed.
+  const deref = (s: Record<string, unknown>, root: Record<string, unknown>): Record<string, unknown> =>
+    typeof s.$ref === 'string' ? ((root.$defs as Record<string, Record<string, unknown>>)[s.$ref.split('/').pop()!]!) : s;
+  const tags = deref(props.tags as Record<string, unknown>, record.inputSchema);
+  expect((tags.additionalProperties as { maxLength: number }).maxLength).toBe(128);
+  expect(tags.maxProperties).toBe(16); // its maxTags
+  const request = tools.find((t) => t.name === 'record_request_performance')!;
+  expect((request.inputSchema.properties as Record<string, { maxLength?: number }>).endpoint!.maxLength).toBe(128);
   const reads = tools.filter((t) => t.name.startsWith('get_'));
   for (const t of reads) expect(t.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
 }
@@ -175,17 +186,18 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   const errors = await ok(client, 'get_performance_metrics', { metric_types: ['error_rate'], tags: { endpoint: `/${metric}` } }, schemas.MetricsOutput);
   expect(errors.metrics).toMatchObject([{ count: 1, mean: 1 }]);
 
-  const history = await ok(client, 'get_metric_history', { metric_type: metric, tags: { route: '/a' }, time_range: '15m', max_points: 2 }, schemas.HistoryOutput);
-  expect(history).toMatchObject({ metric, kind: 'distribution', total_series: 1, truncated: false });
-  const series = (history.series as { points: { count: number; min: number; max: number }[]; source_points: number }[])[0]!;
+  const history = await ok(client, 'get_metric_history', { metric_type: metric, tags: { route: '/a' }, time_range: '15m', max_points: 2 }, HistoryOutput);
+  expect(history).toMatchObject({ metric, kind: 'distribution', total_series: 1, truncated: false, points_per_series: 2, downsampled: true });
+  const series = (history.series as { value: number[]; count: number[]; min: number[]; max: number[]; source_points: number }[])[0]!;
   expect(series.source_points).toBe(3);
-  expect(series.points.length).toBe(2);
-  expect(series.points.reduce((n, p) => n + p.count, 0)).toBe(3);
-  const ranged = await ok(client, 'get_metric_history', { metric_type: metric, start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + 1_000).toISOString() }, schemas.HistoryOutput);
+  expect(series.value.length).toBe(2);
+  expect(series.count.reduce((n, c) => n + c, 0)).toBe(3);
+  expect(Math.min(...series.min)).toBe(10);
+  const ranged = await ok(client, 'get_metric_history', { metric_type: metric, start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + 1_000).toISOString() }, HistoryOutput);
   expect(ranged.total_series).toBe(2);
 
-  const status = await ok(client, 'get_monitoring_status', { include_metrics: true, limit: 500 }, schemas.StatusOutput);
-  expect(status).toMatchObject({ state: 'running', running: true, metrics_window_seconds: 60 });
+  const status = await ok(client, 'get_monitoring_status', { include_metrics: true, limit: 500 }, StatusOutput);
+  expect(status).toMatchObject({ state: 'running', metrics_total: expect.any(Number) });
   expect((status.metrics as { name: string }[]).some((m) => m.name === metric)).toBe(true);
 
   const resource = await client.readResource({ uri: 'perfwatch://status' });
@@ -195,6 +207,8 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   const created = await call(client, 'create_performance_alert_rule', { metric_type: metric, operator: '>', threshold: 100, severity: 'warning', tags: { route: '/a' }, aggregation: 'max', window: 30, description: 'slow /a' });
   expect(created.isError, text(created)).toBeFalsy();
   const rule = (created.structuredContent as { rule: Record<string, unknown> }).rule;
+  // The text says the condition once, and the series the rule watches.
+  expect(text(created)).toBe(`created rule ${rule.id}: max(${metric}[30s]) > 100 on ${metric}{route=/a} (warning)`);
   expect(rule).toMatchObject({ metric_type: metric, operator: '>', threshold: 100, severity: 'warning', aggregation: 'max', window: 30, auto_resolve: true, tags: { route: '/a' }, condition: `max(${metric}[30s]) > 100` });
   await ok(client, 'record_performance_metric', { metric_type: metric, value: 500, tags: { route: '/a' } }, schemas.RecordOutput);
   await expect
@@ -204,7 +218,7 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   expect((alerts.alerts as { rule_id: string; value: number; state: string }[]).find((a) => a.rule_id === rule.id)).toMatchObject({ state: 'firing', value: 500 });
   expect((alerts.rules as { id: string }[]).some((r) => r.id === rule.id)).toBe(true);
   expect((alerts.history as { rule_id: string; to: string }[]).find((t) => t.rule_id === rule.id)).toMatchObject({ to: 'firing' });
-  const withAlerts = await ok(client, 'get_monitoring_status', { include_alerts: true }, schemas.StatusOutput);
+  const withAlerts = await ok(client, 'get_monitoring_status', { include_alerts: true }, StatusOutput);
   expect((withAlerts.alerting as { firing: number }).firing).toBeGreaterThanOrEqual(1);
   expect((withAlerts.alerts as { rule_id: string }[]).some((a) => a.rule_id === rule.id)).toBe(true);
   const alertsResource = JSON.parse((await client.readResource({ uri: 'perfwatch://alerts' })).contents[0]!.text!);
@@ -223,14 +237,16 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   const md = await call(client, 'generate_performance_report', { time_range: '1h', format: 'markdown', include_alerts: false });
   expect(md.isError, text(md)).toBeFalsy();
   expect(text(md)).toMatch(/^# Performance report/);
-  expect(md.structuredContent).toMatchObject({ format: 'markdown', alerts: null });
+  // The document is the text; structuredContent says what it covers and does not repeat it.
+  expect(md.structuredContent).toMatchObject({ format: 'markdown', summary: { series: expect.any(Number) } });
+  expect(JSON.stringify(md.structuredContent)).not.toMatch(/# Performance report/);
   reports.ReportOutput.parse(md.structuredContent);
 
   // Optimisation: a dry run plans over the monitor's own knobs and changes nothing.
-  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, reports.OptimizeOutput);
+  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, OptimizeOutput);
   expect(plan).toMatchObject({ dry_run: true, optimization_type: 'all', applied: [] });
   expect((plan.plan as unknown[]).length + (plan.skipped as unknown[]).length + (plan.notes as unknown[]).length).toBeGreaterThan(0);
 
-  const baselines = await ok(client, 'get_monitoring_status', { include_baselines: true, limit: 500 }, schemas.StatusOutput);
+  const baselines = await ok(client, 'get_monitoring_status', { include_baselines: true, limit: 500 }, StatusOutput);
   expect((baselines.baselines as { metric: string }[]).some((b) => b.metric === metric)).toBe(true);
 }

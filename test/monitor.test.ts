@@ -112,7 +112,8 @@ describe('PerformanceMonitor', () => {
     const down = m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'raw', maxPoints: 10 });
     expect(down.series[0]!.points).toHaveLength(10);
     expect(down.series[0]!.points[0]).toMatchObject({ count: 10, min: 1, max: 10, sum: 55 });
-    expect(m.getMetricHistory({ metric: 'never_recorded' }).series).toEqual([]);
+    expect(() => m.getMetricHistory({ metric: 'never_recorded' })).toThrow(/^metric "never_recorded" is not a known metric; the nearest known: /);
+    expect(m.getMetricHistory({ metric: 'throughput' }).series).toEqual([]); // known, no data yet
   });
 
   it('records batches all or nothing, with the times the samples were taken', async () => {
@@ -216,8 +217,23 @@ describe('PerformanceMonitor', () => {
     expect(s.ingestion.dropped).toBe(0);
     expect(s.ingestion.rings[0]).toMatchObject({ owner: 'main', capacity: 65536 });
     expect(s.memory.storeBytes).toBeGreaterThan(0);
-    expect(s.memory.totalBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + CONTROL_BYTES);
-    expect(s.memory.seriesInUseBytes).toBeLessThan(s.memory.storeBytes);
+    expect(s.memory.addressSpaceBytes).toBe(s.memory.storeBytes + s.memory.registryBytes + s.memory.ringBytes + CONTROL_BYTES);
+    expect(s.memory.touchedBytes).toBeLessThan(s.memory.addressSpaceBytes);
+  });
+
+  it('counts the memory touched by pages written, not whole series slots, and calls the reservation address space', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2000 });
+    await m.start();
+    const before = m.status().memory.touchedBytes;
+    // 1,000 series of one sample each: each writes the header page of its slot and the first
+    // page of its raw ring (about 2 pages), not its ~47 KB slot.
+    for (let i = 0; i < 1000; i++) m.record('touch_test', 1, { i: String(i) });
+    await m.flush();
+    const { memory } = m.status();
+    const added = memory.touchedBytes - before;
+    expect(added).toBeGreaterThanOrEqual(1000 * 4096);
+    expect(added).toBeLessThanOrEqual(1000 * 3 * 4096 + 64 * 1024);
+    expect(memory.addressSpaceBytes).toBeGreaterThan(10 * memory.touchedBytes);
   });
 
   it('stores every sample of a burst of 1M on an idle monitor with default options', async () => {

@@ -148,6 +148,22 @@ describe('optimize', () => {
     expect(r.skipped).toContainEqual({ knob: 'queue.workers', reason: 'no queue_size samples in the last 60000 ms: nothing to verify a change against' });
   });
 
+  it('runs in the background: startOptimization answers at once, getOptimizationRun reads it, stop() rolls back the change under verification', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(tunable(knob));
+    const run = m.startOptimization({ type: 'cache', autoApply: true, verificationWindowMs: 3_600_000 });
+    expect(run).toMatchObject({ runId: 1, state: 'running', finishedAt: null, plan: [{ knob: 'cache.size', from: 50, to: 60 }] });
+    expect(knob.value).toBe(60);
+    expect(m.getOptimizationRun(1)).toMatchObject({ state: 'running', current: { knob: 'cache.size', from: 50, to: 60, target: 'cache_hit_rate' } });
+    for (const t of timers.splice(0)) clearInterval(t); // the simulated service stops recording first
+    await m.stop();
+    const over = m.getOptimizationRun(1)!;
+    expect(over).toMatchObject({ state: 'cancelled', current: null, applied: [{ knob: 'cache.size', outcome: 'rolled-back', target: 'cache_hit_rate', after: null }] });
+    expect(over.applied[0]!.reason).toMatch(/^cancelled after [\d.]+ s of the 3600 s verification window, before cache_hit_rate could be judged$/);
+    expect(knob.value).toBe(50);
+    expect(m.getOptimizationRun(2)).toBeUndefined();
+  });
+
   it('refuses bad tunables and options, naming the field', async () => {
     const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
     const base = { name: 'k', type: 'cache' as const, get: () => 5, set: () => {}, min: 1, max: 10, step: 1, target: 'cache_hit_rate' };
@@ -171,6 +187,6 @@ describe('optimize', () => {
     await expect(m.optimize({ verificationWindowMs: 5 })).rejects.toThrow('verificationWindowMs must be an integer from 100 to 3600000 ms, got 5');
     const empty = await m.optimize({ type: 'formula' });
     expect(empty.plan).toEqual([]);
-    expect(empty.notes.at(-1)).toMatch(/^No tunable of type formula is registered/);
+    expect(empty.notes.at(-1)).toBe("No tunable of type formula is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type: 'formula', get, set, min, max, step, target }). Registered now: perfwatch.report_threads (concurrency), k (cache).");
   });
 });

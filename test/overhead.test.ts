@@ -15,13 +15,16 @@ describe('overhead budget', () => {
     await waitFor(() => m.status().overhead.breakdown !== null, 10_000, 'a first measured window');
     // The host burns its main thread for half a second: the host's CPU, not the monitor's.
     // Process-wide accounting would put the window that holds it at 100% of a core or more.
-    const until = Date.now() + 500;
+    const from = Date.now();
+    const until = from + 500;
     while (Date.now() < until) {
       // busy
     }
+    // The window that holds the loop: a check that was under way when the loop began ends
+    // after it too, over a window before it (so "checked after the loop" is not enough).
     const o = await waitFor(() => {
       const s = m.status().overhead;
-      return s.lastCheck !== null && s.lastCheck > until && s.breakdown ? s : undefined;
+      return s.lastCheck !== null && s.breakdown && s.lastCheck >= until && s.lastCheck - s.breakdown.windowMs <= from ? s : undefined;
     }, 10_000, 'the window that holds the busy loop');
     expect(o.breakdown!.windowMs).toBeGreaterThanOrEqual(400);
     expect(o.budget).toEqual({ cpuPercent: 1, memoryBytes: 64 * 1024 * 1024 });

@@ -98,12 +98,15 @@ describe('diagnoses', () => {
     const d = only('cache_hit_rate', {}, () => ratio(100, 60), 'low-cache-hit-rate');
     expect(d).toMatchObject({ severity: 'warning', category: 'cache' });
     expect(d.evidence[0]!.value).toBeCloseTo(0.6, 9);
+    // An agent reading this cannot register a knob: the action says who must.
+    expect(d.actions[0]).toMatch(/the service's code registers the size as a knob \(monitor\.registerTunable\(\{ name, type: 'cache', .*target: 'cache_hit_rate' \}\)\)/);
   });
 
   it('database pool saturation: p95 of connections at 90% of the pool size, or pinned without one', () => {
     const d = only('database_connections', {}, (s) => 19 + (s % 2), 'database-pool-saturation', [['database_pool_size', {}, () => 20]]);
     expect(d).toMatchObject({ severity: 'critical', category: 'database' });
     expect(d.evidence[0]!.value).toBe(1);
+    expect(d.actions[0]).toMatch(/the service's code registers the size as a knob \(monitor\.registerTunable\(\{ name, type: 'database'/);
     expect(only('database_connections', {}, () => 10, 'database-pool-saturation').severity).toBe('info');
   });
 

@@ -31,9 +31,9 @@ import {
   DRAIN_PASSES,
   HANG_AT,
   INGESTED,
-  LAG_MS,
   OWN_FAULTS,
   PAUSED,
+  PENDING_SINCE,
   QUIET_AT,
   RUNG_AT,
   SKETCH_OVERFLOW,
@@ -42,7 +42,8 @@ import {
   controlViews,
 } from '../src/control.js';
 import { Registry, type RegistryBuffers } from '../src/registry.js';
-import { RingReader, RingWriter, createRing, ringStats } from '../src/ring.js';
+import { RingReader, RingWriter, WRITE, createRing, ringStats } from '../src/ring.js';
+import { PendingClock } from '../src/pending-clock.js';
 import { StoreWriter } from '../src/store/writer.js';
 import type { StoreBuffers } from '../src/store/layout.js';
 import { SystemSampler, type SourceCost } from './system.js';
@@ -134,6 +135,8 @@ const done = new Promise<void>((resolve) => {
 let flushWaiters: (() => void)[] = [];
 let lastPassEnd = 0;
 let lagMax = 0;
+/** Per ring: when the samples waiting in it were first seen (see PendingClock). */
+const clocks = new Map<RingReader, PendingClock>();
 let droppedSinceSample = 0;
 let ingestedAtSample = 0;
 let nextSystemSample = 0;
@@ -193,9 +196,40 @@ function sampleOwn(t: number): void {
   writer.publish();
 }
 
+/**
+ * When data found waiting in a ring that was empty at the last pass was published: a
+ * producer that rang the sleeping collector, or the monitor's runtime samples, published
+ * without a ring just before a boundary, say when; otherwise it came after the last pass.
+ */
+function publishedSince(): number {
+  const rungAt = ctl.f64[RUNG_AT]!;
+  const quietAt = ctl.f64[QUIET_AT]!;
+  const known = Math.min(rungAt > lastPassEnd ? rungAt : Infinity, quietAt > lastPassEnd ? quietAt : Infinity);
+  return known === Infinity ? lastPassEnd : known;
+}
+
+/**
+ * Drains every ring once, and keeps the age of what waits: each ring's clock notes the
+ * write index seen now, the lag of this pass is the age of the oldest sample waiting before
+ * it, and PENDING_SINCE says since when the oldest sample still waiting after it has waited.
+ */
 function drainPass(t: number): number {
   let moved = 0;
-  for (const ring of rings) moved += writer.drain(ring, t, BATCH);
+  let oldest = Infinity;
+  const since = publishedSince();
+  for (const ring of rings) {
+    let clock = clocks.get(ring);
+    if (!clock) clocks.set(ring, (clock = new PendingClock()));
+    const write = Atomics.load(ring.hdr, WRITE);
+    if (((write - ring.r) | 0) > 0) clock.see(write, clock.empty ? since : t);
+    const lag = t - clock.oldest();
+    if (lag > lagMax) lagMax = lag;
+    moved += writer.drain(ring, t, BATCH);
+    clock.consumed(ring.r);
+    const left = clock.oldest();
+    if (left < oldest) oldest = left;
+  }
+  ctl.f64[PENDING_SINCE] = oldest === Infinity ? 0 : oldest;
   return moved;
 }
 
@@ -204,24 +238,11 @@ function anyPending(): boolean {
   return false;
 }
 
-/**
- * How long the data of this pass may have waited: since the first publish after the previous
- * pass whose time is known (a producer that rang the sleeping collector, or the monitor's
- * runtime samples, published without a ring just before a boundary), else since that pass.
- * Measured from the previous pass alone, an idle monitor's runtime samples, published a few
- * ms before the boundary wake-up, read as a second late.
- */
-function afterPass(t: number, moved: number): void {
+function afterPass(moved: number): void {
   if (moved > 0) {
     writer.publish();
     ctl.f64[INGESTED]! += moved;
     ctl.f64[DRAIN_PASSES]! += 1;
-    const rungAt = ctl.f64[RUNG_AT]!;
-    const quietAt = ctl.f64[QUIET_AT]!;
-    const known = Math.min(rungAt > lastPassEnd ? rungAt : Infinity, quietAt > lastPassEnd ? quietAt : Infinity);
-    const lag = Math.max(0, t - (known === Infinity ? lastPassEnd : known));
-    if (lag > lagMax) lagMax = lag;
-    ctl.f64[LAG_MS] = lag;
     Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
     Atomics.notify(ctl.i32, DRAIN_EPOCH);
   }
@@ -286,7 +307,7 @@ async function run(): Promise<void> {
     beat(t);
     if (writer.advance(t)) onBucketBoundary(t);
     const moved = drainPass(t);
-    afterPass(t, moved);
+    afterPass(moved);
     const end = now();
     if (moved > 0) {
       lastPassEnd = end;

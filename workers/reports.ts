@@ -21,6 +21,7 @@ import { renderHtml } from '../src/reports/html.js';
 import { renderMarkdown } from '../src/reports/markdown.js';
 import { threadCpuMs } from '../src/reports/thread-cpu.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from '../src/reports/types.js';
+import type { Watched } from '../src/watched.js';
 
 export interface ReportTask {
   /** 'hang' is a drill (ReportService.hang): a task that never ends; 'noop' starts a thread (see ReportService). */
@@ -36,6 +37,8 @@ export interface ReportTask {
   alertHistory?: AlertTransition[];
   alertHistoryAvailable?: boolean;
   format?: ReportFormat;
+  /** When the monitor watched (see src/watched.ts). */
+  watched?: Watched;
   progress?: MessagePort;
 }
 
@@ -114,6 +117,7 @@ export default function run(task: ReportTask): ReportTaskResult {
           alertHistory: task.alertHistory ?? [],
           alertHistoryAvailable: task.alertHistoryAvailable ?? false,
           ...(progress ? { progress } : {}),
+          ...(task.watched ? { watched: task.watched } : {}),
         },
       );
       result.report = report;

@@ -42,9 +42,25 @@ export interface McpBenchResult {
   table: string;
 }
 
+/**
+ * The SDK's stdio client transport, with sends taken one at a time. Its send() waits for
+ * 'drain' with a listener of its own whenever the pipe is full, and with several 600 KB
+ * batches in flight more than ten waited at once: Node's MaxListenersExceededWarning, twice
+ * a run. One send waiting at a time changes nothing else: the pipe writes in order anyway.
+ */
+export class OrderedStdioClientTransport extends StdioClientTransport {
+  private tail: Promise<void> = Promise.resolve();
+
+  override send(...args: Parameters<StdioClientTransport['send']>): Promise<void> {
+    const sent = this.tail.then(() => super.send(...args));
+    this.tail = sent.catch(() => {});
+    return sent;
+  }
+}
+
 async function connect(target: BenchTarget): Promise<Client> {
   const client = new Client({ name: 'perfwatch-bench', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: target.command, args: target.args, stderr: 'inherit' }));
+  await client.connect(new OrderedStdioClientTransport({ command: target.command, args: target.args, stderr: 'inherit' }));
   return client;
 }
 
@@ -95,6 +111,7 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
   const log = o.log ?? (() => {});
   const cases: Case[] = LATENCY_CASES.filter((_, i) => i > 0 || o.echo).map((c) => ({ ...c, times: [], busyMs: 0 }));
   for (let r = 0; r < o.rounds; r++) {
+    log(`  round trips, round ${r + 1}/${o.rounds}: ${o.calls} calls per case…`);
     const pw = await connect(o.perfwatch);
     const echo = o.echo ? await connect(o.echo) : undefined;
     try {
@@ -112,7 +129,7 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
         await timeCalls(c, pw, echo, o.calls);
         medians.push(`${quantile(Float64Array.from(c.times.slice(from)).sort(), 0.5).toFixed(3)} ms`);
       }
-      log(`  round ${r + 1}/${o.rounds} (fresh servers): ${medians.join(', ')}`);
+      log(`    medians (fresh servers): ${medians.join(', ')}`);
     } finally {
       await pw.close();
       await echo?.close();
@@ -126,8 +143,9 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
   try {
     for (const shape of BATCH_SHAPES) {
       for (const inFlight of [1, o.inFlight ?? 4]) {
+        log(`  batches of ${shape.name}, ${inFlight} in flight…`);
         const r = await batchRun(pw, shape, o.batchSize, o.batches, inFlight);
-        log(`  batches ${shape.name}, ${inFlight} in flight: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
+        log(`    ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
         batches.push(r);
       }
     }
@@ -137,8 +155,9 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
   // The server's own capacity: the same batches as lines serialised once before the run,
   // written straight to a fresh server's stdin, so no client work shares the two cores.
   for (const shape of BATCH_SHAPES) {
+    log(`  server alone, ${shape.name}…`);
     const r = await serverAloneRun(o.perfwatch, shape, o.batchSize, o.batches, o.inFlight ?? 4);
-    log(`  server alone, ${shape.name}: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
+    log(`    ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
     batches.push(r);
   }
   return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches) };

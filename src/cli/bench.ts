@@ -2,9 +2,9 @@
  * `perfwatch bench`: what recording costs on this machine, in a few seconds: samples/s on the
  * recording thread (a bound handle, by name with tags, recordBatch) and end to end through
  * the collector with zero loss checked; with --mcp, also tools/call round trips and batched
- * recording through `perfwatch mcp` over stdio with the SDK's client. The repository's
- * `npm run bench` runs the full benchmarks with their peers (prom-client, OpenTelemetry,
- * a bare SDK echo server).
+ * recording through `perfwatch mcp` over stdio with the SDK's client, beside a bare SDK echo
+ * server (the floor of a round trip). The repository's `npm run bench` runs the full
+ * benchmarks with their peers (prom-client, OpenTelemetry). Progress goes to stderr.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -19,8 +19,8 @@ for recordBatch, and end to end through the collector (zero loss checked). Takes
 
 Options:
   --samples <n>   samples per pass, 100000 to 100000000 (default 5000000)
-  --mcp           also measure MCP tools/call round trips and batched recording over stdio
-                  against 'perfwatch mcp' (adds ~20 s)
+  --mcp           also measure MCP tools/call round trips (against a bare SDK echo server)
+                  and batched recording over stdio with 'perfwatch mcp' (adds ~30 s)
   -h, --help      this help
 `;
 
@@ -52,6 +52,10 @@ export async function bench(args: { samples?: string; mcp?: boolean }): Promise<
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
+  // Progress goes to stderr, so that stdout holds the tables alone.
+  const progress = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
   out(`perfwatch bench — Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
   const values = Float64Array.from({ length: 4096 }, (_, i) => 1 + ((i * 7919) % 1000) / 10);
   // Recording-thread passes fit in the ring (1M samples of 2M slots), so they measure the
@@ -65,15 +69,18 @@ export async function bench(args: { samples?: string; mcp?: boolean }): Promise<
     const routes = Array.from({ length: 16 }, (_, i) => `/r/${i}`);
     const batch = Array.from({ length: 10_000 }, (_, i) => ({ name: 'bench_batch', value: values[i & 4095]!, tags: { route: routes[i & 15]! } }));
     const rows: [string, number][] = [];
-    rows.push(['handle.record(v)', await rate(() => { for (let i = 0; i < p; i++) handle.record(values[i & 4095]!); }, p, flush)]);
-    rows.push(['record(name, v, { route })', await rate(() => { for (let i = 0; i < p; i++) monitor.record('bench_named', values[i & 4095]!, { route: routes[i & 15]! }); }, p, flush)]);
+    const measure = async (name: string, pass: () => void | Promise<void>, samples: number, between: () => Promise<void>): Promise<void> => {
+      progress(`  ${name}…`);
+      rows.push([name, await rate(pass, samples, between)]);
+    };
+    await measure('handle.record(v)', () => { for (let i = 0; i < p; i++) handle.record(values[i & 4095]!); }, p, flush);
+    await measure('record(name, v, { route })', () => { for (let i = 0; i < p; i++) monitor.record('bench_named', values[i & 4095]!, { route: routes[i & 15]! }); }, p, flush);
     const batches = Math.max(1, Math.floor(p / batch.length));
-    rows.push(['recordBatch(10,000 samples)', await rate(() => { for (let b = 0; b < batches; b++) monitor.recordBatch(batch); }, batches * batch.length, flush)]);
-    const e2e = await rate(async () => {
+    await measure('recordBatch(10,000 samples)', () => { for (let b = 0; b < batches; b++) monitor.recordBatch(batch); }, batches * batch.length, flush);
+    await measure(`end to end through the collector, ${n} samples a pass`, async () => {
       for (let i = 0; i < n; i++) handle.record(values[i & 4095]!);
       await monitor.flush();
     }, n, async () => {});
-    rows.push([`end to end through the collector, ${n} samples a pass`, e2e]);
     const total = monitor.getMetrics({ names: ['bench_bound'] }).reduce((a, m) => a + m.totalCount, 0);
     const expected = 4 * p + 4 * n;
     out('| case | M samples/s |');
@@ -84,13 +91,15 @@ export async function bench(args: { samples?: string; mcp?: boolean }): Promise<
     await monitor.stop();
   }
   if (args.mcp) {
-    out('\nMCP over stdio (perfwatch mcp, SDK v2 client):');
+    out('\nMCP over stdio (perfwatch mcp beside a bare SDK echo server, SDK v2 client):');
     const result = await runMcpBench({
       perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] },
+      echo: { command: process.execPath, args: [fileURLToPath(new URL('./bench-echo.js', import.meta.url))] },
       calls: 1_000,
       rounds: 3,
       batches: 30,
       batchSize: 10_000,
+      log: progress,
     });
     out(result.table);
   }

@@ -5,11 +5,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../errors.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
 import { cliMonitor, cliOptions } from './config.js';
+
+/** The client configuration that runs this very install: absolute paths, nothing fetched. */
+const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] } } });
 
 export const MCP_HELP = `Usage: perfwatch mcp [options]
 
@@ -26,8 +30,10 @@ Options:
   --no-start          wait for start_performance_monitoring instead of monitoring at once
   -h, --help          this help
 
-Register it with a client (for example in its mcpServers config):
-  { "mcpServers": { "perfwatch": { "command": "npx", "args": ["perfwatch", "mcp"] } } }
+Register it with a client (its mcpServers config). This install, as it is:
+  ${THIS_INSTALL}
+or, after 'npm link' in the clone (which puts perfwatch on PATH):
+  {"mcpServers":{"perfwatch":{"command":"perfwatch","args":["mcp"]}}}
 `;
 
 export async function mcp(args: { config?: string; 'config-dir'?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {

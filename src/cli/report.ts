@@ -55,6 +55,26 @@ async function callTool(client: Client, name: string, args: Record<string, unkno
   return r;
 }
 
+/**
+ * Waits `seconds` while saying how long is left, on stderr (stdout holds the report alone):
+ * on a terminal one line rewritten every second; elsewhere (a log, a pipe) a line at most
+ * ten times, every second for short waits.
+ */
+async function countdown(seconds: number): Promise<void> {
+  const tty = process.stderr.isTTY === true;
+  const every = tty ? 1 : Math.max(1, Math.ceil(seconds / 10));
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
+    const line = `perfwatch report: monitoring this machine, ${left} s left`;
+    if (left === 0) break;
+    if (tty) process.stderr.write(`\r${line} `);
+    else if (left === seconds || left % every === 0) process.stderr.write(`${line}\n`);
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, end - Date.now()) || 1));
+  }
+  if (tty) process.stderr.write(`\rperfwatch report: monitored this machine for ${seconds} s\n`);
+}
+
 function fail(message: string): number {
   process.stderr.write(`perfwatch: ${message}\n`);
   return 2;
@@ -94,17 +114,24 @@ export async function report(args: ReportArgs): Promise<number> {
     await server.connect(serverSide);
     await client.connect(clientSide);
     await monitor.start();
-    process.stderr.write(`perfwatch report: monitoring this machine for ${seconds} s…\n`);
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    await countdown(seconds);
     cleanup = async () => {
       await server.close();
       await host.close();
     };
   }
   try {
+    // The metrics first: an unknown name in --metrics is an error before a report is built.
+    let metrics: ToolResult;
+    try {
+      metrics = await callTool(client, 'get_performance_metrics', { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) });
+    } catch (error) {
+      const known = /metric_types\[\d+\] (".*" is not a known metric.*)$/.exec((error as Error).message);
+      if (known) return fail(`--metrics: ${known[1]}`);
+      throw error;
+    }
     const status = await callTool(client, 'get_monitoring_status', {});
     const full = await callTool(client, 'generate_performance_report', { format: format === 'json' ? 'json' : 'markdown', limit: 500 });
-    const metrics = await callTool(client, 'get_performance_metrics', { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) });
     if (format === 'json') {
       process.stdout.write(`${JSON.stringify({ status: status.structuredContent, report: full.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
     } else {

@@ -3,13 +3,11 @@
  * schemas, and a compact text rendering of the same facts (one line per series, numbers
  * rounded to what a reader needs), since many clients show the model only the text.
  */
-import type { MonitorStatus, PerformanceMonitor } from '../monitor.js';
 import { measured, significant } from '../precision.js';
 import { withJson } from './prebuilt.js';
-import type { MetricHistory, MetricSnapshot } from '../query.js';
+import type { MetricSnapshot } from '../query.js';
 import type { z } from 'zod';
-import { DEFAULT_WINDOW_SECONDS, type HistoryOutput, type MetricSummary, type StatusOutput } from './schemas.js';
-import type { EndpointStatus } from './server.js';
+import type { MetricSummary } from './schemas.js';
 
 export type MetricSummaryOut = z.output<typeof MetricSummary>;
 
@@ -83,9 +81,12 @@ export function metricLine(m: MetricSummaryOut): string {
 
 export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine)): string {
   if (total === 0) return 'no metrics with data yet';
-  const head = `${total} series, last ${windowSeconds}s${truncated ? ` (showing ${metrics.length}; raise limit or filter by metric_types)` : ''}`;
+  const head = `${total} series, last ${windowSeconds}s${truncated ? ` (showing ${metrics.length}: ${MORE_SERIES})` : ''}`;
   return `${head}\n${lines.join('\n')}`;
 }
+
+/** What to do for the series a metrics answer left out. */
+export const MORE_SERIES = 'pass limit (up to 1000) for more, or metric_types or tags to choose';
 
 interface Summarized {
   snapshot: MetricSnapshot;
@@ -133,10 +134,15 @@ function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
 export class MetricSummaries {
   private readonly byId = new Map<number, Summarized>();
 
-  of(snapshots: readonly MetricSnapshot[]): { metrics: MetricSummaryOut[]; lines: string[] } {
-    const metrics: MetricSummaryOut[] = new Array(snapshots.length);
-    const lines: string[] = new Array(snapshots.length);
-    const jsons: string[] = new Array(snapshots.length);
+  /**
+   * The summaries and text lines of `snapshots`, in order, as many as fit in `budget` bytes
+   * (each summary's JSON and its line; at least one).
+   */
+  of(snapshots: readonly MetricSnapshot[], budget = Infinity): { metrics: MetricSummaryOut[]; lines: string[] } {
+    const metrics: MetricSummaryOut[] = [];
+    const lines: string[] = [];
+    const jsons: string[] = [];
+    let used = 0;
     for (let i = 0; i < snapshots.length; i++) {
       const m = snapshots[i]!;
       let s = this.byId.get(m.id);
@@ -150,114 +156,13 @@ export class MetricSummaries {
         s = { snapshot: m, summary, line: metricLine(summary), json: undefined };
         this.byId.set(m.id, s);
       }
-      metrics[i] = s.summary;
-      lines[i] = s.line;
-      jsons[i] = s.json ??= JSON.stringify(s.summary);
+      const json = (s.json ??= JSON.stringify(s.summary));
+      used += json.length + s.line.length + 2;
+      if (used > budget && i > 0) break;
+      metrics.push(s.summary);
+      lines.push(s.line);
+      jsons.push(json);
     }
     return { metrics: withJson(metrics, `[${jsons.join(',')}]`), lines };
   }
-}
-
-/** The metrics part of a status answer: get_monitoring_status with include_metrics, and perfwatch://status. */
-export function statusMetrics(monitor: PerformanceMonitor, limit: number): { metrics_window_seconds: number; metrics: MetricSummaryOut[]; metrics_total: number; metrics_truncated: boolean } {
-  const all = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
-  return { metrics_window_seconds: DEFAULT_WINDOW_SECONDS, metrics: all.slice(0, limit).map(metricSummary), metrics_total: all.length, metrics_truncated: all.length > limit };
-}
-
-export function historyOut(h: MetricHistory, limit: number): z.output<typeof HistoryOutput> {
-  const series = h.series.slice(0, limit).map((s) => ({
-    tags: s.tags,
-    resolution: s.resolution,
-    step_seconds: s.stepMs / 1000,
-    source_points: s.sourcePoints,
-    points: s.points.map((p) => {
-      const out: z.output<typeof HistoryOutput>['series'][number]['points'][number] = { t: new Date(p.t).toISOString(), value: p.value, count: p.count, min: p.min, max: p.max };
-      if (p.p50 !== undefined) out.p50 = p.p50;
-      if (p.p90 !== undefined) out.p90 = p.p90;
-      if (p.p99 !== undefined) out.p99 = p.p99;
-      return out;
-    }),
-  }));
-  return {
-    metric: h.metric,
-    kind: h.kind,
-    unit: h.unit,
-    from: iso(h.from),
-    to: iso(h.to)!,
-    series,
-    total_series: h.series.length,
-    truncated: h.series.length > limit,
-  };
-}
-
-/** Per series: its span, point count and the shape of its values (not every point). */
-export function historyText(h: z.output<typeof HistoryOutput>): string {
-  if (h.series.length === 0) return `${h.metric}: no data in the range`;
-  const lines = h.series.map((s) => {
-    const pts = s.points;
-    if (pts.length === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const p of pts) {
-      if (p.min < min) min = p.min;
-      if (p.max > max) max = p.max;
-    }
-    const step = s.resolution === 'raw' ? 'raw samples' : `${s.step_seconds}s points`;
-    return `${seriesLabel(h.metric, s.tags)}: ${pts.length} ${step} (${s.source_points} before downsampling) ${pts[0]!.t} .. ${pts[pts.length - 1]!.t}; first ${num(pts[0]!.value)} last ${num(pts[pts.length - 1]!.value)} min ${num(min)} max ${num(max)}`;
-  });
-  const more = h.truncated ? `\n(${h.total_series - h.series.length} more series; filter by tags or raise limit)` : '';
-  return `${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''})\n${lines.join('\n')}${more}`;
-}
-
-export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): z.output<typeof StatusOutput> {
-  return {
-    state: s.state,
-    running: s.running,
-    paused: s.paused,
-    started_at: iso(s.startedAt),
-    uptime_seconds: Math.round(s.uptimeMs / 1000),
-    collection_interval: s.collectionIntervalMs / 1000,
-    series: { count: s.series.count, limit: s.series.limit },
-    ingestion: {
-      ingested: s.ingestion.ingested,
-      rate_per_second: Math.round(s.ingestion.ratePerSecond),
-      dropped: s.ingestion.dropped,
-      pending: s.ingestion.pending,
-      overflow: s.ingestion.overflow,
-    },
-    collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: s.collector.lagMs, heartbeat_age_ms: s.collector.heartbeatAgeMs },
-    memory: { total_bytes: s.memory.totalBytes, series_in_use_bytes: s.memory.seriesInUseBytes, ring_bytes: s.memory.ringBytes },
-    alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
-    ...(endpoint ? { http: endpointOut(endpoint) } : {}),
-  };
-}
-
-function endpointOut(e: EndpointStatus): NonNullable<z.output<typeof StatusOutput>['http']> {
-  return {
-    sessions: e.sessions.count,
-    max_sessions: e.sessions.limit,
-    session_idle_seconds: e.sessions.idleMs / 1000,
-    sessions_expired: e.sessions.expired,
-    sessions_refused: e.sessions.refused,
-    buffered_bytes: e.bufferedBytes,
-    max_buffered_bytes: e.maxBufferedBytes,
-    max_body_bytes: e.maxBodyBytes,
-    bodies_too_large: e.refusedBodies.tooLarge,
-    bodies_refused_busy: e.refusedBodies.busy,
-    state_changes: e.stateChanges,
-    token: e.token,
-  };
-}
-
-export function statusText(s: z.output<typeof StatusOutput>): string {
-  const mb = (b: number): string => `${num(b / 1048576)} MiB`;
-  return [
-    `monitor ${s.state}${s.paused ? ' (own sampling paused)' : ''}${s.running ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
-    `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested} (${s.ingestion.rate_per_second}/s), dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
-    `collector ${s.collector.state}, restarts ${s.collector.restarts}, lag ${num(s.collector.lag_ms)} ms; memory ${mb(s.memory.total_bytes)} reserved, ${mb(s.memory.series_in_use_bytes)} in use`,
-    `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
-    ...(s.http
-      ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`]
-      : []),
-  ].join('\n');
 }

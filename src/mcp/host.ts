@@ -71,11 +71,14 @@ export class MonitorHost {
     this.dirty = true;
   }
 
-  /** Waits until what this front recorded is in the store, so a read sees its own writes. */
-  async readable(): Promise<void> {
-    if (!this.dirty) return;
+  /**
+   * Waits until what this front recorded is in the store, so a read sees its own writes;
+   * undefined when there is nothing to wait for (a poll then answers without a turn).
+   */
+  readable(): Promise<void> | undefined {
+    if (!this.dirty) return undefined;
     this.dirty = false;
-    await this.current.flush();
+    return this.current.flush();
   }
 
   /**

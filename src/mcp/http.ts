@@ -24,6 +24,7 @@ import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
 import { Sessions } from './sessions.js';
 import type { EndpointStatus, McpFront } from './server.js';
+import { normalizeToolCall } from './validate.js';
 
 export type { ServeMcpOptions } from './http-options.js';
 export const MCP_PATH = '/mcp';
@@ -118,6 +119,7 @@ export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise
       } catch {
         return jsonError(res, 400, -32700, 'Parse error: the body is not valid JSON');
       }
+      for (const message of Array.isArray(body) ? body : [body]) normalizeToolCall(message);
     }
     if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body);
     return modernNode(req, res, body);

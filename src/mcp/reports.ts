@@ -1,36 +1,33 @@
 /**
- * Reports, baselines and optimisation over MCP: generate_performance_report (progress
- * notifications when the client asks, cancellation when it cancels), optimize_performance,
- * and the perfwatch://report/latest resource (the same answer as the tool's, for the last
- * report). Answers are bounded: lists take `limit` and say when they were cut.
+ * Reports and baselines over MCP: generate_performance_report (progress notifications when
+ * the client asks, cancellation when it cancels) and the perfwatch://report/latest resource
+ * (the same answer as the tool's, for the last report). Answers are bounded: lists take
+ * `limit` and say when they were cut.
  */
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { InvalidArgumentError } from '../errors.js';
 import type { PerformanceMonitor } from '../monitor.js';
-import type { OptimizationResult } from '../reports/optimizer.js';
-import { OPTIMIZATION_TYPES } from '../reports/tunables.js';
-import type { Baseline, PerformanceReport } from '../reports/types.js';
-import { iso, num, seriesLabel } from './format.js';
+import type { Baseline, PerformanceReport, Recommendation, SeriesStats } from '../reports/types.js';
+import { iso, num, seriesLabel, stat } from './format.js';
 import type { MonitorHost } from './host.js';
-import { limit, parseTimeRange, timeRange } from './schemas.js';
+import { intRange, parseTimeRange, timeRange } from './schemas.js';
+import { REPORT_BYTES, fitting, jsonBytes, textBytes } from './budget.js';
+import { renderMarkdown } from '../reports/markdown.js';
 import type { McpFront } from './server.js';
-import { READ, WRITE, defineTool } from './tools.js';
+import { READ, defineTool } from './tools.js';
 
 export const REPORT_URI = 'perfwatch://report/latest';
 
-/** Longest Markdown report returned in one answer (characters). */
-const MAX_MARKDOWN = 100_000;
-
 export const ReportInput = z.strictObject({
-  time_range: timeRange.optional().describe('The span the report covers, ending now (default: all data held)'),
-  include_recommendations: z.boolean({ error: 'must be true or false' }).default(true).describe('Add recommendations with their evidence (default true)'),
-  include_alerts: z.boolean({ error: 'must be true or false' }).default(true).describe('Add the alert analysis (default true)'),
-  format: z.enum(['json', 'markdown'], { error: 'must be json or markdown' }).default('json').describe('json: structured; markdown: a readable document in the text'),
-  limit: limit(30, 500, 'metrics, series and anomalies'),
+  time_range: timeRange.optional().describe('Default: all data'),
+  include_recommendations: z.boolean({ error: 'must be true or false' }).default(true),
+  include_alerts: z.boolean({ error: 'must be true or false' }).default(true),
+  format: z.enum(['json', 'markdown'], { error: 'must be json or markdown' }).default('json').describe('markdown: a document in the text'),
+  limit: intRange(1, 500).optional().describe('Per list (default: fits 16 KB)'),
 });
 
 const Evidence = z.object({ metric: z.string(), statistic: z.string(), value: z.number().nullable() }).passthrough();
+const Listed = z.array(z.record(z.string(), z.unknown()));
 
 export const ReportOutput = z.object({
   format: z.enum(['json', 'markdown']),
@@ -38,44 +35,18 @@ export const ReportOutput = z.object({
   from: z.string().nullable(),
   to: z.string().nullable(),
   summary: z.object({ series: z.number(), samples: z.number(), score: z.number().nullable(), diagnoses: z.number(), anomalies: z.number() }),
-  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.object({ name: z.string(), score: z.number().nullable(), weight: z.number(), metric: z.string(), value: z.number().nullable() })) }),
-  diagnoses: z.array(z.object({ id: z.string(), title: z.string(), severity: z.string(), summary: z.string(), actions: z.array(z.string()), evidence: z.array(Evidence) })),
-  recommendations: z.array(z.object({ id: z.string(), title: z.string(), priority: z.string(), actions: z.array(z.string()), evidence: z.array(Evidence) })).nullable(),
-  alerts: z.record(z.string(), z.unknown()).nullable(),
-  metrics: z.array(z.record(z.string(), z.unknown())),
-  series: z.array(z.record(z.string(), z.unknown())),
-  anomalies: z.array(z.record(z.string(), z.unknown())),
   notes: z.array(z.string()),
-  truncated: z.boolean().describe('true when a list was cut to limit (or the Markdown to 100,000 characters)'),
-  markdown: z.string().optional(),
+  truncated: z.boolean(),
+  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.object({ name: z.string(), score: z.number().nullable(), weight: z.number(), metric: z.string(), value: z.number().nullable() })) }).optional().describe('json: this and below'),
+  diagnoses: z.array(z.object({ id: z.string(), title: z.string(), severity: z.string(), summary: z.string(), actions: z.array(z.string()), evidence: z.array(Evidence) })).optional(),
+  recommendations: z.array(z.object({ id: z.string(), title: z.string(), priority: z.string(), source: z.string(), actions: z.array(z.string()).optional(), evidence: z.array(Evidence).optional() })).nullable().optional().describe('from a diagnosis: its actions are there'),
+  alerts: z.record(z.string(), z.unknown()).nullable().optional(),
+  metrics: Listed.optional(),
+  series: Listed.optional(),
+  anomalies: Listed.optional(),
 });
 
 export type ReportOut = z.output<typeof ReportOutput>;
-
-export function reportOut(r: PerformanceReport, limitN: number, format: 'json' | 'markdown', markdown?: string): ReportOut {
-  const cut = <T>(xs: T[]): T[] => xs.slice(0, limitN);
-  const cutMarkdown = markdown !== undefined && markdown.length > MAX_MARKDOWN;
-  const out: ReportOut = {
-    format,
-    generated_at: new Date(r.generatedAt).toISOString(),
-    from: iso(r.window.from),
-    to: iso(r.window.to),
-    summary: r.summary,
-    score: { overall: r.score.overall, formula: r.score.formula, parts: r.score.parts.map((p) => ({ name: p.name, score: p.score, weight: p.weight, metric: p.metric, value: p.value })) },
-    diagnoses: r.diagnoses.map((d) => ({ id: d.id, title: d.title, severity: d.severity, summary: d.summary, actions: d.actions, evidence: d.evidence.map(finiteEvidence) })),
-    recommendations: r.recommendations ? r.recommendations.map((x) => ({ id: x.id, title: x.title, priority: x.priority, actions: x.actions, evidence: x.evidence.map(finiteEvidence) })) : null,
-    alerts: r.alerts ? (finite(r.alerts) as Record<string, unknown>) : null,
-    metrics: cut(r.metrics).map((m) => finite(m) as Record<string, unknown>),
-    series: cut(r.series).map((s) => finite({ name: s.name, tags: s.tags, kind: s.kind, unit: s.unit, count: s.count, min: s.min, max: s.max, mean: s.mean, median: s.median, p90: s.p90, p95: s.p95, p99: s.p99, stddev: s.stddev, stddev_method: s.stddevMethod, rate: s.rate, trend_per_hour: s.trend?.slopePerHour ?? null, change: s.change?.relative ?? null }) as Record<string, unknown>),
-    anomalies: cut(r.anomalies).map((a) => finite({ metric: a.metric, tags: a.tags, kind: a.kind, direction: a.direction, start: iso(a.start), end: iso(a.end), value: a.value, baseline_median: a.baselineMedian, size: a.size, peak_score: a.peakScore }) as Record<string, unknown>),
-    notes: r.notes,
-    truncated: r.metrics.length > limitN || r.series.length > limitN || r.anomalies.length > limitN || cutMarkdown,
-  };
-  if (markdown !== undefined) {
-    out.markdown = cutMarkdown ? `${markdown.slice(0, MAX_MARKDOWN)}\n\n… (cut at ${MAX_MARKDOWN} characters; ask for format json with a limit)` : markdown;
-  }
-  return out;
-}
 
 /** JSON has no NaN or Infinity: such numbers become null, recursively. */
 function finite(v: unknown): unknown {
@@ -89,91 +60,132 @@ function finiteEvidence(e: { metric: string; statistic: string; value: number })
   return finite(e) as z.output<typeof Evidence>;
 }
 
+/** A recommendation; one made from a diagnosis points at it instead of repeating its actions and evidence. */
+function recommendationOut(x: Recommendation, r: PerformanceReport): NonNullable<ReportOut['recommendations']>[number] {
+  const out = { id: x.id, title: x.title, priority: x.priority, source: x.source };
+  const fromDiagnosis = r.diagnoses.some((d) => x.source === `diagnosis ${d.id}` && d.actions === x.actions);
+  return fromDiagnosis ? out : { ...out, actions: x.actions, evidence: x.evidence.map(finiteEvidence) };
+}
+
+const metricOut = (m: PerformanceReport['metrics'][number]): Record<string, unknown> =>
+  finite({ name: m.name, kind: m.kind, unit: m.unit, series: m.series, count: m.count, mean: stat(m.mean), min: m.min, max: m.max, p50: stat(m.p50), p95: stat(m.p95), p99: stat(m.p99), rate: stat(m.rate) }) as Record<string, unknown>;
+
+const seriesOut = (s: SeriesStats): Record<string, unknown> =>
+  finite({
+    name: s.name, tags: s.tags, kind: s.kind, unit: s.unit, count: s.count, min: s.min, max: s.max, mean: stat(s.mean), median: stat(s.median), p90: stat(s.p90), p95: stat(s.p95), p99: stat(s.p99),
+    stddev: stat(s.stddev), stddev_method: s.stddevMethod, rate: stat(s.rate), trend_per_hour: s.trend ? stat(s.trend.slopePerHour) : null, ...(s.trend ? {} : { trend_note: s.trendNote }), change: s.change?.relative ?? null,
+  }) as Record<string, unknown>;
+
+const anomalyOut = (a: PerformanceReport['anomalies'][number]): Record<string, unknown> =>
+  finite({ metric: a.metric, tags: a.tags, kind: a.kind, direction: a.direction, start: iso(a.start), end: iso(a.end), value: stat(a.value), baseline_median: stat(a.baselineMedian), size: stat(a.size), peak_score: stat(a.peakScore) }) as Record<string, unknown>;
+
+/** The items of a list that fit `budget` bytes, or `limit` of them when one was asked for. */
+function fit(items: Record<string, unknown>[], limitN: number | undefined, budget: number): Record<string, unknown>[] {
+  if (limitN !== undefined) return items.slice(0, limitN);
+  return items.slice(0, fitting(items.length, (i) => jsonBytes(items[i]) + 1, budget));
+}
+
+/**
+ * The JSON answer: the score, diagnoses and recommendations whole; metrics, anomalies and
+ * series as many as fit in `budget` (in that order of priority), or `limitN` of each.
+ */
+export function reportOut(r: PerformanceReport, limitN: number | undefined, budget = REPORT_BYTES): ReportOut {
+  const out: ReportOut = {
+    format: 'json',
+    generated_at: new Date(r.generatedAt).toISOString(),
+    from: iso(r.window.from),
+    to: iso(r.window.to),
+    summary: r.summary,
+    notes: r.notes,
+    truncated: false,
+    score: { overall: r.score.overall, formula: r.score.formula, parts: r.score.parts.map((p) => ({ name: p.name, score: p.score, weight: p.weight, metric: p.metric, value: p.value })) },
+    diagnoses: r.diagnoses.map((d) => ({ id: d.id, title: d.title, severity: d.severity, summary: d.summary, actions: d.actions, evidence: d.evidence.map(finiteEvidence) })),
+    recommendations: r.recommendations ? r.recommendations.map((x) => recommendationOut(x, r)) : null,
+    alerts: r.alerts ? (finite(r.alerts) as Record<string, unknown>) : null,
+  };
+  let left = budget - 800 - jsonBytes(out) - textBytes(reportText(out));
+  out.metrics = fit(r.metrics.map(metricOut), limitN, left * 0.4);
+  left -= jsonBytes(out.metrics);
+  out.anomalies = fit(r.anomalies.map(anomalyOut), limitN, left * 0.3);
+  left -= jsonBytes(out.anomalies);
+  out.series = fit(r.series.map(seriesOut), limitN, left);
+  out.truncated = out.metrics.length < r.metrics.length || out.series.length < r.series.length || out.anomalies.length < r.anomalies.length;
+  return out;
+}
+
+/** The Markdown answer's structured part: what the report covers, not the document again. */
+function markdownOut(r: PerformanceReport, truncated: boolean): ReportOut {
+  return { format: 'markdown', generated_at: new Date(r.generatedAt).toISOString(), from: iso(r.window.from), to: iso(r.window.to), summary: r.summary, notes: r.notes, truncated };
+}
+
+/**
+ * The report as Markdown within `budget` bytes: rendered with its lists cut until it fits
+ * (whole tables, fewer rows), and a note in the document saying so; or with `limitN` rows
+ * per list when one was asked for.
+ */
+export function markdownWithin(r: PerformanceReport, limitN: number | undefined, budget: number): { text: string; truncated: boolean } {
+  const cut = (n: number): PerformanceReport => {
+    const over = r.series.length > n || r.metrics.length > n || r.anomalies.length > n;
+    const note = limitN === undefined ? `Lists cut to fit the 16 KB answer: ${Math.min(n, r.series.length)} of ${r.series.length} series, ${Math.min(n, r.metrics.length)} of ${r.metrics.length} metrics; pass limit (up to 500) for more, or ask for format json.` : `Lists cut to limit ${n}: ${r.series.length} series in all.`;
+    return { ...r, series: r.series.slice(0, n), metrics: r.metrics.slice(0, n), anomalies: r.anomalies.slice(0, n), notes: over ? [...r.notes, note] : r.notes };
+  };
+  if (limitN !== undefined) return { text: renderMarkdown(cut(limitN)), truncated: r.series.length > limitN || r.metrics.length > limitN || r.anomalies.length > limitN };
+  let n = Math.max(r.series.length, r.metrics.length, r.anomalies.length);
+  for (;;) {
+    const text = renderMarkdown(cut(n));
+    const bytes = textBytes(text);
+    if (bytes <= budget || n === 0) return { text, truncated: n < Math.max(r.series.length, r.metrics.length, r.anomalies.length) };
+    n = Math.min(n - 1, Math.floor((n * budget) / bytes));
+  }
+}
+
 export function reportText(out: ReportOut): string {
   const lines = [`report ${out.from ?? 'start'} → ${out.to}: score ${num(out.summary.score)}/100, ${out.summary.series} series, ${out.summary.samples} samples`];
-  for (const p of out.score.parts) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)})`);
-  for (const d of out.diagnoses) lines.push(`diagnosis [${d.severity}] ${d.title}: ${d.summary}`);
-  for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}: ${r.actions[0] ?? ''}`);
-  if (out.anomalies.length) lines.push(`${out.summary.anomalies} anomalies`);
-  if (out.truncated) lines.push('(lists cut to limit)');
+  for (const p of out.score?.parts ?? []) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)})`);
+  for (const d of out.diagnoses ?? []) lines.push(`diagnosis [${d.severity}] ${d.title}: ${d.summary}`);
+  for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}${r.actions ? `: ${r.actions[0] ?? ''}` : ` (the actions of ${r.source})`}`);
+  if (out.summary.anomalies) lines.push(`${out.summary.anomalies} anomalies`);
+  if (out.truncated) {
+    lines.push(`structuredContent holds ${out.metrics?.length} of the metrics, ${out.series?.length} of ${out.summary.series} series and ${out.anomalies?.length} of ${Math.min(out.summary.anomalies, 100)} anomalies to fit 16 KB: pass limit (up to 500) for more, or a shorter time_range`);
+  }
   return lines.join('\n');
 }
 
-export const OptimizeInput = z.strictObject({
-  optimization_type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).describe(`Which tunables to consider: ${OPTIMIZATION_TYPES.join(', ')}`),
-  auto_apply: z.boolean({ error: 'must be true or false' }).default(false).describe('Apply the plan: change each knob, verify its target metric, keep or roll back (default false)'),
-  dry_run: z.boolean({ error: 'must be true or false' }).optional().describe('Plan only, change nothing (default true unless auto_apply is true)'),
-  verification_window: z
-    .number({ error: 'must be a number of seconds from 0.1 to 3600' })
-    .min(0.1, { error: 'must be a number of seconds from 0.1 to 3600' })
-    .max(3600, { error: 'must be a number of seconds from 0.1 to 3600' })
-    .optional()
-    .describe('Seconds each applied change is watched before it is kept or rolled back (default: the monitor option)'),
-});
-
-const Step = z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), goal: z.string(), baseline: z.number().nullable(), why: z.string(), expected_effect: z.string() });
-
-export const OptimizeOutput = z.object({
-  run_id: z.number(),
-  optimization_type: z.string(),
-  dry_run: z.boolean(),
-  plan: z.array(Step),
-  applied: z.array(z.object({ knob: z.string(), from: z.number(), to: z.number(), outcome: z.string(), before: z.number().nullable(), after: z.number().nullable(), improvement: z.number().nullable(), reason: z.string() })),
-  skipped: z.array(z.object({ knob: z.string(), reason: z.string() })),
-  notes: z.array(z.string()),
-  log_entries: z.number().describe('entries of the optimisation audit log so far'),
-});
-
-function optimizeOut(r: OptimizationResult, logEntries: number): z.output<typeof OptimizeOutput> {
-  return finite({
-    run_id: r.runId,
-    optimization_type: r.type,
-    dry_run: r.dryRun,
-    plan: r.plan.map((s) => ({ knob: s.knob, from: s.from, to: s.to, target: s.target, goal: s.goal, baseline: s.baseline.value, why: s.why, expected_effect: s.expectedEffect })),
-    applied: r.applied,
-    skipped: r.skipped,
-    notes: r.notes,
-    log_entries: logEntries,
-  }) as z.output<typeof OptimizeOutput>;
-}
-
-function optimizeText(o: z.output<typeof OptimizeOutput>): string {
-  const lines = [`${o.dry_run ? 'plan (dry run, nothing changed)' : 'applied'} for ${o.optimization_type}: ${o.plan.length} step(s)`];
-  for (const s of o.plan) lines.push(`  ${s.knob}: ${num(s.from)} → ${num(s.to)} for ${s.target} (${s.goal}); ${s.why}`);
-  for (const a of o.applied) lines.push(`  ${a.knob}: ${a.outcome} (${num(a.before)} → ${num(a.after)}); ${a.reason}`);
-  for (const s of o.skipped) lines.push(`  skipped ${s.knob}: ${s.reason}`);
-  for (const n of o.notes) lines.push(`note: ${n}`);
-  return lines.join('\n');
-}
-
-/** Progress notifications for a request whose client sent a progress token. */
-function progressReporter(ctx: ServerContext): ((done: number, total: number) => void) | undefined {
+/**
+ * Progress notifications for a request whose client sent a progress token, and a promise of
+ * the last one handed to the transport: the answer waits for it, so that it never overtakes
+ * its own progress.
+ */
+function progressReporter(ctx: ServerContext): { onProgress: (done: number, total: number) => void; sent: () => Promise<void> } | undefined {
   const token = ctx.mcpReq._meta?.progressToken;
   if (token === undefined) return undefined;
   let last = -1;
-  return (done, total) => {
-    if (done === last) return;
-    last = done;
-    void ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message: `${done} of ${total} series` } }).catch(() => {});
+  let sending: Promise<void> = Promise.resolve();
+  return {
+    onProgress: (done, total) => {
+      if (done === last) return;
+      last = done;
+      sending = ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message: `${done} of ${total} series` } }).catch(() => {});
+    },
+    sent: () => sending,
   };
 }
 
-export function baselinesOut(baselines: Baseline[], n: number): { baselines: Record<string, unknown>[]; total: number; truncated: boolean } {
-  return {
-    baselines: baselines.slice(0, n).map((b) => finite({ metric: b.metric, tags: b.tags, mean: b.mean, stddev: b.stddev, p50: b.p50, p99: b.p99, bucket_median: b.bucketMedian, bucket_mad: b.bucketMad, buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>),
-    total: baselines.length,
-    truncated: baselines.length > n,
-  };
+export function baselinesOut(baselines: Baseline[], n: number | undefined, budget = Infinity): { baselines: Record<string, unknown>[]; total: number; truncated: boolean } {
+  const all = baselines.map((b) => finite({ metric: b.metric, tags: b.tags, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>);
+  // Each costs its JSON and a line of text of about the same size.
+  const shown = n !== undefined ? all.slice(0, n) : all.slice(0, fitting(all.length, (i) => 2 * jsonBytes(all[i]), budget));
+  return { baselines: shown, total: baselines.length, truncated: shown.length < baselines.length };
 }
 
 export function baselinesText(b: { baselines: Record<string, unknown>[]; total: number; truncated: boolean }): string {
-  const head = `${b.total} baselines${b.truncated ? ` (showing ${b.baselines.length})` : ''}`;
+  const head = `${b.total} baselines${b.truncated ? ` (showing ${b.baselines.length}: pass limit for more)` : ''}`;
   return [head, ...b.baselines.map((x) => `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)} p99 ${num(x.p99 as number)}`)].join('\n');
 }
 
 export function latestReportBody(monitor: PerformanceMonitor): ReportOut | { report: null; reason: string } {
   const r = monitor.getLatestReport();
-  return r ? reportOut(r, 30, 'json') : { report: null, reason: 'no report generated yet: call generate_performance_report' };
+  return r ? reportOut(r, undefined) : { report: null, reason: 'no report generated yet: call generate_performance_report' };
 }
 
 export function registerReportTools(server: McpServer, front: McpFront): void {
@@ -183,72 +195,42 @@ export function registerReportTools(server: McpServer, front: McpFront): void {
     front,
     'generate_performance_report',
     {
-      title: 'Performance report',
+      title: 'Report',
       description:
-        'A report over time_range (default all data held): a 0-100 score with its parts, per-metric statistics (count, mean, median, p90/p95/p99, stddev, rate, trend, change against baseline), anomalies, diagnoses (event loop blocked, GC pressure, leak, CPU saturation, I/O wait, error bursts, low cache hit rate, pool saturation, slow formulas) and recommendations with evidence, and an alert analysis. Use it to explain how the service did and what to change; it sends progress notifications when asked and stops when cancelled.',
+        'A report: 0-100 score, statistics per metric and series, anomalies, diagnoses, recommendations, alert analysis. Sends progress; stops when cancelled.',
       input: ReportInput,
       output: ReportOutput,
       annotations: READ,
+      onDeadline: 'ask for a shorter time_range',
     },
-    async (args, ctx) => {
+    async (args, ctx, work) => {
       await host.readable();
       const monitor = host.monitor;
-      const onProgress = progressReporter(ctx);
+      const progress = progressReporter(ctx);
       const common = {
         ...(args.time_range !== undefined ? { from: Date.now() - parseTimeRange(args.time_range) } : {}),
         includeRecommendations: args.include_recommendations,
         includeAlerts: args.include_alerts,
-        signal: ctx.mcpReq.signal,
-        ...(onProgress ? { onProgress } : {}),
+        signal: work.signal,
+        ...(progress ? { onProgress: progress.onProgress } : {}),
       };
-      if (args.format === 'markdown') {
-        const markdown = await monitor.generateReport({ ...common, format: 'markdown' });
-        const json = monitor.getLatestReport();
-        if (!json) throw new InvalidArgumentError('format', 'markdown report has no JSON twin');
-        const out = reportOut(json, args.limit, 'markdown', markdown);
-        return { structured: out, text: out.markdown! };
-      }
       const report = await monitor.generateReport({ ...common, format: 'json' });
-      const out = reportOut(report, args.limit, 'json');
+      await progress?.sent();
       front.resourceUpdated(REPORT_URI);
+      if (args.format === 'markdown') {
+        // The document in the text, and in structuredContent only what it covers.
+        const { text, truncated } = markdownWithin(report, args.limit, REPORT_BYTES - 1200);
+        return { structured: markdownOut(report, truncated), text };
+      }
+      const out = reportOut(report, args.limit);
       return { structured: out, text: reportText(out) };
-    },
-  );
-
-  defineTool(
-    server,
-    front,
-    'optimize_performance',
-    {
-      title: 'Optimise performance',
-      description:
-        'Plan (dry_run, the default) or apply tuning of the registered knobs of optimization_type (memory, cpu, cache, database, network, formula, concurrency, all): each step names the knob, from, to, why and the expected effect. With auto_apply the monitor changes each knob, watches its target metric against the pre-change baseline for verification_window seconds, keeps it if it helped and rolls it back if not; every step is in the audit log.',
-      input: OptimizeInput,
-      output: OptimizeOutput,
-      annotations: WRITE,
-      changesState: (args) => !(args.dry_run ?? !args.auto_apply),
-    },
-    async (args, ctx) => {
-      if (args.dry_run === true && args.auto_apply) throw new InvalidArgumentError('dry_run', 'must not be true with auto_apply true: a dry run changes nothing, pass one or the other');
-      const dryRun = args.dry_run ?? !args.auto_apply;
-      await host.readable();
-      const monitor = host.monitor;
-      const result = await monitor.optimize({
-        type: args.optimization_type,
-        dryRun,
-        autoApply: args.auto_apply,
-        signal: ctx.mcpReq.signal,
-        ...(args.verification_window !== undefined ? { verificationWindowMs: Math.round(args.verification_window * 1000) } : {}),
-      });
-      const out = optimizeOut(result, monitor.getOptimizationLog().length);
-      return { structured: out, text: optimizeText(out) };
     },
   );
 
   server.registerResource(
     'report-latest',
     REPORT_URI,
-    { title: 'Latest performance report', description: 'The last report generate_performance_report built (its JSON answer, lists cut to 30)', mimeType: 'application/json' },
+    { title: 'Latest performance report', description: 'The last report built, as generate_performance_report answers it in json (within 16 KB)', mimeType: 'application/json' },
     (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(latestReportBody(front.host.monitor)) }] }),
   );
 }

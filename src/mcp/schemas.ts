@@ -31,12 +31,35 @@ const tagKey = z
   .max(MAX_TAG_KEY_LENGTH, { error: `is a tag name longer than ${MAX_TAG_KEY_LENGTH} characters`, abort: true })
   .regex(TAG_KEY_PATTERN, { error: 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*' });
 
-export const tagsSchema = z
-  .record(tagKey, z.string({ error: 'must be a string' }).max(MAX_TAG_VALUE_LENGTH, { error: `must be at most ${MAX_TAG_VALUE_LENGTH} characters`, abort: true }), {
-    error: 'must be an object of tag names to string values',
-  })
-  .refine((tags) => Object.keys(tags).length <= MAX_TAGS, { error: `must have at most ${MAX_TAGS} tags` })
-  .describe('Tags of the series, e.g. {"endpoint": "/users"}; values are strings');
+/** The tag limits of a monitor (its options maxTags and maxTagValueLength), which its tools' schemas advertise. */
+export interface TagLimits {
+  maxTags: number;
+  maxTagValueLength: number;
+}
+
+/** The largest limits any monitor may be configured with: what the batch fast path checks. */
+export const MAX_TAG_LIMITS: TagLimits = { maxTags: MAX_TAGS, maxTagValueLength: MAX_TAG_VALUE_LENGTH };
+
+/** A schema builder memoised per tag limits, so each set of limits is converted to JSON Schema once. */
+export function perLimits<T>(build: (limits: TagLimits) => T): (limits: TagLimits) => T {
+  const built = new Map<string, T>();
+  return (limits) => {
+    const key = `${limits.maxTags}/${limits.maxTagValueLength}`;
+    let value = built.get(key);
+    if (value === undefined) built.set(key, (value = build(limits)));
+    return value;
+  };
+}
+
+/** A series' tags under the given limits. */
+export const tagsFor = perLimits((l: TagLimits) =>
+  z
+    .record(tagKey, z.string({ error: 'must be a string' }).max(l.maxTagValueLength, { error: `must be at most ${l.maxTagValueLength} characters`, abort: true }), {
+      error: 'must be an object of tag names to string values',
+    })
+    .refine((tags) => Object.keys(tags).length <= l.maxTags, { error: `must have at most ${l.maxTags} tags` })
+    .meta({ maxProperties: l.maxTags }),
+);
 
 const finite = (what: string) => z.number({ error: `must be ${what}` });
 
@@ -46,9 +69,9 @@ export const timeRange = z
   .max(16, { error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d', abort: true })
   .regex(/^[1-9][0-9]{0,6}[smhd]$/, { error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d' })
   .refine((s) => parseTimeRange(s) <= MAX_RANGE_SECONDS * 1000, { error: `must be at most 30d (the retention period)` })
-  .describe('How far back from now: 90s, 15m, 1h, 24h or 7d');
+  .describe('e.g. 90s, 15m, 24h, 7d');
 
-const isoTime = z
+export const isoTime = z
   .string({ error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' })
   .max(MAX_TIME_LENGTH, { error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z', abort: true })
   .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' }));
@@ -66,9 +89,6 @@ export const intRange = (min: number, max: number) => {
   return z.number(rule).int(rule).min(min, rule).max(max, rule);
 };
 
-export const limit = (def: number, max: number, what: string) =>
-  intRange(1, max).default(def).describe(`Most ${what} to return (default ${def}); the answer says when there were more`);
-
 // ---- start / stop -------------------------------------------------------------------
 
 export const StartInput = z.strictObject({
@@ -77,20 +97,20 @@ export const StartInput = z.strictObject({
     .min(1, { error: 'must not be empty' })
     .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters`, abort: true })
     .optional()
-    .describe('A JSON file of monitor options (a regular file of at most 1 MB, validated against the options schema), inside the directory the server takes config files from (its working directory unless started with --config-dir); a relative path starts there'),
+    .describe('A JSON file of monitor options (at most 1 MB) inside the server\'s config directory (--config-dir, default its working directory)'),
   collection_interval: z
     .number({ error: 'must be a number of seconds from 1 to 300' })
     .int({ error: 'must be a whole number of seconds from 1 to 300' })
     .min(1, { error: 'must be a number of seconds from 1 to 300' })
     .max(300, { error: 'must be a number of seconds from 1 to 300' })
     .optional()
-    .describe('Bucket width and system sampling period, in seconds (1-300; default 1)'),
+    .describe('Seconds (default 1)'),
 });
 
 export const StartOutput = z.object({
   state: z.string(),
-  started: z.boolean().describe('false when the monitor was already running'),
-  collection_interval: z.number().describe('seconds'),
+  started: z.boolean(),
+  collection_interval: z.number(),
   started_at: z.string().nullable(),
   series: z.number(),
   config_path: z.string().nullable(),
@@ -100,52 +120,57 @@ export const StopInput = z.strictObject({
   preserve_data: z
     .boolean({ error: 'must be true or false' })
     .default(true)
-    .describe('Keep the recorded data readable after stopping (default true); false discards it'),
+    .describe('false discards the data'),
 });
 
 export const StopOutput = z.object({
   state: z.string(),
   was_running: z.boolean(),
-  paused: z.boolean().describe('true for a monitor embedded in a service: its own sampling is paused, the service\'s records are still kept'),
+  paused: z.boolean().describe('embedded monitor: own sampling paused, records kept'),
   data_preserved: z.boolean(),
-  series: z.number().describe('series still readable'),
+  series: z.number(),
   samples_ingested: z.number(),
 });
 
 // ---- recording ------------------------------------------------------------------------
 
-export const SampleInput = z.strictObject({
-  metric_type: metricName,
-  value: finite('a finite number'),
-  tags: tagsSchema.optional(),
-  timestamp: z
-    .union([finite('a time (ms since the epoch or ISO-8601)'), isoTime], { error: 'must be ms since the epoch or an ISO-8601 time' })
-    .optional()
-    .describe('When the sample was taken: ms since the epoch or ISO-8601; at most one collection interval ago'),
+export const recordInputFor = perLimits((l: TagLimits) => {
+  const tags = tagsFor(l);
+  const sample = z.strictObject({
+    metric_type: metricName,
+    value: finite('a finite number'),
+    tags: tags.optional(),
+    timestamp: z
+      .union([finite('a time (ms since the epoch or ISO-8601)'), isoTime], { error: 'must be ms since the epoch or an ISO-8601 time' })
+      .optional()
+      .describe('ms since the epoch or ISO-8601, at most one interval ago'),
+  });
+  return z
+    .strictObject({
+      metric_type: metricName.optional(),
+      value: finite('a finite number').optional(),
+      tags: tags.optional(),
+      samples: z
+        .array(sample, { error: 'must be an array of samples' })
+        .min(1, { error: 'must hold at least one sample' })
+        .max(MAX_BATCH, { error: `must hold at most ${MAX_BATCH} samples per call` })
+        .optional()
+        .describe('A batch instead, all or nothing'),
+    })
+    .superRefine((args, ctx) => {
+      if (args.samples !== undefined) {
+        for (const key of ['metric_type', 'value', 'tags'] as const) {
+          if (args[key] !== undefined) ctx.addIssue({ code: 'custom', path: [], message: `${key} must not be given with samples: pass either metric_type and value, or samples` });
+        }
+        return;
+      }
+      if (args.metric_type === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'metric_type is required (or samples)' });
+      else if (args.value === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'value is required with metric_type' });
+    });
 });
 
-export const RecordInput = z
-  .strictObject({
-    metric_type: metricName.optional().describe('Metric name, e.g. response_time, queue_size, cpu_usage or your own'),
-    value: finite('a finite number').optional().describe('The sample'),
-    tags: tagsSchema.optional(),
-    samples: z
-      .array(SampleInput, { error: 'must be an array of samples' })
-      .min(1, { error: 'must hold at least one sample' })
-      .max(MAX_BATCH, { error: `must hold at most ${MAX_BATCH} samples per call` })
-      .optional()
-      .describe(`Many samples in one call (up to ${MAX_BATCH}), recorded all or nothing`),
-  })
-  .superRefine((args, ctx) => {
-    if (args.samples !== undefined) {
-      for (const key of ['metric_type', 'value', 'tags'] as const) {
-        if (args[key] !== undefined) ctx.addIssue({ code: 'custom', path: [], message: `${key} must not be given with samples: pass either metric_type and value, or samples` });
-      }
-      return;
-    }
-    if (args.metric_type === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'metric_type is required (or samples)' });
-    else if (args.value === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'value is required with metric_type' });
-  });
+/** The arguments of record_performance_metric at the largest limits: what the batch fast path must agree with. */
+export const RecordInput = recordInputFor(MAX_TAG_LIMITS);
 
 const SAMPLE_KEYS = new Set(['metric_type', 'value', 'tags', 'timestamp']);
 /** Names and tag keys already seen valid (bounded: a flood of distinct ones just stops being cached). */
@@ -217,30 +242,31 @@ export function acceptsBatch(input: unknown): boolean {
 }
 
 export const RecordOutput = z.object({
-  recorded: z.number().describe('samples recorded'),
-  metrics: z.array(z.string()).describe('the metric names written (at most 20 listed)'),
+  recorded: z.number(),
+  metrics: z.array(z.string()).describe('names written (first 20)'),
   truncated: z.boolean(),
 });
 
-export const RequestInput = z.strictObject({
-  response_time: z
-    .number({ error: 'must be a finite number of ms >= 0' })
-    .min(0, { error: 'must be a finite number of ms >= 0' })
-    .describe('How long the request took, in milliseconds'),
-  success: z.boolean({ error: 'must be true or false' }).describe('Whether the request succeeded'),
-  endpoint: z
-    .string({ error: 'must be a string' })
-    .min(1, { error: 'must not be empty' })
-    .max(4096, { error: 'must be at most 4096 characters', abort: true })
-    .optional()
-    .describe('Route or operation, e.g. /users; becomes the endpoint tag'),
-  status_code: intRange(100, 599)
-    .optional()
-    .describe('HTTP status'),
-});
+export const requestInputFor = perLimits((l: TagLimits) =>
+  z.strictObject({
+    response_time: z
+      .number({ error: 'must be a finite number of ms >= 0' })
+      .min(0, { error: 'must be a finite number of ms >= 0' })
+      .describe('ms'),
+    success: z.boolean({ error: 'must be true or false' }),
+    // The endpoint becomes the endpoint tag's value: the tag limit applies.
+    endpoint: z
+      .string({ error: 'must be a string' })
+      .min(1, { error: 'must not be empty' })
+      .max(l.maxTagValueLength, { error: `must be at most ${l.maxTagValueLength} characters`, abort: true })
+      .optional()
+      .describe('e.g. /users'),
+    status_code: intRange(100, 599).optional(),
+  }),
+);
 
 export const RequestOutput = z.object({
-  recorded: z.array(z.string()).describe('the series fed: response_time, throughput and error_rate'),
+  recorded: z.array(z.string()),
   endpoint: z.string().nullable(),
 });
 
@@ -249,21 +275,23 @@ export const RequestOutput = z.object({
 /** The recent window a metric summary covers unless asked otherwise. */
 export const DEFAULT_WINDOW_SECONDS = 60;
 
-export const MetricsInput = z.strictObject({
-  metric_types: z
-    .array(metricName, { error: 'must be an array of metric names' })
-    .max(256, { error: 'must list at most 256 metric names' })
-    .optional()
-    .describe('Only these metrics (default: every metric with data)'),
-  tags: tagsSchema.optional().describe('Only series whose tags include all of these'),
-  window: z
-    .number({ error: 'must be a number of seconds from 1 to 86400' })
-    .min(1, { error: 'must be a number of seconds from 1 to 86400' })
-    .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
-    .default(DEFAULT_WINDOW_SECONDS)
-    .describe(`The recent window summarised per series, in seconds (default ${DEFAULT_WINDOW_SECONDS})`),
-  limit: limit(100, 1000, 'series'),
-});
+export const metricsInputFor = perLimits((l: TagLimits) =>
+  z.strictObject({
+    metric_types: z
+      .array(metricName, { error: 'must be an array of metric names' })
+      .max(256, { error: 'must list at most 256 metric names' })
+      .optional()
+      .describe('Default: all'),
+    tags: tagsFor(l).optional().describe('Series with these tags'),
+    window: z
+      .number({ error: 'must be a number of seconds from 1 to 86400' })
+      .min(1, { error: 'must be a number of seconds from 1 to 86400' })
+      .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
+      .default(DEFAULT_WINDOW_SECONDS)
+      .describe(`Seconds (default ${DEFAULT_WINDOW_SECONDS})`),
+    limit: intRange(1, 1000).optional().describe('Default: fits 8 KB'),
+  }),
+);
 
 const nullableNumber = z.number().nullable();
 
@@ -272,137 +300,26 @@ export const MetricSummary = z.object({
   tags: z.record(z.string(), z.string()),
   kind: z.enum(KINDS),
   unit: z.string(),
-  value: nullableNumber.describe('gauge: last value; counter: per second over the window; distribution: window mean'),
-  last: nullableNumber.optional().describe("counters and distributions: the newest sample (a gauge's is its value)"),
+  value: nullableNumber.describe('gauge: last; counter: per second; distribution: mean'),
+  last: nullableNumber.optional(),
   last_at: z.string().nullable(),
-  count: z.number().describe('samples in the window'),
+  count: z.number(),
   mean: nullableNumber,
   min: nullableNumber,
   max: nullableNumber,
-  p50: nullableNumber.optional().describe('distributions only, like p90, p95 and p99 (within 1%)'),
+  p50: nullableNumber.optional().describe('p50-p99: distributions only'),
   p90: nullableNumber.optional(),
   p95: nullableNumber.optional(),
   p99: nullableNumber.optional(),
-  total_count: z.number().describe('samples since the series began'),
+  total_count: z.number(),
 });
 
-const windowSeconds = z.number().describe('The recent window each summary covers: count, mean, min, max and quantiles (mean, rates and quantiles to 6 significant digits)');
+const windowSeconds = z.number();
 
 export const MetricsOutput = z.object({
   window_seconds: windowSeconds,
   metrics: z.array(MetricSummary),
-  total: z.number().describe('series that matched'),
+  total: z.number(),
   truncated: z.boolean(),
   at: z.string(),
 });
-
-export const HistoryInput = z
-  .strictObject({
-    metric_type: metricName.describe('The metric, e.g. response_time'),
-    tags: tagsSchema.optional().describe('Only series whose tags include all of these'),
-    time_range: timeRange.optional(),
-    start: isoTime.optional().describe('Start of the range (ISO-8601); use instead of time_range'),
-    end: isoTime.optional().describe('End of the range (ISO-8601; default now)'),
-    max_points: intRange(1, 10_000)
-      .default(500)
-      .describe('Points per series at most (default 500); longer histories are downsampled on the server'),
-    limit: limit(10, 100, 'series'),
-  })
-  .superRefine((args, ctx) => {
-    if (args.time_range !== undefined && (args.start !== undefined || args.end !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'time_range must not be given with start or end: pass one or the other' });
-    }
-    if (args.start !== undefined && args.end !== undefined && Date.parse(args.start) > Date.parse(args.end)) {
-      ctx.addIssue({ code: 'custom', path: [], message: `start (${args.start}) must not be after end (${args.end})` });
-    }
-  });
-
-export const HistoryPointOut = z.object({
-  t: z.string(),
-  value: z.number(),
-  count: z.number(),
-  min: z.number(),
-  max: z.number(),
-  p50: z.number().optional(),
-  p90: z.number().optional(),
-  p99: z.number().optional(),
-});
-
-export const HistoryOutput = z.object({
-  metric: z.string(),
-  kind: z.enum(KINDS),
-  unit: z.string(),
-  from: z.string().nullable(),
-  to: z.string(),
-  series: z.array(
-    z.object({
-      tags: z.record(z.string(), z.string()),
-      resolution: z.enum(['raw', 'bucket', 'rollup']),
-      step_seconds: z.number().describe('width of a point (0 for raw samples)'),
-      source_points: z.number().describe('points before downsampling'),
-      points: z.array(HistoryPointOut),
-    }),
-  ),
-  total_series: z.number(),
-  truncated: z.boolean(),
-});
-
-export const StatusInput = z.strictObject({
-  include_metrics: z.boolean({ error: 'must be true or false' }).default(false).describe('Add a summary of every metric (bounded by limit)'),
-  include_alerts: z.boolean({ error: 'must be true or false' }).default(false).describe('Add the active alerts (bounded by limit)'),
-  include_baselines: z.boolean({ error: 'must be true or false' }).default(false).describe('Add each series\' learned baseline: mean, spread, p50, p99 (bounded by limit)'),
-  limit: limit(50, 1000, 'metrics and alerts with include_metrics and include_alerts'),
-});
-
-export const StatusOutput = z.object({
-  state: z.string(),
-  running: z.boolean(),
-  paused: z.boolean().describe('running with its own system and runtime sampling paused (stop_performance_monitoring on a monitor embedded in a service)'),
-  started_at: z.string().nullable(),
-  uptime_seconds: z.number(),
-  collection_interval: z.number().describe('seconds'),
-  series: z.object({ count: z.number(), limit: z.number() }),
-  ingestion: z.object({
-    ingested: z.number(),
-    rate_per_second: z.number(),
-    dropped: z.number(),
-    pending: z.number(),
-    overflow: z.string(),
-  }),
-  collector: z.object({
-    state: z.string(),
-    restarts: z.number(),
-    lag_ms: z.number(),
-    heartbeat_age_ms: z.number().nullable(),
-  }),
-  memory: z.object({ total_bytes: z.number(), series_in_use_bytes: z.number(), ring_bytes: z.number() }),
-  alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
-  http: z
-    .object({
-      sessions: z.number(),
-      max_sessions: z.number(),
-      session_idle_seconds: z.number(),
-      sessions_expired: z.number(),
-      sessions_refused: z.number(),
-      buffered_bytes: z.number(),
-      max_buffered_bytes: z.number(),
-      max_body_bytes: z.number(),
-      bodies_too_large: z.number(),
-      bodies_refused_busy: z.number(),
-      state_changes: z.boolean(),
-      token: z.boolean(),
-    })
-    .optional()
-    .describe('the Streamable HTTP endpoint this answer came through, when it did'),
-  metrics_window_seconds: windowSeconds.optional(),
-  metrics: z.array(MetricSummary).optional(),
-  metrics_total: z.number().optional(),
-  metrics_truncated: z.boolean().optional(),
-  alerts: z.array(z.record(z.string(), z.unknown())).optional().describe('active alerts, as get_performance_alerts answers them'),
-  alerts_total: z.number().optional(),
-  alerts_truncated: z.boolean().optional(),
-  baselines: z.array(z.record(z.string(), z.unknown())).optional().describe('per-series baselines learned from the history held'),
-  baselines_total: z.number().optional(),
-  baselines_truncated: z.boolean().optional(),
-});
-

@@ -11,12 +11,16 @@
 import { readFileSync } from 'node:fs';
 import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { MetricSummaries } from './format.js';
+import type { TagLimits } from './schemas.js';
 import type { MonitorHost } from './host.js';
 import type { SessionStats } from './sessions.js';
-import { registerResources } from './resources.js';
-import { registerCoreTools } from './tools.js';
-import { forwardAlerts, registerAlertTools } from './alerts.js';
+import { registerStatus } from './status.js';
+import { TOOL_DEADLINE_MS, registerCoreTools, type ToolLimits } from './tools.js';
+import { registerAlertTools } from './alerts.js';
+import { GROUP_WAIT_MS, forwardAlerts } from './alert-notices.js';
 import { registerReportTools } from './reports.js';
+import { registerOptimizeTool } from './optimize.js';
+import { registerHistoryTool } from './history.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -60,6 +64,10 @@ export interface EndpointStatus {
 export interface FrontOptions {
   /** Whether the tools that change state run (default true; see policy.ts). */
   stateChanges?: boolean;
+  /** Longest a tool call may hold its request (tests shorten it). */
+  toolDeadlineMs?: number;
+  /** How long alert transitions are gathered into one notification. */
+  alertGroupWaitMs?: number;
 }
 
 export class McpFront {
@@ -78,10 +86,14 @@ export class McpFront {
   private readonly modern = new Set<McpServer>();
   private readonly publishers = new Set<UpdatePublisher>();
 
+  /** Limits of every tool call (the deadline; tests shorten it). */
+  readonly limits: ToolLimits;
+
   constructor(host: MonitorHost, options: FrontOptions = {}) {
     this.host = host;
     this.stateChanges = options.stateChanges ?? true;
-    forwardAlerts(this);
+    this.limits = { deadlineMs: options.toolDeadlineMs ?? TOOL_DEADLINE_MS };
+    forwardAlerts(this, options.alertGroupWaitMs ?? GROUP_WAIT_MS);
   }
 
   /**
@@ -98,9 +110,11 @@ export class McpFront {
       },
     );
     registerCoreTools(server, this);
+    registerStatus(server, this);
+    registerHistoryTool(server, this);
     registerAlertTools(server, this);
     registerReportTools(server, this);
-    registerResources(server, this);
+    registerOptimizeTool(server, this);
     if (!track) return server;
     if (era === 'legacy') {
       const peer: LegacyPeer = { server, subscriptions: new Set() };
@@ -119,6 +133,15 @@ export class McpFront {
       chainOnClose(server, () => this.modern.delete(server));
     }
     return server;
+  }
+
+  /**
+   * The tag limits of the monitor served, which the tools' schemas advertise. A server takes
+   * them when it is created; a monitor replaced later with other limits has its own checks.
+   */
+  get tagLimits(): TagLimits {
+    const o = this.host.monitor.options;
+    return { maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength };
   }
 
   /** Adds a sink for resource updates (the HTTP entry's listen bus); returns an undo. */

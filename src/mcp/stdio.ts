@@ -21,6 +21,7 @@ import type { Readable, Writable } from 'node:stream';
 import { MIN_LANE_BYTES, SamplesDecoder } from './batch-wire.js';
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { serializeLine } from './prebuilt.js';
+import { normalizeToolCall } from './validate.js';
 
 /** Default longest line: a full batch of 100,000 samples with tags fits with room. */
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
@@ -189,6 +190,7 @@ export class LineTransport implements Transport {
       this.reply(-32600, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response', id);
       return;
     }
+    normalizeToolCall(message);
     try {
       this.onmessage?.(message);
     } catch (error) {

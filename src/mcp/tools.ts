@@ -6,33 +6,27 @@
  */
 import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
-import { PerfwatchError } from '../errors.js';
+import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 import type { BatchSample } from '../producer.js';
-import { historyOut, historyText, iso, metricsText, statusMetrics, statusOut, statusText } from './format.js';
+import { iso, metricsText } from './format.js';
 import type { McpFront } from './server.js';
 import {
-  HistoryInput,
-  HistoryOutput,
   MAX_BATCH,
-  MetricsInput,
+  metricsInputFor,
   MetricsOutput,
-  RecordInput,
+  recordInputFor,
   RecordOutput,
-  RequestInput,
+  requestInputFor,
   RequestOutput,
   StartInput,
   StartOutput,
-  StatusInput,
-  StatusOutput,
   StopInput,
   StopOutput,
   acceptsBatch,
-  parseTimeRange,
 } from './schemas.js';
-import { toolSchema, type ToolSchemaOptions } from './validate.js';
+import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from './validate.js';
 import { PackedSamples } from './batch-wire.js';
-import { alertsAnswer } from './alerts.js';
-import { baselinesOut, baselinesText } from './reports.js';
+import { ANSWER_BYTES } from './budget.js';
 import { StateChangeRefusedError } from './policy.js';
 
 /** What a tool handler returns: the structured answer and its text rendering. */
@@ -41,7 +35,7 @@ export interface ToolAnswer<T> {
   text: string;
 }
 
-/** A tool: its texts, schemas and annotations, and the input check's options (see toolSchema). */
+/** A tool: its texts, schemas and annotations, and the input check's options (see checker). */
 export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pick<ToolSchemaOptions, 'precheck' | 'accepts'> {
   title: string;
   description: string;
@@ -50,8 +44,44 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pi
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
   /** Items of an output array that need checking only once (see toolSchema). */
   checkedOutputItems?: { key: string; seen: WeakSet<object> };
+  /** What to ask for instead when the tool runs out of time (e.g. a shorter time_range). */
+  onDeadline?: string;
   /** Which calls change state (default: every call, unless annotations.readOnlyHint); see policy.ts. */
   changesState?: (args: z.output<I>) => boolean;
+}
+
+/**
+ * Longest a tool call may hold its request: clients give up at 60 s, some sooner, and an
+ * agent waiting on one call waits for nothing else. Work that takes longer is a background
+ * run with an id to read it by (optimize_performance); anything else is stopped here.
+ */
+export const TOOL_DEADLINE_MS = 25_000;
+
+export interface ToolLimits {
+  deadlineMs: number;
+}
+
+/**
+ * What a handler works under: its request's signal, aborted too when the deadline passes.
+ * Made on first use: most handlers never ask.
+ */
+export class ToolWork {
+  private readonly request: AbortSignal;
+  private deadline: AbortController | undefined;
+  private combined: AbortSignal | undefined;
+
+  constructor(request: AbortSignal) {
+    this.request = request;
+  }
+
+  get signal(): AbortSignal {
+    return (this.combined ??= AbortSignal.any([this.request, (this.deadline ??= new AbortController()).signal]));
+  }
+
+  /** The deadline passed: what listens to the signal stops. */
+  expire(): void {
+    (this.deadline ??= new AbortController()).abort();
+  }
 }
 
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
@@ -63,31 +93,69 @@ export function toolError(error: unknown): CallToolResult {
 }
 
 /**
- * Registers one tool with validation, error mapping and the content/structuredContent pair;
- * a call that changes state runs only where the front allows it (policy.ts).
+ * Registers one tool: its arguments checked here (so that every bad argument, caught by the
+ * schema or by the library, reads `PW_ERR_INVALID_ARG: <field> <rule>, got <value>`), the
+ * state-change policy (a call that changes state runs only where the front allows it, see
+ * policy.ts), the deadline, error mapping and the content/structuredContent pair.
  */
 export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   server: McpServer,
-  front: Pick<McpFront, 'stateChanges'>,
+  front: Pick<McpFront, 'stateChanges' | 'limits'>,
   name: string,
   spec: ToolSpec<I, O>,
-  handler: (args: z.output<I>, ctx: ServerContext) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
+  handler: (args: z.output<I>, ctx: ServerContext, work: ToolWork) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
 ): void {
-  const inputSchema = toolSchema(spec.input, spec) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
+  const check = checker(spec.input, spec);
   const changesState = spec.changesState ?? (() => !spec.annotations.readOnlyHint);
+  const limits = front.limits;
+  const inputSchema = listedSchema(spec.input) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
     name,
-    { title: spec.title, description: spec.description, inputSchema, outputSchema: spec.checkedOutputItems ? toolSchema(spec.output, { checkedItems: spec.checkedOutputItems }) : spec.output, annotations: { title: spec.title, ...spec.annotations } },
-    async (args: z.output<I>, ctx: ServerContext): Promise<CallToolResult> => {
+    { title: spec.title, description: spec.description, inputSchema, outputSchema: toolSchema(spec.output, spec.checkedOutputItems ? { checkedItems: spec.checkedOutputItems } : {}), annotations: spec.annotations },
+    async (raw: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+      const checked = check(raw);
+      if ('issue' in checked) return toolError(new PerfwatchError('PW_ERR_INVALID_ARG', checked.issue));
+      // The deadline's timer is set only for work that is asynchronous: a handler that
+      // answers at once cannot be stopped, and most answer at once.
+      const work = new ToolWork(ctx.mcpReq.signal);
       try {
-        if (!front.stateChanges && changesState(args)) throw new StateChangeRefusedError(name);
-        const answer = await handler(args, ctx);
-        return { content: [{ type: 'text', text: answer.text }], structuredContent: answer.structured as Record<string, unknown> };
+        if (!front.stateChanges && changesState(checked.value)) throw new StateChangeRefusedError(name);
+        const answer = handler(checked.value, ctx, work);
+        const done = answer instanceof Promise ? await withDeadline(answer, limits.deadlineMs, () => work.expire(), name, spec.onDeadline) : answer;
+        return { content: [{ type: 'text', text: done.text }], structuredContent: done.structured as Record<string, unknown> };
       } catch (error) {
         return toolError(error);
       }
     },
   );
+}
+
+/**
+ * `work`, or past `ms` a PW_ERR_TIMEOUT (after `abort()`, which stops what listens to the
+ * work's signal: a tool with a `hint` stops its work, the others' may still complete).
+ */
+async function withDeadline<T>(work: Promise<T>, ms: number, abort: () => void, tool: string, hint: string | undefined): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      abort();
+      const said = hint ? `and was stopped: ${hint}` : '; it may still take effect: see get_monitoring_status';
+      reject(new PerfwatchError('PW_ERR_TIMEOUT', `${tool} did not finish within ${ms / 1000} s ${said}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A library error about its field `field` (`names[1]`), re-said with the tool's argument name (`metric_types[1]`). */
+export function asArgument(error: unknown, field: string, argument: string): unknown {
+  if (!(error instanceof InvalidArgumentError) || error.field === undefined) return error;
+  const f = error.field;
+  if (f !== field && !f.startsWith(`${field}[`) && !f.startsWith(`${field}.`)) return error;
+  return new InvalidArgumentError(argument + f.slice(field.length), error.message.slice(f.length + 1));
 }
 
 export const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
@@ -123,9 +191,9 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     front,
     'start_performance_monitoring',
     {
-      title: 'Start performance monitoring',
+      title: 'Start monitoring',
       description:
-        'Start collecting metrics (cpu, memory, disk, network, event-loop lag, GC, heap, and whatever is recorded). Use it first if get_monitoring_status says the monitor is stopped. Optional config_path (a JSON options file) or collection_interval (seconds) apply to a monitor without data; calling it on a running monitor changes nothing.',
+        'Start collecting. config_path and collection_interval apply to a monitor without data.',
       input: StartInput,
       output: StartOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -154,9 +222,9 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     front,
     'stop_performance_monitoring',
     {
-      title: 'Stop performance monitoring',
+      title: 'Stop monitoring',
       description:
-        'Stop collecting metrics. By default the data stays readable (preserve_data true) and start_performance_monitoring resumes on it; preserve_data false discards all recorded data. Recording tools fail while stopped. A monitor embedded in a service is paused instead: its own system and runtime sampling stops, what the service records is still kept, and start_performance_monitoring resumes it.',
+        'Stop collecting; the data stays readable unless preserve_data is false. A monitor embedded in a service is paused instead (its own sampling stops; what the service records is kept).',
       input: StopInput,
       output: StopOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
@@ -179,10 +247,10 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     front,
     'record_performance_metric',
     {
-      title: 'Record performance metrics',
+      title: 'Record metrics',
       description:
-        `Record a measurement: { metric_type, value, tags? }, or many at once with { samples: [{ metric_type, value, tags?, timestamp? }] } (up to ${MAX_BATCH}, all or nothing). Built-in metric types include response_time (ms), throughput, error_rate, active_connections, queue_size, cache_hit_rate, database_connections, formula_calculation_time, api_response_time; any name matching [a-zA-Z_:][a-zA-Z0-9_:]* works. For a handled request prefer record_request_performance.`,
-      input: RecordInput,
+        'Record { metric_type, value, tags? } or a batch of samples, all or nothing; any name, e.g. response_time (ms).',
+      input: recordInputFor(front.tagLimits),
       output: RecordOutput,
       annotations: WRITE,
       precheck: batchPrecheck,
@@ -223,10 +291,10 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     front,
     'record_request_performance',
     {
-      title: 'Record a handled request',
+      title: 'Record a request',
       description:
-        'Record one handled request: its response_time (ms), whether it succeeded, and optionally its endpoint and HTTP status_code. Feeds response_time, throughput and error_rate, tagged by endpoint, so get_performance_metrics shows latency percentiles, request rate and error rate per endpoint.',
-      input: RequestInput,
+        'Record one handled request. Feeds response_time, throughput and error_rate per endpoint.',
+      input: requestInputFor(front.tagLimits),
       output: RequestOutput,
       annotations: WRITE,
     },
@@ -250,89 +318,31 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     front,
     'get_performance_metrics',
     {
-      title: 'Current performance metrics',
+      title: 'Current metrics',
       description:
-        'Current value and recent-window summary (count, mean, min, max; p50/p90/p95/p99 for distributions) of every metric series, or of the metric_types asked for. Use it to see how the system and service are doing now; use get_metric_history for how a metric changed over time.',
-      input: MetricsInput,
+        "Each series' value now and its summary over the last window seconds (count, mean, min, max; p50-p99 for distributions).",
+      input: metricsInputFor(front.tagLimits),
       output: MetricsOutput,
       annotations: READ,
       // Most series answer with the summary they had last time (MetricSummaries).
       checkedOutputItems: { key: 'metrics', seen: front.checkedSummaries },
     },
-    async (args) => {
-      await host.readable();
-      const all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
-      const { metrics, lines } = front.summaries.of(all.length > args.limit ? all.slice(0, args.limit) : all);
-      const truncated = all.length > args.limit;
-      return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
-    },
-  );
-
-  defineTool(
-    server,
-    front,
-    'get_metric_history',
-    {
-      title: 'Metric history',
-      description:
-        'How one metric changed over time: points (value, count, min, max, and p50/p90/p99 for distributions) per series over time_range (90s, 15m, 1h, 24h, 7d) or start/end (ISO-8601), downsampled on the server to max_points per series (default 500). Use it to find when something changed; get_performance_metrics gives the current state.',
-      input: HistoryInput,
-      output: HistoryOutput,
-      annotations: READ,
-    },
-    async (args) => {
-      await host.readable();
-      const now = Date.now();
-      const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
-      const to = args.end !== undefined ? Date.parse(args.end) : undefined;
-      const h = host.monitor.getMetricHistory({
-        metric: args.metric_type,
-        maxPoints: args.max_points,
-        ...(args.tags ? { tags: args.tags } : {}),
-        ...(from !== undefined ? { from } : {}),
-        ...(to !== undefined ? { to } : {}),
-      });
-      const structured = historyOut(h, args.limit);
-      return { structured, text: historyText(structured) };
-    },
-  );
-
-  defineTool(
-    server,
-    front,
-    'get_monitoring_status',
-    {
-      title: 'Monitoring status',
-      description:
-        'Whether the monitor runs, since when, its interval, series count against the limit, ingestion (rate, dropped samples), collector health, memory and alert counts; include_metrics adds a summary of every metric, include_alerts the active alerts, include_baselines each series\' learned baseline. Use it first to orient, and to check that recording works.',
-      input: StatusInput,
-      output: StatusOutput,
-      annotations: READ,
-    },
-    async (args, ctx) => {
-      await host.readable();
-      const structured = statusOut(host.monitor.status(), front.endpointStatus?.());
-      let text = statusText(structured);
-      if (args.include_metrics) {
-        const part = statusMetrics(host.monitor, args.limit);
-        Object.assign(structured, part);
-        text += `\n${metricsText(part.metrics, part.metrics_total, part.metrics_truncated, part.metrics_window_seconds)}`;
-      }
-      if (args.include_alerts) {
-        const alerts = alertsAnswer(host.monitor, { state: 'active', include_rules: false, include_history: false, limit: args.limit }, structured.alerting);
-        structured.alerts = alerts.structured.alerts;
-        structured.alerts_total = alerts.structured.total;
-        structured.alerts_truncated = alerts.structured.truncated;
-        text += `\n${alerts.text}`;
-      }
-      if (args.include_baselines) {
-        const b = baselinesOut(await host.monitor.getBaselines({ signal: ctx.mcpReq.signal }), args.limit);
-        structured.baselines = b.baselines;
-        structured.baselines_total = b.total;
-        structured.baselines_truncated = b.truncated;
-        text += `\n${baselinesText(b)}`;
-      }
-      return { structured, text };
+    (args) => {
+      const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
+        let all;
+        try {
+          all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
+        } catch (error) {
+          throw asArgument(error, 'names', 'metric_types');
+        }
+        // Without a limit, as many series as fit in the answer budget.
+        const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, ANSWER_BYTES - 512);
+        const truncated = metrics.length < all.length;
+        return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
+      };
+      // The common poll has nothing of its own to flush first: it answers in this turn.
+      const flushing = host.readable();
+      return flushing ? flushing.then(answer) : answer();
     },
   );
 }

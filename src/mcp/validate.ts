@@ -5,7 +5,8 @@
  * "abc"`, instead of every issue of a 100,000-element array joined into one message.
  */
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
 import { describeValue } from '../errors.js';
 
 /** `samples[3].value` from a zod path. */
@@ -42,10 +43,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   return `${field} ${issue.message}, got ${describeValue(value)}`;
 }
 
-/**
- * A StandardSchemaWithJSON over a zod schema: JSON Schema from zod, validation by zod, and a
- * single readable issue on failure.
- */
+/** How a tool's input (or output) is checked besides its zod schema. */
 export interface ToolSchemaOptions {
   /** A cheap refusal before parsing (e.g. an array far over its limit). */
   precheck?: (input: unknown) => string | undefined;
@@ -79,33 +77,179 @@ function uncheckedItems(input: unknown, key: string, seen: WeakSet<object>): { i
   return { input: { ...(input as Record<string, unknown>), [key]: items }, items, at };
 }
 
-export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+/** A check that says what is wrong in one sentence (see describeIssue), or gives the value. */
+export type Checker<T> = (input: unknown) => { value: T } | { issue: string };
+
+/**
+ * The check of a zod schema with the options above: the first issue as one sentence, or the
+ * value (the input itself where it was accepted unchanged).
+ */
+export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): Checker<z.output<S>> {
   const { precheck, accepts, checkedItems } = options;
-  const std = schema['~standard'] as unknown as StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard'];
+  return (input) => {
+    const standIn = notAnObject(input);
+    if (standIn !== undefined) return { issue: `arguments must be an object of named arguments, got ${standIn}` };
+    const early = precheck?.(input);
+    if (early !== undefined) return { issue: early };
+    if (accepts?.(input)) return { value: input as z.output<S> };
+    const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
+    if (cut) {
+      const parsed = schema.safeParse(cut.input);
+      if (parsed.success) {
+        for (const item of cut.items) checkedItems.seen.add(item);
+        return { value: input as z.output<S> };
+      }
+      const issue = parsed.error.issues[0]!;
+      const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
+      return { issue: describeIssue({ ...issue, path } as z.core.$ZodIssue, input) };
+    }
+    const parsed = schema.safeParse(input);
+    if (parsed.success) return { value: parsed.data };
+    return { issue: describeIssue(parsed.error.issues[0]!, input) };
+  };
+}
+
+/** A StandardSchemaWithJSON over a zod schema: JSON Schema from zod, validation by checker(). */
+export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  const check = checker(schema, options);
   return {
     '~standard': {
       version: 1,
       vendor: 'perfwatch',
-      jsonSchema: std.jsonSchema,
+      jsonSchema: jsonSchemaOf(schema),
       validate(input: unknown) {
-        const early = precheck?.(input);
-        if (early !== undefined) return { issues: [{ message: early }] };
-        if (accepts?.(input)) return { value: input as z.output<S> };
-        const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
-        if (cut) {
-          const parsed = schema.safeParse(cut.input);
-          if (parsed.success) {
-            for (const item of cut.items) checkedItems.seen.add(item);
-            return { value: input as z.output<S> };
-          }
-          const issue = parsed.error.issues[0]!;
-          const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
-          return { issues: [{ message: describeIssue({ ...issue, path } as z.core.$ZodIssue, input) }] };
-        }
-        const parsed = schema.safeParse(input);
-        if (parsed.success) return { value: parsed.data };
-        return { issues: [{ message: describeIssue(parsed.error.issues[0]!, input) }] };
+        const checked = check(input);
+        return 'issue' in checked ? { issues: [{ message: checked.issue }] } : { value: checked.value };
       },
     },
   };
+}
+
+/**
+ * The schema a tool is listed with, whose validation accepts anything: the tool checks its
+ * arguments itself (defineTool), so that a bad argument is answered like every other error
+ * of the tool (`PW_ERR_INVALID_ARG: …`), not in the SDK's words.
+ */
+export function listedSchema<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>> {
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'perfwatch',
+      jsonSchema: jsonSchemaOf(schema),
+      validate: (input: unknown) => ({ value: input as z.output<S> }),
+    },
+  };
+}
+
+type JsonSchema = Record<string, unknown>;
+const converted = new WeakMap<z.ZodType, { input?: JsonSchema; output?: JsonSchema }>();
+
+/**
+ * The JSON Schema a tool is listed with, made once per schema (tools/list asks on every call)
+ * and without what every agent would pay for in context and no client needs: `$schema` (MCP
+ * fixes the dialect), `propertyNames: { type: string }` (JSON keys are strings),
+ * `additionalProperties: {}` (any value), and on answers `additionalProperties: false` and
+ * `required`: the server checks each answer against its whole zod schema before it sends it,
+ * so these restate a guarantee, at ~3 KB of every agent's context for the eleven tools (an
+ * answer's fields are listed with their types all the same; a field that may be absent says
+ * so in its description where it matters). Arguments keep both: an unknown argument is
+ * refused and a required one must be given, and the client should know.
+ */
+function jsonSchemaOf<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard']['jsonSchema'] {
+  const make = (io: 'input' | 'output'): JsonSchema => {
+    let cached = converted.get(schema);
+    if (!cached) converted.set(schema, (cached = {}));
+    return (cached[io] ??= shareRepeats(compact(z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema, io)));
+  };
+  return { input: () => make('input'), output: () => make('output') };
+}
+
+/** Subschemas repeated in one schema, at least this long, are defined once in `$defs`. */
+const SHARED_MIN_CHARS = 48;
+
+/**
+ * One definition per repeated subschema: an answer that lists alerts, rules and history
+ * repeats the severity enum, the tags map and more; each becomes a `$defs` entry and a
+ * `$ref` where it was, when that is shorter.
+ */
+function shareRepeats(root: JsonSchema): JsonSchema {
+  const seen = new Map<string, number>();
+  const count = (node: unknown, top: boolean): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (!top && !Array.isArray(node)) {
+      const text = JSON.stringify(node);
+      if (text.length >= SHARED_MIN_CHARS) seen.set(text, (seen.get(text) ?? 0) + 1);
+    }
+    for (const value of Object.values(node)) count(value, false);
+  };
+  count(root, true);
+  const names = new Map<string, string>();
+  for (const [text, n] of seen) {
+    const ref = `{"$ref":"#/$defs/d${names.size}"}`.length;
+    // Worth it when n copies cost more than one definition and n references.
+    if (n > 1 && n * text.length > text.length + 8 + n * ref) names.set(text, `d${names.size}`);
+  }
+  if (names.size === 0) return root;
+  const defs: JsonSchema = {};
+  const replace = (node: unknown, top: boolean): unknown => {
+    if (node === null || typeof node !== 'object') return node;
+    if (!top && !Array.isArray(node)) {
+      const text = JSON.stringify(node);
+      const name = names.get(text);
+      if (name !== undefined) {
+        defs[name] ??= JSON.parse(text);
+        return { $ref: `#/$defs/${name}` };
+      }
+    }
+    if (Array.isArray(node)) return node.map((x) => replace(x, false));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, replace(v, false)]));
+  };
+  const out = replace(root, true) as JsonSchema;
+  out.$defs = defs;
+  return out;
+}
+
+function compact(node: unknown, io: 'input' | 'output'): JsonSchema {
+  if (Array.isArray(node)) return node.map((x) => compact(x, io)) as unknown as JsonSchema;
+  if (node === null || typeof node !== 'object') return node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$schema') continue;
+    if (key === 'propertyNames' && (value as JsonSchema).type === 'string' && Object.keys(value as JsonSchema).length === 1) continue;
+    if ((key === 'additionalProperties' && value === false) || key === 'required') {
+      if (io === 'output') continue;
+    }
+    // `additionalProperties: {}` (any value) says nothing.
+    if (key === 'additionalProperties' && value !== null && typeof value === 'object' && Object.keys(value).length === 0) continue;
+    out[key] = key === 'properties' || key === '$defs' ? Object.fromEntries(Object.entries(value as JsonSchema).map(([k, v]) => [k, compact(v, io)])) : compact(value, io);
+  }
+  return out;
+}
+
+/**
+ * tools/call arguments that are not an object (null, an array, a number): the SDK refuses
+ * such a request before any tool sees it, with its validator's raw issue list. The
+ * transports put a stand-in in their place (normalizeToolCall): an object whose one key no
+ * client can send (random per process), holding a description of what was given, which the
+ * tool's check answers like any other bad argument. (The SDK copies arguments on their way
+ * to the tool, so the stand-in is known by its key, not by its identity.)
+ */
+const STAND_IN_KEY = `perfwatch-arguments-${randomBytes(12).toString('hex')}`;
+
+function notAnObject(input: unknown): string | undefined {
+  if (input === null || typeof input !== 'object') return undefined;
+  const given = (input as Record<string, unknown>)[STAND_IN_KEY];
+  return typeof given === 'string' ? given : undefined;
+}
+
+/** Replaces a tools/call request's non-object `arguments` by a stand-in (see STAND_IN_KEY). */
+export function normalizeToolCall(message: unknown): void {
+  if (message === null || typeof message !== 'object') return;
+  const m = message as { method?: unknown; params?: unknown };
+  if (m.method !== 'tools/call' || m.params === null || typeof m.params !== 'object') return;
+  const params = m.params as { arguments?: unknown };
+  if (!('arguments' in params) || params.arguments === undefined) return;
+  const args = params.arguments;
+  if (args !== null && typeof args === 'object' && !Array.isArray(args)) return;
+  params.arguments = { [STAND_IN_KEY]: describeValue(args) };
 }

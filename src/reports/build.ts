@@ -11,7 +11,8 @@ import { analyzeAlerts } from './alerts.js';
 import { ANOMALY_RULES, detectAnomalies } from './anomaly.js';
 import { diagnose, recommend, DIAGNOSIS_RULES, type SeriesInput } from './diagnoses.js';
 import { computeScore } from './score.js';
-import { oldestHeld, pieceValue, seriesStats, Pieces } from './stats.js';
+import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, seriesStats, Pieces } from './stats.js';
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../watched.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
 
 export interface BuildOptions {
@@ -26,6 +27,8 @@ export interface BuildOptions {
   /** False when the monitor has no alert engine to ask: the analysis says so. */
   alertHistoryAvailable: boolean;
   progress?: (done: number, total: number) => void;
+  /** When the monitor watched: rates are per second of the part of the range it covers. */
+  watched?: Watched;
 }
 
 export interface BuildContext {
@@ -144,7 +147,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     let max = -Infinity;
     let kept = 0;
     for (const info of list) {
-      const result = seriesStats({ reader, acc, from, to, pieces: scratch }, info);
+      const result = seriesStats({ reader, acc, from, to, pieces: scratch, ...(options.watched ? { watched: options.watched } : {}) }, info);
       done++;
       options.progress?.(done, total);
       if (!result) continue;
@@ -202,7 +205,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     const first = list[0]!;
     const clamp = (q: number): number => Math.min(max, Math.max(min, q));
     const [p50, p95, p99] = metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
-    const seconds = Math.max(1e-3, (to - from) / 1000);
+    const seconds = coveredSeconds(from, to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
     metrics.set(name, {
       name,
       kind: first.kind,
@@ -225,6 +228,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   if (alerts && !alerts.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
   const score = computeScore(metrics, alerts);
   const diagnoses = diagnose({ window, metrics, series: diagnosisInput });
+  if (series.some((s) => s.trend === null && s.trendNote?.startsWith('the data spans'))) notes.push(`Trends are given over at least ${TREND_MIN_SPAN_MS / 60_000} minutes of data: series spanning less have none.`);
   if (methods.has('sketch')) notes.push('stddev marked "sketch" is estimated from the histogram bins (within about 1.6% for spreads wide against the values); "raw" and "buckets" are exact.');
 
   // Charts: the main metrics first, then the series with most samples.

@@ -259,7 +259,7 @@ const lowCacheHitRate: Rule = ({ metrics, window }) => {
       summary: `Only ${round(cache.mean * 100)}% of ${cache.count} cache lookups hit.`,
       evidence: [ev(r.metric, 'mean (hit ratio)', cache.mean, r.meanWarning, 'ratio', window)],
       actions: [
-        'Raise the cache size if evictions are frequent (register it as a tunable and run optimize({ type: "cache" })).',
+        "Raise the cache size if evictions are frequent. For perfwatch to tune it, the service's code registers the size as a knob (monitor.registerTunable({ name, type: 'cache', get, set, min, max, step, target: 'cache_hit_rate' })); an optimisation of type cache then steps it, verifying each step.",
         'Lengthen TTLs of data that rarely changes; check that cache keys are stable (no timestamps or random ids in them).',
         'Warm the cache at start-up for the hottest keys.',
       ],
@@ -315,7 +315,7 @@ const poolSaturation: Rule = ({ series, window }) => {
 };
 
 const poolActions = [
-  'Raise the pool size if the database has headroom (register it as a tunable and run optimize({ type: "database" })).',
+  "Raise the pool size if the database has headroom. For perfwatch to tune it, the service's code registers the size as a knob (monitor.registerTunable({ name, type: 'database', get, set, min, max, step, target: 'response_time' })); an optimisation of type database then steps it, verifying each step.",
   'Find slow queries holding connections (EXPLAIN, slow-query log) and add the missing indexes.',
   'Release connections promptly: no network calls or long computations inside a transaction.',
 ];

@@ -25,9 +25,12 @@ export class ReportFailedError extends PerfwatchError {
   }
 }
 
-/** optimize() with dryRun false while another apply is running. */
+/** optimize() with dryRun false while another run is applying changes. */
 export class OptimizationBusyError extends PerfwatchError {
-  constructor() {
-    super('PW_ERR_BUSY', 'another optimize() is applying changes: wait for it (one apply at a time, so that each change is verified alone)');
+  /** The run that is applying. */
+  readonly runId: number;
+  constructor(runId: number) {
+    super('PW_ERR_BUSY', `optimisation run ${runId} is applying changes: wait for it to end or cancel it (one run applies at a time, so that each change is verified alone)`);
+    this.runId = runId;
   }
 }

@@ -8,9 +8,9 @@ import { availableParallelism } from 'node:os';
 import type { CollectorApi } from '../../workers/collector.js';
 import { toInvalidArgument, type ResolvedOptions } from '../options.js';
 import type { Registry, RegistryBuffers } from '../registry.js';
-import { LOG_RESERVED, ROLLUP_LOG_RESERVED, HOT_F64, type StoreBuffers } from '../store/layout.js';
+import type { Watched } from '../watched.js';
+import type { StoreBuffers } from '../store/layout.js';
 import type { StoreReader } from '../store/reader.js';
-import { PAGE_BINS } from '../sketch.js';
 import type { Supervisor } from '../supervisor.js';
 import { Optimizer } from './optimizer.js';
 import { OverheadBudgetSchema, OverheadGovernor, type OverheadOptions } from './overhead.js';
@@ -26,12 +26,14 @@ export interface FeatureDeps {
   registry: Registry;
   reader: StoreReader;
   collector: Supervisor<CollectorApi>;
-  /** Bytes of rings, registry and control block (fixed, all counted as in use). */
-  fixedBytes: () => number;
+  /** Shared memory the monitor has touched: the store's pages written, rings, registry, control block. */
+  touchedBytes: () => number;
   record: (name: string, value: number) => void;
   flush: () => Promise<void>;
   running: () => boolean;
   alertHistory: ((query: AlertHistoryQuery) => AlertTransition[]) | undefined;
+  /** When the monitor watched (rates in reports). */
+  watched: () => Watched;
 }
 
 /** The monitor's own metrics of this feature, defined with their kinds at construction. */
@@ -61,6 +63,7 @@ export class ReportsFeature {
       threads: o.reports.threads,
       timeoutMs: o.reports.timeoutMs,
       alertHistory: deps.alertHistory,
+      watched: deps.watched,
       onTask: (_kind, wallMs, cpuMs, heapBytes) => {
         if (Number.isFinite(cpuMs)) this.reportCpuMs += cpuMs;
         this.reportHeap = heapBytes;
@@ -132,6 +135,8 @@ export class ReportsFeature {
   }
 
   async stop(): Promise<void> {
+    // A change under verification on a stopping monitor could not be judged: roll it back now.
+    await this.optimizer.cancelAll();
     this.overhead.stop();
     await this.reports.close();
   }
@@ -155,19 +160,8 @@ export class ReportsFeature {
     }
   }
 
-  /**
-   * Shared memory the monitor has touched: slots and hot lines of the series registered, the
-   * sketch logs up to their write position, the open-bucket sketch pages in use, and the
-   * fixed parts (rings, registry, control block). Untouched reserved pages cost nothing.
-   */
+  /** Shared memory the monitor has touched (see MonitorStatus.memory.touchedBytes). */
   private sharedBytesInUse(): number {
-    const { reader, registry } = this.deps;
-    const L = reader.layout;
-    const series = registry.seriesCount();
-    const meta = new BigInt64Array(reader.buffers.meta);
-    const log = Math.min(Number(Atomics.load(meta, LOG_RESERVED)), L.logInts) * 4;
-    const rollupLog = Math.min(Number(Atomics.load(meta, ROLLUP_LOG_RESERVED)), L.rollupLogInts) * 4;
-    const pages = (L.poolPages - reader.freePages()) * PAGE_BINS * 4 + L.poolPagesOffsetBytes;
-    return series * (L.slotBytes() + HOT_F64 * 8) + log + rollupLog + pages + this.deps.fixedBytes();
+    return this.deps.touchedBytes();
   }
 }

@@ -9,75 +9,17 @@
  * Direction: a knob continues in the direction that last helped; a direction that did not
  * help from a value is not tried again from that value; with both tried, the knob is at a
  * local optimum and the plan says so.
+ *
+ * Runs: applying takes a verification window per step (a minute by default), so a run is
+ * started (start()), answers at once with its plan, and goes on by itself; run(id) reads its
+ * progress and outcome, cancel(id) stops it (the step being verified is rolled back).
+ * optimize() is start() and a wait for the end.
  */
-import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../options.js';
 import { OptimizationBusyError, ReportAbortedError } from './errors.js';
-import { OPTIMIZATION_TYPES, parseTunable, type Goal, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition, type TunableType } from './tunables.js';
-
-export const OptimizeOptionsSchema = z.strictObject({
-  type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).default('all'),
-  dryRun: z.boolean({ error: 'must be a boolean' }).optional(),
-  autoApply: z.boolean({ error: 'must be a boolean' }).default(false),
-  verificationWindowMs: z.number({ error: 'must be an integer from 100 to 3600000 ms' }).int({ error: 'must be an integer from 100 to 3600000 ms' }).min(100, { error: 'must be an integer from 100 to 3600000 ms' }).max(3_600_000, { error: 'must be an integer from 100 to 3600000 ms' }).optional(),
-  minImprovement: z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }).default(0.02),
-  maxSteps: z.number({ error: 'must be an integer from 1 to 20' }).int({ error: 'must be an integer from 1 to 20' }).min(1, { error: 'must be an integer from 1 to 20' }).max(20, { error: 'must be an integer from 1 to 20' }).default(5),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
-});
-export type OptimizeOptions = z.input<typeof OptimizeOptionsSchema>;
-
-export interface PlanStep {
-  knob: string;
-  type: TunableType;
-  from: number;
-  to: number;
-  direction: 'up' | 'down';
-  target: string;
-  goal: Goal;
-  /** The target over the window before now, which the change is verified against. */
-  baseline: { value: number; count: number; from: number; to: number; source: TargetReading['source'] };
-  why: string;
-  expectedEffect: string;
-}
-
-export interface AppliedChange {
-  knob: string;
-  from: number;
-  to: number;
-  outcome: 'kept' | 'rolled-back' | 'failed';
-  before: number | null;
-  after: number | null;
-  /** Relative improvement of the target in the good direction (negative: worse). */
-  improvement: number | null;
-  reason: string;
-}
-
-export interface OptimizationResult {
-  runId: number;
-  type: OptimizationType;
-  dryRun: boolean;
-  autoApply: boolean;
-  verificationWindowMs: number;
-  plan: PlanStep[];
-  skipped: { knob: string; reason: string }[];
-  applied: AppliedChange[];
-  notes: string[];
-}
-
-export type LogKind = 'plan' | 'skip' | 'change' | 'verify' | 'keep' | 'rollback' | 'error';
-
-export interface OptimizationLogEntry {
-  seq: number;
-  at: number;
-  runId: number;
-  kind: LogKind;
-  knob?: string;
-  from?: number;
-  to?: number;
-  message: string;
-  details?: Record<string, number | string | boolean | null>;
-}
+import { parseTunable, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition } from './tunables.js';
+import { OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
 
 export interface OptimizerDeps {
   measure(tunable: Tunable, from: number, to: number): TargetReading;
@@ -89,6 +31,8 @@ export interface OptimizerDeps {
 }
 
 const LOG_LIMIT = 1000;
+/** Finished runs kept for run(id); a running one is always kept. */
+const RUNS_KEPT = 20;
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
 
 interface Memory {
@@ -104,8 +48,10 @@ export class Optimizer {
   private readonly memory = new Map<string, Memory>();
   private readonly log: OptimizationLogEntry[] = [];
   private seq = 0;
-  private runs = 0;
-  private applying = false;
+  private runCount = 0;
+  private readonly runs = new Map<number, { status: OptimizationRun; abort: AbortController; done: Promise<OptimizationRun> }>();
+  /** The run applying changes, if any: one at a time, so that each change is verified alone. */
+  private applying: number | undefined;
 
   constructor(deps: OptimizerDeps) {
     this.deps = deps;
@@ -130,39 +76,121 @@ export class Optimizer {
     return this.log.map((e) => ({ ...e, ...(e.details ? { details: { ...e.details } } : {}) }));
   }
 
-  async optimize(input?: OptimizeOptions): Promise<OptimizationResult> {
+  /**
+   * Plans, and unless it is a dry run starts applying in the background: answers at once
+   * with the run as it stands (a dry run's is done). Validation and busy errors throw here.
+   */
+  start(input?: OptimizeOptions): OptimizationRun {
     const parsed = OptimizeOptionsSchema.safeParse(input ?? {});
     if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
     const o = parsed.data;
     if (o.autoApply && o.dryRun === true) throw new InvalidArgumentError('autoApply', 'cannot be true with dryRun true: a dry run changes nothing');
     const dryRun = o.dryRun ?? !o.autoApply;
     const windowMs = o.verificationWindowMs ?? this.deps.verificationWindowMs();
-    if (!dryRun && this.applying) throw new OptimizationBusyError();
-    const runId = ++this.runs;
-    const result: OptimizationResult = { runId, type: o.type, dryRun, autoApply: o.autoApply, verificationWindowMs: windowMs, plan: [], skipped: [], applied: [], notes: this.deps.notes() };
+    if (!dryRun && this.applying !== undefined) throw new OptimizationBusyError(this.applying);
+    const runId = ++this.runCount;
+    const status: OptimizationRun = {
+      runId, type: o.type, dryRun, autoApply: o.autoApply, verificationWindowMs: windowMs, plan: [], skipped: [], applied: [], notes: this.deps.notes(),
+      state: 'running', startedAt: Date.now(), finishedAt: null, current: null, error: null,
+    };
     const knobs = [...this.tunables.values()].filter((t) => o.type === 'all' || t.type === o.type);
-    if (knobs.length === 0) result.notes.push(`No tunable of type ${o.type} is registered: register one with registerTunable({ name, type, get, set, min, max, step, target }).`);
+    if (knobs.length === 0) status.notes.push(this.noKnobsNote(o.type));
     for (const t of knobs) {
-      const step = this.planStep(t, windowMs, runId, result);
-      if (step) result.plan.push(step);
+      const step = this.planStep(t, windowMs, runId, status);
+      if (step) status.plan.push(step);
     }
-    if (dryRun) return result;
-    this.applying = true;
+    const abort = new AbortController();
+    o.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    let done: Promise<OptimizationRun>;
+    if (dryRun || status.plan.length === 0) {
+      status.state = 'done';
+      status.finishedAt = Date.now();
+      done = Promise.resolve(status);
+    } else {
+      this.applying = runId;
+      done = this.applyPlan(status, o.maxSteps, o.minImprovement, abort.signal).finally(() => {
+        this.applying = undefined;
+      });
+    }
+    this.runs.set(runId, { status, abort, done });
+    this.forgetOldRuns();
+    return copyRun(status);
+  }
+
+  /** Plans and (unless a dry run) applies, resolving when the run ends. */
+  async optimize(input?: OptimizeOptions): Promise<OptimizationResult> {
+    const { runId } = this.start(input);
+    const run = await this.runs.get(runId)!.done;
+    const { state: _s, startedAt: _a, finishedAt: _f, current: _c, error: _e, ...result } = copyRun(run);
+    return result;
+  }
+
+  /** A run as it stands (a copy), or undefined when there is no such run (or it was forgotten). */
+  run(runId: number): OptimizationRun | undefined {
+    const run = this.runs.get(runId);
+    return run ? copyRun(run.status) : undefined;
+  }
+
+  /** Ids of the runs kept, newest last. */
+  runIds(): number[] {
+    return [...this.runs.keys()];
+  }
+
+  /**
+   * Stops a run: the step being verified is rolled back, the steps after it are not tried.
+   * Resolves with the run once it has stopped; a run already over is returned as it is.
+   */
+  async cancel(runId: number): Promise<OptimizationRun | undefined> {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    run.abort.abort();
+    return copyRun(await run.done);
+  }
+
+  /** Cancels every running run and waits for their rollbacks (the monitor is stopping). */
+  async cancelAll(): Promise<void> {
+    await Promise.all([...this.runs.keys()].filter((id) => this.runs.get(id)!.status.state === 'running').map((id) => this.cancel(id)));
+  }
+
+  private async applyPlan(status: OptimizationRun, maxSteps: number, minImprovement: number, signal: AbortSignal): Promise<OptimizationRun> {
+    const runId = status.runId;
     try {
-      for (const first of [...result.plan]) {
+      for (const first of [...status.plan]) {
         let step: PlanStep | undefined = first;
-        for (let i = 0; step && i < o.maxSteps; i++) {
-          const change = await this.apply(this.tunables.get(step.knob)!, step, windowMs, o.minImprovement, runId, o.signal);
-          result.applied.push(change);
-          if (!o.autoApply || change.outcome !== 'kept') break;
-          step = this.planStep(this.tunables.get(step.knob)!, windowMs, runId, result);
-          if (step) result.plan.push(step);
+        for (let i = 0; step && i < maxSteps; i++) {
+          if (signal.aborted) break;
+          const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          status.applied.push(change);
+          if (!status.autoApply || change.outcome !== 'kept') break;
+          step = this.planStep(this.tunables.get(step.knob)!, status.verificationWindowMs, runId, status);
+          if (step) status.plan.push(step);
         }
       }
-    } finally {
-      this.applying = false;
+      status.state = signal.aborted ? 'cancelled' : 'done';
+    } catch (error) {
+      status.state = 'failed';
+      status.error = error instanceof Error ? error.message : String(error);
+      this.append({ runId, kind: 'error', message: `the run stopped: ${status.error}` });
     }
-    return result;
+    if (status.state === 'cancelled') {
+      for (const s of status.plan) if (!status.applied.some((a) => a.knob === s.knob && a.to === s.to)) status.skipped.push({ knob: s.knob, reason: `not applied: the run was cancelled before it (${fmt(s.from)} → ${fmt(s.to)})` });
+    }
+    status.current = null;
+    status.finishedAt = Date.now();
+    return status;
+  }
+
+  /** What to do when no knob of `type` exists: only the service's code can register one. */
+  private noKnobsNote(type: OptimizationType): string {
+    const registered = [...this.tunables.values()].map((t) => `${t.name} (${t.type})`);
+    return `No tunable of type ${type} is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type${type === 'all' ? '' : `: '${type}'`}, get, set, min, max, step, target }). Registered now: ${registered.length ? registered.join(', ') : 'none'}.`;
+  }
+
+  private forgetOldRuns(): void {
+    for (const [id, run] of this.runs) {
+      if (this.runs.size <= RUNS_KEPT) break;
+      if (run.status.state !== 'running') this.runs.delete(id);
+    }
   }
 
   private append(entry: Omit<OptimizationLogEntry, 'seq' | 'at'>): void {
@@ -224,16 +252,20 @@ export class Optimizer {
     return step;
   }
 
-  private async apply(t: Tunable, step: PlanStep, windowMs: number, minImprovement: number, runId: number, signal: AbortSignal | undefined): Promise<AppliedChange> {
+  private async apply(t: Tunable, step: PlanStep, run: OptimizationRun, minImprovement: number, signal: AbortSignal): Promise<AppliedChange> {
+    const { runId, verificationWindowMs: windowMs } = run;
     const mem = this.memory.get(t.name)!;
-    const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', before: step.baseline.value, after: null, improvement: null, reason: '' };
+    const before = step.baseline.value;
+    const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', target: t.target, before, after: null, improvement: null, reason: '' };
     const fail = async (reason: string, outcome: AppliedChange['outcome'] = 'failed'): Promise<AppliedChange> => {
+      run.current = null;
       change.outcome = outcome;
       change.reason = await this.rollback(t, step, reason, runId);
       mem.failed.add(step.direction);
       return change;
     };
     this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}` });
+    run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: Date.now() + windowMs };
     let returned: unknown;
     try {
       returned = await t.set(step.to);
@@ -243,15 +275,16 @@ export class Optimizer {
     const out = this.outOfRange(t, returned, step.to);
     if (out) return fail(out);
     const changedAt = Date.now();
+    run.current.verifyUntil = changedAt + windowMs;
     try {
       await sleep(windowMs, signal);
     } catch {
-      return fail('cancelled during verification', 'rolled-back');
+      return fail(`cancelled after ${fmt((Date.now() - changedAt) / 1000)} s of the ${fmt(windowMs / 1000)} s verification window, before ${t.target} could be judged`, 'rolled-back');
     }
+    run.current = null;
     await this.deps.flush().catch(() => {});
     const reading = this.deps.measure(t, changedAt, Date.now());
-    if (reading.count === 0) return fail(`no ${t.target} samples during the ${windowMs} ms verification window`, 'rolled-back');
-    const before = step.baseline.value;
+    if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back');
     const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
     const improvement = before !== 0 ? delta / Math.abs(before) : delta > 0 ? Infinity : delta < 0 ? -Infinity : 0;
     change.after = reading.value;
@@ -303,17 +336,29 @@ export class Optimizer {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new ReportAbortedError('optimize() was cancelled'));
+    if (signal.aborted) return reject(new ReportAbortedError('optimize() was cancelled'));
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(timer);
       reject(new ReportAbortedError('optimize() was cancelled'));
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A deep enough copy for a caller to keep: the run goes on changing its own. */
+function copyRun(r: OptimizationRun): OptimizationRun {
+  return {
+    ...r,
+    plan: r.plan.map((s) => ({ ...s, baseline: { ...s.baseline } })),
+    skipped: r.skipped.map((s) => ({ ...s })),
+    applied: r.applied.map((a) => ({ ...a })),
+    notes: [...r.notes],
+    current: r.current ? { ...r.current } : null,
+  };
 }

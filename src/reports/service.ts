@@ -16,6 +16,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, describeValue } from '../errors.js';
+import type { Watched } from '../watched.js';
 import { toInvalidArgument } from '../options.js';
 import type { RegistryBuffers } from '../registry.js';
 import type { StoreBuffers } from '../store/layout.js';
@@ -55,6 +56,8 @@ export interface ReportServiceDeps {
   timeoutMs: number;
   /** The alert engine's history; undefined when the monitor has none. */
   alertHistory: ((query: AlertHistoryQuery) => AlertTransition[]) | undefined;
+  /** When the monitor watched: report rates are per second of the part of the range it covers. */
+  watched?: () => Watched;
   /** Called after each finished task with its wall time and its thread's CPU time. */
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
 }
@@ -123,6 +126,7 @@ export class ReportService {
         alertHistory: history,
         alertHistoryAvailable: this.deps.alertHistory !== undefined,
         format: o.format as ReportFormat,
+        ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
       },
       o.signal,
       o.onProgress,

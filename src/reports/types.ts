@@ -71,11 +71,16 @@ export interface SeriesStats {
   stddevMethod: SpreadMethod;
   /** `raw`: exact order statistics of the raw samples; `sketch`: within 0.78%. */
   quantileMethod: 'raw' | 'sketch';
-  /** Per second over the window: a counter's sum (its rate); samples for the other kinds. */
+  /**
+   * Per second over the time the range covers (the part the monitor watched, see
+   * coveredSeconds in watched.ts): a counter's sum (its rate); samples for the other kinds.
+   */
   rate: number;
   /** The kind's reading: a gauge's last value, a counter's rate, a distribution's mean. */
   value: number;
+  /** Over at least TREND_MIN_SPAN_MS of data; null otherwise, and trendNote says why. */
   trend: Trend | null;
+  trendNote: string | null;
   change: BaselineChange | null;
 }
 

@@ -4,7 +4,7 @@
  * overwritten meanwhile (ring records older than head − capacity, sketches older than the
  * log reservation − log size). Nothing a reader does can disturb the writer.
  */
-import { PAGE_BINS, PAGE_BITS, type SketchAccumulator } from '../sketch.js';
+import { KEY_COUNT, PAGE_BINS, PAGE_BITS, type SketchAccumulator } from '../sketch.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -254,6 +254,60 @@ export class StoreReader {
     return out.reverse();
   }
 
+  /** Start (ms) of tier-1 record number k (counted from the first ever written), or NaN when the ring no longer holds it. */
+  bucketStartAt(id: number, k: number): number {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const head = Atomics.load(this.i32, base * 2 + T1_HEAD);
+    // One record of margin: the writer may be rewriting the oldest one now.
+    if (k < 0 || k >= head || k <= head - L.t1Cap) return Number.NaN;
+    return this.f64[base + L.t1OffsetF64 + (k % L.t1Cap) * BUCKET_F64 + BUCKET_START]!;
+  }
+
+  /**
+   * Calls fn(key, count) for each bin of the sketch of tier-1 record k; false (after calling
+   * it for what it read, which the caller then discards) when the record or its sketch was
+   * no longer held or was overwritten while read.
+   */
+  forEachBucketBin(id: number, k: number, fn: (key: number, count: number) => void): boolean {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    const headCell = base * 2 + T1_HEAD;
+    if (k < 0 || k >= Atomics.load(this.i32, headCell) || k <= Atomics.load(this.i32, headCell) - L.t1Cap) return false;
+    const rec = base + L.t1OffsetF64 + (k % L.t1Cap) * BUCKET_F64;
+    const pos = this.f64[rec + BUCKET_SKETCH_POS]!;
+    const len = this.f64[rec + BUCKET_SKETCH_LEN]!;
+    if (len <= 0) return true;
+    const log = this.logs[0];
+    const oldest = (): number => Number(Atomics.load(this.metaBig, log.cell)) - log.size;
+    if (pos < oldest()) return false;
+    const at = pos % log.size;
+    const n = Math.min(log.data[at]!, (log.size - at - 1) >> 1);
+    for (let i = 0; i < n; i++) {
+      const key = log.data[at + 1 + 2 * i]!;
+      if (key >>> 0 < KEY_COUNT) fn(key, log.data[at + 2 + 2 * i]! >>> 0);
+    }
+    return pos >= oldest() && k > Atomics.load(this.i32, headCell) - L.t1Cap;
+  }
+
+  /** Calls fn(key, count) for each bin of the open bucket's sketch (a moment's view, as addOpenSketch). */
+  forEachOpenBin(id: number, fn: (key: number, count: number) => void): void {
+    const L = this.layout;
+    const base = id * L.slotF64;
+    if (this.hot[id * HOT_F64 + OPEN_COUNT] === 0) return;
+    const sel = Atomics.load(this.i32, base * 2 + DIR_SELECT);
+    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
+    const dir = L.dirIndex(base, sel);
+    for (let e = 0; e < used; e++) {
+      const keyBase = this.i32[dir + 2 * e]! << PAGE_BITS;
+      const pageBase = this.i32[dir + 2 * e + 1]! * PAGE_BINS;
+      for (let j = 0; j < PAGE_BINS; j++) {
+        const c = this.pages[pageBase + j]!;
+        if (c > 0) fn(keyBase | j, c);
+      }
+    }
+  }
+
   /** Records ever written to a tier. */
   bucketCount(id: number, tier: Tier): number {
     return Atomics.load(this.i32, id * this.layout.slotF64 * 2 + (tier === 1 ? T1_HEAD : T2_HEAD));
@@ -413,20 +467,7 @@ export class StoreReader {
    * result is a moment's view, not a consistent cut; the bucket's record will be exact.
    */
   addOpenSketch(id: number, acc: SketchAccumulator): void {
-    const L = this.layout;
-    const base = id * L.slotF64;
-    if (this.hot[id * HOT_F64 + OPEN_COUNT] === 0) return;
-    const sel = Atomics.load(this.i32, base * 2 + DIR_SELECT);
-    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
-    const dir = L.dirIndex(base, sel);
-    for (let e = 0; e < used; e++) {
-      const keyBase = this.i32[dir + 2 * e]! << PAGE_BITS;
-      const pageBase = this.i32[dir + 2 * e + 1]! * PAGE_BINS;
-      for (let j = 0; j < PAGE_BINS; j++) {
-        const c = this.pages[pageBase + j]!;
-        if (c > 0) acc.addKey(keyBase | j, c);
-      }
-    }
+    this.forEachOpenBin(id, (key, count) => acc.addKey(key, count));
   }
 
   /**

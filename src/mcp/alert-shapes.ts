@@ -1,0 +1,94 @@
+/**
+ * Alerts, rules and transitions as the MCP front answers them (snake_case, times as ISO
+ * strings): the alerts tool, the rule tool and the notifications share these shapes.
+ */
+import { z } from 'zod';
+import { AGGREGATIONS, ALERT_STATES, OPERATORS, SEVERITIES, describeRule, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
+import { iso } from './format.js';
+
+export const RuleOut = z.object({
+  id: z.string(),
+  name: z.string(),
+  condition: z.string(),
+  metric_type: z.string(),
+  tags: z.record(z.string(), z.string()),
+  aggregation: z.enum(AGGREGATIONS),
+  window: z.number(),
+  operator: z.enum(OPERATORS),
+  threshold: z.number(),
+  severity: z.enum(SEVERITIES),
+  duration: z.number(),
+  cooldown: z.number(),
+  auto_resolve: z.boolean(),
+  resolve_threshold: z.number().nullable(),
+  description: z.string().nullable(),
+  created_at: z.string(),
+});
+
+export function ruleOut(r: AlertRule): z.output<typeof RuleOut> {
+  return {
+    id: r.id,
+    name: r.name,
+    condition: describeRule(r),
+    metric_type: r.metric,
+    tags: r.tags ?? {},
+    aggregation: r.aggregation,
+    window: r.window,
+    operator: r.operator,
+    threshold: r.threshold,
+    severity: r.severity,
+    duration: r.duration,
+    cooldown: r.cooldown,
+    auto_resolve: r.autoResolve,
+    resolve_threshold: r.resolveThreshold ?? null,
+    description: r.description ?? null,
+    created_at: iso(r.createdAt)!,
+  };
+}
+
+export const AlertOut = z.object({
+  fingerprint: z.string(),
+  rule_id: z.string(),
+  rule_name: z.string(),
+  metric_type: z.string(),
+  tags: z.record(z.string(), z.string()),
+  severity: z.enum(SEVERITIES),
+  state: z.enum(['pending', 'firing', 'resolved']),
+  value: z.number(),
+  threshold: z.number(),
+  since: z.string().nullable().describe('when it entered its state'),
+});
+
+export function alertOut(a: Alert): z.output<typeof AlertOut> {
+  return {
+    fingerprint: a.fingerprint,
+    rule_id: a.ruleId,
+    rule_name: a.ruleName,
+    metric_type: a.metric,
+    tags: a.tags,
+    severity: a.severity,
+    state: a.state,
+    value: a.value,
+    threshold: a.threshold,
+    // The rule's description is in its rule (include_rules), not repeated per alert.
+    since: iso(a.state === 'resolved' ? a.resolvedAt : a.state === 'firing' ? a.firedAt : a.activeSince),
+  };
+}
+
+export const TransitionOut = z.object({
+  at: z.string(),
+  rule_id: z.string(),
+  rule_name: z.string(),
+  fingerprint: z.string(),
+  metric_type: z.string(),
+  tags: z.record(z.string(), z.string()),
+  severity: z.enum(SEVERITIES),
+  from: z.enum(ALERT_STATES),
+  to: z.enum(ALERT_STATES),
+  value: z.number(),
+  threshold: z.number(),
+});
+
+export function transitionOut(t: AlertTransition): z.output<typeof TransitionOut> {
+  return { at: iso(t.at)!, rule_id: t.ruleId, rule_name: t.ruleName, fingerprint: t.fingerprint, metric_type: t.metric, tags: t.tags, severity: t.severity, from: t.from, to: t.to, value: t.value, threshold: t.threshold };
+}

@@ -1,0 +1,134 @@
+/**
+ * The alerts answer of get_performance_alerts, shared with get_monitoring_status
+ * (include_alerts) and the perfwatch://alerts resource: alerts by state and severity, counts
+ * per rule, and on request the rules and the latest changes, within the read budget.
+ */
+import { z } from 'zod';
+import { SEVERITIES, type Alert } from '../alerts/schema.js';
+import type { PerformanceMonitor } from '../monitor.js';
+import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut } from './alert-shapes.js';
+import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
+import { num, seriesLabel } from './format.js';
+import { intRange } from './schemas.js';
+
+/** Rules listed in an alerts answer's counts per rule. */
+const BY_RULE = 10;
+
+const STATE_QUERY = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
+
+export const AlertsArgs = z.strictObject({
+  state: z.enum(STATE_QUERY, { error: `must be one of ${STATE_QUERY.join(', ')}` }).default('active').describe('active: pending and firing'),
+  severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
+  include_rules: z.boolean({ error: 'must be true or false' }).default(false),
+  include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('newest first'),
+  limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
+});
+
+const RuleCount = z.object({ rule_id: z.string(), rule_name: z.string(), severity: z.enum(SEVERITIES), firing: z.number(), pending: z.number() });
+
+export const AlertsOutput = z.object({
+  alerts: z.array(AlertOut),
+  total: z.number(),
+  truncated: z.boolean(),
+  counts: z.object({ pending: z.number(), firing: z.number(), rules: z.number() }),
+  by_rule: z.array(RuleCount).describe(`active alerts per rule (top ${BY_RULE})`),
+  rules: z.array(z.record(z.string(), z.unknown())).optional().describe('as create_performance_alert_rule'),
+  rules_truncated: z.boolean().optional(),
+  history: z.array(z.record(z.string(), z.unknown())).optional().describe('as notifications'),
+  history_truncated: z.boolean().optional(),
+});
+
+export type AlertsAnswer = z.output<typeof AlertsOutput>;
+
+function alertLine(a: z.output<typeof AlertOut>): string {
+  const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
+  return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${num(a.value)} (threshold ${num(a.threshold)}), ${since}`;
+}
+
+function ruleLine(r: z.output<typeof RuleOut>): string {
+  return `  ${r.id} ${r.name}: ${r.condition} (${r.severity}${r.duration ? `, for ${r.duration}s` : ''})`;
+}
+
+function transitionLine(t: z.output<typeof TransitionOut>): string {
+  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${num(t.value)}`;
+}
+
+/** Active alerts per rule, most first. */
+function byRule(active: readonly Alert[]): z.output<typeof RuleCount>[] {
+  const counts = new Map<string, z.output<typeof RuleCount>>();
+  for (const a of active) {
+    let c = counts.get(a.ruleId);
+    if (!c) counts.set(a.ruleId, (c = { rule_id: a.ruleId, rule_name: a.ruleName, severity: a.severity, firing: 0, pending: 0 }));
+    if (a.state === 'firing') c.firing++;
+    else if (a.state === 'pending') c.pending++;
+  }
+  return [...counts.values()].sort((x, y) => y.firing + y.pending - (x.firing + x.pending));
+}
+
+/**
+ * Items of a list that fit: `limit` when one was asked for, else as many as fit in `budget`
+ * bytes (each item's JSON and text line).
+ */
+function take<T>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number): { shown: T[]; lines: string[]; bytes: number } {
+  const shown: T[] = [];
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const x of items) {
+    if (limitN !== undefined && shown.length >= limitN) break;
+    const l = line(x);
+    const cost = jsonBytes(x) + textBytes(l) + 2;
+    if (limitN === undefined && bytes + cost > budget) break;
+    shown.push(x);
+    lines.push(l);
+    bytes += cost;
+  }
+  return { shown, lines, bytes };
+}
+
+/** What to do for the items an alerts answer left out. */
+const MORE_ALERTS = 'pass limit (up to 1000) for more, or state and severity to choose';
+
+/**
+ * The alerts answer shared by the tool, the status tool and the resource; `status`, the
+ * alert counts, for a caller that has read the monitor's status already. Without a limit,
+ * the lists share `budget` bytes in order: alerts, rules, history.
+ */
+export function alertsAnswer(
+  monitor: PerformanceMonitor,
+  args: z.output<typeof AlertsArgs>,
+  status: { pending: number; firing: number; rules: number } = monitor.status().alerts,
+  budget = ANSWER_BYTES,
+): { structured: AlertsAnswer; text: string } {
+  const all = monitor
+    .getAlerts({ state: args.state, ...(args.severity ? { severity: args.severity } : {}) })
+    .sort((a, b) => b.activeSince - a.activeSince);
+  const rules = byRule(args.state === 'active' || args.state === 'all' ? all : monitor.getAlerts({ state: 'active' }));
+  const counts = rules.slice(0, BY_RULE);
+  const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state} alert${all.length === 1 ? '' : 's'}${args.severity ? ` of severity ${args.severity}` : ''}`;
+  const countLine = counts.length ? `by rule: ${counts.map((c) => `${c.rule_name} (${c.severity}) ${c.firing} firing${c.pending ? `, ${c.pending} pending` : ''}`).join('; ')}${rules.length > counts.length ? `; ${rules.length - counts.length} more rules` : ''}` : '';
+  // The fixed part (counts, the envelope) first; the lists share what is left.
+  let left = budget - 600 - 2 * textBytes(head) - textBytes(countLine) - jsonBytes(counts);
+  const lists = 1 + (args.include_rules ? 1 : 0) + (args.include_history ? 1 : 0);
+  const alerts = take(all.map(alertOut), alertLine, args.limit, left / lists);
+  left -= alerts.bytes;
+  const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
+  const lines = [`${head}${structured.truncated ? ` (showing ${alerts.shown.length}: ${MORE_ALERTS})` : ''}`];
+  if (countLine) lines.push(countLine);
+  lines.push(...alerts.lines);
+  if (args.include_rules) {
+    const all = monitor.listAlertRules();
+    const r = take(all.map(ruleOut), ruleLine, args.limit, left / (lists - 1));
+    left -= r.bytes;
+    structured.rules = r.shown;
+    structured.rules_truncated = r.shown.length < all.length;
+    lines.push(`rules${structured.rules_truncated ? ` (${r.shown.length} of ${all.length}: pass limit for more)` : ''}:`, ...r.lines);
+  }
+  if (args.include_history) {
+    const all = monitor.getAlertHistory();
+    const h = take(all.slice(-1000).reverse().map(transitionOut), transitionLine, args.limit, left);
+    structured.history = h.shown;
+    structured.history_truncated = h.shown.length < all.length;
+    lines.push(`history, newest first${structured.history_truncated ? ` (${h.shown.length} of ${all.length}: pass limit for more)` : ''}:`, ...h.lines);
+  }
+  return { structured, text: lines.join('\n') };
+}

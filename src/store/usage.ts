@@ -1,0 +1,58 @@
+/**
+ * Memory the store has touched: the pages written so far, which is what its buffers add to
+ * the process's resident size. The buffers themselves are address space reserved by the
+ * configuration (about 0.5 GB for 10,000 series by default); a page of it costs memory only
+ * once written, and a series writes its slot from the front of each region (header, raw
+ * ring, bucket ring, rollup ring) as its data grows. Counting whole slots per series, as
+ * status() did, read 444 MB "in use" where the resident size grew by 155 MB.
+ */
+import { HOT_F64, LOG_RESERVED, ROLLUP_LOG_RESERVED, BUCKET_F64 } from './layout.js';
+import type { StoreReader } from './reader.js';
+import { PAGE_BINS } from '../sketch.js';
+
+/** The memory page the kernel commits at a time. */
+export const PAGE_BYTES = 4096;
+
+const pagesOf = (bytes: number): number => Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
+
+/**
+ * Bytes of the store's pages written so far, for the first `seriesCount` series: the meta
+ * block, the hot lines, each series' slot up to what its data reached, the sketch logs up to
+ * their write position, and `sketchPagesPeak` sketch pages of open buckets (the most in use
+ * at once that the caller saw: a page freed stays resident, and freed pages are reused first).
+ */
+export function touchedBytes(reader: StoreReader, seriesCount: number, sketchPagesPeak: number): number {
+  const L = reader.layout;
+  const slot = L.slotBytes();
+  const regions: [offset: number, unit: number, cap: number][] = [
+    [L.rawOffsetF64 * 8, 16, L.rawCap],
+    [L.t1OffsetF64 * 8, BUCKET_F64 * 8, L.t1Cap],
+    [L.t2OffsetF64 * 8, BUCKET_F64 * 8, L.t2Cap],
+  ];
+  let pages = 0;
+  let lastPage = -1;
+  // Ranges come in increasing address order, so a page shared by neighbours counts once.
+  const add = (from: number, length: number): void => {
+    if (length <= 0) return;
+    const first = Math.max(Math.floor(from / PAGE_BYTES), lastPage + 1);
+    const last = Math.floor((from + length - 1) / PAGE_BYTES);
+    if (last >= first) pages += last - first + 1;
+    if (last > lastPage) lastPage = last;
+  };
+  let used = 0;
+  for (let id = 0; id < seriesCount; id++) {
+    const total = reader.totalCount(id);
+    if (total === 0) continue;
+    used++;
+    const base = id * slot;
+    add(base, L.rawOffsetF64 * 8);
+    const written = [total, reader.bucketCount(id, 1), reader.bucketCount(id, 2)];
+    regions.forEach(([offset, unit, cap], r) => add(base + offset, Math.min(written[r]!, cap) * unit));
+  }
+  const meta = new BigInt64Array(reader.buffers.meta);
+  const log = Math.min(Number(Atomics.load(meta, LOG_RESERVED)), L.logInts) * 4;
+  const rollupLog = Math.min(Number(Atomics.load(meta, ROLLUP_LOG_RESERVED)), L.rollupLogInts) * 4;
+  const sketchPages = pagesOf(L.poolPagesOffsetBytes) + pagesOf(sketchPagesPeak * PAGE_BINS * 4);
+  const hot = used > 0 ? pagesOf(seriesCount * HOT_F64 * 8) : 0;
+  return reader.buffers.meta.byteLength + hot + pages * PAGE_BYTES + pagesOf(log) + pagesOf(rollupLog) + sketchPages;
+}

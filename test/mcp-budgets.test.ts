@@ -1,0 +1,118 @@
+/**
+ * Answer budgets, on a monitor with 10 series × 256 raw samples and 300 firing alerts: every
+ * read tool's default answer within 8 KB (reports 16 KB), nothing sent twice, every cap saying
+ * how to get more, tools/list within 20 KB, and the 300 alerts notified as one message.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
+import { waitFor } from './helpers.js';
+
+const bytes = (x: unknown): number => Buffer.byteLength(JSON.stringify(x));
+const KB = 1024;
+
+describe('answer budgets', () => {
+  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  // A group window long enough that the 300 transitions of one evaluation fall in it on any machine.
+  const server = new McpFront(new MonitorHost(monitor, false), { alertGroupWaitMs: 3000 }).createServer('legacy');
+  const client = new Client({ name: 'budgets', version: '1.0.0' });
+  const logs: { level: string; data: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params as never));
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    await client.connect(b);
+    await monitor.start();
+    // 30 rules over the 10 series, each firing on every series: 300 alerts.
+    for (let r = 0; r < 30; r++) await monitor.createAlertRule({ metric: 'response_time', operator: '>', threshold: r, severity: r % 2 ? 'critical' : 'warning' });
+    for (let s = 0; s < 10; s++) for (let i = 0; i < 256; i++) monitor.record('response_time', 50 + ((i * 7919 + s * 31) % 1000) / 7, { endpoint: `/api/e${s}` });
+    await monitor.flush();
+    await waitFor(() => monitor.getAlerts({ state: 'firing' }).length === 300, 15_000, '300 firing alerts');
+  }, 30_000);
+  afterAll(async () => {
+    await client.close();
+    await monitor.stop();
+  });
+
+  const call = async (name: string, args: Record<string, unknown> = {}) => {
+    const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { text: string }[]; structuredContent: Record<string, unknown> };
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    return { r, text: r.content.map((c) => c.text).join('\n'), size: bytes(r) };
+  };
+
+  it('keeps every read tool\'s default answer within 8 KB, and each cut says how to get more', async () => {
+    const cases: [string, Record<string, unknown>, RegExp | null][] = [
+      ['get_performance_metrics', {}, null],
+      ['get_metric_history', { metric_type: 'response_time' }, /pass max_points \(up to 10000\) for more/],
+      ['get_monitoring_status', {}, null],
+      ['get_monitoring_status', { include_metrics: true, include_alerts: true }, /pass limit \(up to 1000\) for more/],
+      ['get_performance_alerts', {}, /showing \d+: pass limit \(up to 1000\) for more, or state and severity to choose/],
+      ['get_performance_alerts', { include_rules: true, include_history: true }, /\d+ of 30: pass limit for more/],
+      ['optimize_performance', { optimization_type: 'all' }, null],
+    ];
+    for (const [name, args, more] of cases) {
+      const { size, text } = await call(name, args);
+      expect(size, `${name} ${JSON.stringify(args)}`).toBeLessThanOrEqual(8 * KB);
+      if (more) expect(text, `${name} ${JSON.stringify(args)}`).toMatch(more);
+    }
+    // The resources are held to the same budgets.
+    for (const uri of ['perfwatch://status', 'perfwatch://alerts']) expect(bytes(await client.readResource({ uri })), uri).toBeLessThanOrEqual(8 * KB);
+  });
+
+  it('gives history as columns: raw samples as times and values, no object per point', async () => {
+    const { r } = await call('get_metric_history', { metric_type: 'response_time', tags: { endpoint: '/api/e3' }, max_points: 256 });
+    const [s] = r.structuredContent.series as Record<string, unknown>[];
+    expect(s).toMatchObject({ resolution: 'raw', source_points: 256 });
+    expect(Object.keys(s!).sort()).toEqual(['resolution', 'source_points', 'start', 'step_seconds', 't', 'tags', 'value']);
+    expect((s!.value as number[]).length).toBe(256);
+    expect((s!.value as number[])[0]).toBe(50 + (3 * 31 % 1000) / 7);
+    // All ten series, raw, cost what the samples cost: about 25 bytes a sample.
+    expect((await call('get_metric_history', { metric_type: 'response_time', max_points: 256 })).size).toBeLessThan(10 * 256 * 30);
+  });
+
+  it('keeps a report within 16 KB and sends Markdown once, in the text', async () => {
+    const json = await call('generate_performance_report', {});
+    expect(json.size).toBeLessThanOrEqual(16 * KB);
+    const md = await call('generate_performance_report', { format: 'markdown' });
+    expect(md.size).toBeLessThanOrEqual(16 * KB);
+    expect(md.text).toMatch(/^# Performance report/);
+    expect(JSON.stringify(md.r.structuredContent)).not.toContain('# Performance report');
+  });
+
+  it('lists every tool with full schemas in at most 20 KB', async () => {
+    const list = await client.listTools();
+    expect(list.tools).toHaveLength(11);
+    for (const t of list.tools) expect(t.outputSchema?.type, t.name).toBe('object');
+    expect(bytes(list)).toBeLessThanOrEqual(20 * KB);
+  });
+
+  it('cuts the current metrics to 8 KB when there are many series, and says how to get the rest', async () => {
+    // Last: it adds 200 series to the fixture.
+    for (let i = 0; i < 200; i++) monitor.record('queue_size', i, { queue: `q${i}` });
+    await monitor.flush();
+    const { size, text, r } = await call('get_performance_metrics', {});
+    expect(size).toBeLessThanOrEqual(8 * KB);
+    const total = r.structuredContent.total as number;
+    expect(total).toBeGreaterThanOrEqual(210);
+    expect(r.structuredContent.truncated).toBe(true);
+    expect(text).toMatch(new RegExp(`^${total} series, last 60s \\(showing \\d+: pass limit \\(up to 1000\\) for more, or metric_types or tags to choose\\)`));
+    expect((await call('get_performance_metrics', { limit: 1000 })).r.structuredContent).toMatchObject({ total, truncated: false });
+  });
+
+  it('notifies the 300 alerts that fired together as one message with counts', async () => {
+    const message = await waitFor(() => logs.find((l) => l.data.event === 'alerts'), 10_000, 'the grouped notification');
+    expect(message.level).toBe('critical');
+    expect(message.data).toMatchObject({ count: 300 });
+    // 30 (rule, change) pairs of 10 each: the first 10 listed, the rest counted.
+    expect(message.data.changes).toHaveLength(10);
+    expect((message.data.changes as { count: number }[]).every((c) => c.count === 10)).toBe(true);
+    expect(message.data.message).toMatch(/^300 alert changes: 10 firing (critical|warning) response_time > \d+; .*; 20 more \(rule, change\) pairs\. get_performance_alerts lists them$/);
+    expect(message.data.first).toHaveLength(5);
+    expect(logs.filter((l) => l.data.event === 'alert' || l.data.event === 'alerts')).toHaveLength(1);
+    expect(bytes(message)).toBeLessThanOrEqual(8 * KB);
+  });
+});

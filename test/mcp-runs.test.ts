@@ -1,0 +1,100 @@
+/**
+ * Long work over MCP answers at once: an optimisation run returns its id and plan and goes
+ * on in the monitor, is read and cancelled by id; every other tool call is held to a deadline.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
+import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
+import { TOOL_DEADLINE_MS } from '../dist/src/mcp/tools.js';
+import { call, ok, text } from './mcp-helpers.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** A running monitor with the service's cache knob, half of its lookups hitting, and a client on it. */
+async function setup(frontOptions: { toolDeadlineMs?: number } = {}) {
+  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  await m.start();
+  closers.push(() => m.stop());
+  const knob = { value: 50 };
+  m.registerTunable({ name: 'cache.size', type: 'cache', get: () => knob.value, set: (v) => void (knob.value = v), min: 10, max: 90, step: 10, target: 'cache_hit_rate' });
+  for (let i = 0; i < 20; i++) m.record('cache_hit_rate', i < 10 ? 1 : 0);
+  await m.flush();
+  const server = new McpFront(new MonitorHost(m, false), frontOptions).createServer('legacy');
+  const client = new Client({ name: 'runs-test', version: '1.0.0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  await client.connect(b);
+  closers.push(async () => {
+    await client.close();
+    await server.close();
+  });
+  return { m, knob, client };
+}
+
+describe('optimize_performance runs', () => {
+  it('answers auto_apply at once with the run id and plan; the run is read and cancelled by id', async () => {
+    const { knob, client } = await setup();
+    // A verification window of an hour: before runs, this call held its request for the hour.
+    const started = await ok(client, 'optimize_performance', { optimization_type: 'cache', auto_apply: true, verification_window: 3600 }, OptimizeOutput);
+    expect(started).toMatchObject({ run_id: 1, state: 'running', dry_run: false, auto_apply: true, verification_window: 3600, finished_at: null });
+    expect(started.plan).toMatchObject([{ knob: 'cache.size', from: 50, to: 60, target: 'cache_hit_rate', goal: 'increase', baseline: 0.5 }]);
+    expect(started.next).toMatch(/read it with optimize_performance \{ run_id: 1 \}; stop it with \{ run_id: 1, cancel: true \}/);
+    expect(knob.value).toBe(60);
+
+    const progress = await call(client, 'optimize_performance', { run_id: 1 });
+    expect(progress.structuredContent).toMatchObject({ run_id: 1, state: 'running', current: { knob: 'cache.size', from: 50, to: 60, target: 'cache_hit_rate', verify_until: expect.any(String) }, applied: [] });
+    expect(text(progress)).toMatch(/^optimisation run 1, auto_apply run for cache: running, verifying cache\.size 50 → 60 on cache_hit_rate until 20\d\d-/);
+    expect((progress.structuredContent!.log as { kind: string }[]).map((e) => e.kind)).toEqual(['plan', 'change']);
+
+    // One run applies at a time; the refusal says which, and how to read or stop it.
+    const busy = await call(client, 'optimize_performance', { optimization_type: 'all', auto_apply: true });
+    expect(text(busy)).toBe('PW_ERR_BUSY: optimisation run 1 is applying changes (one run at a time): read it with optimize_performance { run_id: 1 }, or stop it with { run_id: 1, cancel: true }');
+
+    const cancelled = await call(client, 'optimize_performance', { run_id: 1, cancel: true });
+    expect(cancelled.structuredContent).toMatchObject({ state: 'cancelled', current: null, finished_at: expect.any(String) });
+    expect((cancelled.structuredContent!.applied as unknown[])[0]).toMatchObject({ knob: 'cache.size', from: 50, to: 60, outcome: 'rolled-back', target: 'cache_hit_rate', before: 0.5, after: null });
+    expect(knob.value).toBe(50);
+    // The rollback says what the target read before and after, and why.
+    expect(text(cancelled)).toMatch(/^applied: cache\.size 50 → 60: rolled back to 50; cache_hit_rate 0\.5 before, not measured after: cancelled after [\d.]+ s of the 3600 s verification window, before cache_hit_rate could be judged$/m);
+    expect((cancelled.structuredContent!.log as { kind: string }[]).map((e) => e.kind)).toEqual(['plan', 'change', 'rollback']);
+    expect((await call(client, 'optimize_performance', { run_id: 1 })).structuredContent).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('says that knobs come from the service\'s code, and lists those registered', async () => {
+    const { client } = await setup();
+    const none = await ok(client, 'optimize_performance', { optimization_type: 'database' }, OptimizeOutput);
+    expect(none).toMatchObject({ state: 'done', dry_run: true, plan: [] });
+    expect(none.knobs).toEqual([
+      { name: 'perfwatch.report_threads', type: 'concurrency', target: 'monitor_report_ms' },
+      { name: 'cache.size', type: 'cache', target: 'cache_hit_rate' },
+    ]);
+    expect((none.notes as string[]).at(-1)).toBe(
+      "No tunable of type database is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type: 'database', get, set, min, max, step, target }). Registered now: perfwatch.report_threads (concurrency), cache.size (cache).",
+    );
+    const t = text(await call(client, 'optimize_performance', { optimization_type: 'database' }));
+    expect(t).toMatch(/^knobs: perfwatch\.report_threads \(concurrency, target monitor_report_ms\), cache\.size \(cache, target cache_hit_rate\)$/m);
+    expect(t).not.toMatch(/call registerTunable/);
+    expect(await call(client, 'optimize_performance', { run_id: 99 })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^PW_ERR_INVALID_ARG: run_id 99 is not a run of this monitor/) }] });
+    expect(text(await call(client, 'optimize_performance', { run_id: 1, optimization_type: 'cache' }))).toBe('PW_ERR_INVALID_ARG: optimization_type must not be given with run_id: run_id reads (or cancels) a run started before');
+  });
+});
+
+describe('tool deadline', () => {
+  it('is under the 30 s a client waits', () => {
+    expect(TOOL_DEADLINE_MS).toBeLessThanOrEqual(30_000);
+  });
+
+  it('stops a report that outlives it and says what to ask for instead', async () => {
+    // A deadline shorter than any report (the pool's thread alone takes longer to start).
+    const { client } = await setup({ toolDeadlineMs: 1 });
+    const r = await call(client, 'generate_performance_report', {});
+    expect(r).toMatchObject({ isError: true, content: [{ text: 'PW_ERR_TIMEOUT: generate_performance_report did not finish within 0.001 s and was stopped: ask for a shorter time_range' }] });
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Queries over a store filled on synthetic time: window quantiles kept between reads equal a
+ * fresh merge of every sketch, rates divide by the time the window covers, and unknown names
+ * are errors that name the nearest known ones.
+ */
+import { describe, expect, it } from 'vitest';
+import { Query, QUANTILES } from '../dist/src/query.js';
+import { HistoryReader } from '../dist/src/history.js';
+import { ALWAYS_WATCHED } from '../dist/src/watched.js';
+import { SketchAccumulator } from '../dist/src/sketch.js';
+import { T0, synthetic } from './synthetic.js';
+
+/** The window's quantiles the way getMetrics computed them before: every sketch merged afresh. */
+function merged(s: ReturnType<typeof synthetic>, id: number, from: number): number[] {
+  const acc = new SketchAccumulator();
+  const agg = s.reader.aggregate(id, from, Infinity, acc);
+  return acc.quantiles(QUANTILES).map((q) => Math.min(agg.max, Math.max(agg.min, q)));
+}
+
+describe('getMetrics window quantiles', () => {
+  it('kept between reads, equal a fresh merge as samples arrive, buckets close and the window moves', () => {
+    const s = synthetic({ bucketCapacity: 400 });
+    let seed = 3;
+    const rand = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const ids = [
+      s.id('lat', { k: 'wide' }, 'distribution', 'ms'),
+      s.id('lat', { k: 'signed' }, 'distribution', 'ms'),
+      s.id('depth', {}, 'gauge', 'count'),
+      s.id('hits', {}, 'counter', 'requests'),
+    ];
+    const gen = [() => Math.exp(1 + 5 * rand()), () => (rand() - 0.4) * 1000, () => Math.floor(rand() * 10), () => 1];
+    const query = new Query(s.registry, s.reader);
+    let t = T0 + 10;
+    for (let step = 0; step < 200; step++) {
+      // A few samples a step, four steps a second: the open bucket changes between reads,
+      // and every fourth read follows a closed bucket (the window moves by one).
+      const samples: [number, number][] = [];
+      for (let i = 0; i < ids.length; i++) for (let n = 0; n < 1 + Math.floor(rand() * 6); n++) samples.push([ids[i]!, gen[i]!()]);
+      t += 250;
+      s.apply(t, samples);
+      const windowSeconds = step < 150 ? 30 : 45; // a longer window once: the kept state starts over
+      const read = query.metrics({ windowSeconds }, t);
+      const from = t - windowSeconds * 1000;
+      for (const m of read) {
+        const w = m.window;
+        expect([w.p50, w.p90, w.p95, w.p99], `${m.name} ${JSON.stringify(m.tags)} at step ${step}`).toEqual(merged(s, m.id, from));
+      }
+    }
+  });
+});
+
+describe('rates', () => {
+  it('divide by the time the window covers: the part the monitor watched, up to now', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // Watched from T0 + 50 s; 2 requests a second from then.
+    for (let sec = 50; sec < 61; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    const now = T0 + 61_000 + 10;
+    s.apply(now, []);
+    const watched = { from: T0 + 50_000, to: Infinity };
+    const [m] = new Query(s.registry, s.reader, () => watched).metrics({ windowSeconds: 60 }, now);
+    // 22 requests in the 11.01 s watched, not over the 60 s window.
+    expect(m!.window.count).toBe(22);
+    expect(m!.window.rate).toBeCloseTo(22 / 11.01, 9);
+    expect(m!.value).toBe(m!.window.rate);
+    // A window the monitor did not watch at all has no rate, not a zero.
+    const stopped = new Query(s.registry, s.reader, () => ({ from: T0 + 50_000, to: T0 + 61_010 }));
+    const [later] = stopped.metrics({ windowSeconds: 10 }, now + 120_000);
+    expect(later!.window.rate).toBeNull();
+  });
+});
+
+describe('unknown metric names', () => {
+  it('are errors naming the nearest known ones, in getMetrics and getMetricHistory', () => {
+    const s = synthetic();
+    s.apply(T0 + 10, [[s.id('checkout_latency', { route: '/pay' }), 5]]);
+    const query = new Query(s.registry, s.reader);
+    expect(() => query.metrics({ names: ['response_time', 'checkout_latncy'] }, T0 + 20)).toThrow('names[1] "checkout_latncy" is not a known metric; the nearest known: checkout_latency, error_rate, cache_hit_rate');
+    const history = new HistoryReader(s.registry, s.reader, new SketchAccumulator(), () => ALWAYS_WATCHED);
+    expect(() => history.read({ metric: 'respons_time' }, T0 + 20)).toThrow(/^metric "respons_time" is not a known metric; the nearest known: response_time, /);
+    // A known name without data (a built-in one) is not an error: it has no series yet.
+    expect(query.metrics({ names: ['throughput'] }, T0 + 20)).toEqual([]);
+  });
+});
+
+describe('report rates and trends', () => {
+  it('a report divides a rate by the time its range covers, as getMetrics does', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    for (let sec = 50; sec < 61; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    const now = T0 + 61_000 + 10;
+    s.apply(now, []);
+    // A report over the last hour of a monitor that watched from T0 + 50 s.
+    const report = s.report({ from: now - 3_600_000, to: now, now, watched: { from: T0 + 50_000, to: Infinity } });
+    const series = report.series.find((x) => x.name === 'hits')!;
+    expect(series.rate).toBeCloseTo(22 / 11.01, 9);
+    expect(report.metrics.find((m) => m.name === 'hits')!.rate).toBeCloseTo(22 / 11.01, 9);
+  });
+
+  it('gives no trend over a span too short to mean one, and says why', () => {
+    const s = synthetic();
+    const heap = s.id('heap_total', {});
+    // Ten seconds of a falling heap: read per hour, it would be a 3.6 GB/h fall.
+    s.fill(10, [[heap, (sec) => 1e9 - sec * 1e6]]);
+    const short = s.report().series.find((x) => x.name === 'heap_total')!;
+    expect(short.trend).toBeNull();
+    expect(short.trendNote).toBe('the data spans 10 s; a trend needs at least 5 min');
+    expect(s.report().notes).toContain('Trends are given over at least 5 minutes of data: series spanning less have none.');
+    // Ten minutes: a trend, per hour.
+    const long = synthetic();
+    const h = long.id('heap_total', {});
+    long.fill(600, [[h, (sec) => 1e9 + sec * 1e3]]);
+    expect(long.report().series.find((x) => x.name === 'heap_total')!.trend!.slopePerHour).toBeCloseTo(3.6e6, 0);
+  });
+});
