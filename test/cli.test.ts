@@ -74,7 +74,7 @@ describe('perfwatch CLI', () => {
     await monitor.start();
     const server = await monitor.serveMcp({ port: 0, token });
     try {
-      const withToken = (value: string) => run(process.execPath, [CLI, 'report', '--url', server.url, '--metrics', 'none'], { timeout: 60_000, env: { ...process.env, PERFWATCH_TOKEN: value } });
+      const withToken = (value: string) => run(process.execPath, [CLI, 'report', '--url', server.url, '--metrics', 'rss'], { timeout: 60_000, env: { ...process.env, PERFWATCH_TOKEN: value } });
       expect((await withToken(token)).stdout).toMatch(/^monitor running/m);
       await expect(withToken('')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
     } finally {

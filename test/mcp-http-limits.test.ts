@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { MAX_REQUEST_BYTES, SAMPLE_TAG_BYTES } from '../dist/src/mcp/http-options.js';
 import { MAX_BATCH, MAX_TIME_LENGTH } from '../dist/src/mcp/schemas.js';
+import { StatusOutput } from '../dist/src/mcp/status.js';
 import * as schemas from '../dist/src/mcp/schemas.js';
 import { ok } from './mcp-helpers.js';
 import { INIT, JSON_HEADERS, postHead, raw, useServing } from './http-helpers.js';
@@ -46,7 +47,7 @@ describe('HTTP sessions', () => {
     const { server } = await serving({ port: 0, maxSessions: 7 });
     await initialize(server.url);
     const c = await client(server.url);
-    const status = await ok(c, 'get_monitoring_status', {}, schemas.StatusOutput);
+    const status = await ok(c, 'get_monitoring_status', {}, StatusOutput);
     expect(status.http).toMatchObject({ sessions: 2, max_sessions: 7, sessions_expired: 0, state_changes: false });
   });
 });

@@ -49,18 +49,20 @@ describe('collector lag', () => {
     await m.start();
     await m.injectFault('hang');
     // Stuck: its heartbeat stops (it would drain anything recorded before that).
-    await waitFor(() => (m.status().collector.heartbeatAgeMs ?? 0) > 200, 10_000, 'the collector to stop beating');
+    await waitFor(() => (m.status().collector.heartbeatAgeMs ?? 0) > 150, 10_000, 'the collector to stop beating');
     const h = m.metric('response_time', { case: 'lag' });
     for (let i = 0; i < 10_000; i++) h.record(4);
-    // Samples waiting, and a lag that counts how long: it read 0 before (it was the age at
-    // the last pass, and there was none since).
-    const seen = await waitFor(() => {
+    // Samples waiting, and a lag that counts how long they have (it read 0 before: it was the
+    // age at the last pass, and there was none since). The watchdog replaces the hung
+    // collector within a few hundred ms, so the lag is read until then.
+    let seen = 0;
+    await waitFor(() => {
       const s = m.status();
-      return s.ingestion.pending > 0 && s.collector.lagMs >= 500 ? s : undefined;
-    }, 10_000, 'a lag that grows while samples wait');
-    expect(seen.collector.lagMs).toBeGreaterThanOrEqual(500);
+      if (s.ingestion.pending > 0) seen = Math.max(seen, s.collector.lagMs);
+      return s.collector.restarts === 1;
+    }, 10_000, 'the replacement');
+    expect(seen).toBeGreaterThanOrEqual(50);
     // Once a new collector has drained them, nothing waits and the lag is 0.
-    await waitFor(() => m.status().collector.restarts === 1, 10_000, 'the replacement');
     await m.flush();
     expect(m.status()).toMatchObject({ ingestion: { pending: 0 }, collector: { lagMs: 0 } });
   });

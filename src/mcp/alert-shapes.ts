@@ -3,20 +3,21 @@
  * strings): the alerts tool, the rule tool and the notifications share these shapes.
  */
 import { z } from 'zod';
-import { AGGREGATIONS, ALERT_STATES, OPERATORS, SEVERITIES, describeRule, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
+import { ALERT_STATES, describeRule, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
 import { iso } from './format.js';
 
+/** Aggregation, operator and severity are the input schema's words; listed there, not again here (tools/list's budget). */
 export const RuleOut = z.object({
   id: z.string(),
   name: z.string(),
   condition: z.string(),
   metric_type: z.string(),
   tags: z.record(z.string(), z.string()),
-  aggregation: z.enum(AGGREGATIONS),
+  aggregation: z.string(),
   window: z.number(),
-  operator: z.enum(OPERATORS),
+  operator: z.string(),
   threshold: z.number(),
-  severity: z.enum(SEVERITIES),
+  severity: z.string(),
   duration: z.number(),
   cooldown: z.number(),
   auto_resolve: z.boolean(),
@@ -52,7 +53,7 @@ export const AlertOut = z.object({
   rule_name: z.string(),
   metric_type: z.string(),
   tags: z.record(z.string(), z.string()),
-  severity: z.enum(SEVERITIES),
+  severity: z.string(),
   state: z.enum(['pending', 'firing', 'resolved']),
   value: z.number(),
   threshold: z.number(),
@@ -82,7 +83,7 @@ export const TransitionOut = z.object({
   fingerprint: z.string(),
   metric_type: z.string(),
   tags: z.record(z.string(), z.string()),
-  severity: z.enum(SEVERITIES),
+  severity: z.string(),
   from: z.enum(ALERT_STATES),
   to: z.enum(ALERT_STATES),
   value: z.number(),

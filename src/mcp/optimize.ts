@@ -154,6 +154,8 @@ export function registerOptimizeTool(server: McpServer, front: McpFront): void {
       input: OptimizeInput,
       output: OptimizeOutput,
       annotations: WRITE,
+      // A plan and a read of a run change nothing; applying and cancelling (a rollback) do.
+      changesState: (args) => (args.run_id !== undefined ? args.cancel === true : !(args.dry_run ?? !args.auto_apply)),
     },
     async (args) => {
       await host.readable();

@@ -97,7 +97,7 @@ export const StartInput = z.strictObject({
     .min(1, { error: 'must not be empty' })
     .max(MAX_PATH_LENGTH, { error: `must be at most ${MAX_PATH_LENGTH} characters`, abort: true })
     .optional()
-    .describe('A JSON file of monitor options (at most 1 MB) inside the server\'s config directory (--config-dir, default its working directory)'),
+    .describe('JSON options file (at most 1 MB) in the server\'s --config-dir (default: its cwd)'),
   collection_interval: z
     .number({ error: 'must be a number of seconds from 1 to 300' })
     .int({ error: 'must be a whole number of seconds from 1 to 300' })
@@ -126,7 +126,7 @@ export const StopInput = z.strictObject({
 export const StopOutput = z.object({
   state: z.string(),
   was_running: z.boolean(),
-  paused: z.boolean().describe('embedded monitor: own sampling paused, records kept'),
+  paused: z.boolean(),
   data_preserved: z.boolean(),
   series: z.number(),
   samples_ingested: z.number(),

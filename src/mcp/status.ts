@@ -31,7 +31,7 @@ export const StatusInput = z.strictObject({
 
 export const StatusOutput = z.object({
   state: z.enum(['stopped', 'starting', 'running', 'stopping']),
-  paused: z.boolean().describe('own sampling paused (embedded monitor)'),
+  paused: z.boolean(),
   started_at: z.string().nullable(),
   uptime_seconds: z.number(),
   collection_interval: z.number(),
@@ -49,7 +49,7 @@ export const StatusOutput = z.object({
     address_space_bytes: z.number().describe('reserved, not in use'),
   }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
-  http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional().describe('the HTTP endpoint answering: sessions, body bytes, limits'),
+  http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
   metrics: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_metrics, last 60 s'),
   metrics_total: z.number().optional(),
   metrics_truncated: z.boolean().optional(),

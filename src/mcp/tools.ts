@@ -224,7 +224,7 @@ export function registerCoreTools(server: McpServer, front: McpFront): void {
     {
       title: 'Stop monitoring',
       description:
-        'Stop collecting; the data stays readable unless preserve_data is false. A monitor embedded in a service is paused instead (its own sampling stops; what the service records is kept).',
+        'Stop collecting (data kept unless preserve_data is false); an embedded monitor pauses its own sampling.',
       input: StopInput,
       output: StopOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
