@@ -11,19 +11,19 @@
  *    `last` rules, drained in 1,000 passes (the collector's 1 ms naps), the evaluator running
  *    after each pass as the alert actor does; its time is the CPU share at 1M samples/s.
  */
-import { rankOf } from '../src/sketch.js';
+import { rankOf } from '../src/engine/sketch.js';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import { parseAlertRule, type AlertRule, type AlertTransition } from '../src/alerts/schema.js';
-import { createControl } from '../src/control.js';
+import { createControl } from '../src/engine/control.js';
 import { PerformanceMonitor } from '../src/index.js';
-import { Registry, createRegistry } from '../src/registry.js';
-import { RingReader, RingWriter, createRing } from '../src/ring.js';
-import { createStore } from '../src/store/layout.js';
-import { StoreReader } from '../src/store/reader.js';
-import { StoreWriter } from '../src/store/writer.js';
+import { Registry, createRegistry } from '../src/engine/registry.js';
+import { RingReader, RingWriter, createRing } from '../src/engine/ring.js';
+import { createStore } from '../src/engine/store/layout.js';
+import { StoreReader } from '../src/engine/store/reader.js';
+import { StoreWriter } from '../src/engine/store/writer.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000_000);

@@ -14,13 +14,13 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
-import { createControl } from '../src/control.js';
-import { Query } from '../src/query.js';
-import { Registry, createRegistry } from '../src/registry.js';
-import { RingReader, RingWriter, createRing } from '../src/ring.js';
-import { createStore } from '../src/store/layout.js';
-import { StoreReader } from '../src/store/reader.js';
-import { StoreWriter } from '../src/store/writer.js';
+import { createControl } from '../src/engine/control.js';
+import { Query } from '../src/monitor/query.js';
+import { Registry, createRegistry } from '../src/engine/registry.js';
+import { RingReader, RingWriter, createRing } from '../src/engine/ring.js';
+import { createStore } from '../src/engine/store/layout.js';
+import { StoreReader } from '../src/engine/store/reader.js';
+import { StoreWriter } from '../src/engine/store/writer.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const SECONDS = 120;

@@ -10,15 +10,15 @@
  */
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createControl } from '../src/control.js';
-import { Registry, createRegistry } from '../src/registry.js';
+import { createControl } from '../src/engine/control.js';
+import { Registry, createRegistry } from '../src/engine/registry.js';
 import { buildReport } from '../src/reports/build.js';
 import { ReportService } from '../src/reports/service.js';
-import { RingReader, RingWriter, createRing } from '../src/ring.js';
-import { SketchAccumulator } from '../src/sketch.js';
-import { createStore } from '../src/store/layout.js';
-import { StoreWriter } from '../src/store/writer.js';
-import { StoreReader } from '../src/store/reader.js';
+import { RingReader, RingWriter, createRing } from '../src/engine/ring.js';
+import { SketchAccumulator } from '../src/engine/sketch.js';
+import { createStore } from '../src/engine/store/layout.js';
+import { StoreWriter } from '../src/engine/store/writer.js';
+import { StoreReader } from '../src/engine/store/reader.js';
 
 const SERIES = 100;
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);

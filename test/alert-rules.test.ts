@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AlertEvaluator, compare } from '../dist/src/alerts/evaluator.js';
 import { parseAlertRule, type AlertRule, type AlertRuleInput, type AlertTransition } from '../dist/src/alerts/schema.js';
-import { createControl } from '../dist/src/control.js';
-import { Registry, createRegistry } from '../dist/src/registry.js';
-import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
-import { createStore } from '../dist/src/store/layout.js';
-import { StoreReader } from '../dist/src/store/reader.js';
-import { StoreWriter } from '../dist/src/store/writer.js';
+import { createControl } from '../dist/src/engine/control.js';
+import { Registry, createRegistry } from '../dist/src/engine/registry.js';
+import { RingReader, RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { createStore } from '../dist/src/engine/store/layout.js';
+import { StoreReader } from '../dist/src/engine/store/reader.js';
+import { StoreWriter } from '../dist/src/engine/store/writer.js';
 
 const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;

@@ -3,15 +3,15 @@
  * writer and reader, driven the way the collector drives them, with each sample applied at
  * the time the test says. Reports are then built with the same function the pool runs.
  */
-import { createControl } from '../dist/src/control.js';
-import { Registry, createRegistry } from '../dist/src/registry.js';
+import { createControl } from '../dist/src/engine/control.js';
+import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { buildReport, type BuildOptions } from '../dist/src/reports/build.js';
-import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
-import { SketchAccumulator, rankOf } from '../dist/src/sketch.js';
-import { createStore, type StoreConfig } from '../dist/src/store/layout.js';
-import { StoreReader } from '../dist/src/store/reader.js';
-import { StoreWriter } from '../dist/src/store/writer.js';
-import type { MetricKind, MetricUnit } from '../dist/src/metrics.js';
+import { RingReader, RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { SketchAccumulator, rankOf } from '../dist/src/engine/sketch.js';
+import { createStore, type StoreConfig } from '../dist/src/engine/store/layout.js';
+import { StoreReader } from '../dist/src/engine/store/reader.js';
+import { StoreWriter } from '../dist/src/engine/store/writer.js';
+import type { MetricKind, MetricUnit } from '../dist/src/engine/metrics.js';
 import type { PerformanceReport } from '../dist/src/reports/types.js';
 
 export const T0 = 1_800_000_000_000; // a multiple of a minute (and of an hour)

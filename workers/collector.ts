@@ -7,7 +7,7 @@
  * every few ms so control calls get answered); when they are empty it sets SLEEPING and
  * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
  * rings or the next bucket boundary is due. Control calls arrive over comlink, on the port the
- * watchdog thread (its parent, src/watchdog.ts) handed to the coordinator.
+ * watchdog thread (its parent, src/actors/watchdog.ts) handed to the coordinator.
  *
  * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
  * while busy, the wake-up time before it sleeps); passes over all series beat as they go. The
@@ -17,9 +17,9 @@
  * the rings' APPLIED cells and the store's own state, so no sample is lost or applied twice.
  */
 import { getHeapStatistics } from 'node:v8';
-import { threadId, workerData, type MessagePort } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { nodeEndpoint } from '../src/comlink-node.js';
+import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import {
   BAD_SAMPLES,
   BEAT_BY,
@@ -40,56 +40,15 @@ import {
   SLEEPING,
   STARTED_AT,
   controlViews,
-} from '../src/control.js';
-import { Registry, type RegistryBuffers } from '../src/registry.js';
-import { RingReader, RingWriter, WRITE, createRing, ringStats } from '../src/ring.js';
-import { PendingClock } from '../src/pending-clock.js';
-import { StoreWriter } from '../src/store/writer.js';
-import type { StoreBuffers } from '../src/store/layout.js';
-import { SystemSampler, type SourceCost } from './system.js';
-import { measured } from '../src/precision.js';
-import { threadCpuMs } from '../src/reports/thread-cpu.js';
-import type { CollectorUsage } from '../src/reports/overhead.js';
-
-export interface CollectorData {
-  /** The comlink port to the coordinator (added by the watchdog). */
-  port?: MessagePort;
-  control: SharedArrayBuffer;
-  registry: RegistryBuffers;
-  store: StoreBuffers;
-  rings: SharedArrayBuffer[];
-  intervalMs: number;
-  system: { enabled: boolean; diskPaths?: string[]; slowCadenceMs: number };
-}
-
-export interface CollectorInfo {
-  rings: number;
-  openSeries: number;
-  freeSketchPages: number;
-  system: { enabled: boolean; platform: string; mounts: string[]; sources: SourceCost[] };
-}
-
-export type Fault = 'throw' | 'exit' | 'hang';
-
-export interface CollectorApi {
-  ready(): number;
-  addRing(ring: SharedArrayBuffer): void;
-  /** Adds the rings it does not drain yet (a successor gets the ones handed out meanwhile). */
-  addRings(rings: SharedArrayBuffer[]): void;
-  flush(): Promise<number>;
-  info(): CollectorInfo;
-  stop(): Promise<void>;
-  /** Test hook: fail the way a buggy or stuck actor would. */
-  injectFault(fault: Fault): void;
-  /** This thread's CPU time and heap, and its sampling cadences (the overhead budget reads them). */
-  usage(): CollectorUsage;
-  /**
-   * Samples the system every `systemMs` (rounded up to whole intervals) instead of every
-   * interval, and runs the process-spawning sources every `slowMs`: the overhead budget's
-   * back-off and the system-cadence tunable. A restarted collector starts at the defaults.
-   */
-  setSystemCadence(systemMs: number, slowMs?: number): void;
-}
+} from '../src/engine/control.js';
+import { Registry } from '../src/engine/registry.js';
+import { RingReader, RingWriter, WRITE, createRing, ringStats } from '../src/engine/ring.js';
+import { PendingClock } from '../src/engine/pending-clock.js';
+import { StoreWriter } from '../src/engine/store/writer.js';
+import { SystemSampler } from '../src/engine/system.js';
+import { measured } from '../src/engine/precision.js';
+import { threadCpuMs } from '../src/engine/thread-cpu.js';
+import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
 
 /** Samples taken from one ring per pass before moving to the next. */
 const BATCH = 1 << 16;

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../engine/control.js';
 import { InvalidArgumentError, describeValue } from '../errors.js';
-import type { RegistryBuffers } from '../registry.js';
-import type { StoreBuffers } from '../store/layout.js';
-import { Supervisor, type ActorExit, type WatchdogLink } from '../supervisor.js';
-import { timeArg } from '../query.js';
-import type { AlertActorApi, AlertActorData, AlertBatch } from '../../workers/alerts.js';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import { Supervisor, type ActorExit, type WatchdogLink } from '../actors/supervisor.js';
+import { timeArg } from '../analysis/time-arg.js';
+import type { AlertActorApi, AlertActorData, AlertBatch } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 

@@ -3,7 +3,7 @@
  * own client: the engine of `npm run bench:mcp` (with a bare SDK echo server as the peer) and
  * of `perfwatch bench --mcp` (perfwatch alone).
  */
-import { rankOf } from '../sketch.js';
+import { rankOf } from '../engine/sketch.js';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/client';

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
-import { cliMonitor, cliOptions } from './config.js';
+import { cliMonitor, cliOptions } from './options.js';
 
 /** The client configuration that runs this very install: absolute paths, nothing fetched. */
 const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] } } });

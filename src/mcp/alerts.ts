@@ -11,7 +11,7 @@ import { RuleOut, ruleOut } from './alert-shapes.js';
 import { AlertsArgs, AlertsOutput, alertsAnswer } from './alerts-answer.js';
 import { seriesLabel } from './format.js';
 import { metricName, perLimits, tagsFor, type TagLimits } from './schemas.js';
-import type { McpFront } from './server.js';
+import type { Front } from './front.js';
 import { READ, WRITE, defineTool } from './tools.js';
 
 export const ALERTS_URI = 'perfwatch://alerts';
@@ -64,7 +64,7 @@ export function ruleCreatedText(r: z.output<typeof RuleOut>): string {
   return `created rule ${r.id}: ${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
 }
 
-export function registerAlertTools(server: McpServer, front: McpFront): void {
+export function registerAlertTools(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
     server,

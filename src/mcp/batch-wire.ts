@@ -17,7 +17,7 @@
  * with the samples array cut out, and goes through the SDK as any message does; the
  * arguments then carry a PackedSamples where the array was, which the tool accepts.
  */
-import type { SampleColumns } from '../producer.js';
+import type { SampleColumns } from '../engine/producer.js';
 import { MAX_BATCH, MAX_TAGS, takesName, takesTags } from './schemas.js';
 
 /** The tool whose batches take the lane, as it appears in a line. */

@@ -3,9 +3,9 @@
  * schemas, and a compact text rendering of the same facts (one line per series, numbers
  * rounded to what a reader needs), since many clients show the model only the text.
  */
-import { measured, significant } from '../precision.js';
+import { measured, significant } from '../engine/precision.js';
 import { withJson } from './prebuilt.js';
-import type { MetricSnapshot } from '../query.js';
+import type { MetricSnapshot } from '../monitor/query.js';
 import type { z } from 'zod';
 import type { MetricSummary } from './schemas.js';
 
@@ -40,7 +40,7 @@ export function seriesLabel(name: string, tags: Record<string, string>): string 
   return inner ? `${name}{${inner}}` : name;
 }
 
-/** A derived statistic (a mean, a rate, a quantile) as answers carry it (see precision.ts). */
+/** A derived statistic (a mean, a rate, a quantile) as answers carry it (see engine/precision.ts). */
 export function stat<T extends number | null>(v: T): T {
   return (v === null ? v : measured(v)) as T;
 }

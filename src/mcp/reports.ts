@@ -6,14 +6,14 @@
  */
 import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { PerformanceMonitor } from '../monitor.js';
+import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { Baseline, PerformanceReport, Recommendation, SeriesStats } from '../reports/types.js';
 import { iso, num, seriesLabel, stat } from './format.js';
 import type { MonitorHost } from './host.js';
 import { intRange, parseTimeRange, timeRange } from './schemas.js';
 import { REPORT_BYTES, fitting, jsonBytes, textBytes } from './budget.js';
 import { renderMarkdown } from '../reports/markdown.js';
-import type { McpFront } from './server.js';
+import type { Front } from './front.js';
 import { READ, defineTool } from './tools.js';
 
 export const REPORT_URI = 'perfwatch://report/latest';
@@ -188,7 +188,7 @@ export function latestReportBody(monitor: PerformanceMonitor): ReportOut | { rep
   return r ? reportOut(r, undefined) : { report: null, reason: 'no report generated yet: call generate_performance_report' };
 }
 
-export function registerReportTools(server: McpServer, front: McpFront): void {
+export function registerReportTools(server: McpServer, front: Front): void {
   const host: MonitorHost = front.host;
   defineTool(
     server,

@@ -6,8 +6,8 @@
  * make the server do unbounded work and no answer floods an agent's context.
  */
 import { z } from 'zod';
-import { MAX_NAME_LENGTH, MAX_TAG_KEY_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
-import { KINDS } from '../metrics.js';
+import { MAX_NAME_LENGTH, MAX_TAG_KEY_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
+import { KINDS } from '../engine/metrics.js';
 
 /** Samples one record_performance_metric call may carry. */
 export const MAX_BATCH = 100_000;

@@ -13,9 +13,10 @@ import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { MetricSummaries } from './format.js';
 import type { TagLimits } from './schemas.js';
 import type { MonitorHost } from './host.js';
-import type { SessionStats } from './sessions.js';
+import type { EndpointStatus } from './http-options.js';
 import { registerStatus } from './status.js';
-import { TOOL_DEADLINE_MS, registerCoreTools, type ToolLimits } from './tools.js';
+import type { Front, LogLevel, ToolLimits } from './front.js';
+import { TOOL_DEADLINE_MS, registerCoreTools } from './tools.js';
 import { registerAlertTools } from './alerts.js';
 import { GROUP_WAIT_MS, forwardAlerts } from './alert-notices.js';
 import { registerReportTools } from './reports.js';
@@ -28,7 +29,6 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 export const VERSION: string = pkg.version;
 
 export type Era = 'legacy' | 'modern';
-export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
 
 const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-process.
 Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
@@ -46,21 +46,6 @@ interface LegacyPeer {
 /** Where a resource-updated event goes besides legacy peers (a modern HTTP entry's listen bus). */
 export type UpdatePublisher = (uri: string) => void;
 
-/** What an HTTP endpoint reports of itself (McpHttpServer.status(), get_monitoring_status). */
-export interface EndpointStatus {
-  sessions: SessionStats;
-  /** Bytes of request bodies held now, and the cap. */
-  bufferedBytes: number;
-  maxBufferedBytes: number;
-  maxBodyBytes: number;
-  /** Bodies answered 413 (too long) and 503 (the cap was reached). */
-  refusedBodies: { tooLarge: number; busy: number };
-  /** Whether the tools that change state run (policy.ts). */
-  stateChanges: boolean;
-  /** Whether clients must send a token. */
-  token: boolean;
-}
-
 export interface FrontOptions {
   /** Whether the tools that change state run (default true; see policy.ts). */
   stateChanges?: boolean;
@@ -70,7 +55,7 @@ export interface FrontOptions {
   alertGroupWaitMs?: number;
 }
 
-export class McpFront {
+export class McpFront implements Front {
   readonly host: MonitorHost;
   /** Whether tools that change state run for this front's clients (policy.ts). */
   readonly stateChanges: boolean;

@@ -9,13 +9,14 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { MonitorStatus } from '../monitor.js';
+import type { MonitorStatus } from '../monitor/monitor.js';
 import { alertsAnswer } from './alerts-answer.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
 import { baselinesOut, baselinesText } from './reports.js';
 import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
-import type { EndpointStatus, McpFront } from './server.js';
+import type { EndpointStatus } from './http-options.js';
+import type { Front } from './front.js';
 import { READ, defineTool } from './tools.js';
 
 export const STATUS_URI = 'perfwatch://status';
@@ -118,7 +119,7 @@ export function statusText(s: Out): string {
  * The status answer with what was asked for added, each part in its share of what is left
  * of `budget` (without a limit): the tool's answer, and the resource's.
  */
-async function statusAnswer(front: McpFront, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
+async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
   const monitor = front.host.monitor;
   const structured = statusOut(monitor.status(), front.endpointStatus?.());
   let text = statusText(structured);
@@ -152,7 +153,7 @@ async function statusAnswer(front: McpFront, args: z.output<typeof StatusInput>,
   return { structured, text };
 }
 
-export function registerStatus(server: McpServer, front: McpFront): void {
+export function registerStatus(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
     server,

@@ -7,9 +7,9 @@
 import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
-import type { BatchSample } from '../producer.js';
+import type { BatchSample } from '../engine/producer.js';
 import { iso, metricsText } from './format.js';
-import type { McpFront } from './server.js';
+import type { Front } from './front.js';
 import {
   MAX_BATCH,
   metricsInputFor,
@@ -57,10 +57,6 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pi
  */
 export const TOOL_DEADLINE_MS = 25_000;
 
-export interface ToolLimits {
-  deadlineMs: number;
-}
-
 /**
  * What a handler works under: its request's signal, aborted too when the deadline passes.
  * Made on first use: most handlers never ask.
@@ -100,7 +96,7 @@ export function toolError(error: unknown): CallToolResult {
  */
 export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   server: McpServer,
-  front: Pick<McpFront, 'stateChanges' | 'limits'>,
+  front: Pick<Front, 'stateChanges' | 'limits'>,
   name: string,
   spec: ToolSpec<I, O>,
   handler: (args: z.output<I>, ctx: ServerContext, work: ToolWork) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
@@ -184,7 +180,7 @@ function batchAnswer(recorded: number, names: Iterable<string>): ToolAnswer<z.ou
 }
 
 /** The monitor-lifecycle, recording and reading tools (backed by the engine core). */
-export function registerCoreTools(server: McpServer, front: McpFront): void {
+export function registerCoreTools(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
     server,

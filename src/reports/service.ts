@@ -15,13 +15,11 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
-import { InvalidArgumentError, describeValue } from '../errors.js';
-import type { Watched } from '../watched.js';
-import { toInvalidArgument } from '../options.js';
-import type { RegistryBuffers } from '../registry.js';
-import type { StoreBuffers } from '../store/layout.js';
-import type { ReportTask, ReportTaskResult } from '../../workers/reports.js';
-import { ReportAbortedError, ReportFailedError, ReportTimeoutError } from './errors.js';
+import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, describeValue, toInvalidArgument } from '../errors.js';
+import type { Watched } from '../analysis/watched.js';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
