@@ -16,7 +16,7 @@ import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EP
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { AlertActorApi, AlertActorData, AlertSink } from '../src/actors/protocols.js';
-import { Registry } from '../src/engine/registry.js';
+import { ALERTS_LOCK_TAG, Registry } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 
 /** Longest wait, so that the heartbeat moves (a hang is noticed within this plus the watchdog's grace) and pending timers are checked. */
@@ -24,7 +24,7 @@ const MAX_WAIT_MS = 250;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
-const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store), new Float64Array(data.progress));
+const evaluator = new AlertEvaluator(new Registry(data.registry, ALERTS_LOCK_TAG), new StoreReader(data.store), new Float64Array(data.progress));
 let sink: AlertSink | undefined;
 let stopping = false;
 let nextTimer = Infinity;

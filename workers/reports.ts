@@ -10,7 +10,7 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
-import { Registry } from '../src/engine/registry.js';
+import { Registry, reportLockTag } from '../src/engine/registry.js';
 import { SketchAccumulator } from '../src/engine/sketch.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
@@ -34,7 +34,7 @@ function viewsFor(task: ReportTask): { registry: Registry; reader: StoreReader }
   let v = views.get(task.monitorId);
   if (!v) {
     if (views.size >= 4) views.delete(views.keys().next().value!);
-    v = { registry: new Registry(task.registry, 0x20000000 | threadId), reader: new StoreReader(task.store) };
+    v = { registry: new Registry(task.registry, reportLockTag(threadId)), reader: new StoreReader(task.store) };
     views.set(task.monitorId, v);
   }
   return v;

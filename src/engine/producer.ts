@@ -12,7 +12,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, describeValue } from '../errors.js';
-import { Registry, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
+import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 
@@ -499,7 +499,7 @@ export function attachProducer(handle: ProducerHandle): Producer {
   }
   const existing = attached.get(handle.key);
   if (existing !== undefined) return existing;
-  const tag = threadId + 1;
+  const tag = producerLockTag(threadId);
   const sab = handle.rings.find((ring) => claimRing(ring, tag));
   if (sab === undefined) {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);

@@ -40,6 +40,19 @@ const VALUE_SEP = '\x1e';
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 
+/**
+ * Lock tags: who holds a table's lock (shared-table.ts), named in the error when a holder
+ * died with it. One per thread: a recording thread's is its threadId + 1 (the main thread's
+ * is 1); the actors' sit in bits no threadId reaches.
+ */
+export const MAIN_LOCK_TAG = 1;
+export const COLLECTOR_LOCK_TAG = 0x40000000;
+export const ALERTS_LOCK_TAG = 0x20000000;
+/** A recording thread's tag (attachProducer). */
+export const producerLockTag = (threadId: number): number => threadId + 1;
+/** A report pool thread's tag. */
+export const reportLockTag = (threadId: number): number => ALERTS_LOCK_TAG | threadId;
+
 export interface RegistryLimits {
   maxSeries: number;
   maxTags: number;
@@ -94,7 +107,7 @@ export function createRegistry(limits: RegistryLimits): RegistryBuffers {
   const names = createSharedTable(sizes.names);
   const series = createSharedTable(sizes.series);
   const buffers = { names, series, limits };
-  const registry = new Registry(buffers, 1);
+  const registry = new Registry(buffers, MAIN_LOCK_TAG);
   for (const m of BUILTIN_METRICS) registry.define(m.name, m.kind, m.unit);
   return buffers;
 }

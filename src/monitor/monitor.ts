@@ -25,7 +25,7 @@ import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
 import type { Watched } from '../analysis/watched.js';
 import { SketchAccumulator } from '../engine/sketch.js';
-import { OWN_SERIES, Registry, createRegistry, registryBytes, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { MAIN_LOCK_TAG, OWN_SERIES, Registry, createRegistry, registryBytes, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
 import { RuntimeSampler } from './runtime.js';
 import { StoreReader } from '../engine/store/reader.js';
@@ -207,7 +207,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.store = allocating(seriesNeed, () => createStore(storeConfig));
     this.mainRing = allocating(needs[5]!, () => createRing(o.ringCapacity));
     closeRing(this.mainRing, true);
-    this.registry = new Registry(this.registryBuffers, 1);
+    this.registry = new Registry(this.registryBuffers, MAIN_LOCK_TAG);
     this.reader = new StoreReader(this.store);
     // One accumulator (3 MB) for the two: they run one at a time on this thread.
     const acc = new SketchAccumulator();
