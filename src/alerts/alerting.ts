@@ -61,6 +61,11 @@ export interface AlertingDeps {
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
 
+/** Bytes of the shared record of how far `last` rules judged each series (an f64 per series id). */
+export function alertProgressBytes(seriesCapacity: number): number {
+  return 8 * seriesCapacity;
+}
+
 export class Alerting {
   readonly actor: Supervisor<AlertActorApi>;
   private readonly deps: AlertingDeps;
@@ -73,7 +78,7 @@ export class Alerting {
     this.deps = deps;
     this.notifier = new Notifier(deps.notifier);
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
-    const progress = new SharedArrayBuffer(8 * deps.seriesCapacity);
+    const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
     const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
     this.actor = new Supervisor<AlertActorApi>(

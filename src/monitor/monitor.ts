@@ -14,120 +14,39 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { BEAT_BY, CLOCK, INGESTED, BAD_SAMPLES, OWN_FAULTS, PAUSED, QUIET_AT, SKETCH_OVERFLOW, STARTED_AT, createControl, controlViews, type ControlViews } from '../engine/control.js';
-import { DropWatch, type DropReport } from './drops.js';
-import { Faults, type FaultStatus } from './faults.js';
-import { allocating, checkMemory, type MemoryNeed } from '../engine/memory.js';
-import { InvalidArgumentError, MonitorStoppedError, describeValue } from '../errors.js';
-import { resolveOptions, rollupIntervalMs, type MonitorOptions, type ResolvedOptions } from './options.js';
-import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
-import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
-import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
-import type { Watched } from '../analysis/watched.js';
-import { SketchAccumulator } from '../engine/sketch.js';
-import { MAIN_LOCK_TAG, OWN_SERIES, Registry, createRegistry, registryBytes, type RegistryBuffers, type Tags } from '../engine/registry.js';
-import { RingWriter, bytesFor, closeRing, createRing, ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
-import { RuntimeSampler } from './runtime.js';
-import { StoreReader } from '../engine/store/reader.js';
-import { createStore, storeBytes, storeSizes, type StoreBuffers, type StoreConfig } from '../engine/store/layout.js';
-import { touchedBytes } from '../engine/store/usage.js';
-import { collectorLag } from '../engine/pending-clock.js';
-import { Supervisor, WatchdogLink, type ActorExit, type ActorState } from '../actors/supervisor.js';
-import type { MetricKind, MetricUnit } from '../engine/metrics.js';
-import type { CollectorApi, CollectorData, CollectorInfo, Fault } from '../actors/protocols.js';
-import { Alerting, type AlertQuery, type AlertingStatus, type HistoryFilter } from '../alerts/alerting.js';
+import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
+import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
+import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
+import { BEAT_BY, CLOCK, PAUSED, controlViews, type ControlViews } from '../engine/control.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
+import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { RingWriter, closeRing } from '../engine/ring.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import { StoreReader } from '../engine/store/reader.js';
+import type { Watched } from '../analysis/watched.js';
+import { InvalidArgumentError, MonitorStoppedError, describeValue } from '../errors.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
-import { ReportsFeature } from './features.js';
-import type { OverheadOptions, OverheadStatus } from '../overhead/governor.js';
-import type { ReportOptions } from '../reports/service.js';
+import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
-import type { Tunable, TunableDefinition } from '../optimizer/tunables.js';
+import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
+import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
+import { ReportService, type ReportOptions } from '../reports/service.js';
 import type { Baseline, PerformanceReport } from '../reports/types.js';
+import { allocateBuffers, allocateRings } from './buffers.js';
+import { DropWatch } from './drops.js';
+import { Faults } from './faults.js';
+import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
+import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
+import { defineOwnMetrics, registerOwnTunables } from './own.js';
+import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { RuntimeSampler } from './runtime.js';
+import { Tick } from './tick.js';
+import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
-export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
-
-export interface RingStatus extends RingStats {
-  owner: 'main' | 'worker';
-}
-
-export interface MonitorStatus {
-  state: MonitorState;
-  running: boolean;
-  /** Running with its own sampling paused (pause()). */
-  paused: boolean;
-  startedAt: number | null;
-  uptimeMs: number;
-  collectionIntervalMs: number;
-  /** The application's series against maxSeries; the monitor's own are counted apart. */
-  series: { count: number; limit: number; own: { count: number; limit: number } };
-  ingestion: {
-    /** Samples applied to the store since the monitor was created. */
-    ingested: number;
-    /** Samples per second over the last few seconds while running; null when stopped. */
-    ratePerSecond: number | null;
-    dropped: number;
-    /** The latest collection interval with drops (the 'drops' event's report), or null. */
-    lastDrops: DropReport | null;
-    /** Samples whose series id was unknown (should stay 0). */
-    badSamples: number;
-    /** Samples published and waiting in rings. */
-    pending: number;
-    overflow: OverflowPolicy;
-    stallTimeoutMs: number;
-    rings: RingStatus[];
-  };
-  collector: {
-    state: ActorState;
-    restarts: number;
-    lastExit: { code: number; message: string | null } | null;
-    /**
-     * Read from shared memory, so current even while this thread has not yet heard of a
-     * replacement: the age of the running collector's last beat, and when it started.
-     */
-    heartbeatAgeMs: number | null;
-    startedAt: number | null;
-    /**
-     * How long the oldest sample waiting in a ring has waited (0 when none waits): since the
-     * collector first saw it published, or, for one published after its last pass, since
-     * that pass (or the doorbell or quiet publish that announced it).
-     */
-    lagMs: number;
-    openSeries: number | null;
-    freeSketchPages: number;
-    sketchOverflow: number;
-  };
-  memory: {
-    /**
-     * Shared memory written so far: the store's pages that data reached, the rings, the
-     * registry and the control block. What the monitor's buffers add to the resident size.
-     */
-    touchedBytes: number;
-    /**
-     * Address space the buffers reserve, by configuration: not memory in use (a page costs
-     * memory once written). Of which the series store, the registry and the rings.
-     */
-    addressSpaceBytes: number;
-    storeBytes: number;
-    registryBytes: number;
-    ringBytes: number;
-  };
-  system: CollectorInfo['system'] | null;
-  alerts: AlertingStatus & { heartbeatAgeMs: number | null };
-  /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
-  overhead: OverheadStatus;
-  /** Errors of the monitor's own work, caught and counted by kind (never thrown into the host). */
-  faults: FaultStatus;
-}
-
-const TICK_MS = 1_000;
-/** The tick runs this long before each whole second, where bucket boundaries fall. */
-const TICK_LEAD_MS = 15;
-
-function nextTickDelay(now: number): number {
-  const delay = TICK_MS - (now % TICK_MS) - TICK_LEAD_MS;
-  return delay > TICK_MS / 4 ? delay : delay + TICK_MS;
-}
+export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
 
 export class PerformanceMonitor extends EventEmitter {
   readonly options: ResolvedOptions;
@@ -149,7 +68,6 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly watchdog: WatchdogLink;
   private readonly faults: Faults;
   private readonly drops: DropWatch;
-  private nextDropCheck = 0;
   private currentState: MonitorState = 'stopped';
   private closed = false;
   private pausedNow = false;
@@ -159,54 +77,24 @@ export class PerformanceMonitor extends EventEmitter {
   /** When the monitor first started and when it last stopped: the time its data covers (rates). */
   private firstStartedAt = Infinity;
   private stoppedAt = Infinity;
-  private tick: NodeJS.Timeout | undefined;
-  private nextRuntimeSample = 0;
-  private tickCount = 0;
   private handleCount = 0;
-  private rate = { at: 0, ingested: 0, perSecond: 0 };
-  private collectorInfo: CollectorInfo | undefined;
   private sketchPagesPeak = 0;
-  private readonly features: ReportsFeature;
+  private readonly reports: ReportService;
+  private readonly optimizer: Optimizer;
+  private readonly overhead: OverheadGovernor;
+  private readonly statusParts: StatusParts;
+  private readonly tick: Tick;
 
   constructor(options?: MonitorOptions) {
     super();
     this.options = resolveOptions(options);
     const o = this.options;
-    const limits = { maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength };
-    const storeConfig: StoreConfig = {
-      maxSeries: o.maxSeries + OWN_SERIES,
-      rawCapacity: o.rawCapacity,
-      bucketCapacity: o.bucketCapacity,
-      rollupCapacity: o.rollupCapacity,
-      intervalMs: o.collectionIntervalMs,
-      rollupMs: rollupIntervalMs(o.collectionIntervalMs),
-      logBytes: o.sketchLogBytes,
-      rollupLogBytes: o.rollupLogBytes,
-      poolBytes: o.sketchPoolBytes,
-    };
-    // Every buffer's size is known before the first is allocated: a configuration the
-    // machine cannot hold fails here, naming its options.
-    const sizes = storeSizes(storeConfig);
-    const seriesNeed: MemoryNeed = {
-      what: `series store (maxSeries ${o.maxSeries} + ${OWN_SERIES} own series × ${sizes.slotBytes.toLocaleString('en-US')} bytes each, sized by rawCapacity ${o.rawCapacity}, bucketCapacity ${o.bucketCapacity}, rollupCapacity ${o.rollupCapacity})`,
-      option: 'maxSeries',
-      bytes: sizes.meta + sizes.hot + sizes.series + 8 * storeConfig.maxSeries,
-    };
-    const needs: MemoryNeed[] = [
-      seriesNeed,
-      { what: `registry (maxSeries ${o.maxSeries})`, option: 'maxSeries', bytes: registryBytes(limits) },
-      { what: `sketch log (sketchLogBytes ${o.sketchLogBytes})`, option: 'sketchLogBytes', bytes: sizes.log },
-      { what: `rollup sketch log (rollupLogBytes ${o.rollupLogBytes})`, option: 'rollupLogBytes', bytes: sizes.rollupLog },
-      { what: `sketch pool (sketchPoolBytes ${o.sketchPoolBytes})`, option: 'sketchPoolBytes', bytes: sizes.pool },
-      { what: `main thread's ring (ringCapacity ${o.ringCapacity})`, option: 'ringCapacity', bytes: bytesFor(o.ringCapacity) },
-    ];
-    checkMemory(needs);
-    this.control = createControl();
+    const buffers = allocateBuffers(o);
+    this.control = buffers.control;
     this.ctl = controlViews(this.control);
-    this.registryBuffers = allocating(needs[1]!, () => createRegistry(limits));
-    this.store = allocating(seriesNeed, () => createStore(storeConfig));
-    this.mainRing = allocating(needs[5]!, () => createRing(o.ringCapacity));
-    closeRing(this.mainRing, true);
+    this.registryBuffers = buffers.registry;
+    this.store = buffers.store;
+    this.mainRing = buffers.mainRing;
     this.registry = new Registry(this.registryBuffers, MAIN_LOCK_TAG);
     this.reader = new StoreReader(this.store);
     // One accumulator (3 MB) for the two: they run one at a time on this thread.
@@ -237,7 +125,7 @@ export class PerformanceMonitor extends EventEmitter {
       views: this.ctl,
       registry: this.registryBuffers,
       store: this.store,
-      seriesCapacity: storeConfig.maxSeries,
+      seriesCapacity: buffers.seriesCapacity,
       intervalMs: o.collectionIntervalMs,
       historyLimit,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
@@ -245,22 +133,69 @@ export class PerformanceMonitor extends EventEmitter {
       emit: (event, ...args) => this.emitSafe(event, ...args),
       fault: (kind, error) => this.faults.report(kind, error),
     });
-    this.features = new ReportsFeature({
+    defineOwnMetrics(this.registry);
+    this.reports = new ReportService({
       monitorId: this.id,
-      options: o,
       store: this.store,
-      registryBuffers: this.registryBuffers,
+      registry: this.registryBuffers,
+      threads: o.reports.threads,
+      timeoutMs: o.reports.timeoutMs,
+      // Reports analyse the alert engine's history of transitions.
+      alertHistory: (q) => this.alerting.getHistory(q),
+      watched: () => this.watched(),
+      onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
+    });
+    this.overhead = new OverheadGovernor(
+      {
+        intervalMs: o.collectionIntervalMs,
+        slowCadenceMs: o.system.slowCadenceMs,
+        systemEnabled: o.system.enabled,
+        collectorUsage: async () => (this.collector.state === 'running' ? this.collector.call((c) => c.usage()) : undefined),
+        setCadence: async (systemMs, slowMs) => {
+          if (this.collector.state === 'running') await this.collector.call((c) => c.setSystemCadence(systemMs, slowMs));
+        },
+        sharedBytesInUse: () => this.touchedBytes(),
+        reports: () => this.reports.usage(),
+        limitReports: (cap) => this.reports.limit(cap),
+        record: (name, value) => this.recordOwn(name, value),
+      },
+      o.overhead,
+    );
+    this.optimizer = new Optimizer({
+      measure: (t, from, to) => measureTarget(this.registry, this.reader, t.target, t.targetTags, from, to),
+      flush: () => this.flush(),
+      verificationWindowMs: () => o.reports.verificationWindowMs,
+      notes: () => [
+        `collectionIntervalMs (${o.collectionIntervalMs}) and rawCapacity (${o.rawCapacity}) size the shared store and are fixed at construction: they are not tunables; construct a monitor with other values to change them.`,
+      ],
+    });
+    registerOwnTunables(this.optimizer, this.reports, this.overhead, o);
+    this.tick = new Tick({
+      intervalMs: o.collectionIntervalMs,
+      ctl: this.ctl,
+      main: this.main,
+      runtime: this.runtime,
+      faults: this.faults,
+      drops: this.drops,
+      collector: this.collector,
+      overhead: this.overhead,
+      rings: () => this.rings(),
+      running: () => this.running,
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+    });
+    this.statusParts = {
+      options: o,
+      control: this.control,
+      ctl: this.ctl,
+      store: this.store,
       registry: this.registry,
       reader: this.reader,
       collector: this.collector,
-      touchedBytes: () => this.touchedBytes(),
-      record: (name, value) => this.main.ownMetric(name).record(value),
-      flush: () => this.flush(),
-      running: () => this.running,
-      // Reports analyse the alert engine's history of transitions.
-      alertHistory: (q) => this.getAlertHistory(q),
-      watched: () => this.watched(),
-    });
+      alerting: this.alerting,
+      overhead: this.overhead,
+      faults: this.faults,
+      drops: this.drops,
+    };
   }
 
   get state(): MonitorState {
@@ -320,18 +255,15 @@ export class PerformanceMonitor extends EventEmitter {
       this.currentState = 'stopped';
       throw error;
     }
-    for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, false);
+    for (const sab of this.rings()) closeRing(sab, false);
     this.main.ring.setClosed(false);
     this.startedAt = Date.now();
     if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
-    this.rate = { at: Date.now(), ingested: this.ctl.f64[INGESTED]!, perSecond: 0 };
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
-    this.nextRuntimeSample = 0;
-    this.nextDropCheck = Date.now() + this.options.collectionIntervalMs;
     this.currentState = 'running';
-    this.onTick();
-    this.features.start();
+    this.tick.start();
+    this.overhead.start();
     this.emitSafe('start');
   }
 
@@ -339,18 +271,20 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     this.stoppedAt = Date.now();
-    clearTimeout(this.tick);
-    this.tick = undefined;
+    this.tick.stop();
     if (this.runtime) {
       this.faults.guard('runtime-sample', () => this.runtime!.sample());
       this.runtime.stop();
     }
     this.main.flush();
-    for (const sab of [this.mainRing, ...this.handleRings]) closeRing(sab, true);
+    for (const sab of this.rings()) closeRing(sab, true);
     this.main.ring.setClosed(true);
     await this.collector.stop();
     await this.alerting.stop();
-    await this.features.stop();
+    // A change under verification on a stopping monitor could not be judged: roll it back now.
+    await this.optimizer.cancelAll();
+    this.overhead.stop();
+    await this.reports.close();
     this.currentState = 'stopped';
     this.emitSafe('stop');
   }
@@ -381,7 +315,7 @@ export class PerformanceMonitor extends EventEmitter {
     if (!this.paused) return false;
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
-    this.nextRuntimeSample = 0;
+    this.tick.sampleRuntimeNext();
     this.emitSafe('resume');
     return true;
   }
@@ -429,10 +363,7 @@ export class PerformanceMonitor extends EventEmitter {
    * gets its own ring.
    */
   producer(): ProducerHandle {
-    const { producerThreads, ringCapacity } = this.options;
-    const need: MemoryNeed = { what: `${producerThreads} rings of ${ringCapacity} samples (producerThreads × ringCapacity)`, option: 'producerThreads', bytes: producerThreads * bytesFor(ringCapacity) };
-    checkMemory([need]);
-    const rings = allocating(need, () => Array.from({ length: producerThreads }, () => createRing(ringCapacity)));
+    const rings = allocateRings(this.options);
     for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);
     // Collectors started from now on get them with their data; the running one by a call.
@@ -505,67 +436,16 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   status(): MonitorStatus {
-    const now = Date.now();
-    const rings: RingStatus[] = [this.mainRing, ...this.handleRings].map((sab, i) => ({ owner: i === 0 ? 'main' : 'worker', ...ringStats(sab) }));
-    const clock = this.ctl.f64[CLOCK]!;
-    const c = this.collector;
-    const seriesCount = this.registry.seriesCount();
-    const store = storeBytes(this.store);
-    const ringBytes = this.ringBytes();
-    const pending = rings.reduce((a, r) => a + r.fill, 0);
-    return {
+    const live = {
       state: this.currentState,
-      running: this.running,
       paused: this.paused,
       startedAt: this.startedAt,
-      uptimeMs: this.startedAt && this.running ? now - this.startedAt : 0,
-      collectionIntervalMs: this.options.collectionIntervalMs,
-      series: { count: this.registry.applicationSeriesCount(), limit: this.options.maxSeries, own: { count: this.registry.ownSeriesCount(), limit: OWN_SERIES } },
-      ingestion: {
-        ingested: this.ctl.f64[INGESTED]!,
-        ratePerSecond: this.running ? this.rate.perSecond : null,
-        dropped: rings.reduce((a, r) => a + r.dropped, 0),
-        lastDrops: this.drops.last,
-        badSamples: this.ctl.f64[BAD_SAMPLES]!,
-        pending,
-        overflow: this.options.overflow,
-        stallTimeoutMs: this.options.stallTimeoutMs,
-        rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
-      },
-      collector: {
-        state: c.state,
-        restarts: c.restarts,
-        lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
-        heartbeatAgeMs: clock > 0 && this.running ? Math.max(0, now - clock) : null,
-        startedAt: this.running ? this.ctl.f64[STARTED_AT]! : null,
-        lagMs: collectorLag(this.ctl, now, pending),
-        openSeries: this.collectorInfo?.openSeries ?? null,
-        freeSketchPages: this.reader.freePages(),
-        sketchOverflow: this.ctl.f64[SKETCH_OVERFLOW]!,
-      },
-      memory: {
-        touchedBytes: this.touchedBytes(),
-        addressSpaceBytes: store + this.registry.bytes() + ringBytes + this.control.byteLength,
-        storeBytes: store,
-        registryBytes: this.registry.bytes(),
-        ringBytes,
-      },
-      system: this.collectorInfo?.system ?? null,
-      alerts: { ...this.alerting.status(), heartbeatAgeMs: this.alerting.heartbeatAge(now) },
-      overhead: this.features.overhead.status(),
-      faults: this.faultStatus(),
+      rings: this.rings(),
+      ratePerSecond: this.tick.ratePerSecond,
+      collectorInfo: this.tick.collectorInfo,
+      touchedBytes: this.touchedBytes(),
     };
-  }
-
-  /** This thread's faults, with the collector's own readings it could not record. */
-  private faultStatus(): FaultStatus {
-    const status = this.faults.status();
-    const own = this.ctl.f64[OWN_FAULTS]!;
-    if (own > 0) {
-      status.byKind['collector-own-reading'] = { count: own, lastMessage: "a reading of the monitor's own could not be registered (see the collector)", lastAt: 0 };
-      status.total += own;
-    }
-    return status;
+    return monitorStatus(this.statusParts, live, Date.now());
   }
 
   /**
@@ -590,31 +470,31 @@ export class PerformanceMonitor extends EventEmitter {
   generateReport(options: ReportOptions & { format: 'markdown' | 'html' }): Promise<string>;
   generateReport(options?: ReportOptions): Promise<PerformanceReport | string>;
   generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
-    return this.features.reports.generate(options);
+    return this.reports.generate(options);
   }
 
   /** The last report generated (as JSON), whatever format it was asked in. */
   getLatestReport(): PerformanceReport | undefined {
-    return this.features.reports.latest();
+    return this.reports.latest();
   }
 
   /** Per-series baselines learned from the history held (built in the report pool). */
   getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
-    return this.features.reports.baselines(options);
+    return this.reports.baselines(options);
   }
 
   /** Registers a knob for optimize(): how to read and set it, its range and step, and the metric it should improve. */
   registerTunable(definition: TunableDefinition): void {
-    this.features.optimizer.register(definition);
+    this.optimizer.register(definition);
   }
 
   unregisterTunable(name: string): boolean {
-    return this.features.optimizer.unregister(name);
+    return this.optimizer.unregister(name);
   }
 
   /** Every registered tunable, the monitor's own included (perfwatch.*). */
   getTunables(): Omit<Tunable, 'get' | 'set'>[] {
-    return this.features.optimizer.list();
+    return this.optimizer.list();
   }
 
   /**
@@ -622,7 +502,7 @@ export class PerformanceMonitor extends EventEmitter {
    * verifies its target over a window and rolls back what did not help.
    */
   optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
-    return this.features.optimizer.optimize(options);
+    return this.optimizer.optimize(options);
   }
 
   /**
@@ -630,27 +510,27 @@ export class PerformanceMonitor extends EventEmitter {
    * run), and returns the run at once; read it with getOptimizationRun(runId).
    */
   startOptimization(options?: OptimizeOptions): OptimizationRun {
-    return this.features.optimizer.start(options);
+    return this.optimizer.start(options);
   }
 
   /** A run's progress, result so far and state (running, done, cancelled, failed); the last 20 are kept. */
   getOptimizationRun(runId: number): OptimizationRun | undefined {
-    return this.features.optimizer.run(runId);
+    return this.optimizer.run(runId);
   }
 
   /** Stops a run: the change being verified is rolled back; resolves with the run once stopped. */
   cancelOptimization(runId: number): Promise<OptimizationRun | undefined> {
-    return this.features.optimizer.cancel(runId);
+    return this.optimizer.cancel(runId);
   }
 
   /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
   getOptimizationLog(): OptimizationLogEntry[] {
-    return this.features.optimizer.getLog();
+    return this.optimizer.getLog();
   }
 
   /** Changes the overhead budget while running (percent of one core, bytes). */
   setOverheadBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
-    this.features.setOverheadBudget(budget);
+    this.overhead.setBudget(budget);
   }
 
   /**
@@ -663,7 +543,7 @@ export class PerformanceMonitor extends EventEmitter {
   async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' = 'collector'): Promise<void> {
     if (actor === 'reports') {
       if (fault !== 'hang') throw new InvalidArgumentError('fault', 'of the report pool can only be hang');
-      await this.features.reports.hang();
+      await this.reports.hang();
       return;
     }
     const target = actor === 'alerts' ? this.alerting.actor : this.collector;
@@ -684,14 +564,25 @@ export class PerformanceMonitor extends EventEmitter {
     return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
   }
 
-  private ringBytes(): number {
-    return [this.mainRing, ...this.handleRings].reduce((a, r) => a + r.byteLength, 0);
+  /** The main thread's ring, then those handed out by producer(). */
+  private rings(): SharedArrayBuffer[] {
+    return [this.mainRing, ...this.handleRings];
   }
 
   /** See MonitorStatus.memory.touchedBytes; the sketch pages' peak is what this thread has seen. */
   private touchedBytes(): number {
     this.sketchPagesPeak = Math.max(this.sketchPagesPeak, this.reader.layout.poolPages - this.reader.freePages());
-    return touchedBytes(this.reader, this.registry.seriesCount(), this.sketchPagesPeak) + this.registry.bytes() + this.ringBytes() + this.control.byteLength;
+    return touchedSharedBytes(this.statusParts, this.rings(), this.sketchPagesPeak);
+  }
+
+  /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
+  private recordOwn(name: string, value: number): void {
+    if (!this.running) return;
+    try {
+      this.main.ownMetric(name).record(value);
+    } catch {
+      // stopped between the check and the record: the reading is dropped, not thrown
+    }
   }
 
   private collectorData(): CollectorData {
@@ -699,56 +590,10 @@ export class PerformanceMonitor extends EventEmitter {
       control: this.control,
       registry: this.registryBuffers,
       store: this.store,
-      rings: [this.mainRing, ...this.handleRings],
+      rings: this.rings(),
       intervalMs: this.options.collectionIntervalMs,
       system: this.options.system,
     };
-  }
-
-  /**
-   * Once a second, just before the collector's bucket boundary: runtime samples (every
-   * interval), the ingestion rate, the drop report (every interval). The runtime samples are
-   * published without waking the collector: it wakes for the boundary a few ms later anyway,
-   * and an idle monitor then costs one collector wake-up per interval. The time of that
-   * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
-   * not here: the watchdog thread does it, so a busy or blocked main thread delays nothing.
-   */
-  private onTick(): void {
-    if (this.currentState !== 'running') return;
-    const busyFrom = performance.now();
-    const now = Date.now();
-    this.tick = setTimeout(() => this.onTick(), nextTickDelay(now));
-    this.tick.unref();
-    this.faults.guard('tick', () => this.tickWork(now));
-    this.features.overhead.mainBusy(performance.now() - busyFrom);
-  }
-
-  private tickWork(now: number): void {
-    if (this.runtime && now >= this.nextRuntimeSample) {
-      this.nextRuntimeSample = now + this.options.collectionIntervalMs - TICK_MS / 2;
-      const quiet = this.main.ring.unpublished() === 0;
-      this.faults.guard('runtime-sample', () => this.runtime!.sample());
-      if (quiet) this.ctl.f64[QUIET_AT] = Date.now();
-      this.main.ring.publish(!quiet);
-    }
-    const ingested = this.ctl.f64[INGESTED]!;
-    if (now - this.rate.at >= 2_000) {
-      this.rate = { at: now, ingested, perSecond: ((ingested - this.rate.ingested) * 1000) / (now - this.rate.at) };
-    }
-    if (now >= this.nextDropCheck) {
-      this.nextDropCheck = now + this.options.collectionIntervalMs - TICK_MS / 2;
-      const rings = [this.mainRing, ...this.handleRings].map((sab, i) => ({ owner: i === 0 ? ('main' as const) : ('worker' as const), ...ringStats(sab) }));
-      const report = this.drops.check(rings, now);
-      if (report) this.emitSafe('drops', report);
-    }
-    if (this.collector.state === 'running' && this.tickCount++ % 5 === 0) {
-      this.collector
-        .call((c) => c.info())
-        .then((info) => {
-          this.collectorInfo = info;
-        })
-        .catch(() => {});
-    }
   }
 
   /** The pause flag, here and in shared memory (the collector skips system sampling while it is set). */

@@ -19,6 +19,7 @@
  */
 import { z } from 'zod';
 import type { CollectorUsage } from '../actors/protocols.js';
+import { toInvalidArgument } from '../errors.js';
 import { childrenCpuMs, threadCpuSource, type CpuSource } from '../engine/thread-cpu.js';
 
 const MiB = 1024 * 1024;
@@ -126,9 +127,14 @@ export class OverheadGovernor {
     await this.apply();
   }
 
-  /** New limits, already validated (see OverheadBudgetSchema). */
+  /** New limits while running (percent of one core, bytes), checked against OverheadBudgetSchema. */
   setBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
-    this.budget = { ...this.budget, ...budget };
+    const parsed = OverheadBudgetSchema.safeParse(budget);
+    if (!parsed.success) throw toInvalidArgument(parsed.error, budget, 'overhead');
+    const valid: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>> = {};
+    if (parsed.data.cpuPercent !== undefined) valid.cpuPercent = parsed.data.cpuPercent;
+    if (parsed.data.memoryBytes !== undefined) valid.memoryBytes = parsed.data.memoryBytes;
+    this.budget = { ...this.budget, ...valid };
   }
 
   get systemCadenceMs(): number {

@@ -70,6 +70,9 @@ export class ReportService {
   private cap: number | undefined;
   private latestReport: PerformanceReport | undefined;
   private running = 0;
+  /** CPU time of every finished task, and the heap a pool thread had after the last one. */
+  private cpuMs = 0;
+  private heapBytes = 0;
 
   constructor(deps: ReportServiceDeps) {
     this.deps = deps;
@@ -100,6 +103,11 @@ export class ReportService {
 
   latest(): PerformanceReport | undefined {
     return this.latestReport;
+  }
+
+  /** What the pool has cost (the overhead budget counts it): CPU of all tasks, and the heaps of its threads. */
+  usage(): { cpuMs: number; heapBytes: number } {
+    return { cpuMs: this.cpuMs, heapBytes: this.heapBytes * Math.max(1, this.effectiveThreads) };
   }
 
   async generate(input: ReportOptions | undefined): Promise<PerformanceReport | string> {
@@ -219,6 +227,8 @@ export class ReportService {
     try {
       const result = await pool.run(task, { transferList: [channel.port2], signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
       await drained;
+      if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
+      this.heapBytes = result.heapUsed;
       this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
       return result;
     } catch (error) {
