@@ -4,63 +4,73 @@
  * sleeping collector without a message), the drain epoch (so readers can wait for new data),
  * the shared clock and the collector's counters, which status() reads without a round trip.
  *
- * Layout (64-byte lines so that cells written by different threads never share a line):
- *
- * | line | bytes   | cell                  | type  | writer     | meaning                               |
- * |------|---------|-----------------------|-------|------------|---------------------------------------|
- * | 0    | 0       | SLEEPING              | i32   | collector  | 1 while the collector waits for data  |
- * | 0    | 4       | DOORBELL              | i32   | producers  | bumped + notified to wake it          |
- * | 1    | 64      | DRAIN_EPOCH           | i32   | collector  | bumped + notified after each drain    |
- * | 1    | 68      | BUCKET_EPOCH          | i32   | collector  | bumped + notified after bucket close  |
- * | 2    | 128     | CLOCK                 | f64   | collector  | wall clock (ms) of the last drain     |
- * | 2    | 136     | INGESTED              | f64   | collector  | samples applied to the store          |
- * | 2    | 144     | DRAIN_PASSES          | f64   | collector  | drain passes that moved data          |
- * | 2    | 152     | BAD_SAMPLES           | f64   | collector  | samples with an unknown series id     |
- * | 2    | 160     | SKETCH_OVERFLOW       | f64   | collector  | samples with no sketch page to go to  |
- * | 2    | 168     | PENDING_SINCE         | f64   | collector  | since when the oldest sample waits; 0 |
- * | 2    | 184     | RUNG_AT               | f64   | producers  | wall clock (ms) of the last wake-up   |
- * | 2    | 176     | CLOSED_BUCKET_START   | f64   | collector  | start (ms) of the newest closed bucket|
- * | 3    | 192     | STARTED_AT            | f64   | collector  | when the running collector started    |
- * | 3    | 200     | ALERT_CLOCK           | f64   | alert actor| wall clock (ms) of its last round     |
- * | 3    | 208     | QUIET_AT              | f64   | main thread| when it last published without waking|
- * | 3    | 216     | BEAT_BY               | f64   | collector  | its next beat is due by then (ms)     |
- * | 3    | 224     | ALERT_BEAT_BY         | f64   | alert actor| the same for the alert actor          |
- * | 4    | 256     | OWN_FAULTS            | f64   | collector  | own readings it could not record      |
- * | 4    | 264     | UNJUDGED              | f64   | alert actor| raw samples past the raw ring before a `last` rule saw them |
- * | 4    | 272     | HANG_AT               | f64   | collector  | when an injected hang began (drills)  |
- * | 4    | 288     | PAUSED                | i32   | main thread| 1 while its own sampling is paused   |
+ * Its layout is CONTROL_LAYOUT below: 64-byte lines, each written by one thread, so that a
+ * thread's writes never invalidate a line another thread writes; the doorbell line is the one
+ * place where producers and the collector meet, and it is written only while the collector
+ * sleeps (or on a control call).
  *
  * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK) at every round and, before it
  * waits, the time by which it will beat again (BEAT_BY, ALERT_BEAT_BY). The watchdog thread
  * declares it hung a grace period past that promise, whatever the other threads are doing.
  */
+import { defineLayout } from './layout.js';
 
-export const CONTROL_BYTES = 320;
+export const CONTROL_LAYOUT = defineLayout({
+  name: 'control block',
+  bytes: 384,
+  oneWriterPerLine: true,
+  sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the collector raises SLEEPING before it waits and bumps DOORBELL to end its own wait on a control call' }],
+  cells: {
+    SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data' },
+    DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
+    RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
+    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped and notified after each drain that moved data, and each closed bucket' },
+    BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
+    CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "wall clock (ms) of the collector's last round (its heartbeat)" },
+    INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
+    DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
+    BAD_SAMPLES: { offset: 152, type: 'f64', writer: 'collector', meaning: 'samples with an unknown series id' },
+    SKETCH_OVERFLOW: { offset: 160, type: 'f64', writer: 'collector', meaning: 'samples with no sketch page to go to' },
+    PENDING_SINCE: { offset: 168, type: 'f64', writer: 'collector', meaning: 'since when the oldest sample waits; 0 when none' },
+    CLOSED_BUCKET_START: { offset: 176, type: 'f64', writer: 'collector', meaning: 'start (ms) of the newest closed bucket' },
+    STARTED_AT: { offset: 184, type: 'f64', writer: 'collector', meaning: 'when the running collector started' },
+    BEAT_BY: { offset: 192, type: 'f64', writer: 'collector', meaning: 'its next beat is due by then (ms)' },
+    OWN_FAULTS: { offset: 200, type: 'f64', writer: 'collector', meaning: 'own readings it could not record' },
+    HANG_AT: { offset: 208, type: 'f64', writer: 'collector', meaning: 'when an injected hang began (drills)' },
+    ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
+    ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
+    UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
+    QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
+    PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
+  },
+});
 
+export const CONTROL_BYTES = CONTROL_LAYOUT.bytes;
+
+const at = CONTROL_LAYOUT.index;
 // Int32 cell indices.
-export const SLEEPING = 0;
-export const DOORBELL = 1;
-export const DRAIN_EPOCH = 16;
-export const BUCKET_EPOCH = 17;
-export const PAUSED = 72;
-
+export const SLEEPING = at.SLEEPING;
+export const DOORBELL = at.DOORBELL;
+export const DRAIN_EPOCH = at.DRAIN_EPOCH;
+export const BUCKET_EPOCH = at.BUCKET_EPOCH;
+export const PAUSED = at.PAUSED;
 // Float64 cell indices.
-export const CLOCK = 16;
-export const INGESTED = 17;
-export const DRAIN_PASSES = 18;
-export const BAD_SAMPLES = 19;
-export const SKETCH_OVERFLOW = 20;
-export const PENDING_SINCE = 21;
-export const CLOSED_BUCKET_START = 22;
-export const RUNG_AT = 23;
-export const STARTED_AT = 24;
-export const ALERT_CLOCK = 25;
-export const QUIET_AT = 26;
-export const BEAT_BY = 27;
-export const ALERT_BEAT_BY = 28;
-export const OWN_FAULTS = 32;
-export const UNJUDGED = 33;
-export const HANG_AT = 34;
+export const RUNG_AT = at.RUNG_AT;
+export const CLOCK = at.CLOCK;
+export const INGESTED = at.INGESTED;
+export const DRAIN_PASSES = at.DRAIN_PASSES;
+export const BAD_SAMPLES = at.BAD_SAMPLES;
+export const SKETCH_OVERFLOW = at.SKETCH_OVERFLOW;
+export const PENDING_SINCE = at.PENDING_SINCE;
+export const CLOSED_BUCKET_START = at.CLOSED_BUCKET_START;
+export const STARTED_AT = at.STARTED_AT;
+export const BEAT_BY = at.BEAT_BY;
+export const OWN_FAULTS = at.OWN_FAULTS;
+export const HANG_AT = at.HANG_AT;
+export const ALERT_CLOCK = at.ALERT_CLOCK;
+export const ALERT_BEAT_BY = at.ALERT_BEAT_BY;
+export const UNJUDGED = at.UNJUDGED;
+export const QUIET_AT = at.QUIET_AT;
 
 export interface ControlViews {
   readonly i32: Int32Array;

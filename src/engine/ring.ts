@@ -9,23 +9,11 @@
  * that wrap: `(write - read) | 0` is the fill level, so no slot has to be kept empty to tell
  * full from empty (capacity is a power of two, at most 2^30).
  *
- * Each 64-byte line has one writer, and the cell written on every sample (APPLIED) has a line
- * of its own: a producer on a full ring reads READ, and sharing a line with APPLIED made
- * every such read a cache miss on a line the collector was writing (false sharing).
- *
- * | bytes              | cell / region  | type  | writer      | meaning                              |
- * |--------------------|----------------|-------|-------------|--------------------------------------|
- * | 0                  | WRITE          | i32   | producer    | published write index                |
- * | 4                  | DROPPED        | i32   | producer    | samples dropped on a full ring (wraps)|
- * | 8                  | WAITING        | i32   | producer    | 1 while waiting on a full ring        |
- * | 64                 | READ           | i32   | consumer    | published read index (frees slots)    |
- * | 128                | APPLIED        | i32   | consumer    | samples applied to the store (≥ READ) |
- * | 192                | CLAIM          | i32   | any (CAS)   | 0 free, else the claiming thread id+1 |
- * | 196                | CLOSED         | i32   | coordinator | 1 once the monitor stopped            |
- * | 200                | CAPACITY       | i32   | creator     | slots                                 |
- * | 204                | RING_ID        | i32   | creator     | unique in the process                 |
- * | HEADER_BYTES       | ids            | i32[] | producer    | series id per slot                    |
- * | + 4 * capacity     | values         | f64[] | producer    | value per slot                        |
+ * The header's layout is RING_HEADER below; the ids (i32) and values (f64) of the slots
+ * follow it. Each 64-byte line that the sample path writes has one writer, and the cell
+ * written on every sample applied (APPLIED) has a line of its own: a producer on a full ring reads
+ * READ, and sharing a line with APPLIED made every such read a cache miss on a line the
+ * collector was writing (false sharing).
  *
  * The producer publishes WRITE every PUBLISH_EVERY samples and on a flush that it schedules
  * with setImmediate at most once per turn of its event loop, so the per-sample cost is two
@@ -44,17 +32,36 @@
  */
 import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import { BEAT_BY, CLOCK, controlViews, ringDoorbell, type ControlViews } from './control.js';
+import { defineLayout } from './layout.js';
 
-export const WRITE = 0;
-export const DROPPED = 1;
-export const WAITING = 2;
-export const READ = 16;
-export const APPLIED = 32;
-export const CLAIM = 48;
-export const CLOSED = 49;
-export const CAPACITY = 50;
-export const RING_ID = 51;
-export const HEADER_BYTES = 256;
+export const RING_HEADER = defineLayout({
+  name: 'ring header',
+  bytes: 256,
+  oneWriterPerLine: true,
+  sharedLines: [{ line: 3, why: 'written once per claim, start or stop, never on the sample path' }],
+  cells: {
+    WRITE: { offset: 0, type: 'i32', writer: 'producer', meaning: 'published write index' },
+    DROPPED: { offset: 4, type: 'i32', writer: 'producer', meaning: 'samples dropped on a full ring (wraps)' },
+    WAITING: { offset: 8, type: 'i32', writer: 'producer', meaning: '1 while waiting on a full ring' },
+    READ: { offset: 64, type: 'i32', writer: 'collector', meaning: 'published read index (frees slots)' },
+    APPLIED: { offset: 128, type: 'i32', writer: 'collector', meaning: 'samples applied to the store (at or past READ)' },
+    CLAIM: { offset: 192, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the claiming thread's id + 1" },
+    CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: '1 while the monitor is stopped' },
+    CAPACITY: { offset: 200, type: 'i32', writer: 'creator', meaning: 'slots' },
+    RING_ID: { offset: 204, type: 'i32', writer: 'creator', meaning: 'unique in the process' },
+  },
+});
+
+export const HEADER_BYTES = RING_HEADER.bytes;
+export const WRITE = RING_HEADER.index.WRITE;
+export const DROPPED = RING_HEADER.index.DROPPED;
+export const WAITING = RING_HEADER.index.WAITING;
+export const READ = RING_HEADER.index.READ;
+export const APPLIED = RING_HEADER.index.APPLIED;
+export const CLAIM = RING_HEADER.index.CLAIM;
+export const CLOSED = RING_HEADER.index.CLOSED;
+export const CAPACITY = RING_HEADER.index.CAPACITY;
+export const RING_ID = RING_HEADER.index.RING_ID;
 
 let nextRingId = 1;
 

@@ -7,40 +7,37 @@
  * (`reserved` entries: the monitor's own series), so that the other callers filling the
  * table never starve it. Several entries can be added at once, all or none (appendMany).
  *
- * | bytes                   | region   | type   | meaning                                          |
- * |-------------------------|----------|--------|--------------------------------------------------|
- * | 0                       | LOCK     | i32    | 0 free, else the holder's tag (CAS)              |
- * | 4                       | COUNT    | i32    | entries published                                 |
- * | 8                       | USED     | i32    | arena bytes used                                  |
- * | 12                      | CAP      | i32    | entry capacity                                    |
- * | 16                      | SLOTS    | i32    | hash slots (power of two, ≥ 2 × CAP)              |
- * | 20                      | ARENA    | i32    | arena bytes                                       |
- * | 24                      | EXTRA    | i32    | ints of caller data per entry                     |
- * | 28                      | RES_CAP  | i32    | entries held back for reserved callers            |
- * | 32                      | RES_N    | i32    | reserved entries added                            |
- * | 36                      | RES_ARENA| i32    | arena bytes held back for reserved callers        |
- * | 40                      | RES_USED | i32    | arena bytes used by reserved entries              |
- * | HEADER_BYTES            | slots    | i32[]  | entry index + 1, 0 = empty (linear probing)      |
- * | + 4 × SLOTS             | entries  | i32[]  | per entry: offset, length, hash, extra…          |
- * | + 4 × CAP × (3 + EXTRA) | arena    | u8[]   | UTF-8 of the strings                             |
+ * The header is TABLE_HEADER below; after it come the hash slots (SLOTS × i32: entry index
+ * + 1, 0 = empty, linear probing), the entries (CAP × (offset, length, hash, EXTRA caller
+ * ints) i32) and the arena (the strings' UTF-8).
  *
  * Publication order: arena bytes, then the entry, then its slot (Atomics.store), then COUNT.
  * A reader that finds the slot, or an index below COUNT, sees a complete entry.
  */
 import { CapacityError, PerfwatchError } from '../errors.js';
+import { defineLayout } from './layout.js';
 
-const LOCK = 0;
-const COUNT = 1;
-const USED = 2;
-const CAP = 3;
-const SLOTS = 4;
-const ARENA = 5;
-const EXTRA = 6;
-const RES_CAP = 7;
-const RES_N = 8;
-const RES_ARENA = 9;
-const RES_USED = 10;
-const HEADER_BYTES = 64;
+export const TABLE_HEADER = defineLayout({
+  name: 'shared table header',
+  bytes: 64,
+  oneWriterPerLine: false,
+  cells: {
+    LOCK: { offset: 0, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the holder's lock tag" },
+    COUNT: { offset: 4, type: 'i32', writer: 'lock holder', meaning: 'entries published' },
+    USED: { offset: 8, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used' },
+    CAP: { offset: 12, type: 'i32', writer: 'creator', meaning: 'entry capacity' },
+    SLOTS: { offset: 16, type: 'i32', writer: 'creator', meaning: 'hash slots (a power of two, at least 2 × CAP)' },
+    ARENA: { offset: 20, type: 'i32', writer: 'creator', meaning: 'arena bytes' },
+    EXTRA: { offset: 24, type: 'i32', writer: 'creator', meaning: 'ints of caller data per entry' },
+    RES_CAP: { offset: 28, type: 'i32', writer: 'creator', meaning: 'entries held back for reserved callers' },
+    RES_N: { offset: 32, type: 'i32', writer: 'lock holder', meaning: 'reserved entries added' },
+    RES_ARENA: { offset: 36, type: 'i32', writer: 'creator', meaning: 'arena bytes held back for reserved callers' },
+    RES_USED: { offset: 40, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used by reserved entries' },
+  },
+});
+
+const { LOCK, COUNT, USED, CAP, SLOTS, ARENA, EXTRA, RES_CAP, RES_N, RES_ARENA, RES_USED } = TABLE_HEADER.index;
+const HEADER_BYTES = TABLE_HEADER.bytes;
 const ENTRY_FIXED = 3;
 
 const encoder = new TextEncoder();

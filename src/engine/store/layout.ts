@@ -2,45 +2,16 @@
  * Layout of the series store: six SharedArrayBuffers with a single writer, the collector.
  * Readers (the coordinator, the alert actor, report tasks) read them in place.
  *
- * meta — configuration and the writer's shared cursors:
- * | bytes | cell                | type | meaning                                              |
- * |-------|---------------------|------|------------------------------------------------------|
- * | 0..40 | config              | i32  | MAX_SERIES … DIR_ENTRIES (see below)                 |
- * | 64    | POOL_FREE_HEAD      | i32  | first free sketch page, -1 when none                 |
- * | 68    | POOL_FREE_COUNT     | i32  | free sketch pages                                    |
- * | 72    | INITIALIZED         | i32  | 1 once the pool's free list is built                 |
- * | 128   | LOG_RESERVED        | i64  | log position up to which the writer may overwrite    |
- * | 136   | ROLLUP_LOG_RESERVED | i64  | the same for the rollup log                          |
- *
- * hot — the state every sample touches, one 64-byte line per series id, all series side by
- * side so that the lines of the busy ones stay in cache:
- * | bytes | cell        | type | meaning                                                    |
- * |-------|-------------|------|------------------------------------------------------------|
- * | 0..32 | OPEN_COUNT… | f64  | count, sum, min, max, last of the open bucket              |
- * | 40    | OPEN_START  | f64  | start (ms) of the open bucket                              |
- * | 48    | RAW_WRITTEN | f64  | raw samples written (the writer's own count; RAW_HEAD lags)|
- *
- * series — one fixed slot per series id (slotBytes()):
- * | bytes        | field            | type | meaning                                           |
- * |--------------|------------------|------|---------------------------------------------------|
- * | 0            | CLOSED_COUNT     | f64  | samples in closed buckets (+ open = all ever)     |
- * | 8            | CLOSED_SUM       | f64  | their sum (+ open sum = a counter's total)        |
- * | 16           | CLOSED_LAST      | f64  | last value of the newest closed bucket            |
- * | 24           | CLOSED_COUNT_AT  | f64  | start of the newest bucket moved into CLOSED_*    |
- * | 32           | ROLLED_UPTO      | f64  | start of the newest rollup window written, or 0   |
- * | 40           | FIRST_TS         | f64  | time (ms) of the first sample                     |
- * | 64           | RAW_HEAD         | i32  | raw samples published (Atomics, wraps)            |
- * | 68           | T1_HEAD          | i32  | bucket records published                          |
- * | 72           | T2_HEAD          | i32  | rollup records published                          |
- * | 76           | DIR_SELECT       | i32  | which page directory is live (0 or 1)             |
- * | 80, 84       | DIR_USED_0/1     | i32  | entries in each directory                         |
- * | 128          | DIR_0, DIR_1     | i32  | DIR_ENTRIES × (page key, page id) each            |
- * | RAW_OFFSET   | raw ring         | f64  | RAW_CAP × (time, value)                           |
- * | T1_OFFSET    | bucket ring      | f64  | T1_CAP × BUCKET_F64 (see BUCKET_*)                |
- * | T2_OFFSET    | rollup ring      | f64  | T2_CAP × BUCKET_F64                               |
- *
- * log, rollupLog — circular i32 logs of encoded sketches (engine/sketch.ts), one per closed bucket,
- *   addressed by absolute position (a record never straddles the end).
+ * meta — configuration (set by the creator before the store is shared) and the writer's
+ *   shared cursors: STORE_META below.
+ * hot — the state every sample touches, one 64-byte line per series id (SERIES_HOT below),
+ *   all series side by side so that the lines of the busy ones stay in cache.
+ * series — one fixed slot per series id (slotBytes()): the cells of SERIES_SLOT below, then
+ *   from DIR_OFFSET_BYTES two page directories of DIR_ENTRIES × (page key, page id) i32 each,
+ *   then (StoreLayout's offsets) the raw ring of RAW_CAP × (time, value) f64, the bucket
+ *   ring of T1_CAP records and the rollup ring of T2_CAP records (BUCKET_RECORD below).
+ * log, rollupLog — circular i32 logs of encoded sketches (engine/sketch.ts), one per closed
+ *   bucket, addressed by absolute position (a record never straddles the end).
  * pool — sketch pages of open buckets: POOL_PAGES i32 free-list links, then POOL_PAGES ×
  *   PAGE_BINS u32 counts. A page holds 512 consecutive sketch keys (8 powers of two). A bin
  *   cannot overflow: it counts at most its bucket's samples, and a bucket stops adding to
@@ -53,61 +24,137 @@
  * resident size grows with the series in use; `reservedBytes` is the bound.
  */
 import { PAGE_BINS } from '../sketch.js';
+import { defineLayout } from '../layout.js';
+
+export const STORE_META = defineLayout({
+  name: 'store meta',
+  bytes: 256,
+  oneWriterPerLine: true,
+  cells: {
+    MAX_SERIES: { offset: 0, type: 'i32', writer: 'creator', meaning: 'series slots' },
+    RAW_CAP: { offset: 4, type: 'i32', writer: 'creator', meaning: 'raw samples kept per series' },
+    T1_CAP: { offset: 8, type: 'i32', writer: 'creator', meaning: 'closed buckets kept per series' },
+    T2_CAP: { offset: 12, type: 'i32', writer: 'creator', meaning: 'rollups kept per series' },
+    INTERVAL_MS: { offset: 16, type: 'i32', writer: 'creator', meaning: 'bucket width (ms)' },
+    ROLLUP_MS: { offset: 20, type: 'i32', writer: 'creator', meaning: 'rollup width (ms)' },
+    LOG_INTS: { offset: 24, type: 'i32', writer: 'creator', meaning: 'i32 of the sketch log' },
+    ROLLUP_LOG_INTS: { offset: 28, type: 'i32', writer: 'creator', meaning: 'i32 of the rollup sketch log' },
+    POOL_PAGES: { offset: 32, type: 'i32', writer: 'creator', meaning: 'sketch pages in the pool' },
+    DIR_ENTRIES: { offset: 36, type: 'i32', writer: 'creator', meaning: 'entries of a page directory' },
+    POOL_FREE_HEAD: { offset: 64, type: 'i32', writer: 'collector', meaning: 'first free sketch page, -1 when none' },
+    POOL_FREE_COUNT: { offset: 68, type: 'i32', writer: 'collector', meaning: 'free sketch pages' },
+    INITIALIZED: { offset: 72, type: 'i32', writer: 'collector', meaning: "1 once the pool's free list is built" },
+    LOG_RESERVED: { offset: 128, type: 'i64', writer: 'collector', meaning: 'log position up to which the writer may overwrite' },
+    ROLLUP_LOG_RESERVED: { offset: 136, type: 'i64', writer: 'collector', meaning: 'the same for the rollup log' },
+  },
+});
+
+export const SERIES_HOT = defineLayout({
+  name: 'hot line of a series',
+  bytes: 64,
+  oneWriterPerLine: true,
+  cells: {
+    OPEN_COUNT: { offset: 0, type: 'f64', writer: 'collector', meaning: 'samples in the open bucket' },
+    OPEN_SUM: { offset: 8, type: 'f64', writer: 'collector', meaning: 'their sum' },
+    OPEN_MIN: { offset: 16, type: 'f64', writer: 'collector', meaning: 'their minimum' },
+    OPEN_MAX: { offset: 24, type: 'f64', writer: 'collector', meaning: 'their maximum' },
+    OPEN_LAST: { offset: 32, type: 'f64', writer: 'collector', meaning: 'the last of them' },
+    OPEN_START: { offset: 40, type: 'f64', writer: 'collector', meaning: 'start (ms) of the open bucket' },
+    RAW_WRITTEN: { offset: 48, type: 'f64', writer: 'collector', meaning: "raw samples written (the writer's own count; RAW_HEAD lags)" },
+  },
+});
+
+export const SERIES_SLOT = defineLayout({
+  name: 'series slot (fixed part)',
+  bytes: 128,
+  oneWriterPerLine: true,
+  cells: {
+    CLOSED_COUNT: { offset: 0, type: 'f64', writer: 'collector', meaning: 'samples in closed buckets (+ open = all ever)' },
+    CLOSED_SUM: { offset: 8, type: 'f64', writer: 'collector', meaning: "their sum (+ open sum = a counter's total)" },
+    CLOSED_LAST: { offset: 16, type: 'f64', writer: 'collector', meaning: 'last value of the newest closed bucket' },
+    CLOSED_COUNT_AT: { offset: 24, type: 'f64', writer: 'collector', meaning: 'start of the newest bucket moved into CLOSED_*' },
+    ROLLED_UPTO: { offset: 32, type: 'f64', writer: 'collector', meaning: 'start of the newest rollup window written, or 0' },
+    FIRST_TS: { offset: 40, type: 'f64', writer: 'collector', meaning: 'time (ms) of the first sample' },
+    RAW_HEAD: { offset: 64, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
+    T1_HEAD: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bucket records published' },
+    T2_HEAD: { offset: 72, type: 'i32', writer: 'collector', meaning: 'rollup records published' },
+    DIR_SELECT: { offset: 76, type: 'i32', writer: 'collector', meaning: 'which page directory is live (0 or 1)' },
+    DIR_USED_0: { offset: 80, type: 'i32', writer: 'collector', meaning: 'entries in directory 0' },
+    DIR_USED_1: { offset: 84, type: 'i32', writer: 'collector', meaning: 'entries in directory 1' },
+  },
+});
+
+export const BUCKET_RECORD = defineLayout({
+  name: 'bucket record',
+  bytes: 64,
+  oneWriterPerLine: true,
+  cells: {
+    BUCKET_START: { offset: 0, type: 'f64', writer: 'collector', meaning: 'start (ms)' },
+    BUCKET_COUNT: { offset: 8, type: 'f64', writer: 'collector', meaning: 'samples' },
+    BUCKET_SUM: { offset: 16, type: 'f64', writer: 'collector', meaning: 'their sum' },
+    BUCKET_MIN: { offset: 24, type: 'f64', writer: 'collector', meaning: 'their minimum' },
+    BUCKET_MAX: { offset: 32, type: 'f64', writer: 'collector', meaning: 'their maximum' },
+    BUCKET_LAST: { offset: 40, type: 'f64', writer: 'collector', meaning: 'the last of them' },
+    BUCKET_SKETCH_POS: { offset: 48, type: 'f64', writer: 'collector', meaning: "absolute position of its sketch in the log" },
+    BUCKET_SKETCH_LEN: { offset: 56, type: 'f64', writer: 'collector', meaning: 'i32 of its sketch, 0 when it has none' },
+  },
+});
 
 // meta, i32 cells
-export const MAX_SERIES = 0;
-export const RAW_CAP = 1;
-export const T1_CAP = 2;
-export const T2_CAP = 3;
-export const INTERVAL_MS = 4;
-export const ROLLUP_MS = 5;
-export const LOG_INTS = 6;
-export const ROLLUP_LOG_INTS = 7;
-export const POOL_PAGES = 8;
-export const DIR_ENTRIES = 9;
-export const POOL_FREE_HEAD = 16;
-export const POOL_FREE_COUNT = 17;
-export const INITIALIZED = 18;
+export const MAX_SERIES = STORE_META.index.MAX_SERIES;
+export const RAW_CAP = STORE_META.index.RAW_CAP;
+export const T1_CAP = STORE_META.index.T1_CAP;
+export const T2_CAP = STORE_META.index.T2_CAP;
+export const INTERVAL_MS = STORE_META.index.INTERVAL_MS;
+export const ROLLUP_MS = STORE_META.index.ROLLUP_MS;
+export const LOG_INTS = STORE_META.index.LOG_INTS;
+export const ROLLUP_LOG_INTS = STORE_META.index.ROLLUP_LOG_INTS;
+export const POOL_PAGES = STORE_META.index.POOL_PAGES;
+export const DIR_ENTRIES = STORE_META.index.DIR_ENTRIES;
+export const POOL_FREE_HEAD = STORE_META.index.POOL_FREE_HEAD;
+export const POOL_FREE_COUNT = STORE_META.index.POOL_FREE_COUNT;
+export const INITIALIZED = STORE_META.index.INITIALIZED;
 // meta, i64 cells
-export const LOG_RESERVED = 16;
-export const ROLLUP_LOG_RESERVED = 17;
-export const META_BYTES = 256;
+export const LOG_RESERVED = STORE_META.index.LOG_RESERVED;
+export const ROLLUP_LOG_RESERVED = STORE_META.index.ROLLUP_LOG_RESERVED;
+export const META_BYTES = STORE_META.bytes;
 
 // hot, f64 cells
-export const OPEN_COUNT = 0;
-export const OPEN_SUM = 1;
-export const OPEN_MIN = 2;
-export const OPEN_MAX = 3;
-export const OPEN_LAST = 4;
-export const OPEN_START = 5;
-export const RAW_WRITTEN = 6;
-export const HOT_F64 = 8;
+export const OPEN_COUNT = SERIES_HOT.index.OPEN_COUNT;
+export const OPEN_SUM = SERIES_HOT.index.OPEN_SUM;
+export const OPEN_MIN = SERIES_HOT.index.OPEN_MIN;
+export const OPEN_MAX = SERIES_HOT.index.OPEN_MAX;
+export const OPEN_LAST = SERIES_HOT.index.OPEN_LAST;
+export const OPEN_START = SERIES_HOT.index.OPEN_START;
+export const RAW_WRITTEN = SERIES_HOT.index.RAW_WRITTEN;
+export const HOT_F64 = SERIES_HOT.bytes / 8;
 
 // slot, f64 cells
-export const CLOSED_COUNT = 0;
-export const CLOSED_SUM = 1;
-export const CLOSED_LAST = 2;
-export const CLOSED_COUNT_AT = 3;
-export const ROLLED_UPTO = 4;
-export const FIRST_TS = 5;
+export const CLOSED_COUNT = SERIES_SLOT.index.CLOSED_COUNT;
+export const CLOSED_SUM = SERIES_SLOT.index.CLOSED_SUM;
+export const CLOSED_LAST = SERIES_SLOT.index.CLOSED_LAST;
+export const CLOSED_COUNT_AT = SERIES_SLOT.index.CLOSED_COUNT_AT;
+export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
+export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
 // slot, i32 cells
-export const RAW_HEAD = 16;
-export const T1_HEAD = 17;
-export const T2_HEAD = 18;
-export const DIR_SELECT = 19;
-export const DIR_USED_0 = 20;
-export const DIR_OFFSET_BYTES = 128;
+export const RAW_HEAD = SERIES_SLOT.index.RAW_HEAD;
+export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;
+export const T2_HEAD = SERIES_SLOT.index.T2_HEAD;
+export const DIR_SELECT = SERIES_SLOT.index.DIR_SELECT;
+export const DIR_USED_0 = SERIES_SLOT.index.DIR_USED_0;
+/** Where the page directories start in a slot: past its fixed cells. */
+export const DIR_OFFSET_BYTES = SERIES_SLOT.bytes;
 
 // bucket record, f64 cells
-export const BUCKET_START = 0;
-export const BUCKET_COUNT = 1;
-export const BUCKET_SUM = 2;
-export const BUCKET_MIN = 3;
-export const BUCKET_MAX = 4;
-export const BUCKET_LAST = 5;
-export const BUCKET_SKETCH_POS = 6;
-export const BUCKET_SKETCH_LEN = 7;
-export const BUCKET_F64 = 8;
+export const BUCKET_START = BUCKET_RECORD.index.BUCKET_START;
+export const BUCKET_COUNT = BUCKET_RECORD.index.BUCKET_COUNT;
+export const BUCKET_SUM = BUCKET_RECORD.index.BUCKET_SUM;
+export const BUCKET_MIN = BUCKET_RECORD.index.BUCKET_MIN;
+export const BUCKET_MAX = BUCKET_RECORD.index.BUCKET_MAX;
+export const BUCKET_LAST = BUCKET_RECORD.index.BUCKET_LAST;
+export const BUCKET_SKETCH_POS = BUCKET_RECORD.index.BUCKET_SKETCH_POS;
+export const BUCKET_SKETCH_LEN = BUCKET_RECORD.index.BUCKET_SKETCH_LEN;
+export const BUCKET_F64 = BUCKET_RECORD.bytes / 8;
 
 /** Log space is reserved in blocks of this many i32 (one i64 store per block). */
 export const LOG_BLOCK = 1 << 16;
