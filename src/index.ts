@@ -39,7 +39,9 @@ export {
   ReportFailedError,
   ReportTimeoutError,
   OptimizationBusyError,
+  ERROR_CODES,
 } from './errors.js';
+export type { ErrorCode, ErrorParts, Given } from './errors.js';
 export { AlertRuleInputSchema, AGGREGATIONS, OPERATORS, SEVERITIES, ALERT_STATES } from './alerts/schema.js';
 export type { AlertRule, AlertRuleInput, Alert, AlertTransition, Aggregation, Operator, Severity, AlertState } from './alerts/schema.js';
 export type { AlertQuery, HistoryFilter, AlertingStatus } from './alerts/alerting.js';

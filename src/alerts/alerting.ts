@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
 import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../engine/control.js';
-import { InvalidArgumentError, describeValue } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { Supervisor, type ActorExit, type WatchdogLink } from '../actors/supervisor.js';
@@ -125,7 +125,7 @@ export class Alerting {
   }
 
   async deleteRule(id: string): Promise<boolean> {
-    if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a rule id string, got ${describeValue(id)}`);
+    if (typeof id !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: id });
     if (!this.rules.delete(id)) return false;
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
@@ -133,17 +133,17 @@ export class Alerting {
   }
 
   async resolve(fingerprint: string): Promise<boolean> {
-    if (typeof fingerprint !== 'string') throw new InvalidArgumentError('fingerprint', `must be a string, got ${describeValue(fingerprint)}`);
+    if (typeof fingerprint !== 'string') throw new InvalidArgumentError('fingerprint', 'must be a string', { value: fingerprint });
     if (this.alerts.get(fingerprint)?.state !== 'firing' || this.actor.state === 'stopped') return false;
     return this.actor.call((a) => a.resolve(fingerprint), true);
   }
 
   getAlerts(query: AlertQuery = {}): Alert[] {
-    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', `must be an object, got ${describeValue(query)}`);
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const state = query.state ?? 'active';
-    if (!STATE_QUERIES.includes(state)) throw new InvalidArgumentError('state', `must be one of ${STATE_QUERIES.join(', ')}, got ${describeValue(state)}`);
+    if (!STATE_QUERIES.includes(state)) throw new InvalidArgumentError('state', `must be one of ${STATE_QUERIES.join(', ')}`, { value: state });
     if (query.severity !== undefined && !SEVERITIES.includes(query.severity)) {
-      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}, got ${describeValue(query.severity)}`);
+      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`, { value: query.severity });
     }
     return [...this.alerts.values()]
       .filter((a) => {
@@ -154,7 +154,7 @@ export class Alerting {
   }
 
   getHistory(filter: HistoryFilter = {}): AlertTransition[] {
-    if (filter === null || typeof filter !== 'object') throw new InvalidArgumentError('filter', `must be an object, got ${describeValue(filter)}`);
+    if (filter === null || typeof filter !== 'object') throw new InvalidArgumentError('filter', 'must be an object', { value: filter });
     const from = timeArg(filter.from, 'from', -Infinity);
     const to = timeArg(filter.to, 'to', Infinity);
     if (from > to) throw new InvalidArgumentError('from', 'must not be after to');

@@ -14,7 +14,7 @@
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { InvalidArgumentError, PerfwatchError } from '../errors.js';
+import { InvalidArgumentError, PerfwatchError, unknownKeyRule } from '../errors.js';
 import { MonitorOptionsSchema, resolveOptions, type MonitorOptions } from '../monitor/options.js';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -101,9 +101,8 @@ const KNOWN = new Set(Object.keys(MonitorOptionsSchema.shape));
 function sanitize(error: unknown, field: string): PerfwatchError {
   if (!(error instanceof PerfwatchError)) return new InvalidArgumentError(field, 'holds invalid options');
   const option = error.field ?? '';
-  if (!KNOWN.has(option.split('.')[0]!) || error.message.endsWith('is not a known option')) {
+  if (!KNOWN.has(option.split('.')[0]!) || error.rule === unknownKeyRule('option')) {
     return new InvalidArgumentError(field, 'holds an option perfwatch does not know; see the options schema');
   }
-  const rule = error.message.replace(/, got .*$/s, '');
-  return new InvalidArgumentError(`${field}: ${option}`, rule.slice(option.length).trim());
+  return new InvalidArgumentError(`${field}: ${option}`, error.rule);
 }

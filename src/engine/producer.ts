@@ -11,7 +11,7 @@
  * where the handle comes from monitor.producer() on the main thread.
  */
 import { threadId } from 'node:worker_threads';
-import { InvalidArgumentError, CapacityError, describeValue } from '../errors.js';
+import { InvalidArgumentError, CapacityError } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
@@ -46,7 +46,7 @@ function isIncrement(value: unknown): value is number {
 /** Throws what a handle of `kind` would throw for `value`. */
 function checkValue(name: string, kind: MetricKind, value: unknown): void {
   const ok = kind === 'counter' ? isIncrement(value) : isSampleValue(value);
-  if (!ok) throw new InvalidArgumentError('value', `of ${name} must be ${kind === 'counter' ? INCREMENT : FINITE}, got ${describeValue(value)}`);
+  if (!ok) throw new InvalidArgumentError('value', `of ${name} must be ${kind === 'counter' ? INCREMENT : FINITE}`, { value });
 }
 
 /** A series bound to a ring: the hot path. */
@@ -77,7 +77,7 @@ export class MetricHandle {
   }
 
   protected invalid(value: unknown, expected: string): InvalidArgumentError {
-    return new InvalidArgumentError('value', `of ${this.name} must be ${expected}, got ${describeValue(value)}`);
+    return new InvalidArgumentError('value', `of ${this.name} must be ${expected}`, { value });
   }
 }
 
@@ -107,7 +107,7 @@ const FUTURE_MS = 5_000;
 /** The same error with its field placed under `prefix` (`samples[3].value`). */
 function prefixField(error: unknown, prefix: string): unknown {
   if (!(error instanceof InvalidArgumentError) || error.field === undefined) return error;
-  return new InvalidArgumentError(`${prefix}.${error.field}`, error.message.slice(error.field.length + 1));
+  return error.withField(`${prefix}.${error.field}`);
 }
 
 /** Refuses a timestamp outside the live window: at most `pastMs` ago and FUTURE_MS ahead. */
@@ -257,17 +257,17 @@ export class Producer {
 
   /** Records one handled request: response_time, throughput and error_rate, by endpoint. */
   recordRequest(sample: RequestSample): void {
-    if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', `must be an object, got ${describeValue(sample)}`);
+    if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', 'must be an object', { value: sample });
     const { endpoint, responseTimeMs, statusCode } = sample;
     if (!isIncrement(responseTimeMs)) {
-      throw new InvalidArgumentError('responseTimeMs', `must be ${NOT_NEGATIVE}, got ${describeValue(responseTimeMs)}`);
+      throw new InvalidArgumentError('responseTimeMs', `must be ${NOT_NEGATIVE}`, { value: responseTimeMs });
     }
     if (statusCode !== undefined && (!Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599)) {
-      throw new InvalidArgumentError('statusCode', `must be an integer from 100 to 599, got ${describeValue(statusCode)}`);
+      throw new InvalidArgumentError('statusCode', 'must be an integer from 100 to 599', { value: statusCode });
     }
     const success = sample.success ?? (statusCode !== undefined ? statusCode < 500 : undefined);
-    if (typeof success !== 'boolean') throw new InvalidArgumentError('success', `must be a boolean, got ${describeValue(success)}`);
-    if (endpoint !== undefined && typeof endpoint !== 'string') throw new InvalidArgumentError('endpoint', `must be a string, got ${describeValue(endpoint)}`);
+    if (typeof success !== 'boolean') throw new InvalidArgumentError('success', 'must be a boolean', { value: success });
+    if (endpoint !== undefined && typeof endpoint !== 'string') throw new InvalidArgumentError('endpoint', 'must be a string', { value: endpoint });
     let h = this.byEndpoint.get(endpoint);
     if (h === undefined) {
       const tags = endpoint === undefined ? undefined : { endpoint };
@@ -292,7 +292,7 @@ export class Producer {
    * finds none within the stall bound (a dead or hung collector) is dropped whole and counted.
    */
   recordBatch(samples: readonly BatchSample[], pastMs: number, now: number = Date.now()): number {
-    if (!Array.isArray(samples)) throw new InvalidArgumentError('samples', `must be an array, got ${describeValue(samples)}`);
+    if (!Array.isArray(samples)) throw new InvalidArgumentError('samples', 'must be an array', { value: samples });
     const targets: BatchTarget[] = new Array(samples.length);
     const batch = newPendingBatch();
     const values = new Float64Array(samples.length);
@@ -300,7 +300,7 @@ export class Producer {
     let stamped = false;
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
-      if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`samples[${i}]`, `must be an object, got ${describeValue(s)}`);
+      if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`samples[${i}]`, 'must be an object', { value: s });
       try {
         const target = this.resolveForBatch(s.name, s.tags, i, batch);
         checkValue(s.name, this.kindOf(target, batch), s.value);
@@ -312,7 +312,7 @@ export class Producer {
       if (s.timestamp !== undefined) {
         const t = s.timestamp instanceof Date ? s.timestamp.getTime() : s.timestamp;
         if (typeof t !== 'number' || !Number.isFinite(t)) {
-          throw new InvalidArgumentError(`samples[${i}].timestamp`, `must be a Date or ms since the epoch, got ${describeValue(s.timestamp)}`);
+          throw new InvalidArgumentError(`samples[${i}].timestamp`, 'must be a Date or ms since the epoch', { value: s.timestamp });
         }
         checkStamp(t, i, pastMs, now);
         stamps[i] = t;
@@ -334,7 +334,7 @@ export class Producer {
       throw new InvalidArgumentError('columns', 'must hold seriesIndex as a Uint32Array and values (and timestamps, if any) as Float64Arrays');
     }
     if (!Number.isInteger(length) || length < 0 || length > seriesIndex.length || length > values.length || (timestamps !== undefined && length > timestamps.length)) {
-      throw new InvalidArgumentError('columns.length', `must be an integer from 0 to the length of the columns, got ${describeValue(length)}`);
+      throw new InvalidArgumentError('columns.length', 'must be an integer from 0 to the length of the columns', { value: length });
     }
     const resolved: (BatchTarget | undefined)[] = new Array(series.length);
     const kinds: MetricKind[] = new Array(series.length);
@@ -359,7 +359,7 @@ export class Producer {
       if (timestamps !== undefined) {
         const t = timestamps[i]!;
         if (t === t) {
-          if (t - t !== 0) throw new InvalidArgumentError(`samples[${i}].timestamp`, `must be ms since the epoch, got ${t}`);
+          if (t - t !== 0) throw new InvalidArgumentError(`samples[${i}].timestamp`, 'must be ms since the epoch', { value: t });
           checkStamp(t, i, pastMs, now);
           stamped = true;
         }

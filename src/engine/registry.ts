@@ -17,7 +17,6 @@ import {
   CardinalityError,
   InvalidArgumentError,
   KindMismatchError,
-  describeValue,
   type PerfwatchError,
 } from '../errors.js';
 import { BUILTIN_METRICS, KINDS, UNITS, kindCode, unitCode, type MetricKind, type MetricUnit } from './metrics.js';
@@ -113,11 +112,11 @@ export function createRegistry(limits: RegistryLimits): RegistryBuffers {
 }
 
 export function validateName(name: unknown, field = 'name'): string {
-  if (typeof name !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${describeValue(name)}`);
+  if (typeof name !== 'string') throw new InvalidArgumentError(field, 'must be a string', { value: name });
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
     throw new InvalidArgumentError(field, `must be 1 to ${MAX_NAME_LENGTH} characters, got ${name.length}`);
   }
-  if (!NAME_PATTERN.test(name)) throw new InvalidArgumentError(field, `${describeValue(name)} must match [a-zA-Z_:][a-zA-Z0-9_:]*`);
+  if (!NAME_PATTERN.test(name)) throw new InvalidArgumentError(field, 'must match [a-zA-Z_:][a-zA-Z0-9_:]*', { value: name, first: true });
   return name;
 }
 
@@ -125,7 +124,7 @@ export function validateName(name: unknown, field = 'name'): string {
 export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'tags'): [string, string][] {
   if (tags === undefined || tags === null) return [];
   if (typeof tags !== 'object' || Array.isArray(tags)) {
-    throw new InvalidArgumentError(field, `must be an object of tag names to values, got ${describeValue(tags)}`);
+    throw new InvalidArgumentError(field, 'must be an object of tag names to values', { value: tags });
   }
   const pairs: [string, string][] = [];
   for (const key of Object.keys(tags)) {
@@ -135,7 +134,7 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
       throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, `is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most ${MAX_TAG_KEY_LENGTH} characters`);
     }
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
-      throw new InvalidArgumentError(`${field}.${key}`, `must be a string, number or boolean, got ${describeValue(raw)}`);
+      throw new InvalidArgumentError(`${field}.${key}`, 'must be a string, number or boolean', { value: raw });
     }
     const value = String(raw);
     if (value.length > limits.maxTagValueLength) {
@@ -177,8 +176,8 @@ export class Registry {
   /** Declares a metric name with its kind and unit; a later different declaration is an error. */
   define(name: string, kind: MetricKind = 'distribution', unit: MetricUnit = ''): NameInfo {
     validateName(name);
-    if (!KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}, got ${describeValue(kind)}`);
-    if (!UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}, got ${describeValue(unit)}`);
+    if (!KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
+    if (!UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
     const [index, added] = this.names.intern(name, [kindCode(kind), unitCode(unit)], () => new CardinalityError(`metric name limit reached (${this.limits.maxSeries} names)`));
     const existing = this.nameAt(index);
     if (!added && (existing.kind !== kind || existing.unit !== unit)) {

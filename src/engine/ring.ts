@@ -118,7 +118,7 @@ export interface RingOptions {
 
 export function createRing(capacity: number, options: RingOptions = {}): SharedArrayBuffer {
   if (!Number.isInteger(capacity) || capacity < 2 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
-    throw new InvalidArgumentError('ringCapacity', `must be a power of two from 2 to 2^30, got ${capacity}`);
+    throw new InvalidArgumentError('ringCapacity', 'must be a power of two from 2 to 2^30', { value: capacity });
   }
   const sab = new SharedArrayBuffer(bytesFor(capacity));
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
@@ -255,7 +255,7 @@ export class RingWriter {
    * without progress; false when it gave up (the samples then follow the overflow policy).
    */
   waitForRoom(n: number): boolean {
-    if (n > this.capacity) throw new CapacityError('samples', `of one call must fit the ring: at most ${this.capacity}, got ${n}`);
+    if (n > this.capacity) throw new CapacityError('samples', `of one call must fit the ring: at most ${this.capacity}`, { value: n });
     for (;;) {
       const read = Atomics.load(this.hdr, READ);
       this.limit = this.closed ? this.w : (read + this.capacity) | 0;

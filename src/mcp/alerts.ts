@@ -6,7 +6,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { AlertRuleInputSchema, type AlertRule } from '../alerts/schema.js';
-import { InvalidArgumentError, PerfwatchError } from '../errors.js';
+import { PerfwatchError } from '../errors.js';
 import { RuleOut, ruleOut } from './alert-shapes.js';
 import { AlertsArgs, AlertsOutput, alertsAnswer } from './alerts-answer.js';
 import { seriesLabel } from './format.js';
@@ -43,12 +43,8 @@ const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoReso
 /** An engine error about a rule field, with the field under its MCP name. */
 function snakeError(error: unknown): unknown {
   if (!(error instanceof PerfwatchError) || error.field === undefined) return error;
-  const base = error.field.split('.').pop()!;
-  const mapped = CAMEL_TO_SNAKE[base];
-  if (mapped === undefined) return error;
-  const message = error.message.replace(new RegExp(`\\b${base}\\b`, 'g'), mapped);
-  const rule = message.startsWith(`${error.field} `) ? message.slice(error.field.length + 1) : message;
-  return new InvalidArgumentError(mapped, rule.replace(new RegExp(`^${mapped} `), ''));
+  const mapped = CAMEL_TO_SNAKE[error.field.split('.').pop()!];
+  return mapped === undefined ? error : error.withField(mapped);
 }
 
 const CreateOutput = z.object({ rule: RuleOut });

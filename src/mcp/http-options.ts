@@ -137,8 +137,8 @@ export function resolveServeOptions(options: ServeMcpOptions, env: NodeJS.Proces
     throw new InvalidArgumentError('token', `is required to listen on ${o.host}, which is not a loopback address: set the token option or ${TOKEN_ENV}`);
   }
   const maxBufferedBytes = o.maxBufferedBytes ?? o.maxBodyBytes + 8 * MiB;
-  if (maxBufferedBytes < o.maxBodyBytes) throw new InvalidArgumentError('maxBufferedBytes', `must be at least maxBodyBytes (${o.maxBodyBytes}), got ${maxBufferedBytes}`);
-  if (o.headersTimeoutMs > o.requestTimeoutMs) throw new InvalidArgumentError('headersTimeoutMs', `must be at most requestTimeoutMs (${o.requestTimeoutMs}), got ${o.headersTimeoutMs}`);
+  if (maxBufferedBytes < o.maxBodyBytes) throw new InvalidArgumentError('maxBufferedBytes', `must be at least maxBodyBytes (${o.maxBodyBytes})`, { value: maxBufferedBytes });
+  if (o.headersTimeoutMs > o.requestTimeoutMs) throw new InvalidArgumentError('headersTimeoutMs', `must be at most requestTimeoutMs (${o.requestTimeoutMs})`, { value: o.headersTimeoutMs });
   return {
     ...o,
     token,

@@ -173,7 +173,7 @@ export function registerOptimizeTool(server: McpServer, front: Front): void {
           });
         } catch (error) {
           if (error instanceof OptimizationBusyError) {
-            throw new PerfwatchError(error.code, `optimisation run ${error.runId} is applying changes (one run at a time): read it with optimize_performance { run_id: ${error.runId} }, or stop it with { run_id: ${error.runId}, cancel: true }`);
+            throw new PerfwatchError(error.code, { rule: `optimisation run ${error.runId} is applying changes (one run at a time): read it with optimize_performance { run_id: ${error.runId} }, or stop it with { run_id: ${error.runId}, cancel: true }` });
           }
           throw error;
         }

@@ -110,7 +110,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
     { title: spec.title, description: spec.description, inputSchema, outputSchema: toolSchema(spec.output, spec.checkedOutputItems ? { checkedItems: spec.checkedOutputItems } : {}), annotations: spec.annotations },
     async (raw: unknown, ctx: ServerContext): Promise<CallToolResult> => {
       const checked = check(raw);
-      if ('issue' in checked) return toolError(new PerfwatchError('PW_ERR_INVALID_ARG', checked.issue));
+      if ('error' in checked) return toolError(checked.error);
       // The deadline's timer is set only for work that is asynchronous: a handler that
       // answers at once cannot be stopped, and most answer at once.
       const work = new ToolWork(ctx.mcpReq.signal);
@@ -136,7 +136,7 @@ async function withDeadline<T>(work: Promise<T>, ms: number, abort: () => void, 
     timer = setTimeout(() => {
       abort();
       const said = hint ? `and was stopped: ${hint}` : '; it may still take effect: see get_monitoring_status';
-      reject(new PerfwatchError('PW_ERR_TIMEOUT', `${tool} did not finish within ${ms / 1000} s ${said}`));
+      reject(new PerfwatchError('PW_ERR_TIMEOUT', { rule: `${tool} did not finish within ${ms / 1000} s ${said}` }));
     }, ms);
   });
   try {
@@ -151,16 +151,16 @@ export function asArgument(error: unknown, field: string, argument: string): unk
   if (!(error instanceof InvalidArgumentError) || error.field === undefined) return error;
   const f = error.field;
   if (f !== field && !f.startsWith(`${field}[`) && !f.startsWith(`${field}.`)) return error;
-  return new InvalidArgumentError(argument + f.slice(field.length), error.message.slice(f.length + 1));
+  return error.withField(argument + f.slice(field.length));
 }
 
 export const READ = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false } as const;
 export const WRITE = { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false } as const;
 
 /** Refuses a samples array over the limit by its length, before its elements are parsed. */
-function batchPrecheck(input: unknown): string | undefined {
+function batchPrecheck(input: unknown): InvalidArgumentError | undefined {
   const samples = (input as { samples?: unknown } | null)?.samples;
-  if (Array.isArray(samples) && samples.length > MAX_BATCH) return `samples has ${samples.length} items; the limit is ${MAX_BATCH} per call`;
+  if (Array.isArray(samples) && samples.length > MAX_BATCH) return new InvalidArgumentError('samples', `has ${samples.length} items; the limit is ${MAX_BATCH} per call`);
   return undefined;
 }
 

@@ -5,7 +5,7 @@
  * analysis/watched.ts), a distribution's mean; raw points carry the sample itself. A pure function of
  * (registry, reader, time), like the metric queries.
  */
-import { InvalidArgumentError, describeValue } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { unknownMetricError } from './names.js';
 import { timeArg } from '../analysis/time-arg.js';
@@ -84,7 +84,7 @@ export class HistoryReader {
   }
 
   read(query: HistoryQuery, now: number = Date.now()): MetricHistory {
-    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', `must be an object, got ${describeValue(query)}`);
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const metric = validateName(query.metric, 'metric');
     // Without `to`, everything up to now, including samples stamped this very millisecond.
     const to = timeArg(query.to, 'to', Infinity);
@@ -92,11 +92,11 @@ export class HistoryReader {
     if (from > to) throw new InvalidArgumentError('from', `(${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
     const shownTo = Number.isFinite(to) ? to : now;
     const resolution = query.resolution ?? 'auto';
-    if (!RESOLUTIONS.includes(resolution)) throw new InvalidArgumentError('resolution', `must be one of ${RESOLUTIONS.join(', ')}, got ${describeValue(resolution)}`);
+    if (!RESOLUTIONS.includes(resolution)) throw new InvalidArgumentError('resolution', `must be one of ${RESOLUTIONS.join(', ')}`, { value: resolution });
     const maxPoints = query.maxPoints ?? 10_000;
-    if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > 100_000) throw new InvalidArgumentError('maxPoints', `must be an integer from 1 to 100000, got ${describeValue(maxPoints)}`);
+    if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > 100_000) throw new InvalidArgumentError('maxPoints', 'must be an integer from 1 to 100000', { value: maxPoints });
     const limit = query.limit ?? Infinity;
-    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', `must be a positive integer, got ${describeValue(limit)}`);
+    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
     const def = this.registry.lookupName(metric);
     if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
     const series: SeriesHistory[] = [];

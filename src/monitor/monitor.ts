@@ -27,7 +27,7 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { StoreReader } from '../engine/store/reader.js';
 import type { Watched } from '../analysis/watched.js';
-import { InvalidArgumentError, MonitorStoppedError, describeValue } from '../errors.js';
+import { InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
 import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
@@ -353,7 +353,7 @@ export class PerformanceMonitor extends EventEmitter {
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
   define(definition: { name: string; kind: MetricKind; unit?: MetricUnit }): void {
-    if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('definition', `must be an object, got ${describeValue(definition)}`);
+    if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('definition', 'must be an object', { value: definition });
     this.registry.define(definition.name, definition.kind, definition.unit ?? '');
   }
 

@@ -150,7 +150,7 @@ export function resolveOptions(options: MonitorOptions | undefined): ResolvedOpt
   const o = parsed.data;
   const rollupMs = rollupIntervalMs(o.collectionIntervalMs);
   if (o.bucketCapacity * o.collectionIntervalMs < 2 * rollupMs) {
-    throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}, got ${o.bucketCapacity}`);
+    throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}`, { value: o.bucketCapacity });
   }
   return o;
 }

@@ -5,7 +5,7 @@
  * (analysis/watched.ts). A metric name that no series or definition has is an error naming the
  * nearest known ones.
  */
-import { InvalidArgumentError, describeValue } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
@@ -58,7 +58,7 @@ export interface MetricSnapshot {
 
 export function tagMatch(tags: unknown, field = 'tags'): Record<string, string> | undefined {
   if (tags === undefined || tags === null) return undefined;
-  if (typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidArgumentError(field, `must be an object of tag names to values, got ${describeValue(tags)}`);
+  if (typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidArgumentError(field, 'must be an object of tag names to values', { value: tags });
   return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)]));
 }
 
@@ -110,14 +110,14 @@ export class Query {
   }
 
   metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
-    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', `must be an object, got ${describeValue(query)}`);
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const seconds = query.windowSeconds ?? 60;
     if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) {
-      throw new InvalidArgumentError('windowSeconds', `must be a number from 1 to 86400, got ${describeValue(seconds)}`);
+      throw new InvalidArgumentError('windowSeconds', 'must be a number from 1 to 86400', { value: seconds });
     }
     let names: Set<string> | undefined;
     if (query.names !== undefined) {
-      if (!Array.isArray(query.names)) throw new InvalidArgumentError('names', `must be an array of metric names, got ${describeValue(query.names)}`);
+      if (!Array.isArray(query.names)) throw new InvalidArgumentError('names', 'must be an array of metric names', { value: query.names });
       names = new Set(query.names.map((n, i) => validateName(n, `names[${i}]`)));
     }
     const match = tagMatch(query.tags);

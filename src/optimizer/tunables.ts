@@ -4,7 +4,7 @@
  * the single source of the definition's type and limits.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, describeValue, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { validateName, type Registry, type Tags } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { kindMean } from '../analysis/stats.js';
@@ -91,7 +91,7 @@ export function parseTunable(input: unknown, builtin = false): Tunable {
     throw new InvalidArgumentError('tunable.get', `threw: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (typeof value !== 'number' || !Number.isFinite(value) || value < t.min || value > t.max) {
-    throw new InvalidArgumentError('tunable.get', `must return a finite number from min ${t.min} to max ${t.max}, got ${describeValue(value)}`);
+    throw new InvalidArgumentError('tunable.get', `must return a finite number from min ${t.min} to max ${t.max}`, { value: value });
   }
   return {
     name: t.name,

@@ -15,7 +15,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
-import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, describeValue, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, toInvalidArgument } from '../errors.js';
 import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -90,7 +90,7 @@ export class ReportService {
   }
 
   setThreads(n: number): void {
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('threads', `must be an integer from 1 to 64, got ${describeValue(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('threads', 'must be an integer from 1 to 64', { value: n });
     this.configured = n;
     this.resize();
   }
