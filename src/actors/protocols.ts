@@ -30,11 +30,19 @@ export interface CollectorData {
   system: { enabled: boolean; diskPaths?: string[]; slowCadenceMs: number };
 }
 
+/** The system sampler as status() shows it: on or off, how it reads, what each source costs. */
+export interface SystemInfo {
+  enabled: boolean;
+  platform: string;
+  mounts: string[];
+  sources: SourceCost[];
+}
+
 export interface CollectorInfo {
   rings: number;
   openSeries: number;
   freeSketchPages: number;
-  system: { enabled: boolean; platform: string; mounts: string[]; sources: SourceCost[] };
+  system: SystemInfo;
 }
 
 export type Fault = 'throw' | 'exit' | 'hang';

@@ -9,7 +9,7 @@ import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../engi
 import { InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
-import { Supervisor, type ActorExit, type WatchdogLink } from '../actors/supervisor.js';
+import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '../actors/supervisor.js';
 import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
@@ -29,7 +29,7 @@ export interface HistoryFilter {
 }
 
 export interface AlertingStatus {
-  actor: Supervisor<AlertActorApi>['state'];
+  actor: ActorState;
   restarts: number;
   rules: number;
   pending: number;

@@ -190,8 +190,8 @@ interface RequestHandles {
 }
 
 export class Producer {
-  readonly registry: Registry;
-  readonly ring: RingWriter;
+  private readonly registry: Registry;
+  private readonly ring: RingWriter;
   private readonly byName = new Map<string, TrieNode>();
   private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
   private readonly own = new Map<string, MetricHandle>();

@@ -62,6 +62,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly query: Query;
   private readonly history: HistoryReader;
   private readonly main: Producer;
+  /** The main thread's ring, under `main`. */
+  private readonly mainWriter: RingWriter;
   private readonly collector: Supervisor<CollectorApi>;
   private readonly runtime: RuntimeSampler | undefined;
   private readonly alerting: Alerting;
@@ -103,7 +105,8 @@ export class PerformanceMonitor extends EventEmitter {
     this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched());
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     this.drops = new DropWatch(Date.now());
-    this.main = new Producer(new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs), this.registry);
+    this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
+    this.main = new Producer(this.mainWriter, this.registry);
     this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
     this.collector = new Supervisor<CollectorApi>(
       'collector',
@@ -173,7 +176,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.tick = new Tick({
       intervalMs: o.collectionIntervalMs,
       ctl: this.ctl,
-      main: this.main,
+      mainWriter: this.mainWriter,
       runtime: this.runtime,
       faults: this.faults,
       drops: this.drops,
@@ -256,7 +259,7 @@ export class PerformanceMonitor extends EventEmitter {
       throw error;
     }
     for (const sab of this.rings()) closeRing(sab, false);
-    this.main.ring.setClosed(false);
+    this.mainWriter.setClosed(false);
     this.startedAt = Date.now();
     if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
     this.setPaused(false);
@@ -278,7 +281,7 @@ export class PerformanceMonitor extends EventEmitter {
     }
     this.main.flush();
     for (const sab of this.rings()) closeRing(sab, true);
-    this.main.ring.setClosed(true);
+    this.mainWriter.setClosed(true);
     await this.collector.stop();
     await this.alerting.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.

@@ -4,7 +4,7 @@
  * collector's cells of the control block), so that it is current without a round trip to
  * any actor.
  */
-import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
+import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
 import type { ActorState, Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
 import { BAD_SAMPLES, CLOCK, INGESTED, OWN_FAULTS, SKETCH_OVERFLOW, STARTED_AT, type ControlViews } from '../engine/control.js';
@@ -86,7 +86,7 @@ export interface MonitorStatus {
     registryBytes: number;
     ringBytes: number;
   };
-  system: CollectorInfo['system'] | null;
+  system: SystemInfo | null;
   alerts: AlertingStatus & { heartbeatAgeMs: number | null };
   /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
   overhead: OverheadStatus;

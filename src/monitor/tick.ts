@@ -10,7 +10,7 @@
 import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
 import type { Supervisor } from '../actors/supervisor.js';
 import { INGESTED, QUIET_AT, type ControlViews } from '../engine/control.js';
-import type { Producer } from '../engine/producer.js';
+import type { RingWriter } from '../engine/ring.js';
 import type { OverheadGovernor } from '../overhead/governor.js';
 import type { DropWatch } from './drops.js';
 import type { Faults } from './faults.js';
@@ -31,7 +31,8 @@ function nextTickDelay(now: number): number {
 export interface TickDeps {
   intervalMs: number;
   ctl: ControlViews;
-  main: Producer;
+  /** The main thread's ring. */
+  mainWriter: RingWriter;
   runtime: RuntimeSampler | undefined;
   faults: Faults;
   drops: DropWatch;
@@ -96,13 +97,13 @@ export class Tick {
   }
 
   private work(now: number): void {
-    const { ctl, main, runtime, faults, collector } = this.deps;
+    const { ctl, mainWriter, runtime, faults, collector } = this.deps;
     if (runtime && now >= this.nextRuntimeSample) {
       this.nextRuntimeSample = now + this.deps.intervalMs - TICK_MS / 2;
-      const quiet = main.ring.unpublished() === 0;
+      const quiet = mainWriter.unpublished() === 0;
       faults.guard('runtime-sample', () => runtime.sample());
       if (quiet) ctl.f64[QUIET_AT] = Date.now();
-      main.ring.publish(!quiet);
+      mainWriter.publish(!quiet);
     }
     const ingested = ctl.f64[INGESTED]!;
     if (now - this.rate.at >= 2_000) {
