@@ -8,7 +8,7 @@
  */
 import type { AlertTransition } from '../alerts/schema.js';
 import { num, seriesLabel } from './format.js';
-import { ALERTS_URI } from './alerts.js';
+import { ALERTS_URI } from './resources.js';
 import { transitionOut } from './alert-shapes.js';
 import type { Front, LogLevel } from './front.js';
 

@@ -4,6 +4,7 @@
  * the caches shared by its connections, and the ways to tell clients that something changed.
  * Kept apart from server.ts, which registers the tools, so that tools never import it.
  */
+import type { FastLane } from './fast-lane/index.js';
 import type { EndpointStatus } from './http-options.js';
 import type { MetricSummaries } from './format.js';
 import type { MonitorHost } from './host.js';
@@ -24,11 +25,12 @@ export interface Front {
   /** The tag limits of the monitor served, which the tools' schemas advertise. */
   readonly tagLimits: TagLimits;
   /**
-   * Metric summaries kept between polls, and those the output check has passed: one for
-   * every connection and request (a 2026-era HTTP request gets a server of its own).
+   * Metric summaries kept between polls: one for every connection and request (a 2026-era
+   * HTTP request gets a server of its own).
    */
   readonly summaries: MetricSummaries;
-  readonly checkedSummaries: WeakSet<object>;
+  /** The fast lane for batches, or the ordinary path when it is off. */
+  readonly lane: FastLane;
   /** Set by an HTTP endpoint serving this front. */
   readonly endpointStatus: (() => EndpointStatus) | undefined;
   /** Tells subscribers of `uri` that it changed, on every era and transport. */

@@ -14,14 +14,12 @@ import { MetricSummaries } from './format.js';
 import type { TagLimits } from './schemas.js';
 import type { MonitorHost } from './host.js';
 import type { EndpointStatus } from './http-options.js';
-import { registerStatus } from './status.js';
 import type { Front, LogLevel, ToolLimits } from './front.js';
-import { TOOL_DEADLINE_MS, registerCoreTools } from './tools.js';
-import { registerAlertTools } from './alerts.js';
 import { GROUP_WAIT_MS, forwardAlerts } from './alert-notices.js';
-import { registerReportTools } from './reports.js';
-import { registerOptimizeTool } from './optimize.js';
-import { registerHistoryTool } from './history.js';
+import { fastLane, type FastLane } from './fast-lane/index.js';
+import { registerResources } from './resources.js';
+import { TOOL_DEADLINE_MS } from './tools/define.js';
+import { registerTools } from './tools/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -53,6 +51,8 @@ export interface FrontOptions {
   toolDeadlineMs?: number;
   /** How long alert transitions are gathered into one notification. */
   alertGroupWaitMs?: number;
+  /** Whether record_performance_metric batches take the fast lane (default true; see fast-lane/index.ts). */
+  fastLane?: boolean;
 }
 
 export class McpFront implements Front {
@@ -62,11 +62,11 @@ export class McpFront implements Front {
   /** Set by an HTTP endpoint serving this front. */
   endpointStatus: (() => EndpointStatus) | undefined;
   /**
-   * Metric summaries kept between polls, and those the output check has passed: one for
-   * every connection and request (a 2026-era HTTP request gets a server of its own).
+   * Metric summaries kept between polls: one for every connection and request (a 2026-era
+   * HTTP request gets a server of its own).
    */
   readonly summaries = new MetricSummaries();
-  readonly checkedSummaries = new WeakSet<object>();
+  readonly lane: FastLane;
   private readonly legacy = new Set<LegacyPeer>();
   private readonly modern = new Set<McpServer>();
   private readonly publishers = new Set<UpdatePublisher>();
@@ -78,6 +78,7 @@ export class McpFront implements Front {
     this.host = host;
     this.stateChanges = options.stateChanges ?? true;
     this.limits = { deadlineMs: options.toolDeadlineMs ?? TOOL_DEADLINE_MS };
+    this.lane = fastLane(options.fastLane ?? true);
     forwardAlerts(this, options.alertGroupWaitMs ?? GROUP_WAIT_MS);
   }
 
@@ -94,12 +95,8 @@ export class McpFront implements Front {
         instructions: INSTRUCTIONS,
       },
     );
-    registerCoreTools(server, this);
-    registerStatus(server, this);
-    registerHistoryTool(server, this);
-    registerAlertTools(server, this);
-    registerReportTools(server, this);
-    registerOptimizeTool(server, this);
+    registerTools(server, this);
+    registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {
       const peer: LegacyPeer = { server, subscriptions: new Set() };

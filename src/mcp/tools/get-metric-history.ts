@@ -10,13 +10,13 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import type { MetricHistory, SeriesHistory } from '../monitor/history.js';
-import { KINDS } from '../engine/metrics.js';
-import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
-import { iso, num, seriesLabel, stat } from './format.js';
-import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from './schemas.js';
-import type { Front } from './front.js';
-import { READ, asArgument, defineTool } from './tools.js';
+import type { MetricHistory, SeriesHistory } from '../../monitor/history.js';
+import { KINDS } from '../../engine/metrics.js';
+import { ANSWER_BYTES, jsonBytes, textBytes } from '../budget.js';
+import { iso, num, seriesLabel, stat } from '../format.js';
+import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from '../schemas.js';
+import type { Front } from '../front.js';
+import { READ, asArgument, defineTool } from './define.js';
 
 /** Points per series when nothing smaller is needed to fit the budget. */
 const MAX_DEFAULT_POINTS = 500;
@@ -138,7 +138,7 @@ export function historyText(h: Out, fitted: boolean): string {
   return `${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''}), columns t (s after start) and value${notes.length ? `; ${notes.join('; ')}` : ''}\n${lines.join('\n')}`;
 }
 
-export function registerHistoryTool(server: McpServer, front: Front): void {
+export default function register(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
     server,

@@ -1,25 +1,21 @@
 /**
- * get_monitoring_status and the perfwatch://status resource: the monitor's state, ingestion,
- * collector, memory and alert counts, and on request a summary of every metric, the active
- * alerts and the baselines, within the read budget.
+ * The status answer, of get_monitoring_status and the perfwatch://status resource: the
+ * monitor's state, ingestion, collector, memory and alert counts, and on request a summary of
+ * every metric, the active alerts and the baselines, within the read budget.
  *
  * Memory leads with what the monitor's buffers actually hold (the pages written, comparable
  * to the resident size); the reservation is shown as what it is, address space. A stopped
  * monitor says so and shows no live rate.
  */
-import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { MonitorStatus } from '../monitor/monitor.js';
 import { alertsAnswer } from './alerts-answer.js';
-import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
+import { jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
-import { baselinesOut, baselinesText } from './reports.js';
+import { baselinesOut, baselinesText } from './report-answer.js';
 import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
 import type { EndpointStatus } from './http-options.js';
 import type { Front } from './front.js';
-import { READ, defineTool } from './tools.js';
-
-export const STATUS_URI = 'perfwatch://status';
 
 const flag = () => z.boolean({ error: 'must be true or false' }).default(false);
 
@@ -119,7 +115,7 @@ export function statusText(s: Out): string {
  * The status answer with what was asked for added, each part in its share of what is left
  * of `budget` (without a limit): the tool's answer, and the resource's.
  */
-async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
+export async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
   const monitor = front.host.monitor;
   const structured = statusOut(monitor.status(), front.endpointStatus?.());
   let text = statusText(structured);
@@ -151,37 +147,4 @@ async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, si
     text += `\n${baselinesText(b)}`;
   }
   return { structured, text };
-}
-
-export function registerStatus(server: McpServer, front: Front): void {
-  const host = front.host;
-  defineTool(
-    server,
-    front,
-    'get_monitoring_status',
-    {
-      title: 'Status',
-      description:
-        'State, ingestion, collector, memory, alert counts; include_* add metrics, alerts, baselines. Call it first.',
-      input: StatusInput,
-      output: StatusOutput,
-      annotations: READ,
-      onDeadline: 'include_baselines reads the whole history of every series; ask without it',
-    },
-    async (args, _ctx, work) => {
-      await host.readable();
-      return statusAnswer(front, args, work.signal, ANSWER_BYTES);
-    },
-  );
-
-  server.registerResource(
-    'status',
-    STATUS_URI,
-    { title: 'Monitor status', description: 'As get_monitoring_status with include_metrics (within 8 KB)', mimeType: 'application/json' },
-    async (uri) => {
-      await host.readable();
-      const { structured } = await statusAnswer(front, { include_metrics: true, include_alerts: false, include_baselines: false }, undefined, ANSWER_BYTES);
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(structured) }] };
-    },
-  );
 }

@@ -10,14 +10,14 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { InvalidArgumentError, OptimizationBusyError, PerfwatchError } from '../errors.js';
-import type { PerformanceMonitor } from '../monitor/monitor.js';
-import type { AppliedChange, OptimizationLogEntry, OptimizationRun } from '../optimizer/optimization.js';
-import { OPTIMIZATION_TYPES } from '../optimizer/tunables.js';
-import { iso, num } from './format.js';
-import { intRange } from './schemas.js';
-import type { Front } from './front.js';
-import { WRITE, defineTool } from './tools.js';
+import { InvalidArgumentError, OptimizationBusyError, PerfwatchError } from '../../errors.js';
+import type { PerformanceMonitor } from '../../monitor/monitor.js';
+import type { AppliedChange, OptimizationLogEntry, OptimizationRun } from '../../optimizer/optimization.js';
+import { OPTIMIZATION_TYPES } from '../../optimizer/tunables.js';
+import { iso, num } from '../format.js';
+import { intRange } from '../schemas.js';
+import type { Front } from '../front.js';
+import { WRITE, defineTool } from './define.js';
 
 const RUN_KEYS = ['optimization_type', 'auto_apply', 'dry_run', 'verification_window'] as const;
 
@@ -140,7 +140,7 @@ function runText(o: Out): string {
   return lines.join('\n');
 }
 
-export function registerOptimizeTool(server: McpServer, front: Front): void {
+export default function register(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
     server,

@@ -1,20 +1,17 @@
 /**
- * Alerts over MCP: the rule tool (snake_case mapped onto the engine's AlertRuleInputSchema,
- * whose fields and limits it reuses), the alerts tool and the perfwatch://alerts resource
- * (the answer: alerts-answer.ts; notifications of transitions: alert-notices.ts).
+ * create_performance_alert_rule: the engine's AlertRuleInputSchema under snake_case names,
+ * whose fields and limits it reuses; an engine error about a field names it the MCP way.
+ * (Alerts are read with get_performance_alerts; transitions are notified: alert-notices.ts.)
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { AlertRuleInputSchema, type AlertRule } from '../alerts/schema.js';
-import { PerfwatchError } from '../errors.js';
-import { RuleOut, ruleOut } from './alert-shapes.js';
-import { AlertsArgs, AlertsOutput, alertsAnswer } from './alerts-answer.js';
-import { seriesLabel } from './format.js';
-import { metricName, perLimits, tagsFor, type TagLimits } from './schemas.js';
-import type { Front } from './front.js';
-import { READ, WRITE, defineTool } from './tools.js';
-
-export const ALERTS_URI = 'perfwatch://alerts';
+import { AlertRuleInputSchema, type AlertRule } from '../../alerts/schema.js';
+import { PerfwatchError } from '../../errors.js';
+import { RuleOut, ruleOut } from '../alert-shapes.js';
+import { seriesLabel } from '../format.js';
+import type { Front } from '../front.js';
+import { metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
+import { WRITE, defineTool } from './define.js';
 
 const shape = AlertRuleInputSchema.shape;
 
@@ -60,7 +57,7 @@ export function ruleCreatedText(r: z.output<typeof RuleOut>): string {
   return `created rule ${r.id}: ${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
 }
 
-export function registerAlertTools(server: McpServer, front: Front): void {
+export default function register(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
     server,
@@ -98,35 +95,6 @@ export function registerAlertTools(server: McpServer, front: Front): void {
       }
       const out = ruleOut(rule);
       return { structured: { rule: out }, text: ruleCreatedText(out) };
-    },
-  );
-
-  defineTool(
-    server,
-    front,
-    'get_performance_alerts',
-    {
-      title: 'Alerts',
-      description:
-        'Alerts by state and severity, with counts per rule; include_rules and include_history add rules and changes.',
-      input: AlertsArgs,
-      output: AlertsOutput,
-      annotations: READ,
-    },
-    (args) => alertsAnswer(host.monitor, args),
-  );
-
-  server.registerResource(
-    'alerts',
-    ALERTS_URI,
-    {
-      title: 'Active alerts',
-      description: 'As get_performance_alerts with include_rules and include_history (within 8 KB); subscribe to be told of changes',
-      mimeType: 'application/json',
-    },
-    (uri) => {
-      const { structured } = alertsAnswer(host.monitor, { state: 'active', include_rules: true, include_history: true });
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(structured) }] };
     },
   );
 }

@@ -17,8 +17,9 @@
  * with the samples array cut out, and goes through the SDK as any message does; the
  * arguments then carry a PackedSamples where the array was, which the tool accepts.
  */
-import type { SampleColumns } from '../engine/producer.js';
-import { MAX_BATCH, MAX_TAGS, takesName, takesTags } from './schemas.js';
+import type { SampleColumns } from '../../engine/producer.js';
+import { MAX_BATCH, MAX_TAGS } from '../schemas.js';
+import { takesName, takesTags } from './accept.js';
 
 /** The tool whose batches take the lane, as it appears in a line. */
 const TOOL_NAME = 'record_performance_metric';
@@ -293,6 +294,8 @@ function readTags(b: Buffer, i: number): number {
  * the shapes it has validated, so a batch of known series validates nothing again.
  */
 export class SamplesDecoder {
+  /** Lines shorter than this are parsed the ordinary way (see MIN_LANE_BYTES). */
+  readonly minBytes = MIN_LANE_BYTES;
   private shapes = new Map<number, Shape>();
   private shapeCount = 0;
   private batch = 0;

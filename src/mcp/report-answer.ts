@@ -1,30 +1,14 @@
 /**
- * Reports and baselines over MCP: generate_performance_report (progress notifications when
- * the client asks, cancellation when it cancels) and the perfwatch://report/latest resource
- * (the same answer as the tool's, for the last report). Answers are bounded: lists take
- * `limit` and say when they were cut.
+ * A report and baselines as MCP answers: the answer of generate_performance_report, also the
+ * perfwatch://report/latest resource's for the last report, and the baselines of
+ * get_monitoring_status. Answers are bounded: lists take `limit` and say when they were cut.
  */
-import type { McpServer, ServerContext } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { Baseline, PerformanceReport, Recommendation, SeriesStats } from '../reports/types.js';
 import { iso, num, seriesLabel, stat } from './format.js';
-import type { MonitorHost } from './host.js';
-import { intRange, parseTimeRange, timeRange } from './schemas.js';
 import { REPORT_BYTES, fitting, jsonBytes, textBytes } from './budget.js';
 import { renderMarkdown } from '../reports/markdown.js';
-import type { Front } from './front.js';
-import { READ, defineTool } from './tools.js';
-
-export const REPORT_URI = 'perfwatch://report/latest';
-
-export const ReportInput = z.strictObject({
-  time_range: timeRange.optional().describe('Default: all data'),
-  include_recommendations: z.boolean({ error: 'must be true or false' }).default(true),
-  include_alerts: z.boolean({ error: 'must be true or false' }).default(true),
-  format: z.enum(['json', 'markdown'], { error: 'must be json or markdown' }).default('json').describe('markdown: a document in the text'),
-  limit: intRange(1, 500).optional().describe('Per list (default: fits 16 KB)'),
-});
 
 const Evidence = z.object({ metric: z.string(), statistic: z.string(), value: z.number().nullable() }).passthrough();
 const Listed = z.array(z.record(z.string(), z.unknown()));
@@ -114,7 +98,7 @@ export function reportOut(r: PerformanceReport, limitN: number | undefined, budg
 }
 
 /** The Markdown answer's structured part: what the report covers, not the document again. */
-function markdownOut(r: PerformanceReport, truncated: boolean): ReportOut {
+export function markdownOut(r: PerformanceReport, truncated: boolean): ReportOut {
   return { format: 'markdown', generated_at: new Date(r.generatedAt).toISOString(), from: iso(r.window.from), to: iso(r.window.to), summary: r.summary, notes: r.notes, truncated };
 }
 
@@ -151,26 +135,6 @@ export function reportText(out: ReportOut): string {
   return lines.join('\n');
 }
 
-/**
- * Progress notifications for a request whose client sent a progress token, and a promise of
- * the last one handed to the transport: the answer waits for it, so that it never overtakes
- * its own progress.
- */
-function progressReporter(ctx: ServerContext): { onProgress: (done: number, total: number) => void; sent: () => Promise<void> } | undefined {
-  const token = ctx.mcpReq._meta?.progressToken;
-  if (token === undefined) return undefined;
-  let last = -1;
-  let sending: Promise<void> = Promise.resolve();
-  return {
-    onProgress: (done, total) => {
-      if (done === last) return;
-      last = done;
-      sending = ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: done, total, message: `${done} of ${total} series` } }).catch(() => {});
-    },
-    sent: () => sending,
-  };
-}
-
 export function baselinesOut(baselines: Baseline[], n: number | undefined, budget = Infinity): { baselines: Record<string, unknown>[]; total: number; truncated: boolean } {
   const all = baselines.map((b) => finite({ metric: b.metric, tags: b.tags, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>);
   // Each costs its JSON and a line of text of about the same size.
@@ -186,51 +150,4 @@ export function baselinesText(b: { baselines: Record<string, unknown>[]; total: 
 export function latestReportBody(monitor: PerformanceMonitor): ReportOut | { report: null; reason: string } {
   const r = monitor.getLatestReport();
   return r ? reportOut(r, undefined) : { report: null, reason: 'no report generated yet: call generate_performance_report' };
-}
-
-export function registerReportTools(server: McpServer, front: Front): void {
-  const host: MonitorHost = front.host;
-  defineTool(
-    server,
-    front,
-    'generate_performance_report',
-    {
-      title: 'Report',
-      description:
-        'A report: 0-100 score, statistics per metric and series, anomalies, diagnoses, recommendations, alert analysis. Sends progress; stops when cancelled.',
-      input: ReportInput,
-      output: ReportOutput,
-      annotations: READ,
-      onDeadline: 'ask for a shorter time_range',
-    },
-    async (args, ctx, work) => {
-      await host.readable();
-      const monitor = host.monitor;
-      const progress = progressReporter(ctx);
-      const common = {
-        ...(args.time_range !== undefined ? { from: Date.now() - parseTimeRange(args.time_range) } : {}),
-        includeRecommendations: args.include_recommendations,
-        includeAlerts: args.include_alerts,
-        signal: work.signal,
-        ...(progress ? { onProgress: progress.onProgress } : {}),
-      };
-      const report = await monitor.generateReport({ ...common, format: 'json' });
-      await progress?.sent();
-      front.resourceUpdated(REPORT_URI);
-      if (args.format === 'markdown') {
-        // The document in the text, and in structuredContent only what it covers.
-        const { text, truncated } = markdownWithin(report, args.limit, REPORT_BYTES - 1200);
-        return { structured: markdownOut(report, truncated), text };
-      }
-      const out = reportOut(report, args.limit);
-      return { structured: out, text: reportText(out) };
-    },
-  );
-
-  server.registerResource(
-    'report-latest',
-    REPORT_URI,
-    { title: 'Latest performance report', description: 'The last report built, as generate_performance_report answers it in json (within 16 KB)', mimeType: 'application/json' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(latestReportBody(front.host.monitor)) }] }),
-  );
 }
