@@ -4,9 +4,10 @@
  * buffers are as large as their tables say, and the constants the modules index with are
  * the tables' own.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as control from '../dist/src/engine/control.js';
-import { CELL_BYTES, LINE_BYTES, writersOf, type Layout } from '../dist/src/engine/layout.js';
+import { CELL_BYTES, LINE_BYTES, layoutTable, writersOf, type Layout } from '../dist/src/engine/layout.js';
 import * as ring from '../dist/src/engine/ring.js';
 import { TABLE_HEADER, createSharedTable, sharedTableBytes } from '../dist/src/engine/shared-table.js';
 import * as store from '../dist/src/engine/store/layout.js';
@@ -89,6 +90,11 @@ describe('the constants and buffers', () => {
     const sizes = { capacity: 100, arenaBytes: 1000, extraInts: 2 };
     expect(createSharedTable(sizes).byteLength).toBe(sharedTableBytes(sizes));
     expect(sharedTableBytes(sizes)).toBeGreaterThan(TABLE_HEADER.bytes);
+  });
+
+  it('are the tables docs/architecture.md prints', () => {
+    const doc = readFileSync(new URL('../docs/architecture.md', import.meta.url), 'utf8');
+    for (const layout of LAYOUTS) expect(doc, layout.name).toContain(layoutTable(layout));
   });
 
   it('put no cell of the producers, the collector or the alert actor on a line of another', () => {

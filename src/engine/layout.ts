@@ -55,3 +55,13 @@ export function defineLayout<K extends string>(spec: LayoutSpec<K>): Layout<K> {
 export function writersOf(cell: CellSpec): readonly Writer[] {
   return typeof cell.writer === 'string' ? [cell.writer] : cell.writer;
 }
+
+/** A layout as the Markdown table docs/architecture.md prints (test/layout.test.ts keeps them equal). */
+export function layoutTable(layout: Layout<string>): string {
+  const rows = Object.entries(layout.cells)
+    .sort(([, a], [, b]) => a.offset - b.offset)
+    .map(([name, c]) => `| ${Math.floor(c.offset / LINE_BYTES)} | ${c.offset} | ${name} | ${c.type} | ${writersOf(c).join(', ')} | ${c.meaning} |`);
+  const shared = (layout.sharedLines ?? []).map((l) => `Line ${l.line} is shared: ${l.why}.`);
+  const promise = layout.oneWriterPerLine ? 'One writer per 64-byte line.' : 'Lines are not promised to one writer.';
+  return [`${layout.name} (${layout.bytes} bytes). ${promise}${shared.length ? ` ${shared.join(' ')}` : ''}`, '', '| line | byte | cell | type | writer | meaning |', '|---:|---:|---|---|---|---|', ...rows].join('\n');
+}
