@@ -19,6 +19,7 @@ afterAll(() => rmSync(copyDir, { recursive: true, force: true }));
 async function secondCopy(): Promise<typeof errors> {
   const file = join(copyDir, 'errors.js');
   copyFileSync(new URL('../dist/src/errors.js', import.meta.url), file);
+  copyFileSync(new URL('../dist/src/errors.js.map', import.meta.url), `${file}.map`);
   return (await import(pathToFileURL(file).href)) as typeof errors;
 }
 
