@@ -29,6 +29,8 @@ export interface Front {
    * HTTP request gets a server of its own).
    */
   readonly summaries: MetricSummaries;
+  /** The summaries the output check has passed: an unchanged one is not checked again. */
+  readonly checkedSummaries: WeakSet<object>;
   /** The fast lane for batches, or the ordinary path when it is off. */
   readonly lane: FastLane;
   /** Set by an HTTP endpoint serving this front. */

@@ -66,6 +66,7 @@ export class McpFront implements Front {
    * HTTP request gets a server of its own).
    */
   readonly summaries = new MetricSummaries();
+  readonly checkedSummaries = new WeakSet<object>();
   readonly lane: FastLane;
   private readonly legacy = new Set<LegacyPeer>();
   private readonly modern = new Set<McpServer>();

@@ -18,6 +18,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { fastLane, type FastLane, type LineReader } from './fast-lane/index.js';
+import { serializeLine } from './prebuilt.js';
 import { normalizeToolCall } from './validate.js';
 
 /** Default longest line: a full batch of 100,000 samples with tags fits with room. */
@@ -237,7 +238,7 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the stdio transport is closed'));
-    const text = `${JSON.stringify(message)}\n`;
+    const text = serializeLine(message);
     if (this.stdout.write(text)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (error?: Error | null): void => {

@@ -53,6 +53,28 @@ export interface ToolSchemaOptions {
    * gives the verdict and the message. The fast lane's hook (fast-lane/index.ts).
    */
   accepts?: (input: unknown) => boolean;
+  /**
+   * Items of the array at `key` that passed before are not checked again: for an answer that
+   * carries mostly the frozen objects an earlier answer carried (see MetricSummaries). Only
+   * for schemas whose items have no defaults or transforms, as the input is what is returned.
+   */
+  checkedItems?: { key: string; seen: WeakSet<object> };
+}
+
+/** The input with its array at `key` cut to the items not seen before, and their places. */
+function uncheckedItems(input: unknown, key: string, seen: WeakSet<object>): { input: Record<string, unknown>; items: object[]; at: number[] } | undefined {
+  if (input === null || typeof input !== 'object') return undefined;
+  const all = (input as Record<string, unknown>)[key];
+  if (!Array.isArray(all)) return undefined;
+  const items: object[] = [];
+  const at: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const item: unknown = all[i];
+    if (item !== null && typeof item === 'object' && seen.has(item)) continue;
+    items.push(item as object);
+    at.push(i);
+  }
+  return { input: { ...(input as Record<string, unknown>), [key]: items }, items, at };
 }
 
 /** A check that says what is wrong (see issueError), or gives the value. */
@@ -63,7 +85,7 @@ export type Checker<T> = (input: unknown) => { value: T } | { error: PerfwatchEr
  * value (the input itself where it was accepted unchanged).
  */
 export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): Checker<z.output<S>> {
-  const { precheck, accepts } = options;
+  const { precheck, accepts, checkedItems } = options;
   return (input) => {
     const standIn = notAnObject(input);
     // What was given is known only by its description here (see STAND_IN_KEY).
@@ -71,6 +93,17 @@ export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptio
     const early = precheck?.(input);
     if (early !== undefined) return { error: early };
     if (accepts?.(input)) return { value: input as z.output<S> };
+    const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
+    if (cut) {
+      const parsed = schema.safeParse(cut.input);
+      if (parsed.success) {
+        for (const item of cut.items) checkedItems.seen.add(item);
+        return { value: input as z.output<S> };
+      }
+      const issue = parsed.error.issues[0]!;
+      const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
+      return { error: issueError({ ...issue, path } as z.core.$ZodIssue, input) };
+    }
     const parsed = schema.safeParse(input);
     if (parsed.success) return { value: parsed.data };
     return { error: issueError(parsed.error.issues[0]!, input) };

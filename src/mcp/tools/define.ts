@@ -29,6 +29,8 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pi
   onDeadline?: string;
   /** Which calls change state (default: every call, unless annotations.readOnlyHint); see policy.ts. */
   changesState?: (args: z.output<I>) => boolean;
+  /** Items of an output array that need checking only once (see checker's checkedItems). */
+  checkedOutputItems?: { key: string; seen: WeakSet<object> };
 }
 
 /**
@@ -88,7 +90,7 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   const inputSchema = listedSchema(spec.input) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
     name,
-    { title: spec.title, description: spec.description, inputSchema, outputSchema: toolSchema(spec.output), annotations: spec.annotations },
+    { title: spec.title, description: spec.description, inputSchema, outputSchema: toolSchema(spec.output, spec.checkedOutputItems ? { checkedItems: spec.checkedOutputItems } : {}), annotations: spec.annotations },
     async (raw: unknown, ctx: ServerContext): Promise<CallToolResult> => {
       const checked = check(raw);
       if ('error' in checked) return toolError(checked.error);

@@ -49,6 +49,8 @@ export default function register(server: McpServer, front: Front): void {
       input: metricsInputFor(front.tagLimits),
       output: MetricsOutput,
       annotations: READ,
+      // Most series answer with the summary they had last time (MetricSummaries).
+      checkedOutputItems: { key: 'metrics', seen: front.checkedSummaries },
     },
     (args) => {
       const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
