@@ -52,6 +52,32 @@ describe('getMetrics window quantiles', () => {
   });
 });
 
+describe('a window read while its bucket closes', () => {
+  it('counts the open bucket once, with its quantiles: never a count without them', () => {
+    const s = synthetic();
+    const lat = s.id('lat', {}, 'distribution', 'ms');
+    const t = T0 + 5_010;
+    s.apply(t, Array.from({ length: 2000 }, (_, i): [number, number] => [lat, (i % 97) + 0.25]));
+    const query = new Query(s.registry, s.reader);
+    // The collector closes the bucket between the query's snapshot and its read of the open
+    // bucket's bins (in a monitor: another thread, at any moment).
+    const bins = s.reader.forEachOpenBin.bind(s.reader);
+    let closed = false;
+    s.reader.forEachOpenBin = (id, fn) => {
+      if (!closed) {
+        closed = true;
+        s.apply(t + 1_000, []);
+      }
+      bins(id, fn);
+    };
+    const [m] = query.metrics({ windowSeconds: 30 }, t);
+    expect(closed).toBe(true);
+    expect(m!.window.count).toBe(2000);
+    expect([m!.window.p50, m!.window.p90, m!.window.p95, m!.window.p99]).toEqual(merged(s, lat, t - 30_000));
+    expect(m!.window.p50).not.toBeNull();
+  });
+});
+
 describe('rates', () => {
   it('divide by the time the window covers: the part the monitor watched, up to now', () => {
     const s = synthetic();

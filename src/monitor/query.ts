@@ -68,6 +68,8 @@ function matches(tags: CanonicalTags, match: Record<string, string> | undefined)
   return true;
 }
 
+/** Reads of a window before one is taken as it is (see consistentWindow). */
+const MAX_READS = 4;
 const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 /** A series' window aggregate, and what it was computed from (see Query.window). */
@@ -133,9 +135,9 @@ export class Query {
       if (names && !names.has(info.name)) continue;
       seen?.add(info.name);
       if (!matches(info.tags, match)) continue;
-      const snap = this.reader.snapshot(id);
-      if (snap.totalCount === 0) continue;
-      const agg = this.window(id, snap, spanStart, seconds, from);
+      const read = this.consistentWindow(id, spanStart, seconds, from);
+      if (read === undefined) continue;
+      const { snap, agg } = read;
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
       const rate = covered === null ? null : agg.sum / covered;
@@ -168,6 +170,25 @@ export class Query {
     // A name asked for that no series has: known (defined, no data yet) or an error.
     if (seen && seen.size < names!.size) query.names!.forEach((name, i) => seen.has(name) || this.checkName(name, `names[${i}]`));
     return out;
+  }
+
+  /**
+   * A series' snapshot and window read with no bucket closing in between: a close moves the
+   * open bucket's samples into a record, and a read that took the snapshot before it and the
+   * open bucket's bins after it counted samples it found no bins for (quantiles read null
+   * beside a count of thousands). The close is seen by the bucket count, which the writer
+   * publishes before it empties the open bucket; the read is then made again (a close comes
+   * once per interval, so the second read is all but certain to be clean).
+   */
+  private consistentWindow(id: number, spanStart: number, seconds: number, from: number): { snap: SeriesSnapshot; agg: CachedWindow } | undefined {
+    for (let attempt = 1; ; attempt++) {
+      const buckets = this.reader.bucketCount(id, 1);
+      const snap = this.reader.snapshot(id);
+      if (snap.totalCount === 0) return undefined;
+      const agg = this.window(id, snap, spanStart, seconds, from);
+      if (this.reader.bucketCount(id, 1) === buckets || attempt === MAX_READS) return { snap, agg };
+      this.windows.delete(id);
+    }
   }
 
   /**
