@@ -114,6 +114,8 @@ export class StoreWriter {
   readonly layout: StoreLayout;
   readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0 };
   private readonly hot: Float64Array;
+  /** The hot lines as i32, for RAW_HEAD: published beside the cells just written, so a pass's publish touches no cold line. */
+  private readonly hotI32: Int32Array;
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
   private readonly meta: Int32Array;
@@ -148,6 +150,7 @@ export class StoreWriter {
     this.layout = new StoreLayout(this.meta);
     const L = this.layout;
     this.hot = new Float64Array(buffers.hot);
+    this.hotI32 = new Int32Array(buffers.hot);
     this.f64 = new Float64Array(buffers.series);
     this.i32 = new Int32Array(buffers.series);
     const metaBig = new BigInt64Array(buffers.meta);
@@ -184,7 +187,7 @@ export class StoreWriter {
       const base = id * L.slotF64;
       const ib = base * 2;
       const hb = id * HOT_F64;
-      Atomics.store(this.i32, ib + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
+      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
       if (this.hot[hb + OPEN_COUNT] === 0) continue;
       const head = this.i32[ib + T1_HEAD]!;
       if (head > 0) {
@@ -297,11 +300,10 @@ export class StoreWriter {
 
   /** Publishes the raw samples written since the last call. Returns the series touched. */
   publish(): number {
-    const L = this.layout;
     const n = this.touchedCount;
     for (let i = 0; i < n; i++) {
-      const id = this.touched[i]!;
-      Atomics.store(this.i32, id * L.slotF64 * 2 + RAW_HEAD, this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0);
+      const hb = this.touched[i]! * HOT_F64;
+      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
     }
     this.touchedCount = 0;
     this.pass = (this.pass + 1) | 0 || 1;
