@@ -137,6 +137,8 @@ export class StoreWriter {
   private readonly groupCounts: Int32Array;
   private readonly groupIds = new Int32Array(CHUNK);
   private readonly groupOrder = new Int32Array(CHUNK);
+  /** The bucket in which the pool was last found empty and idle series' pages taken back. */
+  private reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
   private grouped = 0;
   /**
@@ -426,13 +428,16 @@ export class StoreWriter {
       return -1;
     }
     let pageId = this.meta[POOL_FREE_HEAD]!;
-    if (pageId < 0) {
+    // Series go idle only when a bucket closes: a second scan in the same bucket would free
+    // nothing, and with the pool spent it would run for every sample that needs a page.
+    if (pageId < 0 && this.reclaimedIn !== this.bucketStart) {
+      this.reclaimedIn = this.bucketStart;
       this.reclaimIdle();
       pageId = this.meta[POOL_FREE_HEAD]!;
-      if (pageId < 0) {
-        this.counters.sketchOverflow++;
-        return -1;
-      }
+    }
+    if (pageId < 0) {
+      this.counters.sketchOverflow++;
+      return -1;
     }
     // Pop first, then point the directory at it: a crash in between leaks the page.
     this.meta[POOL_FREE_HEAD] = this.links[pageId]!;
