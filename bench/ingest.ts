@@ -6,10 +6,13 @@
  * generator is not measured) per pass; the figure is the median over PASSES passes after a
  * warm-up. The perfwatch recording-thread cases run on a started monitor whose ring holds a
  * pass, so they measure the recording thread, not back-pressure; the end-to-end case
- * measures the sustained rate through the collector with overflow 'block' (zero loss, checked).
+ * measures the sustained rate through the collector with overflow 'block', over 100 series
+ * (zero loss, checked) and over 10,000 (every sample stored or counted dropped, checked).
  * Two rows from bench/overload.ts follow: three workers and the main thread recording flat
  * out under each overflow policy (interleaved rounds, medians), and a burst of 1M records on
- * an idle monitor with default options.
+ * an idle monitor with default options. Last, the steady-load table (bench/steady.ts): the
+ * collector's CPU at 1M samples/s over 100, 1,000 and 10,000 series from status().overhead,
+ * beside prom-client's in-thread cost for the same tagged load.
  */
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +20,7 @@ import client from 'prom-client';
 import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { PerformanceMonitor, type MetricHandle } from '../src/index.js';
 import { burstOnDefaults, overload, type OverloadResult } from './overload.js';
+import { promTagged, steady, type SteadyResult } from './steady.js';
 
 const PASS_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1_000_000);
 const PASSES = Number(process.env.BENCH_PASSES ?? 9);
@@ -24,6 +28,9 @@ const E2E_SAMPLES = Number(process.env.BENCH_E2E_SAMPLES ?? 20_000_000);
 const OVERLOAD_MS = Number(process.env.BENCH_OVERLOAD_MS ?? 2_000);
 const OVERLOAD_ROUNDS = Number(process.env.BENCH_OVERLOAD_ROUNDS ?? 3);
 const BURST_ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 3);
+const E2E_WIDE_SAMPLES = Number(process.env.BENCH_E2E_WIDE_SAMPLES ?? 5_000_000);
+const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 4_000);
+const STEADY_SERIES = [100, 1_000, 10_000];
 
 const values = new Float64Array(4096);
 {
@@ -90,6 +97,17 @@ async function main(): Promise<void> {
   const add = (name: string, rate: number, note = ''): void => {
     rows.push([name, rate, note]);
   };
+
+  // ---- steady load first, in a fresh process: 1M samples/s, the collector's CPU; prom-client's
+  // in-thread cost for the same tagged load ------------------------------------------------
+  const steadyRuns: SteadyResult[] = [];
+  const promNs = new Map<number, number>();
+  for (const series of STEADY_SERIES) {
+    const r = await steady(series, STEADY_MS, values);
+    steadyRuns.push(r);
+    promNs.set(series, promTagged(series, values));
+    process.stderr.write(`  steady ${series} series: collector ${r.collectorPercent.toFixed(2)}% of a core (sampling ${r.samplingPercent.toFixed(2)}%), applied ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s; prom-client ${promNs.get(series)!.toFixed(0)} ns/call\n`);
+  }
 
   // ---- perfwatch, recording thread ------------------------------------------------------
   // A ring that holds a whole pass (1M samples, 12 MB): the pass measures the recording
@@ -160,31 +178,11 @@ async function main(): Promise<void> {
   await provider.shutdown();
 
   // ---- end to end through the collector, zero loss ------------------------------------------
-  const e2e = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
-  await e2e.start();
-  const handles = Array.from({ length: 100 }, (_, i) => e2e.metric('bench_e2e', { series: String(i) }));
-  const e2ePass = (n: number): void => {
-    for (let i = 0; i < n; i++) handles[i % 100]!.record(values[i & 4095]!);
-  };
-  e2ePass(1_000_000); // warm-up of both threads
-  await e2e.flush();
-  const e2eRates: number[] = [];
-  for (let p = 0; p < 3; p++) {
-    const t0 = performance.now();
-    e2ePass(E2E_SAMPLES);
-    await e2e.flush();
-    e2eRates.push(E2E_SAMPLES / (performance.now() - t0) / 1000);
-  }
-  const e2eDropped = e2e.status().ingestion.dropped;
-  const perSeries = e2e.getMetrics({ names: ['bench_e2e'] }).reduce((a, m) => a + m.totalCount, 0);
-  await e2e.stop();
-  const expected = 3 * E2E_SAMPLES + 1_000_000;
-  if (perSeries !== expected || e2eDropped !== 0) {
-    throw new Error(`end-to-end lost samples: recorded ${expected}, in the series ${perSeries}, dropped ${e2eDropped}`);
-  }
-  const e2eRate = median(e2eRates);
-  process.stderr.write(`  end to end: ${e2eRate.toFixed(1)} M/s (passes ${e2eRates.map((r) => r.toFixed(0)).join(' ')})\n`);
-  add('perfwatch end to end through the collector, 100 series, zero loss', e2eRate, `3 × ${(E2E_SAMPLES / 1e6).toFixed(0)}M samples, every one counted`);
+  const e2e = await endToEnd(100, E2E_SAMPLES);
+  if (e2e.dropped !== 0) throw new Error(`end to end over 100 series dropped ${e2e.dropped} samples under overflow 'block'`);
+  add('perfwatch end to end through the collector, 100 series, zero loss', e2e.rate, `3 × ${(E2E_SAMPLES / 1e6).toFixed(0)}M samples, every one counted`);
+  const wide = await endToEnd(10_000, E2E_WIDE_SAMPLES);
+  add('perfwatch end to end through the collector, 10,000 series (overflow block)', wide.rate, `3 × ${(E2E_WIDE_SAMPLES / 1e6).toFixed(0)}M samples; ${wide.dropped.toLocaleString('en-US')} dropped (stalls past stallTimeoutMs), the rest stored`);
 
   // ---- overload: 3 workers + main flat out, each policy in turn, rounds interleaved ---------
   const policies = ['drop', 'block', 'wait'] as const;
@@ -216,7 +214,45 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${rate.toFixed(1)} | ${(rate / otelRate).toFixed(2)} | ${(rate / raw).toFixed(2)} | ${note} |`);
   }
   console.log(`\npeak RSS of the whole run: ${(peakRss / 1048576).toFixed(0)} MiB; perfwatch recording-thread passes dropped ${dropped} samples`);
+  console.log(`\nsteady load: 1M samples/s recorded every 10 ms by the main thread, spread evenly over the series; default options; ${STEADY_MS} ms measured after a warm-up\n`);
+  console.log('| steady load | collector CPU, % of one core (status().overhead) | of which system sampling | ingestion per sample | applied | prom-client Histogram.observe({series}, v), in-thread, % of one core at 1M/s |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of steadyRuns) {
+    const ingestNs = ((r.collectorPercent - r.samplingPercent) / 100) * 1e9 / r.appliedPerSecond;
+    console.log(`| 1M samples/s over ${r.series.toLocaleString('en-US')} series | ${r.collectorPercent.toFixed(2)}% | ${r.samplingPercent.toFixed(2)}% | ${ingestNs.toFixed(0)} ns | ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s${r.dropped > 0 ? `, ${r.dropped} dropped` : ''} | ${(promNs.get(r.series)! / 10).toFixed(1)}% |`);
+  }
   console.log(`overload, applied end to end: drop / block = ${(applied.get('drop')! / applied.get('block')!).toFixed(2)}, wait / block = ${(applied.get('wait')! / applied.get('block')!).toFixed(2)} (medians of ${OVERLOAD_ROUNDS} interleaved rounds of ${OVERLOAD_MS} ms)`);
+}
+
+/**
+ * Samples per second (M) through the collector over `series` series, overflow 'block'
+ * (which still drops past stallTimeoutMs without progress); every sample is stored or
+ * counted dropped (checked).
+ */
+async function endToEnd(series: number, samples: number): Promise<{ rate: number; dropped: number }> {
+  const e2e = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
+  await e2e.start();
+  const handles = Array.from({ length: series }, (_, i) => e2e.metric('bench_e2e', { series: String(i) }));
+  const pass = (n: number): void => {
+    for (let i = 0; i < n; i++) handles[i % series]!.record(values[i & 4095]!);
+  };
+  pass(1_000_000); // warm-up of both threads
+  await e2e.flush();
+  const rates: number[] = [];
+  for (let p = 0; p < 3; p++) {
+    const t0 = performance.now();
+    pass(samples);
+    await e2e.flush();
+    rates.push(samples / (performance.now() - t0) / 1000);
+  }
+  const dropped = e2e.status().ingestion.dropped;
+  const stored = e2e.getMetrics({ names: ['bench_e2e'] }).reduce((a, m) => a + m.totalCount, 0);
+  await e2e.stop();
+  const expected = 3 * samples + 1_000_000;
+  if (stored + dropped !== expected) throw new Error(`end to end over ${series} series lost samples: recorded ${expected}, in the series ${stored}, dropped ${dropped}`);
+  const rate = median(rates);
+  process.stderr.write(`  end to end, ${series} series: ${rate.toFixed(1)} M/s (passes ${rates.map((r) => r.toFixed(0)).join(' ')}), dropped ${dropped}\n`);
+  return { rate, dropped };
 }
 
 main().catch((error) => {

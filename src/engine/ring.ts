@@ -71,6 +71,14 @@ let nextRingId = 1;
  */
 export const TIME_MARK = -2;
 
+/**
+ * The consumer writes this id over a slot whose sample it applied while the slot's chunk is
+ * not yet counted in APPLIED (it applies a chunk grouped by series, not in ring order): a
+ * successor skips such slots, so no sample is applied twice. Only the consumer writes it,
+ * and only to slots between READ and WRITE, which the producer does not touch.
+ */
+export const APPLIED_SLOT = -3;
+
 /** The producer publishes its write index once per this many samples (a power of two). */
 export const PUBLISH_EVERY = 64;
 const PUBLISH_MASK = PUBLISH_EVERY - 1;

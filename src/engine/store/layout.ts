@@ -61,6 +61,7 @@ export const SERIES_HOT = defineLayout({
     OPEN_LAST: { offset: 32, type: 'f64', writer: 'collector', meaning: 'the last of them' },
     OPEN_START: { offset: 40, type: 'f64', writer: 'collector', meaning: 'start (ms) of the open bucket' },
     RAW_WRITTEN: { offset: 48, type: 'f64', writer: 'collector', meaning: "raw samples written (the writer's own count; RAW_HEAD lags)" },
+    RAW_HEAD: { offset: 56, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
   },
 });
 
@@ -75,7 +76,6 @@ export const SERIES_SLOT = defineLayout({
     CLOSED_COUNT_AT: { offset: 24, type: 'f64', writer: 'collector', meaning: 'start of the newest bucket moved into CLOSED_*' },
     ROLLED_UPTO: { offset: 32, type: 'f64', writer: 'collector', meaning: 'start of the newest rollup window written, or 0' },
     FIRST_TS: { offset: 40, type: 'f64', writer: 'collector', meaning: 'time (ms) of the first sample' },
-    RAW_HEAD: { offset: 64, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
     T1_HEAD: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bucket records published' },
     T2_HEAD: { offset: 72, type: 'i32', writer: 'collector', meaning: 'rollup records published' },
     DIR_SELECT: { offset: 76, type: 'i32', writer: 'collector', meaning: 'which page directory is live (0 or 1)' },
@@ -137,7 +137,7 @@ export const CLOSED_COUNT_AT = SERIES_SLOT.index.CLOSED_COUNT_AT;
 export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
 export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
 // slot, i32 cells
-export const RAW_HEAD = SERIES_SLOT.index.RAW_HEAD;
+export const RAW_HEAD = SERIES_HOT.index.RAW_HEAD;
 export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;
 export const T2_HEAD = SERIES_SLOT.index.T2_HEAD;
 export const DIR_SELECT = SERIES_SLOT.index.DIR_SELECT;

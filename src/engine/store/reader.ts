@@ -96,6 +96,7 @@ export class StoreReader {
   readonly layout: StoreLayout;
   readonly buffers: StoreBuffers;
   private readonly hot: Float64Array;
+  private readonly hotI32: Int32Array;
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
   private readonly meta: Int32Array;
@@ -113,6 +114,7 @@ export class StoreReader {
     this.metaBig = new BigInt64Array(buffers.meta);
     this.layout = new StoreLayout(this.meta);
     this.hot = new Float64Array(buffers.hot);
+    this.hotI32 = new Int32Array(buffers.hot);
     this.f64 = new Float64Array(buffers.series);
     this.i32 = new Int32Array(buffers.series);
     const log = new Int32Array(buffers.log);
@@ -165,22 +167,21 @@ export class StoreReader {
   newestRawTime(id: number): number {
     const L = this.layout;
     const base = id * L.slotF64;
-    const head = Atomics.load(this.i32, base * 2 + RAW_HEAD);
+    const head = Atomics.load(this.hotI32, id * HOT_F64 * 2 + RAW_HEAD);
     const t = this.f64[base + L.rawOffsetF64 + 2 * ((head - 1) & (L.rawCap - 1))]!;
     return t > 0 ? t : Number.NaN;
   }
 
   /** Raw samples published so far (wraps at 2^31; compare with `(a - b) | 0`). */
   rawHead(id: number): number {
-    return Atomics.load(this.i32, id * this.layout.slotF64 * 2 + RAW_HEAD);
+    return Atomics.load(this.hotI32, id * HOT_F64 * 2 + RAW_HEAD);
   }
 
   /** Published raw samples with from <= t < to, oldest first. */
   raw(id: number, from = -Infinity, to = Infinity, limit = this.layout.rawCap): RawSamples {
     const L = this.layout;
     const base = id * L.slotF64;
-    const ib = base * 2;
-    const head = Atomics.load(this.i32, ib + RAW_HEAD);
+    const head = Atomics.load(this.hotI32, id * HOT_F64 * 2 + RAW_HEAD);
     const n = Math.min(L.rawCap, this.totalCount(id), limit);
     const t: number[] = [];
     const v: number[] = [];
@@ -212,7 +213,7 @@ export class StoreReader {
     const base = id * L.slotF64;
     const total = this.totalCount(id);
     if (total === 0) return Number.NaN;
-    const head = Atomics.load(this.i32, base * 2 + RAW_HEAD);
+    const head = Atomics.load(this.hotI32, id * HOT_F64 * 2 + RAW_HEAD);
     const n = Math.min(L.rawCap, total);
     // One slot of margin: the writer may be rewriting the oldest slot now.
     const k = (head - n + (n === L.rawCap ? 1 : 0)) | 0;

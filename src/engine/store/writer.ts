@@ -11,7 +11,7 @@
  * free list before a directory points at them, and directories are replaced by writing the
  * idle copy and flipping DIR_SELECT, so a crash leaks at worst a page, never shares one.
  */
-import { APPLIED, TIME_MARK, WRITE, type RingReader } from '../ring.js';
+import { APPLIED, APPLIED_SLOT, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_SHIFT, PAGE_BINS, PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import {
   BUCKET_COUNT,
@@ -57,8 +57,8 @@ const PAGE_MASK = PAGE_BINS - 1;
 const MAX_SKETCHED = 0xffffffff;
 /** Passes over all series call the beat hook once per this many series (a power of two, minus one). */
 const BEAT_MASK = 1024 - 1;
-/** drain() publishes its read index every this many samples (a power of two, minus one). */
-const RELEASE_MASK = 4096 - 1;
+/** drain() applies samples in chunks of this many, grouped by series, and frees their slots after each. */
+const CHUNK = 4096;
 // The sketch key is read from the value's bits through this pair of views.
 const keyScratch = new Float64Array(1);
 const keyWords = new Uint32Array(keyScratch.buffer);
@@ -114,6 +114,8 @@ export class StoreWriter {
   readonly layout: StoreLayout;
   readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0 };
   private readonly hot: Float64Array;
+  /** The hot lines as i32, for RAW_HEAD: published beside the cells just written, so a pass's publish touches no cold line. */
+  private readonly hotI32: Int32Array;
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
   private readonly meta: Int32Array;
@@ -131,6 +133,14 @@ export class StoreWriter {
   private touchedCount = 0;
   private readonly touchMark: Int32Array;
   private pass = 1;
+  /** A chunk's grouping: per series its count, then its cursor; the series in order seen; ring positions by series. */
+  private readonly groupCounts: Int32Array;
+  private readonly groupIds = new Int32Array(CHUNK);
+  private readonly groupOrder = new Int32Array(CHUNK);
+  /** The bucket in which the pool was last found empty and idle series' pages taken back. */
+  private reclaimedIn = Number.NaN;
+  /** Samples the last chunk() applied. */
+  private grouped = 0;
   /**
    * Per series, the two sketch pages used last: [key, base, key, base]. A distribution
    * spanning up to 16 powers of two (0.1 ms to 6 s, say) never leaves it.
@@ -148,6 +158,7 @@ export class StoreWriter {
     this.layout = new StoreLayout(this.meta);
     const L = this.layout;
     this.hot = new Float64Array(buffers.hot);
+    this.hotI32 = new Int32Array(buffers.hot);
     this.f64 = new Float64Array(buffers.series);
     this.i32 = new Int32Array(buffers.series);
     const metaBig = new BigInt64Array(buffers.meta);
@@ -158,6 +169,7 @@ export class StoreWriter {
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
+    this.groupCounts = new Int32Array(L.maxSeries);
     this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
     this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
@@ -184,7 +196,7 @@ export class StoreWriter {
       const base = id * L.slotF64;
       const ib = base * 2;
       const hb = id * HOT_F64;
-      Atomics.store(this.i32, ib + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
+      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
       if (this.hot[hb + OPEN_COUNT] === 0) continue;
       const head = this.i32[ib + T1_HEAD]!;
       if (head > 0) {
@@ -215,93 +227,147 @@ export class StoreWriter {
    * of the ring's last time mark). Returns how many samples, marks not counted.
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
-   * This loop is the collector's hot path: everything it reads is in locals, and a sample is
-   * applied with plain stores between two loop back-edges (where V8 may stop a terminated
-   * worker), then counted in APPLIED. Only a series' first sample in a bucket and a sketch
-   * page it has no cached pointer to leave the loop.
+   * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
+   * (a counting sort of the ring positions) and applied group by group, so that a series' hot
+   * line, page cache and raw ring stay in registers and cache while its samples go in. A
+   * sample is applied with plain stores between two loop back-edges (where V8 may stop a
+   * terminated worker), the last of which marks its ring slot APPLIED_SLOT; the chunk is then
+   * counted in APPLIED at once. A successor skips marked slots: exact after a kill anywhere.
    */
   drain(reader: RingReader, now: number, max: number): number {
-    const hdr = reader.hdr;
-    let r = reader.r;
-    let n = (Atomics.load(hdr, WRITE) - r) | 0;
+    let n = (Atomics.load(reader.hdr, WRITE) - reader.r) | 0;
     if (n <= 0) return 0;
     if (n > max) n = max;
+    let moved = 0;
+    let left = n;
+    while (left > 0) {
+      const taken = this.chunk(reader, now, left < CHUNK ? left : CHUNK);
+      moved += this.grouped;
+      left -= taken;
+      reader.release();
+    }
+    return moved;
+  }
+
+  /**
+   * Applies the samples of one chunk: up to `n` slots from the reader's index, ending before
+   * the first time mark or corrupt id after at least one sample (those are taken alone, in
+   * ring order). Returns the slots consumed; `grouped` says how many samples were applied.
+   */
+  private chunk(reader: RingReader, now: number, n: number): number {
+    const hdr = reader.hdr;
+    const ids = reader.ids;
+    const mask = reader.mask;
+    const maxSeries = this.layout.maxSeries;
+    const counts = this.groupCounts;
+    const distinct = this.groupIds;
+    const r0 = reader.r;
+    // Count per series, up to the first slot that is no sample.
+    let d = 0;
+    let k = 0;
+    for (; k < n; k++) {
+      const id = ids[(r0 + k) & mask]!;
+      if (id >>> 0 >= maxSeries) {
+        if (id === APPLIED_SLOT) continue;
+        if (d > 0 || k > 0) break;
+        this.special(reader, id);
+        this.grouped = 0;
+        return 1;
+      }
+      const seen = counts[id]!;
+      counts[id] = seen + 1;
+      if (seen === 0) distinct[d++] = id;
+    }
+    // Ring positions, grouped by series in the order first seen.
+    let pos = 0;
+    for (let j = 0; j < d; j++) {
+      const id = distinct[j]!;
+      const c = counts[id]!;
+      counts[id] = pos;
+      pos += c;
+    }
+    const order = this.groupOrder;
+    for (let i = 0; i < k; i++) {
+      const at = (r0 + i) & mask;
+      const id = ids[at]!;
+      if (id !== APPLIED_SLOT) order[counts[id]!++] = at;
+    }
+    const stamp = reader.stamp === reader.stamp ? reader.stamp : now;
+    let from = 0;
+    for (let j = 0; j < d; j++) {
+      const id = distinct[j]!;
+      const to = counts[id]!;
+      counts[id] = 0;
+      this.applyGroup(reader, id, from, to, stamp, now);
+      from = to;
+    }
+    reader.r = (r0 + k) | 0;
+    hdr[APPLIED] = reader.r;
+    this.grouped = pos;
+    return k;
+  }
+
+  /** A time mark (the samples after it take its time; NaN: back to drain time) or a corrupt id (counted, skipped). */
+  private special(reader: RingReader, id: number): void {
+    const at = reader.r & reader.mask;
+    if (id === TIME_MARK) reader.stamp = reader.values[at]!;
+    else this.counters.badSamples++;
+    reader.r = (reader.r + 1) | 0;
+    reader.hdr[APPLIED] = reader.r;
+  }
+
+  /** Applies the samples of one series at ring positions order[from..to). */
+  private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
     const ids = reader.ids;
     const values = reader.values;
-    const mask = reader.mask;
-    const L = this.layout;
-    const maxSeries = L.maxSeries;
-    const slotF64 = L.slotF64;
-    const rawOffset = L.rawOffsetF64;
-    const rawMask = L.rawCap - 1;
-    const f = this.f64;
+    const order = this.groupOrder;
     const hot = this.hot;
+    const f = this.f64;
     const pages = this.pages;
     const pageCache = this.pageCache;
-    const touchMark = this.touchMark;
-    const pass = this.pass;
-    let stamp = reader.stamp === reader.stamp ? reader.stamp : now;
-    let marks = 0;
-    for (let k = 0; k < n; k++) {
-      // Free slots for the producer as we go, so that it refills while we drain.
-      if ((k & RELEASE_MASK) === RELEASE_MASK) {
-        reader.r = r;
-        reader.release();
-      }
-      const at = r & mask;
-      const id = ids[at]!;
+    const hb = id * HOT_F64;
+    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    let count = hot[hb + OPEN_COUNT]!;
+    let sum = hot[hb + OPEN_SUM]!;
+    let min = hot[hb + OPEN_MIN]!;
+    let max = hot[hb + OPEN_MAX]!;
+    let written = hot[hb + RAW_WRITTEN]!;
+    const base = id * this.layout.slotF64;
+    const raw = base + this.layout.rawOffsetF64;
+    const rawMask = this.layout.rawCap - 1;
+    const c = id << 2;
+    for (let i = from; i < to; i++) {
+      const at = order[i]!;
       const v = values[at]!;
-      r = (r + 1) | 0;
-      if (id >>> 0 >= maxSeries) {
-        // A time mark stamps the samples after it with their recorded time (NaN: back to
-        // drain time); anything else is a corrupt id, counted and skipped.
-        if (id === TIME_MARK) {
-          reader.stamp = v;
-          stamp = v === v ? v : now;
-          marks++;
-        } else this.counters.badSamples++;
-        hdr[APPLIED] = r;
-        continue;
-      }
-      const hb = id * HOT_F64;
-      const count = hot[hb + OPEN_COUNT]!;
-      if (count === 0) this.open(id, now);
       keyScratch[0] = v;
       const key = keyWords[HI_WORD]! >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
-      const c = id << 2;
-      const pageBase =
-        pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, id * slotF64, pageKey);
-      // From here to APPLIED, plain stores only: the sample is applied whole or not at all.
+      const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
+      // From here to the slot's mark, plain stores only: the sample is applied whole or not at all.
       if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
-      const written = hot[hb + RAW_WRITTEN]!;
-      const raw = id * slotF64 + rawOffset + 2 * (written & rawMask);
-      f[raw] = stamp;
-      f[raw + 1] = v;
-      hot[hb + RAW_WRITTEN] = written + 1;
-      hot[hb + OPEN_COUNT] = count + 1;
-      hot[hb + OPEN_SUM]! += v;
-      if (v < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = v;
-      if (v > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = v;
+      const slot = raw + 2 * (written & rawMask);
+      f[slot] = stamp;
+      f[slot + 1] = v;
+      hot[hb + RAW_WRITTEN] = ++written;
+      hot[hb + OPEN_COUNT] = ++count;
+      hot[hb + OPEN_SUM] = sum += v;
+      if (v < min) hot[hb + OPEN_MIN] = min = v;
+      if (v > max) hot[hb + OPEN_MAX] = max = v;
       hot[hb + OPEN_LAST] = v;
-      if (touchMark[id] !== pass) {
-        touchMark[id] = pass;
-        this.touched[this.touchedCount++] = id;
-      }
-      hdr[APPLIED] = r;
+      ids[at] = APPLIED_SLOT;
     }
-    reader.r = r;
-    reader.release();
-    return n - marks;
+    if (this.touchMark[id] !== this.pass) {
+      this.touchMark[id] = this.pass;
+      this.touched[this.touchedCount++] = id;
+    }
   }
 
   /** Publishes the raw samples written since the last call. Returns the series touched. */
   publish(): number {
-    const L = this.layout;
     const n = this.touchedCount;
     for (let i = 0; i < n; i++) {
-      const id = this.touched[i]!;
-      Atomics.store(this.i32, id * L.slotF64 * 2 + RAW_HEAD, this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0);
+      const hb = this.touched[i]! * HOT_F64;
+      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
     }
     this.touchedCount = 0;
     this.pass = (this.pass + 1) | 0 || 1;
@@ -362,13 +428,16 @@ export class StoreWriter {
       return -1;
     }
     let pageId = this.meta[POOL_FREE_HEAD]!;
-    if (pageId < 0) {
+    // Series go idle only when a bucket closes: a second scan in the same bucket would free
+    // nothing, and with the pool spent it would run for every sample that needs a page.
+    if (pageId < 0 && this.reclaimedIn !== this.bucketStart) {
+      this.reclaimedIn = this.bucketStart;
       this.reclaimIdle();
       pageId = this.meta[POOL_FREE_HEAD]!;
-      if (pageId < 0) {
-        this.counters.sketchOverflow++;
-        return -1;
-      }
+    }
+    if (pageId < 0) {
+      this.counters.sketchOverflow++;
+      return -1;
     }
     // Pop first, then point the directory at it: a crash in between leaks the page.
     this.meta[POOL_FREE_HEAD] = this.links[pageId]!;
