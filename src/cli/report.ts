@@ -64,13 +64,20 @@ async function countdown(seconds: number): Promise<void> {
   const tty = process.stderr.isTTY === true;
   const every = tty ? 1 : Math.max(1, Math.ceil(seconds / 10));
   const end = Date.now() + seconds * 1000;
+  let said = -1;
   for (;;) {
-    const left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
-    const line = `perfwatch report: monitoring this machine, ${left} s left`;
+    const due = end - Date.now();
+    const left = Math.max(0, Math.ceil(due / 1000));
     if (left === 0) break;
-    if (tty) process.stderr.write(`\r${line} `);
-    else if (left === seconds || left % every === 0) process.stderr.write(`${line}\n`);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, end - Date.now()) || 1));
+    // A timer may fire a little early or late: each count is said once.
+    if (left !== said) {
+      said = left;
+      const line = `perfwatch report: monitoring this machine, ${left} s left`;
+      if (tty) process.stderr.write(`\r${line} `);
+      else if (left === seconds || left % every === 0) process.stderr.write(`${line}\n`);
+    }
+    // Wake just past the next whole second before the end.
+    await new Promise((resolve) => setTimeout(resolve, (due % 1000) + 1));
   }
   if (tty) process.stderr.write(`\rperfwatch report: monitored this machine for ${seconds} s\n`);
 }
