@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
-import { SketchAccumulator, rankOf } from '../src/sketch.js';
+import { SketchAccumulator, rankOf } from '../src/engine/sketch.js';
 
 const N = 1_000_000;
 const SEEDS = [1, 2, 3, 4, 5];

@@ -12,7 +12,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { HANG_AT, controlViews } from '../src/control.js';
+import { HANG_AT, controlViews } from '../src/engine/control.js';
 import { PerformanceMonitor, type ActorExit } from '../src/index.js';
 
 const FAULTS = Number(process.env.BENCH_FAULTS ?? 20);

@@ -1,7 +1,8 @@
 /**
  * MCP benchmark: tools/call round trips over stdio with the SDK's own client, perfwatch's
  * tools beside a bare SDK echo server in the same run, and samples per second through
- * record_performance_metric batches. `npm run bench:mcp`.
+ * record_performance_metric batches, with the server's fast lane on and off (`mcp
+ * --no-fast-lane`) side by side. `npm run bench:mcp`.
  *
  * Both servers are child processes spoken to by one v2 Client each, over the SDK's
  * StdioClientTransport; each round starts a fresh pair (a process keeps its start-up luck
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
   const node = process.execPath;
   const echo: BenchTarget = { command: node, args: [fileURLToPath(new URL('../src/cli/bench-echo.js', import.meta.url))] };
   const perfwatch: BenchTarget = { command: node, args: [fileURLToPath(new URL('../src/cli/main.js', import.meta.url)), 'mcp'] };
-  const result = await runMcpBench({ perfwatch, echo, calls: CALLS, rounds: ROUNDS, batches: BATCHES, batchSize: BATCH, log: (line) => process.stderr.write(`${line}\n`) });
+  const ordinary: BenchTarget = { ...perfwatch, args: [...perfwatch.args, '--no-fast-lane'] };
+  const result = await runMcpBench({ perfwatch, ordinary, echo, calls: CALLS, rounds: ROUNDS, batches: BATCHES, batchSize: BATCH, log: (line) => process.stderr.write(`${line}\n`) });
   console.log(`\nperfwatch MCP benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   console.log(`stdio, SDK v2 Client, one call in flight; ${ROUNDS} interleaved rounds of ${CALLS} calls per case\n`);
   console.log(result.table);

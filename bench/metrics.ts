@@ -14,13 +14,13 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
-import { createControl } from '../src/control.js';
-import { Query } from '../src/query.js';
-import { Registry, createRegistry } from '../src/registry.js';
-import { RingReader, RingWriter, createRing } from '../src/ring.js';
-import { createStore } from '../src/store/layout.js';
-import { StoreReader } from '../src/store/reader.js';
-import { StoreWriter } from '../src/store/writer.js';
+import { createControl } from '../src/engine/control.js';
+import { Query } from '../src/monitor/query.js';
+import { Registry, createRegistry } from '../src/engine/registry.js';
+import { Engine } from '../src/engine/engine.js';
+import { RingWriter, createRing } from '../src/engine/ring.js';
+import { createStore } from '../src/engine/store/layout.js';
+import { StoreReader } from '../src/engine/store/reader.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const SECONDS = 120;
@@ -49,19 +49,19 @@ async function main(): Promise<void> {
   const registry = new Registry(registryBuffers, 1);
   const ids = Array.from({ length: SERIES }, (_, k) => registry.seriesId('response_time', { endpoint: `/e${k}` }));
   const ring = createRing(1 << 20);
-  const producer = new RingWriter(ring, createControl(), 'drop');
-  const ringReader = new RingReader(ring);
-  const writer = new StoreWriter(store);
+  const control = createControl();
+  const producer = new RingWriter(ring, control, 'drop');
   const start = Math.floor((Date.now() - SECONDS * 1000) / 60_000) * 60_000;
-  writer.recover(start, registry.seriesCount());
+  let clock = start;
+  const engine = new Engine({ control, registry: registryBuffers, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => clock });
+  engine.start(start);
   let i = 0;
   /** Applies one round of samples (PER_SECOND per series) at time t. */
   const write = (t: number, perSeries = PER_SECOND): void => {
-    if (writer.advance(t)) writer.rollup(registry.seriesCount());
+    clock = t;
     for (let n = 0; n < perSeries; n++, i++) for (let k = 0; k < SERIES; k++) producer.push(ids[k]!, value(k, i));
     producer.publish();
-    writer.drain(ringReader, t, 1 << 22);
-    writer.publish();
+    while (engine.pass(t) > 0);
   };
   for (let s = 0; s < SECONDS; s++) write(start + s * 1000 + 1);
   const query = new Query(registry, new StoreReader(store), () => ({ from: start, to: Infinity }));

@@ -10,15 +10,15 @@
  */
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createControl } from '../src/control.js';
-import { Registry, createRegistry } from '../src/registry.js';
+import { createControl } from '../src/engine/control.js';
+import { Registry, createRegistry } from '../src/engine/registry.js';
 import { buildReport } from '../src/reports/build.js';
 import { ReportService } from '../src/reports/service.js';
-import { RingReader, RingWriter, createRing } from '../src/ring.js';
-import { SketchAccumulator } from '../src/sketch.js';
-import { createStore } from '../src/store/layout.js';
-import { StoreWriter } from '../src/store/writer.js';
-import { StoreReader } from '../src/store/reader.js';
+import { Engine } from '../src/engine/engine.js';
+import { RingWriter, createRing } from '../src/engine/ring.js';
+import { SketchAccumulator } from '../src/engine/sketch.js';
+import { createStore } from '../src/engine/store/layout.js';
+import { StoreReader } from '../src/engine/store/reader.js';
 
 const SERIES = 100;
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
@@ -52,24 +52,23 @@ function fill(): { store: ReturnType<typeof createStore>; registryBuffers: Retur
     add(name, {}, (i) => table[(i * 13) & 8191]!);
   }
   const ring = createRing(1 << 20);
-  const producer = new RingWriter(ring, createControl(), 'drop');
-  const reader = new RingReader(ring);
+  const control = createControl();
+  const producer = new RingWriter(ring, control, 'drop');
   const start = Math.floor((Date.now() - SECONDS * 1000) / 60_000) * 60_000;
-  const writer = new StoreWriter(store);
-  writer.recover(start, registry.seriesCount());
+  let clock = start;
+  const engine = new Engine({ control, registry: registryBuffers, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => clock });
+  engine.start(start);
   let samples = 0;
   for (let s = 0; s < SECONDS; s++) {
-    const t = start + s * 1000 + 1;
-    if (writer.advance(t)) writer.rollup(registry.seriesCount());
+    const t = (clock = start + s * 1000 + 1);
     const lo = Math.floor((s * POINTS) / SECONDS);
     const hi = Math.floor(((s + 1) * POINTS) / SECONDS);
     for (const { id, gen } of ids) for (let i = lo; i < hi; i++) producer.push(id, gen(i));
     producer.publish();
-    samples += writer.drain(reader, t, 1 << 22);
-    writer.publish();
+    for (let moved = engine.pass(t); moved > 0; moved = engine.pass(t)) samples += moved;
   }
-  writer.advance(start + SECONDS * 1000 + 1);
-  writer.rollup(registry.seriesCount());
+  clock = start + SECONDS * 1000 + 1;
+  engine.pass(clock);
   return { store, registryBuffers, registry, samples };
 }
 

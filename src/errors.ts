@@ -1,66 +1,198 @@
 /**
- * Errors thrown by perfwatch. Each failure has its own class and a stable `code`
- * (matched by callers and by the MCP/HTTP fronts), and a message that names the
- * field, what is wrong with the value and the limit.
+ * Errors thrown by perfwatch. Each failure has its own class and a stable `code` (one of
+ * ErrorCode, matched by callers and by the fronts), and keeps its parts apart: the `field` at
+ * fault, the `rule` it broke and the value `given`. The message is composed from them
+ * (`samples[3].value must be a finite number, got "abc"`), so code that re-says an error
+ * under another field (a batch's sample, a tool's argument name) composes a new one with
+ * withField() and never edits a message.
+ *
+ * `instanceof` works across two copies of the package (a service and a library each bringing
+ * their own): each class brands its instances with a Symbol.for key and answers instanceof
+ * by that brand, as undici and the MCP SDK do.
  */
+import type { z } from 'zod';
+
+/** Every code of an error perfwatch throws. */
+export const ERROR_CODES = [
+  'PW_ERR_INVALID_ARG',
+  'PW_ERR_CARDINALITY',
+  'PW_ERR_KIND_MISMATCH',
+  'PW_ERR_CAPACITY',
+  'PW_ERR_STOPPED',
+  'PW_ERR_ACTOR',
+  'PW_ERR_ABORTED',
+  'PW_ERR_REPORT_TIMEOUT',
+  'PW_ERR_REPORT',
+  'PW_ERR_BUSY',
+  'PW_ERR_FORBIDDEN',
+  'PW_ERR_TIMEOUT',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A value an error shows: after its rule (`…, got "abc"`), or first, as the rule's subject (`name "cpu usage" must match …`). */
+export interface Given {
+  value: unknown;
+  first?: boolean;
+}
+
+export interface ErrorParts {
+  /** The argument or option at fault (`metric`, `tags.route`, `samples[3].value`). */
+  field?: string;
+  /** What is wrong with it (`must be a finite number`), or what happened. */
+  rule: string;
+  given?: Given;
+  /** Whether the message begins with the field (default: when there is one). */
+  named?: boolean;
+}
 
 /** Base class: every error perfwatch throws on purpose is one of these. */
 export class PerfwatchError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   /** The argument or option at fault, when there is one (`metric`, `tags.route`, …). */
   readonly field: string | undefined;
+  readonly rule: string;
+  /** The value given, when the message shows it. */
+  readonly given: Given | undefined;
+  private readonly named: boolean;
 
-  constructor(code: string, message: string, field?: string) {
-    super(message);
+  constructor(code: ErrorCode, parts: ErrorParts) {
+    super(composeMessage(parts));
     this.name = new.target.name;
     this.code = code;
-    this.field = field;
+    this.field = parts.field;
+    this.rule = parts.rule;
+    this.given = parts.given;
+    this.named = parts.named ?? parts.field !== undefined;
   }
+
+  /**
+   * The same error about another field: `error.withField(`samples[${i}].${error.field}`)`
+   * re-roots a sample's error in its batch. Same class, code, rule and value.
+   */
+  withField(field: string): this {
+    const parts: ErrorParts = { field, rule: this.rule, named: this.named, ...(this.given ? { given: this.given } : {}) };
+    const copy = Reflect.construct(PerfwatchError, [this.code, parts], this.constructor) as this;
+    for (const [key, value] of Object.entries(this)) if (!Object.hasOwn(copy, key)) Object.defineProperty(copy, key, { value, enumerable: true });
+    return copy;
+  }
+}
+
+function composeMessage(parts: ErrorParts): string {
+  const words: string[] = [];
+  if (parts.field !== undefined && parts.named !== false) words.push(parts.field);
+  if (parts.given?.first) words.push(describeValue(parts.given.value));
+  words.push(parts.rule);
+  const message = words.join(' ');
+  return parts.given && !parts.given.first ? `${message}, got ${describeValue(parts.given.value)}` : message;
 }
 
 /** An argument or option is malformed or out of range. */
 export class InvalidArgumentError extends PerfwatchError {
-  constructor(field: string, message: string) {
-    super('PW_ERR_INVALID_ARG', `${field} ${message}`, field);
+  constructor(field: string, rule: string, given?: Given) {
+    super('PW_ERR_INVALID_ARG', { field, rule, ...(given ? { given } : {}) });
   }
 }
 
 /** A new series would exceed the configured cardinality limit. */
 export class CardinalityError extends PerfwatchError {
-  constructor(message: string, field = 'tags') {
-    super('PW_ERR_CARDINALITY', message, field);
+  constructor(rule: string, field = 'tags') {
+    super('PW_ERR_CARDINALITY', { field, rule, named: false });
   }
 }
 
 /** A metric name was registered before with another kind or unit. */
 export class KindMismatchError extends PerfwatchError {
-  constructor(message: string) {
-    super('PW_ERR_KIND_MISMATCH', message, 'kind');
+  constructor(rule: string) {
+    super('PW_ERR_KIND_MISMATCH', { field: 'kind', rule, named: false });
   }
 }
 
 /** A bounded shared buffer (registry arena, producer rings) has no room left. */
 export class CapacityError extends PerfwatchError {
-  constructor(field: string, message: string) {
-    super('PW_ERR_CAPACITY', `${field} ${message}`, field);
+  constructor(field: string, rule: string, given?: Given) {
+    super('PW_ERR_CAPACITY', { field, rule, ...(given ? { given } : {}) });
   }
 }
 
 /** record() or another data call on a monitor (or producer) that is not running. */
 export class MonitorStoppedError extends PerfwatchError {
-  constructor(message = 'the monitor is not running: call start() before recording') {
-    super('PW_ERR_STOPPED', message);
+  constructor(rule = 'the monitor is not running: call start() before recording') {
+    super('PW_ERR_STOPPED', { rule });
   }
 }
 
 /** A worker-thread actor failed; the coordinator restarts it. */
 export class ActorError extends PerfwatchError {
   readonly actor: string;
-  constructor(actor: string, message: string) {
-    super('PW_ERR_ACTOR', `${actor}: ${message}`);
+  constructor(actor: string, rule: string) {
+    super('PW_ERR_ACTOR', { rule: `${actor}: ${rule}` });
     this.actor = actor;
   }
 }
+
+/** A report or baseline task was cancelled through its AbortSignal. */
+export class ReportAbortedError extends PerfwatchError {
+  constructor(rule = 'the report was cancelled: its AbortSignal was aborted') {
+    super('PW_ERR_ABORTED', { field: 'signal', rule, named: false });
+  }
+}
+
+/** A report or baseline task ran past reports.timeoutMs; its thread was replaced. */
+export class ReportTimeoutError extends PerfwatchError {
+  constructor(timeoutMs: number) {
+    super('PW_ERR_REPORT_TIMEOUT', {
+      field: 'reports.timeoutMs',
+      rule: `the report task ran for more than reports.timeoutMs (${timeoutMs} ms): it was stopped and its thread replaced; raise reports.timeoutMs for reports over this much data`,
+      named: false,
+    });
+  }
+}
+
+/** A report task failed in the pool (a bug or an out-of-memory thread), not by bad input. */
+export class ReportFailedError extends PerfwatchError {
+  constructor(cause: string) {
+    super('PW_ERR_REPORT', { rule: `the report task failed: ${cause}` });
+  }
+}
+
+/** optimize() with dryRun false while another run is applying changes. */
+export class OptimizationBusyError extends PerfwatchError {
+  /** The run that is applying. */
+  readonly runId: number;
+  constructor(runId: number) {
+    super('PW_ERR_BUSY', { rule: `optimisation run ${runId} is applying changes: wait for it to end or cancel it (one run applies at a time, so that each change is verified alone)` });
+    this.runId = runId;
+  }
+}
+
+/**
+ * Makes `instanceof` of an error class answer by a brand that every copy of perfwatch shares
+ * (Symbol.for), so that an error thrown by one copy is recognised by the classes of another.
+ */
+export function brandError(cls: abstract new (...args: never[]) => PerfwatchError, name: string): void {
+  const key = Symbol.for(`perfwatch.error.${name}`);
+  Object.defineProperty(cls.prototype, key, { value: true });
+  Object.defineProperty(cls, Symbol.hasInstance, {
+    value(this: unknown, x: unknown): boolean {
+      // A subclass that is not branded itself inherits this: it answers the ordinary way.
+      if (this !== cls) return Function.prototype[Symbol.hasInstance].call(this, x);
+      return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[key] === true;
+    },
+  });
+}
+
+brandError(PerfwatchError, 'PerfwatchError');
+brandError(InvalidArgumentError, 'InvalidArgumentError');
+brandError(CardinalityError, 'CardinalityError');
+brandError(KindMismatchError, 'KindMismatchError');
+brandError(CapacityError, 'CapacityError');
+brandError(MonitorStoppedError, 'MonitorStoppedError');
+brandError(ActorError, 'ActorError');
+brandError(ReportAbortedError, 'ReportAbortedError');
+brandError(ReportTimeoutError, 'ReportTimeoutError');
+brandError(ReportFailedError, 'ReportFailedError');
+brandError(OptimizationBusyError, 'OptimizationBusyError');
 
 /** Formats a value for an error message without flooding it. */
 export function describeValue(value: unknown): string {
@@ -71,4 +203,22 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return typeof value;
+}
+
+/** The rule of an error about a key that a schema does not know. */
+export function unknownKeyRule(what: string): string {
+  return `is not a known ${what}`;
+}
+
+/** Turns the first schema issue into an InvalidArgumentError naming the field. */
+export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option'): InvalidArgumentError {
+  const issue = error.issues[0]!;
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys;
+    return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, unknownKeyRule(what));
+  }
+  let value: unknown = input;
+  for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  return new InvalidArgumentError(path || 'options', issue.message, { value });
 }

@@ -3,30 +3,37 @@
  *
  * The library's public surface; everything else is internal and may change.
  */
-export { PerformanceMonitor } from './monitor.js';
-export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor.js';
-export type { DropReport } from './drops.js';
-export type { FaultStatus, FaultRecord } from './faults.js';
-export { attachProducer, MetricHandle, CounterHandle, Producer } from './producer.js';
-export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './producer.js';
-export { MonitorOptionsSchema, resolveOptions } from './options.js';
-export type { MonitorOptions, ResolvedOptions } from './options.js';
-export type { MetricQuery, MetricSnapshot, MetricWindow } from './query.js';
-export type { HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './history.js';
-export type { McpHttpServer, ServeMcpOptions } from './mcp/http.js';
-export { BUILTIN_METRICS, KINDS, UNITS } from './metrics.js';
-export type { MetricKind, MetricUnit, MetricDefinition } from './metrics.js';
-export type { Tags, CanonicalTags } from './registry.js';
-export { anomalyScore, anomalyDetail, ANOMALY_RULES } from './reports/anomaly.js';
+export { PerformanceMonitor } from './monitor/monitor.js';
+export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
+export type { ActorState } from './actors/supervisor.js';
+export type { Fault, SystemInfo } from './actors/protocols.js';
+export type { SourceCost } from './engine/system.js';
+export type { CpuSource } from './engine/thread-cpu.js';
+export type { OverflowPolicy, RingStats } from './engine/ring.js';
+export type { DropReport } from './monitor/drops.js';
+export type { FaultStatus, FaultRecord } from './monitor/faults.js';
+export { attachProducer } from './engine/producer.js';
+export type { MetricHandle, CounterHandle, Producer } from './engine/producer.js';
+export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './engine/producer.js';
+export { MonitorOptionsSchema, resolveOptions } from './monitor/options.js';
+export type { MonitorOptions, ResolvedOptions } from './monitor/options.js';
+export type { MetricQuery, MetricSnapshot, MetricWindow } from './monitor/query.js';
+export type { HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './monitor/history.js';
+export type { McpHttpServer, ServeMcpOptions, EndpointStatus } from './mcp/http-options.js';
+export type { SessionStats } from './mcp/sessions.js';
+export { BUILTIN_METRICS, KINDS, UNITS } from './engine/metrics.js';
+export type { MetricKind, MetricUnit, MetricDefinition } from './engine/metrics.js';
+export type { Tags, CanonicalTags, RegistryBuffers, RegistryLimits } from './engine/registry.js';
+export { ANOMALY_RULES } from './analysis/anomaly.js';
 export { analyzeAlerts, ALERT_RULES } from './reports/alerts.js';
 export { SCORE_PARTS, SCORE_FORMULA } from './reports/score.js';
+export type { ScorePartRule } from './reports/score.js';
 export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
-export { OPTIMIZATION_TYPES } from './reports/tunables.js';
-export { ReportAbortedError, ReportFailedError, ReportTimeoutError, OptimizationBusyError } from './reports/errors.js';
+export { OPTIMIZATION_TYPES } from './optimizer/tunables.js';
 export type { ReportOptions } from './reports/service.js';
-export type { OptimizeOptions, OptimizationResult, OptimizationRun, RunState, OptimizationLogEntry, PlanStep, AppliedChange } from './reports/optimization.js';
-export type { TunableDefinition, OptimizationType, TunableType, Goal } from './reports/tunables.js';
-export type { OverheadStatus } from './reports/overhead.js';
+export type { OptimizeOptions, OptimizationResult, OptimizationRun, RunState, OptimizationLogEntry, LogKind, PlanStep, AppliedChange } from './optimizer/optimization.js';
+export type { Tunable, TunableDefinition, OptimizationType, TunableType, Goal, TargetReading } from './optimizer/tunables.js';
+export type { OverheadOptions, OverheadStatus } from './overhead/governor.js';
 export type * from './reports/types.js';
 export {
   PerfwatchError,
@@ -36,7 +43,14 @@ export {
   CapacityError,
   MonitorStoppedError,
   ActorError,
+  ReportAbortedError,
+  ReportFailedError,
+  ReportTimeoutError,
+  OptimizationBusyError,
+  ERROR_CODES,
 } from './errors.js';
+export type { ErrorCode, ErrorParts, Given } from './errors.js';
 export { AlertRuleInputSchema, AGGREGATIONS, OPERATORS, SEVERITIES, ALERT_STATES } from './alerts/schema.js';
 export type { AlertRule, AlertRuleInput, Alert, AlertTransition, Aggregation, Operator, Severity, AlertState } from './alerts/schema.js';
 export type { AlertQuery, HistoryFilter, AlertingStatus } from './alerts/alerting.js';
+export type { NotifierStats } from './alerts/notify.js';

@@ -1,26 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { AlertEvaluator, compare } from '../dist/src/alerts/evaluator.js';
 import { parseAlertRule, type AlertRule, type AlertRuleInput, type AlertTransition } from '../dist/src/alerts/schema.js';
-import { createControl } from '../dist/src/control.js';
-import { Registry, createRegistry } from '../dist/src/registry.js';
-import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
-import { createStore } from '../dist/src/store/layout.js';
-import { StoreReader } from '../dist/src/store/reader.js';
-import { StoreWriter } from '../dist/src/store/writer.js';
+import { createControl } from '../dist/src/engine/control.js';
+import { Registry, createRegistry } from '../dist/src/engine/registry.js';
+import { Engine } from '../dist/src/engine/engine.js';
+import { RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { createStore } from '../dist/src/engine/store/layout.js';
+import { StoreReader } from '../dist/src/engine/store/reader.js';
 
 const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 
-/** A store, its writer and an evaluator on synthetic time, as the collector and alert actor would drive them. */
+/** A store, the collector's engine and an evaluator on synthetic time, as the collector and alert actor drive them. */
 function harness() {
   const registryBuffers = createRegistry({ maxSeries: 256, maxTags: 8, maxTagValueLength: 64 });
   const registry = new Registry(registryBuffers, 1);
   const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: 600, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
   const ring = createRing(1 << 14);
-  const producer = new RingWriter(ring, createControl(), 'drop');
-  const reader = new RingReader(ring);
-  const writer = new StoreWriter(buffers);
-  writer.recover(T0, 0);
+  const control = createControl();
+  const producer = new RingWriter(ring, control, 'drop');
+  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => h.now });
+  engine.start(T0);
   // How far each series was judged: shared memory in the monitor, outliving an evaluator.
   const progress = new Float64Array(256).fill(Number.NaN);
   let ruleCount = 0;
@@ -41,11 +41,9 @@ function harness() {
     /** Records samples at time t without an evaluator looking (the alert actor is down). */
     unseen(t: number, samples: [name: string, value: number][]): void {
       h.now = t;
-      writer.advance(t);
       for (const [name, value] of samples) producer.push(registry.seriesId(name, undefined), value);
       producer.publish();
-      writer.drain(reader, t, 1 << 20);
-      writer.publish();
+      engine.pass(t);
     },
     /** A new evaluator takes over, as a restarted alert actor does: the rules and alert states, resumed. */
     restart(): void {
@@ -56,15 +54,14 @@ function harness() {
     /** Records samples at time t, drains them, and lets the evaluator see the drain (and any closed bucket). */
     at(t: number, samples: [name: string, value: number, tags?: Record<string, string>][] = []): void {
       h.now = t;
-      const closed = writer.advance(t);
+      const open = engine.bucketStart;
       for (const [name, value, tags] of samples) producer.push(registry.seriesId(name, tags), value);
       producer.publish();
-      writer.drain(reader, t, 1 << 20);
-      writer.publish();
+      engine.pass(t);
       // The alert actor's order: new samples first, then the closed bucket, then timers;
       // then it sends the transitions and records how far it judged.
       h.evaluator.onData(t);
-      if (closed) h.evaluator.onBucket(writer.bucketStart, t);
+      if (engine.bucketStart !== open) h.evaluator.onBucket(engine.bucketStart, t);
       h.evaluator.onTimer(t);
       transitions.push(...h.evaluator.takeTransitions());
       h.evaluator.commitProgress();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
-import { allocating, checkMemory } from '../dist/src/memory.js';
-import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/sketch.js';
+import { allocating, checkMemory } from '../dist/src/engine/memory.js';
+import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/engine/sketch.js';
 import { caught } from './helpers.js';
 
 

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
-import { PackedSamples, SamplesDecoder, MIN_LANE_BYTES } from '../dist/src/mcp/batch-wire.js';
+import { PackedSamples, SamplesDecoder, MIN_LANE_BYTES } from '../dist/src/mcp/fast-lane/batch-wire.js';
 import { LineTransport } from '../dist/src/mcp/stdio.js';
-import { RecordInput } from '../dist/src/mcp/schemas.js';
+import { RecordInput } from '../dist/src/mcp/tools/record-performance-metric.js';
 
 /** A small deterministic generator (mulberry32). */
 function rng(seed: number): () => number {

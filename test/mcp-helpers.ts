@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import { expect } from 'vitest';
-import * as schemas from '../dist/src/mcp/schemas.js';
-import { StatusOutput } from '../dist/src/mcp/status.js';
-import * as reports from '../dist/src/mcp/reports.js';
-import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
-import { HistoryOutput } from '../dist/src/mcp/history.js';
+import * as schemas from '../dist/src/mcp/tools/index.js';
+import { StatusOutput } from '../dist/src/mcp/status-answer.js';
+import * as reports from '../dist/src/mcp/report-answer.js';
+import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
 import { AlertsOutput } from '../dist/src/mcp/alerts-answer.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));

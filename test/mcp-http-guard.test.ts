@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
-import { StatusOutput } from '../dist/src/mcp/status.js';
-import * as schemas from '../dist/src/mcp/schemas.js';
+import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { StatusOutput } from '../dist/src/mcp/status-answer.js';
+import * as schemas from '../dist/src/mcp/tools/index.js';
 import { fails, ok } from './mcp-helpers.js';
 import { INIT, JSON_HEADERS, statusOf, useServing } from './http-helpers.js';
 import { waitFor } from './helpers.js';

@@ -4,8 +4,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { PerformanceMonitor, type McpHttpServer } from '../dist/src/index.js';
-import * as schemas from '../dist/src/mcp/schemas.js';
-import { StatusOutput } from '../dist/src/mcp/status.js';
+import * as schemas from '../dist/src/mcp/tools/index.js';
+import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import { z } from 'zod';
 import { CLI, TOOLS, checkToolList, coreHappyPath, fails, ok, quietConfig, type AnyClient } from './mcp-helpers.js';
 

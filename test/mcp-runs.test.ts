@@ -8,8 +8,8 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { McpFront } from '../dist/src/mcp/server.js';
-import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
-import { TOOL_DEADLINE_MS } from '../dist/src/mcp/tools.js';
+import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { TOOL_DEADLINE_MS } from '../dist/src/mcp/tools/define.js';
 import { call, ok, text } from './mcp-helpers.js';
 
 const closers: (() => Promise<void>)[] = [];

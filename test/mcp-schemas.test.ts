@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RecordInput, acceptsBatch, parseTimeRange } from '../dist/src/mcp/schemas.js';
+import { parseTimeRange } from '../dist/src/mcp/schemas.js';
+import { acceptsBatch } from '../dist/src/mcp/fast-lane/accept.js';
+import { RecordInput } from '../dist/src/mcp/tools/record-performance-metric.js';
 
 /** A seeded generator of samples, most valid, some broken in one of many ways. */
 function* inputs(seed: number, count: number): Generator<unknown> {
@@ -66,7 +68,7 @@ describe('tool answers are checked against their output schemas on the server', 
   it('refuses an answer that does not fit its schema, and passes one that does', async () => {
     const { McpServer, InMemoryTransport } = await import('@modelcontextprotocol/server');
     const { Client } = await import('@modelcontextprotocol/client');
-    const { defineTool, READ, TOOL_DEADLINE_MS } = await import('../dist/src/mcp/tools.js');
+    const { defineTool, READ, TOOL_DEADLINE_MS } = await import('../dist/src/mcp/tools/define.js');
     const front = { stateChanges: true, limits: { deadlineMs: TOOL_DEADLINE_MS } };
     const server = new McpServer({ name: 't', version: '1' });
     const Out = z.object({ n: z.number(), label: z.string().nullable() });
@@ -83,21 +85,6 @@ describe('tool answers are checked against their output schemas on the server', 
       expect(r.isError, JSON.stringify(bad)).toBe(true);
       expect(r.content[0]!.text).toMatch(/Output validation error/);
     }
-    // Items checked once are not checked again; new ones are, and a refusal names their place.
-    const Listed = z.object({ total: z.number(), items: z.array(z.object({ v: z.number() })) });
-    let listed: unknown;
-    defineTool(server, front, 'lister', { title: 'lister', description: 'lister', input: z.strictObject({}), output: Listed, annotations: READ, checkedOutputItems: { key: 'items', seen: new WeakSet() } }, () => ({ structured: listed as z.output<typeof Listed>, text: 'lister' }));
-    await client.listTools();
-    const x = Object.freeze({ v: 1 });
-    const y = Object.freeze({ v: 2 });
-    const answerOf = async (value: unknown) => {
-      listed = value;
-      return (await client.callTool({ name: 'lister', arguments: {} })) as { isError?: boolean; content: { text: string }[]; structuredContent?: unknown };
-    };
-    expect(await answerOf({ total: 2, items: [x, y] })).toMatchObject({ structuredContent: { total: 2, items: [{ v: 1 }, { v: 2 }] } });
-    expect(await answerOf({ total: 3, items: [y, x, { v: 'three' }] })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/items\[2\]\.v .*got "three"/) }] });
-    expect(await answerOf({ total: 'two', items: [x, y] })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/total /) }] });
-    expect(await answerOf({ total: 1, items: [{ v: Number.NaN }] })).toMatchObject({ isError: true });
     await client.close();
   });
 });
@@ -127,15 +114,6 @@ describe('metric summaries kept between polls', () => {
     const gauge = memo.of([snap({ id: 4, name: 'heap_used', kind: 'gauge', unit: 'bytes', value: 5e7, last: 5e7 }, { mean: 4.5e7, min: 4e7, max: 5e7 })]);
     expect(gauge.metrics[0]).toEqual({ name: 'heap_used', tags, kind: 'gauge', unit: 'bytes', value: 5e7, last_at: '2025-11-27T08:00:00.000Z', count: 10, mean: 4.5e7, min: 4e7, max: 5e7, total_count: 10 });
     expect(gauge.lines[0]).toBe('heap_used{route=/a} 50000000 bytes  n=10');
-    // The stdio transport writes the summaries from their kept JSON, byte for byte as JSON.stringify would.
-    const { serializeLine, withJson } = await import('../dist/src/mcp/prebuilt.js');
-    expect(serializeLine({ jsonrpc: '2.0', id: 1, result: { structuredContent: { a: withJson([1], '[1.0]') } } })).toBe('{"jsonrpc":"2.0","id":1,"result":{"structuredContent":{"a":[1.0]}}}\n'); // the kept text is used
-    const both = memo.of([snap(), snap({ id: 5, name: 'lat', kind: 'distribution', unit: 'ms', tags: { q: 'a"\\b\u2028' } })]);
-    const message = { jsonrpc: '2.0' as const, id: 7, result: { content: [{ type: 'text' as const, text: both.lines.join('\n') }], structuredContent: { window_seconds: 60, metrics: both.metrics, total: 2, truncated: false } } };
-    expect(serializeLine(message)).toBe(`${JSON.stringify(message)}\n`);
-    const copied = { ...message, result: { ...message.result, structuredContent: { ...message.result.structuredContent, metrics: [...both.metrics] } } };
-    expect(serializeLine(copied)).toBe(`${JSON.stringify(copied)}\n`);
-    expect(serializeLine({ jsonrpc: '2.0', id: 8, result: { content: [] } })).toBe('{"jsonrpc":"2.0","id":8,"result":{"content":[]}}\n');
     expect(stat(0.30000000000000004)).toBe(0.3);
     expect(stat(123456789.123)).toBe(123457000);
     expect(stat(null)).toBe(null);

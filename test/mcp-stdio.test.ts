@@ -7,10 +7,10 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as V1StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import * as schemas from '../dist/src/mcp/schemas.js';
-import { StatusOutput } from '../dist/src/mcp/status.js';
-import * as reports from '../dist/src/mcp/reports.js';
-import { OptimizeOutput } from '../dist/src/mcp/optimize.js';
+import * as schemas from '../dist/src/mcp/tools/index.js';
+import { StatusOutput } from '../dist/src/mcp/status-answer.js';
+import * as reports from '../dist/src/mcp/report-answer.js';
+import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
 import { z } from 'zod';
 
 const AlertsCreate = z.object({ rule: z.object({ id: z.string() }).loose() });

@@ -1,5 +1,5 @@
-import { CONTROL_BYTES } from '../dist/src/control.js';
-import { rankOf } from '../dist/src/sketch.js';
+import { CONTROL_BYTES } from '../dist/src/engine/control.js';
+import { rankOf } from '../dist/src/engine/sketch.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';

@@ -4,10 +4,10 @@
  * are errors that name the nearest known ones.
  */
 import { describe, expect, it } from 'vitest';
-import { Query, QUANTILES } from '../dist/src/query.js';
-import { HistoryReader } from '../dist/src/history.js';
-import { ALWAYS_WATCHED } from '../dist/src/watched.js';
-import { SketchAccumulator } from '../dist/src/sketch.js';
+import { Query, QUANTILES } from '../dist/src/monitor/query.js';
+import { HistoryReader } from '../dist/src/monitor/history.js';
+import { ALWAYS_WATCHED } from '../dist/src/analysis/watched.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { T0, synthetic } from './synthetic.js';
 
 /** The window's quantiles the way getMetrics computed them before: every sketch merged afresh. */

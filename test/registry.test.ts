@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CardinalityError, InvalidArgumentError, KindMismatchError } from '../dist/src/errors.js';
-import { Registry, createRegistry } from '../dist/src/registry.js';
+import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 
 const limits = { maxSeries: 64, maxTags: 4, maxTagValueLength: 16 };
 

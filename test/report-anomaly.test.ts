@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anomalyDetail, anomalyScore, detectAnomalies, robustBaseline } from '../dist/src/reports/anomaly.js';
+import { anomalyDetail, anomalyScore, detectAnomalies, robustBaseline } from '../dist/src/analysis/anomaly.js';
 import { seeded } from './fixtures/seeded.mjs';
 import { T0, synthetic } from './synthetic.js';
 

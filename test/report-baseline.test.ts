@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WEEK_MS, hourOfWeek, seriesBaseline } from '../dist/src/reports/baseline.js';
-import { SketchAccumulator } from '../dist/src/sketch.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { T0, synthetic } from './synthetic.js';
 
 describe('baselines', () => {

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { createControl } from '../dist/src/control.js';
+import { createControl } from '../dist/src/engine/control.js';
 import { MonitorStoppedError } from '../dist/src/errors.js';
-import { HEADER_BYTES, RingReader, RingWriter, closeRing, createRing, ringStats } from '../dist/src/ring.js';
+import { HEADER_BYTES, RingReader, RingWriter, closeRing, createRing, ringStats } from '../dist/src/engine/ring.js';
 import { seeded } from './fixtures/seeded.mjs';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);

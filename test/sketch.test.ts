@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, rankOf, valueOf } from '../dist/src/sketch.js';
+import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, rankOf, valueOf } from '../dist/src/engine/sketch.js';
 import { seeded } from './fixtures/seeded.mjs';
 
 const QS = [0.5, 0.9, 0.99, 0.999];

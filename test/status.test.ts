@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import { PendingClock } from '../dist/src/pending-clock.js';
-import { statusOut, statusText } from '../dist/src/mcp/status.js';
+import { PendingClock } from '../dist/src/engine/pending-clock.js';
+import { statusOut, statusText } from '../dist/src/mcp/status-answer.js';
 import { waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];

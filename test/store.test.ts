@@ -1,11 +1,11 @@
-import { rankOf } from '../dist/src/sketch.js';
+import { rankOf } from '../dist/src/engine/sketch.js';
 import { describe, expect, it } from 'vitest';
-import { createControl } from '../dist/src/control.js';
-import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
-import { SketchAccumulator } from '../dist/src/sketch.js';
-import { createStore, type StoreConfig } from '../dist/src/store/layout.js';
-import { StoreReader } from '../dist/src/store/reader.js';
-import { StoreWriter } from '../dist/src/store/writer.js';
+import { createControl } from '../dist/src/engine/control.js';
+import { RingReader, RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { createStore, type StoreConfig } from '../dist/src/engine/store/layout.js';
+import { StoreReader } from '../dist/src/engine/store/reader.js';
+import { StoreWriter } from '../dist/src/engine/store/writer.js';
 import { seeded } from './fixtures/seeded.mjs';
 
 const T0 = 1_800_000_000_000; // a multiple of a minute

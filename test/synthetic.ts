@@ -1,17 +1,17 @@
 /**
- * A series store filled on synthetic time, for report tests: the real registry, ring,
- * writer and reader, driven the way the collector drives them, with each sample applied at
- * the time the test says. Reports are then built with the same function the pool runs.
+ * A series store filled on synthetic time, for report tests: the real registry, ring and
+ * reader, and the collector's engine driven at the time the test says, each sample applied
+ * then. Reports are then built with the same function the pool runs.
  */
-import { createControl } from '../dist/src/control.js';
-import { Registry, createRegistry } from '../dist/src/registry.js';
+import { createControl } from '../dist/src/engine/control.js';
+import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { buildReport, type BuildOptions } from '../dist/src/reports/build.js';
-import { RingReader, RingWriter, createRing } from '../dist/src/ring.js';
-import { SketchAccumulator, rankOf } from '../dist/src/sketch.js';
-import { createStore, type StoreConfig } from '../dist/src/store/layout.js';
-import { StoreReader } from '../dist/src/store/reader.js';
-import { StoreWriter } from '../dist/src/store/writer.js';
-import type { MetricKind, MetricUnit } from '../dist/src/metrics.js';
+import { Engine } from '../dist/src/engine/engine.js';
+import { RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { SketchAccumulator, rankOf } from '../dist/src/engine/sketch.js';
+import { createStore, type StoreConfig } from '../dist/src/engine/store/layout.js';
+import { StoreReader } from '../dist/src/engine/store/reader.js';
+import type { MetricKind, MetricUnit } from '../dist/src/engine/metrics.js';
 import type { PerformanceReport } from '../dist/src/reports/types.js';
 
 export const T0 = 1_800_000_000_000; // a multiple of a minute (and of an hour)
@@ -50,21 +50,21 @@ export function synthetic(overrides: Partial<StoreConfig> = {}): Synthetic {
   const registryBuffers = createRegistry({ maxSeries: config.maxSeries, maxTags: 8, maxTagValueLength: 64 });
   const registry = new Registry(registryBuffers, 1);
   const ring = createRing(1 << 16);
-  const producer = new RingWriter(ring, createControl(), 'block');
-  const writer = new StoreWriter(buffers);
-  writer.recover(T0, 0);
-  const ringReader = new RingReader(ring);
-  const reader = new StoreReader(buffers);
+  const control = createControl();
+  const producer = new RingWriter(ring, control, 'block');
   let last = T0;
+  // Its own readings (monitor_*) would be series of their own in every report.
+  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: config.intervalMs, ownReadings: false, clock: () => last });
+  engine.start(T0);
+  const reader = new StoreReader(buffers);
   const apply = (t: number, samples: [number, number][]): void => {
-    if (writer.advance(t)) writer.rollup(registry.seriesCount());
     last = t;
+    engine.pass(t);
     for (let i = 0; i < samples.length; i += 32_768) {
       for (const [id, v] of samples.slice(i, i + 32_768)) producer.push(id, v);
       producer.publish();
-      writer.drain(ringReader, t, 1 << 20);
+      engine.pass(t);
     }
-    writer.publish();
   };
   return {
     registry,

@@ -8,54 +8,23 @@
  * coordinator subscribed, in batches, in order. How far each series was judged is written to
  * shared memory once a round's transitions are sent, for a successor to resume from.
  *
- * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait (see control.ts).
+ * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait (see src/engine/control.ts).
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/control.js';
-import { nodeEndpoint } from '../src/comlink-node.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
-import type { Alert, AlertRule, AlertTransition } from '../src/alerts/schema.js';
-import { Registry, type RegistryBuffers } from '../src/registry.js';
-import { StoreReader } from '../src/store/reader.js';
-import type { StoreBuffers } from '../src/store/layout.js';
-
-export interface AlertActorData {
-  /** The comlink port to the coordinator (added by the watchdog). */
-  port?: MessagePort;
-  control: SharedArrayBuffer;
-  registry: RegistryBuffers;
-  store: StoreBuffers;
-  /** Per series id, the raw head `last` rules judged (f64, NaN: never): see AlertEvaluator. */
-  progress: SharedArrayBuffer;
-  intervalMs: number;
-}
-
-/** What the actor reports after a round: transitions, and the latest value of active alerts. */
-export interface AlertBatch {
-  transitions: AlertTransition[];
-  values: [fingerprint: string, value: number][];
-}
-
-export type AlertSink = (batch: AlertBatch) => void;
-
-export interface AlertActorApi {
-  ready(): number;
-  subscribe(sink: AlertSink): void;
-  load(rules: AlertRule[], alerts: Alert[]): void;
-  addRule(rule: AlertRule): void;
-  deleteRule(id: string): boolean;
-  resolve(fingerprint: string): boolean;
-  stop(): Promise<void>;
-  injectFault(fault: 'throw' | 'exit'): void;
-}
+import type { AlertActorApi, AlertActorData, AlertSink } from '../src/actors/protocols.js';
+import { ALERTS_LOCK_TAG, Registry } from '../src/engine/registry.js';
+import { StoreReader } from '../src/engine/store/reader.js';
 
 /** Longest wait, so that the heartbeat moves (a hang is noticed within this plus the watchdog's grace) and pending timers are checked. */
 const MAX_WAIT_MS = 250;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
-const evaluator = new AlertEvaluator(new Registry(data.registry, 0x20000000), new StoreReader(data.store), new Float64Array(data.progress));
+const evaluator = new AlertEvaluator(new Registry(data.registry, ALERTS_LOCK_TAG), new StoreReader(data.store), new Float64Array(data.progress));
 let sink: AlertSink | undefined;
 let stopping = false;
 let nextTimer = Infinity;

@@ -9,47 +9,18 @@
  * monitor's buffers across tasks.
  */
 import { getHeapStatistics } from 'node:v8';
-import { threadId, type MessagePort } from 'node:worker_threads';
-import { Registry, type RegistryBuffers } from '../src/registry.js';
-import { SketchAccumulator } from '../src/sketch.js';
-import { StoreReader } from '../src/store/reader.js';
-import type { StoreBuffers } from '../src/store/layout.js';
+import { threadId } from 'node:worker_threads';
+import { Registry, reportLockTag } from '../src/engine/registry.js';
+import { SketchAccumulator } from '../src/engine/sketch.js';
+import { StoreReader } from '../src/engine/store/reader.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
-import { Pieces } from '../src/reports/stats.js';
+import { Pieces } from '../src/analysis/stats.js';
 import { buildReport } from '../src/reports/build.js';
 import { renderHtml } from '../src/reports/html.js';
 import { renderMarkdown } from '../src/reports/markdown.js';
-import { threadCpuMs } from '../src/reports/thread-cpu.js';
-import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from '../src/reports/types.js';
-import type { Watched } from '../src/watched.js';
-
-export interface ReportTask {
-  /** 'hang' is a drill (ReportService.hang): a task that never ends; 'noop' starts a thread (see ReportService). */
-  kind: 'report' | 'baselines' | 'hang' | 'noop';
-  monitorId: string;
-  store: StoreBuffers;
-  registry: RegistryBuffers;
-  now: number;
-  from?: number;
-  to?: number;
-  includeAlerts?: boolean;
-  includeRecommendations?: boolean;
-  alertHistory?: AlertTransition[];
-  alertHistoryAvailable?: boolean;
-  format?: ReportFormat;
-  /** When the monitor watched (see src/watched.ts). */
-  watched?: Watched;
-  progress?: MessagePort;
-}
-
-export interface ReportTaskResult {
-  report?: PerformanceReport;
-  rendered?: string;
-  baselines?: Baseline[];
-  /** CPU time of this thread for the task (NaN off Linux), and its heap after it. */
-  cpuMs: number;
-  heapUsed: number;
-}
+import { threadCpuMs } from '../src/engine/thread-cpu.js';
+import type { ReportTask, ReportTaskResult } from '../src/actors/protocols.js';
+import type { Baseline } from '../src/reports/types.js';
 
 const acc = new SketchAccumulator();
 const metricAcc = new SketchAccumulator();
@@ -63,7 +34,7 @@ function viewsFor(task: ReportTask): { registry: Registry; reader: StoreReader }
   let v = views.get(task.monitorId);
   if (!v) {
     if (views.size >= 4) views.delete(views.keys().next().value!);
-    v = { registry: new Registry(task.registry, 0x20000000 | threadId), reader: new StoreReader(task.store) };
+    v = { registry: new Registry(task.registry, reportLockTag(threadId)), reader: new StoreReader(task.store) };
     views.set(task.monitorId, v);
   }
   return v;

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../control.js';
-import { InvalidArgumentError, describeValue } from '../errors.js';
-import type { RegistryBuffers } from '../registry.js';
-import type { StoreBuffers } from '../store/layout.js';
-import { Supervisor, type ActorExit, type WatchdogLink } from '../supervisor.js';
-import { timeArg } from '../query.js';
-import type { AlertActorApi, AlertActorData, AlertBatch } from '../../workers/alerts.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../engine/control.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '../actors/supervisor.js';
+import { timeArg } from '../analysis/time-arg.js';
+import type { AlertActorApi, AlertActorData, AlertBatch } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 
@@ -29,7 +29,7 @@ export interface HistoryFilter {
 }
 
 export interface AlertingStatus {
-  actor: Supervisor<AlertActorApi>['state'];
+  actor: ActorState;
   restarts: number;
   rules: number;
   pending: number;
@@ -61,6 +61,11 @@ export interface AlertingDeps {
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
 
+/** Bytes of the shared record of how far `last` rules judged each series (an f64 per series id). */
+export function alertProgressBytes(seriesCapacity: number): number {
+  return 8 * seriesCapacity;
+}
+
 export class Alerting {
   readonly actor: Supervisor<AlertActorApi>;
   private readonly deps: AlertingDeps;
@@ -73,7 +78,7 @@ export class Alerting {
     this.deps = deps;
     this.notifier = new Notifier(deps.notifier);
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
-    const progress = new SharedArrayBuffer(8 * deps.seriesCapacity);
+    const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
     const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
     this.actor = new Supervisor<AlertActorApi>(
@@ -120,7 +125,7 @@ export class Alerting {
   }
 
   async deleteRule(id: string): Promise<boolean> {
-    if (typeof id !== 'string') throw new InvalidArgumentError('id', `must be a rule id string, got ${describeValue(id)}`);
+    if (typeof id !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: id });
     if (!this.rules.delete(id)) return false;
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
@@ -128,17 +133,17 @@ export class Alerting {
   }
 
   async resolve(fingerprint: string): Promise<boolean> {
-    if (typeof fingerprint !== 'string') throw new InvalidArgumentError('fingerprint', `must be a string, got ${describeValue(fingerprint)}`);
+    if (typeof fingerprint !== 'string') throw new InvalidArgumentError('fingerprint', 'must be a string', { value: fingerprint });
     if (this.alerts.get(fingerprint)?.state !== 'firing' || this.actor.state === 'stopped') return false;
     return this.actor.call((a) => a.resolve(fingerprint), true);
   }
 
   getAlerts(query: AlertQuery = {}): Alert[] {
-    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', `must be an object, got ${describeValue(query)}`);
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const state = query.state ?? 'active';
-    if (!STATE_QUERIES.includes(state)) throw new InvalidArgumentError('state', `must be one of ${STATE_QUERIES.join(', ')}, got ${describeValue(state)}`);
+    if (!STATE_QUERIES.includes(state)) throw new InvalidArgumentError('state', `must be one of ${STATE_QUERIES.join(', ')}`, { value: state });
     if (query.severity !== undefined && !SEVERITIES.includes(query.severity)) {
-      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}, got ${describeValue(query.severity)}`);
+      throw new InvalidArgumentError('severity', `must be one of ${SEVERITIES.join(', ')}`, { value: query.severity });
     }
     return [...this.alerts.values()]
       .filter((a) => {
@@ -149,7 +154,7 @@ export class Alerting {
   }
 
   getHistory(filter: HistoryFilter = {}): AlertTransition[] {
-    if (filter === null || typeof filter !== 'object') throw new InvalidArgumentError('filter', `must be an object, got ${describeValue(filter)}`);
+    if (filter === null || typeof filter !== 'object') throw new InvalidArgumentError('filter', 'must be an object', { value: filter });
     const from = timeArg(filter.from, 'from', -Infinity);
     const to = timeArg(filter.to, 'to', Infinity);
     if (from > to) throw new InvalidArgumentError('from', 'must not be after to');

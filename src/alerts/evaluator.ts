@@ -21,10 +21,10 @@
  * No data (an empty window) counts as "condition false".
  */
 import { createHash } from 'node:crypto';
-import type { Registry } from '../registry.js';
-import { SketchAccumulator } from '../sketch.js';
-import type { StoreReader } from '../store/reader.js';
-import { anomalyScore } from '../reports/anomaly.js';
+import type { Registry } from '../engine/registry.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { anomalyScore } from '../analysis/anomaly.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {

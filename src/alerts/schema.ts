@@ -3,12 +3,11 @@
  * fields, defaults and limits (the MCP and HTTP fronts map onto it), and the types come from it.
  */
 import { z } from 'zod';
-import { InvalidArgumentError } from '../errors.js';
-import { toInvalidArgument } from '../options.js';
-import { NAME_PATTERN, TAG_KEY_PATTERN } from '../registry.js';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
 
 /**
- * `anomaly` is the robust z-score (median/MAD, see src/reports/anomaly.ts) of the window's mean
+ * `anomaly` is the robust z-score (median/MAD, see src/analysis/anomaly.ts) of the window's mean
  * (a counter's rate) against the closed buckets before it: `anomaly > 4` fires when the window
  * sits four robust deviations above its recent history. No verdict (no data) without a baseline.
  */

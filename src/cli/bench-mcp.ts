@@ -3,7 +3,7 @@
  * own client: the engine of `npm run bench:mcp` (with a bare SDK echo server as the peer) and
  * of `perfwatch bench --mcp` (perfwatch alone).
  */
-import { rankOf } from '../sketch.js';
+import { rankOf } from '../engine/sketch.js';
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/client';
@@ -16,6 +16,8 @@ export interface BenchTarget {
 
 export interface McpBenchOptions {
   perfwatch: BenchTarget;
+  /** perfwatch with its fast lane off (`mcp --no-fast-lane`): its batches are run beside the lane's. */
+  ordinary?: BenchTarget;
   /** A bare echo server exposing tool `echo { text }`, the floor of a round trip. */
   echo?: BenchTarget;
   calls: number;
@@ -151,34 +153,41 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
   const rows = cases.map(row);
   const echoRow = o.echo ? rows[0] : undefined;
 
-  const pw = await connect(o.perfwatch);
+  // The lane on and off run one after the other, case by case, so that the noise of the
+  // machine falls on both alike.
+  const servers: { lane: Lane; target: BenchTarget }[] = [{ lane: 'on', target: o.perfwatch }, ...(o.ordinary ? [{ lane: 'off' as const, target: o.ordinary }] : [])];
+  const clients = await Promise.all(servers.map((s) => connect(s.target)));
   const batches: BatchRow[] = [];
+  const done = (r: BatchRow): void => {
+    log(`    fast lane ${r.lane}: ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
+    batches.push(r);
+  };
   try {
     for (const shape of BATCH_SHAPES) {
       for (const inFlight of [1, o.inFlight ?? 4]) {
         log(`  batches of ${shape.name}, ${inFlight} in flight…`);
-        const r = await batchRun(pw, shape, o.batchSize, o.batches, inFlight);
-        log(`    ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
-        batches.push(r);
+        for (let k = 0; k < servers.length; k++) done({ ...(await batchRun(clients[k]!, shape, o.batchSize, o.batches, inFlight)), lane: servers[k]!.lane });
       }
     }
   } finally {
-    await pw.close();
+    for (const c of clients) await c.close();
   }
   // The server's own capacity: the same batches as lines serialised once before the run,
   // written straight to a fresh server's stdin, so no client work shares the two cores.
   for (const shape of BATCH_SHAPES) {
     log(`  server alone, ${shape.name}…`);
-    const r = await serverAloneRun(o.perfwatch, shape, o.batchSize, o.batches, o.inFlight ?? 4);
-    log(`    ${(r.perSecond / 1e6).toFixed(2)}M samples/s, ${r.verified ? 'all in the store' : 'SAMPLES MISSING'}`);
-    batches.push(r);
+    for (const s of servers) done({ ...(await serverAloneRun(s.target, shape, o.batchSize, o.batches, o.inFlight ?? 4)), lane: s.lane });
   }
   return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches), verified: batches.every((b) => b.verified) };
 }
 
+type Lane = 'on' | 'off';
+
 export interface BatchRow {
   /** 'sdk': through the SDK client; 'alone': pre-serialised lines, no client work. */
   client: 'sdk' | 'alone';
+  /** Whether the server's fast lane was on (see src/mcp/fast-lane/index.ts). */
+  lane: Lane;
   shape: string;
   batchSize: number;
   calls: number;
@@ -216,7 +225,7 @@ async function batchRun(client: Client, shape: (typeof BATCH_SHAPES)[number], si
   await Promise.all(Array.from({ length: inFlight }, worker));
   const ms = performance.now() - t0;
   const after = await batchCount(client, shape.metric);
-  return { client: 'sdk', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: after - before === calls * size };
+  return { client: 'sdk', lane: 'on', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: after - before === calls * size };
 }
 
 /**
@@ -272,7 +281,7 @@ async function serverAloneRun(target: BenchTarget, shape: (typeof BATCH_SHAPES)[
     const ms = performance.now() - t0;
     const stored = await request('tools/call', { name: 'get_performance_metrics', arguments: { metric_types: [shape.metric], limit: 1000 } });
     const count = samplesIn(stored.result?.structuredContent);
-    return { client: 'alone', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: count === (warm + calls) * size };
+    return { client: 'alone', lane: 'on', shape: shape.name, batchSize: size, calls, inFlight, perSecond: (calls * size * 1000) / ms, verified: count === (warm + calls) * size };
   } finally {
     child.stdin.end();
     await new Promise((resolve) => child.once('exit', resolve));
@@ -297,11 +306,14 @@ function table(rows: LatencyRow[], echo: LatencyRow | undefined, batches: BatchR
     lines.push(`| ${r.name} | ${r.perSecond.toFixed(0)} | ${r.medianMs.toFixed(3)} | ${r.p99Ms.toFixed(3)} | ${echo ? (r.medianMs / echo.medianMs).toFixed(2) : '-'} |`);
   }
   lines.push('');
-  lines.push('| batched recording: record_performance_metric { samples } | client | calls in flight | M samples/s | checked |');
-  lines.push('|---|---|---:|---:|---|');
+  const lanes = batches.some((b) => b.lane === 'off');
+  lines.push(`| batched recording: record_performance_metric { samples } | client | calls in flight |${lanes ? ' fast lane |' : ''} M samples/s |${lanes ? ' × lane off |' : ''} checked |`);
+  lines.push(`|---|---|---:|${lanes ? '---|' : ''}---:|${lanes ? '---:|' : ''}---|`);
   for (const b of batches) {
     const client = b.client === 'sdk' ? 'SDK v2 Client' : 'none (lines written ready-made)';
-    lines.push(`| ${b.calls} × ${b.batchSize.toLocaleString('en')} × ${b.shape} | ${client} | ${b.inFlight} | ${(b.perSecond / 1e6).toFixed(2)} | ${b.verified ? 'every sample in the store' : 'SAMPLES MISSING'} |`);
+    const off = batches.find((x) => x.lane === 'off' && x.client === b.client && x.shape === b.shape && x.inFlight === b.inFlight);
+    const ratio = lanes ? ` ${off ? (b.perSecond / off.perSecond).toFixed(2) : '-'} |` : '';
+    lines.push(`| ${b.calls} × ${b.batchSize.toLocaleString('en')} × ${b.shape} | ${client} | ${b.inFlight} |${lanes ? ` ${b.lane} |` : ''} ${(b.perSecond / 1e6).toFixed(2)} |${ratio} ${b.verified ? 'every sample in the store' : 'SAMPLES MISSING'} |`);
   }
   return lines.join('\n');
 }

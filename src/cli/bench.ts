@@ -9,7 +9,7 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { PerformanceMonitor } from '../monitor.js';
+import { PerformanceMonitor } from '../monitor/monitor.js';
 import { runMcpBench } from './bench-mcp.js';
 
 export const BENCH_HELP = `Usage: perfwatch bench [options]

@@ -38,7 +38,11 @@ const COMMANDS: Record<string, { options: Options; help: string; run: (values: n
     help: SERVE_HELP,
     run: serve,
   },
-  mcp: { options: { config: { type: 'string' }, 'config-dir': { type: 'string' }, interval: { type: 'string' }, 'no-start': { type: 'boolean' } }, help: MCP_HELP, run: mcp },
+  mcp: {
+    options: { config: { type: 'string' }, 'config-dir': { type: 'string' }, interval: { type: 'string' }, 'no-start': { type: 'boolean' }, 'no-fast-lane': { type: 'boolean' } },
+    help: MCP_HELP,
+    run: mcp,
+  },
   report: {
     options: { url: { type: 'string' }, for: { type: 'string' }, metrics: { type: 'string' }, window: { type: 'string' }, format: { type: 'string' }, config: { type: 'string' } },
     help: REPORT_HELP,

@@ -10,7 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
-import { cliMonitor, cliOptions } from './config.js';
+import { cliMonitor, cliOptions } from './options.js';
 
 /** The client configuration that runs this very install: absolute paths, nothing fetched. */
 const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] } } });
@@ -28,6 +28,8 @@ Options:
                       may name (default: the working directory)
   --interval <ms>     collection interval, 1000 to 300000 (default 1000)
   --no-start          wait for start_performance_monitoring instead of monitoring at once
+  --no-fast-lane      read record_performance_metric batches the ordinary way (JSON.parse and
+                      the schema) instead of straight into columns (for measuring the lane)
   -h, --help          this help
 
 Register it with a client (its mcpServers config). This install, as it is:
@@ -36,13 +38,13 @@ or, after 'npm link' in the clone (which puts perfwatch on PATH):
   {"mcpServers":{"perfwatch":{"command":"perfwatch","args":["mcp"]}}}
 `;
 
-export async function mcp(args: { config?: string; 'config-dir'?: string; interval?: string; 'no-start'?: boolean }): Promise<number> {
+export async function mcp(args: { config?: string; 'config-dir'?: string; interval?: string; 'no-start'?: boolean; 'no-fast-lane'?: boolean }): Promise<number> {
   const options = await cliOptions(args);
   const configDir = resolve(args['config-dir'] ?? '.');
   if (!(await stat(configDir).catch(() => undefined))?.isDirectory()) throw new InvalidArgumentError('--config-dir', `must name a directory, got ${configDir}`);
   const monitor = cliMonitor(options);
   const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null, configDir });
-  const front = new McpFront(host);
+  const front = new McpFront(host, { fastLane: !args['no-fast-lane'] });
   if (!args['no-start']) await monitor.start();
   const serving = serveFrontOverStdio(front);
   const stop = async (): Promise<void> => {

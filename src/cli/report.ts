@@ -6,11 +6,11 @@
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
-import { PerformanceMonitor } from '../monitor.js';
+import { PerformanceMonitor } from '../monitor/monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from '../config/load.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
 

@@ -2,9 +2,9 @@
  * `perfwatch serve`: monitors this machine (the process's own runtime included) and prints a
  * compact live table until Ctrl-C, which stops the monitor cleanly.
  */
-import { PerformanceMonitor } from '../monitor.js';
-import type { MetricSnapshot } from '../query.js';
-import { cliMonitor, cliOptions } from './config.js';
+import { PerformanceMonitor } from '../monitor/monitor.js';
+import type { MetricSnapshot } from '../monitor/query.js';
+import { cliMonitor, cliOptions } from './options.js';
 import { validatePort } from '../mcp/port.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]

@@ -8,9 +8,9 @@
  */
 import type { AlertTransition } from '../alerts/schema.js';
 import { num, seriesLabel } from './format.js';
-import { ALERTS_URI } from './alerts.js';
+import { ALERTS_URI } from './resources.js';
 import { transitionOut } from './alert-shapes.js';
-import type { LogLevel, McpFront } from './server.js';
+import type { Front, LogLevel } from './front.js';
 
 /** How long transitions are gathered after the first before they go out as one message. */
 export const GROUP_WAIT_MS = 1000;
@@ -59,7 +59,7 @@ export function groupData(group: readonly AlertTransition[]): { level: LogLevel;
 }
 
 /** Carries the alert transitions of the host's monitor (and of later ones) to the clients, grouped. */
-export function forwardAlerts(front: McpFront, groupWaitMs: number): () => void {
+export function forwardAlerts(front: Front, groupWaitMs: number): () => void {
   let group: AlertTransition[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { SEVERITIES, type Alert } from '../alerts/schema.js';
-import type { PerformanceMonitor } from '../monitor.js';
+import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut } from './alert-shapes.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { num, seriesLabel } from './format.js';

@@ -3,9 +3,8 @@
  * schemas, and a compact text rendering of the same facts (one line per series, numbers
  * rounded to what a reader needs), since many clients show the model only the text.
  */
-import { measured, significant } from '../precision.js';
-import { withJson } from './prebuilt.js';
-import type { MetricSnapshot } from '../query.js';
+import { measured, significant } from '../engine/precision.js';
+import type { MetricSnapshot } from '../monitor/query.js';
 import type { z } from 'zod';
 import type { MetricSummary } from './schemas.js';
 
@@ -40,7 +39,7 @@ export function seriesLabel(name: string, tags: Record<string, string>): string 
   return inner ? `${name}{${inner}}` : name;
 }
 
-/** A derived statistic (a mean, a rate, a quantile) as answers carry it (see precision.ts). */
+/** A derived statistic (a mean, a rate, a quantile) as answers carry it (see engine/precision.ts). */
 export function stat<T extends number | null>(v: T): T {
   return (v === null ? v : measured(v)) as T;
 }
@@ -92,8 +91,8 @@ interface Summarized {
   snapshot: MetricSnapshot;
   summary: MetricSummaryOut;
   line: string;
-  /** JSON.stringify(summary), made on first use. */
-  json: string | undefined;
+  /** The length of JSON.stringify(summary), measured on first use. */
+  jsonLength: number | undefined;
 }
 
 /**
@@ -128,8 +127,7 @@ function sameNumbers(a: MetricSnapshot, b: MetricSnapshot): boolean {
  * polling every series finds most of them unchanged (the system metrics move once per
  * interval), and an unchanged series gets the summary it had, without rounding, dates and
  * text again. One per McpFront; a series is known by its id, name and tags object, so a new
- * monitor (new registry) starts afresh. Summaries are frozen, as answers share them and the
- * output check and the stdio transport rely on a summary seen before being unchanged.
+ * monitor (new registry) starts afresh. Summaries are frozen, as answers share them.
  */
 export class MetricSummaries {
   private readonly byId = new Map<number, Summarized>();
@@ -141,28 +139,25 @@ export class MetricSummaries {
   of(snapshots: readonly MetricSnapshot[], budget = Infinity): { metrics: MetricSummaryOut[]; lines: string[] } {
     const metrics: MetricSummaryOut[] = [];
     const lines: string[] = [];
-    const jsons: string[] = [];
     let used = 0;
     for (let i = 0; i < snapshots.length; i++) {
       const m = snapshots[i]!;
       let s = this.byId.get(m.id);
       if (s === undefined || !sameNumbers(s.snapshot, m)) {
         const summary = Object.freeze(metricSummary(m));
-        s = { snapshot: m, summary, line: metricLine(summary), json: undefined };
+        s = { snapshot: m, summary, line: metricLine(summary), jsonLength: undefined };
         this.byId.set(m.id, s);
       } else if (m.kind === 'counter' && stat(m.value) !== s.summary.value) {
         // A new object, not an edit: an answer still on its way may hold the last one.
         const summary = Object.freeze({ ...s.summary, value: stat(m.value) });
-        s = { snapshot: m, summary, line: metricLine(summary), json: undefined };
+        s = { snapshot: m, summary, line: metricLine(summary), jsonLength: undefined };
         this.byId.set(m.id, s);
       }
-      const json = (s.json ??= JSON.stringify(s.summary));
-      used += json.length + s.line.length + 2;
+      used += (s.jsonLength ??= JSON.stringify(s.summary).length) + s.line.length + 2;
       if (used > budget && i > 0) break;
       metrics.push(s.summary);
       lines.push(s.line);
-      jsons.push(json);
     }
-    return { metrics: withJson(metrics, `[${jsons.join(',')}]`), lines };
+    return { metrics, lines };
   }
 }

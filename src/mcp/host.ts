@@ -11,9 +11,9 @@
  * replacement.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { PerformanceMonitor } from '../monitor.js';
-import { resolveOptions, type MonitorOptions } from '../options.js';
-import { loadConfigWithin } from '../cli/config.js';
+import { PerformanceMonitor } from '../monitor/monitor.js';
+import { resolveOptions, type MonitorOptions } from '../monitor/options.js';
+import { loadConfigWithin } from '../config/load.js';
 
 export interface HostOptions {
   /** The options a replacement monitor starts from (the CLI's --config). */

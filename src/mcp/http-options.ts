@@ -15,11 +15,37 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { InvalidArgumentError } from '../errors.js';
-import { toInvalidArgument } from '../options.js';
-import { MAX_NAME_LENGTH } from '../registry.js';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
+import type { SessionStats } from './sessions.js';
 import { MAX_BATCH, MAX_TIME_LENGTH, intRange } from './schemas.js';
+
+/** What an HTTP endpoint reports of itself (McpHttpServer.status(), get_monitoring_status). */
+export interface EndpointStatus {
+  sessions: SessionStats;
+  /** Bytes of request bodies held now, and the cap. */
+  bufferedBytes: number;
+  maxBufferedBytes: number;
+  maxBodyBytes: number;
+  /** Bodies answered 413 (too long) and 503 (the cap was reached). */
+  refusedBodies: { tooLarge: number; busy: number };
+  /** Whether the tools that change state run (policy.ts). */
+  stateChanges: boolean;
+  /** Whether clients must send a token. */
+  token: boolean;
+}
+
+/** A running Streamable HTTP endpoint. */
+export interface McpHttpServer {
+  /** `http://127.0.0.1:PORT/mcp` */
+  readonly url: string;
+  readonly port: number;
+  /** Sessions, buffered bytes and refusals (also in get_monitoring_status). */
+  status(): EndpointStatus;
+  /** Stops accepting connections, closes sessions and open streams. */
+  close(): Promise<void>;
+}
 
 /** The environment variable the token is read from when the option is not given. */
 export const TOKEN_ENV = 'PERFWATCH_TOKEN';
@@ -111,8 +137,8 @@ export function resolveServeOptions(options: ServeMcpOptions, env: NodeJS.Proces
     throw new InvalidArgumentError('token', `is required to listen on ${o.host}, which is not a loopback address: set the token option or ${TOKEN_ENV}`);
   }
   const maxBufferedBytes = o.maxBufferedBytes ?? o.maxBodyBytes + 8 * MiB;
-  if (maxBufferedBytes < o.maxBodyBytes) throw new InvalidArgumentError('maxBufferedBytes', `must be at least maxBodyBytes (${o.maxBodyBytes}), got ${maxBufferedBytes}`);
-  if (o.headersTimeoutMs > o.requestTimeoutMs) throw new InvalidArgumentError('headersTimeoutMs', `must be at most requestTimeoutMs (${o.requestTimeoutMs}), got ${o.headersTimeoutMs}`);
+  if (maxBufferedBytes < o.maxBodyBytes) throw new InvalidArgumentError('maxBufferedBytes', `must be at least maxBodyBytes (${o.maxBodyBytes})`, { value: maxBufferedBytes });
+  if (o.headersTimeoutMs > o.requestTimeoutMs) throw new InvalidArgumentError('headersTimeoutMs', `must be at most requestTimeoutMs (${o.requestTimeoutMs})`, { value: o.headersTimeoutMs });
   return {
     ...o,
     token,

@@ -21,24 +21,12 @@ import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
-import type { HttpPolicy } from './http-options.js';
+import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { Sessions } from './sessions.js';
-import type { EndpointStatus, McpFront } from './server.js';
+import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
 
-export type { ServeMcpOptions } from './http-options.js';
 export const MCP_PATH = '/mcp';
-
-/** A running Streamable HTTP endpoint. */
-export interface McpHttpServer {
-  /** `http://127.0.0.1:PORT/mcp` */
-  readonly url: string;
-  readonly port: number;
-  /** Sessions, buffered bytes and refusals (also in get_monitoring_status). */
-  status(): EndpointStatus;
-  /** Stops accepting connections, closes sessions and open streams. */
-  close(): Promise<void>;
-}
 
 /**
  * The request as the SDK's era classification needs it: method, URL and headers. The body

@@ -3,10 +3,10 @@
  * (monitor.serveMcp). Loaded lazily by the monitor, so that a service that never serves MCP
  * never loads the SDK. (`perfwatch mcp` and `serve` build theirs in src/cli.)
  */
-import type { PerformanceMonitor } from '../monitor.js';
+import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { MonitorHost } from './host.js';
-import { serveMcpHttp, type McpHttpServer } from './http.js';
-import { resolveServeOptions, type ServeMcpOptions } from './http-options.js';
+import { serveMcpHttp } from './http.js';
+import { resolveServeOptions, type McpHttpServer, type ServeMcpOptions } from './http-options.js';
 import { McpFront } from './server.js';
 
 /** Serves an embedded monitor over Streamable HTTP; the monitor stays the service's own. */

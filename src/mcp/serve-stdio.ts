@@ -25,6 +25,7 @@ export function serveFrontOverStdio(front: McpFront, options: StdioServeOptions 
     ...(options.stdin ? { stdin: options.stdin } : {}),
     ...(options.stdout ? { stdout: options.stdout } : {}),
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
+    lane: front.lane,
   });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => {

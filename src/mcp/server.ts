@@ -13,14 +13,13 @@ import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { MetricSummaries } from './format.js';
 import type { TagLimits } from './schemas.js';
 import type { MonitorHost } from './host.js';
-import type { SessionStats } from './sessions.js';
-import { registerStatus } from './status.js';
-import { TOOL_DEADLINE_MS, registerCoreTools, type ToolLimits } from './tools.js';
-import { registerAlertTools } from './alerts.js';
+import type { EndpointStatus } from './http-options.js';
+import type { Front, LogLevel, ToolLimits } from './front.js';
 import { GROUP_WAIT_MS, forwardAlerts } from './alert-notices.js';
-import { registerReportTools } from './reports.js';
-import { registerOptimizeTool } from './optimize.js';
-import { registerHistoryTool } from './history.js';
+import { fastLane, type FastLane } from './fast-lane/index.js';
+import { registerResources } from './resources.js';
+import { TOOL_DEADLINE_MS } from './tools/define.js';
+import { registerTools } from './tools/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -28,7 +27,6 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 export const VERSION: string = pkg.version;
 
 export type Era = 'legacy' | 'modern';
-export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';
 
 const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-process.
 Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
@@ -46,21 +44,6 @@ interface LegacyPeer {
 /** Where a resource-updated event goes besides legacy peers (a modern HTTP entry's listen bus). */
 export type UpdatePublisher = (uri: string) => void;
 
-/** What an HTTP endpoint reports of itself (McpHttpServer.status(), get_monitoring_status). */
-export interface EndpointStatus {
-  sessions: SessionStats;
-  /** Bytes of request bodies held now, and the cap. */
-  bufferedBytes: number;
-  maxBufferedBytes: number;
-  maxBodyBytes: number;
-  /** Bodies answered 413 (too long) and 503 (the cap was reached). */
-  refusedBodies: { tooLarge: number; busy: number };
-  /** Whether the tools that change state run (policy.ts). */
-  stateChanges: boolean;
-  /** Whether clients must send a token. */
-  token: boolean;
-}
-
 export interface FrontOptions {
   /** Whether the tools that change state run (default true; see policy.ts). */
   stateChanges?: boolean;
@@ -68,20 +51,22 @@ export interface FrontOptions {
   toolDeadlineMs?: number;
   /** How long alert transitions are gathered into one notification. */
   alertGroupWaitMs?: number;
+  /** Whether record_performance_metric batches take the fast lane (default true; see fast-lane/index.ts). */
+  fastLane?: boolean;
 }
 
-export class McpFront {
+export class McpFront implements Front {
   readonly host: MonitorHost;
   /** Whether tools that change state run for this front's clients (policy.ts). */
   readonly stateChanges: boolean;
   /** Set by an HTTP endpoint serving this front. */
   endpointStatus: (() => EndpointStatus) | undefined;
   /**
-   * Metric summaries kept between polls, and those the output check has passed: one for
-   * every connection and request (a 2026-era HTTP request gets a server of its own).
+   * Metric summaries kept between polls: one for every connection and request (a 2026-era
+   * HTTP request gets a server of its own).
    */
   readonly summaries = new MetricSummaries();
-  readonly checkedSummaries = new WeakSet<object>();
+  readonly lane: FastLane;
   private readonly legacy = new Set<LegacyPeer>();
   private readonly modern = new Set<McpServer>();
   private readonly publishers = new Set<UpdatePublisher>();
@@ -93,6 +78,7 @@ export class McpFront {
     this.host = host;
     this.stateChanges = options.stateChanges ?? true;
     this.limits = { deadlineMs: options.toolDeadlineMs ?? TOOL_DEADLINE_MS };
+    this.lane = fastLane(options.fastLane ?? true);
     forwardAlerts(this, options.alertGroupWaitMs ?? GROUP_WAIT_MS);
   }
 
@@ -109,12 +95,8 @@ export class McpFront {
         instructions: INSTRUCTIONS,
       },
     );
-    registerCoreTools(server, this);
-    registerStatus(server, this);
-    registerHistoryTool(server, this);
-    registerAlertTools(server, this);
-    registerReportTools(server, this);
-    registerOptimizeTool(server, this);
+    registerTools(server, this);
+    registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {
       const peer: LegacyPeer = { server, subscriptions: new Set() };

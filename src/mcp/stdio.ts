@@ -11,16 +11,13 @@
  *   where the SDK's closes the connection;
  * - lines are found by scanning each chunk once and joined once, so a 5 MB batch costs one
  *   copy, not one per 64 KB chunk;
- * - a record_performance_metric batch is read into columns by SamplesDecoder instead of
- *   JSON.parse (a fast lane for the one message that carries 100,000 values);
- * - an answer's array whose JSON was kept (the metric summaries, see prebuilt.ts) is written
- *   from that text instead of being serialised again.
+ * - with the fast lane on, a line long enough to be a batch goes to its line reader first
+ *   (fast-lane/index.ts), which reads a record_performance_metric batch into columns.
  * Sends wait for 'drain' when stdout's buffer is full, as the SDK's do.
  */
 import type { Readable, Writable } from 'node:stream';
-import { MIN_LANE_BYTES, SamplesDecoder } from './batch-wire.js';
 import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
-import { serializeLine } from './prebuilt.js';
+import { fastLane, type FastLane, type LineReader } from './fast-lane/index.js';
 import { normalizeToolCall } from './validate.js';
 
 /** Default longest line: a full batch of 100,000 samples with tags fits with room. */
@@ -36,6 +33,8 @@ export interface LineTransportOptions {
   maxLineBytes?: number;
   /** Where diagnostics go (default stderr). */
   log?: (line: string) => void;
+  /** The fast lane, whose line reader sees long lines first (default: on). */
+  lane?: FastLane;
 }
 
 export class LineTransport implements Transport {
@@ -48,7 +47,7 @@ export class LineTransport implements Transport {
   private readonly log: (line: string) => void;
   /**
    * The start of the line being read, copied out of the chunks it came in (each byte is
-   * copied once, as one Buffer.concat would), so that the batch decoder can read ahead in
+   * copied once, as one Buffer.concat would), so that the lane's reader can read ahead in
    * it; reused from line to line, and let go of after a line of over 8 MB.
    */
   private partial: Buffer | undefined;
@@ -58,14 +57,17 @@ export class LineTransport implements Transport {
   private skippedBytes = 0;
   private started = false;
   private closed = false;
-  /** The fast lane for record_performance_metric batches (see batch-wire.ts). */
-  private readonly samples = new SamplesDecoder();
+  private readonly reader: LineReader | undefined;
+  /** Lines at least this long go to the reader first. */
+  private readonly laneBytes: number;
 
   constructor(options: LineTransportOptions = {}) {
     this.stdin = options.stdin ?? process.stdin;
     this.stdout = options.stdout ?? process.stdout;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.reader = (options.lane ?? fastLane()).lineReader();
+    this.laneBytes = this.reader?.minBytes ?? Infinity;
   }
 
   async start(): Promise<void> {
@@ -125,11 +127,11 @@ export class LineTransport implements Transport {
       this.partBytes = 0;
       return;
     }
-    if (this.partBytes === 0) this.samples.begin();
+    if (this.partBytes === 0) this.reader?.begin();
     this.append(piece);
-    if (this.partBytes >= MIN_LANE_BYTES) {
+    if (this.partBytes >= this.laneBytes) {
       try {
-        this.samples.progress(this.partial!, this.partBytes);
+        this.reader!.progress(this.partial!, this.partBytes);
       } catch (error) {
         this.log(`perfwatch mcp: reading ahead in a batch failed (${String(error)}); the whole line will be read when it is complete`);
       }
@@ -161,15 +163,15 @@ export class LineTransport implements Transport {
     if (end > 0 && line[end - 1] === 0x0d) end--;
     if (end === 0) return;
     let raw: unknown;
-    if (end >= MIN_LANE_BYTES) {
+    if (end >= this.laneBytes) {
       try {
-        // The decoder reads a buffer with a byte to spare after the line: the line buffer
+        // The reader reads a buffer with a byte to spare after the line: the line buffer
         // holds a line that came in pieces; one that came whole is copied there (~30 µs).
         if (!continued) {
           this.append(line.subarray(0, end));
           this.partBytes = 0;
         }
-        raw = this.samples.decode(this.partial!, end, continued);
+        raw = this.reader!.decode(this.partial!, end, continued);
       } catch (error) {
         this.log(`perfwatch mcp: the batch lane failed on a line (${String(error)}); parsed it the ordinary way`);
       }
@@ -235,7 +237,7 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the stdio transport is closed'));
-    const text = serializeLine(message);
+    const text = `${JSON.stringify(message)}\n`;
     if (this.stdout.write(text)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (error?: Error | null): void => {

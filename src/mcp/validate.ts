@@ -7,7 +7,7 @@
 import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
-import { describeValue } from '../errors.js';
+import { InvalidArgumentError, PerfwatchError, describeValue, unknownKeyRule } from '../errors.js';
 
 /** `samples[3].value` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -28,84 +28,52 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-/** One sentence for the first issue: the field, the rule, and what was given. */
-export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+/** The error of the first issue, in one sentence: the field, the rule, and what was given. */
+export function issueError(issue: z.core.$ZodIssue, input: unknown): PerfwatchError {
   const path = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
-    return `${path ? `${path}.` : ''}${shown} is not a known argument`;
+    return new InvalidArgumentError(`${path ? `${path}.` : ''}${shown}`, unknownKeyRule('argument'));
   }
   const value = valueAt(input, issue.path);
   const field = path || 'arguments';
-  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return `${field} is required: it ${issue.message}`;
-  if (issue.code === 'custom' && issue.path.length === 0) return issue.message;
-  return `${field} ${issue.message}, got ${describeValue(value)}`;
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return new InvalidArgumentError(field, `is required: it ${issue.message}`);
+  if (issue.code === 'custom' && issue.path.length === 0) return new PerfwatchError('PW_ERR_INVALID_ARG', { rule: issue.message });
+  return new InvalidArgumentError(field, issue.message, { value });
 }
 
 /** How a tool's input (or output) is checked besides its zod schema. */
 export interface ToolSchemaOptions {
   /** A cheap refusal before parsing (e.g. an array far over its limit). */
-  precheck?: (input: unknown) => string | undefined;
+  precheck?: (input: unknown) => PerfwatchError | undefined;
   /**
    * A fast acceptance for the common shape of a large input: true only for inputs the schema
    * accepts unchanged (no defaults or transforms apply). Anything else goes through zod, which
-   * gives the verdict and the message. It lets a 10,000-sample batch skip building a copy.
+   * gives the verdict and the message. The fast lane's hook (fast-lane/index.ts).
    */
   accepts?: (input: unknown) => boolean;
-  /**
-   * Items of the array at `key` that passed before are not checked again: for an answer that
-   * carries mostly the frozen objects an earlier answer carried (see MetricSummaries). Only
-   * for schemas whose items have no defaults or transforms, as the input is what is returned.
-   */
-  checkedItems?: { key: string; seen: WeakSet<object> };
 }
 
-/** The input with its array at `key` cut to the items not seen before, and their places. */
-function uncheckedItems(input: unknown, key: string, seen: WeakSet<object>): { input: Record<string, unknown>; items: object[]; at: number[] } | undefined {
-  if (input === null || typeof input !== 'object') return undefined;
-  const all = (input as Record<string, unknown>)[key];
-  if (!Array.isArray(all)) return undefined;
-  const items: object[] = [];
-  const at: number[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const item: unknown = all[i];
-    if (item !== null && typeof item === 'object' && seen.has(item)) continue;
-    items.push(item as object);
-    at.push(i);
-  }
-  return { input: { ...(input as Record<string, unknown>), [key]: items }, items, at };
-}
-
-/** A check that says what is wrong in one sentence (see describeIssue), or gives the value. */
-export type Checker<T> = (input: unknown) => { value: T } | { issue: string };
+/** A check that says what is wrong (see issueError), or gives the value. */
+export type Checker<T> = (input: unknown) => { value: T } | { error: PerfwatchError };
 
 /**
  * The check of a zod schema with the options above: the first issue as one sentence, or the
  * value (the input itself where it was accepted unchanged).
  */
 export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): Checker<z.output<S>> {
-  const { precheck, accepts, checkedItems } = options;
+  const { precheck, accepts } = options;
   return (input) => {
     const standIn = notAnObject(input);
-    if (standIn !== undefined) return { issue: `arguments must be an object of named arguments, got ${standIn}` };
+    // What was given is known only by its description here (see STAND_IN_KEY).
+    if (standIn !== undefined) return { error: new InvalidArgumentError('arguments', `must be an object of named arguments, got ${standIn}`) };
     const early = precheck?.(input);
-    if (early !== undefined) return { issue: early };
+    if (early !== undefined) return { error: early };
     if (accepts?.(input)) return { value: input as z.output<S> };
-    const cut = checkedItems && uncheckedItems(input, checkedItems.key, checkedItems.seen);
-    if (cut) {
-      const parsed = schema.safeParse(cut.input);
-      if (parsed.success) {
-        for (const item of cut.items) checkedItems.seen.add(item);
-        return { value: input as z.output<S> };
-      }
-      const issue = parsed.error.issues[0]!;
-      const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
-      return { issue: describeIssue({ ...issue, path } as z.core.$ZodIssue, input) };
-    }
     const parsed = schema.safeParse(input);
     if (parsed.success) return { value: parsed.data };
-    return { issue: describeIssue(parsed.error.issues[0]!, input) };
+    return { error: issueError(parsed.error.issues[0]!, input) };
   };
 }
 
@@ -119,7 +87,7 @@ export function toolSchema<S extends z.ZodType>(schema: S, options: ToolSchemaOp
       jsonSchema: jsonSchemaOf(schema),
       validate(input: unknown) {
         const checked = check(input);
-        return 'issue' in checked ? { issues: [{ message: checked.issue }] } : { value: checked.value };
+        return 'error' in checked ? { issues: [{ message: checked.error.message }] } : { value: checked.value };
       },
     },
   };

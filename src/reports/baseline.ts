@@ -4,11 +4,11 @@
  * anomalies are measured against), p50 and p99, and, once the history spans a week, the
  * same by hour of the week (UTC), so that Monday 09:00 is compared with other Mondays 09:00.
  */
-import type { SeriesInfo } from '../registry.js';
-import type { SketchAccumulator } from '../sketch.js';
-import type { StoreReader } from '../store/reader.js';
-import { robustBaseline } from './anomaly.js';
-import { oldestHeld, seriesStats, type Pieces } from './stats.js';
+import type { SeriesInfo } from '../engine/registry.js';
+import type { SketchAccumulator } from '../engine/sketch.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { robustBaseline } from '../analysis/anomaly.js';
+import { oldestHeld, seriesStats, type Pieces } from '../analysis/stats.js';
 import type { Baseline, HourOfWeekBaseline } from './types.js';
 
 export const WEEK_MS = 7 * 24 * 3_600_000;

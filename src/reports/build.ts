@@ -4,15 +4,15 @@
  * chart data. A pure function of (registry, reader, options): the report pool runs it on its
  * own thread over the shared buffers, and tests run it on stores they fill themselves.
  */
-import type { Registry, SeriesInfo } from '../registry.js';
-import type { SketchAccumulator } from '../sketch.js';
-import type { StoreReader } from '../store/reader.js';
+import type { Registry, SeriesInfo } from '../engine/registry.js';
+import type { SketchAccumulator } from '../engine/sketch.js';
+import type { StoreReader } from '../engine/store/reader.js';
 import { analyzeAlerts } from './alerts.js';
-import { ANOMALY_RULES, detectAnomalies } from './anomaly.js';
+import { ANOMALY_RULES, detectAnomalies } from '../analysis/anomaly.js';
 import { diagnose, recommend, DIAGNOSIS_RULES, type SeriesInput } from './diagnoses.js';
 import { computeScore } from './score.js';
-import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, seriesStats, Pieces } from './stats.js';
-import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../watched.js';
+import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, seriesStats, Pieces } from '../analysis/stats.js';
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
 
 export interface BuildOptions {

@@ -5,8 +5,8 @@
  * below only compare against it.
  */
 import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeverity, Evidence, Recommendation, AlertAnalysis } from './types.js';
-import type { Pieces } from './stats.js';
-import { leastSquares } from './stats.js';
+import type { Pieces } from '../analysis/stats.js';
+import { leastSquares } from '../analysis/stats.js';
 
 const MiB = 1024 * 1024;
 

@@ -2,7 +2,7 @@
  * The 0-100 performance score. Each part reads one statistic of one metric over the report
  * window and maps it linearly from 100 (at or better than `good`) to 0 (at or worse than
  * `bad`); the overall score is the weighted mean of the parts that have data, their weights
- * renormalised. Parts and thresholds live in SCORE_PARTS and nowhere else; the README
+ * renormalised. Parts and thresholds live in SCORE_PARTS and nowhere else; docs/reports.md
  * prints the same table.
  */
 import type { AlertAnalysis, MetricSummary, Score, ScorePart } from './types.js';

@@ -15,13 +15,11 @@
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
-import { InvalidArgumentError, describeValue } from '../errors.js';
-import type { Watched } from '../watched.js';
-import { toInvalidArgument } from '../options.js';
-import type { RegistryBuffers } from '../registry.js';
-import type { StoreBuffers } from '../store/layout.js';
-import type { ReportTask, ReportTaskResult } from '../../workers/reports.js';
-import { ReportAbortedError, ReportFailedError, ReportTimeoutError } from './errors.js';
+import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, toInvalidArgument } from '../errors.js';
+import type { Watched } from '../analysis/watched.js';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
@@ -72,6 +70,9 @@ export class ReportService {
   private cap: number | undefined;
   private latestReport: PerformanceReport | undefined;
   private running = 0;
+  /** CPU time of every finished task, and the heap a pool thread had after the last one. */
+  private cpuMs = 0;
+  private heapBytes = 0;
 
   constructor(deps: ReportServiceDeps) {
     this.deps = deps;
@@ -89,7 +90,7 @@ export class ReportService {
   }
 
   setThreads(n: number): void {
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('threads', `must be an integer from 1 to 64, got ${describeValue(n)}`);
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('threads', 'must be an integer from 1 to 64', { value: n });
     this.configured = n;
     this.resize();
   }
@@ -102,6 +103,11 @@ export class ReportService {
 
   latest(): PerformanceReport | undefined {
     return this.latestReport;
+  }
+
+  /** What the pool has cost (the overhead budget counts it): CPU of all tasks, and the heaps of its threads. */
+  usage(): { cpuMs: number; heapBytes: number } {
+    return { cpuMs: this.cpuMs, heapBytes: this.heapBytes * Math.max(1, this.effectiveThreads) };
   }
 
   async generate(input: ReportOptions | undefined): Promise<PerformanceReport | string> {
@@ -221,6 +227,8 @@ export class ReportService {
     try {
       const result = await pool.run(task, { transferList: [channel.port2], signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
       await drained;
+      if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
+      this.heapBytes = result.heapUsed;
       this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
       return result;
     } catch (error) {

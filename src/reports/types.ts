@@ -4,85 +4,16 @@
  * so they are plain data: numbers, strings, arrays and objects, no classes, no Infinity
  * where a reader would expect a number (null stands for "no data").
  */
-import type { MetricKind, MetricUnit } from '../metrics.js';
-import type { CanonicalTags } from '../registry.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import type { CanonicalTags } from '../engine/registry.js';
+import type { SeriesStats, SpreadMethod, TimeWindow } from '../analysis/types.js';
 
-/** A time range in ms since the epoch; `to` is exclusive. */
-export interface TimeWindow {
-  from: number;
-  to: number;
-}
+/** The statistics of one series (analysis/stats.ts). */
+export type { BaselineChange, SeriesStats, SpreadMethod, TimeWindow, Trend } from '../analysis/types.js';
 
 /** One alert state change, as the alert engine records it in its history. */
 export type { AlertTransition, Severity as AlertSeverity, AlertState } from '../alerts/schema.js';
 import type { Severity as AlertSeverity } from '../alerts/schema.js';
-
-/**
- * How stddev was computed, from what the store holds:
- * - `raw`: every sample of the range is still in the raw ring: exact.
- * - `buckets`: every bucket of the range holds one sample (a gauge sampled once an
- *   interval): the bucket values are the samples: exact.
- * - `sketch`: from the merged histogram's bins around the exact mean, with Sheppard's
- *   correction for the bin widths, never below the exact between-bucket spread. Bins are
- *   within 0.78% of their values, so the estimate is within about 1.6% of the true stddev
- *   when the spread is wide against the values; narrow spreads (coefficient of variation
- *   under ~1%) are overstated by up to the bin width.
- */
-export type SpreadMethod = 'raw' | 'buckets' | 'sketch';
-
-export interface Trend {
-  /** Least-squares slope of the series' bucket values, per second and per hour. */
-  slopePerSecond: number;
-  slopePerHour: number;
-  /** Coefficient of determination of the fit, 0-1. */
-  r2: number;
-  /** Bucket values the fit used (means for gauges and distributions, rates for counters). */
-  points: number;
-}
-
-export interface BaselineChange {
-  baselineMean: number;
-  currentMean: number;
-  /** (current - baseline) / |baseline|; null when the baseline is 0. */
-  relative: number | null;
-  baselineWindow: TimeWindow;
-  currentWindow: TimeWindow;
-  /** `before-range`: the data held before `from`; `first-quarter`: nothing before, so the range's first quarter against its last. */
-  basis: 'before-range' | 'first-quarter';
-}
-
-export interface SeriesStats {
-  id: number;
-  name: string;
-  tags: CanonicalTags;
-  kind: MetricKind;
-  unit: MetricUnit;
-  window: TimeWindow;
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  mean: number;
-  median: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  stddev: number;
-  stddevMethod: SpreadMethod;
-  /** `raw`: exact order statistics of the raw samples; `sketch`: within 0.78%. */
-  quantileMethod: 'raw' | 'sketch';
-  /**
-   * Per second over the time the range covers (the part the monitor watched, see
-   * coveredSeconds in watched.ts): a counter's sum (its rate); samples for the other kinds.
-   */
-  rate: number;
-  /** The kind's reading: a gauge's last value, a counter's rate, a distribution's mean. */
-  value: number;
-  /** Over at least TREND_MIN_SPAN_MS of data; null otherwise, and trendNote says why. */
-  trend: Trend | null;
-  trendNote: string | null;
-  change: BaselineChange | null;
-}
 
 /** All series of one metric name merged (quantiles from the merged sketches). */
 export interface MetricSummary {

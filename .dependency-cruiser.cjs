@@ -1,0 +1,161 @@
+/**
+ * Which way imports point (checked by test/dependencies.test.ts, part of `npm test`).
+ *
+ * Layers, from the bottom: src/errors.ts; the engine (rings, registry, store, sketch: the data
+ * plane every thread shares); analysis (statistics over the store, shared by features); the
+ * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead);
+ * the monitor, which owns them; config loading; the fronts (mcp, cli). A layer imports the
+ * ones below it, never one above. The package entry (src/index.ts) may import anything and
+ * nothing imports it. workers/ are thin actor shells over src/; nothing in src imports them
+ * (they are started by URL). No import cycles, type-only imports included.
+ *
+ * The exceptions, each named by the rule that allows it:
+ * - actors/protocols.ts names the alert rule and report types that cross threads with its
+ *   messages (types only);
+ * - reports read alerts/schema.ts: a report analyses the alert history;
+ * - the monitor's serveMcp() loads the MCP front when first called (a dynamic import, plus
+ *   the types of its signature), so that a service that never serves MCP never loads it.
+ */
+const FEATURES = '^src/(alerts|reports|optimizer|overhead)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'errors-stand-alone',
+      comment: 'src/errors.ts is imported by every layer, so it imports none.',
+      severity: 'error',
+      from: { path: '^src/errors\\.ts$' },
+      to: { path: '^(src|workers)/' },
+    },
+    {
+      name: 'engine-at-the-bottom',
+      comment: 'The engine (the data plane every thread shares) imports only itself and errors.ts.',
+      severity: 'error',
+      from: { path: '^src/engine/' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|errors\\.ts$)' },
+    },
+    {
+      name: 'analysis-over-the-engine',
+      comment: 'Statistics over the store read the engine, nothing above it.',
+      severity: 'error',
+      from: { path: '^src/analysis/' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|errors\\.ts$)' },
+    },
+    {
+      name: 'actors-below-the-features',
+      comment: 'Protocols and supervision sit below the features that start actors.',
+      severity: 'error',
+      from: { path: '^src/actors/' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$)' },
+    },
+    {
+      name: 'protocols-name-feature-types-only',
+      comment: 'Exception: actors/protocols.ts names the alert and report types its messages carry, as types only.',
+      severity: 'error',
+      from: { path: '^src/actors/' },
+      to: { path: FEATURES, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'only-protocols-name-feature-types',
+      severity: 'error',
+      from: { path: '^src/actors/', pathNot: '^src/actors/protocols\\.ts$' },
+      to: { path: FEATURES },
+    },
+    {
+      name: 'features-below-the-monitor',
+      comment: 'A feature knows the engine, analysis and the actors, not who owns it.',
+      severity: 'error',
+      from: { path: FEATURES },
+      to: { path: '^(src/(monitor|config|mcp|cli)/|src/index\\.ts$)' },
+    },
+    {
+      name: 'features-apart',
+      comment: 'Features do not import each other.',
+      severity: 'error',
+      from: { path: '^src/(alerts|optimizer|overhead)/' },
+      to: { path: FEATURES, pathNot: '^src/$1/' },
+    },
+    {
+      name: 'reports-read-the-alert-schema-only',
+      comment: 'Exception: a report analyses the alert history, so reports read alerts/schema.ts (its types and severities), nothing else of another feature.',
+      severity: 'error',
+      from: { path: '^src/reports/' },
+      to: { path: '^src/(alerts|optimizer|overhead)/', pathNot: '^src/alerts/schema\\.ts$' },
+    },
+    {
+      name: 'monitor-below-the-fronts',
+      comment: 'The monitor does not know its fronts (see the next rule for serveMcp).',
+      severity: 'error',
+      from: { path: '^src/monitor/' },
+      to: { path: '^(src/(config|cli)/|src/index\\.ts$|src/mcp/(?!index\\.ts$|http-options\\.ts$))' },
+    },
+    {
+      name: 'monitor-loads-the-mcp-front-lazily',
+      comment: 'Exception: serveMcp() imports the MCP front when first called, and names the types of its signature.',
+      severity: 'error',
+      from: { path: '^src/monitor/' },
+      to: { path: '^src/mcp/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+    },
+    {
+      name: 'no-other-lazy-imports',
+      comment: 'The one dynamic import of our own code is serveMcp()\'s.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/monitor/monitor\\.ts$' },
+      to: { path: '^src/', dependencyTypes: ['dynamic-import'] },
+    },
+    {
+      name: 'config-below-the-fronts',
+      severity: 'error',
+      from: { path: '^src/config/' },
+      to: { path: '^(src/(mcp|cli)/|src/index\\.ts$)' },
+    },
+    {
+      name: 'mcp-without-the-cli',
+      comment: 'The CLI serves the MCP front, never the other way round.',
+      severity: 'error',
+      from: { path: '^src/mcp/' },
+      to: { path: '^(src/cli/|src/index\\.ts$)' },
+    },
+    {
+      name: 'the-entry-is-imported-by-no-one',
+      severity: 'error',
+      from: { path: '^(src|workers)/', pathNot: '^src/index\\.ts$' },
+      to: { path: '^src/index\\.ts$' },
+    },
+    {
+      name: 'src-never-imports-workers',
+      comment: 'Actors are started by URL; their shells are never imported.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^workers/' },
+    },
+    {
+      name: 'workers-are-shells-over-src',
+      comment: 'An actor shell imports src/ and packages, not another shell, bench or test code.',
+      severity: 'error',
+      from: { path: '^workers/' },
+      to: { path: '^(workers|bench|test)/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'No import cycles, type-only imports included; the one lazy import of serveMcp() is the exception.',
+      severity: 'error',
+      from: { path: '^(src|workers)/' },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['dynamic-import'] } },
+    },
+    {
+      name: 'no-orphans',
+      comment: 'A module nothing imports and that imports nothing of ours is dead code; bench-echo.ts is a process of its own (the MCP benchmarks\' peer), started by path.',
+      severity: 'error',
+      from: { orphan: true, pathNot: '^src/cli/bench-echo\\.ts$' },
+      to: {},
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    includeOnly: '^(src|workers)/',
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};

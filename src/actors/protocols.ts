@@ -1,0 +1,166 @@
+/**
+ * The messages between the threads, in one place: what each actor is started with (its
+ * workerData), the comlink API it exposes to the coordinator, what it sends back, and the
+ * watchdog thread's requests and events. The samples themselves never travel as messages:
+ * they cross threads in the shared buffers these messages carry (rings, registry, store,
+ * control block).
+ *
+ * Types only. An actor's messages name the data that crosses with them, so this module reads
+ * the alert rule and report types of the features whose actors it describes (see the
+ * dependency rules in .dependency-cruiser.cjs).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Alert, AlertRule, AlertTransition } from '../alerts/schema.js';
+import type { Watched } from '../analysis/watched.js';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import type { SourceCost } from '../engine/system.js';
+import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
+
+// The collector actor (workers/collector.ts).
+
+export interface CollectorData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  rings: SharedArrayBuffer[];
+  intervalMs: number;
+  system: { enabled: boolean; diskPaths?: string[]; slowCadenceMs: number };
+}
+
+/** The system sampler as status() shows it: on or off, how it reads, what each source costs. */
+export interface SystemInfo {
+  enabled: boolean;
+  platform: string;
+  mounts: string[];
+  sources: SourceCost[];
+}
+
+export interface CollectorInfo {
+  rings: number;
+  openSeries: number;
+  freeSketchPages: number;
+  system: SystemInfo;
+}
+
+export type Fault = 'throw' | 'exit' | 'hang';
+
+export interface CollectorApi {
+  ready(): number;
+  addRing(ring: SharedArrayBuffer): void;
+  /** Adds the rings it does not drain yet (a successor gets the ones handed out meanwhile). */
+  addRings(rings: SharedArrayBuffer[]): void;
+  flush(): Promise<number>;
+  info(): CollectorInfo;
+  stop(): Promise<void>;
+  /** Test hook: fail the way a buggy or stuck actor would. */
+  injectFault(fault: Fault): void;
+  /** This thread's CPU time and heap, and its sampling cadences (the overhead budget reads them). */
+  usage(): CollectorUsage;
+  /**
+   * Samples the system every `systemMs` (rounded up to whole intervals) instead of every
+   * interval, and runs the process-spawning sources every `slowMs`: the overhead budget's
+   * back-off and the system-cadence tunable. A restarted collector starts at the defaults.
+   */
+  setSystemCadence(systemMs: number, slowMs?: number): void;
+}
+
+export interface CollectorUsage {
+  /** The collector's threadId (a restarted collector is a new thread, with a new clock). */
+  thread: number;
+  cpuMs: number;
+  heapUsed: number;
+  systemCadenceMs: number;
+  slowCadenceMs: number;
+  /** Calls made so far by the sources that spawn processes. */
+  spawnCalls: number;
+  /** Time spent so far in system sources (the part of the collector's work a back-off reduces). */
+  samplingMs: number;
+  /** Mean time of one sampling pass over those sources. */
+  samplePassMs: number;
+}
+
+// The alert actor (workers/alerts.ts).
+
+export interface AlertActorData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  /** Per series id, the raw head `last` rules judged (f64, NaN: never): see AlertEvaluator. */
+  progress: SharedArrayBuffer;
+  intervalMs: number;
+}
+
+/** What the actor reports after a round: transitions, and the latest value of active alerts. */
+export interface AlertBatch {
+  transitions: AlertTransition[];
+  values: [fingerprint: string, value: number][];
+}
+
+export type AlertSink = (batch: AlertBatch) => void;
+
+export interface AlertActorApi {
+  ready(): number;
+  subscribe(sink: AlertSink): void;
+  load(rules: AlertRule[], alerts: Alert[]): void;
+  addRule(rule: AlertRule): void;
+  deleteRule(id: string): boolean;
+  resolve(fingerprint: string): boolean;
+  stop(): Promise<void>;
+  injectFault(fault: 'throw' | 'exit'): void;
+}
+
+// A report pool task (workers/reports.ts).
+
+export interface ReportTask {
+  /** 'hang' is a drill (ReportService.hang): a task that never ends; 'noop' starts a thread (see ReportService). */
+  kind: 'report' | 'baselines' | 'hang' | 'noop';
+  monitorId: string;
+  store: StoreBuffers;
+  registry: RegistryBuffers;
+  now: number;
+  from?: number;
+  to?: number;
+  includeAlerts?: boolean;
+  includeRecommendations?: boolean;
+  alertHistory?: AlertTransition[];
+  alertHistoryAvailable?: boolean;
+  format?: ReportFormat;
+  /** When the monitor watched (see src/analysis/watched.ts). */
+  watched?: Watched;
+  progress?: MessagePort;
+}
+
+export interface ReportTaskResult {
+  report?: PerformanceReport;
+  rendered?: string;
+  baselines?: Baseline[];
+  /** CPU time of this thread for the task (NaN off Linux), and its heap after it. */
+  cpuMs: number;
+  heapUsed: number;
+}
+
+// The watchdog thread (src/actors/watchdog.ts, workers/watchdog.ts).
+
+export interface BeatCells {
+  control: SharedArrayBuffer;
+  /** f64 index of the actor's clock (its last beat) and of its promise (next beat by). */
+  at: number;
+  by: number;
+}
+
+export type WatchdogRequest =
+  | { op: 'start'; actor: string; url: string; data: object; beat: BeatCells }
+  | { op: 'data'; actor: string; data: object }
+  | { op: 'retire'; actor: string }
+  | { op: 'terminate'; actor: string }
+  | { op: 'kill'; actor: string };
+
+export type WatchdogEvent =
+  | { ev: 'instance'; actor: string; gen: number; port: MessagePort }
+  | { ev: 'exit'; actor: string; gen: number; code: number; error: string | null; hung: boolean; expected: boolean; restarts: number; at: number }
+  | { ev: 'up'; actor: string; gen: number; at: number; downMs: number; restarts: number };

@@ -1,0 +1,267 @@
+/**
+ * The coordinator's side of supervision. The actors are children of the watchdog thread
+ * (src/actors/watchdog.ts), which replaces one that exits or stops beating without any help from the
+ * main thread; a Supervisor here talks to the current actor over comlink, through the port the
+ * watchdog handed over for it, and turns the watchdog's reports into state and events. The
+ * actor's state that matters lives in shared memory, so a replacement is a fresh worker over
+ * the same buffers.
+ *
+ * Control calls made while the actor is down wait for the next one; a call in flight when the
+ * actor dies fails with ActorError, or is retried once on the successor when the caller says
+ * it is safe to repeat.
+ */
+import { Worker, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { ActorError } from '../errors.js';
+import { nodeEndpoint } from './comlink-node.js';
+import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
+
+export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
+
+export interface ActorExit {
+  actor: string;
+  code: number;
+  error?: Error;
+  restarts: number;
+  /** True when the watchdog replaced it for not beating. */
+  hung?: boolean;
+}
+
+export interface ActorEvents<Api = unknown> {
+  exit(info: ActorExit): void;
+  restart(info: { actor: string; restarts: number; downMs: number }): void;
+  /** Runs on each new worker before calls reach it: hand it its state (rules, subscriptions). */
+  ready?(remote: Comlink.Remote<Api>): Promise<void>;
+}
+
+interface Instance<Api> {
+  gen: number;
+  port: MessagePort;
+  remote: Comlink.Remote<Api>;
+  exited: Promise<never>;
+  fail: (error: Error) => void;
+  /** Resolves once the watchdog reported this instance's exit. */
+  gone: Promise<void>;
+  markGone: () => void;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: Error) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** How long stop() lets an actor finish its own stop (drain the rings) before it is terminated. */
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * The main thread's link to the watchdog thread: started with the first actor, ended once
+ * every actor is stopped. Should the watchdog itself die, a new one takes over the actors.
+ */
+export class WatchdogLink {
+  private worker: Worker | undefined;
+  private readonly supervisors = new Map<string, Supervisor<never>>();
+  private readonly onFault: (error: Error) => void;
+
+  constructor(onFault: (error: Error) => void) {
+    this.onFault = onFault;
+  }
+
+  attach(supervisor: Supervisor<never>): void {
+    this.supervisors.set(supervisor.name, supervisor);
+  }
+
+  post(req: WatchdogRequest): void {
+    this.ensure().postMessage(req);
+  }
+
+  /** Ends the watchdog thread once no actor is left to watch. */
+  async release(): Promise<void> {
+    if ([...this.supervisors.values()].some((s) => s.state !== 'stopped')) return;
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('../../workers/watchdog.js', import.meta.url));
+    worker.unref();
+    worker.on('message', (event: WatchdogEvent) => this.supervisors.get(event.actor)?.onEvent(event));
+    worker.on('error', (error: Error) => this.onFault(error));
+    worker.once('exit', () => {
+      if (this.worker !== worker) return;
+      // The watchdog died (its actors with it): a new one takes over every running actor.
+      this.worker = undefined;
+      for (const s of this.supervisors.values()) s.watchdogLost();
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
+
+export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }> {
+  readonly name: string;
+  state: ActorState = 'stopped';
+  restarts = 0;
+  lastExit: ActorExit | undefined;
+  private readonly url: URL;
+  private readonly data: () => object;
+  private readonly events: ActorEvents<Api>;
+  private readonly link: WatchdogLink;
+  private readonly beat: BeatCells;
+  private instance: Instance<Api> | undefined;
+  /** The instance being made ready, if any. */
+  private starting: Instance<Api> | undefined;
+  private next: Deferred<Instance<Api>> = deferred();
+
+  constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells) {
+    this.name = name;
+    this.url = url;
+    this.data = data;
+    this.events = events;
+    this.link = link;
+    this.beat = beat;
+    link.attach(this as unknown as Supervisor<never>);
+  }
+
+  /** Starts the actor; resolves once it answers calls. */
+  async start(): Promise<void> {
+    if (this.state !== 'stopped') return;
+    this.state = 'starting';
+    this.next = deferred();
+    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
+    await this.next.promise;
+  }
+
+  /** Hands the watchdog the actor's current data, for the actors it starts from now on. */
+  updateData(): void {
+    if (this.state !== 'stopped') this.link.post({ op: 'data', actor: this.name, data: this.data() });
+  }
+
+  /**
+   * Runs a control call on the actor. When the actor dies during the call, `retry` says
+   * whether to run it again on the successor.
+   */
+  async call<T>(fn: (remote: Comlink.Remote<Api>) => Promise<T>, retry = false): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.state === 'stopped') throw new ActorError(this.name, 'is not running');
+      // A ready actor is called before this function first yields: the message leaves even
+      // if this thread then stays busy (a producer() followed by a recording loop).
+      const instance = this.state === 'running' && this.instance ? this.instance : await this.next.promise;
+      try {
+        return await Promise.race([fn(instance.remote), instance.exited]);
+      } catch (error) {
+        if (!(error instanceof ActorError) || !retry || attempt > 0 || (this.state as ActorState) === 'stopped') throw error;
+      }
+    }
+  }
+
+  /** Terminates the running actor from outside (a drill: as an OOM kill would); resolves once it is gone. */
+  async kill(): Promise<void> {
+    // A successor still being made ready (the watchdog may report it up first) is the target.
+    const instance = await this.next.promise.catch(() => undefined);
+    if (!instance || this.state === 'stopped') return;
+    this.link.post({ op: 'kill', actor: this.name });
+    await instance.gone;
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    // Calls waiting for an actor that will not come now fail (call() sees 'stopped').
+    this.next.reject(new ActorError(this.name, 'is not running'));
+    // The watchdog stops watching first: an actor that stops beating while it winds down is
+    // not hung.
+    this.link.post({ op: 'retire', actor: this.name });
+    const instance = this.instance ?? this.starting;
+    if (instance) {
+      const timeout = new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
+      if (instance === this.instance) await Promise.race([instance.remote.stop(), instance.exited, timeout]).catch(() => {});
+    }
+    this.link.post({ op: 'terminate', actor: this.name });
+    if (instance) await Promise.race([instance.gone, new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())]);
+    this.instance = undefined;
+    this.starting = undefined;
+    await this.link.release();
+  }
+
+  /** A report from the watchdog thread about this actor. */
+  onEvent(event: WatchdogEvent): void {
+    if (event.ev === 'instance') this.onInstance(event.gen, event.port);
+    else if (event.ev === 'exit') this.onExit(event);
+    else if (this.state !== 'stopped') this.events.restart({ actor: this.name, restarts: event.restarts, downMs: event.downMs });
+  }
+
+  /** The watchdog thread died, and the actors with it: a new one starts them again. */
+  watchdogLost(): void {
+    if (this.state === 'stopped') return;
+    const gen = (this.instance ?? this.starting)?.gen ?? 0;
+    this.onExit({ ev: 'exit', actor: this.name, gen, code: -1, error: 'the watchdog thread ended', hung: false, expected: false, restarts: this.restarts + 1, at: Date.now() });
+    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
+  }
+
+  private onInstance(gen: number, port: MessagePort): void {
+    let fail!: (error: Error) => void;
+    const exited = new Promise<never>((_, reject) => (fail = reject));
+    exited.catch(() => {});
+    let markGone!: () => void;
+    const gone = new Promise<void>((resolve) => (markGone = resolve));
+    const remote = Comlink.wrap<Api>(nodeEndpoint(port));
+    port.unref();
+    const instance: Instance<Api> = { gen, port, remote, exited, fail, gone, markGone };
+    if (this.state === 'stopped') {
+      this.close(instance);
+      return;
+    }
+    this.starting = instance;
+    void (async () => {
+      await Promise.race([remote.ready(), exited]);
+      if (this.events.ready) await Promise.race([this.events.ready(remote), exited]);
+      if (this.starting !== instance || this.state === 'stopped') return;
+      this.starting = undefined;
+      this.instance = instance;
+      this.state = 'running';
+      this.next.resolve(instance);
+    })().catch(() => {
+      // it died before it was ready: the watchdog reports the exit and starts another
+    });
+  }
+
+  private onExit(event: Extract<WatchdogEvent, { ev: 'exit' }>): void {
+    const instance = [this.instance, this.starting].find((i) => i?.gen === event.gen);
+    const error = new ActorError(this.name, event.error ?? `exited with code ${event.code}`);
+    if (instance) {
+      instance.fail(error);
+      instance.markGone();
+      this.close(instance);
+      if (this.instance === instance) this.instance = undefined;
+      if (this.starting === instance) this.starting = undefined;
+    }
+    if (event.expected || this.state === 'stopped') return;
+    this.restarts = event.restarts;
+    const info: ActorExit = { actor: this.name, code: event.code, error, restarts: event.restarts, hung: event.hung };
+    this.lastExit = info;
+    if (this.state === 'running') {
+      this.state = 'restarting';
+      this.next = deferred();
+    }
+    this.events.exit(info);
+  }
+
+  private close(instance: Instance<Api>): void {
+    instance.remote[Comlink.releaseProxy]();
+    instance.port.close();
+  }
+}

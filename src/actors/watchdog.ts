@@ -1,0 +1,178 @@
+/**
+ * The watchdog: supervision that no host thread can block. It runs in a worker thread of its
+ * own (workers/watchdog.ts) and owns the actor workers as its children: it spawns each one,
+ * hands the coordinator a MessagePort to talk to it (comlink runs over it), watches its
+ * heartbeat in shared memory, replaces it when it exits or stops beating, and then tells the
+ * coordinator. The host's threads may be busy or blocked on a full ring meanwhile: nothing
+ * here waits for them, and a successor drains the rings by itself.
+ *
+ * Bounds: an actor that exits is replaced at once (its exit event); one that stops beating,
+ * GRACE_MS after the time by which it promised its next beat (see engine/control.ts). A successor is
+ * spawned at once, unless the actor has been replaced FAST_RESTARTS times in the last minute
+ * (a crash loop), then BACKOFF_MS later: a replacement still comes within a second, and a
+ * crash loop costs a few spawns a second at most. The thread wakes only when a promise falls
+ * due, so an idle monitor costs it about one wake-up per actor round.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
+
+/** How far past its promised beat an actor may be before it counts as hung. */
+export const GRACE_MS = 300;
+/** How long a new actor may take to beat for the first time (module loading, recovery). */
+const START_TIMEOUT_MS = 15_000;
+/** How often a starting actor is looked at, to report its first beat promptly. */
+const STARTING_POLL_MS = 5;
+/** Replacements per minute made at once; past them, each waits BACKOFF_MS. */
+const FAST_RESTARTS = 60;
+const BACKOFF_MS = 250;
+
+interface Watched {
+  name: string;
+  url: string;
+  data: object;
+  f64: Float64Array;
+  beat: BeatCells;
+  worker: Worker | undefined;
+  gen: number;
+  spawnedAt: number;
+  /** The actor's clock when this instance was spawned: a new value is its first beat. */
+  clockAtSpawn: number;
+  beating: boolean;
+  retired: boolean;
+  /** Set when the watchdog terminates the instance: why. */
+  ending: string | undefined;
+  /** When the previous instance died, while its successor has not beaten yet. */
+  downSince: number | undefined;
+  restarts: number;
+  recent: number[];
+}
+
+export class Watchdog {
+  private readonly actors = new Map<string, Watched>();
+  private readonly send: (event: WatchdogEvent, transfer?: MessagePort[]) => void;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+
+  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void) {
+    this.send = send;
+  }
+
+  handle(req: WatchdogRequest): void {
+    if (req.op === 'start') {
+      const old = this.actors.get(req.actor);
+      if (old?.worker) void old.worker.terminate();
+      const w: Watched = {
+        name: req.actor,
+        url: req.url,
+        data: req.data,
+        f64: new Float64Array(req.beat.control),
+        beat: req.beat,
+        worker: undefined,
+        gen: old?.gen ?? 0,
+        spawnedAt: 0,
+        clockAtSpawn: 0,
+        beating: false,
+        retired: false,
+        ending: undefined,
+        downSince: undefined,
+        restarts: old?.restarts ?? 0,
+        recent: [],
+      };
+      this.actors.set(req.actor, w);
+      this.spawn(w);
+      return;
+    }
+    const w = this.actors.get(req.actor);
+    if (!w) return;
+    if (req.op === 'data') w.data = req.data;
+    else if (req.op === 'retire') w.retired = true;
+    else if (req.op === 'terminate') {
+      w.retired = true;
+      if (w.worker) void w.worker.terminate();
+    } else if (req.op === 'kill' && w.worker && !w.retired) {
+      w.ending = 'killed from outside (terminated)';
+      void w.worker.terminate();
+    }
+  }
+
+  private spawn(w: Watched): void {
+    const { port1, port2 } = new MessageChannel();
+    const gen = ++w.gen;
+    const worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2] });
+    w.worker = worker;
+    w.spawnedAt = Date.now();
+    w.clockAtSpawn = w.f64[w.beat.at]!;
+    w.beating = false;
+    w.ending = undefined;
+    let error: string | null = null;
+    worker.on('error', (e: Error) => {
+      error = e.message;
+    });
+    worker.once('exit', (code) => this.onExit(w, worker, gen, code, error));
+    this.send({ ev: 'instance', actor: w.name, gen, port: port1 }, [port1]);
+    this.wakeAt(w.spawnedAt + STARTING_POLL_MS);
+  }
+
+  private onExit(w: Watched, worker: Worker, gen: number, code: number, error: string | null): void {
+    if (w.worker !== worker) return;
+    w.worker = undefined;
+    const now = Date.now();
+    const expected = w.retired;
+    const hung = w.ending !== undefined && w.ending.startsWith('no heartbeat');
+    const reason = w.ending ?? error;
+    if (!expected) {
+      w.restarts++;
+      w.downSince ??= now;
+    }
+    this.send({ ev: 'exit', actor: w.name, gen, code, error: reason, hung, expected, restarts: w.restarts, at: now });
+    if (expected) return;
+    w.recent = w.recent.filter((t) => now - t < 60_000);
+    w.recent.push(now);
+    const delay = w.recent.length > FAST_RESTARTS ? BACKOFF_MS : 0;
+    if (delay === 0) this.spawn(w);
+    else setTimeout(() => !w.retired && !w.worker && this.spawn(w), delay);
+  }
+
+  /** Looks at every actor's heartbeat; schedules the next look for when a promise falls due. */
+  private check(): void {
+    const now = Date.now();
+    for (const w of this.actors.values()) {
+      if (!w.worker || w.retired || w.ending !== undefined) continue;
+      const at = w.f64[w.beat.at]!;
+      if (!w.beating) {
+        if (at !== w.clockAtSpawn && at >= w.spawnedAt - 1) {
+          w.beating = true;
+          if (w.downSince !== undefined) {
+            this.send({ ev: 'up', actor: w.name, gen: w.gen, at, downMs: Math.max(0, at - w.downSince), restarts: w.restarts });
+            w.downSince = undefined;
+          }
+        } else if (now - w.spawnedAt > START_TIMEOUT_MS) {
+          this.end(w, `no heartbeat for ${now - w.spawnedAt} ms since it was started`);
+          continue;
+        } else {
+          this.wakeAt(now + STARTING_POLL_MS);
+          continue;
+        }
+      }
+      const due = Math.max(w.f64[w.beat.by]!, at) + GRACE_MS;
+      if (now > due) this.end(w, `no heartbeat for ${now - at} ms`);
+      else this.wakeAt(due + 1);
+    }
+  }
+
+  private end(w: Watched, reason: string): void {
+    w.ending = reason;
+    void w.worker?.terminate();
+  }
+
+  private wakeAt(t: number): void {
+    if (t >= this.timerAt && this.timer) return;
+    clearTimeout(this.timer);
+    this.timerAt = t;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.check();
+    }, Math.max(0, t - Date.now()));
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Anomalies as robust deviations: a bucket's value is scored against the median and the MAD
+ * (median absolute deviation) of the buckets before it, z = (x - median) / (1.4826 MAD), the
+ * scale at which z is a standard score for normal data while one wild bucket cannot move
+ * the baseline. A run of deviating buckets is an anomaly when it is sustained (several
+ * buckets in a row) or, shorter, when it is extreme (a spike).
+ *
+ * The baseline trails the bucket being scored and leaves out buckets already found
+ * anomalous, so a step is reported from where it starts instead of being absorbed; a run
+ * longer than the baseline window is taken as the new level (the run ends, its buckets
+ * become the baseline).
+ *
+ * Also the `anomaly` aggregation for alert rules: anomalyScore() scores the recent window of
+ * one series against the buckets before it, from the store in place.
+ */
+import type { MetricKind } from '../engine/metrics.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { kindMean, pieceValue } from './stats.js';
+
+/** Thresholds of anomaly detection, in one place. */
+export const ANOMALY_RULES = {
+  /** |z| from which a bucket deviates (Iglewicz and Hoaglin's 3.5). */
+  threshold: 3.5,
+  /** Consecutive deviating buckets that make a sustained anomaly. */
+  minBuckets: 3,
+  /** A shorter run is an anomaly (a spike) when its peak |z| reaches this. */
+  spikeScore: 10,
+  /** Trailing buckets the median and MAD come from. */
+  baselineBuckets: 60,
+  /** With fewer baseline buckets than this, no verdict. */
+  minBaseline: 20,
+  /** The baseline is recomputed every this many buckets (and when a long run is adopted). */
+  hop: 30,
+} as const;
+
+export type AnomalyRules = { [K in keyof typeof ANOMALY_RULES]: number };
+
+/** MAD to standard deviation for normal data; mean absolute deviation likewise. */
+const MAD_TO_SIGMA = 1.4826;
+const MEAN_AD_TO_SIGMA = 1.2533;
+
+/** The k-th smallest of a[0..n) (0-based), reordering a in place (quickselect). */
+export function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const x = a[i]!;
+        a[i] = a[j]!;
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
+/** Median of a[0..n) (mean of the two middle values for even n); reorders a. */
+export function medianOf(a: Float64Array, n: number): number {
+  if (n === 0) return Number.NaN;
+  const upper = select(a, n, n >> 1);
+  if (n % 2 === 1) return upper;
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (a[i]! > lower) lower = a[i]!;
+  return (lower + upper) / 2;
+}
+
+export interface RobustBaseline {
+  median: number;
+  mad: number;
+  /** The spread z is measured in: 1.4826 MAD, or 1.2533 × mean absolute deviation when the MAD is 0. */
+  scale: number;
+  n: number;
+}
+
+/** Median, MAD and scale of a[0..n); a is used as scratch. */
+export function robustBaseline(a: Float64Array, n: number): RobustBaseline {
+  const median = medianOf(a, n);
+  let meanAd = 0;
+  for (let i = 0; i < n; i++) {
+    a[i] = Math.abs(a[i]! - median);
+    meanAd += a[i]!;
+  }
+  meanAd /= n || 1;
+  const mad = medianOf(a, n);
+  // A baseline that never moved (MAD 0, mean deviation 0) still gives any change a finite,
+  // large score rather than an infinite one.
+  const scale = mad > 0 ? MAD_TO_SIGMA * mad : meanAd > 0 ? MEAN_AD_TO_SIGMA * meanAd : Math.max(Math.abs(median) * 1e-9, 1e-12);
+  return { median, mad, scale, n };
+}
+
+export interface AnomalyRun {
+  /** Indexes into the values: first anomalous bucket, one past the last. */
+  startIndex: number;
+  endIndex: number;
+  direction: 'up' | 'down';
+  kind: 'spike' | 'sustained';
+  peakScore: number;
+  /** Median of the run's values. */
+  value: number;
+  baseline: RobustBaseline;
+}
+
+/**
+ * Runs of anomalous buckets in v (one value per bucket, oldest first). Values before
+ * `scoreFrom` only feed the baseline (data held before a report's range).
+ */
+export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: AnomalyRules = ANOMALY_RULES): AnomalyRun[] {
+  const n = v.length;
+  const W = rules.baselineBuckets;
+  const scratch = new Float64Array(Math.max(W, 1));
+  const flagged = new Uint8Array(n);
+  const out: AnomalyRun[] = [];
+  let base: RobustBaseline | undefined;
+  let baseAt = -Infinity;
+  let run: { start: number; end: number; dir: 'up' | 'down'; peak: number; base: RobustBaseline } | undefined;
+
+  const close = (): void => {
+    if (!run) return;
+    const len = run.end - run.start;
+    const kind = len >= rules.minBuckets ? 'sustained' : run.peak >= rules.spikeScore ? 'spike' : undefined;
+    if (kind) {
+      const values = new Float64Array(len);
+      for (let i = 0; i < len; i++) values[i] = v[run.start + i]!;
+      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? run.peak : -run.peak, value: medianOf(values, len), baseline: run.base });
+    } else {
+      // A short, moderate deviation is noise: it goes back into the baseline.
+      flagged.fill(0, run.start, run.end);
+    }
+    run = undefined;
+  };
+
+  for (let i = 0; i < n; i++) {
+    if (i - baseAt >= rules.hop) {
+      let m = 0;
+      for (let j = i - 1; j >= 0 && m < W; j--) if (!flagged[j]) scratch[m++] = v[j]!;
+      base = m >= rules.minBaseline ? robustBaseline(scratch, m) : undefined;
+      baseAt = i;
+    }
+    if (!base || i < scoreFrom) {
+      close();
+      continue;
+    }
+    const z = (v[i]! - base.median) / base.scale;
+    if (Math.abs(z) < rules.threshold) {
+      close();
+      continue;
+    }
+    const dir = z > 0 ? 'up' : 'down';
+    if (!run || run.dir !== dir || run.end !== i) {
+      close();
+      run = { start: i, end: i, dir, peak: 0, base };
+    }
+    run.end = i + 1;
+    run.peak = Math.max(run.peak, Math.abs(z));
+    flagged[i] = 1;
+    if (run.end - run.start >= W) {
+      // Longer than the baseline window: this is the new level. Report it, let it be learned.
+      const start = run.start;
+      close();
+      flagged.fill(0, start, i + 1);
+      baseAt = -Infinity;
+    }
+  }
+  close();
+  return out;
+}
+
+export interface AnomalyScore {
+  /** Robust z of the window's value against the buckets before it; NaN without a baseline. */
+  score: number;
+  value: number;
+  median: number;
+  mad: number;
+  baselineBuckets: number;
+}
+
+/**
+ * Scores the recent window [now - windowSeconds, now) of one series against the closed
+ * buckets before it (up to ANOMALY_RULES.baselineBuckets × 10 of them). For counters pass
+ * kind 'counter': values are then rates per second. The result is NaN (no verdict) when
+ * fewer than minBaseline buckets precede the window or the window holds no sample.
+ */
+export function anomalyDetail(reader: StoreReader, seriesId: number, now: number, windowSeconds: number, kind: MetricKind = 'gauge', rules: AnomalyRules = ANOMALY_RULES): AnomalyScore {
+  const L = reader.layout;
+  const windowStart = now - windowSeconds * 1000;
+  const span = rules.baselineBuckets * 10 * L.intervalMs;
+  const records = reader.buckets(seriesId, 1, windowStart - span, windowStart);
+  const values = new Float64Array(records.length);
+  let n = 0;
+  for (const r of records) {
+    const x = pieceValue(kind, { count: r.count, sum: r.sum, widthMs: L.intervalMs });
+    if (Number.isFinite(x)) values[n++] = x;
+  }
+  const agg = reader.aggregate(seriesId, windowStart, now);
+  const seconds = Math.max(L.intervalMs, now - Math.ceil(windowStart / L.intervalMs) * L.intervalMs) / 1000;
+  const value = kindMean(kind, agg.count, agg.sum, seconds);
+  if (n < rules.minBaseline || agg.count === 0 || !Number.isFinite(value)) {
+    return { score: Number.NaN, value, median: Number.NaN, mad: Number.NaN, baselineBuckets: n };
+  }
+  const base = robustBaseline(values, n);
+  return { score: (value - base.median) / base.scale, value, median: base.median, mad: base.mad, baselineBuckets: n };
+}
+
+/** The `anomaly` aggregation for alert rules: anomalyDetail(...).score. */
+export function anomalyScore(reader: StoreReader, seriesId: number, now: number, windowSeconds: number, kind: MetricKind = 'gauge'): number {
+  return anomalyDetail(reader, seriesId, now, windowSeconds, kind).score;
+}

@@ -1,0 +1,13 @@
+/**
+ * A time bound of a query (`from`, `to`), as the library's callers give it: ms since the epoch
+ * or a Date. Shared by the monitor's metric history and the alert history.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+/** A time bound given as ms or a Date, `fallback` when absent. */
+export function timeArg(value: number | Date | undefined, field: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const t = value instanceof Date ? value.getTime() : value;
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw new InvalidArgumentError(field, 'must be a Date or a finite number of ms since the epoch', { value: value });
+  return t;
+}

@@ -1,0 +1,108 @@
+/**
+ * Loading a JSON options file for the fronts. The file must be a regular file of at most
+ * 1 MB; its content is validated against the options schema and errors name the field, but
+ * never echo the file back (a path to some other file must not leak its contents).
+ *
+ * A path from a remote caller (the MCP tools' config_path) is confined to a directory the
+ * operator chose: resolved from it, symlinks followed (realpath), it must land inside it.
+ * Whatever else happens to such a path (outside, missing, unreadable, a directory, a FIFO)
+ * gets one and the same error, so that the answer tells nothing about files elsewhere. Only
+ * a file inside the directory gets errors about its size or content. The file is opened
+ * once and checked and read through that descriptor, without following a last symlink or
+ * waiting on a FIFO.
+ */
+import { constants } from 'node:fs';
+import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { InvalidArgumentError, PerfwatchError, unknownKeyRule } from '../errors.js';
+import { MonitorOptionsSchema, resolveOptions, type MonitorOptions } from '../monitor/options.js';
+
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Loads an options file the operator named (the CLI's --config): errors say what is wrong. */
+export async function loadConfig(path: string, field = 'config_path'): Promise<MonitorOptions> {
+  let file: FileHandle;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new InvalidArgumentError(field, `cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return readOptions(file, field, () => new InvalidArgumentError(field, 'must name a regular file'));
+}
+
+/**
+ * Loads an options file a remote caller named, only from inside `root` (relative paths start
+ * there). Resolves to the options and the file's real path.
+ */
+export async function loadConfigWithin(root: string, path: string, field = 'config_path'): Promise<{ options: MonitorOptions; path: string }> {
+  const refused = (): InvalidArgumentError =>
+    new InvalidArgumentError(field, `must name a readable JSON options file inside ${root}, the directory this server takes config files from (relative paths start there)`);
+  let real: string;
+  let file: FileHandle;
+  try {
+    const base = await realpath(root);
+    const wanted = resolve(base, path);
+    if (!within(base, wanted)) throw refused();
+    real = await realpath(wanted);
+    if (!within(base, real)) throw refused();
+    file = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    throw refused();
+  }
+  return { options: await readOptions(file, field, refused), path: real };
+}
+
+/** Whether `path` lies strictly inside the directory `base` (both absolute and resolved). */
+function within(base: string, path: string): boolean {
+  const rel = relative(base, path);
+  return rel !== '' && !isAbsolute(rel) && rel.split(sep)[0] !== '..';
+}
+
+/** Reads and validates the options of an open file, then closes it. */
+async function readOptions(file: FileHandle, field: string, notAFile: () => PerfwatchError): Promise<MonitorOptions> {
+  let text: string;
+  try {
+    const info = await file.stat().catch(() => undefined);
+    if (!info?.isFile()) throw notAFile();
+    // Read to one byte past the limit: a size from stat can lie (procfs) or change meanwhile.
+    const buffer = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      length += bytesRead;
+      if (bytesRead === 0 || length === buffer.length) break;
+    }
+    if (info.size > MAX_CONFIG_BYTES || length > MAX_CONFIG_BYTES) throw new InvalidArgumentError(field, `is over ${MAX_CONFIG_BYTES} bytes, the limit`);
+    text = buffer.toString('utf8', 0, length);
+  } finally {
+    await file.close().catch(() => {});
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError(field, 'is not valid JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError(field, 'must hold a JSON object of monitor options');
+  try {
+    resolveOptions(parsed as MonitorOptions);
+  } catch (error) {
+    throw sanitize(error, field);
+  }
+  return parsed as MonitorOptions;
+}
+
+const KNOWN = new Set(Object.keys(MonitorOptionsSchema.shape));
+
+/**
+ * Keeps an options error useful without echoing the file: it names a known option and its
+ * rule, never a value, and an unknown key only as "an unknown option".
+ */
+function sanitize(error: unknown, field: string): PerfwatchError {
+  if (!(error instanceof PerfwatchError)) return new InvalidArgumentError(field, 'holds invalid options');
+  const option = error.field ?? '';
+  if (!KNOWN.has(option.split('.')[0]!) || error.rule === unknownKeyRule('option')) {
+    return new InvalidArgumentError(field, 'holds an option perfwatch does not know; see the options schema');
+  }
+  return new InvalidArgumentError(`${field}: ${option}`, error.rule);
+}

@@ -1,0 +1,102 @@
+/**
+ * The control block: a small SharedArrayBuffer shared by the coordinator, every producer
+ * thread and the actors. It carries the collector's doorbell (so producers can wake a
+ * sleeping collector without a message), the drain epoch (so readers can wait for new data),
+ * the shared clock and the collector's counters, which status() reads without a round trip.
+ *
+ * Its layout is CONTROL_LAYOUT below: 64-byte lines, each written by one thread, so that a
+ * thread's writes never invalidate a line another thread writes; the doorbell line is the one
+ * place where producers and the collector meet, and it is written only while the collector
+ * sleeps (or on a control call).
+ *
+ * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK) at every round and, before it
+ * waits, the time by which it will beat again (BEAT_BY, ALERT_BEAT_BY). The watchdog thread
+ * declares it hung a grace period past that promise, whatever the other threads are doing.
+ */
+import { defineLayout } from './layout.js';
+
+export const CONTROL_LAYOUT = defineLayout({
+  name: 'control block',
+  bytes: 384,
+  oneWriterPerLine: true,
+  sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the collector raises SLEEPING before it waits and bumps DOORBELL to end its own wait on a control call' }],
+  cells: {
+    SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data' },
+    DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
+    RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
+    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped and notified after each drain that moved data, and each closed bucket' },
+    BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
+    CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "wall clock (ms) of the collector's last round (its heartbeat)" },
+    INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
+    DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
+    BAD_SAMPLES: { offset: 152, type: 'f64', writer: 'collector', meaning: 'samples with an unknown series id' },
+    SKETCH_OVERFLOW: { offset: 160, type: 'f64', writer: 'collector', meaning: 'samples with no sketch page to go to' },
+    PENDING_SINCE: { offset: 168, type: 'f64', writer: 'collector', meaning: 'since when the oldest sample waits; 0 when none' },
+    CLOSED_BUCKET_START: { offset: 176, type: 'f64', writer: 'collector', meaning: 'start (ms) of the newest closed bucket' },
+    STARTED_AT: { offset: 184, type: 'f64', writer: 'collector', meaning: 'when the running collector started' },
+    BEAT_BY: { offset: 192, type: 'f64', writer: 'collector', meaning: 'its next beat is due by then (ms)' },
+    OWN_FAULTS: { offset: 200, type: 'f64', writer: 'collector', meaning: 'own readings it could not record' },
+    HANG_AT: { offset: 208, type: 'f64', writer: 'collector', meaning: 'when an injected hang began (drills)' },
+    ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
+    ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
+    UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
+    QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
+    PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
+  },
+});
+
+export const CONTROL_BYTES = CONTROL_LAYOUT.bytes;
+
+const at = CONTROL_LAYOUT.index;
+// Int32 cell indices.
+export const SLEEPING = at.SLEEPING;
+export const DOORBELL = at.DOORBELL;
+export const DRAIN_EPOCH = at.DRAIN_EPOCH;
+export const BUCKET_EPOCH = at.BUCKET_EPOCH;
+export const PAUSED = at.PAUSED;
+// Float64 cell indices.
+export const RUNG_AT = at.RUNG_AT;
+export const CLOCK = at.CLOCK;
+export const INGESTED = at.INGESTED;
+export const DRAIN_PASSES = at.DRAIN_PASSES;
+export const BAD_SAMPLES = at.BAD_SAMPLES;
+export const SKETCH_OVERFLOW = at.SKETCH_OVERFLOW;
+export const PENDING_SINCE = at.PENDING_SINCE;
+export const CLOSED_BUCKET_START = at.CLOSED_BUCKET_START;
+export const STARTED_AT = at.STARTED_AT;
+export const BEAT_BY = at.BEAT_BY;
+export const OWN_FAULTS = at.OWN_FAULTS;
+export const HANG_AT = at.HANG_AT;
+export const ALERT_CLOCK = at.ALERT_CLOCK;
+export const ALERT_BEAT_BY = at.ALERT_BEAT_BY;
+export const UNJUDGED = at.UNJUDGED;
+export const QUIET_AT = at.QUIET_AT;
+
+export interface ControlViews {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+}
+
+export function createControl(): SharedArrayBuffer {
+  return new SharedArrayBuffer(CONTROL_BYTES);
+}
+
+export function controlViews(sab: SharedArrayBuffer): ControlViews {
+  return { i32: new Int32Array(sab), f64: new Float64Array(sab) };
+}
+
+/**
+ * Wakes the collector if it sleeps. Called by a producer right after it published its write
+ * index: the collector sets SLEEPING before its last look at the rings and reads DOORBELL
+ * before that look, so a publish it missed either bumps DOORBELL first (its wait returns at
+ * once) or is seen by that last look. The time of the ring lets the collector measure how
+ * long data waited for it.
+ */
+export function ringDoorbell(ctl: ControlViews): void {
+  if (Atomics.load(ctl.i32, SLEEPING) !== 0) {
+    Atomics.store(ctl.i32, SLEEPING, 0);
+    ctl.f64[RUNG_AT] = Date.now();
+    Atomics.add(ctl.i32, DOORBELL, 1);
+    Atomics.notify(ctl.i32, DOORBELL, 1);
+  }
+}

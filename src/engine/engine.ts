@@ -1,0 +1,289 @@
+/**
+ * The collector's engine: every producer ring drained into the series store (its only
+ * writer), buckets closed on the interval and rolled up by the minute, the age of what waits
+ * in the rings, and the collector's own readings (the system's and monitor_*), which go
+ * through a ring of their own so that the store has one apply path.
+ *
+ * No threads and no timers here: whoever drives it says when. The collector actor
+ * (workers/collector.ts) calls pass() in its loop on the wall clock and sleeps between;
+ * tests and benchmarks call it on a synthetic clock, with samples pushed into a ring just
+ * before, and read the store as the other actors do.
+ *
+ * It writes the collector's cells of the control block (control.ts): its clock and the
+ * promise of its next beat, the counters status() reads, the drain and bucket epochs the
+ * alert actor waits on. start() resumes from the rings' APPLIED cells and the store's own
+ * state (StoreWriter.recover), so that an engine started after a crash loses no sample and
+ * applies none twice.
+ */
+import {
+  BAD_SAMPLES,
+  BEAT_BY,
+  BUCKET_EPOCH,
+  CLOCK,
+  CLOSED_BUCKET_START,
+  DRAIN_EPOCH,
+  DRAIN_PASSES,
+  INGESTED,
+  OWN_FAULTS,
+  PAUSED,
+  PENDING_SINCE,
+  QUIET_AT,
+  RUNG_AT,
+  SKETCH_OVERFLOW,
+  STARTED_AT,
+  controlViews,
+  type ControlViews,
+} from './control.js';
+import { PendingClock } from './pending-clock.js';
+import { measured } from './precision.js';
+import { COLLECTOR_LOCK_TAG, Registry, type RegistryBuffers } from './registry.js';
+import { RingReader, RingWriter, WRITE, createRing, ringStats } from './ring.js';
+import type { StoreBuffers } from './store/layout.js';
+import { StoreWriter } from './store/writer.js';
+import type { SystemReading } from './system.js';
+
+/** Samples taken from one ring per pass before moving to the next. */
+const BATCH = 1 << 16;
+/** Slots of the ring that carries the collector's own readings. */
+const OWN_RING_CAPACITY = 4096;
+
+/** What samples the system (SystemSampler); the engine calls it at its sampling cadence. */
+export interface ReadingSource {
+  sample(t: number): SystemReading[];
+  setSlowCadence(ms: number): void;
+}
+
+export interface EngineOptions {
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  rings: readonly SharedArrayBuffer[];
+  intervalMs: number;
+  /** The system sampler; none: no system metrics. */
+  system?: ReadingSource;
+  /**
+   * Record the monitor's own readings (monitor_ingested, monitor_dropped, ...) at each
+   * sampling. Default true; a test that reads a store of its own series alone turns it off.
+   */
+  ownReadings?: boolean;
+  /** The clock a pass's end is read from, and a long pass beats by (default Date.now). */
+  clock?: () => number;
+}
+
+export class Engine {
+  readonly intervalMs: number;
+  private readonly ctl: ControlViews;
+  private readonly registry: Registry;
+  private readonly writer: StoreWriter;
+  private readonly rings: RingReader[];
+  private readonly own: RingWriter;
+  private readonly ownReader: RingReader;
+  private readonly ownIds = new Map<string, number>();
+  private readonly system: ReadingSource | undefined;
+  private readonly ownReadings: boolean;
+  private readonly clock: () => number;
+  /** Per ring: when the samples waiting in it were first seen (see PendingClock). */
+  private readonly clocks = new Map<RingReader, PendingClock>();
+  private lastPassEnd = 0;
+  private lagMax = 0;
+  private droppedSinceSample = 0;
+  private ingestedAtSample = 0;
+  private nextSystemSample = 0;
+  /** How often the system and the collector's own metrics are sampled (setSystemCadence). */
+  private cadenceMs: number;
+
+  constructor(options: EngineOptions) {
+    this.intervalMs = options.intervalMs;
+    this.cadenceMs = options.intervalMs;
+    this.ctl = controlViews(options.control);
+    this.registry = new Registry(options.registry, COLLECTOR_LOCK_TAG);
+    this.system = options.system;
+    this.ownReadings = options.ownReadings ?? true;
+    this.clock = options.clock ?? Date.now;
+    this.writer = new StoreWriter(options.store, () => this.beat(this.clock()));
+    this.rings = options.rings.map((sab) => new RingReader(sab));
+    // The collector's own readings: drained in the same pass that fills them.
+    const ownRing = createRing(OWN_RING_CAPACITY);
+    this.own = new RingWriter(ownRing, options.control, 'drop');
+    this.ownReader = new RingReader(ownRing);
+    this.rings.push(this.ownReader);
+  }
+
+  /** Resumes from what the rings and the store hold, and takes the first system readings. */
+  start(t: number): void {
+    const series = this.registry.seriesCount();
+    this.writer.recover(t, series);
+    this.writer.rollup(series);
+    this.beat(t);
+    this.ctl.f64[STARTED_AT] = t;
+    this.lastPassEnd = t;
+    // The first readings: gauges now, and the baselines that cpu and network deltas need.
+    if (this.system) for (const r of this.system.sample(t)) this.recordOwn(r.name, r.tags, r.value);
+    this.own.publish(false);
+  }
+
+  /**
+   * One round at time t: the bucket boundary if t passed it (rollups, the collector's own
+   * readings when due), then one pass over every ring. Returns the samples moved.
+   */
+  pass(t: number): number {
+    if (this.writer.advance(t)) this.onBucketBoundary(t);
+    const moved = this.drainPass(t);
+    this.afterPass(moved);
+    this.lastPassEnd = this.clock();
+    return moved;
+  }
+
+  /** Start (ms) of the open bucket. */
+  get bucketStart(): number {
+    return this.writer.bucketStart;
+  }
+
+  /** A heartbeat: alive at t, and beating again by `by`. */
+  beat(t: number, by = t): void {
+    this.ctl.f64[CLOCK] = t;
+    this.ctl.f64[BEAT_BY] = by;
+  }
+
+  /** The time by which the next beat is due, promised before a wait. */
+  promiseBeat(by: number): void {
+    this.ctl.f64[BEAT_BY] = by;
+  }
+
+  anyPending(): boolean {
+    for (const ring of this.rings) if (ring.available() > 0) return true;
+    return false;
+  }
+
+  /** Adds the rings it does not drain yet (one may come twice: from its data and by a call). */
+  addRings(list: readonly SharedArrayBuffer[]): void {
+    for (const sab of list) {
+      const id = ringStats(sab).id;
+      if (!this.rings.some((r) => r.id === id)) this.rings.push(new RingReader(sab));
+    }
+  }
+
+  /** Samples the system (and its own metrics) every `systemMs`, rounded up to whole intervals; `slowMs` for the spawning sources. */
+  setSystemCadence(systemMs: number, slowMs?: number): void {
+    if (Number.isFinite(systemMs) && systemMs > 0) {
+      this.cadenceMs = Math.max(1, Math.ceil(systemMs / this.intervalMs)) * this.intervalMs;
+      // A longer cadence applies from the last sample on; a shorter one at the next boundary.
+      this.nextSystemSample = Math.min(this.nextSystemSample, this.writer.bucketStart + this.cadenceMs);
+    }
+    if (this.system && slowMs !== undefined && Number.isFinite(slowMs) && slowMs > 0) this.system.setSlowCadence(slowMs);
+  }
+
+  get systemCadenceMs(): number {
+    return this.cadenceMs;
+  }
+
+  info(): { rings: number; openSeries: number; freeSketchPages: number } {
+    return { rings: this.rings.length, openSeries: this.writer.openSeries(), freeSketchPages: this.writer.freePages() };
+  }
+
+  /** Records one of the collector's own readings into its ring (applied in the same pass). */
+  private recordOwn(name: string, tags: Record<string, string> | undefined, value: number): void {
+    const key = tags ? `${name}\u0000${JSON.stringify(tags)}` : name;
+    let id = this.ownIds.get(key);
+    if (id === undefined) {
+      try {
+        id = this.registry.ownSeriesId(name, tags);
+      } catch {
+        // The monitor's share of series is used up, or a mount name is no valid tag: the
+        // reading is skipped, not the loop, and counted (status().faults).
+        this.ctl.f64[OWN_FAULTS]! += 1;
+        return;
+      }
+      this.ownIds.set(key, id);
+    }
+    if (Number.isFinite(value)) this.own.push(id, measured(value));
+  }
+
+  private sampleOwn(t: number): void {
+    let fill = 0;
+    for (const ring of this.rings) {
+      this.droppedSinceSample += ring.takeDropped();
+      fill = Math.max(fill, ring.fill() / ring.capacity);
+    }
+    const ingested = this.ctl.f64[INGESTED]!;
+    if (this.ownReadings) {
+      this.recordOwn('monitor_ingested', undefined, ingested - this.ingestedAtSample);
+      this.recordOwn('monitor_dropped', undefined, this.droppedSinceSample);
+      this.recordOwn('monitor_ring_fill', undefined, fill);
+      this.recordOwn('monitor_collector_lag', undefined, this.lagMax);
+    }
+    this.ingestedAtSample = ingested;
+    this.droppedSinceSample = 0;
+    this.lagMax = 0;
+    // A paused monitor (pause()) samples no system metrics; its ingestion metrics go on.
+    if (this.system && Atomics.load(this.ctl.i32, PAUSED) === 0) for (const r of this.system.sample(t)) this.recordOwn(r.name, r.tags, r.value);
+    // Applied here and now: the collector's own readings never count as a busy pass.
+    this.own.publish(false);
+    this.writer.drain(this.ownReader, t, BATCH);
+    this.writer.publish();
+  }
+
+  /**
+   * When data found waiting in a ring that was empty at the last pass was published: a
+   * producer that rang the sleeping collector, or the monitor's runtime samples, published
+   * without a ring just before a boundary, say when; otherwise it came after the last pass.
+   */
+  private publishedSince(): number {
+    const rungAt = this.ctl.f64[RUNG_AT]!;
+    const quietAt = this.ctl.f64[QUIET_AT]!;
+    const known = Math.min(rungAt > this.lastPassEnd ? rungAt : Infinity, quietAt > this.lastPassEnd ? quietAt : Infinity);
+    return known === Infinity ? this.lastPassEnd : known;
+  }
+
+  /**
+   * Drains every ring once, and keeps the age of what waits: each ring's clock notes the
+   * write index seen now, the lag of this pass is the age of the oldest sample waiting before
+   * it, and PENDING_SINCE says since when the oldest sample still waiting after it has waited.
+   */
+  private drainPass(t: number): number {
+    let moved = 0;
+    let oldest = Infinity;
+    const since = this.publishedSince();
+    for (const ring of this.rings) {
+      let clock = this.clocks.get(ring);
+      if (!clock) this.clocks.set(ring, (clock = new PendingClock()));
+      const write = Atomics.load(ring.hdr, WRITE);
+      if (((write - ring.r) | 0) > 0) clock.see(write, clock.empty ? since : t);
+      const lag = t - clock.oldest();
+      if (lag > this.lagMax) this.lagMax = lag;
+      moved += this.writer.drain(ring, t, BATCH);
+      clock.consumed(ring.r);
+      const left = clock.oldest();
+      if (left < oldest) oldest = left;
+    }
+    this.ctl.f64[PENDING_SINCE] = oldest === Infinity ? 0 : oldest;
+    return moved;
+  }
+
+  private afterPass(moved: number): void {
+    const ctl = this.ctl;
+    if (moved > 0) {
+      this.writer.publish();
+      ctl.f64[INGESTED]! += moved;
+      ctl.f64[DRAIN_PASSES]! += 1;
+      Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
+      Atomics.notify(ctl.i32, DRAIN_EPOCH);
+    }
+    ctl.f64[BAD_SAMPLES] = this.writer.counters.badSamples;
+    ctl.f64[SKETCH_OVERFLOW] = this.writer.counters.sketchOverflow;
+  }
+
+  private onBucketBoundary(t: number): void {
+    const ctl = this.ctl;
+    this.writer.rollup(this.registry.seriesCount());
+    ctl.f64[CLOSED_BUCKET_START] = this.writer.bucketStart - this.intervalMs;
+    Atomics.add(ctl.i32, BUCKET_EPOCH, 1);
+    // Readers wait on DRAIN_EPOCH alone; a closed bucket is news for them too.
+    Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
+    Atomics.notify(ctl.i32, DRAIN_EPOCH);
+    if (t >= this.nextSystemSample) {
+      this.nextSystemSample = this.writer.bucketStart + this.cadenceMs;
+      this.sampleOwn(t);
+    }
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The registry: metric name + sorted tags → a dense series id, shared by every thread.
+ *
+ * Two shared tables (see shared-table.ts): names, with each name's kind and unit, and series,
+ * whose key is the name followed by the sorted tags, separated by control characters that tag
+ * values may not contain. Any thread resolves a series without a message round trip; ids are
+ * dense from 0, so the store can index its slots by id.
+ *
+ * The cardinality limit `maxSeries` is the application's: OWN_SERIES more entries are held
+ * back for the monitor's own readings (runtime, system, monitor_*), so an application at its
+ * limit never starves them, and they never take one of its series. A series is registered
+ * whole or not at all, and a batch of new series all or none (prepare, then commit), even
+ * while other threads register series of their own.
+ */
+import {
+  CapacityError,
+  CardinalityError,
+  InvalidArgumentError,
+  KindMismatchError,
+  type PerfwatchError,
+} from '../errors.js';
+import { BUILTIN_METRICS, KINDS, UNITS, kindCode, unitCode, type MetricKind, type MetricUnit } from './metrics.js';
+import { SharedTable, createSharedTable, sharedTableBytes, type SharedTableSizes, type TableFull } from './shared-table.js';
+
+export type Tags = Record<string, string | number | boolean | undefined>;
+export type CanonicalTags = Readonly<Record<string, string>>;
+
+export const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export const TAG_KEY_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+export const MAX_NAME_LENGTH = 200;
+export const MAX_TAG_KEY_LENGTH = 100;
+/** Series held back for the monitor's own readings, beyond maxSeries. */
+export const OWN_SERIES = 128;
+/** String arena bytes budgeted per series key and per name. */
+const SERIES_KEY_BYTES = 256;
+const NAME_BYTES = 48;
+const TAG_SEP = '\x1f';
+const VALUE_SEP = '\x1e';
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
+
+/**
+ * Lock tags: who holds a table's lock (shared-table.ts), named in the error when a holder
+ * died with it. One per thread: a recording thread's is its threadId + 1 (the main thread's
+ * is 1); the actors' sit in bits no threadId reaches.
+ */
+export const MAIN_LOCK_TAG = 1;
+export const COLLECTOR_LOCK_TAG = 0x40000000;
+export const ALERTS_LOCK_TAG = 0x20000000;
+/** A recording thread's tag (attachProducer). */
+export const producerLockTag = (threadId: number): number => threadId + 1;
+/** A report pool thread's tag. */
+export const reportLockTag = (threadId: number): number => ALERTS_LOCK_TAG | threadId;
+
+export interface RegistryLimits {
+  maxSeries: number;
+  maxTags: number;
+  maxTagValueLength: number;
+}
+
+export interface RegistryBuffers {
+  names: SharedArrayBuffer;
+  series: SharedArrayBuffer;
+  limits: RegistryLimits;
+}
+
+export interface SeriesInfo {
+  id: number;
+  name: string;
+  tags: CanonicalTags;
+  kind: MetricKind;
+  unit: MetricUnit;
+}
+
+export interface NameInfo {
+  name: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+}
+
+/** A series met for the first time, validated and keyed, to be added by Registry.commit. */
+export interface PendingSeries {
+  readonly name: string;
+  readonly key: string;
+  readonly pairs: readonly [string, string][];
+  /** The kind its name gets when the name is new too. */
+  readonly kind: MetricKind;
+}
+
+function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
+  const total = limits.maxSeries + OWN_SERIES;
+  return {
+    names: { capacity: total, arenaBytes: total * NAME_BYTES, extraInts: 2 },
+    series: { capacity: total, arenaBytes: total * SERIES_KEY_BYTES, extraInts: 1, reserved: OWN_SERIES, reservedArenaBytes: OWN_SERIES * SERIES_KEY_BYTES },
+  };
+}
+
+/** Bytes of shared memory a registry of these limits takes. */
+export function registryBytes(limits: RegistryLimits): number {
+  const sizes = tableSizes(limits);
+  return sharedTableBytes(sizes.names) + sharedTableBytes(sizes.series);
+}
+
+export function createRegistry(limits: RegistryLimits): RegistryBuffers {
+  const sizes = tableSizes(limits);
+  const names = createSharedTable(sizes.names);
+  const series = createSharedTable(sizes.series);
+  const buffers = { names, series, limits };
+  const registry = new Registry(buffers, MAIN_LOCK_TAG);
+  for (const m of BUILTIN_METRICS) registry.define(m.name, m.kind, m.unit);
+  return buffers;
+}
+
+export function validateName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string') throw new InvalidArgumentError(field, 'must be a string', { value: name });
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
+    throw new InvalidArgumentError(field, `must be 1 to ${MAX_NAME_LENGTH} characters, got ${name.length}`);
+  }
+  if (!NAME_PATTERN.test(name)) throw new InvalidArgumentError(field, 'must match [a-zA-Z_:][a-zA-Z0-9_:]*', { value: name, first: true });
+  return name;
+}
+
+/** Validates tags against the limits and returns them as sorted string pairs. */
+export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'tags'): [string, string][] {
+  if (tags === undefined || tags === null) return [];
+  if (typeof tags !== 'object' || Array.isArray(tags)) {
+    throw new InvalidArgumentError(field, 'must be an object of tag names to values', { value: tags });
+  }
+  const pairs: [string, string][] = [];
+  for (const key of Object.keys(tags)) {
+    const raw = (tags as Record<string, unknown>)[key];
+    if (raw === undefined) continue;
+    if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) {
+      throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, `is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most ${MAX_TAG_KEY_LENGTH} characters`);
+    }
+    if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
+      throw new InvalidArgumentError(`${field}.${key}`, 'must be a string, number or boolean', { value: raw });
+    }
+    const value = String(raw);
+    if (value.length > limits.maxTagValueLength) {
+      throw new InvalidArgumentError(`${field}.${key}`, `is ${value.length} characters long; the limit is maxTagValueLength ${limits.maxTagValueLength}`);
+    }
+    if (CONTROL_CHARS.test(value)) throw new InvalidArgumentError(`${field}.${key}`, 'must not contain control characters');
+    // A lone surrogate has no UTF-8 form: it would be stored as U+FFFD, so two different
+    // values would share one series.
+    if (!value.isWellFormed()) throw new InvalidArgumentError(`${field}.${key}`, 'must be well-formed Unicode: it holds a lone UTF-16 surrogate');
+    pairs.push([key, value]);
+  }
+  if (pairs.length > limits.maxTags) {
+    throw new InvalidArgumentError(field, `has ${pairs.length} tags; the limit is maxTags ${limits.maxTags}`);
+  }
+  pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return pairs;
+}
+
+export function formatSeries(name: string, tags: CanonicalTags): string {
+  const parts = Object.entries(tags).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return parts.length ? `${name}{${parts.join(',')}}` : name;
+}
+
+/** A thread's view of the shared registry. */
+export class Registry {
+  readonly buffers: RegistryBuffers;
+  readonly limits: RegistryLimits;
+  private readonly names: SharedTable;
+  private readonly series: SharedTable;
+  private readonly infos: (SeriesInfo | undefined)[] = [];
+
+  constructor(buffers: RegistryBuffers, lockTag: number) {
+    this.buffers = buffers;
+    this.limits = buffers.limits;
+    this.names = new SharedTable(buffers.names, lockTag);
+    this.series = new SharedTable(buffers.series, lockTag);
+  }
+
+  /** Declares a metric name with its kind and unit; a later different declaration is an error. */
+  define(name: string, kind: MetricKind = 'distribution', unit: MetricUnit = ''): NameInfo {
+    validateName(name);
+    if (!KINDS.includes(kind)) throw new InvalidArgumentError('kind', `must be one of ${KINDS.join(', ')}`, { value: kind });
+    if (!UNITS.includes(unit)) throw new InvalidArgumentError('unit', `must be one of ${UNITS.map((u) => u || '""').join(', ')}`, { value: unit });
+    const [index, added] = this.names.intern(name, [kindCode(kind), unitCode(unit)], () => new CardinalityError(`metric name limit reached (${this.limits.maxSeries} names)`));
+    const existing = this.nameAt(index);
+    if (!added && (existing.kind !== kind || existing.unit !== unit)) {
+      throw new KindMismatchError(`metric "${name}" is a ${existing.kind}${existing.unit ? ` in ${existing.unit}` : ''}; it cannot be redefined as a ${kind}${unit ? ` in ${unit}` : ''}`);
+    }
+    return existing;
+  }
+
+  /** The definition of a known name, or undefined. */
+  lookupName(name: string): NameInfo | undefined {
+    const index = this.names.lookup(name);
+    return index < 0 ? undefined : this.nameAt(index);
+  }
+
+  /**
+   * The id of a series, created on first use. A name seen for the first time is defined
+   * with `kind` (distribution when not given); a given kind must match the name's.
+   */
+  seriesId(name: string, tags: unknown, kind?: MetricKind): number {
+    const found = this.prepare(name, tags, kind);
+    return typeof found === 'number' ? found : this.commit([found])[0]!;
+  }
+
+  /**
+   * The id of one of the monitor's own series (runtime, system, monitor_*), created in the
+   * share held back for them (OWN_SERIES), so the application's series never crowd it out.
+   */
+  ownSeriesId(name: string, tags: unknown): number {
+    const found = this.prepare(name, tags);
+    return typeof found === 'number' ? found : this.commit([found], true)[0]!;
+  }
+
+  /**
+   * Validates a series and finds its id without registering anything: the id when the
+   * series exists, else what commit() needs to add it. Throws what seriesId() would for a
+   * bad name, tag or kind.
+   */
+  prepare(name: string, tags: unknown, kind?: MetricKind): number | PendingSeries {
+    validateName(name);
+    const pairs = canonicalTags(tags, this.limits);
+    const def = this.lookupName(name);
+    if (def !== undefined && kind !== undefined && kind !== def.kind) {
+      throw new KindMismatchError(`metric "${name}" is a ${def.kind}; it cannot be recorded as a ${kind}`);
+    }
+    let key = name;
+    for (const [k, v] of pairs) key += TAG_SEP + k + VALUE_SEP + v;
+    const id = this.series.lookup(key);
+    return id >= 0 ? id : { name, key, pairs, kind: kind ?? 'distribution' };
+  }
+
+  /**
+   * Registers prepared series, all or none: holding the name table's lock, then the series
+   * table's (always in that order), it finds again those another thread added meanwhile and
+   * adds the rest (with their new names) only when all of them fit; else it adds nothing and
+   * throws a CardinalityError naming the first one that does not fit (`where(i)` names the
+   * i-th pending series for the message). Returns the ids in the order given.
+   */
+  commit(pending: readonly PendingSeries[], own = false, where?: (i: number) => string): number[] {
+    if (pending.length === 0) return [];
+    const newNames = [...new Set(pending.filter((p) => this.names.lookup(p.name) < 0).map((p) => p.name))];
+    const kindOf = new Map(pending.map((p) => [p.name, p.kind]));
+    return this.names.withLock(() =>
+      this.series.withLock(() => {
+        const namePlan = this.names.planLocked(newNames, false);
+        if ('full' in namePlan) throw new CardinalityError(`metric name limit reached: ${namePlan.free} more names fit and ${namePlan.fresh} are new; nothing was registered`);
+        const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
+        if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
+        this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
+        return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name)]));
+      }),
+    );
+  }
+
+  /** Series registered by the application (the ones maxSeries limits). */
+  applicationSeriesCount(): number {
+    return this.series.unreservedCount();
+  }
+
+  /** The monitor's own series registered (at most OWN_SERIES). */
+  ownSeriesCount(): number {
+    return this.series.reservedCount();
+  }
+
+  /** Every series registered, the application's and the monitor's own: ids are 0 to this - 1. */
+  seriesCount(): number {
+    return this.series.count();
+  }
+
+  private fullError(full: TableFull, pending: readonly PendingSeries[], own: boolean, where?: (i: number) => string): PerfwatchError {
+    if (full.full === 'arena') {
+      return new CapacityError('registry', `string arena is full; raise maxSeries or shorten tags (nothing of the ${pending.length} series was registered)`);
+    }
+    // The first new series past the free entries (in order of appearance, duplicates once).
+    const seen = new Set<string>();
+    let at = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const key = pending[i]!.key;
+      if (this.series.lookup(key) >= 0 || seen.has(key)) continue;
+      seen.add(key);
+      if (seen.size > full.free) {
+        at = i;
+        break;
+      }
+    }
+    const p = pending[at]!;
+    const shown = formatSeries(p.name, Object.fromEntries(p.pairs));
+    if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
+    if (pending.length === 1) {
+      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; reduce tag values or raise maxSeries`);
+    }
+    const prefix = where ? `${where(at)} ` : '';
+    return new CardinalityError(
+      `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit); nothing of the batch was recorded or registered`,
+      where ? `${where(at)}.tags` : 'tags',
+    );
+  }
+
+  /** Name, tags, kind and unit of a series id (cached per thread). */
+  info(id: number): SeriesInfo {
+    const cached = this.infos[id];
+    if (cached !== undefined) return cached;
+    if (id < 0 || id >= this.series.count()) throw new InvalidArgumentError('series', `id ${id} is not registered`);
+    const key = this.series.keyAt(id);
+    const parts = key.split(TAG_SEP);
+    const name = parts[0]!;
+    const tags: Record<string, string> = {};
+    for (let i = 1; i < parts.length; i++) {
+      const pair = parts[i]!;
+      const at = pair.indexOf(VALUE_SEP);
+      tags[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    const def = this.nameAt(this.series.extraAt(id, 0));
+    // Frozen: every snapshot, summary and answer shares this object.
+    const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
+    this.infos[id] = info;
+    return info;
+  }
+
+  /** Ids of the series of `name` whose tags include every pair of `match`. */
+  find(name: string, match?: Record<string, string>): number[] {
+    const out: number[] = [];
+    const n = this.series.count();
+    for (let id = 0; id < n; id++) {
+      const info = this.info(id);
+      if (info.name !== name) continue;
+      if (match && !Object.entries(match).every(([k, v]) => info.tags[k] === String(v))) continue;
+      out.push(id);
+    }
+    return out;
+  }
+
+  /** Every defined metric name. */
+  listNames(): NameInfo[] {
+    const out: NameInfo[] = [];
+    const n = this.names.count();
+    for (let i = 0; i < n; i++) out.push(this.nameAt(i));
+    return out;
+  }
+
+  /** Bytes of shared memory the registry holds. */
+  bytes(): number {
+    return this.buffers.names.byteLength + this.buffers.series.byteLength;
+  }
+
+  private nameAt(index: number): NameInfo {
+    return {
+      name: this.names.keyAt(index),
+      kind: KINDS[this.names.extraAt(index, 0)]!,
+      unit: UNITS[this.names.extraAt(index, 1)]!,
+    };
+  }
+}

@@ -1,0 +1,469 @@
+/**
+ * A lock-free single-producer single-consumer ring of samples over a SharedArrayBuffer.
+ *
+ * Thread contract: one producer thread (the one that claimed the ring) and one consumer
+ * (the collector actor); roles never change. A restarted collector takes over as the same
+ * consumer, resuming from APPLIED.
+ *
+ * A sample is a series id (i32) and a value (f64). Indices are free-running 32-bit counters
+ * that wrap: `(write - read) | 0` is the fill level, so no slot has to be kept empty to tell
+ * full from empty (capacity is a power of two, at most 2^30).
+ *
+ * The header's layout is RING_HEADER below; the ids (i32) and values (f64) of the slots
+ * follow it. Each 64-byte line that the sample path writes has one writer, and the cell
+ * written on every sample applied (APPLIED) has a line of its own: a producer on a full ring reads
+ * READ, and sharing a line with APPLIED made every such read a cache miss on a line the
+ * collector was writing (false sharing).
+ *
+ * The producer publishes WRITE every PUBLISH_EVERY samples and on a flush that it schedules
+ * with setImmediate at most once per turn of its event loop, so the per-sample cost is two
+ * plain stores; the consumer publishes READ every few thousand samples of a drain.
+ *
+ * A full ring: under 'drop' the sample is dropped and counted; under 'wait' (the default) and
+ * 'block' the producer first waits for the consumer to free room (see waitForProgress). A
+ * producer that drops does so in a streak: it counts locally and looks at READ (and publishes
+ * DROPPED) once per STREAK_CHECK drops, so a thread recording flat out into a full ring does
+ * not keep the collector's lines bouncing between cores. And when a whole streak found the
+ * ring still full while the collector is alive, the thread gives it the CPU for at most
+ * CEDE_MS (less if room appears) before the next streak: on a machine with fewer cores than
+ * busy threads, producers spinning on full rings took the CPU the collector needed to drain
+ * them (with three workers and the main thread recording flat out on two cores, the
+ * collector got 37% of a core under 'drop' against 56% under 'block').
+ */
+import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
+import { BEAT_BY, CLOCK, controlViews, ringDoorbell, type ControlViews } from './control.js';
+import { defineLayout } from './layout.js';
+
+export const RING_HEADER = defineLayout({
+  name: 'ring header',
+  bytes: 256,
+  oneWriterPerLine: true,
+  sharedLines: [{ line: 3, why: 'written once per claim, start or stop, never on the sample path' }],
+  cells: {
+    WRITE: { offset: 0, type: 'i32', writer: 'producer', meaning: 'published write index' },
+    DROPPED: { offset: 4, type: 'i32', writer: 'producer', meaning: 'samples dropped on a full ring (wraps)' },
+    WAITING: { offset: 8, type: 'i32', writer: 'producer', meaning: '1 while waiting on a full ring' },
+    READ: { offset: 64, type: 'i32', writer: 'collector', meaning: 'published read index (frees slots)' },
+    APPLIED: { offset: 128, type: 'i32', writer: 'collector', meaning: 'samples applied to the store (at or past READ)' },
+    CLAIM: { offset: 192, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the claiming thread's id + 1" },
+    CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: '1 while the monitor is stopped' },
+    CAPACITY: { offset: 200, type: 'i32', writer: 'creator', meaning: 'slots' },
+    RING_ID: { offset: 204, type: 'i32', writer: 'creator', meaning: 'unique in the process' },
+  },
+});
+
+export const HEADER_BYTES = RING_HEADER.bytes;
+export const WRITE = RING_HEADER.index.WRITE;
+export const DROPPED = RING_HEADER.index.DROPPED;
+export const WAITING = RING_HEADER.index.WAITING;
+export const READ = RING_HEADER.index.READ;
+export const APPLIED = RING_HEADER.index.APPLIED;
+export const CLAIM = RING_HEADER.index.CLAIM;
+export const CLOSED = RING_HEADER.index.CLOSED;
+export const CAPACITY = RING_HEADER.index.CAPACITY;
+export const RING_ID = RING_HEADER.index.RING_ID;
+
+let nextRingId = 1;
+
+/**
+ * A slot whose id is TIME_MARK is not a sample: its value is the time (ms) at which the
+ * ring's following samples were taken, or NaN to go back to the time they are drained.
+ */
+export const TIME_MARK = -2;
+
+/** The producer publishes its write index once per this many samples (a power of two). */
+export const PUBLISH_EVERY = 64;
+const PUBLISH_MASK = PUBLISH_EVERY - 1;
+/** A producer dropping in a streak looks at READ once per this many drops (a power of two). */
+export const STREAK_CHECK = 64;
+const STREAK_MASK = STREAK_CHECK - 1;
+/** Longest a producer cedes the CPU after a streak of drops (ms; see the module comment). */
+export const CEDE_MS = 1;
+/**
+ * The collector counts as alive while its last beat, or the next one it promised, is at most
+ * this old (the watchdog's grace): a dead or hung one gets no CPU ceded to it.
+ */
+const ALIVE_MS = 300;
+/** Longest single Atomics.wait while waiting for room; progress and CLOSED are checked between. */
+const WAIT_SLICE_MS = 10;
+/**
+ * Under 'wait', a thread's waiting budget: up to WAIT_BURST_MS at once, earned back at
+ * WAIT_SHARE of the time that passes. A burst the collector absorbs in a fraction of a second
+ * loses nothing; sustained overload costs the thread at most a tenth of its time, and the
+ * rest is dropped and counted.
+ */
+export const WAIT_BURST_MS = 250;
+export const WAIT_SHARE = 0.1;
+
+/**
+ * What a full ring does. 'wait': wait for the collector while it frees room, within the
+ * thread's waiting budget, then drop and count. 'drop': drop and count at once. 'block':
+ * wait as long as the collector frees room (no loss while it is alive). Under 'wait' and
+ * 'block' a wait ends after `stallMs` without progress (a dead, hung or restarting
+ * collector), and from then on samples drop at once until the collector frees room.
+ */
+export type OverflowPolicy = 'wait' | 'drop' | 'block';
+export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = ['wait', 'drop', 'block'];
+/** Default longest wait on a ring whose consumer frees nothing. */
+export const DEFAULT_STALL_MS = 250;
+
+export function bytesFor(capacity: number): number {
+  return HEADER_BYTES + 12 * capacity;
+}
+
+export interface RingOptions {
+  /** Starting value of all indices; tests use values near 2^31 to cross the wrap. */
+  initialIndex?: number;
+}
+
+export function createRing(capacity: number, options: RingOptions = {}): SharedArrayBuffer {
+  if (!Number.isInteger(capacity) || capacity < 2 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+    throw new InvalidArgumentError('ringCapacity', 'must be a power of two from 2 to 2^30', { value: capacity });
+  }
+  const sab = new SharedArrayBuffer(bytesFor(capacity));
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  const start = (options.initialIndex ?? 0) | 0;
+  hdr[WRITE] = start;
+  hdr[READ] = start;
+  hdr[APPLIED] = start;
+  hdr[CAPACITY] = capacity;
+  hdr[RING_ID] = nextRingId++;
+  return sab;
+}
+
+export interface RingStats {
+  id: number;
+  capacity: number;
+  /** Samples published and not yet freed by the consumer. */
+  fill: number;
+  /** Samples dropped on a full ring, ever (wraps at 2^32). */
+  dropped: number;
+  /** 0 when no thread claimed it, else the claiming thread's id + 1. */
+  claimedBy: number;
+}
+
+/** A look at a ring's header from any thread. */
+export function ringStats(sab: SharedArrayBuffer): RingStats {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  return {
+    id: hdr[RING_ID]!,
+    capacity: hdr[CAPACITY]!,
+    fill: (Atomics.load(hdr, WRITE) - Atomics.load(hdr, READ)) | 0,
+    dropped: Atomics.load(hdr, DROPPED) >>> 0,
+    claimedBy: Atomics.load(hdr, CLAIM),
+  };
+}
+
+/** Takes a free ring for the calling thread; false when another thread holds it. */
+export function claimRing(sab: SharedArrayBuffer, threadTag: number): boolean {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  return Atomics.compareExchange(hdr, CLAIM, 0, threadTag) === 0;
+}
+
+/** Marks a ring closed; its producer throws on its next record. */
+export function closeRing(sab: SharedArrayBuffer, closed: boolean): void {
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  Atomics.store(hdr, CLOSED, closed ? 1 : 0);
+  if (closed) Atomics.notify(hdr, READ);
+}
+
+/**
+ * The producer's end. Not shared: each thread builds its own over the ring it claimed.
+ * All fields are plain properties so that `push` compiles to a few loads and stores.
+ */
+export class RingWriter {
+  readonly ids: Int32Array;
+  readonly values: Float64Array;
+  readonly capacity: number;
+  readonly mask: number;
+  readonly sab: SharedArrayBuffer;
+  /** Local write index (i32, wraps); published to WRITE in batches. */
+  w: number;
+  /** Index at which the free space seen so far runs out: push goes to reserve() there. */
+  limit: number;
+  /** True while a flush is scheduled for the end of this event-loop turn. */
+  pending = false;
+  readonly overflow: OverflowPolicy;
+  /** Longest wait on a full ring whose consumer frees nothing; see OverflowPolicy. */
+  readonly stallMs: number;
+  private readonly hdr: Int32Array;
+  private readonly ctl: ControlViews;
+  private closed: boolean;
+  /** Drops counted (wraps); DROPPED holds the part published so far. */
+  private dropped: number;
+  private publishedDropped: number;
+  /** Drops in the current streak (0: not dropping). */
+  private streak = 0;
+  /** READ at which a wait gave up: later waits give up at once until READ moves. */
+  private stalledRead: number | undefined;
+  /** The waiting budget of 'wait' (ms) and when it was last earned. */
+  private credit = WAIT_BURST_MS;
+  private creditAt = 0;
+  private readonly flushCallback = (): void => {
+    this.pending = false;
+    if (this.w !== Atomics.load(this.hdr, WRITE) || this.dropped !== this.publishedDropped) this.publish();
+  };
+
+  constructor(sab: SharedArrayBuffer, control: SharedArrayBuffer, overflow: OverflowPolicy, stallMs = DEFAULT_STALL_MS) {
+    this.sab = sab;
+    this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.capacity = this.hdr[CAPACITY]!;
+    this.mask = this.capacity - 1;
+    this.ids = new Int32Array(sab, HEADER_BYTES, this.capacity);
+    this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
+    this.ctl = controlViews(control);
+    this.overflow = overflow;
+    this.stallMs = stallMs;
+    this.w = Atomics.load(this.hdr, WRITE);
+    this.dropped = Atomics.load(this.hdr, DROPPED);
+    this.publishedDropped = this.dropped;
+    this.closed = Atomics.load(this.hdr, CLOSED) !== 0;
+    this.limit = this.closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+  }
+
+  /** The hot path: two stores, and a publish every PUBLISH_EVERY samples. */
+  push(id: number, value: number): void {
+    const w = this.w;
+    if (((this.limit - w) | 0) <= 0 && !this.reserve()) return;
+    const i = w & this.mask;
+    this.ids[i] = id;
+    this.values[i] = value;
+    this.w = (w + 1) | 0;
+    if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.publish();
+    else if (!this.pending) this.schedule();
+  }
+
+  /**
+   * Makes every sample pushed (and every drop counted) so far visible to the consumer, and
+   * wakes it if it sleeps (`wake` false leaves a sleeping consumer to find them at its next
+   * wake-up).
+   */
+  publish(wake = true): void {
+    // Release order: the slot stores above happen before this store, and the consumer
+    // reads WRITE with Atomics.load before it reads the slots.
+    Atomics.store(this.hdr, WRITE, this.w);
+    // A flush point ends a drop streak: the next sample looks at READ again.
+    this.streak = 0;
+    if (this.dropped !== this.publishedDropped) this.publishDropped();
+    if (wake) ringDoorbell(this.ctl);
+    if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
+  }
+
+  /**
+   * Waits until `n` slots are free, whatever the overflow policy: a bulk record is one call
+   * whose samples must all go in. It waits while the consumer frees room, at most stallMs
+   * without progress; false when it gave up (the samples then follow the overflow policy).
+   */
+  waitForRoom(n: number): boolean {
+    if (n > this.capacity) throw new CapacityError('samples', `of one call must fit the ring: at most ${this.capacity}`, { value: n });
+    for (;;) {
+      const read = Atomics.load(this.hdr, READ);
+      this.limit = this.closed ? this.w : (read + this.capacity) | 0;
+      if (((read + this.capacity - this.w) | 0) >= n) return true;
+      this.publish();
+      if (!this.waitForProgress(read, false)) return false;
+    }
+  }
+
+  /** Samples pushed but not yet published (0 right after publish()). */
+  unpublished(): number {
+    return (this.w - Atomics.load(this.hdr, WRITE)) | 0;
+  }
+
+  /** Samples in the ring that the consumer has not freed yet. */
+  fill(): number {
+    return (this.w - Atomics.load(this.hdr, READ)) | 0;
+  }
+
+  droppedCount(): number {
+    return this.dropped >>> 0;
+  }
+
+  /** Counts `n` samples dropped without being pushed (a bulk chunk that found no room). */
+  countDropped(n: number): void {
+    this.dropped = (this.dropped + n) | 0;
+    this.publishDropped();
+  }
+
+  setClosed(closed: boolean): void {
+    this.closed = closed;
+    this.limit = closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+  }
+
+  private schedule(): void {
+    this.pending = true;
+    setImmediate(this.flushCallback);
+  }
+
+  /**
+   * Slow path when the free space seen so far ran out: refresh it from READ; on a full
+   * ring, wait (per the policy) or drop and count. Returns false when the sample must be
+   * dropped. Inside a drop streak, only every STREAK_CHECK-th call looks at the ring.
+   */
+  private reserve(): boolean {
+    if (this.streak !== 0 && (++this.streak & STREAK_MASK) !== 0) {
+      this.dropped = (this.dropped + 1) | 0;
+      return false;
+    }
+    if (this.closed || Atomics.load(this.hdr, CLOSED) !== 0) {
+      this.streak = 0;
+      this.publishDropped();
+      this.setClosed(true);
+      throw new MonitorStoppedError();
+    }
+    const read = Atomics.load(this.hdr, READ);
+    this.limit = (read + this.capacity) | 0;
+    if (((this.limit - this.w) | 0) > 0) {
+      if (this.streak !== 0) {
+        this.streak = 0;
+        this.publishDropped();
+      }
+      return true;
+    }
+    if (this.streak === 0) {
+      this.publish();
+      if (this.overflow !== 'drop' && this.waitForProgress(read, this.overflow === 'wait')) return true;
+      this.streak = 1;
+      if (!this.pending) this.schedule();
+    } else if (this.cede(read)) {
+      this.streak = 0;
+      this.publishDropped();
+      return true;
+    }
+    this.dropped = (this.dropped + 1) | 0;
+    this.publishDropped();
+    return false;
+  }
+
+  /**
+   * After a streak of drops on a ring still full: gives a live collector the CPU until it
+   * frees room, at most CEDE_MS. True when room appeared (its end is in `limit`).
+   */
+  private cede(read: number): boolean {
+    // A ring whose collector already stalled on it is not being drained: nothing to give.
+    if (this.stalledRead === read) return false;
+    const f64 = this.ctl.f64;
+    if (Date.now() - Math.max(f64[CLOCK]!, f64[BEAT_BY]!) > ALIVE_MS) return false;
+    Atomics.store(this.hdr, WAITING, 1);
+    Atomics.wait(this.hdr, READ, read, CEDE_MS);
+    Atomics.store(this.hdr, WAITING, 0);
+    const r = Atomics.load(this.hdr, READ);
+    if (r === read) return false;
+    this.limit = (r + this.capacity) | 0;
+    return true;
+  }
+
+  /**
+   * Waits until the consumer moves READ past `read`: true when it did (the room it freed is
+   * in `limit`), false when it freed nothing for stallMs (it is dead, hung or restarting) or,
+   * with `budgeted`, when the thread's waiting budget ran out. After a stall, later waits on
+   * the same READ give up at once: one stall per outage, not one per sample.
+   *
+   * No wake-up can be missed: WAITING is stored before Atomics.wait re-reads READ, and the
+   * consumer stores READ before it reads WAITING (release()). Both are sequentially
+   * consistent, so either the consumer sees WAITING and notifies, or the wait sees the new
+   * READ and returns 'not-equal' at once.
+   */
+  private waitForProgress(read: number, budgeted: boolean): boolean {
+    if (this.stalledRead === read) return false;
+    this.stalledRead = undefined;
+    const start = performance.now();
+    if (budgeted) {
+      this.credit = Math.min(WAIT_BURST_MS, this.credit + (start - this.creditAt) * WAIT_SHARE);
+      this.creditAt = start;
+      if (this.credit <= 0) return false;
+    }
+    let t = start;
+    Atomics.store(this.hdr, WAITING, 1);
+    try {
+      for (;;) {
+        ringDoorbell(this.ctl);
+        Atomics.wait(this.hdr, READ, read, Math.min(WAIT_SLICE_MS, this.stallMs));
+        const now = performance.now();
+        if (budgeted) {
+          this.credit -= now - t;
+          this.creditAt = now;
+        }
+        t = now;
+        if (Atomics.load(this.hdr, CLOSED) !== 0) {
+          this.setClosed(true);
+          throw new MonitorStoppedError();
+        }
+        const r = Atomics.load(this.hdr, READ);
+        if (r !== read) {
+          this.limit = (r + this.capacity) | 0;
+          return true;
+        }
+        if (now - start >= this.stallMs) {
+          this.stalledRead = read;
+          return false;
+        }
+        if (budgeted && this.credit <= 0) return false;
+      }
+    } finally {
+      Atomics.store(this.hdr, WAITING, 0);
+    }
+  }
+
+  private publishDropped(): void {
+    Atomics.store(this.hdr, DROPPED, this.dropped);
+    this.publishedDropped = this.dropped;
+  }
+}
+
+/** The consumer's end: the collector holds one per ring. */
+export class RingReader {
+  readonly sab: SharedArrayBuffer;
+  readonly hdr: Int32Array;
+  readonly ids: Int32Array;
+  readonly values: Float64Array;
+  readonly capacity: number;
+  readonly mask: number;
+  readonly id: number;
+  /** Local read index: resumes from APPLIED, which survives a consumer crash. */
+  r: number;
+  /** The time of the last TIME_MARK read, NaN when samples take the drain time. */
+  stamp = Number.NaN;
+  private droppedSeen: number;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.capacity = this.hdr[CAPACITY]!;
+    if (this.capacity <= 0 || sab.byteLength !== bytesFor(this.capacity)) {
+      throw new CapacityError('ring', `buffer of ${sab.byteLength} bytes does not hold a ring of ${this.capacity}`);
+    }
+    this.mask = this.capacity - 1;
+    this.id = this.hdr[RING_ID]!;
+    this.ids = new Int32Array(sab, HEADER_BYTES, this.capacity);
+    this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
+    // Samples between READ and APPLIED were applied by a consumer that died before it
+    // published READ: skip them, they are in the store already.
+    this.r = Atomics.load(this.hdr, APPLIED);
+    Atomics.store(this.hdr, READ, this.r);
+    this.droppedSeen = Atomics.load(this.hdr, DROPPED);
+  }
+
+  /** Published samples not yet consumed. */
+  available(): number {
+    return (Atomics.load(this.hdr, WRITE) - this.r) | 0;
+  }
+
+  /** Frees consumed slots for the producer, waking it if it waits on a full ring. */
+  release(): void {
+    Atomics.store(this.hdr, READ, this.r);
+    if (Atomics.load(this.hdr, WAITING) !== 0) Atomics.notify(this.hdr, READ);
+  }
+
+  /** Drops counted by the producer since the last call. */
+  takeDropped(): number {
+    const now = Atomics.load(this.hdr, DROPPED);
+    const delta = (now - this.droppedSeen) >>> 0;
+    this.droppedSeen = now;
+    return delta;
+  }
+
+  fill(): number {
+    return (Atomics.load(this.hdr, WRITE) - Atomics.load(this.hdr, READ)) | 0;
+  }
+}

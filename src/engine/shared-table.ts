@@ -1,0 +1,326 @@
+/**
+ * An append-only table of strings in a SharedArrayBuffer: every thread can look a string up
+ * without a lock and get the same dense index, and any thread can add one under a short
+ * spin lock. Entries are never removed, so a reader can trust an index once it saw it.
+ *
+ * Part of the capacity (entries and arena bytes) can be held back for one class of caller
+ * (`reserved` entries: the monitor's own series), so that the other callers filling the
+ * table never starve it. Several entries can be added at once, all or none (appendMany).
+ *
+ * The header is TABLE_HEADER below; after it come the hash slots (SLOTS × i32: entry index
+ * + 1, 0 = empty, linear probing), the entries (CAP × (offset, length, hash, EXTRA caller
+ * ints) i32) and the arena (the strings' UTF-8).
+ *
+ * Publication order: arena bytes, then the entry, then its slot (Atomics.store), then COUNT.
+ * A reader that finds the slot, or an index below COUNT, sees a complete entry.
+ */
+import { CapacityError, PerfwatchError } from '../errors.js';
+import { defineLayout } from './layout.js';
+
+export const TABLE_HEADER = defineLayout({
+  name: 'shared table header',
+  bytes: 64,
+  oneWriterPerLine: false,
+  cells: {
+    LOCK: { offset: 0, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the holder's lock tag" },
+    COUNT: { offset: 4, type: 'i32', writer: 'lock holder', meaning: 'entries published' },
+    USED: { offset: 8, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used' },
+    CAP: { offset: 12, type: 'i32', writer: 'creator', meaning: 'entry capacity' },
+    SLOTS: { offset: 16, type: 'i32', writer: 'creator', meaning: 'hash slots (a power of two, at least 2 × CAP)' },
+    ARENA: { offset: 20, type: 'i32', writer: 'creator', meaning: 'arena bytes' },
+    EXTRA: { offset: 24, type: 'i32', writer: 'creator', meaning: 'ints of caller data per entry' },
+    RES_CAP: { offset: 28, type: 'i32', writer: 'creator', meaning: 'entries held back for reserved callers' },
+    RES_N: { offset: 32, type: 'i32', writer: 'lock holder', meaning: 'reserved entries added' },
+    RES_ARENA: { offset: 36, type: 'i32', writer: 'creator', meaning: 'arena bytes held back for reserved callers' },
+    RES_USED: { offset: 40, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used by reserved entries' },
+  },
+});
+
+const { LOCK, COUNT, USED, CAP, SLOTS, ARENA, EXTRA, RES_CAP, RES_N, RES_ARENA, RES_USED } = TABLE_HEADER.index;
+const HEADER_BYTES = TABLE_HEADER.bytes;
+const ENTRY_FIXED = 3;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export interface SharedTableSizes {
+  /** Entries in all, reserved ones included. */
+  capacity: number;
+  arenaBytes: number;
+  extraInts: number;
+  /** Entries and arena bytes (within the totals) held back for reserved callers. */
+  reserved?: number;
+  reservedArenaBytes?: number;
+}
+
+/** Why appendMany refused: the class's entries or arena bytes ran out. */
+export interface TableFull {
+  full: 'entries' | 'arena';
+  /** Entries of the batch that were new (not added by another thread meanwhile). */
+  fresh: number;
+  /** Entries of the class free before the batch. */
+  free: number;
+}
+
+/** What planLocked found: the indices of present keys (-1 for new ones) and how to add the rest. */
+export interface AppendPlan {
+  readonly keys: readonly string[];
+  readonly encoded: Uint8Array[];
+  readonly hashes: number[];
+  readonly indices: number[];
+  readonly firstOf: Map<string, number>;
+  readonly fresh: number;
+  readonly reserved: boolean;
+  /** The index the first new key will get (the others follow in order). */
+  readonly firstIndex: number;
+}
+
+export function sharedTableBytes(sizes: SharedTableSizes): number {
+  const slots = slotCount(sizes.capacity);
+  return HEADER_BYTES + 4 * slots + 4 * sizes.capacity * (ENTRY_FIXED + sizes.extraInts) + sizes.arenaBytes;
+}
+
+function slotCount(capacity: number): number {
+  let n = 16;
+  while (n < capacity * 2) n *= 2;
+  return n;
+}
+
+export function createSharedTable(sizes: SharedTableSizes): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(sharedTableBytes(sizes));
+  const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  hdr[CAP] = sizes.capacity;
+  hdr[SLOTS] = slotCount(sizes.capacity);
+  hdr[ARENA] = sizes.arenaBytes;
+  hdr[EXTRA] = sizes.extraInts;
+  hdr[RES_CAP] = sizes.reserved ?? 0;
+  hdr[RES_ARENA] = sizes.reservedArenaBytes ?? 0;
+  return sab;
+}
+
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h | 0;
+}
+
+/** Thread-local view of a shared table, with a local cache of strings already resolved. */
+export class SharedTable {
+  readonly sab: SharedArrayBuffer;
+  private readonly hdr: Int32Array;
+  private readonly slots: Int32Array;
+  private readonly entries: Int32Array;
+  private readonly arena: Uint8Array;
+  private readonly capacity: number;
+  private readonly slotMask: number;
+  private readonly stride: number;
+  private readonly cache = new Map<string, number>();
+  private readonly tag: number;
+
+  constructor(sab: SharedArrayBuffer, lockTag: number) {
+    this.sab = sab;
+    this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.capacity = this.hdr[CAP]!;
+    const slots = this.hdr[SLOTS]!;
+    this.slotMask = slots - 1;
+    this.stride = ENTRY_FIXED + this.hdr[EXTRA]!;
+    this.slots = new Int32Array(sab, HEADER_BYTES, slots);
+    this.entries = new Int32Array(sab, HEADER_BYTES + 4 * slots, this.capacity * this.stride);
+    this.arena = new Uint8Array(sab, HEADER_BYTES + 4 * slots + 4 * this.capacity * this.stride, this.hdr[ARENA]!);
+    this.tag = lockTag | 0 || 1;
+  }
+
+  count(): number {
+    return Atomics.load(this.hdr, COUNT);
+  }
+
+  arenaUsed(): number {
+    return Atomics.load(this.hdr, USED);
+  }
+
+  /** The index of `key`, or -1. Lock-free. */
+  lookup(key: string): number {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return cached;
+    const bytes = encoder.encode(key);
+    const index = this.probe(bytes, fnv1a(bytes));
+    if (index >= 0) this.cache.set(key, index);
+    return index;
+  }
+
+  /** Entries added by unreserved callers. */
+  unreservedCount(): number {
+    return Atomics.load(this.hdr, COUNT) - Atomics.load(this.hdr, RES_N);
+  }
+
+  /** Entries added by reserved callers. */
+  reservedCount(): number {
+    return Atomics.load(this.hdr, RES_N);
+  }
+
+  /**
+   * The index of `key`, adding it with `extra` when absent (in the reserved share when
+   * `reserved`). `onFull` builds the error for a class at capacity. Returns [index, added].
+   */
+  intern(key: string, extra: readonly number[], onFull: () => PerfwatchError, reserved = false): [number, boolean] {
+    const found = this.lookup(key);
+    if (found >= 0) return [found, false];
+    const result = this.appendMany([key], [extra], reserved);
+    if ('full' in result) {
+      if (result.full === 'entries') throw onFull();
+      throw new CapacityError('registry', `string arena is full (${this.arena.length} bytes); raise maxSeries or shorten tags`);
+    }
+    return [result.indices[0]!, result.added > 0];
+  }
+
+  /**
+   * Indices of `keys`, adding those absent, all or none: under the lock, keys that another
+   * thread added meanwhile are found again, and the batch is added only when every new key
+   * fits the class's entries and arena; else nothing is added and the reason is returned.
+   * `extras[i]` goes with `keys[i]`. Duplicate keys get one entry. `added` counts the
+   * entries this call appended.
+   */
+  appendMany(keys: readonly string[], extras: readonly (readonly number[])[], reserved = false): { indices: number[]; added: number } | TableFull {
+    return this.withLock(() => {
+      const plan = this.planLocked(keys, reserved);
+      return 'full' in plan ? plan : { indices: this.applyLocked(plan, extras), added: plan.fresh };
+    });
+  }
+
+  /** Runs `fn` holding the table's lock (for a change spanning two tables: take them in a fixed order). */
+  withLock<T>(fn: () => T): T {
+    this.lock();
+    try {
+      return fn();
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * With the lock held: which of `keys` are present, and whether the absent ones fit. New
+   * keys get the next indices in the order of their first appearance.
+   */
+  planLocked(keys: readonly string[], reserved: boolean): AppendPlan | TableFull {
+    const encoded = keys.map((k) => encoder.encode(k));
+    const hashes = encoded.map(fnv1a);
+    const indices = new Array<number>(keys.length).fill(-1);
+    const firstOf = new Map<string, number>();
+    let fresh = 0;
+    let bytes = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const at = this.probe(encoded[i]!, hashes[i]!);
+      if (at >= 0) indices[i] = at;
+      else if (!firstOf.has(keys[i]!)) {
+        firstOf.set(keys[i]!, i);
+        fresh++;
+        bytes += encoded[i]!.length;
+      }
+    }
+    const count = this.hdr[COUNT]!;
+    const resN = this.hdr[RES_N]!;
+    const resCap = this.hdr[RES_CAP]!;
+    const free = reserved ? resCap - resN : this.capacity - resCap - (count - resN);
+    if (fresh > free) return { full: 'entries', fresh, free };
+    const used = this.hdr[USED]!;
+    const resUsed = this.hdr[RES_USED]!;
+    const resArena = this.hdr[RES_ARENA]!;
+    const arenaFree = reserved ? resArena - resUsed : this.arena.length - resArena - (used - resUsed);
+    if (bytes > arenaFree) return { full: 'arena', fresh, free };
+    return { keys, encoded, hashes, indices, firstOf, fresh, reserved, firstIndex: count };
+  }
+
+  /** With the lock held, after planLocked: appends the plan's new keys; returns every key's index. */
+  applyLocked(plan: AppendPlan, extras: readonly (readonly number[])[]): number[] {
+    const out = plan.indices;
+    for (let i = 0; i < plan.keys.length; i++) {
+      if (out[i]! >= 0) continue;
+      const first = plan.firstOf.get(plan.keys[i]!)!;
+      out[i] = first === i ? this.appendLocked(plan.encoded[i]!, plan.hashes[i]!, extras[i] ?? [], plan.reserved) : out[first]!;
+    }
+    for (let i = 0; i < plan.keys.length; i++) this.cache.set(plan.keys[i]!, out[i]!);
+    return out;
+  }
+
+  /** The string of an entry. */
+  keyAt(index: number): string {
+    const e = index * this.stride;
+    const offset = this.entries[e]!;
+    const length = this.entries[e + 1]!;
+    // TextDecoder refuses views on shared memory: copy the few bytes out.
+    return decoder.decode(this.arena.slice(offset, offset + length));
+  }
+
+  extraAt(index: number, i: number): number {
+    return this.entries[index * this.stride + ENTRY_FIXED + i]!;
+  }
+
+  /** Adds one entry; the caller holds the lock and checked the room. */
+  private appendLocked(bytes: Uint8Array, hash: number, extra: readonly number[], reserved: boolean): number {
+    const index = this.hdr[COUNT]!;
+    const used = this.hdr[USED]!;
+    this.arena.set(bytes, used);
+    this.hdr[USED] = used + bytes.length;
+    if (reserved) {
+      this.hdr[RES_N]! += 1;
+      this.hdr[RES_USED]! += bytes.length;
+    }
+    const e = index * this.stride;
+    this.entries[e] = used;
+    this.entries[e + 1] = bytes.length;
+    this.entries[e + 2] = hash;
+    for (let i = 0; i < extra.length; i++) this.entries[e + ENTRY_FIXED + i] = extra[i]!;
+    let slot = hash & this.slotMask;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.slotMask;
+    Atomics.store(this.slots, slot, index + 1);
+    Atomics.store(this.hdr, COUNT, index + 1);
+    return index;
+  }
+
+  private probe(bytes: Uint8Array, hash: number): number {
+    let slot = hash & this.slotMask;
+    for (;;) {
+      const v = Atomics.load(this.slots, slot);
+      if (v === 0) return -1;
+      const index = v - 1;
+      const e = index * this.stride;
+      if (this.entries[e + 2] === hash && this.entries[e + 1] === bytes.length) {
+        const offset = this.entries[e]!;
+        let same = true;
+        for (let i = 0; i < bytes.length; i++) {
+          if (this.arena[offset + i] !== bytes[i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return index;
+      }
+      slot = (slot + 1) & this.slotMask;
+    }
+  }
+
+  /**
+   * A spin lock held for a few microseconds while one entry is appended. Another thread that
+   * finds it taken waits on the lock word; the timeout turns a holder that died mid-append
+   * (a terminated worker) into a clear error instead of a hang.
+   */
+  private lock(): void {
+    const deadline = Date.now() + 2000;
+    for (;;) {
+      const holder = Atomics.compareExchange(this.hdr, LOCK, 0, this.tag);
+      if (holder === 0) return;
+      if (Date.now() > deadline) {
+        throw new CapacityError('registry', `lock held for over 2 s by thread tag ${holder}; a thread died while adding a series`);
+      }
+      Atomics.wait(this.hdr, LOCK, holder, 5);
+    }
+  }
+
+  private unlock(): void {
+    Atomics.store(this.hdr, LOCK, 0);
+    Atomics.notify(this.hdr, LOCK, 1);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * Layout of the series store: six SharedArrayBuffers with a single writer, the collector.
+ * Readers (the coordinator, the alert actor, report tasks) read them in place.
+ *
+ * meta — configuration (set by the creator before the store is shared) and the writer's
+ *   shared cursors: STORE_META below.
+ * hot — the state every sample touches, one 64-byte line per series id (SERIES_HOT below),
+ *   all series side by side so that the lines of the busy ones stay in cache.
+ * series — one fixed slot per series id (slotBytes()): the cells of SERIES_SLOT below, then
+ *   from DIR_OFFSET_BYTES two page directories of DIR_ENTRIES × (page key, page id) i32 each,
+ *   then (StoreLayout's offsets) the raw ring of RAW_CAP × (time, value) f64, the bucket
+ *   ring of T1_CAP records and the rollup ring of T2_CAP records (BUCKET_RECORD below).
+ * log, rollupLog — circular i32 logs of encoded sketches (engine/sketch.ts), one per closed
+ *   bucket, addressed by absolute position (a record never straddles the end).
+ * pool — sketch pages of open buckets: POOL_PAGES i32 free-list links, then POOL_PAGES ×
+ *   PAGE_BINS u32 counts. A page holds 512 consecutive sketch keys (8 powers of two). A bin
+ *   cannot overflow: it counts at most its bucket's samples, and a bucket stops adding to
+ *   its sketch at 2^32 - 1 samples.
+ *
+ * Per-sample work touches only the series' hot line, its raw ring and a sketch page; totals
+ * and the newest value are derived (closed + open), so a sample costs about a dozen stores.
+ *
+ * The slot memory of a series id is first touched when that series gets data, so the
+ * resident size grows with the series in use; `reservedBytes` is the bound.
+ */
+import { PAGE_BINS } from '../sketch.js';
+import { defineLayout } from '../layout.js';
+
+export const STORE_META = defineLayout({
+  name: 'store meta',
+  bytes: 256,
+  oneWriterPerLine: true,
+  cells: {
+    MAX_SERIES: { offset: 0, type: 'i32', writer: 'creator', meaning: 'series slots' },
+    RAW_CAP: { offset: 4, type: 'i32', writer: 'creator', meaning: 'raw samples kept per series' },
+    T1_CAP: { offset: 8, type: 'i32', writer: 'creator', meaning: 'closed buckets kept per series' },
+    T2_CAP: { offset: 12, type: 'i32', writer: 'creator', meaning: 'rollups kept per series' },
+    INTERVAL_MS: { offset: 16, type: 'i32', writer: 'creator', meaning: 'bucket width (ms)' },
+    ROLLUP_MS: { offset: 20, type: 'i32', writer: 'creator', meaning: 'rollup width (ms)' },
+    LOG_INTS: { offset: 24, type: 'i32', writer: 'creator', meaning: 'i32 of the sketch log' },
+    ROLLUP_LOG_INTS: { offset: 28, type: 'i32', writer: 'creator', meaning: 'i32 of the rollup sketch log' },
+    POOL_PAGES: { offset: 32, type: 'i32', writer: 'creator', meaning: 'sketch pages in the pool' },
+    DIR_ENTRIES: { offset: 36, type: 'i32', writer: 'creator', meaning: 'entries of a page directory' },
+    POOL_FREE_HEAD: { offset: 64, type: 'i32', writer: 'collector', meaning: 'first free sketch page, -1 when none' },
+    POOL_FREE_COUNT: { offset: 68, type: 'i32', writer: 'collector', meaning: 'free sketch pages' },
+    INITIALIZED: { offset: 72, type: 'i32', writer: 'collector', meaning: "1 once the pool's free list is built" },
+    LOG_RESERVED: { offset: 128, type: 'i64', writer: 'collector', meaning: 'log position up to which the writer may overwrite' },
+    ROLLUP_LOG_RESERVED: { offset: 136, type: 'i64', writer: 'collector', meaning: 'the same for the rollup log' },
+  },
+});
+
+export const SERIES_HOT = defineLayout({
+  name: 'hot line of a series',
+  bytes: 64,
+  oneWriterPerLine: true,
+  cells: {
+    OPEN_COUNT: { offset: 0, type: 'f64', writer: 'collector', meaning: 'samples in the open bucket' },
+    OPEN_SUM: { offset: 8, type: 'f64', writer: 'collector', meaning: 'their sum' },
+    OPEN_MIN: { offset: 16, type: 'f64', writer: 'collector', meaning: 'their minimum' },
+    OPEN_MAX: { offset: 24, type: 'f64', writer: 'collector', meaning: 'their maximum' },
+    OPEN_LAST: { offset: 32, type: 'f64', writer: 'collector', meaning: 'the last of them' },
+    OPEN_START: { offset: 40, type: 'f64', writer: 'collector', meaning: 'start (ms) of the open bucket' },
+    RAW_WRITTEN: { offset: 48, type: 'f64', writer: 'collector', meaning: "raw samples written (the writer's own count; RAW_HEAD lags)" },
+  },
+});
+
+export const SERIES_SLOT = defineLayout({
+  name: 'series slot (fixed part)',
+  bytes: 128,
+  oneWriterPerLine: true,
+  cells: {
+    CLOSED_COUNT: { offset: 0, type: 'f64', writer: 'collector', meaning: 'samples in closed buckets (+ open = all ever)' },
+    CLOSED_SUM: { offset: 8, type: 'f64', writer: 'collector', meaning: "their sum (+ open sum = a counter's total)" },
+    CLOSED_LAST: { offset: 16, type: 'f64', writer: 'collector', meaning: 'last value of the newest closed bucket' },
+    CLOSED_COUNT_AT: { offset: 24, type: 'f64', writer: 'collector', meaning: 'start of the newest bucket moved into CLOSED_*' },
+    ROLLED_UPTO: { offset: 32, type: 'f64', writer: 'collector', meaning: 'start of the newest rollup window written, or 0' },
+    FIRST_TS: { offset: 40, type: 'f64', writer: 'collector', meaning: 'time (ms) of the first sample' },
+    RAW_HEAD: { offset: 64, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
+    T1_HEAD: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bucket records published' },
+    T2_HEAD: { offset: 72, type: 'i32', writer: 'collector', meaning: 'rollup records published' },
+    DIR_SELECT: { offset: 76, type: 'i32', writer: 'collector', meaning: 'which page directory is live (0 or 1)' },
+    DIR_USED_0: { offset: 80, type: 'i32', writer: 'collector', meaning: 'entries in directory 0' },
+    DIR_USED_1: { offset: 84, type: 'i32', writer: 'collector', meaning: 'entries in directory 1' },
+  },
+});
+
+export const BUCKET_RECORD = defineLayout({
+  name: 'bucket record',
+  bytes: 64,
+  oneWriterPerLine: true,
+  cells: {
+    BUCKET_START: { offset: 0, type: 'f64', writer: 'collector', meaning: 'start (ms)' },
+    BUCKET_COUNT: { offset: 8, type: 'f64', writer: 'collector', meaning: 'samples' },
+    BUCKET_SUM: { offset: 16, type: 'f64', writer: 'collector', meaning: 'their sum' },
+    BUCKET_MIN: { offset: 24, type: 'f64', writer: 'collector', meaning: 'their minimum' },
+    BUCKET_MAX: { offset: 32, type: 'f64', writer: 'collector', meaning: 'their maximum' },
+    BUCKET_LAST: { offset: 40, type: 'f64', writer: 'collector', meaning: 'the last of them' },
+    BUCKET_SKETCH_POS: { offset: 48, type: 'f64', writer: 'collector', meaning: "absolute position of its sketch in the log" },
+    BUCKET_SKETCH_LEN: { offset: 56, type: 'f64', writer: 'collector', meaning: 'i32 of its sketch, 0 when it has none' },
+  },
+});
+
+// meta, i32 cells
+export const MAX_SERIES = STORE_META.index.MAX_SERIES;
+export const RAW_CAP = STORE_META.index.RAW_CAP;
+export const T1_CAP = STORE_META.index.T1_CAP;
+export const T2_CAP = STORE_META.index.T2_CAP;
+export const INTERVAL_MS = STORE_META.index.INTERVAL_MS;
+export const ROLLUP_MS = STORE_META.index.ROLLUP_MS;
+export const LOG_INTS = STORE_META.index.LOG_INTS;
+export const ROLLUP_LOG_INTS = STORE_META.index.ROLLUP_LOG_INTS;
+export const POOL_PAGES = STORE_META.index.POOL_PAGES;
+export const DIR_ENTRIES = STORE_META.index.DIR_ENTRIES;
+export const POOL_FREE_HEAD = STORE_META.index.POOL_FREE_HEAD;
+export const POOL_FREE_COUNT = STORE_META.index.POOL_FREE_COUNT;
+export const INITIALIZED = STORE_META.index.INITIALIZED;
+// meta, i64 cells
+export const LOG_RESERVED = STORE_META.index.LOG_RESERVED;
+export const ROLLUP_LOG_RESERVED = STORE_META.index.ROLLUP_LOG_RESERVED;
+export const META_BYTES = STORE_META.bytes;
+
+// hot, f64 cells
+export const OPEN_COUNT = SERIES_HOT.index.OPEN_COUNT;
+export const OPEN_SUM = SERIES_HOT.index.OPEN_SUM;
+export const OPEN_MIN = SERIES_HOT.index.OPEN_MIN;
+export const OPEN_MAX = SERIES_HOT.index.OPEN_MAX;
+export const OPEN_LAST = SERIES_HOT.index.OPEN_LAST;
+export const OPEN_START = SERIES_HOT.index.OPEN_START;
+export const RAW_WRITTEN = SERIES_HOT.index.RAW_WRITTEN;
+export const HOT_F64 = SERIES_HOT.bytes / 8;
+
+// slot, f64 cells
+export const CLOSED_COUNT = SERIES_SLOT.index.CLOSED_COUNT;
+export const CLOSED_SUM = SERIES_SLOT.index.CLOSED_SUM;
+export const CLOSED_LAST = SERIES_SLOT.index.CLOSED_LAST;
+export const CLOSED_COUNT_AT = SERIES_SLOT.index.CLOSED_COUNT_AT;
+export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
+export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
+// slot, i32 cells
+export const RAW_HEAD = SERIES_SLOT.index.RAW_HEAD;
+export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;
+export const T2_HEAD = SERIES_SLOT.index.T2_HEAD;
+export const DIR_SELECT = SERIES_SLOT.index.DIR_SELECT;
+export const DIR_USED_0 = SERIES_SLOT.index.DIR_USED_0;
+/** Where the page directories start in a slot: past its fixed cells. */
+export const DIR_OFFSET_BYTES = SERIES_SLOT.bytes;
+
+// bucket record, f64 cells
+export const BUCKET_START = BUCKET_RECORD.index.BUCKET_START;
+export const BUCKET_COUNT = BUCKET_RECORD.index.BUCKET_COUNT;
+export const BUCKET_SUM = BUCKET_RECORD.index.BUCKET_SUM;
+export const BUCKET_MIN = BUCKET_RECORD.index.BUCKET_MIN;
+export const BUCKET_MAX = BUCKET_RECORD.index.BUCKET_MAX;
+export const BUCKET_LAST = BUCKET_RECORD.index.BUCKET_LAST;
+export const BUCKET_SKETCH_POS = BUCKET_RECORD.index.BUCKET_SKETCH_POS;
+export const BUCKET_SKETCH_LEN = BUCKET_RECORD.index.BUCKET_SKETCH_LEN;
+export const BUCKET_F64 = BUCKET_RECORD.bytes / 8;
+
+/** Log space is reserved in blocks of this many i32 (one i64 store per block). */
+export const LOG_BLOCK = 1 << 16;
+/** Directory entries per series: page keys a series can use at once (64 powers of two). */
+export const DEFAULT_DIR_ENTRIES = 8;
+
+export interface StoreConfig {
+  maxSeries: number;
+  rawCapacity: number;
+  bucketCapacity: number;
+  rollupCapacity: number;
+  intervalMs: number;
+  rollupMs: number;
+  logBytes: number;
+  rollupLogBytes: number;
+  poolBytes: number;
+}
+
+export interface StoreBuffers {
+  meta: SharedArrayBuffer;
+  hot: SharedArrayBuffer;
+  series: SharedArrayBuffer;
+  log: SharedArrayBuffer;
+  rollupLog: SharedArrayBuffer;
+  pool: SharedArrayBuffer;
+}
+
+/** Offsets of one configuration, computed once and shared by writer and readers. */
+export class StoreLayout {
+  readonly maxSeries: number;
+  readonly rawCap: number;
+  readonly t1Cap: number;
+  readonly t2Cap: number;
+  readonly intervalMs: number;
+  readonly rollupMs: number;
+  readonly logInts: number;
+  readonly rollupLogInts: number;
+  readonly poolPages: number;
+  readonly dirEntries: number;
+  /** Slot size in f64 units; the slot of id starts at f64 index id * slotF64. */
+  readonly slotF64: number;
+  readonly rawOffsetF64: number;
+  readonly t1OffsetF64: number;
+  readonly t2OffsetF64: number;
+  /** Where the pages start in the pool buffer (after the i32 page links). */
+  readonly poolPagesOffsetF64: number;
+  readonly poolPagesOffsetBytes: number;
+
+  constructor(meta: Int32Array) {
+    this.maxSeries = meta[MAX_SERIES]!;
+    this.rawCap = meta[RAW_CAP]!;
+    this.t1Cap = meta[T1_CAP]!;
+    this.t2Cap = meta[T2_CAP]!;
+    this.intervalMs = meta[INTERVAL_MS]!;
+    this.rollupMs = meta[ROLLUP_MS]!;
+    this.logInts = meta[LOG_INTS]!;
+    this.rollupLogInts = meta[ROLLUP_LOG_INTS]!;
+    this.poolPages = meta[POOL_PAGES]!;
+    this.dirEntries = meta[DIR_ENTRIES]!;
+    const dirBytes = 2 * this.dirEntries * 8;
+    this.rawOffsetF64 = Math.ceil((DIR_OFFSET_BYTES + dirBytes) / 64) * 8;
+    this.t1OffsetF64 = this.rawOffsetF64 + 2 * this.rawCap;
+    this.t2OffsetF64 = this.t1OffsetF64 + BUCKET_F64 * this.t1Cap;
+    this.slotF64 = Math.ceil((this.t2OffsetF64 + BUCKET_F64 * this.t2Cap) / 8) * 8;
+    this.poolPagesOffsetF64 = Math.ceil(this.poolPages / 2 / 8) * 8;
+    this.poolPagesOffsetBytes = this.poolPagesOffsetF64 * 8;
+  }
+
+  slotBytes(): number {
+    return this.slotF64 * 8;
+  }
+
+  /** i32 index of directory `which` (0/1) of the slot at f64 index `base`. */
+  dirIndex(base: number, which: number): number {
+    return base * 2 + DIR_OFFSET_BYTES / 4 + which * this.dirEntries * 2;
+  }
+}
+
+function powerOfTwoAtMost(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+function metaFor(config: StoreConfig, meta: Int32Array): StoreLayout {
+  meta[MAX_SERIES] = config.maxSeries;
+  meta[RAW_CAP] = config.rawCapacity;
+  meta[T1_CAP] = config.bucketCapacity;
+  meta[T2_CAP] = config.rollupCapacity;
+  meta[INTERVAL_MS] = config.intervalMs;
+  meta[ROLLUP_MS] = config.rollupMs;
+  meta[LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.logBytes / 4));
+  meta[ROLLUP_LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.rollupLogBytes / 4));
+  meta[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 4 + 4)));
+  meta[DIR_ENTRIES] = DEFAULT_DIR_ENTRIES;
+  meta[POOL_FREE_HEAD] = -1;
+  return new StoreLayout(meta);
+}
+
+/** Bytes of each of the store's buffers for a configuration, computed without allocating them. */
+export function storeSizes(config: StoreConfig): Record<keyof StoreBuffers, number> & { slotBytes: number } {
+  const layout = metaFor(config, new Int32Array(META_BYTES / 4));
+  return {
+    meta: META_BYTES,
+    hot: HOT_F64 * 8 * layout.maxSeries,
+    series: layout.slotBytes() * layout.maxSeries,
+    log: layout.logInts * 4,
+    rollupLog: layout.rollupLogInts * 4,
+    pool: layout.poolPagesOffsetBytes + layout.poolPages * PAGE_BINS * 4,
+    slotBytes: layout.slotBytes(),
+  };
+}
+
+export function createStore(config: StoreConfig): StoreBuffers {
+  const meta = new SharedArrayBuffer(META_BYTES);
+  metaFor(config, new Int32Array(meta));
+  const size = storeSizes(config);
+  return {
+    meta,
+    hot: new SharedArrayBuffer(size.hot),
+    series: new SharedArrayBuffer(size.series),
+    log: new SharedArrayBuffer(size.log),
+    rollupLog: new SharedArrayBuffer(size.rollupLog),
+    pool: new SharedArrayBuffer(size.pool),
+  };
+}
+
+/** Bytes reserved by the store's buffers. */
+export function storeBytes(buffers: StoreBuffers): number {
+  return buffers.meta.byteLength + buffers.hot.byteLength + buffers.series.byteLength + buffers.log.byteLength + buffers.rollupLog.byteLength + buffers.pool.byteLength;
+}

@@ -1,0 +1,150 @@
+/**
+ * The status answer, of get_monitoring_status and the perfwatch://status resource: the
+ * monitor's state, ingestion, collector, memory and alert counts, and on request a summary of
+ * every metric, the active alerts and the baselines, within the read budget.
+ *
+ * Memory leads with what the monitor's buffers actually hold (the pages written, comparable
+ * to the resident size); the reservation is shown as what it is, address space. A stopped
+ * monitor says so and shows no live rate.
+ */
+import { z } from 'zod';
+import type { MonitorStatus } from '../monitor/monitor.js';
+import { alertsAnswer } from './alerts-answer.js';
+import { jsonBytes, textBytes } from './budget.js';
+import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
+import { baselinesOut, baselinesText } from './report-answer.js';
+import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
+import type { EndpointStatus } from './http-options.js';
+import type { Front } from './front.js';
+
+const flag = () => z.boolean({ error: 'must be true or false' }).default(false);
+
+export const StatusInput = z.strictObject({
+  include_metrics: flag(),
+  include_alerts: flag(),
+  include_baselines: flag(),
+  limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
+});
+
+export const StatusOutput = z.object({
+  state: z.enum(['stopped', 'starting', 'running', 'stopping']),
+  paused: z.boolean(),
+  started_at: z.string().nullable(),
+  uptime_seconds: z.number(),
+  collection_interval: z.number(),
+  series: z.object({ count: z.number(), limit: z.number() }),
+  ingestion: z.object({
+    ingested: z.number(),
+    rate_per_second: z.number().nullable().describe('null when stopped'),
+    dropped: z.number(),
+    pending: z.number(),
+    overflow: z.string(),
+  }),
+  collector: z.object({ state: z.string(), restarts: z.number(), lag_ms: z.number().describe('age of the oldest waiting sample'), heartbeat_age_ms: z.number().nullable() }),
+  memory: z.object({
+    touched_bytes: z.number().describe('written: what adds to RSS'),
+    address_space_bytes: z.number().describe('reserved, not in use'),
+  }),
+  alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
+  http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
+  metrics: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_metrics, last 60 s'),
+  metrics_total: z.number().optional(),
+  metrics_truncated: z.boolean().optional(),
+  alerts: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_alerts'),
+  alerts_total: z.number().optional(),
+  alerts_truncated: z.boolean().optional(),
+  baselines: z.array(z.record(z.string(), z.unknown())).optional(),
+  baselines_total: z.number().optional(),
+  baselines_truncated: z.boolean().optional(),
+});
+
+type Out = z.output<typeof StatusOutput>;
+
+export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
+  return {
+    state: s.state,
+    paused: s.paused,
+    started_at: iso(s.startedAt),
+    uptime_seconds: Math.round(s.uptimeMs / 1000),
+    collection_interval: s.collectionIntervalMs / 1000,
+    series: { count: s.series.count, limit: s.series.limit },
+    ingestion: {
+      ingested: s.ingestion.ingested,
+      rate_per_second: s.ingestion.ratePerSecond === null ? null : Math.round(s.ingestion.ratePerSecond),
+      dropped: s.ingestion.dropped,
+      pending: s.ingestion.pending,
+      overflow: s.ingestion.overflow,
+    },
+    collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: Math.round(s.collector.lagMs), heartbeat_age_ms: s.collector.heartbeatAgeMs },
+    memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes },
+    alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
+    ...(endpoint ? { http: endpointOut(endpoint) } : {}),
+  };
+}
+
+function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
+  return {
+    sessions: e.sessions.count,
+    max_sessions: e.sessions.limit,
+    session_idle_seconds: e.sessions.idleMs / 1000,
+    sessions_expired: e.sessions.expired,
+    sessions_refused: e.sessions.refused,
+    buffered_bytes: e.bufferedBytes,
+    max_buffered_bytes: e.maxBufferedBytes,
+    max_body_bytes: e.maxBodyBytes,
+    bodies_too_large: e.refusedBodies.tooLarge,
+    bodies_refused_busy: e.refusedBodies.busy,
+    state_changes: e.stateChanges,
+    token: e.token,
+  };
+}
+
+export function statusText(s: Out): string {
+  const mb = (b: number): string => `${num(b / 1048576)} MiB`;
+  const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
+  return [
+    `monitor ${s.state}${s.paused ? ' (own sampling paused)' : ''}${s.state === 'running' ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
+    `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
+    `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
+    `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
+    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
+  ].join('\n');
+}
+
+/**
+ * The status answer with what was asked for added, each part in its share of what is left
+ * of `budget` (without a limit): the tool's answer, and the resource's.
+ */
+export async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
+  const monitor = front.host.monitor;
+  const structured = statusOut(monitor.status(), front.endpointStatus?.());
+  let text = statusText(structured);
+  let left = budget - 600 - jsonBytes(structured) - textBytes(text);
+  let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
+  const share = (): number => left / parts--;
+  if (args.include_metrics) {
+    const all = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
+    const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, share() - 200);
+    const part = { metrics: metrics as MetricSummaryOut[], metrics_total: all.length, metrics_truncated: metrics.length < all.length };
+    Object.assign(structured, part);
+    const added = metricsText(metrics, all.length, part.metrics_truncated, DEFAULT_WINDOW_SECONDS, lines);
+    text += `\n${added}`;
+    left -= jsonBytes(part) + textBytes(added);
+  }
+  if (args.include_alerts) {
+    const alerts = alertsAnswer(monitor, { state: 'active', include_rules: false, include_history: false, limit: args.limit }, structured.alerting, share());
+    structured.alerts = alerts.structured.alerts;
+    structured.alerts_total = alerts.structured.total;
+    structured.alerts_truncated = alerts.structured.truncated;
+    text += `\n${alerts.text}`;
+    left -= jsonBytes(alerts.structured.alerts) + textBytes(alerts.text);
+  }
+  if (args.include_baselines) {
+    const b = baselinesOut(await monitor.getBaselines(signal ? { signal } : {}), args.limit, share());
+    structured.baselines = b.baselines;
+    structured.baselines_total = b.total;
+    structured.baselines_truncated = b.truncated;
+    text += `\n${baselinesText(b)}`;
+  }
+  return { structured, text };
+}

@@ -1,0 +1,100 @@
+/**
+ * create_performance_alert_rule: the engine's AlertRuleInputSchema under snake_case names,
+ * whose fields and limits it reuses; an engine error about a field names it the MCP way.
+ * (Alerts are read with get_performance_alerts; transitions are notified: alert-notices.ts.)
+ */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { AlertRuleInputSchema, type AlertRule } from '../../alerts/schema.js';
+import { PerfwatchError } from '../../errors.js';
+import { RuleOut, ruleOut } from '../alert-shapes.js';
+import { seriesLabel } from '../format.js';
+import type { Front } from '../front.js';
+import { metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
+import { WRITE, defineTool } from './define.js';
+
+const shape = AlertRuleInputSchema.shape;
+
+/** The engine's rule fields under their MCP names (metric_type, auto_resolve, resolve_threshold). */
+export const alertRuleArgsFor = perLimits((l: TagLimits) =>
+  z.strictObject({
+  metric_type: metricName,
+  operator: shape.operator,
+  threshold: shape.threshold.describe("in the metric's unit"),
+  severity: shape.severity.unwrap(),
+  aggregation: shape.aggregation.describe('Default last: each sample'),
+  window: shape.window.describe('Seconds'),
+  duration: shape.duration.describe('Seconds held before firing'),
+  cooldown: shape.cooldown.describe('Seconds before re-firing'),
+  tags: tagsFor(l).optional().describe('Series with these tags'),
+  auto_resolve: shape.autoResolve,
+  resolve_threshold: shape.resolveThreshold.describe('Hysteresis: resolve past this'),
+  name: shape.name,
+  description: shape.description,
+  labels: shape.labels.describe('For notifications'),
+  }),
+);
+
+const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoResolve: 'auto_resolve', resolveThreshold: 'resolve_threshold' };
+
+/** An engine error about a rule field, with the field under its MCP name. */
+function snakeError(error: unknown): unknown {
+  if (!(error instanceof PerfwatchError) || error.field === undefined) return error;
+  const mapped = CAMEL_TO_SNAKE[error.field.split('.').pop()!];
+  return mapped === undefined ? error : error.withField(mapped);
+}
+
+const CreateOutput = z.object({ rule: RuleOut });
+
+/**
+ * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
+ * the condition once, the series it watches (its tag filter), and the name only when it is
+ * not the condition itself.
+ */
+export function ruleCreatedText(r: z.output<typeof RuleOut>): string {
+  const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
+  const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
+  return `created rule ${r.id}: ${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+}
+
+export default function register(server: McpServer, front: Front): void {
+  const host = front.host;
+  defineTool(
+    server,
+    front,
+    'create_performance_alert_rule',
+    {
+      title: 'Create alert rule',
+      description:
+        'Alert when a metric crosses a threshold, e.g. p99 of response_time over 60 s > 500 for 30 s; an alert per matching series, now and later. Changes are notified.',
+      input: alertRuleArgsFor(front.tagLimits),
+      output: CreateOutput,
+      annotations: WRITE,
+    },
+    async (args) => {
+      let rule: AlertRule;
+      try {
+        rule = await host.monitor.createAlertRule({
+          metric: args.metric_type,
+          operator: args.operator,
+          threshold: args.threshold,
+          severity: args.severity,
+          aggregation: args.aggregation,
+          window: args.window,
+          duration: args.duration,
+          cooldown: args.cooldown,
+          autoResolve: args.auto_resolve,
+          ...(args.tags !== undefined ? { tags: args.tags } : {}),
+          ...(args.resolve_threshold !== undefined ? { resolveThreshold: args.resolve_threshold } : {}),
+          ...(args.name !== undefined ? { name: args.name } : {}),
+          ...(args.description !== undefined ? { description: args.description } : {}),
+          ...(args.labels !== undefined ? { labels: args.labels } : {}),
+        });
+      } catch (error) {
+        throw snakeError(error);
+      }
+      const out = ruleOut(rule);
+      return { structured: { rule: out }, text: ruleCreatedText(out) };
+    },
+  );
+}

@@ -1,0 +1,187 @@
+/**
+ * get_metric_history: how a metric changed, per series, in columns. Raw samples are two
+ * columns (seconds after the series' start, and the value); points that stand for several
+ * samples (a bucket, a rollup, a group of raw samples) add count, min and max, and p50, p90
+ * and p99 for distributions. Objects per point repeating their field names cost an agent
+ * 192 KB for ten series of 256 samples.
+ *
+ * Without max_points the answer is downsampled to fit the read budget (ANSWER_BYTES), and
+ * says so and how to get more; with it, every series gets that many points at most.
+ */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { MetricHistory, SeriesHistory } from '../../monitor/history.js';
+import { KINDS } from '../../engine/metrics.js';
+import { ANSWER_BYTES, jsonBytes, textBytes } from '../budget.js';
+import { iso, num, seriesLabel, stat } from '../format.js';
+import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from '../schemas.js';
+import type { Front } from '../front.js';
+import { READ, asArgument, defineTool } from './define.js';
+
+/** Points per series when nothing smaller is needed to fit the budget. */
+const MAX_DEFAULT_POINTS = 500;
+
+export const historyInputFor = perLimits((l: TagLimits) =>
+  z
+  .strictObject({
+    metric_type: metricName,
+    tags: tagsFor(l).optional(),
+    time_range: timeRange.optional(),
+    start: isoTime.optional(),
+    end: isoTime.optional(),
+    max_points: intRange(1, 10_000).optional().describe('Per series (default: fits 8 KB)'),
+    limit: intRange(1, 100).default(10),
+  })
+  .superRefine((args, ctx) => {
+    if (args.time_range !== undefined && (args.start !== undefined || args.end !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'time_range must not be given with start or end: pass one or the other' });
+    }
+    if (args.start !== undefined && args.end !== undefined && Date.parse(args.start) > Date.parse(args.end)) {
+      ctx.addIssue({ code: 'custom', path: [], message: `start (${args.start}) must not be after end (${args.end})` });
+    }
+  }),
+);
+
+const column = z.array(z.number());
+
+export const HistoryOutput = z.object({
+  metric: z.string(),
+  kind: z.enum(KINDS),
+  unit: z.string(),
+  from: z.string().nullable(),
+  to: z.string(),
+  series: z.array(
+    z.object({
+      tags: z.record(z.string(), z.string()),
+      resolution: z.enum(['raw', 'bucket', 'rollup']),
+      step_seconds: z.number(),
+      source_points: z.number(),
+      start: z.string().nullable(),
+      t: column.describe('seconds after start'),
+      value: column,
+      count: column.optional().describe('and min..p99: multi-sample points'),
+      min: column.optional(),
+      max: column.optional(),
+      p50: z.array(z.number().nullable()).optional(),
+      p90: z.array(z.number().nullable()).optional(),
+      p99: z.array(z.number().nullable()).optional(),
+    }),
+  ),
+  total_series: z.number(),
+  truncated: z.boolean(),
+  points_per_series: z.number(),
+  downsampled: z.boolean(),
+});
+
+type Out = z.output<typeof HistoryOutput>;
+type SeriesOut = Out['series'][number];
+
+function seriesOut(s: SeriesHistory, kind: (typeof KINDS)[number]): SeriesOut {
+  const pts = s.points;
+  const t0 = pts[0]?.t ?? Number.NaN;
+  const out: SeriesOut = {
+    tags: s.tags,
+    resolution: s.resolution,
+    step_seconds: s.stepMs / 1000,
+    source_points: s.sourcePoints,
+    start: iso(t0),
+    t: pts.map((p) => (p.t - t0) / 1000),
+    value: [],
+  };
+  // Points of one raw sample each are the sample: time and value say it all.
+  if (pts.every((p) => p.count === 1) && s.resolution === 'raw') {
+    out.value = pts.map((p) => p.value);
+    return out;
+  }
+  out.value = pts.map((p) => (kind === 'gauge' ? p.value : stat(p.value)));
+  out.count = pts.map((p) => p.count);
+  out.min = pts.map((p) => p.min);
+  out.max = pts.map((p) => p.max);
+  if (kind === 'distribution') {
+    out.p50 = pts.map((p) => (p.p50 === undefined ? null : stat(p.p50)));
+    out.p90 = pts.map((p) => (p.p90 === undefined ? null : stat(p.p90)));
+    out.p99 = pts.map((p) => (p.p99 === undefined ? null : stat(p.p99)));
+  }
+  return out;
+}
+
+export function historyOut(h: MetricHistory, pointsPerSeries: number): Out {
+  return {
+    metric: h.metric,
+    kind: h.kind,
+    unit: h.unit,
+    from: iso(h.from),
+    to: iso(h.to)!,
+    series: h.series.map((s) => seriesOut(s, h.kind)),
+    total_series: h.totalSeries,
+    truncated: h.totalSeries > h.series.length,
+    points_per_series: pointsPerSeries,
+    downsampled: h.series.some((s) => s.points.length < s.sourcePoints),
+  };
+}
+
+/** Per series: its span, points and the shape of its values (not every point). */
+export function historyText(h: Out, fitted: boolean): string {
+  if (h.series.length === 0) return `${h.metric}: no data in the range`;
+  const lines = h.series.map((s) => {
+    const n = s.value.length;
+    if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
+    const lo = Math.min(...(s.min ?? s.value));
+    const hi = Math.max(...(s.max ?? s.value));
+    const what = !s.count ? 'raw samples' : s.resolution === 'raw' ? `points from ${s.source_points} raw samples` : `points of ${s.step_seconds}s from ${s.source_points} ${s.resolution}s`;
+    const end = s.start === null ? '' : ` .. ${iso(Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
+    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${num(s.value[0])} last ${num(s.value[n - 1])} min ${num(lo)} max ${num(hi)}`;
+  });
+  const notes: string[] = [];
+  if (fitted && h.downsampled) notes.push(`downsampled to ${h.points_per_series} points per series to fit 8 KB: pass max_points (up to 10000) for more`);
+  if (h.truncated) notes.push(`${h.total_series - h.series.length} more series: filter by tags or raise limit`);
+  return `${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''}), columns t (s after start) and value${notes.length ? `; ${notes.join('; ')}` : ''}\n${lines.join('\n')}`;
+}
+
+export default function register(server: McpServer, front: Front): void {
+  const host = front.host;
+  defineTool(
+    server,
+    front,
+    'get_metric_history',
+    {
+      title: 'Metric history',
+      description:
+        'How a metric changed over time_range or start/end: per series, columns of times and values (and count, min, max, quantiles for multi-sample points).',
+      input: historyInputFor(front.tagLimits),
+      output: HistoryOutput,
+      annotations: READ,
+      onDeadline: 'ask for a shorter time_range, fewer series (tags, limit) or fewer max_points',
+    },
+    async (args) => {
+      await host.readable();
+      const now = Date.now();
+      const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
+      const to = args.end !== undefined ? Date.parse(args.end) : undefined;
+      const read = (maxPoints: number): MetricHistory => {
+        try {
+          return host.monitor.getMetricHistory({
+            metric: args.metric_type,
+            maxPoints,
+            limit: args.limit,
+            ...(args.tags ? { tags: args.tags } : {}),
+            ...(from !== undefined ? { from } : {}),
+            ...(to !== undefined ? { to } : {}),
+          });
+        } catch (error) {
+          throw asArgument(error, 'metric', 'metric_type');
+        }
+      };
+      const fitted = args.max_points === undefined;
+      let points = args.max_points ?? MAX_DEFAULT_POINTS;
+      // Downsample until the answer fits (a few rounds: each scales the points by what is over).
+      for (let round = 0; ; round++) {
+        const structured = historyOut(read(points), points);
+        const text = historyText(structured, fitted);
+        const bytes = jsonBytes(structured) + textBytes(text);
+        if (!fitted || bytes <= ANSWER_BYTES || points === 1 || round === 4) return { structured, text };
+        points = Math.max(1, Math.floor(points * (ANSWER_BYTES / bytes) * 0.9));
+      }
+    },
+  );
+}

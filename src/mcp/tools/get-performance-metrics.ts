@@ -1,0 +1,71 @@
+/**
+ * get_performance_metrics: each series' value now and its summary over a recent window,
+ * as many series as fit in the answer budget unless a limit is given.
+ */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { Front } from '../front.js';
+import { ANSWER_BYTES } from '../budget.js';
+import { metricsText } from '../format.js';
+import { DEFAULT_WINDOW_SECONDS, MetricSummary, intRange, metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
+import { READ, asArgument, defineTool, type ToolAnswer } from './define.js';
+
+export const metricsInputFor = perLimits((l: TagLimits) =>
+  z.strictObject({
+    metric_types: z
+      .array(metricName, { error: 'must be an array of metric names' })
+      .max(256, { error: 'must list at most 256 metric names' })
+      .optional()
+      .describe('Default: all'),
+    tags: tagsFor(l).optional().describe('Series with these tags'),
+    window: z
+      .number({ error: 'must be a number of seconds from 1 to 86400' })
+      .min(1, { error: 'must be a number of seconds from 1 to 86400' })
+      .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
+      .default(DEFAULT_WINDOW_SECONDS)
+      .describe(`Seconds (default ${DEFAULT_WINDOW_SECONDS})`),
+    limit: intRange(1, 1000).optional().describe('Default: fits 8 KB'),
+  }),
+);
+
+export const MetricsOutput = z.object({
+  window_seconds: z.number(),
+  metrics: z.array(MetricSummary),
+  total: z.number(),
+  truncated: z.boolean(),
+  at: z.string(),
+});
+
+export default function register(server: McpServer, front: Front): void {
+  const host = front.host;
+  defineTool(
+    server,
+    front,
+    'get_performance_metrics',
+    {
+      title: 'Current metrics',
+      description:
+        "Each series' value now and its summary over the last window seconds (count, mean, min, max; p50-p99 for distributions).",
+      input: metricsInputFor(front.tagLimits),
+      output: MetricsOutput,
+      annotations: READ,
+    },
+    (args) => {
+      const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
+        let all;
+        try {
+          all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
+        } catch (error) {
+          throw asArgument(error, 'names', 'metric_types');
+        }
+        // Without a limit, as many series as fit in the answer budget.
+        const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, ANSWER_BYTES - 512);
+        const truncated = metrics.length < all.length;
+        return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
+      };
+      // The common poll has nothing of its own to flush first: it answers in this turn.
+      const flushing = host.readable();
+      return flushing ? flushing.then(answer) : answer();
+    },
+  );
+}

@@ -1,0 +1,185 @@
+/**
+ * optimize_performance: plans, or starts a run that applies changes, and reads or cancels a
+ * run. Applying verifies each change over a window (a minute by default), far longer than a
+ * client waits for an answer, so a run answers at once with its id and plan and goes on in
+ * the monitor; `{ run_id }` reads its progress, outcome and log, `{ run_id, cancel: true }`
+ * stops it (the change under verification is rolled back).
+ *
+ * Knobs are registered by the service's code (monitor.registerTunable), never through MCP:
+ * answers say so and list the knobs there are.
+ */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import { InvalidArgumentError, OptimizationBusyError, PerfwatchError } from '../../errors.js';
+import type { PerformanceMonitor } from '../../monitor/monitor.js';
+import type { AppliedChange, OptimizationLogEntry, OptimizationRun } from '../../optimizer/optimization.js';
+import { OPTIMIZATION_TYPES } from '../../optimizer/tunables.js';
+import { iso, num } from '../format.js';
+import { intRange } from '../schemas.js';
+import type { Front } from '../front.js';
+import { WRITE, defineTool } from './define.js';
+
+const RUN_KEYS = ['optimization_type', 'auto_apply', 'dry_run', 'verification_window'] as const;
+
+export const OptimizeInput = z
+  .strictObject({
+    optimization_type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).optional(),
+    auto_apply: z.boolean({ error: 'must be true or false' }).optional().describe('Apply, step by step'),
+    dry_run: z.boolean({ error: 'must be true or false' }).optional().describe('Default: true unless auto_apply'),
+    verification_window: z
+      .number({ error: 'must be a number of seconds from 0.1 to 3600' })
+      .min(0.1, { error: 'must be a number of seconds from 0.1 to 3600' })
+      .max(3600, { error: 'must be a number of seconds from 0.1 to 3600' })
+      .optional()
+      .describe('Seconds (default 60)'),
+    run_id: intRange(1, Number.MAX_SAFE_INTEGER).optional().describe('Read this run'),
+    cancel: z.boolean({ error: 'must be true or false' }).optional().describe('With run_id: stop it'),
+    log_limit: intRange(1, 1000).default(20),
+  })
+  .superRefine((args, ctx) => {
+    if (args.run_id !== undefined) {
+      for (const key of RUN_KEYS) if (args[key] !== undefined) ctx.addIssue({ code: 'custom', path: [], message: `${key} must not be given with run_id: run_id reads (or cancels) a run started before` });
+    } else {
+      if (args.optimization_type === undefined) ctx.addIssue({ code: 'custom', path: [], message: 'optimization_type is required (or run_id, to read a run)' });
+      if (args.cancel !== undefined) ctx.addIssue({ code: 'custom', path: [], message: 'cancel must be given with run_id' });
+      if (args.dry_run === true && args.auto_apply === true) ctx.addIssue({ code: 'custom', path: [], message: 'dry_run must not be true with auto_apply true: a dry run changes nothing, pass one or the other' });
+    }
+  });
+
+const Step = z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), goal: z.string(), baseline: z.number().nullable(), why: z.string(), expected_effect: z.string() });
+const Applied = z.object({
+  knob: z.string(),
+  from: z.number(),
+  to: z.number(),
+  outcome: z.enum(['kept', 'rolled-back', 'failed']),
+  target: z.string(),
+  before: z.number().nullable(),
+  after: z.number().nullable().describe('null: not measured (see reason)'),
+  improvement: z.number().nullable(),
+  reason: z.string(),
+});
+const LogEntry = z.object({ at: z.string(), kind: z.string(), knob: z.string().nullable(), message: z.string() });
+
+export const OptimizeOutput = z.object({
+  run_id: z.number(),
+  state: z.enum(['running', 'done', 'cancelled', 'failed']),
+  optimization_type: z.string(),
+  dry_run: z.boolean(),
+  auto_apply: z.boolean(),
+  verification_window: z.number(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  current: z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), verify_until: z.string() }).nullable(),
+  plan: z.array(Step),
+  applied: z.array(Applied),
+  skipped: z.array(z.object({ knob: z.string(), reason: z.string() })),
+  notes: z.array(z.string()),
+  knobs: z.array(z.object({ name: z.string(), type: z.string(), target: z.string() })),
+  log: z.array(LogEntry),
+  log_total: z.number(),
+  next: z.string(),
+});
+
+type Out = z.output<typeof OptimizeOutput>;
+
+const finiteOrNull = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
+
+function logOut(e: OptimizationLogEntry): z.output<typeof LogEntry> {
+  return { at: iso(e.at)!, kind: e.kind, knob: e.knob ?? null, message: e.message };
+}
+
+function nextStep(r: OptimizationRun): string {
+  if (r.state === 'running') {
+    const until = r.current ? ` (the change of ${r.current.knob} is judged at ${iso(r.current.verifyUntil)})` : '';
+    return `the run goes on in the monitor${until}: read it with optimize_performance { run_id: ${r.runId} }; stop it with { run_id: ${r.runId}, cancel: true }`;
+  }
+  if (r.dryRun && r.plan.length > 0) return 'nothing changed: apply this plan with auto_apply true (each change is verified and rolled back if it does not help)';
+  return 'the run is over';
+}
+
+function runOut(monitor: PerformanceMonitor, r: OptimizationRun, logLimit: number): Out {
+  const log = monitor.getOptimizationLog().filter((e) => e.runId === r.runId);
+  return {
+    run_id: r.runId,
+    state: r.state,
+    optimization_type: r.type,
+    dry_run: r.dryRun,
+    auto_apply: r.autoApply,
+    verification_window: r.verificationWindowMs / 1000,
+    started_at: iso(r.startedAt)!,
+    finished_at: iso(r.finishedAt),
+    current: r.current ? { knob: r.current.knob, from: r.current.from, to: r.current.to, target: r.current.target, verify_until: iso(r.current.verifyUntil)! } : null,
+    plan: r.plan.map((s) => ({ knob: s.knob, from: s.from, to: s.to, target: s.target, goal: s.goal, baseline: finiteOrNull(s.baseline.value), why: s.why, expected_effect: s.expectedEffect })),
+    applied: r.applied.map((a) => ({ ...a, before: finiteOrNull(a.before), after: finiteOrNull(a.after), improvement: finiteOrNull(a.improvement) })),
+    skipped: r.skipped,
+    notes: r.error ? [...r.notes, `the run failed: ${r.error}`] : r.notes,
+    knobs: monitor.getTunables().map((t) => ({ name: t.name, type: t.type, target: t.target })),
+    log: log.slice(-logLimit).map(logOut),
+    log_total: log.length,
+    next: nextStep(r),
+  };
+}
+
+/** `cache.size 50 → 60: rolled back to 50; cache_hit_rate 0.5 before, 0.4 after: it got worse by 20%` */
+export function appliedLine(a: Pick<AppliedChange, 'knob' | 'from' | 'to' | 'outcome' | 'target' | 'before' | 'after' | 'reason'>): string {
+  const what = a.outcome === 'kept' ? `kept at ${num(a.to)}` : a.outcome === 'rolled-back' ? `rolled back to ${num(a.from)}` : `failed, put back to ${num(a.from)}`;
+  const after = a.after === null ? 'not measured after' : `${num(a.after)} after`;
+  return `${a.knob} ${num(a.from)} → ${num(a.to)}: ${what}; ${a.target} ${num(a.before)} before, ${after}: ${a.reason}`;
+}
+
+function runText(o: Out): string {
+  const mode = o.dry_run ? 'plan (dry run, nothing changed)' : o.auto_apply ? 'auto_apply run' : 'apply run';
+  const lines = [`optimisation run ${o.run_id}, ${mode} for ${o.optimization_type}: ${o.state}${o.current ? `, verifying ${o.current.knob} ${num(o.current.from)} → ${num(o.current.to)} on ${o.current.target} until ${o.current.verify_until}` : ''}`];
+  for (const s of o.plan) lines.push(`plan: ${s.knob} ${num(s.from)} → ${num(s.to)}, ${s.target} should ${s.goal}; ${s.why}`);
+  for (const a of o.applied) lines.push(`applied: ${appliedLine(a)}`);
+  for (const s of o.skipped) lines.push(`skipped ${s.knob}: ${s.reason}`);
+  for (const n of o.notes) lines.push(`note: ${n}`);
+  lines.push(`knobs: ${o.knobs.map((k) => `${k.name} (${k.type}, target ${k.target})`).join(', ') || 'none (the service\'s code registers them with monitor.registerTunable)'}`);
+  if (o.log_total > o.log.length) lines.push(`log: the newest ${o.log.length} of ${o.log_total} entries are in structuredContent.log (raise log_limit, up to 1000, for more)`);
+  lines.push(`next: ${o.next}`);
+  return lines.join('\n');
+}
+
+export default function register(server: McpServer, front: Front): void {
+  const host = front.host;
+  defineTool(
+    server,
+    front,
+    'optimize_performance',
+    {
+      title: 'Optimise',
+      description:
+        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back. { run_id } reads it, { run_id, cancel: true } stops it. Knobs come from the service's code.",
+      input: OptimizeInput,
+      output: OptimizeOutput,
+      annotations: WRITE,
+      // A plan and a read of a run change nothing; applying and cancelling (a rollback) do.
+      changesState: (args) => (args.run_id !== undefined ? args.cancel === true : !(args.dry_run ?? !args.auto_apply)),
+    },
+    async (args) => {
+      await host.readable();
+      const monitor = host.monitor;
+      let run: OptimizationRun | undefined;
+      if (args.run_id !== undefined) {
+        run = args.cancel ? await monitor.cancelOptimization(args.run_id) : monitor.getOptimizationRun(args.run_id);
+        if (!run) throw new InvalidArgumentError('run_id', `${args.run_id} is not a run of this monitor (the last 20 runs are kept): start one with optimization_type`);
+      } else {
+        try {
+          run = monitor.startOptimization({
+            type: args.optimization_type!,
+            autoApply: args.auto_apply ?? false,
+            ...(args.dry_run !== undefined ? { dryRun: args.dry_run } : {}),
+            ...(args.verification_window !== undefined ? { verificationWindowMs: Math.round(args.verification_window * 1000) } : {}),
+          });
+        } catch (error) {
+          if (error instanceof OptimizationBusyError) {
+            throw new PerfwatchError(error.code, { rule: `optimisation run ${error.runId} is applying changes (one run at a time): read it with optimize_performance { run_id: ${error.runId} }, or stop it with { run_id: ${error.runId}, cancel: true }` });
+          }
+          throw error;
+        }
+      }
+      const out = runOut(monitor, run, args.log_limit);
+      return { structured: out, text: runText(out) };
+    },
+  );
+}

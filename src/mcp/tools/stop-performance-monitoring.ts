@@ -1,0 +1,52 @@
+/**
+ * stop_performance_monitoring: stops the monitor the front owns (keeping or discarding its
+ * data); a monitor embedded in a service only pauses its own sampling.
+ */
+import type { McpServer } from '@modelcontextprotocol/server';
+import { z } from 'zod';
+import type { Front } from '../front.js';
+import { defineTool } from './define.js';
+
+export const StopInput = z.strictObject({
+  preserve_data: z
+    .boolean({ error: 'must be true or false' })
+    .default(true)
+    .describe('false discards the data'),
+});
+
+export const StopOutput = z.object({
+  state: z.string(),
+  was_running: z.boolean(),
+  paused: z.boolean(),
+  data_preserved: z.boolean(),
+  series: z.number(),
+  samples_ingested: z.number(),
+});
+
+export default function register(server: McpServer, front: Front): void {
+  const host = front.host;
+  defineTool(
+    server,
+    front,
+    'stop_performance_monitoring',
+    {
+      title: 'Stop monitoring',
+      description:
+        'Stop collecting (data kept unless preserve_data is false); an embedded monitor pauses its own sampling.',
+      input: StopInput,
+      output: StopOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async (args) => {
+      const { wasRunning, paused } = await host.stop(args.preserve_data);
+      const s = host.monitor.status();
+      const structured = { state: paused ? 'paused' : s.state, was_running: wasRunning, paused, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
+      const done = paused
+        ? `${wasRunning ? 'paused' : 'was paused'}: this monitor is embedded in a service, so its own sampling stops and what the service records is still kept`
+        : wasRunning
+          ? 'stopped'
+          : 'was not running';
+      return { structured, text: `${done}; data ${args.preserve_data ? `kept (${s.series.count} series)` : 'discarded'}` };
+    },
+  );
+}

@@ -1,0 +1,215 @@
+/**
+ * Metric history: raw samples, buckets or rollups of one metric over a time range, per series,
+ * downsampled on the server to at most maxPoints points. A point's `value` depends on the
+ * kind: a gauge's last value, a counter's rate per second over the time the point covers (see
+ * analysis/watched.ts), a distribution's mean; raw points carry the sample itself. A pure function of
+ * (registry, reader, time), like the metric queries.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import { unknownMetricError } from './names.js';
+import { timeArg } from '../analysis/time-arg.js';
+import { clamp, tagMatch } from './query.js';
+import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
+import { rankOf, type SketchAccumulator } from '../engine/sketch.js';
+import type { BucketRecord, StoreReader, Tier } from '../engine/store/reader.js';
+import { coveredSeconds, type Watched } from '../analysis/watched.js';
+
+export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup';
+
+export interface HistoryQuery {
+  metric: string;
+  tags?: Record<string, string>;
+  /** ms since the epoch, or a Date; default: the oldest data held. */
+  from?: number | Date;
+  /** ms since the epoch, or a Date; default: now. */
+  to?: number | Date;
+  resolution?: Resolution;
+  /** Points per series at most; longer histories are merged into groups (default 10,000). */
+  maxPoints?: number;
+  /** Series at most (default all); the answer's totalSeries says how many matched. */
+  limit?: number;
+}
+
+export interface HistoryPoint {
+  /** Start of the point (ms since the epoch): the sample time for raw points. */
+  t: number;
+  value: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+  p50?: number;
+  p90?: number;
+  p99?: number;
+}
+
+export interface SeriesHistory {
+  id: number;
+  tags: CanonicalTags;
+  resolution: Exclude<Resolution, 'auto'>;
+  /** Width of a point in ms (0 for raw points). */
+  stepMs: number;
+  /** Points before downsampling. */
+  sourcePoints: number;
+  points: HistoryPoint[];
+}
+
+export interface MetricHistory {
+  metric: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+  from: number;
+  to: number;
+  series: SeriesHistory[];
+  /** Series of the metric (with data) that matched, listed or not. */
+  totalSeries: number;
+}
+
+const RESOLUTIONS: readonly Resolution[] = ['auto', 'raw', 'bucket', 'rollup'];
+
+export class HistoryReader {
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly acc: SketchAccumulator;
+  private readonly watched: () => Watched;
+
+  /** `acc` may be shared with the metric queries of the same thread (one at a time runs). */
+  constructor(registry: Registry, reader: StoreReader, acc: SketchAccumulator, watched: () => Watched) {
+    this.registry = registry;
+    this.reader = reader;
+    this.acc = acc;
+    this.watched = watched;
+  }
+
+  read(query: HistoryQuery, now: number = Date.now()): MetricHistory {
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    const metric = validateName(query.metric, 'metric');
+    // Without `to`, everything up to now, including samples stamped this very millisecond.
+    const to = timeArg(query.to, 'to', Infinity);
+    const from = timeArg(query.from, 'from', -Infinity);
+    if (from > to) throw new InvalidArgumentError('from', `(${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
+    const shownTo = Number.isFinite(to) ? to : now;
+    const resolution = query.resolution ?? 'auto';
+    if (!RESOLUTIONS.includes(resolution)) throw new InvalidArgumentError('resolution', `must be one of ${RESOLUTIONS.join(', ')}`, { value: resolution });
+    const maxPoints = query.maxPoints ?? 10_000;
+    if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > 100_000) throw new InvalidArgumentError('maxPoints', 'must be an integer from 1 to 100000', { value: maxPoints });
+    const limit = query.limit ?? Infinity;
+    if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
+    const def = this.registry.lookupName(metric);
+    if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
+    const series: SeriesHistory[] = [];
+    let totalSeries = 0;
+    const watched = this.watched();
+    for (const id of this.registry.find(metric, tagMatch(query.tags))) {
+      if (this.reader.totalCount(id) === 0) continue;
+      if (totalSeries++ < limit) series.push(this.seriesHistory(id, def.kind, from, to, resolution, maxPoints, { from: watched.from, to: Math.min(watched.to, now) }));
+    }
+    return { metric, kind: def.kind, unit: def.unit, from, to: shownTo, series, totalSeries };
+  }
+
+  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched): SeriesHistory {
+    const L = this.reader.layout;
+    const tags = this.registry.info(id).tags;
+    let chosen = resolution;
+    if (chosen === 'auto') {
+      const rawOldest = this.reader.rawOldest(id);
+      const t1Oldest = this.reader.oldestBucket(id, 1);
+      const t1Wrapped = this.reader.bucketCount(id, 1) > L.t1Cap;
+      // Raw when the raw ring reaches back to `from`, or holds every sample ever.
+      if (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap) chosen = 'raw';
+      else if (Number.isNaN(t1Oldest) || !t1Wrapped || from >= t1Oldest) chosen = 'bucket';
+      else chosen = 'rollup';
+    }
+    if (chosen === 'raw') {
+      const raw = this.reader.raw(id, from, to);
+      const points: HistoryPoint[] = raw.t.map((t, i) => {
+        const v = raw.v[i]!;
+        return { t, value: v, count: 1, sum: v, min: v, max: v, last: v };
+      });
+      return { id, tags, resolution: 'raw', stepMs: 0, sourcePoints: points.length, points: downsampleRaw(points, maxPoints, kind) };
+    }
+    // Bucketed: rollups up to the newest one written, buckets after it, then the open bucket.
+    const pieces: { r: BucketRecord; tier: Tier | 0 }[] = [];
+    let boundary = from;
+    if (chosen === 'rollup') {
+      const rollups = this.reader.buckets(id, 2, from, to);
+      for (const r of rollups) pieces.push({ r, tier: 2 });
+      const newest = rollups[rollups.length - 1];
+      if (newest) boundary = newest.start + L.rollupMs;
+    }
+    for (const r of this.reader.buckets(id, 1, boundary, to)) pieces.push({ r, tier: 1 });
+    const s = this.reader.snapshot(id);
+    if (s.openCount > 0 && s.openStart >= boundary && s.openStart < to) {
+      pieces.push({ r: { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }, tier: 0 });
+    }
+    const group = Math.max(1, Math.ceil(pieces.length / maxPoints));
+    const points: HistoryPoint[] = [];
+    for (let i = 0; i < pieces.length; i += group) {
+      const slice = pieces.slice(i, i + group);
+      let count = 0;
+      let sum = 0;
+      let min = Infinity;
+      let max = -Infinity;
+      let coveredMs = 0;
+      this.acc.reset();
+      for (const { r, tier } of slice) {
+        count += r.count;
+        sum += r.sum;
+        min = Math.min(min, r.min);
+        max = Math.max(max, r.max);
+        coveredMs += (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
+        if (kind === 'distribution') {
+          if (tier === 0) this.reader.addOpenSketch(id, this.acc);
+          else this.reader.addSketch(tier, r, this.acc);
+        }
+      }
+      const first = slice[0]!.r;
+      const last = slice[slice.length - 1]!.r.last;
+      const point: HistoryPoint = { t: first.start, value: pointValue(kind, sum, count, last, coveredMs), count, sum, min, max, last };
+      if (kind === 'distribution' && this.acc.total > 0) {
+        const [p50, p90, p99] = this.acc.quantiles([0.5, 0.9, 0.99]).map((q) => clamp(q, min, max));
+        point.p50 = p50!;
+        point.p90 = p90!;
+        point.p99 = p99!;
+      }
+      points.push(point);
+    }
+    const usedRollups = pieces.some((p) => p.tier === 2);
+    return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * (usedRollups ? L.rollupMs : L.intervalMs), sourcePoints: pieces.length, points };
+  }
+}
+
+/** A point's value; a counter's is per second of the time its buckets cover (see coveredSeconds). */
+function pointValue(kind: MetricKind, sum: number, count: number, last: number, coveredMs: number): number {
+  if (kind === 'gauge') return last;
+  if (kind === 'counter') return coveredMs > 0 ? sum / (coveredMs / 1000) : sum;
+  return count > 0 ? sum / count : 0;
+}
+
+/** Merges consecutive raw samples into at most maxPoints points (exact stats per group). */
+function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKind): HistoryPoint[] {
+  if (points.length <= maxPoints) return points;
+  const group = Math.ceil(points.length / maxPoints);
+  const out: HistoryPoint[] = [];
+  for (let i = 0; i < points.length; i += group) {
+    const slice = points.slice(i, i + group);
+    const values = slice.map((p) => p.value).sort((a, b) => a - b);
+    const sum = values.reduce((a, b) => a + b, 0);
+    const rank = (q: number): number => values[rankOf(q, values.length)]!;
+    const last = slice[slice.length - 1]!.value;
+    const spanMs = slice[slice.length - 1]!.t - slice[0]!.t;
+    out.push({
+      t: slice[0]!.t,
+      value: kind === 'gauge' ? last : kind === 'counter' ? (spanMs > 0 ? sum / (spanMs / 1000) : sum) : sum / values.length,
+      count: values.length,
+      sum,
+      min: values[0]!,
+      max: values[values.length - 1]!,
+      last,
+      ...(kind === 'distribution' ? { p50: rank(0.5), p90: rank(0.9), p99: rank(0.99) } : {}),
+    });
+  }
+  return out;
+}

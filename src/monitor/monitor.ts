@@ -1,0 +1,618 @@
+/**
+ * PerformanceMonitor, the coordinator on the host's main thread. It owns the shared memory
+ * (control block, registry, series store, rings), starts and supervises the collector actor,
+ * samples the runtime metrics of the main thread, and answers queries by reading the store
+ * in place. Recording goes through the main thread's ring; other threads get their own with
+ * producer() + attachProducer().
+ *
+ * Faults degrade and heal, never throw into the host: the actors are children of a watchdog
+ * thread that replaces a dead or stuck one without this thread's help (events 'actor-exit',
+ * 'actor-restart'), samples wait in the rings meanwhile, and errors in what the monitor runs
+ * on its own here (observers, samplers, its timer, actors' callbacks) are caught and counted
+ * (status().faults, monitor_faults). start(), stop() and close() run one at a time, in the
+ * order they were called.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
+import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
+import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
+import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
+import { BEAT_BY, CLOCK, PAUSED, controlViews, type ControlViews } from '../engine/control.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
+import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
+import { RingWriter, closeRing } from '../engine/ring.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import { StoreReader } from '../engine/store/reader.js';
+import type { Watched } from '../analysis/watched.js';
+import { InvalidArgumentError, MonitorStoppedError } from '../errors.js';
+import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
+import { Optimizer } from '../optimizer/optimizer.js';
+import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
+import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
+import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
+import { ReportService, type ReportOptions } from '../reports/service.js';
+import type { Baseline, PerformanceReport } from '../reports/types.js';
+import { allocateBuffers, allocateRings } from './buffers.js';
+import { DropWatch } from './drops.js';
+import { Faults } from './faults.js';
+import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
+import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
+import { defineOwnMetrics, registerOwnTunables } from './own.js';
+import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { RuntimeSampler } from './runtime.js';
+import { Tick } from './tick.js';
+import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
+
+export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
+
+export class PerformanceMonitor extends EventEmitter {
+  readonly options: ResolvedOptions;
+  readonly id = randomUUID();
+  private readonly control: SharedArrayBuffer;
+  private readonly ctl: ControlViews;
+  private readonly registryBuffers: RegistryBuffers;
+  private readonly store: StoreBuffers;
+  private readonly mainRing: SharedArrayBuffer;
+  private readonly handleRings: SharedArrayBuffer[] = [];
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly query: Query;
+  private readonly history: HistoryReader;
+  private readonly main: Producer;
+  /** The main thread's ring, under `main`. */
+  private readonly mainWriter: RingWriter;
+  private readonly collector: Supervisor<CollectorApi>;
+  private readonly runtime: RuntimeSampler | undefined;
+  private readonly alerting: Alerting;
+  private readonly watchdog: WatchdogLink;
+  private readonly faults: Faults;
+  private readonly drops: DropWatch;
+  private currentState: MonitorState = 'stopped';
+  private closed = false;
+  private pausedNow = false;
+  /** The last start/stop/close queued: each runs after the one before it. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+  private startedAt: number | null = null;
+  /** When the monitor first started and when it last stopped: the time its data covers (rates). */
+  private firstStartedAt = Infinity;
+  private stoppedAt = Infinity;
+  private handleCount = 0;
+  private sketchPagesPeak = 0;
+  private readonly reports: ReportService;
+  private readonly optimizer: Optimizer;
+  private readonly overhead: OverheadGovernor;
+  private readonly statusParts: StatusParts;
+  private readonly tick: Tick;
+
+  constructor(options?: MonitorOptions) {
+    super();
+    this.options = resolveOptions(options);
+    const o = this.options;
+    const buffers = allocateBuffers(o);
+    this.control = buffers.control;
+    this.ctl = controlViews(this.control);
+    this.registryBuffers = buffers.registry;
+    this.store = buffers.store;
+    this.mainRing = buffers.mainRing;
+    this.registry = new Registry(this.registryBuffers, MAIN_LOCK_TAG);
+    this.reader = new StoreReader(this.store);
+    // One accumulator (3 MB) for the two: they run one at a time on this thread.
+    const acc = new SketchAccumulator();
+    this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
+    this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched());
+    this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
+    this.drops = new DropWatch(Date.now());
+    this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
+    this.main = new Producer(this.mainWriter, this.registry);
+    this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
+    this.collector = new Supervisor<CollectorApi>(
+      'collector',
+      new URL('../../workers/collector.js', import.meta.url),
+      () => this.collectorData(),
+      {
+        exit: (info) => this.emitSafe('actor-exit', info),
+        restart: (info) => this.emitSafe('actor-restart', info),
+        // A successor gets the rings handed out while it started, whatever its data held.
+        ready: (remote) => remote.addRings(this.handleRings),
+      },
+      this.watchdog,
+      { control: this.control, at: CLOCK, by: BEAT_BY },
+    );
+    this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
+    const { historyLimit, ...notifier } = o.alerts;
+    this.alerting = new Alerting({
+      control: this.control,
+      views: this.ctl,
+      registry: this.registryBuffers,
+      store: this.store,
+      seriesCapacity: buffers.seriesCapacity,
+      intervalMs: o.collectionIntervalMs,
+      historyLimit,
+      notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
+      watchdog: this.watchdog,
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+      fault: (kind, error) => this.faults.report(kind, error),
+    });
+    defineOwnMetrics(this.registry);
+    this.reports = new ReportService({
+      monitorId: this.id,
+      store: this.store,
+      registry: this.registryBuffers,
+      threads: o.reports.threads,
+      timeoutMs: o.reports.timeoutMs,
+      // Reports analyse the alert engine's history of transitions.
+      alertHistory: (q) => this.alerting.getHistory(q),
+      watched: () => this.watched(),
+      onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
+    });
+    this.overhead = new OverheadGovernor(
+      {
+        intervalMs: o.collectionIntervalMs,
+        slowCadenceMs: o.system.slowCadenceMs,
+        systemEnabled: o.system.enabled,
+        collectorUsage: async () => (this.collector.state === 'running' ? this.collector.call((c) => c.usage()) : undefined),
+        setCadence: async (systemMs, slowMs) => {
+          if (this.collector.state === 'running') await this.collector.call((c) => c.setSystemCadence(systemMs, slowMs));
+        },
+        sharedBytesInUse: () => this.touchedBytes(),
+        reports: () => this.reports.usage(),
+        limitReports: (cap) => this.reports.limit(cap),
+        record: (name, value) => this.recordOwn(name, value),
+      },
+      o.overhead,
+    );
+    this.optimizer = new Optimizer({
+      measure: (t, from, to) => measureTarget(this.registry, this.reader, t.target, t.targetTags, from, to),
+      flush: () => this.flush(),
+      verificationWindowMs: () => o.reports.verificationWindowMs,
+      notes: () => [
+        `collectionIntervalMs (${o.collectionIntervalMs}) and rawCapacity (${o.rawCapacity}) size the shared store and are fixed at construction: they are not tunables; construct a monitor with other values to change them.`,
+      ],
+    });
+    registerOwnTunables(this.optimizer, this.reports, this.overhead, o);
+    this.tick = new Tick({
+      intervalMs: o.collectionIntervalMs,
+      ctl: this.ctl,
+      mainWriter: this.mainWriter,
+      runtime: this.runtime,
+      faults: this.faults,
+      drops: this.drops,
+      collector: this.collector,
+      overhead: this.overhead,
+      rings: () => this.rings(),
+      running: () => this.running,
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+    });
+    this.statusParts = {
+      options: o,
+      control: this.control,
+      ctl: this.ctl,
+      store: this.store,
+      registry: this.registry,
+      reader: this.reader,
+      collector: this.collector,
+      alerting: this.alerting,
+      overhead: this.overhead,
+      faults: this.faults,
+      drops: this.drops,
+    };
+  }
+
+  get state(): MonitorState {
+    return this.currentState;
+  }
+
+  get running(): boolean {
+    return this.currentState === 'running';
+  }
+
+  /**
+   * Starts the collector and the runtime sampler; recording works once this resolves.
+   * start(), stop() and close() run one at a time in call order, each resolving once done.
+   */
+  start(): Promise<void> {
+    return this.serially(() => this.startNow());
+  }
+
+  /**
+   * Stops recording (record() throws from now on), lets the collector drain what the rings
+   * hold, and stops it. The data stays readable; start() resumes on it.
+   */
+  stop(): Promise<void> {
+    return this.serially(() => this.stopNow());
+  }
+
+  /**
+   * Stops for good: stop(), then no alert notification goes out any more (queued webhook
+   * deliveries are dropped, the Alertmanager resend ends). For a monitor being discarded;
+   * its data stays readable, and start() refuses.
+   */
+  close(): Promise<void> {
+    return this.serially(async () => {
+      this.closed = true;
+      await this.stopNow();
+      this.alerting.close();
+    });
+  }
+
+  /** Runs a lifecycle step after the ones called before it, whatever became of them. */
+  private serially(step: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(step, step);
+    this.lifecycle = run.catch(() => {});
+    return run;
+  }
+
+  private async startNow(): Promise<void> {
+    if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
+    if (this.currentState !== 'stopped') return;
+    this.currentState = 'starting';
+    try {
+      await this.collector.start();
+      await this.alerting.start();
+    } catch (error) {
+      await this.collector.stop();
+      await this.alerting.stop();
+      this.currentState = 'stopped';
+      throw error;
+    }
+    for (const sab of this.rings()) closeRing(sab, false);
+    this.mainWriter.setClosed(false);
+    this.startedAt = Date.now();
+    if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
+    this.setPaused(false);
+    if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
+    this.currentState = 'running';
+    this.tick.start();
+    this.overhead.start();
+    this.emitSafe('start');
+  }
+
+  private async stopNow(): Promise<void> {
+    if (this.currentState !== 'running') return;
+    this.currentState = 'stopping';
+    this.stoppedAt = Date.now();
+    this.tick.stop();
+    if (this.runtime) {
+      this.faults.guard('runtime-sample', () => this.runtime!.sample());
+      this.runtime.stop();
+    }
+    this.main.flush();
+    for (const sab of this.rings()) closeRing(sab, true);
+    this.mainWriter.setClosed(true);
+    await this.collector.stop();
+    await this.alerting.stop();
+    // A change under verification on a stopping monitor could not be judged: roll it back now.
+    await this.optimizer.cancelAll();
+    this.overhead.stop();
+    await this.reports.close();
+    this.currentState = 'stopped';
+    this.emitSafe('stop');
+  }
+
+  /** Whether the monitor runs with its own sampling paused (see pause()). */
+  get paused(): boolean {
+    return this.pausedNow && this.running;
+  }
+
+  /**
+   * Pauses what the monitor samples by itself (system metrics, and the runtime's: event
+   * loop, GC, heap) while it keeps running: what the host records is still taken, stored,
+   * evaluated by alert rules and readable, and no record() throws because of a pause. It is
+   * what a front that does not own the monitor does when asked to stop it (an agent's
+   * stop_performance_monitoring on a monitor embedded in a service). resume() ends it, and
+   * so does a start() after a stop(). False when there was nothing to pause.
+   */
+  pause(): boolean {
+    if (!this.running || this.pausedNow) return false;
+    this.setPaused(true);
+    if (this.runtime) this.faults.guard('runtime-stop', () => this.runtime!.stop());
+    this.emitSafe('pause');
+    return true;
+  }
+
+  /** Ends a pause(): the monitor samples the system and the runtime again. */
+  resume(): boolean {
+    if (!this.paused) return false;
+    this.setPaused(false);
+    if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
+    this.tick.sampleRuntimeNext();
+    this.emitSafe('resume');
+    return true;
+  }
+
+  /** Records a sample by metric name and tags (repeated shapes are cheap; see metric()). */
+  record(name: string, value: number, tags?: Tags): void {
+    this.main.record(name, value, tags);
+  }
+
+  /** A bound handle: resolve a series once, then handle.record(value) costs a ring push. */
+  metric(name: string, tags?: Tags, options?: MetricOptions): MetricHandle {
+    return this.main.metric(name, tags, options);
+  }
+
+  /**
+   * Records many samples at once, all or nothing (errors name the sample: `samples[3].value`).
+   * A sample's `timestamp` may lie at most one collection interval in the past.
+   */
+  recordBatch(samples: readonly BatchSample[]): number {
+    return this.main.recordBatch(samples, this.options.collectionIntervalMs);
+  }
+
+  /**
+   * recordBatch for a batch in columns (see SampleColumns): the series once, then indexes,
+   * values and optional timestamps, without an object per sample. Same rules and errors.
+   */
+  recordColumns(columns: SampleColumns): number {
+    return this.main.recordColumns(columns, this.options.collectionIntervalMs);
+  }
+
+  /** Records a handled request: response_time, throughput and error_rate, tagged by endpoint. */
+  recordRequest(sample: RequestSample): void {
+    this.main.recordRequest(sample);
+  }
+
+  /** Declares a custom metric's kind and unit (undeclared names are distributions). */
+  define(definition: { name: string; kind: MetricKind; unit?: MetricUnit }): void {
+    if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('definition', 'must be an object', { value: definition });
+    this.registry.define(definition.name, definition.kind, definition.unit ?? '');
+  }
+
+  /**
+   * A handle for recording from other threads: post it to a worker (or pass it in a piscina
+   * task) and call attachProducer(handle) there. Each of up to `producerThreads` threads
+   * gets its own ring.
+   */
+  producer(): ProducerHandle {
+    const rings = allocateRings(this.options);
+    for (const sab of rings) closeRing(sab, !this.running);
+    this.handleRings.push(...rings);
+    // Collectors started from now on get them with their data; the running one by a call.
+    this.collector.updateData();
+    if (this.currentState === 'running' || this.currentState === 'starting') {
+      void this.collector.call((c) => c.addRings(rings), true).catch(() => {});
+    }
+    return {
+      type: 'perfwatch.producer',
+      key: `${this.id}:${++this.handleCount}`,
+      control: this.control,
+      registry: this.registryBuffers,
+      rings,
+      overflow: this.options.overflow,
+      stallMs: this.options.stallTimeoutMs,
+    };
+  }
+
+  /**
+   * Resolves when everything recorded on this thread so far is in the store. Worker threads
+   * flush their own producer first (producer.flush()) for their samples to be included.
+   */
+  async flush(): Promise<void> {
+    if (this.currentState !== 'running') return;
+    this.main.flush();
+    await this.collector.call((c) => c.flush(), true);
+  }
+
+  /**
+   * Adds an alert rule (see AlertRuleInputSchema for the fields and their limits). It applies
+   * to every series of the metric whose tags include the rule's, present and future; a metric
+   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating.
+   */
+  createAlertRule(rule: AlertRuleInput): Promise<AlertRule> {
+    return this.alerting.createRule(rule);
+  }
+
+  listAlertRules(): AlertRule[] {
+    return this.alerting.listRules();
+  }
+
+  /** Deletes a rule; its firing alerts resolve. False when there is no such rule. */
+  deleteAlertRule(id: string): Promise<boolean> {
+    return this.alerting.deleteRule(id);
+  }
+
+  /** Resolves a firing alert by hand (the way to close alerts of rules with autoResolve off). */
+  resolveAlert(fingerprint: string): Promise<boolean> {
+    return this.alerting.resolve(fingerprint);
+  }
+
+  /** Alerts by state (default: active, i.e. pending and firing) and severity. */
+  getAlerts(query?: AlertQuery): Alert[] {
+    return this.alerting.getAlerts(query);
+  }
+
+  /** Every transition of every alert, oldest first, optionally by time range and rule id. */
+  getAlertHistory(filter?: HistoryFilter): AlertTransition[] {
+    return this.alerting.getHistory(filter);
+  }
+
+  /** Every series with data: current value, totals and a summary of the recent window. */
+  getMetrics(query?: MetricQuery): MetricSnapshot[] {
+    return this.query.metrics(query);
+  }
+
+  /** Samples or buckets of one metric over a time range, downsampled to maxPoints. */
+  getMetricHistory(query: HistoryQuery): MetricHistory {
+    return this.history.read(query);
+  }
+
+  status(): MonitorStatus {
+    const live = {
+      state: this.currentState,
+      paused: this.paused,
+      startedAt: this.startedAt,
+      rings: this.rings(),
+      ratePerSecond: this.tick.ratePerSecond,
+      collectorInfo: this.tick.collectorInfo,
+      touchedBytes: this.touchedBytes(),
+    };
+    return monitorStatus(this.statusParts, live, Date.now());
+  }
+
+  /**
+   * Serves this monitor's MCP tools and resources over Streamable HTTP at
+   * `http://127.0.0.1:PORT/mcp`, so that an agent can reach the service it runs in. The
+   * monitor stays the service's: the tools can start it and pause its own sampling, not stop,
+   * replace or discard it. Without a token (option or PERFWATCH_TOKEN) the endpoint is
+   * read-only unless allowStateChanges, and only a loopback address may be bound; see
+   * ServeMcpOptions for the limits. Close the returned server to stop serving.
+   */
+  async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
+    const { serveMonitorMcp } = await import('../mcp/index.js');
+    return serveMonitorMcp(this, options);
+  }
+
+  /**
+   * A report over [from, to) (default: all data held, up to now), built in the report pool
+   * from the shared store: JSON (an object), or Markdown or one self-contained HTML file (a
+   * string). onProgress reports series done; an aborted signal cancels the task.
+   */
+  generateReport(options?: ReportOptions & { format?: 'json' }): Promise<PerformanceReport>;
+  generateReport(options: ReportOptions & { format: 'markdown' | 'html' }): Promise<string>;
+  generateReport(options?: ReportOptions): Promise<PerformanceReport | string>;
+  generateReport(options?: ReportOptions): Promise<PerformanceReport | string> {
+    return this.reports.generate(options);
+  }
+
+  /** The last report generated (as JSON), whatever format it was asked in. */
+  getLatestReport(): PerformanceReport | undefined {
+    return this.reports.latest();
+  }
+
+  /** Per-series baselines learned from the history held (built in the report pool). */
+  getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+    return this.reports.baselines(options);
+  }
+
+  /** Registers a knob for optimize(): how to read and set it, its range and step, and the metric it should improve. */
+  registerTunable(definition: TunableDefinition): void {
+    this.optimizer.register(definition);
+  }
+
+  unregisterTunable(name: string): boolean {
+    return this.optimizer.unregister(name);
+  }
+
+  /** Every registered tunable, the monitor's own included (perfwatch.*). */
+  getTunables(): Omit<Tunable, 'get' | 'set'>[] {
+    return this.optimizer.list();
+  }
+
+  /**
+   * Plans one step per tunable of `type`; with dryRun false (or autoApply) applies each,
+   * verifies its target over a window and rolls back what did not help.
+   */
+  optimize(options?: OptimizeOptions): Promise<OptimizationResult> {
+    return this.optimizer.optimize(options);
+  }
+
+  /**
+   * optimize() without the wait: plans, starts applying in the background (unless a dry
+   * run), and returns the run at once; read it with getOptimizationRun(runId).
+   */
+  startOptimization(options?: OptimizeOptions): OptimizationRun {
+    return this.optimizer.start(options);
+  }
+
+  /** A run's progress, result so far and state (running, done, cancelled, failed); the last 20 are kept. */
+  getOptimizationRun(runId: number): OptimizationRun | undefined {
+    return this.optimizer.run(runId);
+  }
+
+  /** Stops a run: the change being verified is rolled back; resolves with the run once stopped. */
+  cancelOptimization(runId: number): Promise<OptimizationRun | undefined> {
+    return this.optimizer.cancel(runId);
+  }
+
+  /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
+  getOptimizationLog(): OptimizationLogEntry[] {
+    return this.optimizer.getLog();
+  }
+
+  /** Changes the overhead budget while running (percent of one core, bytes). */
+  setOverheadBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
+    this.overhead.setBudget(budget);
+  }
+
+  /**
+   * Fault injection, for tests and drills: the collector throws, exits, hangs (inside), or is
+   * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
+   * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
+   * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
+   * ends it.
+   */
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' = 'collector'): Promise<void> {
+    if (actor === 'reports') {
+      if (fault !== 'hang') throw new InvalidArgumentError('fault', 'of the report pool can only be hang');
+      await this.reports.hang();
+      return;
+    }
+    const target = actor === 'alerts' ? this.alerting.actor : this.collector;
+    if (fault === 'kill') {
+      await target.kill();
+      return;
+    }
+    if (actor === 'alerts') {
+      if (fault === 'hang') throw new InvalidArgumentError('fault', 'hang is a collector fault');
+      await this.alerting.actor.call((a) => a.injectFault(fault));
+      return;
+    }
+    await this.collector.call((c) => c.injectFault(fault));
+  }
+
+  /** When the monitor watched: from its first start, to now while running or to when it stopped. */
+  private watched(): Watched {
+    return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
+  }
+
+  /** The main thread's ring, then those handed out by producer(). */
+  private rings(): SharedArrayBuffer[] {
+    return [this.mainRing, ...this.handleRings];
+  }
+
+  /** See MonitorStatus.memory.touchedBytes; the sketch pages' peak is what this thread has seen. */
+  private touchedBytes(): number {
+    this.sketchPagesPeak = Math.max(this.sketchPagesPeak, this.reader.layout.poolPages - this.reader.freePages());
+    return touchedSharedBytes(this.statusParts, this.rings(), this.sketchPagesPeak);
+  }
+
+  /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
+  private recordOwn(name: string, value: number): void {
+    if (!this.running) return;
+    try {
+      this.main.ownMetric(name).record(value);
+    } catch {
+      // stopped between the check and the record: the reading is dropped, not thrown
+    }
+  }
+
+  private collectorData(): CollectorData {
+    return {
+      control: this.control,
+      registry: this.registryBuffers,
+      store: this.store,
+      rings: this.rings(),
+      intervalMs: this.options.collectionIntervalMs,
+      system: this.options.system,
+    };
+  }
+
+  /** The pause flag, here and in shared memory (the collector skips system sampling while it is set). */
+  private setPaused(paused: boolean): void {
+    this.pausedNow = paused;
+    Atomics.store(this.ctl.i32, PAUSED, paused ? 1 : 0);
+  }
+
+  /** Emits without ever throwing into the caller: a listener's error becomes a warning. */
+  private emitSafe(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      process.emitWarning(`perfwatch: a '${event}' listener threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+export type { ActorExit };

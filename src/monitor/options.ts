@@ -1,0 +1,161 @@
+/**
+ * Monitor options: one zod schema, the single source of the option types, their defaults
+ * and their limits. The CLI's config file and the MCP tools validate against the same one.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { DEFAULT_STALL_MS } from '../engine/ring.js';
+import { OverheadOptionsSchema } from '../overhead/governor.js';
+
+const MiB = 1024 * 1024;
+
+const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
+
+function int(min: number, max: number, def: number, what = ''): z.ZodDefault<z.ZodNumber> {
+  const range = `must be an integer from ${min} to ${max}${what}`;
+  return z
+    .number({ error: `${range}` })
+    .int({ error: range })
+    .min(min, { error: range })
+    .max(max, { error: range })
+    .default(def);
+}
+
+function powerOfTwo(min: number, max: number, def: number) {
+  const range = `must be a power of two from ${min} to ${max}`;
+  return z
+    .number({ error: range })
+    .int({ error: range })
+    .min(min, { error: range })
+    .max(max, { error: range })
+    .refine(isPowerOfTwo, { error: range })
+    .default(def);
+}
+
+export const SystemOptionsSchema = z.strictObject({
+  /** Sample cpu_usage, memory_usage, disk_usage and network_io. */
+  enabled: z.boolean().default(true),
+  /** Filesystems for disk_usage; default: every mounted local filesystem, found with systeminformation. */
+  diskPaths: z.array(z.string().min(1).max(4096)).max(64).optional(),
+  /** Cadence of the calls that spawn processes (systeminformation fsSize, and the fallbacks off Linux). */
+  slowCadenceMs: int(5_000, 3_600_000, 60_000),
+});
+
+export const RuntimeOptionsSchema = z.strictObject({
+  /** Sample the host's event-loop lag, GC pauses, heap and rss on its main thread. */
+  enabled: z.boolean().default(true),
+  /**
+   * Period of the event-loop delay timer. Each period wakes an idle loop once: 50 ms costs
+   * about 0.1% of a core when idle, 20 ms about 0.4%. Stalls shorter than it are seen
+   * partly, longer ones fully.
+   */
+  eventLoopResolutionMs: int(1, 1000, 50),
+});
+
+const httpUrl = z
+  .string({ error: 'must be an http(s) URL' })
+  .max(2048, { error: 'must be at most 2048 characters' })
+  .refine(
+    (u) => {
+      try {
+        const p = new URL(u).protocol;
+        return p === 'http:' || p === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'must be an http(s) URL' },
+  );
+
+export const AlertOptionsSchema = z.strictObject({
+  /** URLs receiving the Alertmanager webhook payload (version 4) when an alert fires or resolves. */
+  webhooks: z
+    .array(z.union([httpUrl, z.strictObject({ url: httpUrl, headers: z.record(z.string(), z.string()).optional() })]), { error: 'must be an array of http(s) URLs' })
+    .max(16, { error: 'must list at most 16 webhooks' })
+    .default([]),
+  /** An Alertmanager to push alerts to (its /api/v2/alerts). */
+  alertmanagerUrl: httpUrl.optional(),
+  /** Firing alerts are re-sent to Alertmanager this often (it resolves alerts that stop arriving). */
+  alertmanagerResendMs: int(1_000, 3_600_000, 60_000),
+  /** A resolution is notified once it has held this long; a new firing meanwhile cancels it (flapping). */
+  resolveHoldMs: int(0, 3_600_000, 30_000),
+  /** Transitions kept in memory. */
+  historyLimit: int(100, 10_000_000, 100_000),
+  /** Notifications waiting per target; beyond it the oldest is dropped and counted. */
+  queueLimit: int(1, 100_000, 1_000),
+  timeoutMs: int(100, 60_000, 5_000),
+  maxAttempts: int(1, 20, 6),
+  retryBaseMs: int(10, 60_000, 500),
+  /** The address shown as the generator of notifications. */
+  externalUrl: z.string().max(2048).default('http://127.0.0.1/perfwatch'),
+});
+
+export const ReportsOptionsSchema = z.strictObject({
+  /** Threads of the report pool (a tunable: optimize() may change it). */
+  threads: int(1, 64, 1),
+  /** Default verification window of optimize(). */
+  verificationWindowMs: int(100, 3_600_000, 60_000, ' ms'),
+  /** A report or baseline task running longer fails (ReportTimeoutError) and its thread is replaced. */
+  timeoutMs: int(100, 3_600_000, 60_000, ' ms'),
+});
+
+export const MonitorOptionsSchema = z.strictObject({
+  /** Bucket width and system sampling period. */
+  collectionIntervalMs: int(1_000, 300_000, 1_000, ' ms'),
+  /** Cardinality limit: distinct series (name + tags). */
+  maxSeries: int(16, 1_000_000, 10_000),
+  maxTags: int(0, 64, 16),
+  maxTagValueLength: int(1, 4096, 128),
+  /** Samples per producer ring (12 bytes each). */
+  ringCapacity: powerOfTwo(1024, 1 << 26, 1 << 16),
+  /**
+   * What a full ring does (see OverflowPolicy in engine/ring.ts): 'wait' for the collector while it
+   * frees room, within a budget of the thread's time, then drop and count; 'drop' at once;
+   * 'block' as long as the collector frees room.
+   */
+  overflow: z.enum(['wait', 'drop', 'block'], { error: 'must be "wait", "drop" or "block"' }).default('wait'),
+  /**
+   * The longest a recording thread waits on a full ring whose collector frees nothing (dead,
+   * hung or being replaced); after it, samples drop at once (counted) until room appears.
+   */
+  stallTimeoutMs: int(1, 10_000, DEFAULT_STALL_MS, ' ms'),
+  /** Rings in a producer() handle: worker threads that can attach to one handle. */
+  producerThreads: int(1, 256, 16),
+  /** Recent raw samples kept per series. */
+  rawCapacity: powerOfTwo(16, 1 << 16, 256),
+  /** Closed buckets kept per series (300 × 1 s = 5 minutes). */
+  bucketCapacity: int(2, 1_000_000, 300),
+  /** One-minute rollups kept per series (360 = 6 hours). */
+  rollupCapacity: int(1, 1_000_000, 360),
+  /** Bytes for the sketches of closed buckets (older ones keep their stats, lose their shape). */
+  sketchLogBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  rollupLogBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  /** Bytes for the sketches of open buckets (2 KB pages, a few per active series). */
+  sketchPoolBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  system: SystemOptionsSchema.prefault({}),
+  runtime: RuntimeOptionsSchema.prefault({}),
+  alerts: AlertOptionsSchema.prefault({}),
+  /** The monitor's own CPU and memory budget, and the back-off when it is exceeded. */
+  overhead: OverheadOptionsSchema.prefault({}),
+  /** Report pool threads and optimize()'s default verification window. */
+  reports: ReportsOptionsSchema.prefault({}),
+});
+
+export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;
+export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
+
+export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {
+  const parsed = MonitorOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {});
+  const o = parsed.data;
+  const rollupMs = rollupIntervalMs(o.collectionIntervalMs);
+  if (o.bucketCapacity * o.collectionIntervalMs < 2 * rollupMs) {
+    throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}`, { value: o.bucketCapacity });
+  }
+  return o;
+}
+
+/** Rollups are one minute wide, or one interval when the interval is longer. */
+export function rollupIntervalMs(collectionIntervalMs: number): number {
+  return Math.max(60_000, collectionIntervalMs);
+}

@@ -1,0 +1,57 @@
+/**
+ * The monitor's own metrics that its parts record (the overhead governor, the report pool),
+ * defined with their kinds at construction, and its own knobs for optimize(): the report
+ * pool's threads and the system sampling cadence.
+ */
+import { availableParallelism } from 'node:os';
+import type { Registry } from '../engine/registry.js';
+import type { Optimizer } from '../optimizer/optimizer.js';
+import type { OverheadGovernor } from '../overhead/governor.js';
+import type { ReportService } from '../reports/service.js';
+import type { ResolvedOptions } from './options.js';
+
+const OWN_METRICS = [
+  { name: 'monitor_overhead_cpu', kind: 'gauge', unit: 'percent' },
+  { name: 'monitor_overhead_memory', kind: 'gauge', unit: 'bytes' },
+  { name: 'monitor_backoff_level', kind: 'gauge', unit: 'count' },
+  { name: 'monitor_report_ms', kind: 'distribution', unit: 'ms' },
+] as const;
+
+export function defineOwnMetrics(registry: Registry): void {
+  for (const m of OWN_METRICS) registry.define(m.name, m.kind, m.unit);
+}
+
+export function registerOwnTunables(optimizer: Optimizer, reports: ReportService, overhead: OverheadGovernor, o: ResolvedOptions): void {
+  optimizer.register(
+    {
+      name: 'perfwatch.report_threads',
+      type: 'concurrency',
+      get: () => reports.threads,
+      set: (n) => reports.setThreads(n),
+      min: 1,
+      max: Math.max(2, availableParallelism()),
+      step: 1,
+      target: 'monitor_report_ms',
+      goal: 'decrease',
+      description: 'Threads of the report pool; more serve concurrent reports, each costs a heap and two 3 MB sketches.',
+    },
+    true,
+  );
+  if (!o.system.enabled) return;
+  optimizer.register(
+    {
+      name: 'perfwatch.system_cadence_ms',
+      type: 'cpu',
+      get: () => overhead.baseCadenceMs,
+      set: (ms) => overhead.setBaseCadence(ms),
+      min: o.collectionIntervalMs,
+      max: o.collectionIntervalMs * 60,
+      step: o.collectionIntervalMs,
+      target: 'monitor_overhead_cpu',
+      goal: 'decrease',
+      prefer: 'up',
+      description: 'How often the collector samples system metrics (cpu, memory, disk, network); slower costs less CPU and shows less detail.',
+    },
+    true,
+  );
+}

@@ -1,0 +1,213 @@
+/**
+ * Current metrics: per series its value now and a summary of a recent window. A pure function
+ * of (registry, reader, time), as history.ts: the coordinator and the report pool answer
+ * the same way. A counter's value is its rate: per second over the time the window covers
+ * (analysis/watched.ts). A metric name that no series or definition has is an error naming the
+ * nearest known ones.
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import { unknownMetricError } from './names.js';
+import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import type { SeriesSnapshot, StoreReader } from '../engine/store/reader.js';
+import { WindowSketches } from '../analysis/window-sketches.js';
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
+
+export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
+
+export interface MetricQuery {
+  /** Only these metric names (default: all with data). */
+  names?: string[];
+  /** Only series whose tags include all of these. */
+  tags?: Record<string, string>;
+  /** The recent window summarised per series, in seconds (default 60). */
+  windowSeconds?: number;
+}
+
+export interface MetricWindow {
+  seconds: number;
+  count: number;
+  sum: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+  /** Sum per second over the time the window covers (a counter's rate); null when it covers none. */
+  rate: number | null;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface MetricSnapshot {
+  id: number;
+  name: string;
+  tags: CanonicalTags;
+  kind: MetricKind;
+  unit: MetricUnit;
+  /** Gauge: last value; counter: rate per second over the window; distribution: window mean. */
+  value: number | null;
+  last: number | null;
+  /** When the newest sample arrived (ms since the epoch). */
+  lastTimestamp: number | null;
+  totalCount: number;
+  totalSum: number;
+  window: MetricWindow;
+}
+
+export function tagMatch(tags: unknown, field = 'tags'): Record<string, string> | undefined {
+  if (tags === undefined || tags === null) return undefined;
+  if (typeof tags !== 'object' || Array.isArray(tags)) throw new InvalidArgumentError(field, 'must be an object of tag names to values', { value: tags });
+  return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)]));
+}
+
+function matches(tags: CanonicalTags, match: Record<string, string> | undefined): boolean {
+  if (!match) return true;
+  for (const k in match) if (tags[k] !== match[k]) return false;
+  return true;
+}
+
+const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** A series' window aggregate, and what it was computed from (see Query.window). */
+interface CachedWindow {
+  total: number;
+  buckets: number;
+  openStart: number;
+  firstBucket: number;
+  seconds: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  quantiles: number[];
+}
+
+export class Query {
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly acc: SketchAccumulator;
+  private readonly windows = new Map<number, CachedWindow>();
+  private readonly sketches: WindowSketches;
+  private readonly watched: () => Watched;
+
+  constructor(registry: Registry, reader: StoreReader, watched: () => Watched = () => ALWAYS_WATCHED, acc = new SketchAccumulator()) {
+    this.registry = registry;
+    this.reader = reader;
+    this.acc = acc;
+    this.sketches = new WindowSketches(reader);
+    this.watched = watched;
+  }
+
+  /** Every known metric name: defined (the built-in ones too) or recorded. */
+  knownNames(): string[] {
+    return this.registry.listNames().map((n) => n.name);
+  }
+
+  private checkName(name: string, field: string): void {
+    if (this.registry.lookupName(name) === undefined) throw unknownMetricError(field, name, this.knownNames());
+  }
+
+  metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    const seconds = query.windowSeconds ?? 60;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) {
+      throw new InvalidArgumentError('windowSeconds', 'must be a number from 1 to 86400', { value: seconds });
+    }
+    let names: Set<string> | undefined;
+    if (query.names !== undefined) {
+      if (!Array.isArray(query.names)) throw new InvalidArgumentError('names', 'must be an array of metric names', { value: query.names });
+      names = new Set(query.names.map((n, i) => validateName(n, `names[${i}]`)));
+    }
+    const match = tagMatch(query.tags);
+    const interval = this.reader.layout.intervalMs;
+    const from = now - seconds * 1000;
+    const spanStart = Math.ceil(from / interval) * interval;
+    const covered = coveredSeconds(spanStart, now, this.watched());
+    const out: MetricSnapshot[] = [];
+    const n = this.registry.seriesCount();
+    const seen = names && new Set<string>();
+    for (let id = 0; id < n; id++) {
+      const info = this.registry.info(id);
+      if (names && !names.has(info.name)) continue;
+      seen?.add(info.name);
+      if (!matches(info.tags, match)) continue;
+      const snap = this.reader.snapshot(id);
+      if (snap.totalCount === 0) continue;
+      const agg = this.window(id, snap, spanStart, seconds, from);
+      const [p50, p90, p95, p99] = agg.quantiles;
+      const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
+      const rate = covered === null ? null : agg.sum / covered;
+      out.push({
+        id,
+        name: info.name,
+        tags: info.tags,
+        kind: info.kind,
+        unit: info.unit,
+        value: info.kind === 'gauge' ? snap.lastValue : info.kind === 'counter' ? rate : orNull(mean),
+        last: snap.lastValue,
+        lastTimestamp: snap.lastTs,
+        totalCount: snap.totalCount,
+        totalSum: snap.totalSum,
+        window: {
+          seconds,
+          count: agg.count,
+          sum: agg.sum,
+          mean: orNull(mean),
+          min: orNull(agg.min),
+          max: orNull(agg.max),
+          rate,
+          p50: orNull(p50!),
+          p90: orNull(p90!),
+          p95: orNull(p95!),
+          p99: orNull(p99!),
+        },
+      });
+    }
+    // A name asked for that no series has: known (defined, no data yet) or an error.
+    if (seen && seen.size < names!.size) query.names!.forEach((name, i) => seen.has(name) || this.checkName(name, `names[${i}]`));
+    return out;
+  }
+
+  /**
+   * The aggregate and quantiles of a series' window: the buckets starting at or after
+   * firstBucket, and the open one. They change only when a sample is applied (the total
+   * grows), a bucket closes (the ring's head moves) or the window passes a bucket start, so
+   * a poll that finds none of these reuses the last answer. Otherwise the quantiles come from
+   * the window's histogram kept between reads (WindowSketches), or, when the bucket ring does
+   * not reach back far enough, from merging the window's sketches. The key is read before
+   * the aggregate: a sample applied while it is computed makes the next poll compute it again.
+   */
+  private window(id: number, snap: SeriesSnapshot, firstBucket: number, seconds: number, from: number): CachedWindow {
+    const { totalCount: total, openStart } = snap;
+    const buckets = this.reader.bucketCount(id, 1);
+    const hit = this.windows.get(id);
+    if (hit !== undefined && hit.total === total && hit.buckets === buckets && hit.openStart === openStart && hit.firstBucket === firstBucket && hit.seconds === seconds) return hit;
+    const quantiles = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
+    let agg: { count: number; sum: number; min: number; max: number } | undefined = this.sketches.read(id, seconds * 1000, firstBucket, snap, QUANTILES, quantiles);
+    if (agg === undefined) {
+      agg = this.reader.aggregate(id, from, Infinity, this.acc);
+      this.acc.quantiles(QUANTILES).forEach((q, i) => (quantiles[i] = q));
+    }
+    const entry: CachedWindow = {
+      total,
+      buckets,
+      openStart,
+      firstBucket,
+      seconds,
+      count: agg.count,
+      sum: agg.sum,
+      min: agg.min,
+      max: agg.max,
+      quantiles: quantiles.map((q) => clamp(q, agg.min, agg.max)),
+    };
+    this.windows.set(id, entry);
+    return entry;
+  }
+}
+
+/** A sketch estimate never lies outside the exact min and max that the bucket stats hold. */
+export function clamp(q: number, min: number, max: number): number {
+  return q < min ? min : q > max ? max : q;
+}

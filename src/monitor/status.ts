@@ -1,0 +1,202 @@
+/**
+ * What status() answers: the monitor's state, ingestion, collector, memory, alerting,
+ * overhead and faults, read from the parts the monitor owns and from shared memory (the
+ * collector's cells of the control block), so that it is current without a round trip to
+ * any actor.
+ */
+import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
+import type { ActorState, Supervisor } from '../actors/supervisor.js';
+import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
+import { BAD_SAMPLES, CLOCK, INGESTED, OWN_FAULTS, SKETCH_OVERFLOW, STARTED_AT, type ControlViews } from '../engine/control.js';
+import { collectorLag } from '../engine/pending-clock.js';
+import { OWN_SERIES, type Registry } from '../engine/registry.js';
+import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { storeBytes, type StoreBuffers } from '../engine/store/layout.js';
+import { touchedBytes } from '../engine/store/usage.js';
+import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
+import type { DropReport, DropWatch } from './drops.js';
+import type { FaultStatus, Faults } from './faults.js';
+import type { ResolvedOptions } from './options.js';
+
+export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
+
+export interface RingStatus extends RingStats {
+  owner: 'main' | 'worker';
+}
+
+export interface MonitorStatus {
+  state: MonitorState;
+  running: boolean;
+  /** Running with its own sampling paused (pause()). */
+  paused: boolean;
+  startedAt: number | null;
+  uptimeMs: number;
+  collectionIntervalMs: number;
+  /** The application's series against maxSeries; the monitor's own are counted apart. */
+  series: { count: number; limit: number; own: { count: number; limit: number } };
+  ingestion: {
+    /** Samples applied to the store since the monitor was created. */
+    ingested: number;
+    /** Samples per second over the last few seconds while running; null when stopped. */
+    ratePerSecond: number | null;
+    dropped: number;
+    /** The latest collection interval with drops (the 'drops' event's report), or null. */
+    lastDrops: DropReport | null;
+    /** Samples whose series id was unknown (should stay 0). */
+    badSamples: number;
+    /** Samples published and waiting in rings. */
+    pending: number;
+    overflow: OverflowPolicy;
+    stallTimeoutMs: number;
+    rings: RingStatus[];
+  };
+  collector: {
+    state: ActorState;
+    restarts: number;
+    lastExit: { code: number; message: string | null } | null;
+    /**
+     * Read from shared memory, so current even while this thread has not yet heard of a
+     * replacement: the age of the running collector's last beat, and when it started.
+     */
+    heartbeatAgeMs: number | null;
+    startedAt: number | null;
+    /**
+     * How long the oldest sample waiting in a ring has waited (0 when none waits): since the
+     * collector first saw it published, or, for one published after its last pass, since
+     * that pass (or the doorbell or quiet publish that announced it).
+     */
+    lagMs: number;
+    openSeries: number | null;
+    freeSketchPages: number;
+    sketchOverflow: number;
+  };
+  memory: {
+    /**
+     * Shared memory written so far: the store's pages that data reached, the rings, the
+     * registry and the control block. What the monitor's buffers add to the resident size.
+     */
+    touchedBytes: number;
+    /**
+     * Address space the buffers reserve, by configuration: not memory in use (a page costs
+     * memory once written). Of which the series store, the registry and the rings.
+     */
+    addressSpaceBytes: number;
+    storeBytes: number;
+    registryBytes: number;
+    ringBytes: number;
+  };
+  system: SystemInfo | null;
+  alerts: AlertingStatus & { heartbeatAgeMs: number | null };
+  /** The monitor's own CPU and memory against its budget, and the back-off in effect. */
+  overhead: OverheadStatus;
+  /** Errors of the monitor's own work, caught and counted by kind (never thrown into the host). */
+  faults: FaultStatus;
+}
+
+/** The parts status() reads that live as long as the monitor. */
+export interface StatusParts {
+  options: ResolvedOptions;
+  control: SharedArrayBuffer;
+  ctl: ControlViews;
+  store: StoreBuffers;
+  registry: Registry;
+  reader: StoreReader;
+  collector: Supervisor<CollectorApi>;
+  alerting: Alerting;
+  overhead: OverheadGovernor;
+  faults: Faults;
+  drops: DropWatch;
+}
+
+/** What changes as the monitor runs. */
+export interface LiveState {
+  state: MonitorState;
+  paused: boolean;
+  startedAt: number | null;
+  /** The main thread's ring first, then those of producer() handles. */
+  rings: readonly SharedArrayBuffer[];
+  ratePerSecond: number;
+  collectorInfo: CollectorInfo | undefined;
+  touchedBytes: number;
+}
+
+/** The rings' headers, the main thread's first. */
+export function ringStatuses(rings: readonly SharedArrayBuffer[]): RingStatus[] {
+  return rings.map((sab, i) => ({ owner: i === 0 ? 'main' : 'worker', ...ringStats(sab) }));
+}
+
+export function ringBytes(rings: readonly SharedArrayBuffer[]): number {
+  return rings.reduce((a, r) => a + r.byteLength, 0);
+}
+
+/**
+ * See MonitorStatus.memory.touchedBytes: the store's pages written, for a sketch pool whose
+ * peak use is `sketchPagesPeak` pages, and the other buffers whole.
+ */
+export function touchedSharedBytes(p: Pick<StatusParts, 'reader' | 'registry' | 'control'>, rings: readonly SharedArrayBuffer[], sketchPagesPeak: number): number {
+  return touchedBytes(p.reader, p.registry.seriesCount(), sketchPagesPeak) + p.registry.bytes() + ringBytes(rings) + p.control.byteLength;
+}
+
+export function monitorStatus(p: StatusParts, live: LiveState, now: number): MonitorStatus {
+  const running = live.state === 'running';
+  const rings = ringStatuses(live.rings);
+  const clock = p.ctl.f64[CLOCK]!;
+  const c = p.collector;
+  const store = storeBytes(p.store);
+  const ringsBytes = ringBytes(live.rings);
+  const pending = rings.reduce((a, r) => a + r.fill, 0);
+  return {
+    state: live.state,
+    running,
+    paused: live.paused,
+    startedAt: live.startedAt,
+    uptimeMs: live.startedAt && running ? now - live.startedAt : 0,
+    collectionIntervalMs: p.options.collectionIntervalMs,
+    series: { count: p.registry.applicationSeriesCount(), limit: p.options.maxSeries, own: { count: p.registry.ownSeriesCount(), limit: OWN_SERIES } },
+    ingestion: {
+      ingested: p.ctl.f64[INGESTED]!,
+      ratePerSecond: running ? live.ratePerSecond : null,
+      dropped: rings.reduce((a, r) => a + r.dropped, 0),
+      lastDrops: p.drops.last,
+      badSamples: p.ctl.f64[BAD_SAMPLES]!,
+      pending,
+      overflow: p.options.overflow,
+      stallTimeoutMs: p.options.stallTimeoutMs,
+      rings: rings.filter((r) => r.owner === 'main' || r.claimedBy !== 0),
+    },
+    collector: {
+      state: c.state,
+      restarts: c.restarts,
+      lastExit: c.lastExit ? { code: c.lastExit.code, message: c.lastExit.error?.message ?? null } : null,
+      heartbeatAgeMs: clock > 0 && running ? Math.max(0, now - clock) : null,
+      startedAt: running ? p.ctl.f64[STARTED_AT]! : null,
+      lagMs: collectorLag(p.ctl, now, pending),
+      openSeries: live.collectorInfo?.openSeries ?? null,
+      freeSketchPages: p.reader.freePages(),
+      sketchOverflow: p.ctl.f64[SKETCH_OVERFLOW]!,
+    },
+    memory: {
+      touchedBytes: live.touchedBytes,
+      addressSpaceBytes: store + p.registry.bytes() + ringsBytes + p.control.byteLength,
+      storeBytes: store,
+      registryBytes: p.registry.bytes(),
+      ringBytes: ringsBytes,
+    },
+    system: live.collectorInfo?.system ?? null,
+    alerts: { ...p.alerting.status(), heartbeatAgeMs: p.alerting.heartbeatAge(now) },
+    overhead: p.overhead.status(),
+    faults: faultStatus(p),
+  };
+}
+
+/** This thread's faults, with the collector's own readings it could not record. */
+function faultStatus(p: StatusParts): FaultStatus {
+  const status = p.faults.status();
+  const own = p.ctl.f64[OWN_FAULTS]!;
+  if (own > 0) {
+    status.byKind['collector-own-reading'] = { count: own, lastMessage: "a reading of the monitor's own could not be registered (see the collector)", lastAt: 0 };
+    status.total += own;
+  }
+  return status;
+}

@@ -1,0 +1,126 @@
+/**
+ * The monitor's work on the host's main thread, once a second just before the collector's
+ * bucket boundary: runtime samples (every interval), the ingestion rate, the drop report
+ * (every interval), and now and then the collector's info for status(). The runtime samples
+ * are published without waking the collector: it wakes for the boundary a few ms later
+ * anyway, and an idle monitor then costs one collector wake-up per interval. The time of that
+ * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
+ * not here: the watchdog thread does it, so a busy or blocked main thread delays nothing.
+ */
+import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
+import type { Supervisor } from '../actors/supervisor.js';
+import { INGESTED, QUIET_AT, type ControlViews } from '../engine/control.js';
+import type { RingWriter } from '../engine/ring.js';
+import type { OverheadGovernor } from '../overhead/governor.js';
+import type { DropWatch } from './drops.js';
+import type { Faults } from './faults.js';
+import type { RuntimeSampler } from './runtime.js';
+import { ringStatuses } from './status.js';
+
+const TICK_MS = 1_000;
+/** The tick runs this long before each whole second, where bucket boundaries fall. */
+const TICK_LEAD_MS = 15;
+/** The collector's info is asked for every this many ticks. */
+const INFO_EVERY = 5;
+
+function nextTickDelay(now: number): number {
+  const delay = TICK_MS - (now % TICK_MS) - TICK_LEAD_MS;
+  return delay > TICK_MS / 4 ? delay : delay + TICK_MS;
+}
+
+export interface TickDeps {
+  intervalMs: number;
+  ctl: ControlViews;
+  /** The main thread's ring. */
+  mainWriter: RingWriter;
+  runtime: RuntimeSampler | undefined;
+  faults: Faults;
+  drops: DropWatch;
+  collector: Supervisor<CollectorApi>;
+  overhead: OverheadGovernor;
+  /** The main thread's ring, then those of producer() handles. */
+  rings(): SharedArrayBuffer[];
+  running(): boolean;
+  emit(event: string, ...args: unknown[]): void;
+}
+
+export class Tick {
+  private readonly deps: TickDeps;
+  private timer: NodeJS.Timeout | undefined;
+  private nextRuntimeSample = 0;
+  private nextDropCheck = 0;
+  private count = 0;
+  private rate = { at: 0, ingested: 0, perSecond: 0 };
+  private info: CollectorInfo | undefined;
+
+  constructor(deps: TickDeps) {
+    this.deps = deps;
+  }
+
+  /** Samples per second over the last few seconds. */
+  get ratePerSecond(): number {
+    return this.rate.perSecond;
+  }
+
+  /** The collector's info as last asked for, undefined before the first answer. */
+  get collectorInfo(): CollectorInfo | undefined {
+    return this.info;
+  }
+
+  /** Starts ticking on a running monitor: the first tick now. */
+  start(): void {
+    const now = Date.now();
+    this.rate = { at: now, ingested: this.deps.ctl.f64[INGESTED]!, perSecond: 0 };
+    this.nextRuntimeSample = 0;
+    this.nextDropCheck = now + this.deps.intervalMs;
+    this.onTick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The next tick samples the runtime (after a pause ends). */
+  sampleRuntimeNext(): void {
+    this.nextRuntimeSample = 0;
+  }
+
+  private onTick(): void {
+    if (!this.deps.running()) return;
+    const busyFrom = performance.now();
+    const now = Date.now();
+    this.timer = setTimeout(() => this.onTick(), nextTickDelay(now));
+    this.timer.unref();
+    this.deps.faults.guard('tick', () => this.work(now));
+    this.deps.overhead.mainBusy(performance.now() - busyFrom);
+  }
+
+  private work(now: number): void {
+    const { ctl, mainWriter, runtime, faults, collector } = this.deps;
+    if (runtime && now >= this.nextRuntimeSample) {
+      this.nextRuntimeSample = now + this.deps.intervalMs - TICK_MS / 2;
+      const quiet = mainWriter.unpublished() === 0;
+      faults.guard('runtime-sample', () => runtime.sample());
+      if (quiet) ctl.f64[QUIET_AT] = Date.now();
+      mainWriter.publish(!quiet);
+    }
+    const ingested = ctl.f64[INGESTED]!;
+    if (now - this.rate.at >= 2_000) {
+      this.rate = { at: now, ingested, perSecond: ((ingested - this.rate.ingested) * 1000) / (now - this.rate.at) };
+    }
+    if (now >= this.nextDropCheck) {
+      this.nextDropCheck = now + this.deps.intervalMs - TICK_MS / 2;
+      const report = this.deps.drops.check(ringStatuses(this.deps.rings()), now);
+      if (report) this.deps.emit('drops', report);
+    }
+    if (collector.state === 'running' && this.count++ % INFO_EVERY === 0) {
+      collector
+        .call((c) => c.info())
+        .then((info) => {
+          this.info = info;
+        })
+        .catch(() => {});
+    }
+  }
+}

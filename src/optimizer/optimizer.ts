@@ -1,0 +1,362 @@
+/**
+ * The optimisation engine: plans one step per tunable (hill climbing on its target metric),
+ * and on request applies each step alone, watches the target over a verification window
+ * against the window before the change, keeps it when the target improved by at least
+ * `minImprovement` and rolls it back otherwise. A setter that throws, or leaves the knob out
+ * of its range or at another value than asked, is rolled back at once. Every plan, change,
+ * verification, keep and rollback is appended to the audit log.
+ *
+ * Direction: a knob continues in the direction that last helped; a direction that did not
+ * help from a value is not tried again from that value; with both tried, the knob is at a
+ * local optimum and the plan says so.
+ *
+ * Runs: applying takes a verification window per step (a minute by default), so a run is
+ * started (start()), answers at once with its plan, and goes on by itself; run(id) reads its
+ * progress and outcome, cancel(id) stops it (the step being verified is rolled back).
+ * optimize() is start() and a wait for the end.
+ */
+import { InvalidArgumentError, OptimizationBusyError, ReportAbortedError, toInvalidArgument } from '../errors.js';
+import { parseTunable, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition } from './tunables.js';
+import { OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
+
+export interface OptimizerDeps {
+  measure(tunable: Tunable, from: number, to: number): TargetReading;
+  /** Makes what the host recorded so far visible to measure(). */
+  flush(): Promise<void>;
+  verificationWindowMs: () => number;
+  /** Facts about knobs that cannot change at runtime, repeated in every result. */
+  notes: () => string[];
+}
+
+const LOG_LIMIT = 1000;
+/** Finished runs kept for run(id); a running one is always kept. */
+const RUNS_KEPT = 20;
+const fmt = (x: number): string => String(Number(x.toPrecision(4)));
+
+interface Memory {
+  /** The value these notes are about; a knob moved by someone else starts afresh. */
+  value: number;
+  failed: Set<'up' | 'down'>;
+  helped?: 'up' | 'down';
+}
+
+export class Optimizer {
+  private readonly deps: OptimizerDeps;
+  private readonly tunables = new Map<string, Tunable>();
+  private readonly memory = new Map<string, Memory>();
+  private readonly log: OptimizationLogEntry[] = [];
+  private seq = 0;
+  private runCount = 0;
+  private readonly runs = new Map<number, { status: OptimizationRun; abort: AbortController; done: Promise<OptimizationRun> }>();
+  /** The run applying changes, if any: one at a time, so that each change is verified alone. */
+  private applying: number | undefined;
+
+  constructor(deps: OptimizerDeps) {
+    this.deps = deps;
+  }
+
+  register(definition: TunableDefinition, builtin = false): void {
+    const t = parseTunable(definition, builtin);
+    if (this.tunables.has(t.name)) throw new InvalidArgumentError('tunable.name', `"${t.name}" is already registered`);
+    this.tunables.set(t.name, t);
+  }
+
+  unregister(name: string): boolean {
+    this.memory.delete(name);
+    return this.tunables.delete(name);
+  }
+
+  list(): Omit<Tunable, 'get' | 'set'>[] {
+    return [...this.tunables.values()].map(({ get: _g, set: _s, ...rest }) => rest);
+  }
+
+  getLog(): OptimizationLogEntry[] {
+    return this.log.map((e) => ({ ...e, ...(e.details ? { details: { ...e.details } } : {}) }));
+  }
+
+  /**
+   * Plans, and unless it is a dry run starts applying in the background: answers at once
+   * with the run as it stands (a dry run's is done). Validation and busy errors throw here.
+   */
+  start(input?: OptimizeOptions): OptimizationRun {
+    const parsed = OptimizeOptionsSchema.safeParse(input ?? {});
+    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+    const o = parsed.data;
+    if (o.autoApply && o.dryRun === true) throw new InvalidArgumentError('autoApply', 'cannot be true with dryRun true: a dry run changes nothing');
+    const dryRun = o.dryRun ?? !o.autoApply;
+    const windowMs = o.verificationWindowMs ?? this.deps.verificationWindowMs();
+    if (!dryRun && this.applying !== undefined) throw new OptimizationBusyError(this.applying);
+    const runId = ++this.runCount;
+    const status: OptimizationRun = {
+      runId, type: o.type, dryRun, autoApply: o.autoApply, verificationWindowMs: windowMs, plan: [], skipped: [], applied: [], notes: this.deps.notes(),
+      state: 'running', startedAt: Date.now(), finishedAt: null, current: null, error: null,
+    };
+    const knobs = [...this.tunables.values()].filter((t) => o.type === 'all' || t.type === o.type);
+    if (knobs.length === 0) status.notes.push(this.noKnobsNote(o.type));
+    for (const t of knobs) {
+      const step = this.planStep(t, windowMs, runId, status);
+      if (step) status.plan.push(step);
+    }
+    const abort = new AbortController();
+    o.signal?.addEventListener('abort', () => abort.abort(), { once: true });
+    let done: Promise<OptimizationRun>;
+    if (dryRun || status.plan.length === 0) {
+      status.state = 'done';
+      status.finishedAt = Date.now();
+      done = Promise.resolve(status);
+    } else {
+      this.applying = runId;
+      done = this.applyPlan(status, o.maxSteps, o.minImprovement, abort.signal).finally(() => {
+        this.applying = undefined;
+      });
+    }
+    this.runs.set(runId, { status, abort, done });
+    this.forgetOldRuns();
+    return copyRun(status);
+  }
+
+  /** Plans and (unless a dry run) applies, resolving when the run ends. */
+  async optimize(input?: OptimizeOptions): Promise<OptimizationResult> {
+    const { runId } = this.start(input);
+    const run = await this.runs.get(runId)!.done;
+    const { state: _s, startedAt: _a, finishedAt: _f, current: _c, error: _e, ...result } = copyRun(run);
+    return result;
+  }
+
+  /** A run as it stands (a copy), or undefined when there is no such run (or it was forgotten). */
+  run(runId: number): OptimizationRun | undefined {
+    const run = this.runs.get(runId);
+    return run ? copyRun(run.status) : undefined;
+  }
+
+  /** Ids of the runs kept, newest last. */
+  runIds(): number[] {
+    return [...this.runs.keys()];
+  }
+
+  /**
+   * Stops a run: the step being verified is rolled back, the steps after it are not tried.
+   * Resolves with the run once it has stopped; a run already over is returned as it is.
+   */
+  async cancel(runId: number): Promise<OptimizationRun | undefined> {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    run.abort.abort();
+    return copyRun(await run.done);
+  }
+
+  /** Cancels every running run and waits for their rollbacks (the monitor is stopping). */
+  async cancelAll(): Promise<void> {
+    await Promise.all([...this.runs.keys()].filter((id) => this.runs.get(id)!.status.state === 'running').map((id) => this.cancel(id)));
+  }
+
+  private async applyPlan(status: OptimizationRun, maxSteps: number, minImprovement: number, signal: AbortSignal): Promise<OptimizationRun> {
+    const runId = status.runId;
+    try {
+      for (const first of [...status.plan]) {
+        let step: PlanStep | undefined = first;
+        for (let i = 0; step && i < maxSteps; i++) {
+          if (signal.aborted) break;
+          const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          status.applied.push(change);
+          if (!status.autoApply || change.outcome !== 'kept') break;
+          step = this.planStep(this.tunables.get(step.knob)!, status.verificationWindowMs, runId, status);
+          if (step) status.plan.push(step);
+        }
+      }
+      status.state = signal.aborted ? 'cancelled' : 'done';
+    } catch (error) {
+      status.state = 'failed';
+      status.error = error instanceof Error ? error.message : String(error);
+      this.append({ runId, kind: 'error', message: `the run stopped: ${status.error}` });
+    }
+    if (status.state === 'cancelled') {
+      for (const s of status.plan) if (!status.applied.some((a) => a.knob === s.knob && a.to === s.to)) status.skipped.push({ knob: s.knob, reason: `not applied: the run was cancelled before it (${fmt(s.from)} → ${fmt(s.to)})` });
+    }
+    status.current = null;
+    status.finishedAt = Date.now();
+    return status;
+  }
+
+  /** What to do when no knob of `type` exists: only the service's code can register one. */
+  private noKnobsNote(type: OptimizationType): string {
+    const registered = [...this.tunables.values()].map((t) => `${t.name} (${t.type})`);
+    return `No tunable of type ${type} is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type${type === 'all' ? '' : `: '${type}'`}, get, set, min, max, step, target }). Registered now: ${registered.length ? registered.join(', ') : 'none'}.`;
+  }
+
+  private forgetOldRuns(): void {
+    for (const [id, run] of this.runs) {
+      if (this.runs.size <= RUNS_KEPT) break;
+      if (run.status.state !== 'running') this.runs.delete(id);
+    }
+  }
+
+  private append(entry: Omit<OptimizationLogEntry, 'seq' | 'at'>): void {
+    this.log.push({ seq: ++this.seq, at: Date.now(), ...entry });
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+  }
+
+  private skip(t: Tunable, reason: string, runId: number, result: OptimizationResult): undefined {
+    result.skipped.push({ knob: t.name, reason });
+    this.append({ runId, kind: 'skip', knob: t.name, message: reason });
+    return undefined;
+  }
+
+  private planStep(t: Tunable, windowMs: number, runId: number, result: OptimizationResult): PlanStep | undefined {
+    let from: number;
+    try {
+      from = t.get();
+    } catch (error) {
+      return this.skip(t, `get() threw: ${error instanceof Error ? error.message : String(error)}`, runId, result);
+    }
+    if (!Number.isFinite(from)) return this.skip(t, `get() returned ${from}, not a finite number`, runId, result);
+    let mem = this.memory.get(t.name);
+    if (!mem || mem.value !== from) {
+      mem = { value: from, failed: new Set(), ...(mem?.helped ? { helped: mem.helped } : {}) };
+      this.memory.set(t.name, mem);
+    }
+    const first = mem.helped ?? t.prefer;
+    const order: ('up' | 'down')[] = [first, first === 'up' ? 'down' : 'up'];
+    let direction: 'up' | 'down' | undefined;
+    let to = from;
+    for (const d of order) {
+      if (mem.failed.has(d)) continue;
+      const next = Math.min(t.max, Math.max(t.min, d === 'up' ? from + t.step : from - t.step));
+      if (next === from) continue;
+      direction = d;
+      to = next;
+      break;
+    }
+    if (!direction) {
+      return this.skip(t, mem.failed.size === 2 ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}` : `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}]) and the other direction did not help`, runId, result);
+    }
+    const now = Date.now();
+    const reading = this.deps.measure(t, now - windowMs, now);
+    if (reading.count === 0) return this.skip(t, `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`, runId, result);
+    const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
+    const step: PlanStep = {
+      knob: t.name,
+      type: t.type,
+      from,
+      to,
+      direction,
+      target: t.target,
+      goal: t.goal,
+      baseline: { value: reading.value, count: reading.count, from: now - windowMs, to: now, source: reading.source },
+      why: `${t.target} averaged ${fmt(reading.value)} over the last ${windowMs} ms (${reading.count} samples) and should ${t.goal}; ${reason}.`,
+      expectedEffect: `${t.target} to ${t.goal} from ${fmt(reading.value)}; the change is kept only if it improves by at least the minimum over a ${windowMs} ms verification window, else rolled back to ${fmt(from)}.`,
+    };
+    this.append({ runId, kind: 'plan', knob: t.name, from, to, message: step.why, details: { baseline: reading.value, samples: reading.count } });
+    return step;
+  }
+
+  private async apply(t: Tunable, step: PlanStep, run: OptimizationRun, minImprovement: number, signal: AbortSignal): Promise<AppliedChange> {
+    const { runId, verificationWindowMs: windowMs } = run;
+    const mem = this.memory.get(t.name)!;
+    const before = step.baseline.value;
+    const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', target: t.target, before, after: null, improvement: null, reason: '' };
+    const fail = async (reason: string, outcome: AppliedChange['outcome'] = 'failed'): Promise<AppliedChange> => {
+      run.current = null;
+      change.outcome = outcome;
+      change.reason = await this.rollback(t, step, reason, runId);
+      mem.failed.add(step.direction);
+      return change;
+    };
+    this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}` });
+    run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: Date.now() + windowMs };
+    let returned: unknown;
+    try {
+      returned = await t.set(step.to);
+    } catch (error) {
+      return fail(`set(${fmt(step.to)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const out = this.outOfRange(t, returned, step.to);
+    if (out) return fail(out);
+    const changedAt = Date.now();
+    run.current.verifyUntil = changedAt + windowMs;
+    try {
+      await sleep(windowMs, signal);
+    } catch {
+      return fail(`cancelled after ${fmt((Date.now() - changedAt) / 1000)} s of the ${fmt(windowMs / 1000)} s verification window, before ${t.target} could be judged`, 'rolled-back');
+    }
+    run.current = null;
+    await this.deps.flush().catch(() => {});
+    const reading = this.deps.measure(t, changedAt, Date.now());
+    if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back');
+    const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
+    const improvement = before !== 0 ? delta / Math.abs(before) : delta > 0 ? Infinity : delta < 0 ? -Infinity : 0;
+    change.after = reading.value;
+    change.improvement = Number.isFinite(improvement) ? improvement : null;
+    this.append({ runId, kind: 'verify', knob: t.name, from: step.from, to: step.to, message: `${t.target} ${fmt(before)} before, ${fmt(reading.value)} after (${fmt(improvement * 100)}% better)`, details: { before, after: reading.value, improvement, samples: reading.count } });
+    if (improvement >= minImprovement && improvement > 0) {
+      change.outcome = 'kept';
+      change.reason = `${t.target} improved ${fmt(improvement * 100)}% (${fmt(before)} → ${fmt(reading.value)})`;
+      mem.value = step.to;
+      mem.failed.clear();
+      mem.helped = step.direction;
+      this.append({ runId, kind: 'keep', knob: t.name, from: step.from, to: step.to, message: change.reason });
+      return change;
+    }
+    const why = improvement < -minImprovement ? `${t.target} got worse by ${fmt(-improvement * 100)}% (${fmt(before)} → ${fmt(reading.value)})` : `no measurable improvement of ${t.target} (${fmt(improvement * 100)}%, needed ${fmt(minImprovement * 100)}%)`;
+    if (mem.helped === step.direction) delete mem.helped;
+    return fail(why, 'rolled-back');
+  }
+
+  /** Why the knob is not where it was asked to go, or undefined when it is. */
+  private outOfRange(t: Tunable, returned: unknown, wanted: number): string | undefined {
+    if (typeof returned === 'number' && (!Number.isFinite(returned) || returned < t.min || returned > t.max)) {
+      return `set(${fmt(wanted)}) returned ${returned}, outside [${fmt(t.min)}, ${fmt(t.max)}]`;
+    }
+    let actual: number;
+    try {
+      actual = t.get();
+    } catch (error) {
+      return `get() threw after set: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    if (!Number.isFinite(actual) || actual < t.min || actual > t.max) return `after set(${fmt(wanted)}) the knob reads ${actual}, outside [${fmt(t.min)}, ${fmt(t.max)}]`;
+    if (Math.abs(actual - wanted) > t.step / 2) return `set(${fmt(wanted)}) left the knob at ${fmt(actual)}`;
+    return undefined;
+  }
+
+  /** Puts the knob back and says how that went; returns the reason with the rollback's outcome. */
+  private async rollback(t: Tunable, step: PlanStep, reason: string, runId: number): Promise<string> {
+    try {
+      await t.set(step.from);
+      const now = t.get();
+      if (Math.abs(now - step.from) > t.step / 2) throw new Error(`the knob reads ${now} after set(${step.from})`);
+      this.append({ runId, kind: 'rollback', knob: t.name, from: step.to, to: step.from, message: `rolled back to ${fmt(step.from)}: ${reason}` });
+      return reason;
+    } catch (error) {
+      const message = `rollback of ${t.name} to ${fmt(step.from)} failed: ${error instanceof Error ? error.message : String(error)} (after: ${reason})`;
+      this.append({ runId, kind: 'error', knob: t.name, from: step.to, to: step.from, message });
+      return message;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new ReportAbortedError('optimize() was cancelled'));
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new ReportAbortedError('optimize() was cancelled'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A deep enough copy for a caller to keep: the run goes on changing its own. */
+function copyRun(r: OptimizationRun): OptimizationRun {
+  return {
+    ...r,
+    plan: r.plan.map((s) => ({ ...s, baseline: { ...s.baseline } })),
+    skipped: r.skipped.map((s) => ({ ...s })),
+    applied: r.applied.map((a) => ({ ...a })),
+    notes: [...r.notes],
+    current: r.current ? { ...r.current } : null,
+  };
+}

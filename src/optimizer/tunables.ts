@@ -1,0 +1,150 @@
+/**
+ * Tunables: knobs the application (and the monitor itself) registers for the optimisation
+ * engine, each naming the metric it should improve and which way is better. The schema is
+ * the single source of the definition's type and limits.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { validateName, type Registry, type Tags } from '../engine/registry.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { kindMean } from '../analysis/stats.js';
+
+export const OPTIMIZATION_TYPES = ['memory', 'cpu', 'cache', 'database', 'network', 'formula', 'concurrency', 'all'] as const;
+export type OptimizationType = (typeof OPTIMIZATION_TYPES)[number];
+export const TUNABLE_TYPES = ['memory', 'cpu', 'cache', 'database', 'network', 'formula', 'concurrency'] as const;
+export type TunableType = (typeof TUNABLE_TYPES)[number];
+export type Goal = 'decrease' | 'increase';
+
+const finite = (what: string) => z.number({ error: `must be a finite number${what}` }).refine(Number.isFinite, { error: `must be a finite number${what}` });
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: 'must be a function' });
+
+export const TunableSchema = z
+  .strictObject({
+    name: z.string({ error: 'must be a string' }).min(1, { error: 'must be 1 to 200 characters' }).max(200, { error: 'must be 1 to 200 characters' }),
+    type: z.enum(TUNABLE_TYPES, { error: `must be one of ${TUNABLE_TYPES.join(', ')}` }),
+    /** Reads the knob's current value. */
+    get: fn,
+    /** Sets it; may be async, and may return the value it applied. */
+    set: fn,
+    min: finite(''),
+    max: finite(''),
+    step: finite(' > 0').refine((x) => x > 0, { error: 'must be a finite number > 0' }),
+    /** The metric the knob should improve, and optionally which of its series. */
+    target: z.string({ error: 'must be a metric name' }),
+    targetTags: z.record(z.string(), z.string()).optional(),
+    /** Which way is better for the target; derived for the built-in metrics. */
+    goal: z.enum(['decrease', 'increase'], { error: 'must be "decrease" or "increase"' }).optional(),
+    /** The direction tried first when nothing has been learned yet. */
+    prefer: z.enum(['up', 'down'], { error: 'must be "up" or "down"' }).default('up'),
+    description: z.string().max(500).optional(),
+  })
+  .refine((t) => t.min < t.max, { error: 'must be below max', path: ['min'] });
+
+export type TunableDefinition = z.input<typeof TunableSchema> & {
+  get: () => number;
+  set: (value: number) => void | number | Promise<void | number>;
+};
+
+export interface Tunable {
+  name: string;
+  type: TunableType;
+  get: () => number;
+  set: (value: number) => void | number | Promise<void | number>;
+  min: number;
+  max: number;
+  step: number;
+  target: string;
+  targetTags: Record<string, string> | undefined;
+  goal: Goal;
+  prefer: 'up' | 'down';
+  description: string | undefined;
+  /** Registered by the monitor for its own knobs. */
+  builtin: boolean;
+}
+
+/** Which way is better for the metrics perfwatch knows. */
+const INCREASE = new Set(['cache_hit_rate', 'throughput']);
+const DECREASE = new Set([
+  'response_time', 'api_response_time', 'formula_calculation_time', 'error_rate', 'cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage',
+  'event_loop_lag', 'event_loop_utilization', 'gc_pause', 'heap_used', 'heap_total', 'rss', 'queue_size', 'active_connections', 'database_connections',
+  'monitor_dropped', 'monitor_collector_lag', 'monitor_ring_fill', 'monitor_overhead_cpu', 'monitor_overhead_memory', 'monitor_report_ms',
+]);
+
+export function defaultGoal(metric: string): Goal | undefined {
+  if (INCREASE.has(metric)) return 'increase';
+  if (DECREASE.has(metric)) return 'decrease';
+  return undefined;
+}
+
+export function parseTunable(input: unknown, builtin = false): Tunable {
+  const parsed = TunableSchema.safeParse(input);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input, 'tunable');
+  const t = parsed.data;
+  validateName(t.target, 'tunable.target');
+  const goal = t.goal ?? defaultGoal(t.target);
+  if (!goal) throw new InvalidArgumentError('tunable.goal', `is required for target "${t.target}": say whether the metric should "decrease" or "increase"`);
+  const get = t.get as () => number;
+  let value: unknown;
+  try {
+    value = get();
+  } catch (error) {
+    throw new InvalidArgumentError('tunable.get', `threw: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < t.min || value > t.max) {
+    throw new InvalidArgumentError('tunable.get', `must return a finite number from min ${t.min} to max ${t.max}`, { value: value });
+  }
+  return {
+    name: t.name,
+    type: t.type,
+    get,
+    set: t.set as Tunable['set'],
+    min: t.min,
+    max: t.max,
+    step: t.step,
+    target: t.target,
+    targetTags: t.targetTags,
+    goal,
+    prefer: t.prefer,
+    description: t.description,
+    builtin,
+  };
+}
+
+export interface TargetReading {
+  /** The kind's mean over the window (a counter's rate); NaN without samples. */
+  value: number;
+  count: number;
+  /** `raw`: samples timed to the millisecond; `buckets`: whole buckets overlapping the window. */
+  source: 'raw' | 'buckets' | 'none';
+}
+
+/**
+ * The target metric over [from, to), all matching series together: from raw samples when
+ * the raw ring reaches back to `from` (exact to the millisecond), otherwise from the
+ * buckets overlapping the window (which may include up to an interval before `from`).
+ */
+export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number): TargetReading {
+  const def = registry.lookupName(metric);
+  if (!def) return { value: Number.NaN, count: 0, source: 'none' };
+  const match = tags ? Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) : undefined;
+  const L = reader.layout;
+  let count = 0;
+  let sum = 0;
+  let source: TargetReading['source'] = 'raw';
+  for (const id of registry.find(metric, match)) {
+    const total = reader.totalCount(id);
+    if (total === 0) continue;
+    if (total <= L.rawCap || reader.rawOldest(id) <= from) {
+      const raw = reader.raw(id, from, to);
+      count += raw.v.length;
+      for (const v of raw.v) sum += v;
+    } else {
+      const agg = reader.aggregate(id, Math.floor(from / L.intervalMs) * L.intervalMs, to);
+      count += agg.count;
+      sum += agg.sum;
+      source = 'buckets';
+    }
+  }
+  if (count === 0) return { value: Number.NaN, count: 0, source: 'none' };
+  return { value: kindMean(def.kind, count, sum, (to - from) / 1000), count, source };
+}
