@@ -17,7 +17,7 @@
  *
  * Options: `--only <substring of a break's name>` (repeatable), `--all-tests` (run the whole
  * suite for each break instead of its files), `--keep` (leave the copies in the temporary
- * folder).
+ * folder), `--check` (only find each break's place and test files: no build, no tests).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -116,7 +116,7 @@ export const BREAKS = [
   {
     name: 'collector lag read from its sleep',
     what: "the collector forgets when the runtime samples were published (QUIET_AT) and reads their lag from its own previous pass",
-    edits: [{ find: 'quietAt > lastPassEnd ? quietAt : Infinity', replace: 'Infinity' }],
+    edits: [{ find: 'quietAt > this.lastPassEnd ? quietAt : Infinity', replace: 'Infinity' }],
     tests: ['monitor.test.ts'],
     mustFail: ['measures collector lag as the time data waited'],
   },
@@ -161,13 +161,15 @@ function parseArgs(argv) {
   const only = [];
   let allTests = false;
   let keep = false;
+  let check = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--only') only.push(argv[++i]);
+    else if (argv[i] === '--check') check = true;
     else if (argv[i] === '--all-tests') allTests = true;
     else if (argv[i] === '--keep') keep = true;
-    else throw new Error(`unknown argument ${argv[i]} (known: --only <name>, --all-tests, --keep)`);
+    else throw new Error(`unknown argument ${argv[i]} (known: --only <name>, --all-tests, --keep, --check)`);
   }
-  return { only, allTests, keep };
+  return { only, allTests, keep, check };
 }
 
 /** Every file of the working tree that git does not ignore (tracked or not). */
@@ -248,11 +250,26 @@ function runTests(copy, files) {
   return { tests, fileErrors, exit: r.status };
 }
 
+/** --check: each break's snippets and test files are found, without building or testing. */
+function checkOnly(files, breaks) {
+  const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
+  try {
+    for (const brk of breaks) {
+      const copy = join(base, brk.name.replace(/[^a-z0-9]+/gi, '-'));
+      copyTree(files.filter((f) => /^(src|workers|test)\//.test(f)), copy);
+      console.log(`${brk.name}: ${applyBreak(copy, brk)}; ${testPaths(copy, brk.tests).join(' ')}`);
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
 function main() {
-  const { only, allTests, keep } = parseArgs(process.argv.slice(2));
+  const { only, allTests, keep, check } = parseArgs(process.argv.slice(2));
   const breaks = BREAKS.filter((b) => (only.length === 0 || only.some((o) => b.name.includes(o))));
   if (breaks.length === 0) throw new Error(`no break matches ${only.join(', ')}`);
   const files = treeFiles();
+  if (check) return checkOnly(files, breaks);
   const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
   const results = [];
   try {
