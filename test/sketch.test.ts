@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, rankOf, valueOf } from '../dist/src/engine/sketch.js';
+import { KEY_COUNT, MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, rankOf, valueOf } from '../dist/src/engine/sketch.js';
 import { seeded } from './fixtures/seeded.mjs';
 
 const QS = [0.5, 0.9, 0.99, 0.999];
@@ -126,5 +126,38 @@ describe('sketch', () => {
     expect(acc.quantile(0.5)).toBeNaN();
     acc.add(7);
     expect(Math.abs(acc.quantile(0.5) - 7) / 7).toBeLessThan(0.01);
+  });
+
+  it('counts what it is given, no more: zero counts, keys out of range, bins after a reset', () => {
+    const acc = new SketchAccumulator();
+    acc.addKey(keyOf(3), 0);
+    expect({ size: acc.size(), total: acc.total }).toEqual({ size: 0, total: 0 });
+    // An encoded run being overwritten may hold any key: one past the last is skipped, not counted.
+    acc.addEncoded(Int32Array.from([2, KEY_COUNT, 5, keyOf(9), 2]), 0);
+    expect({ size: acc.size(), total: acc.total }).toEqual({ size: 1, total: 2 });
+    acc.add(1);
+    acc.add(1e6);
+    acc.reset();
+    acc.add(4);
+    const bins: [number, number][] = [];
+    acc.forEachBin((key, count) => bins.push([key, count]));
+    expect(bins).toEqual([[keyOf(4), 1]]);
+    const other = new SketchAccumulator();
+    other.merge(acc);
+    expect({ size: other.size(), total: other.total }).toEqual({ size: 1, total: 1 });
+  });
+
+  it('encodes a count past 2^32 in parts, within the length it announces', () => {
+    const acc = new SketchAccumulator();
+    acc.addKey(keyOf(2), 2 ** 33 + 5);
+    acc.addKey(keyOf(7), 3);
+    const out = new Int32Array(64);
+    const written = acc.encodeInto(out, 0);
+    // 2^33 + 5 takes three parts of at most 2^32 - 1, 3 takes one: 1 + 2 × 4 i32.
+    expect(written).toBe(9);
+    expect(acc.encodedLengthBound()).toBe(written);
+    const back = new SketchAccumulator();
+    back.addEncoded(out, 0);
+    expect(back.total).toBe(acc.total);
   });
 });
