@@ -160,4 +160,20 @@ describe('sketch', () => {
     back.addEncoded(out, 0);
     expect(back.total).toBe(acc.total);
   });
+
+  it('merges and encodes a sketch whose only key is zero (key 0, the first slot of its tables)', () => {
+    const zeros = new SketchAccumulator();
+    zeros.addKey(keyOf(0), 2 ** 32 + 1);
+    const merged = new SketchAccumulator();
+    merged.merge(zeros);
+    expect({ size: merged.size(), total: merged.total }).toEqual({ size: 1, total: 2 ** 32 + 1 });
+    // Written after 3 other i32: the length returned is the encoding's, not its end.
+    const out = new Int32Array(16);
+    const written = merged.encodeInto(out, 3);
+    expect(written).toBe(1 + 2 * 2);
+    expect(merged.encodedLengthBound()).toBe(written);
+    const back = new SketchAccumulator();
+    back.addEncoded(out, 3);
+    expect({ total: back.total, p50: back.quantile(0.5) }).toEqual({ total: 2 ** 32 + 1, p50: 0 });
+  });
 });
