@@ -265,6 +265,58 @@ describe('alert rules', () => {
     ]);
   });
 
+  it('says when a pending alert falls due, so that the actor wakes then and not before', () => {
+    const h = harness();
+    expect(h.evaluator.onTimer(T0)).toBe(Infinity);
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 92, duration: 3 });
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 90, duration: 5 });
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 91, duration: 4 });
+    h.at(T0 + 100, [['cpu_usage', 95]]);
+    expect(h.states()).toEqual(['inactive>pending', 'inactive>pending', 'inactive>pending']);
+    // The earliest of the three, whichever order they are kept in: 3 s after the breach.
+    expect(h.evaluator.onTimer(T0 + 200)).toBe(T0 + 3100);
+    expect(h.evaluator.onTimer(T0 + 3100)).toBe(T0 + 4100);
+    expect(h.evaluator.onTimer(T0 + 4100)).toBe(T0 + 5100);
+    expect(h.evaluator.takeTransitions().map((t) => `${t.from}>${t.to}`)).toEqual(['pending>firing', 'pending>firing']);
+    expect(h.evaluator.onTimer(T0 + 5100)).toBe(Infinity);
+  });
+
+  it('reads each (series, window) of its own: rules on one series with other windows, and on other series, see their own data', () => {
+    const h = harness();
+    // 60 s of 10 on /a, then 10 s of 100; /b stays at 10. avg over 10 s: 100 on /a; over 60 s: 25 on /a.
+    const short = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'avg', window: 10, operator: '>', threshold: 50 });
+    const long = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'avg', window: 60, operator: '>', threshold: 50 });
+    const longMax = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'min', window: 60, operator: '<', threshold: 20 });
+    const other = h.rule({ metric: 'api_response_time', tags: { route: '/b' }, aggregation: 'avg', window: 10, operator: '>', threshold: 50 });
+    for (let s = 0; s < 60; s++) h.at(T0 + s * 1000 + 1, [['api_response_time', s < 50 ? 10 : 100, { route: '/a' }], ['api_response_time', 10, { route: '/b' }]]);
+    h.at(T0 + 60_000 + 1);
+    const firing = new Map(h.evaluator.alerts().filter((a) => a.state === 'firing').map((a) => [a.ruleId, a.value]));
+    expect(firing.get(short.id)).toBe(100);
+    expect(firing.has(long.id)).toBe(false);
+    expect(firing.get(longMax.id)).toBe(10);
+    expect(firing.has(other.id)).toBe(false);
+    expect([...firing.keys()].sort()).toEqual([short.id, longMax.id].sort());
+  });
+
+  it('keeps judging the other rules of a metric when one is deleted, and replaces a rule added again under its id', () => {
+    const h = harness();
+    const a = h.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    const b = h.rule({ metric: 'queue_size', operator: '>', threshold: 100 });
+    expect(h.evaluator.deleteRule(a.id, T0)).toBe(true);
+    h.at(T0 + 10, [['queue_size', 50]]);
+    expect(h.transitions).toEqual([]);
+    h.at(T0 + 20, [['queue_size', 500]]);
+    expect(h.transitions.map((t) => [t.ruleId, t.to])).toEqual([[b.id, 'firing']]);
+    // The same id again, with another threshold: the old binding goes (resolved), the new one judges.
+    h.evaluator.addRule({ ...b, threshold: 1000 });
+    h.at(T0 + 30, [['queue_size', 500]]);
+    h.transitions.push(...h.evaluator.takeTransitions());
+    expect(h.transitions.map((t) => [t.ruleId, t.to])).toEqual([[b.id, 'firing'], [b.id, 'resolved']]);
+    expect(h.evaluator.deleteRule(b.id, T0 + 40)).toBe(true);
+    h.at(T0 + 50, [['queue_size', 5000]]);
+    expect(h.evaluator.alerts()).toEqual([]);
+  });
+
   it('resolves the firing alerts of a deleted rule', () => {
     const h = harness();
     const rule = h.rule({ metric: 'queue_size', operator: '>', threshold: 1 });
