@@ -77,7 +77,7 @@ describe('alert rules', () => {
   it('compares with each operator', () => {
     const cases: [string, number, boolean][] = [
       ['>', 11, true], ['>', 10, false], ['<', 9, true], ['<', 10, false], ['>=', 10, true], ['>=', 9, false],
-      ['<=', 10, true], ['<=', 11, false], ['==', 10, true], ['==', 10.5, false], ['!=', 11, true], ['!=', 10, false],
+      ['<=', 10, true], ['<=', 9, true], ['<=', 11, false], ['==', 10, true], ['==', 10.5, false], ['!=', 11, true], ['!=', 10, false],
     ];
     for (const [op, v, want] of cases) expect(compare(op as never, v, 10), `${v} ${op} 10`).toBe(want);
     expect(compare('!=', Number.NaN, 10)).toBe(false); // no data is not "different"
@@ -157,6 +157,18 @@ describe('alert rules', () => {
       if (agg.startsWith('p')) expect(Math.abs(fired.get(agg)! - want) / want, agg).toBeLessThan(0.01);
       else expect(fired.get(agg), agg).toBe(want);
     }
+  });
+
+  it('reads a quantile of a window within its exact min and max: a constant series gives its value, not its bucket\'s', () => {
+    // The sketch reads 7 back as 7.03 (above the bucket's low edge) and 7.999 as 7.94 (below
+    // its top): a window of one value clamps both to the exact value.
+    const h = harness();
+    const above = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'p50', window: 10, operator: '>', threshold: 0 });
+    const below = h.rule({ metric: 'api_response_time', tags: { route: '/b' }, aggregation: 'p99', window: 10, operator: '>', threshold: 0 });
+    for (let s = 0; s < 10; s++) h.at(T0 + s * 1000 + 1, [['api_response_time', 7, { route: '/a' }], ['api_response_time', 7.999, { route: '/b' }]]);
+    h.at(T0 + 10_000 + 1);
+    const value = new Map(h.evaluator.alerts().map((a) => [a.ruleId, a.value]));
+    expect([value.get(above.id), value.get(below.id)]).toEqual([7, 7.999]);
   });
 
   it('fires an anomaly rule on a step away from the recent history, not on its noise', () => {
