@@ -211,7 +211,9 @@ describe('alert rules', () => {
     h.at(T0 + 3000, [['queue_size', 20]]); // 1 s after resolving: cooled down? no
     h.at(T0 + 20_000, [['queue_size', 20]]);
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
-    h.at(T0 + 32_001, [['queue_size', 21]]);
+    h.at(T0 + 31_999, [['queue_size', 21]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    h.at(T0 + 32_000, [['queue_size', 21]]); // 30 s after the resolution: cooled down
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved', 'resolved>firing']);
   });
 
@@ -314,11 +316,17 @@ describe('alert rules', () => {
     const h = harness();
     const a = h.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
     const b = h.rule({ metric: 'queue_size', operator: '>', threshold: 100 });
-    expect(h.evaluator.deleteRule(a.id, T0)).toBe(true);
+    h.at(T0 + 5, [['queue_size', 1]]);
+    // An alert that never left inactive is not listed, and deleting its rule resolves nothing.
+    expect(h.evaluator.alerts()).toEqual([]);
+    expect(h.evaluator.deleteRule(a.id, T0 + 6)).toBe(true);
+    expect(h.evaluator.takeTransitions()).toEqual([]);
     h.at(T0 + 10, [['queue_size', 50]]);
     expect(h.transitions).toEqual([]);
     h.at(T0 + 20, [['queue_size', 500]]);
     expect(h.transitions.map((t) => [t.ruleId, t.to])).toEqual([[b.id, 'firing']]);
+    // Without a description or labels, an alert carries empty ones; its times are its own.
+    expect(h.evaluator.alerts()).toEqual([expect.objectContaining({ ruleId: b.id, description: '', labels: {}, activeSince: T0 + 20, firedAt: T0 + 20, resolvedAt: null })]);
     // The same id again, with another threshold: the old binding goes (resolved), the new one judges.
     h.evaluator.addRule({ ...b, threshold: 1000 });
     h.at(T0 + 30, [['queue_size', 500]]);
