@@ -225,6 +225,9 @@ describe('alert rules', () => {
     h.at(T0 + 20_000, [['memory_usage', 80]]);
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
     expect(h.transitions[1]).toMatchObject({ value: 80, threshold: 80 });
+    // Firing is judged (and reported) against the threshold; the alert keeps when it fired.
+    expect(h.transitions[0]).toMatchObject({ value: 91, threshold: 90 });
+    expect(h.evaluator.alerts()).toEqual([expect.objectContaining({ state: 'resolved', firedAt: T0 + 250, resolvedAt: T0 + 20_000 })]);
     // Without hysteresis the same signal flaps: the contrast that makes the test mean something.
     const flappy = harness();
     flappy.rule({ metric: 'memory_usage', operator: '>', threshold: 90 });
