@@ -1,6 +1,7 @@
 /**
  * A worker thread that records `rate` samples per second over 100 series until told to stop,
- * for benchmarks that need traffic flowing while they measure something else.
+ * for benchmarks that need traffic flowing while they measure something else. It answers how
+ * many record() calls it made and over how long; the caller subtracts what its ring dropped.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -21,4 +22,4 @@ while (Atomics.load(stopFlag, 0) === 0) {
   }
   producer.flush();
 }
-parentPort!.postMessage(sent / ((performance.now() - t0) / 1000));
+parentPort!.postMessage({ sent, seconds: (performance.now() - t0) / 1000 });

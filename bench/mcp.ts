@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   console.log(`\nperfwatch MCP benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   console.log(`stdio, SDK v2 Client, one call in flight; ${ROUNDS} interleaved rounds of ${CALLS} calls per case\n`);
   console.log(result.table);
+  if (!result.verified) throw new Error('a batch run found samples missing from the store (see the table)');
 }
 
 main().catch((error) => {

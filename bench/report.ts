@@ -80,12 +80,18 @@ function median(xs: number[]): number {
 interface Row {
   name: string;
   ms: number[];
+  /** CPU time of the pool thread per task (what the pool reports; none for the main-thread peer). */
+  cpuMs: number[];
   lagP99: number;
 }
+
+/** The pool thread's CPU time of each task the service ran since the last take(). */
+const taskCpu: number[] = [];
 
 async function measure(name: string, run: () => Promise<unknown> | unknown, runs = RUNS): Promise<Row> {
   const lag = monitorEventLoopDelay({ resolution: 1 });
   const ms: number[] = [];
+  taskCpu.length = 0;
   lag.enable();
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
@@ -95,7 +101,7 @@ async function measure(name: string, run: () => Promise<unknown> | unknown, runs
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   lag.disable();
-  const row = { name, ms, lagP99: Math.max(0, lag.percentile(99) / 1e6 - 1) };
+  const row = { name, ms, cpuMs: taskCpu.splice(0), lagP99: Math.max(0, lag.percentile(99) / 1e6 - 1) };
   process.stderr.write(`  ${name}: median ${median(ms).toFixed(1)} ms (${ms.map((x) => x.toFixed(0)).join(' ')}), lag p99 ${row.lagP99.toFixed(2)} ms\n`);
   return row;
 }
@@ -106,14 +112,27 @@ async function main(): Promise<void> {
   process.stderr.write(`filled ${SERIES} series, ${samples.toLocaleString('en-US')} samples in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   if (samples !== SERIES * POINTS) throw new Error(`expected ${SERIES * POINTS} samples in the store, got ${samples}`);
 
-  const service = new ReportService({ monitorId: 'bench', store, registry: registryBuffers, threads: 1, timeoutMs: 600_000, alertHistory: undefined });
+  const service = new ReportService({
+    monitorId: 'bench',
+    store,
+    registry: registryBuffers,
+    threads: 1,
+    timeoutMs: 600_000,
+    alertHistory: undefined,
+    onTask: (_kind, _wallMs, cpuMs) => void taskCpu.push(cpuMs),
+  });
   const rows: Row[] = [];
   rows.push(await measure('pool, JSON, first report (thread start included)', () => service.generate({}), 1));
   const check = (await service.generate({})) as { summary: { samples: number; series: number } };
   if (check.summary.samples !== SERIES * POINTS || check.summary.series !== SERIES) throw new Error(`the report saw ${check.summary.series} series and ${check.summary.samples} samples`);
   rows.push(await measure('pool, JSON', () => service.generate({})));
   rows.push(await measure('pool, Markdown', () => service.generate({ format: 'markdown' })));
-  rows.push(await measure('pool, HTML with charts', () => service.generate({ format: 'html' })));
+  let htmlBytes = 0;
+  const html = await measure('pool, HTML with charts', async () => {
+    htmlBytes = Buffer.byteLength((await service.generate({ format: 'html' })) as string);
+  });
+  html.name = `pool, HTML with charts (uPlot inlined; the page ${(htmlBytes / 1024).toFixed(0)} KB)`;
+  rows.push(html);
   rows.push(await measure('pool, baselines of every series', () => service.baselines()));
   const reader = new StoreReader(store);
   const acc = new SketchAccumulator();
@@ -127,11 +146,12 @@ async function main(): Promise<void> {
   const peer = median(onMain.ms);
   console.log(`\nperfwatch report benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   console.log(`${SERIES} series × ${POINTS.toLocaleString('en-US')} points (one hour of 1 s buckets), median of ${RUNS} runs; lag = main thread's event-loop delay p99 during the runs\n`);
-  console.log('| case | ms (median) | min – max | × main-thread build | main-thread lag p99 (ms) |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| case | ms (median) | min – max | × main-thread build | pool thread CPU ms (median) | main-thread lag p99 (ms) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const m = median(r.ms);
-    console.log(`| ${r.name} | ${m.toFixed(1)} | ${Math.min(...r.ms).toFixed(1)} – ${Math.max(...r.ms).toFixed(1)} | ${(m / peer).toFixed(2)} | ${r.lagP99.toFixed(2)} |`);
+    const cpu = r.cpuMs.filter(Number.isFinite);
+    console.log(`| ${r.name} | ${m.toFixed(1)} | ${Math.min(...r.ms).toFixed(1)} – ${Math.max(...r.ms).toFixed(1)} | ${(m / peer).toFixed(2)} | ${cpu.length ? median(cpu).toFixed(1) : '–'} | ${r.lagP99.toFixed(2)} |`);
   }
 }
 

@@ -77,7 +77,7 @@ describe('alert rules', () => {
   it('compares with each operator', () => {
     const cases: [string, number, boolean][] = [
       ['>', 11, true], ['>', 10, false], ['<', 9, true], ['<', 10, false], ['>=', 10, true], ['>=', 9, false],
-      ['<=', 10, true], ['<=', 11, false], ['==', 10, true], ['==', 10.5, false], ['!=', 11, true], ['!=', 10, false],
+      ['<=', 10, true], ['<=', 9, true], ['<=', 11, false], ['==', 10, true], ['==', 10.5, false], ['!=', 11, true], ['!=', 10, false],
     ];
     for (const [op, v, want] of cases) expect(compare(op as never, v, 10), `${v} ${op} 10`).toBe(want);
     expect(compare('!=', Number.NaN, 10)).toBe(false); // no data is not "different"
@@ -159,6 +159,18 @@ describe('alert rules', () => {
     }
   });
 
+  it('reads a quantile of a window within its exact min and max: a constant series gives its value, not its bucket\'s', () => {
+    // The sketch reads 7 back as 7.03 (above the bucket's low edge) and 7.999 as 7.94 (below
+    // its top): a window of one value clamps both to the exact value.
+    const h = harness();
+    const above = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'p50', window: 10, operator: '>', threshold: 0 });
+    const below = h.rule({ metric: 'api_response_time', tags: { route: '/b' }, aggregation: 'p99', window: 10, operator: '>', threshold: 0 });
+    for (let s = 0; s < 10; s++) h.at(T0 + s * 1000 + 1, [['api_response_time', 7, { route: '/a' }], ['api_response_time', 7.999, { route: '/b' }]]);
+    h.at(T0 + 10_000 + 1);
+    const value = new Map(h.evaluator.alerts().map((a) => [a.ruleId, a.value]));
+    expect([value.get(above.id), value.get(below.id)]).toEqual([7, 7.999]);
+  });
+
   it('fires an anomaly rule on a step away from the recent history, not on its noise', () => {
     const h = harness();
     h.rule({ metric: 'api_response_time', aggregation: 'anomaly', window: 5, operator: '>', threshold: 4 });
@@ -199,7 +211,9 @@ describe('alert rules', () => {
     h.at(T0 + 3000, [['queue_size', 20]]); // 1 s after resolving: cooled down? no
     h.at(T0 + 20_000, [['queue_size', 20]]);
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
-    h.at(T0 + 32_001, [['queue_size', 21]]);
+    h.at(T0 + 31_999, [['queue_size', 21]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+    h.at(T0 + 32_000, [['queue_size', 21]]); // 30 s after the resolution: cooled down
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved', 'resolved>firing']);
   });
 
@@ -211,6 +225,9 @@ describe('alert rules', () => {
     h.at(T0 + 20_000, [['memory_usage', 80]]);
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
     expect(h.transitions[1]).toMatchObject({ value: 80, threshold: 80 });
+    // Firing is judged (and reported) against the threshold; the alert keeps when it fired.
+    expect(h.transitions[0]).toMatchObject({ value: 91, threshold: 90 });
+    expect(h.evaluator.alerts()).toEqual([expect.objectContaining({ state: 'resolved', firedAt: T0 + 250, resolvedAt: T0 + 20_000 })]);
     // Without hysteresis the same signal flaps: the contrast that makes the test mean something.
     const flappy = harness();
     flappy.rule({ metric: 'memory_usage', operator: '>', threshold: 90 });
@@ -263,6 +280,64 @@ describe('alert rules', () => {
       expect.objectContaining({ at: T0 + 1200, from: 'pending', to: 'firing', value: 70 }),
       expect.objectContaining({ at: T0 + 1300, from: 'firing', to: 'resolved', value: 40 }),
     ]);
+  });
+
+  it('says when a pending alert falls due, so that the actor wakes then and not before', () => {
+    const h = harness();
+    expect(h.evaluator.onTimer(T0)).toBe(Infinity);
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 92, duration: 3 });
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 90, duration: 5 });
+    h.rule({ metric: 'cpu_usage', operator: '>', threshold: 91, duration: 4 });
+    h.at(T0 + 100, [['cpu_usage', 95]]);
+    expect(h.states()).toEqual(['inactive>pending', 'inactive>pending', 'inactive>pending']);
+    // The earliest of the three, whichever order they are kept in: 3 s after the breach.
+    expect(h.evaluator.onTimer(T0 + 200)).toBe(T0 + 3100);
+    expect(h.evaluator.onTimer(T0 + 3100)).toBe(T0 + 4100);
+    expect(h.evaluator.onTimer(T0 + 4100)).toBe(T0 + 5100);
+    expect(h.evaluator.takeTransitions().map((t) => `${t.from}>${t.to}`)).toEqual(['pending>firing', 'pending>firing']);
+    expect(h.evaluator.onTimer(T0 + 5100)).toBe(Infinity);
+  });
+
+  it('reads each (series, window) of its own: rules on one series with other windows, and on other series, see their own data', () => {
+    const h = harness();
+    // 60 s of 10 on /a, then 10 s of 100; /b stays at 10. avg over 10 s: 100 on /a; over 60 s: 25 on /a.
+    const short = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'avg', window: 10, operator: '>', threshold: 50 });
+    const long = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'avg', window: 60, operator: '>', threshold: 50 });
+    const longMax = h.rule({ metric: 'api_response_time', tags: { route: '/a' }, aggregation: 'min', window: 60, operator: '<', threshold: 20 });
+    const other = h.rule({ metric: 'api_response_time', tags: { route: '/b' }, aggregation: 'avg', window: 10, operator: '>', threshold: 50 });
+    for (let s = 0; s < 60; s++) h.at(T0 + s * 1000 + 1, [['api_response_time', s < 50 ? 10 : 100, { route: '/a' }], ['api_response_time', 10, { route: '/b' }]]);
+    h.at(T0 + 60_000 + 1);
+    const firing = new Map(h.evaluator.alerts().filter((a) => a.state === 'firing').map((a) => [a.ruleId, a.value]));
+    expect(firing.get(short.id)).toBe(100);
+    expect(firing.has(long.id)).toBe(false);
+    expect(firing.get(longMax.id)).toBe(10);
+    expect(firing.has(other.id)).toBe(false);
+    expect([...firing.keys()].sort()).toEqual([short.id, longMax.id].sort());
+  });
+
+  it('keeps judging the other rules of a metric when one is deleted, and replaces a rule added again under its id', () => {
+    const h = harness();
+    const a = h.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    const b = h.rule({ metric: 'queue_size', operator: '>', threshold: 100 });
+    h.at(T0 + 5, [['queue_size', 1]]);
+    // An alert that never left inactive is not listed, and deleting its rule resolves nothing.
+    expect(h.evaluator.alerts()).toEqual([]);
+    expect(h.evaluator.deleteRule(a.id, T0 + 6)).toBe(true);
+    expect(h.evaluator.takeTransitions()).toEqual([]);
+    h.at(T0 + 10, [['queue_size', 50]]);
+    expect(h.transitions).toEqual([]);
+    h.at(T0 + 20, [['queue_size', 500]]);
+    expect(h.transitions.map((t) => [t.ruleId, t.to])).toEqual([[b.id, 'firing']]);
+    // Without a description or labels, an alert carries empty ones; its times are its own.
+    expect(h.evaluator.alerts()).toEqual([expect.objectContaining({ ruleId: b.id, description: '', labels: {}, activeSince: T0 + 20, firedAt: T0 + 20, resolvedAt: null })]);
+    // The same id again, with another threshold: the old binding goes (resolved), the new one judges.
+    h.evaluator.addRule({ ...b, threshold: 1000 });
+    h.at(T0 + 30, [['queue_size', 500]]);
+    h.transitions.push(...h.evaluator.takeTransitions());
+    expect(h.transitions.map((t) => [t.ruleId, t.to])).toEqual([[b.id, 'firing'], [b.id, 'resolved']]);
+    expect(h.evaluator.deleteRule(b.id, T0 + 40)).toBe(true);
+    h.at(T0 + 50, [['queue_size', 5000]]);
+    expect(h.evaluator.alerts()).toEqual([]);
   });
 
   it('resolves the firing alerts of a deleted rule', () => {

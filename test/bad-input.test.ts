@@ -44,14 +44,23 @@ describe('bad input', () => {
   });
 
   it('answers the cardinality limit with an error, not growth', () => {
+    const room = 32 - m.status().series.count;
+    expect(room).toBeGreaterThan(0);
+    expect(room).toBeLessThan(40);
+    const refused: unknown[] = [];
     for (let i = 0; i < 40; i++) {
       try {
         m.record('per_user', 1, { user: String(i) });
       } catch (error) {
-        expect(error).toBeInstanceOf(CardinalityError);
-        expect((error as Error).message).toMatch(/series limit reached: maxSeries is 32 and per_user\{user="\d+"\} would be one more/);
+        refused.push(error);
       }
     }
+    // Every record past the limit is refused, each with the error (none silently ignored).
+    expect(refused).toHaveLength(40 - room);
+    refused.forEach((error, k) => {
+      expect(error).toBeInstanceOf(CardinalityError);
+      expect((error as Error).message).toBe(`series limit reached: maxSeries is 32 and per_user{user="${room + k}"} would be one more; reduce tag values or raise maxSeries`);
+    });
     expect(m.status().series.count).toBe(32);
   });
 

@@ -18,6 +18,8 @@ import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
 import { AlertsOutput } from '../dist/src/mcp/alerts-answer.js';
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+/** Node arguments that make the server say on stderr which path recorded each batch (see the fixture). */
+export const RECORD_PATHS = ['--import', fileURLToPath(new URL('./fixtures/record-paths.mjs', import.meta.url))];
 
 /** A config file for a quiet monitor: no system sampling (the tests record their own data). */
 export function quietConfig(extra: Record<string, unknown> = {}): string {
@@ -38,8 +40,9 @@ export class ChildTransport implements Transport {
   stderr = '';
   private buffer = '';
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `nodeArgs` go to node before the CLI (a module to preload, say). */
+  constructor(args: string[], nodeArgs: string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   }
 
   async start(): Promise<void> {
@@ -98,13 +101,14 @@ export function text(r: ToolResult): string {
 }
 
 /** Calls a tool expecting success, and checks its structured answer against the output schema. */
-export async function ok(client: AnyClient, name: string, args: Record<string, unknown>, output: { parse(v: unknown): unknown }): Promise<Record<string, unknown>> {
+export async function ok<S extends { parse(v: unknown): unknown }>(client: AnyClient, name: string, args: Record<string, unknown>, output: S): Promise<ReturnType<S['parse']>> {
   const r = await call(client, name, args);
   expect(r.isError, `${name} failed: ${text(r)}`).toBeFalsy();
   expect(r.content[0]?.type).toBe('text');
   expect(text(r).length).toBeGreaterThan(0);
   output.parse(r.structuredContent);
-  return r.structuredContent!;
+  // The answer as sent (parse would strip keys the schema does not list), typed by its schema.
+  return r.structuredContent as ReturnType<S['parse']>;
 }
 
 /** Calls a tool expecting a tool error, and returns its message. */
@@ -242,10 +246,15 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   expect(JSON.stringify(md.structuredContent)).not.toMatch(/# Performance report/);
   reports.ReportOutput.parse(md.structuredContent);
 
-  // Optimisation: a dry run plans over the monitor's own knobs and changes nothing.
+  // Optimisation: a dry run plans over the monitor's own knobs and changes nothing. Every
+  // knob is either in the plan or skipped with its reason, once.
   const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, OptimizeOutput);
-  expect(plan).toMatchObject({ dry_run: true, optimization_type: 'all', applied: [] });
-  expect((plan.plan as unknown[]).length + (plan.skipped as unknown[]).length + (plan.notes as unknown[]).length).toBeGreaterThan(0);
+  expect(plan).toMatchObject({ dry_run: true, optimization_type: 'all', state: 'done', applied: [] });
+  const knobs = plan.knobs.map((k) => k.name).sort();
+  expect(knobs).toContain('perfwatch.report_threads');
+  expect([...plan.plan.map((s) => s.knob), ...plan.skipped.map((s) => s.knob)].sort()).toEqual(knobs);
+  for (const s of plan.skipped) expect(s.reason, s.knob).not.toBe('');
+  expect(plan.log.filter((e) => e.kind !== 'plan' && e.kind !== 'skip')).toEqual([]);
 
   const baselines = await ok(client, 'get_monitoring_status', { include_baselines: true, limit: 500 }, StatusOutput);
   expect((baselines.baselines as { metric: string }[]).some((b) => b.metric === metric)).toBe(true);

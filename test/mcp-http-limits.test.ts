@@ -23,15 +23,26 @@ async function initialize(url: string): Promise<{ status: number; id: string | n
 
 describe('HTTP sessions', () => {
   it('are capped, expire once idle, and an open stream keeps one alive', async () => {
-    const { server } = await serving({ port: 0, maxSessions: 3, sessionIdleMs: 300 });
-    const opened = [await initialize(server.url), await initialize(server.url), await initialize(server.url)];
-    for (const o of opened) expect(o).toMatchObject({ status: 200, id: expect.any(String) });
+    const { server } = await serving({ port: 0, maxSessions: 3, sessionIdleMs: 1000 });
+    // Each session opens its standalone GET stream as soon as it exists: in use, not idle, so
+    // none expires while the cap is checked, however slowly this thread runs.
+    const opened: Awaited<ReturnType<typeof initialize>>[] = [];
+    const streams: AbortController[] = [];
+    for (let k = 0; k < 3; k++) {
+      const o = await initialize(server.url);
+      expect(o).toMatchObject({ status: 200, id: expect.any(String) });
+      const stream = new AbortController();
+      const get = await fetch(server.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': o.id!, 'mcp-protocol-version': '2025-11-25' }, signal: stream.signal });
+      expect(get.status).toBe(200);
+      opened.push(o);
+      streams.push(stream);
+    }
     expect(await initialize(server.url)).toMatchObject({ status: 503, retryAfter: '1' });
     expect(server.status().sessions).toMatchObject({ count: 3, limit: 3, refused: 1, expired: 0 });
-    // The first session holds its standalone GET stream open: it is in use, not idle.
-    const stream = new AbortController();
-    const get = await fetch(server.url, { headers: { accept: 'text/event-stream', 'mcp-session-id': opened[0]!.id!, 'mcp-protocol-version': '2025-11-25' }, signal: stream.signal });
-    expect(get.status).toBe(200);
+    // The first session keeps its stream open: in use, not idle. The other two let theirs go.
+    const stream = streams[0]!;
+    streams[1]!.abort();
+    streams[2]!.abort();
     await waitFor(() => server.status().sessions.expired === 2, 10_000, 'the two idle sessions to expire');
     expect(server.status().sessions.count).toBe(1);
     const gone = await fetch(server.url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': opened[1]!.id!, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { parseTimeRange } from '../dist/src/mcp/schemas.js';
 import { acceptsBatch } from '../dist/src/mcp/fast-lane/accept.js';
 import { RecordInput } from '../dist/src/mcp/tools/record-performance-metric.js';
@@ -67,12 +68,12 @@ describe('tool answers are checked against their output schemas on the server', 
   it('refuses an answer that does not fit its schema, and passes one that does', async () => {
     const { McpServer, InMemoryTransport } = await import('@modelcontextprotocol/server');
     const { Client } = await import('@modelcontextprotocol/client');
-    const { defineTool, READ } = await import('../dist/src/mcp/tools/define.js');
-    const { z } = await import('zod');
+    const { defineTool, READ, TOOL_DEADLINE_MS } = await import('../dist/src/mcp/tools/define.js');
+    const front = { stateChanges: true, limits: { deadlineMs: TOOL_DEADLINE_MS } };
     const server = new McpServer({ name: 't', version: '1' });
     const Out = z.object({ n: z.number(), label: z.string().nullable() });
     let answer: unknown = { n: 1, label: null };
-    defineTool(server, { stateChanges: true }, 'probe', { title: 'probe', description: 'probe', input: z.strictObject({}), output: Out, annotations: READ }, () => ({ structured: answer as z.output<typeof Out>, text: 'probe' }));
+    defineTool(server, front, 'probe', { title: 'probe', description: 'probe', input: z.strictObject({}), output: Out, annotations: READ }, () => ({ structured: answer as z.output<typeof Out>, text: 'probe' }));
     const [a, b] = InMemoryTransport.createLinkedPair();
     await server.connect(a);
     const client = new Client({ name: 'c', version: '1' });
@@ -87,7 +88,7 @@ describe('tool answers are checked against their output schemas on the server', 
     // Items checked once are not checked again; new ones are, and a refusal names their place.
     const Listed = z.object({ total: z.number(), items: z.array(z.object({ v: z.number() })) });
     let listed: unknown;
-    defineTool(server, { stateChanges: true }, 'lister', { title: 'lister', description: 'lister', input: z.strictObject({}), output: Listed, annotations: READ, checkedOutputItems: { key: 'items', seen: new WeakSet() } }, () => ({ structured: listed as z.output<typeof Listed>, text: 'lister' }));
+    defineTool(server, front, 'lister', { title: 'lister', description: 'lister', input: z.strictObject({}), output: Listed, annotations: READ, checkedOutputItems: { key: 'items', seen: new WeakSet() } }, () => ({ structured: listed as z.output<typeof Listed>, text: 'lister' }));
     await client.listTools();
     const x = Object.freeze({ v: 1 });
     const y = Object.freeze({ v: 2 });

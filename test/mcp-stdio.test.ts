@@ -14,13 +14,15 @@ import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
 import { z } from 'zod';
 
 const AlertsCreate = z.object({ rule: z.object({ id: z.string() }).loose() });
-import { CLI, TOOLS, ChildTransport, call, checkToolList, coreHappyPath, fails, ok, quietConfig, text, type AnyClient } from './mcp-helpers.js';
+import { CLI, RECORD_PATHS, TOOLS, ChildTransport, call, checkToolList, coreHappyPath, fails, ok, quietConfig, text, type AnyClient } from './mcp-helpers.js';
 
 describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => {
   const config = quietConfig();
   // quietConfig writes under the temporary directory: the one config_path may name files in.
-  const transport = new ChildTransport(['mcp', '--config', config, '--config-dir', tmpdir()]);
+  const transport = new ChildTransport(['mcp', '--config', config, '--config-dir', tmpdir()], RECORD_PATHS);
   const client = new Client({ name: 'perfwatch-test', version: '1.0.0' });
+  /** The server's "record path: <entry> <samples>" lines so far (see RECORD_PATHS). */
+  const recordPaths = (): string[] => transport.stderr.match(/^record path: .*$/gm) ?? [];
 
   beforeAll(async () => {
     await client.connect(transport);
@@ -47,10 +49,14 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
       tags: { shard: String(i % 4) },
       ...(i % 3 === 0 ? { timestamp: now } : {}),
     }));
+    const seen = recordPaths().length;
     expect(await ok(client, 'record_performance_metric', { samples }, schemas.RecordOutput)).toEqual({ recorded: 20_000, metrics: ['lane_check'], truncated: false });
+    // The lane read it into columns: the monitor recorded it through recordColumns.
+    await expect.poll(() => recordPaths().slice(seen)).toEqual(['record path: recordColumns 20000']);
     // An escaped quote in a tag value: the lane leaves the whole line to JSON.parse.
     const escaped = samples.map((s, i) => (i === 0 ? { ...s, tags: { shard: 'q"' } } : s));
     expect(await ok(client, 'record_performance_metric', { samples: escaped }, schemas.RecordOutput)).toMatchObject({ recorded: 20_000 });
+    await expect.poll(() => recordPaths().slice(seen)).toEqual(['record path: recordColumns 20000', 'record path: recordBatch 20000']);
     const got = await ok(client, 'get_performance_metrics', { metric_types: ['lane_check'] }, schemas.MetricsOutput);
     const byShard = Object.fromEntries(got.metrics.map((m) => [m.tags.shard, m]));
     expect(Object.keys(byShard).sort()).toEqual(['0', '1', '2', '3', 'q"']);
@@ -334,7 +340,8 @@ describe('perfwatch mcp with other clients', () => {
 });
 
 describe('long reports over stdio', () => {
-  const transport = new ChildTransport(['mcp', '--config', quietConfig()]);
+  // One report thread: a task the server did not stop would run before the next one does.
+  const transport = new ChildTransport(['mcp', '--config', quietConfig({ reports: { threads: 1 } })]);
   const client = new Client({ name: 'reports', version: '1.0.0' });
 
   beforeAll(async () => {
@@ -357,7 +364,17 @@ describe('long reports over stdio', () => {
     expect((r.structuredContent as { truncated: boolean }).truncated).toBe(true);
   });
 
+  /** Reports the server's pool completed: monitor_report_ms gets one sample per completed task. */
+  async function reportsCompleted(): Promise<number> {
+    // A record makes the next read wait for the rings to drain, the monitor's own readings with them.
+    await ok(client, 'record_performance_metric', { metric_type: 'cancel_probe', value: 1 }, schemas.RecordOutput);
+    const got = await ok(client, 'get_performance_metrics', { metric_types: ['monitor_report_ms'] }, schemas.MetricsOutput);
+    return got.metrics.reduce((n, m) => n + m.total_count, 0);
+  }
+
   it('stops a report the client cancels, and serves the next one', async () => {
+    const completed = await reportsCompleted();
+    expect(completed).toBeGreaterThanOrEqual(1); // the report of the test before
     const controller = new AbortController();
     let seen = 0;
     const pending = client.callTool({ name: 'generate_performance_report', arguments: {} }, {
@@ -368,8 +385,11 @@ describe('long reports over stdio', () => {
     });
     await expect(pending).rejects.toThrow();
     expect(seen).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => transport.stderr, { timeout: 5000 }).not.toMatch(/a tool failed unexpectedly/);
     const next = await ok(client, 'generate_performance_report', { limit: 1 }, reports.ReportOutput);
     expect((next.summary as { series: number }).series).toBeGreaterThanOrEqual(2000);
+    // The cancelled task never completed: had the server let it run, it would have finished
+    // on the one report thread before the next report started, and counted too.
+    expect(await reportsCompleted()).toBe(completed + 1);
+    expect(transport.stderr).not.toMatch(/a tool failed unexpectedly/);
   });
 });

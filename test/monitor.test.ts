@@ -72,22 +72,31 @@ describe('PerformanceMonitor', () => {
     expect(byName.get('heap_used')!.value).toBeLessThanOrEqual(byName.get('heap_total')!.value!);
     const status = m.status();
     expect(status.system?.platform).toBe(process.platform === 'linux' ? 'linux-proc' : 'portable');
-    // The every-interval sources start no process; the one that does runs at the slow cadence.
-    for (const source of status.system!.sources) {
-      if (source.cadenceMs === 1000) expect(source.spawnsProcesses).toBe(false);
-    }
+    // The every-interval sources start no process; the ones that do run at the slow cadence.
+    const sources = status.system!.sources;
+    const everyInterval = sources.filter((s) => s.cadenceMs === 1000);
+    const spawning = sources.filter((s) => s.spawnsProcesses);
+    expect(everyInterval.length).toBeGreaterThan(0);
+    expect(spawning.length).toBeGreaterThan(0);
+    expect(everyInterval.filter((s) => s.spawnsProcesses)).toEqual([]);
+    for (const s of spawning) expect(s.cadenceMs, s.source).toBe(m.options.system.slowCadenceMs);
   });
 
   it('measures collector lag as the time data waited, not the time the collector slept', async () => {
     // Idle: the only data are the runtime samples, which the main thread publishes without a
-    // wake-up a few ms before the interval boundary the collector wakes for. Measured from
-    // the collector's previous pass, they read as a whole interval (1000 ms) late.
+    // wake-up a few ms before the interval boundary the collector wakes for; they wait ~15 ms.
+    // Measured from the collector's previous pass, they read as late as its longest nap
+    // (250 ms; a whole interval before it napped at most that long).
     const m = monitor({ system: { enabled: false } });
     await m.start();
-    await new Promise((resolve) => setTimeout(resolve, 4500));
-    const lags = m.getMetricHistory({ metric: 'monitor_collector_lag' }).series[0]!.points.slice(2).map((p) => p.value);
-    expect(lags.length).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...lags)).toBeLessThan(500);
+    // The first readings cover the start; then three, of which the median: a loaded machine
+    // may delay one pass, but reading the nap would put every one near 250 ms.
+    const lags = await waitFor(() => {
+      const points = m.getMetricHistory({ metric: 'monitor_collector_lag' }).series[0]?.points ?? [];
+      return points.length >= 5 ? points.slice(2).map((p) => p.value) : undefined;
+    }, 20_000, 'five collector lag readings');
+    const sorted = [...lags].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)], lags.join(' ')).toBeLessThan(100);
   });
 
   it('serves history as raw samples, then as buckets with quantiles', async () => {
@@ -195,7 +204,7 @@ describe('PerformanceMonitor', () => {
       [{ seriesIndex: Uint32Array.of(0, 1, 7, 2, 1) }, 'samples[2].series index 7 is past the 3 series of the batch'],
       [{ series: [...series.slice(0, 2), { name: 'bad name', tags: undefined }] }, 'samples[3].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*'],
       [{ length: 6 }, /^columns\.length must be an integer from 0 to the length of the columns, got 6/],
-      [{ values: [1, 2, 3, 4, 5] as unknown as Float64Array }, /^columns must hold seriesIndex as a Uint32Array/],
+      [{ values: [1, 2, 3, 4, 5] as unknown as typeof columns.values }, /^columns must hold seriesIndex as a Uint32Array/],
     ];
     for (const [change, message] of refused) expect(() => m.recordColumns({ ...columns, ...change })).toThrow(message);
     await m.flush();
@@ -236,17 +245,23 @@ describe('PerformanceMonitor', () => {
     expect(memory.addressSpaceBytes).toBeGreaterThan(10 * memory.touchedBytes);
   });
 
-  it('stores every sample of a burst of 1M on an idle monitor with default options', async () => {
+  it('stores a burst of 1M on an idle monitor with default options, counting any sample it drops', async () => {
     // Defaults dropped 648,900 of them: the ring holds 65,536 and a tight loop fills it in a
-    // millisecond. The default overflow policy now waits for a collector that frees room.
+    // millisecond. The default overflow policy now waits for a collector that frees room,
+    // within a waiting budget of 250 ms: on an idle machine it stores all of them (bench:ingest's
+    // burst row counts them), on a loaded one the collector may not keep up within the budget,
+    // and what it drops is counted, not lost.
     const m = monitor();
+    expect(m.options.overflow).toBe('wait');
     await m.start();
     await waitFor(() => m.getMetrics({ names: ['heap_used'] }).length > 0, 10_000, 'an idle, running monitor');
     const h = m.metric('burst_rt');
     for (let i = 0; i < 1_000_000; i++) h.record(i & 1023);
     await m.flush();
-    expect(m.getMetrics({ names: ['burst_rt'] })[0]!.totalCount).toBe(1_000_000);
-    expect(m.status().ingestion.dropped).toBe(0);
+    const stored = m.getMetrics({ names: ['burst_rt'] })[0]!.totalCount;
+    const dropped = m.status().ingestion.dropped;
+    expect(stored + dropped).toBe(1_000_000);
+    expect(stored).toBeGreaterThan(900_000);
   });
 
   it('runs start(), stop() and close() one at a time, in call order, each having done its job', async () => {

@@ -63,17 +63,42 @@ describe('registry', () => {
   });
 
   it('gives the same ids to every thread, interning concurrently through shared memory', async () => {
-    const buffers = createRegistry({ maxSeries: 4096, maxTags: 4, maxTagValueLength: 16 });
-    const count = 1500;
-    const run = (): Promise<number[]> =>
+    const buffers = createRegistry({ maxSeries: 16384, maxTags: 4, maxTagValueLength: 16 });
+    const count = 10_000;
+    // [0] workers ready, [1] go, [2], [3] each worker's progress (see the fixture).
+    const sync = new Int32Array(new SharedArrayBuffer(16));
+    // Each thread adds the series in another order, so that they append different ones at
+    // the same moment (in the same order, racing appends would write the same bytes).
+    const run = (slot: number): Promise<number[]> =>
       new Promise((resolve, reject) => {
-        const w = new Worker(new URL('./fixtures/intern.mjs', import.meta.url), { workerData: { registry: buffers, count } });
+        const w = new Worker(new URL('./fixtures/intern.mjs', import.meta.url), { workerData: { registry: buffers, count, sync, slot, descending: slot === 1 } });
         w.once('message', resolve);
         w.once('error', reject);
       });
+    const workers = Promise.all([run(0), run(1)]);
+    /** Waits (a hang guard of 20 s) until `ok` holds of the shared cells. */
+    const until = (ok: () => boolean, what: string): void => {
+      const deadline = Date.now() + 20_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        Atomics.wait(sync, 0, Atomics.load(sync, 0), 5);
+      }
+    };
+    until(() => Atomics.load(sync, 0) === 2, 'both workers to be ready');
+    Atomics.store(sync, 1, 1);
+    Atomics.notify(sync, 1);
+    // This thread interns only once both workers are interning: the three run at once.
+    until(() => Atomics.load(sync, 2) > 0 && Atomics.load(sync, 3) > 0, 'both workers to intern');
     const main = new Registry(buffers, 1);
-    const [a, b] = await Promise.all([run(), run(), Promise.resolve().then(() => Array.from({ length: count }, (_, i) => main.seriesId('shared_metric', { n: String(i) })))]);
+    // From the middle outwards, an order neither worker uses.
+    const mine = new Array<number>(count);
+    for (let k = 0; k < count; k++) {
+      const i = count / 2 + (k % 2 ? -1 : 1) * Math.ceil(k / 2);
+      mine[i] = main.seriesId('shared_metric', { n: String(i) });
+    }
+    const [a, b] = await workers;
     const local = Array.from({ length: count }, (_, i) => main.seriesId('shared_metric', { n: String(i) }));
+    expect(mine).toEqual(local);
     expect(a).toEqual(local);
     expect(b).toEqual(local);
     expect(new Set(local).size).toBe(count);

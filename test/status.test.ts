@@ -48,24 +48,43 @@ describe('collector lag', () => {
     monitors.push(m);
     await m.start();
     await m.injectFault('hang');
-    // Stuck: its heartbeat stops (it would drain anything recorded before that).
-    await waitFor(() => (m.status().collector.heartbeatAgeMs ?? 0) > 150, 10_000, 'the collector to stop beating');
+    // From here this thread does not yield until it has read what it needs: the watchdog
+    // thread replaces the hung collector on its own, a few hundred ms after its last beat,
+    // and the successor beats on its own too, so the reads below are bounded by that.
+    const deadline = Date.now() + 10_000;
+    const beatAge = (): number => m.status().collector.heartbeatAgeMs ?? 0;
     const h = m.metric('response_time', { case: 'lag' });
-    for (let i = 0; i < 10_000; i++) h.record(4);
-    // Samples waiting, and a lag that counts how long they have (it read 0 before: it was the
-    // age at the last pass, and there was none since). The watchdog replaces the hung
-    // collector within a few hundred ms, and its successor drains them; until then the lag is
-    // read every 2 ms, on this thread without yielding (both are in shared memory): polls
-    // spaced by a busy event loop could miss the whole wait.
-    let seen = 0;
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    const until = Date.now() + 10_000;
-    for (let s = m.status(); s.ingestion.pending > 0 && Date.now() < until; s = m.status()) {
-      seen = Math.max(seen, s.collector.lagMs);
-      Atomics.wait(nap, 0, 0, 2);
+    let reads: { at: number; lag: number; beat: number }[] = [];
+    let recordedAt = 0;
+    for (let attempt = 1; ; attempt++) {
+      // Stuck: its heartbeat stops (it would drain anything recorded before that).
+      while (beatAge() <= 150 && Date.now() < deadline);
+      expect(beatAge()).toBeGreaterThan(150);
+      for (let i = 0; i < 10_000; i++) h.record(4);
+      recordedAt = Date.now();
+      // Samples waiting, and a lag that counts how long they have (it read 0 before: it was
+      // the age at the last pass, and there was none since): at every read, at least the time
+      // since they were recorded. Read until a beat (the beat's age, or the lag read from it,
+      // goes down: status() reads the clock cell twice, and the beat may land between) or a
+      // drain.
+      reads = [];
+      for (;;) {
+        const at = Date.now();
+        const s = m.status();
+        const beat = s.collector.heartbeatAgeMs ?? 0;
+        const lag = s.collector.lagMs;
+        const prev = reads.at(-1);
+        if (s.ingestion.pending === 0 || (prev && (beat < prev.beat || lag < prev.lag)) || at > deadline) break;
+        reads.push({ at, lag, beat });
+      }
+      if (reads.length > 0 && reads.at(-1)!.at - recordedAt >= 5) break;
+      // A beat or a drain at once: the collector had only napped (the fault starts a few ms
+      // after the call returns, later on a loaded machine) and woke for them, or this thread
+      // saw the hang too late, as the successor came. Again.
+      expect(attempt, 'no stretch of 5 ms with samples waiting and no beat').toBeLessThan(5);
     }
+    for (const r of reads) expect(r.lag, JSON.stringify(r)).toBeGreaterThanOrEqual(r.at - recordedAt);
     await waitFor(() => m.status().collector.restarts === 1, 10_000, 'the replacement');
-    expect(seen).toBeGreaterThanOrEqual(50);
     // Once a new collector has drained them, nothing waits and the lag is 0.
     await m.flush();
     expect(m.status()).toMatchObject({ ingestion: { pending: 0 }, collector: { lagMs: 0 } });

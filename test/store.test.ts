@@ -48,6 +48,32 @@ function exact(values: number[], q: number): number {
 }
 
 describe('series store', () => {
+  it('answers a window from its buckets exactly as the full read does, and says when the ring no longer reaches back', () => {
+    // windowStats is the evaluator's fast path; aggregate() is what it falls back to. 30 buckets
+    // on a ring of 20: windows inside what it holds must agree to the bit, older ones refused.
+    const { store, apply } = setup({ bucketCapacity: 20 });
+    for (let b = 0; b < 30; b++) apply(T0 + b * 1000 + 5, Array.from({ length: 3 }, (_, k) => [7, ((b * 37 + k * 11) % 50) - 10] as [number, number]));
+    apply(T0 + 30_000 + 5, [[7, 1]]); // closes bucket 29; bucket 30 stays open
+    const out = new Float64Array(6);
+    let checked = 0;
+    let refused = 0;
+    for (let from = 0; from <= 30; from++) {
+      for (let to = from + 1; to <= 30; to++) {
+        const ok = store.windowStats(7, T0 + from * 1000, T0 + to * 1000, out);
+        // The ring holds buckets 11..30 (the open one in the last slot): 11 and on reach back.
+        expect(ok, `[${from}, ${to})`).toBe(from >= 11);
+        if (!ok) {
+          refused++;
+          continue;
+        }
+        const a = store.aggregate(7, T0 + from * 1000, T0 + to * 1000);
+        expect([...out.subarray(0, 5)], `[${from}, ${to})`).toEqual([a.count, a.sum, a.min, a.max, a.last]);
+        checked++;
+      }
+    }
+    expect({ checked, refused }).toEqual({ checked: 190, refused: 275 });
+  });
+
   it('closes buckets on interval boundaries with exact count, sum, min, max and last', () => {
     const { store, apply } = setup();
     const values = Array.from({ length: 250 }, (_, i) => i + 1);

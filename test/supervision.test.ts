@@ -1,18 +1,21 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type ActorExit } from '../dist/src/index.js';
-import { once } from './helpers.js';
+import { once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
   await Promise.all(monitors.splice(0).map((m) => m.stop()));
 });
 
-/** Starts a worker that records `count` samples of `value`, paced so the stream outlasts a restart. */
-function recorder(m: PerformanceMonitor, count: number, value: number): Promise<unknown> {
+/**
+ * Starts a worker that records `count` samples of `value`, paced, publishing its progress in
+ * `sync[0]` and holding its last 1,000 until the test sets `sync[1]` (see the fixture).
+ */
+function recorder(m: PerformanceMonitor, count: number, value: number, sync: Int32Array): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./fixtures/thread-recorder.mjs', import.meta.url), {
-      workerData: { handle: m.producer(), count, value, name: 'response_time', tags: { case: 'crash' }, paceEvery: 1000 },
+      workerData: { handle: m.producer(), count, value, name: 'response_time', tags: { case: 'crash' }, paceEvery: 1000, sync },
     });
     w.once('message', resolve);
     w.once('error', reject);
@@ -28,26 +31,42 @@ describe('collector supervision', () => {
       const exits: ActorExit[] = [];
       m.on('actor-exit', (e: ActorExit) => exits.push(e));
       const restarted = once<{ actor: string; restarts: number; downMs: number }>(m, 'actor-restart');
-      // Samples before the crash, during it (the worker keeps recording) and after.
+      // Samples before the crash, during it and after: the main thread's, and a worker's
+      // stream that runs through the crash (it holds its last samples until the restart).
       const before = m.metric('response_time', { case: 'crash' });
       for (let i = 0; i < 50_000; i++) before.record(1);
-      const streaming = recorder(m, 200_000, 2);
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      const sync = new Int32Array(new SharedArrayBuffer(8));
+      const streaming = recorder(m, 200_000, 2, sync);
+      await waitFor(() => Atomics.load(sync, 0) >= 10_000, 10_000, 'the stream to be under way');
+      // When the exit is reported, the collector is gone and its successor not yet running:
+      // what this thread records then waits in its ring for the successor.
+      const atExit = { state: '', streamed: -1 };
+      m.once('actor-exit', () => {
+        atExit.state = m.status().collector.state;
+        atExit.streamed = Atomics.load(sync, 0);
+        for (let i = 0; i < 5_000; i++) before.record(5);
+      });
       await m.injectFault(fault);
       // How long it took is bench:faults' business (timing does not belong in tests).
       const restart = await restarted;
       expect(restart).toMatchObject({ actor: 'collector', restarts: 1 });
       expect(restart.downMs).toBeGreaterThanOrEqual(0);
       expect(exits).toHaveLength(1);
+      expect(atExit.state).toBe('restarting');
+      // The worker had streamed before the crash and had not finished: it streamed through it.
+      expect(atExit.streamed).toBeGreaterThanOrEqual(10_000);
+      expect(atExit.streamed).toBeLessThan(200_000);
+      Atomics.store(sync, 1, 1);
       await streaming;
       for (let i = 0; i < 10_000; i++) before.record(3);
       await m.flush();
-      // Only the worker records during the outage: what its ring could not hold past the
-      // stall bound is dropped and counted, the rest applied once.
+      // The main thread's ring has room for all of its samples: they are applied once. What
+      // the worker's ring could not hold past the stall bound is dropped and counted, the rest
+      // applied once.
       const s = m.status();
       const [series] = m.getMetrics({ names: ['response_time'] });
-      expect(series!.totalCount + s.ingestion.dropped).toBe(260_000);
-      expect(series!.totalSum).toBe(50_000 + 2 * (200_000 - s.ingestion.dropped) + 30_000);
+      expect(series!.totalCount + s.ingestion.dropped).toBe(265_000);
+      expect(series!.totalSum).toBe(50_000 + 2 * (200_000 - s.ingestion.dropped) + 5 * 5_000 + 30_000);
       expect(s.collector).toMatchObject({ state: 'running', restarts: 1 });
       expect(s.ingestion.badSamples).toBe(0);
     });

@@ -42,6 +42,8 @@ export interface McpBenchResult {
   echo: LatencyRow | undefined;
   batches: BatchRow[];
   table: string;
+  /** Every batch run found every sample it sent in the store. */
+  verified: boolean;
 }
 
 /**
@@ -74,8 +76,11 @@ interface Case {
   name: string;
   /** One call on this round's clients. */
   call: (pw: Client, echo: Client | undefined) => Promise<unknown>;
+  /** What the name adds about the answers, from the last one (its size, say). */
+  about?: (answer: unknown) => string;
   times: number[];
   busyMs: number;
+  last?: unknown;
 }
 
 async function timeCalls(c: Case, pw: Client, echo: Client | undefined, n: number): Promise<void> {
@@ -85,18 +90,26 @@ async function timeCalls(c: Case, pw: Client, echo: Client | undefined, n: numbe
     const r = (await c.call(pw, echo)) as { isError?: boolean };
     c.times.push(performance.now() - s);
     if (r.isError) throw new Error(`${c.name}: the call failed: ${JSON.stringify(r)}`);
+    c.last = r;
   }
   c.busyMs += performance.now() - t0;
 }
 
 function row(c: Case): LatencyRow {
   const sorted = Float64Array.from(c.times).sort();
-  return { name: c.name, calls: c.times.length, perSecond: (c.times.length * 1000) / c.busyMs, medianMs: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  const name = c.about ? `${c.name} (${c.about(c.last)})` : c.name;
+  return { name, calls: c.times.length, perSecond: (c.times.length * 1000) / c.busyMs, medianMs: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+}
+
+/** The series and the size of a get_performance_metrics answer, as measured. */
+function metricsAnswer(answer: unknown): string {
+  const total = (answer as { structuredContent?: { total?: number } } | undefined)?.structuredContent?.total;
+  return `every series: ${total ?? '?'} in the last answer, ${(Buffer.byteLength(JSON.stringify(answer)) / 1024).toFixed(1)} KB of JSON`;
 }
 
 const LATENCY_CASES: readonly Omit<Case, 'times' | 'busyMs'>[] = [
   { name: 'bare SDK echo server: echo { text }', call: (_pw, echo) => echo!.callTool({ name: 'echo', arguments: { text: 'ping' } }) },
-  { name: 'perfwatch get_performance_metrics {} (every series: ~17 here, a 4 KB answer)', call: (pw) => pw.callTool({ name: 'get_performance_metrics', arguments: {} }) },
+  { name: 'perfwatch get_performance_metrics {}', call: (pw) => pw.callTool({ name: 'get_performance_metrics', arguments: {} }), about: metricsAnswer },
   { name: 'perfwatch get_performance_metrics { metric_types: [response_time] }', call: (pw) => pw.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'] } }) },
   {
     name: 'perfwatch record_performance_metric { metric_type, value, tags }',
@@ -165,7 +178,7 @@ export async function runMcpBench(o: McpBenchOptions): Promise<McpBenchResult> {
     log(`  server alone, ${shape.name}…`);
     for (const s of servers) done({ ...(await serverAloneRun(s.target, shape, o.batchSize, o.batches, o.inFlight ?? 4)), lane: s.lane });
   }
-  return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches) };
+  return { rows, echo: echoRow, batches, table: table(rows, echoRow, batches), verified: batches.every((b) => b.verified) };
 }
 
 type Lane = 'on' | 'off';

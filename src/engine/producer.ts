@@ -142,14 +142,12 @@ export interface MetricOptions {
   unit?: MetricUnit;
 }
 
-export interface RequestSample {
+/** One handled request: `success`, or a `statusCode` that says it (under 500), or both. */
+export type RequestSample = {
   /** Route or operation name; becomes the `endpoint` tag. */
   endpoint?: string;
   responseTimeMs: number;
-  success: boolean;
-  /** HTTP status; validated (100-599) and used as `success` when that is omitted (< 500). */
-  statusCode?: number;
-}
+} & ({ success: boolean; statusCode?: number } | { success?: boolean; statusCode: number });
 
 /**
  * A trie level: the handle of the tag shape that ends here, and the children by the next tag.

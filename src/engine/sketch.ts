@@ -32,8 +32,14 @@ export function rankOf(q: number, n: number): number {
   return Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
 }
 
-/** 2^-600: brings the top of the double range into a range where products do not overflow. */
+/**
+ * The harmonic mean's product 2·lo·hi overflows at the top of the double range and underflows
+ * at its bottom (below 2^-510 it is subnormal, then 0): there the bounds are scaled by a power
+ * of two, which is exact, into a range where it does neither.
+ */
 const TOP_SCALE = 2 ** -600;
+const BOTTOM = 2 ** -510;
+const BOTTOM_SCALE = 2 ** 600;
 const scratch = new Float64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
@@ -54,8 +60,9 @@ function fromHighWord(hi: number): number {
 /**
  * The value reported for a key: the harmonic mean of its bounds (equal relative error). The
  * top bucket's bound is Number.MAX_VALUE; from 2^1023 up, 2·lo·hi and lo + hi overflow (the
- * mean was NaN, and quantiles read as null), so the bounds are scaled by a power of two there,
- * which is exact and rounds as the unscaled mean does.
+ * mean was NaN, and quantiles read as null), and below 2^-510 2·lo·hi underflows (the mean
+ * read as 0, or lost digits): there the bounds are scaled by a power of two, which is exact
+ * and rounds as the unscaled mean does.
  */
 export function valueOf(key: number): number {
   const sign = key & SIGN_KEY;
@@ -63,11 +70,18 @@ export function valueOf(key: number): number {
   const lo = fromHighWord(magnitudeKey << KEY_SHIFT);
   if (lo === 0) return 0;
   const hi = Math.min(fromHighWord((magnitudeKey + 1) << KEY_SHIFT), Number.MAX_VALUE);
-  let v = (2 * lo * hi) / (lo + hi);
-  if (!Number.isFinite(v)) {
-    const a = lo * TOP_SCALE;
-    const b = hi * TOP_SCALE;
-    v = ((2 * a * b) / (a + b)) / TOP_SCALE;
+  let v: number;
+  if (lo < BOTTOM) {
+    const a = lo * BOTTOM_SCALE;
+    const b = hi * BOTTOM_SCALE;
+    v = (2 * a * b) / (a + b) / BOTTOM_SCALE;
+  } else {
+    v = (2 * lo * hi) / (lo + hi);
+    if (!Number.isFinite(v)) {
+      const a = lo * TOP_SCALE;
+      const b = hi * TOP_SCALE;
+      v = (2 * a * b) / (a + b) / TOP_SCALE;
+    }
   }
   return sign ? -v : v;
 }

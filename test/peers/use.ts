@@ -13,6 +13,12 @@ export interface ProvidedPeer {
   binary: string;
 }
 
+/** The URL of a peer that is a service; throws for a program the tests run themselves. */
+export function serviceUrl(peer: ProvidedPeer): string {
+  if (peer.url === null) throw new Error(`${peer.binary} is a program, not a service with a URL`);
+  return peer.url;
+}
+
 export function describeWithPeer(name: PeerName, title: string, body: (peer: ProvidedPeer) => void): void {
   const peer = inject('peers')[name];
   if (peer === undefined) throw new Error(`no peer "${name}" in test/peers/catalog.ts`);

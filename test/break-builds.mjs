@@ -1,0 +1,326 @@
+#!/usr/bin/env node
+/**
+ * Breaks the build on purpose, one behaviour at a time, and checks that the suite notices.
+ * `npm run test:breaks` (not part of `npm test`: it builds and tests once per break).
+ *
+ * Each break is a snippet of the source replaced by a version without the behaviour (a
+ * report whose cancel is ignored, a batch lane that never runs, ...). The script copies the
+ * working tree (tracked and untracked files, not the ignored ones) into a temporary folder,
+ * applies the break there, builds the copy with tsc, runs the test files named for the break
+ * and requires that the tests named for it fail. The clean copy first runs the same files
+ * and must pass, so a failure under a break is the break's doing.
+ *
+ * A break finds its place by content, not by path: its snippet must occur exactly once in
+ * src/ and workers/ (any folder below them), or the script stops and says so, since a check
+ * that no longer applies its break proves nothing. When a snippet moves or changes, update
+ * it here.
+ *
+ * Options: `--only <substring of a break's name>` (repeatable), `--all-tests` (run the whole
+ * suite for each break instead of its files), `--keep` (leave the copies in the temporary
+ * folder), `--check` (only find each break's place and test files: no build, no tests).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The breaks. Each edit's `find` is replaced by its `replace`; `tests` are test files (by
+ * name, anywhere under test/) to run; `mustFail` are test titles (substrings) of which each
+ * must fail.
+ */
+export const BREAKS = [
+  {
+    name: 'report cancel ignored',
+    what: "the MCP report tool runs the report task without the request's signal: a client's cancel never reaches it",
+    edits: [{ find: 'signal: work.signal,', replace: 'signal: undefined,' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['stops a report the client cancels'],
+  },
+  {
+    name: 'report pool ignores abort',
+    what: "the report service runs the pool task under its timeout only, not the caller's AbortSignal",
+    edits: [{ find: 'signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal', replace: 'signal: timeout.signal' }],
+    tests: ['reports.test.ts'],
+    mustFail: ['cancels a running report through its AbortSignal'],
+  },
+  {
+    name: 'batch lane off',
+    what: 'the stdio batch lane never takes a line: every batch goes through JSON.parse',
+    edits: [{ find: 'export const MIN_LANE_BYTES = 2048;', replace: 'export const MIN_LANE_BYTES = Number.MAX_SAFE_INTEGER;' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['records batches exactly, through the stdio batch lane'],
+  },
+  {
+    name: 'cardinality error swallowed',
+    what: 'record() past the series limit is silently ignored instead of throwing CardinalityError',
+    edits: [
+      {
+        find: '    this.handleFor(name, tags).record(value);',
+        replace: "    try {\n      this.handleFor(name, tags).record(value);\n    } catch (error) {\n      if ((error as { code?: string }).code !== 'PW_ERR_CARDINALITY') throw error;\n    }",
+      },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['answers the cardinality limit with an error, not growth'],
+  },
+  {
+    name: 'overhead back-off removed',
+    what: 'over the CPU budget, the governor never raises its back-off level',
+    edits: [{ find: '        if (this.level < MAX_LEVEL) this.level++;', replace: '        // (break: no back-off)' }],
+    tests: ['overhead.test.ts'],
+    mustFail: ['backs off its cadence under an artificially small budget'],
+  },
+  {
+    name: 'last rules judge only the newest sample',
+    what: 'a `last` rule judges the newest sample of a drain and skips the ones before it',
+    edits: [{ find: 'for (let i = n - count; i < n; i++) {', replace: 'for (let i = n - 1; i < n; i++) {' }],
+    tests: ['alert-rules.test.ts', 'alerting.test.ts'],
+    mustFail: ['judges every sample of a drain', 'notifies a flapping signal once per episode'],
+  },
+  {
+    name: 'overhead counted process-wide',
+    what: "the monitor's threads read the process's CPU clock, so the host's own work counts as the monitor's",
+    edits: [{ find: 'return ns / 1e6;', replace: 'return (process.cpuUsage().user + process.cpuUsage().system) / 1000;' }],
+    tests: ['overhead.test.ts'],
+    mustFail: ['measures the monitor’s own threads, not the host’s'],
+  },
+  {
+    name: 'idle sampling over budget',
+    what: 'each system sampling pass spends 20 ms of CPU: 2% of a core at the 1 s interval, twice the default budget',
+    edits: [
+      {
+        find: "measure(() => parseCpuLine(readFileSync('/proc/stat', 'latin1')))",
+        replace: "measure(() => {\n      const end = performance.now() + 20;\n      while (performance.now() < end);\n      return parseCpuLine(readFileSync('/proc/stat', 'latin1'));\n    })",
+      },
+    ],
+    tests: ['overhead.test.ts'],
+    mustFail: ['stays within the default budget when idle'],
+  },
+  {
+    name: 'exhausted producer handle throws another error',
+    what: 'a handle with no ring left throws InvalidArgumentError instead of CapacityError',
+    edits: [{ find: "throw new CapacityError('producerThreads', `are all taken", replace: "throw new InvalidArgumentError('producerThreads', `are all taken" }],
+    tests: ['threads.test.ts'],
+    mustFail: ['says so when a handle has no ring left for another thread'],
+  },
+  {
+    name: 'no system source at the interval',
+    what: 'every system source runs at the slow cadence, none at the collection interval',
+    edits: [{ find: '    const every = options.intervalMs;', replace: '    const every = options.slowCadenceMs;' }],
+    tests: ['monitor.test.ts'],
+    mustFail: ['samples system and runtime metrics by itself'],
+  },
+  {
+    name: 'collector lag read from its sleep',
+    what: "the collector forgets when the runtime samples were published (QUIET_AT) and reads their lag from its own previous pass",
+    edits: [{ find: 'quietAt > this.lastPassEnd ? quietAt : Infinity', replace: 'Infinity' }],
+    tests: ['monitor.test.ts'],
+    mustFail: ['measures collector lag as the time data waited'],
+  },
+  {
+    name: 'registry lock removed',
+    what: "the shared tables' lock is always granted, so threads interning at once race",
+    edits: [{ find: 'const holder = Atomics.compareExchange(this.hdr, LOCK, 0, this.tag);', replace: 'const holder = 0;' }],
+    tests: ['registry.test.ts'],
+    mustFail: ['gives the same ids to every thread, interning concurrently'],
+  },
+  {
+    name: 'sketch bottom unscaled',
+    what: 'the sketch reads a bucket below 2^-510 back with an unscaled harmonic mean, whose product underflows',
+    edits: [{ find: 'if (lo < BOTTOM) {', replace: 'if (lo < 0) {' }],
+    tests: ['sketch.test.ts'],
+    mustFail: ['reads every value from 2^-1022 to the largest double'],
+  },
+  {
+    name: 'successor skips what waited',
+    what: 'a collector that starts (or replaces a dead one) begins at the write index, skipping the samples waiting in the rings',
+    edits: [{ find: 'this.r = Atomics.load(this.hdr, APPLIED);', replace: 'this.r = Atomics.load(this.hdr, WRITE);' }],
+    tests: ['supervision.test.ts'],
+    mustFail: ['restarts a collector that dies (kill)', 'restarts a collector that dies (throw)', 'restarts a collector that dies (exit)'],
+  },
+  {
+    name: 'waiting samples read no lag',
+    what: "status() reads the lag of samples published since the collector's last pass as 0 (the age at that pass; there was none since)",
+    edits: [{ find: 'return Math.max(0, now - (known === Infinity ? pass : known));', replace: 'return 0;' }],
+    tests: ['status.test.ts'],
+    mustFail: ['grows while samples wait for a collector that has stopped draining'],
+  },
+  {
+    name: 'dry run plans nothing for all',
+    what: "optimize({ type: 'all' }) considers no knob: the plan is empty and nothing says why",
+    edits: [{ find: "filter((t) => o.type === 'all' || t.type === o.type)", replace: 'filter((t) => t.type === o.type)' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['answers every tool on its happy path'],
+  },
+];
+
+function parseArgs(argv) {
+  const only = [];
+  let allTests = false;
+  let keep = false;
+  let check = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only') only.push(argv[++i]);
+    else if (argv[i] === '--check') check = true;
+    else if (argv[i] === '--all-tests') allTests = true;
+    else if (argv[i] === '--keep') keep = true;
+    else throw new Error(`unknown argument ${argv[i]} (known: --only <name>, --all-tests, --keep, --check)`);
+  }
+  return { only, allTests, keep, check };
+}
+
+/** Every file of the working tree that git does not ignore (tracked or not). */
+function treeFiles() {
+  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: ROOT, encoding: 'utf8' });
+  return out.split('\0').filter((f) => f && existsSync(join(ROOT, f)));
+}
+
+function copyTree(files, to) {
+  for (const f of files) {
+    mkdirSync(dirname(join(to, f)), { recursive: true });
+    cpSync(join(ROOT, f), join(to, f));
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(to, 'node_modules'), 'dir');
+}
+
+function walk(dir, out = []) {
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) walk(p, out);
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Applies a break's edits in the copy: each snippet must occur exactly once in src/ and workers/. */
+function applyBreak(copy, brk) {
+  const sources = [...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts'));
+  const places = [];
+  for (const edit of brk.edits) {
+    const hits = [];
+    for (const f of sources) {
+      const text = readFileSync(f, 'utf8');
+      for (let at = text.indexOf(edit.find); at !== -1; at = text.indexOf(edit.find, at + 1)) hits.push({ f, at, text });
+    }
+    if (hits.length !== 1) {
+      const where = hits.map((h) => `${relative(copy, h.f)}:${h.text.slice(0, h.at).split('\n').length}`).join(', ');
+      throw new Error(`break "${brk.name}": its snippet ${JSON.stringify(edit.find)} occurs ${hits.length} times in src/ and workers/ (${where || 'nowhere'}), not once: update test/break-builds.mjs`);
+    }
+    const { f, at, text } = hits[0];
+    writeFileSync(f, text.slice(0, at) + edit.replace + text.slice(at + edit.find.length));
+    places.push(`${relative(copy, f)}:${text.slice(0, at).split('\n').length}`);
+  }
+  return places.join(', ');
+}
+
+function build(copy, label) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: copy, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${label}: the copy does not build:\n${r.stdout}${r.stderr}`);
+}
+
+/** Test files by name, anywhere under test/. */
+function testPaths(copy, names) {
+  const all = walk(join(copy, 'test')).map((p) => relative(copy, p));
+  return names.map((n) => {
+    const found = all.filter((p) => p.endsWith(`/${n}`));
+    if (found.length !== 1) throw new Error(`test file ${n}: ${found.length} files of that name under test/, not one: update test/break-builds.mjs`);
+    return found[0];
+  });
+}
+
+/** Runs vitest in the copy; returns every test's file, title and status. */
+function runTests(copy, files) {
+  const out = join(copy, 'vitest-result.json');
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=json', `--outputFile=${out}`, ...files], {
+    cwd: copy,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (!existsSync(out)) throw new Error(`vitest wrote no result (exit ${r.status}):\n${r.stdout.slice(-4000)}${r.stderr.slice(-4000)}`);
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  const tests = json.testResults.flatMap((file) =>
+    file.assertionResults.map((a) => ({ file: relative(copy, file.name), title: a.fullName ?? a.title, status: a.status, message: (a.failureMessages ?? []).join('\n') })),
+  );
+  // A file that failed to load has no assertion results, only a message.
+  const fileErrors = json.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).map((f) => `${relative(copy, f.name)}: ${f.message}`);
+  return { tests, fileErrors, exit: r.status };
+}
+
+/** --check: each break's snippets and test files are found, without building or testing. */
+function checkOnly(files, breaks) {
+  const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
+  try {
+    for (const brk of breaks) {
+      const copy = join(base, brk.name.replace(/[^a-z0-9]+/gi, '-'));
+      copyTree(files.filter((f) => /^(src|workers|test)\//.test(f)), copy);
+      console.log(`${brk.name}: ${applyBreak(copy, brk)}; ${testPaths(copy, brk.tests).join(' ')}`);
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+function main() {
+  const { only, allTests, keep, check } = parseArgs(process.argv.slice(2));
+  const breaks = BREAKS.filter((b) => (only.length === 0 || only.some((o) => b.name.includes(o))));
+  if (breaks.length === 0) throw new Error(`no break matches ${only.join(', ')}`);
+  const files = treeFiles();
+  if (check) return checkOnly(files, breaks);
+  const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
+  const results = [];
+  try {
+    // The clean tree first: the files the breaks run must pass on it.
+    const clean = join(base, 'clean');
+    copyTree(files, clean);
+    build(clean, 'clean tree');
+    const union = allTests ? [] : testPaths(clean, [...new Set(breaks.flatMap((b) => b.tests))]);
+    process.stderr.write(`clean tree: ${allTests ? 'the whole suite' : union.join(' ')}\n`);
+    const baseline = runTests(clean, union);
+    const bad = baseline.tests.filter((t) => t.status === 'failed');
+    if (bad.length > 0 || baseline.fileErrors.length > 0) {
+      throw new Error(`the clean tree fails, so the breaks would prove nothing:\n${[...bad.map((t) => `${t.file}: ${t.title}\n${t.message.slice(0, 2000)}`), ...baseline.fileErrors].join('\n')}`);
+    }
+    for (const brk of breaks) {
+      const copy = join(base, brk.name.replace(/[^a-z0-9]+/gi, '-'));
+      copyTree(files, copy);
+      const where = applyBreak(copy, brk);
+      build(copy, `break "${brk.name}"`);
+      const paths = allTests ? [] : testPaths(copy, brk.tests);
+      process.stderr.write(`break "${brk.name}" at ${where}: ${allTests ? 'the whole suite' : paths.join(' ')}\n`);
+      const run = runTests(copy, paths);
+      const failed = run.tests.filter((t) => t.status === 'failed');
+      const missed = brk.mustFail.filter((title) => !failed.some((t) => t.title.includes(title)));
+      for (const t of failed) process.stderr.write(`  failed: ${t.title}\n    ${t.message.split('\n').find((l) => l.trim()) ?? ''}\n`);
+      results.push({ brk, where, failed, missed, fileErrors: run.fileErrors });
+      if (!keep) rmSync(copy, { recursive: true, force: true });
+    }
+  } finally {
+    if (!keep) rmSync(base, { recursive: true, force: true });
+    else process.stderr.write(`copies kept in ${base}\n`);
+  }
+  let ok = true;
+  console.log('\n| break | what it removes | applied at | tests that failed | verdict |');
+  console.log('|---|---|---|---|---|');
+  for (const { brk, where, failed, missed, fileErrors } of results) {
+    const caught = failed.length > 0 && missed.length === 0;
+    ok &&= caught;
+    const names = failed.map((t) => `${t.file.replace(/^test\//, '')}: ${t.title}`);
+    console.log(`| ${brk.name} | ${brk.what} | ${where} | ${failed.length}: ${names.join('; ') || 'none'}${fileErrors.length ? `; files that did not load: ${fileErrors.length}` : ''} | ${caught ? 'caught' : `NOT CAUGHT${missed.length ? ` (still passing: ${missed.join('; ')})` : ''}`} |`);
+  }
+  if (!ok) {
+    console.error('\nat least one break went unnoticed by the tests named for it');
+    process.exit(1);
+  }
+  console.log(`\nevery break (${results.length}) made the tests named for it fail`);
+}
+
+try {
+  main();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
