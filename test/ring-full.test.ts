@@ -4,6 +4,7 @@ import { DOORBELL, SLEEPING, controlViews, createControl } from '../dist/src/eng
 import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../dist/src/errors.js';
 import {
   APPLIED,
+  CAPACITY,
   CLOSED,
   DROPPED,
   HEADER_BYTES,
@@ -57,19 +58,20 @@ function full(capacity: number, overflow: 'drop' | 'wait' | 'block', stallMs?: n
 
 /**
  * A consumer thread that, while the producer has WAITING raised, applies its steps in turn
- * (free `n` slots, or close the ring) and notifies. Resolves with the steps it applied.
+ * (free `n` slots, or close the ring and free it all) and notifies. Resolves with the steps it applied.
  */
 function consumerOnWait(ring: SharedArrayBuffer, steps: Array<number | 'close'>): Promise<number> {
   const source = `
     const { workerData, parentPort } = require('node:worker_threads');
-    const { ring, steps, WAITING, READ, CLOSED } = workerData;
+    const { ring, steps, WAITING, READ, CLOSED, CAPACITY } = workerData;
     const hdr = new Int32Array(ring, 0, 64);
     const deadline = Date.now() + 30000;
     let done = 0;
     for (const step of steps) {
       while (Atomics.load(hdr, WAITING) === 0) if (Date.now() > deadline) throw new Error('no wait seen');
+      // 'close': the monitor stops after its collector drained the ring.
       if (step === 'close') Atomics.store(hdr, CLOSED, 1);
-      else Atomics.add(hdr, READ, step);
+      Atomics.add(hdr, READ, step === 'close' ? hdr[CAPACITY] : step);
       Atomics.notify(hdr, READ);
       // No wait for WAITING to fall: the producer may already wait again (then the next step
       // frees that wait) or not yet have woken (then it finds both steps' room at once).
@@ -77,7 +79,7 @@ function consumerOnWait(ring: SharedArrayBuffer, steps: Array<number | 'close'>)
     }
     parentPort.postMessage(done);
   `;
-  const worker = new Worker(source, { eval: true, workerData: { ring, steps, WAITING, READ, CLOSED } });
+  const worker = new Worker(source, { eval: true, workerData: { ring, steps, WAITING, READ, CLOSED, CAPACITY } });
   return new Promise((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -169,7 +171,8 @@ describe('a producer on its own thread', () => {
     const { ring, writer } = full(4, 'drop');
     await tick();
     expect(writer.pending).toBe(false);
-    writer.push(1, -1);
+    // 'drop' never waits, whatever the consumer is doing.
+    expect(countingWaits(() => writer.push(1, -1))).toBe(0);
     // The first drop schedules a flush for the end of the turn.
     expect(writer.pending).toBe(true);
     expect(writer.droppedCount()).toBe(1);
@@ -200,6 +203,7 @@ describe('a producer on its own thread', () => {
     // Pushes 11..63 of the streak drop without looking; the 64th finds the room.
     expect(writer.droppedCount()).toBe(STREAK_CHECK - 1);
     expect(ringStats(ring).dropped).toBe(STREAK_CHECK - 1);
+    expect(writer.fill()).toBe(1);
     writer.publish();
     expect(reader.available()).toBe(1);
     const at = reader.r & reader.mask;
@@ -260,9 +264,9 @@ describe('a producer on its own thread', () => {
     expect(() => writer.push(1, 9)).toThrow(MonitorStoppedError);
     expect(await consumer).toBe(1);
     expect(Atomics.load(header(ring), WAITING)).toBe(0);
-    // Closed: every later record throws at once, without waiting.
-    expect(() => writer.push(1, 10)).toThrow(MonitorStoppedError);
-    expect(ringStats(ring)).toMatchObject({ fill: 4, dropped: 2 });
+    // Closed: every later record throws at once, without waiting, though the ring has room.
+    expect(countingWaits(() => expect(() => writer.push(1, 10)).toThrow(MonitorStoppedError))).toBe(0);
+    expect(ringStats(ring)).toMatchObject({ fill: 0, dropped: 2 });
   }, 60_000);
 
   it('throws on a closed ring once its room runs out, even before a publish', () => {
@@ -271,7 +275,11 @@ describe('a producer on its own thread', () => {
     writer.push(1, 1);
     closeRing(ring, true);
     for (let i = 2; i <= 4; i++) writer.push(1, i);
+    // Room appearing does not reopen it.
+    Atomics.add(header(ring), READ, 4);
     expect(() => writer.push(1, 5)).toThrow(MonitorStoppedError);
+    expect(() => writer.push(1, 6)).toThrow(MonitorStoppedError);
+    Atomics.sub(header(ring), READ, 4);
     // A writer built over a closed ring has no room at all.
     const late = new RingWriter(ring, createControl(), 'drop');
     expect(() => late.push(1, 3)).toThrow(MonitorStoppedError);
@@ -321,7 +329,7 @@ describe('a producer on its own thread', () => {
   it('waits for room for a bulk record, refusing one larger than the ring', async () => {
     const { ring, writer } = full(8, 'drop', 3_600_000);
     expect(() => writer.waitForRoom(9)).toThrow(CapacityError);
-    expect(() => writer.waitForRoom(9)).toThrow(/samples of one call must fit the ring: at most 8/);
+    expect(() => writer.waitForRoom(9)).toThrow(/samples of one call must fit the ring: at most 8, got 9/);
     const consumer = (consumerOnWait(ring, [2, 2]));
     expect(writer.waitForRoom(3)).toBe(true);
     expect(await consumer).toBe(2);
@@ -331,6 +339,8 @@ describe('a producer on its own thread', () => {
     writer.publish();
     expect(ringStats(ring).fill).toBe(8);
 
+    // A bulk record may take the whole ring.
+    expect(new RingWriter(createRing(8), createControl(), 'drop', 5_000).waitForRoom(8)).toBe(true);
     const empty = new RingWriter(createRing(8), createControl(), 'drop', 5_000);
     empty.push(1, 1);
     expect(empty.waitForRoom(7)).toBe(true);
