@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     include: [
       'test/ring.test.ts',
+      'test/ring-full.test.ts',
       'test/sketch.test.ts',
       'test/store.test.ts',
       'test/alert-rules.test.ts',

@@ -1,7 +1,7 @@
 import { rankOf } from '../dist/src/engine/sketch.js';
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
-import { RingReader, RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { APPLIED, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { createStore, type StoreConfig } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
@@ -104,6 +104,35 @@ describe('series store', () => {
     expect(raw.t.at(-1)).toBe(T0 + 900);
     expect(store.raw(3, T0 + 900).v).toHaveLength(20);
     expect(store.newestRawTime(3)).toBe(T0 + 900);
+  });
+
+  it("takes time marks and corrupt ids alone, in ring order, and keeps a series' first time", () => {
+    const { store, apply, state, ring } = setup();
+    apply(T0 + 5, [[3, 1], [TIME_MARK, T0 - 500], [3, 2], [4, 5], [TIME_MARK, Number.NaN], [3, 3], [-7, 9], [2000, 1], [3, 4]]);
+    expect(store.raw(3).v).toEqual([1, 2, 3, 4]);
+    // A mark's time holds for the samples after it; NaN goes back to the drain's time.
+    expect(store.raw(3).t).toEqual([T0 + 5, T0 - 500, T0 + 5, T0 + 5]);
+    expect(store.raw(4).t).toEqual([T0 - 500]);
+    expect(state.writer.counters.badSamples).toBe(2);
+    expect(state.reader.r).toBe(9);
+    expect(Atomics.load(new Int32Array(ring, 0, 64), APPLIED)).toBe(9);
+    expect(store.snapshot(3).firstTs).toBe(T0 + 5);
+    apply(T0 + 1005, [[3, 5]]);
+    expect(store.snapshot(3).firstTs).toBe(T0 + 5);
+    expect(store.snapshot(4).firstTs).toBe(T0 + 5);
+  });
+
+  it('rolls up each minute once, counting the records it writes, and beats every 1,024 series', () => {
+    const { buffers, apply, state } = setup({ maxSeries: 2048 });
+    let beats = 0;
+    state.writer = new StoreWriter(buffers, () => beats++);
+    state.writer.recover(T0, 0);
+    apply(T0 + 5, [[9, 1], [10, 2], [2000, 3]], 2048);
+    expect(state.writer.advance(T0 + 60_005)).toBe(true);
+    beats = 0;
+    expect(state.writer.rollup(2048)).toBe(3);
+    expect(beats).toBe(2);
+    expect(state.writer.rollup(2048)).toBe(0);
   });
 
   it('rolls buckets up by the minute and answers long ranges without counting twice', () => {
