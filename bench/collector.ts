@@ -18,6 +18,7 @@ import { Registry, createRegistry } from '../src/engine/registry.js';
 import { RingWriter, createRing } from '../src/engine/ring.js';
 import { KEY_SHIFT, PAGE_BINS, PAGE_BITS } from '../src/engine/sketch.js';
 import { HOT_F64, StoreLayout, createStore, type StoreConfig } from '../src/engine/store/layout.js';
+import { values } from './values.js';
 
 const SERIES = (process.env.BENCH_SERIES ?? '100,1000,10000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -28,19 +29,6 @@ const CHUNK = 10_000;
 const PASS_MS = 10;
 const MiB = 1024 * 1024;
 const T0 = 1_800_000_000_000;
-
-const values = new Float64Array(4096);
-{
-  let seed = 42;
-  const rand = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return (seed + 0.5) / 4294967296;
-  };
-  for (let i = 0; i < values.length; i++) {
-    const z = Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
-    values[i] = Math.exp(3 + 0.8 * z);
-  }
-}
 
 /** The defaults of a monitor (options.ts) for `series` application series. */
 function config(series: number): StoreConfig {

@@ -29,6 +29,7 @@ import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, A
 import { PerformanceMonitor, type MetricHandle } from '../src/index.js';
 import { burstOnDefaults, overload, type OverloadResult } from './overload.js';
 import { promTagged, steady, type SteadyResult } from './steady.js';
+import { values } from './values.js';
 
 const PASS_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1_000_000);
 const PASSES = Number(process.env.BENCH_PASSES ?? 9);
@@ -40,18 +41,6 @@ const E2E_WIDE_SAMPLES = Number(process.env.BENCH_E2E_WIDE_SAMPLES ?? 5_000_000)
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 4_000);
 const STEADY_SERIES = [100, 1_000, 10_000];
 
-const values = new Float64Array(4096);
-{
-  let seed = 42;
-  const rand = (): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return (seed + 0.5) / 4294967296;
-  };
-  for (let i = 0; i < values.length; i++) {
-    const z = Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
-    values[i] = Math.exp(3 + 0.8 * z);
-  }
-}
 const routes = Array.from({ length: 16 }, (_, i) => `/route/${i}`);
 const methods = ['GET', 'POST'];
 
