@@ -28,13 +28,8 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import { parseAlertRule, type AlertRule, type AlertTransition } from '../src/alerts/schema.js';
-import { createControl } from '../src/engine/control.js';
 import { PerformanceMonitor } from '../src/index.js';
-import { Engine } from '../src/engine/engine.js';
-import { Registry, createRegistry } from '../src/engine/registry.js';
-import { RingWriter, createRing } from '../src/engine/ring.js';
-import { createStore } from '../src/engine/store/layout.js';
-import { StoreReader } from '../src/engine/store/reader.js';
+import { drivenEngine } from './driven-engine.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000_000);
@@ -94,16 +89,8 @@ const DISTINCT_WINDOWS: [Aggregation, number][] = (['avg', 'max', 'min', 'sum', 
 
 function windowRules(mix: [Aggregation, number][]): { roundMs: number; rules: number; perSecond: number } {
   const T0 = 1_800_000_000_000;
-  const registryBuffers = createRegistry({ maxSeries: 2048, maxTags: 4, maxTagValueLength: 32 });
-  const registry = new Registry(registryBuffers, 1);
-  const buffers = createStore({ maxSeries: 2048, rawCapacity: 64, bucketCapacity: 300, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 64 << 20, rollupLogBytes: 32 << 20, poolBytes: 64 << 20 });
-  const ring = createRing(1 << 20);
-  const control = createControl();
-  const producer = new RingWriter(ring, control, 'drop');
-  let now = T0;
-  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => now });
-  engine.start(T0);
-  const evaluator = new AlertEvaluator(registry, new StoreReader(buffers));
+  const { engine, registry, reader, producer, drain } = drivenEngine({ maxSeries: 2048, rawCapacity: 64, bucketCapacity: 300, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 64 << 20, rollupLogBytes: 32 << 20, poolBytes: 64 << 20 }, T0);
+  const evaluator = new AlertEvaluator(registry, reader);
   const ids = Array.from({ length: 1000 }, (_, i) => registry.seriesId('api_response_time', { endpoint: `/e${i}` }));
   let n = 0;
   for (let i = 0; i < 1000; i++) {
@@ -117,11 +104,10 @@ function windowRules(mix: [Aggregation, number][]): { roundMs: number; rules: nu
   const rounds: number[] = [];
   let applied = 0;
   for (let s = 0; s < 120; s++) {
-    const t = (now = T0 + s * 1000 + 5);
+    const t = T0 + s * 1000 + 5;
     const open = engine.bucketStart;
     for (let k = 0; k < 50; k++) for (const id of ids) producer.push(id, 5 + ((k * 7 + id) % 200));
-    producer.publish();
-    for (let moved = engine.pass(t); moved > 0; moved = engine.pass(t)) applied += moved;
+    applied += drain(t);
     if (engine.bucketStart !== open && s >= 61) {
       const t0 = performance.now();
       evaluator.onBucket(engine.bucketStart, t);
@@ -136,16 +122,8 @@ function windowRules(mix: [Aggregation, number][]): { roundMs: number; rules: nu
 
 function lastRules(): { msPerSecond: number; judged: number } {
   const T0 = 1_800_000_000_000;
-  const registryBuffers = createRegistry({ maxSeries: 256, maxTags: 4, maxTagValueLength: 32 });
-  const registry = new Registry(registryBuffers, 1);
-  const buffers = createStore({ maxSeries: 256, rawCapacity: 256, bucketCapacity: 300, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 16 << 20, rollupLogBytes: 16 << 20, poolBytes: 16 << 20 });
-  const ring = createRing(1 << 16);
-  const control = createControl();
-  const producer = new RingWriter(ring, control, 'drop');
-  let now = T0;
-  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => now });
-  engine.start(T0);
-  const evaluator = new AlertEvaluator(registry, new StoreReader(buffers));
+  const { registry, reader, producer, drain } = drivenEngine({ maxSeries: 256, rawCapacity: 256, bucketCapacity: 300, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 16 << 20, rollupLogBytes: 16 << 20, poolBytes: 16 << 20 }, T0, 1 << 16);
+  const evaluator = new AlertEvaluator(registry, reader);
   const ids = Array.from({ length: 100 }, (_, i) => registry.seriesId('response_time', { endpoint: `/e${i}` }));
   let n = 0;
   for (let i = 0; i < 100; i++) {
@@ -158,10 +136,9 @@ function lastRules(): { msPerSecond: number; judged: number } {
   let evalMs = 0;
   let applied = 0;
   for (let pass = 0; pass < seconds * 1000; pass++) {
-    const t = (now = T0 + pass);
+    const t = T0 + pass;
     for (let k = 0; k < 1000; k++) producer.push(ids[k % 100]!, 5 + (k % 200));
-    producer.publish();
-    applied += engine.pass(t);
+    applied += drain(t);
     const t0 = performance.now();
     evaluator.onData(t);
     evaluator.commitProgress();

@@ -14,13 +14,8 @@
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
-import { createControl } from '../src/engine/control.js';
 import { Query } from '../src/monitor/query.js';
-import { Registry, createRegistry } from '../src/engine/registry.js';
-import { Engine } from '../src/engine/engine.js';
-import { RingWriter, createRing } from '../src/engine/ring.js';
-import { createStore } from '../src/engine/store/layout.js';
-import { StoreReader } from '../src/engine/store/reader.js';
+import { drivenEngine } from './driven-engine.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const SECONDS = 120;
@@ -44,27 +39,17 @@ for (let i = 0; i < table.length; i++) {
 const value = (series: number, i: number): number => table[(i * 31 + series * 7) & 8191]!;
 
 async function main(): Promise<void> {
-  const store = createStore({ maxSeries: SERIES + 16, rawCapacity: 256, bucketCapacity: 300, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 64 * MiB, rollupLogBytes: 8 * MiB, poolBytes: 16 * MiB });
-  const registryBuffers = createRegistry({ maxSeries: SERIES + 16, maxTags: 4, maxTagValueLength: 32 });
-  const registry = new Registry(registryBuffers, 1);
-  const ids = Array.from({ length: SERIES }, (_, k) => registry.seriesId('response_time', { endpoint: `/e${k}` }));
-  const ring = createRing(1 << 20);
-  const control = createControl();
-  const producer = new RingWriter(ring, control, 'drop');
   const start = Math.floor((Date.now() - SECONDS * 1000) / 60_000) * 60_000;
-  let clock = start;
-  const engine = new Engine({ control, registry: registryBuffers, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => clock });
-  engine.start(start);
+  const { registry, reader, producer, drain } = drivenEngine({ maxSeries: SERIES + 16, rawCapacity: 256, bucketCapacity: 300, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 64 * MiB, rollupLogBytes: 8 * MiB, poolBytes: 16 * MiB }, start);
+  const ids = Array.from({ length: SERIES }, (_, k) => registry.seriesId('response_time', { endpoint: `/e${k}` }));
   let i = 0;
   /** Applies one round of samples (PER_SECOND per series) at time t. */
   const write = (t: number, perSeries = PER_SECOND): void => {
-    clock = t;
     for (let n = 0; n < perSeries; n++, i++) for (let k = 0; k < SERIES; k++) producer.push(ids[k]!, value(k, i));
-    producer.publish();
-    while (engine.pass(t) > 0);
+    drain(t);
   };
   for (let s = 0; s < SECONDS; s++) write(start + s * 1000 + 1);
-  const query = new Query(registry, new StoreReader(store), () => ({ from: start, to: Infinity }));
+  const query = new Query(registry, reader, () => ({ from: start, to: Infinity }));
   let now = start + SECONDS * 1000 + 1;
   const check = query.metrics({}, now);
   if (check.length !== SERIES || check.some((m) => m.window.count !== 59 * PER_SECOND)) throw new Error(`unexpected window counts: ${check[0]?.window.count}`);

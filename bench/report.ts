@@ -10,15 +10,13 @@
  */
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createControl } from '../src/engine/control.js';
 import { Registry, createRegistry } from '../src/engine/registry.js';
 import { buildReport } from '../src/reports/build.js';
 import { ReportService } from '../src/reports/service.js';
-import { Engine } from '../src/engine/engine.js';
-import { RingWriter, createRing } from '../src/engine/ring.js';
 import { SketchAccumulator } from '../src/engine/sketch.js';
 import { createStore } from '../src/engine/store/layout.js';
 import { StoreReader } from '../src/engine/store/reader.js';
+import { drivenEngine } from './driven-engine.js';
 
 const SERIES = 100;
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
@@ -27,9 +25,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const MiB = 1024 * 1024;
 
 function fill(): { store: ReturnType<typeof createStore>; registryBuffers: ReturnType<typeof createRegistry>; registry: Registry; samples: number } {
-  const store = createStore({ maxSeries: 128, rawCapacity: 256, bucketCapacity: SECONDS, rollupCapacity: 120, intervalMs: 1000, rollupMs: 60_000, logBytes: 256 * MiB, rollupLogBytes: 32 * MiB, poolBytes: 8 * MiB });
-  const registryBuffers = createRegistry({ maxSeries: 128, maxTags: 4, maxTagValueLength: 32 });
-  const registry = new Registry(registryBuffers, 1);
+  const start = Math.floor((Date.now() - SECONDS * 1000) / 60_000) * 60_000;
+  const { store, registryBuffers, registry, producer, drain } = drivenEngine({ maxSeries: 128, rawCapacity: 256, bucketCapacity: SECONDS, rollupCapacity: 120, intervalMs: 1000, rollupMs: 60_000, logBytes: 256 * MiB, rollupLogBytes: 32 * MiB, poolBytes: 8 * MiB }, start);
   // A service's mix: latency per endpoint and API, error and hit ratios, gauges, counters.
   const ids: { id: number; gen: (i: number) => number }[] = [];
   const table = new Float64Array(8192);
@@ -51,24 +48,15 @@ function fill(): { store: ReturnType<typeof createStore>; registryBuffers: Retur
   for (const name of ['cpu_usage', 'memory_usage', 'event_loop_lag', 'heap_used', 'formula_calculation_time', 'database_connections', 'gc_pause', 'cpu_iowait', 'rss', 'active_connections']) {
     add(name, {}, (i) => table[(i * 13) & 8191]!);
   }
-  const ring = createRing(1 << 20);
-  const control = createControl();
-  const producer = new RingWriter(ring, control, 'drop');
-  const start = Math.floor((Date.now() - SECONDS * 1000) / 60_000) * 60_000;
-  let clock = start;
-  const engine = new Engine({ control, registry: registryBuffers, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => clock });
-  engine.start(start);
   let samples = 0;
   for (let s = 0; s < SECONDS; s++) {
-    const t = (clock = start + s * 1000 + 1);
     const lo = Math.floor((s * POINTS) / SECONDS);
     const hi = Math.floor(((s + 1) * POINTS) / SECONDS);
     for (const { id, gen } of ids) for (let i = lo; i < hi; i++) producer.push(id, gen(i));
-    producer.publish();
-    for (let moved = engine.pass(t); moved > 0; moved = engine.pass(t)) samples += moved;
+    samples += drain(start + s * 1000 + 1);
   }
-  clock = start + SECONDS * 1000 + 1;
-  engine.pass(clock);
+  // Close the last bucket.
+  drain(start + SECONDS * 1000 + 1);
   return { store, registryBuffers, registry, samples };
 }
 
