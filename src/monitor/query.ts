@@ -185,7 +185,7 @@ export class Query {
       const buckets = this.reader.bucketCount(id, 1);
       const snap = this.reader.snapshot(id);
       if (snap.totalCount === 0) return undefined;
-      const agg = this.window(id, snap, spanStart, seconds, from);
+      const agg = this.window(id, snap, buckets, spanStart, seconds, from);
       if (this.reader.bucketCount(id, 1) === buckets || attempt === MAX_READS) return { snap, agg };
       this.windows.delete(id);
     }
@@ -199,10 +199,10 @@ export class Query {
    * the window's histogram kept between reads (WindowSketches), or, when the bucket ring does
    * not reach back far enough, from merging the window's sketches. The key is read before
    * the aggregate: a sample applied while it is computed makes the next poll compute it again.
+   * `buckets` is the series' bucket count, read before `snap` (see consistentWindow).
    */
-  private window(id: number, snap: SeriesSnapshot, firstBucket: number, seconds: number, from: number): CachedWindow {
+  private window(id: number, snap: SeriesSnapshot, buckets: number, firstBucket: number, seconds: number, from: number): CachedWindow {
     const { totalCount: total, openStart } = snap;
-    const buckets = this.reader.bucketCount(id, 1);
     const hit = this.windows.get(id);
     if (hit !== undefined && hit.total === total && hit.buckets === buckets && hit.openStart === openStart && hit.firstBucket === firstBucket && hit.seconds === seconds) return hit;
     const quantiles = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
