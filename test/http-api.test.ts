@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type HttpServer, type MonitorOptions, type ServeHttpOptions } from '../dist/src/index.js';
-import { caught, waitFor } from './helpers.js';
+import { waitFor } from './helpers.js';
 import { raw } from './http-helpers.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -131,7 +131,7 @@ describe('the JSON API', () => {
     cleanup.push(() => monitor.close());
     const error = await monitor.serveHttp({ port: 0, host: '0.0.0.0' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'token' });
-    expect(caught(() => { throw error; }).message).toMatch(/token is required to listen on 0\.0\.0\.0/);
+    expect((error as Error).message).toMatch(/token is required to listen on 0\.0\.0\.0/);
     const bounds = await monitor.serveHttp({ port: 0, histogramBuckets: [1, 5, 2] }).catch((e: unknown) => e);
     expect(bounds).toMatchObject({ field: 'histogramBuckets[2]' });
   });
