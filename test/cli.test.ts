@@ -103,6 +103,20 @@ describe('perfwatch CLI', () => {
     expect(stdout).toMatch(/zero loss \(overflow 'block'\): yes, all 1600000 samples recorded are in the store/); // the handle cases, by name and batches, each warm-up and 3 passes
   });
 
+  it('serve --http prints its address, serves /metrics there, and stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--http', '0', '--config', quietConfig()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    const url = await new Promise<string>((resolve) => child.stdout.on('data', (c: string) => ((out += c), /HTTP at (http:\/\/127\.0\.0\.1:\d+\/) /.exec(out) && resolve(/HTTP at (\S+) /.exec(out)![1]!))));
+    expect(out).toMatch(/MCP at http:\/\/127\.0\.0\.1:\d+\/mcp; no token: read-only\)/);
+    const scrape = await fetch(new URL('metrics', url));
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const code = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await code).toBe(0);
+  });
+
   it('serve --mcp-http stops cleanly on SIGINT', async () => {
     const child = spawn(process.execPath, [CLI, 'serve', '--mcp-http', '0', '--config', quietConfig()], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -155,6 +155,21 @@ export class StoreReader {
     };
   }
 
+  /** snapshot()'s lastValue alone (a gauge's reading), for readers of every series at once. */
+  lastValue(id: number): number {
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    const open = this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!;
+    return open > 0 ? this.hot[hb + OPEN_LAST]! : this.f64[b + CLOSED_LAST]!;
+  }
+
+  /** snapshot()'s totalSum alone (a counter's total). */
+  totalSum(id: number): number {
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    return this.f64[b + CLOSED_SUM]! + (this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_SUM]!);
+  }
+
   /** Total samples of a series; cheap, for change detection. */
   totalCount(id: number): number {
     const f = this.f64;
@@ -307,6 +322,19 @@ export class StoreReader {
         if (c > 0) fn(keyBase | j, c);
       }
     }
+  }
+
+  /**
+   * The totals of the closed buckets: out[0] count, out[1] sum, out[2] the start of the
+   * newest bucket they include. The writer publishes a bucket's record before it adds the
+   * bucket to these totals, so a reader that reads them first, then the head, knows whether
+   * the newest record it sees is in them (its start equals out[2]) or not yet.
+   */
+  closedTotals(id: number, out: Float64Array): void {
+    const b = id * this.layout.slotF64;
+    out[0] = this.f64[b + CLOSED_COUNT]!;
+    out[1] = this.f64[b + CLOSED_SUM]!;
+    out[2] = this.f64[b + CLOSED_COUNT_AT]!;
   }
 
   /** Records ever written to a tier. */
