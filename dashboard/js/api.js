@@ -1,0 +1,75 @@
+// The JSON API and the event stream of the HTTP front (docs/http.md), as the page uses them.
+// Errors carry the server's message (it names the parameter at fault).
+
+async function answer(res) {
+  const text = await res.text();
+  let body;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const message = body?.error?.message ?? body?.message ?? body?.error ?? text ?? res.statusText;
+    const error = new Error(`${res.status}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
+    error.status = res.status;
+    throw error;
+  }
+  return body;
+}
+
+export async function getJson(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) query.set(k, String(v));
+  const qs = query.toString();
+  return answer(await fetch(qs ? `${path}?${qs}` : path, { headers: { Accept: 'application/json' } }));
+}
+
+export async function postJson(path, body) {
+  return answer(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }));
+}
+
+/** One metric's series over [from, to], at most maxPoints points each. */
+export function history({ metric, tags, from, to, maxPoints }) {
+  const params = { metric, from, to, max_points: maxPoints };
+  if (tags && Object.keys(tags).length) params.tags = JSON.stringify(tags);
+  return getJson('/api/history', params);
+}
+
+export const status = () => getJson('/api/status');
+export const metrics = () => getJson('/api/metrics');
+export const alerts = () => getJson('/api/alerts');
+
+/** The latest report, or null when none was generated yet (404). */
+export async function latestReport() {
+  try {
+    return await getJson('/api/reports/latest');
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+export const generateReport = (from, to) => postJson('/api/reports', { from, to });
+
+/**
+ * Opens the event stream: `on[event](data)` per event, `onState(open)` when it connects or
+ * drops. EventSource reconnects by itself after a drop (a server that dropped a slow client).
+ */
+export function subscribe(on, onState) {
+  const source = new EventSource('/api/events');
+  source.onopen = () => onState(true);
+  source.onerror = () => onState(false);
+  for (const [event, handler] of Object.entries(on)) {
+    source.addEventListener(event, (e) => {
+      let data;
+      try {
+        data = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      handler(data);
+    });
+  }
+  return () => source.close();
+}
