@@ -7,16 +7,33 @@ import { el, seriesName, withUnit } from './format.js';
 export const PALETTE = ['#2f7ed8', '#e4572e', '#29a36a', '#a05ec4', '#f0a202', '#17a2b8', '#c2185b', '#6d7b8d'];
 const HEIGHT = 180;
 
-/** [x seconds[], y[]] of one series' points, for one statistic (p50, p99, value, …). */
+/** [x seconds[], y[]] of one series' points, for one statistic (p50, p99, value, …); points without one are left out. */
 function table(points, stat) {
-  const xs = new Array(points.length);
-  const ys = new Array(points.length);
-  points.forEach((p, i) => {
-    xs[i] = p.t / 1000;
+  const xs = [];
+  const ys = [];
+  for (const p of points) {
     const v = p[stat] ?? p.value;
-    ys[i] = Number.isFinite(v) ? v : null;
-  });
+    if (!Number.isFinite(v)) continue;
+    xs.push(p.t / 1000);
+    ys.push(v);
+  }
   return [xs, ys];
+}
+
+/**
+ * The series' tables on one x axis, a row per point of each: samples that share a time (raw
+ * samples taken within one tick of the clock) all stay, where uPlot.join keeps one per x.
+ * Each series is null on the others' rows, and spans those gaps (spanGaps).
+ */
+function joinAll(tables) {
+  const rows = [];
+  tables.forEach(([xs, ys], s) => xs.forEach((x, i) => rows.push([x, s, ys[i]])));
+  rows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out = [rows.map((r) => r[0]), ...tables.map(() => new Array(rows.length).fill(null))];
+  rows.forEach(([, s, y], i) => {
+    out[s + 1][i] = y;
+  });
+  return out;
 }
 
 export class Chart {
@@ -61,7 +78,7 @@ export class Chart {
           if (xs.length === 0) continue;
           tables.push([xs, ys]);
           const label = `${seriesName(answer.metric, s.tags)}${stats !== query.stats ? ' samples' : stats.length > 1 || stat !== 'value' ? ` ${stat}` : ''}`;
-          series.push({ label, stroke: PALETTE[(series.length - 1) % PALETTE.length], width: 1.5, value: (_u, v) => withUnit(v, this.unit), spanGaps: false });
+          series.push({ label, stroke: PALETTE[(series.length - 1) % PALETTE.length], width: 1.5, value: (_u, v) => withUnit(v, this.unit), spanGaps: true });
         }
       }
     });
@@ -74,7 +91,7 @@ export class Chart {
       this.destroyPlot();
       return;
     }
-    const data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    const data = tables.length === 1 ? tables[0] : joinAll(tables);
     const labels = series.map((s) => s.label).join('\n');
     // The x scale shows the whole range asked for, data or not (setData re-reads it).
     this.range = range;

@@ -1,6 +1,6 @@
 // The page: default charts of the metrics every monitor records, charts of any metric the
 // reader asks for, alerts, the latest report and the monitor's own cost, refreshed by the
-// event stream (new buckets, alert transitions) and, while it is down, by polling.
+// event stream (new buckets, alert transitions) and, only while it is down, by polling.
 import * as api from './api.js';
 import { AlertsPanel } from './alerts.js';
 import { Chart } from './chart.js';
@@ -19,7 +19,6 @@ const DEFAULT_CHARTS = [
   { id: 'error-rate', title: 'Error rate per endpoint', queries: [{ metric: 'error_rate', stats: ['value'] }] },
 ];
 const POLL_MS = 5000;
-const ALERTS_POLL_MS = 15000;
 
 const $ = (id) => document.getElementById(id);
 const state = { rangeMs: Number($('range').value), charts: [], live: false, busy: false, again: false, lastRefresh: 0, timer: 0 };
@@ -33,7 +32,7 @@ function showError(error) {
 function addChart(spec, removable) {
   const chart = new Chart($('charts'), spec, removable ? (c) => {
     c.remove();
-    state.charts = state.charts.filter((x) => x !== c);
+    state.charts.splice(state.charts.indexOf(c), 1);
   } : undefined);
   state.charts.push(chart);
   return chart;
@@ -115,7 +114,12 @@ async function loadMetricNames() {
   }
 }
 
+/** While the stream is up it is the only source of updates; on (re)connecting, catch up on what it missed. */
 function setLive(open) {
+  if (open && !state.live) {
+    void refresh();
+    void refreshAlerts();
+  }
   state.live = open;
   $('live').dataset.live = open ? 'on' : 'off';
   $('live').textContent = open ? 'live' : 'live: off (polling)';
@@ -170,10 +174,13 @@ api.subscribe(
   setLive,
 );
 setInterval(() => {
-  if (!state.live) void refresh();
+  if (state.live) return;
+  void refresh();
+  void refreshAlerts();
 }, POLL_MS);
-setInterval(() => void refreshAlerts(), ALERTS_POLL_MS);
 void refresh();
 void refreshAlerts();
 void loadReport();
 void loadMetricNames();
+// For a look from the browser's console (and the browser test): the charts and their uPlot instances.
+window.perfwatchDashboard = { charts: state.charts };

@@ -32,6 +32,11 @@ export const PEERS = {
       readyPath: '/-/ready',
     },
   },
+  // The browser the dashboard test drives (playwright-core over CDP; never a downloaded one).
+  chromium: {
+    debianPackage: 'chromium',
+    binaries: ['chromium', 'chromium-browser'],
+  },
 } satisfies Record<string, PeerSpec>;
 
 export type PeerName = keyof typeof PEERS;
