@@ -18,7 +18,7 @@ export async function serveDashboard(monitor: PerformanceMonitor): Promise<{ url
     if (assets.handle(req, res, url.pathname)) return;
     const q = Object.fromEntries(url.searchParams);
     try {
-      if (url.pathname === '/api/status') return send(res, 200, monitor.status());
+      if (url.pathname === '/api/status') return send(res, 200, { monitor: monitor.status() });
       if (url.pathname === '/api/metrics') return send(res, 200, { metrics: monitor.getMetrics() });
       if (url.pathname === '/api/alerts') return send(res, 200, { alerts: monitor.getAlerts(), history: monitor.getAlertHistory() });
       if (url.pathname === '/api/history') return send(res, 200, monitor.getMetricHistory({ metric: q.metric!, from: Number(q.from), to: Number(q.to), maxPoints: Number(q.max_points) }));

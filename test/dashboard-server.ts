@@ -25,7 +25,7 @@ export async function standIn(monitor: PerformanceMonitor): Promise<StandIn> {
   };
   monitor.on('alert', onAlert);
   const beat = setInterval(() => {
-    for (const s of streams) s.write('event: bucket\ndata: {}\n\n');
+    for (const s of streams) s.write('event: buckets\ndata: {}\n\n');
   }, monitor.options.collectionIntervalMs);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -34,7 +34,7 @@ export async function standIn(monitor: PerformanceMonitor): Promise<StandIn> {
     const answer = async (): Promise<void> => {
       switch (url.pathname) {
         case '/api/status':
-          return send(res, 200, monitor.status());
+          return send(res, 200, { monitor: monitor.status() });
         case '/api/metrics':
           return send(res, 200, { metrics: monitor.getMetrics() });
         case '/api/alerts':

@@ -85,7 +85,9 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
   });
 
   it('draws the recorded series: uPlot holds the samples, the canvas shows the lines', async () => {
-    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2 && Number(document.querySelector<HTMLElement>('[data-chart="cpu"]')?.dataset.points) >= 1, null, { timeout: GUARD_MS });
+    // Three cpu readings make a line (the first comes after two intervals); then a frame for uPlot to paint.
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2 && Number(document.querySelector<HTMLElement>('[data-chart="cpu"]')?.dataset.points) >= 3, null, { timeout: GUARD_MS });
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
     const views = await charts(page);
     const rt = views.find((v) => v.id === 'response-time')!;
     const column = (label: string): number[] => {

@@ -3,7 +3,8 @@
 // transition at once, before the next answer confirms it.
 import { el, num, seriesName, time, duration } from './format.js';
 
-const HISTORY_SHOWN = 100;
+/** Transitions kept between two answers of the API (the stream adds them meanwhile). */
+const HISTORY_KEPT = 200;
 
 function badge(severity) {
   return el('span', { class: `sev sev-${severity}` }, severity);
@@ -47,16 +48,16 @@ export class AlertsPanel {
     this.transitions = [];
   }
 
-  /** The API's answer: the active alerts and (when it has them) the history. */
+  /** The API's answer: the active alerts and the latest transitions. */
   set(active, transitions) {
     this.active = active;
-    if (transitions) this.transitions = [...transitions].sort((a, b) => b.at - a.at).slice(0, HISTORY_SHOWN);
+    this.transitions = [...transitions].sort((a, b) => b.at - a.at);
     this.render();
   }
 
   /** A transition from the event stream: shown at once, the alert's row updated or added. */
   transition(t) {
-    this.transitions = [t, ...this.transitions.filter((x) => !(x.fingerprint === t.fingerprint && x.at === t.at && x.to === t.to))].slice(0, HISTORY_SHOWN);
+    this.transitions = [t, ...this.transitions.filter((x) => !(x.fingerprint === t.fingerprint && x.at === t.at && x.to === t.to))].slice(0, HISTORY_KEPT);
     const rest = this.active.filter((a) => a.fingerprint !== t.fingerprint);
     if (t.to === 'pending' || t.to === 'firing') {
       const known = this.active.find((a) => a.fingerprint === t.fingerprint);

@@ -36,9 +36,12 @@ export function history({ metric, tags, from, to, maxPoints }) {
   return getJson('/api/history', params);
 }
 
-export const status = () => getJson('/api/status');
-export const metrics = () => getJson('/api/metrics');
-export const alerts = () => getJson('/api/alerts');
+/** The monitor's status (the answer's `monitor`; `http` is the server's own). */
+export const status = async () => (await getJson('/api/status')).monitor;
+/** Series with data, for the metric picker (the first 1,000: names repeat across tags). */
+export const metrics = async () => (await getJson('/api/metrics', { limit: 1000 })).metrics;
+/** { alerts: active ones, history: the latest transitions, oldest first }. */
+export const alerts = (limit) => getJson('/api/alerts', { history: true, limit });
 
 /** The latest report, or null when none was generated yet (404). */
 export async function latestReport() {
@@ -53,11 +56,14 @@ export async function latestReport() {
 export const generateReport = (from, to) => postJson('/api/reports', { from, to });
 
 /**
- * Opens the event stream: `on[event](data)` per event, `onState(open)` when it connects or
- * drops. EventSource reconnects by itself after a drop (a server that dropped a slow client).
+ * Opens the event stream: alert transitions (`alert`) and the buckets of `metric` as they
+ * close (`buckets`), from now on. `on[event](data)` per event, `onState(open)` when it
+ * connects or drops. EventSource reconnects by itself after a drop (a server drops a slow
+ * client), asking from the same `from`: what closed meanwhile comes as one merged point.
  */
-export function subscribe(on, onState) {
-  const source = new EventSource('/api/events');
+export function subscribe(metric, on, onState) {
+  const query = new URLSearchParams({ metric, max_points: '1', from: String(Date.now()) });
+  const source = new EventSource(`/api/events?${query}`);
   source.onopen = () => onState(true);
   source.onerror = () => onState(false);
   for (const [event, handler] of Object.entries(on)) {

@@ -70,6 +70,7 @@ export class Chart {
       const query = this.spec.queries[qi];
       if (answer instanceof Error) return problems.push(`${query.metric}: ${answer.message}`);
       if (!this.spec.unit) this.unit = answer.unit;
+      if (answer.totalSeries > answer.series.length) problems.push(`${query.metric}: ${answer.series.length} of ${answer.totalSeries} series shown (choose by tags below)`);
       for (const s of answer.series) {
         // Raw points are single samples, with no quantiles of their own: one line of them.
         const stats = s.points.some((p) => p[query.stats[0]] !== undefined) ? query.stats : ['value'];
@@ -85,7 +86,7 @@ export class Chart {
     const points = tables.reduce((n, [xs]) => n + xs.length, 0);
     this.card.dataset.series = String(tables.length);
     this.card.dataset.points = String(points);
-    this.note.hidden = tables.length > 0;
+    this.note.hidden = tables.length > 0 && problems.length === 0;
     this.note.textContent = problems.length ? problems.join('; ') : 'No data in this range yet.';
     if (tables.length === 0) {
       this.destroyPlot();

@@ -19,6 +19,9 @@ const DEFAULT_CHARTS = [
   { id: 'error-rate', title: 'Error rate per endpoint', queries: [{ metric: 'error_rate', stats: ['value'] }] },
 ];
 const POLL_MS = 5000;
+const HISTORY_SHOWN = 100;
+/** Recorded by the collector every interval, whatever else is sampled (src/engine/metrics.ts). */
+const TICK_METRIC = 'monitor_ingested';
 
 const $ = (id) => document.getElementById(id);
 const state = { rangeMs: Number($('range').value), charts: [], live: false, busy: false, again: false, lastRefresh: 0, timer: 0 };
@@ -87,9 +90,8 @@ function schedule() {
 
 async function refreshAlerts() {
   try {
-    const answer = await api.alerts();
-    const active = Array.isArray(answer) ? answer : answer.alerts ?? answer.active ?? [];
-    alerts.set(active, Array.isArray(answer) ? undefined : answer.history);
+    const answer = await api.alerts(HISTORY_SHOWN);
+    alerts.set(answer.alerts, answer.history);
   } catch (error) {
     showError(error);
   }
@@ -105,9 +107,7 @@ async function loadReport() {
 
 async function loadMetricNames() {
   try {
-    const answer = await api.metrics();
-    const list = Array.isArray(answer) ? answer : answer.metrics ?? [];
-    const names = [...new Set(list.map((m) => m.name))].sort();
+    const names = [...new Set((await api.metrics()).map((m) => m.name))].sort();
     $('metric-names').replaceChildren(...names.map((n) => Object.assign(document.createElement('option'), { value: n })));
   } catch (error) {
     showError(error);
@@ -162,14 +162,16 @@ $('report-run').addEventListener('click', async () => {
 
 for (const spec of DEFAULT_CHARTS) addChart(spec, false);
 setLive(false);
+// One stream (a browser opens six connections to a server at most): alerts, and the
+// buckets of a series the monitor records every interval, the clock of the charts' refresh.
 api.subscribe(
+  TICK_METRIC,
   {
-    bucket: () => schedule(),
+    buckets: () => schedule(),
     alert: (t) => {
       alerts.transition(t);
       void refreshAlerts();
     },
-    report: (r) => renderReport($('report'), r),
   },
   setLive,
 );
