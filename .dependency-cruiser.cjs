@@ -4,7 +4,8 @@
  * Layers, from the bottom: src/errors.ts; the engine (rings, registry, store, sketch: the data
  * plane every thread shares); analysis (statistics over the store, shared by features); the
  * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead);
- * the monitor, which owns them; config loading; the fronts (mcp, cli). A layer imports the
+ * the monitor, which owns them; config loading; the fronts (mcp; http, which mounts mcp's
+ * endpoint beside /metrics and /api; cli). A layer imports the
  * ones below it, never one above. The package entry (src/index.ts) may import anything and
  * nothing imports it. workers/ are thin actor shells over src/; nothing in src imports them
  * (they are started by URL). No import cycles, type-only imports included.
@@ -13,8 +14,9 @@
  * - actors/protocols.ts names the alert rule and report types that cross threads with its
  *   messages (types only);
  * - reports read alerts/schema.ts: a report analyses the alert history;
- * - the monitor's serveMcp() loads the MCP front when first called (a dynamic import, plus
- *   the types of its signature), so that a service that never serves MCP never loads it.
+ * - the monitor's serveMcp() and serveHttp() load their front when first called (a dynamic
+ *   import, plus the types of their signatures), so that a service that never serves one
+ *   never loads it.
  */
 const FEATURES = '^src/(alerts|reports|optimizer|overhead)/';
 
@@ -66,7 +68,7 @@ module.exports = {
       comment: 'A feature knows the engine, analysis and the actors, not who owns it.',
       severity: 'error',
       from: { path: FEATURES },
-      to: { path: '^(src/(monitor|config|mcp|cli)/|src/index\\.ts$)' },
+      to: { path: '^(src/(monitor|config|mcp|http|cli)/|src/index\\.ts$)' },
     },
     {
       name: 'features-apart',
@@ -84,21 +86,21 @@ module.exports = {
     },
     {
       name: 'monitor-below-the-fronts',
-      comment: 'The monitor does not know its fronts (see the next rule for serveMcp).',
+      comment: 'The monitor does not know its fronts (see the next rule for serveMcp and serveHttp).',
       severity: 'error',
       from: { path: '^src/monitor/' },
-      to: { path: '^(src/(config|cli)/|src/index\\.ts$|src/mcp/(?!index\\.ts$|http-options\\.ts$))' },
+      to: { path: '^(src/(config|cli)/|src/index\\.ts$|src/mcp/(?!index\\.ts$|http-options\\.ts$)|src/http/(?!index\\.ts$|options\\.ts$|types\\.ts$))' },
     },
     {
-      name: 'monitor-loads-the-mcp-front-lazily',
-      comment: 'Exception: serveMcp() imports the MCP front when first called, and names the types of its signature.',
+      name: 'monitor-loads-the-fronts-lazily',
+      comment: 'Exception: serveMcp() and serveHttp() import their front when first called, and name the types of their signatures.',
       severity: 'error',
       from: { path: '^src/monitor/' },
-      to: { path: '^src/mcp/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
+      to: { path: '^src/(mcp|http)/', dependencyTypesNot: ['dynamic-import', 'type-only'] },
     },
     {
       name: 'no-other-lazy-imports',
-      comment: 'The one dynamic import of our own code is serveMcp()\'s.',
+      comment: 'The only dynamic imports of our own code are serveMcp()\'s and serveHttp()\'s.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/monitor/monitor\\.ts$' },
       to: { path: '^src/', dependencyTypes: ['dynamic-import'] },
@@ -107,13 +109,20 @@ module.exports = {
       name: 'config-below-the-fronts',
       severity: 'error',
       from: { path: '^src/config/' },
-      to: { path: '^(src/(mcp|cli)/|src/index\\.ts$)' },
+      to: { path: '^(src/(mcp|http|cli)/|src/index\\.ts$)' },
     },
     {
       name: 'mcp-without-the-cli',
-      comment: 'The CLI serves the MCP front, never the other way round.',
+      comment: 'The CLI serves the MCP front, and the HTTP front mounts its endpoint, never the other way round.',
       severity: 'error',
       from: { path: '^src/mcp/' },
+      to: { path: '^(src/(cli|http)/|src/index\\.ts$)' },
+    },
+    {
+      name: 'http-without-the-cli',
+      comment: 'The CLI serves the HTTP front, never the other way round.',
+      severity: 'error',
+      from: { path: '^src/http/' },
       to: { path: '^(src/cli/|src/index\\.ts$)' },
     },
     {
@@ -138,7 +147,7 @@ module.exports = {
     },
     {
       name: 'no-circular',
-      comment: 'No import cycles, type-only imports included; the one lazy import of serveMcp() is the exception.',
+      comment: 'No import cycles, type-only imports included; the lazy imports of serveMcp() and serveHttp() are the exception.',
       severity: 'error',
       from: { path: '^(src|workers)/' },
       to: { circular: true, viaOnly: { dependencyTypesNot: ['dynamic-import'] } },

@@ -21,6 +21,10 @@ export type { MetricQuery, MetricSnapshot, MetricWindow } from './monitor/query.
 export type { HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './monitor/history.js';
 export type { McpHttpServer, ServeMcpOptions, EndpointStatus } from './mcp/http-options.js';
 export type { SessionStats } from './mcp/sessions.js';
+export type { HttpServer, HttpServerStatus, EventStreamStats } from './http/types.js';
+export type { ServeHttpOptions } from './http/options.js';
+export type { ExpositionStats } from './http/exposition.js';
+export type { Router, Route, RouteContext } from './http/router.js';
 export { BUILTIN_METRICS, KINDS, UNITS } from './engine/metrics.js';
 export type { MetricKind, MetricUnit, MetricDefinition } from './engine/metrics.js';
 export type { Tags, CanonicalTags, RegistryBuffers, RegistryLimits } from './engine/registry.js';

@@ -11,17 +11,19 @@
  * Routing uses the SDK's isLegacyRequest, the same classification the handler runs.
  *
  * Before a body is read, a request passes the Host/Origin check and the token check
- * (http-guard.ts); bodies are read within the limits of http-body.ts; sessions are capped
- * and expire (sessions.ts). The policy and its defaults are in http-options.ts.
+ * (http-guard.ts, run by the listener of http-listen.ts); bodies are read within the limits
+ * of http-body.ts; sessions are capped and expire (sessions.ts). The policy and its
+ * defaults are in http-options.ts. mcpEndpoint() is the endpoint alone, so that one server
+ * (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it at /mcp.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
-import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
+import { jsonError } from './http-guard.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
+import { listenGuarded, type RequestHandler } from './http-listen.js';
 import { Sessions } from './sessions.js';
 import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
@@ -46,17 +48,26 @@ function sessionIdOf(req: IncomingMessage): string | undefined {
   return Array.isArray(id) ? id[0] : id;
 }
 
-export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise<McpHttpServer> {
-  const onerror = (error: Error): void => {
-    process.stderr.write(`perfwatch mcp http: ${error.message}\n`);
-  };
+export function logHttpError(error: Error): void {
+  process.stderr.write(`perfwatch http: ${error.message}\n`);
+}
+
+/** The MCP endpoint of one HTTP server: `handle` answers a request that passed the guard. */
+export interface McpEndpoint {
+  handle: RequestHandler;
+  status(): EndpointStatus;
+  close(): Promise<void>;
+}
+
+/** The MCP endpoint of `front`, to mount at MCP_PATH on a server that guards its requests. */
+export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
+  const onerror = logHttpError;
   const modern = createMcpHandler(({ era }) => front.createServer(era, false), { legacy: 'reject', onerror, maxRequestBodySize: policy.maxBodyBytes });
   const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: policy.maxBodyBytes });
   const unpublish = front.addPublisher((uri) => modern.notify.resourceUpdated(uri));
   const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs);
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
-  const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token);
 
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
     const sessionId = sessionIdOf(req);
@@ -91,10 +102,6 @@ export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!checkHostAndOrigin(req, res, policy.allowedHosts)) return;
-    if (authorized && !(await authorized(req, res))) return;
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== MCP_PATH) return jsonError(res, 404, -32601, `Not found: the MCP endpoint is ${MCP_PATH}`);
     let body: unknown;
     if (req.method === 'POST') {
       let raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
@@ -113,30 +120,6 @@ export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise
     return modernNode(req, res, body);
   };
 
-  const server: Server = createServer(
-    {
-      headersTimeout: policy.headersTimeoutMs,
-      requestTimeout: policy.requestTimeoutMs,
-      // How often Node checks those two timeouts (its default, 30 s, would let them run late).
-      connectionsCheckingInterval: Math.max(50, Math.min(1_000, policy.headersTimeoutMs / 4)),
-    },
-    (req, res) => {
-      handle(req, res).catch((error: unknown) => {
-        onerror(error instanceof Error ? error : new Error(String(error)));
-        jsonError(res, 500, -32603, 'Internal error');
-      });
-    },
-  );
-  server.maxConnections = policy.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(policy.port, policy.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = (server.address() as AddressInfo).port;
-  const shownHost = policy.host.includes(':') ? `[${policy.host}]` : policy.host;
   const status = (): EndpointStatus => ({
     sessions: sessions.stats(),
     bufferedBytes: budget.used,
@@ -148,18 +131,36 @@ export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise
   });
   front.endpointStatus = status;
   return {
-    url: `http://${shownHost}:${bound}${MCP_PATH}`,
-    port: bound,
+    handle,
     status,
     close: async () => {
       front.endpointStatus = undefined;
       unpublish();
       await modern.close();
       await sessions.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+    },
+  };
+}
+
+/** serveMcp: a server of its own with the MCP endpoint at MCP_PATH and nothing else. */
+export async function serveMcpHttp(front: McpFront, policy: HttpPolicy): Promise<McpHttpServer> {
+  const endpoint = mcpEndpoint(front, policy);
+  const listening = await listenGuarded(
+    policy,
+    async (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== MCP_PATH) return jsonError(res, 404, -32601, `Not found: the MCP endpoint is ${MCP_PATH}`);
+      return endpoint.handle(req, res);
+    },
+    logHttpError,
+  );
+  return {
+    url: `${listening.origin}${MCP_PATH}`,
+    port: listening.port,
+    status: endpoint.status,
+    close: async () => {
+      await endpoint.close();
+      await listening.close();
     },
   };
 }

@@ -29,6 +29,8 @@ import { StoreReader } from '../engine/store/reader.js';
 import type { Watched } from '../analysis/watched.js';
 import { InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
+import type { HttpServer } from '../http/types.js';
+import type { ServeHttpOptions } from '../http/options.js';
 import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
@@ -462,6 +464,18 @@ export class PerformanceMonitor extends EventEmitter {
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
     const { serveMonitorMcp } = await import('../mcp/index.js');
     return serveMonitorMcp(this, options);
+  }
+
+  /**
+   * Serves this monitor over HTTP on one port (127.0.0.1 by default): the MCP endpoint at
+   * /mcp (as serveMcp), Prometheus /metrics and the JSON API at /api/*, all under the
+   * policy of ServeMcpOptions (a token whenever it binds beyond the loopback), plus the
+   * options of ServeHttpOptions (histogram bounds, event-stream limits). Close the returned
+   * server to stop serving.
+   */
+  async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
+    const { serveMonitorHttp } = await import('../http/index.js');
+    return serveMonitorHttp(this, { registry: this.registryBuffers, store: this.store }, options);
   }
 
   /**

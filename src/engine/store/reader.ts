@@ -309,6 +309,19 @@ export class StoreReader {
     }
   }
 
+  /**
+   * The totals of the closed buckets: out[0] count, out[1] sum, out[2] the start of the
+   * newest bucket they include. The writer publishes a bucket's record before it adds the
+   * bucket to these totals, so a reader that reads them first, then the head, knows whether
+   * the newest record it sees is in them (its start equals out[2]) or not yet.
+   */
+  closedTotals(id: number, out: Float64Array): void {
+    const b = id * this.layout.slotF64;
+    out[0] = this.f64[b + CLOSED_COUNT]!;
+    out[1] = this.f64[b + CLOSED_SUM]!;
+    out[2] = this.f64[b + CLOSED_COUNT_AT]!;
+  }
+
   /** Records ever written to a tier. */
   bucketCount(id: number, tier: Tier): number {
     return Atomics.load(this.i32, id * this.layout.slotF64 * 2 + (tier === 1 ? T1_HEAD : T2_HEAD));

@@ -1,0 +1,163 @@
+/**
+ * The JSON API: thin routes over the library's calls, with its validation (a library error
+ * naming a field becomes a 400 naming the query parameter). Every list answer is bounded by
+ * default (`limit`) and says how to get more (`next`, the URL of the following page).
+ */
+import type { ServerResponse } from 'node:http';
+import type { PerformanceMonitor } from '../monitor/monitor.js';
+import type { MetricHistory } from '../monitor/history.js';
+import { ByteBudget, readBody, type BodyCounters } from '../mcp/http-body.js';
+import { HttpError, intParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
+
+const MAX_SERIES = 10_000;
+/** The report options a request may set (the others are functions or signals). */
+const REPORT_KEYS = ['from', 'to', 'includeRecommendations', 'includeAlerts', 'format'];
+const REPORT_BODY_BYTES = 16 * 1024;
+
+export interface ApiDeps {
+  monitor: PerformanceMonitor;
+  maxConcurrentReports: number;
+  /** The server's own state, shown in /api/status. */
+  serverStatus(): unknown;
+}
+
+/** The URL of the next page: the request's own with `offset` moved on. */
+function nextPage(url: URL, offset: number): string {
+  const next = new URL(url.href);
+  next.searchParams.set('offset', String(offset));
+  return `${next.pathname}${next.search}`;
+}
+
+/** Runs a route, answering what it throws; `rename` maps a library field to its parameter. */
+function route(method: Route['method'], path: string, handle: (ctx: RouteContext) => Promise<void> | void, rename?: (field: string) => string): Route {
+  return {
+    method,
+    path,
+    handle: async (ctx) => {
+      try {
+        await handle(ctx);
+      } catch (error) {
+        sendError(ctx.res, error, rename);
+      }
+    },
+  };
+}
+
+const HISTORY_FIELDS: Record<string, string> = { maxPoints: 'max_points' };
+
+export function apiRoutes(deps: ApiDeps): Route[] {
+  const { monitor } = deps;
+  let reportsRunning = 0;
+  const budget = new ByteBudget(deps.maxConcurrentReports * REPORT_BODY_BYTES);
+  const refused: BodyCounters = { tooLarge: 0, busy: 0 };
+
+  return [
+    route('GET', '/api/status', ({ url, res }) => {
+      queryParams(url, []);
+      sendJson(res, 200, { monitor: monitor.status(), http: deps.serverStatus() });
+    }),
+
+    route('GET', '/api/metrics', ({ url, res }) => {
+      const p = queryParams(url, ['names', 'tags', 'window', 'limit', 'offset']);
+      const names = p.get('names')?.split(',').filter((n) => n !== '');
+      const window = intParam(p, 'window', 1, 30 * 86_400, 60);
+      const limit = intParam(p, 'limit', 1, MAX_SERIES, 200);
+      const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
+      const tags = tagsParam(p);
+      const all = monitor.getMetrics({ ...(names ? { names } : {}), ...(tags ? { tags } : {}), windowSeconds: window });
+      const metrics = all.slice(offset, offset + limit);
+      const more = offset + metrics.length < all.length;
+      sendJson(res, 200, { total: all.length, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}) });
+    }, (f) => (f === 'windowSeconds' ? 'window' : f)),
+
+    route('GET', '/api/history', ({ url, res }) => {
+      const p = queryParams(url, ['metric', 'tags', 'from', 'to', 'max_points', 'resolution', 'limit', 'offset']);
+      const metric = p.get('metric');
+      if (metric === undefined) throw new HttpError(400, 'metric is required: the name of the metric whose history to read', 'metric');
+      const limit = intParam(p, 'limit', 1, 1000, 20);
+      const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
+      const maxPoints = intParam(p, 'max_points', 1, 100_000, 500);
+      const from = timeParam(p, 'from');
+      const to = timeParam(p, 'to');
+      const tags = tagsParam(p);
+      const resolution = p.get('resolution') as 'auto' | undefined;
+      const history: MetricHistory = monitor.getMetricHistory({
+        metric,
+        maxPoints,
+        limit: offset + limit,
+        ...(tags ? { tags } : {}),
+        ...(from !== undefined ? { from } : {}),
+        ...(to !== undefined ? { to } : {}),
+        ...(resolution !== undefined ? { resolution } : {}),
+      });
+      history.series = history.series.slice(offset);
+      const more = offset + history.series.length < history.totalSeries;
+      sendJson(res, 200, { ...history, offset, limit, ...(more ? { next: nextPage(url, offset + history.series.length) } : {}) });
+    }, (f) => HISTORY_FIELDS[f] ?? f),
+
+    route('GET', '/api/alerts', ({ url, res }) => {
+      const p = queryParams(url, ['state', 'severity', 'history', 'from', 'to', 'rule', 'limit']);
+      const limit = intParam(p, 'limit', 1, 10_000, 100);
+      const state = p.get('state') as 'active' | undefined;
+      const severity = p.get('severity') as 'critical' | undefined;
+      const alerts = monitor.getAlerts({ ...(state !== undefined ? { state } : {}), ...(severity !== undefined ? { severity } : {}) });
+      const body: Record<string, unknown> = { total: alerts.length, alerts: alerts.slice(0, limit) };
+      const history = p.get('history');
+      if (history !== undefined && history !== 'true' && history !== 'false') throw new HttpError(400, `history must be true or false, got "${history.slice(0, 64)}"`, 'history');
+      if (history === 'true') {
+        const from = timeParam(p, 'from');
+        const to = timeParam(p, 'to');
+        const rule = p.get('rule');
+        const transitions = monitor.getAlertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(rule !== undefined ? { rule } : {}) });
+        // The newest ones: a page of history is the recent past.
+        body.historyTotal = transitions.length;
+        body.history = transitions.slice(-limit);
+      }
+      if (alerts.length > limit || (body.historyTotal as number) > limit) body.more = `limit is ${limit}: raise it (up to 10000), or narrow by state, severity, from/to or rule`;
+      sendJson(res, 200, body);
+    }),
+
+    route('GET', '/api/reports/latest', ({ url, res }) => {
+      queryParams(url, []);
+      const report = monitor.getLatestReport();
+      if (report === undefined) throw new HttpError(404, 'no report has been generated yet: POST /api/reports builds one', 'report');
+      sendJson(res, 200, report);
+    }),
+
+    route('POST', '/api/reports', async ({ req, res, url }) => {
+      queryParams(url, []);
+      if (reportsRunning >= deps.maxConcurrentReports) throw new HttpError(503, `${reportsRunning} reports are being built, the limit (maxConcurrentReports): retry shortly`, undefined, { 'Retry-After': '1' });
+      const raw = await readBody(req, res, REPORT_BODY_BYTES, budget, refused);
+      if (raw === undefined) return;
+      let options: unknown = {};
+      if (raw.length > 0) {
+        try {
+          options = JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw new HttpError(400, 'the body must be a JSON object of report options (from, to, includeRecommendations, includeAlerts, format)', 'body');
+        }
+      }
+      if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new HttpError(400, 'the body must be a JSON object of report options', 'body');
+      const unknown = Object.keys(options).find((k) => !REPORT_KEYS.includes(k));
+      if (unknown !== undefined) throw new HttpError(400, `unknown report option "${unknown}"; the options are ${REPORT_KEYS.join(', ')}`, unknown);
+      const abort = new AbortController();
+      const gone = (): void => abort.abort();
+      res.once('close', gone);
+      reportsRunning++;
+      try {
+        const report = await monitor.generateReport({ ...(options as object), signal: abort.signal });
+        sendReport(res, report);
+      } finally {
+        reportsRunning--;
+        res.off('close', gone);
+      }
+    }),
+  ];
+}
+
+function sendReport(res: ServerResponse, report: unknown): void {
+  if (typeof report !== 'string') return sendJson(res, 200, report);
+  const type = report.startsWith('<') ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8';
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(report), 'Cache-Control': 'no-store' });
+  res.end(report);
+}

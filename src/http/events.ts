@@ -1,0 +1,127 @@
+/**
+ * GET /api/events: a Server-Sent Events stream of a metric's new buckets (`event: buckets`,
+ * first the recent ones, then each as it closes) and of alert transitions (`event: alert`).
+ *
+ * Memory is bounded per stream and in all: streams are capped (maxEventStreams, then 503);
+ * a stream whose unsent bytes would pass eventStreamBufferBytes, or whose client leaves a
+ * write unread for eventStreamStallMs, is dropped (the connection closed and counted), never
+ * buffered further. A comment line every 15 s keeps proxies from closing an idle stream and
+ * finds dead clients.
+ */
+import type { ServerResponse } from 'node:http';
+import type { PerformanceMonitor } from '../monitor/monitor.js';
+import type { MetricHistory } from '../monitor/history.js';
+import type { AlertTransition } from '../alerts/schema.js';
+import type { EventStreamStats } from './types.js';
+import { HttpError, intParam, queryParams, sendError, tagsParam, timeParam, type Route } from './router.js';
+
+const HEARTBEAT_MS = 15_000;
+const DEFAULT_BACKFILL_MS = 5 * 60_000;
+
+export interface EventStreamLimits {
+  maxEventStreams: number;
+  eventStreamBufferBytes: number;
+  eventStreamStallMs: number;
+}
+
+
+/** One stream's writes, under its bounds. */
+class Stream {
+  private stall: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly limits: EventStreamLimits,
+    private readonly onDrop: (why: 'buffer' | 'stalled') => void,
+  ) {
+    res.on('drain', () => {
+      clearTimeout(this.stall);
+      this.stall = undefined;
+    });
+  }
+
+  send(text: string): void {
+    if (this.ended) return;
+    if (this.res.writableLength + Buffer.byteLength(text) > this.limits.eventStreamBufferBytes) return this.drop('buffer');
+    if (!this.res.write(text) && this.stall === undefined) {
+      this.stall = setTimeout(() => this.drop('stalled'), this.limits.eventStreamStallMs);
+    }
+  }
+
+  event(name: string, data: unknown): void {
+    this.send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  close(): void {
+    this.ended = true;
+    clearTimeout(this.stall);
+  }
+
+  private drop(why: 'buffer' | 'stalled'): void {
+    if (this.ended) return;
+    this.close();
+    this.onDrop(why);
+    this.res.destroy();
+  }
+}
+
+export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimits): { route: Route; stats(): EventStreamStats } {
+  let open = 0;
+  const dropped = { buffer: 0, stalled: 0 };
+  const route: Route = {
+    method: 'GET',
+    path: '/api/events',
+    handle: ({ url, res }) => {
+      try {
+        const p = queryParams(url, ['metric', 'tags', 'from', 'max_points', 'limit', 'alerts']);
+        if (open >= limits.maxEventStreams) throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
+        const metric = p.get('metric');
+        const alerts = p.get('alerts') ?? 'true';
+        if (alerts !== 'true' && alerts !== 'false') throw new HttpError(400, `alerts must be true or false, got "${alerts.slice(0, 64)}"`, 'alerts');
+        if (metric === undefined && alerts === 'false') throw new HttpError(400, 'metric is required when alerts is false: the stream would carry nothing', 'metric');
+        const tags = tagsParam(p);
+        const limit = intParam(p, 'limit', 1, 100, 20);
+        const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
+        const from = timeParam(p, 'from') ?? Date.now() - DEFAULT_BACKFILL_MS;
+        const read = (since: number): MetricHistory => monitor.getMetricHistory({ metric: metric!, resolution: 'bucket', from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
+        // Read before the stream opens: a bad metric or tags is still a 400.
+        let newest = -Infinity;
+        const backfill = metric === undefined ? undefined : read(from);
+        open++;
+        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+        const stream = new Stream(res, limits, (why) => dropped[why]++);
+        const sendBuckets = (h: MetricHistory): void => {
+          const series = h.series.filter((s) => s.points.length > 0).map((s) => ({ tags: s.tags, points: s.points }));
+          for (const s of series) for (const pt of s.points) newest = Math.max(newest, pt.t);
+          if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series });
+        };
+        stream.send(`retry: 2000\n\n`);
+        if (backfill) sendBuckets(backfill);
+        const poll =
+          metric === undefined
+            ? undefined
+            : setInterval(() => {
+                try {
+                  sendBuckets(read(Number.isFinite(newest) ? newest + 1 : from));
+                } catch {
+                  // the metric's series went away (a replaced monitor): the stream goes on with alerts
+                }
+              }, monitor.options.collectionIntervalMs);
+        const heartbeat = setInterval(() => stream.send(': ping\n\n'), HEARTBEAT_MS);
+        const onAlert = (t: AlertTransition): void => stream.event('alert', t);
+        if (alerts === 'true') monitor.on('alert', onAlert);
+        res.once('close', () => {
+          open--;
+          stream.close();
+          clearInterval(poll);
+          clearInterval(heartbeat);
+          monitor.off('alert', onAlert);
+        });
+      } catch (error) {
+        sendError(res, error, (f) => (f === 'maxPoints' ? 'max_points' : f));
+      }
+    },
+  };
+  return { route, stats: () => ({ open, limit: limits.maxEventStreams, dropped: { ...dropped } }) };
+}

@@ -1,0 +1,92 @@
+/**
+ * The main thread's side of the exposition worker (workers/exposition.ts): a scrape posts a
+ * request and gets the rendered bytes back, transferred, not copied. The worker reads the
+ * shared store in place, so the host's event loop spends nothing on a scrape but a message
+ * and a write. A worker that dies fails the scrapes in flight (503) and is started again by
+ * the next one.
+ */
+import { Worker } from 'node:worker_threads';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import type { ExpositionStats } from './exposition.js';
+import type { ExpositionFormat } from './text-format.js';
+
+export interface ExpositionData {
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  bounds: number[];
+}
+
+export interface RenderRequest {
+  id: number;
+  format: ExpositionFormat;
+}
+
+export type RenderReply = { id: number; body: Uint8Array; stats: ExpositionStats } | { id: number; error: string };
+
+export interface Rendered {
+  body: Uint8Array;
+  stats: ExpositionStats;
+}
+
+const WORKER_URL = new URL('../../workers/exposition.js', import.meta.url);
+
+export class ExpositionWorker {
+  private readonly data: ExpositionData;
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: Rendered) => void; reject: (e: Error) => void }>();
+  private closed = false;
+  /** Workers started, the first included (a restart shows as more than one). */
+  starts = 0;
+
+  constructor(data: ExpositionData) {
+    this.data = data;
+  }
+
+  render(format: ExpositionFormat): Promise<Rendered> {
+    if (this.closed) return Promise.reject(new Error('the exposition worker is closed'));
+    const worker = this.started();
+    const id = this.nextId++;
+    return new Promise<Rendered>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, format } satisfies RenderRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    this.failAll(new Error('the exposition worker is closed'));
+    await worker?.terminate();
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition' });
+    // A scrape keeps it busy; between scrapes it must not keep the host process alive.
+    worker.unref();
+    worker.on('message', (reply: RenderReply) => {
+      const waiting = this.pending.get(reply.id);
+      if (!waiting) return;
+      this.pending.delete(reply.id);
+      if ('error' in reply) waiting.reject(new Error(reply.error));
+      else waiting.resolve({ body: reply.body, stats: reply.stats });
+    });
+    const gone = (error: Error): void => {
+      if (this.worker === worker) this.worker = undefined;
+      this.failAll(error);
+    };
+    worker.on('error', gone);
+    worker.on('exit', (code) => gone(new Error(`the exposition worker exited (code ${code})`)));
+    this.worker = worker;
+    this.starts++;
+    return worker;
+  }
+
+  private failAll(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * The /metrics exposition, rendered from the shared store in place (by the exposition
+ * worker, so that a scrape costs the host's event loop nothing but the bytes' write).
+ *
+ * - gauge: the newest value; counter: the running total, `_total`; distribution: a
+ *   histogram of the closed buckets (the open one joins when it closes, at most one
+ *   collection interval later): `_bucket{le}` cumulative up to `+Inf`, `_sum`, `_count`.
+ * - Histogram buckets are folded in incrementally, record by record, from the sketches the
+ *   store keeps per closed bucket (engine/sketch.ts: 64 bins per power of two). A sketch bin
+ *   counts in the first bound at or above the value it stands for, so a bucket's count is
+ *   exact for every sample except those in the one bin that straddles its bound (relative
+ *   width ≤ 1/64). A bound on a bin edge (m·2^e with m an integer below 128: 0.5, 1, 2.5, 5,
+ *   10, 25, 50, 100, 250, 500, 1000, 2000, … the defaults) straddles nothing: there the
+ *   count is exact, except that a sample exactly equal to the bound counts in the next bucket.
+ * - Samples whose sketch the store no longer held when first read (the exporter started
+ *   late, or fell behind the bucket ring) are in `_count`, `_sum` and `+Inf` only: `+Inf`
+ *   always equals `_count`, and each bucket only grows. `unbucketed` says how many.
+ * - A family whose names would repeat another's (a gauge `x_count` beside a histogram `x`)
+ *   is left out, as is a series with a label the format reserves (`le` on a histogram, any
+ *   beginning with `__`): no series appears twice. `skipped` names them.
+ */
+import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from '../engine/metrics.js';
+import type { Registry } from '../engine/registry.js';
+import { KEY_COUNT, valueOf } from '../engine/sketch.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { escapeHelp, formatNumber, labelPairs, type ExpositionFormat } from './text-format.js';
+
+/** Default histogram bounds (ms), each on a sketch bin edge so that its count is exact. */
+export const DEFAULT_BUCKETS: readonly number[] = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000];
+export const MAX_BUCKETS = 100;
+
+interface Family {
+  name: string;
+  kind: MetricKind;
+  help: string;
+  /** Name of the counter's samples, and its OpenMetrics family name. */
+  total: string;
+  omName: string;
+  ids: number[];
+}
+
+interface HistogramState {
+  /** Next tier-1 record to fold in. */
+  next: number;
+  /** Samples per bound (not cumulative). */
+  bins: Float64Array;
+  count: number;
+  sum: number;
+}
+
+export interface ExpositionStats {
+  families: number;
+  series: number;
+  /** Families and series left out, with why. */
+  skipped: string[];
+  /** Histogram samples counted in `+Inf` only: their sketch was gone before it was read. */
+  unbucketed: number;
+}
+
+const MAX_SKIPPED_SHOWN = 20;
+
+function helpOf(name: string, kind: MetricKind, unit: MetricUnit): string {
+  return BUILTIN_BY_NAME.get(name)?.help ?? `perfwatch ${kind}${unit ? ` (${unit})` : ''}`;
+}
+
+export class Exposition {
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly bounds: readonly number[];
+  private readonly leText: string[];
+  /** Bound index + 1 per sketch key (0: not computed yet). */
+  private readonly boundOfKey = new Uint8Array(KEY_COUNT);
+  private readonly families = new Map<string, Family>();
+  private readonly taken = new Set<string>();
+  private readonly clashing = new Set<string>();
+  private readonly skippedNames: string[] = [];
+  private skippedCount = 0;
+  private known = 0;
+  private readonly hist: (HistogramState | undefined)[] = [];
+  private readonly counterPeak: number[] = [];
+  private readonly prefix: (string | undefined)[] = [];
+  private readonly labels: (string | undefined)[] = [];
+  private readonly closed = new Float64Array(3);
+  private readonly scratch: Float64Array;
+  private lastStats: ExpositionStats = { families: 0, series: 0, skipped: [], unbucketed: 0 };
+
+  constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS) {
+    this.registry = registry;
+    this.reader = reader;
+    this.bounds = bounds;
+    this.leText = bounds.map(formatNumber);
+    this.scratch = new Float64Array(bounds.length + 1);
+  }
+
+  get stats(): ExpositionStats {
+    return this.lastStats;
+  }
+
+  /** Folds every histogram's new closed buckets in (also done by render()). */
+  foldAll(): void {
+    this.sync();
+    for (const family of this.families.values()) {
+      if (family.kind === 'distribution') for (const id of family.ids) this.fold(id);
+    }
+  }
+
+  render(format: ExpositionFormat): string {
+    this.sync();
+    const om = format === 'openmetrics';
+    let out = '';
+    let families = 0;
+    let series = 0;
+    let unbucketed = 0;
+    for (const f of this.families.values()) {
+      let body = '';
+      for (const id of f.ids) {
+        if (this.reader.totalCount(id) === 0) continue;
+        const labels = this.labels[id]!;
+        if (f.kind === 'gauge') {
+          body += `${f.name}${labels} ${formatNumber(this.reader.snapshot(id).lastValue)}\n`;
+        } else if (f.kind === 'counter') {
+          const total = Math.max(this.counterPeak[id] ?? 0, this.reader.snapshot(id).totalSum);
+          this.counterPeak[id] = total;
+          body += `${f.total}${labels} ${formatNumber(total)}\n`;
+        } else {
+          const st = this.fold(id);
+          const prefix = this.prefix[id]!;
+          let cumulative = 0;
+          for (let i = 0; i < this.bounds.length; i++) {
+            cumulative += st.bins[i]!;
+            body += `${prefix}${this.leText[i]}"} ${cumulative}\n`;
+          }
+          unbucketed += st.count - cumulative - st.bins[this.bounds.length]!;
+          body += `${prefix}+Inf"} ${st.count}\n`;
+          // OpenMetrics: a histogram's sum is a counter, never negative.
+          if (!om || st.sum >= 0) body += `${f.name}_sum${labels} ${formatNumber(st.sum)}\n`;
+          body += `${f.name}_count${labels} ${st.count}\n`;
+        }
+        series++;
+      }
+      if (body === '') continue;
+      families++;
+      const typeName = f.kind === 'counter' ? (om ? f.omName : f.total) : f.name;
+      const type = f.kind === 'distribution' ? 'histogram' : f.kind;
+      out += `# HELP ${typeName} ${escapeHelp(f.help)}\n# TYPE ${typeName} ${type}\n${body}`;
+    }
+    if (om) out += '# EOF\n';
+    this.lastStats = { families, series, skipped: this.skippedNames.slice(0, MAX_SKIPPED_SHOWN), unbucketed };
+    if (this.skippedCount > MAX_SKIPPED_SHOWN) this.lastStats.skipped.push(`… and ${this.skippedCount - MAX_SKIPPED_SHOWN} more`);
+    return out;
+  }
+
+  /** Takes in the series registered since the last look. */
+  private sync(): void {
+    const n = this.registry.seriesCount();
+    for (let id = this.known; id < n; id++) {
+      const info = this.registry.info(id);
+      let family = this.families.get(info.name);
+      // A family left out takes its later series with it, without another word.
+      if (this.clashing.has(info.name)) continue;
+      if (family === undefined) {
+        family = this.family(info.name, info.kind, info.unit);
+        if (family === undefined) continue;
+      }
+      const reserved = Object.keys(info.tags).find((k) => k.startsWith('__') || (info.kind === 'distribution' && k === 'le'));
+      if (reserved !== undefined) {
+        this.skip(`series ${info.name} with tag ${reserved}: a label name the format reserves`);
+        continue;
+      }
+      const pairs = labelPairs(info.tags);
+      this.labels[id] = pairs === '' ? '' : `{${pairs}}`;
+      this.prefix[id] = `${info.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`;
+      family.ids.push(id);
+    }
+    this.known = n;
+  }
+
+  /** A new family, or undefined (and skipped) when one of its names is taken. */
+  private family(name: string, kind: MetricKind, unit: MetricUnit): Family | undefined {
+    const total = kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
+    const omName = kind === 'counter' ? total.slice(0, -'_total'.length) : name;
+    const names = kind === 'distribution' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`] : kind === 'counter' ? [omName, total, `${omName}_created`] : [name];
+    const clash = names.find((n) => this.taken.has(n));
+    if (clash !== undefined) {
+      this.skip(`${kind} ${name}: its name ${clash} is another family's`);
+      this.clashing.add(name);
+      return undefined;
+    }
+    for (const n of names) this.taken.add(n);
+    const family: Family = { name, kind, help: helpOf(name, kind, unit), total, omName, ids: [] };
+    this.families.set(name, family);
+    return family;
+  }
+
+  private skip(why: string): void {
+    this.skippedCount++;
+    if (this.skippedNames.length < MAX_SKIPPED_SHOWN) this.skippedNames.push(why);
+  }
+
+  /**
+   * Folds in a histogram's closed buckets not seen yet. The closed totals are read first,
+   * then the head: the newest record is folded only once the totals include it, so the
+   * buckets never count a sample that `_count` does not.
+   */
+  private fold(id: number): HistogramState {
+    let st = this.hist[id];
+    if (st === undefined) {
+      st = { next: 0, bins: new Float64Array(this.bounds.length + 1), count: 0, sum: 0 };
+      this.hist[id] = st;
+    }
+    const r = this.reader;
+    r.closedTotals(id, this.closed);
+    const count = this.closed[0]!;
+    const sum = this.closed[1]!;
+    const countedAt = this.closed[2]!;
+    let head = r.bucketCount(id, 1);
+    if (head > 0 && r.bucketStartAt(id, head - 1) !== countedAt) head--;
+    const cap = r.layout.t1Cap;
+    // One record of margin: the writer may be rewriting the oldest one now.
+    const from = Math.max(st.next, head - cap + 1);
+    const add = this.scratch;
+    for (let k = from; k < head; k++) {
+      add.fill(0);
+      const whole = r.forEachBucketBin(id, k, (key, c) => {
+        add[this.boundIndex(key)]! += c;
+      });
+      if (whole) for (let i = 0; i < add.length; i++) st.bins[i]! += add[i]!;
+    }
+    st.next = Math.max(st.next, head);
+    if (count >= st.count) {
+      st.count = count;
+      st.sum = sum;
+    }
+    return st;
+  }
+
+  /** The first bound at or above the value a sketch key stands for (bounds.length: +Inf). */
+  private boundIndex(key: number): number {
+    const known = this.boundOfKey[key]!;
+    if (known !== 0) return known - 1;
+    const v = valueOf(key);
+    let i = 0;
+    while (i < this.bounds.length && this.bounds[i]! < v) i++;
+    this.boundOfKey[key] = i + 1;
+    return i;
+  }
+}

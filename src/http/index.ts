@@ -1,0 +1,109 @@
+/**
+ * The HTTP front of a monitor (monitor.serveHttp, perfwatch serve --http): one server, one
+ * port, one policy (mcp/http-options.ts) for every route:
+ *   /mcp            the MCP endpoint (as serveMcp)
+ *   /metrics        Prometheus text format or OpenMetrics, rendered by a worker
+ *   /api/*          the JSON API (api.ts) and its event stream (events.ts)
+ * Every request passes the Host/Origin check and, whenever there is a token, the token check
+ * before it is routed (mcp/http-listen.ts). Loaded lazily by the monitor, like serveMcp.
+ */
+import type { PerformanceMonitor } from '../monitor/monitor.js';
+import type { RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import { MonitorHost } from '../mcp/host.js';
+import { MCP_PATH, logHttpError, mcpEndpoint } from '../mcp/http.js';
+import { listenGuarded } from '../mcp/http-listen.js';
+import { McpFront } from '../mcp/server.js';
+import { apiRoutes } from './api.js';
+import { eventRoutes } from './events.js';
+import { ExpositionWorker } from './exposition-worker.js';
+import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
+import { HttpError, Router, queryParams, sendError, type Route } from './router.js';
+import { CONTENT_TYPES, formatFor } from './text-format.js';
+import type { HttpServer, HttpServerStatus } from './types.js';
+
+export type { HttpServer, HttpServerStatus } from './types.js';
+
+/** What the front reads in place: the monitor's shared registry and store. */
+export interface SharedMemory {
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+}
+
+export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, options: ServeHttpOptions): Promise<HttpServer> {
+  const { policy, http } = resolveHttpOptions(options);
+  const host = new MonitorHost(monitor, false);
+  const front = new McpFront(host, { stateChanges: policy.stateChanges });
+  const mcp = mcpEndpoint(front, policy);
+  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets });
+  const events = eventRoutes(monitor, http);
+  let lastExposition: HttpServerStatus['metrics'] | undefined;
+  let scrapes = 0;
+  let origin = '';
+
+  const status = (): HttpServerStatus => ({
+    url: `${origin}/`,
+    mcp: mcp.status(),
+    metrics: lastExposition ?? { families: 0, series: 0, skipped: [], unbucketed: 0 },
+    scrapes,
+    workerStarts: exposition.starts,
+    histogramBuckets: http.histogramBuckets,
+    events: events.stats(),
+  });
+
+  const metricsRoute: Route = {
+    method: 'GET',
+    path: '/metrics',
+    handle: async ({ req, res, url }) => {
+      try {
+        queryParams(url, []);
+        const format = formatFor(req.headers.accept);
+        const rendered = await exposition.render(format).catch((error: Error) => {
+          logHttpError(error);
+          throw new HttpError(503, `Service Unavailable: the exposition worker failed (${error.message}); the next scrape starts a new one`, undefined, { 'Retry-After': '1' });
+        });
+        scrapes++;
+        lastExposition = rendered.stats;
+        res.writeHead(200, { 'Content-Type': CONTENT_TYPES[format], 'Content-Length': rendered.body.byteLength, 'Cache-Control': 'no-store' });
+        res.end(rendered.body);
+      } catch (error) {
+        sendError(res, error);
+      }
+    },
+  };
+
+  const router = new Router()
+    .add(...(['GET', 'POST', 'DELETE'] as const).map((method): Route => ({ method, path: MCP_PATH, handle: ({ req, res }) => mcp.handle(req, res) })))
+    .add(metricsRoute, events.route, ...apiRoutes({ monitor, maxConcurrentReports: http.maxConcurrentReports, serverStatus: status }));
+
+  const listening = await listenGuarded(
+    policy,
+    async (req, res) => {
+      const target = req.url ?? '/';
+      try {
+        if (Buffer.byteLength(target) > http.maxUrlBytes) throw new HttpError(414, `URI Too Long: the request target is over ${http.maxUrlBytes} bytes (maxUrlBytes)`, 'url');
+        const url = new URL(target, 'http://perfwatch.invalid');
+        await router.find(req.method ?? 'GET', url.pathname).handle({ req, res, url });
+      } catch (error) {
+        sendError(res, error);
+      }
+    },
+    logHttpError,
+  );
+  origin = listening.origin;
+
+  return {
+    url: `${origin}/`,
+    port: listening.port,
+    mcpUrl: `${origin}${MCP_PATH}`,
+    metricsUrl: `${origin}/metrics`,
+    router,
+    status,
+    close: async () => {
+      await mcp.close();
+      await exposition.close();
+      await listening.close();
+      await host.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Options of the HTTP front (monitor.serveHttp, perfwatch serve --http): those of the MCP
+ * endpoint (mcp/http-options.ts: bind, token, Host/Origin, body, connection and timeout
+ * limits), which govern the whole server, plus the ones of /metrics and /api. One policy for
+ * every route: the token, whenever there is one, is required on all of them.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { resolveServeOptions, type HttpPolicy, type ServeMcpOptions } from '../mcp/http-options.js';
+import { intRange } from '../mcp/schemas.js';
+import { DEFAULT_BUCKETS, MAX_BUCKETS } from './exposition.js';
+
+const MiB = 1024 * 1024;
+
+export const HttpOnlyOptionsSchema = z.strictObject({
+  /** Upper bounds of the /metrics histograms' buckets, ascending (default: DEFAULT_BUCKETS, in ms). */
+  histogramBuckets: z.array(z.number().finite()).min(1).max(MAX_BUCKETS).optional(),
+  /** Server-Sent Event streams open at once (/api/events); one more is answered 503. */
+  maxEventStreams: intRange(1, 10_000).default(32),
+  /** Bytes an event stream may have waiting for a slow client; past it the client is dropped. */
+  eventStreamBufferBytes: intRange(1024, 256 * MiB).default(MiB),
+  /** How long a stream's client may leave written events unread before it is dropped. */
+  eventStreamStallMs: intRange(100, 600_000).default(30_000),
+  /** Longest request target (path and query); a longer one is answered 414. */
+  maxUrlBytes: intRange(256, 65_536).default(8192),
+  /** Reports (POST /api/reports) built at once; one more is answered 503. */
+  maxConcurrentReports: intRange(1, 64).default(2),
+});
+
+export type HttpOnlyOptions = z.output<typeof HttpOnlyOptionsSchema>;
+
+/** ServeMcpOptions (see there) and the options of /metrics and /api. */
+export type ServeHttpOptions = ServeMcpOptions & z.input<typeof HttpOnlyOptionsSchema>;
+
+const HTTP_KEYS = Object.keys(HttpOnlyOptionsSchema.shape);
+
+export interface ResolvedHttp {
+  policy: HttpPolicy;
+  http: HttpOnlyOptions & { histogramBuckets: number[] };
+}
+
+export function resolveHttpOptions(options: ServeHttpOptions, env: NodeJS.ProcessEnv = process.env): ResolvedHttp {
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options', 'must be an object with a port');
+  const mine: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) (HTTP_KEYS.includes(key) ? mine : rest)[key] = value;
+  const policy = resolveServeOptions(rest as ServeMcpOptions, env);
+  const parsed = HttpOnlyOptionsSchema.safeParse(mine);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, mine);
+  const buckets = parsed.data.histogramBuckets ?? [...DEFAULT_BUCKETS];
+  for (let i = 1; i < buckets.length; i++) {
+    if (!(buckets[i]! > buckets[i - 1]!)) throw new InvalidArgumentError(`histogramBuckets[${i}]`, `must be above the bound before it (${buckets[i - 1]}): bounds ascend`, { value: buckets[i] });
+  }
+  return { policy, http: { ...parsed.data, histogramBuckets: buckets } };
+}

@@ -1,0 +1,131 @@
+/**
+ * Routes of the HTTP front by method and path, and the answers every route shares: JSON,
+ * errors as `{ error: { code, field, message } }`, and query parameters read strictly (an
+ * unknown or repeated one is a 400 naming it). A route is one entry: the dashboard adds `/`
+ * (or a prefix, `/static/*`) the same way.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PerfwatchError } from '../errors.js';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** An exact path, or a prefix ending in `/*`. */
+  path: string;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+/** A client error: the status, the parameter at fault (when one is), and what is wrong. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly field: string | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, message: string, field?: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.field = field;
+    this.headers = headers;
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
+  res.end(text);
+}
+
+/** Answers an error thrown by a route: ours and the library's named ones as 4xx, the rest 500. */
+export function sendError(res: ServerResponse, error: unknown, rename: (field: string) => string = (f) => f): void {
+  if (error instanceof HttpError) {
+    sendJson(res, error.status, { error: { code: `HTTP_${error.status}`, field: error.field ?? null, message: error.message } }, error.headers);
+    return;
+  }
+  if (error instanceof PerfwatchError) {
+    const status = error.code === 'PW_ERR_INVALID_ARG' ? 400 : error.code === 'PW_ERR_FORBIDDEN' ? 403 : error.code === 'PW_ERR_BUSY' ? 503 : error.code === 'PW_ERR_REPORT_TIMEOUT' || error.code === 'PW_ERR_TIMEOUT' ? 504 : 409;
+    const field = error.field === undefined ? null : rename(error.field);
+    const message = field !== null && error.field !== undefined && error.message.startsWith(error.field) ? field + error.message.slice(error.field.length) : error.message;
+    sendJson(res, status, { error: { code: error.code, field, message } });
+    return;
+  }
+  sendJson(res, 500, { error: { code: 'HTTP_500', field: null, message: 'Internal error' } });
+}
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(...routes: Route[]): this {
+    this.routes.push(...routes);
+    return this;
+  }
+
+  /** The route of a request; throws 404 (no such path) or 405 (not that method). */
+  find(method: string, path: string): Route {
+    const matching = this.routes.filter((r) => (r.path.endsWith('/*') ? path.startsWith(r.path.slice(0, -1)) : r.path === path));
+    if (matching.length === 0) throw new HttpError(404, `Not found: ${path} is no route of this server; see ${this.paths().join(', ')}`, 'path');
+    const route = matching.find((r) => r.method === method || (method === 'HEAD' && r.method === 'GET'));
+    if (!route) {
+      const allowed = [...new Set(matching.map((r) => r.method))].join(', ');
+      throw new HttpError(405, `Method Not Allowed: ${path} takes ${allowed}`, 'method', { Allow: allowed });
+    }
+    return route;
+  }
+
+  paths(): string[] {
+    return [...new Set(this.routes.map((r) => r.path))];
+  }
+}
+
+/**
+ * The query parameters of a request, each at most once and each one the route takes; `get`
+ * reads one (undefined when absent).
+ */
+export function queryParams(url: URL, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, value] of url.searchParams) {
+    if (!allowed.includes(key)) throw new HttpError(400, `unknown query parameter "${key}"${allowed.length ? `; this route takes ${allowed.join(', ')}` : '; this route takes none'}`, key);
+    if (out.has(key)) throw new HttpError(400, `query parameter ${key} is given more than once`, key);
+    out.set(key, value);
+  }
+  return out;
+}
+
+/** An integer parameter within [min, max], `fallback` when absent. */
+export function intParam(params: Map<string, string>, name: string, min: number, max: number, fallback: number): number {
+  const text = params.get(name);
+  if (text === undefined) return fallback;
+  const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new HttpError(400, `${name} must be an integer from ${min} to ${max}, got "${text.slice(0, 64)}"`, name);
+  return n;
+}
+
+/** A time parameter: ms since the epoch, or an ISO 8601 date. */
+export function timeParam(params: Map<string, string>, name: string): number | undefined {
+  const text = params.get(name);
+  if (text === undefined) return undefined;
+  const t = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(t)) throw new HttpError(400, `${name} must be ms since the epoch or an ISO 8601 date, got "${text.slice(0, 64)}"`, name);
+  return t;
+}
+
+/** Tags as a JSON object of strings: `tags={"endpoint":"/users"}`. */
+export function tagsParam(params: Map<string, string>, name = 'tags'): Record<string, string> | undefined {
+  const text = params.get(name);
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw new HttpError(400, `${name} must be a JSON object of strings, such as {"endpoint":"/users"}`, name);
+  }
+  return value as Record<string, string>;
+}

@@ -1,0 +1,37 @@
+/** What a running HTTP front is and says of itself (monitor.serveHttp's answer). */
+import type { EndpointStatus } from '../mcp/http-options.js';
+import type { ExpositionStats } from './exposition.js';
+import type { Router } from './router.js';
+
+export interface EventStreamStats {
+  open: number;
+  limit: number;
+  /** Streams dropped: their client read too slowly (buffer) or not at all (stalled). */
+  dropped: { buffer: number; stalled: number };
+}
+
+export interface HttpServerStatus {
+  url: string;
+  /** The MCP endpoint's sessions, buffered bytes and refusals. */
+  mcp: EndpointStatus;
+  /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples. */
+  metrics: ExpositionStats;
+  scrapes: number;
+  /** Exposition workers started (more than one: it was restarted). */
+  workerStarts: number;
+  histogramBuckets: number[];
+  events: EventStreamStats;
+}
+
+export interface HttpServer {
+  /** `http://127.0.0.1:PORT/` */
+  readonly url: string;
+  readonly port: number;
+  readonly mcpUrl: string;
+  readonly metricsUrl: string;
+  /** The routes; a front built on this one (the dashboard) adds its own. */
+  readonly router: Router;
+  status(): HttpServerStatus;
+  /** Stops accepting, closes MCP sessions, event streams and the exposition worker. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,65 @@
+/**
+ * The HTTP server every perfwatch endpoint listens with (serveMcp, serveHttp): one Node
+ * server under the policy's connection limits (maxConnections, header and request timeouts,
+ * so a slowloris client is cut off) and one request guard (Host/Origin, then the bearer token,
+ * http-guard.ts) that runs before any route sees the request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
+import type { HttpPolicy } from './http-options.js';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface Listening {
+  /** `http://host:port` (IPv6 in brackets), without a path. */
+  readonly origin: string;
+  readonly port: number;
+  readonly server: Server;
+  /** Stops accepting, ends every connection (open streams included). */
+  close(): Promise<void>;
+}
+
+/** Listens on the policy's host and port; every request passes the guard, then `handle`. */
+export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void): Promise<Listening> {
+  const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token);
+  const guarded = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!checkHostAndOrigin(req, res, policy.allowedHosts)) return;
+    if (authorized && !(await authorized(req, res))) return;
+    await handle(req, res);
+  };
+  const server: Server = createServer(
+    {
+      headersTimeout: policy.headersTimeoutMs,
+      requestTimeout: policy.requestTimeoutMs,
+      // How often Node checks those two timeouts (its default, 30 s, would let them run late).
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, policy.headersTimeoutMs / 4)),
+    },
+    (req, res) => {
+      guarded(req, res).catch((error: unknown) => {
+        onerror(error instanceof Error ? error : new Error(String(error)));
+        jsonError(res, 500, -32603, 'Internal error');
+      });
+    },
+  );
+  server.maxConnections = policy.maxConnections;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(policy.port, policy.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = policy.host.includes(':') ? `[${policy.host}]` : policy.host;
+  return {
+    origin: `http://${shownHost}:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
