@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { chromium } from 'playwright-core';
 import { PerformanceMonitor } from '../src/index.js';
-import { serveDashboard } from './dashboard-serve.js';
 
 const RUNS = Number(process.env.BENCH_DASHBOARD_RUNS ?? 15);
 const CHROMIUM = process.env.PERFWATCH_CHROMIUM ?? '/usr/bin/chromium';
@@ -41,7 +40,7 @@ async function main(): Promise<void> {
   await monitor.start();
   for (let i = 0; i < 200; i++) monitor.recordRequest({ endpoint: i % 2 ? '/orders' : '/login', responseTimeMs: 5 + (i % 40), statusCode: 200 });
   await monitor.flush();
-  const server = await serveDashboard(monitor);
+  const server = await monitor.serveHttp({ port: 0 });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   const runs: Run[] = [];
   try {

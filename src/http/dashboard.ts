@@ -10,6 +10,7 @@
  *
  * Only the files found at load are served (an allow-list keyed by URL path), so no request
  * path ever reaches the file system: `..` or encoded tricks find no entry and get a 404.
+ * The routes pass the server's checks (Host/Origin, token) like every other.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpError, sendError, type Route, type RouteContext } from './router.js';
 
 /** The URL prefix of every file but the page itself. */
 export const DASHBOARD_PREFIX = '/dashboard/';
@@ -72,30 +74,27 @@ export class DashboardAssets {
     }
   }
 
-  /** The URL paths served, `/` first. */
-  paths(): string[] {
-    return [...this.assets.keys()];
+  /** The routes of the page and its files (GET, and HEAD through the router). */
+  routes(): Route[] {
+    const handle = ({ req, res, url }: RouteContext): void => {
+      const found = this.assets.get(url.pathname);
+      if (found === undefined) return sendError(res, new HttpError(404, `Not found: ${url.pathname} is no file of the dashboard`, 'path'));
+      send(req, res, found);
+    };
+    return [
+      { method: 'GET', path: '/', handle },
+      { method: 'GET', path: `${DASHBOARD_PREFIX}*`, handle },
+    ];
   }
+}
 
-  /**
-   * Answers GET and HEAD of a dashboard path and returns true; false for any other path,
-   * which the caller routes on (or answers 404).
-   */
-  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
-    const found = this.assets.get(path === '/index.html' ? '/' : path);
-    if (found === undefined) return false;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end(`${req.method} is not allowed on ${path}: GET it\n`);
-      return true;
-    }
-    // Revalidated on every load (no-cache), answered 304 when unchanged: an upgraded package shows at once.
-    const headers = { 'Content-Type': found.type, ETag: found.etag, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CSP, 'Referrer-Policy': 'no-referrer' };
-    if (req.headers['if-none-match'] === found.etag) {
-      res.writeHead(304, headers).end();
-      return true;
-    }
-    res.writeHead(200, { ...headers, 'Content-Length': String(found.body.length) });
-    res.end(req.method === 'HEAD' ? undefined : found.body);
-    return true;
+function send(req: IncomingMessage, res: ServerResponse, found: Asset): void {
+  // Revalidated on every load (no-cache), answered 304 when unchanged: an upgraded package shows at once.
+  const headers = { 'Content-Type': found.type, ETag: found.etag, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Content-Security-Policy': CSP, 'Referrer-Policy': 'no-referrer' };
+  if (req.headers['if-none-match'] === found.etag) {
+    res.writeHead(304, headers).end();
+    return;
   }
+  res.writeHead(200, { ...headers, 'Content-Length': String(found.body.length) });
+  res.end(req.method === 'HEAD' ? undefined : found.body);
 }
