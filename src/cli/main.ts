@@ -14,7 +14,7 @@ const HELP = `perfwatch — an in-process performance monitor for Node.js
 Usage: perfwatch <command> [options]
 
 Commands:
-  serve     monitor this machine and print a live table (Ctrl-C stops)
+  serve     monitor this machine and print a live table; --http serves /metrics, /api and /mcp
   mcp       an MCP server on stdio, for an MCP client to spawn
   report    print a report of a running monitor (--url) or of this machine (--for)
   bench     measure recording (and, with --mcp, MCP round trips) on this machine
@@ -31,6 +31,8 @@ const COMMANDS: Record<string, { options: Options; help: string; run: (values: n
       interval: { type: 'string' },
       config: { type: 'string' },
       every: { type: 'string' },
+      http: { type: 'string' },
+      'http-host': { type: 'string' },
       'mcp-http': { type: 'string' },
       'mcp-host': { type: 'string' },
       'mcp-allow-state-changes': { type: 'boolean' },

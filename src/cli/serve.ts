@@ -16,15 +16,20 @@ Options:
   --interval <ms>   collection interval, 1000 to 300000 (default 1000)
   --every <s>       seconds between table rows, 1 to 3600 (default 3)
   --config <path>   a JSON file of monitor options
+  --http <port>     serve HTTP at http://127.0.0.1:<port>/: Prometheus /metrics, the JSON API
+                    /api/*, and the MCP tools at /mcp (0 picks a free port; the URL is printed)
+  --http-host <addr>
+                    the address to serve HTTP on (default 127.0.0.1); any other than a loopback
+                    address needs a token
   --mcp-http <port> also serve the MCP tools over Streamable HTTP at http://127.0.0.1:<port>/mcp
                     (0 picks a free port; the URL is printed)
   --mcp-host <addr> the address to serve MCP on (default 127.0.0.1); any other than a loopback
                     address needs a token
   --mcp-allow-state-changes
-                    let MCP clients without the token start/stop, record, add alert rules and
+                    let MCP clients (of --mcp-http or --http) without the token start/stop, record, add alert rules and
                     apply optimisations (without a token and this flag, MCP is read-only)
 Environment:
-  PERFWATCH_TOKEN   the bearer token MCP clients must send (Authorization: Bearer <token>);
+  PERFWATCH_TOKEN   the bearer token HTTP and MCP clients must send (Authorization: Bearer <token>);
                     at least 16 characters
   -h, --help        this help
 `;
@@ -65,7 +70,23 @@ export function tableRow(monitor: PerformanceMonitor): string {
   ]);
 }
 
-export async function serve(args: { interval?: string; config?: string; every?: string; 'mcp-http'?: string; 'mcp-host'?: string; 'mcp-allow-state-changes'?: boolean }): Promise<number> {
+export interface ServeArgs {
+  interval?: string;
+  config?: string;
+  every?: string;
+  http?: string;
+  'http-host'?: string;
+  'mcp-http'?: string;
+  'mcp-host'?: string;
+  'mcp-allow-state-changes'?: boolean;
+}
+
+/** How a server's clients get in, as the announcement says it. */
+function access(status: { token: boolean; stateChanges: boolean }): string {
+  return status.token ? 'clients must send PERFWATCH_TOKEN' : status.stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
+}
+
+export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   const every = args.every === undefined ? 3 : Number(args.every);
   if (!Number.isInteger(every) || every < 1 || every > 3600) {
@@ -74,11 +95,18 @@ export async function serve(args: { interval?: string; config?: string; every?: 
   }
   const monitor = cliMonitor(options);
   const mcpPort = args['mcp-http'] === undefined ? undefined : validatePort(Number(args['mcp-http']), '--mcp-http');
-  // Served before the monitor starts, so that a refused MCP option leaves nothing running.
+  const httpPort = args.http === undefined ? undefined : validatePort(Number(args.http), '--http');
+  const allowStateChanges = args['mcp-allow-state-changes'] === true;
+  // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
-    mcpPort === undefined
+    mcpPort === undefined ? undefined : await monitor.serveMcp({ port: mcpPort, ...(args['mcp-host'] !== undefined ? { host: args['mcp-host'] } : {}), allowStateChanges });
+  const http =
+    httpPort === undefined
       ? undefined
-      : await monitor.serveMcp({ port: mcpPort, ...(args['mcp-host'] !== undefined ? { host: args['mcp-host'] } : {}), allowStateChanges: args['mcp-allow-state-changes'] === true });
+      : await monitor.serveHttp({ port: httpPort, ...(args['http-host'] !== undefined ? { host: args['http-host'] } : {}), allowStateChanges }).catch(async (error: unknown) => {
+          await mcpHttp?.close();
+          throw error;
+        });
   await monitor.start();
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
@@ -96,7 +124,7 @@ export async function serve(args: { interval?: string; config?: string; every?: 
     const shutdown = (signal: string): void => {
       clearInterval(timer);
       process.stdout.write(`\nperfwatch: ${signal}, stopping\n`);
-      Promise.resolve(mcpHttp?.close())
+      Promise.all([mcpHttp?.close(), http?.close()])
         .then(() => monitor.stop())
         .then(
           () => resolve(0),
@@ -106,9 +134,7 @@ export async function serve(args: { interval?: string; config?: string; every?: 
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
-    if (mcpHttp) {
-      const access = mcpHttp.status().token ? 'clients must send PERFWATCH_TOKEN' : mcpHttp.status().stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
-      process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access})\n`);
-    }
+    if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access(mcpHttp.status())})\n`);
+    if (http) process.stdout.write(`perfwatch serve: HTTP at ${http.url} (/metrics, /api/*, MCP at ${http.mcpUrl}; ${access(http.status().mcp)})\n`);
   });
 }

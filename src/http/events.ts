@@ -1,11 +1,15 @@
 /**
- * GET /api/events: a Server-Sent Events stream of a metric's new buckets (`event: buckets`,
- * first the recent ones, then each as it closes) and of alert transitions (`event: alert`).
+ * GET /api/events: a Server-Sent Events stream of a metric's history and new buckets, and of
+ * alert transitions (`event: alert`). First `event: history`, one per series: the history
+ * since `from` (default 5 minutes) at the library's resolution (raw samples while the raw
+ * ring reaches back that far), at most max_points; then `event: buckets` with each bucket as
+ * it closes, from the one open when the stream began.
  *
  * Memory is bounded per stream and in all: streams are capped (maxEventStreams, then 503);
- * a stream whose unsent bytes would pass eventStreamBufferBytes, or whose client leaves a
- * write unread for eventStreamStallMs, is dropped (the connection closed and counted), never
- * buffered further. A comment line every 15 s keeps proxies from closing an idle stream and
+ * a stream with more than eventStreamBufferBytes unsent when it has an event to write, or
+ * whose client leaves a write unread for eventStreamStallMs, is dropped (the connection
+ * closed and counted), never buffered further. So a stream holds at most that plus one
+ * event, and an event at most one series' max_points (10,000) points. A comment line every 15 s keeps proxies from closing an idle stream and
  * finds dead clients.
  */
 import type { ServerResponse } from 'node:http';
@@ -43,7 +47,7 @@ class Stream {
 
   send(text: string): void {
     if (this.ended) return;
-    if (this.res.writableLength + Buffer.byteLength(text) > this.limits.eventStreamBufferBytes) return this.drop('buffer');
+    if (this.res.writableLength > this.limits.eventStreamBufferBytes) return this.drop('buffer');
     if (!this.res.write(text) && this.stall === undefined) {
       this.stall = setTimeout(() => this.drop('stalled'), this.limits.eventStreamStallMs);
     }
@@ -84,30 +88,34 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const limit = intParam(p, 'limit', 1, 100, 20);
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
         const from = timeParam(p, 'from') ?? Date.now() - DEFAULT_BACKFILL_MS;
-        const read = (since: number): MetricHistory => monitor.getMetricHistory({ metric: metric!, resolution: 'bucket', from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
+        const read = (since: number, resolution: 'auto' | 'bucket'): MetricHistory =>
+          monitor.getMetricHistory({ metric: metric!, resolution, from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
         // Read before the stream opens: a bad metric or tags is still a 400.
-        let newest = -Infinity;
-        const backfill = metric === undefined ? undefined : read(from);
+        const backfill = metric === undefined ? undefined : read(from, 'auto');
+        const interval = monitor.options.collectionIntervalMs;
+        let pollFrom = Math.floor(Date.now() / interval) * interval;
         open++;
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
         const stream = new Stream(res, limits, (why) => dropped[why]++);
         const sendBuckets = (h: MetricHistory): void => {
           const series = h.series.filter((s) => s.points.length > 0).map((s) => ({ tags: s.tags, points: s.points }));
-          for (const s of series) for (const pt of s.points) newest = Math.max(newest, pt.t);
+          for (const s of series) for (const pt of s.points) pollFrom = Math.max(pollFrom, pt.t + 1);
           if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series });
         };
         stream.send(`retry: 2000\n\n`);
-        if (backfill) sendBuckets(backfill);
+        for (const s of backfill?.series ?? []) {
+          stream.event('history', { metric: backfill!.metric, kind: backfill!.kind, unit: backfill!.unit, totalSeries: backfill!.totalSeries, series: s });
+        }
         const poll =
           metric === undefined
             ? undefined
             : setInterval(() => {
                 try {
-                  sendBuckets(read(Number.isFinite(newest) ? newest + 1 : from));
+                  sendBuckets(read(pollFrom, 'bucket'));
                 } catch {
                   // the metric's series went away (a replaced monitor): the stream goes on with alerts
                 }
-              }, monitor.options.collectionIntervalMs);
+              }, interval);
         const heartbeat = setInterval(() => stream.send(': ping\n\n'), HEARTBEAT_MS);
         const onAlert = (t: AlertTransition): void => stream.event('alert', t);
         if (alerts === 'true') monitor.on('alert', onAlert);

@@ -42,9 +42,11 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   let lastExposition: HttpServerStatus['metrics'] | undefined;
   let scrapes = 0;
   let origin = '';
+  let connections = (): HttpServerStatus['connections'] => ({ open: 0, limit: policy.maxConnections, refused: 0 });
 
   const status = (): HttpServerStatus => ({
     url: `${origin}/`,
+    connections: connections(),
     mcp: mcp.status(),
     metrics: lastExposition ?? { families: 0, series: 0, skipped: [], unbucketed: 0 },
     scrapes,
@@ -94,6 +96,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     logHttpError,
   );
   origin = listening.origin;
+  connections = listening.connections;
 
   return {
     url: `${origin}/`,

@@ -12,6 +12,8 @@ export interface EventStreamStats {
 
 export interface HttpServerStatus {
   url: string;
+  /** TCP connections open now, the cap (maxConnections), and those refused at the cap. */
+  connections: { open: number; limit: number; refused: number };
   /** The MCP endpoint's sessions, buffered bytes and refusals. */
   mcp: EndpointStatus;
   /** The last /metrics rendered: families, series, what was left out and why, unbucketed samples. */

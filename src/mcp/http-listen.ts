@@ -16,6 +16,8 @@ export interface Listening {
   readonly origin: string;
   readonly port: number;
   readonly server: Server;
+  /** Connections open now, the cap, and those refused at the cap since the start. */
+  connections(): { open: number; limit: number; refused: number };
   /** Stops accepting, ends every connection (open streams included). */
   close(): Promise<void>;
 }
@@ -43,6 +45,13 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
     },
   );
   server.maxConnections = policy.maxConnections;
+  let open = 0;
+  let refused = 0;
+  server.on('connection', (socket) => {
+    open++;
+    socket.once('close', () => open--);
+  });
+  server.on('drop', () => refused++);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(policy.port, policy.host, () => {
@@ -56,6 +65,7 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
     origin: `http://${shownHost}:${port}`,
     port,
     server,
+    connections: () => ({ open, limit: policy.maxConnections, refused }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -32,6 +32,16 @@ export const PEERS = {
       readyPath: '/-/ready',
     },
   },
+  // Programs the tests run themselves: promtool checks /metrics, and a Prometheus server per
+  // test scrapes it (its scrape target is the test's own server, so it is not shared).
+  promtool: {
+    debianPackage: 'prometheus',
+    binaries: ['promtool'],
+  },
+  prometheus: {
+    debianPackage: 'prometheus',
+    binaries: ['prometheus'],
+  },
   // The browser the dashboard test drives (playwright-core over CDP; never a downloaded one).
   chromium: {
     debianPackage: 'chromium',

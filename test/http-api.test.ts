@@ -1,0 +1,250 @@
+/**
+ * The JSON API and the bad input of monitor.serveHttp: every route answers within its
+ * bounds, and every refusal names what was wrong: 404 route, 400 parameter, 401 token,
+ * 413 body, 414 target, 408 slow client, and event streams whose clients stop reading are
+ * dropped instead of buffered.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PerformanceMonitor, type HttpServer, type MonitorOptions, type ServeHttpOptions } from '../dist/src/index.js';
+import { caught, waitFor } from './helpers.js';
+import { raw } from './http-helpers.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+});
+
+async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: MonitorOptions = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer; get: (path: string, init?: RequestInit) => Promise<{ status: number; body: any; headers: Headers }> }> {
+  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...monitorOptions });
+  await monitor.start();
+  cleanup.push(() => monitor.stop());
+  const server = await monitor.serveHttp({ port: 0, ...options });
+  cleanup.push(() => server.close());
+  const get = async (path: string, init: RequestInit = {}) => {
+    const r = await fetch(new URL(path, server.url), init);
+    const text = await r.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // a text answer
+    }
+    return { status: r.status, body, headers: r.headers };
+  };
+  return { monitor, server, get };
+}
+
+describe('the JSON API', () => {
+  it('answers status, metrics (paged), history, alerts and reports as the library does', async () => {
+    const { monitor, get } = await serving();
+    for (let i = 0; i < 5; i++) monitor.record('response_time', 10 + i, { endpoint: `/e${i}` });
+    await monitor.flush();
+    const status = await get('/api/status');
+    expect(status.status).toBe(200);
+    expect(status.body.monitor).toMatchObject({ state: 'running' });
+    expect(status.body.http.mcp).toMatchObject({ token: false, stateChanges: false });
+
+    const page = await get('/api/metrics?names=response_time&limit=2');
+    expect(page.body).toMatchObject({ total: 5, offset: 0, limit: 2, next: '/api/metrics?names=response_time&limit=2&offset=2' });
+    expect(page.body.metrics).toHaveLength(2);
+    const last = await get('/api/metrics?names=response_time&limit=2&offset=4');
+    expect(last.body.metrics).toHaveLength(1);
+    expect(last.body.next).toBeUndefined();
+
+    const history = await get('/api/history?metric=response_time&tags=' + encodeURIComponent('{"endpoint":"/e3"}'));
+    expect(history.status).toBe(200);
+    expect(history.body.series).toHaveLength(1);
+    expect(history.body.series[0].points.map((p: { value: number }) => p.value)).toEqual([13]);
+    expect(history.body.series[0].tags).toEqual({ endpoint: '/e3' });
+
+    expect((await get('/api/alerts')).body).toEqual({ total: 0, alerts: [] });
+    const none = await get('/api/reports/latest');
+    expect(none.status).toBe(404);
+    expect(none.body.error.message).toMatch(/POST \/api\/reports/);
+    const built = await get('/api/reports', { method: 'POST', body: JSON.stringify({ includeAlerts: false }) });
+    expect(built.status).toBe(200);
+    expect(typeof built.body.score).toBe('object');
+    expect((await get('/api/reports/latest')).body.generatedAt).toBe(built.body.generatedAt);
+    const md = await get('/api/reports', { method: 'POST', body: '{"format":"markdown"}' });
+    expect(md.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
+    expect(md.body).toMatch(/^# Performance report/);
+  });
+
+  it('answers a bad query parameter 400 naming it, with the library\'s own words', async () => {
+    const { monitor, get } = await serving();
+    monitor.record('response_time', 1);
+    await monitor.flush();
+    const cases: [string, string, RegExp][] = [
+      ['/api/history', 'metric', /metric is required/],
+      ['/api/history?metric=response_tme', 'metric', /not a known metric; the nearest known: response_time/],
+      ['/api/history?metric=response_time&max_points=0', 'max_points', /max_points must be an integer from 1 to 100000/],
+      ['/api/history?metric=response_time&from=yesterday', 'from', /from must be ms since the epoch or an ISO 8601 date/],
+      ['/api/history?metric=response_time&from=2000&to=1000', 'from', /must not be after to/],
+      ['/api/history?metric=response_time&tags=endpoint', 'tags', /tags must be a JSON object of strings/],
+      ['/api/history?metric=response_time&resolution=fine', 'resolution', /resolution must be one of auto, raw, bucket, rollup/],
+      ['/api/history?metric=response_time&metric=x', 'metric', /given more than once/],
+      ['/api/metrics?window=-1', 'window', /window must be an integer from 1/],
+      ['/api/metrics?name=x', 'name', /unknown query parameter "name"; this route takes names, tags, window, limit, offset/],
+      ['/api/alerts?state=burning', 'state', /state/],
+      ['/api/alerts?history=yes', 'history', /history must be true or false/],
+      ['/api/events?alerts=false', 'metric', /metric is required when alerts is false/],
+      ['/api/events?metric=nope', 'metric', /not a known metric/],
+      ['/metrics?x=1', 'x', /unknown query parameter "x"; this route takes none/],
+    ];
+    for (const [path, field, message] of cases) {
+      const r = await get(path);
+      expect({ path, status: r.status, field: r.body.error?.field }).toEqual({ path, status: 400, field });
+      expect(r.body.error.message, path).toMatch(message);
+    }
+    const option = await get('/api/reports', { method: 'POST', body: '{"signal":1}' });
+    expect(option).toMatchObject({ status: 400, body: { error: { field: 'signal', message: expect.stringMatching(/unknown report option "signal"/) } } });
+    const format = await get('/api/reports', { method: 'POST', body: '{"format":"pdf"}' });
+    expect(format).toMatchObject({ status: 400, body: { error: { field: 'format', message: expect.stringMatching(/must be one of json, markdown, html/) } } });
+    expect((await get('/api/reports', { method: 'POST', body: '[' })).body.error.field).toBe('body');
+  });
+
+  it('answers an unknown route 404, a wrong method 405, a long target 414 and a long body 413', async () => {
+    const { server, get } = await serving({ maxUrlBytes: 1024 });
+    const missing = await get('/api/nothing');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toMatch(/\/api\/nothing is no route of this server; see \/mcp, \/metrics/);
+    const method = await get('/metrics', { method: 'POST', body: '' });
+    expect(method.status).toBe(405);
+    expect(method.headers.get('allow')).toBe('GET');
+    expect((await get(`/api/metrics?names=${'a'.repeat(1100)}`)).status).toBe(414);
+    const big = await raw(server.port, `POST /api/reports HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n`);
+    expect(big.status).toBe(413);
+    expect(big.written).toBeLessThan(1000);
+  });
+
+  it('requires the token on every route once it has one, and refuses to bind beyond the loopback without one', async () => {
+    const token = 'a-token-of-24-characters';
+    const { get } = await serving({ token });
+    for (const path of ['/metrics', '/api/status', '/api/events?alerts=true', '/mcp', '/nothing']) {
+      expect((await get(path)).status, path).toBe(401);
+      expect((await get(path, { headers: { authorization: 'Bearer not-the-token-at-all' } })).status, path).toBe(401);
+    }
+    expect((await get('/metrics', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await get('/api/status', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    cleanup.push(() => monitor.close());
+    const error = await monitor.serveHttp({ port: 0, host: '0.0.0.0' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'token' });
+    expect(caught(() => { throw error; }).message).toMatch(/token is required to listen on 0\.0\.0\.0/);
+    const bounds = await monitor.serveHttp({ port: 0, histogramBuckets: [1, 5, 2] }).catch((e: unknown) => e);
+    expect(bounds).toMatchObject({ field: 'histogramBuckets[2]' });
+  });
+
+  it('cuts off a client that dribbles its headers (slowloris) and caps connections', async () => {
+    const { server } = await serving({ headersTimeoutMs: 300, requestTimeoutMs: 1_000, maxConnections: 2 });
+    const dribble = (socket: Socket) => {
+      const timer = setInterval(() => socket.write('X-Slow: 1\r\n'), 50);
+      socket.on('close', () => clearInterval(timer));
+    };
+    const slow = await raw(server.port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n', dribble);
+    expect(slow.status).toBe(408);
+    // Two held connections fill the cap: a third is closed at once, without an answer.
+    const held = [raw(server.port, 'GET /metrics HTTP/1.1\r\n', dribble), raw(server.port, 'GET /metrics HTTP/1.1\r\n', dribble)];
+    await waitFor(() => server.status().connections.open === 2, 10_000, 'two connections held');
+    const third = await raw(server.port, `GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
+    expect(third.status).toBe(0);
+    expect(server.status().connections).toMatchObject({ limit: 2, refused: 1 });
+    expect((await Promise.all(held)).map((a) => a.status)).toEqual([408, 408]);
+  });
+});
+
+/** Reads an SSE stream's events until `until` says stop (or the guard fires). */
+async function events(url: string, until: (events: { event: string; data: any }[]) => boolean, guardMs = 20_000): Promise<{ event: string; data: any }[]> {
+  const abort = new AbortController();
+  const guard = setTimeout(() => abort.abort(), guardMs);
+  const r = await fetch(url, { signal: abort.signal });
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+  const seen: { event: string; data: any }[] = [];
+  let buffer = '';
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) seen.push({ event, data: JSON.parse(data) });
+      }
+      if (until(seen)) break;
+    }
+  } finally {
+    clearTimeout(guard);
+    abort.abort();
+  }
+  return seen;
+}
+
+describe('GET /api/events', () => {
+  it('streams the history, then each new bucket and each alert transition as it happens', async () => {
+    const { monitor, server } = await serving({}, { alerts: { resolveHoldMs: 0 } } as MonitorOptions);
+    monitor.record('queue_size', 1);
+    await monitor.flush();
+    await monitor.createAlertRule({ name: 'deep queue', metric: 'queue_size', aggregation: 'last', operator: '>', threshold: 100, severity: 'critical' });
+    const seen = events(new URL('/api/events?metric=queue_size', server.url).href, (e) => e.some((x) => x.event === 'alert') && e.some((x) => x.event === 'buckets'));
+    await waitFor(() => server.status().events.open === 1);
+    monitor.record('queue_size', 500);
+    const got = await seen;
+    expect(got[0]).toMatchObject({ event: 'history', data: { metric: 'queue_size', series: { tags: {}, points: [{ value: 1 }] } } });
+    expect(got.find((e) => e.event === 'alert')!.data).toMatchObject({ to: 'firing', value: 500 });
+    const buckets = got.find((e) => e.event === 'buckets')!.data;
+    expect(buckets.series[0].points.at(-1)).toMatchObject({ last: 500 });
+    await waitFor(() => server.status().events.open === 0);
+  });
+
+  it('drops a client that stops reading once its unsent events pass the buffer bound', async () => {
+    const { monitor, server } = await serving({ eventStreamBufferBytes: 64 * 1024, eventStreamStallMs: 600_000 }, { rawCapacity: 16384 });
+    await fillRaw(monitor);
+    const socket = stalledStream(server);
+    await waitFor(() => server.status().events.open === 0 && server.status().events.dropped.buffer === 1, 20_000, 'the stream dropped');
+    socket.destroy();
+    expect(server.status().events).toMatchObject({ open: 0, dropped: { buffer: 1, stalled: 0 } });
+  });
+
+  it('drops a client that leaves a write unread past eventStreamStallMs', async () => {
+    const { monitor, server } = await serving({ eventStreamBufferBytes: 256 * 1024 * 1024, eventStreamStallMs: 300 }, { rawCapacity: 16384 });
+    await fillRaw(monitor);
+    const socket = stalledStream(server);
+    await waitFor(() => server.status().events.open === 0 && server.status().events.dropped.stalled === 1, 20_000, 'the stream dropped');
+    socket.destroy();
+    expect(server.status().events).toMatchObject({ open: 0, dropped: { buffer: 0, stalled: 1 } });
+  });
+
+  it('caps the streams open at once', async () => {
+    const { server, get } = await serving({ maxEventStreams: 1 });
+    const first = events(new URL('/api/events', server.url).href, () => false, 3_000).catch(() => []);
+    await waitFor(() => server.status().events.open === 1);
+    const second = await get('/api/events');
+    expect(second.status).toBe(503);
+    expect(second.body.error.message).toMatch(/1 event streams are open, the limit \(maxEventStreams\)/);
+    await first;
+  });
+});
+
+/** A client that asks for a long history and never reads a byte of it. */
+function stalledStream(server: HttpServer): Socket {
+  const socket = connect(server.port, '127.0.0.1');
+  socket.pause();
+  socket.on('error', () => {});
+  socket.write(`GET /api/events?metric=response_time&max_points=10000&from=0 HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+  cleanup.push(async () => socket.destroy());
+  return socket;
+}
+
+/** Ten series of 10,000 raw samples: a history of several MB, more than socket buffers hold. */
+async function fillRaw(monitor: PerformanceMonitor): Promise<void> {
+  for (let s = 0; s < 10; s++) {
+    const h = monitor.metric('response_time', { endpoint: `/endpoint/${s}` });
+    for (let i = 0; i < 10_000; i++) h.record(i + 0.123456789);
+  }
+  await monitor.flush();
+}

@@ -1,0 +1,146 @@
+/**
+ * GET /metrics of monitor.serveHttp: what Prometheus stores from it, read back sample by
+ * sample against the values the test recorded.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PerformanceMonitor, type HttpServer, type MonitorOptions, type ServeHttpOptions } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+import { parseExposition, valueOf } from './http-metrics-helpers.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn().catch(() => {});
+});
+
+async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: MonitorOptions = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
+  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...monitorOptions });
+  await monitor.start();
+  cleanup.push(() => monitor.stop());
+  const server = await monitor.serveHttp({ port: 0, ...options });
+  cleanup.push(() => server.close());
+  return { monitor, server };
+}
+
+async function scrape(server: HttpServer, accept?: string): Promise<{ text: string; type: string | null }> {
+  const r = await fetch(server.metricsUrl, accept ? { headers: { accept } } : {});
+  expect(r.status).toBe(200);
+  return { text: await r.text(), type: r.headers.get('content-type') };
+}
+
+/** Scrapes until the histogram of `name` counts `count` samples (its buckets close once a collection interval ends). */
+async function scrapeCounting(server: HttpServer, name: string, labels: Record<string, string>, count: number, accept?: string): Promise<string> {
+  return waitFor(async () => {
+    const { text } = await scrape(server, accept);
+    return valueOf(parseExposition(text), `${name}_count`, labels) === count && text;
+  }, 15_000, `${name}_count ${count}`);
+}
+
+/** A seeded spread over six decades, negatives, zero and a value past the top bound. */
+function values(n: number): number[] {
+  let x = 12345;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    out.push(10 ** ((x / 2 ** 31) * 6 - 2));
+  }
+  return [...out, 0, -3, 20_000];
+}
+
+describe('GET /metrics', () => {
+  it('exposes a distribution as a histogram whose buckets are the exact counts per bound, +Inf equal to _count', async () => {
+    const { monitor, server } = await serving();
+    const vs = values(5000);
+    const h = monitor.metric('api_response_time', { endpoint: '/users' });
+    for (const v of vs) h.record(v);
+    const text = await scrapeCounting(server, 'api_response_time', { endpoint: '/users' }, vs.length);
+    const samples = parseExposition(text);
+    const bounds = server.status().histogramBuckets;
+    let previous = 0;
+    for (const le of bounds) {
+      const got = valueOf(samples, 'api_response_time_bucket', { endpoint: '/users', le: String(le) });
+      expect(got, `le=${le}`).toBe(vs.filter((v) => v <= le).length);
+      expect(got).toBeGreaterThanOrEqual(previous);
+      previous = got!;
+    }
+    expect(valueOf(samples, 'api_response_time_bucket', { endpoint: '/users', le: '+Inf' })).toBe(vs.length);
+    expect(valueOf(samples, 'api_response_time_sum', { endpoint: '/users' })).toBeCloseTo(vs.reduce((a, v) => a + v, 0), 6);
+    expect(text).toContain('# TYPE api_response_time histogram\n');
+    expect(text).toContain('# HELP api_response_time Time of calls to downstream APIs\n');
+    expect(server.status().metrics.unbucketed).toBe(0);
+  });
+
+  it('takes configured bounds, and counts a bound between sketch bin edges within the one bin around it', async () => {
+    const { monitor, server } = await serving({ histogramBuckets: [3, 7, 30] });
+    const vs = values(3000);
+    const h = monitor.metric('formula_calculation_time');
+    for (const v of vs) h.record(v);
+    const samples = parseExposition(await scrapeCounting(server, 'formula_calculation_time', {}, vs.length));
+    for (const le of [3, 7, 30]) {
+      // 3 = 1.5·2 is a bin edge: exact; 7 and 30 are too (7 = 112·2^-4, 30 = 120·2^-2).
+      expect(valueOf(samples, 'formula_calculation_time_bucket', { le: String(le) })).toBe(vs.filter((v) => v <= le).length);
+    }
+    const { monitor: m2, server: s2 } = await serving({ histogramBuckets: [3.3] });
+    const h2 = m2.metric('formula_calculation_time');
+    for (const v of vs) h2.record(v);
+    const got = valueOf(parseExposition(await scrapeCounting(s2, 'formula_calculation_time', {}, vs.length)), 'formula_calculation_time_bucket', { le: '3.3' })!;
+    // 3.3 lies inside a bin of relative width 1/64: only samples in that bin may be misplaced.
+    const lo = vs.filter((v) => v <= 3.3 / (1 + 1 / 64)).length;
+    const hi = vs.filter((v) => v <= 3.3 * (1 + 1 / 64)).length;
+    expect(got).toBeGreaterThanOrEqual(lo);
+    expect(got).toBeLessThanOrEqual(hi);
+  });
+
+  it('exposes counters as _total and gauges as their newest value, tags as escaped labels', async () => {
+    const { monitor, server } = await serving();
+    monitor.define({ name: 'jobs', kind: 'counter' });
+    monitor.define({ name: 'queue_depth', kind: 'gauge' });
+    const awkward = { path: 'C:\\temp\\"x"', name: 'Grüße, 世界 🚀' };
+    for (let i = 0; i < 10; i++) monitor.record('jobs', 2, awkward);
+    monitor.record('queue_depth', 7);
+    monitor.record('queue_depth', 4);
+    await monitor.flush();
+    const { text, type } = await scrape(server);
+    expect(type).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const samples = parseExposition(text);
+    expect(valueOf(samples, 'jobs_total', awkward)).toBe(20);
+    expect(valueOf(samples, 'queue_depth', {})).toBe(4);
+    expect(text).toContain('# TYPE jobs_total counter\n');
+    expect(text).toContain('jobs_total{name="Grüße, 世界 🚀",path="C:\\\\temp\\\\\\"x\\""} 20\n');
+  });
+
+  it('speaks OpenMetrics when Accept asks for it', async () => {
+    const { monitor, server } = await serving();
+    monitor.define({ name: 'jobs', kind: 'counter' });
+    monitor.record('jobs', 3);
+    await monitor.flush();
+    const { text, type } = await scrape(server, 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
+    expect(type).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+    expect(text).toContain('# TYPE jobs counter\njobs_total 3\n');
+    expect(text.endsWith('# EOF\n')).toBe(true);
+  });
+
+  it('never writes a series twice: a family whose names another family already uses is left out and named', async () => {
+    const { monitor, server } = await serving();
+    monitor.define({ name: 'lat_count', kind: 'gauge' });
+    monitor.record('lat_count', 1);
+    monitor.record('lat', 5);
+    monitor.define({ name: 'req_total', kind: 'gauge' });
+    monitor.record('req_total', 1);
+    monitor.define({ name: 'req', kind: 'counter' });
+    monitor.record('req', 1);
+    monitor.record('shape', 1, { le: 'x' });
+    await monitor.flush();
+    const { text } = await scrape(server);
+    const keys = parseExposition(text).map((s) => s.key);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(keys).toContain('lat_count{}');
+    expect(text.match(/^lat_count /gm)).toHaveLength(1);
+    expect(text).not.toMatch(/^# TYPE req counter/m);
+    expect(text).not.toMatch(/^shape_bucket\{le="x"/m);
+    expect(server.status().metrics.skipped).toEqual([
+      "distribution lat: its name lat_count is another family's",
+      "counter req: its name req_total is another family's",
+      'series shape with tag le: a label name the format reserves',
+    ]);
+  });
+});
