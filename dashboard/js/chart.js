@@ -21,6 +21,16 @@ function table(points, stat) {
 }
 
 /**
+ * A short time label (uPlot's own take two lines and crowd a narrow card): the day too past a
+ * day's range. Short labels let ticks come 40 px apart, one a minute on a 5 m range in a card.
+ */
+function tickTime(seconds, range) {
+  const d = new Date(seconds * 1000);
+  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+  return range.to - range.from > 86_400_000 ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hm}` : hm;
+}
+
+/**
  * The series' tables on one x axis, a row per point of each: samples that share a time (raw
  * samples taken within one tick of the clock) all stay, where uPlot.join keeps one per x.
  * Each series is null on the others' rows, and spans those gaps (spanGaps).
@@ -108,7 +118,7 @@ export class Chart {
         height: HEIGHT,
         series,
         scales: { x: { time: true, range: () => [this.range.from / 1000, this.range.to / 1000] } },
-        axes: [{}, { size: 70, values: (_u, ticks) => ticks.map((v) => withUnit(v, this.unit)) }],
+        axes: [{ space: 40, values: (_u, ticks) => ticks.map((t) => tickTime(t, this.range)) }, { size: 70, values: (_u, ticks) => ticks.map((v) => withUnit(v, this.unit)) }],
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },
       },

@@ -19,7 +19,7 @@ function scoreBlock(report) {
     'div',
     { class: 'score-block' },
     el('div', { class: `score score-${scoreClass(s.overall)}`, 'data-score': s.overall === null ? '' : String(s.overall) }, s.overall === null ? '–' : String(Math.round(s.overall)), el('small', {}, '/100')),
-    el('div', {}, el('p', { class: 'meta' }, `${time(report.window.from)} – ${time(report.window.to)} (${duration(report.window.durationMs)}), ${report.summary.series} series, ${num(report.summary.samples)} samples`), el('p', { class: 'formula' }, s.formula), parts),
+    el('div', {}, el('p', { class: 'meta' }, `${time(report.window.from)} – ${time(report.window.to)} (${duration(report.window.durationMs)}), ${report.summary.series} series, ${num(report.summary.samples)} samples`), el('details', { class: 'formula' }, el('summary', {}, 'how the score is computed'), s.formula), parts),
   );
 }
 
