@@ -13,16 +13,15 @@ import type { ExpositionData, RenderReply, RenderRequest } from '../src/http/exp
 const data = workerData as ExpositionData;
 const reader = new StoreReader(data.store);
 const exposition = new Exposition(new Registry(data.registry, reportLockTag(threadId)), reader, data.bounds);
-const encoder = new TextEncoder();
 const foldMs = Math.min(15_000, Math.max(1_000, (reader.layout.t1Cap * reader.layout.intervalMs) / 4));
 setInterval(() => exposition.foldAll(), foldMs);
 
 parentPort!.on('message', (request: RenderRequest) => {
   let reply: RenderReply;
   try {
-    const body = encoder.encode(exposition.render(request.format));
+    const body = exposition.render(request.format);
     reply = { id: request.id, body, stats: exposition.stats };
-    parentPort!.postMessage(reply, [body.buffer]);
+    parentPort!.postMessage(reply, [body.buffer as ArrayBuffer]);
   } catch (error) {
     reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
     parentPort!.postMessage(reply);

@@ -146,7 +146,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       reportsRunning++;
       try {
         const report = await monitor.generateReport({ ...(options as object), signal: abort.signal });
-        sendReport(res, report);
+        sendReport(res, report, (options as { format?: string }).format);
       } finally {
         reportsRunning--;
         res.off('close', gone);
@@ -155,9 +155,9 @@ export function apiRoutes(deps: ApiDeps): Route[] {
   ];
 }
 
-function sendReport(res: ServerResponse, report: unknown): void {
+function sendReport(res: ServerResponse, report: unknown, format: string | undefined): void {
   if (typeof report !== 'string') return sendJson(res, 200, report);
-  const type = report.startsWith('<') ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8';
+  const type = format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8';
   res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(report), 'Cache-Control': 'no-store' });
   res.end(report);
 }

@@ -23,6 +23,7 @@ import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from '../engine/met
 import type { Registry } from '../engine/registry.js';
 import { KEY_COUNT, valueOf } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
+import { ByteWriter, utf8 } from './byte-writer.js';
 import { escapeHelp, formatNumber, labelPairs, type ExpositionFormat } from './text-format.js';
 
 /** Default histogram bounds (ms), each on a sketch bin edge so that its count is exact. */
@@ -33,6 +34,10 @@ interface Family {
   name: string;
   kind: MetricKind;
   help: string;
+  /** `name ` or `name_total ` (a sample without labels), then its labelled form's start. */
+  bare: Uint8Array;
+  sumName: Uint8Array;
+  countName: Uint8Array;
   /** Name of the counter's samples, and its OpenMetrics family name. */
   total: string;
   omName: string;
@@ -67,7 +72,8 @@ export class Exposition {
   private readonly registry: Registry;
   private readonly reader: StoreReader;
   private readonly bounds: readonly number[];
-  private readonly leText: string[];
+  /** `0.5"} ` per bound, then `+Inf"} `. */
+  private readonly leBytes: Uint8Array[];
   /** Bound index + 1 per sketch key (0: not computed yet). */
   private readonly boundOfKey = new Uint8Array(KEY_COUNT);
   private readonly families = new Map<string, Family>();
@@ -78,8 +84,10 @@ export class Exposition {
   private known = 0;
   private readonly hist: (HistogramState | undefined)[] = [];
   private readonly counterPeak: number[] = [];
-  private readonly prefix: (string | undefined)[] = [];
-  private readonly labels: (string | undefined)[] = [];
+  /** Per series: `name_bucket{labels,le="` (histograms), and `{labels} ` (or a space). */
+  private readonly prefix: (Uint8Array | undefined)[] = [];
+  private readonly labels: (Uint8Array | undefined)[] = [];
+  private readonly out = new ByteWriter();
   private readonly closed = new Float64Array(3);
   private readonly scratch: Float64Array;
   private lastStats: ExpositionStats = { families: 0, series: 0, skipped: [], unbucketed: 0 };
@@ -88,7 +96,7 @@ export class Exposition {
     this.registry = registry;
     this.reader = reader;
     this.bounds = bounds;
-    this.leText = bounds.map(formatNumber);
+    this.leBytes = [...bounds.map(formatNumber), '+Inf'].map((le) => utf8(`${le}"} `));
     this.scratch = new Float64Array(bounds.length + 1);
   }
 
@@ -104,50 +112,72 @@ export class Exposition {
     }
   }
 
-  render(format: ExpositionFormat): string {
+  render(format: ExpositionFormat): Uint8Array {
     this.sync();
     const om = format === 'openmetrics';
-    let out = '';
+    const w = this.out;
+    const NL = 10;
+    w.reset();
     let families = 0;
     let series = 0;
     let unbucketed = 0;
+    const nb = this.bounds.length;
     for (const f of this.families.values()) {
-      let body = '';
+      let headed = false;
       for (const id of f.ids) {
         if (this.reader.totalCount(id) === 0) continue;
+        if (!headed) {
+          headed = true;
+          families++;
+          const typeName = f.kind === 'counter' ? (om ? f.omName : f.total) : f.name;
+          w.text(`# HELP ${typeName} ${escapeHelp(f.help)}\n# TYPE ${typeName} ${f.kind === 'distribution' ? 'histogram' : f.kind}\n`);
+        }
         const labels = this.labels[id]!;
         if (f.kind === 'gauge') {
-          body += `${f.name}${labels} ${formatNumber(this.reader.snapshot(id).lastValue)}\n`;
+          w.bytes(f.bare);
+          w.bytes(labels);
+          w.number(this.reader.snapshot(id).lastValue);
         } else if (f.kind === 'counter') {
           const total = Math.max(this.counterPeak[id] ?? 0, this.reader.snapshot(id).totalSum);
           this.counterPeak[id] = total;
-          body += `${f.total}${labels} ${formatNumber(total)}\n`;
+          w.bytes(f.bare);
+          w.bytes(labels);
+          w.number(total);
         } else {
           const st = this.fold(id);
           const prefix = this.prefix[id]!;
           let cumulative = 0;
-          for (let i = 0; i < this.bounds.length; i++) {
+          for (let i = 0; i < nb; i++) {
             cumulative += st.bins[i]!;
-            body += `${prefix}${this.leText[i]}"} ${cumulative}\n`;
+            w.bytes(prefix);
+            w.bytes(this.leBytes[i]!);
+            w.number(cumulative);
+            w.byte(NL);
           }
-          unbucketed += st.count - cumulative - st.bins[this.bounds.length]!;
-          body += `${prefix}+Inf"} ${st.count}\n`;
+          unbucketed += st.count - cumulative - st.bins[nb]!;
+          w.bytes(prefix);
+          w.bytes(this.leBytes[nb]!);
+          w.number(st.count);
+          w.byte(NL);
           // OpenMetrics: a histogram's sum is a counter, never negative.
-          if (!om || st.sum >= 0) body += `${f.name}_sum${labels} ${formatNumber(st.sum)}\n`;
-          body += `${f.name}_count${labels} ${st.count}\n`;
+          if (!om || st.sum >= 0) {
+            w.bytes(f.sumName);
+            w.bytes(labels);
+            w.number(st.sum);
+            w.byte(NL);
+          }
+          w.bytes(f.countName);
+          w.bytes(labels);
+          w.number(st.count);
         }
+        w.byte(NL);
         series++;
       }
-      if (body === '') continue;
-      families++;
-      const typeName = f.kind === 'counter' ? (om ? f.omName : f.total) : f.name;
-      const type = f.kind === 'distribution' ? 'histogram' : f.kind;
-      out += `# HELP ${typeName} ${escapeHelp(f.help)}\n# TYPE ${typeName} ${type}\n${body}`;
     }
-    if (om) out += '# EOF\n';
+    if (om) w.text('# EOF\n');
     this.lastStats = { families, series, skipped: this.skippedNames.slice(0, MAX_SKIPPED_SHOWN), unbucketed };
     if (this.skippedCount > MAX_SKIPPED_SHOWN) this.lastStats.skipped.push(`… and ${this.skippedCount - MAX_SKIPPED_SHOWN} more`);
-    return out;
+    return w.take();
   }
 
   /** Takes in the series registered since the last look. */
@@ -168,8 +198,8 @@ export class Exposition {
         continue;
       }
       const pairs = labelPairs(info.tags);
-      this.labels[id] = pairs === '' ? '' : `{${pairs}}`;
-      this.prefix[id] = `${info.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`;
+      this.labels[id] = utf8(pairs === '' ? ' ' : `{${pairs}} `);
+      this.prefix[id] = utf8(`${info.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
       family.ids.push(id);
     }
     this.known = n;
@@ -187,7 +217,17 @@ export class Exposition {
       return undefined;
     }
     for (const n of names) this.taken.add(n);
-    const family: Family = { name, kind, help: helpOf(name, kind, unit), total, omName, ids: [] };
+    const family: Family = {
+      name,
+      kind,
+      help: helpOf(name, kind, unit),
+      bare: utf8(kind === 'counter' ? total : name),
+      sumName: utf8(`${name}_sum`),
+      countName: utf8(`${name}_count`),
+      total,
+      omName,
+      ids: [],
+    };
     this.families.set(name, family);
     return family;
   }

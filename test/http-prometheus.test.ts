@@ -1,0 +1,142 @@
+/**
+ * /metrics against the real thing (Debian's prometheus package, provided by the test run):
+ * promtool accepts the exposition with awkward label values, and a Prometheus server that
+ * scrapes it every second stores what we recorded: a gauge's value, and a histogram whose
+ * histogram_quantile is the one our buckets give.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { PerformanceMonitor, type HttpServer } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
+import { parseExposition, valueOf } from './http-metrics-helpers.js';
+import { describeWithPeer } from './peers/use.js';
+
+const cleanup: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function serving(): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
+  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+  await monitor.start();
+  cleanup.push(() => monitor.stop());
+  const server = await monitor.serveHttp({ port: 0 });
+  cleanup.push(() => server.close());
+  return { monitor, server };
+}
+
+/** Awkward label values: quotes, backslashes, unicode, a lone `}` and `=`, an empty one. */
+const AWKWARD = [{ route: 'say "hi"' }, { route: 'C:\\path\\' }, { route: 'Grüße 世界 🚀' }, { route: '}{=,' }, { route: '' }];
+
+function values(n: number, seed: number): number[] {
+  let x = seed;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    out.push(10 ** ((x / 2 ** 31) * 4 - 1));
+  }
+  return out;
+}
+
+describeWithPeer('promtool', 'promtool check metrics', (peer) => {
+  it('accepts the exposition, awkward label values and every kind included', async () => {
+    const { monitor, server } = await serving();
+    monitor.define({ name: 'jobs', kind: 'counter' });
+    monitor.define({ name: 'queue_depth', kind: 'gauge' });
+    for (const tags of AWKWARD) {
+      for (const v of values(200, 7)) monitor.record('api_response_time', v, tags);
+      monitor.record('jobs', 1, tags);
+      monitor.record('queue_depth', 3, tags);
+    }
+    await monitor.flush();
+    const text = await waitFor(async () => {
+      const t = await (await fetch(server.metricsUrl)).text();
+      return valueOf(parseExposition(t), 'api_response_time_count', AWKWARD[0]!) === 200 && t;
+    }, 15_000, 'the histogram to close its bucket');
+    const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+      const child = execFile(peer.binary, ['check', 'metrics'], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }));
+      child.stdin!.end(text);
+    });
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Prometheus's histogram_quantile (promql/quantile.go, 2.42) over cumulative buckets. */
+function histogramQuantile(q: number, buckets: { le: number; count: number }[]): number {
+  const total = buckets.at(-1)!.count;
+  const rank = q * total;
+  const b = buckets.findIndex((x) => x.count >= rank);
+  if (b === buckets.length - 1) return buckets[buckets.length - 2]!.le;
+  if (b === 0 && buckets[0]!.le <= 0) return buckets[0]!.le;
+  const start = b === 0 ? 0 : buckets[b - 1]!.le;
+  const below = b === 0 ? 0 : buckets[b - 1]!.count;
+  return start + (buckets[b]!.le - start) * ((rank - below) / (buckets[b]!.count - below));
+}
+
+describeWithPeer('prometheus', 'a Prometheus server scraping /metrics every second', (peer) => {
+  it('stores a recorded value, and its histogram_quantile is the one our buckets give', async () => {
+    const { monitor, server } = await serving();
+    monitor.define({ name: 'queue_depth', kind: 'gauge' });
+    monitor.record('queue_depth', 42.5, AWKWARD[0]);
+    const vs = values(4000, 99);
+    const h = monitor.metric('api_response_time', AWKWARD[2]);
+    for (const v of vs) h.record(v);
+    await monitor.flush();
+
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-prometheus-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, 'prometheus.yml');
+    writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: perfwatch\n    static_configs:\n      - targets: ['127.0.0.1:${server.port}']\n`);
+    const port = await freePort();
+    const child = spawn(peer.binary, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    );
+    const api = `http://127.0.0.1:${port}/api/v1`;
+    const query = async (promql: string): Promise<number | undefined> => {
+      try {
+        const r = (await (await fetch(`${api}/query?query=${encodeURIComponent(promql)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
+        const v = r.data?.result?.[0]?.value[1];
+        return v === undefined ? undefined : Number(v);
+      } catch {
+        return undefined; // not up yet
+      }
+    };
+    const selector = `{job="perfwatch",route="Grüße 世界 🚀"}`;
+    await waitFor(async () => (await query(`api_response_time_count${selector}`)) === vs.length, 40_000, 'Prometheus to store the histogram');
+    expect(await query('queue_depth{route="say \\"hi\\""}')).toBe(42.5);
+    const samples = parseExposition(await (await fetch(server.metricsUrl)).text());
+    const buckets = [...server.status().histogramBuckets, Infinity].map((le) => ({ le, count: valueOf(samples, 'api_response_time_bucket', { ...AWKWARD[2], le: le === Infinity ? '+Inf' : String(le) })! }));
+    for (const q of [0.5, 0.9, 0.99]) {
+      const stored = (await query(`histogram_quantile(${q}, api_response_time_bucket${selector})`))!;
+      expect(stored).toBeCloseTo(histogramQuantile(q, buckets), 9);
+      // Our sketch's quantile lies in the bucket Prometheus interpolated in: the buckets' error.
+      const window = monitor.getMetrics({ names: ['api_response_time'] })[0]!.window;
+      const ours = (q === 0.5 ? window.p50 : q === 0.9 ? window.p90 : window.p99)!;
+      const b = buckets.findIndex((x) => x.le >= stored);
+      expect(ours).toBeGreaterThan(b === 0 ? 0 : buckets[b - 1]!.le);
+      expect(ours).toBeLessThanOrEqual(buckets[b]!.le);
+    }
+  });
+});
