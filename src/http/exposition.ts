@@ -136,9 +136,9 @@ export class Exposition {
         if (f.kind === 'gauge') {
           w.bytes(f.bare);
           w.bytes(labels);
-          w.number(this.reader.snapshot(id).lastValue);
+          w.number(this.reader.lastValue(id));
         } else if (f.kind === 'counter') {
-          const total = Math.max(this.counterPeak[id] ?? 0, this.reader.snapshot(id).totalSum);
+          const total = Math.max(this.counterPeak[id] ?? 0, this.reader.totalSum(id));
           this.counterPeak[id] = total;
           w.bytes(f.bare);
           w.bytes(labels);

@@ -155,6 +155,21 @@ export class StoreReader {
     };
   }
 
+  /** snapshot()'s lastValue alone (a gauge's reading), for readers of every series at once. */
+  lastValue(id: number): number {
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    const open = this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!;
+    return open > 0 ? this.hot[hb + OPEN_LAST]! : this.f64[b + CLOSED_LAST]!;
+  }
+
+  /** snapshot()'s totalSum alone (a counter's total). */
+  totalSum(id: number): number {
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    return this.f64[b + CLOSED_SUM]! + (this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_SUM]!);
+  }
+
   /** Total samples of a series; cheap, for change detection. */
   totalCount(id: number): number {
     const f = this.f64;
