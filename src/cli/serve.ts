@@ -16,8 +16,9 @@ Options:
   --interval <ms>   collection interval, 1000 to 300000 (default 1000)
   --every <s>       seconds between table rows, 1 to 3600 (default 3)
   --config <path>   a JSON file of monitor options
-  --http <port>     serve HTTP at http://127.0.0.1:<port>/: Prometheus /metrics, the JSON API
-                    /api/*, and the MCP tools at /mcp (0 picks a free port; the URL is printed)
+  --http <port>     serve HTTP at http://127.0.0.1:<port>/: the dashboard at /, Prometheus
+                    /metrics, the JSON API /api/*, and the MCP tools at /mcp (0 picks a free
+                    port; the URL is printed)
   --http-host <addr>
                     the address to serve HTTP on (default 127.0.0.1); any other than a loopback
                     address needs a token
@@ -135,6 +136,6 @@ export async function serve(args: ServeArgs): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
     if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access(mcpHttp.status())})\n`);
-    if (http) process.stdout.write(`perfwatch serve: HTTP at ${http.url} (/metrics, /api/*, MCP at ${http.mcpUrl}; ${access(http.status().mcp)})\n`);
+    if (http) process.stdout.write(`perfwatch serve: dashboard at ${http.url} (and /metrics, /api/*, MCP at ${http.mcpUrl}; ${access(http.status().mcp)})\n`);
   });
 }

@@ -4,6 +4,7 @@
  *   /mcp            the MCP endpoint (as serveMcp)
  *   /metrics        Prometheus text format or OpenMetrics, rendered by a worker
  *   /api/*          the JSON API (api.ts) and its event stream (events.ts)
+ *   /, /dashboard/* the dashboard's page and files (dashboard.ts)
  * Every request passes the Host/Origin check and, whenever there is a token, the token check
  * before it is routed (mcp/http-listen.ts). Loaded lazily by the monitor, like serveMcp.
  */
@@ -15,6 +16,7 @@ import { MCP_PATH, logHttpError, mcpEndpoint } from '../mcp/http.js';
 import { listenGuarded } from '../mcp/http-listen.js';
 import { McpFront } from '../mcp/server.js';
 import { apiRoutes } from './api.js';
+import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
@@ -76,7 +78,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
 
   const router = new Router()
     .add(...(['GET', 'POST', 'DELETE'] as const).map((method): Route => ({ method, path: MCP_PATH, handle: ({ req, res }) => mcp.handle(req, res) })))
-    .add(metricsRoute, events.route, ...apiRoutes({ monitor, maxConcurrentReports: http.maxConcurrentReports, serverStatus: status }));
+    .add(metricsRoute, events.route, ...apiRoutes({ monitor, maxConcurrentReports: http.maxConcurrentReports, serverStatus: status }))
+    .add(...new DashboardAssets().routes());
 
   const listening = await listenGuarded(
     policy,

@@ -42,6 +42,11 @@ export const PEERS = {
     debianPackage: 'prometheus',
     binaries: ['prometheus'],
   },
+  // The browser the dashboard test drives (playwright-core over CDP; never a downloaded one).
+  chromium: {
+    debianPackage: 'chromium',
+    binaries: ['chromium', 'chromium-browser'],
+  },
 } satisfies Record<string, PeerSpec>;
 
 export type PeerName = keyof typeof PEERS;

@@ -1,0 +1,78 @@
+// The alerts panel: active alerts (pending and firing) and the history of transitions,
+// newest first. Rendered whole from what the API answers; an event of the stream adds its
+// transition at once, before the next answer confirms it.
+import { el, num, seriesName, time, duration } from './format.js';
+
+/** Transitions kept between two answers of the API (the stream adds them meanwhile). */
+const HISTORY_KEPT = 200;
+
+function badge(severity) {
+  return el('span', { class: `sev sev-${severity}` }, severity);
+}
+
+function alertRow(a) {
+  return el(
+    'li',
+    { class: `alert state-${a.state}`, 'data-fingerprint': a.fingerprint, 'data-state': a.state },
+    badge(a.severity),
+    el('strong', {}, a.ruleName),
+    el('span', { class: 'state' }, a.state),
+    el('code', {}, seriesName(a.metric, a.tags)),
+    el('span', {}, `${num(a.value)} (threshold ${num(a.threshold)})`),
+    el('span', { class: 'since', title: time(a.firedAt ?? a.activeSince) }, `for ${duration(Date.now() - (a.firedAt ?? a.activeSince))}`),
+    a.description ? el('p', { class: 'desc' }, a.description) : null,
+  );
+}
+
+function transitionRow(t) {
+  return el(
+    'li',
+    { 'data-fingerprint': t.fingerprint, 'data-to': t.to },
+    el('time', { dateTime: new Date(t.at).toISOString() }, time(t.at)),
+    ' ',
+    badge(t.severity),
+    ' ',
+    el('strong', {}, t.ruleName),
+    ` ${t.from} → ${t.to} `,
+    el('code', {}, seriesName(t.metric, t.tags)),
+    ` = ${num(t.value)}`,
+  );
+}
+
+export class AlertsPanel {
+  constructor({ list, count, history }) {
+    this.list = list;
+    this.count = count;
+    this.history = history;
+    this.active = [];
+    this.transitions = [];
+  }
+
+  /** The API's answer: the active alerts and the latest transitions. */
+  set(active, transitions) {
+    this.active = active;
+    this.transitions = [...transitions].sort((a, b) => b.at - a.at);
+    this.render();
+  }
+
+  /** A transition from the event stream: shown at once, the alert's row updated or added. */
+  transition(t) {
+    this.transitions = [t, ...this.transitions.filter((x) => !(x.fingerprint === t.fingerprint && x.at === t.at && x.to === t.to))].slice(0, HISTORY_KEPT);
+    const rest = this.active.filter((a) => a.fingerprint !== t.fingerprint);
+    if (t.to === 'pending' || t.to === 'firing') {
+      const known = this.active.find((a) => a.fingerprint === t.fingerprint);
+      rest.push({ description: '', labels: {}, activeSince: t.at, firedAt: t.to === 'firing' ? t.at : null, resolvedAt: null, ...known, ...t, state: t.to });
+    }
+    this.active = rest;
+    this.render();
+  }
+
+  render() {
+    const order = { emergency: 0, critical: 1, warning: 2, info: 3 };
+    const active = [...this.active].sort((a, b) => (order[a.severity] ?? 9) - (order[b.severity] ?? 9) || a.activeSince - b.activeSince);
+    this.count.textContent = String(active.length);
+    this.count.dataset.firing = String(active.some((a) => a.state === 'firing'));
+    this.list.replaceChildren(active.length ? el('ul', { class: 'alerts' }, active.map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.'));
+    this.history.replaceChildren(...this.transitions.map(transitionRow));
+  }
+}

@@ -1,0 +1,81 @@
+// The JSON API and the event stream of the HTTP front (docs/http.md), as the page uses them.
+// Errors carry the server's message (it names the parameter at fault).
+
+async function answer(res) {
+  const text = await res.text();
+  let body;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const message = body?.error?.message ?? body?.message ?? body?.error ?? text ?? res.statusText;
+    const error = new Error(`${res.status}: ${typeof message === 'string' ? message : JSON.stringify(message)}`);
+    error.status = res.status;
+    throw error;
+  }
+  return body;
+}
+
+export async function getJson(path, params = {}) {
+  const query = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) query.set(k, String(v));
+  const qs = query.toString();
+  return answer(await fetch(qs ? `${path}?${qs}` : path, { headers: { Accept: 'application/json' } }));
+}
+
+export async function postJson(path, body) {
+  return answer(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }));
+}
+
+/** One metric's series over [from, to], at most maxPoints points each. */
+export function history({ metric, tags, from, to, maxPoints }) {
+  const params = { metric, from, to, max_points: maxPoints };
+  if (tags && Object.keys(tags).length) params.tags = JSON.stringify(tags);
+  return getJson('/api/history', params);
+}
+
+/** The monitor's status (the answer's `monitor`; `http` is the server's own). */
+export const status = async () => (await getJson('/api/status')).monitor;
+/** Series with data, for the metric picker (the first 1,000: names repeat across tags). */
+export const metrics = async () => (await getJson('/api/metrics', { limit: 1000 })).metrics;
+/** { alerts: active ones, history: the latest transitions, oldest first }. */
+export const alerts = (limit) => getJson('/api/alerts', { history: true, limit });
+
+/** The latest report, or null when none was generated yet (404). */
+export async function latestReport() {
+  try {
+    return await getJson('/api/reports/latest');
+  } catch (error) {
+    if (error.status === 404) return null;
+    throw error;
+  }
+}
+
+export const generateReport = (from, to) => postJson('/api/reports', { from, to });
+
+/**
+ * Opens the event stream: alert transitions (`alert`) and the buckets of `metric` as they
+ * close (`buckets`), from now on. `on[event](data)` per event, `onState(open)` when it
+ * connects or drops. EventSource reconnects by itself after a drop (a server drops a slow
+ * client), asking from the same `from`: what closed meanwhile comes as one merged point.
+ */
+export function subscribe(metric, on, onState) {
+  const query = new URLSearchParams({ metric, max_points: '1', from: String(Date.now()) });
+  const source = new EventSource(`/api/events?${query}`);
+  source.onopen = () => onState(true);
+  source.onerror = () => onState(false);
+  for (const [event, handler] of Object.entries(on)) {
+    source.addEventListener(event, (e) => {
+      let data;
+      try {
+        data = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      handler(data);
+    });
+  }
+  return () => source.close();
+}

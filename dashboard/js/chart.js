@@ -1,0 +1,141 @@
+// A chart card: one or more metrics' series over the chosen range, drawn by uPlot. A card's
+// data attributes say what it drew (data-series, data-points), for people inspecting the
+// page and for the browser test.
+import uPlot from '/dashboard/vendor/uPlot.esm.js';
+import { el, seriesName, withUnit } from './format.js';
+
+export const PALETTE = ['#2f7ed8', '#e4572e', '#29a36a', '#a05ec4', '#f0a202', '#17a2b8', '#c2185b', '#6d7b8d'];
+const HEIGHT = 180;
+
+/** [x seconds[], y[]] of one series' points, for one statistic (p50, p99, value, …); points without one are left out. */
+function table(points, stat) {
+  const xs = [];
+  const ys = [];
+  for (const p of points) {
+    const v = p[stat] ?? p.value;
+    if (!Number.isFinite(v)) continue;
+    xs.push(p.t / 1000);
+    ys.push(v);
+  }
+  return [xs, ys];
+}
+
+/**
+ * A short time label (uPlot's own take two lines and crowd a narrow card): the day too past a
+ * day's range. Short labels let ticks come 40 px apart, one a minute on a 5 m range in a card.
+ */
+function tickTime(seconds, range) {
+  const d = new Date(seconds * 1000);
+  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+  return range.to - range.from > 86_400_000 ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hm}` : hm;
+}
+
+/**
+ * The series' tables on one x axis, a row per point of each: samples that share a time (raw
+ * samples taken within one tick of the clock) all stay, where uPlot.join keeps one per x.
+ * Each series is null on the others' rows, and spans those gaps (spanGaps).
+ */
+function joinAll(tables) {
+  const rows = [];
+  tables.forEach(([xs, ys], s) => xs.forEach((x, i) => rows.push([x, s, ys[i]])));
+  rows.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const out = [rows.map((r) => r[0]), ...tables.map(() => new Array(rows.length).fill(null))];
+  rows.forEach(([, s, y], i) => {
+    out[s + 1][i] = y;
+  });
+  return out;
+}
+
+export class Chart {
+  /** spec: { id, title, unit?, queries: [{ metric, tags?, stats: ['value'] | ['p50', 'p99'] | … }] } */
+  constructor(parent, spec, onRemove) {
+    this.spec = spec;
+    this.plot = null;
+    this.labels = '';
+    this.unit = spec.unit ?? '';
+    this.body = el('div', { class: 'plot' });
+    this.note = el('p', { class: 'empty' }, 'Waiting for data…');
+    const remove = onRemove ? el('button', { type: 'button', class: 'remove', title: 'remove this chart', onclick: () => onRemove(this) }, '×') : null;
+    this.card = el('article', { class: 'card', 'data-chart': spec.id }, el('h3', {}, spec.title, remove), this.note, this.body);
+    parent.append(this.card);
+    this.resizer = new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: HEIGHT }));
+    this.resizer.observe(this.body);
+  }
+
+  width() {
+    return Math.max(200, this.body.clientWidth);
+  }
+
+  /** Points per series worth asking for: about one per pixel. */
+  maxPoints() {
+    return Math.min(2000, Math.max(100, Math.round(this.width())));
+  }
+
+  /** Draws the answers of the spec's queries (a MetricHistory each, or an Error). */
+  set(answers, range) {
+    const tables = [];
+    const series = [{}];
+    const problems = [];
+    answers.forEach((answer, qi) => {
+      const query = this.spec.queries[qi];
+      if (answer instanceof Error) return problems.push(`${query.metric}: ${answer.message}`);
+      if (!this.spec.unit) this.unit = answer.unit;
+      if (answer.totalSeries > answer.series.length) problems.push(`${query.metric}: ${answer.series.length} of ${answer.totalSeries} series shown (choose by tags below)`);
+      for (const s of answer.series) {
+        // Raw points are single samples, with no quantiles of their own: one line of them.
+        const stats = s.points.some((p) => p[query.stats[0]] !== undefined) ? query.stats : ['value'];
+        for (const stat of stats) {
+          const [xs, ys] = table(s.points, stat);
+          if (xs.length === 0) continue;
+          tables.push([xs, ys]);
+          const label = `${seriesName(answer.metric, s.tags)}${stats !== query.stats ? ' samples' : stats.length > 1 || stat !== 'value' ? ` ${stat}` : ''}`;
+          series.push({ label, stroke: PALETTE[(series.length - 1) % PALETTE.length], width: 1.5, value: (_u, v) => withUnit(v, this.unit), spanGaps: true });
+        }
+      }
+    });
+    const points = tables.reduce((n, [xs]) => n + xs.length, 0);
+    this.card.dataset.series = String(tables.length);
+    this.card.dataset.points = String(points);
+    this.note.hidden = tables.length > 0 && problems.length === 0;
+    this.note.textContent = problems.length ? problems.join('; ') : 'No data in this range yet.';
+    if (tables.length === 0) {
+      this.destroyPlot();
+      return;
+    }
+    const data = tables.length === 1 ? tables[0] : joinAll(tables);
+    const labels = series.map((s) => s.label).join('\n');
+    // The x scale shows the whole range asked for, data or not (setData re-reads it).
+    this.range = range;
+    if (this.plot && labels === this.labels) {
+      this.plot.setData(data);
+      return;
+    }
+    this.destroyPlot();
+    this.labels = labels;
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        series,
+        scales: { x: { time: true, range: () => [this.range.from / 1000, this.range.to / 1000] } },
+        axes: [{ space: 40, values: (_u, ticks) => ticks.map((t) => tickTime(t, this.range)) }, { size: 70, values: (_u, ticks) => ticks.map((v) => withUnit(v, this.unit)) }],
+        legend: { live: true },
+        cursor: { drag: { x: false, y: false } },
+      },
+      data,
+      this.body,
+    );
+  }
+
+  destroyPlot() {
+    this.plot?.destroy();
+    this.plot = null;
+    this.labels = '';
+  }
+
+  remove() {
+    this.resizer.disconnect();
+    this.destroyPlot();
+    this.card.remove();
+  }
+}

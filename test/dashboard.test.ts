@@ -1,0 +1,174 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard in a real browser: Debian's Chromium (provided by the test run, see
+ * test/peers), driven by playwright-core over CDP. One browser for the file, a page per
+ * view. What a reader would see is checked against what the monitor holds: the charts'
+ * uPlot data against the recorded samples and the pixels of the series on the canvas, an
+ * alert fired while the page is open, a report's score. Screenshots go to
+ * reports/screenshots/ (gitignored), kept as artifacts of the run.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PerformanceMonitor, type AlertTransition, type HttpServer } from '../dist/src/index.js';
+import { describeWithPeer } from './peers/use.js';
+
+const SHOTS = fileURLToPath(new URL('../reports/screenshots/', import.meta.url));
+/** Hang guard for what the page shows after the monitor's next interval or two. */
+const GUARD_MS = 20_000;
+
+const PHONE_WIDTH = 390;
+const ORDERS = Array.from({ length: 40 }, (_, i) => 5 + i * 0.5);
+const LOGIN = Array.from({ length: 25 }, (_, i) => 80 + i * 2);
+
+interface ChartView {
+  id: string;
+  labels: string[];
+  data: (number | null)[][];
+  range: { from: number; to: number };
+}
+
+/** The charts' uPlot state, as the page holds it (window.perfwatchDashboard). */
+function charts(page: Page): Promise<ChartView[]> {
+  return page.evaluate(() =>
+    (window as unknown as { perfwatchDashboard: { charts: { spec: { id: string }; plot: { series: { label: string }[]; data: (number | null)[][] } | null; range: { from: number; to: number } }[] } }).perfwatchDashboard.charts
+      .filter((c) => c.plot)
+      .map((c) => ({ id: c.spec.id, labels: c.plot!.series.slice(1).map((s) => s.label), data: c.plot!.data.map((d) => [...d]), range: c.range })),
+  );
+}
+
+/**
+ * Canvas pixels of a chart in the first series' blue (PALETTE[0] of dashboard/js/chart.js,
+ * #2f7ed8), blended with the background or not: blue well above red and green. The grid
+ * and axes are grey, the other series' colours are not blue-dominant.
+ */
+function bluePixels(page: Page, chartId: string): Promise<number> {
+  return page.evaluate((id) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(`[data-chart="${id}"] canvas`);
+    if (!canvas) return 0;
+    const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3]! > 0 && px[i + 2]! - px[i]! > 40 && px[i + 2]! - px[i + 1]! > 20) n++;
+    return n;
+  }, chartId);
+}
+
+describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
+  let monitor: PerformanceMonitor;
+  let server: HttpServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    monitor = new PerformanceMonitor({ alerts: { resolveHoldMs: 0 } });
+    await monitor.start();
+    for (const ms of ORDERS) monitor.recordRequest({ endpoint: '/orders', responseTimeMs: ms, statusCode: 200 });
+    for (const ms of LOGIN) monitor.recordRequest({ endpoint: '/login', responseTimeMs: ms, statusCode: ms > 120 ? 503 : 200 });
+    await monitor.flush();
+    server = await monitor.serveHttp({ port: 0 });
+    // --no-sandbox: the run is root in a container, where Chromium's sandbox cannot start.
+    browser = await chromium.launch({ executablePath: peer.binary, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await monitor?.close();
+  });
+
+  it('draws the recorded series: uPlot holds the samples, the canvas shows the lines', async () => {
+    // Three cpu readings make a line (the first comes after two intervals); then a frame for uPlot to paint.
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2 && Number(document.querySelector<HTMLElement>('[data-chart="cpu"]')?.dataset.points) >= 3, null, { timeout: GUARD_MS });
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+    const views = await charts(page);
+    const rt = views.find((v) => v.id === 'response-time')!;
+    const column = (label: string): number[] => {
+      const i = rt.labels.findIndex((l) => l.startsWith(label));
+      expect(i, `a series ${label} among ${rt.labels.join(', ')}`).toBeGreaterThanOrEqual(0);
+      return rt.data[i + 1]!.filter((v): v is number => v !== null).sort((a, b) => a - b);
+    };
+    // Few samples: the raw ones, each drawn, per endpoint.
+    expect(column('response_time{endpoint="/orders"}')).toEqual(ORDERS);
+    expect(column('response_time{endpoint="/login"}')).toEqual(LOGIN);
+    const errors = views.find((v) => v.id === 'error-rate')!;
+    expect(errors.labels.sort()).toEqual(['error_rate{endpoint="/login"}', 'error_rate{endpoint="/orders"}']);
+    const cpu = views.find((v) => v.id === 'cpu')!;
+    expect(cpu.data[1]!.some((v) => v !== null && v >= 0 && v <= 100)).toBe(true);
+    expect(cpu.range.to - cpu.range.from).toBe(5 * 60_000);
+    expect(await bluePixels(page, 'response-time')).toBeGreaterThan(5);
+    expect(await bluePixels(page, 'cpu')).toBeGreaterThan(5);
+    expect(pageErrors).toEqual([]);
+    await page.screenshot({ path: `${SHOTS}dashboard-laptop.png`, fullPage: true });
+  });
+
+  it('draws samples recorded while the page is open, woken by the event stream', async () => {
+    await page.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+    monitor.recordRequest({ endpoint: '/orders', responseTimeMs: 999, statusCode: 200 });
+    await page.waitForFunction(
+      () => {
+        const c = (window as unknown as { perfwatchDashboard: { charts: { spec: { id: string }; plot: { data: (number | null)[][] } | null }[] } }).perfwatchDashboard.charts.find((x) => x.spec.id === 'response-time');
+        return c?.plot?.data.slice(1).some((ys) => ys.includes(999)) === true;
+      },
+      null,
+      { timeout: GUARD_MS },
+    );
+  });
+
+  it('shows an alert fired while the page is open, without a reload', async () => {
+    await page.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+    await page.evaluate(() => Object.assign(window, { loadedOnce: true }));
+    const fired = new Promise<AlertTransition>((resolve) => {
+      const on = (t: AlertTransition): void => {
+        if (t.to !== 'firing') return;
+        monitor.off('alert', on);
+        resolve(t);
+      };
+      monitor.on('alert', on);
+    });
+    monitor.define({ name: 'dashboard_probe', kind: 'gauge' });
+    await monitor.createAlertRule({ name: 'probe too high', metric: 'dashboard_probe', operator: '>', threshold: 5, severity: 'critical', description: 'the probe went over 5' });
+    monitor.record('dashboard_probe', 9);
+    const t = await fired;
+    const row = page.locator(`#alerts [data-fingerprint="${t.fingerprint}"][data-state="firing"]`);
+    await row.waitFor({ timeout: GUARD_MS });
+    await expect(row.textContent()).resolves.toContain('probe too high');
+    expect(await page.locator('#alert-count').textContent()).toBe('1');
+    expect(await page.locator(`#alert-history [data-fingerprint="${t.fingerprint}"][data-to="firing"]`).count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+  });
+
+  it('renders a report it asked for with its score, and the latest one on a fresh load', async () => {
+    await page.click('#report-run');
+    await page.waitForSelector('#report .score[data-score]', { timeout: GUARD_MS });
+    const report = monitor.getLatestReport()!;
+    expect(report.score.overall).not.toBeNull();
+    expect(await page.locator('#report .score').getAttribute('data-score')).toBe(String(report.score.overall));
+    expect(await page.locator('#report .score').textContent()).toBe(`${Math.round(report.score.overall!)}/100`);
+    expect(await page.locator('#report .parts tbody tr').count()).toBe(report.score.parts.length);
+    expect(await page.locator('#report [data-diagnosis]').count()).toBe(report.diagnoses.length);
+    await page.screenshot({ path: `${SHOTS}dashboard-report.png`, fullPage: true });
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await fresh.goto(server.url);
+    await fresh.waitForSelector(`#report [data-generated="${report.generatedAt}"]`, { timeout: GUARD_MS });
+    await fresh.close();
+  });
+
+  it('fits a phone screen: one column, nothing wider than the screen', async () => {
+    const phone = await browser.newPage({ viewport: { width: PHONE_WIDTH, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    await phone.goto(server.url);
+    await phone.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2, null, { timeout: GUARD_MS });
+    const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth, chart: document.querySelector('[data-chart="cpu"]')!.getBoundingClientRect().width }));
+    // A page wider than the phone makes mobile Chromium zoom out (innerWidth grows with it).
+    expect(widths.screen).toBe(PHONE_WIDTH);
+    expect(widths.page).toBeLessThanOrEqual(PHONE_WIDTH);
+    expect(widths.chart).toBeGreaterThan(PHONE_WIDTH * 0.8);
+    await phone.screenshot({ path: `${SHOTS}dashboard-phone.png`, fullPage: true });
+    await phone.close();
+  });
+});
