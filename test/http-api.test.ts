@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type HttpServer, type MonitorOptions, type ServeHttpOptions } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
-import { raw } from './http-helpers.js';
+import { INIT, raw } from './http-helpers.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -134,6 +134,39 @@ describe('the JSON API', () => {
     expect((error as Error).message).toMatch(/token is required to listen on 0\.0\.0\.0/);
     const bounds = await monitor.serveHttp({ port: 0, histogramBuckets: [1, 5, 2] }).catch((e: unknown) => e);
     expect(bounds).toMatchObject({ field: 'histogramBuckets[2]' });
+  });
+
+  it('lets a browser sign in once with ?token= and carry a session cookie, beyond the loopback too, but never to /mcp', async () => {
+    const token = 'a-token-of-24-characters';
+    // Bound beyond the loopback: no Host allow-list, so only the token guards the page.
+    const { server } = await serving({ token, host: '0.0.0.0' });
+    const port = server.port;
+    const ask = (request: string, headers: Record<string, string> = {}, body = '') =>
+      raw(port, `${request} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${Object.entries({ ...headers, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+
+    expect((await ask('GET /?token=not-the-token-at-all')).status).toBe(401);
+    expect((await ask(`POST /api/reports?token=${token}`, { 'Content-Type': 'application/json' }, '{}')).status).toBe(401);
+    const signIn = await ask(`GET /api/status?pretty=1&token=${token}`);
+    expect(signIn.status).toBe(303);
+    // The token leaves the address; the cookie is not the token and no other site can send it.
+    expect(signIn.headers.location).toBe('/api/status?pretty=1');
+    const cookie = signIn.headers['set-cookie']!;
+    expect(cookie).toMatch(/^perfwatch_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/);
+    expect(cookie).not.toContain(token);
+    const session = cookie.split(';')[0]!;
+
+    for (const path of ['/', '/api/status', '/metrics', '/api/events?alerts=true']) {
+      const answer = await raw(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nCookie: other=1; ${session}\r\nConnection: close\r\n\r\n`, undefined, { headersOnly: true });
+      expect(answer.status, path).toBe(200);
+    }
+    expect((await ask('GET /api/status', { Cookie: `${session.slice(0, -2)}AA` })).status).toBe(401);
+    expect((await ask('GET /api/status', { Cookie: `perfwatch_session=${token}` })).status).toBe(401);
+    expect((await ask('POST /mcp', { Cookie: session, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' }, JSON.stringify(INIT))).status).toBe(401);
+    // The page's own POST carries its own Origin; another origin's is refused before the token.
+    const own = await ask('POST /api/reports', { Cookie: session, Origin: `http://127.0.0.1:${port}`, 'Content-Type': 'application/json' }, '{"includeAlerts":false}');
+    expect(own.status).toBe(200);
+    expect(JSON.parse(own.body).score).toHaveProperty('overall');
+    expect((await ask('POST /api/reports', { Cookie: session, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, '{}')).status).toBe(403);
   });
 
   it('cuts off a client that dribbles its headers (slowloris) and caps connections', async () => {

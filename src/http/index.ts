@@ -6,7 +6,8 @@
  *   /api/*          the JSON API (api.ts) and its event stream (events.ts)
  *   /, /dashboard/* the dashboard's page and files (dashboard.ts)
  * Every request passes the Host/Origin check and, whenever there is a token, the token check
- * before it is routed (mcp/http-listen.ts). Loaded lazily by the monitor, like serveMcp.
+ * before it is routed (mcp/http-listen.ts); a browser signs in once with `?token=` and then
+ * carries a session cookie (browser-session.ts). Loaded lazily by the monitor, like serveMcp.
  */
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -16,6 +17,7 @@ import { MCP_PATH, logHttpError, mcpEndpoint } from '../mcp/http.js';
 import { listenGuarded } from '../mcp/http-listen.js';
 import { McpFront } from '../mcp/server.js';
 import { apiRoutes } from './api.js';
+import { browserAccess } from './browser-session.js';
 import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
@@ -94,6 +96,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
       }
     },
     logHttpError,
+    policy.token === undefined ? undefined : browserAccess(policy.token, MCP_PATH),
   );
   origin = listening.origin;
   connections = listening.connections;

@@ -23,8 +23,11 @@ export function jsonError(res: ServerResponse, status: number, code: number, mes
   res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
-/** Host must be well-formed and, when there is a list, on it; a browser's Origin likewise. */
-export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, allowed: string[] | undefined): boolean {
+/**
+ * Host must be well-formed and, when there is a list, on it; a browser's Origin likewise,
+ * unless the caller vouches for it (`ownOrigin`: a same-origin page of a server with a token).
+ */
+export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, allowed: string[] | undefined, ownOrigin = false): boolean {
   const host = req.headers.host;
   if (host === undefined || !HOST_SYNTAX.test(host)) {
     jsonError(res, 400, -32600, 'Bad Request: the Host header must be a host name or address with an optional port');
@@ -37,6 +40,7 @@ export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, al
       return false;
     }
   }
+  if (ownOrigin) return true;
   // Without a list (a non-loopback bind), no browser page may call: the list names its origins.
   const o = validateOriginHeader(req.headers.origin, allowed ?? []);
   if (!o.ok) {

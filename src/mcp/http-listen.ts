@@ -9,6 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
 
+/** How browsers pass the token check (http/browser-session.ts); serveMcp has none. */
+export interface BrowserAccess {
+  /** The request's Origin is this server's own. */
+  sameOrigin(req: IncomingMessage): boolean;
+  /** Answers a sign-in (`?token=`) itself, with true. */
+  signIn(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The request carries a valid session cookie for a path that takes one. */
+  hasSession(req: IncomingMessage): boolean;
+}
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface Listening {
@@ -23,11 +33,16 @@ export interface Listening {
 }
 
 /** Listens on the policy's host and port; every request passes the guard, then `handle`. */
-export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void): Promise<Listening> {
+export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void, browser?: BrowserAccess): Promise<Listening> {
   const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token);
+  // Only a server with a token lets a same-origin page through without an allow-list.
+  const browsers = authorized === undefined ? undefined : browser;
   const guarded = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!checkHostAndOrigin(req, res, policy.allowedHosts)) return;
-    if (authorized && !(await authorized(req, res))) return;
+    if (!checkHostAndOrigin(req, res, policy.allowedHosts, browsers?.sameOrigin(req) ?? false)) return;
+    if (authorized) {
+      if (browsers?.signIn(req, res)) return;
+      if (!(browsers?.hasSession(req) ?? false) && !(await authorized(req, res))) return;
+    }
     await handle(req, res);
   };
   const server: Server = createServer(
