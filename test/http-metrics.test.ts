@@ -90,6 +90,37 @@ describe('GET /metrics', () => {
     expect(got).toBeLessThanOrEqual(hi);
   });
 
+  it('adds the sketch quantiles of the last window beside each histogram when asked, within the sketch bound of the exact ones', async () => {
+    const qs = [0.5, 0.9, 0.99];
+    const { monitor, server } = await serving({ quantiles: qs, quantileWindowMs: 600_000 });
+    const vs = values(5000).slice(0, 5000);
+    const h = monitor.metric('api_response_time', { endpoint: '/users' });
+    for (const v of vs) h.record(v);
+    // A series whose tags take the quantile label is left out, not written with two.
+    monitor.record('api_response_time', 1, { quantile: 'mine' });
+    const text = await scrapeCounting(server, 'api_response_time', { endpoint: '/users' }, vs.length);
+    const samples = parseExposition(text);
+    const sorted = [...vs].sort((a, b) => a - b);
+    for (const q of qs) {
+      const got = valueOf(samples, 'api_response_time_quantiles', { endpoint: '/users', quantile: String(q) })!;
+      const lo = sorted[Math.floor(q * (sorted.length - 1))]!;
+      const hi = sorted[Math.ceil(q * (sorted.length - 1))]!;
+      expect(got, `q=${q}`).toBeGreaterThanOrEqual(lo / (1 + 1 / 128));
+      expect(got, `q=${q}`).toBeLessThanOrEqual(hi * (1 + 1 / 128));
+    }
+    expect(text).toContain('# TYPE api_response_time_quantiles summary\n');
+    expect(samples.filter((x) => x.labels.quantile === 'mine')).toEqual([]);
+    expect(server.status().metrics.skipped.join()).toMatch(/series api_response_time with tag quantile/);
+    const keys = samples.map((x) => x.key);
+    expect(new Set(keys).size).toBe(keys.length);
+
+    const { server: plain } = await serving();
+    expect((await scrape(plain)).text).not.toContain('_quantile');
+    const twice = await monitor.serveHttp({ port: 0, quantiles: [0.5, 0.5] }).catch((e: unknown) => e);
+    expect(twice).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'quantiles[1]' });
+    expect(await monitor.serveHttp({ port: 0, quantiles: [1] }).catch((e: unknown) => e)).toMatchObject({ field: 'quantiles.0' });
+  });
+
   it('exposes counters as _total and gauges as their newest value, tags as escaped labels', async () => {
     const { monitor, server } = await serving();
     monitor.define({ name: 'jobs', kind: 'counter' });

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { PerformanceMonitor, type HttpServer } from '../dist/src/index.js';
+import { PerformanceMonitor, type HttpServer, type ServeHttpOptions } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
 import { parseExposition, valueOf } from './http-metrics-helpers.js';
 import { describeWithPeer } from './peers/use.js';
@@ -20,11 +20,11 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function serving(): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
+async function serving(options: Partial<ServeHttpOptions> = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
   const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
   await monitor.start();
   cleanup.push(() => monitor.stop());
-  const server = await monitor.serveHttp({ port: 0 });
+  const server = await monitor.serveHttp({ port: 0, ...options });
   cleanup.push(() => server.close());
   return { monitor, server };
 }
@@ -43,8 +43,8 @@ function values(n: number, seed: number): number[] {
 }
 
 describeWithPeer('promtool', 'promtool check metrics', (peer) => {
-  it('accepts the exposition, awkward label values and every kind included', async () => {
-    const { monitor, server } = await serving();
+  it('accepts the exposition, awkward label values, every kind and the sketch quantiles included', async () => {
+    const { monitor, server } = await serving({ quantiles: [0.5, 0.99] });
     monitor.define({ name: 'jobs', kind: 'counter' });
     monitor.define({ name: 'queue_depth', kind: 'gauge' });
     for (const tags of AWKWARD) {
@@ -61,6 +61,7 @@ describeWithPeer('promtool', 'promtool check metrics', (peer) => {
       const child = execFile(peer.binary, ['check', 'metrics'], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }));
       child.stdin!.end(text);
     });
+    expect(text).toContain('api_response_time_quantiles{');
     expect(output).toBe('');
     expect(code).toBe(0);
   });

@@ -15,6 +15,8 @@ export interface ExpositionData {
   registry: RegistryBuffers;
   store: StoreBuffers;
   bounds: number[];
+  quantiles: number[];
+  quantileWindowMs: number;
 }
 
 export interface RenderRequest {

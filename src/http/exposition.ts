@@ -15,13 +15,21 @@
  * - Samples whose sketch the store no longer held when first read (the exporter started
  *   late, or fell behind the bucket ring) are in `_count`, `_sum` and `+Inf` only: `+Inf`
  *   always equals `_count`, and each bucket only grows. `unbucketed` says how many.
+ * - Quantiles, when asked for (`quantiles`): a summary family `x_quantiles{quantile="0.99"}`
+ *   beside each histogram `x`, over the closed buckets that started in the last
+ *   `quantileWindowMs`, from their merged sketches (relative error within the sketch's
+ *   0.78%); a series with no bucket in that window has none. It has no `_sum`/`_count`
+ *   (the histogram has them; a window's would not be counters). A summary, because
+ *   promtool refuses a `quantile` label on anything else. A histogram's own quantile
+ *   (`histogram_quantile`) can only interpolate within a bucket; these do not.
  * - A family whose names would repeat another's (a gauge `x_count` beside a histogram `x`)
- *   is left out, as is a series with a label the format reserves (`le` on a histogram, any
- *   beginning with `__`): no series appears twice. `skipped` names them.
+ *   is left out, as is a series with a label the format reserves (`le` on a histogram,
+ *   `quantile` when there are quantiles, any beginning with `__`): no series appears twice.
+ *   `skipped` names them.
  */
 import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from '../engine/metrics.js';
 import type { Registry } from '../engine/registry.js';
-import { KEY_COUNT, valueOf } from '../engine/sketch.js';
+import { KEY_COUNT, SketchAccumulator, valueOf } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { ByteWriter, utf8 } from './byte-writer.js';
 import { escapeHelp, formatNumber, labelPairs, type ExpositionFormat } from './text-format.js';
@@ -29,6 +37,17 @@ import { escapeHelp, formatNumber, labelPairs, type ExpositionFormat } from './t
 /** Default histogram bounds (ms), each on a sketch bin edge so that its count is exact. */
 export const DEFAULT_BUCKETS: readonly number[] = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000];
 export const MAX_BUCKETS = 100;
+export const MAX_QUANTILES = 10;
+
+/** The optional sketch quantiles of the histograms. */
+export interface QuantileOptions {
+  /** Each in (0, 1); none by default. */
+  quantiles: readonly number[];
+  /** The window they cover, back from now. */
+  windowMs: number;
+  /** The clock (ms since the epoch, as the store's bucket starts). */
+  now?: () => number;
+}
 
 interface Family {
   name: string;
@@ -38,6 +57,8 @@ interface Family {
   bare: Uint8Array;
   sumName: Uint8Array;
   countName: Uint8Array;
+  /** `# HELP`/`# TYPE` of the quantile family (histograms, when there are quantiles). */
+  quantileHead: string;
   /** Name of the counter's samples, and its OpenMetrics family name. */
   total: string;
   omName: string;
@@ -91,11 +112,19 @@ export class Exposition {
   private readonly closed = new Float64Array(3);
   private readonly scratch: Float64Array;
   private lastStats: ExpositionStats = { families: 0, series: 0, skipped: [], unbucketed: 0 };
+  private readonly quantiles: QuantileOptions;
+  /** `0.99"} ` per quantile. */
+  private readonly qBytes: Uint8Array[];
+  /** Per histogram series: `name_quantiles{labels,quantile="`. */
+  private readonly qPrefix: (Uint8Array | undefined)[] = [];
+  private readonly window = new SketchAccumulator();
 
-  constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS) {
+  constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS, quantiles: QuantileOptions = { quantiles: [], windowMs: 60_000 }) {
     this.registry = registry;
     this.reader = reader;
     this.bounds = bounds;
+    this.quantiles = quantiles;
+    this.qBytes = quantiles.quantiles.map((q) => utf8(`${formatNumber(q)}"} `));
     this.leBytes = [...bounds.map(formatNumber), '+Inf'].map((le) => utf8(`${le}"} `));
     this.scratch = new Float64Array(bounds.length + 1);
   }
@@ -173,11 +202,38 @@ export class Exposition {
         w.byte(NL);
         series++;
       }
+      if (headed && f.kind === 'distribution' && this.qBytes.length > 0) {
+        const n = this.renderQuantiles(f);
+        if (n > 0) families++;
+        series += n;
+      }
     }
     if (om) w.text('# EOF\n');
     this.lastStats = { families, series, skipped: this.skippedNames.slice(0, MAX_SKIPPED_SHOWN), unbucketed };
     if (this.skippedCount > MAX_SKIPPED_SHOWN) this.lastStats.skipped.push(`… and ${this.skippedCount - MAX_SKIPPED_SHOWN} more`);
     return w.take();
+  }
+
+  /** A histogram family's quantile family; how many series it wrote. */
+  private renderQuantiles(f: Family): number {
+    const w = this.out;
+    const from = (this.quantiles.now ?? Date.now)() - this.quantiles.windowMs;
+    const acc = this.window;
+    let written = 0;
+    for (const id of f.ids) {
+      acc.reset();
+      this.reader.addWindowSketch(id, from, Infinity, acc);
+      if (acc.total === 0) continue;
+      if (written++ === 0) w.text(f.quantileHead);
+      const values = acc.quantiles(this.quantiles.quantiles);
+      for (let i = 0; i < values.length; i++) {
+        w.bytes(this.qPrefix[id]!);
+        w.bytes(this.qBytes[i]!);
+        w.number(values[i]!);
+        w.byte(10);
+      }
+    }
+    return written;
   }
 
   /** Takes in the series registered since the last look. */
@@ -192,7 +248,8 @@ export class Exposition {
         family = this.family(info.name, info.kind, info.unit);
         if (family === undefined) continue;
       }
-      const reserved = Object.keys(info.tags).find((k) => k.startsWith('__') || (info.kind === 'distribution' && k === 'le'));
+      const quantiles = this.qBytes.length > 0;
+      const reserved = Object.keys(info.tags).find((k) => k.startsWith('__') || (info.kind === 'distribution' && (k === 'le' || (quantiles && k === 'quantile'))));
       if (reserved !== undefined) {
         this.skip(`series ${info.name} with tag ${reserved}: a label name the format reserves`);
         continue;
@@ -200,6 +257,7 @@ export class Exposition {
       const pairs = labelPairs(info.tags);
       this.labels[id] = utf8(pairs === '' ? ' ' : `{${pairs}} `);
       this.prefix[id] = utf8(`${info.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
+      if (quantiles && info.kind === 'distribution') this.qPrefix[id] = utf8(`${info.name}_quantiles{${pairs}${pairs === '' ? '' : ','}quantile="`);
       family.ids.push(id);
     }
     this.known = n;
@@ -209,7 +267,8 @@ export class Exposition {
   private family(name: string, kind: MetricKind, unit: MetricUnit): Family | undefined {
     const total = kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
     const omName = kind === 'counter' ? total.slice(0, -'_total'.length) : name;
-    const names = kind === 'distribution' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`] : kind === 'counter' ? [omName, total, `${omName}_created`] : [name];
+    const quantiles = this.qBytes.length > 0 ? [`${name}_quantiles`, `${name}_quantiles_sum`, `${name}_quantiles_count`] : [];
+    const names = kind === 'distribution' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`, ...quantiles] : kind === 'counter' ? [omName, total, `${omName}_created`] : [name];
     const clash = names.find((n) => this.taken.has(n));
     if (clash !== undefined) {
       this.skip(`${kind} ${name}: its name ${clash} is another family's`);
@@ -224,6 +283,7 @@ export class Exposition {
       bare: utf8(kind === 'counter' ? total : name),
       sumName: utf8(`${name}_sum`),
       countName: utf8(`${name}_count`),
+      quantileHead: `# HELP ${name}_quantiles ${escapeHelp(`quantiles of ${name} over the last ${this.quantiles.windowMs} ms, from the sketch (relative error within 0.78%)`)}\n# TYPE ${name}_quantiles summary\n`,
       total,
       omName,
       ids: [],

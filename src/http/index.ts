@@ -39,7 +39,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   const host = new MonitorHost(monitor, false);
   const front = new McpFront(host, { stateChanges: policy.stateChanges });
   const mcp = mcpEndpoint(front, policy);
-  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets });
+  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs });
   const events = eventRoutes(monitor, http);
   let lastExposition: HttpServerStatus['metrics'] | undefined;
   let scrapes = 0;

@@ -8,13 +8,17 @@ import { z } from 'zod';
 import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { resolveServeOptions, type HttpPolicy, type ServeMcpOptions } from '../mcp/http-options.js';
 import { intRange } from '../mcp/schemas.js';
-import { DEFAULT_BUCKETS, MAX_BUCKETS } from './exposition.js';
+import { DEFAULT_BUCKETS, MAX_BUCKETS, MAX_QUANTILES } from './exposition.js';
 
 const MiB = 1024 * 1024;
 
 export const HttpOnlyOptionsSchema = z.strictObject({
   /** Upper bounds of the /metrics histograms' buckets, ascending (default: DEFAULT_BUCKETS, in ms). */
   histogramBuckets: z.array(z.number().finite()).min(1).max(MAX_BUCKETS).optional(),
+  /** Quantiles (each in (0, 1)) of every histogram, as a summary family `<name>_quantiles` beside it; none by default. */
+  quantiles: z.array(z.number().gt(0).lt(1)).max(MAX_QUANTILES).optional(),
+  /** The window those quantiles cover, back from the scrape. */
+  quantileWindowMs: intRange(1000, 3_600_000).default(60_000),
   /** Server-Sent Event streams open at once (/api/events); one more is answered 503. */
   maxEventStreams: intRange(1, 10_000).default(32),
   /** Bytes an event stream may have waiting for a slow client; past it the client is dropped. */
@@ -51,5 +55,10 @@ export function resolveHttpOptions(options: ServeHttpOptions, env: NodeJS.Proces
   for (let i = 1; i < buckets.length; i++) {
     if (!(buckets[i]! > buckets[i - 1]!)) throw new InvalidArgumentError(`histogramBuckets[${i}]`, `must be above the bound before it (${buckets[i - 1]}): bounds ascend`, { value: buckets[i] });
   }
-  return { policy, http: { ...parsed.data, histogramBuckets: buckets } };
+  const quantiles = parsed.data.quantiles ?? [];
+  for (let i = 1; i < quantiles.length; i++) {
+    // A quantile given twice would write its series twice.
+    if (!(quantiles[i]! > quantiles[i - 1]!)) throw new InvalidArgumentError(`quantiles[${i}]`, `must be above the quantile before it (${quantiles[i - 1]}): quantiles ascend`, { value: quantiles[i] });
+  }
+  return { policy, http: { ...parsed.data, histogramBuckets: buckets, quantiles } };
 }
