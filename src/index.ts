@@ -47,6 +47,8 @@ export {
   ReportFailedError,
   ReportTimeoutError,
   OptimizationBusyError,
+  StorageError,
+  StorageLockedError,
   ERROR_CODES,
 } from './errors.js';
 export type { ErrorCode, ErrorParts, Given } from './errors.js';
