@@ -1,6 +1,6 @@
 /**
- * A full disk, for real: the dataDir is on a tmpfs of 4 MB that a filler file fills. Mounting
- * needs root; without it the suite is skipped with that reason, and under CI=true it fails
+ * A full disk, for real: the dataDir is on a tmpfs of 4 MB that a filler file fills; and a
+ * dataDir on a read-only file system (root may write anywhere else). Mounting needs root; without it the suite is skipped with that reason, and under CI=true it fails
  * instead (CI must not pass by skipping).
  */
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PerformanceMonitor } from '../dist/src/index.js';
+import { PerformanceMonitor, StorageError } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
 
 const root = process.getuid?.() === 0;
@@ -63,6 +63,20 @@ if (!root && process.env.CI === 'true') {
     });
     afterAll(() => {
       execFileSync('umount', [mnt]);
+    });
+
+    it('fails start() with an error naming a dataDir on a read-only file system', async () => {
+      const ro = mkdtempSync(join(tmpdir(), 'pw-tmpfs-ro-'));
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
+      try {
+        const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: ro, system: { enabled: false }, runtime: { enabled: false } });
+        const e = await m.start().catch((error: unknown) => error);
+        expect(e).toBeInstanceOf(StorageError);
+        expect((e as Error).message).toMatch(new RegExp(`^${ro}: cannot be written \\(EROFS: `));
+        expect(m.state).toBe('stopped');
+      } finally {
+        execFileSync('umount', [ro]);
+      }
     });
 
     it('keeps recording in memory, reports the error in status and as a metric, and catches up once there is room', async () => {

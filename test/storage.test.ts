@@ -165,6 +165,28 @@ describe('storage: sqlite', () => {
     expect(await totals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
   });
 
+  it('replaces a storage actor that dies, which goes on writing where the other stopped', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    const restarts: unknown[] = [];
+    m.on('actor-restart', (info: { actor: string }) => restarts.push(info.actor));
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('revived_rt', i);
+    await m.flush();
+    expect(await m.flushStorage()).toBe(true);
+    await m.injectFault('kill', 'storage');
+    for (let i = 11; i <= 20; i++) m.record('revived_rt', i);
+    await m.flush();
+    // The call waits for the successor.
+    expect(await m.flushStorage()).toBe(true);
+    expect(restarts).toContain('storage');
+    expect(m.status().storage).toMatchObject({ actor: { state: 'running', restarts: 1 } });
+    await m.stop();
+    const again = monitor(dir);
+    await again.start();
+    expect(await totals(again, 'revived_rt')).toEqual({ count: 20, sum: 210 });
+  });
+
   it('loses only what came after the last flush when the process is SIGKILLed', async () => {
     const dir = dataDir();
     const child = spawn(process.execPath, [new URL('./fixtures/storage-recorder.mjs', import.meta.url).pathname, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
