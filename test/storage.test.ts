@@ -67,6 +67,15 @@ describe('storage: sqlite', () => {
     await b.stop();
     await b.start();
     expect(await totals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
+    await b.stop();
+
+    // `limit` lists the first series with data, on disk or in memory: not a series without any
+    // that was registered before the stored ones.
+    const c = monitor(dir);
+    c.metric('kept_rt', { route: '/empty' });
+    await c.start();
+    const limited = await c.getMetricHistory({ metric: 'kept_rt', limit: 1 });
+    expect([limited.series.map((s) => s.tags), limited.totalSeries]).toEqual([[{ route: '/x' }], 1]);
   });
 
   it('reports file size, oldest data and the last flush in status()', async () => {

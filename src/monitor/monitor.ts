@@ -458,13 +458,19 @@ export class PerformanceMonitor extends EventEmitter {
     const storage = this.storage;
     if (storage) {
       const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
-      if (!memoryOnly) {
-        await Promise.all(
-          plan.ids.slice(0, plan.limit).map(async ({ id, tags, memoryFrom }) => {
-            const rows = await storage.history(plan.metric, { ...tags }, plan.from, Math.min(plan.to, memoryFrom));
-            if (rows && rows.start.length > 0) stored.set(id, rows);
-          }),
-        );
+      const fetch = async ({ id, tags, memoryFrom }: (typeof plan.ids)[number]): Promise<void> => {
+        const rows = await storage.history(plan.metric, { ...tags }, plan.from, Math.min(plan.to, memoryFrom));
+        if (rows && rows.start.length > 0) stored.set(id, rows);
+      };
+      if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));
+      else if (!memoryOnly) {
+        // One by one until `limit` series have data: the series listed are the first that do.
+        let listed = 0;
+        for (const s of plan.ids) {
+          if (listed >= plan.limit) break;
+          await fetch(s);
+          if (stored.has(s.id) || this.reader.totalCount(s.id) > 0) listed++;
+        }
       }
     }
     return this.history.build(plan, stored);
