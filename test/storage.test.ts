@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
-import { once } from './helpers.js';
+import { once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -76,6 +76,25 @@ describe('storage: sqlite', () => {
     await c.start();
     const limited = await c.getMetricHistory({ metric: 'kept_rt', limit: 1 });
     expect([limited.series.map((s) => s.tags), limited.totalSeries]).toEqual([[{ route: '/x' }], 1]);
+  });
+
+  it('keeps both processes\' rows when a monitor restarts within one collection interval', async () => {
+    const dir = dataDir();
+    // Minute-long buckets: both monitors' first samples fall in one bucket.
+    const options = { collectionIntervalMs: 60_000 };
+    const a = monitor(dir, options);
+    await a.start();
+    a.record('quick_rt', 1);
+    await a.stop();
+    const b = monitor(dir, options);
+    await b.start();
+    b.record('quick_rt', 2);
+    await b.flush();
+    expect(await totals(b, 'quick_rt')).toEqual({ count: 2, sum: 3 });
+    await b.stop();
+    const c = monitor(dir, options);
+    await c.start();
+    expect(await totals(c, 'quick_rt')).toEqual({ count: 2, sum: 3 });
   });
 
   it('reports file size, oldest data and the last flush in status()', async () => {
@@ -188,7 +207,7 @@ describe('storage: sqlite', () => {
     await m.flush();
     // The call waits for the successor.
     expect(await m.flushStorage()).toBe(true);
-    expect(restarts).toContain('storage');
+    await waitFor(() => restarts.includes('storage'), 10_000, "the storage actor's restart event");
     expect(m.status().storage).toMatchObject({ actor: { state: 'running', restarts: 1 } });
     await m.stop();
     const again = monitor(dir);

@@ -131,15 +131,15 @@ export class HistoryReader {
 
   /**
    * Where the memory's data of a series begins: its oldest rollup or bucket, or, when the
-   * memory still holds the series' first minute, its first sample's bucket (a stored row of
-   * that minute from before a restart lies before it); Infinity when the memory holds none.
+   * memory still holds the series' first minute, its first sample's time (a stored row of
+   * that minute from before a restart lies before it: see storage/persister.ts); Infinity
+   * when the memory holds none.
    */
   private memoryFrom(id: number): number {
     if (this.reader.totalCount(id) === 0) return Infinity;
-    const L = this.reader.layout;
-    const firstBucket = Math.floor(this.reader.snapshot(id).firstTs / L.intervalMs) * L.intervalMs;
+    const first = this.reader.snapshot(id).firstTs;
     const oldest = [this.reader.oldestBucket(id, 2), this.reader.oldestBucket(id, 1)].filter((t) => !Number.isNaN(t));
-    return Math.max(firstBucket, oldest.length > 0 ? Math.min(...oldest) : firstBucket);
+    return Math.max(first, oldest.length > 0 ? Math.min(...oldest) : first);
   }
 
   private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[]): SeriesHistory {

@@ -7,7 +7,7 @@
  * It reads the shared store in place (StoreReader) and never writes to it.
  *
  * A row's start is its minute, or, for the first minute of a series in this process, the
- * bucket of its first sample: a restarted process then adds a row beside the minute that the
+ * time of its first sample: a restarted process then adds a row beside the minute that the
  * one before it left, instead of replacing it.
  *
  * What is on disk per series is tracked here and advanced only once the flush's transaction
@@ -89,7 +89,9 @@ export class Persister {
       if (state.done === -Infinity && newest > -Infinity) state.done = Math.floor(newest / R) * R - 2 * R;
     }
     const sketches = info.kind === 'distribution';
-    const floor = Math.floor(this.reader.snapshot(id).firstTs / L.intervalMs) * L.intervalMs;
+    // The first sample's own time (ms), not its bucket's: two processes restarted within one
+    // interval would otherwise key their first rows alike, and the second replace the first.
+    const floor = this.reader.snapshot(id).firstTs;
     let rows = 0;
     for (const r of this.reader.buckets(id, 2, state.done + 1)) {
       this.table.write(state.dbId, this.row(Math.max(r.start, floor), [r], 2, sketches, id, false));
