@@ -4,8 +4,9 @@
  * Layers, from the bottom: src/errors.ts; the engine (rings, registry, store, sketch: the data
  * plane every thread shares); analysis (statistics over the store, shared by features); the
  * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead);
- * the monitor, which owns them; config loading; the fronts (mcp; http, which mounts mcp's
- * endpoint beside /metrics and /api; cli). A layer imports the
+ * the monitor, which owns them (storage, the database behind the storage actor, is a
+ * feature); config loading; the fronts (mcp; http, which mounts mcp's endpoint beside
+ * /metrics and /api; cli). A layer imports the
  * ones below it, never one above. The package entry (src/index.ts) may import anything and
  * nothing imports it. workers/ are thin actor shells over src/; nothing in src imports them
  * (they are started by URL). No import cycles, type-only imports included.
@@ -18,7 +19,7 @@
  *   import, plus the types of their signatures), so that a service that never serves one
  *   never loads it.
  */
-const FEATURES = '^src/(alerts|reports|optimizer|overhead)/';
+const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage)/';
 
 module.exports = {
   forbidden: [
@@ -48,7 +49,7 @@ module.exports = {
       comment: 'Protocols and supervision sit below the features that start actors.',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$)' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$|storage/)' },
     },
     {
       name: 'protocols-name-feature-types-only',
@@ -74,7 +75,7 @@ module.exports = {
       name: 'features-apart',
       comment: 'Features do not import each other.',
       severity: 'error',
-      from: { path: '^src/(alerts|optimizer|overhead)/' },
+      from: { path: '^src/(alerts|optimizer|overhead|storage)/' },
       to: { path: FEATURES, pathNot: '^src/$1/' },
     },
     {

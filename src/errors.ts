@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'PW_ERR_BUSY',
   'PW_ERR_FORBIDDEN',
   'PW_ERR_TIMEOUT',
+  'PW_ERR_STORAGE',
+  'PW_ERR_STORAGE_LOCKED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -167,6 +169,30 @@ export class OptimizationBusyError extends PerfwatchError {
 }
 
 /**
+ * The storage at `dataDir` cannot be used: the directory cannot be created or written, the
+ * database file is corrupt, not a perfwatch database, or from a newer build. `path` names the
+ * file or directory at fault; the file is left as it was.
+ */
+export class StorageError extends PerfwatchError {
+  readonly path: string;
+  constructor(path: string, rule: string) {
+    super('PW_ERR_STORAGE', { field: 'dataDir', rule: `${path}: ${rule}`, named: false });
+    this.path = path;
+  }
+}
+
+/** Another live process owns the `dataDir` (its lock file names the pid). */
+export class StorageLockedError extends PerfwatchError {
+  readonly path: string;
+  readonly pid: number;
+  constructor(path: string, pid: number) {
+    super('PW_ERR_STORAGE_LOCKED', { field: 'dataDir', rule: `${path} is in use by another perfwatch monitor (pid ${pid}): give each monitor its own dataDir, or stop that process`, named: false });
+    this.path = path;
+    this.pid = pid;
+  }
+}
+
+/**
  * Makes `instanceof` of an error class answer by a brand that every copy of perfwatch shares
  * (Symbol.for), so that an error thrown by one copy is recognised by the classes of another.
  */
@@ -193,6 +219,8 @@ brandError(ReportAbortedError, 'ReportAbortedError');
 brandError(ReportTimeoutError, 'ReportTimeoutError');
 brandError(ReportFailedError, 'ReportFailedError');
 brandError(OptimizationBusyError, 'OptimizationBusyError');
+brandError(StorageError, 'StorageError');
+brandError(StorageLockedError, 'StorageLockedError');
 
 /** Formats a value for an error message without flooding it. */
 export function describeValue(value: unknown): string {

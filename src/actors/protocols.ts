@@ -16,6 +16,9 @@ import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { SourceCost } from '../engine/system.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
+import type { SqlValue } from '../storage/driver.js';
+import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
+import type { StorageOp, StorageStatus } from '../storage/service.js';
 
 // The collector actor (workers/collector.ts).
 
@@ -112,6 +115,62 @@ export interface AlertActorApi {
   resolve(fingerprint: string): boolean;
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;
+}
+
+// The storage actor (workers/storage.ts over src/storage/service.ts).
+
+export interface StorageActorData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  /** The database file (in dataDir, which the coordinator created and locked). */
+  file: string;
+  retentionMs: number;
+  /** Flush cadence: the most a SIGKILL can lose of what the collector drained. */
+  flushMs: number;
+}
+
+/** What the actor reports on its own: its status after each flush, a write that failed, and the first flush that succeeded after. */
+export type StorageEvent = { ev: 'flushed'; status: StorageStatus } | { ev: 'error'; message: string } | { ev: 'recovered' };
+
+export type StorageSink = (event: StorageEvent) => void;
+
+/**
+ * The storage actor owns the database; every other thread reaches it through these calls
+ * and never touches the disk itself.
+ *
+ * - `opened()`: null once the database is open and migrated, else the StorageError's path and
+ *   rule (the coordinator's start() then fails with it). Ask it first.
+ * - `commit(ops)`: runs the statements in ONE transaction and resolves with the rows changed
+ *   once it is committed (durable against a crash of the process: WAL, synchronous=NORMAL);
+ *   rejects with SQLite's error, rolled back, when it cannot be (full disk, …). This is how
+ *   other modules persist their state: acknowledge a change only after `commit` resolved.
+ *   Statements are prepared once per distinct SQL text and reused; pass values as `params`
+ *   (`?` placeholders), never spliced into the SQL. Tables come from migrations appended to
+ *   MIGRATIONS in src/storage/schema.ts.
+ * - `query(sql, params)`: rows of a read-only statement, each an array in column order
+ *   (restoring state on start).
+ * - `flush()`: writes the store's new rollups now (it also runs every `flushMs`); resolves with
+ *   whether it committed.
+ * - `history(name, tags, from, to)`: stored rollups of one series with from <= start < to.
+ * - `catalog()`: every series on disk, for start() to register again.
+ * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
+ *   flush, then close).
+ */
+export interface StorageActorApi {
+  ready(): number;
+  opened(): { path: string; rule: string } | null;
+  subscribe(sink: StorageSink): void;
+  commit(ops: StorageOp[]): number;
+  query(sql: string, params?: SqlValue[]): SqlValue[][];
+  flush(): boolean;
+  history(name: string, tags: Record<string, string>, from: number, to: number): StoredRollups | null;
+  catalog(): CatalogEntry[];
+  status(): StorageStatus | null;
+  stop(): Promise<void>;
+  injectFault(fault: 'exit'): void;
 }
 
 // A report pool task (workers/reports.ts).

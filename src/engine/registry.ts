@@ -47,6 +47,7 @@ const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 export const MAIN_LOCK_TAG = 1;
 export const COLLECTOR_LOCK_TAG = 0x40000000;
 export const ALERTS_LOCK_TAG = 0x20000000;
+export const STORAGE_LOCK_TAG = 0x10000000;
 /** A recording thread's tag (attachProducer). */
 export const producerLockTag = (threadId: number): number => threadId + 1;
 /** A report pool thread's tag. */

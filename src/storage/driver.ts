@@ -1,0 +1,124 @@
+/**
+ * The SQLite driver behind one small interface: the only module that imports `libsql`
+ * (better-sqlite3's API, prebuilt binaries in the npm package). On a Node with `node:sqlite`
+ * this file is what changes; the rest of perfwatch sees Db and Statement only.
+ *
+ * Rows come back as arrays in column order (`raw` mode): libsql's row objects carry an extra
+ * `_metadata` key, and arrays cost less. Parameters are always passed as one array, never
+ * spread: libsql takes a lone object argument (a Buffer included) for named parameters, and a
+ * Buffer there panics its native code, which aborts the whole process.
+ *
+ * Opened with WAL (readers do not block the writer, a commit is one append), synchronous
+ * NORMAL (a commit is durable once the WAL is checkpointed or the OS writes it back; a crash
+ * of the process loses nothing committed, a power cut at most the last commits) and
+ * auto_vacuum INCREMENTAL, which only takes effect when set before the first table: it lets
+ * retention hand freed pages back to the file system (PRAGMA incremental_vacuum).
+ */
+import { createRequire } from 'node:module';
+
+export type SqlValue = number | bigint | string | Uint8Array | null;
+
+export interface RunResult {
+  changes: number;
+}
+
+export interface Statement {
+  run(params?: readonly SqlValue[]): RunResult;
+  /** The first row, as values in column order, or undefined. */
+  get(params?: readonly SqlValue[]): SqlValue[] | undefined;
+  all(params?: readonly SqlValue[]): SqlValue[][];
+}
+
+export interface Db {
+  readonly file: string;
+  prepare(sql: string): Statement;
+  /** Runs statements without parameters (DDL, pragmas with effects). */
+  exec(sql: string): void;
+  /** Runs `fn` in one IMMEDIATE transaction: all of it commits, or none (it rethrows). */
+  transaction<T>(fn: () => T): T;
+  /** The value of a pragma that answers one value. */
+  pragma(name: string): SqlValue | undefined;
+  close(): void;
+}
+
+interface NativeStatement {
+  raw(on?: boolean): NativeStatement;
+  run(params: readonly SqlValue[]): { changes: number };
+  get(params: readonly SqlValue[]): SqlValue[] | undefined;
+  all(params: readonly SqlValue[]): SqlValue[][];
+  reader: boolean;
+}
+
+interface NativeDb {
+  prepare(sql: string): NativeStatement;
+  exec(sql: string): void;
+  close(): void;
+}
+
+const require = createRequire(import.meta.url);
+
+let native: (new (file: string, options?: object) => NativeDb) | undefined;
+
+function driver(): new (file: string, options?: object) => NativeDb {
+  native ??= require('libsql') as new (file: string, options?: object) => NativeDb;
+  return native;
+}
+
+/** The pragmas every connection runs with (see the module comment). */
+const SETUP = ['PRAGMA auto_vacuum = INCREMENTAL', 'PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA foreign_keys = ON'];
+
+/**
+ * Opens (creating when absent) the database at `file`. Reads the header first, so a file
+ * that is not a database fails here (SQLITE_NOTADB) before anything writes to it.
+ */
+export function openDatabase(file: string): Db {
+  const db = new (driver())(file);
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]);
+    for (const sql of SETUP) db.exec(sql);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return wrap(file, db);
+}
+
+function wrap(file: string, db: NativeDb): Db {
+  const prepare = (sql: string): Statement => {
+    const stmt = db.prepare(sql);
+    if (stmt.reader) stmt.raw(true);
+    return {
+      run: (params = []) => ({ changes: stmt.run(params).changes }),
+      get: (params = []) => stmt.get(params) ?? undefined,
+      all: (params = []) => stmt.all(params),
+    };
+  };
+  let depth = 0;
+  return {
+    file,
+    prepare,
+    exec: (sql) => db.exec(sql),
+    transaction<T>(fn: () => T): T {
+      // Nested calls join the outer transaction: one commit for all of a flush's work.
+      if (depth > 0) return fn();
+      db.exec('BEGIN IMMEDIATE');
+      depth++;
+      try {
+        const result = fn();
+        db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          db.exec('ROLLBACK');
+        } catch {
+          // SQLite rolled back already (a full disk, an I/O error): nothing left to undo
+        }
+        throw error;
+      } finally {
+        depth--;
+      }
+    },
+    pragma: (name) => prepare(`PRAGMA ${name}`).get()?.[0],
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Copies the store's data to disk: for every series with new samples, the rollup records the
+ * collector wrote (tier 2) that are not on disk yet, and the current minute so far, built
+ * from its closed buckets (tier 1) and the open bucket and rewritten at each flush until the
+ * collector closes that minute. So a flush leaves on disk everything the collector had
+ * drained, and a process killed between flushes loses at most what came after the last one.
+ * It reads the shared store in place (StoreReader) and never writes to it.
+ *
+ * A row's start is its minute, or, for the first minute of a series in this process, the
+ * time of its first sample: a restarted process then adds a row beside the minute that the
+ * one before it left, instead of replacing it.
+ *
+ * What is on disk per series is tracked here and advanced only once the flush's transaction
+ * committed: a flush that fails (full disk) is retried whole by the next one, from the store,
+ * which holds 6 hours of rollups by default.
+ */
+import type { Registry } from '../engine/registry.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
+import type { RollupRow, RollupTable } from './rollups.js';
+import { encodeSketch } from './sketch-codec.js';
+
+interface SeriesState {
+  dbId: number;
+  /** Start of the newest tier-2 record on disk. */
+  done: number;
+  /** The series' sample count at its last flush: unchanged means nothing to write. */
+  total: number;
+}
+
+export interface FlushResult {
+  rows: number;
+  series: number;
+}
+
+export class Persister {
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly table: RollupTable;
+  private states: (SeriesState | undefined)[] = [];
+  private readonly acc = new SketchAccumulator();
+  private scratch = new Int32Array(4096);
+
+  constructor(registry: Registry, reader: StoreReader, table: RollupTable) {
+    this.registry = registry;
+    this.reader = reader;
+    this.table = table;
+  }
+
+  /** Writes what is new in one transaction; on failure nothing is marked written (it throws). */
+  flush(): FlushResult {
+    const next = new Map<number, SeriesState>();
+    let rows = 0;
+    try {
+      this.table.database.transaction(() => {
+        const n = this.registry.seriesCount();
+        for (let id = 0; id < n; id++) {
+          const total = this.reader.totalCount(id);
+          if (total === 0 || this.states[id]?.total === total) continue;
+          const state = { ...(this.states[id] ?? { dbId: -1, done: -Infinity, total: -1 }), total };
+          rows += this.flushSeries(id, state);
+          next.set(id, state);
+        }
+      });
+    } catch (error) {
+      // Series the rolled-back transaction added are not on disk: their cached ids are void.
+      this.table.forgetIds();
+      throw error;
+    }
+    for (const [id, state] of next) this.states[id] = state;
+    return { rows, series: next.size };
+  }
+
+  /** Forgets what is on disk (the file was replaced): the next flush writes all the store holds. */
+  reset(): void {
+    this.states = [];
+    this.table.forgetIds();
+  }
+
+  private flushSeries(id: number, state: SeriesState): number {
+    const info = this.registry.info(id);
+    const L = this.reader.layout;
+    const R = L.rollupMs;
+    if (state.dbId < 0) {
+      state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit });
+      // A successor of a storage actor that died: what is on disk need not be written again,
+      // but for the last minutes, which the one before may have written before they closed.
+      const newest = this.table.newest(state.dbId);
+      if (state.done === -Infinity && newest > -Infinity) state.done = Math.floor(newest / R) * R - 2 * R;
+    }
+    const sketches = info.kind === 'distribution';
+    // The first sample's own time (ms), not its bucket's: two processes restarted within one
+    // interval would otherwise key their first rows alike, and the second replace the first.
+    const floor = this.reader.snapshot(id).firstTs;
+    let rows = 0;
+    for (const r of this.reader.buckets(id, 2, state.done + 1)) {
+      this.table.write(state.dbId, this.row(Math.max(r.start, floor), [r], 2, sketches, id, false));
+      state.done = r.start;
+      rows++;
+    }
+    // The minutes the collector has not rolled up yet: their closed buckets and the open one.
+    const after = state.done === -Infinity ? -Infinity : state.done + R;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const head = this.reader.bucketCount(id, 1);
+      const buckets = this.reader.buckets(id, 1, after);
+      const s = this.reader.snapshot(id);
+      const open = s.openCount > 0 && s.openStart >= after;
+      if (this.reader.bucketCount(id, 1) !== head) continue;
+      const windows = new Map<number, BucketRecord[]>();
+      for (const b of buckets) {
+        const w = Math.floor(b.start / R) * R;
+        const list = windows.get(w) ?? [];
+        list.push(b);
+        windows.set(w, list);
+      }
+      const openWindow = Math.floor(s.openStart / R) * R;
+      if (open && !windows.has(openWindow)) windows.set(openWindow, []);
+      for (const [w, list] of windows) {
+        const withOpen = open && w === openWindow;
+        const all = withOpen ? [...list, { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }] : list;
+        this.table.write(state.dbId, this.row(Math.max(w, floor), all, 1, sketches, id, withOpen));
+        rows++;
+      }
+      break;
+    }
+    return rows;
+  }
+
+  /** One row from records of a tier (and the open bucket, the last of `records`, when `withOpen`). */
+  private row(start: number, records: readonly BucketRecord[], tier: 1 | 2, sketches: boolean, id: number, withOpen: boolean): RollupRow {
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let last = 0;
+    this.acc.reset();
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      count += r.count;
+      sum += r.sum;
+      if (r.min < min) min = r.min;
+      if (r.max > max) max = r.max;
+      last = r.last;
+      if (!sketches) continue;
+      if (withOpen && i === records.length - 1) this.reader.addOpenSketch(id, this.acc);
+      else this.reader.addSketch(tier, r, this.acc);
+    }
+    let sketch: Uint8Array | null = null;
+    if (sketches && this.acc.total > 0) {
+      const len = this.acc.encodedLengthBound();
+      if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));
+      this.acc.encodeInto(this.scratch, 0);
+      sketch = encodeSketch(this.scratch, 0);
+    }
+    return { start, count, sum, min, max, last, sketch };
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The series catalog and the one-minute rollups on disk. A series is (name, tags as the JSON
+ * of its canonical tags); a rollup row is keyed by (series, start) and holds count, sum,
+ * min, max, last and the sketch (sketch-codec.ts). The table keeps its rowid: with a 1 KB
+ * sketch in the row, a WITHOUT ROWID table stores the row in the primary key's b-tree, whose
+ * leaf cells overflow and waste most of a page each; docs/storage.md has the measurement.
+ *
+ * Statements are prepared once. Callers run writes inside the flush's transaction.
+ */
+import type { Db, SqlValue, Statement } from './driver.js';
+import { decodeSketchInto, runBound } from './sketch-codec.js';
+
+export interface CatalogEntry {
+  name: string;
+  tags: Record<string, string>;
+  kind: string;
+  unit: string;
+}
+
+export interface RollupRow {
+  start: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  last: number;
+  sketch: Uint8Array | null;
+}
+
+/**
+ * Stored rollups of one series, oldest first, in columns (cheap to send between threads):
+ * row i has its sketch as a run at sketches[sketchAt[i]] (engine/sketch.ts's encoded form),
+ * or sketchAt[i] = -1 when it has none.
+ */
+export interface StoredRollups {
+  start: Float64Array;
+  count: Float64Array;
+  sum: Float64Array;
+  min: Float64Array;
+  max: Float64Array;
+  last: Float64Array;
+  sketchAt: Float64Array;
+  sketches: Int32Array;
+}
+
+export class RollupTable {
+  private readonly db: Db;
+  private readonly ids = new Map<string, number>();
+  private readonly insertSeries: Statement;
+  private readonly findSeries: Statement;
+  private readonly put: Statement;
+  private readonly range: Statement;
+  private readonly newestOf: Statement;
+  private readonly deleteOld: Statement;
+  private readonly oldestStmt: Statement;
+  private readonly catalogStmt: Statement;
+  private readonly rowsStmt: Statement;
+
+  constructor(db: Db) {
+    this.db = db;
+    this.insertSeries = db.prepare('INSERT OR IGNORE INTO series (name, tags, kind, unit) VALUES (?, ?, ?, ?)');
+    this.findSeries = db.prepare('SELECT id FROM series WHERE name = ? AND tags = ?');
+    this.put = db.prepare('INSERT OR REPLACE INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.range = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM rollups WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
+    this.newestOf = db.prepare('SELECT max(start) FROM rollups WHERE series = ?');
+    this.deleteOld = db.prepare('DELETE FROM rollups WHERE start < ?');
+    this.oldestStmt = db.prepare('SELECT min(start) FROM rollups');
+    this.catalogStmt = db.prepare('SELECT name, tags, kind, unit FROM series ORDER BY id');
+    this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
+  }
+
+  /** The catalog id of a series, added when new (call inside a transaction). */
+  seriesId(entry: CatalogEntry): number {
+    const tags = JSON.stringify(entry.tags);
+    const key = `${entry.name}\u0000${tags}`;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      this.insertSeries.run([entry.name, tags, entry.kind, entry.unit]);
+      id = Number(this.findSeries.get([entry.name, tags])![0]);
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+
+  /** Forgets cached ids (after a transaction that added series was rolled back). */
+  forgetIds(): void {
+    this.ids.clear();
+  }
+
+  write(series: number, row: RollupRow): void {
+    this.put.run([series, row.start, row.count, row.sum, row.min, row.max, row.last, row.sketch]);
+  }
+
+  /** Start of the newest row of a series, or -Infinity. */
+  newest(series: number): number {
+    const v = this.newestOf.get([series])?.[0];
+    return v === null || v === undefined ? -Infinity : Number(v);
+  }
+
+  catalog(): CatalogEntry[] {
+    return this.catalogStmt.all().map(([name, tags, kind, unit]) => ({ name: String(name), tags: JSON.parse(String(tags)) as Record<string, string>, kind: String(kind), unit: String(unit) }));
+  }
+
+  /** Rows of the series (name, tags) with from <= start < to, oldest first; null when the series is not stored. */
+  read(name: string, tags: Record<string, string>, from: number, to: number): StoredRollups | null {
+    const found = this.findSeries.get([name, JSON.stringify(tags)]);
+    if (found === undefined) return null;
+    const rows = this.range.all([found[0]!, clampTime(from), clampTime(to)]);
+    const n = rows.length;
+    const out: StoredRollups = {
+      start: new Float64Array(n),
+      count: new Float64Array(n),
+      sum: new Float64Array(n),
+      min: new Float64Array(n),
+      max: new Float64Array(n),
+      last: new Float64Array(n),
+      sketchAt: new Float64Array(n),
+      sketches: new Int32Array(rows.reduce((a, r) => a + (r[6] instanceof Uint8Array ? runBound(r[6]) : 0), 0)),
+    };
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      const r = rows[i]!;
+      out.start[i] = Number(r[0]);
+      out.count[i] = Number(r[1]);
+      out.sum[i] = Number(r[2]);
+      out.min[i] = Number(r[3]);
+      out.max[i] = Number(r[4]);
+      out.last[i] = Number(r[5]);
+      const blob = r[6];
+      const len = blob instanceof Uint8Array ? decodeSketchInto(blob, out.sketches, pos) : 0;
+      out.sketchAt[i] = len > 0 ? pos : -1;
+      pos += len;
+    }
+    return out;
+  }
+
+  /** Deletes rows that start before `cutoff`; returns how many. */
+  deleteBefore(cutoff: number): number {
+    return this.deleteOld.run([clampTime(cutoff)]).changes;
+  }
+
+  /** Start of the oldest row, or null when there is none. */
+  oldest(): number | null {
+    const v = this.oldestStmt.get()?.[0];
+    return v === null || v === undefined ? null : Number(v);
+  }
+
+  rows(): number {
+    return Number(this.rowsStmt.get()?.[0] ?? 0);
+  }
+
+  get database(): Db {
+    return this.db;
+  }
+}
+
+/** Times as SQLite integers: ±Infinity become the extremes of the column's range. */
+function clampTime(t: number): SqlValue {
+  if (t === Infinity) return Number.MAX_SAFE_INTEGER;
+  if (t === -Infinity) return Number.MIN_SAFE_INTEGER;
+  return Math.floor(t);
+}

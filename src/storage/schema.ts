@@ -1,0 +1,107 @@
+/**
+ * The database's schema and its version. The version is `PRAGMA user_version` (kept in the
+ * file's header, so reading it needs no table); MIGRATIONS lists every change since version 0
+ * in order, and opening a file applies the missing ones in one transaction: a migration that
+ * fails leaves the file as it was. A file whose version is newer than this build knows is
+ * refused, not downgraded; a file that is not SQLite, or SQLite without perfwatch's `meta`
+ * table, is refused and left untouched.
+ *
+ * To change the schema, APPEND a migration (never edit one that shipped): version N is the
+ * N-th entry. Other modules (alert rules, history, baselines, …) add their tables the same
+ * way, as their own entries.
+ */
+import { StorageError } from '../errors.js';
+import { openDatabase, type Db } from './driver.js';
+
+export interface Migration {
+  /** What it adds, for the error message when it fails. */
+  name: string;
+  up(db: Db): void;
+}
+
+/** The application id in the header, "PWAT": marks the file as perfwatch's. */
+export const APPLICATION_ID = 0x50574154;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'meta, series catalog, one-minute rollups',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE series (
+          id INTEGER PRIMARY KEY,
+          name TEXT NOT NULL,
+          tags TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          unit TEXT NOT NULL,
+          UNIQUE (name, tags)
+        );
+        CREATE TABLE rollups (
+          series INTEGER NOT NULL,
+          start INTEGER NOT NULL,
+          count REAL NOT NULL,
+          sum REAL NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          last REAL NOT NULL,
+          sketch BLOB,
+          PRIMARY KEY (series, start)
+        );
+        CREATE INDEX rollups_by_start ON rollups (start);
+      `);
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens the database at `file` and brings it to SCHEMA_VERSION. Throws StorageError naming
+ * the file when it is not a perfwatch database or is newer than this build; the file is not
+ * written then.
+ */
+export function openSchema(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+  let db: Db;
+  try {
+    db = openDatabase(file);
+  } catch (error) {
+    throw new StorageError(file, `is not a usable SQLite database (${describe(error)}); it was left untouched: move it away or choose another dataDir`);
+  }
+  try {
+    migrate(db, file, migrations);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Brings an open database to the version of `migrations` (see openSchema; bench:storage runs it over another driver). */
+export function migrate(db: Db, file: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const version = Number(db.pragma('user_version') ?? 0);
+  const appId = Number(db.pragma('application_id') ?? 0);
+  const tables = Number(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").get()?.[0] ?? 0);
+  if (appId !== APPLICATION_ID && (tables > 0 || version !== 0)) {
+    throw new StorageError(file, 'is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir');
+  }
+  if (version > migrations.length) {
+    throw new StorageError(file, `has schema version ${version}, newer than this perfwatch knows (${migrations.length}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
+  }
+  if (version === migrations.length) return;
+  db.transaction(() => {
+    for (let v = version; v < migrations.length; v++) {
+      const m = migrations[v]!;
+      try {
+        m.up(db);
+      } catch (error) {
+        throw new StorageError(file, `migration ${v + 1} (${m.name}) failed: ${describe(error)}; the file was left at version ${version}`);
+      }
+    }
+    db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+    db.exec(`PRAGMA user_version = ${migrations.length}`);
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

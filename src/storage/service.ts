@@ -1,0 +1,222 @@
+/**
+ * What the storage actor does, without the thread around it (workers/storage.ts is the
+ * shell): opens the database, flushes the store's rollups on a cadence, runs other modules'
+ * writes in transactions of their own (commit), applies retention, answers history reads
+ * and reports its state. Time comes from `clock`, so tests drive it.
+ *
+ * Faults: a flush or commit that fails (a full disk, an I/O error) rolls back and is
+ * reported through `onError`; the data stays in the shared store and the next flush retries
+ * it, so recording never stops. A database file removed while open is noticed at the next
+ * flush (its inode changed or vanished) and created again, and everything the store still
+ * holds is written to it.
+ */
+import { statSync } from 'node:fs';
+import type { Registry } from '../engine/registry.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import type { Db, SqlValue, Statement } from './driver.js';
+import { Persister } from './persister.js';
+import { RollupTable, type CatalogEntry, type StoredRollups } from './rollups.js';
+import { openSchema } from './schema.js';
+
+/** A write another module asks for: one statement and its parameters. */
+export interface StorageOp {
+  sql: string;
+  params?: SqlValue[];
+}
+
+export interface StorageStatus {
+  file: string;
+  /** Bytes of the database file and its WAL. */
+  fileBytes: number;
+  /** Start (ms) of the oldest rollup kept, or null. */
+  oldestData: number | null;
+  rows: number;
+  /** When the last flush committed (ms), when it began reading the store (all drained before is in it), and what it wrote. */
+  lastFlushAt: number | null;
+  lastFlushStartedAt: number | null;
+  lastFlushRows: number;
+  flushes: number;
+  failures: number;
+  /** The last error, until a flush succeeds after it. */
+  lastError: { message: string; at: number } | null;
+  retentionMs: number;
+}
+
+export interface StorageServiceOptions {
+  file: string;
+  registry: Registry;
+  reader: StoreReader;
+  retentionMs: number;
+  clock?: () => number;
+  onError?: (message: string) => void;
+  onRecover?: () => void;
+}
+
+/** How often retention runs. */
+export const RETENTION_EVERY_MS = 3_600_000;
+
+export class StorageService {
+  private readonly o: StorageServiceOptions;
+  private readonly clock: () => number;
+  private db: Db;
+  private table: RollupTable;
+  private persister: Persister;
+  private inode: number;
+  private readonly statements = new Map<string, Statement>();
+  private lastFlushAt: number | null = null;
+  private lastFlushStartedAt: number | null = null;
+  private lastFlushRows = 0;
+  private flushes = 0;
+  private failures = 0;
+  private lastError: { message: string; at: number } | null = null;
+  private nextRetention = -Infinity;
+
+  /** Opens the database (throws StorageError when it cannot be used). */
+  constructor(options: StorageServiceOptions) {
+    this.o = options;
+    this.clock = options.clock ?? Date.now;
+    this.db = openSchema(options.file);
+    this.table = new RollupTable(this.db);
+    this.persister = new Persister(options.registry, options.reader, this.table);
+    this.inode = inodeOf(options.file);
+  }
+
+  /** Writes the store's new data (see Persister). Never throws: failures are reported and retried next time. */
+  flush(): boolean {
+    return this.guard(() => {
+      const began = this.clock();
+      this.reopenIfGone();
+      const { rows } = this.persister.flush();
+      this.lastFlushAt = this.clock();
+      this.lastFlushStartedAt = began;
+      this.lastFlushRows = rows;
+      this.flushes++;
+      if (this.clock() >= this.nextRetention) this.retain();
+    });
+  }
+
+  /** Runs `ops` in one transaction; resolves once committed (throws what SQLite threw). */
+  commit(ops: readonly StorageOp[]): number {
+    this.reopenIfGone();
+    try {
+      return this.db.transaction(() => {
+        let changes = 0;
+        for (const op of ops) changes += this.statement(op.sql).run(op.params ?? []).changes;
+        return changes;
+      });
+    } catch (error) {
+      this.fail(error);
+      throw error;
+    }
+  }
+
+  /** Rows of a read-only statement. */
+  query(sql: string, params: SqlValue[] = []): SqlValue[][] {
+    return this.statement(sql).all(params);
+  }
+
+  catalog(): CatalogEntry[] {
+    return this.table.catalog();
+  }
+
+  history(name: string, tags: Record<string, string>, from: number, to: number): StoredRollups | null {
+    return this.table.read(name, tags, from, to);
+  }
+
+  /** Deletes rollups older than the retention and hands the freed pages back to the file system. */
+  retain(): number {
+    const deleted = this.table.deleteBefore(this.clock() - this.o.retentionMs);
+    if (deleted > 0) this.db.exec('PRAGMA incremental_vacuum');
+    this.nextRetention = this.clock() + RETENTION_EVERY_MS;
+    return deleted;
+  }
+
+  status(): StorageStatus {
+    let fileBytes = 0;
+    for (const f of [this.o.file, `${this.o.file}-wal`]) {
+      try {
+        fileBytes += statSync(f).size;
+      } catch {
+        // absent (no WAL yet, or the file was removed): counts as 0
+      }
+    }
+    let oldestData: number | null = null;
+    let rows = 0;
+    try {
+      oldestData = this.table.oldest();
+      rows = this.table.rows();
+    } catch {
+      // unreadable now (the fault is in lastError)
+    }
+    return {
+      file: this.o.file,
+      fileBytes,
+      oldestData,
+      rows,
+      lastFlushAt: this.lastFlushAt,
+      lastFlushStartedAt: this.lastFlushStartedAt,
+      lastFlushRows: this.lastFlushRows,
+      flushes: this.flushes,
+      failures: this.failures,
+      lastError: this.lastError,
+      retentionMs: this.o.retentionMs,
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private guard(fn: () => void): boolean {
+    try {
+      fn();
+      if (this.lastError !== null) {
+        this.lastError = null;
+        this.o.onRecover?.();
+      }
+      return true;
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+  }
+
+  private fail(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.failures++;
+    this.lastError = { message, at: this.clock() };
+    this.o.onError?.(message);
+  }
+
+  /** The file was removed (or replaced) under us: open a new one and write everything again. */
+  private reopenIfGone(): void {
+    if (inodeOf(this.o.file) === this.inode) return;
+    try {
+      this.db.close();
+    } catch {
+      // closing a connection to a removed file may fail; it is dropped either way
+    }
+    this.statements.clear();
+    this.db = openSchema(this.o.file);
+    this.table = new RollupTable(this.db);
+    this.persister = new Persister(this.o.registry, this.o.reader, this.table);
+    this.inode = inodeOf(this.o.file);
+  }
+}
+
+function inodeOf(file: string): number {
+  try {
+    return statSync(file).ino;
+  } catch {
+    return -1;
+  }
+}

@@ -1,0 +1,104 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { StorageError } from '../dist/src/index.js';
+import { openDatabase } from '../dist/src/storage/driver.js';
+import { RollupTable } from '../dist/src/storage/rollups.js';
+import { MIGRATIONS, SCHEMA_VERSION, openSchema } from '../dist/src/storage/schema.js';
+import { caught } from './helpers.js';
+
+const FIXTURE = new URL('./fixtures/storage-v1.db', import.meta.url);
+
+function tmpFile(name = 'perfwatch.db'): string {
+  return join(mkdtempSync(join(tmpdir(), 'pw-schema-')), name);
+}
+
+describe('the storage schema', () => {
+  it('creates a new file at the current version, in WAL mode with incremental vacuum', () => {
+    const db = openSchema(tmpFile());
+    expect(db.pragma('user_version')).toBe(SCHEMA_VERSION);
+    expect(db.pragma('journal_mode')).toBe('wal');
+    expect(db.pragma('auto_vacuum')).toBe(2);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['meta', 'rollups', 'series']);
+    db.close();
+  });
+
+  it('refuses a file that is not a database, naming it, and leaves its bytes as they were', () => {
+    const file = tmpFile();
+    const bytes = Buffer.concat([Buffer.from('not a database at all '), Buffer.alloc(8192, 7)]);
+    writeFileSync(file, bytes);
+    const e = caught<StorageError>(() => openSchema(file));
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect(e.message).toContain(`${file}: is not a usable SQLite database (file is not a database); it was left untouched`);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  it("refuses another application's SQLite database and leaves it untouched", () => {
+    const file = tmpFile();
+    const other = openDatabase(file);
+    other.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY)');
+    other.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    other.close();
+    const before = readFileSync(file);
+    expect(caught(() => openSchema(file)).message).toBe(`${file}: is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+
+  it('refuses a database from a newer build', () => {
+    const file = tmpFile();
+    openSchema(file).close();
+    const db = openDatabase(file);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(caught(() => openSchema(file)).message).toBe(`${file}: has schema version ${SCHEMA_VERSION + 1}, newer than this perfwatch knows (${SCHEMA_VERSION}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
+  });
+
+  it('migrates a file made by this version (the fixture) and keeps its data', () => {
+    const file = tmpFile();
+    copyFileSync(FIXTURE, file);
+    const added = { name: 'a table of a later version', up: (d: { exec(sql: string): void }) => d.exec('CREATE TABLE later (x INTEGER)') };
+    const db = openSchema(file, [...MIGRATIONS, added]);
+    expect(db.pragma('user_version')).toBe(SCHEMA_VERSION + 1);
+    expect(db.prepare('SELECT count(*) FROM later').get()).toEqual([0]);
+    const table = new RollupTable(db);
+    expect(table.catalog()).toEqual([
+      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms' },
+      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count' },
+    ]);
+    const rows = table.read('response_time', { route: '/a' }, -Infinity, Infinity)!;
+    expect([...rows.start]).toEqual([1_700_000_000_000, 1_700_000_060_000]);
+    expect([...rows.count]).toEqual([3, 1]);
+    expect([...rows.sketchAt]).toEqual([0, -1]);
+    expect([...rows.sketches.subarray(0, 5)]).toEqual([2, 1000, 2, 1100, 1]);
+    db.close();
+  });
+
+  it('leaves the file at its version when a migration fails', () => {
+    const file = tmpFile();
+    copyFileSync(FIXTURE, file);
+    const broken = { name: 'a broken one', up: (d: { exec(sql: string): void }) => d.exec('CREATE TABLE later (x INTEGER); CREATE TABLE later (y INTEGER)') };
+    expect(caught(() => openSchema(file, [...MIGRATIONS, broken])).message).toMatch(new RegExp(`^${file}: migration ${SCHEMA_VERSION + 1} \\(a broken one\\) failed: .*; the file was left at version ${SCHEMA_VERSION}$`));
+    const db = openDatabase(file);
+    expect(db.pragma('user_version')).toBe(SCHEMA_VERSION);
+    expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'later'").get()).toEqual([0]);
+    db.close();
+  });
+});
+
+describe('a sketch on disk', () => {
+  it('round-trips a run with keys in any order and counts up to 2^32 - 1, keys ascending', async () => {
+    const { decodeSketchInto, encodeSketch } = await import('../dist/src/storage/sketch-codec.js');
+    const run = Int32Array.from([3, 200_000, 7, 5, 0xffffffff | 0, 90_000, 1]);
+    const blob = encodeSketch(run, 0)!;
+    const out = new Int32Array(16).fill(-9);
+    expect(decodeSketchInto(blob, out, 2)).toBe(7);
+    expect([...out.subarray(2, 9)]).toEqual([3, 5, 0xffffffff | 0, 90_000, 1, 200_000, 7]);
+    expect(out[9]).toBe(-9);
+    expect(encodeSketch(Int32Array.of(0), 0)).toBeNull();
+    // A damaged blob adds nothing.
+    expect(decodeSketchInto(blob.subarray(0, blob.length - 2), out, 0)).toBe(0);
+    expect(decodeSketchInto(Uint8Array.of(0x92, 0xff, 0x01), out, 0)).toBe(0);
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * The storage actor: the one thread that touches the database (src/storage/service.ts does
+ * the work). Every `flushMs` it writes what the collector put in the shared store since the
+ * last flush, so the host's threads never wait on the disk; other modules' writes arrive as
+ * comlink calls (commit) and are answered once committed. See StorageActorApi for the calls.
+ *
+ * Heartbeat: STORAGE_CLOCK at every round, and STORAGE_BEAT_BY, the time by which it will
+ * beat again. A flush or a commit is synchronous SQLite work that a slow disk can stretch,
+ * so the promise made before one is generous (WORK_GRACE_MS): the watchdog replaces this
+ * actor only when it is stuck, not when the disk is slow.
+ */
+import { workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from '../src/actors/comlink-node.js';
+import type { StorageActorApi, StorageActorData, StorageSink } from '../src/actors/protocols.js';
+import { STORAGE_BEAT_BY, STORAGE_CLOCK, controlViews } from '../src/engine/control.js';
+import { Registry, STORAGE_LOCK_TAG } from '../src/engine/registry.js';
+import { StoreReader } from '../src/engine/store/reader.js';
+import { StorageError } from '../src/errors.js';
+import { StorageService } from '../src/storage/service.js';
+
+/** The longest a flush or commit may take before the watchdog may call this actor hung. */
+const WORK_GRACE_MS = 60_000;
+/** How late a flush timer may fire before the watchdog may call this actor hung. */
+const TIMER_GRACE_MS = 10_000;
+
+const data = workerData as StorageActorData;
+const ctl = controlViews(data.control);
+let sink: StorageSink | undefined;
+let openError: { path: string; rule: string } | null = null;
+let service: StorageService | undefined;
+try {
+  service = new StorageService({
+    file: data.file,
+    registry: new Registry(data.registry, STORAGE_LOCK_TAG),
+    reader: new StoreReader(data.store),
+    retentionMs: data.retentionMs,
+    onError: (message) => send({ ev: 'error', message }),
+    onRecover: () => send({ ev: 'recovered' }),
+  });
+} catch (error) {
+  openError =
+    error instanceof StorageError ? { path: error.path, rule: error.rule.slice(error.path.length + 2) } : { path: data.file, rule: `cannot be opened: ${error instanceof Error ? error.message : String(error)}` };
+}
+let stopping = false;
+let timer: NodeJS.Timeout | undefined;
+
+function send(event: Parameters<StorageSink>[0]): void {
+  // The coordinator may be closing: an undeliverable event must not end this actor.
+  if (sink) Promise.resolve(sink(event)).catch(() => {});
+}
+
+/** Runs synchronous database work under a generous heartbeat promise. */
+function work<T>(fn: (s: StorageService) => T): T {
+  if (!service) throw new StorageError(openError?.path ?? data.file, openError?.rule ?? 'is not open');
+  ctl.f64[STORAGE_CLOCK] = Date.now();
+  ctl.f64[STORAGE_BEAT_BY] = Date.now() + WORK_GRACE_MS;
+  try {
+    return fn(service);
+  } finally {
+    beat();
+  }
+}
+
+/**
+ * Beats, and promises the next beat by the next flush, with room for a timer that a busy
+ * machine runs late: storage is not latency-critical, a replacement for a late one is costly.
+ */
+function beat(): void {
+  const now = Date.now();
+  ctl.f64[STORAGE_CLOCK] = now;
+  ctl.f64[STORAGE_BEAT_BY] = now + data.flushMs + TIMER_GRACE_MS;
+}
+
+function schedule(): void {
+  beat();
+  if (stopping || !service) return;
+  timer = setTimeout(() => {
+    const status = work((s) => (s.flush(), s.status()));
+    send({ ev: 'flushed', status });
+    schedule();
+  }, data.flushMs);
+}
+
+const api: StorageActorApi = {
+  ready: () => Date.now(),
+  opened: () => openError,
+  subscribe(s) {
+    sink = s;
+  },
+  commit: (ops) => work((s) => s.commit(ops)),
+  query: (sql, params) => work((s) => s.query(sql, params)),
+  flush: () => work((s) => s.flush()),
+  history: (name, tags, from, to) =>
+    work((s) => {
+      const rows = s.history(name, tags, from, to);
+      // Moved, not copied: a 30-day history is megabytes of sketches.
+      return rows && Comlink.transfer(rows, [rows.start, rows.count, rows.sum, rows.min, rows.max, rows.last, rows.sketchAt, rows.sketches].map((a) => a.buffer as ArrayBuffer));
+    }),
+  catalog: () => work((s) => s.catalog()),
+  status: () => (service ? service.status() : null),
+  async stop() {
+    stopping = true;
+    clearTimeout(timer);
+    if (!service) return;
+    work((s) => s.flush());
+    service.close();
+    service = undefined;
+  },
+  injectFault(fault) {
+    if (fault === 'exit') setTimeout(() => process.exit(5), 5);
+  },
+};
+
+Comlink.expose(api, nodeEndpoint(data.port!));
+schedule();
