@@ -1,0 +1,98 @@
+/**
+ * The control state's life in the database (storage 'sqlite'): what the features hand over
+ * goes through the ControlLog to the storage actor; the first start() reads it back and puts
+ * it into the features before the alert actor starts (rules, alert states and history,
+ * baselines, the audit log, and the tunables' kept values, set again on their knobs); stop()
+ * commits what waits before the actor closes the file.
+ */
+import type { ControlCounts, ControlOp } from '../actors/protocols.js';
+import type { AlertPersistence, Alerting } from '../alerts/alerting.js';
+import type { Registry } from '../engine/registry.js';
+import type { Optimizer, OptimizerDeps } from '../optimizer/optimizer.js';
+import type { ReportService } from '../reports/service.js';
+import type { Baseline } from '../reports/types.js';
+import { countControl, readControlState, statementsOf, type ControlStatement } from '../storage/control.js';
+import type { SqlValue } from '../storage/driver.js';
+import { ControlLog, type ControlLogStatus } from './control-log.js';
+
+/** Audit entries start() reads back (the optimiser keeps this many in memory). */
+const AUDIT_KEPT = 1000;
+/** How often kept changes that the disk refused are tried again. */
+const RETRY_MS = 1000;
+
+export interface ControlParts {
+  alerting: Alerting;
+  optimizer: Optimizer;
+  reports: ReportService;
+  registry: Registry;
+  historyLimit: number;
+}
+
+/** What this needs of the storage link: the file, and the storage actor's commit and query. */
+export interface ControlStorage {
+  readonly file: string;
+  commit(ops: ControlStatement[]): Promise<number>;
+  query(sql: string, params?: SqlValue[]): Promise<SqlValue[][]>;
+}
+
+export class ControlState {
+  readonly log: ControlLog;
+  private readonly link: ControlStorage;
+  private restored = false;
+
+  constructor(link: ControlStorage, fault: (error: unknown) => void) {
+    this.link = link;
+    this.log = new ControlLog({
+      commit: async (ops) => {
+        await link.commit(ops.flatMap(statementsOf));
+      },
+      path: link.file,
+      retryMs: RETRY_MS,
+      fault,
+    });
+  }
+
+  /** For Alerting: rule changes acknowledged once committed, transitions kept whatever the disk does. */
+  get alerts(): AlertPersistence {
+    return { required: (ops, what) => this.log.required(ops, what), kept: (ops) => this.log.kept(ops) };
+  }
+
+  /** For the Optimizer: audit entries and kept values, written in the background. */
+  readonly optimizer: NonNullable<OptimizerDeps['persist']> = (change) => {
+    const op: ControlOp = 'entry' in change ? { op: 'audit', entry: change.entry } : { op: 'put-tunable', name: change.tunable, value: change.value, at: change.at };
+    void this.log.kept([op]);
+  };
+
+  /** For the ReportService: each baseline learned, written in the background. */
+  readonly baseline = (key: string, baseline: Baseline): void => {
+    void this.log.kept([{ op: 'put-baseline', key, baseline }]);
+  };
+
+  /** The storage actor is up (start()): the first time, the stored state goes into the features; then what waits is committed. */
+  async open(parts: ControlParts): Promise<void> {
+    if (!this.restored) {
+      const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT });
+      parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq });
+      const size = (tags: object): number => Object.keys(tags).length;
+      // find() matches series whose tags include these: the one with no others is the baseline's.
+      parts.reports.restoreBaselines(state.baselines, (b) => parts.registry.find(b.metric, b.tags).find((id) => size(parts.registry.info(id).tags) === size(b.tags)) ?? -1);
+      await parts.optimizer.restore({ log: state.audit, values: state.tunables });
+      this.restored = true;
+    }
+    await this.log.opened();
+  }
+
+  /** stop(): commits what waits, before the storage actor closes the file. */
+  close(): Promise<boolean> {
+    return this.log.close();
+  }
+
+  /** What the database holds of the control state (the storage actor must be up). */
+  counts(): Promise<ControlCounts> {
+    return countControl((sql, params) => this.link.query(sql, params));
+  }
+
+  status(): ControlLogStatus {
+    return this.log.status();
+  }
+}
