@@ -44,7 +44,7 @@ function checkApplied(what: string, applied: number, pushed: number): void {
 }
 
 async function latency(): Promise<{ p50: number; p99: number; max: number; flowRate: number }> {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
   await monitor.start();
   for (let i = 0; i < 999; i++) {
     await monitor.createAlertRule({ metric: i < 100 ? 'bench_flow' : 'bench_other', tags: { n: String(i) }, operator: '>', threshold: 1e9 });

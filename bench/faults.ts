@@ -33,7 +33,7 @@ function quantile(xs: number[], q: number): number {
 
 async function main(): Promise<void> {
   const stallTimeoutMs = 250;
-  const m = new PerformanceMonitor({ overflow: 'block', stallTimeoutMs, system: { enabled: false }, runtime: { enabled: false } });
+  const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', stallTimeoutMs, system: { enabled: false }, runtime: { enabled: false } });
   await m.start();
   const ctl = controlViews(m.producer().control);
   const h = m.metric('bench_faults');

@@ -49,11 +49,11 @@ async function main(setup: ChildSetup): Promise<void> {
   let monitor: PerformanceMonitor | undefined;
   let server: McpHttpServer | undefined;
   if (setup.kind === 'serve') {
-    monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, collectionIntervalMs: 10_000, ringCapacity: 1 << 17 });
+    monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, collectionIntervalMs: 10_000, ringCapacity: 1 << 17 });
     await monitor.start();
     server = await monitor.serveMcp(setup.options);
   } else if (setup.kind === 'webhook') {
-    monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [setup.url], resolveHoldMs: 0, timeoutMs: 60_000, maxAttempts: 1 } });
+    monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [setup.url], resolveHoldMs: 0, timeoutMs: 60_000, maxAttempts: 1 } });
     await monitor.start();
     await monitor.createAlertRule({ metric: 'bench_webhook', operator: '>', threshold: 1, severity: 'critical' });
   }

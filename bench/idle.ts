@@ -58,7 +58,7 @@ const CASES: Record<string, () => Promise<Result>> = {
     }),
   perfwatch: () =>
     measureHere('perfwatch, idle, 1 s interval', 'system + runtime + own metrics, all threads', async () => {
-      const monitor = new PerformanceMonitor({ collectionIntervalMs: 1000 });
+      const monitor = new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 1000 });
       await monitor.start();
       const keep = setInterval(() => {}, 60_000);
       return async () => {

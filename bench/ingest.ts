@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   // A ring that holds a whole pass (1M samples, 12 MB): the pass measures the recording
   // thread while the collector drains beside it, and flush() empties the ring between passes.
   const ringCapacity = 1 << 21;
-  const monitor = new PerformanceMonitor({ ringCapacity, system: { enabled: false }, runtime: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', ringCapacity, system: { enabled: false }, runtime: { enabled: false } });
   await monitor.start();
   const handle: MetricHandle = monitor.metric('response_time', { route: '/bench' });
   const flush = (): Promise<void> => monitor.flush();
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
  * counted dropped (checked).
  */
 async function endToEnd(series: number, samples: number): Promise<{ rate: number; dropped: number }> {
-  const e2e = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
+  const e2e = new PerformanceMonitor({ storage: 'memory', overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
   await e2e.start();
   const handles = Array.from({ length: series }, (_, i) => e2e.metric('bench_e2e', { series: String(i) }));
   const pass = (n: number): void => {

@@ -22,7 +22,7 @@ export interface OverloadResult {
 
 /** Three workers and the main thread recording flat out for `ms` under one overflow policy. */
 export async function overload(overflow: MonitorOptions['overflow'], ms: number): Promise<OverloadResult> {
-  const m = new PerformanceMonitor({ overflow, system: { enabled: false }, runtime: { enabled: false } });
+  const m = new PerformanceMonitor({ storage: 'memory', overflow, system: { enabled: false }, runtime: { enabled: false } });
   await m.start();
   const handle = m.producer();
   const stop = new SharedArrayBuffer(4);
@@ -58,7 +58,7 @@ export interface BurstResult {
 export async function burstOnDefaults(rounds: number, idleMs: number): Promise<BurstResult> {
   const out: BurstResult = { stored: [], takenPerSecond: [] };
   for (let r = 0; r < rounds; r++) {
-    const m = new PerformanceMonitor();
+    const m = new PerformanceMonitor({ storage: 'memory' });
     await m.start();
     await new Promise((resolve) => setTimeout(resolve, idleMs));
     const h = m.metric('bench_burst');

@@ -25,7 +25,7 @@ const CHECK_MS = 1_000;
 
 /** 1M samples/s over `series` series for `ms` (at least two checks) after a warm-up of two checks. */
 export async function steady(series: number, ms: number, values: Float64Array): Promise<SteadyResult> {
-  const m = new PerformanceMonitor({ overhead: { checkIntervalMs: CHECK_MS } });
+  const m = new PerformanceMonitor({ storage: 'memory', overhead: { checkIntervalMs: CHECK_MS } });
   await m.start();
   const handles = Array.from({ length: series }, (_, i) => m.metric('bench_steady', { series: String(i) }));
   let sent = 0;

@@ -5,6 +5,9 @@
  */
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
+export type { StorageStatusView } from './monitor/storage-link.js';
+export type { StorageStatus, StorageOp } from './storage/service.js';
+export type { SqlValue } from './storage/driver.js';
 export type { ActorState } from './actors/supervisor.js';
 export type { Fault, SystemInfo } from './actors/protocols.js';
 export type { SourceCost } from './engine/system.js';

@@ -10,7 +10,7 @@ afterEach(async () => {
   await Promise.all(monitors.splice(0).map((m) => m.stop()));
 });
 async function started(options: MonitorOptions = {}): Promise<PerformanceMonitor> {
-  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
+  const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, ...options });
   monitors.push(m);
   await m.start();
   return m;
@@ -118,9 +118,9 @@ describe('alerting, end to end', () => {
     await expect(m.createAlertRule({ metric: 'x', operator: '>', threshold: Number.NaN })).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'threshold' });
     await expect(m.createAlertRule({ metric: 'x', operator: '>', threshold: 1, duration: -3 })).rejects.toMatchObject({ field: 'duration' });
     expect(() => m.getAlerts({ state: 'open' as never })).toThrow('state must be one of pending, firing, resolved, active, all, got "open"');
-    expect(() => new PerformanceMonitor({ alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(InvalidArgumentError);
-    expect(() => new PerformanceMonitor({ alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(/^alerts\.webhooks\.0 must be an http\(s\) URL/);
-    expect(() => new PerformanceMonitor({ alerts: { alertmanagerUrl: 'not a url' } })).toThrow(/^alerts\.alertmanagerUrl must be an http\(s\) URL/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(InvalidArgumentError);
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(/^alerts\.webhooks\.0 must be an http\(s\) URL/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { alertmanagerUrl: 'not a url' } })).toThrow(/^alerts\.alertmanagerUrl must be an http\(s\) URL/);
     expect(m.listAlertRules()).toEqual([]);
   });
 });

@@ -42,7 +42,7 @@ describe('perfwatch CLI', () => {
   });
 
   it('report --url prints the report of a running monitor through its MCP endpoint', async () => {
-    const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     await monitor.start();
     const server = await monitor.serveMcp({ port: 0 });
     try {
@@ -70,7 +70,7 @@ describe('perfwatch CLI', () => {
 
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
     const token = 'cli-token-0123456789abcdef';
-    const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     await monitor.start();
     const server = await monitor.serveMcp({ port: 0, token });
     try {

@@ -33,7 +33,7 @@ describe('errors', () => {
   });
 
   it('re-root a sample error in its batch by composing, keeping class, rule and value', () => {
-    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     const e = caught<InvalidArgumentError>(() => m.recordBatch([{ name: 'a', value: 1 }, { name: 'b', value: 'x' as unknown as number }]));
     expect(e).toBeInstanceOf(InvalidArgumentError);
     expect(e).toMatchObject({ field: 'samples[1].value', rule: 'of b must be a finite number of magnitude under 2^333 (~1.7e100)', given: { value: 'x' } });

@@ -37,7 +37,7 @@ export function monitorStarter(): (options?: MonitorOptions) => Promise<Performa
     await Promise.all(monitors.splice(0).map((m) => m.stop()));
   });
   return async (options = {}) => {
-    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, ...options });
     monitors.push(m);
     await m.start();
     return m;

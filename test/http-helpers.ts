@@ -81,7 +81,7 @@ export function useServing(): {
   });
   return {
     serving: async (options, monitorOptions = { system: { enabled: false } }) => {
-      const monitor = new PerformanceMonitor(monitorOptions);
+      const monitor = new PerformanceMonitor({ storage: 'memory', ...monitorOptions });
       await monitor.start();
       cleanup.push(() => monitor.stop());
       const server = await monitor.serveMcp(options);

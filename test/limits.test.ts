@@ -8,7 +8,7 @@ import { caught } from './helpers.js';
 describe('options whose memory cannot be had', () => {
   it('are refused before anything is allocated, naming the options and the bytes', () => {
     // 10,000 series of 65,536 raw samples and a million buckets each: about 650 GB.
-    const e = caught<CapacityError>(() => new PerformanceMonitor({ rawCapacity: 65536, bucketCapacity: 1_000_000 }));
+    const e = caught<CapacityError>(() => new PerformanceMonitor({ storage: 'memory', rawCapacity: 65536, bucketCapacity: 1_000_000 }));
     expect(e).toBeInstanceOf(CapacityError);
     expect(e.field).toBe('maxSeries');
     expect(e.message).toMatch(/^maxSeries and the options beside it ask for [\d.]+ GiB \([\d,]+ bytes\) of shared memory, more than this machine's [\d.]+ GiB/);
@@ -16,7 +16,7 @@ describe('options whose memory cannot be had', () => {
   });
 
   it('are refused for a producer handle whose rings do not fit', () => {
-    const m = new PerformanceMonitor({ ringCapacity: 1 << 26, producerThreads: 256, system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', ringCapacity: 1 << 26, producerThreads: 256, system: { enabled: false }, runtime: { enabled: false } });
     const e = caught<CapacityError>(() => m.producer());
     expect(e).toMatchObject({ code: 'PW_ERR_CAPACITY', field: 'producerThreads' });
     expect(e.message).toMatch(/256 rings of 67108864 samples \(producerThreads × ringCapacity\): [\d.]+ GiB/);
@@ -35,7 +35,7 @@ describe('options whose memory cannot be had', () => {
 });
 
 describe('extreme values', () => {
-  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+  const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
   beforeAll(() => m.start());
   afterAll(() => m.stop());
 

@@ -15,7 +15,7 @@ const bytes = (x: unknown): number => Buffer.byteLength(JSON.stringify(x));
 const KB = 1024;
 
 describe('answer budgets', () => {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
   // A group window long enough that the 300 transitions of one evaluation fall in it on any machine.
   const server = new McpFront(new MonitorHost(monitor, false), { alertGroupWaitMs: 3000 }).createServer('legacy');
   const client = new Client({ name: 'budgets', version: '1.0.0' });

@@ -17,7 +17,7 @@ afterEach(async () => {
 
 /** Sends each line to a fresh front over stdio and returns the answers, by id. */
 async function answers(fastLane: boolean, lines: unknown[]): Promise<Map<unknown, unknown>> {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
   await monitor.start();
   const host = new MonitorHost(monitor, true);
   hosts.push(host);

@@ -25,7 +25,7 @@ export const RECORD_PATHS = ['--import', fileURLToPath(new URL('./fixtures/recor
 export function quietConfig(extra: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'perfwatch-mcp-'));
   const path = join(dir, 'config.json');
-  writeFileSync(path, JSON.stringify({ system: { enabled: false }, ...extra }));
+  writeFileSync(path, JSON.stringify({ system: { enabled: false }, storage: 'memory', ...extra }));
   return path;
 }
 

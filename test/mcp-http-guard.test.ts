@@ -22,7 +22,7 @@ function count(monitor: PerformanceMonitor, name: string, tags?: Record<string, 
 
 describe('the HTTP front\'s token', () => {
   it('refuses to listen beyond the loopback without one', async () => {
-    const monitor = new PerformanceMonitor({ system: { enabled: false } });
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
     await expect(monitor.serveMcp({ port: 0, host: '0.0.0.0' })).rejects.toThrow('token is required to listen on 0.0.0.0, which is not a loopback address: set the token option or PERFWATCH_TOKEN');
     await expect(monitor.serveMcp({ port: 0, host: '::' })).rejects.toThrow(/token is required to listen on ::/);
     await expect(monitor.serveMcp({ port: 0, token: 'short' })).rejects.toThrow(/^token must be 16 to 4096 characters/);

@@ -14,7 +14,7 @@ const TOKEN = 'test-token-0123456789abcdef';
 const authProvider = { token: async () => TOKEN };
 
 describe('monitor.serveMcp: Streamable HTTP on 127.0.0.1, with a token', () => {
-  const monitor = new PerformanceMonitor({ system: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
   let server: McpHttpServer;
 
   beforeAll(async () => {

@@ -19,7 +19,7 @@ afterEach(async () => {
 
 /** A running monitor with the service's cache knob, half of its lookups hitting, and a client on it. */
 async function setup(frontOptions: { toolDeadlineMs?: number } = {}) {
-  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
   await m.start();
   closers.push(() => m.stop());
   const knob = { value: 50 };

@@ -6,7 +6,7 @@ import { once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 function monitor(options?: ConstructorParameters<typeof PerformanceMonitor>[0]): PerformanceMonitor {
-  const m = new PerformanceMonitor(options);
+  const m = new PerformanceMonitor({ storage: 'memory', ...options });
   monitors.push(m);
   return m;
 }
@@ -91,8 +91,8 @@ describe('PerformanceMonitor', () => {
     await m.start();
     // The first readings cover the start; then three, of which the median: a loaded machine
     // may delay one pass, but reading the nap would put every one near 250 ms.
-    const lags = await waitFor(() => {
-      const points = m.getMetricHistory({ metric: 'monitor_collector_lag' }).series[0]?.points ?? [];
+    const lags = await waitFor(async () => {
+      const points = (await m.getMetricHistory({ metric: 'monitor_collector_lag' })).series[0]?.points ?? [];
       return points.length >= 5 ? points.slice(2).map((p) => p.value) : undefined;
     }, 20_000, 'five collector lag readings');
     const sorted = [...lags].sort((a, b) => a - b);
@@ -105,24 +105,24 @@ describe('PerformanceMonitor', () => {
     const h = m.metric('formula_calculation_time', { sheet: 'q3' });
     for (let i = 1; i <= 100; i++) h.record(i);
     await m.flush();
-    const raw = m.getMetricHistory({ metric: 'formula_calculation_time', from: Date.now() - 60_000 });
+    const raw = await m.getMetricHistory({ metric: 'formula_calculation_time', from: Date.now() - 60_000 });
     expect(raw.kind).toBe('distribution');
     expect(raw.series).toHaveLength(1);
     expect(raw.series[0]!.resolution).toBe('raw');
     expect(raw.series[0]!.points.map((p) => p.value)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     // Once the bucket closes, the bucketed view holds it with its statistics.
-    const bucketed = await waitFor(() => {
-      const hist = m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'bucket' });
+    const bucketed = await waitFor(async () => {
+      const hist = await m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'bucket' });
       const closed = hist.series[0]?.points.find((p) => p.count === 100);
       return closed && m.status().collector.openSeries !== null ? closed : undefined;
     }, 5_000, 'a closed bucket');
     expect(bucketed).toMatchObject({ count: 100, sum: 5050, min: 1, max: 100, value: 50.5 });
     expect(Math.abs(bucketed.p99! - 99) / 99).toBeLessThan(0.01);
-    const down = m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'raw', maxPoints: 10 });
+    const down = await m.getMetricHistory({ metric: 'formula_calculation_time', resolution: 'raw', maxPoints: 10 });
     expect(down.series[0]!.points).toHaveLength(10);
     expect(down.series[0]!.points[0]).toMatchObject({ count: 10, min: 1, max: 10, sum: 55 });
-    expect(() => m.getMetricHistory({ metric: 'never_recorded' })).toThrow(/^metric "never_recorded" is not a known metric; the nearest known: /);
-    expect(m.getMetricHistory({ metric: 'throughput' }).series).toEqual([]); // known, no data yet
+    await expect(m.getMetricHistory({ metric: 'never_recorded' })).rejects.toThrow(/^metric "never_recorded" is not a known metric; the nearest known: /);
+    expect((await m.getMetricHistory({ metric: 'throughput' })).series).toEqual([]); // known, no data yet
   });
 
   it('records batches all or nothing, with the times the samples were taken', async () => {
@@ -135,7 +135,7 @@ describe('PerformanceMonitor', () => {
       { name: 'api_response_time', value: 30, tags: { api: 'geo' } },
     ])).toBe(3);
     await m.flush();
-    const raw = m.getMetricHistory({ metric: 'api_response_time', resolution: 'raw' }).series[0]!.points;
+    const raw = (await m.getMetricHistory({ metric: 'api_response_time', resolution: 'raw' })).series[0]!.points;
     expect(raw.map((p) => p.value)).toEqual([10, 20, 30]);
     expect(raw[0]!.t).toBe(now - 400);
     expect(raw[1]!.t).toBe(now - 200);
@@ -169,7 +169,7 @@ describe('PerformanceMonitor', () => {
     await m.flush();
     expect(window()).toMatchObject({ count: 2, min: 10, max: 30 });
     // The bucket closes: the window reads it from the bucket ring now, with the same numbers.
-    await waitFor(() => m.getMetricHistory({ metric: 'poll_rt', resolution: 'bucket' }).series[0]?.points.length === 1, 5000);
+    await waitFor(async () => (await m.getMetricHistory({ metric: 'poll_rt', resolution: 'bucket' })).series[0]?.points.length === 1, 5000);
     expect(window()).toMatchObject({ count: 2, min: 10, max: 30 });
     // The window moves past the bucket with no new sample: a 1 s window no longer holds it.
     await waitFor(() => window(1)?.count === 0, 5000);
@@ -191,9 +191,9 @@ describe('PerformanceMonitor', () => {
     };
     expect(m.recordColumns(columns)).toBe(5);
     await m.flush();
-    const a = m.getMetricHistory({ metric: 'col_rt', tags: { api: 'a' }, resolution: 'raw' }).series[0]!.points;
+    const a = (await m.getMetricHistory({ metric: 'col_rt', tags: { api: 'a' }, resolution: 'raw' })).series[0]!.points;
     expect(a.map((p) => [p.value, p.t])).toEqual([[10, now - 300], [30, now - 100]]);
-    expect(m.getMetricHistory({ metric: 'col_rt', tags: { api: 'b' }, resolution: 'raw' }).series[0]!.points.map((p) => p.value)).toEqual([20, 40]);
+    expect((await m.getMetricHistory({ metric: 'col_rt', tags: { api: 'b' }, resolution: 'raw' })).series[0]!.points.map((p) => p.value)).toEqual([20, 40]);
     expect(m.getMetrics({ names: ['col_hits'] })[0]!.totalCount).toBe(1);
 
     // Refused whole, naming the sample: a counter going down, a non-finite value, a stale time, a bad index.

@@ -16,7 +16,7 @@ afterEach(async () => {
  * is hits(knob), so that the knob's effect on cache_hit_rate is exact and immediate.
  */
 async function service(hits: (value: number) => number, start = 50) {
-  const m = new PerformanceMonitor({ rawCapacity: 8192, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const m = new PerformanceMonitor({ storage: 'memory', rawCapacity: 8192, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
   monitors.push(m);
   await m.start();
   const knob = { value: start, sets: [] as number[] };
@@ -165,7 +165,7 @@ describe('optimize', () => {
   });
 
   it('refuses bad tunables and options, naming the field', async () => {
-    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     const base = { name: 'k', type: 'cache' as const, get: () => 5, set: () => {}, min: 1, max: 10, step: 1, target: 'cache_hit_rate' };
     const error = (fn: () => unknown): InvalidArgumentError => {
       try {

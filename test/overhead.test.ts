@@ -9,7 +9,7 @@ afterEach(async () => {
 
 describe('overhead budget', () => {
   it('measures the monitor’s own threads, not the host’s, and stays within the default budget when idle', async () => {
-    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { checkIntervalMs: 200 } });
+    const m = new PerformanceMonitor({ storage: 'memory', runtime: { enabled: false }, overhead: { checkIntervalMs: 200 } });
     monitors.push(m);
     await m.start();
     await waitFor(() => m.status().overhead.breakdown !== null, 10_000, 'a first measured window');
@@ -65,7 +65,7 @@ describe('overhead budget', () => {
   });
 
   it('backs off its cadence under an artificially small budget, says so, and recovers when the budget allows', async () => {
-    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { cpuPercent: 0.0001, checkIntervalMs: 200 } });
+    const m = new PerformanceMonitor({ storage: 'memory', runtime: { enabled: false }, overhead: { cpuPercent: 0.0001, checkIntervalMs: 200 } });
     monitors.push(m);
     await m.start();
     const backed = await waitFor(() => {
@@ -88,7 +88,7 @@ describe('overhead budget', () => {
   });
 
   it('does not slow system sampling when the cost is ingestion, which a back-off cannot reduce', async () => {
-    const m = new PerformanceMonitor({ runtime: { enabled: false }, overhead: { cpuPercent: 1, checkIntervalMs: 200 } });
+    const m = new PerformanceMonitor({ storage: 'memory', runtime: { enabled: false }, overhead: { cpuPercent: 1, checkIntervalMs: 200 } });
     monitors.push(m);
     await m.start();
     const h = m.metric('response_time', { route: '/busy' });
@@ -113,11 +113,11 @@ describe('overhead budget', () => {
   });
 
   it('refuses a bad budget, naming the field and the limit', () => {
-    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => m.setOverheadBudget({ cpuPercent: -1 })).toThrow('overhead.cpuPercent must be a number from 0.0001 to 1000, got -1');
     expect(() => m.setOverheadBudget({ memoryBytes: 10 })).toThrow(/^overhead.memoryBytes must be an integer from 1048576 to \d+ bytes, got 10$/);
     expect(() => m.setOverheadBudget({ cpu: 5 } as never)).toThrow('overhead.cpu is not a known option');
-    expect(() => new PerformanceMonitor({ overhead: { checkIntervalMs: 5 } })).toThrow('overhead.checkIntervalMs must be an integer from 100 to 600000 ms, got 5');
+    expect(() => new PerformanceMonitor({ storage: 'memory', overhead: { checkIntervalMs: 5 } })).toThrow('overhead.checkIntervalMs must be an integer from 100 to 600000 ms, got 5');
     m.setOverheadBudget({ cpuPercent: 2.5 });
     expect(m.status().overhead.budget).toEqual({ cpuPercent: 2.5, memoryBytes: 64 * 1024 * 1024 });
   });

@@ -13,7 +13,7 @@ async function caught(promise: Promise<unknown>): Promise<InvalidArgumentError> 
 }
 
 describe('generateReport on a running monitor', () => {
-  const m = new PerformanceMonitor({ maxSeries: 6000, system: { enabled: false }, runtime: { enabled: false } });
+  const m = new PerformanceMonitor({ storage: 'memory', maxSeries: 6000, system: { enabled: false }, runtime: { enabled: false } });
 
   beforeAll(async () => {
     await m.start();
@@ -129,7 +129,7 @@ describe('generateReport on a running monitor', () => {
 
 describe('a hung report task', () => {
   it('is stopped after reports.timeoutMs, its thread replaced, and the reports queued behind it run', async () => {
-    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, reports: { threads: 1, timeoutMs: 500 } });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, reports: { threads: 1, timeoutMs: 500 } });
     await m.start();
     try {
       m.record('queue_size', 3);

@@ -44,7 +44,7 @@ describe('collector lag', () => {
   });
 
   it('grows while samples wait for a collector that has stopped draining', async () => {
-    const m = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
     monitors.push(m);
     await m.start();
     await m.injectFault('hang');
@@ -93,7 +93,7 @@ describe('collector lag', () => {
 
 describe('a stopped monitor', () => {
   it('says stopped and shows no live rate', async () => {
-    const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     monitors.push(m);
     await m.start();
     m.record('queue_size', 3);

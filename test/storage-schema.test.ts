@@ -88,3 +88,19 @@ describe('the storage schema', () => {
     db.close();
   });
 });
+
+describe('a sketch on disk', () => {
+  it('round-trips a run with keys in any order and counts up to 2^32 - 1, keys ascending', async () => {
+    const { decodeSketchInto, encodeSketch } = await import('../dist/src/storage/sketch-codec.js');
+    const run = Int32Array.from([3, 200_000, 7, 5, 0xffffffff | 0, 90_000, 1]);
+    const blob = encodeSketch(run, 0)!;
+    const out = new Int32Array(16).fill(-9);
+    expect(decodeSketchInto(blob, out, 2)).toBe(7);
+    expect([...out.subarray(2, 9)]).toEqual([3, 5, 0xffffffff | 0, 90_000, 1, 200_000, 7]);
+    expect(out[9]).toBe(-9);
+    expect(encodeSketch(Int32Array.of(0), 0)).toBeNull();
+    // A damaged blob adds nothing.
+    expect(decodeSketchInto(blob.subarray(0, blob.length - 2), out, 0)).toBe(0);
+    expect(decodeSketchInto(Uint8Array.of(0x92, 0xff, 0x01), out, 0)).toBe(0);
+  });
+});

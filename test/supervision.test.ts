@@ -25,7 +25,7 @@ function recorder(m: PerformanceMonitor, count: number, value: number, sync: Int
 describe('collector supervision', () => {
   for (const fault of ['kill', 'throw', 'exit'] as const) {
     it(`restarts a collector that dies (${fault}), applying every sample once or counting it dropped`, async () => {
-      const m = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
+      const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
       monitors.push(m);
       await m.start();
       const exits: ActorExit[] = [];
@@ -73,7 +73,7 @@ describe('collector supervision', () => {
   }
 
   it('applies every sample exactly once through repeated kills during a heavy stream', async () => {
-    const m = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
     monitors.push(m);
     await m.start();
     const count = 1_500_000;
@@ -101,7 +101,7 @@ describe('collector supervision', () => {
   it('replaces a hung collector while the main thread records without ever yielding', async () => {
     // Supervision used to run on the main thread: a main thread busy recording (or blocked on
     // the full ring) could not notice the hang nor start a successor. The watchdog thread does.
-    const m = new PerformanceMonitor({ overflow: 'block', ringCapacity: 1024, stallTimeoutMs: 100, system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', ringCapacity: 1024, stallTimeoutMs: 100, system: { enabled: false }, runtime: { enabled: false } });
     monitors.push(m);
     await m.start();
     await m.injectFault('hang');
@@ -128,7 +128,7 @@ describe('collector supervision', () => {
   });
 
   it('heals from 20 kills and hangs while the main thread records in tight loops (block), counting every sample', async () => {
-    const m = new PerformanceMonitor({ overflow: 'block', ringCapacity: 4096, stallTimeoutMs: 100, system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', ringCapacity: 4096, stallTimeoutMs: 100, system: { enabled: false }, runtime: { enabled: false } });
     monitors.push(m);
     await m.start();
     const h = m.metric('response_time', { case: 'storm' });
@@ -170,7 +170,7 @@ describe('collector supervision', () => {
   });
 
   it('replaces a collector that stops beating (hung) and drains what waited', async () => {
-    const m = new PerformanceMonitor({ overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
+    const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', system: { enabled: false }, runtime: { enabled: false } });
     monitors.push(m);
     await m.start();
     const exit = once<ActorExit>(m, 'actor-exit');

@@ -20,7 +20,7 @@ afterEach(async () => {
   await Promise.all(monitors.splice(0).map((m) => m.stop()));
 });
 async function started(options?: ConstructorParameters<typeof PerformanceMonitor>[0]): Promise<PerformanceMonitor> {
-  const m = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...options });
+  const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, ...options });
   monitors.push(m);
   await m.start();
   return m;

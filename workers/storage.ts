@@ -25,7 +25,7 @@ const WORK_GRACE_MS = 60_000;
 const data = workerData as StorageActorData;
 const ctl = controlViews(data.control);
 let sink: StorageSink | undefined;
-let openError: { path: string; message: string } | null = null;
+let openError: { path: string; rule: string } | null = null;
 let service: StorageService | undefined;
 try {
   service = new StorageService({
@@ -37,7 +37,8 @@ try {
     onRecover: () => send({ ev: 'recovered' }),
   });
 } catch (error) {
-  openError = { path: error instanceof StorageError ? error.path : data.file, message: error instanceof Error ? error.message : String(error) };
+  openError =
+    error instanceof StorageError ? { path: error.path, rule: error.rule.slice(error.path.length + 2) } : { path: data.file, rule: `cannot be opened: ${error instanceof Error ? error.message : String(error)}` };
 }
 let stopping = false;
 let timer: NodeJS.Timeout | undefined;
@@ -49,7 +50,7 @@ function send(event: Parameters<StorageSink>[0]): void {
 
 /** Runs synchronous database work under a generous heartbeat promise. */
 function work<T>(fn: (s: StorageService) => T): T {
-  if (!service) throw new StorageError(openError?.path ?? data.file, openError?.message ?? 'is not open');
+  if (!service) throw new StorageError(openError?.path ?? data.file, openError?.rule ?? 'is not open');
   ctl.f64[STORAGE_CLOCK] = Date.now();
   ctl.f64[STORAGE_BEAT_BY] = Date.now() + WORK_GRACE_MS;
   try {
@@ -70,7 +71,8 @@ function schedule(): void {
   beat();
   if (stopping || !service) return;
   timer = setTimeout(() => {
-    work((s) => s.flush());
+    const status = work((s) => (s.flush(), s.status()));
+    send({ ev: 'flushed', status });
     schedule();
   }, data.flushMs);
 }

@@ -133,8 +133,8 @@ export interface StorageActorData {
   flushMs: number;
 }
 
-/** What the actor reports on its own: a flush that failed, and the first one that succeeded after. */
-export type StorageEvent = { ev: 'error'; message: string } | { ev: 'recovered' };
+/** What the actor reports on its own: its status after each flush, a write that failed, and the first flush that succeeded after. */
+export type StorageEvent = { ev: 'flushed'; status: StorageStatus } | { ev: 'error'; message: string } | { ev: 'recovered' };
 
 export type StorageSink = (event: StorageEvent) => void;
 
@@ -143,7 +143,7 @@ export type StorageSink = (event: StorageEvent) => void;
  * and never touches the disk itself.
  *
  * - `opened()`: null once the database is open and migrated, else the StorageError's path and
- *   message (the coordinator's start() then fails with it). Ask it first.
+ *   rule (the coordinator's start() then fails with it). Ask it first.
  * - `commit(ops)`: runs the statements in ONE transaction and resolves with the rows changed
  *   once it is committed (durable against a crash of the process: WAL, synchronous=NORMAL);
  *   rejects with SQLite's error, rolled back, when it cannot be (full disk, …). This is how
@@ -162,7 +162,7 @@ export type StorageSink = (event: StorageEvent) => void;
  */
 export interface StorageActorApi {
   ready(): number;
-  opened(): { path: string; message: string } | null;
+  opened(): { path: string; rule: string } | null;
   subscribe(sink: StorageSink): void;
   commit(ops: StorageOp[]): number;
   query(sql: string, params?: SqlValue[]): SqlValue[][];

@@ -62,7 +62,7 @@ export async function bench(args: { samples?: string; mcp?: boolean }): Promise<
   // Recording-thread passes fit in the ring (1M samples of 2M slots), so they measure the
   // recording thread and not back-pressure; the collector drains between passes.
   const p = Math.min(n, 1_000_000);
-  const monitor = new PerformanceMonitor({ overflow: 'block', ringCapacity: 1 << 21, system: { enabled: false }, runtime: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', overflow: 'block', ringCapacity: 1 << 21, system: { enabled: false }, runtime: { enabled: false } });
   const flush = (): Promise<void> => monitor.flush();
   let lossless = false;
   await monitor.start();

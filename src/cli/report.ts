@@ -113,7 +113,8 @@ export async function report(args: ReportArgs): Promise<number> {
   } else {
     const seconds = args.for === undefined ? 10 : Number(args.for);
     if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) return fail(`--for must be a number of seconds from 1 to 3600, got ${args.for}`);
-    const options = args.config ? await loadConfig(args.config, '--config') : {};
+    // A one-off run: nothing to keep unless the config asks for storage.
+    const options = { storage: 'memory' as const, ...(args.config ? await loadConfig(args.config, '--config') : {}) };
     const monitor = new PerformanceMonitor(options);
     const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
     const server = new McpFront(host).createServer('legacy', false);

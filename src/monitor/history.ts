@@ -3,7 +3,11 @@
  * downsampled on the server to at most maxPoints points. A point's `value` depends on the
  * kind: a gauge's last value, a counter's rate per second over the time the point covers (see
  * analysis/watched.ts), a distribution's mean; raw points carry the sample itself. A pure function of
- * (registry, reader, time), like the metric queries.
+ * (registry, reader, stored rollups, time), like the metric queries.
+ *
+ * With storage, the rollups on disk (fetched by the caller: see plan()) come first, up to
+ * where the memory's data of the series begins, then the memory's own pieces, so that a
+ * history spans restarts and the 30 days on disk without a seam or a sample counted twice.
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
@@ -13,6 +17,7 @@ import { clamp, tagMatch } from './query.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
 import { rankOf, type SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader, Tier } from '../engine/store/reader.js';
+import type { StoredRollups } from '../storage/rollups.js';
 import { coveredSeconds, type Watched } from '../analysis/watched.js';
 
 export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup';
@@ -83,7 +88,8 @@ export class HistoryReader {
     this.watched = watched;
   }
 
-  read(query: HistoryQuery, now: number = Date.now()): MetricHistory {
+  /** Validates a query and finds its series (throws InvalidArgumentError on bad input). */
+  plan(query: HistoryQuery, now: number = Date.now()): HistoryPlan {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const metric = validateName(query.metric, 'metric');
     // Without `to`, everything up to now, including samples stamped this very millisecond.
@@ -99,21 +105,52 @@ export class HistoryReader {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
     const def = this.registry.lookupName(metric);
     if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
+    const ids = this.registry.find(metric, tagMatch(query.tags)).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: this.memoryFrom(id) }));
+    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, ids };
+  }
+
+  /** The answer to a plan, with each series' stored rollups (by id) where there are some. */
+  build(plan: HistoryPlan, stored: ReadonlyMap<number, StoredRollups> = new Map(), now: number = Date.now()): MetricHistory {
     const series: SeriesHistory[] = [];
     let totalSeries = 0;
     const watched = this.watched();
-    for (const id of this.registry.find(metric, tagMatch(query.tags))) {
-      if (this.reader.totalCount(id) === 0) continue;
-      if (totalSeries++ < limit) series.push(this.seriesHistory(id, def.kind, from, to, resolution, maxPoints, { from: watched.from, to: Math.min(watched.to, now) }));
+    for (const { id, memoryFrom } of plan.ids) {
+      const disk = storedBefore(stored.get(id), memoryFrom);
+      if (this.reader.totalCount(id) === 0 && disk.length === 0) continue;
+      if (totalSeries++ < plan.limit) {
+        series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { from: watched.from, to: Math.min(watched.to, now) }, disk));
+      }
     }
-    return { metric, kind: def.kind, unit: def.unit, from, to: shownTo, series, totalSeries };
+    return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries };
   }
 
-  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched): SeriesHistory {
+  /** plan() and build() without stored rollups (storage 'memory'). */
+  read(query: HistoryQuery, now: number = Date.now()): MetricHistory {
+    return this.build(this.plan(query, now), new Map(), now);
+  }
+
+  /**
+   * Where the memory's data of a series begins: its oldest rollup or bucket, or, when the
+   * memory still holds the series' first minute, its first sample's bucket (a stored row of
+   * that minute from before a restart lies before it); Infinity when the memory holds none.
+   */
+  private memoryFrom(id: number): number {
+    if (this.reader.totalCount(id) === 0) return Infinity;
+    const L = this.reader.layout;
+    const firstBucket = Math.floor(this.reader.snapshot(id).firstTs / L.intervalMs) * L.intervalMs;
+    const oldest = [this.reader.oldestBucket(id, 2), this.reader.oldestBucket(id, 1)].filter((t) => !Number.isNaN(t));
+    return Math.max(firstBucket, oldest.length > 0 ? Math.min(...oldest) : firstBucket);
+  }
+
+  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[]): SeriesHistory {
     const L = this.reader.layout;
     const tags = this.registry.info(id).tags;
     let chosen = resolution;
-    if (chosen === 'auto') {
+    const stored = disk.filter((p) => p.r.start >= from && p.r.start < to);
+    if (stored.length > 0 && (chosen === 'auto' || chosen === 'raw')) {
+      // The history reaches back past the memory: the memory's part at its bucketed grain.
+      chosen = this.reader.bucketCount(id, 1) > L.t1Cap ? 'rollup' : 'bucket';
+    } else if (chosen === 'auto') {
       const rawOldest = this.reader.rawOldest(id);
       const t1Oldest = this.reader.oldestBucket(id, 1);
       const t1Wrapped = this.reader.bucketCount(id, 1) > L.t1Cap;
@@ -130,8 +167,9 @@ export class HistoryReader {
       });
       return { id, tags, resolution: 'raw', stepMs: 0, sourcePoints: points.length, points: downsampleRaw(points, maxPoints, kind) };
     }
-    // Bucketed: rollups up to the newest one written, buckets after it, then the open bucket.
-    const pieces: { r: BucketRecord; tier: Tier | 0 }[] = [];
+    // Bucketed: stored rollups, then rollups up to the newest one written, buckets after it,
+    // then the open bucket.
+    const pieces: { r: BucketRecord; tier: Tier | 0 | 3; rollups?: StoredRollups }[] = stored.map((p) => ({ r: p.r, tier: 3, rollups: p.rollups }));
     let boundary = from;
     if (chosen === 'rollup') {
       const rollups = this.reader.buckets(id, 2, from, to);
@@ -154,15 +192,17 @@ export class HistoryReader {
       let max = -Infinity;
       let coveredMs = 0;
       this.acc.reset();
-      for (const { r, tier } of slice) {
+      for (const { r, tier, rollups } of slice) {
         count += r.count;
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        coveredMs += (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
+        coveredMs += tier === 3 ? Math.min(L.rollupMs, Math.max(0, to - r.start)) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
-          else this.reader.addSketch(tier, r, this.acc);
+          else if (tier === 3) {
+            if (r.sketchPos >= 0) this.acc.addEncoded(rollups!.sketches, r.sketchPos);
+          } else this.reader.addSketch(tier, r, this.acc);
         }
       }
       const first = slice[0]!.r;
@@ -176,9 +216,41 @@ export class HistoryReader {
       }
       points.push(point);
     }
-    const usedRollups = pieces.some((p) => p.tier === 2);
+    const usedRollups = pieces.some((p) => p.tier === 2 || p.tier === 3);
     return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * (usedRollups ? L.rollupMs : L.intervalMs), sourcePoints: pieces.length, points };
   }
+}
+
+export interface HistoryPlan {
+  metric: string;
+  kind: MetricKind;
+  unit: MetricUnit;
+  from: number;
+  to: number;
+  shownTo: number;
+  resolution: Resolution;
+  maxPoints: number;
+  limit: number;
+  /** The matching series, with where the memory's data of each begins (rollups stored before it count). */
+  ids: { id: number; tags: CanonicalTags; memoryFrom: number }[];
+}
+
+interface StoredPiece {
+  r: BucketRecord;
+  rollups: StoredRollups;
+}
+
+/** Stored rollups that start before the memory's data, as bucket records (sketchPos: the run's index in `sketches`, or -1). */
+function storedBefore(rollups: StoredRollups | undefined, memoryFrom: number): StoredPiece[] {
+  if (rollups === undefined) return [];
+  const out: StoredPiece[] = [];
+  for (let i = 0; i < rollups.start.length && rollups.start[i]! < memoryFrom; i++) {
+    out.push({
+      r: { start: rollups.start[i]!, count: rollups.count[i]!, sum: rollups.sum[i]!, min: rollups.min[i]!, max: rollups.max[i]!, last: rollups.last[i]!, sketchPos: rollups.sketchAt[i]!, sketchLen: 0 },
+      rollups,
+    });
+  }
+  return out;
 }
 
 /** A point's value; a counter's is per second of the time its buckets cover (see coveredSeconds). */

@@ -25,6 +25,7 @@ import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../eng
 import { RingWriter, closeRing } from '../engine/ring.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
+import type { StoredRollups } from '../storage/rollups.js';
 import { StoreReader } from '../engine/store/reader.js';
 import type { Watched } from '../analysis/watched.js';
 import { InvalidArgumentError, MonitorStoppedError } from '../errors.js';
@@ -43,6 +44,7 @@ import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './opt
 import { defineOwnMetrics, registerOwnTunables } from './own.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { RuntimeSampler } from './runtime.js';
+import { StorageLink } from './storage-link.js';
 import { Tick } from './tick.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
@@ -86,6 +88,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly overhead: OverheadGovernor;
   private readonly statusParts: StatusParts;
   private readonly tick: Tick;
+  /** The database behind options.storage 'sqlite' (see storage-link.ts); undefined with 'memory'. */
+  private readonly storage: StorageLink | undefined;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -121,6 +125,10 @@ export class PerformanceMonitor extends EventEmitter {
       this.watchdog,
       { control: this.control, at: CLOCK, by: BEAT_BY },
     );
+    this.storage =
+      o.storage === 'sqlite'
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args) })
+        : undefined;
     this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
     this.alerting = new Alerting({
@@ -198,6 +206,7 @@ export class PerformanceMonitor extends EventEmitter {
       overhead: this.overhead,
       faults: this.faults,
       drops: this.drops,
+      storage: this.storage,
     };
   }
 
@@ -250,11 +259,14 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
     try {
+      // Storage first: a dataDir that cannot be used fails start() before anything runs.
+      await this.storage?.start();
       await this.collector.start();
       await this.alerting.start();
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
+      await this.storage?.stop();
       this.currentState = 'stopped';
       throw error;
     }
@@ -284,6 +296,8 @@ export class PerformanceMonitor extends EventEmitter {
     this.mainWriter.setClosed(true);
     await this.collector.stop();
     await this.alerting.stop();
+    // After the collector drained the rings: the last flush holds everything recorded.
+    await this.storage?.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
     this.overhead.stop();
@@ -433,9 +447,37 @@ export class PerformanceMonitor extends EventEmitter {
     return this.query.metrics(query);
   }
 
-  /** Samples or buckets of one metric over a time range, downsampled to maxPoints. */
-  getMetricHistory(query: HistoryQuery): MetricHistory {
-    return this.history.read(query);
+  /**
+   * Samples, buckets or rollups of one metric over a time range, downsampled to maxPoints;
+   * with storage 'sqlite', the rollups on disk come first (a history spans restarts and the
+   * retention period). Rejects with InvalidArgumentError on a bad query.
+   */
+  async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
+    const plan = this.history.plan(query);
+    const stored = new Map<number, StoredRollups>();
+    const storage = this.storage;
+    if (storage) {
+      const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
+      if (!memoryOnly) {
+        await Promise.all(
+          plan.ids.slice(0, plan.limit).map(async ({ id, tags, memoryFrom }) => {
+            const rows = await storage.history(plan.metric, { ...tags }, plan.from, Math.min(plan.to, memoryFrom));
+            if (rows && rows.start.length > 0) stored.set(id, rows);
+          }),
+        );
+      }
+    }
+    return this.history.build(plan, stored);
+  }
+
+  /**
+   * Writes the rollups recorded so far to disk now (the storage actor also does it every
+   * storageFlushMs); resolves with whether it committed. False with storage 'memory' or
+   * while stopped.
+   */
+  async flushStorage(): Promise<boolean> {
+    if (!this.storage || this.currentState !== 'running') return false;
+    return this.storage.flush();
   }
 
   status(): MonitorStatus {
@@ -541,9 +583,16 @@ export class PerformanceMonitor extends EventEmitter {
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
    * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
    * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
-   * ends it.
+   * ends it. 'storage' takes 'exit' and 'kill' (its successor writes what the store holds).
    */
-  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' = 'collector'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' = 'collector'): Promise<void> {
+    if (actor === 'storage') {
+      if (!this.storage) throw new InvalidArgumentError('actor', 'storage has no actor with storage "memory"');
+      if (fault === 'kill') await this.storage.actor.kill();
+      else if (fault === 'exit') await this.storage.actor.call((a) => a.injectFault('exit'));
+      else throw new InvalidArgumentError('fault', 'of the storage actor can be exit or kill');
+      return;
+    }
     if (actor === 'reports') {
       if (fault !== 'hang') throw new InvalidArgumentError('fault', 'of the report pool can only be hang');
       await this.reports.hang();

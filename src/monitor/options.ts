@@ -139,6 +139,18 @@ export const MonitorOptionsSchema = z.strictObject({
   overhead: OverheadOptionsSchema.prefault({}),
   /** Report pool threads and optimize()'s default verification window. */
   reports: ReportsOptionsSchema.prefault({}),
+  /**
+   * 'sqlite': rollups, the series catalog (and the state other modules persist) in a SQLite
+   * file in dataDir, kept for retentionMs and found again by the next start(); 'memory':
+   * nothing outlives the process. See docs/storage.md.
+   */
+  storage: z.enum(['sqlite', 'memory'], { error: 'must be "sqlite" or "memory"' }).default('sqlite'),
+  /** The directory of the database (created on start; one process owns it at a time). */
+  dataDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).max(4096, { error: 'must be at most 4096 characters' }).default('./perfwatch-data'),
+  /** How long rollups are kept on disk (default 30 days). */
+  retentionMs: int(60_000, 10 * 365 * 86_400_000, 30 * 86_400_000, ' ms'),
+  /** How often rollups are written: a crash loses at most this much of what was recorded. */
+  storageFlushMs: int(100, 5_000, 5_000, ' ms'),
 });
 
 export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;

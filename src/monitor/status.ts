@@ -18,6 +18,7 @@ import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
 import type { DropReport, DropWatch } from './drops.js';
 import type { FaultStatus, Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
+import type { StorageLink, StorageStatusView } from './storage-link.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -92,6 +93,11 @@ export interface MonitorStatus {
   overhead: OverheadStatus;
   /** Errors of the monitor's own work, caught and counted by kind (never thrown into the host). */
   faults: FaultStatus;
+  /**
+   * Where the data is kept: 'memory', or 'sqlite' with the dataDir, the storage actor, and its
+   * last report (file size, oldest data, last flush, last error; see StorageStatus).
+   */
+  storage: StorageStatusView;
 }
 
 /** The parts status() reads that live as long as the monitor. */
@@ -107,6 +113,7 @@ export interface StatusParts {
   overhead: OverheadGovernor;
   faults: Faults;
   drops: DropWatch;
+  storage: StorageLink | undefined;
 }
 
 /** What changes as the monitor runs. */
@@ -187,6 +194,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     alerts: { ...p.alerting.status(), heartbeatAgeMs: p.alerting.heartbeatAge(now) },
     overhead: p.overhead.status(),
     faults: faultStatus(p),
+    storage: p.storage ? p.storage.status() : { mode: 'memory' },
   };
 }
 

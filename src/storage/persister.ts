@@ -79,9 +79,15 @@ export class Persister {
 
   private flushSeries(id: number, state: SeriesState): number {
     const info = this.registry.info(id);
-    if (state.dbId < 0) state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit });
     const L = this.reader.layout;
     const R = L.rollupMs;
+    if (state.dbId < 0) {
+      state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit });
+      // A successor of a storage actor that died: what is on disk need not be written again,
+      // but for the last minutes, which the one before may have written before they closed.
+      const newest = this.table.newest(state.dbId);
+      if (state.done === -Infinity && newest > -Infinity) state.done = Math.floor(newest / R) * R - 2 * R;
+    }
     const sketches = info.kind === 'distribution';
     const floor = Math.floor(this.reader.snapshot(id).firstTs / L.intervalMs) * L.intervalMs;
     let rows = 0;

@@ -93,7 +93,8 @@ export function openSchema(file: string, migrations: readonly Migration[] = MIGR
   }
 }
 
-function migrate(db: Db, file: string, migrations: readonly Migration[]): void {
+/** Brings an open database to the version of `migrations` (see openSchema; bench:storage runs it over another driver). */
+export function migrate(db: Db, file: string, migrations: readonly Migration[] = MIGRATIONS): void {
   const version = Number(db.pragma('user_version') ?? 0);
   const appId = Number(db.pragma('application_id') ?? 0);
   const tables = Number(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").get()?.[0] ?? 0);

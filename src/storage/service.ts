@@ -31,8 +31,9 @@ export interface StorageStatus {
   /** Start (ms) of the oldest rollup kept, or null. */
   oldestData: number | null;
   rows: number;
-  /** When the last flush committed (ms), and what it wrote. */
+  /** When the last flush committed (ms), when it began reading the store (all drained before is in it), and what it wrote. */
   lastFlushAt: number | null;
+  lastFlushStartedAt: number | null;
   lastFlushRows: number;
   flushes: number;
   failures: number;
@@ -63,6 +64,7 @@ export class StorageService {
   private inode: number;
   private readonly statements = new Map<string, Statement>();
   private lastFlushAt: number | null = null;
+  private lastFlushStartedAt: number | null = null;
   private lastFlushRows = 0;
   private flushes = 0;
   private failures = 0;
@@ -82,9 +84,11 @@ export class StorageService {
   /** Writes the store's new data (see Persister). Never throws: failures are reported and retried next time. */
   flush(): boolean {
     return this.guard(() => {
+      const began = this.clock();
       this.reopenIfGone();
       const { rows } = this.persister.flush();
       this.lastFlushAt = this.clock();
+      this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
       this.flushes++;
       if (this.clock() >= this.nextRetention) this.retain();
@@ -150,6 +154,7 @@ export class StorageService {
       oldestData,
       rows,
       lastFlushAt: this.lastFlushAt,
+      lastFlushStartedAt: this.lastFlushStartedAt,
       lastFlushRows: this.lastFlushRows,
       flushes: this.flushes,
       failures: this.failures,

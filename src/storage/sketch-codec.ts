@@ -5,24 +5,27 @@
  * integers take one byte (MessagePack's positive fixint) instead of the run's four. One
  * Encoder is reused: a flush encodes thousands of sketches.
  */
-import { Encoder, decode } from '@msgpack/msgpack';
+import { Decoder, Encoder } from '@msgpack/msgpack';
 import { KEY_COUNT } from '../engine/sketch.js';
 
 const encoder = new Encoder();
+const decoder = new Decoder();
+/** Reused between calls: (key · 2^32 + count) per bin, sorted as numbers (a key is under 2^18: exact in a double). */
+let pairs = new Float64Array(1024);
 
 /** Encodes the run at `data[pos]` (as SketchAccumulator.encodeInto writes it); null when empty. */
 export function encodeSketch(data: Int32Array, pos: number): Uint8Array | null {
   const n = data[pos]!;
   if (n <= 0) return null;
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < n; i++) pairs.push([data[pos + 1 + 2 * i]!, data[pos + 2 + 2 * i]! >>> 0]);
-  pairs.sort((a, b) => a[0] - b[0]);
+  if (pairs.length < n) pairs = new Float64Array(Math.max(n, pairs.length * 2));
+  for (let i = 0; i < n; i++) pairs[i] = data[pos + 1 + 2 * i]! * 0x100000000 + (data[pos + 2 + 2 * i]! >>> 0);
+  const sorted = pairs.subarray(0, n).sort();
   const flat = new Array<number>(2 * n);
   let prev = 0;
   for (let i = 0; i < n; i++) {
-    const [key, count] = pairs[i]!;
+    const key = Math.floor(sorted[i]! / 0x100000000);
     flat[2 * i] = key - prev;
-    flat[2 * i + 1] = count;
+    flat[2 * i + 1] = sorted[i]! - key * 0x100000000;
     prev = key;
   }
   return encoder.encode(flat);
@@ -35,7 +38,7 @@ export function encodeSketch(data: Int32Array, pos: number): Uint8Array | null {
 export function decodeSketchInto(blob: Uint8Array, out: Int32Array, pos: number): number {
   let flat: unknown;
   try {
-    flat = decode(blob);
+    flat = decoder.decode(blob);
   } catch {
     return 0;
   }

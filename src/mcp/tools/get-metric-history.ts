@@ -158,9 +158,9 @@ export default function register(server: McpServer, front: Front): void {
       const now = Date.now();
       const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
       const to = args.end !== undefined ? Date.parse(args.end) : undefined;
-      const read = (maxPoints: number): MetricHistory => {
+      const read = async (maxPoints: number): Promise<MetricHistory> => {
         try {
-          return host.monitor.getMetricHistory({
+          return await host.monitor.getMetricHistory({
             metric: args.metric_type,
             maxPoints,
             limit: args.limit,
@@ -176,7 +176,7 @@ export default function register(server: McpServer, front: Front): void {
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
       // Downsample until the answer fits (a few rounds: each scales the points by what is over).
       for (let round = 0; ; round++) {
-        const structured = historyOut(read(points), points);
+        const structured = historyOut(await read(points), points);
         const text = historyText(structured, fitted);
         const bytes = jsonBytes(structured) + textBytes(text);
         if (!fitted || bytes <= ANSWER_BYTES || points === 1 || round === 4) return { structured, text };

@@ -1,0 +1,174 @@
+/**
+ * The coordinator's side of storage (options.storage 'sqlite'): takes the dataDir's lock and
+ * starts the storage actor on start(), restores the series catalog into the registry, passes
+ * on history reads and other modules' commits, and on stop() lets the actor flush and close,
+ * then releases the lock. The actor owns the file; this thread never touches it (the lock file
+ * aside, on start and stop).
+ *
+ * Faults: a flush that fails comes back as an event: a fault of kind 'storage' (status and
+ * monitor_faults{kind="storage"}), and a 'storage-error' event; the first flush that
+ * succeeds after it emits 'storage-recovered'. A dead actor is restarted by the watchdog and
+ * writes everything the store still holds. Status is the actor's last report, so status()
+ * needs no round trip.
+ */
+import { resolve } from 'node:path';
+import * as Comlink from 'comlink';
+import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
+import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
+import { STORAGE_BEAT_BY, STORAGE_CLOCK } from '../engine/control.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import type { Registry, RegistryBuffers } from '../engine/registry.js';
+import type { StoreBuffers } from '../engine/store/layout.js';
+import { ActorError, StorageError } from '../errors.js';
+import type { SqlValue } from '../storage/driver.js';
+import { acquireLock, type DirLock } from '../storage/lock.js';
+import type { StoredRollups } from '../storage/rollups.js';
+import type { StorageOp, StorageStatus } from '../storage/service.js';
+import type { Faults } from './faults.js';
+import type { ResolvedOptions } from './options.js';
+
+export const DB_FILE = 'perfwatch.db';
+
+export interface StorageLinkDeps {
+  options: ResolvedOptions;
+  control: SharedArrayBuffer;
+  registryBuffers: RegistryBuffers;
+  registry: Registry;
+  store: StoreBuffers;
+  watchdog: WatchdogLink;
+  faults: Faults;
+  emit: (event: string, ...args: unknown[]) => void;
+}
+
+/** What status() shows of storage. */
+export type StorageStatusView =
+  | { mode: 'memory' }
+  | ({ mode: 'sqlite'; dataDir: string; actor: { state: string; restarts: number } } & Partial<StorageStatus>);
+
+export class StorageLink {
+  readonly dir: string;
+  readonly file: string;
+  readonly actor: Supervisor<StorageActorApi>;
+  private readonly deps: StorageLinkDeps;
+  private lock: DirLock | undefined;
+  private last: StorageStatus | null = null;
+
+  constructor(deps: StorageLinkDeps) {
+    this.deps = deps;
+    this.dir = resolve(deps.options.dataDir);
+    this.file = resolve(this.dir, DB_FILE);
+    this.actor = new Supervisor<StorageActorApi>(
+      'storage',
+      new URL('../../workers/storage.js', import.meta.url),
+      () => ({
+        control: deps.control,
+        registry: deps.registryBuffers,
+        store: deps.store,
+        file: this.file,
+        retentionMs: deps.options.retentionMs,
+        flushMs: deps.options.storageFlushMs,
+      }),
+      {
+        exit: (info) => deps.emit('actor-exit', info),
+        restart: (info) => deps.emit('actor-restart', info),
+        ready: async (remote) => {
+          await remote.subscribe(Comlink.proxy((event: StorageEvent) => this.onEvent(event)));
+        },
+      },
+      deps.watchdog,
+      { control: deps.control, at: STORAGE_CLOCK, by: STORAGE_BEAT_BY },
+    );
+  }
+
+  /** Takes the lock, opens the database and restores the catalog; throws StorageError (nothing left running) when it cannot. */
+  async start(): Promise<void> {
+    this.lock = await acquireLock(this.dir);
+    try {
+      await this.actor.start();
+      const failed = await this.actor.call((a) => a.opened());
+      if (failed) throw new StorageError(failed.path, failed.rule);
+      this.restoreCatalog(await this.actor.call((a) => a.catalog()));
+      await this.refresh();
+    } catch (error) {
+      await this.actor.stop();
+      await this.releaseLock();
+      throw error;
+    }
+  }
+
+  /** A last flush, the file closed, the lock released. */
+  async stop(): Promise<void> {
+    await this.actor.stop();
+    await this.releaseLock();
+  }
+
+  /** Writes the store's new rollups now; resolves with whether the flush committed. */
+  async flush(): Promise<boolean> {
+    const ok = await this.actor.call((a) => a.flush(), true);
+    await this.refresh();
+    return ok;
+  }
+
+  /** Runs statements in one transaction, resolved once committed (see StorageActorApi.commit). */
+  commit(ops: StorageOp[]): Promise<number> {
+    return this.actor.call((a) => a.commit(ops));
+  }
+
+  query(sql: string, params?: SqlValue[]): Promise<SqlValue[][]> {
+    return this.actor.call((a) => a.query(sql, params), true);
+  }
+
+  /** Stored rollups of a series; null when none are stored or the actor cannot answer (a fault then). */
+  async history(name: string, tags: Record<string, string>, from: number, to: number): Promise<StoredRollups | null> {
+    if (this.actor.state === 'stopped') return null;
+    try {
+      return await this.actor.call((a) => a.history(name, tags, from, to), true);
+    } catch (error) {
+      this.deps.faults.report('storage', error);
+      return null;
+    }
+  }
+
+  status(): StorageStatusView {
+    return { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.last ?? {}) };
+  }
+
+  private onEvent(event: StorageEvent): void {
+    if (event.ev === 'flushed') {
+      this.last = event.status;
+      return;
+    }
+    if (event.ev === 'error') {
+      this.deps.faults.report('storage', new StorageError(this.file, `a write failed and is retried at the next flush: ${event.message}`));
+      this.deps.emit('storage-error', { message: event.message });
+    } else {
+      this.deps.emit('storage-recovered', {});
+    }
+    void this.refresh();
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      this.last = (await this.actor.call((a) => a.status())) ?? this.last;
+    } catch (error) {
+      if (!(error instanceof ActorError)) throw error;
+    }
+  }
+
+  /** Registers the stored series (names with their kinds) so that queries and history find them. */
+  private restoreCatalog(entries: { name: string; tags: Record<string, string>; kind: string; unit: string }[]): void {
+    const registry = this.deps.registry;
+    for (const e of entries) {
+      this.deps.faults.guard('storage-restore', () => {
+        registry.define(e.name, e.kind as MetricKind, e.unit as MetricUnit);
+        registry.seriesId(e.name, e.tags, e.kind as MetricKind);
+      });
+    }
+  }
+
+  private async releaseLock(): Promise<void> {
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
+  }
+}

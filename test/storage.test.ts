@@ -1,0 +1,224 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
+import { once } from './helpers.js';
+
+const monitors: PerformanceMonitor[] = [];
+afterEach(async () => {
+  await Promise.all(monitors.splice(0).map((m) => m.stop()));
+});
+
+function dataDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'pw-storage-')), 'data');
+}
+
+function monitor(dir: string, options: MonitorOptions = {}): PerformanceMonitor {
+  const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, ...options });
+  monitors.push(m);
+  return m;
+}
+
+/** Count and sum of every point of a metric's history, across its series. */
+async function totals(m: PerformanceMonitor, metric: string): Promise<{ count: number; sum: number }> {
+  const h = await m.getMetricHistory({ metric });
+  let count = 0;
+  let sum = 0;
+  for (const s of h.series) for (const p of s.points) {
+    count += p.count;
+    sum += p.sum;
+  }
+  return { count, sum };
+}
+
+describe('storage: sqlite', () => {
+  it('keeps the catalog and the history across stop and a new monitor on the same dataDir', async () => {
+    const dir = dataDir();
+    const a = monitor(dir);
+    await a.start();
+    a.define({ name: 'kept_bytes', kind: 'gauge', unit: 'bytes' });
+    const rt = a.metric('kept_rt', { route: '/x' });
+    for (let i = 1; i <= 1000; i++) rt.record(i);
+    a.record('kept_bytes', 42);
+    await a.stop();
+    expect(a.status().storage).toMatchObject({ mode: 'sqlite', dataDir: dir });
+
+    const b = monitor(dir);
+    await b.start();
+    // The catalog: the names are known again, with their kinds, units and series.
+    const h = await b.getMetricHistory({ metric: 'kept_rt', tags: { route: '/x' } });
+    expect([h.kind, h.unit, h.series.map((s) => s.tags)]).toEqual(['distribution', '', [{ route: '/x' }]]);
+    const bytes = await b.getMetricHistory({ metric: 'kept_bytes' });
+    expect([bytes.kind, bytes.unit]).toEqual(['gauge', 'bytes']);
+    // The history: every sample, from disk, with its quantiles.
+    expect(h.series[0]!.resolution).toBe('rollup');
+    expect(await totals(b, 'kept_rt')).toEqual({ count: 1000, sum: 500_500 });
+    const point = h.series[0]!.points[0]!;
+    expect(Math.abs(point.p99! - 990) / 990).toBeLessThan(0.01);
+    expect(bytes.series[0]!.points.map((p) => p.last)).toEqual([42]);
+    // New samples join the stored ones without a seam: each counted once.
+    b.metric('kept_rt', { route: '/x' }).record(5000);
+    await b.flush();
+    expect(await totals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
+    await b.flushStorage();
+    await b.stop();
+    await b.start();
+    expect(await totals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
+  });
+
+  it('reports file size, oldest data and the last flush in status()', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    const before = Date.now();
+    m.record('status_rt', 7);
+    await m.flush();
+    expect(await m.flushStorage()).toBe(true);
+    const s = m.status().storage;
+    if (s.mode !== 'sqlite') throw new Error('expected sqlite');
+    expect(s.file).toBe(join(dir, 'perfwatch.db'));
+    expect(s.fileBytes).toBeGreaterThan(0);
+    expect(s.oldestData).toBeLessThanOrEqual(Date.now());
+    expect(s.oldestData).toBeGreaterThanOrEqual(Math.floor(before / 60_000) * 60_000);
+    expect(s.lastFlushAt).toBeGreaterThanOrEqual(before);
+    expect(s.lastError).toBeNull();
+    expect(s.retentionMs).toBe(30 * 86_400_000);
+  });
+
+  it('lets one monitor own a dataDir: a second gets an error naming the directory and the pid', async () => {
+    const dir = dataDir();
+    await monitor(dir).start();
+    const second = monitor(dir);
+    const e = await second.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageLockedError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', path: dir, pid: process.pid });
+    expect((e as Error).message).toBe(`${dir} is in use by another perfwatch monitor (pid ${process.pid}): give each monitor its own dataDir, or stop that process`);
+    expect(second.state).toBe('stopped');
+  });
+
+  it('takes over the lock a dead process left', async () => {
+    const dir = dataDir();
+    // A pid that was alive and is not any more.
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    await monitor(dir).start().then((m) => m);
+    await monitors[0]!.stop();
+    writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+    const m = monitor(dir);
+    await m.start();
+    expect(m.running).toBe(true);
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    await m.stop();
+    // Released on stop.
+    expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
+  });
+
+  it('fails start() with an error naming a dataDir that cannot be created', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'pw-storage-'));
+    writeFileSync(join(parent, 'a-file'), '');
+    const dir = join(parent, 'a-file', 'data');
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toMatch(new RegExp(`^${dir}: cannot be created \\(ENOTDIR: `));
+    expect(m.state).toBe('stopped');
+  });
+
+  it('refuses a corrupt database file, leaves it untouched, and starts nothing', async () => {
+    const dir = dataDir();
+    await monitor(dir).start();
+    await monitors[0]!.stop();
+    const file = join(dir, 'perfwatch.db');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    const garbage = Buffer.alloc(65_536, 0x5a);
+    writeFileSync(file, garbage);
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ path: file });
+    expect((e as Error).message).toBe(`${file}: is not a usable SQLite database (file is not a database); it was left untouched: move it away or choose another dataDir`);
+    expect(readFileSync(file).equals(garbage)).toBe(true);
+    expect(m.state).toBe('stopped');
+    expect(m.status().collector.state).toBe('stopped');
+    // The lock went with it: another monitor may use the directory once the file is moved away.
+    rmSync(file);
+    await monitor(dir).start();
+  });
+
+  it('writes the rollups again into a new file when the file is removed while running', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('removed_rt', i);
+    await m.flush();
+    expect(await m.flushStorage()).toBe(true);
+    const file = join(dir, 'perfwatch.db');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    expect(await m.flushStorage()).toBe(true);
+    await m.stop();
+    const again = monitor(dir);
+    await again.start();
+    expect(await totals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
+  it('replaces a storage actor that dies, which goes on writing where the other stopped', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    const restarts: unknown[] = [];
+    m.on('actor-restart', (info: { actor: string }) => restarts.push(info.actor));
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('revived_rt', i);
+    await m.flush();
+    expect(await m.flushStorage()).toBe(true);
+    await m.injectFault('kill', 'storage');
+    for (let i = 11; i <= 20; i++) m.record('revived_rt', i);
+    await m.flush();
+    // The call waits for the successor.
+    expect(await m.flushStorage()).toBe(true);
+    expect(restarts).toContain('storage');
+    expect(m.status().storage).toMatchObject({ actor: { state: 'running', restarts: 1 } });
+    await m.stop();
+    const again = monitor(dir);
+    await again.start();
+    expect(await totals(again, 'revived_rt')).toEqual({ count: 20, sum: 210 });
+  });
+
+  it('loses only what came after the last flush when the process is SIGKILLed', async () => {
+    const dir = dataDir();
+    const child = spawn(process.execPath, [new URL('./fixtures/storage-recorder.mjs', import.meta.url).pathname, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const steps: { step: string; count: number; sum: number }[] = [];
+    const lines = createInterface({ input: child.stdout });
+    await new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => {
+        steps.push(JSON.parse(line) as { step: string; count: number; sum: number });
+        if (steps.length === 2) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the recorder exited early (${code})`)));
+    });
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const [a, b] = steps;
+    expect(a!.step).toBe('a-persisted');
+    expect(b!.step).toBe('b-recorded');
+    // The dead process's lock is taken over; what its periodic flush committed is all there.
+    const m = monitor(dir);
+    await m.start();
+    const got = await totals(m, 'killed_rt');
+    // Batch B was recorded within the flush period before the kill: it may have been flushed.
+    expect([{ count: a!.count, sum: a!.sum }, { count: a!.count + b!.count, sum: a!.sum + b!.sum }]).toContainEqual(got);
+  });
+});
+
+describe('storage: memory', () => {
+  it('writes no file and says so in status()', async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    monitors.push(m);
+    await m.start();
+    expect(m.status().storage).toEqual({ mode: 'memory' });
+    expect(await m.flushStorage()).toBe(false);
+  });
+});
