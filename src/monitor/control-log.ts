@@ -52,7 +52,7 @@ export class ControlLog {
   private unsaved: ControlOp[] = [];
   private queue: Entry[] = [];
   private open = false;
-  private committing: Promise<void> | undefined;
+  private committing = false;
   private retry: NodeJS.Timeout | undefined;
   private lastError: string | null = null;
   private lastErrorAt: number | null = null;
@@ -108,7 +108,9 @@ export class ControlLog {
 
   private enqueue(entry: Entry): void {
     this.queue.push(entry);
-    this.committing ??= this.pump();
+    if (this.committing) return;
+    this.committing = true;
+    void this.pump();
   }
 
   /** Commits the queue, batch after batch, until it is empty. */
@@ -142,7 +144,7 @@ export class ControlLog {
         }
       }
     }
-    this.committing = undefined;
+    this.committing = false;
     if (this.unsaved.length > 0 && this.open && this.retry === undefined) {
       this.retry = setTimeout(() => {
         this.retry = undefined;

@@ -3,8 +3,9 @@
  * goes through the ControlLog to the storage actor; the first start() reads it back and puts
  * it into the features before the alert actor starts (rules, alert states and history,
  * baselines, the audit log, and the tunables' kept values, set again on their knobs); stop()
- * commits what waits before the actor closes the file.
+ * commits what waits before the actor closes the file; discarding deletes the file.
  */
+import { rm } from 'node:fs/promises';
 import type { ControlCounts, ControlOp } from '../actors/protocols.js';
 import type { AlertPersistence, Alerting } from '../alerts/alerting.js';
 import type { Registry } from '../engine/registry.js';
@@ -13,12 +14,23 @@ import type { ReportService } from '../reports/service.js';
 import type { Baseline } from '../reports/types.js';
 import { countControl, readControlState, statementsOf, type ControlStatement } from '../storage/control.js';
 import type { SqlValue } from '../storage/driver.js';
+import { acquireLock } from '../storage/lock.js';
 import { ControlLog, type ControlLogStatus } from './control-log.js';
 
 /** Audit entries start() reads back (the optimiser keeps this many in memory). */
 const AUDIT_KEPT = 1000;
 /** How often kept changes that the disk refused are tried again. */
 const RETRY_MS = 1000;
+/** How often the history and the audit log drop what is older than the retention. */
+const PRUNE_EVERY_MS = 3_600_000;
+
+/** What a monitor's database holds (PerformanceMonitor.storedData()). */
+export interface StoredData extends ControlCounts {
+  dataDir: string;
+  file: string;
+  /** One-minute rollup rows, all series together. */
+  rollups: number;
+}
 
 export interface ControlParts {
   alerting: Alerting;
@@ -26,6 +38,8 @@ export interface ControlParts {
   reports: ReportService;
   registry: Registry;
   historyLimit: number;
+  /** How long transitions and audit entries are kept on disk (the rollups' retention). */
+  retentionMs: number;
 }
 
 /** What this needs of the storage link: the file, and the storage actor's commit and query. */
@@ -39,6 +53,7 @@ export class ControlState {
   readonly log: ControlLog;
   private readonly link: ControlStorage;
   private restored = false;
+  private pruner: NodeJS.Timeout | undefined;
 
   constructor(link: ControlStorage, fault: (error: unknown) => void) {
     this.link = link;
@@ -80,19 +95,36 @@ export class ControlState {
       this.restored = true;
     }
     await this.log.opened();
+    const prune = (): void => void this.log.kept([{ op: 'prune', before: Date.now() - parts.retentionMs }]);
+    prune();
+    this.pruner = setInterval(prune, PRUNE_EVERY_MS);
+    this.pruner.unref();
   }
 
   /** stop(): commits what waits, before the storage actor closes the file. */
   close(): Promise<boolean> {
+    clearInterval(this.pruner);
     return this.log.close();
   }
 
-  /** What the database holds of the control state (the storage actor must be up). */
-  counts(): Promise<ControlCounts> {
-    return countControl((sql, params) => this.link.query(sql, params));
+  /** What the database holds (the storage actor must be up). */
+  async counts(): Promise<ControlCounts & { rollups: number }> {
+    const query = (sql: string, params?: SqlValue[]) => this.link.query(sql, params);
+    const [counts, rollups] = await Promise.all([countControl(query), query('SELECT count(*) FROM rollups')]);
+    return { ...counts, rollups: Number(rollups[0]?.[0] ?? 0) };
   }
 
   status(): ControlLogStatus {
     return this.log.status();
+  }
+}
+
+/** Deletes the database file with its WAL and shared-memory files, under the dataDir's lock (no monitor may own it meanwhile). */
+export async function deleteDatabase(dir: string, file: string): Promise<void> {
+  const lock = await acquireLock(dir);
+  try {
+    await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${file}${suffix}`, { force: true })));
+  } finally {
+    await lock.release();
   }
 }

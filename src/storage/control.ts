@@ -52,13 +52,18 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
       return [{ sql: 'INSERT OR REPLACE INTO optimization_log (seq, at, body) VALUES (?, ?, ?)', params: [op.entry.seq, op.entry.at, pack(op.entry)] }];
     case 'put-tunable':
       return [{ sql: 'INSERT OR REPLACE INTO tunable_value (name, value, at) VALUES (?, ?, ?)', params: [op.name, op.value, op.at] }];
+    case 'prune':
+      return [
+        { sql: 'DELETE FROM alert_transition WHERE at < ?', params: [op.before] },
+        { sql: 'DELETE FROM optimization_log WHERE at < ?', params: [op.before] },
+      ];
   }
 }
 
 /** The control state as start() restores it: the newest `history` transitions and `audit` entries, oldest first. */
 export async function readControlState(query: Query, limits: { history: number; audit: number }): Promise<ControlState> {
   const [rules, alerts, history, baselines, audit, tunables, last] = await Promise.all([
-    query('SELECT body FROM alert_rule ORDER BY created_at, id'),
+    query('SELECT body FROM alert_rule ORDER BY rowid'),
     query('SELECT body FROM alert_state WHERE rule_id IN (SELECT id FROM alert_rule)'),
     query('SELECT body FROM (SELECT seq, body FROM alert_transition ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.history]),
     query('SELECT body FROM baseline ORDER BY series_key'),
@@ -81,12 +86,4 @@ export async function readControlState(query: Query, limits: { history: number; 
 export async function countControl(query: Query): Promise<ControlCounts> {
   const [rules, alerts, transitions, baselines, auditEntries, tunables] = await Promise.all(TABLES.map(async (t) => Number((await query(`SELECT count(*) FROM ${t}`))[0]?.[0] ?? 0)));
   return { rules: rules!, alerts: alerts!, transitions: transitions!, baselines: baselines!, auditEntries: auditEntries!, tunables: tunables! };
-}
-
-/** Transitions and audit entries older than `before` (ms), for retention; rules, states and values stay. */
-export function pruneStatements(before: number): ControlStatement[] {
-  return [
-    { sql: 'DELETE FROM alert_transition WHERE at < ?', params: [before] },
-    { sql: 'DELETE FROM optimization_log WHERE at < ?', params: [before] },
-  ];
 }
