@@ -63,14 +63,29 @@ describe('the control state on disk', () => {
     const knob = { value: 50, sets: [] as number[] };
     cacheKnob(a, knob);
     await a.start();
+    // What the storage actor answered, and what the monitor acknowledged, in order.
+    const order: string[] = [];
+    const link = (a as unknown as { storage: { commit(ops: { sql: string }[]): Promise<number> } }).storage;
+    const commit = link.commit.bind(link);
+    link.commit = async (ops) => {
+      const changes = await commit(ops);
+      for (const op of ops) if (/^(INSERT|DELETE).* (alert_rule|alert_transition) /.test(op.sql)) order.push(`${op.sql.split(' ')[0]} ${/alert_\w+/.exec(op.sql)![0]} committed`);
+      return changes;
+    };
+    a.on('alert', (t: AlertTransition) => order.push(`${t.to} emitted`));
     const timer = cacheTraffic(a, knob);
     const kept = await a.createAlertRule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 100, severity: 'critical', duration: 0, description: 'queue backs up', labels: { team: 'core' } });
+    order.push('created');
     const gone = await a.createAlertRule({ metric: 'queue_size', operator: '<', threshold: 0 });
+    order.push('created');
     expect(await a.deleteAlertRule(gone.id)).toBe(true);
+    order.push('deleted');
     a.record('queue_size', 150, { shard: 'a' });
     a.record('queue_size', 1, { shard: 'b' });
     await a.flush();
     await waitFor(() => a.getAlerts({ state: 'firing' }).length === 1, 10_000, 'the alert firing');
+    // Each acknowledgement came after its commit: the rules' promises, the transition's event.
+    expect(order).toEqual(['INSERT alert_rule committed', 'created', 'INSERT alert_rule committed', 'created', 'DELETE alert_rule committed', 'deleted', 'INSERT alert_transition committed', 'firing emitted']);
     await new Promise((resolve) => setTimeout(resolve, 600));
     const run = await a.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 400 }).finally(() => clearInterval(timer));
     expect(run.applied[0]).toMatchObject({ knob: 'cache.size', from: 50, to: 60, outcome: 'kept' });
