@@ -150,7 +150,7 @@ export class Alerting {
   async createRule(input: unknown): Promise<AlertRule> {
     const parsed = parseAlertRule(input);
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
-    await this.deps.persist?.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
+    if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
     this.rules.set(rule.id, rule);
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.addRule(rule), true);
     return rule;
@@ -163,8 +163,7 @@ export class Alerting {
   async deleteRule(id: string): Promise<boolean> {
     if (typeof id !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: id });
     const rule = this.rules.get(id);
-    if (!rule) return false;
-    await this.deps.persist?.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
+    if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     if (!this.rules.delete(id)) return false;
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);

@@ -47,7 +47,8 @@ export default function register(server: McpServer, front: Front): void {
         : wasRunning
           ? 'stopped'
           : 'was not running';
-      return { structured, text: `${done}; ${args.preserve_data ? kept(held, host.monitor.options) : discarded(held, host.monitor.options)}` };
+      const storage = s.storage.mode === 'sqlite' ? (held.stored?.file ?? s.storage.file ?? `${s.storage.dataDir}/perfwatch.db`) : null;
+      return { structured, text: `${done}; ${args.preserve_data ? kept(held, storage) : discarded(held, storage)}` };
     },
   );
 }
@@ -60,14 +61,12 @@ function parts(held: HeldData): string {
   return `${n(held.series, 'series', 'series')} (${n(d.rollups, 'rollup row')} on disk), ${n(d.rules, 'alert rule')}, ${n(d.transitions, 'alert transition')}, ${n(d.alerts, 'alert state')}, ${n(d.baselines, 'baseline')}, ${n(d.auditEntries, 'audit entry', 'audit entries')}, ${n(d.tunables, 'kept tunable value')}`;
 }
 
-function kept(held: HeldData, options: { storage: string; dataDir: string }): string {
-  if (options.storage === 'memory') return `data kept in memory only (storage "memory"): ${parts(held)}; lost when this process exits`;
-  const where = held.stored?.file ?? `${options.dataDir} (perfwatch.db)`;
-  return `data kept in ${where}: ${parts(held)}; start_performance_monitoring resumes on it, and so does a new process on this dataDir`;
+/** `file`: the database, null with storage 'memory'. */
+function kept(held: HeldData, file: string | null): string {
+  if (file === null) return `data kept in memory only (storage "memory"): ${parts(held)}; lost when this process exits`;
+  return `data kept in ${file}: ${parts(held)}; start_performance_monitoring resumes on it, and so does a new process on this dataDir`;
 }
 
-function discarded(held: HeldData, options: { storage: string; dataDir: string }): string {
-  if (options.storage === 'memory') return `data discarded: ${parts(held)}`;
-  const where = held.stored?.file ?? `${options.dataDir} (perfwatch.db)`;
-  return `data discarded: ${parts(held)}; the database ${where} was deleted`;
+function discarded(held: HeldData, file: string | null): string {
+  return `data discarded: ${parts(held)}${file === null ? '' : `; the database ${file} was deleted`}`;
 }
