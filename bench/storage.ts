@@ -236,7 +236,13 @@ function generate(dir: string, series: number, days: number): void {
   renameSync(`${file}.part`, file);
 }
 
-async function startAndQuery(dir: string, series: number): Promise<{ startMs: number; queryMs: number; points: number; count: number }> {
+async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; points: number; count: number }> {
+  // The peer: the same monitor without storage (its threads alone).
+  const tm = performance.now();
+  const memory = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  await memory.start();
+  const memoryStartMs = performance.now() - tm;
+  await memory.stop();
   const t0 = performance.now();
   const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
   await m.start();
@@ -247,7 +253,7 @@ async function startAndQuery(dir: string, series: number): Promise<{ startMs: nu
   const points = h.series[0]?.points.length ?? 0;
   const count = h.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
   await m.stop();
-  return { startMs, queryMs, points, count };
+  return { memoryStartMs, startMs, queryMs, points, count };
 }
 
 async function history(): Promise<void> {
@@ -261,7 +267,7 @@ async function history(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) runs.push(await startAndQuery(dir, series));
     const file = join(dir, 'perfwatch.db');
     process.stdout.write(
-      `\n30 days × ${series.toLocaleString()} series stored (${fmt(statSync(file).size / MiB, 0)} MiB): start() ${runs.map((x) => fmt(x.startMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.startMs)), 0)}); ` +
+      `\n30 days × ${series.toLocaleString()} series stored (${fmt(statSync(file).size / MiB, 0)} MiB): start() ${runs.map((x) => fmt(x.startMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.startMs)), 0)}; storage 'memory' in the same runs: ${runs.map((x) => fmt(x.memoryStartMs, 0)).join(', ')} ms); ` +
         `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 0)}), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples\n`,
     );
   }

@@ -59,7 +59,10 @@ export function decodeSketchInto(blob: Uint8Array, out: Int32Array, pos: number)
   return 1 + 2 * n;
 }
 
-/** i32 a stored sketch takes as a run at most (an upper bound from its byte length). */
+/**
+ * i32 a stored sketch takes as a run at most: a run of 1 + 2n i32 comes from an array of 2n
+ * integers, which MessagePack writes in at least 1 + 2n bytes (one per fixint, one header).
+ */
 export function runBound(blob: Uint8Array): number {
-  return 1 + 2 * blob.length;
+  return Math.max(1, blob.length);
 }
