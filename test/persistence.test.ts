@@ -56,6 +56,20 @@ function cacheTraffic(m: PerformanceMonitor, knob: { value: number }): NodeJS.Ti
   }, 10);
 }
 
+/** What the storage actor answered (rules and transitions committed) and what the monitor acknowledged, in order. */
+function acknowledgements(m: PerformanceMonitor): string[] {
+  const order: string[] = [];
+  const link = (m as unknown as { storage: { commit(ops: { sql: string }[]): Promise<number> } }).storage;
+  const commit = link.commit.bind(link);
+  link.commit = async (ops) => {
+    const changes = await commit(ops);
+    for (const op of ops) if (/^(INSERT|DELETE).* (alert_rule|alert_transition) /.test(op.sql)) order.push(`${op.sql.split(' ')[0]} ${/alert_\w+/.exec(op.sql)![0]} committed`);
+    return changes;
+  };
+  m.on('alert', (t: AlertTransition) => order.push(`${t.to} emitted`));
+  return order;
+}
+
 describe('the control state on disk', () => {
   it('comes back on start() on the same dataDir: rules, history, firing alerts that then resolve, baselines, kept tunable values, the audit log', async () => {
     const dir = tmp();
@@ -63,16 +77,7 @@ describe('the control state on disk', () => {
     const knob = { value: 50, sets: [] as number[] };
     cacheKnob(a, knob);
     await a.start();
-    // What the storage actor answered, and what the monitor acknowledged, in order.
-    const order: string[] = [];
-    const link = (a as unknown as { storage: { commit(ops: { sql: string }[]): Promise<number> } }).storage;
-    const commit = link.commit.bind(link);
-    link.commit = async (ops) => {
-      const changes = await commit(ops);
-      for (const op of ops) if (/^(INSERT|DELETE).* (alert_rule|alert_transition) /.test(op.sql)) order.push(`${op.sql.split(' ')[0]} ${/alert_\w+/.exec(op.sql)![0]} committed`);
-      return changes;
-    };
-    a.on('alert', (t: AlertTransition) => order.push(`${t.to} emitted`));
+    const order = acknowledgements(a);
     const timer = cacheTraffic(a, knob);
     const kept = await a.createAlertRule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 100, severity: 'critical', duration: 0, description: 'queue backs up', labels: { team: 'core' } });
     order.push('created');
@@ -122,6 +127,20 @@ describe('the control state on disk', () => {
     expect(b.getAlertHistory().slice(history.length)).toMatchObject([{ fingerprint: fp, from: 'firing', to: 'resolved', value: 10 }]);
     expect(b.getAlerts({ state: 'all' })).toMatchObject([{ fingerprint: fp, state: 'resolved', activeSince: firing[0]!.activeSince, firedAt: firing[0]!.firedAt }]);
   }, 60_000);
+
+  it('answers resolveAlert() once the resolution is committed', async () => {
+    const m = monitorOn(tmp());
+    await m.start();
+    const order = acknowledgements(m);
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100, autoResolve: false });
+    m.record('queue_size', 500);
+    await m.flush();
+    const [alert] = await waitFor(() => m.getAlerts({ state: 'firing' }).length === 1 && m.getAlerts({ state: 'firing' }), 10_000, 'the alert firing');
+    order.length = 0;
+    expect(await m.resolveAlert(alert!.fingerprint)).toBe(true);
+    order.push('answered');
+    expect(order).toEqual(['INSERT alert_transition committed', 'resolved emitted', 'answered']);
+  }, 30_000);
 
   it('keeps, after a SIGKILL, every rule and transition the process was acknowledged for', async () => {
     const dir = tmp();

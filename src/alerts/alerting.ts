@@ -256,7 +256,11 @@ export class Alerting {
         if (ops.length > 0) await persist.kept(ops);
         this.apply(batch, staged);
       })
-      .catch((error: unknown) => this.deps.fault('alert-batch', error));
+      .catch((error: unknown) => this.deps.fault('alert-batch', error))
+      .finally(() => {
+        // A resolveAlert() waiting for this batch answers even if applying it failed.
+        for (const t of batch.transitions) if (t.to === 'resolved') this.resolving.get(t.fingerprint)?.();
+      });
   }
 
   private guarded(fn: () => void): void {
@@ -313,7 +317,6 @@ export class Alerting {
         }
       }
       this.deps.emit('alert', t);
-      if (t.to === 'resolved') this.resolving.get(t.fingerprint)?.();
     });
     // The history is bounded: the oldest half goes when it is full (amortised O(1)).
     if (this.history.length > this.deps.historyLimit) this.history = this.history.slice(-Math.floor(this.deps.historyLimit / 2));

@@ -278,6 +278,7 @@ export class PerformanceMonitor extends EventEmitter {
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
+      await this.controlState?.close();
       await this.storage?.stop();
       this.currentState = 'stopped';
       throw error;
