@@ -24,7 +24,15 @@ afterEach(async () => {
   await Promise.all(monitors.splice(0).map((m) => m.stop()));
 });
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'pw-persist-'));
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+const tmp = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-persist-'));
+  dirs.push(dir);
+  return dir;
+};
 
 function monitorOn(dataDir: string, options: MonitorOptions = {}): PerformanceMonitor {
   const m = new PerformanceMonitor({ storage: 'sqlite', dataDir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false }, ...options });
@@ -243,6 +251,7 @@ const root = process.getuid?.() === 0;
   });
   afterAll(() => {
     execFileSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true });
   });
 
   /** Writes until the file system is full; returns the filler's path. */
