@@ -12,8 +12,8 @@
  * (they are started by URL). No import cycles, type-only imports included.
  *
  * The exceptions, each named by the rule that allows it:
- * - actors/protocols.ts names the alert rule and report types that cross threads with its
- *   messages (types only);
+ * - actors/protocols.ts names the alert rule, report and optimisation audit types that cross
+ *   threads with its messages (types only);
  * - reports read alerts/schema.ts: a report analyses the alert history;
  * - the monitor's serveMcp() and serveHttp() load their front when first called (a dynamic
  *   import, plus the types of their signatures), so that a service that never serves one
@@ -49,7 +49,7 @@ module.exports = {
       comment: 'Protocols and supervision sit below the features that start actors.',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$|storage/)' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/)' },
     },
     {
       name: 'protocols-name-feature-types-only',

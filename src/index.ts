@@ -6,6 +6,9 @@
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
 export type { StorageStatusView } from './monitor/storage-link.js';
+export type { StoredData } from './monitor/control-state.js';
+export type { ControlCounts } from './actors/protocols.js';
+export type { ControlLogStatus } from './monitor/control-log.js';
 export type { StorageStatus, StorageOp } from './storage/service.js';
 export type { SqlValue } from './storage/driver.js';
 export type { ActorState } from './actors/supervisor.js';

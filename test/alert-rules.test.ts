@@ -351,6 +351,22 @@ describe('alert rules', () => {
     expect(h.evaluator.deleteRule(rule.id, T0 + 30)).toBe(false);
   });
 
+  it('gives a restored alert its state once its series appears (a monitor restarted from its database), and it resolves from there', () => {
+    const before = harness();
+    before.rule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 10 });
+    before.at(T0 + 10, [['queue_size', 50, { shard: 'a' }]]);
+    const [firing] = before.evaluator.alerts();
+    expect(firing).toMatchObject({ state: 'firing', firedAt: T0 + 10 });
+    // A new process: an empty registry, the rules and alert states from the database.
+    const after = harness();
+    after.evaluator.resume(before.rules, [firing!]);
+    after.at(T0 + 20, [['queue_size', 60, { shard: 'a' }]]);
+    expect(after.transitions).toEqual([]);
+    expect(after.evaluator.alerts()).toMatchObject([{ fingerprint: firing!.fingerprint, state: 'firing', activeSince: T0 + 10, firedAt: T0 + 10, value: 60 }]);
+    after.at(T0 + 30, [['queue_size', 5, { shard: 'a' }]]);
+    expect(after.transitions).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'firing', to: 'resolved', at: T0 + 30, value: 5 }]);
+  });
+
   it('refuses malformed rules, naming the field', () => {
     const bad: [unknown, string][] = [
       [{ metric: 'x', operator: '=>', threshold: 1 }, 'operator must be one of > < >= <= == !=, got "=>"'],

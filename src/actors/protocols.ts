@@ -6,7 +6,7 @@
  * control block).
  *
  * Types only. An actor's messages name the data that crosses with them, so this module reads
- * the alert rule and report types of the features whose actors it describes (see the
+ * the alert rule, report and optimisation audit types of the features whose actors it describes (see the
  * dependency rules in .dependency-cruiser.cjs).
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -15,6 +15,7 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { SourceCost } from '../engine/system.js';
+import type { OptimizationLogEntry } from '../optimizer/optimization.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
 import type { SqlValue } from '../storage/driver.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
@@ -223,3 +224,44 @@ export type WatchdogEvent =
   | { ev: 'instance'; actor: string; gen: number; port: MessagePort }
   | { ev: 'exit'; actor: string; gen: number; code: number; error: string | null; hung: boolean; expected: boolean; restarts: number; at: number }
   | { ev: 'up'; actor: string; gen: number; at: number; downMs: number; restarts: number };
+
+// The control state the storage actor keeps beside the rollups (src/storage/control.ts).
+
+/**
+ * One change of the control state. A commit applies a list of them in one transaction, in
+ * order: a rule's creation, an alert's transition and its new state go in together.
+ */
+export type ControlOp =
+  | { op: 'put-rule'; rule: AlertRule }
+  | { op: 'delete-rule'; id: string }
+  /** `seq` numbers the transitions in order; a commit retried after an actor's crash does not add one twice. */
+  | { op: 'transition'; seq: number; transition: AlertTransition }
+  | { op: 'put-alert'; alert: Alert }
+  | { op: 'delete-alert'; fingerprint: string }
+  | { op: 'put-baseline'; key: string; baseline: Baseline }
+  | { op: 'audit'; entry: OptimizationLogEntry }
+  | { op: 'put-tunable'; name: string; value: number; at: number }
+  /** Retention: transitions and audit entries older than `before` (ms) go; rules, states and values stay. */
+  | { op: 'prune'; before: number };
+
+/** What start() restores: the newest `historyLimit` transitions and `auditLimit` audit entries, oldest first. */
+export interface ControlState {
+  rules: AlertRule[];
+  alerts: Alert[];
+  history: AlertTransition[];
+  baselines: Baseline[];
+  audit: OptimizationLogEntry[];
+  tunables: { name: string; value: number; at: number }[];
+  /** The seq of the newest transition stored (0: none). */
+  lastTransitionSeq: number;
+}
+
+/** Rows of each part of the control state on disk (what preserve_data false discards). */
+export interface ControlCounts {
+  rules: number;
+  transitions: number;
+  alerts: number;
+  baselines: number;
+  auditEntries: number;
+  tunables: number;
+}

@@ -11,7 +11,7 @@ import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '../actors/supervisor.js';
 import { timeArg } from '../analysis/time-arg.js';
-import type { AlertActorApi, AlertActorData, AlertBatch } from '../actors/protocols.js';
+import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 
@@ -57,6 +57,23 @@ export interface AlertingDeps {
   emit(event: string, ...args: unknown[]): void;
   /** Where an error in the coordinator's handling of a batch goes instead of the host. */
   fault(kind: string, error: unknown): void;
+  /** The database, when the monitor keeps one (see ControlLog); without it, state lives in memory only. */
+  persist?: AlertPersistence;
+}
+
+/** What alerting needs of the monitor's ControlLog. */
+export interface AlertPersistence {
+  required(ops: ControlOp[], what: string): Promise<void>;
+  kept(ops: ControlOp[]): Promise<boolean>;
+}
+
+/** What a restarted monitor finds in its database. */
+export interface AlertingState {
+  rules: AlertRule[];
+  alerts: Alert[];
+  history: AlertTransition[];
+  /** The number of the last transition stored (transitions are numbered in the database). */
+  lastSeq: number;
 }
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
@@ -73,6 +90,12 @@ export class Alerting {
   private readonly alerts = new Map<string, Alert>();
   private history: AlertTransition[] = [];
   private readonly notifier: Notifier;
+  /** Batches waiting for their commit, applied in order (only with a database). */
+  private batches: Promise<void> = Promise.resolve();
+  /** Number of the last transition handed to the database. */
+  private seq = 0;
+  /** resolve() calls waiting for the transition the actor made to be applied here. */
+  private readonly resolving = new Map<string, () => void>();
 
   constructor(deps: AlertingDeps) {
     this.deps = deps;
@@ -105,6 +128,18 @@ export class Alerting {
 
   async stop(): Promise<void> {
     await this.actor.stop();
+    await this.batches;
+  }
+
+  /**
+   * Puts back what the database held (start() of a monitor on a dataDir it used before),
+   * before the actor starts: rules created before this start stay, beside the stored ones.
+   */
+  restore(state: AlertingState): void {
+    for (const rule of state.rules) if (!this.rules.has(rule.id)) this.rules.set(rule.id, rule);
+    for (const alert of state.alerts) if (this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint)) this.alerts.set(alert.fingerprint, alert);
+    this.history = [...state.history, ...this.history];
+    this.seq = Math.max(this.seq, state.lastSeq);
   }
 
   /** Stops notifying for good (the monitor is being disposed of). */
@@ -115,6 +150,7 @@ export class Alerting {
   async createRule(input: unknown): Promise<AlertRule> {
     const parsed = parseAlertRule(input);
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
+    if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
     this.rules.set(rule.id, rule);
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.addRule(rule), true);
     return rule;
@@ -126,6 +162,8 @@ export class Alerting {
 
   async deleteRule(id: string): Promise<boolean> {
     if (typeof id !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: id });
+    const rule = this.rules.get(id);
+    if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     if (!this.rules.delete(id)) return false;
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
@@ -135,7 +173,16 @@ export class Alerting {
   async resolve(fingerprint: string): Promise<boolean> {
     if (typeof fingerprint !== 'string') throw new InvalidArgumentError('fingerprint', 'must be a string', { value: fingerprint });
     if (this.alerts.get(fingerprint)?.state !== 'firing' || this.actor.state === 'stopped') return false;
-    return this.actor.call((a) => a.resolve(fingerprint), true);
+    if (!this.deps.persist) return this.actor.call((a) => a.resolve(fingerprint), true);
+    // Acknowledged once the resolution is committed: it comes back as a batch, on another port.
+    const applied = new Promise<void>((resolve) => this.resolving.set(fingerprint, resolve));
+    try {
+      const resolved = await this.actor.call((a) => a.resolve(fingerprint), true);
+      if (resolved) await applied;
+      return resolved;
+    } finally {
+      this.resolving.delete(fingerprint);
+    }
   }
 
   getAlerts(query: AlertQuery = {}): Alert[] {
@@ -186,39 +233,82 @@ export class Alerting {
     };
   }
 
-  /** The actor's batch, called over comlink: an error here is a fault of ours, never the actor's or the host's. */
+  /**
+   * The actor's batch, called over comlink: an error here is a fault of ours, never the
+   * actor's or the host's. With a database, the batch is committed before anything of it is
+   * seen (state, history, notifications, 'alert' events), batches in the order they came;
+   * with the disk failing it goes on from memory (see ControlLog.kept).
+   */
   private onBatch(batch: AlertBatch): void {
+    const persist = this.deps.persist;
+    if (!persist) {
+      this.guarded(() => this.apply(batch, this.stage(batch)));
+      return;
+    }
+    this.batches = this.batches
+      .then(async () => {
+        const staged = this.stage(batch);
+        const ops: ControlOp[] = [];
+        batch.transitions.forEach((transition, i) => {
+          const alert = staged[i]!;
+          ops.push({ op: 'transition', seq: ++this.seq, transition }, alert ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
+        });
+        if (ops.length > 0) await persist.kept(ops);
+        this.apply(batch, staged);
+      })
+      .catch((error: unknown) => this.deps.fault('alert-batch', error))
+      .finally(() => {
+        // A resolveAlert() waiting for this batch answers even if applying it failed.
+        for (const t of batch.transitions) if (t.to === 'resolved') this.resolving.get(t.fingerprint)?.();
+      });
+  }
+
+  private guarded(fn: () => void): void {
     try {
-      this.apply(batch);
+      fn();
     } catch (error) {
       this.deps.fault('alert-batch', error);
     }
   }
 
-  private apply(batch: AlertBatch): void {
-    for (const t of batch.transitions) {
-      this.history.push(t);
+  /** The state each transition of the batch leads its alert to (null: inactive), from the current ones; changes nothing. */
+  private stage(batch: AlertBatch): (Alert | null)[] {
+    const next = new Map<string, Alert | null>();
+    return batch.transitions.map((t) => {
+      if (t.to === 'inactive') {
+        next.set(t.fingerprint, null);
+        return null;
+      }
       const rule = this.rules.get(t.ruleId);
-      if (t.to === 'inactive') this.alerts.delete(t.fingerprint);
+      const prev = next.has(t.fingerprint) ? next.get(t.fingerprint) : this.alerts.get(t.fingerprint);
+      const fresh = t.from === 'inactive' || t.from === 'resolved';
+      const alert: Alert = {
+        fingerprint: t.fingerprint,
+        ruleId: t.ruleId,
+        ruleName: t.ruleName,
+        metric: t.metric,
+        tags: t.tags,
+        severity: t.severity,
+        state: t.to as Alert['state'],
+        value: t.value,
+        threshold: rule?.threshold ?? t.threshold,
+        activeSince: fresh || !prev ? t.at : prev.activeSince,
+        firedAt: t.to === 'firing' ? t.at : fresh ? null : (prev?.firedAt ?? null),
+        resolvedAt: t.to === 'resolved' ? t.at : null,
+        description: rule?.description ?? '',
+        labels: rule?.labels ?? {},
+      };
+      next.set(t.fingerprint, alert);
+      return alert;
+    });
+  }
+
+  private apply(batch: AlertBatch, staged: (Alert | null)[]): void {
+    batch.transitions.forEach((t, i) => {
+      this.history.push(t);
+      const alert = staged[i];
+      if (!alert) this.alerts.delete(t.fingerprint);
       else {
-        const prev = this.alerts.get(t.fingerprint);
-        const fresh = t.from === 'inactive' || t.from === 'resolved';
-        const alert: Alert = {
-          fingerprint: t.fingerprint,
-          ruleId: t.ruleId,
-          ruleName: t.ruleName,
-          metric: t.metric,
-          tags: t.tags,
-          severity: t.severity,
-          state: t.to as Alert['state'],
-          value: t.value,
-          threshold: rule?.threshold ?? t.threshold,
-          activeSince: fresh || !prev ? t.at : prev.activeSince,
-          firedAt: t.to === 'firing' ? t.at : fresh ? null : (prev?.firedAt ?? null),
-          resolvedAt: t.to === 'resolved' ? t.at : null,
-          description: rule?.description ?? '',
-          labels: rule?.labels ?? {},
-        };
         this.alerts.set(t.fingerprint, alert);
         try {
           this.notifier.onTransition(t, alert);
@@ -227,7 +317,7 @@ export class Alerting {
         }
       }
       this.deps.emit('alert', t);
-    }
+    });
     // The history is bounded: the oldest half goes when it is full (amortised O(1)).
     if (this.history.length > this.deps.historyLimit) this.history = this.history.slice(-Math.floor(this.deps.historyLimit / 2));
     for (const [fp, value] of batch.values) {

@@ -72,6 +72,14 @@ interface Binding {
   resolvedAt: number | null;
 }
 
+function restoreState(b: Binding, a: Alert): void {
+  b.state = a.state;
+  b.activeSince = a.activeSince;
+  b.firedAt = a.firedAt;
+  b.resolvedAt = a.resolvedAt;
+  b.lastValue = a.value;
+}
+
 function fingerprintOf(ruleId: string, seriesKey: string): string {
   return createHash('sha1').update(ruleId).update('\0').update(seriesKey).digest('hex').slice(0, 16);
 }
@@ -83,6 +91,11 @@ export class AlertEvaluator {
   private readonly byMetric = new Map<string, AlertRule[]>();
   private readonly bindings = new Map<string, Binding[]>();
   private readonly byFingerprint = new Map<string, Binding>();
+  /**
+   * Alert states handed to resume() whose series is not in the registry yet (a monitor
+   * restarted from its database, before the series records again): applied when it binds.
+   */
+  private readonly waiting = new Map<string, Alert>();
   private lastBindings: Binding[] = [];
   private windowBindings: Binding[] = [];
   private scanned = 0;
@@ -141,6 +154,7 @@ export class AlertEvaluator {
       if (b.state === 'firing') this.transition(b, 'resolved', b.lastValue, now);
       this.byFingerprint.delete(b.fingerprint);
     }
+    for (const [fp, a] of this.waiting) if (a.ruleId === ruleId) this.waiting.delete(fp);
     this.rules.delete(ruleId);
     this.bindings.delete(ruleId);
     const list = (this.byMetric.get(rule.metric) ?? []).filter((r) => r.id !== ruleId);
@@ -159,12 +173,8 @@ export class AlertEvaluator {
     this.bindNewSeries('resume');
     for (const a of alerts) {
       const b = this.byFingerprint.get(a.fingerprint);
-      if (!b) continue;
-      b.state = a.state;
-      b.activeSince = a.activeSince;
-      b.firedAt = a.firedAt;
-      b.resolvedAt = a.resolvedAt;
-      b.lastValue = a.value;
+      if (b) restoreState(b, a);
+      else if (this.rules.has(a.ruleId)) this.waiting.set(a.fingerprint, a);
     }
   }
 
@@ -443,6 +453,11 @@ export class AlertEvaluator {
       firedAt: null,
       resolvedAt: null,
     };
+    const restored = this.waiting.get(b.fingerprint);
+    if (restored) {
+      restoreState(b, restored);
+      this.waiting.delete(b.fingerprint);
+    }
     this.bindings.get(rule.id)!.push(b);
     this.byFingerprint.set(b.fingerprint, b);
     return true;

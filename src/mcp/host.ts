@@ -11,7 +11,7 @@
  * replacement.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { PerformanceMonitor } from '../monitor/monitor.js';
+import { PerformanceMonitor, type StoredData } from '../monitor/monitor.js';
 import { resolveOptions, type MonitorOptions } from '../monitor/options.js';
 import { loadConfigWithin } from '../config/load.js';
 
@@ -115,20 +115,26 @@ export class MonitorHost {
   }
 
   /**
-   * Stops monitoring; without preserve, the data goes with a fresh monitor of the same
-   * options. An embedded monitor is paused instead (PerformanceMonitor.pause()).
+   * Stops monitoring; without preserve, the data goes (its database too: discardData()) with a
+   * fresh monitor of the same options. An embedded monitor is paused instead
+   * (PerformanceMonitor.pause()). `held` is what the monitor held as it stopped.
    */
-  stop(preserve: boolean): Promise<{ wasRunning: boolean; paused: boolean }> {
+  stop(preserve: boolean): Promise<{ wasRunning: boolean; paused: boolean; held: HeldData }> {
     return this.serial(async () => {
-      const wasRunning = this.current.running && !this.current.paused;
+      const monitor = this.current;
+      const wasRunning = monitor.running && !monitor.paused;
       if (!this.owned) {
         if (!preserve) throw new InvalidArgumentError('preserve_data', 'cannot be false for a monitor embedded in a service: its data belongs to the service');
-        this.current.pause();
-        return { wasRunning, paused: this.current.paused };
+        monitor.pause();
+        return { wasRunning, paused: monitor.paused, held: await heldBy(monitor) };
       }
-      await this.current.stop();
-      if (!preserve) this.replace(new PerformanceMonitor(this.current.options));
-      return { wasRunning, paused: false };
+      const held = await heldBy(monitor);
+      await monitor.stop();
+      if (!preserve) {
+        await monitor.discardData();
+        this.replace(new PerformanceMonitor(monitor.options));
+      }
+      return { wasRunning, paused: false, held };
     });
   }
 
@@ -156,6 +162,19 @@ export class MonitorHost {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+/** What a monitor holds: in memory, and on disk when its storage is 'sqlite' (counted only while it runs). */
+export interface HeldData {
+  series: number;
+  rules: number;
+  transitions: number;
+  stored: StoredData | null;
+}
+
+async function heldBy(monitor: PerformanceMonitor): Promise<HeldData> {
+  const s = monitor.status();
+  return { series: s.series.count, rules: s.alerts.rules, transitions: s.alerts.historyLength, stored: await monitor.storedData() };
 }
 
 /** Whether options would build a monitor other than this one (zod resolves them in a fixed key order). */

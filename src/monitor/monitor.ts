@@ -47,10 +47,12 @@ import { defineOwnMetrics, registerOwnTunables } from './own.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
+import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
+export type { StoredData } from './control-state.js';
 
 export class PerformanceMonitor extends EventEmitter {
   readonly options: ResolvedOptions;
@@ -92,6 +94,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly tick: Tick;
   /** The database behind options.storage 'sqlite' (see storage-link.ts); undefined with 'memory'. */
   private readonly storage: StorageLink | undefined;
+  /** The rules, alerts, baselines and optimisation state in that database (see control-state.ts). */
+  private readonly controlState: ControlState | undefined;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -131,6 +135,8 @@ export class PerformanceMonitor extends EventEmitter {
       o.storage === 'sqlite'
         ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args) })
         : undefined;
+    this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
+    const cs = this.controlState;
     this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
     this.alerting = new Alerting({
@@ -145,6 +151,7 @@ export class PerformanceMonitor extends EventEmitter {
       watchdog: this.watchdog,
       emit: (event, ...args) => this.emitSafe(event, ...args),
       fault: (kind, error) => this.faults.report(kind, error),
+      ...(cs ? { persist: cs.alerts } : {}),
     });
     defineOwnMetrics(this.registry);
     this.reports = new ReportService({
@@ -157,6 +164,7 @@ export class PerformanceMonitor extends EventEmitter {
       alertHistory: (q) => this.alerting.getHistory(q),
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
+      ...(cs ? { persistBaseline: cs.baseline } : {}),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -181,6 +189,7 @@ export class PerformanceMonitor extends EventEmitter {
       notes: () => [
         `collectionIntervalMs (${o.collectionIntervalMs}) and rawCapacity (${o.rawCapacity}) size the shared store and are fixed at construction: they are not tunables; construct a monitor with other values to change them.`,
       ],
+      ...(cs ? { persist: cs.optimizer } : {}),
     });
     registerOwnTunables(this.optimizer, this.reports, this.overhead, o);
     this.tick = new Tick({
@@ -209,6 +218,7 @@ export class PerformanceMonitor extends EventEmitter {
       faults: this.faults,
       drops: this.drops,
       storage: this.storage,
+      controlState: this.controlState,
     };
   }
 
@@ -263,11 +273,14 @@ export class PerformanceMonitor extends EventEmitter {
     try {
       // Storage first: a dataDir that cannot be used fails start() before anything runs.
       await this.storage?.start();
+      // The stored rules and alert states go into alerting before its actor starts.
+      await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, retentionMs: this.options.retentionMs });
       await this.collector.start();
       await this.alerting.start();
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
+      await this.controlState?.close();
       await this.storage?.stop();
       this.currentState = 'stopped';
       throw error;
@@ -298,10 +311,12 @@ export class PerformanceMonitor extends EventEmitter {
     this.mainWriter.setClosed(true);
     await this.collector.stop();
     await this.alerting.stop();
-    // After the collector drained the rings: the last flush holds everything recorded.
-    await this.storage?.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
+    // The control state's changes (the rollback's audit entries too), then the rollups: after
+    // the collector drained the rings, the last flush holds everything recorded.
+    await this.controlState?.close();
+    await this.storage?.stop();
     this.overhead.stop();
     await this.reports.close();
     this.currentState = 'stopped';
@@ -486,6 +501,28 @@ export class PerformanceMonitor extends EventEmitter {
   async flushStorage(): Promise<boolean> {
     if (!this.storage || this.currentState !== 'running') return false;
     return this.storage.flush();
+  }
+
+  /**
+   * What the database of this monitor's dataDir holds (storage 'sqlite'): rollup rows, rules,
+   * transitions, alert states, baselines, audit entries and kept tunable values, and the file.
+   * Null with storage 'memory' or while the monitor is not running (the database is closed).
+   */
+  async storedData(): Promise<StoredData | null> {
+    if (!this.controlState || !this.storage || this.currentState !== 'running') return null;
+    return { dataDir: this.storage.dir, file: this.storage.file, ...(await this.controlState.counts()) };
+  }
+
+  /**
+   * Closes the monitor for good (close()) and deletes its database: the dataDir's
+   * perfwatch.db with its WAL, under the dataDir's lock; the directory stays. What it held is
+   * gone for every later monitor on that dataDir. With storage 'memory' it only closes.
+   */
+  async discardData(): Promise<void> {
+    await this.close();
+    if (!this.storage) return;
+    this.controlState?.log.discard();
+    await deleteDatabase(this.storage.dir, this.storage.file);
   }
 
   status(): MonitorStatus {

@@ -18,6 +18,8 @@ import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
 import type { DropReport, DropWatch } from './drops.js';
 import type { FaultStatus, Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
+import type { ControlLogStatus } from './control-log.js';
+import type { ControlState } from './control-state.js';
 import type { StorageLink, StorageStatusView } from './storage-link.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
@@ -97,7 +99,7 @@ export interface MonitorStatus {
    * Where the data is kept: 'memory', or 'sqlite' with the dataDir, the storage actor, and its
    * last report (file size, oldest data, last flush, last error; see StorageStatus).
    */
-  storage: StorageStatusView;
+  storage: StorageStatusView & { control?: ControlLogStatus };
 }
 
 /** The parts status() reads that live as long as the monitor. */
@@ -114,6 +116,8 @@ export interface StatusParts {
   faults: Faults;
   drops: DropWatch;
   storage: StorageLink | undefined;
+  /** The control state's queue to the database: changes the disk has not taken yet (control.unsaved). */
+  controlState: ControlState | undefined;
 }
 
 /** What changes as the monitor runs. */
@@ -194,7 +198,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     alerts: { ...p.alerting.status(), heartbeatAgeMs: p.alerting.heartbeatAge(now) },
     overhead: p.overhead.status(),
     faults: faultStatus(p),
-    storage: p.storage ? p.storage.status() : { mode: 'memory' },
+    storage: p.storage ? { ...p.storage.status(), ...(p.controlState ? { control: p.controlState.status() } : {}) } : { mode: 'memory' },
   };
 }
 

@@ -71,7 +71,8 @@ export interface OptimizationRun extends OptimizationResult {
   error: string | null;
 }
 
-export type LogKind = 'plan' | 'skip' | 'change' | 'verify' | 'keep' | 'rollback' | 'error';
+/** `restore`: a value a run kept, set again on a monitor restarted from its database (runId 0). */
+export type LogKind = 'plan' | 'skip' | 'change' | 'verify' | 'keep' | 'rollback' | 'error' | 'restore';
 
 export interface OptimizationLogEntry {
   seq: number;

@@ -26,6 +26,14 @@ export interface OptimizerDeps {
   verificationWindowMs: () => number;
   /** Facts about knobs that cannot change at runtime, repeated in every result. */
   notes: () => string[];
+  /** Keeps audit entries and kept values in the monitor's database (none: memory only). */
+  persist?: (change: { entry: OptimizationLogEntry } | { tunable: string; value: number; at: number }) => void;
+}
+
+/** What a restarted monitor finds in its database: the newest audit entries and the values the optimiser kept. */
+export interface OptimizerState {
+  log: OptimizationLogEntry[];
+  values: { name: string; value: number; at: number }[];
 }
 
 const LOG_LIMIT = 1000;
@@ -50,6 +58,13 @@ export class Optimizer {
   private readonly runs = new Map<number, { status: OptimizationRun; abort: AbortController; done: Promise<OptimizationRun> }>();
   /** The run applying changes, if any: one at a time, so that each change is verified alone. */
   private applying: number | undefined;
+  /**
+   * With a database: values kept by a run (restored, or this process's), put back on a knob
+   * when it is registered. Changes reach the database only once restore() put the stored
+   * ones first, so that the audit log's numbers follow on.
+   */
+  private readonly kept = new Map<string, number>();
+  private restored = false;
 
   constructor(deps: OptimizerDeps) {
     this.deps = deps;
@@ -59,6 +74,41 @@ export class Optimizer {
     const t = parseTunable(definition, builtin);
     if (this.tunables.has(t.name)) throw new InvalidArgumentError('tunable.name', `"${t.name}" is already registered`);
     this.tunables.set(t.name, t);
+    if (this.kept.has(t.name)) void this.reapply(t);
+  }
+
+  /**
+   * Puts back what the database held (a monitor restarted on its dataDir): the audit log
+   * (entries made since construction follow it, renumbered), and the kept values, set on the
+   * knobs registered now and on the others when they are; resolves once the first are set.
+   */
+  async restore(state: OptimizerState): Promise<void> {
+    const lastSeq = state.log.at(-1)?.seq ?? 0;
+    const since = this.log.splice(0).map((e, i) => ({ ...e, seq: lastSeq + i + 1 }));
+    this.log.push(...state.log, ...since);
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    this.seq = lastSeq + since.length;
+    this.restored = true;
+    for (const e of since) this.deps.persist?.({ entry: e });
+    this.runCount = Math.max(this.runCount, ...state.log.map((e) => e.runId));
+    const fresh = state.values.filter((v) => !this.kept.has(v.name));
+    for (const v of fresh) this.kept.set(v.name, v.value);
+    await Promise.all(fresh.map((v) => this.tunables.get(v.name)).filter((t) => t !== undefined).map((t) => this.reapply(t)));
+  }
+
+  /** Sets a knob to the value a run kept, if it is elsewhere and the value is in its range now; audited either way. */
+  private async reapply(t: Tunable): Promise<void> {
+    const value = this.kept.get(t.name)!;
+    const skip = (message: string): void => this.append({ runId: 0, kind: 'error', knob: t.name, to: value, message: `not restored: ${message}` });
+    try {
+      const from = t.get();
+      if (value < t.min || value > t.max) return skip(`the kept value ${fmt(value)} is outside [${fmt(t.min)}, ${fmt(t.max)}] now`);
+      if (Math.abs(from - value) <= t.step / 2) return;
+      await t.set(value);
+      this.append({ runId: 0, kind: 'restore', knob: t.name, from, to: value, message: `set ${t.name} back to ${fmt(value)}, the value a run kept` });
+    } catch (error) {
+      skip(`set(${fmt(value)}) threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   unregister(name: string): boolean {
@@ -192,8 +242,10 @@ export class Optimizer {
   }
 
   private append(entry: Omit<OptimizationLogEntry, 'seq' | 'at'>): void {
-    this.log.push({ seq: ++this.seq, at: Date.now(), ...entry });
+    const full = { seq: ++this.seq, at: Date.now(), ...entry };
+    this.log.push(full);
     if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+    if (this.restored) this.deps.persist?.({ entry: full });
   }
 
   private skip(t: Tunable, reason: string, runId: number, result: OptimizationResult): undefined {
@@ -294,6 +346,10 @@ export class Optimizer {
       mem.value = step.to;
       mem.failed.clear();
       mem.helped = step.direction;
+      if (this.restored && this.deps.persist) {
+        this.kept.set(t.name, step.to);
+        this.deps.persist({ tunable: t.name, value: step.to, at: Date.now() });
+      }
       this.append({ runId, kind: 'keep', knob: t.name, from: step.from, to: step.to, message: change.reason });
       return change;
     }

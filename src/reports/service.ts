@@ -58,6 +58,13 @@ export interface ReportServiceDeps {
   watched?: () => Watched;
   /** Called after each finished task with its wall time and its thread's CPU time. */
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
+  /** Keeps each baseline learned in the monitor's database (none: memory only). */
+  persistBaseline?: (key: string, baseline: Baseline) => void;
+}
+
+/** A series' identity across restarts (series ids are per process): its name and sorted tags. */
+export function seriesKey(metric: string, tags: Record<string, string>): string {
+  return `${metric}${JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
 }
 
 const toMs = (t: number | Date | undefined): number | undefined => (t instanceof Date ? t.getTime() : t);
@@ -73,6 +80,8 @@ export class ReportService {
   /** CPU time of every finished task, and the heap a pool thread had after the last one. */
   private cpuMs = 0;
   private heapBytes = 0;
+  /** Baselines of series with no data since a restart, as the database kept them. */
+  private readonly stored = new Map<string, Baseline>();
 
   constructor(deps: ReportServiceDeps) {
     this.deps = deps;
@@ -142,9 +151,26 @@ export class ReportService {
     return o.format === 'json' ? report : result.rendered!;
   }
 
+  /**
+   * Baselines learned from the history held; with a database, each is kept, and a series
+   * with no data since a restart answers with its stored one (its `window` says when it was
+   * learned), after the fresh ones.
+   */
   async baselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
     const result = await this.run({ kind: 'baselines', now: Date.now() }, options?.signal, options?.onProgress);
-    return result.baselines!;
+    const fresh = result.baselines!;
+    if (!this.deps.persistBaseline) return fresh;
+    for (const b of fresh) {
+      const key = seriesKey(b.metric, b.tags);
+      this.stored.delete(key);
+      this.deps.persistBaseline(key, b);
+    }
+    return [...fresh, ...this.stored.values()];
+  }
+
+  /** The baselines a restarted monitor's database held (series ids are this process's, -1 for a series not seen yet). */
+  restoreBaselines(baselines: Baseline[], seriesId: (b: Baseline) => number): void {
+    for (const b of baselines) this.stored.set(seriesKey(b.metric, b.tags), { ...b, seriesId: seriesId(b) });
   }
 
   /**

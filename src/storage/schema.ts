@@ -51,6 +51,23 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The control state (src/storage/control.ts): each row's object whole in `body` (msgpack).
+    name: 'alert rules, alert states and history, baselines, optimisation log, tunable values',
+    up(db) {
+      db.exec(`
+        CREATE TABLE alert_rule (id TEXT PRIMARY KEY, created_at REAL NOT NULL, body BLOB NOT NULL);
+        CREATE TABLE alert_state (fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, body BLOB NOT NULL);
+        CREATE INDEX alert_state_by_rule ON alert_state (rule_id);
+        CREATE TABLE alert_transition (seq INTEGER PRIMARY KEY, at REAL NOT NULL, body BLOB NOT NULL);
+        CREATE INDEX alert_transition_at ON alert_transition (at);
+        CREATE TABLE baseline (series_key TEXT PRIMARY KEY, body BLOB NOT NULL);
+        CREATE TABLE optimization_log (seq INTEGER PRIMARY KEY, at REAL NOT NULL, body BLOB NOT NULL);
+        CREATE INDEX optimization_log_at ON optimization_log (at);
+        CREATE TABLE tunable_value (name TEXT PRIMARY KEY, value REAL NOT NULL, at REAL NOT NULL);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Front } from '../front.js';
+import type { HeldData } from '../host.js';
 import { defineTool } from './define.js';
 
 export const StopInput = z.strictObject({
@@ -38,7 +39,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
-      const { wasRunning, paused } = await host.stop(args.preserve_data);
+      const { wasRunning, paused, held } = await host.stop(args.preserve_data);
       const s = host.monitor.status();
       const structured = { state: paused ? 'paused' : s.state, was_running: wasRunning, paused, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
       const done = paused
@@ -46,7 +47,26 @@ export default function register(server: McpServer, front: Front): void {
         : wasRunning
           ? 'stopped'
           : 'was not running';
-      return { structured, text: `${done}; data ${args.preserve_data ? `kept (${s.series.count} series)` : 'discarded'}` };
+      const storage = s.storage.mode === 'sqlite' ? (held.stored?.file ?? s.storage.file ?? `${s.storage.dataDir}/perfwatch.db`) : null;
+      return { structured, text: `${done}; ${args.preserve_data ? kept(held, storage) : discarded(held, storage)}` };
     },
   );
+}
+
+const n = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`;
+
+function parts(held: HeldData): string {
+  const d = held.stored;
+  if (!d) return `${n(held.series, 'series', 'series')}, ${n(held.rules, 'alert rule')}, ${n(held.transitions, 'alert transition')}`;
+  return `${n(held.series, 'series', 'series')} (${n(d.rollups, 'rollup row')} on disk), ${n(d.rules, 'alert rule')}, ${n(d.transitions, 'alert transition')}, ${n(d.alerts, 'alert state')}, ${n(d.baselines, 'baseline')}, ${n(d.auditEntries, 'audit entry', 'audit entries')}, ${n(d.tunables, 'kept tunable value')}`;
+}
+
+/** `file`: the database, null with storage 'memory'. */
+function kept(held: HeldData, file: string | null): string {
+  if (file === null) return `data kept in memory only (storage "memory"): ${parts(held)}; lost when this process exits`;
+  return `data kept in ${file}: ${parts(held)}; start_performance_monitoring resumes on it, and so does a new process on this dataDir`;
+}
+
+function discarded(held: HeldData, file: string | null): string {
+  return `data discarded: ${parts(held)}${file === null ? '' : `; the database ${file} was deleted`}`;
 }

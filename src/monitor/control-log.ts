@@ -1,0 +1,156 @@
+/**
+ * The coordinator's queue of control-state changes (rules, transitions, alert states,
+ * baselines, the audit log, tunable values) to the storage actor, which commits each batch
+ * in one transaction. The main thread only posts the batch and awaits the actor's answer: it
+ * never waits on the disk itself.
+ *
+ * Two kinds of change, two behaviours when the disk fails (full, removed, read-only):
+ * - required(): what a caller is acknowledged for (creating or deleting a rule). It resolves
+ *   once committed; if it cannot be, it rejects with a StorageError naming the database and
+ *   the disk's error, and the change is dropped: the caller's state does not move, so what
+ *   was acknowledged is exactly what a restart finds.
+ * - kept(): what happens whatever the disk does (an alert transition fires and notifies even
+ *   with the disk full). It resolves true once committed, false when the disk failed: the
+ *   changes then wait here, in order, counted as unsaved (status), and are retried every
+ *   `retryMs` and before any later change, until the disk recovers.
+ *
+ * Changes made while the storage is closed (before start(), after stop()) wait here too, and
+ * are committed when it opens. Commits are one at a time, in call order; changes queued during
+ * a commit go together in the next one.
+ */
+import { StorageError } from '../errors.js';
+import type { ControlOp } from '../actors/protocols.js';
+
+export interface ControlLogDeps {
+  /** Commits the ops in one transaction in the storage actor; rejects when it could not. */
+  commit(ops: ControlOp[]): Promise<void>;
+  /** The database file, named in errors. */
+  path: string;
+  retryMs: number;
+  /** A commit failed (counted as a storage fault); called once per failing commit. */
+  fault(error: unknown): void;
+}
+
+interface Entry {
+  ops: ControlOp[];
+  /** Rejects the caller instead of keeping the ops when the commit fails. */
+  required: string | undefined;
+  done: (saved: boolean, error?: Error) => void;
+}
+
+export interface ControlLogStatus {
+  /** Changes kept in memory that the disk has not taken yet. */
+  unsaved: number;
+  /** The disk's error of the last failed commit, until one succeeds. */
+  lastError: string | null;
+  lastErrorAt: number | null;
+}
+
+export class ControlLog {
+  private readonly deps: ControlLogDeps;
+  /** Kept changes not committed yet, oldest first: they go before any later change. */
+  private unsaved: ControlOp[] = [];
+  private queue: Entry[] = [];
+  private open = false;
+  private committing = false;
+  private retry: NodeJS.Timeout | undefined;
+  private lastError: string | null = null;
+  private lastErrorAt: number | null = null;
+
+  constructor(deps: ControlLogDeps) {
+    this.deps = deps;
+  }
+
+  /** Resolves once the ops are committed; rejects with a StorageError (and drops them) when they cannot be. `what` names them in the error. */
+  required(ops: ControlOp[], what: string): Promise<void> {
+    if (!this.open) {
+      this.unsaved.push(...ops);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.enqueue({ ops, required: what, done: (saved, error) => (saved ? resolve() : reject(error)) });
+    });
+  }
+
+  /** Resolves true once the ops are committed, false when they wait in memory (disk fault, storage closed). */
+  kept(ops: ControlOp[]): Promise<boolean> {
+    if (!this.open) {
+      this.unsaved.push(...ops);
+      return Promise.resolve(false);
+    }
+    return new Promise<boolean>((resolve) => this.enqueue({ ops, required: undefined, done: resolve }));
+  }
+
+  /** The storage actor is up: commits what waits. Resolves true when nothing is left unsaved. */
+  async opened(): Promise<boolean> {
+    this.open = true;
+    await this.kept([]);
+    return this.unsaved.length === 0;
+  }
+
+  /** Commits what waits (stop()), then holds later changes until opened() again. True when all is on disk. */
+  async close(): Promise<boolean> {
+    if (this.open) await this.kept([]);
+    this.open = false;
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    return this.unsaved.length === 0;
+  }
+
+  /** Forgets what waits (the stored state is being discarded). */
+  discard(): void {
+    this.unsaved = [];
+  }
+
+  status(): ControlLogStatus {
+    return { unsaved: this.unsaved.length, lastError: this.lastError, lastErrorAt: this.lastErrorAt };
+  }
+
+  private enqueue(entry: Entry): void {
+    this.queue.push(entry);
+    if (this.committing) return;
+    this.committing = true;
+    void this.pump();
+  }
+
+  /** Commits the queue, batch after batch, until it is empty. */
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      const entries = this.queue;
+      this.queue = [];
+      const kept = this.unsaved;
+      const ops = [...kept];
+      for (const e of entries) ops.push(...e.ops);
+      let failure: Error | undefined;
+      if (ops.length > 0) {
+        try {
+          await this.deps.commit(ops);
+          this.unsaved = this.unsaved.slice(kept.length);
+          this.lastError = null;
+          this.lastErrorAt = null;
+        } catch (error) {
+          failure = error instanceof Error ? error : new Error(String(error));
+          this.lastError = failure.message;
+          this.lastErrorAt = Date.now();
+          this.deps.fault(failure);
+        }
+      }
+      for (const e of entries) {
+        if (!failure) e.done(true);
+        else if (e.required !== undefined) e.done(false, new StorageError(this.deps.path, `cannot save ${e.required}, so it was not done: ${failure.message}. The monitor goes on in memory and retries the disk; try again once status().storage shows no error`));
+        else {
+          this.unsaved.push(...e.ops);
+          e.done(false);
+        }
+      }
+    }
+    this.committing = false;
+    if (this.unsaved.length > 0 && this.open && this.retry === undefined) {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        if (this.open) void this.kept([]);
+      }, this.deps.retryMs);
+      this.retry.unref();
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The control state's life in the database (storage 'sqlite'): what the features hand over
+ * goes through the ControlLog to the storage actor; the first start() reads it back and puts
+ * it into the features before the alert actor starts (rules, alert states and history,
+ * baselines, the audit log, and the tunables' kept values, set again on their knobs); stop()
+ * commits what waits before the actor closes the file; discarding deletes the file.
+ */
+import { rm } from 'node:fs/promises';
+import type { ControlCounts, ControlOp } from '../actors/protocols.js';
+import type { AlertPersistence, Alerting } from '../alerts/alerting.js';
+import type { Registry } from '../engine/registry.js';
+import type { Optimizer, OptimizerDeps } from '../optimizer/optimizer.js';
+import type { ReportService } from '../reports/service.js';
+import type { Baseline } from '../reports/types.js';
+import { countControl, readControlState, statementsOf, type ControlStatement } from '../storage/control.js';
+import type { SqlValue } from '../storage/driver.js';
+import { acquireLock } from '../storage/lock.js';
+import { ControlLog, type ControlLogStatus } from './control-log.js';
+
+/** Audit entries start() reads back (the optimiser keeps this many in memory). */
+const AUDIT_KEPT = 1000;
+/** How often kept changes that the disk refused are tried again. */
+const RETRY_MS = 1000;
+/** How often the history and the audit log drop what is older than the retention. */
+const PRUNE_EVERY_MS = 3_600_000;
+
+/** What a monitor's database holds (PerformanceMonitor.storedData()). */
+export interface StoredData extends ControlCounts {
+  dataDir: string;
+  file: string;
+  /** One-minute rollup rows, all series together. */
+  rollups: number;
+}
+
+export interface ControlParts {
+  alerting: Alerting;
+  optimizer: Optimizer;
+  reports: ReportService;
+  registry: Registry;
+  historyLimit: number;
+  /** How long transitions and audit entries are kept on disk (the rollups' retention). */
+  retentionMs: number;
+}
+
+/** What this needs of the storage link: the file, and the storage actor's commit and query. */
+export interface ControlStorage {
+  readonly file: string;
+  commit(ops: ControlStatement[]): Promise<number>;
+  query(sql: string, params?: SqlValue[]): Promise<SqlValue[][]>;
+}
+
+export class ControlState {
+  readonly log: ControlLog;
+  private readonly link: ControlStorage;
+  private restored = false;
+  private pruner: NodeJS.Timeout | undefined;
+
+  constructor(link: ControlStorage, fault: (error: unknown) => void) {
+    this.link = link;
+    this.log = new ControlLog({
+      commit: async (ops) => {
+        await link.commit(ops.flatMap(statementsOf));
+      },
+      path: link.file,
+      retryMs: RETRY_MS,
+      fault,
+    });
+  }
+
+  /** For Alerting: rule changes acknowledged once committed, transitions kept whatever the disk does. */
+  get alerts(): AlertPersistence {
+    return { required: (ops, what) => this.log.required(ops, what), kept: (ops) => this.log.kept(ops) };
+  }
+
+  /** For the Optimizer: audit entries and kept values, written in the background. */
+  readonly optimizer: NonNullable<OptimizerDeps['persist']> = (change) => {
+    const op: ControlOp = 'entry' in change ? { op: 'audit', entry: change.entry } : { op: 'put-tunable', name: change.tunable, value: change.value, at: change.at };
+    void this.log.kept([op]);
+  };
+
+  /** For the ReportService: each baseline learned, written in the background. */
+  readonly baseline = (key: string, baseline: Baseline): void => {
+    void this.log.kept([{ op: 'put-baseline', key, baseline }]);
+  };
+
+  /** The storage actor is up (start()): the first time, the stored state goes into the features; then what waits is committed. */
+  async open(parts: ControlParts): Promise<void> {
+    if (!this.restored) {
+      const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT });
+      parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq });
+      const size = (tags: object): number => Object.keys(tags).length;
+      // find() matches series whose tags include these: the one with no others is the baseline's.
+      parts.reports.restoreBaselines(state.baselines, (b) => parts.registry.find(b.metric, b.tags).find((id) => size(parts.registry.info(id).tags) === size(b.tags)) ?? -1);
+      await parts.optimizer.restore({ log: state.audit, values: state.tunables });
+      this.restored = true;
+    }
+    await this.log.opened();
+    const prune = (): void => void this.log.kept([{ op: 'prune', before: Date.now() - parts.retentionMs }]);
+    prune();
+    this.pruner = setInterval(prune, PRUNE_EVERY_MS);
+    this.pruner.unref();
+  }
+
+  /** stop(): commits what waits, before the storage actor closes the file. */
+  close(): Promise<boolean> {
+    clearInterval(this.pruner);
+    return this.log.close();
+  }
+
+  /** What the database holds (the storage actor must be up). */
+  async counts(): Promise<ControlCounts & { rollups: number }> {
+    const query = (sql: string, params?: SqlValue[]) => this.link.query(sql, params);
+    const [counts, rollups] = await Promise.all([countControl(query), query('SELECT count(*) FROM rollups')]);
+    return { ...counts, rollups: Number(rollups[0]?.[0] ?? 0) };
+  }
+
+  status(): ControlLogStatus {
+    return this.log.status();
+  }
+}
+
+/** Deletes the database file with its WAL and shared-memory files, under the dataDir's lock (no monitor may own it meanwhile). */
+export async function deleteDatabase(dir: string, file: string): Promise<void> {
+  const lock = await acquireLock(dir);
+  try {
+    await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${file}${suffix}`, { force: true })));
+  } finally {
+    await lock.release();
+  }
+}
