@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const load0 = loadavg();
-  const monitor = new PerformanceMonitor();
+  const monitor = new PerformanceMonitor({ storage: 'memory' });
   await monitor.start();
   for (let i = 0; i < 200; i++) monitor.recordRequest({ endpoint: i % 2 ? '/orders' : '/login', responseTimeMs: 5 + (i % 40), statusCode: 200 });
   await monitor.flush();

@@ -134,7 +134,7 @@ interface PhaseRow {
 }
 
 async function scrapeCost(): Promise<PhaseRow[]> {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, maxSeries: SERIES + 100 });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, maxSeries: SERIES + 100 });
   await monitor.start();
   const handles = Array.from({ length: SERIES }, (_, k) => monitor.metric('response_time', { endpoint: `/e${k}` }));
   const server = await monitor.serveHttp({ port: 0 });

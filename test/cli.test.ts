@@ -107,7 +107,7 @@ describe('perfwatch CLI', () => {
     const child = spawn(process.execPath, [CLI, 'serve', '--http', '0', '--config', quietConfig()], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.setEncoding('utf8');
-    const url = await new Promise<string>((resolve) => child.stdout.on('data', (c: string) => ((out += c), /HTTP at (http:\/\/127\.0\.0\.1:\d+\/) /.exec(out) && resolve(/HTTP at (\S+) /.exec(out)![1]!))));
+    const url = await new Promise<string>((resolve) => child.stdout.on('data', (c: string) => ((out += c), /dashboard at (http:\/\/127\.0\.0\.1:\d+\/) /.exec(out) && resolve(/dashboard at (\S+) /.exec(out)![1]!))));
     expect(out).toMatch(/MCP at http:\/\/127\.0\.0\.1:\d+\/mcp; no token: read-only\)/);
     const scrape = await fetch(new URL('metrics', url));
     expect(scrape.status).toBe(200);

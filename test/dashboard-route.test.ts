@@ -12,7 +12,7 @@ describe('the dashboard route', () => {
   let server: HttpServer;
 
   beforeAll(async () => {
-    monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     server = await monitor.serveHttp({ port: 0 });
   });
 

@@ -63,7 +63,7 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    monitor = new PerformanceMonitor({ alerts: { resolveHoldMs: 0 } });
+    monitor = new PerformanceMonitor({ storage: 'memory', alerts: { resolveHoldMs: 0 } });
     await monitor.start();
     for (const ms of ORDERS) monitor.recordRequest({ endpoint: '/orders', responseTimeMs: ms, statusCode: 200 });
     for (const ms of LOGIN) monitor.recordRequest({ endpoint: '/login', responseTimeMs: ms, statusCode: ms > 120 ? 503 : 200 });

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: MonitorOptions = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer; get: (path: string, init?: RequestInit) => Promise<{ status: number; body: any; headers: Headers }> }> {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...monitorOptions });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, ...monitorOptions });
   await monitor.start();
   cleanup.push(() => monitor.stop());
   const server = await monitor.serveHttp({ port: 0, ...options });
@@ -127,7 +127,7 @@ describe('the JSON API', () => {
     }
     expect((await get('/metrics', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await get('/api/status', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     cleanup.push(() => monitor.close());
     const error = await monitor.serveHttp({ port: 0, host: '0.0.0.0' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'token' });

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: MonitorOptions = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false }, ...monitorOptions });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, ...monitorOptions });
   await monitor.start();
   cleanup.push(() => monitor.stop());
   const server = await monitor.serveHttp({ port: 0, ...options });

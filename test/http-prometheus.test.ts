@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function serving(options: Partial<ServeHttpOptions> = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
-  const monitor = new PerformanceMonitor({ system: { enabled: false }, runtime: { enabled: false } });
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
   await monitor.start();
   cleanup.push(() => monitor.stop());
   const server = await monitor.serveHttp({ port: 0, ...options });

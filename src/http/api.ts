@@ -70,7 +70,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       sendJson(res, 200, { total: all.length, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}) });
     }, (f) => (f === 'windowSeconds' ? 'window' : f)),
 
-    route('GET', '/api/history', ({ url, res }) => {
+    route('GET', '/api/history', async ({ url, res }) => {
       const p = queryParams(url, ['metric', 'tags', 'from', 'to', 'max_points', 'resolution', 'limit', 'offset']);
       const metric = p.get('metric');
       if (metric === undefined) throw new HttpError(400, 'metric is required: the name of the metric whose history to read', 'metric');
@@ -81,7 +81,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const to = timeParam(p, 'to');
       const tags = tagsParam(p);
       const resolution = p.get('resolution') as 'auto' | undefined;
-      const history: MetricHistory = monitor.getMetricHistory({
+      const history: MetricHistory = await monitor.getMetricHistory({
         metric,
         maxPoints,
         limit: offset + limit,

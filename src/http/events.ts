@@ -76,10 +76,13 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
   const route: Route = {
     method: 'GET',
     path: '/api/events',
-    handle: ({ url, res }) => {
+    handle: async ({ url, res }) => {
+      const refuseIfFull = (): void => {
+        if (open >= limits.maxEventStreams) throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
+      };
       try {
         const p = queryParams(url, ['metric', 'tags', 'from', 'max_points', 'limit', 'alerts']);
-        if (open >= limits.maxEventStreams) throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
+        refuseIfFull();
         const metric = p.get('metric');
         const alerts = p.get('alerts') ?? 'true';
         if (alerts !== 'true' && alerts !== 'false') throw new HttpError(400, `alerts must be true or false, got "${alerts.slice(0, 64)}"`, 'alerts');
@@ -88,10 +91,12 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const limit = intParam(p, 'limit', 1, 100, 20);
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
         const from = timeParam(p, 'from') ?? Date.now() - DEFAULT_BACKFILL_MS;
-        const read = (since: number, resolution: 'auto' | 'bucket'): MetricHistory =>
+        const read = (since: number, resolution: 'auto' | 'bucket'): Promise<MetricHistory> =>
           monitor.getMetricHistory({ metric: metric!, resolution, from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
         // Read before the stream opens: a bad metric or tags is still a 400.
-        const backfill = metric === undefined ? undefined : read(from, 'auto');
+        const backfill = metric === undefined ? undefined : await read(from, 'auto');
+        // Checked again: other streams may have opened while the history was read.
+        refuseIfFull();
         const interval = monitor.options.collectionIntervalMs;
         let pollFrom = Math.floor(Date.now() / interval) * interval;
         open++;
@@ -106,15 +111,21 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         for (const s of backfill?.series ?? []) {
           stream.event('history', { metric: backfill!.metric, kind: backfill!.kind, unit: backfill!.unit, totalSeries: backfill!.totalSeries, series: s });
         }
+        // One read at a time: a slow one (stored history) makes the next tick skip, not pile up.
+        let reading = false;
         const poll =
           metric === undefined
             ? undefined
             : setInterval(() => {
-                try {
-                  sendBuckets(read(pollFrom, 'bucket'));
-                } catch {
-                  // the metric's series went away (a replaced monitor): the stream goes on with alerts
-                }
+                if (reading) return;
+                reading = true;
+                read(pollFrom, 'bucket')
+                  .then(sendBuckets, () => {
+                    // the metric's series went away (a replaced monitor): the stream goes on with alerts
+                  })
+                  .finally(() => {
+                    reading = false;
+                  });
               }, interval);
         const heartbeat = setInterval(() => stream.send(': ping\n\n'), HEARTBEAT_MS);
         const onAlert = (t: AlertTransition): void => stream.event('alert', t);
