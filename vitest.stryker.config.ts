@@ -13,6 +13,7 @@ export default defineConfig({
       'test/ring-full.test.ts',
       'test/sketch.test.ts',
       'test/store.test.ts',
+      'test/store-pool.test.ts',
       'test/alert-rules.test.ts',
       'test/query.test.ts',
       'test/report-*.test.ts',
