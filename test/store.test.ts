@@ -122,6 +122,34 @@ describe('series store', () => {
     expect(store.snapshot(4).firstTs).toBe(T0 + 5);
   });
 
+  it('drains no more than asked, and lists a series once per pass whatever the rings and marks around its samples', () => {
+    const { buffers, store, state, producer } = setup();
+    const second = createRing(1 << 10);
+    const other = new RingWriter(second, createControl(), 'drop');
+    const writer = state.writer;
+    // Ten samples of series 3, five of them behind a time mark, and an id one past the last series.
+    for (let i = 0; i < 5; i++) producer.push(3, i);
+    producer.push(TIME_MARK, T0 - 1);
+    for (let i = 5; i < 10; i++) producer.push(3, i);
+    producer.push(1024, 1);
+    producer.publish();
+    for (const v of [7, 8]) other.push(3, v);
+    other.push(4, 1);
+    other.publish();
+    writer.advance(T0 + 5);
+    expect(writer.drain(state.reader, T0 + 5, 4)).toBe(4);
+    expect(state.reader.r).toBe(4);
+    expect(store.snapshot(3).openCount).toBe(4);
+    expect(writer.drain(state.reader, T0 + 5, 1 << 20)).toBe(6);
+    expect(writer.drain(new RingReader(second), T0 + 5, 1 << 20)).toBe(3);
+    expect(writer.counters.badSamples).toBe(1);
+    // One pass: series 3 and 4, each listed once; raw heads published for both.
+    expect(writer.publish()).toBe(2);
+    expect([store.rawHead(3), store.rawHead(4)]).toEqual([12, 1]);
+    expect(writer.publish()).toBe(0);
+    expect(new StoreReader(buffers).snapshot(3)).toMatchObject({ totalCount: 12, totalSum: 45 + 15 });
+  });
+
   it('rolls up each minute once, counting the records it writes, and beats every 1,024 series', () => {
     const { buffers, apply, state } = setup({ maxSeries: 2048 });
     let beats = 0;
