@@ -14,6 +14,7 @@ export default defineConfig({
       'test/sketch.test.ts',
       'test/store.test.ts',
       'test/store-pool.test.ts',
+      'test/store-recover.test.ts',
       'test/alert-rules.test.ts',
       'test/query.test.ts',
       'test/report-*.test.ts',
