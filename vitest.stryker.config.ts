@@ -15,6 +15,7 @@ export default defineConfig({
       'test/store.test.ts',
       'test/store-pool.test.ts',
       'test/store-recover.test.ts',
+      'test/store-log.test.ts',
       'test/alert-rules.test.ts',
       'test/query.test.ts',
       'test/report-*.test.ts',
