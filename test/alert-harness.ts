@@ -1,6 +1,6 @@
 /** A store, the collector's engine and an evaluator on synthetic time, as the collector and alert actor drive them. */
 import { AlertEvaluator } from '../dist/src/alerts/evaluator.js';
-import { parseAlertRule, type AlertRule, type AlertRuleInput, type AlertTransition } from '../dist/src/alerts/schema.js';
+import { parseAlertRule, type Alert, type AlertRule, type AlertRuleInput, type AlertTransition } from '../dist/src/alerts/schema.js';
 import { createControl } from '../dist/src/engine/control.js';
 import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { Engine } from '../dist/src/engine/engine.js';
@@ -44,9 +44,9 @@ export function harness(options: { bucketCapacity?: number } = {}) {
       producer.publish();
       engine.pass(t);
     },
-    /** A new evaluator takes over, as a restarted alert actor does: the rules and alert states, resumed. */
-    restart(): void {
-      const alerts = h.evaluator.alerts();
+    /** A new evaluator takes over, as a restarted alert actor does: the rules and alert states (and `extra` ones), resumed. */
+    restart(extra: readonly Alert[] = []): void {
+      const alerts = [...h.evaluator.alerts(), ...extra];
       h.evaluator = new AlertEvaluator(registry, new StoreReader(buffers), progress);
       h.evaluator.resume(h.rules, alerts);
     },
