@@ -1,7 +1,7 @@
 import { rankOf } from '../dist/src/engine/sketch.js';
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
-import { APPLIED, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
+import { APPLIED, APPLIED_SLOT, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
 import { StoreWriter } from '../dist/src/engine/store/writer.js';
@@ -114,6 +114,21 @@ describe('series store', () => {
     expect([store.rawHead(3), store.rawHead(4)]).toEqual([12, 1]);
     expect(writer.publish()).toBe(0);
     expect(new StoreReader(buffers).snapshot(3)).toMatchObject({ totalCount: 12, totalSum: 45 + 15 });
+  });
+
+  it('skips the slots a dead writer marked applied, and still takes a corrupt id or time mark after them alone', () => {
+    const { store, state, producer } = setup();
+    // A predecessor applied slots 0 and 4 (marked them) and died before counting them in APPLIED.
+    for (const [id, v] of [[1, 10], [-7, 0], [TIME_MARK, T0 - 500], [1, 2], [1, 3], [1, 4]] as const) producer.push(id, v);
+    producer.publish();
+    state.reader.ids[0] = APPLIED_SLOT;
+    state.reader.ids[4] = APPLIED_SLOT;
+    state.writer.advance(T0 + 5);
+    expect(state.writer.drain(state.reader, T0 + 5, 1 << 20)).toBe(2);
+    state.writer.publish();
+    expect(state.writer.counters.badSamples).toBe(1);
+    expect(state.reader.r).toBe(6);
+    expect(store.raw(1)).toEqual({ t: [T0 - 500, T0 - 500], v: [2, 4] });
   });
 
   it('rolls up each minute once, counting the records it writes, and beats every 1,024 series', () => {
