@@ -1,0 +1,62 @@
+/**
+ * Sketch pages of the open bucket: a series' directory of at most DEFAULT_DIR_ENTRIES pages,
+ * pages it left idle for a bucket going back to the pool at the close, and its page cache
+ * forgetting them.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_DIR_ENTRIES } from '../dist/src/engine/store/layout.js';
+import { StoreWriter } from '../dist/src/engine/store/writer.js';
+import { T0, setup } from './store-harness.js';
+
+function openBins(store: ReturnType<typeof setup>['store'], id: number): number[] {
+  const out: number[] = [];
+  store.forEachOpenBin(id, (key, count) => out.push(key, count));
+  return out;
+}
+
+describe('sketch pages', () => {
+  it('gives back at the close a page its series left idle for a bucket, and the series takes a fresh one after', () => {
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const free = store.freePages();
+    apply(T0 + 5, [[1, 1], [1, 1e6]]); // two pages
+    apply(T0 + 1005, [[1, 1]]); // both pages were used in bucket 0: both kept
+    expect(store.freePages()).toBe(free - 2);
+    // Bucket 1 left the 1e6 page idle: its close frees it, and series 2 takes it.
+    apply(T0 + 2005, [[2, 1e6]]);
+    expect(store.freePages()).toBe(free - 2);
+    // Series 1 needs that power of two again: a page of its own, not the one it cached.
+    apply(T0 + 2006, [[1, 1e6]]);
+    expect(store.freePages()).toBe(free - 3);
+    expect(openBins(store, 2)).toHaveLength(2);
+    expect(openBins(store, 2)[1]).toBe(1);
+    expect(openBins(store, 1)).toEqual(openBins(store, 2));
+  });
+
+  it('sketches a series over at most its directory of pages, counting the samples past it', () => {
+    // Values 2^(8k): each in a page of its own (a page holds eight powers of two).
+    const { store, apply, state } = setup();
+    const values = Array.from({ length: DEFAULT_DIR_ENTRIES + 1 }, (_, k) => 2 ** (8 * k - 30));
+    apply(T0 + 5, [...values.map((v) => [1, v] as [number, number]), [2, 3]]);
+    expect(state.writer.counters.sketchOverflow).toBe(1);
+    expect(store.snapshot(1)).toMatchObject({ totalCount: values.length, openMax: values.at(-1) });
+    expect(openBins(store, 1)).toHaveLength(2 * DEFAULT_DIR_ENTRIES);
+    expect(openBins(store, 2)).toHaveLength(2);
+    apply(T0 + 1005, []);
+    const closed: number[] = [];
+    expect(store.forEachBucketBin(1, 0, (key, count) => closed.push(key, count))).toBe(true);
+    expect(closed).toHaveLength(2 * DEFAULT_DIR_ENTRIES);
+    expect(store.buckets(2, 1).map((b) => b.count)).toEqual([1]);
+  });
+
+  it('beats every 1,024 series while it closes their buckets', () => {
+    const { buffers, store, apply, state } = setup({ maxSeries: 2048 });
+    let beats = 0;
+    state.writer = new StoreWriter(buffers, () => beats++);
+    state.writer.recover(T0, 0);
+    apply(T0 + 5, Array.from({ length: 2048 }, (_, id) => [id, id] as [number, number]), 0);
+    beats = 0;
+    expect(state.writer.advance(T0 + 1005)).toBe(true);
+    expect(beats).toBe(2);
+    expect(store.buckets(2047, 1).map((b) => b.sum)).toEqual([2047]);
+  });
+});
