@@ -48,6 +48,18 @@ describe('sketch pages', () => {
     expect(store.buckets(2, 1).map((b) => b.count)).toEqual([1]);
   });
 
+  it('finds a page for the lowest page keys too, not a stale cache entry', () => {
+    // 2^-1010 has page key 1 (sketch key 512..1023): the first sample of a series with it
+    // must get a page of its own, whatever an empty page cache holds.
+    const { store, apply } = setup();
+    apply(T0 + 5, [[1, 3], [5, 2 ** -1010]]);
+    const bins = openBins(store, 5);
+    expect(bins).toHaveLength(2);
+    expect(bins[0]! >>> 9).toBe(1);
+    expect(bins[1]).toBe(1);
+    expect(openBins(store, 1)).toHaveLength(2);
+  });
+
   it('beats every 1,024 series while it closes their buckets', () => {
     const { buffers, store, apply, state } = setup({ maxSeries: 2048 });
     let beats = 0;
