@@ -60,4 +60,16 @@ describe('a writer taking over', () => {
     successor.advance(T0 + 3005);
     expect(store.buckets(4, 1).map(summary)).toEqual([[0, 1, 1], [1000, 2, 5]]);
   });
+
+  it('keeps the open bucket of a series with no closed record, whatever times its raw ring holds', () => {
+    // 64 samples applied at the bucket's first millisecond: the raw ring just before the
+    // tier-1 ring is full of times equal to the open bucket's start.
+    const { buffers, store, apply } = setup();
+    apply(T0, Array.from({ length: 64 }, (_, i) => [6, i] as [number, number]));
+    const successor = new StoreWriter(buffers);
+    successor.recover(T0 + 10, 7);
+    expect(store.snapshot(6)).toMatchObject({ totalCount: 64, openCount: 64 });
+    successor.advance(T0 + 1000);
+    expect(store.buckets(6, 1).map(summary)).toEqual([[0, 64, 2016]]);
+  });
 });
