@@ -4,6 +4,7 @@
  * forgetting them.
  */
 import { describe, expect, it } from 'vitest';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { DEFAULT_DIR_ENTRIES } from '../dist/src/engine/store/layout.js';
 import { StoreWriter } from '../dist/src/engine/store/writer.js';
 import { T0, setup } from './store-harness.js';
@@ -30,6 +31,55 @@ describe('sketch pages', () => {
     expect(openBins(store, 2)).toHaveLength(2);
     expect(openBins(store, 2)[1]).toBe(1);
     expect(openBins(store, 1)).toEqual(openBins(store, 2));
+  });
+
+  it('finds the pages it keeps after the directory flips, and frees an idle one once', () => {
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const free = store.freePages();
+    apply(T0 + 5, [[1, 1], [1, 2 ** 20], [1, 2 ** 40]]); // three pages
+    apply(T0 + 1005, [[1, 1], [1, 2 ** 20]]);
+    expect(store.freePages()).toBe(free - 3);
+    // Bucket 1 left the 2^40 page idle: the close frees it and flips the directory to the
+    // two kept; the samples after find them there, taking no page.
+    apply(T0 + 2005, [[1, 2 ** 20], [1, 1], [1, 2 ** 20]]);
+    expect(store.freePages()).toBe(free - 2);
+    apply(T0 + 3005, []);
+    expect(store.freePages()).toBe(free - 2);
+    const closed = new Map<number, number>();
+    expect(store.forEachBucketBin(1, 2, (key, count) => closed.set(key, count))).toBe(true);
+    expect([...closed.values()].sort()).toEqual([1, 2]);
+  });
+
+  it("keeps each series' bins its own while series interleave over pages, zero and the lowest page key included", () => {
+    const { store, apply } = setup({ maxSeries: 64 });
+    // Series 0 takes page 0 first; the others come and go over pages in varying orders.
+    const values = [1, 2 ** 20, 2 ** 40, 0, 2 ** -1010, 3, 2 ** 21];
+    const samples: [number, number][] = [[0, 1]];
+    for (let round = 0; round < 4; round++) for (let id = 1; id < 6; id++) samples.push([id, values[(id * 3 + round * (id + 1)) % values.length]!]);
+    apply(T0 + 5, samples);
+    for (let id = 0; id < 6; id++) {
+      const acc = new SketchAccumulator();
+      for (const [sid, v] of samples) if (sid === id) acc.add(v);
+      const want: number[] = [];
+      acc.forEachBin((key, count) => want.push(key, count));
+      const got = openBins(store, id);
+      const pairs = (xs: number[]): string[] => xs.flatMap((x, i) => (i % 2 === 0 ? [`${x}:${xs[i + 1]}`] : [])).sort();
+      expect(pairs(got), `series ${id}`).toEqual(pairs(want));
+    }
+  });
+
+  it("keeps a series' two cached pages in its own cache entry", () => {
+    // Series 1 caches the pages of 2^20 and 1; series 2, next to it, moves from 2^40 to 1.
+    // Series 1's 2^40 after that must not land in a page its cache gives another key.
+    const { store, apply } = setup();
+    apply(T0 + 5, [[1, 1], [1, 2 ** 20]]);
+    apply(T0 + 6, [[2, 2 ** 40], [2, 1]]);
+    apply(T0 + 7, [[1, 2 ** 40]]);
+    const acc = new SketchAccumulator();
+    for (const v of [1, 2 ** 20, 2 ** 40]) acc.add(v);
+    const want: number[] = [];
+    acc.forEachBin((key, count) => want.push(key, count));
+    expect(new Set(openBins(store, 1))).toEqual(new Set(want));
   });
 
   it('sketches a series over at most its directory of pages, counting the samples past it', () => {
