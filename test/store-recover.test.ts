@@ -3,6 +3,7 @@
  * finds and finishes, and how advance() moves the open bucket afterwards.
  */
 import { describe, expect, it } from 'vitest';
+import { ROLLED_UPTO } from '../dist/src/engine/store/layout.js';
 import { StoreWriter } from '../dist/src/engine/store/writer.js';
 import { T0, setup } from './store-harness.js';
 
@@ -71,5 +72,21 @@ describe('a writer taking over', () => {
     expect(store.snapshot(6)).toMatchObject({ totalCount: 64, openCount: 64 });
     successor.advance(T0 + 1000);
     expect(store.buckets(6, 1).map(summary)).toEqual([[0, 64, 2016]]);
+  });
+
+  it('rolls up no minute twice after a takeover, even one whose record was written before its mark', () => {
+    const { buffers, store, apply } = setup();
+    for (let b = 0; b < 61; b++) apply(T0 + b * 1000 + 5, [[3, b]]);
+    expect(store.buckets(3, 2).map(summary)).toEqual([[0, 60, 1770]]);
+    // A successor: every series is checked for windows not rolled up, and minute 0 is not one.
+    const successor = new StoreWriter(buffers);
+    successor.recover(T0 + 61_010, 4);
+    expect(successor.rollup(4)).toBe(0);
+    // A writer that died between writing minute 0's record and marking it: the record counts.
+    new Float64Array(buffers.series)[3 * store.layout.slotF64 + ROLLED_UPTO] = 0;
+    const next = new StoreWriter(buffers);
+    next.recover(T0 + 61_020, 4);
+    expect(next.rollup(4)).toBe(0);
+    expect(store.buckets(3, 2).map(summary)).toEqual([[0, 60, 1770]]);
   });
 });
