@@ -89,4 +89,20 @@ describe('a writer taking over', () => {
     expect(next.rollup(4)).toBe(0);
     expect(store.buckets(3, 2).map(summary)).toEqual([[0, 60, 1770]]);
   });
+
+  it('rolls up each minute on its own when several are due at once', () => {
+    // A writer that closed three minutes of buckets and died before rolling any up.
+    const { buffers, store, state, producer } = setup();
+    for (let b = 0; b < 181; b++) {
+      state.writer.advance(T0 + b * 1000 + 5);
+      producer.push(8, b);
+      producer.publish();
+      state.writer.drain(state.reader, T0 + b * 1000 + 5, 1 << 20);
+    }
+    const successor = new StoreWriter(buffers);
+    successor.recover(T0 + 180_010, 9);
+    expect(successor.rollup(9)).toBe(3);
+    expect(store.buckets(8, 2).map(summary)).toEqual([0, 1, 2].map((m) => [m * 60_000, 60, 60 * (60 * m) + 1770]));
+  });
 });
+
