@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -115,6 +116,16 @@ describe('perfwatch CLI', () => {
     const code = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
     expect(await code).toBe(0);
+  });
+
+  it('bench exits with 1, saying what is missing, when a sample it recorded is not in the store', async () => {
+    const lossy = fileURLToPath(new URL('./fixtures/bench-lose.mjs', import.meta.url));
+    const failed = run(process.execPath, ['--import', lossy, CLI, 'bench', '--samples', '100000'], { timeout: 60_000 });
+    await expect(failed).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/zero loss \(overflow 'block'\): NO: handle cases 799999 of 800000, record\(name, v, \{ route \}\) 400000 of 400000, recordBatch 400000 of 400000 in the store, 0 dropped/),
+      stderr: expect.stringMatching(/perfwatch bench: samples recorded are missing from the store/),
+    });
   });
 
   it('serve --mcp-http stops cleanly on SIGINT', async () => {

@@ -1,46 +1,12 @@
 import { rankOf } from '../dist/src/engine/sketch.js';
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
-import { APPLIED, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
+import { APPLIED, APPLIED_SLOT, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
-import { createStore, type StoreConfig } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
 import { StoreWriter } from '../dist/src/engine/store/writer.js';
 import { seeded } from './fixtures/seeded.mjs';
-
-const T0 = 1_800_000_000_000; // a multiple of a minute
-const MiB = 1024 * 1024;
-
-function setup(overrides: Partial<StoreConfig> = {}) {
-  const config: StoreConfig = {
-    maxSeries: 1024,
-    rawCapacity: 64,
-    bucketCapacity: 300,
-    rollupCapacity: 60,
-    intervalMs: 1000,
-    rollupMs: 60_000,
-    logBytes: 4 * MiB,
-    rollupLogBytes: 4 * MiB,
-    poolBytes: 4 * MiB,
-    ...overrides,
-  };
-  const buffers = createStore(config);
-  const ring = createRing(1 << 16);
-  const control = createControl();
-  const producer = new RingWriter(ring, control, 'drop');
-  const writer = new StoreWriter(buffers);
-  writer.recover(T0, 0);
-  const state = { writer, reader: new RingReader(ring) };
-  /** Records (id, value) pairs and applies them at time t, as the collector would. */
-  const apply = (t: number, samples: [number, number][], seriesCount = 1024): void => {
-    if (state.writer.advance(t)) state.writer.rollup(seriesCount);
-    for (const [id, v] of samples) producer.push(id, v);
-    producer.publish();
-    state.writer.drain(state.reader, t, 1 << 20);
-    state.writer.publish();
-  };
-  return { buffers, store: new StoreReader(buffers), apply, state, ring, producer };
-}
+import { MiB, T0, setup } from './store-harness.js';
 
 function exact(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
@@ -120,6 +86,49 @@ describe('series store', () => {
     apply(T0 + 1005, [[3, 5]]);
     expect(store.snapshot(3).firstTs).toBe(T0 + 5);
     expect(store.snapshot(4).firstTs).toBe(T0 + 5);
+  });
+
+  it('drains no more than asked, and lists a series once per pass whatever the rings and marks around its samples', () => {
+    const { buffers, store, state, producer } = setup();
+    const second = createRing(1 << 10);
+    const other = new RingWriter(second, createControl(), 'drop');
+    const writer = state.writer;
+    // Ten samples of series 3, five of them behind a time mark, and an id one past the last series.
+    for (let i = 0; i < 5; i++) producer.push(3, i);
+    producer.push(TIME_MARK, T0 - 1);
+    for (let i = 5; i < 10; i++) producer.push(3, i);
+    producer.push(1024, 1);
+    producer.publish();
+    for (const v of [7, 8]) other.push(3, v);
+    other.push(4, 1);
+    other.publish();
+    writer.advance(T0 + 5);
+    expect(writer.drain(state.reader, T0 + 5, 4)).toBe(4);
+    expect(state.reader.r).toBe(4);
+    expect(store.snapshot(3).openCount).toBe(4);
+    expect(writer.drain(state.reader, T0 + 5, 1 << 20)).toBe(6);
+    expect(writer.drain(new RingReader(second), T0 + 5, 1 << 20)).toBe(3);
+    expect(writer.counters.badSamples).toBe(1);
+    // One pass: series 3 and 4, each listed once; raw heads published for both.
+    expect(writer.publish()).toBe(2);
+    expect([store.rawHead(3), store.rawHead(4)]).toEqual([12, 1]);
+    expect(writer.publish()).toBe(0);
+    expect(new StoreReader(buffers).snapshot(3)).toMatchObject({ totalCount: 12, totalSum: 45 + 15 });
+  });
+
+  it('skips the slots a dead writer marked applied, and still takes a corrupt id or time mark after them alone', () => {
+    const { store, state, producer } = setup();
+    // A predecessor applied slots 0 and 4 (marked them) and died before counting them in APPLIED.
+    for (const [id, v] of [[1, 10], [-7, 0], [TIME_MARK, T0 - 500], [1, 2], [1, 3], [1, 4]] as const) producer.push(id, v);
+    producer.publish();
+    state.reader.ids[0] = APPLIED_SLOT;
+    state.reader.ids[4] = APPLIED_SLOT;
+    state.writer.advance(T0 + 5);
+    expect(state.writer.drain(state.reader, T0 + 5, 1 << 20)).toBe(2);
+    state.writer.publish();
+    expect(state.writer.counters.badSamples).toBe(1);
+    expect(state.reader.r).toBe(6);
+    expect(store.raw(1)).toEqual({ t: [T0 - 500, T0 - 500], v: [2, 4] });
   });
 
   it('rolls up each minute once, counting the records it writes, and beats every 1,024 series', () => {

@@ -1,0 +1,127 @@
+/**
+ * The evaluator's edges that its mutation runs found untested: which samples a `last` rule
+ * judges (per series, per rule, after a restart with and without recorded progress, behind
+ * time marks), windows longer than the bucket ring or empty, rules deleted before a series
+ * appears, alerts resumed without their rule, and the pending and firing values it lists.
+ */
+import { describe, expect, it } from 'vitest';
+import { T0, harness } from './alert-harness.js';
+
+const steps = (h: ReturnType<typeof harness>): [string, string, number][] => h.transitions.map((t) => [t.metric, `${t.from}>${t.to}`, t.value]);
+
+describe('alert evaluator edges', () => {
+  it("judges each series' `last` rules on that series' samples alone", () => {
+    const h = harness();
+    h.at(T0 + 5, [['a', 1], ['b', 1]]);
+    h.rule({ metric: 'a', operator: '>', threshold: 10 });
+    h.rule({ metric: 'b', operator: '>', threshold: 10 });
+    h.at(T0 + 10, [['a', 50], ['a', 2], ['b', 1]]);
+    expect(steps(h)).toEqual([['a', 'inactive>firing', 50], ['a', 'firing>resolved', 2]]);
+  });
+
+  it("judges only this round's samples, and a rule added now only the newest, whatever another rule's backlog", () => {
+    const h = harness();
+    const old = h.rule({ metric: 'q', operator: '>', threshold: 10 });
+    h.at(T0 + 10, [['q', 1], ['q', 200], ['q', 1]]);
+    h.at(T0 + 20, [['q', 2]]); // the round copies one sample; the slot after it still holds 200
+    expect(steps(h)).toEqual([['q', 'inactive>firing', 200], ['q', 'firing>resolved', 1]]);
+    // Two samples nobody judged yet, then a new rule that 200 would breach.
+    h.unseen(T0 + 30, [['q', 200], ['q', 3]]);
+    const added = h.rule({ metric: 'q', operator: '>', threshold: 100 });
+    h.at(T0 + 40);
+    expect(h.transitions.slice(2).map((t) => [t.ruleId, t.to, t.value])).toEqual([[old.id, 'firing', 200], [old.id, 'resolved', 3]]);
+    expect(h.transitions.some((t) => t.ruleId === added.id)).toBe(false);
+    expect(h.evaluator.unjudged).toBe(0);
+  });
+
+  it('resumes a series never judged from what its raw ring holds since the rule was created', () => {
+    const h = harness();
+    // 70 samples (more than the raw ring's 64) before the rule exists; the evaluator never looks.
+    h.unseen(T0 + 10, Array.from({ length: 70 }, () => ['q', 500] as [string, number]));
+    h.now = T0 + 100;
+    h.rule({ metric: 'q', operator: '>', threshold: 10 });
+    h.unseen(T0 + 100, [['q', 300]]);
+    h.unseen(T0 + 200, [['q', 1]]);
+    h.restart();
+    h.at(T0 + 300);
+    expect(h.transitions.map((t) => [t.to, t.value, t.at])).toEqual([['firing', 300, T0 + 100], ['resolved', 1, T0 + 200]]);
+    expect(h.evaluator.unjudged).toBe(0);
+  });
+
+  it('dates a transition at the drain for a batch stamped ahead of it, and never before the last sample judged', () => {
+    const h = harness();
+    h.rule({ metric: 'q', operator: '>', threshold: 10 });
+    h.at(T0 + 10, [['q', 1]]);
+    h.marked(T0 + 20, T0 + 5_000, [['q', 50]]);
+    h.marked(T0 + 30, T0 + 15, [['q', 2]]);
+    expect(h.transitions.map((t) => [t.to, t.at])).toEqual([['firing', T0 + 20], ['resolved', T0 + 20]]);
+  });
+
+  it('reads a window longer than the bucket ring from rollups, count and quantile alike', () => {
+    // A ring of 120 buckets (the least the monitor allows), a 180 s window: 100 s of 1 then
+    // 80 s of 1,000, ten samples a second. The ring alone would say 1,200 samples, median 1,000.
+    const h = harness({ bucketCapacity: 120 });
+    const count = h.rule({ metric: 'lat', aggregation: 'count', window: 180, operator: '>', threshold: 0 });
+    const median = h.rule({ metric: 'lat', aggregation: 'p50', window: 180, operator: '>', threshold: 0 });
+    for (let s = 0; s < 180; s++) h.at(T0 + s * 1000 + 5, Array.from({ length: 10 }, () => ['lat', s < 100 ? 1 : 1000] as [string, number]));
+    h.at(T0 + 180_005);
+    const value = new Map(h.evaluator.alerts().map((a) => [a.ruleId, a.value]));
+    expect(value.get(count.id)).toBe(1800);
+    expect(Math.abs(value.get(median.id)! - 1)).toBeLessThan(0.01);
+  });
+
+  it('takes an empty window as no data: min and max rules resolve rather than read ±Infinity', () => {
+    const h = harness();
+    h.rule({ metric: 'lat', aggregation: 'min', window: 2, operator: '>', threshold: 5 });
+    h.rule({ metric: 'lat', aggregation: 'max', window: 2, operator: '<', threshold: 50 });
+    h.at(T0 + 10, [['lat', 10]]);
+    h.at(T0 + 1010);
+    expect(h.states()).toEqual(['inactive>firing', 'inactive>firing']);
+    for (let s = 2; s <= 4; s++) h.at(T0 + s * 1000 + 10);
+    expect(h.states()).toEqual(['inactive>firing', 'inactive>firing', 'firing>resolved', 'firing>resolved']);
+  });
+
+  it('binds a series that appears after a rule was deleted to the rules left, and a rule to its own metric only', () => {
+    const h = harness();
+    h.at(T0 + 5, [['other', 500]]);
+    const gone = h.rule({ metric: 'q', operator: '>', threshold: 10 });
+    const kept = h.rule({ metric: 'q', operator: '>', threshold: 20 });
+    expect(h.evaluator.deleteRule(gone.id, T0 + 6)).toBe(true);
+    h.at(T0 + 10, [['q', 50, { route: '/new' }], ['other', 600]]);
+    expect(h.transitions.map((t) => [t.ruleId, t.metric, t.to])).toEqual([[kept.id, 'q', 'firing']]);
+  });
+
+  it('resumes the alerts whose rule is still there and skips the others', () => {
+    const h = harness();
+    h.rule({ metric: 'q', operator: '>', threshold: 10 });
+    h.at(T0 + 10, [['q', 50]]);
+    const [alert] = h.evaluator.alerts();
+    h.restart([{ ...alert!, fingerprint: 'no-such-alert', ruleId: 'r99' }]);
+    expect(h.evaluator.alerts().map((a) => [a.fingerprint, a.state])).toEqual([[alert!.fingerprint, 'firing']]);
+    h.at(T0 + 20, [['q', 1]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+  });
+
+  it('leaves a resolved alert alone when its timer runs past the cooldown: only a new sample fires it', () => {
+    const h = harness();
+    h.rule({ metric: 'q', operator: '>', threshold: 10, cooldown: 30 });
+    h.at(T0 + 1000, [['q', 20]]);
+    h.at(T0 + 2000, [['q', 5]]);
+    h.at(T0 + 3000, [['q', 20]]); // a breach in the cooldown: ignored, and the alert's value now
+    expect(h.evaluator.onTimer(T0 + 40_000)).toBe(Infinity);
+    expect(h.evaluator.takeTransitions()).toEqual([]);
+    h.at(T0 + 40_000, [['q', 20]]);
+    expect(h.states()).toEqual(['inactive>firing', 'firing>resolved', 'resolved>firing']);
+  });
+
+  it('lists the value of each pending and firing alert, and of no other', () => {
+    const h = harness();
+    const pending = h.rule({ metric: 'q', operator: '>', threshold: 10, duration: 5 });
+    const firing = h.rule({ metric: 'q', operator: '>', threshold: 20 });
+    h.rule({ metric: 'q', operator: '>', threshold: 100 }); // inactive
+    h.rule({ metric: 'q', operator: '>', threshold: 25 }); // fires on 30, resolves on 22
+    h.at(T0 + 10, [['q', 30], ['q', 22]]);
+    const fingerprint = new Map(h.evaluator.alerts().map((a) => [a.ruleId, a.fingerprint]));
+    expect(new Map(h.evaluator.activeValues())).toEqual(new Map([[fingerprint.get(pending.id)!, 22], [fingerprint.get(firing.id)!, 22]]));
+  });
+});

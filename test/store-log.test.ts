@@ -1,0 +1,58 @@
+/**
+ * The sketch log wrapping: each closed bucket's sketch is one record in a circular log, and a
+ * record the writer may have overwritten is refused, never read as another bucket's.
+ */
+import { describe, expect, it } from 'vitest';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { T0, setup } from './store-harness.js';
+
+/** 1,100 values, each in a sketch bin of its own (64 bins per power of two). */
+const KEYS = 1100;
+const value = (i: number): number => 2 ** Math.floor(i / 64) * (1 + (i % 64) / 64 + 1 / 128);
+
+describe('the sketch log', () => {
+  it('wraps without a record straddling its end, refuses the records it may have overwritten, and rolls up only those it holds', () => {
+    // The smallest log, 2^16 i32: a bucket's record here is 1 + 2 * 1,100 of them, so it holds
+    // fewer than 30. Bucket b records every value once and value(0) b more times.
+    const { store, apply, state } = setup({ logBytes: 0, bucketCapacity: 120 });
+    const id = 3;
+    const bucket = (b: number): [number, number][] => [...Array.from({ length: KEYS }, (_, i) => [id, value(i)] as [number, number]), ...Array.from({ length: b }, () => [id, value(0)] as [number, number])];
+    const expected = (b: number): Map<number, number> => {
+      const bins = new Map<number, number>();
+      const acc = new SketchAccumulator();
+      for (const [, v] of bucket(b)) acc.add(v);
+      acc.forEachBin((key, count) => bins.set(key, (bins.get(key) ?? 0) + count));
+      return bins;
+    };
+    const held = (): number[] => {
+      const out: number[] = [];
+      for (let k = 0; k < store.bucketCount(id, 1); k++) {
+        const bins = new Map<number, number>();
+        if (!store.forEachBucketBin(id, k, (key, count) => bins.set(key, (bins.get(key) ?? 0) + count))) continue;
+        expect(bins, `bucket ${k}`).toEqual(expected(k));
+        out.push(k);
+      }
+      return out;
+    };
+    for (let b = 0; b < 60; b++) apply(T0 + b * 1000 + 5, bucket(b));
+    // Bucket 59 closes; before the rollup of minute 0 runs, see which sketches the log holds.
+    state.writer.advance(T0 + 60_005);
+    const before = held();
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.length).toBeLessThan(30);
+    expect(before).toEqual(Array.from({ length: before.length }, (_, i) => 60 - before.length + i));
+    expect(state.writer.rollup(1024)).toBe(1);
+    const [minute] = store.buckets(id, 2);
+    expect(minute).toMatchObject({ start: T0, count: 60 * KEYS + (59 * 60) / 2 });
+    const acc = new SketchAccumulator();
+    expect(store.addSketch(2, minute!, acc)).toBe(true);
+    expect(acc.total).toBe(before.reduce((s, b) => s + KEYS + b, 0));
+    // Two more laps: whatever the log holds reads back exactly, and a window read says how many it missed.
+    for (let b = 60; b < 120; b++) apply(T0 + b * 1000 + 5, bucket(b));
+    apply(T0 + 120_005, []);
+    const after = held();
+    expect(after.length).toBeGreaterThan(0);
+    const window = store.aggregate(id, T0 + 61_000, T0 + 120_000, new SketchAccumulator());
+    expect(window).toMatchObject({ count: 59 * KEYS + (61 + 119) * 59 / 2, sketchless: 59 - after.length });
+  });
+});

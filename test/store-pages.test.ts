@@ -1,0 +1,124 @@
+/**
+ * Sketch pages of the open bucket: a series' directory of at most DEFAULT_DIR_ENTRIES pages,
+ * pages it left idle for a bucket going back to the pool at the close, and its page cache
+ * forgetting them.
+ */
+import { describe, expect, it } from 'vitest';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { DEFAULT_DIR_ENTRIES } from '../dist/src/engine/store/layout.js';
+import { StoreWriter } from '../dist/src/engine/store/writer.js';
+import { T0, setup } from './store-harness.js';
+
+function openBins(store: ReturnType<typeof setup>['store'], id: number): number[] {
+  const out: number[] = [];
+  store.forEachOpenBin(id, (key, count) => out.push(key, count));
+  return out;
+}
+
+describe('sketch pages', () => {
+  it('gives back at the close a page its series left idle for a bucket, and the series takes a fresh one after', () => {
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const free = store.freePages();
+    apply(T0 + 5, [[1, 1], [1, 1e6]]); // two pages
+    apply(T0 + 1005, [[1, 1]]); // both pages were used in bucket 0: both kept
+    expect(store.freePages()).toBe(free - 2);
+    // Bucket 1 left the 1e6 page idle: its close frees it, and series 2 takes it.
+    apply(T0 + 2005, [[2, 1e6]]);
+    expect(store.freePages()).toBe(free - 2);
+    // Series 1 needs that power of two again: a page of its own, not the one it cached.
+    apply(T0 + 2006, [[1, 1e6]]);
+    expect(store.freePages()).toBe(free - 3);
+    expect(openBins(store, 2)).toHaveLength(2);
+    expect(openBins(store, 2)[1]).toBe(1);
+    expect(openBins(store, 1)).toEqual(openBins(store, 2));
+  });
+
+  it('finds the pages it keeps after the directory flips, and frees an idle one once', () => {
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const free = store.freePages();
+    apply(T0 + 5, [[1, 1], [1, 2 ** 20], [1, 2 ** 40]]); // three pages
+    apply(T0 + 1005, [[1, 1], [1, 2 ** 20]]);
+    expect(store.freePages()).toBe(free - 3);
+    // Bucket 1 left the 2^40 page idle: the close frees it and flips the directory to the
+    // two kept; the samples after find them there, taking no page.
+    apply(T0 + 2005, [[1, 2 ** 20], [1, 1], [1, 2 ** 20]]);
+    expect(store.freePages()).toBe(free - 2);
+    apply(T0 + 3005, []);
+    expect(store.freePages()).toBe(free - 2);
+    const closed = new Map<number, number>();
+    expect(store.forEachBucketBin(1, 2, (key, count) => closed.set(key, count))).toBe(true);
+    expect([...closed.values()].sort()).toEqual([1, 2]);
+  });
+
+  it("keeps each series' bins its own while series interleave over pages, zero and the lowest page key included", () => {
+    const { store, apply } = setup({ maxSeries: 64 });
+    // Series 0 takes page 0 first; the others come and go over pages in varying orders.
+    const values = [1, 2 ** 20, 2 ** 40, 0, 2 ** -1010, 3, 2 ** 21];
+    const samples: [number, number][] = [[0, 1]];
+    for (let round = 0; round < 4; round++) for (let id = 1; id < 6; id++) samples.push([id, values[(id * 3 + round * (id + 1)) % values.length]!]);
+    apply(T0 + 5, samples);
+    for (let id = 0; id < 6; id++) {
+      const acc = new SketchAccumulator();
+      for (const [sid, v] of samples) if (sid === id) acc.add(v);
+      const want: number[] = [];
+      acc.forEachBin((key, count) => want.push(key, count));
+      const got = openBins(store, id);
+      const pairs = (xs: number[]): string[] => xs.flatMap((x, i) => (i % 2 === 0 ? [`${x}:${xs[i + 1]}`] : [])).sort();
+      expect(pairs(got), `series ${id}`).toEqual(pairs(want));
+    }
+  });
+
+  it("keeps a series' two cached pages in its own cache entry", () => {
+    // Series 1 caches the pages of 2^20 and 1; series 2, next to it, moves from 2^40 to 1.
+    // Series 1's 2^40 after that must not land in a page its cache gives another key.
+    const { store, apply } = setup();
+    apply(T0 + 5, [[1, 1], [1, 2 ** 20]]);
+    apply(T0 + 6, [[2, 2 ** 40], [2, 1]]);
+    apply(T0 + 7, [[1, 2 ** 40]]);
+    const acc = new SketchAccumulator();
+    for (const v of [1, 2 ** 20, 2 ** 40]) acc.add(v);
+    const want: number[] = [];
+    acc.forEachBin((key, count) => want.push(key, count));
+    expect(new Set(openBins(store, 1))).toEqual(new Set(want));
+  });
+
+  it('sketches a series over at most its directory of pages, counting the samples past it', () => {
+    // Values 2^(8k): each in a page of its own (a page holds eight powers of two).
+    const { store, apply, state } = setup();
+    const values = Array.from({ length: DEFAULT_DIR_ENTRIES + 1 }, (_, k) => 2 ** (8 * k - 30));
+    apply(T0 + 5, [...values.map((v) => [1, v] as [number, number]), [2, 3]]);
+    expect(state.writer.counters.sketchOverflow).toBe(1);
+    expect(store.snapshot(1)).toMatchObject({ totalCount: values.length, openMax: values.at(-1) });
+    expect(openBins(store, 1)).toHaveLength(2 * DEFAULT_DIR_ENTRIES);
+    expect(openBins(store, 2)).toHaveLength(2);
+    apply(T0 + 1005, []);
+    const closed: number[] = [];
+    expect(store.forEachBucketBin(1, 0, (key, count) => closed.push(key, count))).toBe(true);
+    expect(closed).toHaveLength(2 * DEFAULT_DIR_ENTRIES);
+    expect(store.buckets(2, 1).map((b) => b.count)).toEqual([1]);
+  });
+
+  it('finds a page for the lowest page keys too, not a stale cache entry', () => {
+    // 2^-1010 has page key 1 (sketch key 512..1023): the first sample of a series with it
+    // must get a page of its own, whatever an empty page cache holds.
+    const { store, apply } = setup();
+    apply(T0 + 5, [[1, 3], [5, 2 ** -1010]]);
+    const bins = openBins(store, 5);
+    expect(bins).toHaveLength(2);
+    expect(bins[0]! >>> 9).toBe(1);
+    expect(bins[1]).toBe(1);
+    expect(openBins(store, 1)).toHaveLength(2);
+  });
+
+  it('beats every 1,024 series while it closes their buckets', () => {
+    const { buffers, store, apply, state } = setup({ maxSeries: 2048 });
+    let beats = 0;
+    state.writer = new StoreWriter(buffers, () => beats++);
+    state.writer.recover(T0, 0);
+    apply(T0 + 5, Array.from({ length: 2048 }, (_, id) => [id, id] as [number, number]), 0);
+    beats = 0;
+    expect(state.writer.advance(T0 + 1005)).toBe(true);
+    expect(beats).toBe(2);
+    expect(store.buckets(2047, 1).map((b) => b.sum)).toEqual([2047]);
+  });
+});
