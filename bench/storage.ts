@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { PerformanceMonitor } from '../src/index.js';
 import { SketchAccumulator } from '../src/engine/sketch.js';
 import type { StoreConfig } from '../src/engine/store/layout.js';
-import { openDatabase, type Db, type SqlValue, type Statement } from '../src/storage/driver.js';
+import { openDatabase, type Db, type NativeDriver } from '../src/storage/driver.js';
 import { Persister } from '../src/storage/persister.js';
 import { RollupTable } from '../src/storage/rollups.js';
 import { migrate, openSchema } from '../src/storage/schema.js';
@@ -49,17 +49,17 @@ const cpuMs = (): number => {
 };
 
 /** better-sqlite3 12 from the bench cache, installed there on first use (never a dependency of the package). */
-function betterSqlite(): (new (file: string) => BetterDb) | undefined {
+function betterSqlite(): NativeDriver | undefined {
   if (process.env.BENCH_BETTER === '0') return undefined;
   const req = createRequire(join(CACHE, 'package.json'));
   try {
-    return req('better-sqlite3') as new (file: string) => BetterDb;
+    return req('better-sqlite3') as NativeDriver;
   } catch {
     process.stdout.write(`installing better-sqlite3@12 into ${CACHE} (it compiles from source: minutes)…\n`);
     mkdirSync(CACHE, { recursive: true });
     try {
       execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', CACHE, 'better-sqlite3@12'], { stdio: 'inherit' });
-      return req('better-sqlite3') as new (file: string) => BetterDb;
+      return req('better-sqlite3') as NativeDriver;
     } catch (error) {
       process.stdout.write(`better-sqlite3 unavailable (${(error as Error).message.split('\n')[0]}): its rows are left out\n`);
       return undefined;
@@ -67,54 +67,11 @@ function betterSqlite(): (new (file: string) => BetterDb) | undefined {
   }
 }
 
-interface BetterStatement {
-  run(...params: SqlValue[]): { changes: number };
-  get(...params: SqlValue[]): SqlValue[] | undefined;
-  all(...params: SqlValue[]): SqlValue[][];
-  raw(on?: boolean): BetterStatement;
-  reader: boolean;
-}
-interface BetterDb {
-  prepare(sql: string): BetterStatement;
-  exec(sql: string): void;
-  pragma(sql: string): unknown;
-  close(): void;
-}
-
-/** The driver interface over better-sqlite3, set up as driver.ts sets up libsql. */
-function betterDb(Better: new (file: string) => BetterDb, file: string): Db {
-  const db = new Better(file);
-  for (const p of ['auto_vacuum = INCREMENTAL', 'journal_mode = WAL', 'synchronous = NORMAL', 'foreign_keys = ON']) db.pragma(p);
-  const prepare = (sql: string): Statement => {
-    const s = db.prepare(sql);
-    if (s.reader) s.raw(true);
-    return { run: (p = []) => ({ changes: s.run(...p).changes }), get: (p = []) => s.get(...p), all: (p = []) => s.all(...p) };
-  };
-  let depth = 0;
-  const wrapped: Db = {
-    file,
-    prepare,
-    exec: (sql) => db.exec(sql),
-    transaction<T>(fn: () => T): T {
-      if (depth > 0) return fn();
-      db.exec('BEGIN IMMEDIATE');
-      depth++;
-      try {
-        const r = fn();
-        db.exec('COMMIT');
-        return r;
-      } catch (error) {
-        db.exec('ROLLBACK');
-        throw error;
-      } finally {
-        depth--;
-      }
-    },
-    pragma: (name) => prepare(`PRAGMA ${name}`).get()?.[0],
-    close: () => db.close(),
-  };
-  migrate(wrapped, file);
-  return wrapped;
+/** better-sqlite3 behind the same interface and pragmas as libsql, with the same schema. */
+function betterDb(Better: NativeDriver, file: string): Db {
+  const db = openDatabase(file, Better);
+  migrate(db, file);
+  return db;
 }
 
 function storeConfig(series: number): StoreConfig {

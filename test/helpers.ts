@@ -43,3 +43,15 @@ export function monitorStarter(): (options?: MonitorOptions) => Promise<Performa
     return m;
   };
 }
+
+/** Count and sum of every point of a metric's history, across its series. */
+export async function historyTotals(m: PerformanceMonitor, metric: string): Promise<{ count: number; sum: number }> {
+  const h = await m.getMetricHistory({ metric });
+  let count = 0;
+  let sum = 0;
+  for (const s of h.series) for (const p of s.points) {
+    count += p.count;
+    sum += p.sum;
+  }
+  return { count, sum };
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError } from '../dist/src/index.js';
-import { waitFor } from './helpers.js';
+import { waitFor, historyTotals } from './helpers.js';
 
 const root = process.getuid?.() === 0;
 const reason = 'mounting a tmpfs needs root';
@@ -36,17 +36,6 @@ function fill(dir: string): string {
       return filler;
     }
   }
-}
-
-async function totals(m: PerformanceMonitor, metric: string): Promise<{ count: number; sum: number }> {
-  const h = await m.getMetricHistory({ metric });
-  let count = 0;
-  let sum = 0;
-  for (const s of h.series) for (const p of s.points) {
-    count += p.count;
-    sum += p.sum;
-  }
-  return { count, sum };
 }
 
 if (!root && process.env.CI === 'true') {
@@ -119,7 +108,7 @@ if (!root && process.env.CI === 'true') {
       const again = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
       await again.start();
       try {
-        expect(await totals(again, 'disk_rt')).toEqual({ count: 301, sum: 601 });
+        expect(await historyTotals(again, 'disk_rt')).toEqual({ count: 301, sum: 601 });
       } finally {
         await again.stop();
       }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
-import { once, waitFor } from './helpers.js';
+import { once, waitFor, historyTotals } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -20,18 +20,6 @@ function monitor(dir: string, options: MonitorOptions = {}): PerformanceMonitor 
   const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, ...options });
   monitors.push(m);
   return m;
-}
-
-/** Count and sum of every point of a metric's history, across its series. */
-async function totals(m: PerformanceMonitor, metric: string): Promise<{ count: number; sum: number }> {
-  const h = await m.getMetricHistory({ metric });
-  let count = 0;
-  let sum = 0;
-  for (const s of h.series) for (const p of s.points) {
-    count += p.count;
-    sum += p.sum;
-  }
-  return { count, sum };
 }
 
 describe('storage: sqlite', () => {
@@ -55,18 +43,18 @@ describe('storage: sqlite', () => {
     expect([bytes.kind, bytes.unit]).toEqual(['gauge', 'bytes']);
     // The history: every sample, from disk, with its quantiles.
     expect(h.series[0]!.resolution).toBe('rollup');
-    expect(await totals(b, 'kept_rt')).toEqual({ count: 1000, sum: 500_500 });
+    expect(await historyTotals(b, 'kept_rt')).toEqual({ count: 1000, sum: 500_500 });
     const point = h.series[0]!.points[0]!;
     expect(Math.abs(point.p99! - 990) / 990).toBeLessThan(0.01);
     expect(bytes.series[0]!.points.map((p) => p.last)).toEqual([42]);
     // New samples join the stored ones without a seam: each counted once.
     b.metric('kept_rt', { route: '/x' }).record(5000);
     await b.flush();
-    expect(await totals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
+    expect(await historyTotals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
     await b.flushStorage();
     await b.stop();
     await b.start();
-    expect(await totals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
+    expect(await historyTotals(b, 'kept_rt')).toEqual({ count: 1001, sum: 505_500 });
     await b.stop();
 
     // `limit` lists the first series with data, on disk or in memory: not a series without any
@@ -90,11 +78,11 @@ describe('storage: sqlite', () => {
     await b.start();
     b.record('quick_rt', 2);
     await b.flush();
-    expect(await totals(b, 'quick_rt')).toEqual({ count: 2, sum: 3 });
+    expect(await historyTotals(b, 'quick_rt')).toEqual({ count: 2, sum: 3 });
     await b.stop();
     const c = monitor(dir, options);
     await c.start();
-    expect(await totals(c, 'quick_rt')).toEqual({ count: 2, sum: 3 });
+    expect(await historyTotals(c, 'quick_rt')).toEqual({ count: 2, sum: 3 });
   });
 
   it('reports file size, oldest data and the last flush in status()', async () => {
@@ -190,7 +178,7 @@ describe('storage: sqlite', () => {
     await m.stop();
     const again = monitor(dir);
     await again.start();
-    expect(await totals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
+    expect(await historyTotals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
   });
 
   it('replaces a storage actor that dies, which goes on writing where the other stopped', async () => {
@@ -212,7 +200,7 @@ describe('storage: sqlite', () => {
     await m.stop();
     const again = monitor(dir);
     await again.start();
-    expect(await totals(again, 'revived_rt')).toEqual({ count: 20, sum: 210 });
+    expect(await historyTotals(again, 'revived_rt')).toEqual({ count: 20, sum: 210 });
   });
 
   it('loses only what came after the last flush when the process is SIGKILLed', async () => {
@@ -235,7 +223,7 @@ describe('storage: sqlite', () => {
     // The dead process's lock is taken over; what its periodic flush committed is all there.
     const m = monitor(dir);
     await m.start();
-    const got = await totals(m, 'killed_rt');
+    const got = await historyTotals(m, 'killed_rt');
     // Batch B was recorded within the flush period before the kill: it may have been flushed.
     expect([{ count: a!.count, sum: a!.sum }, { count: a!.count + b!.count, sum: a!.sum + b!.sum }]).toContainEqual(got);
   });

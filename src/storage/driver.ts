@@ -55,12 +55,15 @@ interface NativeDb {
   close(): void;
 }
 
+/** A driver with better-sqlite3's API: libsql here; better-sqlite3 itself in bench:storage. */
+export type NativeDriver = new (file: string, options?: object) => NativeDb;
+
 const require = createRequire(import.meta.url);
 
-let native: (new (file: string, options?: object) => NativeDb) | undefined;
+let native: NativeDriver | undefined;
 
-function driver(): new (file: string, options?: object) => NativeDb {
-  native ??= require('libsql') as new (file: string, options?: object) => NativeDb;
+function driver(): NativeDriver {
+  native ??= require('libsql') as NativeDriver;
   return native;
 }
 
@@ -71,8 +74,8 @@ const SETUP = ['PRAGMA auto_vacuum = INCREMENTAL', 'PRAGMA journal_mode = WAL', 
  * Opens (creating when absent) the database at `file`. Reads the header first, so a file
  * that is not a database fails here (SQLITE_NOTADB) before anything writes to it.
  */
-export function openDatabase(file: string): Db {
-  const db = new (driver())(file);
+export function openDatabase(file: string, Driver: NativeDriver = driver()): Db {
+  const db = new Driver(file);
   try {
     db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]);
     for (const sql of SETUP) db.exec(sql);
