@@ -109,11 +109,13 @@ describe('HTTP request bodies', () => {
   });
 
   it('takes the largest valid request, and nothing larger', async () => {
-    const { monitor, server } = await serving({ port: 0, allowStateChanges: true }, { system: { enabled: false }, collectionIntervalMs: 10_000, ringCapacity: 1 << 17 });
+    const { monitor, server } = await serving({ port: 0, allowStateChanges: true }, { system: { enabled: false }, collectionIntervalMs: 60_000, ringCapacity: 1 << 17 });
     expect(server.status().maxBodyBytes).toBe(MAX_REQUEST_BYTES);
     expect((await raw(server.port, postHead(server.port, MAX_REQUEST_BYTES + 1))).status).toBe(413);
     // MAX_BATCH samples at their longest: name, number and time at the schema's limits, and
-    // SAMPLE_TAG_BYTES of tags (two values within the monitor's default 128 characters).
+    // SAMPLE_TAG_BYTES of tags (two values within the monitor's default 128 characters). The
+    // 60 s interval lets the time be up to a minute old when the server reads it: building and
+    // sending the request took over 10 s on a loaded machine.
     const timestamp = `${new Date().toISOString().slice(0, 23)}${'0'.repeat(MAX_TIME_LENGTH - 29)}+00:00`;
     const tagValue = (SAMPLE_TAG_BYTES - '"route":"","region":""'.length) / 2;
     const sample = { metric_type: 'a'.repeat(200), value: -2.2250738585072014e-308, tags: { route: 'r'.repeat(tagValue), region: 'g'.repeat(tagValue) }, timestamp };
