@@ -159,6 +159,31 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await fresh.close();
   });
 
+  it('opens on a server bound beyond the loopback with a token: signed in once by ?token=, live, and its report POST let through', async () => {
+    const token = 'a-dashboard-token-of-32-characters';
+    const guarded = await monitor.serveHttp({ port: 0, host: '0.0.0.0', token });
+    try {
+      const base = `http://127.0.0.1:${guarded.port}/`;
+      const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      expect((await tab.goto(base))!.status()).toBe(401);
+      await tab.goto(`${base}?token=${token}`);
+      // The token left the address; the cookie carries the session to the API and the stream.
+      expect(tab.url()).toBe(base);
+      await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+      await tab.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2, null, { timeout: GUARD_MS });
+      const before = monitor.getLatestReport()?.generatedAt;
+      await tab.click('#report-run');
+      await tab.waitForFunction((old) => {
+        const g = document.querySelector<HTMLElement>('#report [data-generated]')?.dataset.generated;
+        return g !== undefined && g !== String(old);
+      }, before, { timeout: GUARD_MS });
+      expect(await tab.evaluate(() => document.cookie)).toBe('');
+      await tab.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+
   it('fits a phone screen: one column, nothing wider than the screen', async () => {
     const phone = await browser.newPage({ viewport: { width: PHONE_WIDTH, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await phone.goto(server.url);
