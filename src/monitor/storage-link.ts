@@ -119,10 +119,10 @@ export class StorageLink {
   }
 
   /** Stored rollups of a series; null when none are stored or the actor cannot answer (a fault then). */
-  async history(name: string, tags: Record<string, string>, from: number, to: number): Promise<StoredRollups | null> {
+  async history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): Promise<StoredRollups | null> {
     if (this.actor.state === 'stopped') return null;
     try {
-      return await this.actor.call((a) => a.history(name, tags, from, to), true);
+      return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
     } catch (error) {
       this.deps.faults.report('storage', error);
       return null;

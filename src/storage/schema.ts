@@ -68,6 +68,27 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The hourly tier (src/storage/hourly.ts): built from the minute rows after start,
+    // the hours already stored included, a bounded number per flush.
+    name: 'hourly rollups',
+    up(db) {
+      db.exec(`
+        CREATE TABLE hourly (
+          series INTEGER NOT NULL,
+          start INTEGER NOT NULL,
+          count REAL NOT NULL,
+          sum REAL NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          last REAL NOT NULL,
+          sketch BLOB,
+          PRIMARY KEY (series, start)
+        );
+        CREATE INDEX hourly_by_start ON hourly (start);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
