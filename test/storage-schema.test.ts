@@ -68,8 +68,8 @@ describe('the storage schema', () => {
     expect(db.prepare('SELECT count(*) FROM hourly').get()).toEqual([0]);
     const table = new RollupTable(db);
     expect(table.catalog()).toEqual([
-      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms' },
-      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count' },
+      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms', own: false },
+      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count', own: false },
     ]);
     const rows = table.read('response_time', { route: '/a' }, -Infinity, Infinity)!;
     expect([...rows.start]).toEqual([1_700_000_000_000, 1_700_000_060_000]);

@@ -89,7 +89,7 @@ export class Persister {
     const L = this.reader.layout;
     const R = L.rollupMs;
     if (state.dbId < 0) {
-      state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit });
+      state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit, own: this.registry.isOwn(id) });
       // A successor of a storage actor that died: what is on disk need not be written again,
       // but for the last minutes, which the one before may have written before they closed.
       const newest = this.table.newest(state.dbId);

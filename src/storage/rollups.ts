@@ -16,6 +16,8 @@ export interface CatalogEntry {
   tags: Record<string, string>;
   kind: string;
   unit: string;
+  /** One of the monitor's own series (runtime, system, monitor_*): not the application's. */
+  own: boolean;
 }
 
 export interface RollupRow {
@@ -64,14 +66,14 @@ export class RollupTable {
 
   constructor(db: Db) {
     this.db = db;
-    this.insertSeries = db.prepare('INSERT OR IGNORE INTO series (name, tags, kind, unit) VALUES (?, ?, ?, ?)');
+    this.insertSeries = db.prepare('INSERT OR IGNORE INTO series (name, tags, kind, unit, own) VALUES (?, ?, ?, ?, ?)');
     this.findSeries = db.prepare('SELECT id FROM series WHERE name = ? AND tags = ?');
     this.put = db.prepare('INSERT OR REPLACE INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.range = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM rollups WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.newestOf = db.prepare('SELECT max(start) FROM rollups WHERE series = ?');
     this.deleteOld = db.prepare('DELETE FROM rollups WHERE start < ?');
     this.oldestStmt = db.prepare('SELECT min(start) FROM rollups');
-    this.catalogStmt = db.prepare('SELECT name, tags, kind, unit FROM series ORDER BY id');
+    this.catalogStmt = db.prepare('SELECT name, tags, kind, unit, own FROM series ORDER BY id');
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
     this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE start < ?');
@@ -84,7 +86,7 @@ export class RollupTable {
     const key = `${entry.name}\u0000${tags}`;
     let id = this.ids.get(key);
     if (id === undefined) {
-      this.insertSeries.run([entry.name, tags, entry.kind, entry.unit]);
+      this.insertSeries.run([entry.name, tags, entry.kind, entry.unit, entry.own ? 1 : 0]);
       id = Number(this.findSeries.get([entry.name, tags])![0]);
       this.ids.set(key, id);
     }
@@ -109,7 +111,7 @@ export class RollupTable {
   }
 
   catalog(): CatalogEntry[] {
-    return this.catalogStmt.all().map(([name, tags, kind, unit]) => ({ name: String(name), tags: JSON.parse(String(tags)) as Record<string, string>, kind: String(kind), unit: String(unit) }));
+    return this.catalogStmt.all().map(([name, tags, kind, unit, own]) => ({ name: String(name), tags: JSON.parse(String(tags)) as Record<string, string>, kind: String(kind), unit: String(unit), own: Number(own) === 1 }));
   }
 
   /**
