@@ -45,7 +45,7 @@ function minuteRow(start: number): { start: number; count: number; sum: number; 
  */
 function seed(db: Db, name: string, t0: number, minutes: number): RollupTable {
   const table = new RollupTable(db);
-  const id = db.transaction(() => table.seriesId({ name, tags: {}, kind: 'distribution', unit: '' }));
+  const id = db.transaction(() => table.seriesId({ name, tags: {}, kind: 'distribution', unit: '', own: false }));
   for (let m = 0; m < minutes; m += 10) {
     const now = t0 + (m + 10) * MINUTE + 5_000;
     db.transaction(() => {
@@ -107,7 +107,7 @@ describe('the hourly tier on disk', () => {
   it('drops an hour rewritten after it closed until it is built again, so no read sees it stale', () => {
     const db = openSchema(tmpFile());
     const table = seed(db, 'rt', T0, 180);
-    const id = db.transaction(() => table.seriesId({ name: 'rt', tags: {}, kind: 'distribution', unit: '' }));
+    const id = db.transaction(() => table.seriesId({ name: 'rt', tags: {}, kind: 'distribution', unit: '', own: false }));
     const now = T0 + 200 * MINUTE;
     // In the middle hour: the read fills the hole between two hourly rows from its minutes.
     const late = { ...minuteRow(T0 + 90 * MINUTE), count: 100, sum: 100 };
