@@ -96,13 +96,6 @@ export class HourlyTier {
     return built;
   }
 
-  /** Hours waiting to be built (pending, or found unbuilt at start and not reached yet). */
-  backlog(): number {
-    let n = this.cursors === undefined ? 1 : this.cursors.size;
-    for (const hours of this.pending.values()) n += hours.size;
-    return n;
-  }
-
   private buildHour(series: number, hour: number): void {
     const rows = this.minutes.all([series, hour, hour + HOUR_MS]);
     if (rows.length === 0) {
