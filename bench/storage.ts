@@ -10,10 +10,12 @@
  * 2. The table layout: a day of rollups of 100 series with 1 KB and with realistic sketches,
  *    in a rowid table and a WITHOUT ROWID one: file sizes.
  * 3. A 30-day history of one series through a started monitor (getMetricHistory: the storage
- *    actor's read, decoding, merging), and that monitor's start().
+ *    actor's read, decoding, merging), from the hourly tier and, its peer, from the minute
+ *    rows; and that monitor's start().
  * 4. start() over 30 days × 1,000 series stored (43.2M rows of gauges; the files of 3 and 4
  *    are generated once, in SQL, into ~/.cache/perfwatch-bench, and reused).
  * Times are medians of BENCH_ROUNDS (3) runs; the file size per series per day comes from 1.
+ * BENCH_PARTS (writes,layouts,history) and BENCH_HISTORY_SERIES (1,1000) choose what runs.
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync, existsSync, renameSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -26,7 +28,7 @@ import type { StoreConfig } from '../src/engine/store/layout.js';
 import { openDatabase, type Db, type NativeDriver } from '../src/storage/driver.js';
 import { Persister } from '../src/storage/persister.js';
 import { RollupTable } from '../src/storage/rollups.js';
-import { migrate, openSchema } from '../src/storage/schema.js';
+import { SCHEMA_VERSION, migrate, openSchema } from '../src/storage/schema.js';
 import { encodeSketch } from '../src/storage/sketch-codec.js';
 import { drivenEngine } from './driven-engine.js';
 import { values } from './values.js';
@@ -114,7 +116,7 @@ function writes(dir: string): void {
     for (const w of writers) {
       if ((s * 1000) % w.everyMs !== 0) continue;
       const c0 = cpuMs();
-      const { rows } = w.persister.flush();
+      const { rows } = w.persister.flush(T0 + s * 1000 + 5);
       if (measured) {
         w.cpu += cpuMs() - c0;
         w.rows += rows;
@@ -187,13 +189,17 @@ function generate(dir: string, series: number, days: number): void {
     ).run([minutes - 1, Date.now() - days * DAY, series === 1 ? realisticSketch() : null]);
   });
   db.exec('CREATE INDEX rollups_by_start ON rollups (start)');
+  // The hourly tier, as the storage actor builds it as hours close (all of them at once here).
+  const t = performance.now();
+  const hours = db.transaction(() => new RollupTable(db).hourly.build(Date.now(), Infinity));
+  process.stdout.write(`built ${hours.toLocaleString()} hourly rows in ${fmt((performance.now() - t) / 1000)} s\n`);
   db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   db.close();
   for (const f of [`${file}.part-wal`, `${file}.part-shm`]) rmSync(f, { force: true });
   renameSync(`${file}.part`, file);
 }
 
-async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; points: number; count: number }> {
+async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; minuteMs: number; warmMs: number; points: number; count: number; minuteCount: number }> {
   // The peer: the same monitor without storage (its threads alone).
   const tm = performance.now();
   const memory = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
@@ -204,18 +210,28 @@ async function startAndQuery(dir: string, series: number): Promise<{ memoryStart
   const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
   await m.start();
   const startMs = performance.now() - t0;
+  const query = { metric: 'bench_rt', tags: { s: `s${series - 1}` }, from: Date.now() - 30 * DAY };
   const t1 = performance.now();
-  const h = await m.getMetricHistory({ metric: 'bench_rt', tags: { s: `s${series - 1}` }, from: Date.now() - 30 * DAY });
+  const h = await m.getMetricHistory(query);
   const queryMs = performance.now() - t1;
+  const t3 = performance.now();
+  await m.getMetricHistory(query);
+  const warmMs = performance.now() - t3;
+  // The peer: the same range from the minute rows (resolution 'rollup' asks for them).
+  const t2 = performance.now();
+  const hm = await m.getMetricHistory({ ...query, resolution: 'rollup' });
+  const minuteMs = performance.now() - t2;
   const points = h.series[0]?.points.length ?? 0;
   const count = h.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
+  const minuteCount = hm.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
   await m.stop();
-  return { memoryStartMs, startMs, queryMs, points, count };
+  return { memoryStartMs, startMs, queryMs, minuteMs, warmMs, points, count, minuteCount };
 }
 
 async function history(): Promise<void> {
-  for (const series of [1, 1000]) {
-    const dir = join(CACHE, `stored-30d-${series}`);
+  for (const series of (process.env.BENCH_HISTORY_SERIES ?? '1,1000').split(',').map(Number)) {
+    // Named by schema version: a file of another version is not this build's (nor is this build's another's).
+    const dir = join(CACHE, `stored-30d-${series}-v${SCHEMA_VERSION}`);
     if (!existsSync(join(dir, 'perfwatch.db'))) {
       process.stdout.write(`generating 30 days × ${series.toLocaleString()} series into ${dir} (once)…\n`);
       generate(dir, series, 30);
@@ -225,16 +241,18 @@ async function history(): Promise<void> {
     const file = join(dir, 'perfwatch.db');
     process.stdout.write(
       `\n30 days × ${series.toLocaleString()} series stored (${fmt(statSync(file).size / MiB, 0)} MiB): start() ${runs.map((x) => fmt(x.startMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.startMs)), 0)}; storage 'memory' in the same runs: ${runs.map((x) => fmt(x.memoryStartMs, 0)).join(', ')} ms); ` +
-        `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 0)}), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples\n`,
+        `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 1)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 1)}; again right after: ${runs.map((x) => fmt(x.warmMs, 1)).join(', ')} ms), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples; ` +
+        `from the minute rows (resolution 'rollup') ${runs.map((x) => fmt(x.minuteMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.minuteMs)), 0)}, ${fmt(median(runs.map((x) => x.minuteMs / x.queryMs)), 0)}× the hourly tier's), ${runs[0]!.minuteCount.toLocaleString()} samples\n`,
     );
   }
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'pw-bench-storage-'));
 try {
-  writes(dir);
-  layouts(dir);
-  await history();
+  const parts = (process.env.BENCH_PARTS ?? 'writes,layouts,history').split(',');
+  if (parts.includes('writes')) writes(dir);
+  if (parts.includes('layouts')) layouts(dir);
+  if (parts.includes('history')) await history();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

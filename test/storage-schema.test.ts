@@ -20,7 +20,7 @@ describe('the storage schema', () => {
     expect(db.pragma('user_version')).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode')).toBe('wal');
     expect(db.pragma('auto_vacuum')).toBe(2);
-    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'meta', 'optimization_log', 'rollups', 'series', 'tunable_value']);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'meta', 'optimization_log', 'rollups', 'series', 'tunable_value']);
     db.close();
   });
 
@@ -64,10 +64,12 @@ describe('the storage schema', () => {
     expect(db.prepare('SELECT count(*) FROM later').get()).toEqual([0]);
     // The fixture is version 1: the control state's tables (version 2) were added to it.
     expect(db.prepare('SELECT count(*) FROM alert_rule').get()).toEqual([0]);
+    // And the hourly tier (version 3), empty until the storage actor builds it.
+    expect(db.prepare('SELECT count(*) FROM hourly').get()).toEqual([0]);
     const table = new RollupTable(db);
     expect(table.catalog()).toEqual([
-      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms' },
-      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count' },
+      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms', own: false },
+      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count', own: false },
     ]);
     const rows = table.read('response_time', { route: '/a' }, -Infinity, Infinity)!;
     expect([...rows.start]).toEqual([1_700_000_000_000, 1_700_000_060_000]);

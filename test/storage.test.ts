@@ -66,6 +66,29 @@ describe('storage: sqlite', () => {
     expect([limited.series.map((s) => s.tags), limited.totalSeries]).toEqual([[{ route: '/x' }], 1]);
   });
 
+  it("restores the monitor's own series into their own share, not against the application's maxSeries", async () => {
+    const dir = dataDir();
+    const a = monitor(dir, { maxSeries: 16, runtime: { enabled: true } });
+    await a.start();
+    a.record('app_only', 1);
+    await a.flush();
+    await a.stop();
+    const own = a.status().series.own.count;
+    expect(own).toBeGreaterThan(0);
+    expect(a.status().series.count).toBe(1);
+
+    const b = monitor(dir, { maxSeries: 16 });
+    await b.start();
+    // The stored catalog: one application series; the runtime's series in the monitor's share.
+    expect(b.status().series.count).toBe(1);
+    expect(b.status().series.own.count).toBeGreaterThan(0);
+    expect(b.status().series.own.count).toBeLessThanOrEqual(own);
+    // So the application has all of its 16 but the one it stored.
+    for (let i = 0; i < 15; i++) b.record('app_more', i, { i: String(i) });
+    await b.flush();
+    expect(b.status().series.count).toBe(16);
+  });
+
   it('keeps both processes\' rows when a monitor restarts within one collection interval', async () => {
     const dir = dataDir();
     // Minute-long buckets: both monitors' first samples fall in one bucket.

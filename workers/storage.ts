@@ -91,11 +91,11 @@ const api: StorageActorApi = {
   commit: (ops) => work((s) => s.commit(ops)),
   query: (sql, params) => work((s) => s.query(sql, params)),
   flush: () => work((s) => s.flush()),
-  history: (name, tags, from, to) =>
+  history: (name, tags, from, to, hourly) =>
     work((s) => {
-      const rows = s.history(name, tags, from, to);
+      const rows = s.history(name, tags, from, to, hourly);
       // Moved, not copied: a 30-day history is megabytes of sketches.
-      return rows && Comlink.transfer(rows, [rows.start, rows.count, rows.sum, rows.min, rows.max, rows.last, rows.sketchAt, rows.sketches].map((a) => a.buffer as ArrayBuffer));
+      return rows && Comlink.transfer(rows, [rows.start, rows.count, rows.sum, rows.min, rows.max, rows.last, rows.sketchAt, rows.sketches, rows.hourly].map((a) => a.buffer as ArrayBuffer));
     }),
   catalog: () => work((s) => s.catalog()),
   status: () => (service ? service.status() : null),

@@ -155,7 +155,8 @@ export type StorageSink = (event: StorageEvent) => void;
  *   (restoring state on start).
  * - `flush()`: writes the store's new rollups now (it also runs every `flushMs`); resolves with
  *   whether it committed.
- * - `history(name, tags, from, to)`: stored rollups of one series with from <= start < to.
+ * - `history(name, tags, from, to, hourly)`: stored rollups of one series with from <= start < to;
+ *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
  * - `catalog()`: every series on disk, for start() to register again.
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
@@ -167,7 +168,7 @@ export interface StorageActorApi {
   commit(ops: StorageOp[]): number;
   query(sql: string, params?: SqlValue[]): SqlValue[][];
   flush(): boolean;
-  history(name: string, tags: Record<string, string>, from: number, to: number): StoredRollups | null;
+  history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
   catalog(): CatalogEntry[];
   status(): StorageStatus | null;
   stop(): Promise<void>;

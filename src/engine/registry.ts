@@ -31,6 +31,8 @@ export const MAX_NAME_LENGTH = 200;
 export const MAX_TAG_KEY_LENGTH = 100;
 /** Series held back for the monitor's own readings, beyond maxSeries. */
 export const OWN_SERIES = 128;
+/** Marks a series of the monitor's own in its entry's name index (isOwn; storage keeps it). */
+const OWN_BIT = 1 << 30;
 /** String arena bytes budgeted per series key and per name. */
 const SERIES_KEY_BYTES = 256;
 const NAME_BYTES = 48;
@@ -247,7 +249,7 @@ export class Registry {
         const seriesPlan = this.series.planLocked(pending.map((p) => p.key), own);
         if ('full' in seriesPlan) throw this.fullError(seriesPlan, pending, own, where);
         this.names.applyLocked(namePlan, newNames.map((n) => [kindCode(kindOf.get(n)!), unitCode('')]));
-        return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name)]));
+        return this.series.applyLocked(seriesPlan, pending.map((p) => [this.names.lookup(p.name) | (own ? OWN_BIT : 0)]));
       }),
     );
   }
@@ -255,6 +257,11 @@ export class Registry {
   /** Series registered by the application (the ones maxSeries limits). */
   applicationSeriesCount(): number {
     return this.series.unreservedCount();
+  }
+
+  /** Whether a series is one of the monitor's own (registered by ownSeriesId). */
+  isOwn(id: number): boolean {
+    return (this.series.extraAt(id, 0) & OWN_BIT) !== 0;
   }
 
   /** The monitor's own series registered (at most OWN_SERIES). */
@@ -310,7 +317,7 @@ export class Registry {
       const at = pair.indexOf(VALUE_SEP);
       tags[pair.slice(0, at)] = pair.slice(at + 1);
     }
-    const def = this.nameAt(this.series.extraAt(id, 0));
+    const def = this.nameAt(this.series.extraAt(id, 0) & ~OWN_BIT);
     // Frozen: every snapshot, summary and answer shares this object.
     const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
     this.infos[id] = info;

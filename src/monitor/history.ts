@@ -17,6 +17,7 @@ import { clamp, tagMatch } from './query.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
 import { rankOf, type SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader, Tier } from '../engine/store/reader.js';
+import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { coveredSeconds, type Watched } from '../analysis/watched.js';
 
@@ -197,7 +198,7 @@ export class HistoryReader {
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        coveredMs += tier === 3 ? Math.min(L.rollupMs, Math.max(0, to - r.start)) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
+        coveredMs += tier === 3 ? Math.min(rollups!.hourly[r.sketchLen] ? HOUR_MS : L.rollupMs, Math.max(0, to - r.start)) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
           else if (tier === 3) {
@@ -217,7 +218,8 @@ export class HistoryReader {
       points.push(point);
     }
     const usedRollups = pieces.some((p) => p.tier === 2 || p.tier === 3);
-    return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * (usedRollups ? L.rollupMs : L.intervalMs), sourcePoints: pieces.length, points };
+    const usedHours = pieces.some((p) => p.tier === 3 && p.rollups!.hourly[p.r.sketchLen] === 1);
+    return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * (usedHours ? HOUR_MS : usedRollups ? L.rollupMs : L.intervalMs), sourcePoints: pieces.length, points };
   }
 }
 
@@ -240,13 +242,25 @@ interface StoredPiece {
   rollups: StoredRollups;
 }
 
-/** Stored rollups that start before the memory's data, as bucket records (sketchPos: the run's index in `sketches`, or -1). */
+/**
+ * Whether the stored part of a history, from `from` to where the memory's data begins, is
+ * read from the hourly tier: with resolution 'auto' (or 'raw', which the stored part cannot
+ * have) when it spans more than a day or more minutes than maxPoints (so minute rows would be
+ * grouped anyway); 'rollup' asks for the minute rows whatever the range.
+ */
+export function storedHourly(resolution: Resolution, from: number, to: number, maxPoints: number): boolean {
+  if (resolution !== 'auto' && resolution !== 'raw') return false;
+  const span = to - from;
+  return span > 24 * HOUR_MS || span / 60_000 > maxPoints;
+}
+
+/** Stored rollups that start before the memory's data, as bucket records (sketchPos: the run's index in `sketches`, or -1; sketchLen: the row's index in `rollups`). */
 function storedBefore(rollups: StoredRollups | undefined, memoryFrom: number): StoredPiece[] {
   if (rollups === undefined) return [];
   const out: StoredPiece[] = [];
   for (let i = 0; i < rollups.start.length && rollups.start[i]! < memoryFrom; i++) {
     out.push({
-      r: { start: rollups.start[i]!, count: rollups.count[i]!, sum: rollups.sum[i]!, min: rollups.min[i]!, max: rollups.max[i]!, last: rollups.last[i]!, sketchPos: rollups.sketchAt[i]!, sketchLen: 0 },
+      r: { start: rollups.start[i]!, count: rollups.count[i]!, sum: rollups.sum[i]!, min: rollups.min[i]!, max: rollups.max[i]!, last: rollups.last[i]!, sketchPos: rollups.sketchAt[i]!, sketchLen: i },
       rollups,
     });
   }

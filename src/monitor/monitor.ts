@@ -41,7 +41,7 @@ import type { Baseline, PerformanceReport } from '../reports/types.js';
 import { allocateBuffers, allocateRings } from './buffers.js';
 import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
-import { HistoryReader, type HistoryQuery, type MetricHistory } from './history.js';
+import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory } from './history.js';
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { defineOwnMetrics, registerOwnTunables } from './own.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
@@ -476,7 +476,8 @@ export class PerformanceMonitor extends EventEmitter {
     if (storage) {
       const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
       const fetch = async ({ id, tags, memoryFrom }: (typeof plan.ids)[number]): Promise<void> => {
-        const rows = await storage.history(plan.metric, { ...tags }, plan.from, Math.min(plan.to, memoryFrom));
+        const to = Math.min(plan.to, memoryFrom);
+        const rows = await storage.history(plan.metric, { ...tags }, plan.from, to, storedHourly(plan.resolution, plan.from, to, plan.maxPoints));
         if (rows && rows.start.length > 0) stored.set(id, rows);
       };
       if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));

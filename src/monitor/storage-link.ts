@@ -22,7 +22,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { acquireLock, type DirLock } from '../storage/lock.js';
-import type { StoredRollups } from '../storage/rollups.js';
+import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
@@ -119,10 +119,10 @@ export class StorageLink {
   }
 
   /** Stored rollups of a series; null when none are stored or the actor cannot answer (a fault then). */
-  async history(name: string, tags: Record<string, string>, from: number, to: number): Promise<StoredRollups | null> {
+  async history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): Promise<StoredRollups | null> {
     if (this.actor.state === 'stopped') return null;
     try {
-      return await this.actor.call((a) => a.history(name, tags, from, to), true);
+      return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
     } catch (error) {
       this.deps.faults.report('storage', error);
       return null;
@@ -155,13 +155,18 @@ export class StorageLink {
     }
   }
 
-  /** Registers the stored series (names with their kinds) so that queries and history find them. */
-  private restoreCatalog(entries: { name: string; tags: Record<string, string>; kind: string; unit: string }[]): void {
+  /**
+   * Registers the stored series (names with their kinds) so that queries and history find
+   * them; the monitor's own in the share held back for them, so they do not count against
+   * the application's maxSeries.
+   */
+  private restoreCatalog(entries: CatalogEntry[]): void {
     const registry = this.deps.registry;
     for (const e of entries) {
       this.deps.faults.guard('storage-restore', () => {
         registry.define(e.name, e.kind as MetricKind, e.unit as MetricUnit);
-        registry.seriesId(e.name, e.tags, e.kind as MetricKind);
+        if (e.own) registry.ownSeriesId(e.name, e.tags);
+        else registry.seriesId(e.name, e.tags, e.kind as MetricKind);
       });
     }
   }

@@ -47,8 +47,11 @@ export class Persister {
     this.table = table;
   }
 
-  /** Writes what is new in one transaction; on failure nothing is marked written (it throws). */
-  flush(): FlushResult {
+  /**
+   * Writes what is new in one transaction, with the hours that closed by `now` (HourlyTier);
+   * on failure nothing is marked written (it throws).
+   */
+  flush(now: number = Date.now()): FlushResult {
     const next = new Map<number, SeriesState>();
     let rows = 0;
     try {
@@ -58,13 +61,16 @@ export class Persister {
           const total = this.reader.totalCount(id);
           if (total === 0 || this.states[id]?.total === total) continue;
           const state = { ...(this.states[id] ?? { dbId: -1, done: -Infinity, total: -1 }), total };
-          rows += this.flushSeries(id, state);
+          rows += this.flushSeries(id, state, now);
           next.set(id, state);
         }
+        this.table.hourly.build(now);
       });
     } catch (error) {
-      // Series the rolled-back transaction added are not on disk: their cached ids are void.
+      // Series the rolled-back transaction added are not on disk: their cached ids are void,
+      // and the hours it touched are found again from the disk.
       this.table.forgetIds();
+      this.table.hourly.forget();
       throw error;
     }
     for (const [id, state] of next) this.states[id] = state;
@@ -75,14 +81,15 @@ export class Persister {
   reset(): void {
     this.states = [];
     this.table.forgetIds();
+    this.table.hourly.forget();
   }
 
-  private flushSeries(id: number, state: SeriesState): number {
+  private flushSeries(id: number, state: SeriesState, now: number): number {
     const info = this.registry.info(id);
     const L = this.reader.layout;
     const R = L.rollupMs;
     if (state.dbId < 0) {
-      state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit });
+      state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit, own: this.registry.isOwn(id) });
       // A successor of a storage actor that died: what is on disk need not be written again,
       // but for the last minutes, which the one before may have written before they closed.
       const newest = this.table.newest(state.dbId);
@@ -94,7 +101,7 @@ export class Persister {
     const floor = this.reader.snapshot(id).firstTs;
     let rows = 0;
     for (const r of this.reader.buckets(id, 2, state.done + 1)) {
-      this.table.write(state.dbId, this.row(Math.max(r.start, floor), [r], 2, sketches, id, false));
+      this.table.write(state.dbId, this.row(Math.max(r.start, floor), [r], 2, sketches, id, false), now);
       state.done = r.start;
       rows++;
     }
@@ -118,7 +125,7 @@ export class Persister {
       for (const [w, list] of windows) {
         const withOpen = open && w === openWindow;
         const all = withOpen ? [...list, { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }] : list;
-        this.table.write(state.dbId, this.row(Math.max(w, floor), all, 1, sketches, id, withOpen));
+        this.table.write(state.dbId, this.row(Math.max(w, floor), all, 1, sketches, id, withOpen), now);
         rows++;
       }
       break;

@@ -8,6 +8,7 @@
  * Statements are prepared once. Callers run writes inside the flush's transaction.
  */
 import type { Db, SqlValue, Statement } from './driver.js';
+import { HOUR_MS, HourlyTier, hourOf } from './hourly.js';
 import { decodeSketchInto, runBound } from './sketch-codec.js';
 
 export interface CatalogEntry {
@@ -15,6 +16,8 @@ export interface CatalogEntry {
   tags: Record<string, string>;
   kind: string;
   unit: string;
+  /** One of the monitor's own series (runtime, system, monitor_*): not the application's. */
+  own: boolean;
 }
 
 export interface RollupRow {
@@ -41,6 +44,8 @@ export interface StoredRollups {
   last: Float64Array;
   sketchAt: Float64Array;
   sketches: Int32Array;
+  /** 1 where the row is an hour of the hourly tier, 0 where it is a minute. */
+  hourly: Uint8Array;
 }
 
 export class RollupTable {
@@ -55,18 +60,24 @@ export class RollupTable {
   private readonly oldestStmt: Statement;
   private readonly catalogStmt: Statement;
   private readonly rowsStmt: Statement;
+  private readonly hourRange: Statement;
+  private readonly deleteOldHours: Statement;
+  readonly hourly: HourlyTier;
 
   constructor(db: Db) {
     this.db = db;
-    this.insertSeries = db.prepare('INSERT OR IGNORE INTO series (name, tags, kind, unit) VALUES (?, ?, ?, ?)');
+    this.insertSeries = db.prepare('INSERT OR IGNORE INTO series (name, tags, kind, unit, own) VALUES (?, ?, ?, ?, ?)');
     this.findSeries = db.prepare('SELECT id FROM series WHERE name = ? AND tags = ?');
     this.put = db.prepare('INSERT OR REPLACE INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.range = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM rollups WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.newestOf = db.prepare('SELECT max(start) FROM rollups WHERE series = ?');
     this.deleteOld = db.prepare('DELETE FROM rollups WHERE start < ?');
     this.oldestStmt = db.prepare('SELECT min(start) FROM rollups');
-    this.catalogStmt = db.prepare('SELECT name, tags, kind, unit FROM series ORDER BY id');
+    this.catalogStmt = db.prepare('SELECT name, tags, kind, unit, own FROM series ORDER BY id');
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
+    this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
+    this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE start < ?');
+    this.hourly = new HourlyTier(db);
   }
 
   /** The catalog id of a series, added when new (call inside a transaction). */
@@ -75,7 +86,7 @@ export class RollupTable {
     const key = `${entry.name}\u0000${tags}`;
     let id = this.ids.get(key);
     if (id === undefined) {
-      this.insertSeries.run([entry.name, tags, entry.kind, entry.unit]);
+      this.insertSeries.run([entry.name, tags, entry.kind, entry.unit, entry.own ? 1 : 0]);
       id = Number(this.findSeries.get([entry.name, tags])![0]);
       this.ids.set(key, id);
     }
@@ -87,8 +98,10 @@ export class RollupTable {
     this.ids.clear();
   }
 
-  write(series: number, row: RollupRow): void {
+  /** Writes a minute row at `now` (its hour is then rebuilt once closed: see HourlyTier). */
+  write(series: number, row: RollupRow, now: number): void {
     this.put.run([series, row.start, row.count, row.sum, row.min, row.max, row.last, row.sketch]);
+    this.hourly.touched(series, row.start, now);
   }
 
   /** Start of the newest row of a series, or -Infinity. */
@@ -98,44 +111,46 @@ export class RollupTable {
   }
 
   catalog(): CatalogEntry[] {
-    return this.catalogStmt.all().map(([name, tags, kind, unit]) => ({ name: String(name), tags: JSON.parse(String(tags)) as Record<string, string>, kind: String(kind), unit: String(unit) }));
+    return this.catalogStmt.all().map(([name, tags, kind, unit, own]) => ({ name: String(name), tags: JSON.parse(String(tags)) as Record<string, string>, kind: String(kind), unit: String(unit), own: Number(own) === 1 }));
   }
 
-  /** Rows of the series (name, tags) with from <= start < to, oldest first; null when the series is not stored. */
-  read(name: string, tags: Record<string, string>, from: number, to: number): StoredRollups | null {
+  /**
+   * Rows of the series (name, tags) with from <= start < to, oldest first; null when the
+   * series is not stored. With `hourly`, the hours that lie whole in the range and have their
+   * hourly row come from the hourly tier, the rest (the range's ragged ends, hours not built
+   * yet) from the minute rows: the same samples either way, each once.
+   */
+  read(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): StoredRollups | null {
     const found = this.findSeries.get([name, JSON.stringify(tags)]);
     if (found === undefined) return null;
-    const rows = this.range.all([found[0]!, clampTime(from), clampTime(to)]);
-    const n = rows.length;
-    const out: StoredRollups = {
-      start: new Float64Array(n),
-      count: new Float64Array(n),
-      sum: new Float64Array(n),
-      min: new Float64Array(n),
-      max: new Float64Array(n),
-      last: new Float64Array(n),
-      sketchAt: new Float64Array(n),
-      sketches: new Int32Array(rows.reduce((a, r) => a + (r[6] instanceof Uint8Array ? runBound(r[6]) : 0), 0)),
+    const id = found[0]!;
+    const parts: { rows: SqlValue[][]; hourly: boolean }[] = [];
+    const minutes = (a: number, b: number): void => {
+      if (a < b) parts.push({ rows: this.range.all([id, clampTime(a), clampTime(b)]), hourly: false });
     };
-    let pos = 0;
-    for (let i = 0; i < n; i++) {
-      const r = rows[i]!;
-      out.start[i] = Number(r[0]);
-      out.count[i] = Number(r[1]);
-      out.sum[i] = Number(r[2]);
-      out.min[i] = Number(r[3]);
-      out.max[i] = Number(r[4]);
-      out.last[i] = Number(r[5]);
-      const blob = r[6];
-      const len = blob instanceof Uint8Array ? decodeSketchInto(blob, out.sketches, pos) : 0;
-      out.sketchAt[i] = len > 0 ? pos : -1;
-      pos += len;
+    const first = Math.ceil(from / HOUR_MS) * HOUR_MS;
+    const end = hourOf(to);
+    if (!hourly || !(first < end)) {
+      minutes(from, to);
+    } else {
+      // Infinite ends: the hours from the first stored one (no minute row lies before it but ragged ones).
+      const hours = this.hourRange.all([id, clampTime(first), clampTime(end)]);
+      let at = from;
+      for (const h of hours) {
+        const start = Number(h[0]);
+        minutes(at, start);
+        parts.push({ rows: [h], hourly: true });
+        at = start + HOUR_MS;
+      }
+      minutes(at, to);
     }
-    return out;
+    return columns(parts);
   }
 
   /** Deletes rows that start before `cutoff`; returns how many. */
   deleteBefore(cutoff: number): number {
+    // An hour that starts before the cutoff goes too: its minutes after it are read as minutes.
+    this.deleteOldHours.run([clampTime(cutoff)]);
     return this.deleteOld.run([clampTime(cutoff)]).changes;
   }
 
@@ -152,6 +167,43 @@ export class RollupTable {
   get database(): Db {
     return this.db;
   }
+}
+
+/** Rows (start, count, sum, min, max, last, sketch) of consecutive parts as columns. */
+function columns(parts: readonly { rows: SqlValue[][]; hourly: boolean }[]): StoredRollups {
+  const n = parts.reduce((a, p) => a + p.rows.length, 0);
+  let runs = 0;
+  for (const p of parts) for (const r of p.rows) if (r[6] instanceof Uint8Array) runs += runBound(r[6]);
+  const out: StoredRollups = {
+    start: new Float64Array(n),
+    count: new Float64Array(n),
+    sum: new Float64Array(n),
+    min: new Float64Array(n),
+    max: new Float64Array(n),
+    last: new Float64Array(n),
+    sketchAt: new Float64Array(n),
+    sketches: new Int32Array(runs),
+    hourly: new Uint8Array(n),
+  };
+  let pos = 0;
+  let i = 0;
+  for (const p of parts) {
+    for (const r of p.rows) {
+      out.start[i] = Number(r[0]);
+      out.count[i] = Number(r[1]);
+      out.sum[i] = Number(r[2]);
+      out.min[i] = Number(r[3]);
+      out.max[i] = Number(r[4]);
+      out.last[i] = Number(r[5]);
+      out.hourly[i] = p.hourly ? 1 : 0;
+      const blob = r[6];
+      const len = blob instanceof Uint8Array ? decodeSketchInto(blob, out.sketches, pos) : 0;
+      out.sketchAt[i] = len > 0 ? pos : -1;
+      pos += len;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** Times as SQLite integers: ±Infinity become the extremes of the column's range. */

@@ -68,6 +68,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The hourly tier (src/storage/hourly.ts): built from the minute rows after start,
+    // the hours already stored included, a bounded number per flush. `own` marks the
+    // monitor's own series, restored into the registry's share held back for them.
+    name: 'hourly rollups, own series marked',
+    up(db) {
+      db.exec(`
+        ALTER TABLE series ADD COLUMN own INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE hourly (
+          series INTEGER NOT NULL,
+          start INTEGER NOT NULL,
+          count REAL NOT NULL,
+          sum REAL NOT NULL,
+          min REAL NOT NULL,
+          max REAL NOT NULL,
+          last REAL NOT NULL,
+          sketch BLOB,
+          PRIMARY KEY (series, start)
+        );
+        CREATE INDEX hourly_by_start ON hourly (start);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -86,7 +86,7 @@ export class StorageService {
     return this.guard(() => {
       const began = this.clock();
       this.reopenIfGone();
-      const { rows } = this.persister.flush();
+      const { rows } = this.persister.flush(began);
       this.lastFlushAt = this.clock();
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
@@ -119,8 +119,8 @@ export class StorageService {
     return this.table.catalog();
   }
 
-  history(name: string, tags: Record<string, string>, from: number, to: number): StoredRollups | null {
-    return this.table.read(name, tags, from, to);
+  history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): StoredRollups | null {
+    return this.table.read(name, tags, from, to, hourly);
   }
 
   /** Deletes rollups older than the retention and hands the freed pages back to the file system. */
