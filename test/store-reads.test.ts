@@ -67,6 +67,7 @@ describe('per-series reads', () => {
     }
     expect([store.bucketCount(6, 1), store.bucketCount(5, 1), store.bucketCount(6, 2)]).toEqual([8, 3, 0]);
     expect(store.buckets(6, 1).map((r) => [r.start, r.count])).toEqual([3, 4, 5, 6, 7].map((b) => [T0 + b * 1000, 4 + b]));
+    expect(store.buckets(6, 2)).toEqual([]);
     const seen: Array<[number, number, boolean, number]> = [];
     for (let k = -2; k <= 10; k++) {
       const acc = new SketchAccumulator();
