@@ -62,7 +62,7 @@ describe('per-series reads', () => {
     const values = (b: number): number[] => Array.from({ length: 4 + b }, (_, i) => (b + 1) * 10 + i);
     // Series 6 closes buckets 0..7 on a ring of 5; series 5 and 7 record in buckets 0, 3 and 6.
     for (let b = 0; b <= 8; b++) {
-      const others: [number, number][] = b % 3 === 0 ? [[5, 999], [7, 1e6 + b]] : [];
+      const others: [number, number][] = [...(b % 3 === 0 ? [[5, 999], [7, 1e6 + b]] : []), ...(b < 5 ? [[8, b]] : [])] as [number, number][];
       apply(T0 + b * 1000 + 5, [...(b < 8 ? values(b).map((v) => [6, v] as [number, number]) : []), ...others]);
     }
     expect([store.bucketCount(6, 1), store.bucketCount(5, 1), store.bucketCount(6, 2)]).toEqual([8, 3, 0]);
@@ -88,6 +88,9 @@ describe('per-series reads', () => {
     expect(seen).toEqual(
       Array.from({ length: 13 }, (_, i) => i - 2).map((k) => (k >= 4 && k <= 7 ? [k, T0 + k * 1000, true, 4 + k] : [k, Number.NaN, false, 0])),
     );
+    // The oldest start held: one record of margin once the ring has wrapped (series 6), none
+    // while it holds every record (series 5, and series 8's five on a ring of five).
+    expect([store.oldestBucket(6, 1), store.oldestBucket(5, 1), store.oldestBucket(8, 1), store.oldestBucket(6, 2), store.oldestBucket(9, 1)]).toEqual([T0 + 4000, T0, T0, Number.NaN, Number.NaN]);
     // Series 5's ring has not filled: its first record is held, nothing before it.
     const none = (): void => {};
     expect([-2, -1, 0, 2, 3].map((k) => [store.bucketStartAt(5, k), store.forEachBucketBin(5, k, none)])).toEqual([
@@ -116,5 +119,34 @@ describe('per-series reads', () => {
     expect(store.raw(3, -Infinity, Infinity, 3).v).toEqual([9, 10, 11]);
     expect(store.raw(3, at(6), at(9))).toEqual({ t: [at(6), at(7), at(8)], v: [6, 7, 8] });
     expect([store.rawOldest(9), store.newestRawTime(9)]).toEqual([Number.NaN, Number.NaN]);
+  });
+
+  it('copies raw samples by number, counting those the ring no longer holds', () => {
+    const { store, apply } = setup({ rawCapacity: 8 });
+    for (let i = 0; i < 12; i++) apply(T0 + 10 * (i + 1), [[3, i], [2, -i], [4, 1e3 + i]]);
+    const head = store.rawHead(3);
+    expect(head).toBe(12);
+    const outT = new Float64Array(10).fill(-1);
+    const outV = new Float64Array(10).fill(-1);
+    const copy = (from: number): [number, number, number[], number[]] => {
+      outT.fill(-1);
+      outV.fill(-1);
+      const n = store.rawRange(3, from, head, outT, outV);
+      return [n, store.skipped, [...outV], [...outT.subarray(0, n)]];
+    };
+    expect(copy(12)).toEqual([0, 0, Array(10).fill(-1), []]);
+    expect(copy(9)).toEqual([3, 0, [9, 10, 11, ...Array(7).fill(-1)], [T0 + 100, T0 + 110, T0 + 120]]);
+    expect(copy(4)).toEqual([8, 0, [4, 5, 6, 7, 8, 9, 10, 11, -1, -1], Array.from({ length: 8 }, (_, i) => T0 + 10 * (i + 5))]);
+    expect(copy(1)).toEqual([8, 3, [4, 5, 6, 7, 8, 9, 10, 11, -1, -1], Array.from({ length: 8 }, (_, i) => T0 + 10 * (i + 5))]);
+  });
+
+  it('answers a short window older than its bucket ring from what it holds of that window alone', () => {
+    // No whole rollup window inside [2 s, 3 s) and the ring of 20 no longer holds it: the
+    // full read finds nothing there, not the buckets after it.
+    const { store, apply } = setup({ bucketCapacity: 20 });
+    for (let b = 0; b < 30; b++) apply(T0 + b * 1000 + 5, [[7, b + 1]]);
+    expect(store.windowStats(7, T0 + 2000, T0 + 3000, new Float64Array(6))).toBe(false);
+    expect(store.aggregate(7, T0 + 2000, T0 + 3000)).toMatchObject({ count: 0, sum: 0 });
+    expect(store.aggregate(7, T0 + 20_000, T0 + 22_000)).toMatchObject({ count: 2, sum: 21 + 22, min: 21, max: 22, last: 22 });
   });
 });
