@@ -140,7 +140,7 @@ describe('per-series reads', () => {
     expect(copy(1)).toEqual([8, 3, [4, 5, 6, 7, 8, 9, 10, 11, -1, -1], Array.from({ length: 8 }, (_, i) => T0 + 10 * (i + 5))]);
   });
 
-  it('answers a short window older than its bucket ring from what it holds of that window alone', () => {
+  it('answers a short window from that window alone: nothing once the bucket ring no longer holds it, the open bucket only when it starts inside', () => {
     // No whole rollup window inside [2 s, 3 s) and the ring of 20 no longer holds it: the
     // full read finds nothing there, not the buckets after it.
     const { store, apply } = setup({ bucketCapacity: 20 });
@@ -148,5 +148,8 @@ describe('per-series reads', () => {
     expect(store.windowStats(7, T0 + 2000, T0 + 3000, new Float64Array(6))).toBe(false);
     expect(store.aggregate(7, T0 + 2000, T0 + 3000)).toMatchObject({ count: 0, sum: 0 });
     expect(store.aggregate(7, T0 + 20_000, T0 + 22_000)).toMatchObject({ count: 2, sum: 21 + 22, min: 21, max: 22, last: 22 });
+    // The open bucket (29, holding 30) counts when it starts in the window, not before it.
+    expect(store.aggregate(7, T0 + 29_000, T0 + 30_000)).toMatchObject({ count: 1, sum: 30, last: 30, lastTs: T0 + 29_000 });
+    expect(store.aggregate(7, T0 + 29_001, T0 + 30_000)).toMatchObject({ count: 0, sum: 0 });
   });
 });
