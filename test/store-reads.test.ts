@@ -150,6 +150,9 @@ describe('per-series reads', () => {
     expect(store.aggregate(7, T0 + 20_000, T0 + 22_000)).toMatchObject({ count: 2, sum: 21 + 22, min: 21, max: 22, last: 22 });
     // The open bucket (29, holding 30) counts when it starts in the window, not before it.
     expect(store.aggregate(7, T0 + 29_000, T0 + 30_000)).toMatchObject({ count: 1, sum: 30, last: 30, lastTs: T0 + 29_000 });
-    expect(store.aggregate(7, T0 + 29_001, T0 + 30_000)).toMatchObject({ count: 0, sum: 0 });
+    expect(store.aggregate(7, T0 + 29_001, T0 + 30_000)).toMatchObject({ count: 0, sum: 0, last: Number.NaN, lastTs: Number.NaN });
+    // A window the ring holds only part of: the part it holds (buckets 9..14).
+    expect(store.windowStats(7, T0 + 5000, T0 + 15_000, new Float64Array(6))).toBe(false);
+    expect(store.aggregate(7, T0 + 5000, T0 + 15_000)).toMatchObject({ count: 6, sum: 10 + 11 + 12 + 13 + 14 + 15, min: 10, max: 15, last: 15 });
   });
 });
