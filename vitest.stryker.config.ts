@@ -17,6 +17,7 @@ export default defineConfig({
       'test/store-recover.test.ts',
       'test/store-log.test.ts',
       'test/store-pages.test.ts',
+      'test/store-reads.test.ts',
       'test/alert-rules.test.ts',
       'test/alert-edges.test.ts',
       'test/query.test.ts',

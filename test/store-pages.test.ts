@@ -110,6 +110,21 @@ describe('sketch pages', () => {
     expect(openBins(store, 1)).toHaveLength(2);
   });
 
+  it('forgets its cached pages when a close flips the directory, even for the lowest page key', () => {
+    // The close of bucket 1 frees the 2^40 page and empties the series' cache; a sample of
+    // page key 1 just after must find a page of its own, not read a stale cache mark as one.
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const free = store.freePages();
+    apply(T0 + 5, [[1, 3], [1, 2 ** 40]]);
+    apply(T0 + 1005, [[1, 3]]);
+    apply(T0 + 2005, [[1, 2 ** -1010]]);
+    expect(store.freePages()).toBe(free - 2);
+    const bins = openBins(store, 1);
+    expect(bins).toHaveLength(2);
+    expect(bins[0]! >>> 9).toBe(1);
+    expect(bins[1]).toBe(1);
+  });
+
   it('beats every 1,024 series while it closes their buckets', () => {
     const { buffers, store, apply, state } = setup({ maxSeries: 2048 });
     let beats = 0;
