@@ -54,5 +54,13 @@ describe('the sketch log', () => {
     expect(after.length).toBeGreaterThan(0);
     const window = store.aggregate(id, T0 + 61_000, T0 + 120_000, new SketchAccumulator());
     expect(window).toMatchObject({ count: 59 * KEYS + (61 + 119) * 59 / 2, sketchless: 59 - after.length });
+    // A window with a whole rolled-up minute inside takes the full read: buckets 30–59 from
+    // tier 1, whose sketches the log lost long ago (it holds only the newest few), counted as
+    // such; then minute 1 from its rollup, whose sketch is held.
+    const minute1 = store.buckets(id, 2)[1]!;
+    expect(minute1.start).toBe(T0 + 60_000);
+    expect(after.every((k) => k >= 60)).toBe(true);
+    const full = store.aggregate(id, T0 + 30_000, T0 + 120_000, new SketchAccumulator());
+    expect(full).toMatchObject({ count: 30 * KEYS + ((30 + 59) * 30) / 2 + minute1.count, sketchless: 30 });
   });
 });
