@@ -19,6 +19,7 @@ import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { DEFAULT_BUCKETS, Exposition } from '../src/http/exposition.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { drivenEngine } from './driven-engine.js';
+import { seriesValues } from './values.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
@@ -31,13 +32,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const table = new Float64Array(8192);
-let seed = 11;
-for (let i = 0; i < table.length; i++) {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  table[i] = Math.exp(3 + 1.2 * Math.sqrt(-2 * Math.log((seed + 0.5) / 4294967296)) * Math.cos(2 * Math.PI * ((i * 0.618) % 1))) / 10;
-}
-const value = (series: number, i: number): number => table[(i * 31 + series * 7) & 8191]!;
+/** A log-normal-ish latency per series and sample (the same values for perfwatch and the peer). */
+const value = seriesValues(1.2, 10);
 
 interface Row {
   name: string;

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import client from 'prom-client';
 import { Query } from '../src/monitor/query.js';
 import { drivenEngine } from './driven-engine.js';
+import { seriesValues } from './values.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const SECONDS = 120;
@@ -28,15 +29,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/** A log-normal-ish latency from a seeded table (the same values for perfwatch and the peer). */
-const table = new Float64Array(8192);
-let seed = 11;
-for (let i = 0; i < table.length; i++) {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  const u = (seed + 0.5) / 4294967296;
-  table[i] = Math.exp(3 + 0.8 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * ((i * 0.618) % 1)));
-}
-const value = (series: number, i: number): number => table[(i * 31 + series * 7) & 8191]!;
+/** A log-normal-ish latency per series and sample (the same values for perfwatch and the peer). */
+const value = seriesValues(0.8);
 
 async function main(): Promise<void> {
   const start = Math.floor((Date.now() - SECONDS * 1000) / 60_000) * 60_000;
