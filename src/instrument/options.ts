@@ -71,7 +71,16 @@ export const InstrumentOptionsSchema = z.strictObject({
   ),
 });
 
-export type InstrumentOptions = z.input<typeof InstrumentOptionsSchema>;
+/** One source: true for its defaults, false for off, or its options. */
+type SourceInput<T> = boolean | ({ enabled?: boolean } & Partial<T>);
+
+/** What instrument() takes (every field optional; see InstrumentOptionsSchema). */
+export interface InstrumentOptions {
+  httpServer?: SourceInput<{ errorStatusFrom: number; maxRoutes: number }>;
+  httpClient?: SourceInput<{ errorStatusFrom: number; maxHosts: number }>;
+  fetch?: SourceInput<{ errorStatusFrom: number; maxHosts: number }>;
+  piscina?: PiscinaLike[] | Record<string, PiscinaLike>;
+}
 export type ResolvedInstrumentOptions = z.output<typeof InstrumentOptionsSchema>;
 export type HttpServerInstrumentOptions = ResolvedInstrumentOptions['httpServer'];
 export type HttpClientInstrumentOptions = ResolvedInstrumentOptions['httpClient'];

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
-import { InstrumentOptionsSchema } from '../instrument/options.js';
+import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
 
 const MiB = 1024 * 1024;
 
@@ -159,7 +159,7 @@ export const MonitorOptionsSchema = z.strictObject({
   instrument: z.preprocess((v) => (v === true ? {} : v === false ? undefined : v), InstrumentOptionsSchema.optional()),
 });
 
-export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;
+export type MonitorOptions = Omit<z.input<typeof MonitorOptionsSchema>, 'instrument'> & { instrument?: boolean | InstrumentOptions };
 export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
 
 export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {
