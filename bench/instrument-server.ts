@@ -68,6 +68,11 @@ server.keepAliveTimeout = 30_000;
  */
 const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   status: () => ({ mode, instrument: monitor?.status().instrument ?? null }),
+  /** CPU time of the whole process (every thread: the monitor's actors too), in µs. */
+  cpu: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
 };
 
 process.on('message', async (msg: { cmd: string } & Record<string, unknown>) => {
