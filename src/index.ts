@@ -23,7 +23,7 @@ export type { MetricHandle, CounterHandle, Producer } from './engine/producer.js
 export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './engine/producer.js';
 export { MonitorOptionsSchema, resolveOptions } from './monitor/options.js';
 export { InstrumentOptionsSchema } from './instrument/options.js';
-export type { InstrumentOptions } from './instrument/options.js';
+export type { InstrumentOptions, InstrumentSource, PiscinaLike } from './instrument/options.js';
 export type { InstrumentStatus } from './instrument/instrumentation.js';
 export type { MonitorOptions, ResolvedOptions } from './monitor/options.js';
 export type { MetricQuery, MetricSnapshot, MetricWindow } from './monitor/query.js';

@@ -37,7 +37,7 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
   { name: 'cache_hit_rate', kind: 'distribution', unit: 'ratio', help: '1 per hit, 0 per miss (or a measured ratio): its mean over a window is the hit rate' },
   { name: 'database_connections', kind: 'gauge', unit: 'count', help: 'Connections held from the database pool' },
   { name: 'formula_calculation_time', kind: 'distribution', unit: 'ms', help: 'Time to evaluate one formula' },
-  { name: 'api_response_time', kind: 'distribution', unit: 'ms', help: 'Time of calls to downstream APIs; instrument() feeds it up to the response headers (tags method, host, status_class)' },
+  { name: 'api_response_time', kind: 'distribution', unit: 'ms', help: 'Time of calls to downstream APIs' },
   { name: 'api_error_rate', kind: 'distribution', unit: 'ratio', help: '1 per failed call to a downstream API (no response, or an error status), 0 per other; tags method, host' },
   { name: 'pool_wait_time', kind: 'gauge', unit: 'ms', help: 'Mean time tasks of a piscina pool waited in its queue over the last interval (instrument()); tag pool' },
   { name: 'pool_run_time', kind: 'gauge', unit: 'ms', help: 'Mean run time of the tasks a piscina pool completed over the last interval (instrument()); tag pool' },

@@ -72,13 +72,13 @@ export const InstrumentOptionsSchema = z.strictObject({
 });
 
 /** One source: true for its defaults, false for off, or its options. */
-type SourceInput<T> = boolean | ({ enabled?: boolean } & Partial<T>);
+export type InstrumentSource<T> = boolean | ({ enabled?: boolean } & Partial<T>);
 
 /** What instrument() takes (every field optional; see InstrumentOptionsSchema). */
 export interface InstrumentOptions {
-  httpServer?: SourceInput<{ errorStatusFrom: number; maxRoutes: number }>;
-  httpClient?: SourceInput<{ errorStatusFrom: number; maxHosts: number }>;
-  fetch?: SourceInput<{ errorStatusFrom: number; maxHosts: number }>;
+  httpServer?: InstrumentSource<{ errorStatusFrom: number; maxRoutes: number }>;
+  httpClient?: InstrumentSource<{ errorStatusFrom: number; maxHosts: number }>;
+  fetch?: InstrumentSource<{ errorStatusFrom: number; maxHosts: number }>;
   piscina?: PiscinaLike[] | Record<string, PiscinaLike>;
 }
 export type ResolvedInstrumentOptions = z.output<typeof InstrumentOptionsSchema>;
