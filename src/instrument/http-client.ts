@@ -124,8 +124,8 @@ export class HttpClientSource implements Source {
     request[STARTED] = 0;
     const ms = performance.now() - started;
     const m = this.methodEntry(request);
-    this.recorder.sample(m.byClass[cls] ?? this.classHandle(m, cls), ms);
-    this.recorder.sample(m.errors, failed ? 1 : 0);
+    (m.byClass[cls] ?? this.classHandle(m, cls)).record(ms);
+    m.errors.record(failed ? 1 : 0);
   }
 
   private methodEntry(request: Stamped): MethodEntry {

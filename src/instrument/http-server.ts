@@ -10,7 +10,7 @@
  * counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, a listener on the response's close, two Map lookups and three
- * samples into the batch (batch.ts) for handles cached per (route, method, status class).
+ * ring pushes through handles cached per (route, method, status class).
  */
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -119,10 +119,9 @@ export class HttpServerSource implements Source {
       const m = this.methodEntry(this.entry(request), request.method);
       const cls = classIndex(status);
       const handles = m.byClass[cls] ?? this.classHandles(m, cls);
-      const r = this.recorder;
-      r.sample(handles.responseTime, ms);
-      r.sample(handles.throughput, 1);
-      r.sample(m.errors, status >= this.errorFrom ? 1 : 0);
+      handles.responseTime.record(ms);
+      handles.throughput.record(1);
+      m.errors.record(status >= this.errorFrom ? 1 : 0);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
@@ -137,7 +136,7 @@ export class HttpServerSource implements Source {
       this.aborted++;
       const m = this.methodEntry(this.entry(response.req as Routed), response.req.method);
       m.aborted ??= this.recorder.metric('http_requests_aborted', { endpoint: m.route, method: m.method });
-      this.recorder.sample(m.aborted, 1);
+      m.aborted.record(1);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }

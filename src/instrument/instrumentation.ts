@@ -4,7 +4,6 @@
  * subscribed before instrument() or after uninstrument(), so a service that does not use it
  * pays nothing: node:http checks `hasSubscribers` before building a message.
  */
-import { SampleBatch } from './batch.js';
 import { HttpClientSource, NODE_HTTP, UNDICI } from './http-client.js';
 import { HttpServerSource } from './http-server.js';
 import type { ResolvedInstrumentOptions } from './options.js';
@@ -27,19 +26,10 @@ export class Instrumentation {
   private readonly fetch: HttpClientSource | undefined;
   private readonly piscina: PiscinaSource | undefined;
   private readonly sources: Source[];
-  private readonly batch: SampleBatch;
   private attached = false;
 
-  constructor(monitor: Omit<Recorder, 'sample'>, options: ResolvedInstrumentOptions, intervalMs: number) {
+  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number) {
     const { httpServer, httpClient, fetch, piscina } = options;
-    const batch = new SampleBatch((error) => monitor.fault('instrument-batch', error));
-    this.batch = batch;
-    const recorder: Recorder = {
-      metric: (name, tags) => monitor.metric(name, tags),
-      maxTagValueLength: monitor.maxTagValueLength,
-      fault: (kind, error) => monitor.fault(kind, error),
-      sample: (handle, value) => batch.add(handle, value),
-    };
     this.server = httpServer.enabled ? new HttpServerSource(recorder, httpServer) : undefined;
     this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient) : undefined;
     this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch) : undefined;
@@ -52,11 +42,9 @@ export class Instrumentation {
     for (const s of this.sources) s.attach();
   }
 
-  /** Unsubscribes, and records what the batch holds (a stopping monitor then drains it). */
   detach(): void {
     this.attached = false;
     for (const s of this.sources) s.detach();
-    this.batch.flush();
   }
 
   /** Reads the piscina pools now (they are read every collection interval by themselves). */

@@ -8,8 +8,6 @@ import type { Tags } from '../engine/registry.js';
 
 export interface Recorder {
   metric(name: string, tags: Tags): MetricHandle;
-  /** Records through the instrumentation's batch (batch.ts): the per-request path. */
-  sample(handle: MetricHandle, value: number): void;
   readonly maxTagValueLength: number;
   /** An error in a subscriber: counted (status().faults, monitor_faults), never thrown into the host. */
   fault(kind: string, error: unknown): void;
