@@ -155,6 +155,48 @@ export const BREAKS = [
     tests: ['mcp-stdio.test.ts'],
     mustFail: ['answers every tool on its happy path'],
   },
+  {
+    name: 'instrument: aborted requests not watched',
+    what: "instrument() adds no close listener to responses: a request whose client went away is never counted",
+    edits: [{ find: "response.on('close', this.onClose);", replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['counts a request whose client went away before the response apart'],
+  },
+  {
+    name: 'instrument: route cap ignored',
+    what: 'every distinct route gets its own series: maxRoutes never sends one to other',
+    edits: [{ find: 'if (this.byKey.size >= this.limit) {', replace: 'if (false) {' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['sends routes past maxRoutes to "other" and counts them'],
+  },
+  {
+    name: 'instrument: Express middleware names the route',
+    what: "every Express layer a request passes sets its route, middleware ('/') included: unmatched paths all become '/'",
+    edits: [{ find: 'm.layer?.method === undefined || ', replace: '' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ['records every request under the route template the framework matched'],
+  },
+  {
+    name: 'instrument: failed calls look answered',
+    what: 'an outgoing request that got no response is recorded as a 2xx success',
+    edits: [{ find: 'this.finish((message as { request: Stamped }).request, ERROR_CLASS, true);', replace: 'this.finish((message as { request: Stamped }).request, 1, false);' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['measures fetch and node:http calls by method, host and status class'],
+  },
+  {
+    name: 'instrument: stop keeps the subscriptions',
+    what: "stop() leaves the diagnostics channels subscribed: the host keeps paying for a stopped monitor",
+    edits: [{ find: "this.currentState = 'stopping';\n    this.instrumentation?.detach();", replace: "this.currentState = 'stopping';" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['subscribes to nothing until instrument(), and unsubscribes on uninstrument() and on stop()'],
+  },
+  {
+    name: 'instrument: piscina queue unread',
+    what: "the pool sampler records 0 for queue_size whatever the pool's queue holds",
+    edits: [{ find: 's.queue.record(p.queueSize);', replace: 's.queue.record(0);' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['samples queue size, wait and run times and utilisation of the pools passed in'],
+  },
 ];
 
 function parseArgs(argv) {

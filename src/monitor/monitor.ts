@@ -32,6 +32,8 @@ import { InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
 import type { HttpServer } from '../http/types.js';
 import type { ServeHttpOptions } from '../http/options.js';
+import { Instrumentation } from '../instrument/instrumentation.js';
+import { resolveInstrumentOptions, type InstrumentOptions } from '../instrument/options.js';
 import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
@@ -96,6 +98,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly storage: StorageLink | undefined;
   /** The rules, alerts, baselines and optimisation state in that database (see control-state.ts). */
   private readonly controlState: ControlState | undefined;
+  /** The auto-instrumentation (instrument()): subscribed while running, none when undefined. */
+  private instrumentation: Instrumentation | undefined;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -205,6 +209,7 @@ export class PerformanceMonitor extends EventEmitter {
       running: () => this.running,
       emit: (event, ...args) => this.emitSafe(event, ...args),
     });
+    if (o.instrument !== undefined) this.instrumentation = this.newInstrumentation(o.instrument);
     this.statusParts = {
       options: o,
       control: this.control,
@@ -292,6 +297,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
     this.currentState = 'running';
+    this.instrumentation?.attach();
     this.tick.start();
     this.overhead.start();
     this.emitSafe('start');
@@ -300,6 +306,7 @@ export class PerformanceMonitor extends EventEmitter {
   private async stopNow(): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
+    this.instrumentation?.detach();
     this.stoppedAt = Date.now();
     this.tick.stop();
     if (this.runtime) {
@@ -383,6 +390,40 @@ export class PerformanceMonitor extends EventEmitter {
   /** Records a handled request: response_time, throughput and error_rate, tagged by endpoint. */
   recordRequest(sample: RequestSample): void {
     this.main.recordRequest(sample);
+  }
+
+  /**
+   * Auto-instrumentation through node:diagnostics_channel, without patching a module:
+   * incoming HTTP (node:http and the frameworks over it; Fastify's and Express 5's route
+   * templates), outgoing node:http and fetch, and the piscina pools given. With no argument,
+   * every HTTP source is on. Subscribed while the monitor runs (from now if it does, else
+   * from start()), and replaces an earlier instrument(). See docs/instrument.md for the
+   * metrics and their tags. Throws InvalidArgumentError naming the field of a bad option.
+   */
+  instrument(options?: InstrumentOptions): { uninstrument(): boolean } {
+    const next = this.newInstrumentation(resolveInstrumentOptions(options));
+    this.instrumentation?.detach();
+    this.instrumentation = next;
+    if (this.running) next.attach();
+    return { uninstrument: () => this.instrumentation === next && this.uninstrument() };
+  }
+
+  /** Ends the auto-instrumentation: every subscription is removed. False when there was none. */
+  uninstrument(): boolean {
+    const current = this.instrumentation;
+    if (current === undefined) return false;
+    current.detach();
+    this.instrumentation = undefined;
+    return true;
+  }
+
+  private newInstrumentation(options: NonNullable<ResolvedOptions['instrument']>): Instrumentation {
+    const recorder = {
+      metric: (name: string, tags: Tags) => this.main.metric(name, tags),
+      maxTagValueLength: this.options.maxTagValueLength,
+      fault: (kind: string, error: unknown) => this.faults.report(kind, error),
+    };
+    return new Instrumentation(recorder, options, this.options.collectionIntervalMs);
   }
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
@@ -535,6 +576,7 @@ export class PerformanceMonitor extends EventEmitter {
       ratePerSecond: this.tick.ratePerSecond,
       collectorInfo: this.tick.collectorInfo,
       touchedBytes: this.touchedBytes(),
+      instrument: this.instrumentation?.status() ?? null,
     };
     return monitorStatus(this.statusParts, live, Date.now());
   }

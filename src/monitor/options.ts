@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
+import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
 
 const MiB = 1024 * 1024;
 
@@ -151,9 +152,14 @@ export const MonitorOptionsSchema = z.strictObject({
   retentionMs: int(60_000, 10 * 365 * 86_400_000, 30 * 86_400_000, ' ms'),
   /** How often rollups are written: a crash loses at most this much of what was recorded. */
   storageFlushMs: int(100, 5_000, 5_000, ' ms'),
+  /**
+   * Auto-instrumentation from start() on, as monitor.instrument() (docs/instrument.md): true
+   * for incoming and outgoing HTTP and fetch, or the options of instrument().
+   */
+  instrument: z.preprocess((v) => (v === true ? {} : v === false ? undefined : v), InstrumentOptionsSchema.optional()),
 });
 
-export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;
+export type MonitorOptions = Omit<z.input<typeof MonitorOptionsSchema>, 'instrument'> & { instrument?: boolean | InstrumentOptions };
 export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
 
 export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {

@@ -4,6 +4,7 @@
  * collector's cells of the control block), so that it is current without a round trip to
  * any actor.
  */
+import type { InstrumentStatus } from '../instrument/instrumentation.js';
 import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
 import type { ActorState, Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
@@ -29,6 +30,8 @@ export interface RingStatus extends RingStats {
 }
 
 export interface MonitorStatus {
+  /** Auto-instrumentation (instrument()): its sources, and values that fell into `other`; null when off. */
+  instrument: InstrumentStatus | null;
   state: MonitorState;
   running: boolean;
   /** Running with its own sampling paused (pause()). */
@@ -130,6 +133,7 @@ export interface LiveState {
   ratePerSecond: number;
   collectorInfo: CollectorInfo | undefined;
   touchedBytes: number;
+  instrument: InstrumentStatus | null;
 }
 
 /** The rings' headers, the main thread's first. */
@@ -158,6 +162,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
   const ringsBytes = ringBytes(live.rings);
   const pending = rings.reduce((a, r) => a + r.fill, 0);
   return {
+    instrument: live.instrument,
     state: live.state,
     running,
     paused: live.paused,

@@ -1,0 +1,88 @@
+/**
+ * The server of bench:instrument, one process per run so that the load generator (the
+ * parent) never shares its thread: a plain node:http server answering a small JSON body on a
+ * few routes, instrumented one way, chosen by argv[2]:
+ *   none         no metrics
+ *   monitor      a perfwatch monitor running, without instrument() (what the monitor costs alone)
+ *   perfwatch    the same monitor with instrument() (diagnostics channels, no patching)
+ *   prom-client  a hand-written middleware: a Histogram by method, route, status code
+ *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
+ * It sends { port } when listening and answers IPC commands from COMMANDS.
+ */
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PerformanceMonitor } from '../src/monitor/monitor.js';
+
+const mode = process.argv[2] ?? 'none';
+const require = createRequire(import.meta.url);
+
+/** The app's routes, matched by hand as a small service would (for prom-client's route label). */
+function route(url: string): string {
+  if (url.startsWith('/users/')) return '/users/:id';
+  if (url.startsWith('/orders/')) return '/orders/:id';
+  return url;
+}
+
+function answer(req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify({ route: route(req.url ?? '/'), ok: true });
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+let monitor: PerformanceMonitor | undefined;
+let handler: (req: IncomingMessage, res: ServerResponse) => void = answer;
+
+if (mode === 'monitor' || mode === 'perfwatch') {
+  monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+  await monitor.start();
+  if (mode === 'perfwatch') monitor.instrument();
+} else if (mode === 'prom-client') {
+  const client = (await import('prom-client')).default;
+  const histogram = new client.Histogram({ name: 'http_request_duration_seconds', help: 'request time', labelNames: ['method', 'route', 'status_code'] });
+  handler = (req, res) => {
+    const end = histogram.startTimer();
+    res.once('finish', () => end({ method: req.method, route: route(req.url ?? '/'), status_code: res.statusCode }));
+    answer(req, res);
+  };
+} else if (mode === 'otel') {
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await import('@opentelemetry/sdk-metrics');
+  const { HttpInstrumentation } = await import('@opentelemetry/instrumentation-http');
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 1_000 });
+  const instrumentation = new HttpInstrumentation();
+  instrumentation.setMeterProvider(new MeterProvider({ readers: [reader] }));
+  instrumentation.enable();
+} else if (mode !== 'none') {
+  throw new Error(`unknown mode ${mode}`);
+}
+
+// Loaded through require after the OpenTelemetry instrumentation is enabled: it patches
+// node:http as the module loads (require-in-the-middle); the other modes take the same path.
+const http = require('node:http') as typeof import('node:http');
+const server = http.createServer((req, res) => handler(req, res));
+server.keepAliveTimeout = 30_000;
+
+/**
+ * What the parent may ask of a running server by IPC ({ cmd, ...args }), each answering one
+ * message. A capture phase (issue 15: the cost of a CPU profile on throughput) adds its
+ * command here, e.g. `capture: () => monitor.profile({ kind: 'cpu', seconds: 10 })`.
+ */
+const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
+  status: () => ({ mode, instrument: monitor?.status().instrument ?? null }),
+  /** CPU time of the whole process (every thread: the monitor's actors too), in µs. */
+  cpu: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+};
+
+process.on('message', async (msg: { cmd: string } & Record<string, unknown>) => {
+  const run = COMMANDS[msg.cmd];
+  try {
+    if (!run) throw new Error(`unknown command ${msg.cmd}`);
+    process.send!({ ok: true, value: await run(msg) });
+  } catch (error) {
+    process.send!({ ok: false, error: String(error) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));

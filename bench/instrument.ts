@@ -1,0 +1,142 @@
+/**
+ * bench:instrument: what HTTP instrumentation costs a plain node:http server, perfwatch's
+ * instrument() beside a hand-written prom-client middleware and OpenTelemetry's
+ * instrumentation-http (metrics through a MeterProvider; no tracer provider, so its spans are
+ * not recorded), in the same run.
+ *
+ * Each run forks a fresh server (instrument-server.ts) in one of the modes, warms it up, and
+ * drives it from this process with autocannon over loopback (keep-alive connections, a few
+ * routes with ids). Modes are interleaved: every round runs each mode once, in an order
+ * rotated per round, so the machine's drift spreads over all of them. Reported per mode: the
+ * median of requests per second and of p99 latency over the rounds (min–max beside), the
+ * ratio of the median rps to the uninstrumented server's, and the server process's CPU time
+ * per request (all its threads): on a shared, loaded machine throughput swings with what
+ * else runs, while the CPU a request costs moves much less.
+ *
+ *   BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (32),
+ *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios)
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ALL_MODES = ['none', 'monitor', 'perfwatch', 'prom-client', 'otel'] as const;
+type Mode = (typeof ALL_MODES)[number];
+const chosen = process.env.BENCH_MODES?.split(',').map((m) => m.trim());
+const MODES: readonly Mode[] = chosen ? ALL_MODES.filter((m) => m === 'none' || chosen.includes(m)) : ALL_MODES;
+
+const PATHS = ['/users/17', '/users/4242', '/orders/9', '/orders/31337', '/health', '/users/8'].map((path) => ({ method: 'GET', path }));
+
+export interface Phase {
+  rps: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+export interface RunningServer {
+  child: ChildProcess;
+  url: string;
+  /** Sends an IPC command (see COMMANDS in instrument-server.ts) and resolves with its answer. */
+  call(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Forks a server in `mode` and resolves once it listens. */
+export async function startServer(mode: string): Promise<RunningServer> {
+  const child = fork(new URL('./instrument-server.js', import.meta.url), [mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m) => resolve((m as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}`)));
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    call: (cmd, args = {}) =>
+      new Promise((resolve, reject) => {
+        child.once('message', (m) => {
+          const a = m as { ok: boolean; value?: unknown; error?: string };
+          if (a.ok) resolve(a.value);
+          else reject(new Error(a.error));
+        });
+        child.send({ cmd, ...args });
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
+/**
+ * One load phase against a running server: requests per second and p99 (ms) over `seconds`.
+ * A capture phase (the cost of a CPU profile while it runs) calls this on the perfwatch
+ * server with the capture started through server.call(), and once more after it.
+ */
+export async function measure(url: string, seconds: number): Promise<Phase> {
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: PATHS });
+  return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
+}
+
+async function run(mode: Mode): Promise<Phase & { cpuPerRequest: number }> {
+  const server = await startServer(mode);
+  try {
+    if (WARMUP > 0) await measure(server.url, WARMUP);
+    const cpu0 = (await server.call('cpu')) as number;
+    const phase = await measure(server.url, SECONDS);
+    const cpu1 = (await server.call('cpu')) as number;
+    return { ...phase, cpuPerRequest: (cpu1 - cpu0) / Math.max(1, phase.requests) };
+  } finally {
+    await server.stop();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  console.log(`bench:instrument ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · load ${load}`);
+  console.log(`${ROUNDS} rounds × ${MODES.length} modes, ${SECONDS} s each after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ${PATHS.length} paths`);
+  const results = new Map<Mode, (Phase & { cpuPerRequest: number })[]>(MODES.map((m) => [m, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
+    for (const mode of order) {
+      const phase = await run(mode);
+      results.get(mode)!.push(phase);
+      process.stderr.write(`  round ${round + 1} ${mode}: ${Math.round(phase.rps)} rps, p99 ${phase.p99} ms, ${phase.cpuPerRequest.toFixed(1)} µs CPU a request${phase.errors ? `, ${phase.errors} errors` : ''}\n`);
+    }
+  }
+  const base = median(results.get('none')!.map((p) => p.rps));
+  const baseCpu = median(results.get('none')!.map((p) => p.cpuPerRequest));
+  const rows = MODES.map((mode) => {
+    const phases = results.get(mode)!;
+    const rps = phases.map((p) => p.rps);
+    const p99 = phases.map((p) => p.p99);
+    const m = median(rps);
+    return {
+      mode,
+      'rps (median)': Math.round(m),
+      'rps min–max': `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}`,
+      'vs none': `${(m / base).toFixed(3)} (${((1 - m / base) * 100).toFixed(1)}% lost)`,
+      'p99 ms (median)': median(p99),
+      'p99 min–max': `${Math.min(...p99)}–${Math.max(...p99)}`,
+      'CPU µs/req (median)': Number(median(phases.map((p) => p.cpuPerRequest)).toFixed(1)),
+      'CPU vs none': Number((median(phases.map((p) => p.cpuPerRequest)) / baseCpu).toFixed(3)),
+      errors: phases.reduce((n, p) => n + p.errors, 0),
+    };
+  });
+  console.table(rows);
+  console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+// Run as a script; imported (a capture phase's module), it only lends startServer() and measure().
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

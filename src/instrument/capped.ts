@@ -1,0 +1,79 @@
+/**
+ * A bounded table of one tag's values (routes, hosts) and what the instrumentation keeps per
+ * value (its bound handles): the first `limit` distinct values keep their name, every later
+ * one shares the entry of `other`, so a scanner or unfolded ids cannot exhaust the
+ * registry's series or this table's memory. Requests that fell into `other` are counted
+ * (status().instrument). A value the registry refuses (over maxSeries, a character it does
+ * not take) also goes to `other`, and is counted as refused.
+ */
+
+export const OTHER = 'other';
+
+export class CappedTags<V> {
+  readonly limit: number;
+  private readonly maxLength: number;
+  private readonly make: (tag: string) => V;
+  private readonly byKey = new Map<string, V>();
+  private other: V | undefined;
+  /** Requests whose value fell into `other` because the table was full. */
+  overflowed = 0;
+  /** Values the registry refused (they went to `other` too). */
+  refused = 0;
+
+  constructor(limit: number, maxLength: number, make: (tag: string) => V) {
+    this.limit = limit;
+    this.maxLength = maxLength;
+    this.make = make;
+  }
+
+  /** The entry of `key`, made on first sight while there is room, else `other`'s. */
+  get(key: string): V {
+    const hit = this.byKey.get(key);
+    if (hit !== undefined) return hit;
+    if (this.byKey.size >= this.limit) {
+      this.overflowed++;
+      return this.otherEntry();
+    }
+    let entry: V;
+    try {
+      entry = this.make(key.length > this.maxLength ? key.slice(0, this.maxLength) : key);
+    } catch {
+      this.refused++;
+      return this.otherEntry();
+    }
+    this.byKey.set(key, entry);
+    return entry;
+  }
+
+  /** Distinct values with an entry of their own. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  private otherEntry(): V {
+    return (this.other ??= this.make(OTHER));
+  }
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+
+/** The method tag: a standard method, or OTHER (a client may send any token as a method). */
+export function methodTag(method: string | undefined): string {
+  return method !== undefined && METHODS.has(method) ? method : 'OTHER';
+}
+
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'other'];
+/** The class index of an outgoing request that got no response (refused, reset, aborted). */
+export const ERROR_CLASS = CLASSES.length;
+export const CLASS_COUNT = CLASSES.length + 1;
+
+/** Index of a status class (0 for 1xx … 4 for 5xx), 5 for anything else. */
+export function classIndex(status: number): number {
+  const c = (status / 100) | 0;
+  return c >= 1 && c <= 5 ? c - 1 : 5;
+}
+
+/** The status_class tag of a class index; 'error' for ERROR_CLASS. */
+export function classTag(index: number): string {
+  return CLASSES[index] ?? 'error';
+}

@@ -1,0 +1,147 @@
+/**
+ * Outgoing HTTP through node:diagnostics_channel: node:http's `http.client.request.start`,
+ * `http.client.response.finish` and `http.client.request.error`, and undici's (fetch's)
+ * `undici:request:create`, `undici:request:headers` and `undici:request:error`. Each request
+ * is stamped at its start and recorded once, when its response headers arrive or when it
+ * fails without them: api_response_time (ms, tagged method, host, status_class, `error` for
+ * no response) and api_error_rate (1 or 0, tagged method and host). Hosts are capped as
+ * routes are (capped.ts).
+ */
+import dc from 'node:diagnostics_channel';
+import type { MetricHandle } from '../engine/producer.js';
+import { CappedTags, CLASS_COUNT, ERROR_CLASS, classIndex, classTag, methodTag } from './capped.js';
+import type { HttpClientInstrumentOptions } from './options.js';
+import type { Recorder, Source } from './recorder.js';
+
+const STARTED = Symbol('perfwatch.clientStarted');
+
+type Stamped = { [STARTED]?: number };
+
+interface MethodEntry {
+  byClass: (MetricHandle | undefined)[];
+  errors: MetricHandle;
+  host: string;
+  method: string;
+}
+
+interface HostEntry {
+  host: string;
+  methods: Map<string, MethodEntry>;
+}
+
+/** The channels of one client library and how to read a request's method and host from them. */
+export interface ClientChannels {
+  kind: string;
+  start: string;
+  response: string;
+  error: string;
+  method(request: unknown): string | undefined;
+  host(request: unknown): string;
+  status(message: unknown): number;
+}
+
+export const NODE_HTTP: ClientChannels = {
+  kind: 'instrument-http-client',
+  start: 'http.client.request.start',
+  response: 'http.client.response.finish',
+  error: 'http.client.request.error',
+  method: (r) => (r as { method?: string }).method,
+  // The Host header as sent: host and, when not the default, port.
+  host: (r) => String((r as { getHeader(n: string): unknown }).getHeader('host') ?? (r as { host?: string }).host ?? 'unknown'),
+  status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
+};
+
+export const UNDICI: ClientChannels = {
+  kind: 'instrument-fetch',
+  start: 'undici:request:create',
+  response: 'undici:request:headers',
+  error: 'undici:request:error',
+  method: (r) => (r as { method?: string }).method,
+  host: (r) => {
+    const origin = String((r as { origin?: unknown }).origin ?? 'unknown');
+    const at = origin.indexOf('//');
+    return at === -1 ? origin : origin.slice(at + 2);
+  },
+  status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
+};
+
+export class HttpClientSource implements Source {
+  private readonly recorder: Recorder;
+  private readonly channels: ClientChannels;
+  private readonly errorFrom: number;
+  readonly hosts: CappedTags<HostEntry>;
+  private attached = false;
+
+  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions) {
+    this.recorder = recorder;
+    this.channels = channels;
+    this.errorFrom = options.errorStatusFrom;
+    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }));
+  }
+
+  attach(): void {
+    if (this.attached) return;
+    this.attached = true;
+    dc.subscribe(this.channels.start, this.onStart);
+    dc.subscribe(this.channels.response, this.onResponse);
+    dc.subscribe(this.channels.error, this.onError);
+  }
+
+  detach(): void {
+    if (!this.attached) return;
+    this.attached = false;
+    dc.unsubscribe(this.channels.start, this.onStart);
+    dc.unsubscribe(this.channels.response, this.onResponse);
+    dc.unsubscribe(this.channels.error, this.onError);
+  }
+
+  private readonly onStart = (message: unknown): void => {
+    const request = (message as { request: Stamped }).request;
+    request[STARTED] = performance.now();
+  };
+
+  private readonly onResponse = (message: unknown): void => {
+    try {
+      const status = this.channels.status(message);
+      this.finish((message as { request: Stamped }).request, classIndex(status), status >= this.errorFrom);
+    } catch (error) {
+      this.recorder.fault(this.channels.kind, error);
+    }
+  };
+
+  private readonly onError = (message: unknown): void => {
+    try {
+      this.finish((message as { request: Stamped }).request, ERROR_CLASS, true);
+    } catch (error) {
+      this.recorder.fault(this.channels.kind, error);
+    }
+  };
+
+  /** Records a request once: a failure after its headers (a body cut short) is not a second request. */
+  private finish(request: Stamped, cls: number, failed: boolean): void {
+    const started = request[STARTED];
+    if (started === undefined || started === 0) return;
+    request[STARTED] = 0;
+    const ms = performance.now() - started;
+    const m = this.methodEntry(request);
+    (m.byClass[cls] ?? this.classHandle(m, cls)).record(ms);
+    m.errors.record(failed ? 1 : 0);
+  }
+
+  private methodEntry(request: Stamped): MethodEntry {
+    const entry = this.hosts.get(this.channels.host(request));
+    const method = methodTag(this.channels.method(request));
+    let m = entry.methods.get(method);
+    if (m === undefined) {
+      m = { host: entry.host, method, byClass: new Array(CLASS_COUNT), errors: this.recorder.metric('api_error_rate', { host: entry.host, method }) };
+      entry.methods.set(method, m);
+    }
+    return m;
+  }
+
+  private classHandle(m: MethodEntry, cls: number): MetricHandle {
+    const handle = this.recorder.metric('api_response_time', { host: m.host, method: m.method, status_class: classTag(cls) });
+    m.byClass[cls] = handle;
+    return handle;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The sources monitor.instrument() turned on, as one unit: attached (subscribed) while the
+ * monitor runs, detached when it stops or when the host calls uninstrument(). Nothing is
+ * subscribed before instrument() or after uninstrument(), so a service that does not use it
+ * pays nothing: node:http checks `hasSubscribers` before building a message.
+ */
+import { HttpClientSource, NODE_HTTP, UNDICI } from './http-client.js';
+import { HttpServerSource } from './http-server.js';
+import type { ResolvedInstrumentOptions } from './options.js';
+import { PiscinaSource } from './piscina.js';
+import type { Recorder, Source } from './recorder.js';
+
+/** status().instrument: what is instrumented and how much fell into `other`. */
+export interface InstrumentStatus {
+  attached: boolean;
+  sources: ('httpServer' | 'httpClient' | 'fetch' | 'piscina')[];
+  httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; aborted: number };
+  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number };
+  fetch?: { hosts: number; maxHosts: number; other: number; refused: number };
+  piscina?: { pools: number };
+}
+
+export class Instrumentation {
+  private readonly server: HttpServerSource | undefined;
+  private readonly client: HttpClientSource | undefined;
+  private readonly fetch: HttpClientSource | undefined;
+  private readonly piscina: PiscinaSource | undefined;
+  private readonly sources: Source[];
+  private attached = false;
+
+  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number) {
+    const { httpServer, httpClient, fetch, piscina } = options;
+    this.server = httpServer.enabled ? new HttpServerSource(recorder, httpServer) : undefined;
+    this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient) : undefined;
+    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch) : undefined;
+    this.piscina = Object.keys(piscina).length > 0 ? new PiscinaSource(recorder, piscina, intervalMs) : undefined;
+    this.sources = [this.server, this.client, this.fetch, this.piscina].filter((s): s is NonNullable<typeof s> => s !== undefined);
+  }
+
+  attach(): void {
+    this.attached = true;
+    for (const s of this.sources) s.attach();
+  }
+
+  detach(): void {
+    this.attached = false;
+    for (const s of this.sources) s.detach();
+  }
+
+  /** Reads the piscina pools now (they are read every collection interval by themselves). */
+  samplePools(): void {
+    this.piscina?.sample();
+  }
+
+  status(): InstrumentStatus {
+    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused });
+    const sources: InstrumentStatus['sources'] = [];
+    if (this.server) sources.push('httpServer');
+    if (this.client) sources.push('httpClient');
+    if (this.fetch) sources.push('fetch');
+    if (this.piscina) sources.push('piscina');
+    return {
+      attached: this.attached,
+      sources,
+      ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, aborted: this.server.aborted } } : {}),
+      ...(this.client ? { httpClient: hosts(this.client) } : {}),
+      ...(this.fetch ? { fetch: hosts(this.fetch) } : {}),
+      ...(this.piscina ? { piscina: { pools: this.piscina.size } } : {}),
+    };
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Options of monitor.instrument() and of the monitor option `instrument`: which sources to
+ * subscribe to and their bounds. One zod schema, as for the monitor's options; a pool that is
+ * not piscina's is refused here, naming its place (`piscina[1]`).
+ */
+import { z } from 'zod';
+import { toInvalidArgument } from '../errors.js';
+
+function int(min: number, max: number, def: number) {
+  const range = `must be an integer from ${min} to ${max}`;
+  return z.number({ error: range }).int({ error: range }).min(min, { error: range }).max(max, { error: range }).default(def);
+}
+
+/** What instrument() reads of a piscina pool (piscina 4 and 5 expose all of it). */
+export interface PiscinaLike {
+  run: (...args: never[]) => unknown;
+  readonly queueSize: number;
+  readonly completed: number;
+  readonly options: { maxThreads: number };
+  readonly histogram: { runTime: { mean: number }; waitTime: { mean: number } };
+}
+
+export function isPiscinaPool(value: unknown): value is PiscinaLike {
+  if (value === null || typeof value !== 'object') return false;
+  const p = value as Record<string, unknown>;
+  const h = p.histogram as Record<string, unknown> | undefined;
+  const o = p.options as Record<string, unknown> | undefined;
+  return typeof p.run === 'function' && typeof p.queueSize === 'number' && typeof p.completed === 'number' && typeof o?.maxThreads === 'number' && h !== null && typeof h === 'object' && typeof h.runTime === 'object' && typeof h.waitTime === 'object';
+}
+
+const pool = z.custom<PiscinaLike>(isPiscinaPool, { error: "must be a piscina pool (new Piscina(...)) with recordTiming on (piscina's default)" });
+
+/** true → the defaults, false → off, an object → on with those options. */
+function source<T extends z.ZodRawShape>(shape: T) {
+  return z.preprocess(
+    (v) => (v === true || v === undefined ? {} : v === false ? { enabled: false } : v),
+    z.strictObject({ enabled: z.boolean().default(true), ...shape }, { error: 'must be true, false or an options object' }),
+  );
+}
+
+const serverShape = {
+  /** Responses with a status from this one up count in error_rate (default: 5xx). */
+  errorStatusFrom: int(400, 599, 500),
+  /** Distinct routes before later ones become `other`. */
+  maxRoutes: int(1, 10_000, 200),
+};
+
+const clientShape = {
+  /** Responses with a status from this one up count in api_error_rate (default: 5xx); failures without a response always do. */
+  errorStatusFrom: int(400, 599, 500),
+  /** Distinct hosts before later ones become `other`. */
+  maxHosts: int(1, 10_000, 100),
+};
+
+const MAX_POOLS = 64;
+
+export const InstrumentOptionsSchema = z.strictObject({
+  /** Incoming requests of node:http (and the frameworks over it): response_time, throughput, error_rate, http_requests_aborted. */
+  httpServer: source(serverShape),
+  /** Outgoing requests of node:http / node:https: api_response_time, api_error_rate. */
+  httpClient: source(clientShape),
+  /** Outgoing requests of fetch and undici: api_response_time, api_error_rate. */
+  fetch: source(clientShape),
+  /** Piscina pools to sample every collection interval, as a list (tag pool "0", "1", …) or by name. */
+  piscina: z.preprocess(
+    (v) => (Array.isArray(v) ? Object.fromEntries(v.map((p, i) => [String(i), p])) : v),
+    z
+      .record(z.string().min(1, { error: 'pool names must not be empty' }).max(64, { error: 'pool names must be at most 64 characters' }), pool, { error: 'must be an array of piscina pools or an object of them by name' })
+      .refine((r) => Object.keys(r).length <= MAX_POOLS, { error: `must hold at most ${MAX_POOLS} pools` })
+      .default({}),
+  ),
+});
+
+/** One source: true for its defaults, false for off, or its options. */
+export type InstrumentSource<T> = boolean | ({ enabled?: boolean } & Partial<T>);
+
+/** What instrument() takes (every field optional; see InstrumentOptionsSchema). */
+export interface InstrumentOptions {
+  httpServer?: InstrumentSource<{ errorStatusFrom: number; maxRoutes: number }>;
+  httpClient?: InstrumentSource<{ errorStatusFrom: number; maxHosts: number }>;
+  fetch?: InstrumentSource<{ errorStatusFrom: number; maxHosts: number }>;
+  piscina?: PiscinaLike[] | Record<string, PiscinaLike>;
+}
+export type ResolvedInstrumentOptions = z.output<typeof InstrumentOptionsSchema>;
+export type HttpServerInstrumentOptions = ResolvedInstrumentOptions['httpServer'];
+export type HttpClientInstrumentOptions = ResolvedInstrumentOptions['httpClient'];
+
+/** The monitor option: true for every default source, or the options of instrument(). */
+export const InstrumentOptionSchema = z.union([z.boolean(), InstrumentOptionsSchema], { error: 'must be true, false or the options of instrument()' });
+
+export function resolveInstrumentOptions(options: InstrumentOptions | undefined, prefix = ''): ResolvedInstrumentOptions {
+  const parsed = InstrumentOptionsSchema.safeParse(options ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, prefix);
+  return parsed.data;
+}

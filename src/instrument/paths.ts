@@ -1,0 +1,41 @@
+/**
+ * Route names for requests that no framework named: the path without its query, each
+ * segment that carries an identity folded (numbers, UUIDs, hex hashes and ObjectIds to
+ * `:id`, long opaque tokens to `:token`), so `/users/42/orders/9f86d081884c7d65` and
+ * `/users/7/orders/5feceb66ffc86f38` are the same series. A fold is a guess: frameworks that
+ * publish their route templates (Fastify, Express 5) are used instead wherever they run.
+ */
+
+const DIGITS = /^\d+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Hex of 8+ characters with at least one digit: hashes, ObjectIds, short commit ids. */
+const HEX = /^(?=[a-f]*\d)[0-9a-f]{8,}$/i;
+const HAS_DIGIT = /\d/;
+/** Segments this long holding a digit are tokens (base64 ids, signed keys), not names. */
+const TOKEN_LENGTH = 20;
+const MAX_SEGMENTS = 16;
+
+function foldSegment(segment: string): string {
+  if (DIGITS.test(segment) || UUID.test(segment) || HEX.test(segment)) return ':id';
+  if (segment.length >= TOKEN_LENGTH && HAS_DIGIT.test(segment)) return ':token';
+  return segment;
+}
+
+/** `/users/42?x=1` → `/users/:id`; at most 16 segments kept, the rest as `/…`. */
+export function normalizePath(url: string): string {
+  let end = url.length;
+  const q = url.indexOf('?');
+  if (q !== -1) end = q;
+  const h = url.indexOf('#');
+  if (h !== -1 && h < end) end = h;
+  const path = end === url.length ? url : url.slice(0, end);
+  if (path === '/' || path === '') return '/';
+  const parts = path.split('/');
+  const kept = Math.min(parts.length, MAX_SEGMENTS + 1);
+  for (let i = 1; i < kept; i++) parts[i] = foldSegment(parts[i]!);
+  if (parts.length > kept) {
+    parts.length = kept;
+    parts.push('…');
+  }
+  return parts.join('/');
+}

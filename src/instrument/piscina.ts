@@ -1,0 +1,98 @@
+/**
+ * Piscina pools, sampled once per collection interval (piscina publishes no diagnostics
+ * channel, and wrapping run() would be patching): queue_size (tasks waiting), and over the
+ * interval the mean wait and run times (pool_wait_time, pool_run_time, ms) and the share of
+ * the pool's thread time spent running tasks (pool_utilization, 0-1), all tagged pool.
+ *
+ * Piscina keeps its timing histograms from the pool's start and resetting them would change
+ * what its own `utilization` and `histogram` say to the service, so intervals come from
+ * differences: time run = mean run time × tasks completed, read each interval. A task
+ * counts when it completes, so an interval's wait mean may lean on tasks still running.
+ */
+import type { MetricHandle } from '../engine/producer.js';
+import type { PiscinaLike } from './options.js';
+import type { Recorder, Source } from './recorder.js';
+
+interface PoolState {
+  pool: PiscinaLike;
+  queue: MetricHandle;
+  wait: MetricHandle;
+  run: MetricHandle;
+  utilization: MetricHandle;
+  at: number;
+  completed: number;
+  runSum: number;
+  waitSum: number;
+}
+
+export class PiscinaSource implements Source {
+  private readonly recorder: Recorder;
+  private readonly pools: Record<string, PiscinaLike>;
+  private readonly intervalMs: number;
+  private states: PoolState[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(recorder: Recorder, pools: Record<string, PiscinaLike>, intervalMs: number) {
+    this.recorder = recorder;
+    this.pools = pools;
+    this.intervalMs = intervalMs;
+  }
+
+  get size(): number {
+    return Object.keys(this.pools).length;
+  }
+
+  attach(): void {
+    if (this.timer !== undefined || this.size === 0) return;
+    const now = performance.now();
+    this.states = Object.entries(this.pools).map(([name, pool]) => {
+      const tags = { pool: name };
+      return {
+        pool,
+        queue: this.recorder.metric('queue_size', tags),
+        wait: this.recorder.metric('pool_wait_time', tags),
+        run: this.recorder.metric('pool_run_time', tags),
+        utilization: this.recorder.metric('pool_utilization', tags),
+        at: now,
+        completed: pool.completed,
+        runSum: (pool.histogram.runTime.mean || 0) * pool.completed,
+        waitSum: (pool.histogram.waitTime.mean || 0) * pool.completed,
+      };
+    });
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  detach(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One reading of every pool (the timer's work; callable to read now). */
+  sample(): void {
+    const now = performance.now();
+    for (const s of this.states) {
+      try {
+        const p = s.pool;
+        const completed = p.completed;
+        // An empty histogram's mean is NaN.
+        const runSum = (p.histogram.runTime.mean || 0) * completed;
+        const waitSum = (p.histogram.waitTime.mean || 0) * completed;
+        s.queue.record(p.queueSize);
+        const done = completed - s.completed;
+        if (done > 0) {
+          s.run.record(Math.max(0, (runSum - s.runSum) / done));
+          s.wait.record(Math.max(0, (waitSum - s.waitSum) / done));
+        }
+        const capacity = (now - s.at) * p.options.maxThreads;
+        if (capacity > 0) s.utilization.record(Math.min(1, Math.max(0, (runSum - s.runSum) / capacity)));
+        s.at = now;
+        s.completed = completed;
+        s.runSum = runSum;
+        s.waitSum = waitSum;
+      } catch (error) {
+        this.recorder.fault('instrument-piscina', error);
+      }
+    }
+  }
+}

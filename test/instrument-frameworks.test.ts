@@ -1,0 +1,84 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from './helpers.js';
+
+interface Series {
+  name: string;
+  tags: Record<string, string>;
+  count: number;
+  sum: number;
+}
+interface Answer {
+  series: Series[];
+  status: { httpServer: { routes: number; other: number; aborted: number } };
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill();
+});
+
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
+  });
+}
+
+async function startChild(file: string): Promise<{ child: ChildProcess; base: string }> {
+  const child = fork(new URL(`./fixtures/${file}`, import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  const { port } = await nextMessage<{ port: number }>(child);
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
+async function metrics(child: ChildProcess): Promise<Answer> {
+  const answer = nextMessage<Answer>(child);
+  child.send({ cmd: 'metrics' });
+  return answer;
+}
+
+function count(a: Answer, name: string, tags: Record<string, string>): number {
+  return a.series.filter((s) => s.name === name && Object.entries(tags).every(([k, v]) => s.tags[k] === v)).reduce((n, s) => n + s.count, 0);
+}
+
+/** The load both apps get: 30 GETs on distinct ids, 10 POSTs, 7 nested-router GETs, 4 throws, 3 unknown paths. */
+async function load(base: string): Promise<void> {
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < 30; i++) sends.push(fetch(`${base}/users/${1000 + i}`).then((r) => r.text()));
+  for (let i = 0; i < 10; i++) sends.push(fetch(`${base}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' }).then((r) => r.text()));
+  for (let i = 0; i < 7; i++) sends.push(fetch(`${base}/api/items/${randomUUID()}`).then((r) => r.text()));
+  for (let i = 0; i < 4; i++) sends.push(fetch(`${base}/boom`).then((r) => r.text()));
+  for (let i = 0; i < 3; i++) sends.push(fetch(`${base}/nope/${i + 7}`).then((r) => r.text()));
+  await Promise.all(sends);
+}
+
+describe.each([
+  ['Express 5 in a CommonJS service', 'instrument-express.cjs', '/api/items/:itemId'],
+  ['Fastify in an ES-module service', 'instrument-fastify.mjs', '/api/items/:itemId'],
+])('%s', (_title, file, nested) => {
+  it('records every request under the route template the framework matched, with exact counts and error rates', async () => {
+    const { child, base } = await startChild(file);
+    await load(base);
+    const a = await waitFor(async () => {
+      const got = await metrics(child);
+      return count(got, 'throughput', {}) >= 54 && got;
+    }, 20_000, 'the 54 requests in throughput');
+    expect(count(a, 'throughput', {})).toBe(54);
+    expect(count(a, 'throughput', { endpoint: '/users/:id', method: 'GET', status_class: '2xx' })).toBe(30);
+    expect(count(a, 'throughput', { endpoint: '/users', method: 'POST', status_class: '2xx' })).toBe(10);
+    expect(count(a, 'throughput', { endpoint: nested, method: 'GET', status_class: '2xx' })).toBe(7);
+    expect(count(a, 'throughput', { endpoint: '/boom', method: 'GET', status_class: '5xx' })).toBe(4);
+    // No framework route for unknown paths: the path, its number folded.
+    expect(count(a, 'throughput', { endpoint: '/nope/:id', method: 'GET', status_class: '4xx' })).toBe(3);
+    expect(count(a, 'response_time', { endpoint: '/users/:id', status_class: '2xx' })).toBe(30);
+    const errors = (endpoint: string) => a.series.find((s) => s.name === 'error_rate' && s.tags.endpoint === endpoint)!;
+    expect(errors('/boom')).toMatchObject({ count: 4, sum: 4 });
+    expect(errors('/users/:id')).toMatchObject({ count: 30, sum: 0 });
+    expect(errors('/nope/:id')).toMatchObject({ count: 3, sum: 0 });
+    // No id leaked into a tag.
+    expect(a.series.some((s) => /\d{4}|[0-9a-f]{8}-/.test(s.tags.endpoint ?? ''))).toBe(false);
+    expect(a.status.httpServer).toMatchObject({ routes: 5, other: 0, aborted: 0 });
+  });
+});

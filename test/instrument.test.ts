@@ -1,0 +1,227 @@
+import dc from 'node:diagnostics_channel';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Piscina } from 'piscina';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, PerformanceMonitor, type MetricSnapshot } from '../dist/src/index.js';
+import { caught, monitorStarter, waitFor } from './helpers.js';
+
+const started = monitorStarter();
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+const CHANNELS = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start', 'http.client.response.finish', 'http.client.request.error', 'undici:request:create', 'undici:request:headers', 'undici:request:error', 'tracing:fastify.request.handler:start', 'tracing:express.router.request:start'];
+const subscribed = () => CHANNELS.filter((n) => dc.channel(n).hasSubscribers);
+
+/** A node:http server: /slow/* answers after `slowMs` (or never, with Infinity), /fail/* with 503, the rest 200. */
+async function serve(slowMs = 0): Promise<string> {
+  const server = http.createServer((req, res) => {
+    if (req.url!.startsWith('/slow')) {
+      if (slowMs !== Infinity) setTimeout(() => res.end('late'), slowMs);
+      return;
+    }
+    res.statusCode = req.url!.startsWith('/fail') ? 503 : 200;
+    res.end('ok');
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function seriesOf(m: PerformanceMonitor, name: string, tags: Record<string, string> = {}): MetricSnapshot[] {
+  return m.getMetrics({ names: [name], tags });
+}
+const total = (m: PerformanceMonitor, name: string, tags?: Record<string, string>) => seriesOf(m, name, tags).reduce((n, s) => n + s.totalCount, 0);
+
+/** Waits (hang guard only) until `name` holds `n` samples, then returns the monitor's series. */
+async function counted(m: PerformanceMonitor, name: string, n: number, tags?: Record<string, string>): Promise<void> {
+  await waitFor(async () => {
+    await m.flush();
+    return total(m, name, tags) >= n;
+  }, 15_000, `${n} samples of ${name}`);
+}
+
+describe('instrument(): incoming node:http', () => {
+  it('tags requests by route, method and status class and counts 5xx in error_rate', async () => {
+    const m = await started();
+    m.instrument();
+    const base = await serve();
+    for (let i = 0; i < 12; i++) await fetch(`${base}/orders/${i * 7919}`).then((r) => r.text());
+    for (let i = 0; i < 5; i++) await fetch(`${base}/fail/${i}`, { method: 'POST' }).then((r) => r.text());
+    await counted(m, 'throughput', 17);
+    expect(total(m, 'throughput', { endpoint: '/orders/:id', method: 'GET', status_class: '2xx' })).toBe(12);
+    expect(total(m, 'response_time', { endpoint: '/fail/:id', method: 'POST', status_class: '5xx' })).toBe(5);
+    const [fail] = seriesOf(m, 'error_rate', { endpoint: '/fail/:id' });
+    expect(fail).toMatchObject({ totalCount: 5, totalSum: 5 });
+    expect(seriesOf(m, 'error_rate', { endpoint: '/orders/:id' })[0]).toMatchObject({ totalCount: 12, totalSum: 0 });
+  });
+
+  it('counts 4xx as errors when errorStatusFrom says so', async () => {
+    const m = await started();
+    m.instrument({ httpServer: { errorStatusFrom: 400 } });
+    const base = await serve();
+    const server = servers[0]!;
+    server.removeAllListeners('request');
+    server.on('request', (_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    for (let i = 0; i < 3; i++) await fetch(`${base}/missing`).then((r) => r.text());
+    await counted(m, 'error_rate', 3, { endpoint: '/missing' });
+    expect(seriesOf(m, 'error_rate', { endpoint: '/missing' })[0]).toMatchObject({ totalCount: 3, totalSum: 3 });
+  });
+
+  it('folds 10,000 distinct ids, UUIDs and hashes into a few routes, under the cap', async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (r) => r.resume().on('end', resolve)).on('error', reject));
+    for (let i = 0; i < 10_000; i += 50) {
+      const batch: Promise<void>[] = [];
+      for (let j = i; j < i + 50; j++) {
+        const hex = (j * 2654435761).toString(16).padStart(12, '0');
+        batch.push(get(j % 3 === 0 ? `/users/${j}` : j % 3 === 1 ? `/files/${crypto.randomUUID()}?v=${j}` : `/blobs/${hex}/raw`));
+      }
+      await Promise.all(batch);
+    }
+    agent.destroy();
+    await counted(m, 'throughput', 10_000);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['/users/:id', '/files/:id', '/blobs/:id/raw']));
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, other: 0 });
+  });
+
+  it('sends routes past maxRoutes to "other" and counts them', async () => {
+    const m = await started();
+    m.instrument({ httpServer: { maxRoutes: 2 } });
+    const base = await serve();
+    for (const name of ['alpha', 'beta', 'gamma', 'delta', 'alpha', 'epsilon']) await fetch(`${base}/${name}`).then((r) => r.text());
+    await counted(m, 'throughput', 6);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['/alpha', '/beta', 'other']));
+    expect(total(m, 'throughput', { endpoint: 'other' })).toBe(3);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, maxRoutes: 2, other: 3 });
+  });
+
+  it('counts a request whose client went away before the response apart, not as handled', async () => {
+    const m = await started();
+    m.instrument();
+    const base = await serve(Infinity);
+    const ac = new AbortController();
+    const arrived = new Promise<void>((r) => servers[0]!.once('request', () => r()));
+    const answer = fetch(`${base}/slow/1`, { signal: ac.signal }).catch((e: Error) => e.name);
+    await arrived;
+    ac.abort();
+    expect(await answer).toBe('AbortError');
+    await counted(m, 'http_requests_aborted', 1);
+    expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: '/slow/:id', method: 'GET' });
+    expect(total(m, 'throughput')).toBe(0);
+    expect(m.status().instrument!.httpServer!.aborted).toBe(1);
+  });
+});
+
+describe('instrument(): outgoing http and fetch', () => {
+  it('measures fetch and node:http calls by method, host and status class, and failures without a response', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false });
+    const base = await serve();
+    const host = new URL(base).host;
+    for (let i = 0; i < 4; i++) await fetch(`${base}/ok/${i}`).then((r) => r.text());
+    await fetch(`${base}/fail/1`, { method: 'PUT' }).then((r) => r.text());
+    await new Promise<void>((resolve) => http.get(`${base}/ok/9`, (r) => r.resume().on('end', resolve)));
+    // A port nobody listens on: refused, no response.
+    const closed = await serve();
+    servers.pop()!.close();
+    await fetch(`${closed}/x`).catch(() => {});
+    await new Promise<void>((resolve) => http.get(`${closed}/x`).on('error', () => resolve()));
+    await counted(m, 'api_error_rate', 8);
+    expect(total(m, 'api_response_time', { host, method: 'GET', status_class: '2xx' })).toBe(5);
+    expect(total(m, 'api_response_time', { host, method: 'PUT', status_class: '5xx' })).toBe(1);
+    const refused = new URL(closed).host;
+    expect(total(m, 'api_response_time', { host: refused, status_class: 'error' })).toBe(2);
+    expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
+    expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
+    expect(total(m, 'throughput')).toBe(0);
+  });
+});
+
+describe('instrument(): piscina pools', () => {
+  it('samples queue size, wait and run times and utilisation of the pools passed in', async () => {
+    const m = await started();
+    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    try {
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } });
+      const gate = new SharedArrayBuffer(4);
+      const tasks = Array.from({ length: 4 }, () => pool.run({ gate }));
+      await waitFor(async () => {
+        await m.flush();
+        return seriesOf(m, 'queue_size', { pool: 'reports' })[0]?.value === 3;
+      }, 15_000, 'queue_size 3');
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+      await Promise.all(tasks);
+      await waitFor(async () => {
+        await m.flush();
+        return total(m, 'pool_run_time', { pool: 'reports' }) > 0 && seriesOf(m, 'queue_size', { pool: 'reports' })[0]?.value === 0;
+      }, 15_000, 'the pool drained');
+      const run = seriesOf(m, 'pool_run_time', { pool: 'reports' })[0]!;
+      expect(run.value).toBeGreaterThan(0);
+      const util = seriesOf(m, 'pool_utilization', { pool: 'reports' })[0]!;
+      expect(util.window.max).toBeGreaterThan(0);
+      expect(util.window.max).toBeLessThanOrEqual(1);
+      expect(total(m, 'pool_wait_time', { pool: 'reports' })).toBeGreaterThan(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
+
+describe('instrument(): on and off', () => {
+  it('subscribes to nothing until instrument(), and unsubscribes on uninstrument() and on stop()', async () => {
+    expect(subscribed()).toEqual([]);
+    const m = await started();
+    expect(subscribed()).toEqual([]);
+    const handle = m.instrument({ fetch: false });
+    expect(subscribed()).toEqual(CHANNELS.filter((n) => !n.startsWith('undici')));
+    expect(handle.uninstrument()).toBe(true);
+    expect(subscribed()).toEqual([]);
+    expect(m.status().instrument).toBeNull();
+    m.instrument();
+    expect(subscribed()).toEqual(CHANNELS);
+    await m.stop();
+    expect(subscribed()).toEqual([]);
+    expect(m.status().instrument).toMatchObject({ attached: false });
+  });
+
+  it('instruments from start() with the monitor option, and not before', async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, instrument: { fetch: false, httpClient: false } });
+    expect(subscribed()).toEqual([]);
+    await m.start();
+    try {
+      expect(subscribed()).toEqual(CHANNELS.filter((n) => n.includes('server') || n.startsWith('tracing')));
+    } finally {
+      await m.stop();
+    }
+    expect(subscribed()).toEqual([]);
+  });
+});
+
+describe('instrument(): bad options', () => {
+  it('names the field of an unknown source, a bad bound, and a pool that is not piscina', async () => {
+    const m = await started();
+    const unknown = caught<InvalidArgumentError>(() => m.instrument({ grpc: true } as never));
+    expect(unknown).toBeInstanceOf(InvalidArgumentError);
+    expect(unknown.field).toBe('grpc');
+    const bound = caught<InvalidArgumentError>(() => m.instrument({ httpServer: { maxRoutes: 0 } }));
+    expect(bound.field).toBe('httpServer.maxRoutes');
+    expect(bound.message).toMatch(/from 1 to 10000/);
+    const pool = caught<InvalidArgumentError>(() => m.instrument({ piscina: [{ run() {} }] as never }));
+    expect(pool.field).toBe('piscina.0');
+    expect(pool.message).toMatch(/piscina pool/);
+    const option = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', instrument: { fetch: 'yes' } as never }));
+    expect(option.field).toBe('instrument.fetch');
+    // A refused call leaves nothing subscribed.
+    expect(subscribed()).toEqual([]);
+  });
+});
