@@ -6,7 +6,9 @@
  * Loop: while rings hold data, drain passes run back to back (yielding to the event loop
  * every few ms so control calls get answered); when they are empty it sets SLEEPING and
  * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
- * rings or the next bucket boundary is due. Control calls arrive over comlink, on the port the
+ * rings or the next bucket boundary is due. Each wake-up costs the thread tens of
+ * microseconds whatever it then does, so a burst is taken in one pass and one wake-up, and
+ * a stream in naps (see run()). Control calls arrive over comlink, on the port the
  * watchdog thread (its parent, src/actors/watchdog.ts) handed to the coordinator.
  *
  * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
@@ -30,6 +32,8 @@ import { threadCpuMs } from '../src/engine/thread-cpu.js';
 const YIELD_MS = 4;
 /** The nap after passes that moved data: the most a steady stream waits for the collector. */
 const NAP_MS = 1;
+/** Data found again within this of going to sleep counts as a stream (see run()). */
+const STREAM_MS = 2;
 /**
  * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
  * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
@@ -95,32 +99,34 @@ async function run(): Promise<void> {
   const start = now();
   engine.start(start);
   let lastYield = start;
-  let busy = false;
+  let streaming = false;
   for (;;) {
     const t = now();
     engine.beat(t);
     const moved = engine.pass(t);
     const end = now();
-    if (moved > 0) busy = true;
-    if (moved > 0 && !stopping) {
+    if (moved > 0 && !stopping && engine.anyPending()) {
       if (end - lastYield > YIELD_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = now();
       }
       continue;
     }
-    // Rings were empty at this pass: whoever waited for a flush has everything now.
+    // Rings were empty after this pass: whoever waited for a flush has everything now.
     if (flushWaiters.length > 0) {
       const waiters = flushWaiters;
       flushWaiters = [];
       for (const w of waiters) w();
     }
     if (stopping) break;
-    if (busy) {
-      busy = false;
+    // A stream (data again within STREAM_MS of the last look) is taken in naps, one wake-up
+    // per nap however often producers publish; bursts further apart wake it once each.
+    if (moved > 0 && streaming) {
       await nap();
     } else {
+      const slept = now();
       await sleep(end);
+      streaming = now() - slept < STREAM_MS;
     }
     lastYield = now();
   }

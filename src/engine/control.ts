@@ -24,7 +24,7 @@ export const CONTROL_LAYOUT = defineLayout({
     SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data' },
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
     RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
-    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped and notified after each drain that moved data, and each closed bucket' },
+    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING) and each closed bucket (notified)' },
     BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "wall clock (ms) of the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
@@ -40,6 +40,7 @@ export const CONTROL_LAYOUT = defineLayout({
     ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
+    DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: 'wall clock (ms) of its last round' },
@@ -56,6 +57,7 @@ export const DOORBELL = at.DOORBELL;
 export const DRAIN_EPOCH = at.DRAIN_EPOCH;
 export const BUCKET_EPOCH = at.BUCKET_EPOCH;
 export const PAUSED = at.PAUSED;
+export const DRAIN_LISTENING = at.DRAIN_LISTENING;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
 export const CLOCK = at.CLOCK;
