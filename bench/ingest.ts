@@ -139,6 +139,8 @@ async function main(): Promise<void> {
     promNs.set(series, promTagged(series, values));
     process.stderr.write(`  steady ${series} series: collector ${r.collectorPercent.toFixed(2)}% of a core (sampling ${r.samplingPercent.toFixed(2)}%), applied ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s; prom-client ${promNs.get(series)!.toFixed(0)} ns/call\n`);
   }
+  const tenth = await steady(STEADY_SERIES[0]!, STEADY_MS, values, 100_000);
+  process.stderr.write(`  steady ${tenth.series} series at 100k/s: collector ${tenth.collectorPercent.toFixed(2)}% of a core\n`);
 
   // ---- perfwatch, recording thread ------------------------------------------------------
   // A ring that holds a whole pass (1M samples, 12 MB): the pass measures the recording
@@ -261,6 +263,11 @@ async function main(): Promise<void> {
     const ingestNs = ((r.collectorPercent - r.samplingPercent) / 100) * 1e9 / r.appliedPerSecond;
     console.log(`| 1M samples/s over ${r.series.toLocaleString('en-US')} series | ${r.collectorPercent.toFixed(2)}% | ${r.samplingPercent.toFixed(2)}% | ${ingestNs.toFixed(0)} ns | ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s${r.dropped > 0 ? `, ${r.dropped} dropped` : ''} | ${(promNs.get(r.series)! / 10).toFixed(1)}% |`);
   }
+  console.log(`| 100k samples/s over ${tenth.series.toLocaleString('en-US')} series (the same 100 bursts a second) | ${tenth.collectorPercent.toFixed(2)}% | ${tenth.samplingPercent.toFixed(2)}% | | ${(tenth.appliedPerSecond / 1e6).toFixed(2)}M/s | |`);
+  const full = steadyRuns[0]!;
+  const perSample = (((full.collectorPercent - full.samplingPercent) - (tenth.collectorPercent - tenth.samplingPercent)) / 100) * 1e9 / (full.rate - tenth.rate);
+  const perBurst = (((full.collectorPercent - full.samplingPercent) / 100) * 1e9 - perSample * full.rate) / 100 / 1000;
+  console.log(`\nthe collector's cost over ${full.series} series split by the two rates: ${perSample.toFixed(0)} ns per sample, ${perBurst.toFixed(0)} µs per 10 ms burst (its wake-up, the pass's fixed work, the event loop)`);
   console.log(`overload, applied end to end: drop / block = ${(applied.get('drop')! / applied.get('block')!).toFixed(2)}, wait / block = ${(applied.get('wait')! / applied.get('block')!).toFixed(2)} (medians of ${OVERLOAD_ROUNDS} interleaved rounds of ${OVERLOAD_MS} ms)`);
 }
 
