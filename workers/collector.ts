@@ -6,9 +6,9 @@
  * Loop: while rings hold data, drain passes run back to back (yielding to the event loop
  * every few ms so control calls get answered); when they are empty it sets SLEEPING and
  * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
- * rings or the next bucket boundary is due. Each wake-up costs the thread tens of
- * microseconds whatever it then does, so a burst is taken in one pass and one wake-up, and
- * a stream in naps (see run()). Control calls arrive over comlink, on the port the
+ * rings or the next bucket boundary is due. Each wake-up costs the thread a good part of a
+ * millisecond whatever it then does, so after a pass that moved data it dozes (see sleep()):
+ * the bursts of DOZE_MS are taken in one pass. Control calls arrive over comlink, on the port the
  * watchdog thread (its parent, src/actors/watchdog.ts) handed to the coordinator.
  *
  * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
@@ -23,17 +23,20 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
-import { DOORBELL, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
+import { ASLEEP, DOORBELL, DOZING, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
 import { SystemSampler } from '../src/engine/system.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 
 /** Longest run of back-to-back passes before yielding to the event loop. */
 const YIELD_MS = 4;
-/** The nap after passes that moved data: the most a steady stream waits for the collector. */
-const NAP_MS = 1;
-/** Data found again within this of going to sleep counts as a stream (see run()). */
-const STREAM_MS = 2;
+/**
+ * The doze after a pass that moved data: the most recorded data waits for the collector
+ * (unless a ring fills to a quarter first). Each wake-up costs the thread about 0.1-0.3 ms
+ * however few samples it finds (docs/benchmarks.md), so a service recording in bursts every
+ * few ms pays for one per DOZE_MS, not one per burst.
+ */
+const DOZE_MS = 25;
 /**
  * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
  * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
@@ -69,25 +72,20 @@ function wake(): void {
 }
 
 /**
- * A short wait after busy passes, without raising SLEEPING: producers publishing meanwhile
- * do not ring, so a steady stream costs one wake-up per nap instead of one per publish.
- * flush() and stop() still end it early (they bump DOORBELL themselves).
+ * Waits for a producer or the next boundary. ASLEEP (the rings were empty): any publish
+ * rings. DOZING (after a pass that moved data): at most DOZE_MS, and only an urgent publish
+ * (a ring a quarter full, a producer about to wait on a full one) ends it early, so that the
+ * bursts of those milliseconds are taken in one pass and one wake-up. flush() and stop() end
+ * either at once (they bump DOORBELL themselves).
  */
-async function nap(): Promise<void> {
-  engine.promiseBeat(Date.now() + NAP_MS);
-  const result = Atomics.waitAsync(ctl.i32, DOORBELL, Atomics.load(ctl.i32, DOORBELL), NAP_MS);
-  if (result.async) await result.value;
-}
-
-/** Waits for a producer or the next boundary. */
-async function sleep(t: number): Promise<void> {
-  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + MAX_SLEEP_MS);
+async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
+  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
   // wait below returns at once ('not-equal') instead of sleeping on data.
-  Atomics.store(ctl.i32, SLEEPING, 1);
+  Atomics.store(ctl.i32, SLEEPING, mode);
   const bell = Atomics.load(ctl.i32, DOORBELL);
-  if (!engine.anyPending() && flushWaiters.length === 0 && !stopping) {
+  if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping) {
     engine.promiseBeat(wakeAt);
     const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, Math.max(1, wakeAt - t));
     if (result.async) await result.value;
@@ -99,7 +97,6 @@ async function run(): Promise<void> {
   const start = now();
   engine.start(start);
   let lastYield = start;
-  let streaming = false;
   for (;;) {
     const t = now();
     engine.beat(t);
@@ -119,15 +116,7 @@ async function run(): Promise<void> {
       for (const w of waiters) w();
     }
     if (stopping) break;
-    // A stream (data again within STREAM_MS of the last look) is taken in naps, one wake-up
-    // per nap however often producers publish; bursts further apart wake it once each.
-    if (moved > 0 && streaming) {
-      await nap();
-    } else {
-      const slept = now();
-      await sleep(end);
-      streaming = now() - slept < STREAM_MS;
-    }
+    await sleep(end, moved > 0 ? DOZING : ASLEEP);
     lastYield = now();
   }
   stopped();

@@ -21,7 +21,7 @@ export const CONTROL_LAYOUT = defineLayout({
   oneWriterPerLine: true,
   sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the collector raises SLEEPING before it waits and bumps DOORBELL to end its own wait on a control call' }],
   cells: {
-    SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data' },
+    SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data, 2 while it dozes after a burst' },
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
     RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
     DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING) and each closed bucket (notified)' },
@@ -91,15 +91,24 @@ export function controlViews(sab: SharedArrayBuffer): ControlViews {
   return { i32: new Int32Array(sab), f64: new Float64Array(sab) };
 }
 
+/** SLEEPING while the collector waits for any publish (the rings were empty). */
+export const ASLEEP = 1;
 /**
- * Wakes the collector if it sleeps. Called by a producer right after it published its write
+ * SLEEPING while it waits a few ms after draining a burst, to take the next ones together:
+ * only an urgent publish (a ring a quarter full, a producer about to wait) ends it early.
+ */
+export const DOZING = 2;
+
+/**
+ * Wakes the collector if it sleeps (if it dozes, only when `urgent`). Called by a producer right after it published its write
  * index: the collector sets SLEEPING before its last look at the rings and reads DOORBELL
  * before that look, so a publish it missed either bumps DOORBELL first (its wait returns at
  * once) or is seen by that last look. The time of the ring lets the collector measure how
  * long data waited for it.
  */
-export function ringDoorbell(ctl: ControlViews): void {
-  if (Atomics.load(ctl.i32, SLEEPING) !== 0) {
+export function ringDoorbell(ctl: ControlViews, urgent = true): void {
+  const sleeping = Atomics.load(ctl.i32, SLEEPING);
+  if (sleeping === ASLEEP || (sleeping === DOZING && urgent)) {
     Atomics.store(ctl.i32, SLEEPING, 0);
     ctl.f64[RUNG_AT] = Date.now();
     Atomics.add(ctl.i32, DOORBELL, 1);

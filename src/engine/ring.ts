@@ -212,7 +212,7 @@ export class RingWriter {
   private creditAt = 0;
   private readonly flushCallback = (): void => {
     this.pending = false;
-    if (this.w !== Atomics.load(this.hdr, WRITE) || this.dropped !== this.publishedDropped) this.publish();
+    if (this.w !== Atomics.load(this.hdr, WRITE) || this.dropped !== this.publishedDropped) this.publish(true, false);
   };
 
   constructor(sab: SharedArrayBuffer, control: SharedArrayBuffer, overflow: OverflowPolicy, stallMs = DEFAULT_STALL_MS) {
@@ -262,16 +262,16 @@ export class RingWriter {
   /**
    * Makes every sample pushed (and every drop counted) so far visible to the consumer, and
    * wakes it if it sleeps (`wake` false leaves a sleeping consumer to find them at its next
-   * wake-up).
+   * wake-up; `urgent` false, the end-of-turn flush, leaves a dozing one to its doze).
    */
-  publish(wake = true): void {
+  publish(wake = true, urgent = true): void {
     // Release order: the slot stores above happen before this store, and the consumer
     // reads WRITE with Atomics.load before it reads the slots.
     Atomics.store(this.hdr, WRITE, this.w);
     // A flush point ends a drop streak: the next sample looks at READ again.
     this.streak = 0;
     if (this.dropped !== this.publishedDropped) this.publishDropped();
-    if (wake) ringDoorbell(this.ctl);
+    if (wake) ringDoorbell(this.ctl, urgent);
     if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
   }
 
