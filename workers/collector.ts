@@ -23,7 +23,7 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
-import { ASLEEP, DOORBELL, DOZING, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
+import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
 import { SystemSampler } from '../src/engine/system.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
@@ -116,7 +116,9 @@ async function run(): Promise<void> {
       for (const w of waiters) w();
     }
     if (stopping) break;
-    await sleep(end, moved > 0 ? DOZING : ASLEEP);
+    // `last` rules judge each drain as it comes: while there are some (DRAIN_LISTENING), a
+    // burst is not held back for the next ones.
+    await sleep(end, moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 ? DOZING : ASLEEP);
     lastYield = now();
   }
   stopped();
