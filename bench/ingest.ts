@@ -39,6 +39,8 @@ const OVERLOAD_ROUNDS = Number(process.env.BENCH_OVERLOAD_ROUNDS ?? 3);
 const BURST_ROUNDS = Number(process.env.BENCH_BURST_ROUNDS ?? 3);
 const E2E_WIDE_SAMPLES = Number(process.env.BENCH_E2E_WIDE_SAMPLES ?? 5_000_000);
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 4_000);
+/** BENCH_STEADY_ONLY=1: the steady-load table alone (for paired runs of two builds). */
+const STEADY_ONLY = process.env.BENCH_STEADY_ONLY === '1';
 const STEADY_SERIES = [100, 1_000, 10_000];
 
 const routes = Array.from({ length: 16 }, (_, i) => `/route/${i}`);
@@ -138,6 +140,13 @@ async function main(): Promise<void> {
     steadyRuns.push(r);
     promNs.set(series, promTagged(series, values));
     process.stderr.write(`  steady ${series} series: collector ${r.collectorPercent.toFixed(2)}% of a core (sampling ${r.samplingPercent.toFixed(2)}%), applied ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s; prom-client ${promNs.get(series)!.toFixed(0)} ns/call\n`);
+  }
+  const tenth = await steady(STEADY_SERIES[0]!, STEADY_MS, values, 100_000);
+  process.stderr.write(`  steady ${tenth.series} series at 100k/s: collector ${tenth.collectorPercent.toFixed(2)}% of a core\n`);
+  if (STEADY_ONLY) {
+    printSteady(steadyRuns, tenth, promNs);
+    // The stopped monitors leave a handle open on this path (not traced yet): end here.
+    process.exit(0);
   }
 
   // ---- perfwatch, recording thread ------------------------------------------------------
@@ -254,6 +263,12 @@ async function main(): Promise<void> {
     console.log(`| ${name} | ${rate.toFixed(1)} | ${(rate / otelRate).toFixed(2)} | ${(rate / raw).toFixed(2)} | ${note} |`);
   }
   console.log(`\npeak RSS of the whole run: ${(peakRss / 1048576).toFixed(0)} MiB`);
+  printSteady(steadyRuns, tenth, promNs);
+  console.log(`overload, applied end to end: drop / block = ${(applied.get('drop')! / applied.get('block')!).toFixed(2)}, wait / block = ${(applied.get('wait')! / applied.get('block')!).toFixed(2)} (medians of ${OVERLOAD_ROUNDS} interleaved rounds of ${OVERLOAD_MS} ms)`);
+}
+
+/** The steady-load table, and the collector's cost split into per burst and per sample. */
+function printSteady(steadyRuns: SteadyResult[], tenth: SteadyResult, promNs: Map<number, number>): void {
   console.log(`\nsteady load: 1M samples/s recorded every 10 ms by the main thread, spread evenly over the series; default options; ${STEADY_MS} ms measured after a warm-up\n`);
   console.log('| steady load | collector CPU, % of one core (status().overhead) | of which system sampling | ingestion per sample | applied | prom-client Histogram.observe({series}, v), in-thread, % of one core at 1M/s |');
   console.log('|---|---:|---:|---:|---:|---:|');
@@ -261,7 +276,11 @@ async function main(): Promise<void> {
     const ingestNs = ((r.collectorPercent - r.samplingPercent) / 100) * 1e9 / r.appliedPerSecond;
     console.log(`| 1M samples/s over ${r.series.toLocaleString('en-US')} series | ${r.collectorPercent.toFixed(2)}% | ${r.samplingPercent.toFixed(2)}% | ${ingestNs.toFixed(0)} ns | ${(r.appliedPerSecond / 1e6).toFixed(2)}M/s${r.dropped > 0 ? `, ${r.dropped} dropped` : ''} | ${(promNs.get(r.series)! / 10).toFixed(1)}% |`);
   }
-  console.log(`overload, applied end to end: drop / block = ${(applied.get('drop')! / applied.get('block')!).toFixed(2)}, wait / block = ${(applied.get('wait')! / applied.get('block')!).toFixed(2)} (medians of ${OVERLOAD_ROUNDS} interleaved rounds of ${OVERLOAD_MS} ms)`);
+  console.log(`| 100k samples/s over ${tenth.series.toLocaleString('en-US')} series (the same 100 bursts a second) | ${tenth.collectorPercent.toFixed(2)}% | ${tenth.samplingPercent.toFixed(2)}% | | ${(tenth.appliedPerSecond / 1e6).toFixed(2)}M/s | |`);
+  const full = steadyRuns[0]!;
+  const perSample = (((full.collectorPercent - full.samplingPercent) - (tenth.collectorPercent - tenth.samplingPercent)) / 100) * 1e9 / (full.rate - tenth.rate);
+  const perBurst = (((full.collectorPercent - full.samplingPercent) / 100) * 1e9 - perSample * full.rate) / 100 / 1000;
+  console.log(`\nthe collector's cost over ${full.series} series split by the two rates: ${perSample.toFixed(0)} ns per sample, ${perBurst.toFixed(0)} µs per 10 ms burst (its wake-up, the pass's fixed work, the event loop)`);
 }
 
 /**

@@ -2,7 +2,7 @@
  * The alert actor: evaluates every rule as data arrives, off the main thread. It waits on
  * the collector's DRAIN_EPOCH (bumped after each drain pass and each closed bucket) with
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
- * `last` rules on every drain (every raw sample since their last look), window rules on
+ * `last` rules on every drain (the collector notifies drains only while DRAIN_LISTENING is up) (every raw sample since their last look), window rules on
  * every closed bucket. Rules and manual resolutions arrive as comlink calls (on the port the
  * watchdog thread handed to the coordinator); transitions leave through the sink the
  * coordinator subscribed, in batches, in order. How far each series was judged is written to
@@ -12,7 +12,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, UNJUDGED, controlViews } from '../src/engine/control.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { AlertActorApi, AlertActorData, AlertSink } from '../src/actors/protocols.js';
@@ -53,6 +53,9 @@ async function run(): Promise<void> {
     const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - now));
     ctl.f64[ALERT_CLOCK] = now;
     ctl.f64[ALERT_BEAT_BY] = now + timeout;
+    // Raised before waitAsync compares the epoch, so a drain after it is never missed.
+    const listening = evaluator.lastRules > 0 ? 1 : 0;
+    if (Atomics.load(ctl.i32, DRAIN_LISTENING) !== listening) Atomics.store(ctl.i32, DRAIN_LISTENING, listening);
     const waited = Atomics.waitAsync(ctl.i32, DRAIN_EPOCH, drainEpoch, timeout);
     if (waited.async) {
       // A control call (a new rule, say) also ends the wait, through wake().

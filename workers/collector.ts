@@ -6,7 +6,9 @@
  * Loop: while rings hold data, drain passes run back to back (yielding to the event loop
  * every few ms so control calls get answered); when they are empty it sets SLEEPING and
  * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
- * rings or the next bucket boundary is due. Control calls arrive over comlink, on the port the
+ * rings or the next bucket boundary is due. Each wake-up costs the thread a good part of a
+ * millisecond whatever it then does, so after a pass that moved data it dozes (see sleep()):
+ * the bursts of DOZE_MS are taken in one pass. Control calls arrive over comlink, on the port the
  * watchdog thread (its parent, src/actors/watchdog.ts) handed to the coordinator.
  *
  * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
@@ -21,15 +23,20 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
-import { DOORBELL, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
+import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
 import { SystemSampler } from '../src/engine/system.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 
 /** Longest run of back-to-back passes before yielding to the event loop. */
 const YIELD_MS = 4;
-/** The nap after passes that moved data: the most a steady stream waits for the collector. */
-const NAP_MS = 1;
+/**
+ * The doze after a pass that moved data: the most recorded data waits for the collector
+ * (unless a ring fills to a quarter first). Each wake-up costs the thread about 0.1-0.3 ms
+ * however few samples it finds (docs/benchmarks.md), so a service recording in bursts every
+ * few ms pays for one per DOZE_MS, not one per burst.
+ */
+const DOZE_MS = 25;
 /**
  * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
  * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
@@ -65,25 +72,20 @@ function wake(): void {
 }
 
 /**
- * A short wait after busy passes, without raising SLEEPING: producers publishing meanwhile
- * do not ring, so a steady stream costs one wake-up per nap instead of one per publish.
- * flush() and stop() still end it early (they bump DOORBELL themselves).
+ * Waits for a producer or the next boundary. ASLEEP (the rings were empty): any publish
+ * rings. DOZING (after a pass that moved data): at most DOZE_MS, and only an urgent publish
+ * (a ring a quarter full, a producer about to wait on a full one) ends it early, so that the
+ * bursts of those milliseconds are taken in one pass and one wake-up. flush() and stop() end
+ * either at once (they bump DOORBELL themselves).
  */
-async function nap(): Promise<void> {
-  engine.promiseBeat(Date.now() + NAP_MS);
-  const result = Atomics.waitAsync(ctl.i32, DOORBELL, Atomics.load(ctl.i32, DOORBELL), NAP_MS);
-  if (result.async) await result.value;
-}
-
-/** Waits for a producer or the next boundary. */
-async function sleep(t: number): Promise<void> {
-  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + MAX_SLEEP_MS);
+async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
+  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
   // wait below returns at once ('not-equal') instead of sleeping on data.
-  Atomics.store(ctl.i32, SLEEPING, 1);
+  Atomics.store(ctl.i32, SLEEPING, mode);
   const bell = Atomics.load(ctl.i32, DOORBELL);
-  if (!engine.anyPending() && flushWaiters.length === 0 && !stopping) {
+  if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping) {
     engine.promiseBeat(wakeAt);
     const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, Math.max(1, wakeAt - t));
     if (result.async) await result.value;
@@ -95,33 +97,28 @@ async function run(): Promise<void> {
   const start = now();
   engine.start(start);
   let lastYield = start;
-  let busy = false;
   for (;;) {
     const t = now();
     engine.beat(t);
     const moved = engine.pass(t);
     const end = now();
-    if (moved > 0) busy = true;
-    if (moved > 0 && !stopping) {
+    if (moved > 0 && !stopping && engine.anyPending()) {
       if (end - lastYield > YIELD_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = now();
       }
       continue;
     }
-    // Rings were empty at this pass: whoever waited for a flush has everything now.
+    // Rings were empty after this pass: whoever waited for a flush has everything now.
     if (flushWaiters.length > 0) {
       const waiters = flushWaiters;
       flushWaiters = [];
       for (const w of waiters) w();
     }
     if (stopping) break;
-    if (busy) {
-      busy = false;
-      await nap();
-    } else {
-      await sleep(end);
-    }
+    // `last` rules judge each drain as it comes: while there are some (DRAIN_LISTENING), a
+    // burst is not held back for the next ones.
+    await sleep(end, moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 ? DOZING : ASLEEP);
     lastYield = now();
   }
   stopped();

@@ -112,6 +112,8 @@ export class AlertEvaluator {
   private judgedCount = 0;
   /** Raw samples that left the raw ring before a `last` rule judged them. */
   unjudged = 0;
+  /** Rules that judge raw samples (`last`): while there are none, drains do not concern the evaluator. */
+  lastRules = 0;
 
   /** `progress` is shared memory that outlives the evaluator (Float64Array, NaN-filled, one cell per series id). */
   constructor(registry: Registry, reader: StoreReader, progress: Float64Array<ArrayBufferLike> = new Float64Array(reader.layout.maxSeries).fill(Number.NaN)) {
@@ -464,6 +466,8 @@ export class AlertEvaluator {
   }
 
   private reindex(): void {
+    this.lastRules = 0;
+    for (const rule of this.rules.values()) if (rule.aggregation === 'last') this.lastRules++;
     const all = [...this.bindings.values()].flat();
     this.lastBindings = all.filter((b) => b.rule.aggregation === 'last').sort((a, b) => a.id - b.id);
     this.windowBindings = all.filter((b) => b.rule.aggregation !== 'last').sort((a, b) => a.id - b.id || a.rule.window - b.rule.window);

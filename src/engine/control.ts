@@ -21,10 +21,10 @@ export const CONTROL_LAYOUT = defineLayout({
   oneWriterPerLine: true,
   sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the collector raises SLEEPING before it waits and bumps DOORBELL to end its own wait on a control call' }],
   cells: {
-    SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data' },
+    SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data, 2 while it dozes after a burst' },
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
     RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
-    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped and notified after each drain that moved data, and each closed bucket' },
+    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING) and each closed bucket (notified)' },
     BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "wall clock (ms) of the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
@@ -40,6 +40,7 @@ export const CONTROL_LAYOUT = defineLayout({
     ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
+    DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: 'wall clock (ms) of its last round' },
@@ -56,6 +57,7 @@ export const DOORBELL = at.DOORBELL;
 export const DRAIN_EPOCH = at.DRAIN_EPOCH;
 export const BUCKET_EPOCH = at.BUCKET_EPOCH;
 export const PAUSED = at.PAUSED;
+export const DRAIN_LISTENING = at.DRAIN_LISTENING;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
 export const CLOCK = at.CLOCK;
@@ -89,15 +91,24 @@ export function controlViews(sab: SharedArrayBuffer): ControlViews {
   return { i32: new Int32Array(sab), f64: new Float64Array(sab) };
 }
 
+/** SLEEPING while the collector waits for any publish (the rings were empty). */
+export const ASLEEP = 1;
 /**
- * Wakes the collector if it sleeps. Called by a producer right after it published its write
+ * SLEEPING while it waits a few ms after draining a burst, to take the next ones together:
+ * only an urgent publish (a ring a quarter full, a producer about to wait) ends it early.
+ */
+export const DOZING = 2;
+
+/**
+ * Wakes the collector if it sleeps (if it dozes, only when `urgent`). Called by a producer right after it published its write
  * index: the collector sets SLEEPING before its last look at the rings and reads DOORBELL
  * before that look, so a publish it missed either bumps DOORBELL first (its wait returns at
  * once) or is seen by that last look. The time of the ring lets the collector measure how
  * long data waited for it.
  */
-export function ringDoorbell(ctl: ControlViews): void {
-  if (Atomics.load(ctl.i32, SLEEPING) !== 0) {
+export function ringDoorbell(ctl: ControlViews, urgent = true): void {
+  const sleeping = Atomics.load(ctl.i32, SLEEPING);
+  if (sleeping === ASLEEP || (sleeping === DOZING && urgent)) {
     Atomics.store(ctl.i32, SLEEPING, 0);
     ctl.f64[RUNG_AT] = Date.now();
     Atomics.add(ctl.i32, DOORBELL, 1);

@@ -17,7 +17,8 @@
  *
  * The producer publishes WRITE every PUBLISH_EVERY samples and on a flush that it schedules
  * with setImmediate at most once per turn of its event loop, so the per-sample cost is two
- * plain stores; the consumer publishes READ every few thousand samples of a drain.
+ * plain stores; the consumer publishes READ every few thousand samples of a drain. A sleeping
+ * collector is woken by the end-of-turn flush, or sooner once the ring is a quarter full.
  *
  * A full ring: under 'drop' the sample is dropped and counted; under 'wait' (the default) and
  * 'block' the producer first waits for the consumer to free room (see waitForProgress). A
@@ -191,6 +192,8 @@ export class RingWriter {
   limit: number;
   /** True while a flush is scheduled for the end of this event-loop turn. */
   pending = false;
+  /** Free slots at or below which a publish wakes the collector (a quarter of the ring used). */
+  private readonly wakeRoom: number;
   readonly overflow: OverflowPolicy;
   /** Longest wait on a full ring whose consumer frees nothing; see OverflowPolicy. */
   readonly stallMs: number;
@@ -209,7 +212,7 @@ export class RingWriter {
   private creditAt = 0;
   private readonly flushCallback = (): void => {
     this.pending = false;
-    if (this.w !== Atomics.load(this.hdr, WRITE) || this.dropped !== this.publishedDropped) this.publish();
+    if (this.w !== Atomics.load(this.hdr, WRITE) || this.dropped !== this.publishedDropped) this.publish(true, false);
   };
 
   constructor(sab: SharedArrayBuffer, control: SharedArrayBuffer, overflow: OverflowPolicy, stallMs = DEFAULT_STALL_MS) {
@@ -217,6 +220,7 @@ export class RingWriter {
     this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.capacity = this.hdr[CAPACITY]!;
     this.mask = this.capacity - 1;
+    this.wakeRoom = this.capacity - (this.capacity >>> 2);
     this.ids = new Int32Array(sab, HEADER_BYTES, this.capacity);
     this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
     this.ctl = controlViews(control);
@@ -237,23 +241,37 @@ export class RingWriter {
     this.ids[i] = id;
     this.values[i] = value;
     this.w = (w + 1) | 0;
-    if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.publish();
+    if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.publish(this.filling());
     else if (!this.pending) this.schedule();
+  }
+
+  /**
+   * True when the ring is a quarter full, judged from the READ seen last and looked at again
+   * when that says so: only then does a publish within a turn wake a sleeping collector. A
+   * burst recorded in one turn of the event loop rings once, at its end-of-turn flush, and
+   * the collector takes it in one pass, instead of waking at its first 64 samples and again
+   * for the rest (each wake-up costs the collector's thread tens of microseconds).
+   */
+  private filling(): boolean {
+    if (((this.limit - this.w) | 0) > this.wakeRoom) return false;
+    if (this.closed) return true;
+    this.limit = (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+    return ((this.limit - this.w) | 0) <= this.wakeRoom;
   }
 
   /**
    * Makes every sample pushed (and every drop counted) so far visible to the consumer, and
    * wakes it if it sleeps (`wake` false leaves a sleeping consumer to find them at its next
-   * wake-up).
+   * wake-up; `urgent` false, the end-of-turn flush, leaves a dozing one to its doze).
    */
-  publish(wake = true): void {
+  publish(wake = true, urgent = true): void {
     // Release order: the slot stores above happen before this store, and the consumer
     // reads WRITE with Atomics.load before it reads the slots.
     Atomics.store(this.hdr, WRITE, this.w);
     // A flush point ends a drop streak: the next sample looks at READ again.
     this.streak = 0;
     if (this.dropped !== this.publishedDropped) this.publishDropped();
-    if (wake) ringDoorbell(this.ctl);
+    if (wake) ringDoorbell(this.ctl, urgent);
     if (Atomics.load(this.hdr, CLOSED) !== 0) this.setClosed(true);
   }
 

@@ -1,0 +1,142 @@
+/**
+ * The wake-ups the collector pays for (each costs its thread a good part of a millisecond,
+ * docs/benchmarks.md): a producer rings a sleeping collector once per burst recorded in one
+ * turn of its event loop, at the end-of-turn flush, unless the ring fills to a quarter
+ * first; a collector dozing after a burst only at a quarter full; and a drain wakes the
+ * alert actor only while it has `last` rules (DRAIN_LISTENING), which judge every drain.
+ */
+import { describe, expect, it } from 'vitest';
+import { DOORBELL, DOZING, DRAIN_EPOCH, DRAIN_LISTENING, SLEEPING, controlViews, createControl } from '../dist/src/engine/control.js';
+import { Engine } from '../dist/src/engine/engine.js';
+import { Registry, createRegistry } from '../dist/src/engine/registry.js';
+import { RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { createStore } from '../dist/src/engine/store/layout.js';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { harness } from './alert-harness.js';
+import { waitFor } from './helpers.js';
+
+const T0 = 1_800_000_000_000;
+const MiB = 1024 * 1024;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('a producer wakes a sleeping collector', () => {
+  it('once per burst, at the end of the turn, while the ring stays under a quarter full', async () => {
+    const control = createControl();
+    const ctl = controlViews(control);
+    const producer = new RingWriter(createRing(1 << 12), control, 'drop');
+    Atomics.store(ctl.i32, SLEEPING, 1);
+    const bell = Atomics.load(ctl.i32, DOORBELL);
+    for (let i = 0; i < 1000; i++) producer.push(1, i);
+    // Published (every 64 samples), but the collector sleeps on.
+    expect(producer.unpublished()).toBeLessThan(64);
+    expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell);
+    expect(Atomics.load(ctl.i32, SLEEPING)).toBe(1);
+    await nextTurn();
+    expect(producer.unpublished()).toBe(0);
+    expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell + 1);
+    expect(Atomics.load(ctl.i32, SLEEPING)).toBe(0);
+  });
+
+  it('at once when the ring is a quarter full, within the turn', () => {
+    const control = createControl();
+    const ctl = controlViews(control);
+    const producer = new RingWriter(createRing(1 << 12), control, 'drop');
+    Atomics.store(ctl.i32, SLEEPING, 1);
+    const bell = Atomics.load(ctl.i32, DOORBELL);
+    let i = 0;
+    for (; i < 1024 && Atomics.load(ctl.i32, DOORBELL) === bell; i++) producer.push(1, i);
+    // The publish that found the ring a quarter (1,024 of 4,096) full rang.
+    expect(i).toBe(1024);
+    expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell + 1);
+  });
+});
+
+describe('a producer wakes a dozing collector (it drained a burst and waits a few ms for more)', () => {
+  it('not at the end of a turn, but once the ring is a quarter full', async () => {
+    const control = createControl();
+    const ctl = controlViews(control);
+    const producer = new RingWriter(createRing(1 << 12), control, 'drop');
+    Atomics.store(ctl.i32, SLEEPING, DOZING);
+    const bell = Atomics.load(ctl.i32, DOORBELL);
+    for (let i = 0; i < 500; i++) producer.push(1, i);
+    await nextTurn();
+    // Published at the end of the turn, and left for the doze to find.
+    expect(producer.unpublished()).toBe(0);
+    expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell);
+    expect(Atomics.load(ctl.i32, SLEEPING)).toBe(DOZING);
+    let i = 500;
+    for (; i < 1024 && Atomics.load(ctl.i32, DOORBELL) === bell; i++) producer.push(1, i);
+    expect(i).toBe(1024);
+    expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell + 1);
+    expect(Atomics.load(ctl.i32, SLEEPING)).toBe(0);
+  });
+});
+
+describe('a drain wakes a waiter on DRAIN_EPOCH', () => {
+  function engineWithSamples() {
+    const control = createControl();
+    const registryBuffers = createRegistry({ maxSeries: 64, maxTags: 8, maxTagValueLength: 64 });
+    const registry = new Registry(registryBuffers, 1);
+    const store = createStore({ maxSeries: 64, rawCapacity: 64, bucketCapacity: 60, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
+    const ring = createRing(1 << 10);
+    const producer = new RingWriter(ring, control, 'drop');
+    const engine = new Engine({ control, registry: registryBuffers, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => T0 });
+    engine.start(T0);
+    const id = registry.seriesId('x', undefined);
+    return {
+      ctl: controlViews(control),
+      drain(t: number): number {
+        producer.push(id, 1);
+        producer.publish(false);
+        return engine.pass(t);
+      },
+    };
+  }
+
+  it('not while DRAIN_LISTENING is down: the epoch moves without a notify', async () => {
+    const e = engineWithSamples();
+    const epoch = Atomics.load(e.ctl.i32, DRAIN_EPOCH);
+    const waited = Atomics.waitAsync(e.ctl.i32, DRAIN_EPOCH, epoch, 300);
+    expect(e.drain(T0 + 10)).toBe(1);
+    expect(Atomics.load(e.ctl.i32, DRAIN_EPOCH)).toBe(epoch + 1);
+    // The guard ends the wait: nobody notified it.
+    expect(await waited.value).toBe('timed-out');
+  });
+
+  it('at once while it is up', async () => {
+    const e = engineWithSamples();
+    Atomics.store(e.ctl.i32, DRAIN_LISTENING, 1);
+    const epoch = Atomics.load(e.ctl.i32, DRAIN_EPOCH);
+    const waited = Atomics.waitAsync(e.ctl.i32, DRAIN_EPOCH, epoch, 30_000);
+    expect(e.drain(T0 + 10)).toBe(1);
+    expect(await waited.value).toBe('ok');
+  });
+
+  it('the evaluator counts the rules that need every drain: `last` ones', () => {
+    const h = harness();
+    expect(h.evaluator.lastRules).toBe(0);
+    h.rule({ name: 'p99', metric: 'latency', aggregation: 'p99', window: 60, operator: '>', threshold: 1, severity: 'warning' });
+    expect(h.evaluator.lastRules).toBe(0);
+    const last = h.rule({ name: 'deep', metric: 'queue', aggregation: 'last', operator: '>', threshold: 1, severity: 'warning' });
+    expect(h.evaluator.lastRules).toBe(1);
+    h.evaluator.deleteRule(last.id, T0);
+    expect(h.evaluator.lastRules).toBe(0);
+  });
+
+  it("the alert actor raises DRAIN_LISTENING while it has a `last` rule, and lowers it when the rule goes", async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    try {
+      const ctl = controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+      await m.createAlertRule({ name: 'p99', metric: 'latency', aggregation: 'p99', window: 60, operator: '>', threshold: 1 });
+      await m.flush();
+      expect(Atomics.load(ctl.i32, DRAIN_LISTENING)).toBe(0);
+      const rule = await m.createAlertRule({ name: 'deep', metric: 'queue', aggregation: 'last', operator: '>', threshold: 1 });
+      await waitFor(() => Atomics.load(ctl.i32, DRAIN_LISTENING) === 1, 10_000, 'DRAIN_LISTENING raised');
+      await m.deleteAlertRule(rule.id);
+      await waitFor(() => Atomics.load(ctl.i32, DRAIN_LISTENING) === 0, 10_000, 'DRAIN_LISTENING lowered');
+    } finally {
+      await m.stop();
+    }
+  });
+});
