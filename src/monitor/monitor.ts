@@ -49,6 +49,7 @@ import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
+import { hubRole, type HubRole } from '../hub/role.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
@@ -96,6 +97,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly storage: StorageLink | undefined;
   /** The rules, alerts, baselines and optimisation state in that database (see control-state.ts). */
   private readonly controlState: ControlState | undefined;
+  /** This monitor's side of a hub (options.hub, docs/cluster.md); undefined without one. */
+  private readonly hub: HubRole | undefined;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -205,6 +208,16 @@ export class PerformanceMonitor extends EventEmitter {
       running: () => this.running,
       emit: (event, ...args) => this.emitSafe(event, ...args),
     });
+    this.hub = o.hub
+      ? hubRole(o.hub, {
+          registry: this.registry,
+          reader: this.reader,
+          intervalMs: o.collectionIntervalMs,
+          apply: (batch) => this.collector.call((c) => c.applyBuckets(batch)),
+          fault: (kind, error) => this.faults.report(kind, error),
+          record: (name, value, tags) => this.recordOwn(name, value, tags),
+        })
+      : undefined;
     this.statusParts = {
       options: o,
       control: this.control,
@@ -219,6 +232,7 @@ export class PerformanceMonitor extends EventEmitter {
       drops: this.drops,
       storage: this.storage,
       controlState: this.controlState,
+      hub: this.hub,
     };
   }
 
@@ -277,6 +291,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, retentionMs: this.options.retentionMs });
       await this.collector.start();
       await this.alerting.start();
+      await this.hub?.start();
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
@@ -310,6 +325,8 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of this.rings()) closeRing(sab, true);
     this.mainWriter.setClosed(true);
     await this.collector.stop();
+    // After the collector drained the rings: a member sends its open buckets too.
+    await this.hub?.stop();
     await this.alerting.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
@@ -686,10 +703,10 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
-  private recordOwn(name: string, value: number): void {
+  private recordOwn(name: string, value: number, tags?: Record<string, string>): void {
     if (!this.running) return;
     try {
-      this.main.ownMetric(name).record(value);
+      this.main.ownMetric(name, tags).record(value);
     } catch {
       // stopped between the check and the record: the reading is dropped, not thrown
     }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
+import { HubOptionsSchema } from '../hub/options.js';
 
 const MiB = 1024 * 1024;
 
@@ -151,6 +152,8 @@ export const MonitorOptionsSchema = z.strictObject({
   retentionMs: int(60_000, 10 * 365 * 86_400_000, 30 * 86_400_000, ' ms'),
   /** How often rollups are written: a crash loses at most this much of what was recorded. */
   storageFlushMs: int(100, 5_000, 5_000, ' ms'),
+  /** Cluster aggregation (docs/cluster.md): be a hub of other processes' monitors, or a member of one. */
+  hub: HubOptionsSchema.optional(),
 });
 
 export type MonitorOptions = z.input<typeof MonitorOptionsSchema>;
