@@ -1,0 +1,210 @@
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { writeFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { caught, waitFor } from './helpers.js';
+import { hubNodes, type HubNode } from './hub-helpers.js';
+
+const run = promisify(execFile);
+const nodes = hubNodes();
+
+interface Totals {
+  name: string;
+  tags: Record<string, string>;
+  totalCount: number;
+  totalSum: number;
+}
+
+async function totals(hub: HubNode, name: string): Promise<Totals[]> {
+  return (await hub.ask({ cmd: 'metrics', names: [name] })).metrics;
+}
+
+/** Waits until the hub's cluster-wide series of `name` (no instance tag) holds `count` samples. */
+async function clusterReaches(hub: HubNode, name: string, count: number): Promise<Totals> {
+  return waitFor(async () => {
+    const all = await totals(hub, name);
+    const c = all.find((s) => !('instance' in s.tags));
+    return c && c.totalCount >= count ? c : undefined;
+  }, 20_000, `${name} to reach ${count} on the hub`);
+}
+
+const ints = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+
+describe('hub over node:cluster', () => {
+  it("merges the workers' buckets: exact count and sum, the p99 of one sketch of all samples (not the mean of the members' p99s), per-member series tagged instance, and a rule on the hub fires on the cluster-wide value only", async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, WORKERS: '3' } });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const lat = r.metrics.filter((s: Totals) => s.name === 'hub_latency');
+    const cluster = lat.find((s: Totals) => !('instance' in s.tags));
+    expect(cluster.totalCount).toBe(r.expected.count);
+    expect(cluster.totalSum).toBe(r.expected.sum);
+    expect(cluster.p99).toBe(r.expected.p99);
+    const meanOfP99s = r.expected.memberP99.reduce((a: number, b: number) => a + b, 0) / r.expected.memberP99.length;
+    expect(Math.abs(cluster.p99 - meanOfP99s) / cluster.p99).toBeGreaterThan(0.5);
+    const members = lat.filter((s: Totals & { p99: number }) => 'instance' in s.tags);
+    expect(members.map((s: Totals) => s.tags.instance).sort()).toEqual(['worker-1', 'worker-2', 'worker-3']);
+    expect(members.map((s: Totals) => s.totalCount)).toEqual([2000, 2000, 2000]);
+    // Each member's p99 is its own sketch's, within the sketch's relative error.
+    const mine = members.map((s: { p99: number }) => s.p99).sort((a: number, b: number) => a - b);
+    [...r.expected.memberP99].sort((a, b) => a - b).forEach((p: number, i: number) => expect(Math.abs(mine[i] - p) / p).toBeLessThan(0.0078));
+    // The rule (sum of requests > 3000) holds for the cluster (6000), for no member (2000 each).
+    expect(r.alerts).toEqual([{ state: 'firing', tags: { route: '/a' }, value: r.expected.requests }]);
+    // The application's own IPC messages arrived untouched beside the hub's.
+    expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2]);
+    for (const d of r.done) expect(d.link).toMatchObject({ role: 'member', transport: 'cluster', dropped: 0, queueDepth: 0, lastError: null });
+    expect(r.hub.members).toHaveLength(3);
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0, buckets: expect.any(Number) });
+  });
+});
+
+describe('hub over a Unix socket', () => {
+  it('independent processes: exact totals per member and cluster-wide', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'api-a');
+    const b = await nodes.start('member', path, 'api-b');
+    await a.ask({ cmd: 'record', name: 'sock_rt', values: ints(1, 500), tags: { route: '/x' } });
+    await b.ask({ cmd: 'record', name: 'sock_rt', values: ints(1000, 300), tags: { route: '/x' } });
+    const c = await clusterReaches(hub, 'sock_rt', 800);
+    expect(c).toMatchObject({ totalCount: 800, totalSum: sum(ints(1, 500)) + sum(ints(1000, 300)), tags: { route: '/x' } });
+    const per = (await totals(hub, 'sock_rt')).filter((s) => 'instance' in s.tags);
+    expect(per.map((s) => [s.tags.instance, s.totalCount, s.totalSum]).sort()).toEqual([
+      ['api-a', 500, sum(ints(1, 500))],
+      ['api-b', 300, sum(ints(1000, 300))],
+    ]);
+    const s = (await a.ask({ cmd: 'status' })).hub;
+    expect(s).toMatchObject({ role: 'member', transport: 'socket', instance: 'api-a', connected: true, dropped: 0, lastError: null });
+    expect(s.sent).toBeGreaterThan(0);
+  });
+
+  it('a hub killed and restarted: members reconnect and resend what they held, none lost, none twice', async () => {
+    const path = nodes.socketPath();
+    let hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'a');
+    const b = await nodes.start('member', path, 'b');
+    await a.ask({ cmd: 'record', name: 'restart_rt', values: ints(1, 100) });
+    await b.ask({ cmd: 'record', name: 'restart_rt', values: ints(1, 100) });
+    await clusterReaches(hub, 'restart_rt', 200);
+    await hub.kill();
+    // While the hub is away: recorded, closed, held.
+    await a.ask({ cmd: 'record', name: 'restart_rt', values: ints(500, 70) });
+    await b.ask({ cmd: 'record', name: 'restart_rt', values: ints(900, 30) });
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth > 0, 20_000, 'the member to hold buckets');
+    hub = await nodes.start('hub', path);
+    // A fresh hub (memory store) gets exactly what the members held: the batches after the kill.
+    const c = await clusterReaches(hub, 'restart_rt', 100);
+    expect(c).toMatchObject({ totalCount: 100, totalSum: sum(ints(500, 70)) + sum(ints(900, 30)) });
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth === 0, 20_000, 'the member to be acknowledged');
+    // Nothing arrives twice, however long we look.
+    await a.ask({ cmd: 'record', name: 'restart_rt', values: [1] });
+    const after = await clusterReaches(hub, 'restart_rt', 101);
+    expect(after.totalCount).toBe(101);
+    const s = (await a.ask({ cmd: 'status' })).hub;
+    expect(s.failed).toBeGreaterThan(0);
+    expect(s.dropped).toBe(0);
+  });
+
+  it('a member killed is marked stale, then dropped', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'doomed');
+    await a.ask({ cmd: 'record', name: 'stale_rt', values: [1, 2, 3] });
+    await clusterReaches(hub, 'stale_rt', 3);
+    await a.kill();
+    const stale = await waitFor(async () => (await hub.ask({ cmd: 'status' })).hub.members.find((m: { instance: string; state: string }) => m.instance === 'doomed' && m.state === 'stale'), 20_000, 'stale');
+    expect(stale.connected).toBe(false);
+    const gone = await waitFor(async () => {
+      const h = (await hub.ask({ cmd: 'status' })).hub;
+      return h.members.length === 0 ? h : undefined;
+    }, 20_000, 'dropped');
+    expect(gone.forgotten).toBe(1);
+    // Its series stay, with what it sent.
+    expect((await totals(hub, 'stale_rt')).find((s) => s.tags.instance === 'doomed')?.totalCount).toBe(3);
+  });
+
+  it("a member's buffer while the hub is away is capped; the drops are counted", async () => {
+    const path = nodes.socketPath();
+    const a = await nodes.start('member', path, 'capped', '3');
+    for (let i = 0; i < 3; i++) {
+      await a.ask({ cmd: 'record', name: 'cap_rt', values: [1], tags: { n: String(i) } });
+      await a.ask({ cmd: 'record', name: 'cap_rt', values: [2], tags: { n: String(i + 10) } });
+    }
+    const s = await waitFor(async () => {
+      const h = (await a.ask({ cmd: 'status' })).hub;
+      return h.dropped > 0 ? h : undefined;
+    }, 20_000, 'drops');
+    expect(s.queueDepth).toBeLessThanOrEqual(3);
+    expect(s.connected).toBe(false);
+    expect(s.failed).toBeGreaterThan(0);
+    expect(s.lastError?.message).toMatch(/ENOENT|ECONNREFUSED/);
+    // The hub that comes gets what was held, and the member says what it lost.
+    const hub = await nodes.start('hub', path);
+    const held = s.queueDepth;
+    await waitFor(async () => (await a.ask({ cmd: 'status' })).hub.sent >= held, 20_000, 'the held buckets to be sent');
+    const got = (await totals(hub, 'cap_rt')).filter((t) => 'instance' in t.tags);
+    const final = (await a.ask({ cmd: 'status' })).hub;
+    expect(got.length + final.dropped).toBe(6);
+  });
+
+  it('a malformed frame is rejected and counted, the link reset, the hub unharmed', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const send = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const s = connect(path, () => s.write(bytes));
+        s.on('error', () => {});
+        s.on('close', () => resolve());
+      });
+    // Not MessagePack (0xc1 is never used), a frame longer than maxFrameBytes, and a batch before hello.
+    await send(Buffer.from([0, 0, 0, 1, 0xc1]));
+    await send(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    await send(Buffer.from([0, 0, 0, 7, 0x81, 0xa1, 0x74, 0xa3, 0x62, 0x65, 0x61])); // {t:'bea'}: unknown type
+    const h = (await hub.ask({ cmd: 'status' })).hub;
+    expect(h.malformed).toBe(3);
+    expect(h.lastError.message).toMatch(/unknown message type "bea"/);
+    const faults = (await hub.ask({ cmd: 'status' })).faults;
+    expect(faults.byKind['hub-malformed'].count).toBe(3);
+    // And a member still gets through.
+    const a = await nodes.start('member', path, 'after');
+    await a.ask({ cmd: 'record', name: 'mal_rt', values: [5, 6] });
+    expect((await clusterReaches(hub, 'mal_rt', 2)).totalSum).toBe(11);
+  });
+
+  it('a hub socket path that exists and is not a socket is a clear error, and is not deleted', async () => {
+    const path = nodes.socketPath();
+    writeFileSync(path, 'not ours');
+    const n = nodes.spawn('hub', path);
+    const first = await n.next();
+    expect(first.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'hub.listen' });
+    expect(first.error.message).toMatch(/exists and is not a socket/);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('a live hub on the path is a clear error for a second hub', async () => {
+    const path = nodes.socketPath();
+    await nodes.start('hub', path);
+    const first = await nodes.spawn('hub', path).next();
+    expect(first.error.message).toMatch(/socket of a running hub/);
+  });
+});
+
+describe('hub options', () => {
+  it('refuses a hub option that is not exactly one of listen, connect or cluster, naming the field', () => {
+    for (const hub of [{}, { listen: '/tmp/a.sock', connect: '/tmp/a.sock' }, { cluster: true, listen: '/tmp/x' }]) {
+      const e = caught<{ code: string; field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: hub as never }));
+      expect(e.code).toBe('PW_ERR_INVALID_ARG');
+      expect(e.field).toBe('hub');
+      expect(e.message).toMatch(/exactly one of listen \(be the hub\), connect \(be a member\) or cluster: true/);
+    }
+    const long = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: `/tmp/${'x'.repeat(120)}` } }));
+    expect(long.field).toBe('hub.connect');
+    expect(long.message).toMatch(/at most 107 bytes/);
+    const limit = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', bufferLimit: 0 } }));
+    expect(limit.field).toBe('hub.bufferLimit');
+    expect(limit.message).toMatch(/from 1 to 10000000 buckets/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: 'cluster' })).not.toThrow();
+  });
+});
