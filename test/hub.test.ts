@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { caught, waitFor } from './helpers.js';
 import { hubNodes, type HubNode } from './hub-helpers.js';
+import { CLI, quietConfig } from './mcp-helpers.js';
 
 const run = promisify(execFile);
 const nodes = hubNodes();
@@ -188,6 +189,31 @@ describe('hub over a Unix socket', () => {
     await nodes.start('hub', path);
     const first = await nodes.spawn('hub', path).next();
     expect(first.error.message).toMatch(/socket of a running hub/);
+  });
+});
+
+describe('perfwatch serve --hub', () => {
+  it("is the hub of other processes: its /metrics has the cluster-wide series and each member's, tagged instance", async () => {
+    const path = nodes.socketPath();
+    const child = spawn(process.execPath, [CLI, 'serve', '--hub', path, '--http', '0', '--config', quietConfig({ runtime: { enabled: false } })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      const url = await new Promise<string>((resolve) => child.stdout.on('data', (c: string) => ((out += c), /dashboard at (\S+) /.exec(out) && resolve(/dashboard at (\S+) /.exec(out)![1]!))));
+      expect(out).toContain(`the hub of other monitors at ${path}`);
+      const a = await nodes.start('member', path, 'm1');
+      await a.ask({ cmd: 'record', name: 'cli_rt', values: [10, 20, 30], tags: { route: '/y' } });
+      const text = await waitFor(async () => {
+        const t = await (await fetch(new URL('metrics', url))).text();
+        return /cli_rt_count\{route="\/y"\} 3$/m.test(t) ? t : undefined;
+      }, 20_000, 'the cluster series on /metrics');
+      expect(text).toMatch(/^cli_rt_count\{instance="m1",route="\/y"\} 3$/m);
+      expect(text).toMatch(/^cli_rt_sum\{route="\/y"\} 60$/m);
+    } finally {
+      const code = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await code;
+    }
   });
 });
 
