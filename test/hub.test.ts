@@ -4,12 +4,30 @@ import { writeFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import { caught, waitFor } from './helpers.js';
+import { FrameReader, decodeHubMessage, frame } from '../dist/src/hub/wire.js';
+import { caught, monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, type HubNode } from './hub-helpers.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
 const run = promisify(execFile);
 const nodes = hubNodes();
+const started = monitorStarter();
+
+/** A member spoken by hand on a raw socket: frames out, the hub's answers in order. */
+async function rawMember(path: string) {
+  const socket = connect(path);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const reader = new FrameReader(1 << 20);
+  const answers: any[] = [];
+  socket.on('data', (c: Buffer) => answers.push(...reader.push(c).map((f: Uint8Array) => decodeHubMessage(f))));
+  return {
+    send: (m: unknown) => socket.write(frame(m as never)),
+    answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
+    close: () => socket.destroy(),
+  };
+}
+
+const entry = (count: number, sum: number) => ['raw_rt', { route: '/r' }, 'distribution', '', count, sum, 1, sum, sum, null];
 
 interface Totals {
   name: string;
@@ -148,6 +166,45 @@ describe('hub over a Unix socket', () => {
     const got = (await totals(hub, 'cap_rt')).filter((t) => 'instance' in t.tags);
     const final = (await a.ask({ cmd: 'status' })).hub;
     expect(got.length + final.dropped).toBe(6);
+  });
+
+  it('a resent batch is acknowledged and not applied again; a new epoch (a restarted member) starts its seqs over and adds up', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const total = () => hub.getMetrics({ names: ['raw_rt'], tags: { route: '/r' } }).find((s) => !('instance' in s.tags))?.totalCount ?? 0;
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    expect(await a.answer(1)).toEqual({ t: 'welcome', acked: 0, round: 1 });
+    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(5, 5)] });
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    // The connection drops before the member saw the ack: it reconnects and resends seq 1.
+    a.close();
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    expect(await b.answer(1)).toEqual({ t: 'welcome', acked: 1, round: 2 });
+    b.send({ t: 'batch', seq: 1, round: 2, closedTo: Date.now(), series: [entry(5, 5)] });
+    expect(await b.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    b.send({ t: 'batch', seq: 2, round: 2, closedTo: Date.now(), series: [entry(2, 2)] });
+    expect(await b.answer(3)).toEqual({ t: 'ack', seq: 2 });
+    // A batch of an earlier round (sent before a resync) is ignored.
+    b.send({ t: 'batch', seq: 3, round: 1, closedTo: Date.now(), series: [entry(100, 100)] });
+    // The member restarted: epoch e2, seq 1 again, applied.
+    b.send({ t: 'hello', instance: 'hand', epoch: 'e2', intervalMs: 1000 });
+    expect(await b.answer(4)).toEqual({ t: 'welcome', acked: 0, round: 3 });
+    b.send({ t: 'batch', seq: 1, round: 3, closedTo: Date.now(), series: [entry(1, 1)] });
+    expect(await b.answer(5)).toEqual({ t: 'ack', seq: 1 });
+    await hub.flush();
+    expect(total()).toBe(8);
+    b.close();
+  });
+
+  it('a member whose interval differs from the hub\'s is refused, naming the member and the field', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'slow', epoch: 'e', intervalMs: 5000 });
+    expect(await a.answer(1)).toEqual({ t: 'reject', field: 'collectionIntervalMs', message: 'member "slow" collects every 5000 ms and this hub every 1000 ms: give both the same collectionIntervalMs' });
+    expect(hub.status().hub).toMatchObject({ members: [], lastError: { message: expect.stringMatching(/member "slow": collectionIntervalMs 5000/) } });
   });
 
   it('a malformed frame is rejected and counted, the link reset, the hub unharmed', async () => {
