@@ -62,7 +62,9 @@ async function worker(mode: Mode): Promise<void> {
   const c0 = cpuMs();
   await sleep(WINDOW_S * 1000);
   const cpu = cpuMs() - c0;
-  process.send!({ bench: 'cpu', cpu });
+  // In prom mode, the registry as the worker's side of clusterMetrics() sends it.
+  const json = mode === 'prom' ? await client.register.getMetricsAsJSON() : undefined;
+  process.send!({ bench: 'cpu', cpu, json });
   // The primary may still aggregate (prom mode): keep recording until told to go.
   await new Promise<void>((resolve) => process.on('message', (m: { bench?: string }) => m.bench === 'exit' && resolve()));
   clearInterval(timer);
@@ -71,16 +73,23 @@ async function worker(mode: Mode): Promise<void> {
 }
 
 /** Forks the members in `mode`, measures the primary over the window with `measure`, and collects the workers' CPU. */
-async function phase(mode: Mode, measure: () => Promise<number>): Promise<{ primary: number; workers: number[] }> {
+async function phase(mode: Mode, measure: () => Promise<number>): Promise<{ primary: number; workers: number[]; json: unknown[] }> {
   cluster.setupPrimary({ env: { ...process.env, BENCH_MODE: mode } } as never);
   const workers = Array.from({ length: MEMBERS }, () => cluster.fork({ BENCH_MODE: mode }));
   const cpus: number[] = [];
-  for (const w of workers) w.on('message', (m: { bench?: string; cpu?: number }) => m.bench === 'cpu' && cpus.push(m.cpu!));
+  const json: unknown[] = [];
+  for (const w of workers) {
+    w.on('message', (m: { bench?: string; cpu?: number; json?: unknown }) => {
+      if (m.bench !== 'cpu') return;
+      cpus.push(m.cpu!);
+      if (m.json) json.push(m.json);
+    });
+  }
   await sleep(WARM_S * 1000);
   const primary = await measure();
   while (cpus.length < MEMBERS) await sleep(50);
   await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.send({ bench: 'exit' })))));
-  return { primary, workers: cpus };
+  return { primary, workers: cpus, json };
 }
 
 async function primary(): Promise<void> {
@@ -90,6 +99,7 @@ async function primary(): Promise<void> {
   await hub.start();
   let applied = 0;
   let lag = 0;
+  let health = '';
   const hubPhase = await phase('hub', async () => {
     const before = hub.status().hub;
     const c0 = cpuMs();
@@ -99,6 +109,8 @@ async function primary(): Promise<void> {
     if (before?.role === 'hub' && after?.role === 'hub') {
       applied = after.members.reduce((a, m) => a + m.buckets, 0) - before.members.reduce((a, m) => a + m.buckets, 0);
       lag = Math.max(...after.members.map((m) => m.lagMs ?? 0));
+      const errors = after.members.map((m) => m.lastError?.message).filter((e) => e !== undefined);
+      health = `failed ${after.members.reduce((a, m) => a + m.failed, 0)}, queued ${after.members.reduce((a, m) => a + m.queueDepth, 0)}, collector restarts ${hub.status().collector.restarts}${errors.length ? `, last error: ${errors[0]}` : ''}`;
     }
     return cpu;
   });
@@ -109,27 +121,44 @@ async function primary(): Promise<void> {
   });
   const aggregator = new client.AggregatorRegistry();
   let promCalls = 0;
+  let promTimeouts = 0;
   const prom = await phase('prom', async () => {
     const c0 = cpuMs();
     const until = Date.now() + WINDOW_S * 1000;
     while (Date.now() < until) {
-      await aggregator.clusterMetrics();
-      promCalls++;
+      // prom-client gives up on a worker after 5 s (its fixed limit): counted, not fatal.
+      await aggregator.clusterMetrics().then(
+        () => promCalls++,
+        () => promTimeouts++,
+      );
     }
     return cpuMs() - c0;
   });
+  // The primary's own work per clusterMetrics(), apart from the IPC and the 5 s limit: merging
+  // the workers' registries (as they answer) and rendering the text.
+  const merges: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const c0 = cpuMs();
+    await client.AggregatorRegistry.aggregate(prom.json as never).metrics();
+    merges.push(cpuMs() - c0);
+  }
+  const promMerge = merges.sort((a, b) => a - b)[2]!;
   const hubPerSecond = hubPhase.primary / WINDOW_S;
-  const promPerCall = prom.primary / promCalls;
+  // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request): it costs as much.
+  const promPerCall = prom.primary / (promCalls + promTimeouts);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const memberExtra = (mean(hubPhase.workers) - mean(alone.workers)) / WINDOW_S;
   const rows: [string, string][] = [
     [`hub: primary CPU per second (${MEMBERS} members × ${SERIES} series, 1 s buckets)`, `${hubPerSecond.toFixed(1)} ms (${(hubPerSecond / 10).toFixed(2)}% of a core)`],
     ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * WINDOW_S})`],
     ['hub: largest member lag at the end of the window', `${lag} ms`],
+    ['hub: health at the end of the window', health],
     [`member: worker CPU per second with hub, without`, `${(mean(hubPhase.workers) / WINDOW_S).toFixed(1)} ms, ${(mean(alone.workers) / WINDOW_S).toFixed(1)} ms`],
     ['member: extra CPU per second for the hub link', `${memberExtra.toFixed(1)} ms (${(memberExtra / 10).toFixed(2)}% of a core)`],
-    [`prom-client AggregatorRegistry: primary CPU per clusterMetrics() (${promCalls} calls)`, `${promPerCall.toFixed(1)} ms`],
-    ['ratio: prom-client per aggregation / perfwatch hub per aggregation (1 s)', `${(promPerCall / hubPerSecond).toFixed(1)}×`],
+    [`prom-client AggregatorRegistry: primary CPU per clusterMetrics() (${promCalls} calls, ${promTimeouts} timed out)`, `${promPerCall.toFixed(1)} ms`],
+    [`prom-client: primary CPU to merge the workers' registries and render (median of 5)`, `${promMerge.toFixed(1)} ms`],
+    ['ratio: prom-client per aggregation (whole call) / perfwatch hub per aggregation (1 s)', `${(promPerCall / hubPerSecond).toFixed(1)}×`],
+    ['ratio: prom-client merge alone / perfwatch hub per aggregation (1 s)', `${(promMerge / hubPerSecond).toFixed(1)}×`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   process.stdout.write(`bench:hub ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s\n`);

@@ -97,6 +97,10 @@ describe('hub over a Unix socket', () => {
     const s = (await a.ask({ cmd: 'status' })).hub;
     expect(s).toMatchObject({ role: 'member', transport: 'socket', instance: 'api-a', connected: true, dropped: 0, lastError: null });
     expect(s.sent).toBeGreaterThan(0);
+    // The links' own metrics: what a member sent, and the hub's live members.
+    await waitFor(async () => (await totals(a, 'monitor_hub_sent')).some((t) => t.totalSum > 0), 20_000, 'monitor_hub_sent on the member');
+    const members = await waitFor(async () => (await totals(hub, 'monitor_hub_members')).find((t) => t.tags.state === 'live' && t.totalSum > 0), 20_000, 'monitor_hub_members on the hub');
+    expect(members.totalSum).toBeGreaterThan(0);
   });
 
   it('a hub killed and restarted: members reconnect and resend what they held, none lost, none twice', async () => {

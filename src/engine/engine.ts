@@ -44,6 +44,8 @@ import type { SystemReading } from './system.js';
 
 /** Samples taken from one ring per pass before moving to the next. */
 const BATCH = 1 << 16;
+/** applyBuckets() beats once per this many buckets (a power of two, minus one). */
+const BEAT_EVERY_BUCKETS = 256 - 1;
 /** Slots of the ring that carries the collector's own readings. */
 const OWN_RING_CAPACITY = 4096;
 
@@ -182,6 +184,8 @@ export class Engine {
     if (this.writer.advance(t)) this.onBucketBoundary(t);
     const { ids, stats, runs, runAt } = batch;
     for (let i = 0; i < ids.length; i++) {
+      // A large batch on a starved thread still beats, or the watchdog replaces a working collector.
+      if ((i & BEAT_EVERY_BUCKETS) === BEAT_EVERY_BUCKETS) this.beat(this.clock());
       const s = 5 * i;
       this.writer.applyBucket(ids[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
     }
