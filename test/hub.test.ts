@@ -111,6 +111,9 @@ describe('hub over a Unix socket', () => {
     await a.ask({ cmd: 'record', name: 'restart_rt', values: ints(1, 100) });
     await b.ask({ cmd: 'record', name: 'restart_rt', values: ints(1, 100) });
     await clusterReaches(hub, 'restart_rt', 200);
+    // Killed once the members hold nothing: an ack still on its way would make them resend
+    // batch A to the new hub, rightly (it never saw it), and the totals below would differ.
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth === 0, 20_000, 'the member to be acknowledged');
     await hub.kill();
     // While the hub is away: recorded, closed, held.
     await a.ask({ cmd: 'record', name: 'restart_rt', values: ints(500, 70) });
@@ -118,9 +121,10 @@ describe('hub over a Unix socket', () => {
     for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth > 0, 20_000, 'the member to hold buckets');
     hub = await nodes.start('hub', path);
     // A fresh hub (memory store) gets exactly what the members held: the batches after the kill.
+    await clusterReaches(hub, 'restart_rt', 100);
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth === 0, 20_000, 'the member to be acknowledged');
     const c = await clusterReaches(hub, 'restart_rt', 100);
     expect(c).toMatchObject({ totalCount: 100, totalSum: sum(ints(500, 70)) + sum(ints(900, 30)) });
-    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth === 0, 20_000, 'the member to be acknowledged');
     // Nothing arrives twice, however long we look.
     await a.ask({ cmd: 'record', name: 'restart_rt', values: [1] });
     const after = await clusterReaches(hub, 'restart_rt', 101);
