@@ -215,6 +215,27 @@ describe('hub over a Unix socket', () => {
     expect(hub.status().hub).toMatchObject({ members: [], lastError: { message: expect.stringMatching(/member "slow": collectionIntervalMs 5000/) } });
   });
 
+  it("an entry whose kind clashes with the hub's, or that carries the tag instance, is refused and named; the rest of its batch applies", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'mixed', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    const clash = ['raw_rt', { route: '/r' }, 'counter', '', 1, 1, 1, 1, 1, null];
+    const tagged = ['raw_rt', { instance: 'x' }, 'distribution', '', 1, 1, 1, 1, 1, null];
+    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(3, 3), clash, tagged] });
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    await hub.flush();
+    const m = hub.status().hub as { members: { failed: number; lastError: { message: string } }[] };
+    expect(m.members[0]!.failed).toBe(2);
+    expect(m.members[0]!.lastError.message).toBe('member "mixed": series[2] "raw_rt": the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+    expect(hub.getMetrics({ names: ['raw_rt'] }).find((s) => !('instance' in s.tags))?.totalCount).toBe(3);
+    a.send({ t: 'batch', seq: 2, round: 1, closedTo: Date.now(), series: [clash] });
+    await a.answer(3);
+    expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series[0] "raw_rt": kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
+    a.close();
+  });
+
   it('a malformed frame is rejected and counted, the link reset, the hub unharmed', async () => {
     const path = nodes.socketPath();
     const hub = await nodes.start('hub', path);

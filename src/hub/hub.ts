@@ -292,7 +292,8 @@ export class Hub {
 
   private seriesOf(member: Member, e: Entry, i: number): [number, number] | undefined {
     const [name, tags, kind, unit] = e;
-    const key = `${name}\u0000${JSON.stringify(tags)}`;
+    // The kind is part of the key: a cached series must not let another kind through.
+    const key = `${kind}\u0000${name}\u0000${JSON.stringify(tags)}`;
     const known = member.ids.get(key);
     if (known) return known;
     try {
