@@ -176,6 +176,11 @@ const api: CollectorApi = {
   setSystemCadence(systemMs, slowMs) {
     engine.setSystemCadence(systemMs, slowMs);
   },
+  applyBuckets(batch) {
+    const n = engine.applyBuckets(batch, now());
+    wake();
+    return n;
+  },
   injectFault(fault) {
     // A few ms later, so that this call's reply reaches the coordinator first.
     if (fault === 'exit') setTimeout(() => process.exit(3), 5);

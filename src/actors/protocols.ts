@@ -14,6 +14,7 @@ import type { Alert, AlertRule, AlertTransition } from '../alerts/schema.js';
 import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
+import type { AppliedBuckets } from '../engine/engine.js';
 import type { SourceCost } from '../engine/system.js';
 import type { OptimizationLogEntry } from '../optimizer/optimization.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
@@ -69,6 +70,8 @@ export interface CollectorApi {
    * back-off and the system-cadence tunable. A restarted collector starts at the defaults.
    */
   setSystemCadence(systemMs: number, slowMs?: number): void;
+  /** Adds a hub's member buckets into the store (Engine.applyBuckets); returns how many. */
+  applyBuckets(batch: AppliedBuckets): number;
 }
 
 export interface CollectorUsage {

@@ -36,6 +36,7 @@ const COMMANDS: Record<string, { options: Options; help: string; run: (values: n
       'mcp-http': { type: 'string' },
       'mcp-host': { type: 'string' },
       'mcp-allow-state-changes': { type: 'boolean' },
+      hub: { type: 'string' },
     },
     help: SERVE_HELP,
     run: serve,

@@ -26,6 +26,9 @@ Options:
                     (0 picks a free port; the URL is printed)
   --mcp-host <addr> the address to serve MCP on (default 127.0.0.1); any other than a loopback
                     address needs a token
+  --hub <path>      be the hub of other processes' monitors on this Unix socket: they start
+                    with hub: { connect: <path> }, and every answer here covers them all
+                    (cluster-wide series, and per member with the tag instance; docs/cluster.md)
   --mcp-allow-state-changes
                     let MCP clients (of --mcp-http or --http) without the token start/stop, record, add alert rules and
                     apply optimisations (without a token and this flag, MCP is read-only)
@@ -80,6 +83,7 @@ export interface ServeArgs {
   'mcp-http'?: string;
   'mcp-host'?: string;
   'mcp-allow-state-changes'?: boolean;
+  hub?: string;
 }
 
 /** How a server's clients get in, as the announcement says it. */
@@ -89,6 +93,7 @@ function access(status: { token: boolean; stateChanges: boolean }): string {
 
 export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
+  if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
   const every = args.every === undefined ? 3 : Number(args.every);
   if (!Number.isInteger(every) || every < 1 || every > 3600) {
     process.stderr.write(`perfwatch: --every must be an integer from 1 to 3600 seconds, got ${args.every}\n`);
@@ -136,6 +141,8 @@ export async function serve(args: ServeArgs): Promise<number> {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
     if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access(mcpHttp.status())})\n`);
+    const hub = monitor.status().hub;
+    if (hub?.role === 'hub') process.stdout.write(`perfwatch serve: the hub of other monitors at ${hub.address}\n`);
     if (http) process.stdout.write(`perfwatch serve: dashboard at ${http.url} (and /metrics, /api/*, MCP at ${http.mcpUrl}; ${access(http.status().mcp)})\n`);
   });
 }

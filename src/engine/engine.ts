@@ -45,6 +45,8 @@ import type { SystemReading } from './system.js';
 
 /** Samples taken from one ring per pass before moving to the next. */
 const BATCH = 1 << 16;
+/** applyBuckets() beats once per this many buckets (a power of two, minus one). */
+const BEAT_EVERY_BUCKETS = 256 - 1;
 /** Slots of the ring that carries the collector's own readings. */
 const OWN_RING_CAPACITY = 4096;
 
@@ -69,6 +71,17 @@ export interface EngineOptions {
   ownReadings?: boolean;
   /** The clock a pass's end is read from, and a long pass beats by (default Date.now). */
   clock?: () => number;
+}
+
+/**
+ * Buckets for Engine.applyBuckets, in columns: per bucket its series id, five stats (count,
+ * sum, min, max, last) and the position in `runs` of its sketch run ([n, key, count, …]).
+ */
+export interface AppliedBuckets {
+  ids: Int32Array;
+  stats: Float64Array;
+  runs: Int32Array;
+  runAt: Int32Array;
 }
 
 export class Engine {
@@ -162,6 +175,23 @@ export class Engine {
       const id = ringStats(sab).id;
       if (!this.rings.some((r) => r.id === id)) this.rings.push(new RingReader(sab));
     }
+  }
+
+  /**
+   * Adds whole buckets recorded elsewhere (a hub's members) into the open buckets of their
+   * series, stamped `t` (see StoreWriter.applyBucket), and publishes them. Returns the buckets.
+   */
+  applyBuckets(batch: AppliedBuckets, t: number): number {
+    if (this.writer.advance(t)) this.onBucketBoundary(t);
+    const { ids, stats, runs, runAt } = batch;
+    for (let i = 0; i < ids.length; i++) {
+      // A large batch on a starved thread still beats, or the watchdog replaces a working collector.
+      if ((i & BEAT_EVERY_BUCKETS) === BEAT_EVERY_BUCKETS) this.beat(this.clock());
+      const s = 5 * i;
+      this.writer.applyBucket(ids[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
+    }
+    this.writer.publish();
+    return ids.length;
   }
 
   /** Samples the system (and its own metrics) every `systemMs`, rounded up to whole intervals; `slowMs` for the spawning sources. */

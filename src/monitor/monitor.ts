@@ -51,6 +51,7 @@ import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
+import { hubRole, type HubRole } from '../hub/role.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
@@ -100,6 +101,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly controlState: ControlState | undefined;
   /** The auto-instrumentation (instrument()): subscribed while running, none when undefined. */
   private instrumentation: Instrumentation | undefined;
+  /** This monitor's side of a hub (options.hub, docs/cluster.md); undefined without one. */
+  private readonly hub: HubRole | undefined;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -210,6 +213,16 @@ export class PerformanceMonitor extends EventEmitter {
       emit: (event, ...args) => this.emitSafe(event, ...args),
     });
     if (o.instrument !== undefined) this.instrumentation = this.newInstrumentation(o.instrument);
+    this.hub = o.hub
+      ? hubRole(o.hub, {
+          registry: this.registry,
+          reader: this.reader,
+          intervalMs: o.collectionIntervalMs,
+          apply: (batch) => this.collector.call((c) => c.applyBuckets(batch)),
+          fault: (kind, error) => this.faults.report(kind, error),
+          record: (name, value, tags) => this.recordOwn(name, value, tags),
+        })
+      : undefined;
     this.statusParts = {
       options: o,
       control: this.control,
@@ -224,6 +237,7 @@ export class PerformanceMonitor extends EventEmitter {
       drops: this.drops,
       storage: this.storage,
       controlState: this.controlState,
+      hub: this.hub,
     };
   }
 
@@ -282,6 +296,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, retentionMs: this.options.retentionMs });
       await this.collector.start();
       await this.alerting.start();
+      await this.hub?.start();
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
@@ -317,6 +332,8 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of this.rings()) closeRing(sab, true);
     this.mainWriter.setClosed(true);
     await this.collector.stop();
+    // After the collector drained the rings: a member sends its open buckets too.
+    await this.hub?.stop();
     await this.alerting.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
@@ -728,10 +745,10 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
-  private recordOwn(name: string, value: number): void {
+  private recordOwn(name: string, value: number, tags?: Record<string, string>): void {
     if (!this.running) return;
     try {
-      this.main.ownMetric(name).record(value);
+      this.main.ownMetric(name, tags).record(value);
     } catch {
       // stopped between the check and the record: the reading is dropped, not thrown
     }

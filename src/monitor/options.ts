@@ -7,6 +7,7 @@ import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
 import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
+import { HubOptionsSchema } from '../hub/options.js';
 
 const MiB = 1024 * 1024;
 
@@ -157,6 +158,8 @@ export const MonitorOptionsSchema = z.strictObject({
    * for incoming and outgoing HTTP and fetch, or the options of instrument().
    */
   instrument: z.preprocess((v) => (v === true ? {} : v === false ? undefined : v), InstrumentOptionsSchema.optional()),
+  /** Cluster aggregation (docs/cluster.md): be a hub of other processes' monitors, or a member of one. */
+  hub: HubOptionsSchema.optional(),
 });
 
 export type MonitorOptions = Omit<z.input<typeof MonitorOptionsSchema>, 'instrument'> & { instrument?: boolean | InstrumentOptions };

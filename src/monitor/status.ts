@@ -22,6 +22,7 @@ import type { ResolvedOptions } from './options.js';
 import type { ControlLogStatus } from './control-log.js';
 import type { ControlState } from './control-state.js';
 import type { StorageLink, StorageStatusView } from './storage-link.js';
+import type { HubLinkStatus, HubRole } from '../hub/role.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -103,6 +104,11 @@ export interface MonitorStatus {
    * last report (file size, oldest data, last flush, last error; see StorageStatus).
    */
   storage: StorageStatusView & { control?: ControlLogStatus };
+  /**
+   * The hub link (options.hub; docs/cluster.md), null without one: a member's link (sent,
+   * failed, dropped, queue depth, lag, last error), or a hub's members, each with the same.
+   */
+  hub: HubLinkStatus | null;
 }
 
 /** The parts status() reads that live as long as the monitor. */
@@ -121,6 +127,7 @@ export interface StatusParts {
   storage: StorageLink | undefined;
   /** The control state's queue to the database: changes the disk has not taken yet (control.unsaved). */
   controlState: ControlState | undefined;
+  hub: HubRole | undefined;
 }
 
 /** What changes as the monitor runs. */
@@ -204,6 +211,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     overhead: p.overhead.status(),
     faults: faultStatus(p),
     storage: p.storage ? { ...p.storage.status(), ...(p.controlState ? { control: p.controlState.status() } : {}) } : { mode: 'memory' },
+    hub: p.hub?.status() ?? null,
   };
 }
 

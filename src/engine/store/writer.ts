@@ -362,6 +362,43 @@ export class StoreWriter {
     }
   }
 
+  /**
+   * Adds a whole bucket recorded elsewhere (a hub member's closed bucket) into the open bucket
+   * of series `id`: its count, sum, min, max and last, and its sketch, the run at `run[pos]`
+   * (engine/sketch.ts), bin by bin, so that the store's merge stays exact. Its last value goes
+   * in as one raw sample at `now`, so `last` readers and rules see it. Not crash-atomic as a
+   * sample is: a writer killed inside it may leave part of the bucket applied.
+   */
+  applyBucket(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): void {
+    if (!(count > 0)) return;
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    const base = id * this.layout.slotF64;
+    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    const bins = run[pos]!;
+    if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
+      for (let i = 0; i < bins; i++) {
+        const key = run[pos + 1 + 2 * i]!;
+        const pageBase = this.page(id, base, key >>> PAGE_BITS);
+        if (pageBase >= 0) this.pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+      }
+    }
+    const written = hot[hb + RAW_WRITTEN]!;
+    const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
+    this.f64[slot] = now;
+    this.f64[slot + 1] = last;
+    hot[hb + RAW_WRITTEN] = written + 1;
+    hot[hb + OPEN_COUNT]! += count;
+    hot[hb + OPEN_SUM]! += sum;
+    if (min < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = min;
+    if (max > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = max;
+    hot[hb + OPEN_LAST] = last;
+    if (this.touchMark[id] !== this.pass) {
+      this.touchMark[id] = this.pass;
+      this.touched[this.touchedCount++] = id;
+    }
+  }
+
   /** Publishes the raw samples written since the last call. Returns the series touched. */
   publish(): number {
     const n = this.touchedCount;

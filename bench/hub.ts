@@ -1,0 +1,170 @@
+/**
+ * Hub benchmark (`npm run bench:hub`): a real node:cluster, MEMBERS workers × SERIES
+ * distributions each, every series recording RATE samples a second, 1 s buckets.
+ *
+ * - hub: the primary's CPU (all its threads: the main thread decoding and interning, the
+ *   collector applying every member's buckets into two series each) per second, while the
+ *   workers stream; the primary records nothing of its own (runtime and system sampling off).
+ * - member: a worker's CPU with `hub: 'cluster'` against the same worker without a hub, same
+ *   load, in the same run: what reading, encoding and sending its closed buckets costs it.
+ * - peer: prom-client's AggregatorRegistry, the same MEMBERS workers with SERIES label sets of
+ *   a Summary each, observed at the same rate; the primary's CPU per clusterMetrics() call (one
+ *   aggregation, what a scrape of the primary costs), beside the hub's CPU per second (one
+ *   aggregation of every member's interval).
+ * Process CPU from process.cpuUsage() over WINDOW_S seconds after a warm-up of WARM_S; one table.
+ */
+import cluster from 'node:cluster';
+import { loadavg } from 'node:os';
+import client from 'prom-client';
+import { PerformanceMonitor } from '../src/monitor/monitor.js';
+
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 4);
+const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+/** Seconds before the window: code that runs once a second needs a few rounds to be optimised. */
+const WARM_S = Number(process.env.BENCH_WARM_S ?? 8);
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
+
+type Mode = 'hub' | 'alone' | 'prom';
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const value = (k: number, i: number) => 1 + ((k * 7919 + i * 104729) % 997) * (1 + (k % 5));
+
+/** A worker: records the load; in `hub` and `alone` modes into perfwatch, in `prom` mode into prom-client. */
+async function worker(mode: Mode): Promise<void> {
+  let record: (k: number, v: number) => void;
+  let monitor: PerformanceMonitor | undefined;
+  if (mode === 'prom') {
+    const summary = new client.Summary({ name: 'response_time', help: 'h', labelNames: ['endpoint'], percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5 });
+    const children = Array.from({ length: SERIES }, (_, k) => summary.labels({ endpoint: `/e${k}` }));
+    // The worker's side of AggregatorRegistry (its constructor adds the listener that answers
+    // the primary with the default registry).
+    new client.AggregatorRegistry();
+    record = (k, v) => children[k]!.observe(v);
+  } else {
+    monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: SERIES + 16, ...(mode === 'hub' ? { hub: 'cluster' as const } : {}) });
+    await monitor.start();
+    const handles = Array.from({ length: SERIES }, (_, k) => monitor!.metric('response_time', { endpoint: `/e${k}` }));
+    record = (k, v) => handles[k]!.record(v);
+  }
+  let i = 0;
+  // Ten rounds a second, RATE/10 samples a series each.
+  const round = (): void => {
+    for (let n = 0; n < RATE / 10; n++, i++) for (let k = 0; k < SERIES; k++) record(k, value(k, i));
+  };
+  const timer = setInterval(round, 100);
+  await sleep(WARM_S * 1000);
+  const c0 = cpuMs();
+  await sleep(WINDOW_S * 1000);
+  const cpu = cpuMs() - c0;
+  // In prom mode, the registry as the worker's side of clusterMetrics() sends it.
+  const json = mode === 'prom' ? await client.register.getMetricsAsJSON() : undefined;
+  process.send!({ bench: 'cpu', cpu, json });
+  // The primary may still aggregate (prom mode): keep recording until told to go.
+  await new Promise<void>((resolve) => process.on('message', (m: { bench?: string }) => m.bench === 'exit' && resolve()));
+  clearInterval(timer);
+  await monitor?.close();
+  process.exit(0);
+}
+
+/** Forks the members in `mode`, measures the primary over the window with `measure`, and collects the workers' CPU. */
+async function phase(mode: Mode, measure: () => Promise<number>): Promise<{ primary: number; workers: number[]; json: unknown[] }> {
+  cluster.setupPrimary({ env: { ...process.env, BENCH_MODE: mode } } as never);
+  const workers = Array.from({ length: MEMBERS }, () => cluster.fork({ BENCH_MODE: mode }));
+  const cpus: number[] = [];
+  const json: unknown[] = [];
+  for (const w of workers) {
+    w.on('message', (m: { bench?: string; cpu?: number; json?: unknown }) => {
+      if (m.bench !== 'cpu') return;
+      cpus.push(m.cpu!);
+      if (m.json) json.push(m.json);
+    });
+  }
+  await sleep(WARM_S * 1000);
+  const primary = await measure();
+  while (cpus.length < MEMBERS) await sleep(50);
+  await Promise.all(workers.map((w) => new Promise((r) => (w.once('exit', r), w.send({ bench: 'exit' })))));
+  return { primary, workers: cpus, json };
+}
+
+async function primary(): Promise<void> {
+  const load0 = loadavg()[0]!.toFixed(2);
+  const started = new Date().toISOString();
+  const hub = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64, hub: 'cluster' });
+  await hub.start();
+  let applied = 0;
+  let lag = 0;
+  let health = '';
+  const hubPhase = await phase('hub', async () => {
+    const before = hub.status().hub;
+    const c0 = cpuMs();
+    await sleep(WINDOW_S * 1000);
+    const cpu = cpuMs() - c0;
+    const after = hub.status().hub;
+    if (before?.role === 'hub' && after?.role === 'hub') {
+      applied = after.members.reduce((a, m) => a + m.buckets, 0) - before.members.reduce((a, m) => a + m.buckets, 0);
+      lag = Math.max(...after.members.map((m) => m.lagMs ?? 0));
+      const errors = after.members.map((m) => m.lastError?.message).filter((e) => e !== undefined);
+      health = `failed ${after.members.reduce((a, m) => a + m.failed, 0)}, queued ${after.members.reduce((a, m) => a + m.queueDepth, 0)}, collector restarts ${hub.status().collector.restarts}${errors.length ? `, last error: ${errors[0]}` : ''}`;
+    }
+    return cpu;
+  });
+  await hub.close();
+  const alone = await phase('alone', async () => {
+    await sleep(WINDOW_S * 1000);
+    return 0;
+  });
+  const aggregator = new client.AggregatorRegistry();
+  let promCalls = 0;
+  let promTimeouts = 0;
+  const prom = await phase('prom', async () => {
+    const c0 = cpuMs();
+    const until = Date.now() + WINDOW_S * 1000;
+    while (Date.now() < until) {
+      // prom-client gives up on a worker after 5 s (its fixed limit): counted, not fatal.
+      await aggregator.clusterMetrics().then(
+        () => promCalls++,
+        () => promTimeouts++,
+      );
+    }
+    return cpuMs() - c0;
+  });
+  // The primary's own work per clusterMetrics(), apart from the IPC and the 5 s limit: merging
+  // the workers' registries (as they answer) and rendering the text.
+  const merges: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const c0 = cpuMs();
+    await client.AggregatorRegistry.aggregate(prom.json as never).metrics();
+    merges.push(cpuMs() - c0);
+  }
+  const promMerge = merges.sort((a, b) => a - b)[2]!;
+  const hubPerSecond = hubPhase.primary / WINDOW_S;
+  // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request): it costs as much.
+  const promPerCall = prom.primary / (promCalls + promTimeouts);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const memberExtra = (mean(hubPhase.workers) - mean(alone.workers)) / WINDOW_S;
+  const rows: [string, string][] = [
+    [`hub: primary CPU per second (${MEMBERS} members × ${SERIES} series, 1 s buckets)`, `${hubPerSecond.toFixed(1)} ms (${(hubPerSecond / 10).toFixed(2)}% of a core)`],
+    ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * WINDOW_S})`],
+    ['hub: largest member lag at the end of the window', `${lag} ms`],
+    ['hub: health at the end of the window', health],
+    [`member: worker CPU per second with hub, without`, `${(mean(hubPhase.workers) / WINDOW_S).toFixed(1)} ms, ${(mean(alone.workers) / WINDOW_S).toFixed(1)} ms`],
+    ['member: extra CPU per second for the hub link', `${memberExtra.toFixed(1)} ms (${(memberExtra / 10).toFixed(2)}% of a core)`],
+    [`prom-client AggregatorRegistry: primary CPU per clusterMetrics() (${promCalls} calls, ${promTimeouts} timed out)`, `${promPerCall.toFixed(1)} ms`],
+    [`prom-client: primary CPU to merge the workers' registries and render (median of 5)`, `${promMerge.toFixed(1)} ms`],
+    ['ratio: prom-client per aggregation (whole call) / perfwatch hub per aggregation (1 s)', `${(promPerCall / hubPerSecond).toFixed(1)}×`],
+    ['ratio: prom-client merge alone / perfwatch hub per aggregation (1 s)', `${(promMerge / hubPerSecond).toFixed(1)}×`],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  process.stdout.write(`bench:hub ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s\n`);
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+  process.exit(0);
+}
+
+if (cluster.isPrimary) await primary();
+else await worker(process.env.BENCH_MODE as Mode);

@@ -1,0 +1,316 @@
+/**
+ * The hub: it takes its members' closed buckets into its own store, so every answer of this
+ * monitor (queries, history, /metrics, reports, MCP tools, alert rules) covers the cluster
+ * with no change downstream. Each bucket goes into two series: the member's own (its tags
+ * plus `instance`) and the cluster-wide one (its tags alone), where the store merges the
+ * buckets of every member, sketches included, bin by bin: a cluster p99 is as exact as one
+ * process's. The cluster-wide series also holds what the hub process records itself.
+ *
+ * Buckets are applied by the collector (the store's one writer) into the open bucket of now:
+ * a member's bucket lands one interval after it closed there. Per member the hub keeps the
+ * highest seq applied in this member's epoch; a batch at or below it is acknowledged and not
+ * applied again. A failed apply (the collector being replaced) answers with a new welcome,
+ * which makes the member resend in order. A member that stops talking is marked stale after
+ * staleMs and forgotten after dropMs (its series stay).
+ *
+ * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
+ * counted (malformed), reported as a fault, and that link is reset; an entry the store
+ * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named.
+ */
+import type { AppliedBuckets } from '../engine/engine.js';
+import type { Registry } from '../engine/registry.js';
+import { decodeSketchInto, runBound } from '../storage/sketch-codec.js';
+import type { ResolvedHubOptions } from './options.js';
+import type { HubConnection, HubTransport } from './transport.js';
+import { WireError, decodeMemberMessage, type Entry, type MemberMessage } from './wire.js';
+
+/** Wait before asking a member to resend after a failed apply. */
+const RESYNC_MS = 250;
+
+export interface HubMemberStatus {
+  instance: string;
+  state: 'live' | 'stale';
+  connected: boolean;
+  /** Buckets applied from this member, and batches. */
+  buckets: number;
+  batches: number;
+  /** Entries refused (see lastError) and applies that failed (resent). */
+  failed: number;
+  /** Batches the member dropped before the hub got them (gaps in its seqs). */
+  dropped: number;
+  /** Batches received and waiting for the collector. */
+  queueDepth: number;
+  /** How far behind now the newest applied batch's closed buckets end (ms). */
+  lagMs: number | null;
+  lastSeenMs: number;
+  lastError: { message: string; at: number } | null;
+}
+
+export interface HubStatus {
+  role: 'hub';
+  transport: 'socket' | 'cluster';
+  address: string;
+  members: HubMemberStatus[];
+  /** Frames or messages that were no valid message (each reset its link). */
+  malformed: number;
+  /** Members forgotten after dropMs of silence. */
+  forgotten: number;
+  lastError: { message: string; at: number } | null;
+}
+
+interface Member {
+  instance: string;
+  epoch: string;
+  acked: number;
+  round: number;
+  conn: HubConnection | undefined;
+  lastSeen: number;
+  stale: boolean;
+  buckets: number;
+  batches: number;
+  failed: number;
+  dropped: number;
+  queued: number;
+  closedTo: number;
+  chain: Promise<void>;
+  lastError: { message: string; at: number } | null;
+  /** Per series key: [member series id, cluster series id]. */
+  ids: Map<string, [number, number]>;
+}
+
+export interface HubDeps {
+  registry: Registry;
+  intervalMs: number;
+  transport: HubTransport;
+  options: ResolvedHubOptions;
+  apply(batch: AppliedBuckets): Promise<number>;
+  fault(kind: string, error: unknown): void;
+}
+
+export class Hub {
+  private readonly d: HubDeps;
+  private readonly members = new Map<string, Member>();
+  private readonly byConn = new Map<HubConnection, Member>();
+  private malformed = 0;
+  private forgotten = 0;
+  private lastError: { message: string; at: number } | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(d: HubDeps) {
+    this.d = d;
+  }
+
+  async start(): Promise<void> {
+    await this.d.transport.start({
+      message: (conn, bytes) => this.onBytes(conn, bytes),
+      malformed: (conn, error) => this.reject(conn, error),
+      closed: (conn) => {
+        const m = this.byConn.get(conn);
+        this.byConn.delete(conn);
+        if (m && m.conn === conn) m.conn = undefined;
+      },
+    });
+    const every = Math.max(100, Math.min(this.d.options.staleMs, this.d.intervalMs) / 2);
+    this.timer = setInterval(() => this.sweep(Date.now()), every);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.d.transport.stop();
+    this.byConn.clear();
+    for (const m of this.members.values()) m.conn = undefined;
+  }
+
+  status(now = Date.now()): HubStatus {
+    return {
+      role: 'hub',
+      transport: this.d.transport.kind,
+      address: this.d.transport.address,
+      members: [...this.members.values()].map((m) => ({
+        instance: m.instance,
+        state: m.stale ? 'stale' : 'live',
+        connected: m.conn !== undefined,
+        buckets: m.buckets,
+        batches: m.batches,
+        failed: m.failed,
+        dropped: m.dropped,
+        queueDepth: m.queued,
+        lagMs: m.batches > 0 ? Math.max(0, now - m.closedTo) : null,
+        lastSeenMs: now - m.lastSeen,
+        lastError: m.lastError,
+      })),
+      malformed: this.malformed,
+      forgotten: this.forgotten,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Marks members stale and forgets the long silent ones. */
+  sweep(now: number): void {
+    for (const m of this.members.values()) {
+      const idle = now - m.lastSeen;
+      if (idle > this.d.options.dropMs) {
+        this.members.delete(m.instance);
+        if (m.conn) this.byConn.delete(m.conn);
+        this.forgotten++;
+      } else {
+        m.stale = idle > this.d.options.staleMs;
+      }
+    }
+  }
+
+  private reject(conn: HubConnection, error: Error): void {
+    this.malformed++;
+    const member = this.byConn.get(conn);
+    const message = `${member ? `member "${member.instance}"` : conn.label}: ${error.message}`;
+    this.lastError = { message, at: Date.now() };
+    if (member) member.lastError = this.lastError;
+    this.d.fault('hub-malformed', new WireError(message));
+    this.byConn.delete(conn);
+    if (member?.conn === conn) member.conn = undefined;
+    conn.reset();
+  }
+
+  private onBytes(conn: HubConnection, bytes: Uint8Array): void {
+    let m: MemberMessage;
+    try {
+      m = decodeMemberMessage(bytes);
+    } catch (error) {
+      this.reject(conn, error as Error);
+      return;
+    }
+    if (m.t === 'hello') {
+      this.hello(conn, m);
+      return;
+    }
+    const member = this.byConn.get(conn);
+    if (!member) {
+      this.reject(conn, new WireError(`${m.t} before hello`));
+      return;
+    }
+    member.lastSeen = Date.now();
+    member.stale = false;
+    if (m.t === 'beat' || m.round !== member.round) return;
+    if (m.seq <= member.acked) {
+      conn.send({ t: 'ack', seq: member.acked });
+      return;
+    }
+    member.queued++;
+    const batch = m;
+    member.chain = member.chain.then(() => this.ingest(member, batch));
+  }
+
+  private hello(conn: HubConnection, m: Extract<MemberMessage, { t: 'hello' }>): void {
+    if (m.intervalMs !== this.d.intervalMs) {
+      conn.send({ t: 'reject', field: 'collectionIntervalMs', message: `member "${m.instance}" collects every ${m.intervalMs} ms and this hub every ${this.d.intervalMs} ms: give both the same collectionIntervalMs` });
+      this.lastError = { message: `member "${m.instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: Date.now() };
+      conn.reset();
+      return;
+    }
+    let member = this.members.get(m.instance);
+    if (!member) {
+      member = { instance: m.instance, epoch: m.epoch, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, ids: new Map() };
+      this.members.set(m.instance, member);
+    }
+    if (member.epoch !== m.epoch) {
+      // The member's process restarted: its seqs start again; its series go on adding up.
+      member.epoch = m.epoch;
+      member.acked = 0;
+    }
+    if (member.conn && member.conn !== conn) {
+      this.byConn.delete(member.conn);
+      member.conn.reset();
+    }
+    member.conn = conn;
+    member.lastSeen = Date.now();
+    member.stale = false;
+    this.byConn.set(conn, member);
+    this.welcome(member);
+  }
+
+  private welcome(member: Member): void {
+    member.round++;
+    member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round });
+  }
+
+  private async ingest(member: Member, m: Extract<MemberMessage, { t: 'batch' }>): Promise<void> {
+    member.queued--;
+    // Batches queued behind a failed one belong to the round it ended.
+    if (m.round !== member.round || m.seq <= member.acked) return;
+    const batch = this.columns(member, m.series);
+    try {
+      if (batch.ids.length > 0) await this.d.apply(batch);
+    } catch (error) {
+      member.failed++;
+      member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
+      member.round++;
+      setTimeout(() => {
+        member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round });
+      }, RESYNC_MS).unref();
+      return;
+    }
+    if (m.seq > member.acked + 1) member.dropped += m.seq - member.acked - 1;
+    member.acked = m.seq;
+    member.batches++;
+    member.buckets += batch.ids.length / 2;
+    member.closedTo = m.closedTo;
+    member.conn?.send({ t: 'ack', seq: m.seq });
+  }
+
+  /** The batch's entries as store columns, two buckets each (member series, cluster series); refused entries skipped and named. */
+  private columns(member: Member, entries: Entry[]): AppliedBuckets {
+    const ids: number[] = [];
+    const stats: number[] = [];
+    const runAt: number[] = [];
+    let runLen = 1;
+    for (const e of entries) runLen += e[9] ? runBound(e[9]) : 0;
+    const runs = new Int32Array(runLen);
+    let pos = 1;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const pair = this.seriesOf(member, e, i);
+      if (!pair) continue;
+      let at = 0;
+      if (e[9]) {
+        const used = decodeSketchInto(e[9], runs, pos);
+        if (used === 0) {
+          this.refuse(member, `series[${i}] "${e[0]}": the sketch does not decode`);
+          continue;
+        }
+        at = pos;
+        pos += used;
+      }
+      for (const id of pair) {
+        ids.push(id);
+        stats.push(e[4], e[5], e[6], e[7], e[8]);
+        runAt.push(at);
+      }
+    }
+    return { ids: Int32Array.from(ids), stats: Float64Array.from(stats), runs: runs.subarray(0, pos), runAt: Int32Array.from(runAt) };
+  }
+
+  private seriesOf(member: Member, e: Entry, i: number): [number, number] | undefined {
+    const [name, tags, kind, unit] = e;
+    // The kind is part of the key: a cached series must not let another kind through.
+    const key = `${kind}\u0000${name}\u0000${JSON.stringify(tags)}`;
+    const known = member.ids.get(key);
+    if (known) return known;
+    try {
+      if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+      const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
+      if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
+      const pair: [number, number] = [this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind), this.d.registry.seriesId(name, tags, kind)];
+      member.ids.set(key, pair);
+      return pair;
+    } catch (error) {
+      this.refuse(member, `series[${i}] "${name}": ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private refuse(member: Member, message: string): void {
+    member.failed++;
+    member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * A hub member: every interval it reads the buckets its own collector closed (StoreReader, in
+ * place, as the persister does), numbers them as one batch (seq 1, 2, … within this epoch)
+ * and keeps the batch until the hub acknowledges it. On every (re)connection it says hello;
+ * the hub answers with the highest seq it applied, and the member drops those and resends
+ * the rest in order, so a lost connection or a restarted hub loses nothing it holds and
+ * counts nothing twice. Held buckets are capped (bufferLimit): past it the oldest batches go,
+ * counted in `dropped`. On stop it also sends its open buckets and waits a moment for the ack,
+ * so a member that exits loses no interval.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import cluster from 'node:cluster';
+import type { Registry } from '../engine/registry.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
+import { encodeSketch } from '../storage/sketch-codec.js';
+import type { ResolvedHubOptions } from './options.js';
+import type { MemberTransport } from './transport.js';
+import { WireError, decodeHubMessage, type Entry } from './wire.js';
+
+/** How long stop() waits for the hub to acknowledge the last buckets. */
+const FINAL_ACK_MS = 2_000;
+
+export interface MemberLinkStatus {
+  role: 'member';
+  transport: 'socket' | 'cluster';
+  address: string;
+  instance: string;
+  connected: boolean;
+  /** Buckets (one series, one interval) the hub acknowledged. */
+  sent: number;
+  /** Connection attempts that failed, lost connections and refusals by the hub. */
+  failed: number;
+  /** Buckets dropped: the buffer was full, or the store's bucket ring moved past them unread. */
+  dropped: number;
+  /** Buckets held, waiting for the hub's acknowledgement. */
+  queueDepth: number;
+  /** Age (ms) of the oldest bucket held; 0 when none is. */
+  lagMs: number;
+  lastError: { message: string; at: number } | null;
+}
+
+interface Held {
+  seq: number;
+  entries: Entry[];
+  closedTo: number;
+  at: number;
+}
+
+export interface MemberDeps {
+  registry: Registry;
+  reader: StoreReader;
+  intervalMs: number;
+  transport: MemberTransport;
+  options: ResolvedHubOptions;
+}
+
+export function defaultInstance(): string {
+  return cluster.isWorker && cluster.worker ? `worker-${cluster.worker.id}` : `${hostname()}:${process.pid}`;
+}
+
+export class HubMember {
+  readonly instance: string;
+  private readonly epoch = randomUUID();
+  private readonly d: MemberDeps;
+  private readonly acc = new SketchAccumulator();
+  private scratch = new Int32Array(4096);
+  /** Per series id: tier-1 records exported, and the start of the newest. */
+  private done: number[] = [];
+  private doneStart: number[] = [];
+  private held: Held[] = [];
+  private heldEntries = 0;
+  private seq = 0;
+  private welcomed = false;
+  /** The hub's round from its latest welcome, sent with every batch. */
+  private round = 0;
+  private connected = false;
+  private timer: NodeJS.Timeout | undefined;
+  private ackWaiters: (() => void)[] = [];
+  private counts = { sent: 0, failed: 0, dropped: 0 };
+  private lastError: { message: string; at: number } | null = null;
+
+  constructor(d: MemberDeps) {
+    this.d = d;
+    this.instance = d.options.instance ?? defaultInstance();
+  }
+
+  start(): void {
+    this.d.transport.start({
+      open: () => {
+        this.connected = true;
+        this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
+      },
+      message: (bytes) => this.onMessage(bytes),
+      closed: (error) => {
+        this.connected = false;
+        this.welcomed = false;
+        this.counts.failed++;
+        if (error) this.noteError(error.message);
+      },
+    });
+    this.timer = setInterval(() => this.tick(false), this.d.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Sends the open buckets too, waits up to FINAL_ACK_MS for the hub to take everything, and disconnects. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.tick(true);
+    if (this.held.length > 0 && this.welcomed) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, FINAL_ACK_MS);
+        this.ackWaiters.push(() => {
+          if (this.held.length === 0) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+    }
+    this.ackWaiters = [];
+    this.d.transport.stop();
+    this.connected = false;
+    this.welcomed = false;
+  }
+
+  status(): MemberLinkStatus {
+    return {
+      role: 'member',
+      transport: this.d.transport.kind,
+      address: this.d.transport.address,
+      instance: this.instance,
+      connected: this.welcomed,
+      ...this.counts,
+      queueDepth: this.heldEntries,
+      lagMs: this.held.length > 0 ? Math.max(0, Date.now() - this.held[0]!.at) : 0,
+      lastError: this.lastError,
+    };
+  }
+
+  /** Reads what closed since the last tick (and the open buckets when `final`) into a new batch, and sends what the hub has not taken. */
+  tick(final: boolean): void {
+    const entries = this.read(final);
+    const now = Date.now();
+    if (entries.length > 0) {
+      this.held.push({ seq: ++this.seq, entries, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs, at: now });
+      this.heldEntries += entries.length;
+      while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0) {
+        const gone = this.held.shift()!;
+        this.heldEntries -= gone.entries.length;
+        this.counts.dropped += gone.entries.length;
+      }
+      if (this.welcomed) {
+        const last = this.held[this.held.length - 1];
+        if (last?.seq === this.seq) this.sendHeld(last);
+      }
+    } else if (this.welcomed) {
+      this.d.transport.send({ t: 'beat' });
+    }
+  }
+
+  private sendHeld(h: Held): void {
+    this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, series: h.entries });
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    let m;
+    try {
+      m = decodeHubMessage(bytes);
+    } catch (error) {
+      this.noteError(error instanceof WireError ? error.message : String(error));
+      return;
+    }
+    if (m.t === 'reject') {
+      this.counts.failed++;
+      this.noteError(`the hub refused this member: ${m.field}: ${m.message}`);
+      return;
+    }
+    const upTo = m.t === 'welcome' ? m.acked : m.seq;
+    this.release(upTo);
+    if (m.t === 'welcome') {
+      this.welcomed = true;
+      this.round = m.round;
+      for (const h of this.held) this.sendHeld(h);
+    }
+    for (const w of this.ackWaiters) w();
+  }
+
+  private release(upTo: number): void {
+    while (this.held.length > 0 && this.held[0]!.seq <= upTo) {
+      const h = this.held.shift()!;
+      this.heldEntries -= h.entries.length;
+      this.counts.sent += h.entries.length;
+    }
+  }
+
+  private noteError(message: string): void {
+    this.lastError = { message, at: Date.now() };
+  }
+
+  /** The application's series' tier-1 buckets closed since the last read, oldest first per series. */
+  private read(final: boolean): Entry[] {
+    const { registry, reader } = this.d;
+    const cap = reader.layout.t1Cap;
+    const n = registry.seriesCount();
+    const out: Entry[] = [];
+    for (let id = 0; id < n; id++) {
+      if (registry.isOwn(id)) continue;
+      const head = reader.bucketCount(id, 1);
+      const done = this.done[id] ?? 0;
+      if (head !== done) {
+        // One record of margin, as the reader keeps: the writer may be rewriting the oldest.
+        if (head - done > cap - 1) this.counts.dropped += head - done - (cap - 1);
+        const info = registry.info(id);
+        // By start, not by count: a bucket that closed after bucketCount() is read now and not again.
+        const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);
+        for (const r of list) out.push(this.entry(id, info, r, false));
+        this.done[id] = head;
+        if (list.length > 0) this.doneStart[id] = list[list.length - 1]!.start;
+      }
+      if (final) {
+        const s = reader.snapshot(id);
+        if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
+          const info = registry.info(id);
+          out.push(this.entry(id, info, { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }, true));
+          // Sent whole: if this monitor starts again, that bucket's close is not sent twice.
+          this.doneStart[id] = s.openStart;
+        }
+      }
+    }
+    return out;
+  }
+
+  private entry(id: number, info: ReturnType<Registry['info']>, r: BucketRecord, open: boolean): Entry {
+    let sketch: Uint8Array | null = null;
+    if (info.kind === 'distribution') {
+      this.acc.reset();
+      if (open) this.d.reader.addOpenSketch(id, this.acc);
+      else this.d.reader.addSketch(1, r, this.acc);
+      if (this.acc.total > 0) {
+        const len = this.acc.encodedLengthBound();
+        if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));
+        this.acc.encodeInto(this.scratch, 0);
+        sketch = encodeSketch(this.scratch, 0);
+      }
+    }
+    return [info.name, { ...info.tags }, info.kind, info.unit, r.count, r.sum, r.min, r.max, r.last, sketch];
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The `hub` option: which side of a hub this monitor is, over which transport, and the
+ * bounds of each side. One process is a hub or a member, never both:
+ *
+ * - `{ listen: PATH }`: a hub on a Unix domain socket (`perfwatch serve --hub PATH`).
+ * - `{ connect: PATH }`: a member of the hub at PATH.
+ * - `'cluster'` or `{ cluster: true }`: node:cluster; the primary is the hub, every worker a
+ *   member, over the cluster's IPC channel.
+ */
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+function int(min: number, max: number, def: number, unit = '') {
+  const range = `must be an integer from ${min} to ${max}${unit}`;
+  return z.number({ error: range }).int({ error: range }).min(min, { error: range }).max(max, { error: range }).default(def);
+}
+
+/** A socket path: Linux caps sun_path at 108 bytes, the terminating NUL included. */
+const socketPath = z
+  .string({ error: 'must be a Unix socket path' })
+  .min(1, { error: 'must be a Unix socket path' })
+  .refine((p) => Buffer.byteLength(p) <= 107, { error: 'must be at most 107 bytes (the limit of a Unix socket path)' });
+
+export const HubObjectSchema = z
+  .strictObject({
+    /** Be the hub, on this Unix socket. */
+    listen: socketPath.optional(),
+    /** Be a member of the hub on this Unix socket. */
+    connect: socketPath.optional(),
+    /** node:cluster: the primary is the hub, workers are members (over the IPC channel). */
+    cluster: z.boolean({ error: 'must be true or false' }).optional(),
+    /** A member's name, the `instance` tag of its series on the hub (default: worker-ID in a cluster, host:pid otherwise). */
+    instance: z
+      .string({ error: 'must be a string' })
+      .min(1, { error: 'must not be empty' })
+      .max(128, { error: 'must be at most 128 characters' })
+      .refine((s) => s !== 'cluster', { error: 'must not be "cluster"' })
+      .optional(),
+    /** A member's buffer: buckets (one series, one interval each) kept until the hub acknowledges them; beyond it the oldest are dropped and counted. */
+    bufferLimit: int(1, 10_000_000, 200_000, ' buckets'),
+    /** A member's longest wait between attempts to reach the hub (it starts at 100 ms and doubles). */
+    retryMaxMs: int(100, 60_000, 2_000, ' ms'),
+    /** The hub marks a member stale after this long without a word from it. */
+    staleMs: int(500, 3_600_000, 5_000, ' ms'),
+    /** The hub forgets a member (its status; its series stay in the store) after this long without a word from it. */
+    dropMs: int(500, 86_400_000, 60_000, ' ms'),
+    /** The largest frame either side accepts; a longer one is malformed. */
+    maxFrameBytes: int(1024, 256 * MiB, 16 * MiB, ' bytes'),
+  })
+  .refine((h) => [h.listen, h.connect, h.cluster === true ? true : undefined].filter((x) => x !== undefined).length === 1, {
+    error: 'must give exactly one of listen (be the hub), connect (be a member) or cluster: true',
+  })
+  .refine((h) => h.dropMs > h.staleMs, { error: 'dropMs must be greater than staleMs', path: ['dropMs'] });
+
+export const HubOptionsSchema = z.preprocess((v) => (v === 'cluster' ? { cluster: true } : v), HubObjectSchema);
+
+export type HubOptions = z.input<typeof HubObjectSchema> | 'cluster';
+export type ResolvedHubOptions = z.output<typeof HubObjectSchema>;

@@ -1,0 +1,117 @@
+/**
+ * The monitor's side of a hub link, from its `hub` option: a Hub (listen, or the primary of a
+ * node:cluster) or a HubMember (connect, or a cluster worker), with its own metrics
+ * (monitor_hub_*) recorded every interval.
+ */
+import cluster from 'node:cluster';
+import type { AppliedBuckets } from '../engine/engine.js';
+import type { Registry } from '../engine/registry.js';
+import type { StoreReader } from '../engine/store/reader.js';
+import { ClusterHub, ClusterMember } from './cluster-ipc.js';
+import { Hub, type HubStatus } from './hub.js';
+import { HubMember, type MemberLinkStatus } from './member.js';
+import type { ResolvedHubOptions } from './options.js';
+import { SocketHub, SocketMember } from './socket.js';
+
+export type HubLinkStatus = HubStatus | MemberLinkStatus;
+
+/** The monitor's own hub metrics, with their kinds (see monitor/own.ts). */
+export const HUB_METRICS = [
+  { name: 'monitor_hub_sent', kind: 'counter', unit: 'count' },
+  { name: 'monitor_hub_failed', kind: 'counter', unit: 'count' },
+  { name: 'monitor_hub_dropped', kind: 'counter', unit: 'count' },
+  { name: 'monitor_hub_queue_depth', kind: 'gauge', unit: 'count' },
+  { name: 'monitor_hub_lag_ms', kind: 'gauge', unit: 'ms' },
+  { name: 'monitor_hub_members', kind: 'gauge', unit: 'count' },
+  { name: 'monitor_hub_malformed', kind: 'counter', unit: 'count' },
+] as const;
+
+export interface HubRoleDeps {
+  registry: Registry;
+  reader: StoreReader;
+  intervalMs: number;
+  apply(batch: AppliedBuckets): Promise<number>;
+  fault(kind: string, error: unknown): void;
+  record(name: string, value: number, tags?: Record<string, string>): void;
+}
+
+export interface HubRole {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): HubLinkStatus;
+}
+
+export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
+  const isHub = o.listen !== undefined || (o.cluster === true && cluster.isPrimary);
+  return isHub ? hubSide(o, d) : memberSide(o, d);
+}
+
+function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
+  const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub();
+  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault });
+  let timer: NodeJS.Timeout | undefined;
+  let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
+  const readings = (): void => {
+    const s = hub.status();
+    const now = { buckets: 0, failed: 0, dropped: 0, malformed: s.malformed };
+    let queue = 0;
+    let lag = 0;
+    for (const m of s.members) {
+      now.buckets += m.buckets;
+      now.failed += m.failed;
+      now.dropped += m.dropped;
+      queue += m.queueDepth;
+      lag = Math.max(lag, m.lagMs ?? 0);
+    }
+    // Members come and go, so totals can fall: a counter records only the rises.
+    d.record('monitor_hub_sent', Math.max(0, now.buckets - seen.buckets));
+    d.record('monitor_hub_failed', Math.max(0, now.failed - seen.failed));
+    d.record('monitor_hub_dropped', Math.max(0, now.dropped - seen.dropped));
+    d.record('monitor_hub_malformed', Math.max(0, now.malformed - seen.malformed));
+    d.record('monitor_hub_queue_depth', queue);
+    d.record('monitor_hub_lag_ms', lag);
+    d.record('monitor_hub_members', s.members.filter((m) => m.state === 'live').length, { state: 'live' });
+    d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stale').length, { state: 'stale' });
+    seen = now;
+  };
+  return {
+    async start() {
+      await hub.start();
+      timer = setInterval(readings, d.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await hub.stop();
+    },
+    status: () => hub.status(),
+  };
+}
+
+function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
+  const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember();
+  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o });
+  let timer: NodeJS.Timeout | undefined;
+  let seen = { sent: 0, failed: 0, dropped: 0 };
+  const readings = (): void => {
+    const s = member.status();
+    d.record('monitor_hub_sent', s.sent - seen.sent);
+    d.record('monitor_hub_failed', s.failed - seen.failed);
+    d.record('monitor_hub_dropped', s.dropped - seen.dropped);
+    d.record('monitor_hub_queue_depth', s.queueDepth);
+    d.record('monitor_hub_lag_ms', s.lagMs);
+    seen = { sent: s.sent, failed: s.failed, dropped: s.dropped };
+  };
+  return {
+    async start() {
+      member.start();
+      timer = setInterval(readings, d.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+      await member.stop();
+    },
+    status: () => member.status(),
+  };
+}

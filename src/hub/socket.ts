@@ -1,0 +1,173 @@
+/**
+ * Hub links over a Unix domain socket: length-prefixed MessagePack frames (wire.ts).
+ *
+ * The hub's path: a socket left by a hub that died (nobody answers on it) is replaced; a live
+ * hub's socket, or a path that is not a socket at all, is a clear error and never deleted.
+ * A member reconnects after every loss, waiting 100 ms and doubling up to retryMaxMs.
+ */
+import { lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { InvalidArgumentError } from '../errors.js';
+import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
+import { FrameReader, frame, type HubMessage, type MemberMessage } from './wire.js';
+
+const FIRST_RETRY_MS = 100;
+
+/** Resolves true when something accepts connections on `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function claimPath(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!stat.isSocket()) throw new InvalidArgumentError('hub.listen', `${path} exists and is not a socket: not replaced; choose another path or remove it`);
+  if (await answers(path)) throw new InvalidArgumentError('hub.listen', `${path} is the socket of a running hub: stop it or choose another path`);
+  unlinkSync(path);
+}
+
+export class SocketHub implements HubTransport {
+  readonly kind = 'socket' as const;
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private next = 0;
+
+  constructor(
+    readonly address: string,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  async start(h: HubHandlers): Promise<void> {
+    await claimPath(this.address);
+    const server = createServer((socket) => this.accept(socket, h));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // Not the host's business to stay alive for: the hub ends with its process.
+    server.unref();
+    server.on('error', () => {});
+    this.server = server;
+  }
+
+  private accept(socket: Socket, h: HubHandlers): void {
+    this.sockets.add(socket);
+    socket.unref();
+    const reader = new FrameReader(this.maxFrameBytes);
+    const conn: HubConnection = {
+      label: `socket #${++this.next}`,
+      send: (m: HubMessage) => {
+        if (!socket.destroyed) socket.write(frame(m));
+      },
+      reset: () => socket.destroy(),
+    };
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Uint8Array[];
+      try {
+        frames = reader.push(chunk);
+      } catch (error) {
+        h.malformed(conn, error as Error);
+        socket.destroy();
+        return;
+      }
+      for (const f of frames) {
+        if (socket.destroyed) return;
+        h.message(conn, f);
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      h.closed(conn);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+export class SocketMember implements MemberTransport {
+  readonly kind = 'socket' as const;
+  failures = 0;
+  private socket: Socket | undefined;
+  private open = false;
+  private stopped = false;
+  private retryMs = FIRST_RETRY_MS;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly address: string,
+    private readonly maxFrameBytes: number,
+    private readonly retryMaxMs: number,
+  ) {}
+
+  start(h: MemberHandlers): void {
+    this.stopped = false;
+    this.dial(h);
+  }
+
+  private dial(h: MemberHandlers): void {
+    const socket = connect(this.address);
+    socket.unref();
+    this.socket = socket;
+    const reader = new FrameReader(this.maxFrameBytes);
+    let lastError: Error | undefined;
+    socket.once('connect', () => {
+      this.open = true;
+      this.retryMs = FIRST_RETRY_MS;
+      h.open();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of reader.push(chunk)) h.message(f);
+      } catch (error) {
+        lastError = error as Error;
+        socket.destroy();
+      }
+    });
+    socket.on('error', (error) => {
+      lastError = error;
+    });
+    socket.once('close', () => {
+      const wasOpen = this.open;
+      this.open = false;
+      this.socket = undefined;
+      if (this.stopped) return;
+      this.failures++;
+      if (wasOpen || lastError) h.closed(lastError);
+      this.timer = setTimeout(() => this.dial(h), this.retryMs);
+      this.timer.unref();
+      this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
+    });
+  }
+
+  send(m: MemberMessage): boolean {
+    if (!this.open || !this.socket) return false;
+    this.socket.write(frame(m));
+    return true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.socket?.destroy();
+  }
+}

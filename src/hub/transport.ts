@@ -1,0 +1,47 @@
+/**
+ * The two ends of a hub link, whatever carries them (socket.ts, cluster-ipc.ts). A transport
+ * moves whole messages and reports bytes it could not cut into messages; what they mean
+ * (hub.ts, member.ts) is not its business.
+ */
+import type { HubMessage, MemberMessage } from './wire.js';
+
+/** The hub's view of one member connection. */
+export interface HubConnection {
+  /** A name for logs and status (socket #3, worker 2). */
+  readonly label: string;
+  send(m: HubMessage): void;
+  /** Drops the connection (the member reconnects and resends what it holds). */
+  reset(): void;
+}
+
+export interface HubHandlers {
+  message(conn: HubConnection, bytes: Uint8Array): void;
+  /** Bytes that are no frame (too long, cut short); the transport resets the connection after. */
+  malformed(conn: HubConnection, error: Error): void;
+  closed(conn: HubConnection): void;
+}
+
+export interface HubTransport {
+  readonly kind: 'socket' | 'cluster';
+  readonly address: string;
+  start(handlers: HubHandlers): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface MemberHandlers {
+  open(): void;
+  message(bytes: Uint8Array): void;
+  closed(error: Error | undefined): void;
+}
+
+export interface MemberTransport {
+  readonly kind: 'socket' | 'cluster';
+  readonly address: string;
+  /** Connects, and reconnects after every loss until stop(). */
+  start(handlers: MemberHandlers): void;
+  /** False when there is no connection now (the caller keeps the message). */
+  send(m: MemberMessage): boolean;
+  /** Connection attempts that failed, and losses of an open connection. */
+  readonly failures: number;
+  stop(): void;
+}

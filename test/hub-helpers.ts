@@ -1,0 +1,78 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
+
+const NODE = new URL('./fixtures/hub-node.mjs', import.meta.url).pathname;
+
+/** A process of test/fixtures/hub-node.mjs, asked one JSON line at a time. */
+export class HubNode {
+  readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiters: (() => void)[] = [];
+  private exited = false;
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [NODE, ...args], { stdio: 'pipe' });
+    createInterface({ input: this.child.stdout }).on('line', (l) => {
+      this.lines.push(l);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.child.stderr.resume();
+    this.child.once('exit', () => {
+      this.exited = true;
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** The next line it says (a hang guard, not a timing assert). */
+  async next(): Promise<any> {
+    const deadline = Date.now() + 30_000;
+    while (this.lines.length === 0) {
+      if (this.exited) throw new Error('the hub test process exited');
+      if (Date.now() > deadline) throw new Error('no answer from the hub test process');
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 1000).unref();
+      });
+    }
+    return JSON.parse(this.lines.shift()!);
+  }
+
+  async ask(cmd: Record<string, unknown>): Promise<any> {
+    this.child.stdin.write(`${JSON.stringify(cmd)}\n`);
+    return this.next();
+  }
+
+  kill(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGKILL');
+    });
+  }
+}
+
+/** Starts hub-node processes, each killed after its test, and gives each test its own socket directory. */
+export function hubNodes(): { start(...args: string[]): Promise<HubNode>; spawn(...args: string[]): HubNode; socketPath(): string } {
+  const nodes: HubNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.kill()));
+  });
+  return {
+    spawn(...args) {
+      const n = new HubNode(args);
+      nodes.push(n);
+      return n;
+    },
+    async start(...args) {
+      const n = this.spawn(...args);
+      const first = await n.next();
+      if (!first.ready) throw new Error(`hub node did not start: ${JSON.stringify(first)}`);
+      return n;
+    },
+    socketPath: () => join(mkdtempSync(join(tmpdir(), 'pw-hub-')), 'hub.sock'),
+  };
+}

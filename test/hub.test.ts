@@ -1,0 +1,322 @@
+import { describe, expect, it } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { FrameReader, decodeHubMessage, frame } from '../dist/src/hub/wire.js';
+import { caught, monitorStarter, waitFor } from './helpers.js';
+import { hubNodes, type HubNode } from './hub-helpers.js';
+import { CLI, quietConfig } from './mcp-helpers.js';
+
+const run = promisify(execFile);
+const nodes = hubNodes();
+const started = monitorStarter();
+
+/** A member spoken by hand on a raw socket: frames out, the hub's answers in order. */
+async function rawMember(path: string) {
+  const socket = connect(path);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const reader = new FrameReader(1 << 20);
+  const answers: any[] = [];
+  socket.on('data', (c: Buffer) => answers.push(...reader.push(c).map((f: Uint8Array) => decodeHubMessage(f))));
+  return {
+    send: (m: unknown) => socket.write(frame(m as never)),
+    answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
+    close: () => socket.destroy(),
+  };
+}
+
+const entry = (count: number, sum: number) => ['raw_rt', { route: '/r' }, 'distribution', '', count, sum, 1, sum, sum, null];
+
+interface Totals {
+  name: string;
+  tags: Record<string, string>;
+  totalCount: number;
+  totalSum: number;
+}
+
+async function totals(hub: HubNode, name: string): Promise<Totals[]> {
+  return (await hub.ask({ cmd: 'metrics', names: [name] })).metrics;
+}
+
+/** Waits until the hub's cluster-wide series of `name` (no instance tag) holds `count` samples. */
+async function clusterReaches(hub: HubNode, name: string, count: number): Promise<Totals> {
+  return waitFor(async () => {
+    const all = await totals(hub, name);
+    const c = all.find((s) => !('instance' in s.tags));
+    return c && c.totalCount >= count ? c : undefined;
+  }, 20_000, `${name} to reach ${count} on the hub`);
+}
+
+const ints = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+
+describe('hub over node:cluster', () => {
+  it("merges the workers' buckets: exact count and sum, the p99 of one sketch of all samples (not the mean of the members' p99s), per-member series tagged instance, and a rule on the hub fires on the cluster-wide value only", async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, WORKERS: '3' } });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    const lat = r.metrics.filter((s: Totals) => s.name === 'hub_latency');
+    const cluster = lat.find((s: Totals) => !('instance' in s.tags));
+    expect(cluster.totalCount).toBe(r.expected.count);
+    expect(cluster.totalSum).toBe(r.expected.sum);
+    expect(cluster.p99).toBe(r.expected.p99);
+    const meanOfP99s = r.expected.memberP99.reduce((a: number, b: number) => a + b, 0) / r.expected.memberP99.length;
+    expect(Math.abs(cluster.p99 - meanOfP99s) / cluster.p99).toBeGreaterThan(0.5);
+    const members = lat.filter((s: Totals & { p99: number }) => 'instance' in s.tags);
+    expect(members.map((s: Totals) => s.tags.instance).sort()).toEqual(['worker-1', 'worker-2', 'worker-3']);
+    expect(members.map((s: Totals) => s.totalCount)).toEqual([2000, 2000, 2000]);
+    // Each member's p99 is its own sketch's, within the sketch's relative error.
+    const mine = members.map((s: { p99: number }) => s.p99).sort((a: number, b: number) => a - b);
+    [...r.expected.memberP99].sort((a, b) => a - b).forEach((p: number, i: number) => expect(Math.abs(mine[i] - p) / p).toBeLessThan(0.0078));
+    // The rule (sum of requests > 3000) holds for the cluster (6000), for no member (2000 each).
+    expect(r.alerts).toEqual([{ state: 'firing', tags: { route: '/a' }, value: r.expected.requests }]);
+    // The application's own IPC messages arrived untouched beside the hub's.
+    expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2]);
+    for (const d of r.done) expect(d.link).toMatchObject({ role: 'member', transport: 'cluster', dropped: 0, queueDepth: 0, lastError: null });
+    expect(r.hub.members).toHaveLength(3);
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0, buckets: expect.any(Number) });
+  });
+});
+
+describe('hub over a Unix socket', () => {
+  it('independent processes: exact totals per member and cluster-wide', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'api-a');
+    const b = await nodes.start('member', path, 'api-b');
+    await a.ask({ cmd: 'record', name: 'sock_rt', values: ints(1, 500), tags: { route: '/x' } });
+    await b.ask({ cmd: 'record', name: 'sock_rt', values: ints(1000, 300), tags: { route: '/x' } });
+    const c = await clusterReaches(hub, 'sock_rt', 800);
+    expect(c).toMatchObject({ totalCount: 800, totalSum: sum(ints(1, 500)) + sum(ints(1000, 300)), tags: { route: '/x' } });
+    const per = (await totals(hub, 'sock_rt')).filter((s) => 'instance' in s.tags);
+    expect(per.map((s) => [s.tags.instance, s.totalCount, s.totalSum]).sort()).toEqual([
+      ['api-a', 500, sum(ints(1, 500))],
+      ['api-b', 300, sum(ints(1000, 300))],
+    ]);
+    const s = (await a.ask({ cmd: 'status' })).hub;
+    expect(s).toMatchObject({ role: 'member', transport: 'socket', instance: 'api-a', connected: true, dropped: 0, lastError: null });
+    expect(s.sent).toBeGreaterThan(0);
+    // The links' own metrics: what a member sent, and the hub's live members.
+    await waitFor(async () => (await totals(a, 'monitor_hub_sent')).some((t) => t.totalSum > 0), 20_000, 'monitor_hub_sent on the member');
+    const members = await waitFor(async () => (await totals(hub, 'monitor_hub_members')).find((t) => t.tags.state === 'live' && t.totalSum > 0), 20_000, 'monitor_hub_members on the hub');
+    expect(members.totalSum).toBeGreaterThan(0);
+  });
+
+  it('a hub killed and restarted: members reconnect and resend what they held, none lost, none twice', async () => {
+    const path = nodes.socketPath();
+    let hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'a');
+    const b = await nodes.start('member', path, 'b');
+    await a.ask({ cmd: 'record', name: 'restart_rt', values: ints(1, 100) });
+    await b.ask({ cmd: 'record', name: 'restart_rt', values: ints(1, 100) });
+    await clusterReaches(hub, 'restart_rt', 200);
+    // Killed once the members hold nothing: an ack still on its way would make them resend
+    // batch A to the new hub, rightly (it never saw it), and the totals below would differ.
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth === 0, 20_000, 'the member to be acknowledged');
+    await hub.kill();
+    // While the hub is away: recorded, closed, held.
+    await a.ask({ cmd: 'record', name: 'restart_rt', values: ints(500, 70) });
+    await b.ask({ cmd: 'record', name: 'restart_rt', values: ints(900, 30) });
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth > 0, 20_000, 'the member to hold buckets');
+    hub = await nodes.start('hub', path);
+    // A fresh hub (memory store) gets exactly what the members held: the batches after the kill.
+    await clusterReaches(hub, 'restart_rt', 100);
+    for (const m of [a, b]) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth === 0, 20_000, 'the member to be acknowledged');
+    const c = await clusterReaches(hub, 'restart_rt', 100);
+    expect(c).toMatchObject({ totalCount: 100, totalSum: sum(ints(500, 70)) + sum(ints(900, 30)) });
+    // Nothing arrives twice, however long we look.
+    await a.ask({ cmd: 'record', name: 'restart_rt', values: [1] });
+    const after = await clusterReaches(hub, 'restart_rt', 101);
+    expect(after.totalCount).toBe(101);
+    const s = (await a.ask({ cmd: 'status' })).hub;
+    expect(s.failed).toBeGreaterThan(0);
+    expect(s.dropped).toBe(0);
+  });
+
+  it('a member killed is marked stale, then dropped', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'doomed');
+    await a.ask({ cmd: 'record', name: 'stale_rt', values: [1, 2, 3] });
+    await clusterReaches(hub, 'stale_rt', 3);
+    await a.kill();
+    const stale = await waitFor(async () => (await hub.ask({ cmd: 'status' })).hub.members.find((m: { instance: string; state: string }) => m.instance === 'doomed' && m.state === 'stale'), 20_000, 'stale');
+    expect(stale.connected).toBe(false);
+    const gone = await waitFor(async () => {
+      const h = (await hub.ask({ cmd: 'status' })).hub;
+      return h.members.length === 0 ? h : undefined;
+    }, 20_000, 'dropped');
+    expect(gone.forgotten).toBe(1);
+    // Its series stay, with what it sent.
+    expect((await totals(hub, 'stale_rt')).find((s) => s.tags.instance === 'doomed')?.totalCount).toBe(3);
+  });
+
+  it("a member's buffer while the hub is away is capped; the drops are counted", async () => {
+    const path = nodes.socketPath();
+    const a = await nodes.start('member', path, 'capped', '3');
+    for (let i = 0; i < 3; i++) {
+      await a.ask({ cmd: 'record', name: 'cap_rt', values: [1], tags: { n: String(i) } });
+      await a.ask({ cmd: 'record', name: 'cap_rt', values: [2], tags: { n: String(i + 10) } });
+    }
+    const s = await waitFor(async () => {
+      const h = (await a.ask({ cmd: 'status' })).hub;
+      return h.dropped > 0 ? h : undefined;
+    }, 20_000, 'drops');
+    expect(s.queueDepth).toBeLessThanOrEqual(3);
+    expect(s.connected).toBe(false);
+    expect(s.failed).toBeGreaterThan(0);
+    expect(s.lastError?.message).toMatch(/ENOENT|ECONNREFUSED/);
+    // The hub that comes gets what was held, and the member says what it lost.
+    const hub = await nodes.start('hub', path);
+    const held = s.queueDepth;
+    await waitFor(async () => (await a.ask({ cmd: 'status' })).hub.sent >= held, 20_000, 'the held buckets to be sent');
+    const got = (await totals(hub, 'cap_rt')).filter((t) => 'instance' in t.tags);
+    const final = (await a.ask({ cmd: 'status' })).hub;
+    expect(got.length + final.dropped).toBe(6);
+  });
+
+  it('a resent batch is acknowledged and not applied again; a new epoch (a restarted member) starts its seqs over and adds up', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const total = () => hub.getMetrics({ names: ['raw_rt'], tags: { route: '/r' } }).find((s) => !('instance' in s.tags))?.totalCount ?? 0;
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    expect(await a.answer(1)).toEqual({ t: 'welcome', acked: 0, round: 1 });
+    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(5, 5)] });
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    // The connection drops before the member saw the ack: it reconnects and resends seq 1.
+    a.close();
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    expect(await b.answer(1)).toEqual({ t: 'welcome', acked: 1, round: 2 });
+    b.send({ t: 'batch', seq: 1, round: 2, closedTo: Date.now(), series: [entry(5, 5)] });
+    expect(await b.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    b.send({ t: 'batch', seq: 2, round: 2, closedTo: Date.now(), series: [entry(2, 2)] });
+    expect(await b.answer(3)).toEqual({ t: 'ack', seq: 2 });
+    // A batch of an earlier round (sent before a resync) is ignored.
+    b.send({ t: 'batch', seq: 3, round: 1, closedTo: Date.now(), series: [entry(100, 100)] });
+    // The member restarted: epoch e2, seq 1 again, applied.
+    b.send({ t: 'hello', instance: 'hand', epoch: 'e2', intervalMs: 1000 });
+    expect(await b.answer(4)).toEqual({ t: 'welcome', acked: 0, round: 3 });
+    b.send({ t: 'batch', seq: 1, round: 3, closedTo: Date.now(), series: [entry(1, 1)] });
+    expect(await b.answer(5)).toEqual({ t: 'ack', seq: 1 });
+    await hub.flush();
+    expect(total()).toBe(8);
+    b.close();
+  });
+
+  it('a member whose interval differs from the hub\'s is refused, naming the member and the field', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'slow', epoch: 'e', intervalMs: 5000 });
+    expect(await a.answer(1)).toEqual({ t: 'reject', field: 'collectionIntervalMs', message: 'member "slow" collects every 5000 ms and this hub every 1000 ms: give both the same collectionIntervalMs' });
+    expect(hub.status().hub).toMatchObject({ members: [], lastError: { message: expect.stringMatching(/member "slow": collectionIntervalMs 5000/) } });
+  });
+
+  it("an entry whose kind clashes with the hub's, or that carries the tag instance, is refused and named; the rest of its batch applies", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'mixed', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    const clash = ['raw_rt', { route: '/r' }, 'counter', '', 1, 1, 1, 1, 1, null];
+    const tagged = ['raw_rt', { instance: 'x' }, 'distribution', '', 1, 1, 1, 1, 1, null];
+    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(3, 3), clash, tagged] });
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    await hub.flush();
+    const m = hub.status().hub as { members: { failed: number; lastError: { message: string } }[] };
+    expect(m.members[0]!.failed).toBe(2);
+    expect(m.members[0]!.lastError.message).toBe('member "mixed": series[2] "raw_rt": the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+    expect(hub.getMetrics({ names: ['raw_rt'] }).find((s) => !('instance' in s.tags))?.totalCount).toBe(3);
+    a.send({ t: 'batch', seq: 2, round: 1, closedTo: Date.now(), series: [clash] });
+    await a.answer(3);
+    expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series[0] "raw_rt": kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
+    a.close();
+  });
+
+  it('a malformed frame is rejected and counted, the link reset, the hub unharmed', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const send = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const s = connect(path, () => s.write(bytes));
+        s.on('error', () => {});
+        s.on('close', () => resolve());
+      });
+    // Not MessagePack (0xc1 is never used), a frame longer than maxFrameBytes, and a batch before hello.
+    await send(Buffer.from([0, 0, 0, 1, 0xc1]));
+    await send(Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
+    await send(Buffer.from([0, 0, 0, 7, 0x81, 0xa1, 0x74, 0xa3, 0x62, 0x65, 0x61])); // {t:'bea'}: unknown type
+    const h = (await hub.ask({ cmd: 'status' })).hub;
+    expect(h.malformed).toBe(3);
+    expect(h.lastError.message).toMatch(/unknown message type "bea"/);
+    const faults = (await hub.ask({ cmd: 'status' })).faults;
+    expect(faults.byKind['hub-malformed'].count).toBe(3);
+    // And a member still gets through.
+    const a = await nodes.start('member', path, 'after');
+    await a.ask({ cmd: 'record', name: 'mal_rt', values: [5, 6] });
+    expect((await clusterReaches(hub, 'mal_rt', 2)).totalSum).toBe(11);
+  });
+
+  it('a hub socket path that exists and is not a socket is a clear error, and is not deleted', async () => {
+    const path = nodes.socketPath();
+    writeFileSync(path, 'not ours');
+    const n = nodes.spawn('hub', path);
+    const first = await n.next();
+    expect(first.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'hub.listen' });
+    expect(first.error.message).toMatch(/exists and is not a socket/);
+    expect(existsSync(path)).toBe(true);
+  });
+
+  it('a live hub on the path is a clear error for a second hub', async () => {
+    const path = nodes.socketPath();
+    await nodes.start('hub', path);
+    const first = await nodes.spawn('hub', path).next();
+    expect(first.error.message).toMatch(/socket of a running hub/);
+  });
+});
+
+describe('perfwatch serve --hub', () => {
+  it("is the hub of other processes: its /metrics has the cluster-wide series and each member's, tagged instance", async () => {
+    const path = nodes.socketPath();
+    const child = spawn(process.execPath, [CLI, 'serve', '--hub', path, '--http', '0', '--config', quietConfig({ runtime: { enabled: false } })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.setEncoding('utf8');
+      const url = await new Promise<string>((resolve) => child.stdout.on('data', (c: string) => ((out += c), /dashboard at (\S+) /.exec(out) && resolve(/dashboard at (\S+) /.exec(out)![1]!))));
+      expect(out).toContain(`the hub of other monitors at ${path}`);
+      const a = await nodes.start('member', path, 'm1');
+      await a.ask({ cmd: 'record', name: 'cli_rt', values: [10, 20, 30], tags: { route: '/y' } });
+      const text = await waitFor(async () => {
+        const t = await (await fetch(new URL('metrics', url))).text();
+        return /cli_rt_count\{route="\/y"\} 3$/m.test(t) ? t : undefined;
+      }, 20_000, 'the cluster series on /metrics');
+      expect(text).toMatch(/^cli_rt_count\{instance="m1",route="\/y"\} 3$/m);
+      expect(text).toMatch(/^cli_rt_sum\{route="\/y"\} 60$/m);
+    } finally {
+      const code = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await code;
+    }
+  });
+});
+
+describe('hub options', () => {
+  it('refuses a hub option that is not exactly one of listen, connect or cluster, naming the field', () => {
+    for (const hub of [{}, { listen: '/tmp/a.sock', connect: '/tmp/a.sock' }, { cluster: true, listen: '/tmp/x' }]) {
+      const e = caught<{ code: string; field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: hub as never }));
+      expect(e.code).toBe('PW_ERR_INVALID_ARG');
+      expect(e.field).toBe('hub');
+      expect(e.message).toMatch(/exactly one of listen \(be the hub\), connect \(be a member\) or cluster: true/);
+    }
+    const long = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: `/tmp/${'x'.repeat(120)}` } }));
+    expect(long.field).toBe('hub.connect');
+    expect(long.message).toMatch(/at most 107 bytes/);
+    const limit = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', bufferLimit: 0 } }));
+    expect(limit.field).toBe('hub.bufferLimit');
+    expect(limit.message).toMatch(/from 1 to 10000000 buckets/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: 'cluster' })).not.toThrow();
+  });
+});
