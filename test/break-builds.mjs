@@ -225,6 +225,13 @@ export const BREAKS = [
     tests: ['profile-fronts.test.ts'],
     mustFail: ['answers a capture longer than its deadline at once with its id'],
   },
+  {
+    name: 'profile answer unbounded',
+    what: 'the profile tool answers 10 entries a list whatever their size: past the 8 KB read budget',
+    edits: [{ find: '  if (top !== undefined) return answer(c, top);', replace: '  return answer(c, top ?? DEFAULT_TOP);' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ['cuts the lists to what fits 8 KB when top is not given'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -15,6 +15,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { McpFront } from '../dist/src/mcp/server.js';
+import { captureAnswer } from '../dist/src/mcp/tools/capture-performance-profile.js';
 import { CLI } from './mcp-helpers.js';
 import { FIXTURE, lineOf, startHotService, type HotService } from './profile-helpers.js';
 import { waitFor } from './helpers.js';
@@ -72,6 +73,23 @@ describe('capture_performance_profile', () => {
     expect(text).toMatch(/^1 of \d+ shown: pass top \(up to \d+\) for more\.$/m);
     expect(text).toContain(`Full profile (open in Chrome DevTools): ${r.structuredContent.file as string}`);
   }, 20_000);
+
+  it('cuts the lists to what fits 8 KB when top is not given, and says how to get more', () => {
+    // A summary as a service with long paths gives: 20 functions a list, 5 stacks of 8 frames.
+    const fn = (i: number) => ({ function: `renderTheNestedPlayerStatisticsTable${i}`, file: `packages/game-server/src/rendering/statistics/tables/nested-${i}.js`, line: 100 + i, column: 3, selfShare: 0.04, totalShare: 0.5, selfMs: 400, totalMs: 5000 });
+    const functions = Array.from({ length: 20 }, (_, i) => fn(i));
+    const summary = { kind: 'cpu' as const, samples: 10_000, idle: 0.1, gc: 0.02, program: 0.03, js: 0.85, topSelf: functions, topTotal: functions, stacks: Array.from({ length: 5 }, () => ({ share: 0.04, ms: 400, frames: functions.slice(0, 8).map((f) => `${f.function} (${f.file}:${f.line})`) })) };
+    const capture = { id: 7, kind: 'cpu' as const, startedAt: 0, endedAt: 10_000, seconds: 10, headline: 'h', summary, file: '/tmp/x.cpuprofile', fileBytes: 1, fileError: null, alert: null, mainThreadMs: 1 };
+    const size = (a: { structured: unknown; text: string }): number => Buffer.byteLength(JSON.stringify(a.structured)) + Buffer.byteLength(a.text);
+    expect(size(captureAnswer(capture, 10))).toBeGreaterThan(8 * 1024);
+    const fitted = captureAnswer(capture, undefined);
+    expect(size(fitted)).toBeLessThanOrEqual(8 * 1024);
+    const shown = (fitted.structured.summary as { topSelf: unknown[] }).topSelf.length;
+    expect(shown).toBeGreaterThan(1);
+    expect(fitted.text).toContain(`${shown} of 20 shown: pass top (up to 20) for more.`);
+    // Asked for, top is given whole.
+    expect((captureAnswer(capture, 20).structured.summary as { topSelf: unknown[] }).topSelf).toHaveLength(20);
+  });
 
   it('answers a capture longer than its deadline at once with its id, then by id once it ends; one at a time', async () => {
     // A 7 s deadline leaves 2 s to wait in: a 3 s capture answers at once.

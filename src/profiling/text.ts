@@ -53,7 +53,7 @@ export function captureText(c: Capture, top: number): string {
     lines.push('Top allocation sites:', ...s.sites.slice(0, top).map((a) => `  ${formatBytes(a.bytes)} (${percent(a.share)}) ${siteText(a)}`));
     lines.push('Largest allocating stacks:', ...s.stacks.slice(0, Math.min(top, 3)).map((st) => `  ${formatBytes(st.bytes)}: ${st.frames.join(' > ')}`));
   }
-  const listed = s.kind === 'cpu' ? s.topSelf.length : s.sites.length;
+  const listed = s.kind === 'cpu' ? Math.max(s.topSelf.length, s.topTotal.length) : s.sites.length;
   if (listed > top) lines.push(`${top} of ${listed} shown: pass top (up to ${listed}) for more.`);
   lines.push(c.file ? `Full profile (open in Chrome DevTools): ${c.file}` : `Full profile not kept: ${c.fileError}`);
   return lines.join('\n');

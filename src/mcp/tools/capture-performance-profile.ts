@@ -12,6 +12,7 @@ import { PerfwatchError } from '../../errors.js';
 import { captureKind, captureSeconds, DEFAULT_SECONDS, type Capture } from '../../profiling/schema.js';
 import { captureText } from '../../profiling/text.js';
 import type { Front } from '../front.js';
+import { ANSWER_BYTES, jsonBytes } from '../budget.js';
 import { intRange } from '../schemas.js';
 import { defineTool } from './define.js';
 
@@ -23,7 +24,7 @@ export const ProfileArgs = z.strictObject({
   kind: captureKind.default('cpu'),
   seconds: captureSeconds.default(DEFAULT_SECONDS),
   id: intRange(1, 1e9).optional().describe('Read this capture'),
-  top: intRange(1, 100).default(DEFAULT_TOP).describe('Per list'),
+  top: intRange(1, 100).optional().describe('Per list (default: fits 8 KB)'),
 });
 
 export const ProfileOutput = z.object({
@@ -44,11 +45,20 @@ function cut(c: Capture, top: number): Record<string, unknown> {
   return { ...s, sites: s.sites.slice(0, top), stacks: s.stacks.slice(0, Math.min(top, 3)) };
 }
 
-function done(c: Capture, top: number): { structured: Out; text: string } {
+function answer(c: Capture, top: number): { structured: Out; text: string } {
   return {
     structured: { id: c.id, state: 'done', ends_at: new Date(c.endedAt).toISOString(), headline: c.headline, file: c.file, summary: { ...cut(c, top), ...(c.fileError ? { fileError: c.fileError } : {}) } },
     text: captureText(c, top),
   };
+}
+
+/** The answer with `top` entries per list; without an explicit `top`, fewer until it fits ANSWER_BYTES (the text then says how to get more). */
+export function captureAnswer(c: Capture, top: number | undefined): { structured: Out; text: string } {
+  if (top !== undefined) return answer(c, top);
+  for (let n = DEFAULT_TOP; ; n--) {
+    const a = answer(c, n);
+    if (n === 1 || jsonBytes(a.structured) + Buffer.byteLength(a.text) <= ANSWER_BYTES) return a;
+  }
 }
 
 function running(id: number, endsAt: number): { structured: Out; text: string } {
@@ -76,14 +86,14 @@ export default function register(server: McpServer, front: Front): void {
       if (args.id !== undefined) {
         const found = monitor.getProfile(args.id);
         if (found === undefined) throw new PerfwatchError('PW_ERR_INVALID_ARG', { field: 'id', rule: `is not a capture kept: the last ${monitor.options.profiling.keep} are (profiling.keep)`, given: { value: args.id } });
-        if (!(found instanceof Promise)) return done(found, args.top);
+        if (!(found instanceof Promise)) return captureAnswer(found, args.top);
         const status = monitor.profilingStatus().busy;
         if (status && status.endsAt - Date.now() > waitable) return running(args.id, status.endsAt);
-        return done(await found, args.top);
+        return captureAnswer(await found, args.top);
       }
       const started = monitor.startProfile({ kind: args.kind, seconds: args.seconds });
       if (args.seconds * 1000 > waitable) return running(started.id, started.endsAt);
-      return done(await started.done, args.top);
+      return captureAnswer(await started.done, args.top);
     },
   );
 }
