@@ -108,6 +108,17 @@ describe('profile on demand', () => {
     expect((await m.profile({ seconds: 1 })).id).toBe(2);
   }, 20_000);
 
+  it("counts a capture's main-thread time in the overhead budget", async () => {
+    const m = await started({ profiling: { dir: await tempDir() }, overhead: { checkIntervalMs: 1000 } });
+    const c = await m.profile({ seconds: 1 });
+    expect(c.mainThreadMs).toBeGreaterThan(0);
+    const breakdown = await waitFor(() => {
+      const b = m.status().overhead.breakdown;
+      return b !== null && b.profilingMs > 0 && b;
+    }, 10_000, 'a check window with the capture in it');
+    expect(breakdown.profilingMs).toBeCloseTo(c.mainThreadMs, 0);
+  }, 20_000);
+
   it('refuses a bad request naming the field and its limit', async () => {
     const m = await started();
     await expect(m.profile({ kind: 'gpu' as 'cpu' })).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'kind', message: 'kind must be one of cpu, heap, got "gpu"' });
