@@ -16,11 +16,14 @@
  *   threads with its messages (types only);
  * - reports read alerts/schema.ts: a report analyses the alert history;
  * - the hub reads storage/sketch-codec.ts: members send sketches in the encoding of the disk;
+ * - profiling/schema.ts and alerts/schema.ts are read by the features beside them: a rule's
+ *   capture fields and the capture note on a transition come from the first, the rule and
+ *   transition a capture answers from the second; reports and the protocols carry the notes;
  * - the monitor's serveMcp() and serveHttp() load their front when first called (a dynamic
  *   import, plus the types of their signatures), so that a service that never serves one
  *   never loads it.
  */
-const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage|hub)/';
+const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage|hub|profiling|instrument)/';
 
 module.exports = {
   forbidden: [
@@ -50,7 +53,7 @@ module.exports = {
       comment: 'Protocols and supervision sit below the features that start actors.',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/)' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|profiling/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/)' },
     },
     {
       name: 'protocols-name-feature-types-only',
@@ -74,17 +77,17 @@ module.exports = {
     },
     {
       name: 'features-apart',
-      comment: 'Features do not import each other. Exception: the hub sends sketches in the encoding storage keeps them in on disk (storage/sketch-codec.ts).',
+      comment: 'Features do not import each other. Exceptions: the hub sends sketches in the encoding storage keeps them in on disk (storage/sketch-codec.ts); alerting and profiling share their two schemas (see the top).',
       severity: 'error',
-      from: { path: '^src/(alerts|optimizer|overhead|storage|hub)/' },
-      to: { path: FEATURES, pathNot: '^src/($1/|storage/sketch-codec\\.ts$)' },
+      from: { path: '^src/(alerts|optimizer|overhead|storage|hub|profiling|instrument)/' },
+      to: { path: FEATURES, pathNot: '^src/($1/|storage/sketch-codec\\.ts$|(alerts|profiling)/schema\\.ts$)' },
     },
     {
       name: 'reports-read-the-alert-schema-only',
-      comment: 'Exception: a report analyses the alert history, so reports read alerts/schema.ts (its types and severities), nothing else of another feature.',
+      comment: 'Exception: a report analyses the alert history and the profile captures of its range, so reports read alerts/schema.ts and profiling/schema.ts, nothing else of another feature.',
       severity: 'error',
       from: { path: '^src/reports/' },
-      to: { path: '^src/(alerts|optimizer|overhead)/', pathNot: '^src/alerts/schema\\.ts$' },
+      to: { path: '^src/(alerts|optimizer|overhead|profiling)/', pathNot: '^src/(alerts|profiling)/schema\\.ts$' },
     },
     {
       name: 'monitor-below-the-fronts',

@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'PW_ERR_TIMEOUT',
   'PW_ERR_STORAGE',
   'PW_ERR_STORAGE_LOCKED',
+  'PW_ERR_PROFILE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

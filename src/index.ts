@@ -51,6 +51,11 @@ export type { ReportOptions } from './reports/service.js';
 export type { OptimizeOptions, OptimizationResult, OptimizationRun, RunState, OptimizationLogEntry, LogKind, PlanStep, AppliedChange } from './optimizer/optimization.js';
 export type { Tunable, TunableDefinition, OptimizationType, TunableType, Goal, TargetReading } from './optimizer/tunables.js';
 export type { OverheadOptions, OverheadStatus } from './overhead/governor.js';
+export { ProfileRequestSchema, PROFILE_KINDS } from './profiling/schema.js';
+export type { ProfileRequest, ProfileKind, Capture, CaptureNote, CpuSummary, HeapSummary, FunctionTime, HotStack, AllocationSite, CodeSite } from './profiling/schema.js';
+export type { ProfilerStatus } from './profiling/profiler.js';
+export type { ProfilingOptions } from './profiling/options.js';
+export { ProfileBusyError, ProfileError } from './profiling/errors.js';
 export type * from './reports/types.js';
 export {
   PerfwatchError,

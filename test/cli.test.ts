@@ -13,8 +13,8 @@ const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { timeo
 describe('perfwatch CLI', () => {
   it('prints help for the command and for each subcommand', async () => {
     const top = await cli('--help');
-    for (const command of ['serve', 'mcp', 'report', 'bench']) expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
-    for (const command of ['serve', 'mcp', 'report', 'bench']) {
+    for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) expect(top.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) {
       const { stdout } = await cli(command, '--help');
       expect(stdout).toMatch(new RegExp(`^Usage: perfwatch ${command}`));
     }

@@ -13,7 +13,7 @@ import { expect } from 'vitest';
 import * as schemas from '../dist/src/mcp/tools/index.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import * as reports from '../dist/src/mcp/report-answer.js';
-import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { OptimizeAnswer } from '../dist/src/mcp/tools/optimize-performance.js';
 import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
 import { AlertsOutput } from '../dist/src/mcp/alerts-answer.js';
 
@@ -130,6 +130,7 @@ export const TOOLS = [
   'get_performance_alerts',
   'generate_performance_report',
   'optimize_performance',
+  'capture_performance_profile',
 ];
 
 /** tools/list: every tool described, with object input and output schemas and all four annotations. */
@@ -229,7 +230,7 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   expect(alertsResource.alerts.some((a: { rule_id: string }) => a.rule_id === rule.id)).toBe(true);
 
   // Reports: the series recorded above, with exact statistics, and the alert that fired.
-  const report = await ok(client, 'generate_performance_report', { time_range: '1h', limit: 500 }, reports.ReportOutput);
+  const report = await ok(client, 'generate_performance_report', { time_range: '1h', limit: 500 }, reports.ReportAnswer);
   expect(report).toMatchObject({ format: 'json', truncated: false });
   expect((report.summary as { series: number }).series).toBeGreaterThanOrEqual(3);
   const stats = (report.series as { name: string; tags: Record<string, string>; count: number; min: number; max: number; mean: number }[]).find((x) => x.name === metric && x.tags.route === '/a');
@@ -244,11 +245,11 @@ export async function coreHappyPath(client: AnyClient, metric: string): Promise<
   // The document is the text; structuredContent says what it covers and does not repeat it.
   expect(md.structuredContent).toMatchObject({ format: 'markdown', summary: { series: expect.any(Number) } });
   expect(JSON.stringify(md.structuredContent)).not.toMatch(/# Performance report/);
-  reports.ReportOutput.parse(md.structuredContent);
+  reports.ReportAnswer.parse(md.structuredContent);
 
   // Optimisation: a dry run plans over the monitor's own knobs and changes nothing. Every
   // knob is either in the plan or skipped with its reason, once.
-  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, OptimizeOutput);
+  const plan = await ok(client, 'optimize_performance', { optimization_type: 'all' }, OptimizeAnswer);
   expect(plan).toMatchObject({ dry_run: true, optimization_type: 'all', state: 'done', applied: [] });
   const knobs = plan.knobs.map((k) => k.name).sort();
   expect(knobs).toContain('perfwatch.report_threads');

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { OptimizeAnswer } from '../dist/src/mcp/tools/optimize-performance.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import * as schemas from '../dist/src/mcp/tools/index.js';
 import { fails, ok } from './mcp-helpers.js';
@@ -66,7 +66,7 @@ describe('state changes over HTTP', () => {
     const status = await ok(c, 'get_monitoring_status', {}, StatusOutput);
     expect(status.http).toMatchObject({ state_changes: false, token: false, sessions: 1 });
     await ok(c, 'get_performance_metrics', {}, schemas.MetricsOutput);
-    await ok(c, 'optimize_performance', { optimization_type: 'all' }, OptimizeOutput);
+    await ok(c, 'optimize_performance', { optimization_type: 'all' }, OptimizeAnswer);
     const refused = (tool: string): RegExp => new RegExp(`^PW_ERR_FORBIDDEN: ${tool} changes the monitor's state, which this HTTP endpoint allows only to clients that send its token`);
     const calls: [string, Record<string, unknown>][] = [
       ['start_performance_monitoring', {}],

@@ -8,7 +8,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { McpFront } from '../dist/src/mcp/server.js';
-import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { OptimizeAnswer } from '../dist/src/mcp/tools/optimize-performance.js';
 import { TOOL_DEADLINE_MS } from '../dist/src/mcp/tools/define.js';
 import { call, ok, text } from './mcp-helpers.js';
 
@@ -42,7 +42,7 @@ describe('optimize_performance runs', () => {
   it('answers auto_apply at once with the run id and plan; the run is read and cancelled by id', async () => {
     const { knob, client } = await setup();
     // A verification window of an hour: before runs, this call held its request for the hour.
-    const started = await ok(client, 'optimize_performance', { optimization_type: 'cache', auto_apply: true, verification_window: 3600 }, OptimizeOutput);
+    const started = await ok(client, 'optimize_performance', { optimization_type: 'cache', auto_apply: true, verification_window: 3600 }, OptimizeAnswer);
     expect(started).toMatchObject({ run_id: 1, state: 'running', dry_run: false, auto_apply: true, verification_window: 3600, finished_at: null });
     expect(started.plan).toMatchObject([{ knob: 'cache.size', from: 50, to: 60, target: 'cache_hit_rate', goal: 'increase', baseline: 0.5 }]);
     expect(started.next).toMatch(/read it with optimize_performance \{ run_id: 1 \}; stop it with \{ run_id: 1, cancel: true \}/);
@@ -69,7 +69,7 @@ describe('optimize_performance runs', () => {
 
   it('says that knobs come from the service\'s code, and lists those registered', async () => {
     const { client } = await setup();
-    const none = await ok(client, 'optimize_performance', { optimization_type: 'database' }, OptimizeOutput);
+    const none = await ok(client, 'optimize_performance', { optimization_type: 'database' }, OptimizeAnswer);
     expect(none).toMatchObject({ state: 'done', dry_run: true, plan: [] });
     expect(none.knobs).toEqual([
       { name: 'perfwatch.report_threads', type: 'concurrency', target: 'monitor_report_ms' },

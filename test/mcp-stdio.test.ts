@@ -10,7 +10,7 @@ import { StdioClientTransport as V1StdioClientTransport } from '@modelcontextpro
 import * as schemas from '../dist/src/mcp/tools/index.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import * as reports from '../dist/src/mcp/report-answer.js';
-import { OptimizeOutput } from '../dist/src/mcp/tools/optimize-performance.js';
+import { OptimizeAnswer } from '../dist/src/mcp/tools/optimize-performance.js';
 import { z } from 'zod';
 
 const AlertsCreate = z.object({ rule: z.object({ id: z.string() }).loose() });
@@ -406,7 +406,7 @@ describe('long reports over stdio', () => {
     });
     await expect(pending).rejects.toThrow();
     expect(seen).toBeGreaterThanOrEqual(1);
-    const next = await ok(client, 'generate_performance_report', { limit: 1 }, reports.ReportOutput);
+    const next = await ok(client, 'generate_performance_report', { limit: 1 }, reports.ReportAnswer);
     expect((next.summary as { series: number }).series).toBeGreaterThanOrEqual(2000);
     // The cancelled task never completed: had the server let it run, it would have finished
     // on the one report thread before the next report started, and counted too.

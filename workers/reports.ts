@@ -87,6 +87,7 @@ export default function run(task: ReportTask): ReportTaskResult {
           includeRecommendations: task.includeRecommendations ?? true,
           alertHistory: task.alertHistory ?? [],
           alertHistoryAvailable: task.alertHistoryAvailable ?? false,
+          profiles: task.profiles ?? [],
           ...(progress ? { progress } : {}),
           ...(task.watched ? { watched: task.watched } : {}),
         },

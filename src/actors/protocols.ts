@@ -17,6 +17,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import type { AppliedBuckets } from '../engine/engine.js';
 import type { SourceCost } from '../engine/system.js';
 import type { OptimizationLogEntry } from '../optimizer/optimization.js';
+import type { CaptureNote } from '../profiling/schema.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
 import type { SqlValue } from '../storage/driver.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
@@ -193,6 +194,8 @@ export interface ReportTask {
   includeRecommendations?: boolean;
   alertHistory?: AlertTransition[];
   alertHistoryAvailable?: boolean;
+  /** Notes of the profile captures in the range (evidence for the diagnoses). */
+  profiles?: CaptureNote[];
   format?: ReportFormat;
   /** When the monitor watched (see src/analysis/watched.ts). */
   watched?: Watched;
@@ -240,6 +243,8 @@ export type ControlOp =
   | { op: 'delete-rule'; id: string }
   /** `seq` numbers the transitions in order; a commit retried after an actor's crash does not add one twice. */
   | { op: 'transition'; seq: number; transition: AlertTransition }
+  /** The transition numbered `seq` again, now with a capture's note (see Alerting.attachProfile). */
+  | { op: 'annotate-transition'; seq: number; transition: AlertTransition }
   | { op: 'put-alert'; alert: Alert }
   | { op: 'delete-alert'; fingerprint: string }
   | { op: 'put-baseline'; key: string; baseline: Baseline }

@@ -14,6 +14,7 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import type { CaptureNote } from '../profiling/schema.js';
 
 export interface AlertQuery {
   /** pending, firing, resolved, active (pending + firing, the default) or all. */
@@ -59,6 +60,8 @@ export interface AlertingDeps {
   fault(kind: string, error: unknown): void;
   /** The database, when the monitor keeps one (see ControlLog); without it, state lives in memory only. */
   persist?: AlertPersistence;
+  /** An alert fired (after its notification went out): the profiler starts the rule's capture. */
+  onFiring?(t: AlertTransition, rule: AlertRule): void;
 }
 
 /** What alerting needs of the monitor's ControlLog. */
@@ -94,6 +97,8 @@ export class Alerting {
   private batches: Promise<void> = Promise.resolve();
   /** Number of the last transition handed to the database. */
   private seq = 0;
+  /** The number each transition of this process has in the database, to update its row (a capture's note). */
+  private readonly seqOf = new WeakMap<AlertTransition, number>();
   /** resolve() calls waiting for the transition the actor made to be applied here. */
   private readonly resolving = new Map<string, () => void>();
 
@@ -251,7 +256,8 @@ export class Alerting {
         const ops: ControlOp[] = [];
         batch.transitions.forEach((transition, i) => {
           const alert = staged[i]!;
-          ops.push({ op: 'transition', seq: ++this.seq, transition }, alert ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
+          this.seqOf.set(transition, ++this.seq);
+          ops.push({ op: 'transition', seq: this.seq, transition }, alert ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
         });
         if (ops.length > 0) await persist.kept(ops);
         this.apply(batch, staged);
@@ -261,6 +267,19 @@ export class Alerting {
         // A resolveAlert() waiting for this batch answers even if applying it failed.
         for (const t of batch.transitions) if (t.to === 'resolved') this.resolving.get(t.fingerprint)?.();
       });
+  }
+
+  /**
+   * Puts a capture's note on a firing transition of the history (and on its row in the
+   * database), and its annotations on the episode's notifications; 'alert-profile' tells the
+   * listeners (the MCP front's log message).
+   */
+  attachProfile(t: AlertTransition, note: CaptureNote, annotations: Record<string, string> | null): void {
+    t.profile = note;
+    const seq = this.seqOf.get(t);
+    if (seq !== undefined && this.deps.persist) void this.deps.persist.kept([{ op: 'annotate-transition', seq, transition: t }]).catch((error: unknown) => this.deps.fault('alert-batch', error));
+    if (annotations) this.guarded(() => this.notifier.annotate(t.fingerprint, annotations));
+    this.deps.emit('alert-profile', t);
   }
 
   private guarded(fn: () => void): void {
@@ -315,6 +334,8 @@ export class Alerting {
         } catch (error) {
           this.deps.fault('notify', error);
         }
+        const rule = this.rules.get(t.ruleId);
+        if (t.to === 'firing' && rule?.capture) this.deps.onFiring?.(t, rule);
       }
       this.deps.emit('alert', t);
     });

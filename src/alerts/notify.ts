@@ -5,7 +5,10 @@
  *
  * Notifications follow episodes, not raw transitions: an alert notifies once when it fires;
  * its resolution is held for `resolveHoldMs` and dropped if it fires again meanwhile, so a
- * signal flapping around its threshold yields one notification, not dozens.
+ * signal flapping around its threshold yields one notification, not dozens. A profile captured
+ * because the alert fired ends seconds after the firing went out: annotate() sends the firing
+ * again with the capture's annotations (as Alertmanager re-sends a group whose alerts changed),
+ * and every later message of the episode (resends, its resolution) carries them.
  *
  * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
  * time with a timeout, retried with exponential backoff, then given up (counted); when the
@@ -71,7 +74,7 @@ export class Notifier {
   private readonly options: NotifierOptions;
   private readonly webhooks: Target[];
   private readonly alertmanager: Target | undefined;
-  private readonly firing = new Map<string, { view: AlertView; startsAt: number; value: number }>();
+  private readonly firing = new Map<string, { view: AlertView; startsAt: number; value: number; extra?: Record<string, string> }>();
   private readonly held = new Map<string, NodeJS.Timeout>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private resend: NodeJS.Timeout | undefined;
@@ -115,7 +118,7 @@ export class Notifier {
       const deliver = (): void => {
         this.held.delete(t.fingerprint);
         this.firing.delete(t.fingerprint);
-        this.send('resolved', view, entry.startsAt, t.at, t.value);
+        this.send('resolved', view, entry.startsAt, t.at, t.value, entry.extra);
       };
       if (this.options.resolveHoldMs <= 0) {
         deliver();
@@ -125,6 +128,20 @@ export class Notifier {
       timer.unref();
       this.held.set(t.fingerprint, timer);
     }
+  }
+
+  /**
+   * Adds annotations to a firing episode (a capture's summary) and sends the firing again with
+   * them; an episode whose resolution is being held gets them on that resolution. Nothing for
+   * an episode already over.
+   */
+  annotate(fingerprint: string, extra: Record<string, string>): void {
+    if (this.stopped || !this.enabled) return;
+    const entry = this.firing.get(fingerprint);
+    if (!entry) return;
+    entry.extra = { ...entry.extra, ...extra };
+    if (this.held.has(fingerprint)) return;
+    this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);
   }
 
   stop(): void {
@@ -149,8 +166,9 @@ export class Notifier {
     return { ...view.tags, ...view.labels, alertname: view.ruleName, severity: view.severity, metric: view.metric, perfwatch_rule: view.ruleId };
   }
 
-  private annotations(view: AlertView, value: number): Record<string, string> {
+  private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
     const annotations: Record<string, string> = {
+      ...extra,
       summary: `${view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
       value: formatValue(value),
       threshold: String(view.threshold),
@@ -159,9 +177,9 @@ export class Notifier {
     return annotations;
   }
 
-  private send(status: 'firing' | 'resolved', view: AlertView, startsAt: number, endsAt: number | null, value: number): void {
+  private send(status: 'firing' | 'resolved', view: AlertView, startsAt: number, endsAt: number | null, value: number, extra?: Record<string, string>): void {
     const labels = this.labels(view);
-    const annotations = this.annotations(view, value);
+    const annotations = this.annotations(view, value, extra);
     const generatorURL = `${this.options.externalUrl}#alert=${view.fingerprint}`;
     if (this.webhooks.length > 0) {
       const payload = {
@@ -199,9 +217,9 @@ export class Notifier {
   /** Alertmanager forgets alerts that stop arriving: tell it again about every firing one. */
   private resendFiring(): void {
     if (!this.alertmanager || this.firing.size === 0) return;
-    const alerts = [...this.firing.values()].map(({ view, startsAt, value }) => ({
+    const alerts = [...this.firing.values()].map(({ view, startsAt, value, extra }) => ({
       labels: this.labels(view),
-      annotations: this.annotations(view, value),
+      annotations: this.annotations(view, value, extra),
       startsAt: new Date(startsAt).toISOString(),
       generatorURL: `${this.options.externalUrl}#alert=${view.fingerprint}`,
     }));

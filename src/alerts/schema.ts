@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
 import { NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
+import { captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
 
 /**
  * `anomaly` is the robust z-score (median/MAD, see src/analysis/anomaly.ts) of the window's mean
@@ -63,8 +64,19 @@ export const AlertRuleInputSchema = z
     resolveThreshold: finite().optional(),
     description: z.string().max(1000, { error: 'must be at most 1000 characters' }).optional(),
     labels: labelMap('label').optional(),
+    /**
+     * A profile of the main thread taken when an alert of the rule fires: 'cpu' (a CPU profile)
+     * or 'heap' (a sampling heap profile); its summary goes on the firing's history entry and
+     * into the notifications. At most one per profiling.ruleIntervalMs per rule.
+     */
+    capture: captureKind.optional(),
+    /** The capture's length (default 10). */
+    captureSeconds: captureSeconds.optional(),
   })
   .superRefine((rule, ctx) => {
+    if (rule.captureSeconds !== undefined && rule.capture === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['captureSeconds'], message: "needs capture ('cpu' or 'heap'): it is the length of the rule's capture" });
+    }
     if (rule.resolveThreshold === undefined) return;
     const { operator: op, threshold: t, resolveThreshold: r } = rule;
     if (op === '==' || op === '!=') {
@@ -117,6 +129,8 @@ export interface AlertTransition {
   to: AlertState;
   value: number;
   threshold: number;
+  /** On a firing of a rule with `capture`: the capture's note, or why there is none (set when the capture ends). */
+  profile?: CaptureNote;
 }
 
 export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSchema> {

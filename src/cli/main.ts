@@ -8,6 +8,7 @@ import { serve, SERVE_HELP } from './serve.js';
 import { mcp, MCP_HELP } from './mcp.js';
 import { report, REPORT_HELP } from './report.js';
 import { bench, BENCH_HELP } from './bench.js';
+import { profile, PROFILE_HELP } from './profile.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -17,6 +18,7 @@ Commands:
   serve     monitor this machine and print a live table; --http serves /metrics, /api and /mcp
   mcp       an MCP server on stdio, for an MCP client to spawn
   report    print a report of a running monitor (--url) or of this machine (--for)
+  profile   capture a CPU or heap profile of a running service (--url) and print its summary
   bench     measure recording (and, with --mcp, MCP round trips) on this machine
 
 Run 'perfwatch <command> --help' for a command's options.
@@ -50,6 +52,11 @@ const COMMANDS: Record<string, { options: Options; help: string; run: (values: n
     options: { url: { type: 'string' }, for: { type: 'string' }, metrics: { type: 'string' }, window: { type: 'string' }, format: { type: 'string' }, config: { type: 'string' } },
     help: REPORT_HELP,
     run: report,
+  },
+  profile: {
+    options: { url: { type: 'string' }, seconds: { type: 'string' }, kind: { type: 'string' }, top: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' } },
+    help: PROFILE_HELP,
+    run: profile,
   },
   bench: { options: { samples: { type: 'string' }, mcp: { type: 'boolean' } }, help: BENCH_HELP, run: bench },
 };

@@ -78,8 +78,18 @@ export function forwardAlerts(front: Front, groupWaitMs: number): () => void {
         timer.unref();
       }
     };
+    // A capture's note arrives seconds after its firing: a message of its own, not grouped.
+    const profiled = (t: AlertTransition): void => {
+      if (!t.profile) return;
+      front.log(levelOf(t), 'perfwatch.alerts', { event: 'alert-profile', message: `PROFILE ${t.ruleName}: ${t.profile.headline}${t.profile.file ? ` (${t.profile.file})` : ''}`, ...transitionOut(t) });
+      front.resourceUpdated(ALERTS_URI);
+    };
     monitor.on('alert', listener);
-    return () => monitor.off('alert', listener);
+    monitor.on('alert-profile', profiled);
+    return () => {
+      monitor.off('alert', listener);
+      monitor.off('alert-profile', profiled);
+    };
   });
   return () => {
     clearTimeout(timer);

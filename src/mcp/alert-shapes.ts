@@ -23,6 +23,7 @@ export const RuleOut = z.object({
   auto_resolve: z.boolean(),
   resolve_threshold: z.number().nullable(),
   description: z.string().nullable(),
+  capture: z.string().nullable(),
   created_at: z.string(),
 });
 
@@ -43,6 +44,7 @@ export function ruleOut(r: AlertRule): z.output<typeof RuleOut> {
     auto_resolve: r.autoResolve,
     resolve_threshold: r.resolveThreshold ?? null,
     description: r.description ?? null,
+    capture: r.capture ? `${r.capture} ${r.captureSeconds ?? 10}s` : null,
     created_at: iso(r.createdAt)!,
   };
 }
@@ -88,8 +90,23 @@ export const TransitionOut = z.object({
   to: z.enum(ALERT_STATES),
   value: z.number(),
   threshold: z.number(),
+  profile: z.object({ id: z.number(), headline: z.string(), file: z.string().nullable() }).optional(),
 });
 
 export function transitionOut(t: AlertTransition): z.output<typeof TransitionOut> {
-  return { at: iso(t.at)!, rule_id: t.ruleId, rule_name: t.ruleName, fingerprint: t.fingerprint, metric_type: t.metric, tags: t.tags, severity: t.severity, from: t.from, to: t.to, value: t.value, threshold: t.threshold };
+  const p = t.profile;
+  return {
+    at: iso(t.at)!,
+    rule_id: t.ruleId,
+    rule_name: t.ruleName,
+    fingerprint: t.fingerprint,
+    metric_type: t.metric,
+    tags: t.tags,
+    severity: t.severity,
+    from: t.from,
+    to: t.to,
+    value: t.value,
+    threshold: t.threshold,
+    ...(p ? { profile: { id: p.id, headline: p.headline, file: p.file } } : {}),
+  };
 }

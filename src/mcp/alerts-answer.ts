@@ -24,7 +24,8 @@ export const AlertsArgs = z.strictObject({
   limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
 });
 
-const RuleCount = z.object({ rule_id: z.string(), rule_name: z.string(), severity: z.enum(SEVERITIES), firing: z.number(), pending: z.number() });
+/** Severity is the arguments' word, listed there (tools/list's budget). */
+const RuleCount = z.object({ rule_id: z.string(), rule_name: z.string(), severity: z.string(), firing: z.number(), pending: z.number() });
 
 export const AlertsOutput = z.object({
   alerts: z.array(AlertOut),

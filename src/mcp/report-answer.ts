@@ -13,7 +13,7 @@ import { renderMarkdown } from '../reports/markdown.js';
 const Evidence = z.object({ metric: z.string(), statistic: z.string(), value: z.number().nullable() }).passthrough();
 const Listed = z.array(z.record(z.string(), z.unknown()));
 
-export const ReportOutput = z.object({
+export const ReportAnswer = z.object({
   format: z.enum(['json', 'markdown']),
   generated_at: z.string(),
   from: z.string().nullable(),
@@ -30,7 +30,12 @@ export const ReportOutput = z.object({
   anomalies: Listed.optional(),
 });
 
-export type ReportOut = z.output<typeof ReportOutput>;
+/** As tools/list shows it: the score's parts by their field names only (its budget); answers have ReportAnswer's type. */
+export const ReportOutput = ReportAnswer.extend({
+  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.record(z.string(), z.unknown()).describe('name, score, weight, metric, value')) }).optional().describe('json: this and below'),
+});
+
+export type ReportOut = z.output<typeof ReportAnswer>;
 
 /** JSON has no NaN or Infinity: such numbers become null, recursively. */
 function finite(v: unknown): unknown {

@@ -14,6 +14,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
@@ -39,6 +41,10 @@ import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, Optimiz
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
 import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
 import { ReportService, type ReportOptions } from '../reports/service.js';
+import { ProfileFiles } from '../profiling/files.js';
+import { Profiler, type ProfilerStatus } from '../profiling/profiler.js';
+import type { Capture, ProfileRequest } from '../profiling/schema.js';
+import { annotationsOf } from '../profiling/text.js';
 import type { Baseline, PerformanceReport } from '../reports/types.js';
 import { allocateBuffers, allocateRings } from './buffers.js';
 import { DropWatch } from './drops.js';
@@ -103,6 +109,7 @@ export class PerformanceMonitor extends EventEmitter {
   private instrumentation: Instrumentation | undefined;
   /** This monitor's side of a hub (options.hub, docs/cluster.md); undefined without one. */
   private readonly hub: HubRole | undefined;
+  private readonly profiler: Profiler;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -158,6 +165,7 @@ export class PerformanceMonitor extends EventEmitter {
       watchdog: this.watchdog,
       emit: (event, ...args) => this.emitSafe(event, ...args),
       fault: (kind, error) => this.faults.report(kind, error),
+      onFiring: (t, rule) => this.profiler.onFiring(t, rule),
       ...(cs ? { persist: cs.alerts } : {}),
     });
     defineOwnMetrics(this.registry);
@@ -171,6 +179,7 @@ export class PerformanceMonitor extends EventEmitter {
       alertHistory: (q) => this.alerting.getHistory(q),
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
+      profiles: (from, to) => this.profiler.notes(from, to),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
     });
     this.overhead = new OverheadGovernor(
@@ -199,6 +208,15 @@ export class PerformanceMonitor extends EventEmitter {
       ...(cs ? { persist: cs.optimizer } : {}),
     });
     registerOwnTunables(this.optimizer, this.reports, this.overhead, o);
+    const profileDir = o.profiling.dir ?? (o.storage === 'sqlite' ? join(o.dataDir, 'profiles') : join(tmpdir(), `perfwatch-profiles-${process.pid}`));
+    this.profiler = new Profiler({
+      options: o.profiling,
+      files: new ProfileFiles(resolve(profileDir), o.profiling),
+      mainBusy: (ms) => this.overhead.profilingBusy(ms),
+      captured: (capture) => this.emitSafe('profile', capture),
+      attach: (t, note, capture) => this.alerting.attachProfile(t, note, capture ? annotationsOf(capture) : null),
+      fault: (kind, error) => this.faults.report(kind, error),
+    });
     this.tick = new Tick({
       intervalMs: o.collectionIntervalMs,
       ctl: this.ctl,
@@ -273,6 +291,7 @@ export class PerformanceMonitor extends EventEmitter {
   close(): Promise<void> {
     return this.serially(async () => {
       this.closed = true;
+      this.profiler.stopEarly();
       await this.stopNow();
       this.alerting.close();
     });
@@ -688,6 +707,42 @@ export class PerformanceMonitor extends EventEmitter {
   /** Every plan, change, verification, keep and rollback, oldest first (the last 1,000). */
   getOptimizationLog(): OptimizationLogEntry[] {
     return this.optimizer.getLog();
+  }
+
+  /**
+   * Profiles the host's main thread for `seconds` (1 to 120, default 10) through node:inspector:
+   * kind 'cpu' (default) a CPU profile, 'heap' a sampling heap profile of the allocations still
+   * live at the end. Resolves with the summary (top functions by self and total time with
+   * file:line, hottest stacks, idle/GC/program shares; heap: top allocation sites with bytes)
+   * and the path of the .cpuprofile / .heapprofile (Chrome DevTools opens it). One capture at a
+   * time: another asked for meanwhile rejects with ProfileBusyError (PW_ERR_BUSY); the
+   * inspector failing rejects with ProfileError (PW_ERR_PROFILE); a file that cannot be
+   * written leaves `file` null and says why in `fileError`. Works whether the monitor runs or not.
+   */
+  profile(request?: ProfileRequest): Promise<Capture> {
+    return this.profiler.capture(request);
+  }
+
+  /**
+   * profile() without the wait: starts the capture and answers its id and end at once; `done`
+   * settles as profile() does. Throws what profile() rejects with, except the inspector's failure.
+   */
+  startProfile(request?: ProfileRequest): { id: number; endsAt: number; done: Promise<Capture> } {
+    return this.profiler.begin(request);
+  }
+
+  /** A recent capture by id (the last profiling.keep are kept); for the one running, the promise of it. */
+  getProfile(id: number): Capture | Promise<Capture> | undefined {
+    return this.profiler.get(id) ?? this.profiler.running(id);
+  }
+
+  getProfiles(): Capture[] {
+    return this.profiler.list();
+  }
+
+  /** The capture running (if any), counts of captures, failures and skipped alert captures, and the files' directory. */
+  profilingStatus(): ProfilerStatus {
+    return this.profiler.status();
   }
 
   /** Changes the overhead budget while running (percent of one core, bytes). */

@@ -8,6 +8,7 @@ import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
 import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
 import { HubOptionsSchema } from '../hub/options.js';
+import { ProfilingOptionsSchema } from '../profiling/options.js';
 
 const MiB = 1024 * 1024;
 
@@ -141,6 +142,8 @@ export const MonitorOptionsSchema = z.strictObject({
   overhead: OverheadOptionsSchema.prefault({}),
   /** Report pool threads and optimize()'s default verification window. */
   reports: ReportsOptionsSchema.prefault({}),
+  /** CPU and heap profile captures: where their files go, how many are kept, how often a rule may start one. */
+  profiling: ProfilingOptionsSchema.prefault({}),
   /**
    * 'sqlite': rollups, the series catalog (and the state other modules persist) in a SQLite
    * file in dataDir, kept for retentionMs and found again by the next start(); 'memory':

@@ -5,7 +5,9 @@
  * CPU counts the monitor's own threads only: the collector thread and report-pool threads
  * each read their own clock (/proc/thread-self, see engine/thread-cpu.ts); the monitor's work on
  * the host's main thread (its tick: runtime sampling, ingestion rate, heartbeat) is timed
- * around it; child processes (systeminformation's at the slow cadence) come from the
+ * around it, and so is the main-thread time of profile captures (inspector calls, summary,
+ * serialising the file: profilingMs; V8's sampling itself is the profiler's own cost, not
+ * timed here); child processes (systeminformation's at the slow cadence) come from the
  * process's cutime/cstime, counted only in checks during which the collector started one,
  * since the host may spawn processes of its own. Memory is the shared memory the monitor
  * has touched (series slots in use, sketch logs up to their write position, sketch pages
@@ -80,7 +82,7 @@ export interface OverheadStatus {
    * spent in system sources, which a back-off reduces along with child processes; the rest
    * of the collector's time is ingestion (draining what the host records), which it cannot.
    */
-  breakdown: { windowMs: number; collectorMs: number; samplingMs: number; mainThreadMs: number; reportsMs: number; childProcessesMs: number } | null;
+  breakdown: { windowMs: number; collectorMs: number; samplingMs: number; mainThreadMs: number; profilingMs: number; reportsMs: number; childProcessesMs: number } | null;
   cpuSource: CpuSource;
   level: number;
   backedOff: boolean;
@@ -104,6 +106,7 @@ export class OverheadGovernor {
   private level = 0;
   private under = 0;
   private mainMs = 0;
+  private profilingMs = 0;
   private base = { cadenceMs: 0 };
   private last: { at: number; thread: number; collectorMs: number; samplingMs: number; childrenMs: number; spawnCalls: number; reportsMs: number } | undefined;
   private state: Omit<OverheadStatus, 'enabled' | 'budget' | 'level' | 'backedOff' | 'actions' | 'systemCadenceMs' | 'slowCadenceMs'>;
@@ -165,6 +168,11 @@ export class OverheadGovernor {
     this.mainMs += ms;
   }
 
+  /** Main-thread time a profile capture cost (counted apart in the breakdown, and in the total). */
+  profilingBusy(ms: number): void {
+    this.profilingMs += ms;
+  }
+
   status(): OverheadStatus {
     const actions: string[] = [];
     if (this.level > 0) {
@@ -200,6 +208,8 @@ export class OverheadGovernor {
       this.last = { at: now, thread: usage.thread, collectorMs: usage.cpuMs, samplingMs: usage.samplingMs, childrenMs: children, spawnCalls: usage.spawnCalls, reportsMs: reports.cpuMs };
       const mainMs = this.mainMs;
       this.mainMs = 0;
+      const profilingMs = this.profilingMs;
+      this.profilingMs = 0;
       const memory = this.deps.sharedBytesInUse() + usage.heapUsed + reports.heapBytes;
       const memoryOver = memory > this.budget.memoryBytes;
       this.state.memoryBytes = memory;
@@ -217,10 +227,10 @@ export class OverheadGovernor {
       const childMs = spawned && Number.isFinite(children - prev.childrenMs) ? children - prev.childrenMs : 0;
       const reportsMs = reports.cpuMs - prev.reportsMs;
       const known = Number.isFinite(collectorMs);
-      const total = (known ? collectorMs : 0) + mainMs + (Number.isFinite(reportsMs) ? reportsMs : 0) + childMs;
+      const total = (known ? collectorMs : 0) + mainMs + profilingMs + (Number.isFinite(reportsMs) ? reportsMs : 0) + childMs;
       const cpuPercent = (100 * total) / Math.max(1, windowMs);
       this.state.cpuPercent = known ? cpuPercent : null;
-      this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, samplingMs, mainThreadMs: mainMs, reportsMs, childProcessesMs: childMs };
+      this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, samplingMs, mainThreadMs: mainMs, profilingMs, reportsMs, childProcessesMs: childMs };
       const cpuOver = known && cpuPercent > this.budget.cpuPercent;
       this.state.overBudget.cpu = cpuOver;
       // What sampling costs at the base cadence in a window like this one, children included.

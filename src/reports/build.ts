@@ -10,6 +10,8 @@ import type { StoreReader } from '../engine/store/reader.js';
 import { analyzeAlerts } from './alerts.js';
 import { ANOMALY_RULES, detectAnomalies } from '../analysis/anomaly.js';
 import { diagnose, recommend, DIAGNOSIS_RULES, type SeriesInput } from './diagnoses.js';
+import { withCaptures } from './captures.js';
+import type { CaptureNote } from '../profiling/schema.js';
 import { computeScore } from './score.js';
 import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, seriesStats, Pieces } from '../analysis/stats.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
@@ -29,6 +31,8 @@ export interface BuildOptions {
   progress?: (done: number, total: number) => void;
   /** When the monitor watched: rates are per second of the part of the range it covers. */
   watched?: Watched;
+  /** Profile captures of the range: evidence for the diagnoses (see captures.ts). */
+  profiles?: readonly CaptureNote[];
 }
 
 export interface BuildContext {
@@ -76,19 +80,20 @@ function emptyReport(options: BuildOptions, from: number, to: number, notes: str
   // Without samples only alerts could be scored, and only when some happened: a quiet,
   // empty window has no score rather than a perfect one.
   const score = computeScore(new Map(), alerts && alerts.transitions > 0 ? alerts : null);
+  const diagnoses = withCaptures([], options.profiles ?? []);
   return {
     version: 1,
     generatedAt: options.now,
     window: { from, to, durationMs: Math.max(0, to - from) },
     notes,
-    summary: { series: 0, samples: 0, score: score.overall, diagnoses: 0, anomalies: 0 },
+    summary: { series: 0, samples: 0, score: score.overall, diagnoses: diagnoses.length, anomalies: 0 },
     score,
     metrics: [],
     series: [],
     anomalies: [],
     alerts,
-    diagnoses: [],
-    recommendations: options.includeRecommendations ? recommend([], alerts) : null,
+    diagnoses,
+    recommendations: options.includeRecommendations ? recommend(diagnoses, alerts) : null,
     charts: [],
     timing: { buildMs: performance.now() - started },
   };
@@ -227,7 +232,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, window, options.alertHistoryAvailable) : null;
   if (alerts && !alerts.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
   const score = computeScore(metrics, alerts);
-  const diagnoses = diagnose({ window, metrics, series: diagnosisInput });
+  const diagnoses = withCaptures(diagnose({ window, metrics, series: diagnosisInput }), options.profiles ?? []);
   if (series.some((s) => s.trend === null && s.trendNote?.startsWith('the data spans'))) notes.push(`Trends are given over at least ${TREND_MIN_SPAN_MS / 60_000} minutes of data: series spanning less have none.`);
   if (methods.has('sketch')) notes.push('stddev marked "sketch" is estimated from the histogram bins (within about 1.6% for spreads wide against the values); "raw" and "buckets" are exact.');
 

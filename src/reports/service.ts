@@ -21,6 +21,7 @@ import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
+import type { CaptureNote } from '../profiling/schema.js';
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
@@ -60,6 +61,8 @@ export interface ReportServiceDeps {
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
   /** Keeps each baseline learned in the monitor's database (none: memory only). */
   persistBaseline?: (key: string, baseline: Baseline) => void;
+  /** Notes of the profile captures started in [from, to]: evidence for the report's diagnoses. */
+  profiles?: (from: number, to: number) => CaptureNote[];
 }
 
 /** A series' identity across restarts (series ids are per process): its name and sorted tags. */
@@ -140,6 +143,7 @@ export class ReportService {
         includeRecommendations: o.includeRecommendations,
         alertHistory: history,
         alertHistoryAvailable: this.deps.alertHistory !== undefined,
+        profiles: this.deps.profiles?.(from ?? -Infinity, to ?? now) ?? [],
         format: o.format as ReportFormat,
         ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
       },

@@ -42,6 +42,8 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
       ];
     case 'transition':
       return [{ sql: 'INSERT OR IGNORE INTO alert_transition (seq, at, body) VALUES (?, ?, ?)', params: [op.seq, op.transition.at, pack(op.transition)] }];
+    case 'annotate-transition':
+      return [{ sql: 'UPDATE alert_transition SET body = ? WHERE seq = ?', params: [pack(op.transition), op.seq] }];
     case 'put-alert':
       return [{ sql: 'INSERT OR REPLACE INTO alert_state (fingerprint, rule_id, body) VALUES (?, ?, ?)', params: [op.alert.fingerprint, op.alert.ruleId, pack(op.alert)] }];
     case 'delete-alert':

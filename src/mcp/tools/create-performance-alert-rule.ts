@@ -22,7 +22,7 @@ export const alertRuleArgsFor = perLimits((l: TagLimits) =>
   operator: shape.operator,
   threshold: shape.threshold.describe("in the metric's unit"),
   severity: shape.severity.unwrap(),
-  aggregation: shape.aggregation.describe('Default last: each sample'),
+  aggregation: shape.aggregation.describe('last: each sample'),
   window: shape.window.describe('Seconds'),
   duration: shape.duration.describe('Seconds held before firing'),
   cooldown: shape.cooldown.describe('Seconds before re-firing'),
@@ -32,10 +32,12 @@ export const alertRuleArgsFor = perLimits((l: TagLimits) =>
   name: shape.name,
   description: shape.description,
   labels: shape.labels.describe('For notifications'),
+  capture: shape.capture.describe('Profile on firing'),
+  capture_seconds: shape.captureSeconds,
   }),
 );
 
-const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoResolve: 'auto_resolve', resolveThreshold: 'resolve_threshold' };
+const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoResolve: 'auto_resolve', resolveThreshold: 'resolve_threshold', captureSeconds: 'capture_seconds' };
 
 /** An engine error about a rule field, with the field under its MCP name. */
 function snakeError(error: unknown): unknown {
@@ -44,7 +46,12 @@ function snakeError(error: unknown): unknown {
   return mapped === undefined ? error : error.withField(mapped);
 }
 
-const CreateOutput = z.object({ rule: RuleOut });
+/**
+ * The rule is listed as a record: its fields are the arguments' (as applied, defaults filled
+ * in) plus four, which the description names, so tools/list does not spell out the arguments
+ * twice (its budget). The answer is still checked against RuleOut before it is sent.
+ */
+const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, plus id, name, condition, created_at') });
 
 /**
  * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
@@ -89,11 +96,13 @@ export default function register(server: McpServer, front: Front): void {
           ...(args.name !== undefined ? { name: args.name } : {}),
           ...(args.description !== undefined ? { description: args.description } : {}),
           ...(args.labels !== undefined ? { labels: args.labels } : {}),
+          ...(args.capture !== undefined ? { capture: args.capture } : {}),
+          ...(args.capture_seconds !== undefined ? { captureSeconds: args.capture_seconds } : {}),
         });
       } catch (error) {
         throw snakeError(error);
       }
-      const out = ruleOut(rule);
+      const out = RuleOut.parse(ruleOut(rule));
       return { structured: { rule: out }, text: ruleCreatedText(out) };
     },
   );

@@ -23,7 +23,7 @@ export const metricsInputFor = perLimits((l: TagLimits) =>
       .min(1, { error: 'must be a number of seconds from 1 to 86400' })
       .max(86_400, { error: 'must be a number of seconds from 1 to 86400' })
       .default(DEFAULT_WINDOW_SECONDS)
-      .describe(`Seconds (default ${DEFAULT_WINDOW_SECONDS})`),
+      .describe('Seconds'),
     limit: intRange(1, 1000).optional().describe('Default: fits 8 KB'),
   }),
 );

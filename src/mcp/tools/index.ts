@@ -5,6 +5,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import type { Front } from '../front.js';
+import capturePerformanceProfile from './capture-performance-profile.js';
 import createPerformanceAlertRule from './create-performance-alert-rule.js';
 import generatePerformanceReport from './generate-performance-report.js';
 import getMetricHistory from './get-metric-history.js';
@@ -29,12 +30,14 @@ const TOOLS: readonly ((server: McpServer, front: Front) => void)[] = [
   getPerformanceAlerts,
   generatePerformanceReport,
   optimizePerformance,
+  capturePerformanceProfile,
 ];
 
 export function registerTools(server: McpServer, front: Front): void {
   for (const register of TOOLS) register(server, front);
 }
 
+export * from './capture-performance-profile.js';
 export * from './create-performance-alert-rule.js';
 export * from './generate-performance-report.js';
 export * from './get-metric-history.js';

@@ -59,8 +59,10 @@ const Applied = z.object({
   reason: z.string(),
 });
 const LogEntry = z.object({ at: z.string(), kind: z.string(), knob: z.string().nullable(), message: z.string() });
+const Current = z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), verify_until: z.string() });
+const Knob = z.object({ name: z.string(), type: z.string(), target: z.string() });
 
-export const OptimizeOutput = z.object({
+export const OptimizeAnswer = z.object({
   run_id: z.number(),
   state: z.enum(['running', 'done', 'cancelled', 'failed']),
   optimization_type: z.string(),
@@ -69,18 +71,31 @@ export const OptimizeOutput = z.object({
   verification_window: z.number(),
   started_at: z.string(),
   finished_at: z.string().nullable(),
-  current: z.object({ knob: z.string(), from: z.number(), to: z.number(), target: z.string(), verify_until: z.string() }).nullable(),
+  current: Current.nullable(),
   plan: z.array(Step),
   applied: z.array(Applied),
   skipped: z.array(z.object({ knob: z.string(), reason: z.string() })),
   notes: z.array(z.string()),
-  knobs: z.array(z.object({ name: z.string(), type: z.string(), target: z.string() })),
+  knobs: z.array(Knob),
   log: z.array(LogEntry),
   log_total: z.number(),
   next: z.string(),
 });
 
-type Out = z.output<typeof OptimizeOutput>;
+/**
+ * The answer as tools/list shows it: the nested items by their field names only (its budget);
+ * the handler's answer has OptimizeAnswer's type (the tests check answers against it), so each item has those fields and types.
+ */
+const listed = (fields: string) => z.record(z.string(), z.unknown()).describe(fields);
+export const OptimizeOutput = OptimizeAnswer.extend({
+  current: listed('knob, from, to, target, verify_until').nullable(),
+  plan: z.array(listed('knob, from, to, target, goal, baseline, why, expected_effect')),
+  skipped: z.array(listed('knob, reason')),
+  knobs: z.array(listed('name, type, target')),
+  log: z.array(listed('at, kind, knob, message')),
+});
+
+type Out = z.output<typeof OptimizeAnswer>;
 
 const finiteOrNull = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : x);
 

@@ -1,0 +1,87 @@
+/**
+ * `perfwatch profile`: captures a CPU or heap profile of a running service's main thread
+ * through its MCP endpoint (the capture_performance_profile tool, the same answer an agent
+ * gets) and prints the summary. A capture longer than the tool's deadline answers with its
+ * id at once; this command then asks for it by id until it is done.
+ */
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { TOKEN_ENV } from '../mcp/http-options.js';
+import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/schema.js';
+
+export const PROFILE_HELP = `Usage: perfwatch profile --url <url> [options]
+
+Profiles a running service's main thread and prints the summary: the top functions by self
+and total time with file:line, the hottest stacks, the shares of idle, GC and program time
+(heap: the allocation sites still live, with bytes), and the path of the full profile, which
+Chrome DevTools opens (.cpuprofile in the Performance panel, .heapprofile in Memory).
+
+  --url <url>         the service's MCP endpoint, e.g. http://127.0.0.1:7071/mcp
+                      (from monitor.serveMcp, monitor.serveHttp or 'perfwatch serve --mcp-http')
+  --seconds <n>       how long, ${MIN_SECONDS} to ${MAX_SECONDS} (default ${DEFAULT_SECONDS})
+  --kind <k>          cpu (default) or heap
+  --top <n>           entries per list, 1 to 100 (default 10)
+  --token <t>         the endpoint's bearer token (default: $${TOKEN_ENV})
+  --format <f>        text (default) or json
+  -h, --help          this help
+`;
+
+export interface ProfileArgs {
+  url?: string;
+  seconds?: string;
+  kind?: string;
+  top?: string;
+  token?: string;
+  format?: string;
+}
+
+interface ToolResult {
+  isError?: boolean;
+  content: { type: string; text?: string }[];
+  structuredContent?: { id: number; state: 'running' | 'done'; ends_at: string };
+}
+
+function fail(message: string): number {
+  process.stderr.write(`perfwatch: ${message}\n`);
+  return 2;
+}
+
+export async function profile(args: ProfileArgs): Promise<number> {
+  if (args.url === undefined) return fail('--url is required: the MCP endpoint of the service to profile, e.g. http://127.0.0.1:7071/mcp');
+  let url: URL;
+  try {
+    url = new URL(args.url);
+  } catch {
+    return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
+  }
+  const seconds = args.seconds === undefined ? DEFAULT_SECONDS : Number(args.seconds);
+  if (!Number.isFinite(seconds) || seconds < MIN_SECONDS || seconds > MAX_SECONDS) return fail(`--seconds must be a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}, got ${args.seconds}`);
+  const kind = args.kind ?? 'cpu';
+  if (!(PROFILE_KINDS as readonly string[]).includes(kind)) return fail(`--kind must be one of ${PROFILE_KINDS.join(', ')}, got ${args.kind}`);
+  const top = args.top === undefined ? 10 : Number(args.top);
+  if (!Number.isInteger(top) || top < 1 || top > 100) return fail(`--top must be an integer from 1 to 100, got ${args.top}`);
+  const format = args.format ?? 'text';
+  if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
+
+  const client = new Client({ name: 'perfwatch-profile', version: '1.0.0' });
+  const token = args.token ?? (process.env[TOKEN_ENV] || undefined);
+  try {
+    await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
+  } catch (error) {
+    return fail(`cannot reach an MCP endpoint at ${url.href}: ${(error as Error).message}`);
+  }
+  try {
+    process.stderr.write(`perfwatch profile: capturing a ${kind} profile of ${url.host} for ${seconds} s\n`);
+    let result = (await client.callTool({ name: 'capture_performance_profile', arguments: { kind, seconds, top } })) as ToolResult;
+    while (!result.isError && result.structuredContent?.state === 'running') {
+      const wait = Math.max(0, Date.parse(result.structuredContent.ends_at) - Date.now());
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 15_000)));
+      result = (await client.callTool({ name: 'capture_performance_profile', arguments: { id: result.structuredContent.id, top } })) as ToolResult;
+    }
+    const text = result.content.map((c) => c.text ?? '').join('\n');
+    if (result.isError) return fail(text);
+    process.stdout.write(format === 'json' ? `${JSON.stringify(result.structuredContent, null, 2)}\n` : `${text}\n`);
+    return 0;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The summary of a V8 CPU profile (the inspector's Profiler.stop answer, the .cpuprofile
+ * format): the functions with the most samples on top of the stack (self) and anywhere on
+ * it (total, each sample counted once per function however deep its recursion), the hottest
+ * stacks, and the shares of idle, GC and program time. One pass over the nodes and one over
+ * the samples: linear in the profile's size, no recursion (stacks can be thousands deep).
+ */
+import type { CpuSummary, FunctionTime, HotStack } from './schema.js';
+import { STACK_FRAMES, frameText, percent, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
+
+export interface CpuProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** V8's pseudo-functions: not code of the service, shown as shares instead. */
+const IDLE = '(idle)';
+const GC = '(garbage collector)';
+const PROGRAM = '(program)';
+const ROOT = '(root)';
+const SPECIAL = new Set([IDLE, GC, PROGRAM, ROOT]);
+
+export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): CpuSummary {
+  const nodes = profile.nodes;
+  const index = new Map<number, number>();
+  nodes.forEach((n, i) => index.set(n.id, i));
+  const parent = new Int32Array(nodes.length).fill(-1);
+  nodes.forEach((n, i) => {
+    for (const c of n.children ?? []) {
+      const ci = index.get(c);
+      if (ci !== undefined) parent[ci] = i;
+    }
+  });
+  const self = new Float64Array(nodes.length);
+  const samples = profile.samples ?? [];
+  for (const id of samples) {
+    const i = index.get(id);
+    if (i !== undefined) self[i]!++;
+  }
+  const n = samples.length;
+  const msPerSample = n > 0 ? (profile.endTime - profile.startTime) / 1000 / n : 0;
+  const shareOf = (count: number): number => (n > 0 ? count / n : 0);
+
+  // Nodes in an order where parents come before children (a preorder, iteratively).
+  const order: number[] = [];
+  const roots = nodes.map((_, i) => i).filter((i) => parent[i] === -1);
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const i = stack.pop()!;
+    order.push(i);
+    for (const c of nodes[i]!.children ?? []) {
+      const ci = index.get(c);
+      if (ci !== undefined) stack.push(ci);
+    }
+  }
+  const subtree = Float64Array.from(self);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k]!;
+    if (parent[i]! >= 0) subtree[parent[i]!]! += subtree[i]!;
+  }
+
+  const keys = nodes.map((node) => siteKey(node.callFrame));
+  const selfByKey = new Map<string, number>();
+  const totalByKey = new Map<string, number>();
+  const frameOf = new Map<string, CallFrame>();
+  let idle = 0;
+  let gc = 0;
+  let program = 0;
+  // A node adds its subtree to its function's total unless an ancestor is the same function.
+  const outermost = new Uint8Array(nodes.length);
+  const depthOfKey = new Map<string, number>();
+  const visit: [number, boolean][] = roots.map((i) => [i, false]);
+  while (visit.length > 0) {
+    const [i, leaving] = visit.pop()!;
+    const key = keys[i]!;
+    if (leaving) {
+      const d = depthOfKey.get(key)! - 1;
+      if (d === 0) depthOfKey.delete(key);
+      else depthOfKey.set(key, d);
+      continue;
+    }
+    outermost[i] = depthOfKey.has(key) ? 0 : 1;
+    depthOfKey.set(key, (depthOfKey.get(key) ?? 0) + 1);
+    visit.push([i, true]);
+    for (const c of nodes[i]!.children ?? []) {
+      const ci = index.get(c);
+      if (ci !== undefined) visit.push([ci, false]);
+    }
+  }
+  nodes.forEach((node, i) => {
+    const name = node.callFrame.functionName;
+    if (name === IDLE) idle += self[i]!;
+    else if (name === GC) gc += self[i]!;
+    else if (name === PROGRAM) program += self[i]!;
+    if (SPECIAL.has(name)) return;
+    const key = keys[i]!;
+    frameOf.set(key, node.callFrame);
+    selfByKey.set(key, (selfByKey.get(key) ?? 0) + self[i]!);
+    if (outermost[i]) totalByKey.set(key, (totalByKey.get(key) ?? 0) + subtree[i]!);
+  });
+
+  const timeOf = (key: string): FunctionTime => {
+    const s = selfByKey.get(key) ?? 0;
+    const t = totalByKey.get(key) ?? 0;
+    return { ...siteOf(frameOf.get(key)!, cwd), selfShare: shareOf(s), totalShare: shareOf(t), selfMs: round(s * msPerSample), totalMs: round(t * msPerSample) };
+  };
+  const ranked = (by: Map<string, number>): FunctionTime[] =>
+    [...by.entries()]
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([key]) => timeOf(key));
+
+  const stacks: HotStack[] = nodes
+    .map((node, i) => ({ node, i }))
+    .filter(({ node, i }) => self[i]! > 0 && !SPECIAL.has(node.callFrame.functionName))
+    .sort((a, b) => self[b.i]! - self[a.i]!)
+    .slice(0, Math.min(top, 5))
+    .map(({ i }) => {
+      const frames: string[] = [];
+      for (let j = i; j >= 0 && frames.length < STACK_FRAMES; j = parent[j]!) {
+        if (nodes[j]!.callFrame.functionName !== ROOT) frames.push(frameText(siteOf(nodes[j]!.callFrame, cwd)));
+      }
+      return { share: shareOf(self[i]!), ms: round(self[i]! * msPerSample), frames: frames.reverse() };
+    });
+
+  return {
+    kind: 'cpu',
+    samples: n,
+    idle: shareOf(idle),
+    gc: shareOf(gc),
+    program: shareOf(program),
+    js: shareOf(n - idle - gc - program),
+    topSelf: ranked(selfByKey),
+    topTotal: ranked(totalByKey),
+    stacks,
+  };
+}
+
+/** `71% of samples in renderPlayerStats at src/stats.js:88 (self); idle 20%, GC 3%, program 2%`. */
+export function cpuHeadline(s: CpuSummary): string {
+  const shares = `idle ${percent(s.idle)}, GC ${percent(s.gc)}, program ${percent(s.program)}`;
+  if (s.samples === 0) return 'no samples: the capture ended before the profiler took one';
+  const first = s.topSelf[0];
+  if (!first) return `no JavaScript on the stack in ${s.samples} samples; ${shares}`;
+  return `${percent(first.selfShare)} of samples in ${siteText(first)} (self); ${shares}`;
+}
+
+const round = (x: number): number => Math.round(x * 10) / 10;

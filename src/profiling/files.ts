@@ -1,0 +1,82 @@
+/**
+ * The profile files: each capture's .cpuprofile or .heapprofile (the inspector's JSON, which
+ * Chrome DevTools opens as it is), in one directory, bounded in number and in bytes: after
+ * each write the oldest of ours go until both bounds hold. Only files named as we name them
+ * are counted or deleted, so a directory shared with anything else loses nothing else.
+ *
+ * A directory that cannot be written is not an error of the capture: write() answers why
+ * the file is missing, and the summary goes out without it.
+ */
+import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ProfileKind } from './schema.js';
+
+const EXT: Record<ProfileKind, string> = { cpu: '.cpuprofile', heap: '.heapprofile' };
+/** perfwatch-<ISO time without colons>-<pid>-<id>.<ext>: names sort by time. */
+const OURS = /^perfwatch-\d{8}T\d{6}\.\d{3}Z-\d+-\d+\.(cpuprofile|heapprofile)$/;
+
+export interface FileBounds {
+  maxFiles: number;
+  maxBytes: number;
+}
+
+export type Written = { file: string; bytes: number; error: null } | { file: null; bytes: number; error: string };
+
+export function profileFileName(kind: ProfileKind, at: number, id: number): string {
+  const stamp = new Date(at).toISOString().replace(/[-:]/g, '');
+  return `perfwatch-${stamp}-${process.pid}-${id}${EXT[kind]}`;
+}
+
+export class ProfileFiles {
+  readonly dir: string;
+  private readonly bounds: FileBounds;
+
+  constructor(dir: string, bounds: FileBounds) {
+    this.dir = dir;
+    this.bounds = bounds;
+  }
+
+  /** Writes the profile, then deletes the oldest files past the bounds. Never rejects. */
+  async write(kind: ProfileKind, at: number, id: number, json: string): Promise<Written> {
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.bounds.maxBytes) {
+      return { file: null, bytes, error: `the profile is ${bytes} bytes, over profiling.maxBytes (${this.bounds.maxBytes}): not kept; raise maxBytes or capture for fewer seconds` };
+    }
+    const file = join(this.dir, profileFileName(kind, at, id));
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(file, json);
+    } catch (error) {
+      return { file: null, bytes, error: `cannot write ${file}: ${(error as Error).message}` };
+    }
+    await this.prune().catch(() => {});
+    return { file, bytes, error: null };
+  }
+
+  /** Our files, oldest first, with their sizes. */
+  async list(): Promise<{ file: string; bytes: number }[]> {
+    const names = (await readdir(this.dir)).filter((n) => OURS.test(n)).sort();
+    const out: { file: string; bytes: number }[] = [];
+    for (const name of names) {
+      const file = join(this.dir, name);
+      try {
+        out.push({ file, bytes: (await stat(file)).size });
+      } catch {
+        // deleted meanwhile
+      }
+    }
+    return out;
+  }
+
+  private async prune(): Promise<void> {
+    const files = await this.list();
+    let total = files.reduce((a, f) => a + f.bytes, 0);
+    let count = files.length;
+    for (const f of files) {
+      if (count <= this.bounds.maxFiles && total <= this.bounds.maxBytes) break;
+      await unlink(f.file).catch(() => {});
+      count--;
+      total -= f.bytes;
+    }
+  }
+}

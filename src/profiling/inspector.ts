@@ -1,0 +1,79 @@
+/**
+ * Profiles of the host's main thread through node:inspector, in process. The session is
+ * connected on the main thread, so the Profiler and HeapProfiler domains it drives are the
+ * main thread's isolate: a CPU profile shows what the event loop runs. V8 samples on its
+ * own thread and stops the main thread only briefly per sample; the calls here (start, stop)
+ * are answered synchronously by the inspector, and the profile arrives parsed.
+ *
+ * Every failure (no inspector in this build, a session refused, a domain error) becomes a
+ * ProfileError naming what failed; the session is always disconnected and the profiler
+ * stopped, so a failed capture leaves nothing running.
+ */
+import { Session } from 'node:inspector';
+import { ProfileError } from './errors.js';
+import type { CpuProfile } from './cpu-summary.js';
+import type { HeapProfile } from './heap-summary.js';
+import type { ProfileKind } from './schema.js';
+
+/** V8's default CPU sampling interval (µs), the one `node --cpu-prof` uses. */
+export const CPU_SAMPLING_US = 1000;
+/** Bytes between heap samples on average (V8's default for sampling heap profiles). */
+export const HEAP_SAMPLING_BYTES = 32 * 1024;
+
+export interface RawCapture {
+  kind: ProfileKind;
+  profile: CpuProfile | HeapProfile;
+  /** Main-thread time spent in the inspector calls (start and stop). */
+  callMs: number;
+}
+
+function post<T>(session: Session, method: string, params?: object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T)));
+  });
+}
+
+const DOMAIN: Record<ProfileKind, { enable: string; start: [string, object]; stop: string; disable: string }> = {
+  cpu: { enable: 'Profiler.enable', start: ['Profiler.start', {}], stop: 'Profiler.stop', disable: 'Profiler.disable' },
+  heap: { enable: 'HeapProfiler.enable', start: ['HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_BYTES }], stop: 'HeapProfiler.stopSampling', disable: 'HeapProfiler.disable' },
+};
+
+/**
+ * Runs one capture: starts the profiler, waits until `until` settles (the capture's length,
+ * or an early stop), stops it and answers the profile.
+ */
+export async function captureProfile(kind: ProfileKind, until: Promise<void>): Promise<RawCapture> {
+  const d = DOMAIN[kind];
+  const session = new Session();
+  let callMs = 0;
+  const timed = async <T>(method: string, params?: object): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await post<T>(session, method, params);
+    } finally {
+      callMs += performance.now() - t0;
+    }
+  };
+  try {
+    session.connect();
+  } catch (error) {
+    throw new ProfileError(`the inspector refused a session: ${(error as Error).message}`);
+  }
+  let started = false;
+  try {
+    await timed(d.enable);
+    if (kind === 'cpu') await timed('Profiler.setSamplingInterval', { interval: CPU_SAMPLING_US });
+    await timed(d.start[0], d.start[1]);
+    started = true;
+    await until;
+    const { profile } = await timed<{ profile: CpuProfile | HeapProfile }>(d.stop);
+    started = false;
+    return { kind, profile, callMs };
+  } catch (error) {
+    throw error instanceof ProfileError ? error : new ProfileError(`the inspector failed the ${kind} capture: ${(error as Error).message}`);
+  } finally {
+    if (started) await post(session, d.stop).catch(() => {});
+    await post(session, d.disable).catch(() => {});
+    session.disconnect();
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Profile captures of the host's main thread, on demand (monitor.profile(), the MCP tool)
+ * and when an alert whose rule carries `capture` fires. One capture at a time: a second one
+ * asked for meanwhile is refused with ProfileBusyError (not queued: an agent or a person
+ * asking now wants the present, and an alert's firing then says on its history entry which
+ * capture it waited for in vain). A rule starts at most one capture per ruleIntervalMs.
+ *
+ * Each capture is summarised here, as it ends (cpu-summary.ts, heap-summary.ts); its file
+ * is written asynchronously (files.ts); the recent ones are kept for the MCP tool and the
+ * next reports. Nothing here throws into the host: an alert's capture that fails is a fault
+ * (counted) and a note on the alert, and the time it cost the main thread goes to the
+ * overhead governor.
+ */
+import type { AlertRule, AlertTransition } from '../alerts/schema.js';
+import { summarizeCpu, cpuHeadline, type CpuProfile } from './cpu-summary.js';
+import { ProfileBusyError } from './errors.js';
+import type { ProfileFiles } from './files.js';
+import { heapHeadline, summarizeHeap, type HeapProfile } from './heap-summary.js';
+import { captureProfile } from './inspector.js';
+import type { ProfilingOptions } from './options.js';
+import { DEFAULT_SECONDS, parseProfileRequest, type Capture, type CaptureNote, type ProfileRequest } from './schema.js';
+import { noteOf, skippedNote } from './text.js';
+
+export interface ProfilerDeps {
+  options: ProfilingOptions;
+  files: ProfileFiles;
+  /** Main-thread time a capture cost beyond the profiler's sampling: the overhead governor counts it. */
+  mainBusy(ms: number): void;
+  /** A capture ended (the 'profile' event). */
+  captured(capture: Capture): void;
+  /** Puts a capture's note (or why there is none) on the firing transition that asked for it. */
+  attach(transition: AlertTransition, note: CaptureNote, capture: Capture | null): void;
+  fault(kind: string, error: unknown): void;
+}
+
+export interface ProfilerStatus {
+  busy: { id: number; kind: string; endsAt: number } | null;
+  captures: number;
+  failed: number;
+  skipped: number;
+  dir: string;
+}
+
+/** Notes of captures a report carries, the newest. */
+const REPORT_NOTES = 5;
+
+export class Profiler {
+  private readonly deps: ProfilerDeps;
+  private current: { id: number; kind: string; endsAt: number; stop: () => void; done: Promise<Capture> | undefined } | undefined;
+  private seq = 0;
+  private recent: Capture[] = [];
+  private readonly lastByRule = new Map<string, number>();
+  private counts = { captures: 0, failed: 0, skipped: 0 };
+
+  constructor(deps: ProfilerDeps) {
+    this.deps = deps;
+  }
+
+  /**
+   * Captures a profile of the main thread for `seconds` and answers its summary; rejects with
+   * InvalidArgumentError on a bad request, ProfileBusyError while another runs, ProfileError
+   * when the inspector cannot take it.
+   */
+  async capture(request: ProfileRequest | undefined, alert: Capture['alert'] = null): Promise<Capture> {
+    return this.begin(request, alert).done;
+  }
+
+  /**
+   * Starts a capture and answers at once with its id and end (for answers that cannot wait
+   * its length); `done` settles as capture() does. Throws what capture() rejects with.
+   */
+  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null): { id: number; endsAt: number; done: Promise<Capture> } {
+    const { kind, seconds } = parseProfileRequest(request);
+    if (this.current) throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);
+    const id = ++this.seq;
+    const startedAt = Date.now();
+    let stop!: () => void;
+    const until = new Promise<void>((resolve) => (stop = resolve));
+    const timer = setTimeout(stop, seconds * 1000);
+    const endsAt = startedAt + seconds * 1000;
+    const current = { id, kind, endsAt, stop, done: undefined as Promise<Capture> | undefined };
+    this.current = current;
+    current.done = this.run(id, kind, startedAt, until, alert).finally(() => {
+      clearTimeout(timer);
+      this.current = undefined;
+    });
+    // A caller that did not wait (an answer that could not) must not leave an unhandled rejection in the host.
+    current.done.catch(() => {});
+    return { id, endsAt, done: current.done };
+  }
+
+  /** The running capture `id`'s settlement, if it is the one running. */
+  running(id: number): Promise<Capture> | undefined {
+    return this.current?.id === id ? this.current.done : undefined;
+  }
+
+  private async run(id: number, kind: Capture['kind'], startedAt: number, until: Promise<void>, alert: Capture['alert']): Promise<Capture> {
+    try {
+      const raw = await captureProfile(kind, until);
+      const endedAt = Date.now();
+      const t0 = performance.now();
+      const top = this.deps.options.summaryTop;
+      const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, process.cwd()) : summarizeHeap(raw.profile as HeapProfile, top, process.cwd());
+      const json = JSON.stringify(raw.profile);
+      const ownMs = performance.now() - t0;
+      const written = await this.deps.files.write(kind, startedAt, id, json);
+      const capture: Capture = {
+        id,
+        kind,
+        startedAt,
+        endedAt,
+        seconds: Math.round((endedAt - startedAt) / 100) / 10,
+        headline: summary.kind === 'cpu' ? cpuHeadline(summary) : heapHeadline(summary),
+        summary,
+        file: written.file,
+        fileBytes: written.bytes,
+        fileError: written.error,
+        alert,
+        mainThreadMs: Math.round((raw.callMs + ownMs) * 10) / 10,
+      };
+      this.counts.captures++;
+      this.recent.push(capture);
+      if (this.recent.length > this.deps.options.keep) this.recent.shift();
+      this.deps.mainBusy(raw.callMs + ownMs);
+      this.deps.captured(capture);
+      return capture;
+    } catch (error) {
+      this.counts.failed++;
+      throw error;
+    }
+  }
+
+  /** An alert fired: its rule's capture, unless rate-limited or another capture runs (the note says which). Never throws. */
+  onFiring(t: AlertTransition, rule: AlertRule): void {
+    if (!rule.capture) return;
+    const kind = rule.capture;
+    const seconds = rule.captureSeconds ?? DEFAULT_SECONDS;
+    const now = Date.now();
+    const skip = (why: string): void => {
+      this.counts.skipped++;
+      this.deps.attach(t, skippedNote(kind, now, seconds, why, rule.name), null);
+    };
+    try {
+      const last = this.lastByRule.get(rule.id);
+      const every = this.deps.options.ruleIntervalMs;
+      if (last !== undefined && now - last < every) {
+        skip(`rate-limited: this rule started capture at ${new Date(last).toISOString()}, and starts one per ${every / 1000} s (profiling.ruleIntervalMs)`);
+        return;
+      }
+      if (this.current) {
+        skip(`capture ${this.current.id} (${this.current.kind}) was running: one capture runs at a time`);
+        return;
+      }
+      this.lastByRule.set(rule.id, now);
+      this.capture({ kind, seconds }, { ruleId: rule.id, ruleName: rule.name, fingerprint: t.fingerprint }).then(
+        (c) => this.deps.attach(t, noteOf(c), c),
+        (error: unknown) => {
+          this.deps.fault('profile', error);
+          skip(`the capture failed: ${(error as Error).message}`);
+        },
+      );
+    } catch (error) {
+      this.deps.fault('profile', error);
+    }
+  }
+
+  /** Ends the running capture now (its summary covers what it sampled). */
+  stopEarly(): void {
+    this.current?.stop();
+  }
+
+  get(id: number): Capture | undefined {
+    return this.recent.find((c) => c.id === id);
+  }
+
+  /** The captures kept, newest first. */
+  list(): Capture[] {
+    return [...this.recent].reverse();
+  }
+
+  /** Notes of the captures that started in [from, to], the newest REPORT_NOTES. */
+  notes(from: number, to: number): CaptureNote[] {
+    return this.recent
+      .filter((c) => c.startedAt >= from && c.startedAt <= to)
+      .slice(-REPORT_NOTES)
+      .map(noteOf);
+  }
+
+  status(): ProfilerStatus {
+    const c = this.current;
+    return { busy: c ? { id: c.id, kind: c.kind, endsAt: c.endsAt } : null, ...this.counts, dir: this.deps.files.dir };
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What a profile capture is asked with and what it answers: the zod schema of a request is
+ * the single source of its fields and limits (monitor.profile(), the MCP tool and the CLI map
+ * onto it), and the summary is plain data, so that it can travel to the report pool, into the
+ * alert history's database rows and into notifications unchanged.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+
+export const PROFILE_KINDS = ['cpu', 'heap'] as const;
+export type ProfileKind = (typeof PROFILE_KINDS)[number];
+
+/** Capture length limits, in seconds (the issue's 1–120 s). */
+export const MIN_SECONDS = 1;
+export const MAX_SECONDS = 120;
+export const DEFAULT_SECONDS = 10;
+
+const secondsRule = `must be a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}`;
+export const captureSeconds = z.number({ error: secondsRule }).min(MIN_SECONDS, { error: secondsRule }).max(MAX_SECONDS, { error: secondsRule });
+export const captureKind = z.enum(PROFILE_KINDS, { error: `must be one of ${PROFILE_KINDS.join(', ')}` });
+
+export const ProfileRequestSchema = z.strictObject({
+  /** 'cpu': a sampling CPU profile of the main thread; 'heap': a sampling heap profile (allocations still live at the end). */
+  kind: captureKind.default('cpu'),
+  seconds: captureSeconds.default(DEFAULT_SECONDS),
+});
+
+export type ProfileRequest = z.input<typeof ProfileRequestSchema>;
+
+export function parseProfileRequest(input: unknown): z.output<typeof ProfileRequestSchema> {
+  if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
+    throw new InvalidArgumentError('options', 'must be an object such as { kind: "cpu", seconds: 10 }');
+  }
+  const parsed = ProfileRequestSchema.safeParse(input ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+  return parsed.data;
+}
+
+/** Where in the code: a function at file:line (1-based), as DevTools shows it. */
+export interface CodeSite {
+  function: string;
+  /** The script, relative to the process's working directory when under it; '' for native and V8 internals. */
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface FunctionTime extends CodeSite {
+  /** Samples with the function on top of the stack (self) and anywhere on it (total), as shares of all samples. */
+  selfShare: number;
+  totalShare: number;
+  selfMs: number;
+  totalMs: number;
+}
+
+export interface HotStack {
+  share: number;
+  ms: number;
+  /** Outermost first, the sampled function last (at most STACK_FRAMES frames). */
+  frames: string[];
+}
+
+export interface AllocationSite extends CodeSite {
+  /** Sampled bytes still live at the end of the capture, allocated by the function itself. */
+  bytes: number;
+  share: number;
+}
+
+export interface CpuSummary {
+  kind: 'cpu';
+  samples: number;
+  /** Share of samples: idle (the loop waiting), GC, program (V8 and native work outside JS), and JS (the rest). */
+  idle: number;
+  gc: number;
+  program: number;
+  js: number;
+  topSelf: FunctionTime[];
+  topTotal: FunctionTime[];
+  stacks: HotStack[];
+}
+
+export interface HeapSummary {
+  kind: 'heap';
+  /** Sampled bytes of the allocations still live when the capture ended. */
+  liveBytes: number;
+  sites: AllocationSite[];
+  stacks: { bytes: number; share: number; frames: string[] }[];
+}
+
+/** One capture: its window, its summary, and its file (or why there is none). */
+export interface Capture {
+  id: number;
+  kind: ProfileKind;
+  startedAt: number;
+  endedAt: number;
+  seconds: number;
+  /** One line: what the capture found first ("71% of samples in renderPlayerStats at src/stats.js:88"). */
+  headline: string;
+  summary: CpuSummary | HeapSummary;
+  /** The .cpuprofile / .heapprofile, loadable in Chrome DevTools; null when it could not be written. */
+  file: string | null;
+  fileBytes: number;
+  /** Why the file is missing, when it is. */
+  fileError: string | null;
+  /** The alert whose rule asked for it. */
+  alert: { ruleId: string; ruleName: string; fingerprint: string } | null;
+  /** Main-thread time the capture cost here beyond the profiler's sampling (start, stop, summary, file). */
+  mainThreadMs: number;
+}
+
+/** What an alert's history entry and the reports carry of a capture: its headline and where the file is, not the whole summary. */
+export interface CaptureNote {
+  id: number;
+  kind: ProfileKind;
+  at: number;
+  seconds: number;
+  headline: string;
+  file: string | null;
+  /** Top functions (self time for cpu, live bytes for heap), a few. */
+  top: string[];
+  /** The first of them: `fn at file:line` and its share (of samples, or of live sampled bytes). */
+  lead: { site: string; share: number } | null;
+  /** Which alert asked for it (rule name), if one did. */
+  rule: string | null;
+  /** Set instead of the rest when no capture ran: busy, rate-limited, or failed, and why. */
+  skipped?: string;
+}

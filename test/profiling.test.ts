@@ -1,0 +1,255 @@
+/**
+ * Profiles of the main thread, on demand and when an alert fires: a real service in a child
+ * process with a deliberately hot function (fixtures/hot-service.mjs) under load from here.
+ * The capture names the function at its file:line; the alert's capture runs once, and its
+ * summary is on the history entry, in the webhook's and Alertmanager's annotations and in the
+ * next report's diagnoses; one capture at a time; a rule at most once per interval; the
+ * files are bounded; bad requests are refused naming the field and the limit.
+ */
+import { createServer, type Server } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
+import { ProfileFiles } from '../dist/src/profiling/files.js';
+import type { Capture, CpuSummary, HeapSummary } from '../dist/src/profiling/schema.js';
+import type { PerformanceReport } from '../dist/src/reports/types.js';
+import { FIXTURE, lineOf, startHotService, type HotService } from './profile-helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
+
+const started = monitorStarter();
+const services: HotService[] = [];
+const dirs: string[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.close()));
+  for (const s of servers.splice(0)) s.close();
+});
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'pw-profile-'));
+  dirs.push(d);
+  return d;
+}
+
+async function service(options: Record<string, unknown> = {}): Promise<HotService> {
+  const s = await startHotService({ profiling: { dir: await tempDir() }, ...options });
+  services.push(s);
+  return s;
+}
+
+/** A receiver of POSTs: the bodies by path. */
+async function receiver(): Promise<{ url: string; bodies: Map<string, unknown[]> }> {
+  const bodies = new Map<string, unknown[]>();
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c));
+    req.on('end', () => {
+      const list = bodies.get(req.url!) ?? [];
+      list.push(JSON.parse(data));
+      bodies.set(req.url!, list);
+      res.end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, bodies };
+}
+
+const HOT = `renderPlayerStats at ${FIXTURE}:${lineOf('renderPlayerStats')}`;
+
+describe('profile on demand', () => {
+  it('finds the hot function at its file:line first by self time, and keeps a .cpuprofile DevTools loads', async () => {
+    const s = await service();
+    const stop = s.load('/hot?ms=20');
+    const c = await s.call<Capture>('profile', { request: { kind: 'cpu', seconds: 2 } });
+    expect(await stop()).toBeGreaterThan(0);
+    const summary = c.summary as CpuSummary;
+    expect(summary.topSelf[0]).toMatchObject({ function: 'renderPlayerStats', file: FIXTURE, line: lineOf('renderPlayerStats') });
+    expect(summary.topSelf[0]!.selfShare).toBeGreaterThan(0.3);
+    expect(summary.topTotal.map((f) => f.function)).toContain('renderPlayerStats');
+    expect(summary.stacks[0]!.frames.at(-1)).toBe(`renderPlayerStats (${FIXTURE}:${lineOf('renderPlayerStats')})`);
+    expect(summary.idle + summary.gc + summary.program + summary.js).toBeCloseTo(1, 6);
+    expect(c.headline).toContain(`of samples in ${HOT} (self)`);
+    // The inspector's own JSON: what Chrome DevTools' Performance panel loads.
+    expect(c.file).toMatch(/\.cpuprofile$/);
+    const profile = JSON.parse(readFileSync(c.file!, 'utf8')) as { nodes: unknown[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+    expect(Array.isArray(profile.nodes) && profile.nodes.length > 0).toBe(true);
+    expect(profile.samples.length).toBe(summary.samples);
+    expect(profile.timeDeltas.length).toBe(profile.samples.length);
+    expect(c.fileBytes).toBe(readFileSync(c.file!).byteLength);
+  }, 30_000);
+
+  it('names the function whose allocations stay live in a heap capture', async () => {
+    const s = await service();
+    const stop = s.load('/leak?n=200');
+    const c = await s.call<Capture>('profile', { request: { kind: 'heap', seconds: 2 } });
+    await stop();
+    const summary = c.summary as HeapSummary;
+    expect(summary.sites[0]).toMatchObject({ function: 'retainPlayerHistory', file: FIXTURE, line: lineOf('retainPlayerHistory') });
+    expect(summary.sites[0]!.bytes).toBeGreaterThan(0);
+    expect(c.file).toMatch(/\.heapprofile$/);
+    const profile = JSON.parse(readFileSync(c.file!, 'utf8')) as { head: { children: unknown[] } };
+    expect(Array.isArray(profile.head.children)).toBe(true);
+  }, 30_000);
+
+  it('runs one capture at a time: a second one meanwhile is refused with the running one named', async () => {
+    const m = await started({ profiling: { dir: await tempDir() } });
+    const first = m.profile({ seconds: 1 });
+    await expect(m.profile({ kind: 'heap', seconds: 1 })).rejects.toMatchObject({ code: 'PW_ERR_BUSY', captureId: 1, message: expect.stringContaining('profile capture 1 (cpu) is running until') });
+    expect(() => m.startProfile({ seconds: 1 })).toThrow(/one capture runs at a time/);
+    expect((await first).id).toBe(1);
+    // Once it ended, the next one runs.
+    expect((await m.profile({ seconds: 1 })).id).toBe(2);
+  }, 20_000);
+
+  it("counts a capture's main-thread time in the overhead budget", async () => {
+    const m = await started({ profiling: { dir: await tempDir() }, overhead: { checkIntervalMs: 1000 } });
+    const c = await m.profile({ seconds: 1 });
+    expect(c.mainThreadMs).toBeGreaterThan(0);
+    const breakdown = await waitFor(() => {
+      const b = m.status().overhead.breakdown;
+      return b !== null && b.profilingMs > 0 && b;
+    }, 10_000, 'a check window with the capture in it');
+    expect(breakdown.profilingMs).toBeCloseTo(c.mainThreadMs, 0);
+  }, 20_000);
+
+  it('refuses a bad request naming the field and its limit', async () => {
+    const m = await started();
+    await expect(m.profile({ kind: 'gpu' as 'cpu' })).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'kind', message: 'kind must be one of cpu, heap, got "gpu"' });
+    await expect(m.profile({ seconds: 0 })).rejects.toMatchObject({ field: 'seconds', message: 'seconds must be a number of seconds from 1 to 120, got 0' });
+    await expect(m.profile({ seconds: 121 })).rejects.toMatchObject({ field: 'seconds', message: 'seconds must be a number of seconds from 1 to 120, got 121' });
+    await expect(m.profile({ seconds: 5, extra: 1 } as never)).rejects.toMatchObject({ field: 'extra' });
+    await expect(m.createAlertRule({ metric: 'm', operator: '>', threshold: 1, capture: 'disk' as 'cpu' })).rejects.toMatchObject({ field: 'capture', message: 'capture must be one of cpu, heap, got "disk"' });
+    await expect(m.createAlertRule({ metric: 'm', operator: '>', threshold: 1, capture: 'cpu', captureSeconds: 600 })).rejects.toMatchObject({ field: 'captureSeconds', message: 'captureSeconds must be a number of seconds from 1 to 120, got 600' });
+    await expect(m.createAlertRule({ metric: 'm', operator: '>', threshold: 1, captureSeconds: 5 })).rejects.toMatchObject({ field: 'captureSeconds', message: expect.stringContaining("needs capture ('cpu' or 'heap')") });
+    expect(m.listAlertRules()).toEqual([]);
+  });
+});
+
+describe('profile files', () => {
+  it('keeps at most maxFiles, deleting the oldest, and leaves files not its own alone', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'notes.txt'), 'mine');
+    const files = new ProfileFiles(dir, { maxFiles: 2, maxBytes: 1024 * 1024 });
+    const a = await files.write('cpu', Date.parse('2026-01-01T00:00:00Z'), 1, '{"a":1}');
+    const b = await files.write('cpu', Date.parse('2026-01-01T00:00:01Z'), 2, '{"b":2}');
+    const c = await files.write('heap', Date.parse('2026-01-01T00:00:02Z'), 3, '{"c":3}');
+    expect((await readdir(dir)).sort()).toEqual(['notes.txt', c.file!.split('/').pop()!, b.file!.split('/').pop()!].sort());
+    expect(existsSync(a.file!)).toBe(false);
+  });
+
+  it('keeps at most maxBytes, deleting the oldest, and refuses a profile larger than the bound with why', async () => {
+    const dir = await tempDir();
+    const MiB = 1024 * 1024;
+    const files = new ProfileFiles(dir, { maxFiles: 100, maxBytes: MiB });
+    const big = (n: number): string => JSON.stringify({ pad: 'x'.repeat(n) });
+    const w = [];
+    for (let i = 0; i < 3; i++) w.push(await files.write('cpu', Date.parse('2026-01-01T00:00:00Z') + i * 1000, i + 1, big(400 * 1024)));
+    expect((await files.list()).map((f) => f.file)).toEqual([w[1]!.file, w[2]!.file]);
+    const over = await files.write('cpu', Date.now(), 9, big(MiB));
+    expect(over).toMatchObject({ file: null, error: expect.stringContaining('over profiling.maxBytes (1048576)') });
+  });
+
+  it('returns the summary when the directory cannot be written, and says why the file is missing', async () => {
+    const blocker = join(await tempDir(), 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const m = await started({ profiling: { dir: join(blocker, 'profiles') } });
+    const c = await m.profile({ seconds: 1 });
+    expect(c.file).toBeNull();
+    expect(c.fileError).toMatch(/^cannot write .*a-file\/profiles\/perfwatch-.*\.cpuprofile: ENOTDIR/);
+    expect(c.summary.kind).toBe('cpu');
+  });
+
+  it("bounds a monitor's files: the second capture with maxFiles 1 deletes the first", async () => {
+    const dir = await tempDir();
+    const m = await started({ profiling: { dir, maxFiles: 1 } });
+    const first = await m.profile({ seconds: 1 });
+    const second = await m.profile({ seconds: 1, kind: 'heap' });
+    expect(existsSync(first.file!)).toBe(false);
+    expect(await readdir(dir)).toEqual([second.file!.split('/').pop()]);
+  }, 20_000);
+});
+
+describe('profile when an alert fires', () => {
+  it('captures once; the summary is on the history entry, in the webhook and Alertmanager annotations and in the next report', async () => {
+    const r = await receiver();
+    const s = await service({ alerts: { webhooks: [`${r.url}/hook`], alertmanagerUrl: r.url, resolveHoldMs: 0 } });
+    const stop = s.load('/hot?ms=20');
+    await s.call('rule', { rule: { name: 'slow stats', metric: 'response_time', tags: { endpoint: '/hot' }, operator: '>', threshold: 5, capture: 'cpu', captureSeconds: 2 } });
+    const firing = await waitFor(async () => (await s.call<AlertTransition[]>('history')).find((t) => t.to === 'firing' && t.profile), 30_000, 'the firing with its profile');
+    await stop();
+    expect(firing.profile).toMatchObject({ id: 1, kind: 'cpu', rule: 'slow stats', lead: { site: HOT } });
+    expect(firing.profile!.headline).toContain(`of samples in ${HOT} (self)`);
+    expect(firing.profile!.file).toMatch(/\.cpuprofile$/);
+
+    // The webhook: the firing, then the firing again with the capture's annotations.
+    const hooks = await waitFor(() => (r.bodies.get('/hook') ?? []).length >= 2 && (r.bodies.get('/hook') as { alerts: { annotations: Record<string, string> }[] }[]), 10_000, 'two webhook deliveries');
+    expect(hooks[0]!.alerts[0]!.annotations.profile).toBeUndefined();
+    expect(hooks[1]!.alerts[0]!.annotations).toMatchObject({ profile: expect.stringContaining(`cpu profile, `), profile_top: expect.stringContaining(HOT), profile_file: firing.profile!.file });
+    const am = await waitFor(() => (r.bodies.get('/api/v2/alerts') ?? []).length >= 2 && (r.bodies.get('/api/v2/alerts') as { annotations: Record<string, string> }[][]), 10_000, 'two Alertmanager pushes');
+    expect(am.at(-1)![0]!.annotations.profile).toContain(HOT);
+
+    // The next report's diagnoses carry it as evidence.
+    const report = await s.call<PerformanceReport>('report');
+    const d = report.diagnoses.find((x) => x.summary.includes(HOT));
+    expect(d, JSON.stringify(report.diagnoses.map((x) => x.id))).toBeDefined();
+    expect(d!.evidence).toContainEqual(expect.objectContaining({ metric: 'cpu_profile', statistic: `share of samples in ${HOT} (self)`, value: Number(firing.profile!.lead!.share.toFixed(4)) }));
+    expect(d!.actions[0]).toContain(firing.profile!.file!);
+
+    // It ran once, though the rule kept firing on later requests' alerts.
+    const status = await s.call<{ profiling: { captures: number } }>('status');
+    expect(status.profiling.captures).toBe(1);
+    expect(await s.call('events')).toEqual([{ event: 'profile', id: 1 }]);
+  }, 60_000);
+
+  it('starts at most one capture per rule per interval, and none while another runs, saying why on the entry', async () => {
+    const m = await started({ profiling: { dir: await tempDir() } });
+    await m.createAlertRule({ metric: 'stats_ms', operator: '>', threshold: 10, capture: 'cpu', captureSeconds: 3 });
+    await m.createAlertRule({ metric: 'leak_bytes', operator: '>', threshold: 10, capture: 'heap', captureSeconds: 1 });
+    // Two series of the first rule fire together: one capture, the other rate-limited.
+    m.record('stats_ms', 50, { route: '/a' });
+    m.record('stats_ms', 50, { route: '/b' });
+    await m.flush();
+    await waitFor(() => m.profilingStatus().busy, 10_000, 'the first capture running');
+    // The second rule fires while it runs.
+    m.record('leak_bytes', 50);
+    await m.flush();
+    const entries = await waitFor(() => {
+      const f = m.getAlertHistory().filter((t) => t.to === 'firing');
+      return f.length === 3 && f.every((t) => t.profile) && f;
+    }, 20_000, 'three firings with their notes');
+    const notes = entries.map((t) => t.profile!);
+    const taken = notes.filter((n) => !n.skipped);
+    expect(taken).toHaveLength(1);
+    expect(taken[0]).toMatchObject({ id: 1, kind: 'cpu' });
+    expect(notes.filter((n) => n.skipped?.startsWith('rate-limited: this rule started capture at'))).toHaveLength(1);
+    expect(notes.filter((n) => n.skipped === 'capture 1 (cpu) was running: one capture runs at a time')).toHaveLength(1);
+    expect(m.profilingStatus()).toMatchObject({ captures: 1, skipped: 2, busy: null });
+  }, 30_000);
+
+  it('keeps the summary on the persisted history entry across a restart', async () => {
+    const dataDir = await tempDir();
+    const options = { storage: 'sqlite' as const, dataDir, system: { enabled: false }, runtime: { enabled: false } };
+    const m = new PerformanceMonitor(options);
+    await m.start();
+    await m.createAlertRule({ metric: 'stats_ms', operator: '>', threshold: 10, capture: 'cpu', captureSeconds: 1 });
+    m.record('stats_ms', 50);
+    await m.flush();
+    const note = (await waitFor(() => m.getAlertHistory().find((t) => t.profile), 15_000, 'the note')).profile!;
+    expect(note.file!.startsWith(join(dataDir, 'profiles'))).toBe(true);
+    await m.close();
+    const again = new PerformanceMonitor(options);
+    await again.start();
+    try {
+      expect(again.getAlertHistory().find((t) => t.to === 'firing')!.profile).toEqual(note);
+    } finally {
+      await again.close();
+    }
+  }, 30_000);
+});
