@@ -157,6 +157,9 @@ export type StorageSink = (event: StorageEvent) => void;
  *   whether it committed.
  * - `history(name, tags, from, to, hourly)`: stored rollups of one series with from <= start < to;
  *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
+ * - `histories(requests)`: `history` for many series at once (a report's), in request order.
+ * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
+ *   stored rollups straight from the actor, not through the host's thread.
  * - `catalog()`: every series on disk, for start() to register again.
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
@@ -169,10 +172,21 @@ export interface StorageActorApi {
   query(sql: string, params?: SqlValue[]): SqlValue[][];
   flush(): boolean;
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
+  histories(requests: HistoryRequest[]): (StoredRollups | null)[];
+  serve(port: MessagePort): void;
   catalog(): CatalogEntry[];
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;
+}
+
+/** One series' stored rollups with from <= start < to (see StorageActorApi.history). */
+export interface HistoryRequest {
+  name: string;
+  tags: Record<string, string>;
+  from: number;
+  to: number;
+  hourly: boolean;
 }
 
 // A report pool task (workers/reports.ts).
@@ -194,6 +208,8 @@ export interface ReportTask {
   /** When the monitor watched (see src/analysis/watched.ts). */
   watched?: Watched;
   progress?: MessagePort;
+  /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
+  storage?: MessagePort;
 }
 
 export interface ReportTaskResult {

@@ -165,6 +165,7 @@ export class PerformanceMonitor extends EventEmitter {
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
+      ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
     });
     this.overhead = new OverheadGovernor(
       {

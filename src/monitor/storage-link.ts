@@ -12,6 +12,7 @@
  * needs no round trip.
  */
 import { resolve } from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
@@ -124,6 +125,23 @@ export class StorageLink {
     try {
       return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
     } catch (error) {
+      this.deps.faults.report('storage', error);
+      return null;
+    }
+  }
+
+  /**
+   * A port on which the storage actor answers (a report pool thread reads stored rollups on
+   * it, past this thread); null when the actor cannot take one now (a fault then).
+   */
+  async port(): Promise<MessagePort | null> {
+    if (this.actor.state === 'stopped') return null;
+    const { port1, port2 } = new MessageChannel();
+    try {
+      await this.actor.call((a) => a.serve(Comlink.transfer(port1, [port1] as unknown as Parameters<typeof Comlink.transfer>[1])), true);
+      return port2;
+    } catch (error) {
+      port2.close();
       this.deps.faults.report('storage', error);
       return null;
     }

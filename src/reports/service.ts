@@ -12,7 +12,7 @@
  * on its port): past it, the task is aborted, which terminates its thread, and the reports
  * queued behind it run on a new one.
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, toInvalidArgument } from '../errors.js';
@@ -58,6 +58,8 @@ export interface ReportServiceDeps {
   watched?: () => Watched;
   /** Called after each finished task with its wall time and its thread's CPU time. */
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
+  /** A port to the storage actor, for a task to read the stored rollups (none: memory only; null: not now). */
+  storagePort?: () => Promise<MessagePort | null>;
   /** Keeps each baseline learned in the monitor's database (none: memory only). */
   persistBaseline?: (key: string, baseline: Baseline) => void;
 }
@@ -247,11 +249,16 @@ export class ReportService {
       });
       port.once('close', resolve);
     });
+    const transferList: MessagePort[] = [channel.port2];
+    if ((task.kind === 'report' || task.kind === 'baselines') && this.deps.storagePort) {
+      const storage = await this.deps.storagePort();
+      if (storage) transferList.push((task.storage = storage));
+    }
     const pool = this.ensurePool();
     const started = performance.now();
     this.running++;
     try {
-      const result = await pool.run(task, { transferList: [channel.port2], signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
+      const result = await pool.run(task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
       await drained;
       if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
       this.heapBytes = result.heapUsed;
@@ -266,6 +273,7 @@ export class ReportService {
       clearTimeout(timer);
       this.running--;
       port.close();
+      task.storage?.close();
     }
   }
 }
