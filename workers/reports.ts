@@ -99,7 +99,9 @@ export default async function run(task: ReportTask): Promise<ReportTaskResult> {
       const out: Baseline[] = [];
       const n = registry.seriesCount();
       for (let id = 0; id < n; id++) {
-        if (reader.totalCount(id) > 0) {
+        // Series with samples since the start, over all their history; the others keep the
+        // baseline the database holds (ReportService.baselines).
+        if (reader.memoryCount(id) > 0) {
           const b = seriesBaseline(reader, registry.info(id), acc, task.now, pieces);
           if (b) out.push(b);
         }

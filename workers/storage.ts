@@ -91,7 +91,7 @@ const api: StorageActorApi = {
   },
   commit: (ops) => work((s) => s.commit(ops)),
   query: (sql, params) => work((s) => s.query(sql, params)),
-  flush: () => work((s) => s.flush()),
+  flush: () => work((s) => s.flush(true)),
   history: (name, tags, from, to, hourly) =>
     work((s) => {
       const rows = s.history(name, tags, from, to, hourly);
@@ -111,7 +111,7 @@ const api: StorageActorApi = {
     stopping = true;
     clearTimeout(timer);
     if (!service) return;
-    work((s) => s.flush());
+    work((s) => s.flush(true));
     service.close();
     service = undefined;
   },

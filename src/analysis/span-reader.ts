@@ -71,6 +71,11 @@ export class SpanReader extends StoreReader {
     return this.stored.size;
   }
 
+  /** Samples of the series in memory only (since this process started, or as far back as it holds). */
+  memoryCount(id: number): number {
+    return super.totalCount(id);
+  }
+
   override totalCount(id: number): number {
     return super.totalCount(id) + (this.stored.get(id)?.count ?? 0);
   }

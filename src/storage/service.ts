@@ -14,6 +14,8 @@ import { statSync } from 'node:fs';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import { foldJournal } from './journal.js';
 import { Persister } from './persister.js';
 import { RollupTable, type CatalogEntry, type StoredRollups } from './rollups.js';
 import { openSchema } from './schema.js';
@@ -77,16 +79,21 @@ export class StorageService {
     this.clock = options.clock ?? Date.now;
     this.db = openSchema(options.file);
     this.table = new RollupTable(this.db);
+    // What a killed process (or actor) left in the journal becomes rows before anything reads.
+    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
     this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
   }
 
-  /** Writes the store's new data (see Persister). Never throws: failures are reported and retried next time. */
-  flush(): boolean {
+  /**
+   * Writes the store's new data (see Persister); `last` (stop): the open minutes as rows.
+   * Never throws: failures are reported and retried next time.
+   */
+  flush(last = false): boolean {
     return this.guard(() => {
       const began = this.clock();
       this.reopenIfGone();
-      const { rows } = this.persister.flush(began);
+      const { rows } = this.persister.flush(began, last);
       this.lastFlushAt = this.clock();
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
