@@ -125,6 +125,8 @@ describe('storage: sqlite', () => {
     expect(s.lastFlushAt).toBeGreaterThanOrEqual(before);
     expect(s.lastError).toBeNull();
     expect(s.retentionMs).toBe(30 * 86_400_000);
+    // The hourly tier: the open hour is marked, to be built once it closes; no series is behind.
+    expect(s.hourlyPending).toEqual({ hours: 1, series: 0 });
   });
 
   it('lets one monitor own a dataDir: a second gets an error naming the directory and the pid', async () => {

@@ -42,6 +42,8 @@ export interface StorageStatus {
   /** The last error, until a flush succeeds after it. */
   lastError: { message: string; at: number } | null;
   retentionMs: number;
+  /** The hourly tier's backlog: hours marked to build (the open hour included), and series still catching up after a start (null before the first flush). */
+  hourlyPending: { hours: number; series: number | null };
 }
 
 export interface StorageServiceOptions {
@@ -167,6 +169,7 @@ export class StorageService {
       failures: this.failures,
       lastError: this.lastError,
       retentionMs: this.o.retentionMs,
+      hourlyPending: this.table.hourly.backlog(),
     };
   }
 
