@@ -257,9 +257,7 @@ export type ControlOp =
   | { op: 'delete-alert'; fingerprint: string }
   | { op: 'put-baseline'; key: string; baseline: Baseline }
   | { op: 'audit'; entry: OptimizationLogEntry }
-  | { op: 'put-tunable'; name: string; value: number; at: number }
-  /** Retention: transitions and audit entries older than `before` (ms) go; rules, states and values stay. */
-  | { op: 'prune'; before: number };
+  | { op: 'put-tunable'; name: string; value: number; at: number };
 
 /** What start() restores: the newest `historyLimit` transitions and `auditLimit` audit entries, oldest first. */
 export interface ControlState {

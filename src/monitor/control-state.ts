@@ -21,8 +21,6 @@ import { ControlLog, type ControlLogStatus } from './control-log.js';
 const AUDIT_KEPT = 1000;
 /** How often kept changes that the disk refused are tried again. */
 const RETRY_MS = 1000;
-/** How often the history and the audit log drop what is older than the retention. */
-const PRUNE_EVERY_MS = 3_600_000;
 
 /** What a monitor's database holds (PerformanceMonitor.storedData()). */
 export interface StoredData extends ControlCounts {
@@ -38,8 +36,6 @@ export interface ControlParts {
   reports: ReportService;
   registry: Registry;
   historyLimit: number;
-  /** How long transitions and audit entries are kept on disk (the rollups' retention). */
-  retentionMs: number;
 }
 
 /** What this needs of the storage link: the file, and the storage actor's commit and query. */
@@ -53,7 +49,6 @@ export class ControlState {
   readonly log: ControlLog;
   private readonly link: ControlStorage;
   private restored = false;
-  private pruner: NodeJS.Timeout | undefined;
 
   constructor(link: ControlStorage, fault: (error: unknown) => void) {
     this.link = link;
@@ -95,15 +90,10 @@ export class ControlState {
       this.restored = true;
     }
     await this.log.opened();
-    const prune = (): void => void this.log.kept([{ op: 'prune', before: Date.now() - parts.retentionMs }]);
-    prune();
-    this.pruner = setInterval(prune, PRUNE_EVERY_MS);
-    this.pruner.unref();
   }
 
   /** stop(): commits what waits, before the storage actor closes the file. */
   close(): Promise<boolean> {
-    clearInterval(this.pruner);
     return this.log.close();
   }
 

@@ -275,7 +275,7 @@ export class PerformanceMonitor extends EventEmitter {
       // Storage first: a dataDir that cannot be used fails start() before anything runs.
       await this.storage?.start();
       // The stored rules and alert states go into alerting before its actor starts.
-      await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, retentionMs: this.options.retentionMs });
+      await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
       await this.collector.start();
       await this.alerting.start();
     } catch (error) {

@@ -132,9 +132,14 @@ export class StorageService {
     return this.table.read(name, tags, from, to, hourly);
   }
 
-  /** Deletes rollups older than the retention and hands the freed pages back to the file system. */
+  /**
+   * Deletes what is older than the retention (rollups, minute and hourly; alert transitions;
+   * optimisation audit entries) and hands the freed pages back to the file system. Returns the
+   * rows deleted.
+   */
   retain(): number {
-    const deleted = this.table.deleteBefore(this.clock() - this.o.retentionMs);
+    const cutoff = this.clock() - this.o.retentionMs;
+    const deleted = this.db.transaction(() => this.table.deleteBefore(cutoff) + this.statement('DELETE FROM alert_transition WHERE at < ?').run([cutoff]).changes + this.statement('DELETE FROM optimization_log WHERE at < ?').run([cutoff]).changes);
     if (deleted > 0) this.db.exec('PRAGMA incremental_vacuum');
     this.nextRetention = this.clock() + RETENTION_EVERY_MS;
     return deleted;
