@@ -38,6 +38,7 @@ try {
     retentionMs: data.retentionMs,
     onError: (message) => send({ ev: 'error', message }),
     onRecover: () => send({ ev: 'recovered' }),
+    onReopen: () => send({ ev: 'reopened' }),
   });
 } catch (error) {
   openError =

@@ -133,8 +133,8 @@ export interface StorageActorData {
   flushMs: number;
 }
 
-/** What the actor reports on its own: its status after each flush, a write that failed, and the first flush that succeeded after. */
-export type StorageEvent = { ev: 'flushed'; status: StorageStatus } | { ev: 'error'; message: string } | { ev: 'recovered' };
+/** What the actor reports on its own: its status after each flush, a write that failed, the first flush that succeeded after, and a new file created where the old one was removed. */
+export type StorageEvent = { ev: 'flushed'; status: StorageStatus } | { ev: 'error'; message: string } | { ev: 'recovered' } | { ev: 'reopened' };
 
 export type StorageSink = (event: StorageEvent) => void;
 

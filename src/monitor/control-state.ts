@@ -49,6 +49,7 @@ export class ControlState {
   readonly log: ControlLog;
   private readonly link: ControlStorage;
   private restored = false;
+  private parts: ControlParts | undefined;
 
   constructor(link: ControlStorage, fault: (error: unknown) => void) {
     this.link = link;
@@ -89,7 +90,26 @@ export class ControlState {
       await parts.optimizer.restore({ log: state.audit, values: state.tunables });
       this.restored = true;
     }
+    this.parts = parts;
     await this.log.opened();
+  }
+
+  /**
+   * The database file was removed while running and a new one created: everything the
+   * features hold goes into it (rules, alert states and the history held, the audit log held,
+   * kept values, baselines), as kept changes, retried like any other until the disk takes them.
+   */
+  rewrite(): void {
+    const p = this.parts;
+    if (!p) return;
+    const now = Date.now();
+    const ops: ControlOp[] = [
+      ...p.alerting.snapshot(),
+      ...p.optimizer.getLog().map((entry): ControlOp => ({ op: 'audit', entry })),
+      ...p.optimizer.keptValues().map(({ name, value }): ControlOp => ({ op: 'put-tunable', name, value, at: now })),
+      ...[...p.reports.keptBaselines()].map(([key, baseline]): ControlOp => ({ op: 'put-baseline', key, baseline })),
+    ];
+    void this.log.kept(ops);
   }
 
   /** stop(): commits what waits, before the storage actor closes the file. */

@@ -133,7 +133,7 @@ export class PerformanceMonitor extends EventEmitter {
     );
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args) })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite() })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
     const cs = this.controlState;

@@ -39,6 +39,8 @@ export interface StorageLinkDeps {
   watchdog: WatchdogLink;
   faults: Faults;
   emit: (event: string, ...args: unknown[]) => void;
+  /** The file was removed while running and a new one created (its rollups are written again by the actor). */
+  reopened?: () => void;
 }
 
 /** What status() shows of storage. */
@@ -154,6 +156,10 @@ export class StorageLink {
   private onEvent(event: StorageEvent): void {
     if (event.ev === 'flushed') {
       this.last = event.status;
+      return;
+    }
+    if (event.ev === 'reopened') {
+      this.deps.reopened?.();
       return;
     }
     if (event.ev === 'error') {

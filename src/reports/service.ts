@@ -84,6 +84,8 @@ export class ReportService {
   private heapBytes = 0;
   /** Baselines of series with no data since a restart, as the database kept them. */
   private readonly stored = new Map<string, Baseline>();
+  /** The latest baseline of each series written to the database by this process. */
+  private readonly persisted = new Map<string, Baseline>();
 
   constructor(deps: ReportServiceDeps) {
     this.deps = deps;
@@ -165,9 +167,15 @@ export class ReportService {
     for (const b of fresh) {
       const key = seriesKey(b.metric, b.tags);
       this.stored.delete(key);
+      this.persisted.set(key, b);
       this.deps.persistBaseline(key, b);
     }
     return [...fresh, ...this.stored.values()];
+  }
+
+  /** Every baseline the database should hold, by series key (for a new database: the file was removed while running). */
+  keptBaselines(): Map<string, Baseline> {
+    return new Map([...this.stored, ...this.persisted]);
   }
 
   /** The baselines a restarted monitor's database held (series ids are this process's, -1 for a series not seen yet). */

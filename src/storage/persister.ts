@@ -136,6 +136,17 @@ export class Persister {
     return { rows, series: next.size };
   }
 
+  /** Writes every series of the registry into the catalog (a new file: the series without new samples too). */
+  catalogAll(): void {
+    this.table.database.transaction(() => {
+      const n = this.registry.seriesCount();
+      for (let id = 0; id < n; id++) {
+        const info = this.registry.info(id);
+        this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit, own: this.registry.isOwn(id) });
+      }
+    });
+  }
+
   /** Forgets what is on disk (the file was replaced): the next flush writes all the store holds. */
   reset(): void {
     this.states = [];

@@ -54,6 +54,8 @@ export interface StorageServiceOptions {
   clock?: () => number;
   onError?: (message: string) => void;
   onRecover?: () => void;
+  /** The file was removed (or replaced) and a new one created: its owner writes its control state again. */
+  onReopen?: () => void;
 }
 
 /** How often retention runs. */
@@ -224,7 +226,9 @@ export class StorageService {
     this.db = openSchema(this.o.file);
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
+    this.persister.catalogAll();
     this.inode = inodeOf(this.o.file);
+    this.o.onReopen?.();
   }
 }
 
