@@ -206,7 +206,7 @@ function generate(dir: string, series: number, days: number): void {
   renameSync(`${file}.part`, file);
 }
 
-async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; minuteMs: number; warmMs: number; points: number; count: number; minuteCount: number }> {
+async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; queryCpuMs: number; minuteMs: number; warmMs: number; points: number; count: number; minuteCount: number }> {
   // The peer: the same monitor without storage (its threads alone).
   const tm = performance.now();
   const memory = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
@@ -219,8 +219,10 @@ async function startAndQuery(dir: string, series: number): Promise<{ memoryStart
   const startMs = performance.now() - t0;
   const query = { metric: 'bench_rt', tags: { s: `s${series - 1}` }, from: Date.now() - 30 * DAY };
   const t1 = performance.now();
+  const c1 = threadCpuMs();
   const h = await m.getMetricHistory(query);
   const queryMs = performance.now() - t1;
+  const queryCpuMs = threadCpuMs() - c1;
   const t3 = performance.now();
   await m.getMetricHistory(query);
   const warmMs = performance.now() - t3;
@@ -232,7 +234,7 @@ async function startAndQuery(dir: string, series: number): Promise<{ memoryStart
   const count = h.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
   const minuteCount = hm.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
   await m.stop();
-  return { memoryStartMs, startMs, queryMs, minuteMs, warmMs, points, count, minuteCount };
+  return { memoryStartMs, startMs, queryMs, queryCpuMs, minuteMs, warmMs, points, count, minuteCount };
 }
 
 async function history(): Promise<void> {
@@ -248,7 +250,7 @@ async function history(): Promise<void> {
     const file = join(dir, 'perfwatch.db');
     process.stdout.write(
       `\n30 days × ${series.toLocaleString()} series stored (${fmt(statSync(file).size / MiB, 0)} MiB): start() ${runs.map((x) => fmt(x.startMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.startMs)), 0)}; storage 'memory' in the same runs: ${runs.map((x) => fmt(x.memoryStartMs, 0)).join(', ')} ms); ` +
-        `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 1)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 1)}; again right after: ${runs.map((x) => fmt(x.warmMs, 1)).join(', ')} ms), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples; ` +
+        `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 1)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 1)}; the host thread's CPU in it ${runs.map((x) => fmt(x.queryCpuMs, 1)).join(', ')} ms; again right after: ${runs.map((x) => fmt(x.warmMs, 1)).join(', ')} ms), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples; ` +
         `from the minute rows (resolution 'rollup') ${runs.map((x) => fmt(x.minuteMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.minuteMs)), 0)}, ${fmt(median(runs.map((x) => x.minuteMs / x.queryMs)), 0)}× the hourly tier's), ${runs[0]!.minuteCount.toLocaleString()} samples\n`,
     );
   }

@@ -128,3 +128,10 @@ function buffersOf(rows: StoredRollups): ArrayBuffer[] {
 
 Comlink.expose(api, nodeEndpoint(data.port!));
 schedule();
+// A warm-up on this thread, right after the file opened (calls that arrive meanwhile wait for
+// it: ~10 ms of CPU for a 30-day history).
+if (service) {
+  setTimeout(() => {
+    if (!stopping) work((s) => s.warm());
+  }, 0);
+}
