@@ -142,13 +142,15 @@ export class StorageService {
   /**
    * Reads a long history once, so that the first one asked for after a start does not pay
    * for compiling the read and decode paths and for loading the hourly tier's pages: the
-   * 30 days of the series with the newest hourly row. Returns the rows read.
+   * hourly rows of the last 30 days of the series with the newest one (hourly rows only: a
+   * file whose tier is still being built would otherwise have it read 43,200 minutes).
+   * Returns the rows read.
    */
   warm(): number {
-    const row = this.statement('SELECT s.name, s.tags FROM hourly h JOIN series s ON s.id = h.series ORDER BY h.rowid DESC LIMIT 1').all()[0];
+    const row = this.statement('SELECT series FROM hourly ORDER BY rowid DESC LIMIT 1').all()[0];
     if (!row) return 0;
     const now = this.clock();
-    return this.table.read(String(row[0]), JSON.parse(String(row[1])) as Record<string, string>, now - 30 * 86_400_000, now + 1, true)?.start.length ?? 0;
+    return this.table.hours(Number(row[0]), now - 30 * 86_400_000, now + 1).start.length;
   }
 
   /**
