@@ -153,8 +153,9 @@ export type StorageSink = (event: StorageEvent) => void;
  *   MIGRATIONS in src/storage/schema.ts.
  * - `query(sql, params)`: rows of a read-only statement, each an array in column order
  *   (restoring state on start).
- * - `flush()`: writes the store's new rollups now (it also runs every `flushMs`); resolves with
- *   whether it committed.
+ * - `flush()`: writes the store's new rollups now, the open minutes as rows and the journal
+ *   emptied (every `flushMs` the actor flushes on its own, the open minutes to the journal:
+ *   src/storage/journal.ts); resolves with whether it committed.
  * - `history(name, tags, from, to, hourly)`: stored rollups of one series with from <= start < to;
  *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
  * - `histories(requests)`: `history` for many series at once (a report's), in request order.
