@@ -14,7 +14,7 @@ import { Registry, reportLockTag } from '../src/engine/registry.js';
 import { SketchAccumulator } from '../src/engine/sketch.js';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
-import { SpanReader, spanRequests } from '../src/analysis/span-reader.js';
+import { SpanReader, spanRequests } from '../src/reports/span-reader.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
 import { Pieces } from '../src/analysis/stats.js';

@@ -19,7 +19,7 @@ import { rankOf, type SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader, Tier } from '../engine/store/reader.js';
 import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
-import { memoryFrom } from '../analysis/span-reader.js';
+import { memoryFrom } from '../reports/span-reader.js';
 import { coveredSeconds, type Watched } from '../analysis/watched.js';
 
 export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup';
