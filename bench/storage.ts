@@ -5,8 +5,10 @@
  *    synthetic clock (4 samples per series per second, log-normal values), and Persisters
  *    (what the storage actor runs) write the store to disk as the actor would, every 5 s, and
  *    for comparison once a minute; each through libsql and, side by side, better-sqlite3 12
- *    (installed on demand outside the repository: it compiles for minutes here). The figure is
- *    this thread's CPU in the flushes (process.cpuUsage) per minute of data, as % of one core.
+ *    (installed on demand outside the repository: it compiles for minutes here). Every 5 s,
+ *    the open minutes go to the journal (src/storage/journal.ts); the peer in the same run,
+ *    "rows every 5 s", writes them as rows at each flush, as the first version did. The figure
+ *    is this thread's CPU in the flushes (threadCpuMs) per minute of data, as % of one core.
  * 2. The table layout: a day of rollups of 100 series with 1 KB and with realistic sketches,
  *    in a rowid table and a WITHOUT ROWID one: file sizes.
  * 3. A 30-day history of one series through a started monitor (getMetricHistory: the storage
@@ -24,6 +26,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceMonitor } from '../src/index.js';
 import { SketchAccumulator } from '../src/engine/sketch.js';
+import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import type { StoreConfig } from '../src/engine/store/layout.js';
 import { openDatabase, type Db, type NativeDriver } from '../src/storage/driver.js';
 import { Persister } from '../src/storage/persister.js';
@@ -45,10 +48,8 @@ const CACHE = join(homedir(), '.cache', 'perfwatch-bench');
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number, d = 1): string => x.toFixed(d);
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
+/** This thread's CPU time (the flushes run on it): the machine's other load does not count. */
+const cpuMs = threadCpuMs;
 
 /** better-sqlite3 12 from the bench cache, installed there on first use (never a dependency of the package). */
 function betterSqlite(): NativeDriver | undefined {
@@ -91,6 +92,8 @@ interface Writer {
   persister: Persister;
   cpu: number;
   rows: number;
+  /** Writes the open minutes as rows at each flush (the pre-journal way). */
+  asRows: boolean;
 }
 
 function writes(dir: string): void {
@@ -98,11 +101,14 @@ function writes(dir: string): void {
   const rig = drivenEngine(storeConfig(SERIES), T0);
   const ids = Array.from({ length: SERIES }, (_, i) => rig.registry.seriesId('bench_rt', { s: `s${i}` }));
   const writers: Writer[] = [];
-  const add = (name: string, everyMs: number, db: Db): void => {
-    writers.push({ name, everyMs, db, persister: new Persister(rig.registry, rig.reader, new RollupTable(db)), cpu: 0, rows: 0 });
+  const add = (name: string, everyMs: number, db: Db, rows = false): void => {
+    writers.push({ name, everyMs, db, persister: new Persister(rig.registry, rig.reader, new RollupTable(db)), cpu: 0, rows: 0, asRows: rows });
   };
-  add('libsql, every 5 s', 5000, openSchema(join(dir, 'libsql-5s.db')));
-  add('libsql, once a minute', MINUTE, openSchema(join(dir, 'libsql-60s.db')));
+  add('libsql, every 5 s (journal)', 5000, openSchema(join(dir, 'libsql-5s.db')));
+  if (process.env.BENCH_ONLY_JOURNAL !== '1') {
+    add('libsql, rows every 5 s (the peer)', 5000, openSchema(join(dir, 'libsql-5s-rows.db')), true);
+    add('libsql, once a minute', MINUTE, openSchema(join(dir, 'libsql-60s.db')));
+  }
   if (Better) {
     add('better-sqlite3 12, every 5 s', 5000, betterDb(Better, join(dir, 'better-5s.db')));
     add('better-sqlite3 12, once a minute', MINUTE, betterDb(Better, join(dir, 'better-60s.db')));
@@ -116,7 +122,7 @@ function writes(dir: string): void {
     for (const w of writers) {
       if ((s * 1000) % w.everyMs !== 0) continue;
       const c0 = cpuMs();
-      const { rows } = w.persister.flush(T0 + s * 1000 + 5);
+      const { rows } = w.persister.flush(T0 + s * 1000 + 5, w.asRows);
       if (measured) {
         w.cpu += cpuMs() - c0;
         w.rows += rows;
@@ -124,7 +130,7 @@ function writes(dir: string): void {
     }
   }
   process.stdout.write(`\nRollup writes: ${SERIES.toLocaleString()} distribution series, ${PER_SECOND} samples each per second, ${MINUTES} minutes measured\n`);
-  process.stdout.write('| writer | CPU ms per minute | % of one core | rows per minute | bytes per series per day |\n|---|---:|---:|---:|---:|\n');
+  process.stdout.write('| writer | CPU ms per minute | % of one core | rows (journal records) per minute | bytes per series per day |\n|---|---:|---:|---:|---:|\n');
   const base = writers[0]!.cpu;
   for (const w of writers) {
     w.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
@@ -132,7 +138,8 @@ function writes(dir: string): void {
     process.stdout.write(`| ${w.name} | ${fmt(w.cpu / MINUTES)} | ${fmt((w.cpu / MINUTES / MINUTE) * 100, 2)} | ${fmt(w.rows / MINUTES, 0)} | ${fmt(perDay, 0)} |\n`);
     w.db.close();
   }
-  if (writers.length > 2) process.stdout.write(`better-sqlite3 / libsql CPU (every 5 s): ${fmt(writers[2]!.cpu / base, 2)}\n`);
+  process.stdout.write(`journal / rows every 5 s, CPU: ${fmt(base / writers[1]!.cpu, 2)}\n`);
+  if (writers.length > 3) process.stdout.write(`better-sqlite3 / libsql CPU (every 5 s): ${fmt(writers[3]!.cpu / base, 2)}\n`);
 }
 
 /** A realistic stored sketch: a minute of 240 log-normal samples. */
@@ -199,7 +206,7 @@ function generate(dir: string, series: number, days: number): void {
   renameSync(`${file}.part`, file);
 }
 
-async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; minuteMs: number; warmMs: number; points: number; count: number; minuteCount: number }> {
+async function startAndQuery(dir: string, series: number): Promise<{ memoryStartMs: number; startMs: number; queryMs: number; queryCpuMs: number; minuteMs: number; warmMs: number; points: number; count: number; minuteCount: number }> {
   // The peer: the same monitor without storage (its threads alone).
   const tm = performance.now();
   const memory = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
@@ -212,8 +219,10 @@ async function startAndQuery(dir: string, series: number): Promise<{ memoryStart
   const startMs = performance.now() - t0;
   const query = { metric: 'bench_rt', tags: { s: `s${series - 1}` }, from: Date.now() - 30 * DAY };
   const t1 = performance.now();
+  const c1 = threadCpuMs();
   const h = await m.getMetricHistory(query);
   const queryMs = performance.now() - t1;
+  const queryCpuMs = threadCpuMs() - c1;
   const t3 = performance.now();
   await m.getMetricHistory(query);
   const warmMs = performance.now() - t3;
@@ -225,7 +234,7 @@ async function startAndQuery(dir: string, series: number): Promise<{ memoryStart
   const count = h.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
   const minuteCount = hm.series[0]?.points.reduce((a, p) => a + p.count, 0) ?? 0;
   await m.stop();
-  return { memoryStartMs, startMs, queryMs, minuteMs, warmMs, points, count, minuteCount };
+  return { memoryStartMs, startMs, queryMs, queryCpuMs, minuteMs, warmMs, points, count, minuteCount };
 }
 
 async function history(): Promise<void> {
@@ -241,7 +250,7 @@ async function history(): Promise<void> {
     const file = join(dir, 'perfwatch.db');
     process.stdout.write(
       `\n30 days × ${series.toLocaleString()} series stored (${fmt(statSync(file).size / MiB, 0)} MiB): start() ${runs.map((x) => fmt(x.startMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.startMs)), 0)}; storage 'memory' in the same runs: ${runs.map((x) => fmt(x.memoryStartMs, 0)).join(', ')} ms); ` +
-        `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 1)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 1)}; again right after: ${runs.map((x) => fmt(x.warmMs, 1)).join(', ')} ms), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples; ` +
+        `one series' 30-day getMetricHistory ${runs.map((x) => fmt(x.queryMs, 1)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.queryMs)), 1)}; the host thread's CPU in it ${runs.map((x) => fmt(x.queryCpuMs, 1)).join(', ')} ms; again right after: ${runs.map((x) => fmt(x.warmMs, 1)).join(', ')} ms), ${runs[0]!.points.toLocaleString()} points of ${runs[0]!.count.toLocaleString()} samples; ` +
         `from the minute rows (resolution 'rollup') ${runs.map((x) => fmt(x.minuteMs, 0)).join(', ')} ms (median ${fmt(median(runs.map((x) => x.minuteMs)), 0)}, ${fmt(median(runs.map((x) => x.minuteMs / x.queryMs)), 0)}× the hourly tier's), ${runs[0]!.minuteCount.toLocaleString()} samples\n`,
     );
   }

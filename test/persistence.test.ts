@@ -17,6 +17,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor, StorageError, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { McpFront } from '../dist/src/mcp/server.js';
+import { openSchema } from '../dist/src/storage/schema.js';
 import { waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -134,6 +135,61 @@ describe('the control state on disk', () => {
     await waitFor(() => b.getAlerts({ state: 'resolved' }).length === 1, 10_000, 'the alert resolving');
     expect(b.getAlertHistory().slice(history.length)).toMatchObject([{ fingerprint: fp, from: 'firing', to: 'resolved', value: 10 }]);
     expect(b.getAlerts({ state: 'all' })).toMatchObject([{ fingerprint: fp, state: 'resolved', activeSince: firing[0]!.activeSince, firedAt: firing[0]!.firedAt }]);
+  }, 60_000);
+
+  it('writes everything again into a new file when the database is removed while running: the control state and the catalog, not only the rollups', async () => {
+    const dir = tmp();
+    const a = monitorOn(dir);
+    const knob = { value: 50, sets: [] as number[] };
+    cacheKnob(a, knob);
+    await a.start();
+    const timer = cacheTraffic(a, knob);
+    await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100, duration: 0 });
+    a.record('queue_size', 150);
+    // A series with no sample in the store: only the catalog knows it.
+    a.metric('idle_rt', { route: '/never' });
+    await a.flush();
+    await waitFor(() => a.getAlerts({ state: 'firing' }).length === 1, 10_000, 'the alert firing');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const run = await a.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 400 }).finally(() => clearInterval(timer));
+    expect(run.applied[0]).toMatchObject({ knob: 'cache.size', outcome: 'kept' });
+    const all = await a.getBaselines();
+    const baselines = all.filter((b) => b.metric === 'queue_size');
+    expect(baselines.length).toBe(1);
+    const audited = a.getOptimizationLog().length;
+
+    const file = join(dir, 'perfwatch.db');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    // The next flush finds the file gone, creates a new one, and the monitor writes its state into it.
+    expect(await a.flushStorage()).toBe(true);
+    const after = await waitFor(async () => {
+      const d = await a.storedData();
+      return d !== null && d.rules === 1 && d.transitions === 1 && d.baselines === all.length && d.auditEntries === audited && d.tunables === 1 ? d : false;
+    }, 10_000, 'the control state written again');
+    expect(after).toMatchObject({ rules: 1, alerts: 1, transitions: 1, tunables: 1, auditEntries: audited, baselines: all.length });
+    // Transitions after it number on from the rewritten ones, as in the file that was removed.
+    a.record('queue_size', 10);
+    await a.flush();
+    await waitFor(() => a.getAlerts({ state: 'resolved' }).length === 1, 10_000, 'the alert resolving');
+    const rules = a.listAlertRules();
+    const history = a.getAlertHistory();
+    const resolved = a.getAlerts({ state: 'all' });
+    const log = a.getOptimizationLog();
+    await a.stop();
+    const raw = openSchema(file);
+    expect(raw.prepare('SELECT seq FROM alert_transition ORDER BY seq').all()).toEqual([[1], [2]]);
+    raw.close();
+
+    const b = monitorOn(dir);
+    const knob2 = { value: 50, sets: [] as number[] };
+    cacheKnob(b, knob2);
+    await b.start();
+    expect([b.listAlertRules(), b.getAlertHistory(), b.getAlerts({ state: 'all' })]).toEqual([rules, history, resolved]);
+    expect(b.getOptimizationLog().slice(0, log.length)).toEqual(log);
+    expect(knob2.value).toBe(60);
+    expect((await b.getBaselines()).filter((x) => x.metric === 'queue_size').map(({ seriesId: _, ...rest }) => rest)).toEqual(baselines.map(({ seriesId: _, ...rest }) => rest));
+    const idle = await b.getMetricHistory({ metric: 'idle_rt' });
+    expect([idle.kind, idle.totalSeries]).toEqual(['distribution', 0]);
   }, 60_000);
 
   it('answers resolveAlert() once the resolution is committed', async () => {

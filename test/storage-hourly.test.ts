@@ -112,9 +112,12 @@ describe('the hourly tier on disk', () => {
     // In the middle hour: the read fills the hole between two hourly rows from its minutes.
     const late = { ...minuteRow(T0 + 90 * MINUTE), count: 100, sum: 100 };
     db.transaction(() => table.write(id, late, now));
+    // status() shows the hour waiting to be built again.
+    expect(table.hourly.backlog().hours).toBe(1);
     const before = table.read('rt', {}, T0, T0 + 3 * HOUR_MS, false)!;
     expect(summary(table.read('rt', {}, T0, T0 + 3 * HOUR_MS, true)!).count).toBe(summary(before).count);
     db.transaction(() => table.hourly.build(now));
+    expect(table.hourly.backlog()).toEqual({ hours: 0, series: 0 });
     const after = table.read('rt', {}, T0, T0 + 3 * HOUR_MS, true)!;
     expect(after.hourly.reduce((a, b) => a + b, 0)).toBe(3);
     expect(summary(after)).toEqual(summary(before));
@@ -130,8 +133,11 @@ describe('the hourly tier on disk', () => {
     expect(minutes.start.length).toBe(600);
     expect(table.read('fixture_rt', {}, -Infinity, Infinity, true)!.hourly.reduce((a, b) => a + b, 0)).toBe(0);
     const now = minutes.start[599]! + 2 * HOUR_MS;
-    for (const built of [4, 4, 2, 0]) {
+    expect(table.hourly.backlog()).toEqual({ hours: 0, series: null });
+    for (const [built, behind] of [[4, 1], [4, 1], [2, 0], [0, 0]] as const) {
       expect(db.transaction(() => table.hourly.build(now, 4))).toBe(built);
+      // status() shows the series still catching up.
+      expect(table.hourly.backlog().series).toBe(behind);
       expect(summary(table.read('fixture_rt', {}, -Infinity, Infinity, true)!)).toEqual(summary(minutes));
     }
     expect(table.read('fixture_rt', {}, -Infinity, Infinity, true)!.start.length).toBe(10);

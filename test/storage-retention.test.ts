@@ -18,7 +18,7 @@ function service(file: string, clock: () => number): StorageService {
 }
 
 describe('storage retention', () => {
-  it('deletes rollups older than the retention on its schedule and hands the space back', () => {
+  it('deletes rollups, alert transitions and audit entries older than the retention on its schedule and hands the space back', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
     const T0 = Date.UTC(2026, 0, 1);
     let now = T0;
@@ -29,14 +29,37 @@ describe('storage retention', () => {
     const minutes = 40 * 1440;
     const ops = Array.from({ length: minutes }, (_, i) => ({ sql: 'INSERT INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (1, ?, 1, 1, 1, 1, 1, ?)', params: [T0 + i * MINUTE, blob] }));
     s.commit(ops);
+    // One alert transition and one audit entry a day; a rule, an alert state, a baseline and a
+    // kept value, which are the current state and stay whatever their age.
+    const body = new Uint8Array([0xc0]);
+    s.commit(
+      Array.from({ length: 40 }, (_, d) => [
+        { sql: 'INSERT INTO alert_transition (seq, at, body) VALUES (?, ?, ?)', params: [d + 1, T0 + d * DAY + 1, body] },
+        { sql: 'INSERT INTO optimization_log (seq, at, body) VALUES (?, ?, ?)', params: [d + 1, T0 + d * DAY + 2, body] },
+      ]).flat(),
+    );
+    s.commit([
+      { sql: 'INSERT INTO alert_rule (id, created_at, body) VALUES (?, ?, ?)', params: ['r1', T0, body] },
+      { sql: 'INSERT INTO alert_state (fingerprint, rule_id, body) VALUES (?, ?, ?)', params: ['f1', 'r1', body] },
+      { sql: 'INSERT INTO baseline (series_key, body) VALUES (?, ?)', params: ['old_rt[]', body] },
+      { sql: 'INSERT INTO tunable_value (name, value, at) VALUES (?, ?, ?)', params: ['cache.size', 4, T0] },
+    ]);
+    const kept = (table: string): number => Number(s.query(`SELECT count(*) FROM ${table}`)[0]![0]);
+    const oldest = (table: string): number => Number(s.query(`SELECT min(at) FROM ${table}`)[0]![0]);
     s.query('PRAGMA wal_checkpoint(TRUNCATE)');
     const fullBytes = statSync(file).size;
+    // Rows are counted when retention runs (a scan: not at every status); nothing is old yet.
+    expect(s.status().rows).toBeNull();
+    expect(s.retain()).toBe(0);
     expect(s.status()).toMatchObject({ rows: minutes, oldestData: T0 });
 
     // Day 40: the first flush runs retention; 30 days are kept.
     now = T0 + 40 * DAY;
     expect(s.flush()).toBe(true);
     expect(s.status()).toMatchObject({ rows: 30 * 1440, oldestData: T0 + 10 * DAY });
+    // Transitions and audit entries of days 0-9 went with the rollups; the current state stayed.
+    expect([kept('alert_transition'), oldest('alert_transition'), kept('optimization_log'), oldest('optimization_log')]).toEqual([30, T0 + 10 * DAY + 1, 30, T0 + 10 * DAY + 2]);
+    expect(['alert_rule', 'alert_state', 'baseline', 'tunable_value'].map(kept)).toEqual([1, 1, 1, 1]);
     expect(s.query('PRAGMA freelist_count')).toEqual([[0]]);
     s.query('PRAGMA wal_checkpoint(TRUNCATE)');
     const keptBytes = statSync(file).size;
@@ -49,6 +72,11 @@ describe('storage retention', () => {
     now += MINUTE;
     s.flush();
     expect(s.status()).toMatchObject({ rows: 30 * 1440 - RETENTION_EVERY_MS / MINUTE, oldestData: now - 30 * DAY });
+    // Day 10's entries (at 00:00:00.001 and .002) are now older than 30 days too.
+    expect([kept('alert_transition'), kept('optimization_log')]).toEqual([29, 29]);
+    now = T0 + 42 * DAY;
+    s.flush();
+    expect([kept('alert_transition'), kept('optimization_log'), ...['alert_rule', 'alert_state', 'baseline', 'tunable_value'].map(kept)]).toEqual([28, 28, 1, 1, 1, 1]);
     s.close();
   });
 });

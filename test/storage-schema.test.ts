@@ -20,7 +20,7 @@ describe('the storage schema', () => {
     expect(db.pragma('user_version')).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode')).toBe('wal');
     expect(db.pragma('auto_vacuum')).toBe(2);
-    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'meta', 'optimization_log', 'rollups', 'series', 'tunable_value']);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'journal', 'meta', 'optimization_log', 'rollups', 'series', 'tunable_value']);
     db.close();
   });
 
@@ -104,5 +104,11 @@ describe('a sketch on disk', () => {
     // A damaged blob adds nothing.
     expect(decodeSketchInto(blob.subarray(0, blob.length - 2), out, 0)).toBe(0);
     expect(decodeSketchInto(Uint8Array.of(0x92, 0xff, 0x01), out, 0)).toBe(0);
+    // A long run (an array16 header; gaps and counts of one, two, three and five bytes) comes back whole.
+    const bins = Array.from({ length: 300 }, (_, i) => [i * (i % 2 ? 300 : 37) + (i % 7), [1, 200, 60_000, 1_000_000][i % 4]!] as const);
+    const long = Int32Array.from([bins.length, ...[...bins].reverse().flat()]);
+    const wide = new Int32Array(1 + 2 * bins.length);
+    expect(decodeSketchInto(encodeSketch(long, 0)!, wide, 0)).toBe(1 + 2 * bins.length);
+    expect([...wide]).toEqual([bins.length, ...[...bins].sort((a, b) => a[0] - b[0] || a[1] - b[1]).flat()]);
   });
 });

@@ -125,6 +125,10 @@ describe('storage: sqlite', () => {
     expect(s.lastFlushAt).toBeGreaterThanOrEqual(before);
     expect(s.lastError).toBeNull();
     expect(s.retentionMs).toBe(30 * 86_400_000);
+    // The hourly tier: the open hour of each series written (status_rt's, and the monitor's own
+    // that had samples) is marked, to be built once it closes; no series is behind.
+    expect(s.hourlyPending?.series).toBe(0);
+    expect(s.hourlyPending?.hours).toBeGreaterThanOrEqual(1);
   });
 
   it('lets one monitor own a dataDir: a second gets an error naming the directory and the pid', async () => {

@@ -12,37 +12,67 @@ import { getHeapStatistics } from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import { Registry, reportLockTag } from '../src/engine/registry.js';
 import { SketchAccumulator } from '../src/engine/sketch.js';
-import { StoreReader } from '../src/engine/store/reader.js';
+import * as Comlink from 'comlink';
+import { nodeEndpoint } from '../src/actors/comlink-node.js';
+import { SpanReader, spanRequests } from '../src/reports/span-reader.js';
+import type { StoredRollups } from '../src/storage/rollups.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
 import { Pieces } from '../src/analysis/stats.js';
 import { buildReport } from '../src/reports/build.js';
 import { renderHtml } from '../src/reports/html.js';
 import { renderMarkdown } from '../src/reports/markdown.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
-import type { ReportTask, ReportTaskResult } from '../src/actors/protocols.js';
+import type { ReportTask, ReportTaskResult, StorageActorApi } from '../src/actors/protocols.js';
 import type { Baseline } from '../src/reports/types.js';
 
 const acc = new SketchAccumulator();
 const metricAcc = new SketchAccumulator();
 const pieces = new Pieces();
 /** Views per monitor (a process rarely has more than one or two). */
-const views = new Map<string, { registry: Registry; reader: StoreReader }>();
+const views = new Map<string, { registry: Registry; reader: SpanReader }>();
 /** Progress messages at most this often (plus the first and the last). */
 const PROGRESS_EVERY_MS = 10;
 
-function viewsFor(task: ReportTask): { registry: Registry; reader: StoreReader } {
+function viewsFor(task: ReportTask): { registry: Registry; reader: SpanReader } {
   let v = views.get(task.monitorId);
   if (!v) {
     if (views.size >= 4) views.delete(views.keys().next().value!);
-    v = { registry: new Registry(task.registry, reportLockTag(threadId)), reader: new StoreReader(task.store) };
+    v = { registry: new Registry(task.registry, reportLockTag(threadId)), reader: new SpanReader(task.store) };
     views.set(task.monitorId, v);
   }
   return v;
 }
 
-export default function run(task: ReportTask): ReportTaskResult {
+/**
+ * Hands the reader the stored rollups of the task's range, read on the storage actor's port;
+ * without one (storage 'memory', or the actor down) the report covers the memory only, and
+ * says so when the actor could not answer.
+ */
+async function readStored(task: ReportTask, registry: Registry, reader: SpanReader): Promise<string | null> {
+  reader.setStored(new Map());
+  const port = task.storage;
+  if (!port || task.kind === 'noop' || task.kind === 'hang') return null;
+  const remote = Comlink.wrap<StorageActorApi>(nodeEndpoint(port));
+  try {
+    const { ids, requests } = spanRequests(registry, reader, task.kind === 'report' ? (task.from ?? -Infinity) : -Infinity, task.kind === 'report' ? (task.to ?? task.now + 1) : task.now + 1);
+    if (requests.length === 0) return null;
+    const rows = await remote.histories(requests);
+    const stored = new Map<number, StoredRollups>();
+    rows.forEach((r, i) => r && r.start.length > 0 && stored.set(ids[i]!, r));
+    reader.setStored(stored);
+    return null;
+  } catch (error) {
+    return `The rollups on disk could not be read (${error instanceof Error ? error.message : String(error)}): only the data in memory is included.`;
+  } finally {
+    remote[Comlink.releaseProxy]();
+    port.close();
+  }
+}
+
+export default async function run(task: ReportTask): Promise<ReportTaskResult> {
   const cpu0 = threadCpuMs();
   const { registry, reader } = viewsFor(task);
+  const storedNote = await readStored(task, registry, reader);
   const port = task.progress;
   let lastPost = 0;
   const progress = port
@@ -69,7 +99,9 @@ export default function run(task: ReportTask): ReportTaskResult {
       const out: Baseline[] = [];
       const n = registry.seriesCount();
       for (let id = 0; id < n; id++) {
-        if (reader.totalCount(id) > 0) {
+        // Series with samples since the start, over all their history; the others keep the
+        // baseline the database holds (ReportService.baselines).
+        if (reader.memoryCount(id) > 0) {
           const b = seriesBaseline(reader, registry.info(id), acc, task.now, pieces);
           if (b) out.push(b);
         }
@@ -92,6 +124,7 @@ export default function run(task: ReportTask): ReportTaskResult {
           ...(task.watched ? { watched: task.watched } : {}),
         },
       );
+      if (storedNote) report.notes.push(storedNote);
       result.report = report;
       if (task.format === 'markdown') result.rendered = renderMarkdown(report);
       else if (task.format === 'html') result.rendered = renderHtml(report);

@@ -17,6 +17,7 @@ import { STORAGE_BEAT_BY, STORAGE_CLOCK, controlViews } from '../src/engine/cont
 import { Registry, STORAGE_LOCK_TAG } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
+import type { StoredRollups } from '../src/storage/rollups.js';
 import { StorageService } from '../src/storage/service.js';
 
 /** The longest a flush or commit may take before the watchdog may call this actor hung. */
@@ -37,6 +38,7 @@ try {
     retentionMs: data.retentionMs,
     onError: (message) => send({ ev: 'error', message }),
     onRecover: () => send({ ev: 'recovered' }),
+    onReopen: () => send({ ev: 'reopened' }),
   });
 } catch (error) {
   openError =
@@ -90,20 +92,27 @@ const api: StorageActorApi = {
   },
   commit: (ops) => work((s) => s.commit(ops)),
   query: (sql, params) => work((s) => s.query(sql, params)),
-  flush: () => work((s) => s.flush()),
+  flush: () => work((s) => s.flush(true)),
   history: (name, tags, from, to, hourly) =>
     work((s) => {
       const rows = s.history(name, tags, from, to, hourly);
-      // Moved, not copied: a 30-day history is megabytes of sketches.
-      return rows && Comlink.transfer(rows, [rows.start, rows.count, rows.sum, rows.min, rows.max, rows.last, rows.sketchAt, rows.sketches, rows.hourly].map((a) => a.buffer as ArrayBuffer));
+      return rows && Comlink.transfer(rows, buffersOf(rows));
     }),
+  histories: (requests) =>
+    work((s) => {
+      const out = requests.map((r) => s.history(r.name, r.tags, r.from, r.to, r.hourly));
+      return Comlink.transfer(out, out.flatMap((rows) => (rows ? buffersOf(rows) : [])));
+    }),
+  serve(port) {
+    Comlink.expose(api, nodeEndpoint(port));
+  },
   catalog: () => work((s) => s.catalog()),
   status: () => (service ? service.status() : null),
   async stop() {
     stopping = true;
     clearTimeout(timer);
     if (!service) return;
-    work((s) => s.flush());
+    work((s) => s.flush(true));
     service.close();
     service = undefined;
   },
@@ -112,5 +121,17 @@ const api: StorageActorApi = {
   },
 };
 
+/** A history's columns, moved rather than copied: a 30-day history is megabytes of sketches. */
+function buffersOf(rows: StoredRollups): ArrayBuffer[] {
+  return [rows.start, rows.count, rows.sum, rows.min, rows.max, rows.last, rows.sketchAt, rows.sketches, rows.hourly].map((a) => a.buffer as ArrayBuffer);
+}
+
 Comlink.expose(api, nodeEndpoint(data.port!));
 schedule();
+// A warm-up on this thread, right after the file opened (calls that arrive meanwhile wait for
+// it: ~10 ms of CPU for a 30-day history).
+if (service) {
+  setTimeout(() => {
+    if (!stopping) work((s) => s.warm());
+  }, 0);
+}

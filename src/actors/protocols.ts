@@ -137,8 +137,8 @@ export interface StorageActorData {
   flushMs: number;
 }
 
-/** What the actor reports on its own: its status after each flush, a write that failed, and the first flush that succeeded after. */
-export type StorageEvent = { ev: 'flushed'; status: StorageStatus } | { ev: 'error'; message: string } | { ev: 'recovered' };
+/** What the actor reports on its own: its status after each flush, a write that failed, the first flush that succeeded after, and a new file created where the old one was removed. */
+export type StorageEvent = { ev: 'flushed'; status: StorageStatus } | { ev: 'error'; message: string } | { ev: 'recovered' } | { ev: 'reopened' };
 
 export type StorageSink = (event: StorageEvent) => void;
 
@@ -157,10 +157,14 @@ export type StorageSink = (event: StorageEvent) => void;
  *   MIGRATIONS in src/storage/schema.ts.
  * - `query(sql, params)`: rows of a read-only statement, each an array in column order
  *   (restoring state on start).
- * - `flush()`: writes the store's new rollups now (it also runs every `flushMs`); resolves with
- *   whether it committed.
+ * - `flush()`: writes the store's new rollups now, the open minutes as rows and the journal
+ *   emptied (every `flushMs` the actor flushes on its own, the open minutes to the journal:
+ *   src/storage/journal.ts); resolves with whether it committed.
  * - `history(name, tags, from, to, hourly)`: stored rollups of one series with from <= start < to;
  *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
+ * - `histories(requests)`: `history` for many series at once (a report's), in request order.
+ * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
+ *   stored rollups straight from the actor, not through the host's thread.
  * - `catalog()`: every series on disk, for start() to register again.
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
@@ -173,10 +177,21 @@ export interface StorageActorApi {
   query(sql: string, params?: SqlValue[]): SqlValue[][];
   flush(): boolean;
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
+  histories(requests: HistoryRequest[]): (StoredRollups | null)[];
+  serve(port: MessagePort): void;
   catalog(): CatalogEntry[];
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;
+}
+
+/** One series' stored rollups with from <= start < to (see StorageActorApi.history). */
+export interface HistoryRequest {
+  name: string;
+  tags: Record<string, string>;
+  from: number;
+  to: number;
+  hourly: boolean;
 }
 
 // A report pool task (workers/reports.ts).
@@ -200,6 +215,8 @@ export interface ReportTask {
   /** When the monitor watched (see src/analysis/watched.ts). */
   watched?: Watched;
   progress?: MessagePort;
+  /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
+  storage?: MessagePort;
 }
 
 export interface ReportTaskResult {
@@ -249,9 +266,7 @@ export type ControlOp =
   | { op: 'delete-alert'; fingerprint: string }
   | { op: 'put-baseline'; key: string; baseline: Baseline }
   | { op: 'audit'; entry: OptimizationLogEntry }
-  | { op: 'put-tunable'; name: string; value: number; at: number }
-  /** Retention: transitions and audit entries older than `before` (ms) go; rules, states and values stay. */
-  | { op: 'prune'; before: number };
+  | { op: 'put-tunable'; name: string; value: number; at: number };
 
 /** What start() restores: the newest `historyLimit` transitions and `auditLimit` audit entries, oldest first. */
 export interface ControlState {

@@ -99,6 +99,8 @@ export class Alerting {
   private seq = 0;
   /** The number each transition of this process has in the database, to update its row (a capture's note). */
   private readonly seqOf = new WeakMap<AlertTransition, number>();
+  /** The number (seq) of the newest transition in `history`: seq runs ahead while a batch is committed. */
+  private historySeq = 0;
   /** resolve() calls waiting for the transition the actor made to be applied here. */
   private readonly resolving = new Map<string, () => void>();
 
@@ -145,6 +147,20 @@ export class Alerting {
     for (const alert of state.alerts) if (this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint)) this.alerts.set(alert.fingerprint, alert);
     this.history = [...state.history, ...this.history];
     this.seq = Math.max(this.seq, state.lastSeq);
+    this.historySeq = Math.max(this.historySeq, state.lastSeq);
+  }
+
+  /**
+   * The whole state as changes to commit into a new database (the file was removed while
+   * running): every rule, every alert's state, and the history held, numbered as committed.
+   */
+  snapshot(): ControlOp[] {
+    const first = this.historySeq - this.history.length + 1;
+    return [
+      ...[...this.rules.values()].map((rule): ControlOp => ({ op: 'put-rule', rule })),
+      ...[...this.alerts.values()].map((alert): ControlOp => ({ op: 'put-alert', alert: { ...alert } })),
+      ...this.history.map((transition, i): ControlOp => ({ op: 'transition', seq: first + i, transition })),
+    ];
   }
 
   /** Stops notifying for good (the monitor is being disposed of). */
@@ -325,6 +341,7 @@ export class Alerting {
   private apply(batch: AlertBatch, staged: (Alert | null)[]): void {
     batch.transitions.forEach((t, i) => {
       this.history.push(t);
+      this.historySeq++;
       const alert = staged[i];
       if (!alert) this.alerts.delete(t.fingerprint);
       else {

@@ -93,8 +93,8 @@ export function readPieces(reader: StoreReader, id: number, from: number, to: nu
   out.reset();
   if (Number.isNaN(oldest) || from < oldest) {
     const rollTo = Number.isNaN(oldest) ? to : Math.min(to, Math.floor(oldest / L.rollupMs) * L.rollupMs);
-    for (const r of reader.buckets(id, 2, from, rollTo)) out.push(r, L.rollupMs, 2);
-    const after = out.n > 0 ? out.start[out.n - 1]! + L.rollupMs : from;
+    for (const r of reader.buckets(id, 2, from, rollTo)) out.push(r, reader.recordWidth(2, r), 2);
+    const after = out.n > 0 ? out.start[out.n - 1]! + out.width[out.n - 1]! : from;
     for (const r of reader.buckets(id, 1, Math.max(from, after), to)) out.push(r, L.intervalMs, 1);
     return out;
   }

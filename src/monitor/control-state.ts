@@ -21,8 +21,6 @@ import { ControlLog, type ControlLogStatus } from './control-log.js';
 const AUDIT_KEPT = 1000;
 /** How often kept changes that the disk refused are tried again. */
 const RETRY_MS = 1000;
-/** How often the history and the audit log drop what is older than the retention. */
-const PRUNE_EVERY_MS = 3_600_000;
 
 /** What a monitor's database holds (PerformanceMonitor.storedData()). */
 export interface StoredData extends ControlCounts {
@@ -38,8 +36,6 @@ export interface ControlParts {
   reports: ReportService;
   registry: Registry;
   historyLimit: number;
-  /** How long transitions and audit entries are kept on disk (the rollups' retention). */
-  retentionMs: number;
 }
 
 /** What this needs of the storage link: the file, and the storage actor's commit and query. */
@@ -53,7 +49,7 @@ export class ControlState {
   readonly log: ControlLog;
   private readonly link: ControlStorage;
   private restored = false;
-  private pruner: NodeJS.Timeout | undefined;
+  private parts: ControlParts | undefined;
 
   constructor(link: ControlStorage, fault: (error: unknown) => void) {
     this.link = link;
@@ -94,16 +90,30 @@ export class ControlState {
       await parts.optimizer.restore({ log: state.audit, values: state.tunables });
       this.restored = true;
     }
+    this.parts = parts;
     await this.log.opened();
-    const prune = (): void => void this.log.kept([{ op: 'prune', before: Date.now() - parts.retentionMs }]);
-    prune();
-    this.pruner = setInterval(prune, PRUNE_EVERY_MS);
-    this.pruner.unref();
+  }
+
+  /**
+   * The database file was removed while running and a new one created: everything the
+   * features hold goes into it (rules, alert states and the history held, the audit log held,
+   * kept values, baselines), as kept changes, retried like any other until the disk takes them.
+   */
+  rewrite(): void {
+    const p = this.parts;
+    if (!p) return;
+    const now = Date.now();
+    const ops: ControlOp[] = [
+      ...p.alerting.snapshot(),
+      ...p.optimizer.getLog().map((entry): ControlOp => ({ op: 'audit', entry })),
+      ...p.optimizer.keptValues().map(({ name, value }): ControlOp => ({ op: 'put-tunable', name, value, at: now })),
+      ...[...p.reports.keptBaselines()].map(([key, baseline]): ControlOp => ({ op: 'put-baseline', key, baseline })),
+    ];
+    void this.log.kept(ops);
   }
 
   /** stop(): commits what waits, before the storage actor closes the file. */
   close(): Promise<boolean> {
-    clearInterval(this.pruner);
     return this.log.close();
   }
 

@@ -19,6 +19,7 @@ import { rankOf, type SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader, Tier } from '../engine/store/reader.js';
 import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
+import { memoryFrom } from '../reports/span-reader.js';
 import { coveredSeconds, type Watched } from '../analysis/watched.js';
 
 export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup';
@@ -106,7 +107,7 @@ export class HistoryReader {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
     const def = this.registry.lookupName(metric);
     if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
-    const ids = this.registry.find(metric, tagMatch(query.tags)).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: this.memoryFrom(id) }));
+    const ids = this.registry.find(metric, tagMatch(query.tags)).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
     return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, ids };
   }
 
@@ -128,19 +129,6 @@ export class HistoryReader {
   /** plan() and build() without stored rollups (storage 'memory'). */
   read(query: HistoryQuery, now: number = Date.now()): MetricHistory {
     return this.build(this.plan(query, now), new Map(), now);
-  }
-
-  /**
-   * Where the memory's data of a series begins: its oldest rollup or bucket, or, when the
-   * memory still holds the series' first minute, its first sample's time (a stored row of
-   * that minute from before a restart lies before it: see storage/persister.ts); Infinity
-   * when the memory holds none.
-   */
-  private memoryFrom(id: number): number {
-    if (this.reader.totalCount(id) === 0) return Infinity;
-    const first = this.reader.snapshot(id).firstTs;
-    const oldest = [this.reader.oldestBucket(id, 2), this.reader.oldestBucket(id, 1)].filter((t) => !Number.isNaN(t));
-    return Math.max(first, oldest.length > 0 ? Math.min(...oldest) : first);
   }
 
   private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[]): SeriesHistory {

@@ -147,7 +147,7 @@ export class PerformanceMonitor extends EventEmitter {
     );
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args) })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite() })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
     const cs = this.controlState;
@@ -181,6 +181,7 @@ export class PerformanceMonitor extends EventEmitter {
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
       profiles: (from, to) => this.profiler.notes(from, to),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
+      ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -312,7 +313,7 @@ export class PerformanceMonitor extends EventEmitter {
       // Storage first: a dataDir that cannot be used fails start() before anything runs.
       await this.storage?.start();
       // The stored rules and alert states go into alerting before its actor starts.
-      await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, retentionMs: this.options.retentionMs });
+      await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
       await this.collector.start();
       await this.alerting.start();
       await this.hub?.start();

@@ -12,6 +12,7 @@
  * needs no round trip.
  */
 import { resolve } from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
@@ -38,6 +39,8 @@ export interface StorageLinkDeps {
   watchdog: WatchdogLink;
   faults: Faults;
   emit: (event: string, ...args: unknown[]) => void;
+  /** The file was removed while running and a new one created (its rollups are written again by the actor). */
+  reopened?: () => void;
 }
 
 /** What status() shows of storage. */
@@ -129,6 +132,23 @@ export class StorageLink {
     }
   }
 
+  /**
+   * A port on which the storage actor answers (a report pool thread reads stored rollups on
+   * it, past this thread); null when the actor cannot take one now (a fault then).
+   */
+  async port(): Promise<MessagePort | null> {
+    if (this.actor.state === 'stopped') return null;
+    const { port1, port2 } = new MessageChannel();
+    try {
+      await this.actor.call((a) => a.serve(Comlink.transfer(port1, [port1] as unknown as Parameters<typeof Comlink.transfer>[1])), true);
+      return port2;
+    } catch (error) {
+      port2.close();
+      this.deps.faults.report('storage', error);
+      return null;
+    }
+  }
+
   status(): StorageStatusView {
     return { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.last ?? {}) };
   }
@@ -136,6 +156,10 @@ export class StorageLink {
   private onEvent(event: StorageEvent): void {
     if (event.ev === 'flushed') {
       this.last = event.status;
+      return;
+    }
+    if (event.ev === 'reopened') {
+      this.deps.reopened?.();
       return;
     }
     if (event.ev === 'error') {

@@ -120,6 +120,11 @@ export class Optimizer {
     return [...this.tunables.values()].map(({ get: _g, set: _s, ...rest }) => rest);
   }
 
+  /** The values runs kept (restored or this process's), for a new database (the file was removed while running). */
+  keptValues(): { name: string; value: number }[] {
+    return [...this.kept].map(([name, value]) => ({ name, value }));
+  }
+
   getLog(): OptimizationLogEntry[] {
     return this.log.map((e) => ({ ...e, ...(e.details ? { details: { ...e.details } } : {}) }));
   }

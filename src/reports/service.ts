@@ -12,7 +12,7 @@
  * on its port): past it, the task is aborted, which terminates its thread, and the reports
  * queued behind it run on a new one.
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, toInvalidArgument } from '../errors.js';
@@ -59,6 +59,8 @@ export interface ReportServiceDeps {
   watched?: () => Watched;
   /** Called after each finished task with its wall time and its thread's CPU time. */
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
+  /** A port to the storage actor, for a task to read the stored rollups (none: memory only; null: not now). */
+  storagePort?: () => Promise<MessagePort | null>;
   /** Keeps each baseline learned in the monitor's database (none: memory only). */
   persistBaseline?: (key: string, baseline: Baseline) => void;
   /** Notes of the profile captures started in [from, to]: evidence for the report's diagnoses. */
@@ -85,6 +87,8 @@ export class ReportService {
   private heapBytes = 0;
   /** Baselines of series with no data since a restart, as the database kept them. */
   private readonly stored = new Map<string, Baseline>();
+  /** The latest baseline of each series written to the database by this process. */
+  private readonly persisted = new Map<string, Baseline>();
 
   constructor(deps: ReportServiceDeps) {
     this.deps = deps;
@@ -167,9 +171,15 @@ export class ReportService {
     for (const b of fresh) {
       const key = seriesKey(b.metric, b.tags);
       this.stored.delete(key);
+      this.persisted.set(key, b);
       this.deps.persistBaseline(key, b);
     }
     return [...fresh, ...this.stored.values()];
+  }
+
+  /** Every baseline the database should hold, by series key (for a new database: the file was removed while running). */
+  keptBaselines(): Map<string, Baseline> {
+    return new Map([...this.stored, ...this.persisted]);
   }
 
   /** The baselines a restarted monitor's database held (series ids are this process's, -1 for a series not seen yet). */
@@ -251,11 +261,16 @@ export class ReportService {
       });
       port.once('close', resolve);
     });
+    const transferList: MessagePort[] = [channel.port2];
+    if ((task.kind === 'report' || task.kind === 'baselines') && this.deps.storagePort) {
+      const storage = await this.deps.storagePort();
+      if (storage) transferList.push((task.storage = storage));
+    }
     const pool = this.ensurePool();
     const started = performance.now();
     this.running++;
     try {
-      const result = await pool.run(task, { transferList: [channel.port2], signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
+      const result = await pool.run(task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
       await drained;
       if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
       this.heapBytes = result.heapUsed;
@@ -270,6 +285,7 @@ export class ReportService {
       clearTimeout(timer);
       this.running--;
       port.close();
+      task.storage?.close();
     }
   }
 }

@@ -54,11 +54,6 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
       return [{ sql: 'INSERT OR REPLACE INTO optimization_log (seq, at, body) VALUES (?, ?, ?)', params: [op.entry.seq, op.entry.at, pack(op.entry)] }];
     case 'put-tunable':
       return [{ sql: 'INSERT OR REPLACE INTO tunable_value (name, value, at) VALUES (?, ?, ?)', params: [op.name, op.value, op.at] }];
-    case 'prune':
-      return [
-        { sql: 'DELETE FROM alert_transition WHERE at < ?', params: [op.before] },
-        { sql: 'DELETE FROM optimization_log WHERE at < ?', params: [op.before] },
-      ];
   }
 }
 

@@ -53,6 +53,16 @@ export class HourlyTier {
     set.add(hour);
   }
 
+  /**
+   * What is left to build: hours marked by minute rows (the open ones among them) and series
+   * whose hours since a start are still being built (null until the first build looked).
+   */
+  backlog(): { hours: number; series: number | null } {
+    let hours = 0;
+    for (const set of this.pending.values()) hours += set.size;
+    return { hours, series: this.cursors ? this.cursors.size : null };
+  }
+
   /** Forgets pending hours (their transaction rolled back, or the file was replaced). */
   forget(): void {
     this.pending.clear();

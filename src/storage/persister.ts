@@ -1,10 +1,13 @@
 /**
  * Copies the store's data to disk: for every series with new samples, the rollup records the
- * collector wrote (tier 2) that are not on disk yet, and the current minute so far, built
- * from its closed buckets (tier 1) and the open bucket and rewritten at each flush until the
- * collector closes that minute. So a flush leaves on disk everything the collector had
- * drained, and a process killed between flushes loses at most what came after the last one.
- * It reads the shared store in place (StoreReader) and never writes to it.
+ * collector wrote (tier 2) that are not on disk yet, as minute rows, and what came since in
+ * the minutes the collector has not closed: in the journal (journal.ts), one blob a flush of
+ * the buckets closed since the last flush and the open ones. So a flush leaves on disk
+ * everything the collector had drained, and a process killed between flushes loses at most
+ * what came after the last one; the next open folds the journal into rows. The last flush
+ * (stop) writes the open minutes as rows instead, built from their closed buckets (tier 1) and
+ * the open bucket, and empties the journal. It reads the shared store in place (StoreReader)
+ * and never writes to it.
  *
  * A row's start is its minute, or, for the first minute of a series in this process, the
  * time of its first sample: a restarted process then adds a row beside the minute that the
@@ -17,6 +20,8 @@
 import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
+import type { Statement } from './driver.js';
+import { JournalBuilder } from './journal.js';
 import type { RollupRow, RollupTable } from './rollups.js';
 import { encodeSketch } from './sketch-codec.js';
 
@@ -26,6 +31,20 @@ interface SeriesState {
   done: number;
   /** The series' sample count at its last flush: unchanged means nothing to write. */
   total: number;
+  /** Start of the newest closed bucket in the journal. */
+  journaled: number;
+  /** Journaled since its last rows: the last flush writes its open minute even when no sample came since. */
+  inJournal: boolean;
+  /** A distribution (its sketches are kept), and its first sample's time in this process (set with dbId). */
+  sketches: boolean;
+  floor: number;
+}
+
+/** A journal blob on disk: deleted once every series in it has rows up to its newest minute there. */
+interface JournalBlob {
+  seq: number;
+  ids: number[];
+  minutes: number[];
 }
 
 export interface FlushResult {
@@ -40,29 +59,63 @@ export class Persister {
   private states: (SeriesState | undefined)[] = [];
   private readonly acc = new SketchAccumulator();
   private scratch = new Int32Array(4096);
+  private readonly journal = new JournalBuilder();
+  private blobs: JournalBlob[] = [];
+  private seq: number;
+  private readonly putBlob: Statement;
+  private readonly deleteBlob: Statement;
+  private readonly clearJournal: Statement;
 
   constructor(registry: Registry, reader: StoreReader, table: RollupTable) {
     this.registry = registry;
     this.reader = reader;
     this.table = table;
+    const db = table.database;
+    this.putBlob = db.prepare('INSERT INTO journal (seq, body) VALUES (?, ?)');
+    this.deleteBlob = db.prepare('DELETE FROM journal WHERE seq = ?');
+    this.clearJournal = db.prepare('DELETE FROM journal');
+    this.seq = Number(db.prepare('SELECT max(seq) FROM journal').get()?.[0] ?? 0);
   }
 
   /**
    * Writes what is new in one transaction, with the hours that closed by `now` (HourlyTier);
-   * on failure nothing is marked written (it throws).
+   * `last`: the open minutes as rows, the journal emptied (stop, or a flush asked for). On failure nothing is marked
+   * written (it throws).
    */
-  flush(now: number = Date.now()): FlushResult {
+  flush(now: number = Date.now(), last = false): FlushResult {
     const next = new Map<number, SeriesState>();
     let rows = 0;
+    let blob: JournalBlob | undefined;
+    const gone: JournalBlob[] = [];
     try {
       this.table.database.transaction(() => {
+        this.journal.reset();
         const n = this.registry.seriesCount();
         for (let id = 0; id < n; id++) {
           const total = this.reader.totalCount(id);
-          if (total === 0 || this.states[id]?.total === total) continue;
-          const state = { ...(this.states[id] ?? { dbId: -1, done: -Infinity, total: -1 }), total };
-          rows += this.flushSeries(id, state, now);
+          const known = this.states[id];
+          if (total === 0 || (known?.total === total && !(last && known.inJournal))) continue;
+          const state: SeriesState = known
+            ? { dbId: known.dbId, done: known.done, total, journaled: known.journaled, inJournal: known.inJournal, sketches: known.sketches, floor: known.floor }
+            : { dbId: -1, done: -Infinity, total, journaled: -Infinity, inJournal: false, sketches: false, floor: 0 };
+          rows += this.flushSeries(id, state, now, last);
           next.set(id, state);
+        }
+        const done = (id: number): number => (next.get(id) ?? this.states[id])?.done ?? -Infinity;
+        if (last) {
+          this.clearJournal.run();
+        } else {
+          if (this.journal.records > 0) {
+            blob = { seq: this.seq + 1, ids: [...this.journal.minutes.keys()], minutes: [...this.journal.minutes.values()] };
+            this.putBlob.run([blob.seq, this.journal.bytes()]);
+            rows += this.journal.records;
+          }
+          for (const b of this.blobs) {
+            if (b.ids.every((id, i) => done(id) >= b.minutes[i]!)) {
+              this.deleteBlob.run([b.seq]);
+              gone.push(b);
+            }
+          }
         }
         this.table.hourly.build(now);
       });
@@ -74,31 +127,50 @@ export class Persister {
       throw error;
     }
     for (const [id, state] of next) this.states[id] = state;
+    if (last) this.blobs = [];
+    else this.blobs = this.blobs.filter((b) => !gone.includes(b));
+    if (blob) {
+      this.blobs.push(blob);
+      this.seq = blob.seq;
+    }
     return { rows, series: next.size };
+  }
+
+  /** Writes every series of the registry into the catalog (a new file: the series without new samples too). */
+  catalogAll(): void {
+    this.table.database.transaction(() => {
+      const n = this.registry.seriesCount();
+      for (let id = 0; id < n; id++) {
+        const info = this.registry.info(id);
+        this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit, own: this.registry.isOwn(id) });
+      }
+    });
   }
 
   /** Forgets what is on disk (the file was replaced): the next flush writes all the store holds. */
   reset(): void {
     this.states = [];
+    this.blobs = [];
     this.table.forgetIds();
     this.table.hourly.forget();
   }
 
-  private flushSeries(id: number, state: SeriesState, now: number): number {
-    const info = this.registry.info(id);
+  private flushSeries(id: number, state: SeriesState, now: number, last: boolean): number {
     const L = this.reader.layout;
     const R = L.rollupMs;
     if (state.dbId < 0) {
+      const info = this.registry.info(id);
       state.dbId = this.table.seriesId({ name: info.name, tags: { ...info.tags }, kind: info.kind, unit: info.unit, own: this.registry.isOwn(id) });
+      state.sketches = info.kind === 'distribution';
+      // The first sample's own time (ms), not its bucket's: two processes restarted within one
+      // interval would otherwise key their first rows alike, and the second replace the first.
+      state.floor = this.reader.snapshot(id).firstTs;
       // A successor of a storage actor that died: what is on disk need not be written again,
       // but for the last minutes, which the one before may have written before they closed.
       const newest = this.table.newest(state.dbId);
       if (state.done === -Infinity && newest > -Infinity) state.done = Math.floor(newest / R) * R - 2 * R;
     }
-    const sketches = info.kind === 'distribution';
-    // The first sample's own time (ms), not its bucket's: two processes restarted within one
-    // interval would otherwise key their first rows alike, and the second replace the first.
-    const floor = this.reader.snapshot(id).firstTs;
+    const { sketches, floor } = state;
     let rows = 0;
     for (const r of this.reader.buckets(id, 2, state.done + 1)) {
       this.table.write(state.dbId, this.row(Math.max(r.start, floor), [r], 2, sketches, id, false), now);
@@ -107,6 +179,11 @@ export class Persister {
     }
     // The minutes the collector has not rolled up yet: their closed buckets and the open one.
     const after = state.done === -Infinity ? -Infinity : state.done + R;
+    if (!last) return rows + this.journalSeries(id, state, Math.max(after, state.journaled + 1), floor, sketches);
+    // The open minute is a row now; should more come, the journal takes the whole minute
+    // again, so that a fold replaces this row rather than leaves out what it lacks.
+    state.inJournal = false;
+    state.journaled = -Infinity;
     for (let attempt = 0; attempt < 3; attempt++) {
       const head = this.reader.bucketCount(id, 1);
       const buckets = this.reader.buckets(id, 1, after);
@@ -131,6 +208,49 @@ export class Persister {
       break;
     }
     return rows;
+  }
+
+  /** Journals the buckets of `id` from `after` on: the closed ones merged per minute, then the open one. */
+  private journalSeries(id: number, state: SeriesState, after: number, floor: number, sketches: boolean): number {
+    const R = this.reader.layout.rollupMs;
+    const acc = sketches ? this.acc : null;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const head = this.reader.bucketCount(id, 1);
+      const buckets = this.reader.buckets(id, 1, after);
+      const s = this.reader.snapshot(id);
+      if (this.reader.bucketCount(id, 1) !== head) continue;
+      for (let i = 0; i < buckets.length; ) {
+        const w = Math.floor(buckets[i]!.start / R) * R;
+        const first = buckets[i]!.start;
+        let count = 0;
+        let sum = 0;
+        let min = Infinity;
+        let max = -Infinity;
+        let last = 0;
+        acc?.reset();
+        for (; i < buckets.length && buckets[i]!.start < w + R; i++) {
+          const b = buckets[i]!;
+          count += b.count;
+          sum += b.sum;
+          if (b.min < min) min = b.min;
+          if (b.max > max) max = b.max;
+          last = b.last;
+          if (acc) this.reader.addSketch(1, b, acc);
+        }
+        this.journal.add(id, state.dbId, Math.max(w, floor), w, { start: first, count, sum, min, max, last }, false, acc);
+      }
+      if (buckets.length > 0) state.journaled = buckets[buckets.length - 1]!.start;
+      const open = s.openCount > 0 && s.openStart >= after;
+      if (open) {
+        const w = Math.floor(s.openStart / R) * R;
+        acc?.reset();
+        if (acc) this.reader.addOpenSketch(id, acc);
+        this.journal.add(id, state.dbId, Math.max(w, floor), w, { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast }, true, acc);
+      }
+      state.inJournal ||= buckets.length > 0 || open;
+      return buckets.length + (open ? 1 : 0);
+    }
+    return 0;
   }
 
   /** One row from records of a tier (and the open bucket, the last of `records`, when `withOpen`). */

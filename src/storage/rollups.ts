@@ -147,6 +147,11 @@ export class RollupTable {
     return columns(parts);
   }
 
+  /** The hourly rows of catalog series `series` with from <= start < to. */
+  hours(series: number, from: number, to: number): StoredRollups {
+    return columns([{ rows: this.hourRange.all([series, clampTime(from), clampTime(to)]), hourly: true }]);
+  }
+
   /** Deletes rows that start before `cutoff`; returns how many. */
   deleteBefore(cutoff: number): number {
     // An hour that starts before the cutoff goes too: its minutes after it are read as minutes.

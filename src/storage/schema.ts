@@ -91,6 +91,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // The journal of the minutes not closed yet (src/storage/journal.ts): one blob a flush.
+    name: 'journal of open minutes',
+    up(db) {
+      db.exec('CREATE TABLE journal (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)');
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

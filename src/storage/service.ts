@@ -14,6 +14,8 @@ import { statSync } from 'node:fs';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
+import { SketchAccumulator } from '../engine/sketch.js';
+import { foldJournal } from './journal.js';
 import { Persister } from './persister.js';
 import { RollupTable, type CatalogEntry, type StoredRollups } from './rollups.js';
 import { openSchema } from './schema.js';
@@ -30,7 +32,11 @@ export interface StorageStatus {
   fileBytes: number;
   /** Start (ms) of the oldest rollup kept, or null. */
   oldestData: number | null;
-  rows: number;
+  /**
+   * Minute rows, counted when retention last ran (at the first flush after start, then hourly):
+   * counting is a scan (a second over 43M rows), too slow for every status. Null before.
+   */
+  rows: number | null;
   /** When the last flush committed (ms), when it began reading the store (all drained before is in it), and what it wrote. */
   lastFlushAt: number | null;
   lastFlushStartedAt: number | null;
@@ -40,6 +46,8 @@ export interface StorageStatus {
   /** The last error, until a flush succeeds after it. */
   lastError: { message: string; at: number } | null;
   retentionMs: number;
+  /** The hourly tier's backlog: hours marked to build (the open hour included), and series still catching up after a start (null before the first flush). */
+  hourlyPending: { hours: number; series: number | null };
 }
 
 export interface StorageServiceOptions {
@@ -50,6 +58,8 @@ export interface StorageServiceOptions {
   clock?: () => number;
   onError?: (message: string) => void;
   onRecover?: () => void;
+  /** The file was removed (or replaced) and a new one created: its owner writes its control state again. */
+  onReopen?: () => void;
 }
 
 /** How often retention runs. */
@@ -70,6 +80,7 @@ export class StorageService {
   private failures = 0;
   private lastError: { message: string; at: number } | null = null;
   private nextRetention = -Infinity;
+  private rows: number | null = null;
 
   /** Opens the database (throws StorageError when it cannot be used). */
   constructor(options: StorageServiceOptions) {
@@ -77,16 +88,21 @@ export class StorageService {
     this.clock = options.clock ?? Date.now;
     this.db = openSchema(options.file);
     this.table = new RollupTable(this.db);
+    // What a killed process (or actor) left in the journal becomes rows before anything reads.
+    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
     this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
   }
 
-  /** Writes the store's new data (see Persister). Never throws: failures are reported and retried next time. */
-  flush(): boolean {
+  /**
+   * Writes the store's new data (see Persister); `last` (stop): the open minutes as rows.
+   * Never throws: failures are reported and retried next time.
+   */
+  flush(last = false): boolean {
     return this.guard(() => {
       const began = this.clock();
       this.reopenIfGone();
-      const { rows } = this.persister.flush(began);
+      const { rows } = this.persister.flush(began, last);
       this.lastFlushAt = this.clock();
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
@@ -123,10 +139,30 @@ export class StorageService {
     return this.table.read(name, tags, from, to, hourly);
   }
 
-  /** Deletes rollups older than the retention and hands the freed pages back to the file system. */
+  /**
+   * Reads a long history once, so that the first one asked for after a start does not pay
+   * for compiling the read and decode paths and for loading the hourly tier's pages: the
+   * hourly rows of the last 30 days of the series with the newest one (hourly rows only: a
+   * file whose tier is still being built would otherwise have it read 43,200 minutes).
+   * Returns the rows read.
+   */
+  warm(): number {
+    const row = this.statement('SELECT series FROM hourly ORDER BY rowid DESC LIMIT 1').all()[0];
+    if (!row) return 0;
+    const now = this.clock();
+    return this.table.hours(Number(row[0]), now - 30 * 86_400_000, now + 1).start.length;
+  }
+
+  /**
+   * Deletes what is older than the retention (rollups, minute and hourly; alert transitions;
+   * optimisation audit entries) and hands the freed pages back to the file system. Returns the
+   * rows deleted.
+   */
   retain(): number {
-    const deleted = this.table.deleteBefore(this.clock() - this.o.retentionMs);
+    const cutoff = this.clock() - this.o.retentionMs;
+    const deleted = this.db.transaction(() => this.table.deleteBefore(cutoff) + this.statement('DELETE FROM alert_transition WHERE at < ?').run([cutoff]).changes + this.statement('DELETE FROM optimization_log WHERE at < ?').run([cutoff]).changes);
     if (deleted > 0) this.db.exec('PRAGMA incremental_vacuum');
+    this.rows = this.table.rows();
     this.nextRetention = this.clock() + RETENTION_EVERY_MS;
     return deleted;
   }
@@ -141,10 +177,8 @@ export class StorageService {
       }
     }
     let oldestData: number | null = null;
-    let rows = 0;
     try {
       oldestData = this.table.oldest();
-      rows = this.table.rows();
     } catch {
       // unreadable now (the fault is in lastError)
     }
@@ -152,7 +186,7 @@ export class StorageService {
       file: this.o.file,
       fileBytes,
       oldestData,
-      rows,
+      rows: this.rows,
       lastFlushAt: this.lastFlushAt,
       lastFlushStartedAt: this.lastFlushStartedAt,
       lastFlushRows: this.lastFlushRows,
@@ -160,6 +194,7 @@ export class StorageService {
       failures: this.failures,
       lastError: this.lastError,
       retentionMs: this.o.retentionMs,
+      hourlyPending: this.table.hourly.backlog(),
     };
   }
 
@@ -209,7 +244,10 @@ export class StorageService {
     this.db = openSchema(this.o.file);
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
+    this.persister.catalogAll();
+    this.rows = null;
     this.inode = inodeOf(this.o.file);
+    this.o.onReopen?.();
   }
 }
 

@@ -270,6 +270,11 @@ export class StoreReader {
     return out.reverse();
   }
 
+  /** The time a record covers: an interval for a bucket, rollupMs for a rollup. */
+  recordWidth(tier: Tier, _record: BucketRecord): number {
+    return tier === 1 ? this.layout.intervalMs : this.layout.rollupMs;
+  }
+
   /** Start (ms) of tier-1 record number k (counted from the first ever written), or NaN when the ring no longer holds it. */
   bucketStartAt(id: number, k: number): number {
     const L = this.layout;
