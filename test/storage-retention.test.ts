@@ -11,10 +11,10 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 
 /** A storage service over an empty store, on a clock the test moves. */
-function service(file: string, clock: () => number): StorageService {
+function service(file: string, clock: () => number, retentionChunkRows?: number): StorageService {
   const registry = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
   const store = createStore({ maxSeries: 16, rawCapacity: 16, bucketCapacity: 120, rollupCapacity: 4, intervalMs: 1000, rollupMs: MINUTE, logBytes: 1 << 20, rollupLogBytes: 1 << 20, poolBytes: 1 << 20 });
-  return new StorageService({ file, registry, reader: new StoreReader(store), retentionMs: 30 * DAY, clock });
+  return new StorageService({ file, registry, reader: new StoreReader(store), retentionMs: 30 * DAY, clock, retentionChunkRows });
 }
 
 describe('storage retention', () => {
@@ -77,6 +77,28 @@ describe('storage retention', () => {
     now = T0 + 42 * DAY;
     s.flush();
     expect([kept('alert_transition'), kept('optimization_log'), ...['alert_rule', 'alert_state', 'baseline', 'tunable_value'].map(kept)]).toEqual([28, 28, 1, 1, 1, 1]);
+    s.close();
+  });
+
+  it('deletes a long backlog a chunk a turn, answering reads between chunks', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
+    const T0 = Date.UTC(2026, 0, 1);
+    let now = T0;
+    const s = service(file, () => now, 1_000);
+    s.commit([{ sql: 'INSERT INTO series (name, tags, kind, unit) VALUES (?, ?, ?, ?)', params: ['old_rt', '{}', 'gauge', ''] }]);
+    const minutes = 35 * 1440;
+    s.commit(Array.from({ length: minutes }, (_, i) => ({ sql: 'INSERT INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (1, ?, 1, 1, 1, 1, 1, NULL)', params: [T0 + i * MINUTE] })));
+    const rows = (): number => Number(s.query('SELECT count(*) FROM rollups')[0]![0]);
+    // Day 35: 5 days (7,200 rows) expired. The flush deletes one chunk; the rest follows on
+    // later turns, and a read between two chunks is answered from what is left.
+    now = T0 + 35 * DAY;
+    expect(s.flush()).toBe(true);
+    expect(rows()).toBe(minutes - 1_000);
+    await new Promise(setImmediate);
+    expect(rows()).toBe(minutes - 2_000);
+    for (let turn = 0; turn < 20 && rows() > 30 * 1440; turn++) await new Promise(setImmediate);
+    expect(rows()).toBe(30 * 1440);
+    expect(s.status()).toMatchObject({ rows: 30 * 1440, oldestData: T0 + 5 * DAY });
     s.close();
   });
 });

@@ -71,12 +71,12 @@ export class RollupTable {
     this.put = db.prepare('INSERT OR REPLACE INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.range = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM rollups WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.newestOf = db.prepare('SELECT max(start) FROM rollups WHERE series = ?');
-    this.deleteOld = db.prepare('DELETE FROM rollups WHERE start < ?');
+    this.deleteOld = db.prepare('DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE start < ? LIMIT ?)');
     this.oldestStmt = db.prepare('SELECT min(start) FROM rollups');
     this.catalogStmt = db.prepare('SELECT name, tags, kind, unit, own FROM series ORDER BY id');
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
     this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
-    this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE start < ?');
+    this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE rowid IN (SELECT rowid FROM hourly WHERE start < ? LIMIT ?)');
     this.hourly = new HourlyTier(db);
   }
 
@@ -152,11 +152,15 @@ export class RollupTable {
     return columns([{ rows: this.hourRange.all([series, clampTime(from), clampTime(to)]), hourly: true }]);
   }
 
-  /** Deletes rows that start before `cutoff`; returns how many. */
-  deleteBefore(cutoff: number): number {
+  /**
+   * Deletes up to `limit` minute rows and `limit` hourly rows that start before `cutoff`:
+   * the minute rows deleted, and whether either table may hold more.
+   */
+  deleteBefore(cutoff: number, limit: number): { rows: number; more: boolean } {
     // An hour that starts before the cutoff goes too: its minutes after it are read as minutes.
-    this.deleteOldHours.run([clampTime(cutoff)]);
-    return this.deleteOld.run([clampTime(cutoff)]).changes;
+    const hours = this.deleteOldHours.run([clampTime(cutoff), limit]).changes;
+    const rows = this.deleteOld.run([clampTime(cutoff), limit]).changes;
+    return { rows, more: hours === limit || rows === limit };
   }
 
   /** Start of the oldest row, or null when there is none. */
