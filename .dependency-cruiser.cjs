@@ -3,7 +3,7 @@
  *
  * Layers, from the bottom: src/errors.ts; the engine (rings, registry, store, sketch: the data
  * plane every thread shares); analysis (statistics over the store, shared by features); the
- * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead);
+ * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead, export);
  * the monitor, which owns them (storage, the database behind the storage actor, is a
  * feature); config loading; the fronts (mcp; http, which mounts mcp's endpoint beside
  * /metrics and /api; cli). A layer imports the
@@ -12,14 +12,14 @@
  * (they are started by URL). No import cycles, type-only imports included.
  *
  * The exceptions, each named by the rule that allows it:
- * - actors/protocols.ts names the alert rule, report and optimisation audit types that cross
- *   threads with its messages (types only);
+ * - actors/protocols.ts names the alert rule, report, optimisation audit and export types that
+ *   cross threads with its messages (types only);
  * - reports read alerts/schema.ts: a report analyses the alert history;
  * - the monitor's serveMcp() and serveHttp() load their front when first called (a dynamic
  *   import, plus the types of their signatures), so that a service that never serves one
  *   never loads it.
  */
-const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage)/';
+const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage|export)/';
 
 module.exports = {
   forbidden: [
@@ -49,7 +49,7 @@ module.exports = {
       comment: 'Protocols and supervision sit below the features that start actors.',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/)' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/|export/(endpoint|service)\\.ts$)' },
     },
     {
       name: 'protocols-name-feature-types-only',
@@ -75,7 +75,7 @@ module.exports = {
       name: 'features-apart',
       comment: 'Features do not import each other.',
       severity: 'error',
-      from: { path: '^src/(alerts|optimizer|overhead|storage)/' },
+      from: { path: '^src/(alerts|optimizer|overhead|storage|export)/' },
       to: { path: FEATURES, pathNot: '^src/$1/' },
     },
     {

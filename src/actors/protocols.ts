@@ -20,6 +20,8 @@ import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types
 import type { SqlValue } from '../storage/driver.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
+import type { ExporterStatus } from '../export/endpoint.js';
+import type { ExportConfig } from '../export/service.js';
 
 // The collector actor (workers/collector.ts).
 
@@ -173,6 +175,36 @@ export interface StorageActorApi {
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;
+}
+
+// The exporter actor (workers/exporter.ts over src/export/service.ts).
+
+export interface ExporterData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  config: ExportConfig;
+  /** When the monitor first started: the start of OTLP's cumulative points. */
+  startedAt: number;
+}
+
+/**
+ * The exporter actor reads the store and pushes it to remote_write and OTLP endpoints.
+ * - `status()`: per endpoint, in the order of the options (remoteWrite, then otlp).
+ * - `exportNow()`: every endpoint exports now; resolves once each queue is empty or waits
+ *   for a retry (tests, and a flush before a planned stop).
+ * - `usage()`: this thread's CPU time (benchmarks, the overhead budget).
+ * - `stop()`: a last export, given a short grace to go out.
+ */
+export interface ExporterApi {
+  ready(): number;
+  status(): ExporterStatus[];
+  exportNow(): Promise<ExporterStatus[]>;
+  usage(): { thread: number; cpuMs: number };
+  stop(): Promise<void>;
+  injectFault(fault: 'throw' | 'exit'): void;
 }
 
 // A report pool task (workers/reports.ts).

@@ -47,6 +47,7 @@ import { defineOwnMetrics, registerOwnTunables } from './own.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
+import { ExportLink, type ExportStatus } from './export-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
@@ -96,6 +97,8 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly storage: StorageLink | undefined;
   /** The rules, alerts, baselines and optimisation state in that database (see control-state.ts). */
   private readonly controlState: ControlState | undefined;
+  /** The exporter actor behind options.export (see export-link.ts); idle with no endpoint. */
+  private readonly exporter: ExportLink;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -154,6 +157,16 @@ export class PerformanceMonitor extends EventEmitter {
       ...(cs ? { persist: cs.alerts } : {}),
     });
     defineOwnMetrics(this.registry);
+    this.exporter = new ExportLink({
+      options: o,
+      control: this.control,
+      registryBuffers: this.registryBuffers,
+      store: this.store,
+      watchdog: this.watchdog,
+      faults: this.faults,
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+      record: (name, value, tags) => this.recordOwn(name, value, tags),
+    });
     this.reports = new ReportService({
       monitorId: this.id,
       store: this.store,
@@ -219,6 +232,7 @@ export class PerformanceMonitor extends EventEmitter {
       drops: this.drops,
       storage: this.storage,
       controlState: this.controlState,
+      exporter: this.exporter,
     };
   }
 
@@ -277,9 +291,11 @@ export class PerformanceMonitor extends EventEmitter {
       await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, retentionMs: this.options.retentionMs });
       await this.collector.start();
       await this.alerting.start();
+      await this.exporter.start(this.firstStartedAt === Infinity ? Date.now() : this.firstStartedAt);
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
+      await this.exporter.stop();
       await this.controlState?.close();
       await this.storage?.stop();
       this.currentState = 'stopped';
@@ -310,6 +326,8 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of this.rings()) closeRing(sab, true);
     this.mainWriter.setClosed(true);
     await this.collector.stop();
+    // After the collector drained the rings: the last export carries everything recorded.
+    await this.exporter.stop();
     await this.alerting.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
@@ -492,6 +510,17 @@ export class PerformanceMonitor extends EventEmitter {
       }
     }
     return this.history.build(plan, stored);
+  }
+
+  /**
+   * Pushes the series to every export endpoint (options.export) now, besides each one's own
+   * interval; resolves with export's status once every queue is empty or waits for a retry.
+   * Call flush() first for what was just recorded to be included. Nothing to do while
+   * stopped or with no endpoint.
+   */
+  async exportNow(): Promise<ExportStatus> {
+    if (this.currentState !== 'running') return this.exporter.status();
+    return this.exporter.exportNow();
   }
 
   /**
@@ -686,10 +715,10 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
-  private recordOwn(name: string, value: number): void {
+  private recordOwn(name: string, value: number, tags?: Record<string, string>): void {
     if (!this.running) return;
     try {
-      this.main.ownMetric(name).record(value);
+      this.main.ownMetric(name, tags).record(value);
     } catch {
       // stopped between the check and the record: the reading is dropped, not thrown
     }

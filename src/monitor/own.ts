@@ -9,6 +9,7 @@ import type { Optimizer } from '../optimizer/optimizer.js';
 import type { OverheadGovernor } from '../overhead/governor.js';
 import type { ReportService } from '../reports/service.js';
 import type { ResolvedOptions } from './options.js';
+import { EXPORT_METRICS } from './export-link.js';
 
 const OWN_METRICS = [
   { name: 'monitor_overhead_cpu', kind: 'gauge', unit: 'percent' },
@@ -18,7 +19,7 @@ const OWN_METRICS = [
 ] as const;
 
 export function defineOwnMetrics(registry: Registry): void {
-  for (const m of OWN_METRICS) registry.define(m.name, m.kind, m.unit);
+  for (const m of [...OWN_METRICS, ...EXPORT_METRICS]) registry.define(m.name, m.kind, m.unit);
 }
 
 export function registerOwnTunables(optimizer: Optimizer, reports: ReportService, overhead: OverheadGovernor, o: ResolvedOptions): void {

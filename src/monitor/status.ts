@@ -21,6 +21,7 @@ import type { ResolvedOptions } from './options.js';
 import type { ControlLogStatus } from './control-log.js';
 import type { ControlState } from './control-state.js';
 import type { StorageLink, StorageStatusView } from './storage-link.js';
+import type { ExportLink, ExportStatus } from './export-link.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -100,6 +101,12 @@ export interface MonitorStatus {
    * last report (file size, oldest data, last flush, last error; see StorageStatus).
    */
   storage: StorageStatusView & { control?: ControlLogStatus };
+  /**
+   * The exporter actor and each remote_write and OTLP endpoint: samples sent, failed
+   * (refused with a 4xx), dropped (a full queue), retries, requests waiting, the last error
+   * and the lag (the age of the oldest export not yet sent). No endpoint: an empty list.
+   */
+  export: ExportStatus;
 }
 
 /** The parts status() reads that live as long as the monitor. */
@@ -118,6 +125,7 @@ export interface StatusParts {
   storage: StorageLink | undefined;
   /** The control state's queue to the database: changes the disk has not taken yet (control.unsaved). */
   controlState: ControlState | undefined;
+  exporter: ExportLink;
 }
 
 /** What changes as the monitor runs. */
@@ -199,6 +207,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     overhead: p.overhead.status(),
     faults: faultStatus(p),
     storage: p.storage ? { ...p.storage.status(), ...(p.controlState ? { control: p.controlState.status() } : {}) } : { mode: 'memory' },
+    export: p.exporter.status(),
   };
 }
 
