@@ -42,10 +42,10 @@ const folding = setInterval(() => walk.foldAll(), foldMs);
 
 const api: ExporterApi = {
   ready: () => Date.now(),
-  status: () => service.status(),
+  status: () => ({ thread: threadId, exporters: service.status() }),
   async exportNow() {
     await service.exportNow();
-    return service.status();
+    return { thread: threadId, exporters: service.status() };
   },
   usage: () => ({ thread: threadId, cpuMs: threadCpuMs() }),
   async stop() {

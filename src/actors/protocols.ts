@@ -190,6 +190,12 @@ export interface ExporterData {
   startedAt: number;
 }
 
+/** The endpoints' counts, and which actor counted them (a successor counts from zero). */
+export interface ExporterReport {
+  thread: number;
+  exporters: ExporterStatus[];
+}
+
 /**
  * The exporter actor reads the store and pushes it to remote_write and OTLP endpoints.
  * - `status()`: per endpoint, in the order of the options (remoteWrite, then otlp).
@@ -200,8 +206,8 @@ export interface ExporterData {
  */
 export interface ExporterApi {
   ready(): number;
-  status(): ExporterStatus[];
-  exportNow(): Promise<ExporterStatus[]>;
+  status(): ExporterReport;
+  exportNow(): Promise<ExporterReport>;
   usage(): { thread: number; cpuMs: number };
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;

@@ -12,7 +12,7 @@
  * kind export-rejected, an export that could not be encoded one of kind export-encode:
  * logged once per kind, counted in status().faults and monitor_faults.
  */
-import type { ExporterApi } from '../actors/protocols.js';
+import type { ExporterApi, ExporterReport } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import { EXPORT_BEAT_BY, EXPORT_CLOCK } from '../engine/control.js';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -68,6 +68,8 @@ export class ExportLink {
   private readonly carried: Record<Counted, number>[];
   private readonly seen: Record<Counted, number>[];
   private last: ExporterStatus[] = [];
+  /** The thread of the actor whose counts `seen` holds. */
+  private counter = 0;
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
 
@@ -141,22 +143,28 @@ export class ExportLink {
   }
 
   /** Takes an actor's counts in, records the increments as own metrics. */
-  private take(now: ExporterStatus[]): void {
+  private take(report: ExporterReport): void {
+    // A successor counts from zero: what its predecessor counted is kept.
+    const successor = report.thread !== this.counter;
+    this.counter = report.thread;
+    const now = report.exporters;
     now.forEach((s, i) => {
       const tags = { exporter: this.names[i]! };
       const seen = this.seen[i]!;
-      const seenFailed = seen.failed > s.failed ? 0 : seen.failed;
-      const seenEncode = seen.encodeErrors > s.encodeErrors ? 0 : seen.encodeErrors;
+      if (successor) {
+        for (const k of COUNTED) {
+          this.carried[i]![k] += seen[k];
+          seen[k] = 0;
+        }
+      }
       for (const k of COUNTED) {
-        // Less than before: a successor counting from zero; what its predecessor counted is kept.
-        if (s[k] < seen[k]) this.carried[i]![k] += seen[k];
-        const delta = s[k] < seen[k] ? s[k] : s[k] - seen[k];
-        seen[k] = s[k];
+        const delta = s[k] - seen[k];
         if (delta > 0 && RECORDED.has(k)) this.deps.record(`monitor_export_${k}`, delta, tags);
       }
       // What this thread learns from the counts: a refused request, an export not encoded.
-      if (s.failed > seenFailed) this.deps.faults.report('export-rejected', new Error(s.lastError?.message ?? `${tags.exporter}: a request was refused`));
-      if (s.encodeErrors > seenEncode) this.deps.faults.report('export-encode', new Error(s.lastError?.message ?? `${tags.exporter}: an export could not be encoded`));
+      if (s.failed > seen.failed) this.deps.faults.report('export-rejected', new Error(s.lastError?.message ?? `${tags.exporter}: a request was refused`));
+      if (s.encodeErrors > seen.encodeErrors) this.deps.faults.report('export-encode', new Error(s.lastError?.message ?? `${tags.exporter}: an export could not be encoded`));
+      for (const k of COUNTED) seen[k] = s[k];
       this.deps.record('monitor_export_queue_depth', s.queueDepth, tags);
       this.deps.record('monitor_export_lag', s.lagMs, tags);
     });

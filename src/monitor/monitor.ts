@@ -670,9 +670,17 @@ export class PerformanceMonitor extends EventEmitter {
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
    * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
    * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
-   * ends it. 'storage' takes 'exit' and 'kill' (its successor writes what the store holds).
+   * ends it. 'storage' takes 'exit' and 'kill' (its successor writes what the store holds);
+   * 'exporter' takes 'throw', 'exit' and 'kill' (its successor exports at the next interval).
    */
-  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' = 'collector'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' | 'exporter' = 'collector'): Promise<void> {
+    if (actor === 'exporter') {
+      if (!this.exporter.configured) throw new InvalidArgumentError('actor', 'exporter runs only with an endpoint in options.export');
+      if (fault === 'kill') await this.exporter.actor.kill();
+      else if (fault === 'exit' || fault === 'throw') await this.exporter.actor.call((a) => a.injectFault(fault));
+      else throw new InvalidArgumentError('fault', 'of the exporter can be throw, exit or kill');
+      return;
+    }
     if (actor === 'storage') {
       if (!this.storage) throw new InvalidArgumentError('actor', 'storage has no actor with storage "memory"');
       if (fault === 'kill') await this.storage.actor.kill();
