@@ -100,6 +100,6 @@ describe('export status', () => {
     expect(bad({ queueLimit: 0 }).message).toContain('from 1 to 10000');
     expect(bad({ retryBaseMs: 1000, retryMaxMs: 500 }).field).toBe('export.retryMaxMs');
     const m = await started();
-    expect(m.status().export).toEqual({ actor: { state: 'stopped', restarts: 0 }, exporters: [] });
+    expect(m.status().export).toEqual({ actor: { state: 'stopped', restarts: 0, cpuMs: 0 }, exporters: [] });
   });
 });

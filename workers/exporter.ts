@@ -11,7 +11,7 @@
 import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
-import type { ExporterApi, ExporterData } from '../src/actors/protocols.js';
+import type { ExporterApi, ExporterData, ExporterReport } from '../src/actors/protocols.js';
 import { SeriesWalk } from '../src/analysis/series-walk.js';
 import { EXPORT_BEAT_BY, EXPORT_CLOCK, controlViews } from '../src/engine/control.js';
 import { Registry, reportLockTag } from '../src/engine/registry.js';
@@ -30,6 +30,10 @@ const reader = new StoreReader(data.store);
 const walk = new SeriesWalk(new Registry(data.registry, reportLockTag(threadId)), reader, data.config.histogramBuckets);
 const service = new ExportService(walk, data.config, data.startedAt);
 
+function report(): ExporterReport {
+  return { thread: threadId, cpuMs: threadCpuMs(), exporters: service.status() };
+}
+
 function beat(): void {
   const now = Date.now();
   ctl.f64[EXPORT_CLOCK] = now;
@@ -42,12 +46,11 @@ const folding = setInterval(() => walk.foldAll(), foldMs);
 
 const api: ExporterApi = {
   ready: () => Date.now(),
-  status: () => ({ thread: threadId, exporters: service.status() }),
+  status: report,
   async exportNow() {
     await service.exportNow();
-    return { thread: threadId, exporters: service.status() };
+    return report();
   },
-  usage: () => ({ thread: threadId, cpuMs: threadCpuMs() }),
   async stop() {
     clearInterval(folding);
     await service.stop(LAST_EXPORT_MS);

@@ -193,6 +193,8 @@ export interface ExporterData {
 /** The endpoints' counts, and which actor counted them (a successor counts from zero). */
 export interface ExporterReport {
   thread: number;
+  /** The actor thread's CPU time (ms) so far. */
+  cpuMs: number;
   exporters: ExporterStatus[];
 }
 
@@ -201,14 +203,12 @@ export interface ExporterReport {
  * - `status()`: per endpoint, in the order of the options (remoteWrite, then otlp).
  * - `exportNow()`: every endpoint exports now; resolves once each queue is empty or waits
  *   for a retry (tests, and a flush before a planned stop).
- * - `usage()`: this thread's CPU time (benchmarks, the overhead budget).
  * - `stop()`: a last export, given a short grace to go out.
  */
 export interface ExporterApi {
   ready(): number;
   status(): ExporterReport;
   exportNow(): Promise<ExporterReport>;
-  usage(): { thread: number; cpuMs: number };
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;
 }

@@ -26,7 +26,8 @@ export type { ExporterStatus } from '../export/endpoint.js';
 
 /** What status() shows of export. */
 export interface ExportStatus {
-  actor: { state: string; restarts: number };
+  /** The exporter actor; cpuMs: its threads' CPU time, the current one's and its predecessors'. */
+  actor: { state: string; restarts: number; cpuMs: number };
   /** Per endpoint, remoteWrite's first, then otlp's, in the options' order. */
   exporters: (ExporterStatus & { exporter: string })[];
 }
@@ -70,6 +71,8 @@ export class ExportLink {
   private last: ExporterStatus[] = [];
   /** The thread of the actor whose counts `seen` holds. */
   private counter = 0;
+  private cpuMs = 0;
+  private cpuCarried = 0;
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
 
@@ -124,7 +127,7 @@ export class ExportLink {
 
   status(): ExportStatus {
     return {
-      actor: { state: this.actor.state, restarts: this.actor.restarts },
+      actor: { state: this.actor.state, restarts: this.actor.restarts, cpuMs: this.cpuCarried + this.cpuMs },
       exporters: this.last.map((s, i) => {
         const shown = { ...s, exporter: this.names[i]! };
         for (const k of COUNTED) shown[k] = this.carried[i]![k] + s[k];
@@ -147,6 +150,8 @@ export class ExportLink {
     // A successor counts from zero: what its predecessor counted is kept.
     const successor = report.thread !== this.counter;
     this.counter = report.thread;
+    if (successor) this.cpuCarried += this.cpuMs;
+    this.cpuMs = report.cpuMs;
     const now = report.exporters;
     now.forEach((s, i) => {
       const tags = { exporter: this.names[i]! };
