@@ -47,21 +47,6 @@ export const StatusOutput = z.object({
   }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
   http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
-  export: z
-    .array(
-      z.object({
-        exporter: z.string().describe('remoteWrite[i] or otlp[i], the place in options.export'),
-        url: z.string(),
-        sent: z.number(),
-        failed: z.number().describe('samples refused (4xx), not retried'),
-        dropped: z.number().describe('samples dropped from a full queue'),
-        queue_depth: z.number(),
-        lag_ms: z.number().describe('age of the oldest export not yet sent'),
-        last_error: z.string().nullable(),
-      }),
-    )
-    .optional()
-    .describe('remote_write and OTLP endpoints (at most 8); full detail in status().export'),
   metrics: z.array(z.record(z.string(), z.unknown())).optional().describe('as get_performance_metrics, last 60 s'),
   metrics_total: z.number().optional(),
   metrics_truncated: z.boolean().optional(),
@@ -94,25 +79,17 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
     memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes },
     alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
     ...(endpoint ? { http: endpointOut(endpoint) } : {}),
-    ...(s.export.exporters.length > 0 ? { export: s.export.exporters.map(exporterOut) } : {}),
   };
 }
 
 /** An error message is cut to this: the answer stays bounded whatever an endpoint says. */
 const ERROR_CHARS = 200;
 
-function exporterOut(e: MonitorStatus['export']['exporters'][number]): NonNullable<Out['export']>[number] {
-  const error = e.lastError?.message ?? null;
-  return {
-    exporter: e.exporter,
-    url: e.url,
-    sent: e.sent,
-    failed: e.failed,
-    dropped: e.dropped,
-    queue_depth: e.queueDepth,
-    lag_ms: Math.round(e.lagMs),
-    last_error: error !== null && error.length > ERROR_CHARS ? `${error.slice(0, ERROR_CHARS - 1)}…` : error,
-  };
+/** One line per push endpoint, the last error cut so that the answer stays bounded. */
+function exporterLine(e: MonitorStatus['export']['exporters'][number]): string {
+  const error = e.lastError?.message;
+  const cut = error !== undefined && error.length > ERROR_CHARS ? `${error.slice(0, ERROR_CHARS - 1)}…` : error;
+  return `${e.exporter} ${e.url}: sent ${e.sent}, failed ${e.failed}, dropped ${e.dropped}, queue ${e.queueDepth}, lag ${Math.round(e.lagMs)} ms${cut ? `; last error: ${cut}` : ''}`;
 }
 
 function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
@@ -132,7 +109,11 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
   };
 }
 
-export function statusText(s: Out): string {
+/**
+ * The text answer. Each push endpoint is a line of it, not a field of the structured answer:
+ * the tool list's 20 KB budget has no room for one more schema.
+ */
+export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = []): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
   return [
@@ -140,7 +121,7 @@ export function statusText(s: Out): string {
     `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
-    ...(s.export ?? []).map((e) => `export ${e.exporter} ${e.url}: sent ${e.sent}, failed ${e.failed}, dropped ${e.dropped}, queue ${e.queue_depth}, lag ${e.lag_ms} ms${e.last_error ? `; last error: ${e.last_error}` : ''}`),
+    ...exporters.map((e) => `export ${exporterLine(e)}`),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
@@ -151,8 +132,9 @@ export function statusText(s: Out): string {
  */
 export async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
   const monitor = front.host.monitor;
-  const structured = statusOut(monitor.status(), front.endpointStatus?.());
-  let text = statusText(structured);
+  const status = monitor.status();
+  const structured = statusOut(status, front.endpointStatus?.());
+  let text = statusText(structured, status.export.exporters);
   let left = budget - 600 - jsonBytes(structured) - textBytes(text);
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;
