@@ -172,7 +172,7 @@ export const BREAKS = [
   {
     name: 'export retries a 4xx',
     what: 'the export sender retries every failed answer, a 4xx included',
-    edits: [{ find: "if (response.status >= 500 || response.status === 429) return 'retry';", replace: "return 'retry';" }],
+    edits: [{ find: "if (response.status >= 500 || response.status === 429) return 'retry';", replace: "if (response.status >= 400) return 'retry';" }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['a 4xx is final'],
   },
