@@ -3,7 +3,7 @@
  *
  * Layers, from the bottom: src/errors.ts; the engine (rings, registry, store, sketch: the data
  * plane every thread shares); analysis (statistics over the store, shared by features); the
- * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead);
+ * actors' protocols and supervision; the features (alerts, reports, optimizer, overhead, export);
  * the monitor, which owns them (storage, the database behind the storage actor, is a
  * feature); config loading; the fronts (mcp; http, which mounts mcp's endpoint beside
  * /metrics and /api; cli). A layer imports the
@@ -12,8 +12,8 @@
  * (they are started by URL). No import cycles, type-only imports included.
  *
  * The exceptions, each named by the rule that allows it:
- * - actors/protocols.ts names the alert rule, report and optimisation audit types that cross
- *   threads with its messages (types only);
+ * - actors/protocols.ts names the alert rule, report, optimisation audit and export types that
+ *   cross threads with its messages (types only);
  * - reports read alerts/schema.ts: a report analyses the alert history;
  * - the hub reads storage/sketch-codec.ts: members send sketches in the encoding of the disk;
  * - profiling/schema.ts and alerts/schema.ts are read by the features beside them: a rule's
@@ -23,7 +23,7 @@
  *   import, plus the types of their signatures), so that a service that never serves one
  *   never loads it.
  */
-const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage|hub|profiling|instrument)/';
+const FEATURES = '^src/(alerts|reports|optimizer|overhead|storage|hub|profiling|instrument|export)/';
 
 module.exports = {
   forbidden: [
@@ -53,7 +53,7 @@ module.exports = {
       comment: 'Protocols and supervision sit below the features that start actors.',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|profiling/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/)' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|profiling/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/|export/(endpoint|service)\\.ts$)' },
     },
     {
       name: 'protocols-name-feature-types-only',
@@ -79,7 +79,7 @@ module.exports = {
       name: 'features-apart',
       comment: 'Features do not import each other. Exceptions: the hub sends sketches in the encoding storage keeps them in on disk (storage/sketch-codec.ts); alerting and profiling share their two schemas (see the top).',
       severity: 'error',
-      from: { path: '^src/(alerts|optimizer|overhead|storage|hub|profiling|instrument)/' },
+      from: { path: '^src/(alerts|optimizer|overhead|storage|hub|profiling|instrument|export)/' },
       to: { path: FEATURES, pathNot: '^src/($1/|storage/sketch-codec\\.ts$|(alerts|profiling)/schema\\.ts$)' },
     },
     {

@@ -22,6 +22,8 @@ export type { CpuSource } from './engine/thread-cpu.js';
 export type { OverflowPolicy, RingStats } from './engine/ring.js';
 export type { DropReport } from './monitor/drops.js';
 export type { FaultStatus, FaultRecord } from './monitor/faults.js';
+export type { ExportStatus, ExporterStatus } from './monitor/export-link.js';
+export type { ExporterKind } from './export/endpoint.js';
 export { attachProducer } from './engine/producer.js';
 export type { MetricHandle, CounterHandle, Producer } from './engine/producer.js';
 export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './engine/producer.js';

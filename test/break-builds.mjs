@@ -281,6 +281,48 @@ export const BREAKS = [
     tests: ['profiling.test.ts'],
     mustFail: ["counts a capture's main-thread time in the overhead budget"],
   },
+  {
+    name: 'remote_write labels unsorted',
+    what: 'remote_write sends each series\' labels in the order they were built, not sorted by name',
+    edits: [{ find: '...(extra ? [extra] : [])].sort(byName);', replace: '...(extra ? [extra] : [])];' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['labels sorted'],
+  },
+  {
+    name: 'remote_write buckets not cumulative',
+    what: 'remote_write sends each bucket\'s own count as `_bucket{le}`, not the count up to its bound',
+    edits: [{ find: 'push(sets[i]!, cumulative);', replace: 'push(sets[i]!, h.bins[i]!);' }],
+    tests: ['export-prometheus.test.ts'],
+    mustFail: ['every histogram bucket pushed'],
+  },
+  {
+    name: 'export retries a 4xx',
+    what: 'the export sender retries every failed answer, a 4xx included',
+    edits: [{ find: "if (response.status >= 500 || response.status === 429) return 'retry';", replace: "if (response.status >= 400) return 'retry';" }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['a 4xx is final'],
+  },
+  {
+    name: 'export queue unbounded',
+    what: 'the export queue never drops: it grows while the endpoint is away',
+    edits: [{ find: 'if (this.queue.length >= this.config.queueLimit) {', replace: 'if (this.queue.length >= Infinity) {' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['keeps at most queueLimit requests'],
+  },
+  {
+    name: 'OTLP counter not monotonic',
+    what: 'OTLP sends a counter as a non-monotonic Sum',
+    edits: [{ find: 'isMonotonic: true,', replace: 'isMonotonic: false,' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: ['as OTLP protobuf', 'as OTLP json'],
+  },
+  {
+    name: 'exporter counts lost on restart',
+    what: "a replaced exporter actor's counts start again from zero in status",
+    edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['counts of the one before carry over'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -4,15 +4,11 @@
  * scrapes it every second stores what we recorded: a gauge's value, and a histogram whose
  * histogram_quantile is the one our buckets give.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { PerformanceMonitor, type HttpServer, type ServeHttpOptions } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
-import { parseExposition, valueOf } from './http-metrics-helpers.js';
+import { histogramQuantile, logValues as values, parseExposition, runPrometheus, valueOf } from './http-metrics-helpers.js';
 import { describeWithPeer } from './peers/use.js';
 
 const cleanup: (() => Promise<unknown> | void)[] = [];
@@ -31,16 +27,6 @@ async function serving(options: Partial<ServeHttpOptions> = {}): Promise<{ monit
 
 /** Awkward label values: quotes, backslashes, unicode, a lone `}` and `=`, an empty one. */
 const AWKWARD = [{ route: 'say "hi"' }, { route: 'C:\\path\\' }, { route: 'Grüße 世界 🚀' }, { route: '}{=,' }, { route: '' }];
-
-function values(n: number, seed: number): number[] {
-  let x = seed;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    out.push(10 ** ((x / 2 ** 31) * 4 - 1));
-  }
-  return out;
-}
 
 describeWithPeer('promtool', 'promtool check metrics', (peer) => {
   it('accepts the exposition, awkward label values, every kind and the sketch quantiles included', async () => {
@@ -67,29 +53,6 @@ describeWithPeer('promtool', 'promtool check metrics', (peer) => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Prometheus's histogram_quantile (promql/quantile.go, 2.42) over cumulative buckets. */
-function histogramQuantile(q: number, buckets: { le: number; count: number }[]): number {
-  const total = buckets.at(-1)!.count;
-  const rank = q * total;
-  const b = buckets.findIndex((x) => x.count >= rank);
-  if (b === buckets.length - 1) return buckets[buckets.length - 2]!.le;
-  if (b === 0 && buckets[0]!.le <= 0) return buckets[0]!.le;
-  const start = b === 0 ? 0 : buckets[b - 1]!.le;
-  const below = b === 0 ? 0 : buckets[b - 1]!.count;
-  return start + (buckets[b]!.le - start) * ((rank - below) / (buckets[b]!.count - below));
-}
-
 describeWithPeer('prometheus', 'a Prometheus server scraping /metrics every second', (peer) => {
   it('stores a recorded value, and its histogram_quantile is the one our buckets give', async () => {
     const { monitor, server } = await serving();
@@ -100,30 +63,9 @@ describeWithPeer('prometheus', 'a Prometheus server scraping /metrics every seco
     for (const v of vs) h.record(v);
     await monitor.flush();
 
-    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-prometheus-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const config = join(dir, 'prometheus.yml');
-    writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: perfwatch\n    static_configs:\n      - targets: ['127.0.0.1:${server.port}']\n`);
-    const port = await freePort();
-    const child = spawn(peer.binary, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
-    cleanup.push(
-      () =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    );
-    const api = `http://127.0.0.1:${port}/api/v1`;
-    const query = async (promql: string): Promise<number | undefined> => {
-      try {
-        const r = (await (await fetch(`${api}/query?query=${encodeURIComponent(promql)}`)).json()) as { data?: { result?: { value: [number, string] }[] } };
-        const v = r.data?.result?.[0]?.value[1];
-        return v === undefined ? undefined : Number(v);
-      } catch {
-        return undefined; // not up yet
-      }
-    };
+    const prometheus = await runPrometheus(peer.binary, `global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n  - job_name: perfwatch\n    static_configs:\n      - targets: ['127.0.0.1:${server.port}']\n`);
+    cleanup.push(() => prometheus.stop());
+    const query = prometheus.query;
     const selector = `{job="perfwatch",route="Grüße 世界 🚀"}`;
     await waitFor(async () => (await query(`api_response_time_count${selector}`)) === vs.length, 40_000, 'Prometheus to store the histogram');
     expect(await query('queue_depth{route="say \\"hi\\""}')).toBe(42.5);

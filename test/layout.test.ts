@@ -97,7 +97,7 @@ describe('the constants and buffers', () => {
     for (const layout of LAYOUTS) expect(doc, layout.name).toContain(layoutTable(layout));
   });
 
-  it('put no cell of the producers, the collector, the alert actor or the storage actor on a line of another', () => {
+  it('put no cell of the producers, the collector, the alert, storage or exporter actor on a line of another', () => {
     // The control block's lines, named: the layout test above keeps each to its writer.
     const lines = lineWriters(control.CONTROL_LAYOUT);
     expect([...lines.entries()].map(([line, w]) => [line, [...w].sort()])).toEqual([
@@ -108,6 +108,7 @@ describe('the constants and buffers', () => {
       [4, ['alert actor']],
       [5, ['main thread']],
       [6, ['storage actor']],
+      [7, ['exporter actor']],
     ]);
   });
 });

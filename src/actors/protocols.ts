@@ -22,6 +22,8 @@ import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types
 import type { SqlValue } from '../storage/driver.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
+import type { ExporterStatus } from '../export/endpoint.js';
+import type { ExportConfig } from '../export/service.js';
 
 // The collector actor (workers/collector.ts).
 
@@ -192,6 +194,42 @@ export interface HistoryRequest {
   from: number;
   to: number;
   hourly: boolean;
+}
+
+// The exporter actor (workers/exporter.ts over src/export/service.ts).
+
+export interface ExporterData {
+  /** The comlink port to the coordinator (added by the watchdog). */
+  port?: MessagePort;
+  control: SharedArrayBuffer;
+  registry: RegistryBuffers;
+  store: StoreBuffers;
+  config: ExportConfig;
+  /** When the monitor first started: the start of OTLP's cumulative points. */
+  startedAt: number;
+}
+
+/** The endpoints' counts, and which actor counted them (a successor counts from zero). */
+export interface ExporterReport {
+  thread: number;
+  /** The actor thread's CPU time (ms) so far. */
+  cpuMs: number;
+  exporters: ExporterStatus[];
+}
+
+/**
+ * The exporter actor reads the store and pushes it to remote_write and OTLP endpoints.
+ * - `status()`: per endpoint, in the order of the options (remoteWrite, then otlp).
+ * - `exportNow()`: every endpoint exports now; resolves once each queue is empty or waits
+ *   for a retry (tests, and a flush before a planned stop).
+ * - `stop()`: a last export, given a short grace to go out.
+ */
+export interface ExporterApi {
+  ready(): number;
+  status(): ExporterReport;
+  exportNow(): Promise<ExporterReport>;
+  stop(): Promise<void>;
+  injectFault(fault: 'throw' | 'exit'): void;
 }
 
 // A report pool task (workers/reports.ts).

@@ -9,7 +9,7 @@
  * place where producers and the collector meet, and it is written only while the collector
  * sleeps (or on a control call).
  *
- * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK, STORAGE_CLOCK) at every round and, before it
+ * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK, STORAGE_CLOCK, EXPORT_CLOCK) at every round and, before it
  * waits, the time by which it will beat again (BEAT_BY, ALERT_BEAT_BY). The watchdog thread
  * declares it hung a grace period past that promise, whatever the other threads are doing.
  */
@@ -17,7 +17,7 @@ import { defineLayout } from './layout.js';
 
 export const CONTROL_LAYOUT = defineLayout({
   name: 'control block',
-  bytes: 448,
+  bytes: 512,
   oneWriterPerLine: true,
   sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the collector raises SLEEPING before it waits and bumps DOORBELL to end its own wait on a control call' }],
   cells: {
@@ -45,6 +45,8 @@ export const CONTROL_LAYOUT = defineLayout({
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: 'wall clock (ms) of its last round' },
     STORAGE_BEAT_BY: { offset: 392, type: 'f64', writer: 'storage actor', meaning: 'its next beat is due by then (ms)' },
+    EXPORT_CLOCK: { offset: 448, type: 'f64', writer: 'exporter actor', meaning: 'wall clock (ms) of its last round' },
+    EXPORT_BEAT_BY: { offset: 456, type: 'f64', writer: 'exporter actor', meaning: 'its next beat is due by then (ms)' },
   },
 });
 
@@ -77,6 +79,8 @@ export const UNJUDGED = at.UNJUDGED;
 export const QUIET_AT = at.QUIET_AT;
 export const STORAGE_CLOCK = at.STORAGE_CLOCK;
 export const STORAGE_BEAT_BY = at.STORAGE_BEAT_BY;
+export const EXPORT_CLOCK = at.EXPORT_CLOCK;
+export const EXPORT_BEAT_BY = at.EXPORT_BEAT_BY;
 
 export interface ControlViews {
   readonly i32: Int32Array;

@@ -82,6 +82,16 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
   };
 }
 
+/** An error message is cut to this: the answer stays bounded whatever an endpoint says. */
+const ERROR_CHARS = 200;
+
+/** One line per push endpoint, the last error cut so that the answer stays bounded. */
+function exporterLine(e: MonitorStatus['export']['exporters'][number]): string {
+  const error = e.lastError?.message;
+  const cut = error !== undefined && error.length > ERROR_CHARS ? `${error.slice(0, ERROR_CHARS - 1)}…` : error;
+  return `${e.exporter} ${e.url}: sent ${e.sent}, failed ${e.failed}, dropped ${e.dropped}, queue ${e.queueDepth}, lag ${Math.round(e.lagMs)} ms${cut ? `; last error: ${cut}` : ''}`;
+}
+
 function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
   return {
     sessions: e.sessions.count,
@@ -99,7 +109,11 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
   };
 }
 
-export function statusText(s: Out): string {
+/**
+ * The text answer. Each push endpoint is a line of it, not a field of the structured answer:
+ * the tool list's 20 KB budget has no room for one more schema.
+ */
+export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = []): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
   return [
@@ -107,6 +121,7 @@ export function statusText(s: Out): string {
     `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
+    ...exporters.map((e) => `export ${exporterLine(e)}`),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
@@ -117,8 +132,9 @@ export function statusText(s: Out): string {
  */
 export async function statusAnswer(front: Front, args: z.output<typeof StatusInput>, signal: AbortSignal | undefined, budget: number): Promise<{ structured: Out; text: string }> {
   const monitor = front.host.monitor;
-  const structured = statusOut(monitor.status(), front.endpointStatus?.());
-  let text = statusText(structured);
+  const status = monitor.status();
+  const structured = statusOut(status, front.endpointStatus?.());
+  let text = statusText(structured, status.export.exporters);
   let left = budget - 600 - jsonBytes(structured) - textBytes(text);
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;

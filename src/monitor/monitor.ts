@@ -55,6 +55,7 @@ import { defineOwnMetrics, registerOwnTunables } from './own.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
+import { ExportLink, type ExportStatus } from './export-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
 import { hubRole, type HubRole } from '../hub/role.js';
@@ -110,6 +111,8 @@ export class PerformanceMonitor extends EventEmitter {
   /** This monitor's side of a hub (options.hub, docs/cluster.md); undefined without one. */
   private readonly hub: HubRole | undefined;
   private readonly profiler: Profiler;
+  /** The exporter actor behind options.export (see export-link.ts); idle with no endpoint. */
+  private readonly exporter: ExportLink;
 
   constructor(options?: MonitorOptions) {
     super();
@@ -169,6 +172,16 @@ export class PerformanceMonitor extends EventEmitter {
       ...(cs ? { persist: cs.alerts } : {}),
     });
     defineOwnMetrics(this.registry);
+    this.exporter = new ExportLink({
+      options: o,
+      control: this.control,
+      registryBuffers: this.registryBuffers,
+      store: this.store,
+      watchdog: this.watchdog,
+      faults: this.faults,
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+      record: (name, value, tags) => this.recordOwn(name, value, tags),
+    });
     this.reports = new ReportService({
       monitorId: this.id,
       store: this.store,
@@ -257,6 +270,7 @@ export class PerformanceMonitor extends EventEmitter {
       storage: this.storage,
       controlState: this.controlState,
       hub: this.hub,
+      exporter: this.exporter,
     };
   }
 
@@ -317,9 +331,11 @@ export class PerformanceMonitor extends EventEmitter {
       await this.collector.start();
       await this.alerting.start();
       await this.hub?.start();
+      await this.exporter.start(this.firstStartedAt === Infinity ? Date.now() : this.firstStartedAt);
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
+      await this.exporter.stop();
       await this.controlState?.close();
       await this.storage?.stop();
       this.currentState = 'stopped';
@@ -354,6 +370,8 @@ export class PerformanceMonitor extends EventEmitter {
     await this.collector.stop();
     // After the collector drained the rings: a member sends its open buckets too.
     await this.hub?.stop();
+    // After the collector drained the rings: the last export carries everything recorded.
+    await this.exporter.stop();
     await this.alerting.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
@@ -573,6 +591,17 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
+   * Pushes the series to every export endpoint (options.export) now, besides each one's own
+   * interval; resolves with export's status once every queue is empty or waits for a retry.
+   * Call flush() first for what was just recorded to be included. Nothing to do while
+   * stopped or with no endpoint.
+   */
+  async exportNow(): Promise<ExportStatus> {
+    if (this.currentState !== 'running') return this.exporter.status();
+    return this.exporter.exportNow();
+  }
+
+  /**
    * Writes the rollups recorded so far to disk now (the storage actor also does it every
    * storageFlushMs); resolves with whether it committed. False with storage 'memory' or
    * while stopped.
@@ -756,9 +785,17 @@ export class PerformanceMonitor extends EventEmitter {
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
    * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
    * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
-   * ends it. 'storage' takes 'exit' and 'kill' (its successor writes what the store holds).
+   * ends it. 'storage' takes 'exit' and 'kill' (its successor writes what the store holds);
+   * 'exporter' takes 'throw', 'exit' and 'kill' (its successor exports at the next interval).
    */
-  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' = 'collector'): Promise<void> {
+  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' | 'exporter' = 'collector'): Promise<void> {
+    if (actor === 'exporter') {
+      if (!this.exporter.configured) throw new InvalidArgumentError('actor', 'exporter runs only with an endpoint in options.export');
+      if (fault === 'kill') await this.exporter.actor.kill();
+      else if (fault === 'exit' || fault === 'throw') await this.exporter.actor.call((a) => a.injectFault(fault));
+      else throw new InvalidArgumentError('fault', 'of the exporter can be throw, exit or kill');
+      return;
+    }
     if (actor === 'storage') {
       if (!this.storage) throw new InvalidArgumentError('actor', 'storage has no actor with storage "memory"');
       if (fault === 'kill') await this.storage.actor.kill();

@@ -9,6 +9,7 @@ import { OverheadOptionsSchema } from '../overhead/governor.js';
 import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
 import { HubOptionsSchema } from '../hub/options.js';
 import { ProfilingOptionsSchema } from '../profiling/options.js';
+import { DEFAULT_BUCKETS, MAX_BUCKETS } from '../analysis/series-walk.js';
 
 const MiB = 1024 * 1024;
 
@@ -93,6 +94,49 @@ export const AlertOptionsSchema = z.strictObject({
   externalUrl: z.string().max(2048).default('http://127.0.0.1/perfwatch'),
 });
 
+/** Request headers of an exporter (authorization, tenant): at most 32, names and values bounded. */
+const exportHeaders = z
+  .record(z.string().min(1, { error: 'header names must not be empty' }).max(256, { error: 'header names must be at most 256 characters' }), z.string().max(8192, { error: 'header values must be at most 8192 characters' }), { error: 'must be an object of header names to string values' })
+  .refine((h) => Object.keys(h).length <= 32, { error: 'must have at most 32 headers' })
+  .optional();
+
+const exportTarget = {
+  url: httpUrl,
+  headers: exportHeaders,
+  /** How often the series are sent. */
+  intervalMs: int(1_000, 3_600_000, 10_000, ' ms'),
+  /** A request that takes longer fails (and is retried). */
+  timeoutMs: int(100, 120_000, 10_000, ' ms'),
+};
+
+export const ExportOptionsSchema = z.strictObject({
+  /** Prometheus remote_write 1.0 receivers (Prometheus with --web.enable-remote-write-receiver, Mimir, Thanos, VictoriaMetrics). */
+  remoteWrite: z.array(z.strictObject(exportTarget), { error: 'must be an array of { url, headers?, intervalMs? }' }).max(4, { error: 'must list at most 4 endpoints' }).default([]),
+  /** OTLP/HTTP metrics receivers (an OpenTelemetry collector's …/v1/metrics). */
+  otlp: z
+    .array(z.strictObject({ ...exportTarget, encoding: z.enum(['protobuf', 'json'], { error: 'must be "protobuf" or "json"' }).default('protobuf') }), { error: 'must be an array of { url, headers?, intervalMs?, encoding? }' })
+    .max(4, { error: 'must list at most 4 endpoints' })
+    .default([]),
+  /** The `instance` label and OTLP's service.instance.id (default: host name and process id). */
+  instance: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).optional(),
+  /** The `job` label and OTLP's service.name. */
+  job: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).default('perfwatch'),
+  /** Histogram bounds of the distributions, as /metrics' histogramBuckets (the same default): give both the same to push what is scraped. */
+  histogramBuckets: z
+    .array(z.number({ error: 'must be finite numbers' }).finite({ error: 'must be finite numbers' }), { error: 'must be an array of numbers' })
+    .min(1, { error: 'must have at least 1 bound' })
+    .max(MAX_BUCKETS, { error: `must have at most ${MAX_BUCKETS} bounds` })
+    .refine((b) => b.every((x, i) => i === 0 || x > b[i - 1]!), { error: 'must ascend strictly' })
+    .default([...DEFAULT_BUCKETS]),
+  /** Samples (remote_write) or points (OTLP) per request; an export larger than it is sent in several. */
+  maxSamplesPerRequest: int(100, 100_000, 5_000),
+  /** Requests waiting per endpoint (sending or retrying); beyond it the oldest is dropped and its samples counted. */
+  queueLimit: int(1, 10_000, 60),
+  /** First retry delay after a 5xx, a 429 or a network error; it doubles up to retryMaxMs. */
+  retryBaseMs: int(10, 60_000, 500, ' ms'),
+  retryMaxMs: int(10, 600_000, 30_000, ' ms'),
+});
+
 export const ReportsOptionsSchema = z.strictObject({
   /** Threads of the report pool (a tunable: optimize() may change it). */
   threads: int(1, 64, 1),
@@ -144,6 +188,8 @@ export const MonitorOptionsSchema = z.strictObject({
   reports: ReportsOptionsSchema.prefault({}),
   /** CPU and heap profile captures: where their files go, how many are kept, how often a rule may start one. */
   profiling: ProfilingOptionsSchema.prefault({}),
+  /** Push the series to Prometheus remote_write and OTLP/HTTP receivers (see docs/export.md). */
+  export: ExportOptionsSchema.prefault({}),
   /**
    * 'sqlite': rollups, the series catalog (and the state other modules persist) in a SQLite
    * file in dataDir, kept for retentionMs and found again by the next start(); 'memory':
@@ -176,6 +222,7 @@ export function resolveOptions(options: MonitorOptions | undefined): ResolvedOpt
   if (o.bucketCapacity * o.collectionIntervalMs < 2 * rollupMs) {
     throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}`, { value: o.bucketCapacity });
   }
+  if (o.export.retryMaxMs < o.export.retryBaseMs) throw new InvalidArgumentError('export.retryMaxMs', `must be at least export.retryBaseMs (${o.export.retryBaseMs})`, { value: o.export.retryMaxMs });
   return o;
 }
 

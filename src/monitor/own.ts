@@ -10,6 +10,7 @@ import type { OverheadGovernor } from '../overhead/governor.js';
 import type { ReportService } from '../reports/service.js';
 import type { ResolvedOptions } from './options.js';
 import { HUB_METRICS } from '../hub/role.js';
+import { EXPORT_METRICS } from './export-link.js';
 
 const OWN_METRICS = [
   { name: 'monitor_overhead_cpu', kind: 'gauge', unit: 'percent' },
@@ -19,7 +20,7 @@ const OWN_METRICS = [
 ] as const;
 
 export function defineOwnMetrics(registry: Registry): void {
-  for (const m of [...OWN_METRICS, ...HUB_METRICS]) registry.define(m.name, m.kind, m.unit);
+  for (const m of [...OWN_METRICS, ...HUB_METRICS, ...EXPORT_METRICS]) registry.define(m.name, m.kind, m.unit);
 }
 
 export function registerOwnTunables(optimizer: Optimizer, reports: ReportService, overhead: OverheadGovernor, o: ResolvedOptions): void {

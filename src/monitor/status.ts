@@ -23,6 +23,7 @@ import type { ControlLogStatus } from './control-log.js';
 import type { ControlState } from './control-state.js';
 import type { StorageLink, StorageStatusView } from './storage-link.js';
 import type { HubLinkStatus, HubRole } from '../hub/role.js';
+import type { ExportLink, ExportStatus } from './export-link.js';
 
 export type MonitorState = 'stopped' | 'starting' | 'running' | 'stopping';
 
@@ -109,6 +110,12 @@ export interface MonitorStatus {
    * failed, dropped, queue depth, lag, last error), or a hub's members, each with the same.
    */
   hub: HubLinkStatus | null;
+  /**
+   * The exporter actor and each remote_write and OTLP endpoint: samples sent, failed
+   * (refused with a 4xx), dropped (a full queue), retries, requests waiting, the last error
+   * and the lag (the age of the oldest export not yet sent). No endpoint: an empty list.
+   */
+  export: ExportStatus;
 }
 
 /** The parts status() reads that live as long as the monitor. */
@@ -128,6 +135,7 @@ export interface StatusParts {
   /** The control state's queue to the database: changes the disk has not taken yet (control.unsaved). */
   controlState: ControlState | undefined;
   hub: HubRole | undefined;
+  exporter: ExportLink;
 }
 
 /** What changes as the monitor runs. */
@@ -212,6 +220,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     faults: faultStatus(p),
     storage: p.storage ? { ...p.storage.status(), ...(p.controlState ? { control: p.controlState.status() } : {}) } : { mode: 'memory' },
     hub: p.hub?.status() ?? null,
+    export: p.exporter.status(),
   };
 }
 

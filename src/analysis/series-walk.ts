@@ -1,0 +1,260 @@
+/**
+ * The walk over every series with data that the /metrics exposition and the exporters share:
+ * families by name in registration order, a gauge's newest value, a counter's running total
+ * (never seen to go down), a distribution's histogram over fixed bounds folded in from the
+ * closed buckets' sketches. The exposition renders text from it (http/exposition.ts); the
+ * remote_write and OTLP exporters encode protobuf from it (export/): so a histogram pushed
+ * is the histogram scraped, bound for bound.
+ *
+ * - Histogram buckets are folded in incrementally, record by record, from the sketches the
+ *   store keeps per closed bucket (engine/sketch.ts: 64 bins per power of two). A sketch bin
+ *   counts in the first bound at or above the value it stands for, so a bucket's count is
+ *   exact for every sample except those in the one bin that straddles its bound (relative
+ *   width ≤ 1/64). A bound on a bin edge (m·2^e with m an integer below 128: the defaults)
+ *   straddles nothing: there the count is exact, except that a sample exactly equal to the
+ *   bound counts in the next bucket.
+ * - Samples whose sketch the store no longer held when first read (the walk started late, or
+ *   fell behind the bucket ring) are in the count, the sum and `+Inf` only.
+ * - A family whose Prometheus names would repeat another's (a gauge `x_count` beside a
+ *   histogram `x`) is left out, as is a series with a label the format reserves (`le` on a
+ *   histogram, `quantile` when quantile families are rendered, any beginning with `__`): no
+ *   series appears twice. `skipped` names them.
+ *
+ * One thread walks (the one that owns the instance); the store is read in place.
+ */
+import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from '../engine/metrics.js';
+import type { CanonicalTags, Registry } from '../engine/registry.js';
+import { KEY_COUNT, valueOf } from '../engine/sketch.js';
+import type { StoreReader } from '../engine/store/reader.js';
+
+/** Default histogram bounds (ms), each on a sketch bin edge so that its count is exact. */
+export const DEFAULT_BUCKETS: readonly number[] = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000];
+export const MAX_BUCKETS = 100;
+
+const MAX_SKIPPED_SHOWN = 20;
+
+export interface WalkFamily {
+  readonly name: string;
+  readonly kind: MetricKind;
+  readonly unit: MetricUnit;
+  readonly help: string;
+  /** The counter's sample name (`name_total`), else the name. */
+  readonly total: string;
+  readonly ids: number[];
+}
+
+export interface HistogramState {
+  /** Next tier-1 record to fold in. */
+  next: number;
+  /** Samples per bound (not cumulative); the last is `+Inf`'s own. */
+  bins: Float64Array;
+  count: number;
+  sum: number;
+}
+
+/** One series as a visitor sees it: a reused object, valid during the call only. */
+export interface SeriesPoint {
+  family: WalkFamily;
+  id: number;
+  tags: CanonicalTags;
+  /** Gauge: the newest value; counter: the running total. */
+  value: number;
+  /** Distribution: samples per bound (not cumulative, `+Inf`'s last), count and sum. */
+  hist: HistogramState | undefined;
+}
+
+/**
+ * What an exporter reads: every series with data, one visit each. The monitor's store walks
+ * through SeriesWalk; any other source of series (a hub's cluster-wide ones) can offer the
+ * same.
+ */
+export interface SeriesSource {
+  /** The histograms' upper bounds, ascending, `+Inf` implied. */
+  readonly bounds: readonly number[];
+  forEach(visit: (point: SeriesPoint) => void): void;
+}
+
+export interface WalkOptions {
+  /** `name_quantiles` families are rendered beside the histograms (their names are taken, `quantile` is reserved). */
+  quantileFamilies?: boolean;
+}
+
+function helpOf(name: string, kind: MetricKind, unit: MetricUnit): string {
+  return BUILTIN_BY_NAME.get(name)?.help ?? `perfwatch ${kind}${unit ? ` (${unit})` : ''}`;
+}
+
+export class SeriesWalk implements SeriesSource {
+  readonly bounds: readonly number[];
+  private readonly registry: Registry;
+  private readonly reader: StoreReader;
+  private readonly quantileFamilies: boolean;
+  /** Bound index + 1 per sketch key (0: not computed yet). */
+  private readonly boundOfKey = new Uint8Array(KEY_COUNT);
+  private readonly familyByName = new Map<string, WalkFamily>();
+  private readonly taken = new Set<string>();
+  private readonly clashing = new Set<string>();
+  private readonly skippedNames: string[] = [];
+  private skippedCount = 0;
+  private known = 0;
+  private readonly tagsOf: CanonicalTags[] = [];
+  private readonly hist: (HistogramState | undefined)[] = [];
+  private readonly counterPeak: number[] = [];
+  private readonly closed = new Float64Array(3);
+  private readonly scratch: Float64Array;
+  private readonly point: SeriesPoint = { family: undefined as unknown as WalkFamily, id: 0, tags: {}, value: 0, hist: undefined };
+
+  constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS, options: WalkOptions = {}) {
+    this.registry = registry;
+    this.reader = reader;
+    this.bounds = bounds;
+    this.quantileFamilies = options.quantileFamilies ?? false;
+    this.scratch = new Float64Array(bounds.length + 1);
+  }
+
+  /** The families, after taking in the series registered since the last look. */
+  families(): Iterable<WalkFamily> {
+    this.sync();
+    return this.familyByName.values();
+  }
+
+  /** What was left out and why (the first 20, then how many more). */
+  skipped(): string[] {
+    const shown = this.skippedNames.slice();
+    if (this.skippedCount > MAX_SKIPPED_SHOWN) shown.push(`… and ${this.skippedCount - MAX_SKIPPED_SHOWN} more`);
+    return shown;
+  }
+
+  tags(id: number): CanonicalTags {
+    return this.tagsOf[id]!;
+  }
+
+  hasData(id: number): boolean {
+    return this.reader.totalCount(id) > 0;
+  }
+
+  gauge(id: number): number {
+    return this.reader.lastValue(id);
+  }
+
+  /** The running total; a store that shows less than was seen (a restart's replay) does not make it go down. */
+  counter(id: number): number {
+    const total = Math.max(this.counterPeak[id] ?? 0, this.reader.totalSum(id));
+    this.counterPeak[id] = total;
+    return total;
+  }
+
+  forEach(visit: (point: SeriesPoint) => void): void {
+    const p = this.point;
+    for (const f of this.families()) {
+      p.family = f;
+      for (const id of f.ids) {
+        if (!this.hasData(id)) continue;
+        p.id = id;
+        p.tags = this.tagsOf[id]!;
+        p.hist = undefined;
+        if (f.kind === 'gauge') p.value = this.gauge(id);
+        else if (f.kind === 'counter') p.value = this.counter(id);
+        else p.hist = this.fold(id);
+        visit(p);
+      }
+    }
+  }
+
+  /** Folds every histogram's new closed buckets in: often enough that the bucket ring never laps the walk. */
+  foldAll(): void {
+    for (const family of this.families()) {
+      if (family.kind === 'distribution') for (const id of family.ids) this.fold(id);
+    }
+  }
+
+  /**
+   * Folds in a histogram's closed buckets not seen yet. The closed totals are read first,
+   * then the head: the newest record is folded only once the totals include it, so the
+   * buckets never count a sample that the count does not.
+   */
+  fold(id: number): HistogramState {
+    let st = this.hist[id];
+    if (st === undefined) {
+      st = { next: 0, bins: new Float64Array(this.bounds.length + 1), count: 0, sum: 0 };
+      this.hist[id] = st;
+    }
+    const r = this.reader;
+    r.closedTotals(id, this.closed);
+    const count = this.closed[0]!;
+    const sum = this.closed[1]!;
+    const countedAt = this.closed[2]!;
+    let head = r.bucketCount(id, 1);
+    if (head > 0 && r.bucketStartAt(id, head - 1) !== countedAt) head--;
+    const cap = r.layout.t1Cap;
+    // One record of margin: the writer may be rewriting the oldest one now.
+    const from = Math.max(st.next, head - cap + 1);
+    const add = this.scratch;
+    for (let k = from; k < head; k++) {
+      add.fill(0);
+      const whole = r.forEachBucketBin(id, k, (key, c) => {
+        add[this.boundIndex(key)]! += c;
+      });
+      if (whole) for (let i = 0; i < add.length; i++) st.bins[i]! += add[i]!;
+    }
+    st.next = Math.max(st.next, head);
+    if (count >= st.count) {
+      st.count = count;
+      st.sum = sum;
+    }
+    return st;
+  }
+
+  /** Takes in the series registered since the last look. */
+  private sync(): void {
+    const n = this.registry.seriesCount();
+    for (let id = this.known; id < n; id++) {
+      const info = this.registry.info(id);
+      // A family left out takes its later series with it, without another word.
+      if (this.clashing.has(info.name)) continue;
+      const family = this.familyByName.get(info.name) ?? this.family(info.name, info.kind, info.unit);
+      if (family === undefined) continue;
+      const reserved = Object.keys(info.tags).find((k) => k.startsWith('__') || (info.kind === 'distribution' && (k === 'le' || (this.quantileFamilies && k === 'quantile'))));
+      if (reserved !== undefined) {
+        this.skip(`series ${info.name} with tag ${reserved}: a label name the format reserves`);
+        continue;
+      }
+      this.tagsOf[id] = info.tags;
+      family.ids.push(id);
+    }
+    this.known = n;
+  }
+
+  /** A new family, or undefined (and skipped) when one of its names is taken. */
+  private family(name: string, kind: MetricKind, unit: MetricUnit): WalkFamily | undefined {
+    const total = kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
+    const omName = kind === 'counter' ? total.slice(0, -'_total'.length) : name;
+    const quantiles = this.quantileFamilies ? [`${name}_quantiles`, `${name}_quantiles_sum`, `${name}_quantiles_count`] : [];
+    const names = kind === 'distribution' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`, ...quantiles] : kind === 'counter' ? [omName, total, `${omName}_created`] : [name];
+    const clash = names.find((n) => this.taken.has(n));
+    if (clash !== undefined) {
+      this.skip(`${kind} ${name}: its name ${clash} is another family's`);
+      this.clashing.add(name);
+      return undefined;
+    }
+    for (const n of names) this.taken.add(n);
+    const family: WalkFamily = { name, kind, unit, help: helpOf(name, kind, unit), total, ids: [] };
+    this.familyByName.set(name, family);
+    return family;
+  }
+
+  private skip(why: string): void {
+    this.skippedCount++;
+    if (this.skippedNames.length < MAX_SKIPPED_SHOWN) this.skippedNames.push(why);
+  }
+
+  /** The first bound at or above the value a sketch key stands for (bounds.length: +Inf). */
+  private boundIndex(key: number): number {
+    const known = this.boundOfKey[key]!;
+    if (known !== 0) return known - 1;
+    const v = valueOf(key);
+    let i = 0;
+    while (i < this.bounds.length && this.bounds[i]! < v) i++;
+    this.boundOfKey[key] = i + 1;
+    return i;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * One export endpoint's queue and sender. Batches wait in a bounded FIFO and go out one at a
+ * time, in order (so the samples of a series arrive in time order). A 2xx sends the batch;
+ * a 5xx, a 429 or a network error (timeouts included) keeps it at the head and retries it
+ * after a delay that doubles from retryBaseMs up to retryMaxMs; any other 4xx drops it
+ * (the receiver will never take it) and counts its samples as failed. A full queue drops its
+ * oldest batch to take the newest, counting its samples as dropped: memory stays bounded
+ * however long the endpoint is away, and the freshest data goes first when it comes back.
+ *
+ * Never throws: every failure ends up in the status (the monitor logs a 4xx and an encoding
+ * failure as faults when it sees their counts grow).
+ */
+import type { Batch } from './batch.js';
+
+export type ExporterKind = 'remoteWrite' | 'otlp';
+
+export interface EndpointConfig {
+  kind: ExporterKind;
+  url: string;
+  /** Headers of every request: the protocol's, then the user's. */
+  headers: Record<string, string>;
+  timeoutMs: number;
+  queueLimit: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export interface ExporterStatus {
+  kind: ExporterKind;
+  /** The URL without its credentials or query (headers are never shown). */
+  url: string;
+  /** Samples (remote_write) or points (OTLP) the receiver took. */
+  sent: number;
+  /** Samples in requests the receiver refused (4xx other than 429): not retried. */
+  failed: number;
+  /** Samples dropped from a full queue. */
+  dropped: number;
+  /** Requests sent successfully, attempts that failed and were retried, bytes sent. */
+  requests: number;
+  retries: number;
+  bytes: number;
+  /** Exports that could not be encoded (a fault of ours: nothing was queued). */
+  encodeErrors: number;
+  /** Requests waiting (the one being sent included), and their samples. */
+  queueDepth: number;
+  queuedSamples: number;
+  lastError: { message: string; status: number | null; at: number } | null;
+  lastSuccessAt: number | null;
+  /** Age of the oldest batch not yet sent (0 when none waits). */
+  lagMs: number;
+}
+
+/** The URL as shown: scheme, host and path, no user info or query. */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+export class Endpoint {
+  private readonly config: EndpointConfig;
+  private readonly queue: Batch[] = [];
+  private readonly st: ExporterStatus;
+  private sending = false;
+  private inFlight: Batch | undefined;
+  /** drain() callers, told when the queue empties or its head waits for a retry. */
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(config: EndpointConfig) {
+    this.config = config;
+    this.st = { kind: config.kind, url: shownUrl(config.url), sent: 0, failed: 0, dropped: 0, requests: 0, retries: 0, bytes: 0, encodeErrors: 0, queueDepth: 0, queuedSamples: 0, lastError: null, lastSuccessAt: null, lagMs: 0 };
+  }
+
+  enqueue(batches: readonly Batch[]): void {
+    if (this.closed) return;
+    for (const b of batches) {
+      if (this.queue.length >= this.config.queueLimit) {
+        // The oldest not in flight goes; with nothing else queued, the newcomer does.
+        const oldest = this.queue[0] === this.inFlight ? 1 : 0;
+        if (oldest < this.queue.length) this.st.dropped += this.queue.splice(oldest, 1)[0]!.samples;
+        else {
+          this.st.dropped += b.samples;
+          continue;
+        }
+      }
+      this.queue.push(b);
+    }
+    if (!this.sending) void this.pump();
+  }
+
+  status(now: number): ExporterStatus {
+    let queued = 0;
+    for (const b of this.queue) queued += b.samples;
+    const oldest = this.queue[0];
+    return { ...this.st, lastError: this.st.lastError && { ...this.st.lastError }, queueDepth: this.queue.length, queuedSamples: queued, lagMs: oldest ? Math.max(0, now - oldest.at) : 0 };
+  }
+
+  /**
+   * Sends what is queued now, a retry wait cut short; resolves once the queue is empty or
+   * its head failed again and waits for a retry.
+   */
+  drain(): Promise<void> {
+    if (!this.sending || this.closed) return Promise.resolve();
+    const settled = new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.wake?.();
+    }
+    return settled;
+  }
+
+  /** An export that could not be encoded: nothing to queue, the error shown. */
+  encodeFailed(message: string): void {
+    this.st.encodeErrors++;
+    this.st.lastError = { message: `encoding an export failed: ${message}`, status: null, at: Date.now() };
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.wake?.();
+    this.abort.abort();
+    this.settle();
+  }
+
+  private settle(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async pump(): Promise<void> {
+    this.sending = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const batch = this.queue[0]!;
+        this.inFlight = batch;
+        const outcome = await this.send(batch);
+        this.inFlight = undefined;
+        if (this.closed) return;
+        if (outcome === 'retry') {
+          this.st.retries++;
+          const delay = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** Math.min(this.attempt++, 30));
+          this.settle();
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+            this.retryTimer = setTimeout(resolve, delay);
+          });
+          this.retryTimer = undefined;
+          this.wake = undefined;
+          continue;
+        }
+        this.attempt = 0;
+        this.queue.shift();
+      }
+    } finally {
+      this.sending = false;
+      this.settle();
+    }
+  }
+
+  private async send(batch: Batch): Promise<'done' | 'retry'> {
+    const at = Date.now();
+    let response: Response;
+    try {
+      response = await fetch(this.config.url, {
+        method: 'POST',
+        headers: this.config.headers,
+        body: batch.body,
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),
+      });
+      // The body is read (and dropped) so the connection can be reused.
+      await response.arrayBuffer().catch(() => undefined);
+    } catch (error) {
+      const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
+      return 'retry';
+    }
+    if (response.ok) {
+      this.st.sent += batch.samples;
+      this.st.requests++;
+      this.st.bytes += batch.body.byteLength;
+      this.st.lastSuccessAt = Date.now();
+      return 'done';
+    }
+    const message = `${this.st.url} answered ${response.status} ${response.statusText}`;
+    this.st.lastError = { message, status: response.status, at };
+    if (response.status >= 500 || response.status === 429) return 'retry';
+    this.st.failed += batch.samples;
+    this.st.lastError.message = `${message}: ${batch.samples} samples dropped, not retried (a 4xx is final)`;
+    return 'done';
+  }
+}

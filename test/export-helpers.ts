@@ -1,0 +1,75 @@
+/// <reference path="../src/export/snappyjs.d.ts" />
+/**
+ * An HTTP receiver for the export tests: it answers each request with the next status of a
+ * script (200 once the script runs out), and keeps every request with its headers and body.
+ * It can be closed and listen again on the same port (an endpoint that goes away and comes
+ * back).
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import snappy from 'snappyjs';
+import { WriteRequest, type TimeSeries } from '../dist/src/export/prompb.js';
+
+export interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The status it was answered with. */
+  status: number;
+}
+
+export class Receiver {
+  readonly requests: Received[] = [];
+  /** Statuses to answer, in order; 200 once they run out. */
+  readonly script: number[] = [];
+  private server: Server | undefined;
+  private listeners: ((r: Received) => void)[] = [];
+  port = 0;
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/receive`;
+  }
+
+  async listen(port = this.port): Promise<this> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const status = this.script.shift() ?? 200;
+        const r: Received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), status };
+        this.requests.push(r);
+        res.writeHead(status, { 'Content-Type': 'text/plain' }).end(status === 200 ? '' : 'no');
+        for (const l of this.listeners.splice(0)) l(r);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+/** A remote_write body, uncompressed and decoded. */
+export function decodeWrite(body: Uint8Array): TimeSeries[] {
+  const message = WriteRequest.decode(snappy.uncompress(body));
+  return (WriteRequest.toObject(message, { longs: Number, defaults: true }) as { timeseries: TimeSeries[] }).timeseries;
+}
+
+/** The series of a decoded request as `name{k="v",…}` → value (labels in the order sent). */
+export function seriesValues(series: readonly TimeSeries[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of series) {
+    const name = s.labels.find((l) => l.name === '__name__')!.value;
+    const rest = s.labels.filter((l) => l.name !== '__name__').map((l) => `${l.name}="${l.value}"`);
+    out.set(`${name}{${rest.join(',')}}`, s.samples[0]!.value);
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+/**
+ * OTLP/HTTP against a receiver that decodes each request with the official OpenTelemetry
+ * protobuf definitions (the generated root of @opentelemetry/otlp-transformer 0.217, the last
+ * to ship it, installed as otlp-proto): every point checked, in protobuf and in JSON. Kinds
+ * map to a Gauge, a monotonic cumulative Sum and an explicit-bounds Histogram with the bounds
+ * of /metrics; the resource carries service.name and service.instance.id.
+ */
+import { createRequire } from 'node:module';
+import { afterEach, expect, it } from 'vitest';
+import type { PerformanceMonitor } from '../dist/src/index.js';
+import { Receiver } from './export-helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
+
+interface Decoder {
+  decode(body: Uint8Array): unknown;
+  fromObject(o: unknown): unknown;
+  toObject(m: unknown, o: object): unknown;
+}
+const root = createRequire(import.meta.url)('otlp-proto/build/src/generated/root.js') as {
+  opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: Decoder } } } } };
+};
+const Request = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+
+type KeyValue = { key: string; value: { stringValue?: string } };
+interface NumberPoint {
+  attributes: KeyValue[];
+  asDouble: number;
+  startTimeUnixNano: number;
+  timeUnixNano: number;
+}
+interface HistogramPoint {
+  attributes: KeyValue[];
+  count: number;
+  sum: number;
+  bucketCounts: number[];
+  explicitBounds: number[];
+}
+interface Metric {
+  name: string;
+  unit: string;
+  gauge?: { dataPoints: NumberPoint[] };
+  sum?: { dataPoints: NumberPoint[]; aggregationTemporality: number; isMonotonic: boolean };
+  histogram?: { dataPoints: HistogramPoint[]; aggregationTemporality: number };
+}
+interface Decoded {
+  resourceMetrics: { resource: { attributes: KeyValue[] }; scopeMetrics: { scope: { name: string }; metrics: Metric[] }[] }[];
+}
+
+function decode(body: Buffer, json: boolean): Decoded {
+  const message = json ? Request.fromObject(JSON.parse(body.toString('utf8'))) : Request.decode(body);
+  return Request.toObject(message, { longs: Number, defaults: true, arrays: true }) as Decoded;
+}
+
+const attrs = (kv: KeyValue[]): Record<string, string | undefined> => Object.fromEntries(kv.map((a) => [a.key, a.value.stringValue]));
+
+const started = monitorStarter();
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+
+const AGG_CUMULATIVE = 2;
+
+async function recorded(m: PerformanceMonitor): Promise<void> {
+  m.define({ name: 'queue_depth', kind: 'gauge', unit: 'count' });
+  m.define({ name: 'orders', kind: 'counter' });
+  m.record('queue_depth', 42.5, { pool: 'a' });
+  for (let i = 0; i < 25; i++) m.record('orders', 2, { region: 'eu' });
+  for (const v of [0.5, 5, 5, 50, 500]) m.record('api_response_time', v, { route: '/a' });
+  await m.flush();
+}
+
+for (const encoding of ['protobuf', 'json'] as const) {
+  it(`sends every kind as OTLP ${encoding}, decoded with the official definitions`, async () => {
+    const r = await new Receiver().listen(0);
+    receivers.push(r);
+    const m = await started({ export: { otlp: [{ url: r.url, encoding, intervalMs: 3_600_000 }], instance: 'box:7', job: 'checkout', histogramBuckets: [1, 10, 100] } });
+    await recorded(m);
+    const json = encoding === 'json';
+    // The histogram holds closed collection intervals (as /metrics): export until its bucket closed.
+    const metrics = await waitFor(async () => {
+      await m.exportNow();
+      const d = decode(r.requests.at(-1)!.body, json);
+      const all = d.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics));
+      return all.find((x) => x.name === 'api_response_time')?.histogram?.dataPoints[0]?.count === 5 && { d, all };
+    }, 15_000, 'the histogram to close its bucket');
+    const req = r.requests.at(-1)!;
+    expect(req.headers['content-type']).toBe(json ? 'application/json' : 'application/x-protobuf');
+    const rm = metrics.d.resourceMetrics;
+    expect(rm).toHaveLength(1);
+    expect(attrs(rm[0]!.resource.attributes)).toMatchObject({ 'service.name': 'checkout', 'service.instance.id': 'box:7' });
+    expect(rm[0]!.scopeMetrics[0]!.scope.name).toBe('perfwatch');
+    const by = new Map(metrics.all.map((x) => [x.name, x]));
+
+    const gauge = by.get('queue_depth')!;
+    expect(gauge.unit).toBe('{count}');
+    expect(gauge.gauge!.dataPoints).toHaveLength(1);
+    expect(gauge.gauge!.dataPoints[0]!.asDouble).toBe(42.5);
+    expect(attrs(gauge.gauge!.dataPoints[0]!.attributes)).toEqual({ pool: 'a' });
+
+    const sum = by.get('orders')!.sum!;
+    expect(sum.isMonotonic).toBe(true);
+    expect(sum.aggregationTemporality).toBe(AGG_CUMULATIVE);
+    expect(sum.dataPoints[0]!.asDouble).toBe(50);
+    expect(attrs(sum.dataPoints[0]!.attributes)).toEqual({ region: 'eu' });
+    expect(sum.dataPoints[0]!.startTimeUnixNano).toBeLessThan(sum.dataPoints[0]!.timeUnixNano);
+
+    const hist = by.get('api_response_time')!;
+    expect(hist.unit).toBe('ms');
+    expect(hist.histogram!.aggregationTemporality).toBe(AGG_CUMULATIVE);
+    const p = hist.histogram!.dataPoints[0]!;
+    expect(p.explicitBounds).toEqual([1, 10, 100]);
+    expect(p.bucketCounts).toEqual([1, 2, 1, 1]);
+    expect(p.count).toBe(5);
+    expect(p.sum).toBe(560.5);
+    expect(attrs(p.attributes)).toEqual({ route: '/a' });
+
+    const st = m.status().export.exporters[0]!;
+    expect(st).toMatchObject({ exporter: 'otlp[0]', kind: 'otlp', failed: 0, dropped: 0, queueDepth: 0 });
+    expect(st.sent).toBeGreaterThanOrEqual(metrics.all.reduce((a, x) => a + (x.gauge ?? x.sum ?? x.histogram)!.dataPoints.length, 0));
+  });
+}
+
+it('cuts an export into requests of at most maxSamplesPerRequest points', async () => {
+  const r = await new Receiver().listen(0);
+  receivers.push(r);
+  const m = await started({ export: { otlp: [{ url: r.url, intervalMs: 3_600_000 }], maxSamplesPerRequest: 100 } });
+  m.define({ name: 'load', kind: 'gauge' });
+  for (let i = 0; i < 250; i++) m.record('load', i, { shard: String(i) });
+  await m.flush();
+  const st = (await m.exportNow()).exporters[0]!;
+  const points = r.requests.map((q) => decode(q.body, false).resourceMetrics[0]!.scopeMetrics[0]!.metrics.reduce((a, x) => a + (x.gauge ?? x.sum ?? x.histogram)!.dataPoints.length, 0));
+  expect(points.every((n) => n <= 100)).toBe(true);
+  expect(points.reduce((a, n) => a + n, 0)).toBe(st.sent);
+  const loads = r.requests.flatMap((q) => decode(q.body, false).resourceMetrics[0]!.scopeMetrics[0]!.metrics.filter((x) => x.name === 'load').flatMap((x) => x.gauge!.dataPoints));
+  expect(loads.map((d) => d.asDouble).sort((a, b) => a - b)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+});

@@ -1,0 +1,50 @@
+/**
+ * remote_write against the real thing: Debian's Prometheus 2.42 with its remote-write
+ * receiver on (--web.enable-remote-write-receiver). A gauge, a counter and a histogram pushed
+ * every second are queried back through its HTTP API: the values recorded, every bucket
+ * exactly the count of samples at or below its bound (the default bounds lie on sketch bin
+ * edges), and histogram_quantile over them.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { monitorStarter, waitFor } from './helpers.js';
+import { histogramQuantile, logValues, runPrometheus } from './http-metrics-helpers.js';
+import { describeWithPeer } from './peers/use.js';
+
+const started = monitorStarter();
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+describeWithPeer('prometheus', 'a Prometheus server receiving remote_write', (peer) => {
+  it('stores the gauge, the counter and every histogram bucket pushed, with instance and job', async () => {
+    const prometheus = await runPrometheus(peer.binary, 'global:\n  scrape_interval: 1m\n', ['--web.enable-remote-write-receiver']);
+    cleanup.push(() => prometheus.stop());
+    const m = await started({ export: { remoteWrite: [{ url: `http://127.0.0.1:${prometheus.port}/api/v1/write`, intervalMs: 1_000 }], instance: 'box:7', job: 'checkout' } });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.define({ name: 'orders', kind: 'counter' });
+    m.record('queue_depth', 42.5, { pool: 'a "quoted" pool' });
+    for (let i = 0; i < 25; i++) m.record('orders', 2, { region: 'Grüße 世界' });
+    const vs = logValues(4000, 99);
+    const h = m.metric('api_response_time', { route: '/pay' });
+    for (const v of vs) h.record(v);
+    await m.flush();
+
+    const sel = '{instance="box:7",job="checkout",route="/pay"}';
+    await waitFor(async () => (await prometheus.query(`api_response_time_count${sel}`)) === vs.length, 40_000, 'Prometheus to store the pushed histogram');
+    expect(await prometheus.query('queue_depth{instance="box:7",job="checkout",pool="a \\"quoted\\" pool"}')).toBe(42.5);
+    expect(await prometheus.query('orders_total{job="checkout",region="Grüße 世界"}')).toBe(50);
+    expect(await prometheus.query(`api_response_time_sum${sel}`)).toBeCloseTo(vs.reduce((a, v) => a + v, 0), 6);
+    const bounds = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000, 8000, 16000, Infinity];
+    const buckets = bounds.map((le) => ({ le, count: vs.filter((v) => v <= le).length }));
+    for (const b of buckets) {
+      expect(await prometheus.query(`api_response_time_bucket{instance="box:7",job="checkout",route="/pay",le="${b.le === Infinity ? '+Inf' : b.le}"}`), `le ${b.le}`).toBe(b.count);
+    }
+    for (const q of [0.5, 0.9, 0.99]) {
+      expect(await prometheus.query(`histogram_quantile(${q}, api_response_time_bucket${sel})`)).toBeCloseTo(histogramQuantile(q, buckets), 9);
+    }
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(st).toMatchObject({ kind: 'remoteWrite', failed: 0, dropped: 0, lastError: null });
+    expect(st.sent).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * remote_write against a local receiver whose answers the test scripts: what a request
+ * carries (headers, sorted labels, instance and job, the histogram as /metrics shows it), a
+ * 5xx retried until taken, a 4xx counted and not retried, a full queue dropping its oldest
+ * and counting, and an endpoint that is away and comes back (the queue drains, lag back to 0).
+ * The real Prometheus receiving it is in export-prometheus.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PerformanceMonitor } from '../dist/src/index.js';
+import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
+
+const started = monitorStarter();
+const receivers: Receiver[] = [];
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()));
+});
+
+async function receiver(): Promise<Receiver> {
+  const r = await new Receiver().listen(0);
+  receivers.push(r);
+  return r;
+}
+
+/** A monitor pushing to `url` only when asked (exportNow): its interval is an hour. */
+function pushing(url: string, more: Record<string, unknown> = {}): Promise<PerformanceMonitor> {
+  return started({ export: { remoteWrite: [{ url, intervalMs: 3_600_000, headers: { Authorization: 'Bearer s3cret' } }], instance: 'test-host:1', job: 'svc', retryBaseMs: 10, retryMaxMs: 20, ...more } });
+}
+
+/** One gauge series: every export is one request of one sample. */
+async function oneGauge(m: PerformanceMonitor): Promise<void> {
+  m.define({ name: 'queue_depth', kind: 'gauge' });
+  m.record('queue_depth', 7);
+  await m.flush();
+}
+
+describe('remote_write', () => {
+  it('sends a snappy WriteRequest with the 1.0 headers, labels sorted, instance and job set, the histogram with /metrics bounds', async () => {
+    const r = await receiver();
+    const m = await pushing(r.url, { histogramBuckets: [1, 10, 100] });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.define({ name: 'jobs', kind: 'counter' });
+    m.record('queue_depth', 42.5, { Zone: 'b', az: 'a' });
+    m.record('jobs', 3, { kind: 'x' });
+    m.record('jobs', 4, { kind: 'x' });
+    for (const v of [0.5, 5, 5, 50, 500]) m.record('api_response_time', v, { route: '/a' });
+    await m.flush();
+    // The histogram's buckets are those of closed collection intervals, as on /metrics.
+    const count = 'api_response_time_count{instance="test-host:1",job="svc",route="/a"}';
+    await waitFor(async () => {
+      await m.exportNow();
+      return seriesValues(decodeWrite(r.requests.at(-1)!.body)).get(count) === 5;
+    }, 15_000, 'the histogram to close its bucket');
+    const req = r.requests.at(-1)!;
+    expect(req.headers['content-encoding']).toBe('snappy');
+    expect(req.headers['content-type']).toBe('application/x-protobuf');
+    expect(req.headers['x-prometheus-remote-write-version']).toBe('0.1.0');
+    expect(req.headers['user-agent']).toMatch(/^perfwatch\//);
+    expect(req.headers.authorization).toBe('Bearer s3cret');
+    const series = decodeWrite(req.body);
+    for (const s of series) {
+      const names = s.labels.map((l) => l.name);
+      expect(names).toEqual([...names].sort());
+      expect(s.samples).toHaveLength(1);
+    }
+    const v = seriesValues(series);
+    expect(v.get('queue_depth{Zone="b",az="a",instance="test-host:1",job="svc"}')).toBe(42.5);
+    expect(v.get('jobs_total{instance="test-host:1",job="svc",kind="x"}')).toBe(7);
+    const h = (le: string) => v.get(`api_response_time_bucket{instance="test-host:1",job="svc",le="${le}",route="/a"}`);
+    expect([h('1'), h('10'), h('100'), h('+Inf')]).toEqual([1, 3, 4, 5]);
+    expect(v.get(count)).toBe(5);
+    expect(v.get('api_response_time_sum{instance="test-host:1",job="svc",route="/a"}')).toBe(560.5);
+    const st = m.status().export.exporters[0]!;
+    expect(st).toMatchObject({ exporter: 'remoteWrite[0]', kind: 'remoteWrite', failed: 0, dropped: 0, queueDepth: 0, lagMs: 0 });
+    expect(st.sent).toBe(r.requests.reduce((a, q) => a + decodeWrite(q.body).length, 0));
+    expect(st.url).toBe(r.url);
+  });
+
+  it('retries a 5xx (and a 429) with backoff until the receiver takes it; a 4xx is final, counted as failed and logged as a fault', async () => {
+    const r = await receiver();
+    const m = await pushing(r.url);
+    await oneGauge(m);
+    r.script.push(503, 500, 429);
+    let st = (await m.exportNow()).exporters[0]!;
+    // Each exportNow returns when the head waits for a retry or the queue is empty.
+    while (st.queueDepth > 0) st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.map((q) => q.status).slice(0, 4)).toEqual([503, 500, 429, 200]);
+    expect(st.retries).toBe(3);
+    expect(st.failed).toBe(0);
+    const sentBefore = st.sent;
+    expect(sentBefore).toBeGreaterThan(0);
+
+    r.script.push(400);
+    const before = r.requests.length;
+    st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.length).toBe(before + 1);
+    expect(r.requests.at(-1)!.status).toBe(400);
+    expect(st.failed).toBe(decodeWrite(r.requests.at(-1)!.body).length);
+    expect(st.retries).toBe(3);
+    expect(st.queueDepth).toBe(0);
+    expect(st.lastError).toMatchObject({ status: 400 });
+    expect(m.status().faults.byKind['export-rejected']?.count).toBe(1);
+    // The next export goes out as usual.
+    st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.at(-1)!.status).toBe(200);
+    expect(st.sent).toBeGreaterThan(sentBefore);
+  });
+
+  it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {
+    const r = await receiver();
+    const url = r.url;
+    await r.close();
+    const m = await pushing(url, { queueLimit: 2 });
+    await oneGauge(m);
+    const exports = 5;
+    let st = (await m.exportNow()).exporters[0]!;
+    const perExport = st.queuedSamples;
+    expect(perExport).toBeGreaterThan(0);
+    for (let i = 1; i < exports; i++) st = (await m.exportNow()).exporters[0]!;
+    expect(st.queueDepth).toBe(2);
+    expect(st.dropped).toBeGreaterThanOrEqual((exports - 2) * perExport);
+    expect(st.sent).toBe(0);
+    expect(st.lastError?.status).toBeNull();
+    expect(st.lastError?.message).toContain(url);
+    expect(st.lagMs).toBeGreaterThanOrEqual(0);
+
+    await r.listen();
+    while (st.queueDepth > 0 || st.sent === 0) st = (await m.exportNow()).exporters[0]!;
+    // The call that found it back made a sixth export into the full queue: one more dropped,
+    // and the two newest went out, oldest first. (Later exports carry more series: the
+    // monitor's own export metrics join the store as they are recorded.)
+    expect(r.requests.map((q) => q.status)).toEqual([200, 200]);
+    const [a, b] = r.requests.map((q) => decodeWrite(q.body));
+    expect(st.sent).toBe(a!.length + b!.length);
+    expect(a![0]!.samples[0]!.timestamp).toBeLessThan(b![0]!.samples[0]!.timestamp);
+    expect(st.dropped).toBeGreaterThanOrEqual((exports - 1) * perExport);
+    expect(st.dropped).toBeLessThan(exports * perExport * 4);
+    expect(st.lagMs).toBe(0);
+  });
+});

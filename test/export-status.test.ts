@@ -1,0 +1,109 @@
+/**
+ * What an operator sees of the exporters: status().export, the monitor_export_* series on
+ * /metrics, the MCP status tool's bounded summary; an exporter actor killed is replaced and
+ * its counts carry over; bad export options fail with the field and the limit named.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
+import { decodeWrite, Receiver } from './export-helpers.js';
+import { caught, monitorStarter, once, waitFor } from './helpers.js';
+import { parseExposition, valueOf } from './http-metrics-helpers.js';
+
+const started = monitorStarter();
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function receiver(): Promise<Receiver> {
+  const r = await new Receiver().listen(0);
+  cleanup.push(() => r.close());
+  return r;
+}
+
+describe('export status', () => {
+  it('shows every exporter in status(), as monitor_export_* series on /metrics, and in the MCP status answer, its error cut short', async () => {
+    const ok = await receiver();
+    const refusing = await receiver();
+    refusing.script.push(...Array<number>(50).fill(400));
+    // A long path makes a long error message: the MCP answer cuts it.
+    const long = `${refusing.url}/${'x'.repeat(300)}`;
+    const m = await started({ export: { remoteWrite: [{ url: ok.url, intervalMs: 3_600_000 }], otlp: [{ url: `${long}?token=secret`, intervalMs: 3_600_000 }] } });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.record('queue_depth', 3);
+    await m.flush();
+    const st = await m.exportNow();
+    expect(st.actor.state).toBe('running');
+    const [rw, otlp] = st.exporters;
+    expect(rw).toMatchObject({ exporter: 'remoteWrite[0]', kind: 'remoteWrite', failed: 0 });
+    expect(rw!.sent).toBeGreaterThan(0);
+    expect(otlp).toMatchObject({ exporter: 'otlp[0]', kind: 'otlp', sent: 0, url: long });
+    expect(otlp!.failed).toBeGreaterThan(0);
+    expect(otlp!.lastError?.status).toBe(400);
+
+    const server = await m.serveHttp({ port: 0 });
+    cleanup.push(() => server.close());
+    await m.flush();
+    const samples = parseExposition(await (await fetch(server.metricsUrl)).text());
+    expect(valueOf(samples, 'monitor_export_sent_total', { exporter: 'remoteWrite[0]' })).toBe(rw!.sent);
+    expect(valueOf(samples, 'monitor_export_failed_total', { exporter: 'otlp[0]' })).toBe(otlp!.failed);
+    expect(valueOf(samples, 'monitor_export_queue_depth', { exporter: 'otlp[0]' })).toBe(0);
+    expect(valueOf(samples, 'monitor_faults_total', { kind: 'export-rejected' })).toBe(1);
+
+    const mcp = new McpFront(new MonitorHost(m, false), {}).createServer('legacy');
+    const client = new Client({ name: 'export-status', version: '1.0.0' });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await mcp.connect(a);
+    await client.connect(b);
+    cleanup.push(() => client.close());
+    const answer = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[] };
+    const lines = answer.content[0]!.text.split('\n').filter((l) => l.startsWith('export '));
+    expect(lines).toHaveLength(2);
+    const [rwLine, otlpLine] = lines.map((l) => l.slice('export '.length));
+    expect(rwLine).toMatch(new RegExp(`^remoteWrite\\[0\\] ${ok.url}: sent ${rw!.sent}, failed 0, dropped 0, queue 0, lag 0 ms$`));
+    expect(otlp!.lastError!.message).toContain('400');
+    expect(otlpLine!.startsWith(`otlp[0] ${long}: sent 0, failed ${otlp!.failed}, dropped 0, queue 0, lag 0 ms; last error: `)).toBe(true);
+    // The error is cut to 200 characters: the answer stays bounded whatever an endpoint says.
+    expect(otlpLine!.split('; last error: ')[1]).toHaveLength(200);
+    expect(otlpLine!.endsWith('…')).toBe(true);
+    expect(JSON.stringify(answer)).not.toContain('secret');
+  });
+
+  it('replaces a killed exporter actor, which exports on; the counts of the one before carry over', async () => {
+    const r = await receiver();
+    const m = await started({ export: { remoteWrite: [{ url: r.url, intervalMs: 3_600_000 }] } });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.record('queue_depth', 3);
+    await m.flush();
+    const before = (await m.exportNow()).exporters[0]!.sent;
+    expect(before).toBeGreaterThan(0);
+    const restarted = once(m, 'actor-restart');
+    await m.injectFault('kill', 'exporter');
+    expect(((await restarted) as { actor: string }).actor).toBe('exporter');
+    const requests = r.requests.length;
+    const after = await waitFor(async () => {
+      const s = await m.exportNow();
+      return s.actor.state === 'running' && r.requests.length > requests && s.exporters[0]!;
+    }, 15_000, 'the successor to export');
+    // Every sample the receiver took, from the first actor and its successor.
+    expect(after.sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+    expect(m.status().export.actor.restarts).toBe(1);
+  });
+
+  it('refuses bad export options, naming the field and the limit; with no endpoint, no actor runs', async () => {
+    const bad = (exp: unknown) => caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', export: exp as never }));
+    expect(bad({ remoteWrite: [{ url: 'ftp://x' }] })).toMatchObject({ field: 'export.remoteWrite.0.url', message: expect.stringContaining('must be an http(s) URL') });
+    expect(bad({ otlp: [{ url: 'http://x', encoding: 'xml' }] }).message).toContain('must be "protobuf" or "json"');
+    expect(bad({ remoteWrite: Array(5).fill({ url: 'http://x' }) }).message).toContain('at most 4 endpoints');
+    expect(bad({ remoteWrite: [{ url: 'http://x', intervalMs: 10 }] }).message).toContain('from 1000 to 3600000');
+    expect(bad({ histogramBuckets: [1, 1] }).field).toBe('export.histogramBuckets');
+    expect(bad({ queueLimit: 0 }).message).toContain('from 1 to 10000');
+    expect(bad({ retryBaseMs: 1000, retryMaxMs: 500 }).field).toBe('export.retryMaxMs');
+    const m = await started();
+    expect(m.status().export).toEqual({ actor: { state: 'stopped', restarts: 0, cpuMs: 0 }, exporters: [] });
+  });
+});
