@@ -27,7 +27,11 @@ export interface HotService {
 }
 
 export async function startHotService(options: MonitorOptions = {}): Promise<HotService> {
-  const child: ChildProcess = fork(FIXTURE, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // No inlining: V8's sampling heap profiler charges what an inlined function allocates to
+  // its caller (the frame it walks is the optimised caller's), so once TurboFan inlined
+  // retainPlayerHistory into the request handler most of its bytes were the handler's. The
+  // CPU profiler sees inlined frames; docs/profiling.md says what the heap capture cannot.
+  const child: ChildProcess = fork(FIXTURE, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--no-turbo-inlining'] });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let seq = 0;
   const ready = new Promise<{ port: number; mcpUrl: string }>((resolve, reject) => {
