@@ -35,6 +35,28 @@ export class ByteWriter {
     this.buf[this.at++] = c;
   }
 
+  /**
+   * A whole sample line: its name and labels, the value, a newline. One bounds check instead
+   * of three: a gauge's or counter's line is most of what a render of them does.
+   */
+  line(prefix: Uint8Array, v: number): void {
+    // The longest number is 24 characters (-1.2345678901234567e-308).
+    this.room(prefix.length + 25);
+    const buf = this.buf;
+    buf.set(prefix, this.at);
+    let at = this.at + prefix.length;
+    if (Number.isSafeInteger(v) && v >= 0) {
+      this.at = at;
+      this.uint(v);
+      at = this.at;
+    } else {
+      const s = v === Infinity ? '+Inf' : v === -Infinity ? '-Inf' : String(v);
+      for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    }
+    buf[at++] = 10;
+    this.at = at;
+  }
+
   /** A sample value as both formats spell it (text-format.ts's formatNumber, without a string for integers). */
   number(v: number): void {
     if (Number.isSafeInteger(v) && v >= 0) return this.uint(v);

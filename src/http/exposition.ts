@@ -41,8 +41,6 @@ export interface QuantileOptions {
 
 /** A family's bytes, cached the first time it is rendered. */
 interface FamilyBytes {
-  /** `name ` or `name_total ` (a sample without labels), then its labelled form's start. */
-  bare: Uint8Array;
   sumName: Uint8Array;
   countName: Uint8Array;
   /** `# HELP`/`# TYPE`, in each format. */
@@ -68,7 +66,10 @@ export class Exposition {
   /** `0.5"} ` per bound, then `+Inf"} `. */
   private readonly leBytes: Uint8Array[];
   private readonly familyBytes = new Map<WalkFamily, FamilyBytes>();
-  /** Per series: `name_bucket{labels,le="` (histograms), and `{labels} ` (or a space). */
+  /**
+   * Per series: `name_bucket{labels,le="` (histograms) or the whole `name{labels} ` of a
+   * gauge's or counter's line (one copy where two cost more), and `{labels} ` (or a space).
+   */
   private readonly prefix: (Uint8Array | undefined)[] = [];
   private readonly labels: (Uint8Array | undefined)[] = [];
   private readonly out = new ByteWriter();
@@ -118,41 +119,36 @@ export class Exposition {
           w.text(om ? fb.omHead : fb.head);
         }
         const labels = this.labels[id] ?? this.seriesBytes(f, id);
-        if (f.kind === 'gauge') {
-          w.bytes(fb.bare);
-          w.bytes(labels);
-          w.number(this.walk.gauge(id));
-        } else if (f.kind === 'counter') {
-          w.bytes(fb.bare);
-          w.bytes(labels);
-          w.number(this.walk.counter(id));
-        } else {
-          const st = this.walk.fold(id);
-          const prefix = this.prefix[id]!;
-          let cumulative = 0;
-          for (let i = 0; i < nb; i++) {
-            cumulative += st.bins[i]!;
-            w.bytes(prefix);
-            w.bytes(this.leBytes[i]!);
-            w.number(cumulative);
-            w.byte(NL);
-          }
-          unbucketed += st.count - cumulative - st.bins[nb]!;
-          w.bytes(prefix);
-          w.bytes(this.leBytes[nb]!);
-          w.number(st.count);
-          w.byte(NL);
-          // OpenMetrics: a histogram's sum is a counter, never negative.
-          if (!om || st.sum >= 0) {
-            w.bytes(fb.sumName);
-            w.bytes(labels);
-            w.number(st.sum);
-            w.byte(NL);
-          }
-          w.bytes(fb.countName);
-          w.bytes(labels);
-          w.number(st.count);
+        if (f.kind !== 'distribution') {
+          w.line(this.prefix[id]!, f.kind === 'gauge' ? this.walk.gauge(id) : this.walk.counter(id));
+          series++;
+          continue;
         }
+        const st = this.walk.fold(id);
+        const prefix = this.prefix[id]!;
+        let cumulative = 0;
+        for (let i = 0; i < nb; i++) {
+          cumulative += st.bins[i]!;
+          w.bytes(prefix);
+          w.bytes(this.leBytes[i]!);
+          w.number(cumulative);
+          w.byte(NL);
+        }
+        unbucketed += st.count - cumulative - st.bins[nb]!;
+        w.bytes(prefix);
+        w.bytes(this.leBytes[nb]!);
+        w.number(st.count);
+        w.byte(NL);
+        // OpenMetrics: a histogram's sum is a counter, never negative.
+        if (!om || st.sum >= 0) {
+          w.bytes(fb.sumName);
+          w.bytes(labels);
+          w.number(st.sum);
+          w.byte(NL);
+        }
+        w.bytes(fb.countName);
+        w.bytes(labels);
+        w.number(st.count);
         w.byte(NL);
         series++;
       }
@@ -196,7 +192,6 @@ export class Exposition {
     const omName = f.kind === 'counter' ? f.total.slice(0, -'_total'.length) : f.name;
     const help = escapeHelp(f.help);
     fb = {
-      bare: utf8(f.total),
       sumName: utf8(`${f.name}_sum`),
       countName: utf8(`${f.name}_count`),
       head: `# HELP ${f.total} ${help}\n# TYPE ${f.total} ${type}\n`,
@@ -215,7 +210,7 @@ export class Exposition {
     if (f.kind === 'distribution') {
       this.prefix[id] = utf8(`${f.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
       if (this.qBytes.length > 0) this.qPrefix[id] = utf8(`${f.name}_quantiles{${pairs}${pairs === '' ? '' : ','}quantile="`);
-    }
+    } else this.prefix[id] = utf8(`${f.total}${pairs === '' ? ' ' : `{${pairs}} `}`);
     return labels;
   }
 }
