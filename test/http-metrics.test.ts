@@ -129,12 +129,16 @@ describe('GET /metrics', () => {
     for (let i = 0; i < 10; i++) monitor.record('jobs', 2, awkward);
     monitor.record('queue_depth', 7);
     monitor.record('queue_depth', 4);
+    // Values that are not integers, as V8 spells them, digits and exponents included.
+    const fractions = [0.1 + 0.2, -2.5e-7, 1.2345678901234567e99, -123456.789];
+    fractions.forEach((v, i) => monitor.record('queue_depth', v, { f: String(i) }));
     await monitor.flush();
     const { text, type } = await scrape(server);
     expect(type).toBe('text/plain; version=0.0.4; charset=utf-8');
     const samples = parseExposition(text);
     expect(valueOf(samples, 'jobs_total', awkward)).toBe(20);
     expect(valueOf(samples, 'queue_depth', {})).toBe(4);
+    fractions.forEach((v, i) => expect(text).toContain(`queue_depth{f="${i}"} ${v}\n`));
     expect(text).toContain('# TYPE jobs_total counter\n');
     expect(text).toContain('jobs_total{name="Grüße, 世界 🚀",path="C:\\\\temp\\\\\\"x\\""} 20\n');
   });
