@@ -221,23 +221,10 @@ export class Persister {
       if (this.reader.bucketCount(id, 1) !== head) continue;
       for (let i = 0; i < buckets.length; ) {
         const w = Math.floor(buckets[i]!.start / R) * R;
-        const first = buckets[i]!.start;
-        let count = 0;
-        let sum = 0;
-        let min = Infinity;
-        let max = -Infinity;
-        let last = 0;
-        acc?.reset();
-        for (; i < buckets.length && buckets[i]!.start < w + R; i++) {
-          const b = buckets[i]!;
-          count += b.count;
-          sum += b.sum;
-          if (b.min < min) min = b.min;
-          if (b.max > max) max = b.max;
-          last = b.last;
-          if (acc) this.reader.addSketch(1, b, acc);
-        }
-        this.journal.add(id, state.dbId, Math.max(w, floor), w, { start: first, count, sum, min, max, last }, false, acc);
+        let end = i;
+        while (end < buckets.length && buckets[end]!.start < w + R) end++;
+        this.journal.add(id, state.dbId, Math.max(w, floor), w, { start: buckets[i]!.start, ...this.fold(buckets, i, end, 1, acc, -1) }, false, acc);
+        i = end;
       }
       if (buckets.length > 0) state.journaled = buckets[buckets.length - 1]!.start;
       const open = s.openCount > 0 && s.openStart >= after;
@@ -255,23 +242,7 @@ export class Persister {
 
   /** One row from records of a tier (and the open bucket, the last of `records`, when `withOpen`). */
   private row(start: number, records: readonly BucketRecord[], tier: 1 | 2, sketches: boolean, id: number, withOpen: boolean): RollupRow {
-    let count = 0;
-    let sum = 0;
-    let min = Infinity;
-    let max = -Infinity;
-    let last = 0;
-    this.acc.reset();
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      count += r.count;
-      sum += r.sum;
-      if (r.min < min) min = r.min;
-      if (r.max > max) max = r.max;
-      last = r.last;
-      if (!sketches) continue;
-      if (withOpen && i === records.length - 1) this.reader.addOpenSketch(id, this.acc);
-      else this.reader.addSketch(tier, r, this.acc);
-    }
+    const { count, sum, min, max, last } = this.fold(records, 0, records.length, tier, sketches ? this.acc : null, withOpen ? id : -1);
     let sketch: Uint8Array | null = null;
     if (sketches && this.acc.total > 0) {
       const len = this.acc.encodedLengthBound();
@@ -280,5 +251,30 @@ export class Persister {
       sketch = encodeSketch(this.scratch, 0);
     }
     return { start, count, sum, min, max, last, sketch };
+  }
+
+  /**
+   * Count, sum, min, max and last of records[from, to), their sketches added to `acc` (reset
+   * first); the last record's from the open bucket of series `openOf` when it is not -1.
+   */
+  private fold(records: readonly BucketRecord[], from: number, to: number, tier: 1 | 2, acc: SketchAccumulator | null, openOf: number): { count: number; sum: number; min: number; max: number; last: number } {
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    let last = 0;
+    acc?.reset();
+    for (let i = from; i < to; i++) {
+      const r = records[i]!;
+      count += r.count;
+      sum += r.sum;
+      if (r.min < min) min = r.min;
+      if (r.max > max) max = r.max;
+      last = r.last;
+      if (acc === null) continue;
+      if (openOf !== -1 && i === to - 1) this.reader.addOpenSketch(openOf, acc);
+      else this.reader.addSketch(tier, r, acc);
+    }
+    return { count, sum, min, max, last };
   }
 }
