@@ -4,7 +4,7 @@
  * `metric(name, tags)` resolves the series once (shared registry, no message) and returns a
  * handle whose record(v) is a type check and a ring push. `record(name, v, tags)` finds the
  * handle through a per-thread trie keyed by name, then by each tag key and value in the
- * order the caller wrote them, so a repeated call costs a few Map lookups and allocates
+ * order the caller wrote them, so a repeated call costs a lookup per tag and allocates
  * nothing; the first call of a shape validates and registers it.
  *
  * A producer belongs to one thread. Worker threads get theirs with attachProducer(handle),
@@ -174,7 +174,7 @@ function newNode(): TrieNode {
 /**
  * Whether a tag value indexes byKeyed (see TrieNode). Each typeof is compared where it is
  * taken: V8 then tests the value's type inline, where a typeof kept in a variable was a call
- * to a builtin (7% of record(name, v, tags) in a profile).
+ * to a builtin (about 15% of the recording thread in a profile of record(name, v, tags)).
  */
 function keyable(value: unknown): value is string | number {
   return typeof value === 'string' || typeof value === 'number';
@@ -280,7 +280,7 @@ export class Producer {
       : new MetricHandle(this.ring, id, info.name, info.tags, info.kind);
   }
 
-  /** Records a sample by name; repeated shapes cost a few Map lookups. */
+  /** Records a sample by name; repeated shapes cost a lookup per tag. */
   record(name: string, value: number, tags?: Tags): void {
     this.handleFor(name, tags).record(value);
   }
