@@ -63,6 +63,20 @@ describe('record(name, v, tags) through the trie', () => {
     expect(new Set(Array.from({ length: pushed() }, (_, k) => idAt(k))).size).toBe(7);
   });
 
+  it('takes inherited tags as the registry does, into the series of the same plain tags', () => {
+    const { producer, registry, idAt, pushed } = setup();
+    const withDefaults = Object.create({ region: 'eu' }) as Tags;
+    withDefaults.route = '/a';
+    const plain: Tags = { route: '/a', region: 'eu' };
+    const want = registry.seriesId('req', plain);
+    expect(registry.seriesId('req', withDefaults)).toBe(want);
+    for (const tags of [withDefaults, plain, withDefaults, plain]) {
+      producer.record('req', 1, tags);
+      expect(idAt(pushed() - 1)).toBe(want);
+    }
+    expect(registry.seriesId('req', { route: '/a' })).not.toBe(want);
+  });
+
   it('gives every shape its own series over random names, key orders, value types and mutations (many seeds)', () => {
     const names = ['alpha', 'beta', 'gamma'];
     const keys = ['k1', 'k2', 'k3'];
