@@ -153,6 +153,23 @@ describe('a producer on its own thread', () => {
     expect(ringStats(ring).fill).toBe(PUBLISH_EVERY + 3);
   });
 
+  it('schedules the end-of-turn flush for samples that follow a publish point met first in a turn', async () => {
+    const ring = createRing(256);
+    const writer = new RingWriter(ring, createControl(), 'drop');
+    for (let i = 0; i < PUBLISH_EVERY - 1; i++) writer.push(1, i);
+    await tick();
+    expect(writer.pending).toBe(false);
+    expect(writer.unpublished()).toBe(0);
+    // The turn's first sample is a publish point (it publishes, and schedules nothing); the
+    // samples after it still need the flush.
+    for (let i = 0; i < 6; i++) writer.push(1, i);
+    expect(writer.unpublished()).toBe(5);
+    expect(writer.pending).toBe(true);
+    await tick();
+    expect(writer.unpublished()).toBe(0);
+    expect(ringStats(ring).fill).toBe(PUBLISH_EVERY + 5);
+  });
+
   it('wakes a sleeping collector when it publishes, unless told not to', () => {
     const control = createControl();
     const ctl = controlViews(control);

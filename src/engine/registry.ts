@@ -130,7 +130,11 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
     throw new InvalidArgumentError(field, 'must be an object of tag names to values', { value: tags });
   }
   const pairs: [string, string][] = [];
-  for (const key of Object.keys(tags)) {
+  // Enumerable keys, inherited ones too (a tags object made with Object.create(defaults)
+  // carries its defaults): the producer's trie walks tags with for...in, and the two must
+  // agree, or an object with inherited tags and a plain one with the same keys would share
+  // the trie's path and one series.
+  for (const key in tags) {
     const raw = (tags as Record<string, unknown>)[key];
     if (raw === undefined) continue;
     if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) {

@@ -190,6 +190,12 @@ export class RingWriter {
   w: number;
   /** Index at which the free space seen so far runs out: push goes to reserve() there. */
   limit: number;
+  /**
+   * Index at which push leaves its fast path for pushSlow(): the first of the end of the
+   * free space seen, the next publish point, and (while no flush is scheduled) the next
+   * sample. Setting it to `w` sends the next push there, which plans it again.
+   */
+  stop: number;
   /** True while a flush is scheduled for the end of this event-loop turn. */
   pending = false;
   /** Free slots at or below which a publish wakes the collector (a quarter of the ring used). */
@@ -212,6 +218,7 @@ export class RingWriter {
   private creditAt = 0;
   private readonly flushCallback = (): void => {
     this.pending = false;
+    this.stop = this.w;
     if (this.w !== Atomics.load(this.hdr, WRITE) || this.dropped !== this.publishedDropped) this.publish(true, false);
   };
 
@@ -231,18 +238,52 @@ export class RingWriter {
     this.publishedDropped = this.dropped;
     this.closed = Atomics.load(this.hdr, CLOSED) !== 0;
     this.limit = this.closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+    this.stop = this.w;
   }
 
-  /** The hot path: two stores, and a publish every PUBLISH_EVERY samples. */
+  /**
+   * The hot path: one comparison and two stores. Everything else (room, the publish every
+   * PUBLISH_EVERY samples, scheduling the end-of-turn flush) waits at `stop`, so at most one
+   * sample in PUBLISH_EVERY pays for it, and push stays small enough to inline into callers.
+   */
   push(id: number, value: number): void {
     const w = this.w;
-    if (((this.limit - w) | 0) <= 0 && !this.reserve()) return;
+    if (w === this.stop) {
+      this.pushSlow(id, value);
+      return;
+    }
+    const i = w & this.mask;
+    this.ids[i] = id;
+    this.values[i] = value;
+    this.w = (w + 1) | 0;
+  }
+
+  /** push() at `stop`: room, publish and flush as the sample needs, then the next stop. */
+  private pushSlow(id: number, value: number): void {
+    const w = this.w;
+    if (((this.limit - w) | 0) <= 0 && !this.reserve()) {
+      this.stop = this.w;
+      return;
+    }
     const i = w & this.mask;
     this.ids[i] = id;
     this.values[i] = value;
     this.w = (w + 1) | 0;
     if ((w & PUBLISH_MASK) === PUBLISH_MASK) this.publish(this.filling());
     else if (!this.pending) this.schedule();
+    this.plan();
+  }
+
+  /** Sets `stop` from the current state (see stop). */
+  private plan(): void {
+    const w = this.w;
+    if (!this.pending) {
+      this.stop = w;
+      return;
+    }
+    const room = (this.limit - w) | 0;
+    const toPublish = PUBLISH_MASK - (w & PUBLISH_MASK);
+    this.stop = (w + (room <= 0 ? 0 : room < toPublish ? room : toPublish)) | 0;
   }
 
   /**
@@ -314,6 +355,7 @@ export class RingWriter {
   setClosed(closed: boolean): void {
     this.closed = closed;
     this.limit = closed ? this.w : (Atomics.load(this.hdr, READ) + this.capacity) | 0;
+    this.stop = this.w;
   }
 
   private schedule(): void {
