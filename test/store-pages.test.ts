@@ -50,6 +50,45 @@ describe('sketch pages', () => {
     expect([...closed.values()].sort()).toEqual([1, 2]);
   });
 
+  it("counts a key exactly past its front bin's 255, in the open view, the closed record and the next bucket", () => {
+    const { store, apply } = setup({ maxSeries: 64 });
+    // Per value, its samples in the open bucket: at, just past and far past the u8 front
+    // bin's limit, so that keys move 256 to their back bins once, twice and hundreds of times.
+    const counts = new Map<number, number>([
+      [1, 255],
+      [2, 256],
+      [3, 511],
+      [5, 512],
+      [7, 70_000],
+      [2 ** 30, 1],
+    ]);
+    const want = new SketchAccumulator();
+    const samples: [number, number][] = [];
+    for (const [v, n] of counts) for (let i = 0; i < n; i++) samples.push([3, v]);
+    // Interleaved, over passes of at most 20,000 samples (the ring holds 65,536).
+    for (let i = samples.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [samples[i], samples[j]] = [samples[j]!, samples[i]!];
+    }
+    for (let from = 0; from < samples.length; from += 20_000) apply(T0 + 5, samples.slice(from, from + 20_000));
+    for (const [, v] of samples) want.add(v);
+    const pairs = (fill: (fn: (key: number, count: number) => void) => void): string[] => {
+      const out: string[] = [];
+      fill((key, count) => out.push(`${key}:${count}`));
+      return out.sort();
+    };
+    expect(pairs((fn) => store.forEachOpenBin(3, fn))).toEqual(pairs((fn) => want.forEachBin(fn)));
+    // The close encodes front and back together; the next bucket starts from empty bins.
+    apply(T0 + 1005, [[3, 7], [3, 7]]);
+    const closed = new SketchAccumulator();
+    store.aggregate(3, T0, T0 + 1000, closed);
+    expect(pairs((fn) => closed.forEachBin(fn))).toEqual(pairs((fn) => want.forEachBin(fn)));
+    const next = new SketchAccumulator();
+    next.add(7);
+    next.add(7);
+    expect(pairs((fn) => store.forEachOpenBin(3, fn))).toEqual(pairs((fn) => next.forEachBin(fn)));
+  });
+
   it("keeps each series' bins its own while series interleave over pages, zero and the lowest page key included", () => {
     const { store, apply } = setup({ maxSeries: 64 });
     // Series 0 takes page 0 first; the others come and go over pages in varying orders.

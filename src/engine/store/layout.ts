@@ -13,9 +13,14 @@
  * log, rollupLog — circular i32 logs of encoded sketches (engine/sketch.ts), one per closed
  *   bucket, addressed by absolute position (a record never straddles the end).
  * pool — sketch pages of open buckets: POOL_PAGES i32 free-list links, then POOL_PAGES ×
- *   PAGE_BINS u32 counts. A page holds 512 consecutive sketch keys (8 powers of two). A bin
- *   cannot overflow: it counts at most its bucket's samples, and a bucket stops adding to
- *   its sketch at 2^32 - 1 samples.
+ *   PAGE_BINS u32 counts (the back bins), then POOL_PAGES × PAGE_BINS u8 counts (the front
+ *   bins). A page holds 512 consecutive sketch keys (8 powers of two); a key's count is its
+ *   back bin plus its front bin. A sample goes into the front bin, and a front bin that
+ *   would pass 255 moves 256 into the back one: a page's front is 8 cache lines where its
+ *   back is 32, and in the collector's thread those lines are cold at every pass (another
+ *   core, other processes), so the dense front takes about half the sketch's misses away
+ *   (docs/benchmarks.md). A bin cannot overflow: it counts at most its bucket's samples,
+ *   and a bucket stops adding to its sketch at 2^32 - 1 samples.
  *
  * Per-sample work touches only the series' hot line, its raw ring and a sketch page; totals
  * and the newest value are derived (closed + open), so a sample costs about a dozen stores.
@@ -202,6 +207,8 @@ export class StoreLayout {
   /** Where the pages start in the pool buffer (after the i32 page links). */
   readonly poolPagesOffsetF64: number;
   readonly poolPagesOffsetBytes: number;
+  /** Byte offset in the pool of the front bins (u8), indexed as the back bins are. */
+  readonly poolFrontOffsetBytes: number;
 
   constructor(meta: Int32Array) {
     this.maxSeries = meta[MAX_SERIES]!;
@@ -221,6 +228,7 @@ export class StoreLayout {
     this.slotF64 = Math.ceil((this.t2OffsetF64 + BUCKET_F64 * this.t2Cap) / 8) * 8;
     this.poolPagesOffsetF64 = Math.ceil(this.poolPages / 2 / 8) * 8;
     this.poolPagesOffsetBytes = this.poolPagesOffsetF64 * 8;
+    this.poolFrontOffsetBytes = this.poolPagesOffsetBytes + this.poolPages * PAGE_BINS * 4;
   }
 
   slotBytes(): number {
@@ -248,7 +256,7 @@ function metaFor(config: StoreConfig, meta: Int32Array): StoreLayout {
   meta[ROLLUP_MS] = config.rollupMs;
   meta[LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.logBytes / 4));
   meta[ROLLUP_LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.rollupLogBytes / 4));
-  meta[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 4 + 4)));
+  meta[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 5 + 4)));
   meta[DIR_ENTRIES] = DEFAULT_DIR_ENTRIES;
   meta[POOL_FREE_HEAD] = -1;
   return new StoreLayout(meta);
@@ -263,7 +271,7 @@ export function storeSizes(config: StoreConfig): Record<keyof StoreBuffers, numb
     series: layout.slotBytes() * layout.maxSeries,
     log: layout.logInts * 4,
     rollupLog: layout.rollupLogInts * 4,
-    pool: layout.poolPagesOffsetBytes + layout.poolPages * PAGE_BINS * 4,
+    pool: layout.poolFrontOffsetBytes + layout.poolPages * PAGE_BINS,
     slotBytes: layout.slotBytes(),
   };
 }

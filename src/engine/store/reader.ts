@@ -103,6 +103,7 @@ export class StoreReader {
   private readonly metaBig: BigInt64Array;
   private readonly logs: [LogView, LogView];
   private readonly pages: Uint32Array;
+  private readonly front: Uint8Array;
   private scratch = new Int32Array(1024);
   private readonly stats = new Float64Array(6);
   /** Samples the last rawRange() call could not return (overwritten before they were read). */
@@ -124,6 +125,7 @@ export class StoreReader {
       { data: rollupLog, size: rollupLog.length, cell: ROLLUP_LOG_RESERVED },
     ];
     this.pages = new Uint32Array(buffers.pool, this.layout.poolPagesOffsetBytes, this.layout.poolPages * PAGE_BINS);
+    this.front = new Uint8Array(buffers.pool, this.layout.poolFrontOffsetBytes, this.layout.poolPages * PAGE_BINS);
   }
 
   /**
@@ -311,7 +313,11 @@ export class StoreReader {
     return pos >= oldest() && k > Atomics.load(this.i32, headCell) - L.t1Cap;
   }
 
-  /** Calls fn(key, count) for each bin of the open bucket's sketch (a moment's view, as addOpenSketch). */
+  /**
+   * Calls fn(key, count) for each bin of the open bucket's sketch (a moment's view, as
+   * addOpenSketch; a bin read while the writer moves its front's 256 to the back may count
+   * 256 high or low for that moment).
+   */
   forEachOpenBin(id: number, fn: (key: number, count: number) => void): void {
     const L = this.layout;
     const base = id * L.slotF64;
@@ -323,7 +329,7 @@ export class StoreReader {
       const keyBase = this.i32[dir + 2 * e]! << PAGE_BITS;
       const pageBase = this.i32[dir + 2 * e + 1]! * PAGE_BINS;
       for (let j = 0; j < PAGE_BINS; j++) {
-        const c = this.pages[pageBase + j]!;
+        const c = this.pages[pageBase + j]! + this.front[pageBase + j]!;
         if (c > 0) fn(keyBase | j, c);
       }
     }

@@ -123,6 +123,8 @@ export class StoreWriter {
   private readonly rollupLog: LogCursor;
   private readonly links: Int32Array;
   private readonly pages: Uint32Array;
+  /** The front bins (layout.ts): a sample adds to its key's u8 here, a full one moves 256 to `pages`. */
+  private readonly front: Uint8Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series. */
@@ -166,6 +168,7 @@ export class StoreWriter {
     this.rollupLog = new LogCursor(new Int32Array(buffers.rollupLog), metaBig, ROLLUP_LOG_RESERVED);
     this.links = new Int32Array(buffers.pool, 0, L.poolPages);
     this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
+    this.front = new Uint8Array(buffers.pool, L.poolFrontOffsetBytes, L.poolPages * PAGE_BINS);
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -324,6 +327,7 @@ export class StoreWriter {
     const hot = this.hot;
     const f = this.f64;
     const pages = this.pages;
+    const front = this.front;
     const pageCache = this.pageCache;
     const hb = id * HOT_F64;
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
@@ -344,7 +348,16 @@ export class StoreWriter {
       const pageKey = key >>> PAGE_BITS;
       const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
       // From here to the slot's mark, plain stores only: the sample is applied whole or not at all.
-      if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
+      if (pageBase >= 0 && count < MAX_SKETCHED) {
+        const bin = pageBase + (key & PAGE_MASK);
+        const b = front[bin]!;
+        if (b < 255) front[bin] = b + 1;
+        else {
+          // The front's 255 and this sample move to the back bin together.
+          pages[bin]! += 256;
+          front[bin] = 0;
+        }
+      }
       const slot = raw + 2 * (written & rawMask);
       f[slot] = stamp;
       f[slot + 1] = v;
@@ -532,7 +545,7 @@ export class StoreWriter {
       const pageBase = dir[e + 1]! * PAGE_BINS;
       let any = false;
       for (let j = 0; j < PAGE_BINS; j++) {
-        let c = this.pages[pageBase + j]!;
+        let c = this.pages[pageBase + j]! + this.front[pageBase + j]!;
         if (c === 0) continue;
         any = true;
         while (c > 0) {
@@ -575,9 +588,10 @@ export class StoreWriter {
     for (let e = 0; e < dir.length; e += 2) {
       const pageBase = dir[e + 1]! * PAGE_BINS;
       let any = false;
-      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0;
+      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0 || this.front[pageBase + j] !== 0;
       if (any || !freeIdle) {
         this.pages.fill(0, pageBase, pageBase + PAGE_BINS);
+        this.front.fill(0, pageBase, pageBase + PAGE_BINS);
         kept.push(dir[e]!, dir[e + 1]!);
       } else {
         freed.push(dir[e + 1]!);
