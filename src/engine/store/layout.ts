@@ -22,8 +22,12 @@
  *   (docs/benchmarks.md). A bin cannot overflow: it counts at most its bucket's samples,
  *   and a bucket stops adding to its sketch at 2^32 - 1 samples.
  *
- * Per-sample work touches only the series' hot line, its raw ring and a sketch page; totals
- * and the newest value are derived (closed + open), so a sample costs about a dozen stores.
+ * Per-sample work touches only the series' hot line and its raw ring; totals and the newest
+ * value are derived (closed + open), so a sample costs about ten stores. The open sketch is
+ * binned lazily from the raw ring: a series' samples past RAW_BINNED go into its pages in
+ * one run when half its raw ring waits, and at the bucket's close, so that the run's keys
+ * hit the same few page lines instead of one cold line a sample (docs/benchmarks.md);
+ * readers add the samples past RAW_BINNED to the pages.
  *
  * The slot memory of a series id is first touched when that series gets data, so the
  * resident size grows with the series in use; `reservedBytes` is the bound.
@@ -67,6 +71,7 @@ export const SERIES_HOT = defineLayout({
     OPEN_START: { offset: 40, type: 'f64', writer: 'collector', meaning: 'start (ms) of the open bucket' },
     RAW_WRITTEN: { offset: 48, type: 'f64', writer: 'collector', meaning: "raw samples written (the writer's own count; RAW_HEAD lags)" },
     RAW_HEAD: { offset: 56, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
+    RAW_BINNED: { offset: 60, type: 'i32', writer: 'collector', meaning: 'raw samples counted in the open sketch (wraps; the rest of the open bucket is binned later)' },
   },
 });
 
@@ -143,6 +148,7 @@ export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
 export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
 // slot, i32 cells
 export const RAW_HEAD = SERIES_HOT.index.RAW_HEAD;
+export const RAW_BINNED = SERIES_HOT.index.RAW_BINNED;
 export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;
 export const T2_HEAD = SERIES_SLOT.index.T2_HEAD;
 export const DIR_SELECT = SERIES_SLOT.index.DIR_SELECT;
