@@ -8,7 +8,8 @@ import { StoreWriter } from '../dist/src/engine/store/writer.js';
 export const T0 = 1_800_000_000_000; // a multiple of a minute
 export const MiB = 1024 * 1024;
 
-export function setup(overrides: Partial<StoreConfig> = {}) {
+/** `binEvery` as StoreWriter takes it: 1 bins each sample's key as it is applied (tests of the sketch pages). */
+export function setup(overrides: Partial<StoreConfig> = {}, binEvery?: number) {
   const config: StoreConfig = {
     maxSeries: 1024,
     rawCapacity: 64,
@@ -25,7 +26,7 @@ export function setup(overrides: Partial<StoreConfig> = {}) {
   const ring = createRing(1 << 16);
   const control = createControl();
   const producer = new RingWriter(ring, control, 'drop');
-  const writer = new StoreWriter(buffers);
+  const writer = new StoreWriter(buffers, undefined, binEvery === undefined ? {} : { binEvery });
   writer.recover(T0, 0);
   const state = { writer, reader: new RingReader(ring) };
   /** Records (id, value) pairs and applies them at time t, as the collector would. */

@@ -1,7 +1,8 @@
 /**
  * Sketch pages of the open bucket: a series' directory of at most DEFAULT_DIR_ENTRIES pages,
  * pages it left idle for a bucket going back to the pool at the close, and its page cache
- * forgetting them.
+ * forgetting them. The writers here bin each sample's key as it is applied (binEvery 1), so
+ * that pages are taken as the samples arrive, not when the collector bins a series' run.
  */
 import { describe, expect, it } from 'vitest';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
@@ -17,7 +18,7 @@ function openBins(store: ReturnType<typeof setup>['store'], id: number): number[
 
 describe('sketch pages', () => {
   it('gives back at the close a page its series left idle for a bucket, and the series takes a fresh one after', () => {
-    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 }, 1);
     const free = store.freePages();
     apply(T0 + 5, [[1, 1], [1, 1e6]]); // two pages
     apply(T0 + 1005, [[1, 1]]); // both pages were used in bucket 0: both kept
@@ -34,7 +35,7 @@ describe('sketch pages', () => {
   });
 
   it('finds the pages it keeps after the directory flips, and frees an idle one once', () => {
-    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 }, 1);
     const free = store.freePages();
     apply(T0 + 5, [[1, 1], [1, 2 ** 20], [1, 2 ** 40]]); // three pages
     apply(T0 + 1005, [[1, 1], [1, 2 ** 20]]);
@@ -50,8 +51,48 @@ describe('sketch pages', () => {
     expect([...closed.values()].sort()).toEqual([1, 2]);
   });
 
-  it("keeps each series' bins its own while series interleave over pages, zero and the lowest page key included", () => {
+  it("counts a key exactly past its front bin's 255, in the open view, the closed record and the next bucket", () => {
+    // Binned lazily, as the collector does: the open view adds the samples not binned yet.
     const { store, apply } = setup({ maxSeries: 64 });
+    // Per value, its samples in the open bucket: at, just past and far past the u8 front
+    // bin's limit, so that keys move 256 to their back bins once, twice and hundreds of times.
+    const counts = new Map<number, number>([
+      [1, 255],
+      [2, 256],
+      [3, 511],
+      [5, 512],
+      [7, 70_000],
+      [2 ** 30, 1],
+    ]);
+    const want = new SketchAccumulator();
+    const samples: [number, number][] = [];
+    for (const [v, n] of counts) for (let i = 0; i < n; i++) samples.push([3, v]);
+    // Interleaved, over passes of at most 20,000 samples (the ring holds 65,536).
+    for (let i = samples.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [samples[i], samples[j]] = [samples[j]!, samples[i]!];
+    }
+    for (let from = 0; from < samples.length; from += 20_000) apply(T0 + 5, samples.slice(from, from + 20_000));
+    for (const [, v] of samples) want.add(v);
+    const pairs = (fill: (fn: (key: number, count: number) => void) => void): string[] => {
+      const out: string[] = [];
+      fill((key, count) => out.push(`${key}:${count}`));
+      return out.sort();
+    };
+    expect(pairs((fn) => store.forEachOpenBin(3, fn))).toEqual(pairs((fn) => want.forEachBin(fn)));
+    // The close encodes front and back together; the next bucket starts from empty bins.
+    apply(T0 + 1005, [[3, 7], [3, 7]]);
+    const closed = new SketchAccumulator();
+    store.aggregate(3, T0, T0 + 1000, closed);
+    expect(pairs((fn) => closed.forEachBin(fn))).toEqual(pairs((fn) => want.forEachBin(fn)));
+    const next = new SketchAccumulator();
+    next.add(7);
+    next.add(7);
+    expect(pairs((fn) => store.forEachOpenBin(3, fn))).toEqual(pairs((fn) => next.forEachBin(fn)));
+  });
+
+  it("keeps each series' bins its own while series interleave over pages, zero and the lowest page key included", () => {
+    const { store, apply } = setup({ maxSeries: 64 }, 1);
     // Series 0 takes page 0 first; the others come and go over pages in varying orders.
     const values = [1, 2 ** 20, 2 ** 40, 0, 2 ** -1010, 3, 2 ** 21];
     const samples: [number, number][] = [[0, 1]];
@@ -71,7 +112,7 @@ describe('sketch pages', () => {
   it("keeps a series' two cached pages in its own cache entry", () => {
     // Series 1 caches the pages of 2^20 and 1; series 2, next to it, moves from 2^40 to 1.
     // Series 1's 2^40 after that must not land in a page its cache gives another key.
-    const { store, apply } = setup();
+    const { store, apply } = setup({}, 1);
     apply(T0 + 5, [[1, 1], [1, 2 ** 20]]);
     apply(T0 + 6, [[2, 2 ** 40], [2, 1]]);
     apply(T0 + 7, [[1, 2 ** 40]]);
@@ -84,7 +125,7 @@ describe('sketch pages', () => {
 
   it('sketches a series over at most its directory of pages, counting the samples past it', () => {
     // Values 2^(8k): each in a page of its own (a page holds eight powers of two).
-    const { store, apply, state } = setup();
+    const { store, apply, state } = setup({}, 1);
     const values = Array.from({ length: DEFAULT_DIR_ENTRIES + 1 }, (_, k) => 2 ** (8 * k - 30));
     apply(T0 + 5, [...values.map((v) => [1, v] as [number, number]), [2, 3]]);
     expect(state.writer.counters.sketchOverflow).toBe(1);
@@ -101,7 +142,7 @@ describe('sketch pages', () => {
   it('finds a page for the lowest page keys too, not a stale cache entry', () => {
     // 2^-1010 has page key 1 (sketch key 512..1023): the first sample of a series with it
     // must get a page of its own, whatever an empty page cache holds.
-    const { store, apply } = setup();
+    const { store, apply } = setup({}, 1);
     apply(T0 + 5, [[1, 3], [5, 2 ** -1010]]);
     const bins = openBins(store, 5);
     expect(bins).toHaveLength(2);
@@ -113,7 +154,7 @@ describe('sketch pages', () => {
   it('forgets its cached pages when a close flips the directory, even for the lowest page key', () => {
     // The close of bucket 1 frees the 2^40 page and empties the series' cache; a sample of
     // page key 1 just after must find a page of its own, not read a stale cache mark as one.
-    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 });
+    const { store, apply } = setup({ maxSeries: 64, poolBytes: 0 }, 1);
     const free = store.freePages();
     apply(T0 + 5, [[1, 3], [1, 2 ** 40]]);
     apply(T0 + 1005, [[1, 3]]);
@@ -126,9 +167,9 @@ describe('sketch pages', () => {
   });
 
   it('beats every 1,024 series while it closes their buckets', () => {
-    const { buffers, store, apply, state } = setup({ maxSeries: 2048 });
+    const { buffers, store, apply, state } = setup({ maxSeries: 2048 }, 1);
     let beats = 0;
-    state.writer = new StoreWriter(buffers, () => beats++);
+    state.writer = new StoreWriter(buffers, () => beats++, { binEvery: 1 });
     state.writer.recover(T0, 0);
     apply(T0 + 5, Array.from({ length: 2048 }, (_, id) => [id, id] as [number, number]), 0);
     beats = 0;

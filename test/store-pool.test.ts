@@ -1,7 +1,8 @@
 /**
  * A spent sketch pool: idle series' pages are taken back at most once per bucket (series go
  * idle only when a bucket closes), not once per sample that finds no page, and the samples
- * that find none still count exactly.
+ * that find none still count exactly. The writers bin each sample's key as it is applied
+ * (binEvery 1), so that samples look for pages as they arrive.
  */
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
@@ -20,7 +21,7 @@ describe('a spent sketch pool', () => {
     const producer = new RingWriter(ring, createControl(), 'drop');
     // A scan over all 2,048 series beats twice; nothing else beats within a bucket.
     let beats = 0;
-    const writer = new StoreWriter(buffers, () => beats++);
+    const writer = new StoreWriter(buffers, () => beats++, { binEvery: 1 });
     writer.recover(T0, 0);
     const reader = new RingReader(ring);
     // 2,000 series, each with values two powers of 2^8 apart (two pages): 4,000 pages wanted, 512 in the pool.
@@ -39,7 +40,7 @@ describe('a spent sketch pool', () => {
     const buffers = createStore({ maxSeries: 64, rawCapacity: 16, bucketCapacity: 30, rollupCapacity: 6, intervalMs: 1000, rollupMs: 60_000, logBytes: MiB, rollupLogBytes: MiB, poolBytes: 0 });
     const ring = createRing(1 << 12);
     const producer = new RingWriter(ring, createControl(), 'drop');
-    const writer = new StoreWriter(buffers);
+    const writer = new StoreWriter(buffers, undefined, { binEvery: 1 });
     writer.recover(T0, 0);
     const reader = new RingReader(ring);
     const store = new StoreReader(buffers);

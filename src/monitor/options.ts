@@ -177,8 +177,8 @@ export const MonitorOptionsSchema = z.strictObject({
   /** Bytes for the sketches of closed buckets (older ones keep their stats, lose their shape). */
   sketchLogBytes: int(MiB, 4096 * MiB, 32 * MiB),
   rollupLogBytes: int(MiB, 4096 * MiB, 32 * MiB),
-  /** Bytes for the sketches of open buckets (2 KB pages, a few per active series). */
-  sketchPoolBytes: int(MiB, 4096 * MiB, 32 * MiB),
+  /** Bytes for the sketches of open buckets (2.5 KB pages, a few per active series; 40 MiB holds the 16,000 pages 32 MiB held before the dense front bins). */
+  sketchPoolBytes: int(MiB, 4096 * MiB, 40 * MiB),
   system: SystemOptionsSchema.prefault({}),
   runtime: RuntimeOptionsSchema.prefault({}),
   alerts: AlertOptionsSchema.prefault({}),

@@ -13,12 +13,21 @@
  * log, rollupLog — circular i32 logs of encoded sketches (engine/sketch.ts), one per closed
  *   bucket, addressed by absolute position (a record never straddles the end).
  * pool — sketch pages of open buckets: POOL_PAGES i32 free-list links, then POOL_PAGES ×
- *   PAGE_BINS u32 counts. A page holds 512 consecutive sketch keys (8 powers of two). A bin
- *   cannot overflow: it counts at most its bucket's samples, and a bucket stops adding to
- *   its sketch at 2^32 - 1 samples.
+ *   PAGE_BINS u32 counts (the back bins), then POOL_PAGES × PAGE_BINS u8 counts (the front
+ *   bins). A page holds 512 consecutive sketch keys (8 powers of two); a key's count is its
+ *   back bin plus its front bin. A sample goes into the front bin, and a front bin that
+ *   would pass 255 moves 256 into the back one: a page's front is 8 cache lines where its
+ *   back is 32, and in the collector's thread those lines are cold at every pass (another
+ *   core, other processes), so the dense front takes about half the sketch's misses away
+ *   (docs/benchmarks.md). A bin cannot overflow: it counts at most its bucket's samples,
+ *   and a bucket stops adding to its sketch at 2^32 - 1 samples.
  *
- * Per-sample work touches only the series' hot line, its raw ring and a sketch page; totals
- * and the newest value are derived (closed + open), so a sample costs about a dozen stores.
+ * Per-sample work touches only the series' hot line and its raw ring; totals and the newest
+ * value are derived (closed + open), so a sample costs about ten stores. The open sketch is
+ * binned lazily from the raw ring: a series' samples past RAW_BINNED go into its pages in
+ * one run when half its raw ring waits, and at the bucket's close, so that the run's keys
+ * hit the same few page lines instead of one cold line a sample (docs/benchmarks.md);
+ * readers add the samples past RAW_BINNED to the pages.
  *
  * The slot memory of a series id is first touched when that series gets data, so the
  * resident size grows with the series in use; `reservedBytes` is the bound.
@@ -62,6 +71,7 @@ export const SERIES_HOT = defineLayout({
     OPEN_START: { offset: 40, type: 'f64', writer: 'collector', meaning: 'start (ms) of the open bucket' },
     RAW_WRITTEN: { offset: 48, type: 'f64', writer: 'collector', meaning: "raw samples written (the writer's own count; RAW_HEAD lags)" },
     RAW_HEAD: { offset: 56, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
+    RAW_BINNED: { offset: 60, type: 'i32', writer: 'collector', meaning: 'raw samples counted in the open sketch (wraps; the rest of the open bucket is binned later)' },
   },
 });
 
@@ -138,6 +148,7 @@ export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
 export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
 // slot, i32 cells
 export const RAW_HEAD = SERIES_HOT.index.RAW_HEAD;
+export const RAW_BINNED = SERIES_HOT.index.RAW_BINNED;
 export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;
 export const T2_HEAD = SERIES_SLOT.index.T2_HEAD;
 export const DIR_SELECT = SERIES_SLOT.index.DIR_SELECT;
@@ -202,6 +213,8 @@ export class StoreLayout {
   /** Where the pages start in the pool buffer (after the i32 page links). */
   readonly poolPagesOffsetF64: number;
   readonly poolPagesOffsetBytes: number;
+  /** Byte offset in the pool of the front bins (u8), indexed as the back bins are. */
+  readonly poolFrontOffsetBytes: number;
 
   constructor(meta: Int32Array) {
     this.maxSeries = meta[MAX_SERIES]!;
@@ -221,6 +234,7 @@ export class StoreLayout {
     this.slotF64 = Math.ceil((this.t2OffsetF64 + BUCKET_F64 * this.t2Cap) / 8) * 8;
     this.poolPagesOffsetF64 = Math.ceil(this.poolPages / 2 / 8) * 8;
     this.poolPagesOffsetBytes = this.poolPagesOffsetF64 * 8;
+    this.poolFrontOffsetBytes = this.poolPagesOffsetBytes + this.poolPages * PAGE_BINS * 4;
   }
 
   slotBytes(): number {
@@ -248,7 +262,7 @@ function metaFor(config: StoreConfig, meta: Int32Array): StoreLayout {
   meta[ROLLUP_MS] = config.rollupMs;
   meta[LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.logBytes / 4));
   meta[ROLLUP_LOG_INTS] = Math.max(LOG_BLOCK, powerOfTwoAtMost(config.rollupLogBytes / 4));
-  meta[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 4 + 4)));
+  meta[POOL_PAGES] = Math.max(16, Math.floor(config.poolBytes / (PAGE_BINS * 5 + 4)));
   meta[DIR_ENTRIES] = DEFAULT_DIR_ENTRIES;
   meta[POOL_FREE_HEAD] = -1;
   return new StoreLayout(meta);
@@ -263,7 +277,7 @@ export function storeSizes(config: StoreConfig): Record<keyof StoreBuffers, numb
     series: layout.slotBytes() * layout.maxSeries,
     log: layout.logInts * 4,
     rollupLog: layout.rollupLogInts * 4,
-    pool: layout.poolPagesOffsetBytes + layout.poolPages * PAGE_BINS * 4,
+    pool: layout.poolFrontOffsetBytes + layout.poolPages * PAGE_BINS,
     slotBytes: layout.slotBytes(),
   };
 }

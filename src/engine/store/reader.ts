@@ -4,7 +4,7 @@
  * overwritten meanwhile (ring records older than head − capacity, sketches older than the
  * log reservation − log size). Nothing a reader does can disturb the writer.
  */
-import { KEY_COUNT, PAGE_BINS, PAGE_BITS, type SketchAccumulator } from '../sketch.js';
+import { KEY_COUNT, PAGE_BINS, PAGE_BITS, keyOf, type SketchAccumulator } from '../sketch.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -31,6 +31,7 @@ import {
   OPEN_START,
   OPEN_SUM,
   POOL_FREE_COUNT,
+  RAW_BINNED,
   RAW_HEAD,
   RAW_WRITTEN,
   ROLLUP_LOG_RESERVED,
@@ -103,6 +104,9 @@ export class StoreReader {
   private readonly metaBig: BigInt64Array;
   private readonly logs: [LogView, LogView];
   private readonly pages: Uint32Array;
+  private readonly front: Uint8Array;
+  /** forEachOpenBin's count per key of the raw samples not binned yet. */
+  private readonly tailKeys = new Map<number, number>();
   private scratch = new Int32Array(1024);
   private readonly stats = new Float64Array(6);
   /** Samples the last rawRange() call could not return (overwritten before they were read). */
@@ -124,6 +128,7 @@ export class StoreReader {
       { data: rollupLog, size: rollupLog.length, cell: ROLLUP_LOG_RESERVED },
     ];
     this.pages = new Uint32Array(buffers.pool, this.layout.poolPagesOffsetBytes, this.layout.poolPages * PAGE_BINS);
+    this.front = new Uint8Array(buffers.pool, this.layout.poolFrontOffsetBytes, this.layout.poolPages * PAGE_BINS);
   }
 
   /**
@@ -311,11 +316,29 @@ export class StoreReader {
     return pos >= oldest() && k > Atomics.load(this.i32, headCell) - L.t1Cap;
   }
 
-  /** Calls fn(key, count) for each bin of the open bucket's sketch (a moment's view, as addOpenSketch). */
+  /**
+   * Calls fn(key, count) for each bin of the open bucket's sketch: its pages, plus its
+   * published raw samples that the writer has not binned yet (layout.ts). A moment's view,
+   * as addOpenSketch: a bin read while the writer moves its front's 256 to the back, or a
+   * sample read as the writer bins it, may count high or low for that moment.
+   */
   forEachOpenBin(id: number, fn: (key: number, count: number) => void): void {
     const L = this.layout;
     const base = id * L.slotF64;
-    if (this.hot[id * HOT_F64 + OPEN_COUNT] === 0) return;
+    const hb = id * HOT_F64;
+    if (this.hot[hb + OPEN_COUNT] === 0) return;
+    const waiting = this.tailKeys;
+    waiting.clear();
+    const head = Atomics.load(this.hotI32, hb * 2 + RAW_HEAD);
+    const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
+    const n = (head - binned) | 0;
+    if (n > 0 && n <= L.rawCap) {
+      const raw = base + L.rawOffsetF64 + 1;
+      for (let k = binned; k !== head; k = (k + 1) | 0) {
+        const key = keyOf(this.f64[raw + 2 * (k & (L.rawCap - 1))]!);
+        waiting.set(key, (waiting.get(key) ?? 0) + 1);
+      }
+    }
     const sel = Atomics.load(this.i32, base * 2 + DIR_SELECT);
     const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
     const dir = L.dirIndex(base, sel);
@@ -323,10 +346,18 @@ export class StoreReader {
       const keyBase = this.i32[dir + 2 * e]! << PAGE_BITS;
       const pageBase = this.i32[dir + 2 * e + 1]! * PAGE_BINS;
       for (let j = 0; j < PAGE_BINS; j++) {
-        const c = this.pages[pageBase + j]!;
+        let c = this.pages[pageBase + j]! + this.front[pageBase + j]!;
+        if (waiting.size > 0) {
+          const more = waiting.get(keyBase | j);
+          if (more !== undefined) {
+            c += more;
+            waiting.delete(keyBase | j);
+          }
+        }
         if (c > 0) fn(keyBase | j, c);
       }
     }
+    for (const [key, c] of waiting) fn(key, c);
   }
 
   /**

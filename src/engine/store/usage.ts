@@ -52,7 +52,7 @@ export function touchedBytes(reader: StoreReader, seriesCount: number, sketchPag
   const meta = new BigInt64Array(reader.buffers.meta);
   const log = Math.min(Number(Atomics.load(meta, LOG_RESERVED)), L.logInts) * 4;
   const rollupLog = Math.min(Number(Atomics.load(meta, ROLLUP_LOG_RESERVED)), L.rollupLogInts) * 4;
-  const sketchPages = pagesOf(L.poolPagesOffsetBytes) + pagesOf(sketchPagesPeak * PAGE_BINS * 4);
+  const sketchPages = pagesOf(L.poolPagesOffsetBytes) + pagesOf(sketchPagesPeak * PAGE_BINS * 4) + pagesOf(sketchPagesPeak * PAGE_BINS);
   const hot = used > 0 ? pagesOf(seriesCount * HOT_F64 * 8) : 0;
   return reader.buffers.meta.byteLength + hot + pages * PAGE_BYTES + pagesOf(log) + pagesOf(rollupLog) + sketchPages;
 }

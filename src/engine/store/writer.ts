@@ -42,6 +42,7 @@ import {
   OPEN_SUM,
   POOL_FREE_COUNT,
   POOL_FREE_HEAD,
+  RAW_BINNED,
   RAW_HEAD,
   RAW_WRITTEN,
   ROLLED_UPTO,
@@ -123,6 +124,10 @@ export class StoreWriter {
   private readonly rollupLog: LogCursor;
   private readonly links: Int32Array;
   private readonly pages: Uint32Array;
+  /** The front bins (layout.ts): a sample adds to its key's u8 here, a full one moves 256 to `pages`. */
+  private readonly front: Uint8Array;
+  /** Raw samples a series' sketch may lag by (half its raw ring): binTail() runs at this many. */
+  private readonly binEvery: number;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series. */
@@ -152,7 +157,11 @@ export class StoreWriter {
   /** Called every BEAT_EVERY series of a pass over all series, so a long pass still beats. */
   private readonly beat: () => void;
 
-  constructor(buffers: StoreBuffers, beat: () => void = () => {}) {
+  /**
+   * `binEvery`: raw samples a series' open sketch may lag by before they are binned (at
+   * most, and by default, half its raw ring); 1 bins each sample as it is applied.
+   */
+  constructor(buffers: StoreBuffers, beat: () => void = () => {}, options: { binEvery?: number } = {}) {
     this.beat = beat;
     this.meta = new Int32Array(buffers.meta);
     this.layout = new StoreLayout(this.meta);
@@ -166,6 +175,8 @@ export class StoreWriter {
     this.rollupLog = new LogCursor(new Int32Array(buffers.rollupLog), metaBig, ROLLUP_LOG_RESERVED);
     this.links = new Int32Array(buffers.pool, 0, L.poolPages);
     this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
+    this.front = new Uint8Array(buffers.pool, L.poolFrontOffsetBytes, L.poolPages * PAGE_BINS);
+    this.binEvery = Math.min(Math.max(1, options.binEvery ?? L.rawCap), Math.max(1, L.rawCap >>> 1));
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -229,10 +240,11 @@ export class StoreWriter {
    *
    * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
    * (a counting sort of the ring positions) and applied group by group, so that a series' hot
-   * line, page cache and raw ring stay in registers and cache while its samples go in. A
-   * sample is applied with plain stores between two loop back-edges (where V8 may stop a
-   * terminated worker), the last of which marks its ring slot APPLIED_SLOT; the chunk is then
-   * counted in APPLIED at once. A successor skips marked slots: exact after a kill anywhere.
+   * line and raw ring stay in registers and cache while its samples go in; their sketch bins
+   * come later, in runs (binTail). A sample is applied with plain stores between two loop
+   * back-edges (where V8 may stop a terminated worker), the last of which marks its ring slot
+   * APPLIED_SLOT; the chunk is then counted in APPLIED at once. A successor skips marked
+   * slots and bins from RAW_BINNED on: exact after a kill anywhere.
    */
   drain(reader: RingReader, now: number, max: number): number {
     let n = (Atomics.load(reader.hdr, WRITE) - reader.r) | 0;
@@ -323,8 +335,6 @@ export class StoreWriter {
     const order = this.groupOrder;
     const hot = this.hot;
     const f = this.f64;
-    const pages = this.pages;
-    const pageCache = this.pageCache;
     const hb = id * HOT_F64;
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
     let count = hot[hb + OPEN_COUNT]!;
@@ -335,16 +345,12 @@ export class StoreWriter {
     const base = id * this.layout.slotF64;
     const raw = base + this.layout.rawOffsetF64;
     const rawMask = this.layout.rawCap - 1;
-    const c = id << 2;
+    const binEvery = this.binEvery;
+    let binned = this.hotI32[hb * 2 + RAW_BINNED]!;
     for (let i = from; i < to; i++) {
       const at = order[i]!;
       const v = values[at]!;
-      keyScratch[0] = v;
-      const key = keyWords[HI_WORD]! >>> KEY_SHIFT;
-      const pageKey = key >>> PAGE_BITS;
-      const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
       // From here to the slot's mark, plain stores only: the sample is applied whole or not at all.
-      if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
       const slot = raw + 2 * (written & rawMask);
       f[slot] = stamp;
       f[slot + 1] = v;
@@ -355,10 +361,58 @@ export class StoreWriter {
       if (v > max) hot[hb + OPEN_MAX] = max = v;
       hot[hb + OPEN_LAST] = v;
       ids[at] = APPLIED_SLOT;
+      // Binned before the raw ring could overwrite a sample not in the sketch yet.
+      if (((written - binned) | 0) >= binEvery) {
+        this.binTail(id);
+        binned = written | 0;
+      }
     }
     if (this.touchMark[id] !== this.pass) {
       this.touchMark[id] = this.pass;
       this.touched[this.touchedCount++] = id;
+    }
+  }
+
+  /**
+   * Adds the series' raw samples past RAW_BINNED (all in its open bucket) to its open
+   * sketch, in ring order. Each sample's bin and RAW_BINNED are plain stores between two
+   * loop back-edges, so a writer killed here leaves every sample binned once or waiting.
+   */
+  private binTail(id: number): void {
+    const hb = id * HOT_F64;
+    const bi = hb * 2 + RAW_BINNED;
+    const hotI32 = this.hotI32;
+    const written = this.hot[hb + RAW_WRITTEN]! | 0;
+    let binned = hotI32[bi]!;
+    if (binned === written) return;
+    const f = this.f64;
+    const pages = this.pages;
+    const front = this.front;
+    const pageCache = this.pageCache;
+    const base = id * this.layout.slotF64;
+    const raw = base + this.layout.rawOffsetF64 + 1;
+    const rawMask = this.layout.rawCap - 1;
+    const c = id << 2;
+    // The index in its bucket of the first sample to bin: a bucket stops sketching at MAX_SKETCHED.
+    let index = this.hot[hb + OPEN_COUNT]! - ((written - binned) | 0);
+    while (binned !== written) {
+      keyScratch[0] = f[raw + 2 * (binned & rawMask)]!;
+      const key = keyWords[HI_WORD]! >>> KEY_SHIFT;
+      const pageKey = key >>> PAGE_BITS;
+      const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
+      if (pageBase >= 0 && index < MAX_SKETCHED) {
+        const bin = pageBase + (key & PAGE_MASK);
+        const b = front[bin]!;
+        if (b < 255) front[bin] = b + 1;
+        else {
+          // The front's 255 and this sample move to the back bin together.
+          pages[bin]! += 256;
+          front[bin] = 0;
+        }
+      }
+      index++;
+      binned = (binned + 1) | 0;
+      hotI32[bi] = binned;
     }
   }
 
@@ -383,11 +437,14 @@ export class StoreWriter {
         if (pageBase >= 0) this.pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
       }
     }
+    // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
+    this.binTail(id);
     const written = hot[hb + RAW_WRITTEN]!;
     const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
     this.f64[slot] = now;
     this.f64[slot + 1] = last;
     hot[hb + RAW_WRITTEN] = written + 1;
+    this.hotI32[hb * 2 + RAW_BINNED] = (written + 1) | 0;
     hot[hb + OPEN_COUNT]! += count;
     hot[hb + OPEN_SUM]! += sum;
     if (min < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = min;
@@ -521,6 +578,7 @@ export class StoreWriter {
   private close(id: number, base: number): void {
     const L = this.layout;
     const f = this.f64;
+    this.binTail(id);
     const dir = this.livePages(base);
     // Encode the open sketch, page by page, into scratch.
     const out = this.scratch;
@@ -532,7 +590,7 @@ export class StoreWriter {
       const pageBase = dir[e + 1]! * PAGE_BINS;
       let any = false;
       for (let j = 0; j < PAGE_BINS; j++) {
-        let c = this.pages[pageBase + j]!;
+        let c = this.pages[pageBase + j]! + this.front[pageBase + j]!;
         if (c === 0) continue;
         any = true;
         while (c > 0) {
@@ -575,9 +633,10 @@ export class StoreWriter {
     for (let e = 0; e < dir.length; e += 2) {
       const pageBase = dir[e + 1]! * PAGE_BINS;
       let any = false;
-      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0;
+      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0 || this.front[pageBase + j] !== 0;
       if (any || !freeIdle) {
         this.pages.fill(0, pageBase, pageBase + PAGE_BINS);
+        this.front.fill(0, pageBase, pageBase + PAGE_BINS);
         kept.push(dir[e]!, dir[e + 1]!);
       } else {
         freed.push(dir[e + 1]!);
