@@ -93,6 +93,9 @@ interface LogView {
   cell: number;
 }
 
+/** Reads of an open sketch before forEachOpenBin takes one the writer moved under. */
+const OPEN_READ_ATTEMPTS = 4;
+
 export class StoreReader {
   readonly layout: StoreLayout;
   readonly buffers: StoreBuffers;
@@ -107,6 +110,9 @@ export class StoreReader {
   private readonly front: Uint8Array;
   /** forEachOpenBin's count per key of the raw samples not binned yet. */
   private readonly tailKeys = new Map<number, number>();
+  /** The open bucket's bins as forEachOpenBin last gathered them. */
+  private readonly binKeys: number[] = [];
+  private readonly binCounts: number[] = [];
   private scratch = new Int32Array(1024);
   private readonly stats = new Float64Array(6);
   /** Samples the last rawRange() call could not return (overwritten before they were read). */
@@ -318,19 +324,38 @@ export class StoreReader {
 
   /**
    * Calls fn(key, count) for each bin of the open bucket's sketch: its pages, plus its
-   * published raw samples that the writer has not binned yet (layout.ts). A moment's view,
-   * as addOpenSketch: a bin read while the writer moves its front's 256 to the back, or a
-   * sample read as the writer bins it, may count high or low for that moment.
+   * published raw samples that the writer has not binned yet (layout.ts). The bins are
+   * gathered first and read again if the writer binned meanwhile (RAW_BINNED moved), so a
+   * sample is not counted both waiting and binned. What is left is a moment's view, as
+   * addOpenSketch: a bin read in the few stores while the writer moves its front's 256 to
+   * the back may count high or low for that moment.
    */
   forEachOpenBin(id: number, fn: (key: number, count: number) => void): void {
+    const hb = id * HOT_F64;
+    if (this.hot[hb + OPEN_COUNT] === 0) return;
+    const binnedCell = hb * 2 + RAW_BINNED;
+    for (let attempt = 1; ; attempt++) {
+      const binned = Atomics.load(this.hotI32, binnedCell);
+      this.gatherOpenBins(id, binned);
+      if (Atomics.load(this.hotI32, binnedCell) === binned || attempt === OPEN_READ_ATTEMPTS) break;
+    }
+    const keys = this.binKeys;
+    const counts = this.binCounts;
+    for (let i = 0; i < keys.length; i++) fn(keys[i]!, counts[i]!);
+  }
+
+  /** forEachOpenBin's one read into binKeys/binCounts, with `binned` read before it. */
+  private gatherOpenBins(id: number, binned: number): void {
     const L = this.layout;
     const base = id * L.slotF64;
     const hb = id * HOT_F64;
-    if (this.hot[hb + OPEN_COUNT] === 0) return;
+    const keys = this.binKeys;
+    const counts = this.binCounts;
+    keys.length = 0;
+    counts.length = 0;
     const waiting = this.tailKeys;
     waiting.clear();
     const head = Atomics.load(this.hotI32, hb * 2 + RAW_HEAD);
-    const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
     const n = (head - binned) | 0;
     if (n > 0 && n <= L.rawCap) {
       const raw = base + L.rawOffsetF64 + 1;
@@ -354,10 +379,16 @@ export class StoreReader {
             waiting.delete(keyBase | j);
           }
         }
-        if (c > 0) fn(keyBase | j, c);
+        if (c > 0) {
+          keys.push(keyBase | j);
+          counts.push(c);
+        }
       }
     }
-    for (const [key, c] of waiting) fn(key, c);
+    for (const [key, c] of waiting) {
+      keys.push(key);
+      counts.push(c);
+    }
   }
 
   /**
