@@ -1,5 +1,5 @@
 /**
- * Hub benchmark (`npm run bench:hub`): a real node:cluster, MEMBERS workers × SERIES
+ * Cluster benchmark (`npm run bench:cluster`): a real node:cluster, MEMBERS workers × SERIES
  * distributions each, every series recording RATE samples a second, 1 s buckets.
  *
  * - hub: the primary's CPU (all its threads: the main thread decoding and interning, the
@@ -11,12 +11,15 @@
  *   a Summary each, observed at the same rate; the primary's CPU per clusterMetrics() call (one
  *   aggregation, what a scrape of the primary costs), beside the hub's CPU per second (one
  *   aggregation of every member's interval).
+ * - remote_write: 10,000 series pushed every 10 s (bench:export's run, imported): the exporter
+ *   actor's CPU per export and its share of a core at that interval.
  * Process CPU from process.cpuUsage() over WINDOW_S seconds after a warm-up of WARM_S; one table.
  */
 import cluster from 'node:cluster';
 import { loadavg } from 'node:os';
 import client from 'prom-client';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
+import { EXPORTS, INTERVAL_S, ours } from './export-cost.js';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 4);
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
@@ -143,6 +146,7 @@ async function primary(): Promise<void> {
     merges.push(cpuMs() - c0);
   }
   const promMerge = merges.sort((a, b) => a - b)[2]!;
+  const remoteWrite = await ours('remoteWrite');
   const hubPerSecond = hubPhase.primary / WINDOW_S;
   // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request): it costs as much.
   const promPerCall = prom.primary / (promCalls + promTimeouts);
@@ -159,9 +163,10 @@ async function primary(): Promise<void> {
     [`prom-client: primary CPU to merge the workers' registries and render (median of 5)`, `${promMerge.toFixed(1)} ms`],
     ['ratio: prom-client per aggregation (whole call) / perfwatch hub per aggregation (1 s)', `${(promPerCall / hubPerSecond).toFixed(1)}×`],
     ['ratio: prom-client merge alone / perfwatch hub per aggregation (1 s)', `${(promMerge / hubPerSecond).toFixed(1)}×`],
+    [`remote_write: exporter CPU per export of 10,000 series (${EXPORTS + 1} exports), share of a core every ${INTERVAL_S} s`, `${remoteWrite.cpuMsPerExport.toFixed(1)} ms (${((remoteWrite.cpuMsPerExport / (INTERVAL_S * 1000)) * 100).toFixed(3)}% of a core)`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
-  process.stdout.write(`bench:hub ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s\n`);
+  process.stdout.write(`bench:cluster ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s\n`);
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   process.exit(0);
 }
