@@ -53,6 +53,10 @@ import {
 } from './layout.js';
 
 const PAGE_MASK = PAGE_BINS - 1;
+/** A page's bins in blocks of 32 for its touched mask (16 blocks, one u16 a page). */
+const BLOCK_BITS = 5;
+const BLOCK = 1 << BLOCK_BITS;
+const ALL_BLOCKS = (1 << (PAGE_BINS >>> BLOCK_BITS)) - 1;
 /** A bucket's sketch stops counting here, so that no u32 bin can overflow. */
 const MAX_SKETCHED = 0xffffffff;
 /** Passes over all series call the beat hook once per this many series (a power of two, minus one). */
@@ -123,6 +127,13 @@ export class StoreWriter {
   private readonly rollupLog: LogCursor;
   private readonly links: Int32Array;
   private readonly pages: Uint32Array;
+  /**
+   * Per pool page, the blocks of bins that may hold counts: set by every add, cleared when
+   * the page is emptied, so a close reads the few blocks a bucket touched, not 512 bins a
+   * page. Outside its set blocks a page is all zero. This writer's own: a new one (after a
+   * crash) cannot know what its predecessor touched, and starts with every block set.
+   */
+  private readonly blocks: Uint16Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series. */
@@ -166,6 +177,7 @@ export class StoreWriter {
     this.rollupLog = new LogCursor(new Int32Array(buffers.rollupLog), metaBig, ROLLUP_LOG_RESERVED);
     this.links = new Int32Array(buffers.pool, 0, L.poolPages);
     this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
+    this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -324,6 +336,7 @@ export class StoreWriter {
     const hot = this.hot;
     const f = this.f64;
     const pages = this.pages;
+    const blocks = this.blocks;
     const pageCache = this.pageCache;
     const hb = id * HOT_F64;
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
@@ -344,7 +357,10 @@ export class StoreWriter {
       const pageKey = key >>> PAGE_BITS;
       const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
       // From here to the slot's mark, plain stores only: the sample is applied whole or not at all.
-      if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
+      if (pageBase >= 0 && count < MAX_SKETCHED) {
+        pages[pageBase + (key & PAGE_MASK)]! += 1;
+        blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+      }
       const slot = raw + 2 * (written & rawMask);
       f[slot] = stamp;
       f[slot + 1] = v;
@@ -377,10 +393,17 @@ export class StoreWriter {
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
     const bins = run[pos]!;
     if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
+      const pages = this.pages;
+      const pageCache = this.pageCache;
+      const c = id << 2;
       for (let i = 0; i < bins; i++) {
         const key = run[pos + 1 + 2 * i]!;
-        const pageBase = this.page(id, base, key >>> PAGE_BITS);
-        if (pageBase >= 0) this.pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+        const pageKey = key >>> PAGE_BITS;
+        const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
+        if (pageBase >= 0) {
+          pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+          this.blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+        }
       }
     }
     const written = hot[hb + RAW_WRITTEN]!;
@@ -529,18 +552,25 @@ export class StoreWriter {
     let idle = 0;
     for (let e = 0; e < dir.length; e += 2) {
       const keyBase = dir[e]! << PAGE_BITS;
-      const pageBase = dir[e + 1]! * PAGE_BINS;
+      const pageId = dir[e + 1]!;
+      const pageBase = pageId * PAGE_BINS;
+      const pages = this.pages;
       let any = false;
-      for (let j = 0; j < PAGE_BINS; j++) {
-        let c = this.pages[pageBase + j]!;
-        if (c === 0) continue;
-        any = true;
-        while (c > 0) {
-          const part = Math.min(c, 0xffffffff);
-          out[at++] = keyBase | j;
-          out[at++] = part | 0;
-          c -= part;
-          n++;
+      // Set blocks lowest first: the run's keys stay ascending.
+      for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
+        const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+        for (let k = from; k < from + BLOCK; k++) {
+          let c = pages[k]!;
+          if (c === 0) continue;
+          any = true;
+          const key = keyBase | (k - pageBase);
+          while (c > 0) {
+            const part = Math.min(c, 0xffffffff);
+            out[at++] = key;
+            out[at++] = part | 0;
+            c -= part;
+            n++;
+          }
         }
       }
       if (!any) idle++;
@@ -573,15 +603,26 @@ export class StoreWriter {
     const kept: number[] = [];
     const freed: number[] = [];
     for (let e = 0; e < dir.length; e += 2) {
-      const pageBase = dir[e + 1]! * PAGE_BINS;
+      const pageId = dir[e + 1]!;
+      const pageBase = pageId * PAGE_BINS;
+      const mask = this.blocks[pageId]!;
       let any = false;
-      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0;
-      if (any || !freeIdle) {
-        this.pages.fill(0, pageBase, pageBase + PAGE_BINS);
-        kept.push(dir[e]!, dir[e + 1]!);
-      } else {
-        freed.push(dir[e + 1]!);
+      if (freeIdle) {
+        for (let m = mask; m !== 0 && !any; m &= m - 1) {
+          const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+          for (let k = from; k < from + BLOCK && !any; k++) any = this.pages[k] !== 0;
+        }
       }
+      if (any || !freeIdle) {
+        for (let m = mask; m !== 0; m &= m - 1) {
+          const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+          this.pages.fill(0, from, from + BLOCK);
+        }
+        kept.push(dir[e]!, pageId);
+      } else {
+        freed.push(pageId);
+      }
+      this.blocks[pageId] = 0;
     }
     if (freed.length > 0) this.replaceDirectory(id, base, kept, freed);
     const f = this.f64;
