@@ -27,7 +27,23 @@ async function rawMember(path: string) {
   };
 }
 
-const entry = (count: number, sum: number) => ['raw_rt', { route: '/r' }, 'distribution', '', count, sum, 1, sum, sum, null];
+/** A series definition of a hand-made batch: sid 0 is raw_rt{route="/r"}, a distribution. */
+const def = (sid = 0, kind = 'distribution', tags: Record<string, string> = { route: '/r' }) => [sid, 'raw_rt', tags, kind, ''];
+
+/** A hand-made batch: rows of [sid, count, sum] (min 1, max and last the sum), no sketches, as columns. */
+function batch(seq: number, round: number, rows: [number, number, number][], defs: unknown[] = []) {
+  return {
+    t: 'batch',
+    seq,
+    round,
+    closedTo: Date.now(),
+    defs,
+    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0])).buffer),
+    stats: new Uint8Array(Float64Array.from(rows.flatMap(([, c, s]) => [c, s, 1, s, s])).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(rows.length).buffer),
+    sketches: new Uint8Array(0),
+  };
+}
 
 interface Totals {
   name: string;
@@ -183,23 +199,23 @@ describe('hub over a Unix socket', () => {
     const a = await rawMember(path);
     a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
     expect(await a.answer(1)).toEqual({ t: 'welcome', acked: 0, round: 1 });
-    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(5, 5)] });
+    a.send(batch(1, 1, [[0, 5, 5]], [def()]));
     expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
     // The connection drops before the member saw the ack: it reconnects and resends seq 1.
     a.close();
     const b = await rawMember(path);
     b.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
     expect(await b.answer(1)).toEqual({ t: 'welcome', acked: 1, round: 2 });
-    b.send({ t: 'batch', seq: 1, round: 2, closedTo: Date.now(), series: [entry(5, 5)] });
+    b.send(batch(1, 2, [[0, 5, 5]], [def()]));
     expect(await b.answer(2)).toEqual({ t: 'ack', seq: 1 });
-    b.send({ t: 'batch', seq: 2, round: 2, closedTo: Date.now(), series: [entry(2, 2)] });
+    b.send(batch(2, 2, [[0, 2, 2]]));
     expect(await b.answer(3)).toEqual({ t: 'ack', seq: 2 });
     // A batch of an earlier round (sent before a resync) is ignored.
-    b.send({ t: 'batch', seq: 3, round: 1, closedTo: Date.now(), series: [entry(100, 100)] });
+    b.send(batch(3, 1, [[0, 100, 100]]));
     // The member restarted: epoch e2, seq 1 again, applied.
     b.send({ t: 'hello', instance: 'hand', epoch: 'e2', intervalMs: 1000 });
     expect(await b.answer(4)).toEqual({ t: 'welcome', acked: 0, round: 3 });
-    b.send({ t: 'batch', seq: 1, round: 3, closedTo: Date.now(), series: [entry(1, 1)] });
+    b.send(batch(1, 3, [[0, 1, 1]], [def()]));
     expect(await b.answer(5)).toEqual({ t: 'ack', seq: 1 });
     await hub.flush();
     expect(total()).toBe(8);
@@ -221,18 +237,34 @@ describe('hub over a Unix socket', () => {
     const a = await rawMember(path);
     a.send({ t: 'hello', instance: 'mixed', epoch: 'e', intervalMs: 1000 });
     await a.answer(1);
-    const clash = ['raw_rt', { route: '/r' }, 'counter', '', 1, 1, 1, 1, 1, null];
-    const tagged = ['raw_rt', { instance: 'x' }, 'distribution', '', 1, 1, 1, 1, 1, null];
-    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(3, 3), clash, tagged] });
+    a.send(batch(1, 1, [[0, 3, 3], [1, 1, 1], [2, 1, 1]], [def(0), def(1, 'counter'), def(2, 'distribution', { instance: 'x' })]));
     expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
     await hub.flush();
     const m = hub.status().hub as { members: { failed: number; lastError: { message: string } }[] };
     expect(m.members[0]!.failed).toBe(2);
-    expect(m.members[0]!.lastError.message).toBe('member "mixed": series[2] "raw_rt": the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+    expect(m.members[0]!.lastError.message).toBe('member "mixed": series "raw_rt" {"instance":"x"}: the tag "instance" is the hub\'s: a member\'s series cannot carry it');
     expect(hub.getMetrics({ names: ['raw_rt'] }).find((s) => !('instance' in s.tags))?.totalCount).toBe(3);
-    a.send({ t: 'batch', seq: 2, round: 1, closedTo: Date.now(), series: [clash] });
+    a.send(batch(2, 1, [[1, 1, 1]]));
     await a.answer(3);
-    expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series[0] "raw_rt": kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
+    expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series "raw_rt" {"route":"/r"}: kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
+    a.close();
+  });
+
+  it('a batch row whose series this member never defined is malformed: counted, the link reset, none of that batch applied', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'undefined-sid', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    a.send(batch(1, 1, [[0, 3, 3], [7, 1, 1]], [def(0)]));
+    const h = await waitFor(() => {
+      const s = hub.status().hub as { malformed: number; lastError: { message: string } | null };
+      return s.malformed > 0 ? s : undefined;
+    }, 10_000, 'the batch to be refused');
+    expect(h.malformed).toBe(1);
+    expect(h.lastError?.message).toBe('member "undefined-sid": batch 1 row 1: sid 7 was never defined');
+    await hub.flush();
+    expect(hub.getMetrics().some((s) => s.name === 'raw_rt' && s.totalCount > 0)).toBe(false);
     a.close();
   });
 
