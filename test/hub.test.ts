@@ -70,7 +70,7 @@ const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 
 describe('hub over node:cluster', () => {
   it("merges the workers' buckets: exact count and sum, the p99 of one sketch of all samples (not the mean of the members' p99s), per-member series tagged instance, and a rule on the hub fires on the cluster-wide value only", async () => {
-    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, WORKERS: '3' } });
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, WORKERS: '4' } });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     const lat = r.metrics.filter((s: Totals) => s.name === 'hub_latency');
     const cluster = lat.find((s: Totals) => !('instance' in s.tags));
@@ -80,18 +80,40 @@ describe('hub over node:cluster', () => {
     const meanOfP99s = r.expected.memberP99.reduce((a: number, b: number) => a + b, 0) / r.expected.memberP99.length;
     expect(Math.abs(cluster.p99 - meanOfP99s) / cluster.p99).toBeGreaterThan(0.5);
     const members = lat.filter((s: Totals & { p99: number }) => 'instance' in s.tags);
-    expect(members.map((s: Totals) => s.tags.instance).sort()).toEqual(['worker-1', 'worker-2', 'worker-3']);
-    expect(members.map((s: Totals) => s.totalCount)).toEqual([2000, 2000, 2000]);
+    expect(members.map((s: Totals) => s.tags.instance).sort()).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4']);
+    expect(members.map((s: Totals) => s.totalCount)).toEqual([2000, 2000, 2000, 2000]);
     // Each member's p99 is its own sketch's, within the sketch's relative error.
     const mine = members.map((s: { p99: number }) => s.p99).sort((a: number, b: number) => a - b);
     [...r.expected.memberP99].sort((a, b) => a - b).forEach((p: number, i: number) => expect(Math.abs(mine[i] - p) / p).toBeLessThan(0.0078));
-    // The rule (sum of requests > 3000) holds for the cluster (6000), for no member (2000 each).
+    // The rule (sum of requests > 3000) holds for the cluster (8000), for no member (2000 each).
     expect(r.alerts).toEqual([{ state: 'firing', tags: { route: '/a' }, value: r.expected.requests }]);
     // The application's own IPC messages arrived untouched beside the hub's.
-    expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2]);
+    expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2, 3]);
     for (const d of r.done) expect(d.link).toMatchObject({ role: 'member', transport: 'cluster', dropped: 0, queueDepth: 0, lastError: null });
-    expect(r.hub.members).toHaveLength(3);
-    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0, buckets: expect.any(Number) });
+    expect(r.hub.members).toHaveLength(4);
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0 });
+    // What the hub counts as applied is what the members count as acknowledged, bucket for bucket.
+    const applied = Object.fromEntries(r.hub.members.map((m: { instance: string; buckets: number }) => [m.instance, m.buckets]));
+    for (const d of r.done) expect(applied[d.link.instance]).toBe(d.link.sent);
+    expect(Object.values(applied).every((b) => (b as number) > 0)).toBe(true);
+  });
+});
+
+describe('hub over node:cluster, members dying', () => {
+  it("a worker killed and forked again under its name: its counter goes on adding on the hub (no jump back, nothing twice), the others lose no interval, and a worker killed for good is marked stale, then forgotten", async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-restart.mjs', import.meta.url).pathname], { timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    // Round one: 100 each of 4 members; round two: 100 each of slots 0 and 1 (counting while
+    // 2 and 3 were killed) and of slot 2 forked again (a new epoch under the same name).
+    expect(r.before.cluster).toBe(400);
+    expect(r.after.members).toEqual({ 'slot-0': 200, 'slot-1': 200, 'slot-2': 200, 'slot-3': 100 });
+    expect(r.after.cluster).toBe(700);
+    expect(r.staleSeen).toBe(true);
+    expect(r.hub.forgotten).toBe(1);
+    expect(r.hub.malformed).toBe(0);
+    expect(r.hub.members.map((m: { instance: string }) => m.instance).sort()).toEqual(['slot-0', 'slot-1', 'slot-2']);
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', connected: true, failed: 0, dropped: 0, queueDepth: 0 });
+    expect(r.collectorRestarts).toBe(0);
   });
 });
 
