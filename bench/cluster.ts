@@ -3,7 +3,8 @@
  * distributions each, every series recording RATE samples a second, 1 s buckets.
  *
  * - hub: the primary's CPU (all its threads: the main thread decoding and interning, the
- *   collector applying every member's buckets into two series each) per second, while the
+ *   collector applying every member's buckets into two series each) per second, and the main
+ *   thread's own share (its clock, /proc/thread-self), while the
  *   workers stream; the primary records nothing of its own (runtime and system sampling off).
  * - member: a worker's CPU with `hub: 'cluster'` against the same worker without a hub, same
  *   load, in the same run: what reading, encoding and sending its closed buckets costs it.
@@ -18,6 +19,7 @@
 import cluster from 'node:cluster';
 import { loadavg } from 'node:os';
 import client from 'prom-client';
+import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { EXPORTS, INTERVAL_S, ours } from './export-cost.js';
 
@@ -103,11 +105,14 @@ async function primary(): Promise<void> {
   let applied = 0;
   let lag = 0;
   let health = '';
+  let mainThread = 0;
   const hubPhase = await phase('hub', async () => {
     const before = hub.status().hub;
     const c0 = cpuMs();
+    const t0 = threadCpuMs();
     await sleep(WINDOW_S * 1000);
     const cpu = cpuMs() - c0;
+    mainThread = threadCpuMs() - t0;
     const after = hub.status().hub;
     if (before?.role === 'hub' && after?.role === 'hub') {
       applied = after.members.reduce((a, m) => a + m.buckets, 0) - before.members.reduce((a, m) => a + m.buckets, 0);
@@ -167,6 +172,7 @@ async function primary(): Promise<void> {
   const memberExtra = (mean(hubPhase.workers) - mean(alone.workers)) / WINDOW_S;
   const rows: [string, string][] = [
     [`hub: primary CPU per second (${MEMBERS} members × ${SERIES} series, 1 s buckets)`, `${hubPerSecond.toFixed(1)} ms (${(hubPerSecond / 10).toFixed(2)}% of a core)`],
+    ['hub: of which the main thread (decoding, building the columns), the rest the actors', `${(mainThread / WINDOW_S).toFixed(1)} ms a second`],
     ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * WINDOW_S})`],
     ['hub: largest member lag at the end of the window', `${lag} ms`],
     ['hub: health at the end of the window', health],
