@@ -128,12 +128,15 @@ export class StoreWriter {
   private readonly links: Int32Array;
   private readonly pages: Uint32Array;
   /**
-   * Per pool page, the blocks of bins that may hold counts: set by every add, cleared when
-   * the page is emptied, so a close reads the few blocks a bucket touched, not 512 bins a
-   * page. Outside its set blocks a page is all zero. This writer's own: a new one (after a
-   * crash) cannot know what its predecessor touched, and starts with every block set.
+   * Per pool page, the blocks of bins that whole buckets (applyBucket, a hub's members) added
+   * to, cleared when the page is emptied: the close of a series fed only that way reads those
+   * few blocks, not 512 bins a page. Samples do not mark blocks (a store a sample on the hot
+   * path): a series that took samples since its last close has `sampled` set, and its close
+   * reads every block. Both are this writer's own: a new one (after a crash) cannot know what
+   * its predecessor wrote, and starts with every block and every series marked.
    */
   private readonly blocks: Uint16Array;
+  private readonly sampled: Uint8Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series. */
@@ -178,6 +181,7 @@ export class StoreWriter {
     this.links = new Int32Array(buffers.pool, 0, L.poolPages);
     this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
     this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
+    this.sampled = new Uint8Array(L.maxSeries).fill(1);
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -336,10 +340,10 @@ export class StoreWriter {
     const hot = this.hot;
     const f = this.f64;
     const pages = this.pages;
-    const blocks = this.blocks;
     const pageCache = this.pageCache;
     const hb = id * HOT_F64;
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    this.sampled[id] = 1;
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
@@ -357,10 +361,7 @@ export class StoreWriter {
       const pageKey = key >>> PAGE_BITS;
       const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
       // From here to the slot's mark, plain stores only: the sample is applied whole or not at all.
-      if (pageBase >= 0 && count < MAX_SKETCHED) {
-        pages[pageBase + (key & PAGE_MASK)]! += 1;
-        blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
-      }
+      if (pageBase >= 0 && count < MAX_SKETCHED) pages[pageBase + (key & PAGE_MASK)]! += 1;
       const slot = raw + 2 * (written & rawMask);
       f[slot] = stamp;
       f[slot + 1] = v;
@@ -545,6 +546,7 @@ export class StoreWriter {
     const L = this.layout;
     const f = this.f64;
     const dir = this.livePages(base);
+    const sampled = this.sampled[id] === 1;
     // Encode the open sketch, page by page, into scratch.
     const out = this.scratch;
     let at = 1;
@@ -556,20 +558,24 @@ export class StoreWriter {
       const pageBase = pageId * PAGE_BINS;
       const pages = this.pages;
       let any = false;
-      // Set blocks lowest first: the run's keys stay ascending.
-      for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
+      // Blocks lowest first: the run's keys stay ascending. A sketch has few bins in a block:
+      // four are tested at once, most quads are empty.
+      for (let m = sampled ? ALL_BLOCKS : this.blocks[pageId]!; m !== 0; m &= m - 1) {
         const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
-        for (let k = from; k < from + BLOCK; k++) {
-          let c = pages[k]!;
-          if (c === 0) continue;
-          any = true;
-          const key = keyBase | (k - pageBase);
-          while (c > 0) {
-            const part = Math.min(c, 0xffffffff);
-            out[at++] = key;
-            out[at++] = part | 0;
-            c -= part;
-            n++;
+        for (let q = from; q < from + BLOCK; q += 4) {
+          if ((pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]!) === 0) continue;
+          for (let k = q; k < q + 4; k++) {
+            let c = pages[k]!;
+            if (c === 0) continue;
+            any = true;
+            const key = keyBase | (k - pageBase);
+            while (c > 0) {
+              const part = Math.min(c, 0xffffffff);
+              out[at++] = key;
+              out[at++] = part | 0;
+              c -= part;
+              n++;
+            }
           }
         }
       }
@@ -602,10 +608,11 @@ export class StoreWriter {
   private resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
     const kept: number[] = [];
     const freed: number[] = [];
+    const sampled = this.sampled[id] === 1;
     for (let e = 0; e < dir.length; e += 2) {
       const pageId = dir[e + 1]!;
       const pageBase = pageId * PAGE_BINS;
-      const mask = this.blocks[pageId]!;
+      const mask = sampled ? ALL_BLOCKS : this.blocks[pageId]!;
       let any = false;
       if (freeIdle) {
         for (let m = mask; m !== 0 && !any; m &= m - 1) {
@@ -624,6 +631,7 @@ export class StoreWriter {
       }
       this.blocks[pageId] = 0;
     }
+    this.sampled[id] = 0;
     if (freed.length > 0) this.replaceDirectory(id, base, kept, freed);
     const f = this.f64;
     const hot = this.hot;
