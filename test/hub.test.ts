@@ -27,7 +27,23 @@ async function rawMember(path: string) {
   };
 }
 
-const entry = (count: number, sum: number) => ['raw_rt', { route: '/r' }, 'distribution', '', count, sum, 1, sum, sum, null];
+/** A series definition of a hand-made batch: sid 0 is raw_rt{route="/r"}, a distribution. */
+const def = (sid = 0, kind = 'distribution', tags: Record<string, string> = { route: '/r' }) => [sid, 'raw_rt', tags, kind, ''];
+
+/** A hand-made batch: rows of [sid, count, sum] (min 1, max and last the sum), no sketches, as columns. */
+function batch(seq: number, round: number, rows: [number, number, number][], defs: unknown[] = []) {
+  return {
+    t: 'batch',
+    seq,
+    round,
+    closedTo: Date.now(),
+    defs,
+    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0])).buffer),
+    stats: new Uint8Array(Float64Array.from(rows.flatMap(([, c, s]) => [c, s, 1, s, s])).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(rows.length).buffer),
+    sketches: new Uint8Array(0),
+  };
+}
 
 interface Totals {
   name: string;
@@ -54,7 +70,7 @@ const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 
 describe('hub over node:cluster', () => {
   it("merges the workers' buckets: exact count and sum, the p99 of one sketch of all samples (not the mean of the members' p99s), per-member series tagged instance, and a rule on the hub fires on the cluster-wide value only", async () => {
-    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, WORKERS: '3' } });
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, WORKERS: '4' } });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     const lat = r.metrics.filter((s: Totals) => s.name === 'hub_latency');
     const cluster = lat.find((s: Totals) => !('instance' in s.tags));
@@ -64,18 +80,40 @@ describe('hub over node:cluster', () => {
     const meanOfP99s = r.expected.memberP99.reduce((a: number, b: number) => a + b, 0) / r.expected.memberP99.length;
     expect(Math.abs(cluster.p99 - meanOfP99s) / cluster.p99).toBeGreaterThan(0.5);
     const members = lat.filter((s: Totals & { p99: number }) => 'instance' in s.tags);
-    expect(members.map((s: Totals) => s.tags.instance).sort()).toEqual(['worker-1', 'worker-2', 'worker-3']);
-    expect(members.map((s: Totals) => s.totalCount)).toEqual([2000, 2000, 2000]);
+    expect(members.map((s: Totals) => s.tags.instance).sort()).toEqual(['worker-1', 'worker-2', 'worker-3', 'worker-4']);
+    expect(members.map((s: Totals) => s.totalCount)).toEqual([2000, 2000, 2000, 2000]);
     // Each member's p99 is its own sketch's, within the sketch's relative error.
     const mine = members.map((s: { p99: number }) => s.p99).sort((a: number, b: number) => a - b);
     [...r.expected.memberP99].sort((a, b) => a - b).forEach((p: number, i: number) => expect(Math.abs(mine[i] - p) / p).toBeLessThan(0.0078));
-    // The rule (sum of requests > 5000) holds for the cluster (6000), for no member (2000 each) nor two.
+    // The rule (sum of requests > 7000) holds for the cluster (8000), for no member (2000 each) nor three.
     expect(r.alerts).toEqual([{ state: 'firing', tags: { route: '/a' }, value: r.expected.requests }]);
     // The application's own IPC messages arrived untouched beside the hub's.
-    expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2]);
+    expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2, 3]);
     for (const d of r.done) expect(d.link).toMatchObject({ role: 'member', transport: 'cluster', dropped: 0, queueDepth: 0, lastError: null });
-    expect(r.hub.members).toHaveLength(3);
-    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0, buckets: expect.any(Number) });
+    expect(r.hub.members).toHaveLength(4);
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0 });
+    // What the hub counts as applied is what the members count as acknowledged, bucket for bucket.
+    const applied = Object.fromEntries(r.hub.members.map((m: { instance: string; buckets: number }) => [m.instance, m.buckets]));
+    for (const d of r.done) expect(applied[d.link.instance]).toBe(d.link.sent);
+    expect(Object.values(applied).every((b) => (b as number) > 0)).toBe(true);
+  });
+});
+
+describe('hub over node:cluster, members dying', () => {
+  it("a worker killed and forked again under its name: its counter goes on adding on the hub (no jump back, nothing twice), the others lose no interval, and a worker killed for good is marked stale, then forgotten", async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-restart.mjs', import.meta.url).pathname], { timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    // Round one: 100 each of 4 members; round two: 100 each of slots 0 and 1 (counting while
+    // 2 and 3 were killed) and of slot 2 forked again (a new epoch under the same name).
+    expect(r.before.cluster).toBe(400);
+    expect(r.after.members).toEqual({ 'slot-0': 200, 'slot-1': 200, 'slot-2': 200, 'slot-3': 100 });
+    expect(r.after.cluster).toBe(700);
+    expect(r.staleSeen).toBe(true);
+    expect(r.hub.forgotten).toBe(1);
+    expect(r.hub.malformed).toBe(0);
+    expect(r.hub.members.map((m: { instance: string }) => m.instance).sort()).toEqual(['slot-0', 'slot-1', 'slot-2']);
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', connected: true, failed: 0, dropped: 0, queueDepth: 0 });
+    expect(r.collectorRestarts).toBe(0);
   });
 });
 
@@ -183,23 +221,23 @@ describe('hub over a Unix socket', () => {
     const a = await rawMember(path);
     a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
     expect(await a.answer(1)).toEqual({ t: 'welcome', acked: 0, round: 1 });
-    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(5, 5)] });
+    a.send(batch(1, 1, [[0, 5, 5]], [def()]));
     expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
     // The connection drops before the member saw the ack: it reconnects and resends seq 1.
     a.close();
     const b = await rawMember(path);
     b.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
     expect(await b.answer(1)).toEqual({ t: 'welcome', acked: 1, round: 2 });
-    b.send({ t: 'batch', seq: 1, round: 2, closedTo: Date.now(), series: [entry(5, 5)] });
+    b.send(batch(1, 2, [[0, 5, 5]], [def()]));
     expect(await b.answer(2)).toEqual({ t: 'ack', seq: 1 });
-    b.send({ t: 'batch', seq: 2, round: 2, closedTo: Date.now(), series: [entry(2, 2)] });
+    b.send(batch(2, 2, [[0, 2, 2]]));
     expect(await b.answer(3)).toEqual({ t: 'ack', seq: 2 });
     // A batch of an earlier round (sent before a resync) is ignored.
-    b.send({ t: 'batch', seq: 3, round: 1, closedTo: Date.now(), series: [entry(100, 100)] });
+    b.send(batch(3, 1, [[0, 100, 100]]));
     // The member restarted: epoch e2, seq 1 again, applied.
     b.send({ t: 'hello', instance: 'hand', epoch: 'e2', intervalMs: 1000 });
     expect(await b.answer(4)).toEqual({ t: 'welcome', acked: 0, round: 3 });
-    b.send({ t: 'batch', seq: 1, round: 3, closedTo: Date.now(), series: [entry(1, 1)] });
+    b.send(batch(1, 3, [[0, 1, 1]], [def()]));
     expect(await b.answer(5)).toEqual({ t: 'ack', seq: 1 });
     await hub.flush();
     expect(total()).toBe(8);
@@ -221,18 +259,34 @@ describe('hub over a Unix socket', () => {
     const a = await rawMember(path);
     a.send({ t: 'hello', instance: 'mixed', epoch: 'e', intervalMs: 1000 });
     await a.answer(1);
-    const clash = ['raw_rt', { route: '/r' }, 'counter', '', 1, 1, 1, 1, 1, null];
-    const tagged = ['raw_rt', { instance: 'x' }, 'distribution', '', 1, 1, 1, 1, 1, null];
-    a.send({ t: 'batch', seq: 1, round: 1, closedTo: Date.now(), series: [entry(3, 3), clash, tagged] });
+    a.send(batch(1, 1, [[0, 3, 3], [1, 1, 1], [2, 1, 1]], [def(0), def(1, 'counter'), def(2, 'distribution', { instance: 'x' })]));
     expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
     await hub.flush();
     const m = hub.status().hub as { members: { failed: number; lastError: { message: string } }[] };
     expect(m.members[0]!.failed).toBe(2);
-    expect(m.members[0]!.lastError.message).toBe('member "mixed": series[2] "raw_rt": the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+    expect(m.members[0]!.lastError.message).toBe('member "mixed": series "raw_rt" {"instance":"x"}: the tag "instance" is the hub\'s: a member\'s series cannot carry it');
     expect(hub.getMetrics({ names: ['raw_rt'] }).find((s) => !('instance' in s.tags))?.totalCount).toBe(3);
-    a.send({ t: 'batch', seq: 2, round: 1, closedTo: Date.now(), series: [clash] });
+    a.send(batch(2, 1, [[1, 1, 1]]));
     await a.answer(3);
-    expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series[0] "raw_rt": kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
+    expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series "raw_rt" {"route":"/r"}: kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
+    a.close();
+  });
+
+  it('a batch row whose series this member never defined is malformed: counted, the link reset, none of that batch applied', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'undefined-sid', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    a.send(batch(1, 1, [[0, 3, 3], [7, 1, 1]], [def(0)]));
+    const h = await waitFor(() => {
+      const s = hub.status().hub as { malformed: number; lastError: { message: string } | null };
+      return s.malformed > 0 ? s : undefined;
+    }, 10_000, 'the batch to be refused');
+    expect(h.malformed).toBe(1);
+    expect(h.lastError?.message).toBe('member "undefined-sid": batch 1 row 1: sid 7 was never defined');
+    await hub.flush();
+    expect(hub.getMetrics().some((s) => s.name === 'raw_rt' && s.totalCount > 0)).toBe(false);
     a.close();
   });
 

@@ -19,10 +19,10 @@
  */
 import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
-import { decodeSketchInto, runBound } from '../storage/sketch-codec.js';
+import { decodeSketchInto } from '../storage/sketch-codec.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubTransport } from './transport.js';
-import { WireError, decodeMemberMessage, type Entry, type MemberMessage } from './wire.js';
+import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from './wire.js';
 
 /** Wait before asking a member to resend after a failed apply. */
 const RESYNC_MS = 250;
@@ -74,8 +74,9 @@ interface Member {
   closedTo: number;
   chain: Promise<void>;
   lastError: { message: string; at: number } | null;
-  /** Per series key: [member series id, cluster series id]. */
-  ids: Map<string, [number, number]>;
+  /** Per member sid, this epoch: its definition, and at 2·sid, 2·sid+1 its member and cluster series ids (-1: not resolved yet). */
+  defs: Batch['defs'][number][];
+  pairs: number[];
 }
 
 export interface HubDeps {
@@ -191,7 +192,19 @@ export class Hub {
     }
     member.lastSeen = Date.now();
     member.stale = false;
-    if (m.t === 'beat' || m.round !== member.round) return;
+    if (m.t === 'beat') return;
+    // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
+    for (const def of m.defs) {
+      member.defs[def[0]] = def;
+      member.pairs[2 * def[0]] = -1;
+    }
+    for (let i = 0; i < m.sids.length; i++) {
+      if (member.defs[m.sids[i]!] === undefined) {
+        this.reject(conn, new WireError(`batch ${m.seq} row ${i}: sid ${m.sids[i]} was never defined`));
+        return;
+      }
+    }
+    if (m.round !== member.round) return;
     if (m.seq <= member.acked) {
       conn.send({ t: 'ack', seq: member.acked });
       return;
@@ -210,13 +223,15 @@ export class Hub {
     }
     let member = this.members.get(m.instance);
     if (!member) {
-      member = { instance: m.instance, epoch: m.epoch, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, ids: new Map() };
+      member = { instance: m.instance, epoch: m.epoch, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
       this.members.set(m.instance, member);
     }
     if (member.epoch !== m.epoch) {
       // The member's process restarted: its seqs start again; its series go on adding up.
       member.epoch = m.epoch;
       member.acked = 0;
+      member.defs = [];
+      member.pairs = [];
     }
     if (member.conn && member.conn !== conn) {
       this.byConn.delete(member.conn);
@@ -234,13 +249,15 @@ export class Hub {
     member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round });
   }
 
-  private async ingest(member: Member, m: Extract<MemberMessage, { t: 'batch' }>): Promise<void> {
+  private async ingest(member: Member, m: Batch): Promise<void> {
     member.queued--;
     // Batches queued behind a failed one belong to the round it ended.
     if (m.round !== member.round || m.seq <= member.acked) return;
-    const batch = this.columns(member, m.series);
+    const batch = this.columns(member, m);
+    // Read before the apply: it moves the columns to the collector.
+    const buckets = batch.ids.length / 2;
     try {
-      if (batch.ids.length > 0) await this.d.apply(batch);
+      if (buckets > 0) await this.d.apply(batch);
     } catch (error) {
       member.failed++;
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
@@ -253,59 +270,66 @@ export class Hub {
     if (m.seq > member.acked + 1) member.dropped += m.seq - member.acked - 1;
     member.acked = m.seq;
     member.batches++;
-    member.buckets += batch.ids.length / 2;
+    member.buckets += buckets;
     member.closedTo = m.closedTo;
     member.conn?.send({ t: 'ack', seq: m.seq });
   }
 
-  /** The batch's entries as store columns, two buckets each (member series, cluster series); refused entries skipped and named. */
-  private columns(member: Member, entries: Entry[]): AppliedBuckets {
-    const ids: number[] = [];
-    const stats: number[] = [];
-    const runAt: number[] = [];
-    let runLen = 1;
-    for (const e of entries) runLen += e[9] ? runBound(e[9]) : 0;
-    const runs = new Int32Array(runLen);
+  /** The batch as store columns, two buckets a row (member series, cluster series); refused rows skipped and named. */
+  private columns(member: Member, m: Batch): AppliedBuckets {
+    const { sids, stats, sketches, sketchEnd } = m;
+    const n = sids.length;
+    const ids = new Int32Array(2 * n);
+    const out = new Float64Array(10 * n);
+    const runAt = new Int32Array(2 * n);
+    // A sketch of b bytes decodes to at most b i32 (a header byte for its length, a byte or more an integer).
+    const runs = new Int32Array(1 + sketches.length + n);
     let pos = 1;
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      const pair = this.seriesOf(member, e, i);
-      if (!pair) continue;
-      let at = 0;
-      if (e[9]) {
-        const used = decodeSketchInto(e[9], runs, pos);
-        if (used === 0) {
-          this.refuse(member, `series[${i}] "${e[0]}": the sketch does not decode`);
-          continue;
+    let k = 0;
+    let from = 0;
+    for (let i = 0; i < n; i++) {
+      const to = sketchEnd[i]!;
+      const sid = sids[i]!;
+      if (this.resolve(member, sid)) {
+        let at = 0;
+        const used = to > from ? decodeSketchInto(sketches.subarray(from, to), runs, pos) : -1;
+        if (used === 0) this.refuse(member, `${this.named(member, sid)}: the sketch does not decode`);
+        else {
+          if (used > 0) {
+            at = pos;
+            pos += used;
+          }
+          ids[k] = member.pairs[2 * sid]!;
+          ids[k + 1] = member.pairs[2 * sid + 1]!;
+          for (let j = 0; j < 5; j++) out[5 * k + j] = out[5 * k + 5 + j] = stats[5 * i + j]!;
+          runAt[k] = runAt[k + 1] = at;
+          k += 2;
         }
-        at = pos;
-        pos += used;
       }
-      for (const id of pair) {
-        ids.push(id);
-        stats.push(e[4], e[5], e[6], e[7], e[8]);
-        runAt.push(at);
-      }
+      from = to;
     }
-    return { ids: Int32Array.from(ids), stats: Float64Array.from(stats), runs: runs.subarray(0, pos), runAt: Int32Array.from(runAt) };
+    return { ids: ids.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
   }
 
-  private seriesOf(member: Member, e: Entry, i: number): [number, number] | undefined {
-    const [name, tags, kind, unit] = e;
-    // The kind is part of the key: a cached series must not let another kind through.
-    const key = `${kind}\u0000${name}\u0000${JSON.stringify(tags)}`;
-    const known = member.ids.get(key);
-    if (known) return known;
+  private named(member: Member, sid: number): string {
+    const def = member.defs[sid]!;
+    return `series "${def[1]}" ${JSON.stringify(def[2])}`;
+  }
+
+  /** Whether the member's series `sid` has its two series in the hub's store, made on first use; a refusal is counted and named. */
+  private resolve(member: Member, sid: number): boolean {
+    if (member.pairs[2 * sid]! >= 0) return true;
+    const [, name, tags, kind, unit] = member.defs[sid]!;
     try {
       if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
       const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
       if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
-      const pair: [number, number] = [this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind), this.d.registry.seriesId(name, tags, kind)];
-      member.ids.set(key, pair);
-      return pair;
+      member.pairs[2 * sid] = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
+      member.pairs[2 * sid + 1] = this.d.registry.seriesId(name, tags, kind);
+      return true;
     } catch (error) {
-      this.refuse(member, `series[${i}] "${name}": ${(error as Error).message}`);
-      return undefined;
+      this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);
+      return false;
     }
   }
 

@@ -17,7 +17,7 @@ import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
 import { encodeSketch } from '../storage/sketch-codec.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { MemberTransport } from './transport.js';
-import { WireError, decodeHubMessage, type Entry } from './wire.js';
+import { WireError, decodeHubMessage, type BatchColumns, type Def } from './wire.js';
 
 /** How long stop() waits for the hub to acknowledge the last buckets. */
 const FINAL_ACK_MS = 2_000;
@@ -43,7 +43,7 @@ export interface MemberLinkStatus {
 
 interface Held {
   seq: number;
-  entries: Entry[];
+  cols: BatchColumns;
   closedTo: number;
   at: number;
 }
@@ -70,6 +70,8 @@ export class HubMember {
   private done: number[] = [];
   private doneStart: number[] = [];
   private held: Held[] = [];
+  /** Series whose definition the hub got since its latest welcome. */
+  private defined = new Set<number>();
   private heldEntries = 0;
   private seq = 0;
   private welcomed = false;
@@ -141,15 +143,15 @@ export class HubMember {
 
   /** Reads what closed since the last tick (and the open buckets when `final`) into a new batch, and sends what the hub has not taken. */
   tick(final: boolean): void {
-    const entries = this.read(final);
+    const cols = this.read(final);
     const now = Date.now();
-    if (entries.length > 0) {
-      this.held.push({ seq: ++this.seq, entries, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs, at: now });
-      this.heldEntries += entries.length;
+    if (cols.sids.length > 0) {
+      this.held.push({ seq: ++this.seq, cols, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs, at: now });
+      this.heldEntries += cols.sids.length;
       while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0) {
         const gone = this.held.shift()!;
-        this.heldEntries -= gone.entries.length;
-        this.counts.dropped += gone.entries.length;
+        this.heldEntries -= gone.cols.sids.length;
+        this.counts.dropped += gone.cols.sids.length;
       }
       if (this.welcomed) {
         const last = this.held[this.held.length - 1];
@@ -161,7 +163,14 @@ export class HubMember {
   }
 
   private sendHeld(h: Held): void {
-    this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, series: h.entries });
+    const defs: Def[] = [];
+    for (const sid of h.cols.sids) {
+      if (this.defined.has(sid)) continue;
+      this.defined.add(sid);
+      const info = this.d.registry.info(sid);
+      defs.push([sid, info.name, info.tags, info.kind, info.unit]);
+    }
+    this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, defs, ...h.cols });
   }
 
   private onMessage(bytes: Uint8Array): void {
@@ -182,6 +191,8 @@ export class HubMember {
     if (m.t === 'welcome') {
       this.welcomed = true;
       this.round = m.round;
+      // The hub may be a new one that knows none of them: every series is defined again.
+      this.defined.clear();
       for (const h of this.held) this.sendHeld(h);
     }
     for (const w of this.ackWaiters) w();
@@ -190,8 +201,8 @@ export class HubMember {
   private release(upTo: number): void {
     while (this.held.length > 0 && this.held[0]!.seq <= upTo) {
       const h = this.held.shift()!;
-      this.heldEntries -= h.entries.length;
-      this.counts.sent += h.entries.length;
+      this.heldEntries -= h.cols.sids.length;
+      this.counts.sent += h.cols.sids.length;
     }
   }
 
@@ -199,12 +210,12 @@ export class HubMember {
     this.lastError = { message, at: Date.now() };
   }
 
-  /** The application's series' tier-1 buckets closed since the last read, oldest first per series. */
-  private read(final: boolean): Entry[] {
+  /** The application's series' tier-1 buckets closed since the last read, oldest first per series, as batch columns. */
+  private read(final: boolean): BatchColumns {
     const { registry, reader } = this.d;
     const cap = reader.layout.t1Cap;
     const n = registry.seriesCount();
-    const out: Entry[] = [];
+    const out = new Columns();
     for (let id = 0; id < n; id++) {
       if (registry.isOwn(id)) continue;
       const head = reader.bucketCount(id, 1);
@@ -212,39 +223,64 @@ export class HubMember {
       if (head !== done) {
         // One record of margin, as the reader keeps: the writer may be rewriting the oldest.
         if (head - done > cap - 1) this.counts.dropped += head - done - (cap - 1);
-        const info = registry.info(id);
+        const sketched = registry.info(id).kind === 'distribution';
         // By start, not by count: a bucket that closed after bucketCount() is read now and not again.
         const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);
-        for (const r of list) out.push(this.entry(id, info, r, false));
+        for (const r of list) out.add(id, r, sketched ? this.sketch(id, r, false) : null);
         this.done[id] = head;
         if (list.length > 0) this.doneStart[id] = list[list.length - 1]!.start;
       }
       if (final) {
         const s = reader.snapshot(id);
         if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
-          const info = registry.info(id);
-          out.push(this.entry(id, info, { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }, true));
+          const r = { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 };
+          out.add(id, r, registry.info(id).kind === 'distribution' ? this.sketch(id, r, true) : null);
           // Sent whole: if this monitor starts again, that bucket's close is not sent twice.
           this.doneStart[id] = s.openStart;
         }
       }
     }
-    return out;
+    return out.finish();
   }
 
-  private entry(id: number, info: ReturnType<Registry['info']>, r: BucketRecord, open: boolean): Entry {
-    let sketch: Uint8Array | null = null;
-    if (info.kind === 'distribution') {
-      this.acc.reset();
-      if (open) this.d.reader.addOpenSketch(id, this.acc);
-      else this.d.reader.addSketch(1, r, this.acc);
-      if (this.acc.total > 0) {
-        const len = this.acc.encodedLengthBound();
-        if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));
-        this.acc.encodeInto(this.scratch, 0);
-        sketch = encodeSketch(this.scratch, 0);
-      }
+  /** A bucket's sketch in the wire's (the disk's) encoding; null when it holds none. */
+  private sketch(id: number, r: BucketRecord, open: boolean): Uint8Array | null {
+    this.acc.reset();
+    if (open) this.d.reader.addOpenSketch(id, this.acc);
+    else this.d.reader.addSketch(1, r, this.acc);
+    if (this.acc.total === 0) return null;
+    const len = this.acc.encodedLengthBound();
+    if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));
+    this.acc.encodeInto(this.scratch, 0);
+    return encodeSketch(this.scratch, 0);
+  }
+}
+
+/** A batch being read: rows appended, then packed into its columns. */
+class Columns {
+  private readonly sids: number[] = [];
+  private readonly stats: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly parts: Uint8Array[] = [];
+  private bytes = 0;
+
+  add(sid: number, r: BucketRecord, sketch: Uint8Array | null): void {
+    this.sids.push(sid);
+    this.stats.push(r.count, r.sum, r.min, r.max, r.last);
+    if (sketch) {
+      this.parts.push(sketch);
+      this.bytes += sketch.length;
     }
-    return [info.name, { ...info.tags }, info.kind, info.unit, r.count, r.sum, r.min, r.max, r.last, sketch];
+    this.ends.push(this.bytes);
+  }
+
+  finish(): BatchColumns {
+    const sketches = new Uint8Array(this.bytes);
+    let at = 0;
+    for (const p of this.parts) {
+      sketches.set(p, at);
+      at += p.length;
+    }
+    return { sids: Int32Array.from(this.sids), stats: Float64Array.from(this.stats), sketchEnd: Int32Array.from(this.ends), sketches };
   }
 }

@@ -3,7 +3,8 @@
  *
  * Messages are MessagePack maps with a type `t`:
  *   member → hub  hello  { instance, epoch, intervalMs }   once per connection, first
- *                 batch  { seq, round, closedTo, series: Entry[] } closed buckets, seq 1, 2, … per epoch
+ *                 batch  { seq, round, closedTo, defs, sids, stats, sketches, sketchEnd }
+ *                        closed buckets, seq 1, 2, … per epoch
  *                 beat   {}                                 nothing new, still here
  *   hub → member  welcome { acked, round }   the highest seq of this epoch the hub has applied
  *                         (0: none); the member resends every later batch it holds, marked
@@ -11,9 +12,15 @@
  *                         before a failed apply that this welcome answers)
  *                 ack     { seq }     applied up to seq
  *                 reject  { field, message }   the hub refuses this member (then closes)
- * An Entry is [name, tags, kind, unit, count, sum, min, max, last, sketch | null], the sketch
- * in the store's disk encoding (storage/sketch-codec.ts). `epoch` names one run of a member
- * process: seqs restart with it, so a restarted member is never mistaken for a resend.
+ * A batch is columns, one row per bucket: `sids` (i32) the member's id of the bucket's series,
+ * `stats` (f64, five a row) its count, sum, min, max and last, `sketchEnd` (i32) where its
+ * sketch ends in `sketches` (the store's disk encoding, storage/sketch-codec.ts; a row whose
+ * end equals the previous one's has none). A series' name, tags, kind and unit travel once per
+ * welcome, in `defs` ([sid, name, tags, kind, unit]) of the first batch that carries it after
+ * that welcome: the hub keeps them per member epoch, so a bucket costs its numbers alone.
+ * Columns are raw little-endian bytes: both ends run on one host (a Unix socket or a
+ * node:cluster channel). `epoch` names one run of a member process: its seqs and sids restart
+ * with it, so a restarted member is never mistaken for a resend.
  *
  * On a socket each message is a frame: a 4-byte big-endian length, then the MessagePack.
  * Over node:cluster IPC a message is one IPC message, wrapped in ENVELOPE (see cluster-ipc.ts).
@@ -23,12 +30,20 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 
-export type Entry = [name: string, tags: Record<string, string>, kind: MetricKind, unit: MetricUnit, count: number, sum: number, min: number, max: number, last: number, sketch: Uint8Array | null];
+/** A series' definition: the member's id for it, then what the hub names it by. */
+export type Def = [sid: number, name: string, tags: Record<string, string>, kind: MetricKind, unit: MetricUnit];
 
-export type MemberMessage =
-  | { t: 'hello'; instance: string; epoch: string; intervalMs: number }
-  | { t: 'batch'; seq: number; round: number; closedTo: number; series: Entry[] }
-  | { t: 'beat' };
+/** A batch's buckets as columns (see the top of this file). */
+export interface BatchColumns {
+  sids: Int32Array;
+  stats: Float64Array;
+  sketches: Uint8Array;
+  sketchEnd: Int32Array;
+}
+
+export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
+
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat' };
 
 export type HubMessage = { t: 'welcome'; acked: number; round: number } | { t: 'ack'; seq: number } | { t: 'reject'; field: string; message: string };
 
@@ -38,6 +53,8 @@ export class WireError extends Error {
 
 const FRAME_HEADER = 4;
 const KINDS = new Set(['gauge', 'counter', 'distribution']);
+/** The largest series id a member may use (a registry's ids are far below it). */
+export const MAX_SID = 0x3fffffff;
 const encoder = new Encoder();
 const decoder = new Decoder();
 
@@ -99,18 +116,48 @@ function decodeMap(bytes: Uint8Array): Record<string, unknown> {
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isNum = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
 
-function checkEntry(e: unknown, i: number): Entry {
-  const at = `series[${i}]`;
-  if (!Array.isArray(e) || e.length !== 10) throw new WireError(`${at} must be an array of 10 fields`);
-  const [name, tags, kind, unit, count, sum, min, max, last, sketch] = e as unknown[];
+function checkDef(d: unknown, i: number): Def {
+  const at = `defs[${i}]`;
+  if (!Array.isArray(d) || d.length !== 5) throw new WireError(`${at} must be an array of 5 fields`);
+  const [sid, name, tags, kind, unit] = d as unknown[];
+  if (!isCount(sid) || sid > MAX_SID) throw new WireError(`${at}.sid must be an integer from 0 to ${MAX_SID}`);
   if (typeof name !== 'string') throw new WireError(`${at}.name must be a string`);
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags) || Object.values(tags).some((v) => typeof v !== 'string')) throw new WireError(`${at}.tags must be a map of strings`);
   if (typeof kind !== 'string' || !KINDS.has(kind)) throw new WireError(`${at}.kind must be gauge, counter or distribution`);
   if (typeof unit !== 'string') throw new WireError(`${at}.unit must be a string`);
-  if (!isCount(count) || count === 0) throw new WireError(`${at}.count must be a positive integer`);
-  if (!isNum(sum) || !isNum(min) || !isNum(max) || !isNum(last)) throw new WireError(`${at}: sum, min, max and last must be numbers`);
-  if (sketch !== null && !(sketch instanceof Uint8Array)) throw new WireError(`${at}.sketch must be bytes or nil`);
-  return e as Entry;
+  return d as Def;
+}
+
+/** A column's bytes as `T` elements: a view when aligned, else a copy (a decoder's bin sits anywhere in its frame). */
+function column<T extends Int32Array | Float64Array>(bytes: unknown, name: string, Type: { new (b: ArrayBufferLike, o: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }): T {
+  if (!(bytes instanceof Uint8Array)) throw new WireError(`batch.${name} must be bytes`);
+  const size = Type.BYTES_PER_ELEMENT;
+  if (bytes.byteLength % size !== 0) throw new WireError(`batch.${name} must be a whole number of ${size}-byte values`);
+  const n = bytes.byteLength / size;
+  if (bytes.byteOffset % size === 0) return new Type(bytes.buffer, bytes.byteOffset, n);
+  const out = new Type(n);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/** The batch's columns, their lengths and every number checked; a sid is checked against the member's defs by the hub. */
+function checkColumns(m: Record<string, unknown>): BatchColumns {
+  const sids = column(m.sids, 'sids', Int32Array);
+  const stats = column(m.stats, 'stats', Float64Array);
+  const sketchEnd = column(m.sketchEnd, 'sketchEnd', Int32Array);
+  if (!(m.sketches instanceof Uint8Array)) throw new WireError('batch.sketches must be bytes');
+  const n = sids.length;
+  if (stats.length !== 5 * n || sketchEnd.length !== n) throw new WireError(`batch: ${n} sids need ${5 * n} stats and ${n} sketchEnd, got ${stats.length} and ${sketchEnd.length}`);
+  let end = 0;
+  for (let i = 0; i < n; i++) {
+    const count = stats[5 * i]!;
+    if (!(count > 0) || !Number.isSafeInteger(count)) throw new WireError(`batch row ${i}: count must be a positive integer`);
+    for (let k = 1; k < 5; k++) if (Number.isNaN(stats[5 * i + k]!)) throw new WireError(`batch row ${i}: sum, min, max and last must be numbers`);
+    const e = sketchEnd[i]!;
+    if (e < end || e > m.sketches.length) throw new WireError(`batch row ${i}: sketchEnd must not decrease nor pass the sketches' ${m.sketches.length} bytes`);
+    end = e;
+  }
+  return { sids, stats, sketchEnd, sketches: m.sketches };
 }
 
 export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
@@ -125,8 +172,8 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       if (!isCount(m.seq) || m.seq === 0) throw new WireError('batch.seq must be a positive integer');
       if (!isCount(m.round)) throw new WireError('batch.round must be a non-negative integer');
       if (!isNum(m.closedTo)) throw new WireError('batch.closedTo must be a number');
-      if (!Array.isArray(m.series)) throw new WireError('batch.series must be an array');
-      return { t: 'batch', seq: m.seq, round: m.round, closedTo: m.closedTo, series: m.series.map(checkEntry) };
+      if (!Array.isArray(m.defs)) throw new WireError('batch.defs must be an array');
+      return { t: 'batch', seq: m.seq, round: m.round, closedTo: m.closedTo, defs: m.defs.map(checkDef), ...checkColumns(m) };
     }
     case 'beat':
       return { t: 'beat' };

@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import * as Comlink from 'comlink';
 import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
@@ -250,7 +251,8 @@ export class PerformanceMonitor extends EventEmitter {
           registry: this.registry,
           reader: this.reader,
           intervalMs: o.collectionIntervalMs,
-          apply: (batch) => this.collector.call((c) => c.applyBuckets(batch)),
+          // The columns move to the collector, not copied: the hub builds them for this call alone.
+          apply: (batch) => this.collector.call((c) => c.applyBuckets(Comlink.transfer(batch, [batch.ids.buffer, batch.stats.buffer, batch.runs.buffer, batch.runAt.buffer] as ArrayBuffer[]))),
           fault: (kind, error) => this.faults.report(kind, error),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
         })

@@ -54,6 +54,10 @@ import {
 } from './layout.js';
 
 const PAGE_MASK = PAGE_BINS - 1;
+/** A page's bins in blocks of 32 for its touched mask (16 blocks, one u16 a page). */
+const BLOCK_BITS = 5;
+const BLOCK = 1 << BLOCK_BITS;
+const ALL_BLOCKS = (1 << (PAGE_BINS >>> BLOCK_BITS)) - 1;
 /** A bucket's sketch stops counting here, so that no u32 bin can overflow. */
 const MAX_SKETCHED = 0xffffffff;
 /** Passes over all series call the beat hook once per this many series (a power of two, minus one). */
@@ -128,6 +132,16 @@ export class StoreWriter {
   private readonly front: Uint8Array;
   /** Raw samples a series' sketch may lag by (half its raw ring): binTail() runs at this many. */
   private readonly binEvery: number;
+  /**
+   * Per pool page, the blocks of bins that whole buckets (applyBucket, a hub's members) added
+   * to, cleared when the page is emptied: the close of a series fed only that way reads those
+   * few blocks, not 512 bins a page. Samples do not mark blocks (a store a sample on the hot
+   * path): a series that took samples since its last close has `sampled` set, and its close
+   * reads every block. Both are this writer's own: a new one (after a crash) cannot know what
+   * its predecessor wrote, and starts with every block and every series marked.
+   */
+  private readonly blocks: Uint16Array;
+  private readonly sampled: Uint8Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series. */
@@ -177,6 +191,8 @@ export class StoreWriter {
     this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
     this.front = new Uint8Array(buffers.pool, L.poolFrontOffsetBytes, L.poolPages * PAGE_BINS);
     this.binEvery = Math.min(Math.max(1, options.binEvery ?? L.rawCap), Math.max(1, L.rawCap >>> 1));
+    this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
+    this.sampled = new Uint8Array(L.maxSeries).fill(1);
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -337,6 +353,7 @@ export class StoreWriter {
     const f = this.f64;
     const hb = id * HOT_F64;
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    this.sampled[id] = 1;
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
@@ -431,10 +448,17 @@ export class StoreWriter {
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
     const bins = run[pos]!;
     if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
+      const pages = this.pages;
+      const pageCache = this.pageCache;
+      const c = id << 2;
       for (let i = 0; i < bins; i++) {
         const key = run[pos + 1 + 2 * i]!;
-        const pageBase = this.page(id, base, key >>> PAGE_BITS);
-        if (pageBase >= 0) this.pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+        const pageKey = key >>> PAGE_BITS;
+        const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
+        if (pageBase >= 0) {
+          pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+          this.blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+        }
       }
     }
     // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
@@ -580,6 +604,7 @@ export class StoreWriter {
     const f = this.f64;
     this.binTail(id);
     const dir = this.livePages(base);
+    const sampled = this.sampled[id] === 1;
     // Encode the open sketch, page by page, into scratch.
     const out = this.scratch;
     let at = 1;
@@ -587,18 +612,30 @@ export class StoreWriter {
     let idle = 0;
     for (let e = 0; e < dir.length; e += 2) {
       const keyBase = dir[e]! << PAGE_BITS;
-      const pageBase = dir[e + 1]! * PAGE_BINS;
+      const pageId = dir[e + 1]!;
+      const pageBase = pageId * PAGE_BINS;
+      const pages = this.pages;
+      const front = this.front;
       let any = false;
-      for (let j = 0; j < PAGE_BINS; j++) {
-        let c = this.pages[pageBase + j]! + this.front[pageBase + j]!;
-        if (c === 0) continue;
-        any = true;
-        while (c > 0) {
-          const part = Math.min(c, 0xffffffff);
-          out[at++] = keyBase | j;
-          out[at++] = part | 0;
-          c -= part;
-          n++;
+      // Blocks lowest first: the run's keys stay ascending. A sketch has few bins in a block:
+      // four are tested at once, most quads are empty.
+      for (let m = sampled ? ALL_BLOCKS : this.blocks[pageId]!; m !== 0; m &= m - 1) {
+        const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+        for (let q = from; q < from + BLOCK; q += 4) {
+          if ((pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]! | front[q]! | front[q + 1]! | front[q + 2]! | front[q + 3]!) === 0) continue;
+          for (let k = q; k < q + 4; k++) {
+            let c = pages[k]! + front[k]!;
+            if (c === 0) continue;
+            any = true;
+            const key = keyBase | (k - pageBase);
+            while (c > 0) {
+              const part = Math.min(c, 0xffffffff);
+              out[at++] = key;
+              out[at++] = part | 0;
+              c -= part;
+              n++;
+            }
+          }
         }
       }
       if (!any) idle++;
@@ -630,18 +667,31 @@ export class StoreWriter {
   private resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
     const kept: number[] = [];
     const freed: number[] = [];
+    const sampled = this.sampled[id] === 1;
     for (let e = 0; e < dir.length; e += 2) {
-      const pageBase = dir[e + 1]! * PAGE_BINS;
+      const pageId = dir[e + 1]!;
+      const pageBase = pageId * PAGE_BINS;
+      const mask = sampled ? ALL_BLOCKS : this.blocks[pageId]!;
       let any = false;
-      if (freeIdle) for (let j = 0; j < PAGE_BINS && !any; j++) any = this.pages[pageBase + j] !== 0 || this.front[pageBase + j] !== 0;
-      if (any || !freeIdle) {
-        this.pages.fill(0, pageBase, pageBase + PAGE_BINS);
-        this.front.fill(0, pageBase, pageBase + PAGE_BINS);
-        kept.push(dir[e]!, dir[e + 1]!);
-      } else {
-        freed.push(dir[e + 1]!);
+      if (freeIdle) {
+        for (let m = mask; m !== 0 && !any; m &= m - 1) {
+          const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+          for (let k = from; k < from + BLOCK && !any; k++) any = this.pages[k] !== 0 || this.front[k] !== 0;
+        }
       }
+      if (any || !freeIdle) {
+        for (let m = mask; m !== 0; m &= m - 1) {
+          const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+          this.pages.fill(0, from, from + BLOCK);
+          this.front.fill(0, from, from + BLOCK);
+        }
+        kept.push(dir[e]!, pageId);
+      } else {
+        freed.push(pageId);
+      }
+      this.blocks[pageId] = 0;
     }
+    this.sampled[id] = 0;
     if (freed.length > 0) this.replaceDirectory(id, base, kept, freed);
     const f = this.f64;
     const hot = this.hot;

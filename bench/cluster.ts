@@ -1,9 +1,10 @@
 /**
- * Hub benchmark (`npm run bench:hub`): a real node:cluster, MEMBERS workers × SERIES
+ * Cluster benchmark (`npm run bench:cluster`): a real node:cluster, MEMBERS workers × SERIES
  * distributions each, every series recording RATE samples a second, 1 s buckets.
  *
  * - hub: the primary's CPU (all its threads: the main thread decoding and interning, the
- *   collector applying every member's buckets into two series each) per second, while the
+ *   collector applying every member's buckets into two series each) per second, and the main
+ *   thread's own share (its clock, /proc/thread-self), while the
  *   workers stream; the primary records nothing of its own (runtime and system sampling off).
  * - member: a worker's CPU with `hub: 'cluster'` against the same worker without a hub, same
  *   load, in the same run: what reading, encoding and sending its closed buckets costs it.
@@ -11,12 +12,16 @@
  *   a Summary each, observed at the same rate; the primary's CPU per clusterMetrics() call (one
  *   aggregation, what a scrape of the primary costs), beside the hub's CPU per second (one
  *   aggregation of every member's interval).
+ * - remote_write: 10,000 series pushed every 10 s (bench:export's run, imported): the exporter
+ *   actor's CPU per export and its share of a core at that interval.
  * Process CPU from process.cpuUsage() over WINDOW_S seconds after a warm-up of WARM_S; one table.
  */
 import cluster from 'node:cluster';
 import { loadavg } from 'node:os';
 import client from 'prom-client';
+import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
+import { EXPORTS, INTERVAL_S, ours } from './export-cost.js';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 4);
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
@@ -100,11 +105,14 @@ async function primary(): Promise<void> {
   let applied = 0;
   let lag = 0;
   let health = '';
+  let mainThread = 0;
   const hubPhase = await phase('hub', async () => {
     const before = hub.status().hub;
     const c0 = cpuMs();
+    const t0 = threadCpuMs();
     await sleep(WINDOW_S * 1000);
     const cpu = cpuMs() - c0;
+    mainThread = threadCpuMs() - t0;
     const after = hub.status().hub;
     if (before?.role === 'hub' && after?.role === 'hub') {
       applied = after.members.reduce((a, m) => a + m.buckets, 0) - before.members.reduce((a, m) => a + m.buckets, 0);
@@ -122,6 +130,13 @@ async function primary(): Promise<void> {
   const aggregator = new client.AggregatorRegistry();
   let promCalls = 0;
   let promTimeouts = 0;
+  // Every worker's answer, counted as it arrives: a call that timed out is still answered and
+  // aggregated by prom-client, and that work is the call's too.
+  let answers = 0;
+  const countAnswers = (_w: unknown, m: { type?: string }) => {
+    if (m?.type === 'prom-client:getMetricsRes') answers++;
+  };
+  cluster.on('message', countAnswers);
   const prom = await phase('prom', async () => {
     const c0 = cpuMs();
     const until = Date.now() + WINDOW_S * 1000;
@@ -132,8 +147,13 @@ async function primary(): Promise<void> {
         () => promTimeouts++,
       );
     }
+    // The late answers of timed-out calls, merged when the last one comes (a hang guard of 30 s).
+    const deadline = Date.now() + 30_000;
+    // prom-client's listener (added first) merges on the last answer before ours counts it.
+    while (answers < MEMBERS * (promCalls + promTimeouts) && Date.now() < deadline) await sleep(20);
     return cpuMs() - c0;
   });
+  cluster.off('message', countAnswers);
   // The primary's own work per clusterMetrics(), apart from the IPC and the 5 s limit: merging
   // the workers' registries (as they answer) and rendering the text.
   const merges: number[] = [];
@@ -143,13 +163,16 @@ async function primary(): Promise<void> {
     merges.push(cpuMs() - c0);
   }
   const promMerge = merges.sort((a, b) => a - b)[2]!;
+  const remoteWrite = await ours('remoteWrite');
   const hubPerSecond = hubPhase.primary / WINDOW_S;
-  // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request): it costs as much.
+  // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request),
+  // inside the measurement above: it costs as much as one that finished in time.
   const promPerCall = prom.primary / (promCalls + promTimeouts);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const memberExtra = (mean(hubPhase.workers) - mean(alone.workers)) / WINDOW_S;
   const rows: [string, string][] = [
     [`hub: primary CPU per second (${MEMBERS} members × ${SERIES} series, 1 s buckets)`, `${hubPerSecond.toFixed(1)} ms (${(hubPerSecond / 10).toFixed(2)}% of a core)`],
+    ['hub: of which the main thread (decoding, building the columns), the rest the actors', `${(mainThread / WINDOW_S).toFixed(1)} ms a second`],
     ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * WINDOW_S})`],
     ['hub: largest member lag at the end of the window', `${lag} ms`],
     ['hub: health at the end of the window', health],
@@ -159,9 +182,10 @@ async function primary(): Promise<void> {
     [`prom-client: primary CPU to merge the workers' registries and render (median of 5)`, `${promMerge.toFixed(1)} ms`],
     ['ratio: prom-client per aggregation (whole call) / perfwatch hub per aggregation (1 s)', `${(promPerCall / hubPerSecond).toFixed(1)}×`],
     ['ratio: prom-client merge alone / perfwatch hub per aggregation (1 s)', `${(promMerge / hubPerSecond).toFixed(1)}×`],
+    [`remote_write: exporter CPU per export of 10,000 series (${EXPORTS + 1} exports), share of a core every ${INTERVAL_S} s`, `${remoteWrite.cpuMsPerExport.toFixed(1)} ms (${((remoteWrite.cpuMsPerExport / (INTERVAL_S * 1000)) * 100).toFixed(3)}% of a core)`],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
-  process.stdout.write(`bench:hub ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s\n`);
+  process.stdout.write(`bench:cluster ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s\n`);
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   process.exit(0);
 }
