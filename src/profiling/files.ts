@@ -21,7 +21,7 @@ export interface FileBounds {
 }
 
 /** What the directory holds of ours against the bounds (status().profiling.files). */
-export interface FilesStatus {
+export interface ProfileFilesStatus {
   count: number;
   bytes: number;
   maxFiles: number;
@@ -50,7 +50,7 @@ export class ProfileFiles {
     this.bounds = bounds;
   }
 
-  status(): FilesStatus {
+  status(): ProfileFilesStatus {
     return { ...this.held, maxFiles: this.bounds.maxFiles, maxBytes: this.bounds.maxBytes, lastError: this.lastError };
   }
 

@@ -14,7 +14,7 @@
 import type { AlertRule, AlertTransition } from '../alerts/schema.js';
 import { summarizeCpu, cpuHeadline, type CpuProfile } from './cpu-summary.js';
 import { ProfileBusyError } from './errors.js';
-import type { FilesStatus, ProfileFiles } from './files.js';
+import type { ProfileFilesStatus, ProfileFiles } from './files.js';
 import { heapHeadline, summarizeHeap, type HeapProfile } from './heap-summary.js';
 import { captureProfile } from './inspector.js';
 import type { ProfilingOptions } from './options.js';
@@ -46,7 +46,7 @@ export interface ProfilerStatus {
   failed: number;
   lastError: { message: string; at: number } | null;
   dir: string;
-  files: FilesStatus;
+  files: ProfileFilesStatus;
 }
 
 /** Notes of captures a report carries, the newest. */
