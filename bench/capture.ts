@@ -54,11 +54,14 @@ export async function measureLoad(url: string, seconds: number, connections = CO
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
 }
 
-/** The load a server takes during a capture of `seconds` (started just before the load), and the capture's cost. */
-export async function measureCapture(target: CaptureTarget, kind: ProfileKind, seconds: number, connections = CONNECTIONS): Promise<Load & { capture: CaptureCost }> {
+/**
+ * The load a server takes during a capture of `seconds` (started just before the load), and
+ * the capture's cost. `load` drives the server for that long (default: measureLoad of its url).
+ */
+export async function measureCapture(target: CaptureTarget, kind: ProfileKind, seconds: number, load: (seconds: number) => Promise<Load> = (s) => measureLoad(target.url, s)): Promise<Load & { capture: CaptureCost }> {
   const { ended } = await target.capture(kind, seconds);
-  const load = await measureLoad(target.url, seconds, connections);
-  return { ...load, capture: await ended };
+  const phase = await load(seconds);
+  return { ...phase, capture: await ended };
 }
 
 interface Server extends CaptureTarget {

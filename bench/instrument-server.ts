@@ -9,9 +9,13 @@
  *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
  * It sends { port } when listening and answers IPC commands from COMMANDS.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
+import type { Capture, ProfileKind } from '../src/profiling/schema.js';
 
 const mode = process.argv[2] ?? 'none';
 const require = createRequire(import.meta.url);
@@ -32,8 +36,11 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
 let monitor: PerformanceMonitor | undefined;
 let handler: (req: IncomingMessage, res: ServerResponse) => void = answer;
 
+/** Where a capture's .cpuprofile goes: removed when the server exits. */
+const profileDir = mkdtempSync(join(tmpdir(), 'pw-bench-instrument-'));
+
 if (mode === 'monitor' || mode === 'perfwatch') {
-  monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+  monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, profiling: { dir: profileDir, maxFiles: 2 } });
   await monitor.start();
   if (mode === 'perfwatch') monitor.instrument();
 } else if (mode === 'prom-client') {
@@ -61,13 +68,30 @@ const http = require('node:http') as typeof import('node:http');
 const server = http.createServer((req, res) => handler(req, res));
 server.keepAliveTimeout = 30_000;
 
+const captures = new Map<number, Promise<Capture>>();
+
+function running(): PerformanceMonitor {
+  if (!monitor) throw new Error(`mode ${mode} runs no monitor`);
+  return monitor;
+}
+
 /**
- * What the parent may ask of a running server by IPC ({ cmd, ...args }), each answering one
- * message. A capture phase (issue 15: the cost of a CPU profile on throughput) adds its
- * command here, e.g. `capture: () => monitor.profile({ kind: 'cpu', seconds: 10 })`.
+ * What the parent may ask of a running server by IPC ({ id, cmd, ...args }), each answering
+ * { id, ok, value | error }: 'capture' starts a profile capture and answers its id at once,
+ * 'captured' answers when that capture ended with what it cost (as capture-server.ts does).
  */
 const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   status: () => ({ mode, instrument: monitor?.status().instrument ?? null }),
+  capture: (args) => {
+    const started = running().startProfile({ kind: args.kind as ProfileKind, seconds: args.seconds as number });
+    captures.set(started.id, started.done);
+    return started.id;
+  },
+  captured: async (args) => {
+    const c = await captures.get(args.capture as number)!;
+    captures.delete(c.id);
+    return { mainThreadMs: c.mainThreadMs, fileBytes: c.fileBytes, headline: c.headline };
+  },
   /** CPU time of the whole process (every thread: the monitor's actors too), in µs. */
   cpu: () => {
     const u = process.cpuUsage();
@@ -75,14 +99,17 @@ const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   },
 };
 
-process.on('message', async (msg: { cmd: string } & Record<string, unknown>) => {
+process.on('message', async (msg: { id: number; cmd: string } & Record<string, unknown>) => {
   const run = COMMANDS[msg.cmd];
   try {
     if (!run) throw new Error(`unknown command ${msg.cmd}`);
-    process.send!({ ok: true, value: await run(msg) });
+    process.send!({ id: msg.id, ok: true, value: await run(msg) });
   } catch (error) {
-    process.send!({ ok: false, error: String(error) });
+    process.send!({ id: msg.id, ok: false, error: String(error) });
   }
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  rmSync(profileDir, { recursive: true, force: true });
+  process.exit(0);
+});
 server.listen(0, '127.0.0.1', () => process.send!({ port: (server.address() as { port: number }).port }));

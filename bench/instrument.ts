@@ -13,18 +13,25 @@
  * per request (all its threads): on a shared, loaded machine throughput swings with what
  * else runs, while the CPU a request costs moves much less.
  *
+ * Then the cost of a 10 s CPU capture on the perfwatch server's throughput, while it runs and
+ * after (capturePhases below).
+ *
  *   BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (32),
- *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios)
+ *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
+ *   BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases), BENCH_CAPTURE_SECONDS (10)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
+import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const CAPTURE_ROUNDS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 2);
+const CAPTURE_SECONDS = Number(process.env.BENCH_CAPTURE_SECONDS ?? 10);
 const ALL_MODES = ['none', 'monitor', 'perfwatch', 'prom-client', 'otel'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const chosen = process.env.BENCH_MODES?.split(',').map((m) => m.trim());
@@ -50,21 +57,26 @@ export interface RunningServer {
 /** Forks a server in `mode` and resolves once it listens. */
 export async function startServer(mode: string): Promise<RunningServer> {
   const child = fork(new URL('./instrument-server.js', import.meta.url), [mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let seq = 0;
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}`)));
+    child.on('message', (m: { port?: number; id?: number; ok?: boolean; value?: unknown; error?: string }) => {
+      if (m.port !== undefined) return resolve(m.port);
+      const w = waiting.get(m.id!);
+      waiting.delete(m.id!);
+      if (m.ok) w?.resolve(m.value);
+      else w?.reject(new Error(m.error));
+    });
   });
   return {
     child,
     url: `http://127.0.0.1:${port}`,
     call: (cmd, args = {}) =>
       new Promise((resolve, reject) => {
-        child.once('message', (m) => {
-          const a = m as { ok: boolean; value?: unknown; error?: string };
-          if (a.ok) resolve(a.value);
-          else reject(new Error(a.error));
-        });
-        child.send({ cmd, ...args });
+        const id = ++seq;
+        waiting.set(id, { resolve, reject });
+        child.send({ id, cmd, ...args });
       }),
     stop: () =>
       new Promise((resolve) => {
@@ -74,11 +86,7 @@ export async function startServer(mode: string): Promise<RunningServer> {
   };
 }
 
-/**
- * One load phase against a running server: requests per second and p99 (ms) over `seconds`.
- * A capture phase (the cost of a CPU profile while it runs) calls this on the perfwatch
- * server with the capture started through server.call(), and once more after it.
- */
+/** One load phase against a running server: requests per second and p99 (ms) over `seconds`. */
 export async function measure(url: string, seconds: number): Promise<Phase> {
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, requests: PATHS });
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
@@ -136,7 +144,74 @@ async function main(): Promise<void> {
   });
   console.table(rows);
   console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (CAPTURE_ROUNDS > 0) await capturePhases();
 }
 
-// Run as a script; imported (a capture phase's module), it only lends startServer() and measure().
+type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
+
+/**
+ * Issue 15's other figure: what a CPU capture (V8's default 1 ms sampling) costs the same
+ * server (the perfwatch mode, instrument() on) while it runs, and after. One server, phases of
+ * CAPTURE_SECONDS under the same load: none, a capture through bench/capture.ts's
+ * measureCapture(), then CAPTURE_SECONDS / 2 after it; the first two alternate in order per round.
+ */
+async function capturePhases(): Promise<void> {
+  console.log(`\nCPU capture on the perfwatch server: ${CAPTURE_ROUNDS} rounds of ${CAPTURE_SECONDS} s without, ${CAPTURE_SECONDS} s with, ${CAPTURE_SECONDS / 2} s after; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const server = await startServer('perfwatch');
+  const target: CaptureTarget = {
+    url: server.url,
+    async capture(kind, seconds) {
+      const id = (await server.call('capture', { kind, seconds })) as number;
+      return { ended: server.call('captured', { capture: id }) as Promise<CaptureCost> };
+    },
+  };
+  const results = new Map<CapturePhase, (Phase & { cpuPerRequest: number; captureMs?: number })[]>();
+  const timed = async (phase: CapturePhase, run: () => Promise<Phase & { capture?: CaptureCost }>): Promise<void> => {
+    const cpu0 = (await server.call('cpu')) as number;
+    const r = await run();
+    const cpuPerRequest = ((await server.call('cpu')) as number - cpu0) / Math.max(1, r.requests);
+    results.set(phase, [...(results.get(phase) ?? []), { ...r, cpuPerRequest, ...(r.capture ? { captureMs: r.capture.mainThreadMs } : {}) }]);
+    process.stderr.write(`  ${phase}: ${Math.round(r.rps)} rps, p99 ${r.p99} ms, ${cpuPerRequest.toFixed(1)} µs CPU a request${r.capture ? `, capture ${r.capture.mainThreadMs} ms on the main thread` : ''}\n`);
+  };
+  try {
+    if (WARMUP > 0) await measure(server.url, WARMUP);
+    for (let round = 0; round < CAPTURE_ROUNDS; round++) {
+      const none = () => timed('no capture', () => measure(server.url, CAPTURE_SECONDS));
+      const cpu = async () => {
+        await timed('cpu capture', () => measureCapture(target, 'cpu', CAPTURE_SECONDS, (s) => measure(server.url, s)));
+        await timed('after it', () => measure(server.url, CAPTURE_SECONDS / 2));
+      };
+      if (round % 2 === 0) {
+        await none();
+        await cpu();
+      } else {
+        await cpu();
+        await none();
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  const base = median(results.get('no capture')!.map((p) => p.rps));
+  console.table(
+    (['no capture', 'cpu capture', 'after it'] as const).map((phase) => {
+      const ps = results.get(phase)!;
+      const rps = ps.map((p) => p.rps);
+      const m = median(rps);
+      const ms = ps.flatMap((p) => (p.captureMs === undefined ? [] : [p.captureMs]));
+      return {
+        phase,
+        'rps (median)': Math.round(m),
+        'rps min–max': `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}`,
+        'vs no capture': `${(m / base).toFixed(3)} (${((1 - m / base) * 100).toFixed(1)}% lost)`,
+        'p99 ms (median)': median(ps.map((p) => p.p99)),
+        'CPU µs/req (median)': Number(median(ps.map((p) => p.cpuPerRequest)).toFixed(1)),
+        'capture main-thread ms': ms.length ? `${Math.min(...ms)}–${Math.max(...ms)}` : '',
+      };
+    }),
+  );
+  console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+// Run as a script; imported, it only lends startServer() and measure().
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

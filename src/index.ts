@@ -56,6 +56,7 @@ export type { OverheadOptions, OverheadStatus } from './overhead/governor.js';
 export { ProfileRequestSchema, PROFILE_KINDS } from './profiling/schema.js';
 export type { ProfileRequest, ProfileKind, Capture, CaptureNote, CpuSummary, HeapSummary, FunctionTime, HotStack, AllocationSite, CodeSite } from './profiling/schema.js';
 export type { ProfilerStatus } from './profiling/profiler.js';
+export type { ProfileFilesStatus } from './profiling/files.js';
 export type { ProfilingOptions } from './profiling/options.js';
 export { ProfileBusyError, ProfileError } from './profiling/errors.js';
 export type * from './reports/types.js';

@@ -1,6 +1,6 @@
 import dc from 'node:diagnostics_channel';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, type MetricSnapshot } from '../dist/src/index.js';
@@ -117,6 +117,33 @@ describe('instrument(): incoming node:http', () => {
     await counted(m, 'http_requests_aborted', 1);
     expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: '/slow/:id', method: 'GET' });
     expect(total(m, 'throughput')).toBe(0);
+    expect(m.status().instrument!.httpServer!.aborted).toBe(1);
+  });
+
+  it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
+    const m = await started();
+    m.instrument();
+    // /first answers late, so the three requests below are all in flight on the connection at once.
+    const server = http.createServer((req, res) => {
+      if (req.url === '/first/1') setTimeout(() => res.end('a'), 50);
+      else if (req.url === '/second/2') res.end('b');
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const arrived: string[] = [];
+    const all = new Promise<void>((resolve) => server.on('request', (req: http.IncomingMessage) => arrived.push(req.url!) === 3 && resolve()));
+    const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+    let received = '';
+    const answered = new Promise<void>((resolve) => socket.on('data', (d: Buffer) => ((received += d.toString()).split('HTTP/1.1 200').length === 3 ? resolve() : undefined)));
+    socket.write(['/first/1', '/second/2', '/never/3'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+    await all;
+    await answered;
+    socket.destroy();
+    await counted(m, 'http_requests_aborted', 1);
+    await counted(m, 'throughput', 2);
+    expect(total(m, 'throughput', { endpoint: '/first/:id' })).toBe(1);
+    expect(total(m, 'throughput', { endpoint: '/second/:id' })).toBe(1);
+    expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: '/never/:id', method: 'GET' });
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
   });
 });

@@ -5,7 +5,7 @@
  * service with a hot function.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,7 +93,7 @@ describe('capture_performance_profile', () => {
 
   it('answers a capture longer than its deadline at once with its id, then by id once it ends; one at a time', async () => {
     // A 7 s deadline leaves 2 s to wait in: a 3 s capture answers at once.
-    const { call } = await connected(7_000);
+    const { call, client, monitor } = await connected(7_000);
     const first = await call({ seconds: 3, kind: 'heap' });
     expect(first.structuredContent).toMatchObject({ id: 1, state: 'running', ends_at: expect.any(String) });
     expect(first.content[0]!.text).toMatch(/^capture 1 runs until .*: call again with \{ id: 1 \} then for its summary$/);
@@ -108,6 +108,17 @@ describe('capture_performance_profile', () => {
     expect(done.isError, done.content[0]?.text).toBeFalsy();
     expect(done.structuredContent).toMatchObject({ id: 1, state: 'done', file: expect.stringMatching(/\.heapprofile$/) });
     expect(done.content[0]!.text).toMatch(/^heap profile 1 of the main thread/);
+
+    // The status says what was taken and refused, and what the directory holds against its bounds.
+    const profiling = monitor.status().profiling;
+    expect(profiling).toMatchObject({ busy: null, captures: 1, refused: { busy: 1, rateLimited: 0 }, failed: 0, lastError: null });
+    const bytes = (await stat(done.structuredContent.file as string)).size;
+    expect(profiling.files).toMatchObject({ count: 1, bytes, maxFiles: 20, maxBytes: 256 * 1024 * 1024, lastError: null });
+    const status = await client.callTool({ name: 'get_monitoring_status', arguments: {} }) as Result;
+    const line = status.content[0]!.text.split('\n').find((l) => l.startsWith('profiling: '));
+    expect(line).toMatch(/^profiling: 1 captures, refused 1 \(one at a time\) and 0 \(rule rate limit\), failed 0; files 1\/20, [\d.]+ MiB of 256 MiB in /);
+    expect(line!.endsWith(` in ${profiling.dir}`)).toBe(true);
+    expect(Number(/files 1\/20, ([\d.]+) MiB/.exec(line!)![1])).toBeCloseTo(bytes / 1048576, 3);
   }, 20_000);
 
   it('refuses bad arguments naming the field and the limit', async () => {

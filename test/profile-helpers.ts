@@ -26,12 +26,13 @@ export interface HotService {
   close(): Promise<void>;
 }
 
-export async function startHotService(options: MonitorOptions = {}): Promise<HotService> {
+/** `execArgv` is added to the child's Node options (`--inspect=127.0.0.1:0` attaches a debugger's port). */
+export async function startHotService(options: MonitorOptions = {}, execArgv: string[] = []): Promise<HotService> {
   // No inlining: V8's sampling heap profiler charges what an inlined function allocates to
   // its caller (the frame it walks is the optimised caller's), so once TurboFan inlined
   // retainPlayerHistory into the request handler most of its bytes were the handler's. The
   // CPU profiler sees inlined frames; docs/profiling.md says what the heap capture cannot.
-  const child: ChildProcess = fork(FIXTURE, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--no-turbo-inlining'] });
+  const child: ChildProcess = fork(FIXTURE, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--no-turbo-inlining', ...execArgv] });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let seq = 0;
   const ready = new Promise<{ port: number; mcpUrl: string }>((resolve, reject) => {
@@ -91,5 +92,42 @@ export async function startHotService(options: MonitorOptions = {}): Promise<Hot
       await exited;
       clearTimeout(timer);
     },
+  };
+}
+
+export interface Debugger {
+  /** Sends a Chrome DevTools protocol command; rejects with the inspector's error message. A profile comes back as { samples }. */
+  send<T = unknown>(method: string, params?: object): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A debugger client (fixtures/debugger-client.mjs) attached over WebSocket to the inspector at `url`. */
+export async function attachDebugger(url: string): Promise<Debugger> {
+  const child = fork('test/fixtures/debugger-client.mjs', [url], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--experimental-websocket', '--no-warnings'] });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let seq = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`debugger client exited with ${code}`)));
+    child.on('message', (m: { ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: string }) => {
+      if (m.ready) return resolve();
+      const p = pending.get(m.id!);
+      pending.delete(m.id!);
+      if (m.ok) p?.resolve(m.result);
+      else p?.reject(new Error(m.error));
+    });
+  });
+  return {
+    send: <T>(method: string, params: object = {}) =>
+      new Promise<T>((resolve, reject) => {
+        const id = ++seq;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        child.send({ id, method, params });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
   };
 }

@@ -133,6 +133,20 @@ describe('profile on demand', () => {
 });
 
 describe('profile files', () => {
+  it("counts the files of earlier runs in the directory from the start, and none of anything else's", async () => {
+    const dir = await tempDir();
+    const earlier = new ProfileFiles(dir, { maxFiles: 20, maxBytes: 1024 * 1024 });
+    const a = await earlier.write('cpu', Date.parse('2026-01-01T00:00:00Z'), 1, '{"a":1}');
+    const b = await earlier.write('heap', Date.parse('2026-01-01T00:00:01Z'), 2, '{"bb":22}');
+    await writeFile(join(dir, 'notes.txt'), 'not a profile');
+    const m = await started({ profiling: { dir } });
+    const files = await waitFor(() => {
+      const f = m.status().profiling.files;
+      return f.scannedAt !== null && f;
+    }, 10_000, 'the directory read');
+    expect(files).toMatchObject({ count: 2, bytes: a.bytes + b.bytes, maxFiles: 20 });
+  });
+
   it('keeps at most maxFiles, deleting the oldest, and leaves files not its own alone', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'notes.txt'), 'mine');
@@ -164,6 +178,7 @@ describe('profile files', () => {
     expect(c.file).toBeNull();
     expect(c.fileError).toMatch(/^cannot write .*a-file\/profiles\/perfwatch-.*\.cpuprofile: ENOTDIR/);
     expect(c.summary.kind).toBe('cpu');
+    expect(m.status().profiling).toMatchObject({ captures: 1, failed: 0, files: { count: 0, bytes: 0, lastError: c.fileError } });
   });
 
   it("bounds a monitor's files: the second capture with maxFiles 1 deletes the first", async () => {
@@ -173,6 +188,7 @@ describe('profile files', () => {
     const second = await m.profile({ seconds: 1, kind: 'heap' });
     expect(existsSync(first.file!)).toBe(false);
     expect(await readdir(dir)).toEqual([second.file!.split('/').pop()]);
+    expect(m.status().profiling.files).toMatchObject({ count: 1, bytes: second.fileBytes, maxFiles: 1, lastError: null });
   }, 20_000);
 });
 
@@ -230,7 +246,7 @@ describe('profile when an alert fires', () => {
     expect(taken[0]).toMatchObject({ id: 1, kind: 'cpu' });
     expect(notes.filter((n) => n.skipped?.startsWith('rate-limited: this rule started capture at'))).toHaveLength(1);
     expect(notes.filter((n) => n.skipped === 'capture 1 (cpu) was running: one capture runs at a time')).toHaveLength(1);
-    expect(m.profilingStatus()).toMatchObject({ captures: 1, skipped: 2, busy: null });
+    expect(m.profilingStatus()).toMatchObject({ captures: 1, skipped: 2, refused: { busy: 1, rateLimited: 1 }, failed: 0, busy: null });
   }, 30_000);
 
   it('keeps the summary on the persisted history entry across a restart', async () => {

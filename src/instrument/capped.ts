@@ -45,6 +45,11 @@ export class CappedTags<V> {
     return entry;
   }
 
+  /** True for the entry that values past the limit (or refused) share. */
+  isOther(entry: V): boolean {
+    return entry === this.other;
+  }
+
   /** Distinct values with an entry of their own. */
   get size(): number {
     return this.byKey.size;

@@ -1,19 +1,24 @@
 /**
  * Incoming HTTP requests through node:diagnostics_channel, with no patching of node:http or
- * of any framework: `http.server.request.start` stamps the response with the time,
+ * of any framework: `http.server.request.start` notes the time on the request's connection,
  * `http.server.response.finish` records response_time (ms), throughput and error_rate, tagged
  * endpoint (the route), method and status_class (error_rate without status_class: within a
  * class it would be all 0 or all 1). The route is the framework's template where it
  * publishes one on the request (Fastify's `tracing:fastify.request.handler:start`, Express 5's
  * `tracing:express.router.request:start`), else the path normalised (paths.ts), each under
- * the route cap (capped.ts). A response closed before it finished (the client went away) is
- * counted in http_requests_aborted instead.
+ * the route cap (capped.ts). A request whose connection closed before its response finished
+ * (the client went away) is counted in http_requests_aborted instead.
  *
- * Per request: two clock reads, a listener on the response's close, two Map lookups and three
- * ring pushes through handles cached per (route, method, status class).
+ * Per request: two clock reads, two property writes on an object of its connection, one Map
+ * lookup (the raw URL, or the framework's route) and three ring pushes through handles cached
+ * per (route, method, status class). Nothing is added to the request or the response, and no
+ * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
+ * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
+ * connection's `close` is listened to once per connection instead.
  */
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { MetricHandle } from '../engine/producer.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpServerInstrumentOptions } from './options.js';
@@ -25,17 +30,32 @@ const RESPONSE_FINISH = 'http.server.response.finish';
 const FASTIFY_HANDLER = 'tracing:fastify.request.handler:start';
 const EXPRESS_LAYER = 'tracing:express.router.request:start';
 
-/** On the response: when its request started (performance.now()), 0 once recorded. */
-const STARTED = Symbol('perfwatch.started');
 /** On the request: the route template a framework matched. */
 const ROUTE = Symbol('perfwatch.route');
 
-type Stamped = ServerResponse & { [STARTED]?: number };
 type Routed = IncomingMessage & { [ROUTE]?: string; baseUrl?: string };
 
 interface ServerMessage {
   request: Routed;
-  response: Stamped;
+  response: ServerResponse;
+  socket: Socket;
+}
+
+/** A request started and not finished yet, with when it started (performance.now()). */
+interface Pending {
+  response: ServerResponse;
+  started: number;
+}
+
+/**
+ * What a connection has in flight: its current request inline (one a connection, nearly
+ * always), and the requests a client pipelined behind it, in order. One per connection, reused
+ * by its every request.
+ */
+interface Inflight {
+  response: ServerResponse | undefined;
+  started: number;
+  queue: Pending[] | undefined;
 }
 
 /** The handles of one (route, method). */
@@ -51,33 +71,42 @@ interface RouteEntry {
   route: string;
   /** By the request's method as parsed (llhttp takes a fixed set, so the map stays small). */
   methods: Map<string | undefined, MethodEntry>;
+  /** The method met last and its entry: node:http hands out the same method strings, so one comparison finds it. */
+  lastMethod: string | undefined;
+  last: MethodEntry | undefined;
 }
 
 type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
 
-/** Raw URLs remembered with their normalised route; cleared whole when full (cheap, bounded). */
+/** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
 
 export class HttpServerSource implements Source {
   private readonly recorder: Recorder;
   private readonly errorFrom: number;
   readonly routes: CappedTags<RouteEntry>;
-  private readonly paths = new Map<string, string>();
+  /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
+  private readonly paths = new Map<string, RouteEntry>();
+  /**
+   * The key of a connection's Inflight: one per source, so that a connection met by an
+   * earlier instrument() (whose close listener is detached) gets a listener of this one.
+   */
+  private readonly inflight = Symbol('perfwatch.inflight');
   private attached = false;
-  /** Requests closed before their response finished. */
+  /** Requests whose connection closed before their response finished. */
   aborted = 0;
 
-  /** The response's close listener: one function for every response, `this` being the response. */
-  private readonly onClose: (this: Stamped) => void;
+  /** A connection's close: one function for every connection, `this` being the socket. */
+  private readonly onSocketClose: (this: Socket) => void;
 
   constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
     this.recorder = recorder;
     const source = this;
-    this.onClose = function (this: Stamped) {
+    this.onSocketClose = function (this: Socket) {
       source.closed(this);
     };
     this.errorFrom = options.errorStatusFrom;
-    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map() }));
+    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }));
   }
 
   attach(): void {
@@ -100,9 +129,21 @@ export class HttpServerSource implements Source {
 
   private readonly onStart = (message: unknown): void => {
     try {
-      const { response } = message as ServerMessage;
-      response[STARTED] = performance.now();
-      response.on('close', this.onClose);
+      const { response, socket } = message as ServerMessage;
+      const started = performance.now();
+      const key = this.inflight;
+      const held = socket as Socket & { [key: symbol]: Inflight | undefined };
+      let f = held[key];
+      if (f === undefined) {
+        f = { response, started, queue: undefined };
+        held[key] = f;
+        socket.once('close', this.onSocketClose);
+      } else if (f.response === undefined) {
+        f.response = response;
+        f.started = started;
+      } else {
+        (f.queue ??= []).push({ response, started });
+      }
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
@@ -110,10 +151,23 @@ export class HttpServerSource implements Source {
 
   private readonly onFinish = (message: unknown): void => {
     try {
-      const { request, response } = message as ServerMessage;
-      const started = response[STARTED];
-      if (started === undefined || started === 0) return;
-      response[STARTED] = 0;
+      const { request, response, socket } = message as ServerMessage;
+      const f = (socket as Socket & { [key: symbol]: Inflight | undefined })[this.inflight];
+      if (f === undefined) return;
+      let started: number;
+      if (f.response === response) {
+        started = f.started;
+        const next = f.queue?.shift();
+        f.response = next?.response;
+        f.started = next?.started ?? 0;
+      } else {
+        // Not the connection's first in flight: a pipelined response that finished out of
+        // turn, or a request that started before this source attached (not in flight: skipped).
+        const i = f.queue?.findIndex((p) => p.response === response) ?? -1;
+        if (i === -1) return;
+        started = f.queue![i]!.started;
+        f.queue!.splice(i, 1);
+      }
       const ms = performance.now() - started;
       const status = response.statusCode;
       const m = this.methodEntry(this.entry(request), request.method);
@@ -127,19 +181,27 @@ export class HttpServerSource implements Source {
     }
   };
 
-  /** A response's close: one that never finished was aborted by the client (or its socket failed). */
-  private closed(response: Stamped): void {
+  /** A connection closed: whatever it had in flight never finished, so its client went away (or its socket failed). */
+  private closed(socket: Socket): void {
     try {
-      const started = response[STARTED];
-      if (!this.attached || started === undefined || started === 0) return;
-      response[STARTED] = 0;
-      this.aborted++;
-      const m = this.methodEntry(this.entry(response.req as Routed), response.req.method);
-      m.aborted ??= this.recorder.metric('http_requests_aborted', { endpoint: m.route, method: m.method });
-      m.aborted.record(1);
+      const key = this.inflight;
+      const held = socket as Socket & { [key: symbol]: Inflight | undefined };
+      const f = held[key];
+      held[key] = undefined;
+      if (!this.attached || f === undefined) return;
+      if (f.response !== undefined) this.abort(f.response);
+      for (const p of f.queue ?? []) this.abort(p.response);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
+  }
+
+  private abort(response: ServerResponse): void {
+    this.aborted++;
+    const request = response.req as Routed;
+    const m = this.methodEntry(this.entry(request), request.method);
+    m.aborted ??= this.recorder.metric('http_requests_aborted', { endpoint: m.route, method: m.method });
+    m.aborted.record(1);
   }
 
   private readonly onFastify = (message: unknown): void => {
@@ -164,27 +226,32 @@ export class HttpServerSource implements Source {
   };
 
   private entry(request: Routed): RouteEntry {
-    const route = request[ROUTE] ?? this.normalized(request.url ?? '/');
-    return this.routes.get(route);
+    const route = request[ROUTE];
+    if (route !== undefined) return this.routes.get(route);
+    const url = request.url ?? '/';
+    return this.paths.get(url) ?? this.byPath(url);
   }
 
-  private normalized(url: string): string {
-    let route = this.paths.get(url);
-    if (route === undefined) {
+  /** A URL not met lately: its normalised route's entry, remembered unless it is `other`'s (which must count each request). */
+  private byPath(url: string): RouteEntry {
+    const entry = this.routes.get(normalizePath(url));
+    if (!this.routes.isOther(entry)) {
       if (this.paths.size >= PATH_CACHE_SIZE) this.paths.clear();
-      route = normalizePath(url);
-      this.paths.set(url, route);
+      this.paths.set(url, entry);
     }
-    return route;
+    return entry;
   }
 
   private methodEntry(entry: RouteEntry, raw: string | undefined): MethodEntry {
+    if (entry.lastMethod === raw && entry.last !== undefined) return entry.last;
     let m = entry.methods.get(raw);
     if (m === undefined) {
       const method = methodTag(raw);
       m = { route: entry.route, method, byClass: [], errors: this.recorder.metric('error_rate', { endpoint: entry.route, method }), aborted: undefined };
       entry.methods.set(raw, m);
     }
+    entry.lastMethod = raw;
+    entry.last = m;
     return m;
   }
 

@@ -85,11 +85,27 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
 /** An error message is cut to this: the answer stays bounded whatever an endpoint says. */
 const ERROR_CHARS = 200;
 
+/** Cuts an error message (or a path) to ERROR_CHARS. */
+function cut(text: string | undefined): string | undefined {
+  return text !== undefined && text.length > ERROR_CHARS ? `${text.slice(0, ERROR_CHARS - 1)}…` : text;
+}
+
 /** One line per push endpoint, the last error cut so that the answer stays bounded. */
 function exporterLine(e: MonitorStatus['export']['exporters'][number]): string {
-  const error = e.lastError?.message;
-  const cut = error !== undefined && error.length > ERROR_CHARS ? `${error.slice(0, ERROR_CHARS - 1)}…` : error;
-  return `${e.exporter} ${e.url}: sent ${e.sent}, failed ${e.failed}, dropped ${e.dropped}, queue ${e.queueDepth}, lag ${Math.round(e.lagMs)} ms${cut ? `; last error: ${cut}` : ''}`;
+  const error = cut(e.lastError?.message);
+  return `${e.exporter} ${e.url}: sent ${e.sent}, failed ${e.failed}, dropped ${e.dropped}, queue ${e.queueDepth}, lag ${Math.round(e.lagMs)} ms${error ? `; last error: ${error}` : ''}`;
+}
+
+/** The profiler in one line: the capture running, counts, the last error (cut) and the files against their bounds. */
+export function profilingLine(p: MonitorStatus['profiling']): string {
+  const mib = (b: number): string => `${num(b / 1048576)} MiB`;
+  const f = p.files;
+  return [
+    `profiling: ${p.busy ? `${p.busy.kind} capture ${p.busy.id} running until ${iso(p.busy.endsAt)}; ` : ''}${p.captures} captures, refused ${p.refused.busy} (one at a time) and ${p.refused.rateLimited} (rule rate limit), failed ${p.failed}`,
+    p.lastError ? ` (last: ${cut(p.lastError.message)})` : '',
+    `; files ${f.count}/${f.maxFiles}, ${mib(f.bytes)} of ${mib(f.maxBytes)} in ${cut(p.dir)}`,
+    f.lastError ? `; last file not kept: ${cut(f.lastError)}` : '',
+  ].join('');
 }
 
 function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
@@ -110,10 +126,10 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
 }
 
 /**
- * The text answer. Each push endpoint is a line of it, not a field of the structured answer:
- * the tool list's 20 KB budget has no room for one more schema.
+ * The text answer. Each push endpoint is a line of it, and so is the profiler, not a field of
+ * the structured answer: the tool list's 20 KB budget has no room for one more schema.
  */
-export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = []): string {
+export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = [], profiling?: MonitorStatus['profiling']): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
   return [
@@ -122,6 +138,7 @@ export function statusText(s: Out, exporters: MonitorStatus['export']['exporters
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
     ...exporters.map((e) => `export ${exporterLine(e)}`),
+    ...(profiling ? [profilingLine(profiling)] : []),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
@@ -134,7 +151,7 @@ export async function statusAnswer(front: Front, args: z.output<typeof StatusInp
   const monitor = front.host.monitor;
   const status = monitor.status();
   const structured = statusOut(status, front.endpointStatus?.());
-  let text = statusText(structured, status.export.exporters);
+  let text = statusText(structured, status.export.exporters, status.profiling);
   let left = budget - 600 - jsonBytes(structured) - textBytes(text);
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;

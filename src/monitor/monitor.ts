@@ -645,6 +645,7 @@ export class PerformanceMonitor extends EventEmitter {
       collectorInfo: this.tick.collectorInfo,
       touchedBytes: this.touchedBytes(),
       instrument: this.instrumentation?.status() ?? null,
+      profiling: this.profiler.status(),
     };
     return monitorStatus(this.statusParts, live, Date.now());
   }

@@ -5,6 +5,7 @@
  * any actor.
  */
 import type { InstrumentStatus } from '../instrument/instrumentation.js';
+import type { ProfilerStatus } from '../profiling/profiler.js';
 import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
 import type { ActorState, Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
@@ -34,6 +35,8 @@ export interface RingStatus extends RingStats {
 export interface MonitorStatus {
   /** Auto-instrumentation (instrument()): its sources, and values that fell into `other`; null when off. */
   instrument: InstrumentStatus | null;
+  /** Profile captures: the one running, taken, refused (busy, rate-limited), failed with the last error, and the files against their bounds. */
+  profiling: ProfilerStatus;
   state: MonitorState;
   running: boolean;
   /** Running with its own sampling paused (pause()). */
@@ -149,6 +152,7 @@ export interface LiveState {
   collectorInfo: CollectorInfo | undefined;
   touchedBytes: number;
   instrument: InstrumentStatus | null;
+  profiling: ProfilerStatus;
 }
 
 /** The rings' headers, the main thread's first. */
@@ -178,6 +182,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
   const pending = rings.reduce((a, r) => a + r.fill, 0);
   return {
     instrument: live.instrument,
+    profiling: live.profiling,
     state: live.state,
     running,
     paused: live.paused,

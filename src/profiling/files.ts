@@ -20,6 +20,18 @@ export interface FileBounds {
   maxBytes: number;
 }
 
+/** What the directory holds of ours against the bounds (status().profiling.files). */
+export interface ProfileFilesStatus {
+  count: number;
+  bytes: number;
+  maxFiles: number;
+  maxBytes: number;
+  /** When the directory was last read (at start, and after each write); null before. */
+  scannedAt: number | null;
+  /** Why the last profile has no file (the directory cannot be written, the profile is over maxBytes); null once one is written. */
+  lastError: string | null;
+}
+
 export type Written = { file: string; bytes: number; error: null } | { file: null; bytes: number; error: string };
 
 export function profileFileName(kind: ProfileKind, at: number, id: number): string {
@@ -30,27 +42,46 @@ export function profileFileName(kind: ProfileKind, at: number, id: number): stri
 export class ProfileFiles {
   readonly dir: string;
   private readonly bounds: FileBounds;
+  private held = { count: 0, bytes: 0, scannedAt: null as number | null };
+  private lastError: string | null = null;
 
   constructor(dir: string, bounds: FileBounds) {
     this.dir = dir;
     this.bounds = bounds;
   }
 
+  status(): ProfileFilesStatus {
+    return { ...this.held, maxFiles: this.bounds.maxFiles, maxBytes: this.bounds.maxBytes, lastError: this.lastError };
+  }
+
+  /** Reads what the directory holds of ours (a directory not made yet holds nothing). Never rejects. */
+  async refresh(): Promise<void> {
+    const files = await this.list().catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : null));
+    if (files) this.held = { count: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0), scannedAt: Date.now() };
+  }
+
   /** Writes the profile, then deletes the oldest files past the bounds. Never rejects. */
   async write(kind: ProfileKind, at: number, id: number, json: string): Promise<Written> {
     const bytes = Buffer.byteLength(json);
     if (bytes > this.bounds.maxBytes) {
-      return { file: null, bytes, error: `the profile is ${bytes} bytes, over profiling.maxBytes (${this.bounds.maxBytes}): not kept; raise maxBytes or capture for fewer seconds` };
+      return this.missing(bytes, `the profile is ${bytes} bytes, over profiling.maxBytes (${this.bounds.maxBytes}): not kept; raise maxBytes or capture for fewer seconds`);
     }
     const file = join(this.dir, profileFileName(kind, at, id));
     try {
       await mkdir(this.dir, { recursive: true });
       await writeFile(file, json);
     } catch (error) {
-      return { file: null, bytes, error: `cannot write ${file}: ${(error as Error).message}` };
+      return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);
     }
+    this.lastError = null;
     await this.prune().catch(() => {});
+    await this.refresh();
     return { file, bytes, error: null };
+  }
+
+  private missing(bytes: number, error: string): Written {
+    this.lastError = error;
+    return { file: null, bytes, error };
   }
 
   /** Our files, oldest first, with their sizes. */

@@ -8,6 +8,15 @@
  * Every failure (no inspector in this build, a session refused, a domain error) becomes a
  * ProfileError naming what failed; the session is always disconnected and the profiler
  * stopped, so a failed capture leaves nothing running.
+ *
+ * Other inspector sessions (a debugger attached through --inspect, or the service's own
+ * node:inspector Session) are no obstacle to a CPU capture: each session has a CPU profiler of
+ * its own in V8. The sampling heap profiler, though, is one per isolate, and V8 answers a
+ * second HeapProfiler.startSampling with success while doing nothing, so a heap capture
+ * started beside another session's would take that session's samples and its stopSampling
+ * would end the other's sampling (theirs then fails with "V8 sampling heap profiler was not
+ * started"). So a heap capture first asks whether the sampler already runs, and is refused
+ * if it does; and a sampler stopped under it by another session fails it with that cause.
  */
 import { Session } from 'node:inspector';
 import { ProfileError } from './errors.js';
@@ -42,6 +51,22 @@ const DOMAIN: Record<ProfileKind, { enable: string; start: [string, object]; sto
  * Runs one capture: starts the profiler, waits until `until` settles (the capture's length,
  * or an early stop), stops it and answers the profile.
  */
+/** What V8 answers for a sampling heap profiler that is not running. */
+const HEAP_NOT_STARTED = /sampling heap profiler was not started/i;
+
+const OTHER_SESSION = 'another inspector session (a debugger attached with --inspect, or a node:inspector Session of the service)';
+
+/** Refuses a heap capture while another session's sampling heap profiler runs: stopping ours would stop theirs. */
+async function heapSamplerFree(call: (method: string) => Promise<unknown>): Promise<void> {
+  try {
+    await call('HeapProfiler.getSamplingProfile');
+  } catch (error) {
+    if (HEAP_NOT_STARTED.test((error as Error).message)) return;
+    throw error;
+  }
+  throw new ProfileError(`the V8 sampling heap profiler is already running, started by ${OTHER_SESSION}: there is one per process, and ending this capture would end theirs; stop theirs first, or capture kind 'cpu' (which runs beside it)`);
+}
+
 export async function captureProfile(kind: ProfileKind, until: Promise<void>): Promise<RawCapture> {
   const d = DOMAIN[kind];
   const session = new Session();
@@ -62,6 +87,7 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>): P
   let started = false;
   try {
     await timed(d.enable);
+    if (kind === 'heap') await heapSamplerFree(timed);
     if (kind === 'cpu') await timed('Profiler.setSamplingInterval', { interval: CPU_SAMPLING_US });
     await timed(d.start[0], d.start[1]);
     started = true;
@@ -70,7 +96,13 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>): P
     started = false;
     return { kind, profile, callMs };
   } catch (error) {
-    throw error instanceof ProfileError ? error : new ProfileError(`the inspector failed the ${kind} capture: ${(error as Error).message}`);
+    if (error instanceof ProfileError) throw error;
+    const message = (error as Error).message;
+    if (started && kind === 'heap' && HEAP_NOT_STARTED.test(message)) {
+      started = false;
+      throw new ProfileError(`the sampling heap profiler was stopped during the capture by ${OTHER_SESSION}: its samples went to that session; capture again once it is done`);
+    }
+    throw new ProfileError(`the inspector failed the ${kind} capture: ${message}`);
   } finally {
     if (started) await post(session, d.stop).catch(() => {});
     await post(session, d.disable).catch(() => {});

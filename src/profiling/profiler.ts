@@ -14,7 +14,7 @@
 import type { AlertRule, AlertTransition } from '../alerts/schema.js';
 import { summarizeCpu, cpuHeadline, type CpuProfile } from './cpu-summary.js';
 import { ProfileBusyError } from './errors.js';
-import type { ProfileFiles } from './files.js';
+import type { ProfileFilesStatus, ProfileFiles } from './files.js';
 import { heapHeadline, summarizeHeap, type HeapProfile } from './heap-summary.js';
 import { captureProfile } from './inspector.js';
 import type { ProfilingOptions } from './options.js';
@@ -33,12 +33,20 @@ export interface ProfilerDeps {
   fault(kind: string, error: unknown): void;
 }
 
+/** status().profiling: the capture running, what was taken, refused and failed, and the files against their bounds. */
 export interface ProfilerStatus {
   busy: { id: number; kind: string; endsAt: number } | null;
+  /** Captures taken (each with its summary). */
   captures: number;
-  failed: number;
+  /** Captures asked for and not started: another was running (one at a time), or an alert rule's rate limit (profiling.ruleIntervalMs). */
+  refused: { busy: number; rateLimited: number };
+  /** Alert firings that got no capture (refused, or it failed): the note on their history entry says why. */
   skipped: number;
+  /** Captures started that the inspector could not take, and the last one's error. */
+  failed: number;
+  lastError: { message: string; at: number } | null;
   dir: string;
+  files: ProfileFilesStatus;
 }
 
 /** Notes of captures a report carries, the newest. */
@@ -51,9 +59,12 @@ export class Profiler {
   private recent: Capture[] = [];
   private readonly lastByRule = new Map<string, number>();
   private counts = { captures: 0, failed: 0, skipped: 0 };
+  private refused = { busy: 0, rateLimited: 0 };
+  private lastError: ProfilerStatus['lastError'] = null;
 
   constructor(deps: ProfilerDeps) {
     this.deps = deps;
+    void deps.files.refresh();
   }
 
   /**
@@ -71,7 +82,10 @@ export class Profiler {
    */
   begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null): { id: number; endsAt: number; done: Promise<Capture> } {
     const { kind, seconds } = parseProfileRequest(request);
-    if (this.current) throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);
+    if (this.current) {
+      this.refused.busy++;
+      throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);
+    }
     const id = ++this.seq;
     const startedAt = Date.now();
     let stop!: () => void;
@@ -126,6 +140,7 @@ export class Profiler {
       return capture;
     } catch (error) {
       this.counts.failed++;
+      this.lastError = { message: (error as Error).message, at: Date.now() };
       throw error;
     }
   }
@@ -144,10 +159,12 @@ export class Profiler {
       const last = this.lastByRule.get(rule.id);
       const every = this.deps.options.ruleIntervalMs;
       if (last !== undefined && now - last < every) {
+        this.refused.rateLimited++;
         skip(`rate-limited: this rule started capture at ${new Date(last).toISOString()}, and starts one per ${every / 1000} s (profiling.ruleIntervalMs)`);
         return;
       }
       if (this.current) {
+        this.refused.busy++;
         skip(`capture ${this.current.id} (${this.current.kind}) was running: one capture runs at a time`);
         return;
       }
@@ -188,6 +205,13 @@ export class Profiler {
 
   status(): ProfilerStatus {
     const c = this.current;
-    return { busy: c ? { id: c.id, kind: c.kind, endsAt: c.endsAt } : null, ...this.counts, dir: this.deps.files.dir };
+    return {
+      busy: c ? { id: c.id, kind: c.kind, endsAt: c.endsAt } : null,
+      ...this.counts,
+      refused: { ...this.refused },
+      lastError: this.lastError,
+      dir: this.deps.files.dir,
+      files: this.deps.files.status(),
+    };
   }
 }
