@@ -235,7 +235,10 @@ describe('PerformanceMonitor', () => {
   });
 
   it('counts the memory touched by pages written, not whole series slots, and calls the reservation address space', async () => {
-    const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2000 });
+    // Five-minute buckets: a close between the records and the reading would write each
+    // series' first bucket record too (about 7 KB a series more), which a loaded machine made
+    // happen with one-second buckets.
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2000, collectionIntervalMs: 300_000 });
     await m.start();
     const before = m.status().memory.touchedBytes;
     // 1,000 series of one sample each: each writes the header page of its slot and the first
