@@ -16,11 +16,11 @@
  *
  *   BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32)
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import type { ProfileKind } from '../src/index.js';
+import { forkServer } from './forked-server.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -70,37 +70,16 @@ interface Server extends CaptureTarget {
 }
 
 async function startServer(): Promise<Server> {
-  const child: ChildProcess = fork(new URL('./capture-server.js', import.meta.url), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let seq = 0;
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`capture server exited with ${code}`)));
-    child.on('message', (m: { port?: number; id?: number; ok?: boolean; value?: unknown; error?: string }) => {
-      if (m.port !== undefined) return resolve(m.port);
-      const w = waiting.get(m.id!);
-      waiting.delete(m.id!);
-      if (m.ok) w?.resolve(m.value);
-      else w?.reject(new Error(m.error));
-    });
-  });
-  const call = (cmd: string, args: Record<string, unknown> = {}): Promise<unknown> =>
-    new Promise((resolve, reject) => {
-      const id = ++seq;
-      waiting.set(id, { resolve, reject });
-      child.send({ id, cmd, ...args });
-    });
+  const server = await forkServer(new URL('./capture-server.js', import.meta.url), [], 'capture server');
+  const call = server.call;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: `${server.url}/`,
     async capture(kind, seconds) {
       const id = (await call('capture', { kind, seconds })) as number;
       return { ended: call('captured', { capture: id }) as Promise<CaptureCost> };
     },
     cpuMs: async () => (await call('cpu')) as number,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.disconnect();
-      }),
+    stop: server.stop,
   };
 }
 

@@ -20,11 +20,11 @@
  *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
  *   BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases), BENCH_CAPTURE_SECONDS (10)
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
+import { forkServer, type RunningServer } from './forked-server.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -46,44 +46,9 @@ export interface Phase {
   requests: number;
 }
 
-export interface RunningServer {
-  child: ChildProcess;
-  url: string;
-  /** Sends an IPC command (see COMMANDS in instrument-server.ts) and resolves with its answer. */
-  call(cmd: string, args?: Record<string, unknown>): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
 /** Forks a server in `mode` and resolves once it listens. */
-export async function startServer(mode: string): Promise<RunningServer> {
-  const child = fork(new URL('./instrument-server.js', import.meta.url), [mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let seq = 0;
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`server (${mode}) exited with ${code}`)));
-    child.on('message', (m: { port?: number; id?: number; ok?: boolean; value?: unknown; error?: string }) => {
-      if (m.port !== undefined) return resolve(m.port);
-      const w = waiting.get(m.id!);
-      waiting.delete(m.id!);
-      if (m.ok) w?.resolve(m.value);
-      else w?.reject(new Error(m.error));
-    });
-  });
-  return {
-    child,
-    url: `http://127.0.0.1:${port}`,
-    call: (cmd, args = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++seq;
-        waiting.set(id, { resolve, reject });
-        child.send({ id, cmd, ...args });
-      }),
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.disconnect();
-      }),
-  };
+export function startServer(mode: string): Promise<RunningServer> {
+  return forkServer(new URL('./instrument-server.js', import.meta.url), [mode], `server (${mode})`);
 }
 
 /** One load phase against a running server: requests per second and p99 (ms) over `seconds`. */

@@ -8,18 +8,7 @@ import { PassThrough } from 'node:stream';
 import { PackedSamples, SamplesDecoder, MIN_LANE_BYTES } from '../dist/src/mcp/fast-lane/batch-wire.js';
 import { LineTransport } from '../dist/src/mcp/stdio.js';
 import { RecordInput } from '../dist/src/mcp/tools/record-performance-metric.js';
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from './seeded-random.js';
 
 const NUMBERS = ['0', '-0', '1', '-1', '12.5', '0.1', '0.000001234', '123456789012345', '1234567890123456', '0.30000000000000004', '1e3', '-2.5E-7', '1E+2', '9007199254740993', '4.35', '1.7976931348623157e308', '5e-324', '17.000'];
 

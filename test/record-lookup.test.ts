@@ -10,6 +10,7 @@ import { Producer } from '../dist/src/engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, createRegistry, type Tags } from '../dist/src/engine/registry.js';
 import { HEADER_BYTES, RingWriter, createRing } from '../dist/src/engine/ring.js';
 import { InvalidArgumentError } from '../dist/src/index.js';
+import { seededRandom as random } from './seeded-random.js';
 
 const CAPACITY = 1 << 16;
 
@@ -24,18 +25,6 @@ function setup(): { producer: Producer; registry: Registry; idAt: (k: number) =>
     registry: new Registry(buffers, MAIN_LOCK_TAG),
     idAt: (k) => ids[k & (CAPACITY - 1)]!,
     pushed: () => writer.w,
-  };
-}
-
-/** A small seeded generator (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
