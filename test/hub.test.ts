@@ -99,6 +99,17 @@ describe('hub over node:cluster', () => {
   });
 });
 
+describe('hub over node:cluster, a malformed message', () => {
+  it('resets the link and tells the worker, which says hello again: its later buckets reach the hub', async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-malformed.mjs', import.meta.url).pathname], { timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.total).toBe(200);
+    expect(r.malformed).toBe(1);
+    expect(r.link).toMatchObject({ role: 'member', transport: 'cluster', connected: true });
+    expect(r.link.lastError.message).toMatch(/^the hub reset this link: /);
+  });
+});
+
 describe('hub over node:cluster, members dying', () => {
   it("a worker killed and forked again under its name: its counter goes on adding on the hub (no jump back, nothing twice), the others lose no interval, and a worker killed for good is marked stale, then forgotten", async () => {
     const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-restart.mjs', import.meta.url).pathname], { timeout: 60_000 });

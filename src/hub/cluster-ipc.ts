@@ -45,8 +45,12 @@ export class ClusterHub implements HubTransport {
             if (worker.isConnected()) worker.send(wrap(m), undefined, () => {});
           },
           // The channel is the worker's own: the link resets by forgetting it; the worker's
-          // next hello starts it again.
-          reset: () => this.drop(worker, h),
+          // next hello starts it again, which a worker whose message was unreadable is told
+          // to send (it would otherwise go on sending batches the hub refuses, forever).
+          reset: (reason) => {
+            if (reason !== undefined && worker.isConnected()) worker.send(wrap({ t: 'reset', message: reason }), undefined, () => {});
+            this.drop(worker, h);
+          },
         };
         this.conns.set(worker, conn);
       }

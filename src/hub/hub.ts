@@ -170,7 +170,7 @@ export class Hub {
     this.d.fault('hub-malformed', new WireError(message));
     this.byConn.delete(conn);
     if (member?.conn === conn) member.conn = undefined;
-    conn.reset();
+    conn.reset(error.message);
   }
 
   private onBytes(conn: HubConnection, bytes: Uint8Array): void {

@@ -75,6 +75,10 @@ export class HubMember {
   private heldEntries = 0;
   private seq = 0;
   private welcomed = false;
+  /** The hub reset the link and the channel stayed: say hello at the next tick. */
+  private rehello = false;
+  /** The hub refused this member's hello (its options differ from the hub's). */
+  private refused = false;
   /** The hub's round from its latest welcome, sent with every batch. */
   private round = 0;
   private connected = false;
@@ -92,7 +96,7 @@ export class HubMember {
     this.d.transport.start({
       open: () => {
         this.connected = true;
-        this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
+        this.hello();
       },
       message: (bytes) => this.onMessage(bytes),
       closed: (error) => {
@@ -143,6 +147,10 @@ export class HubMember {
 
   /** Reads what closed since the last tick (and the open buckets when `final`) into a new batch, and sends what the hub has not taken. */
   tick(final: boolean): void {
+    if (this.rehello && this.connected) {
+      this.rehello = false;
+      this.hello();
+    }
     const cols = this.read(final);
     const now = Date.now();
     if (cols.sids.length > 0) {
@@ -173,6 +181,10 @@ export class HubMember {
     this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, defs, ...h.cols });
   }
 
+  private hello(): void {
+    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
+  }
+
   private onMessage(bytes: Uint8Array): void {
     let m;
     try {
@@ -183,13 +195,24 @@ export class HubMember {
     }
     if (m.t === 'reject') {
       this.counts.failed++;
+      this.refused = true;
       this.noteError(`the hub refused this member: ${m.field}: ${m.message}`);
+      return;
+    }
+    if (m.t === 'reset') {
+      // Its batches are refused until it says hello again; a member the hub refused (its
+      // options differ) would only be refused again, and stays quiet.
+      this.welcomed = false;
+      this.counts.failed++;
+      this.rehello = !this.refused;
+      this.noteError(`the hub reset this link: ${m.message}`);
       return;
     }
     const upTo = m.t === 'welcome' ? m.acked : m.seq;
     this.release(upTo);
     if (m.t === 'welcome') {
       this.welcomed = true;
+      this.refused = false;
       this.round = m.round;
       // The hub may be a new one that knows none of them: every series is defined again.
       this.defined.clear();

@@ -10,8 +10,12 @@ export interface HubConnection {
   /** A name for logs and status (socket #3, worker 2). */
   readonly label: string;
   send(m: HubMessage): void;
-  /** Drops the connection (the member reconnects and resends what it holds). */
-  reset(): void;
+  /**
+   * Drops the connection (the member reconnects and resends what it holds). With `reason`
+   * (the hub could not read what the member sent), a channel that outlives the link (a
+   * cluster worker's) tells the member so, and it says hello again at its next interval.
+   */
+  reset(reason?: string): void;
 }
 
 export interface HubHandlers {

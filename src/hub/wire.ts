@@ -45,7 +45,12 @@ export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; 
 
 export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat' };
 
-export type HubMessage = { t: 'welcome'; acked: number; round: number } | { t: 'ack'; seq: number } | { t: 'reject'; field: string; message: string };
+export type HubMessage =
+  | { t: 'welcome'; acked: number; round: number }
+  | { t: 'ack'; seq: number }
+  | { t: 'reject'; field: string; message: string }
+  /** The hub dropped this link, unable to read what came on it: say hello again. */
+  | { t: 'reset'; message: string };
 
 export class WireError extends Error {
   readonly code = 'PW_ERR_HUB_WIRE';
@@ -187,5 +192,6 @@ export function decodeHubMessage(bytes: Uint8Array): HubMessage {
   if (m.t === 'welcome' && isCount(m.acked) && isCount(m.round)) return { t: 'welcome', acked: m.acked, round: m.round };
   if (m.t === 'ack' && isCount(m.seq)) return { t: 'ack', seq: m.seq };
   if (m.t === 'reject' && typeof m.field === 'string' && typeof m.message === 'string') return { t: 'reject', field: m.field, message: m.message };
+  if (m.t === 'reset' && typeof m.message === 'string') return { t: 'reset', message: m.message };
   throw new WireError(`not a hub message: ${JSON.stringify(m.t)}`);
 }
