@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { PackedSamples, SamplesDecoder, MIN_LANE_BYTES } from '../dist/src/mcp/fast-lane/batch-wire.js';
 import { LineTransport } from '../dist/src/mcp/stdio.js';
 import { RecordInput } from '../dist/src/mcp/tools/record-performance-metric.js';
-import { seededRandom as rng } from './seeded-random.js';
+import { seeded as rng } from './fixtures/seeded.mjs';
 
 const NUMBERS = ['0', '-0', '1', '-1', '12.5', '0.1', '0.000001234', '123456789012345', '1234567890123456', '0.30000000000000004', '1e3', '-2.5E-7', '1E+2', '9007199254740993', '4.35', '1.7976931348623157e308', '5e-324', '17.000'];
 

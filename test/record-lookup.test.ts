@@ -10,7 +10,7 @@ import { Producer } from '../dist/src/engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, createRegistry, type Tags } from '../dist/src/engine/registry.js';
 import { HEADER_BYTES, RingWriter, createRing } from '../dist/src/engine/ring.js';
 import { InvalidArgumentError } from '../dist/src/index.js';
-import { seededRandom as random } from './seeded-random.js';
+import { seeded as random } from './fixtures/seeded.mjs';
 
 const CAPACITY = 1 << 16;
 
