@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import type { ProfileKind } from '../src/index.js';
 import { forkServer } from './forked-server.js';
+import { median } from './median.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -85,11 +86,6 @@ async function startServer(): Promise<Server> {
 
 const PHASES = ['none', 'cpu', 'heap'] as const;
 type Phase = (typeof PHASES)[number] | 'after cpu' | 'after heap';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 async function main(): Promise<void> {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');

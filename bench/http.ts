@@ -20,17 +20,13 @@ import { DEFAULT_BUCKETS, Exposition } from '../src/http/exposition.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { drivenEngine } from './driven-engine.js';
 import { seriesValues } from './values.js';
+import { median } from './median.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const PHASE_MS = Number(process.env.BENCH_PHASE_MS ?? 2_000);
 const PHASES = Number(process.env.BENCH_PHASES ?? 6);
 const MiB = 1024 * 1024;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** A log-normal-ish latency per series and sample (the same values for perfwatch and the peer). */
 const value = seriesValues(1.2, 10);

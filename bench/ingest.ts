@@ -30,6 +30,7 @@ import { PerformanceMonitor, type MetricHandle } from '../src/index.js';
 import { burstOnDefaults, overload, type OverloadResult } from './overload.js';
 import { promTagged, steady, type SteadyResult } from './steady.js';
 import { values } from './values.js';
+import { median } from './median.js';
 
 const PASS_SAMPLES = Number(process.env.BENCH_SAMPLES ?? 1_000_000);
 const PASSES = Number(process.env.BENCH_PASSES ?? 9);
@@ -50,11 +51,6 @@ let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 20);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Samples a pass offered and did not take in (perfwatch's drops); 0 for the peers. */
 type Dropped = () => number;

@@ -17,6 +17,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
+import { median } from './median.js';
 
 const PASSES = Number(process.env.BENCH_PASSES ?? 60);
 const N = Number(process.env.BENCH_REQUESTS ?? 5_000);
@@ -55,11 +56,6 @@ async function pass(): Promise<number> {
   await monitor.flush();
   const c = process.cpuUsage(t0);
   return ((c.user + c.system) * 1000) / N;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
 }
 
 await monitor.start();

@@ -25,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
 import { forkServer, type RunningServer } from './forked-server.js';
+import { median } from './median.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -68,11 +69,6 @@ async function run(mode: Mode): Promise<Phase & { cpuPerRequest: number }> {
   } finally {
     await server.stop();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 async function main(): Promise<void> {

@@ -17,17 +17,13 @@ import client from 'prom-client';
 import { Query } from '../src/monitor/query.js';
 import { drivenEngine } from './driven-engine.js';
 import { seriesValues } from './values.js';
+import { median } from './median.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const SECONDS = 120;
 const PER_SECOND = 20;
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const MiB = 1024 * 1024;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** A log-normal-ish latency per series and sample (the same values for perfwatch and the peer). */
 const value = seriesValues(0.8);

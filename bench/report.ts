@@ -17,6 +17,7 @@ import { SketchAccumulator } from '../src/engine/sketch.js';
 import { createStore } from '../src/engine/store/layout.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 import { drivenEngine } from './driven-engine.js';
+import { median } from './median.js';
 
 const SERIES = 100;
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
@@ -58,11 +59,6 @@ function fill(): { store: ReturnType<typeof createStore>; registryBuffers: Retur
   // Close the last bucket.
   drain(start + SECONDS * 1000 + 1);
   return { store, registryBuffers, registry, samples };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 interface Row {

@@ -49,7 +49,6 @@ export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub();
   const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault });
-  let timer: NodeJS.Timeout | undefined;
   let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
   const readings = (): void => {
     const s = hub.status();
@@ -74,24 +73,12 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stale').length, { state: 'stale' });
     seen = now;
   };
-  return {
-    async start() {
-      await hub.start();
-      timer = setInterval(readings, d.intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await hub.stop();
-    },
-    status: () => hub.status(),
-  };
+  return withReadings(hub, readings, d.intervalMs);
 }
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember();
   const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o });
-  let timer: NodeJS.Timeout | undefined;
   let seen = { sent: 0, failed: 0, dropped: 0 };
   const readings = (): void => {
     const s = member.status();
@@ -102,16 +89,22 @@ function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     d.record('monitor_hub_lag_ms', s.lagMs);
     seen = { sent: s.sent, failed: s.failed, dropped: s.dropped };
   };
+  return withReadings(member, readings, d.intervalMs);
+}
+
+/** A side of the link that records its own metrics (`readings`) once an interval while it runs. */
+function withReadings(side: { start(): unknown; stop(): Promise<void>; status(): HubLinkStatus }, readings: () => void, intervalMs: number): HubRole {
+  let timer: NodeJS.Timeout | undefined;
   return {
     async start() {
-      member.start();
-      timer = setInterval(readings, d.intervalMs);
+      await side.start();
+      timer = setInterval(readings, intervalMs);
       timer.unref();
     },
     async stop() {
       clearInterval(timer);
-      await member.stop();
+      await side.stop();
     },
-    status: () => member.status(),
+    status: () => side.status(),
   };
 }
