@@ -133,15 +133,12 @@ export class StoreWriter {
   /** Raw samples a series' sketch may lag by (half its raw ring): binTail() runs at this many. */
   private readonly binEvery: number;
   /**
-   * Per pool page, the blocks of bins that whole buckets (applyBucket, a hub's members) added
-   * to, cleared when the page is emptied: the close of a series fed only that way reads those
-   * few blocks, not 512 bins a page. Samples do not mark blocks (a store a sample on the hot
-   * path): a series that took samples since its last close has `sampled` set, and its close
-   * reads every block. Both are this writer's own: a new one (after a crash) cannot know what
-   * its predecessor wrote, and starts with every block and every series marked.
+   * Per pool page, the blocks of bins added to since the page was last emptied (binTail and
+   * applyBucket mark them): a close reads and resets those few blocks, not 512 bins a page,
+   * which at 10,000 series was most of the collector's time. The writer's own: a new one
+   * (after a crash) cannot know what its predecessor wrote, and starts with every block marked.
    */
   private readonly blocks: Uint16Array;
-  private readonly sampled: Uint8Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series. */
@@ -192,7 +189,6 @@ export class StoreWriter {
     this.front = new Uint8Array(buffers.pool, L.poolFrontOffsetBytes, L.poolPages * PAGE_BINS);
     this.binEvery = Math.min(Math.max(1, options.binEvery ?? L.rawCap), Math.max(1, L.rawCap >>> 1));
     this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
-    this.sampled = new Uint8Array(L.maxSeries).fill(1);
     this.openIds = new Int32Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -353,7 +349,6 @@ export class StoreWriter {
     const f = this.f64;
     const hb = id * HOT_F64;
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
-    this.sampled[id] = 1;
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
@@ -405,6 +400,7 @@ export class StoreWriter {
     const f = this.f64;
     const pages = this.pages;
     const front = this.front;
+    const blocks = this.blocks;
     const pageCache = this.pageCache;
     const base = id * this.layout.slotF64;
     const raw = base + this.layout.rawOffsetF64 + 1;
@@ -419,6 +415,7 @@ export class StoreWriter {
       const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
       if (pageBase >= 0 && index < MAX_SKETCHED) {
         const bin = pageBase + (key & PAGE_MASK);
+        blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
         const b = front[bin]!;
         if (b < 255) front[bin] = b + 1;
         else {
@@ -604,7 +601,6 @@ export class StoreWriter {
     const f = this.f64;
     this.binTail(id);
     const dir = this.livePages(base);
-    const sampled = this.sampled[id] === 1;
     // Encode the open sketch, page by page, into scratch.
     const out = this.scratch;
     let at = 1;
@@ -619,7 +615,7 @@ export class StoreWriter {
       let any = false;
       // Blocks lowest first: the run's keys stay ascending. A sketch has few bins in a block:
       // four are tested at once, most quads are empty.
-      for (let m = sampled ? ALL_BLOCKS : this.blocks[pageId]!; m !== 0; m &= m - 1) {
+      for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
         const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
         for (let q = from; q < from + BLOCK; q += 4) {
           if ((pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]! | front[q]! | front[q + 1]! | front[q + 2]! | front[q + 3]!) === 0) continue;
@@ -667,11 +663,10 @@ export class StoreWriter {
   private resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
     const kept: number[] = [];
     const freed: number[] = [];
-    const sampled = this.sampled[id] === 1;
     for (let e = 0; e < dir.length; e += 2) {
       const pageId = dir[e + 1]!;
       const pageBase = pageId * PAGE_BINS;
-      const mask = sampled ? ALL_BLOCKS : this.blocks[pageId]!;
+      const mask = this.blocks[pageId]!;
       let any = false;
       if (freeIdle) {
         for (let m = mask; m !== 0 && !any; m &= m - 1) {
@@ -691,7 +686,6 @@ export class StoreWriter {
       }
       this.blocks[pageId] = 0;
     }
-    this.sampled[id] = 0;
     if (freed.length > 0) this.replaceDirectory(id, base, kept, freed);
     const f = this.f64;
     const hot = this.hot;
