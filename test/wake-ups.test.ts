@@ -6,7 +6,7 @@
  * alert actor only while it has `last` rules (DRAIN_LISTENING), which judge every drain.
  */
 import { describe, expect, it } from 'vitest';
-import { DOORBELL, DOZING, DRAIN_EPOCH, DRAIN_LISTENING, SLEEPING, controlViews, createControl } from '../dist/src/engine/control.js';
+import { ASLEEP, BEAT_BY, DOORBELL, DOZING, DRAIN_EPOCH, DRAIN_LISTENING, MAIL, SLEEPING, controlViews, createControl } from '../dist/src/engine/control.js';
 import { Engine } from '../dist/src/engine/engine.js';
 import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { RingWriter, createRing } from '../dist/src/engine/ring.js';
@@ -135,6 +135,31 @@ describe('a drain wakes a waiter on DRAIN_EPOCH', () => {
       await waitFor(() => Atomics.load(ctl.i32, DRAIN_LISTENING) === 1, 10_000, 'DRAIN_LISTENING raised');
       await m.deleteAlertRule(rule.id);
       await waitFor(() => Atomics.load(ctl.i32, DRAIN_LISTENING) === 0, 10_000, 'DRAIN_LISTENING lowered');
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
+describe('a control call reaches a collector in its blocking wait', () => {
+  it('at once: answered before the wake-up the collector promised when it went to sleep', async () => {
+    // Nothing else wakes it: no samples, no system or runtime readings, a bucket a minute long.
+    const m = new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    try {
+      const ctl = controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+      // Without MAIL the call waits in the port until the wait times out at the promised
+      // BEAT_BY, so no answer can come before it; with it, one comes within a millisecond or so.
+      // Five tries, so that a machine that stalls one round trip past the sleep cannot fail it.
+      let early = 0;
+      for (let i = 0; i < 5 && early === 0; i++) {
+        await waitFor(() => Atomics.load(ctl.i32, SLEEPING) === ASLEEP && ctl.f64[BEAT_BY]! > Date.now() + 50, 10_000, 'the collector asleep');
+        const promised = ctl.f64[BEAT_BY]!;
+        await m.flush();
+        if (Date.now() < promised) early++;
+      }
+      expect(early).toBe(1);
+      expect(Atomics.load(ctl.i32, MAIL)).toBe(0);
     } finally {
       await m.stop();
     }

@@ -5,11 +5,18 @@
  *
  * Loop: while rings hold data, drain passes run back to back (yielding to the event loop
  * every few ms so control calls get answered); when they are empty it sets SLEEPING and
- * waits on the doorbell with Atomics.waitAsync, never a blocking wait, until a producer
- * rings or the next bucket boundary is due. Each wake-up costs the thread a good part of a
- * millisecond whatever it then does, so after a pass that moved data it dozes (see sleep()):
- * the bursts of DOZE_MS are taken in one pass. Control calls arrive over comlink, on the port the
- * watchdog thread (its parent, src/actors/watchdog.ts) handed to the coordinator.
+ * waits on the doorbell until a producer rings or the next bucket boundary is due. Each
+ * wake-up costs the thread a good part of a millisecond whatever it then does, so after a
+ * pass that moved data it dozes (see sleep()): the bursts of DOZE_MS are taken in one pass.
+ *
+ * The wait is a blocking Atomics.wait, not Atomics.waitAsync: on this kind of machine a
+ * wake-up through waitAsync and the event loop costs the thread 110-160 µs, a blocking one
+ * 40 µs (docs/benchmarks.md), and a busy service wakes the collector tens of times a second.
+ * So the event loop turns only when it has work: when the coordinator posted a control call
+ * (it raises MAIL and rings, see ringMail), while the system sampler waits on an async
+ * source, and at least every LOOP_TURN_MS for whatever else waits on it (timers). Control
+ * calls arrive over comlink, on the port the watchdog thread (its parent,
+ * src/actors/watchdog.ts) handed to the coordinator.
  *
  * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
  * while busy, the wake-up time before it sleeps); passes over all series beat as they go. The
@@ -23,7 +30,7 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
-import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
+import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
 import { SystemSampler } from '../src/engine/system.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
@@ -36,7 +43,7 @@ const YIELD_MS = 4;
  * however few samples it finds (docs/benchmarks.md), so a service recording in bursts every
  * few ms pays for one per DOZE_MS, not one per burst.
  */
-const DOZE_MS = 25;
+const DOZE_MS = 50;
 /**
  * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
  * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
@@ -44,6 +51,8 @@ const DOZE_MS = 25;
  * second cost an idle monitor about 0.01% of a core.
  */
 const MAX_SLEEP_MS = 250;
+/** Longest the event loop goes unturned while nothing asks for it (timers wait at most this). */
+const LOOP_TURN_MS = 100;
 
 const data = workerData as CollectorData;
 const ctl = controlViews(data.control);
@@ -57,6 +66,8 @@ const done = new Promise<void>((resolve) => {
   stopped = resolve;
 });
 let flushWaiters: (() => void)[] = [];
+/** When the event loop last had a turn. */
+let loopTurnedAt = 0;
 
 /**
  * Sample times are wall-clock ms from Date.now(), the clock every thread reads the same way,
@@ -75,38 +86,48 @@ function wake(): void {
  * Waits for a producer or the next boundary. ASLEEP (the rings were empty): any publish
  * rings. DOZING (after a pass that moved data): at most DOZE_MS, and only an urgent publish
  * (a ring a quarter full, a producer about to wait on a full one) ends it early, so that the
- * bursts of those milliseconds are taken in one pass and one wake-up. flush() and stop() end
- * either at once (they bump DOORBELL themselves).
+ * bursts of those milliseconds are taken in one pass and one wake-up. A control call ends
+ * either at once (MAIL), as do flush() and stop() once taken (they bump DOORBELL themselves).
  */
 async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
   const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
-  // wait below returns at once ('not-equal') instead of sleeping on data.
+  // wait below returns at once ('not-equal') instead of sleeping on data. MAIL is read after
+  // DOORBELL for the same reason (ringMail raises it before it rings).
   Atomics.store(ctl.i32, SLEEPING, mode);
   const bell = Atomics.load(ctl.i32, DOORBELL);
-  if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping) {
+  if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping && Atomics.load(ctl.i32, MAIL) === 0) {
     engine.promiseBeat(wakeAt);
-    const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, Math.max(1, wakeAt - t));
-    if (result.async) await result.value;
+    const ms = Math.max(1, wakeAt - t);
+    if (sampler?.awaiting) {
+      // An async source answers through the event loop: wait in it.
+      const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, ms);
+      if (result.async) await result.value;
+      loopTurnedAt = now();
+    } else Atomics.wait(ctl.i32, DOORBELL, bell, ms);
   }
   Atomics.store(ctl.i32, SLEEPING, 0);
+}
+
+/** Turns the event loop once (control calls, timers, async answers get their turn). */
+async function turnLoop(): Promise<void> {
+  Atomics.store(ctl.i32, MAIL, 0);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  loopTurnedAt = now();
 }
 
 async function run(): Promise<void> {
   const start = now();
   engine.start(start);
-  let lastYield = start;
+  loopTurnedAt = start;
   for (;;) {
     const t = now();
     engine.beat(t);
     const moved = engine.pass(t);
     const end = now();
     if (moved > 0 && !stopping && engine.anyPending()) {
-      if (end - lastYield > YIELD_MS) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        lastYield = now();
-      }
+      if (end - loopTurnedAt > YIELD_MS || Atomics.load(ctl.i32, MAIL) !== 0) await turnLoop();
       continue;
     }
     // Rings were empty after this pass: whoever waited for a flush has everything now.
@@ -114,12 +135,14 @@ async function run(): Promise<void> {
       const waiters = flushWaiters;
       flushWaiters = [];
       for (const w of waiters) w();
+      // Their answers leave in microtasks, which a blocking wait would hold back: let them run.
+      await turnLoop();
     }
     if (stopping) break;
     // `last` rules judge each drain as it comes: while there are some (DRAIN_LISTENING), a
     // burst is not held back for the next ones.
     await sleep(end, moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 ? DOZING : ASLEEP);
-    lastYield = now();
+    if (Atomics.load(ctl.i32, MAIL) !== 0 || now() - loopTurnedAt >= LOOP_TURN_MS) await turnLoop();
   }
   stopped();
 }

@@ -111,6 +111,14 @@ export class WatchdogLink {
   }
 }
 
+export interface SupervisorOptions {
+  /**
+   * Called right after each message is posted to the actor: an actor that waits with a
+   * blocking wait, and so reads its port only when it turns its event loop, is told here.
+   */
+  posted?: () => void;
+}
+
 export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }> {
   readonly name: string;
   state: ActorState = 'stopped';
@@ -121,12 +129,15 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private readonly events: ActorEvents<Api>;
   private readonly link: WatchdogLink;
   private readonly beat: BeatCells;
+  /** Called after each message posted to the actor (see SupervisorOptions.posted). */
+  private readonly posted: (() => void) | undefined;
   private instance: Instance<Api> | undefined;
   /** The instance being made ready, if any. */
   private starting: Instance<Api> | undefined;
   private next: Deferred<Instance<Api>> = deferred();
 
-  constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells) {
+  constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells, options: SupervisorOptions = {}) {
+    this.posted = options.posted;
     this.name = name;
     this.url = url;
     this.data = data;
@@ -218,7 +229,19 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     exited.catch(() => {});
     let markGone!: () => void;
     const gone = new Promise<void>((resolve) => (markGone = resolve));
-    const remote = Comlink.wrap<Api>(nodeEndpoint(port));
+    const endpoint = nodeEndpoint(port);
+    const posted = this.posted;
+    const remote = Comlink.wrap<Api>(
+      posted
+        ? {
+            ...endpoint,
+            postMessage(...args: Parameters<Comlink.Endpoint['postMessage']>) {
+              endpoint.postMessage(...args);
+              posted();
+            },
+          }
+        : endpoint,
+    );
     port.unref();
     const instance: Instance<Api> = { gen, port, remote, exited, fail, gone, markGone };
     if (this.state === 'stopped') {

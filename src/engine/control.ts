@@ -19,11 +19,12 @@ export const CONTROL_LAYOUT = defineLayout({
   name: 'control block',
   bytes: 512,
   oneWriterPerLine: true,
-  sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the collector raises SLEEPING before it waits and bumps DOORBELL to end its own wait on a control call' }],
+  sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the main thread raises MAIL and bumps DOORBELL after posting a control call; the collector raises SLEEPING before it waits and clears MAIL before it turns its event loop' }],
   cells: {
     SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data, 2 while it dozes after a burst' },
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
     RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
+    MAIL: { offset: 16, type: 'i32', writer: ['main thread', 'collector'], meaning: '1 when a control call was posted to the collector since it last turned its event loop' },
     DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING) and each closed bucket (notified)' },
     BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "wall clock (ms) of the collector's last round (its heartbeat)" },
@@ -62,6 +63,7 @@ export const PAUSED = at.PAUSED;
 export const DRAIN_LISTENING = at.DRAIN_LISTENING;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
+export const MAIL = at.MAIL;
 export const CLOCK = at.CLOCK;
 export const INGESTED = at.INGESTED;
 export const DRAIN_PASSES = at.DRAIN_PASSES;
@@ -102,6 +104,18 @@ export const ASLEEP = 1;
  * only an urgent publish (a ring a quarter full, a producer about to wait) ends it early.
  */
 export const DOZING = 2;
+
+/**
+ * Tells the collector a control call was posted to it: it waits with a blocking wait and
+ * reads its port only when it turns its event loop, which MAIL makes it do at once. MAIL is
+ * raised before DOORBELL moves, so a collector that read DOORBELL before this either sees
+ * MAIL before it waits or has its wait end.
+ */
+export function ringMail(ctl: ControlViews): void {
+  Atomics.store(ctl.i32, MAIL, 1);
+  Atomics.add(ctl.i32, DOORBELL, 1);
+  Atomics.notify(ctl.i32, DOORBELL);
+}
 
 /**
  * Wakes the collector if it sleeps (if it dozes, only when `urgent`). Called by a producer right after it published its write

@@ -102,6 +102,8 @@ export class SystemSampler {
   private nextSlow = 0;
   private lastSlow = 0;
   private slowRunning = false;
+  /** Async reads (systeminformation.mem off Linux) not answered yet. */
+  private asyncReads = 0;
   private pending: SystemReading[] = [];
 
   constructor(options: SystemSamplerOptions) {
@@ -145,6 +147,14 @@ export class SystemSampler {
       });
     }
     return out;
+  }
+
+  /**
+   * True while a source waits on the event loop (a spawned process, an async read): its
+   * thread must keep turning its loop, or the answer and its measured time come late.
+   */
+  get awaiting(): boolean {
+    return this.slowRunning || this.asyncReads > 0;
   }
 
   /** Cadence of the sources that spawn processes. */
@@ -219,9 +229,14 @@ export class SystemSampler {
       return [busy, 0, total];
     });
     if (stat) this.pushCpu(out, stat);
-    void this.sources.get('systeminformation.mem')!.measureAsync(() => si.mem()).then((m) => {
-      if (m && m.total > 0) this.pending.push({ name: 'memory_usage', value: 100 * (1 - m.available / m.total) });
-    });
+    this.asyncReads++;
+    void this.sources
+      .get('systeminformation.mem')!
+      .measureAsync(() => si.mem())
+      .then((m) => {
+        if (m && m.total > 0) this.pending.push({ name: 'memory_usage', value: 100 * (1 - m.available / m.total) });
+      })
+      .finally(() => this.asyncReads--);
   }
 
   private async sampleSlow(): Promise<void> {
