@@ -1,8 +1,8 @@
 /**
  * The wake-ups the collector pays for (each costs its thread a good part of a millisecond,
  * docs/benchmarks.md): a producer rings a sleeping collector once per burst recorded in one
- * turn of its event loop, at the end-of-turn flush, unless the ring fills to a quarter
- * first; a collector dozing after a burst only at a quarter full; and a drain wakes the
+ * turn of its event loop, at the end-of-turn flush, unless the ring fills to half
+ * first; a collector dozing after a burst only at half full; and a drain wakes the
  * alert actor only while it has `last` rules (DRAIN_LISTENING), which judge every drain.
  */
 import { describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ const MiB = 1024 * 1024;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('a producer wakes a sleeping collector', () => {
-  it('once per burst, at the end of the turn, while the ring stays under a quarter full', async () => {
+  it('once per burst, at the end of the turn, while the ring stays under half full', async () => {
     const control = createControl();
     const ctl = controlViews(control);
     const producer = new RingWriter(createRing(1 << 12), control, 'drop');
@@ -37,22 +37,22 @@ describe('a producer wakes a sleeping collector', () => {
     expect(Atomics.load(ctl.i32, SLEEPING)).toBe(0);
   });
 
-  it('at once when the ring is a quarter full, within the turn', () => {
+  it('at once when the ring is half full, within the turn', () => {
     const control = createControl();
     const ctl = controlViews(control);
     const producer = new RingWriter(createRing(1 << 12), control, 'drop');
     Atomics.store(ctl.i32, SLEEPING, 1);
     const bell = Atomics.load(ctl.i32, DOORBELL);
     let i = 0;
-    for (; i < 1024 && Atomics.load(ctl.i32, DOORBELL) === bell; i++) producer.push(1, i);
-    // The publish that found the ring a quarter (1,024 of 4,096) full rang.
-    expect(i).toBe(1024);
+    for (; i < 2048 && Atomics.load(ctl.i32, DOORBELL) === bell; i++) producer.push(1, i);
+    // The publish that found the ring half (2,048 of 4,096) full rang.
+    expect(i).toBe(2048);
     expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell + 1);
   });
 });
 
 describe('a producer wakes a dozing collector (it drained a burst and waits a few ms for more)', () => {
-  it('not at the end of a turn, but once the ring is a quarter full', async () => {
+  it('not at the end of a turn, but once the ring is half full', async () => {
     const control = createControl();
     const ctl = controlViews(control);
     const producer = new RingWriter(createRing(1 << 12), control, 'drop');
@@ -65,8 +65,8 @@ describe('a producer wakes a dozing collector (it drained a burst and waits a fe
     expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell);
     expect(Atomics.load(ctl.i32, SLEEPING)).toBe(DOZING);
     let i = 500;
-    for (; i < 1024 && Atomics.load(ctl.i32, DOORBELL) === bell; i++) producer.push(1, i);
-    expect(i).toBe(1024);
+    for (; i < 2048 && Atomics.load(ctl.i32, DOORBELL) === bell; i++) producer.push(1, i);
+    expect(i).toBe(2048);
     expect(Atomics.load(ctl.i32, DOORBELL)).toBe(bell + 1);
     expect(Atomics.load(ctl.i32, SLEEPING)).toBe(0);
   });

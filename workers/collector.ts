@@ -39,7 +39,7 @@ import { threadCpuMs } from '../src/engine/thread-cpu.js';
 const YIELD_MS = 4;
 /**
  * The doze after a pass that moved data: the most recorded data waits for the collector
- * (unless a ring fills to a quarter first). Each wake-up costs the thread about 0.1-0.3 ms
+ * (unless a ring fills to half first). Each wake-up costs the thread about 0.1-0.3 ms
  * however few samples it finds (docs/benchmarks.md), so a service recording in bursts every
  * few ms pays for one per DOZE_MS, not one per burst.
  */
@@ -85,7 +85,7 @@ function wake(): void {
 /**
  * Waits for a producer or the next boundary. ASLEEP (the rings were empty): any publish
  * rings. DOZING (after a pass that moved data): at most DOZE_MS, and only an urgent publish
- * (a ring a quarter full, a producer about to wait on a full one) ends it early, so that the
+ * (a ring half full, a producer about to wait on a full one) ends it early, so that the
  * bursts of those milliseconds are taken in one pass and one wake-up. A control call ends
  * either at once (MAIL), as do flush() and stop() once taken (they bump DOORBELL themselves).
  */

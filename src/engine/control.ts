@@ -101,7 +101,7 @@ export function controlViews(sab: SharedArrayBuffer): ControlViews {
 export const ASLEEP = 1;
 /**
  * SLEEPING while it waits a few ms after draining a burst, to take the next ones together:
- * only an urgent publish (a ring a quarter full, a producer about to wait) ends it early.
+ * only an urgent publish (a ring half full, a producer about to wait) ends it early.
  */
 export const DOZING = 2;
 

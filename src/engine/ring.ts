@@ -18,7 +18,7 @@
  * The producer publishes WRITE every PUBLISH_EVERY samples and on a flush that it schedules
  * with setImmediate at most once per turn of its event loop, so the per-sample cost is two
  * plain stores; the consumer publishes READ every few thousand samples of a drain. A sleeping
- * collector is woken by the end-of-turn flush, or sooner once the ring is a quarter full.
+ * collector is woken by the end-of-turn flush, or sooner once the ring is half full.
  *
  * A full ring: under 'drop' the sample is dropped and counted; under 'wait' (the default) and
  * 'block' the producer first waits for the consumer to free room (see waitForProgress). A
@@ -198,7 +198,7 @@ export class RingWriter {
   stop: number;
   /** True while a flush is scheduled for the end of this event-loop turn. */
   pending = false;
-  /** Free slots at or below which a publish wakes the collector (a quarter of the ring used). */
+  /** Free slots at or below which a publish wakes the collector (half the ring used). */
   private readonly wakeRoom: number;
   readonly overflow: OverflowPolicy;
   /** Longest wait on a full ring whose consumer frees nothing; see OverflowPolicy. */
@@ -227,7 +227,7 @@ export class RingWriter {
     this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.capacity = this.hdr[CAPACITY]!;
     this.mask = this.capacity - 1;
-    this.wakeRoom = this.capacity - (this.capacity >>> 2);
+    this.wakeRoom = this.capacity >>> 1;
     this.ids = new Int32Array(sab, HEADER_BYTES, this.capacity);
     this.values = new Float64Array(sab, HEADER_BYTES + 4 * this.capacity, this.capacity);
     this.ctl = controlViews(control);
@@ -287,7 +287,7 @@ export class RingWriter {
   }
 
   /**
-   * True when the ring is a quarter full, judged from the READ seen last and looked at again
+   * True when the ring is half full, judged from the READ seen last and looked at again
    * when that says so: only then does a publish within a turn wake a sleeping collector. A
    * burst recorded in one turn of the event loop rings once, at its end-of-turn flush, and
    * the collector takes it in one pass, instead of waking at its first 64 samples and again
