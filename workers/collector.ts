@@ -126,7 +126,7 @@ async function run(): Promise<void> {
     engine.beat(t);
     const moved = engine.pass(t);
     const end = now();
-    if (moved > 0 && !stopping && engine.anyPending()) {
+    if (!stopping && ((moved > 0 && engine.anyPending()) || engine.closing)) {
       if (end - loopTurnedAt > YIELD_MS || Atomics.load(ctl.i32, MAIL) !== 0) await turnLoop();
       continue;
     }

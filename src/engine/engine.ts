@@ -45,6 +45,8 @@ import type { SystemReading } from './system.js';
 
 /** Samples taken from one ring per pass before moving to the next. */
 const BATCH = 1 << 16;
+/** Buckets a pass closes at a boundary before it drains (about 5 ms of closes at 10,000 series). */
+const CLOSE_SLICE = 1024;
 /** applyBuckets() beats once per this many buckets (a power of two, minus one). */
 const BEAT_EVERY_BUCKETS = 256 - 1;
 /** Slots of the ring that carries the collector's own readings. */
@@ -99,6 +101,8 @@ export class Engine {
   /** Per ring: when the samples waiting in it were first seen (see PendingClock). */
   private readonly clocks = new Map<RingReader, PendingClock>();
   private lastPassEnd = 0;
+  /** A bucket boundary whose closes are under way (boundary()). */
+  private sweeping = false;
   private lagMax = 0;
   private droppedSinceSample = 0;
   private ingestedAtSample = 0;
@@ -141,11 +145,16 @@ export class Engine {
    * readings when due), then one pass over every ring. Returns the samples moved.
    */
   pass(t: number): number {
-    if (this.writer.advance(t)) this.onBucketBoundary(t);
+    this.boundary(t, CLOSE_SLICE);
     const moved = this.drainPass(t);
     this.afterPass(moved);
     this.lastPassEnd = this.clock();
     return moved;
+  }
+
+  /** True while buckets that ended are being closed, a slice a pass: the next pass is due at once. */
+  get closing(): boolean {
+    return this.sweeping;
   }
 
   /** Start (ms) of the open bucket. */
@@ -182,7 +191,7 @@ export class Engine {
    * series, stamped `t` (see StoreWriter.applyBucket), and publishes them. Returns the buckets.
    */
   applyBuckets(batch: AppliedBuckets, t: number): number {
-    if (this.writer.advance(t)) this.onBucketBoundary(t);
+    this.boundary(t, Infinity);
     const { ids, stats, runs, runAt } = batch;
     for (let i = 0; i < ids.length; i++) {
       // A large batch on a starved thread still beats, or the watchdog replaces a working collector.
@@ -307,6 +316,18 @@ export class Engine {
     }
     ctl.f64[BAD_SAMPLES] = this.writer.counters.badSamples;
     ctl.f64[SKETCH_OVERFLOW] = this.writer.counters.sketchOverflow;
+  }
+
+  /**
+   * Moves to the bucket holding t and closes up to `slice` of the buckets that ended; the
+   * boundary's work (rollups, epochs, own readings) follows the last slice.
+   */
+  private boundary(t: number, slice: number): void {
+    if (this.writer.begin(t)) this.sweeping = true;
+    if (this.sweeping && this.writer.sweep(slice)) {
+      this.sweeping = false;
+      this.onBucketBoundary(t);
+    }
   }
 
   private onBucketBoundary(t: number): void {

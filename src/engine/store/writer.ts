@@ -145,6 +145,9 @@ export class StoreWriter {
   private rolledTo = 0;
   private readonly openIds: Int32Array;
   private openCount = 0;
+  /** openIds[sweepAt, sweepEnd): series whose bucket ended, still to look at (begin(), sweep()). */
+  private sweepAt = 0;
+  private sweepEnd = 0;
   private readonly touched: Int32Array;
   private touchedCount = 0;
   private readonly touchMark: Int32Array;
@@ -214,6 +217,7 @@ export class StoreWriter {
     // Every series is checked for windows a previous writer did not roll up.
     this.rolledTo = -Infinity;
     this.openCount = 0;
+    this.sweepAt = this.sweepEnd = 0;
     for (let id = 0; id < seriesCount; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
@@ -236,12 +240,58 @@ export class StoreWriter {
     this.closeBefore(this.bucketStart);
   }
 
-  /** Moves the open bucket to the one holding `now`; returns true when buckets closed. */
+  /** Moves the open bucket to the one holding `now` and closes those that ended; true when it moved. */
   advance(now: number): boolean {
+    if (!this.begin(now)) return false;
+    this.sweep(Infinity);
+    return true;
+  }
+
+  /**
+   * Moves the open bucket to the one holding `now` (finishing a sweep still under way first)
+   * and leaves the buckets that ended to sweep(), which closes them in slices: a collector
+   * closing 10,000 series (tens of ms) drains its rings between slices, so that producers do
+   * not find them full. A series that takes data before the sweep reaches it is closed then
+   * (applyGroup, applyBucket). True when the bucket moved.
+   */
+  begin(now: number): boolean {
     const start = Math.floor(now / this.layout.intervalMs) * this.layout.intervalMs;
     if (start <= this.bucketStart) return false;
-    this.closeBefore(start);
+    this.sweep(Infinity);
     this.bucketStart = start;
+    this.sweepAt = 0;
+    this.sweepEnd = this.openCount;
+    return true;
+  }
+
+  /** True while buckets that ended wait for sweep(). */
+  get sweeping(): boolean {
+    return this.sweepAt < this.sweepEnd;
+  }
+
+  /**
+   * Closes up to `max` of the buckets that ended before the open one; true when none is left.
+   * Every series listed before sweepEnd had data in a bucket that ended: it is closed here or
+   * was closed when it took data, and then opened again, which listed it after sweepEnd. So
+   * once the sweep is through, the series listed after sweepEnd are the open list.
+   */
+  sweep(max: number): boolean {
+    if (this.sweepAt >= this.sweepEnd) return true;
+    const start = this.bucketStart;
+    const slot = this.layout.slotF64;
+    let closed = 0;
+    while (this.sweepAt < this.sweepEnd && closed < max) {
+      const id = this.openIds[this.sweepAt++]!;
+      const hb = id * HOT_F64;
+      if (this.hot[hb + OPEN_START]! < start && this.hot[hb + OPEN_COUNT]! > 0) {
+        if ((++closed & BEAT_MASK) === 0) this.beat();
+        this.close(id, id * slot);
+      }
+    }
+    if (this.sweepAt < this.sweepEnd) return false;
+    this.openIds.copyWithin(0, this.sweepEnd, this.openCount);
+    this.openCount -= this.sweepEnd;
+    this.sweepAt = this.sweepEnd = 0;
     return true;
   }
 
@@ -348,6 +398,8 @@ export class StoreWriter {
     const hot = this.hot;
     const f = this.f64;
     const hb = id * HOT_F64;
+    // A bucket that ended and that the sweep has not reached yet closes before this data goes in.
+    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
@@ -442,6 +494,7 @@ export class StoreWriter {
     const hot = this.hot;
     const hb = id * HOT_F64;
     const base = id * this.layout.slotF64;
+    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
     const bins = run[pos]!;
     if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
