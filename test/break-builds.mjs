@@ -323,6 +323,34 @@ export const BREAKS = [
     tests: ['export-status.test.ts'],
     mustFail: ['counts of the one before carry over'],
   },
+  {
+    name: 'control calls not rung',
+    what: "the collector's Supervisor posts control calls without raising MAIL: a collector in its blocking wait reads them only when the wait times out",
+    edits: [{ find: '{ posted: () => ringMail(this.ctl) },', replace: '{},' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['answered before the wake-up the collector promised'],
+  },
+  {
+    name: 'flush answers held back',
+    what: 'the collector resolves flush() waiters and goes straight into its blocking wait: the answers, in microtasks, leave only when it wakes',
+    edits: [{ find: '      await turnLoop();\n    }\n    if (stopping) break;', replace: '    }\n    if (stopping) break;' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['answered before the wake-up the collector promised'],
+  },
+  {
+    name: 'binned samples mark no block',
+    what: 'binTail bins samples without marking their blocks: closes read and reset only the blocks whole buckets marked',
+    edits: [{ find: '        blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);\n', replace: '' }],
+    tests: ['apply-differential.test.ts'],
+    mustFail: ['on the same random samples (seed 1)'],
+  },
+  {
+    name: 'no close on touch during a sweep',
+    what: 'a series that takes data before the sweep reaches it adds the data to its ended bucket',
+    edits: [{ find: '    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);\n', replace: '' }],
+    tests: ['store-sweep.test.ts'],
+    mustFail: ['closes every ended bucket once'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -101,7 +101,7 @@ describe('the constants and buffers', () => {
     // The control block's lines, named: the layout test above keeps each to its writer.
     const lines = lineWriters(control.CONTROL_LAYOUT);
     expect([...lines.entries()].map(([line, w]) => [line, [...w].sort()])).toEqual([
-      [0, ['collector', 'producer']],
+      [0, ['collector', 'main thread', 'producer']],
       [1, ['collector']],
       [2, ['collector']],
       [3, ['collector']],
