@@ -31,9 +31,9 @@ import {
   OPEN_START,
   OPEN_SUM,
   POOL_FREE_COUNT,
+  RAW_AHEAD,
   RAW_BINNED,
   RAW_HEAD,
-  RAW_WRITTEN,
   ROLLUP_LOG_RESERVED,
   StoreLayout,
   T1_HEAD,
@@ -223,7 +223,7 @@ export class StoreReader {
       idx.push(k);
     }
     // Keep only entries the writer cannot have reused while we copied.
-    const written = this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0;
+    const written = this.hotI32[id * HOT_F64 * 2 + RAW_AHEAD]!;
     let keep = t.length;
     while (keep > 0 && ((written - idx[keep - 1]!) | 0) > L.rawCap) keep--;
     t.length = keep;
@@ -521,7 +521,7 @@ export class StoreReader {
       outV[j] = f[at + 1]!;
     }
     // Slot k is rewritten once the writer writes sample k + cap: drop what it may have reached.
-    const written = this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0;
+    const written = this.hotI32[id * HOT_F64 * 2 + RAW_AHEAD]!;
     const lost = Math.min(n, ((written - start) | 0) - cap);
     if (lost > 0) {
       outT.copyWithin(0, lost, n);
