@@ -65,9 +65,10 @@ const MAX_SKETCHED = 0xffffffff;
 const BEAT_MASK = 1024 - 1;
 /** drain() applies samples in chunks of this many, grouped by series, and frees their slots after each. */
 const CHUNK = 4096;
-// The sketch key is read from the value's bits through this pair of views.
-const keyScratch = new Float64Array(1);
-const keyWords = new Uint32Array(keyScratch.buffer);
+// A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
+const stampScratch = new Float64Array(1);
+const stampWords = new Int32Array(stampScratch.buffer);
+/** Which i32 of an f64 holds its high word (the sketch key's bits). */
 const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 /** One circular sketch log and the writer's cursor in it. */
@@ -314,17 +315,17 @@ export class StoreWriter {
     let stamp: number;
     let done: number;
     if (replay) {
-      keyWords[0] = hdr[CHUNK_STAMP_I32]!;
-      keyWords[1] = hdr[CHUNK_STAMP_I32 + 1]!;
-      stamp = keyScratch[0]!;
+      stampWords[0] = hdr[CHUNK_STAMP_I32]!;
+      stampWords[1] = hdr[CHUNK_STAMP_I32 + 1]!;
+      stamp = stampScratch[0]!;
       done = hdr[CHUNK_DONE]!;
     } else {
       stamp = reader.stamp === reader.stamp ? reader.stamp : now;
       done = 0;
-      keyScratch[0] = stamp;
+      stampScratch[0] = stamp;
       hdr[CHUNK_R0] = r0;
-      hdr[CHUNK_STAMP_I32] = keyWords[0]!;
-      hdr[CHUNK_STAMP_I32 + 1] = keyWords[1]!;
+      hdr[CHUNK_STAMP_I32] = stampWords[0]!;
+      hdr[CHUNK_STAMP_I32 + 1] = stampWords[1]!;
       hdr[CHUNK_DONE] = 0;
       hdr[CHUNK_K] = k;
     }
@@ -442,21 +443,34 @@ export class StoreWriter {
     const written = hotI32[hb * 2 + RAW_WRITTEN]!;
     let binned = hotI32[bi]!;
     if (binned === written) return;
-    const f = this.f64;
+    const i32 = this.i32;
     const pages = this.pages;
     const front = this.front;
     const pageCache = this.pageCache;
     const base = id * this.layout.slotF64;
-    const raw = base + this.layout.rawOffsetF64 + 1;
+    // The i32 holding the high word (sign, exponent, top of the mantissa: the key) of raw slot 0's value.
+    const keyWord = 2 * (base + this.layout.rawOffsetF64 + 1) + HI_WORD;
     const rawMask = this.layout.rawCap - 1;
     const c = id << 2;
+    let key0 = pageCache[c]!;
+    let base0 = pageCache[c + 1]!;
+    let key1 = pageCache[c + 2]!;
+    let base1 = pageCache[c + 3]!;
     // The index in its bucket of the first sample to bin: a bucket stops sketching at MAX_SKETCHED.
     let index = this.hot[hb + OPEN_COUNT]! - ((written - binned) | 0);
     while (binned !== written) {
-      keyScratch[0] = f[raw + 2 * (binned & rawMask)]!;
-      const key = keyWords[HI_WORD]! >>> KEY_SHIFT;
+      const key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
-      const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
+      let pageBase: number;
+      if (key0 === pageKey) pageBase = base0;
+      else if (key1 === pageKey) pageBase = base1;
+      else {
+        pageBase = this.page(id, base, pageKey);
+        key0 = pageCache[c]!;
+        base0 = pageCache[c + 1]!;
+        key1 = pageCache[c + 2]!;
+        base1 = pageCache[c + 3]!;
+      }
       if (pageBase >= 0 && index < MAX_SKETCHED) {
         const bin = pageBase + (key & PAGE_MASK);
         const b = front[bin]!;
