@@ -1,7 +1,7 @@
 import { rankOf } from '../dist/src/engine/sketch.js';
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
-import { APPLIED, APPLIED_SLOT, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
+import { APPLIED, CHUNK_DONE, CHUNK_K, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
 import { StoreWriter } from '../dist/src/engine/store/writer.js';
@@ -116,19 +116,35 @@ describe('series store', () => {
     expect(new StoreReader(buffers).snapshot(3)).toMatchObject({ totalCount: 12, totalSum: 45 + 15 });
   });
 
-  it('skips the slots a dead writer marked applied, and still takes a corrupt id or time mark after them alone', () => {
-    const { store, state, producer } = setup();
-    // A predecessor applied slots 0 and 4 (marked them) and died before counting them in APPLIED.
-    for (const [id, v] of [[1, 10], [-7, 0], [TIME_MARK, T0 - 500], [1, 2], [1, 3], [1, 4]] as const) producer.push(id, v);
+  it('finishes the chunk a dead writer left in flight past the samples it committed, and still takes a corrupt id or time mark after it alone', () => {
+    const { buffers, store, state, producer, ring } = setup();
+    for (const [id, v] of [[1, 10], [2, 20], [1, 11], [2, 21], [-7, 0], [5, 0], [TIME_MARK, T0 - 500], [1, 2], [1, 4]] as const) producer.push(id, v);
     producer.publish();
-    state.reader.ids[0] = APPLIED_SLOT;
-    state.reader.ids[4] = APPLIED_SLOT;
     state.writer.advance(T0 + 5);
-    expect(state.writer.drain(state.reader, T0 + 5, 1 << 20)).toBe(2);
-    state.writer.publish();
-    expect(state.writer.counters.badSamples).toBe(1);
-    expect(state.reader.r).toBe(6);
-    expect(store.raw(1)).toEqual({ t: [T0 - 500, T0 - 500], v: [2, 4] });
+    // The predecessor dies as it enters its second group: series 1 committed, series 2 not.
+    const dead = state.writer as unknown as { applyGroup: (...args: unknown[]) => void };
+    const applyGroup = dead.applyGroup.bind(dead);
+    let groups = 0;
+    dead.applyGroup = (...args) => {
+      if (groups++ === 1) throw new Error('killed');
+      applyGroup(...args);
+    };
+    expect(() => state.writer.drain(state.reader, T0 + 5, 1 << 20)).toThrow('killed');
+    const hdr = new Int32Array(ring, 0, 64);
+    expect([hdr[APPLIED], hdr[CHUNK_K], hdr[CHUNK_DONE]]).toEqual([0, 4, 2]);
+    const successor = new StoreWriter(buffers);
+    successor.recover(T0 + 7, 1024);
+    expect(successor.drain(new RingReader(ring), T0 + 7, 1 << 20)).toBe(5);
+    successor.publish();
+    expect(successor.counters.badSamples).toBe(1);
+    expect(hdr[APPLIED]).toBe(9);
+    expect(hdr[CHUNK_K]).toBe(0);
+    expect(store.snapshot(1)).toMatchObject({ totalCount: 4, totalSum: 27, lastValue: 4 });
+    expect(store.snapshot(2)).toMatchObject({ totalCount: 2, totalSum: 41, lastValue: 21 });
+    expect(store.snapshot(5)).toMatchObject({ totalCount: 1, totalSum: 0 });
+    // The chunk's samples keep the time it was announced with; those after the mark take the mark's.
+    expect(store.raw(1)).toEqual({ t: [T0 + 5, T0 + 5, T0 - 500, T0 - 500], v: [10, 11, 2, 4] });
+    expect(store.raw(2)).toEqual({ t: [T0 + 5, T0 + 5], v: [20, 21] });
   });
 
   it('rolls up each minute once, counting the records it writes, and beats every 1,024 series', () => {

@@ -46,6 +46,10 @@ export const RING_HEADER = defineLayout({
     WAITING: { offset: 8, type: 'i32', writer: 'producer', meaning: '1 while waiting on a full ring' },
     READ: { offset: 64, type: 'i32', writer: 'collector', meaning: 'published read index (frees slots)' },
     APPLIED: { offset: 128, type: 'i32', writer: 'collector', meaning: 'samples applied to the store (at or past READ)' },
+    CHUNK_R0: { offset: 132, type: 'i32', writer: 'collector', meaning: 'first slot of the chunk being applied' },
+    CHUNK_K: { offset: 136, type: 'i32', writer: 'collector', meaning: 'its slots, all samples; 0 when no chunk is in flight' },
+    CHUNK_DONE: { offset: 140, type: 'i32', writer: 'collector', meaning: 'its samples committed, in the order grouped by series' },
+    CHUNK_STAMP: { offset: 144, type: 'f64', writer: 'collector', meaning: 'the time (ms) its samples take' },
     CLAIM: { offset: 192, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the claiming thread's id + 1" },
     CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: '1 while the monitor is stopped' },
     CAPACITY: { offset: 200, type: 'i32', writer: 'creator', meaning: 'slots' },
@@ -59,6 +63,11 @@ export const DROPPED = RING_HEADER.index.DROPPED;
 export const WAITING = RING_HEADER.index.WAITING;
 export const READ = RING_HEADER.index.READ;
 export const APPLIED = RING_HEADER.index.APPLIED;
+export const CHUNK_R0 = RING_HEADER.index.CHUNK_R0;
+export const CHUNK_K = RING_HEADER.index.CHUNK_K;
+export const CHUNK_DONE = RING_HEADER.index.CHUNK_DONE;
+/** CHUNK_STAMP as the index of the first of its two i32 halves (copied in memory order) in the header's Int32Array. */
+export const CHUNK_STAMP_I32 = RING_HEADER.index.CHUNK_STAMP * 2;
 export const CLAIM = RING_HEADER.index.CLAIM;
 export const CLOSED = RING_HEADER.index.CLOSED;
 export const CAPACITY = RING_HEADER.index.CAPACITY;
@@ -71,14 +80,6 @@ let nextRingId = 1;
  * ring's following samples were taken, or NaN to go back to the time they are drained.
  */
 export const TIME_MARK = -2;
-
-/**
- * The consumer writes this id over a slot whose sample it applied while the slot's chunk is
- * not yet counted in APPLIED (it applies a chunk grouped by series, not in ring order): a
- * successor skips such slots, so no sample is applied twice. Only the consumer writes it,
- * and only to slots between READ and WRITE, which the producer does not touch.
- */
-export const APPLIED_SLOT = -3;
 
 /** The producer publishes its write index once per this many samples (a power of two). */
 export const PUBLISH_EVERY = 64;

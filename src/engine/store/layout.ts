@@ -23,7 +23,10 @@
  *   and a bucket stops adding to its sketch at 2^32 - 1 samples.
  *
  * Per-sample work touches only the series' hot line and its raw ring; totals and the newest
- * value are derived (closed + open), so a sample costs about ten stores. The open sketch is
+ * value are derived (closed + open). A series' samples of a drained chunk are written to its
+ * raw ring past RAW_WRITTEN (RAW_AHEAD first says how far readers must distrust the ring),
+ * summed in registers, and committed in one run of straight-line stores: the hot cells and
+ * RAW_WRITTEN (writer.ts, drain). The open sketch is
  * binned lazily from the raw ring: a series' samples past RAW_BINNED go into its pages in
  * one run when half its raw ring waits, and at the bucket's close, so that the run's keys
  * hit the same few page lines instead of one cold line a sample (docs/benchmarks.md);
@@ -69,7 +72,8 @@ export const SERIES_HOT = defineLayout({
     OPEN_MAX: { offset: 24, type: 'f64', writer: 'collector', meaning: 'their maximum' },
     OPEN_LAST: { offset: 32, type: 'f64', writer: 'collector', meaning: 'the last of them' },
     OPEN_START: { offset: 40, type: 'f64', writer: 'collector', meaning: 'start (ms) of the open bucket' },
-    RAW_WRITTEN: { offset: 48, type: 'f64', writer: 'collector', meaning: "raw samples written (the writer's own count; RAW_HEAD lags)" },
+    RAW_WRITTEN: { offset: 48, type: 'i32', writer: 'collector', meaning: "raw samples committed (the writer's own count, wraps; RAW_HEAD lags)" },
+    RAW_AHEAD: { offset: 52, type: 'i32', writer: 'collector', meaning: 'raw slots the writer may have rewritten up to (wraps; at or past RAW_WRITTEN)' },
     RAW_HEAD: { offset: 56, type: 'i32', writer: 'collector', meaning: 'raw samples published (Atomics, wraps)' },
     RAW_BINNED: { offset: 60, type: 'i32', writer: 'collector', meaning: 'raw samples counted in the open sketch (wraps; the rest of the open bucket is binned later)' },
   },
@@ -129,14 +133,13 @@ export const LOG_RESERVED = STORE_META.index.LOG_RESERVED;
 export const ROLLUP_LOG_RESERVED = STORE_META.index.ROLLUP_LOG_RESERVED;
 export const META_BYTES = STORE_META.bytes;
 
-// hot, f64 cells
+// hot, f64 cells (the i32 ones are with the slot's below)
 export const OPEN_COUNT = SERIES_HOT.index.OPEN_COUNT;
 export const OPEN_SUM = SERIES_HOT.index.OPEN_SUM;
 export const OPEN_MIN = SERIES_HOT.index.OPEN_MIN;
 export const OPEN_MAX = SERIES_HOT.index.OPEN_MAX;
 export const OPEN_LAST = SERIES_HOT.index.OPEN_LAST;
 export const OPEN_START = SERIES_HOT.index.OPEN_START;
-export const RAW_WRITTEN = SERIES_HOT.index.RAW_WRITTEN;
 export const HOT_F64 = SERIES_HOT.bytes / 8;
 
 // slot, f64 cells
@@ -146,7 +149,9 @@ export const CLOSED_LAST = SERIES_SLOT.index.CLOSED_LAST;
 export const CLOSED_COUNT_AT = SERIES_SLOT.index.CLOSED_COUNT_AT;
 export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
 export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
-// slot, i32 cells
+// hot and slot, i32 cells
+export const RAW_WRITTEN = SERIES_HOT.index.RAW_WRITTEN;
+export const RAW_AHEAD = SERIES_HOT.index.RAW_AHEAD;
 export const RAW_HEAD = SERIES_HOT.index.RAW_HEAD;
 export const RAW_BINNED = SERIES_HOT.index.RAW_BINNED;
 export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;

@@ -31,9 +31,9 @@ import {
   OPEN_START,
   OPEN_SUM,
   POOL_FREE_COUNT,
+  RAW_AHEAD,
   RAW_BINNED,
   RAW_HEAD,
-  RAW_WRITTEN,
   ROLLUP_LOG_RESERVED,
   StoreLayout,
   T1_HEAD,
@@ -222,8 +222,8 @@ export class StoreReader {
       v.push(this.f64[at + 1]!);
       idx.push(k);
     }
-    // Keep only entries the writer cannot have reused while we copied.
-    const written = this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0;
+    // Keep only entries the writer cannot have reused while we copied (RAW_AHEAD, as in rawRange).
+    const written = this.hotI32[id * HOT_F64 * 2 + RAW_AHEAD]!;
     let keep = t.length;
     while (keep > 0 && ((written - idx[keep - 1]!) | 0) > L.rawCap) keep--;
     t.length = keep;
@@ -520,8 +520,9 @@ export class StoreReader {
       outT[j] = f[at]!;
       outV[j] = f[at + 1]!;
     }
-    // Slot k is rewritten once the writer writes sample k + cap: drop what it may have reached.
-    const written = this.hot[id * HOT_F64 + RAW_WRITTEN]! | 0;
+    // Slot k is rewritten once the writer writes sample k + cap: drop what it may have reached
+    // (RAW_AHEAD: set before it writes a part's slots, so it covers the slots being written).
+    const written = this.hotI32[id * HOT_F64 * 2 + RAW_AHEAD]!;
     const lost = Math.min(n, ((written - start) | 0) - cap);
     if (lost > 0) {
       outT.copyWithin(0, lost, n);

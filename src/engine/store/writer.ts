@@ -5,13 +5,14 @@
  * Crash safety: all state that a successor needs is in shared memory, and each step is
  * ordered so that a writer terminated between any two JavaScript statements (V8 stops a
  * worker only at function entries and loop back-edges) leaves state that recover() can
- * finish: a sample is applied in straight-line stores and then counted in the ring's APPLIED
- * cell; a bucket is closed by publishing its record before resetting the open bucket, and
- * recover() recognises a bucket that was published but not reset. Pages are popped from the
- * free list before a directory points at them, and directories are replaced by writing the
- * idle copy and flipping DIR_SELECT, so a crash leaks at worst a page, never shares one.
+ * finish: a series' part of a chunk is committed in straight-line stores, and a chunk left
+ * in flight is finished from the ring's header (drain); a bucket is closed by publishing its
+ * record before resetting the open bucket, and recover() recognises a bucket that was
+ * published but not reset. Pages are popped from the free list before a directory points at
+ * them, and directories are replaced by writing the idle copy and flipping DIR_SELECT, so a
+ * crash leaks at worst a page, never shares one.
  */
-import { APPLIED, APPLIED_SLOT, TIME_MARK, WRITE, type RingReader } from '../ring.js';
+import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_SHIFT, PAGE_BINS, PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import {
   BUCKET_COUNT,
@@ -42,6 +43,7 @@ import {
   OPEN_SUM,
   POOL_FREE_COUNT,
   POOL_FREE_HEAD,
+  RAW_AHEAD,
   RAW_BINNED,
   RAW_HEAD,
   RAW_WRITTEN,
@@ -64,9 +66,10 @@ const MAX_SKETCHED = 0xffffffff;
 const BEAT_MASK = 1024 - 1;
 /** drain() applies samples in chunks of this many, grouped by series, and frees their slots after each. */
 const CHUNK = 4096;
-// The sketch key is read from the value's bits through this pair of views.
-const keyScratch = new Float64Array(1);
-const keyWords = new Uint32Array(keyScratch.buffer);
+// A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
+const stampScratch = new Float64Array(1);
+const stampWords = new Int32Array(stampScratch.buffer);
+/** Which i32 of an f64 holds its high word (the sketch key's bits). */
 const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
 /** One circular sketch log and the writer's cursor in it. */
@@ -223,7 +226,7 @@ export class StoreWriter {
       const base = id * L.slotF64;
       const ib = base * 2;
       const hb = id * HOT_F64;
-      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
+      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hotI32[hb * 2 + RAW_WRITTEN]!);
       if (this.hot[hb + OPEN_COUNT] === 0) continue;
       const head = this.i32[ib + T1_HEAD]!;
       if (head > 0) {
@@ -301,12 +304,14 @@ export class StoreWriter {
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
    * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
-   * (a counting sort of the ring positions) and applied group by group, so that a series' hot
-   * line and raw ring stay in registers and cache while its samples go in; their sketch bins
-   * come later, in runs (binTail). A sample is applied with plain stores between two loop
-   * back-edges (where V8 may stop a terminated worker), the last of which marks its ring slot
-   * APPLIED_SLOT; the chunk is then counted in APPLIED at once. A successor skips marked
-   * slots and bins from RAW_BINNED on: exact after a kill anywhere.
+   * (a counting sort of the ring positions) and applied group by group: a series' samples are
+   * written to its raw ring past RAW_WRITTEN, summed in registers, and committed in one run
+   * of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's CHUNK_DONE), which V8
+   * cannot split: it stops a terminated worker only at function entries and loop back-edges.
+   * The chunk is announced in the ring's header first (CHUNK_R0, CHUNK_K, CHUNK_STAMP) and
+   * counted in APPLIED at its end. A successor that finds it in flight applies the same slots
+   * at the same time again, grouped the same way, past the CHUNK_DONE samples already
+   * committed: exact after a kill anywhere. Sketch bins come later, in runs (binTail).
    */
   drain(reader: RingReader, now: number, max: number): number {
     let n = (Atomics.load(reader.hdr, WRITE) - reader.r) | 0;
@@ -326,7 +331,8 @@ export class StoreWriter {
   /**
    * Applies the samples of one chunk: up to `n` slots from the reader's index, ending before
    * the first time mark or corrupt id after at least one sample (those are taken alone, in
-   * ring order). Returns the slots consumed; `grouped` says how many samples were applied.
+   * ring order); or the chunk a dead writer left in flight, whatever `n`. Returns the slots
+   * consumed; `grouped` says how many samples were applied.
    */
   private chunk(reader: RingReader, now: number, n: number): number {
     const hdr = reader.hdr;
@@ -336,14 +342,15 @@ export class StoreWriter {
     const counts = this.groupCounts;
     const distinct = this.groupIds;
     const r0 = reader.r;
+    const replay = hdr[CHUNK_K] !== 0 && hdr[CHUNK_R0] === r0;
+    const slots = replay ? hdr[CHUNK_K]! : n;
     // Count per series, up to the first slot that is no sample.
     let d = 0;
     let k = 0;
-    for (; k < n; k++) {
+    for (; k < slots; k++) {
       const id = ids[(r0 + k) & mask]!;
       if (id >>> 0 >= maxSeries) {
-        if (id === APPLIED_SLOT) continue;
-        if (d > 0 || k > 0) break;
+        if (k > 0) break;
         this.special(reader, id);
         this.grouped = 0;
         return 1;
@@ -351,6 +358,23 @@ export class StoreWriter {
       const seen = counts[id]!;
       counts[id] = seen + 1;
       if (seen === 0) distinct[d++] = id;
+    }
+    let stamp: number;
+    let done: number;
+    if (replay) {
+      stampWords[0] = hdr[CHUNK_STAMP_I32]!;
+      stampWords[1] = hdr[CHUNK_STAMP_I32 + 1]!;
+      stamp = stampScratch[0]!;
+      done = hdr[CHUNK_DONE]!;
+    } else {
+      stamp = reader.stamp === reader.stamp ? reader.stamp : now;
+      done = 0;
+      stampScratch[0] = stamp;
+      hdr[CHUNK_R0] = r0;
+      hdr[CHUNK_STAMP_I32] = stampWords[0]!;
+      hdr[CHUNK_STAMP_I32 + 1] = stampWords[1]!;
+      hdr[CHUNK_DONE] = 0;
+      hdr[CHUNK_K] = k;
     }
     // Ring positions, grouped by series in the order first seen.
     let pos = 0;
@@ -363,21 +387,20 @@ export class StoreWriter {
     const order = this.groupOrder;
     for (let i = 0; i < k; i++) {
       const at = (r0 + i) & mask;
-      const id = ids[at]!;
-      if (id !== APPLIED_SLOT) order[counts[id]!++] = at;
+      order[counts[ids[at]!]!++] = at;
     }
-    const stamp = reader.stamp === reader.stamp ? reader.stamp : now;
     let from = 0;
     for (let j = 0; j < d; j++) {
       const id = distinct[j]!;
       const to = counts[id]!;
       counts[id] = 0;
-      this.applyGroup(reader, id, from, to, stamp, now);
+      if (to > done) this.applyGroup(reader, id, from > done ? from : done, to, stamp, now);
       from = to;
     }
     reader.r = (r0 + k) | 0;
     hdr[APPLIED] = reader.r;
-    this.grouped = pos;
+    hdr[CHUNK_K] = 0;
+    this.grouped = pos - done;
     return k;
   }
 
@@ -390,14 +413,20 @@ export class StoreWriter {
     reader.hdr[APPLIED] = reader.r;
   }
 
-  /** Applies the samples of one series at ring positions order[from..to). */
+  /**
+   * Applies the samples of one series at ring positions order[from..to), in parts of at
+   * most binEvery less the samples not yet binned, so that its raw ring never overwrites a
+   * sample its sketch has not counted; each part ends in its commit.
+   */
   private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
-    const ids = reader.ids;
     const values = reader.values;
+    const hdr = reader.hdr;
     const order = this.groupOrder;
     const hot = this.hot;
+    const hotI32 = this.hotI32;
     const f = this.f64;
     const hb = id * HOT_F64;
+    const hi = hb * 2;
     // A bucket that ended and that the sweep has not reached yet closes before this data goes in.
     if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
@@ -405,31 +434,44 @@ export class StoreWriter {
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
     let max = hot[hb + OPEN_MAX]!;
-    let written = hot[hb + RAW_WRITTEN]!;
-    const base = id * this.layout.slotF64;
-    const raw = base + this.layout.rawOffsetF64;
+    let last = hot[hb + OPEN_LAST]!;
+    let written = hotI32[hi + RAW_WRITTEN]!;
+    let binned = hotI32[hi + RAW_BINNED]!;
+    const raw = id * this.layout.slotF64 + this.layout.rawOffsetF64;
     const rawMask = this.layout.rawCap - 1;
     const binEvery = this.binEvery;
-    let binned = this.hotI32[hb * 2 + RAW_BINNED]!;
-    for (let i = from; i < to; i++) {
-      const at = order[i]!;
-      const v = values[at]!;
-      // From here to the slot's mark, plain stores only: the sample is applied whole or not at all.
-      const slot = raw + 2 * (written & rawMask);
-      f[slot] = stamp;
-      f[slot + 1] = v;
-      hot[hb + RAW_WRITTEN] = ++written;
-      hot[hb + OPEN_COUNT] = ++count;
-      hot[hb + OPEN_SUM] = sum += v;
-      if (v < min) hot[hb + OPEN_MIN] = min = v;
-      if (v > max) hot[hb + OPEN_MAX] = max = v;
-      hot[hb + OPEN_LAST] = v;
-      ids[at] = APPLIED_SLOT;
-      // Binned before the raw ring could overwrite a sample not in the sketch yet.
+    let i = from;
+    for (;;) {
       if (((written - binned) | 0) >= binEvery) {
         this.binTail(id);
-        binned = written | 0;
+        binned = written;
       }
+      if (i >= to) break;
+      let end = i + binEvery - ((written - binned) | 0);
+      if (end > to) end = to;
+      // Readers drop what they copied from slots up to RAW_AHEAD: it is set before the slots are.
+      const ahead = (written + end - i) | 0;
+      if (((ahead - hotI32[hi + RAW_AHEAD]!) | 0) > 0) hotI32[hi + RAW_AHEAD] = ahead;
+      for (; i < end; i++) {
+        const v = values[order[i]!]!;
+        const slot = raw + 2 * (written & rawMask);
+        f[slot] = stamp;
+        f[slot + 1] = v;
+        written = (written + 1) | 0;
+        count++;
+        sum += v;
+        if (v < min) min = v;
+        if (v > max) max = v;
+        last = v;
+      }
+      // The commit: straight-line stores, all or none of them.
+      hot[hb + OPEN_COUNT] = count;
+      hot[hb + OPEN_SUM] = sum;
+      hot[hb + OPEN_MIN] = min;
+      hot[hb + OPEN_MAX] = max;
+      hot[hb + OPEN_LAST] = last;
+      hotI32[hi + RAW_WRITTEN] = written;
+      hdr[CHUNK_DONE] = end;
     }
     if (this.touchMark[id] !== this.pass) {
       this.touchMark[id] = this.pass;
@@ -446,25 +488,38 @@ export class StoreWriter {
     const hb = id * HOT_F64;
     const bi = hb * 2 + RAW_BINNED;
     const hotI32 = this.hotI32;
-    const written = this.hot[hb + RAW_WRITTEN]! | 0;
+    const written = hotI32[hb * 2 + RAW_WRITTEN]!;
     let binned = hotI32[bi]!;
     if (binned === written) return;
-    const f = this.f64;
+    const i32 = this.i32;
     const pages = this.pages;
     const front = this.front;
     const blocks = this.blocks;
     const pageCache = this.pageCache;
     const base = id * this.layout.slotF64;
-    const raw = base + this.layout.rawOffsetF64 + 1;
+    // The i32 holding the high word (sign, exponent, top of the mantissa: the key) of raw slot 0's value.
+    const keyWord = 2 * (base + this.layout.rawOffsetF64 + 1) + HI_WORD;
     const rawMask = this.layout.rawCap - 1;
     const c = id << 2;
+    let key0 = pageCache[c]!;
+    let base0 = pageCache[c + 1]!;
+    let key1 = pageCache[c + 2]!;
+    let base1 = pageCache[c + 3]!;
     // The index in its bucket of the first sample to bin: a bucket stops sketching at MAX_SKETCHED.
     let index = this.hot[hb + OPEN_COUNT]! - ((written - binned) | 0);
     while (binned !== written) {
-      keyScratch[0] = f[raw + 2 * (binned & rawMask)]!;
-      const key = keyWords[HI_WORD]! >>> KEY_SHIFT;
+      const key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
-      const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
+      let pageBase: number;
+      if (key0 === pageKey) pageBase = base0;
+      else if (key1 === pageKey) pageBase = base1;
+      else {
+        pageBase = this.page(id, base, pageKey);
+        key0 = pageCache[c]!;
+        base0 = pageCache[c + 1]!;
+        key1 = pageCache[c + 2]!;
+        base1 = pageCache[c + 3]!;
+      }
       if (pageBase >= 0 && index < MAX_SKETCHED) {
         const bin = pageBase + (key & PAGE_MASK);
         blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
@@ -513,11 +568,12 @@ export class StoreWriter {
     }
     // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
     this.binTail(id);
-    const written = hot[hb + RAW_WRITTEN]!;
+    const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
+    if (((written + 1 - this.hotI32[hb * 2 + RAW_AHEAD]!) | 0) > 0) this.hotI32[hb * 2 + RAW_AHEAD] = (written + 1) | 0;
     this.f64[slot] = now;
     this.f64[slot + 1] = last;
-    hot[hb + RAW_WRITTEN] = written + 1;
+    this.hotI32[hb * 2 + RAW_WRITTEN] = (written + 1) | 0;
     this.hotI32[hb * 2 + RAW_BINNED] = (written + 1) | 0;
     hot[hb + OPEN_COUNT]! += count;
     hot[hb + OPEN_SUM]! += sum;
@@ -535,7 +591,7 @@ export class StoreWriter {
     const n = this.touchedCount;
     for (let i = 0; i < n; i++) {
       const hb = this.touched[i]! * HOT_F64;
-      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hot[hb + RAW_WRITTEN]! | 0);
+      Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hotI32[hb * 2 + RAW_WRITTEN]!);
     }
     this.touchedCount = 0;
     this.pass = (this.pass + 1) | 0 || 1;
