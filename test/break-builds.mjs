@@ -351,6 +351,20 @@ export const BREAKS = [
     tests: ['store-sweep.test.ts'],
     mustFail: ['closes every ended bucket once'],
   },
+  {
+    name: 'replay applies committed samples again',
+    what: 'a successor replays a chunk left in flight from its first sample, not past the CHUNK_DONE samples already committed',
+    edits: [{ find: 'if (to > done) this.applyGroup(reader, id, from > done ? from : done, to, stamp, now);', replace: 'this.applyGroup(reader, id, from, to, stamp, now);' }],
+    tests: ['apply-kill-points.test.ts'],
+    mustFail: ['keeps exact totals, raw samples and sketches when stopped at every entry to applyGroup'],
+  },
+  {
+    name: 'raw slots rewritten unannounced',
+    what: 'the writer rewrites a part of raw slots without raising RAW_AHEAD first: a reader keeps a slot overwritten under it',
+    edits: [{ find: 'if (((ahead - hotI32[hi + RAW_AHEAD]!) | 0) > 0) hotI32[hi + RAW_AHEAD] = ahead;', replace: '' }],
+    tests: ['apply-kill-points.test.ts'],
+    mustFail: ['hides from readers the raw slots a writer stopped inside a part had rewritten'],
+  },
 ];
 
 function parseArgs(argv) {
