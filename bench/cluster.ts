@@ -117,7 +117,7 @@ async function primary(): Promise<void> {
     const cpu = cpuMs() - c0;
     mainThread = threadCpuMs() - t0;
     // The main thread is the pid; of the others the busiest is the collector (it applies and
-    // closes every bucket), then the alert actor, V8's helpers (GC, compiler) and libuv's.
+    // closes every bucket); the others are the other actors, V8's helpers (GC, compiler), libuv's.
     threads = threadDeltas(tt0, threadTimes())
       .filter((t) => t.ms / WINDOW_S >= 0.1)
       .map((t) => `${t.tid === process.pid ? 'main' : t.tid} ${(t.ms / WINDOW_S).toFixed(1)}`)
