@@ -7,14 +7,18 @@
  *   perfwatch    the same monitor with instrument() (diagnostics channels, no patching)
  *   prom-client  a hand-written middleware: a Histogram by method, route, status code
  *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
+ *   switch       the perfwatch monitor, its instrumentation switched by the `state` command
+ *                between STATES (for paired phases within one process)
  * It sends { port } when listening and answers IPC commands from COMMANDS.
  */
+import dc from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
+import { ownThreads } from './placement.js';
 import type { Capture, ProfileKind } from '../src/profiling/schema.js';
 
 const mode = process.argv[2] ?? 'none';
@@ -34,14 +38,18 @@ function answer(req: IncomingMessage, res: ServerResponse): void {
 }
 
 let monitor: PerformanceMonitor | undefined;
+/** The threads monitor.start() started (the collector, the alert actor), by Linux thread id. */
+let monitorThreads: number[] = [];
 let handler: (req: IncomingMessage, res: ServerResponse) => void = answer;
 
 /** Where a capture's .cpuprofile goes: removed when the server exits. */
 const profileDir = mkdtempSync(join(tmpdir(), 'pw-bench-instrument-'));
 
-if (mode === 'monitor' || mode === 'perfwatch') {
+if (mode === 'monitor' || mode === 'perfwatch' || mode === 'switch') {
   monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, profiling: { dir: profileDir, maxFiles: 2 } });
+  const before = new Set(ownThreads());
   await monitor.start();
+  monitorThreads = ownThreads().filter((tid) => !before.has(tid));
   if (mode === 'perfwatch') monitor.instrument();
 } else if (mode === 'prom-client') {
   const client = (await import('prom-client')).default;
@@ -70,6 +78,28 @@ server.keepAliveTimeout = 30_000;
 
 const captures = new Map<number, Promise<Capture>>();
 
+const HTTP_CHANNELS = ['http.server.request.start', 'http.server.response.finish'];
+const noop = (): void => {};
+
+/**
+ * The switch mode's states: the monitor alone; subscribers that do nothing on the two
+ * channels instrument() uses (what node:http's publishing costs once anyone listens); instrument().
+ */
+const STATES: Record<string, (m: PerformanceMonitor) => void> = {
+  monitor: (m) => {
+    m.uninstrument();
+    for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
+  },
+  channels: (m) => {
+    m.uninstrument();
+    for (const c of HTTP_CHANNELS) dc.subscribe(c, noop);
+  },
+  perfwatch: (m) => {
+    for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
+    m.instrument();
+  },
+};
+
 function running(): PerformanceMonitor {
   if (!monitor) throw new Error(`mode ${mode} runs no monitor`);
   return monitor;
@@ -82,6 +112,15 @@ function running(): PerformanceMonitor {
  */
 const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   status: () => ({ mode, instrument: monitor?.status().instrument ?? null }),
+  threads: () => monitorThreads,
+  /** Resolves once the monitor applied everything recorded so far, so that a phase's collector work falls within it. */
+  settle: () => monitor?.flush(),
+  state: (args) => {
+    const apply = STATES[args.state as string];
+    if (mode !== 'switch' || apply === undefined) throw new Error(`state ${String(args.state)} needs mode switch and one of ${Object.keys(STATES).join(', ')}`);
+    apply(running());
+    return args.state;
+  },
   capture: (args) => {
     const started = running().startProfile({ kind: args.kind as ProfileKind, seconds: args.seconds as number });
     captures.set(started.id, started.done);

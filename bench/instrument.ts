@@ -18,6 +18,7 @@
  *
  *   BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (32),
  *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
+ *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server phases), BENCH_PIN (0: pin nothing),
  *   BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases), BENCH_CAPTURE_SECONDS (10)
  */
 import { cpus, loadavg } from 'node:os';
@@ -26,11 +27,13 @@ import autocannon from 'autocannon';
 import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
 import { forkServer, type RunningServer } from './forked-server.js';
 import { median } from './median.js';
+import { placeGenerator, splitTimes, threadTimes, type Placement, type ThreadSplit } from './placement.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const SWITCH_ROUNDS = Number(process.env.BENCH_SWITCH_ROUNDS ?? 12);
 const CAPTURE_ROUNDS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 2);
 const CAPTURE_SECONDS = Number(process.env.BENCH_CAPTURE_SECONDS ?? 10);
 const ALL_MODES = ['none', 'monitor', 'perfwatch', 'prom-client', 'otel'] as const;
@@ -47,9 +50,9 @@ export interface Phase {
   requests: number;
 }
 
-/** Forks a server in `mode` and resolves once it listens. */
-export function startServer(mode: string): Promise<RunningServer> {
-  return forkServer(new URL('./instrument-server.js', import.meta.url), [mode], `server (${mode})`);
+/** Forks a server in `mode` and resolves once it listens; pinned to `cpus` when given (see placement.ts). */
+export function startServer(mode: string, cpus?: string): Promise<RunningServer> {
+  return forkServer(new URL('./instrument-server.js', import.meta.url), [mode], `server (${mode})`, cpus);
 }
 
 /** One load phase against a running server: requests per second and p99 (ms) over `seconds`. */
@@ -58,54 +61,163 @@ export async function measure(url: string, seconds: number): Promise<Phase> {
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
 }
 
-async function run(mode: Mode): Promise<Phase & { cpuPerRequest: number }> {
-  const server = await startServer(mode);
-  try {
-    if (WARMUP > 0) await measure(server.url, WARMUP);
-    const cpu0 = (await server.call('cpu')) as number;
-    const phase = await measure(server.url, SECONDS);
-    const cpu1 = (await server.call('cpu')) as number;
-    return { ...phase, cpuPerRequest: (cpu1 - cpu0) / Math.max(1, phase.requests) };
-  } finally {
-    await server.stop();
-  }
+interface Run extends Phase {
+  /** CPU of the server's threads a request, µs: all, and by group. */
+  cpuPerRequest: number;
+  split: ThreadSplit;
+  /** The server's CPU over the phase's wall time (1 = one core busy throughout). */
+  busy: number;
+  /** The same for this process, the load generator. */
+  generatorBusy: number;
 }
+
+interface Server {
+  mode: Mode | 'switch';
+  running: RunningServer;
+  pid: number;
+  monitorTids: Set<number>;
+}
+
+async function open(mode: Mode | 'switch'): Promise<Server> {
+  const running = await startServer(mode, placement.server);
+  const server = { mode, running, pid: running.child.pid!, monitorTids: new Set((await running.call('threads')) as number[]) };
+  if (WARMUP > 0) await measure(running.url, WARMUP);
+  return server;
+}
+
+/** One phase of load on a server, with what its threads and the generator spent. */
+async function run(server: Server): Promise<Run> {
+  const t0 = threadTimes(server.pid);
+  const wall0 = performance.now();
+  const own0 = process.cpuUsage();
+  const phase = await measure(server.running.url, SECONDS);
+  const own = process.cpuUsage(own0);
+  const wallUs = (performance.now() - wall0) * 1_000;
+  await server.running.call('settle');
+  const total = splitTimes(server.pid, server.monitorTids, t0, threadTimes(server.pid));
+  const n = Math.max(1, phase.requests);
+  const all = total.main + total.monitor + total.runtime;
+  return {
+    ...phase,
+    cpuPerRequest: all / n,
+    split: { main: total.main / n, monitor: total.monitor / n, runtime: total.runtime / n },
+    busy: all / wallUs,
+    generatorBusy: (own.user + own.system) / wallUs,
+  };
+}
+
+const range = (xs: number[], digits = 0): string => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+const lost = (ratio: number): string => `${ratio.toFixed(3)} (${((1 - ratio) * 100).toFixed(1)}% lost)`;
 
 async function main(): Promise<void> {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`bench:instrument ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · load ${load}`);
-  console.log(`${ROUNDS} rounds × ${MODES.length} modes, ${SECONDS} s each after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ${PATHS.length} paths`);
-  const results = new Map<Mode, (Phase & { cpuPerRequest: number })[]>(MODES.map((m) => [m, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
-    for (const mode of order) {
-      const phase = await run(mode);
-      results.get(mode)!.push(phase);
-      process.stderr.write(`  round ${round + 1} ${mode}: ${Math.round(phase.rps)} rps, p99 ${phase.p99} ms, ${phase.cpuPerRequest.toFixed(1)} µs CPU a request${phase.errors ? `, ${phase.errors} errors` : ''}\n`);
+  console.log(`one server per mode, ${WARMUP} s warm-up each, then ${ROUNDS} rounds × ${MODES.length} modes of ${SECONDS} s, ${CONNECTIONS} connections, ${PATHS.length} paths`);
+  console.log(placement.unpinned ? `not pinned (${placement.unpinned}): the generator and the server share the CPUs` : `load generator pinned to CPU ${placement.generator}, each server (all its threads) to CPU ${placement.server}`);
+  const results = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
+  const servers = new Map<Mode, Server>();
+  try {
+    for (const mode of MODES) servers.set(mode, await open(mode));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
+      for (const mode of order) {
+        const r = await run(servers.get(mode)!);
+        results.get(mode)!.push(r);
+        const s = r.split;
+        process.stderr.write(
+          `  round ${round + 1} ${mode}: ${Math.round(r.rps)} rps, p99 ${r.p99} ms, CPU a request ${r.cpuPerRequest.toFixed(2)} µs (main ${s.main.toFixed(2)}, monitor ${s.monitor.toFixed(2)}, runtime ${s.runtime.toFixed(2)}), server busy ${r.busy.toFixed(2)}, generator ${r.generatorBusy.toFixed(2)}${r.errors ? `, ${r.errors} errors` : ''}\n`,
+        );
+      }
     }
+  } finally {
+    for (const server of servers.values()) await server.running.stop();
   }
-  const base = median(results.get('none')!.map((p) => p.rps));
-  const baseCpu = median(results.get('none')!.map((p) => p.cpuPerRequest));
+  const bare = results.get('none')!;
+  const monitorOnly = results.get('monitor');
+  const base = median(bare.map((p) => p.rps));
+  const baseCpu = median(bare.map((p) => p.cpuPerRequest));
+  // Each round's ratio to the bare run of the same round: the machine's drift over the
+  // whole run cancels out of these, where it stays in a ratio of medians.
+  const paired = (runs: Run[], to: Run[]): number[] => runs.map((r, i) => r.rps / to[i]!.rps);
   const rows = MODES.map((mode) => {
-    const phases = results.get(mode)!;
-    const rps = phases.map((p) => p.rps);
-    const p99 = phases.map((p) => p.p99);
-    const m = median(rps);
+    const runs = results.get(mode)!;
+    const rps = runs.map((p) => p.rps);
+    const p99 = runs.map((p) => p.p99);
+    const cpu = median(runs.map((p) => p.cpuPerRequest));
     return {
       mode,
-      'rps (median)': Math.round(m),
-      'rps min–max': `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}`,
-      'vs none': `${(m / base).toFixed(3)} (${((1 - m / base) * 100).toFixed(1)}% lost)`,
-      'p99 ms (median)': median(p99),
-      'p99 min–max': `${Math.min(...p99)}–${Math.max(...p99)}`,
-      'CPU µs/req (median)': Number(median(phases.map((p) => p.cpuPerRequest)).toFixed(1)),
-      'CPU vs none': Number((median(phases.map((p) => p.cpuPerRequest)) / baseCpu).toFixed(3)),
-      errors: phases.reduce((n, p) => n + p.errors, 0),
+      'rps (median)': Math.round(median(rps)),
+      'rps min–max': range(rps),
+      'vs none (paired)': lost(median(paired(runs, bare))),
+      'vs monitor (paired)': monitorOnly ? lost(median(paired(runs, monitorOnly))) : '',
+      'p99 ms': `${median(p99)} (${range(p99)})`,
+      'CPU µs/req': `${cpu.toFixed(2)} (${range(runs.map((p) => p.cpuPerRequest), 2)})`,
+      'CPU vs none': Number((cpu / baseCpu).toFixed(3)),
+      'core rps vs none (paired)': lost(median(runs.map((r, i) => bare[i]!.cpuPerRequest / r.cpuPerRequest))),
+      'main µs/req': Number(median(runs.map((p) => p.split.main)).toFixed(2)),
+      'monitor µs/req': Number(median(runs.map((p) => p.split.monitor)).toFixed(2)),
+      'runtime µs/req': Number(median(runs.map((p) => p.split.runtime)).toFixed(2)),
+      'server busy': Number(median(runs.map((p) => p.busy)).toFixed(2)),
+      'generator busy': Number(median(runs.map((p) => p.generatorBusy)).toFixed(2)),
+      errors: runs.reduce((n, p) => n + p.errors, 0),
     };
   });
   console.table(rows);
+  console.log(`rps of the medians: none ${Math.round(base)}; "paired" = the median over rounds of (mode's rps / that round's bare rps); CPU from /proc/<pid>/task/*/schedstat: main thread, the monitor's threads, the runtime's others`);
   console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (SWITCH_ROUNDS > 0) await switchPhases();
   if (CAPTURE_ROUNDS > 0) await capturePhases();
+}
+
+const SWITCH_STATES = ['monitor', 'channels', 'perfwatch'] as const;
+
+/**
+ * What instrument() costs against the monitor alone, without the spread between server
+ * processes (one process can run 5–10% faster than the next with the same code): one server
+ * in the switch mode, its state changed between phases, rounds of each state in an order
+ * rotated per round. The `channels` state subscribes functions that do nothing to the two
+ * channels, which is what node:http's publishing costs on its own.
+ */
+async function switchPhases(): Promise<void> {
+  console.log(`\none server, states switched between phases: ${SWITCH_ROUNDS} rounds × ${SWITCH_STATES.length} states of ${SECONDS} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const server = await open('switch');
+  const results = new Map<string, Run[]>(SWITCH_STATES.map((s) => [s, []]));
+  try {
+    for (let round = 0; round < SWITCH_ROUNDS; round++) {
+      for (let i = 0; i < SWITCH_STATES.length; i++) {
+        const state = SWITCH_STATES[(i + round) % SWITCH_STATES.length]!;
+        await server.running.call('state', { state });
+        if (WARMUP > 0) await measure(server.running.url, WARMUP / 2);
+        const r = await run(server);
+        results.get(state)!.push(r);
+        process.stderr.write(`  round ${round + 1} ${state}: ${Math.round(r.rps)} rps, main ${r.split.main.toFixed(2)} µs, monitor ${r.split.monitor.toFixed(2)} µs, runtime ${r.split.runtime.toFixed(2)} µs a request, server busy ${r.busy.toFixed(2)}\n`);
+      }
+    }
+  } finally {
+    await server.running.stop();
+  }
+  const base = results.get('monitor')!;
+  const diff = (runs: Run[], pick: (r: Run) => number): string => {
+    const d = runs.map((r, i) => pick(r) - pick(base[i]!));
+    return `${median(d).toFixed(2)} (${range(d, 2)})`;
+  };
+  console.table(
+    SWITCH_STATES.map((state) => {
+      const runs = results.get(state)!;
+      return {
+        state,
+        'rps vs monitor (paired)': lost(median(runs.map((r, i) => r.rps / base[i]!.rps))),
+        'core rps vs monitor (paired)': lost(median(runs.map((r, i) => base[i]!.cpuPerRequest / r.cpuPerRequest))),
+        'CPU µs/req': Number(median(runs.map((r) => r.cpuPerRequest)).toFixed(2)),
+        '+ µs/req, all threads': diff(runs, (r) => r.cpuPerRequest),
+        '+ main': diff(runs, (r) => r.split.main),
+        '+ monitor threads': diff(runs, (r) => r.split.monitor),
+        '+ runtime threads': diff(runs, (r) => r.split.runtime),
+        'server busy': Number(median(runs.map((r) => r.busy)).toFixed(2)),
+      };
+    }),
+  );
+  console.log(`"+" columns: the median over rounds of (state − that round's monitor-alone phase), µs a request (min–max); load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
@@ -118,7 +230,7 @@ type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
  */
 async function capturePhases(): Promise<void> {
   console.log(`\nCPU capture on the perfwatch server: ${CAPTURE_ROUNDS} rounds of ${CAPTURE_SECONDS} s without, ${CAPTURE_SECONDS} s with, ${CAPTURE_SECONDS / 2} s after; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const server = await startServer('perfwatch');
+  const server = await startServer('perfwatch', placement.server);
   const target: CaptureTarget = {
     url: server.url,
     async capture(kind, seconds) {
@@ -174,5 +286,7 @@ async function capturePhases(): Promise<void> {
   console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-// Run as a script; imported, it only lends startServer() and measure().
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+// Run as a script; imported, it only lends startServer() and measure() (and pins nothing).
+const script = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
+const placement: Placement = script ? placeGenerator() : { generator: undefined, server: undefined, unpinned: 'imported' };
+if (script) await main();
