@@ -7,16 +7,19 @@
  *   perfwatch    the same monitor with instrument() (diagnostics channels, no patching)
  *   prom-client  a hand-written middleware: a Histogram by method, route, status code
  *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
- *   switch       the perfwatch monitor, its instrumentation switched by the `state` command
- *                between STATES (for paired phases within one process)
+ *   switch       the perfwatch monitor, and instrument()'s subscribers switched on and off many
+ *                times a second by the `slices` command (see STATES)
  * It sends { port } when listening and answers IPC commands from COMMANDS.
  */
 import dc from 'node:diagnostics_channel';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Tags } from '../src/engine/registry.js';
+import { Instrumentation } from '../src/instrument/instrumentation.js';
+import { resolveInstrumentOptions } from '../src/instrument/options.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { ownThreads } from './placement.js';
 import type { Capture, ProfileKind } from '../src/profiling/schema.js';
@@ -31,7 +34,11 @@ function route(url: string): string {
   return url;
 }
 
+/** Requests answered so far. */
+let answered = 0;
+
 function answer(req: IncomingMessage, res: ServerResponse): void {
+  answered++;
   const body = JSON.stringify({ route: route(req.url ?? '/'), ok: true });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
@@ -82,23 +89,80 @@ const HTTP_CHANNELS = ['http.server.request.start', 'http.server.response.finish
 const noop = (): void => {};
 
 /**
+ * The switch mode's instrumentation: what monitor.instrument() builds, kept, so that it can be
+ * attached and detached many times a second without a new object each time (a new one would
+ * add a close listener to every kept-alive connection per switch).
+ */
+let switched: Instrumentation | undefined;
+let switchFaults = 0;
+if (mode === 'switch') {
+  const m = monitor!;
+  const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), maxTagValueLength: 128, fault: () => void switchFaults++ };
+  switched = new Instrumentation(recorder, resolveInstrumentOptions(undefined), 1_000);
+}
+
+/**
  * The switch mode's states: the monitor alone; subscribers that do nothing on the two
  * channels instrument() uses (what node:http's publishing costs once anyone listens); instrument().
  */
-const STATES: Record<string, (m: PerformanceMonitor) => void> = {
-  monitor: (m) => {
-    m.uninstrument();
+const STATES: Record<string, () => void> = {
+  monitor: () => {
+    switched!.detach();
     for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
   },
-  channels: (m) => {
-    m.uninstrument();
+  channels: () => {
+    switched!.detach();
     for (const c of HTTP_CHANNELS) dc.subscribe(c, noop);
   },
-  perfwatch: (m) => {
+  perfwatch: () => {
     for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
-    m.instrument();
+    switched!.attach();
   },
 };
+
+/** ns the main thread has run (Linux). */
+function mainThreadNs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
+interface SliceTotals {
+  state: string;
+  requests: number;
+  /** ns on a CPU: the main thread, and the whole process (its every thread). */
+  mainNs: number;
+  allNs: number;
+  ms: number;
+}
+
+/**
+ * Switches between `states` every `sliceMs` for `seconds` (the order rotated each cycle) while
+ * the parent loads the server, and answers the requests and CPU of each state's slices.
+ * Thousands of short slices put every state under the same interference from the rest of
+ * the machine, which phases of seconds do not.
+ */
+async function slices(states: string[], seconds: number, sliceMs: number): Promise<SliceTotals[]> {
+  if (mode !== 'switch') throw new Error('slices needs mode switch');
+  for (const s of states) if (!(s in STATES)) throw new Error(`state ${s}: one of ${Object.keys(STATES).join(', ')}`);
+  const totals = states.map((state) => ({ state, requests: 0, mainNs: 0, allNs: 0, ms: 0 }));
+  const end = performance.now() + seconds * 1_000;
+  for (let k = 0; performance.now() < end; k++) {
+    const i = (k + Math.floor(k / states.length)) % states.length;
+    STATES[states[i]!]!();
+    const r0 = answered;
+    const m0 = mainThreadNs();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, sliceMs));
+    const c = process.cpuUsage(c0);
+    const t = totals[i]!;
+    t.mainNs += mainThreadNs() - m0;
+    t.allNs += (c.user + c.system) * 1_000;
+    t.requests += answered - r0;
+    t.ms += performance.now() - t0;
+  }
+  STATES.monitor!();
+  return totals;
+}
 
 function running(): PerformanceMonitor {
   if (!monitor) throw new Error(`mode ${mode} runs no monitor`);
@@ -115,12 +179,8 @@ const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   threads: () => monitorThreads,
   /** Resolves once the monitor applied everything recorded so far, so that a phase's collector work falls within it. */
   settle: () => monitor?.flush(),
-  state: (args) => {
-    const apply = STATES[args.state as string];
-    if (mode !== 'switch' || apply === undefined) throw new Error(`state ${String(args.state)} needs mode switch and one of ${Object.keys(STATES).join(', ')}`);
-    apply(running());
-    return args.state;
-  },
+  slices: (args) => slices(args.states as string[], args.seconds as number, args.sliceMs as number),
+  faults: () => switchFaults,
   capture: (args) => {
     const started = running().startProfile({ kind: args.kind as ProfileKind, seconds: args.seconds as number });
     captures.set(started.id, started.done);

@@ -169,55 +169,63 @@ async function main(): Promise<void> {
   if (CAPTURE_ROUNDS > 0) await capturePhases();
 }
 
-const SWITCH_STATES = ['monitor', 'channels', 'perfwatch'] as const;
+const SWITCH_STATES = ['monitor', 'channels', 'perfwatch'];
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 100);
+
+interface SliceTotals {
+  state: string;
+  requests: number;
+  mainNs: number;
+  allNs: number;
+  ms: number;
+}
 
 /**
  * What instrument() costs against the monitor alone, without the spread between server
- * processes (one process can run 5–10% faster than the next with the same code): one server
- * in the switch mode, its state changed between phases, rounds of each state in an order
- * rotated per round. The `channels` state subscribes functions that do nothing to the two
- * channels, which is what node:http's publishing costs on its own.
+ * processes and between phases seconds apart: one server in the switch mode turns
+ * instrument()'s subscribers on and off every SLICE_MS while it is loaded, so that every state
+ * meets the same interference from the rest of the machine (instrument-server.ts, slices()).
+ * The `channels` state subscribes functions that do nothing to the two channels: what
+ * node:http's publishing costs on its own. Per round, each state's CPU a request (main
+ * thread; all threads) over its slices; reported, the median over rounds of each state's
+ * difference to the monitor alone. A collector pass that applies one slice's samples may
+ * fall in the next slice (it drains every few ms), so the all-threads figure smears a little
+ * of instrument()'s collector cost over the other states.
  */
 async function switchPhases(): Promise<void> {
-  console.log(`\none server, states switched between phases: ${SWITCH_ROUNDS} rounds × ${SWITCH_STATES.length} states of ${SECONDS} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`\none server, instrument() switched every ${SLICE_MS} ms under load: ${SWITCH_ROUNDS} rounds of ${SECONDS} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const server = await open('switch');
-  const results = new Map<string, Run[]>(SWITCH_STATES.map((s) => [s, []]));
+  const rounds: SliceTotals[][] = [];
   try {
     for (let round = 0; round < SWITCH_ROUNDS; round++) {
-      for (let i = 0; i < SWITCH_STATES.length; i++) {
-        const state = SWITCH_STATES[(i + round) % SWITCH_STATES.length]!;
-        await server.running.call('state', { state });
-        if (WARMUP > 0) await measure(server.running.url, WARMUP / 2);
-        const r = await run(server);
-        results.get(state)!.push(r);
-        process.stderr.write(`  round ${round + 1} ${state}: ${Math.round(r.rps)} rps, main ${r.split.main.toFixed(2)} µs, monitor ${r.split.monitor.toFixed(2)} µs, runtime ${r.split.runtime.toFixed(2)} µs a request, server busy ${r.busy.toFixed(2)}\n`);
-      }
+      const sliced = server.running.call('slices', { states: SWITCH_STATES, seconds: SECONDS, sliceMs: SLICE_MS }) as Promise<SliceTotals[]>;
+      await measure(server.running.url, SECONDS + 0.5);
+      const totals = await sliced;
+      rounds.push(totals);
+      process.stderr.write(`  round ${round + 1}: ${totals.map((t) => `${t.state} ${(t.mainNs / 1_000 / t.requests).toFixed(2)} / ${(t.allNs / 1_000 / t.requests).toFixed(2)} µs (${Math.round((t.requests * 1_000) / t.ms)} rps)`).join(', ')}\n`);
     }
+    const faults = (await server.running.call('faults')) as number;
+    if (faults > 0) console.log(`${faults} faults in the subscribers`);
   } finally {
     await server.running.stop();
   }
-  const base = results.get('monitor')!;
-  const diff = (runs: Run[], pick: (r: Run) => number): string => {
-    const d = runs.map((r, i) => pick(r) - pick(base[i]!));
-    return `${median(d).toFixed(2)} (${range(d, 2)})`;
+  const perReq = (t: SliceTotals, ns: number): number => ns / 1_000 / Math.max(1, t.requests);
+  const diff = (i: number, pick: (t: SliceTotals) => number): string => {
+    const d = rounds.map((r) => pick(r[i]!) - pick(r[0]!));
+    return `${median(d).toFixed(3)} (${range(d, 2)})`;
   };
   console.table(
-    SWITCH_STATES.map((state) => {
-      const runs = results.get(state)!;
-      return {
-        state,
-        'rps vs monitor (paired)': lost(median(runs.map((r, i) => r.rps / base[i]!.rps))),
-        'core rps vs monitor (paired)': lost(median(runs.map((r, i) => base[i]!.cpuPerRequest / r.cpuPerRequest))),
-        'CPU µs/req': Number(median(runs.map((r) => r.cpuPerRequest)).toFixed(2)),
-        '+ µs/req, all threads': diff(runs, (r) => r.cpuPerRequest),
-        '+ main': diff(runs, (r) => r.split.main),
-        '+ monitor threads': diff(runs, (r) => r.split.monitor),
-        '+ runtime threads': diff(runs, (r) => r.split.runtime),
-        'server busy': Number(median(runs.map((r) => r.busy)).toFixed(2)),
-      };
-    }),
+    SWITCH_STATES.map((state, i) => ({
+      state,
+      'main µs/req': Number(median(rounds.map((r) => perReq(r[i]!, r[i]!.mainNs))).toFixed(2)),
+      'all threads µs/req': Number(median(rounds.map((r) => perReq(r[i]!, r[i]!.allNs))).toFixed(2)),
+      '+ main µs/req': diff(i, (t) => perReq(t, t.mainNs)),
+      '+ all threads µs/req': diff(i, (t) => perReq(t, t.allNs)),
+      'core rps vs monitor (paired)': lost(median(rounds.map((r) => r[0]!.allNs / r[0]!.requests / (r[i]!.allNs / r[i]!.requests)))),
+      'rps vs monitor (paired)': lost(median(rounds.map((r) => (r[i]!.requests / r[i]!.ms) / (r[0]!.requests / r[0]!.ms)))),
+    })),
   );
-  console.log(`"+" columns: the median over rounds of (state − that round's monitor-alone phase), µs a request (min–max); load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`"+": the median over rounds of (state − the monitor alone in the same round) (min–max); "core rps": the rps one core would serve at that CPU a request; load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
