@@ -95,27 +95,79 @@ const noop = (): void => {};
  */
 let switched: Instrumentation | undefined;
 let switchFaults = 0;
+/** On finish, the three samples instrument() records a request, with none of its work to find them. */
+let recordThree = noop;
 if (mode === 'switch') {
   const m = monitor!;
   const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), maxTagValueLength: 128, fault: () => void switchFaults++ };
   switched = new Instrumentation(recorder, resolveInstrumentOptions(undefined), 1_000);
+  const tags = { endpoint: '/switch', method: 'GET', status_class: '2xx' };
+  const [rt, tp, er] = [m.metric('response_time', tags), m.metric('throughput', tags), m.metric('error_rate', { endpoint: '/switch', method: 'GET' })];
+  recordThree = () => {
+    rt.record(1.5);
+    tp.record(1);
+    er.record(0);
+  };
+}
+
+/** On finish, a setImmediate once a turn, as the ring schedules its end-of-turn flush, with nothing recorded. */
+let turnPending = false;
+const turnEnded = (): void => {
+  turnPending = false;
+};
+const onceATurn = (): void => {
+  if (turnPending) return;
+  turnPending = true;
+  setImmediate(turnEnded);
+};
+
+/** The same once a macrotask through queueMicrotask, which adds no turn of the event loop. */
+const onceATask = (): void => {
+  if (turnPending) return;
+  turnPending = true;
+  queueMicrotask(turnEnded);
+};
+
+/** Back to the monitor alone: every subscription of the switch mode removed. */
+function unsubscribeAll(): void {
+  switched!.detach();
+  for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
+  dc.unsubscribe(HTTP_CHANNELS[1]!, recordThree);
+  dc.unsubscribe(HTTP_CHANNELS[1]!, onceATurn);
+  dc.unsubscribe(HTTP_CHANNELS[1]!, onceATask);
 }
 
 /**
- * The switch mode's states: the monitor alone; subscribers that do nothing on the two
- * channels instrument() uses (what node:http's publishing costs once anyone listens); instrument().
+ * The switch mode's states, each a layer over the one before: the monitor alone; subscribers
+ * that do nothing on the two channels instrument() uses (what node:http's publishing costs
+ * once anyone listens); a setImmediate once an event-loop turn, as the ring schedules its
+ * flush (and, beside it, a queueMicrotask once a macrotask, for comparison); three samples recorded a request through handles found beforehand (the ring, its
+ * end-of-turn flush, the collector's share); instrument(). Each starts from
+ * the monitor alone (a function subscribed twice would run twice).
  */
 const STATES: Record<string, () => void> = {
-  monitor: () => {
-    switched!.detach();
-    for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
-  },
+  monitor: unsubscribeAll,
   channels: () => {
-    switched!.detach();
+    unsubscribeAll();
     for (const c of HTTP_CHANNELS) dc.subscribe(c, noop);
   },
+  immediate: () => {
+    unsubscribeAll();
+    dc.subscribe(HTTP_CHANNELS[0]!, noop);
+    dc.subscribe(HTTP_CHANNELS[1]!, onceATurn);
+  },
+  microtask: () => {
+    unsubscribeAll();
+    dc.subscribe(HTTP_CHANNELS[0]!, noop);
+    dc.subscribe(HTTP_CHANNELS[1]!, onceATask);
+  },
+  records: () => {
+    unsubscribeAll();
+    dc.subscribe(HTTP_CHANNELS[0]!, noop);
+    dc.subscribe(HTTP_CHANNELS[1]!, recordThree);
+  },
   perfwatch: () => {
-    for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
+    unsubscribeAll();
     switched!.attach();
   },
 };

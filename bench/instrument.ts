@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   if (CAPTURE_ROUNDS > 0) await capturePhases();
 }
 
-const SWITCH_STATES = ['monitor', 'channels', 'perfwatch'];
+const SWITCH_STATES = ['monitor', 'channels', 'microtask', 'immediate', 'records', 'perfwatch'];
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 100);
 
 interface SliceTotals {
@@ -185,8 +185,10 @@ interface SliceTotals {
  * processes and between phases seconds apart: one server in the switch mode turns
  * instrument()'s subscribers on and off every SLICE_MS while it is loaded, so that every state
  * meets the same interference from the rest of the machine (instrument-server.ts, slices()).
- * The `channels` state subscribes functions that do nothing to the two channels: what
- * node:http's publishing costs on its own. Per round, each state's CPU a request (main
+ * The states between them split the cost: `channels` subscribes functions that do nothing
+ * (node:http's publishing on its own), `immediate` adds a setImmediate once a turn (as the
+ * ring schedules its end-of-turn flush; `microtask` a queueMicrotask instead), `records` records instrument()'s three samples a
+ * request through handles found beforehand (the ring, its flush, the collector). Per round, each state's CPU a request (main
  * thread; all threads) over its slices; reported, the median over rounds of each state's
  * difference to the monitor alone. A collector pass that applies one slice's samples may
  * fall in the next slice (it drains every few ms), so the all-threads figure smears a little
