@@ -4,22 +4,29 @@
  * instrumentation-http (metrics through a MeterProvider; no tracer provider, so its spans are
  * not recorded), in the same run.
  *
- * Each run forks a fresh server (instrument-server.ts) in one of the modes, warms it up, and
- * drives it from this process with autocannon over loopback (keep-alive connections, a few
- * routes with ids). Modes are interleaved: every round runs each mode once, in an order
- * rotated per round, so the machine's drift spreads over all of them. Reported per mode: the
- * median of requests per second and of p99 latency over the rounds (min–max beside), the
- * ratio of the median rps to the uninstrumented server's, and the server process's CPU time
- * per request (all its threads): on a shared, loaded machine throughput swings with what
- * else runs, while the CPU a request costs moves much less.
+ * Placement (placement.ts): with util-linux taskset this process, the load generator
+ * (autocannon over loopback, keep-alive connections, a few routes with ids), runs on the first
+ * CPU and every server with all its threads on the last, so the generator never takes the
+ * server's core and the monitor's collector and alert threads compete with the server's main
+ * thread, where their cost is real. One server per mode, forked once and warmed up, then
+ * rounds of a phase each, in an order rotated per round. Reported per mode: requests per
+ * second (median, min–max) and its ratio to the bare server's in the same round (the median
+ * of those paired ratios, and the same against the monitor alone), p99, and the server's CPU a
+ * request from /proc/<pid>/task/<tid>/schedstat, split into its main thread, the monitor's
+ * threads and the runtime's others, with how busy the server's and the generator's CPUs were
+ * ("core rps": the rps one core would serve at that CPU a request, the figure that the rest of
+ * the machine disturbs least).
  *
- * Then the cost of a 10 s CPU capture on the perfwatch server's throughput, while it runs and
- * after (capturePhases below).
+ * Then one server switches instrument()'s subscribers on and off every BENCH_SLICE_MS under
+ * load, with states between them that split the cost (switchPhases below), and the cost of a
+ * 10 s CPU capture on the instrument() server's throughput, while it runs and after
+ * (capturePhases below).
  *
- *   BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (32),
+ *   BENCH_ROUNDS (12), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
  *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
- *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server phases), BENCH_PIN (0: pin nothing),
- *   BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases), BENCH_CAPTURE_SECONDS (10)
+ *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server slices), BENCH_SLICE_MS (50),
+ *   BENCH_PIN (0: pin nothing), BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases),
+ *   BENCH_CAPTURE_SECONDS (10)
  */
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -170,7 +177,7 @@ async function main(): Promise<void> {
 }
 
 const SWITCH_STATES = ['monitor', 'channels', 'microtask', 'immediate', 'records', 'perfwatch'];
-const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 100);
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
 
 interface SliceTotals {
   state: string;
