@@ -128,46 +128,43 @@ const onceATask = (): void => {
   queueMicrotask(turnEnded);
 };
 
-/** Back to the monitor alone: every subscription of the switch mode removed. */
-function unsubscribeAll(): void {
+/**
+ * Back to the base state: instrument() detached, nothing on the finish channel but a no-op.
+ * The no-ops stay subscribed to both channels in every state: a channel's first subscriber
+ * and its last unsubscribe swap its prototype (node:diagnostics_channel's Channel and
+ * ActiveChannel), which throws away the optimised code of node:http that publishes on it,
+ * so switching them every slice charged a re-optimisation to whichever state came next.
+ */
+function toBase(): void {
   switched!.detach();
-  for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
-  dc.unsubscribe(HTTP_CHANNELS[1]!, recordThree);
-  dc.unsubscribe(HTTP_CHANNELS[1]!, onceATurn);
-  dc.unsubscribe(HTTP_CHANNELS[1]!, onceATask);
+  for (const f of [recordThree, onceATurn, onceATask]) dc.unsubscribe(HTTP_CHANNELS[1]!, f);
 }
 
 /**
- * The switch mode's states, each a layer over the one before: the monitor alone; subscribers
- * that do nothing on the two channels instrument() uses (what node:http's publishing costs
- * once anyone listens); a setImmediate once an event-loop turn, as the ring schedules its
- * flush (and, beside it, a queueMicrotask once a macrotask, for comparison); three samples recorded a request through handles found beforehand (the ring, its
- * end-of-turn flush, the collector's share); instrument(). Each starts from
- * the monitor alone (a function subscribed twice would run twice).
+ * The switch mode's states, each a layer over the one before: `channels`, the base (the
+ * monitor, and no-ops on the two channels instrument() uses: node:http publishes as it does
+ * for any subscriber); a setImmediate once an event-loop turn, as the ring schedules its
+ * flush (and, beside it, a queueMicrotask once a macrotask, for comparison); three samples
+ * recorded a request through handles found beforehand (the ring, its end-of-turn flush, the
+ * collector's share); instrument(). Each starts from the base (a function subscribed twice
+ * would run twice).
  */
 const STATES: Record<string, () => void> = {
-  monitor: unsubscribeAll,
-  channels: () => {
-    unsubscribeAll();
-    for (const c of HTTP_CHANNELS) dc.subscribe(c, noop);
-  },
-  immediate: () => {
-    unsubscribeAll();
-    dc.subscribe(HTTP_CHANNELS[0]!, noop);
-    dc.subscribe(HTTP_CHANNELS[1]!, onceATurn);
-  },
+  channels: toBase,
   microtask: () => {
-    unsubscribeAll();
-    dc.subscribe(HTTP_CHANNELS[0]!, noop);
+    toBase();
     dc.subscribe(HTTP_CHANNELS[1]!, onceATask);
   },
+  immediate: () => {
+    toBase();
+    dc.subscribe(HTTP_CHANNELS[1]!, onceATurn);
+  },
   records: () => {
-    unsubscribeAll();
-    dc.subscribe(HTTP_CHANNELS[0]!, noop);
+    toBase();
     dc.subscribe(HTTP_CHANNELS[1]!, recordThree);
   },
   perfwatch: () => {
-    unsubscribeAll();
+    toBase();
     switched!.attach();
   },
 };
@@ -196,6 +193,7 @@ async function slices(states: string[], seconds: number, sliceMs: number): Promi
   if (mode !== 'switch') throw new Error('slices needs mode switch');
   for (const s of states) if (!(s in STATES)) throw new Error(`state ${s}: one of ${Object.keys(STATES).join(', ')}`);
   const totals = states.map((state) => ({ state, requests: 0, mainNs: 0, allNs: 0, ms: 0 }));
+  for (const c of HTTP_CHANNELS) dc.subscribe(c, noop);
   const end = performance.now() + seconds * 1_000;
   for (let k = 0; performance.now() < end; k++) {
     const i = (k + Math.floor(k / states.length)) % states.length;
@@ -212,7 +210,8 @@ async function slices(states: string[], seconds: number, sliceMs: number): Promi
     t.requests += answered - r0;
     t.ms += performance.now() - t0;
   }
-  STATES.monitor!();
+  toBase();
+  for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
   return totals;
 }
 

@@ -18,7 +18,7 @@
  * the machine disturbs least).
  *
  * Then one server switches instrument()'s subscribers on and off every BENCH_SLICE_MS under
- * load, with states between them that split the cost (switchPhases below), and the cost of a
+ * load, with states between that split their cost (switchPhases below), and the cost of a
  * 10 s CPU capture on the instrument() server's throughput, while it runs and after
  * (capturePhases below).
  *
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   if (CAPTURE_ROUNDS > 0) await capturePhases();
 }
 
-const SWITCH_STATES = ['monitor', 'channels', 'microtask', 'immediate', 'records', 'perfwatch'];
+const SWITCH_STATES = ['channels', 'microtask', 'immediate', 'records', 'perfwatch'];
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
 
 interface SliceTotals {
@@ -188,21 +188,24 @@ interface SliceTotals {
 }
 
 /**
- * What instrument() costs against the monitor alone, without the spread between server
- * processes and between phases seconds apart: one server in the switch mode turns
- * instrument()'s subscribers on and off every SLICE_MS while it is loaded, so that every state
- * meets the same interference from the rest of the machine (instrument-server.ts, slices()).
- * The states between them split the cost: `channels` subscribes functions that do nothing
- * (node:http's publishing on its own), `immediate` adds a setImmediate once a turn (as the
- * ring schedules its end-of-turn flush; `microtask` a queueMicrotask instead), `records` records instrument()'s three samples a
- * request through handles found beforehand (the ring, its flush, the collector). Per round, each state's CPU a request (main
- * thread; all threads) over its slices; reported, the median over rounds of each state's
- * difference to the monitor alone. A collector pass that applies one slice's samples may
- * fall in the next slice (it drains every few ms), so the all-threads figure smears a little
- * of instrument()'s collector cost over the other states.
+ * What instrument()'s subscribers cost, without the spread between server processes and
+ * between phases seconds apart: one server in the switch mode changes state every SLICE_MS
+ * while it is loaded, so that every state meets the same interference from the rest of the
+ * machine (instrument-server.ts, slices()). The base state, `channels`, has functions that do
+ * nothing subscribed to the two channels for the whole run (node:http then publishes as for
+ * any subscriber; flipping them would swap the channels' prototypes every slice, see
+ * STATES there); `immediate` adds a setImmediate once a turn (as the ring schedules its
+ * end-of-turn flush; `microtask` a queueMicrotask instead), `records` instrument()'s three
+ * samples a request through handles found beforehand (the ring, its flush, the collector),
+ * `perfwatch` instrument()'s subscribers. Per round, each state's CPU a request (main thread;
+ * all threads) over its slices; reported, the median over rounds of each state's difference
+ * to the base in the same round. A collector pass that applies one slice's samples may fall
+ * in the next slice (it drains every few ms), so the all-threads figure smears a little of
+ * the collector's cost over the other states. What node:http's publishing costs against no
+ * subscriber at all is not in these figures.
  */
 async function switchPhases(): Promise<void> {
-  console.log(`\none server, instrument() switched every ${SLICE_MS} ms under load: ${SWITCH_ROUNDS} rounds of ${SECONDS} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`\none server, instrument()'s subscribers switched every ${SLICE_MS} ms under load: ${SWITCH_ROUNDS} rounds of ${SECONDS} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const server = await open('switch');
   const rounds: SliceTotals[][] = [];
   try {
@@ -230,11 +233,11 @@ async function switchPhases(): Promise<void> {
       'all threads µs/req': Number(median(rounds.map((r) => perReq(r[i]!, r[i]!.allNs))).toFixed(2)),
       '+ main µs/req': diff(i, (t) => perReq(t, t.mainNs)),
       '+ all threads µs/req': diff(i, (t) => perReq(t, t.allNs)),
-      'core rps vs monitor (paired)': lost(median(rounds.map((r) => r[0]!.allNs / r[0]!.requests / (r[i]!.allNs / r[i]!.requests)))),
-      'rps vs monitor (paired)': lost(median(rounds.map((r) => (r[i]!.requests / r[i]!.ms) / (r[0]!.requests / r[0]!.ms)))),
+      'core rps vs channels (paired)': lost(median(rounds.map((r) => r[0]!.allNs / r[0]!.requests / (r[i]!.allNs / r[i]!.requests)))),
+      'rps vs channels (paired)': lost(median(rounds.map((r) => (r[i]!.requests / r[i]!.ms) / (r[0]!.requests / r[0]!.ms)))),
     })),
   );
-  console.log(`"+": the median over rounds of (state − the monitor alone in the same round) (min–max); "core rps": the rps one core would serve at that CPU a request; load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`"+": the median over rounds of (state − channels, the base, in the same round) (min–max); "core rps": the rps one core would serve at that CPU a request; load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
