@@ -186,8 +186,8 @@ interface SliceTotals {
 /**
  * Switches between `states` every `sliceMs` for `seconds` (the order rotated each cycle) while
  * the parent loads the server, and answers the requests and CPU of each state's slices.
- * Thousands of short slices put every state under the same interference from the rest of
- * the machine, which phases of seconds do not.
+ * Hundreds of short slices a run put every state under the same interference from the rest
+ * of the machine, which phases of seconds do not.
  */
 async function slices(states: string[], seconds: number, sliceMs: number): Promise<SliceTotals[]> {
   if (mode !== 'switch') throw new Error('slices needs mode switch');
