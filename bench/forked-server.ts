@@ -13,9 +13,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Forks `script` with `args` and resolves once it listens; `name` is for its exit error. */
-export async function forkServer(script: URL, args: string[], name: string): Promise<RunningServer> {
-  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * Forks `script` with `args` and resolves once it listens; `name` is for its exit error.
+ * With `cpus` (a taskset CPU list) the child and every thread it starts run only there.
+ */
+export async function forkServer(script: URL, args: string[], name: string, cpus?: string): Promise<RunningServer> {
+  const pinned = cpus === undefined ? {} : { execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...process.execArgv] };
+  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...pinned });
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let seq = 0;
   const port = await new Promise<number>((resolve, reject) => {

@@ -7,14 +7,21 @@
  *   perfwatch    the same monitor with instrument() (diagnostics channels, no patching)
  *   prom-client  a hand-written middleware: a Histogram by method, route, status code
  *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
+ *   switch       the perfwatch monitor, and instrument()'s subscribers switched on and off many
+ *                times a second by the `slices` command (see STATES)
  * It sends { port } when listening and answers IPC commands from COMMANDS.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import dc from 'node:diagnostics_channel';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Tags } from '../src/engine/registry.js';
+import { Instrumentation } from '../src/instrument/instrumentation.js';
+import { resolveInstrumentOptions } from '../src/instrument/options.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
+import { ownThreads } from './placement.js';
 import type { Capture, ProfileKind } from '../src/profiling/schema.js';
 
 const mode = process.argv[2] ?? 'none';
@@ -27,21 +34,29 @@ function route(url: string): string {
   return url;
 }
 
+/** Requests answered so far. */
+let answered = 0;
+
 function answer(req: IncomingMessage, res: ServerResponse): void {
+  answered++;
   const body = JSON.stringify({ route: route(req.url ?? '/'), ok: true });
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
 let monitor: PerformanceMonitor | undefined;
+/** The threads monitor.start() started (the collector, the alert actor), by Linux thread id. */
+let monitorThreads: number[] = [];
 let handler: (req: IncomingMessage, res: ServerResponse) => void = answer;
 
 /** Where a capture's .cpuprofile goes: removed when the server exits. */
 const profileDir = mkdtempSync(join(tmpdir(), 'pw-bench-instrument-'));
 
-if (mode === 'monitor' || mode === 'perfwatch') {
+if (mode === 'monitor' || mode === 'perfwatch' || mode === 'switch') {
   monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, profiling: { dir: profileDir, maxFiles: 2 } });
+  const before = new Set(ownThreads());
   await monitor.start();
+  monitorThreads = ownThreads().filter((tid) => !before.has(tid));
   if (mode === 'perfwatch') monitor.instrument();
 } else if (mode === 'prom-client') {
   const client = (await import('prom-client')).default;
@@ -70,6 +85,136 @@ server.keepAliveTimeout = 30_000;
 
 const captures = new Map<number, Promise<Capture>>();
 
+const HTTP_CHANNELS = ['http.server.request.start', 'http.server.response.finish'];
+const noop = (): void => {};
+
+/**
+ * The switch mode's instrumentation: what monitor.instrument() builds, kept, so that it can be
+ * attached and detached many times a second without a new object each time (a new one would
+ * add a close listener to every kept-alive connection per switch).
+ */
+let switched: Instrumentation | undefined;
+let switchFaults = 0;
+/** On finish, the three samples instrument() records a request, with none of its work to find them. */
+let recordThree = noop;
+if (mode === 'switch') {
+  const m = monitor!;
+  const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), maxTagValueLength: 128, fault: () => void switchFaults++ };
+  switched = new Instrumentation(recorder, resolveInstrumentOptions(undefined), 1_000);
+  const tags = { endpoint: '/switch', method: 'GET', status_class: '2xx' };
+  const [rt, tp, er] = [m.metric('response_time', tags), m.metric('throughput', tags), m.metric('error_rate', { endpoint: '/switch', method: 'GET' })];
+  recordThree = () => {
+    rt.record(1.5);
+    tp.record(1);
+    er.record(0);
+  };
+}
+
+/** On finish, a setImmediate once a turn, as the ring schedules its end-of-turn flush, with nothing recorded. */
+let turnPending = false;
+const turnEnded = (): void => {
+  turnPending = false;
+};
+const onceATurn = (): void => {
+  if (turnPending) return;
+  turnPending = true;
+  setImmediate(turnEnded);
+};
+
+/** The same once a macrotask through queueMicrotask, which adds no turn of the event loop. */
+const onceATask = (): void => {
+  if (turnPending) return;
+  turnPending = true;
+  queueMicrotask(turnEnded);
+};
+
+/**
+ * Back to the base state: instrument() detached, nothing on the finish channel but a no-op.
+ * The no-ops stay subscribed to both channels in every state: a channel's first subscriber
+ * and its last unsubscribe swap its prototype (node:diagnostics_channel's Channel and
+ * ActiveChannel), which throws away the optimised code of node:http that publishes on it,
+ * so switching them every slice charged a re-optimisation to whichever state came next.
+ */
+function toBase(): void {
+  switched!.detach();
+  for (const f of [recordThree, onceATurn, onceATask]) dc.unsubscribe(HTTP_CHANNELS[1]!, f);
+}
+
+/**
+ * The switch mode's states, each a layer over the one before: `channels`, the base (the
+ * monitor, and no-ops on the two channels instrument() uses: node:http publishes as it does
+ * for any subscriber); a setImmediate once an event-loop turn, as the ring schedules its
+ * flush (and, beside it, a queueMicrotask once a macrotask, for comparison); three samples
+ * recorded a request through handles found beforehand (the ring, its end-of-turn flush, the
+ * collector's share); instrument(). Each starts from the base (a function subscribed twice
+ * would run twice).
+ */
+const STATES: Record<string, () => void> = {
+  channels: toBase,
+  microtask: () => {
+    toBase();
+    dc.subscribe(HTTP_CHANNELS[1]!, onceATask);
+  },
+  immediate: () => {
+    toBase();
+    dc.subscribe(HTTP_CHANNELS[1]!, onceATurn);
+  },
+  records: () => {
+    toBase();
+    dc.subscribe(HTTP_CHANNELS[1]!, recordThree);
+  },
+  perfwatch: () => {
+    toBase();
+    switched!.attach();
+  },
+};
+
+/** ns the main thread has run (Linux). */
+function mainThreadNs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+}
+
+interface SliceTotals {
+  state: string;
+  requests: number;
+  /** ns on a CPU: the main thread, and the whole process (its every thread). */
+  mainNs: number;
+  allNs: number;
+  ms: number;
+}
+
+/**
+ * Switches between `states` every `sliceMs` for `seconds` (the order rotated each cycle) while
+ * the parent loads the server, and answers the requests and CPU of each state's slices.
+ * Hundreds of short slices a run put every state under the same interference from the rest
+ * of the machine, which phases of seconds do not.
+ */
+async function slices(states: string[], seconds: number, sliceMs: number): Promise<SliceTotals[]> {
+  if (mode !== 'switch') throw new Error('slices needs mode switch');
+  for (const s of states) if (!(s in STATES)) throw new Error(`state ${s}: one of ${Object.keys(STATES).join(', ')}`);
+  const totals = states.map((state) => ({ state, requests: 0, mainNs: 0, allNs: 0, ms: 0 }));
+  for (const c of HTTP_CHANNELS) dc.subscribe(c, noop);
+  const end = performance.now() + seconds * 1_000;
+  for (let k = 0; performance.now() < end; k++) {
+    const i = (k + Math.floor(k / states.length)) % states.length;
+    STATES[states[i]!]!();
+    const r0 = answered;
+    const m0 = mainThreadNs();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, sliceMs));
+    const c = process.cpuUsage(c0);
+    const t = totals[i]!;
+    t.mainNs += mainThreadNs() - m0;
+    t.allNs += (c.user + c.system) * 1_000;
+    t.requests += answered - r0;
+    t.ms += performance.now() - t0;
+  }
+  toBase();
+  for (const c of HTTP_CHANNELS) dc.unsubscribe(c, noop);
+  return totals;
+}
+
 function running(): PerformanceMonitor {
   if (!monitor) throw new Error(`mode ${mode} runs no monitor`);
   return monitor;
@@ -82,6 +227,11 @@ function running(): PerformanceMonitor {
  */
 const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   status: () => ({ mode, instrument: monitor?.status().instrument ?? null }),
+  threads: () => monitorThreads,
+  /** Resolves once the monitor applied everything recorded so far, so that a phase's collector work falls within it. */
+  settle: () => monitor?.flush(),
+  slices: (args) => slices(args.states as string[], args.seconds as number, args.sliceMs as number),
+  faults: () => switchFaults,
   capture: (args) => {
     const started = running().startProfile({ kind: args.kind as ProfileKind, seconds: args.seconds as number });
     captures.set(started.id, started.done);

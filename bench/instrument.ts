@@ -4,21 +4,29 @@
  * instrumentation-http (metrics through a MeterProvider; no tracer provider, so its spans are
  * not recorded), in the same run.
  *
- * Each run forks a fresh server (instrument-server.ts) in one of the modes, warms it up, and
- * drives it from this process with autocannon over loopback (keep-alive connections, a few
- * routes with ids). Modes are interleaved: every round runs each mode once, in an order
- * rotated per round, so the machine's drift spreads over all of them. Reported per mode: the
- * median of requests per second and of p99 latency over the rounds (min–max beside), the
- * ratio of the median rps to the uninstrumented server's, and the server process's CPU time
- * per request (all its threads): on a shared, loaded machine throughput swings with what
- * else runs, while the CPU a request costs moves much less.
+ * Placement (placement.ts): with util-linux taskset this process, the load generator
+ * (autocannon over loopback, keep-alive connections, a few routes with ids), runs on the first
+ * CPU and every server with all its threads on the last, so the generator never takes the
+ * server's core and the monitor's collector and alert threads compete with the server's main
+ * thread, where their cost is real. One server per mode, forked once and warmed up, then
+ * rounds of a phase each, in an order rotated per round. Reported per mode: requests per
+ * second (median, min–max) and its ratio to the bare server's in the same round (the median
+ * of those paired ratios, and the same against the monitor alone), p99, and the server's CPU a
+ * request from /proc/<pid>/task/<tid>/schedstat, split into its main thread, the monitor's
+ * threads and the runtime's others, with how busy the server's and the generator's CPUs were
+ * ("core rps": the rps one core would serve at that CPU a request, the figure that the rest of
+ * the machine disturbs least).
  *
- * Then the cost of a 10 s CPU capture on the perfwatch server's throughput, while it runs and
- * after (capturePhases below).
+ * Then one server switches instrument()'s subscribers on and off every BENCH_SLICE_MS under
+ * load, with states between that split their cost (switchPhases below), and the cost of a
+ * 10 s CPU capture on the instrument() server's throughput, while it runs and after
+ * (capturePhases below).
  *
- *   BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_CONNECTIONS (32),
+ *   BENCH_ROUNDS (12), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
  *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
- *   BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases), BENCH_CAPTURE_SECONDS (10)
+ *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server slices), BENCH_SLICE_MS (50),
+ *   BENCH_PIN (0: pin nothing), BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases),
+ *   BENCH_CAPTURE_SECONDS (10)
  */
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -26,11 +34,13 @@ import autocannon from 'autocannon';
 import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
 import { forkServer, type RunningServer } from './forked-server.js';
 import { median } from './median.js';
+import { placeGenerator, splitTimes, threadTimes, type Placement, type ThreadSplit } from './placement.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const SWITCH_ROUNDS = Number(process.env.BENCH_SWITCH_ROUNDS ?? 12);
 const CAPTURE_ROUNDS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 2);
 const CAPTURE_SECONDS = Number(process.env.BENCH_CAPTURE_SECONDS ?? 10);
 const ALL_MODES = ['none', 'monitor', 'perfwatch', 'prom-client', 'otel'] as const;
@@ -47,9 +57,9 @@ export interface Phase {
   requests: number;
 }
 
-/** Forks a server in `mode` and resolves once it listens. */
-export function startServer(mode: string): Promise<RunningServer> {
-  return forkServer(new URL('./instrument-server.js', import.meta.url), [mode], `server (${mode})`);
+/** Forks a server in `mode` and resolves once it listens; pinned to `cpus` when given (see placement.ts). */
+export function startServer(mode: string, cpus?: string): Promise<RunningServer> {
+  return forkServer(new URL('./instrument-server.js', import.meta.url), [mode], `server (${mode})`, cpus);
 }
 
 /** One load phase against a running server: requests per second and p99 (ms) over `seconds`. */
@@ -58,54 +68,176 @@ export async function measure(url: string, seconds: number): Promise<Phase> {
   return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, requests: r.requests.total };
 }
 
-async function run(mode: Mode): Promise<Phase & { cpuPerRequest: number }> {
-  const server = await startServer(mode);
-  try {
-    if (WARMUP > 0) await measure(server.url, WARMUP);
-    const cpu0 = (await server.call('cpu')) as number;
-    const phase = await measure(server.url, SECONDS);
-    const cpu1 = (await server.call('cpu')) as number;
-    return { ...phase, cpuPerRequest: (cpu1 - cpu0) / Math.max(1, phase.requests) };
-  } finally {
-    await server.stop();
-  }
+interface Run extends Phase {
+  /** CPU of the server's threads a request, µs: all, and by group. */
+  cpuPerRequest: number;
+  split: ThreadSplit;
+  /** The server's CPU over the phase's wall time (1 = one core busy throughout). */
+  busy: number;
+  /** The same for this process, the load generator. */
+  generatorBusy: number;
 }
+
+interface Server {
+  mode: Mode | 'switch';
+  running: RunningServer;
+  pid: number;
+  monitorTids: Set<number>;
+}
+
+async function open(mode: Mode | 'switch'): Promise<Server> {
+  const running = await startServer(mode, placement.server);
+  const server = { mode, running, pid: running.child.pid!, monitorTids: new Set((await running.call('threads')) as number[]) };
+  if (WARMUP > 0) await measure(running.url, WARMUP);
+  return server;
+}
+
+/** One phase of load on a server, with what its threads and the generator spent. */
+async function run(server: Server): Promise<Run> {
+  const t0 = threadTimes(server.pid);
+  const wall0 = performance.now();
+  const own0 = process.cpuUsage();
+  const phase = await measure(server.running.url, SECONDS);
+  const own = process.cpuUsage(own0);
+  const wallUs = (performance.now() - wall0) * 1_000;
+  await server.running.call('settle');
+  const total = splitTimes(server.pid, server.monitorTids, t0, threadTimes(server.pid));
+  const n = Math.max(1, phase.requests);
+  const all = total.main + total.monitor + total.runtime;
+  return {
+    ...phase,
+    cpuPerRequest: all / n,
+    split: { main: total.main / n, monitor: total.monitor / n, runtime: total.runtime / n },
+    busy: all / wallUs,
+    generatorBusy: (own.user + own.system) / wallUs,
+  };
+}
+
+const range = (xs: number[], digits = 0): string => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+const lost = (ratio: number): string => `${ratio.toFixed(3)} (${((1 - ratio) * 100).toFixed(1)}% lost)`;
 
 async function main(): Promise<void> {
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
   console.log(`bench:instrument ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · load ${load}`);
-  console.log(`${ROUNDS} rounds × ${MODES.length} modes, ${SECONDS} s each after ${WARMUP} s warm-up, ${CONNECTIONS} connections, ${PATHS.length} paths`);
-  const results = new Map<Mode, (Phase & { cpuPerRequest: number })[]>(MODES.map((m) => [m, []]));
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
-    for (const mode of order) {
-      const phase = await run(mode);
-      results.get(mode)!.push(phase);
-      process.stderr.write(`  round ${round + 1} ${mode}: ${Math.round(phase.rps)} rps, p99 ${phase.p99} ms, ${phase.cpuPerRequest.toFixed(1)} µs CPU a request${phase.errors ? `, ${phase.errors} errors` : ''}\n`);
+  console.log(`one server per mode, ${WARMUP} s warm-up each, then ${ROUNDS} rounds × ${MODES.length} modes of ${SECONDS} s, ${CONNECTIONS} connections, ${PATHS.length} paths`);
+  console.log(placement.unpinned ? `not pinned (${placement.unpinned}): the generator and the server share the CPUs` : `load generator pinned to CPU ${placement.generator}, each server (all its threads) to CPU ${placement.server}`);
+  const results = new Map<Mode, Run[]>(MODES.map((m) => [m, []]));
+  const servers = new Map<Mode, Server>();
+  try {
+    for (const mode of MODES) servers.set(mode, await open(mode));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
+      for (const mode of order) {
+        const r = await run(servers.get(mode)!);
+        results.get(mode)!.push(r);
+        const s = r.split;
+        process.stderr.write(
+          `  round ${round + 1} ${mode}: ${Math.round(r.rps)} rps, p99 ${r.p99} ms, CPU a request ${r.cpuPerRequest.toFixed(2)} µs (main ${s.main.toFixed(2)}, monitor ${s.monitor.toFixed(2)}, runtime ${s.runtime.toFixed(2)}), server busy ${r.busy.toFixed(2)}, generator ${r.generatorBusy.toFixed(2)}${r.errors ? `, ${r.errors} errors` : ''}\n`,
+        );
+      }
     }
+  } finally {
+    for (const server of servers.values()) await server.running.stop();
   }
-  const base = median(results.get('none')!.map((p) => p.rps));
-  const baseCpu = median(results.get('none')!.map((p) => p.cpuPerRequest));
+  const bare = results.get('none')!;
+  const monitorOnly = results.get('monitor');
+  const base = median(bare.map((p) => p.rps));
+  const baseCpu = median(bare.map((p) => p.cpuPerRequest));
+  // Each round's ratio to the bare run of the same round: the machine's drift over the
+  // whole run cancels out of these, where it stays in a ratio of medians.
+  const paired = (runs: Run[], to: Run[]): number[] => runs.map((r, i) => r.rps / to[i]!.rps);
   const rows = MODES.map((mode) => {
-    const phases = results.get(mode)!;
-    const rps = phases.map((p) => p.rps);
-    const p99 = phases.map((p) => p.p99);
-    const m = median(rps);
+    const runs = results.get(mode)!;
+    const rps = runs.map((p) => p.rps);
+    const p99 = runs.map((p) => p.p99);
+    const cpu = median(runs.map((p) => p.cpuPerRequest));
     return {
       mode,
-      'rps (median)': Math.round(m),
-      'rps min–max': `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}`,
-      'vs none': `${(m / base).toFixed(3)} (${((1 - m / base) * 100).toFixed(1)}% lost)`,
-      'p99 ms (median)': median(p99),
-      'p99 min–max': `${Math.min(...p99)}–${Math.max(...p99)}`,
-      'CPU µs/req (median)': Number(median(phases.map((p) => p.cpuPerRequest)).toFixed(1)),
-      'CPU vs none': Number((median(phases.map((p) => p.cpuPerRequest)) / baseCpu).toFixed(3)),
-      errors: phases.reduce((n, p) => n + p.errors, 0),
+      'rps (median)': Math.round(median(rps)),
+      'rps min–max': range(rps),
+      'vs none (paired)': lost(median(paired(runs, bare))),
+      'vs monitor (paired)': monitorOnly ? lost(median(paired(runs, monitorOnly))) : '',
+      'p99 ms': `${median(p99)} (${range(p99)})`,
+      'CPU µs/req': `${cpu.toFixed(2)} (${range(runs.map((p) => p.cpuPerRequest), 2)})`,
+      'CPU vs none': Number((cpu / baseCpu).toFixed(3)),
+      'core rps vs none (paired)': lost(median(runs.map((r, i) => bare[i]!.cpuPerRequest / r.cpuPerRequest))),
+      'main µs/req': Number(median(runs.map((p) => p.split.main)).toFixed(2)),
+      'monitor µs/req': Number(median(runs.map((p) => p.split.monitor)).toFixed(2)),
+      'runtime µs/req': Number(median(runs.map((p) => p.split.runtime)).toFixed(2)),
+      'server busy': Number(median(runs.map((p) => p.busy)).toFixed(2)),
+      'generator busy': Number(median(runs.map((p) => p.generatorBusy)).toFixed(2)),
+      errors: runs.reduce((n, p) => n + p.errors, 0),
     };
   });
   console.table(rows);
+  console.log(`rps of the medians: none ${Math.round(base)}; "paired" = the median over rounds of (mode's rps / that round's bare rps); CPU from /proc/<pid>/task/*/schedstat: main thread, the monitor's threads, the runtime's others`);
   console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (SWITCH_ROUNDS > 0) await switchPhases();
   if (CAPTURE_ROUNDS > 0) await capturePhases();
+}
+
+const SWITCH_STATES = ['channels', 'microtask', 'immediate', 'records', 'perfwatch'];
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
+
+interface SliceTotals {
+  state: string;
+  requests: number;
+  mainNs: number;
+  allNs: number;
+  ms: number;
+}
+
+/**
+ * What instrument()'s subscribers cost, without the spread between server processes and
+ * between phases seconds apart: one server in the switch mode changes state every SLICE_MS
+ * while it is loaded, so that every state meets the same interference from the rest of the
+ * machine (instrument-server.ts, slices()). The base state, `channels`, has functions that do
+ * nothing subscribed to the two channels for the whole run (node:http then publishes as for
+ * any subscriber; flipping them would swap the channels' prototypes every slice, see
+ * STATES there); `immediate` adds a setImmediate once a turn (as the ring schedules its
+ * end-of-turn flush; `microtask` a queueMicrotask instead), `records` instrument()'s three
+ * samples a request through handles found beforehand (the ring, its flush, the collector),
+ * `perfwatch` instrument()'s subscribers. Per round, each state's CPU a request (main thread;
+ * all threads) over its slices; reported, the median over rounds of each state's difference
+ * to the base in the same round. A collector pass that applies one slice's samples may fall
+ * in the next slice (it drains every few ms), so the all-threads figure smears a little of
+ * the collector's cost over the other states. What node:http's publishing costs against no
+ * subscriber at all is not in these figures.
+ */
+async function switchPhases(): Promise<void> {
+  console.log(`\none server, instrument()'s subscribers switched every ${SLICE_MS} ms under load: ${SWITCH_ROUNDS} rounds of ${SECONDS} s; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const server = await open('switch');
+  const rounds: SliceTotals[][] = [];
+  try {
+    for (let round = 0; round < SWITCH_ROUNDS; round++) {
+      const sliced = server.running.call('slices', { states: SWITCH_STATES, seconds: SECONDS, sliceMs: SLICE_MS }) as Promise<SliceTotals[]>;
+      await measure(server.running.url, SECONDS + 0.5);
+      const totals = await sliced;
+      rounds.push(totals);
+      process.stderr.write(`  round ${round + 1}: ${totals.map((t) => `${t.state} ${(t.mainNs / 1_000 / t.requests).toFixed(2)} / ${(t.allNs / 1_000 / t.requests).toFixed(2)} µs (${Math.round((t.requests * 1_000) / t.ms)} rps)`).join(', ')}\n`);
+    }
+    const faults = (await server.running.call('faults')) as number;
+    if (faults > 0) console.log(`${faults} faults in the subscribers`);
+  } finally {
+    await server.running.stop();
+  }
+  const perReq = (t: SliceTotals, ns: number): number => ns / 1_000 / Math.max(1, t.requests);
+  const diff = (i: number, pick: (t: SliceTotals) => number): string => {
+    const d = rounds.map((r) => pick(r[i]!) - pick(r[0]!));
+    return `${median(d).toFixed(3)} (${range(d, 2)})`;
+  };
+  console.table(
+    SWITCH_STATES.map((state, i) => ({
+      state,
+      'main µs/req': Number(median(rounds.map((r) => perReq(r[i]!, r[i]!.mainNs))).toFixed(2)),
+      'all threads µs/req': Number(median(rounds.map((r) => perReq(r[i]!, r[i]!.allNs))).toFixed(2)),
+      '+ main µs/req': diff(i, (t) => perReq(t, t.mainNs)),
+      '+ all threads µs/req': diff(i, (t) => perReq(t, t.allNs)),
+      'core rps vs channels (paired)': lost(median(rounds.map((r) => r[0]!.allNs / r[0]!.requests / (r[i]!.allNs / r[i]!.requests)))),
+      'rps vs channels (paired)': lost(median(rounds.map((r) => (r[i]!.requests / r[i]!.ms) / (r[0]!.requests / r[0]!.ms)))),
+    })),
+  );
+  console.log(`"+": the median over rounds of (state − channels, the base, in the same round) (min–max); "core rps": the rps one core would serve at that CPU a request; load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
@@ -118,7 +250,7 @@ type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
  */
 async function capturePhases(): Promise<void> {
   console.log(`\nCPU capture on the perfwatch server: ${CAPTURE_ROUNDS} rounds of ${CAPTURE_SECONDS} s without, ${CAPTURE_SECONDS} s with, ${CAPTURE_SECONDS / 2} s after; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const server = await startServer('perfwatch');
+  const server = await startServer('perfwatch', placement.server);
   const target: CaptureTarget = {
     url: server.url,
     async capture(kind, seconds) {
@@ -174,5 +306,7 @@ async function capturePhases(): Promise<void> {
   console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
-// Run as a script; imported, it only lends startServer() and measure().
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+// Run as a script; imported, it only lends startServer() and measure() (and pins nothing).
+const script = import.meta.url === pathToFileURL(process.argv[1] ?? '').href;
+const placement: Placement = script ? placeGenerator() : { generator: undefined, server: undefined, unpinned: 'imported' };
+if (script) await main();
