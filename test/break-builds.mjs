@@ -365,6 +365,13 @@ export const BREAKS = [
     tests: ['apply-kill-points.test.ts'],
     mustFail: ['hides from readers the raw slots a writer stopped inside a part had rewritten'],
   },
+  {
+    name: 'instrument: a close listener per instrument()',
+    what: 'each instrument() adds its own close listener to a kept-alive connection it meets: replaced instrumentations pile up listeners on long-lived connections',
+    edits: [{ find: 'if (f === undefined) this.meet(flights, { response, started, queue: undefined });', replace: "if (f === undefined) {\n        this.meet(flights, { response, started, queue: undefined });\n        socket.once('close', onSocketClose);\n      }" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['listens to a kept-alive connection once'],
+  },
 ];
 
 function parseArgs(argv) {

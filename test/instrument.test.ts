@@ -120,6 +120,35 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
   });
 
+  it('listens to a kept-alive connection once, however many times instrument() is called again, and the current one counts its aborts', async () => {
+    const m = await started();
+    const base = await serve(Infinity);
+    const sockets: net.Socket[] = [];
+    servers[0]!.on('connection', (s: net.Socket) => sockets.push(s));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    m.instrument();
+    await get('/a');
+    expect(sockets).toHaveLength(1);
+    const listening = sockets[0]!.listenerCount('close');
+    // Each call replaces the instrumentation; the connection stays open throughout.
+    for (let i = 0; i < 12; i++) {
+      m.instrument();
+      await get(`/b/${i}`);
+    }
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.listenerCount('close')).toBe(listening);
+    await counted(m, 'throughput', 12);
+    // The instrumentation now in place still sees the connection close under a request.
+    const arrived = new Promise<void>((r) => servers[0]!.once('request', () => r()));
+    const req = http.get(`${base}/slow/1`, { agent }).on('error', () => {});
+    await arrived;
+    req.destroy();
+    await counted(m, 'http_requests_aborted', 1);
+    expect(m.status().instrument!.httpServer!.aborted).toBe(1);
+    agent.destroy();
+  });
+
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
     const m = await started();
     m.instrument();

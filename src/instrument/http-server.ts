@@ -14,7 +14,8 @@
  * per (route, method, status class). Nothing is added to the request or the response, and no
  * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
  * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
- * connection's `close` is listened to once per connection instead.
+ * connection's `close` is listened to once per connection instead, for every instrument()
+ * that meets it (Flights).
  */
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -78,6 +79,25 @@ interface RouteEntry {
 
 type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
 
+/**
+ * Per connection, the requests in flight of each source that met it: parallel arrays, one
+ * entry per source (almost always one). One `close` listener per connection serves them all,
+ * so an instrument() that replaces another adds no listener to connections it shares.
+ */
+interface Flights {
+  sources: HttpServerSource[];
+  inflight: Inflight[];
+}
+const FLIGHTS = Symbol('perfwatch.inflight');
+type Held = Socket & { [FLIGHTS]?: Flights };
+
+/** A connection's close: what it had in flight never finished, for every source that met it. */
+function onSocketClose(this: Held): void {
+  const flights = this[FLIGHTS];
+  this[FLIGHTS] = undefined;
+  if (flights !== undefined) for (let i = 0; i < flights.sources.length; i++) flights.sources[i]!.closed(flights.inflight[i]!);
+}
+
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
 
@@ -87,24 +107,12 @@ export class HttpServerSource implements Source {
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
   private readonly paths = new Map<string, RouteEntry>();
-  /**
-   * The key of a connection's Inflight: one per source, so that a connection met by an
-   * earlier instrument() (whose close listener is detached) gets a listener of this one.
-   */
-  private readonly inflight = Symbol('perfwatch.inflight');
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
 
-  /** A connection's close: one function for every connection, `this` being the socket. */
-  private readonly onSocketClose: (this: Socket) => void;
-
   constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
     this.recorder = recorder;
-    const source = this;
-    this.onSocketClose = function (this: Socket) {
-      source.closed(this);
-    };
     this.errorFrom = options.errorStatusFrom;
     this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }));
   }
@@ -131,14 +139,17 @@ export class HttpServerSource implements Source {
     try {
       const { response, socket } = message as ServerMessage;
       const started = performance.now();
-      const key = this.inflight;
-      const held = socket as Socket & { [key: symbol]: Inflight | undefined };
-      let f = held[key];
-      if (f === undefined) {
-        f = { response, started, queue: undefined };
-        held[key] = f;
-        socket.once('close', this.onSocketClose);
-      } else if (f.response === undefined) {
+      const held = socket as Held;
+      let flights = held[FLIGHTS];
+      if (flights === undefined) {
+        flights = { sources: [], inflight: [] };
+        held[FLIGHTS] = flights;
+        socket.once('close', onSocketClose);
+      }
+      const at = flights.sources.indexOf(this);
+      const f = at === -1 ? undefined : flights.inflight[at]!;
+      if (f === undefined) this.meet(flights, { response, started, queue: undefined });
+      else if (f.response === undefined) {
         f.response = response;
         f.started = started;
       } else {
@@ -152,8 +163,10 @@ export class HttpServerSource implements Source {
   private readonly onFinish = (message: unknown): void => {
     try {
       const { request, response, socket } = message as ServerMessage;
-      const f = (socket as Socket & { [key: symbol]: Inflight | undefined })[this.inflight];
-      if (f === undefined) return;
+      const flights = (socket as Held)[FLIGHTS];
+      const at = flights === undefined ? -1 : flights.sources.indexOf(this);
+      if (at === -1) return;
+      const f = flights!.inflight[at]!;
       let started: number;
       if (f.response === response) {
         started = f.started;
@@ -181,14 +194,23 @@ export class HttpServerSource implements Source {
     }
   };
 
+  /** A connection met for the first time: its entry, in place of those of sources detached since. */
+  private meet(flights: Flights, f: Inflight): void {
+    let kept = 0;
+    for (let i = 0; i < flights.sources.length; i++) {
+      if (!flights.sources[i]!.attached) continue;
+      flights.sources[kept] = flights.sources[i]!;
+      flights.inflight[kept++] = flights.inflight[i]!;
+    }
+    flights.sources.length = flights.inflight.length = kept;
+    flights.sources.push(this);
+    flights.inflight.push(f);
+  }
+
   /** A connection closed: whatever it had in flight never finished, so its client went away (or its socket failed). */
-  private closed(socket: Socket): void {
+  closed(f: Inflight): void {
     try {
-      const key = this.inflight;
-      const held = socket as Socket & { [key: symbol]: Inflight | undefined };
-      const f = held[key];
-      held[key] = undefined;
-      if (!this.attached || f === undefined) return;
+      if (!this.attached) return;
       if (f.response !== undefined) this.abort(f.response);
       for (const p of f.queue ?? []) this.abort(p.response);
     } catch (error) {
