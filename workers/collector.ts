@@ -10,8 +10,8 @@
  * pass that moved data it dozes (see sleep()): the bursts of DOZE_MS are taken in one pass.
  *
  * The wait is a blocking Atomics.wait, not Atomics.waitAsync: on this kind of machine a
- * wake-up through waitAsync and the event loop costs the thread 110-160 µs, a blocking one
- * 40 µs (docs/benchmarks.md), and a busy service wakes the collector tens of times a second.
+ * wake-up through waitAsync and the event loop costs the thread 90-160 µs, a blocking one
+ * about 40 µs (bench:wake-cost), and a busy service wakes the collector tens of times a second.
  * So the event loop turns only when it has work: when the coordinator posted a control call
  * (it raises MAIL and rings, see ringMail), while the system sampler waits on an async
  * source, and at least every LOOP_TURN_MS for whatever else waits on it (timers). Control
