@@ -174,7 +174,8 @@ function mainThreadNs(): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
 }
 
-interface SliceTotals {
+/** One state's slices of the switch mode (bench/instrument.ts reads them). */
+export interface SliceTotals {
   state: string;
   requests: number;
   /** ns on a CPU: the main thread, and the whole process (its every thread). */

@@ -33,6 +33,7 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
 import { forkServer, type RunningServer } from './forked-server.js';
+import type { SliceTotals } from './instrument-server.js';
 import { median } from './median.js';
 import { placeGenerator, splitTimes, threadTimes, type Placement, type ThreadSplit } from './placement.js';
 
@@ -178,14 +179,6 @@ async function main(): Promise<void> {
 
 const SWITCH_STATES = ['channels', 'microtask', 'immediate', 'records', 'perfwatch'];
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
-
-interface SliceTotals {
-  state: string;
-  requests: number;
-  mainNs: number;
-  allNs: number;
-  ms: number;
-}
 
 /**
  * What instrument()'s subscribers cost, without the spread between server processes and
