@@ -101,8 +101,6 @@ export class Engine {
   /** Per ring: when the samples waiting in it were first seen (see PendingClock). */
   private readonly clocks = new Map<RingReader, PendingClock>();
   private lastPassEnd = 0;
-  /** A bucket boundary whose closes are under way (boundary()). */
-  private sweeping = false;
   private lagMax = 0;
   private droppedSinceSample = 0;
   private ingestedAtSample = 0;
@@ -154,7 +152,7 @@ export class Engine {
 
   /** True while buckets that ended are being closed, a slice a pass: the next pass is due at once. */
   get closing(): boolean {
-    return this.sweeping;
+    return this.writer.sweeping;
   }
 
   /** Start (ms) of the open bucket. */
@@ -323,11 +321,8 @@ export class Engine {
    * boundary's work (rollups, epochs, own readings) follows the last slice.
    */
   private boundary(t: number, slice: number): void {
-    if (this.writer.begin(t)) this.sweeping = true;
-    if (this.sweeping && this.writer.sweep(slice)) {
-      this.sweeping = false;
-      this.onBucketBoundary(t);
-    }
+    const began = this.writer.begin(t);
+    if ((began || this.writer.sweeping) && this.writer.sweep(slice)) this.onBucketBoundary(t);
   }
 
   private onBucketBoundary(t: number): void {
