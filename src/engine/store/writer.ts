@@ -505,24 +505,35 @@ export class StoreWriter {
     let base0 = pageCache[c + 1]!;
     let key1 = pageCache[c + 2]!;
     let base1 = pageCache[c + 3]!;
-    // The index in its bucket of the first sample to bin: a bucket stops sketching at MAX_SKETCHED.
-    let index = this.hot[hb + OPEN_COUNT]! - ((written - binned) | 0);
+    // The blocks each cached page's bins went into, kept in registers (blocks is the writer's own).
+    let mask0 = 0;
+    let mask1 = 0;
+    // A bucket stops sketching at its MAX_SKETCHED-th sample: the samples from here on that it still sketches.
+    let sketched = MAX_SKETCHED - (this.hot[hb + OPEN_COUNT]! - ((written - binned) | 0));
     while (binned !== written) {
       const key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
+      const block = 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
       let pageBase: number;
-      if (key0 === pageKey) pageBase = base0;
-      else if (key1 === pageKey) pageBase = base1;
-      else {
+      if (key0 === pageKey) {
+        pageBase = base0;
+        mask0 |= block;
+      } else if (key1 === pageKey) {
+        pageBase = base1;
+        mask1 |= block;
+      } else {
+        if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
+        if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
         pageBase = this.page(id, base, pageKey);
         key0 = pageCache[c]!;
         base0 = pageCache[c + 1]!;
         key1 = pageCache[c + 2]!;
         base1 = pageCache[c + 3]!;
+        mask0 = pageBase >= 0 ? block : 0;
+        mask1 = 0;
       }
-      if (pageBase >= 0 && index < MAX_SKETCHED) {
+      if (sketched-- > 0 && pageBase >= 0) {
         const bin = pageBase + (key & PAGE_MASK);
-        blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
         const b = front[bin]!;
         if (b < 255) front[bin] = b + 1;
         else {
@@ -531,10 +542,11 @@ export class StoreWriter {
           front[bin] = 0;
         }
       }
-      index++;
       binned = (binned + 1) | 0;
       hotI32[bi] = binned;
     }
+    if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
+    if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
   }
 
   /**
