@@ -339,8 +339,15 @@ export const BREAKS = [
   },
   {
     name: 'binned samples mark no block',
-    what: 'binTail bins samples without marking their blocks: closes read and reset only the blocks whole buckets marked',
-    edits: [{ find: '        blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);\n', replace: '' }],
+    what: "binTail bins samples without storing their blocks' marks: closes read and reset only the blocks whole buckets marked",
+    edits: [{ find: '    if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;\n    if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;\n  }', replace: '  }' }],
+    tests: ['apply-differential.test.ts'],
+    mustFail: ['on the same random samples (seed 1)'],
+  },
+  {
+    name: "blocks' marks dropped at a page switch",
+    what: 'binTail meets a page not cached and looks it up without first storing the marks gathered for the two cached pages',
+    edits: [{ find: '        if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;\n        if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;\n', replace: '' }],
     tests: ['apply-differential.test.ts'],
     mustFail: ['on the same random samples (seed 1)'],
   },
