@@ -420,8 +420,11 @@ function walk(dir, out = []) {
   return out;
 }
 
-/** Applies a break's edits in the copy: each snippet must occur exactly once in src/ and workers/. */
-function applyBreak(copy, brk) {
+/**
+ * Applies a break's edits in the copy: each snippet must occur exactly once in src/ and
+ * workers/. With `write` false, only finds them (--check, on the tree itself).
+ */
+function applyBreak(copy, brk, write = true) {
   const sources = [...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts'));
   const places = [];
   for (const edit of brk.edits) {
@@ -435,7 +438,7 @@ function applyBreak(copy, brk) {
       throw new Error(`break "${brk.name}": its snippet ${JSON.stringify(edit.find)} occurs ${hits.length} times in src/ and workers/ (${where || 'nowhere'}), not once: update test/break-builds.mjs`);
     }
     const { f, at, text } = hits[0];
-    writeFileSync(f, text.slice(0, at) + edit.replace + text.slice(at + edit.find.length));
+    if (write) writeFileSync(f, text.slice(0, at) + edit.replace + text.slice(at + edit.find.length));
     places.push(`${relative(copy, f)}:${text.slice(0, at).split('\n').length}`);
   }
   return places.join(', ');
@@ -475,17 +478,8 @@ function runTests(copy, files) {
 }
 
 /** --check: each break's snippets and test files are found, without building or testing. */
-function checkOnly(files, breaks) {
-  const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
-  try {
-    for (const brk of breaks) {
-      const copy = join(base, brk.name.replace(/[^a-z0-9]+/gi, '-'));
-      copyTree(files.filter((f) => /^(src|workers|test)\//.test(f)), copy);
-      console.log(`${brk.name}: ${applyBreak(copy, brk)}; ${testPaths(copy, brk.tests).join(' ')}`);
-    }
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
+function checkOnly(breaks) {
+  for (const brk of breaks) console.log(`${brk.name}: ${applyBreak(ROOT, brk, false)}; ${testPaths(ROOT, brk.tests).join(' ')}`);
 }
 
 function main() {
@@ -493,7 +487,7 @@ function main() {
   const breaks = BREAKS.filter((b) => (only.length === 0 || only.some((o) => b.name.includes(o))));
   if (breaks.length === 0) throw new Error(`no break matches ${only.join(', ')}`);
   const files = treeFiles();
-  if (check) return checkOnly(files, breaks);
+  if (check) return checkOnly(breaks);
   const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
   const results = [];
   try {
