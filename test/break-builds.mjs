@@ -157,10 +157,24 @@ export const BREAKS = [
   },
   {
     name: 'instrument: aborted requests not watched',
-    what: "instrument() adds no close listener to responses: a request whose client went away is never counted",
-    edits: [{ find: "response.on('close', this.onClose);", replace: '' }],
+    what: "instrument() adds no close listener to connections: a request whose client went away is never counted",
+    edits: [{ find: "socket.once('close', onSocketClose);", replace: '' }],
     tests: ['instrument.test.ts'],
     mustFail: ['counts a request whose client went away before the response apart'],
+  },
+  {
+    name: 'instrument: server reads the global performance',
+    what: 'the incoming-HTTP subscribers time requests through globalThis.performance, a lazy getter on Node 20, twice a request',
+    edits: [{ find: "import type { Socket } from 'node:net';\nimport { performance } from 'node:perf_hooks';", replace: "import type { Socket } from 'node:net';" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['times incoming requests and fetch calls without reading the global `performance`'],
+  },
+  {
+    name: 'instrument: client reads the global performance',
+    what: 'the outgoing-HTTP and fetch subscribers time calls through globalThis.performance, a lazy getter on Node 20',
+    edits: [{ find: "import dc from 'node:diagnostics_channel';\nimport { performance } from 'node:perf_hooks';\nimport type { MetricHandle }", replace: "import dc from 'node:diagnostics_channel';\nimport type { MetricHandle }" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['times incoming requests and fetch calls without reading the global `performance`'],
   },
   {
     name: 'instrument: route cap ignored',
@@ -207,7 +221,7 @@ export const BREAKS = [
   {
     name: 'profile captures overlap',
     what: 'a capture asked for while another runs starts anyway: two sessions profile at once',
-    edits: [{ find: 'if (this.current) throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);', replace: '' }],
+    edits: [{ find: '      this.refused.busy++;\n      throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);', replace: '' }],
     tests: ['profiling.test.ts', 'profile-fronts.test.ts'],
     mustFail: ['runs one capture at a time', 'answers a capture longer than its deadline at once with its id'],
   },
