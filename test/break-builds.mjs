@@ -219,6 +219,19 @@ export const BREAKS = [
     mustFail: ['finds the hot function at its file:line first by self time'],
   },
   {
+    name: 'profile held through its file write',
+    what: "the capture keeps the parsed profile in the profiler's frame while the file is written: it survives young collections, is promoted, and costs a full collection after the capture",
+    edits: [
+      {
+        find: '      const { endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);',
+        replace:
+          "      const raw = await captureProfile(kind, until);\n      const endedAt = Date.now();\n      const top = this.deps.options.summaryTop;\n      const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, process.cwd()) : summarizeHeap(raw.profile as HeapProfile, top, process.cwd());\n      const json = JSON.stringify(raw.profile);\n      const mainMs = raw.callMs;",
+      },
+    ],
+    tests: ['profiling.test.ts'],
+    mustFail: ['lets the parsed profile go before its file is written'],
+  },
+  {
     name: 'profile captures overlap',
     what: 'a capture asked for while another runs starts anyway: two sessions profile at once',
     edits: [{ find: '      this.refused.busy++;\n      throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);', replace: '' }],
