@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Tags } from '../src/engine/registry.js';
 import { Instrumentation } from '../src/instrument/instrumentation.js';
@@ -216,6 +217,18 @@ async function slices(states: string[], seconds: number, sliceMs: number): Promi
   return totals;
 }
 
+/** ms the main isolate spent in GC since gcMs() was first called (which starts observing, so that other runs pay nothing for it). */
+let gcTotal: number | undefined;
+function gcMs(): number {
+  if (gcTotal === undefined) {
+    gcTotal = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcTotal! += e.duration;
+    }).observe({ entryTypes: ['gc'] });
+  }
+  return gcTotal;
+}
+
 function running(): PerformanceMonitor {
   if (!monitor) throw new Error(`mode ${mode} runs no monitor`);
   return monitor;
@@ -224,7 +237,8 @@ function running(): PerformanceMonitor {
 /**
  * What the parent may ask of a running server by IPC ({ id, cmd, ...args }), each answering
  * { id, ok, value | error }: 'capture' starts a profile capture and answers its id at once,
- * 'captured' answers when that capture ended with what it cost (as capture-server.ts does).
+ * 'captured' answers when that capture ended with what it cost (as capture-server.ts does),
+ * 'gc' the main isolate's GC time so far (ms; observed from its first call).
  */
 const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
   status: () => ({ mode, instrument: monitor?.status().instrument ?? null }),
@@ -243,6 +257,7 @@ const COMMANDS: Record<string, (args: Record<string, unknown>) => unknown> = {
     captures.delete(c.id);
     return { mainThreadMs: c.mainThreadMs, fileBytes: c.fileBytes, headline: c.headline };
   },
+  gc: () => gcMs(),
   /** CPU time of the whole process (every thread: the monitor's actors too), in µs. */
   cpu: () => {
     const u = process.cpuUsage();

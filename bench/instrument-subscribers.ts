@@ -50,8 +50,9 @@ async function pass(): Promise<number> {
   const messages = batch();
   const t0 = process.cpuUsage();
   for (let i = 0; i < N; i += IN_FLIGHT) {
-    for (let j = i; j < i + IN_FLIGHT; j++) if (start.hasSubscribers) start.publish(messages[j]);
-    for (let j = i; j < i + IN_FLIGHT; j++) if (finish.hasSubscribers) finish.publish(messages[j]);
+    const end = Math.min(i + IN_FLIGHT, N);
+    for (let j = i; j < end; j++) if (start.hasSubscribers) start.publish(messages[j]);
+    for (let j = i; j < end; j++) if (finish.hasSubscribers) finish.publish(messages[j]);
   }
   await monitor.flush();
   const c = process.cpuUsage(t0);

@@ -19,19 +19,20 @@
  *
  * Then one server switches instrument()'s subscribers on and off every BENCH_SLICE_MS under
  * load, with states between that split their cost (switchPhases below), and the cost of a
- * 10 s CPU capture on the instrument() server's throughput, while it runs and after
- * (capturePhases below).
+ * 10 s CPU capture on the instrument() server, while it runs and after, in pairs of rounds
+ * with a capture and without (capture-phases.ts).
  *
  *   BENCH_ROUNDS (12), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
  *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
  *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server slices), BENCH_SLICE_MS (50),
- *   BENCH_PIN (0: pin nothing), BENCH_CAPTURE_ROUNDS (2; 0 skips the capture phases),
- *   BENCH_CAPTURE_SECONDS (10)
+ *   BENCH_PIN (0: pin nothing), BENCH_CAPTURE_ROUNDS (3 pairs of rounds, one with a
+ *   capture and one without; 0 skips them), BENCH_CAPTURE_SECONDS (10), BENCH_AFTER_SECONDS
+ *   (10: the phases before and after)
  */
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import { measureCapture, type CaptureCost, type CaptureTarget } from './capture.js';
+import { capturePhases } from './capture-phases.js';
 import { forkServer, type RunningServer } from './forked-server.js';
 import type { SliceTotals } from './instrument-server.js';
 import { median } from './median.js';
@@ -42,8 +43,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SWITCH_ROUNDS = Number(process.env.BENCH_SWITCH_ROUNDS ?? 12);
-const CAPTURE_ROUNDS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 2);
+const CAPTURE_PAIRS = Number(process.env.BENCH_CAPTURE_ROUNDS ?? 3);
 const CAPTURE_SECONDS = Number(process.env.BENCH_CAPTURE_SECONDS ?? 10);
+const AFTER_SECONDS = Number(process.env.BENCH_AFTER_SECONDS ?? 10);
 const ALL_MODES = ['none', 'monitor', 'perfwatch', 'prom-client', 'otel'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const chosen = process.env.BENCH_MODES?.split(',').map((m) => m.trim());
@@ -174,7 +176,19 @@ async function main(): Promise<void> {
   console.log(`rps of the medians: none ${Math.round(base)}; "paired" = the median over rounds of (mode's rps / that round's bare rps); CPU from /proc/<pid>/task/*/schedstat: main thread, the monitor's threads, the runtime's others`);
   console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (SWITCH_ROUNDS > 0) await switchPhases();
-  if (CAPTURE_ROUNDS > 0) await capturePhases();
+  if (CAPTURE_PAIRS > 0) {
+    await capturePhases({
+      open: async () => {
+        const server = await startServer('perfwatch', placement.server);
+        if (WARMUP > 0) await measure(server.url, WARMUP);
+        return server;
+      },
+      load: measure,
+      pairs: CAPTURE_PAIRS,
+      seconds: CAPTURE_SECONDS,
+      afterSeconds: AFTER_SECONDS,
+    });
+  }
 }
 
 const SWITCH_STATES = ['channels', 'microtask', 'immediate', 'records', 'perfwatch'];
@@ -231,72 +245,6 @@ async function switchPhases(): Promise<void> {
     })),
   );
   console.log(`"+": the median over rounds of (state − channels, the base, in the same round) (min–max); "core rps": the rps one core would serve at that CPU a request; load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-}
-
-type CapturePhase = 'no capture' | 'cpu capture' | 'after it';
-
-/**
- * Issue 15's other figure: what a CPU capture (V8's default 1 ms sampling) costs the same
- * server (the perfwatch mode, instrument() on) while it runs, and after. One server, phases of
- * CAPTURE_SECONDS under the same load: none, a capture through bench/capture.ts's
- * measureCapture(), then CAPTURE_SECONDS / 2 after it; the first two alternate in order per round.
- */
-async function capturePhases(): Promise<void> {
-  console.log(`\nCPU capture on the perfwatch server: ${CAPTURE_ROUNDS} rounds of ${CAPTURE_SECONDS} s without, ${CAPTURE_SECONDS} s with, ${CAPTURE_SECONDS / 2} s after; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  const server = await startServer('perfwatch', placement.server);
-  const target: CaptureTarget = {
-    url: server.url,
-    async capture(kind, seconds) {
-      const id = (await server.call('capture', { kind, seconds })) as number;
-      return { ended: server.call('captured', { capture: id }) as Promise<CaptureCost> };
-    },
-  };
-  const results = new Map<CapturePhase, (Phase & { cpuPerRequest: number; captureMs?: number })[]>();
-  const timed = async (phase: CapturePhase, run: () => Promise<Phase & { capture?: CaptureCost }>): Promise<void> => {
-    const cpu0 = (await server.call('cpu')) as number;
-    const r = await run();
-    const cpuPerRequest = ((await server.call('cpu')) as number - cpu0) / Math.max(1, r.requests);
-    results.set(phase, [...(results.get(phase) ?? []), { ...r, cpuPerRequest, ...(r.capture ? { captureMs: r.capture.mainThreadMs } : {}) }]);
-    process.stderr.write(`  ${phase}: ${Math.round(r.rps)} rps, p99 ${r.p99} ms, ${cpuPerRequest.toFixed(1)} µs CPU a request${r.capture ? `, capture ${r.capture.mainThreadMs} ms on the main thread` : ''}\n`);
-  };
-  try {
-    if (WARMUP > 0) await measure(server.url, WARMUP);
-    for (let round = 0; round < CAPTURE_ROUNDS; round++) {
-      const none = () => timed('no capture', () => measure(server.url, CAPTURE_SECONDS));
-      const cpu = async () => {
-        await timed('cpu capture', () => measureCapture(target, 'cpu', CAPTURE_SECONDS, (s) => measure(server.url, s)));
-        await timed('after it', () => measure(server.url, CAPTURE_SECONDS / 2));
-      };
-      if (round % 2 === 0) {
-        await none();
-        await cpu();
-      } else {
-        await cpu();
-        await none();
-      }
-    }
-  } finally {
-    await server.stop();
-  }
-  const base = median(results.get('no capture')!.map((p) => p.rps));
-  console.table(
-    (['no capture', 'cpu capture', 'after it'] as const).map((phase) => {
-      const ps = results.get(phase)!;
-      const rps = ps.map((p) => p.rps);
-      const m = median(rps);
-      const ms = ps.flatMap((p) => (p.captureMs === undefined ? [] : [p.captureMs]));
-      return {
-        phase,
-        'rps (median)': Math.round(m),
-        'rps min–max': `${Math.round(Math.min(...rps))}–${Math.round(Math.max(...rps))}`,
-        'vs no capture': `${(m / base).toFixed(3)} (${((1 - m / base) * 100).toFixed(1)}% lost)`,
-        'p99 ms (median)': median(ps.map((p) => p.p99)),
-        'CPU µs/req (median)': Number(median(ps.map((p) => p.cpuPerRequest)).toFixed(1)),
-        'capture main-thread ms': ms.length ? `${Math.min(...ms)}–${Math.max(...ms)}` : '',
-      };
-    }),
-  );
-  console.log(`load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 // Run as a script; imported, it only lends startServer() and measure() (and pins nothing).

@@ -163,6 +163,20 @@ export const BREAKS = [
     mustFail: ['counts a request whose client went away before the response apart'],
   },
   {
+    name: 'instrument: server reads the global performance',
+    what: 'the incoming-HTTP subscribers time requests through globalThis.performance, a lazy getter on Node 20, twice a request',
+    edits: [{ find: "import type { Socket } from 'node:net';\nimport { performance } from 'node:perf_hooks';", replace: "import type { Socket } from 'node:net';" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['times incoming requests and fetch calls without reading the global `performance`'],
+  },
+  {
+    name: 'instrument: client reads the global performance',
+    what: 'the outgoing-HTTP and fetch subscribers time calls through globalThis.performance, a lazy getter on Node 20',
+    edits: [{ find: "import dc from 'node:diagnostics_channel';\nimport { performance } from 'node:perf_hooks';\nimport type { MetricHandle }", replace: "import dc from 'node:diagnostics_channel';\nimport type { MetricHandle }" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['times incoming requests and fetch calls without reading the global `performance`'],
+  },
+  {
     name: 'instrument: route cap ignored',
     what: 'every distinct route gets its own series: maxRoutes never sends one to other',
     edits: [{ find: 'if (this.byKey.size >= this.limit) {', replace: 'if (false) {' }],
@@ -203,6 +217,19 @@ export const BREAKS = [
     edits: [{ find: 'line: f.lineNumber + 1,', replace: 'line: f.lineNumber,' }],
     tests: ['profiling.test.ts'],
     mustFail: ['finds the hot function at its file:line first by self time'],
+  },
+  {
+    name: 'profile held through its file write',
+    what: "the capture keeps the parsed profile in the profiler's frame while the file is written: it survives young collections, is promoted, and costs a full collection after the capture",
+    edits: [
+      {
+        find: '      const { endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);',
+        replace:
+          "      const raw = await captureProfile(kind, until);\n      const endedAt = Date.now();\n      const top = this.deps.options.summaryTop;\n      const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, process.cwd()) : summarizeHeap(raw.profile as HeapProfile, top, process.cwd());\n      const json = JSON.stringify(raw.profile);\n      const mainMs = raw.callMs;",
+      },
+    ],
+    tests: ['profiling.test.ts'],
+    mustFail: ['lets the parsed profile go before its file is written'],
   },
   {
     name: 'profile captures overlap',

@@ -8,12 +8,17 @@
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
 import { ProfileFiles } from '../dist/src/profiling/files.js';
+import { ProfilingOptionsSchema } from '../dist/src/profiling/options.js';
+import { Profiler } from '../dist/src/profiling/profiler.js';
 import type { Capture, CpuSummary, HeapSummary } from '../dist/src/profiling/schema.js';
 import type { PerformanceReport } from '../dist/src/reports/types.js';
 import { FIXTURE, lineOf, startHotService, type HotService } from './profile-helpers.js';
@@ -118,6 +123,43 @@ describe('profile on demand', () => {
     }, 10_000, 'a check window with the capture in it');
     expect(breakdown.profilingMs).toBeCloseTo(c.mainThreadMs, 0);
   }, 20_000);
+
+  it('lets the parsed profile go before its file is written: nothing of it is kept alive into the time after a capture', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // The profile object as the inspector hands it to the capture, held weakly.
+    let profile: WeakRef<object> | undefined;
+    const post = Session.prototype.post;
+    Session.prototype.post = function (this: Session, method: string, params: unknown, callback?: (e: Error | null, r?: unknown) => void) {
+      if (method !== 'Profiler.stop' || typeof callback !== 'function') return (post as (...a: unknown[]) => void).call(this, method, params, callback);
+      return (post as (...a: unknown[]) => void).call(this, method, params, (error: Error | null, result?: { profile: object }) => {
+        if (result) profile = new WeakRef(result.profile);
+        callback(error, result);
+      });
+    } as typeof post;
+    let aliveDuringWrite: boolean | undefined;
+    const files = {
+      dir: await tempDir(),
+      refresh: async () => {},
+      status: () => ({ count: 0, bytes: 0, maxFiles: 1, maxBytes: 1, scannedAt: null, lastError: null }),
+      async write(_kind: string, _at: number, _id: number, json: string) {
+        // A turn later (a WeakRef's target is kept to the end of the turn that made it), a full collection.
+        await new Promise((r) => setImmediate(r));
+        gc();
+        aliveDuringWrite = profile?.deref() !== undefined;
+        return { file: null, bytes: json.length, error: 'not written: the test holds the write' };
+      },
+    } as unknown as ProfileFiles;
+    try {
+      const profiler = new Profiler({ options: ProfilingOptionsSchema.parse({}), files, mainBusy: () => {}, captured: () => {}, attach: () => {}, fault: () => {} });
+      const capture = await profiler.capture({ kind: 'cpu', seconds: 1 });
+      expect(capture.summary.kind).toBe('cpu');
+    } finally {
+      Session.prototype.post = post;
+    }
+    expect(profile).toBeDefined();
+    expect(aliveDuringWrite).toBe(false);
+  });
 
   it('refuses a bad request naming the field and its limit', async () => {
     const m = await started();

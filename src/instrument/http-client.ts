@@ -8,6 +8,7 @@
  * routes are (capped.ts).
  */
 import dc from 'node:diagnostics_channel';
+import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
 import { CappedTags, CLASS_COUNT, ERROR_CLASS, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpClientInstrumentOptions } from './options.js';

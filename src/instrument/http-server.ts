@@ -20,6 +20,7 @@
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpServerInstrumentOptions } from './options.js';
@@ -98,6 +99,11 @@ function onSocketClose(this: Held): void {
   if (flights !== undefined) for (let i = 0; i < flights.sources.length; i++) flights.sources[i]!.closed(flights.inflight[i]!);
 }
 
+/** Where `source` sits in a connection's flights, -1 if absent: the first slot compared inline (one source a connection, nearly always), since indexOf is a builtin call per request. */
+function sourceAt(flights: Flights, source: HttpServerSource): number {
+  return flights.sources[0] === source ? 0 : flights.sources.indexOf(source);
+}
+
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
 
@@ -146,7 +152,7 @@ export class HttpServerSource implements Source {
         held[FLIGHTS] = flights;
         socket.once('close', onSocketClose);
       }
-      const at = flights.sources.indexOf(this);
+      const at = sourceAt(flights, this);
       const f = at === -1 ? undefined : flights.inflight[at]!;
       if (f === undefined) this.meet(flights, { response, started, queue: undefined });
       else if (f.response === undefined) {
@@ -164,7 +170,7 @@ export class HttpServerSource implements Source {
     try {
       const { request, response, socket } = message as ServerMessage;
       const flights = (socket as Held)[FLIGHTS];
-      const at = flights === undefined ? -1 : flights.sources.indexOf(this);
+      const at = flights === undefined ? -1 : sourceAt(flights, this);
       if (at === -1) return;
       const f = flights!.inflight[at]!;
       let started: number;
