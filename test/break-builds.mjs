@@ -67,6 +67,13 @@ export const BREAKS = [
     mustFail: ['answers the cardinality limit with an error, not growth'],
   },
   {
+    name: 'tag trie: a field answers with its neighbour',
+    what: "record(name, v, tags) finds a narrow level's second value in its fields and takes the first value's child",
+    edits: [{ find: '      if (value === node.s1) return node.c1;', replace: '      if (value === node.s1) return node.c0;' }],
+    tests: ['record-lookup.test.ts'],
+    mustFail: ['sends each value of a narrow or a wide level to its own series'],
+  },
+  {
     name: 'overhead back-off removed',
     what: 'over the CPU budget, the governor never raises its back-off level',
     edits: [{ find: '        if (this.level < MAX_LEVEL) this.level++;', replace: '        // (break: no back-off)' }],
