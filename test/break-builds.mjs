@@ -67,6 +67,13 @@ export const BREAKS = [
     mustFail: ['answers the cardinality limit with an error, not growth'],
   },
   {
+    name: 'tag trie: a field answers with its neighbour',
+    what: "record(name, v, tags) finds a narrow level's second value in its fields and takes the first value's child",
+    edits: [{ find: '      if (value === node.s1) return node.c1;', replace: '      if (value === node.s1) return node.c0;' }],
+    tests: ['record-lookup.test.ts'],
+    mustFail: ['sends each value of a narrow or a wide level to its own series'],
+  },
+  {
     name: 'overhead back-off removed',
     what: 'over the CPU budget, the governor never raises its back-off level',
     edits: [{ find: '        if (this.level < MAX_LEVEL) this.level++;', replace: '        // (break: no back-off)' }],
@@ -92,12 +99,26 @@ export const BREAKS = [
     what: 'each system sampling pass spends 20 ms of CPU: 2% of a core at the 1 s interval, twice the default budget',
     edits: [
       {
-        find: "measure(() => parseCpuLine(readFileSync('/proc/stat', 'latin1')))",
-        replace: "measure(() => {\n      const end = performance.now() + 20;\n      while (performance.now() < end);\n      return parseCpuLine(readFileSync('/proc/stat', 'latin1'));\n    })",
+        find: "measure(() => parseCpuLine(readProc('/proc/stat', HEAD_BYTES)))",
+        replace: "measure(() => {\n      const end = performance.now() + 20;\n      while (performance.now() < end);\n      return parseCpuLine(readProc('/proc/stat', HEAD_BYTES));\n    })",
       },
     ],
     tests: ['overhead.test.ts'],
     mustFail: ['stays within the default budget when idle'],
+  },
+  {
+    name: 'proc reads stop at the first buffer',
+    what: 'the system sampler reads a /proc file into its buffer without growing it: a file past 16 KB (/proc/net/dev with many interfaces) is cut short',
+    edits: [{ find: '      if (n === procBuffer.length) {', replace: '      if (n === procBuffer.length) break;\n      if (n < 0) {' }],
+    tests: ['system-read.test.ts'],
+    mustFail: ['reads whole files and heads exactly'],
+  },
+  {
+    name: 'proc reads ignore the head',
+    what: 'the system sampler reads whole files where it asked for their first bytes',
+    edits: [{ find: 'Math.min(procBuffer.length, head) - n', replace: 'procBuffer.length - n' }],
+    tests: ['system-read.test.ts'],
+    mustFail: ['reads whole files and heads exactly'],
   },
   {
     name: 'exhausted producer handle throws another error',

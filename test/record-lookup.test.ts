@@ -115,4 +115,29 @@ describe('record(name, v, tags) through the trie', () => {
       }
     }
   });
+
+  it('sends each value of a narrow or a wide level to its own series, however the value is passed', () => {
+    const { producer, registry, idAt, pushed } = setup();
+    // Levels of 1 to 7 values: up to four a node keeps in fields beside its dictionary, past
+    // that only the dictionary. Each value comes back as the same string, as an equal string
+    // built at run time (another object), and, for the numeric ones, as a number.
+    for (let width = 1; width <= 7; width++) {
+      const name = `wide${width}`;
+      const methods = Array.from({ length: width }, (_, i) => (i % 2 === 0 ? `m${i}` : String(100 + i)));
+      const check = (method: string | number, route: string): void => {
+        producer.record(name, 1, { route, method });
+        expect(idAt(pushed() - 1), `${name} ${route} ${method}`).toBe(registry.seriesId(name, { route, method: String(method) }));
+      };
+      for (let round = 0; round < 3; round++) {
+        for (const route of ['/a', '/b']) {
+          for (let i = 0; i < width; i++) {
+            const m = methods[(i + round) % width]!;
+            check(m, route);
+            check([...m].join(''), route);
+            if (m.startsWith('1')) check(Number(m), route);
+          }
+        }
+      }
+    }
+  });
 });

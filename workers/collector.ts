@@ -14,9 +14,9 @@
  * about 40 µs (bench:wake-cost), and a busy service wakes the collector tens of times a second.
  * So the event loop turns only when it has work: when the coordinator posted a control call
  * (it raises MAIL and rings, see ringMail), while the system sampler waits on an async
- * source, and at least every LOOP_TURN_MS for whatever else waits on it (timers). Control
- * calls arrive over comlink, on the port the watchdog thread (its parent,
- * src/actors/watchdog.ts) handed to the coordinator.
+ * source, every TIMER_TURN_MS while a timer of its own waits, and at least every IDLE_TURN_MS
+ * for V8's own tasks. Control calls arrive over comlink, on the port the watchdog thread (its
+ * parent, src/actors/watchdog.ts) handed to the coordinator.
  *
  * Heartbeat: CLOCK at every round, and BEAT_BY, the time by which it will beat again (now
  * while busy, the wake-up time before it sleeps); passes over all series beat as they go. The
@@ -51,8 +51,15 @@ const DOZE_MS = 50;
  * second cost an idle monitor about 0.01% of a core.
  */
 const MAX_SLEEP_MS = 250;
-/** Longest the event loop goes unturned while nothing asks for it (timers wait at most this). */
-const LOOP_TURN_MS = 100;
+/** Longest the event loop goes unturned while a timer of this thread waits (see later()). */
+const TIMER_TURN_MS = 100;
+/**
+ * Longest it goes unturned otherwise. Nothing of ours waits on it then (control calls raise
+ * MAIL, an async source turns it while it waits), only V8's own tasks (GC steps), and each
+ * turn costs the thread 60-80 µs here: turning every 100 ms regardless was 5 turns a second
+ * of an idle collector and 10 of one taking samples every 50 ms (docs/benchmarks.md).
+ */
+const IDLE_TURN_MS = 1_000;
 
 const data = workerData as CollectorData;
 const ctl = controlViews(data.control);
@@ -68,6 +75,17 @@ const done = new Promise<void>((resolve) => {
 let flushWaiters: (() => void)[] = [];
 /** When the event loop last had a turn. */
 let loopTurnedAt = 0;
+/** Timers armed by later() that have not fired: while any, the loop turns every TIMER_TURN_MS. */
+let timers = 0;
+
+/** setTimeout for this thread: counted, so that the blocking waits let it fire on time. */
+function later(ms: number, fn: () => void): void {
+  timers++;
+  setTimeout(() => {
+    timers--;
+    fn();
+  }, ms);
+}
 
 /**
  * Sample times are wall-clock ms from Date.now(), the clock every thread reads the same way,
@@ -142,7 +160,7 @@ async function run(): Promise<void> {
     // `last` rules judge each drain as it comes: while there are some (DRAIN_LISTENING), a
     // burst is not held back for the next ones.
     await sleep(end, moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 ? DOZING : ASLEEP);
-    if (Atomics.load(ctl.i32, MAIL) !== 0 || now() - loopTurnedAt >= LOOP_TURN_MS) await turnLoop();
+    if (Atomics.load(ctl.i32, MAIL) !== 0 || now() - loopTurnedAt >= (timers > 0 ? TIMER_TURN_MS : IDLE_TURN_MS)) await turnLoop();
   }
   stopped();
 }
@@ -206,19 +224,19 @@ const api: CollectorApi = {
   },
   injectFault(fault) {
     // A few ms later, so that this call's reply reaches the coordinator first.
-    if (fault === 'exit') setTimeout(() => process.exit(3), 5);
+    if (fault === 'exit') later(5, () => process.exit(3));
     else if (fault === 'throw') {
-      setTimeout(() => {
+      later(5, () => {
         throw new Error('injected collector fault');
-      }, 5);
+      });
     } else {
-      setTimeout(() => {
+      later(5, () => {
         ctl.f64[HANG_AT] = Date.now();
         const until = Date.now() + 60_000;
         while (Date.now() < until) {
           // a stuck actor: the watchdog must notice and replace it
         }
-      }, 5);
+      });
     }
   },
 };

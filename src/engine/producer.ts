@@ -14,6 +14,7 @@ import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
+import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 
 /**
@@ -150,68 +151,6 @@ export type RequestSample = {
 } & ({ success: boolean; statusCode?: number } | { success?: boolean; statusCode: number });
 
 /**
- * A trie level: the handle of the tag shape that ends here, and the children by the next tag.
- * Call sites pass tags in a fixed order, so each node remembers the tag key it saw first
- * (`key`) and checks it with one comparison. Its string and number values index `byKeyed`,
- * a dictionary-mode object (Object.create(null)) that V8 reads without a call where a Map's
- * get() calls a builtin (that call was about half of record(name, v, tags) in a profile). A
- * property key is String(value), the value canonicalTags stores, so 200 and '200' (one
- * series) share a child. Other values (booleans, undefined, and the invalid ones, which
- * learn() never sees) go through `byValue`, and other keys through `byKey`.
- */
-interface TrieNode {
-  handle: MetricHandle | undefined;
-  key: string | undefined;
-  byKeyed: Record<string | number, TrieNode | undefined> | undefined;
-  byValue: Map<unknown, TrieNode> | undefined;
-  byKey: Map<string, Map<unknown, TrieNode>> | undefined;
-}
-
-function newNode(): TrieNode {
-  return { handle: undefined, key: undefined, byKeyed: undefined, byValue: undefined, byKey: undefined };
-}
-
-/**
- * Whether a tag value indexes byKeyed (see TrieNode). Each typeof is compared where it is
- * taken: V8 then tests the value's type inline, where a typeof kept in a variable was a call
- * to a builtin (about 15% of the recording thread in a profile of record(name, v, tags)).
- */
-function keyable(value: unknown): value is string | number {
-  return typeof value === 'string' || typeof value === 'number';
-}
-
-/** The child of `node` for a tag that byKeyed does not hold (see TrieNode). */
-function otherChild(node: TrieNode, key: string, value: unknown): TrieNode | undefined {
-  return (key === node.key ? node.byValue : node.byKey?.get(key))?.get(value);
-}
-
-/** The child of `node` for a tag, made when missing. */
-function childOf(node: TrieNode, key: string, value: unknown): TrieNode {
-  node.key ??= key;
-  if (key === node.key && keyable(value)) {
-    const byKeyed = (node.byKeyed ??= Object.create(null) as Record<string | number, TrieNode | undefined>);
-    return (byKeyed[value] ??= newNode());
-  }
-  let byValue: Map<unknown, TrieNode> | undefined;
-  if (key === node.key) {
-    byValue = node.byValue ??= new Map();
-  } else {
-    node.byKey ??= new Map();
-    byValue = node.byKey.get(key);
-    if (byValue === undefined) {
-      byValue = new Map();
-      node.byKey.set(key, byValue);
-    }
-  }
-  let child = byValue.get(value);
-  if (child === undefined) {
-    child = newNode();
-    byValue.set(value, child);
-  }
-  return child;
-}
-
-/**
  * The series a batch meets that are not registered yet: validated and keyed by
  * Registry.prepare, registered together by Registry.commit once the whole batch is valid.
  */
@@ -236,10 +175,10 @@ interface RequestHandles {
 export class Producer {
   private readonly registry: Registry;
   private readonly ring: RingWriter;
-  private readonly byName = new Map<string, TrieNode>();
+  private readonly byName = new Map<string, TrieNode<MetricHandle>>();
   /** The name looked up last and its trie root (a root never changes once made). */
   private lastName: string | undefined = undefined;
-  private lastNode: TrieNode | undefined = undefined;
+  private lastNode: TrieNode<MetricHandle> | undefined = undefined;
   private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
   private readonly own = new Map<string, MetricHandle>();
 
@@ -292,16 +231,15 @@ export class Producer {
 
   /**
    * The handle of a shape the trie learned, or undefined. Kept small so that V8 inlines it
-   * into record(): the name seen last skips its Map lookup, and a tag key other than the
-   * node's first goes out of line.
+   * into record(): the name seen last skips its Map lookup; each tag is a step of nextNode
+   * (src/engine/tag-trie.ts).
    */
   private known(name: string, tags: Tags | undefined): MetricHandle | undefined {
     let node = name === this.lastName ? this.lastNode : this.nameNode(name);
     if (node === undefined) return undefined;
     if (tags != null) {
       for (const key in tags) {
-        const value = tags[key];
-        node = key === node.key && keyable(value) ? node.byKeyed?.[value] : otherChild(node, key, value);
+        node = nextNode(node, key, tags[key]);
         if (node === undefined) return undefined;
       }
     }
@@ -309,7 +247,7 @@ export class Producer {
   }
 
   /** The trie root of a name, remembered as the name seen last. */
-  private nameNode(name: string): TrieNode | undefined {
+  private nameNode(name: string): TrieNode<MetricHandle> | undefined {
     const node = this.byName.get(name);
     if (node !== undefined) {
       this.lastName = name;

@@ -1,0 +1,40 @@
+/**
+ * The system sampler reads /proc files into one reused buffer (src/engine/system.ts): each
+ * read gives the whole file, or its head, and nothing of the file read before it, however
+ * the sizes go up and down across the buffer's size.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readProc } from '../dist/src/engine/system.js';
+import { seeded as random } from './fixtures/seeded.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'perfwatch-proc-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('readProc', () => {
+  it('reads whole files and heads exactly, as files grow past the buffer and shrink again (many seeds)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const rnd = random(seed);
+      for (let i = 0; i < 8; i++) {
+        // Sizes from empty to ~200 KB (the buffer starts at 16 KB), latin1 text.
+        const size = Math.floor(rnd() ** 3 * 200_000);
+        const text = Array.from({ length: size }, () => String.fromCharCode(32 + Math.floor(rnd() * 200))).join('');
+        const path = join(dir, `f${seed}-${i}`);
+        writeFileSync(path, text, 'latin1');
+        expect(readProc(path) === text, `seed ${seed}, file ${i}: ${size} bytes whole`).toBe(true);
+        const head = 1 + Math.floor(rnd() * 40_000);
+        expect(readProc(path, head) === text.slice(0, head), `seed ${seed}, file ${i}: head ${head} of ${size}`).toBe(true);
+      }
+    }
+  });
+
+  it('reads /proc files as readFileSync does', () => {
+    if (process.platform !== 'linux') return;
+    for (const path of ['/proc/cpuinfo', '/proc/self/cmdline', '/proc/version']) {
+      expect(readProc(path)).toBe(readFileSync(path, 'latin1'));
+    }
+    expect(readProc('/proc/stat', 4096).split('\n')[0]).toMatch(/^cpu\s+\d+/);
+  });
+});
