@@ -372,6 +372,34 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['listens to a kept-alive connection once'],
   },
+  {
+    name: 'hub: member buckets never closed records',
+    what: "the store's writer refuses every closed record from outside: a member's own series on the hub takes each bucket into its open bucket again, at the hub's time",
+    edits: [{ find: 'if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;', replace: 'if (hot[hb + OPEN_COUNT] !== 0 || start === start) return false;' }],
+    tests: ['store-apply.test.ts', 'hub.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start", "keeps its buckets' starts"],
+  },
+  {
+    name: 'hub: closed-record series rolled up on time',
+    what: 'series fed by closed records are rolled up as soon as their minute ends, before its last bucket has come',
+    edits: [{ find: 'if (this.fedClosed[id] === 0) {', replace: 'if (this.fedClosed[id] >= 0) {' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start"],
+  },
+  {
+    name: 'hub: closed record in a minute rolled up',
+    what: 'a closed record from outside is written into a minute already rolled up, where no rollup will ever take it',
+    edits: [{ find: 'if (rolled > 0 && start < rolled + L.rollupMs) return false;', replace: '' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ["refuses, writing nothing, a record that would break the store's order"],
+  },
+  {
+    name: 'hub: closed record left out of the totals',
+    what: "a closed record from outside is published without adding its count to the series' closed totals",
+    edits: [{ find: 'f[base + CLOSED_COUNT]! += count;', replace: '' }],
+    tests: ['store-apply.test.ts', 'hub.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start", 'independent processes: exact totals per member and cluster-wide'],
+  },
 ];
 
 function parseArgs(argv) {
