@@ -400,6 +400,13 @@ export const BREAKS = [
     tests: ['store-apply.test.ts', 'hub.test.ts'],
     mustFail: ["takes a member's closed bucket as a record at its own start", 'independent processes: exact totals per member and cluster-wide'],
   },
+  {
+    name: "hub: cluster workers stay on the channel",
+    what: "a cluster worker ignores the primary's socket and sends every batch over the IPC channel, as base64 in JSON",
+    edits: [{ find: "if (typeof path === 'string') this.dial(path, h);", replace: "if (typeof path === 'string') void path;" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["moves its link from the IPC channel to the primary's socket"],
+  },
 ];
 
 function parseArgs(argv) {

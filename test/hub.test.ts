@@ -112,6 +112,18 @@ describe('hub over node:cluster, a malformed message', () => {
   });
 });
 
+describe("hub over node:cluster, the primary's socket", () => {
+  it('each worker moves its link from the IPC channel to the primary\'s socket after its hello: no batch crosses the channel, and every bucket reaches the hub', async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket.mjs', import.meta.url).pathname], { timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.totals).toEqual({ cluster: 400, 'worker-1': 200, 'worker-2': 200 });
+    expect(Object.values(r.batches).every((b) => (b as number) >= 3)).toBe(true);
+    // The hello, and at most one message sent before the socket answered.
+    expect(Object.keys(r.envelopes).sort()).toEqual(['1', '2']);
+    for (const n of Object.values(r.envelopes)) expect(n).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('hub over node:cluster, members dying', () => {
   it("a worker killed and forked again under its name: its counter goes on adding on the hub (no jump back, nothing twice), the others lose no interval, and a worker killed for good is marked stale, then forgotten", async () => {
     const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-restart.mjs', import.meta.url).pathname], { timeout: 60_000 });
