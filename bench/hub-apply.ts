@@ -124,7 +124,7 @@ for (let s = 1; s <= WARM_S + SECONDS; s++) {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const total = mean(apply) + mean(close) + rollup / SECONDS;
 process.stdout.write(`bench:hub-apply ${new Date().toISOString()}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${MEMBERS} members × ${SERIES} series, ${RATE} samples a bucket, ${SECONDS} s simulated\n`);
-process.stdout.write(`apply ${MEMBERS * SERIES * 2} buckets a second (mean ms, one second's min–max)  ${mean(apply).toFixed(2)} (${Math.min(...apply).toFixed(1)}–${Math.max(...apply).toFixed(1)})\n`);
+process.stdout.write(`apply ${MEMBERS * SERIES} buckets a second as records and merged (mean ms, one second's min–max)  ${mean(apply).toFixed(2)} (${Math.min(...apply).toFixed(1)}–${Math.max(...apply).toFixed(1)})\n`);
 process.stdout.write(`close ${writer.openSeries() > 0 ? SERIES : 0} series a second (mean ms, one second's min–max)     ${mean(close).toFixed(2)} (${Math.min(...close).toFixed(1)}–${Math.max(...close).toFixed(1)})\n`);
 process.stdout.write(`rollups: ${rollups} passes, ms each; per second                ${rollups ? (rollup / rollups).toFixed(1) : '-'}; ${(rollup / SECONDS).toFixed(2)}\n`);
 process.stdout.write(`collector ms per second of the cluster's data                 ${total.toFixed(2)}\n`);

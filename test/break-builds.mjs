@@ -401,6 +401,13 @@ export const BREAKS = [
     mustFail: ["takes a member's closed bucket as a record at its own start", 'independent processes: exact totals per member and cluster-wide'],
   },
   {
+    name: 'hub: applied bin overwrites its front bin',
+    what: "a member bucket's bin added into a sketch page's front bin replaces what the bin held instead of adding to it",
+    edits: [{ find: 'const sum = front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);', replace: 'const sum = 0 * front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ['keeps a bin of more than 255 samples exact', 'close with every bin applied'],
+  },
+  {
     name: "hub: cluster workers stay on the channel",
     what: "a cluster worker ignores the primary's socket and sends every batch over the IPC channel, as base64 in JSON",
     edits: [{ find: "if (typeof path === 'string') this.dial(path, h);", replace: "if (typeof path === 'string') void path;" }],

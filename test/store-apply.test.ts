@@ -45,6 +45,26 @@ describe('applied buckets', () => {
   });
 });
 
+describe('applied buckets, bins past a front bin', () => {
+  it('keeps a bin of more than 255 samples exact: the front bin moves its sum to the back one', () => {
+    const { store, state } = setup();
+    const w = state.writer;
+    const a = bucketOf(Array.from({ length: 600 }, () => 42));
+    const b = bucketOf([...Array.from({ length: 100 }, () => 42), 7, 9000]);
+    const c = bucketOf(Array.from({ length: 200 }, () => 42));
+    w.advance(T0 + 1000);
+    for (const x of [b, a, c]) w.applyBucket(0, T0 + 1000, x.count, x.sum, x.min, x.max, x.last, x.run, 0);
+    w.advance(T0 + 2000);
+    const [r] = store.buckets(0, 1);
+    const got = new SketchAccumulator();
+    store.addSketch(1, r!, got);
+    const all = new SketchAccumulator();
+    for (const x of [a, b, c]) all.addEncoded(x.run, 0);
+    expect(got.total).toBe(902);
+    for (const q of [0, 0.001, 0.5, 0.999, 1]) expect(got.quantile(q)).toBe(all.quantile(q));
+  });
+});
+
 describe('closed records from outside (a hub member series)', () => {
   it("takes a member's closed bucket as a record at its own start: its stats and sketch as sent, the totals, no open bucket nor sketch page, and a rollup of the minute whose last bucket came after the minute ended", () => {
     const { store, state } = setup();

@@ -565,6 +565,7 @@ export class StoreWriter {
     const bins = run[pos]!;
     if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
       const pages = this.pages;
+      const front = this.front;
       const pageCache = this.pageCache;
       const c = id << 2;
       for (let i = 0; i < bins; i++) {
@@ -572,7 +573,15 @@ export class StoreWriter {
         const pageKey = key >>> PAGE_BITS;
         const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
         if (pageBase >= 0) {
-          pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+          // Into the front bin while it holds the sum (a bucket's bins are mostly small): its
+          // line covers 64 bins where the back's covers 16 (layout.ts).
+          const bin = pageBase + (key & PAGE_MASK);
+          const sum = front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);
+          if (sum <= 255) front[bin] = sum;
+          else {
+            pages[bin]! += sum;
+            front[bin] = 0;
+          }
           this.blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
         }
       }
@@ -615,7 +624,10 @@ export class StoreWriter {
     if (rolled > 0 && start < rolled + L.rollupMs) return false;
     const len = 1 + 2 * run[pos]!;
     const at = this.log.reserve(len);
-    this.log.data.set(run.subarray(pos, pos + len), at % this.log.size);
+    // A record never straddles the log's end (LogCursor.reserve).
+    const data = this.log.data;
+    const to = at % this.log.size;
+    for (let k = 0; k < len; k++) data[to + k] = run[pos + k]!;
     const rec = base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64;
     f[rec + BUCKET_START] = start;
     f[rec + BUCKET_COUNT] = count;
