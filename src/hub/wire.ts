@@ -24,7 +24,8 @@
  * with it, so a restarted member is never mistaken for a resend.
  *
  * On a socket each message is a frame: a 4-byte big-endian length, then the MessagePack.
- * Over node:cluster IPC a message is one IPC message, wrapped in ENVELOPE (see cluster-ipc.ts).
+ * A node:cluster worker's link starts on the IPC channel, a message an IPC message wrapped in
+ * ENVELOPE, and moves to frames on the primary's own socket (see cluster-ipc.ts).
  * Decoding checks every field; anything else is a WireError, which the receiver counts and
  * answers by resetting the link, never by throwing into the host.
  */
