@@ -414,6 +414,13 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["moves its link from the IPC channel to the primary's socket"],
   },
+  {
+    name: "hub: a primary's socket is required",
+    what: 'a cluster hub whose socket cannot listen fails to start instead of keeping every link on the IPC channel',
+    edits: [{ find: '        () => undefined,', replace: '        (error: unknown) => Promise.reject(error),' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['a primary that cannot listen on a socket'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -122,6 +122,14 @@ describe("hub over node:cluster, the primary's socket", () => {
     expect(Object.keys(r.envelopes).sort()).toEqual(['1', '2']);
     for (const n of Object.values(r.envelopes)) expect(n).toBeLessThanOrEqual(2);
   });
+
+  it('a primary that cannot listen on a socket (its temporary folder missing) keeps every link on the IPC channel, and every bucket reaches the hub', async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, TMPDIR: '/nonexistent/perfwatch-hub-test' } });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.totals).toEqual({ cluster: 400, 'worker-1': 200, 'worker-2': 200 });
+    // Every batch crossed the channel: the hello and at least the batches the hub applied.
+    for (const [id, n] of Object.entries(r.envelopes)) expect(n).toBeGreaterThan(r.batches[`worker-${id}`]);
+  });
 });
 
 describe('hub over node:cluster, members dying', () => {

@@ -628,15 +628,7 @@ export class StoreWriter {
     const data = this.log.data;
     const to = at % this.log.size;
     for (let k = 0; k < len; k++) data[to + k] = run[pos + k]!;
-    const rec = base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64;
-    f[rec + BUCKET_START] = start;
-    f[rec + BUCKET_COUNT] = count;
-    f[rec + BUCKET_SUM] = sum;
-    f[rec + BUCKET_MIN] = min;
-    f[rec + BUCKET_MAX] = max;
-    f[rec + BUCKET_LAST] = last;
-    f[rec + BUCKET_SKETCH_POS] = at;
-    f[rec + BUCKET_SKETCH_LEN] = len;
+    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, start, count, sum, min, max, last, at, len);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     f[base + CLOSED_COUNT]! += count;
     f[base + CLOSED_SUM]! += sum;
@@ -646,6 +638,19 @@ export class StoreWriter {
     this.fedClosed[id] = 1;
     this.lastAsRaw(id, base, now, last);
     return true;
+  }
+
+  /** The cells of a bucket or rollup record at f64 index `rec`, before its ring's head publishes it. */
+  private writeRecord(rec: number, start: number, count: number, sum: number, min: number, max: number, last: number, sketchPos: number, sketchLen: number): void {
+    const f = this.f64;
+    f[rec + BUCKET_START] = start;
+    f[rec + BUCKET_COUNT] = count;
+    f[rec + BUCKET_SUM] = sum;
+    f[rec + BUCKET_MIN] = min;
+    f[rec + BUCKET_MAX] = max;
+    f[rec + BUCKET_LAST] = last;
+    f[rec + BUCKET_SKETCH_POS] = sketchPos;
+    f[rec + BUCKET_SKETCH_LEN] = sketchLen;
   }
 
   /** Writes a bucket's last value as one raw sample at `now`, counted as binned (it is no sample of the bucket's sketch), so `last` readers and rules see it. */
@@ -975,15 +980,7 @@ export class StoreWriter {
       const pos = this.rollupLog.reserve(len);
       const wrote = this.acc.encodeInto(this.rollupLog.data, pos % this.rollupLog.size);
       const t2 = this.i32[base * 2 + T2_HEAD]!;
-      const rec = base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64;
-      f[rec + BUCKET_START] = window;
-      f[rec + BUCKET_COUNT] = count;
-      f[rec + BUCKET_SUM] = sum;
-      f[rec + BUCKET_MIN] = min;
-      f[rec + BUCKET_MAX] = max;
-      f[rec + BUCKET_LAST] = last;
-      f[rec + BUCKET_SKETCH_POS] = pos;
-      f[rec + BUCKET_SKETCH_LEN] = wrote;
+      this.writeRecord(base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64, window, count, sum, min, max, last, pos, wrote);
       Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
       f[base + ROLLED_UPTO] = window;
       written++;
