@@ -8,6 +8,8 @@
  *   workers stream; the primary records nothing of its own (runtime and system sampling off).
  * - member: a worker's CPU with `hub: 'cluster'` against the same worker without a hub, same
  *   load, in the same run: what reading, encoding and sending its closed buckets costs it.
+ *   Meanwhile the primary runs the same monitor without the hub, idle: its own cost (its
+ *   actors' timers, V8's collections of their heaps), which the hub's figure includes.
  * - peer: prom-client's AggregatorRegistry, the same MEMBERS workers with SERIES label sets of
  *   a Summary each, observed at the same rate; the primary's CPU per clusterMetrics() call (one
  *   aggregation, what a scrape of the primary costs), beside the hub's CPU per second (one
@@ -132,10 +134,14 @@ async function primary(): Promise<void> {
     return cpu;
   });
   await hub.close();
+  const quiet = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64 });
+  await quiet.start();
   const alone = await phase('alone', async () => {
+    const c0 = cpuMs();
     await sleep(WINDOW_S * 1000);
-    return 0;
+    return cpuMs() - c0;
   });
+  await quiet.close();
   const aggregator = new client.AggregatorRegistry();
   let promCalls = 0;
   let promTimeouts = 0;
@@ -174,6 +180,7 @@ async function primary(): Promise<void> {
   const promMerge = merges.sort((a, b) => a - b)[2]!;
   const remoteWrite = await ours('remoteWrite');
   const hubPerSecond = hubPhase.primary / WINDOW_S;
+  const quietPerSecond = alone.primary / WINDOW_S;
   // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request),
   // inside the measurement above: it costs as much as one that finished in time.
   const promPerCall = prom.primary / (promCalls + promTimeouts);
@@ -183,6 +190,8 @@ async function primary(): Promise<void> {
     [`hub: primary CPU per second (${MEMBERS} members × ${SERIES} series, 1 s buckets)`, `${hubPerSecond.toFixed(1)} ms (${(hubPerSecond / 10).toFixed(2)}% of a core)`],
     ['hub: of which the main thread (decoding, building the columns), the rest the actors', `${(mainThread / WINDOW_S).toFixed(1)} ms a second`],
     ['hub: per thread, ms a second (busiest first; ≥ 0.1 ms)', threads],
+    ['primary: the same monitor without the hub, idle (in the next phase)', `${quietPerSecond.toFixed(1)} ms a second`],
+    ['hub: primary CPU per second above that', `${(hubPerSecond - quietPerSecond).toFixed(1)} ms (${((hubPerSecond - quietPerSecond) / 10).toFixed(2)}% of a core)`],
     ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * WINDOW_S})`],
     ['hub: largest member lag at the end of the window', `${lag} ms`],
     ['hub: health at the end of the window', health],

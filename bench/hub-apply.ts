@@ -1,9 +1,11 @@
 /**
  * The hub's collector work alone (`node dist/bench/hub-apply.js`), driven on this thread and
  * its own clock: bench:cluster's load (4 members × 1,000 distributions, 20 samples a second a
- * series, 1 s buckets) as the hub's collector gets it, each member bucket applied into its
- * member series and into the cluster-wide one (StoreWriter.applyBucket), then every second's
- * close of the 5,000 series fed so (advance) and every minute's rollups. Thread CPU per part,
+ * series, 1 s buckets) as the hub's collector gets it, each member bucket written as a closed
+ * record of its member series (StoreWriter.writeClosed, at the start it had on the member: the
+ * second before) and added into the cluster-wide one (StoreWriter.applyBucket), as
+ * Engine.applyBuckets does, then every second's close of the series with open buckets (the
+ * 1,000 cluster-wide ones; advance) and every minute's rollups of all 5,000. Thread CPU per part,
  * so two builds compare on a loaded machine far better than through bench:cluster's whole
  * process, whose other threads and 4 workers share the cores. The thread clock moves in steps
  * of a few ms here, so each part is its total over the measured seconds, per second (a median
@@ -105,7 +107,7 @@ for (let s = 1; s <= WARM_S + SECONDS; s++) {
     for (let k = 0; k < SERIES; k++) {
       const b = shape[m]![k]!;
       // Member m's series k, then the cluster-wide one (ids from MEMBERS × SERIES on).
-      writer.applyBucket(m * SERIES + k, t, b.count, b.sum, b.min, b.max, b.last, runs, b.at);
+      if (!writer.writeClosed(m * SERIES + k, t - 1000, t, b.count, b.sum, b.min, b.max, b.last, runs, b.at)) throw new Error(`member bucket ${m}/${k} at ${t - 1000} not written as a record`);
       writer.applyBucket(MEMBERS * SERIES + k, t, b.count, b.sum, b.min, b.max, b.last, runs, b.at);
     }
   }
@@ -122,7 +124,7 @@ for (let s = 1; s <= WARM_S + SECONDS; s++) {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const total = mean(apply) + mean(close) + rollup / SECONDS;
 process.stdout.write(`bench:hub-apply ${new Date().toISOString()}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${MEMBERS} members × ${SERIES} series, ${RATE} samples a bucket, ${SECONDS} s simulated\n`);
-process.stdout.write(`apply ${MEMBERS * SERIES * 2} buckets a second (mean ms, one second's min–max)  ${mean(apply).toFixed(2)} (${Math.min(...apply).toFixed(1)}–${Math.max(...apply).toFixed(1)})\n`);
-process.stdout.write(`close ${seriesCount} series a second (mean ms, one second's min–max)     ${mean(close).toFixed(2)} (${Math.min(...close).toFixed(1)}–${Math.max(...close).toFixed(1)})\n`);
+process.stdout.write(`apply ${MEMBERS * SERIES} buckets a second as records and merged (mean ms, one second's min–max)  ${mean(apply).toFixed(2)} (${Math.min(...apply).toFixed(1)}–${Math.max(...apply).toFixed(1)})\n`);
+process.stdout.write(`close ${writer.openSeries() > 0 ? SERIES : 0} series a second (mean ms, one second's min–max)     ${mean(close).toFixed(2)} (${Math.min(...close).toFixed(1)}–${Math.max(...close).toFixed(1)})\n`);
 process.stdout.write(`rollups: ${rollups} passes, ms each; per second                ${rollups ? (rollup / rollups).toFixed(1) : '-'}; ${(rollup / SECONDS).toFixed(2)}\n`);
 process.stdout.write(`collector ms per second of the cluster's data                 ${total.toFixed(2)}\n`);

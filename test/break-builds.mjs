@@ -427,6 +427,55 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['listens to a kept-alive connection once'],
   },
+  {
+    name: 'hub: member buckets never closed records',
+    what: "the store's writer refuses every closed record from outside: a member's own series on the hub takes each bucket into its open bucket again, at the hub's time",
+    edits: [{ find: 'if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;', replace: 'if (hot[hb + OPEN_COUNT] !== 0 || start === start) return false;' }],
+    tests: ['store-apply.test.ts', 'hub.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start", "keeps its buckets' starts"],
+  },
+  {
+    name: 'hub: closed-record series rolled up on time',
+    what: 'series fed by closed records are rolled up as soon as their minute ends, before its last bucket has come',
+    edits: [{ find: 'if (this.fedClosed[id] === 0) {', replace: 'if (this.fedClosed[id] !== 2) {' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start"],
+  },
+  {
+    name: 'hub: closed record in a minute rolled up',
+    what: 'a closed record from outside is written into a minute already rolled up, where no rollup will ever take it',
+    edits: [{ find: 'if (rolled > 0 && start < rolled + L.rollupMs) return false;', replace: '' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ["refuses, writing nothing, a record that would break the store's order"],
+  },
+  {
+    name: 'hub: closed record left out of the totals',
+    what: "a closed record from outside is published without adding its count to the series' closed totals",
+    edits: [{ find: 'f[base + CLOSED_COUNT]! += count;', replace: '' }],
+    tests: ['store-apply.test.ts', 'hub.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start", 'independent processes: exact totals per member and cluster-wide'],
+  },
+  {
+    name: 'hub: applied bin overwrites its front bin',
+    what: "a member bucket's bin added into a sketch page's front bin replaces what the bin held instead of adding to it",
+    edits: [{ find: 'const sum = front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);', replace: 'const sum = 0 * front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ['keeps a bin of more than 255 samples exact', 'close with every bin applied'],
+  },
+  {
+    name: "hub: cluster workers stay on the channel",
+    what: "a cluster worker ignores the primary's socket and sends every batch over the IPC channel, as base64 in JSON",
+    edits: [{ find: "if (typeof path === 'string') this.dial(path, h);", replace: "if (typeof path === 'string') void path;" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["moves its link from the IPC channel to the primary's socket"],
+  },
+  {
+    name: "hub: a primary's socket is required",
+    what: 'a cluster hub whose socket cannot listen fails to start instead of keeping every link on the IPC channel',
+    edits: [{ find: '        () => undefined,', replace: '        (error: unknown) => Promise.reject(error),' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['a primary that cannot listen on a socket'],
+  },
 ];
 
 function parseArgs(argv) {

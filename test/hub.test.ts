@@ -30,15 +30,17 @@ async function rawMember(path: string) {
 /** A series definition of a hand-made batch: sid 0 is raw_rt{route="/r"}, a distribution. */
 const def = (sid = 0, kind = 'distribution', tags: Record<string, string> = { route: '/r' }) => [sid, 'raw_rt', tags, kind, ''];
 
-/** A hand-made batch: rows of [sid, count, sum] (min 1, max and last the sum), no sketches, as columns. */
-function batch(seq: number, round: number, rows: [number, number, number][], defs: unknown[] = []) {
+/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum; start by default the second before now), no sketches, as columns. */
+function batch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = []) {
+  const closedTo = Math.floor(Date.now() / 1000) * 1000;
   return {
     t: 'batch',
     seq,
     round,
-    closedTo: Date.now(),
+    closedTo,
     defs,
     sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0])).buffer),
+    starts: new Uint8Array(Float64Array.from(rows.map((r) => r[3] ?? closedTo - 1000)).buffer),
     stats: new Uint8Array(Float64Array.from(rows.flatMap(([, c, s]) => [c, s, 1, s, s])).buffer),
     sketchEnd: new Uint8Array(new Int32Array(rows.length).buffer),
     sketches: new Uint8Array(0),
@@ -107,6 +109,26 @@ describe('hub over node:cluster, a malformed message', () => {
     expect(r.malformed).toBe(1);
     expect(r.link).toMatchObject({ role: 'member', transport: 'cluster', connected: true });
     expect(r.link.lastError.message).toMatch(/^the hub reset this link: /);
+  });
+});
+
+describe("hub over node:cluster, the primary's socket", () => {
+  it('each worker moves its link from the IPC channel to the primary\'s socket after its hello: no batch crosses the channel, and every bucket reaches the hub', async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket.mjs', import.meta.url).pathname], { timeout: 60_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.totals).toEqual({ cluster: 400, 'worker-1': 200, 'worker-2': 200 });
+    expect(Object.values(r.batches).every((b) => (b as number) >= 3)).toBe(true);
+    // The hello, and at most one message sent before the socket answered.
+    expect(Object.keys(r.envelopes).sort()).toEqual(['1', '2']);
+    for (const n of Object.values(r.envelopes)) expect(n).toBeLessThanOrEqual(2);
+  });
+
+  it('a primary that cannot listen on a socket (its temporary folder missing) keeps every link on the IPC channel, and every bucket reaches the hub', async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket.mjs', import.meta.url).pathname], { timeout: 60_000, env: { ...process.env, TMPDIR: '/nonexistent/perfwatch-hub-test' } });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.totals).toEqual({ cluster: 400, 'worker-1': 200, 'worker-2': 200 });
+    // Every batch crossed the channel: the hello and at least the batches the hub applied.
+    for (const [id, n] of Object.entries(r.envelopes)) expect(n).toBeGreaterThan(r.batches[`worker-${id}`]);
   });
 });
 
@@ -253,6 +275,32 @@ describe('hub over a Unix socket', () => {
     await hub.flush();
     expect(total()).toBe(8);
     b.close();
+  });
+
+  it("a member's own series on the hub keeps its buckets' starts (closed records, as on the member); a bucket that would come before one it has goes into the open bucket; the totals exact either way", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'timed', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    const s = Math.floor(Date.now() / 1000) * 1000;
+    a.send(batch(1, 1, [[0, 3, 30, s - 3000], [0, 2, 20, s - 2000]], [def()]));
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    // Its start comes before the newest record the series has: into the hub's open bucket.
+    a.send(batch(2, 1, [[0, 4, 40, s - 3000]]));
+    expect(await a.answer(3)).toEqual({ t: 'ack', seq: 2 });
+    await hub.flush();
+    const mine = hub.getMetrics({ names: ['raw_rt'], tags: { instance: 'timed' } });
+    expect(mine.map((m) => [m.totalCount, m.totalSum])).toEqual([[9, 90]]);
+    const history = await hub.getMetricHistory({ metric: 'raw_rt', tags: { instance: 'timed' }, resolution: 'bucket', from: s - 10_000 });
+    const points = history.series[0]!.points;
+    expect(points.filter((p) => p.t < s).map((p) => [p.t, p.count, p.sum])).toEqual([
+      [s - 3000, 3, 30],
+      [s - 2000, 2, 20],
+    ]);
+    expect(points.filter((p) => p.t >= s).map((p) => p.count)).toEqual([4]);
+    expect(hub.getMetrics({ names: ['raw_rt'], tags: { route: '/r' } }).find((m) => !('instance' in m.tags))?.totalCount).toBe(9);
+    a.close();
   });
 
   it('a member whose interval differs from the hub\'s is refused, naming the member and the field', async () => {

@@ -44,3 +44,94 @@ describe('applied buckets', () => {
     }
   });
 });
+
+describe('applied buckets, bins past a front bin', () => {
+  it('keeps a bin of more than 255 samples exact: the front bin moves its sum to the back one', () => {
+    const { store, state } = setup();
+    const w = state.writer;
+    const a = bucketOf(Array.from({ length: 600 }, () => 42));
+    const b = bucketOf([...Array.from({ length: 100 }, () => 42), 7, 9000]);
+    const c = bucketOf(Array.from({ length: 200 }, () => 42));
+    w.advance(T0 + 1000);
+    for (const x of [b, a, c]) w.applyBucket(0, T0 + 1000, x.count, x.sum, x.min, x.max, x.last, x.run, 0);
+    w.advance(T0 + 2000);
+    const [r] = store.buckets(0, 1);
+    const got = new SketchAccumulator();
+    store.addSketch(1, r!, got);
+    const all = new SketchAccumulator();
+    for (const x of [a, b, c]) all.addEncoded(x.run, 0);
+    expect(got.total).toBe(902);
+    for (const q of [0, 0.001, 0.5, 0.999, 1]) expect(got.quantile(q)).toBe(all.quantile(q));
+  });
+});
+
+describe('closed records from outside (a hub member series)', () => {
+  it("takes a member's closed bucket as a record at its own start: its stats and sketch as sent, the totals, no open bucket nor sketch page, and a rollup of the minute whose last bucket came after the minute ended", () => {
+    const { store, state } = setup();
+    const w = state.writer;
+    const free = w.freePages();
+    const b = bucketOf(Array.from({ length: 30 }, (_, i) => 2 + i * 13));
+    // One bucket a second, each of the second before, as a hub gets them: the minute T0's last
+    // (its start T0 + 59 s) arrives when the hub's bucket is already in the next minute.
+    for (let s = 1; s <= 61; s++) {
+      const t = T0 + s * 1000;
+      if (w.advance(t)) w.rollup(1);
+      expect(w.writeClosed(0, t - 1000, t + 5, b.count, b.sum, b.min, b.max, b.last, b.run, 0)).toBe(true);
+      w.publish();
+    }
+    if (w.advance(T0 + 62_000)) w.rollup(1);
+    const records = store.buckets(0, 1);
+    expect(records.map((r) => r.start)).toEqual(Array.from({ length: 61 }, (_, i) => T0 + i * 1000));
+    for (const r of records) {
+      expect([r.count, r.sum, r.min, r.max, r.last]).toEqual([b.count, b.sum, b.min, b.max, b.last]);
+      const got = new SketchAccumulator();
+      expect(store.addSketch(1, r, got)).toBe(true);
+      expect(got.total).toBe(b.count);
+      for (const q of [0.01, 0.5, 0.99]) expect(got.quantile(q)).toBe(b.acc.quantile(q));
+    }
+    const snap = store.snapshot(0);
+    expect([snap.totalCount, snap.totalSum, snap.openCount, snap.lastValue]).toEqual([61 * b.count, 61 * b.sum, 0, b.last]);
+    expect(w.openSeries()).toBe(0);
+    expect(w.freePages()).toBe(free);
+    // The window's aggregate and quantiles, as a rule or a query reads them.
+    const acc = new SketchAccumulator();
+    const agg = store.aggregate(0, T0 + 10_000, T0 + 20_000, acc);
+    expect([agg.count, agg.sum, acc.total]).toEqual([10 * b.count, 10 * b.sum, 10 * b.count]);
+    // Minute T0 rolled up whole, its last bucket (arrived in the next minute) included.
+    const rollups = store.buckets(0, 2);
+    expect(rollups.map((r) => [r.start, r.count, r.sum])).toEqual([[T0, 60 * b.count, 60 * b.sum]]);
+    // The last value as one raw sample a bucket, at the time it came.
+    expect(store.raw(0).t.at(-1)).toBe(T0 + 61_005);
+  });
+
+  it("refuses, writing nothing, a record that would break the store's order: at or before the series' newest, in the open bucket's interval or later, in a minute already rolled up, or beside open data", () => {
+    const { store, state, apply } = setup();
+    const w = state.writer;
+    const b = bucketOf([5, 6, 7]);
+    const put = (id: number, start: number, now: number) => w.writeClosed(id, start, now, b.count, b.sum, b.min, b.max, b.last, b.run, 0);
+    w.advance(T0 + 10_000);
+    expect(put(0, T0 + 5000, T0 + 10_000)).toBe(true);
+    expect(put(0, T0 + 5000, T0 + 10_001)).toBe(false);
+    expect(put(0, T0 + 4000, T0 + 10_002)).toBe(false);
+    expect(put(0, T0 + 10_000, T0 + 10_003)).toBe(false);
+    expect(put(0, T0 + 11_000, T0 + 10_004)).toBe(false);
+    // Series 1 takes samples of its own: open data now, refused; its closed bucket taken later.
+    apply(T0 + 10_000, [[1, 3]]);
+    expect(put(1, T0 + 9000, T0 + 10_005)).toBe(false);
+    apply(T0 + 11_000, []);
+    expect(put(1, T0 + 10_000, T0 + 11_005)).toBe(false);
+    expect(put(1, T0 + 10_500, T0 + 11_005)).toBe(true);
+    // Series 2: minute T0 rolled up (an interval after it ended), then a bucket of that minute comes.
+    w.advance(T0 + 31_000);
+    expect(put(2, T0 + 30_000, T0 + 31_000)).toBe(true);
+    for (const t of [T0 + 60_000, T0 + 61_000]) if (w.advance(t)) w.rollup(3);
+    expect(store.buckets(2, 2)).toHaveLength(1);
+    expect(put(2, T0 + 59_000, T0 + 61_001)).toBe(false);
+    expect(put(2, T0 + 60_000, T0 + 61_002)).toBe(true);
+    w.publish();
+    expect(store.buckets(0, 1).map((r) => r.start)).toEqual([T0 + 5000]);
+    expect(store.snapshot(0).totalCount).toBe(b.count);
+    expect(store.buckets(1, 1).map((r) => r.start)).toEqual([T0 + 10_000, T0 + 10_500]);
+    expect(store.buckets(2, 1).map((r) => r.start)).toEqual([T0 + 30_000, T0 + 60_000]);
+  });
+});

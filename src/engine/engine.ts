@@ -76,11 +76,14 @@ export interface EngineOptions {
 }
 
 /**
- * Buckets for Engine.applyBuckets, in columns: per bucket its series id, five stats (count,
- * sum, min, max, last) and the position in `runs` of its sketch run ([n, key, count, …]).
+ * Buckets for Engine.applyBuckets (a hub's members' closed buckets), in columns: per bucket
+ * two series ids at 2i and 2i + 1 (the member's own series, the cluster-wide one), the start
+ * the bucket had where it was recorded, five stats (count, sum, min, max, last) and the
+ * position in `runs` of its sketch run ([n, key, count, …]).
  */
 export interface AppliedBuckets {
   ids: Int32Array;
+  starts: Float64Array;
   stats: Float64Array;
   runs: Int32Array;
   runAt: Int32Array;
@@ -185,20 +188,29 @@ export class Engine {
   }
 
   /**
-   * Adds whole buckets recorded elsewhere (a hub's members) into the open buckets of their
-   * series, stamped `t` (see StoreWriter.applyBucket), and publishes them. Returns the buckets.
+   * Adds whole buckets recorded elsewhere (a hub's members), stamped `t`, and publishes them.
+   * Returns the buckets. A member's own series takes its bucket as the closed record it is,
+   * at its start (StoreWriter.writeClosed), or, where that record would break the store's
+   * order, into its open bucket; the cluster-wide series merges every member's bucket into its
+   * open bucket (StoreWriter.applyBucket), with what the hub records itself.
    */
   applyBuckets(batch: AppliedBuckets, t: number): number {
     this.boundary(t, Infinity);
-    const { ids, stats, runs, runAt } = batch;
-    for (let i = 0; i < ids.length; i++) {
+    const { ids, starts, stats, runs, runAt } = batch;
+    const w = this.writer;
+    for (let i = 0; i < starts.length; i++) {
       // A large batch on a starved thread still beats, or the watchdog replaces a working collector.
       if ((i & BEAT_EVERY_BUCKETS) === BEAT_EVERY_BUCKETS) this.beat(this.clock());
       const s = 5 * i;
-      this.writer.applyBucket(ids[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
+      const member = ids[2 * i]!;
+      const at = runAt[i]!;
+      if (!w.writeClosed(member, starts[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, at)) {
+        w.applyBucket(member, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, at);
+      }
+      w.applyBucket(ids[2 * i + 1]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, at);
     }
-    this.writer.publish();
-    return ids.length;
+    w.publish();
+    return starts.length;
   }
 
   /** Samples the system (and its own metrics) every `systemMs`, rounded up to whole intervals; `slowMs` for the spawning sources. */

@@ -1,18 +1,34 @@
 /**
- * Hub links over node:cluster's IPC channel: the primary is the hub, each worker a member.
+ * Hub links in a node:cluster: the primary is the hub, each worker a member.
  *
- * Our messages travel in an envelope, `{ [ENVELOPE]: base64 MessagePack }`, so that they
- * survive the channel's default JSON serialization, and so that both sides pick theirs out
- * of the application's own messages by that key alone and leave every other message to it.
- * (The application's own 'message' listeners see our envelopes too: Node hands every
- * message to every listener; they carry the key below and nothing else.) A send on a
- * channel that is closing is dropped, never thrown into the host.
+ * The channel first: our messages travel in an envelope, `{ [ENVELOPE]: base64 MessagePack }`,
+ * so that they survive the channel's default JSON serialization, and so that both sides pick
+ * theirs out of the application's own messages by that key alone and leave every other
+ * message to it. (The application's own 'message' listeners see our envelopes too: Node hands
+ * every message to every listener; they carry our keys and nothing else.) A send on a channel
+ * that is closing is dropped, never thrown into the host.
+ *
+ * Then a socket: a batch is bytes (wire.ts), which the channel carries as base64 inside JSON,
+ * encoded, serialized, parsed and decoded again at both ends (a quarter of the hub's main
+ * thread at 4 × 1,000 series, docs/cluster.md). So the primary also listens on a Unix socket
+ * of its own (a fresh path in the temporary folder, gone when it stops), and tells each worker
+ * its path, `{ [SOCKET_ENVELOPE]: path }`, when the worker's first envelope comes. The worker
+ * dials it and says hello again there: the socket carries the link from then on, as frames
+ * (socket.ts), and the hub takes the new connection as a member's reconnection. The channel
+ * stays the rendezvous and the fallback: a worker that cannot reach the socket, or loses it,
+ * goes on over the channel, and the hub's `reset` of a link may come either way.
  */
+import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SocketHub } from './socket.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
-import { encodeMessage, type HubMessage, type MemberMessage } from './wire.js';
+import { FrameReader, encodeMessage, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 export const ENVELOPE = '__perfwatch_hub';
+export const SOCKET_ENVELOPE = '__perfwatch_hub_socket';
 
 function wrap(m: MemberMessage | HubMessage): Record<string, string> {
   return { [ENVELOPE]: Buffer.from(encodeMessage(m)).toString('base64') };
@@ -25,18 +41,42 @@ function unwrap(msg: unknown): Uint8Array | undefined {
   return typeof body === 'string' ? Buffer.from(body, 'base64') : new Uint8Array(0);
 }
 
+/** A path for the primary's socket, unused so far; undefined when the temporary folder's name is too long for one. */
+function freshSocketPath(): string | undefined {
+  const path = join(tmpdir(), `perfwatch-hub-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
+  return Buffer.byteLength(path) <= 107 ? path : undefined;
+}
+
 export class ClusterHub implements HubTransport {
   readonly kind = 'cluster' as const;
   readonly address = 'node:cluster primary';
   private readonly conns = new Map<Worker, HubConnection>();
+  /** Workers told the socket's path. */
+  private readonly told = new WeakSet<Worker>();
+  private socket: SocketHub | undefined;
   private onMessage: ((worker: Worker, msg: unknown) => void) | undefined;
   private onExit: ((worker: Worker) => void) | undefined;
 
+  constructor(private readonly maxFrameBytes: number) {}
+
   async start(h: HubHandlers): Promise<void> {
     if (!cluster.isPrimary) throw new Error('a cluster hub runs in the primary');
+    const path = freshSocketPath();
+    if (path !== undefined) {
+      const socket = new SocketHub(path, this.maxFrameBytes);
+      // Without it the channel carries every link, as it can.
+      this.socket = await socket.start(h).then(
+        () => socket,
+        () => undefined,
+      );
+    }
     this.onMessage = (worker, msg) => {
       const bytes = unwrap(msg);
       if (bytes === undefined) return;
+      if (this.socket && !this.told.has(worker) && worker.isConnected()) {
+        this.told.add(worker);
+        worker.send({ [SOCKET_ENVELOPE]: this.socket.address }, undefined, () => {});
+      }
       let conn = this.conns.get(worker);
       if (!conn) {
         conn = {
@@ -72,6 +112,8 @@ export class ClusterHub implements HubTransport {
     if (this.onMessage) cluster.off('message', this.onMessage);
     if (this.onExit) cluster.off('exit', this.onExit);
     this.conns.clear();
+    await this.socket?.stop();
+    this.socket = undefined;
   }
 }
 
@@ -79,12 +121,24 @@ export class ClusterMember implements MemberTransport {
   readonly kind = 'cluster' as const;
   readonly address = 'node:cluster primary';
   failures = 0;
+  /** The primary's socket, once connected; undefined: the channel carries the link. */
+  private socket: Socket | undefined;
+  private dialing = false;
+  private stopped = false;
   private onMessage: ((msg: unknown) => void) | undefined;
   private onDisconnect: (() => void) | undefined;
 
+  constructor(private readonly maxFrameBytes: number) {}
+
   start(h: MemberHandlers): void {
     if (!process.send) throw new Error('a cluster member runs in a cluster worker');
+    this.stopped = false;
     this.onMessage = (msg) => {
+      if (typeof msg === 'object' && msg !== null && SOCKET_ENVELOPE in msg) {
+        const path = (msg as Record<string, unknown>)[SOCKET_ENVELOPE];
+        if (typeof path === 'string') this.dial(path, h);
+        return;
+      }
       const bytes = unwrap(msg);
       if (bytes !== undefined) h.message(bytes);
     };
@@ -94,7 +148,46 @@ export class ClusterMember implements MemberTransport {
     h.open();
   }
 
+  /** Moves the link to the primary's socket: hello again there once connected; back to the channel if it is lost. */
+  private dial(path: string, h: MemberHandlers): void {
+    if (this.socket || this.dialing || this.stopped) return;
+    this.dialing = true;
+    const socket = connect(path);
+    socket.unref();
+    const reader = new FrameReader(this.maxFrameBytes);
+    socket.once('connect', () => {
+      this.dialing = false;
+      if (this.stopped) {
+        socket.destroy();
+        return;
+      }
+      this.socket = socket;
+      h.open();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const f of reader.push(chunk)) h.message(f);
+      } catch {
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      this.dialing = false;
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      if (this.stopped) return;
+      this.failures++;
+      h.closed(new Error('the socket to the primary closed: on over the IPC channel'));
+      if (process.connected) h.open();
+    });
+  }
+
   send(m: MemberMessage): boolean {
+    if (this.socket) {
+      this.socket.write(frame(m));
+      return true;
+    }
     if (!process.send || !process.connected) return false;
     try {
       process.send(wrap(m), undefined, {}, (error: Error | null) => {
@@ -108,6 +201,9 @@ export class ClusterMember implements MemberTransport {
   }
 
   stop(): void {
+    this.stopped = true;
+    this.socket?.destroy();
+    this.socket = undefined;
     if (this.onMessage) process.off('message', this.onMessage);
     if (this.onDisconnect) process.off('disconnect', this.onDisconnect);
   }

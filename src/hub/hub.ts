@@ -6,8 +6,14 @@
  * buckets of every member, sketches included, bin by bin: a cluster p99 is as exact as one
  * process's. The cluster-wide series also holds what the hub process records itself.
  *
- * Buckets are applied by the collector (the store's one writer) into the open bucket of now:
- * a member's bucket lands one interval after it closed there. Per member the hub keeps the
+ * Buckets are applied by the collector (the store's one writer). The cluster-wide series adds
+ * each into its open bucket of now, one interval after it closed on the member; the member's
+ * own series takes it as the closed record it is, at the start it had on the member, with no
+ * open sketch to fill and close (two thirds of the hub collector's work when it did), unless
+ * that record would not come after the series' newest or would fall in a minute already
+ * rolled up (a restarted member's first bucket, in the interval of its predecessor's last; a
+ * bucket that waited past its minute for a reconnection): that one goes into the open bucket
+ * of now, as the cluster-wide series' does (Engine.applyBuckets). Per member the hub keeps the
  * highest seq applied in this member's epoch; a batch at or below it is acknowledged and not
  * applied again. A failed apply (the collector being replaced) answers with a new welcome,
  * which makes the member resend in order. A member that stops talking is marked stale after
@@ -255,7 +261,7 @@ export class Hub {
     if (m.round !== member.round || m.seq <= member.acked) return;
     const batch = this.columns(member, m);
     // Read before the apply: it moves the columns to the collector.
-    const buckets = batch.ids.length / 2;
+    const buckets = batch.starts.length;
     try {
       if (buckets > 0) await this.d.apply(batch);
     } catch (error) {
@@ -275,13 +281,14 @@ export class Hub {
     member.conn?.send({ t: 'ack', seq: m.seq });
   }
 
-  /** The batch as store columns, two buckets a row (member series, cluster series); refused rows skipped and named. */
+  /** The batch as store columns, one row a bucket with its two series (member, cluster-wide); refused rows skipped and named. */
   private columns(member: Member, m: Batch): AppliedBuckets {
-    const { sids, stats, sketches, sketchEnd } = m;
+    const { sids, starts, stats, sketches, sketchEnd } = m;
     const n = sids.length;
     const ids = new Int32Array(2 * n);
-    const out = new Float64Array(10 * n);
-    const runAt = new Int32Array(2 * n);
+    const at = new Float64Array(n);
+    const out = new Float64Array(5 * n);
+    const runAt = new Int32Array(n);
     // A sketch of b bytes decodes to at most b i32 (a header byte for its length, a byte or more an integer).
     const runs = new Int32Array(1 + sketches.length + n);
     let pos = 1;
@@ -291,24 +298,24 @@ export class Hub {
       const to = sketchEnd[i]!;
       const sid = sids[i]!;
       if (this.resolve(member, sid)) {
-        let at = 0;
         const used = to > from ? decodeSketchInto(sketches.subarray(from, to), runs, pos) : -1;
         if (used === 0) this.refuse(member, `${this.named(member, sid)}: the sketch does not decode`);
         else {
+          runAt[k] = 0;
           if (used > 0) {
-            at = pos;
+            runAt[k] = pos;
             pos += used;
           }
-          ids[k] = member.pairs[2 * sid]!;
-          ids[k + 1] = member.pairs[2 * sid + 1]!;
-          for (let j = 0; j < 5; j++) out[5 * k + j] = out[5 * k + 5 + j] = stats[5 * i + j]!;
-          runAt[k] = runAt[k + 1] = at;
-          k += 2;
+          ids[2 * k] = member.pairs[2 * sid]!;
+          ids[2 * k + 1] = member.pairs[2 * sid + 1]!;
+          at[k] = starts[i]!;
+          for (let j = 0; j < 5; j++) out[5 * k + j] = stats[5 * i + j]!;
+          k++;
         }
       }
       from = to;
     }
-    return { ids: ids.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
+    return { ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
   }
 
   private named(member: Member, sid: number): string {

@@ -282,6 +282,7 @@ export class HubMember {
 /** A batch being read: rows appended, then packed into its columns. */
 class Columns {
   private readonly sids: number[] = [];
+  private readonly starts: number[] = [];
   private readonly stats: number[] = [];
   private readonly ends: number[] = [];
   private readonly parts: Uint8Array[] = [];
@@ -289,6 +290,7 @@ class Columns {
 
   add(sid: number, r: BucketRecord, sketch: Uint8Array | null): void {
     this.sids.push(sid);
+    this.starts.push(r.start);
     this.stats.push(r.count, r.sum, r.min, r.max, r.last);
     if (sketch) {
       this.parts.push(sketch);
@@ -304,6 +306,6 @@ class Columns {
       sketches.set(p, at);
       at += p.length;
     }
-    return { sids: Int32Array.from(this.sids), stats: Float64Array.from(this.stats), sketchEnd: Int32Array.from(this.ends), sketches };
+    return { sids: Int32Array.from(this.sids), starts: Float64Array.from(this.starts), stats: Float64Array.from(this.stats), sketchEnd: Int32Array.from(this.ends), sketches };
   }
 }

@@ -47,7 +47,7 @@ export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 }
 
 function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
-  const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub();
+  const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub(o.maxFrameBytes);
   const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault });
   let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
   const readings = (): void => {
@@ -77,7 +77,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 }
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
-  const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember();
+  const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember(o.maxFrameBytes);
   const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o });
   let seen = { sent: 0, failed: 0, dropped: 0 };
   const readings = (): void => {

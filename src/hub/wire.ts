@@ -3,7 +3,7 @@
  *
  * Messages are MessagePack maps with a type `t`:
  *   member → hub  hello  { instance, epoch, intervalMs }   once per connection, first
- *                 batch  { seq, round, closedTo, defs, sids, stats, sketches, sketchEnd }
+ *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
  *                 beat   {}                                 nothing new, still here
  *   hub → member  welcome { acked, round }   the highest seq of this epoch the hub has applied
@@ -13,6 +13,7 @@
  *                 ack     { seq }     applied up to seq
  *                 reject  { field, message }   the hub refuses this member (then closes)
  * A batch is columns, one row per bucket: `sids` (i32) the member's id of the bucket's series,
+ * `starts` (f64) the bucket's start on the member (its own series on the hub keeps it),
  * `stats` (f64, five a row) its count, sum, min, max and last, `sketchEnd` (i32) where its
  * sketch ends in `sketches` (the store's disk encoding, storage/sketch-codec.ts; a row whose
  * end equals the previous one's has none). A series' name, tags, kind and unit travel once per
@@ -23,7 +24,8 @@
  * with it, so a restarted member is never mistaken for a resend.
  *
  * On a socket each message is a frame: a 4-byte big-endian length, then the MessagePack.
- * Over node:cluster IPC a message is one IPC message, wrapped in ENVELOPE (see cluster-ipc.ts).
+ * A node:cluster worker's link starts on the IPC channel, a message an IPC message wrapped in
+ * ENVELOPE, and moves to frames on the primary's own socket (see cluster-ipc.ts).
  * Decoding checks every field; anything else is a WireError, which the receiver counts and
  * answers by resetting the link, never by throwing into the host.
  */
@@ -36,6 +38,7 @@ export type Def = [sid: number, name: string, tags: Record<string, string>, kind
 /** A batch's buckets as columns (see the top of this file). */
 export interface BatchColumns {
   sids: Int32Array;
+  starts: Float64Array;
   stats: Float64Array;
   sketches: Uint8Array;
   sketchEnd: Int32Array;
@@ -148,21 +151,23 @@ function column<T extends Int32Array | Float64Array>(bytes: unknown, name: strin
 /** The batch's columns, their lengths and every number checked; a sid is checked against the member's defs by the hub. */
 function checkColumns(m: Record<string, unknown>): BatchColumns {
   const sids = column(m.sids, 'sids', Int32Array);
+  const starts = column(m.starts, 'starts', Float64Array);
   const stats = column(m.stats, 'stats', Float64Array);
   const sketchEnd = column(m.sketchEnd, 'sketchEnd', Int32Array);
   if (!(m.sketches instanceof Uint8Array)) throw new WireError('batch.sketches must be bytes');
   const n = sids.length;
-  if (stats.length !== 5 * n || sketchEnd.length !== n) throw new WireError(`batch: ${n} sids need ${5 * n} stats and ${n} sketchEnd, got ${stats.length} and ${sketchEnd.length}`);
+  if (starts.length !== n || stats.length !== 5 * n || sketchEnd.length !== n) throw new WireError(`batch: ${n} sids need ${n} starts, ${5 * n} stats and ${n} sketchEnd, got ${starts.length}, ${stats.length} and ${sketchEnd.length}`);
   let end = 0;
   for (let i = 0; i < n; i++) {
     const count = stats[5 * i]!;
     if (!(count > 0) || !Number.isSafeInteger(count)) throw new WireError(`batch row ${i}: count must be a positive integer`);
     for (let k = 1; k < 5; k++) if (Number.isNaN(stats[5 * i + k]!)) throw new WireError(`batch row ${i}: sum, min, max and last must be numbers`);
+    if (!Number.isFinite(starts[i]!)) throw new WireError(`batch row ${i}: start must be a finite number`);
     const e = sketchEnd[i]!;
     if (e < end || e > m.sketches.length) throw new WireError(`batch row ${i}: sketchEnd must not decrease nor pass the sketches' ${m.sketches.length} bytes`);
     end = e;
   }
-  return { sids, stats, sketchEnd, sketches: m.sketches };
+  return { sids, starts, stats, sketchEnd, sketches: m.sketches };
 }
 
 export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {

@@ -253,7 +253,7 @@ export class PerformanceMonitor extends EventEmitter {
           reader: this.reader,
           intervalMs: o.collectionIntervalMs,
           // The columns move to the collector, not copied: the hub builds them for this call alone.
-          apply: (batch) => this.collector.call((c) => c.applyBuckets(Comlink.transfer(batch, [batch.ids.buffer, batch.stats.buffer, batch.runs.buffer, batch.runAt.buffer] as ArrayBuffer[]))),
+          apply: (batch) => this.collector.call((c) => c.applyBuckets(Comlink.transfer(batch, [batch.ids.buffer, batch.starts.buffer, batch.stats.buffer, batch.runs.buffer, batch.runAt.buffer] as ArrayBuffer[]))),
           fault: (kind, error) => this.faults.report(kind, error),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
         })

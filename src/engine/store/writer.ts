@@ -146,8 +146,17 @@ export class StoreWriter {
   private readonly blocks: Uint16Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
-  /** End of the newest rollup window written, for all series. */
+  /** End of the newest rollup window written, for all series (those fed by closed records: lateRolledTo). */
   private rolledTo = 0;
+  /**
+   * Per series, 1 once it took a closed record from outside (writeClosed). Such records come
+   * after their interval ended, the last of a window an interval after the window did, so
+   * these series are rolled up an interval later (rollup()), to lateRolledTo. The writer's
+   * own: a successor rolls them on time until they take a record again, and a bucket that
+   * comes for a window rolled meanwhile goes into the open bucket (writeClosed).
+   */
+  private readonly fedClosed: Uint8Array;
+  private lateRolledTo = 0;
   private readonly openIds: Int32Array;
   private openCount = 0;
   /** openIds[sweepAt, sweepEnd): series whose bucket ended, still to look at (begin(), sweep()). */
@@ -200,6 +209,7 @@ export class StoreWriter {
     this.binEvery = Math.min(Math.max(1, options.binEvery ?? L.rawCap), Math.max(1, L.rawCap >>> 1));
     this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
     this.openIds = new Int32Array(L.maxSeries);
+    this.fedClosed = new Uint8Array(L.maxSeries);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
     this.groupCounts = new Int32Array(L.maxSeries);
@@ -223,6 +233,7 @@ export class StoreWriter {
     this.bucketStart = Math.floor(now / L.intervalMs) * L.intervalMs;
     // Every series is checked for windows a previous writer did not roll up.
     this.rolledTo = -Infinity;
+    this.lateRolledTo = -Infinity;
     this.openCount = 0;
     this.sweepAt = this.sweepEnd = 0;
     for (let id = 0; id < seriesCount; id++) {
@@ -578,6 +589,7 @@ export class StoreWriter {
     const bins = run[pos]!;
     if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
       const pages = this.pages;
+      const front = this.front;
       const pageCache = this.pageCache;
       const c = id << 2;
       for (let i = 0; i < bins; i++) {
@@ -585,25 +597,96 @@ export class StoreWriter {
         const pageKey = key >>> PAGE_BITS;
         const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
         if (pageBase >= 0) {
-          pages[pageBase + (key & PAGE_MASK)]! += run[pos + 2 + 2 * i]! >>> 0;
+          // Into the front bin while it holds the sum (a bucket's bins are mostly small): its
+          // line covers 64 bins where the back's covers 16 (layout.ts).
+          const bin = pageBase + (key & PAGE_MASK);
+          const sum = front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);
+          if (sum <= 255) front[bin] = sum;
+          else {
+            pages[bin]! += sum;
+            front[bin] = 0;
+          }
           this.blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
         }
       }
     }
     // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
     this.binTail(id);
-    const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
-    const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
-    if (((written + 1 - this.hotI32[hb * 2 + RAW_AHEAD]!) | 0) > 0) this.hotI32[hb * 2 + RAW_AHEAD] = (written + 1) | 0;
-    this.f64[slot] = now;
-    this.f64[slot + 1] = last;
-    this.hotI32[hb * 2 + RAW_WRITTEN] = (written + 1) | 0;
-    this.hotI32[hb * 2 + RAW_BINNED] = (written + 1) | 0;
+    this.lastAsRaw(id, base, now, last);
     hot[hb + OPEN_COUNT]! += count;
     hot[hb + OPEN_SUM]! += sum;
     if (min < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = min;
     if (max > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = max;
     hot[hb + OPEN_LAST] = last;
+  }
+
+  /**
+   * Writes a whole bucket recorded elsewhere (a hub member's closed bucket, into that member's
+   * own series) as a closed record of series `id` that starts at `start`: its stats, and its
+   * sketch run copied into the log as it is (engine/sketch.ts), with no open sketch pages and
+   * no close. Only where such a record keeps the store's order: `start` before the open
+   * bucket, after the series' newest record and in a rollup window not written yet, and the
+   * series holding no open data; false otherwise, and nothing written (the caller adds the
+   * bucket to the open one, applyBucket). Its last value goes in as one raw sample at `now`,
+   * as applyBucket's does. The record is published before the closed totals take it, as a
+   * close publishes (readers rely on that order: StoreReader.closedTotals).
+   */
+  writeClosed(id: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): boolean {
+    if (!(count > 0)) return true;
+    const L = this.layout;
+    const f = this.f64;
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    const base = id * L.slotF64;
+    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
+    if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;
+    const head = this.i32[base * 2 + T1_HEAD]!;
+    if (head > 0 && !(start > f[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]!)) return false;
+    // A rollup window is written once: a record in one already written would never be rolled up.
+    const t2 = this.i32[base * 2 + T2_HEAD]!;
+    const rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
+    if (rolled > 0 && start < rolled + L.rollupMs) return false;
+    const len = 1 + 2 * run[pos]!;
+    const at = this.log.reserve(len);
+    // A record never straddles the log's end (LogCursor.reserve).
+    const data = this.log.data;
+    const to = at % this.log.size;
+    for (let k = 0; k < len; k++) data[to + k] = run[pos + k]!;
+    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, start, count, sum, min, max, last, at, len);
+    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    f[base + CLOSED_COUNT]! += count;
+    f[base + CLOSED_SUM]! += sum;
+    f[base + CLOSED_LAST] = last;
+    f[base + CLOSED_COUNT_AT] = start;
+    if (f[base + FIRST_TS] === 0) f[base + FIRST_TS] = start;
+    this.fedClosed[id] = 1;
+    this.lastAsRaw(id, base, now, last);
+    return true;
+  }
+
+  /** The cells of a bucket or rollup record at f64 index `rec`, before its ring's head publishes it. */
+  private writeRecord(rec: number, start: number, count: number, sum: number, min: number, max: number, last: number, sketchPos: number, sketchLen: number): void {
+    const f = this.f64;
+    f[rec + BUCKET_START] = start;
+    f[rec + BUCKET_COUNT] = count;
+    f[rec + BUCKET_SUM] = sum;
+    f[rec + BUCKET_MIN] = min;
+    f[rec + BUCKET_MAX] = max;
+    f[rec + BUCKET_LAST] = last;
+    f[rec + BUCKET_SKETCH_POS] = sketchPos;
+    f[rec + BUCKET_SKETCH_LEN] = sketchLen;
+  }
+
+  /** Writes a bucket's last value as one raw sample at `now`, counted as binned (it is no sample of the bucket's sketch), so `last` readers and rules see it. */
+  private lastAsRaw(id: number, base: number, now: number, last: number): void {
+    const hi = id * HOT_F64 * 2;
+    const written = this.hotI32[hi + RAW_WRITTEN]!;
+    const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
+    if (((written + 1 - this.hotI32[hi + RAW_AHEAD]!) | 0) > 0) this.hotI32[hi + RAW_AHEAD] = (written + 1) | 0;
+    this.f64[slot] = now;
+    this.f64[slot + 1] = last;
+    this.hotI32[hi + RAW_WRITTEN] = (written + 1) | 0;
+    this.hotI32[hi + RAW_BINNED] = (written + 1) | 0;
     if (this.touchMark[id] !== this.pass) {
       this.touchMark[id] = this.pass;
       this.touched[this.touchedCount++] = id;
@@ -632,19 +715,26 @@ export class StoreWriter {
   }
 
   /**
-   * Writes rollup records for every complete rollup window before `bucketStart`. Called after
-   * advance() moved into a new window; cheap to call otherwise.
+   * Writes rollup records for every complete rollup window before `bucketStart` (for series
+   * fed by closed records, before `bucketStart` an interval ago: fedClosed). Called after
+   * advance() moved into a new bucket; cheap to call otherwise.
    */
   rollup(seriesCount: number): number {
     const R = this.layout.rollupMs;
     const windowEnd = Math.floor(this.bucketStart / R) * R;
-    if (windowEnd <= this.rolledTo) return 0;
+    const lateEnd = Math.floor((this.bucketStart - this.layout.intervalMs) / R) * R;
+    const onTime = windowEnd > this.rolledTo;
+    const late = lateEnd > this.lateRolledTo;
+    if (!onTime && !late) return 0;
     let written = 0;
     for (let id = 0; id < seriesCount; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
-      written += this.rollupSeries(id, windowEnd);
+      if (this.fedClosed[id] === 0) {
+        if (onTime) written += this.rollupSeries(id, windowEnd);
+      } else if (late) written += this.rollupSeries(id, lateEnd);
     }
     this.rolledTo = windowEnd;
+    this.lateRolledTo = lateEnd;
     return written;
   }
 
@@ -914,15 +1004,7 @@ export class StoreWriter {
       const pos = this.rollupLog.reserve(len);
       const wrote = this.acc.encodeInto(this.rollupLog.data, pos % this.rollupLog.size);
       const t2 = this.i32[base * 2 + T2_HEAD]!;
-      const rec = base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64;
-      f[rec + BUCKET_START] = window;
-      f[rec + BUCKET_COUNT] = count;
-      f[rec + BUCKET_SUM] = sum;
-      f[rec + BUCKET_MIN] = min;
-      f[rec + BUCKET_MAX] = max;
-      f[rec + BUCKET_LAST] = last;
-      f[rec + BUCKET_SKETCH_POS] = pos;
-      f[rec + BUCKET_SKETCH_LEN] = wrote;
+      this.writeRecord(base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64, window, count, sum, min, max, last, pos, wrote);
       Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
       f[base + ROLLED_UPTO] = window;
       written++;
