@@ -821,7 +821,6 @@ export class StoreWriter {
 
   private close(id: number, base: number): void {
     const L = this.layout;
-    const f = this.f64;
     this.binTail(id);
     const dir = this.livePages(base);
     // Encode the open sketch, page by page, into scratch.
@@ -863,17 +862,9 @@ export class StoreWriter {
     const pos = this.log.reserve(at);
     this.log.data.set(out.subarray(0, at), pos % this.log.size);
     const head = this.i32[base * 2 + T1_HEAD]!;
-    const rec = base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64;
     const hot = this.hot;
     const hb = id * HOT_F64;
-    f[rec + BUCKET_START] = hot[hb + OPEN_START]!;
-    f[rec + BUCKET_COUNT] = hot[hb + OPEN_COUNT]!;
-    f[rec + BUCKET_SUM] = hot[hb + OPEN_SUM]!;
-    f[rec + BUCKET_MIN] = hot[hb + OPEN_MIN]!;
-    f[rec + BUCKET_MAX] = hot[hb + OPEN_MAX]!;
-    f[rec + BUCKET_LAST] = hot[hb + OPEN_LAST]!;
-    f[rec + BUCKET_SKETCH_POS] = pos;
-    f[rec + BUCKET_SKETCH_LEN] = at;
+    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.resetOpen(id, base, dir, idle > 0);
   }
