@@ -24,11 +24,7 @@ const pagesOf = (bytes: number): number => Math.ceil(bytes / PAGE_BYTES) * PAGE_
 export function touchedBytes(reader: StoreReader, seriesCount: number, sketchPagesPeak: number): number {
   const L = reader.layout;
   const slot = L.slotBytes();
-  const regions: [offset: number, unit: number, cap: number][] = [
-    [L.rawOffsetF64 * 8, 16, L.rawCap],
-    [L.t1OffsetF64 * 8, BUCKET_F64 * 8, L.t1Cap],
-    [L.t2OffsetF64 * 8, BUCKET_F64 * 8, L.t2Cap],
-  ];
+  const bucketBytes = BUCKET_F64 * 8;
   let pages = 0;
   let lastPage = -1;
   // Ranges come in increasing address order, so a page shared by neighbours counts once.
@@ -45,9 +41,11 @@ export function touchedBytes(reader: StoreReader, seriesCount: number, sketchPag
     if (total === 0) continue;
     used++;
     const base = id * slot;
+    // Each region (raw ring, bucket ring, rollup ring) from its front, as far as its data reached.
     add(base, L.rawOffsetF64 * 8);
-    const written = [total, reader.bucketCount(id, 1), reader.bucketCount(id, 2)];
-    regions.forEach(([offset, unit, cap], r) => add(base + offset, Math.min(written[r]!, cap) * unit));
+    add(base + L.rawOffsetF64 * 8, Math.min(total, L.rawCap) * 16);
+    add(base + L.t1OffsetF64 * 8, Math.min(reader.bucketCount(id, 1), L.t1Cap) * bucketBytes);
+    add(base + L.t2OffsetF64 * 8, Math.min(reader.bucketCount(id, 2), L.t2Cap) * bucketBytes);
   }
   const meta = new BigInt64Array(reader.buffers.meta);
   const log = Math.min(Number(Atomics.load(meta, LOG_RESERVED)), L.logInts) * 4;
