@@ -716,8 +716,9 @@ export class StoreWriter {
 
   /**
    * Writes rollup records for every complete rollup window before `bucketStart` (for series
-   * fed by closed records, before `bucketStart` an interval ago: fedClosed). Called after
-   * advance() moved into a new bucket; cheap to call otherwise.
+   * fed by closed records, before `bucketStart` an interval ago: fedClosed). Called once the
+   * boundary's last sweep slice has closed the buckets that ended (Engine), or after
+   * advance(); cheap to call otherwise.
    */
   rollup(seriesCount: number): number {
     const R = this.layout.rollupMs;
