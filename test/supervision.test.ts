@@ -162,7 +162,11 @@ describe('collector supervision', () => {
     expect(series!.totalCount + s.ingestion.dropped).toBe(recorded);
     expect(s.ingestion.badSamples).toBe(0);
     expect(s.collector).toMatchObject({ state: 'running', restarts: 20 });
-    expect(exits.filter((e) => e.hung)).toHaveLength(10);
+    // One exit a fault, in order. Every hang is found as one; a killed collector is usually
+    // seen exit first, but on a loaded machine the watchdog may miss its beats (100 ms here)
+    // before the exit arrives and replace it as hung: either is the truth of that race.
+    expect(exits).toHaveLength(20);
+    expect(exits.flatMap((e, k) => (k % 2 === 1 && !e.hung ? [k] : []))).toEqual([]);
     // It still works: a flush round trip and a fresh sample.
     h.record(100);
     await m.flush();
