@@ -14,8 +14,8 @@ export class HubNode {
   private waiters: (() => void)[] = [];
   private exited = false;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [NODE, ...args], { stdio: 'pipe' });
+  constructor(args: string[], env?: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [NODE, ...args], { stdio: 'pipe', ...(env ? { env: { ...process.env, ...env } } : {}) });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       this.lines.push(l);
       for (const w of this.waiters.splice(0)) w();
@@ -56,23 +56,32 @@ export class HubNode {
 }
 
 /** Starts hub-node processes, each killed after its test, and gives each test its own socket directory. */
-export function hubNodes(): { start(...args: string[]): Promise<HubNode>; spawn(...args: string[]): HubNode; socketPath(): string } {
+export function hubNodes(): {
+  start(...args: string[]): Promise<HubNode>;
+  spawn(...args: string[]): HubNode;
+  /** As start, in an environment of its own (TMPDIR, ...). */
+  startIn(env: NodeJS.ProcessEnv, ...args: string[]): Promise<HubNode>;
+  socketPath(): string;
+} {
   const nodes: HubNode[] = [];
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.kill()));
   });
+  const spawnIn = (env: NodeJS.ProcessEnv | undefined, args: string[]): HubNode => {
+    const n = new HubNode(args, env);
+    nodes.push(n);
+    return n;
+  };
   return {
-    spawn(...args) {
-      const n = new HubNode(args);
-      nodes.push(n);
-      return n;
-    },
-    async start(...args) {
-      const n = this.spawn(...args);
-      const first = await n.next();
-      if (!first.ready) throw new Error(`hub node did not start: ${JSON.stringify(first)}`);
-      return n;
-    },
+    spawn: (...args) => spawnIn(undefined, args),
+    start: (...args) => started(spawnIn(undefined, args)),
+    startIn: (env, ...args) => started(spawnIn(env, args)),
     socketPath: () => join(mkdtempSync(join(tmpdir(), 'pw-hub-')), 'hub.sock'),
   };
+}
+
+async function started(n: HubNode): Promise<HubNode> {
+  const first = await n.next();
+  if (!first.ready) throw new Error(`hub node did not start: ${JSON.stringify(first)}`);
+  return n;
 }

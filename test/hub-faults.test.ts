@@ -1,0 +1,96 @@
+// The hub's faults (docs/cluster.md): the primary's socket lost under its workers, and socket
+// files left by hubs that were killed.
+import { describe, expect, it } from 'vitest';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { hubNodes } from './hub-helpers.js';
+
+const run = promisify(execFile);
+const nodes = hubNodes();
+
+/** A Unix socket at `path` that nobody listens on: another program's, which was killed. */
+async function deadForeignSocket(path: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGKILL');
+  });
+}
+
+describe("hub over node:cluster, the primary's socket lost", () => {
+  it("a worker whose socket closes under it (just after a batch went out) goes on over the channel and dials the socket again; with the socket file removed and every link cut it stays on the channel: nothing lost, nothing twice, the losses in its status and monitor_hub_failed", async () => {
+    const env = { ...process.env, TMPDIR: mkdtempSync(join(tmpdir(), 'pw-hubtmp-')) };
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-socket-loss.mjs', import.meta.url).pathname], { timeout: 60_000, env });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r.totals).toEqual({ cluster: r.expected[1] + r.expected[2], 'worker-1': r.expected[1], 'worker-2': r.expected[2] });
+    // Step 1: worker 1 said hello again on the channel, then went back to the socket.
+    expect(r.envelopes[1][1]).toBeGreaterThanOrEqual(1);
+    expect(r.afterStep1[1]).toMatchObject({ via: 'socket', connected: true, failed: 1, dropped: 0 });
+    expect(r.afterStep1[1].lastError.message).toMatch(/the socket to the primary closed: on over the IPC channel/);
+    // Step 2: the socket file gone, both on the channel for good; their batches cross it.
+    expect(r.file).toHaveLength(1);
+    for (const id of [1, 2]) {
+      expect(r.envelopes[id][2]).toBeGreaterThan(1);
+      expect(r.finals[id]).toMatchObject({ via: 'channel', queueDepth: 0, dropped: 0, failed: id === 1 ? 2 : 1 });
+      expect(r.finals[id].failedMetric).toBe(r.finals[id].failed);
+    }
+    expect(r.hub.members.map((x: any) => [x.instance, x.via, x.dropped, x.failed]).sort()).toEqual([
+      ['worker-1', 'channel', 0, 0],
+      ['worker-2', 'channel', 0, 0],
+    ]);
+  });
+});
+
+describe('socket files left by a hub that was killed', () => {
+  it('hub.listen: a socket of ours that a killed hub left is reclaimed; a socket nobody listens on without our record, or with a record of another file, is a clear error naming the path, and stays', async () => {
+    const path = nodes.socketPath();
+    const first = await nodes.start('hub', path);
+    expect(existsSync(`${path}.owner`)).toBe(true);
+    await first.kill();
+    expect(existsSync(path)).toBe(true);
+    const second = await nodes.start('hub', path);
+    expect((await second.ask({ cmd: 'status' })).hub).toMatchObject({ reclaimed: 1, address: path });
+    await second.kill();
+
+    // Another program's socket in its place: the record beside it names the file the hub made, not this one.
+    const foreign = nodes.socketPath();
+    await deadForeignSocket(foreign);
+    for (const p of [foreign, path]) {
+      if (p === path) {
+        await run('rm', [path]);
+        await deadForeignSocket(path);
+      }
+      const refused = await nodes.spawn('hub', p).next();
+      expect(refused.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'hub.listen' });
+      expect(refused.error.message).toContain(`${p} is a socket nobody listens on, but no perfwatch hub's record`);
+      expect(existsSync(p)).toBe(true);
+    }
+  });
+
+  it("node:cluster: a primary removes the sockets that killed primaries of ours left in the temporary folder, and leaves a look-alike of another program's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-hubtmp-'));
+    const env = { TMPDIR: dir };
+    const killed = await nodes.startIn(env, 'cluster');
+    const left = readdirSync(dir).filter((f) => f.endsWith('.sock'));
+    expect(left).toHaveLength(1);
+    await killed.kill();
+    expect(readdirSync(dir).sort()).toEqual([left[0], `${left[0]}.owner`]);
+    // The name of a primary's socket, of a pid that does not run, made by another program.
+    const lookAlike = `perfwatch-hub-${killed.child.pid}-0123456789ab.sock`;
+    await deadForeignSocket(join(dir, lookAlike));
+
+    const next = await nodes.startIn(env, 'cluster');
+    expect((await next.ask({ cmd: 'status' })).hub).toMatchObject({ reclaimed: 1 });
+    const now = readdirSync(dir);
+    expect(now).not.toContain(left[0]);
+    expect(now).not.toContain(`${left[0]}.owner`);
+    expect(now).toContain(lookAlike);
+    expect(now.filter((f) => f.startsWith(`perfwatch-hub-${next.child.pid}-`))).toHaveLength(2);
+  });
+});
+
