@@ -1,5 +1,5 @@
-// The hub's faults (docs/cluster.md): the primary's socket lost under its workers, and socket
-// files left by hubs that were killed.
+// The hub's faults (docs/cluster.md): the primary's socket lost under its workers, socket
+// files left by hubs that were killed, and a hub collector busy with large batches.
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { FrameReader } from '../dist/src/hub/wire.js';
 import { hubNodes } from './hub-helpers.js';
 
 const run = promisify(execFile);
@@ -94,3 +95,33 @@ describe('socket files left by a hub that was killed', () => {
   });
 });
 
+describe('a large frame', () => {
+  it('arriving in many chunks, is joined once when whole, not copied again at every chunk', () => {
+    const size = 1 << 20;
+    const bytes = new Uint8Array(4 + size);
+    new DataView(bytes.buffer).setUint32(0, size);
+    for (let i = 4; i < bytes.length; i++) bytes[i] = i & 255;
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = (list: readonly Uint8Array[], n?: number) => {
+      const out = concat(list, n);
+      copied += out.length;
+      return out;
+    };
+    const reader = new FrameReader(size);
+    const frames: Uint8Array[] = [];
+    try {
+      // The last chunk carries the next frame's first bytes too: a header cut in two.
+      for (let at = 0; at < bytes.length; at += 4096) frames.push(...reader.push(Buffer.from(bytes.subarray(at, at + 4096))));
+      frames.push(...reader.push(Buffer.from([0, 0])));
+      frames.push(...reader.push(Buffer.from([0, 2, 7])));
+      frames.push(...reader.push(Buffer.from([8])));
+    } finally {
+      Buffer.concat = concat;
+    }
+    expect(frames.map((f) => f.length)).toEqual([size, 2]);
+    expect(Buffer.compare(frames[0]!, bytes.subarray(4))).toBe(0);
+    expect([...frames[1]!]).toEqual([7, 8]);
+    expect(copied).toBeLessThan(2 * bytes.length);
+  });
+});
