@@ -1,5 +1,6 @@
 // The hub's faults (docs/cluster.md): the primary's socket lost under its workers, socket
-// files left by hubs that were killed, and a hub collector busy with large batches.
+// files left by hubs that were killed, large batches (a frame in many chunks, a collector busy
+// applying one for longer than the watchdog's grace).
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -7,11 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { type ActorExit } from '../dist/src/index.js';
+import { GRACE_MS } from '../dist/src/actors/watchdog.js';
 import { FrameReader } from '../dist/src/hub/wire.js';
-import { hubNodes } from './hub-helpers.js';
+import { monitorStarter, once, waitFor } from './helpers.js';
+import { hubNodes, rawMember } from './hub-helpers.js';
 
 const run = promisify(execFile);
 const nodes = hubNodes();
+const started = monitorStarter();
 
 /** A Unix socket at `path` that nobody listens on: another program's, which was killed. */
 async function deadForeignSocket(path: string): Promise<void> {
@@ -123,5 +128,49 @@ describe('a large frame', () => {
     expect(Buffer.compare(frames[0]!, bytes.subarray(4))).toBe(0);
     expect([...frames[1]!]).toEqual([7, 8]);
     expect(copied).toBeLessThan(2 * bytes.length);
+  });
+});
+
+describe("a hub collector busy with a large batch", () => {
+  it("beats while it applies a batch that takes longer than the watchdog's grace: not replaced, every bucket applied once; a collector stuck after it is still replaced", async () => {
+    const path = nodes.socketPath();
+    const m = await started({ hub: { listen: path, maxFrameBytes: 256 * 1024 * 1024 } });
+    const exits: ActorExit[] = [];
+    m.on('actor-exit', (e: ActorExit) => exits.push(e));
+    const member = await rawMember(path);
+    member.send({ t: 'hello', instance: 'big', epoch: 'e1', intervalMs: 1000 });
+    const { round } = await member.answer(1);
+    const SIDS = 16;
+    const defs = Array.from({ length: SIDS }, (_, i) => [i, 'big_count', { k: String(i) }, 'counter', '']);
+    // Batches of counter buckets (count 1, sum 2), twice as large each time, until one took more
+    // than twice the grace from its send to its ack (the premise of the test; the batch is
+    // applied in one call to the collector), or a cap a machine of any speed takes long enough for.
+    let rows = 1 << 18;
+    let applied = 0;
+    for (let seq = 1; ; seq++) {
+      const closedTo = Math.floor(Date.now() / 1000) * 1000;
+      const sids = new Int32Array(rows).map((_, i) => i % SIDS);
+      const stats = new Float64Array(5 * rows).map((_, i) => (i % 5 === 0 ? 1 : 2));
+      const sent = Date.now();
+      member.send({ t: 'batch', seq, round, closedTo, defs: seq === 1 ? defs : [], sids: new Uint8Array(sids.buffer), starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer), stats: new Uint8Array(stats.buffer), sketchEnd: new Uint8Array(new Int32Array(rows).buffer), sketches: new Uint8Array(0) });
+      expect(await member.answer(seq + 1)).toEqual({ t: 'ack', seq });
+      applied += rows;
+      if (Date.now() - sent > 2 * GRACE_MS || rows >= 1 << 22) break;
+      rows *= 2;
+    }
+    expect(exits).toEqual([]);
+    const s = m.status();
+    expect(s.collector.restarts).toBe(0);
+    expect(s.hub).toMatchObject({ members: [{ instance: 'big', buckets: applied, failed: 0 }] });
+    const cluster = m.getMetrics({ names: ['big_count'] }).filter((x) => !('instance' in x.tags));
+    expect(cluster).toHaveLength(SIDS);
+    expect(cluster.reduce((a, x) => a + x.totalSum, 0)).toBe(2 * applied);
+
+    // A collector that stops beating is still noticed and replaced.
+    const restarted = once<{ actor: string; restarts: number }>(m, 'actor-restart');
+    await m.injectFault('hang');
+    expect(await restarted).toMatchObject({ actor: 'collector', restarts: 1 });
+    expect(exits).toMatchObject([{ actor: 'collector', hung: true }]);
+    member.close();
   });
 });

@@ -3,7 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { connect } from 'node:net';
 import { afterEach } from 'vitest';
+import { FrameReader, decodeHubMessage, frame } from '../dist/src/hub/wire.js';
+import { waitFor } from './helpers.js';
 
 const NODE = new URL('./fixtures/hub-node.mjs', import.meta.url).pathname;
 
@@ -85,3 +88,18 @@ async function started(n: HubNode): Promise<HubNode> {
   if (!first.ready) throw new Error(`hub node did not start: ${JSON.stringify(first)}`);
   return n;
 }
+
+/** A member spoken by hand on a raw socket: frames out, the hub's answers in order. */
+export async function rawMember(path: string) {
+  const socket = connect(path);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const reader = new FrameReader(1 << 20);
+  const answers: any[] = [];
+  socket.on('data', (c: Buffer) => answers.push(...reader.push(c).map((f: Uint8Array) => decodeHubMessage(f))));
+  return {
+    send: (m: unknown) => socket.write(frame(m as never)),
+    answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
+    close: () => socket.destroy(),
+  };
+}
+
