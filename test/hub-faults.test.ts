@@ -10,7 +10,10 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { type ActorExit } from '../dist/src/index.js';
 import { GRACE_MS } from '../dist/src/actors/watchdog.js';
+import type { HubStatus } from '../dist/src/hub/hub.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { FrameReader } from '../dist/src/hub/wire.js';
+import { encodeSketch } from '../dist/src/storage/sketch-codec.js';
 import { monitorStarter, once, waitFor } from './helpers.js';
 import { hubNodes, rawMember } from './hub-helpers.js';
 
@@ -139,38 +142,64 @@ describe("a hub collector busy with a large batch", () => {
     m.on('actor-exit', (e: ActorExit) => exits.push(e));
     const member = await rawMember(path);
     member.send({ t: 'hello', instance: 'big', epoch: 'e1', intervalMs: 1000 });
-    const { round } = await member.answer(1);
+    let { round } = await member.answer(1);
+    let answered = 1;
     const SIDS = 16;
-    const defs = Array.from({ length: SIDS }, (_, i) => [i, 'big_count', { k: String(i) }, 'counter', '']);
-    // Batches of counter buckets (count 1, sum 2), twice as large each time, until one took more
-    // than twice the grace from its send to its ack (the premise of the test; the batch is
-    // applied in one call to the collector), or a cap a machine of any speed takes long enough for.
-    let rows = 1 << 18;
-    let applied = 0;
-    for (let seq = 1; ; seq++) {
+    const defs = Array.from({ length: SIDS }, (_, i) => [i, 'big_rt', { k: String(i) }, 'distribution', 'ms']);
+    // Every bucket: 64 samples in 64 bins of the sketch (the bins are the collector's work).
+    const acc = new SketchAccumulator();
+    for (let k = 0; k < 64; k++) acc.add(1.2 ** k);
+    const scratch = new Int32Array(acc.encodedLengthBound());
+    acc.encodeInto(scratch, 0);
+    const sketch = encodeSketch(scratch, 0)!;
+    // The collector thread's CPU time: a batch that costs it more than twice the grace (more than
+    // the grace plus the longest sleep it may promise, 250 ms) takes at least that long to apply.
+    const collector = (m as any).collector as { call<T>(f: (c: any) => T): Promise<T> };
+    const cpuMs = async (): Promise<number> => (await collector.call((c) => c.usage())).cpuMs;
+    // Batches of such buckets, twice as large each time, until one that cost the collector more
+    // than twice the grace, in one call, was applied with no exit of the collector meanwhile.
+    // Without beats every such batch ends in one. With them, a thread left waiting for a CPU past
+    // the grace on a loaded machine may still be replaced (docs/cluster.md, Not done): the hub
+    // then answers with a welcome, the batch is sent again, and the next one tries once more.
+    let rows = 1 << 15;
+    let seq = 0;
+    let proven = false;
+    for (let tries = 0; !proven && tries < 12; tries++) {
+      seq++;
       const closedTo = Math.floor(Date.now() / 1000) * 1000;
       const sids = new Int32Array(rows).map((_, i) => i % SIDS);
-      const stats = new Float64Array(5 * rows).map((_, i) => (i % 5 === 0 ? 1 : 2));
-      const sent = Date.now();
-      member.send({ t: 'batch', seq, round, closedTo, defs: seq === 1 ? defs : [], sids: new Uint8Array(sids.buffer), starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer), stats: new Uint8Array(stats.buffer), sketchEnd: new Uint8Array(new Int32Array(rows).buffer), sketches: new Uint8Array(0) });
-      expect(await member.answer(seq + 1)).toEqual({ t: 'ack', seq });
-      applied += rows;
-      if (Date.now() - sent > 2 * GRACE_MS || rows >= 1 << 22) break;
-      rows *= 2;
+      const stats = new Float64Array(5 * rows).map((_, i) => [64, 64, 1, 1.2 ** 63, 1][i % 5]!);
+      const sketches = new Uint8Array(rows * sketch.length);
+      for (let i = 0; i < rows; i++) sketches.set(sketch, i * sketch.length);
+      const sketchEnd = new Int32Array(rows).map((_, i) => (i + 1) * sketch.length);
+      const exitsBefore = exits.length;
+      const cpuBefore = await cpuMs();
+      for (let sends = 1; ; sends++) {
+        if (sends > 3) throw new Error(`batch ${seq} of ${rows} buckets was not applied in 3 sends: the collector was replaced each time`);
+        member.send({ t: 'batch', seq, round, closedTo, defs, sids: new Uint8Array(sids.buffer.slice(0)), starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer), stats: new Uint8Array(stats.buffer.slice(0)), sketchEnd: new Uint8Array(sketchEnd.buffer), sketches });
+        const a = await member.answer(++answered);
+        if (a.t === 'ack' && a.seq === seq) break;
+        expect(a.t).toBe('welcome');
+        round = a.round;
+        if (a.acked >= seq) break;
+      }
+      proven = exits.length === exitsBefore && (await cpuMs()) - cpuBefore > 2 * GRACE_MS;
+      if (rows < 1 << 20) rows *= 2;
     }
-    expect(exits).toEqual([]);
-    const s = m.status();
-    expect(s.collector.restarts).toBe(0);
-    expect(s.hub).toMatchObject({ members: [{ instance: 'big', buckets: applied, failed: 0 }] });
-    const cluster = m.getMetrics({ names: ['big_count'] }).filter((x) => !('instance' in x.tags));
+    expect(proven).toBe(true);
+    const hub = m.status().hub as HubStatus;
+    expect(hub).toMatchObject({ members: [{ instance: 'big', batches: seq }] });
+    // Exact unless a replaced collector had applied part of a batch (resent whole, docs/cluster.md).
+    const cluster = m.getMetrics({ names: ['big_rt'] }).filter((x) => !('instance' in x.tags));
     expect(cluster).toHaveLength(SIDS);
-    expect(cluster.reduce((a, x) => a + x.totalSum, 0)).toBe(2 * applied);
+    if (exits.length === 0) expect(cluster.reduce((a, x) => a + x.totalCount, 0)).toBe(64 * hub.members[0]!.buckets);
 
     // A collector that stops beating is still noticed and replaced.
     const restarted = once<{ actor: string; restarts: number }>(m, 'actor-restart');
+    const before = exits.length;
     await m.injectFault('hang');
-    expect(await restarted).toMatchObject({ actor: 'collector', restarts: 1 });
-    expect(exits).toMatchObject([{ actor: 'collector', hung: true }]);
+    expect(await restarted).toMatchObject({ actor: 'collector' });
+    expect(exits.slice(before)).toMatchObject([{ actor: 'collector', hung: true }]);
     member.close();
   });
 });
