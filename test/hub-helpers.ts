@@ -3,7 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { connect } from 'node:net';
 import { afterEach } from 'vitest';
+import { FrameReader, decodeHubMessage, frame } from '../dist/src/hub/wire.js';
+import { waitFor } from './helpers.js';
 
 const NODE = new URL('./fixtures/hub-node.mjs', import.meta.url).pathname;
 
@@ -14,8 +17,8 @@ export class HubNode {
   private waiters: (() => void)[] = [];
   private exited = false;
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [NODE, ...args], { stdio: 'pipe' });
+  constructor(args: string[], env?: NodeJS.ProcessEnv) {
+    this.child = spawn(process.execPath, [NODE, ...args], { stdio: 'pipe', ...(env ? { env: { ...process.env, ...env } } : {}) });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       this.lines.push(l);
       for (const w of this.waiters.splice(0)) w();
@@ -56,23 +59,47 @@ export class HubNode {
 }
 
 /** Starts hub-node processes, each killed after its test, and gives each test its own socket directory. */
-export function hubNodes(): { start(...args: string[]): Promise<HubNode>; spawn(...args: string[]): HubNode; socketPath(): string } {
+export function hubNodes(): {
+  start(...args: string[]): Promise<HubNode>;
+  spawn(...args: string[]): HubNode;
+  /** As start, in an environment of its own (TMPDIR, ...). */
+  startIn(env: NodeJS.ProcessEnv, ...args: string[]): Promise<HubNode>;
+  socketPath(): string;
+} {
   const nodes: HubNode[] = [];
   afterEach(async () => {
     await Promise.all(nodes.splice(0).map((n) => n.kill()));
   });
+  const spawnIn = (env: NodeJS.ProcessEnv | undefined, args: string[]): HubNode => {
+    const n = new HubNode(args, env);
+    nodes.push(n);
+    return n;
+  };
   return {
-    spawn(...args) {
-      const n = new HubNode(args);
-      nodes.push(n);
-      return n;
-    },
-    async start(...args) {
-      const n = this.spawn(...args);
-      const first = await n.next();
-      if (!first.ready) throw new Error(`hub node did not start: ${JSON.stringify(first)}`);
-      return n;
-    },
+    spawn: (...args) => spawnIn(undefined, args),
+    start: (...args) => started(spawnIn(undefined, args)),
+    startIn: (env, ...args) => started(spawnIn(env, args)),
     socketPath: () => join(mkdtempSync(join(tmpdir(), 'pw-hub-')), 'hub.sock'),
   };
 }
+
+async function started(n: HubNode): Promise<HubNode> {
+  const first = await n.next();
+  if (!first.ready) throw new Error(`hub node did not start: ${JSON.stringify(first)}`);
+  return n;
+}
+
+/** A member spoken by hand on a raw socket: frames out, the hub's answers in order. */
+export async function rawMember(path: string) {
+  const socket = connect(path);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const reader = new FrameReader(1 << 20);
+  const answers: any[] = [];
+  socket.on('data', (c: Buffer) => answers.push(...reader.push(c).map((f: Uint8Array) => decodeHubMessage(f))));
+  return {
+    send: (m: unknown) => socket.write(frame(m as never)),
+    answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
+    close: () => socket.destroy(),
+  };
+}
+

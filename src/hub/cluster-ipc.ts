@@ -16,7 +16,9 @@
  * dials it and says hello again there: the socket carries the link from then on, as frames
  * (socket.ts), and the hub takes the new connection as a member's reconnection. The channel
  * stays the rendezvous and the fallback: a worker that cannot reach the socket, or loses it,
- * goes on over the channel, and the hub's `reset` of a link may come either way.
+ * goes on over the channel at once (hello there: what it holds is resent, nothing applied
+ * twice) and dials the socket again, 100 ms later and doubling up to retryMaxMs, for as long
+ * as it runs; the hub's `reset` of a link may come either way.
  */
 import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
@@ -24,6 +26,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketHub } from './socket.js';
+import { sweepStale } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, encodeMessage, frame, type HubMessage, type MemberMessage } from './wire.js';
 
@@ -56,11 +59,13 @@ export class ClusterHub implements HubTransport {
   private socket: SocketHub | undefined;
   private onMessage: ((worker: Worker, msg: unknown) => void) | undefined;
   private onExit: ((worker: Worker) => void) | undefined;
+  reclaimed = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
 
   async start(h: HubHandlers): Promise<void> {
     if (!cluster.isPrimary) throw new Error('a cluster hub runs in the primary');
+    this.reclaimed = await sweepStale(tmpdir());
     const path = freshSocketPath();
     if (path !== undefined) {
       const socket = new SocketHub(path, this.maxFrameBytes);
@@ -81,6 +86,7 @@ export class ClusterHub implements HubTransport {
       if (!conn) {
         conn = {
           label: `worker ${worker.id}`,
+          via: 'channel',
           send: (m) => {
             if (worker.isConnected()) worker.send(wrap(m), undefined, () => {});
           },
@@ -117,18 +123,31 @@ export class ClusterHub implements HubTransport {
   }
 }
 
+const FIRST_REDIAL_MS = 100;
+
 export class ClusterMember implements MemberTransport {
   readonly kind = 'cluster' as const;
   readonly address = 'node:cluster primary';
   failures = 0;
   /** The primary's socket, once connected; undefined: the channel carries the link. */
   private socket: Socket | undefined;
+  /** The primary's socket path, once told. */
+  private path: string | undefined;
   private dialing = false;
   private stopped = false;
+  private redialMs = FIRST_REDIAL_MS;
+  private timer: NodeJS.Timeout | undefined;
   private onMessage: ((msg: unknown) => void) | undefined;
   private onDisconnect: (() => void) | undefined;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly retryMaxMs: number,
+  ) {}
+
+  get via(): 'socket' | 'channel' {
+    return this.socket ? 'socket' : 'channel';
+  }
 
   start(h: MemberHandlers): void {
     if (!process.send) throw new Error('a cluster member runs in a cluster worker');
@@ -136,7 +155,10 @@ export class ClusterMember implements MemberTransport {
     this.onMessage = (msg) => {
       if (typeof msg === 'object' && msg !== null && SOCKET_ENVELOPE in msg) {
         const path = (msg as Record<string, unknown>)[SOCKET_ENVELOPE];
-        if (typeof path === 'string') this.dial(path, h);
+        if (typeof path === 'string' && this.path === undefined) {
+          this.path = path;
+          this.dial(path, h);
+        }
         return;
       }
       const bytes = unwrap(msg);
@@ -148,7 +170,11 @@ export class ClusterMember implements MemberTransport {
     h.open();
   }
 
-  /** Moves the link to the primary's socket: hello again there once connected; back to the channel if it is lost. */
+  /**
+   * Moves the link to the primary's socket: hello again there once connected. Lost, or not
+   * reached, the link stays on (or goes back to) the channel, and the socket is dialed again
+   * later: a socket file removed for good costs a failed connect every retryMaxMs.
+   */
   private dial(path: string, h: MemberHandlers): void {
     if (this.socket || this.dialing || this.stopped) return;
     this.dialing = true;
@@ -162,6 +188,7 @@ export class ClusterMember implements MemberTransport {
         return;
       }
       this.socket = socket;
+      this.redialMs = FIRST_REDIAL_MS;
       h.open();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -174,11 +201,14 @@ export class ClusterMember implements MemberTransport {
     socket.on('error', () => {});
     socket.once('close', () => {
       this.dialing = false;
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.dial(path, h), this.redialMs);
+      this.timer.unref();
+      this.redialMs = Math.min(this.retryMaxMs, this.redialMs * 2);
       if (this.socket !== socket) return;
       this.socket = undefined;
-      if (this.stopped) return;
       this.failures++;
-      h.closed(new Error('the socket to the primary closed: on over the IPC channel'));
+      h.closed(new Error('the socket to the primary closed: on over the IPC channel, dialing it again'));
       if (process.connected) h.open();
     });
   }
@@ -202,6 +232,7 @@ export class ClusterMember implements MemberTransport {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.timer);
     this.socket?.destroy();
     this.socket = undefined;
     if (this.onMessage) process.off('message', this.onMessage);

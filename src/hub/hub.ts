@@ -37,6 +37,8 @@ export interface HubMemberStatus {
   instance: string;
   state: 'live' | 'stale';
   connected: boolean;
+  /** What carries its link now (a cluster worker: the primary's socket or its IPC channel); null when it has none. */
+  via: 'socket' | 'channel' | null;
   /** Buckets applied from this member, and batches. */
   buckets: number;
   batches: number;
@@ -61,6 +63,8 @@ export interface HubStatus {
   malformed: number;
   /** Members forgotten after dropMs of silence. */
   forgotten: number;
+  /** Socket files left by hubs of ours that died (killed), removed when this one started. */
+  reclaimed: number;
   lastError: { message: string; at: number } | null;
 }
 
@@ -138,6 +142,7 @@ export class Hub {
         instance: m.instance,
         state: m.stale ? 'stale' : 'live',
         connected: m.conn !== undefined,
+        via: m.conn?.via ?? null,
         buckets: m.buckets,
         batches: m.batches,
         failed: m.failed,
@@ -149,6 +154,7 @@ export class Hub {
       })),
       malformed: this.malformed,
       forgotten: this.forgotten,
+      reclaimed: this.d.transport.reclaimed,
       lastError: this.lastError,
     };
   }

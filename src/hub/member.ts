@@ -25,6 +25,8 @@ const FINAL_ACK_MS = 2_000;
 export interface MemberLinkStatus {
   role: 'member';
   transport: 'socket' | 'cluster';
+  /** What carries the link now (a cluster worker: the primary's socket, or the IPC channel before it reached it and while it has lost it). */
+  via: 'socket' | 'channel';
   address: string;
   instance: string;
   connected: boolean;
@@ -135,6 +137,7 @@ export class HubMember {
     return {
       role: 'member',
       transport: this.d.transport.kind,
+      via: this.d.transport.via,
       address: this.d.transport.address,
       instance: this.instance,
       connected: this.welcomed,

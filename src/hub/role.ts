@@ -77,7 +77,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 }
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
-  const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember(o.maxFrameBytes);
+  const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember(o.maxFrameBytes, o.retryMaxMs);
   const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o });
   let seen = { sent: 0, failed: 0, dropped: 0 };
   const readings = (): void => {

@@ -1,47 +1,23 @@
 /**
  * Hub links over a Unix domain socket: length-prefixed MessagePack frames (wire.ts).
  *
- * The hub's path: a socket left by a hub that died (nobody answers on it) is replaced; a live
- * hub's socket, or a path that is not a socket at all, is a clear error and never deleted.
+ * The hub's path: a socket left by a hub of ours that died is reclaimed; anything else there is
+ * a clear error and never deleted (socket-path.ts).
  * A member reconnects after every loss, waiting 100 ms and doubling up to retryMaxMs.
  */
-import { lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { InvalidArgumentError } from '../errors.js';
+import { claimPath, dropOwner, recordOwner } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 const FIRST_RETRY_MS = 100;
-
-/** Resolves true when something accepts connections on `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-async function claimPath(path: string): Promise<void> {
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stat.isSocket()) throw new InvalidArgumentError('hub.listen', `${path} exists and is not a socket: not replaced; choose another path or remove it`);
-  if (await answers(path)) throw new InvalidArgumentError('hub.listen', `${path} is the socket of a running hub: stop it or choose another path`);
-  unlinkSync(path);
-}
 
 export class SocketHub implements HubTransport {
   readonly kind = 'socket' as const;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private next = 0;
+  reclaimed = 0;
 
   constructor(
     readonly address: string,
@@ -49,7 +25,7 @@ export class SocketHub implements HubTransport {
   ) {}
 
   async start(h: HubHandlers): Promise<void> {
-    await claimPath(this.address);
+    if ((await claimPath(this.address, 'hub.listen')) === 'reclaimed') this.reclaimed++;
     const server = createServer((socket) => this.accept(socket, h));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -62,6 +38,7 @@ export class SocketHub implements HubTransport {
     server.unref();
     server.on('error', () => {});
     this.server = server;
+    recordOwner(this.address);
   }
 
   private accept(socket: Socket, h: HubHandlers): void {
@@ -70,6 +47,7 @@ export class SocketHub implements HubTransport {
     const reader = new FrameReader(this.maxFrameBytes);
     const conn: HubConnection = {
       label: `socket #${++this.next}`,
+      via: 'socket',
       send: (m: HubMessage) => {
         if (!socket.destroyed) socket.write(frame(m));
       },
@@ -100,12 +78,16 @@ export class SocketHub implements HubTransport {
     const server = this.server;
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      dropOwner(this.address);
+    }
   }
 }
 
 export class SocketMember implements MemberTransport {
   readonly kind = 'socket' as const;
+  readonly via = 'socket' as const;
   failures = 0;
   private socket: Socket | undefined;
   private open = false;

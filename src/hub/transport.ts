@@ -9,6 +9,8 @@ import type { HubMessage, MemberMessage } from './wire.js';
 export interface HubConnection {
   /** A name for logs and status (socket #3, worker 2). */
   readonly label: string;
+  /** What carries it: a socket, or a cluster worker's IPC channel. */
+  readonly via: 'socket' | 'channel';
   send(m: HubMessage): void;
   /**
    * Drops the connection (the member reconnects and resends what it holds). With `reason`
@@ -28,6 +30,8 @@ export interface HubHandlers {
 export interface HubTransport {
   readonly kind: 'socket' | 'cluster';
   readonly address: string;
+  /** Socket files of hubs of ours that died, removed at start (socket-path.ts). */
+  readonly reclaimed: number;
   start(handlers: HubHandlers): Promise<void>;
   stop(): Promise<void>;
 }
@@ -41,6 +45,8 @@ export interface MemberHandlers {
 export interface MemberTransport {
   readonly kind: 'socket' | 'cluster';
   readonly address: string;
+  /** What carries the link now: a cluster worker's is the channel until it reaches the primary's socket, and again while it has lost it. */
+  readonly via: 'socket' | 'channel';
   /** Connects, and reconnects after every loss until stop(). */
   start(handlers: MemberHandlers): void;
   /** False when there is no connection now (the caller keeps the message). */

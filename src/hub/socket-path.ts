@@ -1,0 +1,165 @@
+/**
+ * A hub's socket path: claimed before it listens, and proven ours before anything there is
+ * removed.
+ *
+ * A Unix socket file outlives a process killed with SIGKILL, and nothing in it says who made
+ * it. So beside its socket a hub writes an owner record, `<path>.owner`: the device, inode and
+ * change time (ns) of the very socket file it made, its pid and uid. A socket file at the path
+ * is removed only when that record names it (the inode alone would not do: a file made since in
+ * its place often gets the inode number freed by the one removed before it),
+ * it belongs to this user, and a connection to it is refused (ECONNREFUSED: nobody listens
+ * there). Anything else stays where it is, and a hub told to listen there stops with an error
+ * naming the path: a file that is not a socket, a socket something answers on, a socket
+ * without our record (another program's, or a hub's from before records), a connect that
+ * fails otherwise (EACCES, ...).
+ *
+ * A node:cluster primary's socket has a fresh name in the temporary folder,
+ * `perfwatch-hub-<pid>-<random>.sock`; a primary killed leaves it behind. Each primary that
+ * starts removes those of dead pids that pass the same proof (sweepStale).
+ */
+import { lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
+
+/** The name of a cluster primary's socket: perfwatch-hub-<pid>-<12 hex>.sock. */
+export const CLUSTER_SOCKET = /^perfwatch-hub-(\d+)-[0-9a-f]{12}\.sock$/;
+
+interface OwnerRecord {
+  perfwatch: 'hub';
+  pid: number;
+  uid: number;
+  dev: string;
+  ino: string;
+  ctimeNs: string;
+}
+
+const ownerPath = (path: string): string => `${path}.owner`;
+
+function readOwner(path: string): OwnerRecord | undefined {
+  try {
+    const r = JSON.parse(readFileSync(ownerPath(path), 'utf8')) as Partial<OwnerRecord>;
+    return r.perfwatch === 'hub' && typeof r.pid === 'number' && typeof r.uid === 'number' && typeof r.dev === 'string' && typeof r.ino === 'string' && typeof r.ctimeNs === 'string' ? (r as OwnerRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const uid = (): number => process.getuid?.() ?? -1;
+
+/** Whether the socket file `stat` describes is the one our owner record beside it names. */
+function recorded(path: string, stat: BigIntStats): boolean {
+  const r = readOwner(path);
+  return r !== undefined && r.dev === String(stat.dev) && r.ino === String(stat.ino) && r.ctimeNs === String(stat.ctimeNs) && r.uid === uid() && Number(stat.uid) === uid();
+}
+
+/** The error code of a connection to `path`; undefined when something accepts it. */
+function connectError(path: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(undefined);
+    });
+    s.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+}
+
+function lstatOrNone(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+function removeOwned(path: string): void {
+  unlinkSync(path);
+  try {
+    unlinkSync(ownerPath(path));
+  } catch {
+    // Gone already: what mattered was the socket.
+  }
+}
+
+/** Makes `path` free for a hub to listen on, or throws an error naming it (and the field) with what is there. */
+export async function claimPath(path: string, field: string): Promise<'free' | 'reclaimed'> {
+  const stat = lstatOrNone(path);
+  if (!stat) return 'free';
+  if (!stat.isSocket()) throw new InvalidArgumentError(field, `${path} exists and is not a socket: not replaced; choose another path or remove it`);
+  const code = await connectError(path);
+  if (code === undefined) throw new InvalidArgumentError(field, `${path} is the socket of a running hub (something accepts connections on it): stop it or choose another path`);
+  if (code !== 'ECONNREFUSED') throw new InvalidArgumentError(field, `${path} is a socket this process cannot connect to (${code}): not replaced; choose another path`);
+  if (!recorded(path, stat)) {
+    throw new InvalidArgumentError(field, `${path} is a socket nobody listens on, but no perfwatch hub's record (${ownerPath(path)}) says it made it: not removed; remove it if it is stale, or choose another path`);
+  }
+  removeOwned(path);
+  return 'reclaimed';
+}
+
+/**
+ * Writes the owner record of the socket this hub now listens on. A record that cannot be
+ * written (or a file of that name that is not one of ours) costs only the reclaim of this path
+ * after a kill, which then needs a hand.
+ */
+export function recordOwner(path: string): void {
+  const stat = lstatOrNone(path);
+  if (!stat?.isSocket()) return;
+  const body = JSON.stringify({ perfwatch: 'hub', pid: process.pid, uid: uid(), dev: String(stat.dev), ino: String(stat.ino), ctimeNs: String(stat.ctimeNs) } satisfies OwnerRecord);
+  try {
+    writeFileSync(ownerPath(path), body, { flag: 'wx', mode: 0o600 });
+  } catch {
+    if (readOwner(path) === undefined) return;
+    try {
+      writeFileSync(ownerPath(path), body, { mode: 0o600 });
+    } catch {
+      // Not reclaimable later, as said above.
+    }
+  }
+}
+
+/** Removes the owner record of a hub that stopped (its server removed the socket itself). */
+export function dropOwner(path: string): void {
+  if (readOwner(path)?.pid !== process.pid) return;
+  try {
+    unlinkSync(ownerPath(path));
+  } catch {
+    // Gone already.
+  }
+}
+
+function dead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Removes the sockets (and their records) of cluster primaries that died in `dir`, each proven ours and refused; returns how many. Never throws. */
+export async function sweepStale(dir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = CLUSTER_SOCKET.exec(name);
+    if (!m || Number(m[1]) === process.pid || !dead(Number(m[1]))) continue;
+    const path = join(dir, name);
+    const stat = lstatOrNone(path);
+    if (!stat?.isSocket() || !recorded(path, stat)) continue;
+    if ((await connectError(path)) !== 'ECONNREFUSED') continue;
+    try {
+      removeOwned(path);
+      removed++;
+    } catch {
+      // Someone else's sweep got there first.
+    }
+  }
+  return removed;
+}
