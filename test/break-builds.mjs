@@ -34,6 +34,20 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const BREAKS = [
   {
+    name: 'watchdog ignores a starved thread',
+    what: "an overdue actor's deadline no longer moves by its thread's wait for a CPU: a starved collector is replaced as hung",
+    edits: [{ find: 'const starved = Math.max(0, Math.min(MAX_STARVED_MS, waitMs - w.waitMs)) || 0;', replace: 'const starved = 0;' }],
+    tests: ['watchdog-starved.test.ts'],
+    mustFail: ['waits while the silent actor waits for a CPU'],
+  },
+  {
+    name: 'watchdog waits on a starved thread without a cap',
+    what: "the wait for a CPU moves an overdue actor's deadline without MAX_STARVED_MS: an actor that spins on a crowded CPU is never replaced",
+    edits: [{ find: 'const starved = Math.max(0, Math.min(MAX_STARVED_MS, waitMs - w.waitMs)) || 0;', replace: 'const starved = Math.max(0, waitMs - w.waitMs) || 0;' }],
+    tests: ['watchdog-starved.test.ts'],
+    mustFail: ['one that waits for longer than MAX_STARVED_MS'],
+  },
+  {
     name: 'report cancel ignored',
     what: "the MCP report tool runs the report task without the request's signal: a client's cancel never reaches it",
     edits: [{ find: 'signal: work.signal,', replace: 'signal: undefined,' }],

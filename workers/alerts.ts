@@ -12,7 +12,8 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { AlertActorApi, AlertActorData, AlertSink } from '../src/actors/protocols.js';
@@ -24,6 +25,7 @@ const MAX_WAIT_MS = 250;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
+ctl.f64[ALERT_TID] = ownThreadId();
 const evaluator = new AlertEvaluator(new Registry(data.registry, ALERTS_LOCK_TAG), new StoreReader(data.store), new Float64Array(data.progress));
 let sink: AlertSink | undefined;
 let stopping = false;

@@ -30,10 +30,10 @@ import { threadId, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
-import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, controlViews } from '../src/engine/control.js';
+import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, TID, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
 import { SystemSampler } from '../src/engine/system.js';
-import { threadCpuMs } from '../src/engine/thread-cpu.js';
+import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 
 /** Longest run of back-to-back passes before yielding to the event loop. */
 const YIELD_MS = 4;
@@ -63,6 +63,7 @@ const IDLE_TURN_MS = 1_000;
 
 const data = workerData as CollectorData;
 const ctl = controlViews(data.control);
+ctl.f64[TID] = ownThreadId();
 const sampler = data.system.enabled
   ? new SystemSampler({ intervalMs: data.intervalMs, slowCadenceMs: data.system.slowCadenceMs, diskPaths: data.system.diskPaths })
   : undefined;

@@ -13,10 +13,10 @@ import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { ExporterApi, ExporterData, ExporterReport } from '../src/actors/protocols.js';
 import { SeriesWalk } from '../src/analysis/series-walk.js';
-import { EXPORT_BEAT_BY, EXPORT_CLOCK, controlViews } from '../src/engine/control.js';
+import { EXPORT_BEAT_BY, EXPORT_CLOCK, EXPORT_TID, controlViews } from '../src/engine/control.js';
 import { Registry, reportLockTag } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
-import { threadCpuMs } from '../src/engine/thread-cpu.js';
+import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 import { ExportService } from '../src/export/service.js';
 
 const BEAT_MS = 1_000;
@@ -26,6 +26,7 @@ const LAST_EXPORT_MS = 2_000;
 
 const data = workerData as ExporterData;
 const ctl = controlViews(data.control);
+ctl.f64[EXPORT_TID] = ownThreadId();
 const reader = new StoreReader(data.store);
 const walk = new SeriesWalk(new Registry(data.registry, reportLockTag(threadId)), reader, data.config.histogramBuckets);
 const service = new ExportService(walk, data.config, data.startedAt);

@@ -13,7 +13,8 @@ import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { StorageActorApi, StorageActorData, StorageSink } from '../src/actors/protocols.js';
-import { STORAGE_BEAT_BY, STORAGE_CLOCK, controlViews } from '../src/engine/control.js';
+import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID, controlViews } from '../src/engine/control.js';
+import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { Registry, STORAGE_LOCK_TAG } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
@@ -27,6 +28,7 @@ const TIMER_GRACE_MS = 10_000;
 
 const data = workerData as StorageActorData;
 const ctl = controlViews(data.control);
+ctl.f64[STORAGE_TID] = ownThreadId();
 let sink: StorageSink | undefined;
 let openError: { path: string; rule: string } | null = null;
 let service: StorageService | undefined;

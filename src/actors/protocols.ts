@@ -273,6 +273,8 @@ export interface BeatCells {
   /** f64 index of the actor's clock (its last beat) and of its promise (next beat by). */
   at: number;
   by: number;
+  /** f64 index of the actor's Linux thread id, which it stores as it starts (0: unknown). */
+  tid: number;
 }
 
 export type WatchdogRequest =

@@ -12,8 +12,17 @@
  * (a crash loop), then BACKOFF_MS later: a replacement still comes within a second, and a
  * crash loop costs a few spawns a second at most. The thread wakes only when a promise falls
  * due, so an idle monitor costs it about one wake-up per actor round.
+ *
+ * A busy machine is not a hang: a thread that was runnable but found no free CPU cannot beat.
+ * So an overdue actor's deadline moves by the time its thread spent waiting for a CPU since the
+ * watchdog last found it on time (Linux's schedstat, from the thread id the actor stores),
+ * at most MAX_STARVED_MS: one that spins or blocks gains none of that and is replaced on time;
+ * one that spins on a crowded CPU is found later, but found. Replacing a starved collector
+ * cost its host a resend (a hub) or a fresh start (its samples drained twice as fast) for
+ * nothing, and on a loaded machine it happened several times a minute.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { threadWaitMs } from '../engine/thread-cpu.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 
 /** How far past its promised beat an actor may be before it counts as hung. */
@@ -25,6 +34,8 @@ const STARTING_POLL_MS = 5;
 /** Replacements per minute made at once; past them, each waits BACKOFF_MS. */
 const FAST_RESTARTS = 60;
 const BACKOFF_MS = 250;
+/** The most an overdue actor's deadline moves for the time it waited for a CPU. */
+export const MAX_STARVED_MS = 2_000;
 
 interface Watched {
   name: string;
@@ -45,16 +56,21 @@ interface Watched {
   downSince: number | undefined;
   restarts: number;
   recent: number[];
+  /** Its thread's wait for a CPU (ms) when last found on time; NaN when unknown. */
+  waitMs: number;
 }
 
 export class Watchdog {
   private readonly actors = new Map<string, Watched>();
   private readonly send: (event: WatchdogEvent, transfer?: MessagePort[]) => void;
+  private readonly waitOf: (tid: number) => number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
 
-  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void) {
+  /** `waitOf`: a thread's wait for a CPU so far (ms), by thread id; tests stand in for the kernel's. */
+  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void, waitOf: (tid: number) => number = threadWaitMs) {
     this.send = send;
+    this.waitOf = waitOf;
   }
 
   handle(req: WatchdogRequest): void {
@@ -77,6 +93,7 @@ export class Watchdog {
         downSince: undefined,
         restarts: old?.restarts ?? 0,
         recent: [],
+        waitMs: Number.NaN,
       };
       this.actors.set(req.actor, w);
       this.spawn(w);
@@ -104,6 +121,7 @@ export class Watchdog {
     w.clockAtSpawn = w.f64[w.beat.at]!;
     w.beating = false;
     w.ending = undefined;
+    w.waitMs = Number.NaN;
     let error: string | null = null;
     worker.on('error', (e: Error) => {
       error = e.message;
@@ -155,8 +173,15 @@ export class Watchdog {
         }
       }
       const due = Math.max(w.f64[w.beat.by]!, at) + GRACE_MS;
-      if (now > due) this.end(w, `no heartbeat for ${now - at} ms`);
-      else this.wakeAt(due + 1);
+      const waitMs = this.waitOf(w.f64[w.beat.tid]!);
+      if (now <= due) {
+        w.waitMs = waitMs;
+        this.wakeAt(due + 1);
+        continue;
+      }
+      const starved = Math.max(0, Math.min(MAX_STARVED_MS, waitMs - w.waitMs)) || 0;
+      if (now <= due + starved) this.wakeAt(due + starved + 1);
+      else this.end(w, `no heartbeat for ${now - at} ms` + (starved > 0 ? ` (${Math.round(starved)} ms of it waiting for a CPU)` : ''));
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, UNJUDGED, type ControlViews } from '../engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, UNJUDGED, type ControlViews } from '../engine/control.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -125,7 +125,7 @@ export class Alerting {
         },
       },
       deps.watchdog,
-      { control: deps.control, at: ALERT_CLOCK, by: ALERT_BEAT_BY },
+      { control: deps.control, at: ALERT_CLOCK, by: ALERT_BEAT_BY, tid: ALERT_TID },
     );
   }
 

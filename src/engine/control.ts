@@ -11,7 +11,8 @@
  *
  * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK, STORAGE_CLOCK, EXPORT_CLOCK) at every round and, before it
  * waits, the time by which it will beat again (BEAT_BY, ALERT_BEAT_BY). The watchdog thread
- * declares it hung a grace period past that promise, whatever the other threads are doing.
+ * declares it hung a grace period past that promise, whatever the other threads are doing,
+ * less the time the actor's thread (TID, ALERT_TID, ...) spent waiting for a CPU meanwhile.
  */
 import { defineLayout } from './layout.js';
 
@@ -38,16 +39,20 @@ export const CONTROL_LAYOUT = defineLayout({
     BEAT_BY: { offset: 192, type: 'f64', writer: 'collector', meaning: 'its next beat is due by then (ms)' },
     OWN_FAULTS: { offset: 200, type: 'f64', writer: 'collector', meaning: 'own readings it could not record' },
     HANG_AT: { offset: 208, type: 'f64', writer: 'collector', meaning: 'when an injected hang began (drills)' },
+    TID: { offset: 216, type: 'f64', writer: 'collector', meaning: "its Linux thread id (0: unknown), for the watchdog's reading of its wait for a CPU" },
     ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
     DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },
+    ALERT_TID: { offset: 288, type: 'f64', writer: 'alert actor', meaning: 'its Linux thread id (0: unknown)' },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: 'wall clock (ms) of its last round' },
     STORAGE_BEAT_BY: { offset: 392, type: 'f64', writer: 'storage actor', meaning: 'its next beat is due by then (ms)' },
+    STORAGE_TID: { offset: 400, type: 'f64', writer: 'storage actor', meaning: 'its Linux thread id (0: unknown)' },
     EXPORT_CLOCK: { offset: 448, type: 'f64', writer: 'exporter actor', meaning: 'wall clock (ms) of its last round' },
     EXPORT_BEAT_BY: { offset: 456, type: 'f64', writer: 'exporter actor', meaning: 'its next beat is due by then (ms)' },
+    EXPORT_TID: { offset: 464, type: 'f64', writer: 'exporter actor', meaning: 'its Linux thread id (0: unknown)' },
   },
 });
 
@@ -75,6 +80,10 @@ export const STARTED_AT = at.STARTED_AT;
 export const BEAT_BY = at.BEAT_BY;
 export const OWN_FAULTS = at.OWN_FAULTS;
 export const HANG_AT = at.HANG_AT;
+export const TID = at.TID;
+export const ALERT_TID = at.ALERT_TID;
+export const STORAGE_TID = at.STORAGE_TID;
+export const EXPORT_TID = at.EXPORT_TID;
 export const ALERT_CLOCK = at.ALERT_CLOCK;
 export const ALERT_BEAT_BY = at.ALERT_BEAT_BY;
 export const UNJUDGED = at.UNJUDGED;

@@ -6,7 +6,7 @@
  * (utime + stime, in clock ticks of 10 ms) otherwise. Elsewhere the source is 'none' and
  * callers fall back to timing their own work.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 export type CpuSource = 'schedstat' | 'stat' | 'none';
 
@@ -54,6 +54,30 @@ export function threadCpuMs(): number {
     return ((Number(f[11]) || 0) + (Number(f[12]) || 0)) * TICK_MS;
   }
   return Number.NaN;
+}
+
+/** The calling thread's Linux thread id (/proc/thread-self links to <pid>/task/<tid>); 0 when unknown. */
+export function ownThreadId(): number {
+  if (process.platform !== 'linux') return 0;
+  try {
+    const link = readlinkSync('/proc/thread-self');
+    return Number(link.slice(link.lastIndexOf('/') + 1)) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Time (ms) thread `tid` of this process has spent runnable but waiting for a CPU since it
+ * started (schedstat's second field); NaN when unknown. A thread starved by a busy machine
+ * gains it; one that spins or blocks does not.
+ */
+export function threadWaitMs(tid: number): number {
+  if (tid <= 0) return Number.NaN;
+  const text = read(`/proc/self/task/${tid}/schedstat`);
+  if (!text) return Number.NaN;
+  const first = text.indexOf(' ');
+  return Number(text.slice(first + 1, text.indexOf(' ', first + 1))) / 1e6;
 }
 
 /** CPU time (ms) of the process's children that have exited and been waited for; NaN off Linux. */

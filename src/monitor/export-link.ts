@@ -14,7 +14,7 @@
  */
 import type { ExporterApi, ExporterReport } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
-import { EXPORT_BEAT_BY, EXPORT_CLOCK } from '../engine/control.js';
+import { EXPORT_BEAT_BY, EXPORT_CLOCK, EXPORT_TID } from '../engine/control.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError } from '../errors.js';
@@ -92,7 +92,7 @@ export class ExportLink {
         restart: (info) => deps.emit('actor-restart', info),
       },
       deps.watchdog,
-      { control: deps.control, at: EXPORT_CLOCK, by: EXPORT_BEAT_BY },
+      { control: deps.control, at: EXPORT_CLOCK, by: EXPORT_BEAT_BY, tid: EXPORT_TID },
     );
   }
 

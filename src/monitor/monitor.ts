@@ -21,7 +21,7 @@ import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js'
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
-import { BEAT_BY, CLOCK, PAUSED, controlViews, ringMail, type ControlViews } from '../engine/control.js';
+import { BEAT_BY, CLOCK, PAUSED, TID, controlViews, ringMail, type ControlViews } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
@@ -147,7 +147,7 @@ export class PerformanceMonitor extends EventEmitter {
         ready: (remote) => remote.addRings(this.handleRings),
       },
       this.watchdog,
-      { control: this.control, at: CLOCK, by: BEAT_BY },
+      { control: this.control, at: CLOCK, by: BEAT_BY, tid: TID },
       { posted: () => ringMail(this.ctl) },
     );
     this.storage =

@@ -16,7 +16,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
-import { STORAGE_BEAT_BY, STORAGE_CLOCK } from '../engine/control.js';
+import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import type { Registry, RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -79,7 +79,7 @@ export class StorageLink {
         },
       },
       deps.watchdog,
-      { control: deps.control, at: STORAGE_CLOCK, by: STORAGE_BEAT_BY },
+      { control: deps.control, at: STORAGE_CLOCK, by: STORAGE_BEAT_BY, tid: STORAGE_TID },
     );
   }
 
