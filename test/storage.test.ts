@@ -81,8 +81,9 @@ describe('storage: sqlite', () => {
     await b.start();
     // The stored catalog: one application series; the runtime's series in the monitor's share.
     expect(b.status().series.count).toBe(1);
+    // (Not compared with a's count: b records readings of its own as it runs, more of them on a
+    // loaded machine before this line; 8 against 5 failed a loaded run.)
     expect(b.status().series.own.count).toBeGreaterThan(0);
-    expect(b.status().series.own.count).toBeLessThanOrEqual(own);
     // So the application has all of its 16 but the one it stored.
     for (let i = 0; i < 15; i++) b.record('app_more', i, { i: String(i) });
     await b.flush();
