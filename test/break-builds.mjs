@@ -428,6 +428,20 @@ export const BREAKS = [
     mustFail: ['listens to a kept-alive connection once'],
   },
   {
+    name: 'instrument: recent URLs matched by slot',
+    what: "the table of recent URLs answers whatever its slot holds: a URL that shares a slot with another is recorded under the other's route",
+    edits: [{ find: 'return this.urls[i] === url ? this.values[i] : undefined;', replace: 'return this.urls[i] !== undefined ? this.values[i] : undefined;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
+  },
+  {
+    name: "instrument: recent URLs keep other's",
+    what: "the table of recent URLs remembers URLs past the route cap: their repeats skip the cap and are no longer counted in status().instrument's other",
+    edits: [{ find: 'if (!this.routes.isOther(entry)) this.recent.set(url, entry);', replace: 'this.recent.set(url, entry);' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
+  },
+  {
     name: 'hub: member buckets never closed records',
     what: "the store's writer refuses every closed record from outside: a member's own series on the hub takes each bucket into its open bucket again, at the hub's time",
     edits: [{ find: 'if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;', replace: 'if (hot[hb + OPEN_COUNT] !== 0 || start === start) return false;' }],

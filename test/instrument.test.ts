@@ -104,6 +104,21 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, maxRoutes: 2, other: 3 });
   });
 
+  it('keeps apart URLs that meet in the table of recent URLs, and counts each request past the cap again', async () => {
+    const m = await started();
+    m.instrument({ httpServer: { maxRoutes: 2 } });
+    const base = await serve();
+    // Same length, last and middle character: one slot of the table (recent-urls.ts). The
+    // third is past the cap, and met in a row: each of its requests must reach the cap.
+    const urls = ['/aa/x1', '/bb/x1', '/aa/x1', '/bb/x1', '/aa/x1', '/bb/x1', '/aa/x1', '/bb/x1', '/cc/x1', '/cc/x1', '/cc/x1', '/cc/x1'];
+    for (const url of urls) await fetch(`${base}${url}`).then((r) => r.text());
+    await counted(m, 'throughput', 12);
+    expect(total(m, 'throughput', { endpoint: '/aa/x1' })).toBe(4);
+    expect(total(m, 'throughput', { endpoint: '/bb/x1' })).toBe(4);
+    expect(total(m, 'throughput', { endpoint: 'other' })).toBe(4);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, other: 4 });
+  });
+
   it('counts a request whose client went away before the response apart, not as handled', async () => {
     const m = await started();
     m.instrument();

@@ -25,6 +25,7 @@ import type { MetricHandle } from '../engine/producer.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpServerInstrumentOptions } from './options.js';
 import { normalizePath } from './paths.js';
+import { RecentUrls } from './recent-urls.js';
 import type { Recorder, Source } from './recorder.js';
 
 const REQUEST_START = 'http.server.request.start';
@@ -113,6 +114,8 @@ export class HttpServerSource implements Source {
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
   private readonly paths = new Map<string, RouteEntry>();
+  /** In front of `paths`: the URLs met lately, found without hashing the request's new URL string. */
+  private readonly recent = new RecentUrls<RouteEntry>();
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
@@ -257,7 +260,11 @@ export class HttpServerSource implements Source {
     const route = request[ROUTE];
     if (route !== undefined) return this.routes.get(route);
     const url = request.url ?? '/';
-    return this.paths.get(url) ?? this.byPath(url);
+    const recent = this.recent.get(url);
+    if (recent !== undefined) return recent;
+    const entry = this.paths.get(url) ?? this.byPath(url);
+    if (!this.routes.isOther(entry)) this.recent.set(url, entry);
+    return entry;
   }
 
   /** A URL not met lately: its normalised route's entry, remembered unless it is `other`'s (which must count each request). */
