@@ -423,7 +423,14 @@ export const BREAKS = [
   {
     name: 'instrument: a close listener per instrument()',
     what: 'each instrument() adds its own close listener to a kept-alive connection it meets: replaced instrumentations pile up listeners on long-lived connections',
-    edits: [{ find: 'if (f === undefined) this.meet(flights, { response, started, queue: undefined });', replace: "if (f === undefined) {\n        this.meet(flights, { response, started, queue: undefined });\n        socket.once('close', onSocketClose);\n      }" }],
+    edits: [{ find: "if (first === undefined) {\n          socket.once('close', onSocketClose);\n        }", replace: "socket.once('close', onSocketClose);" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['listens to a kept-alive connection once'],
+  },
+  {
+    name: 'instrument: replaced flights kept',
+    what: "a connection keeps the flight of every instrument() that met it, replaced ones too: the chain each request walks grows with each call",
+    edits: [{ find: 'next: this.attachedOf(first) };', replace: 'next: first };' }],
     tests: ['instrument.test.ts'],
     mustFail: ['listens to a kept-alive connection once'],
   },

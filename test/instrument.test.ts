@@ -153,6 +153,12 @@ describe('instrument(): incoming node:http', () => {
     }
     expect(sockets).toHaveLength(1);
     expect(sockets[0]!.listenerCount('close')).toBe(listening);
+    // Nor does it keep what the replaced ones had on it: the current one's flight alone
+    // (http-server.ts, FLIGHTS), not a chain that grows with each call, walked per request.
+    const held = Object.getOwnPropertySymbols(sockets[0]!).find((s) => s.description === 'perfwatch.inflight')!;
+    let flights = 0;
+    for (let f = (sockets[0] as unknown as Record<symbol, { next?: unknown } | undefined>)[held]; f !== undefined; f = f.next as typeof f) flights++;
+    expect(flights).toBe(1);
     await counted(m, 'throughput', 12);
     // The instrumentation now in place still sees the connection close under a request.
     const arrived = new Promise<void>((r) => servers[0]!.once('request', () => r()));
