@@ -25,6 +25,7 @@
  *   BENCH_ROUNDS (12), BENCH_SECONDS (3), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (32),
  *   BENCH_MODES (a comma-separated subset; `none` is always run, as the base of the ratios),
  *   BENCH_SWITCH_ROUNDS (12; 0 skips the one-server slices), BENCH_SLICE_MS (50),
+ *   BENCH_SWITCH_STATES (a comma-separated subset of the switched states, `record1` among them),
  *   BENCH_PIN (0: pin nothing), BENCH_CAPTURE_ROUNDS (3 pairs of rounds, one with a
  *   capture and one without; 0 skips them), BENCH_CAPTURE_SECONDS (10), BENCH_AFTER_SECONDS
  *   (10: the phases before and after)
@@ -191,7 +192,8 @@ async function main(): Promise<void> {
   }
 }
 
-const SWITCH_STATES = ['channels', 'microtask', 'immediate', 'records', 'perfwatch'];
+/** BENCH_SWITCH_STATES picks some (instrument-server.ts, STATES; `record1` is not in the default run); `channels`, the base, always comes first. */
+const SWITCH_STATES = ['channels', ...(process.env.BENCH_SWITCH_STATES?.split(',').map((s) => s.trim()).filter((s) => s !== 'channels') ?? ['microtask', 'immediate', 'records', 'perfwatch'])];
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
 
 /**

@@ -437,9 +437,30 @@ export const BREAKS = [
   {
     name: 'instrument: a close listener per instrument()',
     what: 'each instrument() adds its own close listener to a kept-alive connection it meets: replaced instrumentations pile up listeners on long-lived connections',
-    edits: [{ find: 'if (f === undefined) this.meet(flights, { response, started, queue: undefined });', replace: "if (f === undefined) {\n        this.meet(flights, { response, started, queue: undefined });\n        socket.once('close', onSocketClose);\n      }" }],
+    edits: [{ find: "if (first === undefined) {\n          socket.once('close', onSocketClose);\n        }", replace: "socket.once('close', onSocketClose);" }],
     tests: ['instrument.test.ts'],
     mustFail: ['listens to a kept-alive connection once'],
+  },
+  {
+    name: 'instrument: replaced flights kept',
+    what: "a connection keeps the flight of every instrument() that met it, replaced ones too: the chain each request walks grows with each call",
+    edits: [{ find: 'next: this.attachedOf(first) };', replace: 'next: first };' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['listens to a kept-alive connection once'],
+  },
+  {
+    name: 'instrument: recent URLs matched by slot',
+    what: "the table of recent URLs answers whatever its slot holds: a URL that shares a slot with another is recorded under the other's route",
+    edits: [{ find: 'return this.urls[i] === url ? this.values[i] : undefined;', replace: 'return this.urls[i] !== undefined ? this.values[i] : undefined;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
+  },
+  {
+    name: "instrument: recent URLs keep other's",
+    what: "the table of recent URLs remembers URLs past the route cap: their repeats skip the cap and are no longer counted in status().instrument's other",
+    edits: [{ find: 'if (!this.routes.isOther(entry)) this.recent.set(url, entry);', replace: 'this.recent.set(url, entry);' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
   },
   {
     name: 'hub: member buckets never closed records',

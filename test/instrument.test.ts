@@ -104,6 +104,21 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, maxRoutes: 2, other: 3 });
   });
 
+  it('keeps apart URLs that meet in the table of recent URLs, and counts each request past the cap again', async () => {
+    const m = await started();
+    m.instrument({ httpServer: { maxRoutes: 2 } });
+    const base = await serve();
+    // Same length, last and middle character: one slot of the table (recent-urls.ts). The
+    // third is past the cap, and met in a row: each of its requests must reach the cap.
+    const urls = ['/aa/x1', '/bb/x1', '/aa/x1', '/bb/x1', '/aa/x1', '/bb/x1', '/aa/x1', '/bb/x1', '/cc/x1', '/cc/x1', '/cc/x1', '/cc/x1'];
+    for (const url of urls) await fetch(`${base}${url}`).then((r) => r.text());
+    await counted(m, 'throughput', 12);
+    expect(total(m, 'throughput', { endpoint: '/aa/x1' })).toBe(4);
+    expect(total(m, 'throughput', { endpoint: '/bb/x1' })).toBe(4);
+    expect(total(m, 'throughput', { endpoint: 'other' })).toBe(4);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, other: 4 });
+  });
+
   it('counts a request whose client went away before the response apart, not as handled', async () => {
     const m = await started();
     m.instrument();
@@ -138,6 +153,12 @@ describe('instrument(): incoming node:http', () => {
     }
     expect(sockets).toHaveLength(1);
     expect(sockets[0]!.listenerCount('close')).toBe(listening);
+    // Nor does it keep what the replaced ones had on it: the current one's flight alone
+    // (http-server.ts, FLIGHTS), not a chain that grows with each call, walked per request.
+    const held = Object.getOwnPropertySymbols(sockets[0]!).find((s) => s.description === 'perfwatch.inflight')!;
+    let flights = 0;
+    for (let f = (sockets[0] as unknown as Record<symbol, { next?: unknown } | undefined>)[held]; f !== undefined; f = f.next as typeof f) flights++;
+    expect(flights).toBe(1);
     await counted(m, 'throughput', 12);
     // The instrumentation now in place still sees the connection close under a request.
     const arrived = new Promise<void>((r) => servers[0]!.once('request', () => r()));

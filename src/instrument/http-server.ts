@@ -9,13 +9,14 @@
  * the route cap (capped.ts). A request whose connection closed before its response finished
  * (the client went away) is counted in http_requests_aborted instead.
  *
- * Per request: two clock reads, two property writes on an object of its connection, one Map
- * lookup (the raw URL, or the framework's route) and three ring pushes through handles cached
- * per (route, method, status class). Nothing is added to the request or the response, and no
+ * Per request: two clock reads, two property writes on the connection's flight (Flight), one
+ * lookup of the raw URL in a table of recent URLs (recent-urls.ts; a Map behind it, or the
+ * framework's route) and three ring pushes through handles cached per (route, method, status
+ * class). Nothing is added to the request or the response, and no
  * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
  * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
  * connection's `close` is listened to once per connection instead, for every instrument()
- * that meets it (Flights).
+ * that meets it (FLIGHTS).
  */
 import dc from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,6 +26,7 @@ import type { MetricHandle } from '../engine/producer.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpServerInstrumentOptions } from './options.js';
 import { normalizePath } from './paths.js';
+import { RecentUrls } from './recent-urls.js';
 import type { Recorder, Source } from './recorder.js';
 
 const REQUEST_START = 'http.server.request.start';
@@ -50,14 +52,20 @@ interface Pending {
 }
 
 /**
- * What a connection has in flight: its current request inline (one a connection, nearly
- * always), and the requests a client pipelined behind it, in order. One per connection, reused
- * by its every request.
+ * What a connection has in flight for one source: its current request inline (one a
+ * connection, nearly always), and the requests a client pipelined behind it, in order. One
+ * per (connection, source), reused by its every request. The connection holds its first
+ * and the others chain from it (almost always there is one source), so a request reaches
+ * its start time through the socket's property and this object alone: the arrays of
+ * sources and slots they replaced were three more objects a request, each a cache miss
+ * away in a loaded server (docs/instrument.md, "Cost").
  */
-interface Inflight {
+interface Flight {
+  source: HttpServerSource;
   response: ServerResponse | undefined;
   started: number;
   queue: Pending[] | undefined;
+  next: Flight | undefined;
 }
 
 /** The handles of one (route, method). */
@@ -81,27 +89,24 @@ interface RouteEntry {
 type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
 
 /**
- * Per connection, the requests in flight of each source that met it: parallel arrays, one
- * entry per source (almost always one). One `close` listener per connection serves them all,
- * so an instrument() that replaces another adds no listener to connections it shares.
+ * On a connection, its flights (one per source that met it). One `close` listener per
+ * connection serves them all, so an instrument() that replaces another adds no listener to
+ * connections it shares.
  */
-interface Flights {
-  sources: HttpServerSource[];
-  inflight: Inflight[];
-}
 const FLIGHTS = Symbol('perfwatch.inflight');
-type Held = Socket & { [FLIGHTS]?: Flights };
+type Held = Socket & { [FLIGHTS]?: Flight };
 
 /** A connection's close: what it had in flight never finished, for every source that met it. */
 function onSocketClose(this: Held): void {
-  const flights = this[FLIGHTS];
+  let f = this[FLIGHTS];
   this[FLIGHTS] = undefined;
-  if (flights !== undefined) for (let i = 0; i < flights.sources.length; i++) flights.sources[i]!.closed(flights.inflight[i]!);
+  for (; f !== undefined; f = f.next) f.source.closed(f);
 }
 
-/** Where `source` sits in a connection's flights, -1 if absent: the first slot compared inline (one source a connection, nearly always), since indexOf is a builtin call per request. */
-function sourceAt(flights: Flights, source: HttpServerSource): number {
-  return flights.sources[0] === source ? 0 : flights.sources.indexOf(source);
+/** `source`'s flight on a connection whose first is `f`, if it met the connection. */
+function flightOf(f: Flight | undefined, source: HttpServerSource): Flight | undefined {
+  while (f !== undefined && f.source !== source) f = f.next;
+  return f;
 }
 
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
@@ -113,6 +118,8 @@ export class HttpServerSource implements Source {
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
   private readonly paths = new Map<string, RouteEntry>();
+  /** In front of `paths`: the URLs met lately, found without hashing the request's new URL string. */
+  private readonly recent = new RecentUrls<RouteEntry>();
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
@@ -146,16 +153,14 @@ export class HttpServerSource implements Source {
       const { response, socket } = message as ServerMessage;
       const started = performance.now();
       const held = socket as Held;
-      let flights = held[FLIGHTS];
-      if (flights === undefined) {
-        flights = { sources: [], inflight: [] };
-        held[FLIGHTS] = flights;
-        socket.once('close', onSocketClose);
-      }
-      const at = sourceAt(flights, this);
-      const f = at === -1 ? undefined : flights.inflight[at]!;
-      if (f === undefined) this.meet(flights, { response, started, queue: undefined });
-      else if (f.response === undefined) {
+      const first = held[FLIGHTS];
+      const f = first !== undefined && first.source === this ? first : flightOf(first, this);
+      if (f === undefined) {
+        held[FLIGHTS] = { source: this, response, started, queue: undefined, next: this.attachedOf(first) };
+        if (first === undefined) {
+          socket.once('close', onSocketClose);
+        }
+      } else if (f.response === undefined) {
         f.response = response;
         f.started = started;
       } else {
@@ -169,10 +174,9 @@ export class HttpServerSource implements Source {
   private readonly onFinish = (message: unknown): void => {
     try {
       const { request, response, socket } = message as ServerMessage;
-      const flights = (socket as Held)[FLIGHTS];
-      const at = flights === undefined ? -1 : sourceAt(flights, this);
-      if (at === -1) return;
-      const f = flights!.inflight[at]!;
+      const first = (socket as Held)[FLIGHTS];
+      const f = first !== undefined && first.source === this ? first : flightOf(first, this);
+      if (f === undefined) return;
       let started: number;
       if (f.response === response) {
         started = f.started;
@@ -200,21 +204,17 @@ export class HttpServerSource implements Source {
     }
   };
 
-  /** A connection met for the first time: its entry, in place of those of sources detached since. */
-  private meet(flights: Flights, f: Inflight): void {
-    let kept = 0;
-    for (let i = 0; i < flights.sources.length; i++) {
-      if (!flights.sources[i]!.attached) continue;
-      flights.sources[kept] = flights.sources[i]!;
-      flights.inflight[kept++] = flights.inflight[i]!;
-    }
-    flights.sources.length = flights.inflight.length = kept;
-    flights.sources.push(this);
-    flights.inflight.push(f);
+  /** The chain from `f` without the flights of sources detached since (a new source's flight goes before it). */
+  private attachedOf(f: Flight | undefined): Flight | undefined {
+    if (f === undefined) return undefined;
+    const rest = this.attachedOf(f.next);
+    if (!f.source.attached) return rest;
+    f.next = rest;
+    return f;
   }
 
   /** A connection closed: whatever it had in flight never finished, so its client went away (or its socket failed). */
-  closed(f: Inflight): void {
+  closed(f: Flight): void {
     try {
       if (!this.attached) return;
       if (f.response !== undefined) this.abort(f.response);
@@ -257,7 +257,11 @@ export class HttpServerSource implements Source {
     const route = request[ROUTE];
     if (route !== undefined) return this.routes.get(route);
     const url = request.url ?? '/';
-    return this.paths.get(url) ?? this.byPath(url);
+    const recent = this.recent.get(url);
+    if (recent !== undefined) return recent;
+    const entry = this.paths.get(url) ?? this.byPath(url);
+    if (!this.routes.isOther(entry)) this.recent.set(url, entry);
+    return entry;
   }
 
   /** A URL not met lately: its normalised route's entry, remembered unless it is `other`'s (which must count each request). */
