@@ -476,6 +476,27 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ['a primary that cannot listen on a socket'],
   },
+  {
+    name: 'idle collector sleeps in quarter seconds',
+    what: "the collector's blocking sleep is capped at 250 ms again: an idle collector (and the watchdog) wakes five times a second, not once",
+    edits: [{ find: 'const MAX_SLEEP_MS = 1_000;', replace: 'const MAX_SLEEP_MS = 250;' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['the collector, asleep in its blocking wait, promises its next beat a second ahead'],
+  },
+  {
+    name: 'idle alert actor waits in quarter seconds',
+    what: "the alert actor's wait is capped at 250 ms again: it wakes four more times a second than the closed buckets wake it",
+    edits: [{ find: 'const MAX_WAIT_MS = 5_000;', replace: 'const MAX_WAIT_MS = 250;' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['the alert actor promises its next beat seconds ahead'],
+  },
+  {
+    name: 'alert control call breaks the wait promise',
+    what: "a control call to the alert actor leaves its promise at the call's start instead of the wait's end: the watchdog replaces it 300 ms later",
+    edits: [{ find: '    ctl.f64[ALERT_BEAT_BY] = Math.max(by, Date.now());', replace: '    void by;' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['an alert actor that answers control calls in its long wait keeps its promise'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -45,12 +45,19 @@ const YIELD_MS = 4;
  */
 const DOZE_MS = 50;
 /**
- * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
- * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
- * late a hang there is noticed: this plus the watchdog's grace (300 ms). Four wake-ups a
- * second cost an idle monitor about 0.01% of a core.
+ * Longest blocking sleep. Nothing of this thread runs while it blocks, and it beats the
+ * moment it wakes (see sleep()), so a hang after the wake is noticed within the watchdog's
+ * grace however long the sleep was: the cap is only for V8's own tasks (IDLE_TURN_MS). An
+ * idle collector at a 1 s interval wakes once a second, at the boundary; with a cap of
+ * 250 ms it woke five times, each a wake-up of this thread and one of the watchdog's.
  */
-const MAX_SLEEP_MS = 250;
+const MAX_SLEEP_MS = 1_000;
+/**
+ * Longest sleep in the event loop (while an async system source is pending): its callbacks
+ * and timers run under the promise made before the sleep, so this bounds how late a hang in
+ * them is noticed: this plus the watchdog's grace (300 ms).
+ */
+const MAX_LOOP_SLEEP_MS = 250;
 /** Longest the event loop goes unturned while a timer of this thread waits (see later()). */
 const TIMER_TURN_MS = 100;
 /**
@@ -108,7 +115,8 @@ function wake(): void {
  * either at once (MAIL), as do flush() and stop() once taken (they bump DOORBELL themselves).
  */
 async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
-  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : MAX_SLEEP_MS));
+  const inLoop = sampler?.awaiting === true;
+  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : inLoop ? MAX_LOOP_SLEEP_MS : timers > 0 ? TIMER_TURN_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
   // wait below returns at once ('not-equal') instead of sleeping on data. MAIL is read after
@@ -118,12 +126,15 @@ async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<vo
   if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping && Atomics.load(ctl.i32, MAIL) === 0) {
     engine.promiseBeat(wakeAt);
     const ms = Math.max(1, wakeAt - t);
-    if (sampler?.awaiting) {
+    if (inLoop) {
       // An async source answers through the event loop: wait in it.
       const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, ms);
       if (result.async) await result.value;
       loopTurnedAt = now();
     } else Atomics.wait(ctl.i32, DOORBELL, bell, ms);
+    // Busy from here: what runs next (a control call, the pass) does so under a promise of
+    // now, not under the sleep's, which may be most of a second ahead after an early wake.
+    engine.beat(now());
   }
   Atomics.store(ctl.i32, SLEEPING, 0);
 }
