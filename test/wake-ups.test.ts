@@ -188,33 +188,12 @@ describe('an idle monitor sleeps in long waits', () => {
     }
   });
 
-  it('the alert actor promises its next beat seconds ahead when no bucket closes', async () => {
+  it('the alert actor promises its next beat a second ahead when no bucket closes, not a quarter', async () => {
     const m = idle();
     await m.start();
     try {
       const ctl = controlOf(m);
-      await waitFor(() => ctl.f64[ALERT_BEAT_BY]! - ctl.f64[ALERT_CLOCK]! >= 1_000, 10_000, 'a wait of seconds');
-    } finally {
-      await m.stop();
-    }
-  });
-
-  it('an alert actor that answers control calls in its long wait keeps its promise, and is not taken for hung', async () => {
-    const m = idle();
-    await m.start();
-    try {
-      const ctl = controlOf(m);
-      await waitFor(() => ctl.f64[ALERT_BEAT_BY]! - ctl.f64[ALERT_CLOCK]! >= 1_000, 10_000, 'a wait of seconds');
-      const promised = ctl.f64[ALERT_BEAT_BY]!;
-      // Calls that do not end its wait: it runs them as busy (a beat, promising now), then
-      // must promise the wait's end again, or the watchdog replaces it 300 ms later.
-      expect(await m.deleteAlertRule('no-such-rule')).toBe(false);
-      expect(await m.resolveAlert('no-such-alert')).toBe(false);
-      expect(ctl.f64[ALERT_BEAT_BY]).toBeGreaterThanOrEqual(promised);
-      // Its next round, at the end of that wait: by then a broken promise would have ended it.
-      const called = Date.now();
-      await waitFor(() => ctl.f64[ALERT_CLOCK]! > Math.max(promised, called + 1_000), 15_000, 'the next round');
-      expect(m.status().alerts.restarts).toBe(0);
+      await waitFor(() => ctl.f64[ALERT_BEAT_BY]! - ctl.f64[ALERT_CLOCK]! >= 1_000, 10_000, 'a wait of a second');
     } finally {
       await m.stop();
     }

@@ -20,13 +20,12 @@ import { ALERTS_LOCK_TAG, Registry } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 
 /**
- * Longest wait, so that the heartbeat moves now and then when no bucket closes (a paused or
- * replaced collector). A hang does not wait for it to be noticed: the actor beats as it wakes
- * and as each control call starts (busy()), so whatever runs is under a promise of its
- * start. At a 1 s interval the closed buckets wake it once a second; a cap of 250 ms woke it
- * four more times, each a wake-up of the watchdog's too.
+ * Longest wait, so that the heartbeat moves (a hang in a control call run during the wait is
+ * noticed within this plus the watchdog's grace) and pending timers are checked. At a 1 s
+ * interval the closed buckets wake it once a second; a cap of 250 ms woke it four more times
+ * a second, each a wake-up of the watchdog's too.
  */
-const MAX_WAIT_MS = 5_000;
+const MAX_WAIT_MS = 1_000;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
@@ -35,23 +34,6 @@ let sink: AlertSink | undefined;
 let stopping = false;
 let nextTimer = Infinity;
 let wake: () => void = () => {};
-
-/**
- * Runs a control call as busy: a beat now, promising the next by now, so that a hang in it is
- * noticed within the watchdog's grace; then the wait's promise again (calls run while the
- * loop waits, see run()).
- */
-function busy<T>(call: () => T): T {
-  const by = ctl.f64[ALERT_BEAT_BY]!;
-  const now = Date.now();
-  ctl.f64[ALERT_CLOCK] = now;
-  ctl.f64[ALERT_BEAT_BY] = now;
-  try {
-    return call();
-  } finally {
-    ctl.f64[ALERT_BEAT_BY] = Math.max(by, Date.now());
-  }
-}
 
 /** Sends the round's transitions (and, with `withValues`, the active alerts' values), then records how far it judged. */
 function flush(withValues: boolean): void {
@@ -85,9 +67,6 @@ async function run(): Promise<void> {
       await Promise.race([waited.value, new Promise<void>((resolve) => (wake = resolve))]);
     }
     const t = Date.now();
-    // Busy from here, under a promise of now, not the wait's (up to MAX_WAIT_MS ahead).
-    ctl.f64[ALERT_CLOCK] = t;
-    ctl.f64[ALERT_BEAT_BY] = t;
     const d = Atomics.load(ctl.i32, DRAIN_EPOCH);
     if (d !== drainEpoch) {
       drainEpoch = d;
@@ -110,34 +89,30 @@ const api: AlertActorApi = {
   subscribe(s) {
     sink = s;
   },
-  load: (rules, alerts) =>
-    busy(() => {
-      evaluator.resume(rules, alerts);
-      evaluator.onData(Date.now());
-      flush(false);
-      wake();
-    }),
-  addRule: (rule) =>
-    busy(() => {
-      evaluator.addRule(rule);
-      // Evaluate the rule against the data already there, now.
-      evaluator.onData(Date.now());
-      nextTimer = Math.min(nextTimer, evaluator.onTimer(Date.now()));
-      flush(false);
-      wake();
-    }),
-  deleteRule: (id) =>
-    busy(() => {
-      const deleted = evaluator.deleteRule(id, Date.now());
-      flush(false);
-      return deleted;
-    }),
-  resolve: (fingerprint) =>
-    busy(() => {
-      const resolved = evaluator.resolve(fingerprint, Date.now());
-      flush(false);
-      return resolved;
-    }),
+  load(rules, alerts) {
+    evaluator.resume(rules, alerts);
+    evaluator.onData(Date.now());
+    flush(false);
+    wake();
+  },
+  addRule(rule) {
+    evaluator.addRule(rule);
+    // Evaluate the rule against the data already there, now.
+    evaluator.onData(Date.now());
+    nextTimer = Math.min(nextTimer, evaluator.onTimer(Date.now()));
+    flush(false);
+    wake();
+  },
+  deleteRule(id) {
+    const deleted = evaluator.deleteRule(id, Date.now());
+    flush(false);
+    return deleted;
+  },
+  resolve(fingerprint) {
+    const resolved = evaluator.resolve(fingerprint, Date.now());
+    flush(false);
+    return resolved;
+  },
   async stop() {
     stopping = true;
     wake();

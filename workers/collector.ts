@@ -45,11 +45,12 @@ const YIELD_MS = 4;
  */
 const DOZE_MS = 50;
 /**
- * Longest blocking sleep. Nothing of this thread runs while it blocks, and it beats the
- * moment it wakes (see sleep()), so a hang after the wake is noticed within the watchdog's
- * grace however long the sleep was: the cap is only for V8's own tasks (IDLE_TURN_MS). An
- * idle collector at a 1 s interval wakes once a second, at the boundary; with a cap of
- * 250 ms it woke five times, each a wake-up of this thread and one of the watchdog's.
+ * Longest blocking sleep, so the heartbeat moves at least this often. The watchdog looks when
+ * a promise falls due, so a hang that starts after an early wake (a control call) is noticed
+ * this plus its grace (300 ms) later at most. At 250 ms an idle collector woke five times a
+ * second, each wake-up one of the watchdog's too; at a second, once (at the boundary, for a
+ * 1 s interval), at the price of noticing such a hang within 1.3 s instead of 0.55 s. It is
+ * also the cap that lets V8's own tasks run (IDLE_TURN_MS).
  */
 const MAX_SLEEP_MS = 1_000;
 /**
@@ -132,9 +133,6 @@ async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<vo
       if (result.async) await result.value;
       loopTurnedAt = now();
     } else Atomics.wait(ctl.i32, DOORBELL, bell, ms);
-    // Busy from here: what runs next (a control call, the pass) does so under a promise of
-    // now, not under the sleep's, which may be most of a second ahead after an early wake.
-    engine.beat(now());
   }
   Atomics.store(ctl.i32, SLEEPING, 0);
 }
