@@ -4,9 +4,9 @@
  * (every interval), and now and then the collector's info for status(). The runtime samples
  * are published without waking the collector: it wakes for the boundary a few ms later
  * anyway, and an idle monitor then costs one collector wake-up per interval (a tick that ran
- * past the boundary rings instead). The time of that
- * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
- * not here: the watchdog thread does it, so a busy or blocked main thread delays nothing.
+ * past the boundary rings instead). The time of that publish tells the collector how long
+ * they waited (monitor_collector_lag). Supervision is not here: the watchdog thread does it,
+ * so a busy or blocked main thread delays nothing.
  */
 import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
 import type { Supervisor } from '../actors/supervisor.js';
