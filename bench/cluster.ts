@@ -8,8 +8,9 @@
  *   workers stream; the primary records nothing of its own (runtime and system sampling off).
  * - member: a worker's CPU with `hub: 'cluster'` against the same worker without a hub, same
  *   load, in the same run: what reading, encoding and sending its closed buckets costs it.
- *   Meanwhile the primary runs the same monitor without the hub, idle: its own cost (its
- *   actors' timers, V8's collections of their heaps), which the hub's figure includes.
+ *   Meanwhile (in the phase before the hub's) the primary runs the same monitor without the
+ *   hub, idle: its own cost (its actors' timers, V8's collections of their heaps), which the
+ *   hub's figure includes.
  * - peer: prom-client's AggregatorRegistry, the same MEMBERS workers with SERIES label sets of
  *   a Summary each, observed at the same rate; the primary's CPU per clusterMetrics() call (one
  *   aggregation, what a scrape of the primary costs), beside the hub's CPU per second (one
@@ -29,8 +30,13 @@ import { threadDeltas, threadTimes } from './thread-times.js';
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 4);
 const SERIES = Number(process.env.BENCH_SERIES ?? 1000);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
-/** Seconds before the window: code that runs once a second needs a few rounds to be optimised. */
-const WARM_S = Number(process.env.BENCH_WARM_S ?? 8);
+/**
+ * Seconds before the window: code that runs once a second needs a few rounds to be optimised,
+ * and V8 shrinks each new heap (the primary's actors', the workers') with full collections
+ * about 8-15 s after it grew, once a process: a window from 8 s took in those start-up costs
+ * (10-20 ms a second of an idle monitor's primary), not what the hub costs every second.
+ */
+const WARM_S = Number(process.env.BENCH_WARM_S ?? 20);
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
 
 type Mode = 'hub' | 'alone' | 'prom';
@@ -103,6 +109,15 @@ async function phase(mode: Mode, measure: () => Promise<number>): Promise<{ prim
 async function primary(): Promise<void> {
   const load0 = loadavg()[0]!.toFixed(2);
   const started = new Date().toISOString();
+  // First, so that it runs in a primary as fresh as the hub's, not among the hub's garbage.
+  const quiet = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64 });
+  await quiet.start();
+  const alone = await phase('alone', async () => {
+    const c0 = cpuMs();
+    await sleep(WINDOW_S * 1000);
+    return cpuMs() - c0;
+  });
+  await quiet.close();
   const hub = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64, hub: 'cluster' });
   await hub.start();
   let applied = 0;
@@ -134,14 +149,6 @@ async function primary(): Promise<void> {
     return cpu;
   });
   await hub.close();
-  const quiet = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64 });
-  await quiet.start();
-  const alone = await phase('alone', async () => {
-    const c0 = cpuMs();
-    await sleep(WINDOW_S * 1000);
-    return cpuMs() - c0;
-  });
-  await quiet.close();
   const aggregator = new client.AggregatorRegistry();
   let promCalls = 0;
   let promTimeouts = 0;
@@ -190,7 +197,7 @@ async function primary(): Promise<void> {
     [`hub: primary CPU per second (${MEMBERS} members × ${SERIES} series, 1 s buckets)`, `${hubPerSecond.toFixed(1)} ms (${(hubPerSecond / 10).toFixed(2)}% of a core)`],
     ['hub: of which the main thread (decoding, building the columns), the rest the actors', `${(mainThread / WINDOW_S).toFixed(1)} ms a second`],
     ['hub: per thread, ms a second (busiest first; ≥ 0.1 ms)', threads],
-    ['primary: the same monitor without the hub, idle (in the next phase)', `${quietPerSecond.toFixed(1)} ms a second`],
+    ['primary: the same monitor without the hub, idle (in the phase before)', `${quietPerSecond.toFixed(1)} ms a second`],
     ['hub: primary CPU per second above that', `${(hubPerSecond - quietPerSecond).toFixed(1)} ms (${((hubPerSecond - quietPerSecond) / 10).toFixed(2)}% of a core)`],
     ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * WINDOW_S})`],
     ['hub: largest member lag at the end of the window', `${lag} ms`],

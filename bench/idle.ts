@@ -4,7 +4,9 @@
  *
  * Each case runs in a child process of its own that does nothing else; the child measures
  * its CPU with process.cpuUsage() (every thread) plus its reaped children's CPU from
- * /proc/self/stat, over the measured window after a warm-up.
+ * /proc/self/stat, over the measured window after a warm-up. Per thread (Linux): CPU ms and
+ * wake-ups a second of the threads that were not there before the case started (its workers,
+ * libuv's pool) and of the main thread; V8's own threads (GC, compiler) are the rest.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import client from 'prom-client';
 import { PerformanceMonitor } from '../src/index.js';
+import { threadDeltas, threadTimes, threadWakeups } from './thread-times.js';
 
 const SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 60);
 // V8 settles its heaps (a few full GCs) in the first seconds of any process: not measured.
@@ -23,6 +26,8 @@ interface Result {
   childMs: number;
   seconds: number;
   note: string;
+  /** "main 1.2/20, +3 0.4/1.0": ms of CPU / wake-ups a second; +n is a thread started by the case, by its order. */
+  threads: string;
 }
 
 function childTicksMs(): number {
@@ -37,17 +42,27 @@ function childTicksMs(): number {
 }
 
 async function measureHere(name: string, note: string, setup: () => Promise<() => Promise<void>>): Promise<Result> {
+  const before = new Set(threadTimes().keys());
   const teardown = await setup();
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
   const cpu0 = process.cpuUsage();
   const child0 = childTicksMs();
+  const times0 = threadTimes();
+  const wakes0 = threadWakeups();
   const t0 = Date.now();
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
   const cpu = process.cpuUsage(cpu0);
   const seconds = (Date.now() - t0) / 1000;
   const childMs = childTicksMs() - child0;
+  const wakes1 = threadWakeups();
+  const started = [...times0.keys()].filter((tid) => !before.has(tid)).sort((a, b) => a - b);
+  const threads = threadDeltas(times0, threadTimes())
+    .filter((t) => t.tid === process.pid || started.includes(t.tid))
+    .sort((a, b) => a.tid - b.tid)
+    .map((t) => `${t.tid === process.pid ? 'main' : `+${started.indexOf(t.tid) + 1}`} ${(t.ms / seconds).toFixed(2)}/${(((wakes1.get(t.tid) ?? 0) - (wakes0.get(t.tid) ?? 0)) / seconds).toFixed(1)}`)
+    .join(', ');
   await teardown();
-  return { name, cpuMs: (cpu.user + cpu.system) / 1000, childMs, seconds, note };
+  return { name, cpuMs: (cpu.user + cpu.system) / 1000, childMs, seconds, note, threads };
 }
 
 const CASES: Record<string, () => Promise<Result>> = {
@@ -96,11 +111,11 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   for (const name of Object.keys(CASES)) results.push(await runChild(name));
   console.log(`\nperfwatch idle benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${SECONDS} s per case\n`);
-  console.log('| case | CPU ms | of which child processes | % of one core | note |');
-  console.log('|---|---:|---:|---:|---|');
+  console.log('| case | CPU ms | of which child processes | % of one core | per thread: ms / wake-ups a second | note |');
+  console.log('|---|---:|---:|---:|---|---|');
   for (const r of results) {
     const total = r.cpuMs + r.childMs;
-    console.log(`| ${r.name} | ${total.toFixed(0)} | ${r.childMs.toFixed(0)} | ${((100 * total) / (r.seconds * 1000)).toFixed(3)}% | ${r.note} |`);
+    console.log(`| ${r.name} | ${total.toFixed(0)} | ${r.childMs.toFixed(0)} | ${((100 * total) / (r.seconds * 1000)).toFixed(3)}% | ${r.threads} | ${r.note} |`);
   }
 }
 

@@ -560,6 +560,27 @@ export const BREAKS = [
     tests: ['hub-faults.test.ts'],
     mustFail: ['beats while it applies a batch that takes longer'],
   },
+  {
+    name: 'idle collector sleeps in quarter seconds',
+    what: "the collector's blocking sleep is capped at 250 ms again: an idle collector (and the watchdog) wakes five times a second, not once",
+    edits: [{ find: 'const MAX_SLEEP_MS = 1_000;', replace: 'const MAX_SLEEP_MS = 250;' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['the collector, asleep in its blocking wait, promises its next beat a second ahead'],
+  },
+  {
+    name: 'idle alert actor waits in quarter seconds',
+    what: "the alert actor's wait is capped at 250 ms again: it wakes four more times a second than the closed buckets wake it",
+    edits: [{ find: 'const MAX_WAIT_MS = 1_000;', replace: 'const MAX_WAIT_MS = 250;' }],
+    tests: ['wake-ups.test.ts'],
+    mustFail: ['the alert actor promises its next beat a second ahead'],
+  },
+  {
+    name: 'a late tick does not ring',
+    what: "the main thread's tick publishes the runtime samples quietly even when it ran past the boundary: they wait up to a second for the idle collector's next wake-up",
+    edits: [{ find: 'return now % TICK_MS < TICK_MS - TICK_LEAD_MS - 2;', replace: 'return now % TICK_MS < 0;' }],
+    tests: ['tick.test.ts'],
+    mustFail: ['late, past the boundary: ringing the sleeping collector'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -86,11 +86,11 @@ describe('PerformanceMonitor', () => {
     // Idle: the only data are the runtime samples, which the main thread publishes without a
     // wake-up a few ms before the interval boundary the collector wakes for; they wait ~15 ms.
     // Measured from the collector's previous pass, they read as late as its longest nap
-    // (250 ms; a whole interval before it napped at most that long).
+    // (a second, its longest sleep when idle).
     const m = monitor({ system: { enabled: false } });
     await m.start();
     // The first readings cover the start; then three, of which the median: a loaded machine
-    // may delay one pass, but reading the nap would put every one near 250 ms.
+    // may delay one pass, but reading the nap would put every one near a second.
     const lags = await waitFor(async () => {
       const points = (await m.getMetricHistory({ metric: 'monitor_collector_lag' })).series[0]?.points ?? [];
       return points.length >= 5 ? points.slice(2).map((p) => p.value) : undefined;

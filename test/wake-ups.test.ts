@@ -6,7 +6,7 @@
  * alert actor only while it has `last` rules (DRAIN_LISTENING), which judge every drain.
  */
 import { describe, expect, it } from 'vitest';
-import { ASLEEP, BEAT_BY, DOORBELL, DOZING, DRAIN_EPOCH, DRAIN_LISTENING, MAIL, SLEEPING, controlViews, createControl } from '../dist/src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ASLEEP, BEAT_BY, CLOCK, DOORBELL, DOZING, DRAIN_EPOCH, DRAIN_LISTENING, MAIL, SLEEPING, controlViews, createControl } from '../dist/src/engine/control.js';
 import { Engine } from '../dist/src/engine/engine.js';
 import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { RingWriter, createRing } from '../dist/src/engine/ring.js';
@@ -152,7 +152,7 @@ describe('a control call reaches a collector in its blocking wait', () => {
       // Without MAIL the call waits in the port until the wait times out at the promised
       // BEAT_BY, so no answer comes before it unless something else rings; with it, an answer
       // comes within a millisecond or so. Three of five, so that a machine that stalls a round
-      // trip past the sleep (250 ms) cannot fail it, nor a stray ring pass it.
+      // trip past the sleep (1 s) cannot fail it, nor a stray ring pass it.
       let early = 0;
       for (let i = 0; i < 5; i++) {
         await waitFor(() => Atomics.load(ctl.i32, SLEEPING) === ASLEEP && ctl.f64[BEAT_BY]! > Date.now() + 50, 10_000, 'the collector asleep');
@@ -162,6 +162,38 @@ describe('a control call reaches a collector in its blocking wait', () => {
       }
       expect(early).toBeGreaterThanOrEqual(3);
       expect(Atomics.load(ctl.i32, MAIL)).toBe(0);
+    } finally {
+      await m.stop();
+    }
+  });
+});
+
+describe('an idle monitor sleeps in long waits', () => {
+  // Little else wakes its actors: no samples, no system or runtime readings, a bucket a minute
+  // long, the overhead checks a minute apart. Each sleep cut short of its promise costs a
+  // wake-up of the actor and one of the watchdog (which wakes when a promise falls due).
+  const idle = () => new PerformanceMonitor({ storage: 'memory', collectionIntervalMs: 60_000, system: { enabled: false }, runtime: { enabled: false }, overhead: { checkIntervalMs: 60_000 } });
+  const controlOf = (m: PerformanceMonitor) => controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+
+  it('the collector, asleep in its blocking wait, promises its next beat a second ahead, not a quarter', async () => {
+    const m = idle();
+    await m.start();
+    try {
+      const ctl = controlOf(m);
+      // The promise is made at the end of the round that beat (CLOCK) and read while it holds:
+      // a wake between the reads shows CLOCK = BEAT_BY, so it is read until a sleep is seen.
+      await waitFor(() => Atomics.load(ctl.i32, SLEEPING) === ASLEEP && ctl.f64[BEAT_BY]! - ctl.f64[CLOCK]! >= 1_000, 10_000, 'a sleep of a second');
+    } finally {
+      await m.stop();
+    }
+  });
+
+  it('the alert actor promises its next beat a second ahead when no bucket closes, not a quarter', async () => {
+    const m = idle();
+    await m.start();
+    try {
+      const ctl = controlOf(m);
+      await waitFor(() => ctl.f64[ALERT_BEAT_BY]! - ctl.f64[ALERT_CLOCK]! >= 1_000, 10_000, 'a wait of a second');
     } finally {
       await m.stop();
     }

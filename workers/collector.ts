@@ -45,12 +45,20 @@ const YIELD_MS = 4;
  */
 const DOZE_MS = 50;
 /**
- * Longest sleep, so the heartbeat moves at least this often. Work done while it sleeps (a
- * comlink call, a timer) runs under the promise made before the sleep, so this bounds how
- * late a hang there is noticed: this plus the watchdog's grace (300 ms). Four wake-ups a
- * second cost an idle monitor about 0.01% of a core.
+ * Longest blocking sleep, so the heartbeat moves at least this often. The watchdog looks when
+ * a promise falls due, so a hang that starts after an early wake (a control call) is noticed
+ * this plus its grace (300 ms) later at most. At 250 ms an idle collector woke five times a
+ * second, each wake-up one of the watchdog's too; at a second, once (at the boundary, for a
+ * 1 s interval), at the price of noticing such a hang within 1.3 s instead of 0.55 s. It is
+ * also the cap that lets V8's own tasks run (IDLE_TURN_MS).
  */
-const MAX_SLEEP_MS = 250;
+const MAX_SLEEP_MS = 1_000;
+/**
+ * Longest sleep in the event loop (while an async system source is pending): its callbacks
+ * and timers run under the promise made before the sleep, so this bounds how late a hang in
+ * them is noticed: this plus the watchdog's grace (300 ms).
+ */
+const MAX_LOOP_SLEEP_MS = 250;
 /** Longest the event loop goes unturned while a timer of this thread waits (see later()). */
 const TIMER_TURN_MS = 100;
 /**
@@ -109,7 +117,8 @@ function wake(): void {
  * either at once (MAIL), as do flush() and stop() once taken (they bump DOORBELL themselves).
  */
 async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
-  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : MAX_SLEEP_MS));
+  const inLoop = sampler?.awaiting === true;
+  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : inLoop ? MAX_LOOP_SLEEP_MS : timers > 0 ? TIMER_TURN_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
   // wait below returns at once ('not-equal') instead of sleeping on data. MAIL is read after
@@ -119,7 +128,7 @@ async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<vo
   if ((mode === DOZING || !engine.anyPending()) && flushWaiters.length === 0 && !stopping && Atomics.load(ctl.i32, MAIL) === 0) {
     engine.promiseBeat(wakeAt);
     const ms = Math.max(1, wakeAt - t);
-    if (sampler?.awaiting) {
+    if (inLoop) {
       // An async source answers through the event loop: wait in it.
       const result = Atomics.waitAsync(ctl.i32, DOORBELL, bell, ms);
       if (result.async) await result.value;

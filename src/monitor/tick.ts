@@ -3,9 +3,10 @@
  * bucket boundary: runtime samples (every interval), the ingestion rate, the drop report
  * (every interval), and now and then the collector's info for status(). The runtime samples
  * are published without waking the collector: it wakes for the boundary a few ms later
- * anyway, and an idle monitor then costs one collector wake-up per interval. The time of that
- * publish tells the collector how long they waited (monitor_collector_lag). Supervision is
- * not here: the watchdog thread does it, so a busy or blocked main thread delays nothing.
+ * anyway, and an idle monitor then costs one collector wake-up per interval (a tick that ran
+ * past the boundary rings instead). The time of that publish tells the collector how long
+ * they waited (monitor_collector_lag). Supervision is not here: the watchdog thread does it,
+ * so a busy or blocked main thread delays nothing.
  */
 import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
 import type { Supervisor } from '../actors/supervisor.js';
@@ -26,6 +27,11 @@ const INFO_EVERY = 5;
 function nextTickDelay(now: number): number {
   const delay = TICK_MS - (now % TICK_MS) - TICK_LEAD_MS;
   return delay > TICK_MS / 4 ? delay : delay + TICK_MS;
+}
+
+/** True past the few ms before a whole second where a tick on time runs (timers may fire a ms early). */
+function lateForBoundary(now: number): boolean {
+  return now % TICK_MS < TICK_MS - TICK_LEAD_MS - 2;
 }
 
 export interface TickDeps {
@@ -100,7 +106,9 @@ export class Tick {
     const { ctl, mainWriter, runtime, faults, collector } = this.deps;
     if (runtime && now >= this.nextRuntimeSample) {
       this.nextRuntimeSample = now + this.deps.intervalMs - TICK_MS / 2;
-      const quiet = mainWriter.unpublished() === 0;
+      // A tick that ran late, past the boundary it leads, missed the collector's wake-up
+      // for it: it rings, or the samples would wait for the next one (up to a second).
+      const quiet = mainWriter.unpublished() === 0 && !lateForBoundary(now);
       faults.guard('runtime-sample', () => runtime.sample());
       if (quiet) ctl.f64[QUIET_AT] = Date.now();
       mainWriter.publish(!quiet);
