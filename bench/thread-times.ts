@@ -7,7 +7,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-export function threadTimes(): Map<number, number> {
+/** Per thread of this process, `read(its /proc/self/task/<tid> folder)`; threads it cannot read (ended since the listing) are left out. */
+function perThread(read: (dir: string) => number | undefined): Map<number, number> {
   const out = new Map<number, number>();
   let tids: string[];
   try {
@@ -17,13 +18,20 @@ export function threadTimes(): Map<number, number> {
   }
   for (const tid of tids) {
     try {
-      const text = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1');
-      out.set(Number(tid), Number(text.slice(0, text.indexOf(' '))) / 1e6);
+      const v = read(`/proc/self/task/${tid}`);
+      if (v !== undefined) out.set(Number(tid), v);
     } catch {
       // The thread ended between the listing and the read.
     }
   }
   return out;
+}
+
+export function threadTimes(): Map<number, number> {
+  return perThread((dir) => {
+    const text = readFileSync(`${dir}/schedstat`, 'latin1');
+    return Number(text.slice(0, text.indexOf(' '))) / 1e6;
+  });
 }
 
 /** Per thread, the CPU ms between two readings (threads started after `from` count from 0), busiest first. */
@@ -33,20 +41,8 @@ export function threadDeltas(from: Map<number, number>, to: Map<number, number>)
 
 /** Per thread, the voluntary context switches so far: how often it went to sleep (a wait, a poll) and was woken. */
 export function threadWakeups(): Map<number, number> {
-  const out = new Map<number, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync('/proc/self/task');
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      const m = /\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, 'latin1'));
-      if (m) out.set(Number(tid), Number(m[1]));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return out;
+  return perThread((dir) => {
+    const m = /\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`${dir}/status`, 'latin1'));
+    return m ? Number(m[1]) : undefined;
+  });
 }
