@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import { MAX_RELATIVE_ERROR, rankOf, SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { MAX_RELATIVE_ERROR, SketchAccumulator } from '../dist/src/engine/sketch.js';
 import type { Db } from '../dist/src/storage/driver.js';
 import { HOUR_MS } from '../dist/src/storage/hourly.js';
 import { RollupTable, type StoredRollups } from '../dist/src/storage/rollups.js';
@@ -66,8 +66,9 @@ function exact(t0: number, from: number, to: number, q: number): number {
   const v: number[] = [];
   for (let t = Math.ceil((from - t0) / MINUTE) * MINUTE + t0; t < to; t += MINUTE) v.push(...samplesOf(t / MINUTE));
   v.sort((a, b) => a - b);
-  // The rank the sketch answers for (nearest rank): another rule's neighbour can be several per cent away.
-  return v[rankOf(q, v.length)]!;
+  // The nearest rank, ceil(q n) - 1, the rule the sketch answers by: floor(q n)'s value is
+  // its neighbour at an even count, and can be several per cent away.
+  return v[Math.max(0, Math.ceil(q * v.length) - 1)]!;
 }
 
 function tmpFile(): string {
