@@ -407,6 +407,13 @@ export const BREAKS = [
     mustFail: ['on the same random samples (seed 1)'],
   },
   {
+    name: 'a bucket sketches past its cap',
+    what: "binTail bins every pending sample, past a bucket's MAX_SKETCHED-th: a u32 back bin of a long bucket could wrap",
+    edits: [{ find: 'let sketched = room >= pending ? pending : room > 0 ? room | 0 : 0;', replace: 'let sketched = pending + 0 * room;' }],
+    tests: ['store.test.ts'],
+    mustFail: ["sketches a bucket's samples up to its 4,294,967,295th"],
+  },
+  {
     name: "blocks' marks dropped at a page switch",
     what: 'binTail meets a page not cached and looks it up without first storing the marks gathered for the two cached pages',
     edits: [{ find: '        if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;\n        if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;\n', replace: '' }],
