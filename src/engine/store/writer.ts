@@ -352,10 +352,11 @@ export class StoreWriter {
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
    * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
-   * (a counting sort of the ring positions) and applied group by group: a series' samples are
-   * written to its raw ring past RAW_WRITTEN, summed in registers, and committed in one run
-   * of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's CHUNK_DONE), which V8
-   * cannot split: it stops a terminated worker only at function entries and loop back-edges.
+   * (a counting sort that copies the values into group order) and applied group by group: a
+   * series' samples are written to its raw ring past RAW_WRITTEN, summed in registers, and
+   * committed in one run of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's
+   * CHUNK_DONE), which V8 cannot split: it stops a terminated worker only at function entries
+   * and loop back-edges.
    * The chunk is announced in the ring's header first (CHUNK_R0, CHUNK_K, CHUNK_STAMP) and
    * counted in APPLIED at its end. A successor that finds it in flight applies the same slots
    * at the same time again, grouped the same way, past the CHUNK_DONE samples already
