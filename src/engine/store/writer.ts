@@ -550,47 +550,59 @@ export class StoreWriter {
     // The blocks each cached page's bins went into, kept in registers (blocks is the writer's own).
     let mask0 = 0;
     let mask1 = 0;
-    // A bucket stops sketching at its MAX_SKETCHED-th sample: how many of the samples to bin
-    // it still sketches, an int (a count from MAX_SKETCHED down is a double: a float subtract
-    // and compare a sample).
+    // A bucket stops sketching at its MAX_SKETCHED-th sample: the samples from `end` on are
+    // counted, not binned.
     const pending = (written - binned) | 0;
     const room = MAX_SKETCHED - (this.hot[hb + OPEN_COUNT]! - pending);
-    let sketched = room >= pending ? pending : room > 0 ? room | 0 : 0;
-    while (binned !== written) {
-      const key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
+    const end = room >= pending ? written : room > 0 ? (binned + room) | 0 : binned;
+    while (binned !== end) {
+      let key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
-      const block = 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
-      let pageBase: number;
-      if (key0 === pageKey) {
-        pageBase = base0;
-        mask0 |= block;
-      } else if (key1 === pageKey) {
-        pageBase = base1;
-        mask1 |= block;
-      } else {
-        if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
-        if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
-        pageBase = this.page(id, base, pageKey);
-        key0 = pageCache[c]!;
-        base0 = pageCache[c + 1]!;
-        key1 = pageCache[c + 2]!;
-        base1 = pageCache[c + 3]!;
-        mask0 = pageBase >= 0 ? block : 0;
-        mask1 = 0;
-      }
-      if (sketched-- > 0 && pageBase >= 0) {
-        const bin = pageBase + (key & PAGE_MASK);
-        const b = front[bin]!;
-        if (b < 255) front[bin] = b + 1;
-        else {
-          // The front's 255 and this sample move to the back bin together.
-          pages[bin]! += 256;
-          front[bin] = 0;
+      if (pageKey !== key0) {
+        if (pageKey === key1) {
+          // The other cached page: swapped into the registers the run below uses.
+          key1 = key0;
+          key0 = pageKey;
+          const b = base1;
+          base1 = base0;
+          base0 = b;
+          const m = mask1;
+          mask1 = mask0;
+          mask0 = m;
+        } else {
+          if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
+          if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
+          const pageBase = this.page(id, base, pageKey);
+          key0 = pageCache[c]!;
+          base0 = pageCache[c + 1]!;
+          key1 = pageCache[c + 2]!;
+          base1 = pageCache[c + 3]!;
+          mask0 = 0;
+          mask1 = 0;
+          if (pageBase < 0) {
+            // No page to be had (page() counted it in sketchOverflow): counted, not binned.
+            binned = (binned + 1) | 0;
+            hotI32[bi] = binned;
+            continue;
+          }
         }
       }
-      binned = (binned + 1) | 0;
-      hotI32[bi] = binned;
+      // The run of samples on page 0: few registers, one test of the key a sample.
+      for (;;) {
+        const bin = base0 + (key & PAGE_MASK);
+        mask0 |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+        // A front bin holds up to 255: the u8 store of 256 leaves 0, and the 256 go to the back bin.
+        const b = front[bin]! + 1;
+        front[bin] = b;
+        if (b === 256) pages[bin]! += 256;
+        binned = (binned + 1) | 0;
+        hotI32[bi] = binned;
+        if (binned === end) break;
+        key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
+        if (key >>> PAGE_BITS !== key0) break;
+      }
     }
+    if (end !== written) hotI32[bi] = written;
     if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
     if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
   }
