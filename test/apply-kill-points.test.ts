@@ -147,13 +147,19 @@ describe('a store writer stopped at each step of its apply path', () => {
     dead.publish();
     for (const v of values.slice(16)) producer.push(3, v);
     producer.publish(false);
-    // Stopped at a back-edge of the raw loop: its fifth value read throws, four slots are rewritten.
+    // Stopped at a back-edge of the raw loop: its fifth value read (of the chunk's values,
+    // grouped by series) throws, four slots are rewritten.
     const reader = new RingReader(ring);
     let reads = 0;
-    (reader as unknown as { values: Float64Array }).values = new Proxy(reader.values, {
+    const grouped = dead as unknown as { groupValues: Float64Array };
+    grouped.groupValues = new Proxy(grouped.groupValues, {
       get(target, key) {
         if (typeof key === 'string' && /^\d+$/.test(key) && ++reads === 5) throw new Error('stopped');
         return target[key as unknown as number];
+      },
+      set(target, key, value: number) {
+        target[key as unknown as number] = value;
+        return true;
       },
     });
     expect(() => dead.drain(reader, T0 + 10, 1 << 20)).toThrow('stopped');

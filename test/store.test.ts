@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
 import { APPLIED, CHUNK_DONE, CHUNK_K, RingReader, RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { HOT_F64, OPEN_COUNT } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
 import { StoreWriter } from '../dist/src/engine/store/writer.js';
 import { seeded } from './fixtures/seeded.mjs';
@@ -59,6 +60,25 @@ describe('series store', () => {
     for (const q of [0.5, 0.9, 0.99]) expect(Math.abs(acc.quantile(q) - exact(values, q)) / exact(values, q)).toBeLessThan(0.01);
     // A range by bucket start: the second bucket alone.
     expect(store.aggregate(5, T0 + 1000, T0 + 2000)).toMatchObject({ count: 100, sum: 15050 });
+  });
+
+  it("sketches a bucket's samples up to its 4,294,967,295th and counts the rest without bins", () => {
+    // A u32 bin must not overflow, so a bucket's sketch stops there (binTail). Four billion
+    // samples are out of reach: the open count is raised as if they had come, unbinned.
+    const { buffers, store, apply } = setup(); // rawCapacity 64: samples wait for their bins until 32 are pending
+    const values = Array.from({ length: 10 }, (_, i) => 1000 + 100 * i);
+    apply(T0 + 10, [[5, values[0]!]]);
+    const hot = new Float64Array(buffers.hot);
+    hot[5 * HOT_F64 + OPEN_COUNT] = 0xffffffff - 4;
+    apply(T0 + 20, values.slice(1).map((v) => [5, v]));
+    apply(T0 + 1010, [[5, 1]]);
+    const [bucket] = store.buckets(5, 1);
+    expect(bucket!.count).toBe(0xffffffff + 5);
+    const acc = new SketchAccumulator();
+    store.addSketch(1, bucket!, acc);
+    // The first five of the ten binned, the rest counted only.
+    expect(acc.total).toBe(5);
+    expect(Math.abs(acc.quantile(1) - values[4]!) / values[4]!).toBeLessThan(0.01);
   });
 
   it('keeps the newest raw samples in order, with their times', () => {

@@ -13,7 +13,7 @@
  * crash leaks at worst a page, never shares one.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
-import { KEY_SHIFT, PAGE_BINS, PAGE_BITS, SketchAccumulator } from '../sketch.js';
+import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -55,6 +55,11 @@ import {
   type StoreBuffers,
 } from './layout.js';
 
+// The sketch's constants as this module's own: V8 folds a module's const into the code, but
+// loads an imported binding from its cell and checks it on every use (in binTail, twice a
+// sample: docs/benchmarks.md, issue 16's seventh pass).
+const KEY_SHIFT = SKETCH_KEY_SHIFT;
+const PAGE_BITS = SKETCH_PAGE_BITS;
 const PAGE_MASK = PAGE_BINS - 1;
 /** A page's bins in blocks of 32 for its touched mask (16 blocks, one u16 a page). */
 const BLOCK_BITS = 5;
@@ -66,13 +71,43 @@ const MAX_SKETCHED = 0xffffffff;
 const BEAT_MASK = 1024 - 1;
 /** drain() applies samples in chunks of this many, grouped by series, and frees their slots after each. */
 const CHUNK = 4096;
-/** A ring's f64 values in a 64-byte line, less one: chunk() reads one value a line as it counts (a power of two, minus one). */
-const LINE_VALUES_MASK = 64 / 8 - 1;
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
 const stampWords = new Int32Array(stampScratch.buffer);
 /** Which i32 of an f64 holds its high word (the sketch key's bits). */
 const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/** countSeries()'s second result: the series it found. */
+const tally = new Int32Array(1);
+
+/**
+ * Counts per series the samples in ring slots [r0, r0 + n), listing each series as first
+ * seen (its count in `tally`), up to the first slot that is no sample; returns the slots
+ * counted. chunk()'s two loops over the ring are functions of their own, over arrays passed
+ * in: bench:collector's grouping took 7.9-8.3 ns a sample so against 8.6-8.8 inside chunk()
+ * (docs/benchmarks.md, issue 16's seventh pass).
+ */
+function countSeries(ids: Int32Array, mask: number, r0: number, n: number, maxSeries: number, counts: Int32Array, distinct: Int32Array): number {
+  let d = 0;
+  let k = 0;
+  for (; k < n; k++) {
+    const id = ids[(r0 + k) & mask]!;
+    if (id >>> 0 >= maxSeries) break;
+    const seen = counts[id]!;
+    counts[id] = seen + 1;
+    if (seen === 0) distinct[d++] = id;
+  }
+  tally[0] = d;
+  return k;
+}
+
+/** Copies the values of ring slots [r0, r0 + k) to their series' places in `grouped`, each series' first place in `at`, which moves past them. */
+function scatter(ids: Int32Array, values: Float64Array, mask: number, r0: number, k: number, at: Int32Array, grouped: Float64Array): void {
+  for (let i = 0; i < k; i++) {
+    const slot = (r0 + i) & mask;
+    grouped[at[ids[slot]!]!++] = values[slot]!;
+  }
+}
 
 /** One circular sketch log and the writer's cursor in it. */
 class LogCursor {
@@ -166,16 +201,14 @@ export class StoreWriter {
   private touchedCount = 0;
   private readonly touchMark: Int32Array;
   private pass = 1;
-  /** A chunk's grouping: per series its count, then its cursor; the series in order seen; ring positions by series. */
+  /** A chunk's grouping: per series its count, then its cursor; the series in order seen; the values by series. */
   private readonly groupCounts: Int32Array;
   private readonly groupIds = new Int32Array(CHUNK);
-  private readonly groupOrder = new Int32Array(CHUNK);
+  private readonly groupValues = new Float64Array(CHUNK);
   /** The bucket in which the pool was last found empty and idle series' pages taken back. */
   private reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
   private grouped = 0;
-  /** The sum of the values chunk() read ahead, kept so that the reads are not dropped as unused. */
-  private warmed = 0;
   /**
    * Per series, the two sketch pages used last: [key, base, key, base]. A distribution
    * spanning up to 16 powers of two (0.1 ms to 6 s, say) never leaves it.
@@ -319,10 +352,11 @@ export class StoreWriter {
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
    * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
-   * (a counting sort of the ring positions) and applied group by group: a series' samples are
-   * written to its raw ring past RAW_WRITTEN, summed in registers, and committed in one run
-   * of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's CHUNK_DONE), which V8
-   * cannot split: it stops a terminated worker only at function entries and loop back-edges.
+   * (a counting sort that copies the values into group order) and applied group by group: a
+   * series' samples are written to its raw ring past RAW_WRITTEN, summed in registers, and
+   * committed in one run of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's
+   * CHUNK_DONE), which V8 cannot split: it stops a terminated worker only at function entries
+   * and loop back-edges.
    * The chunk is announced in the ring's header first (CHUNK_R0, CHUNK_K, CHUNK_STAMP) and
    * counted in APPLIED at its end. A successor that finds it in flight applies the same slots
    * at the same time again, grouped the same way, past the CHUNK_DONE samples already
@@ -359,29 +393,14 @@ export class StoreWriter {
     const r0 = reader.r;
     const replay = hdr[CHUNK_K] !== 0 && hdr[CHUNK_R0] === r0;
     const slots = replay ? hdr[CHUNK_K]! : n;
-    const values = reader.values;
-    // Count per series, up to the first slot that is no sample. And read one value a line, in
-    // ring order: in the collector the producer's core has just written these lines, and
-    // applyGroup reads the values in group order, jumping between lines, each jump waiting on
-    // its own transfer; read here in order, the lines come in one after another (the
-    // collector's CPU at 1M samples/s over 100 series: 2.45-2.85% against 2.58-3.53%, docs/benchmarks.md).
-    let warm = 0;
-    let d = 0;
-    let k = 0;
-    for (; k < slots; k++) {
-      const id = ids[(r0 + k) & mask]!;
-      if (id >>> 0 >= maxSeries) {
-        if (k > 0) break;
-        this.special(reader, id);
-        this.grouped = 0;
-        return 1;
-      }
-      const seen = counts[id]!;
-      counts[id] = seen + 1;
-      if (seen === 0) distinct[d++] = id;
-      if ((k & LINE_VALUES_MASK) === 0) warm += values[(r0 + k) & mask]!;
+    // Count per series, up to the first slot that is no sample.
+    const k = countSeries(ids, mask, r0, slots, maxSeries, counts, distinct);
+    if (k === 0) {
+      this.special(reader, ids[r0 & mask]!);
+      this.grouped = 0;
+      return 1;
     }
-    this.warmed = warm;
+    const d = tally[0]!;
     let stamp: number;
     let done: number;
     if (replay) {
@@ -399,7 +418,12 @@ export class StoreWriter {
       hdr[CHUNK_DONE] = 0;
       hdr[CHUNK_K] = k;
     }
-    // Ring positions, grouped by series in the order first seen.
+    // The values, grouped by series in the order first seen, each series' in ring order. Read
+    // in ring order, the ring's lines come one after another (in the collector the producer's
+    // core has just written them); applyGroup then reads its series' values in a run, where it
+    // had read them from the ring through their positions, one line's transfer after another.
+    const values = reader.values;
+    const grouped = this.groupValues;
     let pos = 0;
     for (let j = 0; j < d; j++) {
       const id = distinct[j]!;
@@ -407,11 +431,7 @@ export class StoreWriter {
       counts[id] = pos;
       pos += c;
     }
-    const order = this.groupOrder;
-    for (let i = 0; i < k; i++) {
-      const at = (r0 + i) & mask;
-      order[counts[ids[at]!]!++] = at;
-    }
+    scatter(ids, values, mask, r0, k, counts, grouped);
     let from = 0;
     for (let j = 0; j < d; j++) {
       const id = distinct[j]!;
@@ -437,14 +457,13 @@ export class StoreWriter {
   }
 
   /**
-   * Applies the samples of one series at ring positions order[from..to), in parts of at
+   * Applies the samples of one series, its grouped values [from..to), in parts of at
    * most binEvery less the samples not yet binned, so that its raw ring never overwrites a
    * sample its sketch has not counted; each part ends in its commit.
    */
   private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
-    const values = reader.values;
+    const values = this.groupValues;
     const hdr = reader.hdr;
-    const order = this.groupOrder;
     const hot = this.hot;
     const hotI32 = this.hotI32;
     const f = this.f64;
@@ -476,7 +495,7 @@ export class StoreWriter {
       const ahead = (written + end - i) | 0;
       if (((ahead - hotI32[hi + RAW_AHEAD]!) | 0) > 0) hotI32[hi + RAW_AHEAD] = ahead;
       for (; i < end; i++) {
-        const v = values[order[i]!]!;
+        const v = values[i]!;
         const slot = raw + 2 * (written & rawMask);
         f[slot] = stamp;
         f[slot + 1] = v;
@@ -531,43 +550,59 @@ export class StoreWriter {
     // The blocks each cached page's bins went into, kept in registers (blocks is the writer's own).
     let mask0 = 0;
     let mask1 = 0;
-    // A bucket stops sketching at its MAX_SKETCHED-th sample: the samples from here on that it still sketches.
-    let sketched = MAX_SKETCHED - (this.hot[hb + OPEN_COUNT]! - ((written - binned) | 0));
-    while (binned !== written) {
-      const key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
+    // A bucket stops sketching at its MAX_SKETCHED-th sample: the samples from `end` on are
+    // counted, not binned.
+    const pending = (written - binned) | 0;
+    const room = MAX_SKETCHED - (this.hot[hb + OPEN_COUNT]! - pending);
+    const end = room >= pending ? written : room > 0 ? (binned + room) | 0 : binned;
+    while (binned !== end) {
+      let key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
-      const block = 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
-      let pageBase: number;
-      if (key0 === pageKey) {
-        pageBase = base0;
-        mask0 |= block;
-      } else if (key1 === pageKey) {
-        pageBase = base1;
-        mask1 |= block;
-      } else {
-        if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
-        if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
-        pageBase = this.page(id, base, pageKey);
-        key0 = pageCache[c]!;
-        base0 = pageCache[c + 1]!;
-        key1 = pageCache[c + 2]!;
-        base1 = pageCache[c + 3]!;
-        mask0 = pageBase >= 0 ? block : 0;
-        mask1 = 0;
-      }
-      if (sketched-- > 0 && pageBase >= 0) {
-        const bin = pageBase + (key & PAGE_MASK);
-        const b = front[bin]!;
-        if (b < 255) front[bin] = b + 1;
-        else {
-          // The front's 255 and this sample move to the back bin together.
-          pages[bin]! += 256;
-          front[bin] = 0;
+      if (pageKey !== key0) {
+        if (pageKey === key1) {
+          // The other cached page: swapped into the registers the run below uses.
+          key1 = key0;
+          key0 = pageKey;
+          const b = base1;
+          base1 = base0;
+          base0 = b;
+          const m = mask1;
+          mask1 = mask0;
+          mask0 = m;
+        } else {
+          if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
+          if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
+          const pageBase = this.page(id, base, pageKey);
+          key0 = pageCache[c]!;
+          base0 = pageCache[c + 1]!;
+          key1 = pageCache[c + 2]!;
+          base1 = pageCache[c + 3]!;
+          mask0 = 0;
+          mask1 = 0;
+          if (pageBase < 0) {
+            // No page to be had (page() counted it in sketchOverflow): counted, not binned.
+            binned = (binned + 1) | 0;
+            hotI32[bi] = binned;
+            continue;
+          }
         }
       }
-      binned = (binned + 1) | 0;
-      hotI32[bi] = binned;
+      // The run of samples on page 0: few registers, one test of the key a sample.
+      for (;;) {
+        const bin = base0 + (key & PAGE_MASK);
+        mask0 |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+        // A front bin holds up to 255: the u8 store of 256 leaves 0, and the 256 go to the back bin.
+        const b = front[bin]! + 1;
+        front[bin] = b;
+        if (b === 256) pages[bin]! += 256;
+        binned = (binned + 1) | 0;
+        hotI32[bi] = binned;
+        if (binned === end) break;
+        key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
+        if (key >>> PAGE_BITS !== key0) break;
+      }
     }
+    if (end !== written) hotI32[bi] = written;
     if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
     if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
   }
