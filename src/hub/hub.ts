@@ -71,6 +71,8 @@ export interface HubStatus {
 interface Member {
   instance: string;
   epoch: string;
+  /** This hub's number for the member's epoch: with a seq, it names a batch to the store (AppliedBuckets). */
+  key: number;
   acked: number;
   round: number;
   conn: HubConnection | undefined;
@@ -104,6 +106,8 @@ export class Hub {
   private readonly byConn = new Map<HubConnection, Member>();
   private malformed = 0;
   private forgotten = 0;
+  /** Member epochs seen (Member.key). */
+  private epochs = 0;
   private lastError: { message: string; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
 
@@ -235,12 +239,13 @@ export class Hub {
     }
     let member = this.members.get(m.instance);
     if (!member) {
-      member = { instance: m.instance, epoch: m.epoch, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
+      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
       this.members.set(m.instance, member);
     }
     if (member.epoch !== m.epoch) {
       // The member's process restarted: its seqs start again; its series go on adding up.
       member.epoch = m.epoch;
+      member.key = ++this.epochs;
       member.acked = 0;
       member.defs = [];
       member.pairs = [];
@@ -321,7 +326,7 @@ export class Hub {
       }
       from = to;
     }
-    return { ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
+    return { key: member.key, seq: m.seq, ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
   }
 
   private named(member: Member, sid: number): string {
