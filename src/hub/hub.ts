@@ -16,7 +16,9 @@
  * of now, as the cluster-wide series' does (Engine.applyBuckets). Per member the hub keeps the
  * highest seq applied in this member's epoch; a batch at or below it is acknowledged and not
  * applied again. A failed apply (the collector being replaced) answers with a new welcome,
- * which makes the member resend in order. A member that stops talking is marked stale after
+ * which makes the member resend in order; the store knows how far into a batch a killed
+ * collector got (by the member epoch's key and the seq, StoreWriter.beginBatch), so a resent
+ * batch goes on after its rows applied. A member that stops talking is marked stale after
  * staleMs and forgotten after dropMs (its series stay).
  *
  * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
@@ -342,8 +344,11 @@ export class Hub {
       if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
       const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
       if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
-      member.pairs[2 * sid] = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
-      member.pairs[2 * sid + 1] = this.d.registry.seriesId(name, tags, kind);
+      // Both or neither: a batch's rows are the same at every send (the store counts them by index).
+      const own = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
+      const all = this.d.registry.seriesId(name, tags, kind);
+      member.pairs[2 * sid] = own;
+      member.pairs[2 * sid + 1] = all;
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);

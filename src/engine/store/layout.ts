@@ -2,8 +2,9 @@
  * Layout of the series store: six SharedArrayBuffers with a single writer, the collector.
  * Readers (the coordinator, the alert actor, report tasks) read them in place.
  *
- * meta — configuration (set by the creator before the store is shared) and the writer's
- *   shared cursors: STORE_META below.
+ * meta — configuration (set by the creator before the store is shared), the writer's
+ *   shared cursors, the hub batch row in flight (HUB_ROW_*: StoreWriter.applyRow): STORE_META
+ *   below; then from HUB_BATCHES_BYTE the hub's batch table (batch-table.ts).
  * hot — the state every sample touches, one 64-byte line per series id (SERIES_HOT below),
  *   all series side by side so that the lines of the busy ones stay in cache.
  * series — one fixed slot per series id (slotBytes()): the cells of SERIES_SLOT below, then

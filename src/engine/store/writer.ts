@@ -8,9 +8,11 @@
  * finish: a series' part of a chunk is committed in straight-line stores, and a chunk left
  * in flight is finished from the ring's header (drain); a bucket is closed by publishing its
  * record before resetting the open bucket, and recover() recognises a bucket that was
- * published but not reset. Pages are popped from the free list before a directory points at
- * them, and directories are replaced by writing the idle copy and flipping DIR_SELECT, so a
- * crash leaks at worst a page, never shares one.
+ * published but not reset; a hub batch's row is announced in the meta cells and carried step
+ * by step, each step committed with the row's next step, and recover() finishes it (applyRow).
+ * Pages are popped from the free list before a directory points at them, and directories are
+ * replaced by writing the idle copy and flipping DIR_SELECT, so a crash leaks at worst a page,
+ * never shares one.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_SHIFT, PAGE_BINS, PAGE_BITS, SketchAccumulator } from '../sketch.js';
