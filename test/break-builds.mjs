@@ -583,6 +583,13 @@ export const BREAKS = [
     mustFail: ['keeps exact counts, sums and sketches when stopped at every entry to each step'],
   },
   {
+    name: 'hub: a spent pool takes back the pages an applied bucket just filled',
+    what: "the scan for idle pages takes back the pages of the series a member's bucket is being added to (its OPEN_COUNT not yet moved): the bins already added are lost, and the page goes back to the pool with them",
+    edits: [{ find: 'if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0 || id === asking) continue;', replace: 'if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0) continue;' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ['keep every bin of a bucket whose next page is found by taking idle series'],
+  },
+  {
     name: 'hub: a frame joined at every chunk',
     what: "the frame reader joins everything it holds at every chunk of a frame that is not whole yet (a quadratic copy of a large batch)",
     edits: [{ find: '      if (this.bytes < this.need) break;', replace: '      if (this.bytes < this.need) {\n        this.buffered = [Buffer.concat(this.buffered, this.bytes)];\n        break;\n      }' }],

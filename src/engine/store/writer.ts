@@ -945,7 +945,7 @@ export class StoreWriter {
     // nothing, and with the pool spent it would run for every sample that needs a page.
     if (pageId < 0 && this.reclaimedIn !== this.bucketStart) {
       this.reclaimedIn = this.bucketStart;
-      this.reclaimIdle();
+      this.reclaimIdle(id);
       pageId = this.meta[POOL_FREE_HEAD]!;
     }
     if (pageId < 0) {
@@ -1105,16 +1105,17 @@ export class StoreWriter {
   }
 
   /**
-   * Takes back every page held by series with no open data (their pages are all zero).
+   * Takes back every page held by series with no open data (their pages are all zero), but
+   * `asking`'s: a bucket from outside fills its pages before it counts in OPEN_COUNT (intoOpen).
    * Runs when the pool is empty, so pages follow the series that are active now.
    */
-  private reclaimIdle(): void {
+  private reclaimIdle(asking: number): void {
     const L = this.layout;
     const n = L.maxSeries;
     for (let id = 0; id < n; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
-      if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0) continue;
+      if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0 || id === asking) continue;
       const dir = this.livePages(base);
       if (dir.length === 0) continue;
       const freed: number[] = [];
