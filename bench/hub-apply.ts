@@ -1,9 +1,9 @@
 /**
  * The hub's collector work alone (`node dist/bench/hub-apply.js`), driven on this thread and
  * its own clock: bench:cluster's load (4 members × 1,000 distributions, 20 samples a second a
- * series, 1 s buckets) as the hub's collector gets it, each member bucket written as a closed
- * record of its member series (StoreWriter.writeClosed, at the start it had on the member: the
- * second before) and added into the cluster-wide one (StoreWriter.applyBucket), as
+ * series, 1 s buckets) as the hub's collector gets it, a batch a member a second, each member
+ * bucket a row (StoreWriter.applyRow) written as a closed record of its member series (at the
+ * start it had on the member: the second before) and added into the cluster-wide one, as
  * Engine.applyBuckets does, then every second's close of the series with open buckets (the
  * 1,000 cluster-wide ones; advance) and every minute's rollups of all 5,000. Thread CPU per part,
  * so two builds compare on a loaded machine far better than through bench:cluster's whole
@@ -104,11 +104,11 @@ for (let s = 1; s <= WARM_S + SECONDS; s++) {
   const c2 = threadCpuMs();
   const shape = rows[s % SHAPES]!;
   for (let m = 0; m < MEMBERS; m++) {
+    // One batch a member a second, a row a series: member m's series k, then the cluster-wide one (ids from MEMBERS × SERIES on).
+    writer.beginBatch(m + 1, s);
     for (let k = 0; k < SERIES; k++) {
       const b = shape[m]![k]!;
-      // Member m's series k, then the cluster-wide one (ids from MEMBERS × SERIES on).
-      if (!writer.writeClosed(m * SERIES + k, t - 1000, t, b.count, b.sum, b.min, b.max, b.last, runs, b.at)) throw new Error(`member bucket ${m}/${k} at ${t - 1000} not written as a record`);
-      writer.applyBucket(MEMBERS * SERIES + k, t, b.count, b.sum, b.min, b.max, b.last, runs, b.at);
+      writer.applyRow(k, m * SERIES + k, MEMBERS * SERIES + k, t - 1000, t, b.count, b.sum, b.min, b.max, b.last, runs, b.at);
     }
   }
   writer.publish();

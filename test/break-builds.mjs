@@ -568,6 +568,49 @@ export const BREAKS = [
     mustFail: ['a primary removes the sockets that killed primaries of ours left'],
   },
   {
+    name: 'hub: a resent batch applied whole',
+    what: "the store forgets how far into a member's batch a killed collector got: the batch, resent, is applied from its first row, and the rows applied before the kill count twice",
+    edits: [{ find: 'if (found >= 0 && f[at + SEQ] === seq) return f[at + DONE]!;', replace: 'if (found >= 0 && f[at + SEQ] === seq && seq !== seq) return f[at + DONE]!;' }],
+    tests: ['hub-apply-kill.test.ts', 'hub-apply-kill-points.test.ts', 'hub-faults.test.ts'],
+    mustFail: ['keeps exact counts, sums and sketches of every member and cluster-wide series', 'keeps exact counts, sums and sketches when stopped at every entry to each step', 'again and again: the member resends what was not acknowledged'],
+  },
+  {
+    name: "hub: a row's bins resumed from its first",
+    what: "a hub row's bins do not store their progress: a successor adds again the bins of the open sketch a killed collector had added",
+    edits: [{ find: '        meta[HUB_ROW_BINS] = i + 1;', replace: '' }],
+    tests: ['hub-apply-kill-points.test.ts'],
+    mustFail: ['seed 1: keeps exact counts, sums and sketches when stopped at every entry to each step'],
+  },
+  {
+    name: 'hub: a row in flight left unfinished',
+    what: "neither the successor's recover() nor the next batch finishes a hub row a killed collector left half applied: the next row's announcement replaces it",
+    edits: [
+      { find: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.finishRow();', replace: '' },
+      { find: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {', replace: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE && seriesCount < 0) {' },
+    ],
+    tests: ['hub-apply-kill.test.ts', 'hub-apply-kill-points.test.ts'],
+    mustFail: ['keeps exact counts, sums and sketches of every member and cluster-wide series', 'keeps exact counts, sums and sketches when stopped at every entry to each step'],
+  },
+  {
+    name: 'hub: a closed record published before its raw slot',
+    what: "a member's closed record is published before the raw slot of its last value is written, out of the commit that adds it to its series' totals: a collector killed between leaves the totals short of a record",
+    edits: [
+      {
+        find: '    const written = this.rawSlot(id, base, now, last);\n    const meta = this.meta;\n    // The commit: straight-line stores, all or none of them (the record first, as a close publishes).\n    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);',
+        replace: '    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);\n    const written = this.rawSlot(id, base, now, last);\n    const meta = this.meta;',
+      },
+    ],
+    tests: ['hub-apply-kill-points.test.ts'],
+    mustFail: ['keeps exact counts, sums and sketches when stopped at every entry to each step'],
+  },
+  {
+    name: 'hub: a spent pool takes back the pages an applied bucket just filled',
+    what: "the scan for idle pages takes back the pages of the series a member's bucket is being added to (its OPEN_COUNT not yet moved): the bins already added are lost, and the page goes back to the pool with them",
+    edits: [{ find: 'if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0 || id === asking) continue;', replace: 'if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0) continue;' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ['keep every bin of a bucket whose next page is found by taking idle series'],
+  },
+  {
     name: 'hub: a frame joined at every chunk',
     what: "the frame reader joins everything it holds at every chunk of a frame that is not whole yet (a quadratic copy of a large batch)",
     edits: [{ find: '      if (this.bytes < this.need) break;', replace: '      if (this.bytes < this.need) {\n        this.buffered = [Buffer.concat(this.buffered, this.bytes)];\n        break;\n      }' }],

@@ -135,3 +135,29 @@ describe('closed records from outside (a hub member series)', () => {
     expect(store.buckets(2, 1).map((r) => r.start)).toEqual([T0 + 30_000, T0 + 60_000]);
   });
 });
+
+describe('applied buckets, a spent sketch pool', () => {
+  it("keep every bin of a bucket whose next page is found by taking idle series' pages back: not the pages the bucket has just filled", () => {
+    const { store, state } = setup({ poolBytes: 0 });
+    const w = state.writer;
+    const pool = w.freePages();
+    const one = bucketOf([1]);
+    // All pages but one held by series idle since their buckets closed.
+    w.advance(T0 + 1000);
+    for (let id = 0; id < pool - 1; id++) w.applyBucket(id, T0 + 1000, one.count, one.sum, one.min, one.max, one.last, one.run, 0);
+    w.advance(T0 + 2000);
+    expect(w.freePages()).toBe(1);
+    // A bucket over two pages: its first takes the last free page, its second finds the pool spent.
+    const two = bucketOf([1, 1e6]);
+    const id = pool + 4;
+    w.applyBucket(id, T0 + 2000, two.count, two.sum, two.min, two.max, two.last, two.run, 0);
+    w.advance(T0 + 3000);
+    w.publish();
+    const [r] = store.buckets(id, 1);
+    const got = new SketchAccumulator();
+    expect(store.addSketch(1, r!, got)).toBe(true);
+    expect([r!.count, got.total]).toEqual([2, 2]);
+    expect(got.quantile(0)).toBe(two.acc.quantile(0));
+    expect(got.quantile(1)).toBe(two.acc.quantile(1));
+  });
+});

@@ -79,9 +79,12 @@ export interface EngineOptions {
  * Buckets for Engine.applyBuckets (a hub's members' closed buckets), in columns: per bucket
  * two series ids at 2i and 2i + 1 (the member's own series, the cluster-wide one), the start
  * the bucket had where it was recorded, five stats (count, sum, min, max, last) and the
- * position in `runs` of its sketch run ([n, key, count, …]).
+ * position in `runs` of its sketch run ([n, key, count, …]). `key` (a positive number for one
+ * member epoch) and `seq` name the batch: sent again, with the same rows, it is the same batch.
  */
 export interface AppliedBuckets {
+  key: number;
+  seq: number;
   ids: Int32Array;
   starts: Float64Array;
   stats: Float64Array;
@@ -189,28 +192,26 @@ export class Engine {
 
   /**
    * Adds whole buckets recorded elsewhere (a hub's members), stamped `t`, and publishes them.
-   * Returns the buckets. A member's own series takes its bucket as the closed record it is,
-   * at its start (StoreWriter.writeClosed), or, where that record would break the store's
-   * order, into its open bucket; the cluster-wide series merges every member's bucket into its
-   * open bucket (StoreWriter.applyBucket), with what the hub records itself.
+   * Returns the buckets applied now. A member's own series takes its bucket as the closed
+   * record it is, at its start, or, where that record would break the store's order, into its
+   * open bucket; the cluster-wide series merges every member's bucket into its open bucket,
+   * with what the hub records itself (StoreWriter.applyRow). Each row is applied exactly once:
+   * a batch resent after a collector died inside it (its `key` and `seq` as before) goes on
+   * after the rows applied, its row in flight finished by the successor's start (recover).
    */
   applyBuckets(batch: AppliedBuckets, t: number): number {
     this.boundary(t, Infinity);
     const { ids, starts, stats, runs, runAt } = batch;
     const w = this.writer;
-    for (let i = 0; i < starts.length; i++) {
+    const from = w.beginBatch(batch.key, batch.seq);
+    for (let i = from; i < starts.length; i++) {
       // A large batch on a starved thread still beats, or the watchdog replaces a working collector.
       if ((i & BEAT_EVERY_BUCKETS) === BEAT_EVERY_BUCKETS) this.beat(this.clock());
       const s = 5 * i;
-      const member = ids[2 * i]!;
-      const at = runAt[i]!;
-      if (!w.writeClosed(member, starts[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, at)) {
-        w.applyBucket(member, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, at);
-      }
-      w.applyBucket(ids[2 * i + 1]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, at);
+      w.applyRow(i, ids[2 * i]!, ids[2 * i + 1]!, starts[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
     }
     w.publish();
-    return starts.length;
+    return Math.max(0, starts.length - from);
   }
 
   /** Samples the system (and its own metrics) every `systemMs`, rounded up to whole intervals; `slowMs` for the spawning sources. */

@@ -16,7 +16,9 @@
  * of now, as the cluster-wide series' does (Engine.applyBuckets). Per member the hub keeps the
  * highest seq applied in this member's epoch; a batch at or below it is acknowledged and not
  * applied again. A failed apply (the collector being replaced) answers with a new welcome,
- * which makes the member resend in order. A member that stops talking is marked stale after
+ * which makes the member resend in order; the store knows how far into a batch a killed
+ * collector got (by the member epoch's key and the seq, StoreWriter.beginBatch), so a resent
+ * batch goes on after its rows applied. A member that stops talking is marked stale after
  * staleMs and forgotten after dropMs (its series stay).
  *
  * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
@@ -71,6 +73,8 @@ export interface HubStatus {
 interface Member {
   instance: string;
   epoch: string;
+  /** This hub's number for the member's epoch: with a seq, it names a batch to the store (AppliedBuckets). */
+  key: number;
   acked: number;
   round: number;
   conn: HubConnection | undefined;
@@ -104,6 +108,8 @@ export class Hub {
   private readonly byConn = new Map<HubConnection, Member>();
   private malformed = 0;
   private forgotten = 0;
+  /** Member epochs seen (Member.key). */
+  private epochs = 0;
   private lastError: { message: string; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
 
@@ -235,12 +241,13 @@ export class Hub {
     }
     let member = this.members.get(m.instance);
     if (!member) {
-      member = { instance: m.instance, epoch: m.epoch, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
+      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
       this.members.set(m.instance, member);
     }
     if (member.epoch !== m.epoch) {
       // The member's process restarted: its seqs start again; its series go on adding up.
       member.epoch = m.epoch;
+      member.key = ++this.epochs;
       member.acked = 0;
       member.defs = [];
       member.pairs = [];
@@ -321,7 +328,7 @@ export class Hub {
       }
       from = to;
     }
-    return { ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
+    return { key: member.key, seq: m.seq, ids: ids.subarray(0, 2 * k), starts: at.subarray(0, k), stats: out.subarray(0, 5 * k), runs: runs.subarray(0, pos), runAt: runAt.subarray(0, k) };
   }
 
   private named(member: Member, sid: number): string {
@@ -337,8 +344,11 @@ export class Hub {
       if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
       const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
       if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
-      member.pairs[2 * sid] = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
-      member.pairs[2 * sid + 1] = this.d.registry.seriesId(name, tags, kind);
+      // Both or neither: a batch's rows are the same at every send (the store counts them by index).
+      const own = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
+      const all = this.d.registry.seriesId(name, tags, kind);
+      member.pairs[2 * sid] = own;
+      member.pairs[2 * sid + 1] = all;
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);

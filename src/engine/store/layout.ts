@@ -2,8 +2,9 @@
  * Layout of the series store: six SharedArrayBuffers with a single writer, the collector.
  * Readers (the coordinator, the alert actor, report tasks) read them in place.
  *
- * meta — configuration (set by the creator before the store is shared) and the writer's
- *   shared cursors: STORE_META below.
+ * meta — configuration (set by the creator before the store is shared), the writer's
+ *   shared cursors, the hub batch row in flight (HUB_ROW_*: StoreWriter.applyRow): STORE_META
+ *   below; then from HUB_BATCHES_BYTE the hub's batch table (batch-table.ts).
  * hot — the state every sample touches, one 64-byte line per series id (SERIES_HOT below),
  *   all series side by side so that the lines of the busy ones stay in cache.
  * series — one fixed slot per series id (slotBytes()): the cells of SERIES_SLOT below, then
@@ -38,9 +39,14 @@
 import { PAGE_BINS } from '../sketch.js';
 import { defineLayout } from '../layout.js';
 
+/** Member batches of a hub whose progress the store keeps (HUB_BATCHES_BYTE): one entry a member epoch, the least recently begun replaced. */
+export const HUB_BATCH_ENTRIES = 32;
+/** Where the hub's batch table starts in the meta buffer: per entry four f64, the batch's key, its seq, its rows applied and when it was begun (a count). */
+export const HUB_BATCHES_BYTE = 320;
+
 export const STORE_META = defineLayout({
   name: 'store meta',
-  bytes: 256,
+  bytes: HUB_BATCHES_BYTE + HUB_BATCH_ENTRIES * 32,
   oneWriterPerLine: true,
   cells: {
     MAX_SERIES: { offset: 0, type: 'i32', writer: 'creator', meaning: 'series slots' },
@@ -58,6 +64,20 @@ export const STORE_META = defineLayout({
     INITIALIZED: { offset: 72, type: 'i32', writer: 'collector', meaning: "1 once the pool's free list is built" },
     LOG_RESERVED: { offset: 128, type: 'i64', writer: 'collector', meaning: 'log position up to which the writer may overwrite' },
     ROLLUP_LOG_RESERVED: { offset: 136, type: 'i64', writer: 'collector', meaning: 'the same for the rollup log' },
+    HUB_ROW_STEP: { offset: 192, type: 'i32', writer: 'collector', meaning: "a hub batch's row in flight: 0 none, 1 its member series next, 2 the member series' open bucket taking it, 3 the cluster-wide series' open bucket taking it" },
+    HUB_ROW_BINS: { offset: 196, type: 'i32', writer: 'collector', meaning: 'bins of its sketch run added to the open bucket that takes it' },
+    HUB_ROW_MEMBER: { offset: 200, type: 'i32', writer: 'collector', meaning: 'its member series' },
+    HUB_ROW_CLUSTER: { offset: 204, type: 'i32', writer: 'collector', meaning: 'its cluster-wide series' },
+    HUB_ROW_INDEX: { offset: 208, type: 'i32', writer: 'collector', meaning: 'its row in the batch' },
+    HUB_ROW_ENTRY: { offset: 212, type: 'i32', writer: 'collector', meaning: "its batch's entry in the batch table" },
+    HUB_ROW_RUN: { offset: 216, type: 'f64', writer: 'collector', meaning: 'absolute position in the log of its sketch run' },
+    HUB_ROW_START: { offset: 224, type: 'f64', writer: 'collector', meaning: 'its start on the member (ms)' },
+    HUB_ROW_AT: { offset: 232, type: 'f64', writer: 'collector', meaning: 'the time (ms) it is applied at' },
+    HUB_ROW_COUNT: { offset: 240, type: 'f64', writer: 'collector', meaning: 'its count' },
+    HUB_ROW_SUM: { offset: 248, type: 'f64', writer: 'collector', meaning: 'its sum' },
+    HUB_ROW_MIN: { offset: 256, type: 'f64', writer: 'collector', meaning: 'its minimum' },
+    HUB_ROW_MAX: { offset: 264, type: 'f64', writer: 'collector', meaning: 'its maximum' },
+    HUB_ROW_LAST: { offset: 272, type: 'f64', writer: 'collector', meaning: 'its last value' },
   },
 });
 
@@ -128,6 +148,21 @@ export const DIR_ENTRIES = STORE_META.index.DIR_ENTRIES;
 export const POOL_FREE_HEAD = STORE_META.index.POOL_FREE_HEAD;
 export const POOL_FREE_COUNT = STORE_META.index.POOL_FREE_COUNT;
 export const INITIALIZED = STORE_META.index.INITIALIZED;
+export const HUB_ROW_STEP = STORE_META.index.HUB_ROW_STEP;
+export const HUB_ROW_BINS = STORE_META.index.HUB_ROW_BINS;
+export const HUB_ROW_MEMBER = STORE_META.index.HUB_ROW_MEMBER;
+export const HUB_ROW_CLUSTER = STORE_META.index.HUB_ROW_CLUSTER;
+export const HUB_ROW_INDEX = STORE_META.index.HUB_ROW_INDEX;
+export const HUB_ROW_ENTRY = STORE_META.index.HUB_ROW_ENTRY;
+// meta, f64 cells
+export const HUB_ROW_RUN = STORE_META.index.HUB_ROW_RUN;
+export const HUB_ROW_START = STORE_META.index.HUB_ROW_START;
+export const HUB_ROW_AT = STORE_META.index.HUB_ROW_AT;
+export const HUB_ROW_COUNT = STORE_META.index.HUB_ROW_COUNT;
+export const HUB_ROW_SUM = STORE_META.index.HUB_ROW_SUM;
+export const HUB_ROW_MIN = STORE_META.index.HUB_ROW_MIN;
+export const HUB_ROW_MAX = STORE_META.index.HUB_ROW_MAX;
+export const HUB_ROW_LAST = STORE_META.index.HUB_ROW_LAST;
 // meta, i64 cells
 export const LOG_RESERVED = STORE_META.index.LOG_RESERVED;
 export const ROLLUP_LOG_RESERVED = STORE_META.index.ROLLUP_LOG_RESERVED;

@@ -8,12 +8,15 @@
  * finish: a series' part of a chunk is committed in straight-line stores, and a chunk left
  * in flight is finished from the ring's header (drain); a bucket is closed by publishing its
  * record before resetting the open bucket, and recover() recognises a bucket that was
- * published but not reset. Pages are popped from the free list before a directory points at
- * them, and directories are replaced by writing the idle copy and flipping DIR_SELECT, so a
- * crash leaks at worst a page, never shares one.
+ * published but not reset; a hub batch's row is announced in the meta cells and carried step
+ * by step, each step committed with the row's next step, and recover() finishes it (applyRow).
+ * Pages are popped from the free list before a directory points at them, and directories are
+ * replaced by writing the idle copy and flipping DIR_SELECT, so a crash leaks at worst a page,
+ * never shares one.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
+import { BatchTable } from './batch-table.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -32,6 +35,20 @@ import {
   CLOSED_SUM,
   FIRST_TS,
   HOT_F64,
+  HUB_ROW_AT,
+  HUB_ROW_BINS,
+  HUB_ROW_CLUSTER,
+  HUB_ROW_COUNT,
+  HUB_ROW_ENTRY,
+  HUB_ROW_INDEX,
+  HUB_ROW_LAST,
+  HUB_ROW_MAX,
+  HUB_ROW_MEMBER,
+  HUB_ROW_MIN,
+  HUB_ROW_RUN,
+  HUB_ROW_START,
+  HUB_ROW_STEP,
+  HUB_ROW_SUM,
   INITIALIZED,
   LOG_BLOCK,
   LOG_RESERVED,
@@ -74,6 +91,12 @@ const CHUNK = 4096;
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
 const stampWords = new Int32Array(stampScratch.buffer);
+// HUB_ROW_STEP: the step a hub batch's row in flight is at (applyRow), and PLAIN for an apply that is no row.
+const ROW_NONE = 0;
+const ROW_MEMBER = 1;
+const ROW_MEMBER_OPEN = 2;
+const ROW_CLUSTER = 3;
+const PLAIN = -1;
 /** Which i32 of an f64 holds its high word (the sketch key's bits). */
 const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
@@ -164,6 +187,10 @@ export class StoreWriter {
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
   private readonly meta: Int32Array;
+  private readonly metaF64: Float64Array;
+  /** Hub batches' progress (beginBatch), and the entry of the batch begun last. */
+  private readonly batches: BatchTable;
+  private batchEntry = 0;
   private readonly log: LogCursor;
   private readonly rollupLog: LogCursor;
   private readonly links: Int32Array;
@@ -227,6 +254,8 @@ export class StoreWriter {
   constructor(buffers: StoreBuffers, beat: () => void = () => {}, options: { binEvery?: number } = {}) {
     this.beat = beat;
     this.meta = new Int32Array(buffers.meta);
+    this.metaF64 = new Float64Array(buffers.meta);
+    this.batches = new BatchTable(buffers.meta);
     this.layout = new StoreLayout(this.meta);
     const L = this.layout;
     this.hot = new Float64Array(buffers.hot);
@@ -258,7 +287,8 @@ export class StoreWriter {
 
   /**
    * Takes over from a previous writer (or starts fresh): publishes raw samples it wrote,
-   * finishes a bucket close it left half done, and rebuilds the list of open series.
+   * finishes a bucket close and a hub batch's row it left half done, and rebuilds the list of
+   * open series.
    * `seriesCount` is the number of registered series.
    */
   recover(now: number, seriesCount: number): void {
@@ -286,6 +316,11 @@ export class StoreWriter {
         }
       }
       this.openIds[this.openCount++] = id;
+    }
+    // A hub batch's row left half applied: finished into the buckets that hold its part.
+    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {
+      this.finishRow();
+      this.publish();
     }
     // Buckets left open from before the crash close now; their windows roll up later.
     this.closeBefore(this.bucketStart);
@@ -611,23 +646,122 @@ export class StoreWriter {
    * Adds a whole bucket recorded elsewhere (a hub member's closed bucket) into the open bucket
    * of series `id`: its count, sum, min, max and last, and its sketch, the run at `run[pos]`
    * (engine/sketch.ts), bin by bin, so that the store's merge stays exact. Its last value goes
-   * in as one raw sample at `now`, so `last` readers and rules see it. Not crash-atomic as a
-   * sample is: a writer killed inside it may leave part of the bucket applied.
+   * in as one raw sample at `now`, so `last` readers and rules see it. Crash-safe only as a
+   * hub batch's row (applyRow): alone, a writer killed inside it may leave part of the bucket applied.
    */
   applyBucket(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): void {
-    if (!(count > 0)) return;
+    if (count > 0) this.intoOpen(id, now, count, sum, min, max, last, run, pos, 0, PLAIN);
+  }
+
+  /**
+   * Writes a whole bucket recorded elsewhere (a hub member's closed bucket, into that member's
+   * own series) as a closed record of series `id` that starts at `start`: its stats, and its
+   * sketch run copied into the log as it is (engine/sketch.ts), with no open sketch pages and
+   * no close. Only where such a record keeps the store's order (takesClosed); false otherwise,
+   * and nothing written (the caller adds the bucket to the open one, applyBucket). Its last
+   * value goes in as one raw sample at `now`, as applyBucket's does.
+   */
+  writeClosed(id: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): boolean {
+    if (!(count > 0)) return true;
+    if (!this.takesClosed(id, start)) return false;
+    this.commitClosed(id, start, now, count, sum, min, max, last, this.logRun(run, pos), PLAIN);
+    return true;
+  }
+
+  /**
+   * Begins batch `seq` of the hub member epoch `key` (a positive number the hub gives each
+   * member epoch), or resumes it: returns its rows already applied, which the caller skips.
+   * A row a dead writer left half applied was finished by recover() (or is finished here).
+   */
+  beginBatch(key: number, seq: number): number {
+    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.finishRow();
+    const done = this.batches.begin(key, seq);
+    this.batchEntry = this.batches.entry;
+    return done;
+  }
+
+  /**
+   * Applies row `row` of the batch begun last (beginBatch): a member's closed bucket into its
+   * member series (a closed record at `start`, or its open bucket where a record would break
+   * the store's order) and into the cluster-wide series' open bucket. Exactly once, whatever
+   * point a writer is killed at: the row is announced in the meta cells (its numbers, and its
+   * sketch run copied into the log, where the member's record points), each of its two series
+   * takes it in one run of straight-line stores that also moves the row's step (and, for the
+   * cluster-wide one, the batch's rows applied, in the batch table), and the bins it adds to an
+   * open sketch each store their progress beside the bin. recover() finishes a row in flight.
+   */
+  applyRow(row: number, member: number, cluster: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): void {
+    const meta = this.meta;
+    const m = this.metaF64;
+    if (!(count > 0)) {
+      m[this.batches.doneCell(this.batchEntry)] = row + 1;
+      return;
+    }
+    const at = this.logRun(run, pos);
+    meta[HUB_ROW_MEMBER] = member;
+    meta[HUB_ROW_CLUSTER] = cluster;
+    meta[HUB_ROW_INDEX] = row;
+    meta[HUB_ROW_ENTRY] = this.batchEntry;
+    meta[HUB_ROW_BINS] = 0;
+    m[HUB_ROW_RUN] = at;
+    m[HUB_ROW_START] = start;
+    m[HUB_ROW_AT] = now;
+    m[HUB_ROW_COUNT] = count;
+    m[HUB_ROW_SUM] = sum;
+    m[HUB_ROW_MIN] = min;
+    m[HUB_ROW_MAX] = max;
+    m[HUB_ROW_LAST] = last;
+    meta[HUB_ROW_STEP] = ROW_MEMBER;
+    this.finishRow();
+  }
+
+  /** Carries the row announced in the meta cells (applyRow) from its step to its end. */
+  private finishRow(): void {
+    const meta = this.meta;
+    const m = this.metaF64;
+    const member = meta[HUB_ROW_MEMBER]!;
+    const start = m[HUB_ROW_START]!;
+    const now = m[HUB_ROW_AT]!;
+    const count = m[HUB_ROW_COUNT]!;
+    const sum = m[HUB_ROW_SUM]!;
+    const min = m[HUB_ROW_MIN]!;
+    const max = m[HUB_ROW_MAX]!;
+    const last = m[HUB_ROW_LAST]!;
+    const at = m[HUB_ROW_RUN]!;
+    // A run the log has overwritten since (a log too small for one batch's runs) adds no bins.
+    const run = this.log.data;
+    const pos = this.log.holds(at) ? at % this.log.size : -1;
+    if (meta[HUB_ROW_STEP] === ROW_MEMBER) {
+      if (pos >= 0 && this.takesClosed(member, start)) this.commitClosed(member, start, now, count, sum, min, max, last, at, ROW_CLUSTER);
+      else meta[HUB_ROW_STEP] = ROW_MEMBER_OPEN;
+    }
+    if (meta[HUB_ROW_STEP] === ROW_MEMBER_OPEN) this.intoOpen(member, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_CLUSTER);
+    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(meta[HUB_ROW_CLUSTER]!, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_NONE);
+  }
+
+  /**
+   * Adds a bucket into the open bucket of `id` from bin `from` of its run on (a row resumed
+   * after a kill: the bins before are in), and commits it in straight-line stores: the open
+   * cells, its last value as a raw sample, and for a hub row (`next`, not PLAIN) the row's next
+   * step and, at its end (ROW_NONE), the batch's rows applied. `pos` -1: no sketch run.
+   */
+  private intoOpen(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number, from: number, next: number): void {
     const hot = this.hot;
     const hb = id * HOT_F64;
     const base = id * this.layout.slotF64;
-    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
+    // A row resumed with bins in goes on in the bucket that holds them, ended or not.
+    if (from === 0 && hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
     if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
-    const bins = run[pos]!;
+    // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
+    this.binTail(id);
+    const bins = pos >= 0 ? run[pos]! : 0;
+    const meta = this.meta;
     if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
       const pages = this.pages;
       const front = this.front;
       const pageCache = this.pageCache;
       const c = id << 2;
-      for (let i = 0; i < bins; i++) {
+      for (let i = from; i < bins; i++) {
         const key = run[pos + 1 + 2 * i]!;
         const pageKey = key >>> PAGE_BITS;
         const pageBase = pageCache[c] === pageKey ? pageCache[c + 1]! : pageCache[c + 2] === pageKey ? pageCache[c + 3]! : this.page(id, base, pageKey);
@@ -643,31 +777,36 @@ export class StoreWriter {
           }
           this.blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
         }
+        // With the bin, between the same two back-edges: a successor goes on from the next.
+        meta[HUB_ROW_BINS] = i + 1;
       }
     }
-    // Its last value is no sample of this sketch: the samples before it are binned, and it is not.
-    this.binTail(id);
-    this.lastAsRaw(id, base, now, last);
+    const written = this.rawSlot(id, base, now, last);
+    const row = meta[HUB_ROW_INDEX]!;
+    const done = this.batches.doneCell(meta[HUB_ROW_ENTRY]!);
+    // The commit: straight-line stores, all or none of them.
+    const hi = hb * 2;
+    this.hotI32[hi + RAW_WRITTEN] = (written + 1) | 0;
+    this.hotI32[hi + RAW_BINNED] = (written + 1) | 0;
     hot[hb + OPEN_COUNT]! += count;
     hot[hb + OPEN_SUM]! += sum;
     if (min < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = min;
     if (max > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = max;
     hot[hb + OPEN_LAST] = last;
+    if (next !== PLAIN) {
+      meta[HUB_ROW_BINS] = 0;
+      if (next === ROW_NONE) this.metaF64[done] = row + 1;
+      meta[HUB_ROW_STEP] = next;
+    }
+    this.touch(id);
   }
 
   /**
-   * Writes a whole bucket recorded elsewhere (a hub member's closed bucket, into that member's
-   * own series) as a closed record of series `id` that starts at `start`: its stats, and its
-   * sketch run copied into the log as it is (engine/sketch.ts), with no open sketch pages and
-   * no close. Only where such a record keeps the store's order: `start` before the open
-   * bucket, after the series' newest record and in a rollup window not written yet, and the
-   * series holding no open data; false otherwise, and nothing written (the caller adds the
-   * bucket to the open one, applyBucket). Its last value goes in as one raw sample at `now`,
-   * as applyBucket's does. The record is published before the closed totals take it, as a
-   * close publishes (readers rely on that order: StoreReader.closedTotals).
+   * Whether series `id` takes a bucket that started at `start` as a closed record: `start`
+   * before the open bucket, after the series' newest record and in a rollup window not written
+   * yet, and the series holding no open data (an open bucket that ended is closed first).
    */
-  writeClosed(id: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): boolean {
-    if (!(count > 0)) return true;
+  private takesClosed(id: number, start: number): boolean {
     const L = this.layout;
     const f = this.f64;
     const hot = this.hot;
@@ -681,22 +820,73 @@ export class StoreWriter {
     const t2 = this.i32[base * 2 + T2_HEAD]!;
     const rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
     if (rolled > 0 && start < rolled + L.rollupMs) return false;
+    return true;
+  }
+
+  /** Copies the sketch run at `run[pos]` into the log; returns its absolute position there. */
+  private logRun(run: Int32Array, pos: number): number {
     const len = 1 + 2 * run[pos]!;
     const at = this.log.reserve(len);
     // A record never straddles the log's end (LogCursor.reserve).
     const data = this.log.data;
     const to = at % this.log.size;
     for (let k = 0; k < len; k++) data[to + k] = run[pos + k]!;
-    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, start, count, sum, min, max, last, at, len);
+    return at;
+  }
+
+  /**
+   * Publishes a closed record of `id` whose run is in the log at `at`, with its totals and its
+   * last value as a raw sample, in one run of straight-line stores (with a hub row's next step,
+   * `next`; PLAIN: no row): the record before the closed totals take it, as a close publishes
+   * (readers rely on that order: StoreReader.closedTotals).
+   */
+  private commitClosed(id: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, at: number, next: number): void {
+    const L = this.layout;
+    const f = this.f64;
+    const base = id * L.slotF64;
+    const head = this.i32[base * 2 + T1_HEAD]!;
+    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, start, count, sum, min, max, last, at, 1 + 2 * this.log.data[at % this.log.size]!);
+    const written = this.rawSlot(id, base, now, last);
+    const meta = this.meta;
+    // The commit: straight-line stores, all or none of them (the record first, as a close publishes).
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     f[base + CLOSED_COUNT]! += count;
     f[base + CLOSED_SUM]! += sum;
     f[base + CLOSED_LAST] = last;
     f[base + CLOSED_COUNT_AT] = start;
     if (f[base + FIRST_TS] === 0) f[base + FIRST_TS] = start;
+    const hi = id * HOT_F64 * 2;
+    this.hotI32[hi + RAW_WRITTEN] = (written + 1) | 0;
+    this.hotI32[hi + RAW_BINNED] = (written + 1) | 0;
+    if (next !== PLAIN) {
+      meta[HUB_ROW_BINS] = 0;
+      meta[HUB_ROW_STEP] = next;
+    }
     this.fedClosed[id] = 1;
-    this.lastAsRaw(id, base, now, last);
-    return true;
+    this.touch(id);
+  }
+
+  /**
+   * Writes a bucket's last value into the raw slot past RAW_WRITTEN, at `now` (RAW_AHEAD first
+   * says readers must distrust it); returns RAW_WRITTEN, which the caller's commit moves past
+   * it, counted as binned (it is no sample of the bucket's sketch), so `last` readers and rules see it.
+   */
+  private rawSlot(id: number, base: number, now: number, last: number): number {
+    const hi = id * HOT_F64 * 2;
+    const written = this.hotI32[hi + RAW_WRITTEN]!;
+    const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
+    if (((written + 1 - this.hotI32[hi + RAW_AHEAD]!) | 0) > 0) this.hotI32[hi + RAW_AHEAD] = (written + 1) | 0;
+    this.f64[slot] = now;
+    this.f64[slot + 1] = last;
+    return written;
+  }
+
+  /** Lists `id` among the series whose raw head the next publish() moves. */
+  private touch(id: number): void {
+    if (this.touchMark[id] !== this.pass) {
+      this.touchMark[id] = this.pass;
+      this.touched[this.touchedCount++] = id;
+    }
   }
 
   /** The cells of a bucket or rollup record at f64 index `rec`, before its ring's head publishes it. */
@@ -710,22 +900,6 @@ export class StoreWriter {
     f[rec + BUCKET_LAST] = last;
     f[rec + BUCKET_SKETCH_POS] = sketchPos;
     f[rec + BUCKET_SKETCH_LEN] = sketchLen;
-  }
-
-  /** Writes a bucket's last value as one raw sample at `now`, counted as binned (it is no sample of the bucket's sketch), so `last` readers and rules see it. */
-  private lastAsRaw(id: number, base: number, now: number, last: number): void {
-    const hi = id * HOT_F64 * 2;
-    const written = this.hotI32[hi + RAW_WRITTEN]!;
-    const slot = base + this.layout.rawOffsetF64 + 2 * (written & (this.layout.rawCap - 1));
-    if (((written + 1 - this.hotI32[hi + RAW_AHEAD]!) | 0) > 0) this.hotI32[hi + RAW_AHEAD] = (written + 1) | 0;
-    this.f64[slot] = now;
-    this.f64[slot + 1] = last;
-    this.hotI32[hi + RAW_WRITTEN] = (written + 1) | 0;
-    this.hotI32[hi + RAW_BINNED] = (written + 1) | 0;
-    if (this.touchMark[id] !== this.pass) {
-      this.touchMark[id] = this.pass;
-      this.touched[this.touchedCount++] = id;
-    }
   }
 
   /** Publishes the raw samples written since the last call. Returns the series touched. */
@@ -806,7 +980,7 @@ export class StoreWriter {
     // nothing, and with the pool spent it would run for every sample that needs a page.
     if (pageId < 0 && this.reclaimedIn !== this.bucketStart) {
       this.reclaimedIn = this.bucketStart;
-      this.reclaimIdle();
+      this.reclaimIdle(id);
       pageId = this.meta[POOL_FREE_HEAD]!;
     }
     if (pageId < 0) {
@@ -966,16 +1140,17 @@ export class StoreWriter {
   }
 
   /**
-   * Takes back every page held by series with no open data (their pages are all zero).
+   * Takes back every page held by series with no open data (their pages are all zero), but
+   * `asking`'s: a bucket from outside fills its pages before it counts in OPEN_COUNT (intoOpen).
    * Runs when the pool is empty, so pages follow the series that are active now.
    */
-  private reclaimIdle(): void {
+  private reclaimIdle(asking: number): void {
     const L = this.layout;
     const n = L.maxSeries;
     for (let id = 0; id < n; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
-      if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0) continue;
+      if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0 || id === asking) continue;
       const dir = this.livePages(base);
       if (dir.length === 0) continue;
       const freed: number[] = [];
