@@ -10,9 +10,9 @@
  * (the client went away) is counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
- * lookup of the raw URL in a table of recent URLs (recent-urls.ts; a Map behind it, or the
- * framework's route) and three ring pushes through handles cached per (route, method, status
- * class). Nothing is added to the request or the response, and no
+ * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the handles of
+ * the URL's last answer (Recent; else a Map behind it, or the framework's route, and handles
+ * cached per route, method and status class) and three ring pushes. Nothing is added to the request or the response, and no
  * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
  * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
  * connection's `close` is listened to once per connection instead, for every instrument()
@@ -89,6 +89,25 @@ interface RouteEntry {
 type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
 
 /**
+ * A URL's last answer: its route's entry, and the method, status and handles that answer
+ * recorded into, in one object. A request that repeats them (the common case: the same URL,
+ * method and status again) reads this object and the three handles, where the way through
+ * the route's entry, the method's and the class array reads four more objects, each a cache
+ * miss away in a loaded server. Never `other`'s (the cap counts each of its requests).
+ */
+interface Recent {
+  readonly url: string;
+  readonly entry: RouteEntry;
+  method: string | undefined;
+  status: number;
+  responseTime: MetricHandle;
+  throughput: MetricHandle;
+  errors: MetricHandle;
+  /** error_rate's sample for `status`. */
+  error: number;
+}
+
+/**
  * On a connection, its flights (one per source that met it). One `close` listener per
  * connection serves them all, so an instrument() that replaces another adds no listener to
  * connections it shares.
@@ -118,8 +137,8 @@ export class HttpServerSource implements Source {
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
   private readonly paths = new Map<string, RouteEntry>();
-  /** In front of `paths`: the URLs met lately, found without hashing the request's new URL string. */
-  private readonly recent = new RecentUrls<RouteEntry>();
+  /** In front of `paths`: the URLs met lately with their last answer, found without hashing the request's new URL string. */
+  private readonly recent = new RecentUrls<Recent>();
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
@@ -193,7 +212,21 @@ export class HttpServerSource implements Source {
       }
       const ms = performance.now() - started;
       const status = response.statusCode;
-      const m = this.methodEntry(this.entry(request), request.method);
+      const method = request.method;
+      const route = request[ROUTE];
+      if (route === undefined) {
+        const url = request.url ?? '/';
+        const recent = this.recent.get(url);
+        if (recent !== undefined && recent.status === status && recent.method === method) {
+          recent.responseTime.record(ms);
+          recent.throughput.record(1);
+          recent.errors.record(recent.error);
+          return;
+        }
+        this.recordByUrl(url, recent, method, status, ms);
+        return;
+      }
+      const m = this.methodEntry(this.routes.get(route), method);
       const cls = classIndex(status);
       const handles = m.byClass[cls] ?? this.classHandles(m, cls);
       handles.responseTime.record(ms);
@@ -253,15 +286,38 @@ export class HttpServerSource implements Source {
     req[ROUTE] = base ? normalizePath(base) + (route === '/' ? '' : route) : route;
   };
 
+  /**
+   * A request answered without a framework's route whose URL, method and status are not the
+   * URL's last answer: recorded through the route's entry, which becomes the URL's last
+   * answer (`recent`, the slot's object if it holds this URL).
+   */
+  private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number): void {
+    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url);
+    const m = this.methodEntry(entry, method);
+    const cls = classIndex(status);
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    const error = status >= this.errorFrom ? 1 : 0;
+    handles.responseTime.record(ms);
+    handles.throughput.record(1);
+    m.errors.record(error);
+    if (this.routes.isOther(entry)) return;
+    if (recent === undefined) {
+      this.recent.set({ url, entry, method, status, responseTime: handles.responseTime, throughput: handles.throughput, errors: m.errors, error });
+      return;
+    }
+    recent.method = method;
+    recent.status = status;
+    recent.responseTime = handles.responseTime;
+    recent.throughput = handles.throughput;
+    recent.errors = m.errors;
+    recent.error = error;
+  }
+
   private entry(request: Routed): RouteEntry {
     const route = request[ROUTE];
     if (route !== undefined) return this.routes.get(route);
     const url = request.url ?? '/';
-    const recent = this.recent.get(url);
-    if (recent !== undefined) return recent;
-    const entry = this.paths.get(url) ?? this.byPath(url);
-    if (!this.routes.isOther(entry)) this.recent.set(url, entry);
-    return entry;
+    return this.recent.get(url)?.entry ?? this.paths.get(url) ?? this.byPath(url);
   }
 
   /** A URL not met lately: its normalised route's entry, remembered unless it is `other`'s (which must count each request). */
