@@ -10,9 +10,9 @@
  * (the client went away) is counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
- * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the handles of
- * the URL's last answer (Recent; else a Map behind it, or the framework's route, and handles
- * cached per route, method and status class) and three ring pushes. Nothing is added to the request or the response, and no
+ * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
+ * series of the URL's last answer (Recent; else a Map behind it, or the framework's route,
+ * and handles cached per route, method and status class) and three ring pushes. Nothing is added to the request or the response, and no
  * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
  * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
  * connection's `close` is listened to once per connection instead, for every instrument()
@@ -23,6 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
+import type { RingWriter } from '../engine/ring.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpServerInstrumentOptions } from './options.js';
 import { normalizePath } from './paths.js';
@@ -89,20 +90,23 @@ interface RouteEntry {
 type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
 
 /**
- * A URL's last answer: its route's entry, and the method, status and handles that answer
- * recorded into, in one object. A request that repeats them (the common case: the same URL,
- * method and status again) reads this object and the three handles, where the way through
- * the route's entry, the method's and the class array reads four more objects, each a cache
- * miss away in a loaded server. Never `other`'s (the cap counts each of its requests).
+ * A URL's last answer: its route's entry, and the method and status of that answer with the
+ * ring and series ids it recorded into, in one object. A request that repeats them (the
+ * common case: the same URL, method and status again) reads this object and pushes its
+ * three samples; the way through the route's entry, the method's, the class array and the
+ * handles reads six more objects, each a cache miss away in a loaded server. Never
+ * `other`'s (the cap counts each of its requests).
  */
 interface Recent {
   readonly url: string;
   readonly entry: RouteEntry;
   method: string | undefined;
   status: number;
-  responseTime: MetricHandle;
-  throughput: MetricHandle;
-  errors: MetricHandle;
+  /** Where the three handles push (the recording thread's ring): the same for all three. */
+  ring: RingWriter;
+  responseTime: number;
+  throughput: number;
+  errors: number;
   /** error_rate's sample for `status`. */
   error: number;
 }
@@ -217,10 +221,12 @@ export class HttpServerSource implements Source {
       if (route === undefined) {
         const url = request.url ?? '/';
         const recent = this.recent.get(url);
-        if (recent !== undefined && recent.status === status && recent.method === method) {
-          recent.responseTime.record(ms);
-          recent.throughput.record(1);
-          recent.errors.record(recent.error);
+        // ms >= 0 (false for NaN; a difference of two clock readings is finite): valid as the handles check it.
+        if (recent !== undefined && recent.status === status && recent.method === method && ms >= 0) {
+          const ring = recent.ring;
+          ring.push(recent.responseTime, ms);
+          ring.push(recent.throughput, 1);
+          ring.push(recent.errors, recent.error);
           return;
         }
         this.recordByUrl(url, recent, method, status, ms);
@@ -300,16 +306,18 @@ export class HttpServerSource implements Source {
     handles.responseTime.record(ms);
     handles.throughput.record(1);
     m.errors.record(error);
-    if (this.routes.isOther(entry)) return;
+    const ring = handles.responseTime.sink;
+    if (this.routes.isOther(entry) || handles.throughput.sink !== ring || m.errors.sink !== ring) return;
     if (recent === undefined) {
-      this.recent.set({ url, entry, method, status, responseTime: handles.responseTime, throughput: handles.throughput, errors: m.errors, error });
+      this.recent.set({ url, entry, method, status, ring, responseTime: handles.responseTime.id, throughput: handles.throughput.id, errors: m.errors.id, error });
       return;
     }
     recent.method = method;
     recent.status = status;
-    recent.responseTime = handles.responseTime;
-    recent.throughput = handles.throughput;
-    recent.errors = m.errors;
+    recent.ring = ring;
+    recent.responseTime = handles.responseTime.id;
+    recent.throughput = handles.throughput.id;
+    recent.errors = m.errors.id;
     recent.error = error;
   }
 
