@@ -8,15 +8,17 @@
  *   prom-client  a hand-written middleware: a Histogram by method, route, status code
  *   otel         @opentelemetry/instrumentation-http with a MeterProvider (sdk-metrics 2.x)
  *   switch       the perfwatch monitor, and instrument()'s subscribers switched on and off many
- *                times a second by the `slices` command (see STATES)
+ *                times a second by the `slices` command (see STATES); with BENCH_BASELINE_DIST
+ *                (another build's dist folder), that build's subscribers too, as `baseline`
  * It sends { port } when listening and answers IPC commands from COMMANDS.
  */
 import dc from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Tags } from '../src/engine/registry.js';
 import { Instrumentation } from '../src/instrument/instrumentation.js';
@@ -95,6 +97,13 @@ const noop = (): void => {};
  * add a close listener to every kept-alive connection per switch).
  */
 let switched: Instrumentation | undefined;
+/**
+ * Another build's instrument() (BENCH_BASELINE_DIST names its dist folder), attached in the
+ * `baseline` state: two builds' subscribers in one server, meeting the same interference,
+ * for an A/B of a change to them (bench/instrument.ts prints the pairs).
+ */
+let baselined: Instrumentation | undefined;
+const BASELINE_DIST = process.env.BENCH_BASELINE_DIST;
 let switchFaults = 0;
 /** On finish, the three samples instrument() records a request, with none of its work to find them. */
 let recordThree = noop;
@@ -104,6 +113,10 @@ if (mode === 'switch') {
   const m = monitor!;
   const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), maxTagValueLength: 128, fault: () => void switchFaults++ };
   switched = new Instrumentation(recorder, resolveInstrumentOptions(undefined), 1_000);
+  if (BASELINE_DIST !== undefined) {
+    const other = (await import(pathToFileURL(join(resolve(BASELINE_DIST), 'src/instrument/instrumentation.js')).href)) as { Instrumentation: typeof Instrumentation };
+    baselined = new other.Instrumentation(recorder, resolveInstrumentOptions(undefined), 1_000);
+  }
   const tags = { endpoint: '/switch', method: 'GET', status_class: '2xx' };
   const [rt, tp, er] = [m.metric('response_time', tags), m.metric('throughput', tags), m.metric('error_rate', { endpoint: '/switch', method: 'GET' })];
   recordThree = () => {
@@ -141,6 +154,7 @@ const onceATask = (): void => {
  */
 function toBase(): void {
   switched!.detach();
+  baselined?.detach();
   for (const f of [recordThree, recordOne, onceATurn, onceATask]) dc.unsubscribe(HTTP_CHANNELS[1]!, f);
 }
 
@@ -175,6 +189,11 @@ const STATES: Record<string, () => void> = {
   perfwatch: () => {
     toBase();
     switched!.attach();
+  },
+  baseline: () => {
+    if (baselined === undefined) throw new Error('state baseline needs BENCH_BASELINE_DIST (another build\'s dist folder)');
+    toBase();
+    baselined.attach();
   },
 };
 

@@ -192,7 +192,11 @@ async function main(): Promise<void> {
   }
 }
 
-/** BENCH_SWITCH_STATES picks some (instrument-server.ts, STATES; `record1` is not in the default run); `channels`, the base, always comes first. */
+/**
+ * BENCH_SWITCH_STATES picks some (instrument-server.ts, STATES; `record1` is not in the
+ * default run, nor `baseline`, which needs BENCH_BASELINE_DIST); `channels`, the base, always
+ * comes first.
+ */
 const SWITCH_STATES = ['channels', ...(process.env.BENCH_SWITCH_STATES?.split(',').map((s) => s.trim()).filter((s) => s !== 'channels') ?? ['microtask', 'immediate', 'records', 'perfwatch'])];
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
 
@@ -247,6 +251,14 @@ async function switchPhases(): Promise<void> {
     })),
   );
   console.log(`"+": the median over rounds of (state − channels, the base, in the same round) (min–max); "core rps": the rps one core would serve at that CPU a request; load after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const [b, p] = [SWITCH_STATES.indexOf('baseline'), SWITCH_STATES.indexOf('perfwatch')];
+  if (b > 0 && p > 0) {
+    const main = rounds.map((r) => perReq(r[b]!, r[b]!.mainNs) - perReq(r[p]!, r[p]!.mainNs));
+    const all = rounds.map((r) => perReq(r[b]!, r[b]!.allNs) - perReq(r[p]!, r[p]!.allNs));
+    console.log(
+      `baseline (${process.env.BENCH_BASELINE_DIST}) − perfwatch, the same round: main thread ${median(main).toFixed(3)} µs a request (${range(main, 2)}), all threads ${median(all).toFixed(3)} (${range(all, 2)}); perfwatch cheaper on the main thread in ${main.filter((d) => d > 0).length} of ${rounds.length} rounds`,
+    );
+  }
 }
 
 // Run as a script; imported, it only lends startServer() and measure() (and pins nothing).

@@ -472,16 +472,30 @@ export const BREAKS = [
   {
     name: 'instrument: recent URLs matched by slot',
     what: "the table of recent URLs answers whatever its slot holds: a URL that shares a slot with another is recorded under the other's route",
-    edits: [{ find: 'return this.urls[i] === url ? this.values[i] : undefined;', replace: 'return this.urls[i] !== undefined ? this.values[i] : undefined;' }],
+    edits: [{ find: 'return v !== undefined && v.url === url ? v : undefined;', replace: 'return v;' }],
     tests: ['instrument.test.ts'],
     mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
   },
   {
     name: "instrument: recent URLs keep other's",
     what: "the table of recent URLs remembers URLs past the route cap: their repeats skip the cap and are no longer counted in status().instrument's other",
-    edits: [{ find: 'if (!this.routes.isOther(entry)) this.recent.set(url, entry);', replace: 'this.recent.set(url, entry);' }],
+    edits: [{ find: 'if (this.routes.isOther(entry) || handles.throughput.sink', replace: 'if (handles.throughput.sink' }],
     tests: ['instrument.test.ts'],
     mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
+  },
+  {
+    name: 'instrument: recent URL answers any status',
+    what: "a URL's last answer is reused whatever the new response's status: a 503 after a 200 is recorded as 2xx and not as an error",
+    edits: [{ find: 'recent.status === status && recent.method === method && ms >= 0', replace: 'recent.method === method && ms >= 0' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records one URL answered in turn with other methods and statuses'],
+  },
+  {
+    name: 'instrument: recent URL answers any method',
+    what: "a URL's last answer is reused whatever the new request's method: a POST after a GET is recorded as GET",
+    edits: [{ find: 'recent.status === status && recent.method === method && ms >= 0', replace: 'recent.status === status && ms >= 0' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records one URL answered in turn with other methods and statuses'],
   },
   {
     name: 'hub: member buckets never closed records',

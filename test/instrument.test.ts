@@ -119,6 +119,28 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, other: 4 });
   });
 
+  it('records one URL answered in turn with other methods and statuses under each of them', async () => {
+    const m = await started();
+    m.instrument();
+    const base = await serve();
+    const server = servers[0]!;
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      res.statusCode = Number(req.headers['x-status']);
+      res.end();
+    });
+    // One URL, so every request meets its slot of the recent URLs (recent-urls.ts), which
+    // holds the handles of that URL's last answer: a repeat must match method and status.
+    const sent: [string, number][] = [['GET', 200], ['GET', 200], ['GET', 503], ['GET', 503], ['POST', 503], ['GET', 200], ['POST', 201], ['POST', 201], ['GET', 404], ['GET', 200]];
+    for (const [method, status] of sent) await fetch(`${base}/items/7`, { method, headers: { 'x-status': String(status) } }).then((r) => r.text());
+    await counted(m, 'throughput', sent.length);
+    const count = (method: string, cls: string) => total(m, 'throughput', { endpoint: '/items/:id', method, status_class: cls });
+    expect([count('GET', '2xx'), count('GET', '5xx'), count('GET', '4xx'), count('POST', '5xx'), count('POST', '2xx')]).toEqual([4, 2, 1, 1, 2]);
+    expect(total(m, 'response_time', { endpoint: '/items/:id' })).toBe(sent.length);
+    expect(seriesOf(m, 'error_rate', { endpoint: '/items/:id', method: 'GET' })[0]).toMatchObject({ totalCount: 7, totalSum: 2 });
+    expect(seriesOf(m, 'error_rate', { endpoint: '/items/:id', method: 'POST' })[0]).toMatchObject({ totalCount: 3, totalSum: 1 });
+  });
+
   it('counts a request whose client went away before the response apart, not as handled', async () => {
     const m = await started();
     m.instrument();

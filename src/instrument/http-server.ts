@@ -10,9 +10,9 @@
  * (the client went away) is counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
- * lookup of the raw URL in a table of recent URLs (recent-urls.ts; a Map behind it, or the
- * framework's route) and three ring pushes through handles cached per (route, method, status
- * class). Nothing is added to the request or the response, and no
+ * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
+ * series of the URL's last answer (Recent; else a Map behind it, or the framework's route,
+ * and handles cached per route, method and status class) and three ring pushes. Nothing is added to the request or the response, and no
  * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
  * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
  * connection's `close` is listened to once per connection instead, for every instrument()
@@ -23,6 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
+import type { RingWriter } from '../engine/ring.js';
 import { CappedTags, classIndex, classTag, methodTag } from './capped.js';
 import type { HttpServerInstrumentOptions } from './options.js';
 import { normalizePath } from './paths.js';
@@ -89,6 +90,28 @@ interface RouteEntry {
 type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
 
 /**
+ * A URL's last answer: its route's entry, and the method and status of that answer with the
+ * ring and series ids it recorded into, in one object. A request that repeats them (the
+ * common case: the same URL, method and status again) reads this object and pushes its
+ * three samples; the way through the route's entry, the method's, the class array and the
+ * handles reads six more objects, each a cache miss away in a loaded server. Never
+ * `other`'s (the cap counts each of its requests).
+ */
+interface Recent {
+  readonly url: string;
+  readonly entry: RouteEntry;
+  method: string | undefined;
+  status: number;
+  /** Where the three handles push (the recording thread's ring): the same for all three. */
+  ring: RingWriter;
+  responseTime: number;
+  throughput: number;
+  errors: number;
+  /** error_rate's sample for `status`. */
+  error: number;
+}
+
+/**
  * On a connection, its flights (one per source that met it). One `close` listener per
  * connection serves them all, so an instrument() that replaces another adds no listener to
  * connections it shares.
@@ -118,8 +141,8 @@ export class HttpServerSource implements Source {
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
   private readonly paths = new Map<string, RouteEntry>();
-  /** In front of `paths`: the URLs met lately, found without hashing the request's new URL string. */
-  private readonly recent = new RecentUrls<RouteEntry>();
+  /** In front of `paths`: the URLs met lately with their last answer, found without hashing the request's new URL string. */
+  private readonly recent = new RecentUrls<Recent>();
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
@@ -193,7 +216,23 @@ export class HttpServerSource implements Source {
       }
       const ms = performance.now() - started;
       const status = response.statusCode;
-      const m = this.methodEntry(this.entry(request), request.method);
+      const method = request.method;
+      const route = request[ROUTE];
+      if (route === undefined) {
+        const url = request.url ?? '/';
+        const recent = this.recent.get(url);
+        // ms >= 0 (false for NaN; a difference of two clock readings is finite): valid as the handles check it.
+        if (recent !== undefined && recent.status === status && recent.method === method && ms >= 0) {
+          const ring = recent.ring;
+          ring.push(recent.responseTime, ms);
+          ring.push(recent.throughput, 1);
+          ring.push(recent.errors, recent.error);
+          return;
+        }
+        this.recordByUrl(url, recent, method, status, ms);
+        return;
+      }
+      const m = this.methodEntry(this.routes.get(route), method);
       const cls = classIndex(status);
       const handles = m.byClass[cls] ?? this.classHandles(m, cls);
       handles.responseTime.record(ms);
@@ -253,15 +292,40 @@ export class HttpServerSource implements Source {
     req[ROUTE] = base ? normalizePath(base) + (route === '/' ? '' : route) : route;
   };
 
+  /**
+   * A request answered without a framework's route whose URL, method and status are not the
+   * URL's last answer: recorded through the route's entry, which becomes the URL's last
+   * answer (`recent`, the slot's object if it holds this URL).
+   */
+  private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number): void {
+    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url);
+    const m = this.methodEntry(entry, method);
+    const cls = classIndex(status);
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    const error = status >= this.errorFrom ? 1 : 0;
+    handles.responseTime.record(ms);
+    handles.throughput.record(1);
+    m.errors.record(error);
+    const ring = handles.responseTime.sink;
+    if (this.routes.isOther(entry) || handles.throughput.sink !== ring || m.errors.sink !== ring) return;
+    if (recent === undefined) {
+      this.recent.set({ url, entry, method, status, ring, responseTime: handles.responseTime.id, throughput: handles.throughput.id, errors: m.errors.id, error });
+      return;
+    }
+    recent.method = method;
+    recent.status = status;
+    recent.ring = ring;
+    recent.responseTime = handles.responseTime.id;
+    recent.throughput = handles.throughput.id;
+    recent.errors = m.errors.id;
+    recent.error = error;
+  }
+
   private entry(request: Routed): RouteEntry {
     const route = request[ROUTE];
     if (route !== undefined) return this.routes.get(route);
     const url = request.url ?? '/';
-    const recent = this.recent.get(url);
-    if (recent !== undefined) return recent;
-    const entry = this.paths.get(url) ?? this.byPath(url);
-    if (!this.routes.isOther(entry)) this.recent.set(url, entry);
-    return entry;
+    return this.recent.get(url)?.entry ?? this.paths.get(url) ?? this.byPath(url);
   }
 
   /** A URL not met lately: its normalised route's entry, remembered unless it is `other`'s (which must count each request). */

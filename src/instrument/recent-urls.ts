@@ -7,26 +7,25 @@
  * (docs/instrument.md, "Cutting the subscribers' main-thread time"). Here a URL's slot comes from its length and two of its
  * characters, and a hit is one string comparison; a miss (a new URL, or two URLs that share
  * a slot) falls back to the caller's Map. Direct-mapped: a URL takes its slot from whoever
- * held it.
+ * held it. A slot holds the caller's object, which carries its URL: a hit reads the table's
+ * line, that object's and the URL's, and nothing else.
  */
 
 /** Slots: a power of two, a few times the distinct hot URLs of a typical service. */
 const SLOTS = 512;
 
-export class RecentUrls<V> {
-  private readonly urls: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
-  private readonly values: (V | undefined)[] = new Array<V | undefined>(SLOTS).fill(undefined);
+export class RecentUrls<V extends { readonly url: string }> {
+  private readonly slots: (V | undefined)[] = new Array<V | undefined>(SLOTS).fill(undefined);
 
   /** The value remembered for `url`, or undefined. */
   get(url: string): V | undefined {
-    const i = slot(url);
-    return this.urls[i] === url ? this.values[i] : undefined;
+    const v = this.slots[slot(url)];
+    return v !== undefined && v.url === url ? v : undefined;
   }
 
-  set(url: string, value: V): void {
-    const i = slot(url);
-    this.urls[i] = url;
-    this.values[i] = value;
+  /** Remembers `value` under its URL, in place of whatever held that slot. */
+  set(value: V): void {
+    this.slots[slot(value.url)] = value;
   }
 }
 
