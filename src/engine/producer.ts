@@ -82,6 +82,8 @@ export class MetricHandle {
    * itself with values it knows valid (finite, under 2^333, and not negative for a counter),
    * so that a sample does not read the handle: instrument()'s request samples
    * (src/instrument/http-server.ts), where each object read is a cache miss in a loaded server.
+   * Not in the package's types (`@internal`, tsconfig's stripInternal): the ring is the engine's.
+   * @internal
    */
   get sink(): RingWriter {
     return this.ring;
