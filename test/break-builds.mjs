@@ -498,6 +498,13 @@ export const BREAKS = [
     mustFail: ['records one URL answered in turn with other methods and statuses'],
   },
   {
+    name: 'hub: acknowledged buckets not counted',
+    what: "a member's status().hub.sent stays 0 whatever the hub acknowledged",
+    edits: [{ find: 'this.counts.sent += h.cols.sids.length;', replace: '' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['independent processes: exact totals per member and cluster-wide'],
+  },
+  {
     name: 'hub: member buckets never closed records',
     what: "the store's writer refuses every closed record from outside: a member's own series on the hub takes each bucket into its open bucket again, at the hub's time",
     edits: [{ find: 'if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;', replace: 'if (hot[hb + OPEN_COUNT] !== 0 || start === start) return false;' }],

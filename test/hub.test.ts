@@ -154,9 +154,13 @@ describe('hub over a Unix socket', () => {
       ['api-a', 500, sum(ints(1, 500))],
       ['api-b', 300, sum(ints(1000, 300))],
     ]);
-    const s = (await a.ask({ cmd: 'status' })).hub;
+    // `sent` counts what the hub acknowledged: its ack may reach the member after the hub's
+    // totals are readable, so it is awaited (a hang guard), not read at once.
+    const s = await waitFor(async () => {
+      const hub = (await a.ask({ cmd: 'status' })).hub;
+      return hub.sent > 0 ? hub : undefined;
+    }, 20_000, 'the hub acknowledging api-a');
     expect(s).toMatchObject({ role: 'member', transport: 'socket', instance: 'api-a', connected: true, dropped: 0, lastError: null });
-    expect(s.sent).toBeGreaterThan(0);
     // The links' own metrics: what a member sent, and the hub's live members.
     await waitFor(async () => (await totals(a, 'monitor_hub_sent')).some((t) => t.totalSum > 0), 20_000, 'monitor_hub_sent on the member');
     const members = await waitFor(async () => (await totals(hub, 'monitor_hub_members')).find((t) => t.tags.state === 'live' && t.totalSum > 0), 20_000, 'monitor_hub_members on the hub');

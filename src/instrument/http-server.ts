@@ -12,8 +12,8 @@
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
  * series of the URL's last answer (Recent; else a Map behind it, or the framework's route,
- * and handles cached per route, method and status class) and three ring pushes. Nothing is added to the request or the response, and no
- * listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
+ * and handles cached per route, method and status class) and three ring pushes. Nothing is
+ * added to the request or the response, and no listener: a per-request `close` listener and a stamp on the ServerResponse cost more than
  * the rest of the subscriber together (bench:instrument, docs/instrument.md); the
  * connection's `close` is listened to once per connection instead, for every instrument()
  * that meets it (FLIGHTS).
