@@ -135,6 +135,18 @@ describe('a large frame', () => {
   });
 });
 
+/** A hub on a fresh socket (its collector's exits kept) and a raw member that said hello to it, with the hub's welcome. */
+async function hubWithMember(instance: string, maxFrameBytes: number) {
+  const path = nodes.socketPath();
+  const m = await started({ hub: { listen: path, maxFrameBytes } });
+  const exits: ActorExit[] = [];
+  m.on('actor-exit', (e: ActorExit) => exits.push(e));
+  const member = await rawMember(path);
+  member.send({ t: 'hello', instance, epoch: 'e1', intervalMs: 1000 });
+  const welcome = await member.answer(1);
+  return { m, exits, member, welcome };
+}
+
 /** A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64, in 64 bins of its sketch), of the second before `closedTo`. */
 function bigBatch(seq: number, round: number, rows: number, sids: number, closedTo: number, defs: unknown[] = []) {
   const acc = new SketchAccumulator();
@@ -160,13 +172,8 @@ function bigBatch(seq: number, round: number, rows: number, sids: number, closed
 
 describe("a hub's collector killed while it applies a member's batches", () => {
   it('again and again: the member resends what was not acknowledged, the store goes on after the rows applied, and every member and cluster-wide series is exact', async () => {
-    const path = nodes.socketPath();
-    const m = await started({ hub: { listen: path, maxFrameBytes: 64 * 1024 * 1024 } });
-    const exits: ActorExit[] = [];
-    m.on('actor-exit', (e: ActorExit) => exits.push(e));
-    const member = await rawMember(path);
-    member.send({ t: 'hello', instance: 'cut', epoch: 'e1', intervalMs: 1000 });
-    let { round } = await member.answer(1);
+    const { m, exits, member, welcome } = await hubWithMember('cut', 64 * 1024 * 1024);
+    let { round } = welcome;
     let answered = 1;
     const SIDS = 32;
     const ROWS = 1 << 16;
@@ -211,13 +218,8 @@ const LONGEST_PROMISE_MS = 1000;
 
 describe("a hub collector busy with a large batch", () => {
   it("beats while it applies a batch that takes longer than the watchdog's grace: not replaced, every bucket applied once; a collector stuck after it is still replaced", async () => {
-    const path = nodes.socketPath();
-    const m = await started({ hub: { listen: path, maxFrameBytes: 256 * 1024 * 1024 } });
-    const exits: ActorExit[] = [];
-    m.on('actor-exit', (e: ActorExit) => exits.push(e));
-    const member = await rawMember(path);
-    member.send({ t: 'hello', instance: 'big', epoch: 'e1', intervalMs: 1000 });
-    let { round } = await member.answer(1);
+    const { m, exits, member, welcome } = await hubWithMember('big', 256 * 1024 * 1024);
+    let { round } = welcome;
     let answered = 1;
     const SIDS = 16;
     const defs = Array.from({ length: SIDS }, (_, i) => [i, 'big_rt', { k: String(i) }, 'distribution', 'ms']);
