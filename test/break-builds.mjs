@@ -634,7 +634,7 @@ export const BREAKS = [
     name: 'hub: a row in flight left unfinished',
     what: "neither the successor's recover() nor the next batch finishes a hub row a killed collector left half applied: the next row's announcement replaces it",
     edits: [
-      { find: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.finishRow();', replace: '' },
+      { find: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.resumeRow();', replace: '' },
       { find: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {', replace: '    if (this.meta[HUB_ROW_STEP] !== ROW_NONE && seriesCount < 0) {' },
     ],
     tests: ['hub-apply-kill.test.ts', 'hub-apply-kill-points.test.ts'],

@@ -228,6 +228,14 @@ export class StoreWriter {
    * comes for a window rolled meanwhile goes into the open bucket (writeClosed).
    */
   private readonly fedClosed: Uint8Array;
+  /**
+   * Per series, the start of its newest bucket record and of its newest rollup window written
+   * (0: none), as this writer wrote or first read them; NaN until then. The
+   * writer's own (only it writes records), so takesClosed() tests a member's record against
+   * them without reading two cold lines of the series' slot for each (most of its time).
+   */
+  private readonly newestStart: Float64Array;
+  private readonly seriesRolled: Float64Array;
   private lateRolledTo = 0;
   private readonly openIds: Int32Array;
   private openCount = 0;
@@ -284,6 +292,8 @@ export class StoreWriter {
     this.front32 = new Uint32Array(buffers.pool, L.poolFrontOffsetBytes, (L.poolPages * PAGE_BINS) >>> 2);
     this.openIds = new Int32Array(L.maxSeries);
     this.fedClosed = new Uint8Array(L.maxSeries);
+    this.newestStart = new Float64Array(L.maxSeries).fill(Number.NaN);
+    this.seriesRolled = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
     this.groupCounts = new Int32Array(L.maxSeries);
@@ -331,7 +341,7 @@ export class StoreWriter {
     }
     // A hub batch's row left half applied: finished into the buckets that hold its part.
     if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {
-      this.finishRow();
+      this.resumeRow();
       this.publish();
     }
     // Buckets left open from before the crash close now; their windows roll up later.
@@ -689,7 +699,7 @@ export class StoreWriter {
    * A row a dead writer left half applied was finished by recover() (or is finished here).
    */
   beginBatch(key: number, seq: number): number {
-    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.finishRow();
+    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.resumeRow();
     const done = this.batches.begin(key, seq);
     this.batchEntry = this.batches.entry;
     return done;
@@ -727,22 +737,19 @@ export class StoreWriter {
     m[HUB_ROW_MAX] = max;
     m[HUB_ROW_LAST] = last;
     meta[HUB_ROW_STEP] = ROW_MEMBER;
-    this.finishRow();
+    this.finishRow(member, cluster, start, now, count, sum, min, max, last, at);
   }
 
-  /** Carries the row announced in the meta cells (applyRow) from its step to its end. */
-  private finishRow(): void {
+  /** Finishes the row announced in the meta cells (applyRow) that a dead writer left at its step. */
+  private resumeRow(): void {
     const meta = this.meta;
     const m = this.metaF64;
-    const member = meta[HUB_ROW_MEMBER]!;
-    const start = m[HUB_ROW_START]!;
-    const now = m[HUB_ROW_AT]!;
-    const count = m[HUB_ROW_COUNT]!;
-    const sum = m[HUB_ROW_SUM]!;
-    const min = m[HUB_ROW_MIN]!;
-    const max = m[HUB_ROW_MAX]!;
-    const last = m[HUB_ROW_LAST]!;
-    const at = m[HUB_ROW_RUN]!;
+    this.finishRow(meta[HUB_ROW_MEMBER]!, meta[HUB_ROW_CLUSTER]!, m[HUB_ROW_START]!, m[HUB_ROW_AT]!, m[HUB_ROW_COUNT]!, m[HUB_ROW_SUM]!, m[HUB_ROW_MIN]!, m[HUB_ROW_MAX]!, m[HUB_ROW_LAST]!, m[HUB_ROW_RUN]!);
+  }
+
+  /** Carries the row announced in the meta cells (applyRow), whose numbers these are (applyRow's own, or read back from the cells: resumeRow), from its step to its end. */
+  private finishRow(member: number, cluster: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, at: number): void {
+    const meta = this.meta;
     // A run the log has overwritten since (a log too small for one batch's runs) adds no bins.
     const run = this.log.data;
     const pos = this.log.holds(at) ? at % this.log.size : -1;
@@ -751,7 +758,7 @@ export class StoreWriter {
       else meta[HUB_ROW_STEP] = ROW_MEMBER_OPEN;
     }
     if (meta[HUB_ROW_STEP] === ROW_MEMBER_OPEN) this.intoOpen(member, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_CLUSTER);
-    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(meta[HUB_ROW_CLUSTER]!, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_NONE);
+    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(cluster, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_NONE);
   }
 
   /**
@@ -831,11 +838,20 @@ export class StoreWriter {
     const base = id * L.slotF64;
     if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
     if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;
-    const head = this.i32[base * 2 + T1_HEAD]!;
-    if (head > 0 && !(start > f[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]!)) return false;
+    let newest = this.newestStart[id]!;
+    if (newest !== newest) {
+      const head = this.i32[base * 2 + T1_HEAD]!;
+      newest = head > 0 ? f[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]! : -Infinity;
+      this.newestStart[id] = newest;
+    }
+    if (!(start > newest)) return false;
     // A rollup window is written once: a record in one already written would never be rolled up.
-    const t2 = this.i32[base * 2 + T2_HEAD]!;
-    const rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
+    let rolled = this.seriesRolled[id]!;
+    if (rolled !== rolled) {
+      const t2 = this.i32[base * 2 + T2_HEAD]!;
+      rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
+      this.seriesRolled[id] = rolled;
+    }
     if (rolled > 0 && start < rolled + L.rollupMs) return false;
     return true;
   }
@@ -880,6 +896,7 @@ export class StoreWriter {
       meta[HUB_ROW_STEP] = next;
     }
     this.fedClosed[id] = 1;
+    this.newestStart[id] = start;
     this.touch(id);
   }
 
@@ -1099,6 +1116,7 @@ export class StoreWriter {
     const hb = id * HOT_F64;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, dir, idle > 0);
   }
 
@@ -1245,6 +1263,7 @@ export class StoreWriter {
       this.writeRecord(base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64, window, count, sum, min, max, last, pos, wrote);
       Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
       f[base + ROLLED_UPTO] = window;
+      this.seriesRolled[id] = window;
       written++;
     }
     return written;
