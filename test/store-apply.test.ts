@@ -163,6 +163,24 @@ describe('closed records from outside (a hub member series)', () => {
     expect(store.buckets(1, 1).map((r) => r.start)).toEqual([T0 + 10_000, T0 + 10_500]);
     expect(store.buckets(2, 1).map((r) => r.start)).toEqual([T0 + 30_000, T0 + 60_000]);
   });
+
+  it('refuses a record at or before the bucket its series closed after taking a record', () => {
+    // The writer knows each series' newest record without reading the slot: the bucket its own
+    // close published after the record it took is the newest, and a record must come after it.
+    const { store, state, apply } = setup();
+    const w = state.writer;
+    const b = bucketOf([5, 6, 7]);
+    const put = (start: number, now: number) => w.writeClosed(3, start, now, b.count, b.sum, b.min, b.max, b.last, b.run, 0);
+    w.advance(T0 + 10_000);
+    expect(put(T0 + 9000, T0 + 10_000)).toBe(true);
+    apply(T0 + 10_000, [[3, 4]]);
+    apply(T0 + 12_000, []);
+    expect(store.buckets(3, 1).map((r) => r.start)).toEqual([T0 + 9000, T0 + 10_000]);
+    expect(put(T0 + 10_000, T0 + 12_001)).toBe(false);
+    expect(put(T0 + 11_000, T0 + 12_002)).toBe(true);
+    w.publish();
+    expect(store.buckets(3, 1).map((r) => r.start)).toEqual([T0 + 9000, T0 + 10_000, T0 + 11_000]);
+  });
 });
 
 describe('applied buckets, a spent sketch pool', () => {
