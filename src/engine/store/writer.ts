@@ -229,9 +229,9 @@ export class StoreWriter {
    */
   private readonly fedClosed: Uint8Array;
   /**
-   * Per series, the start of its newest bucket record and of its newest rollup window written
-   * (0: none), as this writer wrote or first read them; NaN until then. The
-   * writer's own (only it writes records), so takesClosed() tests a member's record against
+   * Per series, the start of its newest bucket record (-Infinity: none) and of its newest
+   * rollup window written (0: none), as this writer wrote or first read them; NaN until then.
+   * The writer's own (only it writes records), so takesClosed() tests a member's record against
    * them without reading two cold lines of the series' slot for each (most of its time).
    */
   private readonly newestStart: Float64Array;
