@@ -435,6 +435,27 @@ export const BREAKS = [
     mustFail: ['on the same random samples (seed 1)'],
   },
   {
+    name: 'a close from raw slots leaves them unbinned',
+    what: "the reset of a bucket closed from its raw slots does not move RAW_BINNED past them: the next bucket's sketch counts them again",
+    edits: [{ find: '    this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;\n    hot[hb + OPEN_COUNT] = 0;', replace: '    hot[hb + OPEN_COUNT] = 0;' }],
+    tests: ['store-close-raw.test.ts', 'apply-differential.test.ts'],
+    mustFail: ['starts the next bucket empty', 'is finished by a successor', 'on the same random samples (seed 1)'],
+  },
+  {
+    name: 'a close from raw slots with samples in its pages',
+    what: "a close encodes from the raw slots whenever samples wait there, leaving out the bucket's samples already binned into its pages",
+    edits: [{ find: 'if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {', replace: 'if (waiting > 0 && waiting <= L.rawCap) {' }],
+    tests: ['store-close-raw.test.ts', 'apply-differential.test.ts'],
+    mustFail: ['starts the next bucket empty', 'on the same random samples (seed 1)'],
+  },
+  {
+    name: 'a close from raw slots counts a key once',
+    what: 'encodeRaw counts each key met in the raw slots once, whatever its samples',
+    edits: [{ find: '      bins[key] = c + 1;\n', replace: '      bins[key] = 1;\n' }],
+    tests: ['store-close-raw.test.ts', 'apply-differential.test.ts'],
+    mustFail: ['starts the next bucket empty', 'on the same random samples (seed 1)'],
+  },
+  {
     name: 'no close on touch during a sweep',
     what: 'a series that takes data before the sweep reaches it adds the data to its ended bucket',
     edits: [{ find: '    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);\n', replace: '' }],
