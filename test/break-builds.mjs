@@ -456,6 +456,20 @@ export const BREAKS = [
     mustFail: ['starts the next bucket empty', 'on the same random samples (seed 1)'],
   },
   {
+    name: 'chunks of 4,096 whatever the ring',
+    what: "drain() groups samples in chunks of 4,096 slots as before, not of half the ring: at 10,000 series a series' samples no longer share a chunk",
+    edits: [{ find: 'const CHUNK_MAX = 32768;', replace: 'const CHUNK_MAX = 4096;' }],
+    tests: ['store-chunks.test.ts'],
+    mustFail: ['are half the ring'],
+  },
+  {
+    name: 'a chunk of the whole ring',
+    what: 'drain() takes up to CHUNK_MAX slots in a chunk whatever the ring: a ring of 32,768 slots is held in flight whole while its chunk applies',
+    edits: [{ find: 'Math.max(CHUNK_MIN, (reader.mask + 1) >>> 1)', replace: 'Math.max(CHUNK_MIN, CHUNK_MAX)' }],
+    tests: ['store-chunks.test.ts'],
+    mustFail: ['are half the ring'],
+  },
+  {
     name: 'no close on touch during a sweep',
     what: 'a series that takes data before the sweep reaches it adds the data to its ended bucket',
     edits: [{ find: '    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);\n', replace: '' }],

@@ -86,8 +86,15 @@ const ALL_BLOCKS = (1 << (PAGE_BINS >>> BLOCK_BITS)) - 1;
 const MAX_SKETCHED = 0xffffffff;
 /** Passes over all series call the beat hook once per this many series (a power of two, minus one). */
 const BEAT_MASK = 1024 - 1;
-/** drain() applies samples in chunks of this many, grouped by series, and frees their slots after each. */
-const CHUNK = 4096;
+/**
+ * drain() applies samples in chunks, grouped by series, and frees their slots after each: of
+ * half the ring, at least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of
+ * 4,096 gave each series one sample or none, each a cold hot line and a raw slot on a page of
+ * its own; in chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue
+ * 16's eighth pass). Half the ring: a producer never waits on a whole ring in flight.
+ */
+const CHUNK_MIN = 4096;
+const CHUNK_MAX = 32768;
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
 const stampWords = new Int32Array(stampScratch.buffer);
@@ -230,8 +237,8 @@ export class StoreWriter {
   private pass = 1;
   /** A chunk's grouping: per series its count, then its cursor; the series in order seen; the values by series. */
   private readonly groupCounts: Int32Array;
-  private readonly groupIds = new Int32Array(CHUNK);
-  private readonly groupValues = new Float64Array(CHUNK);
+  private readonly groupIds = new Int32Array(CHUNK_MAX);
+  private readonly groupValues = new Float64Array(CHUNK_MAX);
   /** The bucket in which the pool was last found empty and idle series' pages taken back. */
   private reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
@@ -396,7 +403,7 @@ export class StoreWriter {
    * of the ring's last time mark). Returns how many samples, marks not counted.
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
-   * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
+   * The collector's hot path. Samples go in chunks (CHUNK_MAX), each grouped by series
    * (a counting sort that copies the values into group order) and applied group by group: a
    * series' samples are written to its raw ring past RAW_WRITTEN, summed in registers, and
    * committed in one run of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's
@@ -413,8 +420,9 @@ export class StoreWriter {
     if (n > max) n = max;
     let moved = 0;
     let left = n;
+    const most = Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, (reader.mask + 1) >>> 1));
     while (left > 0) {
-      const taken = this.chunk(reader, now, left < CHUNK ? left : CHUNK);
+      const taken = this.chunk(reader, now, left < most ? left : most);
       moved += this.grouped;
       left -= taken;
       reader.release();
