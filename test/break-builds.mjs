@@ -450,7 +450,7 @@ export const BREAKS = [
   },
   {
     name: 'a close from raw slots counts a key once',
-    what: 'encodeRaw counts each key met in the raw slots once, whatever its samples',
+    what: 'countRaw counts each key met in the raw slots once, whatever its samples',
     edits: [{ find: '      bins[key] = c + 1;\n', replace: '      bins[key] = 1;\n' }],
     tests: ['store-close-raw.test.ts', 'apply-differential.test.ts'],
     mustFail: ['starts the next bucket empty', 'on the same random samples (seed 1)'],

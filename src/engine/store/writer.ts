@@ -250,7 +250,7 @@ export class StoreWriter {
   private readonly pageCache: Int32Array;
   private readonly scratch: Int32Array;
   /**
-   * A close's counts by sketch key when it encodes its bucket from the raw ring (encodeRaw),
+   * A close's counts by sketch key when it encodes its bucket from the raw ring (countRaw),
    * all zero between closes, and the keys it met. The writer's own, reused by every close, so
    * their lines stay in cache where the pool's pages of 10,000 series do not.
    */
@@ -292,7 +292,7 @@ export class StoreWriter {
     this.touchMark = new Int32Array(L.maxSeries);
     this.groupCounts = new Int32Array(L.maxSeries);
     this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
-    this.scratch = new Int32Array(1 + Math.max(4 * L.dirEntries * PAGE_BINS, 2 * L.rawCap));
+    this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
     this.rawKeys = new Int32Array(L.rawCap);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
       for (let p = 0; p < L.poolPages; p++) this.links[p] = p + 1 < L.poolPages ? p + 1 : -1;
@@ -1063,30 +1063,31 @@ export class StoreWriter {
     const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
     const waiting = (written - binned) | 0;
+    let pos: number;
     let at: number;
     let freeIdle: boolean;
     if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
-      at = this.encodeRaw(base, binned, written);
+      // Counted first, so that the run goes straight into the log at its length.
+      const keys = this.countRaw(base, binned, written);
+      at = 1 + 2 * keys;
+      pos = this.log.reserve(at);
+      this.emitRaw(keys, pos % this.log.size);
       freeIdle = true;
     } else {
       this.binTail(id);
       at = this.encodePages(base);
+      pos = this.log.reserve(at);
+      this.log.data.set(this.scratch.subarray(0, at), pos % this.log.size);
       freeIdle = this.idlePages > 0;
     }
-    const pos = this.log.reserve(at);
-    this.log.data.set(this.scratch.subarray(0, at), pos % this.log.size);
     const head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.resetOpen(id, base, this.livePages(base), freeIdle);
   }
 
-  /**
-   * Encodes into scratch the sketch of raw slots [from, to) of the series at `base`, counted
-   * by key in rawBins (left zero again); returns the run's length. Keys come in the order
-   * first met: a run's readers take its keys in any order (engine/sketch.ts).
-   */
-  private encodeRaw(base: number, from: number, to: number): number {
+  /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */
+  private countRaw(base: number, from: number, to: number): number {
     const i32 = this.i32;
     const bins = this.rawBins;
     const keys = this.rawKeys;
@@ -1099,16 +1100,26 @@ export class StoreWriter {
       if (c === 0) keys[d++] = key;
       bins[key] = c + 1;
     }
-    const out = this.scratch;
-    let at = 1;
+    return d;
+  }
+
+  /**
+   * Writes the run of the `d` keys countRaw() listed into the log at `to`, leaving rawBins
+   * zero again. Keys come in the order first met: a run's readers take its keys in any order
+   * (engine/sketch.ts).
+   */
+  private emitRaw(d: number, to: number): void {
+    const out = this.log.data;
+    const bins = this.rawBins;
+    const keys = this.rawKeys;
+    out[to] = d;
+    let at = to + 1;
     for (let j = 0; j < d; j++) {
       const key = keys[j]!;
       out[at++] = key;
       out[at++] = bins[key]!;
       bins[key] = 0;
     }
-    out[0] = d;
-    return at;
   }
 
   /** Encodes into scratch the open sketch in the pages of the series at `base`, page by page; returns the run's length, and counts its idle pages in idlePages. */
