@@ -505,6 +505,27 @@ export const BREAKS = [
     mustFail: ['listens to a kept-alive connection once'],
   },
   {
+    name: 'rollup misses sketches uncounted',
+    what: "a minute's rollup that finds some of its buckets' sketches overwritten in the log leaves out their bins without counting them: status().collector.sketchesLost stays 0",
+    edits: [{ find: 'else if (f[rec + BUCKET_SKETCH_LEN]! > 0) this.counters.sketchesLost++;', replace: '' }],
+    tests: ['store-log.test.ts'],
+    mustFail: ['rolls up only those it holds', "is counted in the collector's control block"],
+  },
+  {
+    name: 'lost sketches not published',
+    what: "the collector counts the sketches its rollups missed but never writes the count where status() reads it",
+    edits: [{ find: '    ctl.f64[SKETCHES_LOST] = this.writer.counters.sketchesLost;\n', replace: '' }],
+    tests: ['store-log.test.ts'],
+    mustFail: ["is counted in the collector's control block"],
+  },
+  {
+    name: "sketch log reach from all it ever wrote",
+    what: "the log's reach is judged from everything written since the collector started, not the last interval's rate: it shrinks with the process's age, not with the load",
+    edits: [{ find: 'const rate = written - this.logWrittenAt;', replace: 'const rate = written;' }],
+    tests: ['store-log.test.ts'],
+    mustFail: ["says how many seconds of closed buckets it holds"],
+  },
+  {
     name: 'instrument: recent URLs matched by slot',
     what: "the table of recent URLs answers whatever its slot holds: a URL that shares a slot with another is recorded under the other's route",
     edits: [{ find: 'return v !== undefined && v.url === url ? v : undefined;', replace: 'return v;' }],

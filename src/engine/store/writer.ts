@@ -183,11 +183,18 @@ class LogCursor {
 export interface WriterCounters {
   badSamples: number;
   sketchOverflow: number;
+  /**
+   * Closed buckets whose sketch run the log had overwritten when their rollup came to read
+   * it: their counts and sums went in, their bins did not, so that rollup's quantiles stand
+   * for part of its window. The sketch log (sketchLogBytes) is too small for the runs the
+   * series close in a rollup window (and, on a hub, the interval its members' rollups wait).
+   */
+  sketchesLost: number;
 }
 
 export class StoreWriter {
   readonly layout: StoreLayout;
-  readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0 };
+  readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0, sketchesLost: 0 };
   private readonly hot: Float64Array;
   /** The hot lines as i32, for RAW_HEAD: published beside the cells just written, so a pass's publish touches no cold line. */
   private readonly hotI32: Int32Array;
@@ -920,6 +927,15 @@ export class StoreWriter {
     f[rec + BUCKET_SKETCH_LEN] = sketchLen;
   }
 
+  /** i32 of the sketch log written so far (closed buckets' runs), and the log's size: how far back it reaches. */
+  sketchLogWritten(): number {
+    return this.log.pos;
+  }
+
+  get sketchLogSize(): number {
+    return this.log.size;
+  }
+
   /** Publishes the raw samples written since the last call. Returns the series touched. */
   publish(): number {
     const n = this.touchedCount;
@@ -1288,6 +1304,7 @@ export class StoreWriter {
         last = f[rec + BUCKET_LAST]!;
         const pos = f[rec + BUCKET_SKETCH_POS]!;
         if (this.log.holds(pos)) this.acc.addEncoded(this.log.data, pos % this.log.size);
+        else if (f[rec + BUCKET_SKETCH_LEN]! > 0) this.counters.sketchesLost++;
       }
       const len = this.acc.encodedLengthBound();
       const pos = this.rollupLog.reserve(len);
