@@ -109,6 +109,15 @@ let switchFaults = 0;
 let recordThree = noop;
 /** On finish, response_time alone: what throughput's and error_rate's samples cost is the difference to recordThree. */
 let recordOne = noop;
+/**
+ * The floor of any subscriber-based instrumentation that records what instrument() records:
+ * the start's clock reading on the socket, and at finish a second reading and the three
+ * samples through ready handles (pipelining, routes and tags ignored). instrument() over
+ * `floor` is what its own work costs.
+ */
+const FLOOR_STARTED = Symbol('floor started');
+let floorStart: (message: unknown) => void = noop;
+let floorFinish: (message: unknown) => void = noop;
 if (mode === 'switch') {
   const m = monitor!;
   const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), maxTagValueLength: 128, fault: () => void switchFaults++ };
@@ -125,6 +134,14 @@ if (mode === 'switch') {
     er.record(0);
   };
   recordOne = () => rt.record(1.5);
+  floorStart = (message) => {
+    ((message as { socket: Record<symbol, number> }).socket)[FLOOR_STARTED] = performance.now();
+  };
+  floorFinish = (message) => {
+    rt.record(performance.now() - (message as { socket: Record<symbol, number> }).socket[FLOOR_STARTED]!);
+    tp.record(1);
+    er.record(0);
+  };
 }
 
 /** On finish, a setImmediate once a turn, as the ring schedules its end-of-turn flush, with nothing recorded. */
@@ -155,7 +172,8 @@ const onceATask = (): void => {
 function toBase(): void {
   switched!.detach();
   baselined?.detach();
-  for (const f of [recordThree, recordOne, onceATurn, onceATask]) dc.unsubscribe(HTTP_CHANNELS[1]!, f);
+  for (const f of [recordThree, recordOne, onceATurn, onceATask, floorFinish]) dc.unsubscribe(HTTP_CHANNELS[1]!, f);
+  dc.unsubscribe(HTTP_CHANNELS[0]!, floorStart);
 }
 
 /**
@@ -165,8 +183,10 @@ function toBase(): void {
  * flush (and, beside it, a queueMicrotask once a macrotask, for comparison); three samples
  * recorded a request through handles found beforehand (the ring, its end-of-turn flush, the
  * collector's share), or response_time's alone (`record1`: what the other two cost, which a
- * cheaper kind for throughput and error_rate could save at most); instrument(). Each starts from the base (a function subscribed twice
- * would run twice).
+ * cheaper kind for throughput and error_rate could save at most); `floor`, the least that
+ * records what instrument() does (two clock readings, a slot on the socket, the three
+ * samples); instrument(). Each starts from the base (a function subscribed twice would run
+ * twice).
  */
 const STATES: Record<string, () => void> = {
   channels: toBase,
@@ -185,6 +205,11 @@ const STATES: Record<string, () => void> = {
   record1: () => {
     toBase();
     dc.subscribe(HTTP_CHANNELS[1]!, recordOne);
+  },
+  floor: () => {
+    toBase();
+    dc.subscribe(HTTP_CHANNELS[0]!, floorStart);
+    dc.subscribe(HTTP_CHANNELS[1]!, floorFinish);
   },
   perfwatch: () => {
     toBase();

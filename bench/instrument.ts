@@ -210,6 +210,8 @@ const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 50);
  * STATES there); `immediate` adds a setImmediate once a turn (as the ring schedules its
  * end-of-turn flush; `microtask` a queueMicrotask instead), `records` instrument()'s three
  * samples a request through handles found beforehand (the ring, its flush, the collector),
+ * `floor` those samples with the request's duration timed on the socket (the least any
+ * subscriber-based instrumentation recording them costs; not in the default states),
  * `perfwatch` instrument()'s subscribers. Per round, each state's CPU a request (main thread;
  * all threads) over its slices; reported, the median over rounds of each state's difference
  * to the base in the same round. A collector pass that applies one slice's samples may fall

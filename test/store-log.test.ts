@@ -3,8 +3,10 @@
  * record the writer may have overwritten is refused, never read as another bucket's.
  */
 import { describe, expect, it } from 'vitest';
+import { SKETCHES_LOST, SKETCH_LOG_REACH, controlViews } from '../dist/src/engine/control.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { T0, setup } from './store-harness.js';
+import { synthetic } from './synthetic.js';
 
 /** 1,100 values, each in a sketch bin of its own (64 bins per power of two). */
 const KEYS = 1100;
@@ -41,7 +43,10 @@ describe('the sketch log', () => {
     expect(before.length).toBeGreaterThan(0);
     expect(before.length).toBeLessThan(30);
     expect(before).toEqual(Array.from({ length: before.length }, (_, i) => 60 - before.length + i));
+    expect(state.writer.counters.sketchesLost).toBe(0);
     expect(state.writer.rollup(1024)).toBe(1);
+    // The rollup took the counts of all 60 buckets and the bins of those held: the others are counted lost.
+    expect(state.writer.counters.sketchesLost).toBe(60 - before.length);
     const [minute] = store.buckets(id, 2);
     expect(minute).toMatchObject({ start: T0, count: 60 * KEYS + (59 * 60) / 2 });
     const acc = new SketchAccumulator();
@@ -62,5 +67,33 @@ describe('the sketch log', () => {
     expect(after.every((k) => k >= 60)).toBe(true);
     const full = store.aggregate(id, T0 + 30_000, T0 + 120_000, new SketchAccumulator());
     expect(full).toMatchObject({ count: 30 * KEYS + ((30 + 59) * 30) / 2 + minute1.count, sketchless: 30 });
+  });
+
+  it("is counted in the collector's control block when a minute's rollup misses sketches, and not when the log holds them all", () => {
+    const values = Array.from({ length: KEYS }, (_, i) => value(i));
+    const lost = (logBytes: number): number => {
+      const s = synthetic({ logBytes, maxSeries: 16 });
+      const id = s.id('response_time');
+      s.fill(61, [[id, () => values]]);
+      return controlViews(s.control).f64[SKETCHES_LOST]!;
+    };
+    // 2^16 i32 hold fewer than 30 of these buckets; 16 MiB all 61.
+    expect(lost(0)).toBeGreaterThan(30);
+    expect(lost(16 * 1024 * 1024)).toBe(0);
+  });
+
+  it("says how many seconds of closed buckets it holds at the last interval's rate", () => {
+    const values = Array.from({ length: KEYS }, (_, i) => value(i));
+    const reach = (logBytes: number, series: number): number => {
+      const s = synthetic({ logBytes, maxSeries: 16 });
+      const ids = Array.from({ length: series }, (_, i) => s.id('response_time', { n: String(i) }));
+      s.fill(5, ids.map((id) => [id, () => values] as [number, () => number[]]));
+      return controlViews(s.control).f64[SKETCH_LOG_REACH]!;
+    };
+    // Each closed bucket's run is 1 + 2 × 1,100 i32; the smallest log is 2^16 i32.
+    const run = 1 + 2 * KEYS;
+    expect(reach(0, 1)).toBeCloseTo(2 ** 16 / run, 6);
+    expect(reach(0, 4)).toBeCloseTo(2 ** 16 / run / 4, 6);
+    expect(reach(16 * 1024 * 1024, 1)).toBeCloseTo((4 * 1024 * 1024) / run, 6);
   });
 });

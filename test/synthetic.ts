@@ -23,6 +23,8 @@ const metricAcc = new SketchAccumulator();
 
 export interface Synthetic {
   registry: Registry;
+  /** The collector's control block (its counters, as status() reads them). */
+  control: SharedArrayBuffer;
   reader: StoreReader;
   /** The id of a series, defining the name's kind and unit on first use. */
   id(name: string, tags?: Record<string, string>, kind?: MetricKind, unit?: MetricUnit): number;
@@ -68,6 +70,7 @@ export function synthetic(overrides: Partial<StoreConfig> = {}): Synthetic {
   };
   return {
     registry,
+    control,
     reader,
     id(name, tags, kind, unit) {
       if (kind && !registry.lookupName(name)) registry.define(name, kind, unit ?? '');

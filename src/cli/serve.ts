@@ -46,8 +46,8 @@ function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefin
   return metrics.find((m) => m.name === name);
 }
 
-const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net kB/s', 'loop p99 ms', 'heap MB', 'ingest/s', 'series', 'dropped'];
-const WIDTHS = [8, 6, 6, 7, 9, 11, 8, 10, 7, 8];
+const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net kB/s', 'loop p99 ms', 'heap MB', 'ingest/s', 'app series', 'dropped'];
+const WIDTHS = [8, 6, 6, 7, 9, 11, 8, 10, 10, 8];
 
 function row(cells: string[]): string {
   return cells.map((c, i) => c.padStart(WIDTHS[i]!)).join(' ');

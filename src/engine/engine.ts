@@ -31,6 +31,8 @@ import {
   QUIET_AT,
   RUNG_AT,
   SKETCH_OVERFLOW,
+  SKETCHES_LOST,
+  SKETCH_LOG_REACH,
   STARTED_AT,
   controlViews,
   type ControlViews,
@@ -111,6 +113,8 @@ export class Engine {
   private droppedSinceSample = 0;
   private ingestedAtSample = 0;
   private nextSystemSample = 0;
+  /** The sketch log's write position at the last bucket boundary (SKETCH_LOG_REACH). */
+  private logWrittenAt: number;
   /** How often the system and the collector's own metrics are sampled (setSystemCadence). */
   private cadenceMs: number;
 
@@ -123,6 +127,7 @@ export class Engine {
     this.ownReadings = options.ownReadings ?? true;
     this.clock = options.clock ?? Date.now;
     this.writer = new StoreWriter(options.store, () => this.beat(this.clock()));
+    this.logWrittenAt = this.writer.sketchLogWritten();
     this.rings = options.rings.map((sab) => new RingReader(sab));
     // The collector's own readings: drained in the same pass that fills them.
     const ownRing = createRing(OWN_RING_CAPACITY);
@@ -341,6 +346,12 @@ export class Engine {
   private onBucketBoundary(t: number): void {
     const ctl = this.ctl;
     this.writer.rollup(this.registry.seriesCount());
+    ctl.f64[SKETCHES_LOST] = this.writer.counters.sketchesLost;
+    // How far back the sketch log reaches at the rate of the interval that just closed.
+    const written = this.writer.sketchLogWritten();
+    const rate = written - this.logWrittenAt;
+    this.logWrittenAt = written;
+    if (rate > 0) ctl.f64[SKETCH_LOG_REACH] = (this.writer.sketchLogSize / rate) * (this.intervalMs / 1000);
     ctl.f64[CLOSED_BUCKET_START] = this.writer.bucketStart - this.intervalMs;
     Atomics.add(ctl.i32, BUCKET_EPOCH, 1);
     // Readers wait on DRAIN_EPOCH alone; a closed bucket is news for them too.

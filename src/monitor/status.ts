@@ -9,7 +9,7 @@ import type { ProfilerStatus } from '../profiling/profiler.js';
 import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
 import type { ActorState, Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
-import { BAD_SAMPLES, CLOCK, INGESTED, OWN_FAULTS, SKETCH_OVERFLOW, STARTED_AT, type ControlViews } from '../engine/control.js';
+import { BAD_SAMPLES, CLOCK, INGESTED, OWN_FAULTS, SKETCH_LOG_REACH, SKETCH_OVERFLOW, SKETCHES_LOST, STARTED_AT, type ControlViews } from '../engine/control.js';
 import { collectorLag } from '../engine/pending-clock.js';
 import { OWN_SERIES, type Registry } from '../engine/registry.js';
 import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
@@ -81,6 +81,19 @@ export interface MonitorStatus {
     openSeries: number | null;
     freeSketchPages: number;
     sketchOverflow: number;
+    /**
+     * Closed buckets whose sketch the log had overwritten when their minute's rollup read
+     * it, since the collector started: those rollups' quantiles stand for part of their
+     * minute (counts and sums are whole). Above 0: raise sketchLogBytes (docs/reference.md).
+     */
+    sketchesLost: number;
+    /**
+     * Seconds of closed buckets' sketches the sketch log holds at the rate of the last
+     * interval that wrote some (null before the first): under 60 plus an interval, each
+     * minute's rollup misses some (sketchesLost), and a window read that merges older
+     * buckets' sketches reads part of them. sketchLogBytes scales it.
+     */
+    sketchLogReachSeconds: number | null;
   };
   memory: {
     /**
@@ -211,6 +224,8 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
       openSeries: live.collectorInfo?.openSeries ?? null,
       freeSketchPages: p.reader.freePages(),
       sketchOverflow: p.ctl.f64[SKETCH_OVERFLOW]!,
+      sketchesLost: p.ctl.f64[SKETCHES_LOST]!,
+      sketchLogReachSeconds: p.ctl.f64[SKETCH_LOG_REACH]! > 0 ? p.ctl.f64[SKETCH_LOG_REACH]! : null,
     },
     memory: {
       touchedBytes: live.touchedBytes,

@@ -31,7 +31,9 @@
  * binned lazily from the raw ring: a series' samples past RAW_BINNED go into its pages in
  * one run when half its raw ring waits, and at the bucket's close, so that the run's keys
  * hit the same few page lines instead of one cold line a sample (docs/benchmarks.md);
- * readers add the samples past RAW_BINNED to the pages.
+ * readers add the samples past RAW_BINNED to the pages. A bucket none of whose samples went
+ * into its pages is closed from the raw slots alone, its pages freed untouched, and its
+ * reset moves RAW_BINNED past them (writer.ts, close).
  *
  * The slot memory of a series id is first touched when that series gets data, so the
  * resident size grows with the series in use; `reservedBytes` is the bound.

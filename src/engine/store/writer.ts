@@ -15,7 +15,7 @@
  * never shares one.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
-import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
+import { KEY_COUNT, KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import { BatchTable } from './batch-table.js';
 import {
   BUCKET_COUNT,
@@ -86,8 +86,15 @@ const ALL_BLOCKS = (1 << (PAGE_BINS >>> BLOCK_BITS)) - 1;
 const MAX_SKETCHED = 0xffffffff;
 /** Passes over all series call the beat hook once per this many series (a power of two, minus one). */
 const BEAT_MASK = 1024 - 1;
-/** drain() applies samples in chunks of this many, grouped by series, and frees their slots after each. */
-const CHUNK = 4096;
+/**
+ * drain() applies samples in chunks, grouped by series, and frees their slots after each: of
+ * half the ring, at least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of
+ * 4,096 gave each series one sample or none, each a cold hot line and a raw slot on a page of
+ * its own; in chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue
+ * 16's eighth pass). Half the ring: a producer never waits on a whole ring in flight.
+ */
+const CHUNK_MIN = 4096;
+const CHUNK_MAX = 32768;
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
 const stampWords = new Int32Array(stampScratch.buffer);
@@ -176,11 +183,18 @@ class LogCursor {
 export interface WriterCounters {
   badSamples: number;
   sketchOverflow: number;
+  /**
+   * Closed buckets whose sketch run the log had overwritten when their rollup came to read
+   * it: their counts and sums went in, their bins did not, so that rollup's quantiles stand
+   * for part of its window. The sketch log (sketchLogBytes) is too small for the runs the
+   * series close in a rollup window (and, on a hub, the interval its members' rollups wait).
+   */
+  sketchesLost: number;
 }
 
 export class StoreWriter {
   readonly layout: StoreLayout;
-  readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0 };
+  readonly counters: WriterCounters = { badSamples: 0, sketchOverflow: 0, sketchesLost: 0 };
   private readonly hot: Float64Array;
   /** The hot lines as i32, for RAW_HEAD: published beside the cells just written, so a pass's publish touches no cold line. */
   private readonly hotI32: Int32Array;
@@ -248,8 +262,8 @@ export class StoreWriter {
   private pass = 1;
   /** A chunk's grouping: per series its count, then its cursor; the series in order seen; the values by series. */
   private readonly groupCounts: Int32Array;
-  private readonly groupIds = new Int32Array(CHUNK);
-  private readonly groupValues = new Float64Array(CHUNK);
+  private readonly groupIds = new Int32Array(CHUNK_MAX);
+  private readonly groupValues = new Float64Array(CHUNK_MAX);
   /** The bucket in which the pool was last found empty and idle series' pages taken back. */
   private reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
@@ -260,6 +274,15 @@ export class StoreWriter {
    */
   private readonly pageCache: Int32Array;
   private readonly scratch: Int32Array;
+  /**
+   * A close's counts by sketch key when it encodes its bucket from the raw ring (countRaw),
+   * all zero between closes, and the keys it met. The writer's own, reused by every close, so
+   * their lines stay in cache where the pool's pages of 10,000 series do not.
+   */
+  private readonly rawBins = new Int32Array(KEY_COUNT);
+  private readonly rawKeys: Int32Array;
+  /** Pages the last encodePages() found with no count (the close frees them). */
+  private idlePages = 0;
   private readonly acc = new SketchAccumulator();
 
   /** Called every BEAT_EVERY series of a pass over all series, so a long pass still beats. */
@@ -299,6 +322,7 @@ export class StoreWriter {
     this.groupCounts = new Int32Array(L.maxSeries);
     this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
     this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
+    this.rawKeys = new Int32Array(L.rawCap);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
       for (let p = 0; p < L.poolPages; p++) this.links[p] = p + 1 < L.poolPages ? p + 1 : -1;
       this.meta[POOL_FREE_HEAD] = 0;
@@ -408,7 +432,7 @@ export class StoreWriter {
    * of the ring's last time mark). Returns how many samples, marks not counted.
    * The caller publishes raw heads with publish() after a pass over all rings.
    *
-   * The collector's hot path. Samples go in chunks of up to CHUNK, each grouped by series
+   * The collector's hot path. Samples go in chunks (CHUNK_MAX), each grouped by series
    * (a counting sort that copies the values into group order) and applied group by group: a
    * series' samples are written to its raw ring past RAW_WRITTEN, summed in registers, and
    * committed in one run of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's
@@ -425,8 +449,9 @@ export class StoreWriter {
     if (n > max) n = max;
     let moved = 0;
     let left = n;
+    const most = Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, (reader.mask + 1) >>> 1));
     while (left > 0) {
-      const taken = this.chunk(reader, now, left < CHUNK ? left : CHUNK);
+      const taken = this.chunk(reader, now, left < most ? left : most);
       moved += this.grouped;
       left -= taken;
       reader.release();
@@ -936,6 +961,15 @@ export class StoreWriter {
     f[rec + BUCKET_SKETCH_LEN] = sketchLen;
   }
 
+  /** i32 of the sketch log written so far (closed buckets' runs), and the log's size: how far back it reaches. */
+  sketchLogWritten(): number {
+    return this.log.pos;
+  }
+
+  get sketchLogSize(): number {
+    return this.log.size;
+  }
+
   /** Publishes the raw samples written since the last call. Returns the series touched. */
   publish(): number {
     const n = this.touchedCount;
@@ -1063,12 +1097,91 @@ export class StoreWriter {
     return this.i32.subarray(dir, dir + 2 * used);
   }
 
+  /**
+   * Closes the open bucket of `id`: its record (the sketch's run into the log, then the
+   * record, published by T1_HEAD) and the reset of the open bucket. A bucket whose samples
+   * all still wait in the raw ring (RAW_BINNED: none in its pages, which are then empty) is
+   * encoded from the raw slots and its pages are freed untouched; at 10,000 series, 100
+   * samples a second each, binning them into the pool's cold page lines at the close, then
+   * reading and zeroing those lines, was half of the collector's time (docs/benchmarks.md,
+   * issue 16's eighth pass). A killed close is done again from the same raw slots (recover).
+   */
   private close(id: number, base: number): void {
     const L = this.layout;
-    this.binTail(id);
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
+    const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
+    const waiting = (written - binned) | 0;
+    let pos: number;
+    let at: number;
+    let freeIdle: boolean;
+    if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
+      // Counted first, so that the run goes straight into the log at its length.
+      const keys = this.countRaw(base, binned, written);
+      at = 1 + 2 * keys;
+      pos = this.log.reserve(at);
+      this.emitRaw(keys, pos % this.log.size);
+      freeIdle = true;
+    } else {
+      this.binTail(id);
+      at = this.encodePages(base);
+      pos = this.log.reserve(at);
+      const data = this.log.data;
+      const to = pos % this.log.size;
+      const out = this.scratch;
+      for (let k = 0; k < at; k++) data[to + k] = out[k]!;
+      freeIdle = this.idlePages > 0;
+    }
+    const head = this.i32[base * 2 + T1_HEAD]!;
+    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
+    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.newestStart[id] = hot[hb + OPEN_START]!;
+    this.resetOpen(id, base, this.livePages(base), freeIdle);
+  }
+
+  /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */
+  private countRaw(base: number, from: number, to: number): number {
+    const i32 = this.i32;
+    const bins = this.rawBins;
+    const keys = this.rawKeys;
+    const keyWord = 2 * (base + this.layout.rawOffsetF64 + 1) + HI_WORD;
+    const rawMask = this.layout.rawCap - 1;
+    let d = 0;
+    for (let k = from; k !== to; k = (k + 1) | 0) {
+      const key = i32[keyWord + 4 * (k & rawMask)]! >>> KEY_SHIFT;
+      const c = bins[key]!;
+      if (c === 0) keys[d++] = key;
+      bins[key] = c + 1;
+    }
+    return d;
+  }
+
+  /**
+   * Writes the run of the `d` keys countRaw() listed into the log at `to`, leaving rawBins
+   * zero again. Keys come in the order first met: a run's readers take its keys in any order
+   * (engine/sketch.ts).
+   */
+  private emitRaw(d: number, to: number): void {
+    const out = this.log.data;
+    const bins = this.rawBins;
+    const keys = this.rawKeys;
+    out[to] = d;
+    let at = to + 1;
+    for (let j = 0; j < d; j++) {
+      const key = keys[j]!;
+      out[at++] = key;
+      out[at++] = bins[key]!;
+      bins[key] = 0;
+    }
+  }
+
+  /** Encodes into scratch the open sketch in the pages of the series at `base`, page by page; returns the run's length, and counts its idle pages in idlePages. */
+  private encodePages(base: number): number {
     const dir = this.livePages(base);
-    // Encode the open sketch, page by page, into scratch.
     const out = this.scratch;
+    const pages = this.pages;
+    const front = this.front;
     let at = 1;
     let n = 0;
     let idle = 0;
@@ -1076,8 +1189,6 @@ export class StoreWriter {
       const keyBase = dir[e]! << PAGE_BITS;
       const pageId = dir[e + 1]!;
       const pageBase = pageId * PAGE_BINS;
-      const pages = this.pages;
-      const front = this.front;
       const front32 = this.front32;
       const backs = this.backs[pageId]!;
       let any = false;
@@ -1107,17 +1218,8 @@ export class StoreWriter {
       if (!any) idle++;
     }
     out[0] = n;
-    const pos = this.log.reserve(at);
-    const data = this.log.data;
-    const to = pos % this.log.size;
-    for (let k = 0; k < at; k++) data[to + k] = out[k]!;
-    const head = this.i32[base * 2 + T1_HEAD]!;
-    const hot = this.hot;
-    const hb = id * HOT_F64;
-    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
-    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
-    this.newestStart[id] = hot[hb + OPEN_START]!;
-    this.resetOpen(id, base, dir, idle > 0);
+    this.idlePages = idle;
+    return at;
   }
 
   /**
@@ -1148,6 +1250,8 @@ export class StoreWriter {
       f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
       f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
     }
+    // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
+    this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     hot[hb + OPEN_COUNT] = 0;
   }
 
@@ -1255,6 +1359,7 @@ export class StoreWriter {
         last = f[rec + BUCKET_LAST]!;
         const pos = f[rec + BUCKET_SKETCH_POS]!;
         if (this.log.holds(pos)) this.acc.addEncoded(this.log.data, pos % this.log.size);
+        else if (f[rec + BUCKET_SKETCH_LEN]! > 0) this.counters.sketchesLost++;
       }
       const len = this.acc.encodedLengthBound();
       const pos = this.rollupLog.reserve(len);
