@@ -95,9 +95,12 @@ describe('sketch pages', () => {
     // The writer marks the blocks whose back bins it added to since a page was emptied, and a
     // close reads the back bins of those alone: the first bucket empties the page (and its
     // marks), the second passes 255 in a bin, the third must start from empty bins.
+    // Each bucket more samples than the raw ring holds, so that they are binned as they come
+    // and the close reads the page (a bucket whose samples all wait in the raw ring closes from
+    // them), which it keeps for the next.
     const { store, apply } = setup({ maxSeries: 64 });
-    apply(T0 + 5, [[3, 7], [3, 9]]);
-    const second: [number, number][] = [...Array.from({ length: 600 }, () => [3, 7] as [number, number]), [3, 9]];
+    apply(T0 + 5, Array.from({ length: 20_000 }, () => [3, 7] as [number, number]));
+    const second: [number, number][] = [...Array.from({ length: 20_000 }, () => [3, 7] as [number, number]), [3, 9]];
     apply(T0 + 1005, second);
     apply(T0 + 2005, [[3, 7], [3, 7]]);
     const pairs = (fill: (fn: (key: number, count: number) => void) => void): string[] => {
