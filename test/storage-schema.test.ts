@@ -111,4 +111,22 @@ describe('a sketch on disk', () => {
     expect(decodeSketchInto(encodeSketch(long, 0)!, wide, 0)).toBe(1 + 2 * bins.length);
     expect([...wide]).toEqual([bins.length, ...[...bins].sort((a, b) => a[0] - b[0] || a[1] - b[1]).flat()]);
   });
+
+  it("decodes sketches laid end to end (a hub member's batch) by their ranges, each as it decodes alone, and refuses a range cut short", async () => {
+    const { decodeSketchInto, decodeSketchRange, encodeSketch } = await import('../dist/src/storage/sketch-codec.js');
+    // A fixarray header, an array16 one, and one bin.
+    const runs = [Int32Array.from([2, 9, 1, 4, 2]), Int32Array.from([20, ...Array.from({ length: 40 }, (_, i) => (i % 2 ? i : 1000 + 3 * i))]), Int32Array.from([1, 77, 300])];
+    const blobs = runs.map((r) => encodeSketch(r, 0)!);
+    const bytes = new Uint8Array(blobs.reduce((a, b) => a + b.length, 0));
+    let from = 0;
+    for (const b of blobs) {
+      bytes.set(b, from);
+      const alone = new Int32Array(64);
+      const ranged = new Int32Array(64);
+      expect(decodeSketchRange(bytes, from, from + b.length, ranged, 1)).toBe(decodeSketchInto(b, alone, 1));
+      expect([...ranged]).toEqual([...alone]);
+      from += b.length;
+    }
+    expect(decodeSketchRange(bytes, 0, blobs[0]!.length - 1, new Int32Array(64), 0)).toBe(0);
+  });
 });

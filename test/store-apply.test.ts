@@ -63,6 +63,35 @@ describe('applied buckets, bins past a front bin', () => {
     expect(got.total).toBe(902);
     for (const q of [0, 0.001, 0.5, 0.999, 1]) expect(got.quantile(q)).toBe(all.quantile(q));
   });
+
+  it('reads and empties a back bin filled in a bucket after one that closed on the same page', () => {
+    // The first bucket's close empties the page and its marks; the second passes 255 in a bin
+    // (its back bin, marked); the third must start from empty bins.
+    const { store, state } = setup();
+    const w = state.writer;
+    const small = bucketOf([42, 7]);
+    const big = bucketOf([...Array.from({ length: 300 }, () => 42), 7]);
+    w.advance(T0 + 1000);
+    w.applyBucket(0, T0 + 1000, small.count, small.sum, small.min, small.max, small.last, small.run, 0);
+    w.advance(T0 + 2000);
+    w.applyBucket(0, T0 + 2000, big.count, big.sum, big.min, big.max, big.last, big.run, 0);
+    w.advance(T0 + 3000);
+    w.applyBucket(0, T0 + 3000, small.count, small.sum, small.min, small.max, small.last, small.run, 0);
+    let open = 0;
+    store.forEachOpenBin(0, (_key, count) => (open += count));
+    expect(open).toBe(2);
+    w.advance(T0 + 4000);
+    const records = store.buckets(0, 1);
+    expect(records.map((r) => r.count)).toEqual([2, 301, 2]);
+    for (const [r, x] of [[records[1]!, big], [records[2]!, small]] as const) {
+      const got = new SketchAccumulator();
+      store.addSketch(1, r, got);
+      const want = new SketchAccumulator();
+      want.addEncoded(x.run, 0);
+      expect(got.total).toBe(want.total);
+      for (const q of [0, 0.5, 1]) expect(got.quantile(q)).toBe(want.quantile(q));
+    }
+  });
 });
 
 describe('closed records from outside (a hub member series)', () => {
@@ -133,6 +162,24 @@ describe('closed records from outside (a hub member series)', () => {
     expect(store.snapshot(0).totalCount).toBe(b.count);
     expect(store.buckets(1, 1).map((r) => r.start)).toEqual([T0 + 10_000, T0 + 10_500]);
     expect(store.buckets(2, 1).map((r) => r.start)).toEqual([T0 + 30_000, T0 + 60_000]);
+  });
+
+  it('refuses a record at or before the bucket its series closed after taking a record', () => {
+    // The writer knows each series' newest record without reading the slot: the bucket its own
+    // close published after the record it took is the newest, and a record must come after it.
+    const { store, state, apply } = setup();
+    const w = state.writer;
+    const b = bucketOf([5, 6, 7]);
+    const put = (start: number, now: number) => w.writeClosed(3, start, now, b.count, b.sum, b.min, b.max, b.last, b.run, 0);
+    w.advance(T0 + 10_000);
+    expect(put(T0 + 9000, T0 + 10_000)).toBe(true);
+    apply(T0 + 10_000, [[3, 4]]);
+    apply(T0 + 12_000, []);
+    expect(store.buckets(3, 1).map((r) => r.start)).toEqual([T0 + 9000, T0 + 10_000]);
+    expect(put(T0 + 10_000, T0 + 12_001)).toBe(false);
+    expect(put(T0 + 11_000, T0 + 12_002)).toBe(true);
+    w.publish();
+    expect(store.buckets(3, 1).map((r) => r.start)).toEqual([T0 + 9000, T0 + 10_000, T0 + 11_000]);
   });
 });
 

@@ -91,6 +91,38 @@ describe('sketch pages', () => {
     expect(pairs((fn) => store.forEachOpenBin(3, fn))).toEqual(pairs((fn) => next.forEachBin(fn)));
   });
 
+  it("reads and empties a back bin filled in a bucket after one that closed on the same page", () => {
+    // The writer marks the blocks whose back bins it added to since a page was emptied, and a
+    // close reads the back bins of those alone: the first bucket empties the page (and its
+    // marks), the second passes 255 in a bin, the third must start from empty bins.
+    // Each bucket more samples than the raw ring holds, so that they are binned as they come
+    // and the close reads the page (a bucket whose samples all wait in the raw ring closes from
+    // them), which it keeps for the next.
+    const { store, apply } = setup({ maxSeries: 64 });
+    apply(T0 + 5, Array.from({ length: 20_000 }, () => [3, 7] as [number, number]));
+    const second: [number, number][] = [...Array.from({ length: 20_000 }, () => [3, 7] as [number, number]), [3, 9]];
+    apply(T0 + 1005, second);
+    apply(T0 + 2005, [[3, 7], [3, 7]]);
+    const pairs = (fill: (fn: (key: number, count: number) => void) => void): string[] => {
+      const out: string[] = [];
+      fill((key, count) => out.push(`${key}:${count}`));
+      return out.sort();
+    };
+    const want = new SketchAccumulator();
+    for (const [, v] of second) want.add(v);
+    const closed = new SketchAccumulator();
+    store.aggregate(3, T0 + 1000, T0 + 2000, closed);
+    expect(pairs((fn) => closed.forEachBin(fn))).toEqual(pairs((fn) => want.forEachBin(fn)));
+    const next = new SketchAccumulator();
+    next.add(7);
+    next.add(7);
+    expect(pairs((fn) => store.forEachOpenBin(3, fn))).toEqual(pairs((fn) => next.forEachBin(fn)));
+    apply(T0 + 3005, []);
+    const third = new SketchAccumulator();
+    store.aggregate(3, T0 + 2000, T0 + 3000, third);
+    expect(pairs((fn) => third.forEachBin(fn))).toEqual(pairs((fn) => next.forEachBin(fn)));
+  });
+
   it("keeps each series' bins its own while series interleave over pages, zero and the lowest page key included", () => {
     const { store, apply } = setup({ maxSeries: 64 }, 1);
     // Series 0 takes page 0 first; the others come and go over pages in varying orders.

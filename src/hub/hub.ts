@@ -27,7 +27,7 @@
  */
 import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
-import { decodeSketchInto } from '../storage/sketch-codec.js';
+import { decodeSketchRange } from '../storage/sketch-codec.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubTransport } from './transport.js';
 import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from './wire.js';
@@ -311,7 +311,7 @@ export class Hub {
       const to = sketchEnd[i]!;
       const sid = sids[i]!;
       if (this.resolve(member, sid)) {
-        const used = to > from ? decodeSketchInto(sketches.subarray(from, to), runs, pos) : -1;
+        const used = to > from ? decodeSketchRange(sketches, from, to, runs, pos) : -1;
         if (used === 0) this.refuse(member, `${this.named(member, sid)}: the sketch does not decode`);
         else {
           runAt[k] = 0;

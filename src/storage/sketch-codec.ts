@@ -41,44 +41,49 @@ export function encodeSketch(data: Int32Array, pos: number): Uint8Array | null {
  * other form (never written by this codec) goes through the general decoder.
  */
 export function decodeSketchInto(blob: Uint8Array, out: Int32Array, pos: number): number {
-  const fast = readInts(blob, out, pos);
-  return fast >= 0 ? fast : decodeGeneral(blob, out, pos);
+  return decodeSketchRange(blob, 0, blob.length, out, pos);
 }
 
-/** The fast path of decodeSketchInto: -1 when the blob is not in the encoder's plain form. */
-function readInts(b: Uint8Array, out: Int32Array, pos: number): number {
-  if (b.length === 0) return -1;
-  const h = b[0]!;
+/** decodeSketchInto of `bytes[from, to)`, without a view of its own for each (a hub decodes 4,000 a second from one batch). */
+export function decodeSketchRange(bytes: Uint8Array, from: number, to: number, out: Int32Array, pos: number): number {
+  const fast = readInts(bytes, from, to, out, pos);
+  return fast >= 0 ? fast : decodeGeneral(bytes.subarray(from, to), out, pos);
+}
+
+/** The fast path of decodeSketchRange: -1 when the blob is not in the encoder's plain form. */
+function readInts(b: Uint8Array, from: number, end: number, out: Int32Array, pos: number): number {
+  if (end <= from) return -1;
+  const h = b[from]!;
   let len: number;
   let at: number;
   if (h >= 0x90 && h <= 0x9f) {
     len = h & 0x0f;
-    at = 1;
-  } else if (h === 0xdc && b.length >= 3) {
-    len = (b[1]! << 8) | b[2]!;
-    at = 3;
-  } else if (h === 0xdd && b.length >= 5) {
-    len = ((b[1]! << 24) | (b[2]! << 16) | (b[3]! << 8) | b[4]!) >>> 0;
-    at = 5;
+    at = from + 1;
+  } else if (h === 0xdc && end - from >= 3) {
+    len = (b[from + 1]! << 8) | b[from + 2]!;
+    at = from + 3;
+  } else if (h === 0xdd && end - from >= 5) {
+    len = ((b[from + 1]! << 24) | (b[from + 2]! << 16) | (b[from + 3]! << 8) | b[from + 4]!) >>> 0;
+    at = from + 5;
   } else return -1;
   if (len % 2 !== 0) return 0;
   if (out.length < pos + 1 + len) return 0;
   let key = 0;
   let o = pos + 1;
   for (let i = 0; i < len; i++) {
-    if (at >= b.length) return 0;
+    if (at >= end) return 0;
     const t = b[at]!;
     let v: number;
     if (t <= 0x7f) {
       v = t;
       at += 1;
-    } else if (t === 0xcc && at + 1 < b.length) {
+    } else if (t === 0xcc && at + 1 < end) {
       v = b[at + 1]!;
       at += 2;
-    } else if (t === 0xcd && at + 2 < b.length) {
+    } else if (t === 0xcd && at + 2 < end) {
       v = (b[at + 1]! << 8) | b[at + 2]!;
       at += 3;
-    } else if (t === 0xce && at + 4 < b.length) {
+    } else if (t === 0xce && at + 4 < end) {
       v = ((b[at + 1]! << 24) | (b[at + 2]! << 16) | (b[at + 3]! << 8) | b[at + 4]!) >>> 0;
       at += 5;
     } else return -1;
@@ -88,7 +93,7 @@ function readInts(b: Uint8Array, out: Int32Array, pos: number): number {
       out[o++] = key;
     } else out[o++] = v | 0;
   }
-  if (at !== b.length) return 0;
+  if (at !== end) return 0;
   out[pos] = len / 2;
   return 1 + len;
 }

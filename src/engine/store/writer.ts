@@ -220,6 +220,16 @@ export class StoreWriter {
    * (after a crash) cannot know what its predecessor wrote, and starts with every block marked.
    */
   private readonly blocks: Uint16Array;
+  /**
+   * Per pool page, the blocks of `blocks` where a back bin was added to (a front bin passed
+   * 255): elsewhere the back bins are 0, so a close reads and clears the front bins alone,
+   * a cache line per 64 bins, where front and back together were five. Bucket sketches rarely
+   * pass 255 in a bin (a hub's cluster-wide series: about 80 samples over 50 bins), a busy
+   * series' often. The writer's own, all marked at its start, like `blocks`.
+   */
+  private readonly backs: Uint16Array;
+  /** The front bins as u32, four at a time (a close tests a word before its bytes). */
+  private readonly front32: Uint32Array;
   /** Start (ms) of the bucket that is open now. */
   bucketStart = 0;
   /** End of the newest rollup window written, for all series (those fed by closed records: lateRolledTo). */
@@ -232,6 +242,14 @@ export class StoreWriter {
    * comes for a window rolled meanwhile goes into the open bucket (writeClosed).
    */
   private readonly fedClosed: Uint8Array;
+  /**
+   * Per series, the start of its newest bucket record (-Infinity: none) and of its newest
+   * rollup window written (0: none), as this writer wrote or first read them; NaN until then.
+   * The writer's own (only it writes records), so takesClosed() tests a member's record against
+   * them without reading two cold lines of the series' slot for each (most of its time).
+   */
+  private readonly newestStart: Float64Array;
+  private readonly seriesRolled: Float64Array;
   private lateRolledTo = 0;
   private readonly openIds: Int32Array;
   private openCount = 0;
@@ -293,8 +311,12 @@ export class StoreWriter {
     this.front = new Uint8Array(buffers.pool, L.poolFrontOffsetBytes, L.poolPages * PAGE_BINS);
     this.binEvery = Math.min(Math.max(1, options.binEvery ?? L.rawCap), Math.max(1, L.rawCap >>> 1));
     this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
+    this.backs = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
+    this.front32 = new Uint32Array(buffers.pool, L.poolFrontOffsetBytes, (L.poolPages * PAGE_BINS) >>> 2);
     this.openIds = new Int32Array(L.maxSeries);
     this.fedClosed = new Uint8Array(L.maxSeries);
+    this.newestStart = new Float64Array(L.maxSeries).fill(Number.NaN);
+    this.seriesRolled = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
     this.groupCounts = new Int32Array(L.maxSeries);
@@ -343,7 +365,7 @@ export class StoreWriter {
     }
     // A hub batch's row left half applied: finished into the buckets that hold its part.
     if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {
-      this.finishRow();
+      this.resumeRow();
       this.publish();
     }
     // Buckets left open from before the crash close now; their windows roll up later.
@@ -654,7 +676,10 @@ export class StoreWriter {
         // A front bin holds up to 255: the u8 store of 256 leaves 0, and the 256 go to the back bin.
         const b = front[bin]! + 1;
         front[bin] = b;
-        if (b === 256) pages[bin]! += 256;
+        if (b === 256) {
+          pages[bin]! += 256;
+          this.backs[base0 >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+        }
         binned = (binned + 1) | 0;
         hotI32[bi] = binned;
         if (binned === end) break;
@@ -699,7 +724,7 @@ export class StoreWriter {
    * A row a dead writer left half applied was finished by recover() (or is finished here).
    */
   beginBatch(key: number, seq: number): number {
-    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.finishRow();
+    if (this.meta[HUB_ROW_STEP] !== ROW_NONE) this.resumeRow();
     const done = this.batches.begin(key, seq);
     this.batchEntry = this.batches.entry;
     return done;
@@ -737,22 +762,19 @@ export class StoreWriter {
     m[HUB_ROW_MAX] = max;
     m[HUB_ROW_LAST] = last;
     meta[HUB_ROW_STEP] = ROW_MEMBER;
-    this.finishRow();
+    this.finishRow(member, cluster, start, now, count, sum, min, max, last, at);
   }
 
-  /** Carries the row announced in the meta cells (applyRow) from its step to its end. */
-  private finishRow(): void {
+  /** Finishes the row announced in the meta cells (applyRow) that a dead writer left at its step. */
+  private resumeRow(): void {
     const meta = this.meta;
     const m = this.metaF64;
-    const member = meta[HUB_ROW_MEMBER]!;
-    const start = m[HUB_ROW_START]!;
-    const now = m[HUB_ROW_AT]!;
-    const count = m[HUB_ROW_COUNT]!;
-    const sum = m[HUB_ROW_SUM]!;
-    const min = m[HUB_ROW_MIN]!;
-    const max = m[HUB_ROW_MAX]!;
-    const last = m[HUB_ROW_LAST]!;
-    const at = m[HUB_ROW_RUN]!;
+    this.finishRow(meta[HUB_ROW_MEMBER]!, meta[HUB_ROW_CLUSTER]!, m[HUB_ROW_START]!, m[HUB_ROW_AT]!, m[HUB_ROW_COUNT]!, m[HUB_ROW_SUM]!, m[HUB_ROW_MIN]!, m[HUB_ROW_MAX]!, m[HUB_ROW_LAST]!, m[HUB_ROW_RUN]!);
+  }
+
+  /** Carries the row announced in the meta cells (applyRow), whose numbers these are (applyRow's own, or read back from the cells: resumeRow), from its step to its end. */
+  private finishRow(member: number, cluster: number, start: number, now: number, count: number, sum: number, min: number, max: number, last: number, at: number): void {
+    const meta = this.meta;
     // A run the log has overwritten since (a log too small for one batch's runs) adds no bins.
     const run = this.log.data;
     const pos = this.log.holds(at) ? at % this.log.size : -1;
@@ -761,7 +783,7 @@ export class StoreWriter {
       else meta[HUB_ROW_STEP] = ROW_MEMBER_OPEN;
     }
     if (meta[HUB_ROW_STEP] === ROW_MEMBER_OPEN) this.intoOpen(member, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_CLUSTER);
-    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(meta[HUB_ROW_CLUSTER]!, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_NONE);
+    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(cluster, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_NONE);
   }
 
   /**
@@ -795,12 +817,14 @@ export class StoreWriter {
           // line covers 64 bins where the back's covers 16 (layout.ts).
           const bin = pageBase + (key & PAGE_MASK);
           const sum = front[bin]! + (run[pos + 2 + 2 * i]! >>> 0);
+          const block = 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
           if (sum <= 255) front[bin] = sum;
           else {
             pages[bin]! += sum;
             front[bin] = 0;
+            this.backs[pageBase >>> PAGE_BITS]! |= block;
           }
-          this.blocks[pageBase >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
+          this.blocks[pageBase >>> PAGE_BITS]! |= block;
         }
         // With the bin, between the same two back-edges: a successor goes on from the next.
         meta[HUB_ROW_BINS] = i + 1;
@@ -839,11 +863,20 @@ export class StoreWriter {
     const base = id * L.slotF64;
     if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, base);
     if (hot[hb + OPEN_COUNT] !== 0 || !(start < this.bucketStart)) return false;
-    const head = this.i32[base * 2 + T1_HEAD]!;
-    if (head > 0 && !(start > f[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]!)) return false;
+    let newest = this.newestStart[id]!;
+    if (newest !== newest) {
+      const head = this.i32[base * 2 + T1_HEAD]!;
+      newest = head > 0 ? f[base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64 + BUCKET_START]! : -Infinity;
+      this.newestStart[id] = newest;
+    }
+    if (!(start > newest)) return false;
     // A rollup window is written once: a record in one already written would never be rolled up.
-    const t2 = this.i32[base * 2 + T2_HEAD]!;
-    const rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
+    let rolled = this.seriesRolled[id]!;
+    if (rolled !== rolled) {
+      const t2 = this.i32[base * 2 + T2_HEAD]!;
+      rolled = Math.max(f[base + ROLLED_UPTO]!, t2 > 0 ? f[base + L.t2OffsetF64 + ((t2 - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0);
+      this.seriesRolled[id] = rolled;
+    }
     if (rolled > 0 && start < rolled + L.rollupMs) return false;
     return true;
   }
@@ -888,6 +921,7 @@ export class StoreWriter {
       meta[HUB_ROW_STEP] = next;
     }
     this.fedClosed[id] = 1;
+    this.newestStart[id] = start;
     this.touch(id);
   }
 
@@ -1093,12 +1127,16 @@ export class StoreWriter {
       this.binTail(id);
       at = this.encodePages(base);
       pos = this.log.reserve(at);
-      this.log.data.set(this.scratch.subarray(0, at), pos % this.log.size);
+      const data = this.log.data;
+      const to = pos % this.log.size;
+      const out = this.scratch;
+      for (let k = 0; k < at; k++) data[to + k] = out[k]!;
       freeIdle = this.idlePages > 0;
     }
     const head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, this.livePages(base), freeIdle);
   }
 
@@ -1151,15 +1189,19 @@ export class StoreWriter {
       const keyBase = dir[e]! << PAGE_BITS;
       const pageId = dir[e + 1]!;
       const pageBase = pageId * PAGE_BINS;
+      const front32 = this.front32;
+      const backs = this.backs[pageId]!;
       let any = false;
       // Blocks lowest first: the run's keys stay ascending. A sketch has few bins in a block:
-      // four are tested at once, most quads are empty.
+      // four are tested at once (one word of front bins), most quads are empty.
       for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
-        const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
+        const block = 31 - Math.clz32(m & -m);
+        const from = pageBase + (block << BLOCK_BITS);
+        const back = (backs >>> block) & 1;
         for (let q = from; q < from + BLOCK; q += 4) {
-          if ((pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]! | front[q]! | front[q + 1]! | front[q + 2]! | front[q + 3]!) === 0) continue;
+          if (back === 0 ? front32[q >>> 2] === 0 : (pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]! | front32[q >>> 2]!) === 0) continue;
           for (let k = q; k < q + 4; k++) {
-            let c = pages[k]! + front[k]!;
+            let c = back === 0 ? front[k]! : pages[k]! + front[k]!;
             if (c === 0) continue;
             any = true;
             const key = keyBase | (k - pageBase);
@@ -1186,32 +1228,19 @@ export class StoreWriter {
    * bucket still holds them.
    */
   private resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
-    const kept: number[] = [];
+    const kept: number[] | undefined = freeIdle ? [] : undefined;
     const freed: number[] = [];
     for (let e = 0; e < dir.length; e += 2) {
       const pageId = dir[e + 1]!;
-      const pageBase = pageId * PAGE_BINS;
-      const mask = this.blocks[pageId]!;
-      let any = false;
-      if (freeIdle) {
-        for (let m = mask; m !== 0 && !any; m &= m - 1) {
-          const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
-          for (let k = from; k < from + BLOCK && !any; k++) any = this.pages[k] !== 0 || this.front[k] !== 0;
-        }
-      }
-      if (any || !freeIdle) {
-        for (let m = mask; m !== 0; m &= m - 1) {
-          const from = pageBase + ((31 - Math.clz32(m & -m)) << BLOCK_BITS);
-          this.pages.fill(0, from, from + BLOCK);
-          this.front.fill(0, from, from + BLOCK);
-        }
-        kept.push(dir[e]!, pageId);
-      } else {
-        freed.push(pageId);
+      if (kept && !this.holdsBins(pageId)) freed.push(pageId);
+      else {
+        this.clearBins(pageId);
+        kept?.push(dir[e]!, pageId);
       }
       this.blocks[pageId] = 0;
+      this.backs[pageId] = 0;
     }
-    if (freed.length > 0) this.replaceDirectory(id, base, kept, freed);
+    if (kept && freed.length > 0) this.replaceDirectory(id, base, kept, freed);
     const f = this.f64;
     const hot = this.hot;
     const hb = id * HOT_F64;
@@ -1224,6 +1253,32 @@ export class StoreWriter {
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     hot[hb + OPEN_COUNT] = 0;
+  }
+
+  /** Whether a page has a bin above 0 (in its marked blocks: the others are 0). */
+  private holdsBins(pageId: number): boolean {
+    const pageBase = pageId * PAGE_BINS;
+    const backs = this.backs[pageId]!;
+    for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
+      const block = 31 - Math.clz32(m & -m);
+      const from = pageBase + (block << BLOCK_BITS);
+      for (let w = from >>> 2; w < (from + BLOCK) >>> 2; w++) if (this.front32[w] !== 0) return true;
+      if (((backs >>> block) & 1) !== 0) for (let k = from; k < from + BLOCK; k++) if (this.pages[k] !== 0) return true;
+    }
+    return false;
+  }
+
+  /** Zeroes a page's marked blocks: their front bins, and their back bins where some were added to. */
+  private clearBins(pageId: number): void {
+    const pageBase = pageId * PAGE_BINS;
+    const backs = this.backs[pageId]!;
+    const front32 = this.front32;
+    for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
+      const block = 31 - Math.clz32(m & -m);
+      const from = pageBase + (block << BLOCK_BITS);
+      for (let w = from >>> 2; w < (from + BLOCK) >>> 2; w++) front32[w] = 0;
+      if (((backs >>> block) & 1) !== 0) this.pages.fill(0, from, from + BLOCK);
+    }
   }
 
   /** Writes the idle directory, flips to it, then returns `freed` pages to the pool. */
@@ -1313,6 +1368,7 @@ export class StoreWriter {
       this.writeRecord(base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64, window, count, sum, min, max, last, pos, wrote);
       Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
       f[base + ROLLED_UPTO] = window;
+      this.seriesRolled[id] = window;
       written++;
     }
     return written;
