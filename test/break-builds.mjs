@@ -582,6 +582,13 @@ export const BREAKS = [
     mustFail: ["says how many seconds of closed buckets it holds"],
   },
   {
+    name: 'hub: a stopping member waits only when welcomed',
+    what: "a member stopped while its hello is unanswered (a hub slow to answer) disconnects at once: its last buckets never reach the hub",
+    edits: [{ find: 'if (this.held.length > 0 && (this.welcomed || (this.connected && !this.refused))) {', replace: 'if (this.held.length > 0 && this.welcomed) {' }],
+    tests: ['hub.test.ts'],
+    mustFail: ['a member stopped before the hub answered its hello'],
+  },
+  {
     name: 'instrument: recent URLs matched by slot',
     what: "the table of recent URLs answers whatever its slot holds: a URL that shares a slot with another is recorded under the other's route",
     edits: [{ find: 'return v !== undefined && v.url === url ? v : undefined;', replace: 'return v;' }],

@@ -167,6 +167,20 @@ describe('hub over a Unix socket', () => {
     expect(members.totalSum).toBeGreaterThan(0);
   });
 
+  it('a member stopped before the hub answered its hello sends its last buckets once the hub does', async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    // The hub's event loop held: the member connects (the kernel accepts), says hello, records and stops unanswered.
+    await hub.ask({ cmd: 'block', ms: 1500 });
+    const a = await nodes.start('member', path, 'late');
+    await a.ask({ cmd: 'record', name: 'late_rt', values: ints(1, 50) });
+    const stopped = await a.ask({ cmd: 'stop' });
+    expect(stopped.hub).toMatchObject({ queueDepth: 0, dropped: 0 });
+    expect(stopped.hub.sent).toBeGreaterThan(0);
+    const c = await clusterReaches(hub, 'late_rt', 50);
+    expect(c).toMatchObject({ totalCount: 50, totalSum: sum(ints(1, 50)) });
+  });
+
   it('a hub killed and restarted: members reconnect and resend what they held, none lost, none twice', async () => {
     const path = nodes.socketPath();
     let hub = await nodes.start('hub', path);

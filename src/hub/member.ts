@@ -112,11 +112,15 @@ export class HubMember {
     this.timer.unref();
   }
 
-  /** Sends the open buckets too, waits up to FINAL_ACK_MS for the hub to take everything, and disconnects. */
+  /**
+   * Sends the open buckets too, waits up to FINAL_ACK_MS for the hub to take everything, and
+   * disconnects. A link connected and not welcomed yet (a hub slow to answer its hello) is
+   * waited for as well: the welcome sends what is held.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.tick(true);
-    if (this.held.length > 0 && this.welcomed) {
+    if (this.held.length > 0 && (this.welcomed || (this.connected && !this.refused))) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, FINAL_ACK_MS);
         this.ackWaiters.push(() => {
