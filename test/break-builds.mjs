@@ -575,6 +575,13 @@ export const BREAKS = [
     mustFail: ["is counted in the collector's control block"],
   },
   {
+    name: "a replacement collector's counters start at 0",
+    what: "a collector that replaces a dead one starts its bad-sample, sketch-overflow and lost-sketch counts at 0 and overwrites the totals its predecessors published",
+    edits: [{ find: '    counters.badSamples = this.ctl.f64[BAD_SAMPLES]!;\n    counters.sketchOverflow = this.ctl.f64[SKETCH_OVERFLOW]!;\n    counters.sketchesLost = this.ctl.f64[SKETCHES_LOST]!;\n', replace: '' }],
+    tests: ['collector-counters.test.ts'],
+    mustFail: ['carries on the bad samples, sketch overflow and lost sketches'],
+  },
+  {
     name: "sketch log reach from all it ever wrote",
     what: "the log's reach is judged from everything written since the collector started, not the last interval's rate: it shrinks with the process's age, not with the load",
     edits: [{ find: 'const rate = written - this.logWrittenAt;', replace: 'const rate = written;' }],

@@ -127,6 +127,12 @@ export class Engine {
     this.ownReadings = options.ownReadings ?? true;
     this.clock = options.clock ?? Date.now;
     this.writer = new StoreWriter(options.store, () => this.beat(this.clock()));
+    // A replacement collector carries on its predecessors' counts: status() reads these cells
+    // as totals over the monitor's life, and a restart must not set them back to 0.
+    const counters = this.writer.counters;
+    counters.badSamples = this.ctl.f64[BAD_SAMPLES]!;
+    counters.sketchOverflow = this.ctl.f64[SKETCH_OVERFLOW]!;
+    counters.sketchesLost = this.ctl.f64[SKETCHES_LOST]!;
     this.logWrittenAt = this.writer.sketchLogWritten();
     this.rings = options.rings.map((sab) => new RingReader(sab));
     // The collector's own readings: drained in the same pass that fills them.

@@ -1,0 +1,54 @@
+/**
+ * The collector's counters (status().ingestion.badSamples, status().collector.sketchOverflow
+ * and sketchesLost) are totals over the monitor's life: a collector that replaces a dead one
+ * carries them on from the control block instead of starting again at 0.
+ */
+import { describe, expect, it } from 'vitest';
+import { BAD_SAMPLES, SKETCHES_LOST, SKETCH_OVERFLOW, controlViews, createControl } from '../dist/src/engine/control.js';
+import { Engine } from '../dist/src/engine/engine.js';
+import { createRegistry } from '../dist/src/engine/registry.js';
+import { RingWriter, createRing } from '../dist/src/engine/ring.js';
+import { createStore } from '../dist/src/engine/store/layout.js';
+
+const T0 = 1_800_000_000_000;
+const MiB = 1024 * 1024;
+
+describe("a replacement collector's counters", () => {
+  it('carries on the bad samples, sketch overflow and lost sketches its predecessor counted', () => {
+    // The smallest pool (16 sketch pages) and raw rings of 16: 40 series of samples two pages
+    // apart must bin into pages as they arrive, and most find none: counted in sketchOverflow.
+    const store = createStore({ maxSeries: 64, rawCapacity: 16, bucketCapacity: 30, rollupCapacity: 6, intervalMs: 1000, rollupMs: 60_000, logBytes: MiB, rollupLogBytes: MiB, poolBytes: 0 });
+    const registry = createRegistry({ maxSeries: 64, maxTags: 8, maxTagValueLength: 64 });
+    const ring = createRing(1 << 12);
+    const control = createControl();
+    const ctl = controlViews(control);
+    const producer = new RingWriter(ring, control, 'block');
+    const engine = (t: number): Engine => {
+      const e = new Engine({ control, registry, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => t });
+      e.start(t);
+      return e;
+    };
+
+    const first = engine(T0);
+    producer.push(5000, 1); // an id past the store's series: corrupt, counted
+    for (let i = 0; i < 40; i++) for (let id = 0; id < 40; id++) producer.push(id, i % 2 === 0 ? 1 : 1e6);
+    producer.publish();
+    first.pass(T0 + 10);
+    const overflow = ctl.f64[SKETCH_OVERFLOW]!;
+    expect(ctl.f64[BAD_SAMPLES]).toBe(1);
+    expect(overflow).toBeGreaterThan(0);
+    // What a predecessor's rollups missed (the log's reach: test/store-log.test.ts).
+    ctl.f64[SKETCHES_LOST] = 7;
+
+    // The first collector dies; its successor resumes on the same rings, store and control
+    // block, as the supervisor starts it. It counts on from there, across a bucket boundary.
+    const second = engine(T0 + 20);
+    producer.push(-7, 1);
+    producer.publish();
+    second.pass(T0 + 30);
+    second.pass(T0 + 1030);
+    expect(ctl.f64[BAD_SAMPLES]).toBe(2);
+    expect(ctl.f64[SKETCH_OVERFLOW]).toBe(overflow);
+    expect(ctl.f64[SKETCHES_LOST]).toBe(7);
+  });
+});
