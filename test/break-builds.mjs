@@ -582,6 +582,27 @@ export const BREAKS = [
     mustFail: ['carries on the bad samples, sketch overflow and lost sketches'],
   },
   {
+    name: 'window quantiles of lost sketches unsaid',
+    what: "a window read counts the buckets whose sketch the log lost but not their samples: answers give quantiles of part of the window as if of all of it",
+    edits: [{ find: '        unsketched += f[rec + BUCKET_COUNT]!;\n', replace: '' }],
+    tests: ['quantile-coverage.test.ts'],
+    mustFail: ['carry the samples they stand for'],
+  },
+  {
+    name: 'getMetrics drops quantileCount',
+    what: "getMetrics (and the MCP metrics tool) leave out how many samples a partial window's quantiles stand for",
+    edits: [{ find: '          ...(agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),\n', replace: '' }],
+    tests: ['quantile-coverage.test.ts'],
+    mustFail: ['carry the samples they stand for'],
+  },
+  {
+    name: 'report drops quantileCount',
+    what: "a report's series stats leave out how many samples partial quantiles stand for",
+    edits: [{ find: '    ...(!quantiles && agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),\n', replace: '' }],
+    tests: ['quantile-coverage.test.ts'],
+    mustFail: ['carry the samples they stand for'],
+  },
+  {
     name: "sketch log reach from all it ever wrote",
     what: "the log's reach is judged from everything written since the collector started, not the last interval's rate: it shrinks with the process's age, not with the load",
     edits: [{ find: 'const rate = written - this.logWrittenAt;', replace: 'const rate = written;' }],

@@ -233,6 +233,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     stddev,
     stddevMethod,
     quantileMethod: quantiles ? 'raw' : 'sketch',
+    ...(!quantiles && agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),
     rate,
     value: kind === 'gauge' ? agg.last : kind === 'counter' ? rate : mean,
     trend: trend.trend,

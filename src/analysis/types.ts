@@ -67,6 +67,11 @@ export interface SeriesStats {
   /** `raw`: exact order statistics of the raw samples; `sketch`: within 0.78%. */
   quantileMethod: 'raw' | 'sketch';
   /**
+   * Present only when the sketch quantiles stand for fewer samples than `count`: the samples
+   * they were computed from (the others' sketches had left the sketch log, sketchLogBytes).
+   */
+  quantileCount?: number;
+  /**
    * Per second over the time the range covers (the part the monitor watched, see
    * coveredSeconds in watched.ts): a counter's sum (its rate); samples for the other kinds.
    */

@@ -66,6 +66,7 @@ export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
     min: w.min,
     max: w.max,
     ...(m.kind === 'distribution' ? { p50: stat(w.p50), p90: stat(w.p90), p95: stat(w.p95), p99: stat(w.p99) } : {}),
+    ...(w.quantileCount !== undefined ? { quantile_count: w.quantileCount } : {}),
     total_count: m.totalCount,
   };
 }
@@ -75,6 +76,7 @@ export function metricLine(m: MetricSummaryOut): string {
   const unit = m.unit && m.unit !== 'count' ? ` ${m.unit}` : '';
   let line = `${seriesLabel(m.name, m.tags)} ${num(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
   if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${num(m.p50)} p90 ${num(m.p90)} p99 ${num(m.p99)} max ${num(m.max)}`;
+  if (m.quantile_count !== undefined) line += ` (quantiles of ${m.quantile_count})`;
   line += `  n=${m.count}`;
   return line;
 }

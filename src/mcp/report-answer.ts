@@ -62,6 +62,7 @@ const metricOut = (m: PerformanceReport['metrics'][number]): Record<string, unkn
 const seriesOut = (s: SeriesStats): Record<string, unknown> =>
   finite({
     name: s.name, tags: s.tags, kind: s.kind, unit: s.unit, count: s.count, min: s.min, max: s.max, mean: stat(s.mean), median: stat(s.median), p90: stat(s.p90), p95: stat(s.p95), p99: stat(s.p99),
+    ...(s.quantileCount !== undefined ? { quantile_count: s.quantileCount } : {}),
     stddev: stat(s.stddev), stddev_method: s.stddevMethod, rate: stat(s.rate), trend_per_hour: s.trend ? stat(s.trend.slopePerHour) : null, ...(s.trend ? {} : { trend_note: s.trendNote }), change: s.change?.relative ?? null,
   }) as Record<string, unknown>;
 

@@ -108,5 +108,6 @@ export const MetricSummary = z.object({
   p90: nullableNumber.optional(),
   p95: nullableNumber.optional(),
   p99: nullableNumber.optional(),
+  quantile_count: z.number().optional(),
   total_count: z.number(),
 });

@@ -38,6 +38,13 @@ export interface MetricWindow {
   p90: number | null;
   p95: number | null;
   p99: number | null;
+  /**
+   * Present only when the quantiles stand for fewer samples than `count`: the samples they
+   * were computed from. The others' buckets are counted in the window, but their sketches had
+   * left the sketch log (`sketchLogBytes`; status().collector.sketchLogReachSeconds says how
+   * far back it reaches).
+   */
+  quantileCount?: number;
 }
 
 export interface MetricSnapshot {
@@ -84,6 +91,8 @@ interface CachedWindow {
   min: number;
   max: number;
   quantiles: number[];
+  /** Samples counted whose sketch was gone (WindowAggregate.unsketched). */
+  unsketched: number;
 }
 
 export class Query {
@@ -164,6 +173,7 @@ export class Query {
           p90: orNull(p90!),
           p95: orNull(p95!),
           p99: orNull(p99!),
+          ...(agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),
         },
       });
     }
@@ -206,7 +216,7 @@ export class Query {
     const hit = this.windows.get(id);
     if (hit !== undefined && hit.total === total && hit.buckets === buckets && hit.openStart === openStart && hit.firstBucket === firstBucket && hit.seconds === seconds) return hit;
     const quantiles = [Number.NaN, Number.NaN, Number.NaN, Number.NaN];
-    let agg: { count: number; sum: number; min: number; max: number } | undefined = this.sketches.read(id, seconds * 1000, firstBucket, snap, QUANTILES, quantiles);
+    let agg: { count: number; sum: number; min: number; max: number; unsketched?: number } | undefined = this.sketches.read(id, seconds * 1000, firstBucket, snap, QUANTILES, quantiles);
     if (agg === undefined) {
       agg = this.reader.aggregate(id, from, Infinity, this.acc);
       this.acc.quantiles(QUANTILES).forEach((q, i) => (quantiles[i] = q));
@@ -222,6 +232,7 @@ export class Query {
       min: agg.min,
       max: agg.max,
       quantiles: quantiles.map((q) => clamp(q, agg.min, agg.max)),
+      unsketched: agg.unsketched ?? 0,
     };
     this.windows.set(id, entry);
     return entry;

@@ -234,6 +234,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const score = computeScore(metrics, alerts);
   const diagnoses = withCaptures(diagnose({ window, metrics, series: diagnosisInput }), options.profiles ?? []);
   if (series.some((s) => s.trend === null && s.trendNote?.startsWith('the data spans'))) notes.push(`Trends are given over at least ${TREND_MIN_SPAN_MS / 60_000} minutes of data: series spanning less have none.`);
+  const partial = series.filter((s) => s.quantileCount !== undefined).length;
+  if (partial > 0) notes.push(`${partial} series' quantiles stand for fewer samples than their count (quantileCount): older buckets' sketches had left the sketch log; raise sketchLogBytes (status().collector.sketchLogReachSeconds says how far back it reaches).`);
   if (methods.has('sketch')) notes.push('stddev marked "sketch" is estimated from the histogram bins (within about 1.6% for spreads wide against the values); "raw" and "buckets" are exact.');
 
   // Charts: the main metrics first, then the series with most samples.

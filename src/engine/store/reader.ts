@@ -85,6 +85,11 @@ export interface WindowAggregate {
   lastTs: number;
   /** Buckets whose sketch was no longer in the log (their samples count, not their shape). */
   sketchless: number;
+  /**
+   * Samples of those buckets: the quantiles of `acc` stand for count - unsketched samples
+   * (0 when they stand for all, or when no sketch was asked for).
+   */
+  unsketched: number;
 }
 
 interface LogView {
@@ -462,10 +467,11 @@ export class StoreReader {
 
   /**
    * Adds the sketches of the tier-1 buckets with from <= start < to; returns buckets whose
-   * sketch was gone. The hot path of window alert rules: it reads the log in place, without
-   * copies or objects, and checks afterwards that the writer did not reach what it read.
+   * sketch was gone (and, into `out`, those and their samples). The hot path of window alert
+   * rules: it reads the log in place, without copies or objects, and checks afterwards that
+   * the writer did not reach what it read.
    */
-  addWindowSketch(id: number, from: number, to: number, acc: SketchAccumulator): number {
+  addWindowSketch(id: number, from: number, to: number, acc: SketchAccumulator, out?: WindowAggregate): number {
     const L = this.layout;
     const log = this.logs[0];
     const base = id * L.slotF64;
@@ -474,6 +480,7 @@ export class StoreReader {
     const f = this.f64;
     let oldestPos = Infinity;
     let missing = 0;
+    let unsketched = 0;
     for (let k = head - 1; k >= 0 && k >= head - L.t1Cap; k--) {
       const rec = offset + (k % L.t1Cap) * BUCKET_F64;
       const start = f[rec + BUCKET_START]!;
@@ -482,6 +489,7 @@ export class StoreReader {
       const pos = f[rec + BUCKET_SKETCH_POS]!;
       if (pos < Number(Atomics.load(this.metaBig, log.cell)) - log.size) {
         missing++;
+        unsketched += f[rec + BUCKET_COUNT]!;
         continue;
       }
       acc.addEncoded(log.data, pos % log.size);
@@ -491,7 +499,16 @@ export class StoreReader {
       // The writer overwrote a sketch while we added it: read the window again, the slow way.
       acc.reset();
       missing = 0;
-      for (const r of this.buckets(id, 1, from, to)) if (!this.addSketch(1, r, acc)) missing++;
+      unsketched = 0;
+      for (const r of this.buckets(id, 1, from, to)) {
+        if (this.addSketch(1, r, acc)) continue;
+        missing++;
+        unsketched += r.count;
+      }
+    }
+    if (out) {
+      out.sketchless += missing;
+      out.unsketched += unsketched;
     }
     return missing;
   }
@@ -579,7 +596,7 @@ export class StoreReader {
     const headCell = id * L.slotF64 * 2 + T1_HEAD;
     for (let attempt = 0; ; attempt++) {
       const head = Atomics.load(this.i32, headCell);
-      const out: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0 };
+      const out: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0, unsketched: 0 };
       acc?.reset();
       const wFrom = Math.ceil(from / R) * R;
       const wTo = Math.min(Math.floor(to / R) * R, this.newestRollupEnd(id));
@@ -595,7 +612,7 @@ export class StoreReader {
           out.last = s[4]!;
           out.lastTs = s[5]!;
         }
-        if (acc) out.sketchless = this.addWindowSketch(id, from, to, acc);
+        if (acc) this.addWindowSketch(id, from, to, acc, out);
         this.addOpen(id, from, to, out, acc);
         if (Atomics.load(this.i32, headCell) === head || attempt === 2) return out;
         continue;
@@ -609,7 +626,10 @@ export class StoreReader {
           out.last = r.last;
           out.lastTs = r.start;
         }
-        if (acc && !this.addSketch(tier, r, acc)) out.sketchless++;
+        if (acc && !this.addSketch(tier, r, acc)) {
+          out.sketchless++;
+          out.unsketched += r.count;
+        }
       };
       if (wFrom < wTo) {
         for (const r of this.buckets(id, 1, from, wFrom)) add(r, 1);
