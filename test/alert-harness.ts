@@ -11,10 +11,10 @@ import { StoreReader } from '../dist/src/engine/store/reader.js';
 export const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 
-export function harness(options: { bucketCapacity?: number } = {}) {
+export function harness(options: { bucketCapacity?: number; logBytes?: number } = {}) {
   const registryBuffers = createRegistry({ maxSeries: 256, maxTags: 8, maxTagValueLength: 64 });
   const registry = new Registry(registryBuffers, 1);
-  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: options.bucketCapacity ?? 600, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
+  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: options.bucketCapacity ?? 600, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: options.logBytes ?? 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
   const ring = createRing(1 << 14);
   const control = createControl();
   const producer = new RingWriter(ring, control, 'drop');

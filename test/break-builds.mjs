@@ -603,6 +603,20 @@ export const BREAKS = [
     mustFail: ['carry the samples they stand for'],
   },
   {
+    name: 'alert rule partial windows uncounted',
+    what: "a window rule's quantile judged from part of its window (sketches gone from the log) is not counted",
+    edits: [{ find: '      if (q !== undefined && partial) this.partialWindows++;\n', replace: '' }],
+    tests: ['alert-partial-window.test.ts'],
+    mustFail: ['is counted once a judgement of its window misses sketches'],
+  },
+  {
+    name: 'alert rule partial windows from the aggregate path uncounted',
+    what: "a window rule read through rollups and buckets (longer than the bucket ring) never says its quantile was partial",
+    edits: [{ find: '          partial = agg.unsketched > 0;\n', replace: '' }],
+    tests: ['alert-partial-window.test.ts'],
+    mustFail: ['is counted the same when the window is longer than the bucket ring'],
+  },
+  {
     name: "sketch log reach from all it ever wrote",
     what: "the log's reach is judged from everything written since the collector started, not the last interval's rate: it shrinks with the process's age, not with the load",
     edits: [{ find: 'const rate = written - this.logWrittenAt;', replace: 'const rate = written;' }],

@@ -12,7 +12,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
@@ -32,6 +32,9 @@ const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
 ctl.f64[ALERT_TID] = ownThreadId();
 const evaluator = new AlertEvaluator(new Registry(data.registry, ALERTS_LOCK_TAG), new StoreReader(data.store), new Float64Array(data.progress));
+// A replacement actor counts on from its predecessors' totals (status() reads them).
+evaluator.unjudged = ctl.f64[UNJUDGED]!;
+evaluator.partialWindows = ctl.f64[PARTIAL_WINDOWS]!;
 let sink: AlertSink | undefined;
 let stopping = false;
 let nextTimer = Infinity;
@@ -41,6 +44,7 @@ let wake: () => void = () => {};
 function flush(withValues: boolean): void {
   const transitions = evaluator.takeTransitions();
   ctl.f64[UNJUDGED] = evaluator.unjudged;
+  ctl.f64[PARTIAL_WINDOWS] = evaluator.partialWindows;
   const values = sink && withValues ? evaluator.activeValues() : [];
   if (sink && (transitions.length > 0 || values.length > 0)) {
     // The coordinator's sink does not throw; a message that cannot be delivered (the

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, UNJUDGED, type ControlViews } from '../engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, type ControlViews } from '../engine/control.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -41,6 +41,11 @@ export interface AlertingStatus {
    * that series judged them: more than rawCapacity samples of one series between two rounds.
    */
   unjudgedSamples: number;
+  /**
+   * Judgements of a window rule's quantile (p50–p99) that stood for part of its window: the
+   * older buckets' sketches had left the sketch log (sketchLogBytes; docs/storage.md).
+   */
+  partialWindows: number;
   notifications: NotifierStats & { enabled: boolean };
 }
 
@@ -250,6 +255,7 @@ export class Alerting {
       firing,
       historyLength: this.history.length,
       unjudgedSamples: this.deps.views.f64[UNJUDGED]!,
+      partialWindows: this.deps.views.f64[PARTIAL_WINDOWS]!,
       notifications: { ...this.notifier.stats, enabled: this.notifier.enabled },
     };
   }

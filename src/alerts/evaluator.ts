@@ -112,6 +112,11 @@ export class AlertEvaluator {
   private judgedCount = 0;
   /** Raw samples that left the raw ring before a `last` rule judged them. */
   unjudged = 0;
+  /**
+   * Judgements of a window rule's quantile that stood for part of its window: the older
+   * buckets' sketches had left the sketch log (their samples counted, not their values).
+   */
+  partialWindows = 0;
   /** Rules that judge raw samples (`last`): while there are none, drains do not concern the evaluator. */
   lastRules = 0;
 
@@ -242,6 +247,7 @@ export class AlertEvaluator {
     let cachedId = -1;
     let cachedWindow = -1;
     let sketched = false;
+    let partial = false;
     const stats = this.stats;
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
@@ -255,6 +261,7 @@ export class AlertEvaluator {
         cachedId = b.id;
         cachedWindow = windowMs;
         sketched = false;
+        partial = false;
         if (!this.reader.windowStats(b.id, from, closedEnd, stats)) {
           // Longer than the bucket ring: rollups and buckets together (with the sketch).
           const agg = this.reader.aggregate(b.id, from, closedEnd, this.acc);
@@ -264,14 +271,16 @@ export class AlertEvaluator {
           stats[3] = agg.max;
           stats[4] = agg.last;
           sketched = true;
+          partial = agg.unsketched > 0;
         }
       }
       const q = PERCENTILES[b.rule.aggregation];
       if (q !== undefined && !sketched) {
         this.acc.reset();
-        this.reader.addWindowSketch(b.id, from, closedEnd, this.acc);
+        partial = this.reader.addWindowSketch(b.id, from, closedEnd, this.acc) > 0;
         sketched = true;
       }
+      if (q !== undefined && partial) this.partialWindows++;
       this.step(b, this.windowValue(b.rule, q), now);
     }
     this.onTimer(now);

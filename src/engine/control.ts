@@ -47,6 +47,7 @@ export const CONTROL_LAYOUT = defineLayout({
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
     DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },
     ALERT_TID: { offset: 288, type: 'f64', writer: 'alert actor', meaning: 'its Linux thread id (0: unknown)' },
+    PARTIAL_WINDOWS: { offset: 296, type: 'f64', writer: 'alert actor', meaning: "window rules' quantiles judged on part of their window (older sketches gone from the sketch log)" },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
     STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: 'wall clock (ms) of its last round' },
@@ -91,6 +92,7 @@ export const EXPORT_TID = at.EXPORT_TID;
 export const ALERT_CLOCK = at.ALERT_CLOCK;
 export const ALERT_BEAT_BY = at.ALERT_BEAT_BY;
 export const UNJUDGED = at.UNJUDGED;
+export const PARTIAL_WINDOWS = at.PARTIAL_WINDOWS;
 export const QUIET_AT = at.QUIET_AT;
 export const STORAGE_CLOCK = at.STORAGE_CLOCK;
 export const STORAGE_BEAT_BY = at.STORAGE_BEAT_BY;
