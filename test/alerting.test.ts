@@ -112,6 +112,36 @@ describe('alerting, end to end', () => {
     expect(m.status().alerts.restarts).toBe(1);
   });
 
+  it("carries its unjudged count through a second restart (the counts are the monitor's, not one actor's)", async () => {
+    const m = await started({ rawCapacity: 16 });
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    const producer = attachProducer(m.producer());
+    const q = producer.metric('queue_size');
+    // A breach the first actor judges (so the series' progress is shared) before it is killed.
+    const fired = once(m, 'alert');
+    q.record(50);
+    producer.flush();
+    await fired;
+    await m.injectFault('kill', 'alerts');
+    // While no actor runs: 40 samples into a raw ring of 16, so its successor finds 24 gone.
+    const before = m.status().ingestion.ingested;
+    for (let i = 0; i < 40; i++) q.record(2);
+    producer.flush();
+    const deadline = Date.now() + 10_000;
+    while (m.status().ingestion.ingested < before + 40 && Date.now() < deadline) {
+      // the collector drains beside this thread
+    }
+    await waitFor(() => m.status().alerts.unjudgedSamples === 24 || undefined, 10_000, 'the successor to count the samples it could not judge');
+    // A second successor, seen to judge (a new breach) before the count is read again.
+    const restarted = once(m, 'actor-restart');
+    await m.injectFault('kill', 'alerts');
+    await restarted;
+    q.record(60);
+    producer.flush();
+    await waitFor(() => (m.getAlertHistory().length >= 3 ? true : undefined), 10_000, 'the breach judged by the second successor');
+    expect(m.status().alerts).toMatchObject({ restarts: 2, unjudgedSamples: 24 });
+  });
+
   it('refuses bad rules and options, naming the field', async () => {
     const m = await started();
     await expect(m.createAlertRule({ metric: 'x', operator: 'gt' as never, threshold: 1 })).rejects.toThrow('operator must be one of > < >= <= == !=, got "gt"');

@@ -617,6 +617,13 @@ export const BREAKS = [
     mustFail: ['is counted the same when the window is longer than the bucket ring'],
   },
   {
+    name: "a replacement alert actor's counts start at 0",
+    what: 'a restarted alert actor starts its unjudged-samples count at 0 and overwrites the total its predecessors published',
+    edits: [{ find: 'evaluator.unjudged = ctl.f64[UNJUDGED]!;', replace: '' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['carries its unjudged count through a second restart'],
+  },
+  {
     name: "sketch log reach from all it ever wrote",
     what: "the log's reach is judged from everything written since the collector started, not the last interval's rate: it shrinks with the process's age, not with the load",
     edits: [{ find: 'const rate = written - this.logWrittenAt;', replace: 'const rate = written;' }],
