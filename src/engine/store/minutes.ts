@@ -12,11 +12,13 @@
  * did not merge (its predecessor's, or all of them past a page it could not have) are read
  * from the log, as before, and what the log lost there is counted (sketchesLost).
  *
- * Memory: dense pages of PAGE_KEYS bins (one power of two of the sketch, u32 counts, 256
- * bytes), a series holding a page for each power of two its window's values span (about 10
- * for a latency's spread, 2.6 KB), in one arena that grows by doubling up to `maxBytes`.
- * Pages were chosen over a sorted sparse run per series: at 10,000 series a close's merge took
- * 0.5–1 µs against 3.9 µs for the run, at the same memory (a scratch benchmark, 17:40 UTC).
+ * Memory: dense pages of PAGE_KEYS bins (one power of two of the sketch: a cache line of u8
+ * front bins, and u32 back bins only where a front bin passed 255), a series holding a page
+ * for each power of two its window's values span (about 10 for a latency's spread, under
+ * 1 KB), in arrays that grow by doubling up to `maxBytes`. Pages were chosen over a sorted
+ * sparse run per series: at 10,000 series a close's merge took 0.5–1 µs against 3.9 µs for
+ * the run (a scratch benchmark, 2026-11-30 17:40 UTC), and u8 front bins and a directory per
+ * slot (no linked list) took bench:minute-rollup's closes from +12.6 to +6 ms a second.
  * A series has two windows at most (the one closing and the next: a hub's member series take
  * the next window's first records before the last ones of the window before); a third takes
  * the oldest one's place, which its rollup then reads from the log.
@@ -27,55 +29,90 @@ import { KEY_COUNT, SUB_BITS, type SketchAccumulator } from '../sketch.js';
 const PAGE_BITS = SUB_BITS;
 const PAGE_KEYS = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_KEYS - 1;
-const PAGE_BYTES = PAGE_KEYS * 4;
-/** Bytes a page takes beside its bins: its key and its link. */
-const PAGE_META_BYTES = 8;
-const FIRST_PAGES = 1024;
+/** Bytes a page takes: its front bins (u8, one cache line), its back page and its free-list link. */
+const PAGE_BYTES = PAGE_KEYS + 8;
+/** Bytes a back page takes: its bins (u32) and its free-list link. */
+const BACK_BYTES = PAGE_KEYS * 4 + 4;
+const FIRST_PAGES = 4096;
+const FIRST_BACKS = 256;
+const FIRST_DIR_INTS = 1 << 16;
+/** A slot's first directory holds this many pages; each next one twice as many, up to every page key. */
+const DIR_FIRST = 8;
+const DIR_CLASSES = Math.log2(KEY_COUNT >>> PAGE_BITS) - Math.log2(DIR_FIRST) + 1;
 /** Windows per series. */
 const SLOTS = 2;
+const MAX_FRONT = 255;
 const MAX_BIN = 0xffffffff;
 
 export class MinuteSketches {
   private readonly rollupMs: number;
-  private readonly maxPages: number;
-  /** Per slot (series id × SLOTS + j): its window's start (NaN: free), its first record's index in the bucket ring, its records, its bins above 0, its first page (-1: none), 1 once it cannot stand for its records. */
+  private readonly maxBytes: number;
+  /**
+   * Per slot (series id × SLOTS + j): its window's start (NaN: free), its first record's index
+   * in the bucket ring, its records, its page directory (where in `dirs`, -1: none; its pages;
+   * its class), 1 once it cannot stand for its records.
+   */
   private readonly window: Float64Array;
   private readonly first: Int32Array;
   private readonly records: Int32Array;
-  private readonly used: Int32Array;
-  private readonly head: Int32Array;
+  private readonly dirAt: Int32Array;
+  private readonly dirUsed: Int32Array;
+  private readonly dirClass: Int8Array;
   private readonly broken: Uint8Array;
-  /** The arena: per page its bins, its page key (key >>> PAGE_BITS), and the next page of its slot or of the free list. */
-  private bins = new Uint32Array(0);
-  private pageKey = new Int32Array(0);
-  private next = new Int32Array(0);
-  private capacity = 0;
-  private taken = 0;
-  private freeHead = -1;
-  /** Per page key, the bin offset of the slot's page during one merge (-1: none); left all -1. */
+  /**
+   * The slots' page directories: (page key, page) pairs, DIR_FIRST << class of them a
+   * directory, one after another, so that a merge finds a slot's pages with loads that do not
+   * wait on each other (a linked list of pages cost a miss after a miss). Freed directories
+   * are kept per class.
+   */
+  private dirs = new Int32Array(0);
+  private dirTop = 0;
+  private readonly dirFree: number[][] = Array.from({ length: DIR_CLASSES }, () => []);
+  /**
+   * The pages: per page its front bins and its back page (-1: none). A bin's count is its
+   * front bin plus its back bin; a front bin that would pass 255 moves its sum to the back
+   * bin, as the store's pool does (layout.ts): at 10,000 series a minute's bins hold a few
+   * hundred at most, and a page in one cache line is what a close's merge misses on.
+   */
+  private front = new Uint8Array(0);
+  private back = new Int32Array(0);
+  private nextFree = new Int32Array(0);
+  private pages = 0;
+  private pagesTaken = 0;
+  private freePage = -1;
+  /** The back pages: per back page its bins, and the next free one. */
+  private backBins = new Uint32Array(0);
+  private backNext = new Int32Array(0);
+  private backs = 0;
+  private backsTaken = 0;
+  private freeBack = -1;
+  /** Per page key, the slot's page during one merge (-1: none); left all -1. */
   private readonly map = new Int32Array(KEY_COUNT >>> PAGE_BITS).fill(-1);
 
   constructor(maxSeries: number, rollupMs: number, maxBytes: number) {
     this.rollupMs = rollupMs;
-    this.maxPages = Math.max(1, Math.floor(maxBytes / (PAGE_BYTES + PAGE_META_BYTES)));
+    this.maxBytes = maxBytes;
     this.window = new Float64Array(maxSeries * SLOTS).fill(Number.NaN);
     this.first = new Int32Array(maxSeries * SLOTS);
     this.records = new Int32Array(maxSeries * SLOTS);
-    this.used = new Int32Array(maxSeries * SLOTS);
-    this.head = new Int32Array(maxSeries * SLOTS).fill(-1);
+    this.dirAt = new Int32Array(maxSeries * SLOTS).fill(-1);
+    this.dirUsed = new Int32Array(maxSeries * SLOTS);
+    this.dirClass = new Int8Array(maxSeries * SLOTS);
     this.broken = new Uint8Array(maxSeries * SLOTS);
   }
 
-  /** Bytes held: the per-series tables and the arena as grown so far. */
+  /** Bytes held: the per-series tables, and the pages and directories as grown so far. */
   bytes(): number {
-    return this.window.byteLength + this.first.byteLength + this.records.byteLength + this.used.byteLength + this.head.byteLength + this.broken.byteLength + this.capacity * (PAGE_BYTES + PAGE_META_BYTES) + this.map.byteLength;
+    const tables = this.window.byteLength + this.first.byteLength + this.records.byteLength + this.dirAt.byteLength + this.dirUsed.byteLength + this.dirClass.byteLength + this.broken.byteLength + this.map.byteLength;
+    return tables + this.arenaBytes();
   }
 
-  /** Pages in use now (for tests and the reach benchmark). */
+  /** Pages in use now, front and back (for tests). */
   pagesInUse(): number {
     let free = 0;
-    for (let p = this.freeHead; p >= 0; p = this.next[p]!) free++;
-    return this.taken - free;
+    for (let p = this.freePage; p >= 0; p = this.nextFree[p]!) free++;
+    for (let p = this.freeBack; p >= 0; p = this.backNext[p]!) free++;
+    return this.pagesTaken + this.backsTaken - free;
   }
 
   /** Forgets every window (a writer taking over knows none). */
@@ -99,39 +136,39 @@ export class MinuteSketches {
     }
     this.records[s]!++;
     const map = this.map;
-    const pageKey = this.pageKey;
-    const next = this.next;
-    for (let p = this.head[s]!; p >= 0; p = next[p]!) map[pageKey[p]!] = p << PAGE_BITS;
-    let bins = this.bins;
-    let used = this.used[s]!;
+    let dirs = this.dirs;
+    let at = this.dirAt[s]!;
+    let used = this.dirUsed[s]!;
+    for (let j = 0; j < used; j++) map[dirs[at + 2 * j]!] = dirs[at + 2 * j + 1]!;
+    let front = this.front;
     let ok = true;
     const n = data[pos]!;
     for (let i = 0; i < n; i++) {
       const key = data[pos + 1 + 2 * i]!;
       if (key >>> 0 >= KEY_COUNT) continue;
-      let at = map[key >>> PAGE_BITS]!;
-      if (at < 0) {
-        const p = this.page(s, key >>> PAGE_BITS);
+      let p = map[key >>> PAGE_BITS]!;
+      if (p < 0) {
+        p = this.page(s, key >>> PAGE_BITS);
         if (p < 0) {
           ok = false;
           break;
         }
-        at = p << PAGE_BITS;
-        map[key >>> PAGE_BITS] = at;
-        bins = this.bins;
+        map[key >>> PAGE_BITS] = p;
+        front = this.front;
       }
-      const bin = at + (key & PAGE_MASK);
-      const was = bins[bin]!;
-      const sum = was + (data[pos + 2 + 2 * i]! >>> 0);
-      if (sum > MAX_BIN) {
+      const bin = (p << PAGE_BITS) | (key & PAGE_MASK);
+      const sum = front[bin]! + (data[pos + 2 + 2 * i]! >>> 0);
+      if (sum <= MAX_FRONT) front[bin] = sum;
+      else if (this.toBack(p, key & PAGE_MASK, sum)) front[bin] = 0;
+      else {
         ok = false;
         break;
       }
-      if (was === 0 && sum !== 0) used++;
-      bins[bin] = sum;
     }
-    for (let p = this.head[s]!; p >= 0; p = next[p]!) map[pageKey[p]!] = -1;
-    this.used[s] = used;
+    dirs = this.dirs;
+    at = this.dirAt[s]!;
+    used = this.dirUsed[s]!;
+    for (let j = 0; j < used; j++) map[dirs[at + 2 * j]!] = -1;
     if (!ok) this.breakSlot(s);
   }
 
@@ -148,42 +185,48 @@ export class MinuteSketches {
 
   /** i32 of the encoded form of series `id`'s sketch of `window` (one whose coveredFrom is not -1). */
   encodedLength(id: number, window: number): number {
-    return 1 + 2 * this.used[this.slotOf(id, window)]!;
+    let n = 0;
+    this.forEachBin(this.slotOf(id, window), () => n++);
+    return 1 + 2 * n;
   }
 
   /** Writes the encoded form of series `id`'s sketch of `window` into `out` at `pos`; returns the i32 written. */
   encodeInto(id: number, window: number, out: Int32Array, pos: number): number {
-    const s = this.slotOf(id, window);
-    const bins = this.bins;
     let at = pos + 1;
-    for (let p = this.head[s]!; p >= 0; p = this.next[p]!) {
-      const from = p << PAGE_BITS;
-      const keyBase = this.pageKey[p]! << PAGE_BITS;
-      for (let b = 0; b < PAGE_KEYS; b++) {
-        const c = bins[from + b]!;
-        if (c === 0) continue;
-        out[at++] = keyBase | b;
-        out[at++] = c | 0;
-      }
-    }
+    this.forEachBin(this.slotOf(id, window), (key, count) => {
+      out[at++] = key;
+      out[at++] = count | 0;
+    });
     out[pos] = (at - pos - 1) >>> 1;
     return at - pos;
   }
 
   /** Adds series `id`'s sketch of `window` into `acc`. */
   addTo(id: number, window: number, acc: SketchAccumulator): void {
-    const s = this.slotOf(id, window);
-    const bins = this.bins;
-    for (let p = this.head[s]!; p >= 0; p = this.next[p]!) {
-      const from = p << PAGE_BITS;
-      const keyBase = this.pageKey[p]! << PAGE_BITS;
-      for (let b = 0; b < PAGE_KEYS; b++) if (bins[from + b] !== 0) acc.addKey(keyBase | b, bins[from + b]!);
-    }
+    this.forEachBin(this.slotOf(id, window), (key, count) => acc.addKey(key, count));
   }
 
   /** Drops series `id`'s sketches of windows before `end` (rolled up, or never to be). */
   releaseBefore(id: number, end: number): void {
     for (let s = id * SLOTS; s < id * SLOTS + SLOTS; s++) if (this.window[s]! < end) this.release(s);
+  }
+
+  /** Calls fn(key, count) for every bin above 0 of slot `s`. */
+  private forEachBin(s: number, fn: (key: number, count: number) => void): void {
+    const front = this.front;
+    const backBins = this.backBins;
+    const dirs = this.dirs;
+    const at = this.dirAt[s]!;
+    for (let e = 0; e < this.dirUsed[s]!; e++) {
+      const keyBase = dirs[at + 2 * e]! << PAGE_BITS;
+      const p = dirs[at + 2 * e + 1]!;
+      const from = p << PAGE_BITS;
+      const b = this.back[p]!;
+      for (let j = 0; j < PAGE_KEYS; j++) {
+        const c = front[from + j]! + (b >= 0 ? backBins[(b << PAGE_BITS) + j]! : 0);
+        if (c !== 0) fn(keyBase | j, c);
+      }
+    }
   }
 
   private slotOf(id: number, window: number): number {
@@ -208,17 +251,24 @@ export class MinuteSketches {
   }
 
   private release(s: number): void {
-    let p = this.head[s]!;
-    while (p >= 0) {
-      const after = this.next[p]!;
-      this.next[p] = this.freeHead;
-      this.freeHead = p;
-      p = after;
+    const at = this.dirAt[s]!;
+    if (at >= 0) {
+      for (let e = 0; e < this.dirUsed[s]!; e++) {
+        const p = this.dirs[at + 2 * e + 1]!;
+        const b = this.back[p]!;
+        if (b >= 0) {
+          this.backNext[b] = this.freeBack;
+          this.freeBack = b;
+        }
+        this.nextFree[p] = this.freePage;
+        this.freePage = p;
+      }
+      this.dirFree[this.dirClass[s]!]!.push(at);
     }
-    this.head[s] = -1;
+    this.dirAt[s] = -1;
+    this.dirUsed[s] = 0;
     this.window[s] = Number.NaN;
     this.records[s] = 0;
-    this.used[s] = 0;
     this.broken[s] = 0;
   }
 
@@ -230,34 +280,107 @@ export class MinuteSketches {
     this.broken[s] = 1;
   }
 
-  /** A zeroed page for page key `key` in slot `s`'s list; -1 when the arena is at its bound. */
-  private page(s: number, key: number): number {
-    let p = this.freeHead;
-    if (p >= 0) this.freeHead = this.next[p]!;
-    else {
-      if (this.taken === this.capacity && !this.grow()) return -1;
-      p = this.taken++;
+  /** Adds `sum` to bin `j` of page `p`'s back page (taken if it has none); false when none is to be had or the bin would pass 2^32 - 1. */
+  private toBack(p: number, j: number, sum: number): boolean {
+    let b = this.back[p]!;
+    if (b < 0) {
+      b = this.freeBack;
+      if (b >= 0) this.freeBack = this.backNext[b]!;
+      else {
+        if (this.backsTaken === this.backs && !this.growBacks()) return false;
+        b = this.backsTaken++;
+      }
+      this.backBins.fill(0, b << PAGE_BITS, (b + 1) << PAGE_BITS);
+      this.back[p] = b;
     }
-    this.bins.fill(0, p << PAGE_BITS, (p + 1) << PAGE_BITS);
-    this.pageKey[p] = key;
-    this.next[p] = this.head[s]!;
-    this.head[s] = p;
+    const bin = (b << PAGE_BITS) + j;
+    const total = this.backBins[bin]! + sum;
+    if (total > MAX_BIN) return false;
+    this.backBins[bin] = total;
+    return true;
+  }
+
+  /** A page with empty front bins for page key `key`, listed in slot `s`'s directory; -1 when the memory bound is reached. */
+  private page(s: number, key: number): number {
+    const used = this.dirUsed[s]!;
+    if (this.dirAt[s]! < 0 || used === DIR_FIRST << this.dirClass[s]!) {
+      const c = this.dirAt[s]! < 0 ? 0 : this.dirClass[s]! + 1;
+      const at = c < DIR_CLASSES ? this.dirBlock(c) : -1;
+      if (at < 0) return -1;
+      if (used > 0) this.dirs.copyWithin(at, this.dirAt[s]!, this.dirAt[s]! + 2 * used);
+      if (this.dirAt[s]! >= 0) this.dirFree[this.dirClass[s]!]!.push(this.dirAt[s]!);
+      this.dirAt[s] = at;
+      this.dirClass[s] = c;
+    }
+    let p = this.freePage;
+    if (p >= 0) this.freePage = this.nextFree[p]!;
+    else {
+      if (this.pagesTaken === this.pages && !this.growPages()) return -1;
+      p = this.pagesTaken++;
+    }
+    this.front.fill(0, p << PAGE_BITS, (p + 1) << PAGE_BITS);
+    this.back[p] = -1;
+    const at = this.dirAt[s]! + 2 * used;
+    this.dirs[at] = key;
+    this.dirs[at + 1] = p;
+    this.dirUsed[s] = used + 1;
     return p;
   }
 
-  private grow(): boolean {
-    if (this.capacity >= this.maxPages) return false;
-    const capacity = Math.min(this.maxPages, Math.max(FIRST_PAGES, this.capacity * 2));
-    const bins = new Uint32Array(capacity << PAGE_BITS);
-    bins.set(this.bins);
-    const pageKey = new Int32Array(capacity);
-    pageKey.set(this.pageKey);
-    const next = new Int32Array(capacity);
-    next.set(this.next);
-    this.bins = bins;
-    this.pageKey = pageKey;
-    this.next = next;
-    this.capacity = capacity;
+  /** A free directory of class `c`; -1 when the memory bound is reached. */
+  private dirBlock(c: number): number {
+    const free = this.dirFree[c]!;
+    if (free.length > 0) return free.pop()!;
+    const ints = 2 * (DIR_FIRST << c);
+    if (this.dirTop + ints > this.dirs.length) {
+      const length = this.grown(this.dirs.length, this.dirTop + ints, FIRST_DIR_INTS, 4);
+      if (length < 0) return -1;
+      const dirs = new Int32Array(length);
+      dirs.set(this.dirs);
+      this.dirs = dirs;
+    }
+    const at = this.dirTop;
+    this.dirTop += ints;
+    return at;
+  }
+
+  private growPages(): boolean {
+    const pages = this.grown(this.pages, this.pages + 1, FIRST_PAGES, PAGE_BYTES);
+    if (pages < 0) return false;
+    const front = new Uint8Array(pages << PAGE_BITS);
+    front.set(this.front);
+    this.front = front;
+    const back = new Int32Array(pages);
+    back.set(this.back);
+    this.back = back;
+    const nextFree = new Int32Array(pages);
+    nextFree.set(this.nextFree);
+    this.nextFree = nextFree;
+    this.pages = pages;
     return true;
+  }
+
+  private growBacks(): boolean {
+    const backs = this.grown(this.backs, this.backs + 1, FIRST_BACKS, BACK_BYTES);
+    if (backs < 0) return false;
+    const bins = new Uint32Array(backs << PAGE_BITS);
+    bins.set(this.backBins);
+    this.backBins = bins;
+    const backNext = new Int32Array(backs);
+    backNext.set(this.backNext);
+    this.backNext = backNext;
+    this.backs = backs;
+    return true;
+  }
+
+  /** A new size for an array of `current` units of `unitBytes` that needs `need`: twice as many (at least `first`), as many as maxBytes leaves room for; -1 when that is under `need`. */
+  private grown(current: number, need: number, first: number, unitBytes: number): number {
+    const room = current + Math.floor((this.maxBytes - this.arenaBytes()) / unitBytes);
+    const size = Math.min(Math.max(first, 2 * current, need), room);
+    return size >= need ? size : -1;
+  }
+
+  private arenaBytes(): number {
+    return this.pages * PAGE_BYTES + this.backs * BACK_BYTES + this.dirs.byteLength;
   }
 }
