@@ -35,7 +35,7 @@ const PAGE_BYTES = PAGE_KEYS + 8;
 const BACK_BYTES = PAGE_KEYS * 4 + 4;
 const FIRST_PAGES = 4096;
 const FIRST_BACKS = 256;
-const FIRST_DIR_INTS = 1 << 16;
+const FIRST_DIR_INTS = 1 << 14;
 /** A slot's first directory holds this many pages; each next one twice as many, up to every page key. */
 const DIR_FIRST = 8;
 const DIR_CLASSES = Math.log2(KEY_COUNT >>> PAGE_BITS) - Math.log2(DIR_FIRST) + 1;
@@ -105,19 +105,6 @@ export class MinuteSketches {
   bytes(): number {
     const tables = this.window.byteLength + this.first.byteLength + this.records.byteLength + this.dirAt.byteLength + this.dirUsed.byteLength + this.dirClass.byteLength + this.broken.byteLength + this.map.byteLength;
     return tables + this.arenaBytes();
-  }
-
-  /** Pages in use now, front and back (for tests). */
-  pagesInUse(): number {
-    let free = 0;
-    for (let p = this.freePage; p >= 0; p = this.nextFree[p]!) free++;
-    for (let p = this.freeBack; p >= 0; p = this.backNext[p]!) free++;
-    return this.pagesTaken + this.backsTaken - free;
-  }
-
-  /** Forgets every window (a writer taking over knows none). */
-  clear(): void {
-    for (let s = 0; s < this.window.length; s++) if (this.window[s] === this.window[s]) this.release(s);
   }
 
   /**

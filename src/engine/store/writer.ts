@@ -348,7 +348,6 @@ export class StoreWriter {
     // Every series is checked for windows a previous writer did not roll up.
     this.rolledTo = -Infinity;
     this.lateRolledTo = -Infinity;
-    this.minutes.clear();
     this.openCount = 0;
     this.sweepAt = this.sweepEnd = 0;
     for (let id = 0; id < seriesCount; id++) {
