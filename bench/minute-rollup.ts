@@ -7,7 +7,9 @@
  *
  * The writer is driven as the engine drives it (begin, sweep, rollup at each boundary, then a
  * drain), without the engine's own readings. BENCH_SERIES (comma-separated counts),
- * BENCH_SECONDS (synthetic seconds from a minute's start, 121 by default: two minute ends).
+ * BENCH_SECONDS (synthetic seconds from a minute's start, 121 by default: two minute ends),
+ * BENCH_LOG_MIB (the sketch log, 32 by default; 512 holds a minute of closes at 10,000
+ * series: how long a rollup that merges its 60 buckets' runs from the log takes).
  */
 import { RingReader, RingWriter, createRing } from '../src/engine/ring.js';
 import { createControl } from '../src/engine/control.js';
@@ -21,6 +23,7 @@ const CHUNK = 10_000;
 const PASS_MS = 10;
 const MiB = 1024 * 1024;
 const T0 = 1_800_000_000_000;
+const LOG_MIB = Number(process.env.BENCH_LOG_MIB ?? 32);
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -28,7 +31,7 @@ function cpuMs(): number {
 }
 
 function run(series: number) {
-  const store = createStore({ maxSeries: Math.max(10_000, series) + 128, rawCapacity: 256, bucketCapacity: 300, rollupCapacity: 360, intervalMs: 1000, rollupMs: 60_000, logBytes: 32 * MiB, rollupLogBytes: 32 * MiB, poolBytes: 32 * MiB });
+  const store = createStore({ maxSeries: Math.max(10_000, series) + 128, rawCapacity: 256, bucketCapacity: 300, rollupCapacity: 360, intervalMs: 1000, rollupMs: 60_000, logBytes: LOG_MIB * MiB, rollupLogBytes: 32 * MiB, poolBytes: 32 * MiB });
   const ring = createRing(1 << 16);
   const producer = new RingWriter(ring, createControl(), 'drop');
   const reader = new RingReader(ring);
@@ -73,4 +76,4 @@ for (const series of SERIES) {
   });
 }
 console.table(rows);
-console.log(`1M samples/s on a synthetic clock, ${SECONDS} s from a minute's start; default store (32 MiB sketch log); ${new Date().toISOString()}`);
+console.log(`1M samples/s on a synthetic clock, ${SECONDS} s from a minute's start; default store, a ${LOG_MIB} MiB sketch log; ${new Date().toISOString()}`);
