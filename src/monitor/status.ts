@@ -84,14 +84,17 @@ export interface MonitorStatus {
     /**
      * Closed buckets whose sketch the log had overwritten when their minute's rollup read
      * it, since the collector started: those rollups' quantiles stand for part of their
-     * minute (counts and sums are whole). Above 0: raise sketchLogBytes (docs/reference.md).
+     * minute (counts and sums are whole). A rollup reads the log only where the collector's
+     * minute sketch does not stand for the whole minute: a collector that replaced a dead one
+     * within it, or a minute past the minute sketches' bound (minuteSketchBytes). Above 0:
+     * raise sketchLogBytes (docs/reference.md).
      */
     sketchesLost: number;
     /**
      * Seconds of closed buckets' sketches the sketch log holds at the rate of the last
-     * interval that wrote some (null before the first): under 60 plus an interval, each
-     * minute's rollup misses some (sketchesLost), and a window read that merges older
-     * buckets' sketches reads part of them. sketchLogBytes scales it.
+     * interval that wrote some (null before the first): a window read that merges older
+     * buckets' sketches reads part of them, and so does a minute's rollup that falls back to
+     * the log (sketchesLost). sketchLogBytes scales it.
      */
     sketchLogReachSeconds: number | null;
     /**

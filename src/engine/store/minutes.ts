@@ -75,6 +75,8 @@ export class MinuteSketches {
    * hundred at most, and a page in one cache line is what a close's merge misses on.
    */
   private front = new Uint8Array(0);
+  /** The front bins as u32, four at a time (encode tests a word before its bytes). */
+  private front32 = new Uint32Array(0);
   private back = new Int32Array(0);
   private nextFree = new Int32Array(0);
   private pages = 0;
@@ -172,20 +174,47 @@ export class MinuteSketches {
 
   /** i32 of the encoded form of series `id`'s sketch of `window` (one whose coveredFrom is not -1). */
   encodedLength(id: number, window: number): number {
-    let n = 0;
-    this.forEachBin(this.slotOf(id, window), () => n++);
-    return 1 + 2 * n;
+    return 1 + 2 * this.encode(this.slotOf(id, window), null, 0);
   }
 
   /** Writes the encoded form of series `id`'s sketch of `window` into `out` at `pos`; returns the i32 written. */
   encodeInto(id: number, window: number, out: Int32Array, pos: number): number {
-    let at = pos + 1;
-    this.forEachBin(this.slotOf(id, window), (key, count) => {
-      out[at++] = key;
-      out[at++] = count | 0;
-    });
-    out[pos] = (at - pos - 1) >>> 1;
-    return at - pos;
+    const n = this.encode(this.slotOf(id, window), out, pos + 1);
+    out[pos] = n;
+    return 1 + 2 * n;
+  }
+
+  /**
+   * Writes slot `s`'s bins above 0 as (key, count) pairs into `out` from `at` (null: counts
+   * them only); returns how many. Four front bins are tested at once (a word), and a page's
+   * back bins read only where it has them: most of a page's 64 bins are 0.
+   */
+  private encode(s: number, out: Int32Array | null, at: number): number {
+    const front = this.front;
+    const front32 = this.front32;
+    const backBins = this.backBins;
+    const dirs = this.dirs;
+    const dir = this.dirAt[s]!;
+    let n = 0;
+    for (let e = 0; e < this.dirUsed[s]!; e++) {
+      const keyBase = dirs[dir + 2 * e]! << PAGE_BITS;
+      const p = dirs[dir + 2 * e + 1]!;
+      const from = p << PAGE_BITS;
+      const b = this.back[p]!;
+      for (let q = 0; q < PAGE_KEYS; q += 4) {
+        if (b < 0 && front32[(from + q) >>> 2] === 0) continue;
+        for (let j = q; j < q + 4; j++) {
+          const c = front[from + j]! + (b >= 0 ? backBins[(b << PAGE_BITS) + j]! : 0);
+          if (c === 0) continue;
+          if (out !== null) {
+            out[at++] = keyBase | j;
+            out[at++] = c | 0;
+          }
+          n++;
+        }
+      }
+    }
+    return n;
   }
 
   /** Adds series `id`'s sketch of `window` into `acc`. */
@@ -337,6 +366,7 @@ export class MinuteSketches {
     const front = new Uint8Array(pages << PAGE_BITS);
     front.set(this.front);
     this.front = front;
+    this.front32 = new Uint32Array(front.buffer);
     const back = new Int32Array(pages);
     back.set(this.back);
     this.back = back;

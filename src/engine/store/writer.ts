@@ -12,7 +12,9 @@
  * by step, each step committed with the row's next step, and recover() finishes it (applyRow).
  * Pages are popped from the free list before a directory points at them, and directories are
  * replaced by writing the idle copy and flipping DIR_SELECT, so a crash leaks at worst a page,
- * never shares one.
+ * never shares one. The minute sketches (minutes.ts) are the writer's own, merged after a
+ * record is published: a successor starts with none, and a rollup takes one only for the
+ * records it was merged from, so exactly-once stays with the rollup record's publication.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_COUNT, KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
@@ -187,8 +189,9 @@ export interface WriterCounters {
   /**
    * Closed buckets whose sketch run the log had overwritten when their rollup came to read
    * it: their counts and sums went in, their bins did not, so that rollup's quantiles stand
-   * for part of its window. The sketch log (sketchLogBytes) is too small for the runs the
-   * series close in a rollup window (and, on a hub, the interval its members' rollups wait).
+   * for part of its window. A rollup reads the log only for the records its window's minute
+   * sketch does not stand for (minutes.ts): a predecessor's, after a writer took over within
+   * the window, or all of them, for a sketch past its memory bound.
    */
   sketchesLost: number;
 }
