@@ -18,7 +18,7 @@
  * 1 KB), in arrays that grow by doubling up to `maxBytes`. Pages were chosen over a sorted
  * sparse run per series: at 10,000 series a close's merge took 0.5–1 µs against 3.9 µs for
  * the run (a scratch benchmark, 2026-11-30 17:40 UTC), and u8 front bins and a directory per
- * slot (no linked list) took bench:minute-rollup's closes from +12.6 to +6 ms a second.
+ * slot (no linked list) took bench:minute-rollup's closes from +12.6 to +6–10 ms a second.
  * A series has two windows at most (the one closing and the next: a hub's member series take
  * the next window's first records before the last ones of the window before); a third takes
  * the oldest one's place, which its rollup then reads from the log.
