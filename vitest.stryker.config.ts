@@ -16,6 +16,7 @@ export default defineConfig({
       'test/store-pool.test.ts',
       'test/store-recover.test.ts',
       'test/store-log.test.ts',
+      'test/store-minutes.test.ts',
       'test/store-pages.test.ts',
       'test/store-reads.test.ts',
       'test/alert-rules.test.ts',

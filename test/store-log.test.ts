@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SKETCHES_LOST, SKETCH_LOG_REACH, controlViews } from '../dist/src/engine/control.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { StoreWriter } from '../dist/src/engine/store/writer.js';
 import { T0, setup } from './store-harness.js';
 import { synthetic } from './synthetic.js';
 
@@ -13,10 +14,10 @@ const KEYS = 1100;
 const value = (i: number): number => 2 ** Math.floor(i / 64) * (1 + (i % 64) / 64 + 1 / 128);
 
 describe('the sketch log', () => {
-  it('wraps without a record straddling its end, refuses the records it may have overwritten, and rolls up only those it holds', () => {
+  it('wraps without a record straddling its end, refuses the records it may have overwritten, and a writer that took over within a minute rolls up only those it holds', () => {
     // The smallest log, 2^16 i32: a bucket's record here is 1 + 2 * 1,100 of them, so it holds
     // fewer than 30. Bucket b records every value once and value(0) b more times.
-    const { store, apply, state } = setup({ logBytes: 0, bucketCapacity: 120 });
+    const { buffers, store, apply, state } = setup({ logBytes: 0, bucketCapacity: 120 });
     const id = 3;
     const bucket = (b: number): [number, number][] => [...Array.from({ length: KEYS }, (_, i) => [id, value(i)] as [number, number]), ...Array.from({ length: b }, () => [id, value(0)] as [number, number])];
     const expected = (b: number): Map<number, number> => {
@@ -44,6 +45,10 @@ describe('the sketch log', () => {
     expect(before.length).toBeLessThan(30);
     expect(before).toEqual(Array.from({ length: before.length }, (_, i) => 60 - before.length + i));
     expect(state.writer.counters.sketchesLost).toBe(0);
+    // A writer takes over before the rollup (its predecessor killed): it has none of the
+    // minute's sketches merged at their closes (minutes.ts), so it reads the log.
+    state.writer = new StoreWriter(buffers);
+    state.writer.recover(T0 + 60_005, 1024);
     expect(state.writer.rollup(1024)).toBe(1);
     // The rollup took the counts of all 60 buckets and the bins of those held: the others are counted lost.
     expect(state.writer.counters.sketchesLost).toBe(60 - before.length);
@@ -69,12 +74,15 @@ describe('the sketch log', () => {
     expect(full).toMatchObject({ count: 30 * KEYS + ((30 + 59) * 30) / 2 + minute1.count, sketchless: 30 });
   });
 
-  it("is counted in the collector's control block when a minute's rollup misses sketches, and not when the log holds them all", () => {
+  it("is counted in the collector's control block when a minute's rollup misses sketches (a collector replaced within the minute), and not when the log holds them all", () => {
     const values = Array.from({ length: KEYS }, (_, i) => value(i));
     const lost = (logBytes: number): number => {
       const s = synthetic({ logBytes, maxSeries: 16 });
       const id = s.id('response_time');
-      s.fill(61, [[id, () => values]]);
+      s.fill(59, [[id, () => values]]);
+      // Buckets 0–58 closed; the replacement has none of them merged (minutes.ts).
+      s.replaceCollector(T0 + 59_500);
+      s.fill(2, [[id, () => values]], 59);
       return controlViews(s.control).f64[SKETCHES_LOST]!;
     };
     // 2^16 i32 hold fewer than 30 of these buckets; 16 MiB all 61.

@@ -32,6 +32,8 @@ export interface Synthetic {
   apply(t: number, samples: [id: number, value: number][]): void;
   /** One value per second from T0 for each generator: gen(second) → value, or undefined to skip. */
   fill(seconds: number, series: [id: number, gen: (s: number) => number | number[] | undefined][], start?: number): void;
+  /** Replaces the collector's engine at time t by a new one on the same buffers, as the watchdog replaces a dead collector. */
+  replaceCollector(t: number): void;
   report(options?: Partial<BuildOptions>): PerformanceReport;
 }
 
@@ -56,7 +58,8 @@ export function synthetic(overrides: Partial<StoreConfig> = {}): Synthetic {
   const producer = new RingWriter(ring, control, 'block');
   let last = T0;
   // Its own readings (monitor_*) would be series of their own in every report.
-  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: config.intervalMs, ownReadings: false, clock: () => last });
+  const newEngine = () => new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: config.intervalMs, ownReadings: false, clock: () => last });
+  let engine = newEngine();
   engine.start(T0);
   const reader = new StoreReader(buffers);
   const apply = (t: number, samples: [number, number][]): void => {
@@ -90,6 +93,11 @@ export function synthetic(overrides: Partial<StoreConfig> = {}): Synthetic {
       }
       // Close the last bucket so every sample is in a closed bucket.
       apply(T0 + (start + seconds) * 1000 + 10, []);
+    },
+    replaceCollector(t) {
+      last = t;
+      engine = newEngine();
+      engine.start(t);
     },
     report(options = {}) {
       return buildReport(

@@ -42,6 +42,7 @@ export const CONTROL_LAYOUT = defineLayout({
     TID: { offset: 216, type: 'f64', writer: 'collector', meaning: "its Linux thread id (0: unknown), for the watchdog's reading of its wait for a CPU" },
     SKETCHES_LOST: { offset: 224, type: 'f64', writer: 'collector', meaning: 'closed buckets whose sketch the log overwrote before their rollup read it' },
     SKETCH_LOG_REACH: { offset: 232, type: 'f64', writer: 'collector', meaning: "seconds of closed buckets' sketches the log holds at the last interval's rate (0: none written yet)" },
+    MINUTE_SKETCH_BYTES: { offset: 240, type: 'f64', writer: 'collector', meaning: "bytes of its minute sketches (store/minutes.ts) at the last bucket boundary" },
     ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
@@ -79,6 +80,7 @@ export const BAD_SAMPLES = at.BAD_SAMPLES;
 export const SKETCH_OVERFLOW = at.SKETCH_OVERFLOW;
 export const SKETCHES_LOST = at.SKETCHES_LOST;
 export const SKETCH_LOG_REACH = at.SKETCH_LOG_REACH;
+export const MINUTE_SKETCH_BYTES = at.MINUTE_SKETCH_BYTES;
 export const PENDING_SINCE = at.PENDING_SINCE;
 export const CLOSED_BUCKET_START = at.CLOSED_BUCKET_START;
 export const STARTED_AT = at.STARTED_AT;

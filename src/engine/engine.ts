@@ -33,6 +33,7 @@ import {
   SKETCH_OVERFLOW,
   SKETCHES_LOST,
   SKETCH_LOG_REACH,
+  MINUTE_SKETCH_BYTES,
   STARTED_AT,
   controlViews,
   type ControlViews,
@@ -353,6 +354,7 @@ export class Engine {
     const ctl = this.ctl;
     this.writer.rollup(this.registry.seriesCount());
     ctl.f64[SKETCHES_LOST] = this.writer.counters.sketchesLost;
+    ctl.f64[MINUTE_SKETCH_BYTES] = this.writer.minuteSketchBytes();
     // How far back the sketch log reaches at the rate of the interval that just closed.
     const written = this.writer.sketchLogWritten();
     const rate = written - this.logWrittenAt;

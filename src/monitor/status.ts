@@ -9,7 +9,7 @@ import type { ProfilerStatus } from '../profiling/profiler.js';
 import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
 import type { ActorState, Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
-import { BAD_SAMPLES, CLOCK, INGESTED, OWN_FAULTS, SKETCH_LOG_REACH, SKETCH_OVERFLOW, SKETCHES_LOST, STARTED_AT, type ControlViews } from '../engine/control.js';
+import { BAD_SAMPLES, CLOCK, INGESTED, MINUTE_SKETCH_BYTES, OWN_FAULTS, SKETCH_LOG_REACH, SKETCH_OVERFLOW, SKETCHES_LOST, STARTED_AT, type ControlViews } from '../engine/control.js';
 import { collectorLag } from '../engine/pending-clock.js';
 import { OWN_SERIES, type Registry } from '../engine/registry.js';
 import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
@@ -84,16 +84,27 @@ export interface MonitorStatus {
     /**
      * Closed buckets whose sketch the log had overwritten when their minute's rollup read
      * it, since the collector started: those rollups' quantiles stand for part of their
-     * minute (counts and sums are whole). Above 0: raise sketchLogBytes (docs/reference.md).
+     * minute (counts and sums are whole). A rollup reads the log only where the collector's
+     * minute sketch does not stand for the whole minute: a collector that replaced a dead one
+     * within it, or a minute past the minute sketches' bound (minuteSketchBytes). Above 0:
+     * raise sketchLogBytes (docs/reference.md).
      */
     sketchesLost: number;
     /**
      * Seconds of closed buckets' sketches the sketch log holds at the rate of the last
-     * interval that wrote some (null before the first): under 60 plus an interval, each
-     * minute's rollup misses some (sketchesLost), and a window read that merges older
-     * buckets' sketches reads part of them. sketchLogBytes scales it.
+     * interval that wrote some (null before the first): a window read that merges older
+     * buckets' sketches reads part of them, and so does a minute's rollup that falls back to
+     * the log (sketchesLost). sketchLogBytes scales it.
      */
     sketchLogReachSeconds: number | null;
+    /**
+     * Bytes of the collector's minute sketches at the last bucket boundary: per series, its
+     * closed buckets' sketches of the minute merged as they close, so that each minute's
+     * rollup takes all of them whatever the sketch log's reach. Collector heap, not shared
+     * memory; at most twice sketchLogBytes (past that, a minute's rollup reads the log, and
+     * what the log lost counts in sketchesLost).
+     */
+    minuteSketchBytes: number;
   };
   memory: {
     /**
@@ -226,6 +237,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
       sketchOverflow: p.ctl.f64[SKETCH_OVERFLOW]!,
       sketchesLost: p.ctl.f64[SKETCHES_LOST]!,
       sketchLogReachSeconds: p.ctl.f64[SKETCH_LOG_REACH]! > 0 ? p.ctl.f64[SKETCH_LOG_REACH]! : null,
+      minuteSketchBytes: p.ctl.f64[MINUTE_SKETCH_BYTES]!,
     },
     memory: {
       touchedBytes: live.touchedBytes,

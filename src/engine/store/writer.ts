@@ -12,11 +12,14 @@
  * by step, each step committed with the row's next step, and recover() finishes it (applyRow).
  * Pages are popped from the free list before a directory points at them, and directories are
  * replaced by writing the idle copy and flipping DIR_SELECT, so a crash leaks at worst a page,
- * never shares one.
+ * never shares one. The minute sketches (minutes.ts) are the writer's own, merged after a
+ * record is published: a successor starts with none, and a rollup takes one only for the
+ * records it was merged from, so exactly-once stays with the rollup record's publication.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_COUNT, KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import { BatchTable } from './batch-table.js';
+import { MinuteSketches } from './minutes.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -186,8 +189,9 @@ export interface WriterCounters {
   /**
    * Closed buckets whose sketch run the log had overwritten when their rollup came to read
    * it: their counts and sums went in, their bins did not, so that rollup's quantiles stand
-   * for part of its window. The sketch log (sketchLogBytes) is too small for the runs the
-   * series close in a rollup window (and, on a hub, the interval its members' rollups wait).
+   * for part of its window. A rollup reads the log only for the records its window's minute
+   * sketch does not stand for (minutes.ts): a predecessor's, after a writer took over within
+   * the window, or all of them, for a sketch past its memory bound.
    */
   sketchesLost: number;
 }
@@ -284,6 +288,8 @@ export class StoreWriter {
   /** Pages the last encodePages() found with no count (the close frees them). */
   private idlePages = 0;
   private readonly acc = new SketchAccumulator();
+  /** Each series' closed buckets of its rollup window, merged as their records are written (minutes.ts). */
+  private readonly minutes: MinuteSketches;
 
   /** Called every BEAT_EVERY series of a pass over all series, so a long pass still beats. */
   private readonly beat: () => void;
@@ -323,6 +329,8 @@ export class StoreWriter {
     this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
     this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
     this.rawKeys = new Int32Array(L.rawCap);
+    // Bounded by twice the sketch log: the memory its users gave the sketches of closed buckets.
+    this.minutes = new MinuteSketches(L.maxSeries, L.rollupMs, 2 * 4 * L.logInts);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
       for (let p = 0; p < L.poolPages; p++) this.links[p] = p + 1 < L.poolPages ? p + 1 : -1;
       this.meta[POOL_FREE_HEAD] = 0;
@@ -923,6 +931,7 @@ export class StoreWriter {
     this.fedClosed[id] = 1;
     this.newestStart[id] = start;
     this.touch(id);
+    this.minutes.add(id, head, start, this.log.data, at % this.log.size);
   }
 
   /**
@@ -968,6 +977,11 @@ export class StoreWriter {
 
   get sketchLogSize(): number {
     return this.log.size;
+  }
+
+  /** Bytes the minute sketches hold (minutes.ts): writer-local memory, beside the store's buffers. */
+  minuteSketchBytes(): number {
+    return this.minutes.bytes();
   }
 
   /** Publishes the raw samples written since the last call. Returns the series touched. */
@@ -1136,6 +1150,7 @@ export class StoreWriter {
     const head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.minutes.add(id, head, hot[hb + OPEN_START]!, this.log.data, pos % this.log.size);
     this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, this.livePages(base), freeIdle);
   }
@@ -1320,6 +1335,13 @@ export class StoreWriter {
   // ---------------------------------------------------------------------------------------
   // Rollups.
 
+  /**
+   * Writes the rollup records of series `id` for its windows before `windowEnd` not written
+   * yet. A window's sketch is the one merged as its records were written (minutes.ts) where
+   * that stands for them all; the records it does not stand for (a writer that took over
+   * within the window wrote none of them, or the sketch passed its memory bound) have their
+   * runs merged from the sketch log, and those the log has overwritten are counted lost.
+   */
   private rollupSeries(id: number, windowEnd: number): number {
     const L = this.layout;
     const f = this.f64;
@@ -1332,38 +1354,54 @@ export class StoreWriter {
     const newest = t2Head > 0 ? f[base + L.t2OffsetF64 + ((t2Head - 1) % L.t2Cap) * BUCKET_F64 + BUCKET_START]! : 0;
     const rolled = Math.max(f[base + ROLLED_UPTO]!, newest);
     const lower = rolled > 0 ? rolled + L.rollupMs : -Infinity;
-    // Newest first, back to the first bucket not yet rolled up.
+    const t1 = base + L.t1OffsetF64;
+    // Newest first, back to the first bucket not yet rolled up: their indices in the bucket ring.
     const records: number[] = [];
     for (let k = head - 1; k >= 0 && k >= head - L.t1Cap; k--) {
-      const rec = base + L.t1OffsetF64 + (k % L.t1Cap) * BUCKET_F64;
-      const start = f[rec + BUCKET_START]!;
+      const start = f[t1 + (k % L.t1Cap) * BUCKET_F64 + BUCKET_START]!;
       if (start < lower) break;
-      if (start < windowEnd) records.push(rec);
+      if (start < windowEnd) records.push(k);
     }
     let written = 0;
     let i = records.length - 1;
     while (i >= 0) {
-      const window = Math.floor(f[records[i]! + BUCKET_START]! / L.rollupMs) * L.rollupMs;
+      const firstK = records[i]!;
+      const window = Math.floor(f[t1 + (firstK % L.t1Cap) * BUCKET_F64 + BUCKET_START]! / L.rollupMs) * L.rollupMs;
       let count = 0;
       let sum = 0;
       let min = Infinity;
       let max = -Infinity;
       let last = 0;
-      this.acc.reset();
-      for (; i >= 0 && f[records[i]! + BUCKET_START]! < window + L.rollupMs; i--) {
-        const rec = records[i]!;
+      for (; i >= 0; i--) {
+        const rec = t1 + (records[i]! % L.t1Cap) * BUCKET_F64;
+        if (!(f[rec + BUCKET_START]! < window + L.rollupMs)) break;
         count += f[rec + BUCKET_COUNT]!;
         sum += f[rec + BUCKET_SUM]!;
         min = Math.min(min, f[rec + BUCKET_MIN]!);
         max = Math.max(max, f[rec + BUCKET_MAX]!);
         last = f[rec + BUCKET_LAST]!;
-        const pos = f[rec + BUCKET_SKETCH_POS]!;
-        if (this.log.holds(pos)) this.acc.addEncoded(this.log.data, pos % this.log.size);
-        else if (f[rec + BUCKET_SKETCH_LEN]! > 0) this.counters.sketchesLost++;
       }
-      const len = this.acc.encodedLengthBound();
-      const pos = this.rollupLog.reserve(len);
-      const wrote = this.acc.encodeInto(this.rollupLog.data, pos % this.rollupLog.size);
+      // The window's records are [firstK, end) (the ring's records are in start order).
+      const end = records[i + 1]! + 1;
+      const from = this.minutes.coveredFrom(id, window, end);
+      let pos: number;
+      let wrote: number;
+      if (from === firstK) {
+        pos = this.rollupLog.reserve(this.minutes.encodedLength(id, window));
+        wrote = this.minutes.encodeInto(id, window, this.rollupLog.data, pos % this.rollupLog.size);
+      } else {
+        const own = from > firstK;
+        this.acc.reset();
+        for (let k = firstK; k < (own ? from : end); k++) {
+          const rec = t1 + (k % L.t1Cap) * BUCKET_F64;
+          const at = f[rec + BUCKET_SKETCH_POS]!;
+          if (this.log.holds(at)) this.acc.addEncoded(this.log.data, at % this.log.size);
+          else if (f[rec + BUCKET_SKETCH_LEN]! > 0) this.counters.sketchesLost++;
+        }
+        if (own) this.minutes.addTo(id, window, this.acc);
+        pos = this.rollupLog.reserve(this.acc.encodedLengthBound());
+        wrote = this.acc.encodeInto(this.rollupLog.data, pos % this.rollupLog.size);
+      }
       const t2 = this.i32[base * 2 + T2_HEAD]!;
       this.writeRecord(base + L.t2OffsetF64 + (t2 % L.t2Cap) * BUCKET_F64, window, count, sum, min, max, last, pos, wrote);
       Atomics.store(this.i32, base * 2 + T2_HEAD, t2 + 1);
@@ -1371,6 +1409,7 @@ export class StoreWriter {
       this.seriesRolled[id] = window;
       written++;
     }
+    this.minutes.releaseBefore(id, windowEnd);
     return written;
   }
 }
