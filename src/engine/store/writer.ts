@@ -17,6 +17,7 @@
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_COUNT, KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import { BatchTable } from './batch-table.js';
+import { writeRawFirst, type RawRings } from './raw-first.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -268,6 +269,9 @@ export class StoreWriter {
   private reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
   private grouped = 0;
+  /** Where writeRawFirst() writes, and per series 1 while its group's raw slots are written and not yet committed (applyWritten). */
+  private readonly rawRings: RawRings;
+  private readonly rawWritten: Uint8Array;
   /**
    * Per series, the two sketch pages used last: [key, base, key, base]. A distribution
    * spanning up to 16 powers of two (0.1 ms to 6 s, say) never leaves it.
@@ -323,6 +327,8 @@ export class StoreWriter {
     this.pageCache = new Int32Array(L.maxSeries * 4).fill(-1);
     this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
     this.rawKeys = new Int32Array(L.rawCap);
+    this.rawRings = { hotI32: this.hotI32, f64: this.f64, slotF64: L.slotF64, rawOffsetF64: L.rawOffsetF64, rawCap: L.rawCap, binEvery: this.binEvery };
+    this.rawWritten = new Uint8Array(L.maxSeries);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
       for (let p = 0; p < L.poolPages; p++) this.links[p] = p + 1 < L.poolPages ? p + 1 : -1;
       this.meta[POOL_FREE_HEAD] = 0;
@@ -514,6 +520,7 @@ export class StoreWriter {
       pos += c;
     }
     scatter(ids, values, mask, r0, k, counts, grouped);
+    this.rawFirst(distinct, d, done, stamp);
     let from = 0;
     for (let j = 0; j < d; j++) {
       const id = distinct[j]!;
@@ -529,6 +536,11 @@ export class StoreWriter {
     return k;
   }
 
+  /** The raw slots of the chunk's small groups, before any is committed (raw-first.ts). */
+  private rawFirst(distinct: Int32Array, d: number, done: number, stamp: number): void {
+    writeRawFirst(this.rawRings, this.groupValues, distinct, d, this.groupCounts, done, stamp, this.rawWritten);
+  }
+
   /** A time mark (the samples after it take its time; NaN: back to drain time) or a corrupt id (counted, skipped). */
   private special(reader: RingReader, id: number): void {
     const at = reader.r & reader.mask;
@@ -538,12 +550,18 @@ export class StoreWriter {
     reader.hdr[APPLIED] = reader.r;
   }
 
+  /** Applies the samples of one series, its grouped values [from..to): those rawFirst() wrote the raw slots of, or part by part. */
+  private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
+    if (this.rawWritten[id] !== 0) this.applyWritten(reader, id, from, to, now);
+    else this.applyParts(reader, id, from, to, stamp, now);
+  }
+
   /**
    * Applies the samples of one series, its grouped values [from..to), in parts of at
    * most binEvery less the samples not yet binned, so that its raw ring never overwrites a
    * sample its sketch has not counted; each part ends in its commit.
    */
-  private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
+  private applyParts(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
     const values = this.groupValues;
     const hdr = reader.hdr;
     const hot = this.hot;
@@ -601,6 +619,44 @@ export class StoreWriter {
       this.touchMark[id] = this.pass;
       this.touched[this.touchedCount++] = id;
     }
+  }
+
+  /**
+   * applyParts() for a group whose raw slots rawFirst() wrote: in one part (rawFirst takes no
+   * group that would pass binEvery), the sums and the commit.
+   */
+  private applyWritten(reader: RingReader, id: number, from: number, to: number, now: number): void {
+    const values = this.groupValues;
+    const hot = this.hot;
+    const hotI32 = this.hotI32;
+    const hb = id * HOT_F64;
+    const hi = hb * 2;
+    this.rawWritten[id] = 0;
+    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
+    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    let count = hot[hb + OPEN_COUNT]!;
+    let sum = hot[hb + OPEN_SUM]!;
+    let min = hot[hb + OPEN_MIN]!;
+    let max = hot[hb + OPEN_MAX]!;
+    let last = hot[hb + OPEN_LAST]!;
+    for (let i = from; i < to; i++) {
+      const v = values[i]!;
+      count++;
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      last = v;
+    }
+    const written = (hotI32[hi + RAW_WRITTEN]! + to - from) | 0;
+    // The commit: straight-line stores, all or none of them.
+    hot[hb + OPEN_COUNT] = count;
+    hot[hb + OPEN_SUM] = sum;
+    hot[hb + OPEN_MIN] = min;
+    hot[hb + OPEN_MAX] = max;
+    hot[hb + OPEN_LAST] = last;
+    hotI32[hi + RAW_WRITTEN] = written;
+    reader.hdr[CHUNK_DONE] = to;
+    this.touch(id);
   }
 
   /**
