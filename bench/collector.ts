@@ -25,8 +25,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** BENCH_MODEL=0: the engine's rows alone (for paired runs of two builds). */
 const MODEL = process.env.BENCH_MODEL !== '0';
-const CHUNK = 10_000;
-const PASS_MS = 10;
+/**
+ * BENCH_PASS_MS: the synthetic time between passes (default 10); each takes 1,000 samples a
+ * ms of it. The actor at 1M samples/s wakes at half its ring, every ~33 ms (BENCH_PASS_MS=33:
+ * at 10,000 series about three samples a series a pass, where 10 ms gives one).
+ */
+const PASS_MS = Number(process.env.BENCH_PASS_MS ?? 10);
+const CHUNK = 1000 * PASS_MS;
 const MiB = 1024 * 1024;
 const T0 = 1_800_000_000_000;
 

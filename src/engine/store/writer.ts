@@ -569,9 +569,7 @@ export class StoreWriter {
     const f = this.f64;
     const hb = id * HOT_F64;
     const hi = hb * 2;
-    // A bucket that ended and that the sweep has not reached yet closes before this data goes in.
-    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
-    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    this.ready(id, now);
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
@@ -621,6 +619,14 @@ export class StoreWriter {
     }
   }
 
+  /** Readies the open bucket of `id` for data: one that ended and that the sweep has not reached yet closes first, and an empty one opens. */
+  private ready(id: number, now: number): void {
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
+    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+  }
+
   /**
    * applyParts() for a group whose raw slots rawFirst() wrote: in one part (rawFirst takes no
    * group that would pass binEvery), the sums and the commit.
@@ -632,8 +638,7 @@ export class StoreWriter {
     const hb = id * HOT_F64;
     const hi = hb * 2;
     this.rawWritten[id] = 0;
-    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
-    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    this.ready(id, now);
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
