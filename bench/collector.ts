@@ -2,9 +2,9 @@
  * The collector's cost per sample, on one thread: `npm run bench:collector`.
  *
  * The engine the collector actor runs (src/engine/engine.ts) is driven on a synthetic clock
- * at a steady 1M samples/s: every 10 ms of synthetic time a chunk of 10,000 samples, spread
- * evenly over the series (a fixed shuffled order), is pushed into a ring and one pass drains
- * it; buckets close every second as in the actor. The figure is the thread's CPU per sample
+ * at a steady 1M samples/s: every 10 ms of synthetic time (BENCH_PASS_MS) a chunk of 10,000
+ * samples, spread evenly over the series (a fixed shuffled order), is pushed into a ring and
+ * one pass drains it; buckets close every second as in the actor. The figure is the thread's CPU per sample
  * applied (process.cpuUsage: nothing else runs in this process), closes and rollups included.
  *
  * The breakdown rows are loops of this file's own that make the same memory accesses as the

@@ -440,7 +440,8 @@ export class StoreWriter {
    *
    * The collector's hot path. Samples go in chunks (CHUNK_MAX), each grouped by series
    * (a counting sort that copies the values into group order) and applied group by group: a
-   * series' samples are written to its raw ring past RAW_WRITTEN, summed in registers, and
+   * series' samples are written to its raw ring past RAW_WRITTEN (a small group's before any
+   * group commits: raw-first.ts), summed in registers, and
    * committed in one run of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's
    * CHUNK_DONE), which V8 cannot split: it stops a terminated worker only at function entries
    * and loop back-edges.
