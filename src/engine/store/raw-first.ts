@@ -6,9 +6,10 @@
  * raw store lands on a line (and a page) that no other group shares and that the writer last
  * touched seconds ago. Inside applyGroup, among the group's loads of its hot line and its
  * commit, those misses came one after another: in a profile of the collector at 1M samples/s
- * over 10,000 series, 60% of applyGroup's samples sat on its first raw store. Written here
- * back to back, the chunk's raw misses overlap: bench:collector at 10,000 series took
- * 155-160 ns a sample against 214-221 (docs/benchmarks.md, issue 16's ninth pass).
+ * over 10,000 series, 62% of applyGroup's samples sat on its first raw store. Written here
+ * back to back, the chunk's raw misses overlap: bench:collector at 10,000 series took 92-115
+ * ns a sample against 102-145 in passes of 33 ms (the actor's), 126-136 against 176-198 in
+ * passes of 10 ms (docs/benchmarks.md, issue 16's ninth pass).
  *
  * Crash safety is applyGroup's: a group's slots are past RAW_WRITTEN and RAW_AHEAD is raised
  * over them before they are written, so a reader distrusts them until the group's commit
@@ -16,9 +17,9 @@
  * the chunk writes them again from CHUNK_DONE on (the same slots, the same values and stamp).
  *
  * Only groups of at most GROUP_MAX samples that, with those of the series still waiting to be
- * binned, stay under `binEvery` (half the raw ring at most) are written so: applyGroup applies such a group in
- * one part, with no binTail inside it that would read its slots, and RAW_AHEAD never covers
- * more than a part does. Longer groups (100 series: hundreds of samples a pass) are written
+ * binned, stay under `binEvery` (half the raw ring at most) are written so: such a group is
+ * applied in one part (applyWritten), with no binTail inside it that would read its slots, and
+ * RAW_AHEAD never covers more than a part does. Longer groups (100 series: hundreds of samples a pass) are written
  * by applyGroup part by part, as before.
  */
 import { HOT_F64, RAW_AHEAD as AHEAD_CELL, RAW_BINNED as BINNED_CELL, RAW_WRITTEN as WRITTEN_CELL } from './layout.js';
@@ -31,8 +32,8 @@ const RAW_AHEAD = AHEAD_CELL;
 const RAW_BINNED = BINNED_CELL;
 /**
  * The longest group written here: a longer one's stores run on a few lines in a row, which
- * applyGroup writes as it sums (re-reading its values here cost 100 series about 1 ns a
- * sample on bench:collector, where its groups are 100 long).
+ * applyGroup writes as it sums (with groups of 100 written here, bench:collector at 100
+ * series took 0.4-1.3 ns a sample more in three pairs: their values read twice).
  */
 const GROUP_MAX = 16;
 
