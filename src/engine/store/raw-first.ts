@@ -1,6 +1,6 @@
 /**
  * The raw slots of a drained chunk's small groups, written in one tight loop before any group
- * is committed (StoreWriter.chunk, then applyGroup commits them without writing them again).
+ * is committed (StoreWriter.chunk; applyWritten then commits them without writing them again).
  *
  * Why: at 10,000 series a pass gives each series about three samples, and each group's first
  * raw store lands on a line (and a page) that no other group shares and that the writer last
@@ -19,8 +19,8 @@
  * Only groups of at most GROUP_MAX samples that, with those of the series still waiting to be
  * binned, stay under `binEvery` (half the raw ring at most) are written so: such a group is
  * applied in one part (applyWritten), with no binTail inside it that would read its slots, and
- * RAW_AHEAD never covers more than a part does. Longer groups (100 series: hundreds of samples a pass) are written
- * by applyGroup part by part, as before.
+ * RAW_AHEAD never covers more than a part does. Longer groups (100 series: hundreds of
+ * samples a pass) are written by applyParts part by part, as before.
  */
 import { HOT_F64, RAW_AHEAD as AHEAD_CELL, RAW_BINNED as BINNED_CELL, RAW_WRITTEN as WRITTEN_CELL } from './layout.js';
 
