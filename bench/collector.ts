@@ -2,9 +2,9 @@
  * The collector's cost per sample, on one thread: `npm run bench:collector`.
  *
  * The engine the collector actor runs (src/engine/engine.ts) is driven on a synthetic clock
- * at a steady 1M samples/s: every 10 ms of synthetic time a chunk of 10,000 samples, spread
- * evenly over the series (a fixed shuffled order), is pushed into a ring and one pass drains
- * it; buckets close every second as in the actor. The figure is the thread's CPU per sample
+ * at a steady 1M samples/s: every 10 ms of synthetic time (BENCH_PASS_MS) a chunk of 10,000
+ * samples, spread evenly over the series (a fixed shuffled order), is pushed into a ring and
+ * one pass drains it; buckets close every second as in the actor. The figure is the thread's CPU per sample
  * applied (process.cpuUsage: nothing else runs in this process), closes and rollups included.
  *
  * The breakdown rows are loops of this file's own that make the same memory accesses as the
@@ -25,8 +25,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** BENCH_MODEL=0: the engine's rows alone (for paired runs of two builds). */
 const MODEL = process.env.BENCH_MODEL !== '0';
-const CHUNK = 10_000;
-const PASS_MS = 10;
+/**
+ * BENCH_PASS_MS: the synthetic time between passes (default 10); each takes 1,000 samples a
+ * ms of it. The actor at 1M samples/s wakes at half its ring, every ~33 ms (BENCH_PASS_MS=33:
+ * at 10,000 series about three samples a series a pass, where 10 ms gives one).
+ */
+const PASS_MS = Number(process.env.BENCH_PASS_MS ?? 10);
+const CHUNK = 1000 * PASS_MS;
 const MiB = 1024 * 1024;
 const T0 = 1_800_000_000_000;
 

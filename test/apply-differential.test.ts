@@ -69,41 +69,50 @@ function answers(reader: StoreReader, id: number, now: number) {
   return { window, quantiles, statsOk, stats: [...stats], t1: reader.buckets(id, 1), t2: reader.buckets(id, 2), raw, rawQuantiles, snapshot: reader.snapshot(id) };
 }
 
+/**
+ * Drives both paths over the same random samples and compares their answers. `wide`: 200-255
+ * series in passes of up to 600 samples, so that most groups are a few samples, written
+ * raw-first (store/raw-first.ts).
+ */
+function differential(seed: number, wide: boolean): void {
+  const rand = seeded(seed);
+  const series = wide ? 200 + Math.floor(rand() * 56) : 1 + Math.floor(rand() * 200);
+  const grouped = path(1 << 20);
+  const ordered = path(1, 1);
+  let passes = 0;
+  const recorded: number[][] = Array.from({ length: series }, () => []);
+  let t = T0 + 5;
+  // About three minutes in passes of 10–500 ms, so that buckets close and roll up.
+  while (t < T0 + 185_000) {
+    const samples: [number, number][] = [];
+    const n = Math.floor(rand() * (wide ? 600 : 3_000));
+    for (let i = 0; i < n; i++) {
+      if (rand() < 0.002) samples.push([TIME_MARK, rand() < 0.5 ? t - Math.floor(rand() * 200) : Number.NaN]);
+      // Few series take most samples, as in a service; values over six decades.
+      const id = Math.floor(series * rand() ** 2);
+      const v = rand() < 0.01 ? -rand() * 10 : Math.exp(rand() * 14 - 2);
+      samples.push([id, v]);
+      recorded[id]!.push(v);
+    }
+    grouped.pass(t, samples);
+    ordered.pass(t, samples);
+    // Mid-bucket, the busiest series: the open sketch holds samples not binned yet.
+    if (++passes % 40 === 0) for (let id = 0; id < Math.min(series, 3); id++) expect(answers(grouped.reader, id, t), `seed ${seed}, series ${id}, ${t}`).toEqual(answers(ordered.reader, id, t));
+    t += 10 + Math.floor(rand() * 490);
+  }
+  for (let id = 0; id < series; id++) {
+    expect(answers(grouped.reader, id, t), `seed ${seed}, series ${id}`).toEqual(answers(ordered.reader, id, t));
+    const values = recorded[id]!;
+    const snap = grouped.reader.snapshot(id);
+    expect(snap.totalCount, `seed ${seed}, series ${id}`).toBe(values.length);
+    if (values.length > 0) expect(grouped.reader.raw(id).v).toEqual(values.slice(-config.rawCapacity));
+  }
+}
+
 describe("the collector's apply path", () => {
   // One test per seed: each takes 1–5 s alone, and together they outlasted the 60 s hang
   // guard on a loaded machine.
-  it.each(Array.from({ length: 12 }, (_, i) => i + 1))('answers as the old path does, on the same random samples (seed %i)', (seed) => {
-    const rand = seeded(seed);
-    const series = 1 + Math.floor(rand() * 200);
-    const grouped = path(1 << 20);
-    const ordered = path(1, 1);
-    let passes = 0;
-    const recorded: number[][] = Array.from({ length: series }, () => []);
-    let t = T0 + 5;
-    // About three minutes in passes of 10–500 ms, so that buckets close and roll up.
-    while (t < T0 + 185_000) {
-      const samples: [number, number][] = [];
-      const n = Math.floor(rand() * 3_000);
-      for (let i = 0; i < n; i++) {
-        if (rand() < 0.002) samples.push([TIME_MARK, rand() < 0.5 ? t - Math.floor(rand() * 200) : Number.NaN]);
-        // Few series take most samples, as in a service; values over six decades.
-        const id = Math.floor(series * rand() ** 2);
-        const v = rand() < 0.01 ? -rand() * 10 : Math.exp(rand() * 14 - 2);
-        samples.push([id, v]);
-        recorded[id]!.push(v);
-      }
-      grouped.pass(t, samples);
-      ordered.pass(t, samples);
-      // Mid-bucket, the busiest series: the open sketch holds samples not binned yet.
-      if (++passes % 40 === 0) for (let id = 0; id < Math.min(series, 3); id++) expect(answers(grouped.reader, id, t), `seed ${seed}, series ${id}, ${t}`).toEqual(answers(ordered.reader, id, t));
-      t += 10 + Math.floor(rand() * 490);
-    }
-    for (let id = 0; id < series; id++) {
-      expect(answers(grouped.reader, id, t), `seed ${seed}, series ${id}`).toEqual(answers(ordered.reader, id, t));
-      const values = recorded[id]!;
-      const snap = grouped.reader.snapshot(id);
-      expect(snap.totalCount, `seed ${seed}, series ${id}`).toBe(values.length);
-      if (values.length > 0) expect(grouped.reader.raw(id).v).toEqual(values.slice(-config.rawCapacity));
-    }
-  });
+  it.each(Array.from({ length: 12 }, (_, i) => i + 1))('answers as the old path does, on the same random samples (seed %i)', (seed) => differential(seed, false));
+
+  it.each([13, 14, 15, 16])('answers as the old path does over 200-255 series in small groups, written raw-first (seed %i)', (seed) => differential(seed, true));
 });

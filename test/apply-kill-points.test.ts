@@ -6,8 +6,10 @@
  * exactly what was recorded. Calls of each step are tried all along the run: the points
  * between a chunk's in-flight record and its first group (entry of its first applyGroup),
  * between groups and between the parts of a long group (binTail), and between the last group
- * and APPLIED (return of its last applyGroup); and, through a ring whose values throw, a
- * back-edge inside a part, with raw slots rewritten but not committed.
+ * and APPLIED (return of its last applyGroup); between the raw-first writes of a chunk's small
+ * groups (store/raw-first.ts) and its first group, and between those groups' commits
+ * (applyWritten); and, through a ring whose values throw, a back-edge inside a part and one
+ * inside the raw-first writes, with raw slots rewritten but not committed.
  * test/apply-kill.test.ts kills a worker at random points, these systematically.
  */
 import { describe, expect, it } from 'vitest';
@@ -34,7 +36,7 @@ const config: StoreConfig = {
   poolBytes: MiB,
 };
 
-type Step = 'applyGroup' | 'binTail' | 'open';
+type Step = 'applyGroup' | 'binTail' | 'open' | 'rawFirst' | 'applyWritten';
 type Hooked = Record<Step, (...args: unknown[]) => unknown>;
 
 /** 6,000 samples (chunks of up to 4,096 cut by a time mark and a corrupt id) over SERIES series, one of them busy. */
@@ -55,22 +57,28 @@ function recording(): { ring: SharedArrayBuffer; recorded: number[][] } {
   return { ring, recorded };
 }
 
-/** Drains in passes of 1,500 samples, 250 ms apart (buckets close between them); `hook` may throw. */
-function run(writer: StoreWriter, ring: SharedArrayBuffer, t0: number): void {
+/** Drains in passes of `perPass` samples, 250 ms apart (buckets close between them); `hook` may throw. */
+function run(writer: StoreWriter, ring: SharedArrayBuffer, t0: number, perPass = 1500): void {
   const reader = new RingReader(ring);
   for (let t = t0; reader.available() > 0; t += 250) {
     if (writer.advance(t)) writer.rollup(SERIES);
-    writer.drain(reader, t, 1500);
+    writer.drain(reader, t, perPass);
     writer.publish();
   }
 }
 
+/**
+ * Passes of this many samples give the 11 quiet series two or three each: groups small enough
+ * for the raw-first writes (store/raw-first.ts), where passes of 1,500 give them about 68.
+ */
+const RAW_FIRST_PASS = 60;
+
 /** Counts the calls of each step in a run that is not stopped. */
-function callsOfSteps(): Record<Step, number> {
+function callsOfSteps(perPass?: number): Record<Step, number> {
   const { ring } = recording();
   const writer = new StoreWriter(createStore(config));
   writer.recover(T0, SERIES);
-  const calls = { applyGroup: 0, binTail: 0, open: 0 };
+  const calls = { applyGroup: 0, binTail: 0, open: 0, rawFirst: 0, applyWritten: 0 };
   const hooked = writer as unknown as Hooked;
   for (const step of Object.keys(calls) as Step[]) {
     const original = hooked[step].bind(writer);
@@ -79,11 +87,11 @@ function callsOfSteps(): Record<Step, number> {
       return original(...args);
     };
   }
-  run(writer, ring, T0);
+  run(writer, ring, T0, perPass);
   return calls;
 }
 
-function stoppedAt(step: Step, n: number, onReturn: boolean): string[] {
+function stoppedAt(step: Step, n: number, onReturn: boolean, perPass?: number): string[] {
   const { ring, recorded } = recording();
   const store = createStore(config);
   const dead = new StoreWriter(store);
@@ -97,8 +105,9 @@ function stoppedAt(step: Step, n: number, onReturn: boolean): string[] {
     if (calls === n) throw new Error('stopped');
     return out;
   };
-  expect(() => run(dead, ring, T0)).toThrow('stopped');
-  const end = T0 + 10_000;
+  expect(() => run(dead, ring, T0, perPass)).toThrow('stopped');
+  // After every pass the dead writer could have reached (6,000 samples, 250 ms a pass).
+  const end = T0 + Math.max(10_000, 250 * Math.ceil(6000 / (perPass ?? 1500)) + 1000);
   const successor = new StoreWriter(store);
   successor.recover(end, SERIES);
   run(successor, ring, end);
@@ -173,6 +182,67 @@ describe('a store writer stopped at each step of its apply path', () => {
     expect(store3.raw(3).v).toEqual(values.slice(8));
     expect(store3.snapshot(3)).toMatchObject({ totalCount: 24, totalSum: values.reduce((a, b) => a + b, 0) });
   });
+
+  const small = callsOfSteps(RAW_FIRST_PASS);
+
+  it("writes the raw slots of the chunks' small groups first often enough for the points to matter", () => {
+    // A chunk a pass, 100 passes; in each, most of the quiet series' groups are small.
+    expect(small.rawFirst).toBeGreaterThanOrEqual(100);
+    expect(small.applyWritten).toBeGreaterThan(500);
+  });
+
+  it('hides from readers the raw slots a writer stopped inside its raw-first writes had rewritten, and its successor commits them once', () => {
+    const store = createStore(config);
+    const ring = createRing(1 << 8);
+    const producer = new RingWriter(ring, createControl(), 'drop');
+    const values = Array.from({ length: 20 }, (_, i) => 100 + i);
+    for (const v of values.slice(0, 16)) producer.push(3, v);
+    producer.publish(false);
+    const dead = new StoreWriter(store);
+    dead.recover(T0, SERIES);
+    dead.drain(new RingReader(ring), T0, 1 << 20);
+    dead.publish();
+    // Four more: with none waiting to be binned, a group under binEvery (8), written raw-first.
+    for (const v of values.slice(16)) producer.push(3, v);
+    producer.publish(false);
+    const reader = new RingReader(ring);
+    let reads = 0;
+    const grouped = dead as unknown as { groupValues: Float64Array };
+    grouped.groupValues = new Proxy(grouped.groupValues, {
+      get(target, key) {
+        if (typeof key === 'string' && /^\d+$/.test(key) && ++reads === 3) throw new Error('stopped');
+        return target[key as unknown as number];
+      },
+      set(target, key, value: number) {
+        target[key as unknown as number] = value;
+        return true;
+      },
+    });
+    const written = (dead as unknown as { rawWritten: Uint8Array }).rawWritten;
+    expect(() => dead.drain(reader, T0 + 10, 1 << 20)).toThrow('stopped');
+    // Stopped at its third value read: two slots rewritten, none committed, RAW_AHEAD over all four.
+    expect(written[3]).toBe(0);
+    const store3 = new StoreReader(store);
+    expect(store3.raw(3).v).toEqual(values.slice(4, 16));
+    expect(store3.snapshot(3)).toMatchObject({ totalCount: 16 });
+    const successor = new StoreWriter(store);
+    successor.recover(T0 + 20, SERIES);
+    successor.drain(new RingReader(ring), T0 + 20, 1 << 20);
+    successor.publish();
+    expect(store3.raw(3).v).toEqual(values.slice(4));
+    expect(store3.snapshot(3)).toMatchObject({ totalCount: 20, totalSum: values.reduce((a, b) => a + b, 0) });
+  });
+
+  for (const step of ['rawFirst', 'applyWritten'] as const) {
+    for (const onReturn of [false, true]) {
+      it(`keeps exact totals, raw samples and sketches when stopped at every ${onReturn ? 'return from' : 'entry to'} ${step}`, () => {
+        const mismatches: string[] = [];
+        const stride = Math.ceil(small[step] / 150);
+        for (let n = 1; n <= small[step]; n += stride) mismatches.push(...stoppedAt(step, n, onReturn, RAW_FIRST_PASS));
+        expect(mismatches.slice(0, 3)).toEqual([]);
+      }, 60_000);
+    }
+  }
 
   for (const step of ['applyGroup', 'binTail', 'open'] as const) {
     for (const onReturn of [false, true]) {

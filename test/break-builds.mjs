@@ -547,6 +547,27 @@ export const BREAKS = [
     mustFail: ['hides from readers the raw slots a writer stopped inside a part had rewritten'],
   },
   {
+    name: 'raw-first slots rewritten unannounced',
+    what: "the raw-first writes rewrite a small group's raw slots without raising RAW_AHEAD first: a reader keeps a slot overwritten under it",
+    edits: [{ find: 'if (((reach - hotI32[hi + RAW_AHEAD]!) | 0) > 0) hotI32[hi + RAW_AHEAD] = reach;', replace: '' }],
+    tests: ['apply-kill-points.test.ts'],
+    mustFail: ['hides from readers the raw slots a writer stopped inside its raw-first writes had rewritten'],
+  },
+  {
+    name: 'raw-first past the binning lag',
+    what: 'the raw-first writes take groups that, with the samples waiting to be binned, pass binEvery: their slots overwrite samples the sketch has not counted yet',
+    edits: [{ find: 'if (((w0 - hotI32[hi + RAW_BINNED]!) | 0) + (to - start) >= binEvery) continue;', replace: '' }],
+    tests: ['apply-kill-points.test.ts'],
+    mustFail: ['keeps exact totals, raw samples and sketches when stopped at every entry to applyWritten'],
+  },
+  {
+    name: 'raw-first mark left set',
+    what: "applyWritten leaves a series marked as written raw-first: its next group, long, commits slots nobody wrote",
+    edits: [{ find: '    this.rawWritten[id] = 0;\n', replace: '' }],
+    tests: ['apply-differential.test.ts'],
+    mustFail: ['answers as the old path does over 200-255 series in small groups, written raw-first'],
+  },
+  {
     name: 'instrument: a close listener per instrument()',
     what: 'each instrument() adds its own close listener to a kept-alive connection it meets: replaced instrumentations pile up listeners on long-lived connections',
     edits: [{ find: "if (first === undefined) {\n          socket.once('close', onSocketClose);\n        }", replace: "socket.once('close', onSocketClose);" }],

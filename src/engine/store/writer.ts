@@ -20,6 +20,7 @@ import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRI
 import { KEY_COUNT, KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import { BatchTable } from './batch-table.js';
 import { MinuteSketches } from './minutes.js';
+import { writeRawFirst, type RawRings } from './raw-first.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -272,6 +273,9 @@ export class StoreWriter {
   private reclaimedIn = Number.NaN;
   /** Samples the last chunk() applied. */
   private grouped = 0;
+  /** Where writeRawFirst() writes, and per series 1 while its group's raw slots are written and not yet committed (applyWritten). */
+  private readonly rawRings: RawRings;
+  private readonly rawWritten: Uint8Array;
   /**
    * Per series, the two sketch pages used last: [key, base, key, base]. A distribution
    * spanning up to 16 powers of two (0.1 ms to 6 s, say) never leaves it.
@@ -331,6 +335,8 @@ export class StoreWriter {
     this.rawKeys = new Int32Array(L.rawCap);
     // Bounded by twice the sketch log: the memory its users gave the sketches of closed buckets.
     this.minutes = new MinuteSketches(L.maxSeries, L.rollupMs, 2 * 4 * L.logInts);
+    this.rawRings = { hotI32: this.hotI32, f64: this.f64, slotF64: L.slotF64, rawOffsetF64: L.rawOffsetF64, rawCap: L.rawCap, binEvery: this.binEvery };
+    this.rawWritten = new Uint8Array(L.maxSeries);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
       for (let p = 0; p < L.poolPages; p++) this.links[p] = p + 1 < L.poolPages ? p + 1 : -1;
       this.meta[POOL_FREE_HEAD] = 0;
@@ -442,7 +448,8 @@ export class StoreWriter {
    *
    * The collector's hot path. Samples go in chunks (CHUNK_MAX), each grouped by series
    * (a counting sort that copies the values into group order) and applied group by group: a
-   * series' samples are written to its raw ring past RAW_WRITTEN, summed in registers, and
+   * series' samples are written to its raw ring past RAW_WRITTEN (a small group's before any
+   * group commits: raw-first.ts), summed in registers, and
    * committed in one run of straight-line stores (the hot cells, RAW_WRITTEN, and the ring's
    * CHUNK_DONE), which V8 cannot split: it stops a terminated worker only at function entries
    * and loop back-edges.
@@ -522,6 +529,7 @@ export class StoreWriter {
       pos += c;
     }
     scatter(ids, values, mask, r0, k, counts, grouped);
+    this.rawFirst(distinct, d, done, stamp);
     let from = 0;
     for (let j = 0; j < d; j++) {
       const id = distinct[j]!;
@@ -537,6 +545,11 @@ export class StoreWriter {
     return k;
   }
 
+  /** The raw slots of the chunk's small groups, before any is committed (raw-first.ts). */
+  private rawFirst(distinct: Int32Array, d: number, done: number, stamp: number): void {
+    writeRawFirst(this.rawRings, this.groupValues, distinct, d, this.groupCounts, done, stamp, this.rawWritten);
+  }
+
   /** A time mark (the samples after it take its time; NaN: back to drain time) or a corrupt id (counted, skipped). */
   private special(reader: RingReader, id: number): void {
     const at = reader.r & reader.mask;
@@ -546,12 +559,18 @@ export class StoreWriter {
     reader.hdr[APPLIED] = reader.r;
   }
 
+  /** Applies the samples of one series, its grouped values [from..to): those rawFirst() wrote the raw slots of, or part by part. */
+  private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
+    if (this.rawWritten[id] !== 0) this.applyWritten(reader, id, from, to, now);
+    else this.applyParts(reader, id, from, to, stamp, now);
+  }
+
   /**
    * Applies the samples of one series, its grouped values [from..to), in parts of at
    * most binEvery less the samples not yet binned, so that its raw ring never overwrites a
    * sample its sketch has not counted; each part ends in its commit.
    */
-  private applyGroup(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
+  private applyParts(reader: RingReader, id: number, from: number, to: number, stamp: number, now: number): void {
     const values = this.groupValues;
     const hdr = reader.hdr;
     const hot = this.hot;
@@ -559,9 +578,7 @@ export class StoreWriter {
     const f = this.f64;
     const hb = id * HOT_F64;
     const hi = hb * 2;
-    // A bucket that ended and that the sweep has not reached yet closes before this data goes in.
-    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
-    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+    this.ready(id, now);
     let count = hot[hb + OPEN_COUNT]!;
     let sum = hot[hb + OPEN_SUM]!;
     let min = hot[hb + OPEN_MIN]!;
@@ -609,6 +626,51 @@ export class StoreWriter {
       this.touchMark[id] = this.pass;
       this.touched[this.touchedCount++] = id;
     }
+  }
+
+  /** Readies the open bucket of `id` for data: one that ended and that the sweep has not reached yet closes first, and an empty one opens. */
+  private ready(id: number, now: number): void {
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    if (hot[hb + OPEN_START]! < this.bucketStart && hot[hb + OPEN_COUNT]! > 0) this.close(id, id * this.layout.slotF64);
+    if (hot[hb + OPEN_COUNT] === 0) this.open(id, now);
+  }
+
+  /**
+   * applyParts() for a group whose raw slots rawFirst() wrote: in one part (rawFirst takes no
+   * group that would pass binEvery), the sums and the commit.
+   */
+  private applyWritten(reader: RingReader, id: number, from: number, to: number, now: number): void {
+    const values = this.groupValues;
+    const hot = this.hot;
+    const hotI32 = this.hotI32;
+    const hb = id * HOT_F64;
+    const hi = hb * 2;
+    this.rawWritten[id] = 0;
+    this.ready(id, now);
+    let count = hot[hb + OPEN_COUNT]!;
+    let sum = hot[hb + OPEN_SUM]!;
+    let min = hot[hb + OPEN_MIN]!;
+    let max = hot[hb + OPEN_MAX]!;
+    let last = hot[hb + OPEN_LAST]!;
+    for (let i = from; i < to; i++) {
+      const v = values[i]!;
+      count++;
+      sum += v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      last = v;
+    }
+    const written = (hotI32[hi + RAW_WRITTEN]! + to - from) | 0;
+    // The commit: straight-line stores, all or none of them.
+    hot[hb + OPEN_COUNT] = count;
+    hot[hb + OPEN_SUM] = sum;
+    hot[hb + OPEN_MIN] = min;
+    hot[hb + OPEN_MAX] = max;
+    hot[hb + OPEN_LAST] = last;
+    hotI32[hi + RAW_WRITTEN] = written;
+    reader.hdr[CHUNK_DONE] = to;
+    this.touch(id);
   }
 
   /**
