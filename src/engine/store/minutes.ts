@@ -39,6 +39,13 @@ const FIRST_DIR_INTS = 1 << 14;
 /** A slot's first directory holds this many pages; each next one twice as many, up to every page key. */
 const DIR_FIRST = 8;
 const DIR_CLASSES = Math.log2(KEY_COUNT >>> PAGE_BITS) - Math.log2(DIR_FIRST) + 1;
+
+/** A copy of `from` in a new array of its own type, `length` long. */
+function widened<T extends Uint8Array | Int32Array | Uint32Array>(from: T, length: number): T {
+  const to = new (from.constructor as new (length: number) => T)(length);
+  to.set(from);
+  return to;
+}
 /** Windows per series. */
 const SLOTS = 2;
 const MAX_FRONT = 255;
@@ -351,9 +358,7 @@ export class MinuteSketches {
     if (this.dirTop + ints > this.dirs.length) {
       const length = this.grown(this.dirs.length, this.dirTop + ints, FIRST_DIR_INTS, 4);
       if (length < 0) return -1;
-      const dirs = new Int32Array(length);
-      dirs.set(this.dirs);
-      this.dirs = dirs;
+      this.dirs = widened(this.dirs, length);
     }
     const at = this.dirTop;
     this.dirTop += ints;
@@ -363,16 +368,10 @@ export class MinuteSketches {
   private growPages(): boolean {
     const pages = this.grown(this.pages, this.pages + 1, FIRST_PAGES, PAGE_BYTES);
     if (pages < 0) return false;
-    const front = new Uint8Array(pages << PAGE_BITS);
-    front.set(this.front);
-    this.front = front;
-    this.front32 = new Uint32Array(front.buffer);
-    const back = new Int32Array(pages);
-    back.set(this.back);
-    this.back = back;
-    const nextFree = new Int32Array(pages);
-    nextFree.set(this.nextFree);
-    this.nextFree = nextFree;
+    this.front = widened(this.front, pages << PAGE_BITS);
+    this.front32 = new Uint32Array(this.front.buffer);
+    this.back = widened(this.back, pages);
+    this.nextFree = widened(this.nextFree, pages);
     this.pages = pages;
     return true;
   }
@@ -380,12 +379,8 @@ export class MinuteSketches {
   private growBacks(): boolean {
     const backs = this.grown(this.backs, this.backs + 1, FIRST_BACKS, BACK_BYTES);
     if (backs < 0) return false;
-    const bins = new Uint32Array(backs << PAGE_BITS);
-    bins.set(this.backBins);
-    this.backBins = bins;
-    const backNext = new Int32Array(backs);
-    backNext.set(this.backNext);
-    this.backNext = backNext;
+    this.backBins = widened(this.backBins, backs << PAGE_BITS);
+    this.backNext = widened(this.backNext, backs);
     this.backs = backs;
     return true;
   }
