@@ -897,6 +897,20 @@ export const BREAKS = [
     tests: ['tick.test.ts'],
     mustFail: ['late, past the boundary: ringing the sleeping collector'],
   },
+  {
+    name: 'member takes an overtaken welcome',
+    what: "a member takes every welcome, an older round of the same hub included: its batches carry a round the hub ignores and never arrive",
+    edits: [{ find: "if (m.t === 'welcome' && m.hub === this.hubRun && m.round <= this.round) return;", replace: '// (break: every welcome taken)' }],
+    tests: ['hub-welcome-order.test.ts'],
+    mustFail: ['takes the newest round of a hub run'],
+  },
+  {
+    name: "member orders a restarted hub's welcomes with the old one's",
+    what: "a member compares a welcome's round with the last it took, whichever hub run sent it: a restarted hub (rounds from 1 again) is never heard",
+    edits: [{ find: "if (m.t === 'welcome' && m.hub === this.hubRun && m.round <= this.round) return;", replace: "if (m.t === 'welcome' && m.round <= this.round) return;" }],
+    tests: ['hub-welcome-order.test.ts'],
+    mustFail: ['takes the newest round of a hub run'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
-import { FrameReader, decodeHubMessage, frame } from '../dist/src/hub/wire.js';
+import { FrameReader, decodeHubMessage, decodeMemberMessage, frame } from '../dist/src/hub/wire.js';
 import { waitFor } from './helpers.js';
 
 const NODE = new URL('./fixtures/hub-node.mjs', import.meta.url).pathname;
@@ -103,3 +103,29 @@ export async function rawMember(path: string) {
   };
 }
 
+
+/**
+ * A hub by hand on `path`: a socket server that speaks frames, for a real member to connect
+ * to. It keeps what its one member says, decoded, and sends what the test tells it.
+ */
+export async function rawHub(path: string) {
+  const said: any[] = [];
+  let peer: Socket | undefined;
+  const server = createServer((socket) => {
+    peer = socket;
+    const reader = new FrameReader(1 << 24);
+    socket.on('data', (c: Buffer) => said.push(...reader.push(c).map((f: Uint8Array) => decodeMemberMessage(f))));
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    said,
+    /** The first message at or after index `from` that `test` takes. */
+    heard: async (test: (m: any) => boolean, what: string, from = 0) => waitFor(() => said.slice(from).find(test), 20_000, what),
+    send: (m: unknown) => peer!.write(frame(m as never)),
+    close: async () => {
+      peer?.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

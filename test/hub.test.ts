@@ -260,14 +260,16 @@ describe('hub over a Unix socket', () => {
     const total = () => hub.getMetrics({ names: ['raw_rt'], tags: { route: '/r' } }).find((s) => !('instance' in s.tags))?.totalCount ?? 0;
     const a = await rawMember(path);
     a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
-    expect(await a.answer(1)).toEqual({ t: 'welcome', acked: 0, round: 1 });
+    const first = await a.answer(1);
+    expect(first).toEqual({ t: 'welcome', acked: 0, round: 1, hub: expect.any(String) });
     a.send(batch(1, 1, [[0, 5, 5]], [def()]));
     expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
     // The connection drops before the member saw the ack: it reconnects and resends seq 1.
     a.close();
     const b = await rawMember(path);
     b.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
-    expect(await b.answer(1)).toEqual({ t: 'welcome', acked: 1, round: 2 });
+    // The same hub run: its rounds go on.
+    expect(await b.answer(1)).toEqual({ t: 'welcome', acked: 1, round: 2, hub: first.hub });
     b.send(batch(1, 2, [[0, 5, 5]], [def()]));
     expect(await b.answer(2)).toEqual({ t: 'ack', seq: 1 });
     b.send(batch(2, 2, [[0, 2, 2]]));
@@ -276,7 +278,7 @@ describe('hub over a Unix socket', () => {
     b.send(batch(3, 1, [[0, 100, 100]]));
     // The member restarted: epoch e2, seq 1 again, applied.
     b.send({ t: 'hello', instance: 'hand', epoch: 'e2', intervalMs: 1000 });
-    expect(await b.answer(4)).toEqual({ t: 'welcome', acked: 0, round: 3 });
+    expect(await b.answer(4)).toEqual({ t: 'welcome', acked: 0, round: 3, hub: first.hub });
     b.send(batch(1, 3, [[0, 1, 1]], [def()]));
     expect(await b.answer(5)).toEqual({ t: 'ack', seq: 1 });
     await hub.flush();

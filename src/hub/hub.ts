@@ -25,6 +25,7 @@
  * counted (malformed), reported as a fault, and that link is reset; an entry the store
  * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named.
  */
+import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
@@ -104,6 +105,8 @@ export interface HubDeps {
 
 export class Hub {
   private readonly d: HubDeps;
+  /** This run of the hub, named in every welcome: a member orders the welcomes of one run by round. */
+  private readonly run = randomUUID();
   private readonly members = new Map<string, Member>();
   private readonly byConn = new Map<HubConnection, Member>();
   private malformed = 0;
@@ -265,7 +268,7 @@ export class Hub {
 
   private welcome(member: Member): void {
     member.round++;
-    member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round });
+    member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round, hub: this.run });
   }
 
   private async ingest(member: Member, m: Batch): Promise<void> {
@@ -282,7 +285,7 @@ export class Hub {
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
       member.round++;
       setTimeout(() => {
-        member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round });
+        member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round, hub: this.run });
       }, RESYNC_MS).unref();
       return;
     }

@@ -81,8 +81,9 @@ export class HubMember {
   private rehello = false;
   /** The hub refused this member's hello (its options differ from the hub's). */
   private refused = false;
-  /** The hub's round from its latest welcome, sent with every batch. */
+  /** The hub's round from its latest welcome, sent with every batch, and the hub's run it came from. */
   private round = 0;
+  private hubRun = '';
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
   private ackWaiters: (() => void)[] = [];
@@ -215,9 +216,14 @@ export class HubMember {
       this.noteError(`the hub reset this link: ${m.message}`);
       return;
     }
+    // A welcome overtaken by a later one of the same hub (a cluster worker's first hello is
+    // answered on the IPC channel, its second on the primary's socket, and the two can cross):
+    // taking its round would mark every batch with one the hub ignores, silently, for good.
+    if (m.t === 'welcome' && m.hub === this.hubRun && m.round <= this.round) return;
     const upTo = m.t === 'welcome' ? m.acked : m.seq;
     this.release(upTo);
     if (m.t === 'welcome') {
+      this.hubRun = m.hub;
       this.welcomed = true;
       this.refused = false;
       this.round = m.round;

@@ -6,10 +6,14 @@
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
  *                 beat   {}                                 nothing new, still here
- *   hub → member  welcome { acked, round }   the highest seq of this epoch the hub has applied
- *                         (0: none); the member resends every later batch it holds, marked
- *                         with `round`, and the hub ignores batches of an earlier round (sent
- *                         before a failed apply that this welcome answers)
+ *   hub → member  welcome { acked, round, hub }   the highest seq of this epoch the hub has
+ *                         applied (0: none); the member resends every later batch it holds,
+ *                         marked with `round`, and the hub ignores batches of an earlier round
+ *                         (sent before a failed apply or a later hello that this welcome
+ *                         answers). `hub` names the hub's run (random, one a start): a member
+ *                         takes a welcome of the hub it knows only if its round is newer than
+ *                         the one it took last, since a cluster worker's two hellos (channel,
+ *                         then the primary's socket) are answered on two paths that can cross
  *                 ack     { seq }     applied up to seq
  *                 reject  { field, message }   the hub refuses this member (then closes)
  * A batch is columns, one row per bucket: `sids` (i32) the member's id of the bucket's series,
@@ -49,7 +53,7 @@ export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; 
 export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat' };
 
 export type HubMessage =
-  | { t: 'welcome'; acked: number; round: number }
+  | { t: 'welcome'; acked: number; round: number; hub: string }
   | { t: 'ack'; seq: number }
   | { t: 'reject'; field: string; message: string }
   /** The hub dropped this link, unable to read what came on it: say hello again. */
@@ -200,7 +204,7 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
 
 export function decodeHubMessage(bytes: Uint8Array): HubMessage {
   const m = decodeMap(bytes);
-  if (m.t === 'welcome' && isCount(m.acked) && isCount(m.round)) return { t: 'welcome', acked: m.acked, round: m.round };
+  if (m.t === 'welcome' && isCount(m.acked) && isCount(m.round) && typeof m.hub === 'string' && m.hub.length > 0 && m.hub.length <= 64) return { t: 'welcome', acked: m.acked, round: m.round, hub: m.hub };
   if (m.t === 'ack' && isCount(m.seq)) return { t: 'ack', seq: m.seq };
   if (m.t === 'reject' && typeof m.field === 'string' && typeof m.message === 'string') return { t: 'reject', field: m.field, message: m.message };
   if (m.t === 'reset' && typeof m.message === 'string') return { t: 'reset', message: m.message };
