@@ -5,6 +5,7 @@
  * answers then carry how many samples the quantiles were computed from.
  */
 import { describe, expect, it } from 'vitest';
+import { Exposition } from '../dist/src/http/exposition.js';
 import { Query } from '../dist/src/monitor/query.js';
 import { metricLine, metricSummary } from '../dist/src/mcp/format.js';
 import { T0, synthetic } from './synthetic.js';
@@ -46,6 +47,11 @@ describe('quantiles of part of a window', () => {
     const [series] = report.series;
     expect(series).toMatchObject({ count: held + lost, quantileMethod: 'sketch', quantileCount: held });
     expect(report.notes.join('\n')).toContain("1 series' quantiles stand for fewer samples than their count");
+
+    // /metrics' quantile family: the same window, counted in the exposition's stats.
+    const exposition = new Exposition(s.registry, s.reader, undefined, { quantiles: [0.5, 0.99], windowMs: 60_000, now: () => now });
+    expect(new TextDecoder().decode(exposition.render('prometheus'))).toContain('response_time_quantiles{quantile="0.99"}');
+    expect(exposition.stats).toMatchObject({ partialQuantiles: 1, unquantiled: lost });
   });
 
   it('say nothing more when the log holds every sketch of the window', () => {
@@ -58,5 +64,8 @@ describe('quantiles of part of a window', () => {
     const report = s.report({ from: now - 60_000, to: now });
     expect(report.series[0]).not.toHaveProperty('quantileCount');
     expect(report.notes.join('\n')).not.toContain('quantiles stand for fewer');
+    const exposition = new Exposition(s.registry, s.reader, undefined, { quantiles: [0.99], windowMs: 60_000, now: () => now });
+    exposition.render('prometheus');
+    expect(exposition.stats).toMatchObject({ partialQuantiles: 0, unquantiled: 0 });
   });
 });

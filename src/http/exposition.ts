@@ -15,13 +15,16 @@
  *   0.78%); a series with no bucket in that window has none. It has no `_sum`/`_count`
  *   (the histogram has them; a window's would not be counters). A summary, because
  *   promtool refuses a `quantile` label on anything else. A histogram's own quantile
- *   (`histogram_quantile`) can only interpolate within a bucket; these do not.
+ *   (`histogram_quantile`) can only interpolate within a bucket; these do not. A window
+ *   whose older buckets' sketches had left the store's log gives quantiles of the samples
+ *   left: `partialQuantiles` counts those series and `unquantiled` the samples left out (a
+ *   series whose window held no sketch at all has no quantiles, and counts in both).
  * - A family whose names would repeat another's, or a series with a label the format
  *   reserves, is left out (see the walk): no series appears twice. `skipped` names them.
  */
 import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
-import type { StoreReader } from '../engine/store/reader.js';
+import type { StoreReader, WindowAggregate } from '../engine/store/reader.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS, SeriesWalk, type WalkFamily } from '../analysis/series-walk.js';
 import { ByteWriter, utf8 } from './byte-writer.js';
 import { escapeHelp, formatNumber, labelPairs, type ExpositionFormat } from './text-format.js';
@@ -57,6 +60,9 @@ export interface ExpositionStats {
   skipped: string[];
   /** Histogram samples counted in `+Inf` only: their sketch was gone before it was read. */
   unbucketed: number;
+  /** Series whose quantiles cover only part of their window (some buckets' sketches were gone), and the samples left out. */
+  partialQuantiles: number;
+  unquantiled: number;
 }
 
 export class Exposition {
@@ -73,13 +79,16 @@ export class Exposition {
   private readonly prefix: (Uint8Array | undefined)[] = [];
   private readonly labels: (Uint8Array | undefined)[] = [];
   private readonly out = new ByteWriter();
-  private lastStats: ExpositionStats = { families: 0, series: 0, skipped: [], unbucketed: 0 };
+  private lastStats: ExpositionStats = { families: 0, series: 0, skipped: [], unbucketed: 0, partialQuantiles: 0, unquantiled: 0 };
   private readonly quantiles: QuantileOptions;
   /** `0.99"} ` per quantile. */
   private readonly qBytes: Uint8Array[];
   /** Per histogram series: `name_quantiles{labels,quantile="`. */
   private readonly qPrefix: (Uint8Array | undefined)[] = [];
   private readonly window = new SketchAccumulator();
+  /** What the last render's quantile windows left out (only sketchless and unsketched are read). */
+  private readonly coverage: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0, unsketched: 0 };
+  private partialQuantiles = 0;
 
   constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS, quantiles: QuantileOptions = { quantiles: [], windowMs: 60_000 }) {
     this.walk = new SeriesWalk(registry, reader, bounds, { quantileFamilies: quantiles.quantiles.length > 0 });
@@ -104,6 +113,8 @@ export class Exposition {
     const w = this.out;
     const NL = 10;
     w.reset();
+    this.coverage.unsketched = 0;
+    this.partialQuantiles = 0;
     let families = 0;
     let series = 0;
     let unbucketed = 0;
@@ -159,7 +170,7 @@ export class Exposition {
       }
     }
     if (om) w.text('# EOF\n');
-    this.lastStats = { families, series, skipped: this.walk.skipped(), unbucketed };
+    this.lastStats = { families, series, skipped: this.walk.skipped(), unbucketed, partialQuantiles: this.partialQuantiles, unquantiled: this.coverage.unsketched };
     return w.take();
   }
 
@@ -171,7 +182,7 @@ export class Exposition {
     let written = 0;
     for (const id of f.ids) {
       acc.reset();
-      this.reader.addWindowSketch(id, from, Infinity, acc);
+      if (this.reader.addWindowSketch(id, from, Infinity, acc, this.coverage) > 0) this.partialQuantiles++;
       if (acc.total === 0) continue;
       if (written++ === 0) w.text(fb.quantileHead);
       const values = acc.quantiles(this.quantiles.quantiles);

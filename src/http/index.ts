@@ -50,7 +50,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     url: `${origin}/`,
     connections: connections(),
     mcp: mcp.status(),
-    metrics: lastExposition ?? { families: 0, series: 0, skipped: [], unbucketed: 0 },
+    metrics: lastExposition ?? { families: 0, series: 0, skipped: [], unbucketed: 0, partialQuantiles: 0, unquantiled: 0 },
     scrapes,
     workerStarts: exposition.starts,
     histogramBuckets: http.histogramBuckets,
