@@ -19,6 +19,7 @@
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
 import { KEY_COUNT, KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS, SketchAccumulator } from '../sketch.js';
 import { BatchTable } from './batch-table.js';
+import { LogCursor } from './log-cursor.js';
 import { MinuteSketches } from './minutes.js';
 import { writeRawFirst, type RawRings } from './raw-first.js';
 import {
@@ -54,7 +55,6 @@ import {
   HUB_ROW_STEP,
   HUB_ROW_SUM,
   INITIALIZED,
-  LOG_BLOCK,
   LOG_RESERVED,
   OPEN_COUNT,
   OPEN_LAST,
@@ -140,47 +140,6 @@ function scatter(ids: Int32Array, values: Float64Array, mask: number, r0: number
   for (let i = 0; i < k; i++) {
     const slot = (r0 + i) & mask;
     grouped[at[ids[slot]!]!++] = values[slot]!;
-  }
-}
-
-/** One circular sketch log and the writer's cursor in it. */
-class LogCursor {
-  readonly data: Int32Array;
-  readonly size: number;
-  private readonly metaBig: BigInt64Array;
-  private readonly cell: number;
-  pos: number;
-  reservedTo: number;
-
-  constructor(data: Int32Array, metaBig: BigInt64Array, cell: number) {
-    this.data = data;
-    this.size = data.length;
-    this.metaBig = metaBig;
-    this.cell = cell;
-    // Resume after everything a previous writer may have touched.
-    this.reservedTo = Number(Atomics.load(metaBig, cell));
-    this.pos = this.reservedTo;
-  }
-
-  /**
-   * Returns the absolute position for a record of `len` i32, publishing a new reservation
-   * (the bound readers check against) before any of its space is overwritten.
-   */
-  reserve(len: number): number {
-    let pos = this.pos;
-    const offset = pos % this.size;
-    if (offset + len > this.size) pos += this.size - offset;
-    if (pos + len > this.reservedTo) {
-      this.reservedTo = Math.ceil((pos + len) / LOG_BLOCK) * LOG_BLOCK;
-      Atomics.store(this.metaBig, this.cell, BigInt(this.reservedTo));
-    }
-    this.pos = pos + len;
-    return pos;
-  }
-
-  /** True while a record written at `pos` has not been overwritten. */
-  holds(pos: number): boolean {
-    return pos >= this.reservedTo - this.size;
   }
 }
 
