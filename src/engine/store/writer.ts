@@ -27,8 +27,8 @@ import {
   CHUNK_MIN,
   HI_WORD as STATE_HI_WORD,
   MAX_SKETCHED as STATE_MAX_SKETCHED,
-  WriterState,
 } from './writer-state.js';
+import { SketchPages } from './pages.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -39,8 +39,6 @@ import {
   BUCKET_SKETCH_POS,
   BUCKET_START,
   BUCKET_SUM,
-  DIR_SELECT,
-  DIR_USED_0,
   CLOSED_COUNT,
   CLOSED_COUNT_AT,
   CLOSED_LAST,
@@ -68,7 +66,6 @@ import {
   OPEN_START,
   OPEN_SUM,
   POOL_FREE_COUNT,
-  POOL_FREE_HEAD,
   RAW_AHEAD,
   RAW_BINNED,
   RAW_HEAD,
@@ -131,7 +128,7 @@ function scatter(ids: Int32Array, values: Float64Array, mask: number, r0: number
   }
 }
 
-export class StoreWriter extends WriterState {
+export class StoreWriter extends SketchPages {
   /**
    * Takes over from a previous writer (or starts fresh): publishes raw samples it wrote,
    * finishes a bucket close and a hub batch's row it left half done, and rebuilds the list of
@@ -461,95 +458,6 @@ export class StoreWriter extends WriterState {
   }
 
   /**
-   * Adds the series' raw samples past RAW_BINNED (all in its open bucket) to its open
-   * sketch, in ring order. Each sample's bin and RAW_BINNED are plain stores between two
-   * loop back-edges, so a writer killed here leaves every sample binned once or waiting.
-   */
-  private binTail(id: number): void {
-    const hb = id * HOT_F64;
-    const bi = hb * 2 + RAW_BINNED;
-    const hotI32 = this.hotI32;
-    const written = hotI32[hb * 2 + RAW_WRITTEN]!;
-    let binned = hotI32[bi]!;
-    if (binned === written) return;
-    const i32 = this.i32;
-    const pages = this.pages;
-    const front = this.front;
-    const blocks = this.blocks;
-    const pageCache = this.pageCache;
-    const base = id * this.layout.slotF64;
-    // The i32 holding the high word (sign, exponent, top of the mantissa: the key) of raw slot 0's value.
-    const keyWord = 2 * (base + this.layout.rawOffsetF64 + 1) + HI_WORD;
-    const rawMask = this.layout.rawCap - 1;
-    const c = id << 2;
-    let key0 = pageCache[c]!;
-    let base0 = pageCache[c + 1]!;
-    let key1 = pageCache[c + 2]!;
-    let base1 = pageCache[c + 3]!;
-    // The blocks each cached page's bins went into, kept in registers (blocks is the writer's own).
-    let mask0 = 0;
-    let mask1 = 0;
-    // A bucket stops sketching at its MAX_SKETCHED-th sample: the samples from `end` on are
-    // counted, not binned.
-    const pending = (written - binned) | 0;
-    const room = MAX_SKETCHED - (this.hot[hb + OPEN_COUNT]! - pending);
-    const end = room >= pending ? written : room > 0 ? (binned + room) | 0 : binned;
-    while (binned !== end) {
-      let key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
-      const pageKey = key >>> PAGE_BITS;
-      if (pageKey !== key0) {
-        if (pageKey === key1) {
-          // The other cached page: swapped into the registers the run below uses.
-          key1 = key0;
-          key0 = pageKey;
-          const b = base1;
-          base1 = base0;
-          base0 = b;
-          const m = mask1;
-          mask1 = mask0;
-          mask0 = m;
-        } else {
-          if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
-          if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
-          const pageBase = this.page(id, base, pageKey);
-          key0 = pageCache[c]!;
-          base0 = pageCache[c + 1]!;
-          key1 = pageCache[c + 2]!;
-          base1 = pageCache[c + 3]!;
-          mask0 = 0;
-          mask1 = 0;
-          if (pageBase < 0) {
-            // No page to be had (page() counted it in sketchOverflow): counted, not binned.
-            binned = (binned + 1) | 0;
-            hotI32[bi] = binned;
-            continue;
-          }
-        }
-      }
-      // The run of samples on page 0: few registers, one test of the key a sample.
-      for (;;) {
-        const bin = base0 + (key & PAGE_MASK);
-        mask0 |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
-        // A front bin holds up to 255: the u8 store of 256 leaves 0, and the 256 go to the back bin.
-        const b = front[bin]! + 1;
-        front[bin] = b;
-        if (b === 256) {
-          pages[bin]! += 256;
-          this.backs[base0 >>> PAGE_BITS]! |= 1 << ((key & PAGE_MASK) >>> BLOCK_BITS);
-        }
-        binned = (binned + 1) | 0;
-        hotI32[bi] = binned;
-        if (binned === end) break;
-        key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
-        if (key >>> PAGE_BITS !== key0) break;
-      }
-    }
-    if (end !== written) hotI32[bi] = written;
-    if (base0 >= 0) blocks[base0 >>> PAGE_BITS]! |= mask0;
-    if (base1 >= 0) blocks[base1 >>> PAGE_BITS]! |= mask1;
-  }
-
-  /**
    * Adds a whole bucket recorded elsewhere (a hub member's closed bucket) into the open bucket
    * of series `id`: its count, sum, min, max and last, and its sketch, the run at `run[pos]`
    * (engine/sketch.ts), bin by bin, so that the store's merge stays exact. Its last value goes
@@ -872,50 +780,6 @@ export class StoreWriter extends WriterState {
     this.openIds[this.openCount++] = id;
   }
 
-  /** Finds or allocates the sketch page of `pageKey`; -1 when there is none to be had. */
-  private page(id: number, base: number, pageKey: number): number {
-    const L = this.layout;
-    const sel = this.i32[base * 2 + DIR_SELECT]!;
-    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
-    const dir = L.dirIndex(base, sel);
-    for (let e = 0; e < used; e++) {
-      if (this.i32[dir + 2 * e] === pageKey) return this.cache(id, pageKey, this.i32[dir + 2 * e + 1]!);
-    }
-    if (used >= L.dirEntries) {
-      this.counters.sketchOverflow++;
-      return -1;
-    }
-    let pageId = this.meta[POOL_FREE_HEAD]!;
-    // Series go idle only when a bucket closes: a second scan in the same bucket would free
-    // nothing, and with the pool spent it would run for every sample that needs a page.
-    if (pageId < 0 && this.reclaimedIn !== this.bucketStart) {
-      this.reclaimedIn = this.bucketStart;
-      this.reclaimIdle(id);
-      pageId = this.meta[POOL_FREE_HEAD]!;
-    }
-    if (pageId < 0) {
-      this.counters.sketchOverflow++;
-      return -1;
-    }
-    // Pop first, then point the directory at it: a crash in between leaks the page.
-    this.meta[POOL_FREE_HEAD] = this.links[pageId]!;
-    this.meta[POOL_FREE_COUNT]!--;
-    this.i32[dir + 2 * used] = pageKey;
-    this.i32[dir + 2 * used + 1] = pageId;
-    this.i32[base * 2 + DIR_USED_0 + sel] = used + 1;
-    return this.cache(id, pageKey, pageId);
-  }
-
-  private cache(id: number, pageKey: number, pageId: number): number {
-    const pageBase = pageId * PAGE_BINS;
-    const c = id << 2;
-    this.pageCache[c + 2] = this.pageCache[c]!;
-    this.pageCache[c + 3] = this.pageCache[c + 1]!;
-    this.pageCache[c] = pageKey;
-    this.pageCache[c + 1] = pageBase;
-    return pageBase;
-  }
-
   // ---------------------------------------------------------------------------------------
   // Buckets.
 
@@ -930,13 +794,6 @@ export class StoreWriter extends WriterState {
       else if (this.hot[hb + OPEN_COUNT]! > 0) this.openIds[kept++] = id;
     }
     this.openCount = kept;
-  }
-
-  private livePages(base: number): Int32Array {
-    const sel = this.i32[base * 2 + DIR_SELECT]!;
-    const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
-    const dir = this.layout.dirIndex(base, sel);
-    return this.i32.subarray(dir, dir + 2 * used);
   }
 
   /**
@@ -1096,68 +953,6 @@ export class StoreWriter extends WriterState {
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     hot[hb + OPEN_COUNT] = 0;
-  }
-
-  /** Whether a page has a bin above 0 (in its marked blocks: the others are 0). */
-  private holdsBins(pageId: number): boolean {
-    const pageBase = pageId * PAGE_BINS;
-    const backs = this.backs[pageId]!;
-    for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
-      const block = 31 - Math.clz32(m & -m);
-      const from = pageBase + (block << BLOCK_BITS);
-      for (let w = from >>> 2; w < (from + BLOCK) >>> 2; w++) if (this.front32[w] !== 0) return true;
-      if (((backs >>> block) & 1) !== 0) for (let k = from; k < from + BLOCK; k++) if (this.pages[k] !== 0) return true;
-    }
-    return false;
-  }
-
-  /** Zeroes a page's marked blocks: their front bins, and their back bins where some were added to. */
-  private clearBins(pageId: number): void {
-    const pageBase = pageId * PAGE_BINS;
-    const backs = this.backs[pageId]!;
-    const front32 = this.front32;
-    for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
-      const block = 31 - Math.clz32(m & -m);
-      const from = pageBase + (block << BLOCK_BITS);
-      for (let w = from >>> 2; w < (from + BLOCK) >>> 2; w++) front32[w] = 0;
-      if (((backs >>> block) & 1) !== 0) this.pages.fill(0, from, from + BLOCK);
-    }
-  }
-
-  /** Writes the idle directory, flips to it, then returns `freed` pages to the pool. */
-  private replaceDirectory(id: number, base: number, entries: number[], freed: number[]): void {
-    const sel = this.i32[base * 2 + DIR_SELECT]!;
-    const next = 1 - sel;
-    const dir = this.layout.dirIndex(base, next);
-    for (let i = 0; i < entries.length; i++) this.i32[dir + i] = entries[i]!;
-    this.i32[base * 2 + DIR_USED_0 + next] = entries.length / 2;
-    Atomics.store(this.i32, base * 2 + DIR_SELECT, next);
-    this.pageCache.fill(-1, id << 2, (id << 2) + 4);
-    for (const pageId of freed) {
-      this.links[pageId] = this.meta[POOL_FREE_HEAD]!;
-      this.meta[POOL_FREE_HEAD] = pageId;
-      this.meta[POOL_FREE_COUNT]!++;
-    }
-  }
-
-  /**
-   * Takes back every page held by series with no open data (their pages are all zero), but
-   * `asking`'s: a bucket from outside fills its pages before it counts in OPEN_COUNT (intoOpen).
-   * Runs when the pool is empty, so pages follow the series that are active now.
-   */
-  private reclaimIdle(asking: number): void {
-    const L = this.layout;
-    const n = L.maxSeries;
-    for (let id = 0; id < n; id++) {
-      if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
-      const base = id * L.slotF64;
-      if (this.hot[id * HOT_F64 + OPEN_COUNT] !== 0 || id === asking) continue;
-      const dir = this.livePages(base);
-      if (dir.length === 0) continue;
-      const freed: number[] = [];
-      for (let e = 1; e < dir.length; e += 2) freed.push(dir[e]!);
-      this.replaceDirectory(id, base, [], freed);
-    }
   }
 
   // ---------------------------------------------------------------------------------------
