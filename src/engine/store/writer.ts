@@ -17,18 +17,16 @@
  * records it was merged from, so exactly-once stays with the rollup record's publication.
  */
 import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRITE, type RingReader } from '../ring.js';
-import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
+import { PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
 import { writeRawFirst } from './raw-first.js';
 import {
   BEAT_MASK,
-  BLOCK as STATE_BLOCK,
   BLOCK_BITS as STATE_BLOCK_BITS,
   CHUNK_MAX,
   CHUNK_MIN,
-  HI_WORD as STATE_HI_WORD,
   MAX_SKETCHED as STATE_MAX_SKETCHED,
 } from './writer-state.js';
-import { SketchPages } from './pages.js';
+import { BucketCloses } from './closes.js';
 import {
   BUCKET_COUNT,
   BUCKET_F64,
@@ -78,14 +76,11 @@ import {
 // The sketch's constants as this module's own: V8 folds a module's const into the code, but
 // loads an imported binding from its cell and checks it on every use (in binTail, twice a
 // sample: docs/benchmarks.md, issue 16's seventh pass).
-const KEY_SHIFT = SKETCH_KEY_SHIFT;
 const PAGE_BITS = SKETCH_PAGE_BITS;
 const PAGE_MASK = PAGE_BINS - 1;
 // The writer's constants (writer-state.ts) as this module's own, for the same reason.
 const BLOCK_BITS = STATE_BLOCK_BITS;
-const BLOCK = STATE_BLOCK;
 const MAX_SKETCHED = STATE_MAX_SKETCHED;
-const HI_WORD = STATE_HI_WORD;
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
 const stampWords = new Int32Array(stampScratch.buffer);
@@ -128,7 +123,7 @@ function scatter(ids: Int32Array, values: Float64Array, mask: number, r0: number
   }
 }
 
-export class StoreWriter extends SketchPages {
+export class StoreWriter extends BucketCloses {
   /**
    * Takes over from a previous writer (or starts fresh): publishes raw samples it wrote,
    * finishes a bucket close and a hub batch's row it left half done, and rebuilds the list of
@@ -769,191 +764,8 @@ export class StoreWriter extends SketchPages {
   // ---------------------------------------------------------------------------------------
   // Off the hot path.
 
-  private open(id: number, now: number): void {
-    const base = id * this.layout.slotF64;
-    const hb = id * HOT_F64;
-    if (this.f64[base + FIRST_TS] === 0) this.f64[base + FIRST_TS] = now;
-    this.hot[hb + OPEN_START] = this.bucketStart;
-    this.hot[hb + OPEN_SUM] = 0;
-    this.hot[hb + OPEN_MIN] = Infinity;
-    this.hot[hb + OPEN_MAX] = -Infinity;
-    this.openIds[this.openCount++] = id;
-  }
-
   // ---------------------------------------------------------------------------------------
   // Buckets.
-
-  private closeBefore(start: number): void {
-    let kept = 0;
-    const L = this.layout;
-    for (let i = 0; i < this.openCount; i++) {
-      if ((i & BEAT_MASK) === BEAT_MASK) this.beat();
-      const id = this.openIds[i]!;
-      const hb = id * HOT_F64;
-      if (this.hot[hb + OPEN_START]! < start && this.hot[hb + OPEN_COUNT]! > 0) this.close(id, id * L.slotF64);
-      else if (this.hot[hb + OPEN_COUNT]! > 0) this.openIds[kept++] = id;
-    }
-    this.openCount = kept;
-  }
-
-  /**
-   * Closes the open bucket of `id`: its record (the sketch's run into the log, then the
-   * record, published by T1_HEAD) and the reset of the open bucket. A bucket whose samples
-   * all still wait in the raw ring (RAW_BINNED: none in its pages, which are then empty) is
-   * encoded from the raw slots and its pages are freed untouched; at 10,000 series, 100
-   * samples a second each, binning them into the pool's cold page lines at the close, then
-   * reading and zeroing those lines, was half of the collector's time (docs/benchmarks.md,
-   * issue 16's eighth pass). A killed close is done again from the same raw slots (recover).
-   */
-  private close(id: number, base: number): void {
-    const L = this.layout;
-    const hot = this.hot;
-    const hb = id * HOT_F64;
-    const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
-    const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
-    const waiting = (written - binned) | 0;
-    let pos: number;
-    let at: number;
-    let freeIdle: boolean;
-    if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
-      // Counted first, so that the run goes straight into the log at its length.
-      const keys = this.countRaw(base, binned, written);
-      at = 1 + 2 * keys;
-      pos = this.log.reserve(at);
-      this.emitRaw(keys, pos % this.log.size);
-      freeIdle = true;
-    } else {
-      this.binTail(id);
-      at = this.encodePages(base);
-      pos = this.log.reserve(at);
-      const data = this.log.data;
-      const to = pos % this.log.size;
-      const out = this.scratch;
-      for (let k = 0; k < at; k++) data[to + k] = out[k]!;
-      freeIdle = this.idlePages > 0;
-    }
-    const head = this.i32[base * 2 + T1_HEAD]!;
-    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
-    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
-    this.minutes.add(id, head, hot[hb + OPEN_START]!, this.log.data, pos % this.log.size);
-    this.newestStart[id] = hot[hb + OPEN_START]!;
-    this.resetOpen(id, base, this.livePages(base), freeIdle);
-  }
-
-  /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */
-  private countRaw(base: number, from: number, to: number): number {
-    const i32 = this.i32;
-    const bins = this.rawBins;
-    const keys = this.rawKeys;
-    const keyWord = 2 * (base + this.layout.rawOffsetF64 + 1) + HI_WORD;
-    const rawMask = this.layout.rawCap - 1;
-    let d = 0;
-    for (let k = from; k !== to; k = (k + 1) | 0) {
-      const key = i32[keyWord + 4 * (k & rawMask)]! >>> KEY_SHIFT;
-      const c = bins[key]!;
-      if (c === 0) keys[d++] = key;
-      bins[key] = c + 1;
-    }
-    return d;
-  }
-
-  /**
-   * Writes the run of the `d` keys countRaw() listed into the log at `to`, leaving rawBins
-   * zero again. Keys come in the order first met: a run's readers take its keys in any order
-   * (engine/sketch.ts).
-   */
-  private emitRaw(d: number, to: number): void {
-    const out = this.log.data;
-    const bins = this.rawBins;
-    const keys = this.rawKeys;
-    out[to] = d;
-    let at = to + 1;
-    for (let j = 0; j < d; j++) {
-      const key = keys[j]!;
-      out[at++] = key;
-      out[at++] = bins[key]!;
-      bins[key] = 0;
-    }
-  }
-
-  /** Encodes into scratch the open sketch in the pages of the series at `base`, page by page; returns the run's length, and counts its idle pages in idlePages. */
-  private encodePages(base: number): number {
-    const dir = this.livePages(base);
-    const out = this.scratch;
-    const pages = this.pages;
-    const front = this.front;
-    let at = 1;
-    let n = 0;
-    let idle = 0;
-    for (let e = 0; e < dir.length; e += 2) {
-      const keyBase = dir[e]! << PAGE_BITS;
-      const pageId = dir[e + 1]!;
-      const pageBase = pageId * PAGE_BINS;
-      const front32 = this.front32;
-      const backs = this.backs[pageId]!;
-      let any = false;
-      // Blocks lowest first: the run's keys stay ascending. A sketch has few bins in a block:
-      // four are tested at once (one word of front bins), most quads are empty.
-      for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
-        const block = 31 - Math.clz32(m & -m);
-        const from = pageBase + (block << BLOCK_BITS);
-        const back = (backs >>> block) & 1;
-        for (let q = from; q < from + BLOCK; q += 4) {
-          if (back === 0 ? front32[q >>> 2] === 0 : (pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]! | front32[q >>> 2]!) === 0) continue;
-          for (let k = q; k < q + 4; k++) {
-            let c = back === 0 ? front[k]! : pages[k]! + front[k]!;
-            if (c === 0) continue;
-            any = true;
-            const key = keyBase | (k - pageBase);
-            while (c > 0) {
-              const part = Math.min(c, 0xffffffff);
-              out[at++] = key;
-              out[at++] = part | 0;
-              c -= part;
-              n++;
-            }
-          }
-        }
-      }
-      if (!any) idle++;
-    }
-    out[0] = n;
-    this.idlePages = idle;
-    return at;
-  }
-
-  /**
-   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
-   * moving its totals to the closed ones. Idempotent: the totals move only while the open
-   * bucket still holds them.
-   */
-  private resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
-    const kept: number[] | undefined = freeIdle ? [] : undefined;
-    const freed: number[] = [];
-    for (let e = 0; e < dir.length; e += 2) {
-      const pageId = dir[e + 1]!;
-      if (kept && !this.holdsBins(pageId)) freed.push(pageId);
-      else {
-        this.clearBins(pageId);
-        kept?.push(dir[e]!, pageId);
-      }
-      this.blocks[pageId] = 0;
-      this.backs[pageId] = 0;
-    }
-    if (kept && freed.length > 0) this.replaceDirectory(id, base, kept, freed);
-    const f = this.f64;
-    const hot = this.hot;
-    const hb = id * HOT_F64;
-    if (f[base + CLOSED_COUNT_AT] !== hot[hb + OPEN_START]) {
-      f[base + CLOSED_COUNT]! += hot[hb + OPEN_COUNT]!;
-      f[base + CLOSED_SUM]! += hot[hb + OPEN_SUM]!;
-      f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
-      f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
-    }
-    // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
-    this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
-    hot[hb + OPEN_COUNT] = 0;
-  }
 
   // ---------------------------------------------------------------------------------------
   // Rollups.
