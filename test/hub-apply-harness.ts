@@ -22,6 +22,8 @@ export interface HubShape {
   batches: number;
   /** MiB of the sketch log and of the page pool. */
   mib: number;
+  /** The engine's `pendingRuns` (default true): false adds every row's cluster-wide bins into pages. */
+  pendingRuns?: boolean;
 }
 
 interface Expected {
@@ -91,8 +93,9 @@ export function hubRecording(seed: number, shape: HubShape) {
     if (next[m] < shape.batches) order.push(m * shape.batches + next[m]++);
   }
   const store = createStore(config);
-  const engine = (t: { now: number }) => new Engine({ control, registry, store, rings: [], intervalMs: 1000, ownReadings: false, clock: () => t.now });
-  return { store, control, registry, batches, order, rand, engine, check: (label: string) => check(store, expected, label), resent: (acked: ArrayLike<number>) => resent(order, acked, owner) };
+  const pendingRuns = shape.pendingRuns ?? true;
+  const engine = (t: { now: number }) => new Engine({ control, registry, store, rings: [], intervalMs: 1000, ownReadings: false, clock: () => t.now, pendingRuns });
+  return { store, control, registry, batches, order, rand, engine, pendingRuns, check: (label: string) => check(store, expected, label), resent: (acked: ArrayLike<number>) => resent(order, acked, owner) };
 }
 
 /**

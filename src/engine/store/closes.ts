@@ -9,13 +9,14 @@
  * and recover() recognises a bucket that was published but not reset (its newest record
  * starts where the open bucket does) and finishes it with resetOpen, which is idempotent. A
  * bucket whose samples all still wait in the raw ring is encoded from its raw slots
- * (countRaw, emitRaw), else from its pages (encodePages); both write the run's keys with
- * their counts, so a killed close done again from the same slots or pages writes the same.
+ * (countRaw, emitRaw), one that holds pending runs (pending-runs.ts) from those merged with
+ * its pages, else from its pages (encodePages); each writes the run's keys with their counts,
+ * so a killed close done again from the same slots, runs or pages writes the same.
  * The record is merged into the series' minute sketch (minutes.ts) after it is published.
  */
 import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
-import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
-import { SketchPages } from './pages.js';
+import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, PEND_COUNT, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { PendingRuns } from './pending-runs.js';
 import { BEAT_MASK, BLOCK as STATE_BLOCK, BLOCK_BITS as STATE_BLOCK_BITS, HI_WORD as STATE_HI_WORD } from './writer-state.js';
 
 // The sketch's and the writer's constants as this module's own (V8 folds a module's const into
@@ -26,7 +27,7 @@ const BLOCK_BITS = STATE_BLOCK_BITS;
 const BLOCK = STATE_BLOCK;
 const HI_WORD = STATE_HI_WORD;
 
-export class BucketCloses extends SketchPages {
+export class BucketCloses extends PendingRuns {
   protected open(id: number, now: number): void {
     const base = id * this.layout.slotF64;
     const hb = id * HOT_F64;
@@ -64,13 +65,30 @@ export class BucketCloses extends SketchPages {
     const L = this.layout;
     const hot = this.hot;
     const hb = id * HOT_F64;
+    const pending = this.i32[base * 2 + PEND_COUNT]!;
+    // Room for the longest run this close can write: its pages, its raw slots and its pending runs.
+    if (this.pendInts > 0) this.keepPending(1 + 2 * ((this.livePages(base).length >>> 1) * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0));
     const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
     const waiting = (written - binned) | 0;
     let pos: number;
     let at: number;
     let freeIdle: boolean;
-    if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
+    if (pending > 0) {
+      // Its pages (where samples or runs that found no room went) and its pending runs, merged by key.
+      this.binTail(id);
+      let d = 0;
+      freeIdle = false;
+      if (this.livePages(base).length > 0) {
+        this.encodePages(base);
+        d = this.mergeRun(this.scratch, 0, 0);
+        freeIdle = this.idlePages > 0;
+      }
+      d = this.mergePending(base, d);
+      at = 1 + 2 * d;
+      pos = this.log.reserve(at);
+      this.emitMerged(d, pos % this.log.size);
+    } else if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
       // Counted first, so that the run goes straight into the log at its length.
       const keys = this.countRaw(base, binned, written);
       at = 1 + 2 * keys;
@@ -207,6 +225,7 @@ export class BucketCloses extends SketchPages {
     }
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
+    this.i32[base * 2 + PEND_COUNT] = 0;
     hot[hb + OPEN_COUNT] = 0;
   }
 }

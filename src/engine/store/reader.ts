@@ -30,6 +30,10 @@ import {
   OPEN_MIN,
   OPEN_START,
   OPEN_SUM,
+  PEND_BASE,
+  PEND_CAP,
+  PEND_COUNT,
+  PEND_OFF,
   POOL_FREE_COUNT,
   RAW_AHEAD,
   RAW_BINNED,
@@ -329,7 +333,8 @@ export class StoreReader {
 
   /**
    * Calls fn(key, count) for each bin of the open bucket's sketch: its pages, plus its
-   * published raw samples that the writer has not binned yet (layout.ts). The bins are
+   * published raw samples that the writer has not binned yet (layout.ts), plus its pending
+   * runs in the log (a hub's rows: pending-runs.ts; read again if they were merged meanwhile). The bins are
    * gathered first and read again if the writer binned meanwhile (RAW_BINNED moved), so a
    * sample is not counted both waiting and binned. What is left is a moment's view, as
    * addOpenSketch: a bin read in the few stores while the writer moves its front's 256 to
@@ -339,10 +344,12 @@ export class StoreReader {
     const hb = id * HOT_F64;
     if (this.hot[hb + OPEN_COUNT] === 0) return;
     const binnedCell = hb * 2 + RAW_BINNED;
+    const base = id * this.layout.slotF64;
     for (let attempt = 1; ; attempt++) {
       const binned = Atomics.load(this.hotI32, binnedCell);
+      const pendBase = this.f64[base + PEND_BASE]!;
       this.gatherOpenBins(id, binned);
-      if (Atomics.load(this.hotI32, binnedCell) === binned || attempt === OPEN_READ_ATTEMPTS) break;
+      if ((Atomics.load(this.hotI32, binnedCell) === binned && this.f64[base + PEND_BASE] === pendBase) || attempt === OPEN_READ_ATTEMPTS) break;
     }
     const keys = this.binKeys;
     const counts = this.binCounts;
@@ -369,6 +376,7 @@ export class StoreReader {
         waiting.set(key, (waiting.get(key) ?? 0) + 1);
       }
     }
+    this.gatherPending(base, waiting);
     const sel = Atomics.load(this.i32, base * 2 + DIR_SELECT);
     const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
     const dir = L.dirIndex(base, sel);
@@ -393,6 +401,29 @@ export class StoreReader {
     for (const [key, c] of waiting) {
       keys.push(key);
       counts.push(c);
+    }
+  }
+
+  /**
+   * Adds the open bucket's pending sketch runs (hub rows whose runs the writer merges at the
+   * close: pending-runs.ts) of the series at `base` into `into`, those the log still holds.
+   */
+  private gatherPending(base: number, into: Map<number, number>): void {
+    const n = Math.min(this.i32[base * 2 + PEND_COUNT]!, PEND_CAP);
+    if (n <= 0) return;
+    const first = this.f64[base + PEND_BASE]!;
+    const log = this.logs[0];
+    const oldest = Number(Atomics.load(this.metaBig, log.cell)) - log.size;
+    for (let j = 0; j < n; j++) {
+      const at = first + this.i32[base * 2 + PEND_OFF + j]!;
+      if (!(at >= oldest)) continue;
+      const pos = at % log.size;
+      const bins = Math.min(log.data[pos]!, (log.size - pos - 1) >> 1);
+      for (let i = 0; i < bins; i++) {
+        const key = log.data[pos + 1 + 2 * i]!;
+        const count = log.data[pos + 2 + 2 * i]! >>> 0;
+        if (key >>> 0 < KEY_COUNT && count > 0) into.set(key, (into.get(key) ?? 0) + count);
+      }
     }
   }
 

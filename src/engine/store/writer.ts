@@ -42,6 +42,8 @@ export class StoreWriter extends SamplePath {
     this.lateRolledTo = -Infinity;
     this.openCount = 0;
     this.sweepAt = this.sweepEnd = 0;
+    this.pendInts = 0;
+    this.pendFloor = this.pendFloorBefore = Infinity;
     for (let id = 0; id < seriesCount; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
@@ -59,6 +61,7 @@ export class StoreWriter extends SamplePath {
         }
       }
       this.openIds[this.openCount++] = id;
+      this.notePending(id, base);
     }
     // A hub batch's row left half applied: finished into the buckets that hold its part.
     if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {
@@ -87,6 +90,9 @@ export class StoreWriter extends SamplePath {
     const start = Math.floor(now / this.layout.intervalMs) * this.layout.intervalMs;
     if (start <= this.bucketStart) return false;
     this.sweep(Infinity);
+    // Every bucket that ended before the one that ends now is closed: their pending runs too.
+    this.pendFloorBefore = this.pendFloor;
+    this.pendFloor = Infinity;
     this.bucketStart = start;
     this.sweepAt = 0;
     this.sweepEnd = this.openCount;
