@@ -863,6 +863,39 @@ export const BREAKS = [
     mustFail: ['keep every bin of a bucket whose next page is found by taking idle series'],
   },
   {
+    name: 'hub: pending runs left behind the log head',
+    what: "nothing moves an open bucket's pending runs ahead when the log's head comes near the oldest: a log too small for a bucket's rows overwrites them before the close",
+    edits: [{ find: '    if (this.log.pos + 2 * len - floor <= this.pendReach() / 2) return;', replace: '    if (floor === floor) return;' }],
+    tests: ['store-pending.test.ts'],
+    mustFail: ["a log too small for a bucket's rows moves its pending runs ahead of its head"],
+  },
+  {
+    name: "hub: a pending run listed before its bucket's commit",
+    what: "a row's pending run counts in PEND_COUNT before the raw slot of its last value is written, out of the commit that adds the row to the open bucket: a collector killed between leaves the run listed and the row not applied, and the row resent lists it again",
+    edits: [
+      {
+        find: '    if (pend < 0 && hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {',
+        replace: '    if (pend >= 0) this.i32[base * 2 + PEND_COUNT] = pend + 1;\n    if (pend < 0 && hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {',
+      },
+    ],
+    tests: ['hub-pending-kill-points.test.ts'],
+    mustFail: ['keeps exact counts, sums and sketches when stopped at every entry to each step'],
+  },
+  {
+    name: "hub: a close keeps its bucket's pending runs",
+    what: "resetOpen leaves PEND_COUNT as it was: the next bucket of the series lists its runs after the closed bucket's, which its close merges again",
+    edits: [{ find: '    this.i32[base * 2 + PEND_COUNT] = 0;\n', replace: '' }],
+    tests: ['store-pending.test.ts', 'hub-apply-kill.test.ts'],
+    mustFail: ["a cluster-wide bucket takes each member's run as a pending run", 'keeps them exact with the cluster-wide buckets\' runs pending until their closes'],
+  },
+  {
+    name: "hub: readers miss an open bucket's pending runs",
+    what: "StoreReader's open sketch leaves out the pending runs: a cluster-wide series' open bucket reads with its count and without its members' bins",
+    edits: [{ find: '    this.gatherPending(base, waiting);', replace: '' }],
+    tests: ['store-pending.test.ts'],
+    mustFail: ["a cluster-wide bucket takes each member's run as a pending run", 'past 13 runs a bucket adds the rest into its pages'],
+  },
+  {
     name: 'hub: a frame joined at every chunk',
     what: "the frame reader joins everything it holds at every chunk of a frame that is not whole yet (a quadratic copy of a large batch)",
     edits: [{ find: '      if (this.bytes < this.need) break;', replace: '      if (this.bytes < this.need) {\n        this.buffered = [Buffer.concat(this.buffered, this.bytes)];\n        break;\n      }' }],

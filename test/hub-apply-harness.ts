@@ -22,6 +22,8 @@ export interface HubShape {
   batches: number;
   /** MiB of the sketch log and of the page pool. */
   mib: number;
+  /** MiB of the page pool, if not `mib`. */
+  poolMib?: number;
   /** The engine's `pendingRuns` (default true): false adds every row's cluster-wide bins into pages. */
   pendingRuns?: boolean;
 }
@@ -34,7 +36,7 @@ interface Expected {
 
 /** A hub's store, registry and control block, every member's batches interleaved (`order`) and what each series must hold. */
 export function hubRecording(seed: number, shape: HubShape) {
-  const config: StoreConfig = { maxSeries: shape.series * (shape.members + 1) + 16, rawCapacity: 16, bucketCapacity: 64, rollupCapacity: 8, intervalMs: 1000, rollupMs: 60_000, logBytes: shape.mib * MiB, rollupLogBytes: shape.mib * MiB, poolBytes: shape.mib * MiB };
+  const config: StoreConfig = { maxSeries: shape.series * (shape.members + 1) + 16, rawCapacity: 16, bucketCapacity: 64, rollupCapacity: 8, intervalMs: 1000, rollupMs: 60_000, logBytes: shape.mib * MiB, rollupLogBytes: shape.mib * MiB, poolBytes: (shape.poolMib ?? shape.mib) * MiB };
   const control = createControl();
   const registry = createRegistry({ maxSeries: config.maxSeries, maxTags: 4, maxTagValueLength: 32 });
   const names = new Registry(registry, 1);

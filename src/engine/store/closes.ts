@@ -223,9 +223,9 @@ export class BucketCloses extends PendingRuns {
       f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
       f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
     }
+    this.i32[base * 2 + PEND_COUNT] = 0;
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
-    this.i32[base * 2 + PEND_COUNT] = 0;
     hot[hb + OPEN_COUNT] = 0;
   }
 }
