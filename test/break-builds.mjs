@@ -591,14 +591,14 @@ export const BREAKS = [
   {
     name: 'minute sketches: closes not merged',
     what: "a close no longer merges its bucket's sketch into its minute (store/minutes.ts): each minute's rollup reads the sketch log again, and loses the runs it overwrote",
-    edits: [{ find: '    this.minutes.add(id, head, hot[hb + OPEN_START]!, this.log.data, pos % this.log.size);\n', replace: '' }],
+    edits: [{ find: '    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos);\n', replace: '' }],
     tests: ['store-minutes.test.ts'],
     mustFail: ['roll up every bucket of each minute', "the cluster-wide series' buckets", 'publish their bytes, and no lost sketch'],
   },
   {
     name: 'minute sketches: hub records not merged',
     what: "a closed record from outside (writeClosed, a hub batch's row) is not merged into its minute: a hub member series' rollup reads the log, and loses what it overwrote",
-    edits: [{ find: '    this.minutes.add(id, head, start, this.log.data, at % this.log.size);\n', replace: '' }],
+    edits: [{ find: '    this.minutes.add(id, head, start, at);\n', replace: '' }],
     tests: ['store-minutes.test.ts'],
     mustFail: ["roll up a hub member's closed records"],
   },
@@ -865,7 +865,7 @@ export const BREAKS = [
   {
     name: 'hub: pending runs left behind the log head',
     what: "nothing moves an open bucket's pending runs ahead when the log's head comes near the oldest: a log too small for a bucket's rows overwrites them before the close",
-    edits: [{ find: '    if (this.log.pos + 2 * len - floor <= this.pendReach() / 2) return;', replace: '    if (floor === floor) return;' }],
+    edits: [{ find: '    if (this.log.pos + 2 * len - floor <= this.logReach() / 2) return;', replace: '    if (floor === floor) return;' }],
     tests: ['store-pending.test.ts'],
     mustFail: ["a log too small for a bucket's rows moves its pending runs ahead of its head"],
   },
@@ -894,6 +894,13 @@ export const BREAKS = [
     edits: [{ find: '    this.gatherPending(base, waiting);', replace: '' }],
     tests: ['store-pending.test.ts'],
     mustFail: ["a cluster-wide bucket takes each member's run as a pending run", 'past 13 runs a bucket adds the rest into its pages'],
+  },
+  {
+    name: 'minute sketches: waiting merges left behind the log head',
+    what: "the records whose minute merges wait are merged only DEFER at a time or at their rollup, never when the log's head nears their runs: a series with few records loses them to the log",
+    edits: [{ find: '    if (this.queuedCount === 0 || this.log.pos + 2 * len - this.oldest <= reach / 2) return;', replace: '    if (this.queuedCount >= 0) return;' }],
+    tests: ['store-minutes-wait.test.ts'],
+    mustFail: ['merge the records of a series that stopped'],
   },
   {
     name: 'hub: a frame joined at every chunk',

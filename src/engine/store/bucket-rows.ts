@@ -272,6 +272,7 @@ export class BucketRows extends Rollups {
   /** Copies the sketch run at `run[pos]` into the log; returns its absolute position there. */
   protected logRun(run: Int32Array, pos: number): number {
     const len = 1 + 2 * run[pos]!;
+    this.minutes.keepReach(len, this.logReach());
     this.keepPending(len);
     const at = this.log.reserve(len);
     // A record never straddles the log's end (LogCursor.reserve).
@@ -312,7 +313,7 @@ export class BucketRows extends Rollups {
     this.fedClosed[id] = 1;
     this.newestStart[id] = start;
     this.touch(id);
-    this.minutes.add(id, head, start, this.log.data, at % this.log.size);
+    this.minutes.add(id, head, start, at);
   }
 
   /**

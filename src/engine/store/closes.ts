@@ -67,7 +67,9 @@ export class BucketCloses extends PendingRuns {
     const hb = id * HOT_F64;
     const pending = this.i32[base * 2 + PEND_COUNT]!;
     // Room for the longest run this close can write: its pages, its raw slots and its pending runs.
-    if (this.pendInts > 0) this.keepPending(1 + 2 * ((this.livePages(base).length >>> 1) * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0));
+    const longest = 1 + 2 * ((this.livePages(base).length >>> 1) * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0);
+    this.minutes.keepReach(longest, this.logReach());
+    if (this.pendInts > 0) this.keepPending(longest);
     const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
     const waiting = (written - binned) | 0;
@@ -108,7 +110,7 @@ export class BucketCloses extends PendingRuns {
     const head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
-    this.minutes.add(id, head, hot[hb + OPEN_START]!, this.log.data, pos % this.log.size);
+    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos);
     this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, this.livePages(base), freeIdle);
   }

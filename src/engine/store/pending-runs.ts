@@ -41,7 +41,7 @@ export class PendingRuns extends SketchPages {
   protected pendRun(base: number, at: number, len: number): number {
     const ib = base * 2;
     const n = this.i32[ib + PEND_COUNT]!;
-    if (n >= PEND_CAP || this.pendInts + len > this.pendReach() / 8) return -1;
+    if (n >= PEND_CAP || this.pendInts + len > this.logReach() / 8) return -1;
     if (n === 0) {
       this.f64[base + PEND_BASE] = at;
       this.i32[ib + PEND_OFF] = 0;
@@ -62,12 +62,12 @@ export class PendingRuns extends SketchPages {
   protected keepPending(len: number): void {
     if (this.pendInts === 0) return;
     const floor = Math.min(this.pendFloor, this.pendFloorBefore);
-    if (this.log.pos + 2 * len - floor <= this.pendReach() / 2) return;
+    if (this.log.pos + 2 * len - floor <= this.logReach() / 2) return;
     this.compactPending();
   }
 
   /** How far back the log holds a run for certain: its size less a block (LogCursor reserves a block ahead). */
-  protected pendReach(): number {
+  protected logReach(): number {
     return this.log.size - LOG_BLOCK;
   }
 

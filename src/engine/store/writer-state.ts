@@ -224,7 +224,7 @@ export class WriterState {
     this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
     this.rawKeys = new Int32Array(L.rawCap);
     // Bounded by twice the sketch log: the memory its users gave the sketches of closed buckets.
-    this.minutes = new MinuteSketches(L.maxSeries, L.rollupMs, 2 * 4 * L.logInts);
+    this.minutes = new MinuteSketches(L.maxSeries, L.rollupMs, 2 * 4 * L.logInts, this.log);
     this.rawRings = { hotI32: this.hotI32, f64: this.f64, slotF64: L.slotF64, rawOffsetF64: L.rawOffsetF64, rawCap: L.rawCap, binEvery: this.binEvery };
     this.rawWritten = new Uint8Array(L.maxSeries);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {
