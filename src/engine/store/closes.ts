@@ -26,6 +26,8 @@ const PAGE_BITS = SKETCH_PAGE_BITS;
 const BLOCK_BITS = STATE_BLOCK_BITS;
 const BLOCK = STATE_BLOCK;
 const HI_WORD = STATE_HI_WORD;
+/** The directory of a series without pages (resetOpen). */
+const NO_PAGES = new Int32Array(0);
 
 export class BucketCloses extends PendingRuns {
   protected open(id: number, now: number): void {
@@ -67,7 +69,8 @@ export class BucketCloses extends PendingRuns {
     const hb = id * HOT_F64;
     const pending = this.i32[base * 2 + PEND_COUNT]!;
     // Room for the longest run this close can write: its pages, its raw slots and its pending runs.
-    const longest = 1 + 2 * ((this.livePages(base).length >>> 1) * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0);
+    const used = this.pagesUsed(base);
+    const longest = 1 + 2 * (used * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0);
     this.minutes.keepReach(longest, this.logReach());
     if (this.pendInts > 0) this.keepPending(longest);
     const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
@@ -81,7 +84,7 @@ export class BucketCloses extends PendingRuns {
       this.binTail(id);
       let d = 0;
       freeIdle = false;
-      if (this.livePages(base).length > 0) {
+      if (used > 0) {
         this.encodePages(base);
         d = this.mergeRun(this.scratch, 0, 0);
         freeIdle = this.idlePages > 0;
@@ -112,7 +115,7 @@ export class BucketCloses extends PendingRuns {
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.minutes.add(id, head, hot[hb + OPEN_START]!, pos);
     this.newestStart[id] = hot[hb + OPEN_START]!;
-    this.resetOpen(id, base, this.livePages(base), freeIdle);
+    this.resetOpen(id, base, used > 0 ? this.livePages(base) : NO_PAGES, freeIdle);
   }
 
   /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */
@@ -197,12 +200,8 @@ export class BucketCloses extends PendingRuns {
     return at;
   }
 
-  /**
-   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
-   * moving its totals to the closed ones. Idempotent: the totals move only while the open
-   * bucket still holds them.
-   */
-  protected resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
+  /** Empties a closed bucket's pages (`dir`, its live directory), and with `freeIdle` gives those that held no bin back to the pool. */
+  protected emptyPages(id: number, base: number, dir: Int32Array, freeIdle: boolean): void {
     const kept: number[] | undefined = freeIdle ? [] : undefined;
     const freed: number[] = [];
     for (let e = 0; e < dir.length; e += 2) {
@@ -216,6 +215,15 @@ export class BucketCloses extends PendingRuns {
       this.backs[pageId] = 0;
     }
     if (kept && freed.length > 0) this.replaceDirectory(id, base, kept, freed);
+  }
+
+  /**
+   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
+   * moving its totals to the closed ones. Idempotent: the totals move only while the open
+   * bucket still holds them.
+   */
+  protected resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
+    if (dir.length > 0) this.emptyPages(id, base, dir, freeIdle);
     const f = this.f64;
     const hot = this.hot;
     const hb = id * HOT_F64;

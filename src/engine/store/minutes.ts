@@ -111,12 +111,13 @@ export class MinuteSketches {
   private readonly log: LogCursor;
   /**
    * Per series, its records whose merge waits (up to DEFER, consecutive in its bucket ring
-   * from waitFirst): each one's rollup window (start / rollupMs) and its run's absolute
-   * position in the log. The series with some are listed (once) in `queued`, and `oldest` is
+   * from waitFirst): each one's rollup window (in windows past waitBase, the first one's) and
+   * its run's absolute position in the log. The series with some are listed (once) in `queued`, and `oldest` is
    * the lowest position of a run that waits (Infinity: none).
    */
   private readonly waiting: Uint8Array;
   private readonly waitFirst: Int32Array;
+  private readonly waitBase: Float64Array;
   private readonly waitWindow: Int32Array;
   private readonly waitAt: Float64Array;
   private readonly queued: Int32Array;
@@ -130,6 +131,7 @@ export class MinuteSketches {
     this.log = log;
     this.waiting = new Uint8Array(maxSeries);
     this.waitFirst = new Int32Array(maxSeries);
+    this.waitBase = new Float64Array(maxSeries);
     this.waitWindow = new Int32Array(maxSeries * DEFER);
     this.waitAt = new Float64Array(maxSeries * DEFER);
     this.queued = new Int32Array(maxSeries);
@@ -146,7 +148,7 @@ export class MinuteSketches {
   /** Bytes held: the per-series tables, and the pages and directories as grown so far. */
   bytes(): number {
     const tables = this.window.byteLength + this.first.byteLength + this.records.byteLength + this.dirAt.byteLength + this.dirUsed.byteLength + this.dirClass.byteLength + this.broken.byteLength + this.map.byteLength;
-    const waits = this.waiting.byteLength + this.waitFirst.byteLength + this.waitWindow.byteLength + this.waitAt.byteLength + this.queued.byteLength + this.listed.byteLength;
+    const waits = this.waiting.byteLength + this.waitFirst.byteLength + this.waitBase.byteLength + this.waitWindow.byteLength + this.waitAt.byteLength + this.queued.byteLength + this.listed.byteLength;
     return tables + waits + this.arenaBytes();
   }
 
@@ -165,9 +167,13 @@ export class MinuteSketches {
       this.flush(id);
       n = 0;
     }
-    if (n === 0) this.waitFirst[id] = k;
+    const window = Math.floor(start / this.rollupMs);
+    if (n === 0) {
+      this.waitFirst[id] = k;
+      this.waitBase[id] = window;
+    }
     const q = id * DEFER + n;
-    this.waitWindow[q] = Math.floor(start / this.rollupMs);
+    this.waitWindow[q] = window - this.waitBase[id]!;
     this.waitAt[q] = at;
     this.waiting[id] = n + 1;
     if (n === 0) {
@@ -196,62 +202,73 @@ export class MinuteSketches {
     this.oldest = Infinity;
   }
 
-  /** Merges the records of series `id` that wait, in order; a record whose run the log no longer holds leaves its window's sketch standing for no run of records. */
+  /** Merges the records of series `id` that wait, in order, those of one window at a time. */
   private flush(id: number): void {
     const n = this.waiting[id]!;
     this.waiting[id] = 0;
-    const k = this.waitFirst[id]!;
-    for (let j = 0; j < n; j++) {
-      const q = id * DEFER + j;
-      const at = this.waitAt[q]!;
-      const held = this.log.holds(at);
-      this.merge(id, k + j, this.waitWindow[q]! * this.rollupMs, this.log.data, held ? at % this.log.size : -1);
+    const q0 = id * DEFER;
+    for (let j = 0; j < n; ) {
+      const window = this.waitWindow[q0 + j]!;
+      let to = j + 1;
+      while (to < n && this.waitWindow[q0 + to] === window) to++;
+      this.merge(id, this.waitFirst[id]! + j, (this.waitBase[id]! + window) * this.rollupMs, q0 + j, to - j);
+      j = to;
     }
   }
 
-  /** Merges the sketch run at `data[pos]` (engine/sketch.ts; `pos` -1: lost) of record `k` of series `id` into its sketch of window `w`. */
-  private merge(id: number, k: number, w: number, data: Int32Array, pos: number): void {
+  /**
+   * Merges the runs of `count` consecutive records of series `id` from record `k`, waiting at
+   * waitAt[q, q + count), into its sketch of window `w`, the slot's pages looked up once for
+   * them all. A record whose run the log no longer holds, or past the memory bound, leaves
+   * the sketch standing for no run of records.
+   */
+  private merge(id: number, k: number, w: number, q: number, count: number): void {
     let s = id * SLOTS;
     if (this.window[s] !== w) s = this.window[s + 1] === w ? s + 1 : this.claim(id * SLOTS, w, k);
     if (this.broken[s] !== 0) return;
-    if (pos < 0) {
-      this.breakSlot(s);
-      return;
-    }
-    // A record missed (none is, while every writer of a record calls this): the slot no longer stands for a run of records.
+    // A record missed (none is, while every writer of a record calls add): the slot no longer stands for a run of records.
     if (k !== this.first[s]! + this.records[s]!) {
       this.breakSlot(s);
       return;
     }
-    this.records[s]!++;
     const map = this.map;
     let dirs = this.dirs;
     let at = this.dirAt[s]!;
     let used = this.dirUsed[s]!;
     for (let j = 0; j < used; j++) map[dirs[at + 2 * j]!] = dirs[at + 2 * j + 1]!;
     let front = this.front;
+    const data = this.log.data;
     let ok = true;
-    const n = data[pos]!;
-    for (let i = 0; i < n; i++) {
-      const key = data[pos + 1 + 2 * i]!;
-      if (key >>> 0 >= KEY_COUNT) continue;
-      let p = map[key >>> PAGE_BITS]!;
-      if (p < 0) {
-        p = this.page(s, key >>> PAGE_BITS);
+    for (let r = q; r < q + count && ok; r++) {
+      const runAt = this.waitAt[r]!;
+      if (!this.log.holds(runAt)) {
+        ok = false;
+        break;
+      }
+      this.records[s]!++;
+      const pos = runAt % this.log.size;
+      const n = data[pos]!;
+      for (let i = 0; i < n; i++) {
+        const key = data[pos + 1 + 2 * i]!;
+        if (key >>> 0 >= KEY_COUNT) continue;
+        let p = map[key >>> PAGE_BITS]!;
         if (p < 0) {
+          p = this.page(s, key >>> PAGE_BITS);
+          if (p < 0) {
+            ok = false;
+            break;
+          }
+          map[key >>> PAGE_BITS] = p;
+          front = this.front;
+        }
+        const bin = (p << PAGE_BITS) | (key & PAGE_MASK);
+        const sum = front[bin]! + (data[pos + 2 + 2 * i]! >>> 0);
+        if (sum <= MAX_FRONT) front[bin] = sum;
+        else if (this.toBack(p, key & PAGE_MASK, sum)) front[bin] = 0;
+        else {
           ok = false;
           break;
         }
-        map[key >>> PAGE_BITS] = p;
-        front = this.front;
-      }
-      const bin = (p << PAGE_BITS) | (key & PAGE_MASK);
-      const sum = front[bin]! + (data[pos + 2 + 2 * i]! >>> 0);
-      if (sum <= MAX_FRONT) front[bin] = sum;
-      else if (this.toBack(p, key & PAGE_MASK, sum)) front[bin] = 0;
-      else {
-        ok = false;
-        break;
       }
     }
     dirs = this.dirs;
