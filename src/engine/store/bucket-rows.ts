@@ -292,12 +292,14 @@ export class BucketRows extends Rollups {
     const L = this.layout;
     const f = this.f64;
     const base = id * L.slotF64;
-    const head = this.i32[base * 2 + T1_HEAD]!;
+    let head = this.t1Heads[id]!;
+    if (head < 0) head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, start, count, sum, min, max, last, at, 1 + 2 * this.log.data[at % this.log.size]!);
     const written = this.rawSlot(id, base, now, last);
     const meta = this.meta;
     // The commit: straight-line stores, all or none of them (the record first, as a close publishes).
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.t1Heads[id] = head + 1;
     f[base + CLOSED_COUNT]! += count;
     f[base + CLOSED_SUM]! += sum;
     f[base + CLOSED_LAST] = last;

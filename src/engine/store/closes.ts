@@ -113,6 +113,7 @@ export class BucketCloses extends PendingRuns {
     const head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.t1Heads[id] = head + 1;
     this.minutes.add(id, head, hot[hb + OPEN_START]!, pos);
     this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, used > 0 ? this.livePages(base) : NO_PAGES, freeIdle);

@@ -131,6 +131,12 @@ export class WriterState {
    * them without reading two cold lines of the series' slot for each (most of its time).
    */
   protected readonly newestStart: Float64Array;
+  /**
+   * Per series, its bucket records published (T1_HEAD) as this writer wrote or first read
+   * them; -1 until then. The writer's own (only it publishes records): a member's record is
+   * placed without waiting on a cold line of the slot for its index.
+   */
+  protected readonly t1Heads: Int32Array;
   protected readonly seriesRolled: Float64Array;
   protected lateRolledTo = 0;
   protected readonly openIds: Int32Array;
@@ -216,6 +222,7 @@ export class WriterState {
     this.openIds = new Int32Array(L.maxSeries);
     this.fedClosed = new Uint8Array(L.maxSeries);
     this.newestStart = new Float64Array(L.maxSeries).fill(Number.NaN);
+    this.t1Heads = new Int32Array(L.maxSeries).fill(-1);
     this.seriesRolled = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
