@@ -13,7 +13,7 @@
  * the reset after the bucket's record is published (resetOpen), so a writer killed anywhere
  * leaves each run in the open bucket once or not at all, and a close done again merges the
  * same runs. A pending run must still be in the log when its bucket closes: an open bucket
- * takes runs only while the pending ones total at most an eighth of the log (pendInts), and
+ * takes runs only while the pending ones total at most an eighth of the log's reach (pendInts), and
  * before the writer reserves log space that could reach the oldest pending run it merges
  * every open bucket's runs into one new run at the log's head (compactPending), in the same
  * kind of commit (PEND_BASE, PEND_OFF, PEND_COUNT together). Where does the oldest pending
@@ -36,7 +36,7 @@ export class PendingRuns extends SketchPages {
    * Lists the run of `len` i32 at absolute log position `at` as the next pending run of the
    * series at `base`, past PEND_COUNT (nothing a reader or a successor takes until the caller's
    * commit stores the index returned + 1 there); -1 when the open bucket takes no more runs
-   * (its list is full, or the pending runs' total would pass an eighth of the log).
+   * (its list is full, or the pending runs' total would pass an eighth of the log's reach).
    */
   protected pendRun(base: number, at: number, len: number): number {
     const ib = base * 2;
