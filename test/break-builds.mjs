@@ -958,6 +958,13 @@ export const BREAKS = [
     tests: ['quantile-coverage.test.ts'],
     mustFail: ["carry the samples they stand for when the log lost older buckets' sketches"],
   },
+  {
+    name: 'serve port flag read as a number',
+    what: "`perfwatch serve --http 127.0.0.1:9555` answers 'got NaN' instead of what was given and where an address goes",
+    edits: [{ find: 'if (!/^\\d{1,5}$/.test(value)) {', replace: 'if (false) {' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['refuses unknown options and bad values with exit code 2, naming them'],
+  },
 ];
 
 function parseArgs(argv) {

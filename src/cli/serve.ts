@@ -5,6 +5,7 @@
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
+import { InvalidArgumentError } from '../errors.js';
 import { validatePort } from '../mcp/port.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
@@ -91,6 +92,15 @@ function access(status: { token: boolean; stateChanges: boolean }): string {
   return status.token ? 'clients must send PERFWATCH_TOKEN' : status.stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
 }
 
+/** A port flag's value: digits alone, or an error that shows what was given (an address goes in its host flag). */
+function portFlag(value: string, field: string, hostField: string): number {
+  if (!/^\d{1,5}$/.test(value)) {
+    const hint = value.includes(':') ? ` (a port alone: the address goes in ${hostField})` : '';
+    throw new InvalidArgumentError(field, `must be an integer from 0 to 65535, got ${JSON.stringify(value)}${hint}`);
+  }
+  return validatePort(Number(value), field);
+}
+
 export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
@@ -100,8 +110,8 @@ export async function serve(args: ServeArgs): Promise<number> {
     return 2;
   }
   const monitor = cliMonitor(options);
-  const mcpPort = args['mcp-http'] === undefined ? undefined : validatePort(Number(args['mcp-http']), '--mcp-http');
-  const httpPort = args.http === undefined ? undefined : validatePort(Number(args.http), '--http');
+  const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
+  const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
