@@ -591,14 +591,14 @@ export const BREAKS = [
   {
     name: 'minute sketches: closes not merged',
     what: "a close no longer merges its bucket's sketch into its minute (store/minutes.ts): each minute's rollup reads the sketch log again, and loses the runs it overwrote",
-    edits: [{ find: '    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos);\n', replace: '' }],
+    edits: [{ find: '    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos, pending > 0);\n', replace: '' }],
     tests: ['store-minutes.test.ts'],
     mustFail: ['roll up every bucket of each minute', "the cluster-wide series' buckets", 'publish their bytes, and no lost sketch'],
   },
   {
     name: 'minute sketches: hub records not merged',
     what: "a closed record from outside (writeClosed, a hub batch's row) is not merged into its minute: a hub member series' rollup reads the log, and loses what it overwrote",
-    edits: [{ find: '    this.minutes.add(id, head, start, at);\n', replace: '' }],
+    edits: [{ find: '    this.minutes.add(id, head, start, at, true);\n', replace: '' }],
     tests: ['store-minutes.test.ts'],
     mustFail: ["roll up a hub member's closed records"],
   },
@@ -894,6 +894,13 @@ export const BREAKS = [
     edits: [{ find: '    this.gatherPending(base, waiting);', replace: '' }],
     tests: ['store-pending.test.ts'],
     mustFail: ["a cluster-wide bucket takes each member's run as a pending run", 'past 13 runs a bucket adds the rest into its pages'],
+  },
+  {
+    name: "hub: a recovered writer forgets an open bucket's pending runs",
+    what: "recover() does not mark the open buckets that hold pending runs, so the close it finishes leaves PEND_COUNT standing and the next bucket merges those runs again",
+    edits: [{ find: '      if (this.i32[ib + PEND_COUNT] !== 0) this.pendHeld[id] = 1;\n', replace: '' }],
+    tests: ['hub-pending-kill-points.test.ts'],
+    mustFail: ['keeps exact counts, sums and sketches when stopped at every entry to each step'],
   },
   {
     name: 'minute sketches: waiting merges left behind the log head',

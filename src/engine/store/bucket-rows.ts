@@ -228,7 +228,10 @@ export class BucketRows extends Rollups {
     if (min < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = min;
     if (max > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = max;
     hot[hb + OPEN_LAST] = last;
-    if (pend >= 0) this.i32[base * 2 + PEND_COUNT] = pend + 1;
+    if (pend >= 0) {
+      this.pendHeld[id] = 1;
+      this.i32[base * 2 + PEND_COUNT] = pend + 1;
+    }
     if (next !== PLAIN) {
       meta[HUB_ROW_BINS] = 0;
       if (next === ROW_NONE) this.metaF64[done] = row + 1;
@@ -315,7 +318,7 @@ export class BucketRows extends Rollups {
     this.fedClosed[id] = 1;
     this.newestStart[id] = start;
     this.touch(id);
-    this.minutes.add(id, head, start, at);
+    this.minutes.add(id, head, start, at, true);
   }
 
   /**

@@ -67,7 +67,7 @@ export class BucketCloses extends PendingRuns {
     const L = this.layout;
     const hot = this.hot;
     const hb = id * HOT_F64;
-    const pending = this.i32[base * 2 + PEND_COUNT]!;
+    const pending = this.pendHeld[id] === 0 ? 0 : this.i32[base * 2 + PEND_COUNT]!;
     // Room for the longest run this close can write: its pages, its raw slots and its pending runs.
     const used = this.pagesUsed(base);
     const longest = 1 + 2 * (used * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0);
@@ -114,7 +114,8 @@ export class BucketCloses extends PendingRuns {
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.t1Heads[id] = head + 1;
-    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos);
+    // A close with pending runs is a hub's cluster-wide bucket: its ~20 bins spread as a member's.
+    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos, pending > 0);
     this.newestStart[id] = hot[hb + OPEN_START]!;
     this.resetOpen(id, base, used > 0 ? this.livePages(base) : NO_PAGES, freeIdle);
   }
@@ -234,7 +235,10 @@ export class BucketCloses extends PendingRuns {
       f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
       f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
     }
-    this.i32[base * 2 + PEND_COUNT] = 0;
+    if (this.pendHeld[id] !== 0) {
+      this.i32[base * 2 + PEND_COUNT] = 0;
+      this.pendHeld[id] = 0;
+    }
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     hot[hb + OPEN_COUNT] = 0;

@@ -158,9 +158,11 @@ export class MinuteSketches {
    * The merge waits until DEFER of the series' records do (or its rollup, or the log's head
    * nearing the run: keepReach), then reads their runs one after another into the same pages:
    * a record's ~20 bins over some 13 powers of two touched 13 cold page lines, now once for
-   * DEFER records (docs/cluster.md, Cost).
+   * DEFER records (docs/cluster.md, Cost). `defer` false merges it now, with those waiting
+   * before it: a record the writer closed from its own samples, whose run is still in the
+   * cache, costs less merged now than read back cold (docs/cluster.md, Cost).
    */
-  add(id: number, k: number, start: number, at: number): void {
+  add(id: number, k: number, start: number, at: number, defer: boolean): void {
     let n = this.waiting[id]!;
     // Not the next record of those waiting (none is, while every writer of a record calls this): they go in first.
     if (n > 0 && k !== this.waitFirst[id]! + n) {
@@ -168,6 +170,11 @@ export class MinuteSketches {
       n = 0;
     }
     const window = Math.floor(start / this.rollupMs);
+    if (!defer && n === 0) {
+      this.waitAt[id * DEFER] = at;
+      this.merge(id, k, window * this.rollupMs, id * DEFER, 1);
+      return;
+    }
     if (n === 0) {
       this.waitFirst[id] = k;
       this.waitBase[id] = window;
@@ -183,7 +190,7 @@ export class MinuteSketches {
       }
       if (at < this.oldest) this.oldest = at;
     }
-    if (n + 1 === DEFER) this.flush(id);
+    if (n + 1 === DEFER || !defer) this.flush(id);
   }
 
   /**

@@ -80,7 +80,7 @@ export class PendingRuns extends SketchPages {
       const id = ids[i]!;
       const base = id * this.layout.slotF64;
       // A series listed twice (closed by a sweep and open again) is merged once.
-      if (this.i32[base * 2 + PEND_COUNT] === 0 || this.f64[base + PEND_BASE]! >= from) continue;
+      if (this.pendHeld[id] === 0 || this.i32[base * 2 + PEND_COUNT] === 0 || this.f64[base + PEND_BASE]! >= from) continue;
       const d = this.mergePending(base, 0);
       const len = 1 + 2 * d;
       const at = this.log.reserve(len);

@@ -182,6 +182,12 @@ export class WriterState {
   protected pendInts = 0;
   protected pendFloor = Infinity;
   protected pendFloorBefore = Infinity;
+  /**
+   * Per series, 1 while its open bucket may hold pending runs (PEND_COUNT not 0): a close of
+   * a series that never took one (every series of a monitor that is not a hub) does not read
+   * or write the slot's third line for PEND_COUNT. The writer's own: recover() rebuilds it.
+   */
+  protected readonly pendHeld: Uint8Array;
   /** Pages the last encodePages() found with no count (the close frees them). */
   protected idlePages = 0;
   protected readonly acc = new SketchAccumulator();
@@ -223,6 +229,7 @@ export class WriterState {
     this.fedClosed = new Uint8Array(L.maxSeries);
     this.newestStart = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.t1Heads = new Int32Array(L.maxSeries).fill(-1);
+    this.pendHeld = new Uint8Array(L.maxSeries);
     this.seriesRolled = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);

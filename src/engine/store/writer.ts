@@ -23,7 +23,7 @@
  * the bucket boundary (advance, begin, sweep) and the small glue (publish, figures).
  */
 import { ROW_NONE } from './bucket-rows.js';
-import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD } from './layout.js';
 import { SamplePath } from './samples.js';
 import { BEAT_MASK } from './writer-state.js';
 
@@ -50,7 +50,10 @@ export class StoreWriter extends SamplePath {
       const ib = base * 2;
       const hb = id * HOT_F64;
       Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hotI32[hb * 2 + RAW_WRITTEN]!);
+      this.pendHeld[id] = 0;
       if (this.hot[hb + OPEN_COUNT] === 0) continue;
+      // Before the close finished below: its reset must clear PEND_COUNT too.
+      if (this.i32[ib + PEND_COUNT] !== 0) this.pendHeld[id] = 1;
       const head = this.i32[ib + T1_HEAD]!;
       if (head > 0) {
         const rec = base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64;
