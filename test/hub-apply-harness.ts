@@ -137,3 +137,25 @@ function check(store: ReturnType<typeof createStore>, expected: Map<number, Expe
   }
   return mismatches;
 }
+
+/**
+ * Makes `engine`'s store writer stop at the n-th call of `step` (0 or undefined: never), on
+ * entry or on return: the method throws 'stopped', which leaves shared memory as a worker
+ * terminated there would (V8 stops one only at function entries and loop back-edges). Returns
+ * the calls of each step, counted as they come.
+ */
+export function stopWriterAt<S extends string>(engine: Engine, steps: readonly S[], step: S | undefined, n: number, onReturn: boolean): Record<S, number> {
+  const writer = (engine as unknown as { writer: Record<S, (...args: unknown[]) => unknown> }).writer;
+  const calls = Object.fromEntries(steps.map((s) => [s, 0])) as Record<S, number>;
+  for (const s of steps) {
+    const original = writer[s].bind(writer);
+    writer[s] = (...args) => {
+      const at = ++calls[s];
+      if (s === step && at === n && !onReturn) throw new Error('stopped');
+      const out = original(...args);
+      if (s === step && at === n) throw new Error('stopped');
+      return out;
+    };
+  }
+  return calls;
+}

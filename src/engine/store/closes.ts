@@ -143,17 +143,7 @@ export class BucketCloses extends PendingRuns {
    * (engine/sketch.ts).
    */
   protected emitRaw(d: number, to: number): void {
-    const out = this.log.data;
-    const bins = this.rawBins;
-    const keys = this.rawKeys;
-    out[to] = d;
-    let at = to + 1;
-    for (let j = 0; j < d; j++) {
-      const key = keys[j]!;
-      out[at++] = key;
-      out[at++] = bins[key]!;
-      bins[key] = 0;
-    }
+    this.emitKeys(this.rawKeys, d, to);
   }
 
   /** Encodes into scratch the open sketch in the pages of the series at `base`, page by page; returns the run's length, and counts its idle pages in idlePages. */

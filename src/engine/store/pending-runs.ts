@@ -145,9 +145,13 @@ export class PendingRuns extends SketchPages {
 
   /** Writes the run of the `d` keys in mergeKeys with their rawBins counts into the log at `to`, leaving rawBins zero again. */
   protected emitMerged(d: number, to: number): void {
+    this.emitKeys(this.mergeKeys, d, to);
+  }
+
+  /** Writes the run of the first `d` of `keys` with their rawBins counts into the log at `to`, leaving rawBins zero again. */
+  protected emitKeys(keys: Int32Array, d: number, to: number): void {
     const out = this.log.data;
     const bins = this.rawBins;
-    const keys = this.mergeKeys;
     out[to] = d;
     let at = to + 1;
     for (let j = 0; j < d; j++) {
