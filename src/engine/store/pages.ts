@@ -169,6 +169,11 @@ export class SketchPages extends WriterState {
     return pageBase;
   }
 
+  /** Pages in the live directory of the series at `base` (livePages' entries, without a view of them). */
+  protected pagesUsed(base: number): number {
+    return this.i32[base * 2 + DIR_USED_0 + this.i32[base * 2 + DIR_SELECT]!]!;
+  }
+
   protected livePages(base: number): Int32Array {
     const sel = this.i32[base * 2 + DIR_SELECT]!;
     const used = this.i32[base * 2 + DIR_USED_0 + sel]!;

@@ -5,7 +5,24 @@
  * (forEachOpenBin). A log read is kept only if the writer's reservation did not reach it.
  */
 import { KEY_COUNT, PAGE_BINS, PAGE_BITS, keyOf, type SketchAccumulator } from '../sketch.js';
-import { BUCKET_COUNT, BUCKET_F64, BUCKET_SKETCH_LEN, BUCKET_SKETCH_POS, BUCKET_START, DIR_SELECT, DIR_USED_0, HOT_F64, OPEN_COUNT, RAW_BINNED, RAW_HEAD, T1_HEAD } from './layout.js';
+import {
+  BUCKET_COUNT,
+  BUCKET_F64,
+  BUCKET_SKETCH_LEN,
+  BUCKET_SKETCH_POS,
+  BUCKET_START,
+  DIR_SELECT,
+  DIR_USED_0,
+  HOT_F64,
+  OPEN_COUNT,
+  PEND_BASE,
+  PEND_CAP,
+  PEND_COUNT,
+  PEND_OFF,
+  RAW_BINNED,
+  RAW_HEAD,
+  T1_HEAD,
+} from './layout.js';
 import { RecordReads } from './reader-records.js';
 import type { BucketRecord, Tier, WindowAggregate } from './reader-state.js';
 
@@ -48,7 +65,8 @@ export class SketchReads extends RecordReads {
 
   /**
    * Calls fn(key, count) for each bin of the open bucket's sketch: its pages, plus its
-   * published raw samples that the writer has not binned yet (layout.ts). The bins are
+   * published raw samples that the writer has not binned yet (layout.ts), plus its pending
+   * runs in the log (a hub's rows: pending-runs.ts; read again if they were merged meanwhile). The bins are
    * gathered first and read again if the writer binned meanwhile (RAW_BINNED moved), so a
    * sample is not counted both waiting and binned. What is left is a moment's view, as
    * addOpenSketch: a bin read in the few stores while the writer moves its front's 256 to
@@ -58,10 +76,12 @@ export class SketchReads extends RecordReads {
     const hb = id * HOT_F64;
     if (this.hot[hb + OPEN_COUNT] === 0) return;
     const binnedCell = hb * 2 + RAW_BINNED;
+    const base = id * this.layout.slotF64;
     for (let attempt = 1; ; attempt++) {
       const binned = Atomics.load(this.hotI32, binnedCell);
+      const pendBase = this.f64[base + PEND_BASE]!;
       this.gatherOpenBins(id, binned);
-      if (Atomics.load(this.hotI32, binnedCell) === binned || attempt === OPEN_READ_ATTEMPTS) break;
+      if ((Atomics.load(this.hotI32, binnedCell) === binned && this.f64[base + PEND_BASE] === pendBase) || attempt === OPEN_READ_ATTEMPTS) break;
     }
     const keys = this.binKeys;
     const counts = this.binCounts;
@@ -88,6 +108,7 @@ export class SketchReads extends RecordReads {
         waiting.set(key, (waiting.get(key) ?? 0) + 1);
       }
     }
+    this.gatherPending(base, waiting);
     const sel = Atomics.load(this.i32, base * 2 + DIR_SELECT);
     const used = this.i32[base * 2 + DIR_USED_0 + sel]!;
     const dir = L.dirIndex(base, sel);
@@ -112,6 +133,29 @@ export class SketchReads extends RecordReads {
     for (const [key, c] of waiting) {
       keys.push(key);
       counts.push(c);
+    }
+  }
+
+  /**
+   * Adds the open bucket's pending sketch runs (hub rows whose runs the writer merges at the
+   * close: pending-runs.ts) of the series at `base` into `into`, those the log still holds.
+   */
+  private gatherPending(base: number, into: Map<number, number>): void {
+    const n = Math.min(this.i32[base * 2 + PEND_COUNT]!, PEND_CAP);
+    if (n <= 0) return;
+    const first = this.f64[base + PEND_BASE]!;
+    const log = this.logs[0];
+    const oldest = Number(Atomics.load(this.metaBig, log.cell)) - log.size;
+    for (let j = 0; j < n; j++) {
+      const at = first + this.i32[base * 2 + PEND_OFF + j]!;
+      if (!(at >= oldest)) continue;
+      const pos = at % log.size;
+      const bins = Math.min(log.data[pos]!, (log.size - pos - 1) >> 1);
+      for (let i = 0; i < bins; i++) {
+        const key = log.data[pos + 1 + 2 * i]!;
+        const count = log.data[pos + 2 + 2 * i]! >>> 0;
+        if (key >>> 0 < KEY_COUNT && count > 0) into.set(key, (into.get(key) ?? 0) + count);
+      }
     }
   }
 
