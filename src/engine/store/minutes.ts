@@ -5,7 +5,8 @@
  * closes at 1M samples a second over 1,000 series, 5 s over 10,000: docs/benchmarks.md, "The
  * sketch log's reach").
  *
- * A record's merge waits until DEFER records of its series do (or its rollup comes, or the
+ * A hub's record (a member's, or a cluster-wide close with pending runs: add's `defer`) waits
+ * to be merged until DEFER records of its series do (or its rollup comes, or the
  * log's head nears the oldest waiting run: keepReach, called before every reservation of the
  * sketch log), and then reads their runs back from the log one after another into the same
  * pages: a hub's record, ~20 bins over some 13 powers of two, touched 13 cold page lines of
