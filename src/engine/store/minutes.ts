@@ -114,29 +114,27 @@ export class MinuteSketches {
    * Per series, its records whose merge waits (up to DEFER, consecutive in its bucket ring
    * from waitFirst): each one's rollup window (in windows past waitBase, the first one's) and
    * its run's absolute position in the log. The series with some are listed (once) in `queued`, and `oldest` is
-   * the lowest position of a run that waits (Infinity: none).
+   * the lowest position of a run that waits (Infinity: none). Empty until a record waits
+   * (a hub's: add's `defer`), so that a monitor that is not a hub does not hold them.
    */
-  private readonly waiting: Uint8Array;
-  private readonly waitFirst: Int32Array;
-  private readonly waitBase: Float64Array;
-  private readonly waitWindow: Int32Array;
-  private readonly waitAt: Float64Array;
-  private readonly queued: Int32Array;
-  private readonly listed: Uint8Array;
+  private waiting = new Uint8Array(0);
+  private waitFirst = new Int32Array(0);
+  private waitBase = new Float64Array(0);
+  private waitWindow = new Int32Array(0);
+  private waitAt = new Float64Array(0);
+  private queued = new Int32Array(0);
+  private listed = new Uint8Array(0);
   private queuedCount = 0;
   private oldest = Infinity;
+  private readonly maxSeries: number;
+  /** The position of a run merged at once while no record waits (merge's `runs`). */
+  private readonly runAt = new Float64Array(1);
 
   constructor(maxSeries: number, rollupMs: number, maxBytes: number, log: LogCursor) {
     this.rollupMs = rollupMs;
     this.maxBytes = maxBytes;
     this.log = log;
-    this.waiting = new Uint8Array(maxSeries);
-    this.waitFirst = new Int32Array(maxSeries);
-    this.waitBase = new Float64Array(maxSeries);
-    this.waitWindow = new Int32Array(maxSeries * DEFER);
-    this.waitAt = new Float64Array(maxSeries * DEFER);
-    this.queued = new Int32Array(maxSeries);
-    this.listed = new Uint8Array(maxSeries);
+    this.maxSeries = maxSeries;
     this.window = new Float64Array(maxSeries * SLOTS).fill(Number.NaN);
     this.first = new Int32Array(maxSeries * SLOTS);
     this.records = new Int32Array(maxSeries * SLOTS);
@@ -164,6 +162,14 @@ export class MinuteSketches {
    * cache, costs less merged now than read back cold (docs/cluster.md, Cost).
    */
   add(id: number, k: number, start: number, at: number, defer: boolean): void {
+    if (this.waiting.length === 0) {
+      if (!defer) {
+        this.runAt[0] = at;
+        this.merge(id, k, Math.floor(start / this.rollupMs) * this.rollupMs, this.runAt, 0, 1);
+        return;
+      }
+      this.holdWaits();
+    }
     let n = this.waiting[id]!;
     // Not the next record of those waiting (none is, while every writer of a record calls this): they go in first.
     if (n > 0 && k !== this.waitFirst[id]! + n) {
@@ -173,7 +179,7 @@ export class MinuteSketches {
     const window = Math.floor(start / this.rollupMs);
     if (!defer && n === 0) {
       this.waitAt[id * DEFER] = at;
-      this.merge(id, k, window * this.rollupMs, id * DEFER, 1);
+      this.merge(id, k, window * this.rollupMs, this.waitAt, id * DEFER, 1);
       return;
     }
     if (n === 0) {
@@ -194,6 +200,18 @@ export class MinuteSketches {
     if (n + 1 === DEFER || !defer) this.flush(id);
   }
 
+  /** Allocates the tables of the records that wait, at the first one. */
+  private holdWaits(): void {
+    const n = this.maxSeries;
+    this.waiting = new Uint8Array(n);
+    this.waitFirst = new Int32Array(n);
+    this.waitBase = new Float64Array(n);
+    this.waitWindow = new Int32Array(n * DEFER);
+    this.waitAt = new Float64Array(n * DEFER);
+    this.queued = new Int32Array(n);
+    this.listed = new Uint8Array(n);
+  }
+
   /**
    * Called before the writer reserves up to `len` i32 of the sketch log (`reach`: how far
    * back it holds a run for certain): merges every record that waits when its run could be
@@ -212,25 +230,26 @@ export class MinuteSketches {
 
   /** Merges the records of series `id` that wait, in order, those of one window at a time. */
   private flush(id: number): void {
-    const n = this.waiting[id]!;
+    const n = this.waiting.length === 0 ? 0 : this.waiting[id]!;
+    if (n === 0) return;
     this.waiting[id] = 0;
     const q0 = id * DEFER;
     for (let j = 0; j < n; ) {
       const window = this.waitWindow[q0 + j]!;
       let to = j + 1;
       while (to < n && this.waitWindow[q0 + to] === window) to++;
-      this.merge(id, this.waitFirst[id]! + j, (this.waitBase[id]! + window) * this.rollupMs, q0 + j, to - j);
+      this.merge(id, this.waitFirst[id]! + j, (this.waitBase[id]! + window) * this.rollupMs, this.waitAt, q0 + j, to - j);
       j = to;
     }
   }
 
   /**
-   * Merges the runs of `count` consecutive records of series `id` from record `k`, waiting at
-   * waitAt[q, q + count), into its sketch of window `w`, the slot's pages looked up once for
+   * Merges the runs of `count` consecutive records of series `id` from record `k`, at the log
+   * positions runs[q, q + count), into its sketch of window `w`, the slot's pages looked up once for
    * them all. A record whose run the log no longer holds, or past the memory bound, leaves
    * the sketch standing for no run of records.
    */
-  private merge(id: number, k: number, w: number, q: number, count: number): void {
+  private merge(id: number, k: number, w: number, runs: Float64Array, q: number, count: number): void {
     let s = id * SLOTS;
     if (this.window[s] !== w) s = this.window[s + 1] === w ? s + 1 : this.claim(id * SLOTS, w, k);
     if (this.broken[s] !== 0) return;
@@ -248,7 +267,7 @@ export class MinuteSketches {
     const data = this.log.data;
     let ok = true;
     for (let r = q; r < q + count && ok; r++) {
-      const runAt = this.waitAt[r]!;
+      const runAt = runs[r]!;
       if (!this.log.holds(runAt)) {
         ok = false;
         break;
