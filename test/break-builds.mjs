@@ -903,6 +903,13 @@ export const BREAKS = [
     mustFail: ['keeps exact counts, sums and sketches when stopped at every entry to each step'],
   },
   {
+    name: 'history: a point a piece, not a step',
+    what: "a history that mixes stored rows and the memory's buckets makes a point of each piece, so that points of one minute repeat under a stepMs of 60 s",
+    edits: [{ find: '      const at = Math.floor(piece.r.start / step);', replace: '      const at = cells.length;' }],
+    tests: ['persistence.test.ts'],
+    mustFail: ["gives a restarted monitor's history one point a minute over the stored partial minutes and its own buckets, every sample counted once"],
+  },
+  {
     name: 'minute sketches: waiting merges left behind the log head',
     what: "the records whose minute merges wait are merged only DEFER at a time or at their rollup, never when the log's head nears their runs: a series with few records loses them to the log",
     edits: [{ find: '    if (this.queuedCount === 0 || this.log.pos + 2 * len - this.oldest <= reach / 2) return;', replace: '    if (this.queuedCount >= 0) return;' }],
