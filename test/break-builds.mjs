@@ -521,7 +521,7 @@ export const BREAKS = [
   {
     name: 'a chunk of the whole ring',
     what: 'drain() takes up to CHUNK_MAX slots in a chunk whatever the ring: a ring of 32,768 slots is held in flight whole while its chunk applies',
-    edits: [{ find: 'Math.max(CHUNK_MIN, (reader.mask + 1) >>> 1)', replace: 'Math.max(CHUNK_MIN, CHUNK_MAX)' }],
+    edits: [{ find: 'const half = (reader.mask + 1) >>> 1;', replace: 'const half = CHUNK_MAX;' }],
     tests: ['store-chunks.test.ts'],
     mustFail: ['are half the ring'],
   },
@@ -978,6 +978,13 @@ export const BREAKS = [
     edits: [{ find: 'if (!/^\\d{1,5}$/.test(value)) {', replace: 'if (false) {' }],
     tests: ['cli.test.ts'],
     mustFail: ['refuses unknown options and bad values with exit code 2, naming them'],
+  },
+  {
+    name: 'chunks of full size whatever the series',
+    what: "drain() no longer sizes a chunk by the series of the ring's last one: at 100 series every pass groups 32,768 slots in buffers that come back cold",
+    edits: [{ find: 'const wide = reader.spread * CHUNK_PER_SERIES;', replace: 'const wide = CHUNK_MAX;' }],
+    tests: ['store-chunks.test.ts'],
+    mustFail: ["are 64 slots a series of the ring's last chunk when it has few series"],
   },
 ];
 

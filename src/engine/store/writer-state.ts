@@ -49,13 +49,18 @@ export const MAX_SKETCHED = 0xffffffff;
 export const BEAT_MASK = 1024 - 1;
 /**
  * drain() applies samples in chunks, grouped by series, and frees their slots after each: of
- * half the ring, at least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of
- * 4,096 gave each series one sample or none, each a cold hot line and a raw slot on a page of
- * its own; in chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue
- * 16's eighth pass). Half the ring: a producer never waits on a whole ring in flight.
+ * CHUNK_PER_SERIES slots a series in the ring's last chunk, at most half the ring, and at
+ * least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of 4,096 gave each
+ * series one sample or none, each a cold hot line and a raw slot on a page of its own; in
+ * chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue 16's eighth
+ * pass). At 100 series that size costs instead: the collector wakes to a cold core (its
+ * caches lost while it slept), and a chunk's values grouped by series (8 bytes a slot: 256
+ * KiB at 32,768) come back cold in every pass, where those of chunks of 6,400 slots stay
+ * warm from one chunk to the next (issue 16's wake-up pass). Half the ring: a producer never waits on a whole ring in flight.
  */
 export const CHUNK_MIN = 4096;
 export const CHUNK_MAX = 32768;
+export const CHUNK_PER_SERIES = 64;
 /** Which i32 of an f64 holds its high word (the sketch key's bits). */
 export const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
