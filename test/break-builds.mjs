@@ -986,6 +986,13 @@ export const BREAKS = [
     tests: ['store-chunks.test.ts'],
     mustFail: ["are 64 slots a series of the ring's last chunk when it has few series"],
   },
+  {
+    name: 'getMetrics rate sums gauges',
+    what: "getMetrics divides every kind's sum by the seconds watched: a gauge's 1000 reads 1000/s, where reports count samples per second",
+    edits: [{ find: "const rate = covered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / covered;", replace: 'const rate = covered === null ? null : agg.sum / covered;' }],
+    tests: ['query.test.ts'],
+    mustFail: ['getMetrics gives the rate a report gives'],
+  },
 ];
 
 function parseArgs(argv) {
