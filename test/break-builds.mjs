@@ -993,6 +993,41 @@ export const BREAKS = [
     tests: ['query.test.ts'],
     mustFail: ['getMetrics gives the rate a report gives'],
   },
+  {
+    name: 'own names open to metric()',
+    what: "Producer.metric() no longer refuses the monitor's own names: record('monitor_dropped', 1000) writes into the collector's series",
+    edits: [{ find: "    this.reserved.check(name, 'name');\n    if (options.unit", replace: '    if (options.unit' }],
+    tests: ['reserved-names.test.ts'],
+    mustFail: ['are refused to record(), metric() and recordBatch()', "are refused to a worker thread's producer too", 'are refused to record_performance_metric'],
+  },
+  {
+    name: 'own names open to batches',
+    what: "a batch's new series skip the check of the monitor's own names: recordBatch and MCP samples write into heap_used",
+    edits: [{ find: "    this.reserved.check(name, 'name');\n    const found = this.registry.prepare(name, tags);", replace: '    const found = this.registry.prepare(name, tags);' }],
+    tests: ['reserved-names.test.ts'],
+    mustFail: ['are refused to record(), metric() and recordBatch()', 'are refused to record_performance_metric'],
+  },
+  {
+    name: "worker producers forget the sampled names",
+    what: "attachProducer builds its producer without the handle's sampled names: a worker thread records into cpu_usage",
+    edits: [{ find: 'new ReservedNames(handle.reserved)', replace: 'new ReservedNames()' }],
+    tests: ['reserved-names.test.ts'],
+    mustFail: ["are refused to a worker thread's producer too"],
+  },
+  {
+    name: 'sampled names reserved with their sampler off',
+    what: 'the system and runtime names are reserved whether or not their sampler runs: an application with system sampling off cannot record cpu_usage',
+    edits: [{ find: "...(o.system.enabled ? SYSTEM_SERIES", replace: "...(true ? SYSTEM_SERIES" }],
+    tests: ['reserved-names.test.ts'],
+    mustFail: ['leave the sampled names to the application when their sampler is off'],
+  },
+  {
+    name: 'record_performance_metric errors about name',
+    what: "record_performance_metric passes the library's errors on as they are: they name `name`, an argument the tool does not have, instead of metric_type",
+    edits: [{ find: "const field = error.field.replace(/(^|\\.)name$/, '$1metric_type');", replace: 'const field = error.field;' }],
+    tests: ['reserved-names.test.ts'],
+    mustFail: ['are refused to record_performance_metric, about metric_type'],
+  },
 ];
 
 function parseArgs(argv) {
