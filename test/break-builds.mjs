@@ -304,7 +304,7 @@ export const BREAKS = [
   {
     name: 'profile not in reports',
     what: "the report's diagnoses ignore the captures of its range",
-    edits: [{ find: 'const diagnoses = withCaptures(diagnose({ window, metrics, series: diagnosisInput }), options.profiles ?? []);', replace: 'const diagnoses = diagnose({ window, metrics, series: diagnosisInput });' }],
+    edits: [{ find: 'const diagnoses = withCaptures(diagnose(judged), options.profiles ?? []);', replace: 'const diagnoses = diagnose(judged);' }],
     tests: ['profiling.test.ts'],
     mustFail: ['captures once; the summary is on the history entry, in the webhook'],
   },
@@ -1027,6 +1027,41 @@ export const BREAKS = [
     edits: [{ find: "const field = error.field.replace(/(^|\\.)name$/, '$1metric_type');", replace: 'const field = error.field;' }],
     tests: ['reserved-names.test.ts'],
     mustFail: ['are refused to record_performance_metric, about metric_type'],
+  },
+  {
+    name: 'sampled diagnoses from one reading',
+    what: "the rules over sampled metrics judge from any reading: a fresh monitor's start-up reading of event_loop_utilization (1) is diagnosed as a blocked event loop",
+    edits: [{ find: 'return m !== undefined && m.count >= DIAGNOSIS_MINIMUM.readings;', replace: 'return m !== undefined && m.count > 0;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['wait for the readings and seconds they need'],
+  },
+  {
+    name: 'GC share judged over any time',
+    what: 'GC pressure reads its share of wall time from a window of any length: one 30 ms pause in the first 321 ms reads 9%',
+    edits: [{ find: 'if (seconds >= DIAGNOSIS_MINIMUM.seconds && share >= r.shareWarning) {', replace: 'if (share >= r.shareWarning) {' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['wait for the readings and seconds they need'],
+  },
+  {
+    name: 'report silent on the data it waits for',
+    what: 'a report whose diagnoses waited for data has no note saying so: an empty diagnosis list reads as a healthy service',
+    edits: [{ find: '  if (waiting !== null) notes.push(waiting);', replace: '' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['wait for the readings and seconds they need'],
+  },
+  {
+    name: 'event loop summary with a question mark',
+    what: "the event-loop diagnosis made from utilization alone prints its lag as 'p99 ? ms'",
+    edits: [{ find: '`busy running JavaScript ${round(elu!.mean * 100)}% of the time`', replace: '`delayed (p99 ${lag ? round(lag.p99) : "?"} ms)`' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['never a "?"'],
+  },
+  {
+    name: 'MCP report text silent on the data it waits for',
+    what: "generate_performance_report's text leaves out the note that the diagnoses wait for data: an agent reads no diagnosis as a healthy service",
+    edits: [{ find: '  for (const note of out.notes) if (note.startsWith(NOT_ENOUGH_DATA)) lines.push(note);', replace: '' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['wait for the readings and seconds they need'],
   },
 ];
 
