@@ -88,7 +88,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Record metrics',
       description:
-        "Record { metric_type, value, tags? } or a batch of samples, all or nothing; any name, e.g. response_time (ms), but the monitor's own (monitor_*, and the system and runtime series it samples).",
+        "Record { metric_type, value, tags? } or a batch, all or nothing; any name but the monitor's own, e.g. response_time (ms).",
       input: recordInputFor(front.tagLimits),
       output: RecordOutput,
       annotations: WRITE,
