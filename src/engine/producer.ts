@@ -16,6 +16,7 @@ import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
+import { ReservedNames, type SampledName } from './reserved.js';
 
 /**
  * Samples must be smaller in magnitude than 2^333 (about 1.7e100): sums of up to 2^53 of
@@ -193,14 +194,18 @@ export class Producer {
   private lastNode: TrieNode<MetricHandle> | undefined = undefined;
   private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
   private readonly own = new Map<string, MetricHandle>();
+  /** The monitor's own names, refused to the application (engine/reserved.ts). */
+  private readonly reserved: ReservedNames;
 
-  constructor(ring: RingWriter, registry: Registry) {
+  constructor(ring: RingWriter, registry: Registry, reserved: ReservedNames = new ReservedNames()) {
     this.ring = ring;
     this.registry = registry;
+    this.reserved = reserved;
   }
 
   /** A bound handle for a series; call once, then handle.record(v) on the hot path. */
   metric(name: string, tags?: Tags, options: MetricOptions = {}): MetricHandle {
+    this.reserved.check(name, 'name');
     if (options.unit !== undefined || options.kind !== undefined) {
       // Declares the name, or checks the declaration against the one made first.
       const known = this.registry.lookupName(name);
@@ -389,6 +394,7 @@ export class Producer {
   private resolveForBatch(name: string, tags: Tags | undefined, sample: number, batch: PendingBatch): BatchTarget {
     const known = this.known(name, tags);
     if (known !== undefined) return known;
+    this.reserved.check(name, 'name');
     const found = this.registry.prepare(name, tags);
     if (typeof found === 'number') return this.learn(name, tags, this.handleOf(found));
     let at = batch.byKey.get(found.key);
@@ -479,6 +485,8 @@ export interface ProducerHandle {
   readonly overflow: OverflowPolicy;
   /** The longest wait on a full ring whose collector frees nothing (option stallTimeoutMs). */
   readonly stallMs: number;
+  /** The sampled names the application may not record into (engine/reserved.ts). */
+  readonly reserved: readonly SampledName[];
 }
 
 const attached = new Map<string, Producer>();
@@ -498,7 +506,7 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (sab === undefined) {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
   }
-  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag));
+  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag), new ReservedNames(handle.reserved));
   attached.set(handle.key, producer);
   return producer;
 }

@@ -52,7 +52,8 @@ import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory } from './history.js';
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
-import { defineOwnMetrics, registerOwnTunables } from './own.js';
+import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
+import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
@@ -134,7 +135,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     this.drops = new DropWatch(Date.now());
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
-    this.main = new Producer(this.mainWriter, this.registry);
+    this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
     this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
     this.collector = new Supervisor<CollectorApi>(
       'collector',
@@ -512,6 +513,7 @@ export class PerformanceMonitor extends EventEmitter {
       rings,
       overflow: this.options.overflow,
       stallMs: this.options.stallTimeoutMs,
+      reserved: sampledNames(this.options),
     };
   }
 
