@@ -910,6 +910,13 @@ export const BREAKS = [
     mustFail: ["gives a restarted monitor's history one point a minute over the stored partial minutes and its own buckets, every sample counted once"],
   },
   {
+    name: 'alert rate sums a distribution',
+    what: "a rule's rate of a gauge or a distribution is its sum a second, not its samples a second as getMetrics and reports give it",
+    edits: [{ find: "        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / rule.window;", replace: '        return sum! / rule.window;' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["judges a rate as getMetrics gives it: a distribution's samples per second, a counter's sum per second", 'computes each window aggregation over closed buckets'],
+  },
+  {
     name: 'minute sketches: waiting merges left behind the log head',
     what: "the records whose minute merges wait are merged only DEFER at a time or at their rollup, never when the log's head nears their runs: a series with few records loses them to the log",
     edits: [{ find: '    if (this.queuedCount === 0 || this.log.pos + 2 * len - this.oldest <= reach / 2) return;', replace: '    if (this.queuedCount >= 0) return;' }],
