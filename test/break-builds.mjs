@@ -996,6 +996,13 @@ export const BREAKS = [
     tests: ['http-metrics.test.ts'],
     mustFail: ['counts a sample exactly on a bound in that bound'],
   },
+  {
+    name: 'serve help lists --help under Environment',
+    what: '`perfwatch serve --help` puts "-h, --help" among the environment variables, not the options',
+    edits: [{ find: '  -h, --help        this help\n\nEnvironment:\n', replace: '\nEnvironment:\n  -h, --help        this help\n' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['only variables under Environment'],
+  },
 ];
 
 function parseArgs(argv) {
