@@ -1003,6 +1003,13 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['only variables under Environment'],
   },
+  {
+    name: 'cluster workers share the default dataDir',
+    what: "a node:cluster worker member given neither storage nor dataDir takes the SQLite default, ./perfwatch-data, which the primary holds: every worker's start() throws PW_ERR_STORAGE_LOCKED",
+    edits: [{ find: "if (isClusterWorkerMember(o.hub) && options?.storage === undefined && options?.dataDir === undefined) o.storage = 'memory';", replace: "if (isClusterWorkerMember(o.hub) && options === null) o.storage = 'memory';" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["docs/cluster.md's snippet as written"],
+  },
 ];
 
 function parseArgs(argv) {
