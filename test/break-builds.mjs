@@ -1010,6 +1010,27 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["docs/cluster.md's snippet as written"],
   },
+  {
+    name: 'HTTP 400 coded by its status',
+    what: 'a bad query parameter the route refuses answers code HTTP_400, where the library\'s own refusal of the same request answers PW_ERR_INVALID_ARG (and docs/http.md shows that)',
+    edits: [{ find: "this.code = status === 400 ? 'PW_ERR_INVALID_ARG' : `HTTP_${status}`;", replace: 'this.code = `HTTP_${status}`;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['answers every bad parameter with the code PW_ERR_INVALID_ARG'],
+  },
+  {
+    name: 'API refuses Host/Origin in JSON-RPC',
+    what: 'a Host or Origin refused on /api/* or /metrics answers a JSON-RPC error, not the API\'s {error:{code,field,message}}',
+    edits: [{ find: '(isMcpPath(req.url) ? jsonRpcRefusal(', replace: '(req.url !== undefined ? jsonRpcRefusal(' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['refuses a Host or an Origin off the list'],
+  },
+  {
+    name: '/mcp refuses Host/Origin in the API shape',
+    what: "the HTTP front's /mcp answers a refused Origin in the API's shape instead of JSON-RPC, unlike serveMcp",
+    edits: [{ find: '(isMcpPath(req.url) ? jsonRpcRefusal(', replace: '(isMcpPath(req.url) && false ? jsonRpcRefusal(' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['refuses a Host or an Origin off the list'],
+  },
 ];
 
 function parseArgs(argv) {
