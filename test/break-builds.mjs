@@ -1031,6 +1031,13 @@ export const BREAKS = [
     tests: ['http-api.test.ts'],
     mustFail: ['refuses a Host or an Origin off the list'],
   },
+  {
+    name: 'close keys raw samples by the high word',
+    what: "a bucket closed from its raw slots keys them by the high word only: an exact edge goes to the bin above, unlike keyOf and the collector's pages",
+    edits: [{ find: 'const key = keyAt(i32, keyWord + 4 * (k & rawMask), keyWord + LO_WORD + 4 * (k & rawMask));', replace: 'const key = keyAt(i32, keyWord + 4 * (k & rawMask), keyWord + LO_WORD + 4 * (k & rawMask)) + (i32[keyWord + 4 * (k & rawMask)]! > 0 && (i32[keyWord + 4 * (k & rawMask)]! & 16383) === 0 && i32[keyWord + LO_WORD + 4 * (k & rawMask)] === 0 ? 1 : 0);' }],
+    tests: ['store-close-raw.test.ts'],
+    mustFail: ["counts its record's sketch from the raw ring"],
+  },
 ];
 
 function parseArgs(argv) {
