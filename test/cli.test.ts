@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,20 @@ describe('perfwatch CLI', () => {
     for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) {
       const { stdout } = await cli(command, '--help');
       expect(stdout).toMatch(new RegExp(`^Usage: perfwatch ${command}`));
+    }
+  });
+
+  it("lists each command's options under Options and only variables under Environment, and docs/reference.md's synopsis names every option", async () => {
+    const reference = readFileSync(new URL('../docs/reference.md', import.meta.url), 'utf8');
+    for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) {
+      const { stdout } = await cli(command, '--help');
+      const environment = stdout.split(/^Environment:\n/m)[1] ?? '';
+      for (const line of environment.split('\n').filter((l) => /^ {2}\S/.test(l))) expect(line, `${command} --help, Environment`).toMatch(/^ {2}[A-Z][A-Z0-9_]+ /);
+      expect(stdout.split(/^Environment:\n/m)[0], `${command} --help`).toMatch(/^ {2}-h, --help /m);
+      const synopsis = reference.split('\n').find((l) => l.startsWith(`perfwatch ${command} `)) ?? '';
+      const options = new Set([...stdout.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!));
+      options.delete('--help');
+      for (const option of options) expect(synopsis, `docs/reference.md's synopsis of ${command}`).toContain(`${option}`);
     }
   });
 

@@ -33,10 +33,11 @@ Options:
   --mcp-allow-state-changes
                     let MCP clients (of --mcp-http or --http) without the token start/stop, record, add alert rules and
                     apply optimisations (without a token and this flag, MCP is read-only)
+  -h, --help        this help
+
 Environment:
   PERFWATCH_TOKEN   the bearer token HTTP and MCP clients must send (Authorization: Bearer <token>);
                     at least 16 characters
-  -h, --help        this help
 `;
 
 function fmt(v: number | null | undefined, digits = 1, unit = ''): string {

@@ -7,6 +7,7 @@
  * - `'cluster'` or `{ cluster: true }`: node:cluster; the primary is the hub, every worker a
  *   member, over the cluster's IPC channel.
  */
+import cluster from 'node:cluster';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -57,3 +58,13 @@ export const HubOptionsSchema = z.preprocess((v) => (v === 'cluster' ? { cluster
 
 export type HubOptions = z.input<typeof HubObjectSchema> | 'cluster';
 export type ResolvedHubOptions = z.output<typeof HubObjectSchema>;
+
+/**
+ * Whether these options make this process a node:cluster worker member. Such a member keeps
+ * its history in memory by default (the hub, the primary, keeps the cluster's): every worker
+ * shares the primary's working directory, so the SQLite default, ./perfwatch-data, would be
+ * one directory for all of them, and the second to start would find it locked.
+ */
+export function isClusterWorkerMember(hub: ResolvedHubOptions | undefined): boolean {
+  return hub?.cluster === true && cluster.isWorker;
+}

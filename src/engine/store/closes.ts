@@ -14,18 +14,20 @@
  * so a killed close done again from the same slots, runs or pages writes the same.
  * The record is merged into the series' minute sketch (minutes.ts) after it is published.
  */
-import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
+import { PAGE_BINS, keyAt as sketchKeyAt, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
 import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, PEND_COUNT, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
 import { PendingRuns } from './pending-runs.js';
 import { BEAT_MASK, BLOCK as STATE_BLOCK, BLOCK_BITS as STATE_BLOCK_BITS, HI_WORD as STATE_HI_WORD } from './writer-state.js';
 
-// The sketch's and the writer's constants as this module's own (V8 folds a module's const into
+// The sketch's key function and constants and the writer's as this module's own (V8 folds a module's const into
 // the code, where it loads an imported binding from its cell: pages.ts).
-const KEY_SHIFT = SKETCH_KEY_SHIFT;
+const keyAt = sketchKeyAt;
 const PAGE_BITS = SKETCH_PAGE_BITS;
 const BLOCK_BITS = STATE_BLOCK_BITS;
 const BLOCK = STATE_BLOCK;
 const HI_WORD = STATE_HI_WORD;
+/** From a value's high word to its low word. */
+const LO_WORD = 1 - 2 * HI_WORD;
 /** The directory of a series without pages (resetOpen). */
 const NO_PAGES = new Int32Array(0);
 
@@ -129,7 +131,7 @@ export class BucketCloses extends PendingRuns {
     const rawMask = this.layout.rawCap - 1;
     let d = 0;
     for (let k = from; k !== to; k = (k + 1) | 0) {
-      const key = i32[keyWord + 4 * (k & rawMask)]! >>> KEY_SHIFT;
+      const key = keyAt(i32, keyWord + 4 * (k & rawMask), keyWord + LO_WORD + 4 * (k & rawMask));
       const c = bins[key]!;
       if (c === 0) keys[d++] = key;
       bins[key] = c + 1;
