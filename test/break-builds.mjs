@@ -979,6 +979,27 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['refuses unknown options and bad values with exit code 2, naming them'],
   },
+  {
+    name: 'CLI flag without its value taken as given',
+    what: '`perfwatch serve --interval` (or `--interval --hub x`) is not refused as a flag without its value',
+    edits: [{ find: "if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {", replace: 'if (false) {' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['answers a missing value, a stray argument or a bad number'],
+  },
+  {
+    name: 'CLI stray argument ignored',
+    what: '`perfwatch serve extra-arg` runs, the argument ignored',
+    edits: [{ find: "if (token.kind === 'positional') {", replace: "if (token.kind === 'positional') continue;\n    if (false) {" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['answers a missing value, a stray argument or a bad number'],
+  },
+  {
+    name: 'CLI --interval read as a number',
+    what: "`perfwatch serve --interval abc` says collectionIntervalMs got NaN instead of naming --interval and \"abc\"",
+    edits: [{ find: "intFlag(args.interval, '--interval', INTERVAL_MIN, INTERVAL_MAX, 'ms')", replace: 'Number(args.interval)' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['answers a missing value, a stray argument or a bad number'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -44,6 +44,27 @@ describe('perfwatch CLI', () => {
     await expect(cli('bench', '--samples', '5')).rejects.toMatchObject({ code: 2 });
   });
 
+  it('answers a missing value, a stray argument or a bad number with one line naming the flag, what it takes and what it got', async () => {
+    const usage = async (args: string[], line: string): Promise<void> => {
+      const failed = await cli(...args).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(failed, args.join(' ')).toMatchObject({ code: 2 });
+      expect(failed!.stderr, args.join(' ')).toBe(`perfwatch: ${line}\n`);
+    };
+    await usage(['serve', '--interval'], '--interval must be followed by an integer number of ms from 1000 to 300000, got nothing');
+    await usage(['serve', '--hub'], '--hub must be followed by a Unix socket path, got nothing');
+    await usage(['serve', '--interval', '--hub', 'x'], '--interval must be followed by an integer number of ms from 1000 to 300000, got the flag --hub');
+    await usage(['serve', '--http', '-1'], '--http must be an integer from 0 to 65535, got "-1"');
+    await usage(['serve', 'extra-arg'], 'serve takes no positional arguments, got "extra-arg"; see perfwatch serve --help');
+    await usage(['serve', '--interval', 'abc'], '--interval must be an integer number of ms from 1000 to 300000, got "abc"');
+    await usage(['mcp', '--interval', '1e3'], '--interval must be an integer number of ms from 1000 to 300000, got "1e3"');
+    await usage(['serve', '--every', '0'], '--every must be an integer number of seconds from 1 to 3600, got "0"');
+    await usage(['serve', '--intervall', '2000'], 'serve has no option --intervall (did you mean --interval?); see perfwatch serve --help');
+    await usage(['mcp', '--no-start=yes'], '--no-start is a switch and takes no value, got "yes"');
+  });
+
   it('report --url prints the report of a running monitor through its MCP endpoint', async () => {
     const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     await monitor.start();
