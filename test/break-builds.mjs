@@ -982,14 +982,14 @@ export const BREAKS = [
   {
     name: 'CLI flag without its value taken as given',
     what: '`perfwatch serve --interval` (or `--interval --hub x`) is not refused as a flag without its value',
-    edits: [{ find: "if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {", replace: 'if (false) {' }],
+    edits: [{ find: "(token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))", replace: '(token.value === undefined && token.inlineValue === true)' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
   },
   {
     name: 'CLI stray argument ignored',
     what: '`perfwatch serve extra-arg` runs, the argument ignored',
-    edits: [{ find: "if (token.kind === 'positional') {", replace: "if (token.kind === 'positional') continue;\n    if (false) {" }],
+    edits: [{ find: '      throw new InvalidArgumentError(command, `takes no positional arguments', replace: '      continue;\n      throw new InvalidArgumentError(command, `takes no positional arguments' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
   },
@@ -999,6 +999,27 @@ export const BREAKS = [
     edits: [{ find: "intFlag(args.interval, '--interval', INTERVAL_MIN, INTERVAL_MAX, 'ms')", replace: 'Number(args.interval)' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
+  },
+  {
+    name: "option errors in zod's words",
+    what: 'an option error says zod\'s text ("Invalid input: expected boolean, received string") and the value twice',
+    edits: [{ find: 'if (!ZOD_WORDING.test(issue.message)) return issue.message;', replace: 'return issue.message;' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['says option errors in plain words'],
+  },
+  {
+    name: 'unknown option without did-you-mean',
+    what: 'an unknown option (colectionIntervalMs) is named without the option it likely meant',
+    edits: [{ find: 'const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : \'\';', replace: "const hint = '';" }],
+    tests: ['bad-input.test.ts', 'cli.test.ts'],
+    mustFail: ['says option errors in plain words', 'names an unknown key of a --config file'],
+  },
+  {
+    name: '--config unknown key unnamed',
+    what: "the operator's --config file with an unknown key answers 'holds an option perfwatch does not know' without naming it",
+    edits: [{ find: 'if (operators && /^[\\w$.-]{1,128}$/.test(option))', replace: 'if (operators && false)' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['names an unknown key of a --config file'],
   },
 ];
 

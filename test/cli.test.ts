@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
@@ -63,6 +66,22 @@ describe('perfwatch CLI', () => {
     await usage(['serve', '--every', '0'], '--every must be an integer number of seconds from 1 to 3600, got "0"');
     await usage(['serve', '--intervall', '2000'], 'serve has no option --intervall (did you mean --interval?); see perfwatch serve --help');
     await usage(['mcp', '--no-start=yes'], '--no-start is a switch and takes no value, got "yes"');
+  });
+
+  it('names an unknown key of a --config file, with the option a typo meant', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-cli-config-'));
+    try {
+      const file = join(dir, 'typo.json');
+      writeFileSync(file, JSON.stringify({ storage: 'memory', colectionIntervalMs: 2000 }));
+      await expect(cli('report', '--for', '1', '--config', file)).rejects.toMatchObject({
+        code: 2,
+        stderr: 'perfwatch: --config: colectionIntervalMs is not a known option; did you mean collectionIntervalMs?\n',
+      });
+      writeFileSync(file, JSON.stringify({ storage: 'memory', system: { enabled: 'yes' } }));
+      await expect(cli('report', '--for', '1', '--config', file)).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --config: system.enabled must be true or false\n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('report --url prints the report of a running monitor through its MCP endpoint', async () => {

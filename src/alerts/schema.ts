@@ -138,7 +138,7 @@ export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSc
     throw new InvalidArgumentError('rule', 'must be an object with metric, operator and threshold');
   }
   const parsed = AlertRuleInputSchema.safeParse(input);
-  if (!parsed.success) throw toInvalidArgument(parsed.error, input, '', 'rule field');
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input, '', 'rule field', AlertRuleInputSchema);
   return parsed.data;
 }
 

@@ -216,7 +216,7 @@ export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
 
 export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {
   const parsed = MonitorOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, '', 'option', MonitorOptionsSchema);
   const o = parsed.data;
   const rollupMs = rollupIntervalMs(o.collectionIntervalMs);
   if (o.bucketCapacity * o.collectionIntervalMs < 2 * rollupMs) {
