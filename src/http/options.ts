@@ -5,7 +5,8 @@
  * every route: the token, whenever there is one, is required on all of them.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument, unknownKeyRule } from '../errors.js';
+import { InvalidArgumentError, unknownKeyRule } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { ServeMcpOptionsSchema, resolveServeOptions, type HttpPolicy, type ServeMcpOptions } from '../mcp/http-options.js';
 import { didYouMean } from '../suggest.js';
 import { intRange } from '../mcp/schemas.js';

@@ -4,7 +4,7 @@
  * not piscina's is refused here, naming its place (`piscina[1]`).
  */
 import { z } from 'zod';
-import { toInvalidArgument } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 
 function int(min: number, max: number, def: number) {
   const range = `must be an integer from ${min} to ${max}`;

@@ -15,7 +15,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
 import type { SessionStats } from './sessions.js';
