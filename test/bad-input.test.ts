@@ -35,6 +35,21 @@ describe('bad input', () => {
     expect(caught(() => m.recordRequest(null as never)).field).toBe('request');
   });
 
+  it('refuses a request field it does not know, as createAlertRule does, with the field a typo meant', () => {
+    expect(caught(() => m.recordRequest({ responseTimeMs: 1, success: true, bogus: 1 } as never))).toMatchObject({
+      field: 'bogus',
+      message: 'bogus is not a known request field (the fields: responseTimeMs, success, statusCode, endpoint)',
+    });
+    expect(caught(() => m.recordRequest({ responseTimeMs: 1, success: true, statuscode: 200 } as never)).message).toBe(
+      'statuscode is not a known request field; did you mean statusCode? (the fields: responseTimeMs, success, statusCode, endpoint)',
+    );
+  });
+
+  it('says a kind mismatch in words: what the metric is and what it was asked to be', () => {
+    expect(caught(() => m.define({ name: 'queue_size', kind: 'counter' })).message).toBe('metric "queue_size" is already defined as a gauge (unit: count); it cannot be redefined as a counter (no unit)');
+    expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' })).message).toBe('metric "cpu_usage" is already defined as a gauge (unit: percent); it cannot be redefined as a counter (unit: percent)');
+  });
+
   it('refuses bad names and tags with the limit in the message', () => {
     expect(caught(() => m.record('cpu usage', 1)).message).toBe('name "cpu usage" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     expect(caught(() => m.record('a', 1, { a: '1', b: '2', c: '3', d: '4' })).message).toBe('tags has 4 tags; the limit is maxTags 3');

@@ -982,7 +982,7 @@ export const BREAKS = [
   {
     name: 'CLI flag without its value taken as given',
     what: '`perfwatch serve --interval` (or `--interval --hub x`) is not refused as a flag without its value',
-    edits: [{ find: "(token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))", replace: '(token.value === undefined && token.inlineValue === true)' }],
+    edits: [{ find: "(token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))", replace: '(token.value === undefined && args.length < 0)' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
   },
@@ -1020,6 +1020,20 @@ export const BREAKS = [
     edits: [{ find: 'if (operators && /^[\\w$.-]{1,128}$/.test(option))', replace: 'if (operators && false)' }],
     tests: ['cli.test.ts'],
     mustFail: ['names an unknown key of a --config file'],
+  },
+  {
+    name: 'recordRequest takes unknown fields',
+    what: 'recordRequest({ responseTimeMs, success, bogus }) records and ignores bogus',
+    edits: [{ find: '      if (!REQUEST_FIELDS.includes(key)) throw', replace: '      if (key === "\\0") throw' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a request field it does not know'],
+  },
+  {
+    name: 'kind mismatch in the old words',
+    what: 'define() of a known name with another kind says "is a gauge in count"',
+    edits: [{ find: 'return `a ${kind}${unit ? ` (unit: ${unit})` : \' (no unit)\'}`;', replace: "return `a ${kind}${unit ? ` in ${unit}` : ''}`;" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['says a kind mismatch in words'],
   },
 ];
 
