@@ -107,6 +107,17 @@ describe('bad input', () => {
     expect(await serve({ port: '7080' })).toBe('port must be an integer from 0 to 65535, got "7080"');
   });
 
+  it('keeps a rule on a metric no one has named yet, and notes it with the metric a typo meant', async () => {
+    const typo = await m.createAlertRule({ metric: 'respnse_time', operator: '>', threshold: 1 });
+    expect(typo.note).toBe('no metric is named respnse_time yet: the rule waits for its first series; did you mean response_time?');
+    expect(m.listAlertRules().map((r) => r.id)).toContain(typo.id);
+    const fresh = await m.createAlertRule({ metric: 'checkout_basket_items', operator: '>', threshold: 1 });
+    expect(fresh.note).toBe('no metric is named checkout_basket_items yet: the rule waits for its first series');
+    const known = await m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1 });
+    expect(known).not.toHaveProperty('note');
+    for (const r of [typo, fresh, known]) await m.deleteAlertRule(r.id);
+  });
+
   it('refuses bad queries, naming the field', async () => {
     await expect(m.getMetricHistory({ metric: 'response_time', from: 2000, to: 1000 })).rejects.toMatchObject({ field: 'from' });
     await expect(m.getMetricHistory({ metric: 'response_time', resolution: 'minute' as never })).rejects.toThrow(/^resolution must be one of auto, raw, bucket, rollup, got "minute"$/);

@@ -982,7 +982,7 @@ export const BREAKS = [
   {
     name: 'CLI flag without its value taken as given',
     what: '`perfwatch serve --interval` (or `--interval --hub x`) is not refused as a flag without its value',
-    edits: [{ find: "(token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))", replace: '(token.value === undefined && args.length < 0)' }],
+    edits: [{ find: '      throw new InvalidArgumentError(token.rawName, `must be followed by', replace: '      values[token.name] = token.value;\n      continue;\n      throw new InvalidArgumentError(token.rawName, `must be followed by' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
   },
@@ -1034,6 +1034,13 @@ export const BREAKS = [
     edits: [{ find: 'return `a ${kind}${unit ? ` (unit: ${unit})` : \' (no unit)\'}`;', replace: "return `a ${kind}${unit ? ` in ${unit}` : ''}`;" }],
     tests: ['bad-input.test.ts'],
     mustFail: ['says a kind mismatch in words'],
+  },
+  {
+    name: 'rule on an unnamed metric without a note',
+    what: 'createAlertRule on a misspelled metric answers like any other rule: nothing says no metric has the name, nor the near one',
+    edits: [{ find: '    return note === undefined ? created : { ...created, note };', replace: '    return note === undefined ? created : created;' }],
+    tests: ['bad-input.test.ts', 'mcp-stdio.test.ts'],
+    mustFail: ['keeps a rule on a metric no one has named yet, and notes it', 'keeps a rule on a metric no one has named yet, and says so'],
   },
 ];
 

@@ -65,6 +65,18 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect(byShard['q"']).toMatchObject({ total_count: 1, last: -250.5 });
   });
 
+  it('keeps a rule on a metric no one has named yet, and says so with the metric a typo meant', async () => {
+    // Thresholds no sample of these tests reaches: the rules stay quiet for the tests after this one.
+    const typo = await call(client, 'create_performance_alert_rule', { metric_type: 'respnse_time', operator: '>', threshold: 1e9, severity: 'warning' });
+    expect(typo.isError, text(typo)).toBeFalsy();
+    const id = (typo.structuredContent as { rule: { id: string } }).rule.id;
+    expect(text(typo)).toBe(`created rule ${id}: respnse_time > 1000000000 on every series of respnse_time (warning); no metric is named respnse_time yet: the rule waits for its first series; did you mean response_time?`);
+    expect(typo.structuredContent).toMatchObject({ note: 'no metric is named respnse_time yet: the rule waits for its first series; did you mean response_time?' });
+    const known = await call(client, 'create_performance_alert_rule', { metric_type: 'response_time', operator: '>', threshold: 1e9, severity: 'warning' });
+    expect(text(known)).not.toMatch(/no metric is named/);
+    expect(known.structuredContent).not.toHaveProperty('note');
+  });
+
   it('stops keeping the data, refuses records while stopped, and resumes', async () => {
     await ok(client, 'record_performance_metric', { metric_type: 'kept', value: 7 }, schemas.RecordOutput);
     const stop = await ok(client, 'stop_performance_monitoring', {}, schemas.StopOutput);

@@ -54,6 +54,7 @@ import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory } fr
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { defineOwnMetrics, registerOwnTunables } from './own.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { unseenMetricNote } from './names.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
@@ -528,10 +529,14 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Adds an alert rule (see AlertRuleInputSchema for the fields and their limits). It applies
    * to every series of the metric whose tags include the rule's, present and future; a metric
-   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating.
+   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating, to
+   * the rule and, when no metric has its name yet, a `note` that says so and names the known
+   * metric a typo most likely meant.
    */
-  createAlertRule(rule: AlertRuleInput): Promise<AlertRule> {
-    return this.alerting.createRule(rule);
+  async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { note?: string }> {
+    const created = await this.alerting.createRule(rule);
+    const note = unseenMetricNote(created.metric, this.query.knownNames());
+    return note === undefined ? created : { ...created, note };
   }
 
   listAlertRules(): AlertRule[] {

@@ -51,7 +51,10 @@ function snakeError(error: unknown): unknown {
  * in) plus four, which the description names, so tools/list does not spell out the arguments
  * twice (its budget). The answer is still checked against RuleOut before it is sent.
  */
-const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, plus id, name, condition, created_at') });
+const CreateOutput = z.object({
+  rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, plus id, name, condition, created_at'),
+  note: z.string().optional().describe('Set when no metric has the name yet'),
+});
 
 /**
  * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
@@ -79,7 +82,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: WRITE,
     },
     async (args) => {
-      let rule: AlertRule;
+      let rule: AlertRule & { note?: string };
       try {
         rule = await host.monitor.createAlertRule({
           metric: args.metric_type,
@@ -103,7 +106,8 @@ export default function register(server: McpServer, front: Front): void {
         throw snakeError(error);
       }
       const out = RuleOut.parse(ruleOut(rule));
-      return { structured: { rule: out }, text: ruleCreatedText(out) };
+      const note = rule.note === undefined ? {} : { note: rule.note };
+      return { structured: { rule: out, ...note }, text: `${ruleCreatedText(out)}${rule.note ? `; ${rule.note}` : ''}` };
     },
   );
 }
