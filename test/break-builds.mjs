@@ -982,7 +982,7 @@ export const BREAKS = [
   {
     name: 'CLI flag without its value taken as given',
     what: '`perfwatch serve --interval` (or `--interval --hub x`) is not refused as a flag without its value',
-    edits: [{ find: '      throw new InvalidArgumentError(token.rawName, `must be followed by', replace: '      values[token.name] = token.value;\n      continue;\n      throw new InvalidArgumentError(token.rawName, `must be followed by' }],
+    edits: [{ find: "const missing = token.value === undefined || (!token.inlineValue && token.value.startsWith('--'));", replace: 'const missing = false;' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
   },
@@ -1041,6 +1041,34 @@ export const BREAKS = [
     edits: [{ find: '    return note === undefined ? created : { ...created, note };', replace: '    return note === undefined ? created : created;' }],
     tests: ['bad-input.test.ts', 'mcp-stdio.test.ts'],
     mustFail: ['keeps a rule on a metric no one has named yet, and notes it', 'keeps a rule on a metric no one has named yet, and says so'],
+  },
+  {
+    name: 'MCP stopped error names start()',
+    what: "record_performance_metric on a stopped monitor says the library's 'call start()' instead of naming start_performance_monitoring",
+    edits: [{ find: 'if (error instanceof MonitorStoppedError && error.rule === LIBRARY_STOPPED.rule) error = MCP_STOPPED;', replace: 'if (error === MCP_STOPPED && error.rule === LIBRARY_STOPPED.rule) error = MCP_STOPPED;' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['says over MCP what to call and what happened'],
+  },
+  {
+    name: 'MCP resume said as started',
+    what: 'start_performance_monitoring after a stop that kept the data answers "started", not "resumed"',
+    edits: [{ find: "text: `${resumed ? 'resumed' : started ? 'started' : 'already running'}:", replace: "text: `${started ? 'started' : 'already running'}:" }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['says over MCP what to call and what happened'],
+  },
+  {
+    name: 'MCP alerts of any state said as "all alerts"',
+    what: 'get_performance_alerts { state: "all" } says "1 all alert"',
+    edits: [{ find: "${args.state === 'all' ? '' : `${args.state} `}alert", replace: '${args.state} alert' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['says over MCP what to call and what happened'],
+  },
+  {
+    name: 'MCP tag limit without the count',
+    what: 'record_performance_metric with 17 tags says "tags must have at most 16 tags" without how many it got',
+    edits: [{ find: 'error: (issue) => `has ${Object.keys(issue.input as object).length} tags; the limit is maxTags ${l.maxTags}`', replace: 'error: `must have at most ${l.maxTags} tags`' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['says over MCP what to call and what happened'],
   },
 ];
 

@@ -89,6 +89,21 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect((await ok(client, 'get_performance_metrics', { metric_types: ['kept'] }, schemas.MetricsOutput)).metrics).toMatchObject([{ total_count: 2, last: 9 }]);
   });
 
+  it('says over MCP what to call and what happened: the tool that starts, a resume, alerts of any state, the tags it counted', async () => {
+    await ok(client, 'record_performance_metric', { metric_type: 'paused_probe', value: 1 }, schemas.RecordOutput);
+    await ok(client, 'stop_performance_monitoring', {}, schemas.StopOutput);
+    expect(await fails(client, 'record_performance_metric', { metric_type: 'paused_probe', value: 2 })).toBe('PW_ERR_STOPPED: the monitor is not running: call start_performance_monitoring before recording');
+    const resumed = await call(client, 'start_performance_monitoring', {});
+    expect(text(resumed)).toMatch(/^resumed: interval /);
+    expect(resumed.structuredContent).toMatchObject({ started: true, resumed: true, state: 'running' });
+    expect(text(await call(client, 'start_performance_monitoring', {}))).toMatch(/^already running: /);
+    const tags = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`t${i}`, 'v']));
+    expect(await fails(client, 'record_performance_metric', { metric_type: 'paused_probe', value: 1, tags })).toBe('PW_ERR_INVALID_ARG: tags has 17 tags; the limit is maxTags 16');
+    const all = text(await call(client, 'get_performance_alerts', { state: 'all' }));
+    expect(all).toMatch(/; \d+ alerts? in any state/);
+    expect(all).not.toMatch(/ all alert/);
+  });
+
   it('applies a new interval only to a monitor without data, and a config file after discarding', async () => {
     expect(await fails(client, 'start_performance_monitoring', { collection_interval: 2 })).toMatch(/^PW_ERR_INVALID_ARG: collection_interval asks for options other than the current monitor's, which holds data/);
     expect(await ok(client, 'stop_performance_monitoring', { preserve_data: false }, schemas.StopOutput)).toMatchObject({ data_preserved: false, series: 0 });

@@ -35,7 +35,8 @@ export function parseFlags(command: string, args: string[], flags: Record<string
       continue;
     }
     // A value that is itself a flag (`--interval --hub x`) means the value was left out.
-    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--'))) {
+    const missing = token.value === undefined || (!token.inlineValue && token.value.startsWith('--'));
+    if (missing) {
       const got = token.value === undefined ? 'nothing' : `the flag ${token.value}`;
       throw new InvalidArgumentError(token.rawName, `must be followed by ${flag.takes}, got ${got}`);
     }

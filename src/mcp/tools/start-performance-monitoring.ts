@@ -28,6 +28,7 @@ export const StartInput = z.strictObject({
 export const StartOutput = z.object({
   state: z.string(),
   started: z.boolean(),
+  resumed: z.boolean().describe('Started again with the data kept at a stop'),
   collection_interval: z.number(),
   started_at: z.string().nullable(),
   series: z.number(),
@@ -49,7 +50,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
-      const { started } = await host.start({
+      const { started, resumed } = await host.start({
         ...(args.config_path !== undefined ? { configPath: args.config_path } : {}),
         ...(args.collection_interval !== undefined ? { intervalSeconds: args.collection_interval } : {}),
       });
@@ -58,12 +59,13 @@ export default function register(server: McpServer, front: Front): void {
       const structured = {
         state: s.state,
         started,
+        resumed,
         collection_interval: m.options.collectionIntervalMs / 1000,
         started_at: iso(s.startedAt),
         series: s.series.count,
         config_path: host.config,
       };
-      return { structured, text: `${started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
+      return { structured, text: `${resumed ? 'resumed' : started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
     },
   );
 }
