@@ -51,10 +51,7 @@ function snakeError(error: unknown): unknown {
  * in) plus four, which the description names, so tools/list does not spell out the arguments
  * twice (its budget). The answer is still checked against RuleOut before it is sent.
  */
-const CreateOutput = z.object({
-  rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, plus id, name, condition, created_at'),
-  note: z.string().optional().describe('Set when no metric has the name yet'),
-});
+const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, plus id, name, condition, created_at') });
 
 /**
  * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
@@ -106,8 +103,8 @@ export default function register(server: McpServer, front: Front): void {
         throw snakeError(error);
       }
       const out = RuleOut.parse(ruleOut(rule));
-      const note = rule.note === undefined ? {} : { note: rule.note };
-      return { structured: { rule: out, ...note }, text: `${ruleCreatedText(out)}${rule.note ? `; ${rule.note}` : ''}` };
+      // The note goes in the text only: tools/list has no bytes left for another output field (mcp-budgets).
+      return { structured: { rule: out }, text: `${ruleCreatedText(out)}${rule.note ? `; ${rule.note}` : ''}` };
     },
   );
 }

@@ -28,7 +28,6 @@ export const StartInput = z.strictObject({
 export const StartOutput = z.object({
   state: z.string(),
   started: z.boolean(),
-  resumed: z.boolean().describe('Started again with the data kept at a stop'),
   collection_interval: z.number(),
   started_at: z.string().nullable(),
   series: z.number(),
@@ -59,7 +58,6 @@ export default function register(server: McpServer, front: Front): void {
       const structured = {
         state: s.state,
         started,
-        resumed,
         collection_interval: m.options.collectionIntervalMs / 1000,
         started_at: iso(s.startedAt),
         series: s.series.count,
