@@ -21,9 +21,7 @@ export function parseFlags(command: string, args: string[], flags: Record<string
   const values: Record<string, string | boolean | undefined> = {};
   for (const token of tokens) {
     if (token.kind === 'option-terminator') continue;
-    if (token.kind === 'positional') {
-      throw new InvalidArgumentError(command, `takes no positional arguments, got ${describeValue(token.value)}; see perfwatch ${command} --help`);
-    }
+    if (token.kind === 'positional') throw strayArgument(command, token.value);
     const flag = Object.hasOwn(flags, token.name) ? flags[token.name] : undefined;
     if (!flag) {
       const near = closeName(`--${token.name}`, Object.keys(flags).map((n) => `--${n}`));
@@ -43,6 +41,11 @@ export function parseFlags(command: string, args: string[], flags: Record<string
     values[token.name] = token.value;
   }
   return values;
+}
+
+/** The error for an argument that is not an option: no command takes positional arguments. */
+function strayArgument(command: string, value: string): InvalidArgumentError {
+  return new InvalidArgumentError(command, `takes no positional arguments, got ${describeValue(value)}; see perfwatch ${command} --help`);
 }
 
 /** An integer flag's value, or a usage error naming the flag, the range and what was given. */
