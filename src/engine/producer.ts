@@ -12,7 +12,6 @@
  */
 import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, unknownKeyRule } from '../errors.js';
-import { didYouMean } from '../suggest.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
@@ -276,7 +275,7 @@ export class Producer {
   recordRequest(sample: RequestSample): void {
     if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', 'must be an object', { value: sample });
     for (const key in sample) {
-      if (!REQUEST_FIELDS.includes(key)) throw new InvalidArgumentError(key, `${unknownKeyRule('request field')}${didYouMean(key, REQUEST_FIELDS)} (the fields: ${REQUEST_FIELDS.join(', ')})`);
+      if (!REQUEST_FIELDS.includes(key)) throw new InvalidArgumentError(key, `${unknownKeyRule('request field')} (the fields: ${REQUEST_FIELDS.join(', ')})`);
     }
     const { endpoint, responseTimeMs, statusCode } = sample;
     if (!isIncrement(responseTimeMs)) {
