@@ -5,8 +5,7 @@
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
-import { InvalidArgumentError } from '../errors.js';
-import { validatePort } from '../mcp/port.js';
+import { intFlag, portFlag } from './args.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -93,23 +92,10 @@ function access(status: { token: boolean; stateChanges: boolean }): string {
   return status.token ? 'clients must send PERFWATCH_TOKEN' : status.stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
 }
 
-/** A port flag's value: digits alone, or an error that shows what was given (an address goes in its host flag). */
-function portFlag(value: string, field: string, hostField: string): number {
-  if (!/^\d{1,5}$/.test(value)) {
-    const hint = value.includes(':') ? ` (a port alone: the address goes in ${hostField})` : '';
-    throw new InvalidArgumentError(field, `must be an integer from 0 to 65535, got ${JSON.stringify(value)}${hint}`);
-  }
-  return validatePort(Number(value), field);
-}
-
 export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
-  const every = args.every === undefined ? 3 : Number(args.every);
-  if (!Number.isInteger(every) || every < 1 || every > 3600) {
-    process.stderr.write(`perfwatch: --every must be an integer from 1 to 3600 seconds, got ${args.every}\n`);
-    return 2;
-  }
+  const every = args.every === undefined ? 3 : intFlag(args.every, '--every', 1, 3600, 'seconds');
   const monitor = cliMonitor(options);
   const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
   const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');

@@ -11,7 +11,7 @@
  * where the handle comes from monitor.producer() on the main thread.
  */
 import { threadId } from 'node:worker_threads';
-import { InvalidArgumentError, CapacityError } from '../errors.js';
+import { InvalidArgumentError, CapacityError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
@@ -163,6 +163,9 @@ export type RequestSample = {
   responseTimeMs: number;
 } & ({ success: boolean; statusCode?: number } | { success?: boolean; statusCode: number });
 
+/** The fields of a RequestSample: any other is refused, as createAlertRule refuses a field it does not know. */
+const REQUEST_FIELDS = ['responseTimeMs', 'success', 'statusCode', 'endpoint'];
+
 /**
  * The series a batch meets that are not registered yet: validated and keyed by
  * Registry.prepare, registered together by Registry.commit once the whole batch is valid.
@@ -276,6 +279,9 @@ export class Producer {
   /** Records one handled request: response_time, throughput and error_rate, by endpoint. */
   recordRequest(sample: RequestSample): void {
     if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', 'must be an object', { value: sample });
+    for (const key in sample) {
+      if (!REQUEST_FIELDS.includes(key)) throw new InvalidArgumentError(key, `${unknownKeyRule('request field')} (the fields: ${REQUEST_FIELDS.join(', ')})`);
+    }
     const { endpoint, responseTimeMs, statusCode } = sample;
     if (!isIncrement(responseTimeMs)) {
       throw new InvalidArgumentError('responseTimeMs', `must be ${NOT_NEGATIVE}`, { value: responseTimeMs });

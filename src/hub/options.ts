@@ -23,6 +23,9 @@ const socketPath = z
   .min(1, { error: 'must be a Unix socket path' })
   .refine((p) => Buffer.byteLength(p) <= 107, { error: 'must be at most 107 bytes (the limit of a Unix socket path)' });
 
+/** What the option takes, as its errors say it. */
+const HUB_FORMS = "must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }";
+
 export const HubObjectSchema = z
   .strictObject({
     /** Be the hub, on this Unix socket. */
@@ -48,7 +51,7 @@ export const HubObjectSchema = z
     dropMs: int(500, 86_400_000, 60_000, ' ms'),
     /** The largest frame either side accepts; a longer one is malformed. */
     maxFrameBytes: int(1024, 256 * MiB, 16 * MiB, ' bytes'),
-  })
+  }, { error: (issue) => (issue.code === 'invalid_type' ? HUB_FORMS : undefined) })
   .refine((h) => [h.listen, h.connect, h.cluster === true ? true : undefined].filter((x) => x !== undefined).length === 1, {
     error: 'must give exactly one of listen (be the hub), connect (be a member) or cluster: true',
   })

@@ -55,6 +55,7 @@ import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './opt
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { unseenMetricNote } from './names.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
@@ -530,10 +531,14 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Adds an alert rule (see AlertRuleInputSchema for the fields and their limits). It applies
    * to every series of the metric whose tags include the rule's, present and future; a metric
-   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating.
+   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating, to
+   * the rule and, when no metric has its name yet, a `note` that says so and names the known
+   * metric a typo most likely meant.
    */
-  createAlertRule(rule: AlertRuleInput): Promise<AlertRule> {
-    return this.alerting.createRule(rule);
+  async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { note?: string }> {
+    const created = await this.alerting.createRule(rule);
+    const note = unseenMetricNote(created.metric, this.query.knownNames());
+    return note === undefined ? created : { ...created, note };
   }
 
   listAlertRules(): AlertRule[] {

@@ -3,7 +3,8 @@
  * and their limits. The CLI's config file and the MCP tools validate against the same one.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
 import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
@@ -218,7 +219,7 @@ export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
 
 export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {
   const parsed = MonitorOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, '', 'option', MonitorOptionsSchema);
   const o = parsed.data;
   if (isClusterWorkerMember(o.hub) && options?.storage === undefined && options?.dataDir === undefined) o.storage = 'memory';
   const rollupMs = rollupIntervalMs(o.collectionIntervalMs);
