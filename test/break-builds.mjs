@@ -1163,7 +1163,7 @@ export const BREAKS = [
   {
     name: '--config unknown key unnamed',
     what: "the operator's --config file with an unknown key answers 'holds an option perfwatch does not know' without naming it",
-    edits: [{ find: 'if (operators && /^[\\w$.-]{1,128}$/.test(option))', replace: 'if (operators && false)' }],
+    edits: [{ find: 'if (operators && /^[\\w$.-]{1,128}$/.test(option))', replace: "if (operators && option === '\\0')" }],
     tests: ['cli.test.ts'],
     mustFail: ['names an unknown key of a --config file'],
   },
@@ -1191,7 +1191,7 @@ export const BREAKS = [
   {
     name: 'MCP stopped error names start()',
     what: "record_performance_metric on a stopped monitor says the library's 'call start()' instead of naming start_performance_monitoring",
-    edits: [{ find: 'if (error instanceof MonitorStoppedError && error.rule === LIBRARY_STOPPED.rule) error = MCP_STOPPED;', replace: 'if (error === MCP_STOPPED && error.rule === LIBRARY_STOPPED.rule) error = MCP_STOPPED;' }],
+    edits: [{ find: 'if (error instanceof MonitorStoppedError && error.rule === LIBRARY_STOPPED.rule) error = MCP_STOPPED;', replace: "if (error instanceof MonitorStoppedError && error.rule === '\\0') error = MCP_STOPPED;" }],
     tests: ['mcp-stdio.test.ts'],
     mustFail: ['says over MCP what to call and what happened'],
   },
