@@ -162,14 +162,12 @@ export class MinuteSketches {
    * cache, costs less merged now than read back cold (docs/cluster.md, Cost).
    */
   add(id: number, k: number, start: number, at: number, defer: boolean): void {
-    if (this.waiting.length === 0) {
-      if (!defer) {
-        this.runAt[0] = at;
-        this.merge(id, k, Math.floor(start / this.rollupMs) * this.rollupMs, this.runAt, 0, 1);
-        return;
-      }
-      this.holdWaits();
+    if (!defer && (this.waiting.length === 0 || this.waiting[id] === 0)) {
+      this.runAt[0] = at;
+      this.merge(id, k, Math.floor(start / this.rollupMs) * this.rollupMs, this.runAt, 0, 1);
+      return;
     }
+    if (this.waiting.length === 0) this.holdWaits();
     let n = this.waiting[id]!;
     // Not the next record of those waiting (none is, while every writer of a record calls this): they go in first.
     if (n > 0 && k !== this.waitFirst[id]! + n) {
@@ -177,11 +175,6 @@ export class MinuteSketches {
       n = 0;
     }
     const window = Math.floor(start / this.rollupMs);
-    if (!defer && n === 0) {
-      this.waitAt[id * DEFER] = at;
-      this.merge(id, k, window * this.rollupMs, this.waitAt, id * DEFER, 1);
-      return;
-    }
     if (n === 0) {
       this.waitFirst[id] = k;
       this.waitBase[id] = window;
