@@ -99,8 +99,21 @@ describe('answer budgets', () => {
     const total = r.structuredContent.total as number;
     expect(total).toBeGreaterThanOrEqual(210);
     expect(r.structuredContent.truncated).toBe(true);
-    expect(text).toMatch(new RegExp(`^${total} series, last 60s \\(showing \\d+: pass limit \\(up to 1000\\) for more, or metric_types or tags to choose\\)`));
+    // The fixture's monitor may be younger than the window: then the head says how much of it it watched.
+    expect(text).toMatch(new RegExp(`^${total} series, last 60s( \\(this monitor watched [\\d.]+s of it: [^)]+\\))? \\(showing \\d+: pass limit \\(up to 1000\\) for more, or metric_types or tags to choose\\)`));
     expect((await call('get_performance_metrics', { limit: 1000 })).r.structuredContent).toMatchObject({ total, truncated: false });
+  });
+
+  it('says how much of a window reaching past the monitor\'s start it watched, and where the rest is', async () => {
+    const { text, r } = await call('get_performance_metrics', { window: 86_400, limit: 1 });
+    const covered = r.structuredContent.covered_seconds as number;
+    expect(covered).toBeGreaterThan(0);
+    expect(covered).toBeLessThan(3_600);
+    expect(text).toMatch(new RegExp(`^\\d+ series, last 86400s \\(this monitor watched ${covered}s of it: samples from before it started are in get_metric_history when storage kept them\\)`));
+    // A window it watched whole says nothing of the kind.
+    const short = await call('get_performance_metrics', { window: 1, limit: 1 });
+    expect(short.r.structuredContent).not.toHaveProperty('covered_seconds');
+    expect(short.text).not.toMatch(/watched/);
   });
 
   it('notifies the 300 alerts that fired together as one message with counts', async () => {

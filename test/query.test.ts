@@ -92,10 +92,17 @@ describe('rates', () => {
     expect(m!.window.count).toBe(22);
     expect(m!.window.rate).toBeCloseTo(22 / 11.01, 9);
     expect(m!.value).toBe(m!.window.rate);
+    // The window says how much of it was watched, since that is what its numbers stand for.
+    expect(m!.window.coveredSeconds).toBe(11);
+    // A window the monitor watched whole does not.
+    const [whole] = new Query(s.registry, s.reader, () => watched).metrics({ windowSeconds: 10 }, now);
+    expect(whole!.window).not.toHaveProperty('coveredSeconds');
+    expect(whole!.window.rate).toBeCloseTo(whole!.window.count / 9.01, 9);
     // A window the monitor did not watch at all has no rate, not a zero.
     const stopped = new Query(s.registry, s.reader, () => ({ from: T0 + 50_000, to: T0 + 61_010 }));
     const [later] = stopped.metrics({ windowSeconds: 10 }, now + 120_000);
     expect(later!.window.rate).toBeNull();
+    expect(later!.window.coveredSeconds).toBe(0);
   });
 });
 

@@ -81,11 +81,15 @@ export function metricLine(m: MetricSummaryOut): string {
   return line;
 }
 
-export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine)): string {
+export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine), coveredSeconds?: number): string {
   if (total === 0) return 'no metrics with data yet';
-  const head = `${total} series, last ${windowSeconds}s${truncated ? ` (showing ${metrics.length}: ${MORE_SERIES})` : ''}`;
+  const covered = coveredSeconds !== undefined ? ` (this monitor watched ${coveredSeconds}s of it: ${EARLIER})` : '';
+  const head = `${total} series, last ${windowSeconds}s${covered}${truncated ? ` (showing ${metrics.length}: ${MORE_SERIES})` : ''}`;
   return `${head}\n${lines.join('\n')}`;
 }
+
+/** Where the samples before a monitor's start are, when a window reaches past it. */
+export const EARLIER = 'samples from before it started are in get_metric_history when storage kept them';
 
 /** What to do for the series a metrics answer left out. */
 export const MORE_SERIES = 'pass limit (up to 1000) for more, or metric_types or tags to choose';

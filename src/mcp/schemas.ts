@@ -104,7 +104,7 @@ export const MetricSummary = z.object({
   mean: nullableNumber,
   min: nullableNumber,
   max: nullableNumber,
-  p50: nullableNumber.optional().describe('p50-p99: distributions only'),
+  p50: nullableNumber.optional(),
   p90: nullableNumber.optional(),
   p95: nullableNumber.optional(),
   p99: nullableNumber.optional(),

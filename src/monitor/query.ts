@@ -48,6 +48,12 @@ export interface MetricWindow {
    * far back it reaches).
    */
   quantileCount?: number;
+  /**
+   * Present only when this monitor watched less of the window than `seconds` (in its first
+   * minutes, or after a restart: the stored samples of before are getMetricHistory()'s): the
+   * seconds of the window it watched, which `count`, `sum` and `rate` stand for.
+   */
+  coveredSeconds?: number;
 }
 
 export interface MetricSnapshot {
@@ -139,6 +145,9 @@ export class Query {
     const from = now - seconds * 1000;
     const spanStart = Math.ceil(from / interval) * interval;
     const covered = coveredSeconds(spanStart, now, this.watched());
+    // The window starts on a bucket boundary, so a monitor that watched all of it covers
+    // more than `seconds` less one interval.
+    const short = covered === null || covered <= seconds - interval / 1000 ? { coveredSeconds: Math.round((covered ?? 0) * 10) / 10 } : {};
     const out: MetricSnapshot[] = [];
     const n = this.registry.seriesCount();
     const seen = names && new Set<string>();
@@ -180,6 +189,7 @@ export class Query {
           p95: orNull(p95!),
           p99: orNull(p99!),
           ...(agg.unsketched > 0 ? { quantileCount: agg.count - agg.unsketched } : {}),
+          ...short,
         },
       });
     }

@@ -30,6 +30,8 @@ export const metricsInputFor = perLimits((l: TagLimits) =>
 
 export const MetricsOutput = z.object({
   window_seconds: z.number(),
+  /** Present when the monitor watched less of the window (its first minutes, or after a restart). */
+  covered_seconds: z.number().optional(),
   metrics: z.array(MetricSummary),
   total: z.number(),
   truncated: z.boolean(),
@@ -63,7 +65,12 @@ export default function register(server: McpServer, front: Front): void {
         // Without a limit, as many series as fit in the answer budget.
         const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, ANSWER_BYTES - 512);
         const truncated = metrics.length < all.length;
-        return { structured: { window_seconds: args.window, metrics, total: all.length, truncated, at: new Date().toISOString() }, text: metricsText(metrics, all.length, truncated, args.window, lines) };
+        // The same for every series: the part of the window this monitor watched.
+        const covered = all[0]?.window.coveredSeconds;
+        return {
+          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total: all.length, truncated, at: new Date().toISOString() },
+          text: metricsText(metrics, all.length, truncated, args.window, lines, covered),
+        };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.
       const flushing = host.readable();
