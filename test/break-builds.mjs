@@ -414,6 +414,20 @@ export const BREAKS = [
     mustFail: ['posts to a URL with user info'],
   },
   {
+    name: 'idle CPU capture named as the culprit',
+    what: "a CPU capture of a mostly idle main thread is attached as its top function's share, and its own diagnosis says to start with that function",
+    edits: [{ find: "const idle = (n: CaptureNote): boolean => n.kind === 'cpu' && (n.idle ?? 0) >= IDLE_CAPTURE_SHARE;", replace: 'const idle = (n: CaptureNote): boolean => n.kind !== n.kind;' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ["an idle capture's idle share instead", 'names no function to start with', 'carries the idle share of a real capture'],
+  },
+  {
+    name: 'capture note without its idle share',
+    what: "a CPU capture's note leaves out the idle share: a report cannot tell an idle capture from a busy one",
+    edits: [{ find: ", ...(s.kind === 'cpu' ? { idle: s.idle } : {}) };", replace: ' };' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['carries the idle share of a real capture'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
