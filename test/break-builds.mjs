@@ -428,6 +428,13 @@ export const BREAKS = [
     mustFail: ['carries the idle share of a real capture'],
   },
   {
+    name: 'storage error repeats its code',
+    what: 'a dataDir that cannot be created is reported as "EACCES: EACCES: permission denied": the code before a message that already begins with it',
+    edits: [{ find: 'return e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;', replace: 'return `${e.code}: ${e.message}`;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['naming a dataDir that cannot be created'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],

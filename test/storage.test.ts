@@ -169,6 +169,7 @@ describe('storage: sqlite', () => {
     expect(e).toBeInstanceOf(StorageError);
     expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
     expect((e as Error).message).toMatch(new RegExp(`^${dir}: cannot be created \\(ENOTDIR: `));
+    expect((e as Error).message).not.toContain('ENOTDIR: ENOTDIR');
     expect(m.state).toBe('stopped');
   });
 
