@@ -435,6 +435,20 @@ export const BREAKS = [
     mustFail: ['naming a dataDir that cannot be created'],
   },
   {
+    name: 'lock error tells a process to stop itself',
+    what: "a second monitor of the lock's own process is told to stop that process (its own) instead of the other monitor",
+    edits: [{ find: 'const owner = pid === process.pid ?', replace: 'const owner = false ?' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['lets one monitor own a dataDir'],
+  },
+  {
+    name: "lock error calls another process's lock this process's",
+    what: "a lock held by another process is described as one of this process's monitors",
+    edits: [{ find: 'const owner = pid === process.pid ?', replace: 'const owner = pid > 0 ?' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["names another process's lock by its pid"],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
