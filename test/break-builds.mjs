@@ -449,6 +449,20 @@ export const BREAKS = [
     mustFail: ["names another process's lock by its pid"],
   },
   {
+    name: 'serve keeps serving a monitor that did not start',
+    what: 'perfwatch serve leaves its HTTP and MCP servers listening when monitor.start() fails: the process stays up serving a stopped monitor',
+    edits: [{ find: 'await Promise.all([mcpHttp?.close(), http?.close()]);', replace: '' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['exits with the error when the monitor cannot start'],
+  },
+  {
+    name: 'mcp exits when its monitor cannot start',
+    what: 'perfwatch mcp exits when monitor.start() fails: the client sees only a closed connection',
+    edits: [{ find: '    await monitor.start().catch((error: unknown) => {\n      process.stderr.write(`perfwatch mcp: the monitor did not start', replace: '    await monitor.start().then((error: unknown) => {\n      process.stderr.write(`perfwatch mcp: the monitor did not start' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['mcp serves its tools with the monitor stopped'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
