@@ -463,6 +463,27 @@ export const BREAKS = [
     mustFail: ['mcp serves its tools with the monitor stopped'],
   },
   {
+    name: '/api/alerts lists every rule\'s alerts under rule=',
+    what: '/api/alerts applies rule= to the history only: the alerts of every rule are listed, as its hint says to narrow by rule',
+    edits: [{ find: '.filter((a) => ofRule?.(a) ?? true);', replace: ';' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['narrows both the alerts and their history'],
+  },
+  {
+    name: '/api/alerts rule= by id only',
+    what: "/api/alerts's rule= matches a rule's id only, not the name the dashboard shows",
+    edits: [{ find: 'const match = (a: { ruleId: string; ruleName: string }): boolean => a.ruleId === rule || a.ruleName === rule;', replace: 'const match = (a: { ruleId: string; ruleName: string }): boolean => a.ruleId === rule;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['narrows both the alerts and their history'],
+  },
+  {
+    name: '/api/alerts answers an unknown rule with empty lists',
+    what: '/api/alerts with a rule= that matches no rule answers 200 with nothing in place of naming the rules',
+    edits: [{ find: 'if (rules.some((r) => r.id === rule || r.name === rule) || monitor.getAlertHistory({}).some(match)) return match;', replace: 'return match;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['narrows both the alerts and their history'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
