@@ -484,6 +484,13 @@ export const BREAKS = [
     mustFail: ['narrows both the alerts and their history'],
   },
   {
+    name: 'export counters appear only once nonzero',
+    what: 'monitor_export_failed, _dropped and _retries appear only with their first count: the first failures are invisible to increase()',
+    edits: [{ find: 'if ((delta > 0 || first) && RECORDED.has(k))', replace: 'if (delta > 0 && RECORDED.has(k))' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['puts every monitor_export_* counter on /metrics from the first report'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
