@@ -491,6 +491,13 @@ export const BREAKS = [
     mustFail: ['puts every monitor_export_* counter on /metrics from the first report'],
   },
   {
+    name: 'CLI unreachable without the cause',
+    what: 'perfwatch profile/report --url say only "fetch failed" when the endpoint cannot be reached',
+    edits: [{ find: "return `cannot reach an MCP endpoint at ${url.href}: ${e.message}${cause ? ` (${cause})` : ''}`;", replace: 'return `cannot reach an MCP endpoint at ${url.href}: ${e.message}`;' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['say why an endpoint cannot be reached'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],

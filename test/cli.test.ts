@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
@@ -160,6 +161,21 @@ describe('perfwatch CLI', () => {
       await monitor.stop();
     }
     await expect(cli('report', '--url', server.url)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+  });
+
+  it('profile and report --url say why an endpoint cannot be reached, not only "fetch failed"', async () => {
+    // A port nothing listens on: one the system gave and took back.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const url = `http://127.0.0.1:${port}/mcp`;
+    for (const command of ['profile', 'report']) {
+      await expect(cli(command, '--url', url)).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: cannot reach an MCP endpoint at ${url}: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+      });
+    }
   });
 
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
