@@ -29,7 +29,10 @@ describe('export status', () => {
   it('puts every monitor_export_* counter on /metrics from the first report, at 0 when nothing was counted', async () => {
     const ok = await receiver();
     const m = await started({ export: { remoteWrite: [{ url: ok.url, intervalMs: 3_600_000 }] } });
-    await m.exportNow();
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.record('queue_depth', 3);
+    await m.flush();
+    expect((await m.exportNow()).exporters[0]!.sent).toBeGreaterThan(0);
     await m.flush();
     const server = await m.serveHttp({ port: 0 });
     cleanup.push(() => server.close());
