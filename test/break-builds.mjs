@@ -498,6 +498,13 @@ export const BREAKS = [
     mustFail: ['say why an endpoint cannot be reached'],
   },
   {
+    name: 'history claims a cut it did not make',
+    what: "get_metric_history says it downsampled to max_points whenever a series has fewer points than sources, a rollup's merged minutes included",
+    edits: [{ find: 'downsampled: h.series.some((s) => s.points.length < s.sourcePoints && s.sourcePoints > pointsPerSeries),', replace: 'downsampled: h.series.some((s) => s.points.length < s.sourcePoints),' }],
+    tests: ['mcp-history-note.test.ts'],
+    mustFail: ['does not claim a cut to max_points'],
+  },
+  {
     name: 'exporter counts lost on restart',
     what: "a replaced exporter actor's counts start again from zero in status",
     edits: [{ find: '          this.carried[i]![k] += seen[k];', replace: '' }],
