@@ -186,7 +186,9 @@ export class StorageLockedError extends PerfwatchError {
   readonly path: string;
   readonly pid: number;
   constructor(path: string, pid: number) {
-    super('PW_ERR_STORAGE_LOCKED', { field: 'dataDir', rule: `${path} is in use by another perfwatch monitor (pid ${pid}): give each monitor its own dataDir, or stop that process`, named: false });
+    // The owner may be this very process (a second monitor on the directory): "stop that process" would then be the wrong advice.
+    const owner = pid === process.pid ? `another monitor of this process (pid ${pid}): give each monitor its own dataDir, or stop() that one first` : `another perfwatch monitor (pid ${pid}): give each monitor its own dataDir, or stop that process`;
+    super('PW_ERR_STORAGE_LOCKED', { field: 'dataDir', rule: `${path} is in use by ${owner}`, named: false });
     this.path = path;
     this.pid = pid;
   }

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
@@ -53,6 +54,26 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it("mcp serves its tools with the monitor stopped when it cannot start, and start_performance_monitoring answers why", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-mcp-locked-'));
+    // A dataDir locked by a live process (this one), as `perfwatch serve` holds ./perfwatch-data.
+    writeFileSync(join(dir, 'perfwatch.lock'), `${process.pid}\n`);
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ dataDir: dir, system: { enabled: false } }));
+    const client = new Client({ name: 'locked-check', version: '1.0.0' });
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', config], stderr: 'ignore' }));
+    try {
+      const status = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[] };
+      expect(status.content[0]!.text).toMatch(/^monitor stopped/);
+      const start = (await client.callTool({ name: 'start_performance_monitoring', arguments: {} })) as { isError?: boolean; content: { text: string }[] };
+      expect(start.isError).toBe(true);
+      expect(start.content[0]!.text).toContain(`PW_ERR_STORAGE_LOCKED: ${dir} is in use by another perfwatch monitor (pid ${process.pid})`);
+    } finally {
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it('refuses unknown options and bad values with exit code 2, naming them', async () => {
     await expect(cli('report', '--colour', 'red')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--colour/) });
     await expect(cli('report', '--for', '0')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--for must be a number of seconds from 1 to 3600, got 0/) });
@@ -61,6 +82,22 @@ describe('perfwatch CLI', () => {
     await expect(cli('serve', '--http', '127.0.0.1:9555')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--http must be an integer from 0 to 65535, got "127.0.0.1:9555" (a port alone: the address goes in --http-host)') });
     await expect(cli('bench', '--samples', '5')).rejects.toMatchObject({ code: 2 });
   });
+
+  it('exits with the error when the monitor cannot start, leaving no server listening', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-serve-locked-'));
+    // A dataDir locked by a live process: this one.
+    writeFileSync(join(dir, 'perfwatch.lock'), `${process.pid}\n`);
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ dataDir: dir, system: { enabled: false } }));
+    try {
+      await expect(run(process.execPath, [CLI, 'serve', '--http', '0', '--mcp-http', '0', '--config', config], { timeout: 20_000 })).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringContaining(`${dir} is in use by another perfwatch monitor (pid ${process.pid})`),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('answers a missing value, a stray argument or a bad number with one line naming the flag, what it takes and what it got', async () => {
     const usage = async (args: string[], line: string): Promise<void> => {
@@ -124,6 +161,21 @@ describe('perfwatch CLI', () => {
       await monitor.stop();
     }
     await expect(cli('report', '--url', server.url)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+  });
+
+  it('profile and report --url say why an endpoint cannot be reached, not only "fetch failed"', async () => {
+    // A port nothing listens on: one the system gave and took back.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const url = `http://127.0.0.1:${port}/mcp`;
+    for (const command of ['profile', 'report']) {
+      await expect(cli(command, '--url', url)).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: cannot reach an MCP endpoint at ${url}: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+      });
+    }
   });
 
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {

@@ -106,6 +106,33 @@ describe('remote_write', () => {
     expect(st.sent).toBeGreaterThan(sentBefore);
   });
 
+  it("sends a URL's user info as Basic authorization, and shows neither it nor the query in status", async () => {
+    const r = await receiver();
+    const url = r.url.replace('http://', 'http://ops%40acme:s3cr%3At@') + '?tenant=t1';
+    const m = await started({ export: { remoteWrite: [{ url, intervalMs: 3_600_000 }], retryBaseMs: 10, retryMaxMs: 20 } });
+    await oneGauge(m);
+    r.script.push(400);
+    let st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests).toHaveLength(1);
+    expect(r.requests[0]!.path).toBe('/receive?tenant=t1');
+    expect(r.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('ops@acme:s3cr:t').toString('base64')}`);
+    // A refusal names the receiver's reason (its body) and counts the samples as failed.
+    const refused = decodeWrite(r.requests[0]!.body).length;
+    expect(st.lastError?.message).toBe(`${r.url} answered 400 Bad Request (no): ${refused} samples failed, not retried (a 4xx is final)`);
+    st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.at(-1)!.status).toBe(200);
+    expect(st).toMatchObject({ url: r.url, failed: refused, sent: decodeWrite(r.requests.at(-1)!.body).length });
+    expect(JSON.stringify(m.status())).not.toContain('s3cr');
+  });
+
+  it('leaves an Authorization header of the options in place of the URL\'s user info', async () => {
+    const r = await receiver();
+    const m = await pushing(r.url.replace('http://', 'http://u:p@'));
+    await oneGauge(m);
+    await m.exportNow();
+    expect(r.requests.at(-1)!.headers.authorization).toBe('Bearer s3cret');
+  });
+
   it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {
     const r = await receiver();
     const url = r.url;

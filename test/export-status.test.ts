@@ -26,6 +26,23 @@ async function receiver(): Promise<Receiver> {
 }
 
 describe('export status', () => {
+  it('puts every monitor_export_* counter on /metrics from the first report, at 0 when nothing was counted', async () => {
+    const ok = await receiver();
+    const m = await started({ export: { remoteWrite: [{ url: ok.url, intervalMs: 3_600_000 }] } });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.record('queue_depth', 3);
+    await m.flush();
+    expect((await m.exportNow()).exporters[0]!.sent).toBeGreaterThan(0);
+    await m.flush();
+    const server = await m.serveHttp({ port: 0 });
+    cleanup.push(() => server.close());
+    const samples = parseExposition(await (await fetch(server.metricsUrl)).text());
+    const tags = { exporter: 'remoteWrite[0]' };
+    expect(valueOf(samples, 'monitor_export_sent_total', tags)).toBeGreaterThan(0);
+    // A counter that appeared only with its first failure would hide that failure from increase().
+    for (const name of ['failed', 'dropped', 'retries']) expect([name, valueOf(samples, `monitor_export_${name}_total`, tags)]).toEqual([name, 0]);
+  });
+
   it('shows every exporter in status(), as monitor_export_* series on /metrics, and in the MCP status answer, its error cut short', async () => {
     const ok = await receiver();
     const refusing = await receiver();

@@ -36,6 +36,32 @@ async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: 
 }
 
 describe('the JSON API', () => {
+  it("narrows both the alerts and their history to the rule named by id or name, and refuses a rule that matches none", async () => {
+    const { monitor, get } = await serving();
+    const hot = await monitor.createAlertRule({ name: 'queue hot', metric: 'queue_a', operator: '>', threshold: 10 });
+    const other = await monitor.createAlertRule({ name: 'queue b', metric: 'queue_b', operator: '>', threshold: 10 });
+    monitor.record('queue_a', 50, { shard: '1' });
+    monitor.record('queue_a', 50, { shard: '2' });
+    monitor.record('queue_b', 50);
+    await monitor.flush();
+    await waitFor(() => monitor.getAlerts({ state: 'firing' }).length === 3, 10_000, 'three alerts firing');
+    for (const rule of [hot.id, 'queue hot']) {
+      const r = await get(`/api/alerts?history=true&rule=${encodeURIComponent(rule)}`);
+      expect(r.status).toBe(200);
+      expect(r.body.total).toBe(2);
+      expect(r.body.alerts.map((a: { ruleId: string }) => a.ruleId)).toEqual([hot.id, hot.id]);
+      expect(r.body.historyTotal).toBeGreaterThan(0);
+      expect(new Set(r.body.history.map((t: { ruleId: string }) => t.ruleId))).toEqual(new Set([hot.id]));
+    }
+    const none = await get('/api/alerts?rule=queue%20c');
+    expect(none.status).toBe(400);
+    expect(none.body.error).toEqual({
+      code: 'PW_ERR_INVALID_ARG',
+      field: 'rule',
+      message: `rule must be the id or name of an alert rule, got "queue c"; the rules: "queue hot" (${hot.id}), "queue b" (${other.id})`,
+    });
+  });
+
   it('answers status, metrics (paged), history, alerts and reports as the library does', async () => {
     const { monitor, get } = await serving();
     for (let i = 0; i < 5; i++) monitor.record('response_time', 10 + i, { endpoint: `/e${i}` });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -139,7 +139,7 @@ describe('storage: sqlite', () => {
     const e = await second.start().catch((error: unknown) => error);
     expect(e).toBeInstanceOf(StorageLockedError);
     expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', path: dir, pid: process.pid });
-    expect((e as Error).message).toBe(`${dir} is in use by another perfwatch monitor (pid ${process.pid}): give each monitor its own dataDir, or stop that process`);
+    expect((e as Error).message).toBe(`${dir} is in use by another monitor of this process (pid ${process.pid}): give each monitor its own dataDir, or stop() that one first`);
     expect(second.state).toBe('stopped');
   });
 
@@ -160,6 +160,16 @@ describe('storage: sqlite', () => {
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
   });
 
+  it("names another process's lock by its pid, and says to stop that process", async () => {
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    // The lock of a live process other than this one: the parent that runs the tests.
+    writeFileSync(join(dir, 'perfwatch.lock'), `${process.ppid}\n`);
+    const e = await monitor(dir).start().catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', path: dir, pid: process.ppid });
+    expect((e as Error).message).toBe(`${dir} is in use by another perfwatch monitor (pid ${process.ppid}): give each monitor its own dataDir, or stop that process`);
+  });
+
   it('fails start() with an error naming a dataDir that cannot be created', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'pw-storage-'));
     writeFileSync(join(parent, 'a-file'), '');
@@ -169,6 +179,7 @@ describe('storage: sqlite', () => {
     expect(e).toBeInstanceOf(StorageError);
     expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
     expect((e as Error).message).toMatch(new RegExp(`^${dir}: cannot be created \\(ENOTDIR: `));
+    expect((e as Error).message).not.toContain('ENOTDIR: ENOTDIR');
     expect(m.state).toBe('stopped');
   });
 

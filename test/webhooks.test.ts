@@ -84,6 +84,31 @@ describe('webhook delivery', () => {
     expect(n.stats).toMatchObject({ sent: 3, dropped: 1, failed: 0, queued: 0 });
   });
 
+  it("posts to a URL with user info, sending it as Basic authorization, and names the cause of a failed post", async () => {
+    const auth: (string | undefined)[] = [];
+    const url = await listen((req, res) => {
+      auth.push(req.headers.authorization);
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    const n = notifier(url.replace('http://', 'http://hook:pa%20ss@'));
+    fire(n, 'c1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery');
+    expect(n.stats).toMatchObject({ sent: 1, failed: 0 });
+    expect(auth).toEqual([`Basic ${Buffer.from('hook:pa ss').toString('base64')}`]);
+
+    // A port nothing listens on: fetch says only "fetch failed", its cause says why.
+    const closed = await listen(() => undefined);
+    const server = servers.pop()!;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const dead = notifier(closed.replace('http://', 'http://hook:pa%20ss@'));
+    fire(dead, 'c2');
+    await waitFor(() => dead.stats.queued === 0, 10_000, 'the failed delivery');
+    expect(dead.stats.failed).toBe(1);
+    expect(dead.stats.lastError).toMatch(/ECONNREFUSED/);
+    expect(dead.stats.lastError).not.toContain('pa');
+  });
+
   it('counts a delivery that stop() interrupts in its backoff as dropped, once', async () => {
     let hits = 0;
     const url = await listen((req, res) => {

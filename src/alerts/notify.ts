@@ -21,6 +21,7 @@
  * for reuse) and the rest is cancelled, which closes the connection.
  */
 import type { Alert, AlertTransition } from './schema.js';
+import { withUrlCredentials } from '../url-credentials.js';
 
 export interface NotifierOptions {
   webhooks: { url: string; headers?: Record<string, string> }[];
@@ -82,9 +83,9 @@ export class Notifier {
 
   constructor(options: NotifierOptions) {
     this.options = options;
-    this.webhooks = options.webhooks.map((w) => ({ url: w.url, headers: w.headers ?? {}, queue: [], busy: false }));
+    this.webhooks = options.webhooks.map((w) => ({ ...withUrlCredentials(w.url, w.headers ?? {}), queue: [], busy: false }));
     this.alertmanager = options.alertmanagerUrl
-      ? { url: new URL('/api/v2/alerts', options.alertmanagerUrl).href, headers: {}, queue: [], busy: false }
+      ? { ...withUrlCredentials(new URL('/api/v2/alerts', options.alertmanagerUrl).href, {}), queue: [], busy: false }
       : undefined;
     if (this.alertmanager) {
       this.resend = setInterval(() => this.resendFiring(), options.alertmanagerResendMs);
@@ -297,7 +298,9 @@ export class Notifier {
       this.stats.lastError = `${target.url}: HTTP ${response.status}`;
       return false;
     } catch (error) {
-      this.stats.lastError = `${target.url}: ${(error as Error).message}`;
+      // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
+      const cause = (error as Error).cause as Error | undefined;
+      this.stats.lastError = `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
       return false;
     }
   }

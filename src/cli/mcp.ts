@@ -45,7 +45,15 @@ export async function mcp(args: { config?: string; 'config-dir'?: string; interv
   const monitor = cliMonitor(options);
   const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null, configDir });
   const front = new McpFront(host, { fastLane: !args['no-fast-lane'] });
-  if (!args['no-start']) await monitor.start();
+  // A monitor that cannot start (its dataDir held by a running `perfwatch serve`, or not
+  // writable in the working directory the client spawned us in, often /) leaves the server
+  // up with the monitor stopped: the client gets the tools, and start_performance_monitoring
+  // answers the error, where an exit would show it only a closed connection.
+  if (!args['no-start']) {
+    await monitor.start().catch((error: unknown) => {
+      process.stderr.write(`perfwatch mcp: the monitor did not start, so it is served stopped (start_performance_monitoring answers why): ${(error as Error).message}\n`);
+    });
+  }
   const serving = serveFrontOverStdio(front);
   const stop = async (): Promise<void> => {
     await serving.close();

@@ -7,6 +7,7 @@
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/schema.js';
+import { unreachable } from './unreachable.js';
 
 export const PROFILE_HELP = `Usage: perfwatch profile --url <url> [options]
 
@@ -67,7 +68,7 @@ export async function profile(args: ProfileArgs): Promise<number> {
   try {
     await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
   } catch (error) {
-    return fail(`cannot reach an MCP endpoint at ${url.href}: ${(error as Error).message}`);
+    return fail(unreachable(url, error));
   }
   try {
     process.stderr.write(`perfwatch profile: capturing a ${kind} profile of ${url.host} for ${seconds} s\n`);

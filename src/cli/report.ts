@@ -11,6 +11,7 @@ import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { loadConfig } from '../config/load.js';
+import { unreachable } from './unreachable.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
 
@@ -108,7 +109,7 @@ export async function report(args: ReportArgs): Promise<number> {
       const token = process.env[TOKEN_ENV] || undefined;
       await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
     } catch (error) {
-      return fail(`cannot reach an MCP endpoint at ${url.href}: ${(error as Error).message}`);
+      return fail(unreachable(url, error));
     }
   } else {
     const seconds = args.for === undefined ? 10 : Number(args.for);

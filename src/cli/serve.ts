@@ -110,7 +110,12 @@ export async function serve(args: ServeArgs): Promise<number> {
           await mcpHttp?.close();
           throw error;
         });
-  await monitor.start();
+  // A monitor that cannot start (its dataDir locked by another process, say) must not leave the
+  // servers listening: the process would stay up serving a stopped monitor, its error printed once.
+  await monitor.start().catch(async (error: unknown) => {
+    await Promise.all([mcpHttp?.close(), http?.close()]);
+    throw error;
+  });
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
   process.stdout.write(`perfwatch serve: monitoring this machine every ${monitor.options.collectionIntervalMs} ms (Ctrl-C stops)\n${header}\n`);

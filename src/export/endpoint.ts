@@ -10,6 +10,7 @@
  * Never throws: every failure ends up in the status (the monitor logs a 4xx and an encoding
  * failure as faults when it sees their counts grow).
  */
+import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
 
 export type ExporterKind = 'remoteWrite' | 'otlp';
@@ -58,6 +59,8 @@ export function shownUrl(url: string): string {
 
 export class Endpoint {
   private readonly config: EndpointConfig;
+  /** The URL fetched (its user info moved into an Authorization header) and the headers sent. */
+  private readonly target: CredentialedTarget;
   private readonly queue: Batch[] = [];
   private readonly st: ExporterStatus;
   private sending = false;
@@ -72,6 +75,7 @@ export class Endpoint {
 
   constructor(config: EndpointConfig) {
     this.config = config;
+    this.target = withUrlCredentials(config.url, config.headers);
     this.st = { kind: config.kind, url: shownUrl(config.url), sent: 0, failed: 0, dropped: 0, requests: 0, retries: 0, bytes: 0, encodeErrors: 0, queueDepth: 0, queuedSamples: 0, lastError: null, lastSuccessAt: null, lagMs: 0 };
   }
 
@@ -165,15 +169,16 @@ export class Endpoint {
   private async send(batch: Batch): Promise<'done' | 'retry'> {
     const at = Date.now();
     let response: Response;
+    let answer: ArrayBuffer | undefined;
     try {
-      response = await fetch(this.config.url, {
+      response = await fetch(this.target.url, {
         method: 'POST',
-        headers: this.config.headers,
+        headers: this.target.headers,
         body: batch.body,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),
       });
-      // The body is read (and dropped) so the connection can be reused.
-      await response.arrayBuffer().catch(() => undefined);
+      // The body is read so the connection can be reused; a refusal's first words say why.
+      answer = await response.arrayBuffer().catch(() => undefined);
     } catch (error) {
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
@@ -186,11 +191,22 @@ export class Endpoint {
       this.st.lastSuccessAt = Date.now();
       return 'done';
     }
-    const message = `${this.st.url} answered ${response.status} ${response.statusText}`;
+    const said = reason(answer);
+    const message = `${this.st.url} answered ${response.status} ${response.statusText}${said ? ` (${said})` : ''}`;
     this.st.lastError = { message, status: response.status, at };
     if (response.status >= 500 || response.status === 429) return 'retry';
     this.st.failed += batch.samples;
-    this.st.lastError.message = `${message}: ${batch.samples} samples dropped, not retried (a 4xx is final)`;
+    this.st.lastError.message = `${message}: ${batch.samples} samples failed, not retried (a 4xx is final)`;
     return 'done';
   }
+}
+
+/** Characters of a receiver's refusal kept in the error: Prometheus and Mimir say there why ("out of order sample"). */
+export const REASON_CHARS = 200;
+
+/** The start of an answer's body as one line, or '' when it has none. */
+function reason(body: ArrayBuffer | undefined): string {
+  if (body === undefined || body.byteLength === 0) return '';
+  const text = Buffer.from(body, 0, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8').replace(/\s+/g, ' ').trim();
+  return text.length > REASON_CHARS ? `${text.slice(0, REASON_CHARS - 1)}…` : text;
 }

@@ -100,15 +100,16 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const limit = intParam(p, 'limit', 1, 10_000, 100);
       const state = p.get('state') as 'active' | undefined;
       const severity = p.get('severity') as 'critical' | undefined;
-      const alerts = monitor.getAlerts({ ...(state !== undefined ? { state } : {}), ...(severity !== undefined ? { severity } : {}) });
+      const rule = p.get('rule');
+      const ofRule = rule === undefined ? undefined : ruleMatcher(monitor, rule);
+      const alerts = monitor.getAlerts({ ...(state !== undefined ? { state } : {}), ...(severity !== undefined ? { severity } : {}) }).filter((a) => ofRule?.(a) ?? true);
       const body: Record<string, unknown> = { total: alerts.length, alerts: alerts.slice(0, limit) };
       const history = p.get('history');
       if (history !== undefined && history !== 'true' && history !== 'false') throw new HttpError(400, `history must be true or false, got "${history.slice(0, 64)}"`, 'history');
       if (history === 'true') {
         const from = timeParam(p, 'from');
         const to = timeParam(p, 'to');
-        const rule = p.get('rule');
-        const transitions = monitor.getAlertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(rule !== undefined ? { rule } : {}) });
+        const transitions = monitor.getAlertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }).filter((t) => ofRule?.(t) ?? true);
         // The newest ones: a page of history is the recent past.
         body.historyTotal = transitions.length;
         body.history = transitions.slice(-limit);
@@ -160,4 +161,21 @@ function sendReport(res: ServerResponse, report: unknown, format: string | undef
   const type = format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8';
   res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(report), 'Cache-Control': 'no-store' });
   res.end(report);
+}
+
+/** Rules listed in an error naming an unknown one. */
+const RULES_LISTED = 10;
+
+/**
+ * `rule` of /api/alerts: a rule's id or its name (the dashboard shows names), matching the
+ * alerts and the transitions of every rule so named, and those of a deleted rule by its id.
+ * One that matches nothing is refused, naming the rules, rather than answering empty lists.
+ */
+function ruleMatcher(monitor: PerformanceMonitor, rule: string): (a: { ruleId: string; ruleName: string }) => boolean {
+  const rules = monitor.listAlertRules();
+  const match = (a: { ruleId: string; ruleName: string }): boolean => a.ruleId === rule || a.ruleName === rule;
+  if (rules.some((r) => r.id === rule || r.name === rule) || monitor.getAlertHistory({}).some(match)) return match;
+  const listed = rules.slice(0, RULES_LISTED).map((r) => `"${r.name}" (${r.id})`).join(', ');
+  const more = rules.length > RULES_LISTED ? ` and ${rules.length - RULES_LISTED} more` : '';
+  throw new HttpError(400, `rule must be the id or name of an alert rule, got "${rule.slice(0, 64)}"; the rules: ${listed || 'none'}${more}`, 'rule');
 }

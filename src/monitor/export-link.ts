@@ -153,6 +153,9 @@ export class ExportLink {
     if (successor) this.cpuCarried += this.cpuMs;
     this.cpuMs = report.cpuMs;
     const now = report.exporters;
+    // The first report records every counter, at 0 if nothing was counted: a series that
+    // appears only with its first failure hides that failure from Prometheus's increase().
+    const first = this.last.length === 0;
     now.forEach((s, i) => {
       const tags = { exporter: this.names[i]! };
       const seen = this.seen[i]!;
@@ -164,7 +167,7 @@ export class ExportLink {
       }
       for (const k of COUNTED) {
         const delta = s[k] - seen[k];
-        if (delta > 0 && RECORDED.has(k)) this.deps.record(`monitor_export_${k}`, delta, tags);
+        if ((delta > 0 || first) && RECORDED.has(k)) this.deps.record(`monitor_export_${k}`, delta, tags);
       }
       // What this thread learns from the counts: a refused request, an export not encoded.
       if (s.failed > seen.failed) this.deps.faults.report('export-rejected', new Error(s.lastError?.message ?? `${tags.exporter}: a request was refused`));

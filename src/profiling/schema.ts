@@ -123,6 +123,8 @@ export interface CaptureNote {
   lead: { site: string; share: number } | null;
   /** Which alert asked for it (rule name), if one did. */
   rule: string | null;
+  /** cpu: the share of samples in which the main thread was idle (absent from notes kept before it was added). */
+  idle?: number;
   /** Set instead of the rest when no capture ran: busy, rate-limited, or failed, and why. */
   skipped?: string;
 }

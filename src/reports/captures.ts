@@ -5,6 +5,11 @@
  * "event loop blocked: 71% of samples in renderPlayerStats at src/stats.js:88". A capture
  * that no diagnosis of the report claims becomes one of its own (info), so that what was
  * captured is never left out of the report.
+ *
+ * A CPU capture in which the main thread was mostly idle names no culprit: its top function
+ * holds a sliver of the samples, and the CPU a saturation diagnosis saw went to other threads
+ * or processes. It is attached saying so, with its idle share as the evidence, and its top
+ * function is not offered as the place to start.
  */
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Diagnosis, Evidence, TimeWindow } from './types.js';
@@ -14,14 +19,21 @@ const EXPLAINS = { cpu: ['event-loop-blocked', 'cpu-saturation', 'slow-formula-c
 
 const PERCENT = (share: number): string => `${Math.round(share * 100)}%`;
 
+/** A CPU capture idle for at least this share of its samples points at no function of the main thread. */
+export const IDLE_CAPTURE_SHARE = 0.8;
+
+const idle = (n: CaptureNote): boolean => n.kind === 'cpu' && (n.idle ?? 0) >= IDLE_CAPTURE_SHARE;
+
 function sentence(n: CaptureNote): string {
   const by = n.rule ? `, when "${n.rule}" fired` : '';
-  return `${n.kind === 'cpu' ? 'CPU' : 'Heap'} profile ${n.id} (${n.seconds} s from ${new Date(n.at).toISOString()}${by}): ${n.headline}.`;
+  const why = idle(n) ? ` The main thread was idle in ${PERCENT(n.idle!)} of its samples: the CPU went to other threads or processes, not to its JavaScript.` : '';
+  return `${n.kind === 'cpu' ? 'CPU' : 'Heap'} profile ${n.id} (${n.seconds} s from ${new Date(n.at).toISOString()}${by}): ${n.headline}.${why}`;
 }
 
 function evidenceOf(n: CaptureNote): Evidence[] {
-  if (!n.lead) return [];
   const window: TimeWindow = { from: n.at, to: n.at + n.seconds * 1000 };
+  if (idle(n)) return [{ metric: 'cpu_profile', statistic: 'share of samples idle', value: Number(n.idle!.toFixed(4)), threshold: IDLE_CAPTURE_SHARE, unit: 'ratio', window }];
+  if (!n.lead) return [];
   return [
     n.kind === 'cpu'
       ? { metric: 'cpu_profile', statistic: `share of samples in ${n.lead.site} (self)`, value: Number(n.lead.share.toFixed(4)), threshold: 0, unit: 'ratio', window }
@@ -50,7 +62,7 @@ export function withCaptures(diagnoses: Diagnosis[], notes: readonly CaptureNote
       }
       continue;
     }
-    const lead = mine[mine.length - 1]!;
+    const lead = mine.filter((n) => !idle(n)).at(-1);
     diagnoses.push({
       id: `${kind}-profile`,
       title: kind === 'cpu' ? 'Where the main thread spent its time (CPU profile)' : 'What holds the heap (heap profile)',
@@ -60,9 +72,11 @@ export function withCaptures(diagnoses: Diagnosis[], notes: readonly CaptureNote
       evidence: mine.flatMap(evidenceOf),
       actions: [
         ...mine.map(openAction),
-        kind === 'cpu'
-          ? `Start with ${lead.lead?.site ?? 'the top function'}: cache what it recomputes, or move it off the main thread (worker threads, a piscina pool).`
-          : `Start with ${lead.lead?.site ?? 'the top allocation site'}: bound what it keeps (size and age), and release it when its request ends.`,
+        !lead
+          ? "Capture again while the service is slow (a rule with capture: 'cpu' takes one when its alert fires): this main thread was mostly waiting."
+          : kind === 'cpu'
+            ? `Start with ${lead.lead?.site ?? 'the top function'}: cache what it recomputes, or move it off the main thread (worker threads, a piscina pool).`
+            : `Start with ${lead.lead?.site ?? 'the top allocation site'}: bound what it keeps (size and age), and release it when its request ends.`,
       ],
     });
   }

@@ -69,7 +69,9 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The error with its code once: node:fs messages already begin with it ("EACCES: permission denied, mkdir …"). */
 function reason(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String(error);
+  if (!e.code) return String(error);
+  return e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;
 }

@@ -116,7 +116,9 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number): Out {
     total_series: h.totalSeries,
     truncated: h.totalSeries > h.series.length,
     points_per_series: pointsPerSeries,
-    downsampled: h.series.some((s) => s.points.length < s.sourcePoints),
+    // Cut by the points cap: a rollup's minutes merging its rows and buckets have fewer points
+    // than sources too, but max_points would not give more of them.
+    downsampled: h.series.some((s) => s.points.length < s.sourcePoints && s.sourcePoints > pointsPerSeries),
   };
 }
 

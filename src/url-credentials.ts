@@ -1,0 +1,32 @@
+/**
+ * The user info of a receiver's URL (`https://user:secret@mimir.example/api/v1/push`), sent
+ * as HTTP Basic authorization. fetch refuses a URL that carries credentials ("Request cannot
+ * be constructed from a URL that includes credentials"), so such a URL, which the options
+ * accept as an http(s) URL, would fail every request, be retried forever, and put the
+ * password into the error shown in status, the MCP answers and the logs. The exporters and
+ * the alert notifier send to the URL without its user info, with an `Authorization` header
+ * made of it unless the options gave one, and show the URL without it.
+ */
+
+export interface CredentialedTarget {
+  /** The URL to fetch: the one given without its user info. */
+  url: string;
+  /** The headers given, with `Authorization: Basic …` added when the URL carried user info and they had none. */
+  headers: Record<string, string>;
+}
+
+/** Splits a URL's user info off into an Authorization header (the given headers win). */
+export function withUrlCredentials(url: string, headers: Record<string, string>): CredentialedTarget {
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return { url, headers };
+  const user = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  const given = Object.keys(headers).some((name) => name.toLowerCase() === 'authorization');
+  return {
+    url: u.href,
+    headers: given ? headers : { ...headers, authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` },
+  };
+}
+

@@ -1,0 +1,52 @@
+/**
+ * Profile captures in a report: a CPU capture of a busy main thread is evidence for a CPU
+ * diagnosis and names the function to start with; one in which the main thread was mostly
+ * idle says so, with its idle share as the evidence, and names no function.
+ */
+import { describe, expect, it } from 'vitest';
+import { IDLE_CAPTURE_SHARE, withCaptures } from '../dist/src/reports/captures.js';
+import type { CaptureNote } from '../dist/src/index.js';
+import type { Diagnosis } from '../dist/src/reports/types.js';
+import { monitorStarter } from './helpers.js';
+
+const started = monitorStarter();
+const AT = Date.UTC(2026, 11, 1, 5, 0, 0);
+
+function note(id: number, idle: number, site: string, share: number): CaptureNote {
+  return { id, kind: 'cpu', at: AT, seconds: 10, headline: `${share * 100}% of samples in ${site} (self)`, file: `/p/${id}.cpuprofile`, top: [], lead: { site, share }, rule: null, idle };
+}
+
+function saturation(): Diagnosis {
+  return { id: 'cpu-saturation', title: 'CPU saturation', severity: 'critical', category: 'cpu', summary: 'The CPUs were busy 92%.', evidence: [], actions: [] };
+}
+
+describe('captures in a report', () => {
+  it("attaches a busy capture's top function to a CPU diagnosis, and an idle capture's idle share instead", () => {
+    const [d] = withCaptures([saturation()], [note(1, 0.1, 'render at src/a.js:3', 0.7), note(2, 0.99, 'snapshot at src/b.js:9', 0.001)]);
+    expect(d!.evidence).toEqual([
+      { metric: 'cpu_profile', statistic: 'share of samples in render at src/a.js:3 (self)', value: 0.7, threshold: 0, unit: 'ratio', window: { from: AT, to: AT + 10_000 } },
+      { metric: 'cpu_profile', statistic: 'share of samples idle', value: 0.99, threshold: IDLE_CAPTURE_SHARE, unit: 'ratio', window: { from: AT, to: AT + 10_000 } },
+    ]);
+    expect(d!.summary).toContain('CPU profile 2 (10 s from 2026-12-01T05:00:00.000Z): 0.1% of samples in snapshot at src/b.js:9 (self). The main thread was idle in 99% of its samples: the CPU went to other threads or processes');
+    expect(d!.summary).not.toMatch(/render at src\/a\.js:3 \(self\)\. The main thread was idle/);
+  });
+
+  it('names no function to start with when every capture of its own diagnosis found the main thread idle', () => {
+    const [d] = withCaptures([], [note(3, 0.95, 'snapshot at src/b.js:9', 0.002)]);
+    expect(d!.id).toBe('cpu-profile');
+    expect(d!.actions).toEqual(['Open /p/3.cpuprofile in Chrome DevTools (Performance panel) for the whole profile.', expect.stringMatching(/^Capture again while the service is slow/)]);
+    const [busy] = withCaptures([], [note(4, 0.2, 'render at src/a.js:3', 0.7)]);
+    expect(busy!.actions[1]).toMatch(/^Start with render at src\/a\.js:3/);
+  });
+
+  it("carries the idle share of a real capture of a waiting main thread into the next report's diagnosis", async () => {
+    const m = await started();
+    const c = await m.profile({ kind: 'cpu', seconds: 1 });
+    expect(c.summary.kind === 'cpu' && c.summary.idle).toBeGreaterThanOrEqual(IDLE_CAPTURE_SHARE);
+    const report = await m.generateReport({ format: 'json' });
+    const d = report.diagnoses.find((x) => x.id === 'cpu-profile');
+    expect(d, JSON.stringify(report.diagnoses.map((x) => x.id))).toBeDefined();
+    expect(d!.evidence).toEqual([expect.objectContaining({ metric: 'cpu_profile', statistic: 'share of samples idle' })]);
+    expect(d!.actions.join(' ')).not.toContain('Start with');
+  }, 30_000);
+});
