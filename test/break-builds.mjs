@@ -1349,6 +1349,13 @@ export const BREAKS = [
     tests: ['query.test.ts', 'mcp-budgets.test.ts'],
     mustFail: ['divide by the time the window covers: the part the monitor watched, up to now', "says how much of a window reaching past the monitor's start it watched, and where the rest is"],
   },
+  {
+    name: "profiles in a dataDir another process holds",
+    what: "a monitor that could not take its dataDir's lock writes its profiles into that directory and prunes the holder's files to its own maxFiles",
+    edits: [{ find: 'storage ? () => (storage.holdsLock ? dataDirProfiles : ownDir) : ownDir;', replace: 'storage ? () => dataDirProfiles : ownDir;' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ["are written only while the monitor holds the dataDir's lock: one that could not take it leaves the holder's files alone"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -231,6 +231,31 @@ describe('profile files', () => {
     expect(existsSync(first.file!)).toBe(false);
     expect(await readdir(dir)).toEqual([second.file!.split('/').pop()]);
     expect(m.status().profiling.files).toMatchObject({ count: 1, bytes: second.fileBytes, maxFiles: 1, lastError: null });
+  }, 20_000);
+});
+
+describe("a dataDir's profiles", () => {
+  it("are written only while the monitor holds the dataDir's lock: one that could not take it leaves the holder's files alone", async () => {
+    const dataDir = await tempDir();
+    // Another live process holds the dataDir (the parent that runs the tests), with its profiles.
+    await writeFile(join(dataDir, 'perfwatch.lock'), `${process.ppid}\n`);
+    const profiles = join(dataDir, 'profiles');
+    await mkdir(profiles);
+    const theirs = ['perfwatch-20261201T000000.000Z-4242-1.cpuprofile', 'perfwatch-20261201T000001.000Z-4242-2.cpuprofile'];
+    for (const name of theirs) await writeFile(join(profiles, name), '{}');
+    const m = new PerformanceMonitor({ storage: 'sqlite', dataDir, system: { enabled: false }, runtime: { enabled: false }, profiling: { maxFiles: 1 } });
+    await expect(m.start()).rejects.toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED' });
+    try {
+      const c = await m.profile({ seconds: 1 });
+      expect(c.file).not.toBeNull();
+      expect(c.file!.startsWith(profiles)).toBe(false);
+      expect(m.profilingStatus().dir).not.toBe(profiles);
+      // maxFiles 1 pruned this monitor's own directory, not the holder's.
+      expect((await readdir(profiles)).sort()).toEqual(theirs);
+      await rm(c.file!, { force: true });
+    } finally {
+      await m.close();
+    }
   }, 20_000);
 });
 

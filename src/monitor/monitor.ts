@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as Comlink from 'comlink';
 import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
@@ -226,10 +226,15 @@ export class PerformanceMonitor extends EventEmitter {
       ...(cs ? { persist: cs.optimizer } : {}),
     });
     registerOwnTunables(this.optimizer, this.reports, this.overhead, o);
-    const profileDir = o.profiling.dir ?? (o.storage === 'sqlite' ? join(o.dataDir, 'profiles') : join(tmpdir(), `perfwatch-profiles-${process.pid}`));
+    // <dataDir>/profiles only while this monitor holds the dataDir's lock: a monitor that could
+    // not take it (another process's) must neither write there nor prune that one's files.
+    const ownDir = resolve(tmpdir(), `perfwatch-profiles-${process.pid}`);
+    const dataDirProfiles = resolve(o.dataDir, 'profiles');
+    const storage = this.storage;
+    const profileDir = o.profiling.dir !== undefined ? resolve(o.profiling.dir) : storage ? () => (storage.holdsLock ? dataDirProfiles : ownDir) : ownDir;
     this.profiler = new Profiler({
       options: o.profiling,
-      files: new ProfileFiles(resolve(profileDir), o.profiling),
+      files: new ProfileFiles(profileDir, o.profiling),
       mainBusy: (ms) => this.overhead.profilingBusy(ms),
       captured: (capture) => this.emitSafe('profile', capture),
       attach: (t, note, capture) => this.alerting.attachProfile(t, note, capture ? annotationsOf(capture) : null),

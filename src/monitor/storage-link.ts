@@ -83,6 +83,11 @@ export class StorageLink {
     );
   }
 
+  /** Whether this monitor holds the dataDir's lock (from start() until stop()): only then is the directory its own. */
+  get holdsLock(): boolean {
+    return this.lock !== undefined;
+  }
+
   /** Takes the lock, opens the database and restores the catalog; throws StorageError (nothing left running) when it cannot. */
   async start(): Promise<void> {
     this.lock = await acquireLock(this.dir);

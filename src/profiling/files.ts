@@ -40,14 +40,20 @@ export function profileFileName(kind: ProfileKind, at: number, id: number): stri
 }
 
 export class ProfileFiles {
-  readonly dir: string;
+  private readonly where: () => string;
   private readonly bounds: FileBounds;
   private held = { count: 0, bytes: 0, scannedAt: null as number | null };
   private lastError: string | null = null;
 
-  constructor(dir: string, bounds: FileBounds) {
-    this.dir = dir;
+  /** `dir` a function when the directory depends on state (a dataDir's, only while its lock is held). */
+  constructor(dir: string | (() => string), bounds: FileBounds) {
+    this.where = typeof dir === 'string' ? () => dir : dir;
     this.bounds = bounds;
+  }
+
+  /** Where files go now. */
+  get dir(): string {
+    return this.where();
   }
 
   status(): ProfileFilesStatus {
@@ -66,15 +72,17 @@ export class ProfileFiles {
     if (bytes > this.bounds.maxBytes) {
       return this.missing(bytes, `the profile is ${bytes} bytes, over profiling.maxBytes (${this.bounds.maxBytes}): not kept; raise maxBytes or capture for fewer seconds`);
     }
-    const file = join(this.dir, profileFileName(kind, at, id));
+    // Read once: the directory may change while the file is written (a monitor stopping).
+    const dir = this.dir;
+    const file = join(dir, profileFileName(kind, at, id));
     try {
-      await mkdir(this.dir, { recursive: true });
+      await mkdir(dir, { recursive: true });
       await writeFile(file, json);
     } catch (error) {
       return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);
     }
     this.lastError = null;
-    await this.prune().catch(() => {});
+    await this.prune(dir).catch(() => {});
     await this.refresh();
     return { file, bytes, error: null };
   }
@@ -84,12 +92,12 @@ export class ProfileFiles {
     return { file: null, bytes, error };
   }
 
-  /** Our files, oldest first, with their sizes. */
-  async list(): Promise<{ file: string; bytes: number }[]> {
-    const names = (await readdir(this.dir)).filter((n) => OURS.test(n)).sort();
+  /** Our files in `dir` (default: where files go now), oldest first, with their sizes. */
+  async list(dir: string = this.dir): Promise<{ file: string; bytes: number }[]> {
+    const names = (await readdir(dir)).filter((n) => OURS.test(n)).sort();
     const out: { file: string; bytes: number }[] = [];
     for (const name of names) {
-      const file = join(this.dir, name);
+      const file = join(dir, name);
       try {
         out.push({ file, bytes: (await stat(file)).size });
       } catch {
@@ -99,8 +107,8 @@ export class ProfileFiles {
     return out;
   }
 
-  private async prune(): Promise<void> {
-    const files = await this.list();
+  private async prune(dir: string): Promise<void> {
+    const files = await this.list(dir);
     let total = files.reduce((a, f) => a + f.bytes, 0);
     let count = files.length;
     for (const f of files) {

@@ -11,7 +11,8 @@ const intIn = (min: number, max: number, def: number, what = '') => {
 export const ProfilingOptionsSchema = z.strictObject({
   /**
    * Where the .cpuprofile and .heapprofile files go. Default: `<dataDir>/profiles` with
-   * storage 'sqlite', else a directory of this process under the system's temporary directory.
+   * storage 'sqlite' while the monitor holds the dataDir's lock, else a directory of this
+   * process under the system's temporary directory.
    */
   dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).max(4096, { error: 'must be at most 4096 characters' }).optional(),
   /** Profile files kept; the oldest go first. */
