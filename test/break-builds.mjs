@@ -1356,6 +1356,13 @@ export const BREAKS = [
     tests: ['profiling.test.ts'],
     mustFail: ["are written only while the monitor holds the dataDir's lock: one that could not take it leaves the holder's files alone"],
   },
+  {
+    name: 'CLI profile says the MCP argument',
+    what: "perfwatch profile tells the user to 'pass top (up to N)', the MCP tool's argument, where the CLI takes --top",
+    edits: [{ find: '(_, n: string) => ` shown: pass --top ${Math.min(Number(n), 100)} for more.`', replace: "(_, n: string) => ` shown: pass top (up to ${n}) for more.`" }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ['prints the summary of a running service, the hot function first'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -169,6 +169,8 @@ describe('perfwatch profile', () => {
     expect(stdout).toMatch(new RegExp(`^cpu profile 1 of the main thread, .*: \\d+% of samples in ${hot.replace(/[.]/g, '\\.')} \\(self\\)`));
     expect(stdout).toMatch(/^Top functions by self time:\n {2}\d+% \(\d+(\.\d)? ms\) renderPlayerStats at /m);
     expect(stdout).toMatch(/^Full profile \(open in Chrome DevTools\): .*\.cpuprofile$/m);
+    // How to see more, in the CLI's own words.
+    expect(stdout).toMatch(/^3 of \d+ shown: pass --top \d+ for more\.$/m);
   }, 30_000);
 
   it('refuses bad options naming the option and its limit', async () => {

@@ -78,7 +78,11 @@ export async function profile(args: ProfileArgs): Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 15_000)));
       result = (await client.callTool({ name: 'capture_performance_profile', arguments: { id: result.structuredContent.id, top } })) as ToolResult;
     }
-    const text = result.content.map((c) => c.text ?? '').join('\n');
+    // The tool's text names its own argument; here it is a flag.
+    const text = result.content
+      .map((c) => c.text ?? '')
+      .join('\n')
+      .replace(/ shown: pass top \(up to (\d+)\) for more\./, (_, n: string) => ` shown: pass --top ${Math.min(Number(n), 100)} for more.`);
     if (result.isError) return fail(text);
     process.stdout.write(format === 'json' ? `${JSON.stringify(result.structuredContent, null, 2)}\n` : `${text}\n`);
     return 0;
