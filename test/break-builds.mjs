@@ -1363,6 +1363,13 @@ export const BREAKS = [
     tests: ['profile-fronts.test.ts'],
     mustFail: ['prints the summary of a running service, the hot function first'],
   },
+  {
+    name: 'export retries a bad port forever',
+    what: "an exporter whose URL has a port fetch never connects to (6000) retries each request with backoff forever, its samples never counted as failed",
+    edits: [{ find: '      if (cause !== BAD_PORT) return \'retry\';', replace: "      if (cause !== BAD_PORT || cause === BAD_PORT) return 'retry';" }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['counts an export to a port fetch never connects to as failed, says so, and does not retry it'],
+  },
 ];
 
 function parseArgs(argv) {

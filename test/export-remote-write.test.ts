@@ -125,6 +125,16 @@ describe('remote_write', () => {
     expect(JSON.stringify(m.status())).not.toContain('s3cr');
   });
 
+  it('counts an export to a port fetch never connects to as failed, says so, and does not retry it', async () => {
+    // 6000 (X11) is on the Fetch standard's "bad port" list: every request fails at once, so retrying is pointless.
+    const m = await started({ export: { remoteWrite: [{ url: 'http://127.0.0.1:6000/receive', intervalMs: 3_600_000 }], retryBaseMs: 10, retryMaxMs: 20 } });
+    await oneGauge(m);
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(st.failed).toBeGreaterThan(0);
+    expect(st).toMatchObject({ retries: 0, queueDepth: 0, sent: 0, dropped: 0 });
+    expect(st.lastError?.message).toBe(`http://127.0.0.1:6000/receive: fetch refuses this port (the Fetch standard's "bad port" list): ${st.failed} samples failed, not retried; give the receiver another port`);
+  });
+
   it('leaves an Authorization header of the options in place of the URL\'s user info', async () => {
     const r = await receiver();
     const m = await pushing(r.url.replace('http://', 'http://u:p@'));

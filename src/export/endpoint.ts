@@ -182,7 +182,11 @@ export class Endpoint {
     } catch (error) {
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
-      return 'retry';
+      if (cause !== BAD_PORT) return 'retry';
+      // fetch never connects to the ports of the Fetch standard's "bad port" list (6000, 6665-6669, 10080, …): final, as a 4xx.
+      this.st.failed += batch.samples;
+      this.st.lastError.message = `${this.st.url}: fetch refuses this port (the Fetch standard's "bad port" list): ${batch.samples} samples failed, not retried; give the receiver another port`;
+      return 'done';
     }
     if (response.ok) {
       this.st.sent += batch.samples;
@@ -200,6 +204,9 @@ export class Endpoint {
     return 'done';
   }
 }
+
+/** The cause fetch gives for a port it never connects to. */
+const BAD_PORT = 'bad port';
 
 /** Characters of a receiver's refusal kept in the error: Prometheus and Mimir say there why ("out of order sample"). */
 export const REASON_CHARS = 200;
