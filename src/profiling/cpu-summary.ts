@@ -152,7 +152,13 @@ export function cpuHeadline(s: CpuSummary): string {
   if (s.samples === 0) return 'no samples: the capture ended before the profiler took one';
   const first = s.topSelf[0];
   if (!first) return `no JavaScript on the stack in ${s.samples} samples; ${shares}`;
+  // A thread that mostly waited: its top function holds a sliver, and leading with it would
+  // name a culprit where there is none (a slow answer then waits on I/O or other threads).
+  if (s.idle >= IDLE_HEADLINE_SHARE) return `the main thread was idle in ${percent(s.idle)} of samples (its busiest function: ${percent(first.selfShare)} in ${siteText(first)}, self); GC ${percent(s.gc)}, program ${percent(s.program)}`;
   return `${percent(first.selfShare)} of samples in ${siteText(first)} (self); ${shares}`;
 }
+
+/** An idle share from which a capture's headline leads with it rather than with its top function. */
+export const IDLE_HEADLINE_SHARE = 0.8;
 
 const round = (x: number): number => Math.round(x * 10) / 10;
