@@ -79,10 +79,11 @@ export class Persister {
 
   /**
    * Writes what is new in one transaction, with the hours that closed by `now` (HourlyTier);
-   * `last`: the open minutes as rows, the journal emptied (stop, or a flush asked for). On failure nothing is marked
-   * written (it throws).
+   * `last`: the open minutes as rows, the journal emptied (stop, or a flush asked for);
+   * `within`: more writes that commit or fail with these (a hub's members' numbers). On
+   * failure nothing is marked written (it throws).
    */
-  flush(now: number = Date.now(), last = false): FlushResult {
+  flush(now: number = Date.now(), last = false, within?: () => void): FlushResult {
     const next = new Map<number, SeriesState>();
     let rows = 0;
     let blob: JournalBlob | undefined;
@@ -118,6 +119,7 @@ export class Persister {
           }
         }
         this.table.hourly.build(now);
+        within?.();
       });
     } catch (error) {
       // Series the rolled-back transaction added are not on disk: their cached ids are void,

@@ -1,0 +1,172 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { seeded } from './fixtures/seeded.mjs';
+import { waitFor } from './helpers.js';
+import { hubNodes, rawMember, type HubNode } from './hub-helpers.js';
+
+/**
+ * A hub with storage 'sqlite' killed with SIGKILL and started again on the same dataDir
+ * (docs/cluster.md, "A hub on a database"): its members' numbers are on disk with the buckets
+ * they cover, it acknowledges a batch only once a flush holds it, so nothing is counted twice
+ * and nothing is lost, whenever the kill comes.
+ */
+const nodes = hubNodes();
+
+const dataDir = () => join(mkdtempSync(join(tmpdir(), 'pw-hub-disk-')), 'data');
+const onDisk = (dir: string, flushMs = 5000) => ({ HUB_DATA_DIR: dir, HUB_FLUSH_MS: String(flushMs) });
+
+interface SeriesTotals {
+  tags: Record<string, string>;
+  count: number;
+  sum: number;
+}
+
+/** Per series of `name` on the hub, disk and memory: count and sum, keyed by instance ('' for the cluster-wide one). */
+async function history(hub: HubNode, name: string): Promise<Record<string, { count: number; sum: number }>> {
+  const { series } = (await hub.ask({ cmd: 'history', name })) as { series: SeriesTotals[] };
+  const out: Record<string, { count: number; sum: number }> = {};
+  for (const s of series) out[s.tags.instance ?? ''] = { count: s.count, sum: s.sum };
+  return out;
+}
+
+const def = [0, 'disk_rt', { route: '/r' }, 'distribution', ''];
+
+/** The start of a hand-made member's first bucket: its bucket of seq n starts n seconds later (a batch resent is the same batch). */
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+
+/** A hand-made batch of one row (count, sum; min 1, max and last the sum), as columns. */
+function batch(seq: number, round: number, count: number, sum: number, defs: unknown[] = []) {
+  const closedTo = T0 + 1000 * (seq + 1);
+  return {
+    t: 'batch',
+    seq,
+    round,
+    closedTo,
+    defs,
+    sids: new Uint8Array(Int32Array.of(0).buffer),
+    starts: new Uint8Array(Float64Array.of(closedTo - 1000).buffer),
+    stats: new Uint8Array(Float64Array.of(count, sum, 1, sum, sum).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(1).buffer),
+    sketches: new Uint8Array(0),
+  };
+}
+
+const applied = (hub: HubNode, batches: number) =>
+  waitFor(async () => (await hub.ask({ cmd: 'status' })).hub.members.find((m: { batches: number }) => m.batches >= batches), 20_000, `${batches} batches applied`);
+
+describe('a hub on SQLite killed and restarted', () => {
+  it('after a flush whose ack never reached the member: the new hub welcomes it with the seq on disk and does not apply the resent batch again', async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    let hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    let a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w1 = await a.answer(1);
+    expect(w1).toMatchObject({ t: 'welcome', acked: 0 });
+    a.send(batch(1, w1.round, 5, 50, [def]));
+    await applied(hub, 1);
+    expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+    // The flush committed batch 1 and its number; the ack goes out after it...
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    // ...and is lost with the hub: the member goes on as if it had not come.
+    await hub.kill();
+    a.close();
+    hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w2 = await a.answer(1);
+    expect(w2).toMatchObject({ t: 'welcome', acked: 1 });
+    a.send(batch(1, w2.round, 5, 50, [def]));
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    a.send(batch(2, w2.round, 2, 7));
+    await applied(hub, 1);
+    expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+    expect(await a.answer(3)).toEqual({ t: 'ack', seq: 2 });
+    expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 7, sum: 57 }, hand: { count: 7, sum: 57 } });
+    a.close();
+  });
+
+  it('between an apply and the flush: the batch was not acknowledged, the member resends it to the new hub, counted once', async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    let hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    let a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w1 = await a.answer(1);
+    a.send(batch(1, w1.round, 5, 50, [def]));
+    await applied(hub, 1);
+    const before = (await hub.ask({ cmd: 'status' })).storage.flushes;
+    await hub.kill();
+    // What the member heard before the kill: an ack only if a flush (the hub's own, every 5 s) came between.
+    const acks = a.heard().filter((m) => m.t === 'ack');
+    if (before === 0) expect(acks).toEqual([]);
+    const acked = Math.max(0, ...acks.map((m) => m.seq as number));
+    a.close();
+    hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w2 = await a.answer(1);
+    // As a member does: what the welcome or an ack covered is dropped, the rest sent again.
+    if (Math.max(acked, w2.acked) < 1) a.send(batch(1, w2.round, 5, 50, [def]));
+    a.send(batch(2, w2.round, 2, 7, [def]));
+    await applied(hub, 1);
+    expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+    expect(await a.answer(2)).toMatchObject({ t: 'ack' });
+    expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 7, sum: 57 }, hand: { count: 7, sum: 57 } });
+    a.close();
+  });
+
+  for (const seed of [11, 23, 37, 41]) {
+    it(`killed at random moments (seed ${seed}), members on a Unix socket: per-member and cluster-wide totals exact, the members resent what the disk did not hold`, async () => {
+      const rand = seeded(seed);
+      const dir = dataDir();
+      const path = nodes.socketPath();
+      let hub = await nodes.startIn(onDisk(dir, 200), 'hub', path);
+      const members = { a: await nodes.start('member', path, 'a'), b: await nodes.start('member', path, 'b') };
+      const want: Record<string, { count: number; sum: number }> = { a: { count: 0, sum: 0 }, b: { count: 0, sum: 0 } };
+      const heldAtKill: number[] = [];
+      const appliedSoFar = async () => ((await hub.ask({ cmd: 'status' })).hub.members as { batches: number }[]).reduce((n, m) => n + m.batches, 0);
+      for (let kill = 0; kill < 4; kill++) {
+        const before = await appliedSoFar();
+        for (const [name, m] of Object.entries(members)) {
+          const values = Array.from({ length: 1 + Math.floor(rand() * 40) }, () => 1 + Math.floor(rand() * 1000));
+          await m.ask({ cmd: 'record', name: 'disk_rt', values });
+          want[name]!.count += values.length;
+          want[name]!.sum += values.reduce((x, y) => x + y, 0);
+        }
+        const moment = kill === 3 ? 'held' : rand() < 0.5 ? 'anywhere' : 'applied';
+        if (moment === 'anywhere') {
+          // Anywhere in the next interval and a half: before a flush, between an apply and the
+          // flush (every 200 ms), after a flush before its ack reached the member.
+          await new Promise((resolve) => setTimeout(resolve, Math.floor(rand() * 1500)));
+        } else if (moment === 'applied') {
+          // Within a flush period after an apply: before its flush, or after it.
+          await waitFor(async () => (await appliedSoFar()) > before, 20_000, 'a batch applied');
+          await new Promise((resolve) => setTimeout(resolve, Math.floor(rand() * 250)));
+        } else {
+          // The hub's loop held: the members' batches reach it and wait, unapplied, unacknowledged.
+          await hub.ask({ cmd: 'block', ms: 5000 });
+          for (const m of Object.values(members)) await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.queueDepth > 0, 20_000, 'the member to hold a batch');
+        }
+        await hub.kill();
+        const held = await Promise.all(Object.values(members).map(async (m) => (await m.ask({ cmd: 'status' })).hub.queueDepth as number));
+        heldAtKill.push(...held);
+        hub = await nodes.startIn(onDisk(dir, 200), 'hub', path);
+      }
+      // The members stop once welcomed again: their open buckets go too, and they wait for the hub's acknowledgement.
+      for (const m of Object.values(members)) {
+        await waitFor(async () => (await m.ask({ cmd: 'status' })).hub.connected, 20_000, 'the member to be welcomed');
+        const stopped = await m.ask({ cmd: 'stop' });
+        expect(stopped.hub).toMatchObject({ queueDepth: 0, dropped: 0 });
+        expect(stopped.hub.failed).toBeGreaterThanOrEqual(4);
+      }
+      expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+      const got = await history(hub, 'disk_rt');
+      expect(got).toEqual({ '': { count: want.a!.count + want.b!.count, sum: want.a!.sum + want.b!.sum }, a: want.a, b: want.b });
+      // The members held batches across the kills (at least the last: its hub held), and resent them.
+      expect(heldAtKill.slice(-2).every((q) => q > 0)).toBe(true);
+    });
+  }
+});
