@@ -917,6 +917,40 @@ export const BREAKS = [
     edits: [{ find: 'if (this.reader.addWindowSketch(id, from, Infinity, acc, this.coverage) > 0) this.partialQuantiles++;', replace: 'this.reader.addWindowSketch(id, from, Infinity, acc);' }],
     tests: ['quantile-coverage.test.ts'],
     mustFail: ["carry the samples they stand for when the log lost older buckets' sketches"],
+  },  {
+    name: 'hub on disk: ack before the flush',
+    what: 'a hub on SQLite acknowledges a batch once applied, before a flush holds it: killed before the flush, it loses what its members dropped',
+    edits: [{ find: "    if (!this.durable) member.conn?.send({ t: 'ack', seq: m.seq });", replace: "    member.conn?.send({ t: 'ack', seq: m.seq });" }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['between an apply and the flush'],
+  },
+  {
+    name: "hub on disk: numbers outside the flush's transaction",
+    what: "a hub's members' numbers commit in a transaction of their own before the flush's rows: a flush that fails leaves numbers for rows the disk lacks",
+    edits: [{ find: 'const { rows } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));', replace: 'if (seqs) this.db.transaction(() => writeHubSeqs(this.db, seqs));\n      const { rows } = this.persister.flush(began, last);' }],
+    tests: ['storage-hub-seqs.test.ts'],
+    mustFail: ['a flush that fails writes neither'],
+  },
+  {
+    name: 'hub on disk: numbers not written',
+    what: "a flush leaves out the hub's members' numbers: a restarted hub welcomes a member with 0 and applies again what the disk holds",
+    edits: [{ find: '        within?.();\n', replace: '' }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['after a flush whose ack never reached the member'],
+  },
+  {
+    name: 'hub on disk: numbers not loaded at start',
+    what: "a hub on SQLite does not read its members' numbers back: it welcomes each member with 0 and applies again what the disk holds",
+    edits: [{ find: 'for (const s of await this.disk.load()) this.numbers.set(s.instance, s);', replace: 'await this.disk.load();' }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['after a flush whose ack never reached the member'],
+  },
+  {
+    name: 'hub flush gate lets applies in during a flush',
+    what: "an apply entering the hub's flush gate does not wait for the flush reading the store: the flush may hold part of a batch its numbers do not cover",
+    edits: [{ find: '    while (this.flushing) await this.flushing;\n    this.inFlight++;', replace: '    this.inFlight++;' }],
+    tests: ['hub-flush-gate.test.ts'],
+    mustFail: ['applies that come meanwhile wait for the flush'],
   },
 ];
 
