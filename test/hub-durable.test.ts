@@ -2,6 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { READ_HUB_SEQS, hubSeqsOf } from '../dist/src/storage/hub-seqs.js';
+import { foldJournal } from '../dist/src/storage/journal.js';
+import { RollupTable } from '../dist/src/storage/rollups.js';
+import { openSchema } from '../dist/src/storage/schema.js';
+import { encodeSketch } from '../dist/src/storage/sketch-codec.js';
 import { seeded } from './fixtures/seeded.mjs';
 import { waitFor } from './helpers.js';
 import { hubNodes, rawMember, type HubNode } from './hub-helpers.js';
@@ -51,6 +57,41 @@ function batch(seq: number, round: number, count: number, sum: number, defs: unk
     sketchEnd: new Uint8Array(new Int32Array(1).buffer),
     sketches: new Uint8Array(0),
   };
+}
+
+/** A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64, in 64 bins of its sketch), of the second before `closedTo`. */
+function bigBatch(seq: number, rows: number, sids: number, closedTo: number, defs: unknown[]) {
+  const acc = new SketchAccumulator();
+  for (let k = 1; k <= 64; k++) acc.add(k);
+  const scratch = new Int32Array(acc.encodedLengthBound());
+  acc.encodeInto(scratch, 0);
+  const sketch = encodeSketch(scratch, 0)!;
+  const sketches = new Uint8Array(rows * sketch.length);
+  for (let i = 0; i < rows; i++) sketches.set(sketch, i * sketch.length);
+  return {
+    t: 'batch',
+    seq,
+    closedTo,
+    defs,
+    sids: new Uint8Array(new Int32Array(rows).map((_, i) => i % sids).buffer),
+    starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer),
+    stats: new Uint8Array(new Float64Array(5 * rows).map((_, i) => [64, 2080, 1, 64, 64][i % 5]!).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(rows).map((_, i) => (i + 1) * sketch.length).buffer),
+    sketches,
+  };
+}
+
+/** Per series of `name` in the database of `dir` (its journal folded, as a next process does): count and sum, keyed by the tags' JSON. */
+function onFile(dir: string, name: string): Record<string, [number, number]> {
+  const db = openSchema(join(dir, 'perfwatch.db'));
+  try {
+    db.transaction(() => foldJournal(db, new RollupTable(db), new SketchAccumulator(), Date.now()));
+    const out: Record<string, [number, number]> = {};
+    for (const [tags, count, sum] of db.prepare('SELECT s.tags, sum(r.count), sum(r.sum) FROM rollups r JOIN series s ON s.id = r.series WHERE s.name = ? GROUP BY s.id ORDER BY s.tags').all([name])) out[String(tags)] = [Number(count), Number(sum)];
+    return out;
+  } finally {
+    db.close();
+  }
 }
 
 const applied = (hub: HubNode, batches: number) =>
@@ -117,6 +158,51 @@ describe('a hub on SQLite killed and restarted', () => {
     expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 7, sum: 57 }, hand: { count: 7, sum: 57 } });
     a.close();
   });
+
+  it("with its collector killed in a batch's apply before a flush: the file holds whole batches only, exactly those its numbers say", async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    const hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'cut', epoch: 'e1', intervalMs: 1000 });
+    let { round } = await a.answer(1);
+    const SIDS = 32;
+    const ROWS = 1 << 15;
+    const BATCHES = 6;
+    const defs = Array.from({ length: SIDS }, (_, i) => [i, 'cut_rt', { k: String(i) }, 'distribution', '']);
+    const rand = seeded(5);
+    let failed = 0;
+    for (let seq = 1; seq <= BATCHES; seq++) {
+      a.send({ ...bigBatch(seq, ROWS, SIDS, T0 + 1000 * (seq + 1), seq === 1 ? defs : []), round });
+      // A moment after it went out: in its decode, its apply (a few hundred ms here) or after.
+      await new Promise((resolve) => setTimeout(resolve, rand() * 300));
+      await hub.ask({ cmd: 'killCollector' });
+      // The member does not resend (as if its link were slow): the flush must hold no part of a
+      // batch without its number all the same.
+      expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+      const member = (await hub.ask({ cmd: 'status' })).hub.members[0];
+      if (member.failed > failed) {
+        // The apply was cut: the hub's resync welcome gives the round the next batch must carry.
+        failed = member.failed;
+        round = (await waitFor(() => a.heard().filter((m) => m.t === 'welcome' && m.round > round).pop(), 20_000, 'the resync welcome')).round;
+      }
+    }
+    // Not vacuous: kills cut applies (each failed apply is counted).
+    expect(failed).toBeGreaterThanOrEqual(1);
+    await hub.kill();
+    a.close();
+    // The file as the next hub opens it: every series holds as many whole batches as the member's number says, no part of another.
+    const db = openSchema(join(dir, 'perfwatch.db'));
+    const numbers = hubSeqsOf(db.prepare(READ_HUB_SEQS).all());
+    db.close();
+    expect(numbers).toHaveLength(1);
+    expect(numbers[0]).toMatchObject({ instance: 'cut', epoch: 'e1' });
+    const per = (numbers[0]!.acked * ROWS * 64) / SIDS;
+    expect(numbers[0]!.acked).toBeGreaterThanOrEqual(1);
+    const totals = onFile(dir, 'cut_rt');
+    expect(Object.keys(totals)).toHaveLength(2 * SIDS);
+    expect(Object.values(totals)).toEqual(Array.from({ length: 2 * SIDS }, () => [per, (per / 64) * 2080]));
+  }, 120_000);
 
   for (const seed of [11, 23, 37, 41]) {
     it(`killed at random moments (seed ${seed}), members on a Unix socket: per-member and cluster-wide totals exact, the members resent what the disk did not hold`, async () => {
