@@ -16,7 +16,12 @@
  * store and no number: the hub finishes it (the store goes on after the rows applied) before
  * a flush may run, and a flush is skipped while one stays cut (`blocked`).
  */
-import type { HubSeq } from '../storage/hub-seqs.js';
+/** A member epoch's number: its highest seq applied (or, on disk, held by the rows). The monitor stores it with storage/hub-seqs.ts. */
+export interface HubSeq {
+  instance: string;
+  epoch: string;
+  acked: number;
+}
 
 /** What a durable hub needs of its storage. */
 export interface SeqDisk {

@@ -32,9 +32,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
-import type { HubSeq } from '../storage/hub-seqs.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
-import { DurableAcks, type SeqDisk } from './durable.js';
+import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubTransport } from './transport.js';
 import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from './wire.js';
