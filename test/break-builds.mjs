@@ -953,6 +953,13 @@ export const BREAKS = [
     mustFail: ["with its collector killed in a batch's apply before a flush"],
   },
   {
+    name: 'hub on disk: a stop without its numbers',
+    what: "a hub on SQLite stops without its flush between applies: the storage actor's last flush writes the rows applied since without their numbers",
+    edits: [{ find: '      await Promise.all([...this.members.values()].map((m) => m.chain));\n      await this.flushDisk(false);\n', replace: '' }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['stopped cleanly with a batch applied and not yet flushed'],
+  },
+  {
     name: 'hub flush gate lets applies in during a flush',
     what: "an apply entering the hub's flush gate does not wait for the flush reading the store: the flush may hold part of a batch its numbers do not cover",
     edits: [{ find: '    while (this.flushing) await this.flushing;\n    this.inFlight++;', replace: '    this.inFlight++;' }],

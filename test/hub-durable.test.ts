@@ -159,6 +159,30 @@ describe('a hub on SQLite killed and restarted', () => {
     a.close();
   });
 
+  it('stopped cleanly with a batch applied and not yet flushed: its stop writes the number with the rows, and the next hub does not apply the resend', async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    const first = await nodes.startIn(onDisk(dir), 'hub', path);
+    let a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w1 = await a.answer(1);
+    a.send(batch(1, w1.round, 5, 50, [def]));
+    await applied(first, 1);
+    expect((await first.ask({ cmd: 'stop' })).stopped).toBe(true);
+    a.close();
+    const hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w2 = await a.answer(1);
+    expect(w2).toMatchObject({ t: 'welcome', acked: 1 });
+    // Sent again as a member that never saw an ack would: acknowledged, not applied.
+    a.send(batch(1, w2.round, 5, 50, [def]));
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+    expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 5, sum: 50 }, hand: { count: 5, sum: 50 } });
+    a.close();
+  });
+
   it("with its collector killed in a batch's apply before a flush: the file holds whole batches only, exactly those its numbers say", async () => {
     const dir = dataDir();
     const path = nodes.socketPath();
