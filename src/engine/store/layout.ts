@@ -27,13 +27,13 @@
  * value are derived (closed + open). A series' samples of a drained chunk are written to its
  * raw ring past RAW_WRITTEN (RAW_AHEAD first says how far readers must distrust the ring),
  * summed in registers, and committed in one run of straight-line stores: the hot cells and
- * RAW_WRITTEN (writer.ts, drain). The open sketch is
+ * RAW_WRITTEN (samples.ts, drain). The open sketch is
  * binned lazily from the raw ring: a series' samples past RAW_BINNED go into its pages in
  * one run when half its raw ring waits, and at the bucket's close, so that the run's keys
  * hit the same few page lines instead of one cold line a sample (docs/benchmarks.md);
  * readers add the samples past RAW_BINNED to the pages. A bucket none of whose samples went
  * into its pages is closed from the raw slots alone, its pages freed untouched, and its
- * reset moves RAW_BINNED past them (writer.ts, close).
+ * reset moves RAW_BINNED past them (closes.ts, close).
  *
  * The slot memory of a series id is first touched when that series gets data, so the
  * resident size grows with the series in use; `reservedBytes` is the bound.

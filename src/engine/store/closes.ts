@@ -1,0 +1,212 @@
+/**
+ * Opening and closing a series' buckets: open() starts its open bucket (in the hot line), and
+ * close() writes the bucket's record (its sketch's run into the log, then the record into the
+ * bucket ring, published by T1_HEAD) and resets the open bucket (resetOpen), which moves its
+ * totals to the closed ones and empties or frees its pages. closeBefore() closes every open
+ * bucket that ended (after a takeover); writer.ts's sweep() closes them in slices.
+ *
+ * Invariants. A bucket is closed by publishing its record before resetting the open bucket,
+ * and recover() recognises a bucket that was published but not reset (its newest record
+ * starts where the open bucket does) and finishes it with resetOpen, which is idempotent. A
+ * bucket whose samples all still wait in the raw ring is encoded from its raw slots
+ * (countRaw, emitRaw), else from its pages (encodePages); both write the run's keys with
+ * their counts, so a killed close done again from the same slots or pages writes the same.
+ * The record is merged into the series' minute sketch (minutes.ts) after it is published.
+ */
+import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
+import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { SketchPages } from './pages.js';
+import { BEAT_MASK, BLOCK as STATE_BLOCK, BLOCK_BITS as STATE_BLOCK_BITS, HI_WORD as STATE_HI_WORD } from './writer-state.js';
+
+// The sketch's and the writer's constants as this module's own (V8 folds a module's const into
+// the code, where it loads an imported binding from its cell: pages.ts).
+const KEY_SHIFT = SKETCH_KEY_SHIFT;
+const PAGE_BITS = SKETCH_PAGE_BITS;
+const BLOCK_BITS = STATE_BLOCK_BITS;
+const BLOCK = STATE_BLOCK;
+const HI_WORD = STATE_HI_WORD;
+
+export class BucketCloses extends SketchPages {
+  protected open(id: number, now: number): void {
+    const base = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    if (this.f64[base + FIRST_TS] === 0) this.f64[base + FIRST_TS] = now;
+    this.hot[hb + OPEN_START] = this.bucketStart;
+    this.hot[hb + OPEN_SUM] = 0;
+    this.hot[hb + OPEN_MIN] = Infinity;
+    this.hot[hb + OPEN_MAX] = -Infinity;
+    this.openIds[this.openCount++] = id;
+  }
+
+  protected closeBefore(start: number): void {
+    let kept = 0;
+    const L = this.layout;
+    for (let i = 0; i < this.openCount; i++) {
+      if ((i & BEAT_MASK) === BEAT_MASK) this.beat();
+      const id = this.openIds[i]!;
+      const hb = id * HOT_F64;
+      if (this.hot[hb + OPEN_START]! < start && this.hot[hb + OPEN_COUNT]! > 0) this.close(id, id * L.slotF64);
+      else if (this.hot[hb + OPEN_COUNT]! > 0) this.openIds[kept++] = id;
+    }
+    this.openCount = kept;
+  }
+
+  /**
+   * Closes the open bucket of `id`: its record (the sketch's run into the log, then the
+   * record, published by T1_HEAD) and the reset of the open bucket. A bucket whose samples
+   * all still wait in the raw ring (RAW_BINNED: none in its pages, which are then empty) is
+   * encoded from the raw slots and its pages are freed untouched; at 10,000 series, 100
+   * samples a second each, binning them into the pool's cold page lines at the close, then
+   * reading and zeroing those lines, was half of the collector's time (docs/benchmarks.md,
+   * issue 16's eighth pass). A killed close is done again from the same raw slots (recover).
+   */
+  protected close(id: number, base: number): void {
+    const L = this.layout;
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
+    const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
+    const waiting = (written - binned) | 0;
+    let pos: number;
+    let at: number;
+    let freeIdle: boolean;
+    if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
+      // Counted first, so that the run goes straight into the log at its length.
+      const keys = this.countRaw(base, binned, written);
+      at = 1 + 2 * keys;
+      pos = this.log.reserve(at);
+      this.emitRaw(keys, pos % this.log.size);
+      freeIdle = true;
+    } else {
+      this.binTail(id);
+      at = this.encodePages(base);
+      pos = this.log.reserve(at);
+      const data = this.log.data;
+      const to = pos % this.log.size;
+      const out = this.scratch;
+      for (let k = 0; k < at; k++) data[to + k] = out[k]!;
+      freeIdle = this.idlePages > 0;
+    }
+    const head = this.i32[base * 2 + T1_HEAD]!;
+    this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
+    Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.minutes.add(id, head, hot[hb + OPEN_START]!, this.log.data, pos % this.log.size);
+    this.newestStart[id] = hot[hb + OPEN_START]!;
+    this.resetOpen(id, base, this.livePages(base), freeIdle);
+  }
+
+  /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */
+  protected countRaw(base: number, from: number, to: number): number {
+    const i32 = this.i32;
+    const bins = this.rawBins;
+    const keys = this.rawKeys;
+    const keyWord = 2 * (base + this.layout.rawOffsetF64 + 1) + HI_WORD;
+    const rawMask = this.layout.rawCap - 1;
+    let d = 0;
+    for (let k = from; k !== to; k = (k + 1) | 0) {
+      const key = i32[keyWord + 4 * (k & rawMask)]! >>> KEY_SHIFT;
+      const c = bins[key]!;
+      if (c === 0) keys[d++] = key;
+      bins[key] = c + 1;
+    }
+    return d;
+  }
+
+  /**
+   * Writes the run of the `d` keys countRaw() listed into the log at `to`, leaving rawBins
+   * zero again. Keys come in the order first met: a run's readers take its keys in any order
+   * (engine/sketch.ts).
+   */
+  protected emitRaw(d: number, to: number): void {
+    const out = this.log.data;
+    const bins = this.rawBins;
+    const keys = this.rawKeys;
+    out[to] = d;
+    let at = to + 1;
+    for (let j = 0; j < d; j++) {
+      const key = keys[j]!;
+      out[at++] = key;
+      out[at++] = bins[key]!;
+      bins[key] = 0;
+    }
+  }
+
+  /** Encodes into scratch the open sketch in the pages of the series at `base`, page by page; returns the run's length, and counts its idle pages in idlePages. */
+  protected encodePages(base: number): number {
+    const dir = this.livePages(base);
+    const out = this.scratch;
+    const pages = this.pages;
+    const front = this.front;
+    let at = 1;
+    let n = 0;
+    let idle = 0;
+    for (let e = 0; e < dir.length; e += 2) {
+      const keyBase = dir[e]! << PAGE_BITS;
+      const pageId = dir[e + 1]!;
+      const pageBase = pageId * PAGE_BINS;
+      const front32 = this.front32;
+      const backs = this.backs[pageId]!;
+      let any = false;
+      // Blocks lowest first: the run's keys stay ascending. A sketch has few bins in a block:
+      // four are tested at once (one word of front bins), most quads are empty.
+      for (let m = this.blocks[pageId]!; m !== 0; m &= m - 1) {
+        const block = 31 - Math.clz32(m & -m);
+        const from = pageBase + (block << BLOCK_BITS);
+        const back = (backs >>> block) & 1;
+        for (let q = from; q < from + BLOCK; q += 4) {
+          if (back === 0 ? front32[q >>> 2] === 0 : (pages[q]! | pages[q + 1]! | pages[q + 2]! | pages[q + 3]! | front32[q >>> 2]!) === 0) continue;
+          for (let k = q; k < q + 4; k++) {
+            let c = back === 0 ? front[k]! : pages[k]! + front[k]!;
+            if (c === 0) continue;
+            any = true;
+            const key = keyBase | (k - pageBase);
+            while (c > 0) {
+              const part = Math.min(c, 0xffffffff);
+              out[at++] = key;
+              out[at++] = part | 0;
+              c -= part;
+              n++;
+            }
+          }
+        }
+      }
+      if (!any) idle++;
+    }
+    out[0] = n;
+    this.idlePages = idle;
+    return at;
+  }
+
+  /**
+   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
+   * moving its totals to the closed ones. Idempotent: the totals move only while the open
+   * bucket still holds them.
+   */
+  protected resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
+    const kept: number[] | undefined = freeIdle ? [] : undefined;
+    const freed: number[] = [];
+    for (let e = 0; e < dir.length; e += 2) {
+      const pageId = dir[e + 1]!;
+      if (kept && !this.holdsBins(pageId)) freed.push(pageId);
+      else {
+        this.clearBins(pageId);
+        kept?.push(dir[e]!, pageId);
+      }
+      this.blocks[pageId] = 0;
+      this.backs[pageId] = 0;
+    }
+    if (kept && freed.length > 0) this.replaceDirectory(id, base, kept, freed);
+    const f = this.f64;
+    const hot = this.hot;
+    const hb = id * HOT_F64;
+    if (f[base + CLOSED_COUNT_AT] !== hot[hb + OPEN_START]) {
+      f[base + CLOSED_COUNT]! += hot[hb + OPEN_COUNT]!;
+      f[base + CLOSED_SUM]! += hot[hb + OPEN_SUM]!;
+      f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
+      f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
+    }
+    // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
+    this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
+    hot[hb + OPEN_COUNT] = 0;
+  }
+}
