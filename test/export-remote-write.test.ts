@@ -125,16 +125,22 @@ describe('remote_write', () => {
     expect(st.lagMs).toBeGreaterThanOrEqual(0);
 
     await r.listen();
-    while (st.queueDepth > 0 || st.sent === 0) st = (await m.exportNow()).exporters[0]!;
-    // The call that found it back made a sixth export into the full queue: one more dropped,
-    // and the two newest went out, oldest first. (Later exports carry more series: the
-    // monitor's own export metrics join the store as they are recorded.)
+    let calls = 0;
+    while (st.queueDepth > 0 || st.sent === 0) {
+      st = (await m.exportNow()).exporters[0]!;
+      calls++;
+    }
+    // Each call made one more export into the full queue, which dropped its oldest request
+    // (on a loaded machine the first call may still fail and wait for a retry): the two
+    // newest went out, oldest first. Later exports carry more series (the monitor's own
+    // export metrics join the store as they are recorded), so no request dropped held more
+    // samples than the newest sent.
     expect(r.requests.map((q) => q.status)).toEqual([200, 200]);
     const [a, b] = r.requests.map((q) => decodeWrite(q.body));
     expect(st.sent).toBe(a!.length + b!.length);
     expect(a![0]!.samples[0]!.timestamp).toBeLessThan(b![0]!.samples[0]!.timestamp);
-    expect(st.dropped).toBeGreaterThanOrEqual((exports - 1) * perExport);
-    expect(st.dropped).toBeLessThan(exports * perExport * 4);
+    expect(st.dropped).toBeGreaterThanOrEqual((exports - 2 + calls) * perExport);
+    expect(st.dropped).toBeLessThanOrEqual((exports - 2 + calls) * b!.length);
     expect(st.lagMs).toBe(0);
   });
 });

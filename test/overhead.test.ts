@@ -94,7 +94,10 @@ describe('overhead budget', () => {
     await m.start();
     const h = m.metric('response_time', { route: '/busy' });
     let bound: ReturnType<typeof m.status>['overhead'] | undefined;
-    const until = Date.now() + 15_000;
+    let last: ReturnType<typeof m.status>['overhead'] | undefined;
+    // Up to 30 s: in a full suite on two cores the host records less and the governor's
+    // windows take longer to show the state (it failed once at 15 s in CI).
+    const until = Date.now() + 30_000;
     while (!bound && Date.now() < until) {
       // The host records steadily: the collector drains a million samples a second or more,
       // far more work than sampling the system (kept moderate: other test files share the cores;
@@ -102,9 +105,11 @@ describe('overhead budget', () => {
       for (let i = 0; i < 10_000; i++) h.record(i & 1023);
       await new Promise((resolve) => setTimeout(resolve, 2));
       const o = m.status().overhead;
+      last = o;
       if (o.ingestionBound && o.level === 0 && o.collectorCadenceMs === 1000 && Date.now() - m.status().startedAt! > 3_000) bound = o;
     }
-    expect(bound).toBeDefined();
+    // On a timeout, what the governor said last.
+    expect(bound, JSON.stringify(last)).toBeDefined();
     expect(bound!.overBudget.cpu).toBe(true);
     // The breakdown agrees that ingestion, not sampling, took the collector's time. Loosely:
     // it sums the sources' own timings over its window, where the decision weighed whole

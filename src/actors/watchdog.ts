@@ -36,6 +36,8 @@ const FAST_RESTARTS = 60;
 const BACKOFF_MS = 250;
 /** The most an overdue actor's deadline moves for the time it waited for a CPU. */
 export const MAX_STARVED_MS = 2_000;
+/** The clocks' resolution the watchdog allows for when it compares a wait for a CPU with the time (see check). */
+const CLOCK_TICK_MS = 1;
 
 interface Watched {
   name: string;
@@ -180,7 +182,11 @@ export class Watchdog {
         continue;
       }
       const starved = Math.max(0, Math.min(MAX_STARVED_MS, waitMs - w.waitMs)) || 0;
-      if (now <= due + starved) this.wakeAt(due + starved + 1);
+      // A thread that waited for a CPU all along gains one tick more: `now` and the wait are
+      // read apart, each in whole ms at best, and an on-time reading taken in the ms after
+      // `now` (at `due`) left the next look a tick short of it (seen in CI: replaced 352 ms
+      // silent, "1 ms of it waiting for a CPU", in test/watchdog-starved.test.ts).
+      if (now <= due + (starved > 0 ? starved + CLOCK_TICK_MS : 0)) this.wakeAt(due + starved + CLOCK_TICK_MS + 1);
       else this.end(w, `no heartbeat for ${now - at} ms` + (starved > 0 ? ` (${Math.round(starved)} ms of it waiting for a CPU)` : ''));
     }
   }

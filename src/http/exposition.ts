@@ -86,7 +86,7 @@ export class Exposition {
   /** Per histogram series: `name_quantiles{labels,quantile="`. */
   private readonly qPrefix: (Uint8Array | undefined)[] = [];
   private readonly window = new SketchAccumulator();
-  /** What the last render's quantile windows left out (only sketchless and unsketched are read). */
+  /** What the last render's quantile windows left out: addWindowSketch adds into its sketchless and unsketched. */
   private readonly coverage: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0, unsketched: 0 };
   private partialQuantiles = 0;
 
@@ -113,6 +113,7 @@ export class Exposition {
     const w = this.out;
     const NL = 10;
     w.reset();
+    this.coverage.sketchless = 0;
     this.coverage.unsketched = 0;
     this.partialQuantiles = 0;
     let families = 0;

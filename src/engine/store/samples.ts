@@ -237,10 +237,7 @@ export class SamplePath extends BucketRows {
       hotI32[hi + RAW_WRITTEN] = written;
       hdr[CHUNK_DONE] = end;
     }
-    if (this.touchMark[id] !== this.pass) {
-      this.touchMark[id] = this.pass;
-      this.touched[this.touchedCount++] = id;
-    }
+    this.touch(id);
   }
 
   /** Readies the open bucket of `id` for data: one that ended and that the sweep has not reached yet closes first, and an empty one opens. */
