@@ -10,7 +10,6 @@
  * their own): each class brands its instances with a Symbol.for key and answers instanceof
  * by that brand, as undici and the MCP SDK do.
  */
-import type { z } from 'zod';
 
 /** Every code of an error perfwatch throws. */
 export const ERROR_CODES = [
@@ -237,17 +236,4 @@ export function describeValue(value: unknown): string {
 /** The rule of an error about a key that a schema does not know. */
 export function unknownKeyRule(what: string): string {
   return `is not a known ${what}`;
-}
-
-/** Turns the first schema issue into an InvalidArgumentError naming the field. */
-export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option'): InvalidArgumentError {
-  const issue = error.issues[0]!;
-  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-  if (issue.code === 'unrecognized_keys') {
-    const keys = (issue as { keys: string[] }).keys;
-    return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, unknownKeyRule(what));
-  }
-  let value: unknown = input;
-  for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
-  return new InvalidArgumentError(path || 'options', issue.message, { value });
 }

@@ -27,6 +27,7 @@ export type { ExporterKind } from './export/endpoint.js';
 export { attachProducer } from './engine/producer.js';
 export type { MetricHandle, CounterHandle, Producer } from './engine/producer.js';
 export type { ProducerHandle, MetricOptions, RequestSample, BatchSample, SampleColumns } from './engine/producer.js';
+export type { SampledName } from './engine/reserved.js';
 export { MonitorOptionsSchema, resolveOptions } from './monitor/options.js';
 export { InstrumentOptionsSchema } from './instrument/options.js';
 export type { InstrumentOptions, InstrumentSource, PiscinaLike } from './instrument/options.js';

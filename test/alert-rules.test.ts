@@ -70,8 +70,9 @@ describe('alert rules', () => {
   });
 
   it('computes each window aggregation over closed buckets', () => {
-    const values = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100 over 10 buckets
-    const expected: Record<string, number> = { avg: 50.5, min: 1, max: 100, sum: 5050, count: 100, rate: 505, p50: 50, p90: 90, p95: 95, p99: 99 };
+    // 1..100 over 10 buckets; rate: a distribution's samples a second (100 in 10 s).
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    const expected: Record<string, number> = { avg: 50.5, min: 1, max: 100, sum: 5050, count: 100, rate: 10, p50: 50, p90: 90, p95: 95, p99: 99 };
     const h = harness();
     const ids = new Map<string, string>();
     for (const aggregation of Object.keys(expected)) {
@@ -197,6 +198,16 @@ describe('alert rules', () => {
     expect(h.states()).toEqual(['inactive>firing']);
     for (let s = 2; s <= 7; s++) h.at(T0 + s * 1000 + 10);
     expect(h.states()).toEqual(['inactive>firing', 'firing>resolved']);
+  });
+
+  it("judges a rate as getMetrics gives it: a distribution's samples per second, a counter's sum per second", () => {
+    const h = harness();
+    // 10 requests of 500 ms in a 5 s window: 2 a second (their sum a second would be 1,000).
+    h.rule({ metric: 'response_time', aggregation: 'rate', window: 5, operator: '>', threshold: 5 });
+    h.rule({ metric: 'response_time', aggregation: 'rate', window: 5, operator: '>', threshold: 1.5 });
+    h.at(T0 + 10, Array.from({ length: 10 }, () => ['response_time', 500] as [string, number]));
+    h.at(T0 + 1010);
+    expect(h.transitions.map((t) => [t.threshold, t.to, t.value])).toEqual([[1.5, 'firing', 2]]);
   });
 
   it('records every transition with its time, value, threshold and rule', () => {

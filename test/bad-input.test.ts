@@ -35,6 +35,21 @@ describe('bad input', () => {
     expect(caught(() => m.recordRequest(null as never)).field).toBe('request');
   });
 
+  it('refuses a request field it does not know, as createAlertRule does, listing the fields', () => {
+    expect(caught(() => m.recordRequest({ responseTimeMs: 1, success: true, bogus: 1 } as never))).toMatchObject({
+      field: 'bogus',
+      message: 'bogus is not a known request field (the fields: responseTimeMs, success, statusCode, endpoint)',
+    });
+    expect(caught(() => m.recordRequest({ responseTimeMs: 1, success: true, statuscode: 200 } as never)).message).toBe(
+      'statuscode is not a known request field (the fields: responseTimeMs, success, statusCode, endpoint)',
+    );
+  });
+
+  it('says a kind mismatch in words: what the metric is and what it was asked to be', () => {
+    expect(caught(() => m.define({ name: 'queue_size', kind: 'counter' })).message).toBe('metric "queue_size" is already defined as a gauge (unit: count); it cannot be redefined as a counter (no unit)');
+    expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' })).message).toBe('metric "cpu_usage" is already defined as a gauge (unit: percent); it cannot be redefined as a counter (unit: percent)');
+  });
+
   it('refuses bad names and tags with the limit in the message', () => {
     expect(caught(() => m.record('cpu usage', 1)).message).toBe('name "cpu usage" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     expect(caught(() => m.record('a', 1, { a: '1', b: '2', c: '3', d: '4' })).message).toBe('tags has 4 tags; the limit is maxTags 3');
@@ -72,8 +87,35 @@ describe('bad input', () => {
     expect(opt({ ringCapacity: 3000 }).message).toBe('ringCapacity must be a power of two from 1024 to 67108864, got 3000');
     expect(opt({ overflow: 'spin' }).message).toBe('overflow must be "wait", "drop" or "block", got "spin"');
     expect(opt({ system: { enabled: 'yes' } }).field).toBe('system.enabled');
-    expect(opt({ colectionIntervalMs: 1000 }).message).toBe('colectionIntervalMs is not a known option');
+    expect(opt({ colectionIntervalMs: 1000 }).message).toBe('colectionIntervalMs is not a known option; did you mean collectionIntervalMs?');
     expect(opt({ collectionIntervalMs: 60_000, bucketCapacity: 1 }).message).toMatch(/^bucketCapacity must be an integer from 2/);
+  });
+
+  it('says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant', async () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
+    expect(opt({ bogusOption: 1 })).toBe('bogusOption is not a known option');
+    expect(opt({ system: { enabld: false } })).toBe('system.enabld is not a known option; did you mean enabled?');
+    expect(opt({ export: { otlp: [{ url: 'http://x/', encodng: 'json' }] } })).toBe('export.otlp.0.encodng is not a known option; did you mean encoding?');
+    expect(opt({ system: { enabled: 'yes' } })).toBe('system.enabled must be true or false, got "yes"');
+    expect(opt({ hub: 'clusters' })).toBe(`hub must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }, got "clusters"`);
+    expect(opt({ instrument: 'yes' })).toBe('instrument must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got "yes"');
+    expect(opt({ instrument: { fetsh: true } })).toBe('instrument.fetsh is not a known option; did you mean fetch?');
+    expect(opt('string')).toBe('options must be an object, got "string"');
+    const serve = async (o: unknown) => ((await m.serveHttp(o as never).catch((e: unknown) => e)) as Error).message;
+    expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles.0 must be a quantile: a number above 0 and below 1, got 2');
+    expect(await serve({ port: 0, quantils: [0.5] })).toBe('quantils is not a known option; did you mean quantiles?');
+    expect(await serve({ port: '7080' })).toBe('port must be an integer from 0 to 65535, got "7080"');
+  });
+
+  it('keeps a rule on a metric no one has named yet, and notes it with the metric a typo meant', async () => {
+    const typo = await m.createAlertRule({ metric: 'respnse_time', operator: '>', threshold: 1 });
+    expect(typo.note).toBe('no metric is named respnse_time yet: the rule waits for its first series; did you mean response_time?');
+    expect(m.listAlertRules().map((r) => r.id)).toContain(typo.id);
+    const fresh = await m.createAlertRule({ metric: 'checkout_basket_items', operator: '>', threshold: 1 });
+    expect(fresh.note).toBe('no metric is named checkout_basket_items yet: the rule waits for its first series');
+    const known = await m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1 });
+    expect(known).not.toHaveProperty('note');
+    for (const r of [typo, fresh, known]) await m.deleteAlertRule(r.id);
   });
 
   it('refuses bad queries, naming the field', async () => {

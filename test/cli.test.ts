@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
@@ -17,6 +21,20 @@ describe('perfwatch CLI', () => {
     for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) {
       const { stdout } = await cli(command, '--help');
       expect(stdout).toMatch(new RegExp(`^Usage: perfwatch ${command}`));
+    }
+  });
+
+  it("lists each command's options under Options and only variables under Environment, and docs/reference.md's synopsis names every option", async () => {
+    const reference = readFileSync(new URL('../docs/reference.md', import.meta.url), 'utf8');
+    for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) {
+      const { stdout } = await cli(command, '--help');
+      const environment = stdout.split(/^Environment:\n/m)[1] ?? '';
+      for (const line of environment.split('\n').filter((l) => /^ {2}\S/.test(l))) expect(line, `${command} --help, Environment`).toMatch(/^ {2}[A-Z][A-Z0-9_]+ /);
+      expect(stdout.split(/^Environment:\n/m)[0], `${command} --help`).toMatch(/^ {2}-h, --help /m);
+      const synopsis = reference.split('\n').find((l) => l.startsWith(`perfwatch ${command} `)) ?? '';
+      const options = new Set([...stdout.matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!));
+      options.delete('--help');
+      for (const option of options) expect(synopsis, `docs/reference.md's synopsis of ${command}`).toContain(`${option}`);
     }
   });
 
@@ -39,7 +57,46 @@ describe('perfwatch CLI', () => {
     await expect(cli('report', '--colour', 'red')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--colour/) });
     await expect(cli('report', '--for', '0')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--for must be a number of seconds from 1 to 3600, got 0/) });
     await expect(cli('serve', '--mcp-http', '70000')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--mcp-http must be an integer from 0 to 65535/) });
+    // An address where the port goes: the error shows what was given and where the address belongs.
+    await expect(cli('serve', '--http', '127.0.0.1:9555')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--http must be an integer from 0 to 65535, got "127.0.0.1:9555" (a port alone: the address goes in --http-host)') });
     await expect(cli('bench', '--samples', '5')).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('answers a missing value, a stray argument or a bad number with one line naming the flag, what it takes and what it got', async () => {
+    const usage = async (args: string[], line: string): Promise<void> => {
+      const failed = await cli(...args).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(failed, args.join(' ')).toMatchObject({ code: 2 });
+      expect(failed!.stderr, args.join(' ')).toBe(`perfwatch: ${line}\n`);
+    };
+    await usage(['serve', '--interval'], '--interval must be followed by an integer number of ms from 1000 to 300000, got nothing');
+    await usage(['serve', '--hub'], '--hub must be followed by a Unix socket path, got nothing');
+    await usage(['serve', '--interval', '--hub', 'x'], '--interval must be followed by an integer number of ms from 1000 to 300000, got the flag --hub');
+    await usage(['serve', '--http', '-1'], '--http must be an integer from 0 to 65535, got "-1"');
+    await usage(['serve', 'extra-arg'], 'serve takes no positional arguments, got "extra-arg"; see perfwatch serve --help');
+    await usage(['serve', '--interval', 'abc'], '--interval must be an integer number of ms from 1000 to 300000, got "abc"');
+    await usage(['mcp', '--interval', '1e3'], '--interval must be an integer number of ms from 1000 to 300000, got "1e3"');
+    await usage(['serve', '--every', '0'], '--every must be an integer number of seconds from 1 to 3600, got "0"');
+    await usage(['serve', '--intervall', '2000'], 'serve has no option --intervall (did you mean --interval?); see perfwatch serve --help');
+    await usage(['mcp', '--no-start=yes'], '--no-start is a switch and takes no value, got "yes"');
+  });
+
+  it('names an unknown key of a --config file, with the option a typo meant', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-cli-config-'));
+    try {
+      const file = join(dir, 'typo.json');
+      writeFileSync(file, JSON.stringify({ storage: 'memory', colectionIntervalMs: 2000 }));
+      await expect(cli('report', '--for', '1', '--config', file)).rejects.toMatchObject({
+        code: 2,
+        stderr: 'perfwatch: --config: colectionIntervalMs is not a known option; did you mean collectionIntervalMs?\n',
+      });
+      writeFileSync(file, JSON.stringify({ storage: 'memory', system: { enabled: 'yes' } }));
+      await expect(cli('report', '--for', '1', '--config', file)).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --config: system.enabled must be true or false\n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('report --url prints the report of a running monitor through its MCP endpoint', async () => {

@@ -104,6 +104,39 @@ describe('the JSON API', () => {
     expect((await get('/api/reports', { method: 'POST', body: '[' })).body.error.field).toBe('body');
   });
 
+  it('answers every bad parameter with the code PW_ERR_INVALID_ARG, whether the route or the library refused it: docs/http.md\'s example, byte for byte', async () => {
+    const { monitor, get } = await serving();
+    monitor.record('response_time', 1);
+    await monitor.flush();
+    const example = await get('/api/history?metric=response_time&max_points=0');
+    expect(example).toMatchObject({ status: 400, body: { error: { code: 'PW_ERR_INVALID_ARG', field: 'max_points', message: 'max_points must be an integer from 1 to 100000, got "0"' } } });
+    for (const path of ['/api/metrics?name=x', '/api/alerts?history=yes', '/api/history?metric=response_time&tags=endpoint', '/api/history?metric=response_tme', '/api/history?metric=response_time&from=2000&to=1000', '/metrics?x=1']) {
+      const r = await get(path);
+      expect({ path, status: r.status, code: r.body.error?.code }).toEqual({ path, status: 400, code: 'PW_ERR_INVALID_ARG' });
+    }
+    expect((await get('/nowhere')).body.error.code).toBe('HTTP_404');
+  });
+
+  it('refuses a Host or an Origin off the list in the API\'s shape on /api/* and /metrics, and in JSON-RPC on /mcp', async () => {
+    const { server } = await serving();
+    const ask = (path: string, headers: string) => raw(server.port, `GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`);
+    const own = `Host: 127.0.0.1:${server.port}\r\n`;
+    // The JSON of a body, chunked or not.
+    const json = (body: string) => JSON.parse(body.slice(body.indexOf('{'), body.lastIndexOf('}') + 1));
+    for (const path of ['/api/status', '/metrics', '/api/metrics?window=60']) {
+      const host = await ask(path, 'Host: evil.example\r\n');
+      expect({ path, status: host.status, body: json(host.body) }).toMatchObject({ path, status: 403, body: { error: { code: 'PW_ERR_FORBIDDEN', field: 'host', message: expect.stringMatching(/^Forbidden: /) } } });
+      const origin = await ask(path, `${own}Origin: http://evil.example\r\n`);
+      expect({ path, status: origin.status, body: json(origin.body) }).toMatchObject({ path, status: 403, body: { error: { code: 'PW_ERR_FORBIDDEN', field: 'origin', message: expect.stringMatching(/^Forbidden: /) } } });
+      const malformed = await ask(path, 'Host: evil@127.0.0.1\r\n');
+      expect({ path, status: malformed.status, body: json(malformed.body) }).toMatchObject({ path, status: 400, body: { error: { code: 'PW_ERR_INVALID_ARG', field: 'host' } } });
+    }
+    for (const path of ['/mcp', '/mcp?x=1']) {
+      const origin = await ask(path, `${own}Origin: http://evil.example\r\n`);
+      expect({ path, status: origin.status, body: json(origin.body) }).toMatchObject({ path, status: 403, body: { jsonrpc: '2.0', error: { code: -32000 }, id: null } });
+    }
+  });
+
   it('answers an unknown route 404, a wrong method 405, a long target 414 and a long body 413', async () => {
     const { server, get } = await serving({ maxUrlBytes: 1024 });
     const missing = await get('/api/nothing');

@@ -69,6 +69,27 @@ describe('GET /metrics', () => {
     expect(server.status().metrics.unbucketed).toBe(0);
   });
 
+  it('counts a sample exactly on a bound in that bound, as Prometheus\'s le (≤) does: whole-millisecond latencies sit on the bounds', async () => {
+    const { monitor, server } = await serving();
+    const bounds = server.status().histogramBuckets;
+    const step = (v: number, by: bigint): number => {
+      const f = new Float64Array([v]);
+      const b = new BigInt64Array(f.buffer);
+      b[0] = b[0]! + by;
+      return f[0]!;
+    };
+    // Each bound three times, the doubles just below and above it, whole milliseconds 1..1000, and bounds' negatives.
+    const vs: number[] = [];
+    for (const b of bounds) vs.push(b, b, b, step(b, -1n), step(b, 1n), -b);
+    for (let ms = 1; ms <= 1000; ms++) vs.push(ms);
+    const h = monitor.metric('api_response_time', { endpoint: '/edges' });
+    for (const v of vs) h.record(v);
+    const samples = parseExposition(await scrapeCounting(server, 'api_response_time', { endpoint: '/edges' }, vs.length));
+    for (const le of bounds) {
+      expect(valueOf(samples, 'api_response_time_bucket', { endpoint: '/edges', le: String(le) }), `le=${le}`).toBe(vs.filter((v) => v <= le).length);
+    }
+  });
+
   it('takes configured bounds, and counts a bound between sketch bin edges within the one bin around it', async () => {
     const { monitor, server } = await serving({ histogramBuckets: [3, 7, 30] });
     const vs = values(3000);

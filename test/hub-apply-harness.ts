@@ -22,6 +22,10 @@ export interface HubShape {
   batches: number;
   /** MiB of the sketch log and of the page pool. */
   mib: number;
+  /** MiB of the page pool, if not `mib`. */
+  poolMib?: number;
+  /** The engine's `pendingRuns` (default true): false adds every row's cluster-wide bins into pages. */
+  pendingRuns?: boolean;
 }
 
 interface Expected {
@@ -32,7 +36,7 @@ interface Expected {
 
 /** A hub's store, registry and control block, every member's batches interleaved (`order`) and what each series must hold. */
 export function hubRecording(seed: number, shape: HubShape) {
-  const config: StoreConfig = { maxSeries: shape.series * (shape.members + 1) + 16, rawCapacity: 16, bucketCapacity: 64, rollupCapacity: 8, intervalMs: 1000, rollupMs: 60_000, logBytes: shape.mib * MiB, rollupLogBytes: shape.mib * MiB, poolBytes: shape.mib * MiB };
+  const config: StoreConfig = { maxSeries: shape.series * (shape.members + 1) + 16, rawCapacity: 16, bucketCapacity: 64, rollupCapacity: 8, intervalMs: 1000, rollupMs: 60_000, logBytes: shape.mib * MiB, rollupLogBytes: shape.mib * MiB, poolBytes: (shape.poolMib ?? shape.mib) * MiB };
   const control = createControl();
   const registry = createRegistry({ maxSeries: config.maxSeries, maxTags: 4, maxTagValueLength: 32 });
   const names = new Registry(registry, 1);
@@ -91,8 +95,9 @@ export function hubRecording(seed: number, shape: HubShape) {
     if (next[m] < shape.batches) order.push(m * shape.batches + next[m]++);
   }
   const store = createStore(config);
-  const engine = (t: { now: number }) => new Engine({ control, registry, store, rings: [], intervalMs: 1000, ownReadings: false, clock: () => t.now });
-  return { store, control, registry, batches, order, rand, engine, check: (label: string) => check(store, expected, label), resent: (acked: ArrayLike<number>) => resent(order, acked, owner) };
+  const pendingRuns = shape.pendingRuns ?? true;
+  const engine = (t: { now: number }) => new Engine({ control, registry, store, rings: [], intervalMs: 1000, ownReadings: false, clock: () => t.now, pendingRuns });
+  return { store, control, registry, batches, order, rand, engine, pendingRuns, check: (label: string) => check(store, expected, label), resent: (acked: ArrayLike<number>) => resent(order, acked, owner) };
 }
 
 /**
@@ -131,4 +136,26 @@ function check(store: ReturnType<typeof createStore>, expected: Map<number, Expe
     else if (bins(acc) !== bins(wanted)) mismatches.push(`${label}, series ${id}: bins ${bins(acc).slice(0, 120)} ≠ ${bins(wanted).slice(0, 120)}`);
   }
   return mismatches;
+}
+
+/**
+ * Makes `engine`'s store writer stop at the n-th call of `step` (0 or undefined: never), on
+ * entry or on return: the method throws 'stopped', which leaves shared memory as a worker
+ * terminated there would (V8 stops one only at function entries and loop back-edges). Returns
+ * the calls of each step, counted as they come.
+ */
+export function stopWriterAt<S extends string>(engine: Engine, steps: readonly S[], step: S | undefined, n: number, onReturn: boolean): Record<S, number> {
+  const writer = (engine as unknown as { writer: Record<S, (...args: unknown[]) => unknown> }).writer;
+  const calls = Object.fromEntries(steps.map((s) => [s, 0])) as Record<S, number>;
+  for (const s of steps) {
+    const original = writer[s].bind(writer);
+    writer[s] = (...args) => {
+      const at = ++calls[s];
+      if (s === step && at === n && !onReturn) throw new Error('stopped');
+      const out = original(...args);
+      if (s === step && at === n) throw new Error('stopped');
+      return out;
+    };
+  }
+  return calls;
 }

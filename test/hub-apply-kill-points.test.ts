@@ -11,7 +11,7 @@
  * value (rawSlot). test/hub-apply-kill.test.ts kills a worker at random points.
  */
 import { describe, expect, it } from 'vitest';
-import { hubRecording, T0 } from './hub-apply-harness.js';
+import { hubRecording, stopWriterAt, T0 } from './hub-apply-harness.js';
 
 const STEPS = ['finishRow', 'takesClosed', 'commitClosed', 'writeRecord', 'intoOpen', 'close', 'open', 'binTail', 'page', 'logRun', 'rawSlot'] as const;
 type Step = (typeof STEPS)[number];
@@ -23,18 +23,7 @@ function run(seed: number, step: Step | undefined, n: number, onReturn: boolean)
   const hub = hubRecording(seed, SHAPE);
   const clock = { now: T0 + 10_000 };
   const dead = hub.engine(clock);
-  const writer = (dead as unknown as { writer: Record<Step, (...args: unknown[]) => unknown> }).writer;
-  const calls = Object.fromEntries(STEPS.map((s) => [s, 0])) as Record<Step, number>;
-  for (const s of STEPS) {
-    const original = writer[s].bind(writer);
-    writer[s] = (...args) => {
-      const at = ++calls[s];
-      if (s === step && at === n && !onReturn) throw new Error('stopped');
-      const out = original(...args);
-      if (s === step && at === n) throw new Error('stopped');
-      return out;
-    };
-  }
+  const calls = stopWriterAt(dead, STEPS, step, n, onReturn);
   const acked = new Int32Array(hub.batches.length);
   dead.start(clock.now);
   try {

@@ -11,14 +11,17 @@ import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { HUB_ROW_BINS, HUB_ROW_STEP } from '../dist/src/engine/store/layout.js';
+
+/** HUB_ROW_STEP of a row whose cluster-wide series takes it (bucket-rows.ts). */
+const ROW_CLUSTER = 3;
 import { hubRecording, T0 } from './hub-apply-harness.js';
 
 const SEEDS = 16;
 const KILLS = 3;
 const STEP_MS = 400;
 
-async function killedRuns(seed: number): Promise<{ inRow: number; inBins: number; mismatches: string[] }> {
-  const hub = hubRecording(seed, { members: 3, series: 400, batches: 8, mib: 32 });
+async function killedRuns(seed: number, pendingRuns: boolean): Promise<{ inRow: number; inBins: number; inCluster: number; mismatches: string[] }> {
+  const hub = hubRecording(seed, { members: 3, series: 400, batches: 8, mib: 32, pendingRuns });
   const { store, batches, order, rand } = hub;
   const meta = new Int32Array(store.meta);
   // Per batch 1 once acknowledged (its apply returned), and at the end how many are.
@@ -28,8 +31,9 @@ async function killedRuns(seed: number): Promise<{ inRow: number; inBins: number
   let t0 = T0 + 10_000;
   let inRow = 0;
   let inBins = 0;
+  let inCluster = 0;
   for (let kill = 0; kill < KILLS && pending.length > 0; kill++) {
-    const worker = new Worker(new URL('./fixtures/hub-apply-killed.mjs', import.meta.url), { workerData: { control: hub.control, registry: hub.registry, store, batches, order: pending, t0, stepMs: STEP_MS, acked } });
+    const worker = new Worker(new URL('./fixtures/hub-apply-killed.mjs', import.meta.url), { workerData: { control: hub.control, registry: hub.registry, store, batches, order: pending, t0, stepMs: STEP_MS, acked, pendingRuns } });
     let done = false;
     worker.on('message', (m) => {
       if (m === 'done') done = true;
@@ -45,6 +49,7 @@ async function killedRuns(seed: number): Promise<{ inRow: number; inBins: number
     await worker.terminate();
     if (meta[HUB_ROW_STEP] !== 0) inRow++;
     if (meta[HUB_ROW_STEP]! >= 2 && meta[HUB_ROW_BINS]! > 0) inBins++;
+    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) inCluster++;
     pending = hub.resent(acks);
     t0 += STEP_MS * (order.length + 10);
   }
@@ -53,16 +58,26 @@ async function killedRuns(seed: number): Promise<{ inRow: number; inBins: number
   engine.start(clock.now);
   for (const k of pending) engine.applyBuckets(batches[k]!, (clock.now += STEP_MS));
   engine.pass((clock.now += 2000));
-  return { inRow, inBins, mismatches: hub.check(`seed ${seed}`) };
+  return { inRow, inBins, inCluster, mismatches: hub.check(`seed ${seed}`) };
 }
 
 describe("a hub's collector killed at random points of applying its members' batches", () => {
   it(`keeps exact counts, sums and sketches of every member and cluster-wide series over ${SEEDS} seeds, ${KILLS} kills each`, async () => {
     const outcomes = [];
-    for (let seed = 1; seed <= SEEDS; seed++) outcomes.push(await killedRuns(seed));
+    // Every row's cluster-wide bins into pages (pendingRuns false), so that kills land in bins.
+    for (let seed = 1; seed <= SEEDS; seed++) outcomes.push(await killedRuns(seed, false));
     expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
     // Not vacuous: kills landed inside rows (18 and 26 of 48 in two trial runs), and inside a row's bins (12 and 13).
     expect(outcomes.reduce((a, o) => a + o.inRow, 0)).toBeGreaterThanOrEqual(8);
     expect(outcomes.reduce((a, o) => a + o.inBins, 0)).toBeGreaterThanOrEqual(3);
+  }, 180_000);
+
+  it(`keeps them exact with the cluster-wide buckets' runs pending until their closes, over ${SEEDS} seeds, ${KILLS} kills each`, async () => {
+    const outcomes = [];
+    for (let seed = 1; seed <= SEEDS; seed++) outcomes.push(await killedRuns(seed, true));
+    expect(outcomes.flatMap((o) => o.mismatches).slice(0, 5)).toEqual([]);
+    // Not vacuous: kills landed inside rows, and in a row's cluster-wide step (its pending run listed, not yet committed, or its bucket's close).
+    expect(outcomes.reduce((a, o) => a + o.inRow, 0)).toBeGreaterThanOrEqual(8);
+    expect(outcomes.reduce((a, o) => a + o.inCluster, 0)).toBeGreaterThanOrEqual(3);
   }, 180_000);
 });

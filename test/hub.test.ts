@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { PerformanceMonitor } from '../dist/src/index.js';
@@ -83,6 +85,25 @@ describe('hub over node:cluster', () => {
     const applied = Object.fromEntries(r.hub.members.map((m: { instance: string; buckets: number }) => [m.instance, m.buckets]));
     for (const d of r.done) expect(applied[d.link.instance]).toBe(d.link.sent);
     expect(Object.values(applied).every((b) => (b as number) > 0)).toBe(true);
+  });
+});
+
+describe("hub over node:cluster, docs/cluster.md's snippet as written", () => {
+  it("workers given neither storage nor dataDir keep memory storage (the primary's SQLite holds the history), so that every start() succeeds; a worker's own dataDir is kept", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'perfwatch-cluster-defaults-'));
+    try {
+      const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-defaults.mjs', import.meta.url).pathname], { timeout: 60_000, cwd });
+      const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+      expect(r.primary).toEqual({ mode: 'sqlite', dataDir: join(cwd, 'perfwatch-data') });
+      expect(r.workers).toEqual({
+        '1': { started: true, mode: 'memory' },
+        '2': { started: true, mode: 'memory' },
+        '3': { started: true, mode: 'sqlite', dataDir: join(cwd, 'worker-3-data') },
+      });
+      expect(r.total).toBe(30);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
   });
 });
 

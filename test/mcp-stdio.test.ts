@@ -65,6 +65,16 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect(byShard['q"']).toMatchObject({ total_count: 1, last: -250.5 });
   });
 
+  it('keeps a rule on a metric no one has named yet, and says so with the metric a typo meant', async () => {
+    // Thresholds no sample of these tests reaches: the rules stay quiet for the tests after this one.
+    const typo = await call(client, 'create_performance_alert_rule', { metric_type: 'respnse_time', operator: '>', threshold: 1e9, severity: 'warning' });
+    expect(typo.isError, text(typo)).toBeFalsy();
+    const id = (typo.structuredContent as { rule: { id: string } }).rule.id;
+    expect(text(typo)).toBe(`created rule ${id}: respnse_time > 1000000000 on every series of respnse_time (warning); no metric is named respnse_time yet: the rule waits for its first series; did you mean response_time?`);
+    const known = await call(client, 'create_performance_alert_rule', { metric_type: 'response_time', operator: '>', threshold: 1e9, severity: 'warning' });
+    expect(text(known)).not.toMatch(/no metric is named/);
+  });
+
   it('stops keeping the data, refuses records while stopped, and resumes', async () => {
     await ok(client, 'record_performance_metric', { metric_type: 'kept', value: 7 }, schemas.RecordOutput);
     const stop = await ok(client, 'stop_performance_monitoring', {}, schemas.StopOutput);
@@ -75,6 +85,21 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect(await ok(client, 'start_performance_monitoring', {}, schemas.StartOutput)).toMatchObject({ started: true, state: 'running' });
     await ok(client, 'record_performance_metric', { metric_type: 'kept', value: 9 }, schemas.RecordOutput);
     expect((await ok(client, 'get_performance_metrics', { metric_types: ['kept'] }, schemas.MetricsOutput)).metrics).toMatchObject([{ total_count: 2, last: 9 }]);
+  });
+
+  it('says over MCP what to call and what happened: the tool that starts, a resume, alerts of any state, the tags it counted', async () => {
+    await ok(client, 'record_performance_metric', { metric_type: 'paused_probe', value: 1 }, schemas.RecordOutput);
+    await ok(client, 'stop_performance_monitoring', {}, schemas.StopOutput);
+    expect(await fails(client, 'record_performance_metric', { metric_type: 'paused_probe', value: 2 })).toBe('PW_ERR_STOPPED: the monitor is not running: call start_performance_monitoring before recording');
+    const resumed = await call(client, 'start_performance_monitoring', {});
+    expect(text(resumed)).toMatch(/^resumed: interval /);
+    expect(resumed.structuredContent).toMatchObject({ started: true, state: 'running' });
+    expect(text(await call(client, 'start_performance_monitoring', {}))).toMatch(/^already running: /);
+    const tags = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`t${i}`, 'v']));
+    expect(await fails(client, 'record_performance_metric', { metric_type: 'paused_probe', value: 1, tags })).toBe('PW_ERR_INVALID_ARG: tags has 17 tags; the limit is maxTags 16');
+    const all = text(await call(client, 'get_performance_alerts', { state: 'all' }));
+    expect(all).toMatch(/; \d+ alerts? in any state/);
+    expect(all).not.toMatch(/ all alert/);
   });
 
   it('applies a new interval only to a monitor without data, and a config file after discarding', async () => {

@@ -192,6 +192,37 @@ describe('the control state on disk', () => {
     expect([idle.kind, idle.totalSeries]).toEqual(['distribution', 0]);
   }, 60_000);
 
+  it("gives a restarted monitor's history one point a minute over the stored partial minutes and its own buckets, every sample counted once", async () => {
+    const dir = tmp();
+    const from = Date.now() - 15 * 60_000;
+    const recorded: number[] = [];
+    for (const run of [10, 20, 30]) {
+      const m = monitorOn(dir);
+      await m.start();
+      m.define({ name: 'g', kind: 'gauge' });
+      for (let i = 0; i < 3; i++) {
+        m.record('g', run + i);
+        recorded.push(run + i);
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      await m.flush();
+      const [series] = (await m.getMetricHistory({ metric: 'g', from })).series;
+      await m.stop();
+      monitors.splice(monitors.indexOf(m), 1);
+      expect(series!.points.reduce((n, p) => n + p.count, 0)).toBe(recorded.length);
+      expect(Math.max(...series!.points.map((p) => p.max))).toBe(run + 2);
+      // The first process's own samples only: raw.
+      if (run === 10) expect(series!.resolution).toBe('raw');
+      else {
+        // Stored rows of the runs before (partial minutes) and this run's 1 s buckets: minutes.
+        expect([series!.resolution, series!.stepMs]).toEqual(['rollup', 60_000]);
+        const ts = series!.points.map((p) => p.t);
+        for (const t of ts) expect(t % 60_000).toBe(0);
+        expect(new Set(ts).size).toBe(ts.length);
+      }
+    }
+  }, 60_000);
+
   it('answers resolveAlert() once the resolution is committed', async () => {
     const m = monitorOn(tmp());
     await m.start();

@@ -99,6 +99,28 @@ describe('rates', () => {
   });
 });
 
+describe('one rate for every kind', () => {
+  it('getMetrics gives the rate a report gives: a counter\'s sum per second, the sample count per second for gauges and distributions', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    const depth = s.id('depth', {}, 'gauge', 'count');
+    const lat = s.id('lat', {}, 'distribution', 'ms');
+    // Watched from T0 + 50 s: per second 3 requests, one gauge reading of 1000, two latencies of 500.
+    for (let sec = 50; sec < 61; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 3], [depth, 1000], [lat, 500], [lat, 500]]);
+    const now = T0 + 61_000 + 10;
+    s.apply(now, []);
+    const watched = { from: T0 + 50_000, to: Infinity };
+    const got = new Map(new Query(s.registry, s.reader, () => watched).metrics({ windowSeconds: 60 }, now).map((m) => [m.name, m.window.rate]));
+    const report = s.report({ from: now - 60_000, to: now, now, watched });
+    const expected = { hits: 33 / 11.01, depth: 11 / 11.01, lat: 22 / 11.01 };
+    for (const [name, rate] of Object.entries(expected)) {
+      expect(got.get(name), name).toBeCloseTo(rate, 9);
+      expect(report.series.find((x) => x.name === name)!.rate, name).toBeCloseTo(rate, 9);
+      expect(report.metrics.find((x) => x.name === name)!.rate, name).toBeCloseTo(rate, 9);
+    }
+  });
+});
+
 describe('unknown metric names', () => {
   it('are errors naming the nearest known ones, in getMetrics and getMetricHistory', () => {
     const s = synthetic();

@@ -59,7 +59,10 @@ describe('sketch', () => {
       for (let exponent = 1n; exponent <= 2046n; exponent++) {
         for (let sub = 0n; sub < 64n; sub++) {
           const low = (sign << 63n) | (exponent << 52n) | (sub << 46n);
-          const edges = [double(low), double(low + (1n << 46n) - 1n)];
+          // A positive bin is (low, top], a negative one holds magnitudes [low, top): edges are
+          // on the side that Prometheus's le (≤) puts in the bin. The largest positive bin's top is Infinity.
+          const top = low + (1n << 46n);
+          const edges = sign === 0n ? [double(low + 1n), double(exponent === 2046n && sub === 63n ? top - 1n : top)] : [double(low), double(top - 1n)];
           const key = keyOf(edges[0]!);
           const back = valueOf(key);
           for (const v of edges) {

@@ -1,8 +1,9 @@
 /**
  * drain() groups a ring's samples by series in chunks of half the ring, from 4,096 to 32,768
  * slots: at 10,000 series a chunk of 4,096 gave each series one sample or none, and a
- * series' samples share its hot line and raw slots only within a chunk. Every sample is
- * applied exactly, whatever the chunks.
+ * series' samples share its hot line and raw slots only within a chunk. A ring of few series
+ * gets smaller chunks, 64 slots a series of its last chunk, so that the grouping's buffers
+ * stay warm from one chunk to the next. Every sample is applied exactly, whatever the chunks.
  */
 import { describe, expect, it } from 'vitest';
 import { createControl } from '../dist/src/engine/control.js';
@@ -15,8 +16,11 @@ const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 const SERIES = 1000;
 
-/** Drains `samples` samples over SERIES series from a ring of `slots`; the slots each chunk was given, and the store. */
-function chunksOf(slots: number, samples: number): { chunks: number[]; store: StoreReader } {
+/**
+ * Drains from a ring of `slots`, one drain per entry of `passes` (its samples over its
+ * series, ids from 0); the slots each chunk was given, and the store.
+ */
+function chunksOf(slots: number, ...passes: { samples: number; series: number }[]): { chunks: number[]; store: StoreReader } {
   const buffers = createStore({ maxSeries: 1024, rawCapacity: 64, bucketCapacity: 30, rollupCapacity: 6, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: MiB, poolBytes: 4 * MiB });
   const ring = createRing(slots);
   const producer = new RingWriter(ring, createControl(), 'drop');
@@ -29,24 +33,44 @@ function chunksOf(slots: number, samples: number): { chunks: number[]; store: St
     chunks.push(n);
     return original(reader, now, n);
   };
-  for (let i = 0; i < samples; i++) producer.push(i % SERIES, i);
-  producer.publish(false);
-  writer.drain(new RingReader(ring), T0 + 10, 1 << 20);
-  writer.publish();
+  const reader = new RingReader(ring);
+  let v = 0;
+  for (const { samples, series } of passes) {
+    for (let i = 0; i < samples; i++) producer.push(i % series, v++);
+    producer.publish(false);
+    writer.drain(reader, T0 + 10, 1 << 20);
+    writer.publish();
+  }
   return { chunks, store: new StoreReader(buffers) };
 }
 
+const wide = (samples: number) => ({ samples, series: SERIES });
+
 describe('the chunks of a drain', () => {
   it('are half the ring, at least 4,096 and at most 32,768 slots, and apply every sample once', () => {
-    expect(chunksOf(1 << 16, 60_000).chunks).toEqual([32_768, 60_000 - 32_768]);
-    expect(chunksOf(1 << 15, 20_000).chunks).toEqual([16_384, 20_000 - 16_384]);
-    expect(chunksOf(1 << 13, 8_000).chunks).toEqual([4_096, 8_000 - 4_096]);
-    expect(chunksOf(1 << 12, 4_000).chunks).toEqual([4_000]);
-    expect(chunksOf(1 << 18, 70_000).chunks).toEqual([32_768, 32_768, 70_000 - 65_536]);
-    const { store } = chunksOf(1 << 16, 60_000);
+    expect(chunksOf(1 << 16, wide(60_000)).chunks).toEqual([32_768, 60_000 - 32_768]);
+    expect(chunksOf(1 << 15, wide(20_000)).chunks).toEqual([16_384, 20_000 - 16_384]);
+    expect(chunksOf(1 << 13, wide(8_000)).chunks).toEqual([4_096, 8_000 - 4_096]);
+    expect(chunksOf(1 << 12, wide(4_000)).chunks).toEqual([4_000]);
+    expect(chunksOf(1 << 18, wide(70_000)).chunks).toEqual([32_768, 32_768, 70_000 - 65_536]);
+    const { store } = chunksOf(1 << 16, wide(60_000));
     for (const id of [0, 1, 999]) {
       const want = Array.from({ length: 60 }, (_, k) => id + k * SERIES);
       expect(store.snapshot(id)).toMatchObject({ totalCount: 60, totalSum: want.reduce((a, b) => a + b, 0), lastValue: want.at(-1) });
     }
+  });
+
+  it("are 64 slots a series of the ring's last chunk when it has few series, and grow back at once when it has more", () => {
+    // 100 series: a first chunk of full size, then 6,400 slots; 1,000 series after them: one
+    // chunk of 6,400 finds them, the next is of full size again.
+    const { chunks, store } = chunksOf(1 << 16, { samples: 60_000, series: 100 }, { samples: 20_000, series: 100 }, wide(50_000));
+    expect(chunks).toEqual([32_768, 6_400, 6_400, 6_400, 6_400, 27_232 - 25_600, 6_400, 6_400, 6_400, 20_000 - 19_200, 6_400, 32_768, 50_000 - 39_168]);
+    // Each series got its 600 + 200 samples of the first two drains (values 0 to 79,999, in
+    // order), and ids below 100 their 50 of the third too (values from 80,000).
+    for (const id of [0, 57, 99]) {
+      const mine = [...Array.from({ length: 800 }, (_, k) => id + k * 100), ...Array.from({ length: 50 }, (_, k) => 80_000 + id + k * SERIES)];
+      expect(store.snapshot(id)).toMatchObject({ totalCount: 850, totalSum: mine.reduce((a, b) => a + b, 0), lastValue: mine.at(-1) });
+    }
+    expect(store.snapshot(999)).toMatchObject({ totalCount: 50, lastValue: 80_000 + 999 + 49 * SERIES });
   });
 });

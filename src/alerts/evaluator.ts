@@ -281,7 +281,7 @@ export class AlertEvaluator {
         sketched = true;
       }
       if (q !== undefined && partial) this.partialWindows++;
-      this.step(b, this.windowValue(b.rule, q), now);
+      this.step(b, this.windowValue(b, q), now);
     }
     this.onTimer(now);
   }
@@ -329,7 +329,8 @@ export class AlertEvaluator {
     return out;
   }
 
-  private windowValue(rule: AlertRule, q: number | undefined): number {
+  private windowValue(b: Binding, q: number | undefined): number {
+    const rule = b.rule;
     const [count, sum, min, max, last] = this.stats;
     switch (rule.aggregation) {
       case 'avg':
@@ -343,7 +344,8 @@ export class AlertEvaluator {
       case 'count':
         return count!;
       case 'rate':
-        return sum! / rule.window;
+        // Per second, as getMetrics and reports have it: a counter's sum, any other kind's samples.
+        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / rule.window;
       case 'last':
         return last!;
       default: {

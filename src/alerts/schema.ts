@@ -3,7 +3,8 @@
  * fields, defaults and limits (the MCP and HTTP fronts map onto it), and the types come from it.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
 import { captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
 
@@ -138,7 +139,7 @@ export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSc
     throw new InvalidArgumentError('rule', 'must be an object with metric, operator and threshold');
   }
   const parsed = AlertRuleInputSchema.safeParse(input);
-  if (!parsed.success) throw toInvalidArgument(parsed.error, input, '', 'rule field');
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input, '', 'rule field', AlertRuleInputSchema);
   return parsed.data;
 }
 

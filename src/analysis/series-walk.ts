@@ -11,8 +11,8 @@
  *   counts in the first bound at or above the value it stands for, so a bucket's count is
  *   exact for every sample except those in the one bin that straddles its bound (relative
  *   width ≤ 1/64). A bound on a bin edge (m·2^e with m an integer below 128: the defaults)
- *   straddles nothing: there the count is exact, except that a sample exactly equal to the
- *   bound counts in the next bucket.
+ *   straddles nothing: there the count is exact, a sample equal to the bound included (a
+ *   positive bin holds its upper edge, as `le` does).
  * - Samples whose sketch the store no longer held when first read (the walk started late, or
  *   fell behind the bucket ring) are in the count, the sum and `+Inf` only.
  * - A family whose Prometheus names would repeat another's (a gauge `x_count` beside a

@@ -104,7 +104,7 @@ function row(c: Case): LatencyRow {
 /** The series and the size of a get_performance_metrics answer, as measured. */
 function metricsAnswer(answer: unknown): string {
   const total = (answer as { structuredContent?: { total?: number } } | undefined)?.structuredContent?.total;
-  return `every series: ${total ?? '?'} in the last answer, ${(Buffer.byteLength(JSON.stringify(answer)) / 1024).toFixed(1)} KB of JSON`;
+  return `every series: ${total === undefined ? 'no total' : total} in the last answer, ${(Buffer.byteLength(JSON.stringify(answer)) / 1024).toFixed(1)} KB of JSON`;
 }
 
 const LATENCY_CASES: readonly Omit<Case, 'times' | 'busyMs'>[] = [

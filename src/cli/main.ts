@@ -3,7 +3,8 @@
  * The `perfwatch` command. A thin front: it parses arguments, builds a monitor from the
  * options schema and calls the library.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags, type FlagSpec } from './args.js';
+import { INTERVAL_TAKES } from './options.js';
 import { serve, SERVE_HELP } from './serve.js';
 import { mcp, MCP_HELP } from './mcp.js';
 import { report, REPORT_HELP } from './report.js';
@@ -24,41 +25,59 @@ Commands:
 Run 'perfwatch <command> --help' for a command's options.
 `;
 
-type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+const PORT = 'a port from 0 to 65535';
+const PATH = 'a file path';
+const FORMAT = 'text or json';
+const string = (takes: string): FlagSpec => ({ type: 'string', takes });
+const flag: FlagSpec = { type: 'boolean' };
 
-/** Each command: its options (strings and flags), its help, and what runs it. */
-const COMMANDS: Record<string, { options: Options; help: string; run: (values: never) => Promise<number> }> = {
+/** Each command: its flags (with what each takes, for the usage errors), its help, and what runs it. */
+const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string; run: (values: never) => Promise<number> }> = {
   serve: {
     options: {
-      interval: { type: 'string' },
-      config: { type: 'string' },
-      every: { type: 'string' },
-      http: { type: 'string' },
-      'http-host': { type: 'string' },
-      'mcp-http': { type: 'string' },
-      'mcp-host': { type: 'string' },
-      'mcp-allow-state-changes': { type: 'boolean' },
-      hub: { type: 'string' },
+      interval: string(INTERVAL_TAKES),
+      config: string(PATH),
+      every: string('an integer number of seconds from 1 to 3600'),
+      http: string(PORT),
+      'http-host': string('an address'),
+      'mcp-http': string(PORT),
+      'mcp-host': string('an address'),
+      'mcp-allow-state-changes': flag,
+      hub: string('a Unix socket path'),
     },
     help: SERVE_HELP,
     run: serve,
   },
   mcp: {
-    options: { config: { type: 'string' }, 'config-dir': { type: 'string' }, interval: { type: 'string' }, 'no-start': { type: 'boolean' }, 'no-fast-lane': { type: 'boolean' } },
+    options: { config: string(PATH), 'config-dir': string('a directory'), interval: string(INTERVAL_TAKES), 'no-start': flag, 'no-fast-lane': flag },
     help: MCP_HELP,
     run: mcp,
   },
   report: {
-    options: { url: { type: 'string' }, for: { type: 'string' }, metrics: { type: 'string' }, window: { type: 'string' }, format: { type: 'string' }, config: { type: 'string' } },
+    options: {
+      url: string('a URL such as http://127.0.0.1:7071/mcp'),
+      for: string('a number of seconds from 1 to 3600'),
+      metrics: string('comma-separated metric names'),
+      window: string('a number of seconds from 1 to 86400'),
+      format: string(FORMAT),
+      config: string(PATH),
+    },
     help: REPORT_HELP,
     run: report,
   },
   profile: {
-    options: { url: { type: 'string' }, seconds: { type: 'string' }, kind: { type: 'string' }, top: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' } },
+    options: {
+      url: string('a URL such as http://127.0.0.1:7071/mcp'),
+      seconds: string('a number of seconds'),
+      kind: string('cpu or heap'),
+      top: string('an integer from 1 to 100'),
+      token: string('a bearer token'),
+      format: string(FORMAT),
+    },
     help: PROFILE_HELP,
     run: profile,
   },
-  bench: { options: { samples: { type: 'string' }, mcp: { type: 'boolean' } }, help: BENCH_HELP, run: bench },
+  bench: { options: { samples: string('an integer from 100000 to 100000000'), mcp: flag }, help: BENCH_HELP, run: bench },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -72,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
     return 2;
   }
-  const { values } = parseArgs({ args: rest, options: { ...spec.options, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const values = parseFlags(command, rest, { ...spec.options, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     process.stdout.write(spec.help);
     return 0;
@@ -85,8 +104,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
+    // Ours (a usage error, a refused option) are one line and exit 2; anything else is a bug: its stack, exit 1.
     const e = error as { code?: string; message?: string };
-    process.stderr.write(`perfwatch: ${e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code?.startsWith('PW_ERR') ? e.message : String((error as Error)?.stack ?? error)}\n`);
-    process.exitCode = e.code?.startsWith('PW_ERR') || e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    process.stderr.write(`perfwatch: ${e.code?.startsWith('PW_ERR') ? e.message : String((error as Error)?.stack ?? error)}\n`);
+    process.exitCode = e.code?.startsWith('PW_ERR') ? 2 : 1;
   },
 );

@@ -5,7 +5,7 @@
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
-import { validatePort } from '../mcp/port.js';
+import { intFlag, portFlag } from './args.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -32,10 +32,11 @@ Options:
   --mcp-allow-state-changes
                     let MCP clients (of --mcp-http or --http) without the token start/stop, record, add alert rules and
                     apply optimisations (without a token and this flag, MCP is read-only)
+  -h, --help        this help
+
 Environment:
   PERFWATCH_TOKEN   the bearer token HTTP and MCP clients must send (Authorization: Bearer <token>);
                     at least 16 characters
-  -h, --help        this help
 `;
 
 function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
@@ -94,14 +95,10 @@ function access(status: { token: boolean; stateChanges: boolean }): string {
 export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
-  const every = args.every === undefined ? 3 : Number(args.every);
-  if (!Number.isInteger(every) || every < 1 || every > 3600) {
-    process.stderr.write(`perfwatch: --every must be an integer from 1 to 3600 seconds, got ${args.every}\n`);
-    return 2;
-  }
+  const every = args.every === undefined ? 3 : intFlag(args.every, '--every', 1, 3600, 'seconds');
   const monitor = cliMonitor(options);
-  const mcpPort = args['mcp-http'] === undefined ? undefined : validatePort(Number(args['mcp-http']), '--mcp-http');
-  const httpPort = args.http === undefined ? undefined : validatePort(Number(args.http), '--http');
+  const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
+  const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =

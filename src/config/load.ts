@@ -27,7 +27,7 @@ export async function loadConfig(path: string, field = 'config_path'): Promise<M
   } catch (error) {
     throw new InvalidArgumentError(field, `cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return readOptions(file, field, () => new InvalidArgumentError(field, 'must name a regular file'));
+  return readOptions(file, field, () => new InvalidArgumentError(field, 'must name a regular file'), true);
 }
 
 /**
@@ -58,8 +58,11 @@ function within(base: string, path: string): boolean {
   return rel !== '' && !isAbsolute(rel) && rel.split(sep)[0] !== '..';
 }
 
-/** Reads and validates the options of an open file, then closes it. */
-async function readOptions(file: FileHandle, field: string, notAFile: () => PerfwatchError): Promise<MonitorOptions> {
+/**
+ * Reads and validates the options of an open file, then closes it. `operators`: the file is
+ * the operator's own (the CLI's --config), so an unknown key in it may be named.
+ */
+async function readOptions(file: FileHandle, field: string, notAFile: () => PerfwatchError, operators = false): Promise<MonitorOptions> {
   let text: string;
   try {
     const info = await file.stat().catch(() => undefined);
@@ -87,7 +90,7 @@ async function readOptions(file: FileHandle, field: string, notAFile: () => Perf
   try {
     resolveOptions(parsed as MonitorOptions);
   } catch (error) {
-    throw sanitize(error, field);
+    throw sanitize(error, field, operators);
   }
   return parsed as MonitorOptions;
 }
@@ -96,12 +99,15 @@ const KNOWN = new Set(Object.keys(MonitorOptionsSchema.shape));
 
 /**
  * Keeps an options error useful without echoing the file: it names a known option and its
- * rule, never a value, and an unknown key only as "an unknown option".
+ * rule, never a value. An unknown key is named (with the known one it likely meant) only in
+ * the operator's own file, and only a plain key; in a file a remote caller named it is "an
+ * unknown option".
  */
-function sanitize(error: unknown, field: string): PerfwatchError {
+function sanitize(error: unknown, field: string, operators: boolean): PerfwatchError {
   if (!(error instanceof PerfwatchError)) return new InvalidArgumentError(field, 'holds invalid options');
   const option = error.field ?? '';
-  if (!KNOWN.has(option.split('.')[0]!) || error.rule === unknownKeyRule('option')) {
+  if (!KNOWN.has(option.split('.')[0]!) || error.rule.startsWith(unknownKeyRule('option'))) {
+    if (operators && /^[\w$.-]{1,128}$/.test(option)) return new InvalidArgumentError(`${field}: ${option}`, error.rule);
     return new InvalidArgumentError(field, 'holds an option perfwatch does not know; see the options schema');
   }
   return new InvalidArgumentError(`${field}: ${option}`, error.rule);

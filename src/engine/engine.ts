@@ -76,6 +76,8 @@ export interface EngineOptions {
   ownReadings?: boolean;
   /** The clock a pass's end is read from, and a long pass beats by (default Date.now). */
   clock?: () => number;
+  /** StoreWriter's `pendingRuns` (default true): false keeps a hub row's cluster-wide bins in pages, for the tests of that path. */
+  pendingRuns?: boolean;
 }
 
 /**
@@ -127,7 +129,7 @@ export class Engine {
     this.system = options.system;
     this.ownReadings = options.ownReadings ?? true;
     this.clock = options.clock ?? Date.now;
-    this.writer = new StoreWriter(options.store, () => this.beat(this.clock()));
+    this.writer = new StoreWriter(options.store, () => this.beat(this.clock()), { pendingRuns: options.pendingRuns ?? true });
     // A replacement collector carries on its predecessors' counts: status() reads these cells
     // as totals over the monitor's life, and a restart must not set them back to 0.
     const counters = this.writer.counters;

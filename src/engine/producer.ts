@@ -11,11 +11,12 @@
  * where the handle comes from monitor.producer() on the main thread.
  */
 import { threadId } from 'node:worker_threads';
-import { InvalidArgumentError, CapacityError } from '../errors.js';
+import { InvalidArgumentError, CapacityError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
+import { ReservedNames, type SampledName } from './reserved.js';
 
 /**
  * Samples must be smaller in magnitude than 2^333 (about 1.7e100): sums of up to 2^53 of
@@ -162,6 +163,9 @@ export type RequestSample = {
   responseTimeMs: number;
 } & ({ success: boolean; statusCode?: number } | { success?: boolean; statusCode: number });
 
+/** The fields of a RequestSample: any other is refused, as createAlertRule refuses a field it does not know. */
+const REQUEST_FIELDS = ['responseTimeMs', 'success', 'statusCode', 'endpoint'];
+
 /**
  * The series a batch meets that are not registered yet: validated and keyed by
  * Registry.prepare, registered together by Registry.commit once the whole batch is valid.
@@ -193,14 +197,18 @@ export class Producer {
   private lastNode: TrieNode<MetricHandle> | undefined = undefined;
   private readonly byEndpoint = new Map<string | undefined, RequestHandles>();
   private readonly own = new Map<string, MetricHandle>();
+  /** The monitor's own names, refused to the application (engine/reserved.ts). */
+  private readonly reserved: ReservedNames;
 
-  constructor(ring: RingWriter, registry: Registry) {
+  constructor(ring: RingWriter, registry: Registry, reserved: ReservedNames = new ReservedNames()) {
     this.ring = ring;
     this.registry = registry;
+    this.reserved = reserved;
   }
 
   /** A bound handle for a series; call once, then handle.record(v) on the hot path. */
   metric(name: string, tags?: Tags, options: MetricOptions = {}): MetricHandle {
+    this.reserved.check(name, 'name');
     if (options.unit !== undefined || options.kind !== undefined) {
       // Declares the name, or checks the declaration against the one made first.
       const known = this.registry.lookupName(name);
@@ -271,6 +279,9 @@ export class Producer {
   /** Records one handled request: response_time, throughput and error_rate, by endpoint. */
   recordRequest(sample: RequestSample): void {
     if (sample === null || typeof sample !== 'object') throw new InvalidArgumentError('request', 'must be an object', { value: sample });
+    for (const key in sample) {
+      if (!REQUEST_FIELDS.includes(key)) throw new InvalidArgumentError(key, `${unknownKeyRule('request field')} (the fields: ${REQUEST_FIELDS.join(', ')})`);
+    }
     const { endpoint, responseTimeMs, statusCode } = sample;
     if (!isIncrement(responseTimeMs)) {
       throw new InvalidArgumentError('responseTimeMs', `must be ${NOT_NEGATIVE}`, { value: responseTimeMs });
@@ -389,6 +400,7 @@ export class Producer {
   private resolveForBatch(name: string, tags: Tags | undefined, sample: number, batch: PendingBatch): BatchTarget {
     const known = this.known(name, tags);
     if (known !== undefined) return known;
+    this.reserved.check(name, 'name');
     const found = this.registry.prepare(name, tags);
     if (typeof found === 'number') return this.learn(name, tags, this.handleOf(found));
     let at = batch.byKey.get(found.key);
@@ -479,6 +491,8 @@ export interface ProducerHandle {
   readonly overflow: OverflowPolicy;
   /** The longest wait on a full ring whose collector frees nothing (option stallTimeoutMs). */
   readonly stallMs: number;
+  /** The sampled names the application may not record into (engine/reserved.ts). */
+  readonly reserved: readonly SampledName[];
 }
 
 const attached = new Map<string, Producer>();
@@ -498,7 +512,7 @@ export function attachProducer(handle: ProducerHandle): Producer {
   if (sab === undefined) {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
   }
-  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag));
+  const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag), new ReservedNames(handle.reserved));
   attached.set(handle.key, producer);
   return producer;
 }

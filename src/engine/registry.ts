@@ -160,6 +160,11 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
   return pairs;
 }
 
+/** `a gauge (unit: count)`, `a counter (no unit)`: a kind and its unit as a message says them. */
+function kindWords(kind: MetricKind, unit: MetricUnit): string {
+  return `a ${kind}${unit ? ` (unit: ${unit})` : ' (no unit)'}`;
+}
+
 export function formatSeries(name: string, tags: CanonicalTags): string {
   const parts = Object.entries(tags).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
   return parts.length ? `${name}{${parts.join(',')}}` : name;
@@ -188,7 +193,7 @@ export class Registry {
     const [index, added] = this.names.intern(name, [kindCode(kind), unitCode(unit)], () => new CardinalityError(`metric name limit reached (${this.limits.maxSeries} names)`));
     const existing = this.nameAt(index);
     if (!added && (existing.kind !== kind || existing.unit !== unit)) {
-      throw new KindMismatchError(`metric "${name}" is a ${existing.kind}${existing.unit ? ` in ${existing.unit}` : ''}; it cannot be redefined as a ${kind}${unit ? ` in ${unit}` : ''}`);
+      throw new KindMismatchError(`metric "${name}" is already defined as ${kindWords(existing.kind, existing.unit)}; it cannot be redefined as ${kindWords(kind, unit)}`);
     }
     return existing;
   }

@@ -493,6 +493,11 @@ export class RingReader {
   r: number;
   /** The time of the last TIME_MARK read, NaN when samples take the drain time. */
   stamp = Number.NaN;
+  /**
+   * Series in the last chunk the store's writer took from this ring (store/samples.ts sizes
+   * the next chunk by it); a large number until a first chunk, so that one is of full size.
+   */
+  spread = 1 << 30;
   private droppedSeen: number;
 
   constructor(sab: SharedArrayBuffer) {

@@ -15,6 +15,9 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import si from 'systeminformation';
 
+/** Every name the system sampler writes: the monitor's own while it runs (engine/reserved.ts). */
+export const SYSTEM_SERIES = ['cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage', 'network_io'] as const;
+
 export interface SystemReading {
   name: string;
   tags?: Record<string, string>;

@@ -14,6 +14,7 @@ import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { MonitorHost } from '../mcp/host.js';
 import { MCP_PATH, logHttpError, mcpEndpoint } from '../mcp/http.js';
+import { jsonRpcRefusal } from '../mcp/http-guard.js';
 import { listenGuarded } from '../mcp/http-listen.js';
 import { McpFront } from '../mcp/server.js';
 import { apiRoutes } from './api.js';
@@ -22,7 +23,7 @@ import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
-import { HttpError, Router, queryParams, sendError, type Route } from './router.js';
+import { HttpError, Router, queryParams, sendError, sendJson, type Route } from './router.js';
 import { CONTENT_TYPES, formatFor } from './text-format.js';
 import type { HttpServer, HttpServerStatus } from './types.js';
 
@@ -32,6 +33,12 @@ export type { HttpServer, HttpServerStatus } from './types.js';
 export interface SharedMemory {
   registry: RegistryBuffers;
   store: StoreBuffers;
+}
+
+/** Whether a request target is the MCP endpoint's path (its query aside). */
+function isMcpPath(target: string | undefined): boolean {
+  const path = (target ?? '/').split('?', 1)[0]!;
+  return path === MCP_PATH;
 }
 
 export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, options: ServeHttpOptions): Promise<HttpServer> {
@@ -97,6 +104,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     },
     logHttpError,
     policy.token === undefined ? undefined : browserAccess(policy.token, MCP_PATH),
+    // /mcp answers a refusal in JSON-RPC, as serveMcp does; every other route in the API's shape.
+    (req, res, status, header, message) => (isMcpPath(req.url) ? jsonRpcRefusal(req, res, status, header, message) : sendJson(res, status, { error: { code: status === 400 ? 'PW_ERR_INVALID_ARG' : 'PW_ERR_FORBIDDEN', field: header, message } })),
   );
   origin = listening.origin;
   connections = listening.connections;

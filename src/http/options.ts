@@ -5,18 +5,22 @@
  * every route: the token, whenever there is one, is required on all of them.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
-import { resolveServeOptions, type HttpPolicy, type ServeMcpOptions } from '../mcp/http-options.js';
+import { InvalidArgumentError, unknownKeyRule } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
+import { ServeMcpOptionsSchema, resolveServeOptions, type HttpPolicy, type ServeMcpOptions } from '../mcp/http-options.js';
+import { didYouMean } from '../suggest.js';
 import { intRange } from '../mcp/schemas.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS, MAX_QUANTILES } from './exposition.js';
 
 const MiB = 1024 * 1024;
 
+const QUANTILE = 'must be a quantile: a number above 0 and below 1';
+
 export const HttpOnlyOptionsSchema = z.strictObject({
   /** Upper bounds of the /metrics histograms' buckets, ascending (default: DEFAULT_BUCKETS, in ms). */
   histogramBuckets: z.array(z.number().finite()).min(1).max(MAX_BUCKETS).optional(),
   /** Quantiles (each in (0, 1)) of every histogram, as a summary family `<name>_quantiles` beside it; none by default. */
-  quantiles: z.array(z.number().gt(0).lt(1)).max(MAX_QUANTILES).optional(),
+  quantiles: z.array(z.number({ error: QUANTILE }).gt(0, { error: QUANTILE }).lt(1, { error: QUANTILE })).max(MAX_QUANTILES).optional(),
   /** The window those quantiles cover, back from the scrape. */
   quantileWindowMs: intRange(1000, 3_600_000).default(60_000),
   /** Server-Sent Event streams open at once (/api/events); one more is answered 503. */
@@ -37,6 +41,7 @@ export type HttpOnlyOptions = z.output<typeof HttpOnlyOptionsSchema>;
 export type ServeHttpOptions = ServeMcpOptions & z.input<typeof HttpOnlyOptionsSchema>;
 
 const HTTP_KEYS = Object.keys(HttpOnlyOptionsSchema.shape);
+const MCP_KEYS = Object.keys(ServeMcpOptionsSchema.shape);
 
 export interface ResolvedHttp {
   policy: HttpPolicy;
@@ -48,9 +53,12 @@ export function resolveHttpOptions(options: ServeHttpOptions, env: NodeJS.Proces
   const mine: Record<string, unknown> = {};
   const rest: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options)) (HTTP_KEYS.includes(key) ? mine : rest)[key] = value;
+  // An unknown key is named against both halves' keys, so that a typo of an HTTP option finds it.
+  const unknown = Object.keys(rest).find((k) => !MCP_KEYS.includes(k));
+  if (unknown !== undefined) throw new InvalidArgumentError(unknown, `${unknownKeyRule('option')}${didYouMean(unknown, [...HTTP_KEYS, ...MCP_KEYS])}`);
   const policy = resolveServeOptions(rest as ServeMcpOptions, env);
   const parsed = HttpOnlyOptionsSchema.safeParse(mine);
-  if (!parsed.success) throw toInvalidArgument(parsed.error, mine);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, mine, '', 'option', HttpOnlyOptionsSchema);
   const buckets = parsed.data.histogramBuckets ?? [...DEFAULT_BUCKETS];
   for (let i = 1; i < buckets.length; i++) {
     if (!(buckets[i]! > buckets[i - 1]!)) throw new InvalidArgumentError(`histogramBuckets[${i}]`, `must be above the bound before it (${buckets[i - 1]}): bounds ascend`, { value: buckets[i] });

@@ -20,17 +20,24 @@ export interface Route {
   handle(ctx: RouteContext): Promise<void> | void;
 }
 
-/** A client error: the status, the parameter at fault (when one is), and what is wrong. */
+/**
+ * A client error: the status, the parameter at fault (when one is), and what is wrong. Its
+ * code: a 400 (a bad, unknown or repeated parameter or body) is `PW_ERR_INVALID_ARG`, the code
+ * the library's own validation answers with, so that a client tells bad input apart by one
+ * stable code whichever layer caught it; the others are `HTTP_<status>` (404, 405, 414, 503).
+ */
 export class HttpError extends Error {
   readonly status: number;
   readonly field: string | undefined;
   readonly headers: Record<string, string>;
+  readonly code: string;
 
   constructor(status: number, message: string, field?: string, headers: Record<string, string> = {}) {
     super(message);
     this.status = status;
     this.field = field;
     this.headers = headers;
+    this.code = status === 400 ? 'PW_ERR_INVALID_ARG' : `HTTP_${status}`;
   }
 }
 
@@ -44,7 +51,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 /** Answers an error thrown by a route: ours and the library's named ones as 4xx, the rest 500. */
 export function sendError(res: ServerResponse, error: unknown, rename: (field: string) => string = (f) => f): void {
   if (error instanceof HttpError) {
-    sendJson(res, error.status, { error: { code: `HTTP_${error.status}`, field: error.field ?? null, message: error.message } }, error.headers);
+    sendJson(res, error.status, { error: { code: error.code, field: error.field ?? null, message: error.message } }, error.headers);
     return;
   }
   if (error instanceof PerfwatchError) {

@@ -7,6 +7,7 @@
  * - `'cluster'` or `{ cluster: true }`: node:cluster; the primary is the hub, every worker a
  *   member, over the cluster's IPC channel.
  */
+import cluster from 'node:cluster';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
@@ -21,6 +22,9 @@ const socketPath = z
   .string({ error: 'must be a Unix socket path' })
   .min(1, { error: 'must be a Unix socket path' })
   .refine((p) => Buffer.byteLength(p) <= 107, { error: 'must be at most 107 bytes (the limit of a Unix socket path)' });
+
+/** What the option takes, as its errors say it. */
+const HUB_FORMS = "must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }";
 
 export const HubObjectSchema = z
   .strictObject({
@@ -47,7 +51,7 @@ export const HubObjectSchema = z
     dropMs: int(500, 86_400_000, 60_000, ' ms'),
     /** The largest frame either side accepts; a longer one is malformed. */
     maxFrameBytes: int(1024, 256 * MiB, 16 * MiB, ' bytes'),
-  })
+  }, { error: (issue) => (issue.code === 'invalid_type' ? HUB_FORMS : undefined) })
   .refine((h) => [h.listen, h.connect, h.cluster === true ? true : undefined].filter((x) => x !== undefined).length === 1, {
     error: 'must give exactly one of listen (be the hub), connect (be a member) or cluster: true',
   })
@@ -57,3 +61,13 @@ export const HubOptionsSchema = z.preprocess((v) => (v === 'cluster' ? { cluster
 
 export type HubOptions = z.input<typeof HubObjectSchema> | 'cluster';
 export type ResolvedHubOptions = z.output<typeof HubObjectSchema>;
+
+/**
+ * Whether these options make this process a node:cluster worker member. Such a member keeps
+ * its history in memory by default (the hub, the primary, keeps the cluster's): every worker
+ * shares the primary's working directory, so the SQLite default, ./perfwatch-data, would be
+ * one directory for all of them, and the second to start would find it locked.
+ */
+export function isClusterWorkerMember(hub: ResolvedHubOptions | undefined): boolean {
+  return hub?.cluster === true && cluster.isWorker;
+}

@@ -4,7 +4,7 @@
  * not piscina's is refused here, naming its place (`piscina[1]`).
  */
 import { z } from 'zod';
-import { toInvalidArgument } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 
 function int(min: number, max: number, def: number) {
   const range = `must be an integer from ${min} to ${max}`;
@@ -54,22 +54,25 @@ const clientShape = {
 
 const MAX_POOLS = 64;
 
-export const InstrumentOptionsSchema = z.strictObject({
-  /** Incoming requests of node:http (and the frameworks over it): response_time, throughput, error_rate, http_requests_aborted. */
-  httpServer: source(serverShape),
-  /** Outgoing requests of node:http / node:https: api_response_time, api_error_rate. */
-  httpClient: source(clientShape),
-  /** Outgoing requests of fetch and undici: api_response_time, api_error_rate. */
-  fetch: source(clientShape),
-  /** Piscina pools to sample every collection interval, as a list (tag pool "0", "1", …) or by name. */
-  piscina: z.preprocess(
-    (v) => (Array.isArray(v) ? Object.fromEntries(v.map((p, i) => [String(i), p])) : v),
-    z
-      .record(z.string().min(1, { error: 'pool names must not be empty' }).max(64, { error: 'pool names must be at most 64 characters' }), pool, { error: 'must be an array of piscina pools or an object of them by name' })
-      .refine((r) => Object.keys(r).length <= MAX_POOLS, { error: `must hold at most ${MAX_POOLS} pools` })
-      .default({}),
-  ),
-});
+export const InstrumentOptionsSchema = z.strictObject(
+  {
+    /** Incoming requests of node:http (and the frameworks over it): response_time, throughput, error_rate, http_requests_aborted. */
+    httpServer: source(serverShape),
+    /** Outgoing requests of node:http / node:https: api_response_time, api_error_rate. */
+    httpClient: source(clientShape),
+    /** Outgoing requests of fetch and undici: api_response_time, api_error_rate. */
+    fetch: source(clientShape),
+    /** Piscina pools to sample every collection interval, as a list (tag pool "0", "1", …) or by name. */
+    piscina: z.preprocess(
+      (v) => (Array.isArray(v) ? Object.fromEntries(v.map((p, i) => [String(i), p])) : v),
+      z
+        .record(z.string().min(1, { error: 'pool names must not be empty' }).max(64, { error: 'pool names must be at most 64 characters' }), pool, { error: 'must be an array of piscina pools or an object of them by name' })
+        .refine((r) => Object.keys(r).length <= MAX_POOLS, { error: `must hold at most ${MAX_POOLS} pools` })
+        .default({}),
+    ),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina' : undefined) },
+);
 
 /** One source: true for its defaults, false for off, or its options. */
 export type InstrumentSource<T> = boolean | ({ enabled?: boolean } & Partial<T>);
@@ -90,6 +93,6 @@ export const InstrumentOptionSchema = z.union([z.boolean(), InstrumentOptionsSch
 
 export function resolveInstrumentOptions(options: InstrumentOptions | undefined, prefix = ''): ResolvedInstrumentOptions {
   const parsed = InstrumentOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, prefix);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, prefix, 'option', InstrumentOptionsSchema);
   return parsed.data;
 }

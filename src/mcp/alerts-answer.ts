@@ -105,7 +105,7 @@ export function alertsAnswer(
     .sort((a, b) => b.activeSince - a.activeSince);
   const rules = byRule(args.state === 'active' || args.state === 'all' ? all : monitor.getAlerts({ state: 'active' }));
   const counts = rules.slice(0, BY_RULE);
-  const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state} alert${all.length === 1 ? '' : 's'}${args.severity ? ` of severity ${args.severity}` : ''}`;
+  const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state === 'all' ? '' : `${args.state} `}alert${all.length === 1 ? '' : 's'}${args.state === 'all' ? ' in any state' : ''}${args.severity ? ` of severity ${args.severity}` : ''}`;
   const countLine = counts.length ? `by rule: ${counts.map((c) => `${c.rule_name} (${c.severity}) ${c.firing} firing${c.pending ? `, ${c.pending} pending` : ''}`).join('; ')}${rules.length > counts.length ? `; ${rules.length - counts.length} more rules` : ''}` : '';
   // The fixed part (counts, the envelope) first; the lists share what is left.
   let left = budget - 600 - 2 * textBytes(head) - textBytes(countLine) - jsonBytes(counts);

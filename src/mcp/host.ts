@@ -84,8 +84,9 @@ export class MonitorHost {
   /**
    * Starts monitoring, building a new monitor first when a config path or interval asks for
    * options the current one does not have (and it holds no data, or the host owns it).
+   * `resumed`: it started again with the data it kept (after a stop or a pause).
    */
-  start(args: { configPath?: string; intervalSeconds?: number }): Promise<{ started: boolean }> {
+  start(args: { configPath?: string; intervalSeconds?: number }): Promise<{ started: boolean; resumed: boolean }> {
     return this.serial(async () => {
       let options: MonitorOptions | undefined;
       let path = this.configPath;
@@ -108,9 +109,14 @@ export class MonitorHost {
         this.baseOptions = options;
         this.configPath = path;
       }
-      if (this.current.running) return { started: this.current.resume() };
+      if (this.current.running) {
+        const resumed = this.current.resume();
+        return { started: resumed, resumed };
+      }
+      // A monitor stopped with its data kept (stop_performance_monitoring's default) resumes it.
+      const resumed = this.current.status().ingestion.ingested > 0;
       await this.current.start();
-      return { started: true };
+      return { started: true, resumed };
     });
   }
 

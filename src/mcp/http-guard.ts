@@ -24,19 +24,28 @@ export function jsonError(res: ServerResponse, status: number, code: number, mes
 }
 
 /**
+ * How a refused request is answered: 400 (a malformed Host) or 403 (a Host or Origin not on
+ * the list), the header at fault, and what is wrong. The MCP endpoint answers JSON-RPC
+ * (`jsonRpcRefusal`); the HTTP front's other routes answer in the API's shape (http/router.ts).
+ */
+export type Refusal = (req: IncomingMessage, res: ServerResponse, status: 400 | 403, header: 'host' | 'origin', message: string) => void;
+
+export const jsonRpcRefusal: Refusal = (_req, res, status, _header, message) => jsonError(res, status, status === 400 ? -32600 : -32000, message);
+
+/**
  * Host must be well-formed and, when there is a list, on it; a browser's Origin likewise,
  * unless the caller vouches for it (`ownOrigin`: a same-origin page of a server with a token).
  */
-export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, allowed: string[] | undefined, ownOrigin = false): boolean {
+export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, allowed: string[] | undefined, ownOrigin = false, refuse: Refusal = jsonRpcRefusal): boolean {
   const host = req.headers.host;
   if (host === undefined || !HOST_SYNTAX.test(host)) {
-    jsonError(res, 400, -32600, 'Bad Request: the Host header must be a host name or address with an optional port');
+    refuse(req, res, 400, 'host', 'Bad Request: the Host header must be a host name or address with an optional port');
     return false;
   }
   if (allowed !== undefined) {
     const h = validateHostHeader(host, allowed);
     if (!h.ok) {
-      jsonError(res, 403, -32000, `Forbidden: ${h.message}`);
+      refuse(req, res, 403, 'host', `Forbidden: ${h.message}`);
       return false;
     }
   }
@@ -44,7 +53,7 @@ export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, al
   // Without a list (a non-loopback bind), no browser page may call: the list names its origins.
   const o = validateOriginHeader(req.headers.origin, allowed ?? []);
   if (!o.ok) {
-    jsonError(res, 403, -32000, `Forbidden: ${o.message}`);
+    refuse(req, res, 403, 'origin', `Forbidden: ${o.message}`);
     return false;
   }
   return true;

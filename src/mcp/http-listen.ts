@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearerCheck, checkHostAndOrigin, jsonError } from './http-guard.js';
+import { bearerCheck, checkHostAndOrigin, jsonError, type Refusal } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
 
 /** How browsers pass the token check (http/browser-session.ts); serveMcp has none. */
@@ -32,13 +32,13 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Listens on the policy's host and port; every request passes the guard, then `handle`. */
-export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void, browser?: BrowserAccess): Promise<Listening> {
+/** Listens on the policy's host and port; every request passes the guard (a Host/Origin refusal answered by `refuse`: JSON-RPC by default), then `handle`. */
+export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void, browser?: BrowserAccess, refuse?: Refusal): Promise<Listening> {
   const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token);
   // Only a server with a token lets a same-origin page through without an allow-list.
   const browsers = authorized === undefined ? undefined : browser;
   const guarded = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!checkHostAndOrigin(req, res, policy.allowedHosts, browsers?.sameOrigin(req) ?? false)) return;
+    if (!checkHostAndOrigin(req, res, policy.allowedHosts, browsers?.sameOrigin(req) ?? false, refuse)) return;
     if (authorized) {
       if (browsers?.signIn(req, res)) return;
       if (!(browsers?.hasSession(req) ?? false) && !(await authorized(req, res))) return;

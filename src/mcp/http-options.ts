@@ -15,7 +15,8 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
 import type { SessionStats } from './sessions.js';
@@ -124,7 +125,7 @@ export function resolveServeOptions(options: ServeMcpOptions, env: NodeJS.Proces
   // The token is checked apart: a schema error would echo a short one back.
   const { token: given, ...rest } = options;
   const parsed = ServeMcpOptionsSchema.omit({ token: true }).safeParse(rest);
-  if (!parsed.success) throw toInvalidArgument(parsed.error, rest);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, rest, '', 'option', ServeMcpOptionsSchema);
   const o = parsed.data;
   const fromEnv = env[TOKEN_ENV] === '' ? undefined : env[TOKEN_ENV];
   const token = given ?? fromEnv;

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 
 export function validatePort(port: unknown, field = 'port'): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new InvalidArgumentError(field, `must be an integer from 0 to 65535, got ${typeof port === 'number' ? port : typeof port}`);
+    throw new InvalidArgumentError(field, 'must be an integer from 0 to 65535', { value: port });
   }
   return port;
 }

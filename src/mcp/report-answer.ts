@@ -9,6 +9,7 @@ import type { Baseline, PerformanceReport, Recommendation, SeriesStats } from '.
 import { iso, num, seriesLabel, stat } from './format.js';
 import { REPORT_BYTES, fitting, jsonBytes, textBytes } from './budget.js';
 import { renderMarkdown } from '../reports/markdown.js';
+import { NOT_ENOUGH_DATA } from '../reports/diagnoses.js';
 
 const Evidence = z.object({ metric: z.string(), statistic: z.string(), value: z.number().nullable() }).passthrough();
 const Listed = z.array(z.record(z.string(), z.unknown()));
@@ -133,6 +134,7 @@ export function reportText(out: ReportOut): string {
   const lines = [`report ${out.from ?? 'start'} → ${out.to}: score ${num(out.summary.score)}/100, ${out.summary.series} series, ${out.summary.samples} samples`];
   for (const p of out.score?.parts ?? []) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)})`);
   for (const d of out.diagnoses ?? []) lines.push(`diagnosis [${d.severity}] ${d.title}: ${d.summary}`);
+  for (const note of out.notes) if (note.startsWith(NOT_ENOUGH_DATA)) lines.push(note);
   for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}${r.actions ? `: ${r.actions[0] ?? ''}` : ` (the actions of ${r.source})`}`);
   if (out.summary.anomalies) lines.push(`${out.summary.anomalies} anomalies`);
   if (out.truncated) {

@@ -57,7 +57,7 @@ export const tagsFor = perLimits((l: TagLimits) =>
     .record(tagKey, z.string({ error: 'must be a string' }).max(l.maxTagValueLength, { error: `must be at most ${l.maxTagValueLength} characters`, abort: true }), {
       error: 'must be an object of tag names to string values',
     })
-    .refine((tags) => Object.keys(tags).length <= l.maxTags, { error: `must have at most ${l.maxTags} tags` })
+    .refine((tags) => Object.keys(tags).length <= l.maxTags, { error: (issue) => `has ${Object.keys(issue.input as object).length} tags; the limit is maxTags ${l.maxTags}` })
     .meta({ maxProperties: l.maxTags }),
 );
 

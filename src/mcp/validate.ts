@@ -40,6 +40,8 @@ export function issueError(issue: z.core.$ZodIssue, input: unknown): PerfwatchEr
   const field = path || 'arguments';
   if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return new InvalidArgumentError(field, `is required: it ${issue.message}`);
   if (issue.code === 'custom' && issue.path.length === 0) return new PerfwatchError('PW_ERR_INVALID_ARG', { rule: issue.message });
+  // A refinement of an object (`has 17 tags; …`) says what it found: "got object" would add nothing.
+  if (issue.code === 'custom' && value !== null && typeof value === 'object' && !Array.isArray(value)) return new InvalidArgumentError(field, issue.message);
   return new InvalidArgumentError(field, issue.message, { value });
 }
 

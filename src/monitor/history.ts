@@ -171,10 +171,24 @@ export class HistoryReader {
     if (s.openCount > 0 && s.openStart >= boundary && s.openStart < to) {
       pieces.push({ r: { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }, tier: 0 });
     }
-    const group = Math.max(1, Math.ceil(pieces.length / maxPoints));
+    const usedRollups = pieces.some((p) => p.tier === 2 || p.tier === 3);
+    const usedHours = pieces.some((p) => p.tier === 3 && p.rollups!.hourly[p.r.sketchLen] === 1);
+    // One point a step of the coarsest grain used: stored rows (a restarted monitor's partial
+    // minutes among them), rollups and buckets of one minute (or hour) make one point of it,
+    // so that the answer's stepMs holds for every point.
+    const step = usedHours ? HOUR_MS : usedRollups ? L.rollupMs : L.intervalMs;
+    const cells: (typeof pieces)[] = [];
+    let cell = Number.NaN;
+    for (const piece of pieces) {
+      const at = Math.floor(piece.r.start / step);
+      if (at !== cell) cells.push([]);
+      cell = at;
+      cells[cells.length - 1]!.push(piece);
+    }
+    const group = Math.max(1, Math.ceil(cells.length / maxPoints));
     const points: HistoryPoint[] = [];
-    for (let i = 0; i < pieces.length; i += group) {
-      const slice = pieces.slice(i, i + group);
+    for (let i = 0; i < cells.length; i += group) {
+      const slice = cells.slice(i, i + group).flat();
       let count = 0;
       let sum = 0;
       let min = Infinity;
@@ -196,7 +210,9 @@ export class HistoryReader {
       }
       const first = slice[0]!.r;
       const last = slice[slice.length - 1]!.r.last;
-      const point: HistoryPoint = { t: first.start, value: pointValue(kind, sum, count, last, coveredMs), count, sum, min, max, last };
+      // The step's start, or `from` where the range begins inside it.
+      const t = Math.max(from, Math.floor(first.start / step) * step);
+      const point: HistoryPoint = { t, value: pointValue(kind, sum, count, last, coveredMs), count, sum, min, max, last };
       if (kind === 'distribution' && this.acc.total > 0) {
         const [p50, p90, p99] = this.acc.quantiles([0.5, 0.9, 0.99]).map((q) => clamp(q, min, max));
         point.p50 = p50!;
@@ -205,9 +221,7 @@ export class HistoryReader {
       }
       points.push(point);
     }
-    const usedRollups = pieces.some((p) => p.tier === 2 || p.tier === 3);
-    const usedHours = pieces.some((p) => p.tier === 3 && p.rollups!.hourly[p.r.sketchLen] === 1);
-    return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * (usedHours ? HOUR_MS : usedRollups ? L.rollupMs : L.intervalMs), sourcePoints: pieces.length, points };
+    return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * step, sourcePoints: pieces.length, points };
   }
 }
 

@@ -52,8 +52,10 @@ import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory } from './history.js';
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
-import { defineOwnMetrics, registerOwnTunables } from './own.js';
+import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
+import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
+import { unseenMetricNote } from './names.js';
 import { RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
@@ -134,7 +136,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     this.drops = new DropWatch(Date.now());
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
-    this.main = new Producer(this.mainWriter, this.registry);
+    this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
     this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
     this.collector = new Supervisor<CollectorApi>(
       'collector',
@@ -519,6 +521,7 @@ export class PerformanceMonitor extends EventEmitter {
       rings,
       overflow: this.options.overflow,
       stallMs: this.options.stallTimeoutMs,
+      reserved: sampledNames(this.options),
     };
   }
 
@@ -535,10 +538,14 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Adds an alert rule (see AlertRuleInputSchema for the fields and their limits). It applies
    * to every series of the metric whose tags include the rule's, present and future; a metric
-   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating.
+   * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating, to
+   * the rule and, when no metric has its name yet, a `note` that says so and names the known
+   * metric a typo most likely meant.
    */
-  createAlertRule(rule: AlertRuleInput): Promise<AlertRule> {
-    return this.alerting.createRule(rule);
+  async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { note?: string }> {
+    const created = await this.alerting.createRule(rule);
+    const note = unseenMetricNote(created.metric, this.query.knownNames());
+    return note === undefined ? created : { ...created, note };
   }
 
   listAlertRules(): AlertRule[] {

@@ -3,11 +3,12 @@
  * and their limits. The CLI's config file and the MCP tools validate against the same one.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
 import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
-import { HubOptionsSchema } from '../hub/options.js';
+import { HubOptionsSchema, isClusterWorkerMember } from '../hub/options.js';
 import { ProfilingOptionsSchema } from '../profiling/options.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS } from '../analysis/series-walk.js';
 
@@ -193,7 +194,9 @@ export const MonitorOptionsSchema = z.strictObject({
   /**
    * 'sqlite': rollups, the series catalog (and the state other modules persist) in a SQLite
    * file in dataDir, kept for retentionMs and found again by the next start(); 'memory':
-   * nothing outlives the process. See docs/storage.md.
+   * nothing outlives the process. See docs/storage.md. A node:cluster worker member
+   * (`hub: 'cluster'` in a worker) given neither storage nor dataDir takes 'memory': the
+   * hub keeps the history, and the workers would all share one default dataDir.
    */
   storage: z.enum(['sqlite', 'memory'], { error: 'must be "sqlite" or "memory"' }).default('sqlite'),
   /** The directory of the database (created on start; one process owns it at a time). */
@@ -216,8 +219,9 @@ export type ResolvedOptions = z.output<typeof MonitorOptionsSchema>;
 
 export function resolveOptions(options: MonitorOptions | undefined): ResolvedOptions {
   const parsed = MonitorOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, '', 'option', MonitorOptionsSchema);
   const o = parsed.data;
+  if (isClusterWorkerMember(o.hub) && options?.storage === undefined && options?.dataDir === undefined) o.storage = 'memory';
   const rollupMs = rollupIntervalMs(o.collectionIntervalMs);
   if (o.bucketCapacity * o.collectionIntervalMs < 2 * rollupMs) {
     throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}`, { value: o.bucketCapacity });

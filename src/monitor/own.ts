@@ -1,7 +1,8 @@
 /**
  * The monitor's own metrics that its parts record (the overhead governor, the report pool),
  * defined with their kinds at construction, and its own knobs for optimize(): the report
- * pool's threads and the system sampling cadence.
+ * pool's threads and the system sampling cadence; and the sampled names the application may not
+ * record into while their sampler runs (engine/reserved.ts).
  */
 import { availableParallelism } from 'node:os';
 import type { Registry } from '../engine/registry.js';
@@ -11,6 +12,9 @@ import type { ReportService } from '../reports/service.js';
 import type { ResolvedOptions } from './options.js';
 import { HUB_METRICS } from '../hub/role.js';
 import { EXPORT_METRICS } from './export-link.js';
+import { SYSTEM_SERIES } from '../engine/system.js';
+import type { SampledName } from '../engine/reserved.js';
+import { RUNTIME_SERIES } from './runtime.js';
 
 const OWN_METRICS = [
   { name: 'monitor_overhead_cpu', kind: 'gauge', unit: 'percent' },
@@ -21,6 +25,11 @@ const OWN_METRICS = [
 
 export function defineOwnMetrics(registry: Registry): void {
   for (const m of [...OWN_METRICS, ...HUB_METRICS, ...EXPORT_METRICS]) registry.define(m.name, m.kind, m.unit);
+}
+
+/** The sampled names the application may not record into under these options: those of the samplers that run. */
+export function sampledNames(o: ResolvedOptions): SampledName[] {
+  return [...(o.system.enabled ? SYSTEM_SERIES.map((n): SampledName => [n, 'system.enabled']) : []), ...(o.runtime.enabled ? RUNTIME_SERIES.map((n): SampledName => [n, 'runtime.enabled']) : [])];
 }
 
 export function registerOwnTunables(optimizer: Optimizer, reports: ReportService, overhead: OverheadGovernor, o: ResolvedOptions): void {

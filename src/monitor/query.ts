@@ -32,7 +32,10 @@ export interface MetricWindow {
   mean: number | null;
   min: number | null;
   max: number | null;
-  /** Sum per second over the time the window covers (a counter's rate); null when it covers none. */
+  /**
+   * Per second over the time the window covers: a counter's sum, the sample count for the
+   * other kinds (as in reports); null when it covers none.
+   */
   rate: number | null;
   p50: number | null;
   p90: number | null;
@@ -149,7 +152,10 @@ export class Query {
       const { snap, agg } = read;
       const [p50, p90, p95, p99] = agg.quantiles;
       const mean = agg.count > 0 ? agg.sum / agg.count : Number.NaN;
-      const rate = covered === null ? null : agg.sum / covered;
+      // One definition with reports (analysis/stats.ts): a counter's sum per second, the
+      // sample count per second for the other kinds (a gauge's values summed per second is
+      // no rate of anything).
+      const rate = covered === null ? null : (info.kind === 'counter' ? agg.sum : agg.count) / covered;
       out.push({
         id,
         name: info.name,

@@ -14,6 +14,9 @@ import { measured } from '../engine/precision.js';
 import type { Faults } from './faults.js';
 import type { MetricHandle, Producer } from '../engine/producer.js';
 
+/** Every name the runtime sampler writes: the monitor's own while it runs (engine/reserved.ts). */
+export const RUNTIME_SERIES = ['event_loop_lag', 'event_loop_utilization', 'gc_pause', 'heap_used', 'heap_total', 'rss'] as const;
+
 const GC_TYPES: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
   [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',

@@ -15,7 +15,8 @@
  * progress and outcome, cancel(id) stops it (the step being verified is rolled back).
  * optimize() is start() and a wait for the end.
  */
-import { InvalidArgumentError, OptimizationBusyError, ReportAbortedError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError, OptimizationBusyError, ReportAbortedError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { parseTunable, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition } from './tunables.js';
 import { OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
 

@@ -4,7 +4,8 @@
  * the single source of the definition's type and limits.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { validateName, type Registry, type Tags } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { kindMean } from '../analysis/stats.js';

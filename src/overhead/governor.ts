@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import type { CollectorUsage } from '../actors/protocols.js';
-import { toInvalidArgument } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import { childrenCpuMs, threadCpuSource, type CpuSource } from '../engine/thread-cpu.js';
 
 const MiB = 1024 * 1024;

@@ -5,7 +5,8 @@
  * alert history's database rows and into notifications unchanged.
  */
 import { z } from 'zod';
-import { InvalidArgumentError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 
 export const PROFILE_KINDS = ['cpu', 'heap'] as const;
 export type ProfileKind = (typeof PROFILE_KINDS)[number];

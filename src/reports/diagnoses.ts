@@ -1,8 +1,9 @@
 /**
  * Diagnoses in the spirit of clinic.js doctor: each rule reads a few statistics of the
  * report window, and when they cross its thresholds it says what it saw (the numbers and the
- * window), how bad it is, and what to do. Every threshold is in DIAGNOSIS_RULES; the rules
- * below only compare against it.
+ * window), how bad it is, and what to do. Every threshold is in DIAGNOSIS_RULES, and the least
+ * data the rules over sampled metrics judge in DIAGNOSIS_MINIMUM; the rules below only compare
+ * against them.
  */
 import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeverity, Evidence, Recommendation, AlertAnalysis } from './types.js';
 import type { Pieces } from '../analysis/stats.js';
@@ -22,6 +23,18 @@ export const DIAGNOSIS_RULES = {
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
 } as const;
 
+/**
+ * The least data the rules over sampled metrics judge. event_loop_lag, event_loop_utilization,
+ * cpu_usage and cpu_iowait come as one reading per interval, and a fresh monitor's first ones
+ * cover its own start-up: a report 321 ms after start read event_loop_utilization's mean of 1
+ * (its one reading) as a blocked event loop. Those rules wait for `readings` of their metric;
+ * the share of wall time in GC pauses waits for `seconds` watched. The rules over events
+ * (requests, lookups, evaluations) have their own counts in DIAGNOSIS_RULES.
+ */
+export const DIAGNOSIS_MINIMUM = { readings: 10, seconds: 10 } as const;
+
+const SAMPLED_METRICS = [DIAGNOSIS_RULES.eventLoopBlocked.metric, DIAGNOSIS_RULES.eventLoopBlocked.utilizationMetric, DIAGNOSIS_RULES.cpuSaturation.metric, DIAGNOSIS_RULES.ioWait.metric];
+
 export interface SeriesInput {
   stats: SeriesStats;
   /** Closed buckets of the range, for the metrics whose rules read them (empty otherwise). */
@@ -30,6 +43,8 @@ export interface SeriesInput {
 
 export interface DiagnosisInput {
   window: TimeWindow;
+  /** The seconds of the window the monitor watched (NaN: none). */
+  seconds: number;
   metrics: ReadonlyMap<string, MetricSummary>;
   series: readonly SeriesInput[];
 }
@@ -42,17 +57,37 @@ function ev(metric: string, statistic: string, value: number, threshold: number,
 
 type Rule = (input: DiagnosisInput) => Diagnosis[];
 
+/** A sampled metric with readings enough to judge (DIAGNOSIS_MINIMUM). */
+function judged(m: MetricSummary | undefined): m is MetricSummary {
+  return m !== undefined && m.count >= DIAGNOSIS_MINIMUM.readings;
+}
+
+/** How the note of notEnoughData begins (answers that show only some notes pick it by this). */
+export const NOT_ENOUGH_DATA = 'Not enough data yet to diagnose';
+
+/** What the diagnoses waited on for want of data (DIAGNOSIS_MINIMUM), as a report note; null when nothing did. */
+export function notEnoughData({ metrics, seconds }: DiagnosisInput): string | null {
+  const short = SAMPLED_METRICS.map((n) => metrics.get(n)).filter((m): m is MetricSummary => m !== undefined && !judged(m));
+  const gc = metrics.has(DIAGNOSIS_RULES.gcPressure.metric) && !(seconds >= DIAGNOSIS_MINIMUM.seconds);
+  if (short.length === 0 && !gc) return null;
+  const names = [...short.map((m) => m.name), ...(gc ? ['the share of time in gc_pause'] : [])].join(', ');
+  const watched = Number.isFinite(seconds) ? `${round(seconds)} s of ${DIAGNOSIS_MINIMUM.seconds} s` : `no time watched of ${DIAGNOSIS_MINIMUM.seconds} s`;
+  const fewest = Math.min(...short.map((m) => m.count));
+  const readings = short.length > 0 ? `; ${fewest} reading${fewest === 1 ? '' : 's'} of ${DIAGNOSIS_MINIMUM.readings}` : '';
+  return `${NOT_ENOUGH_DATA} ${names}: ${watched}${readings}.`;
+}
+
 const eventLoopBlocked: Rule = ({ metrics, window }) => {
   const r = DIAGNOSIS_RULES.eventLoopBlocked;
   const lag = metrics.get(r.metric);
   const elu = metrics.get(r.utilizationMetric);
   const evidence: Evidence[] = [];
   let severity: DiagnosisSeverity | undefined;
-  if (lag && lag.count > 0 && lag.p99 >= r.p99WarningMs) {
+  if (judged(lag) && lag.p99 >= r.p99WarningMs) {
     severity = lag.p99 >= r.p99CriticalMs ? 'critical' : 'warning';
     evidence.push(ev(r.metric, 'p99', lag.p99, lag.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window));
   }
-  if (elu && elu.count > 0 && elu.mean >= r.utilizationWarning) {
+  if (judged(elu) && elu.mean >= r.utilizationWarning) {
     severity ??= 'warning';
     evidence.push(ev(r.utilizationMetric, 'mean', elu.mean, r.utilizationWarning, 'ratio', window));
   }
@@ -63,7 +98,7 @@ const eventLoopBlocked: Rule = ({ metrics, window }) => {
       title: 'Event loop blocked',
       severity,
       category: 'cpu',
-      summary: `The main thread's event loop was delayed (p99 ${lag ? round(lag.p99) : '?'} ms): synchronous work holds it, and every request waits behind it.`,
+      summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms)` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
         'Profile the main thread under load (node --cpu-prof, or clinic flame) and find the long synchronous functions.',
@@ -74,7 +109,7 @@ const eventLoopBlocked: Rule = ({ metrics, window }) => {
   ];
 };
 
-const gcPressure: Rule = ({ series, window }) => {
+const gcPressure: Rule = ({ series, window, seconds }) => {
   const r = DIAGNOSIS_RULES.gcPressure;
   const gc = series.filter((s) => s.stats.name === r.metric);
   if (gc.length === 0) return [];
@@ -83,7 +118,7 @@ const gcPressure: Rule = ({ series, window }) => {
   const worst = gc.reduce((a, s) => (s.stats.p99 > a.stats.p99 ? s : a));
   const evidence: Evidence[] = [];
   let severity: DiagnosisSeverity | undefined;
-  if (share >= r.shareWarning) {
+  if (seconds >= DIAGNOSIS_MINIMUM.seconds && share >= r.shareWarning) {
     severity = share >= r.shareCritical ? 'critical' : 'warning';
     evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
   }
@@ -164,7 +199,7 @@ const memoryLeak: Rule = ({ series, window }) => {
 const cpuSaturation: Rule = ({ metrics, window }) => {
   const r = DIAGNOSIS_RULES.cpuSaturation;
   const cpu = metrics.get(r.metric);
-  if (!cpu || cpu.count === 0) return [];
+  if (!judged(cpu)) return [];
   const critical = cpu.p95 >= r.p95Critical;
   if (!critical && cpu.mean < r.meanWarning) return [];
   return [
@@ -187,7 +222,7 @@ const cpuSaturation: Rule = ({ metrics, window }) => {
 const ioWait: Rule = ({ metrics, window }) => {
   const r = DIAGNOSIS_RULES.ioWait;
   const io = metrics.get(r.metric);
-  if (!io || io.count === 0 || io.mean < r.meanWarning) return [];
+  if (!judged(io) || io.mean < r.meanWarning) return [];
   return [
     {
       id: 'io-wait',

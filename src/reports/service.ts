@@ -15,7 +15,8 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { z } from 'zod';
-import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError, toInvalidArgument } from '../errors.js';
+import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError } from '../errors.js';
+import { toInvalidArgument } from '../schema-errors.js';
 import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';

@@ -46,6 +46,7 @@ import {
   OPEN_MIN,
   OPEN_START,
   OPEN_SUM,
+  PEND_COUNT,
   RAW_AHEAD,
   RAW_BINNED,
   RAW_WRITTEN,
@@ -78,7 +79,7 @@ export class BucketRows extends Rollups {
    * hub batch's row (applyRow): alone, a writer killed inside it may leave part of the bucket applied.
    */
   applyBucket(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number): void {
-    if (count > 0) this.intoOpen(id, now, count, sum, min, max, last, run, pos, 0, PLAIN);
+    if (count > 0) this.intoOpen(id, now, count, sum, min, max, last, run, pos, -1, 0, PLAIN);
   }
 
   /**
@@ -160,17 +161,20 @@ export class BucketRows extends Rollups {
       if (pos >= 0 && this.takesClosed(member, start)) this.commitClosed(member, start, now, count, sum, min, max, last, at, ROW_CLUSTER);
       else meta[HUB_ROW_STEP] = ROW_MEMBER_OPEN;
     }
-    if (meta[HUB_ROW_STEP] === ROW_MEMBER_OPEN) this.intoOpen(member, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_CLUSTER);
-    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(cluster, now, count, sum, min, max, last, run, pos, meta[HUB_ROW_BINS]!, ROW_NONE);
+    const held = pos >= 0 ? at : -1;
+    if (meta[HUB_ROW_STEP] === ROW_MEMBER_OPEN) this.intoOpen(member, now, count, sum, min, max, last, run, pos, held, meta[HUB_ROW_BINS]!, ROW_CLUSTER);
+    if (meta[HUB_ROW_STEP] === ROW_CLUSTER) this.intoOpen(cluster, now, count, sum, min, max, last, run, pos, held, meta[HUB_ROW_BINS]!, ROW_NONE);
   }
 
   /**
    * Adds a bucket into the open bucket of `id` from bin `from` of its run on (a row resumed
    * after a kill: the bins before are in), and commits it in straight-line stores: the open
    * cells, its last value as a raw sample, and for a hub row (`next`, not PLAIN) the row's next
-   * step and, at its end (ROW_NONE), the batch's rows applied. `pos` -1: no sketch run.
+   * step and, at its end (ROW_NONE), the batch's rows applied. `pos` -1: no sketch run. A hub
+   * row's run in the log (at absolute position `logAt`, -1 otherwise) goes in as a pending run
+   * where the open bucket takes one (pending-runs.ts), its bins untouched until the close.
    */
-  protected intoOpen(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number, from: number, next: number): void {
+  protected intoOpen(id: number, now: number, count: number, sum: number, min: number, max: number, last: number, run: Int32Array, pos: number, logAt: number, from: number, next: number): void {
     const hot = this.hot;
     const hb = id * HOT_F64;
     const base = id * this.layout.slotF64;
@@ -181,7 +185,11 @@ export class BucketRows extends Rollups {
     this.binTail(id);
     const bins = pos >= 0 ? run[pos]! : 0;
     const meta = this.meta;
-    if (hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
+    let pend = -1;
+    // The cluster-wide series' step of a row (ROW_NONE next), started afresh: a member series'
+    // open bucket (a rare row) and a row resumed with bins in take the bins.
+    if (this.pendingRuns && next === ROW_NONE && from === 0 && logAt >= 0 && bins > 0 && hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) pend = this.pendRun(base, logAt, 1 + 2 * bins);
+    if (pend < 0 && hot[hb + OPEN_COUNT]! + count <= MAX_SKETCHED) {
       const pages = this.pages;
       const front = this.front;
       const pageCache = this.pageCache;
@@ -220,11 +228,16 @@ export class BucketRows extends Rollups {
     if (min < hot[hb + OPEN_MIN]!) hot[hb + OPEN_MIN] = min;
     if (max > hot[hb + OPEN_MAX]!) hot[hb + OPEN_MAX] = max;
     hot[hb + OPEN_LAST] = last;
+    if (pend >= 0) {
+      this.pendHeld[id] = 1;
+      this.i32[base * 2 + PEND_COUNT] = pend + 1;
+    }
     if (next !== PLAIN) {
       meta[HUB_ROW_BINS] = 0;
       if (next === ROW_NONE) this.metaF64[done] = row + 1;
       meta[HUB_ROW_STEP] = next;
     }
+    if (pend >= 0) this.pendInts += 1 + 2 * bins;
     this.touch(id);
   }
 
@@ -262,6 +275,8 @@ export class BucketRows extends Rollups {
   /** Copies the sketch run at `run[pos]` into the log; returns its absolute position there. */
   protected logRun(run: Int32Array, pos: number): number {
     const len = 1 + 2 * run[pos]!;
+    this.minutes.keepReach(len, this.logReach());
+    this.keepPending(len);
     const at = this.log.reserve(len);
     // A record never straddles the log's end (LogCursor.reserve).
     const data = this.log.data;
@@ -280,12 +295,14 @@ export class BucketRows extends Rollups {
     const L = this.layout;
     const f = this.f64;
     const base = id * L.slotF64;
-    const head = this.i32[base * 2 + T1_HEAD]!;
+    let head = this.t1Heads[id]!;
+    if (head < 0) head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, start, count, sum, min, max, last, at, 1 + 2 * this.log.data[at % this.log.size]!);
     const written = this.rawSlot(id, base, now, last);
     const meta = this.meta;
     // The commit: straight-line stores, all or none of them (the record first, as a close publishes).
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
+    this.t1Heads[id] = head + 1;
     f[base + CLOSED_COUNT]! += count;
     f[base + CLOSED_SUM]! += sum;
     f[base + CLOSED_LAST] = last;
@@ -301,7 +318,7 @@ export class BucketRows extends Rollups {
     this.fedClosed[id] = 1;
     this.newestStart[id] = start;
     this.touch(id);
-    this.minutes.add(id, head, start, this.log.data, at % this.log.size);
+    this.minutes.add(id, head, start, at, true);
   }
 
   /**

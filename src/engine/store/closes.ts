@@ -9,24 +9,29 @@
  * and recover() recognises a bucket that was published but not reset (its newest record
  * starts where the open bucket does) and finishes it with resetOpen, which is idempotent. A
  * bucket whose samples all still wait in the raw ring is encoded from its raw slots
- * (countRaw, emitRaw), else from its pages (encodePages); both write the run's keys with
- * their counts, so a killed close done again from the same slots or pages writes the same.
+ * (countRaw, emitRaw), one that holds pending runs (pending-runs.ts) from those merged with
+ * its pages, else from its pages (encodePages); each writes the run's keys with their counts,
+ * so a killed close done again from the same slots, runs or pages writes the same.
  * The record is merged into the series' minute sketch (minutes.ts) after it is published.
  */
-import { KEY_SHIFT as SKETCH_KEY_SHIFT, PAGE_BINS, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
-import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
-import { SketchPages } from './pages.js';
+import { PAGE_BINS, keyAt as sketchKeyAt, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
+import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, PEND_COUNT, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { PendingRuns } from './pending-runs.js';
 import { BEAT_MASK, BLOCK as STATE_BLOCK, BLOCK_BITS as STATE_BLOCK_BITS, HI_WORD as STATE_HI_WORD } from './writer-state.js';
 
-// The sketch's and the writer's constants as this module's own (V8 folds a module's const into
+// The sketch's key function and constants and the writer's as this module's own (V8 folds a module's const into
 // the code, where it loads an imported binding from its cell: pages.ts).
-const KEY_SHIFT = SKETCH_KEY_SHIFT;
+const keyAt = sketchKeyAt;
 const PAGE_BITS = SKETCH_PAGE_BITS;
 const BLOCK_BITS = STATE_BLOCK_BITS;
 const BLOCK = STATE_BLOCK;
 const HI_WORD = STATE_HI_WORD;
+/** From a value's high word to its low word. */
+const LO_WORD = 1 - 2 * HI_WORD;
+/** The directory of a series without pages (resetOpen). */
+const NO_PAGES = new Int32Array(0);
 
-export class BucketCloses extends SketchPages {
+export class BucketCloses extends PendingRuns {
   protected open(id: number, now: number): void {
     const base = id * this.layout.slotF64;
     const hb = id * HOT_F64;
@@ -64,13 +69,33 @@ export class BucketCloses extends SketchPages {
     const L = this.layout;
     const hot = this.hot;
     const hb = id * HOT_F64;
+    const pending = this.pendHeld[id] === 0 ? 0 : this.i32[base * 2 + PEND_COUNT]!;
+    // Room for the longest run this close can write: its pages, its raw slots and its pending runs.
+    const used = this.pagesUsed(base);
+    const longest = 1 + 2 * (used * PAGE_BINS + L.rawCap) + (pending > 0 ? this.pendInts : 0);
+    this.minutes.keepReach(longest, this.logReach());
+    if (this.pendInts > 0) this.keepPending(longest);
     const written = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     const binned = this.hotI32[hb * 2 + RAW_BINNED]!;
     const waiting = (written - binned) | 0;
     let pos: number;
     let at: number;
     let freeIdle: boolean;
-    if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
+    if (pending > 0) {
+      // Its pages (where samples or runs that found no room went) and its pending runs, merged by key.
+      this.binTail(id);
+      let d = 0;
+      freeIdle = false;
+      if (used > 0) {
+        this.encodePages(base);
+        d = this.mergeRun(this.scratch, 0, 0);
+        freeIdle = this.idlePages > 0;
+      }
+      d = this.mergePending(base, d);
+      at = 1 + 2 * d;
+      pos = this.log.reserve(at);
+      this.emitMerged(d, pos % this.log.size);
+    } else if (waiting === hot[hb + OPEN_COUNT] && waiting <= L.rawCap) {
       // Counted first, so that the run goes straight into the log at its length.
       const keys = this.countRaw(base, binned, written);
       at = 1 + 2 * keys;
@@ -90,9 +115,11 @@ export class BucketCloses extends SketchPages {
     const head = this.i32[base * 2 + T1_HEAD]!;
     this.writeRecord(base + L.t1OffsetF64 + (head % L.t1Cap) * BUCKET_F64, hot[hb + OPEN_START]!, hot[hb + OPEN_COUNT]!, hot[hb + OPEN_SUM]!, hot[hb + OPEN_MIN]!, hot[hb + OPEN_MAX]!, hot[hb + OPEN_LAST]!, pos, at);
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
-    this.minutes.add(id, head, hot[hb + OPEN_START]!, this.log.data, pos % this.log.size);
+    this.t1Heads[id] = head + 1;
+    // A close with pending runs is a hub's cluster-wide bucket: its ~20 bins spread as a member's.
+    this.minutes.add(id, head, hot[hb + OPEN_START]!, pos, pending > 0);
     this.newestStart[id] = hot[hb + OPEN_START]!;
-    this.resetOpen(id, base, this.livePages(base), freeIdle);
+    this.resetOpen(id, base, used > 0 ? this.livePages(base) : NO_PAGES, freeIdle);
   }
 
   /** Counts the sketch keys of raw slots [from, to) of the series at `base` in rawBins, each key met listed in rawKeys; returns the keys met. */
@@ -104,7 +131,7 @@ export class BucketCloses extends SketchPages {
     const rawMask = this.layout.rawCap - 1;
     let d = 0;
     for (let k = from; k !== to; k = (k + 1) | 0) {
-      const key = i32[keyWord + 4 * (k & rawMask)]! >>> KEY_SHIFT;
+      const key = keyAt(i32, keyWord + 4 * (k & rawMask), keyWord + LO_WORD + 4 * (k & rawMask));
       const c = bins[key]!;
       if (c === 0) keys[d++] = key;
       bins[key] = c + 1;
@@ -118,17 +145,7 @@ export class BucketCloses extends SketchPages {
    * (engine/sketch.ts).
    */
   protected emitRaw(d: number, to: number): void {
-    const out = this.log.data;
-    const bins = this.rawBins;
-    const keys = this.rawKeys;
-    out[to] = d;
-    let at = to + 1;
-    for (let j = 0; j < d; j++) {
-      const key = keys[j]!;
-      out[at++] = key;
-      out[at++] = bins[key]!;
-      bins[key] = 0;
-    }
+    this.emitKeys(this.rawKeys, d, to);
   }
 
   /** Encodes into scratch the open sketch in the pages of the series at `base`, page by page; returns the run's length, and counts its idle pages in idlePages. */
@@ -177,12 +194,8 @@ export class BucketCloses extends SketchPages {
     return at;
   }
 
-  /**
-   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
-   * moving its totals to the closed ones. Idempotent: the totals move only while the open
-   * bucket still holds them.
-   */
-  protected resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
+  /** Empties a closed bucket's pages (`dir`, its live directory), and with `freeIdle` gives those that held no bin back to the pool. */
+  protected emptyPages(id: number, base: number, dir: Int32Array, freeIdle: boolean): void {
     const kept: number[] | undefined = freeIdle ? [] : undefined;
     const freed: number[] = [];
     for (let e = 0; e < dir.length; e += 2) {
@@ -196,6 +209,15 @@ export class BucketCloses extends SketchPages {
       this.backs[pageId] = 0;
     }
     if (kept && freed.length > 0) this.replaceDirectory(id, base, kept, freed);
+  }
+
+  /**
+   * Empties the open bucket of a series whose record (the newest tier-1 one) is published,
+   * moving its totals to the closed ones. Idempotent: the totals move only while the open
+   * bucket still holds them.
+   */
+  protected resetOpen(id: number, base: number, dir: Int32Array, freeIdle = false): void {
+    if (dir.length > 0) this.emptyPages(id, base, dir, freeIdle);
     const f = this.f64;
     const hot = this.hot;
     const hb = id * HOT_F64;
@@ -204,6 +226,10 @@ export class BucketCloses extends SketchPages {
       f[base + CLOSED_SUM]! += hot[hb + OPEN_SUM]!;
       f[base + CLOSED_LAST] = hot[hb + OPEN_LAST]!;
       f[base + CLOSED_COUNT_AT] = hot[hb + OPEN_START]!;
+    }
+    if (this.pendHeld[id] !== 0) {
+      this.i32[base * 2 + PEND_COUNT] = 0;
+      this.pendHeld[id] = 0;
     }
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;

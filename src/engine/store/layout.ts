@@ -103,7 +103,7 @@ export const SERIES_HOT = defineLayout({
 
 export const SERIES_SLOT = defineLayout({
   name: 'series slot (fixed part)',
-  bytes: 128,
+  bytes: 192,
   oneWriterPerLine: true,
   cells: {
     CLOSED_COUNT: { offset: 0, type: 'f64', writer: 'collector', meaning: 'samples in closed buckets (+ open = all ever)' },
@@ -117,8 +117,14 @@ export const SERIES_SLOT = defineLayout({
     DIR_SELECT: { offset: 76, type: 'i32', writer: 'collector', meaning: 'which page directory is live (0 or 1)' },
     DIR_USED_0: { offset: 80, type: 'i32', writer: 'collector', meaning: 'entries in directory 0' },
     DIR_USED_1: { offset: 84, type: 'i32', writer: 'collector', meaning: 'entries in directory 1' },
+    PEND_BASE: { offset: 128, type: 'f64', writer: 'collector', meaning: "absolute log position of the open bucket's first pending sketch run (pending-runs.ts)" },
+    PEND_COUNT: { offset: 136, type: 'i32', writer: 'collector', meaning: "sketch runs in the log that the open bucket holds beside its pages (hub rows)" },
+    PEND_OFF: { offset: 140, type: 'i32', writer: 'collector', meaning: 'the first of PEND_CAP i32: each pending run past PEND_BASE' },
   },
 });
+
+/** Pending sketch runs an open bucket holds at most (PEND_OFF's i32, to the slot's fixed part's end). */
+export const PEND_CAP = (SERIES_SLOT.bytes - SERIES_SLOT.cells.PEND_OFF.offset) / 4;
 
 export const BUCKET_RECORD = defineLayout({
   name: 'bucket record',
@@ -186,6 +192,7 @@ export const CLOSED_LAST = SERIES_SLOT.index.CLOSED_LAST;
 export const CLOSED_COUNT_AT = SERIES_SLOT.index.CLOSED_COUNT_AT;
 export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
 export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
+export const PEND_BASE = SERIES_SLOT.index.PEND_BASE;
 // hot and slot, i32 cells
 export const RAW_WRITTEN = SERIES_HOT.index.RAW_WRITTEN;
 export const RAW_AHEAD = SERIES_HOT.index.RAW_AHEAD;
@@ -195,6 +202,8 @@ export const T1_HEAD = SERIES_SLOT.index.T1_HEAD;
 export const T2_HEAD = SERIES_SLOT.index.T2_HEAD;
 export const DIR_SELECT = SERIES_SLOT.index.DIR_SELECT;
 export const DIR_USED_0 = SERIES_SLOT.index.DIR_USED_0;
+export const PEND_COUNT = SERIES_SLOT.index.PEND_COUNT;
+export const PEND_OFF = SERIES_SLOT.index.PEND_OFF;
 /** Where the page directories start in a slot: past its fixed cells. */
 export const DIR_OFFSET_BYTES = SERIES_SLOT.bytes;
 

@@ -5,6 +5,13 @@
  * closes at 1M samples a second over 1,000 series, 5 s over 10,000: docs/benchmarks.md, "The
  * sketch log's reach").
  *
+ * A hub's record (a member's, or a cluster-wide close with pending runs: add's `defer`) waits
+ * to be merged until DEFER records of its series do (or its rollup comes, or the
+ * log's head nears the oldest waiting run: keepReach, called before every reservation of the
+ * sketch log), and then reads their runs back from the log one after another into the same
+ * pages: a hub's record, ~20 bins over some 13 powers of two, touched 13 cold page lines of
+ * its series' minute, now once for up to DEFER records (docs/cluster.md, Cost).
+ *
  * Writer-local, never shared: a writer that takes over (recover) starts with none, and a
  * rollup uses a window's sketch only for the records it was built from, which it names (the
  * bucket ring's indices [first, first + records)), so exactly-once stays with the rollup
@@ -24,6 +31,7 @@
  * the oldest one's place, which its rollup then reads from the log.
  */
 import { KEY_COUNT, SUB_BITS, type SketchAccumulator } from '../sketch.js';
+import type { LogCursor } from './log-cursor.js';
 
 /** Bins per page: one power of two of the sketch's keys. */
 const PAGE_BITS = SUB_BITS;
@@ -46,6 +54,8 @@ function widened<T extends Uint8Array | Int32Array | Uint32Array>(from: T, lengt
   to.set(from);
   return to;
 }
+/** Records of a series whose merges wait at most (add). */
+const DEFER = 8;
 /** Windows per series. */
 const SLOTS = 2;
 const MAX_FRONT = 255;
@@ -98,9 +108,33 @@ export class MinuteSketches {
   /** Per page key, the slot's page during one merge (-1: none); left all -1. */
   private readonly map = new Int32Array(KEY_COUNT >>> PAGE_BITS).fill(-1);
 
-  constructor(maxSeries: number, rollupMs: number, maxBytes: number) {
+  /** The sketch log the records' runs are in (their merges wait: DEFER). */
+  private readonly log: LogCursor;
+  /**
+   * Per series, its records whose merge waits (up to DEFER, consecutive in its bucket ring
+   * from waitFirst): each one's rollup window (in windows past waitBase, the first one's) and
+   * its run's absolute position in the log. The series with some are listed (once) in `queued`, and `oldest` is
+   * the lowest position of a run that waits (Infinity: none). Empty until a record waits
+   * (a hub's: add's `defer`), so that a monitor that is not a hub does not hold them.
+   */
+  private waiting = new Uint8Array(0);
+  private waitFirst = new Int32Array(0);
+  private waitBase = new Float64Array(0);
+  private waitWindow = new Int32Array(0);
+  private waitAt = new Float64Array(0);
+  private queued = new Int32Array(0);
+  private listed = new Uint8Array(0);
+  private queuedCount = 0;
+  private oldest = Infinity;
+  private readonly maxSeries: number;
+  /** The position of a run merged at once while no record waits (merge's `runs`). */
+  private readonly runAt = new Float64Array(1);
+
+  constructor(maxSeries: number, rollupMs: number, maxBytes: number, log: LogCursor) {
     this.rollupMs = rollupMs;
     this.maxBytes = maxBytes;
+    this.log = log;
+    this.maxSeries = maxSeries;
     this.window = new Float64Array(maxSeries * SLOTS).fill(Number.NaN);
     this.first = new Int32Array(maxSeries * SLOTS);
     this.records = new Int32Array(maxSeries * SLOTS);
@@ -113,52 +147,148 @@ export class MinuteSketches {
   /** Bytes held: the per-series tables, and the pages and directories as grown so far. */
   bytes(): number {
     const tables = this.window.byteLength + this.first.byteLength + this.records.byteLength + this.dirAt.byteLength + this.dirUsed.byteLength + this.dirClass.byteLength + this.broken.byteLength + this.map.byteLength;
-    return tables + this.arenaBytes();
+    const waits = this.waiting.byteLength + this.waitFirst.byteLength + this.waitBase.byteLength + this.waitWindow.byteLength + this.waitAt.byteLength + this.queued.byteLength + this.listed.byteLength;
+    return tables + waits + this.arenaBytes();
   }
 
   /**
-   * Merges the sketch run at `data[pos]` (engine/sketch.ts) of record `k` of series `id`, a
-   * bucket that started at `start`, into its window's sketch. Records come in ring order.
+   * Takes record `k` of series `id`, a bucket that started at `start` whose sketch run is at
+   * absolute position `at` of the log, for its window's sketch. Records come in ring order.
+   * The merge waits until DEFER of the series' records do (or its rollup, or the log's head
+   * nearing the run: keepReach), then reads their runs one after another into the same pages:
+   * a record's ~20 bins over some 13 powers of two touched 13 cold page lines, now once for
+   * DEFER records (docs/cluster.md, Cost). `defer` false merges it now, with those waiting
+   * before it: a record the writer closed from its own samples, whose run is still in the
+   * cache, costs less merged now than read back cold (docs/cluster.md, Cost).
    */
-  add(id: number, k: number, start: number, data: Int32Array, pos: number): void {
-    const w = Math.floor(start / this.rollupMs) * this.rollupMs;
+  add(id: number, k: number, start: number, at: number, defer: boolean): void {
+    if (!defer && (this.waiting.length === 0 || this.waiting[id] === 0)) {
+      this.runAt[0] = at;
+      this.merge(id, k, Math.floor(start / this.rollupMs) * this.rollupMs, this.runAt, 0, 1);
+      return;
+    }
+    if (this.waiting.length === 0) this.holdWaits();
+    let n = this.waiting[id]!;
+    // Not the next record of those waiting (none is, while every writer of a record calls this): they go in first.
+    if (n > 0 && k !== this.waitFirst[id]! + n) {
+      this.flush(id);
+      n = 0;
+    }
+    const window = Math.floor(start / this.rollupMs);
+    if (n === 0) {
+      this.waitFirst[id] = k;
+      this.waitBase[id] = window;
+    }
+    const q = id * DEFER + n;
+    this.waitWindow[q] = window - this.waitBase[id]!;
+    this.waitAt[q] = at;
+    this.waiting[id] = n + 1;
+    if (n === 0) {
+      if (this.listed[id] === 0) {
+        this.listed[id] = 1;
+        this.queued[this.queuedCount++] = id;
+      }
+      if (at < this.oldest) this.oldest = at;
+    }
+    if (n + 1 === DEFER || !defer) this.flush(id);
+  }
+
+  /** Allocates the tables of the records that wait, at the first one. */
+  private holdWaits(): void {
+    const n = this.maxSeries;
+    this.waiting = new Uint8Array(n);
+    this.waitFirst = new Int32Array(n);
+    this.waitBase = new Float64Array(n);
+    this.waitWindow = new Int32Array(n * DEFER);
+    this.waitAt = new Float64Array(n * DEFER);
+    this.queued = new Int32Array(n);
+    this.listed = new Uint8Array(n);
+  }
+
+  /**
+   * Called before the writer reserves up to `len` i32 of the sketch log (`reach`: how far
+   * back it holds a run for certain): merges every record that waits when its run could be
+   * overwritten otherwise (the oldest more than half the reach behind).
+   */
+  keepReach(len: number, reach: number): void {
+    if (this.queuedCount === 0 || this.log.pos + 2 * len - this.oldest <= reach / 2) return;
+    for (let i = 0; i < this.queuedCount; i++) {
+      const id = this.queued[i]!;
+      this.listed[id] = 0;
+      this.flush(id);
+    }
+    this.queuedCount = 0;
+    this.oldest = Infinity;
+  }
+
+  /** Merges the records of series `id` that wait, in order, those of one window at a time. */
+  private flush(id: number): void {
+    const n = this.waiting.length === 0 ? 0 : this.waiting[id]!;
+    if (n === 0) return;
+    this.waiting[id] = 0;
+    const q0 = id * DEFER;
+    for (let j = 0; j < n; ) {
+      const window = this.waitWindow[q0 + j]!;
+      let to = j + 1;
+      while (to < n && this.waitWindow[q0 + to] === window) to++;
+      this.merge(id, this.waitFirst[id]! + j, (this.waitBase[id]! + window) * this.rollupMs, this.waitAt, q0 + j, to - j);
+      j = to;
+    }
+  }
+
+  /**
+   * Merges the runs of `count` consecutive records of series `id` from record `k`, at the log
+   * positions runs[q, q + count), into its sketch of window `w`, the slot's pages looked up once for
+   * them all. A record whose run the log no longer holds, or past the memory bound, leaves
+   * the sketch standing for no run of records.
+   */
+  private merge(id: number, k: number, w: number, runs: Float64Array, q: number, count: number): void {
     let s = id * SLOTS;
     if (this.window[s] !== w) s = this.window[s + 1] === w ? s + 1 : this.claim(id * SLOTS, w, k);
     if (this.broken[s] !== 0) return;
-    // A record missed (none is, while every writer of a record calls this): the slot no longer stands for a run of records.
+    // A record missed (none is, while every writer of a record calls add): the slot no longer stands for a run of records.
     if (k !== this.first[s]! + this.records[s]!) {
       this.breakSlot(s);
       return;
     }
-    this.records[s]!++;
     const map = this.map;
     let dirs = this.dirs;
     let at = this.dirAt[s]!;
     let used = this.dirUsed[s]!;
     for (let j = 0; j < used; j++) map[dirs[at + 2 * j]!] = dirs[at + 2 * j + 1]!;
     let front = this.front;
+    const data = this.log.data;
     let ok = true;
-    const n = data[pos]!;
-    for (let i = 0; i < n; i++) {
-      const key = data[pos + 1 + 2 * i]!;
-      if (key >>> 0 >= KEY_COUNT) continue;
-      let p = map[key >>> PAGE_BITS]!;
-      if (p < 0) {
-        p = this.page(s, key >>> PAGE_BITS);
+    for (let r = q; r < q + count && ok; r++) {
+      const runAt = runs[r]!;
+      if (!this.log.holds(runAt)) {
+        ok = false;
+        break;
+      }
+      this.records[s]!++;
+      const pos = runAt % this.log.size;
+      const n = data[pos]!;
+      for (let i = 0; i < n; i++) {
+        const key = data[pos + 1 + 2 * i]!;
+        if (key >>> 0 >= KEY_COUNT) continue;
+        let p = map[key >>> PAGE_BITS]!;
         if (p < 0) {
+          p = this.page(s, key >>> PAGE_BITS);
+          if (p < 0) {
+            ok = false;
+            break;
+          }
+          map[key >>> PAGE_BITS] = p;
+          front = this.front;
+        }
+        const bin = (p << PAGE_BITS) | (key & PAGE_MASK);
+        const sum = front[bin]! + (data[pos + 2 + 2 * i]! >>> 0);
+        if (sum <= MAX_FRONT) front[bin] = sum;
+        else if (this.toBack(p, key & PAGE_MASK, sum)) front[bin] = 0;
+        else {
           ok = false;
           break;
         }
-        map[key >>> PAGE_BITS] = p;
-        front = this.front;
-      }
-      const bin = (p << PAGE_BITS) | (key & PAGE_MASK);
-      const sum = front[bin]! + (data[pos + 2 + 2 * i]! >>> 0);
-      if (sum <= MAX_FRONT) front[bin] = sum;
-      else if (this.toBack(p, key & PAGE_MASK, sum)) front[bin] = 0;
-      else {
-        ok = false;
-        break;
       }
     }
     dirs = this.dirs;
@@ -174,6 +304,7 @@ export class MinuteSketches {
    * that missed some: the rollup reads those records' runs from the log).
    */
   coveredFrom(id: number, window: number, end: number): number {
+    this.flush(id);
     const s = this.slotOf(id, window);
     if (s < 0 || this.broken[s] !== 0 || this.first[s]! + this.records[s]! !== end) return -1;
     return this.first[s]!;
@@ -231,6 +362,7 @@ export class MinuteSketches {
 
   /** Drops series `id`'s sketches of windows before `end` (rolled up, or never to be). */
   releaseBefore(id: number, end: number): void {
+    this.flush(id);
     for (let s = id * SLOTS; s < id * SLOTS + SLOTS; s++) if (this.window[s]! < end) this.release(s);
   }
 

@@ -28,12 +28,15 @@ import {
 // loads an imported binding from its cell and checks it on every use (in binTail, twice a
 // sample: docs/benchmarks.md, issue 16's seventh pass). The writer's (writer-state.ts) likewise.
 const KEY_SHIFT = SKETCH_KEY_SHIFT;
+const BELOW_KEY = (1 << KEY_SHIFT) - 1;
 const PAGE_BITS = SKETCH_PAGE_BITS;
 const PAGE_MASK = PAGE_BINS - 1;
 const BLOCK_BITS = STATE_BLOCK_BITS;
 const BLOCK = STATE_BLOCK;
 const MAX_SKETCHED = STATE_MAX_SKETCHED;
 const HI_WORD = STATE_HI_WORD;
+/** From a value's high word to its low word. */
+const LO_WORD = 1 - 2 * HI_WORD;
 
 export class SketchPages extends WriterState {
   /**
@@ -71,7 +74,10 @@ export class SketchPages extends WriterState {
     const room = MAX_SKETCHED - (this.hot[hb + OPEN_COUNT]! - pending);
     const end = room >= pending ? written : room > 0 ? (binned + room) | 0 : binned;
     while (binned !== end) {
-      let key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
+      let at = keyWord + 4 * (binned & rawMask);
+      let high = i32[at]!;
+      // sketch.ts keyAt, written out: an exact positive edge keys into the bin below.
+      let key = (high & BELOW_KEY) === 0 && high > 0 && i32[at + LO_WORD] === 0 ? (high >>> KEY_SHIFT) - 1 : high >>> KEY_SHIFT;
       const pageKey = key >>> PAGE_BITS;
       if (pageKey !== key0) {
         if (pageKey === key1) {
@@ -116,7 +122,9 @@ export class SketchPages extends WriterState {
         binned = (binned + 1) | 0;
         hotI32[bi] = binned;
         if (binned === end) break;
-        key = i32[keyWord + 4 * (binned & rawMask)]! >>> KEY_SHIFT;
+        at = keyWord + 4 * (binned & rawMask);
+        high = i32[at]!;
+        key = (high & BELOW_KEY) === 0 && high > 0 && i32[at + LO_WORD] === 0 ? (high >>> KEY_SHIFT) - 1 : high >>> KEY_SHIFT;
         if (key >>> PAGE_BITS !== key0) break;
       }
     }
@@ -167,6 +175,11 @@ export class SketchPages extends WriterState {
     this.pageCache[c] = pageKey;
     this.pageCache[c + 1] = pageBase;
     return pageBase;
+  }
+
+  /** Pages in the live directory of the series at `base` (livePages' entries, without a view of them). */
+  protected pagesUsed(base: number): number {
+    return this.i32[base * 2 + DIR_USED_0 + this.i32[base * 2 + DIR_SELECT]!]!;
   }
 
   protected livePages(base: number): Int32Array {

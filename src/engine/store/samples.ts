@@ -17,7 +17,7 @@ import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRI
 import { BucketRows } from './bucket-rows.js';
 import { HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_AHEAD, RAW_BINNED, RAW_WRITTEN } from './layout.js';
 import { writeRawFirst } from './raw-first.js';
-import { CHUNK_MAX, CHUNK_MIN } from './writer-state.js';
+import { CHUNK_MAX, CHUNK_MIN, CHUNK_PER_SERIES } from './writer-state.js';
 
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
@@ -79,8 +79,11 @@ export class SamplePath extends BucketRows {
     if (n > max) n = max;
     let moved = 0;
     let left = n;
-    const most = Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, (reader.mask + 1) >>> 1));
+    const half = (reader.mask + 1) >>> 1;
     while (left > 0) {
+      // Sized by the series of the ring's last chunk (CHUNK_PER_SERIES): the chunk before sets the next.
+      const wide = reader.spread * CHUNK_PER_SERIES;
+      const most = Math.min(CHUNK_MAX, Math.max(CHUNK_MIN, half < wide ? half : wide));
       const taken = this.chunk(reader, now, left < most ? left : most);
       moved += this.grouped;
       left -= taken;
@@ -113,6 +116,7 @@ export class SamplePath extends BucketRows {
       return 1;
     }
     const d = tally[0]!;
+    reader.spread = d;
     let stamp: number;
     let done: number;
     if (replay) {

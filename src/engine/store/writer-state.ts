@@ -4,7 +4,7 @@
  * the two steps every one of its concepts uses (touch, writeRecord).
  *
  * The writer is one class over several files, one concept each, in a line of subclasses:
- * WriterState (here) ← SketchPages (pages.ts) ← BucketCloses (closes.ts) ← Rollups
+ * WriterState (here) ← SketchPages (pages.ts) ← PendingRuns (pending-runs.ts) ← BucketCloses (closes.ts) ← Rollups
  * (rollups.ts) ← BucketRows (bucket-rows.ts) ← SamplePath (samples.ts) ← StoreWriter
  * (writer.ts). Each file's methods reach the steps of the files before it as methods of `this`,
  * as when they were one class: V8 calls and inlines them the same, and the kill tests stop a
@@ -49,13 +49,18 @@ export const MAX_SKETCHED = 0xffffffff;
 export const BEAT_MASK = 1024 - 1;
 /**
  * drain() applies samples in chunks, grouped by series, and frees their slots after each: of
- * half the ring, at least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of
- * 4,096 gave each series one sample or none, each a cold hot line and a raw slot on a page of
- * its own; in chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue
- * 16's eighth pass). Half the ring: a producer never waits on a whole ring in flight.
+ * CHUNK_PER_SERIES slots a series in the ring's last chunk, at most half the ring, and at
+ * least CHUNK_MIN and at most CHUNK_MAX slots. At 10,000 series a chunk of 4,096 gave each
+ * series one sample or none, each a cold hot line and a raw slot on a page of its own; in
+ * chunks of 32,768 a series' few samples share them (docs/benchmarks.md, issue 16's eighth
+ * pass). At 100 series that size costs instead: the collector wakes to a cold core (its
+ * caches lost while it slept), and a chunk's values grouped by series (8 bytes a slot: 256
+ * KiB at 32,768) come back cold in every pass, where those of chunks of 6,400 slots stay
+ * warm from one chunk to the next (issue 16's wake-up pass). Half the ring: a producer never waits on a whole ring in flight.
  */
 export const CHUNK_MIN = 4096;
 export const CHUNK_MAX = 32768;
+export const CHUNK_PER_SERIES = 64;
 /** Which i32 of an f64 holds its high word (the sketch key's bits). */
 export const HI_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 
@@ -93,6 +98,8 @@ export class WriterState {
   protected readonly front: Uint8Array;
   /** Raw samples a series' sketch may lag by (half its raw ring): binTail() runs at this many. */
   protected readonly binEvery: number;
+  /** Whether a hub row's cluster-wide bucket takes its run as a pending run (pending-runs.ts) rather than bin by bin. */
+  protected readonly pendingRuns: boolean;
   /**
    * Per pool page, the blocks of bins added to since the page was last emptied (binTail and
    * applyBucket mark them): a close reads and resets those few blocks, not 512 bins a page,
@@ -129,6 +136,12 @@ export class WriterState {
    * them without reading two cold lines of the series' slot for each (most of its time).
    */
   protected readonly newestStart: Float64Array;
+  /**
+   * Per series, its bucket records published (T1_HEAD) as this writer wrote or first read
+   * them; -1 until then. The writer's own (only it publishes records): a member's record is
+   * placed without waiting on a cold line of the slot for its index.
+   */
+  protected readonly t1Heads: Int32Array;
   protected readonly seriesRolled: Float64Array;
   protected lateRolledTo = 0;
   protected readonly openIds: Int32Array;
@@ -164,6 +177,22 @@ export class WriterState {
    */
   protected readonly rawBins = new Int32Array(KEY_COUNT);
   protected readonly rawKeys: Int32Array;
+  /** Keys a close or a compaction of pending runs met first, in order (pending-runs.ts; grows). */
+  protected mergeKeys = new Int32Array(1024);
+  /**
+   * The writer's own figures of the open buckets' pending sketch runs (pending-runs.ts): i32
+   * they take in the log (at least), and the first log position taken by a bucket opened in
+   * the bucket now open and in the one before (Infinity: none); recover() rebuilds them.
+   */
+  protected pendInts = 0;
+  protected pendFloor = Infinity;
+  protected pendFloorBefore = Infinity;
+  /**
+   * Per series, 1 while its open bucket may hold pending runs (PEND_COUNT not 0): a close of
+   * a series that never took one (every series of a monitor that is not a hub) does not read
+   * or write the slot's third line for PEND_COUNT. The writer's own: recover() rebuilds it.
+   */
+  protected readonly pendHeld: Uint8Array;
   /** Pages the last encodePages() found with no count (the close frees them). */
   protected idlePages = 0;
   protected readonly acc = new SketchAccumulator();
@@ -176,8 +205,10 @@ export class WriterState {
   /**
    * `binEvery`: raw samples a series' open sketch may lag by before they are binned (at
    * most, and by default, half its raw ring); 1 bins each sample as it is applied.
+   * `pendingRuns` false: a hub row's cluster-wide bucket adds its run bin by bin into its
+   * pages, as it did before pending runs (the tests of that path; default true).
    */
-  constructor(buffers: StoreBuffers, beat: () => void = () => {}, options: { binEvery?: number } = {}) {
+  constructor(buffers: StoreBuffers, beat: () => void = () => {}, options: { binEvery?: number; pendingRuns?: boolean } = {}) {
     this.beat = beat;
     this.meta = new Int32Array(buffers.meta);
     this.metaF64 = new Float64Array(buffers.meta);
@@ -194,6 +225,7 @@ export class WriterState {
     this.links = new Int32Array(buffers.pool, 0, L.poolPages);
     this.pages = new Uint32Array(buffers.pool, L.poolPagesOffsetBytes, L.poolPages * PAGE_BINS);
     this.front = new Uint8Array(buffers.pool, L.poolFrontOffsetBytes, L.poolPages * PAGE_BINS);
+    this.pendingRuns = options.pendingRuns ?? true;
     this.binEvery = Math.min(Math.max(1, options.binEvery ?? L.rawCap), Math.max(1, L.rawCap >>> 1));
     this.blocks = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
     this.backs = new Uint16Array(L.poolPages).fill(ALL_BLOCKS);
@@ -201,6 +233,8 @@ export class WriterState {
     this.openIds = new Int32Array(L.maxSeries);
     this.fedClosed = new Uint8Array(L.maxSeries);
     this.newestStart = new Float64Array(L.maxSeries).fill(Number.NaN);
+    this.t1Heads = new Int32Array(L.maxSeries).fill(-1);
+    this.pendHeld = new Uint8Array(L.maxSeries);
     this.seriesRolled = new Float64Array(L.maxSeries).fill(Number.NaN);
     this.touched = new Int32Array(L.maxSeries);
     this.touchMark = new Int32Array(L.maxSeries);
@@ -209,7 +243,7 @@ export class WriterState {
     this.scratch = new Int32Array(1 + 4 * L.dirEntries * PAGE_BINS);
     this.rawKeys = new Int32Array(L.rawCap);
     // Bounded by twice the sketch log: the memory its users gave the sketches of closed buckets.
-    this.minutes = new MinuteSketches(L.maxSeries, L.rollupMs, 2 * 4 * L.logInts);
+    this.minutes = new MinuteSketches(L.maxSeries, L.rollupMs, 2 * 4 * L.logInts, this.log);
     this.rawRings = { hotI32: this.hotI32, f64: this.f64, slotF64: L.slotF64, rawOffsetF64: L.rawOffsetF64, rawCap: L.rawCap, binEvery: this.binEvery };
     this.rawWritten = new Uint8Array(L.maxSeries);
     if (Atomics.load(this.meta, INITIALIZED) === 0) {

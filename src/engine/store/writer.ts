@@ -23,7 +23,7 @@
  * the bucket boundary (advance, begin, sweep) and the small glue (publish, figures).
  */
 import { ROW_NONE } from './bucket-rows.js';
-import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD } from './layout.js';
 import { SamplePath } from './samples.js';
 import { BEAT_MASK } from './writer-state.js';
 
@@ -42,13 +42,18 @@ export class StoreWriter extends SamplePath {
     this.lateRolledTo = -Infinity;
     this.openCount = 0;
     this.sweepAt = this.sweepEnd = 0;
+    this.pendInts = 0;
+    this.pendFloor = this.pendFloorBefore = Infinity;
     for (let id = 0; id < seriesCount; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
       const base = id * L.slotF64;
       const ib = base * 2;
       const hb = id * HOT_F64;
       Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hotI32[hb * 2 + RAW_WRITTEN]!);
+      this.pendHeld[id] = 0;
       if (this.hot[hb + OPEN_COUNT] === 0) continue;
+      // Before the close finished below: its reset must clear PEND_COUNT too.
+      if (this.i32[ib + PEND_COUNT] !== 0) this.pendHeld[id] = 1;
       const head = this.i32[ib + T1_HEAD]!;
       if (head > 0) {
         const rec = base + L.t1OffsetF64 + ((head - 1) % L.t1Cap) * BUCKET_F64;
@@ -59,6 +64,7 @@ export class StoreWriter extends SamplePath {
         }
       }
       this.openIds[this.openCount++] = id;
+      this.notePending(id, base);
     }
     // A hub batch's row left half applied: finished into the buckets that hold its part.
     if (this.meta[HUB_ROW_STEP] !== ROW_NONE) {
@@ -87,6 +93,9 @@ export class StoreWriter extends SamplePath {
     const start = Math.floor(now / this.layout.intervalMs) * this.layout.intervalMs;
     if (start <= this.bucketStart) return false;
     this.sweep(Infinity);
+    // Every bucket that ended before the one that ends now is closed: their pending runs too.
+    this.pendFloorBefore = this.pendFloor;
+    this.pendFloor = Infinity;
     this.bucketStart = start;
     this.sweepAt = 0;
     this.sweepEnd = this.openCount;

@@ -79,7 +79,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: WRITE,
     },
     async (args) => {
-      let rule: AlertRule;
+      let rule: AlertRule & { note?: string };
       try {
         rule = await host.monitor.createAlertRule({
           metric: args.metric_type,
@@ -103,7 +103,8 @@ export default function register(server: McpServer, front: Front): void {
         throw snakeError(error);
       }
       const out = RuleOut.parse(ruleOut(rule));
-      return { structured: { rule: out }, text: ruleCreatedText(out) };
+      // The note goes in the text only: tools/list has no bytes left for another output field (mcp-budgets).
+      return { structured: { rule: out }, text: `${ruleCreatedText(out)}${rule.note ? `; ${rule.note}` : ''}` };
     },
   );
 }

@@ -7,7 +7,7 @@
  */
 import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, ToolAnnotations } from '@modelcontextprotocol/server';
 import type { z } from 'zod';
-import { InvalidArgumentError, PerfwatchError } from '../../errors.js';
+import { InvalidArgumentError, MonitorStoppedError, PerfwatchError } from '../../errors.js';
 import type { Front } from '../front.js';
 import { StateChangeRefusedError } from '../policy.js';
 import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from '../validate.js';
@@ -63,8 +63,13 @@ export class ToolWork {
   }
 }
 
+const LIBRARY_STOPPED = new MonitorStoppedError();
+const MCP_STOPPED = new MonitorStoppedError('the monitor is not running: call start_performance_monitoring before recording');
+
 /** Turns a thrown error into a tool error an agent can act on; unexpected ones go to stderr too. */
 export function toolError(error: unknown): CallToolResult {
+  // The library's advice names its method; over MCP the tool that does it is the one to name.
+  if (error instanceof MonitorStoppedError && error.rule === LIBRARY_STOPPED.rule) error = MCP_STOPPED;
   if (error instanceof PerfwatchError) return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`perfwatch mcp: a tool failed unexpectedly: ${error instanceof Error ? (error.stack ?? message) : message}\n`);

@@ -6,7 +6,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { Front } from '../front.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError, PerfwatchError } from '../../errors.js';
 import type { BatchSample } from '../../engine/producer.js';
 import { MAX_BATCH, MAX_TAG_LIMITS, isoTime, metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
 import { WRITE, defineTool, type ToolAnswer } from './define.js';
@@ -64,6 +64,13 @@ function batchPrecheck(input: unknown): InvalidArgumentError | undefined {
   return undefined;
 }
 
+/** The library's error about a sample's name, about the argument that carried it here (name → metric_type). */
+function asToolField(error: unknown): unknown {
+  if (!(error instanceof PerfwatchError) || error.field === undefined) return error;
+  const field = error.field.replace(/(^|\.)name$/, '$1metric_type');
+  return field === error.field ? error : error.withField(field);
+}
+
 /** The answer to a batch: how many were recorded, and the first 20 distinct metric names. */
 function batchAnswer(recorded: number, names: Iterable<string>): ToolAnswer<z.output<typeof RecordOutput>> {
   const distinct = [...new Set(names)];
@@ -81,7 +88,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Record metrics',
       description:
-        'Record { metric_type, value, tags? } or a batch of samples, all or nothing; any name, e.g. response_time (ms).',
+        "Record { metric_type, value, tags? } or a batch, all or nothing; any name but the monitor's own, e.g. response_time (ms).",
       input: recordInputFor(front.tagLimits),
       output: RecordOutput,
       annotations: WRITE,
@@ -89,32 +96,40 @@ export default function register(server: McpServer, front: Front): void {
       accepts: (input) => front.lane.acceptsRecord(input),
     },
     (args) => {
-      const m = host.monitor;
-      const packed = front.lane.columns(args.samples);
-      if (packed) {
-        // A batch the fast lane read off the stdio wire into columns: validated there.
-        const recorded = m.recordColumns(packed);
-        host.wrote();
-        return batchAnswer(recorded, packed.series.map((s) => s.name));
+      try {
+        return recordArgs(args);
+      } catch (error) {
+        throw asToolField(error);
       }
-      if (args.samples === undefined) {
-        m.record(args.metric_type!, args.value!, args.tags);
-        host.wrote();
-        return { structured: { recorded: 1, metrics: [args.metric_type!], truncated: false }, text: `recorded 1 sample of ${args.metric_type}` };
-      }
-      const samples: BatchSample[] = new Array(args.samples.length);
-      const names = new Set<string>();
-      for (let i = 0; i < args.samples.length; i++) {
-        const s = args.samples[i]!;
-        const sample: BatchSample = { name: s.metric_type, value: s.value };
-        if (s.tags !== undefined) sample.tags = s.tags;
-        if (s.timestamp !== undefined) sample.timestamp = typeof s.timestamp === 'number' ? s.timestamp : Date.parse(s.timestamp);
-        samples[i] = sample;
-        if (names.size <= 20) names.add(s.metric_type);
-      }
-      const recorded = m.recordBatch(samples);
-      host.wrote();
-      return batchAnswer(recorded, names);
     },
   );
+
+  function recordArgs(args: z.output<typeof RecordInput>): ToolAnswer<z.output<typeof RecordOutput>> {
+    const m = host.monitor;
+    const packed = front.lane.columns(args.samples);
+    if (packed) {
+      // A batch the fast lane read off the stdio wire into columns: validated there.
+      const recorded = m.recordColumns(packed);
+      host.wrote();
+      return batchAnswer(recorded, packed.series.map((s) => s.name));
+    }
+    if (args.samples === undefined) {
+      m.record(args.metric_type!, args.value!, args.tags);
+      host.wrote();
+      return { structured: { recorded: 1, metrics: [args.metric_type!], truncated: false }, text: `recorded 1 sample of ${args.metric_type}` };
+    }
+    const samples: BatchSample[] = new Array(args.samples.length);
+    const names = new Set<string>();
+    for (let i = 0; i < args.samples.length; i++) {
+      const s = args.samples[i]!;
+      const sample: BatchSample = { name: s.metric_type, value: s.value };
+      if (s.tags !== undefined) sample.tags = s.tags;
+      if (s.timestamp !== undefined) sample.timestamp = typeof s.timestamp === 'number' ? s.timestamp : Date.parse(s.timestamp);
+      samples[i] = sample;
+      if (names.size <= 20) names.add(s.metric_type);
+    }
+    const recorded = m.recordBatch(samples);
+    host.wrote();
+    return batchAnswer(recorded, names);
+  }
 }

@@ -49,7 +49,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     async (args) => {
-      const { started } = await host.start({
+      const { started, resumed } = await host.start({
         ...(args.config_path !== undefined ? { configPath: args.config_path } : {}),
         ...(args.collection_interval !== undefined ? { intervalSeconds: args.collection_interval } : {}),
       });
@@ -63,7 +63,7 @@ export default function register(server: McpServer, front: Front): void {
         series: s.series.count,
         config_path: host.config,
       };
-      return { structured, text: `${started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
+      return { structured, text: `${resumed ? 'resumed' : started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
     },
   );
 }

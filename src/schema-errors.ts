@@ -1,0 +1,63 @@
+/**
+ * A schema's refusal as perfwatch's error: the first zod issue as an InvalidArgumentError that
+ * names the field, says the rule in plain words and shows the value once; an unknown key is
+ * named with the known key it most likely meant. Apart from errors.ts, which imports nothing
+ * (a second copy of the package loads it alone).
+ */
+import type { z } from 'zod';
+import { InvalidArgumentError, unknownKeyRule } from './errors.js';
+import { knownKeys } from './schema-keys.js';
+import { didYouMean } from './suggest.js';
+
+/**
+ * Turns the first schema issue into an InvalidArgumentError naming the field. An unknown key is
+ * named, with the known key it most likely meant when `schema` is given; zod's own wording
+ * ("Invalid input: expected boolean, received string") is said in plain words, the value
+ * given shown once, after the rule.
+ */
+export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option', schema?: z.ZodType): InvalidArgumentError {
+  const issue = error.issues[0]!;
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = (issue as { keys: string[] }).keys;
+    const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : '';
+    return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, `${unknownKeyRule(what)}${hint}`);
+  }
+  let value: unknown = input;
+  for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+  return new InvalidArgumentError(path || 'options', plainRule(issue), { value });
+}
+
+/** zod's default messages begin so; ours begin with "must" and are kept as written. */
+const ZOD_WORDING = /^(Invalid|Too (big|small)|Unrecognized|Expected)\b/;
+
+const TYPE_WORDS: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', object: 'an object', array: 'an array', int: 'an integer', bigint: 'an integer' };
+
+/** The rule of a schema issue in plain words: what the value must be, its range or its choices. */
+function plainRule(issue: z.core.$ZodIssue): string {
+  if (!ZOD_WORDING.test(issue.message)) return issue.message;
+  const i = issue as z.core.$ZodIssue & { expected?: string; origin?: string; maximum?: number | bigint; minimum?: number | bigint; inclusive?: boolean; values?: unknown[] };
+  switch (i.code) {
+    case 'invalid_type':
+      return `must be ${TYPE_WORDS[i.expected ?? ''] ?? i.expected}`;
+    case 'too_big':
+    case 'too_small': {
+      const big = i.code === 'too_big';
+      const limit = String(big ? i.maximum : i.minimum);
+      if (i.origin === 'array' || i.origin === 'set') return `must have ${big ? 'at most' : 'at least'} ${limit} items`;
+      if (i.origin === 'string') return `must be ${big ? 'at most' : 'at least'} ${limit} characters`;
+      return i.inclusive === false ? `must be ${big ? 'below' : 'above'} ${limit}` : `must be ${big ? 'at most' : 'at least'} ${limit}`;
+    }
+    case 'invalid_value':
+      return `must be ${orList((i.values ?? []).map((v) => JSON.stringify(v)))}`;
+    case 'invalid_union':
+      return 'is none of the forms this option takes';
+    default:
+      return `is not valid (${issue.message})`;
+  }
+}
+
+/** "a", "a or b", "a, b or c". */
+function orList(words: string[]): string {
+  return words.length < 2 ? (words[0] ?? 'nothing') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
