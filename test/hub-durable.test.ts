@@ -2,6 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { AppliedBuckets } from '../dist/src/engine/engine.js';
+import { PerformanceMonitor } from '../dist/src/index.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { READ_HUB_SEQS, hubSeqsOf } from '../dist/src/storage/hub-seqs.js';
 import { foldJournal } from '../dist/src/storage/journal.js';
@@ -59,8 +61,12 @@ function batch(seq: number, round: number, count: number, sum: number, defs: unk
   };
 }
 
-/** A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64, in 64 bins of its sketch), of the second before `closedTo`. */
-function bigBatch(seq: number, rows: number, sids: number, closedTo: number, defs: unknown[]) {
+/**
+ * A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64,
+ * in 64 bins of its sketch), of the second before `closedTo`; `spread`: row i of the second
+ * `rows - i` seconds before `closedTo` instead (one series: a bucket a second, as a member sends).
+ */
+function bigBatch(seq: number, rows: number, sids: number, closedTo: number, defs: unknown[], spread = false) {
   const acc = new SketchAccumulator();
   for (let k = 1; k <= 64; k++) acc.add(k);
   const scratch = new Int32Array(acc.encodedLengthBound());
@@ -74,7 +80,7 @@ function bigBatch(seq: number, rows: number, sids: number, closedTo: number, def
     closedTo,
     defs,
     sids: new Uint8Array(new Int32Array(rows).map((_, i) => i % sids).buffer),
-    starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer),
+    starts: new Uint8Array(new Float64Array(rows).map((_, i) => closedTo - 1000 * (spread ? rows - i : 1)).buffer),
     stats: new Uint8Array(new Float64Array(5 * rows).map((_, i) => [64, 2080, 1, 64, 64][i % 5]!).buffer),
     sketchEnd: new Uint8Array(new Int32Array(rows).map((_, i) => (i + 1) * sketch.length).buffer),
     sketches,
@@ -181,6 +187,75 @@ describe('a hub on SQLite killed and restarted', () => {
     expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
     expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 5, sum: 50 }, hand: { count: 5, sum: 50 } });
     a.close();
+  });
+
+  it('stopped cleanly while a batch stays cut (its apply failed, and again at the stop): no flush writes part of it, and the next hub counts its resend once', async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    // This hub runs in the test's process, its collector's applies in the test's hands: batch
+    // 2's apply takes half its rows and fails, as when the collector is killed there, and so
+    // does every apply of it after (a collector killed again while the hub finishes it).
+    const first = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, collectionIntervalMs: 1000, hub: { listen: path, staleMs: 1500, dropMs: 3000 } });
+    await first.start();
+    type Apply = (b: AppliedBuckets) => Promise<number>;
+    const collector = (first as unknown as { collector: { call(fn: (c: { applyBuckets: Apply }) => Promise<unknown>, retry?: boolean): Promise<unknown> } }).collector;
+    const call = collector.call.bind(collector);
+    let tries = 0;
+    collector.call = (fn, retry) =>
+      call((c) => {
+        const applyBuckets: Apply = async (b) => {
+          if (b.seq !== 2) return c.applyBuckets(b);
+          if (tries++ > 0) throw new Error('the collector died again');
+          const h = b.starts.length / 2;
+          await c.applyBuckets({ key: b.key, seq: b.seq, ids: b.ids.slice(0, 2 * h), starts: b.starts.slice(0, h), stats: b.stats.slice(0, 5 * h), runs: b.runs, runAt: b.runAt.slice(0, h) });
+          throw new Error('the collector died in this apply');
+        };
+        return fn(new Proxy(c, { get: (target, p) => (p === 'applyBuckets' ? applyBuckets : Reflect.get(target, p)) }));
+      }, retry);
+    const ROWS = 64;
+    const from = T0 - 240_000;
+    const defs = [[0, 'stop_cut_rt', {}, 'distribution', '']];
+    const one = [ROWS * 64, ROWS * 2080];
+    const member = () => {
+      const s = first.status().hub;
+      return s?.role === 'hub' ? s.members[0] : undefined;
+    };
+    try {
+      let a = await rawMember(path);
+      a.send({ t: 'hello', instance: 'stopcut', epoch: 'e1', intervalMs: 1000 });
+      const w1 = await a.answer(1);
+      a.send({ ...bigBatch(1, ROWS, 1, from + 1000 * ROWS, defs, true), round: w1.round });
+      await waitFor(() => member()?.batches === 1, 20_000, 'batch 1 applied');
+      expect(await first.flushStorage()).toBe(true);
+      expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+      a.send({ ...bigBatch(2, ROWS, 1, from + 2000 * ROWS, [], true), round: w1.round });
+      await waitFor(() => tries > 0 && member()?.failed === 1, 20_000, "batch 2's apply cut");
+      await first.stop();
+      // Not vacuous: the stop tried to finish it, and could not.
+      expect(tries).toBeGreaterThanOrEqual(2);
+      a.close();
+      // The file as the stop left it: batch 1 and its number, no part of batch 2.
+      const db = openSchema(join(dir, 'perfwatch.db'));
+      const numbers = hubSeqsOf(db.prepare(READ_HUB_SEQS).all());
+      db.close();
+      expect(numbers).toEqual([{ instance: 'stopcut', epoch: 'e1', acked: 1 }]);
+      expect(Object.values(onFile(dir, 'stop_cut_rt'))).toEqual([one, one]);
+      // The member resends batch 2 to the next hub: counted once.
+      const hub = await nodes.startIn(onDisk(dir), 'hub', path);
+      a = await rawMember(path);
+      a.send({ t: 'hello', instance: 'stopcut', epoch: 'e1', intervalMs: 1000 });
+      const w2 = await a.answer(1);
+      expect(w2).toMatchObject({ t: 'welcome', acked: 1 });
+      a.send({ ...bigBatch(2, ROWS, 1, from + 2000 * ROWS, defs, true), round: w2.round });
+      await applied(hub, 1);
+      expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+      expect(await a.answer(2)).toEqual({ t: 'ack', seq: 2 });
+      const two = { count: 2 * one[0]!, sum: 2 * one[1]! };
+      expect(await history(hub, 'stop_cut_rt')).toEqual({ '': two, stopcut: two });
+      a.close();
+    } finally {
+      await first.stop();
+    }
   });
 
   it("with its collector killed in a batch's apply before a flush: the file holds whole batches only, exactly those its numbers say", async () => {

@@ -122,7 +122,8 @@ const api: StorageActorApi = {
     stopping = true;
     clearTimeout(timer);
     if (!service) return;
-    work((s) => s.flush(true));
+    // Driven, the last flush was the hub's (StorageLink.stop), or there must be none.
+    if (!data.driven) work((s) => s.flush(true));
     service.close();
     service = undefined;
   },

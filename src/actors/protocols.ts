@@ -140,7 +140,8 @@ export interface StorageActorData {
   flushMs: number;
   /**
    * The coordinator drives the flushes (a hub on this database: flushSeqs between its applies,
-   * docs/cluster.md); the actor does not flush on its own timer, only beats.
+   * docs/cluster.md); the actor does not flush on its own timer, only beats, nor at its stop
+   * (the last flush is the hub's too: StorageLink.stop).
    */
   driven?: boolean;
 }

@@ -98,6 +98,11 @@ export class DurableAcks {
     this.numbers.set(instance, { instance, epoch, acked: seq });
   }
 
+  /** Every member's numbers as they are now (a copy). */
+  numbersNow(): HubSeq[] {
+    return [...this.numbers.values()].map((s) => ({ ...s }));
+  }
+
   /**
    * A flush between applies with every member's numbers, unless `blocked()` (a batch cut);
    * `done(seqs)` once it committed. Resolves with whether it committed.
@@ -105,7 +110,7 @@ export class DurableAcks {
   flush(last: boolean, blocked: () => boolean, done: (seqs: HubSeq[]) => void): Promise<boolean> {
     return this.gate.exclusive(async () => {
       if (blocked()) return false;
-      const seqs = [...this.numbers.values()].map((s) => ({ ...s }));
+      const seqs = this.numbersNow();
       const ok = await this.disk.flush(seqs, last);
       if (ok) done(seqs);
       return ok;

@@ -163,10 +163,23 @@ export class Hub {
     this.byConn.clear();
     for (const m of this.members.values()) m.conn = undefined;
     if (this.durable) {
-      // What was applied goes to disk with its numbers (a member that comes back is not acknowledged for it, and resends it to a hub that skips it).
+      // The batches queued are applied and a cut one finished while the collector runs (the
+      // monitor stops it after): the store's last flush then writes whole batches, with the
+      // numbers that cover them (lastSeqs).
       await Promise.all([...this.members.values()].map((m) => m.chain));
-      await this.flushDisk(false);
+      await this.finishCuts();
     }
+  }
+
+  /**
+   * With a disk, once stopped: the members' numbers for the store's last flush, which covers
+   * every batch the store holds; null while a batch stays cut (part of its rows in the store
+   * and no number for them): then no flush may write the store again, and the disk keeps what
+   * the last flush wrote, which the members' resends complete.
+   */
+  lastSeqs(): HubSeq[] | null {
+    if (!this.durable || this.cut.size > 0) return null;
+    return this.durable.numbersNow();
   }
 
   /**
@@ -176,7 +189,7 @@ export class Hub {
    */
   async flushDisk(last: boolean): Promise<boolean> {
     if (!this.durable) return false;
-    await Promise.all([...this.cut].map((m) => (m.chain = m.chain.then(() => this.finishCut(m)))));
+    await this.finishCuts();
     return this.durable.flush(last, () => this.cut.size > 0, (seqs) => this.acknowledge(seqs));
   }
 
@@ -188,6 +201,11 @@ export class Hub {
       m.saved = s.acked;
       m.conn?.send({ t: 'ack', seq: s.acked });
     }
+  }
+
+  /** Applies again, each behind what its member has queued, the batches cut by a failed apply. */
+  private async finishCuts(): Promise<void> {
+    await Promise.all([...this.cut].map((m) => (m.chain = m.chain.then(() => this.finishCut(m)))));
   }
 
   /** Applies again a member's batch whose apply failed: the store goes on after the rows it applied. */

@@ -8,7 +8,7 @@ import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { ClusterHub, ClusterMember } from './cluster-ipc.js';
-import type { SeqDisk } from './durable.js';
+import type { HubSeq, SeqDisk } from './durable.js';
 import { Hub, type HubStatus } from './hub.js';
 import { HubMember, type MemberLinkStatus } from './member.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -44,6 +44,8 @@ export interface HubRole {
   status(): HubLinkStatus;
   /** A hub with a disk: a flush between its applies, the open minutes as rows (Monitor.flushStorage); undefined otherwise. */
   flushStorage?(): Promise<boolean>;
+  /** A hub with a disk, once stopped: the numbers its store's last flush writes, or null when no flush may write the store (Hub.lastSeqs). */
+  lastSeqs?(): HubSeq[] | null;
 }
 
 /** Whether these options make this process the hub (else a member). */
@@ -83,7 +85,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     seen = now;
   };
   const role = withReadings(hub, readings, d.intervalMs);
-  return d.disk ? { ...role, flushStorage: () => hub.flushDisk(true) } : role;
+  return d.disk ? { ...role, flushStorage: () => hub.flushDisk(true), lastSeqs: () => hub.lastSeqs() } : role;
 }
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {

@@ -345,7 +345,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.alerting.stop();
       await this.exporter.stop();
       await this.controlState?.close();
-      await this.storage?.stop();
+      await this.storage?.stop(this.hub?.lastSeqs?.());
       this.currentState = 'stopped';
       throw error;
     }
@@ -375,8 +375,8 @@ export class PerformanceMonitor extends EventEmitter {
     this.main.flush();
     for (const sab of this.rings()) closeRing(sab, true);
     this.mainWriter.setClosed(true);
-    // A hub on a database stops while its collector runs: it finishes a batch cut by a failed
-    // apply and flushes what it applied with its members' numbers.
+    // A hub on a database stops while its collector runs: it applies what its members queued
+    // and finishes a batch cut by a failed apply; the storage's last flush writes its numbers.
     const hubFirst = this.hub?.flushStorage !== undefined;
     if (hubFirst) await this.hub!.stop();
     await this.collector.stop();
@@ -390,7 +390,7 @@ export class PerformanceMonitor extends EventEmitter {
     // The control state's changes (the rollback's audit entries too), then the rollups: after
     // the collector drained the rings, the last flush holds everything recorded.
     await this.controlState?.close();
-    await this.storage?.stop();
+    await this.storage?.stop(this.hub?.lastSeqs?.());
     this.overhead.stop();
     await this.reports.close();
     this.currentState = 'stopped';

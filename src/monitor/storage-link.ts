@@ -104,8 +104,14 @@ export class StorageLink {
     }
   }
 
-  /** A last flush, the file closed, the lock released. */
-  async stop(): Promise<void> {
+  /**
+   * A last flush, the file closed, the lock released. Driven (a hub's database), the last flush
+   * is the hub's: it writes `seqs`, its members' numbers, with the rows (the open minutes as
+   * rows, as a stop's flush does); null or none, no last flush (Hub.lastSeqs: the store holds
+   * part of a batch that no number covers), and the file keeps what the last flush wrote.
+   */
+  async stop(seqs?: HubSeq[] | null): Promise<void> {
+    if (this.deps.driven && seqs) await this.flushSeqs(seqs, true);
     await this.actor.stop();
     await this.releaseLock();
   }
