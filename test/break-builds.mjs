@@ -1035,6 +1035,20 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'flush of whole minutes reads a closing bucket twice',
+    what: "a flush of whole minutes takes the open bucket that a close already published as its record: the samples go to disk twice",
+    edits: [{ find: 'const open = s.openCount > 0 && s.openStart >= after && !closing(buckets, s.openStart);\n      if (this.reader.bucketCount(id, 1) !== head) continue;', replace: 'const open = s.openCount > 0 && s.openStart >= after;\n      if (this.reader.bucketCount(id, 1) !== head) continue;' }],
+    tests: ['storage-close-read.test.ts'],
+    mustFail: ['writes its samples once'],
+  },
+  {
+    name: 'journal reads a closing bucket twice',
+    what: "the journal takes the open bucket that a close already published as its record: the fold counts the samples twice",
+    edits: [{ find: 'const open = s.openCount > 0 && s.openStart >= after && !closing(buckets, s.openStart);\n      if (open) {', replace: 'const open = s.openCount > 0 && s.openStart >= after;\n      if (open) {' }],
+    tests: ['storage-close-read.test.ts'],
+    mustFail: ['writes its samples once'],
+  },
+  {
     name: 'hub flush gate lets applies in during a flush',
     what: "an apply entering the hub's flush gate does not wait for the flush reading the store: the flush may hold part of a batch its numbers do not cover",
     edits: [{ find: '    while (this.flushing) await this.flushing;\n    this.inFlight++;', replace: '    this.inFlight++;' }],
