@@ -20,9 +20,13 @@
  * Process CPU from process.cpuUsage() over WINDOW_S seconds (the hub's over HUB_WINDOW_S) after a
  * warm-up of WARM_S; one table.
  * BENCH_HUB_ONLY=1 runs the hub's phase alone (its rows alone): pairs of two builds in minutes.
+ * BENCH_HUB_STORAGE=sqlite gives the hub a database (a new dataDir in the temporary folder,
+ * flushed every storageFlushMs, BENCH_FLUSH_MS or 5000), and adds its flushes to the rows.
  */
 import cluster from 'node:cluster';
-import { loadavg } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import client from 'prom-client';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
@@ -47,6 +51,8 @@ const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 10);
  */
 const HUB_WINDOW_S = Number(process.env.BENCH_HUB_WINDOW_S ?? 60);
 const HUB_ONLY = process.env.BENCH_HUB_ONLY === '1';
+const HUB_SQLITE = process.env.BENCH_HUB_STORAGE === 'sqlite';
+const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? 5000);
 
 type Mode = 'hub' | 'alone' | 'prom';
 
@@ -130,15 +136,18 @@ async function primary(): Promise<void> {
     });
     await quiet.close();
   }
-  const hub = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64, hub: 'cluster' });
+  const store = HUB_SQLITE ? { storage: 'sqlite' as const, dataDir: join(mkdtempSync(join(tmpdir(), 'bench-cluster-')), 'data'), storageFlushMs: FLUSH_MS } : { storage: 'memory' as const };
+  const hub = new PerformanceMonitor({ ...store, system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64, hub: 'cluster' });
   await hub.start();
   let applied = 0;
   let lag = 0;
   let health = '';
   let mainThread = 0;
   let threads = '';
+  let flushes = '';
   const hubPhase = await phase('hub', async () => {
     const before = hub.status().hub;
+    const storage0 = hub.status().storage;
     const c0 = cpuMs();
     const t0 = threadCpuMs();
     const tt0 = threadTimes();
@@ -152,6 +161,11 @@ async function primary(): Promise<void> {
       .map((t) => `${t.tid === process.pid ? 'main' : t.tid} ${(t.ms / HUB_WINDOW_S).toFixed(1)}`)
       .join(', ');
     const after = hub.status().hub;
+    const storage1 = hub.status().storage;
+    if (storage1.mode === 'sqlite' && storage0.mode === 'sqlite') {
+      const took = storage1.lastFlushAt != null && storage1.lastFlushStartedAt != null ? storage1.lastFlushAt - storage1.lastFlushStartedAt : NaN;
+      flushes = `${(storage1.flushes ?? 0) - (storage0.flushes ?? 0)} flushes, the last ${took} ms (${storage1.lastFlushRows} rows), ${storage1.failures} failed`;
+    }
     if (before?.role === 'hub' && after?.role === 'hub') {
       applied = after.members.reduce((a, m) => a + m.buckets, 0) - before.members.reduce((a, m) => a + m.buckets, 0);
       lag = Math.max(...after.members.map((m) => m.lagMs ?? 0));
@@ -169,6 +183,7 @@ async function primary(): Promise<void> {
     ['hub: member buckets applied in the window (expected members × series × window)', `${applied} (${MEMBERS * SERIES * HUB_WINDOW_S})`],
     ['hub: largest member lag at the end of the window', `${lag} ms`],
     ['hub: health at the end of the window', health],
+    ...(HUB_SQLITE ? [[`hub: storage sqlite, every ${FLUSH_MS} ms`, flushes] as [string, string]] : []),
   ];
   if (!alone) report(load0, started, hubRows);
   const aggregator = new client.AggregatorRegistry();

@@ -99,6 +99,8 @@ export async function rawMember(path: string) {
   return {
     send: (m: unknown) => socket.write(frame(m as never)),
     answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
+    /** The answers so far. */
+    heard: () => answers.slice(),
     close: () => socket.destroy(),
   };
 }

@@ -80,8 +80,11 @@ function schedule(): void {
   beat();
   if (stopping || !service) return;
   timer = setTimeout(() => {
-    const status = work((s) => (s.flush(), s.status()));
-    send({ ev: 'flushed', status });
+    // Driven (a hub's database): the hub flushes between its applies (flushSeqs); this only beats.
+    if (!data.driven) {
+      const status = work((s) => (s.flush(), s.status()));
+      send({ ev: 'flushed', status });
+    }
     schedule();
   }, data.flushMs);
 }
@@ -95,6 +98,11 @@ const api: StorageActorApi = {
   commit: (ops) => work((s) => s.commit(ops)),
   query: (sql, params) => work((s) => s.query(sql, params)),
   flush: () => work((s) => s.flush(true)),
+  flushSeqs: (seqs, last) => {
+    const [ok, status] = work((s) => [s.flush(last, seqs), s.status()] as const);
+    send({ ev: 'flushed', status });
+    return ok;
+  },
   history: (name, tags, from, to, hourly) =>
     work((s) => {
       const rows = s.history(name, tags, from, to, hourly);
@@ -114,7 +122,8 @@ const api: StorageActorApi = {
     stopping = true;
     clearTimeout(timer);
     if (!service) return;
-    work((s) => s.flush(true));
+    // Driven, the last flush was the hub's (StorageLink.stop), or there must be none.
+    if (!data.driven) work((s) => s.flush(true));
     service.close();
     service = undefined;
   },

@@ -21,6 +21,7 @@ import type { CaptureNote } from '../profiling/schema.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
 import type { SqlValue } from '../storage/driver.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
+import type { HubSeq } from '../storage/hub-seqs.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
 import type { ExporterStatus } from '../export/endpoint.js';
 import type { ExportConfig } from '../export/service.js';
@@ -137,6 +138,12 @@ export interface StorageActorData {
   retentionMs: number;
   /** Flush cadence: the most a SIGKILL can lose of what the collector drained. */
   flushMs: number;
+  /**
+   * The coordinator drives the flushes (a hub on this database: flushSeqs between its applies,
+   * docs/cluster.md); the actor does not flush on its own timer, only beats, nor at its stop
+   * (the last flush is the hub's too: StorageLink.stop).
+   */
+  driven?: boolean;
 }
 
 /** What the actor reports on its own: its status after each flush, a write that failed, the first flush that succeeded after, and a new file created where the old one was removed. */
@@ -162,6 +169,8 @@ export type StorageSink = (event: StorageEvent) => void;
  * - `flush()`: writes the store's new rollups now, the open minutes as rows and the journal
  *   emptied (every `flushMs` the actor flushes on its own, the open minutes to the journal:
  *   src/storage/journal.ts); resolves with whether it committed.
+ * - `flushSeqs(seqs, last)`: a flush (`last`: as flush()) that writes a hub's members' numbers
+ *   in its transaction (src/storage/hub-seqs.ts); a hub calls it between its applies.
  * - `history(name, tags, from, to, hourly)`: stored rollups of one series with from <= start < to;
  *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
  * - `histories(requests)`: `history` for many series at once (a report's), in request order.
@@ -178,6 +187,7 @@ export interface StorageActorApi {
   commit(ops: StorageOp[]): number;
   query(sql: string, params?: SqlValue[]): SqlValue[][];
   flush(): boolean;
+  flushSeqs(seqs: HubSeq[], last: boolean): boolean;
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
   histories(requests: HistoryRequest[]): (StoredRollups | null)[];
   serve(port: MessagePort): void;

@@ -21,6 +21,10 @@
  * batch goes on after its rows applied. A member that stops talking is marked stale after
  * staleMs and forgotten after dropMs (its series stay).
  *
+ * With a store on disk (HubDeps.disk, durable.ts) a batch is acknowledged only once a flush
+ * that holds it committed, the flushes run between applies with the members' numbers in their
+ * transaction, and a hub that starts welcomes each member with the numbers the disk holds.
+ *
  * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
  * counted (malformed), reported as a fault, and that link is reset; an entry the store
  * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named.
@@ -29,6 +33,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
+import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubTransport } from './transport.js';
 import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from './wire.js';
@@ -77,6 +82,8 @@ interface Member {
   /** This hub's number for the member's epoch: with a seq, it names a batch to the store (AppliedBuckets). */
   key: number;
   acked: number;
+  /** The highest seq the hub acknowledges: `acked`, or with a disk the highest a committed flush holds. */
+  saved: number;
   round: number;
   conn: HubConnection | undefined;
   lastSeen: number;
@@ -88,6 +95,8 @@ interface Member {
   queued: number;
   closedTo: number;
   chain: Promise<void>;
+  /** With a disk: the batch whose apply failed, part of its rows maybe in the store, until it is applied whole. */
+  partial?: Batch;
   lastError: { message: string; at: number } | null;
   /** Per member sid, this epoch: its definition, and at 2·sid, 2·sid+1 its member and cluster series ids (-1: not resolved yet). */
   defs: Batch['defs'][number][];
@@ -101,6 +110,8 @@ export interface HubDeps {
   options: ResolvedHubOptions;
   apply(batch: AppliedBuckets): Promise<number>;
   fault(kind: string, error: unknown): void;
+  /** The store goes to disk: acknowledge after the flushes this hub drives (durable.ts). */
+  disk?: SeqDisk;
 }
 
 export class Hub {
@@ -115,12 +126,22 @@ export class Hub {
   private epochs = 0;
   private lastError: { message: string; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private readonly durable: DurableAcks | undefined;
+  /** With a disk: members with a batch cut by a failed apply (no flush until it is finished). */
+  private readonly cut = new Set<Member>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(d: HubDeps) {
     this.d = d;
+    this.durable = d.disk && new DurableAcks(d.disk);
   }
 
   async start(): Promise<void> {
+    if (this.durable) {
+      await this.durable.load();
+      this.flushTimer = setInterval(() => void this.flushDisk(false), this.durable.flushMs);
+      this.flushTimer.unref();
+    }
     await this.d.transport.start({
       message: (conn, bytes) => this.onBytes(conn, bytes),
       malformed: (conn, error) => this.reject(conn, error),
@@ -137,9 +158,65 @@ export class Hub {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.flushTimer);
     await this.d.transport.stop();
     this.byConn.clear();
     for (const m of this.members.values()) m.conn = undefined;
+    if (this.durable) {
+      // The batches queued are applied and a cut one finished while the collector runs (the
+      // monitor stops it after): the store's last flush then writes whole batches, with the
+      // numbers that cover them (lastSeqs).
+      await Promise.all([...this.members.values()].map((m) => m.chain));
+      await this.finishCuts();
+    }
+  }
+
+  /**
+   * With a disk, once stopped: the members' numbers for the store's last flush, which covers
+   * every batch the store holds; null while a batch stays cut (part of its rows in the store
+   * and no number for them): then no flush may write the store again, and the disk keeps what
+   * the last flush wrote, which the members' resends complete.
+   */
+  lastSeqs(): HubSeq[] | null {
+    if (!this.durable || this.cut.size > 0) return null;
+    return this.durable.numbersNow();
+  }
+
+  /**
+   * With a disk: finishes the batches cut by a failed apply, then flushes between applies with
+   * the members' numbers and acknowledges what that flush holds. Resolves with whether it
+   * committed (false without a disk, while a batch stays cut, or when the flush failed).
+   */
+  async flushDisk(last: boolean): Promise<boolean> {
+    if (!this.durable) return false;
+    await this.finishCuts();
+    return this.durable.flush(last, () => this.cut.size > 0, (seqs) => this.acknowledge(seqs));
+  }
+
+  /** After a flush committed: each member is acknowledged up to what it holds. */
+  private acknowledge(seqs: HubSeq[]): void {
+    for (const s of seqs) {
+      const m = this.members.get(s.instance);
+      if (m === undefined || m.epoch !== s.epoch || s.acked <= m.saved) continue;
+      m.saved = s.acked;
+      m.conn?.send({ t: 'ack', seq: s.acked });
+    }
+  }
+
+  /** Applies again, each behind what its member has queued, the batches cut by a failed apply. */
+  private async finishCuts(): Promise<void> {
+    await Promise.all([...this.cut].map((m) => (m.chain = m.chain.then(() => this.finishCut(m)))));
+  }
+
+  /** Applies again a member's batch whose apply failed: the store goes on after the rows it applied. */
+  private async finishCut(m: Member): Promise<void> {
+    const batch = m.partial;
+    if (batch === undefined || batch.seq <= m.acked) {
+      m.partial = undefined;
+      this.cut.delete(m);
+      return;
+    }
+    await this.applyBatch(m, batch).catch(() => {});
   }
 
   status(now = Date.now()): HubStatus {
@@ -227,7 +304,7 @@ export class Hub {
     }
     if (m.round !== member.round) return;
     if (m.seq <= member.acked) {
-      conn.send({ t: 'ack', seq: member.acked });
+      conn.send({ t: 'ack', seq: member.saved });
       return;
     }
     member.queued++;
@@ -244,7 +321,8 @@ export class Hub {
     }
     let member = this.members.get(m.instance);
     if (!member) {
-      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: 0, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
+      const known = this.durable?.known(m.instance, m.epoch) ?? 0;
+      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: known, saved: known, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
       this.members.set(m.instance, member);
     }
     if (member.epoch !== m.epoch) {
@@ -252,6 +330,9 @@ export class Hub {
       member.epoch = m.epoch;
       member.key = ++this.epochs;
       member.acked = 0;
+      member.saved = 0;
+      member.partial = undefined;
+      this.cut.delete(member);
       member.defs = [];
       member.pairs = [];
     }
@@ -268,33 +349,57 @@ export class Hub {
 
   private welcome(member: Member): void {
     member.round++;
-    member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round, hub: this.run });
+    member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
   }
 
   private async ingest(member: Member, m: Batch): Promise<void> {
     member.queued--;
     // Batches queued behind a failed one belong to the round it ended.
     if (m.round !== member.round || m.seq <= member.acked) return;
-    const batch = this.columns(member, m);
-    // Read before the apply: it moves the columns to the collector.
-    const buckets = batch.starts.length;
     try {
-      if (buckets > 0) await this.d.apply(batch);
+      await this.applyBatch(member, m);
     } catch (error) {
       member.failed++;
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
       member.round++;
       setTimeout(() => {
-        member.conn?.send({ t: 'welcome', acked: member.acked, round: member.round, hub: this.run });
+        member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
       }, RESYNC_MS).unref();
       return;
     }
-    if (m.seq > member.acked + 1) member.dropped += m.seq - member.acked - 1;
-    member.acked = m.seq;
-    member.batches++;
-    member.buckets += buckets;
-    member.closedTo = m.closedTo;
-    member.conn?.send({ t: 'ack', seq: m.seq });
+    if (!this.durable) member.conn?.send({ t: 'ack', seq: m.seq });
+  }
+
+  /**
+   * Applies a batch and counts it applied; throws what the apply threw. With a disk it runs
+   * inside the flush gate, its number noted before it leaves, and a failure marks it cut.
+   */
+  private async applyBatch(member: Member, m: Batch): Promise<void> {
+    const batch = this.columns(member, m);
+    // Read before the apply: it moves the columns to the collector.
+    const buckets = batch.starts.length;
+    await this.durable?.gate.enter();
+    try {
+      if (buckets > 0) await this.d.apply(batch);
+      if (m.seq > member.acked + 1) member.dropped += m.seq - member.acked - 1;
+      member.acked = m.seq;
+      member.batches++;
+      member.buckets += buckets;
+      member.closedTo = m.closedTo;
+      if (this.durable) {
+        this.durable.applied(member.instance, member.epoch, m.seq);
+        member.partial = undefined;
+        this.cut.delete(member);
+      } else member.saved = m.seq;
+    } catch (error) {
+      if (this.durable) {
+        member.partial = m;
+        this.cut.add(member);
+      }
+      throw error;
+    } finally {
+      this.durable?.gate.leave();
+    }
   }
 
   /** The batch as store columns, one row a bucket with its two series (member, cluster-wide); refused rows skipped and named. */

@@ -8,6 +8,7 @@ import type { AppliedBuckets } from '../engine/engine.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { ClusterHub, ClusterMember } from './cluster-ipc.js';
+import type { HubSeq, SeqDisk } from './durable.js';
 import { Hub, type HubStatus } from './hub.js';
 import { HubMember, type MemberLinkStatus } from './member.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -33,22 +34,32 @@ export interface HubRoleDeps {
   apply(batch: AppliedBuckets): Promise<number>;
   fault(kind: string, error: unknown): void;
   record(name: string, value: number, tags?: Record<string, string>): void;
+  /** The hub's store goes to disk (storage 'sqlite'): the hub drives the flushes and acknowledges after them. */
+  disk?: SeqDisk;
 }
 
 export interface HubRole {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): HubLinkStatus;
+  /** A hub with a disk: a flush between its applies, the open minutes as rows (Monitor.flushStorage); undefined otherwise. */
+  flushStorage?(): Promise<boolean>;
+  /** A hub with a disk, once stopped: the numbers its store's last flush writes, or null when no flush may write the store (Hub.lastSeqs). */
+  lastSeqs?(): HubSeq[] | null;
+}
+
+/** Whether these options make this process the hub (else a member). */
+export function isHubSide(o: ResolvedHubOptions): boolean {
+  return o.listen !== undefined || (o.cluster === true && cluster.isPrimary);
 }
 
 export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
-  const isHub = o.listen !== undefined || (o.cluster === true && cluster.isPrimary);
-  return isHub ? hubSide(o, d) : memberSide(o, d);
+  return isHubSide(o) ? hubSide(o, d) : memberSide(o, d);
 }
 
 function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub(o.maxFrameBytes);
-  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault });
+  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault, ...(d.disk ? { disk: d.disk } : {}) });
   let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
   const readings = (): void => {
     const s = hub.status();
@@ -73,7 +84,8 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stale').length, { state: 'stale' });
     seen = now;
   };
-  return withReadings(hub, readings, d.intervalMs);
+  const role = withReadings(hub, readings, d.intervalMs);
+  return d.disk ? { ...role, flushStorage: () => hub.flushDisk(true), lastSeqs: () => hub.lastSeqs() } : role;
 }
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {

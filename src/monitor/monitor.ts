@@ -61,7 +61,7 @@ import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
-import { hubRole, type HubRole } from '../hub/role.js';
+import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
 export type { MonitorState, MonitorStatus, RingStatus } from './status.js';
@@ -152,9 +152,11 @@ export class PerformanceMonitor extends EventEmitter {
       { control: this.control, at: CLOCK, by: BEAT_BY, tid: TID },
       { posted: () => ringMail(this.ctl) },
     );
+    // A hub on a database drives its flushes (between its applies, with its members' numbers: hub/durable.ts).
+    const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite() })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, registry: this.registry, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), driven: hubOnDisk })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
     const cs = this.controlState;
@@ -263,6 +265,7 @@ export class PerformanceMonitor extends EventEmitter {
           apply: (batch) => this.collector.call((c) => c.applyBuckets(Comlink.transfer(batch, [batch.ids.buffer, batch.starts.buffer, batch.stats.buffer, batch.runs.buffer, batch.runAt.buffer] as ArrayBuffer[]))),
           fault: (kind, error) => this.faults.report(kind, error),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
+          ...(hubOnDisk && this.storage ? { disk: this.storage.seqDisk() } : {}),
         })
       : undefined;
     this.statusParts = {
@@ -347,7 +350,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.alerting.stop();
       await this.exporter.stop();
       await this.controlState?.close();
-      await this.storage?.stop();
+      await this.storage?.stop(this.hub?.lastSeqs?.());
       this.currentState = 'stopped';
       throw error;
     }
@@ -377,9 +380,13 @@ export class PerformanceMonitor extends EventEmitter {
     this.main.flush();
     for (const sab of this.rings()) closeRing(sab, true);
     this.mainWriter.setClosed(true);
+    // A hub on a database stops while its collector runs: it applies what its members queued
+    // and finishes a batch cut by a failed apply; the storage's last flush writes its numbers.
+    const hubFirst = this.hub?.flushStorage !== undefined;
+    if (hubFirst) await this.hub!.stop();
     await this.collector.stop();
     // After the collector drained the rings: a member sends its open buckets too.
-    await this.hub?.stop();
+    if (!hubFirst) await this.hub?.stop();
     // After the collector drained the rings: the last export carries everything recorded.
     await this.exporter.stop();
     await this.alerting.stop();
@@ -388,7 +395,7 @@ export class PerformanceMonitor extends EventEmitter {
     // The control state's changes (the rollback's audit entries too), then the rollups: after
     // the collector drained the rings, the last flush holds everything recorded.
     await this.controlState?.close();
-    await this.storage?.stop();
+    await this.storage?.stop(this.hub?.lastSeqs?.());
     this.overhead.stop();
     await this.reports.close();
     this.currentState = 'stopped';
@@ -623,6 +630,8 @@ export class PerformanceMonitor extends EventEmitter {
    */
   async flushStorage(): Promise<boolean> {
     if (!this.storage || this.currentState !== 'running') return false;
+    // A hub's flushes are its own: between its applies, with its members' numbers.
+    if (this.hub?.flushStorage) return this.hub.flushStorage();
     return this.storage.flush();
   }
 

@@ -16,12 +16,14 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
+import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import type { Registry, RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
+import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { acquireLock, type DirLock } from '../storage/lock.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
@@ -41,6 +43,8 @@ export interface StorageLinkDeps {
   emit: (event: string, ...args: unknown[]) => void;
   /** The file was removed while running and a new one created (its rollups are written again by the actor). */
   reopened?: () => void;
+  /** A hub drives the flushes (flushSeqs between its applies): the actor does not flush on its own. */
+  driven?: boolean;
 }
 
 /** What status() shows of storage. */
@@ -70,6 +74,7 @@ export class StorageLink {
         file: this.file,
         retentionMs: deps.options.retentionMs,
         flushMs: deps.options.storageFlushMs,
+        driven: deps.driven === true,
       }),
       {
         exit: (info) => deps.emit('actor-exit', info),
@@ -104,8 +109,14 @@ export class StorageLink {
     }
   }
 
-  /** A last flush, the file closed, the lock released. */
-  async stop(): Promise<void> {
+  /**
+   * A last flush, the file closed, the lock released. Driven (a hub's database), the last flush
+   * is the hub's: it writes `seqs`, its members' numbers, with the rows (the open minutes as
+   * rows, as a stop's flush does); null or none, no last flush (Hub.lastSeqs: the store holds
+   * part of a batch that no number covers), and the file keeps what the last flush wrote.
+   */
+  async stop(seqs?: HubSeq[] | null): Promise<void> {
+    if (this.deps.driven && seqs) await this.flushSeqs(seqs, true);
     await this.actor.stop();
     await this.releaseLock();
   }
@@ -115,6 +126,26 @@ export class StorageLink {
     const ok = await this.actor.call((a) => a.flush(), true);
     await this.refresh();
     return ok;
+  }
+
+  /** A flush that writes a hub's members' numbers in its transaction; resolves with whether it committed (false when the actor cannot answer). */
+  async flushSeqs(seqs: HubSeq[], last: boolean): Promise<boolean> {
+    if (this.actor.state === 'stopped') return false;
+    try {
+      return await this.actor.call((a) => a.flushSeqs(seqs, last), true);
+    } catch (error) {
+      if (error instanceof ActorError) return false;
+      throw error;
+    }
+  }
+
+  /** What a hub on this database needs of it (hub/durable.ts): its members' numbers, and flushes that write them. */
+  seqDisk(): SeqDisk {
+    return {
+      load: async () => hubSeqsOf(await this.query(READ_HUB_SEQS)),
+      flush: (seqs, last) => this.flushSeqs(seqs, last),
+      flushMs: this.deps.options.storageFlushMs,
+    };
   }
 
   /** Runs statements in one transaction, resolved once committed (see StorageActorApi.commit). */

@@ -79,10 +79,11 @@ export class Persister {
 
   /**
    * Writes what is new in one transaction, with the hours that closed by `now` (HourlyTier);
-   * `last`: the open minutes as rows, the journal emptied (stop, or a flush asked for). On failure nothing is marked
-   * written (it throws).
+   * `last`: the open minutes as rows, the journal emptied (stop, or a flush asked for);
+   * `within`: more writes that commit or fail with these (a hub's members' numbers). On
+   * failure nothing is marked written (it throws).
    */
-  flush(now: number = Date.now(), last = false): FlushResult {
+  flush(now: number = Date.now(), last = false, within?: () => void): FlushResult {
     const next = new Map<number, SeriesState>();
     let rows = 0;
     let blob: JournalBlob | undefined;
@@ -118,6 +119,7 @@ export class Persister {
           }
         }
         this.table.hourly.build(now);
+        within?.();
       });
     } catch (error) {
       // Series the rolled-back transaction added are not on disk: their cached ids are void,
@@ -188,7 +190,7 @@ export class Persister {
       const head = this.reader.bucketCount(id, 1);
       const buckets = this.reader.buckets(id, 1, after);
       const s = this.reader.snapshot(id);
-      const open = s.openCount > 0 && s.openStart >= after;
+      const open = s.openCount > 0 && s.openStart >= after && !closing(buckets, s.openStart);
       if (this.reader.bucketCount(id, 1) !== head) continue;
       const windows = new Map<number, BucketRecord[]>();
       for (const b of buckets) {
@@ -227,7 +229,7 @@ export class Persister {
         i = end;
       }
       if (buckets.length > 0) state.journaled = buckets[buckets.length - 1]!.start;
-      const open = s.openCount > 0 && s.openStart >= after;
+      const open = s.openCount > 0 && s.openStart >= after && !closing(buckets, s.openStart);
       if (open) {
         const w = Math.floor(s.openStart / R) * R;
         acc?.reset();
@@ -277,4 +279,13 @@ export class Persister {
     }
     return { count, sum, min, max, last };
   }
+}
+
+/**
+ * Whether the open bucket starting at `openStart` is being closed: its record is published
+ * (the newest of `buckets`) and the collector has not emptied it yet (closes.ts). Its samples
+ * are then in the record; read from both, they would count twice.
+ */
+function closing(buckets: readonly BucketRecord[], openStart: number): boolean {
+  return buckets.length > 0 && buckets[buckets.length - 1]!.start === openStart;
 }

@@ -15,6 +15,7 @@ import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
 import { SketchAccumulator } from '../engine/sketch.js';
+import { writeHubSeqs, type HubSeq } from './hub-seqs.js';
 import { foldJournal } from './journal.js';
 import { Persister } from './persister.js';
 import { RollupTable, type CatalogEntry, type StoredRollups } from './rollups.js';
@@ -107,14 +108,15 @@ export class StorageService {
   }
 
   /**
-   * Writes the store's new data (see Persister); `last` (stop): the open minutes as rows.
-   * Never throws: failures are reported and retried next time.
+   * Writes the store's new data (see Persister); `last` (stop): the open minutes as rows;
+   * `seqs`: a hub's members' numbers, in the same transaction (hub-seqs.ts). Never throws:
+   * failures are reported and retried next time.
    */
-  flush(last = false): boolean {
+  flush(last = false, seqs?: readonly HubSeq[]): boolean {
     return this.guard(() => {
       const began = this.clock();
       this.reopenIfGone();
-      const { rows } = this.persister.flush(began, last);
+      const { rows } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));
       this.lastFlushAt = this.clock();
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;

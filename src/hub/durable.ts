@@ -1,0 +1,119 @@
+/**
+ * A hub's acknowledgements when its store goes to disk (storage 'sqlite'; docs/cluster.md).
+ * With a memory store a hub acknowledges a batch once applied: a hub that restarts has
+ * nothing and takes everything its members still hold. On disk that would count twice (a
+ * batch flushed, then resent) or lose (a batch acknowledged, then gone before a flush), so:
+ *
+ * - the flushes are the hub's, between its applies: the storage actor does not flush on its
+ *   own (StorageActorData.driven), and a flush waits for the applies in flight and holds the
+ *   next ones while it reads the store (FlushGate), so what it writes is whole batches;
+ * - each flush writes, in its transaction, every member's epoch and the highest seq applied
+ *   (src/storage/hub-seqs.ts): the rows and the numbers that cover them commit together;
+ * - a batch is acknowledged once a flush that holds it committed (the hub's `done`);
+ * - a hub that starts reads the numbers back (`known`), and welcomes each member with them.
+ *
+ * A batch cut by a failed apply (its collector killed mid-way) has part of its rows in the
+ * store and no number: the hub finishes it (the store goes on after the rows applied) before
+ * a flush may run, and a flush is skipped while one stays cut (`blocked`).
+ */
+/** A member epoch's number: its highest seq applied (or, on disk, held by the rows). The monitor stores it with storage/hub-seqs.ts. */
+export interface HubSeq {
+  instance: string;
+  epoch: string;
+  acked: number;
+}
+
+/** What a durable hub needs of its storage. */
+export interface SeqDisk {
+  /** The numbers the disk holds. */
+  load(): Promise<HubSeq[]>;
+  /** A flush with `seqs` in its transaction (`last`: the open minutes as rows); resolves with whether it committed. */
+  flush(seqs: HubSeq[], last: boolean): Promise<boolean>;
+  /** The flush cadence (storageFlushMs). */
+  flushMs: number;
+}
+
+/**
+ * Applies and flushes kept apart: any number of applies at once, or one flush, never both.
+ * One thread (the hub's); applies entered wait while a flush runs, a flush waits for the
+ * applies in flight to leave.
+ */
+export class FlushGate {
+  private inFlight = 0;
+  private flushing: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+
+  async enter(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    this.inFlight++;
+  }
+
+  leave(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.drained?.();
+  }
+
+  /** Runs `fn` with no apply in flight and none let in until it ends; one at a time. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.flushing) await this.flushing;
+    let open!: () => void;
+    this.flushing = new Promise((resolve) => (open = resolve));
+    try {
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      this.drained = null;
+      return await fn();
+    } finally {
+      this.flushing = null;
+      open();
+    }
+  }
+}
+
+export class DurableAcks {
+  readonly gate = new FlushGate();
+  private readonly disk: SeqDisk;
+  /** Per member instance: its epoch and highest seq applied (loaded, then kept as batches apply). */
+  private readonly numbers = new Map<string, HubSeq>();
+
+  constructor(disk: SeqDisk) {
+    this.disk = disk;
+  }
+
+  get flushMs(): number {
+    return this.disk.flushMs;
+  }
+
+  async load(): Promise<void> {
+    for (const s of await this.disk.load()) this.numbers.set(s.instance, s);
+  }
+
+  /** The highest seq of this member epoch the disk holds (0: none). */
+  known(instance: string, epoch: string): number {
+    const s = this.numbers.get(instance);
+    return s?.epoch === epoch ? s.acked : 0;
+  }
+
+  /** A batch applied: call before the apply leaves the gate, so that no flush sees its rows without its number. */
+  applied(instance: string, epoch: string, seq: number): void {
+    this.numbers.set(instance, { instance, epoch, acked: seq });
+  }
+
+  /** Every member's numbers as they are now (a copy). */
+  numbersNow(): HubSeq[] {
+    return [...this.numbers.values()].map((s) => ({ ...s }));
+  }
+
+  /**
+   * A flush between applies with every member's numbers, unless `blocked()` (a batch cut);
+   * `done(seqs)` once it committed. Resolves with whether it committed.
+   */
+  flush(last: boolean, blocked: () => boolean, done: (seqs: HubSeq[]) => void): Promise<boolean> {
+    return this.gate.exclusive(async () => {
+      if (blocked()) return false;
+      const seqs = this.numbersNow();
+      const ok = await this.disk.flush(seqs, last);
+      if (ok) done(seqs);
+      return ok;
+    });
+  }
+}
