@@ -1453,6 +1453,13 @@ export const BREAKS = [
     tests: ['cpu-headline.test.ts'],
     mustFail: ['leads with the idle share when the main thread mostly waited, naming no culprit'],
   },
+  {
+    name: 'a torn read marks a series written',
+    what: "a flush whose every read of a series met one of its closes keeps the series' sample count as written: if no sample comes after, the file never gets them",
+    edits: [{ find: '  state.total = -1;\n  return 0;', replace: '  return 0;' }],
+    tests: ['storage-close-read.test.ts'],
+    mustFail: ['leaves its samples to the next flush, which writes them though no sample came since'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -62,3 +62,37 @@ describe('a flush that reads a bucket being closed', () => {
     expect(counts(folded)).toEqual([[before.firstTs, 3, 21]]);
   });
 });
+
+/** The store as a flush sees it while `id`'s buckets keep closing under every read (its bucket count moves between each two looks), until `settle()`. */
+function alwaysClosing(reader: StoreReader, id: number): { reader: StoreReader; settle(): void } {
+  let moved = 0;
+  let tearing = true;
+  const torn = new Proxy(reader, {
+    get(target, p) {
+      if (p === 'bucketCount') return (i: number, tier: 1 | 2) => target.bucketCount(i, tier) + (tearing && i === id && tier === 1 ? moved++ : 0);
+      const v = Reflect.get(target, p) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { reader: torn, settle: () => (tearing = false) };
+}
+
+describe('a flush whose every read of a series is torn by a close', () => {
+  it('leaves its samples to the next flush, which writes them though no sample came since', () => {
+    const s = synthetic();
+    const id = s.id('torn_read_rt', {}, 'distribution');
+    s.apply(T0 + 1_100, [[id, 5], [id, 7], [id, 9]]);
+    s.apply(T0 + 2_100, [[id, 11]]);
+    // A flush of the journal, then one of whole minutes (a stop), each torn first.
+    for (const last of [false, true]) {
+      const db = openSchema(file(`torn-${last}.db`));
+      const store = alwaysClosing(s.reader, id);
+      const persister = new Persister(s.registry, store.reader, new RollupTable(db));
+      persister.flush(T0 + 2_200, last);
+      expect(counts(db)).toEqual([]);
+      store.settle();
+      persister.flush(T0 + 2_300, true);
+      expect(counts(db)).toEqual([[T0 + 1_100, 4, 32]]);
+    }
+  });
+});

@@ -207,9 +207,9 @@ export class Persister {
         this.table.write(state.dbId, this.row(Math.max(w, floor), all, 1, sketches, id, withOpen), now);
         rows++;
       }
-      break;
+      return rows;
     }
-    return rows;
+    return rows + tornRead(state);
   }
 
   /** Journals the buckets of `id` from `after` on: the closed ones merged per minute, then the open one. */
@@ -239,7 +239,7 @@ export class Persister {
       state.inJournal ||= buckets.length > 0 || open;
       return buckets.length + (open ? 1 : 0);
     }
-    return 0;
+    return tornRead(state);
   }
 
   /** One row from records of a tier (and the open bucket, the last of `records`, when `withOpen`). */
@@ -279,6 +279,16 @@ export class Persister {
     }
     return { count, sum, min, max, last };
   }
+}
+
+/**
+ * Every read of a series met one of its closes (a close each interval: all but never): its
+ * new samples are left for the next flush, which a total that matches no count makes read it
+ * again even if no sample comes meanwhile. Returns the rows written: none.
+ */
+function tornRead(state: SeriesState): number {
+  state.total = -1;
+  return 0;
 }
 
 /**
