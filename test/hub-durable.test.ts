@@ -9,10 +9,9 @@ import { READ_HUB_SEQS, hubSeqsOf } from '../dist/src/storage/hub-seqs.js';
 import { foldJournal } from '../dist/src/storage/journal.js';
 import { RollupTable } from '../dist/src/storage/rollups.js';
 import { openSchema } from '../dist/src/storage/schema.js';
-import { encodeSketch } from '../dist/src/storage/sketch-codec.js';
 import { seeded } from './fixtures/seeded.mjs';
 import { waitFor } from './helpers.js';
-import { hubNodes, rawMember, type HubNode } from './hub-helpers.js';
+import { bigBatch, hubNodes, rawMember, type HubNode } from './hub-helpers.js';
 
 /**
  * A hub with storage 'sqlite' killed with SIGKILL and started again on the same dataDir
@@ -58,32 +57,6 @@ function batch(seq: number, round: number, count: number, sum: number, defs: unk
     stats: new Uint8Array(Float64Array.of(count, sum, 1, sum, sum).buffer),
     sketchEnd: new Uint8Array(new Int32Array(1).buffer),
     sketches: new Uint8Array(0),
-  };
-}
-
-/**
- * A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64,
- * in 64 bins of its sketch), of the second before `closedTo`; `spread`: row i of the second
- * `rows - i` seconds before `closedTo` instead (one series: a bucket a second, as a member sends).
- */
-function bigBatch(seq: number, rows: number, sids: number, closedTo: number, defs: unknown[], spread = false) {
-  const acc = new SketchAccumulator();
-  for (let k = 1; k <= 64; k++) acc.add(k);
-  const scratch = new Int32Array(acc.encodedLengthBound());
-  acc.encodeInto(scratch, 0);
-  const sketch = encodeSketch(scratch, 0)!;
-  const sketches = new Uint8Array(rows * sketch.length);
-  for (let i = 0; i < rows; i++) sketches.set(sketch, i * sketch.length);
-  return {
-    t: 'batch',
-    seq,
-    closedTo,
-    defs,
-    sids: new Uint8Array(new Int32Array(rows).map((_, i) => i % sids).buffer),
-    starts: new Uint8Array(new Float64Array(rows).map((_, i) => closedTo - 1000 * (spread ? rows - i : 1)).buffer),
-    stats: new Uint8Array(new Float64Array(5 * rows).map((_, i) => [64, 2080, 1, 64, 64][i % 5]!).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(rows).map((_, i) => (i + 1) * sketch.length).buffer),
-    sketches,
   };
 }
 
@@ -224,11 +197,11 @@ describe('a hub on SQLite killed and restarted', () => {
       let a = await rawMember(path);
       a.send({ t: 'hello', instance: 'stopcut', epoch: 'e1', intervalMs: 1000 });
       const w1 = await a.answer(1);
-      a.send({ ...bigBatch(1, ROWS, 1, from + 1000 * ROWS, defs, true), round: w1.round });
+      a.send(bigBatch(1, w1.round, ROWS, 1, from + 1000 * ROWS, defs, true));
       await waitFor(() => member()?.batches === 1, 20_000, 'batch 1 applied');
       expect(await first.flushStorage()).toBe(true);
       expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
-      a.send({ ...bigBatch(2, ROWS, 1, from + 2000 * ROWS, [], true), round: w1.round });
+      a.send(bigBatch(2, w1.round, ROWS, 1, from + 2000 * ROWS, [], true));
       await waitFor(() => tries > 0 && member()?.failed === 1, 20_000, "batch 2's apply cut");
       await first.stop();
       // Not vacuous: the stop tried to finish it, and could not.
@@ -246,7 +219,7 @@ describe('a hub on SQLite killed and restarted', () => {
       a.send({ t: 'hello', instance: 'stopcut', epoch: 'e1', intervalMs: 1000 });
       const w2 = await a.answer(1);
       expect(w2).toMatchObject({ t: 'welcome', acked: 1 });
-      a.send({ ...bigBatch(2, ROWS, 1, from + 2000 * ROWS, defs, true), round: w2.round });
+      a.send(bigBatch(2, w2.round, ROWS, 1, from + 2000 * ROWS, defs, true));
       await applied(hub, 1);
       expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
       expect(await a.answer(2)).toEqual({ t: 'ack', seq: 2 });
@@ -275,7 +248,7 @@ describe('a hub on SQLite killed and restarted', () => {
     const rand = seeded(5);
     let failed = 0;
     for (let seq = 1; seq <= BATCHES; seq++) {
-      a.send({ ...bigBatch(seq, ROWS, SIDS, T0 + 1000 * (seq + 1), seq === 1 ? defs : []), round });
+      a.send(bigBatch(seq, round, ROWS, SIDS, T0 + 1000 * (seq + 1), seq === 1 ? defs : []));
       // A moment after it went out: in its decode, its apply (a few hundred ms here) or after.
       await new Promise((resolve) => setTimeout(resolve, rand() * 300));
       await hub.ask({ cmd: 'killCollector' });

@@ -16,7 +16,7 @@ import { FrameReader } from '../dist/src/hub/wire.js';
 import { encodeSketch } from '../dist/src/storage/sketch-codec.js';
 import { seeded } from './fixtures/seeded.mjs';
 import { monitorStarter, once, waitFor } from './helpers.js';
-import { hubNodes, rawMember } from './hub-helpers.js';
+import { bigBatch, hubNodes, rawMember } from './hub-helpers.js';
 
 const run = promisify(execFile);
 const nodes = hubNodes();
@@ -145,29 +145,6 @@ async function hubWithMember(instance: string, maxFrameBytes: number) {
   member.send({ t: 'hello', instance, epoch: 'e1', intervalMs: 1000 });
   const welcome = await member.answer(1);
   return { m, exits, member, welcome };
-}
-
-/** A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64, in 64 bins of its sketch), of the second before `closedTo`. */
-function bigBatch(seq: number, round: number, rows: number, sids: number, closedTo: number, defs: unknown[] = []) {
-  const acc = new SketchAccumulator();
-  for (let k = 1; k <= 64; k++) acc.add(k);
-  const scratch = new Int32Array(acc.encodedLengthBound());
-  acc.encodeInto(scratch, 0);
-  const sketch = encodeSketch(scratch, 0)!;
-  const sketches = new Uint8Array(rows * sketch.length);
-  for (let i = 0; i < rows; i++) sketches.set(sketch, i * sketch.length);
-  return {
-    t: 'batch',
-    seq,
-    round,
-    closedTo,
-    defs,
-    sids: new Uint8Array(new Int32Array(rows).map((_, i) => i % sids).buffer),
-    starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer),
-    stats: new Uint8Array(new Float64Array(5 * rows).map((_, i) => [64, 2080, 1, 64, 64][i % 5]!).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(rows).map((_, i) => (i + 1) * sketch.length).buffer),
-    sketches,
-  };
 }
 
 describe("a hub's collector killed while it applies a member's batches", () => {

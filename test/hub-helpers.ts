@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach } from 'vitest';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { FrameReader, decodeHubMessage, decodeMemberMessage, frame } from '../dist/src/hub/wire.js';
+import { encodeSketch } from '../dist/src/storage/sketch-codec.js';
 import { waitFor } from './helpers.js';
 
 const NODE = new URL('./fixtures/hub-node.mjs', import.meta.url).pathname;
@@ -134,3 +136,31 @@ export async function rawHub(path: string) {
     },
   };
 }
+
+/**
+ * A hand-made member's batch of `rows` buckets over `sids` series, each of 64 samples (1 to 64,
+ * in 64 bins of its sketch), of the second before `closedTo`; `spread`: row i of the second
+ * `rows - i` seconds before `closedTo` instead (one series: a bucket a second, as a member sends).
+ */
+export function bigBatch(seq: number, round: number, rows: number, sids: number, closedTo: number, defs: unknown[] = [], spread = false) {
+  const acc = new SketchAccumulator();
+  for (let k = 1; k <= 64; k++) acc.add(k);
+  const scratch = new Int32Array(acc.encodedLengthBound());
+  acc.encodeInto(scratch, 0);
+  const sketch = encodeSketch(scratch, 0)!;
+  const sketches = new Uint8Array(rows * sketch.length);
+  for (let i = 0; i < rows; i++) sketches.set(sketch, i * sketch.length);
+  return {
+    t: 'batch',
+    seq,
+    round,
+    closedTo,
+    defs,
+    sids: new Uint8Array(new Int32Array(rows).map((_, i) => i % sids).buffer),
+    starts: new Uint8Array(new Float64Array(rows).map((_, i) => closedTo - 1000 * (spread ? rows - i : 1)).buffer),
+    stats: new Uint8Array(new Float64Array(5 * rows).map((_, i) => [64, 2080, 1, 64, 64][i % 5]!).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(rows).map((_, i) => (i + 1) * sketch.length).buffer),
+    sketches,
+  };
+}
+
