@@ -1161,6 +1161,13 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'durable hub ignores a stopping member',
+    what: "a hub on a database takes a member's stopping beat as any beat: the member's last batches wait for the hub's next flush, after the member has gone",
+    edits: [{ find: '      if (m.stopping) this.flushFor(member);\n', replace: '' }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['a member that stops cleanly: the hub flushes on its word'],
+  },
+  {
     name: 'flush of whole minutes reads a closing bucket twice',
     what: "a flush of whole minutes takes the open bucket that a close already published as its record: the samples go to disk twice",
     edits: [{ find: 'const open = s.openCount > 0 && s.openStart >= after && !closing(buckets, s.openStart);\n      if (this.reader.bucketCount(id, 1) !== head) continue;', replace: 'const open = s.openCount > 0 && s.openStart >= after;\n      if (this.reader.bucketCount(id, 1) !== head) continue;' }],

@@ -162,6 +162,25 @@ describe('a hub on SQLite killed and restarted', () => {
     a.close();
   });
 
+  it("a member that stops cleanly: the hub flushes on its word, so the member leaves with its last buckets acknowledged, and a hub killed then keeps them", async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    let hub = await nodes.startIn(onDisk(dir, 5000), 'hub', path);
+    const member = await nodes.start('member', path, 'leaving');
+    await waitFor(async () => (await member.ask({ cmd: 'status' })).hub.connected, 20_000, 'member welcomed');
+    // Right after one of the hub's own flushes (every 5 s), so that the next is further away
+    // than the 2 s the member waits for its acks: only a flush for the member's stop can ack it.
+    const flushes = (await hub.ask({ cmd: 'status' })).storage.flushes;
+    await waitFor(async () => (await hub.ask({ cmd: 'status' })).storage.flushes > flushes, 20_000, "the hub's next flush");
+    const values = Array.from({ length: 40 }, (_, i) => i + 1);
+    expect((await member.ask({ cmd: 'record', name: 'disk_rt', values, tags: { route: '/r' } })).ok).toBe(true);
+    const stopped = await member.ask({ cmd: 'stop' });
+    expect(stopped.hub).toMatchObject({ queueDepth: 0, dropped: 0 });
+    await hub.kill();
+    hub = await nodes.startIn(onDisk(dir), 'hub', path);
+    expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 40, sum: 820 }, leaving: { count: 40, sum: 820 } });
+  });
+
   it('stopped cleanly while a batch stays cut (its apply failed, and again at the stop): no flush writes part of it, and the next hub counts its resend once', async () => {
     const dir = dataDir();
     const path = nodes.socketPath();

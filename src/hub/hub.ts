@@ -130,6 +130,8 @@ export class Hub {
   /** With a disk: members with a batch cut by a failed apply (no flush until it is finished). */
   private readonly cut = new Set<Member>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** stop() began: no flush is started for a stopping member (the hub's stop writes its own last one). */
+  private stopping = false;
 
   constructor(d: HubDeps) {
     this.d = d;
@@ -157,6 +159,7 @@ export class Hub {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     clearInterval(this.flushTimer);
     await this.d.transport.stop();
@@ -191,6 +194,21 @@ export class Hub {
     if (!this.durable) return false;
     await this.finishCuts();
     return this.durable.flush(last, () => this.cut.size > 0, (seqs) => this.acknowledge(seqs));
+  }
+
+  /**
+   * A member stopping cleanly waits a moment (its FINAL_ACK_MS) for the acks of what it sent
+   * last: with a disk, a flush once the batches it queued are applied, so that the acks come
+   * while it waits, instead of at the next flush (up to storageFlushMs later, when the member
+   * has exited and a hub killed before that flush loses its last batches).
+   */
+  private flushFor(member: Member): void {
+    if (!this.durable || this.stopping) return;
+    member.chain
+      .then(() => (this.stopping ? false : this.flushDisk(false)))
+      .catch((error: unknown) => {
+        this.lastError = { message: `flushing for member "${member.instance}", which is stopping: ${(error as Error).message}`, at: Date.now() };
+      });
   }
 
   /** After a flush committed: each member is acknowledged up to what it holds. */
@@ -290,7 +308,10 @@ export class Hub {
     }
     member.lastSeen = Date.now();
     member.stale = false;
-    if (m.t === 'beat') return;
+    if (m.t === 'beat') {
+      if (m.stopping) this.flushFor(member);
+      return;
+    }
     // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
     for (const def of m.defs) {
       member.defs[def[0]] = def;

@@ -87,6 +87,8 @@ export class HubMember {
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
   private ackWaiters: (() => void)[] = [];
+  /** stop() began: what is held goes to the hub with a stopping beat after it. */
+  private stopping = false;
   private counts = { sent: 0, failed: 0, dropped: 0 };
   private lastError: { message: string; at: number } | null = null;
 
@@ -120,7 +122,9 @@ export class HubMember {
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopping = true;
     this.tick(true);
+    if (this.welcomed && this.held.length > 0) this.sayStopping();
     if (this.held.length > 0 && (this.welcomed || (this.connected && !this.refused))) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, FINAL_ACK_MS);
@@ -189,6 +193,11 @@ export class HubMember {
     this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, defs, ...h.cols });
   }
 
+  /** Tells the hub this member stops and waits for its acks: a hub on a database flushes for them then, not at its next flush. */
+  private sayStopping(): void {
+    this.d.transport.send({ t: 'beat', stopping: true });
+  }
+
   private hello(): void {
     this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
   }
@@ -230,6 +239,7 @@ export class HubMember {
       // The hub may be a new one that knows none of them: every series is defined again.
       this.defined.clear();
       for (const h of this.held) this.sendHeld(h);
+      if (this.stopping && this.held.length > 0) this.sayStopping();
     }
     for (const w of this.ackWaiters) w();
   }

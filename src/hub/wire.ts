@@ -5,7 +5,10 @@
  *   member → hub  hello  { instance, epoch, intervalMs }   once per connection, first
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
- *                 beat   {}                                 nothing new, still here
+ *                 beat   { stopping? }                      nothing new, still here; `stopping`:
+ *                        the member stops cleanly and waits for its last acks (a hub on a
+ *                        database then flushes once what it queued is applied, instead of at
+ *                        its next flush; an older hub ignores the field)
  *   hub → member  welcome { acked, round, hub }   the highest seq of this epoch the hub has
  *                         applied (0: none); the member resends every later batch it holds,
  *                         marked with `round`, and the hub ignores batches of an earlier round
@@ -50,7 +53,7 @@ export interface BatchColumns {
 
 export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
 
-export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat' };
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat'; stopping?: true };
 
 export type HubMessage =
   | { t: 'welcome'; acked: number; round: number; hub: string }
@@ -196,7 +199,8 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       return { t: 'batch', seq: m.seq, round: m.round, closedTo: m.closedTo, defs: m.defs.map(checkDef), ...checkColumns(m) };
     }
     case 'beat':
-      return { t: 'beat' };
+      if (m.stopping !== undefined && m.stopping !== true) throw new WireError('beat.stopping must be true when present');
+      return m.stopping === true ? { t: 'beat', stopping: true } : { t: 'beat' };
     default:
       throw new WireError(`unknown message type ${JSON.stringify(m.t)}`);
   }
