@@ -1161,6 +1161,20 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'profile temp dirs of exited processes kept',
+    what: 'the first profile a process writes into its own temporary directory no longer removes the directories exited processes left: a service restarted many times leaves as many',
+    edits: [{ find: '      await reapExitedTempDirs(dirname(dir), OURS);\n', replace: '' }],
+    tests: ['profile-temp-dirs.test.ts'],
+    mustFail: ['removes what exited processes left'],
+  },
+  {
+    name: 'profile temp dirs: a live process\'s reaped',
+    what: 'the reaping of temporary profile directories takes every process as exited: a running service loses its profiles to another one',
+    edits: [{ find: "    if (!(pid > 0) || pid === process.pid || alive(pid)) continue;", replace: "    if (!(pid > 0) || pid === process.pid) continue;" }],
+    tests: ['profile-temp-dirs.test.ts'],
+    mustFail: ['removes what exited processes left'],
+  },
+  {
     name: 'durable hub ignores a stopping member',
     what: "a hub on a database takes a member's stopping beat as any beat: the member's last batches wait for the hub's next flush, after the member has gone",
     edits: [{ find: '      if (m.stopping) this.flushFor(member);\n', replace: '' }],

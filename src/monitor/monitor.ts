@@ -14,7 +14,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import * as Comlink from 'comlink';
 import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
@@ -43,6 +42,7 @@ import { measureTarget, type Tunable, type TunableDefinition } from '../optimize
 import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
 import { ReportService, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
+import { ownTempDir } from '../profiling/temp-dirs.js';
 import { Profiler, type ProfilerStatus } from '../profiling/profiler.js';
 import type { Capture, ProfileRequest } from '../profiling/schema.js';
 import { annotationsOf } from '../profiling/text.js';
@@ -230,7 +230,7 @@ export class PerformanceMonitor extends EventEmitter {
     registerOwnTunables(this.optimizer, this.reports, this.overhead, o);
     // <dataDir>/profiles only while this monitor holds the dataDir's lock: a monitor that could
     // not take it (another process's) must neither write there nor prune that one's files.
-    const ownDir = resolve(tmpdir(), `perfwatch-profiles-${process.pid}`);
+    const ownDir = ownTempDir();
     const dataDirProfiles = resolve(o.dataDir, 'profiles');
     const storage = this.storage;
     const profileDir = o.profiling.dir !== undefined ? resolve(o.profiling.dir) : storage ? () => (storage.holdsLock ? dataDirProfiles : ownDir) : ownDir;

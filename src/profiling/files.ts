@@ -8,8 +8,9 @@
  * the file is missing, and the summary goes out without it.
  */
 import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ProfileKind } from './schema.js';
+import { isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
 
 const EXT: Record<ProfileKind, string> = { cpu: '.cpuprofile', heap: '.heapprofile' };
 /** perfwatch-<ISO time without colons>-<pid>-<id>.<ext>: names sort by time. */
@@ -44,6 +45,8 @@ export class ProfileFiles {
   private readonly bounds: FileBounds;
   private held = { count: 0, bytes: 0, scannedAt: null as number | null };
   private lastError: string | null = null;
+  /** Whether the directories that exited processes left beside our own temporary one were looked for (once, at its first write). */
+  private reaped = false;
 
   /** `dir` a function when the directory depends on state (a dataDir's, only while its lock is held). */
   constructor(dir: string | (() => string), bounds: FileBounds) {
@@ -83,6 +86,10 @@ export class ProfileFiles {
     }
     this.lastError = null;
     await this.prune(dir).catch(() => {});
+    if (!this.reaped && isOwnTempDir(dir)) {
+      this.reaped = true;
+      await reapExitedTempDirs(dirname(dir), OURS);
+    }
     await this.refresh();
     return { file, bytes, error: null };
   }
