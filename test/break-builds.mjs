@@ -1161,6 +1161,20 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'optimizer plans on too few samples',
+    what: 'a step is planned on a target with fewer than MIN_SAMPLES samples in the window: one reading is its whole evidence',
+    edits: [{ find: '    if (reading.count < MIN_SAMPLES) {\n      return this.skip(', replace: '    if (reading.count < 0) {\n      return this.skip(' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['plans no step on fewer than MIN_SAMPLES samples'],
+  },
+  {
+    name: 'optimizer texts without units',
+    what: "a plan's why gives the target's mean without its unit (192 for 192 ms)",
+    edits: [{ find: "  const unit = valueUnit(def.kind, def.unit);", replace: "  const unit = '';" }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['gives the target in its unit'],
+  },
+  {
     name: 'profile temp dirs of exited processes kept',
     what: 'the first profile a process writes into its own temporary directory no longer removes the directories exited processes left: a service restarted many times leaves as many',
     edits: [{ find: '      await reapExitedTempDirs(dirname(dir), OURS);\n', replace: '' }],

@@ -148,6 +148,21 @@ describe('optimize', () => {
     expect(r.skipped).toContainEqual({ knob: 'queue.workers', reason: 'no queue_size samples in the last 60000 ms: nothing to verify a change against' });
   });
 
+  it('plans no step on fewer than MIN_SAMPLES samples of the target, and gives the target in its unit', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(tunable(knob));
+    m.registerTunable({ name: 'queue.workers', type: 'concurrency', get: () => 4, set: () => {}, min: 1, max: 16, step: 1, target: 'queue_size' });
+    m.registerTunable({ name: 'pool.size', type: 'concurrency', get: () => 8, set: () => {}, min: 1, max: 64, step: 1, target: 'api_response_time' });
+    for (let i = 0; i < 9; i++) m.record('queue_size', 3);
+    for (let i = 0; i < 10; i++) m.record('api_response_time', 12);
+    await m.flush();
+    const r = await m.optimize({ type: 'concurrency', verificationWindowMs: 5_000 });
+    expect(r.skipped).toContainEqual({ knob: 'queue.workers', reason: 'only 9 samples of queue_size in the last 5000 ms, fewer than the 10 a step needs before and after a change: record it more often or pass a longer verificationWindowMs' });
+    const step = r.plan.find((p) => p.knob === 'pool.size')!;
+    expect(step.why).toBe('api_response_time averaged 12 ms over the last 5000 ms (10 samples) and should decrease; first step, up as preferred.');
+    expect(step.expectedEffect).toMatch(/^api_response_time to decrease from 12 ms;/);
+  });
+
   it('runs in the background: startOptimization answers at once, getOptimizationRun reads it, stop() rolls back the change under verification', async () => {
     const { m, knob } = await service((v) => Math.round(v / 5));
     m.registerTunable(tunable(knob));

@@ -41,6 +41,13 @@ const LOG_LIMIT = 1000;
 /** Finished runs kept for run(id); a running one is always kept. */
 const RUNS_KEPT = 20;
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
+/**
+ * Samples of the target a window needs, before a change and during its verification: a mean
+ * of fewer is one reading's noise, and a step planned or judged on it is a guess (a plan's
+ * baseline of one report's time was once its whole evidence).
+ */
+export const MIN_SAMPLES = 10;
+const samples = (n: number): string => `${n} sample${n === 1 ? '' : 's'}`;
 
 interface Memory {
   /** The value these notes are about; a knob moved by someone else starts afresh. */
@@ -291,6 +298,9 @@ export class Optimizer {
     const now = Date.now();
     const reading = this.deps.measure(t, now - windowMs, now);
     if (reading.count === 0) return this.skip(t, `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`, runId, result);
+    if (reading.count < MIN_SAMPLES) {
+      return this.skip(t, `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: record it more often or pass a longer verificationWindowMs`, runId, result);
+    }
     const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
     const step: PlanStep = {
       knob: t.name,
@@ -301,8 +311,8 @@ export class Optimizer {
       target: t.target,
       goal: t.goal,
       baseline: { value: reading.value, count: reading.count, from: now - windowMs, to: now, source: reading.source },
-      why: `${t.target} averaged ${fmt(reading.value)} over the last ${windowMs} ms (${reading.count} samples) and should ${t.goal}; ${reason}.`,
-      expectedEffect: `${t.target} to ${t.goal} from ${fmt(reading.value)}; the change is kept only if it improves by at least the minimum over a ${windowMs} ms verification window, else rolled back to ${fmt(from)}.`,
+      why: `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}) and should ${t.goal}; ${reason}.`,
+      expectedEffect: `${t.target} to ${t.goal} from ${fmt(reading.value)}${reading.unit}; the change is kept only if it improves by at least the minimum over a ${windowMs} ms verification window, else rolled back to ${fmt(from)}.`,
     };
     this.append({ runId, kind: 'plan', knob: t.name, from, to, message: step.why, details: { baseline: reading.value, samples: reading.count } });
     return step;
@@ -341,14 +351,15 @@ export class Optimizer {
     await this.deps.flush().catch(() => {});
     const reading = this.deps.measure(t, changedAt, Date.now());
     if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back');
+    if (reading.count < MIN_SAMPLES) return fail(`only ${samples(reading.count)} of ${t.target} during the ${fmt(windowMs / 1000)} s verification window, fewer than the ${MIN_SAMPLES} needed to judge the change`, 'rolled-back');
     const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
     const improvement = before !== 0 ? delta / Math.abs(before) : delta > 0 ? Infinity : delta < 0 ? -Infinity : 0;
     change.after = reading.value;
     change.improvement = Number.isFinite(improvement) ? improvement : null;
-    this.append({ runId, kind: 'verify', knob: t.name, from: step.from, to: step.to, message: `${t.target} ${fmt(before)} before, ${fmt(reading.value)} after (${fmt(improvement * 100)}% better)`, details: { before, after: reading.value, improvement, samples: reading.count } });
+    this.append({ runId, kind: 'verify', knob: t.name, from: step.from, to: step.to, message: `${t.target} ${fmt(before)}${reading.unit} before, ${fmt(reading.value)}${reading.unit} after (${fmt(improvement * 100)}% better)`, details: { before, after: reading.value, improvement, samples: reading.count } });
     if (improvement >= minImprovement && improvement > 0) {
       change.outcome = 'kept';
-      change.reason = `${t.target} improved ${fmt(improvement * 100)}% (${fmt(before)} → ${fmt(reading.value)})`;
+      change.reason = `${t.target} improved ${fmt(improvement * 100)}% (${fmt(before)}${reading.unit} → ${fmt(reading.value)}${reading.unit})`;
       mem.value = step.to;
       mem.failed.clear();
       mem.helped = step.direction;
@@ -359,7 +370,7 @@ export class Optimizer {
       this.append({ runId, kind: 'keep', knob: t.name, from: step.from, to: step.to, message: change.reason });
       return change;
     }
-    const why = improvement < -minImprovement ? `${t.target} got worse by ${fmt(-improvement * 100)}% (${fmt(before)} → ${fmt(reading.value)})` : `no measurable improvement of ${t.target} (${fmt(improvement * 100)}%, needed ${fmt(minImprovement * 100)}%)`;
+    const why = improvement < -minImprovement ? `${t.target} got worse by ${fmt(-improvement * 100)}% (${fmt(before)}${reading.unit} → ${fmt(reading.value)}${reading.unit})` : `no measurable improvement of ${t.target} (${fmt(improvement * 100)}%, needed ${fmt(minImprovement * 100)}%)`;
     if (mem.helped === step.direction) delete mem.helped;
     return fail(why, 'rolled-back');
   }

@@ -9,6 +9,7 @@ import { toInvalidArgument } from '../schema-errors.js';
 import { validateName, type Registry, type Tags } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { kindMean } from '../analysis/stats.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 
 export const OPTIMIZATION_TYPES = ['memory', 'cpu', 'cache', 'database', 'network', 'formula', 'concurrency', 'all'] as const;
 export type OptimizationType = (typeof OPTIMIZATION_TYPES)[number];
@@ -117,6 +118,14 @@ export interface TargetReading {
   count: number;
   /** `raw`: samples timed to the millisecond; `buckets`: whole buckets overlapping the window. */
   source: 'raw' | 'buckets' | 'none';
+  /** What `value` is counted in, to write after it ('' for a plain number or a ratio; ' ms', '%', ' requests/s' for a counter's rate). */
+  unit: string;
+}
+
+/** The words after a value of a metric of `kind` in `unit`, as the optimizer's texts give it (a counter's value is its rate). */
+export function valueUnit(kind: MetricKind, unit: MetricUnit): string {
+  const base = unit === 'percent' ? '%' : unit === '' || unit === 'ratio' || unit === 'count' ? '' : unit === 'bytes_per_second' ? ' bytes/s' : ` ${unit}`;
+  return kind === 'counter' ? `${base === '' || base === '%' ? '' : base}/s` : base;
 }
 
 /**
@@ -126,7 +135,8 @@ export interface TargetReading {
  */
 export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number): TargetReading {
   const def = registry.lookupName(metric);
-  if (!def) return { value: Number.NaN, count: 0, source: 'none' };
+  if (!def) return { value: Number.NaN, count: 0, source: 'none', unit: '' };
+  const unit = valueUnit(def.kind, def.unit);
   const match = tags ? Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) : undefined;
   const L = reader.layout;
   let count = 0;
@@ -146,6 +156,6 @@ export function measureTarget(registry: Registry, reader: StoreReader, metric: s
       source = 'buckets';
     }
   }
-  if (count === 0) return { value: Number.NaN, count: 0, source: 'none' };
-  return { value: kindMean(def.kind, count, sum, (to - from) / 1000), count, source };
+  if (count === 0) return { value: Number.NaN, count: 0, source: 'none', unit };
+  return { value: kindMean(def.kind, count, sum, (to - from) / 1000), count, source, unit };
 }
