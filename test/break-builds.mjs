@@ -1161,6 +1161,13 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'score parts without units',
+    what: "the report's score parts lose their unit: a part's value, 100-at and 0-at read as bare numbers (2064, 0.02133, 49.68)",
+    edits: [{ find: 'statistic: rule.statistic, unit: rule.unit, value,', replace: "statistic: rule.statistic, unit: '', value," }],
+    tests: ['report-score.test.ts'],
+    mustFail: ["gives each part's value in the unit of the metric it scores"],
+  },
+  {
     name: 'optimizer plans on too few samples',
     what: 'a step is planned on a target with fewer than MIN_SAMPLES samples in the window: one reading is its whole evidence',
     edits: [{ find: '    if (reading.count < MIN_SAMPLES) {\n      return this.skip(', replace: '    if (reading.count < 0) {\n      return this.skip(' }],

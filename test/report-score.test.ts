@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeAlerts } from '../dist/src/reports/alerts.js';
+import { renderMarkdown } from '../dist/src/reports/markdown.js';
 import { SCORE_PARTS, computeScore, partScore } from '../dist/src/reports/score.js';
 import type { AlertTransition } from '../dist/src/reports/types.js';
 import { T0, synthetic } from './synthetic.js';
@@ -42,6 +43,13 @@ describe('score', () => {
     expect(r.score.parts.map((p) => p.score)).toEqual([100, 100, 100, 100, 100, 100]);
     expect(r.score.parts[0]).toMatchObject({ metric: 'response_time', statistic: 'p95', good: 100, bad: 2000 });
     expect(r.summary.score).toBe(100);
+  });
+
+  it("gives each part's value in the unit of the metric it scores, in the report and its markdown", () => {
+    const r = scenario(0).report({ alertHistory: [] });
+    for (const p of r.score.parts) expect(p.unit).toBe(p.statistic === 'alert points' ? 'points' : r.metrics.find((m) => m.name === p.metric)!.unit);
+    expect(r.score.parts.map((p) => p.unit)).toEqual(['ms', 'ratio', 'percent', 'percent', 'ms', 'points']);
+    expect(renderMarkdown(r)).toContain('| latency | response_time | p95 | ms |');
   });
 
   it('scores a saturated service 0', () => {

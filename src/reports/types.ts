@@ -129,6 +129,8 @@ export interface ScorePart {
   weight: number;
   metric: string;
   statistic: string;
+  /** What value, good and bad are counted in: ms, ratio, percent, points. */
+  unit: string;
   value: number | null;
   /** The value at which the part scores 100, and the one at which it scores 0. */
   good: number;
