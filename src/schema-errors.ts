@@ -17,7 +17,7 @@ import { didYouMean } from './suggest.js';
  */
 export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option', schema?: z.ZodType): InvalidArgumentError {
   const issue = error.issues[0]!;
-  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  const path = fieldPath(prefix, issue.path);
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
     const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : '';
@@ -26,6 +26,17 @@ export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = ''
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   return new InvalidArgumentError(path || 'options', plainRule(issue), { value });
+}
+
+/**
+ * A field's path as code writes it: `export.remoteWrite[0].url`, as recordBatch names
+ * `samples[3].value`. A key of digits is an index too: an array a schema turns into an object
+ * by position (instrument()'s `piscina: [pool]`) is still the caller's array.
+ */
+function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const key of path) out += typeof key === 'number' || /^\d+$/.test(String(key)) ? `[${String(key)}]` : out === '' ? String(key) : `.${String(key)}`;
+  return out;
 }
 
 /** zod's default messages begin so; ours begin with "must" and are kept as written. */

@@ -157,7 +157,7 @@ describe('alerting, end to end', () => {
     await expect(m.createAlertRule({ metric: 'x', operator: '>', threshold: 1, duration: -3 })).rejects.toMatchObject({ field: 'duration' });
     expect(() => m.getAlerts({ state: 'open' as never })).toThrow('state must be one of pending, firing, resolved, active, all, got "open"');
     expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(InvalidArgumentError);
-    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(/^alerts\.webhooks\.0 must be an http\(s\) URL/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['ftp://example.com/hook'] } })).toThrow(/^alerts\.webhooks\[0\] must be an http\(s\) URL/);
     expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { alertmanagerUrl: 'not a url' } })).toThrow(/^alerts\.alertmanagerUrl must be an http\(s\) URL/);
     expect(m.listAlertRules()).toEqual([]);
   });

@@ -95,14 +95,14 @@ describe('bad input', () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
     expect(opt({ bogusOption: 1 })).toBe('bogusOption is not a known option');
     expect(opt({ system: { enabld: false } })).toBe('system.enabld is not a known option; did you mean enabled?');
-    expect(opt({ export: { otlp: [{ url: 'http://x/', encodng: 'json' }] } })).toBe('export.otlp.0.encodng is not a known option; did you mean encoding?');
+    expect(opt({ export: { otlp: [{ url: 'http://x/', encodng: 'json' }] } })).toBe('export.otlp[0].encodng is not a known option; did you mean encoding?');
     expect(opt({ system: { enabled: 'yes' } })).toBe('system.enabled must be true or false, got "yes"');
     expect(opt({ hub: 'clusters' })).toBe(`hub must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }, got "clusters"`);
     expect(opt({ instrument: 'yes' })).toBe('instrument must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got "yes"');
     expect(opt({ instrument: { fetsh: true } })).toBe('instrument.fetsh is not a known option; did you mean fetch?');
     expect(opt('string')).toBe('options must be an object, got "string"');
     const serve = async (o: unknown) => ((await m.serveHttp(o as never).catch((e: unknown) => e)) as Error).message;
-    expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles.0 must be a quantile: a number above 0 and below 1, got 2');
+    expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles[0] must be a quantile: a number above 0 and below 1, got 2');
     expect(await serve({ port: 0, quantils: [0.5] })).toBe('quantils is not a known option; did you mean quantiles?');
     expect(await serve({ port: '7080' })).toBe('port must be an integer from 0 to 65535, got "7080"');
   });

@@ -1161,6 +1161,13 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'option paths with dotted indices',
+    what: "an option's path names an array's element as .0 (export.otlp.0.encodng) where recordBatch says samples[3].value",
+    edits: [{ find: "typeof key === 'number' || /^\\d+$/.test(String(key)) ? `[${String(key)}]` :", replace: "false ? '' :" }],
+    tests: ['bad-input.test.ts', 'instrument.test.ts'],
+    mustFail: ['says option errors in plain words', 'a pool that is not piscina'],
+  },
+  {
     name: 'getBaselines options unchecked',
     what: "getBaselines() takes its options as given: an onProgress that is no function is ignored, a signal that is no AbortSignal fails inside the pool",
     edits: [{ find: "    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {}, '', 'option', BaselineOptionsSchema);\n", replace: '' }, { find: '    const options = parsed.data;\n', replace: '    const options = (input ?? {}) as { signal?: AbortSignal; onProgress?: (done: number, total: number) => void };\n' }],

@@ -113,7 +113,7 @@ describe('export status', () => {
 
   it('refuses bad export options, naming the field and the limit; with no endpoint, no actor runs', async () => {
     const bad = (exp: unknown) => caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', export: exp as never }));
-    expect(bad({ remoteWrite: [{ url: 'ftp://x' }] })).toMatchObject({ field: 'export.remoteWrite.0.url', message: expect.stringContaining('must be an http(s) URL') });
+    expect(bad({ remoteWrite: [{ url: 'ftp://x' }] })).toMatchObject({ field: 'export.remoteWrite[0].url', message: expect.stringContaining('must be an http(s) URL') });
     expect(bad({ otlp: [{ url: 'http://x', encoding: 'xml' }] }).message).toContain('must be "protobuf" or "json"');
     expect(bad({ remoteWrite: Array(5).fill({ url: 'http://x' }) }).message).toContain('at most 4 endpoints');
     expect(bad({ remoteWrite: [{ url: 'http://x', intervalMs: 10 }] }).message).toContain('from 1000 to 3600000');

@@ -139,7 +139,7 @@ describe('GET /metrics', () => {
     expect((await scrape(plain)).text).not.toContain('_quantile');
     const twice = await monitor.serveHttp({ port: 0, quantiles: [0.5, 0.5] }).catch((e: unknown) => e);
     expect(twice).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'quantiles[1]' });
-    expect(await monitor.serveHttp({ port: 0, quantiles: [1] }).catch((e: unknown) => e)).toMatchObject({ field: 'quantiles.0' });
+    expect(await monitor.serveHttp({ port: 0, quantiles: [1] }).catch((e: unknown) => e)).toMatchObject({ field: 'quantiles[0]' });
   });
 
   it('exposes counters as _total and gauges as their newest value, tags as escaped labels', async () => {

@@ -347,7 +347,7 @@ describe('instrument(): bad options', () => {
     expect(bound.field).toBe('httpServer.maxRoutes');
     expect(bound.message).toMatch(/from 1 to 10000/);
     const pool = caught<InvalidArgumentError>(() => m.instrument({ piscina: [{ run() {} }] as never }));
-    expect(pool.field).toBe('piscina.0');
+    expect(pool.field).toBe('piscina[0]');
     expect(pool.message).toMatch(/piscina pool/);
     const option = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', instrument: { fetch: 'yes' } as never }));
     expect(option.field).toBe('instrument.fetch');
