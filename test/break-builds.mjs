@@ -1161,6 +1161,13 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'watchdog replaced without back-off',
+    what: 'a watchdog thread that dies at its start is replaced at once every time: a loop that takes a core',
+    edits: [{ find: '      if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();', replace: '      if (this.losses.length >= 0) takeOver();' }],
+    tests: ['watchdog-link.test.ts'],
+    mustFail: ['replaces a watchdog that dies at its start'],
+  },
+  {
     name: 'option paths with dotted indices',
     what: "an option's path names an array's element as .0 (export.otlp.0.encodng) where recordBatch says samples[3].value",
     edits: [{ find: "typeof key === 'number' || /^\\d+$/.test(String(key)) ? `[${String(key)}]` :", replace: "false ? '' :" }],

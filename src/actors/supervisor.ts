@@ -65,17 +65,28 @@ function deferred<T>(): Deferred<T> {
 /** How long stop() lets an actor finish its own stop (drain the rings) before it is terminated. */
 const STOP_TIMEOUT_MS = 5_000;
 
+/** Watchdog threads replaced at once within a minute; past them each replacement waits WATCHDOG_BACKOFF_MS. */
+export const WATCHDOG_FAST_RESTARTS = 5;
+export const WATCHDOG_BACKOFF_MS = 1_000;
+
 /**
  * The main thread's link to the watchdog thread: started with the first actor, ended once
- * every actor is stopped. Should the watchdog itself die, a new one takes over the actors.
+ * every actor is stopped. Should the watchdog itself die, a new one takes over the actors: at
+ * once up to WATCHDOG_FAST_RESTARTS times a minute, then one a second, so that a watchdog
+ * that dies at its start (a Node option a Worker refuses, as `--input-type` was) costs a few
+ * spawns a second and its faults, not a core.
  */
 export class WatchdogLink {
   private worker: Worker | undefined;
   private readonly supervisors = new Map<string, Supervisor<never>>();
   private readonly onFault: (error: Error) => void;
+  private readonly url: URL;
+  /** When watchdog threads ended on their own, in the last minute. */
+  private losses: number[] = [];
 
-  constructor(onFault: (error: Error) => void) {
+  constructor(onFault: (error: Error) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
     this.onFault = onFault;
+    this.url = url;
   }
 
   attach(supervisor: Supervisor<never>): void {
@@ -96,7 +107,7 @@ export class WatchdogLink {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('../../workers/watchdog.js', import.meta.url));
+    const worker = new Worker(this.url);
     worker.unref();
     worker.on('message', (event: WatchdogEvent) => this.supervisors.get(event.actor)?.onEvent(event));
     worker.on('error', (error: Error) => this.onFault(error));
@@ -104,7 +115,14 @@ export class WatchdogLink {
       if (this.worker !== worker) return;
       // The watchdog died (its actors with it): a new one takes over every running actor.
       this.worker = undefined;
-      for (const s of this.supervisors.values()) s.watchdogLost();
+      const now = Date.now();
+      this.losses = this.losses.filter((t) => now - t < 60_000);
+      this.losses.push(now);
+      const takeOver = (): void => {
+        for (const s of this.supervisors.values()) s.watchdogLost();
+      };
+      if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();
+      else setTimeout(takeOver, WATCHDOG_BACKOFF_MS).unref();
     });
     this.worker = worker;
     return worker;
