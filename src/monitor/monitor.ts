@@ -40,7 +40,7 @@ import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
 import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
-import { ReportService, type BaselineOptions, type ReportOptions } from '../reports/service.js';
+import { ReportService, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
 import { ownTempDir } from '../profiling/temp-dirs.js';
 import { Profiler, type ProfilerStatus } from '../profiling/profiler.js';
@@ -715,7 +715,7 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /** Per-series baselines learned from the history held (built in the report pool). */
-  getBaselines(options?: BaselineOptions): Promise<Baseline[]> {
+  getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
     return this.reports.baselines(options);
   }
 

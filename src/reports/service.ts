@@ -42,9 +42,6 @@ export const ReportOptionsSchema = z.strictObject({
 
 export type ReportOptions = z.input<typeof ReportOptionsSchema>;
 
-export const BaselineOptionsSchema = ReportOptionsSchema.pick({ signal: true, onProgress: true });
-export type BaselineOptions = z.input<typeof BaselineOptionsSchema>;
-
 export interface AlertHistoryQuery {
   from?: number;
   to?: number;
@@ -132,7 +129,7 @@ export class ReportService {
 
   async generate(input: ReportOptions | undefined): Promise<PerformanceReport | string> {
     const parsed = ReportOptionsSchema.safeParse(input ?? {});
-    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {}, '', 'option', ReportOptionsSchema);
+    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
     const o = parsed.data;
     const from = toMs(o.from);
     const to = toMs(o.to);
@@ -168,11 +165,8 @@ export class ReportService {
    * with no data since a restart answers with its stored one (its `window` says when it was
    * learned), after the fresh ones.
    */
-  async baselines(input?: BaselineOptions): Promise<Baseline[]> {
-    const parsed = BaselineOptionsSchema.safeParse(input ?? {});
-    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {}, '', 'option', BaselineOptionsSchema);
-    const options = parsed.data;
-    const result = await this.run({ kind: 'baselines', now: Date.now() }, options.signal, options.onProgress);
+  async baselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+    const result = await this.run({ kind: 'baselines', now: Date.now() }, options?.signal, options?.onProgress);
     const fresh = result.baselines!;
     if (!this.deps.persistBaseline) return fresh;
     for (const b of fresh) {
