@@ -1460,6 +1460,20 @@ export const BREAKS = [
     tests: ['storage-close-read.test.ts'],
     mustFail: ['leaves its samples to the next flush, which writes them though no sample came since'],
   },
+  {
+    name: 'a forgotten member gets round 1 again',
+    what: "a hub numbers each member's welcomes from 1 in its record: a member forgotten after dropMs and back is welcomed with a round it already took from this hub, ignores it, and is never welcomed again",
+    edits: [{ find: "    member.round = ++this.rounds;\n    member.conn?.send({ t: 'welcome'", replace: "    member.round++;\n    member.conn?.send({ t: 'welcome'" }],
+    tests: ['hub-forget.test.ts'],
+    mustFail: ['a member forgotten while its link stays open has the link reset'],
+  },
+  {
+    name: 'a forgotten member keeps its link',
+    what: "a hub forgets a member silent past dropMs and leaves its open link as it is: the member's next batch on it is a protocol breach (batch before hello), counted malformed",
+    edits: [{ find: '          conn.reset(`forgotten after ${idle} ms', replace: '          if (Date.now() < 0) conn.reset(`forgotten after ${idle} ms' }],
+    tests: ['hub-forget.test.ts'],
+    mustFail: ['a member forgotten while its link stays open has the link reset'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -124,6 +124,12 @@ export class Hub {
   private forgotten = 0;
   /** Member epochs seen (Member.key). */
   private epochs = 0;
+  /**
+   * Rounds given in this run, to every member: a member takes a welcome of this run only if its
+   * round is newer than the last it took, so a member forgotten and back (a new record here)
+   * must not be given round 1 again, which it would ignore for good.
+   */
+  private rounds = 0;
   private lastError: { message: string; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private readonly durable: DurableAcks | undefined;
@@ -251,8 +257,15 @@ export class Hub {
       const idle = now - m.lastSeen;
       if (idle > this.d.options.dropMs) {
         this.members.delete(m.instance);
-        if (m.conn) this.byConn.delete(m.conn);
         this.forgotten++;
+        // A member silent on a link that stays open (a process paused, hung) would next speak
+        // to a hub that no longer knows that link: it is reset, and a hello starts it again.
+        const conn = m.conn;
+        if (conn) {
+          this.byConn.delete(conn);
+          m.conn = undefined;
+          conn.reset(`forgotten after ${idle} ms without a word from member "${m.instance}" (hub.dropMs ${this.d.options.dropMs})`);
+        }
       } else {
         m.stale = idle > this.d.options.staleMs;
       }
@@ -348,7 +361,7 @@ export class Hub {
   }
 
   private welcome(member: Member): void {
-    member.round++;
+    member.round = ++this.rounds;
     member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
   }
 
@@ -361,7 +374,7 @@ export class Hub {
     } catch (error) {
       member.failed++;
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
-      member.round++;
+      member.round = ++this.rounds;
       setTimeout(() => {
         member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
       }, RESYNC_MS).unref();
