@@ -1474,6 +1474,20 @@ export const BREAKS = [
     tests: ['hub-forget.test.ts'],
     mustFail: ['a member forgotten while its link stays open has the link reset'],
   },
+  {
+    name: "a hub's report counts members twice",
+    what: "a report on a hub merges each member's series into the metric's summary beside the cluster-wide series that holds the same samples: counts, rates and the diagnoses' numbers doubled",
+    edits: [{ find: '      if (!twins.has(info.id)) {', replace: '      if (twins.size >= 0) {' }],
+    tests: ['hub-report.test.ts'],
+    mustFail: ["counts each member's samples once in a metric's summary"],
+  },
+  {
+    name: "a hub's report is not told it is a hub's",
+    what: 'the monitor does not tell its report service that it is a hub: every member sample counts twice in the metric summaries',
+    edits: [{ find: '      ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),', replace: '' }],
+    tests: ['hub-report.test.ts'],
+    mustFail: ["counts each member's samples once in a metric's summary"],
+  },
 ];
 
 function parseArgs(argv) {

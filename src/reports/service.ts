@@ -66,6 +66,8 @@ export interface ReportServiceDeps {
   persistBaseline?: (key: string, baseline: Baseline) => void;
   /** Notes of the profile captures started in [from, to]: evidence for the report's diagnoses. */
   profiles?: (from: number, to: number) => CaptureNote[];
+  /** The monitor is a hub (docs/cluster.md): a metric's summary counts each member's samples once. */
+  hub?: boolean;
 }
 
 /** A series' identity across restarts (series ids are per process): its name and sorted tags. */
@@ -151,6 +153,7 @@ export class ReportService {
         profiles: this.deps.profiles?.(from ?? -Infinity, to ?? now) ?? [],
         format: o.format as ReportFormat,
         ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
+        ...(this.deps.hub ? { hub: true } : {}),
       },
       o.signal,
       o.onProgress,

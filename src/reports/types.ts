@@ -15,7 +15,11 @@ export type { BaselineChange, SeriesStats, SpreadMethod, TimeWindow, Trend } fro
 export type { AlertTransition, Severity as AlertSeverity, AlertState } from '../alerts/schema.js';
 import type { Severity as AlertSeverity } from '../alerts/schema.js';
 
-/** All series of one metric name merged (quantiles from the merged sketches). */
+/**
+ * All series of one metric name merged (quantiles from the merged sketches). On a hub, a
+ * member's series (tagged `instance`) is left out of the merge where its cluster-wide series
+ * is in the report: the cluster-wide series already holds its samples (docs/cluster.md).
+ */
 export interface MetricSummary {
   name: string;
   kind: MetricKind;
@@ -172,6 +176,7 @@ export interface PerformanceReport {
   window: TimeWindow & { durationMs: number };
   /** Why the report is empty or partial, and anything a reader should know about it. */
   notes: string[];
+  /** `samples`: each sample once (on a hub, the members' series are left out: their samples are in the cluster-wide ones). */
   summary: { series: number; samples: number; score: number | null; diagnoses: number; anomalies: number };
   score: Score;
   metrics: MetricSummary[];
