@@ -1488,6 +1488,13 @@ export const BREAKS = [
     tests: ['hub-report.test.ts'],
     mustFail: ["counts each member's samples once in a metric's summary"],
   },
+  {
+    name: "our threads inherit the host's --input-type",
+    what: "the watchdog, the actors, the report pool and the exposition worker start with the host's execArgv whole: in a host run as node --input-type=module -e, Node ends each at once, the watchdog is started again in a loop, and start() never settles",
+    edits: [{ find: "    if (a.startsWith('--input-type=')) continue;", replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['starts in a host run as `node --input-type=module -e`'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -15,6 +15,7 @@ import * as Comlink from 'comlink';
 import { ActorError } from '../errors.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
+import { workerExecArgv } from './worker-argv.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -96,7 +97,7 @@ export class WatchdogLink {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('../../workers/watchdog.js', import.meta.url));
+    const worker = new Worker(new URL('../../workers/watchdog.js', import.meta.url), { execArgv: workerExecArgv() });
     worker.unref();
     worker.on('message', (event: WatchdogEvent) => this.supervisors.get(event.actor)?.onEvent(event));
     worker.on('error', (error: Error) => this.onFault(error));

@@ -21,6 +21,7 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
+import { workerExecArgv } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
@@ -216,6 +217,7 @@ export class ReportService {
         maxThreads: this.poolThreads,
         idleTimeout: IDLE_TIMEOUT_MS,
         name: 'default',
+        execArgv: workerExecArgv(),
       });
     }
     return this.pool;
