@@ -1495,6 +1495,13 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['starts in a host run as `node --input-type=module -e`'],
   },
+  {
+    name: 'a refused member redials every 100 ms',
+    what: "a member's socket backoff starts over at every connect: a hub that refuses the member (its options differ) accepts each connection, so the member dials, says hello and is refused every 100 ms for good",
+    edits: [{ find: '    socket.once(\'connect\', () => {\n      this.open = true;\n', replace: '    socket.once(\'connect\', () => {\n      this.open = true;\n      this.retryMs = FIRST_RETRY_MS;\n' }],
+    tests: ['hub-refused.test.ts'],
+    mustFail: ['tries again at its backoff'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -188,7 +188,6 @@ export class ClusterMember implements MemberTransport {
         return;
       }
       this.socket = socket;
-      this.redialMs = FIRST_REDIAL_MS;
       h.open();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -211,6 +210,11 @@ export class ClusterMember implements MemberTransport {
       h.closed(new Error('the socket to the primary closed: on over the IPC channel, dialing it again'));
       if (process.connected) h.open();
     });
+  }
+
+  /** The hub welcomed this member: a socket lost from now on is redialed after the first wait again. */
+  welcomed(): void {
+    this.redialMs = FIRST_REDIAL_MS;
   }
 
   send(m: MemberMessage): boolean {

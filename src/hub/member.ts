@@ -225,6 +225,7 @@ export class HubMember {
     if (m.t === 'welcome') {
       this.hubRun = m.hub;
       this.welcomed = true;
+      this.d.transport.welcomed();
       this.refused = false;
       this.round = m.round;
       // The hub may be a new one that knows none of them: every series is defined again.
