@@ -1502,6 +1502,13 @@ export const BREAKS = [
     tests: ['hub-refused.test.ts'],
     mustFail: ['tries again at its backoff'],
   },
+  {
+    name: "a hub's listen error is Node's",
+    what: "a hub that cannot listen (its folder missing) fails with Node's bare `listen EACCES: permission denied`: no field, no path's folder, and the CLI prints a stack",
+    edits: [{ find: "      server.once('error', (error) => reject(listenError(this.address, 'hub.listen', error)));", replace: "      server.once('error', reject);" }],
+    tests: ['hub-listen.test.ts'],
+    mustFail: ['in a folder that does not exist, or under a file'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -7,7 +7,7 @@
  * again once the hub welcomed it (a hub that refuses it accepts each connection all the same).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { claimPath, dropOwner, recordOwner } from './socket-path.js';
+import { claimPath, dropOwner, listenError, recordOwner } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, frame, type HubMessage, type MemberMessage } from './wire.js';
 
@@ -29,9 +29,9 @@ export class SocketHub implements HubTransport {
     if ((await claimPath(this.address, 'hub.listen')) === 'reclaimed') this.reclaimed++;
     const server = createServer((socket) => this.accept(socket, h));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error) => reject(listenError(this.address, 'hub.listen', error)));
       server.listen(this.address, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });
