@@ -1509,6 +1509,13 @@ export const BREAKS = [
     tests: ['hub-listen.test.ts'],
     mustFail: ['in a folder that does not exist, or under a file'],
   },
+  {
+    name: 'a member stale between its batches',
+    what: "a hub judges a member's silence by staleMs alone: with an interval longer than it, a member that speaks once an interval is stale between its batches",
+    edits: [{ find: '    const staleMs = Math.max(this.d.options.staleMs, STALE_INTERVALS * this.d.intervalMs);', replace: '    const staleMs = this.d.options.staleMs;' }],
+    tests: ['hub-stale.test.ts'],
+    mustFail: ['is live all along, neither stale nor forgotten'],
+  },
 ];
 
 function parseArgs(argv) {

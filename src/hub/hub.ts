@@ -40,6 +40,9 @@ import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from '
 
 /** Wait before asking a member to resend after a failed apply. */
 const RESYNC_MS = 250;
+/** The fewest intervals of silence after which a member is stale, and forgotten (see sweep). */
+const STALE_INTERVALS = 2;
+const DROP_INTERVALS = 3;
 
 export interface HubMemberStatus {
   instance: string;
@@ -251,11 +254,19 @@ export class Hub {
     };
   }
 
-  /** Marks members stale and forgets the long silent ones. */
+  /**
+   * Marks members stale and forgets the long silent ones. A member speaks once an interval (a
+   * batch or a beat), so silence is judged over at least two intervals (stale) and three
+   * (forgotten), whatever staleMs and dropMs say: with a longer interval than them (a 10 s
+   * interval and the default 5 s) every healthy member was stale between its batches, or
+   * forgotten.
+   */
   sweep(now: number): void {
+    const staleMs = Math.max(this.d.options.staleMs, STALE_INTERVALS * this.d.intervalMs);
+    const dropMs = Math.max(this.d.options.dropMs, DROP_INTERVALS * this.d.intervalMs);
     for (const m of this.members.values()) {
       const idle = now - m.lastSeen;
-      if (idle > this.d.options.dropMs) {
+      if (idle > dropMs) {
         this.members.delete(m.instance);
         this.forgotten++;
         // A member silent on a link that stays open (a process paused, hung) would next speak
@@ -264,10 +275,10 @@ export class Hub {
         if (conn) {
           this.byConn.delete(conn);
           m.conn = undefined;
-          conn.reset(`forgotten after ${idle} ms without a word from member "${m.instance}" (hub.dropMs ${this.d.options.dropMs})`);
+          conn.reset(`forgotten after ${idle} ms without a word from member "${m.instance}" (hub.dropMs ${this.d.options.dropMs}, at least ${DROP_INTERVALS} intervals)`);
         }
       } else {
-        m.stale = idle > this.d.options.staleMs;
+        m.stale = idle > staleMs;
       }
     }
   }
