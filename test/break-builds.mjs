@@ -1516,6 +1516,13 @@ export const BREAKS = [
     tests: ['hub-stale.test.ts'],
     mustFail: ['is live all along, neither stale nor forgotten'],
   },
+  {
+    name: 'a member is not told of an entry refused',
+    what: "the hub names an entry it refused (a kind clash, a tag instance) in its own status only: the member's status says its rows were sent, with no error",
+    edits: [{ find: "    member.conn?.send({ t: 'refused', message: member.lastError.message });", replace: '' }],
+    tests: ['hub-refused.test.ts'],
+    mustFail: ["is named in the member's own status too"],
+  },
 ];
 
 function parseArgs(argv) {

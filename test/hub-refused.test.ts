@@ -29,4 +29,23 @@ describe('a member the hub refuses', () => {
     expect(tries, `${tries} tries in ${Date.now() - t0} ms`).toBeLessThanOrEqual(6);
     expect(s).toMatchObject({ connected: false, sent: 0 });
   });
+
+  it("an entry the hub refuses (the tag instance, a kind clash) is named in the member's own status too, not only the hub's; the rest of its batch applies", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    hub.define({ name: 'jobs', kind: 'counter' });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'm' } });
+    const link = () => member.status().hub as MemberLinkStatus;
+    member.record('tagged_rt', 1, { instance: 'x' });
+    member.record('tagged_rt', 2, { route: '/a' });
+    const tagged = await waitFor(() => link().lastError ?? undefined, 10_000, "the member's error");
+    expect(tagged.message).toBe('the hub refused an entry: member "m": series "tagged_rt" {"instance":"x"}: the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+    expect(link().failed).toBe(1);
+    member.define({ name: 'jobs', kind: 'gauge' });
+    member.record('jobs', 3);
+    const clash = await waitFor(() => (link().lastError?.message.includes('jobs') ? link().lastError : undefined), 10_000, 'the kind clash');
+    expect(clash!.message).toBe('the hub refused an entry: member "m": series "jobs" {}: kind: metric "jobs" is a counter on the hub and a gauge on this member');
+    await hub.flush();
+    expect(hub.getMetrics({ names: ['tagged_rt'] }).map((s) => [s.tags, s.totalCount])).toEqual(expect.arrayContaining([[{ route: '/a' }, 1], [{ instance: 'm', route: '/a' }, 1]]));
+  });
 });

@@ -488,8 +488,10 @@ export class Hub {
     }
   }
 
+  /** Counts and names an entry refused, here and to the member, whose own status would otherwise say its rows were sent. */
   private refuse(member: Member, message: string): void {
     member.failed++;
     member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
+    member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
 }

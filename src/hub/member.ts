@@ -207,6 +207,12 @@ export class HubMember {
       this.noteError(`the hub refused this member: ${m.field}: ${m.message}`);
       return;
     }
+    if (m.t === 'refused') {
+      // The batch is applied (its ack comes) without the entries the hub refused.
+      this.counts.failed++;
+      this.noteError(`the hub refused an entry: ${m.message}`);
+      return;
+    }
     if (m.t === 'reset') {
       // Its batches are refused until it says hello again; a member the hub refused (its
       // options differ) would only be refused again, and stays quiet.

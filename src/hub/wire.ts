@@ -57,7 +57,9 @@ export type HubMessage =
   | { t: 'ack'; seq: number }
   | { t: 'reject'; field: string; message: string }
   /** The hub dropped this link, unable to read what came on it: say hello again. */
-  | { t: 'reset'; message: string };
+  | { t: 'reset'; message: string }
+  /** The hub applied a batch without an entry it refused (a kind clash, a tag instance, its series limit): why. */
+  | { t: 'refused'; message: string };
 
 export class WireError extends Error {
   readonly code = 'PW_ERR_HUB_WIRE';
@@ -208,5 +210,6 @@ export function decodeHubMessage(bytes: Uint8Array): HubMessage {
   if (m.t === 'ack' && isCount(m.seq)) return { t: 'ack', seq: m.seq };
   if (m.t === 'reject' && typeof m.field === 'string' && typeof m.message === 'string') return { t: 'reject', field: m.field, message: m.message };
   if (m.t === 'reset' && typeof m.message === 'string') return { t: 'reset', message: m.message };
+  if (m.t === 'refused' && typeof m.message === 'string') return { t: 'refused', message: m.message };
   throw new WireError(`not a hub message: ${JSON.stringify(m.t)}`);
 }
