@@ -1523,6 +1523,18 @@ export const BREAKS = [
     tests: ['hub-refused.test.ts'],
     mustFail: ["is named in the member's own status too"],
   },
+  {
+    name: "getBaselines takes any options",
+    what: "getBaselines() passes its options to the report pool unchecked: a progress listener that is no function is ignored, a signal that is no AbortSignal fails as a TypeError in a ReportFailedError",
+    edits: [
+      {
+        find: "    const parsed = BaselineOptionsSchema.safeParse(options ?? {});\n    if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, '', 'option', BaselineOptionsSchema);\n    const result = await this.run({ kind: 'baselines', now: Date.now() }, parsed.data.signal, parsed.data.onProgress);",
+        replace: "    const result = await this.run({ kind: 'baselines', now: Date.now() }, options?.signal, options?.onProgress);",
+      },
+    ],
+    tests: ['reports.test.ts'],
+    mustFail: ["refuses getBaselines()'s bad options"],
+  },
 ];
 
 function parseArgs(argv) {
