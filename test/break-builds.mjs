@@ -1535,6 +1535,20 @@ export const BREAKS = [
     tests: ['reports.test.ts'],
     mustFail: ["refuses getBaselines()'s bad options"],
   },
+  {
+    name: 'a watchdog that cannot start is started forever',
+    what: 'a watchdog thread that ends before a word (a preload that throws in a Worker) is started again for good: a loop on a core, and start() never settles',
+    edits: [{ find: '      if (!heard && ++this.stillborn >= MAX_STILLBORN) {', replace: '      if (!heard && ++this.stillborn >= Infinity) {' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['when no watchdog thread can start'],
+  },
+  {
+    name: 'start() does not keep the host alive',
+    what: "a host that awaits start() and nothing else ends with it unsettled (exit code 13) while a thread of ours that could not start is replaced: our threads and ports keep no process alive",
+    edits: [{ find: '    const alive = setInterval(() => {}, 60_000);', replace: '    const alive = setInterval(() => {}, 60_000).unref();' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['when no watchdog thread can start'],
+  },
 ];
 
 function parseArgs(argv) {

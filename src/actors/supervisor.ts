@@ -67,6 +67,14 @@ function deferred<T>(): Deferred<T> {
 const STOP_TIMEOUT_MS = 5_000;
 
 /**
+ * Watchdog threads in a row that may end before a word (they report each actor they start):
+ * past it the link gives up, and the actors waiting for one fail. A thread that cannot start
+ * at all (a `--import` of the host's that throws in a Worker, say) was started again forever,
+ * in a loop that took a core, and start() never settled.
+ */
+const MAX_STILLBORN = 3;
+
+/**
  * The main thread's link to the watchdog thread: started with the first actor, ended once
  * every actor is stopped. Should the watchdog itself die, a new one takes over the actors.
  */
@@ -74,6 +82,8 @@ export class WatchdogLink {
   private worker: Worker | undefined;
   private readonly supervisors = new Map<string, Supervisor<never>>();
   private readonly onFault: (error: Error) => void;
+  /** Watchdog threads in a row that ended before they said anything (see MAX_STILLBORN). */
+  private stillborn = 0;
 
   constructor(onFault: (error: Error) => void) {
     this.onFault = onFault;
@@ -99,12 +109,27 @@ export class WatchdogLink {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('../../workers/watchdog.js', import.meta.url), { execArgv: workerExecArgv() });
     worker.unref();
-    worker.on('message', (event: WatchdogEvent) => this.supervisors.get(event.actor)?.onEvent(event));
-    worker.on('error', (error: Error) => this.onFault(error));
+    let heard = false;
+    let lastError: Error | undefined;
+    worker.on('message', (event: WatchdogEvent) => {
+      heard = true;
+      this.stillborn = 0;
+      this.supervisors.get(event.actor)?.onEvent(event);
+    });
+    worker.on('error', (error: Error) => {
+      lastError = error;
+      this.onFault(error);
+    });
     worker.once('exit', () => {
       if (this.worker !== worker) return;
-      // The watchdog died (its actors with it): a new one takes over every running actor.
       this.worker = undefined;
+      if (!heard && ++this.stillborn >= MAX_STILLBORN) {
+        this.stillborn = 0;
+        const error = new ActorError('watchdog', `its thread ended ${MAX_STILLBORN} times in a row before it started an actor${lastError ? ` (${lastError.message})` : ''}: not started again`);
+        for (const s of this.supervisors.values()) s.watchdogFailed(error);
+        return;
+      }
+      // The watchdog died (its actors with it): a new one takes over every running actor.
       for (const s of this.supervisors.values()) s.watchdogLost();
     });
     this.worker = worker;
@@ -214,6 +239,21 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     if (event.ev === 'instance') this.onInstance(event.gen, event.port);
     else if (event.ev === 'exit') this.onExit(event);
     else if (this.state !== 'stopped') this.events.restart({ actor: this.name, restarts: event.restarts, downMs: event.downMs });
+  }
+
+  /** No watchdog thread could start (WatchdogLink, MAX_STILLBORN): this actor is stopped, and whoever waits for it fails with `error`. */
+  watchdogFailed(error: ActorError): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.next.reject(error);
+    for (const instance of [this.instance, this.starting]) {
+      if (!instance) continue;
+      instance.fail(error);
+      instance.markGone();
+      this.close(instance);
+    }
+    this.instance = undefined;
+    this.starting = undefined;
   }
 
   /** The watchdog thread died, and the actors with it: a new one starts them again. */
