@@ -899,7 +899,7 @@ export const BREAKS = [
   {
     name: "hub: cluster workers stay on the channel",
     what: "a cluster worker ignores the primary's socket and sends every batch over the IPC channel, as base64 in JSON",
-    edits: [{ find: '          this.path = path;\n          this.dial(path, h);', replace: '          this.path = path;' }],
+    edits: [{ find: '          this.redialMs = FIRST_REDIAL_MS;\n          this.dial(h);', replace: '          this.redialMs = FIRST_REDIAL_MS;' }],
     tests: ['hub.test.ts'],
     mustFail: ["moves its link from the IPC channel to the primary's socket"],
   },
@@ -920,7 +920,7 @@ export const BREAKS = [
   {
     name: "hub: a worker never dials the primary's socket again",
     what: 'a cluster worker that lost the socket stays on the IPC channel for good, although the socket is still there',
-    edits: [{ find: '      this.timer = setTimeout(() => this.dial(path, h), this.redialMs);\n      this.timer.unref();\n', replace: '' }],
+    edits: [{ find: '      this.timer = setTimeout(() => this.dial(h), this.redialMs);\n      this.timer.unref();\n', replace: '' }],
     tests: ['hub-faults.test.ts'],
     mustFail: ['a worker whose socket closes under it'],
   },
@@ -1548,6 +1548,27 @@ export const BREAKS = [
     edits: [{ find: '    const alive = setInterval(() => {}, 60_000);', replace: '    const alive = setInterval(() => {}, 60_000).unref();' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['when no watchdog thread can start'],
+  },
+  {
+    name: 'an unanswered hello is never said again',
+    what: "a member whose hello got no welcome says it again only on a new link: a cluster worker's hello on the channel while the primary's hub is stopped reaches nobody, and the worker holds every batch from then on",
+    edits: [{ find: '    } else if (this.connected && !this.welcomed && !this.refused && Date.now() - this.helloAt >= this.d.intervalMs) {', replace: '    } else if (Date.now() < 0) {' }],
+    tests: ['hub-cluster-hub-restart.test.ts'],
+    mustFail: ["gets every worker's samples, before, during and after"],
+  },
+  {
+    name: "a cluster hub started again tells no worker its socket",
+    what: "a cluster hub started again keeps the workers it told its socket's path before: they never hear of its new socket, and every batch crosses the channel as base64 in JSON",
+    edits: [{ find: '    this.told = new WeakSet<Worker>();\n    this.reclaimed', replace: '    this.reclaimed' }],
+    tests: ['hub-cluster-hub-restart.test.ts'],
+    mustFail: ["gets every worker's samples, before, during and after"],
+  },
+  {
+    name: "a cluster worker keeps the primary's first socket",
+    what: "a cluster worker takes the first socket path it is told and ignores a new one: after its hub started again, it dials the old path (gone) for good and stays on the channel",
+    edits: [{ find: "        if (typeof path === 'string' && path !== this.path) {", replace: "        if (typeof path === 'string' && this.path === undefined) {" }],
+    tests: ['hub-cluster-hub-restart.test.ts'],
+    mustFail: ["gets every worker's samples, before, during and after"],
   },
 ];
 

@@ -85,6 +85,8 @@ export class HubMember {
   private round = 0;
   private hubRun = '';
   private connected = false;
+  /** When this member last said hello. */
+  private helloAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ackWaiters: (() => void)[] = [];
   private counts = { sent: 0, failed: 0, dropped: 0 };
@@ -158,6 +160,11 @@ export class HubMember {
     if (this.rehello && this.connected) {
       this.rehello = false;
       this.hello();
+    } else if (this.connected && !this.welcomed && !this.refused && Date.now() - this.helloAt >= this.d.intervalMs) {
+      // A hello that got no welcome in an interval is said again: a cluster worker's on the
+      // channel reaches nobody while the primary's hub is stopped, and the channel stays open,
+      // so nothing else would ever say it again (it held every batch from then on, for good).
+      this.hello();
     }
     const cols = this.read(final);
     const now = Date.now();
@@ -190,6 +197,7 @@ export class HubMember {
   }
 
   private hello(): void {
+    this.helloAt = Date.now();
     this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
   }
 
