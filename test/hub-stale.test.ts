@@ -1,7 +1,7 @@
 /**
- * When a hub calls a member stale, and forgets it (docs/cluster.md, Links): a member speaks once
- * an interval, so a healthy one is neither, whatever staleMs and dropMs say against a longer
- * interval.
+ * When a hub calls a member stale, and forgets it, and how far behind it is (docs/cluster.md,
+ * Links): a member speaks once an interval, so a healthy one is neither stale nor forgotten,
+ * whatever staleMs and dropMs say against a longer interval, and an idle one is not behind.
  */
 import { describe, expect, it } from 'vitest';
 import { monitorStarter, waitFor } from './helpers.js';
@@ -28,5 +28,18 @@ describe("a hub's view of a member that speaks once an interval", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect([...seen]).toEqual(['live']);
+  });
+
+  it('an idle member, every batch applied, is not behind: its lagMs stays under three intervals while it records nothing', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'idle' } });
+    member.record('idle_rt', 1);
+    const lag = () => (hub.status().hub as { members: { lagMs: number | null; buckets: number }[] }).members[0];
+    await waitFor(() => (lag()?.buckets ?? 0) > 0, 10_000, 'its one bucket');
+    // Nothing recorded for 4 intervals: the member beats, and its lag is that of its beats.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(lag()!.lagMs).not.toBeNull();
+    expect(lag()!.lagMs!).toBeLessThan(3000);
   });
 });

@@ -59,7 +59,7 @@ export interface HubMemberStatus {
   dropped: number;
   /** Batches received and waiting for the collector. */
   queueDepth: number;
-  /** How far behind now the newest applied batch's closed buckets end (ms). */
+  /** How far behind now the newest applied batch's closed buckets end (ms); an idle member's beat, with every batch applied, moves it to the beat's time. */
   lagMs: number | null;
   lastSeenMs: number;
   lastError: { message: string; at: number } | null;
@@ -243,7 +243,7 @@ export class Hub {
         failed: m.failed,
         dropped: m.dropped,
         queueDepth: m.queued,
-        lagMs: m.batches > 0 ? Math.max(0, now - m.closedTo) : null,
+        lagMs: m.closedTo > 0 ? Math.max(0, now - m.closedTo) : null,
         lastSeenMs: now - m.lastSeen,
         lastError: m.lastError,
       })),
@@ -314,7 +314,12 @@ export class Hub {
     }
     member.lastSeen = Date.now();
     member.stale = false;
-    if (m.t === 'beat') return;
+    if (m.t === 'beat') {
+      // An idle member is not behind: with every batch it numbered applied, it is caught up to
+      // the beat's time (else an idle member's lag grew for as long as it recorded nothing).
+      if (m.seq !== undefined && m.closedTo !== undefined && m.seq === member.acked && m.closedTo > member.closedTo) member.closedTo = m.closedTo;
+      return;
+    }
     // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
     for (const def of m.defs) {
       member.defs[def[0]] = def;

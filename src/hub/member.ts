@@ -181,7 +181,9 @@ export class HubMember {
         if (last?.seq === this.seq) this.sendHeld(last);
       }
     } else if (this.welcomed) {
-      this.d.transport.send({ t: 'beat' });
+      // Nothing closed since: the hub may count this member caught up to now (its lagMs), once
+      // it applied every batch up to this seq.
+      this.d.transport.send({ t: 'beat', seq: this.seq, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs });
     }
   }
 

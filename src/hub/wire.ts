@@ -5,7 +5,8 @@
  *   member → hub  hello  { instance, epoch, intervalMs }   once per connection, first
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
- *                 beat   {}                                 nothing new, still here
+ *                 beat   { seq?, closedTo? }                nothing new, still here: its
+ *                        latest seq, and the time up to which it has nothing else closed
  *   hub → member  welcome { acked, round, hub }   the highest seq of this epoch the hub has
  *                         applied (0: none); the member resends every later batch it holds,
  *                         marked with `round`, and the hub ignores batches of an earlier round
@@ -16,6 +17,8 @@
  *                         then the primary's socket) are answered on two paths that can cross
  *                 ack     { seq }     applied up to seq
  *                 reject  { field, message }   the hub refuses this member (then closes)
+ *                 refused { message }   an entry of a batch the hub left out, and why
+ *                 reset   { message }   the hub dropped this link: say hello again
  * A batch is columns, one row per bucket: `sids` (i32) the member's id of the bucket's series,
  * `starts` (f64) the bucket's start on the member (its own series on the hub keeps it),
  * `stats` (f64, five a row) its count, sum, min, max and last, `sketchEnd` (i32) where its
@@ -50,7 +53,7 @@ export interface BatchColumns {
 
 export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
 
-export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat' };
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number };
 
 export type HubMessage =
   | { t: 'welcome'; acked: number; round: number; hub: string }
@@ -198,7 +201,9 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       return { t: 'batch', seq: m.seq, round: m.round, closedTo: m.closedTo, defs: m.defs.map(checkDef), ...checkColumns(m) };
     }
     case 'beat':
-      return { t: 'beat' };
+      if (m.seq !== undefined && !isCount(m.seq)) throw new WireError('beat.seq must be a non-negative integer');
+      if (m.closedTo !== undefined && !isNum(m.closedTo)) throw new WireError('beat.closedTo must be a number');
+      return { t: 'beat', ...(m.seq !== undefined ? { seq: m.seq } : {}), ...(m.closedTo !== undefined ? { closedTo: m.closedTo } : {}) };
     default:
       throw new WireError(`unknown message type ${JSON.stringify(m.t)}`);
   }
