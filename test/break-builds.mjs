@@ -1577,6 +1577,13 @@ export const BREAKS = [
     tests: ['hub-stale.test.ts'],
     mustFail: ['an idle member, every batch applied, is not behind'],
   },
+  {
+    name: 'the score table says no unit',
+    what: "the Markdown report's score table shows each part's value and thresholds without a unit (2064 beside 0.02133 beside 49.68: ms, ratio, percent)",
+    edits: [{ find: "  row(['part', 'metric', 'statistic', 'unit', 'value', '100 at', '0 at', 'weight', 'score']);", replace: "  row(['part', 'metric', 'statistic', 'value', '100 at', '0 at', 'weight', 'score']);" }],
+    tests: ['report-score.test.ts'],
+    mustFail: ["says each part's unit"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeAlerts } from '../dist/src/reports/alerts.js';
+import { renderMarkdown } from '../dist/src/reports/markdown.js';
 import { SCORE_PARTS, computeScore, partScore } from '../dist/src/reports/score.js';
 import type { AlertTransition } from '../dist/src/reports/types.js';
 import { T0, synthetic } from './synthetic.js';
@@ -42,6 +43,14 @@ describe('score', () => {
     expect(r.score.parts.map((p) => p.score)).toEqual([100, 100, 100, 100, 100, 100]);
     expect(r.score.parts[0]).toMatchObject({ metric: 'response_time', statistic: 'p95', good: 100, bad: 2000 });
     expect(r.summary.score).toBe(100);
+  });
+
+  it("says each part's unit: in the JSON and in the Markdown table, beside its value and thresholds", () => {
+    const r = scenario(0).report({ alertHistory: [] });
+    expect(r.score.parts.map((p) => [p.name, p.unit])).toEqual([['latency', 'ms'], ['errors', 'ratio'], ['cpu', 'percent'], ['memory', 'percent'], ['event loop', 'ms'], ['alerts', 'points']]);
+    const md = renderMarkdown(r);
+    expect(md).toContain('| part | metric | statistic | unit | value | 100 at | 0 at | weight | score |');
+    expect(md).toMatch(/\| latency \| response_time \| p95 \| ms \| [\d.]+ \| 100 \| 2000 \| 25 \| 100 \|/);
   });
 
   it('scores a saturated service 0', () => {

@@ -77,8 +77,8 @@ export function renderHtml(r: PerformanceReport): string {
   parts.push(`<h2>Score</h2><p class="score">${r.score.overall === null ? 'no data' : `${escapeHtml(fmt(r.score.overall))} / 100`}</p>`);
   parts.push(
     table(
-      ['part', 'metric', 'statistic', 'value', '100 at', '0 at', 'weight', 'score'],
-      r.score.parts.map((p) => [p.name, p.metric, p.statistic, fmt(p.value), fmt(p.good), fmt(p.bad), String(p.weight), p.score === null ? 'no data' : fmt(p.score)]),
+      ['part', 'metric', 'statistic', 'unit', 'value', '100 at', '0 at', 'weight', 'score'],
+      r.score.parts.map((p) => [p.name, p.metric, p.statistic, p.unit, fmt(p.value), fmt(p.good), fmt(p.bad), String(p.weight), p.score === null ? 'no data' : fmt(p.score)]),
       [false, false, false, true, true, true, true, true],
     ),
   );

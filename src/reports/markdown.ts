@@ -52,9 +52,9 @@ export function renderMarkdown(r: PerformanceReport): string {
   for (const note of r.notes) out.push(`> ${note}`, '');
 
   out.push(`## Score: ${r.score.overall === null ? 'no data' : `${fmt(r.score.overall)} / 100`}`, '');
-  row(['part', 'metric', 'statistic', 'value', '100 at', '0 at', 'weight', 'score']);
-  row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
-  for (const p of r.score.parts) row([p.name, p.metric, p.statistic, fmt(p.value), fmt(p.good), fmt(p.bad), p.weight, p.score === null ? 'no data' : fmt(p.score)]);
+  row(['part', 'metric', 'statistic', 'unit', 'value', '100 at', '0 at', 'weight', 'score']);
+  row(['---', '---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
+  for (const p of r.score.parts) row([p.name, p.metric, p.statistic, p.unit, fmt(p.value), fmt(p.good), fmt(p.bad), p.weight, p.score === null ? 'no data' : fmt(p.score)]);
   out.push('', `Formula: ${r.score.formula}`, '');
 
   out.push('## Diagnoses', '');

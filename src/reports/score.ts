@@ -12,6 +12,8 @@ export interface ScorePartRule {
   /** The first of these metrics that has data is scored. */
   metrics: readonly string[];
   statistic: 'mean' | 'p95' | 'p99' | 'alert points';
+  /** The unit of its value, good and bad (the metric's, or points). */
+  unit: string;
   good: number;
   bad: number;
   weight: number;
@@ -21,12 +23,12 @@ export interface ScorePartRule {
 export const ALERT_POINTS = { info: 0, warning: 1, critical: 3, emergency: 5 } as const;
 
 export const SCORE_PARTS: readonly ScorePartRule[] = [
-  { name: 'latency', metrics: ['response_time', 'api_response_time'], statistic: 'p95', good: 100, bad: 2000, weight: 25 },
-  { name: 'errors', metrics: ['error_rate'], statistic: 'mean', good: 0.001, bad: 0.1, weight: 25 },
-  { name: 'cpu', metrics: ['cpu_usage'], statistic: 'mean', good: 60, bad: 98, weight: 15 },
-  { name: 'memory', metrics: ['memory_usage'], statistic: 'mean', good: 75, bad: 98, weight: 10 },
-  { name: 'event loop', metrics: ['event_loop_lag'], statistic: 'p99', good: 20, bad: 500, weight: 15 },
-  { name: 'alerts', metrics: ['alerts'], statistic: 'alert points', good: 0, bad: 10, weight: 10 },
+  { name: 'latency', metrics: ['response_time', 'api_response_time'], statistic: 'p95', unit: 'ms', good: 100, bad: 2000, weight: 25 },
+  { name: 'errors', metrics: ['error_rate'], statistic: 'mean', unit: 'ratio', good: 0.001, bad: 0.1, weight: 25 },
+  { name: 'cpu', metrics: ['cpu_usage'], statistic: 'mean', unit: 'percent', good: 60, bad: 98, weight: 15 },
+  { name: 'memory', metrics: ['memory_usage'], statistic: 'mean', unit: 'percent', good: 75, bad: 98, weight: 10 },
+  { name: 'event loop', metrics: ['event_loop_lag'], statistic: 'p99', unit: 'ms', good: 20, bad: 500, weight: 15 },
+  { name: 'alerts', metrics: ['alerts'], statistic: 'alert points', unit: 'points', good: 0, bad: 10, weight: 10 },
 ];
 
 export const SCORE_FORMULA =
@@ -62,7 +64,7 @@ export function computeScore(metrics: ReadonlyMap<string, MetricSummary>, alerts
       }
     }
     const score = value !== null && Number.isFinite(value) ? Math.round(partScore(value, rule.good, rule.bad) * 10) / 10 : null;
-    return { name: rule.name, score, weight: rule.weight, metric, statistic: rule.statistic, value, good: rule.good, bad: rule.bad };
+    return { name: rule.name, score, weight: rule.weight, metric, statistic: rule.statistic, value, unit: rule.unit, good: rule.good, bad: rule.bad };
   });
   let weighted = 0;
   let weights = 0;

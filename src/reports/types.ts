@@ -134,6 +134,8 @@ export interface ScorePart {
   metric: string;
   statistic: string;
   value: number | null;
+  /** The unit of value, good and bad: ms, ratio, percent, or points (alerts). */
+  unit: string;
   /** The value at which the part scores 100, and the one at which it scores 0. */
   good: number;
   bad: number;
