@@ -232,6 +232,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (value === null) return 'null';
   if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : value.toISOString();
   return typeof value;
 }
 

@@ -67,6 +67,52 @@ describe('the host is never harmed by the monitor', () => {
     expect(growing(s.heapUsed, 1)).toBe(true);
   });
 
+  it("starts in a host run as `node --input-type=module -e`, whose --input-type Node refuses in a Worker: every thread of ours starts without it, a report and /metrics answer, and start() and stop() settle", async () => {
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'await m.start();',
+      "m.record('response_time', 3);",
+      'await m.flush();',
+      'const report = await m.generateReport();',
+      'const http = await m.serveHttp({ port: 0 });',
+      "const text = await (await fetch(`${http.url}metrics`)).text();",
+      'await http.close();',
+      'const faults = m.status().faults.total;',
+      'await m.stop();',
+      "console.log(JSON.stringify({ samples: report.summary.samples > 0, metrics: text.includes('response_time'), faults }));",
+    ].join('\n');
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+    expect(out.stderr).not.toMatch(/input-type/);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ samples: true, metrics: true, faults: 0 });
+  });
+
+  it('fails start() with an ActorError naming the cause when no watchdog thread can start (a preload that throws in a Worker), instead of starting one again forever', async () => {
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'const t0 = Date.now();',
+      'const error = await m.start().then(() => null, (e) => e);',
+      "console.log(JSON.stringify({ code: error?.code, message: error?.message, state: m.status().state, ms: Date.now() - t0 }));",
+    ].join('\n');
+    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--import', new URL(fixture('throws-in-workers.mjs')).pathname, '--input-type=module', '-e', code], { timeout: 15_000 }, (error, stdout) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });
+      });
+    });
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ code: 'PW_ERR_ACTOR', state: 'stopped' });
+    expect(r.message).toBe('watchdog: its thread ended 3 times in a row before it started an actor (this preload runs on the main thread only): not started again');
+  });
+
   it("keeps the monitor's own series apart from maxSeries", async () => {
     const m = await started({ maxSeries: 16, runtime: { enabled: true }, system: { enabled: true } });
     // The runtime and system readings register their series as the monitor starts.

@@ -101,8 +101,12 @@ export async function rawMember(path: string) {
   const reader = new FrameReader(1 << 20);
   const answers: any[] = [];
   socket.on('data', (c: Buffer) => answers.push(...reader.push(c).map((f: Uint8Array) => decodeHubMessage(f))));
+  let closed = false;
+  socket.once('close', () => (closed = true));
   return {
     send: (m: unknown) => socket.write(frame(m as never)),
+    /** Resolves once the hub closed the link (or the test did). */
+    closed: async () => waitFor(() => closed, 20_000, 'the link to close'),
     answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
     /** The answers so far. */
     heard: () => answers.slice(),

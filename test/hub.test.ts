@@ -349,14 +349,16 @@ describe('hub over a Unix socket', () => {
     a.send({ t: 'hello', instance: 'mixed', epoch: 'e', intervalMs: 1000 });
     await a.answer(1);
     a.send(batch(1, 1, [[0, 3, 3], [1, 1, 1], [2, 1, 1]], [def(0), def(1, 'counter'), def(2, 'distribution', { instance: 'x' })]));
-    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    // The member is told of each entry refused, then the batch is acknowledged.
+    expect(await a.answer(4)).toEqual({ t: 'ack', seq: 1 });
+    expect(a.heard().slice(1, 3).map((m) => m.t)).toEqual(['refused', 'refused']);
     await hub.flush();
     const m = hub.status().hub as { members: { failed: number; lastError: { message: string } }[] };
     expect(m.members[0]!.failed).toBe(2);
     expect(m.members[0]!.lastError.message).toBe('member "mixed": series "raw_rt" {"instance":"x"}: the tag "instance" is the hub\'s: a member\'s series cannot carry it');
     expect(hub.getMetrics({ names: ['raw_rt'] }).find((s) => !('instance' in s.tags))?.totalCount).toBe(3);
     a.send(batch(2, 1, [[1, 1, 1]]));
-    await a.answer(3);
+    expect(await a.answer(6)).toEqual({ t: 'ack', seq: 2 });
     expect((hub.status().hub as { members: { lastError: { message: string } }[] }).members[0]!.lastError.message).toBe('member "mixed": series "raw_rt" {"route":"/r"}: kind: metric "raw_rt" is a distribution on the hub and a counter on this member');
     a.close();
   });

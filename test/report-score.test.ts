@@ -45,11 +45,13 @@ describe('score', () => {
     expect(r.summary.score).toBe(100);
   });
 
-  it("gives each part's value in the unit of the metric it scores, in the report and its markdown", () => {
+  it("says each part's unit, the unit of the metric it scores: in the JSON and in the Markdown table, beside its value and thresholds", () => {
     const r = scenario(0).report({ alertHistory: [] });
+    expect(r.score.parts.map((p) => [p.name, p.unit])).toEqual([['latency', 'ms'], ['errors', 'ratio'], ['cpu', 'percent'], ['memory', 'percent'], ['event loop', 'ms'], ['alerts', 'points']]);
     for (const p of r.score.parts) expect(p.unit).toBe(p.statistic === 'alert points' ? 'points' : r.metrics.find((m) => m.name === p.metric)!.unit);
-    expect(r.score.parts.map((p) => p.unit)).toEqual(['ms', 'ratio', 'percent', 'percent', 'ms', 'points']);
-    expect(renderMarkdown(r)).toContain('| latency | response_time | p95 | ms |');
+    const md = renderMarkdown(r);
+    expect(md).toContain('| part | metric | statistic | unit | value | 100 at | 0 at | weight | score |');
+    expect(md).toMatch(/\| latency \| response_time \| p95 \| ms \| [\d.]+ \| 100 \| 2000 \| 25 \| 100 \|/);
   });
 
   it('scores a saturated service 0', () => {

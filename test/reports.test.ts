@@ -106,6 +106,14 @@ describe('generateReport on a running monitor', () => {
     expect((await caught(m.generateReport({ from: Number.NaN }))).message).toBe('from must be a Date or a finite number of ms since the epoch, got NaN');
     expect((await caught(m.generateReport({ includeAlerts: 'yes' as never }))).field).toBe('includeAlerts');
     expect((await caught(m.generateReport({ colour: 'red' } as never))).message).toBe('colour is not a known option');
+    expect((await caught(m.generateReport({ fromm: 1 } as never))).message).toBe('fromm is not a known option; did you mean from?');
+    expect((await caught(m.generateReport({ from: new Date('x') }))).message).toBe('from must be a Date or a finite number of ms since the epoch, got an invalid Date');
+  });
+
+  it("refuses getBaselines()'s bad options as generateReport() does, naming the field", async () => {
+    expect((await caught(m.getBaselines({ onProgress: 'x' as never }))).message).toBe('onProgress must be a function (done, total), got "x"');
+    expect(await caught(m.getBaselines({ signal: {} as never }))).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'signal', message: 'signal must be an AbortSignal, got object' });
+    expect((await caught(m.getBaselines({ singal: AbortSignal.abort() } as never))).message).toBe('singal is not a known option; did you mean signal?');
   });
 
   it('explains an empty range instead of failing', async () => {

@@ -122,6 +122,7 @@ export default async function run(task: ReportTask): Promise<ReportTaskResult> {
           profiles: task.profiles ?? [],
           ...(progress ? { progress } : {}),
           ...(task.watched ? { watched: task.watched } : {}),
+          ...(task.hub ? { hub: true } : {}),
         },
       );
       if (storedNote) report.notes.push(storedNote);

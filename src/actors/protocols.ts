@@ -262,6 +262,8 @@ export interface ReportTask {
   format?: ReportFormat;
   /** When the monitor watched (see src/analysis/watched.ts). */
   watched?: Watched;
+  /** The monitor is a hub: its members' series (tagged instance) repeat the samples of the cluster-wide ones. */
+  hub?: boolean;
   progress?: MessagePort;
   /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
   storage?: MessagePort;

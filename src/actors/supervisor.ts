@@ -15,6 +15,7 @@ import * as Comlink from 'comlink';
 import { ActorError } from '../errors.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
+import { workerExecArgv } from './worker-argv.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -70,11 +71,19 @@ export const WATCHDOG_FAST_RESTARTS = 5;
 export const WATCHDOG_BACKOFF_MS = 1_000;
 
 /**
+ * Watchdog threads in a row that may end before a word (they report each actor they start):
+ * past it the link gives up, and the actors waiting for one fail. A thread that cannot start
+ * at all (a `--import` of the host's that throws in a Worker, say) was started again forever,
+ * in a loop that took a core, and start() never settled.
+ */
+const MAX_STILLBORN = 3;
+
+/**
  * The main thread's link to the watchdog thread: started with the first actor, ended once
  * every actor is stopped. Should the watchdog itself die, a new one takes over the actors: at
- * once up to WATCHDOG_FAST_RESTARTS times a minute, then one a second, so that a watchdog
- * that dies at its start (a Node option a Worker refuses, as `--input-type` was) costs a few
- * spawns a second and its faults, not a core.
+ * once up to WATCHDOG_FAST_RESTARTS times a minute, then one a second, so that one that keeps
+ * dying costs a few spawns a second and its faults, not a core; one that dies before a word
+ * MAX_STILLBORN times in a row is not started again.
  */
 export class WatchdogLink {
   private worker: Worker | undefined;
@@ -83,6 +92,8 @@ export class WatchdogLink {
   private readonly url: URL;
   /** When watchdog threads ended on their own, in the last minute. */
   private losses: number[] = [];
+  /** Watchdog threads in a row that ended before they said anything (see MAX_STILLBORN). */
+  private stillborn = 0;
 
   constructor(onFault: (error: Error) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
     this.onFault = onFault;
@@ -107,14 +118,29 @@ export class WatchdogLink {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.url);
+    const worker = new Worker(this.url, { execArgv: workerExecArgv() });
     worker.unref();
-    worker.on('message', (event: WatchdogEvent) => this.supervisors.get(event.actor)?.onEvent(event));
-    worker.on('error', (error: Error) => this.onFault(error));
+    let heard = false;
+    let lastError: Error | undefined;
+    worker.on('message', (event: WatchdogEvent) => {
+      heard = true;
+      this.stillborn = 0;
+      this.supervisors.get(event.actor)?.onEvent(event);
+    });
+    worker.on('error', (error: Error) => {
+      lastError = error;
+      this.onFault(error);
+    });
     worker.once('exit', () => {
       if (this.worker !== worker) return;
-      // The watchdog died (its actors with it): a new one takes over every running actor.
       this.worker = undefined;
+      if (!heard && ++this.stillborn >= MAX_STILLBORN) {
+        this.stillborn = 0;
+        const error = new ActorError('watchdog', `its thread ended ${MAX_STILLBORN} times in a row before it started an actor${lastError ? ` (${lastError.message})` : ''}: not started again`);
+        for (const s of this.supervisors.values()) s.watchdogFailed(error);
+        return;
+      }
+      // The watchdog died (its actors with it): a new one takes over every running actor.
       const now = Date.now();
       this.losses = this.losses.filter((t) => now - t < 60_000);
       this.losses.push(now);
@@ -231,6 +257,21 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     if (event.ev === 'instance') this.onInstance(event.gen, event.port);
     else if (event.ev === 'exit') this.onExit(event);
     else if (this.state !== 'stopped') this.events.restart({ actor: this.name, restarts: event.restarts, downMs: event.downMs });
+  }
+
+  /** No watchdog thread could start (WatchdogLink, MAX_STILLBORN): this actor is stopped, and whoever waits for it fails with `error`. */
+  watchdogFailed(error: ActorError): void {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.next.reject(error);
+    for (const instance of [this.instance, this.starting]) {
+      if (!instance) continue;
+      instance.fail(error);
+      instance.markGone();
+      this.close(instance);
+    }
+    this.instance = undefined;
+    this.starting = undefined;
   }
 
   /** The watchdog thread died, and the actors with it: a new one starts them again. */

@@ -24,6 +24,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { threadWaitMs } from '../engine/thread-cpu.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
+import { workerExecArgv } from './worker-argv.js';
 
 /** How far past its promised beat an actor may be before it counts as hung. */
 export const GRACE_MS = 300;
@@ -117,7 +118,7 @@ export class Watchdog {
   private spawn(w: Watched): void {
     const { port1, port2 } = new MessageChannel();
     const gen = ++w.gen;
-    const worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2] });
+    const worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], execArgv: workerExecArgv() });
     w.worker = worker;
     w.spawnedAt = Date.now();
     w.clockAtSpawn = w.f64[w.beat.at]!;

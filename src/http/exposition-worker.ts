@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
+import { workerExecArgv } from '../actors/worker-argv.js';
 import type { ExpositionStats } from './exposition.js';
 import type { ExpositionFormat } from './text-format.js';
 
@@ -66,7 +67,7 @@ export class ExpositionWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition' });
+    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', execArgv: workerExecArgv() });
     // A scrape keeps it busy; between scrapes it must not keep the host process alive.
     worker.unref();
     worker.on('message', (reply: RenderReply) => {

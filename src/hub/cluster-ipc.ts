@@ -54,8 +54,8 @@ export class ClusterHub implements HubTransport {
   readonly kind = 'cluster' as const;
   readonly address = 'node:cluster primary';
   private readonly conns = new Map<Worker, HubConnection>();
-  /** Workers told the socket's path. */
-  private readonly told = new WeakSet<Worker>();
+  /** Workers told the socket's path (this start's: a hub started again listens on a new one). */
+  private told = new WeakSet<Worker>();
   private socket: SocketHub | undefined;
   private onMessage: ((worker: Worker, msg: unknown) => void) | undefined;
   private onExit: ((worker: Worker) => void) | undefined;
@@ -65,6 +65,7 @@ export class ClusterHub implements HubTransport {
 
   async start(h: HubHandlers): Promise<void> {
     if (!cluster.isPrimary) throw new Error('a cluster hub runs in the primary');
+    this.told = new WeakSet<Worker>();
     this.reclaimed = await sweepStale(tmpdir());
     const path = freshSocketPath();
     if (path !== undefined) {
@@ -155,9 +156,13 @@ export class ClusterMember implements MemberTransport {
     this.onMessage = (msg) => {
       if (typeof msg === 'object' && msg !== null && SOCKET_ENVELOPE in msg) {
         const path = (msg as Record<string, unknown>)[SOCKET_ENVELOPE];
-        if (typeof path === 'string' && this.path === undefined) {
+        // A new path: the primary's hub was started again (its monitor stopped and started),
+        // on a socket of its own; the old one is gone.
+        if (typeof path === 'string' && path !== this.path) {
           this.path = path;
-          this.dial(path, h);
+          clearTimeout(this.timer);
+          this.redialMs = FIRST_REDIAL_MS;
+          this.dial(h);
         }
         return;
       }
@@ -175,8 +180,9 @@ export class ClusterMember implements MemberTransport {
    * reached, the link stays on (or goes back to) the channel, and the socket is dialed again
    * later: a socket file removed for good costs a failed connect every retryMaxMs.
    */
-  private dial(path: string, h: MemberHandlers): void {
-    if (this.socket || this.dialing || this.stopped) return;
+  private dial(h: MemberHandlers): void {
+    const path = this.path;
+    if (path === undefined || this.socket || this.dialing || this.stopped) return;
     this.dialing = true;
     const socket = connect(path);
     socket.unref();
@@ -188,7 +194,6 @@ export class ClusterMember implements MemberTransport {
         return;
       }
       this.socket = socket;
-      this.redialMs = FIRST_REDIAL_MS;
       h.open();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -202,7 +207,7 @@ export class ClusterMember implements MemberTransport {
     socket.once('close', () => {
       this.dialing = false;
       if (this.stopped) return;
-      this.timer = setTimeout(() => this.dial(path, h), this.redialMs);
+      this.timer = setTimeout(() => this.dial(h), this.redialMs);
       this.timer.unref();
       this.redialMs = Math.min(this.retryMaxMs, this.redialMs * 2);
       if (this.socket !== socket) return;
@@ -211,6 +216,11 @@ export class ClusterMember implements MemberTransport {
       h.closed(new Error('the socket to the primary closed: on over the IPC channel, dialing it again'));
       if (process.connected) h.open();
     });
+  }
+
+  /** The hub welcomed this member: a socket lost from now on is redialed after the first wait again. */
+  welcomed(): void {
+    this.redialMs = FIRST_REDIAL_MS;
   }
 
   send(m: MemberMessage): boolean {

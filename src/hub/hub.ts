@@ -40,6 +40,9 @@ import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from '
 
 /** Wait before asking a member to resend after a failed apply. */
 const RESYNC_MS = 250;
+/** The fewest intervals of silence after which a member is stale, and forgotten (see sweep). */
+const STALE_INTERVALS = 2;
+const DROP_INTERVALS = 3;
 
 export interface HubMemberStatus {
   instance: string;
@@ -56,7 +59,7 @@ export interface HubMemberStatus {
   dropped: number;
   /** Batches received and waiting for the collector. */
   queueDepth: number;
-  /** How far behind now the newest applied batch's closed buckets end (ms). */
+  /** How far behind now the newest applied batch's closed buckets end (ms); an idle member's beat, with every batch applied, moves it to the beat's time. */
   lagMs: number | null;
   lastSeenMs: number;
   lastError: { message: string; at: number } | null;
@@ -124,6 +127,12 @@ export class Hub {
   private forgotten = 0;
   /** Member epochs seen (Member.key). */
   private epochs = 0;
+  /**
+   * Rounds given in this run, to every member: a member takes a welcome of this run only if its
+   * round is newer than the last it took, so a member forgotten and back (a new record here)
+   * must not be given round 1 again, which it would ignore for good.
+   */
+  private rounds = 0;
   private lastError: { message: string; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private readonly durable: DurableAcks | undefined;
@@ -252,7 +261,7 @@ export class Hub {
         failed: m.failed,
         dropped: m.dropped,
         queueDepth: m.queued,
-        lagMs: m.batches > 0 ? Math.max(0, now - m.closedTo) : null,
+        lagMs: m.closedTo > 0 ? Math.max(0, now - m.closedTo) : null,
         lastSeenMs: now - m.lastSeen,
         lastError: m.lastError,
       })),
@@ -263,16 +272,31 @@ export class Hub {
     };
   }
 
-  /** Marks members stale and forgets the long silent ones. */
+  /**
+   * Marks members stale and forgets the long silent ones. A member speaks once an interval (a
+   * batch or a beat), so silence is judged over at least two intervals (stale) and three
+   * (forgotten), whatever staleMs and dropMs say: with a longer interval than them (a 10 s
+   * interval and the default 5 s) every healthy member was stale between its batches, or
+   * forgotten.
+   */
   sweep(now: number): void {
+    const staleMs = Math.max(this.d.options.staleMs, STALE_INTERVALS * this.d.intervalMs);
+    const dropMs = Math.max(this.d.options.dropMs, DROP_INTERVALS * this.d.intervalMs);
     for (const m of this.members.values()) {
       const idle = now - m.lastSeen;
-      if (idle > this.d.options.dropMs) {
+      if (idle > dropMs) {
         this.members.delete(m.instance);
-        if (m.conn) this.byConn.delete(m.conn);
         this.forgotten++;
+        // A member silent on a link that stays open (a process paused, hung) would next speak
+        // to a hub that no longer knows that link: it is reset, and a hello starts it again.
+        const conn = m.conn;
+        if (conn) {
+          this.byConn.delete(conn);
+          m.conn = undefined;
+          conn.reset(`forgotten after ${idle} ms without a word from member "${m.instance}" (hub.dropMs ${this.d.options.dropMs}, at least ${DROP_INTERVALS} intervals)`);
+        }
       } else {
-        m.stale = idle > this.d.options.staleMs;
+        m.stale = idle > staleMs;
       }
     }
   }
@@ -309,6 +333,9 @@ export class Hub {
     member.lastSeen = Date.now();
     member.stale = false;
     if (m.t === 'beat') {
+      // An idle member is not behind: with every batch it numbered applied, it is caught up to
+      // the beat's time (else an idle member's lag grew for as long as it recorded nothing).
+      if (m.seq !== undefined && m.closedTo !== undefined && m.seq === member.acked && m.closedTo > member.closedTo) member.closedTo = m.closedTo;
       if (m.stopping) this.flushFor(member);
       return;
     }
@@ -369,7 +396,7 @@ export class Hub {
   }
 
   private welcome(member: Member): void {
-    member.round++;
+    member.round = ++this.rounds;
     member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
   }
 
@@ -382,7 +409,7 @@ export class Hub {
     } catch (error) {
       member.failed++;
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
-      member.round++;
+      member.round = ++this.rounds;
       setTimeout(() => {
         member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
       }, RESYNC_MS).unref();
@@ -485,8 +512,10 @@ export class Hub {
     }
   }
 
+  /** Counts and names an entry refused, here and to the member, whose own status would otherwise say its rows were sent. */
   private refuse(member: Member, message: string): void {
     member.failed++;
     member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
+    member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
 }

@@ -85,6 +85,8 @@ export class HubMember {
   private round = 0;
   private hubRun = '';
   private connected = false;
+  /** When this member last said hello. */
+  private helloAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ackWaiters: (() => void)[] = [];
   /** stop() began: what is held goes to the hub with a stopping beat after it. */
@@ -162,6 +164,11 @@ export class HubMember {
     if (this.rehello && this.connected) {
       this.rehello = false;
       this.hello();
+    } else if (this.connected && !this.welcomed && !this.refused && Date.now() - this.helloAt >= this.d.intervalMs) {
+      // A hello that got no welcome in an interval is said again: a cluster worker's on the
+      // channel reaches nobody while the primary's hub is stopped, and the channel stays open,
+      // so nothing else would ever say it again (it held every batch from then on, for good).
+      this.hello();
     }
     const cols = this.read(final);
     const now = Date.now();
@@ -178,7 +185,9 @@ export class HubMember {
         if (last?.seq === this.seq) this.sendHeld(last);
       }
     } else if (this.welcomed) {
-      this.d.transport.send({ t: 'beat' });
+      // Nothing closed since: the hub may count this member caught up to now (its lagMs), once
+      // it applied every batch up to this seq.
+      this.d.transport.send({ t: 'beat', seq: this.seq, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs });
     }
   }
 
@@ -199,6 +208,7 @@ export class HubMember {
   }
 
   private hello(): void {
+    this.helloAt = Date.now();
     this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
   }
 
@@ -214,6 +224,12 @@ export class HubMember {
       this.counts.failed++;
       this.refused = true;
       this.noteError(`the hub refused this member: ${m.field}: ${m.message}`);
+      return;
+    }
+    if (m.t === 'refused') {
+      // The batch is applied (its ack comes) without the entries the hub refused.
+      this.counts.failed++;
+      this.noteError(`the hub refused an entry: ${m.message}`);
       return;
     }
     if (m.t === 'reset') {
@@ -234,6 +250,7 @@ export class HubMember {
     if (m.t === 'welcome') {
       this.hubRun = m.hub;
       this.welcomed = true;
+      this.d.transport.welcomed();
       this.refused = false;
       this.round = m.round;
       // The hub may be a new one that knows none of them: every series is defined again.

@@ -19,7 +19,7 @@
  */
 import { lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
 /** The name of a cluster primary's socket: perfwatch-hub-<pid>-<12 hex>.sock. */
@@ -95,6 +95,21 @@ export async function claimPath(path: string, field: string): Promise<'free' | '
   }
   removeOwned(path);
   return 'reclaimed';
+}
+
+/**
+ * The error of a listen on a claimed path that failed, naming the path and the field. Node
+ * says `listen EACCES: permission denied` for a folder that does not exist too, so the folder
+ * is looked at first.
+ */
+export function listenError(path: string, field: string, error: unknown): InvalidArgumentError {
+  const dir = dirname(resolve(path));
+  const folder = lstatOrNone(dir);
+  if (!folder) return new InvalidArgumentError(field, `${path}: its folder ${dir} does not exist: create it or choose another path`);
+  if (!folder.isDirectory()) return new InvalidArgumentError(field, `${path}: ${dir} is not a folder: choose another path`);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return new InvalidArgumentError(field, `${path}: this process may not make a socket in ${dir} (${code}): choose another path`);
+  return new InvalidArgumentError(field, `${path}: cannot listen on it (${code ?? (error as Error | undefined)?.message ?? String(error)}): choose another path`);
 }
 
 /**

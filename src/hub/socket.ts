@@ -3,10 +3,11 @@
  *
  * The hub's path: a socket left by a hub of ours that died is reclaimed; anything else there is
  * a clear error and never deleted (socket-path.ts).
- * A member reconnects after every loss, waiting 100 ms and doubling up to retryMaxMs.
+ * A member reconnects after every loss, waiting 100 ms and doubling up to retryMaxMs, from 100 ms
+ * again once the hub welcomed it (a hub that refuses it accepts each connection all the same).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { claimPath, dropOwner, recordOwner } from './socket-path.js';
+import { claimPath, dropOwner, listenError, recordOwner } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, frame, type HubMessage, type MemberMessage } from './wire.js';
 
@@ -28,9 +29,9 @@ export class SocketHub implements HubTransport {
     if ((await claimPath(this.address, 'hub.listen')) === 'reclaimed') this.reclaimed++;
     const server = createServer((socket) => this.accept(socket, h));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error) => reject(listenError(this.address, 'hub.listen', error)));
       server.listen(this.address, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });
@@ -114,7 +115,6 @@ export class SocketMember implements MemberTransport {
     let lastError: Error | undefined;
     socket.once('connect', () => {
       this.open = true;
-      this.retryMs = FIRST_RETRY_MS;
       h.open();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -139,6 +139,10 @@ export class SocketMember implements MemberTransport {
       this.timer.unref();
       this.retryMs = Math.min(this.retryMaxMs, this.retryMs * 2);
     });
+  }
+
+  welcomed(): void {
+    this.retryMs = FIRST_RETRY_MS;
   }
 
   send(m: MemberMessage): boolean {

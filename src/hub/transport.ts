@@ -53,5 +53,11 @@ export interface MemberTransport {
   send(m: MemberMessage): boolean;
   /** Connection attempts that failed, and losses of an open connection. */
   readonly failures: number;
+  /**
+   * The hub welcomed this member: the next loss is redialed after the first wait again. Not a
+   * connect: a hub that refuses the member (its options differ) accepts every connection, and
+   * a backoff reset by each would redial it every 100 ms for good.
+   */
+  welcomed(): void;
   stop(): void;
 }

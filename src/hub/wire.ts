@@ -5,10 +5,11 @@
  *   member → hub  hello  { instance, epoch, intervalMs }   once per connection, first
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
- *                 beat   { stopping? }                      nothing new, still here; `stopping`:
- *                        the member stops cleanly and waits for its last acks (a hub on a
- *                        database then flushes once what it queued is applied, instead of at
- *                        its next flush; an older hub ignores the field)
+ *                 beat   { seq?, closedTo?, stopping? }     nothing new, still here: its
+ *                        latest seq, and the time up to which it has nothing else closed;
+ *                        `stopping`: the member stops cleanly and waits for its last acks (a
+ *                        hub on a database then flushes once what it queued is applied,
+ *                        instead of at its next flush; an older hub ignores the field)
  *   hub → member  welcome { acked, round, hub }   the highest seq of this epoch the hub has
  *                         applied (0: none); the member resends every later batch it holds,
  *                         marked with `round`, and the hub ignores batches of an earlier round
@@ -19,6 +20,8 @@
  *                         then the primary's socket) are answered on two paths that can cross
  *                 ack     { seq }     applied up to seq
  *                 reject  { field, message }   the hub refuses this member (then closes)
+ *                 refused { message }   an entry of a batch the hub left out, and why
+ *                 reset   { message }   the hub dropped this link: say hello again
  * A batch is columns, one row per bucket: `sids` (i32) the member's id of the bucket's series,
  * `starts` (f64) the bucket's start on the member (its own series on the hub keeps it),
  * `stats` (f64, five a row) its count, sum, min, max and last, `sketchEnd` (i32) where its
@@ -53,14 +56,16 @@ export interface BatchColumns {
 
 export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
 
-export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat'; stopping?: true };
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
 
 export type HubMessage =
   | { t: 'welcome'; acked: number; round: number; hub: string }
   | { t: 'ack'; seq: number }
   | { t: 'reject'; field: string; message: string }
   /** The hub dropped this link, unable to read what came on it: say hello again. */
-  | { t: 'reset'; message: string };
+  | { t: 'reset'; message: string }
+  /** The hub applied a batch without an entry it refused (a kind clash, a tag instance, its series limit): why. */
+  | { t: 'refused'; message: string };
 
 export class WireError extends Error {
   readonly code = 'PW_ERR_HUB_WIRE';
@@ -199,8 +204,10 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       return { t: 'batch', seq: m.seq, round: m.round, closedTo: m.closedTo, defs: m.defs.map(checkDef), ...checkColumns(m) };
     }
     case 'beat':
+      if (m.seq !== undefined && !isCount(m.seq)) throw new WireError('beat.seq must be a non-negative integer');
+      if (m.closedTo !== undefined && !isNum(m.closedTo)) throw new WireError('beat.closedTo must be a number');
       if (m.stopping !== undefined && m.stopping !== true) throw new WireError('beat.stopping must be true when present');
-      return m.stopping === true ? { t: 'beat', stopping: true } : { t: 'beat' };
+      return { t: 'beat', ...(m.seq !== undefined ? { seq: m.seq } : {}), ...(m.closedTo !== undefined ? { closedTo: m.closedTo } : {}), ...(m.stopping === true ? { stopping: true as const } : {}) };
     default:
       throw new WireError(`unknown message type ${JSON.stringify(m.t)}`);
   }
@@ -212,5 +219,6 @@ export function decodeHubMessage(bytes: Uint8Array): HubMessage {
   if (m.t === 'ack' && isCount(m.seq)) return { t: 'ack', seq: m.seq };
   if (m.t === 'reject' && typeof m.field === 'string' && typeof m.message === 'string') return { t: 'reject', field: m.field, message: m.message };
   if (m.t === 'reset' && typeof m.message === 'string') return { t: 'reset', message: m.message };
+  if (m.t === 'refused' && typeof m.message === 'string') return { t: 'refused', message: m.message };
   throw new WireError(`not a hub message: ${JSON.stringify(m.t)}`);
 }

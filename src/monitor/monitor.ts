@@ -199,6 +199,7 @@ export class PerformanceMonitor extends EventEmitter {
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
       profiles: (from, to) => this.profiler.notes(from, to),
+      ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
       ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
     });
@@ -336,6 +337,10 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
+    // Our threads and ports do not keep the host alive, so a host awaiting start() and nothing
+    // else would end with it unsettled while a thread that could not start is replaced: until
+    // start() settles, a timer does.
+    const alive = setInterval(() => {}, 60_000);
     try {
       // Storage first: a dataDir that cannot be used fails start() before anything runs.
       await this.storage?.start();
@@ -353,6 +358,8 @@ export class PerformanceMonitor extends EventEmitter {
       await this.storage?.stop(this.hub?.lastSeqs?.());
       this.currentState = 'stopped';
       throw error;
+    } finally {
+      clearInterval(alive);
     }
     for (const sab of this.rings()) closeRing(sab, false);
     this.mainWriter.setClosed(false);

@@ -33,6 +33,12 @@ export interface BuildOptions {
   watched?: Watched;
   /** Profile captures of the range: evidence for the diagnoses (see captures.ts). */
   profiles?: readonly CaptureNote[];
+  /**
+   * The monitor is a hub: each member bucket is in two series, the member's (its tags plus
+   * `instance`) and the cluster-wide one (its tags alone), so a metric's summary leaves out
+   * the member series whose cluster-wide twin is held, or it would count their samples twice.
+   */
+  hub?: boolean;
 }
 
 export interface BuildContext {
@@ -41,6 +47,19 @@ export interface BuildContext {
   /** Two accumulators, reused: one per series, one per metric (each about 3 MB). */
   acc: SketchAccumulator;
   metricAcc: SketchAccumulator;
+}
+
+/** A series' name and tags (but `instance`, when `dropInstance`) as one key. */
+function twinKey(info: SeriesInfo, dropInstance: boolean): string {
+  const tags = Object.entries(info.tags).filter(([k]) => !dropInstance || k !== 'instance');
+  tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${info.name}\u0000${JSON.stringify(tags)}`;
+}
+
+/** On a hub, the ids of the member series (tagged instance) whose cluster-wide twin is among `infos`. */
+function memberTwins(infos: readonly SeriesInfo[]): Set<number> {
+  const held = new Set(infos.filter((i) => !('instance' in i.tags)).map((i) => twinKey(i, false)));
+  return new Set(infos.filter((i) => 'instance' in i.tags && held.has(twinKey(i, true))).map((i) => i.id));
 }
 
 /** Metrics drawn in the html report, in this order, up to CHART_SERIES_PER_METRIC series each. */
@@ -133,6 +152,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     byName.set(info.name, list);
   }
   const total = infos.length;
+  const twins = options.hub ? memberTwins(infos) : new Set<number>();
+  let samples = 0;
   let done = 0;
   const series: SeriesStats[] = [];
   const metrics = new Map<string, MetricSummary>();
@@ -150,21 +171,25 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     let sum = 0;
     let min = Infinity;
     let max = -Infinity;
-    let kept = 0;
+    /** The series merged into the metric's summary: those with data in the range, but a hub's member twins. */
+    let merged = 0;
     for (const info of list) {
       const result = seriesStats({ reader, acc, from, to, pieces: scratch, ...(options.watched ? { watched: options.watched } : {}) }, info);
       done++;
       options.progress?.(done, total);
       if (!result) continue;
       const { stats, pieces } = result;
-      kept++;
       series.push(stats);
       methods.add(stats.stddevMethod);
-      count += stats.count;
-      sum += stats.sum;
-      min = Math.min(min, stats.min);
-      max = Math.max(max, stats.max);
-      metricAcc.merge(acc);
+      if (!twins.has(info.id)) {
+        merged++;
+        samples += stats.count;
+        count += stats.count;
+        sum += stats.sum;
+        min = Math.min(min, stats.min);
+        max = Math.max(max, stats.max);
+        metricAcc.merge(acc);
+      }
 
       // Anomalies over the range's buckets, scored against a baseline that may start before it.
       const before = reader.buckets(info.id, 1, from - baselineSpan, from);
@@ -206,7 +231,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
       chartCandidates.push({ info, chart: downsample(info.kind, pieces), count: stats.count });
     }
-    if (kept === 0) continue;
+    if (merged === 0) continue;
     const first = list[0]!;
     const clamp = (q: number): number => Math.min(max, Math.max(min, q));
     const [p50, p95, p99] = metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
@@ -215,7 +240,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       name,
       kind: first.kind,
       unit: first.unit,
-      series: kept,
+      series: merged,
       count,
       mean: sum / count,
       min,
@@ -262,7 +287,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     generatedAt: options.now,
     window: { from, to, durationMs: to - from },
     notes,
-    summary: { series: series.length, samples: series.reduce((a, s) => a + s.count, 0), score: score.overall, diagnoses: diagnoses.length, anomalies: anomalies.length },
+    summary: { series: series.length, samples, score: score.overall, diagnoses: diagnoses.length, anomalies: anomalies.length },
     score,
     metrics: [...metrics.values()].sort((a, b) => (a.name < b.name ? -1 : 1)),
     series,

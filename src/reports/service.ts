@@ -21,6 +21,7 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
+import { workerExecArgv } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
@@ -30,15 +31,21 @@ const TIME_ERROR = 'must be a Date or a finite number of ms since the epoch';
 
 const time = z.union([z.number({ error: TIME_ERROR }).refine(Number.isFinite, { error: TIME_ERROR }), z.date({ error: TIME_ERROR })], { error: TIME_ERROR });
 
+const signal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional();
+const onProgress = z.custom<(done: number, total: number) => void>((v) => typeof v === 'function', { error: 'must be a function (done, total)' }).optional();
+
 export const ReportOptionsSchema = z.strictObject({
   from: time.optional(),
   to: time.optional(),
   includeRecommendations: z.boolean({ error: 'must be a boolean' }).default(true),
   includeAlerts: z.boolean({ error: 'must be a boolean' }).default(true),
   format: z.enum(['json', 'markdown', 'html'], { error: 'must be one of json, markdown, html' }).default('json'),
-  signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
-  onProgress: z.custom<(done: number, total: number) => void>((v) => typeof v === 'function', { error: 'must be a function (done, total)' }).optional(),
+  signal,
+  onProgress,
 });
+
+/** getBaselines()'s options, checked as generateReport()'s are. */
+export const BaselineOptionsSchema = z.strictObject({ signal, onProgress });
 
 export type ReportOptions = z.input<typeof ReportOptionsSchema>;
 
@@ -66,6 +73,8 @@ export interface ReportServiceDeps {
   persistBaseline?: (key: string, baseline: Baseline) => void;
   /** Notes of the profile captures started in [from, to]: evidence for the report's diagnoses. */
   profiles?: (from: number, to: number) => CaptureNote[];
+  /** The monitor is a hub (docs/cluster.md): a metric's summary counts each member's samples once. */
+  hub?: boolean;
 }
 
 /** A series' identity across restarts (series ids are per process): its name and sorted tags. */
@@ -129,7 +138,7 @@ export class ReportService {
 
   async generate(input: ReportOptions | undefined): Promise<PerformanceReport | string> {
     const parsed = ReportOptionsSchema.safeParse(input ?? {});
-    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {}, '', 'option', ReportOptionsSchema);
     const o = parsed.data;
     const from = toMs(o.from);
     const to = toMs(o.to);
@@ -151,6 +160,7 @@ export class ReportService {
         profiles: this.deps.profiles?.(from ?? -Infinity, to ?? now) ?? [],
         format: o.format as ReportFormat,
         ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
+        ...(this.deps.hub ? { hub: true } : {}),
       },
       o.signal,
       o.onProgress,
@@ -166,7 +176,9 @@ export class ReportService {
    * learned), after the fresh ones.
    */
   async baselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
-    const result = await this.run({ kind: 'baselines', now: Date.now() }, options?.signal, options?.onProgress);
+    const parsed = BaselineOptionsSchema.safeParse(options ?? {});
+    if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, '', 'option', BaselineOptionsSchema);
+    const result = await this.run({ kind: 'baselines', now: Date.now() }, parsed.data.signal, parsed.data.onProgress);
     const fresh = result.baselines!;
     if (!this.deps.persistBaseline) return fresh;
     for (const b of fresh) {
@@ -213,6 +225,7 @@ export class ReportService {
         maxThreads: this.poolThreads,
         idleTimeout: IDLE_TIMEOUT_MS,
         name: 'default',
+        execArgv: workerExecArgv(),
       });
     }
     return this.pool;

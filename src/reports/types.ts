@@ -15,7 +15,11 @@ export type { BaselineChange, SeriesStats, SpreadMethod, TimeWindow, Trend } fro
 export type { AlertTransition, Severity as AlertSeverity, AlertState } from '../alerts/schema.js';
 import type { Severity as AlertSeverity } from '../alerts/schema.js';
 
-/** All series of one metric name merged (quantiles from the merged sketches). */
+/**
+ * All series of one metric name merged (quantiles from the merged sketches). On a hub, a
+ * member's series (tagged `instance`) is left out of the merge where its cluster-wide series
+ * is in the report: the cluster-wide series already holds its samples (docs/cluster.md).
+ */
 export interface MetricSummary {
   name: string;
   kind: MetricKind;
@@ -129,9 +133,9 @@ export interface ScorePart {
   weight: number;
   metric: string;
   statistic: string;
-  /** What value, good and bad are counted in: ms, ratio, percent, points. */
-  unit: string;
   value: number | null;
+  /** The unit of value, good and bad: ms, ratio, percent, or points (alerts). */
+  unit: string;
   /** The value at which the part scores 100, and the one at which it scores 0. */
   good: number;
   bad: number;
@@ -174,6 +178,7 @@ export interface PerformanceReport {
   window: TimeWindow & { durationMs: number };
   /** Why the report is empty or partial, and anything a reader should know about it. */
   notes: string[];
+  /** `samples`: each sample once (on a hub, the members' series are left out: their samples are in the cluster-wide ones). */
   summary: { series: number; samples: number; score: number | null; diagnoses: number; anomalies: number };
   score: Score;
   metrics: MetricSummary[];

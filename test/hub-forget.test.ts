@@ -1,0 +1,57 @@
+/**
+ * A hub forgets a member silent past dropMs (docs/cluster.md, Links): what becomes of a member
+ * that comes back, on the same hub run.
+ */
+import { describe, expect, it } from 'vitest';
+import { monitorStarter } from './helpers.js';
+import { hubNodes, rawMember } from './hub-helpers.js';
+
+const nodes = hubNodes();
+const started = monitorStarter();
+
+/** A series definition of a hand-made batch: sid 0 is raw_rt{route="/r"}, a distribution. */
+const def = () => [0, 'raw_rt', { route: '/r' }, 'distribution', ''];
+
+/** A hand-made batch of one row of sid 0: count and sum, min 1, of the second before now. */
+function batch(seq: number, round: number, count: number, sum: number, defs: unknown[] = []) {
+  const closedTo = Math.floor(Date.now() / 1000) * 1000;
+  return {
+    t: 'batch',
+    seq,
+    round,
+    closedTo,
+    defs,
+    sids: new Uint8Array(Int32Array.from([0]).buffer),
+    starts: new Uint8Array(Float64Array.from([closedTo - 1000]).buffer),
+    stats: new Uint8Array(Float64Array.from([count, sum, 1, sum, sum]).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(1).buffer),
+    sketches: new Uint8Array(0),
+  };
+}
+
+describe('a hub forgets a silent member', () => {
+  it('a member forgotten while its link stays open has the link reset, and its hello is welcomed with a round newer than any it took from this hub: its batches apply again', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, staleMs: 500, dropMs: 600 } });
+    const total = () => hub.getMetrics({ names: ['raw_rt'], tags: { route: '/r' } }).find((s) => !('instance' in s.tags))?.totalCount ?? 0;
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'paused', epoch: 'e', intervalMs: 1000 });
+    const first = await a.answer(1);
+    a.send(batch(1, first.round, 5, 5, [def()]));
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    // Silent (a process paused) on a link that stays open: forgotten, and the link reset.
+    await a.closed();
+    expect(hub.status().hub).toMatchObject({ members: [], forgotten: 1, malformed: 0 });
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'paused', epoch: 'e', intervalMs: 1000 });
+    const again = await b.answer(1);
+    // A round the member has not taken yet: it ignores a welcome of this run at or below its last.
+    expect(again).toMatchObject({ t: 'welcome', hub: first.hub });
+    expect(again.round).toBeGreaterThan(first.round);
+    b.send(batch(2, again.round, 2, 2, [def()]));
+    expect(await b.answer(2)).toEqual({ t: 'ack', seq: 2 });
+    await hub.flush();
+    expect(total()).toBe(7);
+    b.close();
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * A member the hub refuses (its collectionIntervalMs differs, docs/cluster.md): the hub accepts
+ * each connection and refuses the hello on it, so the member's backoff must not start over at
+ * every connect.
+ */
+import { describe, expect, it } from 'vitest';
+import type { MemberLinkStatus } from '../dist/src/index.js';
+import { monitorStarter, waitFor } from './helpers.js';
+import { hubNodes } from './hub-helpers.js';
+
+const nodes = hubNodes();
+const started = monitorStarter();
+
+describe('a member the hub refuses', () => {
+  it('says why, and tries again at its backoff (100 ms doubling up to retryMaxMs), not every 100 ms', async () => {
+    const path = nodes.socketPath();
+    await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 2000, hub: { connect: path, instance: 'slow', retryMaxMs: 2000 } });
+    const first = await waitFor(() => member.status().hub?.lastError ?? undefined, 10_000, 'the refusal');
+    expect(first.message).toBe('the hub refused this member: collectionIntervalMs: member "slow" collects every 2000 ms and this hub every 1000 ms: give both the same collectionIntervalMs');
+    const t0 = Date.now();
+    const link = () => member.status().hub as MemberLinkStatus;
+    const f0 = link().failed;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const s = link();
+    // Waits of 100, 200, 400, 800, 1600 ms: at most 5 tries in 3.1 s, each a refusal and a lost
+    // connection (2 failures); a backoff started over at every connect tried some 30 times.
+    const tries = (s.failed - f0) / 2;
+    expect(tries, `${tries} tries in ${Date.now() - t0} ms`).toBeLessThanOrEqual(6);
+    expect(s).toMatchObject({ connected: false, sent: 0 });
+  });
+
+  it("an entry the hub refuses (the tag instance, a kind clash) is named in the member's own status too, not only the hub's; the rest of its batch applies", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    hub.define({ name: 'jobs', kind: 'counter' });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'm' } });
+    const link = () => member.status().hub as MemberLinkStatus;
+    member.record('tagged_rt', 1, { instance: 'x' });
+    member.record('tagged_rt', 2, { route: '/a' });
+    const tagged = await waitFor(() => link().lastError ?? undefined, 10_000, "the member's error");
+    expect(tagged.message).toBe('the hub refused an entry: member "m": series "tagged_rt" {"instance":"x"}: the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+    expect(link().failed).toBe(1);
+    member.define({ name: 'jobs', kind: 'gauge' });
+    member.record('jobs', 3);
+    const clash = await waitFor(() => (link().lastError?.message.includes('jobs') ? link().lastError : undefined), 10_000, 'the kind clash');
+    expect(clash!.message).toBe('the hub refused an entry: member "m": series "jobs" {}: kind: metric "jobs" is a counter on the hub and a gauge on this member');
+    await hub.flush();
+    expect(hub.getMetrics({ names: ['tagged_rt'] }).map((s) => [s.tags, s.totalCount])).toEqual(expect.arrayContaining([[{ route: '/a' }, 1], [{ instance: 'm', route: '/a' }, 1]]));
+  });
+});

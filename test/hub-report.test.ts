@@ -1,0 +1,52 @@
+/**
+ * A report on a hub (docs/cluster.md, docs/reports.md): each member bucket is in two series of
+ * the hub's store, the member's and the cluster-wide one; a metric's summary counts it once.
+ */
+import { describe, expect, it } from 'vitest';
+import { monitorStarter, waitFor } from './helpers.js';
+import { hubNodes, rawMember } from './hub-helpers.js';
+
+const nodes = hubNodes();
+const started = monitorStarter();
+
+/** A hand-made batch of one row of sid 0, cache_hit_rate: count and sum, of the second before now, in the round of the member's welcome. */
+function batch(round: number, count: number, sum: number) {
+  const closedTo = Math.floor(Date.now() / 1000) * 1000;
+  return {
+    t: 'batch',
+    seq: 1,
+    round,
+    closedTo,
+    defs: [[0, 'cache_hit_rate', {}, 'distribution', 'ratio']],
+    sids: new Uint8Array(Int32Array.from([0]).buffer),
+    starts: new Uint8Array(Float64Array.from([closedTo - 1000]).buffer),
+    stats: new Uint8Array(Float64Array.from([count, sum, 0, 1, 1]).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(1).buffer),
+    sketches: new Uint8Array(0),
+  };
+}
+
+describe('a report on a hub', () => {
+  it("counts each member's samples once in a metric's summary and its diagnoses: the cluster-wide series holds them, the member series are listed apart", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    for (const [instance, hits] of [['a', 50], ['b', 0]] as const) {
+      const m = await rawMember(path);
+      m.send({ t: 'hello', instance, epoch: 'e', intervalMs: 1000 });
+      const welcome = await m.answer(1);
+      m.send(batch(welcome.round, 100, hits));
+      expect(await m.answer(2)).toEqual({ t: 'ack', seq: 1 });
+      m.close();
+    }
+    await hub.flush();
+    await waitFor(() => hub.getMetrics({ names: ['cache_hit_rate'] }).find((s) => !('instance' in s.tags))?.totalCount === 200, 10_000, 'both batches on the hub');
+    const report = await hub.generateReport();
+    const metric = report.metrics.find((m) => m.name === 'cache_hit_rate')!;
+    expect([metric.series, metric.count, metric.mean]).toEqual([1, 200, 0.25]);
+    // Each series is still reported: the cluster-wide one and each member's.
+    expect(report.series.filter((s) => s.name === 'cache_hit_rate').map((s) => [s.tags.instance ?? '', s.count]).sort()).toEqual([['', 200], ['a', 100], ['b', 100]]);
+    expect(report.diagnoses.find((d) => d.id === 'low-cache-hit-rate')?.summary).toBe('Only 25% of 200 cache lookups hit.');
+    const own = report.series.filter((s) => s.name !== 'cache_hit_rate').reduce((a, s) => a + s.count, 0);
+    expect(report.summary.samples).toBe(200 + own);
+  });
+});

@@ -1,0 +1,45 @@
+/**
+ * When a hub calls a member stale, and forgets it, and how far behind it is (docs/cluster.md,
+ * Links): a member speaks once an interval, so a healthy one is neither stale nor forgotten,
+ * whatever staleMs and dropMs say against a longer interval, and an idle one is not behind.
+ */
+import { describe, expect, it } from 'vitest';
+import { monitorStarter, waitFor } from './helpers.js';
+import { hubNodes } from './hub-helpers.js';
+
+const nodes = hubNodes();
+const started = monitorStarter();
+
+describe("a hub's view of a member that speaks once an interval", () => {
+  it('is live all along, neither stale nor forgotten, with staleMs and dropMs shorter than the interval', async () => {
+    const path = nodes.socketPath();
+    const base = { collectionIntervalMs: 3000, bucketCapacity: 40 };
+    const hub = await started({ ...base, hub: { listen: path, staleMs: 1000, dropMs: 1500 } });
+    const member = await started({ ...base, hub: { connect: path, instance: 'steady' } });
+    member.record('steady_rt', 1);
+    await waitFor(() => hub.status().hub?.role === 'hub' && (hub.status().hub as { members: unknown[] }).members.length === 1, 10_000, 'the member');
+    const seen = new Set<string>();
+    // Two intervals and a half: each member speaks at its intervals' ends, 3 s apart.
+    const end = Date.now() + 7500;
+    while (Date.now() < end) {
+      const h = hub.status().hub as { members: { state: string }[]; forgotten: number };
+      seen.add(h.members.map((m) => m.state).join(',') || 'none');
+      expect(h.forgotten).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect([...seen]).toEqual(['live']);
+  });
+
+  it('an idle member, every batch applied, is not behind: its lagMs stays under three intervals while it records nothing', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'idle' } });
+    member.record('idle_rt', 1);
+    const lag = () => (hub.status().hub as { members: { lagMs: number | null; buckets: number }[] }).members[0];
+    await waitFor(() => (lag()?.buckets ?? 0) > 0, 10_000, 'its one bucket');
+    // Nothing recorded for 4 intervals: the member beats, and its lag is that of its beats.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(lag()!.lagMs).not.toBeNull();
+    expect(lag()!.lagMs!).toBeLessThan(3000);
+  });
+});
