@@ -1179,7 +1179,7 @@ export const BREAKS = [
     what: "the report's score parts lose their unit: a part's value, 100-at and 0-at read as bare numbers (2064, 0.02133, 49.68)",
     edits: [{ find: 'statistic: rule.statistic, unit: rule.unit, value,', replace: "statistic: rule.statistic, unit: '', value," }],
     tests: ['report-score.test.ts'],
-    mustFail: ["gives each part's value in the unit of the metric it scores"],
+    mustFail: ["says each part's unit, the unit of the metric it scores"],
   },
   {
     name: 'optimizer plans on too few samples',
