@@ -1161,6 +1161,13 @@ export const BREAKS = [
     mustFail: ['stopped cleanly while a batch stays cut'],
   },
   {
+    name: 'worker options keep what a Worker refuses',
+    what: "with --input-type left out, the host's V8 options stay in the list given to our Workers, which Node refuses: start() fails in a host run as node --max-old-space-size=512 --input-type=module -e",
+    edits: [{ find: '    return list.filter((a) => !refused.has(a));', replace: '    return refused.size < 0 ? [] : list;' }, { find: '    return list;\n  } catch', replace: '    return list;\n  } catch' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['--max-old-space-size=512'],
+  },
+  {
     name: 'watchdog replaced without back-off',
     what: 'a watchdog thread that keeps dying is replaced at once every time: a loop that takes a core',
     edits: [{ find: '      if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();', replace: '      if (this.losses.length >= 0) takeOver();' }],
