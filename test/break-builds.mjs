@@ -1212,7 +1212,7 @@ export const BREAKS = [
   {
     name: 'profile temp dirs: a live process\'s reaped',
     what: 'the reaping of temporary profile directories takes every process as exited: a running service loses its profiles to another one',
-    edits: [{ find: "    if (!(pid > 0) || pid === process.pid || alive(pid)) continue;", replace: "    if (!(pid > 0) || pid === process.pid) continue;" }],
+    edits: [{ find: "    if (!(pid > 0) || pid === process.pid || processAlive(pid)) continue;", replace: "    if (!(pid > 0) || pid === process.pid) continue;" }],
     tests: ['profile-temp-dirs.test.ts'],
     mustFail: ['removes what exited processes left'],
   },

@@ -21,6 +21,7 @@ import { lstatSync, readFileSync, readdirSync, unlinkSync, writeFileSync, type B
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 /** The name of a cluster primary's socket: perfwatch-hub-<pid>-<12 hex>.sock. */
 export const CLUSTER_SOCKET = /^perfwatch-hub-(\d+)-[0-9a-f]{12}\.sock$/;
@@ -143,16 +144,6 @@ export function dropOwner(path: string): void {
   }
 }
 
-function dead(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    // EPERM: alive, another user's.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /** Removes the sockets (and their records) of cluster primaries that died in `dir`, each proven ours and refused; returns how many. Never throws. */
 export async function sweepStale(dir: string): Promise<number> {
   let names: string[];
@@ -164,7 +155,7 @@ export async function sweepStale(dir: string): Promise<number> {
   let removed = 0;
   for (const name of names) {
     const m = CLUSTER_SOCKET.exec(name);
-    if (!m || Number(m[1]) === process.pid || !dead(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     const path = join(dir, name);
     const stat = lstatOrNone(path);
     if (!stat?.isSocket() || !recorded(path, stat)) continue;

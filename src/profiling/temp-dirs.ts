@@ -9,6 +9,7 @@
 import { readdir, rmdir, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { processAlive } from '../process-alive.js';
 
 const PREFIX = 'perfwatch-profiles-';
 const TEMP_DIR = /^perfwatch-profiles-(\d+)$/;
@@ -23,16 +24,6 @@ export function isOwnTempDir(dir: string): boolean {
   return basename(dir) === `${PREFIX}${process.pid}`;
 }
 
-/** Whether a process of that id runs (EPERM: it does, as another user's). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes, in `root`, the profile directories of processes that have exited: the files `ours`
  * accepts, then the directory when empty. Answers how many directories went. Never rejects.
@@ -42,7 +33,7 @@ export async function reapExitedTempDirs(root: string, ours: RegExp): Promise<nu
   const names = await readdir(root).catch(() => [] as string[]);
   for (const name of names) {
     const pid = Number(TEMP_DIR.exec(name)?.[1]);
-    if (!(pid > 0) || pid === process.pid || alive(pid)) continue;
+    if (!(pid > 0) || pid === process.pid || processAlive(pid)) continue;
     const dir = join(root, name);
     try {
       for (const f of await readdir(dir)) if (ours.test(f)) await unlink(join(dir, f)).catch(() => {});

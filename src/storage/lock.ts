@@ -8,6 +8,7 @@
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
+import { processAlive } from '../process-alive.js';
 
 export const LOCK_FILE = 'perfwatch.lock';
 
@@ -40,7 +41,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     }
     // An empty file may be a lock being written this moment: look again a little later.
     const pid = (await ownerOf(file)) ?? (await new Promise((resolve) => setTimeout(resolve, 50)), await ownerOf(file));
-    if (pid !== undefined && alive(pid)) throw new StorageLockedError(dir, pid);
+    if (pid !== undefined && processAlive(pid)) throw new StorageLockedError(dir, pid);
     // A dead owner's lock: take it over.
     await unlink(file).catch(() => {});
   }
@@ -56,16 +57,6 @@ async function ownerOf(file: string): Promise<number | undefined> {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
