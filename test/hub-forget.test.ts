@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { monitorStarter } from './helpers.js';
-import { hubNodes, rawMember } from './hub-helpers.js';
+import { hubNodes, rawMember, rowsBatch } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
@@ -13,21 +13,7 @@ const started = monitorStarter();
 const def = () => [0, 'raw_rt', { route: '/r' }, 'distribution', ''];
 
 /** A hand-made batch of one row of sid 0: count and sum, min 1, of the second before now. */
-function batch(seq: number, round: number, count: number, sum: number, defs: unknown[] = []) {
-  const closedTo = Math.floor(Date.now() / 1000) * 1000;
-  return {
-    t: 'batch',
-    seq,
-    round,
-    closedTo,
-    defs,
-    sids: new Uint8Array(Int32Array.from([0]).buffer),
-    starts: new Uint8Array(Float64Array.from([closedTo - 1000]).buffer),
-    stats: new Uint8Array(Float64Array.from([count, sum, 1, sum, sum]).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(1).buffer),
-    sketches: new Uint8Array(0),
-  };
-}
+const batch = (seq: number, round: number, count: number, sum: number, defs: unknown[] = []) => rowsBatch(seq, round, [[0, count, sum]], defs);
 
 describe('a hub forgets a silent member', () => {
   it('a member forgotten while its link stays open has the link reset, and its hello is welcomed with a round newer than any it took from this hub: its batches apply again', async () => {

@@ -168,3 +168,19 @@ export function bigBatch(seq: number, round: number, rows: number, sids: number,
   };
 }
 
+/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum; start by default the second before now), no sketches, as columns. */
+export function rowsBatch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = []) {
+  const closedTo = Math.floor(Date.now() / 1000) * 1000;
+  return {
+    t: 'batch',
+    seq,
+    round,
+    closedTo,
+    defs,
+    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0])).buffer),
+    starts: new Uint8Array(Float64Array.from(rows.map((r) => r[3] ?? closedTo - 1000)).buffer),
+    stats: new Uint8Array(Float64Array.from(rows.flatMap(([, c, s]) => [c, s, 1, s, s])).buffer),
+    sketchEnd: new Uint8Array(new Int32Array(rows.length).buffer),
+    sketches: new Uint8Array(0),
+  };
+}

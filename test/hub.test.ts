@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { caught, monitorStarter, waitFor } from './helpers.js';
-import { hubNodes, rawMember, type HubNode } from './hub-helpers.js';
+import { hubNodes, rawMember, rowsBatch as batch, type HubNode } from './hub-helpers.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
 const run = promisify(execFile);
@@ -16,23 +16,6 @@ const started = monitorStarter();
 
 /** A series definition of a hand-made batch: sid 0 is raw_rt{route="/r"}, a distribution. */
 const def = (sid = 0, kind = 'distribution', tags: Record<string, string> = { route: '/r' }) => [sid, 'raw_rt', tags, kind, ''];
-
-/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum; start by default the second before now), no sketches, as columns. */
-function batch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = []) {
-  const closedTo = Math.floor(Date.now() / 1000) * 1000;
-  return {
-    t: 'batch',
-    seq,
-    round,
-    closedTo,
-    defs,
-    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0])).buffer),
-    starts: new Uint8Array(Float64Array.from(rows.map((r) => r[3] ?? closedTo - 1000)).buffer),
-    stats: new Uint8Array(Float64Array.from(rows.flatMap(([, c, s]) => [c, s, 1, s, s])).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(rows.length).buffer),
-    sketches: new Uint8Array(0),
-  };
-}
 
 interface Totals {
   name: string;
