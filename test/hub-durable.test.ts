@@ -11,7 +11,7 @@ import { RollupTable } from '../dist/src/storage/rollups.js';
 import { openSchema } from '../dist/src/storage/schema.js';
 import { seeded } from './fixtures/seeded.mjs';
 import { waitFor } from './helpers.js';
-import { bigBatch, hubNodes, rawMember, type HubNode } from './hub-helpers.js';
+import { bigBatch, hubNodes, rawMember, rowsBatch, type HubNode } from './hub-helpers.js';
 
 /**
  * A hub with storage 'sqlite' killed with SIGKILL and started again on the same dataDir
@@ -44,21 +44,7 @@ const def = [0, 'disk_rt', { route: '/r' }, 'distribution', ''];
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 
 /** A hand-made batch of one row (count, sum; min 1, max and last the sum), as columns. */
-function batch(seq: number, round: number, count: number, sum: number, defs: unknown[] = []) {
-  const closedTo = T0 + 1000 * (seq + 1);
-  return {
-    t: 'batch',
-    seq,
-    round,
-    closedTo,
-    defs,
-    sids: new Uint8Array(Int32Array.of(0).buffer),
-    starts: new Uint8Array(Float64Array.of(closedTo - 1000).buffer),
-    stats: new Uint8Array(Float64Array.of(count, sum, 1, sum, sum).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(1).buffer),
-    sketches: new Uint8Array(0),
-  };
-}
+const batch = (seq: number, round: number, count: number, sum: number, defs: unknown[] = []) => rowsBatch(seq, round, [[0, count, sum]], defs, T0 + 1000 * (seq + 1));
 
 /** Per series of `name` in the database of `dir` (its journal folded, as a next process does): count and sum, keyed by the tags' JSON. */
 function onFile(dir: string, name: string): Record<string, [number, number]> {

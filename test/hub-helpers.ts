@@ -168,9 +168,8 @@ export function bigBatch(seq: number, round: number, rows: number, sids: number,
   };
 }
 
-/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum; start by default the second before now), no sketches, as columns. */
-export function rowsBatch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = []) {
-  const closedTo = Math.floor(Date.now() / 1000) * 1000;
+/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum; start by default the second before closedTo, by default now's), no sketches, as columns. */
+export function rowsBatch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = [], closedTo = Math.floor(Date.now() / 1000) * 1000) {
   return {
     t: 'batch',
     seq,

@@ -16,7 +16,7 @@
 import { Worker } from 'node:worker_threads';
 
 /** `argv` without `--input-type=X` or `--input-type X`. */
-export function withoutInputType(argv: readonly string[]): string[] {
+function withoutInputType(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -31,7 +31,7 @@ export function withoutInputType(argv: readonly string[]): string[] {
 }
 
 /** The options Node names in an ERR_WORKER_INVALID_EXEC_ARGV ("… invalid execArgv flags: --a, --b"). */
-export function refusedOptions(message: string): Set<string> {
+function refusedOptions(message: string): Set<string> {
   const at = message.indexOf(': ');
   return new Set(at < 0 ? [] : message.slice(at + 2).split(', ').map((s) => s.trim()));
 }
@@ -43,9 +43,8 @@ let decided: string[] | null | undefined;
  * The `execArgv` to give each of our Workers: undefined (inherit the host's, Node's default)
  * unless the host's hold `--input-type`; then the host's less it and less any a Worker refuses.
  */
-export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] | undefined {
-  if (argv !== process.execArgv) return checked(argv) ?? undefined;
-  if (decided === undefined) decided = checked(argv);
+export function workerExecArgv(): string[] | undefined {
+  if (decided === undefined) decided = checked(process.execArgv);
   return decided ?? undefined;
 }
 
