@@ -162,9 +162,42 @@ describe('a hub on SQLite killed and restarted', () => {
     expect((await member.ask({ cmd: 'record', name: 'disk_rt', values, tags: { route: '/r' } })).ok).toBe(true);
     const stopped = await member.ask({ cmd: 'stop' });
     expect(stopped.hub).toMatchObject({ queueDepth: 0, dropped: 0 });
+    // Said so in its last beat: stopped, not live (nor stale later for its silence).
+    expect((await hub.ask({ cmd: 'status' })).hub.members).toMatchObject([{ instance: 'leaving', state: 'stopped' }]);
     await hub.kill();
     hub = await nodes.startIn(onDisk(dir), 'hub', path);
     expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 40, sum: 820 }, leaving: { count: 40, sum: 820 } });
+  });
+
+  it('a member forgotten with a batch applied and not yet flushed: welcomed back with what the disk holds, its resend not applied again, acknowledged at the next flush', async () => {
+    const dir = dataDir();
+    const path = nodes.socketPath();
+    const hub = await nodes.startIn(onDisk(dir, 5000), 'hub', path);
+    // Right after one of the hub's own flushes (every 5 s): the member is forgotten (3 s of
+    // silence in hub-node.mjs) and back before the next one, unless the machine is very slow.
+    const flushes = async () => (await hub.ask({ cmd: 'status' })).storage.flushes as number;
+    const before = await flushes();
+    await waitFor(async () => (await flushes()) > before, 20_000, "the hub's next flush");
+    const flushed = await flushes();
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w1 = await a.answer(1);
+    a.send(batch(1, w1.round, 5, 50, [def]));
+    await applied(hub, 1);
+    // Silent past dropMs on a link that stays open: forgotten, the link reset.
+    await a.closed();
+    expect((await hub.ask({ cmd: 'status' })).hub).toMatchObject({ members: [], forgotten: 1 });
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'hand', epoch: 'e1', intervalMs: 1000 });
+    const w2 = await b.answer(1);
+    // Batch 1 is applied and, with no flush since, not on disk: a welcome that acknowledged it
+    // would have the member drop it, lost if the hub were killed before its next flush.
+    if ((await flushes()) === flushed) expect(w2).toMatchObject({ t: 'welcome', acked: 0 });
+    if (w2.acked < 1) b.send(batch(1, w2.round, 5, 50, [def]));
+    expect((await hub.ask({ cmd: 'flushStorage' })).flushed).toBe(true);
+    await waitFor(() => w2.acked === 1 || b.heard().some((m) => m.t === 'ack' && m.seq === 1), 20_000, 'batch 1 acknowledged after a flush');
+    expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 5, sum: 50 }, hand: { count: 5, sum: 50 } });
+    b.close();
   });
 
   it('stopped cleanly while a batch stays cut (its apply failed, and again at the stop): no flush writes part of it, and the next hub counts its resend once', async () => {

@@ -31,13 +31,16 @@ describe('a hub forgets a silent member', () => {
     const b = await rawMember(path);
     b.send({ t: 'hello', instance: 'paused', epoch: 'e', intervalMs: 1000 });
     const again = await b.answer(1);
-    // A round the member has not taken yet: it ignores a welcome of this run at or below its last.
-    expect(again).toMatchObject({ t: 'welcome', hub: first.hub });
+    // A round the member has not taken yet: it ignores a welcome of this run at or below its
+    // last; and what the hub acknowledged before it forgot the member.
+    expect(again).toMatchObject({ t: 'welcome', hub: first.hub, acked: 1 });
     expect(again.round).toBeGreaterThan(first.round);
     b.send(batch(2, again.round, 2, 2, [def()]));
     expect(await b.answer(2)).toEqual({ t: 'ack', seq: 2 });
     await hub.flush();
     expect(total()).toBe(7);
+    // Batch 1 was acknowledged before the member was forgotten: not a gap in its seqs.
+    expect(hub.status().hub).toMatchObject({ members: [{ instance: 'paused', batches: 1, dropped: 0 }] });
     b.close();
   });
 });

@@ -1,7 +1,8 @@
 /**
  * When a hub calls a member stale, and forgets it, and how far behind it is (docs/cluster.md,
  * Links): a member speaks once an interval, so a healthy one is neither stale nor forgotten,
- * whatever staleMs and dropMs say against a longer interval, and an idle one is not behind.
+ * whatever staleMs and dropMs say against a longer interval, and an idle one is not behind;
+ * one that stopped cleanly is marked so, not stale.
  */
 import { describe, expect, it } from 'vitest';
 import { monitorStarter, waitFor } from './helpers.js';
@@ -41,5 +42,19 @@ describe("a hub's view of a member that speaks once an interval", () => {
     await new Promise((resolve) => setTimeout(resolve, 4000));
     expect(lag()!.lagMs).not.toBeNull();
     expect(lag()!.lagMs!).toBeLessThan(3000);
+  });
+
+  it('a member that stops cleanly with nothing to send is marked stopped, and not stale for its silence after', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, staleMs: 1000, dropMs: 60_000 } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'leaving' } });
+    const state = () => (hub.status().hub as { members: { state: string }[] }).members[0]?.state;
+    await waitFor(() => state() === 'live', 10_000, 'the member');
+    // Nothing recorded: the member holds nothing unacknowledged when it stops.
+    await member.stop();
+    await waitFor(() => state() === 'stopped', 10_000, 'the member stopped');
+    // Past staleMs and two intervals of silence: still stopped, never stale.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(state()).toBe('stopped');
   });
 });

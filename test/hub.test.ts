@@ -63,7 +63,8 @@ describe('hub over node:cluster', () => {
     expect(r.user.map((m: { from: number }) => m.from).sort()).toEqual([0, 1, 2, 3]);
     for (const d of r.done) expect(d.link).toMatchObject({ role: 'member', transport: 'cluster', dropped: 0, queueDepth: 0, lastError: null });
     expect(r.hub.members).toHaveLength(4);
-    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'live', failed: 0, dropped: 0, queueDepth: 0 });
+    // Every worker stopped cleanly, and said so: stopped, not live (nor stale later).
+    for (const m of r.hub.members) expect(m).toMatchObject({ state: 'stopped', failed: 0, dropped: 0, queueDepth: 0 });
     // What the hub counts as applied is what the members count as acknowledged, bucket for bucket.
     const applied = Object.fromEntries(r.hub.members.map((m: { instance: string; buckets: number }) => [m.instance, m.buckets]));
     for (const d of r.done) expect(applied[d.link.instance]).toBe(d.link.sent);

@@ -74,6 +74,8 @@ export class DurableAcks {
   private readonly disk: SeqDisk;
   /** Per member instance: its epoch and highest seq applied (loaded, then kept as batches apply). */
   private readonly numbers = new Map<string, HubSeq>();
+  /** Per member instance: its epoch and highest seq a committed flush holds (loaded, then kept as flushes commit). */
+  private readonly committed = new Map<string, HubSeq>();
 
   constructor(disk: SeqDisk) {
     this.disk = disk;
@@ -84,13 +86,22 @@ export class DurableAcks {
   }
 
   async load(): Promise<void> {
-    for (const s of await this.disk.load()) this.numbers.set(s.instance, s);
+    for (const s of await this.disk.load()) {
+      this.numbers.set(s.instance, s);
+      this.committed.set(s.instance, { ...s });
+    }
   }
 
-  /** The highest seq of this member epoch the disk holds (0: none). */
-  known(instance: string, epoch: string): number {
+  /**
+   * For a member epoch this hub has no record of (a start, or a member forgotten and back): the
+   * highest seq applied, which the hub must not apply again, and the highest the disk holds,
+   * which alone it may acknowledge (0: none). They differ for a member forgotten with batches
+   * applied since the last flush: acknowledged at the next flush, not in its welcome.
+   */
+  known(instance: string, epoch: string): { applied: number; committed: number } {
     const s = this.numbers.get(instance);
-    return s?.epoch === epoch ? s.acked : 0;
+    const c = this.committed.get(instance);
+    return { applied: s?.epoch === epoch ? s.acked : 0, committed: c?.epoch === epoch ? c.acked : 0 };
   }
 
   /** A batch applied: call before the apply leaves the gate, so that no flush sees its rows without its number. */
@@ -112,7 +123,10 @@ export class DurableAcks {
       if (blocked()) return false;
       const seqs = this.numbersNow();
       const ok = await this.disk.flush(seqs, last);
-      if (ok) done(seqs);
+      if (ok) {
+        for (const s of seqs) this.committed.set(s.instance, s);
+        done(seqs);
+      }
       return ok;
     });
   }

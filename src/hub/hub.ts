@@ -43,10 +43,13 @@ const RESYNC_MS = 250;
 /** The fewest intervals of silence after which a member is stale, and forgotten (see sweep). */
 const STALE_INTERVALS = 2;
 const DROP_INTERVALS = 3;
+/** Forgotten members whose numbers a hub on memory keeps, for when they come back (the oldest go first). */
+const FORGOTTEN_KEPT = 4_096;
 
 export interface HubMemberStatus {
   instance: string;
-  state: 'live' | 'stale';
+  /** 'stopped': it said it was stopping (a clean stop), and is not marked stale for its silence after. */
+  state: 'live' | 'stale' | 'stopped';
   connected: boolean;
   /** What carries its link now (a cluster worker: the primary's socket or its IPC channel); null when it has none. */
   via: 'socket' | 'channel' | null;
@@ -91,6 +94,8 @@ interface Member {
   conn: HubConnection | undefined;
   lastSeen: number;
   stale: boolean;
+  /** Its last beat said it was stopping: silent from then on, and not stale for it. */
+  stopped: boolean;
   buckets: number;
   batches: number;
   failed: number;
@@ -122,6 +127,12 @@ export class Hub {
   /** This run of the hub, named in every welcome: a member orders the welcomes of one run by round. */
   private readonly run = randomUUID();
   private readonly members = new Map<string, Member>();
+  /**
+   * Without a disk: the numbers of members forgotten in this run (epoch and highest seq
+   * applied and acknowledged), so that one that comes back is welcomed with them: welcomed
+   * with 0, it counted every seq it had sent before as dropped. With a disk, DurableAcks keeps them.
+   */
+  private readonly forgottenSeqs = new Map<string, { epoch: string; acked: number }>();
   private readonly byConn = new Map<HubConnection, Member>();
   private malformed = 0;
   private forgotten = 0;
@@ -214,7 +225,7 @@ export class Hub {
   private flushFor(member: Member): void {
     if (!this.durable || this.stopping) return;
     member.chain
-      .then(() => (this.stopping ? false : this.flushDisk(false)))
+      .then(() => (this.stopping || member.acked <= member.saved ? false : this.flushDisk(false)))
       .catch((error: unknown) => {
         this.lastError = { message: `flushing for member "${member.instance}", which is stopping: ${(error as Error).message}`, at: Date.now() };
       });
@@ -253,7 +264,7 @@ export class Hub {
       address: this.d.transport.address,
       members: [...this.members.values()].map((m) => ({
         instance: m.instance,
-        state: m.stale ? 'stale' : 'live',
+        state: m.stopped ? 'stopped' : m.stale ? 'stale' : 'live',
         connected: m.conn !== undefined,
         via: m.conn?.via ?? null,
         buckets: m.buckets,
@@ -287,6 +298,10 @@ export class Hub {
       if (idle > dropMs) {
         this.members.delete(m.instance);
         this.forgotten++;
+        if (!this.durable) {
+          if (this.forgottenSeqs.size >= FORGOTTEN_KEPT) this.forgottenSeqs.delete(this.forgottenSeqs.keys().next().value!);
+          this.forgottenSeqs.set(m.instance, { epoch: m.epoch, acked: m.acked });
+        }
         // A member silent on a link that stays open (a process paused, hung) would next speak
         // to a hub that no longer knows that link: it is reset, and a hello starts it again.
         const conn = m.conn;
@@ -296,7 +311,7 @@ export class Hub {
           conn.reset(`forgotten after ${idle} ms without a word from member "${m.instance}" (hub.dropMs ${this.d.options.dropMs}, at least ${DROP_INTERVALS} intervals)`);
         }
       } else {
-        m.stale = idle > staleMs;
+        m.stale = !m.stopped && idle > staleMs;
       }
     }
   }
@@ -332,11 +347,15 @@ export class Hub {
     }
     member.lastSeen = Date.now();
     member.stale = false;
+    member.stopped = false;
     if (m.t === 'beat') {
       // An idle member is not behind: with every batch it numbered applied, it is caught up to
       // the beat's time (else an idle member's lag grew for as long as it recorded nothing).
       if (m.seq !== undefined && m.closedTo !== undefined && m.seq === member.acked && m.closedTo > member.closedTo) member.closedTo = m.closedTo;
-      if (m.stopping) this.flushFor(member);
+      if (m.stopping) {
+        member.stopped = true;
+        this.flushFor(member);
+      }
       return;
     }
     // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
@@ -369,8 +388,8 @@ export class Hub {
     }
     let member = this.members.get(m.instance);
     if (!member) {
-      const known = this.durable?.known(m.instance, m.epoch) ?? 0;
-      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: known, saved: known, round: 0, conn, lastSeen: 0, stale: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
+      const { applied, committed } = this.known(m.instance, m.epoch);
+      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
       this.members.set(m.instance, member);
     }
     if (member.epoch !== m.epoch) {
@@ -391,8 +410,21 @@ export class Hub {
     member.conn = conn;
     member.lastSeen = Date.now();
     member.stale = false;
+    member.stopped = false;
     this.byConn.set(conn, member);
     this.welcome(member);
+  }
+
+  /**
+   * What this run knows of a member epoch it has no record of: the highest seq applied (not
+   * to be applied again) and the highest it may acknowledge (a flush holds it, on disk).
+   */
+  private known(instance: string, epoch: string): { applied: number; committed: number } {
+    if (this.durable) return this.durable.known(instance, epoch);
+    const left = this.forgottenSeqs.get(instance);
+    this.forgottenSeqs.delete(instance);
+    const acked = left?.epoch === epoch ? left.acked : 0;
+    return { applied: acked, committed: acked };
   }
 
   private welcome(member: Member): void {

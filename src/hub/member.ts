@@ -126,7 +126,8 @@ export class HubMember {
     clearInterval(this.timer);
     this.stopping = true;
     this.tick(true);
-    if (this.welcomed && this.held.length > 0) this.sayStopping();
+    // Said even with nothing held: the hub marks this member stopped rather than stale.
+    if (this.welcomed) this.sayStopping();
     if (this.held.length > 0 && (this.welcomed || (this.connected && !this.refused))) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, FINAL_ACK_MS);

@@ -82,6 +82,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     d.record('monitor_hub_lag_ms', lag);
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'live').length, { state: 'live' });
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stale').length, { state: 'stale' });
+    d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stopped').length, { state: 'stopped' });
     seen = now;
   };
   const role = withReadings(hub, readings, d.intervalMs);
