@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberLinkStatus } from '../dist/src/index.js';
 import { monitorStarter, waitFor } from './helpers.js';
-import { hubNodes } from './hub-helpers.js';
+import { hubNodes, rawMember } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
@@ -47,5 +47,25 @@ describe('a member the hub refuses', () => {
     expect(clash!.message).toBe('the hub refused an entry: member "m": series "jobs" {}: kind: metric "jobs" is a counter on the hub and a gauge on this member');
     await hub.flush();
     expect(hub.getMetrics({ names: ['tagged_rt'] }).map((s) => [s.tags, s.totalCount])).toEqual(expect.arrayContaining([[{ route: '/a' }, 1], [{ instance: 'm', route: '/a' }, 1]]));
+  });
+
+  it('a second process under a live member\'s name is refused, naming hub.instance, and the first keeps its link; once the first stops, the name is free', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const first = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'api' } });
+    await waitFor(() => (first.status().hub as MemberLinkStatus).connected, 10_000, 'the first member welcomed');
+    const other = await rawMember(path);
+    other.send({ t: 'hello', instance: 'api', epoch: 'another process', intervalMs: 1000 });
+    expect(await other.answer(1)).toEqual({ t: 'reject', field: 'hub.instance', message: 'member "api" is the name of another live member of this hub (another process): give each process its own hub.instance' });
+    await other.closed();
+    // Taken for a restart, the first's link was reset and its epoch replaced.
+    expect((hub.status().hub as { members: unknown[] }).members).toMatchObject([{ instance: 'api', state: 'live', connected: true }]);
+    expect((first.status().hub as MemberLinkStatus).lastError).toBeNull();
+    await first.stop();
+    await waitFor(() => (hub.status().hub as { members: { state: string }[] }).members[0]?.state === 'stopped', 10_000, 'the first member stopped');
+    const next = await rawMember(path);
+    next.send({ t: 'hello', instance: 'api', epoch: 'another process', intervalMs: 1000 });
+    expect(await next.answer(1)).toMatchObject({ t: 'welcome', acked: 0 });
+    next.close();
   });
 });

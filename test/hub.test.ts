@@ -446,6 +446,10 @@ describe('hub options', () => {
     const limit = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', bufferLimit: 0 } }));
     expect(limit.field).toBe('hub.bufferLimit');
     expect(limit.message).toMatch(/from 1 to 10000000 buckets/);
+    // A member's name on a hub: refused, not ignored.
+    const named = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { listen: '/tmp/a.sock', instance: 'api' } }));
+    expect(named.field).toBe('hub.instance');
+    expect(named.message).toMatch(/names a member \(connect, or a cluster worker\): this process is the hub \(listen\)/);
     expect(() => new PerformanceMonitor({ storage: 'memory', hub: 'cluster' })).not.toThrow();
   });
 });

@@ -387,6 +387,17 @@ export class Hub {
       return;
     }
     let member = this.members.get(m.instance);
+    if (member && member.epoch !== m.epoch && member.conn !== undefined && member.conn !== conn && !member.stale && !member.stopped) {
+      // Another process under a live member's name (two given one hub.instance): taken as a
+      // restart, each hello made the other's link reset, its seqs start again and its buckets
+      // count under the other's name, back and forth. Refused until that member stops or goes
+      // silent (a restart whose old link the hub has not seen close yet: the member redials).
+      const message = `member "${m.instance}" is the name of another live member of this hub (another process): give each process its own hub.instance`;
+      conn.send({ t: 'reject', field: 'hub.instance', message });
+      this.lastError = { message, at: Date.now() };
+      conn.reset();
+      return;
+    }
     if (!member) {
       const { applied, committed } = this.known(m.instance, m.epoch);
       member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
