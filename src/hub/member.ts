@@ -56,6 +56,12 @@ export interface MemberDeps {
   intervalMs: number;
   transport: MemberTransport;
   options: ResolvedHubOptions;
+  /**
+   * Names of the monitor's own series that describe this process (the runtime sampler's:
+   * event-loop lag, heap, GC), sent with the application's; the rest of its own (monitor_*,
+   * the machine's system metrics, the same for every process on it) stay here.
+   */
+  perProcess: ReadonlySet<string>;
 }
 
 export function defaultInstance(): string {
@@ -71,6 +77,8 @@ export class HubMember {
   /** Per series id: tier-1 records exported, and the start of the newest. */
   private done: number[] = [];
   private doneStart: number[] = [];
+  /** Per series id: whether it stays here (one of the monitor's own, not per process); undefined until first read. */
+  private stays: (boolean | undefined)[] = [];
   private held: Held[] = [];
   /** Series whose definition the hub got since its latest welcome. */
   private defined = new Set<number>();
@@ -281,7 +289,8 @@ export class HubMember {
     const n = registry.seriesCount();
     const out = new Columns();
     for (let id = 0; id < n; id++) {
-      if (registry.isOwn(id)) continue;
+      const stays = (this.stays[id] ??= registry.isOwn(id) && !this.d.perProcess.has(registry.info(id).name));
+      if (stays) continue;
       const head = reader.bucketCount(id, 1);
       const done = this.done[id] ?? 0;
       if (head !== done) {

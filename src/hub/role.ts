@@ -34,6 +34,8 @@ export interface HubRoleDeps {
   apply(batch: AppliedBuckets): Promise<number>;
   fault(kind: string, error: unknown): void;
   record(name: string, value: number, tags?: Record<string, string>): void;
+  /** A member's own series that travel with the application's (MemberDeps.perProcess). */
+  perProcess: ReadonlySet<string>;
   /** The hub's store goes to disk (storage 'sqlite'): the hub drives the flushes and acknowledges after them. */
   disk?: SeqDisk;
 }
@@ -91,7 +93,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 
 function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.connect !== undefined ? new SocketMember(o.connect, o.maxFrameBytes, o.retryMaxMs) : new ClusterMember(o.maxFrameBytes, o.retryMaxMs);
-  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o });
+  const member = new HubMember({ registry: d.registry, reader: d.reader, intervalMs: d.intervalMs, transport, options: o, perProcess: d.perProcess });
   let seen = { sent: 0, failed: 0, dropped: 0 };
   const readings = (): void => {
     const s = member.status();

@@ -56,7 +56,7 @@ import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
 import { unseenMetricNote } from './names.js';
-import { RuntimeSampler } from './runtime.js';
+import { RUNTIME_SERIES, RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
@@ -266,6 +266,7 @@ export class PerformanceMonitor extends EventEmitter {
           apply: (batch) => this.collector.call((c) => c.applyBuckets(Comlink.transfer(batch, [batch.ids.buffer, batch.starts.buffer, batch.stats.buffer, batch.runs.buffer, batch.runAt.buffer] as ArrayBuffer[]))),
           fault: (kind, error) => this.faults.report(kind, error),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
+          perProcess: new Set(RUNTIME_SERIES),
           ...(hubOnDisk && this.storage ? { disk: this.storage.seqDisk() } : {}),
         })
       : undefined;

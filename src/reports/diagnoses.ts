@@ -77,15 +77,35 @@ export function notEnoughData({ metrics, seconds }: DiagnosisInput): string | nu
   return `${NOT_ENOUGH_DATA} ${names}: ${watched}${readings}.`;
 }
 
-const eventLoopBlocked: Rule = ({ metrics, window }) => {
+/**
+ * On a hub, each member's own series of a per-process metric (tagged `instance`, beside the
+ * cluster-wide one): the one whose `stat` is highest, with readings enough to judge; none elsewhere.
+ */
+function worstMember(series: readonly SeriesInput[], metric: string, stat: 'p99' | 'mean'): SeriesStats | undefined {
+  let worst: SeriesStats | undefined;
+  for (const { stats } of series) {
+    if (stats.name !== metric || stats.tags.instance === undefined || stats.count < DIAGNOSIS_MINIMUM.readings) continue;
+    if (worst === undefined || stats[stat] > worst[stat]) worst = stats;
+  }
+  return worst;
+}
+
+const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
   const r = DIAGNOSIS_RULES.eventLoopBlocked;
   const lag = metrics.get(r.metric);
   const elu = metrics.get(r.utilizationMetric);
   const evidence: Evidence[] = [];
   let severity: DiagnosisSeverity | undefined;
+  let where = '';
   if (judged(lag) && lag.p99 >= r.p99WarningMs) {
     severity = lag.p99 >= r.p99CriticalMs ? 'critical' : 'warning';
     evidence.push(ev(r.metric, 'p99', lag.p99, lag.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window));
+    // A hub's report: the member whose own loop is worst, which is where to profile.
+    const worst = worstMember(series, r.metric, 'p99');
+    if (worst !== undefined && worst.p99 >= r.p99WarningMs) {
+      evidence.push(ev(r.metric, 'p99', worst.p99, worst.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window, worst.tags));
+      where = `; worst in member "${worst.tags.instance}", p99 ${round(worst.p99)} ms`;
+    }
   }
   if (judged(elu) && elu.mean >= r.utilizationWarning) {
     severity ??= 'warning';
@@ -98,7 +118,7 @@ const eventLoopBlocked: Rule = ({ metrics, window }) => {
       title: 'Event loop blocked',
       severity,
       category: 'cpu',
-      summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms)` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
+      summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
         'Profile the main thread under load (node --cpu-prof, or clinic flame) and find the long synchronous functions.',
