@@ -49,7 +49,7 @@ describe('a member the hub refuses', () => {
     expect(hub.getMetrics({ names: ['tagged_rt'] }).map((s) => [s.tags, s.totalCount])).toEqual(expect.arrayContaining([[{ route: '/a' }, 1], [{ instance: 'm', route: '/a' }, 1]]));
   });
 
-  it('a second process under a live member\'s name is refused, naming hub.instance, and the first keeps its link; once the first stops, the name is free', async () => {
+  it("a second process under a live member's name is refused, naming hub.instance, and the first keeps its link; once the first stops, the second is welcomed at a redial and its buckets arrive", async () => {
     const path = nodes.socketPath();
     const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
     const first = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'api' } });
@@ -61,11 +61,15 @@ describe('a member the hub refuses', () => {
     // Taken for a restart, the first's link was reset and its epoch replaced.
     expect((hub.status().hub as { members: unknown[] }).members).toMatchObject([{ instance: 'api', state: 'live', connected: true }]);
     expect((first.status().hub as MemberLinkStatus).lastError).toBeNull();
+    // A real second process (a new one started before the old one stops, as a rolling restart does): refused while the first lives...
+    const second = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'api', retryMaxMs: 500 } });
+    second.record('named_rt', 7);
+    const refusal = await waitFor(() => (second.status().hub as MemberLinkStatus).lastError ?? undefined, 10_000, 'the refusal');
+    expect(refusal.message).toMatch(/the hub refused this member: hub.instance: member "api" is the name of another live member/);
+    // ...and welcomed once the first stopped cleanly, its buckets held meanwhile.
     await first.stop();
-    await waitFor(() => (hub.status().hub as { members: { state: string }[] }).members[0]?.state === 'stopped', 10_000, 'the first member stopped');
-    const next = await rawMember(path);
-    next.send({ t: 'hello', instance: 'api', epoch: 'another process', intervalMs: 1000 });
-    expect(await next.answer(1)).toMatchObject({ t: 'welcome', acked: 0 });
-    next.close();
+    const arrived = () => hub.getMetrics().find((s) => s.name === 'named_rt' && s.tags.instance === 'api')?.totalSum;
+    await waitFor(() => arrived() === 7, 20_000, "the second's bucket on the hub");
+    expect(second.status().hub).toMatchObject({ connected: true, dropped: 0 });
   });
 });
