@@ -96,6 +96,30 @@ function exporterLine(e: MonitorStatus['export']['exporters'][number]): string {
   return `${e.exporter} ${e.url}: sent ${e.sent}, failed ${e.failed}, dropped ${e.dropped}, queue ${e.queueDepth}, lag ${Math.round(e.lagMs)} ms${error ? `; last error: ${error}` : ''}`;
 }
 
+/** Members of a hub listed one a line in the status answer; the rest are counted. */
+const HUB_MEMBER_LINES = 10;
+
+/**
+ * The hub link in lines: a member's one, or a hub's summary and its members, those that need
+ * a look first (stale, then the most behind), at most HUB_MEMBER_LINES of them.
+ */
+export function hubLines(h: MonitorStatus['hub']): string[] {
+  if (h === null) return [];
+  const secs = (ms: number | null): string => (ms === null ? 'none' : `${num(ms / 1000)} s`);
+  const error = (e: { message: string } | null): string => (e ? `; last error: ${cut(e.message)}` : '');
+  if (h.role === 'member') {
+    return [`hub member "${cut(h.instance)}" of ${cut(h.address)} (${h.transport}): ${h.connected ? `connected via ${h.via}` : 'not connected'}, sent ${h.sent} buckets, failed ${h.failed}, dropped ${h.dropped}, queue ${h.queueDepth}, lag ${secs(h.lagMs)}${error(h.lastError)}`];
+  }
+  const by = (state: string): number => h.members.filter((m) => m.state === state).length;
+  const order = [...h.members].sort((a, b) => Number(b.state === 'stale') - Number(a.state === 'stale') || (b.lagMs ?? 0) - (a.lagMs ?? 0));
+  const shown = order.slice(0, HUB_MEMBER_LINES);
+  return [
+    `hub on ${cut(h.address)} (${h.transport}): ${h.members.length} members (${by('live')} live, ${by('stale')} stale, ${by('stopped')} stopped), ${h.forgotten} forgotten, ${h.malformed} malformed messages${error(h.lastError)}`,
+    ...shown.map((m) => `  member "${cut(m.instance)}" ${m.state}, ${m.connected ? `connected via ${m.via}` : 'not connected'}: ${m.buckets} buckets applied, failed ${m.failed}, dropped ${m.dropped}, queue ${m.queueDepth}, lag ${secs(m.lagMs)}, last heard ${secs(m.lastSeenMs)} ago${error(m.lastError)}`),
+    ...(order.length > shown.length ? [`  … and ${order.length - shown.length} more members: status().hub in the library, monitor_hub_* on /metrics`] : []),
+  ];
+}
+
 /** The profiler in one line: the capture running, counts, the last error (cut) and the files against their bounds. */
 export function profilingLine(p: MonitorStatus['profiling']): string {
   const mib = (b: number): string => `${num(b / 1048576)} MiB`;
@@ -126,10 +150,10 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
 }
 
 /**
- * The text answer. Each push endpoint is a line of it, and so is the profiler, not a field of
+ * The text answer. Each push endpoint is a line of it, and so are the profiler and the hub link, not fields of
  * the structured answer: the tool list's 20 KB budget has no room for one more schema.
  */
-export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = [], profiling?: MonitorStatus['profiling']): string {
+export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = [], profiling?: MonitorStatus['profiling'], hub: MonitorStatus['hub'] = null): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
   return [
@@ -138,6 +162,7 @@ export function statusText(s: Out, exporters: MonitorStatus['export']['exporters
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
     ...exporters.map((e) => `export ${exporterLine(e)}`),
+    ...hubLines(hub),
     ...(profiling ? [profilingLine(profiling)] : []),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
@@ -151,7 +176,7 @@ export async function statusAnswer(front: Front, args: z.output<typeof StatusInp
   const monitor = front.host.monitor;
   const status = monitor.status();
   const structured = statusOut(status, front.endpointStatus?.());
-  let text = statusText(structured, status.export.exporters, status.profiling);
+  let text = statusText(structured, status.export.exporters, status.profiling, status.hub);
   let left = budget - 600 - jsonBytes(structured) - textBytes(text);
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;
