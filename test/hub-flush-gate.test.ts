@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlushGate } from '../dist/src/hub/durable.js';
+import { DurableAcks, FlushGate, type HubSeq } from '../dist/src/hub/durable.js';
 
 /**
  * The flush gate of a hub on a database (src/hub/durable.ts): a flush must read the store
@@ -37,5 +37,31 @@ describe("a hub's flush gate", () => {
     finishFlush();
     await Promise.all([flushed, second]);
     expect(log).toEqual(['apply 1 in', 'apply 1 out', 'flush reads', 'flush done', 'apply 2 in']);
+  });
+
+  it('a flush writes only the numbers that moved since the last commit, and those of a flush that failed again', async () => {
+    const written: HubSeq[][] = [];
+    let ok = true;
+    const acks = new DurableAcks({ load: async () => [{ instance: 'gone:1', epoch: 'e0', acked: 9 }], flush: async (seqs) => (written.push(seqs), ok), flushMs: 5000 });
+    await acks.load();
+    const flush = () => acks.flush(false, () => false, () => {});
+    acks.applied('a', 'e1', 1);
+    acks.applied('b', 'e2', 1);
+    expect(await flush()).toBe(true);
+    acks.applied('a', 'e1', 2);
+    ok = false;
+    expect(await flush()).toBe(false);
+    ok = true;
+    acks.applied('b', 'e3', 1);
+    expect(await flush()).toBe(true);
+    expect(await flush()).toBe(true);
+    expect(written).toEqual([
+      [{ instance: 'a', epoch: 'e1', acked: 1 }, { instance: 'b', epoch: 'e2', acked: 1 }],
+      [{ instance: 'a', epoch: 'e1', acked: 2 }],
+      [{ instance: 'a', epoch: 'e1', acked: 2 }, { instance: 'b', epoch: 'e3', acked: 1 }],
+      [],
+    ]);
+    // What the disk held is still known: a member forgotten long ago that comes back.
+    expect(acks.known('gone:1', 'e0')).toEqual({ applied: 9, committed: 9 });
   });
 });

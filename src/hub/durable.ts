@@ -115,13 +115,19 @@ export class DurableAcks {
   }
 
   /**
-   * A flush between applies with every member's numbers, unless `blocked()` (a batch cut);
-   * `done(seqs)` once it committed. Resolves with whether it committed.
+   * A flush between applies with the members' numbers that moved since the last commit,
+   * unless `blocked()` (a batch cut); `done(seqs)` once it committed. Resolves with whether it
+   * committed. Only those: the numbers of every member epoch ever seen stay (one may come
+   * back), and with names of the default form (host:pid) each restart of a member adds one, so
+   * writing them all made every flush longer for as long as the file lived.
    */
   flush(last: boolean, blocked: () => boolean, done: (seqs: HubSeq[]) => void): Promise<boolean> {
     return this.gate.exclusive(async () => {
       if (blocked()) return false;
-      const seqs = this.numbersNow();
+      const seqs = this.numbersNow().filter((s) => {
+        const c = this.committed.get(s.instance);
+        return c === undefined || c.epoch !== s.epoch || c.acked !== s.acked;
+      });
       const ok = await this.disk.flush(seqs, last);
       if (ok) {
         for (const s of seqs) this.committed.set(s.instance, s);
