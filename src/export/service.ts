@@ -4,7 +4,7 @@
  * hands the requests to its sender (endpoint.ts). It all runs on the actor's thread: the
  * host's threads never encode, compress or wait on a socket for an export.
  */
-import { hostname } from 'node:os';
+import { processName } from '../process-name.js';
 import type { SeriesSource } from '../analysis/series-walk.js';
 import type { Batch } from './batch.js';
 import { Endpoint, type ExporterStatus, type ExporterKind } from './endpoint.js';
@@ -31,9 +31,9 @@ export interface ExportConfig {
   retryMaxMs: number;
 }
 
-/** The default `instance`: this host and process. */
+/** The default `instance`: this host and process (`host:app-N` under PM2, stable across restarts; process-name.ts). */
 export function defaultInstance(): string {
-  return `${hostname()}:${process.pid}`;
+  return processName(256);
 }
 
 interface Exporter {

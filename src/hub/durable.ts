@@ -118,7 +118,7 @@ export class DurableAcks {
    * A flush between applies with the members' numbers that moved since the last commit,
    * unless `blocked()` (a batch cut); `done(seqs)` once it committed. Resolves with whether it
    * committed. Only those: the numbers of every member epoch ever seen stay (one may come
-   * back), and with names of the default form (host:pid) each restart of a member adds one, so
+   * back), and with names that change at each restart (host:pid) each restart adds one, so
    * writing them all made every flush longer for as long as the file lived.
    */
   flush(last: boolean, blocked: () => boolean, done: (seqs: HubSeq[]) => void): Promise<boolean> {

@@ -9,7 +9,7 @@
  * so a member that exits loses no interval.
  */
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { pm2Name, processName } from '../process-name.js';
 import cluster from 'node:cluster';
 import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
@@ -64,8 +64,10 @@ export interface MemberDeps {
   perProcess: ReadonlySet<string>;
 }
 
+/** A member's default name: `host:app-N` under PM2 (stable across restarts), `worker-<id>` in node:cluster, else `host:pid` (process-name.ts). */
 export function defaultInstance(): string {
-  return cluster.isWorker && cluster.worker ? `worker-${cluster.worker.id}` : `${hostname()}:${process.pid}`;
+  if (pm2Name() === undefined && cluster.isWorker && cluster.worker) return `worker-${cluster.worker.id}`;
+  return processName(128);
 }
 
 export class HubMember {

@@ -118,7 +118,7 @@ export const ExportOptionsSchema = z.strictObject({
     .array(z.strictObject({ ...exportTarget, encoding: z.enum(['protobuf', 'json'], { error: 'must be "protobuf" or "json"' }).default('protobuf') }), { error: 'must be an array of { url, headers?, intervalMs?, encoding? }' })
     .max(4, { error: 'must list at most 4 endpoints' })
     .default([]),
-  /** The `instance` label and OTLP's service.instance.id (default: host name and process id). */
+  /** The `instance` label and OTLP's service.instance.id (default: host:pid, or host:app-N under PM2). */
   instance: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).optional(),
   /** The `job` label and OTLP's service.name. */
   job: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).default('perfwatch'),
