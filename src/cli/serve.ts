@@ -43,8 +43,9 @@ function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(digits)}${unit}`;
 }
 
+/** The series of `name` for this process (on a hub, the cluster-wide one, not a member's tagged `instance`). */
 function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefined {
-  return metrics.find((m) => m.name === name);
+  return metrics.find((m) => m.name === name && !('instance' in m.tags)) ?? metrics.find((m) => m.name === name);
 }
 
 const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net kB/s', 'loop p99 ms', 'heap MB', 'ingest/s', 'app series', 'dropped'];
