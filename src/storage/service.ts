@@ -94,6 +94,8 @@ export class StorageService {
   private retentionQueued = false;
   private closed = false;
   private rows: number | null = null;
+  /** Whether the journal an earlier process left has been folded into rows. */
+  private folded = false;
 
   /** Opens the database (throws StorageError when it cannot be used). */
   constructor(options: StorageServiceOptions) {
@@ -101,10 +103,19 @@ export class StorageService {
     this.clock = options.clock ?? Date.now;
     this.db = openSchema(options.file);
     this.table = new RollupTable(this.db);
-    // What a killed process (or actor) left in the journal becomes rows before anything reads.
-    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
+    // What a killed process (or actor) left in the journal becomes rows before anything
+    // reads. A disk too full for those rows does not stop the start: the fault is reported,
+    // and each flush tries the fold again before it writes anything.
+    this.guard(() => this.foldLeft());
     this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
+  }
+
+  /** Folds what an earlier process left in the journal into rows, once (foldJournal). */
+  private foldLeft(): void {
+    if (this.folded) return;
+    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
+    this.folded = true;
   }
 
   /**
@@ -116,6 +127,8 @@ export class StorageService {
     return this.guard(() => {
       const began = this.clock();
       this.reopenIfGone();
+      // Before anything empties the journal (a last flush does): what it holds is not in the store.
+      this.foldLeft();
       const { rows } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));
       this.lastFlushAt = this.clock();
       this.lastFlushStartedAt = began;
