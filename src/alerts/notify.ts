@@ -21,6 +21,7 @@
  * for reuse) and the rest is cancelled, which closes the connection.
  */
 import type { Alert, AlertTransition } from './schema.js';
+import { answerStart } from '../answer-start.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
 export interface NotifierOptions {
@@ -293,7 +294,7 @@ export class Notifier {
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      await discard(response);
+      await answerStart(response, RESPONSE_DRAIN_BYTES);
       if (response.ok) return true;
       this.stats.lastError = `${target.url}: HTTP ${response.status}`;
       return false;
@@ -303,24 +304,6 @@ export class Notifier {
       this.stats.lastError = `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
       return false;
     }
-  }
-}
-
-/** Reads at most RESPONSE_DRAIN_BYTES of an answer's body and cancels the rest. */
-async function discard(response: Response): Promise<void> {
-  const body = response.body;
-  if (body === null) return;
-  const reader = body.getReader();
-  let read = 0;
-  try {
-    while (read <= RESPONSE_DRAIN_BYTES) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += chunk.value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // a reset or timed-out answer: its status was all that mattered
   }
 }
 
