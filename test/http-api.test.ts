@@ -110,7 +110,9 @@ describe('the JSON API', () => {
       ['/api/history?metric=response_time&tags=endpoint', 'tags', /tags must be a JSON object of strings/],
       ['/api/history?metric=response_time&resolution=fine', 'resolution', /resolution must be one of auto, raw, bucket, rollup/],
       ['/api/history?metric=response_time&metric=x', 'metric', /given more than once/],
-      ['/api/metrics?window=-1', 'window', /window must be an integer from 1/],
+      ['/api/metrics?window=-1', 'window', /window must be an integer from 1 to 86400, got "-1"/],
+      // The route's limit is the library's: a window it takes is one getMetrics answers.
+      ['/api/metrics?window=86401', 'window', /window must be an integer from 1 to 86400, got "86401"/],
       ['/api/metrics?name=x', 'name', /unknown query parameter "name"; this route takes names, tags, window, limit, offset/],
       ['/api/alerts?state=burning', 'state', /state/],
       ['/api/alerts?history=yes', 'history', /history must be true or false/],

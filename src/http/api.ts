@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
+import { MAX_WINDOW_SECONDS } from '../monitor/query.js';
 import { ByteBudget, readBody, type BodyCounters } from '../mcp/http-body.js';
 import { HttpError, intParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
 
@@ -60,7 +61,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     route('GET', '/api/metrics', ({ url, res }) => {
       const p = queryParams(url, ['names', 'tags', 'window', 'limit', 'offset']);
       const names = p.get('names')?.split(',').filter((n) => n !== '');
-      const window = intParam(p, 'window', 1, 30 * 86_400, 60);
+      const window = intParam(p, 'window', 1, MAX_WINDOW_SECONDS, 60);
       const limit = intParam(p, 'limit', 1, MAX_SERIES, 200);
       const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
       const tags = tagsParam(p);
