@@ -133,6 +133,21 @@ export class Notifier {
   }
 
   /**
+   * Alerts that were firing when this monitor started, restored from its database: their
+   * episodes go on, already notified when they fired. Nothing is sent now (a restart must not
+   * page again); their resolution is sent when it comes, and Alertmanager hears them again at
+   * its next resend. Without this a restart (a deploy) left every open episode without its
+   * resolution, for good.
+   */
+  resume(alerts: readonly Alert[]): void {
+    if (this.stopped || !this.enabled) return;
+    for (const alert of alerts) {
+      if (alert.state !== 'firing' || this.firing.has(alert.fingerprint)) continue;
+      this.firing.set(alert.fingerprint, { view: alert, startsAt: alert.firedAt ?? alert.activeSince, value: alert.value });
+    }
+  }
+
+  /**
    * Adds annotations to a firing episode (a capture's summary) and sends the firing again with
    * them; an episode whose resolution is being held gets them on that resolution. Nothing for
    * an episode already over.
