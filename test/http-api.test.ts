@@ -177,6 +177,10 @@ describe('the JSON API', () => {
     const big = await raw(server.port, `POST /api/reports HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n`);
     expect(big.status).toBe(413);
     expect(big.written).toBeLessThan(1000);
+    // In the JSON API's error shape, with advice for this route (not /mcp's JSON-RPC, nor its batches).
+    expect(JSON.parse(big.body)).toEqual({
+      error: { code: 'HTTP_413', field: 'body', message: 'Payload Too Large: the body is over 16384 bytes, the limit of one request; a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format)' },
+    });
   });
 
   it('requires the token on every route once it has one, and refuses to bind beyond the loopback without one', async () => {
