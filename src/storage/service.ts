@@ -7,10 +7,11 @@
  * Faults: a flush or commit that fails (a full disk, an I/O error) rolls back and is
  * reported through `onError`; the data stays in the shared store and the next flush retries
  * it, so recording never stops. A database file removed while open is noticed at the next
- * flush (its inode changed or vanished) and created again, and everything the store still
- * holds is written to it.
+ * flush (its inode changed or vanished) and created again (its directory too, if that went),
+ * and everything the store still holds is written to it.
  */
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
@@ -287,6 +288,8 @@ export class StorageService {
       // closing a connection to a removed file may fail; it is dropped either way
     }
     this.statements.clear();
+    // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
+    mkdirSync(dirname(this.o.file), { recursive: true });
     this.db = openSchema(this.o.file);
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
