@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, attachProducer, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { describeWithPeer, serviceUrl } from './peers/use.js';
@@ -186,6 +189,32 @@ describe('notifications', () => {
       expect(Date.parse(firing!.alerts[0].startsAt)).toBeGreaterThan(Date.now() - 60_000);
       expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint }] });
       expect(Date.parse(resolved!.alerts[0].endsAt)).toBeGreaterThanOrEqual(Date.parse(firing!.alerts[0].startsAt));
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('sends the resolution of an alert that was firing when the monitor restarted (a deploy), and does not page again at the start', async () => {
+    const hook = await receiver();
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-restart-')), 'data');
+    const options: MonitorOptions = { storage: 'sqlite', dataDir, alerts: { webhooks: [hook.url], resolveHoldMs: 0 } };
+    try {
+      const a = await started(options);
+      await a.createAlertRule({ name: 'queue backlog', metric: 'queue_size', operator: '>', threshold: 100 });
+      a.record('queue_size', 500);
+      await waitFor(() => hook.bodies.length === 1, 5000, 'the firing webhook');
+      await a.stop();
+
+      const b = await started(options);
+      expect(b.getAlerts()).toMatchObject([{ state: 'firing' }]);
+      b.record('queue_size', 5);
+      await waitFor(() => b.getAlerts({ state: 'resolved' }).length === 1, 5000, 'the resolution');
+      await waitFor(() => hook.bodies.length === 2, 5000, 'the resolved webhook');
+      const [firing, resolved] = hook.bodies as Record<string, any>[];
+      expect(firing).toMatchObject({ status: 'firing' });
+      // The same episode: its fingerprint and its start, now with an end.
+      expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint, startsAt: firing!.alerts[0].startsAt }] });
+      expect(b.status().alerts.notifications).toMatchObject({ sent: 1, failed: 0, dropped: 0 });
     } finally {
       hook.server.close();
     }

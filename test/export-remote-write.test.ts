@@ -5,6 +5,8 @@
  * and counting, and an endpoint that is away and comes back (the queue drains, lag back to 0).
  * The real Prometheus receiving it is in export-prometheus.test.ts.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
@@ -104,6 +106,43 @@ describe('remote_write', () => {
     st = (await m.exportNow()).exporters[0]!;
     expect(r.requests.at(-1)!.status).toBe(200);
     expect(st.sent).toBeGreaterThan(sentBefore);
+  });
+
+  it("reads no more than the start of a refusal, however long it is, and names its status and first words", async () => {
+    // A proxy's error page, or a URL that points at something else: 64 MiB of it, a 503.
+    const answer = 64 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const accepted: number[] = [];
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(503, { 'content-type': 'text/plain', 'content-length': String(answer) });
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < answer && !res.destroyed) {
+            sent += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          if (sent >= answer) res.end();
+        };
+        const socket = res.socket!;
+        res.on('close', () => accepted.push(socket.bytesWritten));
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const m = await pushing(`http://127.0.0.1:${(server.address() as AddressInfo).port}/receive`, { retryBaseMs: 60_000, retryMaxMs: 60_000 });
+      await oneGauge(m);
+      const st = (await m.exportNow()).exporters[0]!;
+      expect(st).toMatchObject({ sent: 0, retries: 1, queueDepth: 1, lastError: { status: 503, message: expect.stringMatching(/answered 503 Service Unavailable \(a{199}…\)$/) } });
+      await waitFor(() => accepted.length === 1, 10_000, 'the receiver to see its answer cut');
+      // What the receiver got off its hands: the start read, plus what the two sockets' buffers hold.
+      expect(accepted[0]).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("sends a URL's user info as Basic authorization, and shows neither it nor the query in status", async () => {

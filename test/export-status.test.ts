@@ -120,6 +120,14 @@ describe('export status', () => {
     expect(bad({ histogramBuckets: [1, 1] }).field).toBe('export.histogramBuckets');
     expect(bad({ queueLimit: 0 }).message).toContain('from 1 to 10000');
     expect(bad({ retryBaseMs: 1000, retryMaxMs: 500 }).field).toBe('export.retryMaxMs');
+    // A header fetch would refuse fails every request, retried for ever: refused here, naming the header, never its value.
+    expect(bad({ remoteWrite: [{ url: 'http://x', headers: { 'X Scope OrgID': 'tenant-1' } }] })).toMatchObject({
+      field: 'export.remoteWrite[0].headers',
+      message: expect.stringContaining('has an invalid header name "X Scope OrgID"'),
+    });
+    const value = bad({ otlp: [{ url: 'http://x', headers: { Authorization: 'Bearer s3cret\nX-Other: 1' } }] });
+    expect(value).toMatchObject({ field: 'export.otlp[0].headers', message: expect.stringContaining('has an invalid value for header "Authorization": no line breaks') });
+    expect(value.message).not.toContain('s3cret');
     const m = await started();
     expect(m.status().export).toEqual({ actor: { state: 'stopped', restarts: 0, cpuMs: 0 }, exporters: [] });
   });

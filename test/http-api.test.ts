@@ -110,7 +110,9 @@ describe('the JSON API', () => {
       ['/api/history?metric=response_time&tags=endpoint', 'tags', /tags must be a JSON object of strings/],
       ['/api/history?metric=response_time&resolution=fine', 'resolution', /resolution must be one of auto, raw, bucket, rollup/],
       ['/api/history?metric=response_time&metric=x', 'metric', /given more than once/],
-      ['/api/metrics?window=-1', 'window', /window must be an integer from 1/],
+      ['/api/metrics?window=-1', 'window', /window must be an integer from 1 to 86400, got "-1"/],
+      // The route's limit is the library's: a window it takes is one getMetrics answers.
+      ['/api/metrics?window=86401', 'window', /window must be an integer from 1 to 86400, got "86401"/],
       ['/api/metrics?name=x', 'name', /unknown query parameter "name"; this route takes names, tags, window, limit, offset/],
       ['/api/alerts?state=burning', 'state', /state/],
       ['/api/alerts?history=yes', 'history', /history must be true or false/],
@@ -175,6 +177,10 @@ describe('the JSON API', () => {
     const big = await raw(server.port, `POST /api/reports HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n`);
     expect(big.status).toBe(413);
     expect(big.written).toBeLessThan(1000);
+    // In the JSON API's error shape, with advice for this route (not /mcp's JSON-RPC, nor its batches).
+    expect(JSON.parse(big.body)).toEqual({
+      error: { code: 'HTTP_413', field: 'body', message: 'Payload Too Large: the body is over 16384 bytes, the limit of one request; a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format)' },
+    });
   });
 
   it('requires the token on every route once it has one, and refuses to bind beyond the loopback without one', async () => {

@@ -192,6 +192,31 @@ describe('the control state on disk', () => {
     expect([idle.kind, idle.totalSeries]).toEqual(['distribution', 0]);
   }, 60_000);
 
+  it('creates the dataDir again when it is removed while running (rm -rf, a cleaner of /tmp), and writes everything into it', async () => {
+    const dir = tmp();
+    const a = monitorOn(dir);
+    await a.start();
+    await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+    a.record('queue_size', 5);
+    await a.flush();
+    expect(await a.flushStorage()).toBe(true);
+
+    rmSync(dir, { recursive: true, force: true });
+    a.record('queue_size', 7);
+    await a.flush();
+    expect(await a.flushStorage()).toBe(true);
+    expect(a.status().storage).toMatchObject({ lastError: null });
+    await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 200 });
+    await waitFor(async () => (await a.storedData())?.rules === 2, 10_000, 'the rules written again');
+    await a.stop();
+
+    const b = monitorOn(dir);
+    await b.start();
+    expect(b.listAlertRules().map((r) => r.threshold)).toEqual([100, 200]);
+    const h = await b.getMetricHistory({ metric: 'queue_size' });
+    expect(h.series.flatMap((s) => s.points).reduce((n, p) => n + p.count, 0)).toBe(2);
+  }, 30_000);
+
   it("gives a restarted monitor's history one point a minute over the stored partial minutes and its own buckets, every sample counted once", async () => {
     const dir = tmp();
     const from = Date.now() - 15 * 60_000;

@@ -4,7 +4,7 @@
  * instead (CI must not pass by skipping).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,42 @@ if (!root && process.env.CI === 'true') {
         expect(await historyTotals(again, 'disk_rt')).toEqual({ count: 301, sum: 601 });
       } finally {
         await again.stop();
+      }
+    });
+
+    it('starts on a disk too full for the rows of the journal a process left, says so in status, and writes them once there is room', async () => {
+      const dir = join(mnt, 'left');
+      const options = { storage: 'sqlite', dataDir: dir, storageFlushMs: 100, system: { enabled: false }, runtime: { enabled: false } } as const;
+      // The samples must still be in the open minute (the journal) when the disk fills: not in its last seconds.
+      const second = Date.now() % 60_000;
+      if (second > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_500 - second));
+      const a = new PerformanceMonitor(options);
+      await a.start();
+      for (let i = 0; i < 300; i++) a.metric('left_rt', { shard: `s${i}` }).record(i);
+      await a.flush();
+      const drained = Date.now();
+      await waitFor(() => (a.status().storage as { lastFlushStartedAt: number | null }).lastFlushStartedAt! > drained, 10_000, 'a flush of the samples into the journal');
+      const filler = fill(mnt);
+      // Its last flush fails: the samples stay in the journal, whose rows need pages the disk has not.
+      await a.stop();
+      // Room for the lock and the open, not for the journal's 300 rows.
+      const fs = statfsSync(mnt);
+      execFileSync('mount', ['-o', `remount,size=${(fs.blocks - fs.bfree) * fs.bsize + 16_384}`, mnt]);
+      const b = new PerformanceMonitor(options);
+      try {
+        await b.start();
+        expect(b.running).toBe(true);
+        const s = b.status().storage;
+        expect(s.mode === 'sqlite' && s.lastError?.message).toMatch(/full/i);
+        b.record('left_rt', 1000, { shard: 'new' });
+
+        rmSync(filler);
+        execFileSync('mount', ['-o', 'remount,size=4m', mnt]);
+        await b.flush();
+        expect(await b.flushStorage()).toBe(true);
+        expect(await historyTotals(b, 'left_rt')).toEqual({ count: 301, sum: 1000 + (299 * 300) / 2 });
+      } finally {
+        await b.stop();
       }
     });
   });

@@ -12,6 +12,12 @@ afterEach(async () => {
   await Promise.all(monitors.splice(0).map((m) => m.stop()));
 });
 
+/** When a process started, as the lock records it: field 22 of /proc/PID/stat (clock ticks since boot). */
+function startOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+}
+
 function dataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'pw-storage-')), 'data');
 }
@@ -154,10 +160,26 @@ describe('storage: sqlite', () => {
     const m = monitor(dir);
     await m.start();
     expect(m.running).toBe(true);
-    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
     await m.stop();
     // Released on stop.
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
+  });
+
+  it('takes over the lock of a dead process whose pid this process has now (a container restarted after a SIGKILL is PID 1 again)', async () => {
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    // What the killed process left: this pid, with its own start time, an earlier one.
+    writeFileSync(join(dir, 'perfwatch.lock'), `${process.pid} ${Number(startOf(process.pid)) - 1000}\n`);
+    const m = monitor(dir);
+    await m.start();
+    expect(m.running).toBe(true);
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    // The same for another live process's pid: the process that wrote the lock is gone.
+    await m.stop();
+    writeFileSync(join(dir, 'perfwatch.lock'), `${process.ppid} ${Number(startOf(process.ppid)) - 1000}\n`);
+    await monitor(dir).start();
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
   });
 
   it("names another process's lock by its pid, and says to stop that process", async () => {

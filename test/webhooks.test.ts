@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
-import type { AlertTransition } from '../dist/src/index.js';
-import { waitFor } from './helpers.js';
+import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
+import { caught, waitFor } from './helpers.js';
 
 const servers: Server[] = [];
 const notifiers: Notifier[] = [];
@@ -53,6 +53,18 @@ function fingerprintOf(body: string): string {
 }
 
 describe('webhook delivery', () => {
+  it("refuses a webhook header fetch would refuse (every notification would fail), naming the header, never its value", () => {
+    const bad = (headers: Record<string, string>) =>
+      caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['http://127.0.0.1/ok', { url: 'http://127.0.0.1/hook', headers }] } }));
+    expect(bad({ 'X Team': 'payments' })).toMatchObject({ field: 'alerts.webhooks[1].headers', message: expect.stringContaining('has an invalid header name "X Team"') });
+    const value = bad({ Authorization: 'Bearer s3cret\r\nX-Other: 1' });
+    expect(value).toMatchObject({ field: 'alerts.webhooks[1].headers', message: expect.stringContaining('has an invalid value for header "Authorization"') });
+    expect(value.message).not.toContain('s3cret');
+    expect(bad(Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`X-H${i}`, 'v']))).message).toContain('must have at most 32 headers');
+    // A value with a trailing line break (a token read from a file) is fine: fetch trims it.
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: [{ url: 'http://127.0.0.1/hook', headers: { Authorization: 'Bearer t\n' } }] } })).not.toThrow();
+  });
+
   it('counts as dropped only deliveries never posted, and as sent only those posted', async () => {
     // The receiver holds every request until the test lets it answer.
     const received: string[] = [];

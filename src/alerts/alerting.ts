@@ -149,7 +149,9 @@ export class Alerting {
    */
   restore(state: AlertingState): void {
     for (const rule of state.rules) if (!this.rules.has(rule.id)) this.rules.set(rule.id, rule);
-    for (const alert of state.alerts) if (this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint)) this.alerts.set(alert.fingerprint, alert);
+    const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
+    for (const alert of restored) this.alerts.set(alert.fingerprint, alert);
+    this.notifier.resume(restored);
     this.history = [...state.history, ...this.history];
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);

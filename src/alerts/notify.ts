@@ -21,6 +21,7 @@
  * for reuse) and the rest is cancelled, which closes the connection.
  */
 import type { Alert, AlertTransition } from './schema.js';
+import { answerStart } from '../answer-start.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
 export interface NotifierOptions {
@@ -128,6 +129,21 @@ export class Notifier {
       const timer = setTimeout(deliver, this.options.resolveHoldMs);
       timer.unref();
       this.held.set(t.fingerprint, timer);
+    }
+  }
+
+  /**
+   * Alerts that were firing when this monitor started, restored from its database: their
+   * episodes go on, already notified when they fired. Nothing is sent now (a restart must not
+   * page again); their resolution is sent when it comes, and Alertmanager hears them again at
+   * its next resend. Without this a restart (a deploy) left every open episode without its
+   * resolution, for good.
+   */
+  resume(alerts: readonly Alert[]): void {
+    if (this.stopped || !this.enabled) return;
+    for (const alert of alerts) {
+      if (alert.state !== 'firing' || this.firing.has(alert.fingerprint)) continue;
+      this.firing.set(alert.fingerprint, { view: alert, startsAt: alert.firedAt ?? alert.activeSince, value: alert.value });
     }
   }
 
@@ -293,7 +309,7 @@ export class Notifier {
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      await discard(response);
+      await answerStart(response, RESPONSE_DRAIN_BYTES);
       if (response.ok) return true;
       this.stats.lastError = `${target.url}: HTTP ${response.status}`;
       return false;
@@ -303,24 +319,6 @@ export class Notifier {
       this.stats.lastError = `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
       return false;
     }
-  }
-}
-
-/** Reads at most RESPONSE_DRAIN_BYTES of an answer's body and cancels the rest. */
-async function discard(response: Response): Promise<void> {
-  const body = response.body;
-  if (body === null) return;
-  const reader = body.getReader();
-  let read = 0;
-  try {
-    while (read <= RESPONSE_DRAIN_BYTES) {
-      const chunk = await reader.read();
-      if (chunk.done) return;
-      read += chunk.value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // a reset or timed-out answer: its status was all that mattered
   }
 }
 

@@ -10,6 +10,7 @@
  * Never throws: every failure ends up in the status (the monitor logs a 4xx and an encoding
  * failure as faults when it sees their counts grow).
  */
+import { answerStart } from '../answer-start.js';
 import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
 
@@ -169,7 +170,7 @@ export class Endpoint {
   private async send(batch: Batch): Promise<'done' | 'retry'> {
     const at = Date.now();
     let response: Response;
-    let answer: ArrayBuffer | undefined;
+    let answer: Uint8Array | undefined;
     try {
       response = await fetch(this.target.url, {
         method: 'POST',
@@ -177,8 +178,8 @@ export class Endpoint {
         body: batch.body,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),
       });
-      // The body is read so the connection can be reused; a refusal's first words say why.
-      answer = await response.arrayBuffer().catch(() => undefined);
+      // The start of the body: a refusal's first words say why (answer-start.ts).
+      answer = await answerStart(response, ANSWER_BYTES);
     } catch (error) {
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
@@ -211,9 +212,12 @@ const BAD_PORT = 'bad port';
 /** Characters of a receiver's refusal kept in the error: Prometheus and Mimir say there why ("out of order sample"). */
 export const REASON_CHARS = 200;
 
+/** Bytes of an answer read before the rest is cancelled: a short answer frees its connection for reuse. */
+const ANSWER_BYTES = 64 * 1024;
+
 /** The start of an answer's body as one line, or '' when it has none. */
-function reason(body: ArrayBuffer | undefined): string {
+function reason(body: Uint8Array | undefined): string {
   if (body === undefined || body.byteLength === 0) return '';
-  const text = Buffer.from(body, 0, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8').replace(/\s+/g, ' ').trim();
+  const text = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8').replace(/\s+/g, ' ').trim();
   return text.length > REASON_CHARS ? `${text.slice(0, REASON_CHARS - 1)}…` : text;
 }

@@ -6,13 +6,19 @@
 import type { ServerResponse } from 'node:http';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
-import { ByteBudget, readBody, type BodyCounters } from '../mcp/http-body.js';
+import { MAX_WINDOW_SECONDS } from '../monitor/query.js';
+import { ByteBudget, readBody, type BodyCounters, type BodyRefusal } from '../mcp/http-body.js';
 import { HttpError, intParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
 
 const MAX_SERIES = 10_000;
 /** The report options a request may set (the others are functions or signals). */
 const REPORT_KEYS = ['from', 'to', 'includeRecommendations', 'includeAlerts', 'format'];
 const REPORT_BODY_BYTES = 16 * 1024;
+/** A report request's body refused (too long, or the bodies' budget spent): in the JSON API's error shape, field `body`. */
+const REPORT_BODY_REFUSAL: BodyRefusal = {
+  advice: 'a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format)',
+  send: (res, status, message, headers) => sendError(res, new HttpError(status, message, 'body', headers)),
+};
 
 export interface ApiDeps {
   monitor: PerformanceMonitor;
@@ -60,7 +66,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     route('GET', '/api/metrics', ({ url, res }) => {
       const p = queryParams(url, ['names', 'tags', 'window', 'limit', 'offset']);
       const names = p.get('names')?.split(',').filter((n) => n !== '');
-      const window = intParam(p, 'window', 1, 30 * 86_400, 60);
+      const window = intParam(p, 'window', 1, MAX_WINDOW_SECONDS, 60);
       const limit = intParam(p, 'limit', 1, MAX_SERIES, 200);
       const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
       const tags = tagsParam(p);
@@ -128,7 +134,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     route('POST', '/api/reports', async ({ req, res, url }) => {
       queryParams(url, []);
       if (reportsRunning >= deps.maxConcurrentReports) throw new HttpError(503, `${reportsRunning} reports are being built, the limit (maxConcurrentReports): retry shortly`, undefined, { 'Retry-After': '1' });
-      const raw = await readBody(req, res, REPORT_BODY_BYTES, budget, refused);
+      const raw = await readBody(req, res, REPORT_BODY_BYTES, budget, refused, REPORT_BODY_REFUSAL);
       if (raw === undefined) return;
       let options: unknown = {};
       if (raw.length > 0) {

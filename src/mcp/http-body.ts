@@ -40,9 +40,22 @@ export interface BodyCounters {
   busy: number;
 }
 
+/** How a route answers a body it refuses: /mcp in JSON-RPC, the JSON API in its own error shape. */
+export interface BodyRefusal {
+  /** What to do about a body over the limit, after "the body is over N bytes, the limit of one request". */
+  advice: string;
+  send(res: ServerResponse, status: number, message: string, headers: Record<string, string>): void;
+}
+
+/** /mcp's: a JSON-RPC error; its large bodies are record_performance_metric batches. */
+const JSON_RPC_REFUSAL: BodyRefusal = {
+  advice: 'split a record_performance_metric batch into smaller ones',
+  send: (res, status, message, headers) => jsonError(res, status, -32600, message, headers),
+};
+
 /** Answers and closes: the client must not go on sending what nobody will read. */
-function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): undefined {
-  jsonError(res, status, -32600, message, { Connection: 'close', ...headers });
+function refuse(res: ServerResponse, refusal: BodyRefusal, status: number, message: string, headers: Record<string, string> = {}): undefined {
+  refusal.send(res, status, message, { Connection: 'close', ...headers });
   return undefined;
 }
 
@@ -51,25 +64,25 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
  * bound how long it may take), so that a client still sending it reads the answer instead
  * of a reset connection, and may retry on the same one.
  */
-function refuseAndDrain(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string>): undefined {
-  jsonError(res, status, -32600, message, headers);
+function refuseAndDrain(req: IncomingMessage, res: ServerResponse, refusal: BodyRefusal, status: number, message: string, headers: Record<string, string>): undefined {
+  refusal.send(res, status, message, headers);
   req.resume();
   return undefined;
 }
 
 /**
- * Reads a request's body into one buffer; undefined when it was refused (answered) or the
- * client went away. The bytes it holds are given back to `budget` when `res` closes.
+ * Reads a request's body into one buffer; undefined when it was refused (answered as
+ * `refusal` says) or the client went away. The bytes it holds are given back to `budget` when `res` closes.
  */
-export async function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, budget: ByteBudget, counters: BodyCounters): Promise<Buffer | undefined> {
+export async function readBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, budget: ByteBudget, counters: BodyCounters, refusal: BodyRefusal = JSON_RPC_REFUSAL): Promise<Buffer | undefined> {
   const tooLarge = (): undefined => {
     counters.tooLarge++;
-    return refuse(res, 413, `Payload Too Large: the body is over ${maxBytes} bytes, the limit of one request; split a record_performance_metric batch into smaller ones`);
+    return refuse(res, refusal, 413, `Payload Too Large: the body is over ${maxBytes} bytes, the limit of one request; ${refusal.advice}`);
   };
   const busy = (drain: boolean): undefined => {
     counters.busy++;
     const message = `Service Unavailable: other requests hold ${budget.used} of the ${budget.limit} bytes of bodies this server buffers at once; retry shortly`;
-    return drain ? refuseAndDrain(req, res, 503, message, { 'Retry-After': '1' }) : refuse(res, 503, message, { 'Retry-After': '1' });
+    return drain ? refuseAndDrain(req, res, refusal, 503, message, { 'Retry-After': '1' }) : refuse(res, refusal, 503, message, { 'Retry-After': '1' });
   };
   let held = 0;
   res.once('close', () => budget.give(held));

@@ -72,10 +72,42 @@ const httpUrl = z
     { error: 'must be an http(s) URL' },
   );
 
+/**
+ * Request headers of a webhook or an exporter (authorization, tenant): at most 32, names and
+ * values bounded, and each one fetch takes (a name with a space, a value with a line break
+ * would fail every request, found only in a status' lastError). The message names the
+ * header, never its value (a token).
+ */
+const httpHeaders = z
+  .record(z.string().min(1, { error: 'header names must not be empty' }).max(256, { error: 'header names must be at most 256 characters' }), z.string().max(8192, { error: 'header values must be at most 8192 characters' }), { error: 'must be an object of header names to string values' })
+  .refine((h) => Object.keys(h).length <= 32, { error: 'must have at most 32 headers' })
+  .superRefine((h, ctx) => {
+    for (const [name, value] of Object.entries(h)) {
+      const fault = headerFault(name, value);
+      if (fault) ctx.addIssue({ code: 'custom', message: fault });
+    }
+  })
+  .optional();
+
+/** Why fetch would refuse this header (the Fetch standard's rules, as undici applies them), or undefined. */
+function headerFault(name: string, value: string): string | undefined {
+  try {
+    new Headers([[name, value]]);
+    return undefined;
+  } catch {
+    try {
+      new Headers([[name, '']]);
+    } catch {
+      return `has an invalid header name ${JSON.stringify(name)}: letters, digits and !#$%&'*+-.^_\`|~ only`;
+    }
+    return `has an invalid value for header ${JSON.stringify(name)}: no line breaks or NUL`;
+  }
+}
+
 export const AlertOptionsSchema = z.strictObject({
   /** URLs receiving the Alertmanager webhook payload (version 4) when an alert fires or resolves. */
   webhooks: z
-    .array(z.union([httpUrl, z.strictObject({ url: httpUrl, headers: z.record(z.string(), z.string()).optional() })]), { error: 'must be an array of http(s) URLs' })
+    .array(z.union([httpUrl, z.strictObject({ url: httpUrl, headers: httpHeaders })]), { error: 'must be an array of http(s) URLs' })
     .max(16, { error: 'must list at most 16 webhooks' })
     .default([]),
   /** An Alertmanager to push alerts to (its /api/v2/alerts). */
@@ -95,15 +127,9 @@ export const AlertOptionsSchema = z.strictObject({
   externalUrl: z.string().max(2048).default('http://127.0.0.1/perfwatch'),
 });
 
-/** Request headers of an exporter (authorization, tenant): at most 32, names and values bounded. */
-const exportHeaders = z
-  .record(z.string().min(1, { error: 'header names must not be empty' }).max(256, { error: 'header names must be at most 256 characters' }), z.string().max(8192, { error: 'header values must be at most 8192 characters' }), { error: 'must be an object of header names to string values' })
-  .refine((h) => Object.keys(h).length <= 32, { error: 'must have at most 32 headers' })
-  .optional();
-
 const exportTarget = {
   url: httpUrl,
-  headers: exportHeaders,
+  headers: httpHeaders,
   /** How often the series are sent. */
   intervalMs: int(1_000, 3_600_000, 10_000, ' ms'),
   /** A request that takes longer fails (and is retried). */

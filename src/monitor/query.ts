@@ -104,6 +104,9 @@ interface CachedWindow {
   unsketched: number;
 }
 
+/** The longest window getMetrics() summarises (a day), as its fronts' parameters take it. */
+export const MAX_WINDOW_SECONDS = 86_400;
+
 export class Query {
   private readonly registry: Registry;
   private readonly reader: StoreReader;
@@ -132,8 +135,8 @@ export class Query {
   metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const seconds = query.windowSeconds ?? 60;
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > 86_400) {
-      throw new InvalidArgumentError('windowSeconds', 'must be a number from 1 to 86400', { value: seconds });
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 1 || seconds > MAX_WINDOW_SECONDS) {
+      throw new InvalidArgumentError('windowSeconds', `must be a number from 1 to ${MAX_WINDOW_SECONDS}`, { value: seconds });
     }
     let names: Set<string> | undefined;
     if (query.names !== undefined) {

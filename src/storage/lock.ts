@@ -1,10 +1,13 @@
 /**
- * One process owns a dataDir: a lock file (`perfwatch.lock`, holding the owner's pid) made
- * with O_EXCL, so that two processes racing for it cannot both win. A lock whose pid is no
- * longer alive was left by a process that died without releasing it (a SIGKILL): it is taken
- * over. Two monitors of one process on one directory are refused too (the pid is then this
- * process's own).
+ * One process owns a dataDir: a lock file (`perfwatch.lock`, holding the owner's pid and, on
+ * Linux, its start time) made with O_EXCL, so that two processes racing for it cannot both
+ * win. A lock whose pid is no longer alive was left by a process that died without releasing
+ * it (a SIGKILL): it is taken over. So is one whose pid is alive but started at another time:
+ * the pid was reused, as a container restarted after a SIGKILL reuses its PID 1, this very
+ * process included. Two monitors of one process on one directory are refused too (the pid and
+ * start are then this process's own).
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
@@ -29,7 +32,8 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     try {
       const handle = await open(file, 'wx');
       try {
-        await handle.writeFile(`${process.pid}\n`);
+        const started = startOf(process.pid);
+        await handle.writeFile(started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`);
       } finally {
         await handle.close();
       }
@@ -40,21 +44,43 @@ export async function acquireLock(dir: string): Promise<DirLock> {
       }
     }
     // An empty file may be a lock being written this moment: look again a little later.
-    const pid = (await ownerOf(file)) ?? (await new Promise((resolve) => setTimeout(resolve, 50)), await ownerOf(file));
-    if (pid !== undefined && processAlive(pid)) throw new StorageLockedError(dir, pid);
-    // A dead owner's lock: take it over.
+    const owner = (await ownerOf(file)) ?? (await new Promise((resolve) => setTimeout(resolve, 50)), await ownerOf(file));
+    if (owner !== undefined && processAlive(owner.pid) && !reused(owner)) throw new StorageLockedError(dir, owner.pid);
+    // A dead owner's lock, or one whose pid another process has now: take it over.
     await unlink(file).catch(() => {});
   }
 }
 
 async function release(file: string): Promise<void> {
-  if ((await ownerOf(file)) === process.pid) await unlink(file).catch(() => {});
+  if ((await ownerOf(file))?.pid === process.pid) await unlink(file).catch(() => {});
 }
 
-async function ownerOf(file: string): Promise<number | undefined> {
+/** The lock's pid and, when it has one, its owner's start time (a lock of an older perfwatch has the pid alone). */
+async function ownerOf(file: string): Promise<{ pid: number; started: string | undefined } | undefined> {
   try {
-    const pid = Number.parseInt(await readFile(file, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    const [pid, started] = (await readFile(file, 'utf8')).trim().split(' ');
+    const n = Number(pid);
+    return Number.isInteger(n) && n > 0 ? { pid: n, started: started || undefined } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the lock's live pid is another process's than the one that wrote it: it started at another time (known only when both times are). */
+function reused(owner: { pid: number; started: string | undefined }): boolean {
+  const now = owner.started === undefined ? undefined : startOf(owner.pid);
+  return now !== undefined && now !== owner.started;
+}
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/PID/stat, read after
+ * the command name, which may hold spaces and parentheses); undefined where there is no
+ * /proc or no such process.
+ */
+function startOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }

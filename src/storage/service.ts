@@ -7,10 +7,11 @@
  * Faults: a flush or commit that fails (a full disk, an I/O error) rolls back and is
  * reported through `onError`; the data stays in the shared store and the next flush retries
  * it, so recording never stops. A database file removed while open is noticed at the next
- * flush (its inode changed or vanished) and created again, and everything the store still
- * holds is written to it.
+ * flush (its inode changed or vanished) and created again (its directory too, if that went),
+ * and everything the store still holds is written to it.
  */
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
@@ -94,6 +95,8 @@ export class StorageService {
   private retentionQueued = false;
   private closed = false;
   private rows: number | null = null;
+  /** Whether the journal an earlier process left has been folded into rows. */
+  private folded = false;
 
   /** Opens the database (throws StorageError when it cannot be used). */
   constructor(options: StorageServiceOptions) {
@@ -101,10 +104,19 @@ export class StorageService {
     this.clock = options.clock ?? Date.now;
     this.db = openSchema(options.file);
     this.table = new RollupTable(this.db);
-    // What a killed process (or actor) left in the journal becomes rows before anything reads.
-    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
+    // What a killed process (or actor) left in the journal becomes rows before anything
+    // reads. A disk too full for those rows does not stop the start: the fault is reported,
+    // and each flush tries the fold again before it writes anything.
+    this.guard(() => this.foldLeft());
     this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
+  }
+
+  /** Folds what an earlier process left in the journal into rows, once (foldJournal). */
+  private foldLeft(): void {
+    if (this.folded) return;
+    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
+    this.folded = true;
   }
 
   /**
@@ -116,6 +128,8 @@ export class StorageService {
     return this.guard(() => {
       const began = this.clock();
       this.reopenIfGone();
+      // Before anything empties the journal (a last flush does): what it holds is not in the store.
+      this.foldLeft();
       const { rows } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));
       this.lastFlushAt = this.clock();
       this.lastFlushStartedAt = began;
@@ -274,6 +288,8 @@ export class StorageService {
       // closing a connection to a removed file may fail; it is dropped either way
     }
     this.statements.clear();
+    // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
+    mkdirSync(dirname(this.o.file), { recursive: true });
     this.db = openSchema(this.o.file);
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
