@@ -171,3 +171,31 @@ describe('report rates and trends', () => {
     expect(long.report().series.find((x) => x.name === 'heap_total')!.trend!.slopePerHour).toBeCloseTo(3.6e6, 0);
   });
 });
+
+describe('a page of series', () => {
+  it('is the same series as the whole list cut there, only its series are summarised, and the count is of every series with data that matches', () => {
+    const s = synthetic();
+    const ids = Array.from({ length: 30 }, (_, i) => s.id('paged_rt', { i: String(i), odd: String(i % 2) }, 'distribution', 'ms'));
+    s.id('paged_idle', {}, 'distribution', 'ms');
+    s.apply(T0 + 1000, ids.map((id, i) => [id, i + 1]));
+    const q = new Query(s.registry, s.reader);
+    const summarised: number[] = [];
+    const window = (q as unknown as { window: (id: number, ...rest: unknown[]) => unknown }).window.bind(q);
+    (q as unknown as { window: unknown }).window = (id: number, ...rest: unknown[]) => (summarised.push(id), window(id, ...rest));
+    const all = q.metrics({}, T0 + 2000);
+    expect(all).toHaveLength(30);
+    summarised.length = 0;
+    const page = q.metrics({ offset: 10, limit: 5 }, T0 + 2000);
+    expect(page.map((m) => m.tags.i)).toEqual(all.slice(10, 15).map((m) => m.tags.i));
+    expect(summarised).toEqual(page.map((m) => m.id));
+    expect(q.metrics({ offset: 28, limit: 5 }, T0 + 2000).map((m) => m.tags.i)).toEqual(['28', '29']);
+    expect(q.metrics({ offset: 40 }, T0 + 2000)).toEqual([]);
+    // The idle series (no data) is not counted; filters are.
+    expect(q.count({})).toBe(30);
+    expect(q.count({ tags: { odd: '1' } })).toBe(15);
+    expect(q.metrics({ tags: { odd: '1' }, offset: 14 }, T0 + 2000).map((m) => m.tags.i)).toEqual(['29']);
+    expect(() => q.metrics({ offset: -1 })).toThrow(/offset must be an integer of at least 0/);
+    expect(() => q.metrics({ limit: 0 })).toThrow(/limit must be an integer of at least 1/);
+    expect(() => q.count({ names: ['nope_never'] })).toThrow(/names\[0\]/);
+  });
+});

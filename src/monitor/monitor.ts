@@ -585,9 +585,14 @@ export class PerformanceMonitor extends EventEmitter {
     return this.alerting.getHistory(filter);
   }
 
-  /** Every series with data: current value, totals and a summary of the recent window. */
+  /** Every series with data (or a page of them: offset, limit): current value, totals and a summary of the recent window. */
   getMetrics(query?: MetricQuery): MetricSnapshot[] {
     return this.query.metrics(query);
+  }
+
+  /** How many series with data match `query` (names, tags): the pages of getMetrics() together. */
+  countMetrics(query?: MetricQuery): number {
+    return this.query.count(query);
   }
 
   /**
