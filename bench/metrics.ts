@@ -7,7 +7,8 @@
  * buckets, ~20 samples a second a series, as the collector would have), then read the way a
  * dashboard or an agent polls: with every series changed since the last read (new samples in
  * each open bucket), with the window moved on by a closed bucket, and with nothing changed.
- * The peers, in the same run, are prom-client collecting 1,000 label sets of a Summary (its
+ * A page of 200 series with the count of them all (what GET /api/metrics reads) is timed beside
+ * them. The peers, in the same run, are prom-client collecting 1,000 label sets of a Summary (its
  * quantiles over a 60 s window: the same answer) and of a Histogram (bucket counts only).
  * BENCH_NO_PEERS=1 leaves them out (for profiling).
  */
@@ -59,6 +60,8 @@ async function main(): Promise<void> {
   time(`perfwatch getMetrics(), ${SERIES} series, every series changed since the last read`, () => write(now, 1), () => query.metrics({}, now));
   time(`perfwatch getMetrics(), ${SERIES} series, the window moved on by one bucket`, () => write((now += 1000), 1), () => query.metrics({}, now));
   time(`perfwatch getMetrics(), ${SERIES} series, nothing changed`, () => {}, () => query.metrics({}, now));
+  // What /api/metrics does for one page: the page summarised, every series counted.
+  time(`perfwatch getMetrics({ offset, limit: 200 }) and countMetrics(), ${SERIES} series, every series changed`, () => write(now, 1), () => (query.metrics({ offset: Math.floor(SERIES / 2), limit: 200 }, now), query.count({})));
 
   // The peer: prom-client's collect of the same number of label sets and samples per window.
   if (process.env.BENCH_NO_PEERS) return;
