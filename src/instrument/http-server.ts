@@ -19,7 +19,7 @@
  * that meets it (FLIGHTS).
  */
 import dc from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
@@ -40,10 +40,24 @@ const ROUTE = Symbol('perfwatch.route');
 
 type Routed = IncomingMessage & { [ROUTE]?: string; baseUrl?: string };
 
+/**
+ * On a server of perfwatch's own (serveMcp, serveHttp): its requests are the monitor's work,
+ * not the service's, so they are not recorded (a 10 s capture over /mcp is not a 10 s request
+ * of the service's, nor a scrape of /metrics its traffic). `Symbol.for`, so that two copies
+ * of perfwatch in one process skip each other's servers too.
+ */
+const OWN_SERVER = Symbol.for('perfwatch.own-server');
+
+/** Marks `server` as perfwatch's own: instrument() records none of its requests. */
+export function markOwnServer(server: Server): void {
+  (server as Server & { [OWN_SERVER]?: true })[OWN_SERVER] = true;
+}
+
 interface ServerMessage {
   request: Routed;
   response: ServerResponse;
   socket: Socket;
+  server: Server & { [OWN_SERVER]?: true };
 }
 
 /** A request started and not finished yet, with when it started (performance.now()). */
@@ -179,6 +193,8 @@ export class HttpServerSource implements Source {
       const first = held[FLIGHTS];
       const f = first !== undefined && first.source === this ? first : flightOf(first, this);
       if (f === undefined) {
+        // A connection's first request (an own server's connections never get a flight, so each of theirs comes here).
+        if ((message as ServerMessage).server?.[OWN_SERVER] === true) return;
         held[FLIGHTS] = { source: this, response, started, queue: undefined, next: this.attachedOf(first) };
         if (first === undefined) {
           socket.once('close', onSocketClose);
