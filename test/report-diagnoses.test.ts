@@ -162,6 +162,17 @@ describe('diagnoses on a fresh monitor', () => {
     expect(ten.notes.filter((n) => n.startsWith('Not enough data'))).toEqual([]);
   });
 
+  it('take the share of time in GC pauses over the time watched, not over a longer range asked for', () => {
+    // Watched for 60 s of a 1 h range: five 20 ms pauses a second are 10% of the time watched (0.17% of the hour).
+    const s = synthetic();
+    s.fill(60, [[s.id('gc_pause', { type: 'major' }), () => [20, 20, 20, 20, 20]]]);
+    const now = T0 + 60_000;
+    const r = s.report({ from: now - 3_600_000, to: now, now, watched: { from: T0, to: Infinity } });
+    const d = r.diagnoses.find((x) => x.id === 'gc-pressure')!;
+    expect(d).toMatchObject({ severity: 'warning', summary: 'The process spent 10% of the 60 s watched in GC pauses (6000 ms).' });
+    expect(d.evidence[0]).toMatchObject({ statistic: 'share of wall time in GC pauses', value: 0.1 });
+  });
+
   it('say a blocked event loop from its utilization alone with its figure, never a "?"', () => {
     const s = synthetic();
     s.fill(30, [[s.id('event_loop_utilization', {}), () => 0.95]]);

@@ -114,7 +114,9 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
   const gc = series.filter((s) => s.stats.name === r.metric);
   if (gc.length === 0) return [];
   const pausedMs = gc.reduce((a, s) => a + s.stats.sum, 0);
-  const share = pausedMs / Math.max(1, window.to - window.from);
+  // Over the time the monitor watched (the pauses it did not watch are not in the sum), as every rate is.
+  const watchedMs = seconds * 1000;
+  const share = pausedMs / Math.max(1, watchedMs >= 0 ? watchedMs : window.to - window.from);
   const worst = gc.reduce((a, s) => (s.stats.p99 > a.stats.p99 ? s : a));
   const evidence: Evidence[] = [];
   let severity: DiagnosisSeverity | undefined;
@@ -133,7 +135,7 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
       title: 'Garbage-collection pressure',
       severity,
       category: 'memory',
-      summary: `The process spent ${round(share * 100)}% of the window in GC pauses (${round(pausedMs)} ms).`,
+      summary: `The process spent ${round(share * 100)}% of the ${watchedMs >= 0 ? `${round(seconds)} s watched` : 'window'} in GC pauses (${round(pausedMs)} ms).`,
       evidence,
       actions: [
         'Cut allocation on hot paths: reuse buffers and objects, avoid per-request closures and intermediate arrays.',
