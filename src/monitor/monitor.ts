@@ -378,6 +378,9 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     this.instrumentation?.detach();
+    // A capture running (an alert's, or one asked for) ends now, its summary covering what it
+    // sampled: its timer would hold the host's event loop up to 120 s past a shutdown's stop().
+    this.profiler.stopEarly();
     this.stoppedAt = Date.now();
     this.tick.stop();
     if (this.runtime) {
