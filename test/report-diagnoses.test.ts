@@ -35,6 +35,7 @@ const HEALTHY: [string, Record<string, string>, Gen][] = [
   ['database_connections', {}, (s) => 3 + (s % 5)],
   ['database_pool_size', {}, () => 20],
   ['formula_calculation_time', {}, () => [5, 8, 12, 20]],
+  ['response_time', { endpoint: '/pay' }, () => [20, 35, 60, 180, 400]],
 ];
 
 function only(name: string, tags: Record<string, string>, gen: Gen, id: string, extra: [string, Record<string, string>, Gen][] = []) {
@@ -116,6 +117,18 @@ describe('diagnoses', () => {
   it('slow formula calculation: p95 over 100 ms', () => {
     const d = only('formula_calculation_time', {}, () => [200, 250, 300], 'slow-formula-calculation');
     expect(d).toMatchObject({ severity: 'warning', category: 'formula' });
+  });
+
+  it('slow endpoints: one endpoint at p95 over 1 s is named, though fast requests hide it in the p95 of all', () => {
+    // 50 health checks a second at 2 ms, and a checkout a second at 1.4 s: the p95 of all requests is 2 ms.
+    const d = only('response_time', { endpoint: '/checkout' }, () => 1400, 'slow-endpoints', [['response_time', { endpoint: '/health' }, () => Array.from({ length: 50 }, () => 2)]]);
+    expect(d.severity).toBe('warning');
+    expect(d.summary).toBe('1 series of response_time answered at p95 in 1000 ms or more: endpoint=/checkout 1400 ms (1200 requests). Over every request together the p95 is 2 ms, which hides them.');
+    expect(d.evidence).toEqual([expect.objectContaining({ metric: 'response_time', tags: { endpoint: '/checkout' }, statistic: 'p95', threshold: DIAGNOSIS_RULES.slowEndpoints.p95WarningMs })]);
+    expect(d.evidence[0]!.value).toBeCloseTo(1400, -1);
+    // Critical from 2 s; and a handful of slow requests (under minEvents) is not an endpoint's behaviour.
+    expect(only('response_time', { endpoint: '/export' }, () => 2500, 'slow-endpoints').severity).toBe('critical');
+    expect(diagnosesOf([['response_time', { endpoint: '/rare' }, (sec) => (sec < DIAGNOSIS_RULES.slowEndpoints.minEvents - 1 ? 5000 : undefined)]])).toEqual([]);
   });
 
   it('turn each diagnosis into a recommendation carrying its evidence', () => {
