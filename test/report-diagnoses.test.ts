@@ -186,6 +186,22 @@ describe('diagnoses on a fresh monitor', () => {
     expect(d.evidence[0]).toMatchObject({ statistic: 'share of wall time in GC pauses', value: 0.1 });
   });
 
+  it('say a long GC pause by itself before the share of time in pauses can be judged, without a share', () => {
+    // 2 s watched, one 150 ms major pause: the pause is judged, the share (7.5% of 2 s) waits for 10 s.
+    const s = synthetic();
+    s.apply(T0 + 500, [[s.id('gc_pause', { type: 'major' }), 150]]);
+    const now = T0 + 2_000;
+    s.apply(now, []);
+    const r = s.report({ from: T0, to: now, now, watched: { from: T0, to: Infinity } });
+    const d = r.diagnoses.find((x) => x.id === 'gc-pressure')!;
+    expect(d).toMatchObject({ severity: 'warning', summary: 'Its major GC pauses took 150 ms at p99.' });
+    expect(d.evidence.map((e) => e.statistic)).toEqual(['p99 pause']);
+    // Once 10 s are watched, both: the share first.
+    s.apply(T0 + 10_500, []);
+    const later = s.report({ from: T0, to: T0 + 10_500, now: T0 + 10_500, watched: { from: T0, to: Infinity } });
+    expect(later.diagnoses.find((x) => x.id === 'gc-pressure')!.summary).toBe('The process spent 1.43% of the 10.5 s watched in GC pauses (150 ms). Its major GC pauses took 150 ms at p99.');
+  });
+
   it('say a blocked event loop from its utilization alone with its figure, never a "?"', () => {
     const s = synthetic();
     s.fill(30, [[s.id('event_loop_utilization', {}), () => 0.95]]);

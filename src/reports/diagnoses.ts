@@ -115,18 +115,23 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
   const gc = series.filter((s) => s.stats.name === r.metric);
   if (gc.length === 0) return [];
   const pausedMs = gc.reduce((a, s) => a + s.stats.sum, 0);
-  // Over the time the monitor watched (the pauses it did not watch are not in the sum), as every rate is.
-  const watchedMs = seconds * 1000;
-  const share = pausedMs / Math.max(1, watchedMs >= 0 ? watchedMs : window.to - window.from);
   const worst = gc.reduce((a, s) => (s.stats.p99 > a.stats.p99 ? s : a));
   const evidence: Evidence[] = [];
+  const said: string[] = [];
   let severity: DiagnosisSeverity | undefined;
-  if (seconds >= DIAGNOSIS_MINIMUM.seconds && share >= r.shareWarning) {
-    severity = share >= r.shareCritical ? 'critical' : 'warning';
-    evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
+  if (seconds >= DIAGNOSIS_MINIMUM.seconds) {
+    // Over the time the monitor watched (the pauses it did not watch are not in the sum), as every rate is.
+    const share = pausedMs / (seconds * 1000);
+    said.push(`The process spent ${round(share * 100)}% of the ${round(seconds)} s watched in GC pauses (${round(pausedMs)} ms)`);
+    if (share >= r.shareWarning) {
+      severity = share >= r.shareCritical ? 'critical' : 'warning';
+      evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
+    }
   }
   if (worst.stats.p99 >= r.p99WarningMs) {
     severity ??= 'warning';
+    const type = worst.stats.tags.type;
+    said.push(`${type ? `Its ${type} GC pauses` : 'GC pauses'} took ${round(worst.stats.p99)} ms at p99`);
     evidence.push(ev(r.metric, 'p99 pause', worst.stats.p99, r.p99WarningMs, 'ms', window, worst.stats.tags));
   }
   if (!severity) return [];
@@ -136,7 +141,7 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
       title: 'Garbage-collection pressure',
       severity,
       category: 'memory',
-      summary: `The process spent ${round(share * 100)}% of the ${watchedMs >= 0 ? `${round(seconds)} s watched` : 'window'} in GC pauses (${round(pausedMs)} ms).`,
+      summary: `${said.join('. ')}.`,
       evidence,
       actions: [
         'Cut allocation on hot paths: reuse buffers and objects, avoid per-request closures and intermediate arrays.',
