@@ -296,6 +296,21 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
   });
+
+  it("leaves out the monitor's own alert notifications, and records the service's calls to the same host", async () => {
+    const base = await serve();
+    const host = new URL(base).host;
+    const m = await started({ alerts: { webhooks: [{ url: `${base}/hooks/alerts?team=pay` }] } });
+    m.instrument({ httpServer: false });
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1, severity: 'critical' });
+    m.record('queue_size', 5);
+    // The webhook answered: its response headers went by the fetch channel before this.
+    await waitFor(() => m.status().alerts.notifications.sent >= 1, 15_000, 'the webhook delivery');
+    await fetch(`${base}/hooks/alerts?team=other`, { method: 'POST', body: '{}' }).then((r) => r.text());
+    await counted(m, 'api_response_time', 1);
+    expect(total(m, 'api_response_time', { host })).toBe(1);
+    expect(seriesOf(m, 'api_error_rate', { host, method: 'POST' })[0]).toMatchObject({ totalCount: 1, totalSum: 0 });
+  });
 });
 
 describe('instrument(): piscina pools', () => {

@@ -505,7 +505,8 @@ export class PerformanceMonitor extends EventEmitter {
       maxTagValueLength: this.options.maxTagValueLength,
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
-    return new Instrumentation(recorder, options, this.options.collectionIntervalMs);
+    // The alert notifications it posts (fetch, on this thread) are the monitor's calls, not the service's.
+    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, this.alerting.notificationTargets());
   }
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
