@@ -233,6 +233,20 @@ export const BREAKS = [
     mustFail: ['records every request under the route template the framework matched'],
   },
   {
+    name: "instrument: perfwatch's own endpoints recorded",
+    what: "the servers of serveMcp and serveHttp are not marked: an agent's 10 s capture over /mcp is a 10 s request of the service's",
+    edits: [{ find: '  markOwnServer(server);', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["records none of the requests to perfwatch's own endpoints"],
+  },
+  {
+    name: "instrument: the monitor's notifications recorded",
+    what: "the fetch subscriber stamps the monitor's own webhook posts: a failing receiver shows as the service's failing dependency",
+    edits: [{ find: 'if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["leaves out the monitor's own alert notifications"],
+  },
+  {
     name: 'instrument: failed calls look answered',
     what: 'an outgoing request that got no response is recorded as a 2xx success',
     edits: [{ find: 'this.finish((message as { request: Stamped }).request, ERROR_CLASS, true);', replace: 'this.finish((message as { request: Stamped }).request, 1, false);' }],
