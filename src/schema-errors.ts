@@ -23,9 +23,24 @@ export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = ''
     const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : '';
     return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, `${unknownKeyRule(what)}${hint}`);
   }
+  const refused = refusedKey(issue);
+  if (refused) return new InvalidArgumentError(fieldPath(prefix, refused.path), refused.rule);
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   return new InvalidArgumentError(path || 'options', plainRule(issue), { value });
+}
+
+/**
+ * A record's key that its key schema refused (a tag or label name): zod 4 reports it as
+ * `invalid_key` under the record's own message ("must be an object of tag names to string
+ * values"), the key schema's issue nested in it. Its rule is the nested one, said of the key
+ * (`tags.bad-key is not a valid tag name: …`), whose path shows the key, cut to 40 characters.
+ */
+export function refusedKey(issue: z.core.$ZodIssue): { path: PropertyKey[]; rule: string } | undefined {
+  const inner = issue.code === 'invalid_key' ? (issue as { issues?: z.core.$ZodIssue[] }).issues?.[0] : undefined;
+  if (inner === undefined) return undefined;
+  const key = String(issue.path.at(-1) ?? '');
+  return { path: [...issue.path.slice(0, -1), key.length > 40 ? `${key.slice(0, 40)}…` : key], rule: plainRule(inner) };
 }
 
 /**

@@ -101,6 +101,10 @@ describe('bad input', () => {
     expect(opt({ instrument: 'yes' })).toBe('instrument must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got "yes"');
     expect(opt({ instrument: { fetsh: true } })).toBe('instrument.fetsh is not a known option; did you mean fetch?');
     expect(opt('string')).toBe('options must be an object, got "string"');
+    // A bad name in a record of names: the name's rule, with the name in the path.
+    const rule = async (o: Record<string, unknown>) => ((await m.createAlertRule({ metric: 'a', operator: '>', threshold: 1, ...o } as never).catch((e: unknown) => e)) as Error).message;
+    expect(await rule({ labels: { 'team name': 'pay' } })).toBe('labels.team name is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*');
+    expect(await rule({ tags: { ['k'.repeat(101)]: 'v' } })).toBe(`tags.${'k'.repeat(40)}… is a tag name longer than 100 characters`);
     const serve = async (o: unknown) => ((await m.serveHttp(o as never).catch((e: unknown) => e)) as Error).message;
     expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles[0] must be a quantile: a number above 0 and below 1, got 2');
     expect(await serve({ port: 0, quantils: [0.5] })).toBe('quantils is not a known option; did you mean quantiles?');

@@ -221,9 +221,30 @@ export const BREAKS = [
   {
     name: 'instrument: Express middleware names the route',
     what: "every Express layer a request passes sets its route, middleware ('/') included: unmatched paths all become '/'",
-    edits: [{ find: 'm.layer?.method === undefined || ', replace: '' }],
+    edits: [{ find: 'this.mounted(req, base, m.route);\n      return;', replace: 'this.mounted(req, base, m.route);' }],
     tests: ['instrument-frameworks.test.ts'],
     mustFail: ['records every request under the route template the framework matched'],
+  },
+  {
+    name: 'instrument: Express mount templates ignored',
+    what: "a route under a router mounted at a parameter takes its prefix from baseUrl with ids folded: each org's name (app.use('/orgs/:org', router)) is a route of its own",
+    edits: [{ find: 'req[ROUTE] = base ? templateOf(req, base) + ', replace: 'req[ROUTE] = base ? normalizePath(base) + ' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ['records every request under the route template the framework matched'],
+  },
+  {
+    name: "instrument: perfwatch's own endpoints recorded",
+    what: "the servers of serveMcp and serveHttp are not marked: an agent's 10 s capture over /mcp is a 10 s request of the service's",
+    edits: [{ find: '  markOwnServer(server);', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["records none of the requests to perfwatch's own endpoints"],
+  },
+  {
+    name: "instrument: the monitor's notifications recorded",
+    what: "the fetch subscriber stamps the monitor's own webhook posts: a failing receiver shows as the service's failing dependency",
+    edits: [{ find: 'if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["leaves out the monitor's own alert notifications"],
   },
   {
     name: 'instrument: failed calls look answered',
@@ -1310,9 +1331,23 @@ export const BREAKS = [
   {
     name: 'GC share judged over any time',
     what: 'GC pressure reads its share of wall time from a window of any length: one 30 ms pause in the first 321 ms reads 9%',
-    edits: [{ find: 'if (seconds >= DIAGNOSIS_MINIMUM.seconds && share >= r.shareWarning) {', replace: 'if (share >= r.shareWarning) {' }],
+    edits: [{ find: '  if (seconds >= DIAGNOSIS_MINIMUM.seconds) {\n    // Over the time the monitor watched', replace: '  if (seconds > 0) {\n    // Over the time the monitor watched' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['wait for the readings and seconds they need'],
+  },
+  {
+    name: 'GC share over the whole range',
+    what: 'GC pressure divides the pauses by the range asked for, not the part of it the monitor watched: 10% of 60 s watched reads 0.17% of an hour',
+    edits: [{ find: 'const share = pausedMs / (seconds * 1000);', replace: 'const share = pausedMs / Math.max(1, window.to - window.from);' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['take the share of time in GC pauses over the time watched'],
+  },
+  {
+    name: 'slow endpoints not diagnosed',
+    what: 'no rule reads response_time per endpoint: a slow endpoint among fast requests gets no diagnosis, as the p95 of all requests hides it',
+    edits: [{ find: 'poolSaturation, slowFormula, slowEndpoints];', replace: 'poolSaturation, slowFormula];' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['slow endpoints: one endpoint at p95 over 1 s is named'],
   },
   {
     name: 'report silent on the data it waits for',

@@ -157,6 +157,28 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
   });
 
+  it("records none of the requests to perfwatch's own endpoints (serveMcp, serveHttp): they are the monitor's work, not the service's", async () => {
+    const m = await started();
+    m.instrument();
+    const mcp = await m.serveMcp({ port: 0 });
+    const front = await m.serveHttp({ port: 0 });
+    try {
+      // Each answered in full before the service's request below, whose sample follows theirs in the ring.
+      expect((await fetch(mcp.url).then(async (r) => (await r.text(), r.status)))).toBeGreaterThanOrEqual(400);
+      expect((await fetch(front.metricsUrl).then(async (r) => (await r.text(), r.status)))).toBe(200);
+      expect((await fetch(`${front.url}api/status`).then(async (r) => (await r.text(), r.status)))).toBe(200);
+      const base = await serve();
+      await fetch(`${base}/orders/1`).then((r) => r.text());
+      await counted(m, 'throughput', 1);
+      expect(seriesOf(m, 'response_time').map((s) => s.tags.endpoint)).toEqual(['/orders/:id']);
+      expect(seriesOf(m, 'error_rate').map((s) => s.tags.endpoint)).toEqual(['/orders/:id']);
+      expect(m.status().instrument!.httpServer!.routes).toBe(1);
+    } finally {
+      await mcp.close();
+      await front.close();
+    }
+  });
+
   it('listens to a kept-alive connection once, however many times instrument() is called again, and the current one counts its aborts', async () => {
     const m = await started();
     const base = await serve(Infinity);
@@ -273,6 +295,21 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
+  });
+
+  it("leaves out the monitor's own alert notifications, and records the service's calls to the same host", async () => {
+    const base = await serve();
+    const host = new URL(base).host;
+    const m = await started({ alerts: { webhooks: [{ url: `${base}/hooks/alerts?team=pay` }] } });
+    m.instrument({ httpServer: false });
+    await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1, severity: 'critical' });
+    m.record('queue_size', 5);
+    // The webhook answered: its response headers went by the fetch channel before this.
+    await waitFor(() => m.status().alerts.notifications.sent >= 1, 15_000, 'the webhook delivery');
+    await fetch(`${base}/hooks/alerts?team=other`, { method: 'POST', body: '{}' }).then((r) => r.text());
+    await counted(m, 'api_response_time', 1);
+    expect(total(m, 'api_response_time', { host })).toBe(1);
+    expect(seriesOf(m, 'api_error_rate', { host, method: 'POST' })[0]).toMatchObject({ totalCount: 1, totalSum: 0 });
   });
 });
 

@@ -116,6 +116,22 @@ describe('answer budgets', () => {
     expect(short.text).not.toMatch(/watched/);
   });
 
+
+  it('says a filter matched no series, not that the monitor has no data, and refuses an empty metric_types', async () => {
+    const none = [
+      [{ tags: { endpoint: '/nope' } }, 'no series matches {endpoint=/nope} yet: leave out tags for the series there are'],
+      [{ metric_types: ['queue_size'], tags: { endpoint: '/api/e1' } }, 'no series matches queue_size{endpoint=/api/e1} yet: leave out tags (or metric_types) for the series there are'],
+      [{ metric_types: ['error_rate'] }, 'no series matches error_rate yet: leave out metric_types for the series there are'],
+    ] as const;
+    for (const [args, said] of none) {
+      const { text, r } = await call('get_performance_metrics', args);
+      expect(r.structuredContent).toMatchObject({ metrics: [], total: 0 });
+      expect(text).toBe(said);
+    }
+    const empty = (await client.callTool({ name: 'get_performance_metrics', arguments: { metric_types: [] } })) as { isError?: boolean; content: { text: string }[] };
+    expect(empty.isError).toBe(true);
+    expect(empty.content[0]!.text).toBe('PW_ERR_INVALID_ARG: metric_types must list at least one metric name (leave it out for every metric), got an array of 0');
+  });
   it('notifies the 300 alerts that fired together as one message with counts', async () => {
     const message = await waitFor(() => logs.find((l) => l.data.event === 'alerts'), 10_000, 'the grouped notification');
     expect(message.level).toBe('critical');

@@ -31,6 +31,14 @@ describe('get_metric_history', () => {
     expect(historyText(out, true)).not.toContain('downsampled');
   });
 
+  it("gives a counter's line in one unit: its rates' first, last, min and max, not its samples'", () => {
+    // Two points of 1-request samples, at 10 and 30 requests a second.
+    const points = [10, 30].map((rate, i) => ({ t: T0 + i * 1_000, value: rate, count: rate, sum: rate, min: 1, max: 1, last: 1 }));
+    const s: SeriesHistory = { id: 1, tags: {}, resolution: 'raw', stepMs: 0, sourcePoints: 40, points };
+    const text = historyText(historyOut({ ...history(s), metric: 'throughput', kind: 'counter', unit: 'requests' }, 2), false);
+    expect(text).toContain('first 10 last 30 min 10 max 30');
+  });
+
   it('says so, with how to get more, when the cap cut a series', () => {
     const out = historyOut(history(series(500, 1_800)), 500);
     expect(out.downsampled).toBe(true);

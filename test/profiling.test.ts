@@ -113,6 +113,21 @@ describe('profile on demand', () => {
     expect((await m.profile({ seconds: 1 })).id).toBe(2);
   }, 20_000);
 
+  it("ends a running capture at stop(), with what it sampled, so that it does not hold a shutting-down host's event loop", async () => {
+    const m = await started({ profiling: { dir: await tempDir() } });
+    const running = m.startProfile({ seconds: 120 });
+    await m.stop();
+    // Hang guard only: without the stop, the capture would run its 120 s.
+    const ended = await Promise.race([running.done, new Promise<null>((r) => setTimeout(() => r(null), 15_000).unref())]);
+    expect(ended).not.toBeNull();
+    expect(ended!).toMatchObject({ id: running.id, kind: 'cpu' });
+    expect(ended!.seconds).toBeLessThan(120);
+    expect(ended!.file).not.toBeNull();
+    expect(m.profilingStatus().busy).toBeNull();
+    // A stopped monitor still captures when asked.
+    expect((await m.profile({ seconds: 1 })).id).toBe(running.id + 1);
+  }, 30_000);
+
   it("counts a capture's main-thread time in the overhead budget", async () => {
     const m = await started({ profiling: { dir: await tempDir() }, overhead: { checkIntervalMs: 1000 } });
     const c = await m.profile({ seconds: 1 });

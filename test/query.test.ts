@@ -128,6 +128,29 @@ describe('one rate for every kind', () => {
   });
 });
 
+describe("a counter's raw history, downsampled", () => {
+  it('gives each point the rate over the time it covers, as its buckets give it', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // 10 requests a second, one every 100 ms, for 4 s (40 samples: all still raw).
+    for (let i = 0; i < 40; i++) s.apply(T0 + i * 100, [[hits, 1]]);
+    const now = T0 + 4_000;
+    s.apply(now, []);
+    const history = new HistoryReader(s.registry, s.reader, new SketchAccumulator(), () => ALWAYS_WATCHED);
+    const raw = history.read({ metric: 'hits', maxPoints: 4 }, now).series[0]!;
+    expect(raw.resolution).toBe('raw');
+    expect(raw.points.map((p) => [p.count, p.value])).toEqual([[10, 10], [10, 10], [10, 10], [10, 10]]);
+    const buckets = history.read({ metric: 'hits', resolution: 'bucket' }, now).series[0]!;
+    expect(buckets.points.map((p) => p.value)).toEqual([10, 10, 10, 10]);
+    // Two bursts of 10 in one millisecond each, a second apart: 10 a second, not 10 (a sum) each.
+    const burst = s.id('burst', {}, 'counter', 'requests');
+    s.apply(now + 1_000, Array.from({ length: 10 }, () => [burst, 1] as [number, number]));
+    s.apply(now + 2_000, Array.from({ length: 10 }, () => [burst, 1] as [number, number]));
+    s.apply(now + 3_000, []);
+    expect(history.read({ metric: 'burst', maxPoints: 2 }, now + 3_000).series[0]!.points.map((p) => [p.count, p.value])).toEqual([[10, 10], [10, 10]]);
+  });
+});
+
 describe('unknown metric names', () => {
   it('are errors naming the nearest known ones, in getMetrics and getMetricHistory', () => {
     const s = synthetic();

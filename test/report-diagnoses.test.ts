@@ -35,6 +35,7 @@ const HEALTHY: [string, Record<string, string>, Gen][] = [
   ['database_connections', {}, (s) => 3 + (s % 5)],
   ['database_pool_size', {}, () => 20],
   ['formula_calculation_time', {}, () => [5, 8, 12, 20]],
+  ['response_time', { endpoint: '/pay' }, () => [20, 35, 60, 180, 400]],
 ];
 
 function only(name: string, tags: Record<string, string>, gen: Gen, id: string, extra: [string, Record<string, string>, Gen][] = []) {
@@ -118,6 +119,18 @@ describe('diagnoses', () => {
     expect(d).toMatchObject({ severity: 'warning', category: 'formula' });
   });
 
+  it('slow endpoints: one endpoint at p95 over 1 s is named, though fast requests hide it in the p95 of all', () => {
+    // 50 health checks a second at 2 ms, and a checkout a second at 1.4 s: the p95 of all requests is 2 ms.
+    const d = only('response_time', { endpoint: '/checkout' }, () => 1400, 'slow-endpoints', [['response_time', { endpoint: '/health' }, () => Array.from({ length: 50 }, () => 2)]]);
+    expect(d.severity).toBe('warning');
+    expect(d.summary).toBe('1 series of response_time answered at p95 in 1000 ms or more: endpoint=/checkout 1400 ms (1200 requests). Over every request together the p95 is 2 ms, which hides them.');
+    expect(d.evidence).toEqual([expect.objectContaining({ metric: 'response_time', tags: { endpoint: '/checkout' }, statistic: 'p95', threshold: DIAGNOSIS_RULES.slowEndpoints.p95WarningMs })]);
+    expect(d.evidence[0]!.value).toBeCloseTo(1400, -1);
+    // Critical from 2 s; and a handful of slow requests (under minEvents) is not an endpoint's behaviour.
+    expect(only('response_time', { endpoint: '/export' }, () => 2500, 'slow-endpoints').severity).toBe('critical');
+    expect(diagnosesOf([['response_time', { endpoint: '/rare' }, (sec) => (sec < DIAGNOSIS_RULES.slowEndpoints.minEvents - 1 ? 5000 : undefined)]])).toEqual([]);
+  });
+
   it('turn each diagnosis into a recommendation carrying its evidence', () => {
     const s = synthetic();
     s.fill(120, [[s.id('cache_hit_rate'), () => ratio(100, 30)]]);
@@ -160,6 +173,33 @@ describe('diagnoses on a fresh monitor', () => {
     const ten = freshReport(DIAGNOSIS_MINIMUM.seconds);
     expect(ten.diagnoses.map((d) => d.id).sort()).toEqual(['cpu-saturation', 'event-loop-blocked', 'gc-pressure']);
     expect(ten.notes.filter((n) => n.startsWith('Not enough data'))).toEqual([]);
+  });
+
+  it('take the share of time in GC pauses over the time watched, not over a longer range asked for', () => {
+    // Watched for 60 s of a 1 h range: five 20 ms pauses a second are 10% of the time watched (0.17% of the hour).
+    const s = synthetic();
+    s.fill(60, [[s.id('gc_pause', { type: 'major' }), () => [20, 20, 20, 20, 20]]]);
+    const now = T0 + 60_000;
+    const r = s.report({ from: now - 3_600_000, to: now, now, watched: { from: T0, to: Infinity } });
+    const d = r.diagnoses.find((x) => x.id === 'gc-pressure')!;
+    expect(d).toMatchObject({ severity: 'warning', summary: 'The process spent 10% of the 60 s watched in GC pauses (6000 ms).' });
+    expect(d.evidence[0]).toMatchObject({ statistic: 'share of wall time in GC pauses', value: 0.1 });
+  });
+
+  it('say a long GC pause by itself before the share of time in pauses can be judged, without a share', () => {
+    // 2 s watched, one 150 ms major pause: the pause is judged, the share (7.5% of 2 s) waits for 10 s.
+    const s = synthetic();
+    s.apply(T0 + 500, [[s.id('gc_pause', { type: 'major' }), 150]]);
+    const now = T0 + 2_000;
+    s.apply(now, []);
+    const r = s.report({ from: T0, to: now, now, watched: { from: T0, to: Infinity } });
+    const d = r.diagnoses.find((x) => x.id === 'gc-pressure')!;
+    expect(d).toMatchObject({ severity: 'warning', summary: 'Its major GC pauses took 150 ms at p99.' });
+    expect(d.evidence.map((e) => e.statistic)).toEqual(['p99 pause']);
+    // Once 10 s are watched, both: the share first.
+    s.apply(T0 + 10_500, []);
+    const later = s.report({ from: T0, to: T0 + 10_500, now: T0 + 10_500, watched: { from: T0, to: Infinity } });
+    expect(later.diagnoses.find((x) => x.id === 'gc-pressure')!.summary).toBe('The process spent 1.43% of the 10.5 s watched in GC pauses (150 ms). Its major GC pauses took 150 ms at p99.');
   });
 
   it('say a blocked event loop from its utilization alone with its figure, never a "?"', () => {

@@ -175,6 +175,11 @@ export class Alerting {
     this.notifier.stop();
   }
 
+  /** The URLs notifications are posted to (origin, path and query). */
+  notificationTargets(): string[] {
+    return this.notifier.urls();
+  }
+
   async createRule(input: unknown): Promise<AlertRule> {
     const parsed = parseAlertRule(input);
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };

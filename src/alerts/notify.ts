@@ -98,6 +98,14 @@ export class Notifier {
     return this.webhooks.length > 0 || this.alertmanager !== undefined;
   }
 
+  /** The URLs it posts to, as origin, path and query: the monitor's own calls, which instrument() leaves out. */
+  urls(): string[] {
+    return this.targets().map((t) => {
+      const u = new URL(t.url);
+      return u.origin + u.pathname + u.search;
+    });
+  }
+
   /** Feeds a transition; only firing and the resolution of a firing alert notify. */
   onTransition(t: AlertTransition, view: AlertView): void {
     if (this.stopped || !this.enabled) return;

@@ -33,7 +33,10 @@ const seconds = (max: number) =>
 const labelMap = (what: string) =>
   z
     .record(
-      z.string().regex(TAG_KEY_PATTERN, { error: `${what} names must match [a-zA-Z_][a-zA-Z0-9_]*` }).max(100),
+      z
+        .string()
+        .regex(TAG_KEY_PATTERN, { error: `is not a valid ${what} name: it must match [a-zA-Z_][a-zA-Z0-9_]*` })
+        .max(100, { error: `is a ${what} name longer than 100 characters` }),
       z.string({ error: `${what} values must be strings` }).max(1024, { error: `${what} values must be at most 1024 characters` }),
     )
     .refine((r) => Object.keys(r).length <= 32, { error: `must have at most 32 entries` });

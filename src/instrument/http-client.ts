@@ -39,6 +39,8 @@ export interface ClientChannels {
   method(request: unknown): string | undefined;
   host(request: unknown): string;
   status(message: unknown): number;
+  /** The request's origin, path and query, to tell the monitor's own calls (fetch only: the notifier's). */
+  target?(request: unknown): string;
 }
 
 export const NODE_HTTP: ClientChannels = {
@@ -64,6 +66,7 @@ export const UNDICI: ClientChannels = {
     return at === -1 ? origin : origin.slice(at + 2);
   },
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
+  target: (r) => `${String((r as { origin?: unknown }).origin)}${String((r as { path?: unknown }).path)}`,
 };
 
 export class HttpClientSource implements Source {
@@ -71,11 +74,14 @@ export class HttpClientSource implements Source {
   private readonly channels: ClientChannels;
   private readonly errorFrom: number;
   readonly hosts: CappedTags<HostEntry>;
+  /** The monitor's own calls (its alert notifications), left out: they are not the service's. */
+  private readonly own: ReadonlySet<string> | undefined;
   private attached = false;
 
-  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions) {
+  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, own: readonly string[] = []) {
     this.recorder = recorder;
     this.channels = channels;
+    this.own = own.length > 0 && channels.target !== undefined ? new Set(own) : undefined;
     this.errorFrom = options.errorStatusFrom;
     this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }));
   }
@@ -98,6 +104,8 @@ export class HttpClientSource implements Source {
 
   private readonly onStart = (message: unknown): void => {
     const request = (message as { request: Stamped }).request;
+    // Not stamped, so never recorded: a notification of the monitor's own.
+    if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;
     request[STARTED] = performance.now();
   };
 

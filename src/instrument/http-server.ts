@@ -19,7 +19,7 @@
  * that meets it (FLIGHTS).
  */
 import dc from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { MetricHandle } from '../engine/producer.js';
@@ -38,12 +38,45 @@ const EXPRESS_LAYER = 'tracing:express.router.request:start';
 /** On the request: the route template a framework matched. */
 const ROUTE = Symbol('perfwatch.route');
 
-type Routed = IncomingMessage & { [ROUTE]?: string; baseUrl?: string };
+/** On the request: the routers Express mounted it into at a pattern, innermost first. */
+const MOUNTS = Symbol('perfwatch.mounts');
+
+/** A router mount the request went through: its concrete prefix (`baseUrl`) and its template. */
+interface Mount {
+  base: string;
+  template: string;
+  up: Mount | undefined;
+}
+
+type Routed = IncomingMessage & { [ROUTE]?: string; [MOUNTS]?: Mount; baseUrl?: string };
+
+/** A mount pattern whose segments are one each of the prefix it matched (no wildcard, no optional group). */
+const PLAIN_PATTERN = /^(\/[^/*{}()?+]+)+$/;
+
+/** The template of the prefix `base`: the mount's that set it, else `base` with its ids folded. */
+function templateOf(req: Routed, base: string): string {
+  for (let m = req[MOUNTS]; m !== undefined; m = m.up) if (m.base === base) return m.template;
+  return normalizePath(base);
+}
+
+/**
+ * On a server of perfwatch's own (serveMcp, serveHttp): its requests are the monitor's work,
+ * not the service's, so they are not recorded (a 10 s capture over /mcp is not a 10 s request
+ * of the service's, nor a scrape of /metrics its traffic). `Symbol.for`, so that two copies
+ * of perfwatch in one process skip each other's servers too.
+ */
+const OWN_SERVER = Symbol.for('perfwatch.own-server');
+
+/** Marks `server` as perfwatch's own: instrument() records none of its requests. */
+export function markOwnServer(server: Server): void {
+  (server as Server & { [OWN_SERVER]?: true })[OWN_SERVER] = true;
+}
 
 interface ServerMessage {
   request: Routed;
   response: ServerResponse;
   socket: Socket;
+  server: Server & { [OWN_SERVER]?: true };
 }
 
 /** A request started and not finished yet, with when it started (performance.now()). */
@@ -179,6 +212,8 @@ export class HttpServerSource implements Source {
       const first = held[FLIGHTS];
       const f = first !== undefined && first.source === this ? first : flightOf(first, this);
       if (f === undefined) {
+        // A connection's first request (an own server's connections never get a flight, so each of theirs comes here).
+        if ((message as ServerMessage).server?.[OWN_SERVER] === true) return;
         held[FLIGHTS] = { source: this, response, started, queue: undefined, next: this.attachedOf(first) };
         if (first === undefined) {
           socket.once('close', onSocketClose);
@@ -279,18 +314,35 @@ export class HttpServerSource implements Source {
 
   /**
    * Express 5 publishes every layer a request passes; only route handlers (layers with a
-   * method) name the route. Their pattern is relative to the router they sit in: the mount
-   * path is the request's baseUrl, normalised (a mount pattern with parameters is not
-   * published with the route).
+   * method) name the route. Their pattern is relative to the router they sit in; the prefix
+   * before it is the request's baseUrl, whose template comes from the mounts the request
+   * passed (a router at `/orgs/:org` publishes its layer with that pattern and the prefix it
+   * matched, `/orgs/acme`), else from baseUrl with its ids folded.
    */
   private readonly onExpress = (message: unknown): void => {
     const m = message as { req?: Routed; layer?: { method?: unknown }; route?: unknown; errorHandler?: boolean };
     const req = m.req;
-    if (req === undefined || m.errorHandler === true || m.layer?.method === undefined || m.route === undefined) return;
+    if (req === undefined || m.errorHandler === true || m.route === undefined) return;
     const base = req.baseUrl;
+    if (m.layer?.method === undefined) {
+      if (base && typeof m.route === 'string' && PLAIN_PATTERN.test(m.route)) this.mounted(req, base, m.route);
+      return;
+    }
     const route = String(m.route);
-    req[ROUTE] = base ? normalizePath(base) + (route === '/' ? '' : route) : route;
+    req[ROUTE] = base ? templateOf(req, base) + (route === '/' ? '' : route) : route;
   };
+
+  /**
+   * A layer mounted at `pattern` (a router, or middleware at a path) took the request with
+   * the prefix `base`: its parent's prefix followed by one segment per segment of the pattern.
+   */
+  private mounted(req: Routed, base: string, pattern: string): void {
+    const segments = pattern.split('/').length - 1;
+    const parts = base.split('/');
+    if (parts.length - 1 < segments) return;
+    const parent = parts.slice(0, parts.length - segments).join('/');
+    req[MOUNTS] = { base, template: (parent ? templateOf(req, parent) : '') + pattern, up: req[MOUNTS] };
+  }
 
   /**
    * A request answered without a framework's route whose URL, method and status are not the

@@ -28,11 +28,12 @@ export class Instrumentation {
   private readonly sources: Source[];
   private attached = false;
 
-  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number) {
+  /** `ownFetches`: the URLs (origin, path and query) the monitor itself fetches (its notifications), left out. */
+  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number, ownFetches: readonly string[] = []) {
     const { httpServer, httpClient, fetch, piscina } = options;
     this.server = httpServer.enabled ? new HttpServerSource(recorder, httpServer) : undefined;
     this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient) : undefined;
-    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch) : undefined;
+    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch, ownFetches) : undefined;
     this.piscina = Object.keys(piscina).length > 0 ? new PiscinaSource(recorder, piscina, intervalMs) : undefined;
     this.sources = [this.server, this.client, this.fetch, this.piscina].filter((s): s is NonNullable<typeof s> => s !== undefined);
   }

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { bearerCheck, checkHostAndOrigin, jsonError, type Refusal } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
+import { markOwnServer } from '../instrument/http-server.js';
 
 /** How browsers pass the token check (http/browser-session.ts); serveMcp has none. */
 export interface BrowserAccess {
@@ -60,6 +61,8 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
     },
   );
   server.maxConnections = policy.maxConnections;
+  // Its requests are the monitor's, not the service's: instrument() leaves them out.
+  markOwnServer(server);
   let open = 0;
   let refused = 0;
   server.on('connection', (socket) => {

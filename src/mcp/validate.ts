@@ -8,6 +8,7 @@ import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, PerfwatchError, describeValue, unknownKeyRule } from '../errors.js';
+import { refusedKey } from '../schema-errors.js';
 
 /** `samples[3].value` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -36,6 +37,8 @@ export function issueError(issue: z.core.$ZodIssue, input: unknown): PerfwatchEr
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
     return new InvalidArgumentError(`${path ? `${path}.` : ''}${shown}`, unknownKeyRule('argument'));
   }
+  const refused = refusedKey(issue);
+  if (refused) return new InvalidArgumentError(formatPath(refused.path), refused.rule);
   const value = valueAt(input, issue.path);
   const field = path || 'arguments';
   if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return new InvalidArgumentError(field, `is required: it ${issue.message}`);

@@ -154,7 +154,7 @@ export class HistoryReader {
         const v = raw.v[i]!;
         return { t, value: v, count: 1, sum: v, min: v, max: v, last: v };
       });
-      return { id, tags, resolution: 'raw', stepMs: 0, sourcePoints: points.length, points: downsampleRaw(points, maxPoints, kind) };
+      return { id, tags, resolution: 'raw', stepMs: 0, sourcePoints: points.length, points: downsampleRaw(points, maxPoints, kind, Math.min(to, watched.to)) };
     }
     // Bucketed: stored rollups, then rollups up to the newest one written, buckets after it,
     // then the open bucket.
@@ -276,8 +276,14 @@ function pointValue(kind: MetricKind, sum: number, count: number, last: number, 
   return count > 0 ? sum / count : 0;
 }
 
-/** Merges consecutive raw samples into at most maxPoints points (exact stats per group). */
-function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKind): HistoryPoint[] {
+/**
+ * Merges consecutive raw samples into at most maxPoints points (exact stats per group). A
+ * counter's point is its rate over the time it covers, as a bucket's is: from its first sample
+ * to the next point's first later sample, the last point to `end` (the range's end, or now, or
+ * when the monitor stopped). Its own first-to-last span would count n samples over n − 1 gaps,
+ * and over none for a burst in one millisecond.
+ */
+function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKind, end: number): HistoryPoint[] {
   if (points.length <= maxPoints) return points;
   const group = Math.ceil(points.length / maxPoints);
   const out: HistoryPoint[] = [];
@@ -287,10 +293,13 @@ function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKi
     const sum = values.reduce((a, b) => a + b, 0);
     const rank = (q: number): number => values[rankOf(q, values.length)]!;
     const last = slice[slice.length - 1]!.value;
-    const spanMs = slice[slice.length - 1]!.t - slice[0]!.t;
+    const t = slice[0]!.t;
+    let next = i + group;
+    while (next < points.length && points[next]!.t <= t) next++;
+    const coveredMs = (next < points.length ? points[next]!.t : Math.max(end, slice[slice.length - 1]!.t)) - t;
     out.push({
-      t: slice[0]!.t,
-      value: kind === 'gauge' ? last : kind === 'counter' ? (spanMs > 0 ? sum / (spanMs / 1000) : sum) : sum / values.length,
+      t,
+      value: kind === 'gauge' ? last : kind === 'counter' ? (coveredMs > 0 ? sum / (coveredMs / 1000) : sum) : sum / values.length,
       count: values.length,
       sum,
       min: values[0]!,

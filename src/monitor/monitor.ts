@@ -379,6 +379,9 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     this.instrumentation?.detach();
+    // A capture running (an alert's, or one asked for) ends now, its summary covering what it
+    // sampled: its timer would hold the host's event loop up to 120 s past a shutdown's stop().
+    this.profiler.stopEarly();
     this.stoppedAt = Date.now();
     this.tick.stop();
     if (this.runtime) {
@@ -503,7 +506,8 @@ export class PerformanceMonitor extends EventEmitter {
       maxTagValueLength: this.options.maxTagValueLength,
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
-    return new Instrumentation(recorder, options, this.options.collectionIntervalMs);
+    // The alert notifications it posts (fetch, on this thread) are the monitor's calls, not the service's.
+    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, this.alerting.notificationTargets());
   }
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */

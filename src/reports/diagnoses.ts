@@ -21,6 +21,7 @@ export const DIAGNOSIS_RULES = {
   lowCacheHitRate: { metric: 'cache_hit_rate', meanWarning: 0.8, meanCritical: 0.5, minEvents: 100 },
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
+  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5 },
 } as const;
 
 /**
@@ -134,16 +135,23 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
   const gc = series.filter((s) => s.stats.name === r.metric);
   if (gc.length === 0) return [];
   const pausedMs = gc.reduce((a, s) => a + s.stats.sum, 0);
-  const share = pausedMs / Math.max(1, window.to - window.from);
   const worst = gc.reduce((a, s) => (s.stats.p99 > a.stats.p99 ? s : a));
   const evidence: Evidence[] = [];
+  const said: string[] = [];
   let severity: DiagnosisSeverity | undefined;
-  if (seconds >= DIAGNOSIS_MINIMUM.seconds && share >= r.shareWarning) {
-    severity = share >= r.shareCritical ? 'critical' : 'warning';
-    evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
+  if (seconds >= DIAGNOSIS_MINIMUM.seconds) {
+    // Over the time the monitor watched (the pauses it did not watch are not in the sum), as every rate is.
+    const share = pausedMs / (seconds * 1000);
+    said.push(`The process spent ${round(share * 100)}% of the ${round(seconds)} s watched in GC pauses (${round(pausedMs)} ms)`);
+    if (share >= r.shareWarning) {
+      severity = share >= r.shareCritical ? 'critical' : 'warning';
+      evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
+    }
   }
   if (worst.stats.p99 >= r.p99WarningMs) {
     severity ??= 'warning';
+    const type = worst.stats.tags.type;
+    said.push(`${type ? `Its ${type} GC pauses` : 'GC pauses'} took ${round(worst.stats.p99)} ms at p99`);
     evidence.push(ev(r.metric, 'p99 pause', worst.stats.p99, r.p99WarningMs, 'ms', window, worst.stats.tags));
   }
   if (!severity) return [];
@@ -153,7 +161,7 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
       title: 'Garbage-collection pressure',
       severity,
       category: 'memory',
-      summary: `The process spent ${round(share * 100)}% of the window in GC pauses (${round(pausedMs)} ms).`,
+      summary: `${said.join('. ')}.`,
       evidence,
       actions: [
         'Cut allocation on hot paths: reuse buffers and objects, avoid per-request closures and intermediate arrays.',
@@ -396,7 +404,47 @@ const slowFormula: Rule = ({ metrics, window }) => {
   ];
 };
 
-export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, slowFormula];
+/** `endpoint=/pay,method=POST` of a series' tags, or its name alone. */
+function tagsLabel(tags: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(',') : 'no tags';
+}
+
+/**
+ * Endpoints slow at p95, each on its own: the latency part of the score is the p95 of every
+ * request together, in which a slow endpoint among many fast requests (health checks, static
+ * files) does not show — a checkout at 1.4 s beside 20 ms pages scored latency 100.
+ */
+const slowEndpoints: Rule = ({ series, metrics, window }) => {
+  const r = DIAGNOSIS_RULES.slowEndpoints;
+  const slow = series
+    .map((s) => s.stats)
+    .filter((s) => s.name === r.metric && s.count >= r.minEvents && s.p95 >= r.p95WarningMs)
+    .sort((a, b) => b.p95 - a.p95);
+  if (slow.length === 0) return [];
+  const all = metrics.get(r.metric);
+  const critical = slow[0]!.p95 >= r.p95CriticalMs;
+  const named = slow.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} requests)`);
+  return [
+    {
+      id: 'slow-endpoints',
+      title: 'Slow endpoints',
+      severity: critical ? 'critical' : 'warning',
+      category: 'network',
+      summary:
+        `${slow.length} series of ${r.metric} answered at p95 in ${r.p95WarningMs} ms or more: ${named.join('; ')}${slow.length > named.length ? '; …' : ''}.` +
+        (all && all.p95 < r.p95WarningMs ? ` Over every request together the p95 is ${round(all.p95)} ms, which hides them.` : ''),
+      evidence: slow.slice(0, r.shown).map((s) => ev(r.metric, 'p95', s.p95, s.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window, s.tags)),
+      actions: [
+        "If the event loop was free meanwhile (event_loop_lag low), the time went waiting: on the database, on outgoing calls (api_response_time by host), on locks or queues; time each step of one slow request.",
+        'If the handler computes, capture a CPU profile while it is slow (capture_performance_profile, or a rule with capture: cpu on its response_time) and read its top functions.',
+        'Alert on this endpoint alone: a rule on response_time p95 with its endpoint tag, so that the next slowdown is caught while the whole service looks fine.',
+      ],
+    },
+  ];
+};
+
+export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, slowFormula, slowEndpoints];
 
 export function diagnose(input: DiagnosisInput): Diagnosis[] {
   const order: Record<DiagnosisSeverity, number> = { critical: 0, warning: 1, info: 2 };

@@ -128,8 +128,10 @@ export function historyText(h: Out, fitted: boolean): string {
   const lines = h.series.map((s) => {
     const n = s.value.length;
     if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
-    const lo = Math.min(...(s.min ?? s.value));
-    const hi = Math.max(...(s.max ?? s.value));
+    // A counter's values are rates a second, its points' min and max single samples: the line stays in one unit.
+    const spread = h.kind === 'counter' ? s.value : undefined;
+    const lo = Math.min(...(spread ?? s.min ?? s.value));
+    const hi = Math.max(...(spread ?? s.max ?? s.value));
     const what = !s.count ? 'raw samples' : s.resolution === 'raw' ? `points from ${s.source_points} raw samples` : `points of ${s.step_seconds}s from ${s.source_points} ${s.resolution === 'rollup' ? 'stored rows, rollups and buckets' : 'buckets'}`;
     const end = s.start === null ? '' : ` .. ${iso(Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
     return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${num(s.value[0])} last ${num(s.value[n - 1])} min ${num(lo)} max ${num(hi)}`;

@@ -4,9 +4,10 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { InvalidArgumentError } from '../../errors.js';
 import type { Front } from '../front.js';
 import { ANSWER_BYTES } from '../budget.js';
-import { metricsText } from '../format.js';
+import { metricsText, seriesLabel } from '../format.js';
 import { DEFAULT_WINDOW_SECONDS, MetricSummary, intRange, metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
 import { READ, asArgument, defineTool, type ToolAnswer } from './define.js';
 
@@ -38,6 +39,12 @@ export const MetricsOutput = z.object({
   at: z.string(),
 });
 
+/** A filter that matched no series: not the same as a monitor without data, which an agent would take it for. */
+function noneMatch(names: readonly string[] | undefined, tags: Record<string, string> | undefined): string {
+  const what = names ? names.map((n) => seriesLabel(n, tags ?? {})).join(', ') : seriesLabel('', tags ?? {});
+  return `no series matches ${what} yet: leave out ${names && tags ? 'tags (or metric_types)' : names ? 'metric_types' : 'tags'} for the series there are`;
+}
+
 export default function register(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
@@ -56,6 +63,8 @@ export default function register(server: McpServer, front: Front): void {
     },
     (args) => {
       const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
+        // Checked here, not in the schema: tools/list is at its 20 KB.
+        if (args.metric_types?.length === 0) throw new InvalidArgumentError('metric_types', 'must list at least one metric name (leave it out for every metric)', { value: [] });
         let all;
         try {
           all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
@@ -69,7 +78,7 @@ export default function register(server: McpServer, front: Front): void {
         const covered = all[0]?.window.coveredSeconds;
         return {
           structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total: all.length, truncated, at: new Date().toISOString() },
-          text: metricsText(metrics, all.length, truncated, args.window, lines, covered),
+          text: all.length === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags) : metricsText(metrics, all.length, truncated, args.window, lines, covered),
         };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.
