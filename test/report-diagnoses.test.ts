@@ -131,6 +131,19 @@ describe('diagnoses', () => {
     expect(diagnosesOf([['response_time', { endpoint: '/rare' }, (sec) => (sec < DIAGNOSIS_RULES.slowEndpoints.minEvents - 1 ? 5000 : undefined)]])).toEqual([]);
   });
 
+  it("slow endpoints on a hub: an endpoint slow cluster-wide is named once, not again for each member; a member slow alone is named with its instance", () => {
+    const [d] = diagnosesOf([
+      ['response_time', { endpoint: '/checkout' }, () => [1400, 1500]],
+      ['response_time', { endpoint: '/checkout', instance: 'a' }, () => 1400],
+      ['response_time', { endpoint: '/checkout', instance: 'b' }, () => 1500],
+      // b answers 1 search a second at 1.3 s, a answers 30 at 50 ms: fast cluster-wide.
+      ['response_time', { endpoint: '/search' }, () => [...Array.from({ length: 30 }, () => 50), 1300]],
+      ['response_time', { endpoint: '/search', instance: 'a' }, () => Array.from({ length: 30 }, () => 50)],
+      ['response_time', { endpoint: '/search', instance: 'b' }, () => 1300],
+    ]).filter((x) => x.id === 'slow-endpoints');
+    expect(d!.evidence.map((e) => e.tags)).toEqual([{ endpoint: '/checkout' }, { endpoint: '/search', instance: 'b' }]);
+  });
+
   it('turn each diagnosis into a recommendation carrying its evidence', () => {
     const s = synthetic();
     s.fill(120, [[s.id('cache_hit_rate'), () => ratio(100, 30)]]);

@@ -417,10 +417,11 @@ function tagsLabel(tags: Readonly<Record<string, string>>): string {
  */
 const slowEndpoints: Rule = ({ series, metrics, window }) => {
   const r = DIAGNOSIS_RULES.slowEndpoints;
-  const slow = series
-    .map((s) => s.stats)
-    .filter((s) => s.name === r.metric && s.count >= r.minEvents && s.p95 >= r.p95WarningMs)
-    .sort((a, b) => b.p95 - a.p95);
+  const slowAll = series.map((s) => s.stats).filter((s) => s.name === r.metric && s.count >= r.minEvents && s.p95 >= r.p95WarningMs);
+  // On a hub, an endpoint slow cluster-wide once, not again for each member; a member slow alone is named.
+  const twin = (tags: Readonly<Record<string, string>>): string => tagsLabel(Object.fromEntries(Object.entries(tags).filter(([k]) => k !== 'instance')));
+  const clusterWide = new Set(slowAll.filter((s) => s.tags.instance === undefined).map((s) => twin(s.tags)));
+  const slow = slowAll.filter((s) => s.tags.instance === undefined || !clusterWide.has(twin(s.tags))).sort((a, b) => b.p95 - a.p95);
   if (slow.length === 0) return [];
   const all = metrics.get(r.metric);
   const critical = slow[0]!.p95 >= r.p95CriticalMs;
