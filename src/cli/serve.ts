@@ -48,6 +48,7 @@ function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefin
   return metrics.find((m) => m.name === name && !('instance' in m.tags)) ?? metrics.find((m) => m.name === name);
 }
 
+const TABLE_METRICS = ['cpu_usage', 'memory_usage', 'disk_usage', 'network_io', 'event_loop_lag', 'heap_used'];
 const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net kB/s', 'loop p99 ms', 'heap MB', 'ingest/s', 'app series', 'dropped'];
 const WIDTHS = [8, 6, 6, 7, 9, 11, 8, 10, 10, 8];
 
@@ -56,7 +57,8 @@ function row(cells: string[]): string {
 }
 
 export function tableRow(monitor: PerformanceMonitor): string {
-  const metrics = monitor.getMetrics({ windowSeconds: 10 });
+  // The table's metrics alone: a service's own series (thousands, maybe) need no summary here.
+  const metrics = monitor.getMetrics({ names: TABLE_METRICS, windowSeconds: 10 });
   const status = monitor.status();
   const disks = metrics.filter((m) => m.name === 'disk_usage').map((m) => m.value ?? Number.NaN);
   const disk = disks.length > 0 ? Math.max(...disks) : Number.NaN;

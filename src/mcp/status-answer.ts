@@ -181,11 +181,13 @@ export async function statusAnswer(front: Front, args: z.output<typeof StatusInp
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;
   if (args.include_metrics) {
-    const all = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS });
-    const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, share() - 200);
-    const part = { metrics: metrics as MetricSummaryOut[], metrics_total: all.length, metrics_truncated: metrics.length < all.length };
+    // Only what the answer can show is summarised (get_performance_metrics' FIRST_PAGE).
+    const total = monitor.countMetrics();
+    const page = monitor.getMetrics({ windowSeconds: DEFAULT_WINDOW_SECONDS, limit: args.limit ?? 200 });
+    const { metrics, lines } = args.limit !== undefined ? front.summaries.of(page) : front.summaries.of(page, share() - 200);
+    const part = { metrics: metrics as MetricSummaryOut[], metrics_total: total, metrics_truncated: metrics.length < total };
     Object.assign(structured, part);
-    const added = metricsText(metrics, all.length, part.metrics_truncated, DEFAULT_WINDOW_SECONDS, lines);
+    const added = metricsText(metrics, total, part.metrics_truncated, DEFAULT_WINDOW_SECONDS, lines);
     text += `\n${added}`;
     left -= jsonBytes(part) + textBytes(added);
   }

@@ -11,6 +11,12 @@ import { metricsText, seriesLabel } from '../format.js';
 import { DEFAULT_WINDOW_SECONDS, MetricSummary, intRange, metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
 import { READ, asArgument, defineTool, type ToolAnswer } from './define.js';
 
+/**
+ * The series summarised for an answer without a limit: more than ever fit in its budget (a
+ * series' summary and line take over 100 bytes), so the budget, not this, cuts the answer.
+ */
+const FIRST_PAGE = 200;
+
 export const metricsInputFor = perLimits((l: TagLimits) =>
   z.strictObject({
     metric_types: z
@@ -65,20 +71,25 @@ export default function register(server: McpServer, front: Front): void {
       const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
         // Checked here, not in the schema: tools/list is at its 20 KB.
         if (args.metric_types?.length === 0) throw new InvalidArgumentError('metric_types', 'must list at least one metric name (leave it out for every metric)', { value: [] });
-        let all;
+        const query = { windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) };
+        let total: number;
+        let page;
         try {
-          all = host.monitor.getMetrics({ windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) });
+          // Only the series the answer can show are summarised (tens of µs each): at 20,000
+          // series all of them held the host's event loop for about a second.
+          total = host.monitor.countMetrics(query);
+          page = host.monitor.getMetrics({ ...query, limit: args.limit ?? FIRST_PAGE });
         } catch (error) {
           throw asArgument(error, 'names', 'metric_types');
         }
         // Without a limit, as many series as fit in the answer budget.
-        const { metrics, lines } = args.limit !== undefined ? front.summaries.of(all.slice(0, args.limit)) : front.summaries.of(all, ANSWER_BYTES - 512);
-        const truncated = metrics.length < all.length;
+        const { metrics, lines } = args.limit !== undefined ? front.summaries.of(page) : front.summaries.of(page, ANSWER_BYTES - 512);
+        const truncated = metrics.length < total;
         // The same for every series: the part of the window this monitor watched.
-        const covered = all[0]?.window.coveredSeconds;
+        const covered = page[0]?.window.coveredSeconds;
         return {
-          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total: all.length, truncated, at: new Date().toISOString() },
-          text: all.length === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags) : metricsText(metrics, all.length, truncated, args.window, lines, covered),
+          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, at: new Date().toISOString() },
+          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags) : metricsText(metrics, total, truncated, args.window, lines, covered),
         };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.

@@ -1,0 +1,65 @@
+/**
+ * The metrics an agent's answer summarises (get_performance_metrics, get_monitoring_status
+ * with include_metrics): those it can show, never every series, whose window summaries at
+ * 20,000 series held the host's event loop for a second; its total still counts them all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
+
+const SERIES = 600;
+
+describe('the series an answer summarises', () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const server = new McpFront(new MonitorHost(monitor, false)).createServer('legacy');
+  const client = new Client({ name: 'pages', version: '1.0.0' });
+  /** How many series each getMetrics() call summarised. */
+  const summarised: number[] = [];
+
+  beforeAll(async () => {
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    await client.connect(b);
+    await monitor.start();
+    for (let s = 0; s < SERIES; s++) monitor.record('response_time', s, { endpoint: `/e${s}` });
+    await monitor.flush();
+    const getMetrics = monitor.getMetrics.bind(monitor);
+    monitor.getMetrics = (query) => {
+      const out = getMetrics(query);
+      summarised.push(out.length);
+      return out;
+    };
+  });
+  afterAll(async () => {
+    await client.close();
+    await monitor.stop();
+  });
+
+  const call = async (name: string, args: Record<string, unknown> = {}) => {
+    summarised.length = 0;
+    const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { text: string }[]; structuredContent: Record<string, unknown> };
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    return r.structuredContent;
+  };
+
+  it('get_performance_metrics: a page, not every series; its total and truncation are of them all', async () => {
+    // The monitor's own readings are series too: metric_types keeps the count exact.
+    const d = await call('get_performance_metrics', { metric_types: ['response_time'] });
+    expect(d).toMatchObject({ total: SERIES, truncated: true });
+    expect(summarised).toEqual([200]);
+    const limited = await call('get_performance_metrics', { metric_types: ['response_time'], limit: 250 });
+    expect((limited.metrics as unknown[]).length).toBe(250);
+    expect(limited).toMatchObject({ total: SERIES, truncated: true });
+    expect(summarised).toEqual([250]);
+  });
+
+  it('get_monitoring_status with include_metrics: the same', async () => {
+    const d = await call('get_monitoring_status', { include_metrics: true });
+    expect(d).toMatchObject({ metrics_truncated: true });
+    expect(d.metrics_total).toBeGreaterThanOrEqual(SERIES);
+    expect(summarised).toEqual([200]);
+  });
+});
