@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MAIN_LOCK_TAG, Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { createStore } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
-import { RETENTION_EVERY_MS, StorageService } from '../dist/src/storage/service.js';
+import { RETENTION_EVERY_MS, StorageService, TRANSITIONS_KEPT } from '../dist/src/storage/service.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -100,5 +100,23 @@ describe('storage retention', () => {
     expect(rows()).toBe(30 * 1440);
     expect(s.status()).toMatchObject({ rows: 30 * 1440, oldestData: T0 + 5 * DAY });
     s.close();
+  });
+
+  it('keeps at most the newest alert transitions (a flapping rule), whatever their age, trimmed at each flush', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-flaps-')), 'perfwatch.db');
+    const T0 = Date.UTC(2026, 0, 1);
+    const registry = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
+    const store = createStore({ maxSeries: 16, rawCapacity: 16, bucketCapacity: 120, rollupCapacity: 4, intervalMs: 1000, rollupMs: MINUTE, logBytes: 1 << 20, rollupLogBytes: 1 << 20, poolBytes: 1 << 20 });
+    // A bound of 100 (the real one is TRANSITIONS_KEPT).
+    const s = new StorageService({ file, registry, reader: new StoreReader(store), retentionMs: 30 * DAY, clock: () => T0, transitionsKept: 100 });
+    const body = new Uint8Array([0xc0]);
+    const seqs = () => s.query('SELECT min(seq), max(seq), count(*) FROM alert_transition')[0]!.map(Number);
+    // 250 flaps of this minute, in batches of 50 as the coordinator commits them, a flush after each.
+    for (let b = 0; b < 5; b++) {
+      s.commit(Array.from({ length: 50 }, (_, i) => ({ sql: 'INSERT INTO alert_transition (seq, at, body) VALUES (?, ?, ?)', params: [b * 50 + i + 1, T0 + b * 50 + i, body] })));
+      expect(s.flush()).toBe(true);
+    }
+    expect(seqs()).toEqual([151, 250, 100]);
+    expect(TRANSITIONS_KEPT).toBe(100_000);
   });
 });

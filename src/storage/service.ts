@@ -64,7 +64,17 @@ export interface StorageServiceOptions {
   onReopen?: () => void;
   /** Expired rows deleted per transaction (RETENTION_CHUNK_ROWS). */
   retentionChunkRows?: number;
+  /** Alert transitions kept at most (TRANSITIONS_KEPT). */
+  transitionsKept?: number;
 }
+
+/**
+ * The alert transitions the file keeps at most, besides the retention: the newest, trimmed at
+ * each flush. A rule on a signal that flaps around its threshold (a `last` rule with no
+ * cooldown and no `for`) makes a transition every few milliseconds: 30,834 rows in 20 s in one
+ * trial, kept for the 30 days of the retention. At this bound (some 30 MB) the oldest go.
+ */
+export const TRANSITIONS_KEPT = 100_000;
 
 /** How often retention runs. */
 export const RETENTION_EVERY_MS = 3_600_000;
@@ -135,6 +145,8 @@ export class StorageService {
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
       this.flushes++;
+      // Seqs are consecutive: one range of the primary key, rows or none (TRANSITIONS_KEPT).
+      this.statement('DELETE FROM alert_transition WHERE seq <= (SELECT max(seq) FROM alert_transition) - ?').run([this.o.transitionsKept ?? TRANSITIONS_KEPT]);
       if (this.clock() >= this.nextRetention) this.retain();
     });
   }
