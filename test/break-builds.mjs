@@ -1682,6 +1682,69 @@ export const BREAKS = [
     tests: ['report-score.test.ts'],
     mustFail: ["says each part's unit"],
   },
+  {
+    name: 'a forgotten member welcomed with 0',
+    what: "a hub on memory forgets the numbers of a member it forgot: welcomed back with 0, the member's earlier seqs count as dropped",
+    edits: [{ find: '    const acked = left?.epoch === epoch ? left.acked : 0;', replace: '    const acked = 0;' }],
+    tests: ['hub-forget.test.ts'],
+    mustFail: ['a member forgotten while its link stays open'],
+  },
+  {
+    name: 'a forgotten member acknowledged before the flush',
+    what: "a hub on a database welcomes a member it forgot with what it applied, not what a flush holds: the member drops batches the disk does not have",
+    edits: [{ find: 'acked: applied, saved: committed,', replace: 'acked: applied, saved: applied,' }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['a member forgotten with a batch applied and not yet flushed'],
+  },
+  {
+    name: 'a stopping member left live',
+    what: "a hub takes a member's stopping beat as any beat: a member that stopped cleanly reads live, then stale",
+    edits: [{ find: '        member.stopped = true;\n', replace: '' }],
+    tests: ['hub-stale.test.ts'],
+    mustFail: ['a member that stops cleanly with nothing to send is marked stopped'],
+  },
+  {
+    name: 'two members under one name',
+    what: "a hub takes a second process under a live member's name for its restart: their links reset in turn and their buckets count under one name",
+    edits: [{ find: '    if (member && member.epoch !== m.epoch && member.conn !== undefined && member.conn !== conn && !member.stale && !member.stopped) {', replace: '    if (false) {' }],
+    tests: ['hub-refused.test.ts'],
+    mustFail: ["a second process under a live member's name is refused"],
+  },
+  {
+    name: "members' runtime series stay home",
+    what: "a member sends none of the monitor's own series: the hub has no member's event loop or heap, and its report cannot say which member's loop is blocked",
+    edits: [{ find: 'registry.isOwn(id) && !this.d.perProcess.has(registry.info(id).name)', replace: 'registry.isOwn(id)' }],
+    tests: ['hub-report.test.ts'],
+    mustFail: ["has each member's own runtime series"],
+  },
+  {
+    name: 'a flush rewrites every member number',
+    what: "a hub on a database writes every member epoch it ever saw at each flush, not those that moved: one more row a flush at each member restart, for good",
+    edits: [{ find: 'return c === undefined || c.epoch !== s.epoch || c.acked !== s.acked;', replace: 'return true;' }],
+    tests: ['hub-flush-gate.test.ts'],
+    mustFail: ['a flush writes only the numbers that moved'],
+  },
+  {
+    name: 'the status answer says nothing of the hub',
+    what: "get_monitoring_status on a hub or a member leaves the link out of its text",
+    edits: [{ find: '    ...hubLines(hub),\n', replace: '' }],
+    tests: ['hub-status-answer.test.ts'],
+    mustFail: ["a hub's members and a member's link, over MCP from the hub"],
+  },
+  {
+    name: 'a page summarises every series',
+    what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
+    edits: [{ find: '      if (at < offset || at >= offset + limit) return;\n      const read = this.consistentWindow(id, spanStart, seconds, from);\n', replace: '      const read = this.consistentWindow(id, spanStart, seconds, from);\n      if (at < offset || at >= offset + limit) return;\n' }],
+    tests: ['query.test.ts'],
+    mustFail: ['is the same series as the whole list cut there'],
+  },
+  {
+    name: 'PM2 processes named by pid',
+    what: 'a process under PM2 is named host:pid: each restart a new member on the hub, with a new set of series',
+    edits: [{ find: '  if (env.pm_id === undefined) return undefined;', replace: '  return undefined;' }],
+    tests: ['process-name.test.ts'],
+    mustFail: ['names a hub member started by PM2'],
+  },
 ];
 
 function parseArgs(argv) {
@@ -1792,70 +1855,7 @@ function main() {
   const files = treeFiles();
   if (check) return checkOnly(breaks);
   const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
-  const results = [  {
-    name: 'a forgotten member welcomed with 0',
-    what: "a hub on memory forgets the numbers of a member it forgot: welcomed back with 0, the member's earlier seqs count as dropped",
-    edits: [{ find: '    const acked = left?.epoch === epoch ? left.acked : 0;', replace: '    const acked = 0;' }],
-    tests: ['hub-forget.test.ts'],
-    mustFail: ['a member forgotten while its link stays open'],
-  },
-  {
-    name: 'a forgotten member acknowledged before the flush',
-    what: "a hub on a database welcomes a member it forgot with what it applied, not what a flush holds: the member drops batches the disk does not have",
-    edits: [{ find: 'acked: applied, saved: committed,', replace: 'acked: applied, saved: applied,' }],
-    tests: ['hub-durable.test.ts'],
-    mustFail: ['a member forgotten with a batch applied and not yet flushed'],
-  },
-  {
-    name: 'a stopping member left live',
-    what: "a hub takes a member's stopping beat as any beat: a member that stopped cleanly reads live, then stale",
-    edits: [{ find: '        member.stopped = true;\n', replace: '' }],
-    tests: ['hub-stale.test.ts'],
-    mustFail: ['a member that stops cleanly with nothing to send is marked stopped'],
-  },
-  {
-    name: 'two members under one name',
-    what: "a hub takes a second process under a live member's name for its restart: their links reset in turn and their buckets count under one name",
-    edits: [{ find: '    if (member && member.epoch !== m.epoch && member.conn !== undefined && member.conn !== conn && !member.stale && !member.stopped) {', replace: '    if (false) {' }],
-    tests: ['hub-refused.test.ts'],
-    mustFail: ["a second process under a live member's name is refused"],
-  },
-  {
-    name: "members' runtime series stay home",
-    what: "a member sends none of the monitor's own series: the hub has no member's event loop or heap, and its report cannot say which member's loop is blocked",
-    edits: [{ find: 'registry.isOwn(id) && !this.d.perProcess.has(registry.info(id).name)', replace: 'registry.isOwn(id)' }],
-    tests: ['hub-report.test.ts'],
-    mustFail: ["has each member's own runtime series"],
-  },
-  {
-    name: 'a flush rewrites every member number',
-    what: "a hub on a database writes every member epoch it ever saw at each flush, not those that moved: one more row a flush at each member restart, for good",
-    edits: [{ find: 'return c === undefined || c.epoch !== s.epoch || c.acked !== s.acked;', replace: 'return true;' }],
-    tests: ['hub-flush-gate.test.ts'],
-    mustFail: ['a flush writes only the numbers that moved'],
-  },
-  {
-    name: 'the status answer says nothing of the hub',
-    what: "get_monitoring_status on a hub or a member leaves the link out of its text",
-    edits: [{ find: '    ...hubLines(hub),\n', replace: '' }],
-    tests: ['hub-status-answer.test.ts'],
-    mustFail: ["a hub's members and a member's link, over MCP from the hub"],
-  },
-  {
-    name: 'a page summarises every series',
-    what: 'getMetrics with offset and limit summarises every series and cuts the list after: /api/metrics holds the host thread for a second at 20,000 series',
-    edits: [{ find: '      if (at < offset || at >= offset + limit) return;\n      const read = this.consistentWindow(id, spanStart, seconds, from);\n', replace: '      const read = this.consistentWindow(id, spanStart, seconds, from);\n      if (at < offset || at >= offset + limit) return;\n' }],
-    tests: ['query.test.ts'],
-    mustFail: ['is the same series as the whole list cut there'],
-  },
-  {
-    name: 'PM2 processes named by pid',
-    what: 'a process under PM2 is named host:pid: each restart a new member on the hub, with a new set of series',
-    edits: [{ find: '  if (env.pm_id === undefined) return undefined;', replace: '  return undefined;' }],
-    tests: ['process-name.test.ts'],
-    mustFail: ['names a hub member started by PM2'],
-  },
-];
+  const results = [];
   try {
     // The clean tree first: the files the breaks run must pass on it.
     const clean = join(base, 'clean');
