@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
-import { monitorStarter, waitFor } from './helpers.js';
+import { longAnswer, monitorStarter, waitFor } from './helpers.js';
 
 const started = monitorStarter();
 const receivers: Receiver[] = [];
@@ -110,26 +110,8 @@ describe('remote_write', () => {
 
   it("reads no more than the start of a refusal, however long it is, and names its status and first words", async () => {
     // A proxy's error page, or a URL that points at something else: 64 MiB of it, a 503.
-    const answer = 64 * 1024 * 1024;
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
     const accepted: number[] = [];
-    const server: Server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(503, { 'content-type': 'text/plain', 'content-length': String(answer) });
-        let sent = 0;
-        const pump = (): void => {
-          while (sent < answer && !res.destroyed) {
-            sent += chunk.length;
-            if (!res.write(chunk)) return void res.once('drain', pump);
-          }
-          if (sent >= answer) res.end();
-        };
-        const socket = res.socket!;
-        res.on('close', () => accepted.push(socket.bytesWritten));
-        pump();
-      });
-    });
+    const server: Server = createServer((req, res) => longAnswer(req, res, 503, 64 * 1024 * 1024, (written) => accepted.push(written)));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const m = await pushing(`http://127.0.0.1:${(server.address() as AddressInfo).port}/receive`, { retryBaseMs: 60_000, retryMaxMs: 60_000 });

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
 
@@ -54,4 +55,28 @@ export async function historyTotals(m: PerformanceMonitor, metric: string): Prom
     sum += p.sum;
   }
   return { count, sum };
+}
+
+/**
+ * Answers a request with `status` and `bytes` bytes of 'a' (a proxy's error page, a URL that
+ * points at something else), written as fast as the client reads them; `closed` gets the bytes
+ * the socket wrote when the connection closed: what the client took off the server's hands.
+ */
+export function longAnswer(req: IncomingMessage, res: ServerResponse, status: number, bytes: number, closed: (written: number) => void): void {
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(status, { 'content-type': 'text/plain', 'content-length': String(bytes) });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < bytes && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      if (sent >= bytes) res.end();
+    };
+    const socket = res.socket!;
+    res.on('close', () => closed(socket.bytesWritten));
+    pump();
+  });
 }

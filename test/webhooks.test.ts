@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterEach, describe, expect, it } from 'vitest';
 import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
 import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
-import { caught, waitFor } from './helpers.js';
+import { caught, longAnswer, waitFor } from './helpers.js';
 
 const servers: Server[] = [];
 const notifiers: Notifier[] = [];
@@ -141,30 +141,14 @@ describe('webhook delivery', () => {
   });
 
   it('reads no more than a small cap of a receiver\'s answer, however long it is', async () => {
-    const answer = 64 * 1024 * 1024;
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
     let accepted = -1;
     const closed = new Promise<void>((resolve) => {
-      void listen((req, res) => {
-        req.resume();
-        req.on('end', () => {
-          res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(answer) });
-          let sent = 0;
-          const pump = (): void => {
-            while (sent < answer && !res.destroyed) {
-              sent += chunk.length;
-              if (!res.write(chunk)) return void res.once('drain', pump);
-            }
-            if (sent >= answer) res.end();
-          };
-          const socket = res.socket!;
-          res.on('close', () => {
-            accepted = socket.bytesWritten;
-            resolve();
-          });
-          pump();
-        });
-      }).then((url) => fire(notifier(url), 'big'));
+      void listen((req, res) =>
+        longAnswer(req, res, 200, 64 * 1024 * 1024, (written) => {
+          accepted = written;
+          resolve();
+        }),
+      ).then((url) => fire(notifier(url), 'big'));
     });
     await closed;
     const n = notifiers[0]!;
