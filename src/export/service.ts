@@ -31,11 +31,6 @@ export interface ExportConfig {
   retryMaxMs: number;
 }
 
-/** The default `instance`: this host and process (`host:app-N` under PM2, stable across restarts; process-name.ts). */
-export function defaultInstance(): string {
-  return processName(256);
-}
-
 interface Exporter {
   endpoint: Endpoint;
   encode: (now: number) => Batch[];
@@ -50,7 +45,7 @@ export class ExportService {
 
   /** `startedAt`: when the counts began (OTLP's start time of cumulative points). */
   constructor(source: SeriesSource, config: ExportConfig, startedAt: number) {
-    const identity: SeriesIdentity = { instance: config.instance ?? defaultInstance(), job: config.job };
+    const identity: SeriesIdentity = { instance: config.instance ?? processName(256), job: config.job };
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number) => Batch[]): void => {
       const headers = { ...protocol, 'User-Agent': USER_AGENT, ...t.headers };

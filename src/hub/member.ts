@@ -9,8 +9,8 @@
  * so a member that exits loses no interval.
  */
 import { randomUUID } from 'node:crypto';
-import { pm2Name, processName } from '../process-name.js';
 import cluster from 'node:cluster';
+import { pm2Name, processName } from '../process-name.js';
 import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader } from '../engine/store/reader.js';

@@ -151,7 +151,7 @@ export class Query {
   metrics(query: MetricQuery = {}, now: number = Date.now()): MetricSnapshot[] {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     const offset = query.offset ?? 0;
-    const limit = query?.limit ?? Infinity;
+    const limit = query.limit ?? Infinity;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be an integer of at least 1', { value: limit });
     const seconds = query.windowSeconds ?? 60;
