@@ -1745,6 +1745,20 @@ export const BREAKS = [
     tests: ['process-name.test.ts'],
     mustFail: ['names a hub member started by PM2'],
   },
+  {
+    name: 'cluster workers named by id',
+    what: "a cluster hub ignores a default-named worker's id: each replacement of a dead worker is a new member with a new set of series, until maxSeries",
+    edits: [{ find: "const instance = (m.worker !== undefined ? this.d.transport.memberName?.(m.worker) : undefined) ?? m.instance;", replace: 'const instance = m.instance;' }],
+    tests: ['hub.test.ts'],
+    mustFail: ["a worker left to its default name is named by its slot"],
+  },
+  {
+    name: 'cluster slot freed late',
+    what: "a worker's slot is given at its fork: a replacement forked in the application's exit listener, before the hub's frees the dead worker's slot, gets a new name",
+    edits: [{ find: "      setImmediate(() => {\n        if (!worker.isDead()) slots.take(worker.id);\n      });", replace: "      if (!worker.isDead()) slots.take(worker.id);" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["a worker left to its default name is named by its slot"],
+  },
 ];
 
 function parseArgs(argv) {

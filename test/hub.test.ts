@@ -144,6 +144,25 @@ describe('hub over node:cluster, members dying', () => {
   });
 });
 
+describe('hub over node:cluster, workers replaced', () => {
+  it("a worker left to its default name is named by its slot: a replacement forked after a SIGKILL takes the dead worker's name and goes on with its series, so a crash loop adds no member series", async () => {
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-slots.mjs', import.meta.url).pathname], { timeout: 90_000 });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    // Worker 2's slot had four processes (node:cluster ids 2, 3, 4, 5), each counting 100.
+    expect(r.totals).toEqual({ cluster: 500, 'worker-1': 100, 'worker-2': 400 });
+    expect(r.memberSeries).toEqual(['worker-1', 'worker-2']);
+    expect(r.members.map((x: { instance: string }) => x.instance).sort()).toEqual(['worker-1', 'worker-2']);
+    // Each process's own link says the name the hub gave it.
+    expect(r.names).toEqual([
+      { worker: 1, instance: 'worker-1' },
+      { worker: 2, instance: 'worker-2' },
+      { worker: 3, instance: 'worker-2' },
+      { worker: 4, instance: 'worker-2' },
+      { worker: 5, instance: 'worker-2' },
+    ]);
+  });
+});
+
 describe('hub over a Unix socket', () => {
   it('independent processes: exact totals per member and cluster-wide', async () => {
     const path = nodes.socketPath();

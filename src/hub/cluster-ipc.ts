@@ -19,6 +19,13 @@
  * goes on over the channel at once (hello there: what it holds is resent, nothing applied
  * twice) and dials the socket again, 100 ms later and doubling up to retryMaxMs, for as long
  * as it runs; the hub's `reset` of a link may come either way.
+ *
+ * Names: node:cluster numbers its workers 1, 2, … and never again, so a worker forked to
+ * replace one that died would be a new member, a new set of series on the hub each time (a
+ * crash loop fills its maxSeries). A worker left to its default name is named by its slot
+ * instead, `worker-<slot>`: the lowest number no other live worker holds, given in the order
+ * workers were forked and freed when one exits, so a replacement takes the name (and goes on
+ * with the series) of the worker it replaces, as PM2's instance numbers do.
  */
 import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
@@ -50,6 +57,41 @@ function freshSocketPath(): string | undefined {
   return Buffer.byteLength(path) <= 107 ? path : undefined;
 }
 
+/**
+ * Each live worker's slot, by worker id; one table for the process, kept across its hub's
+ * restarts, so that a hub started again names every worker as before.
+ */
+class Slots {
+  private readonly byWorker = new Map<number, number>();
+  private readonly held = new Set<number>();
+
+  /** The worker's slot, the lowest free one given now if it has none. */
+  take(worker: number): number {
+    let slot = this.byWorker.get(worker);
+    if (slot !== undefined) return slot;
+    for (slot = 1; this.held.has(slot); slot++);
+    this.byWorker.set(worker, slot);
+    this.held.add(slot);
+    return slot;
+  }
+
+  free(worker: number): void {
+    const slot = this.byWorker.get(worker);
+    if (slot === undefined) return;
+    this.byWorker.delete(worker);
+    this.held.delete(slot);
+  }
+
+  /** Frees the slots of workers gone while no hub listened, then gives the live ones theirs in the order they were forked. */
+  sync(): void {
+    const live = cluster.workers ?? {};
+    for (const id of [...this.byWorker.keys()]) if (live[id] === undefined) this.free(id);
+    for (const id of Object.keys(live).map(Number).sort((a, b) => a - b)) this.take(id);
+  }
+}
+
+const slots = new Slots();
+
 export class ClusterHub implements HubTransport {
   readonly kind = 'cluster' as const;
   readonly address = 'node:cluster primary';
@@ -59,6 +101,7 @@ export class ClusterHub implements HubTransport {
   private socket: SocketHub | undefined;
   private onMessage: ((worker: Worker, msg: unknown) => void) | undefined;
   private onExit: ((worker: Worker) => void) | undefined;
+  private onFork: ((worker: Worker) => void) | undefined;
   reclaimed = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
@@ -103,9 +146,27 @@ export class ClusterHub implements HubTransport {
       }
       h.message(conn, bytes);
     };
-    this.onExit = (worker) => this.drop(worker, h);
+    this.onExit = (worker) => {
+      slots.free(worker.id);
+      this.drop(worker, h);
+    };
+    // A slot is given a turn after the fork: an application that forks a replacement in its
+    // own 'exit' listener, called before ours, would otherwise fork it while the slot it
+    // replaces is still held.
+    this.onFork = (worker) => {
+      setImmediate(() => {
+        if (!worker.isDead()) slots.take(worker.id);
+      });
+    };
+    slots.sync();
     cluster.on('message', this.onMessage);
     cluster.on('exit', this.onExit);
+    cluster.on('fork', this.onFork);
+  }
+
+  memberName(worker: number): string | undefined {
+    const live = cluster.workers?.[worker];
+    return live === undefined || live.isDead() ? undefined : `worker-${slots.take(worker)}`;
   }
 
   private drop(worker: Worker, h: HubHandlers): void {
@@ -118,6 +179,7 @@ export class ClusterHub implements HubTransport {
   async stop(): Promise<void> {
     if (this.onMessage) cluster.off('message', this.onMessage);
     if (this.onExit) cluster.off('exit', this.onExit);
+    if (this.onFork) cluster.off('fork', this.onFork);
     this.conns.clear();
     await this.socket?.stop();
     this.socket = undefined;

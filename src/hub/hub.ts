@@ -36,7 +36,7 @@ import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubTransport } from './transport.js';
-import { WireError, decodeMemberMessage, type Batch, type MemberMessage } from './wire.js';
+import { WireError, decodeMemberMessage, type Batch, type HubMessage, type MemberMessage } from './wire.js';
 
 /** Wait before asking a member to resend after a failed apply. */
 const RESYNC_MS = 250;
@@ -84,6 +84,8 @@ export interface HubStatus {
 
 interface Member {
   instance: string;
+  /** The hub named it (a cluster worker's slot): its welcomes say the name. */
+  slotNamed: boolean;
   epoch: string;
   /** This hub's number for the member's epoch: with a seq, it names a batch to the store (AppliedBuckets). */
   key: number;
@@ -380,28 +382,31 @@ export class Hub {
   }
 
   private hello(conn: HubConnection, m: Extract<MemberMessage, { t: 'hello' }>): void {
+    // A cluster worker left to its default name is named by its slot (cluster-ipc.ts).
+    const slotName = m.worker !== undefined ? this.d.transport.memberName?.(m.worker) : undefined;
+    const instance = slotName ?? m.instance;
     if (m.intervalMs !== this.d.intervalMs) {
-      conn.send({ t: 'reject', field: 'collectionIntervalMs', message: `member "${m.instance}" collects every ${m.intervalMs} ms and this hub every ${this.d.intervalMs} ms: give both the same collectionIntervalMs` });
-      this.lastError = { message: `member "${m.instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: Date.now() };
+      conn.send({ t: 'reject', field: 'collectionIntervalMs', message: `member "${instance}" collects every ${m.intervalMs} ms and this hub every ${this.d.intervalMs} ms: give both the same collectionIntervalMs` });
+      this.lastError = { message: `member "${instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: Date.now() };
       conn.reset();
       return;
     }
-    let member = this.members.get(m.instance);
+    let member = this.members.get(instance);
     if (member && member.epoch !== m.epoch && member.conn !== undefined && member.conn !== conn && !member.stale && !member.stopped) {
       // Another process under a live member's name (two given one hub.instance): taken as a
       // restart, each hello made the other's link reset, its seqs start again and its buckets
       // count under the other's name, back and forth. Refused until that member stops or goes
       // silent (a restart whose old link the hub has not seen close yet: the member redials).
-      const message = `member "${m.instance}" is the name of another live member of this hub (another process): give each process its own hub.instance`;
+      const message = `member "${instance}" is the name of another live member of this hub (another process): give each process its own hub.instance`;
       conn.send({ t: 'reject', field: 'hub.instance', message });
       this.lastError = { message, at: Date.now() };
       conn.reset();
       return;
     }
     if (!member) {
-      const { applied, committed } = this.known(m.instance, m.epoch);
-      member = { instance: m.instance, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
-      this.members.set(m.instance, member);
+      const { applied, committed } = this.known(instance, m.epoch);
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
+      this.members.set(instance, member);
     }
     if (member.epoch !== m.epoch) {
       // The member's process restarted: its seqs start again; its series go on adding up.
@@ -419,6 +424,7 @@ export class Hub {
       member.conn.reset();
     }
     member.conn = conn;
+    member.slotNamed = slotName !== undefined;
     member.lastSeen = Date.now();
     member.stale = false;
     member.stopped = false;
@@ -440,7 +446,11 @@ export class Hub {
 
   private welcome(member: Member): void {
     member.round = ++this.rounds;
-    member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
+    member.conn?.send(this.welcomeOf(member));
+  }
+
+  private welcomeOf(member: Member): HubMessage {
+    return { t: 'welcome', acked: member.saved, round: member.round, hub: this.run, ...(member.slotNamed ? { instance: member.instance } : {}) };
   }
 
   private async ingest(member: Member, m: Batch): Promise<void> {
@@ -454,7 +464,7 @@ export class Hub {
       member.lastError = { message: `applying batch ${m.seq}: ${(error as Error).message}`, at: Date.now() };
       member.round = ++this.rounds;
       setTimeout(() => {
-        member.conn?.send({ t: 'welcome', acked: member.saved, round: member.round, hub: this.run });
+        member.conn?.send(this.welcomeOf(member));
       }, RESYNC_MS).unref();
       return;
     }

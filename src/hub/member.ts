@@ -64,14 +64,29 @@ export interface MemberDeps {
   perProcess: ReadonlySet<string>;
 }
 
-/** A member's default name: `host:app-N` under PM2 (stable across restarts), `worker-<id>` in node:cluster, else `host:pid` (process-name.ts). */
-export function defaultInstance(): string {
-  if (pm2Name() === undefined && cluster.isWorker && cluster.worker) return `worker-${cluster.worker.id}`;
-  return processName(128);
+/**
+ * The node:cluster worker id a member linked to its cluster's primary sends so that the hub
+ * names it by its slot (cluster-ipc.ts); undefined under PM2 (which numbers its processes
+ * itself), on a socket to another process's hub, or with a name of the application's.
+ */
+function workerToName(d: MemberDeps): number | undefined {
+  if (d.options.instance !== undefined || d.transport.kind !== 'cluster' || pm2Name() !== undefined) return undefined;
+  return cluster.isWorker && cluster.worker ? cluster.worker.id : undefined;
+}
+
+/**
+ * A member's default name: `host:app-N` under PM2 (stable across restarts), `worker-<id>` in
+ * a node:cluster linked to its primary until the hub names it by its slot (`worker-<slot>`),
+ * else `host:pid` (process-name.ts).
+ */
+function defaultInstance(worker: number | undefined): string {
+  return worker !== undefined ? `worker-${worker}` : processName(128);
 }
 
 export class HubMember {
-  readonly instance: string;
+  /** Its name on the hub: the option, else the default, until a welcome names it otherwise. */
+  private instance: string;
+  private readonly worker: number | undefined;
   private readonly epoch = randomUUID();
   private readonly d: MemberDeps;
   private readonly acc = new SketchAccumulator();
@@ -106,7 +121,8 @@ export class HubMember {
 
   constructor(d: MemberDeps) {
     this.d = d;
-    this.instance = d.options.instance ?? defaultInstance();
+    this.worker = workerToName(d);
+    this.instance = d.options.instance ?? defaultInstance(this.worker);
   }
 
   start(): void {
@@ -220,7 +236,7 @@ export class HubMember {
 
   private hello(): void {
     this.helloAt = Date.now();
-    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs });
+    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
   }
 
   private onMessage(bytes: Uint8Array): void {
@@ -260,6 +276,7 @@ export class HubMember {
     this.release(upTo);
     if (m.t === 'welcome') {
       this.hubRun = m.hub;
+      if (m.instance !== undefined && this.worker !== undefined) this.instance = m.instance;
       this.welcomed = true;
       this.d.transport.welcomed();
       this.refused = false;

@@ -34,7 +34,7 @@ export const HubObjectSchema = z
     connect: socketPath.optional(),
     /** node:cluster: the primary is the hub, workers are members (over the IPC channel). */
     cluster: z.boolean({ error: 'must be true or false' }).optional(),
-    /** A member's name, the `instance` tag of its series on the hub (default: host:app-N under PM2, worker-ID in a cluster, host:pid otherwise). */
+    /** A member's name, the `instance` tag of its series on the hub (default: host:app-N under PM2, worker-SLOT for a cluster worker linked to its primary, host:pid otherwise). */
     instance: z
       .string({ error: 'must be a string' })
       .min(1, { error: 'must not be empty' })

@@ -34,6 +34,11 @@ export interface HubTransport {
   readonly reclaimed: number;
   start(handlers: HubHandlers): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * The name of a member that sent its node:cluster worker id (a member left to its default
+   * name): a cluster hub's `worker-<slot>`; undefined where the transport knows no such worker.
+   */
+  memberName?(worker: number): string | undefined;
 }
 
 export interface MemberHandlers {

@@ -2,7 +2,9 @@
  * What members and a hub say to each other, and how it is framed.
  *
  * Messages are MessagePack maps with a type `t`:
- *   member → hub  hello  { instance, epoch, intervalMs }   once per connection, first
+ *   member → hub  hello  { instance, epoch, intervalMs, worker? }   once per connection, first;
+ *                        `worker`: a node:cluster worker's id, from a member left to its
+ *                        default name, which a cluster hub names by its slot instead
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
  *                 beat   { seq?, closedTo?, stopping? }     nothing new, still here: its
@@ -10,14 +12,16 @@
  *                        `stopping`: the member stops cleanly and waits for its last acks (a
  *                        hub on a database then flushes once what it queued is applied,
  *                        instead of at its next flush; an older hub ignores the field)
- *   hub → member  welcome { acked, round, hub }   the highest seq of this epoch the hub has
+ *   hub → member  welcome { acked, round, hub, instance? }   the highest seq of this epoch the hub has
  *                         applied (0: none); the member resends every later batch it holds,
  *                         marked with `round`, and the hub ignores batches of an earlier round
  *                         (sent before a failed apply or a later hello that this welcome
  *                         answers). `hub` names the hub's run (random, one a start): a member
  *                         takes a welcome of the hub it knows only if its round is newer than
  *                         the one it took last, since a cluster worker's two hellos (channel,
- *                         then the primary's socket) are answered on two paths that can cross
+ *                         then the primary's socket) are answered on two paths that can cross.
+ *                         `instance`: the name the hub knows the member by (its slot's, for
+ *                         a cluster worker that sent `worker`), which the member takes
  *                 ack     { seq }     applied up to seq
  *                 reject  { field, message }   the hub refuses this member (then closes)
  *                 refused { message }   an entry of a batch the hub left out, and why
@@ -56,10 +60,10 @@ export interface BatchColumns {
 
 export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
 
-export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number; worker?: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
 
 export type HubMessage =
-  | { t: 'welcome'; acked: number; round: number; hub: string }
+  | { t: 'welcome'; acked: number; round: number; hub: string; instance?: string }
   | { t: 'ack'; seq: number }
   | { t: 'reject'; field: string; message: string }
   /** The hub dropped this link, unable to read what came on it: say hello again. */
@@ -195,7 +199,8 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       if (typeof m.instance !== 'string' || m.instance.length === 0 || m.instance.length > 128) throw new WireError('hello.instance must be a string of 1 to 128 characters');
       if (typeof m.epoch !== 'string' || m.epoch.length === 0 || m.epoch.length > 64) throw new WireError('hello.epoch must be a string of 1 to 64 characters');
       if (!isCount(m.intervalMs)) throw new WireError('hello.intervalMs must be a positive integer');
-      return { t: 'hello', instance: m.instance, epoch: m.epoch, intervalMs: m.intervalMs };
+      if (m.worker !== undefined && (!isCount(m.worker) || m.worker === 0)) throw new WireError('hello.worker must be a positive integer when present');
+      return { t: 'hello', instance: m.instance, epoch: m.epoch, intervalMs: m.intervalMs, ...(m.worker !== undefined ? { worker: m.worker } : {}) };
     case 'batch': {
       if (!isCount(m.seq) || m.seq === 0) throw new WireError('batch.seq must be a positive integer');
       if (!isCount(m.round)) throw new WireError('batch.round must be a non-negative integer');
@@ -215,7 +220,10 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
 
 export function decodeHubMessage(bytes: Uint8Array): HubMessage {
   const m = decodeMap(bytes);
-  if (m.t === 'welcome' && isCount(m.acked) && isCount(m.round) && typeof m.hub === 'string' && m.hub.length > 0 && m.hub.length <= 64) return { t: 'welcome', acked: m.acked, round: m.round, hub: m.hub };
+  if (m.t === 'welcome' && isCount(m.acked) && isCount(m.round) && typeof m.hub === 'string' && m.hub.length > 0 && m.hub.length <= 64) {
+    if (m.instance !== undefined && (typeof m.instance !== 'string' || m.instance.length === 0 || m.instance.length > 128)) throw new WireError('welcome.instance must be a string of 1 to 128 characters when present');
+    return { t: 'welcome', acked: m.acked, round: m.round, hub: m.hub, ...(m.instance !== undefined ? { instance: m.instance } : {}) };
+  }
   if (m.t === 'ack' && isCount(m.seq)) return { t: 'ack', seq: m.seq };
   if (m.t === 'reject' && typeof m.field === 'string' && typeof m.message === 'string') return { t: 'reject', field: m.field, message: m.message };
   if (m.t === 'reset' && typeof m.message === 'string') return { t: 'reset', message: m.message };
