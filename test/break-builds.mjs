@@ -1759,6 +1759,20 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["a worker left to its default name is named by its slot"],
   },
+  {
+    name: 'score from start-up readings',
+    what: "a sampled part (cpu, memory, event loop) is scored from its first readings: a fresh monitor's report scores its own start-up",
+    edits: [{ find: "Number.isFinite(value) && note === undefined ?", replace: 'Number.isFinite(value) ?' }],
+    tests: ['report-score.test.ts'],
+    mustFail: ['scores a sampled metric only from the readings the diagnoses wait for'],
+  },
+  {
+    name: 'score from alerts alone',
+    what: 'alerts that never fired make an overall score alone: a fresh monitor scores 100 before any reading counts',
+    edits: [{ find: 'overall: measured && weights > 0 ?', replace: 'overall: weights > 0 ?' }],
+    tests: ['report-score.test.ts'],
+    mustFail: ['scores a sampled metric only from the readings the diagnoses wait for'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -72,6 +72,49 @@ describe('score', () => {
   });
 });
 
+describe('score of a fresh monitor', () => {
+  /** cpu_usage, memory_usage and event_loop_lag at start-up levels, one reading a second for `seconds`. */
+  function startUp(seconds: number) {
+    const s = synthetic();
+    const cpu = s.id('cpu_usage');
+    const mem = s.id('memory_usage');
+    const lag = s.id('event_loop_lag');
+    s.fill(seconds, [
+      [cpu, () => 99.5],
+      [mem, () => 40],
+      [lag, () => 900],
+    ]);
+    return s.report({ alertHistory: [] });
+  }
+
+  it('scores a sampled metric only from the readings the diagnoses wait for: a few seconds of start-up readings show their value and no score, and no overall score from alerts that never fired', () => {
+    const r = startUp(5);
+    for (const name of ['cpu', 'memory', 'event loop']) {
+      const part = r.score.parts.find((p) => p.name === name)!;
+      expect(part.value).not.toBeNull();
+      expect(part.score).toBeNull();
+      expect(part.note).toBe('5 of the 10 readings it is scored from');
+    }
+    expect(r.score.overall).toBeNull();
+    expect(r.diagnoses).toEqual([]);
+    expect(renderMarkdown(r)).toContain('## Score: not yet: too few readings (see the parts)');
+    expect(renderMarkdown(r)).toMatch(/\| cpu \| cpu_usage \| mean \| percent \| 99\.5 \| 60 \| 98 \| 15 \| 5 of the 10 readings it is scored from \|/);
+  });
+
+  it('scores them once they have those readings, as the diagnoses judge them', () => {
+    const r = startUp(12);
+    expect(r.score.parts.filter((p) => p.name !== 'alerts').map((p) => [p.name, p.score, p.note])).toEqual([
+      ['latency', null, undefined],
+      ['errors', null, undefined],
+      ['cpu', 0, undefined],
+      ['memory', 100, undefined],
+      ['event loop', 0, undefined],
+    ]);
+    expect(r.score.overall).not.toBeNull();
+    expect(r.diagnoses.length).toBeGreaterThan(0);
+  });
+});
+
 describe('alert analysis', () => {
   it('counts firings by severity and rule, times resolutions, and keeps open episodes open', () => {
     const h = [

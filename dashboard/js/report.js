@@ -13,7 +13,7 @@ function scoreBlock(report) {
     'table',
     { class: 'parts' },
     el('thead', {}, el('tr', {}, el('th', {}, 'part'), el('th', {}, 'score'), el('th', {}, 'weight'), el('th', {}, 'measured'))),
-    el('tbody', {}, s.parts.map((p) => el('tr', {}, el('td', {}, p.name), el('td', {}, p.score === null ? 'no data' : num(p.score)), el('td', {}, num(p.weight)), el('td', {}, p.value === null ? '–' : `${p.statistic} ${p.metric} = ${num(p.value)}`)))),
+    el('tbody', {}, s.parts.map((p) => el('tr', {}, el('td', {}, p.name), el('td', {}, p.score === null ? (p.note ?? 'no data') : num(p.score)), el('td', {}, num(p.weight)), el('td', {}, p.value === null ? '–' : `${p.statistic} ${p.metric} = ${num(p.value)}`)))),
   );
   return el(
     'div',

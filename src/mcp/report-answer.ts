@@ -22,7 +22,7 @@ export const ReportAnswer = z.object({
   summary: z.object({ series: z.number(), samples: z.number(), score: z.number().nullable(), diagnoses: z.number(), anomalies: z.number() }),
   notes: z.array(z.string()),
   truncated: z.boolean(),
-  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.object({ name: z.string(), score: z.number().nullable(), weight: z.number(), metric: z.string(), value: z.number().nullable(), unit: z.string() })) }).optional().describe('json: this and below'),
+  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.object({ name: z.string(), score: z.number().nullable(), weight: z.number(), metric: z.string(), value: z.number().nullable(), unit: z.string(), note: z.string().optional() })) }).optional().describe('json: this and below'),
   diagnoses: z.array(z.object({ id: z.string(), title: z.string(), severity: z.string(), summary: z.string(), actions: z.array(z.string()), evidence: z.array(Evidence) })).optional(),
   recommendations: z.array(z.object({ id: z.string(), title: z.string(), priority: z.string(), source: z.string(), actions: z.array(z.string()).optional(), evidence: z.array(Evidence).optional() })).nullable().optional().describe('from a diagnosis: its actions are there'),
   alerts: z.record(z.string(), z.unknown()).nullable().optional(),
@@ -33,7 +33,7 @@ export const ReportAnswer = z.object({
 
 /** As tools/list shows it: the score's parts by their field names only (its budget); answers have ReportAnswer's type. */
 export const ReportOutput = ReportAnswer.extend({
-  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.record(z.string(), z.unknown()).describe('name, score, weight, metric, value, unit')) }).optional().describe('json: this and below'),
+  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.record(z.string(), z.unknown()).describe('name, score, weight, metric, value, unit, note (why a part with a value has no score yet)')) }).optional().describe('json: this and below'),
 });
 
 export type ReportOut = z.output<typeof ReportAnswer>;
@@ -89,7 +89,7 @@ export function reportOut(r: PerformanceReport, limitN: number | undefined, budg
     summary: r.summary,
     notes: r.notes,
     truncated: false,
-    score: { overall: r.score.overall, formula: r.score.formula, parts: r.score.parts.map((p) => ({ name: p.name, score: p.score, weight: p.weight, metric: p.metric, value: p.value, unit: p.unit })) },
+    score: { overall: r.score.overall, formula: r.score.formula, parts: r.score.parts.map((p) => ({ name: p.name, score: p.score, weight: p.weight, metric: p.metric, value: p.value, unit: p.unit, ...(p.note ? { note: p.note } : {}) })) },
     diagnoses: r.diagnoses.map((d) => ({ id: d.id, title: d.title, severity: d.severity, summary: d.summary, actions: d.actions, evidence: d.evidence.map(finiteEvidence) })),
     recommendations: r.recommendations ? r.recommendations.map((x) => recommendationOut(x, r)) : null,
     alerts: r.alerts ? (finite(r.alerts) as Record<string, unknown>) : null,
@@ -132,7 +132,7 @@ export function markdownWithin(r: PerformanceReport, limitN: number | undefined,
 
 export function reportText(out: ReportOut): string {
   const lines = [`report ${out.from ?? 'start'} → ${out.to}: score ${num(out.summary.score)}/100, ${out.summary.series} series, ${out.summary.samples} samples`];
-  for (const p of out.score?.parts ?? []) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)}${p.value === null ? '' : ` ${p.unit}`})`);
+  for (const p of out.score?.parts ?? []) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)}${p.value === null ? '' : ` ${p.unit}`}${p.note ? `; ${p.note}` : ''})`);
   for (const d of out.diagnoses ?? []) lines.push(`diagnosis [${d.severity}] ${d.title}: ${d.summary}`);
   for (const note of out.notes) if (note.startsWith(NOT_ENOUGH_DATA)) lines.push(note);
   for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}${r.actions ? `: ${r.actions[0] ?? ''}` : ` (the actions of ${r.source})`}`);

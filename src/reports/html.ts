@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { changeText, duration, evidenceLine, fmt, iso, seriesLabel } from './markdown.js';
+import { noScore } from './score.js';
 import type { PerformanceReport } from './types.js';
 
 let uplot: { js: string; css: string } | undefined;
@@ -74,11 +75,11 @@ export function renderHtml(r: PerformanceReport): string {
   parts.push(`<h1>Performance report</h1><p>Window: ${escapeHtml(iso(r.window.from))} – ${escapeHtml(iso(r.window.to))} (${escapeHtml(duration(r.window.durationMs))}); generated ${escapeHtml(iso(r.generatedAt))}; ${r.summary.series} series, ${escapeHtml(fmt(r.summary.samples))} samples.</p>`);
   for (const note of r.notes) parts.push(`<p class="note">${escapeHtml(note)}</p>`);
 
-  parts.push(`<h2>Score</h2><p class="score">${r.score.overall === null ? 'no data' : `${escapeHtml(fmt(r.score.overall))} / 100`}</p>`);
+  parts.push(`<h2>Score</h2><p class="score">${r.score.overall === null ? escapeHtml(noScore(r.score)) : `${escapeHtml(fmt(r.score.overall))} / 100`}</p>`);
   parts.push(
     table(
       ['part', 'metric', 'statistic', 'unit', 'value', '100 at', '0 at', 'weight', 'score'],
-      r.score.parts.map((p) => [p.name, p.metric, p.statistic, p.unit, fmt(p.value), fmt(p.good), fmt(p.bad), String(p.weight), p.score === null ? 'no data' : fmt(p.score)]),
+      r.score.parts.map((p) => [p.name, p.metric, p.statistic, p.unit, fmt(p.value), fmt(p.good), fmt(p.bad), String(p.weight), p.score === null ? (p.note ?? 'no data') : fmt(p.score)]),
       [false, false, false, false, true, true, true, true, true],
     ),
   );

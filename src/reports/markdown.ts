@@ -2,6 +2,7 @@
  * The report as Markdown: the score and its parts, diagnoses with their evidence and
  * actions, recommendations, anomalies, alerts, per-metric and per-series tables.
  */
+import { noScore } from './score.js';
 import type { Evidence, PerformanceReport, SeriesStats } from './types.js';
 
 /** Four significant digits, thousands kept whole; a dash for no value. */
@@ -51,10 +52,10 @@ export function renderMarkdown(r: PerformanceReport): string {
   out.push(`Window: ${iso(r.window.from)} – ${iso(r.window.to)} (${duration(r.window.durationMs)}); generated ${iso(r.generatedAt)}; ${r.summary.series} series, ${fmt(r.summary.samples)} samples.`, '');
   for (const note of r.notes) out.push(`> ${note}`, '');
 
-  out.push(`## Score: ${r.score.overall === null ? 'no data' : `${fmt(r.score.overall)} / 100`}`, '');
+  out.push(`## Score: ${r.score.overall === null ? noScore(r.score) : `${fmt(r.score.overall)} / 100`}`, '');
   row(['part', 'metric', 'statistic', 'unit', 'value', '100 at', '0 at', 'weight', 'score']);
   row(['---', '---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
-  for (const p of r.score.parts) row([p.name, p.metric, p.statistic, p.unit, fmt(p.value), fmt(p.good), fmt(p.bad), p.weight, p.score === null ? 'no data' : fmt(p.score)]);
+  for (const p of r.score.parts) row([p.name, p.metric, p.statistic, p.unit, fmt(p.value), fmt(p.good), fmt(p.bad), p.weight, p.score === null ? (p.note ?? 'no data') : fmt(p.score)]);
   out.push('', `Formula: ${r.score.formula}`, '');
 
   out.push('## Diagnoses', '');

@@ -5,6 +5,7 @@
  * renormalised. Parts and thresholds live in SCORE_PARTS and nowhere else; docs/reports.md
  * prints the same table.
  */
+import { DIAGNOSIS_MINIMUM } from './diagnoses.js';
 import type { AlertAnalysis, MetricSummary, Score, ScorePart } from './types.js';
 
 export interface ScorePartRule {
@@ -17,6 +18,12 @@ export interface ScorePartRule {
   good: number;
   bad: number;
   weight: number;
+  /**
+   * A metric sampled once an interval is scored from this many readings: a fresh monitor's
+   * first ones cover its own start-up (the process loading, the JIT warming), which the
+   * diagnoses wait out too (DIAGNOSIS_MINIMUM), so a score of a few seconds is not theirs.
+   */
+  minReadings?: number;
 }
 
 /** Points an alert firing in the window costs, by severity. */
@@ -25,15 +32,15 @@ export const ALERT_POINTS = { info: 0, warning: 1, critical: 3, emergency: 5 } a
 export const SCORE_PARTS: readonly ScorePartRule[] = [
   { name: 'latency', metrics: ['response_time', 'api_response_time'], statistic: 'p95', unit: 'ms', good: 100, bad: 2000, weight: 25 },
   { name: 'errors', metrics: ['error_rate'], statistic: 'mean', unit: 'ratio', good: 0.001, bad: 0.1, weight: 25 },
-  { name: 'cpu', metrics: ['cpu_usage'], statistic: 'mean', unit: 'percent', good: 60, bad: 98, weight: 15 },
-  { name: 'memory', metrics: ['memory_usage'], statistic: 'mean', unit: 'percent', good: 75, bad: 98, weight: 10 },
-  { name: 'event loop', metrics: ['event_loop_lag'], statistic: 'p99', unit: 'ms', good: 20, bad: 500, weight: 15 },
+  { name: 'cpu', metrics: ['cpu_usage'], statistic: 'mean', unit: 'percent', good: 60, bad: 98, weight: 15, minReadings: DIAGNOSIS_MINIMUM.readings },
+  { name: 'memory', metrics: ['memory_usage'], statistic: 'mean', unit: 'percent', good: 75, bad: 98, weight: 10, minReadings: DIAGNOSIS_MINIMUM.readings },
+  { name: 'event loop', metrics: ['event_loop_lag'], statistic: 'p99', unit: 'ms', good: 20, bad: 500, weight: 15, minReadings: DIAGNOSIS_MINIMUM.readings },
   { name: 'alerts', metrics: ['alerts'], statistic: 'alert points', unit: 'points', good: 0, bad: 10, weight: 10 },
 ];
 
 export const SCORE_FORMULA =
   'overall = Σ(weight × part) / Σ(weight) over the parts with data; part = 100 × clamp((bad − value) / (bad − good), 0, 1); ' +
-  SCORE_PARTS.map((p) => `${p.name}: ${p.statistic} of ${p.metrics.join(' or ')}, 100 at ≤ ${p.good}, 0 at ≥ ${p.bad}, weight ${p.weight}`).join('; ');
+  SCORE_PARTS.map((p) => `${p.name}: ${p.statistic} of ${p.metrics.join(' or ')}, 100 at ≤ ${p.good}, 0 at ≥ ${p.bad}, weight ${p.weight}${p.minReadings ? `, from ${p.minReadings} readings` : ''}`).join('; ');
 
 /** 100 at or better than good, 0 at or worse than bad, linear between. */
 export function partScore(value: number, good: number, bad: number): number {
@@ -51,6 +58,7 @@ export function computeScore(metrics: ReadonlyMap<string, MetricSummary>, alerts
   const parts: ScorePart[] = SCORE_PARTS.map((rule) => {
     let value: number | null = null;
     let metric = rule.metrics[0]!;
+    let note: string | undefined;
     if (rule.statistic === 'alert points') {
       if (alerts?.available) value = alertPoints(alerts);
     } else {
@@ -59,12 +67,13 @@ export function computeScore(metrics: ReadonlyMap<string, MetricSummary>, alerts
         if (m && m.count > 0) {
           metric = name;
           value = m[rule.statistic];
+          if (rule.minReadings !== undefined && m.count < rule.minReadings) note = `${m.count} of the ${rule.minReadings} readings it is scored from`;
           break;
         }
       }
     }
-    const score = value !== null && Number.isFinite(value) ? Math.round(partScore(value, rule.good, rule.bad) * 10) / 10 : null;
-    return { name: rule.name, score, weight: rule.weight, metric, statistic: rule.statistic, unit: rule.unit, value, good: rule.good, bad: rule.bad };
+    const score = value !== null && Number.isFinite(value) && note === undefined ? Math.round(partScore(value, rule.good, rule.bad) * 10) / 10 : null;
+    return { name: rule.name, score, weight: rule.weight, metric, statistic: rule.statistic, unit: rule.unit, value, good: rule.good, bad: rule.bad, ...(note ? { note } : {}) };
   });
   let weighted = 0;
   let weights = 0;
@@ -73,5 +82,13 @@ export function computeScore(metrics: ReadonlyMap<string, MetricSummary>, alerts
     weighted += p.weight * p.score;
     weights += p.weight;
   }
-  return { overall: weights > 0 ? Math.round((weighted / weights) * 10) / 10 : null, parts, formula: SCORE_FORMULA };
+  // Alerts that never fired say nothing of the service alone: a fresh monitor whose readings
+  // are all still waiting has no score yet rather than a perfect one (an empty window too).
+  const measured = parts.some((p) => p.score !== null && (p.statistic !== 'alert points' || (p.value ?? 0) > 0));
+  return { overall: measured && weights > 0 ? Math.round((weighted / weights) * 10) / 10 : null, parts, formula: SCORE_FORMULA };
+}
+
+/** What a report says in place of a missing overall score: too few readings yet, or no data. */
+export function noScore(score: Score): string {
+  return score.parts.some((p) => p.note !== undefined) ? 'not yet: too few readings (see the parts)' : 'no data';
 }

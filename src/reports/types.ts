@@ -128,8 +128,10 @@ export type OptimizationCategory = 'memory' | 'cpu' | 'cache' | 'database' | 'ne
 
 export interface ScorePart {
   name: string;
-  /** 0-100, or null when the report has no data for it (its weight is then shared out). */
+  /** 0-100, or null when the report has no data for it, or too little (`note`): its weight is then shared out. */
   score: number | null;
+  /** Why a part with a value has no score: too few readings of a sampled metric yet. */
+  note?: string;
   weight: number;
   metric: string;
   statistic: string;
