@@ -124,7 +124,7 @@ describe("hub over node:cluster, the primary's socket", () => {
 
 describe('hub over node:cluster, members dying', () => {
   it("a worker killed and forked again under its name: its counter goes on adding on the hub (no jump back, nothing twice), the others lose no interval, and a worker killed for good is marked stale, then forgotten", async () => {
-    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-restart.mjs', import.meta.url).pathname], { timeout: 60_000 });
+    const { stdout } = await run(process.execPath, [new URL('./fixtures/hub-cluster-restart.mjs', import.meta.url).pathname], { timeout: 90_000 });
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     // Round one: 100 each of 4 members; round two: 100 each of slots 0 and 1 (counting while
     // 2 and 3 were killed) and of slot 2 forked again (a new epoch under the same name).
@@ -141,7 +141,7 @@ describe('hub over node:cluster, members dying', () => {
     // is the scheduler's timing, not this test's business; the exact totals above are.
     expect(r.collectorExits).toHaveLength(r.collectorRestarts);
     for (const e of r.collectorExits) expect(e).toMatchObject({ hung: true, rule: expect.stringMatching(/no heartbeat/) });
-  });
+  }, 100_000);
 });
 
 describe('hub over node:cluster, workers replaced', () => {
@@ -160,7 +160,7 @@ describe('hub over node:cluster, workers replaced', () => {
       { worker: 4, instance: 'worker-2' },
       { worker: 5, instance: 'worker-2' },
     ]);
-  });
+  }, 100_000);
 });
 
 describe('hub over a Unix socket', () => {
