@@ -1561,7 +1561,7 @@ export const BREAKS = [
   {
     name: 'a forgotten member gets round 1 again',
     what: "a hub numbers each member's welcomes from 1 in its record: a member forgotten after dropMs and back is welcomed with a round it already took from this hub, ignores it, and is never welcomed again",
-    edits: [{ find: "    member.round = ++this.rounds;\n    member.conn?.send({ t: 'welcome'", replace: "    member.round++;\n    member.conn?.send({ t: 'welcome'" }],
+    edits: [{ find: "    member.round = ++this.rounds;\n    member.conn?.send(this.welcomeOf(member));", replace: "    member.round++;\n    member.conn?.send(this.welcomeOf(member));" }],
     tests: ['hub-forget.test.ts'],
     mustFail: ['a member forgotten while its link stays open has the link reset'],
   },
@@ -1748,17 +1748,11 @@ export const BREAKS = [
   {
     name: 'cluster workers named by id',
     what: "a cluster hub ignores a default-named worker's id: each replacement of a dead worker is a new member with a new set of series, until maxSeries",
-    edits: [{ find: "const instance = (m.worker !== undefined ? this.d.transport.memberName?.(m.worker) : undefined) ?? m.instance;", replace: 'const instance = m.instance;' }],
+    edits: [{ find: "const slotName = m.worker !== undefined ? this.d.transport.memberName?.(m.worker) : undefined;", replace: 'const slotName = undefined;' }],
     tests: ['hub.test.ts'],
     mustFail: ["a worker left to its default name is named by its slot"],
   },
-  {
-    name: 'cluster slot freed late',
-    what: "a worker's slot is given at its fork: a replacement forked in the application's exit listener, before the hub's frees the dead worker's slot, gets a new name",
-    edits: [{ find: "      setImmediate(() => {\n        if (!worker.isDead()) slots.take(worker.id);\n      });", replace: "      if (!worker.isDead()) slots.take(worker.id);" }],
-    tests: ['hub.test.ts'],
-    mustFail: ["a worker left to its default name is named by its slot"],
-  },
+
   {
     name: 'score from start-up readings',
     what: "a sampled part (cpu, memory, event loop) is scored from its first readings: a fresh monitor's report scores its own start-up",

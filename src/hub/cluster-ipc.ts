@@ -150,13 +150,10 @@ export class ClusterHub implements HubTransport {
       slots.free(worker.id);
       this.drop(worker, h);
     };
-    // A slot is given a turn after the fork: an application that forks a replacement in its
-    // own 'exit' listener, called before ours, would otherwise fork it while the slot it
-    // replaces is still held.
+    // node:cluster emits 'fork' on the next tick: a replacement forked in an application's
+    // own 'exit' listener, called before ours, takes its slot once ours has freed the dead one's.
     this.onFork = (worker) => {
-      setImmediate(() => {
-        if (!worker.isDead()) slots.take(worker.id);
-      });
+      if (!worker.isDead()) slots.take(worker.id);
     };
     slots.sync();
     cluster.on('message', this.onMessage);
