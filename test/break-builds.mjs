@@ -1752,6 +1752,13 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['files 404s that no framework routed under "unmatched"'],
   },
+  {
+    name: 'export: Retry-After ignored',
+    what: "an exporter retries a 429 or 503 after its own backoff whatever the receiver's Retry-After asks: a receiver shedding load is hit again within milliseconds",
+    edits: [{ find: "askedMs: retryAfterMs(response.headers.get('retry-after'), Date.now())", replace: 'askedMs: undefined' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['waits as long as a 429 asks with Retry-After before the next attempt'],
+  },
 ];
 
 function parseArgs(argv) {
