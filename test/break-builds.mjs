@@ -1759,6 +1759,13 @@ export const BREAKS = [
     tests: ['export-remote-write.test.ts'],
     mustFail: ['waits as long as a 429 asks with Retry-After before the next attempt'],
   },
+  {
+    name: 'alert rules without a limit',
+    what: 'createAlertRule never checks maxAlertRules: the library, the MCP tool over stdio and over HTTP add rules without bound',
+    edits: [{ find: '    if (held >= this.deps.maxRules) {', replace: '    if (held < 0) {' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['refuses a rule past the limit through the library', 'refuses the MCP tool past the limit over stdio', 'refuses the MCP tool past the limit over HTTP'],
+  },
 ];
 
 function parseArgs(argv) {
