@@ -381,7 +381,7 @@ export const BREAKS = [
   {
     name: 'export retries a 4xx',
     what: 'the export sender retries every failed answer, a 4xx included',
-    edits: [{ find: "if (response.status >= 500 || response.status === 429) return 'retry';", replace: "if (response.status >= 400) return 'retry';" }],
+    edits: [{ find: 'if (response.status >= 500 || response.status === 429) {', replace: 'if (response.status >= 400) {' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['a 4xx is final'],
   },
@@ -1540,7 +1540,7 @@ export const BREAKS = [
   {
     name: 'export retries a bad port forever',
     what: "an exporter whose URL has a port fetch never connects to (6000) retries each request with backoff forever, its samples never counted as failed",
-    edits: [{ find: '      if (cause !== BAD_PORT) return \'retry\';', replace: "      if (cause !== BAD_PORT || cause === BAD_PORT) return 'retry';" }],
+    edits: [{ find: '      if (cause !== BAD_PORT) return RETRY;', replace: '      if (cause !== BAD_PORT || cause === BAD_PORT) return RETRY;' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['counts an export to a port fetch never connects to as failed, says so, and does not retry it'],
   },
