@@ -1766,6 +1766,13 @@ export const BREAKS = [
     tests: ['alert-rule-limit.test.ts'],
     mustFail: ['refuses a rule past the limit through the library', 'refuses the MCP tool past the limit over stdio', 'refuses the MCP tool past the limit over HTTP'],
   },
+  {
+    name: 'report --token ignored',
+    what: '`perfwatch report --url` sends only PERFWATCH_TOKEN, not the --token it was given: an endpoint with a token cannot be reached by the flag',
+    edits: [{ find: '      const token = args.token ?? (process.env[TOKEN_ENV] || undefined);', replace: '      const token = process.env[TOKEN_ENV] || undefined;' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --token sends that token to an endpoint that requires one'],
+  },
 ];
 
 function parseArgs(argv) {
