@@ -381,7 +381,7 @@ export const BREAKS = [
   {
     name: 'export retries a 4xx',
     what: 'the export sender retries every failed answer, a 4xx included',
-    edits: [{ find: "if (response.status >= 500 || response.status === 429) return 'retry';", replace: "if (response.status >= 400) return 'retry';" }],
+    edits: [{ find: 'if (response.status >= 500 || response.status === 429) {', replace: 'if (response.status >= 400) {' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['a 4xx is final'],
   },
@@ -1540,7 +1540,7 @@ export const BREAKS = [
   {
     name: 'export retries a bad port forever',
     what: "an exporter whose URL has a port fetch never connects to (6000) retries each request with backoff forever, its samples never counted as failed",
-    edits: [{ find: '      if (cause !== BAD_PORT) return \'retry\';', replace: "      if (cause !== BAD_PORT || cause === BAD_PORT) return 'retry';" }],
+    edits: [{ find: '      if (cause !== BAD_PORT) return RETRY;', replace: '      if (cause !== BAD_PORT || cause === BAD_PORT) return RETRY;' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['counts an export to a port fetch never connects to as failed, says so, and does not retry it'],
   },
@@ -1752,7 +1752,6 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["a worker left to its default name is named by its slot"],
   },
-
   {
     name: 'score from start-up readings',
     what: "a sampled part (cpu, memory, event loop) is scored from its first readings: a fresh monitor's report scores its own start-up",
@@ -1766,6 +1765,34 @@ export const BREAKS = [
     edits: [{ find: 'overall: measured && weights > 0 ?', replace: 'overall: weights > 0 ?' }],
     tests: ['report-score.test.ts'],
     mustFail: ['scores a sampled metric only from the readings the diagnoses wait for'],
+  },
+  {
+    name: 'instrument: unknown paths take the route cap',
+    what: "a 404 that no framework routed is filed under its normalised path, not `unmatched`: a scanner's 2,000 paths fill the cap and the service's real routes fall into `other`",
+    edits: [{ find: '    if (status === NOT_FOUND) {\n      this.recordUnmatched(method, ms);', replace: '    if (status === -NOT_FOUND) {\n      this.recordUnmatched(method, ms);' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['files 404s that no framework routed under "unmatched"'],
+  },
+  {
+    name: 'export: Retry-After ignored',
+    what: "an exporter retries a 429 or 503 after its own backoff whatever the receiver's Retry-After asks: a receiver shedding load is hit again within milliseconds",
+    edits: [{ find: "askedMs: retryAfterMs(response.headers.get('retry-after'), Date.now())", replace: 'askedMs: undefined' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['waits as long as a 429 asks with Retry-After before the next attempt'],
+  },
+  {
+    name: 'alert rules without a limit',
+    what: 'createAlertRule never checks maxAlertRules: the library, the MCP tool over stdio and over HTTP add rules without bound',
+    edits: [{ find: '    if (held >= this.deps.maxRules) {', replace: '    if (held < 0) {' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['refuses a rule past the limit through the library', 'refuses the MCP tool past the limit over stdio', 'refuses the MCP tool past the limit over HTTP'],
+  },
+  {
+    name: 'report --token ignored',
+    what: '`perfwatch report --url` sends only PERFWATCH_TOKEN, not the --token it was given: an endpoint with a token cannot be reached by the flag',
+    edits: [{ find: '      const token = args.token ?? (process.env[TOKEN_ENV] || undefined);', replace: '      const token = process.env[TOKEN_ENV] || undefined;' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --token sends that token to an endpoint that requires one'],
   },
 ];
 

@@ -193,6 +193,32 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it('report --token sends that token to an endpoint that requires one, over PERFWATCH_TOKEN', async () => {
+    const token = 'cli-flag-token-0123456789abcdef';
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    const server = await monitor.serveMcp({ port: 0, token });
+    try {
+      const env = (value?: string) => {
+        const e: NodeJS.ProcessEnv = { ...process.env };
+        delete e.PERFWATCH_TOKEN;
+        return value === undefined ? e : { ...e, PERFWATCH_TOKEN: value };
+      };
+      const report = (args: string[], value?: string) => run(process.execPath, [CLI, 'report', '--url', server.url, '--metrics', 'rss', ...args], { timeout: 60_000, env: env(value) });
+      // No variable at all: the flag alone.
+      expect((await report(['--token', token])).stdout).toMatch(/^monitor running/m);
+      // The flag wins over the variable, both ways.
+      expect((await report(['--token', token], 'wrong-token-0123456789')).stdout).toMatch(/^monitor running/m);
+      await expect(report(['--token', 'wrong-token-0123456789'], token)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+      await expect(report([])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+    } finally {
+      await server.close();
+      await monitor.stop();
+    }
+    // A token is for --url: a monitor run here (--for) has no endpoint to send it to.
+    await expect(cli('report', '--for', '1', '--token', token)).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --token goes with --url (the endpoint that requires it), not --for\n' });
+  });
+
   it('mcp --config-dir must name a directory', async () => {
     await expect(cli('mcp', '--config-dir', '/no/such/dir')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--config-dir must name a directory, got \/no\/such\/dir/) });
   });

@@ -1,7 +1,8 @@
 /// <reference path="../src/export/snappyjs.d.ts" />
 /**
  * An HTTP receiver for the export tests: it answers each request with the next status of a
- * script (200 once the script runs out), and keeps every request with its headers and body.
+ * script (200 once the script runs out), with headers when the script gives them, and keeps
+ * every request with its headers, body and time of arrival.
  * It can be closed and listen again on the same port (an endpoint that goes away and comes
  * back).
  */
@@ -16,12 +17,17 @@ export interface Received {
   body: Buffer;
   /** The status it was answered with. */
   status: number;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
+
+/** A scripted answer: a status, or a status with headers (`Retry-After`). */
+export type Scripted = number | { status: number; headers: Record<string, string> };
 
 export class Receiver {
   readonly requests: Received[] = [];
-  /** Statuses to answer, in order; 200 once they run out. */
-  readonly script: number[] = [];
+  /** Answers, in order; 200 once they run out. */
+  readonly script: Scripted[] = [];
   private server: Server | undefined;
   private listeners: ((r: Received) => void)[] = [];
   port = 0;
@@ -35,10 +41,11 @@ export class Receiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const status = this.script.shift() ?? 200;
-        const r: Received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), status };
+        const next = this.script.shift() ?? 200;
+        const { status, headers } = typeof next === 'number' ? { status: next, headers: {} } : next;
+        const r: Received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), status, at: Date.now() };
         this.requests.push(r);
-        res.writeHead(status, { 'Content-Type': 'text/plain' }).end(status === 200 ? '' : 'no');
+        res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(status === 200 ? '' : 'no');
         for (const l of this.listeners.splice(0)) l(r);
       });
     });

@@ -1,7 +1,8 @@
 /**
  * remote_write against a local receiver whose answers the test scripts: what a request
  * carries (headers, sorted labels, instance and job, the histogram as /metrics shows it), a
- * 5xx retried until taken, a 4xx counted and not retried, a full queue dropping its oldest
+ * 5xx retried until taken, a 429's Retry-After waited (capped), a 4xx counted and not
+ * retried, a full queue dropping its oldest
  * and counting, and an endpoint that is away and comes back (the queue drains, lag back to 0).
  * The real Prometheus receiving it is in export-prometheus.test.ts.
  */
@@ -9,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
+import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/export/retry-after.js';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
 import { longAnswer, monitorStarter, waitFor } from './helpers.js';
 
@@ -106,6 +108,50 @@ describe('remote_write', () => {
     st = (await m.exportNow()).exporters[0]!;
     expect(r.requests.at(-1)!.status).toBe(200);
     expect(st.sent).toBeGreaterThan(sentBefore);
+  });
+
+  it('waits as long as a 429 asks with Retry-After before the next attempt, says so, and then delivers the batch', async () => {
+    const r = await receiver();
+    const m = await pushing(r.url); // backoff 10 ms, at most 20
+    await oneGauge(m);
+    r.script.push({ status: 429, headers: { 'Retry-After': '2' } });
+    const st = (await m.exportNow()).exporters[0]!;
+    // exportNow resolved with the head waiting for its retry, and did not cut that wait short.
+    expect(st).toMatchObject({ sent: 0, retries: 1, queueDepth: 1, lastError: { status: 429 } });
+    expect(st.lastError!.message).toBe(`${r.url} answered 429 Too Many Requests (no): Retry-After 2 s, next attempt in 2 s`);
+    const delivered = await waitFor(() => {
+      const now = m.status().export.exporters[0]!;
+      return now.sent > 0 && now.queueDepth === 0 && now;
+    }, 20_000, 'the batch delivered after the wait');
+    expect(r.requests.map((q) => q.status)).toEqual([429, 200]);
+    // The second attempt came no sooner than the receiver asked (a generous bound: the backoff alone is 10 ms).
+    expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(1_900);
+    expect(r.requests[1]!.body).toEqual(r.requests[0]!.body);
+    expect(delivered).toMatchObject({ sent: decodeWrite(r.requests[1]!.body).length, retries: 1, failed: 0 });
+  });
+
+  it("caps a 503's Retry-After at RETRY_AFTER_MAX_MS and says so; exportNow does not cut that wait short", async () => {
+    const r = await receiver();
+    const m = await pushing(r.url);
+    await oneGauge(m);
+    r.script.push({ status: 503, headers: { 'Retry-After': new Date(Date.now() + 86_400_000).toUTCString() } });
+    let st = (await m.exportNow()).exporters[0]!;
+    expect(st.lastError!.message).toMatch(/answered 503 Service Unavailable \(no\): Retry-After 86\d{3}(\.\d)? s, next attempt in 300 s \(capped at 300 s, RETRY_AFTER_MAX_MS\)$/);
+    st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests).toHaveLength(1);
+    expect(st).toMatchObject({ retries: 1, queueDepth: 2, sent: 0 });
+  });
+
+  it('reads Retry-After as delay-seconds or an HTTP-date in its three forms, and nothing else', () => {
+    const now = Date.parse('2026-12-01T12:00:00Z');
+    expect(retryAfterMs('2', now)).toBe(2_000);
+    expect(retryAfterMs(' 120 ', now)).toBe(120_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('Tuesday, 01-Dec-26 12:01:00 GMT', now)).toBe(60_000);
+    expect(retryAfterMs('Tue Dec  1 12:00:05 2026', now)).toBe(5_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 11:00:00 GMT', now)).toBe(0);
+    for (const bad of [null, '', '-1', '1.5', 'soon', '2026-12-01T12:00:30Z']) expect(retryAfterMs(bad, now)).toBeUndefined();
+    expect(RETRY_AFTER_MAX_MS).toBe(300_000);
   });
 
   it("reads no more than the start of a refusal, however long it is, and names its status and first words", async () => {

@@ -69,8 +69,9 @@ describe('instrument(): incoming node:http', () => {
       res.end();
     });
     for (let i = 0; i < 3; i++) await fetch(`${base}/missing`).then((r) => r.text());
-    await counted(m, 'error_rate', 3, { endpoint: '/missing' });
-    expect(seriesOf(m, 'error_rate', { endpoint: '/missing' })[0]).toMatchObject({ totalCount: 3, totalSum: 3 });
+    // No framework routed these 404s: they are filed under "unmatched", errors all the same.
+    await counted(m, 'error_rate', 3, { endpoint: 'unmatched' });
+    expect(seriesOf(m, 'error_rate', { endpoint: 'unmatched' })[0]).toMatchObject({ totalCount: 3, totalSum: 3 });
   });
 
   it('folds 10,000 distinct ids, UUIDs and hashes into a few routes, under the cap', async () => {
@@ -104,6 +105,37 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, maxRoutes: 2, other: 3 });
   });
 
+  it('files 404s that no framework routed under "unmatched", outside the cap: after 2,000 scanner paths the real routes keep their own labels', async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const server = servers[0]!;
+    server.removeAllListeners('request');
+    // A plain node:http service: three routes, 404 for the rest (/users/0 is a user it does not have).
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const known = /^\/(health|users\/[1-9]\d*|orders\/\d+\/items)$/.test(req.url!);
+      res.statusCode = known ? 200 : 404;
+      res.end();
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (r) => r.resume().on('end', resolve)).on('error', reject));
+    // A scanner: 2,000 distinct paths, ten times the default cap of 200 routes.
+    const scanned = ['/.env', '/wp-login.php', '/.git/config', '/admin.php'];
+    for (let i = scanned.length; i < 2_000; i++) scanned.push(`/xyz${i}.php`);
+    for (let i = 0; i < scanned.length; i += 50) await Promise.all(scanned.slice(i, i + 50).map(get));
+    for (const path of ['/health', '/users/7', '/users/8', '/orders/3/items', '/health', '/users/0', '/.env']) await get(path);
+    agent.destroy();
+    await counted(m, 'throughput', 2_007);
+    const endpoints = new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint));
+    expect(endpoints).toEqual(new Set(['unmatched', '/health', '/users/:id', '/orders/:id/items']));
+    expect(total(m, 'throughput', { endpoint: 'unmatched', method: 'GET', status_class: '4xx' })).toBe(2_002);
+    expect(total(m, 'throughput', { endpoint: '/health' })).toBe(2);
+    expect(total(m, 'throughput', { endpoint: '/users/:id' })).toBe(2);
+    expect(total(m, 'throughput', { endpoint: '/orders/:id/items' })).toBe(1);
+    expect(seriesOf(m, 'error_rate', { endpoint: 'unmatched' })[0]).toMatchObject({ totalCount: 2_002, totalSum: 0 });
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, maxRoutes: 200, other: 0, unmatched: 2_002 });
+  });
+
   it('keeps apart URLs that meet in the table of recent URLs, and counts each request past the cap again', async () => {
     const m = await started();
     m.instrument({ httpServer: { maxRoutes: 2 } });
@@ -131,7 +163,8 @@ describe('instrument(): incoming node:http', () => {
     });
     // One URL, so every request meets its slot of the recent URLs (recent-urls.ts), which
     // holds the handles of that URL's last answer: a repeat must match method and status.
-    const sent: [string, number][] = [['GET', 200], ['GET', 200], ['GET', 503], ['GET', 503], ['POST', 503], ['GET', 200], ['POST', 201], ['POST', 201], ['GET', 404], ['GET', 200]];
+    // Its 4xx is a 410: a 404 that no framework routed goes to "unmatched" instead.
+    const sent: [string, number][] = [['GET', 200], ['GET', 200], ['GET', 503], ['GET', 503], ['POST', 503], ['GET', 200], ['POST', 201], ['POST', 201], ['GET', 410], ['GET', 200]];
     for (const [method, status] of sent) await fetch(`${base}/items/7`, { method, headers: { 'x-status': String(status) } }).then((r) => r.text());
     await counted(m, 'throughput', sent.length);
     const count = (method: string, cls: string) => total(m, 'throughput', { endpoint: '/items/:id', method, status_class: cls });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as Comlink from 'comlink';
 import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, type ControlViews } from '../engine/control.js';
-import { InvalidArgumentError } from '../errors.js';
+import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '../actors/supervisor.js';
@@ -33,6 +33,8 @@ export interface AlertingStatus {
   actor: ActorState;
   restarts: number;
   rules: number;
+  /** The limit on rules (maxAlertRules): createAlertRule refuses one more. */
+  maxRules: number;
   pending: number;
   firing: number;
   historyLength: number;
@@ -58,6 +60,8 @@ export interface AlertingDeps {
   seriesCapacity: number;
   intervalMs: number;
   historyLimit: number;
+  /** Rules at most (maxAlertRules); those restored from the database are kept even beyond it. */
+  maxRules: number;
   notifier: NotifierOptions;
   watchdog: WatchdogLink;
   emit(event: string, ...args: unknown[]): void;
@@ -108,6 +112,8 @@ export class Alerting {
   private historySeq = 0;
   /** resolve() calls waiting for the transition the actor made to be applied here. */
   private readonly resolving = new Map<string, () => void>();
+  /** createRule() calls past the limit's check and not yet in `rules` (their commit awaited): they count against it. */
+  private creating = 0;
 
   constructor(deps: AlertingDeps) {
     this.deps = deps;
@@ -182,9 +188,18 @@ export class Alerting {
 
   async createRule(input: unknown): Promise<AlertRule> {
     const parsed = parseAlertRule(input);
+    const held = this.rules.size + this.creating;
+    if (held >= this.deps.maxRules) {
+      throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
+    }
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
-    if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
-    this.rules.set(rule.id, rule);
+    this.creating++;
+    try {
+      if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
+      this.rules.set(rule.id, rule);
+    } finally {
+      this.creating--;
+    }
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.addRule(rule), true);
     return rule;
   }
@@ -258,6 +273,7 @@ export class Alerting {
       actor: this.actor.state,
       restarts: this.actor.restarts,
       rules: this.rules.size,
+      maxRules: this.deps.maxRules,
       pending,
       firing,
       historyLength: this.history.length,

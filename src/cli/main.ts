@@ -59,6 +59,7 @@ const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string
       for: string('a number of seconds from 1 to 3600'),
       metrics: string('comma-separated metric names'),
       window: string('a number of seconds from 1 to 86400'),
+      token: string('a bearer token'),
       format: string(FORMAT),
       config: string(PATH),
     },

@@ -27,12 +27,13 @@ Where the data comes from (one of):
 Options:
   --metrics <names>   only these metrics, comma-separated
   --window <seconds>  the recent window summarised per metric, 1 to 86400 (default 60)
+  --token <t>         --url's bearer token, when the endpoint has one (default: $${TOKEN_ENV})
   --format <f>        text (default) or json
   --config <path>     monitor options for --for
   -h, --help          this help
 
 Environment:
-  PERFWATCH_TOKEN     sent to --url as the bearer token, when the endpoint has one
+  ${TOKEN_ENV}     sent to --url as the bearer token when --token is not given
 `;
 
 export interface ReportArgs {
@@ -40,6 +41,7 @@ export interface ReportArgs {
   for?: string;
   metrics?: string;
   window?: string;
+  token?: string;
   format?: string;
   config?: string;
 }
@@ -92,6 +94,7 @@ export async function report(args: ReportArgs): Promise<number> {
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
   if (args.url !== undefined && args.for !== undefined) return fail('give either --url (a running monitor) or --for (run one here), not both');
+  if (args.token !== undefined && args.url === undefined) return fail('--token goes with --url (the endpoint that requires it), not --for');
   const window = args.window === undefined ? 60 : Number(args.window);
   if (!Number.isFinite(window) || window < 1 || window > 86_400) return fail(`--window must be a number of seconds from 1 to 86400, got ${args.window}`);
   const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -106,7 +109,7 @@ export async function report(args: ReportArgs): Promise<number> {
       return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
     }
     try {
-      const token = process.env[TOKEN_ENV] || undefined;
+      const token = args.token ?? (process.env[TOKEN_ENV] || undefined);
       await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
     } catch (error) {
       return fail(unreachable(url, error));

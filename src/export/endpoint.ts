@@ -2,7 +2,9 @@
  * One export endpoint's queue and sender. Batches wait in a bounded FIFO and go out one at a
  * time, in order (so the samples of a series arrive in time order). A 2xx sends the batch;
  * a 5xx, a 429 or a network error (timeouts included) keeps it at the head and retries it
- * after a delay that doubles from retryBaseMs up to retryMaxMs; any other 4xx drops it
+ * after a delay that doubles from retryBaseMs up to retryMaxMs, or after the wait a 429's or
+ * 503's Retry-After asks for when that is longer (up to RETRY_AFTER_MAX_MS, retry-after.ts;
+ * drain() does not cut such a wait short); any other 4xx drops it
  * (the receiver will never take it) and counts its samples as failed. A full queue drops its
  * oldest batch to take the newest, counting its samples as dropped: memory stays bounded
  * however long the endpoint is away, and the freshest data goes first when it comes back.
@@ -13,6 +15,7 @@
 import { answerStart } from '../answer-start.js';
 import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
+import { RETRY_AFTER_MAX_MS, retryAfterMs } from './retry-after.js';
 
 export type ExporterKind = 'remoteWrite' | 'otlp';
 
@@ -58,6 +61,19 @@ export function shownUrl(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
+/** What a send leaves to do: nothing, or a retry, with the wait the receiver asked for (Retry-After, ms) if it did. */
+type Outcome = { retry: false } | { retry: true; askedMs: number | undefined };
+const DONE: Outcome = { retry: false };
+const RETRY: Outcome = { retry: true, askedMs: undefined };
+
+/** Statuses whose Retry-After is read: 429 (RFC 6585) and 503 (RFC 9110). */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
+
+/** ms as seconds for a message: `2 s`, `2.5 s`. */
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 export class Endpoint {
   private readonly config: EndpointConfig;
   /** The URL fetched (its user info moved into an Authorization header) and the headers sent. */
@@ -71,6 +87,8 @@ export class Endpoint {
   private closed = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** True while the head waits as long as the receiver asked (Retry-After): drain() does not cut that short. */
+  private receiverWait = false;
   private wake: (() => void) | undefined;
   private readonly abort = new AbortController();
 
@@ -105,11 +123,12 @@ export class Endpoint {
   }
 
   /**
-   * Sends what is queued now, a retry wait cut short; resolves once the queue is empty or
-   * its head failed again and waits for a retry.
+   * Sends what is queued now, a retry wait cut short (not one the receiver asked for with
+   * Retry-After); resolves once the queue is empty or its head failed again and waits for a
+   * retry.
    */
   drain(): Promise<void> {
-    if (!this.sending || this.closed) return Promise.resolve();
+    if (!this.sending || this.closed || this.receiverWait) return Promise.resolve();
     const settled = new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.retryTimer !== undefined) {
       clearTimeout(this.retryTimer);
@@ -146,9 +165,10 @@ export class Endpoint {
         const outcome = await this.send(batch);
         this.inFlight = undefined;
         if (this.closed) return;
-        if (outcome === 'retry') {
+        if (outcome.retry) {
           this.st.retries++;
-          const delay = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** Math.min(this.attempt++, 30));
+          const backoff = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** Math.min(this.attempt++, 30));
+          const delay = this.retryDelay(backoff, outcome.askedMs);
           this.settle();
           await new Promise<void>((resolve) => {
             this.wake = resolve;
@@ -156,6 +176,7 @@ export class Endpoint {
           });
           this.retryTimer = undefined;
           this.wake = undefined;
+          this.receiverWait = false;
           continue;
         }
         this.attempt = 0;
@@ -167,7 +188,18 @@ export class Endpoint {
     }
   }
 
-  private async send(batch: Batch): Promise<'done' | 'retry'> {
+  /** The wait before the next attempt: the backoff, or the receiver's Retry-After (capped) when longer; said in lastError. */
+  private retryDelay(backoff: number, askedMs: number | undefined): number {
+    if (askedMs === undefined) return backoff;
+    const asked = Math.min(askedMs, RETRY_AFTER_MAX_MS);
+    const delay = Math.max(backoff, asked);
+    this.receiverWait = asked > backoff;
+    const capped = askedMs > RETRY_AFTER_MAX_MS ? ` (capped at ${seconds(RETRY_AFTER_MAX_MS)}, RETRY_AFTER_MAX_MS)` : asked < backoff ? ' (the backoff is longer)' : '';
+    if (this.st.lastError) this.st.lastError.message += `: Retry-After ${seconds(askedMs)}, next attempt in ${seconds(delay)}${capped}`;
+    return delay;
+  }
+
+  private async send(batch: Batch): Promise<Outcome> {
     const at = Date.now();
     let response: Response;
     let answer: Uint8Array | undefined;
@@ -183,26 +215,28 @@ export class Endpoint {
     } catch (error) {
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
-      if (cause !== BAD_PORT) return 'retry';
+      if (cause !== BAD_PORT) return RETRY;
       // fetch never connects to the ports of the Fetch standard's "bad port" list (6000, 6665-6669, 10080, …): final, as a 4xx.
       this.st.failed += batch.samples;
       this.st.lastError.message = `${this.st.url}: fetch refuses this port (the Fetch standard's "bad port" list): ${batch.samples} samples failed, not retried; give the receiver another port`;
-      return 'done';
+      return DONE;
     }
     if (response.ok) {
       this.st.sent += batch.samples;
       this.st.requests++;
       this.st.bytes += batch.body.byteLength;
       this.st.lastSuccessAt = Date.now();
-      return 'done';
+      return DONE;
     }
     const said = reason(answer);
     const message = `${this.st.url} answered ${response.status} ${response.statusText}${said ? ` (${said})` : ''}`;
     this.st.lastError = { message, status: response.status, at };
-    if (response.status >= 500 || response.status === 429) return 'retry';
+    if (response.status >= 500 || response.status === 429) {
+      return RETRY_AFTER_STATUSES.has(response.status) ? { retry: true, askedMs: retryAfterMs(response.headers.get('retry-after'), Date.now()) } : RETRY;
+    }
     this.st.failed += batch.samples;
     this.st.lastError.message = `${message}: ${batch.samples} samples failed, not retried (a 4xx is final)`;
-    return 'done';
+    return DONE;
   }
 }
 

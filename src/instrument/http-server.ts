@@ -6,8 +6,11 @@
  * class it would be all 0 or all 1). The route is the framework's template where it
  * publishes one on the request (Fastify's `tracing:fastify.request.handler:start`, Express 5's
  * `tracing:express.router.request:start`), else the path normalised (paths.ts), each under
- * the route cap (capped.ts). A request whose connection closed before its response finished
- * (the client went away) is counted in http_requests_aborted instead.
+ * the route cap (capped.ts). A 404 that no framework routed (an unknown path: a scanner's
+ * `/.env`, a framework's own not-found handler) is filed under UNMATCHED, outside the cap, so
+ * that paths nobody serves do not take the places of the service's routes. A request whose
+ * connection closed before its response finished (the client went away) is counted in
+ * http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
@@ -165,6 +168,10 @@ function flightOf(f: Flight | undefined, source: HttpServerSource): Flight | und
   return f;
 }
 
+/** The route of 404s that no framework routed: one label, outside the cap. */
+const UNMATCHED = 'unmatched';
+const NOT_FOUND = 404;
+
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
 
@@ -179,6 +186,9 @@ export class HttpServerSource implements Source {
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
+  /** 404s without a framework's route, filed under UNMATCHED. */
+  unmatched = 0;
+  private unmatchedEntry: RouteEntry | undefined;
 
   constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
     this.recorder = recorder;
@@ -347,9 +357,15 @@ export class HttpServerSource implements Source {
   /**
    * A request answered without a framework's route whose URL, method and status are not the
    * URL's last answer: recorded through the route's entry, which becomes the URL's last
-   * answer (`recent`, the slot's object if it holds this URL).
+   * answer (`recent`, the slot's object if it holds this URL). A 404 goes to UNMATCHED
+   * instead, and is never a URL's last answer (the fast path's status check sends each one
+   * here, so each is counted).
    */
   private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number): void {
+    if (status === NOT_FOUND) {
+      this.recordUnmatched(method, ms);
+      return;
+    }
     const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url);
     const m = this.methodEntry(entry, method);
     const cls = classIndex(status);
@@ -371,6 +387,17 @@ export class HttpServerSource implements Source {
     recent.throughput = handles.throughput.id;
     recent.errors = m.errors.id;
     recent.error = error;
+  }
+
+  private recordUnmatched(method: string | undefined, ms: number): void {
+    const entry = (this.unmatchedEntry ??= { route: UNMATCHED, methods: new Map(), lastMethod: undefined, last: undefined });
+    const m = this.methodEntry(entry, method);
+    const cls = classIndex(NOT_FOUND);
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    handles.responseTime.record(ms);
+    handles.throughput.record(1);
+    m.errors.record(NOT_FOUND >= this.errorFrom ? 1 : 0);
+    this.unmatched++;
   }
 
   private entry(request: Routed): RouteEntry {

@@ -10,11 +10,11 @@ import type { ResolvedInstrumentOptions } from './options.js';
 import { PiscinaSource } from './piscina.js';
 import type { Recorder, Source } from './recorder.js';
 
-/** status().instrument: what is instrumented and how much fell into `other`. */
+/** status().instrument: what is instrumented, how much fell into `other`, and (httpServer) how many 404s no framework routed (`unmatched`). */
 export interface InstrumentStatus {
   attached: boolean;
   sources: ('httpServer' | 'httpClient' | 'fetch' | 'piscina')[];
-  httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; aborted: number };
+  httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; unmatched: number; aborted: number };
   httpClient?: { hosts: number; maxHosts: number; other: number; refused: number };
   fetch?: { hosts: number; maxHosts: number; other: number; refused: number };
   piscina?: { pools: number };
@@ -63,7 +63,7 @@ export class Instrumentation {
     return {
       attached: this.attached,
       sources,
-      ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, aborted: this.server.aborted } } : {}),
+      ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, unmatched: this.server.unmatched, aborted: this.server.aborted } } : {}),
       ...(this.client ? { httpClient: hosts(this.client) } : {}),
       ...(this.fetch ? { fetch: hosts(this.fetch) } : {}),
       ...(this.piscina ? { piscina: { pools: this.piscina.size } } : {}),

@@ -170,6 +170,7 @@ export class PerformanceMonitor extends EventEmitter {
       seriesCapacity: buffers.seriesCapacity,
       intervalMs: o.collectionIntervalMs,
       historyLimit,
+      maxRules: o.maxAlertRules,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
       watchdog: this.watchdog,
       emit: (event, ...args) => this.emitSafe(event, ...args),

@@ -178,6 +178,12 @@ export const MonitorOptionsSchema = z.strictObject({
   collectionIntervalMs: int(1_000, 300_000, 1_000, ' ms'),
   /** Cardinality limit: distinct series (name + tags). */
   maxSeries: int(16, 1_000_000, 10_000),
+  /**
+   * Alert rules at most (createAlertRule, the MCP tool): each is judged every round against
+   * every series it matches, so their number bounds the alert actor's work (docs/alerts.md).
+   * Rules a database holds beyond it are kept; new ones are refused until fewer remain.
+   */
+  maxAlertRules: int(1, 100_000, 1_000),
   maxTags: int(0, 64, 16),
   maxTagValueLength: int(1, 4096, 128),
   /** Samples per producer ring (12 bytes each). */
