@@ -318,7 +318,7 @@ export const BREAKS = [
   {
     name: 'profile not in notifications',
     what: "a capture's annotations are kept for the episode but the firing is not sent again with them",
-    edits: [{ find: "    this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);", replace: '' }],
+    edits: [{ find: "      else this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);", replace: '' }],
     tests: ['profiling.test.ts'],
     mustFail: ['captures once; the summary is on the history entry, in the webhook'],
   },
@@ -423,7 +423,7 @@ export const BREAKS = [
   {
     name: "webhook fetches the URL's user info",
     what: 'the notifier posts to the webhook URL as given: fetch refuses one with user info, so every delivery fails',
-    edits: [{ find: '...withUrlCredentials(w.url, w.headers ?? {}),', replace: 'url: w.url, headers: w.headers ?? {},' }],
+    edits: [{ find: '      const t = withUrlCredentials(url, headers);', replace: '      const t = { url, headers };' }],
     tests: ['webhooks.test.ts'],
     mustFail: ['posts to a URL with user info'],
   },
@@ -1744,6 +1744,20 @@ export const BREAKS = [
     edits: [{ find: '  if (env.pm_id === undefined) return undefined;', replace: '  return undefined;' }],
     tests: ['process-name.test.ts'],
     mustFail: ['names a hub member started by PM2'],
+  },
+  {
+    name: 'notification deliveries not kept',
+    what: 'a delivery is queued and posted without its outbox row: a process killed while a firing waits for a receiver loses it, and the next start sends nothing',
+    edits: [{ find: 'if (fingerprint !== undefined && status !== undefined && this.outbox) {', replace: 'if (fingerprint !== undefined && status !== undefined && this.outbox && status === undefined) {' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ['a firing that waited for a receiver refusing it', 'keeps what waits at close() for the next start'],
+  },
+  {
+    name: 'held resolutions not kept',
+    what: 'a resolution held by resolveHoldMs is not written to the outbox: a process killed during the hold never sends it, and the incident stays open',
+    edits: [{ find: "    this.record({ op: 'put-outbox', row: this.holdRow(fingerprint, held) });\n", replace: '' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ['a resolution held when the process died'],
   },
 ];
 
