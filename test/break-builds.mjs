@@ -1759,6 +1759,27 @@ export const BREAKS = [
     tests: ['notify-outbox.test.ts'],
     mustFail: ['a resolution held when the process died'],
   },
+  {
+    name: 'notification counts not kept per target',
+    what: "a target's own counts never move: status().alerts.notifications.targets shows every webhook idle while one fails",
+    edits: [{ find: '    target.stats[outcome]++;\n', replace: '' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['says per target what became of its deliveries'],
+  },
+  {
+    name: 'Retry-After ignored',
+    what: 'a 429 or 503 with Retry-After is retried at the computed backoff, hammering a receiver that asked for a pause',
+    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;', replace: 'const wait = backoff;' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['waits as long as a 429 or 503 asks with Retry-After'],
+  },
+  {
+    name: 'Retry-After uncapped',
+    what: 'a receiver answering Retry-After: 86400 holds its queue for a day',
+    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;', replace: 'const wait = answer > backoff ? answer : backoff;' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['caps what Retry-After may ask at MAX_RETRY_AFTER_MS'],
+  },
 ];
 
 function parseArgs(argv) {

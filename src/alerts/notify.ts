@@ -11,7 +11,8 @@
  * and every later message of the episode (resends, its resolution) carries them.
  *
  * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
- * time with a timeout, retried with exponential backoff, then given up (counted); when the
+ * time with a timeout, retried with exponential backoff (or the Retry-After of a 429 or 503
+ * when longer, up to MAX_RETRY_AFTER_MS), then given up (counted); when the
  * queue is full the oldest waiting delivery is dropped (counted). The delivery being posted
  * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
  * delivery ends counted once, as sent, failed or dropped.
@@ -92,6 +93,11 @@ interface Held {
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_BACKOFF_MS = 60_000;
+/**
+ * The longest wait a receiver's Retry-After (on a 429 or 503) imposes before the next attempt:
+ * a receiver asking for an hour would otherwise hold its queue that long.
+ */
+export const MAX_RETRY_AFTER_MS = 300_000;
 /** Bytes of a receiver's answer read before the rest is cancelled. */
 export const RESPONSE_DRAIN_BYTES = 64 * 1024;
 
@@ -454,16 +460,24 @@ export class Notifier {
     if (delivery.saved) await delivery.saved.catch(() => {});
     delivery.saved = undefined;
     for (;;) {
-      const wait = delivery.due - Date.now();
-      if (wait > 0) await this.sleep(delivery, wait);
+      const ahead = delivery.due - Date.now();
+      if (ahead > 0) await this.sleep(delivery, ahead);
       if (this.stopped) return 'dropped';
-      if (await this.post(target, delivery.body)) return 'sent';
+      const answer = await this.post(target, delivery.body);
+      if (answer === 'sent') return 'sent';
       delivery.attempt++;
       if (this.stopped) return 'dropped';
       if (delivery.attempt >= this.options.maxAttempts) return 'failed';
       this.stats.retries++;
       target.stats.retries++;
-      delivery.due = Date.now() + Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
+      const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
+      // A receiver that said how long to wait (429, 503 with Retry-After) is waited that long, within the cap.
+      const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;
+      if (answer > backoff) {
+        const capped = answer > MAX_RETRY_AFTER_MS ? ` (capped at ${MAX_RETRY_AFTER_MS / 1000} s)` : '';
+        this.failed(target, `${target.stats.lastError}, Retry-After ${seconds(answer)} s: next attempt in ${seconds(wait)} s${capped}`);
+      }
+      delivery.due = Date.now() + wait;
       if (delivery.row) {
         delivery.row.attempt = delivery.attempt;
         delivery.row.due = delivery.due;
@@ -498,8 +512,12 @@ export class Notifier {
     if (delivery.row && !(outcome === 'dropped' && this.stopped)) void this.record({ op: 'delete-outbox', id: delivery.row.id });
   }
 
-  /** POSTs one payload; true on a 2xx answer. The answer's body is drained up to a cap, never kept. */
-  private async post(target: Target, body: string): Promise<boolean> {
+  /**
+   * POSTs one payload: 'sent' on a 2xx answer, else the wait (ms) a 429 or 503 asked for with
+   * Retry-After (delta-seconds or an HTTP-date), 0 without one. The answer's body is drained
+   * up to a cap, never kept.
+   */
+  private async post(target: Target, body: string): Promise<'sent' | number> {
     try {
       const response = await fetch(target.url, {
         method: 'POST',
@@ -508,14 +526,14 @@ export class Notifier {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       await answerStart(response, RESPONSE_DRAIN_BYTES);
-      if (response.ok) return true;
+      if (response.ok) return 'sent';
       this.failed(target, `${target.url}: HTTP ${response.status}`);
-      return false;
+      return response.status === 429 || response.status === 503 ? retryAfterMs(response.headers.get('retry-after'), Date.now()) : 0;
     } catch (error) {
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
       this.failed(target, `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
-      return false;
+      return 0;
     }
   }
 
@@ -523,6 +541,19 @@ export class Notifier {
     this.stats.lastError = message;
     target.stats.lastError = message;
   }
+}
+
+/** A Retry-After header's wait from `now` (ms): delta-seconds or an HTTP-date; 0 when absent or unreadable. */
+export function retryAfterMs(value: string | null, now: number): number {
+  if (value === null) return 0;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : 0;
+}
+
+function seconds(ms: number): number {
+  return Math.ceil(ms / 1000);
 }
 
 function newStats(): NotifierStats {
