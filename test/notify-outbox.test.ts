@@ -155,4 +155,29 @@ describe('the outbox between two monitors on one dataDir', () => {
     expect(accepted).toHaveLength(2);
     expect(accepted).toContain(refused);
   }, 60_000);
+
+  it('drops a held resolution it restored when the alert fires again: the episode goes on, and its resolution is the first firing\'s', async () => {
+    const dir = tmp();
+    const hook = await receiver(200);
+    const a = monitorOn(dir, { webhooks: [hook.url], resolveHoldMs: 600_000 });
+    await a.start();
+    await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+    a.record('queue_size', 500);
+    await waitFor(() => a.status().alerts.notifications.sent === 1, 20_000, 'the firing sent');
+    a.record('queue_size', 5);
+    await waitFor(() => a.getAlerts({ state: 'resolved' }).length === 1, 20_000, 'the resolution, held');
+    await a.close();
+
+    const b = monitorOn(dir, { webhooks: [hook.url], resolveHoldMs: 0 });
+    await b.start();
+    b.record('queue_size', 600);
+    await waitFor(() => b.getAlerts({ state: 'firing' }).length === 1, 20_000, 'the alert firing again');
+    b.record('queue_size', 7);
+    await waitFor(() => hook.got.length === 2, 20_000, 'the resolution');
+    const [firing, resolved] = hook.got.map((r) => r.body);
+    // No second firing: the restored hold was cancelled as its alert fired again, one episode.
+    expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ fingerprint: firing!.alerts[0]!.fingerprint, startsAt: firing!.alerts[0]!.startsAt }] });
+    await waitFor(() => b.status().alerts.notifications.sent === 1, 10_000, 'the resolution counted');
+    expect(hook.got).toHaveLength(2);
+  }, 60_000);
 });

@@ -115,8 +115,8 @@ export class Notifier {
   /** The outbox changes being gathered for one commit (see gather), and the promise of that commit. */
   private gathered: OutboxOp[] | undefined;
   private gate: Promise<unknown> | undefined;
-  /** Deliveries this notifier queued (their order in the outbox). */
-  private queued = 0;
+  /** Outbox deliveries this notifier numbered (their order among those of one time). */
+  private numbered = 0;
 
   /** `outbox`: where deliveries and held resolutions are kept (a database); without it, memory only. */
   constructor(options: NotifierOptions, outbox?: OutboxSink) {
@@ -422,7 +422,7 @@ export class Notifier {
   private enqueue(target: Target, body: string, fingerprint?: string, status?: 'firing' | 'resolved'): void {
     const delivery: Delivery = { body, attempt: 0, due: 0 };
     if (fingerprint !== undefined && status !== undefined && this.outbox) {
-      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint, status, attempt: 0, due: 0, at: Date.now(), n: this.queued++ };
+      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint, status, attempt: 0, due: 0, at: Date.now(), n: this.numbered++ };
       delivery.saved = this.record({ op: 'put-outbox', row: { ...delivery.row } });
     }
     this.queue(target, delivery);
