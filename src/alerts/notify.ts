@@ -32,8 +32,6 @@ import { holdId, type AlertView, type OutboxDelivery, type OutboxHold, type Outb
 import { answerStart } from '../answer-start.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
-export type { AlertView } from './outbox.js';
-
 export interface NotifierOptions {
   webhooks: { url: string; headers?: Record<string, string> }[];
   alertmanagerUrl?: string;
