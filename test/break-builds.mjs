@@ -1780,6 +1780,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts'],
     mustFail: ['caps what Retry-After may ask at MAX_RETRY_AFTER_MS'],
   },
+  {
+    name: 'outbox rows restored unchecked',
+    what: "a start restores every outbox row as it reads it: a damaged hold, sent when due, throws from a timer into the host",
+    edits: [{ find: '        if (isOutboxRow(row)) rows.push(row);', replace: '        if (row) rows.push(row as OutboxRow);' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ['deletes, and does not restore, outbox rows it cannot use'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -10,8 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { encode } from '@msgpack/msgpack';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+import { openSchema } from '../dist/src/storage/schema.js';
 import { waitFor } from './helpers.js';
 
 const dirs: string[] = [];
@@ -180,4 +182,23 @@ describe('the outbox between two monitors on one dataDir', () => {
     await waitFor(() => b.status().alerts.notifications.sent === 1, 10_000, 'the resolution counted');
     expect(hook.got).toHaveLength(2);
   }, 60_000);
+
+  it('deletes, and does not restore, outbox rows it cannot use (another build\'s, damaged)', async () => {
+    const dir = tmp();
+    const file = join(dir, 'perfwatch.db');
+    const db = openSchema(file);
+    // A hold without its alert: sent when due, it would throw from a timer into the host.
+    db.prepare('INSERT INTO notify_outbox (id, body) VALUES (?, ?)').run(['hold:x', encode({ kind: 'hold', id: 'hold:x', fingerprint: 'x', due: 0 })]);
+    db.prepare('INSERT INTO notify_outbox (id, body) VALUES (?, ?)').run(['d', encode({ kind: 'delivery', id: 'd', fingerprint: 'y', due: 0 })]);
+    db.close();
+    const hook = await receiver(200);
+    const m = monitorOn(dir, { webhooks: [hook.url], resolveHoldMs: 0 });
+    await m.start();
+    await m.close();
+    const after = openSchema(file);
+    expect(after.prepare('SELECT count(*) FROM notify_outbox').get()?.[0]).toBe(0);
+    after.close();
+    expect(hook.got).toEqual([]);
+    expect(m.status().alerts.notifications).toMatchObject({ sent: 0, dropped: 0 });
+  }, 30_000);
 });

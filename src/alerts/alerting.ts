@@ -157,7 +157,11 @@ export class Alerting {
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
     for (const alert of restored) this.alerts.set(alert.fingerprint, alert);
     this.notifier.resume(restored);
-    this.notifier.restore(state.outbox);
+    try {
+      this.notifier.restore(state.outbox);
+    } catch (error) {
+      this.deps.fault('notify', error);
+    }
     this.history = [...state.history, ...this.history];
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);

@@ -28,7 +28,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
-import { holdId, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
+import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { answerStart } from '../answer-start.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
@@ -211,11 +211,17 @@ export class Notifier {
    * queued again, oldest first, on the target with the same URL (dropped and counted when no
    * target has it any more, or beyond `queueLimit`), each at its due time; its held
    * resolutions are armed again, sent when due unless the alert fires again first (or was
-   * restored firing: then its episode goes on). Call after resume().
+   * restored firing: then its episode goes on). A row without the fields these need (another
+   * build's, damaged) is deleted. Call after resume().
    */
-  restore(rows: readonly OutboxRow[]): void {
+  restore(stored: readonly unknown[]): void {
     if (this.stopped || !this.outbox) return;
     this.gather(() => {
+      const rows: OutboxRow[] = [];
+      for (const row of stored) {
+        if (isOutboxRow(row)) rows.push(row);
+        else if (row !== null && typeof row === 'object' && typeof (row as { id?: unknown }).id === 'string') this.record({ op: 'delete-outbox', id: (row as { id: string }).id });
+      }
       for (const row of rows) {
         if (row.kind !== 'hold') continue;
         if (!this.enabled || this.firing.has(row.fingerprint) || this.held.has(row.fingerprint)) {

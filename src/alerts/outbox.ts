@@ -71,3 +71,12 @@ export interface OutboxSink {
 export function holdId(fingerprint: string): string {
   return `hold:${fingerprint}`;
 }
+
+/** Whether a row read back has the fields a restart uses (one from another build, or damaged, is not restored). */
+export function isOutboxRow(row: unknown): row is OutboxRow {
+  if (row === null || typeof row !== 'object') return false;
+  const r = row as Partial<OutboxDelivery> & Partial<OutboxHold>;
+  if (typeof r.id !== 'string' || typeof r.fingerprint !== 'string' || !Number.isFinite(r.due)) return false;
+  if (r.kind === 'delivery') return typeof r.target === 'string' && typeof r.body === 'string' && Number.isInteger(r.slot) && Number.isInteger(r.attempt) && Number.isFinite(r.at) && Number.isFinite(r.n);
+  return r.kind === 'hold' && r.view !== null && typeof r.view === 'object' && typeof r.view.ruleName === 'string' && Number.isFinite(r.startsAt) && Number.isFinite(r.endsAt) && typeof r.value === 'number';
+}
