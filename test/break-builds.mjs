@@ -1787,6 +1787,13 @@ export const BREAKS = [
     tests: ['notify-outbox.test.ts'],
     mustFail: ['deletes, and does not restore, outbox rows it cannot use'],
   },
+  {
+    name: 'outbox attempts not restored',
+    what: "a start queues a restored delivery with its attempts at 0: a receiver down across restarts is tried maxAttempts times per start, for ever",
+    edits: [{ find: 'this.queue(target, { body: row.body, attempt: row.attempt,', replace: 'this.queue(target, { body: row.body, attempt: 0,' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ["carries a delivery's attempts over a restart"],
+  },
 ];
 
 function parseArgs(argv) {

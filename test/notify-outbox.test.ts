@@ -158,6 +158,26 @@ describe('the outbox between two monitors on one dataDir', () => {
     expect(accepted).toContain(refused);
   }, 60_000);
 
+  it('carries a delivery\'s attempts over a restart: one refused before gets only what is left of maxAttempts', async () => {
+    const dir = tmp();
+    const hook = await receiver(503);
+    const alerts = { webhooks: [hook.url], maxAttempts: 2, retryBaseMs: 2000 };
+    const a = monitorOn(dir, alerts);
+    await a.start();
+    await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+    a.record('queue_size', 500);
+    await waitFor(() => a.status().alerts.notifications.retries === 1, 20_000, 'the first attempt refused');
+    await a.close();
+    expect(hook.got).toHaveLength(1);
+
+    const b = monitorOn(dir, alerts);
+    await b.start();
+    await waitFor(() => b.status().alerts.notifications.failed === 1, 20_000, 'the restored delivery given up');
+    // Its second and last attempt: none more.
+    expect(hook.got).toHaveLength(2);
+    expect(b.status().alerts.notifications).toMatchObject({ failed: 1, retries: 0, sent: 0, queued: 0 });
+  }, 60_000);
+
   it('drops a held resolution it restored when the alert fires again: the episode goes on, and its resolution is the first firing\'s', async () => {
     const dir = tmp();
     const hook = await receiver(200);
