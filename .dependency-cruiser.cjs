@@ -13,7 +13,8 @@
  *
  * The exceptions, each named by the rule that allows it:
  * - actors/protocols.ts names the alert rule, report, optimisation audit and export types that
- *   cross threads with its messages (types only);
+ *   cross threads with its messages, and the notifier's outbox rows (alerts/outbox.ts) that its
+ *   control-state commits carry (types only);
  * - reports read alerts/schema.ts: a report analyses the alert history;
  * - the hub reads storage/sketch-codec.ts: members send sketches in the encoding of the disk;
  * - profiling/schema.ts and alerts/schema.ts are read by the features beside them: a rule's
@@ -53,7 +54,7 @@ module.exports = {
       comment: 'Protocols and supervision sit below the features that start actors.',
       severity: 'error',
       from: { path: '^src/actors/' },
-      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/schema\\.ts$|profiling/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/|export/(endpoint|service)\\.ts$)' },
+      to: { path: '^(src|workers)/', pathNot: '^src/(engine/|analysis/|actors/|errors\\.ts$|alerts/(schema|outbox)\\.ts$|profiling/schema\\.ts$|reports/types\\.ts$|optimizer/optimization\\.ts$|storage/|export/(endpoint|service)\\.ts$)' },
     },
     {
       name: 'protocols-name-feature-types-only',

@@ -318,7 +318,7 @@ export const BREAKS = [
   {
     name: 'profile not in notifications',
     what: "a capture's annotations are kept for the episode but the firing is not sent again with them",
-    edits: [{ find: "    this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);", replace: '' }],
+    edits: [{ find: "      else this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);", replace: '' }],
     tests: ['profiling.test.ts'],
     mustFail: ['captures once; the summary is on the history entry, in the webhook'],
   },
@@ -423,7 +423,7 @@ export const BREAKS = [
   {
     name: "webhook fetches the URL's user info",
     what: 'the notifier posts to the webhook URL as given: fetch refuses one with user info, so every delivery fails',
-    edits: [{ find: '...withUrlCredentials(w.url, w.headers ?? {}),', replace: 'url: w.url, headers: w.headers ?? {},' }],
+    edits: [{ find: '      const t = withUrlCredentials(url, headers);', replace: '      const t = { url, headers };' }],
     tests: ['webhooks.test.ts'],
     mustFail: ['posts to a URL with user info'],
   },
@@ -1793,6 +1793,55 @@ export const BREAKS = [
     edits: [{ find: '      const token = args.token ?? (process.env[TOKEN_ENV] || undefined);', replace: '      const token = process.env[TOKEN_ENV] || undefined;' }],
     tests: ['cli.test.ts'],
     mustFail: ['report --token sends that token to an endpoint that requires one'],
+  },
+  {
+    name: 'notification deliveries not kept',
+    what: 'a delivery is queued and posted without its outbox row: a process killed while a firing waits for a receiver loses it, and the next start sends nothing',
+    edits: [{ find: 'if (fingerprint !== undefined && status !== undefined && this.outbox) {', replace: 'if (fingerprint !== undefined && status !== undefined && this.outbox && status === undefined) {' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ['a firing that waited for a receiver refusing it', 'keeps what waits at close() for the next start'],
+  },
+  {
+    name: 'held resolutions not kept',
+    what: 'a resolution held by resolveHoldMs is not written to the outbox: a process killed during the hold never sends it, and the incident stays open',
+    edits: [{ find: "    this.record({ op: 'put-outbox', row: this.holdRow(fingerprint, held) });\n", replace: '' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ['a resolution held when the process died', 'drops a held resolution it restored when the alert fires again'],
+  },
+  {
+    name: 'notification counts not kept per target',
+    what: "a target's own counts never move: status().alerts.notifications.targets shows every webhook idle while one fails",
+    edits: [{ find: '    target.stats[outcome]++;\n', replace: '' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['says per target what became of its deliveries'],
+  },
+  {
+    name: 'Retry-After ignored',
+    what: 'a 429 or 503 with Retry-After is retried at the computed backoff, hammering a receiver that asked for a pause',
+    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;', replace: 'const wait = backoff;' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['waits as long as a 429 or 503 asks with Retry-After'],
+  },
+  {
+    name: 'Retry-After uncapped',
+    what: 'a receiver answering Retry-After: 86400 holds its queue for a day',
+    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;', replace: 'const wait = answer > backoff ? answer : backoff;' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['caps what Retry-After may ask at MAX_RETRY_AFTER_MS'],
+  },
+  {
+    name: 'outbox rows restored unchecked',
+    what: "a start restores every outbox row as it reads it: a damaged hold, sent when due, throws from a timer into the host",
+    edits: [{ find: '        if (isOutboxRow(row)) rows.push(row);', replace: '        if (row) rows.push(row as OutboxRow);' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ['deletes, and does not restore, outbox rows it cannot use'],
+  },
+  {
+    name: 'outbox attempts not restored',
+    what: "a start queues a restored delivery with its attempts at 0: a receiver down across restarts is tried maxAttempts times per start, for ever",
+    edits: [{ find: 'this.queue(target, { body: row.body, attempt: row.attempt,', replace: 'this.queue(target, { body: row.body, attempt: 0,' }],
+    tests: ['notify-outbox.test.ts'],
+    mustFail: ["carries a delivery's attempts over a restart"],
   },
 ];
 

@@ -20,7 +20,7 @@ describe('the storage schema', () => {
     expect(db.pragma('user_version')).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode')).toBe('wal');
     expect(db.pragma('auto_vacuum')).toBe(2);
-    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'journal', 'meta', 'optimization_log', 'rollups', 'series', 'tunable_value']);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'journal', 'meta', 'notify_outbox', 'optimization_log', 'rollups', 'series', 'tunable_value']);
     db.close();
   });
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
+import { MAX_RETRY_AFTER_MS, Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
 import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
 import { caught, longAnswer, waitFor } from './helpers.js';
 
@@ -157,5 +157,95 @@ describe('webhook delivery', () => {
     // What the receiver got off its hands: the cap plus what the two sockets' buffers hold.
     expect(accepted).toBeGreaterThan(RESPONSE_DRAIN_BYTES);
     expect(accepted).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('says per target what became of its deliveries, its URL without user info, beside the totals', async () => {
+    const good = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end());
+    });
+    const bad = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [good.replace('http://', 'http://hook:s3cret@'), bad], maxAttempts: 2, retryBaseMs: 10, resolveHoldMs: 0 } });
+    try {
+      await m.start();
+      await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+      m.record('queue_size', 500);
+      await waitFor(() => m.status().alerts.notifications.queued === 0 && m.status().alerts.notifications.failed === 1, 10_000, 'both deliveries to end');
+      const n = m.status().alerts.notifications;
+      expect(n).toMatchObject({ sent: 1, failed: 1, retries: 1, dropped: 0, queued: 0, lastError: `${bad}: HTTP 500` });
+      expect(n.targets).toEqual([
+        { url: good, sent: 1, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null },
+        { url: bad, sent: 0, failed: 1, retries: 1, dropped: 0, queued: 0, lastError: `${bad}: HTTP 500` },
+      ]);
+      expect(JSON.stringify(n)).not.toContain('s3cret');
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('waits as long as a 429 or 503 asks with Retry-After, in seconds or as a date, when longer than its backoff, and says so', async () => {
+    // Each answer in turn: 503 asking 2 s, 429 asking for a date 3 s ahead, then 200.
+    const hits: { at: number; asked: number }[] = [];
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const at = Date.now();
+        if (hits.length === 0) {
+          hits.push({ at, asked: at + 2000 });
+          res.writeHead(503, { 'retry-after': '2' }).end();
+        } else if (hits.length === 1) {
+          const date = new Date(Math.ceil((at + 3000) / 1000) * 1000);
+          hits.push({ at, asked: date.getTime() });
+          res.writeHead(429, { 'retry-after': date.toUTCString() }).end();
+        } else {
+          hits.push({ at, asked: 0 });
+          res.writeHead(200).end();
+        }
+      });
+    });
+    const n = notifier(url, { maxAttempts: 3, retryBaseMs: 10 });
+    fire(n, 'r1');
+    await waitFor(() => n.stats.retries === 1, 10_000, 'the first retry to be scheduled');
+    expect(n.stats.lastError).toBe(`${url}: HTTP 503, Retry-After 2 s: next attempt in 2 s`);
+    await waitFor(() => n.stats.retries === 2, 10_000, 'the second retry to be scheduled');
+    expect(n.stats.lastError).toMatch(new RegExp(`^${url}: HTTP 429, Retry-After [1-4] s: next attempt in [1-4] s$`));
+    await waitFor(() => n.stats.sent === 1, 20_000, 'the third attempt');
+    expect(hits).toHaveLength(3);
+    // Not before the receiver asked (the backoff alone was 10 ms, then 20 ms).
+    expect(hits[1]!.at).toBeGreaterThanOrEqual(hits[0]!.asked);
+    expect(hits[2]!.at).toBeGreaterThanOrEqual(hits[1]!.asked);
+  });
+
+  it('caps what Retry-After may ask at MAX_RETRY_AFTER_MS, and ignores it on other statuses', async () => {
+    let hits = 0;
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        hits++;
+        res.writeHead(503, { 'retry-after': '86400' }).end();
+      });
+    });
+    const n = notifier(url, { maxAttempts: 3, retryBaseMs: 10 });
+    fire(n, 'c1');
+    await waitFor(() => n.stats.retries === 1, 10_000, 'the first retry to be scheduled');
+    expect(n.stats.lastError).toBe(`${url}: HTTP 503, Retry-After 86400 s: next attempt in ${MAX_RETRY_AFTER_MS / 1000} s (capped at 300 s)`);
+    expect(hits).toBe(1);
+
+    let other = 0;
+    const plain = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        other++;
+        res.writeHead(500, { 'retry-after': '86400' }).end();
+      });
+    });
+    const p = notifier(plain, { maxAttempts: 3, retryBaseMs: 10 });
+    fire(p, 'c2');
+    await waitFor(() => p.stats.failed === 1, 10_000, 'three attempts at the backoff');
+    expect(other).toBe(3);
+    expect(p.stats.lastError).toBe(`${plain}: HTTP 500`);
   });
 });

@@ -10,6 +10,7 @@
  * dependency rules in .dependency-cruiser.cjs).
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { OutboxOp, OutboxRow } from '../alerts/outbox.js';
 import type { Alert, AlertRule, AlertTransition } from '../alerts/schema.js';
 import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -318,7 +319,8 @@ export type ControlOp =
   | { op: 'delete-alert'; fingerprint: string }
   | { op: 'put-baseline'; key: string; baseline: Baseline }
   | { op: 'audit'; entry: OptimizationLogEntry }
-  | { op: 'put-tunable'; name: string; value: number; at: number };
+  | { op: 'put-tunable'; name: string; value: number; at: number }
+  | OutboxOp;
 
 /** What start() restores: the newest `historyLimit` transitions and `auditLimit` audit entries, oldest first. */
 export interface ControlState {
@@ -330,6 +332,8 @@ export interface ControlState {
   tunables: { name: string; value: number; at: number }[];
   /** The seq of the newest transition stored (0: none). */
   lastTransitionSeq: number;
+  /** The notifier's deliveries not ended and held resolutions (src/alerts/outbox.ts). */
+  outbox: OutboxRow[];
 }
 
 /** Rows of each part of the control state on disk (what preserve_data false discards). */

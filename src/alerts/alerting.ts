@@ -13,6 +13,7 @@ import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '
 import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
+import type { OutboxRow } from './outbox.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
@@ -48,7 +49,8 @@ export interface AlertingStatus {
    * older buckets' sketches had left the sketch log (sketchLogBytes; docs/storage.md).
    */
   partialWindows: number;
-  notifications: NotifierStats & { enabled: boolean };
+  /** The totals over every target, and `targets`: each one's own (its URL without user info). */
+  notifications: NotifierStats & { enabled: boolean; targets: (NotifierStats & { url: string })[] };
 }
 
 export interface AlertingDeps {
@@ -86,6 +88,8 @@ export interface AlertingState {
   history: AlertTransition[];
   /** The number of the last transition stored (transitions are numbered in the database). */
   lastSeq: number;
+  /** The notifier's deliveries not ended and held resolutions (src/alerts/outbox.ts). */
+  outbox: OutboxRow[];
 }
 
 const STATE_QUERIES = ['pending', 'firing', 'resolved', 'active', 'all'] as const;
@@ -117,7 +121,8 @@ export class Alerting {
 
   constructor(deps: AlertingDeps) {
     this.deps = deps;
-    this.notifier = new Notifier(deps.notifier);
+    const persist = deps.persist;
+    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined);
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
@@ -158,6 +163,11 @@ export class Alerting {
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
     for (const alert of restored) this.alerts.set(alert.fingerprint, alert);
     this.notifier.resume(restored);
+    try {
+      this.notifier.restore(state.outbox);
+    } catch (error) {
+      this.deps.fault('notify', error);
+    }
     this.history = [...state.history, ...this.history];
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);
@@ -173,6 +183,7 @@ export class Alerting {
       ...[...this.rules.values()].map((rule): ControlOp => ({ op: 'put-rule', rule })),
       ...[...this.alerts.values()].map((alert): ControlOp => ({ op: 'put-alert', alert: { ...alert } })),
       ...this.history.map((transition, i): ControlOp => ({ op: 'transition', seq: first + i, transition })),
+      ...this.notifier.snapshot(),
     ];
   }
 
@@ -279,7 +290,7 @@ export class Alerting {
       historyLength: this.history.length,
       unjudgedSamples: this.deps.views.f64[UNJUDGED]!,
       partialWindows: this.deps.views.f64[PARTIAL_WINDOWS]!,
-      notifications: { ...this.notifier.stats, enabled: this.notifier.enabled },
+      notifications: { ...this.notifier.stats, enabled: this.notifier.enabled, targets: this.notifier.targetStats() },
     };
   }
 
@@ -287,12 +298,18 @@ export class Alerting {
    * The actor's batch, called over comlink: an error here is a fault of ours, never the
    * actor's or the host's. With a database, the batch is committed before anything of it is
    * seen (state, history, notifications, 'alert' events), batches in the order they came;
-   * with the disk failing it goes on from memory (see ControlLog.kept).
+   * with the disk failing it goes on from memory (see ControlLog.kept). The notifier is fed
+   * before the commit, so that the outbox rows of its deliveries and held resolutions commit
+   * with the transitions that made them; its deliveries wait for that commit to post.
    */
   private onBatch(batch: AlertBatch): void {
     const persist = this.deps.persist;
     if (!persist) {
-      this.guarded(() => this.apply(batch, this.stage(batch)));
+      this.guarded(() => {
+        const staged = this.stage(batch);
+        this.notify(batch, staged);
+        this.apply(batch, staged);
+      });
       return;
     }
     this.batches = this.batches
@@ -304,7 +321,20 @@ export class Alerting {
           this.seqOf.set(transition, ++this.seq);
           ops.push({ op: 'transition', seq: this.seq, transition }, alert ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
         });
-        if (ops.length > 0) await persist.kept(ops);
+        let committed!: () => void;
+        const commit = new Promise<void>((resolve) => (committed = resolve));
+        this.notifier.gather(
+          () => this.notify(batch, staged),
+          (outbox) => {
+            ops.push(...outbox);
+            return commit;
+          },
+        );
+        try {
+          if (ops.length > 0) await persist.kept(ops);
+        } finally {
+          committed();
+        }
         this.apply(batch, staged);
       })
       .catch((error: unknown) => this.deps.fault('alert-batch', error))
@@ -367,6 +397,19 @@ export class Alerting {
     });
   }
 
+  /** Feeds the batch's transitions to the notifier (those to an alert state; an inactive one notifies nothing). */
+  private notify(batch: AlertBatch, staged: (Alert | null)[]): void {
+    batch.transitions.forEach((t, i) => {
+      const alert = staged[i];
+      if (!alert) return;
+      try {
+        this.notifier.onTransition(t, alert);
+      } catch (error) {
+        this.deps.fault('notify', error);
+      }
+    });
+  }
+
   private apply(batch: AlertBatch, staged: (Alert | null)[]): void {
     batch.transitions.forEach((t, i) => {
       this.history.push(t);
@@ -375,11 +418,6 @@ export class Alerting {
       if (!alert) this.alerts.delete(t.fingerprint);
       else {
         this.alerts.set(t.fingerprint, alert);
-        try {
-          this.notifier.onTransition(t, alert);
-        } catch (error) {
-          this.deps.fault('notify', error);
-        }
         const rule = this.rules.get(t.ruleId);
         if (t.to === 'firing' && rule?.capture) this.deps.onFiring?.(t, rule);
       }

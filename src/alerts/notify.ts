@@ -11,16 +11,24 @@
  * and every later message of the episode (resends, its resolution) carries them.
  *
  * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
- * time with a timeout, retried with exponential backoff, then given up (counted); when the
+ * time with a timeout, retried with exponential backoff (or the Retry-After of a 429 or 503
+ * when longer, up to MAX_RETRY_AFTER_MS), then given up (counted); when the
  * queue is full the oldest waiting delivery is dropped (counted). The delivery being posted
  * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
  * delivery ends counted once, as sent, failed or dropped.
+ *
+ * With a database (storage 'sqlite'), the deliveries and the held resolutions are kept in
+ * its outbox (outbox.ts): a delivery's first attempt waits until its row is committed (with
+ * the transition that made it, when there is one), and a start on the same dataDir sends what
+ * a killed process left. Without one, they live in memory only, as before.
  *
  * A receiver's answer is never read whole: only its status matters, so at most
  * RESPONSE_DRAIN_BYTES of the body are read (letting a short answer free its connection
  * for reuse) and the rest is cancelled, which closes the connection.
  */
+import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
+import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { answerStart } from '../answer-start.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
@@ -49,45 +57,78 @@ export interface NotifierStats {
 interface Delivery {
   body: string;
   attempt: number;
+  /** When its next attempt may go (ms since the epoch; 0: at once). */
+  due: number;
+  /** Its outbox row; none for an Alertmanager resend, or without a database. */
+  row?: OutboxDelivery;
+  /** Settles once its row is committed (or could not be): its first attempt waits for it. */
+  saved?: Promise<unknown>;
   /** Ends its backoff wait early (stop()). */
   wake?: () => void;
 }
 
 interface Target {
   url: string;
+  /** Which of the targets with this URL (the outbox's key with it). */
+  slot: number;
   headers: Record<string, string>;
   /** Deliveries waiting their turn, oldest first (the one in flight is not here). */
   queue: Delivery[];
   /** The delivery being posted or waiting out its backoff. */
   current?: Delivery;
   busy: boolean;
+  stats: NotifierStats;
 }
 
-/** What the notifier needs to know of an alert to describe it. */
-export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'>;
+/** A resolution held by `resolveHoldMs`. */
+interface Held {
+  timer: NodeJS.Timeout;
+  view: AlertView;
+  endsAt: number;
+  value: number;
+  due: number;
+}
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_BACKOFF_MS = 60_000;
+/**
+ * The longest wait a receiver's Retry-After (on a 429 or 503) imposes before the next attempt:
+ * a receiver asking for an hour would otherwise hold its queue that long.
+ */
+export const MAX_RETRY_AFTER_MS = 300_000;
 /** Bytes of a receiver's answer read before the rest is cancelled. */
 export const RESPONSE_DRAIN_BYTES = 64 * 1024;
 
 export class Notifier {
-  readonly stats: NotifierStats = { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
+  readonly stats: NotifierStats = newStats();
   private readonly options: NotifierOptions;
+  private readonly outbox: OutboxSink | undefined;
   private readonly webhooks: Target[];
   private readonly alertmanager: Target | undefined;
   private readonly firing = new Map<string, { view: AlertView; startsAt: number; value: number; extra?: Record<string, string> }>();
-  private readonly held = new Map<string, NodeJS.Timeout>();
+  private readonly held = new Map<string, Held>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private resend: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The outbox changes being gathered for one commit (see gather), and the promise of that commit. */
+  private gathered: OutboxOp[] | undefined;
+  private gate: Promise<unknown> | undefined;
+  /** Outbox deliveries this notifier numbered (their order among those of one time). */
+  private numbered = 0;
 
-  constructor(options: NotifierOptions) {
+  /** `outbox`: where deliveries and held resolutions are kept (a database); without it, memory only. */
+  constructor(options: NotifierOptions, outbox?: OutboxSink) {
     this.options = options;
-    this.webhooks = options.webhooks.map((w) => ({ ...withUrlCredentials(w.url, w.headers ?? {}), queue: [], busy: false }));
-    this.alertmanager = options.alertmanagerUrl
-      ? { ...withUrlCredentials(new URL('/api/v2/alerts', options.alertmanagerUrl).href, {}), queue: [], busy: false }
-      : undefined;
+    this.outbox = outbox;
+    const slots = new Map<string, number>();
+    const target = (url: string, headers: Record<string, string>): Target => {
+      const t = withUrlCredentials(url, headers);
+      const slot = slots.get(t.url) ?? 0;
+      slots.set(t.url, slot + 1);
+      return { ...t, slot, queue: [], busy: false, stats: newStats() };
+    };
+    this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}));
+    this.alertmanager = options.alertmanagerUrl ? target(new URL('/api/v2/alerts', options.alertmanagerUrl).href, {}) : undefined;
     if (this.alertmanager) {
       this.resend = setInterval(() => this.resendFiring(), options.alertmanagerResendMs);
       this.resend.unref();
@@ -106,38 +147,101 @@ export class Notifier {
     });
   }
 
+  /** Per target: its URL (without user info) and its own counts; the totals are `stats`. */
+  targetStats(): (NotifierStats & { url: string })[] {
+    return this.targets().map((t) => ({ url: t.url, ...t.stats }));
+  }
+
+  /**
+   * Runs `fn` with the outbox changes it makes gathered, then hands them to `save` in one call
+   * (by default the outbox's): the deliveries it queued wait for what `save` returns before
+   * their first attempt. Alerting commits them with the transitions that made them.
+   */
+  gather(fn: () => void, save?: (ops: OutboxOp[]) => Promise<unknown>): void {
+    if (this.gathered || !this.outbox) {
+      fn();
+      return;
+    }
+    const ops: OutboxOp[] = [];
+    let open!: (saved: Promise<unknown>) => void;
+    this.gathered = ops;
+    this.gate = new Promise((resolve) => (open = resolve));
+    try {
+      fn();
+    } finally {
+      this.gathered = undefined;
+      this.gate = undefined;
+      open(ops.length === 0 ? Promise.resolve() : (save ?? ((o) => this.outbox!.save(o)))(ops));
+    }
+  }
+
   /** Feeds a transition; only firing and the resolution of a firing alert notify. */
   onTransition(t: AlertTransition, view: AlertView): void {
     if (this.stopped || !this.enabled) return;
-    if (t.to === 'firing') {
-      const hold = this.held.get(t.fingerprint);
-      if (hold) {
-        // It fired again while its resolution was held: the same episode goes on.
-        clearTimeout(hold);
-        this.held.delete(t.fingerprint);
+    this.gather(() => {
+      if (t.to === 'firing') {
+        const hold = this.held.get(t.fingerprint);
+        if (hold) {
+          // It fired again while its resolution was held: the same episode goes on.
+          clearTimeout(hold.timer);
+          this.held.delete(t.fingerprint);
+          this.record({ op: 'delete-outbox', id: holdId(t.fingerprint) });
+          const entry = this.firing.get(t.fingerprint);
+          if (entry) entry.value = t.value;
+          return;
+        }
+        if (this.firing.has(t.fingerprint)) return;
+        this.firing.set(t.fingerprint, { view, startsAt: t.at, value: t.value });
+        this.send('firing', view, t.at, null, t.value);
+      } else if (t.to === 'resolved' && t.from === 'firing') {
         const entry = this.firing.get(t.fingerprint);
-        if (entry) entry.value = t.value;
-        return;
+        if (!entry) return;
+        if (this.options.resolveHoldMs <= 0) {
+          this.firing.delete(t.fingerprint);
+          this.send('resolved', view, entry.startsAt, t.at, t.value, entry.extra);
+          return;
+        }
+        this.hold(t.fingerprint, { view, endsAt: t.at, value: t.value, due: Date.now() + this.options.resolveHoldMs });
       }
-      if (this.firing.has(t.fingerprint)) return;
-      this.firing.set(t.fingerprint, { view, startsAt: t.at, value: t.value });
-      this.send('firing', view, t.at, null, t.value);
-    } else if (t.to === 'resolved' && t.from === 'firing') {
-      const entry = this.firing.get(t.fingerprint);
-      if (!entry) return;
-      const deliver = (): void => {
-        this.held.delete(t.fingerprint);
-        this.firing.delete(t.fingerprint);
-        this.send('resolved', view, entry.startsAt, t.at, t.value, entry.extra);
-      };
-      if (this.options.resolveHoldMs <= 0) {
-        deliver();
-        return;
+    });
+  }
+
+  /**
+   * What the outbox held at start (a start on a dataDir a process left): its deliveries are
+   * queued again, oldest first, on the target with the same URL (dropped and counted when no
+   * target has it any more, or beyond `queueLimit`), each at its due time; its held
+   * resolutions are armed again, sent when due unless the alert fires again first (or was
+   * restored firing: then its episode goes on). A row without the fields these need (another
+   * build's, damaged) is deleted. Call after resume().
+   */
+  restore(stored: readonly unknown[]): void {
+    if (this.stopped || !this.outbox) return;
+    this.gather(() => {
+      const rows: OutboxRow[] = [];
+      for (const row of stored) {
+        if (isOutboxRow(row)) rows.push(row);
+        else if (row !== null && typeof row === 'object' && typeof (row as { id?: unknown }).id === 'string') this.record({ op: 'delete-outbox', id: (row as { id: string }).id });
       }
-      const timer = setTimeout(deliver, this.options.resolveHoldMs);
-      timer.unref();
-      this.held.set(t.fingerprint, timer);
-    }
+      for (const row of rows) {
+        if (row.kind !== 'hold') continue;
+        if (!this.enabled || this.firing.has(row.fingerprint) || this.held.has(row.fingerprint)) {
+          this.record({ op: 'delete-outbox', id: row.id });
+          continue;
+        }
+        this.firing.set(row.fingerprint, { view: row.view, startsAt: row.startsAt, value: row.value, ...(row.extra ? { extra: row.extra } : {}) });
+        this.arm(row.fingerprint, { view: row.view, endsAt: row.endsAt, value: row.value, due: row.due });
+      }
+      const deliveries = rows.filter((row): row is OutboxDelivery => row.kind === 'delivery').sort((a, b) => a.at - b.at || a.n - b.n);
+      for (const row of deliveries) {
+        const target = this.targets().find((t) => t.url === row.target && t.slot === row.slot);
+        if (!target) {
+          this.stats.dropped++;
+          this.record({ op: 'delete-outbox', id: row.id });
+          continue;
+        }
+        this.queue(target, { body: row.body, attempt: row.attempt, due: row.due, row: { ...row } });
+      }
+    });
   }
 
   /**
@@ -165,18 +269,35 @@ export class Notifier {
     const entry = this.firing.get(fingerprint);
     if (!entry) return;
     entry.extra = { ...entry.extra, ...extra };
-    if (this.held.has(fingerprint)) return;
-    this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);
+    this.gather(() => {
+      const hold = this.held.get(fingerprint);
+      if (hold) this.record({ op: 'put-outbox', row: this.holdRow(fingerprint, hold) });
+      else this.send('firing', entry.view, entry.startsAt, null, entry.value, entry.extra);
+    });
   }
 
+  /** Every row the outbox should hold now (the database file was replaced: ControlState.rewrite). */
+  snapshot(): OutboxOp[] {
+    const ops: OutboxOp[] = [];
+    for (const [fingerprint, hold] of this.held) ops.push({ op: 'put-outbox', row: this.holdRow(fingerprint, hold) });
+    for (const target of this.targets()) {
+      for (const d of target.current ? [target.current, ...target.queue] : target.queue) if (d.row) ops.push({ op: 'put-outbox', row: { ...d.row } });
+    }
+    return ops;
+  }
+
+  /**
+   * Stops notifying: what waits is dropped (counted), but its outbox rows stay, so a start on
+   * the same dataDir sends it (at least once: a post in flight that succeeds is not resent).
+   */
   stop(): void {
     this.stopped = true;
     clearInterval(this.resend);
-    for (const timer of [...this.held.values(), ...this.timers]) clearTimeout(timer);
+    for (const timer of [...[...this.held.values()].map((h) => h.timer), ...this.timers]) clearTimeout(timer);
     this.held.clear();
     this.timers.clear();
     for (const target of this.targets()) {
-      for (let i = 0; i < target.queue.length; i++) this.finish('dropped');
+      for (const d of target.queue) this.finish(target, d, 'dropped');
       target.queue.length = 0;
       // A delivery in its backoff wait is dropped now; one being posted ends as its post does.
       target.current?.wake?.();
@@ -185,6 +306,56 @@ export class Notifier {
 
   private targets(): Target[] {
     return this.alertmanager ? [...this.webhooks, this.alertmanager] : this.webhooks;
+  }
+
+  /** Writes an outbox change (gathered when a gather runs); settles once committed. */
+  private record(op: OutboxOp): Promise<unknown> {
+    if (!this.outbox) return Promise.resolve();
+    if (this.gathered) {
+      this.gathered.push(op);
+      return this.gate!;
+    }
+    return this.outbox.save([op]);
+  }
+
+  /** Holds a resolution until `hold.due`, kept in the outbox. */
+  private hold(fingerprint: string, hold: Omit<Held, 'timer'>): void {
+    const held = this.arm(fingerprint, hold);
+    this.record({ op: 'put-outbox', row: this.holdRow(fingerprint, held) });
+  }
+
+  private arm(fingerprint: string, hold: Omit<Held, 'timer'>): Held {
+    const timer = setTimeout(() => this.gather(() => this.release(fingerprint)), Math.max(0, hold.due - Date.now()));
+    timer.unref();
+    const held = { ...hold, timer };
+    this.held.set(fingerprint, held);
+    return held;
+  }
+
+  /** A held resolution is due: it is sent, and its hold leaves the outbox in the same commit. */
+  private release(fingerprint: string): void {
+    const hold = this.held.get(fingerprint);
+    const entry = this.firing.get(fingerprint);
+    if (!hold || this.stopped) return;
+    this.held.delete(fingerprint);
+    this.firing.delete(fingerprint);
+    this.record({ op: 'delete-outbox', id: holdId(fingerprint) });
+    if (entry) this.send('resolved', hold.view, entry.startsAt, hold.endsAt, hold.value, entry.extra);
+  }
+
+  private holdRow(fingerprint: string, hold: Held): OutboxHold {
+    const entry = this.firing.get(fingerprint);
+    return {
+      kind: 'hold',
+      id: holdId(fingerprint),
+      fingerprint,
+      due: hold.due,
+      view: hold.view,
+      startsAt: entry?.startsAt ?? hold.endsAt,
+      endsAt: hold.endsAt,
+      value: hold.value,
+      ...(entry?.extra ? { extra: entry.extra } : {}),
+    };
   }
 
   private labels(view: AlertView): Record<string, string> {
@@ -230,12 +401,12 @@ export class Notifier {
         ],
       };
       const body = JSON.stringify(payload);
-      for (const target of this.webhooks) this.enqueue(target, body);
+      for (const target of this.webhooks) this.enqueue(target, body, view.fingerprint, status);
     }
     if (this.alertmanager) {
       const alert: Record<string, unknown> = { labels, annotations, startsAt: new Date(startsAt).toISOString(), generatorURL };
       if (endsAt !== null) alert.endsAt = new Date(endsAt).toISOString();
-      this.enqueue(this.alertmanager, JSON.stringify([alert]));
+      this.enqueue(this.alertmanager, JSON.stringify([alert]), view.fingerprint, status);
     }
   }
 
@@ -251,13 +422,21 @@ export class Notifier {
     this.enqueue(this.alertmanager, JSON.stringify(alerts));
   }
 
-  private enqueue(target: Target, body: string): void {
-    if (target.queue.length >= this.options.queueLimit) {
-      target.queue.shift();
-      this.finish('dropped');
+  /** Queues a delivery; one of an episode (not a resend) is kept in the outbox first. */
+  private enqueue(target: Target, body: string, fingerprint?: string, status?: 'firing' | 'resolved'): void {
+    const delivery: Delivery = { body, attempt: 0, due: 0 };
+    if (fingerprint !== undefined && status !== undefined && this.outbox) {
+      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint, status, attempt: 0, due: 0, at: Date.now(), n: this.numbered++ };
+      delivery.saved = this.record({ op: 'put-outbox', row: { ...delivery.row } });
     }
-    target.queue.push({ body, attempt: 0 });
+    this.queue(target, delivery);
+  }
+
+  private queue(target: Target, delivery: Delivery): void {
+    if (target.queue.length >= this.options.queueLimit) this.finish(target, target.queue.shift()!, 'dropped');
+    target.queue.push(delivery);
     this.stats.queued++;
+    target.stats.queued++;
     if (!target.busy) void this.pump(target);
   }
 
@@ -271,7 +450,7 @@ export class Notifier {
       while (!this.stopped && target.queue.length > 0) {
         const delivery = target.queue.shift()!;
         target.current = delivery;
-        this.finish(await this.attempts(target, delivery));
+        this.finish(target, delivery, await this.attempts(target, delivery));
         target.current = undefined;
       }
     } finally {
@@ -281,35 +460,68 @@ export class Notifier {
 
   /** Tries a delivery until it is sent or given up; 'dropped' when the notifier stopped meanwhile. */
   private async attempts(target: Target, delivery: Delivery): Promise<'sent' | 'failed' | 'dropped'> {
+    // Not posted before its row is on disk: a kill after the post finds the row, never the reverse.
+    if (delivery.saved) await delivery.saved.catch(() => {});
+    delivery.saved = undefined;
     for (;;) {
-      if (await this.post(target, delivery.body)) return 'sent';
+      const ahead = delivery.due - Date.now();
+      if (ahead > 0) await this.sleep(delivery, ahead);
+      if (this.stopped) return 'dropped';
+      const answer = await this.post(target, delivery.body);
+      if (answer === 'sent') return 'sent';
       delivery.attempt++;
       if (this.stopped) return 'dropped';
       if (delivery.attempt >= this.options.maxAttempts) return 'failed';
       this.stats.retries++;
+      target.stats.retries++;
       const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          resolve();
-        }, backoff);
-        timer.unref();
-        this.timers.add(timer);
-        delivery.wake = resolve;
-      });
-      delivery.wake = undefined;
-      if (this.stopped) return 'dropped';
+      // A receiver that said how long to wait (429, 503 with Retry-After) is waited that long, within the cap.
+      const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;
+      if (answer > backoff) {
+        const capped = answer > MAX_RETRY_AFTER_MS ? ` (capped at ${MAX_RETRY_AFTER_MS / 1000} s)` : '';
+        this.failed(target, `${target.stats.lastError}, Retry-After ${seconds(answer)} s: next attempt in ${seconds(wait)} s${capped}`);
+      }
+      delivery.due = Date.now() + wait;
+      if (delivery.row) {
+        delivery.row.attempt = delivery.attempt;
+        delivery.row.due = delivery.due;
+        void this.record({ op: 'put-outbox', row: { ...delivery.row } });
+      }
     }
   }
 
-  /** Counts a delivery's end: each ends once, as sent, failed or dropped. */
-  private finish(outcome: 'sent' | 'failed' | 'dropped'): void {
-    this.stats.queued--;
-    this.stats[outcome]++;
+  /** Waits `ms`, or until stop() wakes it. */
+  private async sleep(delivery: Delivery, ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      timer.unref();
+      this.timers.add(timer);
+      delivery.wake = resolve;
+    });
+    delivery.wake = undefined;
   }
 
-  /** POSTs one payload; true on a 2xx answer. The answer's body is drained up to a cap, never kept. */
-  private async post(target: Target, body: string): Promise<boolean> {
+  /**
+   * Counts a delivery's end: each ends once, as sent, failed or dropped; its outbox row goes,
+   * but for one dropped by stop(), which a start on the same dataDir sends.
+   */
+  private finish(target: Target, delivery: Delivery, outcome: 'sent' | 'failed' | 'dropped'): void {
+    this.stats.queued--;
+    this.stats[outcome]++;
+    target.stats.queued--;
+    target.stats[outcome]++;
+    if (delivery.row && !(outcome === 'dropped' && this.stopped)) void this.record({ op: 'delete-outbox', id: delivery.row.id });
+  }
+
+  /**
+   * POSTs one payload: 'sent' on a 2xx answer, else the wait (ms) a 429 or 503 asked for with
+   * Retry-After (delta-seconds or an HTTP-date), 0 without one. The answer's body is drained
+   * up to a cap, never kept.
+   */
+  private async post(target: Target, body: string): Promise<'sent' | number> {
     try {
       const response = await fetch(target.url, {
         method: 'POST',
@@ -318,16 +530,38 @@ export class Notifier {
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       await answerStart(response, RESPONSE_DRAIN_BYTES);
-      if (response.ok) return true;
-      this.stats.lastError = `${target.url}: HTTP ${response.status}`;
-      return false;
+      if (response.ok) return 'sent';
+      this.failed(target, `${target.url}: HTTP ${response.status}`);
+      return response.status === 429 || response.status === 503 ? retryAfterMs(response.headers.get('retry-after'), Date.now()) : 0;
     } catch (error) {
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
-      this.stats.lastError = `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`;
-      return false;
+      this.failed(target, `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
+      return 0;
     }
   }
+
+  private failed(target: Target, message: string): void {
+    this.stats.lastError = message;
+    target.stats.lastError = message;
+  }
+}
+
+/** A Retry-After header's wait from `now` (ms): delta-seconds or an HTTP-date; 0 when absent or unreadable. */
+export function retryAfterMs(value: string | null, now: number): number {
+  if (value === null) return 0;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : 0;
+}
+
+function seconds(ms: number): number {
+  return Math.ceil(ms / 1000);
+}
+
+function newStats(): NotifierStats {
+  return { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
 }
 
 function formatValue(v: number): string {

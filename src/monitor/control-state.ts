@@ -83,7 +83,7 @@ export class ControlState {
   async open(parts: ControlParts): Promise<void> {
     if (!this.restored) {
       const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT });
-      parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq });
+      parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq, outbox: state.outbox });
       const size = (tags: object): number => Object.keys(tags).length;
       // find() matches series whose tags include these: the one with no others is the baseline's.
       parts.reports.restoreBaselines(state.baselines, (b) => parts.registry.find(b.metric, b.tags).find((id) => size(parts.registry.info(id).tags) === size(b.tags)) ?? -1);

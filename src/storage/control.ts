@@ -1,7 +1,8 @@
 /**
  * The control state in the database, beside the rollups: alert rules, the alert history and
  * the alerts' current states, baselines, the optimisation audit log and the values of the
- * tunables the optimiser kept (its tables: migration 2 in schema.ts). The coordinator turns each change (ControlOp) into statements
+ * tunables the optimiser kept (its tables: migration 2 in schema.ts), and the notifier's outbox
+ * (migration 5, src/alerts/outbox.ts). The coordinator turns each change (ControlOp) into statements
  * that the storage actor commits in one transaction per batch (StorageService.commit), and
  * reads the state back with its queries at start(); the connection stays the actor's.
  *
@@ -54,12 +55,16 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
       return [{ sql: 'INSERT OR REPLACE INTO optimization_log (seq, at, body) VALUES (?, ?, ?)', params: [op.entry.seq, op.entry.at, pack(op.entry)] }];
     case 'put-tunable':
       return [{ sql: 'INSERT OR REPLACE INTO tunable_value (name, value, at) VALUES (?, ?, ?)', params: [op.name, op.value, op.at] }];
+    case 'put-outbox':
+      return [{ sql: 'INSERT OR REPLACE INTO notify_outbox (id, body) VALUES (?, ?)', params: [op.row.id, pack(op.row)] }];
+    case 'delete-outbox':
+      return [{ sql: 'DELETE FROM notify_outbox WHERE id = ?', params: [op.id] }];
   }
 }
 
 /** The control state as start() restores it: the newest `history` transitions and `audit` entries, oldest first. */
 export async function readControlState(query: Query, limits: { history: number; audit: number }): Promise<ControlState> {
-  const [rules, alerts, history, baselines, audit, tunables, last] = await Promise.all([
+  const [rules, alerts, history, baselines, audit, tunables, last, outbox] = await Promise.all([
     query('SELECT body FROM alert_rule ORDER BY rowid'),
     query('SELECT body FROM alert_state WHERE rule_id IN (SELECT id FROM alert_rule)'),
     query('SELECT body FROM (SELECT seq, body FROM alert_transition ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.history]),
@@ -67,6 +72,7 @@ export async function readControlState(query: Query, limits: { history: number; 
     query('SELECT body FROM (SELECT seq, body FROM optimization_log ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.audit]),
     query('SELECT name, value, at FROM tunable_value ORDER BY name'),
     query('SELECT coalesce(max(seq), 0) FROM alert_transition'),
+    query('SELECT body FROM notify_outbox'),
   ]);
   return {
     rules: rules.map(unpack<ControlState['rules'][number]>),
@@ -76,6 +82,7 @@ export async function readControlState(query: Query, limits: { history: number; 
     audit: audit.map(unpack<ControlState['audit'][number]>),
     tunables: tunables.map(([name, value, at]) => ({ name: String(name), value: Number(value), at: Number(at) })),
     lastTransitionSeq: Number(last[0]?.[0] ?? 0),
+    outbox: outbox.map(unpack<ControlState['outbox'][number]>),
   };
 }
 

@@ -98,6 +98,13 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE TABLE journal (seq INTEGER PRIMARY KEY, body BLOB NOT NULL)');
     },
   },
+  {
+    // The notifier's outbox (src/alerts/outbox.ts): deliveries not ended and held resolutions.
+    name: 'outbox of alert notifications',
+    up(db) {
+      db.exec('CREATE TABLE notify_outbox (id TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID');
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
