@@ -1818,16 +1818,16 @@ export const BREAKS = [
   {
     name: 'Retry-After ignored',
     what: 'a 429 or 503 with Retry-After is retried at the computed backoff, hammering a receiver that asked for a pause',
-    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;', replace: 'const wait = backoff;' }],
+    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, RETRY_AFTER_MAX_MS) : backoff;', replace: 'const wait = backoff;' }],
     tests: ['webhooks.test.ts'],
     mustFail: ['waits as long as a 429 or 503 asks with Retry-After'],
   },
   {
     name: 'Retry-After uncapped',
     what: 'a receiver answering Retry-After: 86400 holds its queue for a day',
-    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;', replace: 'const wait = answer > backoff ? answer : backoff;' }],
+    edits: [{ find: 'const wait = answer > backoff ? Math.min(answer, RETRY_AFTER_MAX_MS) : backoff;', replace: 'const wait = answer > backoff ? answer : backoff;' }],
     tests: ['webhooks.test.ts'],
-    mustFail: ['caps what Retry-After may ask at MAX_RETRY_AFTER_MS'],
+    mustFail: ['caps what Retry-After may ask at RETRY_AFTER_MAX_MS'],
   },
   {
     name: 'outbox rows restored unchecked',

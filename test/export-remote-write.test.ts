@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
-import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/export/retry-after.js';
+import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/retry-after.js';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
 import { longAnswer, monitorStarter, waitFor } from './helpers.js';
 

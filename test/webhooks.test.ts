@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
+import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
+import { RETRY_AFTER_MAX_MS } from '../dist/src/retry-after.js';
 import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
 import { caught, longAnswer, waitFor } from './helpers.js';
 
@@ -219,7 +220,7 @@ describe('webhook delivery', () => {
     expect(hits[2]!.at).toBeGreaterThanOrEqual(hits[1]!.asked);
   });
 
-  it('caps what Retry-After may ask at MAX_RETRY_AFTER_MS, and ignores it on other statuses', async () => {
+  it('caps what Retry-After may ask at RETRY_AFTER_MAX_MS, and ignores it on other statuses', async () => {
     let hits = 0;
     const url = await listen((req, res) => {
       req.resume();
@@ -231,7 +232,7 @@ describe('webhook delivery', () => {
     const n = notifier(url, { maxAttempts: 3, retryBaseMs: 10 });
     fire(n, 'c1');
     await waitFor(() => n.stats.retries === 1, 10_000, 'the first retry to be scheduled');
-    expect(n.stats.lastError).toBe(`${url}: HTTP 503, Retry-After 86400 s: next attempt in ${MAX_RETRY_AFTER_MS / 1000} s (capped at 300 s)`);
+    expect(n.stats.lastError).toBe(`${url}: HTTP 503, Retry-After 86400 s: next attempt in ${RETRY_AFTER_MAX_MS / 1000} s (capped at 300 s)`);
     expect(hits).toBe(1);
 
     let other = 0;

@@ -12,7 +12,7 @@
  *
  * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
  * time with a timeout, retried with exponential backoff (or the Retry-After of a 429 or 503
- * when longer, up to MAX_RETRY_AFTER_MS), then given up (counted); when the
+ * when longer, up to RETRY_AFTER_MAX_MS), then given up (counted); when the
  * queue is full the oldest waiting delivery is dropped (counted). The delivery being posted
  * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
  * delivery ends counted once, as sent, failed or dropped.
@@ -30,6 +30,7 @@ import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
 import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { answerStart } from '../answer-start.js';
+import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
 export interface NotifierOptions {
@@ -91,11 +92,6 @@ interface Held {
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_BACKOFF_MS = 60_000;
-/**
- * The longest wait a receiver's Retry-After (on a 429 or 503) imposes before the next attempt:
- * a receiver asking for an hour would otherwise hold its queue that long.
- */
-export const MAX_RETRY_AFTER_MS = 300_000;
 /** Bytes of a receiver's answer read before the rest is cancelled. */
 export const RESPONSE_DRAIN_BYTES = 64 * 1024;
 
@@ -476,9 +472,9 @@ export class Notifier {
       target.stats.retries++;
       const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
       // A receiver that said how long to wait (429, 503 with Retry-After) is waited that long, within the cap.
-      const wait = answer > backoff ? Math.min(answer, MAX_RETRY_AFTER_MS) : backoff;
+      const wait = answer > backoff ? Math.min(answer, RETRY_AFTER_MAX_MS) : backoff;
       if (answer > backoff) {
-        const capped = answer > MAX_RETRY_AFTER_MS ? ` (capped at ${MAX_RETRY_AFTER_MS / 1000} s)` : '';
+        const capped = answer > RETRY_AFTER_MAX_MS ? ` (capped at ${RETRY_AFTER_MAX_MS / 1000} s)` : '';
         this.failed(target, `${target.stats.lastError}, Retry-After ${seconds(answer)} s: next attempt in ${seconds(wait)} s${capped}`);
       }
       delivery.due = Date.now() + wait;
@@ -532,7 +528,7 @@ export class Notifier {
       await answerStart(response, RESPONSE_DRAIN_BYTES);
       if (response.ok) return 'sent';
       this.failed(target, `${target.url}: HTTP ${response.status}`);
-      return response.status === 429 || response.status === 503 ? retryAfterMs(response.headers.get('retry-after'), Date.now()) : 0;
+      return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
@@ -545,15 +541,6 @@ export class Notifier {
     this.stats.lastError = message;
     target.stats.lastError = message;
   }
-}
-
-/** A Retry-After header's wait from `now` (ms): delta-seconds or an HTTP-date; 0 when absent or unreadable. */
-export function retryAfterMs(value: string | null, now: number): number {
-  if (value === null) return 0;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - now) : 0;
 }
 
 function seconds(ms: number): number {

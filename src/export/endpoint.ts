@@ -3,7 +3,7 @@
  * time, in order (so the samples of a series arrive in time order). A 2xx sends the batch;
  * a 5xx, a 429 or a network error (timeouts included) keeps it at the head and retries it
  * after a delay that doubles from retryBaseMs up to retryMaxMs, or after the wait a 429's or
- * 503's Retry-After asks for when that is longer (up to RETRY_AFTER_MAX_MS, retry-after.ts;
+ * 503's Retry-After asks for when that is longer (up to RETRY_AFTER_MAX_MS, src/retry-after.ts;
  * drain() does not cut such a wait short); any other 4xx drops it
  * (the receiver will never take it) and counts its samples as failed. A full queue drops its
  * oldest batch to take the newest, counting its samples as dropped: memory stays bounded
@@ -15,7 +15,7 @@
 import { answerStart } from '../answer-start.js';
 import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
-import { RETRY_AFTER_MAX_MS, retryAfterMs } from './retry-after.js';
+import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 
 export type ExporterKind = 'remoteWrite' | 'otlp';
 

@@ -2,8 +2,8 @@
  * A receiver's Retry-After (RFC 9110, section 10.2.3): how long it asks a sender to wait
  * after a 429 (RFC 6585) or a 503, as delay-seconds (`120`) or an HTTP-date (`Wed, 21 Oct
  * 2026 07:28:00 GMT`, or the obsolete RFC 850 and asctime forms, which all begin with the
- * day's name). The sender waits that long when it is longer than its own backoff, up to
- * RETRY_AFTER_MAX_MS: a receiver cannot park an exporter for hours.
+ * day's name). A sender (an exporter, the alert notifier) waits that long when it is longer
+ * than its own backoff, up to RETRY_AFTER_MAX_MS: a receiver cannot park one for hours.
  */
 
 /** The longest wait a Retry-After can impose: 5 minutes. */
