@@ -1745,6 +1745,38 @@ export const BREAKS = [
     tests: ['process-name.test.ts'],
     mustFail: ['names a hub member started by PM2'],
   },
+  {
+    name: 'alert sink port holds the host',
+    what: "the alert and storage actors' callback port stays ref'd: a host whose own work is done never ends while its monitor runs",
+    edits: [{ find: '    port1.unref();\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'watchdog worker unref before its listener',
+    what: "the watchdog worker is unref'd before its 'message' listener, which refs its port again: a host whose own work is done never ends while its monitor runs",
+    edits: [
+      { find: '    const worker = new Worker(this.url, { execArgv: workerExecArgv() });\n', replace: '    const worker = new Worker(this.url, { execArgv: workerExecArgv() });\n    worker.unref();\n' },
+      { find: "    // After the listener: a 'message' listener refs the worker's port, which unref() then lets go.\n    worker.unref();\n", replace: '' },
+    ],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'no stop at host exit',
+    what: "a running monitor is not stopped when its host's event loop empties: the host ends with the samples since the last flush unwritten and the dataDir's lock left behind",
+    edits: [{ find: '    stopAtHostExit(this);\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'actor calls do not hold the host',
+    what: "a control call on an actor does not hold the host's event loop while it waits: a host awaiting createAlertRule() and nothing else reaches 'beforeExit', which stops its monitor under it",
+    edits: [{ find: '    return holding(this.callNow(fn, retry));', replace: '    return this.callNow(fn, retry);' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+
 ];
 
 function parseArgs(argv) {
