@@ -1783,6 +1783,13 @@ export const BREAKS = [
     tests: ['mcp-alerts-no-data.test.ts'],
     mustFail: ['lists the resolved alert and its history, without a value'],
   },
+  {
+    name: 'metrics offset ignored',
+    what: "get_performance_metrics takes offset but reads from the first series: every page is the first one, and the series past a page's limit are out of an agent's reach",
+    edits: [{ find: 'page = host.monitor.getMetrics({ ...query, offset, limit: args.limit ?? FIRST_PAGE });', replace: 'page = host.monitor.getMetrics({ ...query, limit: args.limit ?? FIRST_PAGE });' }],
+    tests: ['mcp-metrics-page.test.ts'],
+    mustFail: ['pages through every series with offset'],
+  },
 ];
 
 function parseArgs(argv) {

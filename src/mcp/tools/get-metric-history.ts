@@ -151,7 +151,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Metric history',
       description:
-        'How a metric changed over time_range or start/end: per series, columns of times and values (and count, min, max, quantiles for multi-sample points).',
+        'How a metric changed over time_range or start/end: per series, columns of times and values, and more for multi-sample points.',
       input: historyInputFor(front.tagLimits),
       output: HistoryOutput,
       annotations: READ,
