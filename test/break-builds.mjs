@@ -1790,6 +1790,13 @@ export const BREAKS = [
     tests: ['mcp-metrics-page.test.ts'],
     mustFail: ['pages through every series with offset'],
   },
+  {
+    name: 'history offset ignored',
+    what: "get_metric_history takes offset but answers from the first series: every page is the first one, and the series past 100 are out of an agent's reach but through a tag filter",
+    edits: [{ find: '          return { ...history, series: history.series.slice(offset) };', replace: '          return { ...history, series: history.series.slice(0, args.limit) };' }],
+    tests: ['mcp-metrics-page.test.ts'],
+    mustFail: ['get_metric_history pages through every series with offset'],
+  },
 ];
 
 function parseArgs(argv) {
