@@ -1797,6 +1797,13 @@ export const BREAKS = [
     tests: ['mcp-metrics-page.test.ts'],
     mustFail: ['get_metric_history pages through every series with offset'],
   },
+  {
+    name: 'a zombie owns the lock',
+    what: "processAlive counts a zombie (an ended process its parent has not reaped) as running: a restarted service finds its dataDir locked by its own dead predecessor",
+    edits: [{ find: '  return !zombie(pid);', replace: '  return true;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['takes over the lock of a process that ended but whose parent has not reaped it yet'],
+  },
 ];
 
 function parseArgs(argv) {
