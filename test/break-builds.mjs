@@ -1843,6 +1843,65 @@ export const BREAKS = [
     tests: ['notify-outbox.test.ts'],
     mustFail: ["carries a delivery's attempts over a restart"],
   },
+  {
+    name: 'alert sink port holds the host',
+    what: "the alert and storage actors' callback port stays ref'd: a host whose own work is done never ends while its monitor runs",
+    edits: [{ find: '    port1.unref();\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'watchdog worker unref before its listener',
+    what: "the watchdog worker is unref'd before its 'message' listener, which refs its port again: a host whose own work is done never ends while its monitor runs",
+    edits: [
+      { find: '    const worker = new Worker(this.url, { execArgv: workerExecArgv() });\n', replace: '    const worker = new Worker(this.url, { execArgv: workerExecArgv() });\n    worker.unref();\n' },
+      { find: "    // After the listener: a 'message' listener refs the worker's port, which unref() then lets go.\n    worker.unref();\n", replace: '' },
+    ],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'no stop at host exit',
+    what: "a running monitor is not stopped when its host's event loop empties: the host ends with the samples since the last flush unwritten and the dataDir's lock left behind",
+    edits: [{ find: '    stopAtHostExit(this);\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'actor calls do not hold the host',
+    what: "a control call on an actor does not hold the host's event loop while it waits: a host awaiting createAlertRule() and nothing else reaches 'beforeExit', which stops its monitor under it",
+    edits: [{ find: '    return holding(this.callNow(fn, retry));', replace: '    return this.callNow(fn, retry);' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host whose own work is done end with its monitor running'],
+  },
+  {
+    name: 'alert without a value answered as NaN',
+    what: "an alert resolved by an empty window is answered with its NaN value: get_performance_alerts (state resolved or all) fails its own output schema",
+    edits: [{ find: '    ...valueOf(a.value),\n', replace: '    value: a.value,\n' }],
+    tests: ['mcp-alerts-no-data.test.ts'],
+    mustFail: ['lists the resolved alert and its history, without a value'],
+  },
+  {
+    name: 'metrics offset ignored',
+    what: "get_performance_metrics takes offset but reads from the first series: every page is the first one, and the series past a page's limit are out of an agent's reach",
+    edits: [{ find: 'page = host.monitor.getMetrics({ ...query, offset, limit: args.limit ?? FIRST_PAGE });', replace: 'page = host.monitor.getMetrics({ ...query, limit: args.limit ?? FIRST_PAGE });' }],
+    tests: ['mcp-metrics-page.test.ts'],
+    mustFail: ['pages through every series with offset'],
+  },
+  {
+    name: 'history offset ignored',
+    what: "get_metric_history takes offset but answers from the first series: every page is the first one, and the series past 100 are out of an agent's reach but through a tag filter",
+    edits: [{ find: '          return { ...history, series: history.series.slice(offset) };', replace: '          return { ...history, series: history.series.slice(0, args.limit) };' }],
+    tests: ['mcp-metrics-page.test.ts'],
+    mustFail: ['get_metric_history pages through every series with offset'],
+  },
+  {
+    name: 'a zombie owns the lock',
+    what: "processAlive counts a zombie (an ended process its parent has not reaped) as running: a restarted service finds its dataDir locked by its own dead predecessor",
+    edits: [{ find: '  return !zombie(pid);', replace: '  return true;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['takes over the lock of a process that ended but whose parent has not reaped it yet'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { CardinalityError } from '../dist/src/index.js';
-import { monitorStarter, waitFor } from './helpers.js';
+import { CardinalityError, PerformanceMonitor } from '../dist/src/index.js';
+import { historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
 
@@ -112,6 +115,44 @@ describe('the host is never harmed by the monitor', () => {
     expect(r).toMatchObject({ code: 'PW_ERR_ACTOR', state: 'stopped' });
     expect(r.message).toBe('watchdog: its thread ended 3 times in a row before it started an actor (this preload runs on the main thread only): not started again');
   });
+
+  it('lets a host whose own work is done end with its monitor running, stopping the monitor first: the samples reach the disk and the lock is released', async () => {
+    // A service that closes its server on SIGTERM and lets Node end, without monitor.stop():
+    // our threads' ports kept such a host alive for ever (a watchdog 'message' listener and the
+    // alert and storage actors' callbacks each ref'd one), and ending without a stop lost the
+    // samples since the last flush.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-host-exit-'));
+    try {
+      const index = new URL('../dist/src/index.js', import.meta.url).href;
+      const code = [
+        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
+        'await m.start();',
+        "await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1000 });",
+        "for (let i = 0; i < 100; i++) m.record('queue_size', i);",
+        "m.on('stop', () => console.log('stopped'));",
+      ].join('\n');
+      const out = await new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
+        });
+      });
+      expect(out.killed, 'the host was still running after 30 s').toBe(false);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(out.stdout.trim()).toBe('stopped');
+      expect(existsSync(join(dir, 'perfwatch.lock'))).toBe(false);
+      const again = new PerformanceMonitor({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await again.start();
+      try {
+        expect(await historyTotals(again, 'queue_size')).toEqual({ count: 100, sum: 4950 });
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it("keeps the monitor's own series apart from maxSeries", async () => {
     const m = await started({ maxSeries: 16, runtime: { enabled: true }, system: { enabled: true } });

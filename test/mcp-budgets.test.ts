@@ -100,7 +100,7 @@ describe('answer budgets', () => {
     expect(total).toBeGreaterThanOrEqual(210);
     expect(r.structuredContent.truncated).toBe(true);
     // The fixture's monitor may be younger than the window: then the head says how much of it it watched.
-    expect(text).toMatch(new RegExp(`^${total} series, last 60s( \\(this monitor watched [\\d.]+s of it: [^)]+\\))? \\(showing \\d+: pass limit \\(up to 1000\\) for more, or metric_types or tags to choose\\)`));
+    expect(text).toMatch(new RegExp(`^${total} series, last 60s( \\(this monitor watched [\\d.]+s of it: [^)]+\\))? \\(showing (\\d+): pass offset \\2 for the next page \\(limit: up to 1000 a page\\), or metric_types or tags to choose\\)`));
     expect((await call('get_performance_metrics', { limit: 1000 })).r.structuredContent).toMatchObject({ total, truncated: false });
   });
 

@@ -56,6 +56,56 @@ describe('the series an answer summarises', () => {
     expect(summarised).toEqual([250]);
   });
 
+  it('get_performance_metrics pages through every series with offset, each cut naming the offset of the next page', async () => {
+    // With 600 series and limit at its 1000 an agent could not reach the rest, and the text
+    // said to pass limit (up to 1000) for more to one that had.
+    const seen = new Set<string>();
+    let offset = 0;
+    for (let page = 0; page < 3; page++) {
+      const r = (await client.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'], limit: 250, ...(offset ? { offset } : {}) } })) as { isError?: boolean; content: { text: string }[]; structuredContent: { metrics: { tags: { endpoint: string } }[]; total: number; truncated: boolean } };
+      const text = r.content[0]!.text;
+      expect(r.isError, text).toBeFalsy();
+      const shown = r.structuredContent.metrics.map((m) => m.tags.endpoint);
+      expect(shown).toHaveLength(Math.min(250, SERIES - offset));
+      for (const e of shown) seen.add(e);
+      expect(r.structuredContent).toMatchObject({ total: SERIES, truncated: offset + shown.length < SERIES });
+      if (r.structuredContent.truncated) expect(text).toContain(`pass offset ${offset + shown.length} for the next`);
+      else expect(text).not.toMatch(/pass offset/);
+      offset += shown.length;
+    }
+    expect(seen.size).toBe(SERIES);
+    // The default page says where the next begins too.
+    const first = (await client.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'] } })) as { content: { text: string }[]; structuredContent: { metrics: unknown[] } };
+    expect(first.content[0]!.text).toContain(`pass offset ${first.structuredContent.metrics.length} for the next`);
+    // Past the end: no series, and the total to page within.
+    const past = (await client.callTool({ name: 'get_performance_metrics', arguments: { metric_types: ['response_time'], offset: SERIES } })) as { content: { text: string }[]; structuredContent: { metrics: unknown[]; total: number } };
+    expect(past.structuredContent).toMatchObject({ metrics: [], total: SERIES });
+    expect(past.content[0]!.text).toMatch(new RegExp(`^${SERIES} series, .*none from offset ${SERIES}`));
+  });
+
+  it('get_metric_history pages through every series with offset, each cut naming the offset of the next page', async () => {
+    // limit stops at 100: past it an agent could reach the rest only through a tag filter,
+    // and the text told it to raise the limit it had raised.
+    const seen = new Set<string>();
+    let offset = 0;
+    for (let page = 0; page < 6; page++) {
+      const r = (await client.callTool({ name: 'get_metric_history', arguments: { metric_type: 'response_time', limit: 100, max_points: 1, ...(offset ? { offset } : {}) } })) as { isError?: boolean; content: { text: string }[]; structuredContent: { series: { tags: { endpoint: string } }[]; total_series: number; truncated: boolean } };
+      const text = r.content[0]!.text;
+      expect(r.isError, text).toBeFalsy();
+      const shown = r.structuredContent.series.map((x) => x.tags.endpoint);
+      expect(shown).toHaveLength(100);
+      for (const e of shown) seen.add(e);
+      expect(r.structuredContent).toMatchObject({ total_series: SERIES, truncated: offset + 100 < SERIES });
+      if (r.structuredContent.truncated) expect(text).toContain(`pass offset ${offset + 100} for the next`);
+      else expect(text).not.toMatch(/more series/);
+      offset += shown.length;
+    }
+    expect(seen.size).toBe(SERIES);
+    const past = (await client.callTool({ name: 'get_metric_history', arguments: { metric_type: 'response_time', offset: SERIES } })) as { content: { text: string }[]; structuredContent: { series: unknown[]; total_series: number } };
+    expect(past.structuredContent).toMatchObject({ series: [], total_series: SERIES });
+    expect(past.content[0]!.text).toContain(`no series from offset ${SERIES}: there are ${SERIES}`);
+  });
+
   it('get_monitoring_status with include_metrics: the same', async () => {
     const d = await call('get_monitoring_status', { include_metrics: true });
     expect(d).toMatchObject({ metrics_truncated: true });

@@ -166,6 +166,36 @@ describe('storage: sqlite', () => {
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
   });
 
+  it('takes over the lock of a process that ended but whose parent has not reaped it yet (a zombie keeps its pid)', async () => {
+    // A service killed with SIGKILL and started again before its parent collected its exit
+    // (an init that reaps late, or never: a shell as a container's PID 1) found its dataDir
+    // "in use by another perfwatch monitor" whose pid signal 0 still reached.
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    // sh starts a child and becomes `sleep`, which never waits for it: the child stays a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0.01 & echo $!; exec sleep 60']);
+    try {
+      const line = await once<Buffer>(parent.stdout!, 'data');
+      const pid = Number(String(line).trim());
+      const state = (): string | undefined => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2)[0];
+        } catch {
+          return undefined;
+        }
+      };
+      await waitFor(() => state() === 'Z', 10_000, 'the child a zombie');
+      writeFileSync(join(dir, 'perfwatch.lock'), `${pid} ${startOf(pid)}\n`);
+      const m = monitor(dir);
+      await m.start();
+      expect(m.running).toBe(true);
+      expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    } finally {
+      parent.kill();
+    }
+  });
+
   it('takes over the lock of a dead process whose pid this process has now (a container restarted after a SIGKILL is PID 1 again)', async () => {
     const dir = dataDir();
     mkdirSync(dir, { recursive: true });

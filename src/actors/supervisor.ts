@@ -13,6 +13,7 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { ActorError } from '../errors.js';
+import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { workerExecArgv } from './worker-argv.js';
@@ -119,7 +120,6 @@ export class WatchdogLink {
   private ensure(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(this.url, { execArgv: workerExecArgv() });
-    worker.unref();
     let heard = false;
     let lastError: Error | undefined;
     worker.on('message', (event: WatchdogEvent) => {
@@ -127,6 +127,8 @@ export class WatchdogLink {
       this.stillborn = 0;
       this.supervisors.get(event.actor)?.onEvent(event);
     });
+    // After the listener: a 'message' listener refs the worker's port, which unref() then lets go.
+    worker.unref();
     worker.on('error', (error: Error) => {
       lastError = error;
       this.onFault(error);
@@ -209,7 +211,11 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
    * Runs a control call on the actor. When the actor dies during the call, `retry` says
    * whether to run it again on the successor.
    */
-  async call<T>(fn: (remote: Comlink.Remote<Api>) => Promise<T>, retry = false): Promise<T> {
+  call<T>(fn: (remote: Comlink.Remote<Api>) => Promise<T>, retry = false): Promise<T> {
+    return holding(this.callNow(fn, retry));
+  }
+
+  private async callNow<T>(fn: (remote: Comlink.Remote<Api>) => Promise<T>, retry: boolean): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (this.state === 'stopped') throw new ActorError(this.name, 'is not running');
       // A ready actor is called before this function first yields: the message leaves even
@@ -232,7 +238,11 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     await instance.gone;
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return holding(this.stopNow());
+  }
+
+  private async stopNow(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     // Calls waiting for an actor that will not come now fail (call() sees 'stopped').

@@ -4,11 +4,11 @@
  * stopped), the 'alert' events, and the notifier. Evaluation itself runs in the alert actor.
  */
 import { randomUUID } from 'node:crypto';
-import * as Comlink from 'comlink';
 import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, type ControlViews } from '../engine/control.js';
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
+import { sink } from '../actors/comlink-node.js';
 import { Supervisor, type ActorExit, type ActorState, type WatchdogLink } from '../actors/supervisor.js';
 import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
@@ -136,7 +136,7 @@ export class Alerting {
         restart: (info) => deps.emit('actor-restart', info),
         // Each new actor gets the sink, every rule and the alerts' states.
         ready: async (remote) => {
-          await remote.subscribe(Comlink.proxy((batch: AlertBatch) => this.onBatch(batch)));
+          await remote.subscribe(sink((batch: AlertBatch) => this.onBatch(batch)));
           await remote.load([...this.rules.values()], [...this.alerts.values()]);
         },
       },

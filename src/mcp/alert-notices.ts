@@ -9,7 +9,7 @@
 import type { AlertTransition } from '../alerts/schema.js';
 import { num, seriesLabel } from './format.js';
 import { ALERTS_URI } from './resources.js';
-import { transitionOut } from './alert-shapes.js';
+import { transitionOut, valueText } from './alert-shapes.js';
 import type { Front, LogLevel } from './front.js';
 
 /** How long transitions are gathered after the first before they go out as one message. */
@@ -28,7 +28,7 @@ export function levelOf(t: AlertTransition): LogLevel {
 }
 
 function message(t: AlertTransition): string {
-  return `${t.to.toUpperCase()} ${t.severity} ${t.ruleName}: ${seriesLabel(t.metric, t.tags)} = ${num(t.value)} (threshold ${num(t.threshold)})`;
+  return `${t.to.toUpperCase()} ${t.severity} ${t.ruleName}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${num(t.threshold)})`;
 }
 
 /** One notification's data for a group of transitions (one transition: as it always was). */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ALERT_STATES, describeRule, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
-import { iso } from './format.js';
+import { iso, num } from './format.js';
 
 /** Aggregation, operator and severity are the input schema's words; listed there, not again here (tools/list's budget). */
 export const RuleOut = z.object({
@@ -49,6 +49,16 @@ export function ruleOut(r: AlertRule): z.output<typeof RuleOut> {
   };
 }
 
+/** An alert's value for an answer: none when the window it was judged on had no data. */
+function valueOf(value: number): { value?: number } {
+  return Number.isFinite(value) ? { value } : {};
+}
+
+/** An alert's value in a line of text. */
+export function valueText(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? 'no data' : num(value);
+}
+
 export const AlertOut = z.object({
   fingerprint: z.string(),
   rule_id: z.string(),
@@ -57,7 +67,8 @@ export const AlertOut = z.object({
   tags: z.record(z.string(), z.string()),
   severity: z.string(),
   state: z.enum(['pending', 'firing', 'resolved']),
-  value: z.number(),
+  /** Left out when there is none: an alert resolved by a window that emptied (NaN in the library, which JSON cannot carry). */
+  value: z.number().optional(),
   threshold: z.number(),
   since: z.string().nullable().describe('when it entered its state'),
 });
@@ -71,7 +82,7 @@ export function alertOut(a: Alert): z.output<typeof AlertOut> {
     tags: a.tags,
     severity: a.severity,
     state: a.state,
-    value: a.value,
+    ...valueOf(a.value),
     threshold: a.threshold,
     // The rule's description is in its rule (include_rules), not repeated per alert.
     since: iso(a.state === 'resolved' ? a.resolvedAt : a.state === 'firing' ? a.firedAt : a.activeSince),
@@ -88,7 +99,8 @@ export const TransitionOut = z.object({
   severity: z.string(),
   from: z.enum(ALERT_STATES),
   to: z.enum(ALERT_STATES),
-  value: z.number(),
+  /** Left out when there is none, as an alert's. */
+  value: z.number().optional(),
   threshold: z.number(),
   profile: z.object({ id: z.number(), headline: z.string(), file: z.string().nullable() }).optional(),
 });
@@ -105,7 +117,7 @@ export function transitionOut(t: AlertTransition): z.output<typeof TransitionOut
     severity: t.severity,
     from: t.from,
     to: t.to,
-    value: t.value,
+    ...valueOf(t.value),
     threshold: t.threshold,
     ...(p ? { profile: { id: p.id, headline: p.headline, file: p.file } } : {}),
   };

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { SEVERITIES, type Alert } from '../alerts/schema.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
-import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut } from './alert-shapes.js';
+import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { num, seriesLabel } from './format.js';
 import { intRange } from './schemas.js';
@@ -43,7 +43,7 @@ export type AlertsAnswer = z.output<typeof AlertsOutput>;
 
 function alertLine(a: z.output<typeof AlertOut>): string {
   const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
-  return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${num(a.value)} (threshold ${num(a.threshold)}), ${since}`;
+  return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}`;
 }
 
 function ruleLine(r: z.output<typeof RuleOut>): string {
@@ -51,7 +51,7 @@ function ruleLine(r: z.output<typeof RuleOut>): string {
 }
 
 function transitionLine(t: z.output<typeof TransitionOut>): string {
-  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${num(t.value)}`;
+  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}`;
 }
 
 /** Active alerts per rule, most first. */

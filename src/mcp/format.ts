@@ -81,18 +81,28 @@ export function metricLine(m: MetricSummaryOut): string {
   return line;
 }
 
-export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine), coveredSeconds?: number): string {
+/**
+ * A metrics answer's text. `offset` is where its page starts (get_performance_metrics pages;
+ * the status answer shows the first series only, and says where the rest are).
+ */
+export function metricsText(metrics: MetricSummaryOut[], total: number, truncated: boolean, windowSeconds: number, lines: readonly string[] = metrics.map(metricLine), coveredSeconds?: number, offset?: number): string {
   if (total === 0) return 'no metrics with data yet';
   const covered = coveredSeconds !== undefined ? ` (this monitor watched ${coveredSeconds}s of it: ${EARLIER})` : '';
-  const head = `${total} series, last ${windowSeconds}s${covered}${truncated ? ` (showing ${metrics.length}: ${MORE_SERIES})` : ''}`;
-  return `${head}\n${lines.join('\n')}`;
+  const from = offset ? ` from offset ${offset}` : '';
+  const page = metrics.length === 0 ? ` (none${from || ' from offset 0'}: offset counts from 0 to ${total - 1})` : truncated ? ` (showing ${metrics.length}${from}: ${offset === undefined ? MORE_SERIES : moreSeries(offset + metrics.length)})` : from ? ` (showing ${metrics.length}${from})` : '';
+  return `${total} series, last ${windowSeconds}s${covered}${page}\n${lines.join('\n')}`;
 }
 
 /** Where the samples before a monitor's start are, when a window reaches past it. */
 export const EARLIER = 'samples from before it started are in get_metric_history when storage kept them';
 
-/** What to do for the series a metrics answer left out. */
-export const MORE_SERIES = 'pass limit (up to 1000) for more, or metric_types or tags to choose';
+/** What to do for the series the status answer left out. */
+export const MORE_SERIES = 'pass limit (up to 1000) for more, get_performance_metrics (offset) for every series, or metric_types or tags to choose';
+
+/** What to do for the series after a page of get_performance_metrics. */
+function moreSeries(next: number): string {
+  return `pass offset ${next} for the next page (limit: up to 1000 a page), or metric_types or tags to choose`;
+}
 
 interface Summarized {
   snapshot: MetricSnapshot;

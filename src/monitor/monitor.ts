@@ -61,6 +61,7 @@ import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
 import { ControlState, deleteDatabase, type StoredData } from './control-state.js';
 import { Tick } from './tick.js';
+import { releaseAtHostExit, stopAtHostExit } from './host-exit.js';
 import { hubRole, isHubSide, type HubRole } from '../hub/role.js';
 import { monitorStatus, touchedSharedBytes, type MonitorState, type MonitorStatus, type StatusParts } from './status.js';
 
@@ -373,6 +374,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.instrumentation?.attach();
     this.tick.start();
     this.overhead.start();
+    stopAtHostExit(this);
     this.emitSafe('start');
   }
 
@@ -410,6 +412,7 @@ export class PerformanceMonitor extends EventEmitter {
     await this.storage?.stop(this.hub?.lastSeqs?.());
     this.overhead.stop();
     await this.reports.close();
+    releaseAtHostExit(this);
     this.currentState = 'stopped';
     this.emitSafe('stop');
   }

@@ -14,6 +14,7 @@
 import { resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
+import { sink } from '../actors/comlink-node.js';
 import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
@@ -80,7 +81,7 @@ export class StorageLink {
         exit: (info) => deps.emit('actor-exit', info),
         restart: (info) => deps.emit('actor-restart', info),
         ready: async (remote) => {
-          await remote.subscribe(Comlink.proxy((event: StorageEvent) => this.onEvent(event)));
+          await remote.subscribe(sink((event: StorageEvent) => this.onEvent(event)));
         },
       },
       deps.watchdog,

@@ -51,7 +51,7 @@ function snakeError(error: unknown): unknown {
  * in) plus four, which the description names, so tools/list does not spell out the arguments
  * twice (its budget). The answer is still checked against RuleOut before it is sent.
  */
-const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, plus id, name, condition, created_at') });
+const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, with id, name, condition, created_at') });
 
 /**
  * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:

@@ -31,6 +31,7 @@ export const historyInputFor = perLimits((l: TagLimits) =>
     end: isoTime.optional(),
     max_points: intRange(1, 10_000).optional().describe('Per series (default: fits 8 KB)'),
     limit: intRange(1, 100).default(10),
+    offset: intRange(0, 10_000_000).optional(),
   })
   .superRefine((args, ctx) => {
     if (args.time_range !== undefined && (args.start !== undefined || args.end !== undefined)) {
@@ -105,7 +106,8 @@ function seriesOut(s: SeriesHistory, kind: (typeof KINDS)[number]): SeriesOut {
   return out;
 }
 
-export function historyOut(h: MetricHistory, pointsPerSeries: number): Out {
+/** The answer for a page of series: `h` holds the page, which starts at `offset` of the matching series. */
+export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0): Out {
   return {
     metric: h.metric,
     kind: h.kind,
@@ -114,7 +116,7 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number): Out {
     to: iso(h.to)!,
     series: h.series.map((s) => seriesOut(s, h.kind)),
     total_series: h.totalSeries,
-    truncated: h.totalSeries > h.series.length,
+    truncated: h.totalSeries > offset + h.series.length,
     points_per_series: pointsPerSeries,
     // Cut by the points cap: a rollup's minutes merging its rows and buckets have fewer points
     // than sources too, but max_points would not give more of them.
@@ -123,8 +125,8 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number): Out {
 }
 
 /** Per series: its span, points and the shape of its values (not every point). */
-export function historyText(h: Out, fitted: boolean): string {
-  if (h.series.length === 0) return `${h.metric}: no data in the range`;
+export function historyText(h: Out, fitted: boolean, offset = 0): string {
+  if (h.series.length === 0) return offset > 0 ? `${h.metric}: no series from offset ${offset}: there are ${h.total_series}` : `${h.metric}: no data in the range`;
   const lines = h.series.map((s) => {
     const n = s.value.length;
     if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
@@ -138,7 +140,7 @@ export function historyText(h: Out, fitted: boolean): string {
   });
   const notes: string[] = [];
   if (fitted && h.downsampled) notes.push(`downsampled to ${h.points_per_series} points per series to fit 8 KB: pass max_points (up to 10000) for more`);
-  if (h.truncated) notes.push(`${h.total_series - h.series.length} more series: filter by tags or raise limit`);
+  if (h.truncated) notes.push(`${h.total_series - offset - h.series.length} more series: pass offset ${offset + h.series.length} for the next page (limit: up to 100 a page), or filter by tags`);
   return `${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''}), columns t (s after start) and value${notes.length ? `; ${notes.join('; ')}` : ''}\n${lines.join('\n')}`;
 }
 
@@ -151,7 +153,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Metric history',
       description:
-        'How a metric changed over time_range or start/end: per series, columns of times and values (and count, min, max, quantiles for multi-sample points).',
+        'How a metric changed over time_range or start/end: columns of times and values per series.',
       input: historyInputFor(front.tagLimits),
       output: HistoryOutput,
       annotations: READ,
@@ -162,16 +164,19 @@ export default function register(server: McpServer, front: Front): void {
       const now = Date.now();
       const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
       const to = args.end !== undefined ? Date.parse(args.end) : undefined;
+      const offset = args.offset ?? 0;
       const read = async (maxPoints: number): Promise<MetricHistory> => {
         try {
-          return await host.monitor.getMetricHistory({
+          // The series before the page are read too (the history has no offset of its own), as /api/history does.
+          const history = await host.monitor.getMetricHistory({
             metric: args.metric_type,
             maxPoints,
-            limit: args.limit,
+            limit: offset + args.limit,
             ...(args.tags ? { tags: args.tags } : {}),
             ...(from !== undefined ? { from } : {}),
             ...(to !== undefined ? { to } : {}),
           });
+          return { ...history, series: history.series.slice(offset) };
         } catch (error) {
           throw asArgument(error, 'metric', 'metric_type');
         }
@@ -180,8 +185,8 @@ export default function register(server: McpServer, front: Front): void {
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
       // Downsample until the answer fits (a few rounds: each scales the points by what is over).
       for (let round = 0; ; round++) {
-        const structured = historyOut(await read(points), points);
-        const text = historyText(structured, fitted);
+        const structured = historyOut(await read(points), points, offset);
+        const text = historyText(structured, fitted, offset);
         const bytes = jsonBytes(structured) + textBytes(text);
         if (!fitted || bytes <= ANSWER_BYTES || points === 1 || round === 4) return { structured, text };
         points = Math.max(1, Math.floor(points * (ANSWER_BYTES / bytes) * 0.9));

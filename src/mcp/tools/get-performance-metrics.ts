@@ -32,6 +32,7 @@ export const metricsInputFor = perLimits((l: TagLimits) =>
       .default(DEFAULT_WINDOW_SECONDS)
       .describe('Seconds'),
     limit: intRange(1, 1000).optional().describe('Default: fits 8 KB'),
+    offset: intRange(0, 10_000_000).optional(),
   }),
 );
 
@@ -69,6 +70,7 @@ export default function register(server: McpServer, front: Front): void {
     },
     (args) => {
       const answer = (): ToolAnswer<z.output<typeof MetricsOutput>> => {
+        const offset = args.offset ?? 0;
         // Checked here, not in the schema: tools/list is at its 20 KB.
         if (args.metric_types?.length === 0) throw new InvalidArgumentError('metric_types', 'must list at least one metric name (leave it out for every metric)', { value: [] });
         const query = { windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) };
@@ -78,18 +80,18 @@ export default function register(server: McpServer, front: Front): void {
           // Only the series the answer can show are summarised (tens of µs each): at 20,000
           // series all of them held the host's event loop for about a second.
           total = host.monitor.countMetrics(query);
-          page = host.monitor.getMetrics({ ...query, limit: args.limit ?? FIRST_PAGE });
+          page = host.monitor.getMetrics({ ...query, offset, limit: args.limit ?? FIRST_PAGE });
         } catch (error) {
           throw asArgument(error, 'names', 'metric_types');
         }
         // Without a limit, as many series as fit in the answer budget.
         const { metrics, lines } = args.limit !== undefined ? front.summaries.of(page) : front.summaries.of(page, ANSWER_BYTES - 512);
-        const truncated = metrics.length < total;
+        const truncated = offset + metrics.length < total;
         // The same for every series: the part of the window this monitor watched.
         const covered = page[0]?.window.coveredSeconds;
         return {
           structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, at: new Date().toISOString() },
-          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags) : metricsText(metrics, total, truncated, args.window, lines, covered),
+          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags) : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
         };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.

@@ -164,7 +164,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Optimise',
       description:
-        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back. { run_id } reads it, { run_id, cancel: true } stops it. Knobs come from the service's code.",
+        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back (run_id reads it; cancel stops it). Knobs come from the service's code.",
       input: OptimizeInput,
       output: OptimizeOutput,
       annotations: WRITE,

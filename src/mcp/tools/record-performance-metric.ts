@@ -34,7 +34,7 @@ export const recordInputFor = perLimits((l: TagLimits) => {
         .min(1, { error: 'must hold at least one sample' })
         .max(MAX_BATCH, { error: `must hold at most ${MAX_BATCH} samples per call` })
         .optional()
-        .describe('A batch instead, all or nothing'),
+        .describe('A batch instead'),
     })
     .superRefine((args, ctx) => {
       if (args.samples !== undefined) {

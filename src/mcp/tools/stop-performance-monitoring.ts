@@ -9,10 +9,8 @@ import type { HeldData } from '../host.js';
 import { defineTool } from './define.js';
 
 export const StopInput = z.strictObject({
-  preserve_data: z
-    .boolean({ error: 'must be true or false' })
-    .default(true)
-    .describe('false discards the data'),
+  // What false does is the tool's description (tools/list's budget).
+  preserve_data: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 export const StopOutput = z.object({
