@@ -33,7 +33,7 @@ export const ReportAnswer = z.object({
 
 /** As tools/list shows it: the score's parts by their field names only (its budget); answers have ReportAnswer's type. */
 export const ReportOutput = ReportAnswer.extend({
-  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.record(z.string(), z.unknown()).describe('name, score, weight, metric, value, unit, note (why a part with a value has no score yet)')) }).optional().describe('json: this and below'),
+  score: z.object({ overall: z.number().nullable(), formula: z.string(), parts: z.array(z.record(z.string(), z.unknown()).describe('name, score, weight, metric, value, unit, note')) }).optional().describe('json: this and below'),
 });
 
 export type ReportOut = z.output<typeof ReportAnswer>;
