@@ -72,14 +72,22 @@ describe('PerformanceMonitor', () => {
     expect(byName.get('heap_used')!.value).toBeLessThanOrEqual(byName.get('heap_total')!.value!);
     const status = m.status();
     expect(status.system?.platform).toBe(process.platform === 'linux' ? 'linux-proc' : 'portable');
-    // The every-interval sources start no process; the ones that do run at the slow cadence.
+    // The every-interval sources start no process; the ones that do run at the slow cadence,
+    // and on Linux there are none: the mounts come from /proc/self/mounts, not df.
     const sources = status.system!.sources;
     const everyInterval = sources.filter((s) => s.cadenceMs === 1000);
     const spawning = sources.filter((s) => s.spawnsProcesses);
     expect(everyInterval.length).toBeGreaterThan(0);
-    expect(spawning.length).toBeGreaterThan(0);
     expect(everyInterval.filter((s) => s.spawnsProcesses)).toEqual([]);
     for (const s of spawning) expect(s.cadenceMs, s.source).toBe(m.options.system.slowCadenceMs);
+    if (process.platform === 'linux') {
+      expect(spawning).toEqual([]);
+      const mounts = sources.find((s) => s.source === '/proc/self/mounts');
+      expect(mounts).toMatchObject({ cadenceMs: m.options.system.slowCadenceMs, spawnsProcesses: false, errors: 0 });
+      expect(mounts!.calls).toBeGreaterThan(0);
+    } else {
+      expect(spawning.length).toBeGreaterThan(0);
+    }
   });
 
   it('measures collector lag as the time data waited, not the time the collector slept', async () => {

@@ -3,11 +3,11 @@
  * read gives the whole file, or its head, and nothing of the file read before it, however
  * the sizes go up and down across the buffer's size.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readProc } from '../dist/src/engine/system.js';
+import { localMounts, readProc } from '../dist/src/engine/system.js';
 import { seeded as random } from './fixtures/seeded.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'perfwatch-proc-'));
@@ -36,5 +36,41 @@ describe('readProc', () => {
       expect(readProc(path)).toBe(readFileSync(path, 'latin1'));
     }
     expect(readProc('/proc/stat', 4096).split('\n')[0]).toMatch(/^cpu\s+\d+/);
+  });
+});
+
+describe('localMounts', () => {
+  it("finds the local storage in /proc/self/mounts' text: one mount a device (the shortest), escapes read, pseudo, in-memory, remote and empty filesystems left out", () => {
+    const text = [
+      'proc /proc proc rw,relatime 0 0',
+      'tmpfs /dev/shm tmpfs rw 0 0',
+      'overlay / overlay rw,lowerdir=/x 0 0',
+      '/dev/vda1 /etc/hosts ext4 rw 0 0',
+      '/dev/vda1 /data ext4 rw 0 0',
+      '/dev/vda1 /etc/resolv.conf ext4 rw 0 0',
+      '/dev/vdb /srv/my\\040disk xfs rw 0 0',
+      'server:/export /mnt/nfs nfs4 rw 0 0',
+      '//host/share /mnt/smb cifs rw 0 0',
+      '/dev/loop0 /snap/core squashfs ro 0 0',
+      '/dev/vdc /empty ext4 rw 0 0',
+      '/dev/vdd /gone ext4 rw 0 0',
+      '',
+    ].join('\n');
+    const statted: string[] = [];
+    const statfs = (path: string) => {
+      statted.push(path);
+      if (path === '/gone') throw new Error('ENOENT');
+      return { blocks: path === '/empty' ? 0 : 1000 };
+    };
+    expect(localMounts(text, statfs)).toEqual(['/data', '/srv/my disk']);
+    expect(statted).not.toContain('/mnt/nfs');
+    expect(statted).not.toContain('/proc');
+  });
+
+  it("reads this machine's own table: the root filesystem's mount among them, on Linux", () => {
+    if (process.platform !== 'linux') return;
+    const mounts = localMounts(readProc('/proc/self/mounts'), statfsSync);
+    expect(mounts.length).toBeGreaterThan(0);
+    expect(mounts.length).toBeLessThanOrEqual(64);
   });
 });

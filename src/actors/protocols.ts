@@ -71,7 +71,7 @@ export interface CollectorApi {
   usage(): CollectorUsage;
   /**
    * Samples the system every `systemMs` (rounded up to whole intervals) instead of every
-   * interval, and runs the process-spawning sources every `slowMs`: the overhead budget's
+   * interval, and runs the slow sources (the search for mounts, and off Linux those that spawn processes) every `slowMs`: the overhead budget's
    * back-off and the system-cadence tunable. A restarted collector starts at the defaults.
    */
   setSystemCadence(systemMs: number, slowMs?: number): void;

@@ -5,10 +5,16 @@
  * Budget: 0.5% of one core at a 1 s interval, child processes included. On this machine the
  * systeminformation calls that spawn processes cost 2-11% of a core each at 1 Hz
  * (../shared/MEASUREMENTS.md), so every interval reads only cheap sources: /proc/stat,
- * /proc/meminfo and /proc/net/dev (~20 µs each) and statfs (2 µs per mount). systeminformation
- * runs at the slow cadence: fsSize to find the mounted filesystems, and off Linux, mem (no
- * spawn) every interval and networkStats at the slow cadence. Each source's cost is
+ * /proc/meminfo and /proc/net/dev (~20 µs each) and statfs (2 µs per mount). The mounted
+ * filesystems are found at the slow cadence: on Linux in /proc/self/mounts, elsewhere by
+ * systeminformation's fsSize (which spawns `df`); off Linux systeminformation also gives mem
+ * (no spawn) every interval and networkStats at the slow cadence. Each source's cost is
  * measured and reported in status.
+ *
+ * Nothing here spawns a process on Linux: a spawn blocks the collector's thread while the
+ * child starts (10-45 ms seen on this machine), past a heartbeat on a loaded one, and a
+ * collector replaced while its `df` ran left that child a zombie of the host for good (27
+ * `[sh] <defunct>` in an hour at a load of 10-14, until 2026-12-01).
  */
 import { closeSync, openSync, readFileSync, readSync, statfsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -43,11 +49,44 @@ export interface SystemSamplerOptions {
 
 // Filesystems that are not storage: pseudo, in-memory and container plumbing.
 const IGNORED_FS = /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|devpts|mqueue|nsfs|autofs|fuse\..*|ramfs|efivarfs)$/;
+// Remote filesystems, which `df -l` (fsSize) leaves out too: another machine's disk.
+const REMOTE_FS = /^(nfs4?|cifs|smb3?|ceph|glusterfs|lustre|afs|9p)$/;
+/** Mounts watched at most. */
+const MAX_MOUNTS = 64;
+
+/** `\040` and the other octal escapes of /proc/self/mounts (a space, a tab, a newline, a backslash). */
+function unescapeMount(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/**
+ * The local storage mounted, from the text of /proc/self/mounts: one mount point per device
+ * (the shortest: a device's bind mounts, a container's /etc/hosts say, are the same disk), in
+ * the order listed, pseudo, in-memory and remote filesystems left out, as are those statfs
+ * finds empty (`blocks` 0; `statfs` throws for one it cannot read, and that one is left out).
+ */
+export function localMounts(text: string, statfs: (path: string) => { blocks: number }): string[] {
+  const byDevice = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const [device, at, type] = line.split(' ');
+    if (!device || !at || !type || IGNORED_FS.test(type) || REMOTE_FS.test(type)) continue;
+    const mount = unescapeMount(at);
+    const seen = byDevice.get(device);
+    if (seen !== undefined && seen.length <= mount.length) continue;
+    try {
+      if (statfs(mount).blocks > 0) byDevice.set(device, mount);
+    } catch {
+      // Unreadable (permissions, a stale mount): not watched.
+    }
+  }
+  return [...new Set(byDevice.values())].slice(0, MAX_MOUNTS);
+}
 
 class Source {
   readonly cost: SourceCost;
   private total = 0;
-  constructor(source: string, cadenceMs: number, spawnsProcesses: boolean) {
+  /** `slow`: read at the slow cadence (setSlowCadence moves it). */
+  constructor(source: string, cadenceMs: number, spawnsProcesses: boolean, readonly slow: boolean) {
     this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0 };
   }
   measure<T>(fn: () => T): T | undefined {
@@ -147,19 +186,20 @@ export class SystemSampler {
     this.options = options;
     this.platform = process.platform === 'linux' && this.readable('/proc/stat') ? 'linux-proc' : 'portable';
     this.mounts = options.diskPaths ?? ['/'];
-    const every = options.intervalMs;
-    const slow = options.slowCadenceMs;
     if (this.platform === 'linux-proc') {
-      this.add('/proc/stat', every, false);
-      this.add('/proc/meminfo', every, false);
-      this.add('/proc/net/dev', every, false);
+      this.add('/proc/stat', 'every', false);
+      this.add('/proc/meminfo', 'every', false);
+      this.add('/proc/net/dev', 'every', false);
     } else {
-      this.add('os.cpus', every, false);
-      this.add('systeminformation.mem', every, false);
-      this.add('systeminformation.networkStats', slow, true);
+      this.add('os.cpus', 'every', false);
+      this.add('systeminformation.mem', 'every', false);
+      this.add('systeminformation.networkStats', 'slow', true);
     }
-    this.add('fs.statfs', every, false);
-    if (!options.diskPaths) this.add('systeminformation.fsSize', slow, true);
+    this.add('fs.statfs', 'every', false);
+    if (!options.diskPaths) {
+      if (this.platform === 'linux-proc') this.add('/proc/self/mounts', 'slow', false);
+      else this.add('systeminformation.fsSize', 'slow', true);
+    }
   }
 
   /** Readings for this interval; slow sources deliver theirs at a later call. */
@@ -194,16 +234,16 @@ export class SystemSampler {
     return this.slowRunning || this.asyncReads > 0;
   }
 
-  /** Cadence of the sources that spawn processes. */
+  /** Cadence of the slow sources: those that spawn processes, and the search for mounts. */
   get slowCadenceMs(): number {
     return this.options.slowCadenceMs;
   }
 
-  /** Changes the cadence of the sources that spawn processes (the overhead budget's back-off). */
+  /** Changes the cadence of the slow sources (the overhead budget's back-off). */
   setSlowCadence(ms: number): void {
     this.options.slowCadenceMs = ms;
     this.nextSlow = this.lastSlow + ms;
-    for (const s of this.sources.values()) if (s.cost.spawnsProcesses) s.cost.cadenceMs = ms;
+    for (const s of this.sources.values()) if (s.slow) s.cost.cadenceMs = ms;
   }
 
   costs(): SourceCost[] {
@@ -214,8 +254,9 @@ export class SystemSampler {
     return [...this.mounts];
   }
 
-  private add(name: string, cadenceMs: number, spawns: boolean): void {
-    this.sources.set(name, new Source(name, cadenceMs, spawns));
+  private add(name: string, cadence: 'every' | 'slow', spawns: boolean): void {
+    const slow = cadence === 'slow';
+    this.sources.set(name, new Source(name, slow ? this.options.slowCadenceMs : this.options.intervalMs, spawns, slow));
   }
 
   private readable(path: string): boolean {
@@ -277,11 +318,15 @@ export class SystemSampler {
   }
 
   private async sampleSlow(): Promise<void> {
+    if (this.sources.has('/proc/self/mounts')) {
+      const mounts = this.sources.get('/proc/self/mounts')!.measure(() => localMounts(readProc('/proc/self/mounts'), statfsSync));
+      if (mounts && mounts.length > 0) this.mounts = mounts;
+    }
     if (this.sources.has('systeminformation.fsSize')) {
       const list = await this.sources.get('systeminformation.fsSize')!.measureAsync(() => si.fsSize());
       if (list && list.length > 0) {
         const mounts = list.filter((f) => f.mount && !IGNORED_FS.test(f.type) && f.size > 0).map((f) => f.mount);
-        if (mounts.length > 0) this.mounts = [...new Set(mounts)].slice(0, 64);
+        if (mounts.length > 0) this.mounts = [...new Set(mounts)].slice(0, MAX_MOUNTS);
       }
     }
     if (this.sources.has('systeminformation.networkStats')) {

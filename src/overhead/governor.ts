@@ -177,7 +177,7 @@ export class OverheadGovernor {
     const actions: string[] = [];
     if (this.level > 0) {
       actions.push(`system metrics every ${this.systemCadenceMs} ms instead of ${this.base.cadenceMs} ms`);
-      if (this.deps.systemEnabled) actions.push(`process-spawning sources every ${this.slowCadenceMs} ms instead of ${this.deps.slowCadenceMs} ms`);
+      if (this.deps.systemEnabled) actions.push(`slow system sources (the search for mounts; off Linux the ones that spawn processes) every ${this.slowCadenceMs} ms instead of ${this.deps.slowCadenceMs} ms`);
     }
     if (this.level >= 2 || this.state.overBudget.memory) actions.push('report pool capped at 1 thread');
     if (this.state.overBudget.memory) actions.push('the shared buffers are fixed at construction: lower sketchLogBytes, rollupLogBytes, sketchPoolBytes or maxSeries to use less memory');
