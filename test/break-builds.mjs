@@ -144,7 +144,7 @@ export const BREAKS = [
   {
     name: 'no system source at the interval',
     what: 'every system source runs at the slow cadence, none at the collection interval',
-    edits: [{ find: '    const every = options.intervalMs;', replace: '    const every = options.slowCadenceMs;' }],
+    edits: [{ find: "    this.sources.set(name, new Source(name, slow ? this.options.slowCadenceMs : this.options.intervalMs, spawns, slow));", replace: "    this.sources.set(name, new Source(name, this.options.slowCadenceMs, spawns, slow));" }],
     tests: ['monitor.test.ts'],
     mustFail: ['samples system and runtime metrics by itself'],
   },
