@@ -1916,6 +1916,13 @@ export const BREAKS = [
     tests: ['system-read.test.ts'],
     mustFail: ['finds the local storage in'],
   },
+  {
+    name: 'a refused token said as unreachable',
+    what: "perfwatch report / profile --url say they cannot reach an endpoint that answered 401: the user looks for another URL instead of the token",
+    edits: [{ find: "  if (e.status === 401 || e.name === 'UnauthorizedError') {", replace: '  if (e.status === -1) {' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --url sends PERFWATCH_TOKEN to an endpoint that has a token', 'report --token sends that token to an endpoint that requires one'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -186,7 +186,8 @@ describe('perfwatch CLI', () => {
     try {
       const withToken = (value: string) => run(process.execPath, [CLI, 'report', '--url', server.url, '--metrics', 'rss'], { timeout: 60_000, env: { ...process.env, PERFWATCH_TOKEN: value } });
       expect((await withToken(token)).stdout).toMatch(/^monitor running/m);
-      await expect(withToken('')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+      // Reached, and refused: the message says what to give, not that nothing is there.
+      await expect(withToken('')).rejects.toMatchObject({ code: 2, stderr: `perfwatch: the MCP endpoint at ${server.url} refused the request, 401 (Error POSTing to endpoint: {"error":"invalid_token","error_description":"Missing Authorization header"}): give its token with --token or PERFWATCH_TOKEN\n` });
     } finally {
       await server.close();
       await monitor.stop();
@@ -209,8 +210,8 @@ describe('perfwatch CLI', () => {
       expect((await report(['--token', token])).stdout).toMatch(/^monitor running/m);
       // The flag wins over the variable, both ways.
       expect((await report(['--token', token], 'wrong-token-0123456789')).stdout).toMatch(/^monitor running/m);
-      await expect(report(['--token', 'wrong-token-0123456789'], token)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
-      await expect(report([])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
+      await expect(report(['--token', 'wrong-token-0123456789'], token)).rejects.toMatchObject({ code: 2, stderr: `perfwatch: the MCP endpoint at ${server.url} refused the request, 401 (Unauthorized): give its token with --token or PERFWATCH_TOKEN\n` });
+      await expect(report([])).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/refused the request, 401 .*give its token with --token or PERFWATCH_TOKEN/) });
     } finally {
       await server.close();
       await monitor.stop();

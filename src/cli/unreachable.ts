@@ -1,10 +1,18 @@
 /**
  * Why `perfwatch profile` / `perfwatch report --url` could not reach an endpoint. fetch's own
  * message is "fetch failed"; its cause says what happened (ECONNREFUSED: nothing listens there;
- * ENOTFOUND: no such host; a timeout), which is what the user needs to fix the URL.
+ * ENOTFOUND: no such host; a timeout), which is what the user needs to fix the URL. An
+ * endpoint that answered 401 was reached: it refused the token (none, or another), and the
+ * user needs the token, not another URL.
  */
+import { TOKEN_ENV } from '../mcp/http-options.js';
+
 export function unreachable(url: URL, error: unknown): string {
-  const e = error as Error;
+  const e = error as Error & { status?: unknown };
+  if (e.status === 401 || e.name === 'UnauthorizedError') {
+    const said = e.name === 'UnauthorizedError' ? 'Unauthorized' : e.message;
+    return `the MCP endpoint at ${url.href} refused the request, 401 (${said}): give its token with --token or ${TOKEN_ENV}`;
+  }
   const cause = (e.cause as Error | undefined)?.message;
   return `cannot reach an MCP endpoint at ${url.href}: ${e.message}${cause ? ` (${cause})` : ''}`;
 }
