@@ -7,6 +7,8 @@
  * process.exit() skips 'beforeExit', and with it this, as it skips every other pending write.
  * One listener on `process` for every running monitor of the process.
  */
+import { holding } from '../actors/hold.js';
+
 interface Stoppable {
   stop(): Promise<void>;
 }
@@ -18,9 +20,8 @@ function onBeforeExit(): void {
   const monitors = [...running];
   running.clear();
   process.off('beforeExit', onBeforeExit);
-  // stop() waits on our unref'd threads and ports: a timer holds the host until it is done.
-  const alive = setInterval(() => {}, 60_000);
-  void Promise.allSettled(monitors.map((monitor) => monitor.stop())).then(() => clearInterval(alive));
+  // stop() waits on our unref'd threads and ports: the host is held until it is done.
+  void holding(Promise.allSettled(monitors.map((monitor) => monitor.stop())));
 }
 
 /** From a monitor's start() on: stopped when the host's event loop empties. */
