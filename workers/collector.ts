@@ -39,11 +39,15 @@ import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 const YIELD_MS = 4;
 /**
  * The doze after a pass that moved data: the most recorded data waits for the collector
- * (unless a ring fills to half first). Each wake-up costs the thread about 0.1-0.3 ms
- * however few samples it finds (docs/benchmarks.md), so a service recording in bursts every
- * few ms pays for one per DOZE_MS, not one per burst.
+ * (unless a ring fills to half first, or `last` rules listen to every drain). A pass costs
+ * the thread a fixed part, most of it the cache lines of every series it touches, cold again
+ * after each sleep, so a service recording in bursts every few ms pays for one pass per
+ * DOZE_MS, not one per burst: at 100k samples/s over 100 series, 4 passes a second instead of
+ * 20 took the collector from about 1.0% of a core to 0.6% (docs/benchmarks.md, "The doze").
+ * Readers see recorded data up to this late (flush() first for at once); window rules judge
+ * closed buckets, which the boundary's pass closes whatever the doze.
  */
-const DOZE_MS = 50;
+const DOZE_MS = 250;
 /**
  * Longest blocking sleep, so the heartbeat moves at least this often. The watchdog looks when
  * a promise falls due, so a hang that starts after an early wake (a control call) is noticed
