@@ -1923,6 +1923,20 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['report --url sends PERFWATCH_TOKEN to an endpoint that has a token', 'report --token sends that token to an endpoint that requires one'],
   },
+  {
+    name: 'makeDirs through recursive mkdir',
+    what: "a directory is made with Node's recursive mkdir: a dataDir or profile directory under /proc (or through a dangling symlink) spins a libuv thread forever and start() never settles",
+    edits: [{ find: '  for (const d of missing.reverse()) await mkdir(d).catch(existing);', replace: '  await mkdir(dir, { recursive: true });' }],
+    tests: ['make-dirs.test.ts'],
+    mustFail: ['answers ENOENT under /proc, async and sync', "a monitor's start() on a dataDir under /proc", 'a capture whose profile directory is under /proc'],
+  },
+  {
+    name: 'makeDirsSync through recursive mkdir',
+    what: "the storage actor remakes a vanished dataDir with Node's recursive mkdirSync: under /proc its thread spins forever",
+    edits: [{ find: '      mkdirSync(d);', replace: '      mkdirSync(dir, { recursive: true });' }],
+    tests: ['make-dirs.test.ts'],
+    mustFail: ['answers ENOENT under /proc, async and sync'],
+  },
 ];
 
 function parseArgs(argv) {

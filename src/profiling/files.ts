@@ -7,8 +7,9 @@
  * A directory that cannot be written is not an error of the capture: write() answers why
  * the file is missing, and the summary goes out without it.
  */
-import { mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeDirs } from '../make-dirs.js';
 import type { ProfileKind } from './schema.js';
 import { isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
 
@@ -79,7 +80,7 @@ export class ProfileFiles {
     const dir = this.dir;
     const file = join(dir, profileFileName(kind, at, id));
     try {
-      await mkdir(dir, { recursive: true });
+      await makeDirs(dir);
       await writeFile(file, json);
     } catch (error) {
       return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);

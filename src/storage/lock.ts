@@ -8,9 +8,10 @@
  * start are then this process's own).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
+import { makeDirs } from '../make-dirs.js';
 import { processAlive } from '../process-alive.js';
 
 export const LOCK_FILE = 'perfwatch.lock';
@@ -23,7 +24,7 @@ export interface DirLock {
 /** Creates `dir` when absent and takes its lock; throws StorageError or StorageLockedError naming it. */
 export async function acquireLock(dir: string): Promise<DirLock> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
   } catch (error) {
     throw new StorageError(dir, `cannot be created (${reason(error)}): choose a dataDir this process may create and write`);
   }

@@ -10,8 +10,9 @@
  * flush (its inode changed or vanished) and created again (its directory too, if that went),
  * and everything the store still holds is written to it.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirsSync } from '../make-dirs.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
@@ -301,7 +302,7 @@ export class StorageService {
     }
     this.statements.clear();
     // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
-    mkdirSync(dirname(this.o.file), { recursive: true });
+    makeDirsSync(dirname(this.o.file));
     this.db = openSchema(this.o.file);
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
