@@ -105,13 +105,14 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, maxRoutes: 2, other: 3 });
   });
 
-  it('files 404s that no framework routed under "unmatched", outside the cap: after 2,000 scanner paths the real routes keep their own labels', async () => {
+  it('files 404s of paths not proven a route under "unmatched", outside the cap: after 2,000 scanner paths the real routes keep their own labels, and their own 404s', async () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
     const base = await serve();
     const server = servers[0]!;
     server.removeAllListeners('request');
-    // A plain node:http service: three routes, 404 for the rest (/users/0 is a user it does not have).
+    // A plain node:http service: three routes, 404 for the rest (/users/0 is a user it does not
+    // have: once /users/:id has answered 200, its 404 is the route's own).
     server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const known = /^\/(health|users\/[1-9]\d*|orders\/\d+\/items)$/.test(req.url!);
       res.statusCode = known ? 200 : 404;
@@ -128,12 +129,115 @@ describe('instrument(): incoming node:http', () => {
     await counted(m, 'throughput', 2_007);
     const endpoints = new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint));
     expect(endpoints).toEqual(new Set(['unmatched', '/health', '/users/:id', '/orders/:id/items']));
-    expect(total(m, 'throughput', { endpoint: 'unmatched', method: 'GET', status_class: '4xx' })).toBe(2_002);
+    expect(total(m, 'throughput', { endpoint: 'unmatched', method: 'GET', status_class: '4xx' })).toBe(2_001);
     expect(total(m, 'throughput', { endpoint: '/health' })).toBe(2);
-    expect(total(m, 'throughput', { endpoint: '/users/:id' })).toBe(2);
+    expect(total(m, 'throughput', { endpoint: '/users/:id', status_class: '2xx' })).toBe(2);
+    expect(total(m, 'throughput', { endpoint: '/users/:id', status_class: '4xx' })).toBe(1);
     expect(total(m, 'throughput', { endpoint: '/orders/:id/items' })).toBe(1);
-    expect(seriesOf(m, 'error_rate', { endpoint: 'unmatched' })[0]).toMatchObject({ totalCount: 2_002, totalSum: 0 });
-    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, maxRoutes: 200, other: 0, unmatched: 2_002 });
+    expect(seriesOf(m, 'error_rate', { endpoint: 'unmatched' })[0]).toMatchObject({ totalCount: 2_001, totalSum: 0 });
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, maxRoutes: 200, other: 0, unmatched: 2_001 });
+  });
+
+  it('files 400 and 405 answers of paths not proven a route under "unmatched" too, and a known route keeps its own 4xx', async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const server = servers[0]!;
+    server.removeAllListeners('request');
+    // A plain node:http service without a router: three routes that take GET only (405
+    // otherwise; /users/:id answers 400 to a bad query), 400 to a GET of any other path and
+    // 405 to any other method there.
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const known = /^\/(health|users\/\d+|orders\/\d+\/items)(\?|$)/.test(req.url!);
+      res.statusCode = req.method !== 'GET' ? 405 : !known || req.url!.endsWith('?bad') ? 400 : 200;
+      res.end();
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const send = (method: string, path: string) => new Promise<void>((resolve, reject) => http.request(`${base}${path}`, { method, agent }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    // Before any 200 of /users/:id, its 400 proves no route: it is filed under "unmatched".
+    await send('GET', '/users/1?bad');
+    // 1,000 GETs (400) and 1,000 DELETEs (405) of distinct unknown paths: ten times the cap.
+    for (let i = 0; i < 2_000; i += 50) {
+      const batch: Promise<void>[] = [];
+      for (let j = i; j < i + 50; j++) batch.push(j % 2 === 0 ? send('GET', `/scan${j}.php`) : send('DELETE', `/del${j}`));
+      await Promise.all(batch);
+    }
+    for (const path of ['/health', '/users/7', '/users/8', '/orders/3/items']) await send('GET', path);
+    // Known now: their 4xx (a new URL, a repeat of it, another method) stay under their routes.
+    const after: [string, string][] = [['GET', '/users/9?bad'], ['GET', '/users/9?bad'], ['DELETE', '/users/7'], ['DELETE', '/orders/4/items'], ['GET', '/scan0.php']];
+    for (const [method, path] of after) await send(method, path);
+    agent.destroy();
+    await counted(m, 'throughput', 2_010);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['unmatched', '/health', '/users/:id', '/orders/:id/items']));
+    const count = (endpoint: string, method: string, cls: string) => total(m, 'throughput', { endpoint, method, status_class: cls });
+    expect([count('unmatched', 'GET', '4xx'), count('unmatched', 'DELETE', '4xx')]).toEqual([1_002, 1_000]);
+    expect([count('/users/:id', 'GET', '2xx'), count('/users/:id', 'GET', '4xx'), count('/users/:id', 'DELETE', '4xx')]).toEqual([2, 2, 1]);
+    expect([count('/orders/:id/items', 'GET', '2xx'), count('/orders/:id/items', 'DELETE', '4xx'), count('/health', 'GET', '2xx')]).toEqual([1, 1, 1]);
+    expect(total(m, 'throughput')).toBe(2_010);
+    expect(total(m, 'error_rate', { endpoint: 'unmatched' })).toBe(2_002);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, other: 0, unmatched: 2_002 });
+  });
+
+  it('files the 401s of an auth layer in front of every path under "unmatched" until a path has answered otherwise', async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const server = servers[0]!;
+    server.removeAllListeners('request');
+    // Every path answers 401 without the token; with it, two routes answer 200 and the rest 404.
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.statusCode = req.headers.authorization !== 'Bearer t' ? 401 : /^\/(health|users\/\d+)$/.test(req.url!) ? 200 : 404;
+      res.end();
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    const get = (path: string, token?: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent, headers: token ? { authorization: `Bearer ${token}` } : {} }, (r) => r.resume().on('end', resolve)).on('error', reject));
+    for (let i = 0; i < 1_500; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => get(`/probe${i + j}`)));
+    for (const path of ['/health', '/users/1']) await get(path, 't');
+    for (const path of ['/users/2', '/health']) await get(path);
+    await get('/nothing', 't');
+    agent.destroy();
+    await counted(m, 'throughput', 1_505);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['unmatched', '/health', '/users/:id']));
+    expect(total(m, 'throughput', { endpoint: 'unmatched', status_class: '4xx' })).toBe(1_501);
+    expect(total(m, 'throughput', { endpoint: '/users/:id', status_class: '4xx' })).toBe(1);
+    expect(total(m, 'throughput', { endpoint: '/health', status_class: '4xx' })).toBe(1);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, other: 0, unmatched: 1_501 });
+  });
+
+  it('files aborts on paths not proven a route under "unmatched": clients that hang up on 2,000 distinct paths take no place under the cap, and each abort is counted', async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    // Answers /health, /orders/:id and /catalog/:id at once; a request with a query (or to any other path) hangs.
+    const server = http.createServer((req, res) => {
+      if (/^\/(health|orders\/\d+|catalog\/\d+)$/.test(req.url!)) res.end('ok');
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const base = `http://127.0.0.1:${port}`;
+    await fetch(`${base}/orders/1`).then((r) => r.text());
+    // 20 connections of 100 pipelined requests each on distinct unknown paths, and one with
+    // two requests of the known /orders/:id; all hung up on once the server has them all.
+    const paths: string[][] = Array.from({ length: 20 }, (_, k) => Array.from({ length: 100 }, (_, j) => `/gone${k * 100 + j}`));
+    paths.push(['/orders/5?x=1', '/orders/6?x=1']);
+    let pending = paths.flat().length;
+    const arrived = new Promise<void>((resolve) => server.on('request', () => --pending === 0 && resolve()));
+    const sockets = paths.map((list) => {
+      const socket = net.connect(port, '127.0.0.1').on('error', () => {});
+      socket.write(list.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''));
+      return socket;
+    });
+    await arrived;
+    for (const socket of sockets) socket.destroy();
+    await counted(m, 'http_requests_aborted', 2_002);
+    // The routes met after them still have places of their own.
+    for (const path of ['/health', '/catalog/7']) await fetch(`${base}${path}`).then((r) => r.text());
+    await counted(m, 'throughput', 3);
+    expect(total(m, 'http_requests_aborted', { endpoint: 'unmatched', method: 'GET' })).toBe(2_000);
+    expect(total(m, 'http_requests_aborted', { endpoint: '/orders/:id', method: 'GET' })).toBe(2);
+    expect(total(m, 'http_requests_aborted')).toBe(2_002);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['/orders/:id', '/health', '/catalog/:id']));
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, other: 0, unmatched: 2_000, aborted: 2_002 });
   });
 
   it('keeps apart URLs that meet in the table of recent URLs, and counts each request past the cap again', async () => {
@@ -163,7 +267,7 @@ describe('instrument(): incoming node:http', () => {
     });
     // One URL, so every request meets its slot of the recent URLs (recent-urls.ts), which
     // holds the handles of that URL's last answer: a repeat must match method and status.
-    // Its 4xx is a 410: a 404 that no framework routed goes to "unmatched" instead.
+    // Its 4xx comes after the URL answered 200: a 4xx of a path not proven a route goes to "unmatched" instead.
     const sent: [string, number][] = [['GET', 200], ['GET', 200], ['GET', 503], ['GET', 503], ['POST', 503], ['GET', 200], ['POST', 201], ['POST', 201], ['GET', 410], ['GET', 200]];
     for (const [method, status] of sent) await fetch(`${base}/items/7`, { method, headers: { 'x-status': String(status) } }).then((r) => r.text());
     await counted(m, 'throughput', sent.length);
@@ -185,9 +289,10 @@ describe('instrument(): incoming node:http', () => {
     ac.abort();
     expect(await answer).toBe('AbortError');
     await counted(m, 'http_requests_aborted', 1);
-    expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: '/slow/:id', method: 'GET' });
+    // No answer has proven /slow/:id a route, so its abort is filed under "unmatched".
+    expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: 'unmatched', method: 'GET' });
     expect(total(m, 'throughput')).toBe(0);
-    expect(m.status().instrument!.httpServer!.aborted).toBe(1);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 1, unmatched: 1, routes: 0 });
   });
 
   it("records none of the requests to perfwatch's own endpoints (serveMcp, serveHttp): they are the monitor's work, not the service's", async () => {
@@ -270,7 +375,8 @@ describe('instrument(): incoming node:http', () => {
     await counted(m, 'throughput', 2);
     expect(total(m, 'throughput', { endpoint: '/first/:id' })).toBe(1);
     expect(total(m, 'throughput', { endpoint: '/second/:id' })).toBe(1);
-    expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: '/never/:id', method: 'GET' });
+    // /never/:id never answered: not a proven route.
+    expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: 'unmatched', method: 'GET' });
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
   });
 });

@@ -45,6 +45,11 @@ export class CappedTags<V> {
     return entry;
   }
 
+  /** The entry of `key` if it has one of its own already: no place taken, nothing counted. */
+  find(key: string): V | undefined {
+    return this.byKey.get(key);
+  }
+
   /** True for the entry that values past the limit (or refused) share. */
   isOther(entry: V): boolean {
     return entry === this.other;

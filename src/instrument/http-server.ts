@@ -6,11 +6,13 @@
  * class it would be all 0 or all 1). The route is the framework's template where it
  * publishes one on the request (Fastify's `tracing:fastify.request.handler:start`, Express 5's
  * `tracing:express.router.request:start`), else the path normalised (paths.ts), each under
- * the route cap (capped.ts). A 404 that no framework routed (an unknown path: a scanner's
- * `/.env`, a framework's own not-found handler) is filed under UNMATCHED, outside the cap, so
- * that paths nobody serves do not take the places of the service's routes. A request whose
- * connection closed before its response finished (the client went away) is counted in
- * http_requests_aborted instead.
+ * the route cap (capped.ts). A path without a framework's route takes a place under the cap
+ * only once it proves to be a route, by an answer other than a 4xx: until then its 4xx
+ * answers (a scanner's `/.env` answered 404, or 400 or 405 by a service without a router, 401
+ * by an auth layer in front of every path, a framework's own not-found handler) and its
+ * aborts are filed under UNMATCHED, outside the cap, so that paths nobody serves do not take
+ * the places of the service's routes. A request whose connection closed before its response finished (the
+ * client went away) is counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
@@ -168,9 +170,13 @@ function flightOf(f: Flight | undefined, source: HttpServerSource): Flight | und
   return f;
 }
 
-/** The route of 404s that no framework routed: one label, outside the cap. */
+/** The route of requests without a framework's route on paths not proven a route: one label, outside the cap. */
 const UNMATCHED = 'unmatched';
-const NOT_FOUND = 404;
+
+/** A 4xx: what a server answers to paths it does not serve (404, 400, 405, an auth layer's 401), so it proves no route. */
+function isClientError(status: number): boolean {
+  return status >= 400 && status < 500;
+}
 
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
@@ -186,7 +192,7 @@ export class HttpServerSource implements Source {
   private attached = false;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
-  /** 404s without a framework's route, filed under UNMATCHED. */
+  /** Requests without a framework's route on paths not proven a route (4xx answers, aborts), filed under UNMATCHED. */
   unmatched = 0;
   private unmatchedEntry: RouteEntry | undefined;
 
@@ -311,9 +317,11 @@ export class HttpServerSource implements Source {
   private abort(response: ServerResponse): void {
     this.aborted++;
     const request = response.req as Routed;
-    const m = this.methodEntry(this.entry(request), request.method);
+    const entry = this.entry(request);
+    const m = this.methodEntry(entry ?? this.unmatchedRoute(), request.method);
     m.aborted ??= this.recorder.metric('http_requests_aborted', { endpoint: m.route, method: m.method });
     m.aborted.record(1);
+    if (entry === undefined) this.unmatched++;
   }
 
   private readonly onFastify = (message: unknown): void => {
@@ -357,16 +365,17 @@ export class HttpServerSource implements Source {
   /**
    * A request answered without a framework's route whose URL, method and status are not the
    * URL's last answer: recorded through the route's entry, which becomes the URL's last
-   * answer (`recent`, the slot's object if it holds this URL). A 404 goes to UNMATCHED
-   * instead, and is never a URL's last answer (the fast path's status check sends each one
-   * here, so each is counted).
+   * answer (`recent`, the slot's object if it holds this URL). A 4xx takes no place under
+   * the cap: on a path whose route is not in the table it goes to UNMATCHED instead, and is
+   * never a URL's last answer (the fast path's status check sends each one here, so each is
+   * counted, and the path's first other answer takes its place).
    */
   private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number): void {
-    if (status === NOT_FOUND) {
-      this.recordUnmatched(method, ms);
+    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url, !isClientError(status));
+    if (entry === undefined) {
+      this.recordUnmatched(method, status, ms);
       return;
     }
-    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url);
     const m = this.methodEntry(entry, method);
     const cls = classIndex(status);
     const handles = m.byClass[cls] ?? this.classHandles(m, cls);
@@ -389,28 +398,37 @@ export class HttpServerSource implements Source {
     recent.error = error;
   }
 
-  private recordUnmatched(method: string | undefined, ms: number): void {
-    const entry = (this.unmatchedEntry ??= { route: UNMATCHED, methods: new Map(), lastMethod: undefined, last: undefined });
-    const m = this.methodEntry(entry, method);
-    const cls = classIndex(NOT_FOUND);
+  private recordUnmatched(method: string | undefined, status: number, ms: number): void {
+    const m = this.methodEntry(this.unmatchedRoute(), method);
+    const cls = classIndex(status);
     const handles = m.byClass[cls] ?? this.classHandles(m, cls);
     handles.responseTime.record(ms);
     handles.throughput.record(1);
-    m.errors.record(NOT_FOUND >= this.errorFrom ? 1 : 0);
+    m.errors.record(status >= this.errorFrom ? 1 : 0);
     this.unmatched++;
   }
 
-  private entry(request: Routed): RouteEntry {
+  private unmatchedRoute(): RouteEntry {
+    return (this.unmatchedEntry ??= { route: UNMATCHED, methods: new Map(), lastMethod: undefined, last: undefined });
+  }
+
+  /** An aborted request's route: the framework's, else its path's if that is in the table already (an abort proves no route). */
+  private entry(request: Routed): RouteEntry | undefined {
     const route = request[ROUTE];
     if (route !== undefined) return this.routes.get(route);
     const url = request.url ?? '/';
-    return this.recent.get(url)?.entry ?? this.paths.get(url) ?? this.byPath(url);
+    return this.recent.get(url)?.entry ?? this.paths.get(url) ?? this.byPath(url, false);
   }
 
-  /** A URL not met lately: its normalised route's entry, remembered unless it is `other`'s (which must count each request). */
-  private byPath(url: string): RouteEntry {
-    const entry = this.routes.get(normalizePath(url));
-    if (!this.routes.isOther(entry)) {
+  /**
+   * A URL not met lately: its normalised route's entry, remembered unless it is `other`'s
+   * (which must count each request). With `claim` false (the request proves no route), only
+   * a route already in the table, else undefined: no place is taken, nothing is counted.
+   */
+  private byPath(url: string, claim: boolean): RouteEntry | undefined {
+    const route = normalizePath(url);
+    const entry = claim ? this.routes.get(route) : this.routes.find(route);
+    if (entry !== undefined && !this.routes.isOther(entry)) {
       if (this.paths.size >= PATH_CACHE_SIZE) this.paths.clear();
       this.paths.set(url, entry);
     }

@@ -10,7 +10,7 @@ import type { ResolvedInstrumentOptions } from './options.js';
 import { PiscinaSource } from './piscina.js';
 import type { Recorder, Source } from './recorder.js';
 
-/** status().instrument: what is instrumented, how much fell into `other`, and (httpServer) how many 404s no framework routed (`unmatched`). */
+/** status().instrument: what is instrumented, how much fell into `other`, and (httpServer) how many requests of paths not proven a route went to `unmatched`. */
 export interface InstrumentStatus {
   attached: boolean;
   sources: ('httpServer' | 'httpClient' | 'fetch' | 'piscina')[];

@@ -41,7 +41,7 @@ function source<T extends z.ZodRawShape>(shape: T) {
 const serverShape = {
   /** Responses with a status from this one up count in error_rate (default: 5xx). */
   errorStatusFrom: int(400, 599, 500),
-  /** Distinct routes before later ones become `other` (404s that no framework routed go to `unmatched`, outside the cap). */
+  /** Distinct routes before later ones become `other` (4xx answers and aborts of paths not proven a route go to `unmatched`, outside the cap). */
   maxRoutes: int(1, 10_000, 200),
 };
 
