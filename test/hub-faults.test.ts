@@ -250,7 +250,9 @@ describe("a hub collector busy with a large batch", () => {
       for (let sends = 1; ; sends++) {
         if (sends > 3) throw new Error(`batch ${seq} of ${rows} buckets was not applied in 3 sends: the collector was replaced each time`);
         member.send({ t: 'batch', seq, round, closedTo, defs, sids: new Uint8Array(sids.buffer.slice(0)), starts: new Uint8Array(new Float64Array(rows).fill(closedTo - 1000).buffer), stats: new Uint8Array(stats.buffer.slice(0)), sketchEnd: new Uint8Array(sketchEnd.buffer), sketches });
-        const a = await member.answer(++answered);
+        // The largest batches (up to a million buckets) take the hub's collector seconds on a
+        // loaded machine: the answer is what this test judges, not how soon it comes.
+        const a = await member.answer(++answered, 60_000);
         if (a.t === 'ack' && a.seq === seq) break;
         expect(a.t).toBe('welcome');
         round = a.round;
@@ -278,5 +280,5 @@ describe("a hub collector busy with a large batch", () => {
     expect(await restarted).toMatchObject({ actor: 'collector' });
     expect(exits.slice(before)).toMatchObject([{ actor: 'collector', hung: true }]);
     member.close();
-  });
+  }, 180_000);
 });

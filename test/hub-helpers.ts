@@ -107,7 +107,7 @@ export async function rawMember(path: string) {
     send: (m: unknown) => socket.write(frame(m as never)),
     /** Resolves once the hub closed the link (or the test did). */
     closed: async () => waitFor(() => closed, 20_000, 'the link to close'),
-    answer: async (n: number) => waitFor(() => answers.length >= n && answers[n - 1], 10_000, `answer ${n}`),
+    answer: async (n: number, ms = 10_000) => waitFor(() => answers.length >= n && answers[n - 1], ms, `answer ${n}`),
     /** The answers so far. */
     heard: () => answers.slice(),
     close: () => socket.destroy(),
