@@ -478,8 +478,8 @@ export const BREAKS = [
   },
   {
     name: 'mcp exits when its monitor cannot start',
-    what: 'perfwatch mcp exits when monitor.start() fails: the client sees only a closed connection',
-    edits: [{ find: '    await monitor.start().catch((error: unknown) => {\n      process.stderr.write(`perfwatch mcp: the monitor did not start', replace: '    await monitor.start().then((error: unknown) => {\n      process.stderr.write(`perfwatch mcp: the monitor did not start' }],
+    what: 'perfwatch mcp exits when its monitor\'s start fails (an unhandled rejection): the client sees only a closed connection',
+    edits: [{ find: '    host.launch().catch((error: unknown) => {\n      process.stderr.write(`perfwatch mcp: the monitor did not start', replace: '    host.launch().then((error: unknown) => {\n      process.stderr.write(`perfwatch mcp: the monitor did not start' }],
     tests: ['cli.test.ts'],
     mustFail: ['mcp serves its tools with the monitor stopped'],
   },
@@ -1498,7 +1498,7 @@ export const BREAKS = [
   {
     name: 'MCP resume said as started',
     what: 'start_performance_monitoring after a stop that kept the data answers "started", not "resumed"',
-    edits: [{ find: "text: `${resumed ? 'resumed' : started ? 'started' : 'already running'}:", replace: "text: `${started ? 'started' : 'already running'}:" }],
+    edits: [{ find: ": resumed ? 'resumed' : started ? 'started' : 'already running';", replace: ": started ? 'started' : 'already running';" }],
     tests: ['mcp-stdio.test.ts'],
     mustFail: ['says over MCP what to call and what happened'],
   },
@@ -1922,6 +1922,44 @@ export const BREAKS = [
     edits: [{ find: "  if (e.status === 401 || e.name === 'UnauthorizedError') {", replace: '  if (e.status === -1) {' }],
     tests: ['cli.test.ts'],
     mustFail: ['report --url sends PERFWATCH_TOKEN to an endpoint that has a token', 'report --token sends that token to an endpoint that requires one'],
+  },
+  {
+    name: 'mcp serves after its monitor started',
+    what: '`perfwatch mcp` awaits its monitor\'s start before it serves stdio: a client gets no answer to initialize (nor tools/list, nor the status) until the start is done, which on a large dataDir outlasts its wait',
+    edits: [
+      { find: "  const serving = serveFrontOverStdio(front);\n  if (!args['no-start']) {\n    host.launch().catch(", replace: "  if (!args['no-start']) {\n    await host.launch().catch(" },
+      { find: '  const stop = async (): Promise<void> => {\n    await serving.close();', replace: '  const serving = serveFrontOverStdio(front);\n  const stop = async (): Promise<void> => {\n    await serving.close();' },
+    ],
+    tests: ['mcp-start.test.ts'],
+    mustFail: ['answers initialize, tools/list and the status while the start is under way'],
+  },
+  {
+    name: 'tool calls do not wait for the monitor start',
+    what: 'a tool call that needs the monitor runs at once while its start is under way: a record is refused as if the monitor were stopped, and a start that failed is not said',
+    edits: [{ find: 'const starting = waitsForStart(checked.value) ? front.host.starting : undefined;', replace: 'const starting: Promise<Error | undefined> | undefined = undefined;' }],
+    tests: ['mcp-start.test.ts'],
+    mustFail: ['answers initialize, tools/list and the status while the start is under way', 'waits for the start and answers as usual', "answers the start's error to the calls that waited"],
+  },
+  {
+    name: 'a call given up during the monitor start runs after it',
+    what: 'a tool call whose deadline passed while it waited for the monitor start still runs once the start is done, though its answer said nothing was done',
+    edits: [{ find: "  if (work.signal.aborted) throw new PerfwatchError('PW_ERR_ABORTED', { rule: 'given up while the monitor was starting' });\n", replace: '' }],
+    tests: ['mcp-start.test.ts'],
+    mustFail: ['answers a call whose deadline passes during the start that it did nothing'],
+  },
+  {
+    name: 'start during the monitor start does not join it',
+    what: 'start_performance_monitoring during the start under way queues a start of its own instead of joining it, and answers "already running" for a monitor it did not find running',
+    edits: [{ find: 'if (launching !== undefined && this.queue === this.launchQueue && args.configPath === undefined', replace: 'if (launching !== undefined && false && args.configPath === undefined' }],
+    tests: ['mcp-start.test.ts'],
+    mustFail: ['waits for the start and answers as usual; start joins it', "answers the start's error to the calls that waited"],
+  },
+  {
+    name: 'start joins the monitor start across a stop',
+    what: 'a start asked after a stop that waits for the start under way joins that start: it answers running and the stop then leaves the monitor stopped',
+    edits: [{ find: 'if (launching !== undefined && this.queue === this.launchQueue && args.configPath === undefined', replace: 'if (launching !== undefined && args.configPath === undefined' }],
+    tests: ['mcp-start.test.ts'],
+    mustFail: ['stops once the start under way is done, and a start asked after the stop starts again'],
   },
 ];
 
