@@ -1961,6 +1961,20 @@ export const BREAKS = [
     tests: ['mcp-start.test.ts'],
     mustFail: ['stops once the start under way is done, and a start asked after the stop starts again'],
   },
+  {
+    name: 'report --for checks --metrics after its wait',
+    what: '`perfwatch report --for N --metrics <typo>` waits the N seconds before it says the name is unknown',
+    edits: [{ find: '      if (metricTypes) {\n        const early', replace: '      if (metricTypes && local.seconds < 0) {\n        const early' }],
+    tests: ['cli-report-metrics.test.ts'],
+    mustFail: ['refuses a name the run cannot show before its wait'],
+  },
+  {
+    name: 'report --for refuses a name at once on a hub',
+    what: "`perfwatch report --for` on a hub refuses a name before the wait, though the hub's members may send it during the run",
+    edits: [{ find: "if (local.monitor.status().hub?.role !== 'hub') return fail(early.unknown);", replace: 'return fail(early.unknown);' }],
+    tests: ['cli-report-metrics.test.ts'],
+    mustFail: ['on a hub, whose members may send new names during the run'],
+  },
 ];
 
 function parseArgs(argv) {
