@@ -1727,7 +1727,7 @@ export const BREAKS = [
   {
     name: 'the status answer says nothing of the hub',
     what: "get_monitoring_status on a hub or a member leaves the link out of its text",
-    edits: [{ find: '    ...hubLines(hub),\n', replace: '' }],
+    edits: [{ find: '    ...hubLines(status.hub),\n', replace: '' }],
     tests: ['hub-status-answer.test.ts'],
     mustFail: ["a hub's members and a member's link, over MCP from the hub"],
   },
@@ -1974,6 +1974,13 @@ export const BREAKS = [
     edits: [{ find: "if (local.monitor.status().hub?.role !== 'hub') return fail(early.unknown);", replace: 'return fail(early.unknown);' }],
     tests: ['cli-report-metrics.test.ts'],
     mustFail: ['on a hub, whose members may send new names during the run'],
+  },
+  {
+    name: 'status without the alert rule limit',
+    what: "get_monitoring_status's text gives the rules held without maxAlertRules, their limit",
+    edits: [{ find: '${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,', replace: '${s.alerting.rules} rules`,' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['says the limit beside the rules held in get_monitoring_status'],
   },
 ];
 
