@@ -9,6 +9,7 @@ import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, 
 import type { z } from 'zod';
 import { InvalidArgumentError, MonitorStoppedError, PerfwatchError } from '../../errors.js';
 import type { Front } from '../front.js';
+import type { MonitorHost } from '../host.js';
 import { StateChangeRefusedError } from '../policy.js';
 import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from '../validate.js';
 
@@ -94,7 +95,7 @@ export function toolError(error: unknown): CallToolResult {
  */
 export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   server: McpServer,
-  front: Pick<Front, 'stateChanges' | 'limits' | 'host'>,
+  front: Pick<Front, 'stateChanges' | 'limits'> & { host: Pick<MonitorHost, 'starting'> },
   name: string,
   spec: ToolSpec<I, O>,
   handler: (args: z.output<I>, ctx: ServerContext, work: ToolWork) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
