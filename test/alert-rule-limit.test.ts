@@ -1,15 +1,18 @@
 /**
  * The limit on alert rules (maxAlertRules): each front that adds a rule refuses one past it
  * with an error naming the option and the limit (the library, the MCP tool over stdio and over
- * HTTP; the JSON API adds none), concurrent creations do not slip past it, and rules a
- * database holds beyond a lowered limit are kept, not dropped.
+ * HTTP; the JSON API adds none), concurrent creations do not slip past it, rules a database
+ * holds beyond a lowered limit are kept, not dropped, and get_monitoring_status says the limit.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, PerformanceMonitor, type AlertRuleInput, type MonitorOptions } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
 import { caught, monitorStarter } from './helpers.js';
 import { ChildTransport, call, fails, quietConfig, text, type AnyClient } from './mcp-helpers.js';
 
@@ -95,6 +98,24 @@ describe('maxAlertRules', () => {
       const first = await call(c, 'create_performance_alert_rule', args(1));
       expect(first.isError, text(first)).toBeFalsy();
       expect(await fails(c, 'create_performance_alert_rule', args(2))).toBe('PW_ERR_CAPACITY: maxAlertRules is 1 and 1 alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('says the limit beside the rules held in get_monitoring_status, as it says the series limit', async () => {
+    const m = await started({ maxAlertRules: 7 });
+    for (let i = 0; i < 2; i++) await m.createAlertRule(rule(i));
+    const server = new McpFront(new MonitorHost(m, false)).createServer('legacy');
+    const client = new Client({ name: 'rule-limit-status', version: '1.0.0' });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    await client.connect(b);
+    try {
+      const status = await call(client as unknown as AnyClient, 'get_monitoring_status');
+      expect(status.structuredContent).toMatchObject({ alerting: { rules: 2 }, series: { limit: 10_000 } });
+      expect(text(status)).toMatch(/^alerts: 0 firing, 0 pending, 2\/7 rules \(maxAlertRules\)$/m);
+      expect(text(status)).toMatch(/^series \d+\/10000;/m);
     } finally {
       await client.close();
     }

@@ -63,11 +63,12 @@ describe('perfwatch CLI', () => {
     const client = new Client({ name: 'locked-check', version: '1.0.0' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', config], stderr: 'ignore' }));
     try {
-      const status = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[] };
-      expect(status.content[0]!.text).toMatch(/^monitor stopped/);
+      // The start the server began meanwhile has failed, or this one joins it: the error either way.
       const start = (await client.callTool({ name: 'start_performance_monitoring', arguments: {} })) as { isError?: boolean; content: { text: string }[] };
       expect(start.isError).toBe(true);
       expect(start.content[0]!.text).toContain(`PW_ERR_STORAGE_LOCKED: ${dir} is in use by another perfwatch monitor (pid ${process.pid})`);
+      const status = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[] };
+      expect(status.content[0]!.text).toMatch(/^monitor stopped/);
     } finally {
       await client.close();
       rmSync(dir, { recursive: true, force: true });

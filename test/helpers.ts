@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+import { openSchema } from '../dist/src/storage/schema.js';
 
 /** Polls `probe` (sync or async) until it yields a value other than undefined/false, or fails after `ms`. */
 export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000, what = 'condition'): Promise<T> {
@@ -11,6 +15,21 @@ export async function waitFor<T>(probe: () => T | undefined | false | Promise<T 
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * A new dataDir whose database holds `count` series of the distribution `name` (tag shard),
+ * as a monitor that recorded them left it: the next start restores every one.
+ */
+export function dataDirWithSeries(name: string, count: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'perfwatch-stored-'));
+  const db = openSchema(join(dir, 'perfwatch.db'));
+  const insert = db.prepare('INSERT INTO series (name, tags, kind, unit, own) VALUES (?, ?, ?, ?, 0)');
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) insert.run([name, JSON.stringify({ shard: `s${i}` }), 'distribution', 'ms']);
+  });
+  db.close();
+  return dir;
 }
 
 /** Resolves with the first emission of `event`. */

@@ -69,7 +69,7 @@ describe('tool answers are checked against their output schemas on the server', 
     const { McpServer, InMemoryTransport } = await import('@modelcontextprotocol/server');
     const { Client } = await import('@modelcontextprotocol/client');
     const { defineTool, READ, TOOL_DEADLINE_MS } = await import('../dist/src/mcp/tools/define.js');
-    const front = { stateChanges: true, limits: { deadlineMs: TOOL_DEADLINE_MS } };
+    const front = { stateChanges: true, limits: { deadlineMs: TOOL_DEADLINE_MS }, host: { starting: undefined } };
     const server = new McpServer({ name: 't', version: '1' });
     const Out = z.object({ n: z.number(), label: z.string().nullable() });
     let answer: unknown = { n: 1, label: null };

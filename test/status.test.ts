@@ -101,7 +101,7 @@ describe('a stopped monitor', () => {
     await m.stop();
     const s = m.status();
     expect(s).toMatchObject({ state: 'stopped', running: false, uptimeMs: 0, ingestion: { ratePerSecond: null } });
-    const text = statusText(statusOut(s));
+    const text = statusText(statusOut(s), s);
     expect(text).toMatch(/^monitor stopped, interval 1s$/m);
     expect(text).toMatch(/ingested \d+, dropped 0/);
     expect(text).not.toMatch(/\/s\)|lag /);

@@ -18,8 +18,9 @@ const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: proces
 export const MCP_HELP = `Usage: perfwatch mcp [options]
 
 Runs an MCP server on stdin/stdout (newline-delimited JSON-RPC) for an MCP client to spawn,
-with the perfwatch tools and the perfwatch:// resources. It monitors this machine from
-the start; stop_performance_monitoring and start_performance_monitoring control it. It exits
+with the perfwatch tools and the perfwatch:// resources. It answers the client at once and
+starts monitoring this machine meanwhile (tool calls that need the monitor wait for that
+start); stop_performance_monitoring and start_performance_monitoring control it. It exits
 when the client closes stdin. Logs go to stderr.
 
 Options:
@@ -45,16 +46,19 @@ export async function mcp(args: { config?: string; 'config-dir'?: string; interv
   const monitor = cliMonitor(options);
   const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null, configDir });
   const front = new McpFront(host, { fastLane: !args['no-fast-lane'] });
-  // A monitor that cannot start (its dataDir held by a running `perfwatch serve`, or not
-  // writable in the working directory the client spawned us in, often /) leaves the server
-  // up with the monitor stopped: the client gets the tools, and start_performance_monitoring
-  // answers the error, where an exit would show it only a closed connection.
+  // The client is served first and the monitor starts meanwhile: a start can take seconds (a
+  // large dataDir has taken 13 s), past a client's wait for its initialize answer. Tool calls
+  // that need the monitor wait for the start (MonitorHost.launch). A monitor that cannot start
+  // (its dataDir held by a running `perfwatch serve`, or not writable in the working directory
+  // the client spawned us in, often /) leaves the server up with the monitor stopped: the
+  // client gets the tools, and they answer why, where an exit would show it only a closed
+  // connection.
+  const serving = serveFrontOverStdio(front);
   if (!args['no-start']) {
-    await monitor.start().catch((error: unknown) => {
+    host.launch().catch((error: unknown) => {
       process.stderr.write(`perfwatch mcp: the monitor did not start, so it is served stopped (start_performance_monitoring answers why): ${(error as Error).message}\n`);
     });
   }
-  const serving = serveFrontOverStdio(front);
   const stop = async (): Promise<void> => {
     await serving.close();
   };

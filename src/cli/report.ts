@@ -90,6 +90,20 @@ function fail(message: string): number {
   return 2;
 }
 
+/**
+ * get_performance_metrics' answer, or, for a name of --metrics the monitor does not know, the
+ * line that says so the CLI's way (`--metrics: "x" is not a known metric; the nearest known: …`).
+ */
+async function readMetrics(client: Client, args: Record<string, unknown>): Promise<ToolResult | { unknown: string }> {
+  try {
+    return await callTool(client, 'get_performance_metrics', args);
+  } catch (error) {
+    const known = /metric_types\[\d+\] (".*" is not a known metric.*)$/.exec((error as Error).message);
+    if (known) return { unknown: `--metrics: ${known[1]}` };
+    throw error;
+  }
+}
+
 export async function report(args: ReportArgs): Promise<number> {
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
@@ -100,7 +114,10 @@ export async function report(args: ReportArgs): Promise<number> {
   const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);
 
   const client = new Client({ name: 'perfwatch-report', version: '1.0.0' });
+  const metricsArgs = { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) };
   let cleanup = async (): Promise<void> => {};
+  /** The run of a monitor here (--for): how long, and the monitor. */
+  let local: { seconds: number; monitor: PerformanceMonitor } | undefined;
   if (args.url !== undefined) {
     let url: URL;
     try {
@@ -126,22 +143,30 @@ export async function report(args: ReportArgs): Promise<number> {
     await server.connect(serverSide);
     await client.connect(clientSide);
     await monitor.start();
-    await countdown(seconds);
     cleanup = async () => {
       await server.close();
       await host.close();
     };
+    local = { seconds, monitor };
   }
   try {
-    // The metrics first: an unknown name in --metrics is an error before a report is built.
-    let metrics: ToolResult;
-    try {
-      metrics = await callTool(client, 'get_performance_metrics', { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) });
-    } catch (error) {
-      const known = /metric_types\[\d+\] (".*" is not a known metric.*)$/.exec((error as Error).message);
-      if (known) return fail(`--metrics: ${known[1]}`);
-      throw error;
+    if (local !== undefined) {
+      // The names of --metrics are checked before the wait, not after it: once started, the
+      // monitor knows every name this run can show (the built-in ones, its own, and those its
+      // dataDir stores), since nothing else records into it. A hub's members may bring new
+      // names meanwhile: there an unknown one is said now and checked again at the end.
+      if (metricTypes) {
+        const early = await readMetrics(client, { ...metricsArgs, limit: 1 });
+        if ('unknown' in early) {
+          if (local.monitor.status().hub?.role !== 'hub') return fail(early.unknown);
+          process.stderr.write(`perfwatch report: ${early.unknown}; this monitor is a hub, so a member may send it in the next ${local.seconds} s\n`);
+        }
+      }
+      await countdown(local.seconds);
     }
+    // The metrics first: an unknown name in --metrics is an error before a report is built.
+    const metrics = await readMetrics(client, metricsArgs);
+    if ('unknown' in metrics) return fail(metrics.unknown);
     const status = await callTool(client, 'get_monitoring_status', {});
     const full = await callTool(client, 'generate_performance_report', { format: format === 'json' ? 'json' : 'markdown', limit: 500 });
     if (format === 'json') {

@@ -9,6 +9,11 @@
  *
  * Every monitor the host holds gets the same listeners (attach), so notifications survive a
  * replacement.
+ *
+ * `perfwatch mcp` starts its monitor with launch(), without waiting for it, so that a client
+ * is answered at once (a start on a large dataDir has taken 13 s): while that start is under
+ * way, a tool call that needs the monitor waits for it (starting), start joins it instead of
+ * starting again, and stop runs once it is done.
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PerformanceMonitor, type StoredData } from '../monitor/monitor.js';
@@ -40,6 +45,10 @@ export class MonitorHost {
   private readonly detachers = new Map<Attach, () => void>();
   /** Serialises start/stop so that two clients cannot interleave a replacement. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The start launch() began, until it settles. */
+  private launching: Promise<void> | undefined;
+  /** The queue as launch() left it: a start joins the launch's only while nothing else was queued since. */
+  private launchQueue: Promise<unknown> | undefined;
 
   constructor(monitor: PerformanceMonitor, owned: boolean, options: HostOptions = {}) {
     this.current = monitor;
@@ -82,11 +91,43 @@ export class MonitorHost {
   }
 
   /**
+   * Starts the monitor in the background (in turn with start and stop); the promise settles
+   * with that start, and the calls made meanwhile wait for it (see starting).
+   */
+  launch(): Promise<void> {
+    const run = this.serial(() => this.current.start());
+    this.launching = run;
+    this.launchQueue = this.queue;
+    const settled = (): void => {
+      if (this.launching !== run) return;
+      this.launching = undefined;
+      this.launchQueue = undefined;
+    };
+    run.then(settled, settled);
+    return run;
+  }
+
+  /** The start launch() began while it is under way (it settles, never rejects, with its error or undefined), else undefined. */
+  get starting(): Promise<Error | undefined> | undefined {
+    return this.launching?.then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /**
    * Starts monitoring, building a new monitor first when a config path or interval asks for
    * options the current one does not have (and it holds no data, or the host owns it).
-   * `resumed`: it started again with the data it kept (after a stop or a pause).
+   * `resumed`: it started again with the data it kept (after a stop or a pause). Without
+   * options, while the start launch() began is under way and nothing was asked since, it joins
+   * that start (`joined`; `started` false: this call started nothing), answering as it ends,
+   * its error too; otherwise it runs after it.
    */
-  start(args: { configPath?: string; intervalSeconds?: number }): Promise<{ started: boolean; resumed: boolean }> {
+  start(args: { configPath?: string; intervalSeconds?: number }): Promise<{ started: boolean; resumed: boolean; joined: boolean }> {
+    const launching = this.launching;
+    if (launching !== undefined && this.queue === this.launchQueue && args.configPath === undefined && args.intervalSeconds === undefined) {
+      return launching.then(() => ({ started: false, resumed: false, joined: true }));
+    }
     return this.serial(async () => {
       let options: MonitorOptions | undefined;
       let path = this.configPath;
@@ -111,28 +152,30 @@ export class MonitorHost {
       }
       if (this.current.running) {
         const resumed = this.current.resume();
-        return { started: resumed, resumed };
+        return { started: resumed, resumed, joined: false };
       }
       // A monitor stopped with its data kept (stop_performance_monitoring's default) resumes it.
       const resumed = this.current.status().ingestion.ingested > 0;
       await this.current.start();
-      return { started: true, resumed };
+      return { started: true, resumed, joined: false };
     });
   }
 
   /**
    * Stops monitoring; without preserve, the data goes (its database too: discardData()) with a
    * fresh monitor of the same options. An embedded monitor is paused instead
-   * (PerformanceMonitor.pause()). `held` is what the monitor held as it stopped.
+   * (PerformanceMonitor.pause()). `held` is what the monitor held as it stopped. `waited`:
+   * the start launch() began was under way, and this stop ran once it was done.
    */
-  stop(preserve: boolean): Promise<{ wasRunning: boolean; paused: boolean; held: HeldData }> {
+  stop(preserve: boolean): Promise<{ wasRunning: boolean; paused: boolean; held: HeldData; waited: boolean }> {
+    const waited = this.launching !== undefined;
     return this.serial(async () => {
       const monitor = this.current;
       const wasRunning = monitor.running && !monitor.paused;
       if (!this.owned) {
         if (!preserve) throw new InvalidArgumentError('preserve_data', 'cannot be false for a monitor embedded in a service: its data belongs to the service');
         monitor.pause();
-        return { wasRunning, paused: monitor.paused, held: await heldBy(monitor) };
+        return { wasRunning, paused: monitor.paused, held: await heldBy(monitor), waited };
       }
       const held = await heldBy(monitor);
       await monitor.stop();
@@ -140,7 +183,7 @@ export class MonitorHost {
         await monitor.discardData();
         this.replace(new PerformanceMonitor(monitor.options));
       }
-      return { wasRunning, paused: false, held };
+      return { wasRunning, paused: false, held, waited };
     });
   }
 

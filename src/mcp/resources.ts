@@ -3,7 +3,8 @@
  * to: perfwatch://status (get_monitoring_status with include_metrics), perfwatch://alerts
  * (get_performance_alerts with the rules and history; changes are notified, see
  * alert-notices.ts) and perfwatch://report/latest (the last report, as
- * generate_performance_report answers it).
+ * generate_performance_report answers it). A read while the monitor's start is under way
+ * (MonitorHost.starting) waits for it, as the tools do, and answers as they would then.
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { alertsAnswer } from './alerts-answer.js';
@@ -23,6 +24,7 @@ export function registerResources(server: McpServer, front: Front): void {
     STATUS_URI,
     { title: 'Monitor status', description: 'As get_monitoring_status with include_metrics (within 8 KB)', mimeType: 'application/json' },
     async (uri) => {
+      await host.starting;
       await host.readable();
       const { structured } = await statusAnswer(front, { include_metrics: true, include_alerts: false, include_baselines: false }, undefined, ANSWER_BYTES);
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(structured) }] };
@@ -37,7 +39,8 @@ export function registerResources(server: McpServer, front: Front): void {
       description: 'As get_performance_alerts with include_rules and include_history (within 8 KB); subscribe to be told of changes',
       mimeType: 'application/json',
     },
-    (uri) => {
+    async (uri) => {
+      await host.starting;
       const { structured } = alertsAnswer(host.monitor, { state: 'active', include_rules: true, include_history: true });
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(structured) }] };
     },
@@ -47,6 +50,9 @@ export function registerResources(server: McpServer, front: Front): void {
     'report-latest',
     REPORT_URI,
     { title: 'Latest performance report', description: 'The last report built, as generate_performance_report answers it in json (within 16 KB)', mimeType: 'application/json' },
-    (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(latestReportBody(front.host.monitor)) }] }),
+    async (uri) => {
+      await host.starting;
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(latestReportBody(host.monitor)) }] };
+    },
   );
 }

@@ -150,20 +150,21 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
 }
 
 /**
- * The text answer. Each push endpoint is a line of it, and so are the profiler and the hub link, not fields of
- * the structured answer: the tool list's 20 KB budget has no room for one more schema.
+ * The text answer. Each push endpoint is a line of it, and so are the profiler and the hub link, and the limit
+ * on alert rules (maxAlertRules) is in it, not fields of the structured answer: the tool list's 20 KB budget
+ * has no room for one more schema (one more number went 11 bytes past it).
  */
-export function statusText(s: Out, exporters: MonitorStatus['export']['exporters'] = [], profiling?: MonitorStatus['profiling'], hub: MonitorStatus['hub'] = null): string {
+export function statusText(s: Out, status: MonitorStatus): string {
   const mb = (b: number): string => `${num(b / 1048576)} MiB`;
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
   return [
     `monitor ${s.state}${s.paused ? ' (own sampling paused)' : ''}${s.state === 'running' ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
     `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
-    `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules} rules`,
-    ...exporters.map((e) => `export ${exporterLine(e)}`),
-    ...hubLines(hub),
-    ...(profiling ? [profilingLine(profiling)] : []),
+    `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
+    ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
+    ...hubLines(status.hub),
+    profilingLine(status.profiling),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
@@ -176,7 +177,7 @@ export async function statusAnswer(front: Front, args: z.output<typeof StatusInp
   const monitor = front.host.monitor;
   const status = monitor.status();
   const structured = statusOut(status, front.endpointStatus?.());
-  let text = statusText(structured, status.export.exporters, status.profiling, status.hub);
+  let text = statusText(structured, status);
   let left = budget - 600 - jsonBytes(structured) - textBytes(text);
   let parts = [args.include_metrics, args.include_alerts, args.include_baselines].filter(Boolean).length;
   const share = (): number => left / parts--;

@@ -9,6 +9,7 @@ import type { CallToolResult, McpServer, ServerContext, StandardSchemaWithJSON, 
 import type { z } from 'zod';
 import { InvalidArgumentError, MonitorStoppedError, PerfwatchError } from '../../errors.js';
 import type { Front } from '../front.js';
+import type { MonitorHost } from '../host.js';
 import { StateChangeRefusedError } from '../policy.js';
 import { checker, listedSchema, toolSchema, type ToolSchemaOptions } from '../validate.js';
 
@@ -31,6 +32,11 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodObject> extends Pi
   changesState?: (args: z.output<I>) => boolean;
   /** Items of an output array that need checking only once (see checker's checkedItems). */
   checkedOutputItems?: { key: string; seen: WeakSet<object> };
+  /**
+   * Which calls wait for the monitor's start under way (MonitorHost.starting; default: every
+   * call): those that need the monitor started. start and stop are ordered by the host instead.
+   */
+  waitsForStart?: (args: z.output<I>) => boolean;
 }
 
 /**
@@ -45,6 +51,8 @@ export const TOOL_DEADLINE_MS = 25_000;
  * Made on first use: most handlers never ask.
  */
 export class ToolWork {
+  /** Whether the handler runs: false while the call waits for the monitor's start (see afterStart). */
+  handling = true;
   private readonly request: AbortSignal;
   private deadline: AbortController | undefined;
   private combined: AbortSignal | undefined;
@@ -62,6 +70,9 @@ export class ToolWork {
     (this.deadline ??= new AbortController()).abort();
   }
 }
+
+/** What a call that waited for the monitor's start answers when the deadline passes first: its handler never runs. */
+const STILL_STARTING = 'the monitor was still starting, so nothing was done: call it again once get_monitoring_status says running';
 
 const LIBRARY_STOPPED = new MonitorStoppedError();
 const MCP_STOPPED = new MonitorStoppedError('the monitor is not running: call start_performance_monitoring before recording');
@@ -84,13 +95,14 @@ export function toolError(error: unknown): CallToolResult {
  */
 export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
   server: McpServer,
-  front: Pick<Front, 'stateChanges' | 'limits'>,
+  front: Pick<Front, 'stateChanges' | 'limits'> & { host: Pick<MonitorHost, 'starting'> },
   name: string,
   spec: ToolSpec<I, O>,
   handler: (args: z.output<I>, ctx: ServerContext, work: ToolWork) => Promise<ToolAnswer<z.output<O>>> | ToolAnswer<z.output<O>>,
 ): void {
   const check = checker(spec.input, spec);
   const changesState = spec.changesState ?? (() => !spec.annotations.readOnlyHint);
+  const waitsForStart = spec.waitsForStart ?? (() => true);
   const limits = front.limits;
   const inputSchema = listedSchema(spec.input) as StandardSchemaWithJSON<z.input<I>, z.output<I>>;
   server.registerTool(
@@ -104,8 +116,10 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
       const work = new ToolWork(ctx.mcpReq.signal);
       try {
         if (!front.stateChanges && changesState(checked.value)) throw new StateChangeRefusedError(name);
-        const answer = handler(checked.value, ctx, work);
-        const done = answer instanceof Promise ? await withDeadline(answer, limits.deadlineMs, () => work.expire(), name, spec.onDeadline) : answer;
+        const starting = waitsForStart(checked.value) ? front.host.starting : undefined;
+        const answer = starting ? afterStart(starting, work, () => handler(checked.value, ctx, work)) : handler(checked.value, ctx, work);
+        const hint = (): string | undefined => (work.handling ? spec.onDeadline : STILL_STARTING);
+        const done = answer instanceof Promise ? await withDeadline(answer, limits.deadlineMs, () => work.expire(), name, hint) : answer;
         return { content: [{ type: 'text', text: done.text }], structuredContent: done.structured as Record<string, unknown> };
       } catch (error) {
         return toolError(error);
@@ -115,15 +129,33 @@ export function defineTool<I extends z.ZodType, O extends z.ZodObject>(
 }
 
 /**
+ * The handler's answer once the monitor's start under way has ended: when the start failed,
+ * the stopped monitor's error with the start's; when the call was given up meanwhile (its
+ * deadline, or the client's cancel), nothing runs.
+ */
+async function afterStart<T>(starting: Promise<Error | undefined>, work: ToolWork, run: () => Promise<T> | T): Promise<T> {
+  work.handling = false;
+  const failed = await starting;
+  if (work.signal.aborted) throw new PerfwatchError('PW_ERR_ABORTED', { rule: 'given up while the monitor was starting' });
+  work.handling = true;
+  if (failed !== undefined) {
+    const said = failed instanceof PerfwatchError ? `${failed.code}: ${failed.message}` : failed.message;
+    throw new MonitorStoppedError(`the monitor is not running: its start failed (${said}); start_performance_monitoring tries again`);
+  }
+  return run();
+}
+
+/**
  * `work`, or past `ms` a PW_ERR_TIMEOUT (after `abort()`, which stops what listens to the
  * work's signal: a tool with a `hint` stops its work, the others' may still complete).
  */
-async function withDeadline<T>(work: Promise<T>, ms: number, abort: () => void, tool: string, hint: string | undefined): Promise<T> {
+async function withDeadline<T>(work: Promise<T>, ms: number, abort: () => void, tool: string, hint: () => string | undefined): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
       abort();
-      const said = hint ? `and was stopped: ${hint}` : '; it may still take effect: see get_monitoring_status';
+      const stopped = hint();
+      const said = stopped ? `and was stopped: ${stopped}` : '; it may still take effect: see get_monitoring_status';
       reject(new PerfwatchError('PW_ERR_TIMEOUT', { rule: `${tool} did not finish within ${ms / 1000} s ${said}` }));
     }, ms);
   });

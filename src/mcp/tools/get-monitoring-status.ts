@@ -23,6 +23,8 @@ export default function register(server: McpServer, front: Front): void {
       output: StatusOutput,
       annotations: READ,
       onDeadline: 'include_baselines reads the whole history of every series; ask without it',
+      // The state alone answers at once, `starting` included; what reads the data waits for the start.
+      waitsForStart: (args) => args.include_metrics || args.include_alerts || args.include_baselines,
     },
     async (args, _ctx, work) => {
       await host.readable();

@@ -1,6 +1,7 @@
 /**
  * start_performance_monitoring: starts the monitor the front serves; with config_path or
  * collection_interval, a monitor without data is first replaced by one built from them.
+ * Called while `perfwatch mcp`'s own start is under way, it joins that start (MonitorHost.start).
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -47,9 +48,10 @@ export default function register(server: McpServer, front: Front): void {
       input: StartInput,
       output: StartOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      waitsForStart: () => false,
     },
     async (args) => {
-      const { started, resumed } = await host.start({
+      const { started, resumed, joined } = await host.start({
         ...(args.config_path !== undefined ? { configPath: args.config_path } : {}),
         ...(args.collection_interval !== undefined ? { intervalSeconds: args.collection_interval } : {}),
       });
@@ -63,7 +65,8 @@ export default function register(server: McpServer, front: Front): void {
         series: s.series.count,
         config_path: host.config,
       };
-      return { structured, text: `${resumed ? 'resumed' : started ? 'started' : 'already running'}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
+      const done = joined ? 'running (started by the start under way when called, which this call waited for rather than start twice)' : resumed ? 'resumed' : started ? 'started' : 'already running';
+      return { structured, text: `${done}: interval ${structured.collection_interval}s, ${s.series.count} series${host.config ? `, config ${host.config}` : ''}` };
     },
   );
 }

@@ -1,6 +1,7 @@
 /**
  * stop_performance_monitoring: stops the monitor the front owns (keeping or discarding its
- * data); a monitor embedded in a service only pauses its own sampling.
+ * data); a monitor embedded in a service only pauses its own sampling. Called while
+ * `perfwatch mcp`'s own start is under way, it stops once that start is done.
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
@@ -35,16 +36,17 @@ export default function register(server: McpServer, front: Front): void {
       input: StopInput,
       output: StopOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+      waitsForStart: () => false,
     },
     async (args) => {
-      const { wasRunning, paused, held } = await host.stop(args.preserve_data);
+      const { wasRunning, paused, held, waited } = await host.stop(args.preserve_data);
       const s = host.monitor.status();
       const structured = { state: paused ? 'paused' : s.state, was_running: wasRunning, paused, data_preserved: args.preserve_data, series: s.series.count, samples_ingested: s.ingestion.ingested };
       const done = paused
         ? `${wasRunning ? 'paused' : 'was paused'}: this monitor is embedded in a service, so its own sampling stops and what the service records is still kept`
         : wasRunning
-          ? 'stopped'
-          : 'was not running';
+          ? `stopped${waited ? ' once the start under way when called was done' : ''}`
+          : `was not running${waited ? ' (the start under way when called failed)' : ''}`;
       const storage = s.storage.mode === 'sqlite' ? (held.stored?.file ?? s.storage.file ?? `${s.storage.dataDir}/perfwatch.db`) : null;
       return { structured, text: `${done}; ${args.preserve_data ? kept(held, storage) : discarded(held, storage)}` };
     },

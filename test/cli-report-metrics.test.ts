@@ -1,0 +1,61 @@
+/**
+ * `perfwatch report --for N --metrics …` checks the names once its monitor has started, before
+ * the N seconds: a name the run cannot show is refused at once with the nearest known ones,
+ * and a name its dataDir stores is known; a hub, whose members may send new names, says so
+ * and checks again at the end.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { dataDirWithSeries } from './helpers.js';
+import { CLI, quietConfig } from './mcp-helpers.js';
+
+const run = promisify(execFile);
+const report = (args: string[], timeout = 30_000) =>
+  run(process.execPath, [CLI, 'report', ...args], { timeout }).then(
+    (ok) => ({ code: 0, killed: false, ...ok }),
+    (e: { code: number | null; killed: boolean; stdout: string; stderr: string }) => e,
+  );
+
+describe('perfwatch report --for with --metrics', () => {
+  it('refuses a name the run cannot show before its wait, not after it', async () => {
+    // An hour's run: a name refused only after the wait would leave the command killed at the timeout.
+    const failed = await report(['--for', '3600', '--metrics', 'heap_used,cpu_usgae', '--config', quietConfig()]);
+    expect(failed).toMatchObject({ code: 2, killed: false });
+    // Said at once: no countdown on stderr before it.
+    expect(failed.stderr).toMatch(/^perfwatch: --metrics: "cpu_usgae" is not a known metric; the nearest known: cpu_usage, [a-z_]+, [a-z_]+\n$/);
+  });
+
+  it('knows the names its dataDir stores, which the monitor restores as it starts', async () => {
+    const dataDir = dataDirWithSeries('stored_latency', 3);
+    try {
+      const done = await report(['--for', '1', '--metrics', 'stored_latency', '--config', quietConfig({ storage: 'sqlite', dataDir })]);
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toMatch(/^monitor running/m);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("on a hub, whose members may send new names during the run, says so at once and refuses the name only if it is still unknown at the end", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-report-hub-'));
+    try {
+      const failed = await report(['--for', '1', '--metrics', 'member_latency', '--config', quietConfig({ hub: { listen: join(dir, 'hub.sock') } })]);
+      expect(failed).toMatchObject({ code: 2, killed: false });
+      const unknown = '--metrics: "member_latency" is not a known metric; the nearest known: ';
+      const lines = failed.stderr.split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^perfwatch report: ${escape(unknown)}.*; this monitor is a hub, so a member may send it in the next 1 s$`));
+      expect(lines[1]).toBe('perfwatch report: monitoring this machine, 1 s left');
+      expect(lines[2]).toMatch(new RegExp(`^perfwatch: ${escape(unknown)}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
