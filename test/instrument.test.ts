@@ -30,6 +30,14 @@ async function serve(slowMs = 0): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** Requests to `base` over up to 16 keep-alive connections, each resolved once its answer is read; close() ends the connections. */
+function keepAlive(base: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const send = (method: string, path: string, headers: http.OutgoingHttpHeaders = {}) =>
+    new Promise<void>((resolve, reject) => http.request(`${base}${path}`, { method, agent, headers }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+  return { send, get: (path: string, headers?: http.OutgoingHttpHeaders) => send('GET', path, headers), close: () => agent.destroy() };
+}
+
 function seriesOf(m: PerformanceMonitor, name: string, tags: Record<string, string> = {}): MetricSnapshot[] {
   return m.getMetrics({ names: [name], tags });
 }
@@ -78,8 +86,7 @@ describe('instrument(): incoming node:http', () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
     const base = await serve();
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (r) => r.resume().on('end', resolve)).on('error', reject));
+    const { get, close } = keepAlive(base);
     for (let i = 0; i < 10_000; i += 50) {
       const batch: Promise<void>[] = [];
       for (let j = i; j < i + 50; j++) {
@@ -88,7 +95,7 @@ describe('instrument(): incoming node:http', () => {
       }
       await Promise.all(batch);
     }
-    agent.destroy();
+    close();
     await counted(m, 'throughput', 10_000);
     expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['/users/:id', '/files/:id', '/blobs/:id/raw']));
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, other: 0 });
@@ -118,14 +125,13 @@ describe('instrument(): incoming node:http', () => {
       res.statusCode = known ? 200 : 404;
       res.end();
     });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (r) => r.resume().on('end', resolve)).on('error', reject));
+    const { get, close } = keepAlive(base);
     // A scanner: 2,000 distinct paths, ten times the default cap of 200 routes.
     const scanned = ['/.env', '/wp-login.php', '/.git/config', '/admin.php'];
     for (let i = scanned.length; i < 2_000; i++) scanned.push(`/xyz${i}.php`);
-    for (let i = 0; i < scanned.length; i += 50) await Promise.all(scanned.slice(i, i + 50).map(get));
+    for (let i = 0; i < scanned.length; i += 50) await Promise.all(scanned.slice(i, i + 50).map((path) => get(path)));
     for (const path of ['/health', '/users/7', '/users/8', '/orders/3/items', '/health', '/users/0', '/.env']) await get(path);
-    agent.destroy();
+    close();
     await counted(m, 'throughput', 2_007);
     const endpoints = new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint));
     expect(endpoints).toEqual(new Set(['unmatched', '/health', '/users/:id', '/orders/:id/items']));
@@ -152,8 +158,7 @@ describe('instrument(): incoming node:http', () => {
       res.statusCode = req.method !== 'GET' ? 405 : !known || req.url!.endsWith('?bad') ? 400 : 200;
       res.end();
     });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const send = (method: string, path: string) => new Promise<void>((resolve, reject) => http.request(`${base}${path}`, { method, agent }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    const { send, close } = keepAlive(base);
     // Before any 200 of /users/:id, its 400 proves no route: it is filed under "unmatched".
     await send('GET', '/users/1?bad');
     // 1,000 GETs (400) and 1,000 DELETEs (405) of distinct unknown paths: ten times the cap.
@@ -166,7 +171,7 @@ describe('instrument(): incoming node:http', () => {
     // Known now: their 4xx (a new URL, a repeat of it, another method) stay under their routes.
     const after: [string, string][] = [['GET', '/users/9?bad'], ['GET', '/users/9?bad'], ['DELETE', '/users/7'], ['DELETE', '/orders/4/items'], ['GET', '/scan0.php']];
     for (const [method, path] of after) await send(method, path);
-    agent.destroy();
+    close();
     await counted(m, 'throughput', 2_010);
     expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['unmatched', '/health', '/users/:id', '/orders/:id/items']));
     const count = (endpoint: string, method: string, cls: string) => total(m, 'throughput', { endpoint, method, status_class: cls });
@@ -189,13 +194,13 @@ describe('instrument(): incoming node:http', () => {
       res.statusCode = req.headers.authorization !== 'Bearer t' ? 401 : /^\/(health|users\/\d+)$/.test(req.url!) ? 200 : 404;
       res.end();
     });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    const get = (path: string, token?: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent, headers: token ? { authorization: `Bearer ${token}` } : {} }, (r) => r.resume().on('end', resolve)).on('error', reject));
+    const client = keepAlive(base);
+    const get = (path: string, token?: string) => client.get(path, token ? { authorization: `Bearer ${token}` } : {});
     for (let i = 0; i < 1_500; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => get(`/probe${i + j}`)));
     for (const path of ['/health', '/users/1']) await get(path, 't');
     for (const path of ['/users/2', '/health']) await get(path);
     await get('/nothing', 't');
-    agent.destroy();
+    client.close();
     await counted(m, 'throughput', 1_505);
     expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['unmatched', '/health', '/users/:id']));
     expect(total(m, 'throughput', { endpoint: 'unmatched', status_class: '4xx' })).toBe(1_501);
