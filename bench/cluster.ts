@@ -11,10 +11,12 @@
  *   Meanwhile (in the phase before the hub's) the primary runs the same monitor without the
  *   hub, idle: its own cost (its actors' timers, V8's collections of their heaps), which the
  *   hub's figure includes.
- * - peer: prom-client's AggregatorRegistry, the same MEMBERS workers with SERIES label sets of
- *   a Summary each, observed at the same rate; the primary's CPU per clusterMetrics() call (one
- *   aggregation, what a scrape of the primary costs), beside the hub's CPU per second (one
- *   aggregation of every member's interval).
+ * - peers: prom-client's AggregatorRegistry, the same MEMBERS workers with SERIES label sets
+ *   observed at the same rate, once as a Summary (its cluster quantiles are the sum of the
+ *   members', which is wrong) and once as a Histogram with /metrics' bounds (the type whose
+ *   cluster merge is right); the primary's CPU per clusterMetrics() call (one aggregation, what
+ *   a scrape of the primary costs), beside the hub's CPU per second (one aggregation of every
+ *   member's interval). BENCH_PROM_TYPES=summary (or histogram) runs one of them.
  * - remote_write: 10,000 series pushed every 10 s (bench:export's run, imported): the exporter
  *   actor's CPU per export and its share of a core at that interval.
  * Process CPU from process.cpuUsage() over WINDOW_S seconds (the hub's over HUB_WINDOW_S) after a
@@ -28,6 +30,7 @@ import { mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import client from 'prom-client';
+import { DEFAULT_BUCKETS } from '../src/analysis/series-walk.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { EXPORTS, INTERVAL_S, ours } from './export-cost.js';
@@ -53,8 +56,10 @@ const HUB_WINDOW_S = Number(process.env.BENCH_HUB_WINDOW_S ?? 60);
 const HUB_ONLY = process.env.BENCH_HUB_ONLY === '1';
 const HUB_SQLITE = process.env.BENCH_HUB_STORAGE === 'sqlite';
 const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? 5000);
+const PROM_TYPES = (process.env.BENCH_PROM_TYPES ?? 'summary,histogram').split(',') as PromType[];
 
-type Mode = 'hub' | 'alone' | 'prom';
+type PromType = 'summary' | 'histogram';
+type Mode = 'hub' | 'alone' | `prom-${PromType}`;
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -68,9 +73,12 @@ const value = (k: number, i: number) => 1 + ((k * 7919 + i * 104729) % 997) * (1
 async function worker(mode: Mode): Promise<void> {
   let record: (k: number, v: number) => void;
   let monitor: PerformanceMonitor | undefined;
-  if (mode === 'prom') {
-    const summary = new client.Summary({ name: 'response_time', help: 'h', labelNames: ['endpoint'], percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5 });
-    const children = Array.from({ length: SERIES }, (_, k) => summary.labels({ endpoint: `/e${k}` }));
+  if (mode === 'prom-summary' || mode === 'prom-histogram') {
+    const metric =
+      mode === 'prom-summary'
+        ? new client.Summary({ name: 'response_time', help: 'h', labelNames: ['endpoint'], percentiles: [0.5, 0.9, 0.95, 0.99], maxAgeSeconds: 60, ageBuckets: 5 })
+        : new client.Histogram({ name: 'response_time', help: 'h', labelNames: ['endpoint'], buckets: [...DEFAULT_BUCKETS] });
+    const children = Array.from({ length: SERIES }, (_, k) => metric.labels({ endpoint: `/e${k}` }));
     // The worker's side of AggregatorRegistry (its constructor adds the listener that answers
     // the primary with the default registry).
     new client.AggregatorRegistry();
@@ -91,8 +99,8 @@ async function worker(mode: Mode): Promise<void> {
   const c0 = cpuMs();
   await sleep(WINDOW_S * 1000);
   const cpu = cpuMs() - c0;
-  // In prom mode, the registry as the worker's side of clusterMetrics() sends it.
-  const json = mode === 'prom' ? await client.register.getMetricsAsJSON() : undefined;
+  // In prom modes, the registry as the worker's side of clusterMetrics() sends it.
+  const json = mode.startsWith('prom') ? await client.register.getMetricsAsJSON() : undefined;
   process.send!({ bench: 'cpu', cpu, json });
   // The primary may still aggregate (prom mode): keep recording until told to go.
   await new Promise<void>((resolve) => process.on('message', (m: { bench?: string }) => m.bench === 'exit' && resolve()));
@@ -186,9 +194,34 @@ async function primary(): Promise<void> {
     ...(HUB_SQLITE ? [[`hub: storage sqlite, every ${FLUSH_MS} ms`, flushes] as [string, string]] : []),
   ];
   if (!alone) report(load0, started, hubRows);
+  const peers: { type: PromType; perCall: number; merge: number; calls: number; timeouts: number }[] = [];
+  for (const type of PROM_TYPES) peers.push({ type, ...(await promPhase(type)) });
+  const remoteWrite = await ours('remoteWrite');
+  const quietPerSecond = alone.primary / WINDOW_S;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const memberExtra = (mean(hubPhase.workers) - mean(alone.workers)) / WINDOW_S;
+  report(load0, started, [
+    ...hubRows.slice(0, 3),
+    ['primary: the same monitor without the hub, idle (in the phase before)', `${quietPerSecond.toFixed(1)} ms a second`],
+    ['hub: primary CPU per second above that', `${(hubPerSecond - quietPerSecond).toFixed(1)} ms (${((hubPerSecond - quietPerSecond) / 10).toFixed(2)}% of a core)`],
+    ...hubRows.slice(3),
+    [`member: worker CPU per second with hub, without`, `${(mean(hubPhase.workers) / WINDOW_S).toFixed(1)} ms, ${(mean(alone.workers) / WINDOW_S).toFixed(1)} ms`],
+    ['member: extra CPU per second for the hub link', `${memberExtra.toFixed(1)} ms (${(memberExtra / 10).toFixed(2)}% of a core)`],
+    ...peers.flatMap(({ type, perCall, merge, calls, timeouts }): [string, string][] => [
+      [`prom-client AggregatorRegistry, a ${type}: primary CPU per clusterMetrics() (${calls} calls, ${timeouts} timed out)`, `${perCall.toFixed(1)} ms`],
+      [`prom-client, a ${type}: primary CPU to merge the workers' registries and render (median of 5)`, `${merge.toFixed(1)} ms`],
+      [`ratio: prom-client (${type}) per aggregation (whole call) / perfwatch hub per aggregation (1 s)`, `${(perCall / hubPerSecond).toFixed(1)}×`],
+      [`ratio: prom-client (${type}) merge alone / perfwatch hub per aggregation (1 s)`, `${(merge / hubPerSecond).toFixed(1)}×`],
+    ]),
+    [`remote_write: exporter CPU per export of 10,000 series (${EXPORTS + 1} exports), share of a core every ${INTERVAL_S} s`, `${remoteWrite.cpuMsPerExport.toFixed(1)} ms (${((remoteWrite.cpuMsPerExport / (INTERVAL_S * 1000)) * 100).toFixed(3)}% of a core)`],
+  ]);
+}
+
+/** prom-client's AggregatorRegistry over MEMBERS workers observing a `type` each: its primary's CPU per clusterMetrics(). */
+async function promPhase(type: PromType): Promise<{ perCall: number; merge: number; calls: number; timeouts: number }> {
   const aggregator = new client.AggregatorRegistry();
-  let promCalls = 0;
-  let promTimeouts = 0;
+  let calls = 0;
+  let timeouts = 0;
   // Every worker's answer, counted as it arrives: a call that timed out is still answered and
   // aggregated by prom-client, and that work is the call's too.
   let answers = 0;
@@ -196,20 +229,20 @@ async function primary(): Promise<void> {
     if (m?.type === 'prom-client:getMetricsRes') answers++;
   };
   cluster.on('message', countAnswers);
-  const prom = await phase('prom', async () => {
+  const prom = await phase(`prom-${type}`, async () => {
     const c0 = cpuMs();
     const until = Date.now() + WINDOW_S * 1000;
     while (Date.now() < until) {
       // prom-client gives up on a worker after 5 s (its fixed limit): counted, not fatal.
       await aggregator.clusterMetrics().then(
-        () => promCalls++,
-        () => promTimeouts++,
+        () => calls++,
+        () => timeouts++,
       );
     }
     // The late answers of timed-out calls, merged when the last one comes (a hang guard of 30 s).
     const deadline = Date.now() + 30_000;
     // prom-client's listener (added first) merges on the last answer before ours counts it.
-    while (answers < MEMBERS * (promCalls + promTimeouts) && Date.now() < deadline) await sleep(20);
+    while (answers < MEMBERS * (calls + timeouts) && Date.now() < deadline) await sleep(20);
     return cpuMs() - c0;
   });
   cluster.off('message', countAnswers);
@@ -221,27 +254,9 @@ async function primary(): Promise<void> {
     await client.AggregatorRegistry.aggregate(prom.json as never).metrics();
     merges.push(cpuMs() - c0);
   }
-  const promMerge = merges.sort((a, b) => a - b)[2]!;
-  const remoteWrite = await ours('remoteWrite');
-  const quietPerSecond = alone.primary / WINDOW_S;
   // A timed-out call's answers still arrive and are aggregated (prom-client keeps the request),
   // inside the measurement above: it costs as much as one that finished in time.
-  const promPerCall = prom.primary / (promCalls + promTimeouts);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const memberExtra = (mean(hubPhase.workers) - mean(alone.workers)) / WINDOW_S;
-  report(load0, started, [
-    ...hubRows.slice(0, 3),
-    ['primary: the same monitor without the hub, idle (in the phase before)', `${quietPerSecond.toFixed(1)} ms a second`],
-    ['hub: primary CPU per second above that', `${(hubPerSecond - quietPerSecond).toFixed(1)} ms (${((hubPerSecond - quietPerSecond) / 10).toFixed(2)}% of a core)`],
-    ...hubRows.slice(3),
-    [`member: worker CPU per second with hub, without`, `${(mean(hubPhase.workers) / WINDOW_S).toFixed(1)} ms, ${(mean(alone.workers) / WINDOW_S).toFixed(1)} ms`],
-    ['member: extra CPU per second for the hub link', `${memberExtra.toFixed(1)} ms (${(memberExtra / 10).toFixed(2)}% of a core)`],
-    [`prom-client AggregatorRegistry: primary CPU per clusterMetrics() (${promCalls} calls, ${promTimeouts} timed out)`, `${promPerCall.toFixed(1)} ms`],
-    [`prom-client: primary CPU to merge the workers' registries and render (median of 5)`, `${promMerge.toFixed(1)} ms`],
-    ['ratio: prom-client per aggregation (whole call) / perfwatch hub per aggregation (1 s)', `${(promPerCall / hubPerSecond).toFixed(1)}×`],
-    ['ratio: prom-client merge alone / perfwatch hub per aggregation (1 s)', `${(promMerge / hubPerSecond).toFixed(1)}×`],
-    [`remote_write: exporter CPU per export of 10,000 series (${EXPORTS + 1} exports), share of a core every ${INTERVAL_S} s`, `${remoteWrite.cpuMsPerExport.toFixed(1)} ms (${((remoteWrite.cpuMsPerExport / (INTERVAL_S * 1000)) * 100).toFixed(3)}% of a core)`],
-  ]);
+  return { perCall: prom.primary / (calls + timeouts), merge: merges.sort((a, b) => a - b)[2]!, calls, timeouts };
 }
 
 /** Prints the table and ends the run. */
