@@ -1343,6 +1343,13 @@ export const BREAKS = [
     mustFail: ['take the share of time in GC pauses over the time watched'],
   },
   {
+    name: 'high error rate names no endpoint',
+    what: 'the error-rate diagnosis says only the mean over every series: a route failing every request among healthy ones is not named',
+    edits: [{ find: 'const failing = failingSeries(series, r.metric);', replace: 'const failing: SeriesStats[] = [];' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['high error rate names the endpoints that failed'],
+  },
+  {
     name: 'slow endpoints not diagnosed',
     what: 'no rule reads response_time per endpoint: a slow endpoint among fast requests gets no diagnosis, as the p95 of all requests hides it',
     edits: [{ find: 'poolSaturation, slowFormula, slowEndpoints];', replace: 'poolSaturation, slowFormula];' }],

@@ -96,6 +96,22 @@ describe('diagnoses', () => {
     expect(d.evidence[0]).toMatchObject({ value: 0.5, tags: { endpoint: '/pay' } });
   });
 
+  it('high error rate names the endpoints that failed, most failures first, with their evidence', () => {
+    // One route fails every request beside a healthy one and a flaky one: 9% overall, which
+    // alone does not say where to look.
+    const d = only('error_rate', { endpoint: '/ok' }, () => ratio(100, 0), 'error-burst', [
+      ['error_rate', { endpoint: '/fail' }, () => ratio(10, 10)],
+      ['error_rate', { endpoint: '/flaky' }, () => ratio(20, 2)],
+    ]);
+    expect(d).toMatchObject({ severity: 'critical', title: 'High error rate' });
+    expect(d.summary).toBe('9.23% of requests failed over the window. Most failures: endpoint=/fail 100% of 12000; endpoint=/flaky 10% of 24000.');
+    expect(d.evidence.map((e) => [e.tags, e.value])).toEqual([
+      [undefined, 0.09231],
+      [{ endpoint: '/fail' }, 1],
+      [{ endpoint: '/flaky' }, 0.1],
+    ]);
+  });
+
   it('low cache hit rate: under 80% of lookups hit', () => {
     const d = only('cache_hit_rate', {}, () => ratio(100, 60), 'low-cache-hit-rate');
     expect(d).toMatchObject({ severity: 'warning', category: 'cache' });
