@@ -1343,6 +1343,20 @@ export const BREAKS = [
     mustFail: ['take the share of time in GC pauses over the time watched'],
   },
   {
+    name: 'firing alert says no profile',
+    what: "get_performance_alerts' text of a firing alert leaves out what its rule's capture found: the model sees the firing without the function to blame",
+    edits: [{ find: 'const profiles = episodeProfiles(monitor, all);', replace: 'const profiles = new Map<string, never>();' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ["logs an alert's capture to the client"],
+  },
+  {
+    name: 'alert history says no profile',
+    what: "get_performance_alerts' history text leaves out the profile on a firing's entry (structuredContent alone carries it)",
+    edits: [{ find: '${t.to} at ${valueText(t.value)}${profileText(t.profile)}`;', replace: '${t.to} at ${valueText(t.value)}`;' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ["logs an alert's capture to the client"],
+  },
+  {
     name: 'high error rate names no endpoint',
     what: 'the error-rate diagnosis says only the mean over every series: a route failing every request among healthy ones is not named',
     edits: [{ find: 'const failing = failingSeries(series, r.metric);', replace: 'const failing: SeriesStats[] = [];' }],
