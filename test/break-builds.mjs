@@ -1343,6 +1343,13 @@ export const BREAKS = [
     mustFail: ['take the share of time in GC pauses over the time watched'],
   },
   {
+    name: 'optimizer says no window that holds enough samples',
+    what: 'a knob skipped for too few samples of its target says "pass a longer window" without how long: the caller guesses (the own knob on monitor_overhead_cpu needs 110 s, not the default 60)',
+    edits: [{ find: 'a change: ${longerWindow(windowMs, reading.count)}`', replace: 'a change: record it more often or pass a longer verificationWindowMs`' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['plans no step on fewer than MIN_SAMPLES samples of the target'],
+  },
+  {
     name: 'firing alert says no profile',
     what: "get_performance_alerts' text of a firing alert leaves out what its rule's capture found: the model sees the firing without the function to blame",
     edits: [{ find: 'const profiles = episodeProfiles(monitor, all);', replace: 'const profiles = new Map<string, never>();' }],
