@@ -1343,6 +1343,13 @@ export const BREAKS = [
     mustFail: ['take the share of time in GC pauses over the time watched'],
   },
   {
+    name: 'rule on unmatched tags says nothing',
+    what: "an alert rule whose tags no series of its metric has (a typo of a tag key or value) is created without a note: it never fires and nothing says why",
+    edits: [{ find: ' ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));', replace: ';' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['keeps a rule whose tags no series of its metric has'],
+  },
+  {
     name: 'optimizer says no window that holds enough samples',
     what: 'a knob skipped for too few samples of its target says "pass a longer window" without how long: the caller guesses (the own knob on monitor_overhead_cpu needs 110 s, not the default 60)',
     edits: [{ find: 'a change: ${longerWindow(windowMs, reading.count)}`', replace: 'a change: record it more often or pass a longer verificationWindowMs`' }],
