@@ -1343,6 +1343,20 @@ export const BREAKS = [
     mustFail: ['take the share of time in GC pauses over the time watched'],
   },
   {
+    name: 'idle capture says the CPU went elsewhere of a blocked loop',
+    what: "an idle CPU capture attached to a blocked event loop says the CPU went to other threads or processes, which contradicts the diagnosis: the capture missed the blocking",
+    edits: [{ find: "return diagnosis === 'event-loop-blocked'", replace: "return diagnosis === 'no-such-diagnosis'" }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['says of an idle capture attached to a blocked event loop'],
+  },
+  {
+    name: 'blocked loop with idle captures says not to capture again',
+    what: 'a blocked event loop whose CPU captures all found the main thread waiting leads with opening an idle profile, not with capturing again while the loop is blocked',
+    edits: [{ find: "d.id === 'event-loop-blocked' && mine.every(idle)", replace: 'false' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['says of an idle capture attached to a blocked event loop'],
+  },
+  {
     name: 'rule on unmatched tags says nothing',
     what: "an alert rule whose tags no series of its metric has (a typo of a tag key or value) is created without a note: it never fires and nothing says why",
     edits: [{ find: ' ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));', replace: ';' }],
