@@ -1385,6 +1385,13 @@ export const BREAKS = [
     mustFail: ["logs an alert's capture to the client"],
   },
   {
+    name: 'blocked loop sends to node --cpu-prof',
+    what: "the event-loop diagnosis tells the user to profile with node --cpu-prof (a restart with a flag) instead of the monitor's own capture while the loop is blocked",
+    edits: [{ find: "\"Profile the main thread while the loop is blocked (capture_performance_profile, monitor.profile({ kind: 'cpu' }), or a rule on event_loop_lag with capture: 'cpu', which takes one when it fires) and find the long synchronous functions.\",", replace: "'Profile the main thread under load (node --cpu-prof, or clinic flame) and find the long synchronous functions.'," }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['event loop blocked: p99 lag over 100 ms'],
+  },
+  {
     name: 'high error rate names no endpoint',
     what: 'the error-rate diagnosis says only the mean over every series: a route failing every request among healthy ones is not named',
     edits: [{ find: 'const failing = failingSeries(series, r.metric);', replace: 'const failing: SeriesStats[] = [];' }],

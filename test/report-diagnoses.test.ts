@@ -58,6 +58,8 @@ describe('diagnoses', () => {
     expect(d).toMatchObject({ severity: 'warning', category: 'cpu' });
     expect(d.evidence[0]).toMatchObject({ metric: 'event_loop_lag', statistic: 'p99', threshold: DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs });
     expect(d.evidence[0]!.value).toBeGreaterThan(140);
+    // The profile to take is the monitor's own, while the loop is blocked (not node --cpu-prof, a restart away).
+    expect(d.actions[0]).toMatch(/^Profile the main thread while the loop is blocked \(capture_performance_profile, monitor\.profile\(\{ kind: 'cpu' \}\), or a rule on event_loop_lag with capture: 'cpu'/);
     expect(only('event_loop_lag', {}, () => 800, 'event-loop-blocked').severity).toBe('critical');
   });
 
@@ -78,7 +80,9 @@ describe('diagnoses', () => {
   });
 
   it('CPU saturation: mean over 85%', () => {
-    expect(only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation').severity).toBe('warning');
+    const d = only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation');
+    expect(d.severity).toBe('warning');
+    expect(d.actions[0]).toMatch(/^Find the hot code with a CPU profile of the main thread while the CPU is busy \(capture_performance_profile, or monitor\.profile/);
     expect(only('cpu_usage', {}, () => 99, 'cpu-saturation').severity).toBe('critical');
   });
 

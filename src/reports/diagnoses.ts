@@ -122,7 +122,7 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
       summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
-        'Profile the main thread under load (node --cpu-prof, or clinic flame) and find the long synchronous functions.',
+        "Profile the main thread while the loop is blocked (capture_performance_profile, monitor.profile({ kind: 'cpu' }), or a rule on event_loop_lag with capture: 'cpu', which takes one when it fires) and find the long synchronous functions.",
         'Move CPU-heavy work (parsing, formula evaluation, compression, crypto) to worker threads or a piscina pool.',
         'Break long loops into chunks that yield (setImmediate) and stream large JSON instead of JSON.parse/stringify at once.',
       ],
@@ -239,7 +239,7 @@ const cpuSaturation: Rule = ({ metrics, window }) => {
       summary: `The machine's CPUs were busy ${round(cpu.mean)}% on average (p95 ${round(cpu.p95)}%): work queues up behind them.`,
       evidence: [ev(r.metric, 'mean', cpu.mean, r.meanWarning, 'percent', window), ev(r.metric, 'p95', cpu.p95, r.p95Critical, 'percent', window)],
       actions: [
-        'Find the hot code with a CPU profile (node --cpu-prof) and cache or precompute what repeats.',
+        "Find the hot code with a CPU profile of the main thread while the CPU is busy (capture_performance_profile, or monitor.profile({ kind: 'cpu' })) and cache or precompute what repeats; a profile mostly idle says the CPU goes to other threads or processes.",
         'Lower concurrency of CPU-bound pools to the core count; shed or queue load instead of oversubscribing.',
         'Scale out (more instances or cores) if the profile shows the work is necessary.',
       ],
