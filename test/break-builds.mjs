@@ -1399,6 +1399,13 @@ export const BREAKS = [
     mustFail: ['high error rate names the endpoints that failed'],
   },
   {
+    name: 'high error rate from a few requests',
+    what: 'the high-error-rate diagnosis needs no number of requests: one failed request of one is a critical "100% of requests failed"',
+    edits: [{ find: 'const high = overall.mean >= r.overallWarning && overall.count >= r.minEvents;', replace: 'const high = overall.mean >= r.overallWarning;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['high error rate names the endpoints that failed'],
+  },
+  {
     name: 'slow endpoints not diagnosed',
     what: 'no rule reads response_time per endpoint: a slow endpoint among fast requests gets no diagnosis, as the p95 of all requests hides it',
     edits: [{ find: 'poolSaturation, slowFormula, slowEndpoints];', replace: 'poolSaturation, slowFormula];' }],

@@ -100,7 +100,7 @@ describe('diagnoses', () => {
     expect(d.evidence[0]).toMatchObject({ value: 0.5, tags: { endpoint: '/pay' } });
   });
 
-  it('high error rate names the endpoints that failed, most failures first, with their evidence', () => {
+  it('high error rate names the endpoints that failed, most failures first, with their evidence, and needs 20 requests', () => {
     // One route fails every request beside a healthy one and a flaky one: 9% overall, which
     // alone does not say where to look.
     const d = only('error_rate', { endpoint: '/ok' }, () => ratio(100, 0), 'error-burst', [
@@ -109,6 +109,10 @@ describe('diagnoses', () => {
     ]);
     expect(d).toMatchObject({ severity: 'critical', title: 'High error rate' });
     expect(d.summary).toBe('9.23% of requests failed over the window. Most failures: endpoint=/fail 100% of 12000; endpoint=/flaky 10% of 24000.');
+    // Fewer requests than a burst bucket needs are no share of failures: no diagnosis of a few.
+    const few = DIAGNOSIS_RULES.errorBurst.minEvents - 1;
+    expect(diagnosesOf([['error_rate', { endpoint: '/x' }, (sec) => (sec < few ? 1 : undefined)]])).toEqual([]);
+    expect(diagnosesOf([['error_rate', { endpoint: '/x' }, (sec) => (sec <= few ? 1 : undefined)]]).map((x) => x.title)).toEqual(['High error rate']);
     expect(d.evidence.map((e) => [e.tags, e.value])).toEqual([
       [undefined, 0.09231],
       [{ endpoint: '/fail' }, 1],

@@ -309,7 +309,9 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
       }
     }
   }
-  const high = overall.mean >= r.overallWarning;
+  // A share of the requests needs requests enough to be one: one failed request of one (a
+  // monitor restarted on a quiet dataDir) read as a critical "100% of requests failed".
+  const high = overall.mean >= r.overallWarning && overall.count >= r.minEvents;
   if (bursts === 0 && !high) return [];
   // Which endpoints failed: the mean over every series says how many requests failed, not
   // where (15% overall was one route failing every request beside healthy ones).
