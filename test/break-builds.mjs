@@ -1371,6 +1371,13 @@ export const BREAKS = [
     mustFail: ['plans no step on fewer than MIN_SAMPLES samples of the target'],
   },
   {
+    name: 'history downsampling gives up after five rounds',
+    what: 'get_metric_history scales its points by what is over for five rounds and then answers whatever it has: raw series cut below their samples gain columns, and two of 200 samples answered 9 KB of an 8 KB budget',
+    edits: [{ find: 'points = Math.max(1, round === 0 ? scaled : Math.min(scaled, Math.floor(points / 2)));', replace: 'if (round === 4) return { structured, text };\n        points = Math.max(1, scaled);' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ['keeps history within 8 KB where a cut grows the answer'],
+  },
+  {
     name: 'firing alert says no profile',
     what: "get_performance_alerts' text of a firing alert leaves out what its rule's capture found: the model sees the firing without the function to blame",
     edits: [{ find: 'const profiles = episodeProfiles(monitor, all);', replace: 'const profiles = new Map<string, never>();' }],
