@@ -1406,6 +1406,13 @@ export const BREAKS = [
     mustFail: ['high error rate names the endpoints that failed'],
   },
   {
+    name: 'high error rate names hub members twice',
+    what: "on a hub the error-rate diagnosis names each member's series of a route beside the cluster-wide one that holds their failures",
+    edits: [{ find: 'return failing.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort(', replace: 'return failing.sort(' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['high error rate on a hub names a route failing cluster-wide once'],
+  },
+  {
     name: 'high error rate from a few requests',
     what: 'the high-error-rate diagnosis needs no number of requests: one failed request of one is a critical "100% of requests failed"',
     edits: [{ find: 'const high = overall.mean >= r.overallWarning && overall.count >= r.minEvents;', replace: 'const high = overall.mean >= r.overallWarning;' }],

@@ -120,6 +120,17 @@ describe('diagnoses', () => {
     ]);
   });
 
+  it('high error rate on a hub names a route failing cluster-wide once, not again for each member', () => {
+    const [d] = diagnosesOf([
+      ['error_rate', { endpoint: '/fail' }, () => ratio(20, 20)],
+      ['error_rate', { endpoint: '/fail', instance: 'a' }, () => ratio(10, 10)],
+      ['error_rate', { endpoint: '/fail', instance: 'b' }, () => ratio(10, 10)],
+      ['error_rate', { endpoint: '/ok' }, () => ratio(20, 0)],
+    ]).filter((x) => x.id === 'error-burst');
+    expect(d!.summary).toMatch(/ Most failures: endpoint=\/fail 100% of 24000\.$/);
+    expect(d!.evidence.map((e) => e.tags)).toEqual([undefined, { endpoint: '/fail' }]);
+  });
+
   it('low cache hit rate: under 80% of lookups hit', () => {
     const d = only('cache_hit_rate', {}, () => ratio(100, 60), 'low-cache-hit-rate');
     expect(d).toMatchObject({ severity: 'warning', category: 'cache' });
