@@ -1399,6 +1399,20 @@ export const BREAKS = [
     mustFail: ['event loop blocked: p99 lag over 100 ms'],
   },
   {
+    name: 'anomaly baseline leaves spikes out',
+    what: 'a spike found stays out of the baseline: a baseline of zeros never learns a blip that recurs, and each one is a spike at z = 5e11 (72 in ten minutes of a quiet cpu_iowait)',
+    edits: [{ find: "if (kind !== 'sustained') flagged.fill(0, run.start, run.end);", replace: 'if (!kind) flagged.fill(0, run.start, run.end);' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['learns spikes that recur'],
+  },
+  {
+    name: 'anomaly scale has no floor of the level',
+    what: 'a gauge that held still has a scale of a billionth of its level: a change of 0.0004 on 26.74 is a sustained anomaly at z = 15,000',
+    edits: [{ find: 'const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, 1e-12);', replace: 'const scale = Math.max(spread, Math.abs(median) * 1e-9, 1e-12);' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['takes no change under a thousandth of the level'],
+  },
+  {
     name: 'high error rate names no endpoint',
     what: 'the error-rate diagnosis says only the mean over every series: a route failing every request among healthy ones is not named',
     edits: [{ find: 'const failing = failingSeries(series, r.metric);', replace: 'const failing: SeriesStats[] = [];' }],
