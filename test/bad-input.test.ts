@@ -122,6 +122,22 @@ describe('bad input', () => {
     for (const r of [typo, fresh, known]) await m.deleteAlertRule(r.id);
   });
 
+  it("keeps a rule whose tags no series of its metric has, and notes it with the tag key or value a typo meant", async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    for (const endpoint of ['/pay', '/slow']) m.record('checkout_ms', 5, { endpoint });
+    await m.flush();
+    const rule = (tags: Record<string, string>) => m.createAlertRule({ metric: 'checkout_ms', operator: '>', threshold: 1, tags });
+    const key = await rule({ endpont: '/slow' });
+    expect(key.note).toBe('no series of checkout_ms has {endpont=/slow} yet: the rule waits for one; its series have the tag endpoint; did you mean endpoint?');
+    const value = await rule({ endpoint: '/slw' });
+    expect(value.note).toBe('no series of checkout_ms has {endpoint=/slw} yet: the rule waits for one; endpoint is /pay, /slow on its series; did you mean /slow?');
+    const matched = await rule({ endpoint: '/slow' });
+    expect(matched).not.toHaveProperty('note');
+    expect(m.listAlertRules().map((r) => r.id)).toEqual([key.id, value.id, matched.id]);
+    await m.stop();
+  });
+
   it('refuses bad queries, naming the field', async () => {
     await expect(m.getMetricHistory({ metric: 'response_time', from: 2000, to: 1000 })).rejects.toMatchObject({ field: 'from' });
     await expect(m.getMetricHistory({ metric: 'response_time', resolution: 'minute' as never })).rejects.toThrow(/^resolution must be one of auto, raw, bucket, rollup, got "minute"$/);

@@ -74,6 +74,19 @@ describe('answer budgets', () => {
     expect((await call('get_metric_history', { metric_type: 'response_time', max_points: 256 })).size).toBeLessThan(10 * 256 * 30);
   });
 
+  it('keeps history within 8 KB where a cut grows the answer: raw series cut below their samples gain columns', async () => {
+    // Two series of 200 raw samples: 9 KB in two columns; cut to fewer points, each point adds
+    // count, min, max and three quantiles, so scaling the points by what is over did not
+    // converge in its five rounds and answered 9 KB.
+    for (let s = 0; s < 2; s++) for (let i = 0; i < 200; i++) monitor.record('checkout_ms', 0.05 + ((i * 7919 + s * 31) % 1000) / 7.3, { endpoint: `/c${s}` });
+    await monitor.flush();
+    const full = await call('get_metric_history', { metric_type: 'checkout_ms', max_points: 200 });
+    expect(full.size).toBeGreaterThan(8 * KB);
+    const { size, text } = await call('get_metric_history', { metric_type: 'checkout_ms' });
+    expect(size).toBeLessThanOrEqual(8 * KB);
+    expect(text).toMatch(/downsampled to \d+ points per series to fit 8 KB: pass max_points \(up to 10000\) for more/);
+  });
+
   it('keeps a report within 16 KB and sends Markdown once, in the text', async () => {
     const json = await call('generate_performance_report', {});
     expect(json.size).toBeLessThanOrEqual(16 * KB);

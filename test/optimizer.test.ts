@@ -157,7 +157,7 @@ describe('optimize', () => {
     for (let i = 0; i < 10; i++) m.record('api_response_time', 12);
     await m.flush();
     const r = await m.optimize({ type: 'concurrency', verificationWindowMs: 5_000 });
-    expect(r.skipped).toContainEqual({ knob: 'queue.workers', reason: 'only 9 samples of queue_size in the last 5000 ms, fewer than the 10 a step needs before and after a change: record it more often or pass a longer verificationWindowMs' });
+    expect(r.skipped).toContainEqual({ knob: 'queue.workers', reason: 'only 9 samples of queue_size in the last 5000 ms, fewer than the 10 a step needs before and after a change: record it more often, or verify over at least 7 s (which holds 10 at this rate)' });
     const step = r.plan.find((p) => p.knob === 'pool.size')!;
     expect(step.why).toBe('api_response_time averaged 12 ms over the last 5000 ms (10 samples) and should decrease; first step, up as preferred.');
     expect(step.expectedEffect).toMatch(/^api_response_time to decrease from 12 ms;/);

@@ -149,6 +149,12 @@ describe('capture_performance_profile', () => {
     // This test's process mostly waits while it captures: then the headline says so first.
     expect(log.message).toMatch(/^PROFILE stats_ms > 10: (\d+(\.\d)?% of samples in|the main thread was idle in \d+(\.\d)?% of samples) .* \(.*\.cpuprofile\)$|^PROFILE stats_ms > 10: no JavaScript on the stack/);
     expect(log).toMatchObject({ to: 'firing', profile: { id: 1, file: expect.stringMatching(/\.cpuprofile$/) } });
+    // The alerts' text names what the capture found, on the firing alert and its history
+    // entry: a model that reads the text alone saw the firing without its culprit.
+    const headline = (log.profile as { headline: string }).headline;
+    const alerts = (await client.callTool({ name: 'get_performance_alerts', arguments: { include_history: true } })) as Result;
+    const said = `; profile 1 (capture_performance_profile { id: 1 }): ${headline}`;
+    expect(alerts.content[0]!.text.split('\n').filter((l) => l.endsWith(said))).toEqual([expect.stringMatching(/^CRITICAL stats_ms > 10: stats_ms = 50 \(threshold 10\), firing since /), expect.stringMatching(/^ {2}\S+ stats_ms > 10 stats_ms: inactive → firing at 50; /)]);
   }, 20_000);
 });
 

@@ -48,6 +48,28 @@ describe('anomaly detection', () => {
     expect(runs[0]!.peakScore).toBeGreaterThan(30);
   });
 
+  it('learns spikes that recur instead of reporting each one against a baseline that left them out', () => {
+    // cpu_iowait of a quiet machine: zeros, and a blip of 0.5 every 7 s from bucket 101. Each
+    // blip was left out of the baseline, which stayed all zeros: 72 spikes at z = 5e11. Back in
+    // it, they are the series' texture from the next recomputation on (two: 120, then 150).
+    const v = Array.from({ length: 600 }, (_, i) => (i > 100 && i % 7 === 3 ? 0.5 : 0));
+    expect(detectAnomalies(v).map((r) => [r.startIndex, r.kind])).toEqual([101, 108, 115, 122, 129, 136, 143].map((i) => [i, 'spike']));
+    // A lone spike still does not move the median and MAD, so the one after it is found as well.
+    const z = noise(5);
+    const w = Array.from({ length: 400 }, () => 50 + 2 * z());
+    w[200] = 150;
+    w[260] = 150;
+    expect(detectAnomalies(w).map((r) => r.startIndex)).toEqual([200, 260]);
+  });
+
+  it('takes no change under a thousandth of the level of a gauge that held still for an anomaly', () => {
+    // disk_usage at 26.7399% for minutes, then 0.0004 more: a "sustained" anomaly at z = 15,000.
+    expect(detectAnomalies(Array.from({ length: 600 }, (_, i) => 26.7399 + (i > 300 ? 0.0004 : 0)))).toEqual([]);
+    // A step of a few percent of the level still is one.
+    expect(detectAnomalies(Array.from({ length: 600 }, (_, i) => 26.7399 + (i > 300 ? 1 : 0))).map((r) => [r.startIndex, r.kind])).toEqual([[301, 'sustained']]);
+    expect(robustBaseline(Float64Array.from([26.7, 26.7, 26.7]), 3).scale).toBeCloseTo(0.0267, 9);
+  });
+
   it('reports anomalies with their time and size in the report', () => {
     const s = synthetic();
     const z = noise(12);

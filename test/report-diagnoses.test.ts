@@ -58,6 +58,8 @@ describe('diagnoses', () => {
     expect(d).toMatchObject({ severity: 'warning', category: 'cpu' });
     expect(d.evidence[0]).toMatchObject({ metric: 'event_loop_lag', statistic: 'p99', threshold: DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs });
     expect(d.evidence[0]!.value).toBeGreaterThan(140);
+    // The profile to take is the monitor's own, while the loop is blocked (not node --cpu-prof, a restart away).
+    expect(d.actions[0]).toMatch(/^Profile the main thread while the loop is blocked \(capture_performance_profile, monitor\.profile\(\{ kind: 'cpu' \}\), or a rule on event_loop_lag with capture: 'cpu'/);
     expect(only('event_loop_lag', {}, () => 800, 'event-loop-blocked').severity).toBe('critical');
   });
 
@@ -78,7 +80,9 @@ describe('diagnoses', () => {
   });
 
   it('CPU saturation: mean over 85%', () => {
-    expect(only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation').severity).toBe('warning');
+    const d = only('cpu_usage', {}, () => 88 + rand() * 4, 'cpu-saturation');
+    expect(d.severity).toBe('warning');
+    expect(d.actions[0]).toMatch(/^Find the hot code with a CPU profile of the main thread while the CPU is busy \(capture_performance_profile, or monitor\.profile/);
     expect(only('cpu_usage', {}, () => 99, 'cpu-saturation').severity).toBe('critical');
   });
 
@@ -94,6 +98,37 @@ describe('diagnoses', () => {
     expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
     expect(d.evidence).toHaveLength(10);
     expect(d.evidence[0]).toMatchObject({ value: 0.5, tags: { endpoint: '/pay' } });
+  });
+
+  it('high error rate names the endpoints that failed, most failures first, with their evidence, and needs 20 requests', () => {
+    // One route fails every request beside a healthy one and a flaky one: 9% overall, which
+    // alone does not say where to look.
+    const d = only('error_rate', { endpoint: '/ok' }, () => ratio(100, 0), 'error-burst', [
+      ['error_rate', { endpoint: '/fail' }, () => ratio(10, 10)],
+      ['error_rate', { endpoint: '/flaky' }, () => ratio(20, 2)],
+    ]);
+    expect(d).toMatchObject({ severity: 'critical', title: 'High error rate' });
+    expect(d.summary).toBe('9.23% of requests failed over the window. Most failures: endpoint=/fail 100% of 12000; endpoint=/flaky 10% of 24000.');
+    // Fewer requests than a burst bucket needs are no share of failures: no diagnosis of a few.
+    const few = DIAGNOSIS_RULES.errorBurst.minEvents - 1;
+    expect(diagnosesOf([['error_rate', { endpoint: '/x' }, (sec) => (sec < few ? 1 : undefined)]])).toEqual([]);
+    expect(diagnosesOf([['error_rate', { endpoint: '/x' }, (sec) => (sec <= few ? 1 : undefined)]]).map((x) => x.title)).toEqual(['High error rate']);
+    expect(d.evidence.map((e) => [e.tags, e.value])).toEqual([
+      [undefined, 0.09231],
+      [{ endpoint: '/fail' }, 1],
+      [{ endpoint: '/flaky' }, 0.1],
+    ]);
+  });
+
+  it('high error rate on a hub names a route failing cluster-wide once, not again for each member', () => {
+    const [d] = diagnosesOf([
+      ['error_rate', { endpoint: '/fail' }, () => ratio(20, 20)],
+      ['error_rate', { endpoint: '/fail', instance: 'a' }, () => ratio(10, 10)],
+      ['error_rate', { endpoint: '/fail', instance: 'b' }, () => ratio(10, 10)],
+      ['error_rate', { endpoint: '/ok' }, () => ratio(20, 0)],
+    ]).filter((x) => x.id === 'error-burst');
+    expect(d!.summary).toMatch(/ Most failures: endpoint=\/fail 100% of 24000\.$/);
+    expect(d!.evidence.map((e) => e.tags)).toEqual([undefined, { endpoint: '/fail' }]);
   });
 
   it('low cache hit rate: under 80% of lookups hit', () => {

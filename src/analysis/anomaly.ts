@@ -35,6 +35,9 @@ export const ANOMALY_RULES = {
 
 export type AnomalyRules = { [K in keyof typeof ANOMALY_RULES]: number };
 
+/** The least scale, as a share of the baseline's median: a deviation under 0.35% of the level is never anomalous. */
+const MIN_RELATIVE_SCALE = 1e-3;
+
 /** MAD to standard deviation for normal data; mean absolute deviation likewise. */
 const MAD_TO_SIGMA = 1.4826;
 const MEAN_AD_TO_SIGMA = 1.2533;
@@ -78,7 +81,7 @@ export function medianOf(a: Float64Array, n: number): number {
 export interface RobustBaseline {
   median: number;
   mad: number;
-  /** The spread z is measured in: 1.4826 MAD, or 1.2533 × mean absolute deviation when the MAD is 0. */
+  /** The spread z is measured in: 1.4826 MAD, or 1.2533 × mean absolute deviation when the MAD is 0; at least a thousandth of |median|. */
   scale: number;
   n: number;
 }
@@ -93,9 +96,11 @@ export function robustBaseline(a: Float64Array, n: number): RobustBaseline {
   }
   meanAd /= n || 1;
   const mad = medianOf(a, n);
-  // A baseline that never moved (MAD 0, mean deviation 0) still gives any change a finite,
-  // large score rather than an infinite one.
-  const scale = mad > 0 ? MAD_TO_SIGMA * mad : meanAd > 0 ? MEAN_AD_TO_SIGMA * meanAd : Math.max(Math.abs(median) * 1e-9, 1e-12);
+  // At least a thousandth of the level: a gauge that held still (disk_usage at 26.7399%) made
+  // a change of 0.0004 a "sustained" anomaly at z = 15,000. A baseline that never moved at 0
+  // still gives any change a finite, large score rather than an infinite one.
+  const spread = mad > 0 ? MAD_TO_SIGMA * mad : MEAN_AD_TO_SIGMA * meanAd;
+  const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, 1e-12);
   return { median, mad, scale, n };
 }
 
@@ -133,10 +138,11 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
       const values = new Float64Array(len);
       for (let i = 0; i < len; i++) values[i] = v[run.start + i]!;
       out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? run.peak : -run.peak, value: medianOf(values, len), baseline: run.base });
-    } else {
-      // A short, moderate deviation is noise: it goes back into the baseline.
-      flagged.fill(0, run.start, run.end);
     }
+    // A short run goes back into the baseline, a spike too: the median and MAD resist a lone
+    // spike without leaving it out, and one left out kept a baseline blind to spikes that
+    // recur (a 0.5 blip of cpu_iowait every 7 s over zeros was 72 spikes at z = 5e11).
+    if (kind !== 'sustained') flagged.fill(0, run.start, run.end);
     run = undefined;
   };
 

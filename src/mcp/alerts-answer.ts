@@ -4,7 +4,7 @@
  * per rule, and on request the rules and the latest changes, within the read budget.
  */
 import { z } from 'zod';
-import { SEVERITIES, type Alert } from '../alerts/schema.js';
+import { SEVERITIES, type Alert, type AlertTransition } from '../alerts/schema.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
@@ -41,9 +41,18 @@ export const AlertsOutput = z.object({
 
 export type AlertsAnswer = z.output<typeof AlertsOutput>;
 
-function alertLine(a: z.output<typeof AlertOut>): string {
+/**
+ * The profile a firing took (or why none), for the text: the structured answer carries it on
+ * the history entry, but a model reading the text saw a firing without the function to blame.
+ */
+function profileText(p: AlertTransition['profile'] | z.output<typeof TransitionOut>['profile']): string {
+  if (!p) return '';
+  return p.id > 0 ? `; profile ${p.id} (capture_performance_profile { id: ${p.id} }): ${p.headline}` : `; ${p.headline}`;
+}
+
+function alertLine(a: z.output<typeof AlertOut>, profile?: AlertTransition['profile']): string {
   const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
-  return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}`;
+  return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}${profileText(profile)}`;
 }
 
 function ruleLine(r: z.output<typeof RuleOut>): string {
@@ -51,7 +60,7 @@ function ruleLine(r: z.output<typeof RuleOut>): string {
 }
 
 function transitionLine(t: z.output<typeof TransitionOut>): string {
-  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}`;
+  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}${profileText(t.profile)}`;
 }
 
 /** Active alerts per rule, most first. */
@@ -86,6 +95,25 @@ function take<T>(items: readonly T[], line: (x: T) => string, limitN: number | u
   return { shown, lines, bytes };
 }
 
+/**
+ * The profile of each firing alert's episode, by fingerprint: the note on the history entry of
+ * its firing, for the alerts of rules with a capture (the history is read from the earliest
+ * firing among them, and only when there is one).
+ */
+function episodeProfiles(monitor: PerformanceMonitor, alerts: readonly Alert[]): Map<string, NonNullable<AlertTransition['profile']>> {
+  const out = new Map<string, NonNullable<AlertTransition['profile']>>();
+  const captured = new Set(monitor.listAlertRules().filter((r) => r.capture).map((r) => r.id));
+  const firing = alerts.filter((a) => a.state === 'firing' && a.firedAt !== null && captured.has(a.ruleId));
+  if (firing.length === 0) return out;
+  const firedAt = new Map(firing.map((a) => [a.fingerprint, a.firedAt!]));
+  const from = firing.reduce((min, a) => Math.min(min, a.firedAt!), Infinity);
+  for (const t of monitor.getAlertHistory({ from })) {
+    const at = firedAt.get(t.fingerprint);
+    if (t.profile && t.to === 'firing' && at !== undefined && t.at >= at) out.set(t.fingerprint, t.profile);
+  }
+  return out;
+}
+
 /** What to do for the items an alerts answer left out. */
 const MORE_ALERTS = 'pass limit (up to 1000) for more, or state and severity to choose';
 
@@ -110,7 +138,8 @@ export function alertsAnswer(
   // The fixed part (counts, the envelope) first; the lists share what is left.
   let left = budget - 600 - 2 * textBytes(head) - textBytes(countLine) - jsonBytes(counts);
   const lists = 1 + (args.include_rules ? 1 : 0) + (args.include_history ? 1 : 0);
-  const alerts = take(all.map(alertOut), alertLine, args.limit, left / lists);
+  const profiles = episodeProfiles(monitor, all);
+  const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists);
   left -= alerts.bytes;
   const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
   const lines = [`${head}${structured.truncated ? ` (showing ${alerts.shown.length}: ${MORE_ALERTS})` : ''}`];

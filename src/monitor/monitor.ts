@@ -55,7 +55,7 @@ import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './opt
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
-import { unseenMetricNote } from './names.js';
+import { unmatchedTagsNote, unseenMetricNote } from './names.js';
 import { RUNTIME_SERIES, RuntimeSampler } from './runtime.js';
 import { StorageLink } from './storage-link.js';
 import { ExportLink, type ExportStatus } from './export-link.js';
@@ -561,11 +561,12 @@ export class PerformanceMonitor extends EventEmitter {
    * to every series of the metric whose tags include the rule's, present and future; a metric
    * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating, to
    * the rule and, when no metric has its name yet, a `note` that says so and names the known
-   * metric a typo most likely meant.
+   * metric a typo most likely meant; likewise when the metric has series but none with the
+   * rule's tags (the tag key or value a typo most likely meant).
    */
   async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { note?: string }> {
     const created = await this.alerting.createRule(rule);
-    const note = unseenMetricNote(created.metric, this.query.knownNames());
+    const note = unseenMetricNote(created.metric, this.query.knownNames()) ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));
     return note === undefined ? created : { ...created, note };
   }
 

@@ -6,11 +6,14 @@
 import { z } from 'zod';
 import { OPTIMIZATION_TYPES, type Goal, type OptimizationType, type TargetReading, type TunableType } from './tunables.js';
 
+/** The longest verification window, ms. */
+export const MAX_VERIFICATION_WINDOW_MS = 3_600_000;
+
 export const OptimizeOptionsSchema = z.strictObject({
   type: z.enum(OPTIMIZATION_TYPES, { error: `must be one of ${OPTIMIZATION_TYPES.join(', ')}` }).default('all'),
   dryRun: z.boolean({ error: 'must be a boolean' }).optional(),
   autoApply: z.boolean({ error: 'must be a boolean' }).default(false),
-  verificationWindowMs: z.number({ error: 'must be an integer from 100 to 3600000 ms' }).int({ error: 'must be an integer from 100 to 3600000 ms' }).min(100, { error: 'must be an integer from 100 to 3600000 ms' }).max(3_600_000, { error: 'must be an integer from 100 to 3600000 ms' }).optional(),
+  verificationWindowMs: z.number({ error: 'must be an integer from 100 to 3600000 ms' }).int({ error: 'must be an integer from 100 to 3600000 ms' }).min(100, { error: 'must be an integer from 100 to 3600000 ms' }).max(MAX_VERIFICATION_WINDOW_MS, { error: 'must be an integer from 100 to 3600000 ms' }).optional(),
   minImprovement: z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' }).default(0.02),
   maxSteps: z.number({ error: 'must be an integer from 1 to 20' }).int({ error: 'must be an integer from 1 to 20' }).min(1, { error: 'must be an integer from 1 to 20' }).max(20, { error: 'must be an integer from 1 to 20' }).default(5),
   signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),

@@ -18,7 +18,7 @@
 import { InvalidArgumentError, OptimizationBusyError, ReportAbortedError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { parseTunable, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition } from './tunables.js';
-import { OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
+import { MAX_VERIFICATION_WINDOW_MS, OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
 
 export interface OptimizerDeps {
   measure(tunable: Tunable, from: number, to: number): TargetReading;
@@ -48,6 +48,20 @@ const fmt = (x: number): string => String(Number(x.toPrecision(4)));
  */
 export const MIN_SAMPLES = 10;
 const samples = (n: number): string => `${n} sample${n === 1 ? '' : 's'}`;
+
+/**
+ * What to do about a window with `count` (≥ 1) samples of the target, fewer than MIN_SAMPLES:
+ * the window that holds them at this rate, in whole seconds (an agent passes seconds, the
+ * library ms), with a sample to spare for where the window's edges fall. "Pass a longer
+ * window" alone left the caller to guess: the monitor's own knob on monitor_overhead_cpu,
+ * recorded every 10 s, had 6 in the default 60 s and needs 110.
+ */
+function longerWindow(windowMs: number, count: number): string {
+  const seconds = Math.ceil((windowMs * (MIN_SAMPLES + 1)) / count / 1000);
+  return seconds * 1000 <= MAX_VERIFICATION_WINDOW_MS
+    ? `record it more often, or verify over at least ${seconds} s (which holds ${MIN_SAMPLES} at this rate)`
+    : `record it more often (at this rate ${MIN_SAMPLES} take longer than the longest verification window, ${MAX_VERIFICATION_WINDOW_MS / 1000} s)`;
+}
 
 interface Memory {
   /** The value these notes are about; a knob moved by someone else starts afresh. */
@@ -299,7 +313,7 @@ export class Optimizer {
     const reading = this.deps.measure(t, now - windowMs, now);
     if (reading.count === 0) return this.skip(t, `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`, runId, result);
     if (reading.count < MIN_SAMPLES) {
-      return this.skip(t, `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: record it more often or pass a longer verificationWindowMs`, runId, result);
+      return this.skip(t, `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: ${longerWindow(windowMs, reading.count)}`, runId, result);
     }
     const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
     const step: PlanStep = {

@@ -24,9 +24,26 @@ export const IDLE_CAPTURE_SHARE = 0.8;
 
 const idle = (n: CaptureNote): boolean => n.kind === 'cpu' && (n.idle ?? 0) >= IDLE_CAPTURE_SHARE;
 
-function sentence(n: CaptureNote): string {
+/**
+ * What a mostly idle capture says of the diagnosis it is attached to. A blocked event loop was
+ * held by JavaScript on the main thread at some time of the window; a capture that found the
+ * thread waiting was taken at another time, and says nothing of where the CPU went then
+ * (until 2026-12-01 it said "the CPU went to other threads or processes", as for a saturated
+ * CPU, which contradicted the diagnosis it was attached to).
+ */
+function idleWords(n: CaptureNote, diagnosis: string | undefined): string {
+  const share = `The main thread was idle in ${PERCENT(n.idle!)} of its samples`;
+  return diagnosis === 'event-loop-blocked'
+    ? `${share}: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.`
+    : `${share}: during the capture the CPU went to other threads or processes, not to its JavaScript.`;
+}
+
+/** What to do when every CPU capture of a blocked event loop found the main thread waiting. */
+const CAPTURE_WHILE_BLOCKED = "Capture again while the loop is blocked: a rule on event_loop_lag (p99 over 100 ms, say) with capture: 'cpu' takes one when it fires.";
+
+function sentence(n: CaptureNote, diagnosis?: string): string {
   const by = n.rule ? `, when "${n.rule}" fired` : '';
-  const why = idle(n) ? ` The main thread was idle in ${PERCENT(n.idle!)} of its samples: the CPU went to other threads or processes, not to its JavaScript.` : '';
+  const why = idle(n) ? ` ${idleWords(n, diagnosis)}` : '';
   return `${n.kind === 'cpu' ? 'CPU' : 'Heap'} profile ${n.id} (${n.seconds} s from ${new Date(n.at).toISOString()}${by}): ${n.headline}.${why}`;
 }
 
@@ -53,15 +70,15 @@ export function withCaptures(diagnoses: Diagnosis[], notes: readonly CaptureNote
     const mine = taken.filter((n) => n.kind === kind);
     if (mine.length === 0) continue;
     const claimed = diagnoses.filter((d) => (EXPLAINS[kind] as readonly string[]).includes(d.id));
-    const words = mine.map(sentence).join(' ');
     if (claimed.length > 0) {
       for (const d of claimed) {
-        d.summary = `${d.summary} ${words}`;
+        d.summary = `${d.summary} ${mine.map((n) => sentence(n, d.id)).join(' ')}`;
         d.evidence.push(...mine.flatMap(evidenceOf));
-        d.actions.unshift(...mine.map(openAction));
+        d.actions.unshift(...(d.id === 'event-loop-blocked' && mine.every(idle) ? [CAPTURE_WHILE_BLOCKED] : []), ...mine.map(openAction));
       }
       continue;
     }
+    const words = mine.map((n) => sentence(n)).join(' ');
     const lead = mine.filter((n) => !idle(n)).at(-1);
     diagnoses.push({
       id: `${kind}-profile`,

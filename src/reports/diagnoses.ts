@@ -17,7 +17,7 @@ export const DIAGNOSIS_RULES = {
   memoryLeak: { metric: 'heap_used', segments: 8, minRisingShare: 0.75, minGrowth: 0.1, minBytesPerHour: 16 * MiB, minSpanMs: 5 * 60_000 },
   cpuSaturation: { metric: 'cpu_usage', meanWarning: 85, p95Critical: 95 },
   ioWait: { metric: 'cpu_iowait', meanWarning: 10, meanCritical: 25 },
-  errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05 },
+  errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05, named: 3 },
   lowCacheHitRate: { metric: 'cache_hit_rate', meanWarning: 0.8, meanCritical: 0.5, minEvents: 100 },
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
@@ -122,7 +122,7 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
       summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
-        'Profile the main thread under load (node --cpu-prof, or clinic flame) and find the long synchronous functions.',
+        "Profile the main thread while the loop is blocked (capture_performance_profile, monitor.profile({ kind: 'cpu' }), or a rule on event_loop_lag with capture: 'cpu', which takes one when it fires) and find the long synchronous functions.",
         'Move CPU-heavy work (parsing, formula evaluation, compression, crypto) to worker threads or a piscina pool.',
         'Break long loops into chunks that yield (setImmediate) and stream large JSON instead of JSON.parse/stringify at once.',
       ],
@@ -239,7 +239,7 @@ const cpuSaturation: Rule = ({ metrics, window }) => {
       summary: `The machine's CPUs were busy ${round(cpu.mean)}% on average (p95 ${round(cpu.p95)}%): work queues up behind them.`,
       evidence: [ev(r.metric, 'mean', cpu.mean, r.meanWarning, 'percent', window), ev(r.metric, 'p95', cpu.p95, r.p95Critical, 'percent', window)],
       actions: [
-        'Find the hot code with a CPU profile (node --cpu-prof) and cache or precompute what repeats.',
+        "Find the hot code with a CPU profile of the main thread while the CPU is busy (capture_performance_profile, or monitor.profile({ kind: 'cpu' })) and cache or precompute what repeats; a profile mostly idle says the CPU goes to other threads or processes.",
         'Lower concurrency of CPU-bound pools to the core count; shed or queue load instead of oversubscribing.',
         'Scale out (more instances or cores) if the profile shows the work is necessary.',
       ],
@@ -268,6 +268,28 @@ const ioWait: Rule = ({ metrics, window }) => {
   ];
 };
 
+/** `endpoint=/pay,method=POST` of a series' tags, or its name alone. */
+function tagsLabel(tags: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(',') : 'no tags';
+}
+
+/** The label of a hub member's series without its `instance`: that of its cluster-wide twin. */
+function twinLabel(tags: Readonly<Record<string, string>>): string {
+  return tagsLabel(Object.fromEntries(Object.entries(tags).filter(([k]) => k !== 'instance')));
+}
+
+/**
+ * The series of error_rate that failed, most failures first: a request's error_rate sample is
+ * 1 or 0, so a series' sum is its failed requests. On a hub, a member's series is left out
+ * when the cluster-wide series of the same tags holds its failures.
+ */
+function failingSeries(series: readonly SeriesInput[], metric: string): SeriesStats[] {
+  const failing = series.map((s) => s.stats).filter((s) => s.name === metric && s.sum > 0);
+  const clusterWide = new Set(failing.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
+  return failing.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort((a, b) => b.sum - a.sum || b.mean - a.mean);
+}
+
 const errorBurst: Rule = ({ series, metrics, window }) => {
   const r = DIAGNOSIS_RULES.errorBurst;
   const overall = metrics.get(r.metric);
@@ -287,18 +309,26 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
       }
     }
   }
-  const high = overall.mean >= r.overallWarning;
+  // A share of the requests needs requests enough to be one: one failed request of one (a
+  // monitor restarted on a quiet dataDir) read as a critical "100% of requests failed".
+  const high = overall.mean >= r.overallWarning && overall.count >= r.minEvents;
   if (bursts === 0 && !high) return [];
-  if (high) evidence.unshift(ev(r.metric, 'mean over the window', overall.mean, r.overallWarning, 'ratio', window));
+  // Which endpoints failed: the mean over every series says how many requests failed, not
+  // where (15% overall was one route failing every request beside healthy ones).
+  const failing = failingSeries(series, r.metric);
+  const named = failing.slice(0, r.named).map((s) => `${Object.keys(s.tags).length ? tagsLabel(s.tags) : 'untagged'} ${round(s.mean * 100)}% of ${s.count}`);
+  const where = named.length ? ` Most failures: ${named.join('; ')}${failing.length > named.length ? `; ${failing.length - named.length} more` : ''}.` : '';
+  if (high) evidence.unshift(ev(r.metric, 'mean over the window', overall.mean, r.overallWarning, 'ratio', window), ...failing.slice(0, r.named).map((s) => ev(r.metric, 'mean over the window', s.mean, r.overallWarning, 'ratio', window, s.tags)));
   return [
     {
       id: 'error-burst',
       title: high ? 'High error rate' : 'Error-rate bursts',
       severity: high ? 'critical' : 'warning',
       category: 'network',
-      summary: high
-        ? `${round(overall.mean * 100)}% of requests failed over the window${bursts ? `, with ${bursts} burst bucket(s)` : ''}.`
-        : `${bursts} bucket(s) had an error rate of at least ${r.burstRate * 100}% and ${r.overFactor}× the series' mean (${round(overall.mean * 100)}% overall).`,
+      summary:
+        (high
+          ? `${round(overall.mean * 100)}% of requests failed over the window${bursts ? `, with ${bursts} burst bucket(s)` : ''}.`
+          : `${bursts} bucket(s) had an error rate of at least ${r.burstRate * 100}% and ${r.overFactor}× the series' mean (${round(overall.mean * 100)}% overall).`) + where,
       evidence,
       actions: [
         'Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.',
@@ -404,12 +434,6 @@ const slowFormula: Rule = ({ metrics, window }) => {
   ];
 };
 
-/** `endpoint=/pay,method=POST` of a series' tags, or its name alone. */
-function tagsLabel(tags: Readonly<Record<string, string>>): string {
-  const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
-  return parts.length ? parts.join(',') : 'no tags';
-}
-
 /**
  * Endpoints slow at p95, each on its own: the latency part of the score is the p95 of every
  * request together, in which a slow endpoint among many fast requests (health checks, static
@@ -419,9 +443,8 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   const r = DIAGNOSIS_RULES.slowEndpoints;
   const slowAll = series.map((s) => s.stats).filter((s) => s.name === r.metric && s.count >= r.minEvents && s.p95 >= r.p95WarningMs);
   // On a hub, an endpoint slow cluster-wide once, not again for each member; a member slow alone is named.
-  const twin = (tags: Readonly<Record<string, string>>): string => tagsLabel(Object.fromEntries(Object.entries(tags).filter(([k]) => k !== 'instance')));
-  const clusterWide = new Set(slowAll.filter((s) => s.tags.instance === undefined).map((s) => twin(s.tags)));
-  const slow = slowAll.filter((s) => s.tags.instance === undefined || !clusterWide.has(twin(s.tags))).sort((a, b) => b.p95 - a.p95);
+  const clusterWide = new Set(slowAll.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
+  const slow = slowAll.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort((a, b) => b.p95 - a.p95);
   if (slow.length === 0) return [];
   const all = metrics.get(r.metric);
   const critical = slow[0]!.p95 >= r.p95CriticalMs;

@@ -183,13 +183,18 @@ export default function register(server: McpServer, front: Front): void {
       };
       const fitted = args.max_points === undefined;
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
-      // Downsample until the answer fits (a few rounds: each scales the points by what is over).
+      // Downsample until the answer fits. Bytes do not scale with points: a raw series cut
+      // below its samples gains columns (count, min, max, quantiles), so a cut can grow the
+      // answer (two series of 200 raw samples answered 9 KB after five rounds). The first
+      // round scales the points by what is over; later ones at least halve them, so that a
+      // few more reach an answer that fits (a point a series does, for the default limit).
       for (let round = 0; ; round++) {
         const structured = historyOut(await read(points), points, offset);
         const text = historyText(structured, fitted, offset);
         const bytes = jsonBytes(structured) + textBytes(text);
-        if (!fitted || bytes <= ANSWER_BYTES || points === 1 || round === 4) return { structured, text };
-        points = Math.max(1, Math.floor(points * (ANSWER_BYTES / bytes) * 0.9));
+        if (!fitted || bytes <= ANSWER_BYTES || points === 1) return { structured, text };
+        const scaled = Math.floor(points * (ANSWER_BYTES / bytes) * 0.9);
+        points = Math.max(1, round === 0 ? scaled : Math.min(scaled, Math.floor(points / 2)));
       }
     },
   );
