@@ -201,6 +201,7 @@ export class PerformanceMonitor extends EventEmitter {
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
       profiles: (from, to) => this.profiler.notes(from, to),
+      fault: (error) => this.faults.report('reports', error),
       ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
       ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
