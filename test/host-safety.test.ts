@@ -150,6 +150,42 @@ describe('the host is never harmed by the monitor', () => {
     });
   }, 60_000);
 
+  it("calls every listener of an event though one before it throws or its promise rejects, and says each error as a warning", async () => {
+    // emit() stops at the first listener that throws: a logging listener's bug silenced the
+    // paging listener added after it, for every alert.
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    const calls: string[] = [];
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.message.startsWith('perfwatch:')) warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    m.on('start', () => {
+      calls.push('throws');
+      throw new Error('a logging bug');
+    });
+    m.once('start', async () => {
+      calls.push('rejects');
+      throw new Error('an async bug');
+    });
+    m.on('start', () => calls.push('pages'));
+    try {
+      await m.start();
+      await m.stop();
+      await m.start();
+      await waitFor(() => warnings.length === 3, 10_000, 'the warnings');
+    } finally {
+      process.off('warning', onWarning);
+      await m.stop();
+    }
+    expect(calls).toEqual(['throws', 'rejects', 'pages', 'throws', 'pages']);
+    expect(warnings).toEqual([
+      "perfwatch: a 'start' listener threw: a logging bug",
+      "perfwatch: a 'start' listener threw: an async bug",
+      "perfwatch: a 'start' listener threw: a logging bug",
+    ]);
+  });
+
   it('lets a host whose own work is done end with its monitor running, stopping the monitor first: the samples reach the disk and the lock is released', async () => {
     // A service that closes its server on SIGTERM and lets Node end, without monitor.stop():
     // our threads' ports kept such a host alive for ever (a watchdog 'message' listener and the
