@@ -31,10 +31,18 @@ describe('recording from other threads', () => {
     const m = await started({ overflow: 'block' });
     const handle = m.producer();
     const tags = { endpoint: '/search' };
-    const replies = await Promise.all([
-      runRecorder({ handle, count: 300_000, value: 2, name: 'response_time', tags }),
-      runRecorder({ handle, count: 200_000, value: 3, name: 'response_time', tags }),
+    // Both threads hold their rings at once: a thread that has ended gives its ring to the next.
+    const syncs = [new Int32Array(new SharedArrayBuffer(8)), new Int32Array(new SharedArrayBuffer(8))];
+    const replying = Promise.all([
+      runRecorder({ handle, count: 300_000, value: 2, name: 'response_time', tags, paceEvery: 100_000, sync: syncs[0] }),
+      runRecorder({ handle, count: 200_000, value: 3, name: 'response_time', tags, paceEvery: 100_000, sync: syncs[1] }),
     ]);
+    await waitFor(() => syncs.every((sync) => Atomics.load(sync, 0) > 0), 30_000, 'both threads recording');
+    for (const sync of syncs) {
+      Atomics.store(sync, 1, 1);
+      Atomics.notify(sync, 1);
+    }
+    const replies = await replying;
     expect(replies.every((r) => r.done)).toBe(true);
     const main = m.metric('response_time', tags);
     for (let i = 0; i < 1000; i++) main.record(5);
