@@ -2080,6 +2080,13 @@ export const BREAKS = [
     tests: ['threads.test.ts'],
     mustFail: ['gives the ring of a thread that ended', 'says so when a handle has no ring left for another thread'],
   },
+  {
+    name: "an ended thread's ring taken at its time",
+    what: "a ring taken from a thread that ended is not set back to drain time: the new thread's samples take the time of the last mark the ended one published inside a batch",
+    edits: [{ find: '    if (!markDrainTime(sab, hdr)) {', replace: '    if (sab === undefined) {' }],
+    tests: ['ring-full.test.ts'],
+    mustFail: ['gives the ring of a thread that ended to the next claimant'],
+  },
 ];
 
 function parseArgs(argv) {

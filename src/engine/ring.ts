@@ -187,12 +187,30 @@ export function claimRing(sab: SharedArrayBuffer, threadTag: number, self?: OsTh
     const tid = Atomics.load(hdr, OWNER_TID);
     if (tid === 0 || !osThreadEnded(tid, f64[OWNER_START]!)) return false;
     if (Atomics.compareExchange(hdr, CLAIM, was, CLAIMING) !== was) return false;
-    // The ended thread may have died waiting on a full ring.
+    // The ended thread may have died waiting on a full ring, or inside a batch's time marks,
+    // whose time the samples after them would take: its ring goes on at drain time. A ring
+    // with no room for that mark is not taken yet (the collector drains it).
+    if (!markDrainTime(sab, hdr)) {
+      Atomics.store(hdr, CLAIM, was);
+      return false;
+    }
     Atomics.store(hdr, WAITING, 0);
   }
   Atomics.store(hdr, OWNER_TID, self?.tid ?? 0);
   f64[OWNER_START] = self?.start ?? 0;
   Atomics.store(hdr, CLAIM, threadTag);
+  return true;
+}
+
+/** Publishes a TIME_MARK back to drain time as the ring's next slot, for the thread that holds it; false when it is full. */
+function markDrainTime(sab: SharedArrayBuffer, hdr: Int32Array): boolean {
+  const capacity = hdr[CAPACITY]!;
+  const w = Atomics.load(hdr, WRITE);
+  if (((w - Atomics.load(hdr, READ)) | 0) >= capacity) return false;
+  const at = w & (capacity - 1);
+  new Int32Array(sab, HEADER_BYTES, capacity)[at] = TIME_MARK;
+  new Float64Array(sab, HEADER_BYTES + 4 * capacity, capacity)[at] = Number.NaN;
+  Atomics.store(hdr, WRITE, (w + 1) | 0);
   return true;
 }
 
