@@ -50,6 +50,22 @@ describe('bad input', () => {
     expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' })).message).toBe('metric "cpu_usage" is already defined as a gauge (unit: percent); it cannot be redefined as a counter (unit: percent)');
   });
 
+  it('refuses a name that is not a string as InvalidArgumentError naming the field, not a TypeError', () => {
+    for (const bad of [undefined, null, 5, {}, Symbol('s')]) {
+      for (const [field, fn] of [
+        ['name', () => m.record(bad as never, 1)],
+        ['name', () => m.metric(bad as never)],
+        ['samples[1].name', () => m.recordBatch([{ name: 'response_time', value: 1 }, { name: bad as never, value: 1 }])],
+      ] as const) {
+        const e = caught(fn);
+        expect(e).toBeInstanceOf(InvalidArgumentError);
+        expect(e.field).toBe(field);
+        expect(e.message).toMatch(new RegExp(`^${field.replace(/[[\].]/g, '\\$&')} must be a string, got `));
+      }
+    }
+    expect(caught(() => m.record(undefined as never, 1)).message).toBe('name must be a string, got undefined');
+  });
+
   it('refuses bad names and tags with the limit in the message', () => {
     expect(caught(() => m.record('cpu usage', 1)).message).toBe('name "cpu usage" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     expect(caught(() => m.record('a', 1, { a: '1', b: '2', c: '3', d: '4' })).message).toBe('tags has 4 tags; the limit is maxTags 3');

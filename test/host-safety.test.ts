@@ -116,6 +116,76 @@ describe('the host is never harmed by the monitor', () => {
     expect(r.message).toBe('watchdog: its thread ended 3 times in a row before it started an actor (this preload runs on the main thread only): not started again');
   });
 
+  it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
+    // piscina says a thread that fails to start before it took a task as an 'error' event on
+    // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process
+    // ended; heard, the report waited for ever (piscina starts no thread after that).
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "import { closeSync, openSync } from 'node:fs';",
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "m.record('response_time', 5);",
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
+      'for (const fd of held) closeSync(fd);',
+      "const second = await m.generateReport().then((r) => typeof r.score.overall, (e) => `${e.code}: ${e.message}`);",
+      'const faults = m.status().faults.byKind.reports?.count ?? 0;',
+      'await m.stop();',
+      'console.log(JSON.stringify({ first, second, faults }));',
+    ].join('\n');
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, '--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+    expect(out.stderr).not.toMatch(/Unhandled 'error' event/);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+      first: 'PW_ERR_REPORT: the report task failed: a report thread could not start (Worker initialization failure: EMFILE); the next report starts another',
+      second: 'number',
+      faults: 1,
+    });
+  }, 60_000);
+
+  it("calls every listener of an event though one before it throws or its promise rejects, and says each error as a warning", async () => {
+    // emit() stops at the first listener that throws: a logging listener's bug silenced the
+    // paging listener added after it, for every alert.
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    const calls: string[] = [];
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.message.startsWith('perfwatch:')) warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    m.on('start', () => {
+      calls.push('throws');
+      throw new Error('a logging bug');
+    });
+    m.once('start', async () => {
+      calls.push('rejects');
+      throw new Error('an async bug');
+    });
+    m.on('start', () => calls.push('pages'));
+    try {
+      await m.start();
+      await m.stop();
+      await m.start();
+      await waitFor(() => warnings.length === 3, 10_000, 'the warnings');
+    } finally {
+      process.off('warning', onWarning);
+      await m.stop();
+    }
+    expect(calls).toEqual(['throws', 'rejects', 'pages', 'throws', 'pages']);
+    expect(warnings).toEqual([
+      "perfwatch: a 'start' listener threw: a logging bug",
+      "perfwatch: a 'start' listener threw: an async bug",
+      "perfwatch: a 'start' listener threw: a logging bug",
+    ]);
+  });
+
   it('lets a host whose own work is done end with its monitor running, stopping the monitor first: the samples reach the disk and the lock is released', async () => {
     // A service that closes its server on SIGTERM and lets Node end, without monitor.stop():
     // our threads' ports kept such a host alive for ever (a watchdog 'message' listener and the

@@ -147,8 +147,9 @@ describe('a tool call while the monitor starts', () => {
 
   it("answers the start's error to the calls that waited for a start that failed, and leaves the tools served", async () => {
     const dir = tempDir();
-    // A dataDir locked by a live process (this one), as `perfwatch serve` holds ./perfwatch-data.
-    writeFileSync(join(dir, 'perfwatch.lock'), `${process.pid}\n`);
+    // A dataDir locked by a live monitor of this process, as `perfwatch serve` holds ./perfwatch-data.
+    const holder = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+    await holder.start();
     const f = await inProcess({ storage: 'sqlite', dataDir: dir });
     try {
       const launched = f.host.launch().catch((error: Error) => error);
@@ -171,6 +172,7 @@ describe('a tool call while the monitor starts', () => {
       expect((await call(f.client, 'get_monitoring_status')).structuredContent).toMatchObject({ state: 'stopped' });
     } finally {
       await f.close();
+      await holder.stop();
     }
   });
 });

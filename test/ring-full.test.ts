@@ -13,6 +13,7 @@ import {
   RingReader,
   RingWriter,
   STREAK_CHECK,
+  TIME_MARK,
   WAITING,
   WRITE,
   bytesFor,
@@ -21,6 +22,8 @@ import {
   createRing,
   ringStats,
 } from '../dist/src/engine/ring.js';
+import { currentOsThread, type OsThread } from '../dist/src/engine/os-thread.js';
+import { once } from './helpers.js';
 
 // The producer's full-ring paths on the test's own thread, so that a mutation test's switch
 // (a global of this thread) reaches them: test/ring.test.ts drives most of them from worker
@@ -118,6 +121,43 @@ describe('ring sizes', () => {
     expect(() => new RingReader(short)).toThrow(CapacityError);
     expect(() => new RingReader(short)).toThrow(/does not hold a ring of 8/);
     expect(() => new RingReader(new SharedArrayBuffer(bytesFor(0)))).toThrow(CapacityError);
+  });
+
+  it("gives the ring of a thread that ended to the next claimant, back at drain time, and not while it is full", async () => {
+    // An OS thread that has ended, as a ring of a terminated worker records it.
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads'); import(${JSON.stringify(new URL('../dist/src/engine/os-thread.js', import.meta.url).href)}).then((m) => parentPort.postMessage(m.currentOsThread()));`,
+      { eval: true },
+    );
+    const [dead] = await Promise.all([once<OsThread>(worker, 'message'), once(worker, 'exit')]);
+    expect(dead.tid).toBeGreaterThan(0);
+    const self = currentOsThread();
+    const ring = createRing(4);
+    const h = header(ring);
+    const ids = new Int32Array(ring, HEADER_BYTES, 4);
+    const values = new Float64Array(ring, HEADER_BYTES + 16, 4);
+    expect(claimRing(ring, 7, dead)).toBe(true);
+    // It died inside a batch's time marks: a mark and a sample published, the mark back to drain time not.
+    const w = new RingWriter(ring, createControl(), 'drop');
+    w.push(TIME_MARK, 1_000);
+    w.push(1, 5);
+    w.publish();
+    expect(claimRing(ring, 9, self)).toBe(true);
+    expect(ringStats(ring).claimedBy).toBe(9);
+    expect(h[WRITE]).toBe(3);
+    expect([ids[2], values[2]]).toEqual([TIME_MARK, Number.NaN]);
+    // A live thread's ring is its own.
+    expect(claimRing(ring, 11, currentOsThread())).toBe(false);
+    // A full ring of an ended thread is left until the collector drains it.
+    const full = createRing(4);
+    expect(claimRing(full, 7, dead)).toBe(true);
+    const fw = new RingWriter(full, createControl(), 'drop');
+    for (let i = 0; i < 4; i++) fw.push(1, i);
+    fw.publish();
+    expect(claimRing(full, 9, self)).toBe(false);
+    expect(ringStats(full).claimedBy).toBe(7);
+    Atomics.store(header(full), READ, 1);
+    expect(claimRing(full, 9, self)).toBe(true);
   });
 
   it('gives a ring to one claimant only', () => {

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
 import { once, waitFor, historyTotals } from './helpers.js';
@@ -210,6 +211,39 @@ describe('storage: sqlite', () => {
     writeFileSync(join(dir, 'perfwatch.lock'), `${process.ppid} ${Number(startOf(process.ppid)) - 1000}\n`);
     await monitor(dir).start();
     expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+  });
+
+  it('takes over the lock of a monitor whose worker thread ended without stop() (terminated), which a live thread still holds', async () => {
+    // Node closes a terminated thread's files, the lock's among them: a lock of this process
+    // that no thread has open is a dead thread's. It refused every later monitor of the
+    // process on the dataDir ("stop() that one first", of a monitor that was gone).
+    const dir = dataDir();
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const worker = new Worker(
+      [
+        "const { parentPort } = require('node:worker_threads');",
+        `import(${JSON.stringify(index)}).then(async ({ PerformanceMonitor }) => {`,
+        `  const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
+        '  await m.start();',
+        "  parentPort.postMessage('started');",
+        '});',
+      ].join('\n'),
+      { eval: true },
+    );
+    try {
+      expect(await once(worker, 'message')).toBe('started');
+      // While the thread's monitor runs, the lock is its own.
+      const e = await monitor(dir).start().catch((error: unknown) => error);
+      expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', pid: process.pid });
+    } finally {
+      await worker.terminate();
+    }
+    const m = monitor(dir);
+    await m.start();
+    expect(m.running).toBe(true);
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    await m.stop();
+    expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
   });
 
   it("names another process's lock by its pid, and says to stop that process", async () => {

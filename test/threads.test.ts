@@ -31,10 +31,18 @@ describe('recording from other threads', () => {
     const m = await started({ overflow: 'block' });
     const handle = m.producer();
     const tags = { endpoint: '/search' };
-    const replies = await Promise.all([
-      runRecorder({ handle, count: 300_000, value: 2, name: 'response_time', tags }),
-      runRecorder({ handle, count: 200_000, value: 3, name: 'response_time', tags }),
+    // Both threads hold their rings at once: a thread that has ended gives its ring to the next.
+    const syncs = [new Int32Array(new SharedArrayBuffer(8)), new Int32Array(new SharedArrayBuffer(8))];
+    const replying = Promise.all([
+      runRecorder({ handle, count: 300_000, value: 2, name: 'response_time', tags, paceEvery: 100_000, sync: syncs[0] }),
+      runRecorder({ handle, count: 200_000, value: 3, name: 'response_time', tags, paceEvery: 100_000, sync: syncs[1] }),
     ]);
+    await waitFor(() => syncs.every((sync) => Atomics.load(sync, 0) > 0), 30_000, 'both threads recording');
+    for (const sync of syncs) {
+      Atomics.store(sync, 1, 1);
+      Atomics.notify(sync, 1);
+    }
+    const replies = await replying;
     expect(replies.every((r) => r.done)).toBe(true);
     const main = m.metric('response_time', tags);
     for (let i = 0; i < 1000; i++) main.record(5);
@@ -100,15 +108,54 @@ describe('recording from other threads', () => {
   it('says so when a handle has no ring left for another thread', async () => {
     const m = await started({ producerThreads: 1 });
     const handle = m.producer();
-    expect(await runRecorder({ handle, count: 10, value: 1, name: 'queue_size' })).toEqual({ done: true });
+    // This thread takes the one ring, and lives on: another thread is refused.
+    attachProducer(handle).metric('queue_size').record(1);
     const second = await runRecorder({ handle, count: 10, value: 1, name: 'queue_size' });
     expect(second.error).toMatchObject({ name: 'CapacityError', code: 'PW_ERR_CAPACITY' });
     expect(second.error!.message).toMatch(/producerThreads are all taken: this handle serves 1 threads/);
-    // The ring stays claimed by the thread that took it: this thread gets the same error, as the class.
-    expect(() => attachProducer(handle)).toThrow(CapacityError);
     expect(() => attachProducer({ type: 'nope' } as never)).toThrow(InvalidArgumentError);
     // A fresh handle serves the next thread.
     expect(await runRecorder({ handle: m.producer(), count: 10, value: 1, name: 'queue_size' })).toEqual({ done: true });
+  });
+
+  it('gives the ring of a thread that ended (a piscina thread past its idleTimeout, a terminated worker) to the next thread, never a live one', async () => {
+    // Rings stayed claimed by threads that had ended: a pool that ends idle threads (piscina's
+    // default idleTimeout is 0) failed every task after producerThreads threads had come and gone.
+    const m = await started({ producerThreads: 1 });
+    const handle = m.producer();
+    const code = [
+      "const { parentPort, workerData } = require('node:worker_threads');",
+      `import(${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)}).then(({ attachProducer }) => {`,
+      '  try {',
+      '    const producer = attachProducer(workerData.handle);',
+      "    for (let i = 0; i < 100; i++) producer.metric('queue_size').record(1);",
+      '    producer.flush();',
+      "    parentPort.postMessage('recorded');",
+      "    if (workerData.end === 'terminate') setInterval(() => {}, 1000);",
+      '  } catch (error) {',
+      '    parentPort.postMessage(error.message);',
+      '  }',
+      '});',
+    ].join('\n');
+    const thread = (end: 'natural' | 'terminate'): { worker: Worker; said: Promise<unknown> } => {
+      const worker = new Worker(code, { eval: true, workerData: { handle, end } });
+      return { worker, said: once(worker, 'message') };
+    };
+    for (const end of ['natural', 'terminate', 'natural', 'terminate'] as const) {
+      const { worker, said } = thread(end);
+      expect(await said).toBe('recorded');
+      if (end === 'terminate') {
+        // While it lives, its ring is its own.
+        const other = thread('natural');
+        expect(await other.said).toMatch(/^producerThreads are all taken/);
+        await once(other.worker, 'exit');
+        await worker.terminate();
+      } else {
+        await once(worker, 'exit');
+      }
+    }
+    await m.flush();
+    expect(m.getMetrics({ names: ['queue_size'] })[0]).toMatchObject({ totalCount: 400 });
   });
 
   it('rejects bad input inside a worker with the same errors as on the main thread', async () => {

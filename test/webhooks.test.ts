@@ -220,6 +220,21 @@ describe('webhook delivery', () => {
     expect(hits[2]!.at).toBeGreaterThanOrEqual(hits[1]!.asked);
   });
 
+  it('does not follow a redirect, which fetch makes a GET without the alert, and says where it points', async () => {
+    const seen: string[] = [];
+    const url = await listen((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => (req.url === '/hook' ? res.writeHead(301, { location: '/moved' }) : res.writeHead(200)).end());
+    });
+    const n = notifier(url);
+    fire(n, 'c1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery');
+    expect(seen).toEqual(['POST /hook']);
+    expect(n.stats).toMatchObject({ sent: 0, failed: 1 });
+    expect(n.stats.lastError).toBe(`${url}: HTTP 301, redirected to ${url.replace('/hook', '/moved')}: redirects are not followed (the alert would not reach the receiver), configure that URL instead`);
+  });
+
   it('caps what Retry-After may ask at RETRY_AFTER_MAX_MS, and ignores it on other statuses', async () => {
     let hits = 0;
     const url = await listen((req, res) => {

@@ -524,10 +524,15 @@ export class Notifier {
         headers: { 'content-type': 'application/json', ...target.headers },
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
+        // A redirect is not followed: fetch follows a 301 or 302 to a POST with a GET without
+        // the body, whose 2xx counted the alert as sent though no receiver ever saw it.
+        redirect: 'manual',
       });
       await answerStart(response, RESPONSE_DRAIN_BYTES);
       if (response.ok) return 'sent';
-      this.failed(target, `${target.url}: HTTP ${response.status}`);
+      const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+      const moved = location === null ? '' : `, redirected to ${redirectTarget(location, target.url)}: redirects are not followed (the alert would not reach the receiver), configure that URL instead`;
+      this.failed(target, `${target.url}: HTTP ${response.status}${moved}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
@@ -541,6 +546,20 @@ export class Notifier {
     this.stats.lastError = message;
     target.stats.lastError = message;
   }
+}
+
+/** A redirect's Location as status shows it: resolved against the URL asked, without user info, at most 200 characters. */
+function redirectTarget(location: string, base: string): string {
+  let shown: string;
+  try {
+    const u = new URL(location, base);
+    u.username = '';
+    u.password = '';
+    shown = u.href;
+  } catch {
+    shown = JSON.stringify(location);
+  }
+  return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
 }
 
 function seconds(ms: number): number {

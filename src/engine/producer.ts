@@ -14,6 +14,7 @@ import { threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
+import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
 import type { MetricKind, MetricUnit } from './metrics.js';
 import { ReservedNames, type SampledName } from './reserved.js';
@@ -508,7 +509,8 @@ export function attachProducer(handle: ProducerHandle): Producer {
   const existing = attached.get(handle.key);
   if (existing !== undefined) return existing;
   const tag = producerLockTag(threadId);
-  const sab = handle.rings.find((ring) => claimRing(ring, tag));
+  const self = currentOsThread();
+  const sab = handle.rings.find((ring) => claimRing(ring, tag, self));
   if (sab === undefined) {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
   }

@@ -25,6 +25,9 @@ export class ReservedNames {
 
   /** Throws when the application may not record under `name`; `field` names the argument. */
   check(name: string, field: string): void {
+    // The first look at a name the application gives (record(undefined, v) threw a TypeError
+    // "Cannot read properties of undefined (reading 'startsWith')" from here).
+    if (typeof name !== 'string') throw new InvalidArgumentError(field, 'must be a string', { value: name });
     if (name.startsWith(OWN_PREFIX)) {
       throw new InvalidArgumentError(field, `is reserved for the monitor's own readings (every name starting ${OWN_PREFIX} is); record under another name`, { value: name, first: true });
     }

@@ -34,6 +34,7 @@
 import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import { BEAT_BY, CLOCK, controlViews, ringDoorbell, type ControlViews } from './control.js';
 import { defineLayout } from './layout.js';
+import { osThreadEnded, type OsThread } from './os-thread.js';
 
 export const RING_HEADER = defineLayout({
   name: 'ring header',
@@ -54,6 +55,8 @@ export const RING_HEADER = defineLayout({
     CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: '1 while the monitor is stopped' },
     CAPACITY: { offset: 200, type: 'i32', writer: 'creator', meaning: 'slots' },
     RING_ID: { offset: 204, type: 'i32', writer: 'creator', meaning: 'unique in the process' },
+    OWNER_TID: { offset: 208, type: 'i32', writer: 'any thread (CAS)', meaning: 'its OS thread id (Linux; 0 unknown): a ring whose thread ended is claimed again' },
+    OWNER_START: { offset: 216, type: 'f64', writer: 'any thread (CAS)', meaning: 'when that thread started (clock ticks since boot)' },
   },
 });
 
@@ -72,6 +75,11 @@ export const CLAIM = RING_HEADER.index.CLAIM;
 export const CLOSED = RING_HEADER.index.CLOSED;
 export const CAPACITY = RING_HEADER.index.CAPACITY;
 export const RING_ID = RING_HEADER.index.RING_ID;
+export const OWNER_TID = RING_HEADER.index.OWNER_TID;
+/** OWNER_START as an index of the header's Float64Array. */
+export const OWNER_START = RING_HEADER.index.OWNER_START;
+/** CLAIM while a thread writes the OWNER cells of its claim: they belong to the tag CLAIM holds once it holds one. */
+const CLAIMING = -1;
 
 let nextRingId = 1;
 
@@ -148,7 +156,7 @@ export interface RingStats {
   fill: number;
   /** Samples dropped on a full ring, ever (wraps at 2^32). */
   dropped: number;
-  /** 0 when no thread claimed it, else the claiming thread's id + 1. */
+  /** 0 when no thread claimed it, else the claiming thread's id + 1 (-1 while a claim is being made). */
   claimedBy: number;
 }
 
@@ -164,10 +172,46 @@ export function ringStats(sab: SharedArrayBuffer): RingStats {
   };
 }
 
-/** Takes a free ring for the calling thread; false when another thread holds it. */
-export function claimRing(sab: SharedArrayBuffer, threadTag: number): boolean {
+/**
+ * Takes a ring for the calling thread (`self`: its OS thread, recorded in the ring): a free
+ * one, or one whose thread has ended (a piscina thread past its idleTimeout, a terminated
+ * worker), which otherwise stayed claimed for good, and with 16 such threads every later one
+ * was refused. False when a live thread, or one that cannot be told apart, holds it.
+ */
+export function claimRing(sab: SharedArrayBuffer, threadTag: number, self?: OsThread): boolean {
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
-  return Atomics.compareExchange(hdr, CLAIM, 0, threadTag) === 0;
+  const f64 = new Float64Array(sab, 0, HEADER_BYTES / 8);
+  const was = Atomics.compareExchange(hdr, CLAIM, 0, CLAIMING);
+  if (was !== 0) {
+    if (was === CLAIMING) return false;
+    const tid = Atomics.load(hdr, OWNER_TID);
+    if (tid === 0 || !osThreadEnded(tid, f64[OWNER_START]!)) return false;
+    if (Atomics.compareExchange(hdr, CLAIM, was, CLAIMING) !== was) return false;
+    // The ended thread may have died waiting on a full ring, or inside a batch's time marks,
+    // whose time the samples after them would take: its ring goes on at drain time. A ring
+    // with no room for that mark is not taken yet (the collector drains it).
+    if (!markDrainTime(sab, hdr)) {
+      Atomics.store(hdr, CLAIM, was);
+      return false;
+    }
+    Atomics.store(hdr, WAITING, 0);
+  }
+  Atomics.store(hdr, OWNER_TID, self?.tid ?? 0);
+  f64[OWNER_START] = self?.start ?? 0;
+  Atomics.store(hdr, CLAIM, threadTag);
+  return true;
+}
+
+/** Publishes a TIME_MARK back to drain time as the ring's next slot, for the thread that holds it; false when it is full. */
+function markDrainTime(sab: SharedArrayBuffer, hdr: Int32Array): boolean {
+  const capacity = hdr[CAPACITY]!;
+  const w = Atomics.load(hdr, WRITE);
+  if (((w - Atomics.load(hdr, READ)) | 0) >= capacity) return false;
+  const at = w & (capacity - 1);
+  new Int32Array(sab, HEADER_BYTES, capacity)[at] = TIME_MARK;
+  new Float64Array(sab, HEADER_BYTES + 4 * capacity, capacity)[at] = Number.NaN;
+  Atomics.store(hdr, WRITE, (w + 1) | 0);
+  return true;
 }
 
 /** Marks a ring closed; its producer throws on its next record. */

@@ -201,6 +201,7 @@ export class PerformanceMonitor extends EventEmitter {
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
       profiles: (from, to) => this.profiler.notes(from, to),
+      fault: (error) => this.faults.report('reports', error),
       ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
       ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
@@ -915,12 +916,24 @@ export class PerformanceMonitor extends EventEmitter {
     Atomics.store(this.ctl.i32, PAUSED, paused ? 1 : 0);
   }
 
-  /** Emits without ever throwing into the caller: a listener's error becomes a warning. */
+  /**
+   * Emits without ever throwing into the caller: a listener's error, or its promise's
+   * rejection, becomes a warning. Each listener is called on its own, so one that throws does
+   * not keep the event from those after it (emit() stops at the first: a logging listener's
+   * bug silenced the paging listener added after it).
+   */
   private emitSafe(event: string, ...args: unknown[]): void {
-    try {
-      this.emit(event, ...args);
-    } catch (error) {
+    const warn = (error: unknown): void => {
       process.emitWarning(`perfwatch: a '${event}' listener threw: ${error instanceof Error ? error.message : String(error)}`);
+    };
+    // The raw listeners: a once() wrapper removes itself when called, as emit() would.
+    for (const listener of this.rawListeners(event)) {
+      try {
+        const result: unknown = listener.apply(this, args);
+        if (result instanceof Promise) result.catch(warn);
+      } catch (error) {
+        warn(error);
+      }
     }
   }
 }

@@ -11,6 +11,12 @@
  * A task may run for at most `timeoutMs` from when a pool thread takes it (the task says so
  * on its port): past it, the task is aborted, which terminates its thread, and the reports
  * queued behind it run on a new one.
+ *
+ * A pool thread that cannot start (EMFILE, ENOMEM) before it took a task is piscina's 'error'
+ * event, which unheard would throw into the host; and piscina starts no thread after such a
+ * failure, so the tasks queued would wait for ever (their timeout starts when a thread takes
+ * them). The pool is dropped then: its queued tasks fail naming the cause, and the next task
+ * makes a new pool.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
@@ -75,6 +81,8 @@ export interface ReportServiceDeps {
   profiles?: (from: number, to: number) => CaptureNote[];
   /** The monitor is a hub (docs/cluster.md): a metric's summary counts each member's samples once. */
   hub?: boolean;
+  /** A pool thread could not start (the pool is dropped; its queued tasks fail). */
+  fault?: (error: Error) => void;
 }
 
 /** A series' identity across restarts (series ids are per process): its name and sorted tags. */
@@ -88,6 +96,8 @@ export class ReportService {
   private readonly deps: ReportServiceDeps;
   private pool: Piscina<ReportTask, ReportTaskResult> | undefined;
   private poolThreads = 0;
+  /** Pools dropped because a thread could not start, with the error that said so. */
+  private readonly failedPools = new WeakMap<Piscina<ReportTask, ReportTaskResult>, Error>();
   private configured: number;
   private cap: number | undefined;
   private latestReport: PerformanceReport | undefined;
@@ -219,7 +229,7 @@ export class ReportService {
   private ensurePool(): Piscina<ReportTask, ReportTaskResult> {
     if (!this.pool) {
       this.poolThreads = this.effectiveThreads;
-      this.pool = new Piscina<ReportTask, ReportTaskResult>({
+      const pool = new Piscina<ReportTask, ReportTaskResult>({
         filename: new URL('../../workers/reports.js', import.meta.url).href,
         minThreads: 0,
         maxThreads: this.poolThreads,
@@ -227,8 +237,18 @@ export class ReportService {
         name: 'default',
         execArgv: workerExecArgv(),
       });
+      pool.on('error', (error: Error) => this.poolFailed(pool, error));
+      this.pool = pool;
     }
     return this.pool;
+  }
+
+  /** A thread of `pool` could not start: its queued tasks fail with `error`, the next task makes a new pool. */
+  private poolFailed(pool: Piscina<ReportTask, ReportTaskResult>, error: Error): void {
+    this.failedPools.set(pool, error);
+    if (this.pool === pool) this.pool = undefined;
+    void pool.destroy().catch(() => {});
+    this.deps.fault?.(error);
   }
 
   /** A pool of the wrong size is replaced; its running tasks finish first (close waits). */
@@ -294,6 +314,8 @@ export class ReportService {
       if (timeout.signal.aborted || signal?.aborted) this.replaceAbortedThread(pool);
       if (timeout.signal.aborted) throw new ReportTimeoutError(this.deps.timeoutMs);
       if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw new ReportAbortedError();
+      const failed = this.failedPools.get(pool);
+      if (failed) throw new ReportFailedError(`a report thread could not start (${failed.message}); the next report starts another`);
       throw new ReportFailedError(error instanceof Error ? error.message : String(error));
     } finally {
       clearTimeout(timer);

@@ -6,9 +6,15 @@
  * the pid was reused, as a container restarted after a SIGKILL reuses its PID 1, this very
  * process included. Two monitors of one process on one directory are refused too (the pid and
  * start are then this process's own).
+ *
+ * The owner keeps the lock file open while it holds it. A monitor of a worker thread that ends
+ * without stop() (worker.terminate(), an uncaught error in the thread) cannot release its
+ * lock, but Node closes the thread's files; so, on Linux, a lock of this process that no
+ * thread of it has open (/proc/self/fd) is a dead thread's and is taken over. It refused every
+ * later monitor of the process on that dataDir, saying to stop() a monitor that was gone.
  */
-import { readFileSync } from 'node:fs';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
 import { makeDirs } from '../make-dirs.js';
@@ -35,10 +41,12 @@ export async function acquireLock(dir: string): Promise<DirLock> {
       try {
         const started = startOf(process.pid);
         await handle.writeFile(started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`);
-      } finally {
-        await handle.close();
+      } catch (error) {
+        await handle.close().catch(() => {});
+        throw error;
       }
-      return { dir, release: () => release(file) };
+      // Open until release(): what tells this lock from one a dead thread of this process left.
+      return { dir, release: () => release(file, handle) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) {
         throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
@@ -46,14 +54,38 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     }
     // An empty file may be a lock being written this moment: look again a little later.
     const owner = (await ownerOf(file)) ?? (await new Promise((resolve) => setTimeout(resolve, 50)), await ownerOf(file));
-    if (owner !== undefined && processAlive(owner.pid) && !reused(owner)) throw new StorageLockedError(dir, owner.pid);
-    // A dead owner's lock, or one whose pid another process has now: take it over.
+    if (owner !== undefined && processAlive(owner.pid) && !reused(owner) && !(owner.pid === process.pid && openHere(file) === false)) throw new StorageLockedError(dir, owner.pid);
+    // A dead owner's lock, one whose pid another process has now, or a dead thread's of this process: take it over.
     await unlink(file).catch(() => {});
   }
 }
 
-async function release(file: string): Promise<void> {
+async function release(file: string, handle: FileHandle): Promise<void> {
   if ((await ownerOf(file))?.pid === process.pid) await unlink(file).catch(() => {});
+  await handle.close().catch(() => {});
+}
+
+/**
+ * Whether a thread of this process has `file` open (by device and inode, through
+ * /proc/self/fd); undefined where that cannot be read (no /proc): then the lock is kept.
+ */
+function openHere(file: string): boolean | undefined {
+  let fds: string[];
+  let lock: { dev: number; ino: number };
+  try {
+    fds = readdirSync('/proc/self/fd');
+    lock = statSync(file);
+  } catch {
+    return undefined;
+  }
+  return fds.some((fd) => {
+    try {
+      const s = statSync(`/proc/self/fd/${fd}`);
+      return s.ino === lock.ino && s.dev === lock.dev;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The lock's pid and, when it has one, its owner's start time (a lock of an older perfwatch has the pid alone). */
