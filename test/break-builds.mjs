@@ -2031,7 +2031,16 @@ export const BREAKS = [
     tests: ['export-remote-write.test.ts'],
     mustFail: ['gives up on a request the receiver never answers after timeoutMs'],
   },
-];function parseArgs(argv) {
+  {
+    name: 'member gauges without sketches',
+    what: "a member sends the sketches of its distributions only: a gauge's quantiles on the hub are null, and a quantile rule on it never fires",
+    edits: [{ find: "return kind !== 'counter';", replace: "return kind === 'distribution';" }],
+    tests: ['hub-window.test.ts'],
+    mustFail: ["gives a gauge's window the member's quantiles"],
+  },
+];
+
+function parseArgs(argv) {
   const only = [];
   let allTests = false;
   let keep = false;

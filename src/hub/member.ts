@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
 import { pm2Name, processName } from '../process-name.js';
 import type { Registry } from '../engine/registry.js';
+import type { MetricKind } from '../engine/metrics.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
 import { encodeSketch } from '../storage/sketch-codec.js';
@@ -315,7 +316,7 @@ export class HubMember {
       if (head !== done) {
         // One record of margin, as the reader keeps: the writer may be rewriting the oldest.
         if (head - done > cap - 1) this.counts.dropped += head - done - (cap - 1);
-        const sketched = registry.info(id).kind === 'distribution';
+        const sketched = travelsSketched(registry.info(id).kind);
         // By start, not by count: a bucket that closed after bucketCount() is read now and not again.
         const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);
         for (const r of list) out.add(id, r, sketched ? this.sketch(id, r, false) : null);
@@ -326,7 +327,7 @@ export class HubMember {
         const s = reader.snapshot(id);
         if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
           const r = { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 };
-          out.add(id, r, registry.info(id).kind === 'distribution' ? this.sketch(id, r, true) : null);
+          out.add(id, r, travelsSketched(registry.info(id).kind) ? this.sketch(id, r, true) : null);
           // Sent whole: if this monitor starts again, that bucket's close is not sent twice.
           this.doneStart[id] = s.openStart;
         }
@@ -346,6 +347,17 @@ export class HubMember {
     this.acc.encodeInto(this.scratch, 0);
     return encodeSketch(this.scratch, 0);
   }
+}
+
+/**
+ * Whether a series' buckets travel with their sketches: a gauge's and a distribution's do, so
+ * the hub has their quantiles (getMetrics, p90 rules, reports) as one process has them; until
+ * 2026-12-01 a gauge's did not, and on a hub its quantiles were null and a quantile rule on it
+ * never fired. A counter's bins are its increments, whose quantiles no answer reads: its count
+ * and sum are enough.
+ */
+function travelsSketched(kind: MetricKind): boolean {
+  return kind !== 'counter';
 }
 
 /** A batch being read: rows appended, then packed into its columns. */
