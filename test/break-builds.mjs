@@ -2045,6 +2045,13 @@ export const BREAKS = [
     tests: ['hub-frames.test.ts'],
     mustFail: ['goes as several batches, each frame within it'],
   },
+  {
+    name: 'socket path length in characters',
+    what: "a socket path past 107 bytes is refused without its byte count: a path of fewer characters (UTF-8) reads as within the limit",
+    edits: [{ find: "error: (issue) => `must be at most 107 bytes (the limit of a Unix socket path), not ${Buffer.byteLength(String(issue.input))}`", replace: "error: 'must be at most 107 bytes (the limit of a Unix socket path)'" }],
+    tests: ['hub.test.ts'],
+    mustFail: ['refuses a hub option that is not exactly one of listen, connect or cluster'],
+  },
 ];
 
 function parseArgs(argv) {
