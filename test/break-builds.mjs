@@ -2178,6 +2178,41 @@ export const BREAKS = [
     tests: ['ring-full.test.ts'],
     mustFail: ['gives the ring of a thread that ended to the next claimant'],
   },
+  {
+    name: 'window skips records without bins',
+    what: "getMetrics' kept window takes a read that added no sketch bins for a read with nothing new: a hub's member counters and gauges (sent without sketches) keep the count and sum of their first read",
+    edits: [{ find: 'if (state.first + state.next === before && !fresh) return true;', replace: 'if (this.run.n === 0 && !fresh) return true;' }],
+    tests: ['hub-window.test.ts'],
+    mustFail: ['counts every bucket that arrives after the window was first read'],
+  },
+  {
+    name: 'export timeout collected',
+    what: "an export request's timeout is AbortSignal.timeout() inside AbortSignal.any(), which Node 20 holds weakly: collected at a GC, it never fires, and a receiver that never answers holds the queue's head for good",
+    edits: [{ find: 'signal: AbortSignal.any([this.abort.signal, timeout.signal]),', replace: 'signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['gives up on a request the receiver never answers after timeoutMs'],
+  },
+  {
+    name: 'member gauges without sketches',
+    what: "a member sends the sketches of its distributions only: a gauge's quantiles on the hub are null, and a quantile rule on it never fires",
+    edits: [{ find: "return kind !== 'counter';", replace: "return kind === 'distribution';" }],
+    tests: ['hub-window.test.ts'],
+    mustFail: ["gives a gauge's window the member's quantiles"],
+  },
+  {
+    name: 'member batch past maxFrameBytes',
+    what: "a member sends an interval's buckets as one batch whatever its size: a frame past the hub's maxFrameBytes resets the link, and the member sends it again at each reconnection, for good",
+    edits: [{ find: 'if (out.rows > 0 && out.size + bytes > budget) {', replace: 'if (out.rows < 0) {' }],
+    tests: ['hub-frames.test.ts'],
+    mustFail: ['goes as several batches, each frame within it'],
+  },
+  {
+    name: 'socket path length in characters',
+    what: "a socket path past 107 bytes is refused without its byte count: a path of fewer characters (UTF-8) reads as within the limit",
+    edits: [{ find: "error: (issue) => `must be at most 107 bytes (the limit of a Unix socket path), not ${Buffer.byteLength(String(issue.input))}`", replace: "error: 'must be at most 107 bytes (the limit of a Unix socket path)'" }],
+    tests: ['hub.test.ts'],
+    mustFail: ['refuses a hub option that is not exactly one of listen, connect or cluster'],
+  },
 ];
 
 function parseArgs(argv) {

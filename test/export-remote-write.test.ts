@@ -10,6 +10,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Endpoint } from '../dist/src/export/endpoint.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/retry-after.js';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
 import { longAnswer, monitorStarter, waitFor } from './helpers.js';
@@ -208,6 +211,36 @@ describe('remote_write', () => {
     await oneGauge(m);
     await m.exportNow();
     expect(r.requests.at(-1)!.headers.authorization).toBe('Bearer s3cret');
+  });
+
+  it('gives up on a request the receiver never answers after timeoutMs, says so and retries it, garbage collections meanwhile', async () => {
+    // Node 20's AbortSignal.any() holds its sources weakly: a timeout signal held by nothing
+    // else was collected at the next GC and never fired (the exporter's thread collects while
+    // it encodes the next export), so the head waited for good, with no error said.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heard: number[] = [];
+    const server: Server = createServer((req) => {
+      req.resume();
+      heard.push(Date.now()); // and never answered
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/receive`;
+    const e = new Endpoint({ kind: 'remoteWrite', url, headers: {}, timeoutMs: 300, queueLimit: 4, retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    try {
+      e.enqueue([{ body: new Uint8Array(16), samples: 3, at: Date.now() }]);
+      await waitFor(() => heard.length === 1, 10_000, 'the request to reach the receiver');
+      const collect = setInterval(gc, 20);
+      // drain() resolves once the head failed and waits for its retry: a hang guard, not a timing assert.
+      const drained = await Promise.race([e.drain().then(() => true), new Promise((resolve) => setTimeout(resolve, 10_000, false))]);
+      clearInterval(collect);
+      expect(drained, 'the head given up after timeoutMs').toBe(true);
+      expect(e.status(Date.now())).toMatchObject({ sent: 0, failed: 0, retries: 1, queueDepth: 1, lastError: { status: null, message: `${url}: no answer within 300 ms (timeoutMs)` } });
+    } finally {
+      e.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {

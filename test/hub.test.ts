@@ -461,7 +461,11 @@ describe('hub options', () => {
     }
     const long = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: `/tmp/${'x'.repeat(120)}` } }));
     expect(long.field).toBe('hub.connect');
-    expect(long.message).toMatch(/at most 107 bytes/);
+    expect(long.message).toMatch(/at most 107 bytes \(the limit of a Unix socket path\), not 125\b/);
+    // Fewer characters than bytes: the message says the bytes, which the limit counts.
+    const wide = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { listen: `/tmp/${'é'.repeat(55)}.sock` } }));
+    expect(wide.field).toBe('hub.listen');
+    expect(wide.message).toMatch(/at most 107 bytes \(the limit of a Unix socket path\), not 120\b/);
     const limit = caught<{ field: string; message: string }>(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/a.sock', bufferLimit: 0 } }));
     expect(limit.field).toBe('hub.bufferLimit');
     expect(limit.message).toMatch(/from 1 to 10000000 buckets/);

@@ -116,6 +116,9 @@ export class WindowSketches {
   private advance(id: number, state: State, head: number, spanStart: number, fresh = false): boolean {
     const reader = this.reader;
     if (head < state.next) return false;
+    // Whether a record came or went, not whether a bin did: a record may hold no bins (a
+    // hub's member counters and gauges travel without sketches), and its stats still count.
+    const before = state.first + state.next;
     this.run.clear();
     this.sign = 1;
     for (; state.next < head; state.next++) if (!reader.forEachBucketBin(id, state.next, this.collect)) return false;
@@ -127,7 +130,7 @@ export class WindowSketches {
       if (!reader.forEachBucketBin(id, state.first, this.collect)) return false;
       state.first++;
     }
-    if (this.run.n === 0 && !fresh) return true;
+    if (state.first + state.next === before && !fresh) return true;
     // The buckets changed: their count, sum, min and max from their records, without sketches.
     if (!reader.windowStats(id, spanStart, Infinity, state.stats)) return false;
     if (this.run.n === 0) return true;

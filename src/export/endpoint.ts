@@ -203,12 +203,18 @@ export class Endpoint {
     const at = Date.now();
     let response: Response;
     let answer: Uint8Array | undefined;
+    // A timer of our own, not AbortSignal.timeout(): Node 20's AbortSignal.any() holds its
+    // sources weakly, so a timeout signal nothing else held was collected at the thread's next
+    // GC and never fired, and a receiver that never answered held the queue's head for good,
+    // with no error said (until 2026-12-01).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${this.config.timeoutMs} ms (timeoutMs)`)), this.config.timeoutMs);
     try {
       response = await fetch(this.target.url, {
         method: 'POST',
         headers: this.target.headers,
         body: batch.body,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.config.timeoutMs)]),
+        signal: AbortSignal.any([this.abort.signal, timeout.signal]),
       });
       // The start of the body: a refusal's first words say why (answer-start.ts).
       answer = await answerStart(response, ANSWER_BYTES);
@@ -220,6 +226,8 @@ export class Endpoint {
       this.st.failed += batch.samples;
       this.st.lastError.message = `${this.st.url}: fetch refuses this port (the Fetch standard's "bad port" list): ${batch.samples} samples failed, not retried; give the receiver another port`;
       return DONE;
+    } finally {
+      clearTimeout(timer);
     }
     if (response.ok) {
       this.st.sent += batch.samples;

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import cluster from 'node:cluster';
 import { pm2Name, processName } from '../process-name.js';
 import type { Registry } from '../engine/registry.js';
+import type { MetricKind } from '../engine/metrics.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
 import { encodeSketch } from '../storage/sketch-codec.js';
@@ -99,6 +100,8 @@ export class HubMember {
   private held: Held[] = [];
   /** Series whose definition the hub got since its latest welcome. */
   private defined = new Set<number>();
+  /** Per series id: defBytes(), once computed. */
+  private defSizes: number[] = [];
   private heldEntries = 0;
   private seq = 0;
   private welcomed = false;
@@ -197,20 +200,21 @@ export class HubMember {
       // so nothing else would ever say it again (it held every batch from then on, for good).
       this.hello();
     }
-    const cols = this.read(final);
+    const batches = this.read(final);
     const now = Date.now();
-    if (cols.sids.length > 0) {
-      this.held.push({ seq: ++this.seq, cols, closedTo: Math.floor(now / this.d.intervalMs) * this.d.intervalMs, at: now });
-      this.heldEntries += cols.sids.length;
+    if (batches.length > 0) {
+      const first = this.seq + 1;
+      const closedTo = Math.floor(now / this.d.intervalMs) * this.d.intervalMs;
+      for (const cols of batches) {
+        this.held.push({ seq: ++this.seq, cols, closedTo, at: now });
+        this.heldEntries += cols.sids.length;
+      }
       while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0) {
         const gone = this.held.shift()!;
         this.heldEntries -= gone.cols.sids.length;
         this.counts.dropped += gone.cols.sids.length;
       }
-      if (this.welcomed) {
-        const last = this.held[this.held.length - 1];
-        if (last?.seq === this.seq) this.sendHeld(last);
-      }
+      if (this.welcomed) for (const h of this.held) if (h.seq >= first) this.sendHeld(h);
     } else if (this.welcomed) {
       // Nothing closed since: the hub may count this member caught up to now (its lagMs), once
       // it applied every batch up to this seq.
@@ -301,12 +305,28 @@ export class HubMember {
     this.lastError = { message, at: Date.now() };
   }
 
-  /** The application's series' tier-1 buckets closed since the last read, oldest first per series, as batch columns. */
-  private read(final: boolean): BatchColumns {
+  /**
+   * The application's series' tier-1 buckets closed since the last read, oldest first per
+   * series, as the columns of one batch or more: each batch's frame, with the definitions of
+   * its series, stays within maxFrameBytes (the hub resets a link that sends a longer frame,
+   * and the member sent that batch again at each reconnection, for good: until 2026-12-01 a
+   * batch was an interval's buckets whatever their size).
+   */
+  private read(final: boolean): BatchColumns[] {
     const { registry, reader } = this.d;
     const cap = reader.layout.t1Cap;
     const n = registry.seriesCount();
-    const out = new Columns();
+    const batches: BatchColumns[] = [];
+    const budget = this.d.options.maxFrameBytes - FRAME_SLACK;
+    let out = new Columns();
+    const add = (id: number, r: BucketRecord, sketch: Uint8Array | null): void => {
+      const bytes = ROW_BYTES + (sketch?.length ?? 0) + this.defBytes(id);
+      if (out.rows > 0 && out.size + bytes > budget) {
+        batches.push(out.finish());
+        out = new Columns();
+      }
+      out.add(id, r, sketch, bytes);
+    };
     for (let id = 0; id < n; id++) {
       const stays = (this.stays[id] ??= registry.isOwn(id) && !this.d.perProcess.has(registry.info(id).name));
       if (stays) continue;
@@ -315,10 +335,10 @@ export class HubMember {
       if (head !== done) {
         // One record of margin, as the reader keeps: the writer may be rewriting the oldest.
         if (head - done > cap - 1) this.counts.dropped += head - done - (cap - 1);
-        const sketched = registry.info(id).kind === 'distribution';
+        const sketched = travelsSketched(registry.info(id).kind);
         // By start, not by count: a bucket that closed after bucketCount() is read now and not again.
         const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);
-        for (const r of list) out.add(id, r, sketched ? this.sketch(id, r, false) : null);
+        for (const r of list) add(id, r, sketched ? this.sketch(id, r, false) : null);
         this.done[id] = head;
         if (list.length > 0) this.doneStart[id] = list[list.length - 1]!.start;
       }
@@ -326,13 +346,30 @@ export class HubMember {
         const s = reader.snapshot(id);
         if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
           const r = { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 };
-          out.add(id, r, registry.info(id).kind === 'distribution' ? this.sketch(id, r, true) : null);
+          add(id, r, travelsSketched(registry.info(id).kind) ? this.sketch(id, r, true) : null);
           // Sent whole: if this monitor starts again, that bucket's close is not sent twice.
           this.doneStart[id] = s.openStart;
         }
       }
     }
-    return out.finish();
+    if (out.rows > 0) batches.push(out.finish());
+    return batches;
+  }
+
+  /**
+   * An upper bound of the bytes of a series' definition in a batch, [sid, name, tags, kind,
+   * unit] as MessagePack: 40 for the array's, the strings' and the map's headers, the sid and
+   * the kind, 10 for each tag's two headers, and the strings' bytes.
+   */
+  private defBytes(id: number): number {
+    let bytes = this.defSizes[id];
+    if (bytes === undefined) {
+      const info = this.d.registry.info(id);
+      bytes = 40 + Buffer.byteLength(info.name) + Buffer.byteLength(info.unit);
+      for (const k in info.tags) bytes += 10 + Buffer.byteLength(k) + Buffer.byteLength(info.tags[k]!);
+      this.defSizes[id] = bytes;
+    }
+    return bytes;
   }
 
   /** A bucket's sketch in the wire's (the disk's) encoding; null when it holds none. */
@@ -348,8 +385,27 @@ export class HubMember {
   }
 }
 
+/**
+ * Whether a series' buckets travel with their sketches: a gauge's and a distribution's do, so
+ * the hub has their quantiles (getMetrics, p90 rules, reports) as one process has them; until
+ * 2026-12-01 a gauge's did not, and on a hub its quantiles were null and a quantile rule on it
+ * never fired. A counter's bins are its increments, whose quantiles no answer reads: its count
+ * and sum are enough.
+ */
+function travelsSketched(kind: MetricKind): boolean {
+  return kind !== 'counter';
+}
+
+/** A batch row's fixed bytes: sid (4), start (8), count, sum, min, max, last (40), sketch end (4). */
+const ROW_BYTES = 56;
+/** A batch frame's bytes beside its rows and definitions: the length prefix, the message's keys and numbers, the columns' headers. */
+const FRAME_SLACK = 256;
+
 /** A batch being read: rows appended, then packed into its columns. */
 class Columns {
+  /** Rows, and their bytes in a frame (fixed, sketch, a definition's bound). */
+  rows = 0;
+  size = 0;
   private readonly sids: number[] = [];
   private readonly starts: number[] = [];
   private readonly stats: number[] = [];
@@ -357,7 +413,9 @@ class Columns {
   private readonly parts: Uint8Array[] = [];
   private bytes = 0;
 
-  add(sid: number, r: BucketRecord, sketch: Uint8Array | null): void {
+  add(sid: number, r: BucketRecord, sketch: Uint8Array | null, bytes: number): void {
+    this.rows++;
+    this.size += bytes;
     this.sids.push(sid);
     this.starts.push(r.start);
     this.stats.push(r.count, r.sum, r.min, r.max, r.last);

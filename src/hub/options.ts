@@ -21,7 +21,8 @@ function int(min: number, max: number, def: number, unit = '') {
 const socketPath = z
   .string({ error: 'must be a Unix socket path' })
   .min(1, { error: 'must be a Unix socket path' })
-  .refine((p) => Buffer.byteLength(p) <= 107, { error: 'must be at most 107 bytes (the limit of a Unix socket path)' });
+  // The bytes said: a path of fewer characters than that can pass it in UTF-8.
+  .refine((p) => Buffer.byteLength(p) <= 107, { error: (issue) => `must be at most 107 bytes (the limit of a Unix socket path), not ${Buffer.byteLength(String(issue.input))}` });
 
 /** What the option takes, as its errors say it. */
 const HUB_FORMS = "must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }";
