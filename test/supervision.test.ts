@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { COLLECTOR_LOCK_TAG } from '../dist/src/engine/registry.js';
 import { PerformanceMonitor, type ActorExit } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';
 
@@ -186,5 +187,26 @@ describe('collector supervision', () => {
     await restarted;
     await m.flush();
     expect(m.getMetrics({ names: ['response_time'] })[0]).toMatchObject({ totalCount: 20_000, totalSum: 80_000 });
+  });
+  it("frees the registry's locks a killed collector held, so that every thread adds series again", async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    monitors.push(m);
+    await m.start();
+    m.metric('before_kill').record(1);
+    // The collector killed while it appended an entry: the lock words of both tables hold its
+    // tag (a table's header starts with its lock), and it will never store 0 there.
+    const buffers = (m as unknown as { registryBuffers: { names: SharedArrayBuffer; series: SharedArrayBuffer } }).registryBuffers;
+    Atomics.store(new Int32Array(buffers.names), 0, COLLECTOR_LOCK_TAG);
+    Atomics.store(new Int32Array(buffers.series), 0, COLLECTOR_LOCK_TAG);
+    const restarted = once(m, 'actor-restart');
+    await m.injectFault('kill');
+    await restarted;
+    await waitFor(() => m.status().collector.state === 'running', 10_000, 'the new collector');
+    // A new name and a new series of a known name: both take the locks.
+    m.metric('after_kill', { route: '/a' }).record(2);
+    m.metric('before_kill', { route: '/b' }).record(3);
+    await m.flush();
+    const got = m.getMetrics({ names: ['after_kill', 'before_kill'] }).map((s) => [s.name, s.tags, s.totalCount]);
+    expect(got).toEqual(expect.arrayContaining([['after_kill', { route: '/a' }, 1], ['before_kill', { route: '/b' }, 1], ['before_kill', {}, 1]]));
   });
 });

@@ -17,7 +17,7 @@ import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
 import type { AlertActorApi, AlertActorData, AlertSink } from '../src/actors/protocols.js';
-import { ALERTS_LOCK_TAG, Registry } from '../src/engine/registry.js';
+import { ALERTS_LOCK_TAG, Registry, withoutStaleLocks } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 
 /**
@@ -31,7 +31,7 @@ const MAX_WAIT_MS = 1_000;
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
 ctl.f64[ALERT_TID] = ownThreadId();
-const evaluator = new AlertEvaluator(new Registry(data.registry, ALERTS_LOCK_TAG), new StoreReader(data.store), new Float64Array(data.progress));
+const evaluator = new AlertEvaluator(withoutStaleLocks(new Registry(data.registry, ALERTS_LOCK_TAG)), new StoreReader(data.store), new Float64Array(data.progress));
 // A replacement actor counts on from its predecessors' totals (status() reads them).
 evaluator.unjudged = ctl.f64[UNJUDGED]!;
 evaluator.partialWindows = ctl.f64[PARTIAL_WINDOWS]!;

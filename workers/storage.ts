@@ -15,7 +15,7 @@ import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { StorageActorApi, StorageActorData, StorageSink } from '../src/actors/protocols.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID, controlViews } from '../src/engine/control.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
-import { Registry, STORAGE_LOCK_TAG } from '../src/engine/registry.js';
+import { Registry, STORAGE_LOCK_TAG, withoutStaleLocks } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
@@ -35,7 +35,7 @@ let service: StorageService | undefined;
 try {
   service = new StorageService({
     file: data.file,
-    registry: new Registry(data.registry, STORAGE_LOCK_TAG),
+    registry: withoutStaleLocks(new Registry(data.registry, STORAGE_LOCK_TAG)),
     reader: new StoreReader(data.store),
     retentionMs: data.retentionMs,
     onError: (message) => send({ ev: 'error', message }),

@@ -126,6 +126,9 @@ export class Engine {
     this.cadenceMs = options.intervalMs;
     this.ctl = controlViews(options.control);
     this.registry = new Registry(options.registry, COLLECTOR_LOCK_TAG);
+    // A collector killed while it added a series (the watchdog's replacement of a hung one)
+    // held the registry's lock for good: every thread's next new series was refused.
+    this.registry.releaseStaleLocks();
     this.system = options.system;
     this.ownReadings = options.ownReadings ?? true;
     this.clock = options.clock ?? Date.now;

@@ -55,6 +55,12 @@ export const producerLockTag = (threadId: number): number => threadId + 1;
 /** A report pool thread's tag. */
 export const reportLockTag = (threadId: number): number => ALERTS_LOCK_TAG | threadId;
 
+/** `registry` after releaseStaleLocks(): an actor's registry at its thread's start. */
+export function withoutStaleLocks(registry: Registry): Registry {
+  registry.releaseStaleLocks();
+  return registry;
+}
+
 export interface RegistryLimits {
   maxSeries: number;
   maxTags: number;
@@ -183,6 +189,16 @@ export class Registry {
     this.limits = buffers.limits;
     this.names = new SharedTable(buffers.names, lockTag);
     this.series = new SharedTable(buffers.series, lockTag);
+  }
+
+  /**
+   * For an actor's thread at its start (one thread at a time holds an actor's tag): frees the
+   * tables' locks its dead predecessor held, which would otherwise refuse every new series of
+   * every thread for the rest of the process. Says whether one was held.
+   */
+  releaseStaleLocks(): boolean {
+    const names = this.names.releaseStale();
+    return this.series.releaseStale() || names;
   }
 
   /** Declares a metric name with its kind and unit; a later different declaration is an error. */

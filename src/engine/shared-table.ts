@@ -319,6 +319,19 @@ export class SharedTable {
     }
   }
 
+  /**
+   * Frees the lock if this view's tag holds it, and says whether it did. Only for a thread
+   * whose tag no other live thread has, at its start: the lock it finds under its own tag was
+   * left by a predecessor that died holding it (an actor's thread replaced by the watchdog).
+   * The entry it was appending was never counted (COUNT moves last), so the next append
+   * writes over it.
+   */
+  releaseStale(): boolean {
+    if (Atomics.compareExchange(this.hdr, LOCK, this.tag, 0) !== this.tag) return false;
+    Atomics.notify(this.hdr, LOCK);
+    return true;
+  }
+
   private unlock(): void {
     Atomics.store(this.hdr, LOCK, 0);
     Atomics.notify(this.hdr, LOCK, 1);
