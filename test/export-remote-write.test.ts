@@ -195,6 +195,22 @@ describe('remote_write', () => {
     expect(JSON.stringify(m.status())).not.toContain('s3cr');
   });
 
+  it('does not follow a redirect: the batch is failed, not retried, and the error names where it points', async () => {
+    // fetch followed a 301 to a POST with a GET without the body, and the new URL's 200
+    // counted the samples as sent though no receiver had them.
+    const r = await receiver();
+    const m = await pushing(r.url);
+    await oneGauge(m);
+    r.script.push({ status: 301, headers: { Location: '/moved' } });
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.map((q) => [q.status, q.path])).toEqual([[301, '/receive']]);
+    const samples = decodeWrite(r.requests[0]!.body).length;
+    expect(st).toMatchObject({ sent: 0, failed: samples, retries: 0, queueDepth: 0, lastError: { status: 301 } });
+    expect(st.lastError!.message).toBe(
+      `${r.url} answered 301 Moved Permanently (no), redirected to ${new URL('/moved', r.url).href}: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
+    );
+  });
+
   it('counts an export to a port fetch never connects to as failed, says so, and does not retry it', async () => {
     // 6000 (X11) is on the Fetch standard's "bad port" list: every request fails at once, so retrying is pointless.
     const m = await started({ export: { remoteWrite: [{ url: 'http://127.0.0.1:6000/receive', intervalMs: 3_600_000 }], retryBaseMs: 10, retryMaxMs: 20 } });

@@ -30,6 +30,7 @@ import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
 import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { answerStart } from '../answer-start.js';
+import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { withUrlCredentials } from '../url-credentials.js';
 
@@ -530,9 +531,7 @@ export class Notifier {
       });
       await answerStart(response, RESPONSE_DRAIN_BYTES);
       if (response.ok) return 'sent';
-      const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
-      const moved = location === null ? '' : `, redirected to ${redirectTarget(location, target.url)}: redirects are not followed (the alert would not reach the receiver), configure that URL instead`;
-      this.failed(target, `${target.url}: HTTP ${response.status}${moved}`);
+      this.failed(target, `${target.url}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
@@ -546,20 +545,6 @@ export class Notifier {
     this.stats.lastError = message;
     target.stats.lastError = message;
   }
-}
-
-/** A redirect's Location as status shows it: resolved against the URL asked, without user info, at most 200 characters. */
-function redirectTarget(location: string, base: string): string {
-  let shown: string;
-  try {
-    const u = new URL(location, base);
-    u.username = '';
-    u.password = '';
-    shown = u.href;
-  } catch {
-    shown = JSON.stringify(location);
-  }
-  return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
 }
 
 function seconds(ms: number): number {

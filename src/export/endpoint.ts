@@ -13,6 +13,7 @@
  * failure as faults when it sees their counts grow).
  */
 import { answerStart } from '../answer-start.js';
+import { redirectNote } from '../redirect.js';
 import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
@@ -215,6 +216,8 @@ export class Endpoint {
         headers: this.target.headers,
         body: batch.body,
         signal: AbortSignal.any([this.abort.signal, timeout.signal]),
+        // Not followed: a 301 or 302 would be sent on as a GET without the batch (redirect.ts).
+        redirect: 'manual',
       });
       // The start of the body: a refusal's first words say why (answer-start.ts).
       answer = await answerStart(response, ANSWER_BYTES);
@@ -242,8 +245,10 @@ export class Endpoint {
     if (response.status >= 500 || response.status === 429) {
       return RETRY_AFTER_STATUSES.has(response.status) ? { retry: true, askedMs: retryAfterMs(response.headers.get('retry-after'), Date.now()) } : RETRY;
     }
+    // A 4xx, or a redirect (a URL that moved does not come back by itself): final.
     this.st.failed += batch.samples;
-    this.st.lastError.message = `${message}: ${batch.samples} samples failed, not retried (a 4xx is final)`;
+    const moved = redirectNote(response, this.target.url, 'the samples');
+    this.st.lastError.message = `${message}${moved}: ${batch.samples} samples failed, not retried (${moved ? 'a redirect' : 'a 4xx'} is final)`;
     return DONE;
   }
 }

@@ -1,0 +1,28 @@
+/**
+ * Redirects from a receiver (an alert webhook, a remote_write or OTLP endpoint) are not
+ * followed: fetch follows a 301 or 302 to a POST with a GET without the body, and the new
+ * URL's 2xx counted what was sent as delivered though no receiver ever saw it. The senders ask
+ * fetch for `redirect: 'manual'` and say where the redirect points, so that the URL can be
+ * configured instead.
+ */
+
+/** What an answer that is a redirect adds to the error ('' for any other answer). */
+export function redirectNote(response: Response, asked: string, what: string): string {
+  const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
+  if (location === null) return '';
+  return `, redirected to ${redirectTarget(location, asked)}: redirects are not followed (${what} would not reach the receiver), configure that URL instead`;
+}
+
+/** A redirect's Location as status shows it: resolved against the URL asked, without user info, at most 200 characters. */
+function redirectTarget(location: string, base: string): string {
+  let shown: string;
+  try {
+    const u = new URL(location, base);
+    u.username = '';
+    u.password = '';
+    shown = u.href;
+  } catch {
+    shown = JSON.stringify(location);
+  }
+  return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
+}
