@@ -72,6 +72,23 @@ describe('recording from other threads', () => {
     }
   });
 
+  it("publishes a piscina task's samples when the task ends, without a flush of its own", async () => {
+    // A piscina thread waits for its next task in Atomics.wait: its event loop's turn never
+    // ends, so a flush scheduled for the end of the turn never ran, and a task's last samples
+    // (fewer than the 64 a ring publishes at once) stayed unseen, or were lost with the thread.
+    const m = await started();
+    const handle = m.producer();
+    const pool = new Piscina({ filename: fixture('piscina-task.mjs').href, minThreads: 2, maxThreads: 2 });
+    try {
+      for (let i = 0; i < 10; i++) await pool.run({ handle, count: 1, value: 3, flush: false });
+      await m.flush();
+      const [series] = m.getMetrics({ names: ['formula_calculation_time'] });
+      expect(series).toMatchObject({ totalCount: 10, totalSum: 30 });
+    } finally {
+      await pool.destroy();
+    }
+  });
+
   it('counts every sample a full ring dropped, in status and as monitor_dropped', async () => {
     // A burst far larger than a small ring, under overflow 'drop'.
     const m = await started({ ringCapacity: 1024, overflow: 'drop' });

@@ -16,9 +16,14 @@
  * collector was writing (false sharing).
  *
  * The producer publishes WRITE every PUBLISH_EVERY samples and on a flush that it schedules
- * with setImmediate at most once per turn of its event loop, so the per-sample cost is two
- * plain stores; the consumer publishes READ every few thousand samples of a drain. A sleeping
- * collector is woken by the end-of-turn flush, or sooner once the ring is half full.
+ * at most once per turn of its event loop, so the per-sample cost is two plain stores; the
+ * consumer publishes READ every few thousand samples of a drain. A sleeping collector is
+ * woken by the end-of-turn flush, or sooner once the ring is half full. On the main thread the
+ * flush is a setImmediate (one a turn, whatever the callbacks in it); on other threads a
+ * microtask, at the end of the task that recorded: a piscina thread waits for its next task
+ * in Atomics.wait without ending its turn, so a setImmediate there never ran between tasks,
+ * and a task's last samples (fewer than PUBLISH_EVERY) stayed unseen until later tasks, or
+ * were lost with the thread (until 2026-12-01).
  *
  * A full ring: under 'drop' the sample is dropped and counted; under 'wait' (the default) and
  * 'block' the producer first waits for the consumer to free room (see waitForProgress). A
@@ -31,6 +36,7 @@
  * them (with three workers and the main thread recording flat out on two cores, the
  * collector got 37% of a core under 'drop' against 56% under 'block').
  */
+import { isMainThread } from 'node:worker_threads';
 import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import { BEAT_BY, CLOCK, controlViews, ringDoorbell, type ControlViews } from './control.js';
 import { defineLayout } from './layout.js';
@@ -405,7 +411,8 @@ export class RingWriter {
 
   private schedule(): void {
     this.pending = true;
-    setImmediate(this.flushCallback);
+    if (isMainThread) setImmediate(this.flushCallback);
+    else queueMicrotask(this.flushCallback);
   }
 
   /**
