@@ -61,13 +61,16 @@ function full(capacity: number, overflow: 'drop' | 'wait' | 'block', stallMs?: n
 
 /**
  * A consumer thread that, while the producer has WAITING raised, applies its steps in turn
- * (free `n` slots, or close the ring and free it all) and notifies. Resolves with the steps it applied.
+ * (free `n` slots, or close the ring and free it all) and notifies. Resolves once the thread
+ * runs (a producer under 'wait' waits 250 ms at most, less than a thread may take to start on
+ * a loaded machine), with `applied`, a promise of the steps it applied.
  */
-function consumerOnWait(ring: SharedArrayBuffer, steps: Array<number | 'close'>): Promise<number> {
+async function consumerOnWait(ring: SharedArrayBuffer, steps: Array<number | 'close'>): Promise<{ applied: Promise<number> }> {
   const source = `
     const { workerData, parentPort } = require('node:worker_threads');
     const { ring, steps, WAITING, READ, CLOSED, CAPACITY } = workerData;
     const hdr = new Int32Array(ring, 0, 64);
+    parentPort.postMessage('running');
     const deadline = Date.now() + 30000;
     let done = 0;
     for (const step of steps) {
@@ -83,10 +86,18 @@ function consumerOnWait(ring: SharedArrayBuffer, steps: Array<number | 'close'>)
     parentPort.postMessage(done);
   `;
   const worker = new Worker(source, { eval: true, workerData: { ring, steps, WAITING, READ, CLOSED, CAPACITY } });
-  return new Promise((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
+  const messages: unknown[] = [];
+  let heard: () => void = () => {};
+  worker.on('message', (m) => (messages.push(m), heard()));
+  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+  failed.catch(() => {});
+  const next = async (): Promise<unknown> => {
+    while (messages.length === 0) await Promise.race([new Promise<void>((resolve) => (heard = resolve)), failed]);
+    return messages.shift();
+  };
+  await next();
+  // In an object: an async function's returned promise would be awaited in its place.
+  return { applied: next() as Promise<number> };
 }
 
 describe('ring sizes', () => {
@@ -301,7 +312,7 @@ describe('a producer on its own thread', () => {
   it("waits under 'block' and 'wait' while a consumer frees room, and loses nothing", async () => {
     for (const overflow of ['block', 'wait'] as const) {
       const { ring, writer } = full(4, overflow, 3_600_000);
-      const consumer = (consumerOnWait(ring, [1, 3]));
+      const consumer = (await consumerOnWait(ring, [1, 3])).applied;
       // The first sample waits until one slot is freed, the second until three more are.
       for (let v = 50; v < 54; v++) writer.push(5, v);
       writer.publish();
@@ -317,7 +328,7 @@ describe('a producer on its own thread', () => {
     // A producer that missed the close would give up after its stall (20 s) and drop instead.
     const { ring, writer } = full(4, 'block', 20_000);
     writer.countDropped(2);
-    const consumer = (consumerOnWait(ring, ['close']));
+    const consumer = (await consumerOnWait(ring, ['close'])).applied;
     expect(() => writer.push(1, 9)).toThrow(MonitorStoppedError);
     expect(await consumer).toBe(1);
     expect(Atomics.load(header(ring), WAITING)).toBe(0);
@@ -387,7 +398,7 @@ describe('a producer on its own thread', () => {
     const { ring, writer } = full(8, 'drop', 3_600_000);
     expect(() => writer.waitForRoom(9)).toThrow(CapacityError);
     expect(() => writer.waitForRoom(9)).toThrow(/samples of one call must fit the ring: at most 8, got 9/);
-    const consumer = (consumerOnWait(ring, [2, 2]));
+    const consumer = (await consumerOnWait(ring, [2, 2])).applied;
     expect(writer.waitForRoom(3)).toBe(true);
     expect(await consumer).toBe(2);
     expect(writer.limit).toBe(12);
