@@ -15,16 +15,24 @@ afterEach(async () => {
 const CHANNELS = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start', 'http.client.response.finish', 'http.client.request.error', 'undici:request:create', 'undici:request:headers', 'undici:request:error', 'tracing:fastify.request.handler:start', 'tracing:express.router.request:start'];
 const subscribed = () => CHANNELS.filter((n) => dc.channel(n).hasSubscribers);
 
-/** A node:http server: /slow/* answers after `slowMs` (or never, with Infinity), /fail/* with 503, the rest 200. */
-async function serve(slowMs = 0): Promise<string> {
-  const server = http.createServer((req, res) => {
-    if (req.url!.startsWith('/slow')) {
-      if (slowMs !== Infinity) setTimeout(() => res.end('late'), slowMs);
-      return;
-    }
-    res.statusCode = req.url!.startsWith('/fail') ? 503 : 200;
-    res.end('ok');
-  });
+/**
+ * A node:http server answering with `handler`, or by default: /slow/* after `slowMs` (or never,
+ * with Infinity), /fail/* with 503, the rest 200.
+ */
+async function serve(handlerOrSlowMs: http.RequestListener | number = 0): Promise<string> {
+  const slowMs = typeof handlerOrSlowMs === 'number' ? handlerOrSlowMs : 0;
+  const handler: http.RequestListener =
+    typeof handlerOrSlowMs === 'function'
+      ? handlerOrSlowMs
+      : (req, res) => {
+          if (req.url!.startsWith('/slow')) {
+            if (slowMs !== Infinity) setTimeout(() => res.end('late'), slowMs);
+            return;
+          }
+          res.statusCode = req.url!.startsWith('/fail') ? 503 : 200;
+          res.end('ok');
+        };
+  const server = http.createServer(handler);
   servers.push(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -69,10 +77,7 @@ describe('instrument(): incoming node:http', () => {
   it('counts 4xx as errors when errorStatusFrom says so', async () => {
     const m = await started();
     m.instrument({ httpServer: { errorStatusFrom: 400 } });
-    const base = await serve();
-    const server = servers[0]!;
-    server.removeAllListeners('request');
-    server.on('request', (_req, res) => {
+    const base = await serve((_req, res) => {
       res.statusCode = 404;
       res.end();
     });
@@ -115,12 +120,9 @@ describe('instrument(): incoming node:http', () => {
   it('files 404s of paths not proven a route under "unmatched", outside the cap: after 2,000 scanner paths the real routes keep their own labels, and their own 404s', async () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
-    const base = await serve();
-    const server = servers[0]!;
-    server.removeAllListeners('request');
     // A plain node:http service: three routes, 404 for the rest (/users/0 is a user it does not
     // have: once /users/:id has answered 200, its 404 is the route's own).
-    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const base = await serve((req: http.IncomingMessage, res: http.ServerResponse) => {
       const known = /^\/(health|users\/[1-9]\d*|orders\/\d+\/items)$/.test(req.url!);
       res.statusCode = known ? 200 : 404;
       res.end();
@@ -147,13 +149,10 @@ describe('instrument(): incoming node:http', () => {
   it('files 400 and 405 answers of paths not proven a route under "unmatched" too, and a known route keeps its own 4xx', async () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
-    const base = await serve();
-    const server = servers[0]!;
-    server.removeAllListeners('request');
     // A plain node:http service without a router: three routes that take GET only (405
     // otherwise; /users/:id answers 400 to a bad query), 400 to a GET of any other path and
     // 405 to any other method there.
-    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const base = await serve((req: http.IncomingMessage, res: http.ServerResponse) => {
       const known = /^\/(health|users\/\d+|orders\/\d+\/items)(\?|$)/.test(req.url!);
       res.statusCode = req.method !== 'GET' ? 405 : !known || req.url!.endsWith('?bad') ? 400 : 200;
       res.end();
@@ -186,11 +185,8 @@ describe('instrument(): incoming node:http', () => {
   it('files the 401s of an auth layer in front of every path under "unmatched" until a path has answered otherwise', async () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
-    const base = await serve();
-    const server = servers[0]!;
-    server.removeAllListeners('request');
     // Every path answers 401 without the token; with it, two routes answer 200 and the rest 404.
-    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const base = await serve((req: http.IncomingMessage, res: http.ServerResponse) => {
       res.statusCode = req.headers.authorization !== 'Bearer t' ? 401 : /^\/(health|users\/\d+)$/.test(req.url!) ? 200 : 404;
       res.end();
     });
@@ -263,10 +259,7 @@ describe('instrument(): incoming node:http', () => {
   it('records one URL answered in turn with other methods and statuses under each of them', async () => {
     const m = await started();
     m.instrument();
-    const base = await serve();
-    const server = servers[0]!;
-    server.removeAllListeners('request');
-    server.on('request', (req, res) => {
+    const base = await serve((req, res) => {
       res.statusCode = Number(req.headers['x-status']);
       res.end();
     });

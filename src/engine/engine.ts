@@ -40,7 +40,7 @@ import {
 } from './control.js';
 import { PendingClock } from './pending-clock.js';
 import { measured } from './precision.js';
-import { COLLECTOR_LOCK_TAG, Registry, type RegistryBuffers } from './registry.js';
+import { COLLECTOR_LOCK_TAG, Registry, withoutStaleLocks, type RegistryBuffers } from './registry.js';
 import { RingReader, RingWriter, WRITE, createRing, ringStats } from './ring.js';
 import type { StoreBuffers } from './store/layout.js';
 import { StoreWriter } from './store/writer.js';
@@ -125,10 +125,9 @@ export class Engine {
     this.intervalMs = options.intervalMs;
     this.cadenceMs = options.intervalMs;
     this.ctl = controlViews(options.control);
-    this.registry = new Registry(options.registry, COLLECTOR_LOCK_TAG);
     // A collector killed while it added a series (the watchdog's replacement of a hung one)
     // held the registry's lock for good: every thread's next new series was refused.
-    this.registry.releaseStaleLocks();
+    this.registry = withoutStaleLocks(new Registry(options.registry, COLLECTOR_LOCK_TAG));
     this.system = options.system;
     this.ownReadings = options.ownReadings ?? true;
     this.clock = options.clock ?? Date.now;
