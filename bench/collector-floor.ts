@@ -20,6 +20,11 @@
  *   sort into a scratch array), then applied a series at a time, as the engine groups a
  *   chunk. Nothing else: no crash safety (no applied counter, no chunk records), no buckets
  *   closed, no time stamps, no readers, no watchdog beat.
+ * - `log`: what a collector that moves binning to the bucket's close would pay: each drained
+ *   span copied as it is into a log of the second (the raw values stay there, in time
+ *   order), and at each second's close the log sorted by series as `grouped` sorts a span,
+ *   each series' hot line and bins then updated from its run (no raw ring: the sorted second
+ *   is the series' raw values, contiguous).
  * - `perfwatch`: steady() of bench/steady.ts, the started monitor with default options, its
  *   collector thread's CPU from status().overhead.
  *
@@ -50,7 +55,10 @@ const SLEEPING = 48;
 const STOP = 64;
 const CTL_I32 = 80;
 
-type Kind = 'hot' | 'raw' | 'grouped';
+type Kind = 'hot' | 'raw' | 'grouped' | 'log';
+/** The `log` case's per-second log: room for two seconds at 1M samples/s. */
+const LOG = 1 << 21;
+const CLOSE_MS = 1000;
 interface FloorData {
   kind: Kind;
   series: number;
@@ -68,21 +76,40 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
   const hot = new Float64Array(series * 8);
   for (let s = 0; s < series; s++) (hot[s * 8 + 2] = Infinity), (hot[s * 8 + 3] = -Infinity);
   const bins = new Uint32Array(series * BINS);
-  const raw = kind === 'hot' ? new Float64Array(0) : new Float64Array(series * RAW);
+  const raw = kind === 'hot' || kind === 'log' ? new Float64Array(0) : new Float64Array(series * RAW);
   const bits = new Float64Array(1);
   const hi = new Uint32Array(bits.buffer, 4, 1);
   const withRaw = kind === 'raw';
   const counts = new Int32Array(series + 1);
-  const sorted = new Float64Array(CAPACITY);
+  const logging = kind === 'log';
+  const sorted = new Float64Array(logging ? LOG : CAPACITY);
+  const logIds = new Int32Array(logging ? LOG : 0);
+  const logVals = new Float64Array(logging ? LOG : 0);
+  let logged = 0;
+  let closeAt = performance.now() + CLOSE_MS;
   parentPort!.postMessage({ tid: Number(readlinkSync('/proc/thread-self').split('/').pop()) });
   let r = 0;
   for (;;) {
     const bell = Atomics.load(ctl, BELL);
     const w = Atomics.load(ctl, WRITE);
     if (w !== r && kind === 'grouped') {
-      grouped(r, w);
+      grouped(ids, vals, CAPACITY - 1, r, w, true);
       r = w;
       Atomics.store(ctl, READ, r);
+      continue;
+    }
+    if (logging && (w !== r || performance.now() >= closeAt)) {
+      for (; r !== w && logged < LOG; r = (r + 1) | 0, logged++) {
+        const at = r & (CAPACITY - 1);
+        logIds[logged] = ids[at]!;
+        logVals[logged] = vals[at]!;
+      }
+      Atomics.store(ctl, READ, r);
+      if (logged === LOG || performance.now() >= closeAt) {
+        grouped(logIds, logVals, LOG - 1, 0, logged, false);
+        logged = 0;
+        closeAt += CLOSE_MS;
+      }
       continue;
     }
     if (w !== r) {
@@ -113,18 +140,23 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
     if (Atomics.load(ctl, WRITE) === r) Atomics.wait(ctl, BELL, bell, DOZE_MS);
     Atomics.store(ctl, SLEEPING, 0);
   }
+  if (logged > 0) grouped(logIds, logVals, LOG - 1, 0, logged, false);
   let total = 0;
   for (let s = 0; s < series; s++) total += hot[s * 8]!;
   parentPort!.postMessage({ applied: total });
 
-  /** Slots [from, to): counted by series, scattered in series order, applied a series at a time. */
-  function grouped(from: number, to: number): void {
+  /**
+   * Slots [from, to) of `srcIds`/`srcVals` (indices masked by `mask`): counted by series,
+   * scattered in series order, applied a series at a time; `copyRaw` also copies each value
+   * into its series' raw ring (the `log` case keeps its sorted second as the raw values).
+   */
+  function grouped(srcIds: Int32Array, srcVals: Float64Array, mask: number, from: number, to: number, copyRaw: boolean): void {
     counts.fill(0);
-    for (let i = from; i !== to; i = (i + 1) | 0) counts[ids[i & (CAPACITY - 1)]! + 1]!++;
+    for (let i = from; i !== to; i = (i + 1) | 0) counts[srcIds[i & mask]! + 1]!++;
     for (let s = 0; s < series; s++) counts[s + 1] = counts[s + 1]! + counts[s]!;
     for (let i = from; i !== to; i = (i + 1) | 0) {
-      const at = i & (CAPACITY - 1);
-      sorted[counts[ids[at]!]!++] = vals[at]!;
+      const at = i & mask;
+      sorted[counts[srcIds[at]!]!++] = srcVals[at]!;
     }
     // counts[s] is now the end of series s's values, counts[s - 1] (or 0) their start.
     let start = 0;
@@ -147,8 +179,10 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
         if (v > max) max = v;
         bits[0] = v;
         bins[binAt + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1))]!++;
-        raw[rawAt + (head & (RAW - 1))] = v;
-        head++;
+        if (copyRaw) {
+          raw[rawAt + (head & (RAW - 1))] = v;
+          head++;
+        }
       }
       hot[h] = n;
       hot[h + 1] = sum;
@@ -233,24 +267,25 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   const rows: [string, string][] = [];
   for (const series of seriesList) {
-    const got = { hot: [] as number[], raw: [] as number[], grouped: [] as number[], perfwatch: [] as number[] };
-    let dropped = 0;
+    const got = { hot: [] as number[], raw: [] as number[], grouped: [] as number[], log: [] as number[], perfwatch: [] as number[] };
+    const dropped = { hot: 0, raw: 0, grouped: 0, log: 0, perfwatch: 0 };
     for (let round = 0; round < rounds; round++) {
-      for (const kind of ['hot', 'raw', 'grouped'] as const) {
+      for (const kind of ['hot', 'raw', 'grouped', 'log'] as const) {
         const f = await floor(kind, series, ms);
         got[kind].push(f.percent);
-        dropped += f.dropped;
+        dropped[kind] += f.dropped;
       }
       const p = await steady(series, ms, values);
       got.perfwatch.push(p.collectorPercent);
-      dropped += p.dropped;
+      dropped.perfwatch += p.dropped;
     }
     rows.push(
       [`floor, hot line and a bin a sample: consumer thread, % of a core (${series} series)`, fmt(got.hot)],
       [`floor, and a raw copy a sample: consumer thread, % of a core (${series} series)`, fmt(got.raw)],
       [`floor, the same grouped by series first: consumer thread, % of a core (${series} series)`, fmt(got.grouped)],
+      [`floor, a log a drain, grouped and binned at each second's close: consumer thread, % of a core (${series} series)`, fmt(got.log)],
       [`perfwatch's collector thread, % of a core (${series} series)`, fmt(got.perfwatch)],
-      [`samples dropped in the measured windows, all runs (${series} series)`, String(dropped)],
+      [`samples dropped, all runs: the floors' in their measured windows, perfwatch's in its whole run (${series} series)`, Object.entries(dropped).map(([k, n]) => `${k} ${n}`).join(', ')],
     );
   }
   const w = Math.max(...rows.map((r) => r[0].length));
