@@ -14,7 +14,8 @@
  *   sleeps until the ring is half full or 250 ms have passed, as the collector dozes;
  * - per sample, `hot`: the series' count, sum, min, max and last in one 64-byte line, and one
  *   bin of a log histogram (the float's exponent and top 6 mantissa bits: bins 1.1% wide,
- *   coarser than the store's sketch) incremented; `raw`: the same and the value copied into
+ *   coarser than the store's sketch) incremented, a byte a bin spilling into a u32 every
+ *   256 as the store's front bins do; `raw`: the same and the value copied into
  *   a ring of 256 values of its series, as the store keeps for exact quantiles and `last`
  *   rules; `grouped`: what `raw` does, each drained span first sorted by series (a counting
  *   sort into a scratch array), then applied a series at a time, as the engine groups a
@@ -75,7 +76,10 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
   // count, sum, min, max, last, raw head: one 64-byte line a series.
   const hot = new Float64Array(series * 8);
   for (let s = 0; s < series; s++) (hot[s * 8 + 2] = Infinity), (hot[s * 8 + 3] = -Infinity);
-  const bins = new Uint32Array(series * BINS);
+  // A byte a bin, spilling into a u32 back bin every 256, as the store's sketch pages keep
+  // their front bins (64 bins a cache line).
+  const front = new Uint8Array(series * BINS);
+  const back = new Uint32Array(series * BINS);
   const raw = kind === 'hot' || kind === 'log' ? new Float64Array(0) : new Float64Array(series * RAW);
   const bits = new Float64Array(1);
   const hi = new Uint32Array(bits.buffer, 4, 1);
@@ -124,8 +128,12 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
         if (v > hot[h + 3]!) hot[h + 3] = v;
         hot[h + 4] = v;
         bits[0] = v;
-        const b = ((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1);
-        bins[s * BINS + b]!++;
+        const b = s * BINS + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1));
+        const c = front[b]! + 1;
+        if (c === 256) {
+          front[b] = 0;
+          back[b]! += 256;
+        } else front[b] = c;
         if (withRaw) {
           const head = hot[h + 5]!;
           raw[s * RAW + (head & (RAW - 1))] = v;
@@ -178,7 +186,12 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
         if (v < min) min = v;
         if (v > max) max = v;
         bits[0] = v;
-        bins[binAt + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1))]!++;
+        const b = binAt + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1));
+        const c = front[b]! + 1;
+        if (c === 256) {
+          front[b] = 0;
+          back[b]! += 256;
+        } else front[b] = c;
         if (copyRaw) {
           raw[rawAt + (head & (RAW - 1))] = v;
           head++;
