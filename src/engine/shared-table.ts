@@ -12,7 +12,13 @@
  * ints) i32) and the arena (the strings' UTF-8).
  *
  * Publication order: arena bytes, then the entry, then its slot (Atomics.store), then COUNT.
- * A reader that finds the slot, or an index below COUNT, sees a complete entry.
+ * A reader sees a complete entry at any index below COUNT, and trusts a slot only when its
+ * index is below COUNT: a thread that dies holding the lock may have stored the slot of its
+ * entry and not COUNT, and the next append, once the lock is freed (releaseStale), gives
+ * that index to another key. Until then the slot leads to the dead key's entry at an
+ * uncounted index, where a reader would find (and cache) the key at an index about to be
+ * another's, or a half-rewritten entry. After, it leads to the other key's entry, where the
+ * probe compares the key itself; it stays taken (one slot per death, of at least 2 × CAP).
  */
 import { CapacityError, PerfwatchError } from '../errors.js';
 import { defineLayout } from './layout.js';
@@ -281,13 +287,16 @@ export class SharedTable {
   }
 
   private probe(bytes: Uint8Array, hash: number): number {
+    // Slots of indices not yet counted are passed over (see the publication order above): a
+    // key being added right now is found again under the lock.
+    const count = Atomics.load(this.hdr, COUNT);
     let slot = hash & this.slotMask;
     for (;;) {
       const v = Atomics.load(this.slots, slot);
       if (v === 0) return -1;
       const index = v - 1;
       const e = index * this.stride;
-      if (this.entries[e + 2] === hash && this.entries[e + 1] === bytes.length) {
+      if (index < count && this.entries[e + 2] === hash && this.entries[e + 1] === bytes.length) {
         const offset = this.entries[e]!;
         let same = true;
         for (let i = 0; i < bytes.length; i++) {
