@@ -1,13 +1,14 @@
 /**
  * The registry's lock when its holder's thread ends holding it (a worker terminated while it
  * added a series): a waiter takes it over once it has waited 100 ms and /proc says the thread
- * ended, so the process adds series again; a live holder keeps it however long it holds it.
+ * ended, so the process adds series again; a live holder keeps it however long it holds it,
+ * and a lock let go leaves no record by which its next holder would be judged.
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CapacityError } from '../dist/src/errors.js';
-import { Registry, createRegistry } from '../dist/src/engine/registry.js';
-import { SharedTable, createSharedTable } from '../dist/src/engine/shared-table.js';
+import { COLLECTOR_LOCK_TAG, Registry, createRegistry } from '../dist/src/engine/registry.js';
+import { SharedTable, TABLE_HEADER, createSharedTable } from '../dist/src/engine/shared-table.js';
 import { caught, monitorStarter, once } from './helpers.js';
 
 const started = monitorStarter();
@@ -19,7 +20,7 @@ afterEach(async () => {
 });
 
 /** A worker holding the locks of `tables` (see the fixture), once it says it holds them. */
-async function holder(tables: SharedArrayBuffer[], options: { sync?: Int32Array; holdMs?: number; halfAppend?: string } = {}): Promise<Worker> {
+async function holder(tables: SharedArrayBuffer[], options: { tag?: number; sync?: Int32Array; holdMs?: number; halfAppend?: string } = {}): Promise<Worker> {
   const w = new Worker(new URL('./fixtures/lock-holder.mjs', import.meta.url), { workerData: { tables, ...options } });
   workers.push(w);
   await Promise.race([once(w, 'message'), once<Error>(w, 'error').then((e) => Promise.reject(e))]);
@@ -91,5 +92,34 @@ describe('the registry lock of a live holder', () => {
     Atomics.notify(sync, 1);
     await released;
     expect(r.info(r.seriesId('too_late', {})).name).toBe('too_late');
+  });
+});
+
+describe('a registry lock let go', () => {
+  // An actor's successor has its predecessor's tag: when it has just taken the lock and not
+  // yet recorded its own thread, a record left by the predecessor would name its hold.
+  const table = (): [SharedArrayBuffer, SharedTable] => {
+    const sab = createSharedTable({ capacity: 16, arenaBytes: 1024, extraInts: 1 });
+    return [sab, new SharedTable(sab, 1)];
+  };
+  /** The successor's hold, taken and not yet recorded, must not be taken over. */
+  const successorHoldIsKept = (sab: SharedArrayBuffer, waiter: SharedTable): void => {
+    Atomics.store(new Int32Array(sab), TABLE_HEADER.index.LOCK, COLLECTOR_LOCK_TAG);
+    expect(caught(() => waiter.appendMany(['k'], [[1]]))).toBeInstanceOf(CapacityError);
+    expect(waiter.takeovers()).toBe(0);
+  };
+
+  it('by its holder leaves no record of the thread that held it', async () => {
+    const [sab, waiter] = table();
+    const w = await holder([sab], { tag: COLLECTOR_LOCK_TAG, sync: new Int32Array(new SharedArrayBuffer(8)), holdMs: 0 });
+    await once(w, 'exit');
+    successorHoldIsKept(sab, waiter);
+  });
+
+  it('by releaseStale, for a holder that died with it, leaves no record of the dead thread', async () => {
+    const [sab, waiter] = table();
+    await (await holder([sab], { tag: COLLECTOR_LOCK_TAG })).terminate();
+    expect(new SharedTable(sab, COLLECTOR_LOCK_TAG).releaseStale()).toBe(true);
+    successorHoldIsKept(sab, waiter);
   });
 });
