@@ -163,6 +163,27 @@ export const BREAKS = [
     mustFail: ['gives the same ids to every thread, interning concurrently'],
   },
   {
+    name: 'registry lock never taken over',
+    what: "a waiter never reads the holder's OS thread, so a lock whose thread ended is never taken over: a worker terminated while it added a series leaves every new series refused after 2 s, for good",
+    edits: [{ find: 'const tid = Atomics.load(this.hdr, OWNER_TID);', replace: 'const tid = 0;' }],
+    tests: ['registry-lock-takeover.test.ts'],
+    mustFail: ['is taken over: a terminated recording thread held both tables', 'keeps lookups right when the dead append stored its slot'],
+  },
+  {
+    name: 'registry lock taken from a live holder',
+    what: "a waiter past 100 ms takes the lock over without asking whether the holder's thread ended: two threads append at once",
+    edits: [{ find: 'if (tid === 0 || !osThreadEnded(tid, start)) return false;', replace: 'if (tid === 0) return false;' }],
+    tests: ['registry-lock-takeover.test.ts'],
+    mustFail: ['gets it when the holder lets it go', 'a waiter is refused after 2 s while the holder keeps it'],
+  },
+  {
+    name: 'registry trusts a slot past COUNT',
+    what: 'a lookup trusts a hash slot whose index is not counted: the key of an append that died before COUNT is found, at the index the next append gives another key',
+    edits: [{ find: 'if (index < count && this.entries[e + 2] === hash', replace: 'if (this.entries[e + 2] === hash' }],
+    tests: ['registry-lock-takeover.test.ts'],
+    mustFail: ['keeps lookups right when the dead append stored its slot'],
+  },
+  {
     name: 'sketch bottom unscaled',
     what: 'the sketch reads a bucket below 2^-510 back with an unscaled harmonic mean, whose product underflows',
     edits: [{ find: 'if (lo < BOTTOM) {', replace: 'if (lo < 0) {' }],

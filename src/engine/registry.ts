@@ -42,8 +42,8 @@ const VALUE_SEP = '\x1e';
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 
 /**
- * Lock tags: who holds a table's lock (shared-table.ts), named in the error when a holder
- * died with it. One per thread: a recording thread's is its threadId + 1 (the main thread's
+ * Lock tags: who holds a table's lock (shared-table.ts), named in the error when a live
+ * holder keeps it. One per thread: a recording thread's is its threadId + 1 (the main thread's
  * is 1); the actors' sit in bits no threadId reaches.
  */
 export const MAIN_LOCK_TAG = 1;
@@ -199,6 +199,11 @@ export class Registry {
   releaseStaleLocks(): boolean {
     const names = this.names.releaseStale();
     return this.series.releaseStale() || names;
+  }
+
+  /** Locks of the two tables taken over from a thread that ended holding one (shared-table.ts lock()). */
+  lockTakeovers(): number {
+    return this.names.takeovers() + this.series.takeovers();
   }
 
   /** Declares a metric name with its kind and unit; a later different declaration is an error. */

@@ -12,17 +12,25 @@
  * ints) i32) and the arena (the strings' UTF-8).
  *
  * Publication order: arena bytes, then the entry, then its slot (Atomics.store), then COUNT.
- * A reader that finds the slot, or an index below COUNT, sees a complete entry.
+ * A reader sees a complete entry at any index below COUNT, and trusts a slot only when its
+ * index is below COUNT: a thread that dies holding the lock may have stored the slot of its
+ * entry and not COUNT, and the next append, once the lock is freed (releaseStale, or taken
+ * over: lock()), gives that index to another key. Until then the slot leads to the dead
+ * key's entry at an uncounted index, where a reader would find (and cache) the key at an
+ * index about to be another's, or a half-rewritten entry. After, it leads to the other key's
+ * entry, where the probe compares the key itself; it stays taken (one slot per death, of at
+ * least 2 × CAP).
  */
 import { CapacityError, PerfwatchError } from '../errors.js';
 import { defineLayout } from './layout.js';
+import { currentOsThread, osThreadEnded, type OsThread } from './os-thread.js';
 
 export const TABLE_HEADER = defineLayout({
   name: 'shared table header',
   bytes: 64,
   oneWriterPerLine: false,
   cells: {
-    LOCK: { offset: 0, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the holder's lock tag" },
+    LOCK: { offset: 0, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the holder's lock tag (a waiter swaps in its own for one whose thread ended)" },
     COUNT: { offset: 4, type: 'i32', writer: 'lock holder', meaning: 'entries published' },
     USED: { offset: 8, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used' },
     CAP: { offset: 12, type: 'i32', writer: 'creator', meaning: 'entry capacity' },
@@ -33,12 +41,20 @@ export const TABLE_HEADER = defineLayout({
     RES_N: { offset: 32, type: 'i32', writer: 'lock holder', meaning: 'reserved entries added' },
     RES_ARENA: { offset: 36, type: 'i32', writer: 'creator', meaning: 'arena bytes held back for reserved callers' },
     RES_USED: { offset: 40, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used by reserved entries' },
+    OWNER_TAG: { offset: 44, type: 'i32', writer: 'lock holder', meaning: 'the lock tag OWNER_TID and OWNER_START describe (set after them; 0 once released)' },
+    OWNER_TID: { offset: 48, type: 'i32', writer: 'lock holder', meaning: "the holder's OS thread id (Linux; 0 unknown): a waiter takes over a lock whose thread ended" },
+    TAKEOVERS: { offset: 52, type: 'i32', writer: 'lock holder', meaning: 'locks taken over from a holder whose thread had ended' },
+    OWNER_START: { offset: 56, type: 'f64', writer: 'lock holder', meaning: 'when that thread started (clock ticks since boot)' },
   },
 });
 
-const { LOCK, COUNT, USED, CAP, SLOTS, ARENA, EXTRA, RES_CAP, RES_N, RES_ARENA, RES_USED } = TABLE_HEADER.index;
+const { LOCK, COUNT, USED, CAP, SLOTS, ARENA, EXTRA, RES_CAP, RES_N, RES_ARENA, RES_USED, OWNER_TAG, OWNER_TID, TAKEOVERS, OWNER_START } = TABLE_HEADER.index;
 const HEADER_BYTES = TABLE_HEADER.bytes;
 const ENTRY_FIXED = 3;
+/** How long a waiter lets the lock be held before it asks whether its holder's thread still runs (see lock()). */
+const TAKEOVER_AFTER_MS = 100;
+/** How long it lets it be held at all. */
+const LOCK_TIMEOUT_MS = 2000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -111,6 +127,7 @@ function fnv1a(bytes: Uint8Array): number {
 export class SharedTable {
   readonly sab: SharedArrayBuffer;
   private readonly hdr: Int32Array;
+  private readonly hdrF64: Float64Array;
   private readonly slots: Int32Array;
   private readonly entries: Int32Array;
   private readonly arena: Uint8Array;
@@ -119,10 +136,13 @@ export class SharedTable {
   private readonly stride: number;
   private readonly cache = new Map<string, number>();
   private readonly tag: number;
+  /** This view's OS thread, read at its first lock (null: unknown); a view lives in one thread. */
+  private self: OsThread | null | undefined;
 
   constructor(sab: SharedArrayBuffer, lockTag: number) {
     this.sab = sab;
     this.hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    this.hdrF64 = new Float64Array(sab, 0, HEADER_BYTES / 8);
     this.capacity = this.hdr[CAP]!;
     const slots = this.hdr[SLOTS]!;
     this.slotMask = slots - 1;
@@ -149,6 +169,11 @@ export class SharedTable {
     const index = this.probe(bytes, fnv1a(bytes));
     if (index >= 0) this.cache.set(key, index);
     return index;
+  }
+
+  /** Locks taken over from a thread that ended holding one (see lock()), since the table was made. */
+  takeovers(): number {
+    return Atomics.load(this.hdr, TAKEOVERS);
   }
 
   /** Entries added by unreserved callers. */
@@ -281,13 +306,16 @@ export class SharedTable {
   }
 
   private probe(bytes: Uint8Array, hash: number): number {
+    // Slots of indices not yet counted are passed over (see the publication order above): a
+    // key being added right now is found again under the lock.
+    const count = Atomics.load(this.hdr, COUNT);
     let slot = hash & this.slotMask;
     for (;;) {
       const v = Atomics.load(this.slots, slot);
       if (v === 0) return -1;
       const index = v - 1;
       const e = index * this.stride;
-      if (this.entries[e + 2] === hash && this.entries[e + 1] === bytes.length) {
+      if (index < count && this.entries[e + 2] === hash && this.entries[e + 1] === bytes.length) {
         const offset = this.entries[e]!;
         let same = true;
         for (let i = 0; i < bytes.length; i++) {
@@ -304,19 +332,62 @@ export class SharedTable {
 
   /**
    * A spin lock held for a few microseconds while one entry is appended. Another thread that
-   * finds it taken waits on the lock word; the timeout turns a holder that died mid-append
-   * (a terminated worker) into a clear error instead of a hang.
+   * finds it taken waits on the lock word. The holder records its OS thread (OWNER_*, written
+   * before OWNER_TAG names the hold they describe), and a waiter kept for TAKEOVER_AFTER_MS
+   * asks /proc whether that thread still runs, and again at each 5 ms wake: the lock of one
+   * that ended (a worker terminated while it added a series) is taken over; a live one's
+   * never is. 100 ms: a hold lasts microseconds (a batch, a few milliseconds), so a wait that
+   * long means a holder descheduled or gone; a host thread adding a series waits that long
+   * per table a dead thread held, once; a shorter wait would read /proc on ordinary
+   * contention. The timeout turns a holder that stays (a live thread stuck, or a dead one
+   * where /proc cannot tell) into a clear error instead of a hang. A thread that ends between
+   * its compareExchange and its OWNER_TAG leaves a hold no waiter can judge, and the timeout
+   * again: a window of a few instructions.
    */
   private lock(): void {
-    const deadline = Date.now() + 2000;
+    const self = this.ownThread();
+    const start = Date.now();
     for (;;) {
       const holder = Atomics.compareExchange(this.hdr, LOCK, 0, this.tag);
-      if (holder === 0) return;
-      if (Date.now() > deadline) {
-        throw new CapacityError('registry', `lock held for over 2 s by thread tag ${holder}; a thread died while adding a series`);
+      if (holder === 0) break;
+      const waited = Date.now() - start;
+      if (waited >= TAKEOVER_AFTER_MS && this.takeOver(holder)) break;
+      if (waited > LOCK_TIMEOUT_MS) {
+        throw new CapacityError('registry', `lock held for over ${LOCK_TIMEOUT_MS / 1000} s by thread tag ${holder}, whose thread still runs or cannot be told ended; no new series can be added`);
       }
       Atomics.wait(this.hdr, LOCK, holder, 5);
     }
+    this.hdrF64[OWNER_START] = self?.start ?? 0;
+    Atomics.store(this.hdr, OWNER_TID, self?.tid ?? 0);
+    Atomics.store(this.hdr, OWNER_TAG, this.tag);
+  }
+
+  private ownThread(): OsThread | null {
+    if (this.self === undefined) this.self = currentOsThread() ?? null;
+    return this.self;
+  }
+
+  /**
+   * Takes the lock from `holder` when the OS thread its hold recorded has ended, and says
+   * whether this view holds it now. The compareExchange from the dead holder's tag lets one
+   * waiter of several have it. What the dead holder left half done needs no repair: its entry
+   * was never counted (COUNT moves last), so the next append writes over it, and its slot, if
+   * stored, is passed over (see the publication order above). A registry commit that died
+   * holding both tables' locks leaves both to be taken over this way, each by its first waiter.
+   * A hold is judged only by a record that names it (OWNER_TAG): just after a takeover, until
+   * the new holder records itself, the cells still describe the dead thread. The count
+   * (TAKEOVERS) is status().series.lockTakeovers.
+   */
+  private takeOver(holder: number): boolean {
+    if (Atomics.load(this.hdr, OWNER_TAG) !== holder) return false;
+    const tid = Atomics.load(this.hdr, OWNER_TID);
+    const start = this.hdrF64[OWNER_START]!;
+    if (tid === 0 || !osThreadEnded(tid, start)) return false;
+    // The record must still be that hold's after the /proc read.
+    if (Atomics.load(this.hdr, OWNER_TID) !== tid || this.hdrF64[OWNER_START] !== start || Atomics.load(this.hdr, OWNER_TAG) !== holder) return false;
+    if (Atomics.compareExchange(this.hdr, LOCK, holder, this.tag) !== holder) return false;
+    Atomics.add(this.hdr, TAKEOVERS, 1);
+    return true;
   }
 
   /**
@@ -324,15 +395,19 @@ export class SharedTable {
    * whose tag no other live thread has, at its start: the lock it finds under its own tag was
    * left by a predecessor that died holding it (an actor's thread replaced by the watchdog).
    * The entry it was appending was never counted (COUNT moves last), so the next append
-   * writes over it.
+   * writes over it. The predecessor's record goes first, or a waiter could judge the next
+   * holder by it.
    */
   releaseStale(): boolean {
+    if (Atomics.load(this.hdr, LOCK) !== this.tag) return false;
+    Atomics.compareExchange(this.hdr, OWNER_TAG, this.tag, 0);
     if (Atomics.compareExchange(this.hdr, LOCK, this.tag, 0) !== this.tag) return false;
     Atomics.notify(this.hdr, LOCK);
     return true;
   }
 
   private unlock(): void {
+    Atomics.store(this.hdr, OWNER_TAG, 0);
     Atomics.store(this.hdr, LOCK, 0);
     Atomics.notify(this.hdr, LOCK, 1);
   }

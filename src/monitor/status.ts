@@ -44,8 +44,12 @@ export interface MonitorStatus {
   startedAt: number | null;
   uptimeMs: number;
   collectionIntervalMs: number;
-  /** The application's series against maxSeries; the monitor's own are counted apart. */
-  series: { count: number; limit: number; own: { count: number; limit: number } };
+  /**
+   * The application's series against maxSeries; the monitor's own are counted apart.
+   * `lockTakeovers`: registry locks taken from a thread that ended holding one (a worker
+   * terminated while it added a series), each after a 100 ms wait of the thread that took it.
+   */
+  series: { count: number; limit: number; own: { count: number; limit: number }; lockTakeovers: number };
   ingestion: {
     /** Samples applied to the store since the monitor was created. */
     ingested: number;
@@ -213,7 +217,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     startedAt: live.startedAt,
     uptimeMs: live.startedAt && running ? now - live.startedAt : 0,
     collectionIntervalMs: p.options.collectionIntervalMs,
-    series: { count: p.registry.applicationSeriesCount(), limit: p.options.maxSeries, own: { count: p.registry.ownSeriesCount(), limit: OWN_SERIES } },
+    series: { count: p.registry.applicationSeriesCount(), limit: p.options.maxSeries, own: { count: p.registry.ownSeriesCount(), limit: OWN_SERIES }, lockTakeovers: p.registry.lockTakeovers() },
     ingestion: {
       ingested: p.ctl.f64[INGESTED]!,
       ratePerSecond: running ? live.ratePerSecond : null,
