@@ -34,6 +34,13 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const BREAKS = [
   {
+    name: 'profile by id ignores its kind',
+    what: "capture_performance_profile { id, kind } answers the capture of that id whatever its kind: an agent asking for a cpu profile reads a heap capture as one",
+    edits: [{ find: 'if (args.kind !== undefined && kind !== undefined && args.kind !== kind) {', replace: 'if (false) {' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ['answers a capture longer than its deadline at once with its id, then by id once it ends; one at a time'],
+  },
+  {
     name: 'watchdog ignores a starved thread',
     what: "an overdue actor's deadline no longer moves by its thread's wait for a CPU: a starved collector is replaced as hung",
     edits: [{ find: 'const starved = Math.max(0, Math.min(MAX_STARVED_MS, waitMs - w.waitMs)) || 0;', replace: 'const starved = 0;' }],
@@ -367,7 +374,7 @@ export const BREAKS = [
   {
     name: 'profile tool waits past its deadline',
     what: 'the profile tool waits for a capture longer than its deadline instead of answering its id at once',
-    edits: [{ find: 'if (args.seconds * 1000 > waitable) return running(started.id, started.endsAt);', replace: '' }],
+    edits: [{ find: 'if (seconds * 1000 > waitable) return running(started.id, started.endsAt);', replace: '' }],
     tests: ['profile-fronts.test.ts'],
     mustFail: ['answers a capture longer than its deadline at once with its id'],
   },

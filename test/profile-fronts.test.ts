@@ -108,6 +108,11 @@ describe('capture_performance_profile', () => {
     expect(done.isError, done.content[0]?.text).toBeFalsy();
     expect(done.structuredContent).toMatchObject({ id: 1, state: 'done', file: expect.stringMatching(/\.heapprofile$/) });
     expect(done.content[0]!.text).toMatch(/^heap profile 1 of the main thread/);
+    // A kind given with an id must be that capture's: a cpu asked of a heap capture is refused.
+    const other = await call({ id: 1, kind: 'cpu' });
+    expect(other.isError).toBe(true);
+    expect(other.content[0]!.text).toBe('PW_ERR_INVALID_ARG: kind is not capture 1\'s, a heap capture: leave kind out to read it, got "cpu"');
+    expect((await call({ id: 1, kind: 'heap' })).structuredContent).toMatchObject({ id: 1, state: 'done' });
 
     // The status says what was taken and refused, and what the directory holds against its bounds.
     const profiling = monitor.status().profiling;

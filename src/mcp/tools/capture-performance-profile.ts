@@ -20,9 +20,11 @@ import { defineTool } from './define.js';
 const MARGIN_MS = 5_000;
 const DEFAULT_TOP = 10;
 
+// kind and seconds are for a new capture (cpu, DEFAULT_SECONDS when left out); with `id`, a
+// kind that is not that capture's is refused rather than answered with the other kind.
 export const ProfileArgs = z.strictObject({
-  kind: captureKind.default('cpu'),
-  seconds: captureSeconds.default(DEFAULT_SECONDS),
+  kind: captureKind.optional().meta({ default: 'cpu' }),
+  seconds: captureSeconds.optional().meta({ default: DEFAULT_SECONDS }),
   id: intRange(1, 1e9).optional().describe('Read this capture'),
   top: intRange(1, 100).optional().describe('Per list (default: fits 8 KB)'),
 });
@@ -86,13 +88,18 @@ export default function register(server: McpServer, front: Front): void {
       if (args.id !== undefined) {
         const found = monitor.getProfile(args.id);
         if (found === undefined) throw new PerfwatchError('PW_ERR_INVALID_ARG', { field: 'id', rule: `is not a capture kept: the last ${monitor.options.profiling.keep} are (profiling.keep)`, given: { value: args.id } });
-        if (!(found instanceof Promise)) return captureAnswer(found, args.top);
         const status = monitor.profilingStatus().busy;
+        const kind = found instanceof Promise ? status?.kind : found.kind;
+        if (args.kind !== undefined && kind !== undefined && args.kind !== kind) {
+          throw new PerfwatchError('PW_ERR_INVALID_ARG', { field: 'kind', rule: `is not capture ${args.id}'s, a ${kind} capture: leave kind out to read it`, given: { value: args.kind } });
+        }
+        if (!(found instanceof Promise)) return captureAnswer(found, args.top);
         if (status && status.endsAt - Date.now() > waitable) return running(args.id, status.endsAt);
         return captureAnswer(await found, args.top);
       }
-      const started = monitor.startProfile({ kind: args.kind, seconds: args.seconds });
-      if (args.seconds * 1000 > waitable) return running(started.id, started.endsAt);
+      const seconds = args.seconds ?? DEFAULT_SECONDS;
+      const started = monitor.startProfile({ kind: args.kind ?? 'cpu', seconds });
+      if (seconds * 1000 > waitable) return running(started.id, started.endsAt);
       return captureAnswer(await started.done, args.top);
     },
   );
