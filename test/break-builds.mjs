@@ -34,6 +34,13 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const BREAKS = [
   {
+    name: 'sampling priced at its mean call',
+    what: "the overhead governor prices a sampling pass at each source's mean call, which a loaded machine's waits and the first cold calls inflate: a loaded start took ingestion's cost for sampling's and backed off to x64 for good",
+    edits: [{ find: '    passMs += c.minMs;', replace: '    passMs += c.meanMs;' }],
+    tests: ['system-read.test.ts'],
+    mustFail: ["prices a pass at each source's quickest call, and all calls at their total, leaving out the sources that spawn"],
+  },
+  {
     name: 'profile by id ignores its kind',
     what: "capture_performance_profile { id, kind } answers the capture of that id whatever its kind: an agent asking for a cpu profile reads a heap capture as one",
     edits: [{ find: 'if (args.kind !== undefined && kind !== undefined && args.kind !== kind) {', replace: 'if (false) {' }],

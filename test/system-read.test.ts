@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { localMounts, readProc } from '../dist/src/engine/system.js';
+import { localMounts, readProc, samplingCost, SystemSampler, type SourceCost } from '../dist/src/engine/system.js';
 import { seeded as random } from './fixtures/seeded.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'perfwatch-proc-'));
@@ -72,5 +72,40 @@ describe('localMounts', () => {
     const mounts = localMounts(readProc('/proc/self/mounts'), statfsSync);
     expect(mounts.length).toBeGreaterThan(0);
     expect(mounts.length).toBeLessThanOrEqual(64);
+  });
+});
+
+describe('samplingCost', () => {
+  const cost = (source: string, spawnsProcesses: boolean, times: number[]): SourceCost => ({
+    source,
+    cadenceMs: 1000,
+    spawnsProcesses,
+    calls: times.length,
+    errors: 0,
+    lastMs: times[times.length - 1]!,
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    minMs: Math.min(...times),
+  });
+
+  it("prices a pass at each source's quickest call, and all calls at their total, leaving out the sources that spawn", () => {
+    // A first, cold call of 40 ms and a pass waited 12 ms for a CPU on a busy machine: the
+    // mean says 17.4 ms a pass, the quickest 0.2.
+    const costs = [cost('/proc/stat', false, [40, 0.2, 12, 0.3]), cost('/proc/meminfo', false, [0.1, 0.15]), cost('df', true, [30, 25])];
+    const { samplingMs, passMs } = samplingCost(costs);
+    expect(passMs).toBeCloseTo(0.3, 10);
+    expect(samplingMs).toBeCloseTo(52.75, 10);
+  });
+
+  it("keeps each source's quickest call as the sampler reads the system", () => {
+    if (process.platform !== 'linux') return;
+    const sampler = new SystemSampler({ intervalMs: 1000, slowCadenceMs: 60_000 });
+    for (let i = 0; i < 5; i++) sampler.sample(Date.now() + i * 1000);
+    const read = sampler.costs().filter((c) => c.calls > 0);
+    expect(read.length).toBeGreaterThan(0);
+    for (const c of read) {
+      expect(c.minMs, c.source).toBeGreaterThan(0);
+      expect(c.minMs, c.source).toBeLessThanOrEqual(c.meanMs);
+      expect(c.minMs, c.source).toBeLessThanOrEqual(c.lastMs);
+    }
   });
 });

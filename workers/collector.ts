@@ -32,7 +32,7 @@ import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
 import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, TID, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
-import { SystemSampler } from '../src/engine/system.js';
+import { samplingCost, SystemSampler } from '../src/engine/system.js';
 import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 
 /** Longest run of back-to-back passes before yielding to the event loop. */
@@ -216,6 +216,7 @@ const api: CollectorApi = {
   },
   usage: () => {
     const costs = sampler?.costs() ?? [];
+    const sampling = samplingCost(costs);
     return {
       thread: threadId,
       cpuMs: threadCpuMs(),
@@ -224,8 +225,8 @@ const api: CollectorApi = {
       slowCadenceMs: sampler?.slowCadenceMs ?? data.system.slowCadenceMs,
       spawnCalls: costs.filter((c) => c.spawnsProcesses).reduce((a, c) => a + c.calls, 0),
       // The sources that read files in this thread; the spawning ones cost in child processes.
-      samplingMs: costs.filter((c) => !c.spawnsProcesses).reduce((a, c) => a + c.calls * c.meanMs, 0),
-      samplePassMs: costs.filter((c) => !c.spawnsProcesses).reduce((a, c) => a + c.meanMs, 0),
+      samplingMs: sampling.samplingMs,
+      samplePassMs: sampling.passMs,
     };
   },
   setSystemCadence(systemMs, slowMs) {

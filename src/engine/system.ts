@@ -38,7 +38,29 @@ export interface SourceCost {
   errors: number;
   lastMs: number;
   meanMs: number;
+  /** Its quickest call: the nearest to its CPU cost (wall-clock timings count waits for a CPU). */
+  minMs: number;
   lastError?: string;
+}
+
+/**
+ * What the sources read in the collector's thread (those that spawn no process) cost, for
+ * the overhead governor: `samplingMs`, all their calls so far; `passMs`, a pass of each, at
+ * its quickest call. The timings are wall clock, which a busy machine's waits for a CPU and a
+ * source's first, cold calls inflate: by their mean, a monitor started on a loaded machine
+ * took sampling for the cost of its ingestion, stepped the back-off up to ×64 within a second
+ * of its warm-up, and kept it there, the few calls at that cadence never bringing the mean
+ * down.
+ */
+export function samplingCost(costs: readonly SourceCost[]): { samplingMs: number; passMs: number } {
+  let samplingMs = 0;
+  let passMs = 0;
+  for (const c of costs) {
+    if (c.spawnsProcesses) continue;
+    samplingMs += c.calls * c.meanMs;
+    passMs += c.minMs;
+  }
+  return { samplingMs, passMs };
 }
 
 export interface SystemSamplerOptions {
@@ -87,7 +109,7 @@ class Source {
   private total = 0;
   /** `slow`: read at the slow cadence (setSlowCadence moves it). */
   constructor(source: string, cadenceMs: number, spawnsProcesses: boolean, readonly slow: boolean) {
-    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0 };
+    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0 };
   }
   measure<T>(fn: () => T): T | undefined {
     const t0 = performance.now();
@@ -120,6 +142,7 @@ class Source {
     this.total += ms;
     this.cost.lastMs = ms;
     this.cost.meanMs = this.total / this.cost.calls;
+    this.cost.minMs = this.cost.calls === 1 ? ms : Math.min(this.cost.minMs, ms);
   }
 }
 
