@@ -36,9 +36,16 @@ export const BREAKS = [
   {
     name: 'sampling priced at its mean call',
     what: "the overhead governor prices a sampling pass at each source's mean call, which a loaded machine's waits and the first cold calls inflate: a loaded start took ingestion's cost for sampling's and backed off to x64 for good",
-    edits: [{ find: '    passMs += c.minMs;', replace: '    passMs += c.meanMs;' }],
+    edits: [{ find: 'passMs += c.slow ? c.minMs * slowShare : c.minMs;', replace: 'passMs += c.slow ? c.meanMs * slowShare : c.meanMs;' }],
     tests: ['system-read.test.ts'],
-    mustFail: ["prices a pass at each source's quickest call, and all calls at their total, leaving out the sources that spawn"],
+    mustFail: ["prices a pass at each source's quickest call, a slow source at its share, and all calls at their total, leaving out the sources that spawn"],
+  },
+  {
+    name: 'slow sources priced as read every pass',
+    what: 'the overhead governor prices the search for mounts (once a minute) as if it ran every second: its cold 5 ms made sampling look worth slowing on a loaded start',
+    edits: [{ find: 'passMs += c.slow ? c.minMs * slowShare : c.minMs;', replace: 'passMs += c.minMs;' }],
+    tests: ['system-read.test.ts'],
+    mustFail: ["prices a pass at each source's quickest call, a slow source at its share, and all calls at their total, leaving out the sources that spawn"],
   },
   {
     name: 'profile by id ignores its kind',

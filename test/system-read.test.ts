@@ -76,10 +76,11 @@ describe('localMounts', () => {
 });
 
 describe('samplingCost', () => {
-  const cost = (source: string, spawnsProcesses: boolean, times: number[]): SourceCost => ({
+  const cost = (source: string, spawnsProcesses: boolean, times: number[], slow = false): SourceCost => ({
     source,
-    cadenceMs: 1000,
+    cadenceMs: slow ? 60_000 : 1000,
     spawnsProcesses,
+    slow,
     calls: times.length,
     errors: 0,
     lastMs: times[times.length - 1]!,
@@ -87,13 +88,14 @@ describe('samplingCost', () => {
     minMs: Math.min(...times),
   });
 
-  it("prices a pass at each source's quickest call, and all calls at their total, leaving out the sources that spawn", () => {
+  it("prices a pass at each source's quickest call, a slow source at its share, and all calls at their total, leaving out the sources that spawn", () => {
     // A first, cold call of 40 ms and a pass waited 12 ms for a CPU on a busy machine: the
-    // mean says 17.4 ms a pass, the quickest 0.2.
-    const costs = [cost('/proc/stat', false, [40, 0.2, 12, 0.3]), cost('/proc/meminfo', false, [0.1, 0.15]), cost('df', true, [30, 25])];
-    const { samplingMs, passMs } = samplingCost(costs);
-    expect(passMs).toBeCloseTo(0.3, 10);
-    expect(samplingMs).toBeCloseTo(52.75, 10);
+    // mean says 17.4 ms a pass, the quickest 0.2. The search for mounts, once a minute: 6 ms
+    // cold, a sixtieth of it a pass.
+    const costs = [cost('/proc/stat', false, [40, 0.2, 12, 0.3]), cost('/proc/meminfo', false, [0.1, 0.15]), cost('/proc/self/mounts', false, [6], true), cost('df', true, [30, 25])];
+    const { samplingMs, passMs } = samplingCost(costs, 1000 / 60_000);
+    expect(passMs).toBeCloseTo(0.4, 10);
+    expect(samplingMs).toBeCloseTo(58.75, 10);
   });
 
   it("keeps each source's quickest call as the sampler reads the system", () => {

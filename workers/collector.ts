@@ -32,7 +32,7 @@ import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
 import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, TID, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
-import { samplingCost, SystemSampler } from '../src/engine/system.js';
+import { SystemSampler } from '../src/engine/system.js';
 import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 
 /** Longest run of back-to-back passes before yielding to the event loop. */
@@ -216,7 +216,7 @@ const api: CollectorApi = {
   },
   usage: () => {
     const costs = sampler?.costs() ?? [];
-    const sampling = samplingCost(costs);
+    const sampling = sampler?.samplingCost() ?? { samplingMs: 0, passMs: 0 };
     return {
       thread: threadId,
       cpuMs: threadCpuMs(),

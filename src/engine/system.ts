@@ -40,25 +40,29 @@ export interface SourceCost {
   meanMs: number;
   /** Its quickest call: the nearest to its CPU cost (wall-clock timings count waits for a CPU). */
   minMs: number;
+  /** Read at the slow cadence (the search for mounts; off Linux the sources that spawn). */
+  slow: boolean;
   lastError?: string;
 }
 
 /**
  * What the sources read in the collector's thread (those that spawn no process) cost, for
- * the overhead governor: `samplingMs`, all their calls so far; `passMs`, a pass of each, at
- * its quickest call. The timings are wall clock, which a busy machine's waits for a CPU and a
- * source's first, cold calls inflate: by their mean, a monitor started on a loaded machine
- * took sampling for the cost of its ingestion, stepped the back-off up to ×64 within a second
- * of its warm-up, and kept it there, the few calls at that cadence never bringing the mean
- * down.
+ * the overhead governor: `samplingMs`, all their calls so far; `passMs`, what they cost a
+ * system interval at the base cadences, each at its quickest call, a slow source at
+ * `slowShare` of it (the interval over the base slow cadence). The timings are wall clock,
+ * which a busy machine's waits for a CPU and a source's first, cold calls inflate: by their
+ * mean, and with the search for mounts (once a minute; 5 ms cold) priced as if read every
+ * second, a monitor started on a loaded machine took sampling for the cost of its ingestion,
+ * stepped the back-off up to ×64 within half a second of its warm-up, and kept it there, the
+ * few calls at that cadence never bringing the mean down.
  */
-export function samplingCost(costs: readonly SourceCost[]): { samplingMs: number; passMs: number } {
+export function samplingCost(costs: readonly SourceCost[], slowShare: number): { samplingMs: number; passMs: number } {
   let samplingMs = 0;
   let passMs = 0;
   for (const c of costs) {
     if (c.spawnsProcesses) continue;
     samplingMs += c.calls * c.meanMs;
-    passMs += c.minMs;
+    passMs += c.slow ? c.minMs * slowShare : c.minMs;
   }
   return { samplingMs, passMs };
 }
@@ -109,7 +113,7 @@ class Source {
   private total = 0;
   /** `slow`: read at the slow cadence (setSlowCadence moves it). */
   constructor(source: string, cadenceMs: number, spawnsProcesses: boolean, readonly slow: boolean) {
-    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0 };
+    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0, slow };
   }
   measure<T>(fn: () => T): T | undefined {
     const t0 = performance.now();
@@ -204,9 +208,12 @@ export class SystemSampler {
   /** Async reads (systeminformation.mem off Linux) not answered yet. */
   private asyncReads = 0;
   private pending: SystemReading[] = [];
+  /** A slow source's share of a pass at the base cadences (setSlowCadence moves options.slowCadenceMs). */
+  private readonly slowShare: number;
 
   constructor(options: SystemSamplerOptions) {
     this.options = options;
+    this.slowShare = options.intervalMs / options.slowCadenceMs;
     this.platform = process.platform === 'linux' && this.readable('/proc/stat') ? 'linux-proc' : 'portable';
     this.mounts = options.diskPaths ?? ['/'];
     if (this.platform === 'linux-proc') {
@@ -271,6 +278,11 @@ export class SystemSampler {
 
   costs(): SourceCost[] {
     return [...this.sources.values()].map((s) => ({ ...s.cost }));
+  }
+
+  /** What reading the system costs in this thread, for the overhead governor (see samplingCost). */
+  samplingCost(): { samplingMs: number; passMs: number } {
+    return samplingCost(this.costs(), this.slowShare);
   }
 
   diskMounts(): string[] {
