@@ -127,13 +127,7 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
         if (v < hot[h + 2]!) hot[h + 2] = v;
         if (v > hot[h + 3]!) hot[h + 3] = v;
         hot[h + 4] = v;
-        bits[0] = v;
-        const b = s * BINS + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1));
-        const c = front[b]! + 1;
-        if (c === 256) {
-          front[b] = 0;
-          back[b]! += 256;
-        } else front[b] = c;
+        bin(s * BINS, v);
         if (withRaw) {
           const head = hot[h + 5]!;
           raw[s * RAW + (head & (RAW - 1))] = v;
@@ -152,6 +146,17 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
   let total = 0;
   for (let s = 0; s < series; s++) total += hot[s * 8]!;
   parentPort!.postMessage({ applied: total });
+
+  /** Counts `v` in the bins from `binAt`: a byte a bin, 256 of them carried into the u32 behind it. */
+  function bin(binAt: number, v: number): void {
+    bits[0] = v;
+    const b = binAt + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1));
+    const c = front[b]! + 1;
+    if (c === 256) {
+      front[b] = 0;
+      back[b]! += 256;
+    } else front[b] = c;
+  }
 
   /**
    * Slots [from, to) of `srcIds`/`srcVals` (indices masked by `mask`): counted by series,
@@ -185,13 +190,7 @@ function consume({ kind, series, ctl: ctlBuf, ids: idsBuf, vals: valsBuf }: Floo
         sum += v;
         if (v < min) min = v;
         if (v > max) max = v;
-        bits[0] = v;
-        const b = binAt + (((hi[0]! >>> 14) - BIN_BASE) & (BINS - 1));
-        const c = front[b]! + 1;
-        if (c === 256) {
-          front[b] = 0;
-          back[b]! += 256;
-        } else front[b] = c;
+        bin(binAt, v);
         if (copyRaw) {
           raw[rawAt + (head & (RAW - 1))] = v;
           head++;
