@@ -225,6 +225,9 @@ describe('storage: sqlite', () => {
         `import(${JSON.stringify(index)}).then(async ({ PerformanceMonitor }) => {`,
         `  const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
         '  await m.start();',
+        // Alive until terminated: a thread whose loop empties ends on its own, stopping its
+        // monitor (beforeExit) and releasing the lock before the check below can see it held.
+        '  setInterval(() => {}, 60_000);',
         "  parentPort.postMessage('started');",
         '});',
       ].join('\n'),
