@@ -477,6 +477,20 @@ export const BREAKS = [
     mustFail: ['naming a dataDir that cannot be created'],
   },
   {
+    name: "restored catalog's own series count against maxSeries",
+    what: "the storage actor registers the stored catalog's own series (runtime, monitor_*) as the application's: they take series of maxSeries",
+    edits: [{ find: 'if (e.own) registry.ownSeriesId(e.name, e.tags);', replace: 'if (e.own) registry.seriesId(e.name, e.tags);' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['restores a catalog of 1,000 series whole'],
+  },
+  {
+    name: 'restored catalog drops its failures',
+    what: 'a stored series the storage actor cannot register again (past maxSeries) is skipped without a storage-restore fault',
+    edits: [{ find: 'failed.push(error instanceof Error ? error.message : String(error));', replace: 'void error;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['restores a catalog of 1,000 series whole'],
+  },
+  {
     name: 'lock error tells a process to stop itself',
     what: "a second monitor of the lock's own process is told to stop that process (its own) instead of the other monitor",
     edits: [{ find: 'const owner = pid === process.pid ?', replace: 'const owner = false ?' }],
