@@ -491,6 +491,13 @@ export const BREAKS = [
     mustFail: ['restores a catalog of 1,000 series whole'],
   },
   {
+    name: 'touched memory skips every series as never recorded',
+    what: "touchedBytes reads each series' hot line to skip those never recorded (a restored catalog's), and takes every one for such: the pages recorded series wrote are not counted",
+    edits: [{ find: 'return this.hotI32[hb * 2 + RAW_WRITTEN] !== 0 || this.hot[hb + OPEN_START] !== 0;', replace: 'return false;' }],
+    tests: ['monitor.test.ts'],
+    mustFail: ['counts the memory touched by pages written'],
+  },
+  {
     name: 'lock error tells a process to stop itself',
     what: "a second monitor of the lock's own process is told to stop that process (its own) instead of the other monitor",
     edits: [{ find: 'const owner = pid === process.pid ?', replace: 'const owner = false ?' }],
