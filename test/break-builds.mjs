@@ -493,9 +493,23 @@ export const BREAKS = [
   {
     name: 'touched memory skips every series as never recorded',
     what: "touchedBytes reads each series' hot line to skip those never recorded (a restored catalog's), and takes every one for such: the pages recorded series wrote are not counted",
-    edits: [{ find: 'return this.hotI32[hb * 2 + RAW_WRITTEN] !== 0 || this.hot[hb + OPEN_START] !== 0;', replace: 'return false;' }],
+    edits: [{ find: 'return everRecorded(this.hot, this.hotI32, id);', replace: 'return false;' }],
     tests: ['monitor.test.ts'],
     mustFail: ['counts the memory touched by pages written'],
+  },
+  {
+    name: 'rollup pass skips every series',
+    what: "the collector's rollup pass takes every series for one never recorded: no minute is rolled up",
+    edits: [{ find: 'if (!everRecorded(this.hot, this.hotI32, id)) continue;', replace: 'continue;' }],
+    tests: ['store.test.ts'],
+    mustFail: ['rolls up each minute once'],
+  },
+  {
+    name: 'a series fed closed records alone taken for never recorded',
+    what: "the hot-line test of a series with data looks at OPEN_START alone: a hub member's series fed closed records (no open bucket) is skipped by the collector's rollup pass, its minute never rolled up",
+    edits: [{ find: 'return hotI32[hb * 2 + RAW_WRITTEN] !== 0 || hot[hb + OPEN_START] !== 0;', replace: 'return hot[hb + OPEN_START] !== 0;' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ["takes a member's closed bucket as a record at its own start"],
   },
   {
     name: 'lock error tells a process to stop itself',

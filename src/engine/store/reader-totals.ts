@@ -3,7 +3,8 @@
  * single figures readers of every series take (lastValue, totalSum, totalCount), the closed
  * totals a reader matches against the records it sees, and the newest raw sample's time.
  */
-import { CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_HEAD, RAW_WRITTEN } from './layout.js';
+import { CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_HEAD } from './layout.js';
+import { everRecorded } from './recorded.js';
 import { ReaderState, type SeriesSnapshot } from './reader-state.js';
 
 export class SeriesTotals extends ReaderState {
@@ -51,16 +52,9 @@ export class SeriesTotals extends ReaderState {
     return this.f64[b + CLOSED_SUM]! + (this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_SUM]!);
   }
 
-  /**
-   * Whether a series has had data in this store, from its hot line alone: every way in (a
-   * sample, a hub's bucket row or closed record) writes a raw slot, and a sample's bucket
-   * opens with its start. False means totalCount() is 0 without reading the series' slot: a
-   * walk over every series (touchedBytes) then reads 64 bytes, not a page, of each of the
-   * many a restored catalog holds that were not recorded since (100,000 in one dataDir).
-   */
+  /** Whether the series has had data in this store, from its hot line alone (recorded.ts). */
   everRecorded(id: number): boolean {
-    const hb = id * HOT_F64;
-    return this.hotI32[hb * 2 + RAW_WRITTEN] !== 0 || this.hot[hb + OPEN_START] !== 0;
+    return everRecorded(this.hot, this.hotI32, id);
   }
 
   /** Total samples of a series; cheap, for change detection. */
