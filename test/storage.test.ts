@@ -97,6 +97,48 @@ describe('storage: sqlite', () => {
     expect(b.status().series.count).toBe(16);
   });
 
+  it('restores a catalog of 1,000 series whole, in order, within the series limit, and counts those past it as faults', async () => {
+    // The storage actor registers the stored catalog on its own thread (src/storage/restore.ts).
+    const dir = dataDir();
+    const SERIES = 1000;
+    const a = monitor(dir, { maxSeries: SERIES + 10, runtime: { enabled: true } });
+    await a.start();
+    a.define({ name: 'big_bytes', kind: 'gauge', unit: 'bytes' });
+    for (let i = 0; i < SERIES; i++) a.record('big_rt', i, { shard: `s${i}` });
+    a.record('big_bytes', 7, { pool: 'p' });
+    await a.flush();
+    await a.stop();
+    expect(a.status().series.own.count).toBeGreaterThan(0);
+
+    const b = monitor(dir, { maxSeries: SERIES + 10 });
+    await b.start();
+    // Every series, with its kind and unit, in the order of their ids, each with its own sample.
+    expect(b.status().series.count).toBe(SERIES + 1);
+    // (Of a's own series, the catalog holds those that had samples at a flush.)
+    expect(b.status().series.own.count).toBeGreaterThan(0);
+    const h = await b.getMetricHistory({ metric: 'big_rt' });
+    expect([h.kind, h.unit, h.totalSeries]).toEqual(['distribution', '', SERIES]);
+    expect(h.series.map((s) => s.tags.shard)).toEqual(Array.from({ length: SERIES }, (_, i) => `s${i}`));
+    expect(h.series.map((s) => s.points.reduce((sum, p) => sum + p.sum, 0))).toEqual(Array.from({ length: SERIES }, (_, i) => i));
+    const bytes = await b.getMetricHistory({ metric: 'big_bytes' });
+    expect([bytes.kind, bytes.unit, bytes.series.map((s) => s.points.map((p) => p.last))]).toEqual(['gauge', 'bytes', [[7]]]);
+    expect(b.status().faults.byKind['storage-restore']).toBeUndefined();
+    // The stored series count against maxSeries, the own ones in their share: 9 more fit.
+    for (let i = 0; i < 9; i++) b.record('big_more', i, { i: String(i) });
+    expect(() => b.metric('big_more', { i: 'over' })).toThrow(/series limit reached/);
+    await b.stop();
+
+    // A lower maxSeries: the first 500 stored series are registered, each of the others is a fault.
+    const c = monitor(dir, { maxSeries: 500 });
+    await c.start();
+    expect(c.status().series.count).toBe(500);
+    const h500 = await c.getMetricHistory({ metric: 'big_rt' });
+    expect(h500.series.map((s) => s.tags.shard)).toEqual(Array.from({ length: 500 }, (_, i) => `s${i}`));
+    const fault = c.status().faults.byKind['storage-restore'];
+    expect(fault?.count).toBe(SERIES + 1 - 500 + 9);
+    expect(fault?.lastMessage).toMatch(/series limit reached: maxSeries is 500/);
+  });
+
   it('keeps both processes\' rows when a monitor restarts within one collection interval', async () => {
     const dir = dataDir();
     // Minute-long buckets: both monitors' first samples fall in one bucket.
@@ -225,6 +267,9 @@ describe('storage: sqlite', () => {
         `import(${JSON.stringify(index)}).then(async ({ PerformanceMonitor }) => {`,
         `  const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
         '  await m.start();',
+        // Alive until terminated: a thread whose loop empties ends on its own, stopping its
+        // monitor (beforeExit) and releasing the lock before the check below can see it held.
+        '  setInterval(() => {}, 60_000);',
         "  parentPort.postMessage('started');",
         '});',
       ].join('\n'),

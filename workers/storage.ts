@@ -116,7 +116,7 @@ const api: StorageActorApi = {
   serve(port) {
     Comlink.expose(api, nodeEndpoint(port));
   },
-  catalog: () => work((s) => s.catalog()),
+  restoreCatalog: () => work((s) => s.restoreCatalog()),
   status: () => (service ? service.status() : null),
   async stop() {
     stopping = true;

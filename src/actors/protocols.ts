@@ -21,7 +21,7 @@ import type { OptimizationLogEntry } from '../optimizer/optimization.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
 import type { SqlValue } from '../storage/driver.js';
-import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
+import type { StoredRollups } from '../storage/rollups.js';
 import type { HubSeq } from '../storage/hub-seqs.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
 import type { ExporterStatus } from '../export/endpoint.js';
@@ -177,7 +177,8 @@ export type StorageSink = (event: StorageEvent) => void;
  * - `histories(requests)`: `history` for many series at once (a report's), in request order.
  * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
  *   stored rollups straight from the actor, not through the host's thread.
- * - `catalog()`: every series on disk, for start() to register again.
+ * - `restoreCatalog()`: registers every series on disk again (for start(), on this thread:
+ *   src/storage/restore.ts); the messages of those that could not be.
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
  */
@@ -192,7 +193,7 @@ export interface StorageActorApi {
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
   histories(requests: HistoryRequest[]): (StoredRollups | null)[];
   serve(port: MessagePort): void;
-  catalog(): CatalogEntry[];
+  restoreCatalog(): string[];
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;

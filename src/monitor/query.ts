@@ -226,6 +226,9 @@ export class Query {
     const n = this.registry.seriesCount();
     const seen = names && new Set<string>();
     for (let id = 0; id < n; id++) {
+      // A series never recorded has no data to show: skipped before its info and its slot are
+      // read (engine/store/recorded.ts; a name of it alone is still known to checkName).
+      if (!this.reader.everRecorded(id)) continue;
       const info = this.registry.info(id);
       if (names && !names.has(info.name)) continue;
       seen?.add(info.name);

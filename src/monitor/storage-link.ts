@@ -1,8 +1,8 @@
 /**
  * The coordinator's side of storage (options.storage 'sqlite'): takes the dataDir's lock and
- * starts the storage actor on start(), restores the series catalog into the registry, passes
- * on history reads and other modules' commits, and on stop() lets the actor flush and close,
- * then releases the lock. The actor owns the file; this thread never touches it (the lock file
+ * starts the storage actor on start(), which registers the stored series catalog again,
+ * passes on history reads and other modules' commits, and on stop() lets the actor flush and
+ * close, then releases the lock. The actor owns the file; this thread never touches it (the lock file
  * aside, on start and stop).
  *
  * Faults: a flush that fails comes back as an event: a fault of kind 'storage' (status and
@@ -19,8 +19,7 @@ import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
-import type { MetricKind, MetricUnit } from '../engine/metrics.js';
-import type { Registry, RegistryBuffers } from '../engine/registry.js';
+import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
@@ -37,7 +36,6 @@ export interface StorageLinkDeps {
   options: ResolvedOptions;
   control: SharedArrayBuffer;
   registryBuffers: RegistryBuffers;
-  registry: Registry;
   store: StoreBuffers;
   watchdog: WatchdogLink;
   faults: Faults;
@@ -101,7 +99,9 @@ export class StorageLink {
       await this.actor.start();
       const failed = await this.actor.call((a) => a.opened());
       if (failed) throw new StorageError(failed.path, failed.rule);
-      this.restoreCatalog(await this.actor.call((a) => a.catalog()));
+      // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
+      // one registration per stored series would hold this thread a second at 100,000.
+      for (const message of await this.actor.call((a) => a.restoreCatalog())) this.deps.faults.report('storage-restore', new Error(message));
       await this.refresh();
     } catch (error) {
       await this.actor.stop();
@@ -213,22 +213,6 @@ export class StorageLink {
       this.last = (await this.actor.call((a) => a.status())) ?? this.last;
     } catch (error) {
       if (!(error instanceof ActorError)) throw error;
-    }
-  }
-
-  /**
-   * Registers the stored series (names with their kinds) so that queries and history find
-   * them; the monitor's own in the share held back for them, so they do not count against
-   * the application's maxSeries.
-   */
-  private restoreCatalog(entries: CatalogEntry[]): void {
-    const registry = this.deps.registry;
-    for (const e of entries) {
-      this.deps.faults.guard('storage-restore', () => {
-        registry.define(e.name, e.kind as MetricKind, e.unit as MetricUnit);
-        if (e.own) registry.ownSeriesId(e.name, e.tags);
-        else registry.seriesId(e.name, e.tags, e.kind as MetricKind);
-      });
     }
   }
 

@@ -93,6 +93,8 @@ export class Persister {
         this.journal.reset();
         const n = this.registry.seriesCount();
         for (let id = 0; id < n; id++) {
+          // Not a page of each never-recorded series' slot read every flush (engine/store/recorded.ts).
+          if (!this.reader.everRecorded(id)) continue;
           const total = this.reader.totalCount(id);
           const known = this.states[id];
           if (total === 0 || (known?.total === total && !(last && known.inJournal))) continue;

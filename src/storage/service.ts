@@ -20,7 +20,8 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import { writeHubSeqs, type HubSeq } from './hub-seqs.js';
 import { foldJournal } from './journal.js';
 import { Persister } from './persister.js';
-import { RollupTable, type CatalogEntry, type StoredRollups } from './rollups.js';
+import { RollupTable, type StoredRollups } from './rollups.js';
+import { restoreCatalog } from './restore.js';
 import { openSchema } from './schema.js';
 
 /** A write another module asks for: one statement and its parameters. */
@@ -172,8 +173,9 @@ export class StorageService {
     return this.statement(sql).all(params);
   }
 
-  catalog(): CatalogEntry[] {
-    return this.table.catalog();
+  /** Registers the stored catalog (restore.ts); the messages of the series that could not be. */
+  restoreCatalog(): string[] {
+    return restoreCatalog(this.o.registry, this.table.catalog());
   }
 
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): StoredRollups | null {

@@ -4,6 +4,7 @@
  * totals a reader matches against the records it sees, and the newest raw sample's time.
  */
 import { CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_HEAD } from './layout.js';
+import { everRecorded } from './recorded.js';
 import { ReaderState, type SeriesSnapshot } from './reader-state.js';
 
 export class SeriesTotals extends ReaderState {
@@ -49,6 +50,11 @@ export class SeriesTotals extends ReaderState {
     const b = id * this.layout.slotF64;
     const hb = id * HOT_F64;
     return this.f64[b + CLOSED_SUM]! + (this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_SUM]!);
+  }
+
+  /** Whether the series has had data in this store, from its hot line alone (recorded.ts). */
+  everRecorded(id: number): boolean {
+    return everRecorded(this.hot, this.hotI32, id);
   }
 
   /** Total samples of a series; cheap, for change detection. */

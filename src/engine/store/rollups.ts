@@ -13,6 +13,7 @@
  */
 import { BUCKET_COUNT, BUCKET_F64, BUCKET_LAST, BUCKET_MAX, BUCKET_MIN, BUCKET_SKETCH_LEN, BUCKET_SKETCH_POS, BUCKET_START, BUCKET_SUM, ROLLED_UPTO, T1_HEAD, T2_HEAD } from './layout.js';
 import { BucketCloses } from './closes.js';
+import { everRecorded } from './recorded.js';
 import { BEAT_MASK } from './writer-state.js';
 
 export class Rollups extends BucketCloses {
@@ -32,6 +33,8 @@ export class Rollups extends BucketCloses {
     let written = 0;
     for (let id = 0; id < seriesCount; id++) {
       if ((id & BEAT_MASK) === BEAT_MASK) this.beat();
+      // A series never recorded has no buckets to roll up: its slot is not read (recorded.ts).
+      if (!everRecorded(this.hot, this.hotI32, id)) continue;
       if (this.fedClosed[id] === 0) {
         if (onTime) written += this.rollupSeries(id, windowEnd);
       } else if (late) written += this.rollupSeries(id, lateEnd);

@@ -37,6 +37,7 @@ export function touchedBytes(reader: StoreReader, seriesCount: number, sketchPag
   };
   let used = 0;
   for (let id = 0; id < seriesCount; id++) {
+    if (!reader.everRecorded(id)) continue;
     const total = reader.totalCount(id);
     if (total === 0) continue;
     used++;

@@ -1,0 +1,28 @@
+/**
+ * The stored catalog registered again at start(), on the storage actor's thread: names with
+ * their kinds and units, and series, the monitor's own in the share held back for them
+ * (OWN_SERIES), so they do not count against the application's maxSeries. Ids are given in
+ * the catalog's order, as they would be on any thread (the registry is shared).
+ *
+ * It runs here, not on the host's main thread, because it is one registration per stored
+ * series: at 100,000 series the loop, and the structured clone of the catalog it would have
+ * needed, held the host's event loop for 1–2 s (docs/storage.md, "Costs").
+ */
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import type { Registry } from '../engine/registry.js';
+import type { CatalogEntry } from './rollups.js';
+
+/** Registers `entries`; returns the message of each one that could not be (a limit, a kind that changed), in order. */
+export function restoreCatalog(registry: Registry, entries: readonly CatalogEntry[]): string[] {
+  const failed: string[] = [];
+  for (const e of entries) {
+    try {
+      registry.define(e.name, e.kind as MetricKind, e.unit as MetricUnit);
+      if (e.own) registry.ownSeriesId(e.name, e.tags);
+      else registry.seriesId(e.name, e.tags, e.kind as MetricKind);
+    } catch (error) {
+      failed.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  return failed;
+}
