@@ -7,7 +7,8 @@
  * child process starts a monitor on it and prints what its `await monitor.start()` cost the
  * host: the wall time, the longest the main thread's event loop was held meanwhile (the
  * largest gap of a 10 ms interval timer, and the max of monitorEventLoopDelay), the main
- * thread's CPU in it, and the RSS after. Printed per round, with the load average; nothing
+ * thread's CPU in it, the RSS after, and then what the first getMetricHistory() of one
+ * series takes: its wall time and the host's thread's CPU in it. Printed per round, with the load average; nothing
  * is asserted. The dataDirs go to a temporary directory, removed at the end.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +31,9 @@ interface StartFigures {
   eventLoopDelayMaxMs: number;
   cpuMs: number;
   rssMiB: number;
+  /** The first getMetricHistory() of one series after start(): its wall time, and the host's thread's CPU in it (it finds the series' ids among the restored ones). */
+  historyMs: number;
+  historyCpuMs: number;
 }
 
 const options = (dataDir: string, series: number) => ({ storage: 'sqlite' as const, dataDir, maxSeries: series + 100, storageFlushMs: 1_000 });
@@ -76,7 +80,14 @@ async function start(dataDir: string, series: number): Promise<StartFigures> {
   await new Promise((resolve) => setTimeout(resolve, 30));
   delay.disable();
   clearInterval(timer);
+  const h0 = performance.now();
+  const hc0 = threadCpuMs();
+  await monitor.getMetricHistory({ metric: 'bench_rt', tags: { route: '/r1' }, from: Date.now() - 3_600_000 });
+  const historyCpuMs = threadCpuMs() - hc0;
+  const historyMs = performance.now() - h0;
   const figures = {
+    historyMs,
+    historyCpuMs,
     series: monitor.status().series.count,
     wallMs,
     maxGapMs: maxGap,
@@ -111,7 +122,7 @@ async function main(): Promise<void> {
       for (let round = 1; round <= ROUNDS; round++) {
         const f = JSON.parse(child('start', dir, size)) as StartFigures;
         process.stdout.write(
-          `  round ${round}: start() ${f.wallMs.toFixed(0)} ms, main thread held at most ${f.maxGapMs.toFixed(0)} ms (event-loop delay max ${f.eventLoopDelayMaxMs.toFixed(0)} ms), its CPU ${f.cpuMs.toFixed(0)} ms, RSS ${f.rssMiB.toFixed(0)} MiB, ${f.series.toLocaleString('en-US')} series restored (load ${load()})\n`,
+          `  round ${round}: start() ${f.wallMs.toFixed(0)} ms, main thread held at most ${f.maxGapMs.toFixed(0)} ms (event-loop delay max ${f.eventLoopDelayMaxMs.toFixed(0)} ms), its CPU ${f.cpuMs.toFixed(0)} ms, RSS ${f.rssMiB.toFixed(0)} MiB, the first getMetricHistory ${f.historyMs.toFixed(0)} ms (the main thread's CPU ${f.historyCpuMs.toFixed(0)} ms), ${f.series.toLocaleString('en-US')} series restored (load ${load()})\n`,
         );
       }
     }

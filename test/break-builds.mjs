@@ -34,6 +34,20 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const BREAKS = [
   {
+    name: "registry find decodes every series' key",
+    what: "Registry.find() decodes every series' key to compare its name: the first getMetricHistory on a thread that did not register the series (a worker's, a restored catalog's) held the host's thread 350-430 ms at 100,000 series",
+    edits: [{ find: 'if ((this.series.extraAt(id, 0) & ~OWN_BIT) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],
+    tests: ['registry.test.ts'],
+    mustFail: ["finds a name's series and tag pairs on a thread that did not register them, decoding no series' key"],
+  },
+  {
+    name: 'registry find matches a tag value by its prefix',
+    what: "Registry.find() takes a tag pair found in a series' key for a match without checking that the value ends there: shard '1' finds the series of shard '10' to '19'",
+    edits: [{ find: 'if (after === stop || this.arena[after] === end) return true;', replace: 'return true;' }],
+    tests: ['registry.test.ts'],
+    mustFail: ["finds a name's series and tag pairs on a thread that did not register them, decoding no series' key"],
+  },
+  {
     name: 'sampling priced at its mean call',
     what: "the overhead governor prices a sampling pass at each source's mean call, which a loaded machine's waits and the first cold calls inflate: a loaded start took ingestion's cost for sampling's and backed off to x64 for good",
     edits: [{ find: 'passMs += c.slow ? c.minMs * slowShare : c.minMs;', replace: 'passMs += c.slow ? c.meanMs * slowShare : c.meanMs;' }],

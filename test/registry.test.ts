@@ -19,6 +19,35 @@ describe('registry', () => {
     expect(r.find('response_time', { route: '/a' })).toEqual([a]);
   });
 
+  it("finds a name's series and tag pairs on a thread that did not register them, decoding no series' key", () => {
+    const buffers = createRegistry({ ...limits, maxSeries: 40 });
+    const writer = new Registry(buffers, 1);
+    const want: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const name = ['response_time', 'queue_size', 'cache_hit_rate'][i % 3]!;
+      const id = writer.seriesId(name, { shard: String(i) });
+      if (name === 'queue_size') want.push(id);
+    }
+    // The monitor's own series of the same name is found as well (its entry's index carries OWN_BIT).
+    want.push(writer.ownSeriesId('queue_size', { shard: 'own' }));
+    const zoned = writer.seriesId('queue_size', { region: 'eu', shard: '1', zone: 'a' });
+    want.push(zoned);
+    // Another thread's view: its cache of decoded keys starts empty, and stays so.
+    const reader = new Registry(buffers, 2);
+    expect(reader.find('queue_size')).toEqual(want);
+    // shard '1' is a prefix of '10', '13', '16' and '19': only whole values match.
+    expect(reader.find('queue_size', { shard: '1' })).toEqual([want[0], zoned]);
+    expect(reader.find('queue_size', { zone: 'a' })).toEqual([zoned]);
+    expect(reader.find('queue_size', { shard: '1', zone: 'a', region: 'eu' })).toEqual([zoned]);
+    expect(reader.find('queue_size', { zone: 'b' })).toEqual([]);
+    expect(reader.find('queue_size', { shard: 'a' })).toEqual([]);
+    expect(reader.find('response_time', { shard: '4' })).toEqual([]);
+    expect(reader.find('never_defined')).toEqual([]);
+    expect((reader as unknown as { infos: unknown[] }).infos.filter((x) => x !== undefined)).toHaveLength(0);
+    // As the decoded tags say.
+    for (const id of reader.find('queue_size', { shard: '1' })) expect(reader.info(id).tags.shard).toBe('1');
+  });
+
   it('knows the built-in metrics with their kind and unit', () => {
     const r = new Registry(createRegistry(limits), 1);
     expect(r.lookupName('cpu_usage')).toEqual({ name: 'cpu_usage', kind: 'gauge', unit: 'percent' });

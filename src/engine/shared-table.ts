@@ -279,6 +279,23 @@ export class SharedTable {
     return decoder.decode(this.arena.slice(offset, offset + length));
   }
 
+  /**
+   * Whether entry `index`'s string holds `needle` (UTF-8) followed by the byte `end` or by its
+   * own end, read in the arena: no string is decoded or allocated.
+   */
+  keyHolds(index: number, needle: Uint8Array, end: number): boolean {
+    const e = index * this.stride;
+    const offset = this.entries[e]!;
+    const stop = offset + this.entries[e + 1]!;
+    const last = stop - needle.length;
+    outer: for (let at = offset; at <= last; at++) {
+      for (let j = 0; j < needle.length; j++) if (this.arena[at + j] !== needle[j]) continue outer;
+      const after = at + needle.length;
+      if (after === stop || this.arena[after] === end) return true;
+    }
+    return false;
+  }
+
   extraAt(index: number, i: number): number {
     return this.entries[index * this.stride + ENTRY_FIXED + i]!;
   }
