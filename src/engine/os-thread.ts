@@ -13,8 +13,16 @@ export interface OsThread {
   start: number;
 }
 
-/** The calling thread; undefined where /proc cannot tell. */
+/** This JS thread's, read once: its OS thread never changes (null: /proc cannot tell). */
+let own: OsThread | null | undefined;
+
+/** The calling thread; undefined where /proc cannot tell. Read once a thread (a ring's claim and each registry table's lock ask for it). */
 export function currentOsThread(): OsThread | undefined {
+  if (own === undefined) own = readOwn() ?? null;
+  return own ?? undefined;
+}
+
+function readOwn(): OsThread | undefined {
   try {
     const link = readlinkSync('/proc/thread-self'); // "PID/task/TID"
     const tid = Number(link.slice(link.lastIndexOf('/') + 1));

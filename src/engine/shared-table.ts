@@ -23,7 +23,7 @@
  */
 import { CapacityError, PerfwatchError } from '../errors.js';
 import { defineLayout } from './layout.js';
-import { currentOsThread, osThreadEnded, type OsThread } from './os-thread.js';
+import { currentOsThread, osThreadEnded } from './os-thread.js';
 
 export const TABLE_HEADER = defineLayout({
   name: 'shared table header',
@@ -136,8 +136,6 @@ export class SharedTable {
   private readonly stride: number;
   private readonly cache = new Map<string, number>();
   private readonly tag: number;
-  /** This view's OS thread, read at its first lock (null: unknown); a view lives in one thread. */
-  private self: OsThread | null | undefined;
 
   constructor(sab: SharedArrayBuffer, lockTag: number) {
     this.sab = sab;
@@ -362,7 +360,7 @@ export class SharedTable {
    * again: a window of a few instructions.
    */
   private lock(): void {
-    const self = this.ownThread();
+    const self = currentOsThread();
     const start = Date.now();
     for (;;) {
       const holder = Atomics.compareExchange(this.hdr, LOCK, 0, this.tag);
@@ -377,11 +375,6 @@ export class SharedTable {
     this.hdrF64[OWNER_START] = self?.start ?? 0;
     Atomics.store(this.hdr, OWNER_TID, self?.tid ?? 0);
     Atomics.store(this.hdr, OWNER_TAG, this.tag);
-  }
-
-  private ownThread(): OsThread | null {
-    if (this.self === undefined) this.self = currentOsThread() ?? null;
-    return this.self;
   }
 
   /**

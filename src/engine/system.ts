@@ -282,7 +282,7 @@ export class SystemSampler {
 
   /** What reading the system costs in this thread, for the overhead governor (see samplingCost). */
   samplingCost(): { samplingMs: number; passMs: number } {
-    return samplingCost(this.costs(), this.slowShare);
+    return samplingCost([...this.sources.values()].map((s) => s.cost), this.slowShare);
   }
 
   diskMounts(): string[] {
