@@ -34,6 +34,20 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const BREAKS = [
   {
+    name: 'sqlite connection closed with no statement',
+    what: "openDatabase keeps no pinned statement: libsql 0.5.29 then closes a connection's SQLite handle twice when it is closed with no statement alive, and the second close of a reused block takes the host process down",
+    edits: [{ find: "pin = db.prepare('SELECT 1');", replace: 'pin = undefined as unknown as NativeStatement;' }],
+    tests: ['sqlite-close.test.ts'],
+    mustFail: ['Db.close() after its statements were collected closes the handle once', 'a file that is not a database is refused, and its connection closed once'],
+  },
+  {
+    name: 'sqlite connections left to the thread teardown',
+    what: "a thread that ends with a connection open (the storage actor's process.exit()) leaves it to its teardown, which finalizes the connection after its statements: libsql closes the handle twice and the host process dies",
+    edits: [{ find: "if (!exitHooked) process.on('exit', closeAll);", replace: '' }],
+    tests: ['sqlite-close.test.ts'],
+    mustFail: ["a monitor's storage actor that ends with its connection open (process.exit() in its thread) leaves the host running"],
+  },
+  {
     name: "registry find decodes every series' key",
     what: "Registry.find() decodes every series' key to compare its name: the first getMetricHistory on a thread that did not register the series (a worker's, a restored catalog's) held the host's thread 350-430 ms at 100,000 series",
     edits: [{ find: 'if ((this.series.extraAt(id, 0) & ~OWN_BIT) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],

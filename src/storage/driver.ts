@@ -13,6 +13,18 @@
  * of the process loses nothing committed, a power cut at most the last commits) and
  * auto_vacuum INCREMENTAL, which only takes effect when set before the first table: it lets
  * retention hand freed pages back to the file system (PRAGMA incremental_vacuum).
+ *
+ * libsql 0.5.29 (its Rust crate 0.9.30, tursodatabase/libsql#2251) closes a connection's
+ * SQLite handle twice when the connection is dropped with no statement of it alive: the
+ * second sqlite3_close_v2 reads the freed handle, which valgrind shows on every plain
+ * `open; close()`, and which takes the whole process down (SIGSEGV) when the freed block was
+ * reused meanwhile. A statement that outlives the drop keeps the handle open, and the last
+ * statement to go closes it exactly once. So every connection keeps a pinned statement until
+ * after its close(), and a thread that ends with connections open (process.exit(), the end of
+ * its event loop) closes them at its 'exit': left to the thread's teardown, a connection is
+ * finalized after its statements, and closed twice. Left: a thread terminated
+ * (worker.terminate()) runs no 'exit', and still closes its open connections twice. test/sqlite-close.test.ts makes the reuse certain (glibc's
+ * MALLOC_PERTURB_ without tcache) and checks that the process survives.
  */
 import { createRequire } from 'node:module';
 
@@ -76,17 +88,38 @@ const SETUP = ['PRAGMA auto_vacuum = INCREMENTAL', 'PRAGMA journal_mode = WAL', 
  */
 export function openDatabase(file: string, Driver: NativeDriver = driver()): Db {
   const db = new Driver(file);
+  let pin: NativeStatement | undefined;
   try {
+    pin = db.prepare('SELECT 1');
     db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]);
     for (const sql of SETUP) db.exec(sql);
   } catch (error) {
-    db.close();
+    closeWith(db, pin);
     throw error;
   }
-  return wrap(file, db);
+  return wrap(file, db, pin);
 }
 
-function wrap(file: string, db: NativeDb): Db {
+/** The connections of this thread not closed yet, each with its pinned statement. */
+const open = new Map<NativeDb, NativeStatement>();
+let exitHooked = false;
+
+function closeAll(): void {
+  for (const [db, pin] of open) closeWith(db, pin);
+}
+
+/** Closes `db` while `pin` (one of its statements) is still referenced: see the module comment. */
+function closeWith(db: NativeDb, pin: NativeStatement | undefined): void {
+  open.delete(db);
+  db.close();
+  // Read after the close, so that the statement cannot be collected before it.
+  if (pin) void pin.reader;
+}
+
+function wrap(file: string, db: NativeDb, pin: NativeStatement): Db {
+  if (!exitHooked) process.on('exit', closeAll);
+  exitHooked = true;
+  open.set(db, pin);
   const prepare = (sql: string): Statement => {
     const stmt = db.prepare(sql);
     if (stmt.reader) stmt.raw(true);
@@ -122,6 +155,6 @@ function wrap(file: string, db: NativeDb): Db {
       }
     },
     pragma: (name) => prepare(`PRAGMA ${name}`).get()?.[0],
-    close: () => db.close(),
+    close: () => closeWith(db, pin),
   };
 }

@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLOSER = new URL('./fixtures/sqlite-closer.mjs', import.meta.url).pathname;
+
+/**
+ * glibc's allocator without its per-thread cache, filling freed blocks with 0x76: SQLite's
+ * state byte of an open connection. A second sqlite3_close_v2 of a freed handle (libsql
+ * 0.5.29 makes one whenever a connection drops with no statement alive) then reads an open
+ * connection and follows garbage pointers: a SIGSEGV every time, where the default allocator
+ * crashes only when another thread reused the block in between.
+ */
+const REUSED = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0', MALLOC_PERTURB_: '118' };
+
+function run(mode: string): { status: number | null; signal: NodeJS.Signals | null; out: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-sqlite-close-'));
+  // In its own folder: where a core dump of the control lands when cores are on (.ci/run).
+  const r = spawnSync(process.execPath, ['--expose-gc', CLOSER, mode, dir], { cwd: dir, env: REUSED, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('closing an SQLite connection', () => {
+  it('libsql itself reads the closed handle again: the control, which takes the process down here', () => {
+    expect(run('raw')).toMatchObject({ status: null, signal: 'SIGSEGV' });
+  });
+
+  it('Db.close() after its statements were collected closes the handle once', () => {
+    const r = run('close');
+    expect(r, r.out).toMatchObject({ status: 0, signal: null });
+    expect(r.out).toContain('done');
+  });
+
+  it('a file that is not a database is refused, and its connection closed once', () => {
+    const r = run('refused');
+    expect(r, r.out).toMatchObject({ status: 0, signal: null });
+  });
+
+  it("a monitor's storage actor that ends with its connection open (process.exit() in its thread) leaves the host running", () => {
+    const r = run('actor-exit');
+    expect(r, r.out).toMatchObject({ status: 0, signal: null });
+    expect(r.out).toContain('done');
+  });
+});
