@@ -216,6 +216,8 @@ describe('notifications', () => {
       expect(firing).toMatchObject({ status: 'firing' });
       // The same episode: its fingerprint and its start, now with an end.
       expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint, startsAt: firing!.alerts[0].startsAt }] });
+      // Counted once the receiver's answer is back, a moment after it took the body.
+      await waitFor(() => b.status().alerts.notifications.sent === 1, 5000, 'the resolution counted sent');
       expect(b.status().alerts.notifications).toMatchObject({ sent: 1, failed: 0, dropped: 0 });
     } finally {
       hook.server.close();
