@@ -23,8 +23,9 @@
  * after its close(), and a thread that ends with connections open (process.exit(), the end of
  * its event loop) closes them at its 'exit': left to the thread's teardown, a connection is
  * finalized after its statements, and closed twice. Left: a thread terminated
- * (worker.terminate()) runs no 'exit', and still closes its open connections twice. test/sqlite-close.test.ts makes the reuse certain (glibc's
- * MALLOC_PERTURB_ without tcache) and checks that the process survives.
+ * (worker.terminate()) runs no 'exit', and still closes its open connections twice.
+ * test/sqlite-close.test.ts makes the reuse certain (glibc's MALLOC_PERTURB_ without tcache)
+ * and checks that the process survives.
  */
 import { createRequire } from 'node:module';
 
@@ -100,7 +101,7 @@ export function openDatabase(file: string, Driver: NativeDriver = driver()): Db 
   return wrap(file, db, pin);
 }
 
-/** The connections of this thread not closed yet, each with its pinned statement. */
+/** The connections of this thread not closed yet, each with its pinned statement (their owners close them; 'exit' closes the rest). */
 const open = new Map<NativeDb, NativeStatement>();
 let exitHooked = false;
 
