@@ -8,15 +8,16 @@
  * of the last value at a level of the lookup is of no use) and with one tag object reused.
  * Rates are samples per second of the recording thread's own CPU (/proc/thread-self), not of
  * the wall clock: the machine is shared, and a thread that was descheduled did not spend
- * that time recording. That clock moves in scheduler ticks (4 ms here), hence passes of 4M
- * samples and medians.
+ * that time recording. That clock moves in scheduler ticks (4 ms here), so each reading is
+ * taken after a 0.1 ms wait that books the thread's time (settled-cpu.ts): a pass of 4M
+ * samples (20–40 ms) read in ticks could only come out as 105, 131, 150 or 175M/s.
  * The collector drains beside it; a flush empties the ring between passes.
  */
 import { cpus } from 'node:os';
 import { createControl } from '../src/engine/control.js';
 import { HEADER_BYTES, READ, RingWriter, WRITE, createRing } from '../src/engine/ring.js';
-import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { PerformanceMonitor } from '../src/index.js';
+import { settledThreadCpuMs } from './settled-cpu.js';
 import { values } from './values.js';
 
 const N = 1 << 22;
@@ -83,9 +84,9 @@ async function main(): Promise<void> {
   const rates = new Map<string, number[]>(cases.map(([name]) => [name, []]));
   for (let p = 0; p < PASSES; p++) {
     for (const [name, run] of cases) {
-      const c0 = threadCpuMs();
+      const c0 = settledThreadCpuMs();
       const pending = run();
-      const ms = threadCpuMs() - c0;
+      const ms = settledThreadCpuMs() - c0;
       await pending;
       rates.get(name)!.push(N / ms / 1000);
     }
