@@ -25,6 +25,7 @@ import { Instrumentation } from '../src/instrument/instrumentation.js';
 import { resolveInstrumentOptions } from '../src/instrument/options.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { ownThreads } from './placement.js';
+import { settle } from './settled-cpu.js';
 import type { Capture, ProfileKind } from '../src/profiling/schema.js';
 
 const mode = process.argv[2] ?? 'none';
@@ -259,8 +260,9 @@ const STATES: Record<string, () => void> = {
   },
 };
 
-/** ns the main thread has run (Linux). */
+/** ns the main thread has run (Linux), booked to now (settle(): read as is, it moves in 4 ms ticks, as much as a 50 ms slice's differences). */
 function mainThreadNs(): number {
+  settle();
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
 }
 

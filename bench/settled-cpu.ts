@@ -11,8 +11,13 @@ import { threadCpuMs } from '../src/engine/thread-cpu.js';
 
 const cell = new Int32Array(new SharedArrayBuffer(4));
 
-/** threadCpuMs(), after the thread has left the CPU for 0.1 ms so that its time is booked. */
-export function settledThreadCpuMs(): number {
+/** Leaves the CPU for 0.1 ms, so that the kernel books the calling thread's time up to now. */
+export function settle(): void {
   Atomics.wait(cell, 0, 0, 0.1);
+}
+
+/** threadCpuMs(), its time booked first (settle()). */
+export function settledThreadCpuMs(): number {
+  settle();
   return threadCpuMs();
 }
