@@ -183,40 +183,43 @@ export function ringStats(sab: SharedArrayBuffer): RingStats {
  * one, or one whose thread has ended (a piscina thread past its idleTimeout, a terminated
  * worker), which otherwise stayed claimed for good, and with 16 such threads every later one
  * was refused. False when a live thread, or one that cannot be told apart, holds it.
+ *
+ * Between the CAS to CLAIMING and the store of the claim, the code calls no JavaScript
+ * function: V8 stops a terminated worker at function entries and loop back-edges, and one
+ * stopped there left the ring CLAIMING, refused to every thread for good. So the views of
+ * the slots are made before the CAS, and the time mark is written inline.
  */
 export function claimRing(sab: SharedArrayBuffer, threadTag: number, self?: OsThread): boolean {
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
   const f64 = new Float64Array(sab, 0, HEADER_BYTES / 8);
+  const tid = self?.tid ?? 0;
+  const start = self?.start ?? 0;
   const was = Atomics.compareExchange(hdr, CLAIM, 0, CLAIMING);
   if (was !== 0) {
     if (was === CLAIMING) return false;
-    const tid = Atomics.load(hdr, OWNER_TID);
-    if (tid === 0 || !osThreadEnded(tid, f64[OWNER_START]!)) return false;
+    const owner = Atomics.load(hdr, OWNER_TID);
+    if (owner === 0 || !osThreadEnded(owner, f64[OWNER_START]!)) return false;
+    const capacity = hdr[CAPACITY]!;
+    const ids = new Int32Array(sab, HEADER_BYTES, capacity);
+    const values = new Float64Array(sab, HEADER_BYTES + 4 * capacity, capacity);
     if (Atomics.compareExchange(hdr, CLAIM, was, CLAIMING) !== was) return false;
     // The ended thread may have died waiting on a full ring, or inside a batch's time marks,
-    // whose time the samples after them would take: its ring goes on at drain time. A ring
-    // with no room for that mark is not taken yet (the collector drains it).
-    if (!markDrainTime(sab, hdr)) {
+    // whose time the samples after them would take: its ring goes on at drain time, a
+    // TIME_MARK back to it published as the next slot. A ring with no room for that mark is
+    // not taken yet (the collector drains it).
+    const w = Atomics.load(hdr, WRITE);
+    if (((w - Atomics.load(hdr, READ)) | 0) >= capacity) {
       Atomics.store(hdr, CLAIM, was);
       return false;
     }
+    ids[w & (capacity - 1)] = TIME_MARK;
+    values[w & (capacity - 1)] = Number.NaN;
+    Atomics.store(hdr, WRITE, (w + 1) | 0);
     Atomics.store(hdr, WAITING, 0);
   }
-  Atomics.store(hdr, OWNER_TID, self?.tid ?? 0);
-  f64[OWNER_START] = self?.start ?? 0;
+  Atomics.store(hdr, OWNER_TID, tid);
+  f64[OWNER_START] = start;
   Atomics.store(hdr, CLAIM, threadTag);
-  return true;
-}
-
-/** Publishes a TIME_MARK back to drain time as the ring's next slot, for the thread that holds it; false when it is full. */
-function markDrainTime(sab: SharedArrayBuffer, hdr: Int32Array): boolean {
-  const capacity = hdr[CAPACITY]!;
-  const w = Atomics.load(hdr, WRITE);
-  if (((w - Atomics.load(hdr, READ)) | 0) >= capacity) return false;
-  const at = w & (capacity - 1);
-  new Int32Array(sab, HEADER_BYTES, capacity)[at] = TIME_MARK;
-  new Float64Array(sab, HEADER_BYTES + 4 * capacity, capacity)[at] = Number.NaN;
-  Atomics.store(hdr, WRITE, (w + 1) | 0);
   return true;
 }
 
