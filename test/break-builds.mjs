@@ -2353,8 +2353,21 @@ export const BREAKS = [
     tests: ['threads.test.ts'],
     mustFail: ["publishes a piscina task's samples when the task ends, without a flush of its own"],
   },
+  {
+    name: 'CLI leaves its MCP session open',
+    what: "perfwatch report --url and perfwatch profile close their client without deleting the session on the server: each run's session stays until sessionIdleMs (15 minutes), and 100 runs make the endpoint refuse every client with 503",
+    edits: [{ find: 'transport.terminateSession().catch(() => {})', replace: 'Promise.resolve()' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --url prints the report of a running monitor through its MCP endpoint'],
+  },
+  {
+    name: "CLI calls an endpoint's HTTP answer unreachable",
+    what: "perfwatch report --url says 'cannot reach an MCP endpoint' for an endpoint that answered 503 (its sessions all taken), hiding the server's own message behind the SDK's",
+    edits: [{ find: "  if (typeof e.status === 'number' && e.status >= 400) return", replace: '  if (e.status === -1) return' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --url says what an endpoint answered when it refuses a session, with its own message'],
+  },
 ];
-
 function parseArgs(argv) {
   const only = [];
   let allTests = false;

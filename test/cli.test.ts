@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
@@ -149,7 +149,11 @@ describe('perfwatch CLI', () => {
       expect(stdout).toMatch(/^monitor running/m);
       expect(stdout).toMatch(/^report_latency\{route=\/r\} 25 {2}p50 /m);
       expect(stdout).toMatch(/^report_latency\{route=\/r\} .* n=4$/m);
+      // Each run deletes its session on the way out: left to expire (15 minutes), 100 runs
+      // (maxSessions) made the endpoint refuse every client.
+      expect(server.status().sessions.count).toBe(0);
       const json = JSON.parse((await cli('report', '--url', server.url, '--format', 'json', '--metrics', 'report_latency')).stdout);
+      expect(server.status().sessions.count).toBe(0);
       // A name no series has is an error naming the nearest, not an empty list.
       await expect(cli('report', '--url', server.url, '--metrics', 'report_latncy')).rejects.toMatchObject({
         code: 2,
@@ -176,6 +180,24 @@ describe('perfwatch CLI', () => {
         code: 2,
         stderr: `perfwatch: cannot reach an MCP endpoint at ${url}: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})\n`,
       });
+    }
+  });
+
+  it('report --url says what an endpoint answered when it refuses a session, with its own message', async () => {
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    const server = await monitor.serveMcp({ port: 0, maxSessions: 1 });
+    const client = new Client({ name: 'holder', version: '1.0.0' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+      await expect(cli('report', '--url', server.url)).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 sessions are open, the limit (maxSessions); idle ones expire, retry later or reuse a session\n`,
+      });
+    } finally {
+      await client.close();
+      await server.close();
+      await monitor.stop();
     }
   });
 

@@ -4,10 +4,10 @@
  * gets) and prints the summary. A capture longer than the tool's deadline answers with its
  * id at once; this command then asks for it by id until it is done.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/schema.js';
-import { unreachable } from './unreachable.js';
+import { connectRemote } from './remote.js';
 
 export const PROFILE_HELP = `Usage: perfwatch profile --url <url> [options]
 
@@ -64,12 +64,8 @@ export async function profile(args: ProfileArgs): Promise<number> {
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
 
   const client = new Client({ name: 'perfwatch-profile', version: '1.0.0' });
-  const token = args.token ?? (process.env[TOKEN_ENV] || undefined);
-  try {
-    await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
-  } catch (error) {
-    return fail(unreachable(url, error));
-  }
+  const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));
+  if (typeof remote === 'string') return fail(remote);
   try {
     process.stderr.write(`perfwatch profile: capturing a ${kind} profile of ${url.host} for ${seconds} s\n`);
     let result = (await client.callTool({ name: 'capture_performance_profile', arguments: { kind, seconds, top } })) as ToolResult;
@@ -87,6 +83,6 @@ export async function profile(args: ProfileArgs): Promise<number> {
     process.stdout.write(format === 'json' ? `${JSON.stringify(result.structuredContent, null, 2)}\n` : `${text}\n`);
     return 0;
   } finally {
-    await client.close();
+    await remote.end();
   }
 }

@@ -4,14 +4,14 @@
  * its Streamable HTTP endpoint (`perfwatch serve --mcp-http PORT`, or a service's
  * monitor.serveMcp), or one this command runs itself for a while (--for), in process.
  */
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client } from '@modelcontextprotocol/client';
 import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { loadConfig } from '../config/load.js';
-import { unreachable } from './unreachable.js';
+import { connectRemote } from './remote.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
 
@@ -115,6 +115,8 @@ export async function report(args: ReportArgs): Promise<number> {
 
   const client = new Client({ name: 'perfwatch-report', version: '1.0.0' });
   const metricsArgs = { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) };
+  /** Ends the client's session: a remote one is deleted on the server (remote.ts). */
+  let end = (): Promise<void> => client.close();
   let cleanup = async (): Promise<void> => {};
   /** The run of a monitor here (--for): how long, and the monitor. */
   let local: { seconds: number; monitor: PerformanceMonitor } | undefined;
@@ -125,12 +127,9 @@ export async function report(args: ReportArgs): Promise<number> {
     } catch {
       return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
     }
-    try {
-      const token = args.token ?? (process.env[TOKEN_ENV] || undefined);
-      await client.connect(new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {}));
-    } catch (error) {
-      return fail(unreachable(url, error));
-    }
+    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));
+    if (typeof remote === 'string') return fail(remote);
+    end = () => remote.end();
   } else {
     const seconds = args.for === undefined ? 10 : Number(args.for);
     if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) return fail(`--for must be a number of seconds from 1 to 3600, got ${args.for}`);
@@ -177,7 +176,7 @@ export async function report(args: ReportArgs): Promise<number> {
     }
     return 0;
   } finally {
-    await client.close();
+    await end();
     await cleanup();
   }
 }

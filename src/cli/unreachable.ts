@@ -3,7 +3,8 @@
  * message is "fetch failed"; its cause says what happened (ECONNREFUSED: nothing listens there;
  * ENOTFOUND: no such host; a timeout), which is what the user needs to fix the URL. An
  * endpoint that answered 401 was reached: it refused the token (none, or another), and the
- * user needs the token, not another URL.
+ * user needs the token, not another URL. Any other HTTP error was an answer too (503: its
+ * sessions are all taken), said with the server's own message, not as "cannot reach".
  */
 import { TOKEN_ENV } from '../mcp/http-options.js';
 
@@ -13,6 +14,21 @@ export function unreachable(url: URL, error: unknown): string {
     const said = e.name === 'UnauthorizedError' ? 'Unauthorized' : e.message;
     return `the MCP endpoint at ${url.href} refused the request, 401 (${said}): give its token with --token or ${TOKEN_ENV}`;
   }
+  if (typeof e.status === 'number' && e.status >= 400) return `the MCP endpoint at ${url.href} answered HTTP ${e.status}: ${answered(e)}`;
   const cause = (e.cause as Error | undefined)?.message;
   return `cannot reach an MCP endpoint at ${url.href}: ${e.message}${cause ? ` (${cause})` : ''}`;
+}
+
+/** The message of an endpoint's HTTP error: its JSON-RPC error's, else the SDK's. */
+function answered(e: Error & { data?: { text?: unknown } }): string {
+  const text = e.data?.text;
+  if (typeof text === 'string') {
+    try {
+      const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+      if (typeof message === 'string') return message;
+    } catch {
+      // Not JSON: the SDK's message carries the text.
+    }
+  }
+  return e.message;
 }

@@ -1,0 +1,37 @@
+/**
+ * The CLI's session with a running monitor's MCP endpoint (`perfwatch report --url`,
+ * `perfwatch profile`): a client on Streamable HTTP with the endpoint's token, and the end of
+ * the session. The end deletes the session on the server (HTTP DELETE, the spec's way for a
+ * client to end one) before the client closes: a run that only closed its side left its
+ * session open until sessionIdleMs (15 minutes), and 100 runs in that time (maxSessions, say
+ * a cron job polling every few seconds) made the endpoint refuse every client with 503.
+ */
+import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { unreachable } from './unreachable.js';
+
+/** How long the end waits for the server to delete the session: the run's answer is printed already. */
+const END_TIMEOUT_MS = 2_000;
+
+export interface Remote {
+  /** Deletes the session on the server (at most END_TIMEOUT_MS; a failure only leaves it to expire), then closes the client. */
+  end(): Promise<void>;
+}
+
+/** Connects `client` to the endpoint at `url`; on failure, the line that says why (unreachable()). */
+export async function connectRemote(client: Client, url: URL, token: string | undefined): Promise<Remote | string> {
+  const transport = new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {});
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await client.close().catch(() => {});
+    return unreachable(url, error);
+  }
+  return {
+    async end() {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      await client.close();
+    },
+  };
+}
