@@ -2367,8 +2367,14 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['report --url says what an endpoint answered when it refuses a session, with its own message'],
   },
-];
-function parseArgs(argv) {
+  {
+    name: 'listen error as it came',
+    what: "serveHttp and serveMcp reject with Node's bare EADDRINUSE on a port in use, and perfwatch serve prints it as a crash: a stack trace and exit code 1 instead of one line naming the flag",
+    edits: [{ find: "server.once('error', (error) => reject(listenError(policy.host, policy.port, error)));", replace: "server.once('error', reject);" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['serve on a port in use says so in one line naming the flag, and the library names the port option'],
+  },
+];function parseArgs(argv) {
   const only = [];
   let allTests = false;
   let keep = false;

@@ -201,6 +201,25 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it('serve on a port in use says so in one line naming the flag, and the library names the port option', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      for (const flag of ['--http', '--mcp-http']) {
+        await expect(cli('serve', flag, String(port))).rejects.toMatchObject({
+          code: 2,
+          stderr: `perfwatch: ${flag} ${port} on 127.0.0.1 is in use by another process: choose another port (0: any free one)\n`,
+        });
+      }
+      const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+      await expect(monitor.serveHttp({ port })).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'port' });
+      await expect(monitor.serveMcp({ port })).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'port' });
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
     const token = 'cli-token-0123456789abcdef';
     const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });

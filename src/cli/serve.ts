@@ -6,6 +6,7 @@ import { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
 import { intFlag, portFlag } from './args.js';
+import { PerfwatchError } from '../errors.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -95,6 +96,14 @@ function access(status: { token: boolean; stateChanges: boolean }): string {
   return status.token ? 'clients must send PERFWATCH_TOKEN' : status.stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
 }
 
+/** A server's error about its port or host, said of the flag that gave it (a busy port: `--http: 127.0.0.1:9464 is in use …`). */
+function asFlag(error: unknown, port: string, host: string): unknown {
+  if (!(error instanceof PerfwatchError)) return error;
+  if (error.field === 'port') return error.withField(port);
+  if (error.field === 'host') return error.withField(host);
+  return error;
+}
+
 export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
@@ -105,13 +114,17 @@ export async function serve(args: ServeArgs): Promise<number> {
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
-    mcpPort === undefined ? undefined : await monitor.serveMcp({ port: mcpPort, ...(args['mcp-host'] !== undefined ? { host: args['mcp-host'] } : {}), allowStateChanges });
+    mcpPort === undefined
+      ? undefined
+      : await monitor.serveMcp({ port: mcpPort, ...(args['mcp-host'] !== undefined ? { host: args['mcp-host'] } : {}), allowStateChanges }).catch((error: unknown) => {
+          throw asFlag(error, '--mcp-http', '--mcp-host');
+        });
   const http =
     httpPort === undefined
       ? undefined
       : await monitor.serveHttp({ port: httpPort, ...(args['http-host'] !== undefined ? { host: args['http-host'] } : {}), allowStateChanges }).catch(async (error: unknown) => {
           await mcpHttp?.close();
-          throw error;
+          throw asFlag(error, '--http', '--http-host');
         });
   // A monitor that cannot start (its dataDir locked by another process, say) must not leave the
   // servers listening: the process would stay up serving a stopped monitor, its error printed once.

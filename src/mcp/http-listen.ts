@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { bearerCheck, checkHostAndOrigin, jsonError, type Refusal } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
 import { markOwnServer } from '../instrument/http-server.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** How browsers pass the token check (http/browser-session.ts); serveMcp has none. */
 export interface BrowserAccess {
@@ -31,6 +32,18 @@ export interface Listening {
   connections(): { open: number; limit: number; refused: number };
   /** Stops accepting, ends every connection (open streams included). */
   close(): Promise<void>;
+}
+
+/**
+ * Why a server could not listen, naming the option to change: a port in use or closed to
+ * this process, a host that is not this machine's. Anything else as it came.
+ */
+function listenError(host: string, port: number, error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new InvalidArgumentError('port', `${port} on ${host} is in use by another process: choose another port (0: any free one)`);
+  if (code === 'EACCES' || code === 'EPERM') return new InvalidArgumentError('port', `${port} on ${host} may not be opened by this process (${code}; ports below 1024 need privileges): choose another port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new InvalidArgumentError('host', `${host} is not an address of this machine (${code}): give one of its addresses, such as 127.0.0.1`);
+  return error;
 }
 
 /** Listens on the policy's host and port; every request passes the guard (a Host/Origin refusal answered by `refuse`: JSON-RPC by default), then `handle`. */
@@ -71,7 +84,7 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
   });
   server.on('drop', () => refused++);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error) => reject(listenError(policy.host, policy.port, error)));
     server.listen(policy.port, policy.host, () => {
       server.off('error', reject);
       resolve();
