@@ -2374,7 +2374,16 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['serve on a port in use says so in one line naming the flag, and the library names the port option'],
   },
-];function parseArgs(argv) {
+  {
+    name: "a worker's ring stays closed after a restart",
+    what: "a producer ring trusts its thread's copy of the closed flag: a worker that recorded while the monitor was stopped throws MonitorStoppedError on every record after start(), for good",
+    edits: [{ find: '    if (this.closed) this.setClosed(false);\n', replace: '    if (this.closed) throw new MonitorStoppedError();\n' }],
+    tests: ['threads.test.ts'],
+    mustFail: ["takes a worker's records again after stop() and start(), though the worker recorded while the monitor was stopped"],
+  },
+];
+
+function parseArgs(argv) {
   const only = [];
   let allTests = false;
   let keep = false;

@@ -55,6 +55,31 @@ describe('recording from other threads', () => {
     expect(m.status().ingestion.dropped).toBe(0);
   });
 
+  it("takes a worker's records again after stop() and start(), though the worker recorded while the monitor was stopped", async () => {
+    const m = await started();
+    const w = new Worker(fixture('thread-on-demand.mjs'), { workerData: { handle: m.producer(), name: 'restarted' } });
+    try {
+      const ask = async (n: number): Promise<{ recorded: number; error: string | null }> => {
+        const reply = once<{ recorded: number; error: string | null }>(w, 'message');
+        w.postMessage({ n });
+        return reply;
+      };
+      expect(await ask(3)).toEqual({ recorded: 3, error: null });
+      await m.stop();
+      // Refused once the thread's ring saw the stop (at its first flush point at the latest).
+      expect((await ask(5)).error).toBe('MonitorStoppedError');
+      await m.start();
+      expect(await ask(4)).toEqual({ recorded: 4, error: null });
+      await m.flush();
+      const before = m.getMetrics({ names: ['restarted'] })[0]!.totalCount;
+      expect(await ask(6)).toEqual({ recorded: 6, error: null });
+      await m.flush();
+      expect(m.getMetrics({ names: ['restarted'] })[0]!.totalCount).toBe(before + 6);
+    } finally {
+      await w.terminate();
+    }
+  });
+
   it('serves piscina tasks: each pool thread attaches once and gets its own ring', async () => {
     const m = await started({ overflow: 'block' });
     const handle = m.producer();

@@ -428,12 +428,17 @@ export class RingWriter {
       this.dropped = (this.dropped + 1) | 0;
       return false;
     }
-    if (this.closed || Atomics.load(this.hdr, CLOSED) !== 0) {
+    // The shared flag decides, not the local copy: a stop() closed the ring, and a start()
+    // since opened it again (closeRing), which this thread learns only here. Trusting the
+    // copy, a worker that recorded while the monitor was stopped threw on every record after
+    // the restart, for good (the main thread's writer is reopened by start() itself).
+    if (Atomics.load(this.hdr, CLOSED) !== 0) {
       this.streak = 0;
       this.publishDropped();
       this.setClosed(true);
       throw new MonitorStoppedError();
     }
+    if (this.closed) this.setClosed(false);
     const read = Atomics.load(this.hdr, READ);
     this.limit = (read + this.capacity) | 0;
     if (((this.limit - this.w) | 0) > 0) {
