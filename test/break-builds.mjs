@@ -2381,6 +2381,30 @@ export const BREAKS = [
     tests: ['threads.test.ts'],
     mustFail: ["takes a worker's records again after stop() and start(), though the worker recorded while the monitor was stopped"],
   },
+  {
+    name: 'HTTP fronts keep the host alive',
+    what: "serveHttp's and serveMcp's servers and connections are ref'd: a service that closes its own server on SIGTERM never ends while a scraper or a dashboard is connected, and the monitor's stop at 'beforeExit' never runs",
+    edits: [{ find: "  server.unref();\n  server.on('connection', (socket) => {\n    socket.unref();\n", replace: "  server.on('connection', (socket) => {\n" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
+  },
+  {
+    name: 'exposition worker re-refd by its listener',
+    what: "the exposition worker is unref'd before its 'message' listener is added, which refs its port again: the first scrape of /metrics keeps the host alive for good",
+    edits: [
+      { find: "    worker.on('message', (reply: RenderReply) => {", replace: "    worker.unref();\n    worker.on('message', (reply: RenderReply) => {" },
+      { find: "    worker.unref();\n    worker.on('error', gone);", replace: "    worker.on('error', gone);" },
+    ],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
+  },
+  {
+    name: 'event stream timers keep the host alive',
+    what: "an open /api/events stream's heartbeat and poll timers are ref'd: a dashboard tab left open keeps the host from ending",
+    edits: [{ find: '        heartbeat.unref();\n        poll?.unref();\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
+  },
 ];
 
 function parseArgs(argv) {

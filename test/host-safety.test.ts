@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { Agent, get as httpGet, request, type IncomingMessage } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,18 @@ import { CardinalityError, PerformanceMonitor } from '../dist/src/index.js';
 import { historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** A GET on `agent` whose connection stays open after the answer (keep-alive). */
+function fetchKeepAlive(agent: Agent, url: string): Promise<{ status: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent, headers: { accept: 'application/json, text/event-stream' } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve({ status: res.statusCode }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
 
 const started = monitorStarter();
 
@@ -221,6 +234,50 @@ describe('the host is never harmed by the monitor', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('lets a host end whose monitor serves HTTP and MCP with clients connected to both', async () => {
+    // The fronts' servers and their connections were ref'd: such a host never ended (until its
+    // orchestrator's SIGKILL), and the monitor's stop at 'beforeExit' never ran. The host here
+    // serves both, then its own work ends (its stdin, once this test has connected).
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "m.record('queue_size', 1);",
+      'await m.flush();',
+      'const http = await m.serveHttp({ port: 0 });',
+      'const mcp = await m.serveMcp({ port: 0 });',
+      "m.on('stop', () => console.log('stopped'));",
+      "process.stdin.once('data', () => process.stdin.destroy());",
+      'console.log(JSON.stringify({ http: http.url, mcp: mcp.url }));',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const agent = new Agent({ keepAlive: true });
+    try {
+      await waitFor(() => stdout.includes('\n'), 20_000, 'the host serving');
+      const urls = JSON.parse(stdout.split('\n')[0]!) as { http: string; mcp: string };
+      // A keep-alive scrape of /metrics, an event stream left open, an MCP request's connection kept.
+      expect((await fetchKeepAlive(agent, new URL('/metrics', urls.http).href)).status).toBe(200);
+      const events = await new Promise<IncomingMessage>((resolve, reject) => httpGet(new URL('/api/events?metric=queue_size', urls.http), resolve).on('error', reject));
+      expect(events.statusCode).toBe(200);
+      await fetchKeepAlive(agent, urls.mcp);
+      child.stdin.write('done\n');
+      const timeout = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000).unref());
+      expect(await Promise.race([exited, timeout]), 'the host was still running 20 s after its own work ended').toBe(0);
+      expect(stderr).toBe('');
+      expect(stdout.trim().split('\n').slice(1)).toEqual(['stopped']);
+      events.destroy();
+    } finally {
+      agent.destroy();
+      child.kill('SIGKILL');
     }
   }, 60_000);
 

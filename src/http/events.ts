@@ -50,6 +50,7 @@ class Stream {
     if (this.res.writableLength > this.limits.eventStreamBufferBytes) return this.drop('buffer');
     if (!this.res.write(text) && this.stall === undefined) {
       this.stall = setTimeout(() => this.drop('stalled'), this.limits.eventStreamStallMs);
+      this.stall.unref();
     }
   }
 
@@ -128,6 +129,9 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
                   });
               }, interval);
         const heartbeat = setInterval(() => stream.send(': ping\n\n'), HEARTBEAT_MS);
+        // An open stream (a dashboard's tab) must not keep the host alive, nor its connection (http-listen.ts).
+        heartbeat.unref();
+        poll?.unref();
         const onAlert = (t: AlertTransition): void => stream.event('alert', t);
         if (alerts === 'true') monitor.on('alert', onAlert);
         res.once('close', () => {

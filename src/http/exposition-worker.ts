@@ -68,8 +68,6 @@ export class ExpositionWorker {
   private started(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', execArgv: workerExecArgv() });
-    // A scrape keeps it busy; between scrapes it must not keep the host process alive.
-    worker.unref();
     worker.on('message', (reply: RenderReply) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
@@ -81,6 +79,10 @@ export class ExpositionWorker {
       if (this.worker === worker) this.worker = undefined;
       this.failAll(error);
     };
+    // It must not keep the host process alive, between scrapes or during one. After the
+    // 'message' listener: adding one refs the worker's port, which unref() then lets go (before
+    // it, the first scrape left the host running for good).
+    worker.unref();
     worker.on('error', gone);
     worker.on('exit', (code) => gone(new Error(`the exposition worker exited (code ${code})`)));
     this.worker = worker;

@@ -78,7 +78,15 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
   markOwnServer(server);
   let open = 0;
   let refused = 0;
+  // Neither the server nor its connections keep the host alive, as no other port or timer of
+  // a monitor does (docs/reference.md): a service that closes its own server on SIGTERM and lets
+  // Node end must end, a scraper's keep-alive connection or a dashboard's event stream open or
+  // not; ref'd, they held it until its orchestrator's SIGKILL, and the monitor's stop at
+  // 'beforeExit' (the samples since the last flush) never ran. `perfwatch serve` holds its
+  // process with a timer of its own.
+  server.unref();
   server.on('connection', (socket) => {
+    socket.unref();
     open++;
     socket.once('close', () => open--);
   });
