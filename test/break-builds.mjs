@@ -2374,6 +2374,13 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['serve on a port in use says so in one line naming the flag, and the library names the port option'],
   },
+  {
+    name: 'non-counter _total exposed as is',
+    what: "a gauge or distribution named …_total keeps the name in /metrics: promtool check metrics fails the default exposition (heap_total non-counter metrics should not have \"_total\" suffix, exit 3)",
+    edits: [{ find: "return kind !== 'counter' && name.endsWith('_total') ? `${name}_${TOTAL_SUFFIX[unit]}` : name;", replace: 'return name;' }],
+    tests: ['http-metrics.test.ts', 'http-prometheus.test.ts'],
+    mustFail: ['ends only counters in _total: a gauge or histogram so named takes its unit as a suffix', "accepts a default monitor's exposition, its system and runtime samplers on"],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;

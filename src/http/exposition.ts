@@ -5,6 +5,8 @@
  * - gauge: the newest value; counter: the running total, `_total`; distribution: a
  *   histogram of the closed buckets (the open one joins when it closes, at most one
  *   collection interval later): `_bucket{le}` cumulative up to `+Inf`, `_sum`, `_count`.
+ *   Only counters end in `_total`: a gauge or distribution named so takes a suffix
+ *   (`heap_total_bytes`, see promNameOf in the walk).
  * - The series, the histograms' buckets and what is left out come from the walk the
  *   exporters share (analysis/series-walk.ts). Samples whose sketch the store no longer held
  *   when first read are in `_count`, `_sum` and `+Inf` only: `+Inf` always equals `_count`,
@@ -201,14 +203,14 @@ export class Exposition {
     let fb = this.familyBytes.get(f);
     if (fb !== undefined) return fb;
     const type = f.kind === 'distribution' ? 'histogram' : f.kind;
-    const omName = f.kind === 'counter' ? f.total.slice(0, -'_total'.length) : f.name;
+    const omName = f.kind === 'counter' ? f.total.slice(0, -'_total'.length) : f.prom;
     const help = escapeHelp(f.help);
     fb = {
-      sumName: utf8(`${f.name}_sum`),
-      countName: utf8(`${f.name}_count`),
+      sumName: utf8(`${f.prom}_sum`),
+      countName: utf8(`${f.prom}_count`),
       head: `# HELP ${f.total} ${help}\n# TYPE ${f.total} ${type}\n`,
       omHead: `# HELP ${omName} ${help}\n# TYPE ${omName} ${type}\n`,
-      quantileHead: `# HELP ${f.name}_quantiles ${escapeHelp(`quantiles of ${f.name} over the last ${this.quantiles.windowMs} ms, from the sketch (relative error within 0.78%)`)}\n# TYPE ${f.name}_quantiles summary\n`,
+      quantileHead: `# HELP ${f.prom}_quantiles ${escapeHelp(`quantiles of ${f.prom} over the last ${this.quantiles.windowMs} ms, from the sketch (relative error within 0.78%)`)}\n# TYPE ${f.prom}_quantiles summary\n`,
     };
     this.familyBytes.set(f, fb);
     return fb;
@@ -220,8 +222,8 @@ export class Exposition {
     const labels = utf8(pairs === '' ? ' ' : `{${pairs}} `);
     this.labels[id] = labels;
     if (f.kind === 'distribution') {
-      this.prefix[id] = utf8(`${f.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
-      if (this.qBytes.length > 0) this.qPrefix[id] = utf8(`${f.name}_quantiles{${pairs}${pairs === '' ? '' : ','}quantile="`);
+      this.prefix[id] = utf8(`${f.prom}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
+      if (this.qBytes.length > 0) this.qPrefix[id] = utf8(`${f.prom}_quantiles{${pairs}${pairs === '' ? '' : ','}quantile="`);
     } else this.prefix[id] = utf8(`${f.total}${pairs === '' ? ' ' : `{${pairs}} `}`);
     return labels;
   }
