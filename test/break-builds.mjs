@@ -1241,7 +1241,8 @@ export const BREAKS = [
   {
     name: '/metrics quantiles partial in silence',
     what: "the exposition's quantile windows no longer count the buckets whose sketch was gone: partial quantiles look whole",
-    edits: [{ find: 'if (this.reader.addWindowSketch(id, from, Infinity, acc, this.coverage) > 0) this.partialQuantiles++;', replace: 'this.reader.addWindowSketch(id, from, Infinity, acc);' }],
+    // Keeps the series' min and max (the quantiles' clamp), loses the count of what was missing.
+    edits: [{ find: 'if (this.reader.addWindowSketch(id, from, Infinity, acc, span) > 0) this.partialQuantiles++;', replace: 'const lost = span.unsketched;\n      this.reader.addWindowSketch(id, from, Infinity, acc, span);\n      span.unsketched = lost;' }],
     tests: ['quantile-coverage.test.ts'],
     mustFail: ["carry the samples they stand for when the log lost older buckets' sketches"],
   },  {
@@ -2380,6 +2381,13 @@ export const BREAKS = [
     edits: [{ find: "return kind !== 'counter' && name.endsWith('_total') ? `${name}_${TOTAL_SUFFIX[unit]}` : name;", replace: 'return name;' }],
     tests: ['http-metrics.test.ts', 'http-prometheus.test.ts'],
     mustFail: ['ends only counters in _total: a gauge or histogram so named takes its unit as a suffix', "accepts a default monitor's exposition, its system and runtime samplers on"],
+  },
+  {
+    name: '/metrics quantiles unclamped',
+    what: "the /metrics summary's quantiles are the sketch's estimates as they come: 100 samples of 50 give a p99 of 49.75, below every sample, and disagree with /api/metrics, which clamps to the exact min and max",
+    edits: [{ find: 'w.number(clamp(values[i]!, span.min, span.max));', replace: 'w.number(values[i]!);' }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: ["keeps the sketch quantiles within the samples' exact min and max, as /api/metrics does"],
   },
 ];function parseArgs(argv) {
   const only = [];

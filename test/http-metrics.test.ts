@@ -142,6 +142,23 @@ describe('GET /metrics', () => {
     expect(await monitor.serveHttp({ port: 0, quantiles: [1] }).catch((e: unknown) => e)).toMatchObject({ field: 'quantiles[0]' });
   });
 
+  it('keeps the sketch quantiles within the samples\' exact min and max, as /api/metrics does', async () => {
+    const { monitor, server } = await serving({ quantiles: [0.5, 0.99] });
+    // One value, a hundred times: a bin's value lies a little off any sample in it (49.75, 1.0039e99).
+    for (let i = 0; i < 100; i++) {
+      monitor.record('lat', 50, { route: '/x' });
+      monitor.record('huge', 1e99);
+    }
+    await scrapeCounting(server, 'huge', {}, 100);
+    const samples = parseExposition(await scrapeCounting(server, 'lat', { route: '/x' }, 100));
+    for (const q of ['0.5', '0.99']) {
+      expect(valueOf(samples, 'lat_quantiles', { route: '/x', quantile: q }), `lat q=${q}`).toBe(50);
+      expect(valueOf(samples, 'huge_quantiles', { quantile: q }), `huge q=${q}`).toBe(1e99);
+    }
+    const api = await (await fetch(new URL('/api/metrics?names=lat', server.url))).json();
+    expect(JSON.stringify(api)).toContain('"p99":50');
+  });
+
   it('exposes counters as _total and gauges as their newest value, tags as escaped labels', async () => {
     const { monitor, server } = await serving();
     monitor.define({ name: 'jobs', kind: 'counter' });

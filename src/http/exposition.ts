@@ -14,8 +14,9 @@
  * - Quantiles, when asked for (`quantiles`): a summary family `x_quantiles{quantile="0.99"}`
  *   beside each histogram `x`, over the closed buckets that started in the last
  *   `quantileWindowMs`, from their merged sketches (relative error within the sketch's
- *   0.78%); a series with no bucket in that window has none. It has no `_sum`/`_count`
- *   (the histogram has them; a window's would not be counters). A summary, because
+ *   0.78%), clamped to those buckets' exact min and max as /api/metrics clamps its own; a
+ *   series with no bucket in that window has none. It has no `_sum`/`_count` (the
+ *   histogram has them; a window's would not be counters). A summary, because
  *   promtool refuses a `quantile` label on anything else. A histogram's own quantile
  *   (`histogram_quantile`) can only interpolate within a bucket; these do not. A window
  *   whose older buckets' sketches had left the store's log gives quantiles of the samples
@@ -25,7 +26,7 @@
  *   reserves, is left out (see the walk): no series appears twice. `skipped` names them.
  */
 import type { Registry } from '../engine/registry.js';
-import { SketchAccumulator } from '../engine/sketch.js';
+import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { StoreReader, WindowAggregate } from '../engine/store/reader.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS, SeriesWalk, type WalkFamily } from '../analysis/series-walk.js';
 import { ByteWriter, utf8 } from './byte-writer.js';
@@ -88,7 +89,10 @@ export class Exposition {
   /** Per histogram series: `name_quantiles{labels,quantile="`. */
   private readonly qPrefix: (Uint8Array | undefined)[] = [];
   private readonly window = new SketchAccumulator();
-  /** What the last render's quantile windows left out: addWindowSketch adds into its sketchless and unsketched. */
+  /**
+   * What the last render's quantile windows left out: addWindowSketch adds into its
+   * sketchless and unsketched. Its min and max are the current series' (reset per series).
+   */
   private readonly coverage: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0, unsketched: 0 };
   private partialQuantiles = 0;
 
@@ -185,14 +189,18 @@ export class Exposition {
     let written = 0;
     for (const id of f.ids) {
       acc.reset();
-      if (this.reader.addWindowSketch(id, from, Infinity, acc, this.coverage) > 0) this.partialQuantiles++;
+      const span = this.coverage;
+      span.min = Infinity;
+      span.max = -Infinity;
+      if (this.reader.addWindowSketch(id, from, Infinity, acc, span) > 0) this.partialQuantiles++;
       if (acc.total === 0) continue;
       if (written++ === 0) w.text(fb.quantileHead);
       const values = acc.quantiles(this.quantiles.quantiles);
       for (let i = 0; i < values.length; i++) {
         w.bytes(this.qPrefix[id]!);
         w.bytes(this.qBytes[i]!);
-        w.number(values[i]!);
+        // Within the samples' exact min and max, as /api/metrics gives them (query.ts).
+        w.number(clamp(values[i]!, span.min, span.max));
         w.byte(10);
       }
     }
