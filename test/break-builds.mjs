@@ -2389,6 +2389,16 @@ export const BREAKS = [
     tests: ['http-metrics.test.ts'],
     mustFail: ["keeps the sketch quantiles within the samples' exact min and max, as /api/metrics does"],
   },
+  {
+    name: 'alert listener per event stream',
+    what: "each /api/events stream adds its own 'alert' listener to the monitor: the 11th open stream prints MaxListenersExceededWarning into the host's stderr (maxEventStreams is 32)",
+    edits: [
+      { find: "if (alerts === 'true') wantAlerts(stream);", replace: "const onAlert = (t: AlertTransition): void => stream.event('alert', t);\n        if (alerts === 'true') monitor.on('alert', onAlert);" },
+      { find: 'leaveAlerts(stream);', replace: "monitor.off('alert', onAlert);" },
+    ],
+    tests: ['http-api.test.ts'],
+    mustFail: ['serves maxEventStreams streams their alerts from one listener on the monitor'],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;
