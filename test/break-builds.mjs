@@ -1241,7 +1241,8 @@ export const BREAKS = [
   {
     name: '/metrics quantiles partial in silence',
     what: "the exposition's quantile windows no longer count the buckets whose sketch was gone: partial quantiles look whole",
-    edits: [{ find: 'if (this.reader.addWindowSketch(id, from, Infinity, acc, this.coverage) > 0) this.partialQuantiles++;', replace: 'this.reader.addWindowSketch(id, from, Infinity, acc);' }],
+    // Keeps the series' min and max (the quantiles' clamp), loses the count of what was missing.
+    edits: [{ find: 'if (this.reader.addWindowSketch(id, from, Infinity, acc, span) > 0) this.partialQuantiles++;', replace: 'const lost = span.unsketched;\n      this.reader.addWindowSketch(id, from, Infinity, acc, span);\n      span.unsketched = lost;' }],
     tests: ['quantile-coverage.test.ts'],
     mustFail: ["carry the samples they stand for when the log lost older buckets' sketches"],
   },  {
@@ -2404,6 +2405,30 @@ export const BREAKS = [
     edits: [{ find: '        heartbeat.unref();\n        poll?.unref();\n', replace: '' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['lets a host end whose monitor serves HTTP and MCP with clients connected to both'],
+  },
+  {
+    name: 'non-counter _total exposed as is',
+    what: "a gauge or distribution named …_total keeps the name in /metrics: promtool check metrics fails the default exposition (heap_total non-counter metrics should not have \"_total\" suffix, exit 3)",
+    edits: [{ find: "return kind !== 'counter' && name.endsWith('_total') ? `${name}_${TOTAL_SUFFIX[unit]}` : name;", replace: 'return name;' }],
+    tests: ['http-metrics.test.ts', 'http-prometheus.test.ts'],
+    mustFail: ['ends only counters in _total: a gauge or histogram so named takes its unit as a suffix', "accepts a default monitor's exposition, its system and runtime samplers on"],
+  },
+  {
+    name: '/metrics quantiles unclamped',
+    what: "the /metrics summary's quantiles are the sketch's estimates as they come: 100 samples of 50 give a p99 of 49.75, below every sample, and disagree with /api/metrics, which clamps to the exact min and max",
+    edits: [{ find: 'w.number(clamp(values[i]!, span.min, span.max));', replace: 'w.number(values[i]!);' }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: ["keeps the sketch quantiles within the samples' exact min and max, as /api/metrics does"],
+  },
+  {
+    name: 'alert listener per event stream',
+    what: "each /api/events stream adds its own 'alert' listener to the monitor: the 11th open stream prints MaxListenersExceededWarning into the host's stderr (maxEventStreams is 32)",
+    edits: [
+      { find: "if (alerts === 'true') wantAlerts(stream);", replace: "const onAlert = (t: AlertTransition): void => stream.event('alert', t);\n        if (alerts === 'true') monitor.on('alert', onAlert);" },
+      { find: 'leaveAlerts(stream);', replace: "monitor.off('alert', onAlert);" },
+    ],
+    tests: ['http-api.test.ts'],
+    mustFail: ['serves maxEventStreams streams their alerts from one listener on the monitor'],
   },
 ];
 

@@ -317,6 +317,32 @@ describe('GET /api/events', () => {
     expect(server.status().events).toMatchObject({ open: 0, dropped: { buffer: 0, stalled: 1 } });
   });
 
+  it('serves maxEventStreams streams their alerts from one listener on the monitor, warning nothing into the host\'s stderr', async () => {
+    const { monitor, server } = await serving({}, { alerts: { resolveHoldMs: 0 } } as MonitorOptions);
+    const streams = server.status().events.limit;
+    expect(streams).toBe(32);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      if (w.name === 'MaxListenersExceededWarning') warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    cleanup.push(async () => process.off('warning', onWarning));
+    monitor.record('queue_size', 1);
+    await monitor.flush();
+    await monitor.createAlertRule({ name: 'deep queue', metric: 'queue_size', aggregation: 'last', operator: '>', threshold: 100, severity: 'critical' });
+    const before = monitor.listenerCount('alert');
+    const seen = Array.from({ length: streams }, () => events(new URL('/api/events?metric=queue_size', server.url).href, (e) => e.some((x) => x.event === 'alert')));
+    await waitFor(() => server.status().events.open === streams, 20_000, `${streams} streams open`);
+    // process.emitWarning emits on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((w) => w.message)).toEqual([]);
+    expect(monitor.listenerCount('alert')).toBe(before + 1);
+    monitor.record('queue_size', 500);
+    for (const got of await Promise.all(seen)) expect(got.filter((e) => e.event === 'alert').map((e) => e.data.to)).toEqual(['firing']);
+    await waitFor(() => server.status().events.open === 0, 10_000, 'the streams closed');
+    expect(monitor.listenerCount('alert')).toBe(before);
+  });
+
   it('caps the streams open at once', async () => {
     const { server, get } = await serving({ maxEventStreams: 1 });
     const first = events(new URL('/api/events', server.url).href, () => false, 3_000).catch(() => []);

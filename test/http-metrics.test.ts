@@ -142,6 +142,23 @@ describe('GET /metrics', () => {
     expect(await monitor.serveHttp({ port: 0, quantiles: [1] }).catch((e: unknown) => e)).toMatchObject({ field: 'quantiles[0]' });
   });
 
+  it('keeps the sketch quantiles within the samples\' exact min and max, as /api/metrics does', async () => {
+    const { monitor, server } = await serving({ quantiles: [0.5, 0.99] });
+    // One value, a hundred times: a bin's value lies a little off any sample in it (49.75, 1.0039e99).
+    for (let i = 0; i < 100; i++) {
+      monitor.record('lat', 50, { route: '/x' });
+      monitor.record('huge', 1e99);
+    }
+    await scrapeCounting(server, 'huge', {}, 100);
+    const samples = parseExposition(await scrapeCounting(server, 'lat', { route: '/x' }, 100));
+    for (const q of ['0.5', '0.99']) {
+      expect(valueOf(samples, 'lat_quantiles', { route: '/x', quantile: q }), `lat q=${q}`).toBe(50);
+      expect(valueOf(samples, 'huge_quantiles', { quantile: q }), `huge q=${q}`).toBe(1e99);
+    }
+    const api = await (await fetch(new URL('/api/metrics?names=lat', server.url))).json();
+    expect(JSON.stringify(api)).toContain('"p99":50');
+  });
+
   it('exposes counters as _total and gauges as their newest value, tags as escaped labels', async () => {
     const { monitor, server } = await serving();
     monitor.define({ name: 'jobs', kind: 'counter' });
@@ -164,6 +181,32 @@ describe('GET /metrics', () => {
     expect(text).toContain('jobs_total{name="Grüße, 世界 🚀",path="C:\\\\temp\\\\\\"x\\""} 20\n');
   });
 
+  it('ends only counters in _total: a gauge or histogram so named takes its unit as a suffix, the built-in heap_total included', async () => {
+    const { monitor, server } = await serving({}, { runtime: { enabled: true } });
+    monitor.define({ name: 'pool_total', kind: 'gauge', unit: 'bytes' });
+    monitor.define({ name: 'wait_total', kind: 'gauge', unit: 'ms' });
+    monitor.define({ name: 'share_total', kind: 'distribution', unit: 'ratio' });
+    monitor.define({ name: 'jobs_total', kind: 'counter' });
+    monitor.record('pool_total', 2048);
+    monitor.record('wait_total', 7);
+    monitor.record('share_total', 0.5);
+    monitor.record('jobs_total', 3);
+    await scrapeCounting(server, 'share_total_ratio', {}, 1);
+    const text = await waitFor(async () => {
+      const { text } = await scrape(server);
+      return text.includes('\nheap_total_bytes ') && text;
+    }, 15_000, 'the runtime sampler to sample heap_total');
+    const samples = parseExposition(text);
+    expect(text).toContain('# TYPE heap_total_bytes gauge\n');
+    expect(valueOf(samples, 'pool_total_bytes', {})).toBe(2048);
+    expect(valueOf(samples, 'wait_total_value', {})).toBe(7);
+    expect(text).toContain('# TYPE share_total_ratio histogram\n');
+    expect(valueOf(samples, 'share_total_ratio_bucket', { le: '+Inf' })).toBe(1);
+    expect(valueOf(samples, 'jobs_total', {})).toBe(3);
+    expect(text).not.toMatch(/^(heap|pool|wait|share)_total[ {]/m);
+    expect(server.status().metrics.skipped).toEqual([]);
+  });
+
   it('speaks OpenMetrics when Accept asks for it', async () => {
     const { monitor, server } = await serving();
     monitor.define({ name: 'jobs', kind: 'counter' });
@@ -180,10 +223,10 @@ describe('GET /metrics', () => {
     monitor.define({ name: 'lat_count', kind: 'gauge' });
     monitor.record('lat_count', 1);
     monitor.record('lat', 5);
-    monitor.define({ name: 'req_total', kind: 'gauge' });
-    monitor.record('req_total', 1);
-    monitor.define({ name: 'req', kind: 'counter' });
+    monitor.define({ name: 'req', kind: 'gauge' });
     monitor.record('req', 1);
+    monitor.define({ name: 'req_total', kind: 'counter' });
+    monitor.record('req_total', 1);
     monitor.record('shape', 1, { le: 'x' });
     await monitor.flush();
     const { text } = await scrape(server);
@@ -191,11 +234,11 @@ describe('GET /metrics', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys).toContain('lat_count{}');
     expect(text.match(/^lat_count /gm)).toHaveLength(1);
-    expect(text).not.toMatch(/^# TYPE req counter/m);
+    expect(text).not.toMatch(/^# TYPE req_total counter/m);
     expect(text).not.toMatch(/^shape_bucket\{le="x"/m);
     expect(server.status().metrics.skipped).toEqual([
       "distribution lat: its name lat_count is another family's",
-      "counter req: its name req_total is another family's",
+      "counter req_total: its name req is another family's",
       'series shape with tag le: a label name the format reserves',
     ]);
   });

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
-import { PerformanceMonitor, type HttpServer, type ServeHttpOptions } from '../dist/src/index.js';
+import { PerformanceMonitor, type HttpServer, type MonitorOptions, type ServeHttpOptions } from '../dist/src/index.js';
 import { waitFor } from './helpers.js';
 import { histogramQuantile, logValues as values, parseExposition, runPrometheus, valueOf } from './http-metrics-helpers.js';
 import { describeWithPeer } from './peers/use.js';
@@ -16,8 +16,8 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function serving(options: Partial<ServeHttpOptions> = {}): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
-  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: MonitorOptions = { system: { enabled: false }, runtime: { enabled: false } }): Promise<{ monitor: PerformanceMonitor; server: HttpServer }> {
+  const monitor = new PerformanceMonitor({ storage: 'memory', ...monitorOptions });
   await monitor.start();
   cleanup.push(() => monitor.stop());
   const server = await monitor.serveHttp({ port: 0, ...options });
@@ -27,6 +27,13 @@ async function serving(options: Partial<ServeHttpOptions> = {}): Promise<{ monit
 
 /** Awkward label values: quotes, backslashes, unicode, a lone `}` and `=`, an empty one. */
 const AWKWARD = [{ route: 'say "hi"' }, { route: 'C:\\path\\' }, { route: 'Grüße 世界 🚀' }, { route: '}{=,' }, { route: '' }];
+
+function promtoolCheck(binary: string, text: string): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(binary, ['check', 'metrics'], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }));
+    child.stdin!.end(text);
+  });
+}
 
 describeWithPeer('promtool', 'promtool check metrics', (peer) => {
   it('accepts the exposition, awkward label values, every kind and the sketch quantiles included', async () => {
@@ -43,11 +50,25 @@ describeWithPeer('promtool', 'promtool check metrics', (peer) => {
       const t = await (await fetch(server.metricsUrl)).text();
       return valueOf(parseExposition(t), 'api_response_time_count', AWKWARD[0]!) === 200 && t;
     }, 15_000, 'the histogram to close its bucket');
-    const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
-      const child = execFile(peer.binary, ['check', 'metrics'], (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }));
-      child.stdin!.end(text);
-    });
+    const { code, output } = await promtoolCheck(peer.binary, text);
     expect(text).toContain('api_response_time_quantiles{');
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('accepts a default monitor\'s exposition, its system and runtime samplers on (heap_total among them)', async () => {
+    const { monitor, server } = await serving({}, {});
+    // A user's gauge and histogram named …_total, which only counters may be.
+    monitor.define({ name: 'pool_total', kind: 'gauge', unit: 'bytes' });
+    monitor.define({ name: 'share_total', kind: 'distribution', unit: 'ratio' });
+    monitor.record('pool_total', 1);
+    monitor.record('share_total', 0.5);
+    const text = await waitFor(async () => {
+      const t = await (await fetch(server.metricsUrl)).text();
+      // heap_used: sampled with heap_total, whatever name that one is given.
+      return t.includes('\nheap_used ') && /\nshare_total(_ratio)?_count 1\n/.test(t) && t;
+    }, 15_000, 'the runtime sampler and the histogram');
+    const { code, output } = await promtoolCheck(peer.binary, text);
     expect(output).toBe('');
     expect(code).toBe(0);
   });

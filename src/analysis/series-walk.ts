@@ -19,6 +19,8 @@
  *   histogram `x`) is left out, as is a series with a label the format reserves (`le` on a
  *   histogram, `quantile` when quantile families are rendered, any beginning with `__`): no
  *   series appears twice. `skipped` names them.
+ * - Only counters end in `_total` (promNameOf): a gauge or distribution so named is walked,
+ *   scraped and pushed as `heap_total_bytes`.
  *
  * One thread walks (the one that owns the instance); the store is read in place.
  */
@@ -38,7 +40,13 @@ export interface WalkFamily {
   readonly kind: MetricKind;
   readonly unit: MetricUnit;
   readonly help: string;
-  /** The counter's sample name (`name_total`), else the name. */
+  /**
+   * The family's Prometheus name: the name, except a gauge's or distribution's that ends in
+   * `_total`, which takes a suffix (promNameOf). Its histogram's `_bucket`, `_sum`, `_count`
+   * hang off this one.
+   */
+  readonly prom: string;
+  /** The counter's sample name (`name_total`), else `prom`. */
   readonly total: string;
   readonly ids: number[];
 }
@@ -77,6 +85,34 @@ export interface SeriesSource {
 export interface WalkOptions {
   /** `name_quantiles` families are rendered beside the histograms (their names are taken, `quantile` is reserved). */
   quantileFamilies?: boolean;
+}
+
+/**
+ * The suffix a gauge or histogram named `…_total` takes: its unit where Prometheus has a word
+ * for it that promtool's lint accepts, else `value` (`_ms` is an "abbreviated unit", and
+ * `_milliseconds` not the base unit; `_count` would read as a histogram's).
+ */
+const TOTAL_SUFFIX: Readonly<Record<MetricUnit, string>> = {
+  '': 'value',
+  ms: 'value',
+  count: 'value',
+  bytes: 'bytes',
+  percent: 'percent',
+  ratio: 'ratio',
+  requests: 'requests',
+  samples: 'samples',
+  bytes_per_second: 'bytes_per_second',
+  seconds: 'seconds',
+};
+
+/**
+ * A family's Prometheus name. `_total` belongs to counters (OpenMetrics names a counter's
+ * sample so, and promtool refuses it on anything else: "non-counter metrics should not have
+ * _total suffix"), so a gauge or distribution named `…_total` (the built-in `heap_total`) is
+ * exposed with a suffix: `heap_total_bytes`.
+ */
+export function promNameOf(name: string, kind: MetricKind, unit: MetricUnit): string {
+  return kind !== 'counter' && name.endsWith('_total') ? `${name}_${TOTAL_SUFFIX[unit]}` : name;
 }
 
 function helpOf(name: string, kind: MetricKind, unit: MetricUnit): string {
@@ -226,10 +262,11 @@ export class SeriesWalk implements SeriesSource {
 
   /** A new family, or undefined (and skipped) when one of its names is taken. */
   private family(name: string, kind: MetricKind, unit: MetricUnit): WalkFamily | undefined {
-    const total = kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : name;
-    const omName = kind === 'counter' ? total.slice(0, -'_total'.length) : name;
-    const quantiles = this.quantileFamilies ? [`${name}_quantiles`, `${name}_quantiles_sum`, `${name}_quantiles_count`] : [];
-    const names = kind === 'distribution' ? [name, `${name}_bucket`, `${name}_sum`, `${name}_count`, `${name}_created`, ...quantiles] : kind === 'counter' ? [omName, total, `${omName}_created`] : [name];
+    const prom = promNameOf(name, kind, unit);
+    const total = kind === 'counter' && !name.endsWith('_total') ? `${name}_total` : prom;
+    const omName = kind === 'counter' ? total.slice(0, -'_total'.length) : prom;
+    const quantiles = this.quantileFamilies ? [`${prom}_quantiles`, `${prom}_quantiles_sum`, `${prom}_quantiles_count`] : [];
+    const names = kind === 'distribution' ? [prom, `${prom}_bucket`, `${prom}_sum`, `${prom}_count`, `${prom}_created`, ...quantiles] : kind === 'counter' ? [omName, total, `${omName}_created`] : [prom];
     const clash = names.find((n) => this.taken.has(n));
     if (clash !== undefined) {
       this.skip(`${kind} ${name}: its name ${clash} is another family's`);
@@ -237,7 +274,7 @@ export class SeriesWalk implements SeriesSource {
       return undefined;
     }
     for (const n of names) this.taken.add(n);
-    const family: WalkFamily = { name, kind, unit, help: helpOf(name, kind, unit), total, ids: [] };
+    const family: WalkFamily = { name, kind, unit, help: helpOf(name, kind, unit), prom, total, ids: [] };
     this.familyByName.set(name, family);
     return family;
   }

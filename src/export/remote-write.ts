@@ -95,7 +95,7 @@ export class RemoteWriteEncoder {
     const named = (name: string, extra?: Label): Label[] => [{ name: '__name__', value: name }, ...base, ...(extra ? [extra] : [])].sort(byName);
     const sets =
       f.kind === 'distribution'
-        ? [...this.le.map((le) => named(`${f.name}_bucket`, { name: 'le', value: le })), named(`${f.name}_sum`), named(`${f.name}_count`)]
+        ? [...this.le.map((le) => named(`${f.prom}_bucket`, { name: 'le', value: le })), named(`${f.prom}_sum`), named(`${f.prom}_count`)]
         : [named(f.total)];
     this.labelSets[p.id] = sets;
     return sets;

@@ -74,6 +74,21 @@ class Stream {
 export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimits): { route: Route; stats(): EventStreamStats } {
   let open = 0;
   const dropped = { buffer: 0, stalled: 0 };
+  // One 'alert' listener on the monitor for all of this front's streams, there while one
+  // wants alerts: a listener per stream put maxEventStreams (32) on the monitor, past
+  // EventEmitter's 10, and the 11th stream printed MaxListenersExceededWarning into the
+  // host's stderr. Raising the monitor's limit instead would hide a real leak elsewhere.
+  const alertStreams = new Set<Stream>();
+  const fanOut = (t: AlertTransition): void => {
+    for (const s of alertStreams) s.event('alert', t);
+  };
+  const wantAlerts = (stream: Stream): void => {
+    if (alertStreams.size === 0) monitor.on('alert', fanOut);
+    alertStreams.add(stream);
+  };
+  const leaveAlerts = (stream: Stream): void => {
+    if (alertStreams.delete(stream) && alertStreams.size === 0) monitor.off('alert', fanOut);
+  };
   const route: Route = {
     method: 'GET',
     path: '/api/events',
@@ -132,14 +147,13 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         // An open stream (a dashboard's tab) must not keep the host alive, nor its connection (http-listen.ts).
         heartbeat.unref();
         poll?.unref();
-        const onAlert = (t: AlertTransition): void => stream.event('alert', t);
-        if (alerts === 'true') monitor.on('alert', onAlert);
+        if (alerts === 'true') wantAlerts(stream);
         res.once('close', () => {
           open--;
           stream.close();
           clearInterval(poll);
           clearInterval(heartbeat);
-          monitor.off('alert', onAlert);
+          leaveAlerts(stream);
         });
       } catch (error) {
         sendError(res, error, (f) => (f === 'maxPoints' ? 'max_points' : f));

@@ -5,6 +5,8 @@
  * - gauge: the newest value; counter: the running total, `_total`; distribution: a
  *   histogram of the closed buckets (the open one joins when it closes, at most one
  *   collection interval later): `_bucket{le}` cumulative up to `+Inf`, `_sum`, `_count`.
+ *   Only counters end in `_total`: a gauge or distribution named so takes a suffix
+ *   (`heap_total_bytes`, see promNameOf in the walk).
  * - The series, the histograms' buckets and what is left out come from the walk the
  *   exporters share (analysis/series-walk.ts). Samples whose sketch the store no longer held
  *   when first read are in `_count`, `_sum` and `+Inf` only: `+Inf` always equals `_count`,
@@ -12,8 +14,9 @@
  * - Quantiles, when asked for (`quantiles`): a summary family `x_quantiles{quantile="0.99"}`
  *   beside each histogram `x`, over the closed buckets that started in the last
  *   `quantileWindowMs`, from their merged sketches (relative error within the sketch's
- *   0.78%); a series with no bucket in that window has none. It has no `_sum`/`_count`
- *   (the histogram has them; a window's would not be counters). A summary, because
+ *   0.78%), clamped to those buckets' exact min and max as /api/metrics clamps its own; a
+ *   series with no bucket in that window has none. It has no `_sum`/`_count` (the
+ *   histogram has them; a window's would not be counters). A summary, because
  *   promtool refuses a `quantile` label on anything else. A histogram's own quantile
  *   (`histogram_quantile`) can only interpolate within a bucket; these do not. A window
  *   whose older buckets' sketches had left the store's log gives quantiles of the samples
@@ -23,7 +26,7 @@
  *   reserves, is left out (see the walk): no series appears twice. `skipped` names them.
  */
 import type { Registry } from '../engine/registry.js';
-import { SketchAccumulator } from '../engine/sketch.js';
+import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { StoreReader, WindowAggregate } from '../engine/store/reader.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS, SeriesWalk, type WalkFamily } from '../analysis/series-walk.js';
 import { ByteWriter, utf8 } from './byte-writer.js';
@@ -86,7 +89,10 @@ export class Exposition {
   /** Per histogram series: `name_quantiles{labels,quantile="`. */
   private readonly qPrefix: (Uint8Array | undefined)[] = [];
   private readonly window = new SketchAccumulator();
-  /** What the last render's quantile windows left out: addWindowSketch adds into its sketchless and unsketched. */
+  /**
+   * What the last render's quantile windows left out: addWindowSketch adds into its
+   * sketchless and unsketched. Its min and max are the current series' (reset per series).
+   */
   private readonly coverage: WindowAggregate = { count: 0, sum: 0, min: Infinity, max: -Infinity, last: Number.NaN, lastTs: Number.NaN, sketchless: 0, unsketched: 0 };
   private partialQuantiles = 0;
 
@@ -183,14 +189,18 @@ export class Exposition {
     let written = 0;
     for (const id of f.ids) {
       acc.reset();
-      if (this.reader.addWindowSketch(id, from, Infinity, acc, this.coverage) > 0) this.partialQuantiles++;
+      const span = this.coverage;
+      span.min = Infinity;
+      span.max = -Infinity;
+      if (this.reader.addWindowSketch(id, from, Infinity, acc, span) > 0) this.partialQuantiles++;
       if (acc.total === 0) continue;
       if (written++ === 0) w.text(fb.quantileHead);
       const values = acc.quantiles(this.quantiles.quantiles);
       for (let i = 0; i < values.length; i++) {
         w.bytes(this.qPrefix[id]!);
         w.bytes(this.qBytes[i]!);
-        w.number(values[i]!);
+        // Within the samples' exact min and max, as /api/metrics gives them (query.ts).
+        w.number(clamp(values[i]!, span.min, span.max));
         w.byte(10);
       }
     }
@@ -201,14 +211,14 @@ export class Exposition {
     let fb = this.familyBytes.get(f);
     if (fb !== undefined) return fb;
     const type = f.kind === 'distribution' ? 'histogram' : f.kind;
-    const omName = f.kind === 'counter' ? f.total.slice(0, -'_total'.length) : f.name;
+    const omName = f.kind === 'counter' ? f.total.slice(0, -'_total'.length) : f.prom;
     const help = escapeHelp(f.help);
     fb = {
-      sumName: utf8(`${f.name}_sum`),
-      countName: utf8(`${f.name}_count`),
+      sumName: utf8(`${f.prom}_sum`),
+      countName: utf8(`${f.prom}_count`),
       head: `# HELP ${f.total} ${help}\n# TYPE ${f.total} ${type}\n`,
       omHead: `# HELP ${omName} ${help}\n# TYPE ${omName} ${type}\n`,
-      quantileHead: `# HELP ${f.name}_quantiles ${escapeHelp(`quantiles of ${f.name} over the last ${this.quantiles.windowMs} ms, from the sketch (relative error within 0.78%)`)}\n# TYPE ${f.name}_quantiles summary\n`,
+      quantileHead: `# HELP ${f.prom}_quantiles ${escapeHelp(`quantiles of ${f.prom} over the last ${this.quantiles.windowMs} ms, from the sketch (relative error within 0.78%)`)}\n# TYPE ${f.prom}_quantiles summary\n`,
     };
     this.familyBytes.set(f, fb);
     return fb;
@@ -220,8 +230,8 @@ export class Exposition {
     const labels = utf8(pairs === '' ? ' ' : `{${pairs}} `);
     this.labels[id] = labels;
     if (f.kind === 'distribution') {
-      this.prefix[id] = utf8(`${f.name}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
-      if (this.qBytes.length > 0) this.qPrefix[id] = utf8(`${f.name}_quantiles{${pairs}${pairs === '' ? '' : ','}quantile="`);
+      this.prefix[id] = utf8(`${f.prom}_bucket{${pairs}${pairs === '' ? '' : ','}le="`);
+      if (this.qBytes.length > 0) this.qPrefix[id] = utf8(`${f.prom}_quantiles{${pairs}${pairs === '' ? '' : ','}quantile="`);
     } else this.prefix[id] = utf8(`${f.total}${pairs === '' ? ' ' : `{${pairs}} `}`);
     return labels;
   }

@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
-import { SketchAccumulator } from '../engine/sketch.js';
+import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { SeriesSnapshot, StoreReader } from '../engine/store/reader.js';
 import { WindowSketches } from '../analysis/window-sketches.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
@@ -294,9 +294,4 @@ export class Query {
     this.windows.set(id, entry);
     return entry;
   }
-}
-
-/** A sketch estimate never lies outside the exact min and max that the bucket stats hold. */
-export function clamp(q: number, min: number, max: number): number {
-  return q < min ? min : q > max ? max : q;
 }

@@ -8,6 +8,8 @@ import { KEY_COUNT, PAGE_BINS, PAGE_BITS, keyOf, type SketchAccumulator } from '
 import {
   BUCKET_COUNT,
   BUCKET_F64,
+  BUCKET_MAX,
+  BUCKET_MIN,
   BUCKET_SKETCH_LEN,
   BUCKET_SKETCH_POS,
   BUCKET_START,
@@ -183,7 +185,9 @@ export class SketchReads extends RecordReads {
 
   /**
    * Adds the sketches of the tier-1 buckets with from <= start < to; returns buckets whose
-   * sketch was gone (and, into `out`, those and their samples). The hot path of window alert
+   * sketch was gone (and, into `out`, those and their samples, and the exact min and max of
+   * the buckets whose sketch was added: a quantile of `acc` lies between them, and is
+   * clamped to them, as the sketch's estimate may not). The hot path of window alert
    * rules: it reads the log in place, without copies or objects, and checks afterwards that
    * the writer did not reach what it read.
    */
@@ -197,6 +201,8 @@ export class SketchReads extends RecordReads {
     let oldestPos = Infinity;
     let missing = 0;
     let unsketched = 0;
+    let min = Infinity;
+    let max = -Infinity;
     for (let k = head - 1; k >= 0 && k >= head - L.t1Cap; k--) {
       const rec = offset + (k % L.t1Cap) * BUCKET_F64;
       const start = f[rec + BUCKET_START]!;
@@ -209,6 +215,8 @@ export class SketchReads extends RecordReads {
         continue;
       }
       acc.addEncoded(log.data, pos % log.size);
+      if (f[rec + BUCKET_MIN]! < min) min = f[rec + BUCKET_MIN]!;
+      if (f[rec + BUCKET_MAX]! > max) max = f[rec + BUCKET_MAX]!;
       if (pos < oldestPos) oldestPos = pos;
     }
     if (oldestPos < Number(Atomics.load(this.metaBig, log.cell)) - log.size) {
@@ -216,8 +224,14 @@ export class SketchReads extends RecordReads {
       acc.reset();
       missing = 0;
       unsketched = 0;
+      min = Infinity;
+      max = -Infinity;
       for (const r of this.buckets(id, 1, from, to)) {
-        if (this.addSketch(1, r, acc)) continue;
+        if (this.addSketch(1, r, acc)) {
+          if (r.min < min) min = r.min;
+          if (r.max > max) max = r.max;
+          continue;
+        }
         missing++;
         unsketched += r.count;
       }
@@ -225,6 +239,8 @@ export class SketchReads extends RecordReads {
     if (out) {
       out.sketchless += missing;
       out.unsketched += unsketched;
+      if (min < out.min) out.min = min;
+      if (max > out.max) out.max = max;
     }
     return missing;
   }
