@@ -228,8 +228,10 @@ const cpuSaturation: Rule = ({ metrics, window }) => {
   const r = DIAGNOSIS_RULES.cpuSaturation;
   const cpu = metrics.get(r.metric);
   if (!judged(cpu)) return [];
+  // The mean decides; p95 only its severity. Bursts to full on a CPU idle most of the time
+  // queue nothing for long: a p95 alone called a 59% mean critical beside a cpu score of 100.
+  if (cpu.mean < r.meanWarning) return [];
   const critical = cpu.p95 >= r.p95Critical;
-  if (!critical && cpu.mean < r.meanWarning) return [];
   return [
     {
       id: 'cpu-saturation',
