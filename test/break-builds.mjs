@@ -2437,6 +2437,13 @@ export const BREAKS = [
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['CPU saturation: mean over 85%'],
   },
+  {
+    name: "serve ignores a server's flag without its port",
+    what: 'perfwatch serve takes --mcp-host, --http-host or --mcp-allow-state-changes without the port they apply to, and ignores them without a word',
+    edits: [{ find: "  if (args['mcp-host'] !== undefined && args['mcp-http'] === undefined) throw", replace: "  if (args['mcp-host'] === null) throw" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['answers a missing value, a stray argument or a bad number with one line naming the flag, what it takes and what it got'],
+  },
 ];
 
 function parseArgs(argv) {

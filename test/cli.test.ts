@@ -119,6 +119,10 @@ describe('perfwatch CLI', () => {
     await usage(['serve', '--every', '0'], '--every must be an integer number of seconds from 1 to 3600, got "0"');
     await usage(['serve', '--intervall', '2000'], 'serve has no option --intervall (did you mean --interval?); see perfwatch serve --help');
     await usage(['mcp', '--no-start=yes'], '--no-start is a switch and takes no value, got "yes"');
+    // A flag of a server not asked for: refused, not ignored.
+    await usage(['serve', '--mcp-host', '0.0.0.0'], '--mcp-host goes with --mcp-http (the port it serves MCP on)');
+    await usage(['serve', '--http-host', '0.0.0.0', '--mcp-http', '0'], '--http-host goes with --http (the port it serves on)');
+    await usage(['serve', '--mcp-allow-state-changes'], '--mcp-allow-state-changes goes with --mcp-http or --http (the MCP endpoint it opens up)');
   });
 
   it('names an unknown key of a --config file, with the option a typo meant', async () => {

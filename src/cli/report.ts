@@ -25,7 +25,8 @@ Where the data comes from (one of):
   --for <seconds>     run a monitor of this machine here for that long, 1 to 3600 (default 10)
 
 Options:
-  --metrics <names>   only these metrics, comma-separated
+  --metrics <names>   the closing list of metrics: only these, comma-separated
+                      (the report above covers every metric)
   --window <seconds>  the recent window summarised per metric, 1 to 86400 (default 60)
   --token <t>         --url's bearer token, when the endpoint has one (default: $${TOKEN_ENV})
   --format <f>        text (default) or json

@@ -6,7 +6,7 @@ import { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
 import { intFlag, portFlag } from './args.js';
-import { PerfwatchError } from '../errors.js';
+import { InvalidArgumentError, PerfwatchError } from '../errors.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -105,6 +105,10 @@ function asFlag(error: unknown, port: string, host: string): unknown {
 }
 
 export async function serve(args: ServeArgs): Promise<number> {
+  // A flag of a server not asked for would be ignored without a word (as report --token without --url is refused).
+  if (args['mcp-host'] !== undefined && args['mcp-http'] === undefined) throw new InvalidArgumentError('--mcp-host', 'goes with --mcp-http (the port it serves MCP on)');
+  if (args['http-host'] !== undefined && args.http === undefined) throw new InvalidArgumentError('--http-host', 'goes with --http (the port it serves on)');
+  if (args['mcp-allow-state-changes'] === true && args['mcp-http'] === undefined && args.http === undefined) throw new InvalidArgumentError('--mcp-allow-state-changes', 'goes with --mcp-http or --http (the MCP endpoint it opens up)');
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
   const every = args.every === undefined ? 3 : intFlag(args.every, '--every', 1, 3600, 'seconds');
