@@ -2021,7 +2021,7 @@ export const BREAKS = [
   {
     name: 'report --token ignored',
     what: '`perfwatch report --url` sends only PERFWATCH_TOKEN, not the --token it was given: an endpoint with a token cannot be reached by the flag',
-    edits: [{ find: '      const token = args.token ?? (process.env[TOKEN_ENV] || undefined);', replace: '      const token = process.env[TOKEN_ENV] || undefined;' }],
+    edits: [{ find: '    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));', replace: '    const remote = await connectRemote(client, url, process.env[TOKEN_ENV] || undefined);' }],
     tests: ['cli.test.ts'],
     mustFail: ['report --token sends that token to an endpoint that requires one'],
   },
