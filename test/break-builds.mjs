@@ -2381,6 +2381,13 @@ export const BREAKS = [
     tests: ['mcp-stdio.test.ts'],
     mustFail: ['record_request_performance {"response_time":1e+200,"success":true}', 'record_request_performance {"response_time":1,"success":true,"endpoint":"/a\\u0001b"}'],
   },
+  {
+    name: 'a __proto__ argument left to zod',
+    what: "tools/call arguments with a __proto__ key from JSON.parse go to the SDK and the schemas as they came: zod leaves the key out of its copy without a word, so get_performance_metrics { tags: { __proto__: … } } answers every series unfiltered and arguments.__proto__ is ignored where any other unknown argument is refused",
+    edits: [{ find: 'const path = protoPath(args, []);', replace: 'const path = undefined as PropertyKey[] | undefined;' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['refuses a __proto__ key sent as JSON, which zod leaves out without a word, naming the field'],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;

@@ -268,6 +268,26 @@ describe('bad input over stdio', () => {
     expect(answer.result.content[0]!.text).toMatch(/value must be a finite number, got Infinity/);
   });
 
+  it('refuses a __proto__ key sent as JSON, which zod leaves out without a word, naming the field', async () => {
+    const tagRule = 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most 100 characters';
+    // JSON.parse makes each an own __proto__ key (the escaped one too); an object literal here would set a prototype instead.
+    const lines: [string, string, string][] = [
+      ['get_performance_metrics', '{"tags":{"__proto__":{"a":"b"}}}', `tags.__proto__ ${tagRule}`],
+      ['get_performance_metrics', '{"tags":{"\\u005f_proto__":"b"}}', `tags.__proto__ ${tagRule}`],
+      ['get_performance_metrics', '{"__proto__":{"a":"b"}}', '__proto__ is not a known argument'],
+      ['record_performance_metric', '{"metric_type":"a","value":1,"tags":{"__proto__":"b"}}', `tags.__proto__ ${tagRule}`],
+      ['record_performance_metric', '{"samples":[{"metric_type":"a","value":1},{"metric_type":"a","value":1,"tags":{"__proto__":{"a":"b"}}}]}', `samples[1].tags.__proto__ ${tagRule}`],
+      ['create_performance_alert_rule', '{"metric_type":"a","operator":">","threshold":1,"labels":{"__proto__":"x"}}', 'labels.__proto__ is not a valid label name: __proto__ is not allowed'],
+    ];
+    for (const [i, [tool, args, message]] of lines.entries()) {
+      const id = `proto-${i}`;
+      transport.raw(`{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":{"name":"${tool}","arguments":${args}}}\n`);
+      await expect.poll(() => transport.lines.find((l) => (l as { id?: unknown }).id === id)).toBeTruthy();
+      const answer = transport.lines.find((l) => (l as { id?: unknown }).id === id) as { result: { isError: boolean; content: { text: string }[] } };
+      expect(answer.result, `${tool} ${args}`).toEqual({ isError: true, content: [{ type: 'text', text: `PW_ERR_INVALID_ARG: ${message}` }] });
+    }
+  });
+
   it('answers a garbage line with a parse error and a non-JSON-RPC line with invalid request, and serves on', async () => {
     const before = transport.lines.length;
     transport.raw('this is not json\n');
