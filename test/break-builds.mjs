@@ -2388,6 +2388,13 @@ export const BREAKS = [
     tests: ['mcp-stdio.test.ts'],
     mustFail: ['refuses a __proto__ key sent as JSON, which zod leaves out without a word, naming the field'],
   },
+  {
+    name: 'history filter that matches nothing called an empty range',
+    what: "get_metric_history with tags that match no series of the metric answers 'no data in the range', which sends an agent to widen a range that is not the cause, where get_performance_metrics says no series matches",
+    edits: [{ find: 'if (tags !== undefined && Object.keys(tags).length > 0) return', replace: 'if (tags !== undefined && Object.keys(tags).length < 0) return' }],
+    tests: ['mcp-history-no-match.test.ts'],
+    mustFail: ['says no series matches the metric with those tags, as get_performance_metrics does, not that the range has no data'],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;
