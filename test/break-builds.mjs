@@ -2395,6 +2395,13 @@ export const BREAKS = [
     tests: ['mcp-history-no-match.test.ts'],
     mustFail: ['says no series matches the metric with those tags, as get_performance_metrics does, not that the range has no data'],
   },
+  {
+    name: 'CPU shares rounded each alone',
+    what: "a CPU capture's JavaScript, idle, GC and program shares are rounded each by itself, and from 10% to a whole percent: 99.5% idle reads 100% beside JavaScript 0.2%, GC 0.2% and program 0.1%, parts of one whole adding up to 100.5%",
+    edits: [{ find: 'return tenths.map((t) => `${t % 10 === 0 ? t / 10 : (t / 10).toFixed(1)}%`);', replace: 'return shares.map(percent);' }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['gives the shares of JavaScript, idle, GC and program adding up to 100%, in its headline and its share line alike'],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;
