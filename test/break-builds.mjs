@@ -2402,6 +2402,13 @@ export const BREAKS = [
     tests: ['cpu-headline.test.ts'],
     mustFail: ['gives the shares of JavaScript, idle, GC and program adding up to 100%, in its headline and its share line alike'],
   },
+  {
+    name: 'alert labels limit not listed',
+    what: "create_performance_alert_rule lists labels without maxProperties while the server refuses more than 32: a client learns the limit only from the refusal",
+    edits: [{ find: '.meta({ maxProperties: MAX_LABELS });', replace: ';' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ["lists the limit on an alert rule's labels that the server enforces"],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;
