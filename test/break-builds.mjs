@@ -2409,6 +2409,13 @@ export const BREAKS = [
     tests: ['mcp-budgets.test.ts'],
     mustFail: ["lists the limit on an alert rule's labels that the server enforces"],
   },
+  {
+    name: 'status series count without its scope',
+    what: "get_monitoring_status says 'series 0/10000' of the application's series only, while get_performance_metrics lists the monitor's own series too: an agent reads series gone missing",
+    edits: [{ find: "`app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested", replace: '`series ${s.series.count}/${s.series.limit}; ingested' }],
+    tests: ['mcp-status-series.test.ts'],
+    mustFail: ["says the application's series against maxSeries, and the monitor's own apart"],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;
