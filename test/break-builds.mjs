@@ -2416,6 +2416,13 @@ export const BREAKS = [
     tests: ['mcp-status-series.test.ts'],
     mustFail: ["says the application's series against maxSeries, and the monitor's own apart"],
   },
+  {
+    name: 'the __proto__ search without a depth bound',
+    what: "the transports' search for a __proto__ key recurses as deep as the arguments go: arguments nested 200,000 deep, which JSON.parse takes, overflow the call stack in the stdio reader and the server exits",
+    edits: [{ find: 'if (path.length > PROTO_SEARCH_DEPTH) return undefined;', replace: '' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['looks for __proto__ in arguments nested deeper than the call stack goes, and serves on'],
+  },
 ];function parseArgs(argv) {
   const only = [];
   let allTests = false;

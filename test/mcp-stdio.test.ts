@@ -288,6 +288,16 @@ describe('bad input over stdio', () => {
     }
   });
 
+  it('looks for __proto__ in arguments nested deeper than the call stack goes, and serves on', async () => {
+    // 200,000 arrays deep: JSON.parse takes them, a recursive walk would overflow the stack.
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    transport.raw(`{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"get_performance_metrics","arguments":{"tags":${deep}}}}\n`);
+    await expect.poll(() => transport.lines.find((l) => (l as { id?: unknown }).id === 'deep'), { timeout: 10_000 }).toBeTruthy();
+    const answer = transport.lines.find((l) => (l as { id?: unknown }).id === 'deep') as { result: { isError: boolean; content: { text: string }[] } };
+    expect(answer.result.isError).toBe(true);
+    expect(answer.result.content[0]!.text).toMatch(/^PW_ERR_INVALID_ARG: tags must be an object of tag names to string values/);
+  });
+
   it('answers a garbage line with a parse error and a non-JSON-RPC line with invalid request, and serves on', async () => {
     const before = transport.lines.length;
     transport.raw('this is not json\n');
