@@ -115,7 +115,7 @@ describe('maxAlertRules', () => {
       const status = await call(client as unknown as AnyClient, 'get_monitoring_status');
       expect(status.structuredContent).toMatchObject({ alerting: { rules: 2 }, series: { limit: 10_000 } });
       expect(text(status)).toMatch(/^alerts: 0 firing, 0 pending, 2\/7 rules \(maxAlertRules\)$/m);
-      expect(text(status)).toMatch(/^series \d+\/10000;/m);
+      expect(text(status)).toMatch(/^app series \d+\/10000 \(maxSeries\) and \d+ of the monitor's own;/m);
     } finally {
       await client.close();
     }

@@ -2444,6 +2444,55 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number with one line naming the flag, what it takes and what it got'],
   },
+  {
+    name: 'record_request_performance names the library option',
+    what: "record_request_performance passes the library's error on as it came: an agent that sent response_time 1e200 reads 'responseTimeMs must be …', an option it never saw, and a control character in endpoint is said of tags.endpoint",
+    edits: [{ find: 'const field = TOOL_FIELDS[error.field];', replace: 'const field: string | undefined = undefined;' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['record_request_performance {"response_time":1e+200,"success":true}', 'record_request_performance {"response_time":1,"success":true,"endpoint":"/a\\u0001b"}'],
+  },
+  {
+    name: 'a __proto__ argument left to zod',
+    what: "tools/call arguments with a __proto__ key from JSON.parse go to the SDK and the schemas as they came: zod leaves the key out of its copy without a word, so get_performance_metrics { tags: { __proto__: … } } answers every series unfiltered and arguments.__proto__ is ignored where any other unknown argument is refused",
+    edits: [{ find: 'const path = protoPath(args, []);', replace: 'const path = undefined as PropertyKey[] | undefined;' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['refuses a __proto__ key sent as JSON, which zod leaves out without a word, naming the field'],
+  },
+  {
+    name: 'history filter that matches nothing called an empty range',
+    what: "get_metric_history with tags that match no series of the metric answers 'no data in the range', which sends an agent to widen a range that is not the cause, where get_performance_metrics says no series matches",
+    edits: [{ find: 'if (tags !== undefined && Object.keys(tags).length > 0) return', replace: 'if (tags !== undefined && Object.keys(tags).length < 0) return' }],
+    tests: ['mcp-history-no-match.test.ts'],
+    mustFail: ['says no series matches the metric with those tags, as get_performance_metrics does, not that the range has no data'],
+  },
+  {
+    name: 'CPU shares rounded each alone',
+    what: "a CPU capture's JavaScript, idle, GC and program shares are rounded each by itself, and from 10% to a whole percent: 99.5% idle reads 100% beside JavaScript 0.2%, GC 0.2% and program 0.1%, parts of one whole adding up to 100.5%",
+    edits: [{ find: 'return tenths.map((t) => `${t % 10 === 0 ? t / 10 : (t / 10).toFixed(1)}%`);', replace: 'return shares.map(percent);' }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['gives the shares of JavaScript, idle, GC and program adding up to 100%, in its headline and its share line alike'],
+  },
+  {
+    name: 'alert labels limit not listed',
+    what: "create_performance_alert_rule lists labels without maxProperties while the server refuses more than 32: a client learns the limit only from the refusal",
+    edits: [{ find: '.meta({ maxProperties: MAX_LABELS });', replace: ';' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ["lists the limit on an alert rule's labels that the server enforces"],
+  },
+  {
+    name: 'status series count without its scope',
+    what: "get_monitoring_status says 'series 0/10000' of the application's series only, while get_performance_metrics lists the monitor's own series too: an agent reads series gone missing",
+    edits: [{ find: "`app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested", replace: '`series ${s.series.count}/${s.series.limit}; ingested' }],
+    tests: ['mcp-status-series.test.ts'],
+    mustFail: ["says the application's series against maxSeries, and the monitor's own apart"],
+  },
+  {
+    name: 'the __proto__ search without a depth bound',
+    what: "the transports' search for a __proto__ key recurses as deep as the arguments go: arguments nested 200,000 deep, which JSON.parse takes, overflow the call stack in the stdio reader and the server exits",
+    edits: [{ find: 'if (path.length > PROTO_SEARCH_DEPTH) return undefined;', replace: '' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['looks for __proto__ in arguments nested deeper than the call stack goes, and serves on'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -103,6 +103,17 @@ describe('answer budgets', () => {
     expect(bytes(list)).toBeLessThanOrEqual(20 * KB);
   });
 
+  it('lists the limit on an alert rule\'s labels that the server enforces', async () => {
+    const rule = (await client.listTools()).tools.find((t) => t.name === 'create_performance_alert_rule')!;
+    const root = rule.inputSchema as { properties: Record<string, Record<string, unknown>>; $defs?: Record<string, Record<string, unknown>> };
+    const ref = root.properties.labels!.$ref;
+    const labels = typeof ref === 'string' ? root.$defs![ref.split('/').pop()!]! : root.properties.labels!;
+    expect(labels.maxProperties).toBe(32);
+    const over = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`l${i}`, 'v']));
+    const r = (await client.callTool({ name: 'create_performance_alert_rule', arguments: { metric_type: 'response_time', operator: '>', threshold: 1, severity: 'info', labels: over } })) as { isError?: boolean; content: { text: string }[] };
+    expect(r.content[0]!.text).toBe('PW_ERR_INVALID_ARG: labels must have at most 32 entries');
+  });
+
   it('cuts the current metrics to 8 KB when there are many series, and says how to get the rest', async () => {
     // Last: it adds 200 series to the fixture.
     for (let i = 0; i < 200; i++) monitor.record('queue_size', i, { queue: `q${i}` });

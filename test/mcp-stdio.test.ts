@@ -236,6 +236,9 @@ describe('bad input over stdio', () => {
     // caught by the library: all or nothing, the sample named
     ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamp: Date.now() - 3_600_000 }] }, /PW_ERR_INVALID_ARG: samples\[1\]\.timestamp \(.*\) is out of range/],
     ['record_performance_metric', { metric_type: 'throughput', value: -1 }, /PW_ERR_INVALID_ARG: value of throughput must be a finite number from 0 to under 2\^333 \(~1\.7e100\): counters only go up/],
+    // ... under the tool's argument, not the library option it becomes (responseTimeMs, tags.endpoint)
+    ['record_request_performance', { response_time: 1e200, success: true }, /^PW_ERR_INVALID_ARG: response_time must be a finite number from 0 to under 2\^333 \(~1\.7e100\), got 1e\+200$/],
+    ['record_request_performance', { response_time: 1, success: true, endpoint: '/a\u0001b' }, /^PW_ERR_INVALID_ARG: endpoint must not contain control characters$/],
   ];
 
   for (const [tool, args, message] of cases) {
@@ -263,6 +266,36 @@ describe('bad input over stdio', () => {
     const answer = transport.lines.find((l) => (l as { id?: unknown }).id === 'inf') as { result: { isError: boolean; content: { text: string }[] } };
     expect(answer.result.isError).toBe(true);
     expect(answer.result.content[0]!.text).toMatch(/value must be a finite number, got Infinity/);
+  });
+
+  it('refuses a __proto__ key sent as JSON, which zod leaves out without a word, naming the field', async () => {
+    const tagRule = 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most 100 characters';
+    // JSON.parse makes each an own __proto__ key (the escaped one too); an object literal here would set a prototype instead.
+    const lines: [string, string, string][] = [
+      ['get_performance_metrics', '{"tags":{"__proto__":{"a":"b"}}}', `tags.__proto__ ${tagRule}`],
+      ['get_performance_metrics', '{"tags":{"\\u005f_proto__":"b"}}', `tags.__proto__ ${tagRule}`],
+      ['get_performance_metrics', '{"__proto__":{"a":"b"}}', '__proto__ is not a known argument'],
+      ['record_performance_metric', '{"metric_type":"a","value":1,"tags":{"__proto__":"b"}}', `tags.__proto__ ${tagRule}`],
+      ['record_performance_metric', '{"samples":[{"metric_type":"a","value":1},{"metric_type":"a","value":1,"tags":{"__proto__":{"a":"b"}}}]}', `samples[1].tags.__proto__ ${tagRule}`],
+      ['create_performance_alert_rule', '{"metric_type":"a","operator":">","threshold":1,"labels":{"__proto__":"x"}}', 'labels.__proto__ is not a valid label name: __proto__ is not allowed'],
+    ];
+    for (const [i, [tool, args, message]] of lines.entries()) {
+      const id = `proto-${i}`;
+      transport.raw(`{"jsonrpc":"2.0","id":"${id}","method":"tools/call","params":{"name":"${tool}","arguments":${args}}}\n`);
+      await expect.poll(() => transport.lines.find((l) => (l as { id?: unknown }).id === id)).toBeTruthy();
+      const answer = transport.lines.find((l) => (l as { id?: unknown }).id === id) as { result: { isError: boolean; content: { text: string }[] } };
+      expect(answer.result, `${tool} ${args}`).toEqual({ isError: true, content: [{ type: 'text', text: `PW_ERR_INVALID_ARG: ${message}` }] });
+    }
+  });
+
+  it('looks for __proto__ in arguments nested deeper than the call stack goes, and serves on', async () => {
+    // 200,000 arrays deep: JSON.parse takes them, a recursive walk would overflow the stack.
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    transport.raw(`{"jsonrpc":"2.0","id":"deep","method":"tools/call","params":{"name":"get_performance_metrics","arguments":{"tags":${deep}}}}\n`);
+    await expect.poll(() => transport.lines.find((l) => (l as { id?: unknown }).id === 'deep'), { timeout: 10_000 }).toBeTruthy();
+    const answer = transport.lines.find((l) => (l as { id?: unknown }).id === 'deep') as { result: { isError: boolean; content: { text: string }[] } };
+    expect(answer.result.isError).toBe(true);
+    expect(answer.result.content[0]!.text).toMatch(/^PW_ERR_INVALID_ARG: tags must be an object of tag names to string values/);
   });
 
   it('answers a garbage line with a parse error and a non-JSON-RPC line with invalid request, and serves on', async () => {

@@ -30,6 +30,8 @@ const seconds = (max: number) =>
     .number({ error: `must be a number of seconds from 0 to ${max}` })
     .min(0, { error: `must be a number of seconds from 0 to ${max}` })
     .max(max, { error: `must be a number of seconds from 0 to ${max}` });
+/** Entries a rule's tags or labels may have. */
+const MAX_LABELS = 32;
 const labelMap = (what: string) =>
   z
     .record(
@@ -39,7 +41,9 @@ const labelMap = (what: string) =>
         .max(100, { error: `is a ${what} name longer than 100 characters` }),
       z.string({ error: `${what} values must be strings` }).max(1024, { error: `${what} values must be at most 1024 characters` }),
     )
-    .refine((r) => Object.keys(r).length <= 32, { error: `must have at most 32 entries` });
+    .refine((r) => Object.keys(r).length <= MAX_LABELS, { error: `must have at most ${MAX_LABELS} entries` })
+    // The refinement is not JSON Schema: the limit is listed too, so a client knows it before it is refused.
+    .meta({ maxProperties: MAX_LABELS });
 
 export const AlertRuleInputSchema = z
   .strictObject({

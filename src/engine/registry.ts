@@ -29,6 +29,8 @@ export const NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const TAG_KEY_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export const MAX_NAME_LENGTH = 200;
 export const MAX_TAG_KEY_LENGTH = 100;
+/** What a tag name must be, as canonicalTags says it (the MCP front says it of `__proto__` too). */
+export const TAG_NAME_RULE = `is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most ${MAX_TAG_KEY_LENGTH} characters`;
 /** Series held back for the monitor's own readings, beyond maxSeries. */
 export const OWN_SERIES = 128;
 /** Marks a series of the monitor's own in its entry's name index (isOwn; storage keeps it). */
@@ -146,7 +148,7 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
     const raw = (tags as Record<string, unknown>)[key];
     if (raw === undefined) continue;
     if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) {
-      throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, `is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most ${MAX_TAG_KEY_LENGTH} characters`);
+      throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, TAG_NAME_RULE);
     }
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {
       throw new InvalidArgumentError(`${field}.${key}`, 'must be a string, number or boolean', { value: raw });

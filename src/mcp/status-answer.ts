@@ -159,7 +159,9 @@ export function statusText(s: Out, status: MonitorStatus): string {
   const rate = s.ingestion.rate_per_second === null ? '' : ` (${s.ingestion.rate_per_second}/s)`;
   return [
     `monitor ${s.state}${s.paused ? ' (own sampling paused)' : ''}${s.state === 'running' ? `, up ${s.uptime_seconds}s` : ''}, interval ${s.collection_interval}s`,
-    `series ${s.series.count}/${s.series.limit}; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
+    // The limit is the application's (maxSeries); the monitor's own series (runtime, system, monitor_*) are held
+    // apart and listed by get_performance_metrics too, so a bare count read as most series missing.
+    `app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
     `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),

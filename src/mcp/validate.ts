@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, PerfwatchError, describeValue, unknownKeyRule } from '../errors.js';
 import { refusedKey } from '../schema-errors.js';
+import { TAG_NAME_RULE } from '../engine/registry.js';
 
 /** `samples[3].value` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -92,9 +93,9 @@ export type Checker<T> = (input: unknown) => { value: T } | { error: PerfwatchEr
 export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptions = {}): Checker<z.output<S>> {
   const { precheck, accepts, checkedItems } = options;
   return (input) => {
-    const standIn = notAnObject(input);
-    // What was given is known only by its description here (see STAND_IN_KEY).
-    if (standIn !== undefined) return { error: new InvalidArgumentError('arguments', `must be an object of named arguments, got ${standIn}`) };
+    // What was given is known only by the error it makes here (see STAND_IN_KEY).
+    const standIn = standInError(input);
+    if (standIn !== undefined) return { error: standIn };
     const early = precheck?.(input);
     if (early !== undefined) return { error: early };
     if (accepts?.(input)) return { value: input as z.output<S> };
@@ -233,22 +234,78 @@ function compact(node: unknown, io: 'input' | 'output'): JsonSchema {
 }
 
 /**
- * tools/call arguments that are not an object (null, an array, a number): the SDK refuses
- * such a request before any tool sees it, with its validator's raw issue list. The
- * transports put a stand-in in their place (normalizeToolCall): an object whose one key no
- * client can send (random per process), holding a description of what was given, which the
- * tool's check answers like any other bad argument. (The SDK copies arguments on their way
- * to the tool, so the stand-in is known by its key, not by its identity.)
+ * tools/call arguments the SDK would refuse or change before any tool sees them, and which the
+ * transports therefore replace by a stand-in (normalizeToolCall): an object whose one key no
+ * client can send (random per process), holding the error the tool's check answers like any
+ * other bad argument. (The SDK copies arguments on their way to the tool, so the stand-in is
+ * known by its key, not by its identity.) Two cases:
+ * - arguments that are not an object (null, an array, a number), which the SDK refuses with
+ *   its validator's raw issue list;
+ * - an own `__proto__` key anywhere in them, which JSON.parse makes from `"__proto__": …` and
+ *   every zod object or record leaves out of its copy without a word: the SDK's record of
+ *   arguments drops `arguments.__proto__`, and the tags and labels records drop
+ *   `tags.__proto__`, so a filter on it matched every series and a tag on it was not recorded.
  */
 const STAND_IN_KEY = `perfwatch-arguments-${randomBytes(12).toString('hex')}`;
 
-function notAnObject(input: unknown): string | undefined {
-  if (input === null || typeof input !== 'object') return undefined;
-  const given = (input as Record<string, unknown>)[STAND_IN_KEY];
-  return typeof given === 'string' ? given : undefined;
+interface StandIn {
+  field: string;
+  rule: string;
 }
 
-/** Replaces a tools/call request's non-object `arguments` by a stand-in (see STAND_IN_KEY). */
+function standInError(input: unknown): InvalidArgumentError | undefined {
+  if (input === null || typeof input !== 'object') return undefined;
+  const given = (input as Record<string, unknown>)[STAND_IN_KEY] as StandIn | undefined;
+  return given === undefined ? undefined : new InvalidArgumentError(given.field, given.rule);
+}
+
+/** The rule said of a `__proto__` key, by the record it is a key of: a tag name as canonicalTags says it. */
+function protoRule(parent: PropertyKey | undefined): string {
+  if (parent === 'tags') return TAG_NAME_RULE;
+  if (parent === 'labels') return 'is not a valid label name: __proto__ is not allowed';
+  return unknownKeyRule('argument');
+}
+
+/**
+ * Deepest a search for `__proto__` looks: no tool's arguments hold objects more than 3 deep
+ * (arguments > samples > [i] > tags), so one below this lies in a value the schema refuses
+ * anyway. And the bound keeps the recursion on the call stack: JSON.parse takes arrays nested
+ * 200,000 deep, and a throw here would end the transport's read (a walk with a stack of its
+ * own instead took 5-10 times as long on a 100,000-sample batch).
+ */
+const PROTO_SEARCH_DEPTH = 16;
+
+/**
+ * The path of the first own `__proto__` key in a JSON value, or undefined. A walk of every
+ * object: ~4 ms for a 100,000-sample batch against ~60-120 ms for its JSON.parse (the stdio
+ * fast lane's batches come with their samples already read, as null).
+ */
+function protoPath(node: object, path: PropertyKey[]): PropertyKey[] | undefined {
+  if (path.length > PROTO_SEARCH_DEPTH) return undefined;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const item: unknown = node[i];
+      if (item === null || typeof item !== 'object') continue;
+      path.push(i);
+      const found = protoPath(item, path);
+      if (found) return found;
+      path.pop();
+    }
+    return undefined;
+  }
+  if (Object.hasOwn(node, '__proto__')) return path;
+  for (const key in node) {
+    const value: unknown = (node as Record<string, unknown>)[key];
+    if (value === null || typeof value !== 'object') continue;
+    path.push(key);
+    const found = protoPath(value, path);
+    if (found) return found;
+    path.pop();
+  }
+  return undefined;
+}
+
+/** Replaces a tools/call request's `arguments` the SDK would refuse or change by a stand-in (see STAND_IN_KEY). */
 export function normalizeToolCall(message: unknown): void {
   if (message === null || typeof message !== 'object') return;
   const m = message as { method?: unknown; params?: unknown };
@@ -256,6 +313,12 @@ export function normalizeToolCall(message: unknown): void {
   const params = m.params as { arguments?: unknown };
   if (!('arguments' in params) || params.arguments === undefined) return;
   const args = params.arguments;
-  if (args !== null && typeof args === 'object' && !Array.isArray(args)) return;
-  params.arguments = { [STAND_IN_KEY]: describeValue(args) };
+  let standIn: StandIn | undefined;
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+    standIn = { field: 'arguments', rule: `must be an object of named arguments, got ${describeValue(args)}` };
+  } else {
+    const path = protoPath(args, []);
+    if (path) standIn = { field: formatPath([...path, '__proto__']), rule: protoRule(path.at(-1)) };
+  }
+  if (standIn !== undefined) params.arguments = { [STAND_IN_KEY]: standIn };
 }

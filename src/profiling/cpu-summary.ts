@@ -6,7 +6,7 @@
  * the samples: linear in the profile's size, no recursion (stacks can be thousands deep).
  */
 import type { CpuSummary, FunctionTime, HotStack } from './schema.js';
-import { STACK_FRAMES, frameText, percent, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
+import { STACK_FRAMES, frameText, percent, percentParts, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
 
 export interface CpuProfileNode {
   id: number;
@@ -148,13 +148,15 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
 
 /** `71% of samples in renderPlayerStats at src/stats.js:88 (self); idle 20%, GC 3%, program 2%`. */
 export function cpuHeadline(s: CpuSummary): string {
-  const shares = `idle ${percent(s.idle)}, GC ${percent(s.gc)}, program ${percent(s.program)}`;
+  // Rounded with JavaScript's share, as the capture's share line is: the two say the same numbers.
+  const [, idle, gc, program] = percentParts([s.js, s.idle, s.gc, s.program]);
+  const shares = `idle ${idle}, GC ${gc}, program ${program}`;
   if (s.samples === 0) return 'no samples: the capture ended before the profiler took one';
   const first = s.topSelf[0];
   if (!first) return `no JavaScript on the stack in ${s.samples} samples; ${shares}`;
   // A thread that mostly waited: its top function holds a sliver, and leading with it would
   // name a culprit where there is none (a slow answer then waits on I/O or other threads).
-  if (s.idle >= IDLE_HEADLINE_SHARE) return `the main thread was idle in ${percent(s.idle)} of samples (its busiest function: ${percent(first.selfShare)} in ${siteText(first)}, self); GC ${percent(s.gc)}, program ${percent(s.program)}`;
+  if (s.idle >= IDLE_HEADLINE_SHARE) return `the main thread was idle in ${idle} of samples (its busiest function: ${percent(first.selfShare)} in ${siteText(first)}, self); GC ${gc}, program ${program}`;
   return `${percent(first.selfShare)} of samples in ${siteText(first)} (self); ${shares}`;
 }
 

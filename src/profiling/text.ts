@@ -3,7 +3,7 @@
  * annotations of a notification, and the bounded text the MCP tool and the CLI print.
  */
 import { formatBytes } from './heap-summary.js';
-import { percent, siteText } from './sites.js';
+import { percent, percentParts, siteText } from './sites.js';
 import type { Capture, CaptureNote } from './schema.js';
 
 /** Lines of the top list in a note and in notifications. */
@@ -44,7 +44,9 @@ export function captureText(c: Capture, top: number): string {
   const lines = [`${c.kind} profile ${c.id} of the main thread, ${c.seconds} s from ${new Date(c.startedAt).toISOString()}: ${c.headline}`];
   const s = c.summary;
   if (s.kind === 'cpu') {
-    lines.push(`${s.samples} samples: JavaScript ${percent(s.js)}, idle ${percent(s.idle)}, GC ${percent(s.gc)}, program ${percent(s.program)}`);
+    // Parts of one whole, rounded together so that they add up to 100%.
+    const [js, idle, gc, program] = percentParts([s.js, s.idle, s.gc, s.program]);
+    lines.push(`${s.samples} samples: JavaScript ${js}, idle ${idle}, GC ${gc}, program ${program}`);
     lines.push('Top functions by self time:', ...s.topSelf.slice(0, top).map((f) => `  ${percent(f.selfShare)} (${f.selfMs} ms) ${siteText(f)}`));
     lines.push('Top functions by total time:', ...s.topTotal.slice(0, top).map((f) => `  ${percent(f.totalShare)} (${f.totalMs} ms) ${siteText(f)}`));
     lines.push('Hottest stacks:', ...s.stacks.slice(0, Math.min(top, 3)).map((st) => `  ${percent(st.share)}: ${st.frames.join(' > ')}`));

@@ -124,9 +124,18 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
   };
 }
 
-/** Per series: its span, points and the shape of its values (not every point). */
-export function historyText(h: Out, fitted: boolean, offset = 0): string {
-  if (h.series.length === 0) return offset > 0 ? `${h.metric}: no series from offset ${offset}: there are ${h.total_series}` : `${h.metric}: no data in the range`;
+/**
+ * Per series: its span, points and the shape of its values (not every point). `tags` is the
+ * filter asked for: a filter that matched no series is said so, as get_performance_metrics
+ * says it, and not as "no data in the range", which sends an agent to widen a range that is
+ * not the cause (a series with data, in the range or not, is always listed).
+ */
+export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>): string {
+  if (h.series.length === 0) {
+    if (offset > 0) return `${h.metric}: no series from offset ${offset}: there are ${h.total_series}`;
+    if (tags !== undefined && Object.keys(tags).length > 0) return `no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are`;
+    return `${h.metric}: no data in the range`;
+  }
   const lines = h.series.map((s) => {
     const n = s.value.length;
     if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
@@ -190,7 +199,7 @@ export default function register(server: McpServer, front: Front): void {
       // few more reach an answer that fits (a point a series does, for the default limit).
       for (let round = 0; ; round++) {
         const structured = historyOut(await read(points), points, offset);
-        const text = historyText(structured, fitted, offset);
+        const text = historyText(structured, fitted, offset, args.tags);
         const bytes = jsonBytes(structured) + textBytes(text);
         if (!fitted || bytes <= ANSWER_BYTES || points === 1) return { structured, text };
         const scaled = Math.floor(points * (ANSWER_BYTES / bytes) * 0.9);

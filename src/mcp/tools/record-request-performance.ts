@@ -4,6 +4,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { PerfwatchError } from '../../errors.js';
 import type { Front } from '../front.js';
 import { intRange, perLimits, type TagLimits } from '../schemas.js';
 import { WRITE, defineTool } from './define.js';
@@ -31,6 +32,20 @@ export const RequestOutput = z.object({
   endpoint: z.string().nullable(),
 });
 
+/**
+ * The library's fields under the arguments that carried them: the schema cannot refuse every
+ * value the library does (a response_time of 1e200 is over its 2^333 bound), and an agent
+ * cannot act on an error about `responseTimeMs`, an option it never saw. The endpoint becomes
+ * the endpoint tag, whose errors (a control character) the library says of `tags.endpoint`.
+ */
+const TOOL_FIELDS: Record<string, string> = { responseTimeMs: 'response_time', statusCode: 'status_code', 'tags.endpoint': 'endpoint' };
+
+function asToolField(error: unknown): unknown {
+  if (!(error instanceof PerfwatchError) || error.field === undefined) return error;
+  const field = TOOL_FIELDS[error.field];
+  return field === undefined ? error : error.withField(field);
+}
+
 export default function register(server: McpServer, front: Front): void {
   const host = front.host;
   defineTool(
@@ -46,12 +61,16 @@ export default function register(server: McpServer, front: Front): void {
       annotations: WRITE,
     },
     (args) => {
-      host.monitor.recordRequest({
-        responseTimeMs: args.response_time,
-        success: args.success,
-        ...(args.endpoint !== undefined ? { endpoint: args.endpoint } : {}),
-        ...(args.status_code !== undefined ? { statusCode: args.status_code } : {}),
-      });
+      try {
+        host.monitor.recordRequest({
+          responseTimeMs: args.response_time,
+          success: args.success,
+          ...(args.endpoint !== undefined ? { endpoint: args.endpoint } : {}),
+          ...(args.status_code !== undefined ? { statusCode: args.status_code } : {}),
+        });
+      } catch (error) {
+        throw asToolField(error);
+      }
       host.wrote();
       return {
         structured: { recorded: ['response_time', 'throughput', 'error_rate'], endpoint: args.endpoint ?? null },

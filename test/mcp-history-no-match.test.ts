@@ -1,0 +1,49 @@
+/**
+ * get_metric_history with a tag filter that matches no series says so, as
+ * get_performance_metrics does, and keeps "no data in the range" for a metric whose series
+ * have no data: an agent told "no data in the range" widens the range, which cannot help a
+ * filter that matches nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
+
+describe('get_metric_history with a filter that matches no series', () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const server = new McpFront(new MonitorHost(monitor, false)).createServer('legacy');
+  const client = new Client({ name: 'history-no-match', version: '1.0.0' });
+
+  beforeAll(async () => {
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    await client.connect(b);
+    await monitor.start();
+    monitor.record('k', 1, { a: 'x' });
+    await monitor.flush();
+  });
+  afterAll(async () => {
+    await client.close();
+    await monitor.stop();
+  });
+
+  const text = async (name: string, args: Record<string, unknown>): Promise<string> => {
+    const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { text: string }[] };
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    return r.content[0]!.text;
+  };
+
+  it('says no series matches the metric with those tags, as get_performance_metrics does, not that the range has no data', async () => {
+    expect(await text('get_metric_history', { metric_type: 'k', tags: { b: 'x' } })).toBe('no series matches k{b=x} yet: leave out tags for the series there are');
+    expect(await text('get_performance_metrics', { metric_types: ['k'], tags: { b: 'x' } })).toMatch(/^no series matches k\{b=x\} yet: /);
+  });
+
+  it('lists a matching series outside the range with no points, and says no data in the range of a metric without any', async () => {
+    // An hour that ended before the monitor started.
+    const before = { metric_type: 'k', tags: { a: 'x' }, start: new Date(Date.now() - 7_200_000).toISOString(), end: new Date(Date.now() - 3_600_000).toISOString() };
+    expect(await text('get_metric_history', before)).toMatch(/^k\{a=x\}: no points$/m);
+    expect(await text('get_metric_history', { metric_type: 'response_time' })).toBe('response_time: no data in the range');
+  });
+});

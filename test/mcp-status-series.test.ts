@@ -1,0 +1,39 @@
+/**
+ * get_monitoring_status says which series its count and limit are of: the application's,
+ * against maxSeries, beside the monitor's own (runtime, system, monitor_*), which
+ * get_performance_metrics lists too. A bare `series 0/10000` beside 14 listed series read
+ * as series gone missing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
+
+describe("get_monitoring_status's series count", () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, overhead: { enabled: false } });
+  const server = new McpFront(new MonitorHost(monitor, false)).createServer('legacy');
+  const client = new Client({ name: 'status-series', version: '1.0.0' });
+
+  beforeAll(async () => {
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    await client.connect(b);
+    await monitor.start();
+    for (const endpoint of ['/a', '/b', '/c']) monitor.record('checkout_ms', 1, { endpoint });
+    await monitor.flush();
+  });
+  afterAll(async () => {
+    await client.close();
+    await monitor.stop();
+  });
+
+  it("says the application's series against maxSeries, and the monitor's own apart", async () => {
+    const r = (await client.callTool({ name: 'get_monitoring_status', arguments: {} })) as { content: { text: string }[]; structuredContent: { series: { count: number } } };
+    const own = monitor.status().series.own.count;
+    expect(own).toBeGreaterThan(0); // runtime sampling is on: the monitor has series of its own
+    expect(r.structuredContent.series.count).toBe(3);
+    expect(r.content[0]!.text.split('\n')[1]).toMatch(new RegExp(`^app series 3/10000 \\(maxSeries\\) and ${own} of the monitor's own; ingested `));
+  });
+});
