@@ -2500,6 +2500,13 @@ export const BREAKS = [
     tests: ['http-api.test.ts'],
     mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
   },
+  {
+    name: 'serve dies of EPIPE',
+    what: "perfwatch serve piped into a reader that leaves (perfwatch serve | head) dies of the unhandled EPIPE, a stack trace and exit code 1, without stopping its monitor",
+    edits: [{ find: "      if (error.code === 'EPIPE') shutdown('EPIPE');\n      else process", replace: '      throw error;\n      process' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['serve stops quietly with 0 when the reader of its output goes away (perfwatch serve | head)'],
+  },
 ];
 
 function parseArgs(argv) {

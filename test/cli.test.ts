@@ -300,6 +300,20 @@ describe('perfwatch CLI', () => {
     expect(await code).toBe(0);
   });
 
+  it('serve stops quietly with 0 when the reader of its output goes away (perfwatch serve | head)', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--every', '1', '--config', quietConfig()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    const code = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    // As head does after its lines: the pipe's read end closes, the next row written is an EPIPE.
+    child.stdout.destroy();
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('running'), 20_000).unref());
+    expect(await Promise.race([code, timeout])).toBe(0);
+    expect(stderr).toBe('');
+    child.kill('SIGKILL');
+  });
+
   it('bench exits with 1, saying what is missing, when a sample it recorded is not in the store', async () => {
     const lossy = fileURLToPath(new URL('./fixtures/bench-lose.mjs', import.meta.url));
     const failed = run(process.execPath, ['--import', lossy, CLI, 'bench', '--samples', '100000'], { timeout: 60_000 });

@@ -149,9 +149,12 @@ export async function serve(args: ServeArgs): Promise<number> {
   };
   const timer = setInterval(print, every * 1000);
   return new Promise<number>((resolve) => {
+    let stopping = false;
     const shutdown = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
       clearInterval(timer);
-      process.stdout.write(`\nperfwatch: ${signal}, stopping\n`);
+      if (signal !== 'EPIPE') process.stdout.write(`\nperfwatch: ${signal}, stopping\n`);
       Promise.all([mcpHttp?.close(), http?.close()])
         .then(() => monitor.stop())
         .then(
@@ -159,6 +162,12 @@ export async function serve(args: ServeArgs): Promise<number> {
           () => resolve(1),
         );
     };
+    // Piped into a reader that left (`perfwatch serve | head`): stop as on a signal, quietly,
+    // instead of dying of the unhandled EPIPE with a stack trace (and the samples since the last flush).
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') shutdown('EPIPE');
+      else process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
+    });
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
