@@ -121,6 +121,9 @@ describe('bad input', () => {
     const rule = async (o: Record<string, unknown>) => ((await m.createAlertRule({ metric: 'a', operator: '>', threshold: 1, ...o } as never).catch((e: unknown) => e)) as Error).message;
     expect(await rule({ labels: { 'team name': 'pay' } })).toBe('labels.team name is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*');
     expect(await rule({ tags: { ['k'.repeat(101)]: 'v' } })).toBe(`tags.${'k'.repeat(40)}… is a tag name longer than 100 characters`);
+    // A tag no series can have: the rule would never match.
+    expect(await rule({ tags: { __x: '1' } })).toBe('tags.__x is not a valid tag name: names starting with __ are reserved');
+    expect(await rule({ labels: { __alertname: 'x' } })).toBe('labels.__alertname is not a valid label name: names starting with __ are reserved');
     const serve = async (o: unknown) => ((await m.serveHttp(o as never).catch((e: unknown) => e)) as Error).message;
     expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles[0] must be a quantile: a number above 0 and below 1, got 2');
     expect(await serve({ port: 0, quantils: [0.5] })).toBe('quantils is not a known option; did you mean quantiles?');

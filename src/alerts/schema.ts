@@ -38,6 +38,9 @@ const labelMap = (what: string) =>
       z
         .string()
         .regex(TAG_KEY_PATTERN, { error: `is not a valid ${what} name: it must match [a-zA-Z_][a-zA-Z0-9_]*` })
+        // Reserved (no series is recorded with such a tag, and Alertmanager keeps __ labels to
+        // itself): a rule filtered on one could never match, and was taken without a word.
+        .refine((k) => !k.startsWith('__'), { error: `is not a valid ${what} name: names starting with __ are reserved` })
         .max(100, { error: `is a ${what} name longer than 100 characters` }),
       z.string({ error: `${what} values must be strings` }).max(1024, { error: `${what} values must be at most 1024 characters` }),
     )
