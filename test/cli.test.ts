@@ -196,7 +196,7 @@ describe('perfwatch CLI', () => {
       await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
       await expect(cli('report', '--url', server.url)).rejects.toMatchObject({
         code: 2,
-        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 sessions are open, the limit (maxSessions); idle ones expire, retry later or reuse a session\n`,
+        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 session is open, the limit (maxSessions); idle ones expire, retry later or reuse a session\n`,
       });
     } finally {
       await client.close();

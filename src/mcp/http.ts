@@ -82,7 +82,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     const release = sessions.admit();
     if (!release) {
       const { limit } = sessions.stats();
-      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} sessions are open, the limit (maxSessions); idle ones expire, retry later or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
+      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions); idle ones expire, retry later or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
     }
     res.once('close', release);
     const transport = new NodeStreamableHTTPServerTransport({
