@@ -123,11 +123,6 @@ export function keyOfOrder(order: number): number {
 }
 
 /**
- * A mergeable histogram with a dense count per key and a list of the keys in use, so that
- * reset and traversal cost only what was touched. About 3 MB: a thread keeps one or two and
- * reuses them (reset()), it is not a per-series object.
- */
-/**
  * A sketch estimate never lies outside the exact min and max that the bucket stats hold
  * (its bins' values may: a bin stands for its harmonic mean, not its samples).
  */
@@ -135,6 +130,11 @@ export function clamp(q: number, min: number, max: number): number {
   return q < min ? min : q > max ? max : q;
 }
 
+/**
+ * A mergeable histogram with a dense count per key and a list of the keys in use, so that
+ * reset and traversal cost only what was touched. About 3 MB: a thread keeps one or two and
+ * reuses them (reset()), it is not a per-series object.
+ */
 export class SketchAccumulator {
   private readonly counts = new Float64Array(KEY_COUNT);
   private readonly used = new Int32Array(KEY_COUNT);
