@@ -8,7 +8,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { Client, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/client';
+import { InMemoryTransport } from '@modelcontextprotocol/server';
+import type { PerformanceMonitor } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
+import { McpFront } from '../dist/src/mcp/server.js';
 import { expect } from 'vitest';
 import * as schemas from '../dist/src/mcp/tools/index.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
@@ -16,6 +20,16 @@ import * as reports from '../dist/src/mcp/report-answer.js';
 import { OptimizeAnswer } from '../dist/src/mcp/tools/optimize-performance.js';
 import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
 import { AlertsOutput } from '../dist/src/mcp/alerts-answer.js';
+
+/** An SDK client connected in memory to `monitor`'s MCP server (the legacy tool set), as `perfwatch mcp` serves it. */
+export async function connectInMemory(monitor: PerformanceMonitor, name: string): Promise<Client> {
+  const server = new McpFront(new MonitorHost(monitor, false)).createServer('legacy');
+  const client = new Client({ name, version: '1.0.0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await server.connect(a);
+  await client.connect(b);
+  return client;
+}
 
 export const CLI = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 /** Node arguments that make the server say on stderr which path recorded each batch (see the fixture). */

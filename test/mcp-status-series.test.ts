@@ -5,21 +5,16 @@
  * as series gone missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client } from '@modelcontextprotocol/client';
-import { InMemoryTransport } from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
 import { PerformanceMonitor } from '../dist/src/index.js';
-import { MonitorHost } from '../dist/src/mcp/host.js';
-import { McpFront } from '../dist/src/mcp/server.js';
+import { connectInMemory } from './mcp-helpers.js';
 
 describe("get_monitoring_status's series count", () => {
   const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, overhead: { enabled: false } });
-  const server = new McpFront(new MonitorHost(monitor, false)).createServer('legacy');
-  const client = new Client({ name: 'status-series', version: '1.0.0' });
+  let client: Client;
 
   beforeAll(async () => {
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    await server.connect(a);
-    await client.connect(b);
+    client = await connectInMemory(monitor, 'status-series');
     await monitor.start();
     for (const endpoint of ['/a', '/b', '/c']) monitor.record('checkout_ms', 1, { endpoint });
     await monitor.flush();
