@@ -159,6 +159,9 @@ describe('bad input', () => {
 
   it('refuses bad queries, naming the field', async () => {
     await expect(m.getMetricHistory({ metric: 'response_time', from: 2000, to: 1000 })).rejects.toMatchObject({ field: 'from' });
+    // Past a Date's range a bound names no time at all.
+    await expect(m.getMetricHistory({ metric: 'response_time', from: 1e17 })).rejects.toThrow(/^from must be within ±8.64e15 ms of the epoch \(the range of a Date\), got 100000000000000000$/);
+    expect(caught(() => m.getAlertHistory({ to: -1e16 })).field).toBe('to');
     await expect(m.getMetricHistory({ metric: 'response_time', resolution: 'minute' as never })).rejects.toThrow(/^resolution must be one of auto, raw, bucket, rollup, got "minute"$/);
     await expect(m.getMetricHistory({ metric: 'response_time', maxPoints: 0 })).rejects.toMatchObject({ field: 'maxPoints' });
     await expect(m.getMetricHistory({ metric: 'bad name' })).rejects.toMatchObject({ field: 'metric' });

@@ -2514,6 +2514,20 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
+  {
+    name: 'a library time bound past a Date',
+    what: "getMetricHistory and getAlertHistory take a bound of 1e17 ms (a year past 3,000,000), which names no time, and answer an empty range as if the query were right",
+    edits: [{ find: '  if (Math.abs(t) > MAX_TIME_MS) throw new InvalidArgumentError(', replace: '  if (Math.abs(t) > Infinity) throw new InvalidArgumentError(' }],
+    tests: ['bad-input.test.ts', 'http-api.test.ts'],
+    mustFail: ['refuses bad queries, naming the field', "answers a bad query parameter 400 naming it, with the library's own words"],
+  },
+  {
+    name: 'a report bound past a Date',
+    what: "generateReport({ from: 1e17, to: 0 }) throws a RangeError (Invalid time value) out of the message meant to say from is after to, instead of naming the field",
+    edits: [{ find: '.refine((t) => Math.abs(t) <= MAX_TIME_MS, { error: TIME_RANGE_ERROR })', replace: '.refine((t) => Math.abs(t) <= Infinity, { error: TIME_RANGE_ERROR })' }],
+    tests: ['reports.test.ts'],
+    mustFail: ['refuses bad options, naming the field and the limit'],
+  },
 ];
 
 function parseArgs(argv) {

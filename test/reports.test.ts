@@ -108,6 +108,10 @@ describe('generateReport on a running monitor', () => {
     expect((await caught(m.generateReport({ colour: 'red' } as never))).message).toBe('colour is not a known option');
     expect((await caught(m.generateReport({ fromm: 1 } as never))).message).toBe('fromm is not a known option; did you mean from?');
     expect((await caught(m.generateReport({ from: new Date('x') }))).message).toBe('from must be a Date or a finite number of ms since the epoch, got an invalid Date');
+    // Past a Date's range: refused by name, not a RangeError from the message that says from > to.
+    const far = await caught(m.generateReport({ from: 1e17, to: 0 }));
+    expect(far).toBeInstanceOf(InvalidArgumentError);
+    expect(far.message).toBe('from must be within ±8.64e15 ms of the epoch (the range of a Date), got 100000000000000000');
   });
 
   it("refuses getBaselines()'s bad options as generateReport() does, naming the field", async () => {

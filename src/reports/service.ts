@@ -23,6 +23,7 @@ import { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
+import { MAX_TIME_MS } from '../analysis/time-arg.js';
 import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -34,8 +35,18 @@ import type { CaptureNote } from '../profiling/schema.js';
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
 const TIME_ERROR = 'must be a Date or a finite number of ms since the epoch';
+const TIME_RANGE_ERROR = 'must be within ±8.64e15 ms of the epoch (the range of a Date)';
 
-const time = z.union([z.number({ error: TIME_ERROR }).refine(Number.isFinite, { error: TIME_ERROR }), z.date({ error: TIME_ERROR })], { error: TIME_ERROR });
+const time = z.union(
+  [
+    z
+      .number({ error: TIME_ERROR })
+      .refine(Number.isFinite, { error: TIME_ERROR, abort: true })
+      .refine((t) => Math.abs(t) <= MAX_TIME_MS, { error: TIME_RANGE_ERROR }),
+    z.date({ error: TIME_ERROR }),
+  ],
+  { error: TIME_ERROR },
+);
 
 const signal = z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional();
 const onProgress = z.custom<(done: number, total: number) => void>((v) => typeof v === 'function', { error: 'must be a function (done, total)' }).optional();
