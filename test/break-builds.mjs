@@ -2510,7 +2510,7 @@ export const BREAKS = [
   {
     name: 'alert rule on a reserved tag name',
     what: 'createAlertRule takes tags or labels whose name starts with __: no series can have such a tag, so the rule never matches, taken without a word',
-    edits: [{ find: ".refine((k) => !k.startsWith('__'), {", replace: ".refine((k) => k !== '', {" }],
+    edits: [{ find: ".refine((k) => !k.startsWith('__'), { error: `is not", replace: ".refine((k) => k !== '', { error: `is not" }],
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
@@ -2527,6 +2527,13 @@ export const BREAKS = [
     edits: [{ find: '.refine((t) => Math.abs(t) <= MAX_TIME_MS, { error: TIME_RANGE_ERROR })', replace: '.refine((t) => Math.abs(t) <= Infinity, { error: TIME_RANGE_ERROR })' }],
     tests: ['reports.test.ts'],
     mustFail: ['refuses bad options, naming the field and the limit'],
+  },
+  {
+    name: 'MCP tag filter on a reserved name',
+    what: "get_performance_metrics and get_metric_history take a tags filter named __x, which no series can have: it matches nothing, and the answer says only that nothing matched",
+    edits: [{ find: "  .refine((k) => !k.startsWith('__'), { error: TAG_NAME_RULE });", replace: ';' }],
+    tests: ['mcp-stdio.test.ts'],
+    mustFail: ['get_performance_metrics {"tags":{"__name__":"a"}} → a tool error naming the field and the rule', 'get_metric_history {"metric_type":"a","tags":{"__x":"a"}} → a tool error naming the field and the rule'],
   },
 ];
 

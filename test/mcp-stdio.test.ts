@@ -176,6 +176,9 @@ describe('bad input over stdio', () => {
     // a bad tag or label name: the name's rule, not the record's ("must be an object of tag names to string values, got ...")
     ['record_performance_metric', { metric_type: 'a', value: 1, tags: { 'http-method': 'GET' } }, /^PW_ERR_INVALID_ARG: tags\.http-method is not a valid tag name: it must match \[a-zA-Z_\]\[a-zA-Z0-9_\]\*$/],
     ['get_performance_metrics', { tags: { ['k'.repeat(300)]: 'v' } }, /^PW_ERR_INVALID_ARG: tags\.k{40}… is a tag name longer than 100 characters$/],
+    // A reserved name: no series has one, so a filter on it matched nothing without a word why.
+    ['get_performance_metrics', { tags: { __name__: 'a' } }, /^PW_ERR_INVALID_ARG: tags\.__name__ is not a valid tag name: it must match \[a-zA-Z_\]\[a-zA-Z0-9_\]\*, not start with __, and be at most 100 characters$/],
+    ['get_metric_history', { metric_type: 'a', tags: { __x: 'a' } }, /^PW_ERR_INVALID_ARG: tags\.__x is not a valid tag name: .*not start with __/],
     ['create_performance_alert_rule', { metric_type: 'a', operator: '>', threshold: 1, severity: 'info', labels: { 'team name': 'pay' } }, /^PW_ERR_INVALID_ARG: labels\.team name is not a valid label name: it must match \[a-zA-Z_\]\[a-zA-Z0-9_\]\*$/],
     ['record_performance_metric', { samples: 'many' }, /samples must be an array of samples, got "many"/],
     ['record_request_performance', { response_time: '12', success: true }, /response_time must be a finite number of ms >= 0, got "12"/],

@@ -6,7 +6,7 @@
  * make the server do unbounded work and no answer floods an agent's context.
  */
 import { z } from 'zod';
-import { MAX_NAME_LENGTH, MAX_TAG_KEY_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
+import { MAX_NAME_LENGTH, MAX_TAG_KEY_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN, TAG_NAME_RULE } from '../engine/registry.js';
 import { KINDS } from '../engine/metrics.js';
 
 /** Samples one record_performance_metric call may carry. */
@@ -29,7 +29,10 @@ export const metricName = z
 const tagKey = z
   .string()
   .max(MAX_TAG_KEY_LENGTH, { error: `is a tag name longer than ${MAX_TAG_KEY_LENGTH} characters`, abort: true })
-  .regex(TAG_KEY_PATTERN, { error: 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*' });
+  .regex(TAG_KEY_PATTERN, { error: 'is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*', abort: true })
+  // Reserved, as the registry has them: no series has such a tag, so a filter on one matched
+  // nothing and said only that nothing matched.
+  .refine((k) => !k.startsWith('__'), { error: TAG_NAME_RULE });
 
 /** The tag limits of a monitor (its options maxTags and maxTagValueLength), which its tools' schemas advertise. */
 export interface TagLimits {

@@ -32,7 +32,7 @@ export function takesTags(tags: Record<string, unknown>): boolean {
   for (const key in tags) {
     if (++count > MAX_TAGS) return false;
     if (!knownTagKeys.has(key)) {
-      if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key)) return false;
+      if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) return false;
       if (knownTagKeys.size < CACHE_LIMIT) knownTagKeys.add(key);
     }
     const v = tags[key];
