@@ -80,6 +80,16 @@ describe('recording from other threads', () => {
     }
   });
 
+  it('keeps the samples of a worker that ends with process.exit() in the turn it recorded them', async () => {
+    const m = await started();
+    // 100 samples: one publish point (every 64) and 36 past it, which only the end of the turn would have published.
+    const w = new Worker(fixture('thread-exit.mjs'), { workerData: { handle: m.producer(), name: 'exited', n: 100 } });
+    expect(await once<number>(w, 'exit')).toBe(0);
+    await m.flush();
+    expect(m.getMetrics({ names: ['exited'] })[0]).toMatchObject({ totalCount: 100 });
+    expect(m.status().ingestion.dropped).toBe(0);
+  });
+
   it('serves piscina tasks: each pool thread attaches once and gets its own ring', async () => {
     const m = await started({ overflow: 'block' });
     const handle = m.producer();

@@ -10,7 +10,7 @@
  * A producer belongs to one thread. Worker threads get theirs with attachProducer(handle),
  * where the handle comes from monitor.producer() on the main thread.
  */
-import { threadId } from 'node:worker_threads';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { InvalidArgumentError, CapacityError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
@@ -499,6 +499,15 @@ export interface ProducerHandle {
 const attached = new Map<string, Producer>();
 
 /**
+ * A worker thread that ends with process.exit() ends its turn there: the flush its ring
+ * scheduled for the end of the turn never runs, and the samples since the last publish point
+ * (up to PUBLISH_EVERY - 1 of them) were lost without a count. 'exit' runs in the worker first.
+ */
+function publishAtThreadExit(): void {
+  for (const producer of attached.values()) producer.flush();
+}
+
+/**
  * Gives the calling thread a producer over one of the handle's rings. Calling it again in
  * the same thread (every piscina task does) returns the same producer.
  */
@@ -515,6 +524,7 @@ export function attachProducer(handle: ProducerHandle): Producer {
     throw new CapacityError('producerThreads', `are all taken: this handle serves ${handle.rings.length} threads; raise producerThreads or call monitor.producer() again`);
   }
   const producer = new Producer(new RingWriter(sab, handle.control, handle.overflow, handle.stallMs), new Registry(handle.registry, tag), new ReservedNames(handle.reserved));
+  if (attached.size === 0 && !isMainThread) process.once('exit', publishAtThreadExit);
   attached.set(handle.key, producer);
   return producer;
 }
