@@ -2514,6 +2514,19 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
+  {
+    name: 'hub links write whatever waits unsent',
+    what: "a member writes each batch to its socket however much waits unsent before it, and the hub each answer: a hub that reads nothing (stopped with SIGSTOP, its loop held) grows every member's memory by its batches for as long as it lasts, past bufferLimit, and a client that only writes hellos grows the hub's",
+    edits: [
+      { find: 'if (!this.open || !this.socket || this.socket.writableLength >= this.maxFrameBytes) return false;', replace: 'if (!this.open || !this.socket) return false;' },
+      { find: 'if (socket.writableLength >= this.maxFrameBytes) {\n          h.malformed', replace: 'if (false) {\n          h.malformed' },
+    ],
+    tests: ['hub-backlog.test.ts'],
+    mustFail: [
+      "a member's socket holds at most a frame's worth unsent: batches its buffer drops were never written, and what it holds goes once the hub reads again",
+      "the hub resets a link whose peer reads none of its answers (a client that only writes hellos): counted malformed, the hub's memory bounded",
+    ],
+  },
 ];
 
 function parseArgs(argv) {

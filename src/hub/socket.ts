@@ -50,7 +50,15 @@ export class SocketHub implements HubTransport {
       label: `socket #${++this.next}`,
       via: 'socket',
       send: (m: HubMessage) => {
-        if (!socket.destroyed) socket.write(frame(m));
+        if (socket.destroyed) return;
+        // A peer that reads none of its answers (a client that only writes, a member whose
+        // loop is held) would have them wait in this process's memory without bound.
+        if (socket.writableLength >= this.maxFrameBytes) {
+          h.malformed(conn, new Error(`read none of the hub's last ${socket.writableLength} bytes (hub.maxFrameBytes ${this.maxFrameBytes})`));
+          socket.destroy();
+          return;
+        }
+        socket.write(frame(m));
       },
       reset: () => socket.destroy(),
     };
@@ -125,6 +133,7 @@ export class SocketMember implements MemberTransport {
         socket.destroy();
       }
     });
+    socket.on('drain', () => h.drain());
     socket.on('error', (error) => {
       lastError = error;
     });
@@ -146,7 +155,7 @@ export class SocketMember implements MemberTransport {
   }
 
   send(m: MemberMessage): boolean {
-    if (!this.open || !this.socket) return false;
+    if (!this.open || !this.socket || this.socket.writableLength >= this.maxFrameBytes) return false;
     this.socket.write(frame(m));
     return true;
   }
