@@ -2527,6 +2527,13 @@ export const BREAKS = [
       "the hub resets a link whose peer reads none of its answers (a client that only writes hellos): counted malformed, the hub's memory bounded",
     ],
   },
+  {
+    name: 'hub.dropMs error without its bound',
+    what: "a hub.dropMs not above hub.staleMs says 'hub.dropMs dropMs must be greater than staleMs': the field twice, and not the bound it must pass",
+    edits: [{ find: "error: (issue) => `must be greater than hub.staleMs (${(issue.input as { staleMs: number }).staleMs} ms)`", replace: "error: 'dropMs must be greater than staleMs'" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
+  },
 ];
 
 function parseArgs(argv) {
