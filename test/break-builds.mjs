@@ -2534,6 +2534,16 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
+  {
+    name: 'export headers fetch refuses at the request',
+    what: 'export and webhook headers are checked by new Headers() alone: content-length, transfer-encoding, keep-alive, upgrade, expect and a connection other than close pass, and fetch refuses every request with them (or hangs it): retried for ever as a network error, nothing ever sent',
+    edits: [
+      { find: '  if (FETCH_REFUSES.has(lower)) return', replace: '  if (FETCH_REFUSES.has(lower) && false) return' },
+      { find: "  if (lower === 'connection' && !", replace: "  if (false && !" },
+    ],
+    tests: ['export-status.test.ts'],
+    mustFail: ['refuses bad export options, naming the field and the limit; with no endpoint, no actor runs'],
+  },
 ];
 
 function parseArgs(argv) {
