@@ -111,4 +111,23 @@ describe('a hub that reads nothing', () => {
     expect(s.malformed).toBeGreaterThanOrEqual(1);
     expect(s.lastError?.message).toMatch(/read none of the hub's last \d+ bytes \(hub.maxFrameBytes 65536\)/);
   }, 60_000);
+
+  it('a bufferLimit below one interval\'s buckets: a hub that is there gets every bucket, none dropped before it went out', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'small', bufferLimit: 10 } });
+    await waitFor(() => (member.status().hub as MemberLinkStatus).connected || undefined, 20_000, 'the welcome');
+    for (let i = 0; i < 50; i++) member.record('small_rt', i + 1, { k: String(i) });
+    await member.flush();
+    // 50 buckets in one interval's batch, past bufferLimit: sent all the same, and acknowledged.
+    const s = await waitFor(() => {
+      const l = member.status().hub as MemberLinkStatus;
+      return l.sent >= 50 ? l : undefined;
+    }, 20_000, 'the batch to be acknowledged');
+    expect(s.dropped).toBe(0);
+    await waitFor(() => {
+      const all = hub.getMetrics({ names: ['small_rt'] }).filter((x) => !('instance' in x.tags));
+      return all.length === 50 && all.every((x) => x.totalCount === 1) || undefined;
+    }, 20_000, 'every bucket on the hub');
+  }, 60_000);
 });

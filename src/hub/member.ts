@@ -206,12 +206,17 @@ export class HubMember {
     const batches = this.read(final);
     const now = Date.now();
     if (batches.length > 0) {
+      const first = this.seq + 1;
       const closedTo = Math.floor(now / this.d.intervalMs) * this.d.intervalMs;
       for (const cols of batches) {
         this.held.push({ seq: ++this.seq, cols, closedTo, at: now });
         this.heldEntries += cols.sids.length;
       }
-      while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0) {
+      // The oldest go; on a link the hub welcomed, never what this tick just read, which goes
+      // out now: a bufferLimit below one interval's buckets dropped each batch before it went
+      // out, and a hub that was there all along got nothing (until 2026-12-02). What is held
+      // stays within bufferLimit, and one interval's buckets while the link is up.
+      while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0 && !(this.welcomed && this.held[0]!.seq >= first)) {
         const gone = this.held.shift()!;
         this.heldEntries -= gone.cols.sids.length;
         this.counts.dropped += gone.cols.sids.length;
