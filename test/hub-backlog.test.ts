@@ -130,4 +130,23 @@ describe('a hub that reads nothing', () => {
       return all.length === 50 && all.every((x) => x.totalCount === 1) || undefined;
     }, 20_000, 'every bucket on the hub');
   }, 60_000);
+
+  it('the hub resets a link whose first frame is longer than a hello can be, at its length: a peer that never says hello holds no frame of up to maxFrameBytes', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const socket = connect(path);
+    socket.on('error', () => {});
+    let closed = false;
+    socket.once('close', () => (closed = true));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    closers.push(async () => void socket.destroy());
+    // A length within maxFrameBytes (16 MiB), then the start of it, and nothing more.
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(8 << 20);
+    socket.write(Buffer.concat([head, Buffer.alloc(100_000, 7)]));
+    await waitFor(() => closed || undefined, 20_000, 'the hub to reset the link');
+    const s = hub.status().hub as { malformed: number; lastError: { message: string } | null };
+    expect(s.malformed).toBe(1);
+    expect(s.lastError?.message).toMatch(/a first frame of 8388608 bytes is longer than a hello can be \(65536\)/);
+  }, 60_000);
 });

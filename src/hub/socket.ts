@@ -9,7 +9,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { claimPath, dropOwner, listenError, recordOwner } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
-import { FrameReader, frame, type HubMessage, type MemberMessage } from './wire.js';
+import { FrameReader, HELLO_MAX_BYTES, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 const FIRST_RETRY_MS = 100;
 
@@ -45,7 +45,8 @@ export class SocketHub implements HubTransport {
   private accept(socket: Socket, h: HubHandlers): void {
     this.sockets.add(socket);
     socket.unref();
-    const reader = new FrameReader(this.maxFrameBytes);
+    // A link starts with a hello: a peer whose first frame is longer is no member.
+    const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes));
     const conn: HubConnection = {
       label: `socket #${++this.next}`,
       via: 'socket',
