@@ -50,6 +50,13 @@ describe('bad input', () => {
     expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' })).message).toBe('metric "cpu_usage" is already defined as a gauge (unit: percent); it cannot be redefined as a counter (unit: percent)');
   });
 
+  it("refuses metric() options that are not { kind?, unit? }: metric('jobs', {}, 'counter') made a distribution without a word", () => {
+    expect(caught(() => m.metric('opt_jobs', {}, 'counter' as never))).toMatchObject({ field: 'options', message: `options must be an object { kind?, unit? } (metric(name, tags, { kind: 'counter' })), got "counter"` });
+    expect(caught(() => m.metric('opt_jobs', {}, { kind: 'counter', unti: 'ms' } as never))).toMatchObject({ field: 'options.unti', message: 'options.unti is not a known metric option (the options: kind, unit)' });
+    expect(m.metric('opt_jobs', {}, { kind: 'counter' }).kind).toBe('counter');
+    expect(m.metric('opt_rt').kind).toBe('distribution');
+  });
+
   it('refuses a name that is not a string as InvalidArgumentError naming the field, not a TypeError', () => {
     for (const bad of [undefined, null, 5, {}, Symbol('s')]) {
       for (const [field, fn] of [

@@ -2558,6 +2558,13 @@ export const BREAKS = [
     tests: ['hub-backlog.test.ts'],
     mustFail: ['the hub resets a link whose first frame is longer than a hello can be, at its length: a peer that never says hello holds no frame of up to maxFrameBytes'],
   },
+  {
+    name: 'metric() takes any options',
+    what: "metric(name, tags, options) reads options.kind and options.unit whatever options is: from JavaScript, metric('jobs', {}, 'counter') made a distribution without a word, and a misspelt option was ignored",
+    edits: [{ find: "if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError('options', \"must be an object { kind?", replace: "if (false) throw new InvalidArgumentError('options', \"must be an object { kind?" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses metric() options that are not { kind?, unit? }: metric('jobs', {}, 'counter') made a distribution without a word"],
+  },
 ];
 
 function parseArgs(argv) {
