@@ -2565,6 +2565,16 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ["refuses metric() options that are not { kind?, unit? }: metric('jobs', {}, 'counter') made a distribution without a word"],
   },
+  {
+    name: 'OTLP partial success counted as sent',
+    what: "an OTLP receiver's 200 with partial_success (points it rejected, and why) counts every point of the request as sent: the rejected ones are neither failed nor said",
+    edits: [{ find: "const partial = this.config.kind === 'otlp' ? partialSuccess(", replace: 'const partial = false ? partialSuccess(' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: [
+      "a 200 that takes the request in part (OTLP partial success, protobuf): the rejected points count as failed, the receiver's reason is the last error, nothing retried",
+      "a 200 that takes the request in part (OTLP partial success, json): the rejected points count as failed, the receiver's reason is the last error, nothing retried",
+    ],
+  },
 ];
 
 function parseArgs(argv) {
