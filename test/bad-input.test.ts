@@ -50,6 +50,13 @@ describe('bad input', () => {
     expect(caught(() => m.metric('cpu_usage', {}, { kind: 'counter' })).message).toBe('metric "cpu_usage" is already defined as a gauge (unit: percent); it cannot be redefined as a counter (unit: percent)');
   });
 
+  it("refuses metric() options that are not { kind?, unit? }: metric('jobs', {}, 'counter') made a distribution without a word", () => {
+    expect(caught(() => m.metric('opt_jobs', {}, 'counter' as never))).toMatchObject({ field: 'options', message: `options must be an object { kind?, unit? } (metric(name, tags, { kind: 'counter' })), got "counter"` });
+    expect(caught(() => m.metric('opt_jobs', {}, { kind: 'counter', unti: 'ms' } as never))).toMatchObject({ field: 'options.unti', message: 'options.unti is not a known metric option (the options: kind, unit)' });
+    expect(m.metric('opt_jobs', {}, { kind: 'counter' }).kind).toBe('counter');
+    expect(m.metric('opt_rt').kind).toBe('distribution');
+  });
+
   it('refuses a name that is not a string as InvalidArgumentError naming the field, not a TypeError', () => {
     for (const bad of [undefined, null, 5, {}, Symbol('s')]) {
       for (const [field, fn] of [
@@ -114,6 +121,9 @@ describe('bad input', () => {
     expect(opt({ export: { otlp: [{ url: 'http://x/', encodng: 'json' }] } })).toBe('export.otlp[0].encodng is not a known option; did you mean encoding?');
     expect(opt({ system: { enabled: 'yes' } })).toBe('system.enabled must be true or false, got "yes"');
     expect(opt({ hub: 'clusters' })).toBe(`hub must be 'cluster' or an object: { listen: path } (be the hub), { connect: path } (a member) or { cluster: true }, got "clusters"`);
+    // A bound set by another option names that option and its value.
+    expect(opt({ hub: { connect: '/tmp/x.sock', staleMs: 10_000, dropMs: 5_000 } })).toBe('hub.dropMs must be greater than hub.staleMs (10000 ms), got 5000');
+    expect(opt({ hub: { connect: '/tmp/x.sock', dropMs: 3_000 } })).toBe('hub.dropMs must be greater than hub.staleMs (5000 ms), got 3000');
     expect(opt({ instrument: 'yes' })).toBe('instrument must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got "yes"');
     expect(opt({ instrument: { fetsh: true } })).toBe('instrument.fetsh is not a known option; did you mean fetch?');
     expect(opt('string')).toBe('options must be an object, got "string"');

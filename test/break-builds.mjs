@@ -2542,6 +2542,67 @@ export const BREAKS = [
     tests: ['threads.test.ts'],
     mustFail: ['keeps the samples of a worker that ends with process.exit() in the turn it recorded them'],
   },
+  {
+    name: 'hub links write whatever waits unsent',
+    what: "a member writes each batch to its socket however much waits unsent before it, and the hub each answer: a hub that reads nothing (stopped with SIGSTOP, its loop held) grows every member's memory by its batches for as long as it lasts, past bufferLimit, and a client that only writes hellos grows the hub's",
+    edits: [
+      { find: 'if (!this.open || !this.socket || this.socket.writableLength >= this.maxFrameBytes) return false;', replace: 'if (!this.open || !this.socket) return false;' },
+      { find: 'if (socket.writableLength >= this.maxFrameBytes) {\n          h.malformed', replace: 'if (false) {\n          h.malformed' },
+    ],
+    tests: ['hub-backlog.test.ts'],
+    mustFail: [
+      "a member's socket holds at most a frame's worth unsent: batches its buffer drops were never written, and what it holds goes once the hub reads again",
+      "the hub resets a link whose peer reads none of its answers (a client that only writes hellos): counted malformed, the hub's memory bounded",
+    ],
+  },
+  {
+    name: 'hub.dropMs error without its bound',
+    what: "a hub.dropMs not above hub.staleMs says 'hub.dropMs dropMs must be greater than staleMs': the field twice, and not the bound it must pass",
+    edits: [{ find: "error: (issue) => `must be greater than hub.staleMs (${(issue.input as { staleMs: number }).staleMs} ms)`", replace: "error: 'dropMs must be greater than staleMs'" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
+  },
+  {
+    name: 'export headers fetch refuses at the request',
+    what: 'export and webhook headers are checked by new Headers() alone: content-length, transfer-encoding, keep-alive, upgrade, expect and a connection other than close pass, and fetch refuses every request with them (or hangs it): retried for ever as a network error, nothing ever sent',
+    edits: [
+      { find: '  if (FETCH_REFUSES.has(lower)) return', replace: '  if (FETCH_REFUSES.has(lower) && false) return' },
+      { find: "  if (lower === 'connection' && !", replace: "  if (false && !" },
+    ],
+    tests: ['export-status.test.ts'],
+    mustFail: ['refuses bad export options, naming the field and the limit; with no endpoint, no actor runs'],
+  },
+  {
+    name: 'member drops the batch it just read',
+    what: "a member's buffer cap drops the batches of the interval just read too: with a bufferLimit below one interval's buckets each batch is dropped before it goes out, and a hub that is there all along gets nothing",
+    edits: [{ find: ' && !(this.welcomed && this.held[0]!.seq >= first)) {', replace: ') {' }],
+    tests: ['hub-backlog.test.ts'],
+    mustFail: ["a bufferLimit below one interval's buckets: a hub that is there gets every bucket, none dropped before it went out"],
+  },
+  {
+    name: 'hub reads a first frame of any length',
+    what: "the hub reads a link's first frame up to maxFrameBytes like any other: a peer that never says hello (a garbage client, another program) holds up to 16 MiB of the hub's memory a connection, for as long as it stays",
+    edits: [{ find: 'if (this.frames === 0 && len > this.firstMaxBytes) throw', replace: 'if (false) throw' }],
+    tests: ['hub-backlog.test.ts'],
+    mustFail: ['the hub resets a link whose first frame is longer than a hello can be, at its length: a peer that never says hello holds no frame of up to maxFrameBytes'],
+  },
+  {
+    name: 'metric() takes any options',
+    what: "metric(name, tags, options) reads options.kind and options.unit whatever options is: from JavaScript, metric('jobs', {}, 'counter') made a distribution without a word, and a misspelt option was ignored",
+    edits: [{ find: "if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError('options', \"must be an object { kind?", replace: "if (false) throw new InvalidArgumentError('options', \"must be an object { kind?" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses metric() options that are not { kind?, unit? }: metric('jobs', {}, 'counter') made a distribution without a word"],
+  },
+  {
+    name: 'OTLP partial success counted as sent',
+    what: "an OTLP receiver's 200 with partial_success (points it rejected, and why) counts every point of the request as sent: the rejected ones are neither failed nor said",
+    edits: [{ find: "const partial = this.config.kind === 'otlp' ? partialSuccess(", replace: 'const partial = false ? partialSuccess(' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: [
+      "a 200 that takes the request in part (OTLP partial success, protobuf): the rejected points count as failed, the receiver's reason is the last error, nothing retried",
+      "a 200 that takes the request in part (OTLP partial success, json): the rejected points count as failed, the receiver's reason is the last error, nothing retried",
+    ],
+  },
 ];
 
 function parseArgs(argv) {

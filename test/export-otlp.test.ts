@@ -5,6 +5,8 @@
  * map to a Gauge, a monotonic cumulative Sum and an explicit-bounds Histogram with the bounds
  * of /metrics; the resource carries service.name and service.instance.id.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterEach, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
@@ -20,6 +22,7 @@ const root = createRequire(import.meta.url)('otlp-proto/build/src/generated/root
   opentelemetry: { proto: { collector: { metrics: { v1: { ExportMetricsServiceRequest: Decoder } } } } };
 };
 const Request = root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
+const Response = (root.opentelemetry.proto.collector.metrics.v1 as unknown as { ExportMetricsServiceResponse: Decoder & { encode(m: unknown): { finish(): Uint8Array } } }).ExportMetricsServiceResponse;
 
 type KeyValue = { key: string; value: { stringValue?: string } };
 interface NumberPoint {
@@ -135,3 +138,35 @@ it('cuts an export into requests of at most maxSamplesPerRequest points', async 
   const loads = r.requests.flatMap((q) => decode(q.body, false).resourceMetrics[0]!.scopeMetrics[0]!.metrics.filter((x) => x.name === 'load').flatMap((x) => x.gauge!.dataPoints));
   expect(loads.map((d) => d.asDouble).sort((a, b) => a - b)).toEqual(Array.from({ length: 250 }, (_, i) => i));
 });
+
+for (const encoding of ['protobuf', 'json'] as const) {
+  it(`a 200 that takes the request in part (OTLP partial success, ${encoding}): the rejected points count as failed, the receiver's reason is the last error, nothing retried`, async () => {
+    const json = encoding === 'json';
+    const points: number[] = [];
+    // The first request is taken in part, 3 of its points rejected; the rest whole.
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const d = decode(Buffer.concat(chunks), json);
+        points.push(d.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics)).reduce((a, x) => a + (x.gauge ?? x.sum ?? x.histogram)!.dataPoints.length, 0));
+        // JSON's int64 is a string (the protobuf JSON mapping).
+        const answer = points.length === 1 ? { partialSuccess: { rejectedDataPoints: json ? '3' : 3, errorMessage: 'points older than the window' } } : {};
+        const body = json ? Buffer.from(JSON.stringify(answer)) : Buffer.from(Response.encode(Response.fromObject(answer)).finish());
+        res.writeHead(200, { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' }).end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    receivers.push({ close: async () => void (await new Promise((resolve) => server.close(resolve))) } as Receiver);
+    const m = await started({ export: { otlp: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`, encoding, intervalMs: 3_600_000 }] } });
+    await recorded(m);
+    await m.exportNow();
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(points.length).toBeGreaterThanOrEqual(2);
+    expect(st).toMatchObject({ failed: 3, retries: 0, dropped: 0, queueDepth: 0 });
+    expect(st.sent + st.failed).toBe(points.reduce((a, n) => a + n, 0));
+    expect(st.lastError?.message).toMatch(new RegExp(`took the request in part: 3 of ${points[0]} points rejected \\(points older than the window\\), not retried`));
+    expect(m.status().faults.byKind['export-rejected']?.count).toBeGreaterThanOrEqual(1);
+  });
+}
+

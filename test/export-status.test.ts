@@ -128,6 +128,17 @@ describe('export status', () => {
     const value = bad({ otlp: [{ url: 'http://x', headers: { Authorization: 'Bearer s3cret\nX-Other: 1' } }] });
     expect(value).toMatchObject({ field: 'export.otlp[0].headers', message: expect.stringContaining('has an invalid value for header "Authorization": no line breaks') });
     expect(value.message).not.toContain('s3cret');
+    // Headers fetch takes into its Headers and refuses at the request: every request failed, retried for ever.
+    for (const name of ['Content-Length', 'transfer-encoding', 'Keep-Alive', 'upgrade', 'Expect']) {
+      expect(bad({ remoteWrite: [{ url: 'http://x', headers: { [name]: '5' } }] })).toMatchObject({
+        field: 'export.remoteWrite[0].headers',
+        message: expect.stringContaining(`has header "${name}", which fetch sets itself or refuses`),
+      });
+    }
+    const conn = bad({ otlp: [{ url: 'http://x', headers: { Connection: 'upgrade-s3cret' } }] });
+    expect(conn).toMatchObject({ field: 'export.otlp[0].headers', message: expect.stringContaining('has header "Connection", whose value fetch refuses: close or keep-alive only') });
+    expect(conn.message).not.toContain('s3cret');
+    expect(new PerformanceMonitor({ storage: 'memory', export: { remoteWrite: [{ url: 'http://x', headers: { Connection: 'close' } }] } })).toBeDefined();
     const m = await started();
     expect(m.status().export).toEqual({ actor: { state: 'stopped', restarts: 0, cpuMs: 0 }, exporters: [] });
   });

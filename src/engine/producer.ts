@@ -209,6 +209,9 @@ export class Producer {
 
   /** A bound handle for a series; call once, then handle.record(v) on the hot path. */
   metric(name: string, tags?: Tags, options: MetricOptions = {}): MetricHandle {
+    // From JavaScript, metric('jobs', {}, 'counter') made a distribution without a word.
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidArgumentError('options', "must be an object { kind?, unit? } (metric(name, tags, { kind: 'counter' }))", { value: options });
+    for (const key in options) if (key !== 'kind' && key !== 'unit') throw new InvalidArgumentError(`options.${key}`, `${unknownKeyRule('metric option')} (the options: kind, unit)`);
     this.reserved.check(name, 'name');
     if (options.unit !== undefined || options.kind !== undefined) {
       // Declares the name, or checks the declaration against the one made first.

@@ -16,6 +16,7 @@ import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
 import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
+import { partialSuccess } from './otlp-answer.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 
 export type ExporterKind = 'remoteWrite' | 'otlp';
@@ -233,10 +234,20 @@ export class Endpoint {
       clearTimeout(timer);
     }
     if (response.ok) {
-      this.st.sent += batch.samples;
       this.st.requests++;
       this.st.bytes += batch.body.byteLength;
       this.st.lastSuccessAt = Date.now();
+      // An OTLP receiver may take a request in part: the points it rejected failed (not retried).
+      const partial = this.config.kind === 'otlp' ? partialSuccess(answer, (response.headers.get('content-type') ?? this.requestType()).includes('json')) : undefined;
+      if (partial === undefined) {
+        this.st.sent += batch.samples;
+        return DONE;
+      }
+      const rejected = Math.min(partial.rejected, batch.samples);
+      this.st.sent += batch.samples - rejected;
+      this.st.failed += rejected;
+      const said = reason(new TextEncoder().encode(partial.message));
+      this.st.lastError = { message: `${this.st.url} took the request in part: ${rejected} of ${batch.samples} points rejected${said ? ` (${said})` : ''}, not retried (partial success)`, status: response.status, at };
       return DONE;
     }
     const said = reason(answer);
@@ -250,6 +261,12 @@ export class Endpoint {
     const moved = redirectNote(response, this.target.url, 'the samples');
     this.st.lastError.message = `${message}${moved}: ${batch.samples} samples failed, not retried (${moved ? 'a redirect' : 'a 4xx'} is final)`;
     return DONE;
+  }
+
+  /** The Content-Type this endpoint sends, whatever the case of its key. */
+  private requestType(): string {
+    for (const [k, v] of Object.entries(this.target.headers)) if (k.toLowerCase() === 'content-type') return v;
+    return '';
   }
 }
 

@@ -199,6 +199,11 @@ export class ClusterMember implements MemberTransport {
   private timer: NodeJS.Timeout | undefined;
   private onMessage: ((msg: unknown) => void) | undefined;
   private onDisconnect: (() => void) | undefined;
+  private handlers: MemberHandlers | undefined;
+  /** Bytes sent on the channel whose write has not completed. */
+  private channelBytes = 0;
+  /** A send was refused for the channel's backlog: say drain() once it is below the bound. */
+  private channelFull = false;
 
   constructor(
     private readonly maxFrameBytes: number,
@@ -212,6 +217,7 @@ export class ClusterMember implements MemberTransport {
   start(h: MemberHandlers): void {
     if (!process.send) throw new Error('a cluster member runs in a cluster worker');
     this.stopped = false;
+    this.handlers = h;
     this.onMessage = (msg) => {
       if (typeof msg === 'object' && msg !== null && SOCKET_ENVELOPE in msg) {
         const path = (msg as Record<string, unknown>)[SOCKET_ENVELOPE];
@@ -262,6 +268,7 @@ export class ClusterMember implements MemberTransport {
         socket.destroy();
       }
     });
+    socket.on('drain', () => h.drain());
     socket.on('error', () => {});
     socket.once('close', () => {
       this.dialing = false;
@@ -284,16 +291,32 @@ export class ClusterMember implements MemberTransport {
 
   send(m: MemberMessage): boolean {
     if (this.socket) {
+      // The primary's loop held: what waits unsent stays bounded (transport.ts, send).
+      if (this.socket.writableLength >= this.maxFrameBytes) return false;
       this.socket.write(frame(m));
       return true;
     }
     if (!process.send || !process.connected) return false;
+    // The channel likewise: messages whose write has not completed count against the bound.
+    if (this.channelBytes >= this.maxFrameBytes) {
+      this.channelFull = true;
+      return false;
+    }
+    const message = wrap(m);
+    const bytes = message[ENVELOPE]!.length;
+    this.channelBytes += bytes;
     try {
-      process.send(wrap(m), undefined, {}, (error: Error | null) => {
+      process.send(message, undefined, {}, (error: Error | null) => {
+        this.channelBytes -= bytes;
         if (error) this.failures++;
+        else if (this.channelFull && this.channelBytes < this.maxFrameBytes) {
+          this.channelFull = false;
+          this.handlers?.drain();
+        }
       });
       return true;
     } catch {
+      this.channelBytes -= bytes;
       this.failures++;
       return false;
     }

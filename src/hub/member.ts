@@ -103,6 +103,8 @@ export class HubMember {
   /** Per series id: defBytes(), once computed. */
   private defSizes: number[] = [];
   private heldEntries = 0;
+  /** The newest held batch written on the link since its latest welcome (the transport may refuse one while its backlog is full). */
+  private sentTo = 0;
   private seq = 0;
   private welcomed = false;
   /** The hub reset the link and the channel stayed: say hello at the next tick. */
@@ -141,6 +143,7 @@ export class HubMember {
         this.counts.failed++;
         if (error) this.noteError(error.message);
       },
+      drain: () => this.pump(),
     });
     this.timer = setInterval(() => this.tick(false), this.d.intervalMs);
     this.timer.unref();
@@ -209,12 +212,16 @@ export class HubMember {
         this.held.push({ seq: ++this.seq, cols, closedTo, at: now });
         this.heldEntries += cols.sids.length;
       }
-      while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0) {
+      // The oldest go; on a link the hub welcomed, never what this tick just read, which goes
+      // out now: a bufferLimit below one interval's buckets dropped each batch before it went
+      // out, and a hub that was there all along got nothing (until 2026-12-02). What is held
+      // stays within bufferLimit, and one interval's buckets while the link is up.
+      while (this.heldEntries > this.d.options.bufferLimit && this.held.length > 0 && !(this.welcomed && this.held[0]!.seq >= first)) {
         const gone = this.held.shift()!;
         this.heldEntries -= gone.cols.sids.length;
         this.counts.dropped += gone.cols.sids.length;
       }
-      if (this.welcomed) for (const h of this.held) if (h.seq >= first) this.sendHeld(h);
+      this.pump();
     } else if (this.welcomed) {
       // Nothing closed since: the hub may count this member caught up to now (its lagMs), once
       // it applied every batch up to this seq.
@@ -222,15 +229,33 @@ export class HubMember {
     }
   }
 
-  private sendHeld(h: Held): void {
+  /**
+   * Sends the held batches not written on this link yet, in order, until the transport refuses
+   * one for its backlog (a hub that reads nothing: they stay held, bounded by bufferLimit, and
+   * go at its drain or the next welcome).
+   */
+  private pump(): void {
+    if (!this.welcomed) return;
+    for (const h of this.held) {
+      if (h.seq <= this.sentTo) continue;
+      if (!this.sendHeld(h)) return;
+      this.sentTo = h.seq;
+    }
+  }
+
+  private sendHeld(h: Held): boolean {
     const defs: Def[] = [];
+    const fresh: number[] = [];
     for (const sid of h.cols.sids) {
       if (this.defined.has(sid)) continue;
       this.defined.add(sid);
+      fresh.push(sid);
       const info = this.d.registry.info(sid);
       defs.push([sid, info.name, info.tags, info.kind, info.unit]);
     }
-    this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, defs, ...h.cols });
+    if (this.d.transport.send({ t: 'batch', seq: h.seq, round: this.round, closedTo: h.closedTo, defs, ...h.cols })) return true;
+    for (const sid of fresh) this.defined.delete(sid);
+    return false;
   }
 
   /** Tells the hub this member stops and waits for its acks: a hub on a database flushes for them then, not at its next flush. */
@@ -287,7 +312,8 @@ export class HubMember {
       this.round = m.round;
       // The hub may be a new one that knows none of them: every series is defined again.
       this.defined.clear();
-      for (const h of this.held) this.sendHeld(h);
+      this.sentTo = 0;
+      this.pump();
       if (this.stopping && this.held.length > 0) this.sayStopping();
     }
     for (const w of this.ackWaiters) w();

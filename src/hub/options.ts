@@ -56,7 +56,7 @@ export const HubObjectSchema = z
   .refine((h) => [h.listen, h.connect, h.cluster === true ? true : undefined].filter((x) => x !== undefined).length === 1, {
     error: 'must give exactly one of listen (be the hub), connect (be a member) or cluster: true',
   })
-  .refine((h) => h.dropMs > h.staleMs, { error: 'dropMs must be greater than staleMs', path: ['dropMs'] })
+  .refine((h) => h.dropMs > h.staleMs, { error: (issue) => `must be greater than hub.staleMs (${(issue.input as { staleMs: number }).staleMs} ms)`, path: ['dropMs'] })
   .refine((h) => h.instance === undefined || h.listen === undefined, {
     error: 'names a member (connect, or a cluster worker): this process is the hub (listen), whose own series carry no instance',
     path: ['instance'],

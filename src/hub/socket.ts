@@ -9,7 +9,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { claimPath, dropOwner, listenError, recordOwner } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
-import { FrameReader, frame, type HubMessage, type MemberMessage } from './wire.js';
+import { FrameReader, HELLO_MAX_BYTES, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 const FIRST_RETRY_MS = 100;
 
@@ -45,12 +45,21 @@ export class SocketHub implements HubTransport {
   private accept(socket: Socket, h: HubHandlers): void {
     this.sockets.add(socket);
     socket.unref();
-    const reader = new FrameReader(this.maxFrameBytes);
+    // A link starts with a hello: a peer whose first frame is longer is no member.
+    const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes));
     const conn: HubConnection = {
       label: `socket #${++this.next}`,
       via: 'socket',
       send: (m: HubMessage) => {
-        if (!socket.destroyed) socket.write(frame(m));
+        if (socket.destroyed) return;
+        // A peer that reads none of its answers (a client that only writes, a member whose
+        // loop is held) would have them wait in this process's memory without bound.
+        if (socket.writableLength >= this.maxFrameBytes) {
+          h.malformed(conn, new Error(`read none of the hub's last ${socket.writableLength} bytes (hub.maxFrameBytes ${this.maxFrameBytes})`));
+          socket.destroy();
+          return;
+        }
+        socket.write(frame(m));
       },
       reset: () => socket.destroy(),
     };
@@ -125,6 +134,7 @@ export class SocketMember implements MemberTransport {
         socket.destroy();
       }
     });
+    socket.on('drain', () => h.drain());
     socket.on('error', (error) => {
       lastError = error;
     });
@@ -146,7 +156,7 @@ export class SocketMember implements MemberTransport {
   }
 
   send(m: MemberMessage): boolean {
-    if (!this.open || !this.socket) return false;
+    if (!this.open || !this.socket || this.socket.writableLength >= this.maxFrameBytes) return false;
     this.socket.write(frame(m));
     return true;
   }

@@ -45,6 +45,8 @@ export interface MemberHandlers {
   open(): void;
   message(bytes: Uint8Array): void;
   closed(error: Error | undefined): void;
+  /** What the link held unsent went out: what send() refused for its backlog can go now. */
+  drain(): void;
 }
 
 export interface MemberTransport {
@@ -54,7 +56,13 @@ export interface MemberTransport {
   readonly via: 'socket' | 'channel';
   /** Connects, and reconnects after every loss until stop(). */
   start(handlers: MemberHandlers): void;
-  /** False when there is no connection now (the caller keeps the message). */
+  /**
+   * False when there is no connection now, or when what was sent before waits unsent past
+   * maxFrameBytes (a hub that reads nothing: its loop held, its process stopped); the caller
+   * keeps the message, and sends it again at drain() or at its next welcome. Written anyway,
+   * those messages waited in the process's memory, unbounded however bufferLimit bounds what
+   * the member holds.
+   */
   send(m: MemberMessage): boolean;
   /** Connection attempts that failed, and losses of an open connection. */
   readonly failures: number;

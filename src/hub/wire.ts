@@ -106,8 +106,17 @@ export class FrameReader {
   private bytes = 0;
   /** Bytes the frame at the front needs, header included, once its header is read. */
   private need = 0;
+  private frames = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  /**
+   * `firstMaxBytes`: the first frame's limit, where a link starts with a message known to be
+   * short (a member's hello): a hub held whatever a peer that never said hello sent of a
+   * frame up to maxFrameBytes long, 16 MiB a connection by default, for as long as it stayed.
+   */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly firstMaxBytes = maxBytes,
+  ) {}
 
   push(chunk: Buffer): Uint8Array[] {
     this.buffered.push(chunk);
@@ -117,12 +126,14 @@ export class FrameReader {
       if (this.need === 0) {
         if (this.buffered[0]!.length < FRAME_HEADER) this.buffered = [Buffer.concat(this.buffered, this.bytes)];
         const len = this.buffered[0]!.readUInt32BE(0);
+        if (this.frames === 0 && len > this.firstMaxBytes) throw new WireError(`a first frame of ${len} bytes is longer than a hello can be (${this.firstMaxBytes}): a link starts with a hello`);
         if (len > this.maxBytes) throw new WireError(`frame of ${len} bytes is longer than maxFrameBytes (${this.maxBytes})`);
         this.need = FRAME_HEADER + len;
       }
       if (this.bytes < this.need) break;
       const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bytes);
       out.push(all.subarray(FRAME_HEADER, this.need));
+      this.frames++;
       const rest = all.subarray(this.need);
       this.buffered = rest.length > 0 ? [rest] : [];
       this.bytes = rest.length;
@@ -131,6 +142,9 @@ export class FrameReader {
     return out;
   }
 }
+
+/** The longest first frame a hub reads on a link: a hello is a few hundred bytes. */
+export const HELLO_MAX_BYTES = 64 * 1024;
 
 function decodeMap(bytes: Uint8Array): Record<string, unknown> {
   let m: unknown;

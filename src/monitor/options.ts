@@ -89,8 +89,20 @@ const httpHeaders = z
   })
   .optional();
 
+/**
+ * Headers undici's fetch takes into a Headers object and then refuses when it sends the
+ * request (lib/core/request.js): content-length (its own; one that does not match the body
+ * hangs the request or fails it), transfer-encoding, keep-alive, upgrade and expect; connection
+ * other than close or keep-alive. Taken here, every request failed as a network error, retried
+ * for ever, and nothing was ever sent (until 2026-12-02).
+ */
+const FETCH_REFUSES = new Set(['content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
+
 /** Why fetch would refuse this header (the Fetch standard's rules, as undici applies them), or undefined. */
 function headerFault(name: string, value: string): string | undefined {
+  const lower = name.toLowerCase();
+  if (FETCH_REFUSES.has(lower)) return `has header ${JSON.stringify(name)}, which fetch sets itself or refuses: not content-length, transfer-encoding, keep-alive, upgrade or expect`;
+  if (lower === 'connection' && !/^\s*(close|keep-alive)\s*$/i.test(value)) return `has header ${JSON.stringify(name)}, whose value fetch refuses: close or keep-alive only`;
   try {
     new Headers([[name, value]]);
     return undefined;
