@@ -2514,6 +2514,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
+  {
+    name: 'an unwritable database called no database',
+    what: "openSchema says a perfwatch database it cannot write (a read-only file, a full disk) 'is not a usable SQLite database … move it away': advice that loses a sound history for a fault of the disk",
+    edits: [{ find: "if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {", replace: "if (typeof code === 'string' && code === String(null)) {" }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['fails start() on a database it cannot write (a read-only file, a full disk) saying so, not that the file is no database to move away'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -4,7 +4,7 @@
  * instead (CI must not pass by skipping).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,47 @@ if (!root && process.env.CI === 'true') {
         expect(m.state).toBe('stopped');
       } finally {
         execFileSync('umount', [ro]);
+      }
+    });
+
+    it('fails start() on a database it cannot write (a read-only file, a full disk) saying so, not that the file is no database to move away', async () => {
+      // A perfwatch database with history, then mounted read-only over itself: the directory stays writable (the lock).
+      const dir = mkdtempSync(join(tmpdir(), 'pw-ro-db-'));
+      const options = { storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } } as const;
+      const a = new PerformanceMonitor(options);
+      await a.start();
+      a.record('kept_rt', 1);
+      await a.stop();
+      const file = join(dir, 'perfwatch.db');
+      const bytes = readFileSync(file);
+      execFileSync('mount', ['--bind', file, file]);
+      try {
+        execFileSync('mount', ['-o', 'remount,ro,bind', file]);
+        const b = new PerformanceMonitor(options);
+        const e = await b.start().catch((error: unknown) => error);
+        expect(e).toBeInstanceOf(StorageError);
+        expect(e).toMatchObject({ path: file });
+        expect((e as Error).message).toBe(`${file}: cannot be written (SQLITE_READONLY: attempt to write a readonly database); it was left untouched: give this process write access to it and its directory, or choose another dataDir`);
+        expect(b.state).toBe('stopped');
+      } finally {
+        execFileSync('umount', [file]);
+      }
+      expect(readFileSync(file).equals(bytes)).toBe(true);
+
+      // A new dataDir on a disk with room for the lock file and not for the database.
+      const full = join(mnt, 'no-room');
+      mkdirSync(full);
+      const filler = fill(mnt);
+      try {
+        truncateSync(filler, statSync(filler).size - 4096);
+        const c = new PerformanceMonitor({ ...options, dataDir: full });
+        const e = await c.start().catch((error: unknown) => error);
+        expect(e).toBeInstanceOf(StorageError);
+        expect((e as Error).message).toMatch(new RegExp(`^${join(full, 'perfwatch.db')}: cannot be written \\(SQLITE_(FULL|IOERR_\\w+): .*free space on its file system`));
+        expect(c.state).toBe('stopped');
+      } finally {
+        rmSync(filler);
+        rmSync(full, { recursive: true });
       }
     });
 
