@@ -4,9 +4,9 @@
  * instead (CI must not pass by skipping).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError } from '../dist/src/index.js';
 import { waitFor, historyTotals } from './helpers.js';
@@ -106,6 +106,36 @@ if (!root && process.env.CI === 'true') {
       } finally {
         rmSync(filler);
         rmSync(full, { recursive: true });
+      }
+    });
+
+    it("leaves no profile file cut short in a dataDir that is full: the capture's summary says why its file is missing, and the next one once there is room is whole", async () => {
+      const dir = join(mnt, 'profiled');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      const profiles = join(dir, 'profiles');
+      const ours = (): string[] => readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'));
+      let filler: string | undefined;
+      try {
+        // Its directory made while there is room, so that only the file's write meets the full disk.
+        mkdirSync(profiles);
+        filler = fill(mnt);
+        const c = await m.profile({ seconds: 1 });
+        expect(c.summary.kind).toBe('cpu');
+        expect(c.file).toBeNull();
+        expect(c.fileError).toMatch(/^cannot write .*\/profiles\/perfwatch-.*\.cpuprofile: ENOSPC/);
+        expect(ours()).toEqual([]);
+        expect(m.status().profiling.files).toMatchObject({ count: 0, bytes: 0, lastError: c.fileError });
+
+        rmSync(filler);
+        filler = undefined;
+        const d = await m.profile({ seconds: 1 });
+        expect(d.file).not.toBeNull();
+        expect(ours()).toEqual([basename(d.file!)]);
+        expect(JSON.parse(readFileSync(d.file!, 'utf8'))).toHaveProperty('nodes');
+      } finally {
+        if (filler) rmSync(filler);
+        await m.stop();
       }
     });
 
