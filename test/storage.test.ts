@@ -351,6 +351,50 @@ describe('storage: sqlite', () => {
     expect(await historyTotals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
   });
 
+  it('makes the lock again in a dataDir removed while running, and writes nothing into one that another process took meanwhile until it lets go', async () => {
+    const dir = dataDir();
+    const a = monitor(dir, { storageFlushMs: 5_000 });
+    await a.start();
+    a.record('taken_rt', 1);
+    await a.flush();
+    expect(await a.flushStorage()).toBe(true);
+
+    rmSync(dir, { recursive: true, force: true });
+    // Another process starts on the directory before this monitor's next flush.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const script = `
+      import { PerformanceMonitor } from ${JSON.stringify(index)};
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      m.record('taken_rt', 10);
+      await m.flush();
+      console.log(String(await m.flushStorage()));
+      process.stdin.once('data', async () => { await m.stop(); process.exit(0); });`;
+    const other = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const line = await once<string>(createInterface({ input: other.stdout }), 'line');
+    expect(line).toBe('true');
+
+    a.record('taken_rt', 2);
+    await a.flush();
+    expect(await a.flushStorage()).toBe(false);
+    const s = a.status().storage;
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${dir} is in use by another perfwatch monitor (pid ${other.pid}): give each monitor its own dataDir, or stop that process`);
+
+    other.stdin!.write('stop\n');
+    await once(other, 'exit');
+    // Let go: the lock is made again, this monitor's, and its store is written into the file.
+    expect(await a.flushStorage()).toBe(true);
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    const e = await monitor(dir).start().catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', pid: process.pid });
+    await a.stop();
+    expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
+
+    const b = monitor(dir);
+    await b.start();
+    expect(await historyTotals(b, 'taken_rt')).toEqual({ count: 3, sum: 13 });
+  });
+
   it('replaces a storage actor that dies, which goes on writing where the other stopped', async () => {
     const dir = dataDir();
     const m = monitor(dir);

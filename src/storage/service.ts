@@ -8,10 +8,13 @@
  * reported through `onError`; the data stays in the shared store and the next flush retries
  * it, so recording never stops. A database file removed while open is noticed at the next
  * flush (its inode changed or vanished) and created again (its directory too, if that went),
- * and everything the store still holds is written to it.
+ * and everything the store still holds is written to it. The dataDir's lock file is checked
+ * at the same moments: one removed with the directory is made again before the new database,
+ * and one that another monitor made meanwhile (it took the directory) stops this one from
+ * writing there, as a fault, until that monitor lets the directory go.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { fstatSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { makeDirsSync } from '../make-dirs.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
@@ -19,6 +22,7 @@ import type { Db, SqlValue, Statement } from './driver.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import { writeHubSeqs, type HubSeq } from './hub-seqs.js';
 import { foldJournal } from './journal.js';
+import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type StoredRollups } from './rollups.js';
 import { restoreCatalog } from './restore.js';
@@ -109,11 +113,18 @@ export class StorageService {
   private rows: number | null = null;
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
+  /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
+  private readonly lockFile: string;
+  private lockIno: number;
+  private lockFd: number | undefined;
 
   /** Opens the database (throws StorageError when it cannot be used). */
   constructor(options: StorageServiceOptions) {
     this.o = options;
     this.clock = options.clock ?? Date.now;
+    // Taken by the coordinator before this actor started (lock.ts); a bare file has none.
+    this.lockFile = join(dirname(options.file), LOCK_FILE);
+    this.lockIno = inodeOf(this.lockFile);
     this.db = openSchema(options.file);
     this.table = new RollupTable(this.db);
     // What a killed process (or actor) left in the journal becomes rows before anything
@@ -262,6 +273,8 @@ export class StorageService {
   close(): void {
     this.closed = true;
     this.db.close();
+    if (this.lockFd !== undefined) closeLockSync(this.lockFd);
+    this.lockFd = undefined;
   }
 
   private statement(sql: string): Statement {
@@ -296,6 +309,7 @@ export class StorageService {
 
   /** The file was removed (or replaced) under us: open a new one and write everything again. */
   private reopenIfGone(): void {
+    this.keepLock();
     if (inodeOf(this.o.file) === this.inode) return;
     try {
       this.db.close();
@@ -312,6 +326,25 @@ export class StorageService {
     this.rows = null;
     this.inode = inodeOf(this.o.file);
     this.o.onReopen?.();
+  }
+
+  /**
+   * The dataDir's lock is still this monitor's: one removed (with the directory, or alone) is
+   * made again, before any new database; one of another inode is another monitor's, which took
+   * the directory meanwhile: this monitor must not write there (StorageLockedError, a fault of
+   * every flush until that monitor stops and the lock can be made again).
+   */
+  private keepLock(): void {
+    if (this.lockIno === -1) return;
+    const ino = inodeOf(this.lockFile);
+    if (ino === this.lockIno) return;
+    const dir = dirname(this.lockFile);
+    if (ino !== -1) throw lockedBy(dir, this.lockFile);
+    makeDirsSync(dir);
+    const fd = claimLockSync(dir);
+    if (this.lockFd !== undefined) closeLockSync(this.lockFd);
+    this.lockFd = fd;
+    this.lockIno = fstatSync(fd).ino;
   }
 }
 
