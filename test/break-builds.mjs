@@ -2535,6 +2535,13 @@ export const BREAKS = [
     tests: ['storage.test.ts'],
     mustFail: ['makes the lock again in a dataDir removed while running'],
   },
+  {
+    name: 'a removed database closed before its successor opens',
+    what: "the storage actor closes the connection to a removed database before it opens the new file: on a disk too full for the new one every read fails ('The database connection is not open'), storedData() and with it the MCP stop tool, which leaves the monitor running",
+    edits: [{ find: '    const db = openSchema(this.o.file);', replace: '    this.db.close();\n    const db = openSchema(this.o.file);' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['answers reads and the MCP stop tool from the file it has while the disk is too full for a new one in place of a removed database'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
 import { waitFor, historyTotals } from './helpers.js';
 
 const root = process.getuid?.() === 0;
@@ -133,6 +134,35 @@ if (!root && process.env.CI === 'true') {
         expect(d.file).not.toBeNull();
         expect(ours()).toEqual([basename(d.file!)]);
         expect(JSON.parse(readFileSync(d.file!, 'utf8'))).toHaveProperty('nodes');
+      } finally {
+        if (filler) rmSync(filler);
+        await m.stop();
+      }
+    });
+
+    it('answers reads and the MCP stop tool from the file it has while the disk is too full for a new one in place of a removed database', async () => {
+      const dir = join(mnt, 'removed');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      const host = new MonitorHost(m, true);
+      await m.start();
+      let filler: string | undefined;
+      try {
+        await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+        m.record('queue_size', 5);
+        await m.flush();
+        expect(await m.flushStorage()).toBe(true);
+        for (const f of ['perfwatch.db', 'perfwatch.db-wal', 'perfwatch.db-shm']) rmSync(join(dir, f), { force: true });
+        filler = fill(mnt);
+        expect(await m.flushStorage()).toBe(false);
+        const s = m.status().storage;
+        expect(s.mode === 'sqlite' && s.lastError?.message).toMatch(/cannot be written \(SQLITE_(FULL|IOERR_\w+): /);
+        // What the monitor holds on disk is still read: from the removed file, which it keeps open.
+        expect(await m.storedData()).toMatchObject({ rules: 1 });
+        expect(await historyTotals(m, 'queue_size')).toEqual({ count: 1, sum: 5 });
+        // An agent stops monitoring meanwhile: the answer counts what the file holds.
+        const stopped = await host.stop(true);
+        expect(stopped).toMatchObject({ wasRunning: true, held: { stored: { rules: 1 } } });
+        expect(m.state).toBe('stopped');
       } finally {
         if (filler) rmSync(filler);
         await m.stop();

@@ -311,15 +311,20 @@ export class StorageService {
   private reopenIfGone(): void {
     this.keepLock();
     if (inodeOf(this.o.file) === this.inode) return;
+    // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
+    makeDirsSync(dirname(this.o.file));
+    // The new file first: while it cannot be made (a full disk), the old connection stays open
+    // and answers reads (history, reports, storedData()) from the removed file, which it keeps.
+    // Closed first, every read failed ('The database connection is not open'), and with it the
+    // MCP stop_performance_monitoring tool, whose answer counts what the file holds.
+    const db = openSchema(this.o.file);
     try {
       this.db.close();
     } catch {
       // closing a connection to a removed file may fail; it is dropped either way
     }
     this.statements.clear();
-    // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
-    makeDirsSync(dirname(this.o.file));
-    this.db = openSchema(this.o.file);
+    this.db = db;
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
     this.persister.catalogAll();
