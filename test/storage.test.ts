@@ -417,6 +417,22 @@ describe('storage: sqlite', () => {
     expect(await historyTotals(again, 'revived_rt')).toEqual({ count: 20, sum: 210 });
   });
 
+  it('writes what the store holds at a stop() that comes while a dead storage actor is being replaced', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    // Recorded and drained, not on disk yet (the first flush is 5 s after the start).
+    for (let i = 1; i <= 10; i++) m.record('replaced_rt', i);
+    await m.flush();
+    // Resolved once the actor is gone: its successor is starting as stop() begins.
+    await m.injectFault('kill', 'storage');
+    expect(m.status().storage).toMatchObject({ actor: { state: 'restarting' } });
+    await m.stop();
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'replaced_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
   it('loses only what came after the last flush when the process is SIGKILLed', async () => {
     const dir = dataDir();
     const child = spawn(process.execPath, [new URL('./fixtures/storage-recorder.mjs', import.meta.url).pathname, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
