@@ -2549,6 +2549,13 @@ export const BREAKS = [
     tests: ['storage.test.ts'],
     mustFail: ['writes what the store holds at a stop() that comes while a dead storage actor is being replaced'],
   },
+  {
+    name: 'a kill drill not held',
+    what: "injectFault('kill') waits on the monitor's unref'd threads without holding the host: a drill that awaits it reaches 'beforeExit', which stops the monitor, and the drill's next record throws MonitorStoppedError into the host",
+    edits: [{ find: '    return holding(this.killNow());', replace: '    return this.killNow();' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["keeps a drill's host running while it awaits an actor killed from outside"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -229,8 +229,16 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     }
   }
 
-  /** Terminates the running actor from outside (a drill: as an OOM kill would); resolves once it is gone. */
-  async kill(): Promise<void> {
+  /**
+   * Terminates the running actor from outside (a drill: as an OOM kill would); resolves once it
+   * is gone. Held (hold.ts): waiting on our unref'd threads, a host that awaited it and nothing
+   * else reached 'beforeExit', whose stop() of its monitor then refused the drill's next record.
+   */
+  kill(): Promise<void> {
+    return holding(this.killNow());
+  }
+
+  private async killNow(): Promise<void> {
     // A successor still being made ready (the watchdog may report it up first) is the target.
     const instance = await this.next.promise.catch(() => undefined);
     if (!instance || this.state === 'stopped') return;
