@@ -169,6 +169,38 @@ if (!root && process.env.CI === 'true') {
       }
     });
 
+    it("says in status() after stop() that its last flush failed on a full disk, and a start() of the same monitor writes what it held", async () => {
+      const dir = join(mnt, 'last');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      m.record('last_rt', 1);
+      await m.flush();
+      expect(await m.flushStorage()).toBe(true);
+      for (let i = 0; i < 300; i++) m.record('last_rt', 2, { shard: `s${i}` });
+      await m.flush();
+      const filler = fill(mnt);
+      try {
+        await m.stop();
+        const s = m.status().storage;
+        expect(s.mode === 'sqlite' && s.lastError?.message).toMatch(/full/i);
+      } finally {
+        rmSync(filler);
+      }
+      const before = Date.now();
+      await m.start();
+      await m.stop();
+      const s = m.status().storage;
+      expect(s.mode === 'sqlite' && s.lastError).toBeNull();
+      expect(s.mode === 'sqlite' && s.lastFlushAt).toBeGreaterThanOrEqual(before);
+      const again = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await again.start();
+      try {
+        expect(await historyTotals(again, 'last_rt')).toEqual({ count: 301, sum: 601 });
+      } finally {
+        await again.stop();
+      }
+    });
+
     it('keeps recording in memory, reports the error in status and as a metric, and catches up once there is room', async () => {
       const dir = join(mnt, 'data');
       const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, storageFlushMs: 5_000, system: { enabled: false }, runtime: { enabled: false } });
