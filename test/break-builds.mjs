@@ -2563,6 +2563,13 @@ export const BREAKS = [
     tests: ['storage-disk.test.ts'],
     mustFail: ['says in status() after stop() that its last flush failed on a full disk'],
   },
+  {
+    name: 'a damaged database retried without a word',
+    what: "a flush that fails on a damaged file (SQLITE_CORRUPT) is reported as any other, 'retried at the next flush', though no retry mends it: the monitor fails every flush for good without saying so",
+    edits: [{ find: "    if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {", replace: "    if ((error as { code?: unknown } | null)?.code === String(null)) {" }],
+    tests: ['storage.test.ts'],
+    mustFail: ['says that a database damaged past its header will not mend when its writes fail'],
+  },
 ];
 
 function parseArgs(argv) {

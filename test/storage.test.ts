@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
+import { openDatabase } from '../dist/src/storage/driver.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -333,6 +334,33 @@ describe('storage: sqlite', () => {
     // The lock went with it: another monitor may use the directory once the file is moved away.
     rmSync(file);
     await monitor(dir).start();
+  });
+
+  it('says that a database damaged past its header will not mend when its writes fail, and keeps recording in memory', async () => {
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('damaged_rt', 1);
+    await first.stop();
+    // The rollups table's root page overwritten: the file opens, its catalog reads, a flush's rows do not go in.
+    const file = join(dir, 'perfwatch.db');
+    const db = openDatabase(file);
+    const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+    const pageSize = Number(db.pragma('page_size'));
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
+    closeSync(fd);
+
+    const m = monitor(dir);
+    await m.start();
+    m.record('damaged_rt', 2);
+    await m.flush();
+    expect(await m.flushStorage()).toBe(false);
+    const s = m.status().storage;
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`database disk image is malformed: ${file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
+    expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
   });
 
   it('writes the rollups again into a new file when the file is removed while running', async () => {

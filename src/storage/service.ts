@@ -301,7 +301,12 @@ export class StorageService {
   }
 
   private fail(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // A damaged file fails every flush alike: the retry that mends a full disk mends nothing
+    // here, and "retried at the next flush" alone left the monitor failing for good unsaid.
+    if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {
+      message += `: ${this.o.file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`;
+    }
     this.failures++;
     this.lastError = { message, at: this.clock() };
     this.o.onError?.(message);
