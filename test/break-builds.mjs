@@ -2603,6 +2603,62 @@ export const BREAKS = [
       "a 200 that takes the request in part (OTLP partial success, json): the rejected points count as failed, the receiver's reason is the last error, nothing retried",
     ],
   },
+  {
+    name: 'an unwritable database called no database',
+    what: "openSchema says a perfwatch database it cannot write (a read-only file, a full disk) 'is not a usable SQLite database … move it away': advice that loses a sound history for a fault of the disk",
+    edits: [{ find: "if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {", replace: "if (typeof code === 'string' && code === String(null)) {" }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['fails start() on a database it cannot write (a read-only file, a full disk) saying so, not that the file is no database to move away'],
+  },
+  {
+    name: 'a profile write cut short is kept',
+    what: 'a profile whose write fails part way (a full disk) leaves its file empty or cut short, named as a profile, counted against maxFiles, and no profile DevTools can open',
+    edits: [{ find: '      await unlink(file).catch(() => {});\n      return this.missing(', replace: '      return this.missing(' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['leaves no profile file cut short in a dataDir that is full'],
+  },
+  {
+    name: 'the lock not made again with a removed dataDir',
+    what: "a monitor whose dataDir was removed while it ran makes the directory and the database again but not the lock file: another process starts on the directory, and both write one file",
+    edits: [{ find: '  private reopenIfGone(): void {\n    this.keepLock();', replace: '  private reopenIfGone(): void {' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['makes the lock again in a dataDir removed while running'],
+  },
+  {
+    name: 'a removed database closed before its successor opens',
+    what: "the storage actor closes the connection to a removed database before it opens the new file: on a disk too full for the new one every read fails ('The database connection is not open'), storedData() and with it the MCP stop tool, which leaves the monitor running",
+    edits: [{ find: '    const db = openSchema(this.o.file);', replace: '    this.db.close();\n    const db = openSchema(this.o.file);' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['answers reads and the MCP stop tool from the file it has while the disk is too full for a new one in place of a removed database'],
+  },
+  {
+    name: 'a stop terminates an actor being replaced',
+    what: "Supervisor.stop() terminates an actor's successor while it starts: a stop() soon after the storage actor died skips the last flush, and the samples since the one before are lost",
+    edits: [{ find: "    if (this.state === 'restarting') await Promise.race([this.next.promise,", replace: "    if (this.state === String(null)) await Promise.race([this.next.promise," }],
+    tests: ['storage.test.ts'],
+    mustFail: ['writes what the store holds at a stop() that comes while a dead storage actor is being replaced'],
+  },
+  {
+    name: 'a kill drill not held',
+    what: "injectFault('kill') waits on the monitor's unref'd threads without holding the host: a drill that awaits it reaches 'beforeExit', which stops the monitor, and the drill's next record throws MonitorStoppedError into the host",
+    edits: [{ find: '    return holding(this.killNow());', replace: '    return this.killNow();' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["keeps a drill's host running while it awaits an actor killed from outside"],
+  },
+  {
+    name: "stop's last flush without a word back",
+    what: "stop() leaves the last flush to the storage actor's own stop, which answers nothing: status() after stop() keeps the flush before it, with no error, though the last flush failed on a full disk and the samples since were not on disk",
+    edits: [{ find: "    if (!this.deps.driven && this.actor.state === 'running') {\n      await Promise.race(", replace: "    if (this.deps.driven && this.actor.state === 'running') {\n      await Promise.race(" }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['says in status() after stop() that its last flush failed on a full disk'],
+  },
+  {
+    name: 'a damaged database retried without a word',
+    what: "a flush that fails on a damaged file (SQLITE_CORRUPT) is reported as any other, 'retried at the next flush', though no retry mends it: the monitor fails every flush for good without saying so",
+    edits: [{ find: "    if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {", replace: "    if ((error as { code?: unknown } | null)?.code === String(null)) {" }],
+    tests: ['storage.test.ts'],
+    mustFail: ['says that a database damaged past its header will not mend when its writes fail'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -237,6 +237,33 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 60_000);
 
+  it("keeps a drill's host running while it awaits an actor killed from outside, so that its monitor is not stopped under it", async () => {
+    // injectFault('kill') waited on our unref'd threads alone: the host's event loop emptied,
+    // 'beforeExit' stopped the monitor, and the drill's next record threw MonitorStoppedError.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "for (const actor of ['collector', 'alerts']) {",
+      "  await m.injectFault('kill', actor);",
+      '  console.log(actor, m.state);',
+      "  m.record('drill', 1);",
+      '}',
+      'await m.flush();',
+      "console.log('recorded', m.getMetrics({ names: ['drill'] })[0].totalCount);",
+      'await m.stop();',
+    ].join('\n');
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
+      });
+    });
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual(['collector running', 'alerts running', 'recorded 2']);
+    expect(out.code).toBe(0);
+  }, 60_000);
+
   it('lets a host end whose monitor serves HTTP and MCP with clients connected to both', async () => {
     // The fronts' servers and their connections were ref'd: such a host never ended (until its
     // orchestrator's SIGKILL), and the monitor's stop at 'beforeExit' never ran. The host here

@@ -4,11 +4,12 @@
  * instead (CI must not pass by skipping).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError } from '../dist/src/index.js';
+import { MonitorHost } from '../dist/src/mcp/host.js';
 import { waitFor, historyTotals } from './helpers.js';
 
 const root = process.getuid?.() === 0;
@@ -65,6 +66,138 @@ if (!root && process.env.CI === 'true') {
         expect(m.state).toBe('stopped');
       } finally {
         execFileSync('umount', [ro]);
+      }
+    });
+
+    it('fails start() on a database it cannot write (a read-only file, a full disk) saying so, not that the file is no database to move away', async () => {
+      // A perfwatch database with history, then mounted read-only over itself: the directory stays writable (the lock).
+      const dir = mkdtempSync(join(tmpdir(), 'pw-ro-db-'));
+      const options = { storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } } as const;
+      const a = new PerformanceMonitor(options);
+      await a.start();
+      a.record('kept_rt', 1);
+      await a.stop();
+      const file = join(dir, 'perfwatch.db');
+      const bytes = readFileSync(file);
+      execFileSync('mount', ['--bind', file, file]);
+      try {
+        execFileSync('mount', ['-o', 'remount,ro,bind', file]);
+        const b = new PerformanceMonitor(options);
+        const e = await b.start().catch((error: unknown) => error);
+        expect(e).toBeInstanceOf(StorageError);
+        expect(e).toMatchObject({ path: file });
+        expect((e as Error).message).toBe(`${file}: cannot be written (SQLITE_READONLY: attempt to write a readonly database); it was left untouched: give this process write access to it and its directory, or choose another dataDir`);
+        expect(b.state).toBe('stopped');
+      } finally {
+        execFileSync('umount', [file]);
+      }
+      expect(readFileSync(file).equals(bytes)).toBe(true);
+
+      // A new dataDir on a disk with room for the lock file and not for the database.
+      const full = join(mnt, 'no-room');
+      mkdirSync(full);
+      const filler = fill(mnt);
+      try {
+        truncateSync(filler, statSync(filler).size - 4096);
+        const c = new PerformanceMonitor({ ...options, dataDir: full });
+        const e = await c.start().catch((error: unknown) => error);
+        expect(e).toBeInstanceOf(StorageError);
+        expect((e as Error).message).toMatch(new RegExp(`^${join(full, 'perfwatch.db')}: cannot be written \\(SQLITE_(FULL|IOERR_\\w+): .*free space on its file system`));
+        expect(c.state).toBe('stopped');
+      } finally {
+        rmSync(filler);
+        rmSync(full, { recursive: true });
+      }
+    });
+
+    it("leaves no profile file cut short in a dataDir that is full: the capture's summary says why its file is missing, and the next one once there is room is whole", async () => {
+      const dir = join(mnt, 'profiled');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      const profiles = join(dir, 'profiles');
+      const ours = (): string[] => readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile'));
+      let filler: string | undefined;
+      try {
+        // Its directory made while there is room, so that only the file's write meets the full disk.
+        mkdirSync(profiles);
+        filler = fill(mnt);
+        const c = await m.profile({ seconds: 1 });
+        expect(c.summary.kind).toBe('cpu');
+        expect(c.file).toBeNull();
+        expect(c.fileError).toMatch(/^cannot write .*\/profiles\/perfwatch-.*\.cpuprofile: ENOSPC/);
+        expect(ours()).toEqual([]);
+        expect(m.status().profiling.files).toMatchObject({ count: 0, bytes: 0, lastError: c.fileError });
+
+        rmSync(filler);
+        filler = undefined;
+        const d = await m.profile({ seconds: 1 });
+        expect(d.file).not.toBeNull();
+        expect(ours()).toEqual([basename(d.file!)]);
+        expect(JSON.parse(readFileSync(d.file!, 'utf8'))).toHaveProperty('nodes');
+      } finally {
+        if (filler) rmSync(filler);
+        await m.stop();
+      }
+    });
+
+    it('answers reads and the MCP stop tool from the file it has while the disk is too full for a new one in place of a removed database', async () => {
+      const dir = join(mnt, 'removed');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      const host = new MonitorHost(m, true);
+      await m.start();
+      let filler: string | undefined;
+      try {
+        await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+        m.record('queue_size', 5);
+        await m.flush();
+        expect(await m.flushStorage()).toBe(true);
+        for (const f of ['perfwatch.db', 'perfwatch.db-wal', 'perfwatch.db-shm']) rmSync(join(dir, f), { force: true });
+        filler = fill(mnt);
+        expect(await m.flushStorage()).toBe(false);
+        const s = m.status().storage;
+        expect(s.mode === 'sqlite' && s.lastError?.message).toMatch(/cannot be written \(SQLITE_(FULL|IOERR_\w+): /);
+        // What the monitor holds on disk is still read: from the removed file, which it keeps open.
+        expect(await m.storedData()).toMatchObject({ rules: 1 });
+        expect(await historyTotals(m, 'queue_size')).toEqual({ count: 1, sum: 5 });
+        // An agent stops monitoring meanwhile: the answer counts what the file holds.
+        const stopped = await host.stop(true);
+        expect(stopped).toMatchObject({ wasRunning: true, held: { stored: { rules: 1 } } });
+        expect(m.state).toBe('stopped');
+      } finally {
+        if (filler) rmSync(filler);
+        await m.stop();
+      }
+    });
+
+    it("says in status() after stop() that its last flush failed on a full disk, and a start() of the same monitor writes what it held", async () => {
+      const dir = join(mnt, 'last');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      m.record('last_rt', 1);
+      await m.flush();
+      expect(await m.flushStorage()).toBe(true);
+      for (let i = 0; i < 300; i++) m.record('last_rt', 2, { shard: `s${i}` });
+      await m.flush();
+      const filler = fill(mnt);
+      try {
+        await m.stop();
+        const s = m.status().storage;
+        expect(s.mode === 'sqlite' && s.lastError?.message).toMatch(/full/i);
+      } finally {
+        rmSync(filler);
+      }
+      const before = Date.now();
+      await m.start();
+      await m.stop();
+      const s = m.status().storage;
+      expect(s.mode === 'sqlite' && s.lastError).toBeNull();
+      expect(s.mode === 'sqlite' && s.lastFlushAt).toBeGreaterThanOrEqual(before);
+      const again = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
+      await again.start();
+      try {
+        expect(await historyTotals(again, 'last_rt')).toEqual({ count: 301, sum: 601 });
+      } finally {
+        await again.stop();
       }
     });
 

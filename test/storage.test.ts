@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
+import { openDatabase } from '../dist/src/storage/driver.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -335,6 +336,33 @@ describe('storage: sqlite', () => {
     await monitor(dir).start();
   });
 
+  it('says that a database damaged past its header will not mend when its writes fail, and keeps recording in memory', async () => {
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('damaged_rt', 1);
+    await first.stop();
+    // The rollups table's root page overwritten: the file opens, its catalog reads, a flush's rows do not go in.
+    const file = join(dir, 'perfwatch.db');
+    const db = openDatabase(file);
+    const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+    const pageSize = Number(db.pragma('page_size'));
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
+    closeSync(fd);
+
+    const m = monitor(dir);
+    await m.start();
+    m.record('damaged_rt', 2);
+    await m.flush();
+    expect(await m.flushStorage()).toBe(false);
+    const s = m.status().storage;
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`database disk image is malformed: ${file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
+    expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
+  });
+
   it('writes the rollups again into a new file when the file is removed while running', async () => {
     const dir = dataDir();
     const m = monitor(dir);
@@ -349,6 +377,50 @@ describe('storage: sqlite', () => {
     const again = monitor(dir);
     await again.start();
     expect(await historyTotals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
+  it('makes the lock again in a dataDir removed while running, and writes nothing into one that another process took meanwhile until it lets go', async () => {
+    const dir = dataDir();
+    const a = monitor(dir, { storageFlushMs: 5_000 });
+    await a.start();
+    a.record('taken_rt', 1);
+    await a.flush();
+    expect(await a.flushStorage()).toBe(true);
+
+    rmSync(dir, { recursive: true, force: true });
+    // Another process starts on the directory before this monitor's next flush.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const script = `
+      import { PerformanceMonitor } from ${JSON.stringify(index)};
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      m.record('taken_rt', 10);
+      await m.flush();
+      console.log(String(await m.flushStorage()));
+      process.stdin.once('data', async () => { await m.stop(); process.exit(0); });`;
+    const other = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const line = await once<string>(createInterface({ input: other.stdout }), 'line');
+    expect(line).toBe('true');
+
+    a.record('taken_rt', 2);
+    await a.flush();
+    expect(await a.flushStorage()).toBe(false);
+    const s = a.status().storage;
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${dir} is in use by another perfwatch monitor (pid ${other.pid}): give each monitor its own dataDir, or stop that process`);
+
+    other.stdin!.write('stop\n');
+    await once(other, 'exit');
+    // Let go: the lock is made again, this monitor's, and its store is written into the file.
+    expect(await a.flushStorage()).toBe(true);
+    expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    const e = await monitor(dir).start().catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', pid: process.pid });
+    await a.stop();
+    expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
+
+    const b = monitor(dir);
+    await b.start();
+    expect(await historyTotals(b, 'taken_rt')).toEqual({ count: 3, sum: 13 });
   });
 
   it('replaces a storage actor that dies, which goes on writing where the other stopped', async () => {
@@ -371,6 +443,22 @@ describe('storage: sqlite', () => {
     const again = monitor(dir);
     await again.start();
     expect(await historyTotals(again, 'revived_rt')).toEqual({ count: 20, sum: 210 });
+  });
+
+  it('writes what the store holds at a stop() that comes while a dead storage actor is being replaced', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    // Recorded and drained, not on disk yet (the first flush is 5 s after the start).
+    for (let i = 1; i <= 10; i++) m.record('replaced_rt', i);
+    await m.flush();
+    // Resolved once the actor is gone: its successor is starting as stop() begins.
+    await m.injectFault('kill', 'storage');
+    expect(m.status().storage).toMatchObject({ actor: { state: 'restarting' } });
+    await m.stop();
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'replaced_rt')).toEqual({ count: 10, sum: 55 });
   });
 
   it('loses only what came after the last flush when the process is SIGKILLed', async () => {

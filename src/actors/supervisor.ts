@@ -229,8 +229,16 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     }
   }
 
-  /** Terminates the running actor from outside (a drill: as an OOM kill would); resolves once it is gone. */
-  async kill(): Promise<void> {
+  /**
+   * Terminates the running actor from outside (a drill: as an OOM kill would); resolves once it
+   * is gone. Held (hold.ts): waiting on our unref'd threads, a host that awaited it and nothing
+   * else reached 'beforeExit', whose stop() of its monitor then refused the drill's next record.
+   */
+  kill(): Promise<void> {
+    return holding(this.killNow());
+  }
+
+  private async killNow(): Promise<void> {
     // A successor still being made ready (the watchdog may report it up first) is the target.
     const instance = await this.next.promise.catch(() => undefined);
     if (!instance || this.state === 'stopped') return;
@@ -244,6 +252,14 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
 
   private async stopNow(): Promise<void> {
     if (this.state === 'stopped') return;
+    // An actor being replaced (it died, or hung) comes up first, within the bound: its stop()
+    // is what saves the others' work (the storage actor's last flush of what the store holds
+    // since the last one, the collector's drain of the rings). Terminated while it started,
+    // a dead storage actor's successor never wrote them, and a stop() then (the host ending
+    // at 'beforeExit', a SIGTERM) lost them all.
+    if (this.state === 'restarting') await Promise.race([this.next.promise, new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())]).catch(() => {});
+    // Another stop() meanwhile did the rest.
+    if ((this.state as ActorState) === 'stopped') return;
     this.state = 'stopped';
     // Calls waiting for an actor that will not come now fail (call() sees 'stopped').
     this.next.reject(new ActorError(this.name, 'is not running'));

@@ -32,6 +32,9 @@ import type { ResolvedOptions } from './options.js';
 
 export const DB_FILE = 'perfwatch.db';
 
+/** How long stop() waits for the last flush's answer before the actor's own stop goes on (it has as long again). */
+const LAST_FLUSH_WAIT_MS = 5_000;
+
 export interface StorageLinkDeps {
   options: ResolvedOptions;
   control: SharedArrayBuffer;
@@ -118,6 +121,13 @@ export class StorageLink {
    */
   async stop(seqs?: HubSeq[] | null): Promise<void> {
     if (this.deps.driven && seqs) await this.flushSeqs(seqs, true);
+    // The last flush as a call of its own, so that status() after stop() says how it went (its
+    // time, a full disk's error): the actor's stop() flushed without a word back, and status()
+    // kept the flush before it, with no error, while the samples since were not on disk. Bounded
+    // as the actor's stop is; the actor's own last flush then finds nothing new.
+    if (!this.deps.driven && this.actor.state === 'running') {
+      await Promise.race([this.flush().catch(() => false), new Promise((resolve) => setTimeout(resolve, LAST_FLUSH_WAIT_MS).unref())]);
+    }
     await this.actor.stop();
     await this.releaseLock();
   }

@@ -5,7 +5,8 @@
  * are counted or deleted, so a directory shared with anything else loses nothing else.
  *
  * A directory that cannot be written is not an error of the capture: write() answers why
- * the file is missing, and the summary goes out without it.
+ * the file is missing, and the summary goes out without it; what a failed write left (a file
+ * cut short by a full disk) is deleted.
  */
 import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -83,6 +84,9 @@ export class ProfileFiles {
       await makeDirs(dir);
       await writeFile(file, json);
     } catch (error) {
+      // A disk that filled during the write leaves the file cut short (or empty): no profile
+      // DevTools can open, yet named as ours, counted against maxFiles and taking the room.
+      await unlink(file).catch(() => {});
       return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);
     }
     this.lastError = null;

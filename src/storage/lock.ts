@@ -13,7 +13,7 @@
  * thread of it has open (/proc/self/fd) is a dead thread's and is taken over. It refused every
  * later monitor of the process on that dataDir, saying to stop() a monitor that was gone.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
@@ -57,6 +57,47 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     if (owner !== undefined && processAlive(owner.pid) && !reused(owner) && !(owner.pid === process.pid && openHere(file) === false)) throw new StorageLockedError(dir, owner.pid);
     // A dead owner's lock, one whose pid another process has now, or a dead thread's of this process: take it over.
     await unlink(file).catch(() => {});
+  }
+}
+
+/**
+ * Makes the lock file again, for a monitor whose dataDir was removed while it ran (`rm -rf`, a
+ * cleaner of /tmp) and that writes a new database there (StorageService): without it, another
+ * process could take the directory and both would write one file. Synchronous (the storage
+ * actor's flush is); answers the open descriptor, which its caller keeps open as the owner
+ * does (openHere). Throws StorageLockedError when another monitor made one first.
+ */
+export function claimLockSync(dir: string): number {
+  const file = join(dir, LOCK_FILE);
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw lockedBy(dir, file);
+    throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
+  }
+  const started = startOf(process.pid);
+  writeSync(fd, started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`);
+  return fd;
+}
+
+/** The error for a lock file this monitor did not make: its owner's pid, when the file says one. */
+export function lockedBy(dir: string, file: string = join(dir, LOCK_FILE)): StorageError {
+  let pid = Number.NaN;
+  try {
+    pid = Number(readFileSync(file, 'utf8').trim().split(' ')[0]);
+  } catch {
+    // gone or unreadable meanwhile: no pid to name
+  }
+  return Number.isInteger(pid) && pid > 0 ? new StorageLockedError(dir, pid) : new StorageError(dir, `is in use by another perfwatch monitor (${file} is not this monitor's)`);
+}
+
+/** Closes a descriptor claimLockSync answered (the file stays: release() removes it). */
+export function closeLockSync(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // closed already
   }
 }
 

@@ -119,15 +119,33 @@ export function openSchema(file: string, migrations: readonly Migration[] = MIGR
   try {
     db = openDatabase(file);
   } catch (error) {
-    throw new StorageError(file, `is not a usable SQLite database (${describe(error)}); it was left untouched: move it away or choose another dataDir`);
+    throw unusable(file, error);
   }
   try {
     migrate(db, file, migrations);
     return db;
   } catch (error) {
     db.close();
-    throw error;
+    throw error instanceof StorageError ? error : unusable(file, error);
   }
+}
+
+/** What SQLite says of a file whose bytes are not a database (a garbage file, one cut short). */
+const NOT_A_DATABASE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
+/**
+ * The error for a file that cannot be opened or brought to the schema. Only a file whose bytes
+ * are not a database is one to move away; a database this process cannot write (a read-only
+ * file, a full disk, an I/O error) is the user's history, and moving it away to start afresh
+ * would lose it: the advice is then about the disk.
+ */
+function unusable(file: string, error: unknown): StorageError {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {
+    const fix = code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') ? 'free space on its file system (or see why it fails to write)' : 'give this process write access to it and its directory';
+    return new StorageError(file, `cannot be written (${code}: ${describe(error)}); it was left untouched: ${fix}, or choose another dataDir`);
+  }
+  return new StorageError(file, `is not a usable SQLite database (${describe(error)}); it was left untouched: move it away or choose another dataDir`);
 }
 
 /** Brings an open database to the version of `migrations` (see openSchema; bench:storage runs it over another driver). */

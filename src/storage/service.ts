@@ -8,10 +8,13 @@
  * reported through `onError`; the data stays in the shared store and the next flush retries
  * it, so recording never stops. A database file removed while open is noticed at the next
  * flush (its inode changed or vanished) and created again (its directory too, if that went),
- * and everything the store still holds is written to it.
+ * and everything the store still holds is written to it. The dataDir's lock file is checked
+ * at the same moments: one removed with the directory is made again before the new database,
+ * and one that another monitor made meanwhile (it took the directory) stops this one from
+ * writing there, as a fault, until that monitor lets the directory go.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { fstatSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { makeDirsSync } from '../make-dirs.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
@@ -19,6 +22,7 @@ import type { Db, SqlValue, Statement } from './driver.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import { writeHubSeqs, type HubSeq } from './hub-seqs.js';
 import { foldJournal } from './journal.js';
+import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type StoredRollups } from './rollups.js';
 import { restoreCatalog } from './restore.js';
@@ -109,11 +113,18 @@ export class StorageService {
   private rows: number | null = null;
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
+  /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
+  private readonly lockFile: string;
+  private lockIno: number;
+  private lockFd: number | undefined;
 
   /** Opens the database (throws StorageError when it cannot be used). */
   constructor(options: StorageServiceOptions) {
     this.o = options;
     this.clock = options.clock ?? Date.now;
+    // Taken by the coordinator before this actor started (lock.ts); a bare file has none.
+    this.lockFile = join(dirname(options.file), LOCK_FILE);
+    this.lockIno = inodeOf(this.lockFile);
     this.db = openSchema(options.file);
     this.table = new RollupTable(this.db);
     // What a killed process (or actor) left in the journal becomes rows before anything
@@ -262,6 +273,8 @@ export class StorageService {
   close(): void {
     this.closed = true;
     this.db.close();
+    if (this.lockFd !== undefined) closeLockSync(this.lockFd);
+    this.lockFd = undefined;
   }
 
   private statement(sql: string): Statement {
@@ -288,7 +301,12 @@ export class StorageService {
   }
 
   private fail(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // A damaged file fails every flush alike: the retry that mends a full disk mends nothing
+    // here, and "retried at the next flush" alone left the monitor failing for good unsaid.
+    if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {
+      message += `: ${this.o.file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`;
+    }
     this.failures++;
     this.lastError = { message, at: this.clock() };
     this.o.onError?.(message);
@@ -296,22 +314,47 @@ export class StorageService {
 
   /** The file was removed (or replaced) under us: open a new one and write everything again. */
   private reopenIfGone(): void {
+    this.keepLock();
     if (inodeOf(this.o.file) === this.inode) return;
+    // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
+    makeDirsSync(dirname(this.o.file));
+    // The new file first: while it cannot be made (a full disk), the old connection stays open
+    // and answers reads (history, reports, storedData()) from the removed file, which it keeps.
+    // Closed first, every read failed ('The database connection is not open'), and with it the
+    // MCP stop_performance_monitoring tool, whose answer counts what the file holds.
+    const db = openSchema(this.o.file);
     try {
       this.db.close();
     } catch {
       // closing a connection to a removed file may fail; it is dropped either way
     }
     this.statements.clear();
-    // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
-    makeDirsSync(dirname(this.o.file));
-    this.db = openSchema(this.o.file);
+    this.db = db;
     this.table = new RollupTable(this.db);
     this.persister = new Persister(this.o.registry, this.o.reader, this.table);
     this.persister.catalogAll();
     this.rows = null;
     this.inode = inodeOf(this.o.file);
     this.o.onReopen?.();
+  }
+
+  /**
+   * The dataDir's lock is still this monitor's: one removed (with the directory, or alone) is
+   * made again, before any new database; one of another inode is another monitor's, which took
+   * the directory meanwhile: this monitor must not write there (StorageLockedError, a fault of
+   * every flush until that monitor stops and the lock can be made again).
+   */
+  private keepLock(): void {
+    if (this.lockIno === -1) return;
+    const ino = inodeOf(this.lockFile);
+    if (ino === this.lockIno) return;
+    const dir = dirname(this.lockFile);
+    if (ino !== -1) throw lockedBy(dir, this.lockFile);
+    makeDirsSync(dir);
+    const fd = claimLockSync(dir);
+    if (this.lockFd !== undefined) closeLockSync(this.lockFd);
+    this.lockFd = fd;
+    this.lockIno = fstatSync(fd).ino;
   }
 }
 
