@@ -71,6 +71,20 @@ describe('alerting, end to end', () => {
     expect(Math.abs(t.value - 900) / 900).toBeLessThan(0.01);
   });
 
+  it("judges a window rule's rate per second of the part of the window the monitor watched: `rate < x` does not fire at every start", async () => {
+    const m = await started();
+    const count = await m.createAlertRule({ name: 'burst seen', metric: 'orders', aggregation: 'count', window: 600, operator: '>', threshold: 500 });
+    const slow = await m.createAlertRule({ name: 'orders slow', metric: 'orders', aggregation: 'rate', window: 600, operator: '<', threshold: 10 });
+    const transitions: AlertTransition[] = [];
+    m.on('alert', (t: AlertTransition) => transitions.push(t));
+    // 1,000 orders in the monitor's first seconds: hundreds a second, whatever the machine's
+    // pace; over the whole 600 s window it would read 1.7 a second.
+    for (let i = 0; i < 1000; i++) m.record('orders', 1);
+    // The count rule fires on the first closed bucket holding them; the rate rule is judged in the same round.
+    await waitFor(() => transitions.some((t) => t.ruleId === count.id && t.to === 'firing'), 15_000, 'the count rule to fire');
+    expect(transitions.filter((t) => t.ruleId === slow.id)).toEqual([]);
+  });
+
   it('keeps its rules and alert states through an alert actor crash', async () => {
     const m = await started();
     await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });

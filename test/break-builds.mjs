@@ -1178,7 +1178,7 @@ export const BREAKS = [
   {
     name: 'alert rate sums a distribution',
     what: "a rule's rate of a gauge or a distribution is its sum a second, not its samples a second as getMetrics and reports give it",
-    edits: [{ find: "        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / rule.window;", replace: '        return sum! / rule.window;' }],
+    edits: [{ find: "        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;", replace: '        return sum! / seconds;' }],
     tests: ['alert-rules.test.ts'],
     mustFail: ["judges a rate as getMetrics gives it: a distribution's samples per second, a counter's sum per second", 'computes each window aggregation over closed buckets'],
   },
@@ -2513,6 +2513,13 @@ export const BREAKS = [
     edits: [{ find: ".refine((k) => !k.startsWith('__'), {", replace: ".refine((k) => k !== '', {" }],
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
+  },
+  {
+    name: 'alert rate over the whole window',
+    what: "a window rule's rate divides by the rule's window, not the part of it the monitor watched: a monitor's first minutes read their traffic at a fraction of its rate, and `rate < x` fired at every start",
+    edits: [{ find: 'const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);', replace: 'const seconds = rule.window;' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ["judges a window rule's rate per second of the part of the window the monitor watched"],
   },
 ];
 

@@ -61,6 +61,8 @@ export interface AlertingDeps {
   /** Series ids the store holds (progress keeps one cell per id). */
   seriesCapacity: number;
   intervalMs: number;
+  /** When the monitor first started (ms; now, before its first start): what window rules' `rate` counts from. */
+  watchedFrom(): number;
   historyLimit: number;
   /** Rules at most (maxAlertRules); those restored from the database are kept even beyond it. */
   maxRules: number;
@@ -126,7 +128,7 @@ export class Alerting {
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
-    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
+    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs, watchedFrom: deps.watchedFrom() });
     this.actor = new Supervisor<AlertActorApi>(
       'alerts',
       new URL('../../workers/alerts.js', import.meta.url),
