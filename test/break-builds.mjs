@@ -2521,6 +2521,14 @@ export const BREAKS = [
     tests: ['alerting.test.ts'],
     mustFail: ["judges a window rule's rate per second of the part of the window the monitor watched"],
   },
+  {
+    name: "alert capture's timer holds the host",
+    what: "an alert's profile capture keeps a ref'd timer: a host whose own work is done stays up until the capture's end (captureSeconds, up to 120 s), though no caller waits on it",
+    edits: [{ find: 'if (alert !== null) timer.unref();', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["lets a host whose own work is done end while an alert's profile capture runs"],
+  },
+
 ];
 
 function parseArgs(argv) {
