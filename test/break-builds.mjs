@@ -2529,6 +2529,13 @@ export const BREAKS = [
     mustFail: ["lets a host whose own work is done end while an alert's profile capture runs"],
   },
 
+  {
+    name: 'close() leaves a webhook post in flight',
+    what: "the notifier's stop() drops what waits but lets the post in flight run to its timeout: a receiver that never answers held a closed monitor's host up to timeoutMs (60 s at most)",
+    edits: [{ find: 'target.current?.abort?.abort();', replace: '' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['aborts the post in flight when the monitor is closed'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -141,6 +141,32 @@ describe('webhook delivery', () => {
     expect(n.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
   });
 
+  it("aborts the post in flight when the monitor is closed: a receiver that never answers does not hold the host's exit", async () => {
+    // The post went on until timeoutMs (up to 60 s) after close(), its socket holding the host's
+    // event loop: a service that closed its monitor on SIGTERM was killed by its orchestrator.
+    let hung: IncomingMessage | undefined;
+    let hungUp = false;
+    const url = await listen((req) => {
+      hung = req;
+      req.resume();
+      req.socket.on('close', () => (hungUp = true));
+    });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [url], timeoutMs: 60_000, resolveHoldMs: 0 } });
+    await m.start();
+    try {
+      await m.createAlertRule({ metric: 'queue_depth', operator: '>', threshold: 5 });
+      m.record('queue_depth', 50);
+      await waitFor(() => hung !== undefined, 10_000, 'the receiver to get the firing');
+      expect(m.status().alerts.notifications).toMatchObject({ queued: 1, sent: 0 });
+      await m.close();
+      await waitFor(() => hungUp && m.status().alerts.notifications.queued === 0, 10_000, 'the post to be aborted');
+      // Ended by the close, not failed by the receiver: no error of its own.
+      expect(m.status().alerts.notifications).toMatchObject({ sent: 0, failed: 0, dropped: 1, queued: 0, lastError: null });
+    } finally {
+      await m.close();
+    }
+  });
+
   it('reads no more than a small cap of a receiver\'s answer, however long it is', async () => {
     let accepted = -1;
     const closed = new Promise<void>((resolve) => {

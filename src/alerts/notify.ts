@@ -67,6 +67,8 @@ interface Delivery {
   saved?: Promise<unknown>;
   /** Ends its backoff wait early (stop()). */
   wake?: () => void;
+  /** Aborts its post in flight (stop()). */
+  abort?: AbortController;
 }
 
 interface Target {
@@ -284,8 +286,9 @@ export class Notifier {
   }
 
   /**
-   * Stops notifying: what waits is dropped (counted), but its outbox rows stay, so a start on
-   * the same dataDir sends it (at least once: a post in flight that succeeds is not resent).
+   * Stops notifying: what waits is dropped (counted), and the posts in flight are aborted
+   * (dropped too), but their outbox rows stay, so a start on the same dataDir sends them (at
+   * least once: a receiver may have had a post that was aborted).
    */
   stop(): void {
     this.stopped = true;
@@ -296,8 +299,11 @@ export class Notifier {
     for (const target of this.targets()) {
       for (const d of target.queue) this.finish(target, d, 'dropped');
       target.queue.length = 0;
-      // A delivery in its backoff wait is dropped now; one being posted ends as its post does.
+      // A delivery in its backoff wait is dropped now, and so is one being posted: its post is
+      // aborted (its outbox row stays, so a start on the dataDir posts it again). A receiver
+      // that never answers held a closed monitor's host up to timeoutMs (60 s at most).
       target.current?.wake?.();
+      target.current?.abort?.abort();
     }
   }
 
@@ -464,7 +470,9 @@ export class Notifier {
       const ahead = delivery.due - Date.now();
       if (ahead > 0) await this.sleep(delivery, ahead);
       if (this.stopped) return 'dropped';
-      const answer = await this.post(target, delivery.body);
+      delivery.abort = new AbortController();
+      const answer = await this.post(target, delivery.body, delivery.abort.signal);
+      delivery.abort = undefined;
       if (answer === 'sent') return 'sent';
       delivery.attempt++;
       if (this.stopped) return 'dropped';
@@ -518,13 +526,13 @@ export class Notifier {
    * Retry-After (delta-seconds or an HTTP-date), 0 without one. The answer's body is drained
    * up to a cap, never kept.
    */
-  private async post(target: Target, body: string): Promise<'sent' | number> {
+  private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | number> {
     try {
       const response = await fetch(target.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...target.headers },
         body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted]),
         // A redirect is not followed: fetch follows a 301 or 302 to a POST with a GET without
         // the body, whose 2xx counted the alert as sent though no receiver ever saw it.
         redirect: 'manual',
@@ -534,6 +542,8 @@ export class Notifier {
       this.failed(target, `${target.url}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
+      // Aborted by stop(): no failure of the receiver's.
+      if (aborted.aborted) return 0;
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
       this.failed(target, `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
