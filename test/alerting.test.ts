@@ -208,6 +208,30 @@ describe('notifications', () => {
     }
   });
 
+  it('resolves the firing alerts of a rule deleted while the monitor is stopped, and notifies their resolution', async () => {
+    // With no alert actor running, the deletion left the episode open in the notifier:
+    // Alertmanager heard it fire at every resend, for good, and webhooks never its end.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      const rule = await m.createAlertRule({ name: 'disk full', metric: 'disk_used', operator: '>', threshold: 90 });
+      m.record('disk_used', 97);
+      await waitFor(() => hook.bodies.length === 1, 10_000, 'the firing webhook');
+      await m.stop();
+      const transitions: AlertTransition[] = [];
+      m.on('alert', (t: AlertTransition) => transitions.push(t));
+      expect(await m.deleteAlertRule(rule.id)).toBe(true);
+      expect(transitions).toMatchObject([{ ruleId: rule.id, from: 'firing', to: 'resolved', value: 97 }]);
+      expect(m.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing', 'resolved']);
+      expect(m.getAlerts({ state: 'all' })).toEqual([]);
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the resolved webhook');
+      const [firing, resolved] = hook.bodies as Record<string, any>[];
+      expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint }] });
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it('sends the resolution of an alert that was firing when the monitor restarted (a deploy), and does not page again at the start', async () => {
     const hook = await receiver();
     const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-restart-')), 'data');

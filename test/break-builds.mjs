@@ -2536,6 +2536,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts'],
     mustFail: ['aborts the post in flight when the monitor is closed'],
   },
+  {
+    name: 'rule deleted while stopped leaves its alerts firing',
+    what: "deleteAlertRule on a stopped monitor drops the rule's alerts without resolving them: their episodes stay open in the notifier, Alertmanager hears them fire at every resend for good, and no webhook hears their end",
+    edits: [{ find: 'else await this.resolveDeleted(rule!);', replace: '' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['resolves the firing alerts of a rule deleted while the monitor is stopped'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -227,8 +227,27 @@ export class Alerting {
     if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     if (!this.rules.delete(id)) return false;
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
+    else await this.resolveDeleted(rule!);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
     return true;
+  }
+
+  /**
+   * A rule deleted while the actor is stopped (the monitor stopped): its firing alerts resolve
+   * here, as the actor resolves them (history, 'alert' events, notifications). Without it their
+   * episodes stayed open in the notifier: Alertmanager was told they fired at every resend, for
+   * good, and no webhook heard their resolution.
+   */
+  private async resolveDeleted(rule: AlertRule): Promise<void> {
+    const at = Date.now();
+    const transitions: AlertTransition[] = [];
+    for (const a of this.alerts.values()) {
+      if (a.ruleId !== rule.id || a.state !== 'firing') continue;
+      transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: 'firing', to: 'resolved', value: a.value, threshold: rule.resolveThreshold ?? rule.threshold });
+    }
+    if (transitions.length === 0) return;
+    this.onBatch({ transitions, values: [] });
+    await this.batches;
   }
 
   async resolve(fingerprint: string): Promise<boolean> {
