@@ -350,6 +350,36 @@ describe('instrument(): incoming node:http', () => {
     agent.destroy();
   });
 
+  it('counts no abort for a request answered while the monitor was stopped, when its kept-alive connection closes after a start', async () => {
+    // The request stayed in the connection's flight, its finish unseen while the monitor was
+    // stopped: the connection's close counted it in http_requests_aborted, though it was answered.
+    const m = await started();
+    m.instrument();
+    let answer: (() => void) | undefined;
+    const base = await serve((req, res) => {
+      if (req.url === '/slow') answer = () => res.end('late');
+      else res.end('ok');
+    });
+    let closed!: Promise<void>;
+    servers[0]!.on('connection', (s: net.Socket) => (closed = new Promise((r) => s.once('close', () => r()))));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    await get('/a');
+    const slow = get('/slow');
+    await waitFor(() => answer !== undefined, 10_000, 'the slow request to arrive');
+    await m.stop();
+    answer!();
+    await slow;
+    await m.start();
+    for (let i = 0; i < 3; i++) await get('/b');
+    agent.destroy();
+    await closed;
+    await counted(m, 'throughput', 4);
+    expect(total(m, 'http_requests_aborted')).toBe(0);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
+    expect(total(m, 'throughput', { endpoint: '/b' })).toBe(3);
+  });
+
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
     const m = await started();
     m.instrument();

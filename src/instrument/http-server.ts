@@ -234,7 +234,9 @@ export class HttpServerSource implements Source {
         if (first === undefined) {
           socket.once('close', onSocketClose);
         }
-      } else if (f.response === undefined) {
+      } else if (f.response === undefined || f.response.writableFinished) {
+        // Free, or holding a response that finished while this source was detached (a
+        // stop() and start() of the monitor): its finish was never seen.
         f.response = response;
         f.started = started;
       } else {
@@ -307,8 +309,10 @@ export class HttpServerSource implements Source {
   closed(f: Flight): void {
     try {
       if (!this.attached) return;
-      if (f.response !== undefined) this.abort(f.response);
-      for (const p of f.queue ?? []) this.abort(p.response);
+      // A response that finished while this source was detached (the monitor stopped and
+      // started again) is still in the flight, its finish unseen: it was answered, not aborted.
+      if (f.response !== undefined && !f.response.writableFinished) this.abort(f.response);
+      for (const p of f.queue ?? []) if (!p.response.writableFinished) this.abort(p.response);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
