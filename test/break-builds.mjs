@@ -976,7 +976,7 @@ export const BREAKS = [
   {
     name: "instrument: recent URLs keep other's",
     what: "the table of recent URLs remembers URLs past the route cap: their repeats skip the cap and are no longer counted in status().instrument's other",
-    edits: [{ find: 'if (this.routes.isOther(entry) || handles.throughput.sink', replace: 'if (handles.throughput.sink' }],
+    edits: [{ find: 'if (this.routes.isOther(entry) || url.length > MAX_REMEMBERED_URL || handles.throughput.sink', replace: 'if (url.length > MAX_REMEMBERED_URL || handles.throughput.sink' }],
     tests: ['instrument.test.ts'],
     mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
   },
@@ -2552,6 +2552,13 @@ export const BREAKS = [
     ],
     tests: ['instrument.test.ts'],
     mustFail: ['counts no abort for a request answered while the monitor was stopped'],
+  },
+  {
+    name: "instrument's URL cache keeps long URLs",
+    what: "the raw-URL cache of instrument()'s incoming requests remembers URLs of any length: it bounds its entries (4,096), not its bytes, so long query strings on a route that answers 200 kept tens of MB of the host's heap alive",
+    edits: [{ find: 'if (entry !== undefined && !this.routes.isOther(entry) && url.length <= MAX_REMEMBERED_URL) {', replace: 'if (entry !== undefined && !this.routes.isOther(entry)) {' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["keeps no long URLs alive on the host's heap"],
   },
 ];
 
