@@ -208,6 +208,26 @@ describe('notifications', () => {
     }
   });
 
+  it("keeps a series' tag that a label of the alert would overwrite as exported_<name>: two series are two alerts, not one label set", async () => {
+    // Tagged severity=high and severity=low, the two series' alerts were sent with one label
+    // set (severity: the rule's): Alertmanager took them for one alert, resolved by either.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'log errors', metric: 'log_errors', operator: '>', threshold: 5, labels: { team: 'ops' } });
+      m.record('log_errors', 10, { severity: 'high', team: 'web' });
+      m.record('log_errors', 20, { severity: 'low', team: 'web' });
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the two firing webhooks');
+      const labels = (hook.bodies as { alerts: { labels: Record<string, string> }[] }[]).map((b) => b.alerts[0]!.labels).sort((a, b) => a.exported_severity!.localeCompare(b.exported_severity!));
+      expect(labels).toEqual([
+        { alertname: 'log errors', severity: 'warning', metric: 'log_errors', perfwatch_rule: expect.any(String), team: 'ops', exported_severity: 'high', exported_team: 'web' },
+        { alertname: 'log errors', severity: 'warning', metric: 'log_errors', perfwatch_rule: expect.any(String), team: 'ops', exported_severity: 'low', exported_team: 'web' },
+      ]);
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it('resolves the firing alerts of a rule deleted while the monitor is stopped, and notifies their resolution', async () => {
     // With no alert actor running, the deletion left the episode open in the notifier:
     // Alertmanager heard it fire at every resend, for good, and webhooks never its end.

@@ -2560,6 +2560,13 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ["keeps no long URLs alive on the host's heap"],
   },
+  {
+    name: "an alert's labels overwrite its series' tags",
+    what: "a series' tag named as one of the alert's labels (severity, metric, alertname, a rule label) is overwritten in the notifications: two series that differ in it are sent with one label set, and Alertmanager takes them for one alert, resolved by either",
+    edits: [{ find: 'labels[Object.hasOwn(fixed, name) ? `exported_${name}` : name] = value;', replace: 'labels[name] = value;' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ["keeps a series' tag that a label of the alert would overwrite as exported_<name>"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -361,8 +361,18 @@ export class Notifier {
     };
   }
 
+  /**
+   * The alert's labels: its series' tags, the rule's labels, and alertname, severity, metric
+   * and perfwatch_rule. A tag that one of the others would overwrite is kept as
+   * `exported_<name>`, as Prometheus keeps a scraped label that a target's overrides: two
+   * series that differ in it (tagged severity=high and severity=low) are two alerts, which
+   * with one label set Alertmanager took for one, resolved by either's resolution.
+   */
   private labels(view: AlertView): Record<string, string> {
-    return { ...view.tags, ...view.labels, alertname: view.ruleName, severity: view.severity, metric: view.metric, perfwatch_rule: view.ruleId };
+    const fixed: Record<string, string> = { ...view.labels, alertname: view.ruleName, severity: view.severity, metric: view.metric, perfwatch_rule: view.ruleId };
+    const labels: Record<string, string> = {};
+    for (const [name, value] of Object.entries(view.tags)) labels[Object.hasOwn(fixed, name) ? `exported_${name}` : name] = value;
+    return { ...labels, ...fixed };
   }
 
   private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
