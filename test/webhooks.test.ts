@@ -141,6 +141,24 @@ describe('webhook delivery', () => {
     expect(n.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
   });
 
+  it('posts to an Alertmanager served under a route prefix at its API under that prefix', async () => {
+    // alertmanagerUrl http://host/alertmanager (--web.route-prefix, an ingress path) was posted
+    // at http://host/api/v2/alerts: a 404 for every notification.
+    const paths: string[] = [];
+    const hook = await listen((req, res) => {
+      paths.push(req.url!);
+      req.resume();
+      req.on('end', () => res.writeHead(req.url === '/alertmanager/api/v2/alerts' ? 200 : 404).end());
+    });
+    const base = new URL(hook).origin;
+    const n = notifier(`${base}/unused`, { webhooks: [], alertmanagerUrl: `${base}/alertmanager` });
+    fire(n, 'am1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery to end');
+    expect(paths).toEqual(['/alertmanager/api/v2/alerts']);
+    expect(n.stats).toMatchObject({ sent: 1, failed: 0 });
+    expect(n.targetStats().map((t) => t.url)).toEqual([`${base}/alertmanager/api/v2/alerts`]);
+  });
+
   it("aborts the post in flight when the monitor is closed: a receiver that never answers does not hold the host's exit", async () => {
     // The post went on until timeoutMs (up to 60 s) after close(), its socket holding the host's
     // event loop: a service that closed its monitor on SIGTERM was killed by its orchestrator.

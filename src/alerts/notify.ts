@@ -127,7 +127,7 @@ export class Notifier {
       return { ...t, slot, queue: [], busy: false, stats: newStats() };
     };
     this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}));
-    this.alertmanager = options.alertmanagerUrl ? target(new URL('/api/v2/alerts', options.alertmanagerUrl).href, {}) : undefined;
+    this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}) : undefined;
     if (this.alertmanager) {
       this.resend = setInterval(() => this.resendFiring(), options.alertmanagerResendMs);
       this.resend.unref();
@@ -565,6 +565,19 @@ export class Notifier {
     this.stats.lastError = message;
     target.stats.lastError = message;
   }
+}
+
+/**
+ * Alertmanager's API under its URL's path: one served under a route prefix
+ * (`--web.route-prefix=/alertmanager`, behind an ingress) answers there, and the API at the
+ * host's root was a 404 for every notification.
+ */
+export function alertmanagerApi(url: string): string {
+  const base = new URL(url);
+  // The API's own URL, given whole, is taken as it is.
+  if (/\/api\/v2\/alerts\/?$/.test(base.pathname)) return base.href;
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL('api/v2/alerts', base).href;
 }
 
 function seconds(ms: number): number {
