@@ -2574,6 +2574,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts'],
     mustFail: ['posts to an Alertmanager served under a route prefix at its API under that prefix'],
   },
+  {
+    name: "a webhook's open body holds its delivery",
+    what: "a receiver's answer is read until its end or timeoutMs once its status came: one that answers 200 and keeps its body open held each delivery, and the queue behind it, for timeoutMs",
+    edits: [{ find: 'const drain = setTimeout(() => drained.abort(), RESPONSE_DRAIN_MS);', replace: 'const drain = setTimeout(() => {}, 0);' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['does not wait out its timeout on a receiver that answers 200 and keeps its body open'],
+  },
 ];
 
 function parseArgs(argv) {

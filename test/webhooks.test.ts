@@ -141,6 +141,25 @@ describe('webhook delivery', () => {
     expect(n.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
   });
 
+  it('does not wait out its timeout on a receiver that answers 200 and keeps its body open: only the status matters', async () => {
+    // The body was read until timeoutMs (60 s here) for each delivery, and the queue behind it
+    // waited as long: three alerts took three minutes to reach a receiver that had them all.
+    let got = 0;
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        got++;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('accepted');
+      });
+    });
+    const n = notifier(url, { timeoutMs: 60_000 });
+    for (const name of ['o1', 'o2', 'o3']) fire(n, name);
+    await waitFor(() => n.stats.sent === 3, 20_000, 'the three deliveries to be sent');
+    expect(got).toBe(3);
+    expect(n.stats).toMatchObject({ sent: 3, failed: 0, queued: 0, lastError: null });
+  });
+
   it('posts to an Alertmanager served under a route prefix at its API under that prefix', async () => {
     // alertmanagerUrl http://host/alertmanager (--web.route-prefix, an ingress path) was posted
     // at http://host/api/v2/alerts: a 404 for every notification.

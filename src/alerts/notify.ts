@@ -23,8 +23,9 @@
  * a killed process left. Without one, they live in memory only, as before.
  *
  * A receiver's answer is never read whole: only its status matters, so at most
- * RESPONSE_DRAIN_BYTES of the body are read (letting a short answer free its connection
- * for reuse) and the rest is cancelled, which closes the connection.
+ * RESPONSE_DRAIN_BYTES of the body are read, for at most RESPONSE_DRAIN_MS after the status
+ * (letting a short answer free its connection for reuse), and the rest is cancelled, which
+ * closes the connection.
  */
 import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
@@ -97,6 +98,8 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_BACKOFF_MS = 60_000;
 /** Bytes of a receiver's answer read before the rest is cancelled. */
 export const RESPONSE_DRAIN_BYTES = 64 * 1024;
+/** How long a receiver's answer is read once its status came, before the rest is cancelled. */
+export const RESPONSE_DRAIN_MS = 1_000;
 
 export class Notifier {
   readonly stats: NotifierStats = newStats();
@@ -537,17 +540,25 @@ export class Notifier {
    * up to a cap, never kept.
    */
   private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | number> {
+    const drained = new AbortController();
     try {
       const response = await fetch(target.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...target.headers },
         body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted, drained.signal]),
         // A redirect is not followed: fetch follows a 301 or 302 to a POST with a GET without
         // the body, whose 2xx counted the alert as sent though no receiver ever saw it.
         redirect: 'manual',
       });
-      await answerStart(response, RESPONSE_DRAIN_BYTES);
+      // The status is known: the body is read a short while at most (a receiver that answers
+      // 200 and keeps its body open held each delivery for timeoutMs, and the queue with it).
+      const drain = setTimeout(() => drained.abort(), RESPONSE_DRAIN_MS);
+      try {
+        await answerStart(response, RESPONSE_DRAIN_BYTES);
+      } finally {
+        clearTimeout(drain);
+      }
       if (response.ok) return 'sent';
       this.failed(target, `${target.url}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
