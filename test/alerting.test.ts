@@ -71,6 +71,20 @@ describe('alerting, end to end', () => {
     expect(Math.abs(t.value - 900) / 900).toBeLessThan(0.01);
   });
 
+  it("judges a window rule's rate per second of the part of the window the monitor watched: `rate < x` does not fire at every start", async () => {
+    const m = await started();
+    const count = await m.createAlertRule({ name: 'burst seen', metric: 'orders', aggregation: 'count', window: 600, operator: '>', threshold: 500 });
+    const slow = await m.createAlertRule({ name: 'orders slow', metric: 'orders', aggregation: 'rate', window: 600, operator: '<', threshold: 10 });
+    const transitions: AlertTransition[] = [];
+    m.on('alert', (t: AlertTransition) => transitions.push(t));
+    // 1,000 orders in the monitor's first seconds: hundreds a second, whatever the machine's
+    // pace; over the whole 600 s window it would read 1.7 a second.
+    for (let i = 0; i < 1000; i++) m.record('orders', 1);
+    // The count rule fires on the first closed bucket holding them; the rate rule is judged in the same round.
+    await waitFor(() => transitions.some((t) => t.ruleId === count.id && t.to === 'firing'), 15_000, 'the count rule to fire');
+    expect(transitions.filter((t) => t.ruleId === slow.id)).toEqual([]);
+  });
+
   it('keeps its rules and alert states through an alert actor crash', async () => {
     const m = await started();
     await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });
@@ -189,6 +203,50 @@ describe('notifications', () => {
       expect(Date.parse(firing!.alerts[0].startsAt)).toBeGreaterThan(Date.now() - 60_000);
       expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint }] });
       expect(Date.parse(resolved!.alerts[0].endsAt)).toBeGreaterThanOrEqual(Date.parse(firing!.alerts[0].startsAt));
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it("keeps a series' tag that a label of the alert would overwrite as exported_<name>: two series are two alerts, not one label set", async () => {
+    // Tagged severity=high and severity=low, the two series' alerts were sent with one label
+    // set (severity: the rule's): Alertmanager took them for one alert, resolved by either.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'log errors', metric: 'log_errors', operator: '>', threshold: 5, labels: { team: 'ops' } });
+      m.record('log_errors', 10, { severity: 'high', team: 'web' });
+      m.record('log_errors', 20, { severity: 'low', team: 'web' });
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the two firing webhooks');
+      const labels = (hook.bodies as { alerts: { labels: Record<string, string> }[] }[]).map((b) => b.alerts[0]!.labels).sort((a, b) => a.exported_severity!.localeCompare(b.exported_severity!));
+      expect(labels).toEqual([
+        { alertname: 'log errors', severity: 'warning', metric: 'log_errors', perfwatch_rule: expect.any(String), team: 'ops', exported_severity: 'high', exported_team: 'web' },
+        { alertname: 'log errors', severity: 'warning', metric: 'log_errors', perfwatch_rule: expect.any(String), team: 'ops', exported_severity: 'low', exported_team: 'web' },
+      ]);
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('resolves the firing alerts of a rule deleted while the monitor is stopped, and notifies their resolution', async () => {
+    // With no alert actor running, the deletion left the episode open in the notifier:
+    // Alertmanager heard it fire at every resend, for good, and webhooks never its end.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      const rule = await m.createAlertRule({ name: 'disk full', metric: 'disk_used', operator: '>', threshold: 90 });
+      m.record('disk_used', 97);
+      await waitFor(() => hook.bodies.length === 1, 10_000, 'the firing webhook');
+      await m.stop();
+      const transitions: AlertTransition[] = [];
+      m.on('alert', (t: AlertTransition) => transitions.push(t));
+      expect(await m.deleteAlertRule(rule.id)).toBe(true);
+      expect(transitions).toMatchObject([{ ruleId: rule.id, from: 'firing', to: 'resolved', value: 97 }]);
+      expect(m.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing', 'resolved']);
+      expect(m.getAlerts({ state: 'all' })).toEqual([]);
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the resolved webhook');
+      const [firing, resolved] = hook.bodies as Record<string, any>[];
+      expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint }] });
     } finally {
       hook.server.close();
     }

@@ -976,7 +976,7 @@ export const BREAKS = [
   {
     name: "instrument: recent URLs keep other's",
     what: "the table of recent URLs remembers URLs past the route cap: their repeats skip the cap and are no longer counted in status().instrument's other",
-    edits: [{ find: 'if (this.routes.isOther(entry) || handles.throughput.sink', replace: 'if (handles.throughput.sink' }],
+    edits: [{ find: 'if (this.routes.isOther(entry) || url.length > MAX_REMEMBERED_URL || handles.throughput.sink', replace: 'if (url.length > MAX_REMEMBERED_URL || handles.throughput.sink' }],
     tests: ['instrument.test.ts'],
     mustFail: ['keeps apart URLs that meet in the table of recent URLs'],
   },
@@ -1178,7 +1178,7 @@ export const BREAKS = [
   {
     name: 'alert rate sums a distribution',
     what: "a rule's rate of a gauge or a distribution is its sum a second, not its samples a second as getMetrics and reports give it",
-    edits: [{ find: "        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / rule.window;", replace: '        return sum! / rule.window;' }],
+    edits: [{ find: "        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;", replace: '        return sum! / seconds;' }],
     tests: ['alert-rules.test.ts'],
     mustFail: ["judges a rate as getMetrics gives it: a distribution's samples per second, a counter's sum per second", 'computes each window aggregation over closed buckets'],
   },
@@ -2658,6 +2658,73 @@ export const BREAKS = [
     edits: [{ find: "    if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {", replace: "    if ((error as { code?: unknown } | null)?.code === String(null)) {" }],
     tests: ['storage.test.ts'],
     mustFail: ['says that a database damaged past its header will not mend when its writes fail'],
+  },
+  {
+    name: 'alert rate over the whole window',
+    what: "a window rule's rate divides by the rule's window, not the part of it the monitor watched: a monitor's first minutes read their traffic at a fraction of its rate, and `rate < x` fired at every start",
+    edits: [{ find: 'const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);', replace: 'const seconds = rule.window;' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ["judges a window rule's rate per second of the part of the window the monitor watched"],
+  },
+  {
+    name: "alert capture's timer holds the host",
+    what: "an alert's profile capture keeps a ref'd timer: a host whose own work is done stays up until the capture's end (captureSeconds, up to 120 s), though no caller waits on it",
+    edits: [{ find: 'if (alert !== null) timer.unref();', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["lets a host whose own work is done end while an alert's profile capture runs"],
+  },
+
+  {
+    name: 'close() leaves a webhook post in flight',
+    what: "the notifier's stop() drops what waits but lets the post in flight run to its timeout: a receiver that never answers held a closed monitor's host up to timeoutMs (60 s at most)",
+    edits: [{ find: 'target.current?.abort?.abort();', replace: '' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['aborts the post in flight when the monitor is closed'],
+  },
+  {
+    name: 'rule deleted while stopped leaves its alerts firing',
+    what: "deleteAlertRule on a stopped monitor drops the rule's alerts without resolving them: their episodes stay open in the notifier, Alertmanager hears them fire at every resend for good, and no webhook hears their end",
+    edits: [{ find: 'else await this.resolveDeleted(rule!);', replace: '' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['resolves the firing alerts of a rule deleted while the monitor is stopped'],
+  },
+  {
+    name: 'an answer unseen while stopped counts as an abort',
+    what: "a request answered while the monitor was stopped stays in its connection's flight: the connection's close after a start counts it in http_requests_aborted, though it was answered",
+    edits: [
+      { find: '} else if (f.response === undefined || f.response.writableFinished) {', replace: '} else if (f.response === undefined) {' },
+      { find: 'if (f.response !== undefined && !f.response.writableFinished) this.abort(f.response);', replace: 'if (f.response !== undefined) this.abort(f.response);' },
+    ],
+    tests: ['instrument.test.ts'],
+    mustFail: ['counts no abort for a request answered while the monitor was stopped'],
+  },
+  {
+    name: "instrument's URL cache keeps long URLs",
+    what: "the raw-URL cache of instrument()'s incoming requests remembers URLs of any length: it bounds its entries (4,096), not its bytes, so long query strings on a route that answers 200 kept tens of MB of the host's heap alive",
+    edits: [{ find: 'if (entry !== undefined && !this.routes.isOther(entry) && url.length <= MAX_REMEMBERED_URL) {', replace: 'if (entry !== undefined && !this.routes.isOther(entry)) {' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["keeps no long URLs alive on the host's heap"],
+  },
+  {
+    name: "an alert's labels overwrite its series' tags",
+    what: "a series' tag named as one of the alert's labels (severity, metric, alertname, a rule label) is overwritten in the notifications: two series that differ in it are sent with one label set, and Alertmanager takes them for one alert, resolved by either",
+    edits: [{ find: 'labels[Object.hasOwn(fixed, name) ? `exported_${name}` : name] = value;', replace: 'labels[name] = value;' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ["keeps a series' tag that a label of the alert would overwrite as exported_<name>"],
+  },
+  {
+    name: "Alertmanager's API at the host's root",
+    what: "the Alertmanager API URL drops alertmanagerUrl's path: an Alertmanager served under a route prefix (--web.route-prefix, an ingress path) got every notification at the host's root, a 404",
+    edits: [{ find: "if (!base.pathname.endsWith('/')) base.pathname += '/';", replace: "base.pathname = '/';" }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['posts to an Alertmanager served under a route prefix at its API under that prefix'],
+  },
+  {
+    name: "a webhook's open body holds its delivery",
+    what: "a receiver's answer is read until its end or timeoutMs once its status came: one that answers 200 and keeps its body open held each delivery, and the queue behind it, for timeoutMs",
+    edits: [{ find: 'const drain = setTimeout(() => drained.abort(), RESPONSE_DRAIN_MS);', replace: 'const drain = setTimeout(() => {}, 0);' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['does not wait out its timeout on a receiver that answers 200 and keeps its body open'],
   },
 ];
 

@@ -264,6 +264,33 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.code).toBe(0);
   }, 60_000);
 
+  it("lets a host whose own work is done end while an alert's profile capture runs, ending the capture early with its summary", async () => {
+    // An alert's capture (captureSeconds up to 120) had a ref'd timer: a host whose work was
+    // done stayed up until the capture's end, though no caller waited on it.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10, capture: 'cpu', captureSeconds: 120 });",
+      // The host's own work: until the alert fires.
+      'const work = setInterval(() => {}, 1000);',
+      "m.on('alert', (t) => { if (t.to === 'firing') { console.log('fired', m.status().profiling.busy !== null); clearInterval(work); } });",
+      "m.on('profile', (c) => console.log('profile', c.alert !== null, c.seconds < 120));",
+      "m.on('stop', () => console.log('stopped'));",
+      "m.record('queue_size', 50);",
+    ].join('\n');
+    const out = await new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
+      });
+    });
+    expect(out.killed, 'the host was still running after 60 s').toBe(false);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout.trim().split('\n').sort()).toEqual(['fired true', 'profile true true', 'stopped']);
+  }, 90_000);
+
   it('lets a host end whose monitor serves HTTP and MCP with clients connected to both', async () => {
     // The fronts' servers and their connections were ref'd: such a host never ended (until its
     // orchestrator's SIGKILL), and the monitor's stop at 'beforeExit' never ran. The host here

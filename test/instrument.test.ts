@@ -1,6 +1,8 @@
 import dc from 'node:diagnostics_channel';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, type MetricSnapshot } from '../dist/src/index.js';
@@ -348,6 +350,60 @@ describe('instrument(): incoming node:http', () => {
     await counted(m, 'http_requests_aborted', 1);
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
     agent.destroy();
+  });
+
+  it("keeps no long URLs alive on the host's heap: 3,000 requests with 14 KB query strings to a route that answers 200", async () => {
+    // The URL caches bounded their entries (4,096), not their bytes: every such URL stayed
+    // reachable, ~42 MB of the host's heap here (up to 64 MB at node:http's header limit).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const m = await started();
+    m.instrument();
+    const base = await serve((_req, res) => res.end('ok'));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    const pad = 'q'.repeat(14_000);
+    await get('/app');
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 3000; i += 10) await Promise.all(Array.from({ length: 10 }, (_, k) => get(`/app?session=${i + k}${pad}`)));
+    agent.destroy();
+    gc();
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(grown, `${(grown / 1e6).toFixed(1)} MB kept`).toBeLessThan(16e6);
+    await counted(m, 'throughput', 3001);
+    expect(total(m, 'throughput', { endpoint: '/app', status_class: '2xx' })).toBe(3001);
+  });
+
+  it('counts no abort for a request answered while the monitor was stopped, when its kept-alive connection closes after a start', async () => {
+    // The request stayed in the connection's flight, its finish unseen while the monitor was
+    // stopped: the connection's close counted it in http_requests_aborted, though it was answered.
+    const m = await started();
+    m.instrument();
+    let answer: (() => void) | undefined;
+    const base = await serve((req, res) => {
+      if (req.url === '/slow') answer = () => res.end('late');
+      else res.end('ok');
+    });
+    let closed!: Promise<void>;
+    servers[0]!.on('connection', (s: net.Socket) => (closed = new Promise((r) => s.once('close', () => r()))));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) => new Promise<void>((resolve, reject) => http.get(`${base}${path}`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    await get('/a');
+    const slow = get('/slow');
+    await waitFor(() => answer !== undefined, 10_000, 'the slow request to arrive');
+    await m.stop();
+    answer!();
+    await slow;
+    await m.start();
+    for (let i = 0; i < 3; i++) await get('/b');
+    agent.destroy();
+    await closed;
+    await counted(m, 'throughput', 4);
+    expect(total(m, 'http_requests_aborted')).toBe(0);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
+    expect(total(m, 'throughput', { endpoint: '/b' })).toBe(3);
   });
 
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {

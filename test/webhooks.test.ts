@@ -141,6 +141,69 @@ describe('webhook delivery', () => {
     expect(n.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
   });
 
+  it('does not wait out its timeout on a receiver that answers 200 and keeps its body open: only the status matters', async () => {
+    // The body was read until timeoutMs (60 s here) for each delivery, and the queue behind it
+    // waited as long: three alerts took three minutes to reach a receiver that had them all.
+    let got = 0;
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        got++;
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('accepted');
+      });
+    });
+    const n = notifier(url, { timeoutMs: 60_000 });
+    for (const name of ['o1', 'o2', 'o3']) fire(n, name);
+    await waitFor(() => n.stats.sent === 3, 20_000, 'the three deliveries to be sent');
+    expect(got).toBe(3);
+    expect(n.stats).toMatchObject({ sent: 3, failed: 0, queued: 0, lastError: null });
+  });
+
+  it('posts to an Alertmanager served under a route prefix at its API under that prefix', async () => {
+    // alertmanagerUrl http://host/alertmanager (--web.route-prefix, an ingress path) was posted
+    // at http://host/api/v2/alerts: a 404 for every notification.
+    const paths: string[] = [];
+    const hook = await listen((req, res) => {
+      paths.push(req.url!);
+      req.resume();
+      req.on('end', () => res.writeHead(req.url === '/alertmanager/api/v2/alerts' ? 200 : 404).end());
+    });
+    const base = new URL(hook).origin;
+    const n = notifier(`${base}/unused`, { webhooks: [], alertmanagerUrl: `${base}/alertmanager` });
+    fire(n, 'am1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery to end');
+    expect(paths).toEqual(['/alertmanager/api/v2/alerts']);
+    expect(n.stats).toMatchObject({ sent: 1, failed: 0 });
+    expect(n.targetStats().map((t) => t.url)).toEqual([`${base}/alertmanager/api/v2/alerts`]);
+  });
+
+  it("aborts the post in flight when the monitor is closed: a receiver that never answers does not hold the host's exit", async () => {
+    // The post went on until timeoutMs (up to 60 s) after close(), its socket holding the host's
+    // event loop: a service that closed its monitor on SIGTERM was killed by its orchestrator.
+    let hung: IncomingMessage | undefined;
+    let hungUp = false;
+    const url = await listen((req) => {
+      hung = req;
+      req.resume();
+      req.socket.on('close', () => (hungUp = true));
+    });
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [url], timeoutMs: 60_000, resolveHoldMs: 0 } });
+    await m.start();
+    try {
+      await m.createAlertRule({ metric: 'queue_depth', operator: '>', threshold: 5 });
+      m.record('queue_depth', 50);
+      await waitFor(() => hung !== undefined, 10_000, 'the receiver to get the firing');
+      expect(m.status().alerts.notifications).toMatchObject({ queued: 1, sent: 0 });
+      await m.close();
+      await waitFor(() => hungUp && m.status().alerts.notifications.queued === 0, 10_000, 'the post to be aborted');
+      // Ended by the close, not failed by the receiver: no error of its own.
+      expect(m.status().alerts.notifications).toMatchObject({ sent: 0, failed: 0, dropped: 1, queued: 0, lastError: null });
+    } finally {
+      await m.close();
+    }
+  });
+
   it('reads no more than a small cap of a receiver\'s answer, however long it is', async () => {
     let accepted = -1;
     const closed = new Promise<void>((resolve) => {

@@ -32,6 +32,7 @@ const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
 ctl.f64[ALERT_TID] = ownThreadId();
 const evaluator = new AlertEvaluator(withoutStaleLocks(new Registry(data.registry, ALERTS_LOCK_TAG)), new StoreReader(data.store), new Float64Array(data.progress));
+evaluator.watchedFrom = data.watchedFrom;
 // A replacement actor counts on from its predecessors' totals (status() reads them).
 evaluator.unjudged = ctl.f64[UNJUDGED]!;
 evaluator.partialWindows = ctl.f64[PARTIAL_WINDOWS]!;

@@ -105,6 +105,8 @@ export interface AlertActorData {
   /** Per series id, the raw head `last` rules judged (f64, NaN: never): see AlertEvaluator. */
   progress: SharedArrayBuffer;
   intervalMs: number;
+  /** When the monitor first started (ms): window rules' `rate` is per second of the part of the window after it. */
+  watchedFrom: number;
 }
 
 /** What the actor reports after a round: transitions, and the latest value of active alerts. */

@@ -61,6 +61,8 @@ export interface AlertingDeps {
   /** Series ids the store holds (progress keeps one cell per id). */
   seriesCapacity: number;
   intervalMs: number;
+  /** When the monitor first started (ms; now, before its first start): what window rules' `rate` counts from. */
+  watchedFrom(): number;
   historyLimit: number;
   /** Rules at most (maxAlertRules); those restored from the database are kept even beyond it. */
   maxRules: number;
@@ -126,7 +128,7 @@ export class Alerting {
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
-    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs });
+    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs, watchedFrom: deps.watchedFrom() });
     this.actor = new Supervisor<AlertActorApi>(
       'alerts',
       new URL('../../workers/alerts.js', import.meta.url),
@@ -225,8 +227,27 @@ export class Alerting {
     if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     if (!this.rules.delete(id)) return false;
     if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
+    else await this.resolveDeleted(rule!);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
     return true;
+  }
+
+  /**
+   * A rule deleted while the actor is stopped (the monitor stopped): its firing alerts resolve
+   * here, as the actor resolves them (history, 'alert' events, notifications). Without it their
+   * episodes stayed open in the notifier: Alertmanager was told they fired at every resend, for
+   * good, and no webhook heard their resolution.
+   */
+  private async resolveDeleted(rule: AlertRule): Promise<void> {
+    const at = Date.now();
+    const transitions: AlertTransition[] = [];
+    for (const a of this.alerts.values()) {
+      if (a.ruleId !== rule.id || a.state !== 'firing') continue;
+      transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: 'firing', to: 'resolved', value: a.value, threshold: rule.resolveThreshold ?? rule.threshold });
+    }
+    if (transitions.length === 0) return;
+    this.onBatch({ transitions, values: [] });
+    await this.batches;
   }
 
   async resolve(fingerprint: string): Promise<boolean> {

@@ -18,7 +18,8 @@
  * episode). With duration 0 an alert fires at once, skipping pending. A firing alert
  * resolves when the value is back past resolveThreshold (hysteresis; default: the threshold
  * itself) and autoResolve is on; a resolved alert ignores breaches for `cooldown` seconds.
- * No data (an empty window) counts as "condition false".
+ * No data (an empty window) counts as "condition false" for aggregations without a value then
+ * (avg, min, max, quantiles); its count, sum and rate are 0, judged as such.
  */
 import { createHash } from 'node:crypto';
 import type { Registry } from '../engine/registry.js';
@@ -119,6 +120,11 @@ export class AlertEvaluator {
   partialWindows = 0;
   /** Rules that judge raw samples (`last`): while there are none, drains do not concern the evaluator. */
   lastRules = 0;
+  /**
+   * When the monitor started watching (its first start, ms): a window reaching back before it
+   * covers less than its length, and `rate` is per second of what it covers, as in getMetrics.
+   */
+  watchedFrom = -Infinity;
 
   /** `progress` is shared memory that outlives the evaluator (Float64Array, NaN-filled, one cell per series id). */
   constructor(registry: Registry, reader: StoreReader, progress: Float64Array<ArrayBufferLike> = new Float64Array(reader.layout.maxSeries).fill(Number.NaN)) {
@@ -281,7 +287,7 @@ export class AlertEvaluator {
         sketched = true;
       }
       if (q !== undefined && partial) this.partialWindows++;
-      this.step(b, this.windowValue(b, q), now);
+      this.step(b, this.windowValue(b, q, closedEnd), now);
     }
     this.onTimer(now);
   }
@@ -329,7 +335,7 @@ export class AlertEvaluator {
     return out;
   }
 
-  private windowValue(b: Binding, q: number | undefined): number {
+  private windowValue(b: Binding, q: number | undefined, closedEnd: number): number {
     const rule = b.rule;
     const [count, sum, min, max, last] = this.stats;
     switch (rule.aggregation) {
@@ -343,9 +349,15 @@ export class AlertEvaluator {
         return sum!;
       case 'count':
         return count!;
-      case 'rate':
-        // Per second, as getMetrics and reports have it: a counter's sum, any other kind's samples.
-        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / rule.window;
+      case 'rate': {
+        // Per second, as getMetrics and reports have it: a counter's sum, any other kind's
+        // samples, over the time the window covers (the part of it the monitor watched). Over
+        // the whole window, a monitor's first minute read its traffic at a fraction of its
+        // rate, and `rate < x` fired at every start.
+        const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);
+        if (!(seconds > 0)) return Number.NaN;
+        return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;
+      }
       case 'last':
         return last!;
       default: {

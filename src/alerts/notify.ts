@@ -23,8 +23,9 @@
  * a killed process left. Without one, they live in memory only, as before.
  *
  * A receiver's answer is never read whole: only its status matters, so at most
- * RESPONSE_DRAIN_BYTES of the body are read (letting a short answer free its connection
- * for reuse) and the rest is cancelled, which closes the connection.
+ * RESPONSE_DRAIN_BYTES of the body are read, for at most RESPONSE_DRAIN_MS after the status
+ * (letting a short answer free its connection for reuse), and the rest is cancelled, which
+ * closes the connection.
  */
 import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
@@ -67,6 +68,8 @@ interface Delivery {
   saved?: Promise<unknown>;
   /** Ends its backoff wait early (stop()). */
   wake?: () => void;
+  /** Aborts its post in flight (stop()). */
+  abort?: AbortController;
 }
 
 interface Target {
@@ -95,6 +98,8 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 const MAX_BACKOFF_MS = 60_000;
 /** Bytes of a receiver's answer read before the rest is cancelled. */
 export const RESPONSE_DRAIN_BYTES = 64 * 1024;
+/** How long a receiver's answer is read once its status came, before the rest is cancelled. */
+export const RESPONSE_DRAIN_MS = 1_000;
 
 export class Notifier {
   readonly stats: NotifierStats = newStats();
@@ -125,7 +130,7 @@ export class Notifier {
       return { ...t, slot, queue: [], busy: false, stats: newStats() };
     };
     this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}));
-    this.alertmanager = options.alertmanagerUrl ? target(new URL('/api/v2/alerts', options.alertmanagerUrl).href, {}) : undefined;
+    this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}) : undefined;
     if (this.alertmanager) {
       this.resend = setInterval(() => this.resendFiring(), options.alertmanagerResendMs);
       this.resend.unref();
@@ -284,8 +289,9 @@ export class Notifier {
   }
 
   /**
-   * Stops notifying: what waits is dropped (counted), but its outbox rows stay, so a start on
-   * the same dataDir sends it (at least once: a post in flight that succeeds is not resent).
+   * Stops notifying: what waits is dropped (counted), and the posts in flight are aborted
+   * (dropped too), but their outbox rows stay, so a start on the same dataDir sends them (at
+   * least once: a receiver may have had a post that was aborted).
    */
   stop(): void {
     this.stopped = true;
@@ -296,8 +302,11 @@ export class Notifier {
     for (const target of this.targets()) {
       for (const d of target.queue) this.finish(target, d, 'dropped');
       target.queue.length = 0;
-      // A delivery in its backoff wait is dropped now; one being posted ends as its post does.
+      // A delivery in its backoff wait is dropped now, and so is one being posted: its post is
+      // aborted (its outbox row stays, so a start on the dataDir posts it again). A receiver
+      // that never answers held a closed monitor's host up to timeoutMs (60 s at most).
       target.current?.wake?.();
+      target.current?.abort?.abort();
     }
   }
 
@@ -355,8 +364,18 @@ export class Notifier {
     };
   }
 
+  /**
+   * The alert's labels: its series' tags, the rule's labels, and alertname, severity, metric
+   * and perfwatch_rule. A tag that one of the others would overwrite is kept as
+   * `exported_<name>`, as Prometheus keeps a scraped label that a target's overrides: two
+   * series that differ in it (tagged severity=high and severity=low) are two alerts, which
+   * with one label set Alertmanager took for one, resolved by either's resolution.
+   */
   private labels(view: AlertView): Record<string, string> {
-    return { ...view.tags, ...view.labels, alertname: view.ruleName, severity: view.severity, metric: view.metric, perfwatch_rule: view.ruleId };
+    const fixed: Record<string, string> = { ...view.labels, alertname: view.ruleName, severity: view.severity, metric: view.metric, perfwatch_rule: view.ruleId };
+    const labels: Record<string, string> = {};
+    for (const [name, value] of Object.entries(view.tags)) labels[Object.hasOwn(fixed, name) ? `exported_${name}` : name] = value;
+    return { ...labels, ...fixed };
   }
 
   private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
@@ -464,7 +483,9 @@ export class Notifier {
       const ahead = delivery.due - Date.now();
       if (ahead > 0) await this.sleep(delivery, ahead);
       if (this.stopped) return 'dropped';
-      const answer = await this.post(target, delivery.body);
+      delivery.abort = new AbortController();
+      const answer = await this.post(target, delivery.body, delivery.abort.signal);
+      delivery.abort = undefined;
       if (answer === 'sent') return 'sent';
       delivery.attempt++;
       if (this.stopped) return 'dropped';
@@ -518,22 +539,32 @@ export class Notifier {
    * Retry-After (delta-seconds or an HTTP-date), 0 without one. The answer's body is drained
    * up to a cap, never kept.
    */
-  private async post(target: Target, body: string): Promise<'sent' | number> {
+  private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | number> {
+    const drained = new AbortController();
     try {
       const response = await fetch(target.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...target.headers },
         body,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted, drained.signal]),
         // A redirect is not followed: fetch follows a 301 or 302 to a POST with a GET without
         // the body, whose 2xx counted the alert as sent though no receiver ever saw it.
         redirect: 'manual',
       });
-      await answerStart(response, RESPONSE_DRAIN_BYTES);
+      // The status is known: the body is read a short while at most (a receiver that answers
+      // 200 and keeps its body open held each delivery for timeoutMs, and the queue with it).
+      const drain = setTimeout(() => drained.abort(), RESPONSE_DRAIN_MS);
+      try {
+        await answerStart(response, RESPONSE_DRAIN_BYTES);
+      } finally {
+        clearTimeout(drain);
+      }
       if (response.ok) return 'sent';
       this.failed(target, `${target.url}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
+      // Aborted by stop(): no failure of the receiver's.
+      if (aborted.aborted) return 0;
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
       this.failed(target, `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
@@ -545,6 +576,19 @@ export class Notifier {
     this.stats.lastError = message;
     target.stats.lastError = message;
   }
+}
+
+/**
+ * Alertmanager's API under its URL's path: one served under a route prefix
+ * (`--web.route-prefix=/alertmanager`, behind an ingress) answers there, and the API at the
+ * host's root was a 404 for every notification.
+ */
+export function alertmanagerApi(url: string): string {
+  const base = new URL(url);
+  // The API's own URL, given whole, is taken as it is.
+  if (/\/api\/v2\/alerts\/?$/.test(base.pathname)) return base.href;
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL('api/v2/alerts', base).href;
 }
 
 function seconds(ms: number): number {

@@ -181,6 +181,14 @@ function isClientError(status: number): boolean {
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
 
+/**
+ * Longest raw URL remembered (in `paths` and the table of recent URLs): a longer one is
+ * normalised again at each request. The caches bound their entries, not their bytes: long
+ * query strings on a route that answers 200 (a catch-all, a scanner) kept 4,096 URLs of up to
+ * node:http's 16 KiB header limit alive, 55 MB of the host's heap for 4,000 URLs of 14 KB.
+ */
+const MAX_REMEMBERED_URL = 512;
+
 export class HttpServerSource implements Source {
   private readonly recorder: Recorder;
   private readonly errorFrom: number;
@@ -234,7 +242,9 @@ export class HttpServerSource implements Source {
         if (first === undefined) {
           socket.once('close', onSocketClose);
         }
-      } else if (f.response === undefined) {
+      } else if (f.response === undefined || f.response.writableFinished) {
+        // Free, or holding a response that finished while this source was detached (a
+        // stop() and start() of the monitor): its finish was never seen.
         f.response = response;
         f.started = started;
       } else {
@@ -307,8 +317,10 @@ export class HttpServerSource implements Source {
   closed(f: Flight): void {
     try {
       if (!this.attached) return;
-      if (f.response !== undefined) this.abort(f.response);
-      for (const p of f.queue ?? []) this.abort(p.response);
+      // A response that finished while this source was detached (the monitor stopped and
+      // started again) is still in the flight, its finish unseen: it was answered, not aborted.
+      if (f.response !== undefined && !f.response.writableFinished) this.abort(f.response);
+      for (const p of f.queue ?? []) if (!p.response.writableFinished) this.abort(p.response);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
@@ -384,7 +396,7 @@ export class HttpServerSource implements Source {
     handles.throughput.record(1);
     m.errors.record(error);
     const ring = handles.responseTime.sink;
-    if (this.routes.isOther(entry) || handles.throughput.sink !== ring || m.errors.sink !== ring) return;
+    if (this.routes.isOther(entry) || url.length > MAX_REMEMBERED_URL || handles.throughput.sink !== ring || m.errors.sink !== ring) return;
     if (recent === undefined) {
       this.recent.set({ url, entry, method, status, ring, responseTime: handles.responseTime.id, throughput: handles.throughput.id, errors: m.errors.id, error });
       return;
@@ -428,7 +440,7 @@ export class HttpServerSource implements Source {
   private byPath(url: string, claim: boolean): RouteEntry | undefined {
     const route = normalizePath(url);
     const entry = claim ? this.routes.get(route) : this.routes.find(route);
-    if (entry !== undefined && !this.routes.isOther(entry)) {
+    if (entry !== undefined && !this.routes.isOther(entry) && url.length <= MAX_REMEMBERED_URL) {
       if (this.paths.size >= PATH_CACHE_SIZE) this.paths.clear();
       this.paths.set(url, entry);
     }

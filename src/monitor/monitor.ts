@@ -170,6 +170,7 @@ export class PerformanceMonitor extends EventEmitter {
       store: this.store,
       seriesCapacity: buffers.seriesCapacity,
       intervalMs: o.collectionIntervalMs,
+      watchedFrom: () => (this.firstStartedAt === Infinity ? Date.now() : this.firstStartedAt),
       historyLimit,
       maxRules: o.maxAlertRules,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },

@@ -122,7 +122,7 @@ export const AlertOptionsSchema = z.strictObject({
     .array(z.union([httpUrl, z.strictObject({ url: httpUrl, headers: httpHeaders })]), { error: 'must be an array of http(s) URLs' })
     .max(16, { error: 'must list at most 16 webhooks' })
     .default([]),
-  /** An Alertmanager to push alerts to (its /api/v2/alerts). */
+  /** An Alertmanager to push alerts to (its api/v2/alerts, under the URL's path: a route prefix is kept). */
   alertmanagerUrl: httpUrl.optional(),
   /** Firing alerts are re-sent to Alertmanager this often (it resolves alerts that stop arriving). */
   alertmanagerResendMs: int(1_000, 3_600_000, 60_000),

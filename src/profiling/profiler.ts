@@ -108,6 +108,9 @@ export class Profiler {
     let stop!: () => void;
     const until = new Promise<void>((resolve) => (stop = resolve));
     const timer = setTimeout(stop, seconds * 1000);
+    // An alert's capture has no caller waiting on it: it must not hold a host whose own work
+    // is done (up to 120 s). Its monitor is stopped at 'beforeExit', which ends it early.
+    if (alert !== null) timer.unref();
     const endsAt = startedAt + seconds * 1000;
     const current = { id, kind, endsAt, stop, done: undefined as Promise<Capture> | undefined };
     this.current = current;
