@@ -30,3 +30,17 @@ export function withUrlCredentials(url: string, headers: Record<string, string>)
   };
 }
 
+
+/**
+ * A receiver's URL as status, errors and logs show it: without user info and query, and its
+ * path cut after the first segment (`https://hooks.slack.com/services/…`). A chat webhook's
+ * URL is its credential (Slack's and Discord's tokens are path segments, Google Chat's are in
+ * the query), and status goes to agents' contexts and to logs. A path of one segment (`/hook`)
+ * is shown whole.
+ */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  const segments = u.pathname.split('/').filter((s) => s !== '');
+  const path = segments.length <= 1 ? u.pathname : `/${segments[0]}/…`;
+  return `${u.origin}${path}${u.search === '' ? '' : '?…'}`;
+}

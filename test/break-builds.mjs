@@ -2726,6 +2726,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts'],
     mustFail: ['does not wait out its timeout on a receiver that answers 200 and keeps its body open'],
   },
+  {
+    name: "a webhook's token shown in status",
+    what: "status().alerts.notifications shows each webhook's whole URL and lastError names it: a Slack or Discord webhook's path, a Google Chat webhook's query, is its token, and status goes into agents' contexts and logs",
+    edits: [{ find: 'shown: webhook ? shownUrl(t.url) : t.url,', replace: 'shown: t.url,' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ["shows a webhook's URL cut after its first path segment, without its query: a chat webhook's path or query is its token"],
+  },
 ];
 
 function parseArgs(argv) {

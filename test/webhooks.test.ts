@@ -250,6 +250,34 @@ describe('webhook delivery', () => {
     }
   });
 
+  it("shows a webhook's URL cut after its first path segment, without its query: a chat webhook's path or query is its token", async () => {
+    let posted = '';
+    const base = await listen((req, res) => {
+      posted = req.url ?? '';
+      req.resume();
+      req.on('end', () => res.writeHead(500).end());
+    });
+    // Slack's shape (the token is the last segments), with Google Chat's (key and token in the query).
+    const secret = `${base.replace('/hook', '')}/services/T0001/B0002/XyZsEcReT?key=k3y&token=t0k3n`;
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [secret], maxAttempts: 1, resolveHoldMs: 0 } });
+    try {
+      await m.start();
+      await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 100 });
+      m.record('queue_size', 500);
+      await waitFor(() => m.status().alerts.notifications.failed === 1, 10_000, 'the delivery to fail');
+      // Posted to the whole URL...
+      expect(posted).toBe('/services/T0001/B0002/XyZsEcReT?key=k3y&token=t0k3n');
+      // ...shown without what makes it a credential.
+      const shown = `${base.replace('/hook', '')}/services/…?…`;
+      const n = m.status().alerts.notifications;
+      expect(n.targets.map((t) => t.url)).toEqual([shown]);
+      expect(n.lastError).toBe(`${shown}: HTTP 500`);
+      for (const token of ['XyZsEcReT', 'k3y', 't0k3n', 'B0002']) expect(JSON.stringify(m.status())).not.toContain(token);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('waits as long as a 429 or 503 asks with Retry-After, in seconds or as a date, when longer than its backoff, and says so', async () => {
     // Each answer in turn: 503 asking 2 s, 429 asking for a date 3 s ahead, then 200.
     const hits: { at: number; asked: number }[] = [];

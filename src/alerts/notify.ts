@@ -33,7 +33,7 @@ import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHo
 import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
-import { withUrlCredentials } from '../url-credentials.js';
+import { shownUrl, withUrlCredentials } from '../url-credentials.js';
 
 export interface NotifierOptions {
   webhooks: { url: string; headers?: Record<string, string> }[];
@@ -74,6 +74,8 @@ interface Delivery {
 
 interface Target {
   url: string;
+  /** The URL as status and errors show it (shownUrl): a webhook's path and query may be its secret. */
+  shown: string;
   /** Which of the targets with this URL (the outbox's key with it). */
   slot: number;
   headers: Record<string, string>;
@@ -123,14 +125,15 @@ export class Notifier {
     this.options = options;
     this.outbox = outbox;
     const slots = new Map<string, number>();
-    const target = (url: string, headers: Record<string, string>): Target => {
+    // A webhook's path and query may be its credential; Alertmanager's API path is not.
+    const target = (url: string, headers: Record<string, string>, webhook: boolean): Target => {
       const t = withUrlCredentials(url, headers);
       const slot = slots.get(t.url) ?? 0;
       slots.set(t.url, slot + 1);
-      return { ...t, slot, queue: [], busy: false, stats: newStats() };
+      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], busy: false, stats: newStats() };
     };
-    this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}));
-    this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}) : undefined;
+    this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}, true));
+    this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}, false) : undefined;
     if (this.alertmanager) {
       this.resend = setInterval(() => this.resendFiring(), options.alertmanagerResendMs);
       this.resend.unref();
@@ -149,9 +152,9 @@ export class Notifier {
     });
   }
 
-  /** Per target: its URL (without user info) and its own counts; the totals are `stats`. */
+  /** Per target: its URL as shownUrl() has it and its own counts; the totals are `stats`. */
   targetStats(): (NotifierStats & { url: string })[] {
-    return this.targets().map((t) => ({ url: t.url, ...t.stats }));
+    return this.targets().map((t) => ({ url: t.shown, ...t.stats }));
   }
 
   /**
@@ -560,14 +563,14 @@ export class Notifier {
         clearTimeout(drain);
       }
       if (response.ok) return 'sent';
-      this.failed(target, `${target.url}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
+      this.failed(target, `${target.shown}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
       // Aborted by stop(): no failure of the receiver's.
       if (aborted.aborted) return 0;
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
-      this.failed(target, `${target.url}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
+      this.failed(target, `${target.shown}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
       return 0;
     }
   }
