@@ -401,10 +401,12 @@ export class PerformanceMonitor extends EventEmitter {
     const hubFirst = this.hub?.flushStorage !== undefined;
     if (hubFirst) await this.hub!.stop();
     await this.collector.stop();
-    // After the collector drained the rings: a member sends its open buckets too.
-    if (!hubFirst) await this.hub?.stop();
-    // After the collector drained the rings: the last export carries everything recorded.
-    await this.exporter.stop();
+    // After the collector drained the rings: a member sends its open buckets too, and the last
+    // export carries everything recorded. The two at once: each waits on a peer (the hub's
+    // last acks, the receiver's answer) up to its own bound, and one after the other a member
+    // whose hub and receiver were both away held its host's shutdown for their sum.
+    const ended = await Promise.allSettled([hubFirst ? undefined : this.hub?.stop(), this.exporter.stop()]);
+    for (const end of ended) if (end.status === 'rejected') throw end.reason;
     await this.alerting.stop();
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
