@@ -127,6 +127,8 @@ describe('bad input', () => {
     expect(opt({ instrument: 'yes' })).toBe('instrument must be true (every source) or an object of sources: httpServer, httpClient, fetch, piscina, got "yes"');
     expect(opt({ instrument: { fetsh: true } })).toBe('instrument.fetsh is not a known option; did you mean fetch?');
     expect(opt('string')).toBe('options must be an object, got "string"');
+    // No path holds a NUL: refused here, not at start() by the file system.
+    expect(opt({ dataDir: 'data\0dir' })).toMatch(/^dataDir must be a directory path without a NUL character/);
     // A bad name in a record of names: the name's rule, with the name in the path.
     const rule = async (o: Record<string, unknown>) => ((await m.createAlertRule({ metric: 'a', operator: '>', threshold: 1, ...o } as never).catch((e: unknown) => e)) as Error).message;
     expect(await rule({ labels: { 'team name': 'pay' } })).toBe('labels.team name is not a valid label name: it must match [a-zA-Z_][a-zA-Z0-9_]*');

@@ -2733,6 +2733,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts'],
     mustFail: ["shows a webhook's URL cut after its first path segment, without its query: a chat webhook's path or query is its token"],
   },
+  {
+    name: 'a dataDir with a NUL taken',
+    what: "a dataDir holding a NUL character passes the options and fails only at start(), in the file system's words",
+    edits: [{ find: ".refine((d) => !d.includes('\\0'), {", replace: ".refine((d) => d !== '', {" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
+  },
 ];
 
 function parseArgs(argv) {

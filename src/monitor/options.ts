@@ -244,7 +244,13 @@ export const MonitorOptionsSchema = z.strictObject({
    */
   storage: z.enum(['sqlite', 'memory'], { error: 'must be "sqlite" or "memory"' }).default('sqlite'),
   /** The directory of the database (created on start; one process owns it at a time). */
-  dataDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).max(4096, { error: 'must be at most 4096 characters' }).default('./perfwatch-data'),
+  dataDir: z
+    .string({ error: 'must be a directory path' })
+    .min(1, { error: 'must be a directory path' })
+    .max(4096, { error: 'must be at most 4096 characters' })
+    // No path holds one: the file system calls refuse it, at start() rather than here.
+    .refine((d) => !d.includes('\0'), { error: 'must be a directory path without a NUL character' })
+    .default('./perfwatch-data'),
   /** How long rollups are kept on disk (default 30 days). */
   retentionMs: int(60_000, 10 * 365 * 86_400_000, 30 * 86_400_000, ' ms'),
   /** How often rollups are written: a crash loses at most this much of what was recorded. */
