@@ -38,6 +38,24 @@ interface HostRun {
   } | null;
 }
 
+interface NodeRun {
+  /** The exit code; null for a process ended by a signal (the timeout's included). */
+  code: number | null;
+  /** Whether the timeout ended it: the host was still running. */
+  killed: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs node with `args` in a process of its own, ended after `timeoutMs`. */
+function runNode(args: string[], timeoutMs: number): Promise<NodeRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
+    });
+  });
+}
+
 /** Runs the GC-heavy host (test/fixtures/gc-exhausted.mjs) in a process of its own. */
 function host(seconds: number, ...flags: string[]): Promise<HostRun> {
   return new Promise((resolve) => {
@@ -99,11 +117,7 @@ describe('the host is never harmed by the monitor', () => {
       'await m.stop();',
       "console.log(JSON.stringify({ samples: report.summary.samples > 0, metrics: text.includes('response_time'), faults }));",
     ].join('\n');
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [...argv, '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
+    const out = await runNode([...argv, '-e', code], 30_000);
     expect(out.stderr).not.toMatch(/input-type|execArgv/);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ samples: true, metrics: true, faults: 0 });
@@ -118,11 +132,7 @@ describe('the host is never harmed by the monitor', () => {
       'const error = await m.start().then(() => null, (e) => e);',
       "console.log(JSON.stringify({ code: error?.code, message: error?.message, state: m.status().state, ms: Date.now() - t0 }));",
     ].join('\n');
-    const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, ['--import', new URL(fixture('throws-in-workers.mjs')).pathname, '--input-type=module', '-e', code], { timeout: 15_000 }, (error, stdout) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });
-      });
-    });
+    const out = await runNode(['--import', new URL(fixture('throws-in-workers.mjs')).pathname, '--input-type=module', '-e', code], 15_000);
     expect(out.code).toBe(0);
     const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     expect(r).toMatchObject({ code: 'PW_ERR_ACTOR', state: 'stopped' });
@@ -215,11 +225,7 @@ describe('the host is never harmed by the monitor', () => {
         "for (let i = 0; i < 100; i++) m.record('queue_size', i);",
         "m.on('stop', () => console.log('stopped'));",
       ].join('\n');
-      const out = await new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
-          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
-        });
-      });
+      const out = await runNode(['--input-type=module', '-e', code], 30_000);
       expect(out.killed, 'the host was still running after 30 s').toBe(false);
       expect(out.stderr).toBe('');
       expect(out.code).toBe(0);
@@ -254,11 +260,7 @@ describe('the host is never harmed by the monitor', () => {
       "console.log('recorded', m.getMetrics({ names: ['drill'] })[0].totalCount);",
       'await m.stop();',
     ].join('\n');
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr });
-      });
-    });
+    const out = await runNode(['--input-type=module', '-e', code], 30_000);
     expect(out.stderr).toBe('');
     expect(out.stdout.trim().split('\n')).toEqual(['collector running', 'alerts running', 'recorded 2']);
     expect(out.code).toBe(0);
@@ -280,11 +282,7 @@ describe('the host is never harmed by the monitor', () => {
       "m.on('stop', () => console.log('stopped'));",
       "m.record('queue_size', 50);",
     ].join('\n');
-    const out = await new Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
-      });
-    });
+    const out = await runNode(['--input-type=module', '-e', code], 60_000);
     expect(out.killed, 'the host was still running after 60 s').toBe(false);
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
