@@ -246,7 +246,7 @@ export class Endpoint {
       const rejected = Math.min(partial.rejected, batch.samples);
       this.st.sent += batch.samples - rejected;
       this.st.failed += rejected;
-      const said = reason(new TextEncoder().encode(partial.message));
+      const said = reasonText(partial.message);
       this.st.lastError = { message: `${this.st.url} took the request in part: ${rejected} of ${batch.samples} points rejected${said ? ` (${said})` : ''}, not retried (partial success)`, status: response.status, at };
       return DONE;
     }
@@ -282,6 +282,11 @@ const ANSWER_BYTES = 64 * 1024;
 /** The start of an answer's body as one line, or '' when it has none. */
 function reason(body: Uint8Array | undefined): string {
   if (body === undefined || body.byteLength === 0) return '';
-  const text = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8').replace(/\s+/g, ' ').trim();
+  return reasonText(Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, REASON_CHARS * 4)).toString('utf8'));
+}
+
+/** A receiver's words on one line, at most REASON_CHARS of them. */
+function reasonText(words: string): string {
+  const text = words.replace(/\s+/g, ' ').trim();
   return text.length > REASON_CHARS ? `${text.slice(0, REASON_CHARS - 1)}…` : text;
 }

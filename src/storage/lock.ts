@@ -39,8 +39,7 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     try {
       const handle = await open(file, 'wx');
       try {
-        const started = startOf(process.pid);
-        await handle.writeFile(started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`);
+        await handle.writeFile(ownLine());
       } catch (error) {
         await handle.close().catch(() => {});
         throw error;
@@ -76,20 +75,19 @@ export function claimLockSync(dir: string): number {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw lockedBy(dir, file);
     throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
   }
-  const started = startOf(process.pid);
-  writeSync(fd, started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`);
+  writeSync(fd, ownLine());
   return fd;
 }
 
 /** The error for a lock file this monitor did not make: its owner's pid, when the file says one. */
 export function lockedBy(dir: string, file: string = join(dir, LOCK_FILE)): StorageError {
-  let pid = Number.NaN;
+  let owner: LockOwner | undefined;
   try {
-    pid = Number(readFileSync(file, 'utf8').trim().split(' ')[0]);
+    owner = parseOwner(readFileSync(file, 'utf8'));
   } catch {
     // gone or unreadable meanwhile: no pid to name
   }
-  return Number.isInteger(pid) && pid > 0 ? new StorageLockedError(dir, pid) : new StorageError(dir, `is in use by another perfwatch monitor (${file} is not this monitor's)`);
+  return owner !== undefined ? new StorageLockedError(dir, owner.pid) : new StorageError(dir, `is in use by another perfwatch monitor (${file} is not this monitor's)`);
 }
 
 /** Closes a descriptor claimLockSync answered (the file stays: release() removes it). */
@@ -129,19 +127,34 @@ function openHere(file: string): boolean | undefined {
   });
 }
 
-/** The lock's pid and, when it has one, its owner's start time (a lock of an older perfwatch has the pid alone). */
-async function ownerOf(file: string): Promise<{ pid: number; started: string | undefined } | undefined> {
+interface LockOwner {
+  pid: number;
+  started: string | undefined;
+}
+
+/** What this process writes into a lock it takes: its pid and, where /proc says it, its start time. */
+function ownLine(): string {
+  const started = startOf(process.pid);
+  return started === undefined ? `${process.pid}\n` : `${process.pid} ${started}\n`;
+}
+
+/** A lock's pid and, when it has one, its owner's start time (a lock of an older perfwatch has the pid alone). */
+function parseOwner(text: string): LockOwner | undefined {
+  const [pid, started] = text.trim().split(' ');
+  const n = Number(pid);
+  return Number.isInteger(n) && n > 0 ? { pid: n, started: started || undefined } : undefined;
+}
+
+async function ownerOf(file: string): Promise<LockOwner | undefined> {
   try {
-    const [pid, started] = (await readFile(file, 'utf8')).trim().split(' ');
-    const n = Number(pid);
-    return Number.isInteger(n) && n > 0 ? { pid: n, started: started || undefined } : undefined;
+    return parseOwner(await readFile(file, 'utf8'));
   } catch {
     return undefined;
   }
 }
 
 /** Whether the lock's live pid is another process's than the one that wrote it: it started at another time (known only when both times are). */
-function reused(owner: { pid: number; started: string | undefined }): boolean {
+function reused(owner: LockOwner): boolean {
   const now = owner.started === undefined ? undefined : startOf(owner.pid);
   return now !== undefined && now !== owner.started;
 }
