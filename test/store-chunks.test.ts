@@ -74,3 +74,29 @@ describe('the chunks of a drain', () => {
     expect(store.snapshot(999)).toMatchObject({ totalCount: 50, lastValue: 80_000 + 999 + 49 * SERIES });
   });
 });
+
+describe('a drain of many new series', () => {
+  it("beats at least once every 1,024 series of a chunk, so that a chunk of new series is not taken for a hang", () => {
+    // At 10,000 new series a chunk's first writes fault in a page or more a series (raw
+    // slots, hot lines, bucket rows): 300-700 ms of a collector that did not beat once, which
+    // its watchdog replaced as hung (a burst of 10,000 new series on a loaded machine).
+    const series = 10_000;
+    const buffers = createStore({ maxSeries: 16_384, rawCapacity: 64, bucketCapacity: 30, rollupCapacity: 6, intervalMs: 1000, rollupMs: 60_000, logBytes: 4 * MiB, rollupLogBytes: MiB, poolBytes: 16 * MiB });
+    const ring = createRing(1 << 16);
+    const producer = new RingWriter(ring, createControl(), 'drop');
+    let beats = 0;
+    const writer = new StoreWriter(buffers, () => beats++);
+    writer.recover(T0, 0);
+    const reader = new RingReader(ring);
+    const samples = 32_768;
+    for (let i = 0; i < samples; i++) producer.push(i % series, i);
+    producer.publish(false);
+    beats = 0;
+    expect(writer.drain(reader, T0 + 10, 1 << 20)).toBe(samples);
+    // One chunk of 32,768 slots over 10,000 series, gone over twice: its raw-first writes
+    // (raw-first.ts), then its groups, each beating every 1,024 series.
+    expect(beats).toBeGreaterThanOrEqual(2 * Math.floor(series / 1024));
+    writer.publish();
+    expect(new StoreReader(buffers).snapshot(9_999)).toMatchObject({ totalCount: 3, totalSum: 9_999 + 19_999 + 29_999 });
+  });
+});

@@ -23,6 +23,7 @@
  * samples a pass) are written by applyParts part by part, as before.
  */
 import { HOT_F64, RAW_AHEAD as AHEAD_CELL, RAW_BINNED as BINNED_CELL, RAW_WRITTEN as WRITTEN_CELL } from './layout.js';
+import { BEAT_MASK as BEAT_CELL_MASK } from './writer-state.js';
 
 // The cells as this module's own consts: V8 folds those into the code, where an imported
 // binding is loaded from its cell and checked at each use.
@@ -30,6 +31,7 @@ const HOT_I32 = HOT_F64 * 2;
 const RAW_WRITTEN = WRITTEN_CELL;
 const RAW_AHEAD = AHEAD_CELL;
 const RAW_BINNED = BINNED_CELL;
+const BEAT_MASK = BEAT_CELL_MASK;
 /**
  * The longest group written here: a longer one's stores run on a few lines in a row, which
  * applyGroup writes as it sums (with groups of 100 written here, bench:collector at 100
@@ -51,14 +53,16 @@ export interface RawRings {
  * Writes the raw slots (stamp, value) of the small groups of a grouped chunk: group j is
  * series distinct[j] with values grouped[ends[distinct[j - 1]] .. ends[distinct[j]]), past
  * the `done` samples already committed. Marks in `written` (one byte a series) each series
- * whose slots it wrote; returns how many.
+ * whose slots it wrote; returns how many. Calls `beat` every 1,024 groups: a chunk of new
+ * series faults in a page of raw slots each (StoreWriter.chunk).
  */
-export function writeRawFirst(rings: RawRings, grouped: Float64Array, distinct: Int32Array, d: number, ends: Int32Array, done: number, stamp: number, written: Uint8Array): number {
+export function writeRawFirst(rings: RawRings, grouped: Float64Array, distinct: Int32Array, d: number, ends: Int32Array, done: number, stamp: number, written: Uint8Array, beat: () => void): number {
   const { hotI32, f64, slotF64, rawOffsetF64, binEvery } = rings;
   const rawMask = rings.rawCap - 1;
   let wrote = 0;
   let from = 0;
   for (let j = 0; j < d; j++) {
+    if ((j & BEAT_MASK) === BEAT_MASK) beat();
     const id = distinct[j]!;
     const to = ends[id]!;
     const start = from > done ? from : done;

@@ -17,7 +17,7 @@ import { APPLIED, CHUNK_DONE, CHUNK_K, CHUNK_R0, CHUNK_STAMP_I32, TIME_MARK, WRI
 import { BucketRows } from './bucket-rows.js';
 import { HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_AHEAD, RAW_BINNED, RAW_WRITTEN } from './layout.js';
 import { writeRawFirst } from './raw-first.js';
-import { CHUNK_MAX, CHUNK_MIN, CHUNK_PER_SERIES } from './writer-state.js';
+import { BEAT_MASK, CHUNK_MAX, CHUNK_MIN, CHUNK_PER_SERIES } from './writer-state.js';
 
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
@@ -149,8 +149,12 @@ export class SamplePath extends BucketRows {
     }
     scatter(ids, values, mask, r0, k, counts, grouped);
     this.rawFirst(distinct, d, done, stamp);
+    // A beat every 1,024 groups, between their commits: a chunk of up to 32,768 new series
+    // faults in pages for each (raw slots, hot line, bucket rows), and at 10,000 of them on a
+    // loaded machine that ran 300-700 ms without a beat, which the watchdog took for a hang.
     let from = 0;
     for (let j = 0; j < d; j++) {
+      if ((j & BEAT_MASK) === BEAT_MASK) this.beat();
       const id = distinct[j]!;
       const to = counts[id]!;
       counts[id] = 0;
@@ -166,7 +170,7 @@ export class SamplePath extends BucketRows {
 
   /** The raw slots of the chunk's small groups, before any is committed (raw-first.ts). */
   protected rawFirst(distinct: Int32Array, d: number, done: number, stamp: number): void {
-    writeRawFirst(this.rawRings, this.groupValues, distinct, d, this.groupCounts, done, stamp, this.rawWritten);
+    writeRawFirst(this.rawRings, this.groupValues, distinct, d, this.groupCounts, done, stamp, this.rawWritten, this.beat);
   }
 
   /** A time mark (the samples after it take its time; NaN: back to drain time) or a corrupt id (counted, skipped). */
