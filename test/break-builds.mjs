@@ -2754,6 +2754,13 @@ export const BREAKS = [
     tests: ['store-chunks.test.ts'],
     mustFail: ['beats at least once every 1,024 series of a chunk'],
   },
+  {
+    name: 'a step of the wall clock taken for time passing',
+    what: "the watchdog judges the actors' wall-clock beats without looking for a step of the wall clock: 10 minutes forward replaced every actor as silent for 600 s, 10 minutes back left them unwatched for 10 minutes",
+    edits: [{ find: 'if (Math.abs(step) <= STEP_MS) return wall;', replace: 'if (Math.abs(step) <= Infinity) return wall;' }],
+    tests: ['watchdog-clock-step.test.ts'],
+    mustFail: ['keeps actors that beat through a step of 10 minutes forward'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -20,7 +20,16 @@
  * one that spins on a crowded CPU is found later, but found. Replacing a starved collector
  * cost its host a resend (a hub) or a fresh start (its samples drained twice as fast) for
  * nothing, and on a loaded machine it happened several times a minute.
+ *
+ * A step of the wall clock is not a hang either. Actors beat in wall-clock ms (Date.now(),
+ * the clock of their samples), and a step (NTP, a manual `date -s`) moved every beat's age by
+ * its size: 10 minutes forward and every actor was replaced as silent for 600 s; 10 minutes
+ * back and none was looked at for 10 minutes, hung or not (its promise lay 10 minutes ahead).
+ * The watchdog tells a step from the passing of time by its monotonic clock (performance.now()),
+ * moves what it keeps in wall time by the step, and reads an actor's beat written before the
+ * step (until it beats again) moved by the step as well (see `beatOf`).
  */
+import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { threadWaitMs } from '../engine/thread-cpu.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
@@ -39,6 +48,18 @@ const BACKOFF_MS = 250;
 export const MAX_STARVED_MS = 2_000;
 /** The clocks' resolution the watchdog allows for when it compares a wait for a CPU with the time (see check). */
 const CLOCK_TICK_MS = 1;
+/** A change of the wall clock against the monotonic one past this (ms) is a step of the wall clock, not drift. */
+export const STEP_MS = 50;
+/** The longest the watchdog sleeps (an idle actor promises a beat a second ahead). */
+const MAX_WAKE_MS = 2_000;
+
+/** The watchdog's clocks: the wall clock the actors beat in, and a monotonic one (tests step the wall clock). */
+export interface WatchdogClock {
+  wall(): number;
+  mono(): number;
+}
+
+const SYSTEM_CLOCK: WatchdogClock = { wall: () => Date.now(), mono: () => performance.now() };
 
 interface Watched {
   name: string;
@@ -61,6 +82,12 @@ interface Watched {
   recent: number[];
   /** Its thread's wait for a CPU (ms) when last found on time; NaN when unknown. */
   waitMs: number;
+  /**
+   * After a step of the wall clock, until the actor beats again: its clock cell as it was
+   * when the step was found, and the step (ms). A beat written before the step is moved by it.
+   */
+  stepFrom: number | undefined;
+  step: number;
 }
 
 export class Watchdog {
@@ -69,11 +96,59 @@ export class Watchdog {
   private readonly waitOf: (tid: number) => number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  private readonly clock: WatchdogClock;
+  /** The wall clock less the monotonic one when last read: a change past STEP_MS is a step. */
+  private skew: number;
 
-  /** `waitOf`: a thread's wait for a CPU so far (ms), by thread id; tests stand in for the kernel's. */
-  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void, waitOf: (tid: number) => number = threadWaitMs) {
+  /** `waitOf`: a thread's wait for a CPU so far (ms), by thread id; tests stand in for the kernel's, and for the clocks. */
+  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void, waitOf: (tid: number) => number = threadWaitMs, clock: WatchdogClock = SYSTEM_CLOCK) {
     this.send = send;
     this.waitOf = waitOf;
+    this.clock = clock;
+    this.skew = clock.wall() - clock.mono();
+  }
+
+  /**
+   * The wall clock, after moving what the watchdog keeps in wall time by a step of it found
+   * since the last reading; each actor's beat is then read through beatOf until it beats again.
+   */
+  private now(): number {
+    const wall = this.clock.wall();
+    const skew = wall - this.clock.mono();
+    const step = skew - this.skew;
+    this.skew = skew;
+    if (Math.abs(step) <= STEP_MS) return wall;
+    this.timerAt += step;
+    for (const w of this.actors.values()) {
+      w.spawnedAt += step;
+      if (w.downSince !== undefined) w.downSince += step;
+      w.recent = w.recent.map((t) => t + step);
+      // A second step before the actor beat again adds to the first.
+      if (w.stepFrom === undefined) {
+        w.stepFrom = w.f64[w.beat.at]!;
+        w.step = step;
+      } else w.step += step;
+    }
+    return wall;
+  }
+
+  /**
+   * The actor's clock cell and promise, in the wall clock of now. Until it beats after a step,
+   * its last beat may have been written before the step (in the old wall clock: moved by the
+   * step) or after it, before the watchdog read the clock: of the two readings, the latest
+   * that is not in the future (a beat is never written ahead of the clock).
+   */
+  private beatOf(w: Watched, now: number): { at: number; by: number } {
+    const at = w.f64[w.beat.at]!;
+    const by = w.f64[w.beat.by]!;
+    if (w.stepFrom === undefined) return { at, by };
+    if (at !== w.stepFrom) {
+      w.stepFrom = undefined;
+      return { at, by };
+    }
+    const moved = at + w.step;
+    const shift = moved <= now + STEP_MS && (moved > at || at > now + STEP_MS) ? w.step : 0;
+    return { at: at + shift, by: by + shift };
   }
 
   handle(req: WatchdogRequest): void {
@@ -97,6 +172,8 @@ export class Watchdog {
         restarts: old?.restarts ?? 0,
         recent: [],
         waitMs: Number.NaN,
+        stepFrom: undefined,
+        step: 0,
       };
       this.actors.set(req.actor, w);
       this.spawn(w);
@@ -120,8 +197,9 @@ export class Watchdog {
     const gen = ++w.gen;
     const worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], execArgv: workerExecArgv() });
     w.worker = worker;
-    w.spawnedAt = Date.now();
+    w.spawnedAt = this.now();
     w.clockAtSpawn = w.f64[w.beat.at]!;
+    w.stepFrom = undefined;
     w.beating = false;
     w.ending = undefined;
     w.waitMs = Number.NaN;
@@ -137,7 +215,7 @@ export class Watchdog {
   private onExit(w: Watched, worker: Worker, gen: number, code: number, error: string | null): void {
     if (w.worker !== worker) return;
     w.worker = undefined;
-    const now = Date.now();
+    const now = this.now();
     const expected = w.retired;
     const hung = w.ending !== undefined && w.ending.startsWith('no heartbeat');
     const reason = w.ending ?? error;
@@ -156,12 +234,12 @@ export class Watchdog {
 
   /** Looks at every actor's heartbeat; schedules the next look for when a promise falls due. */
   private check(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const w of this.actors.values()) {
       if (!w.worker || w.retired || w.ending !== undefined) continue;
-      const at = w.f64[w.beat.at]!;
+      const { at, by } = this.beatOf(w, now);
       if (!w.beating) {
-        if (at !== w.clockAtSpawn && at >= w.spawnedAt - 1) {
+        if (w.f64[w.beat.at] !== w.clockAtSpawn && at >= w.spawnedAt - 1) {
           w.beating = true;
           if (w.downSince !== undefined) {
             this.send({ ev: 'up', actor: w.name, gen: w.gen, at, downMs: Math.max(0, at - w.downSince), restarts: w.restarts });
@@ -175,7 +253,7 @@ export class Watchdog {
           continue;
         }
       }
-      const due = Math.max(w.f64[w.beat.by]!, at) + GRACE_MS;
+      const due = Math.max(by, at) + GRACE_MS;
       const waitMs = this.waitOf(w.f64[w.beat.tid]!);
       if (now <= due) {
         w.waitMs = waitMs;
@@ -197,14 +275,21 @@ export class Watchdog {
     void w.worker?.terminate();
   }
 
+  /**
+   * Looks again at `t` (wall clock), or after MAX_WAKE_MS at the latest: a time computed just
+   * before a step of the clock would otherwise set a wait as long as the step.
+   */
   private wakeAt(t: number): void {
     if (t >= this.timerAt && this.timer) return;
     clearTimeout(this.timer);
     this.timerAt = t;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.check();
-    }, Math.max(0, t - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.check();
+      },
+      Math.min(MAX_WAKE_MS, Math.max(0, t - this.clock.wall())),
+    );
   }
 }
