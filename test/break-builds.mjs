@@ -2740,6 +2740,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
+  {
+    name: "a hub member's definitions unbounded",
+    what: "the hub keeps every series definition a member sends for its run: a member (broken, hostile) that sends ever new ones grows the hub without end, though the store refuses series past maxSeries",
+    edits: [{ find: 'if (over !== undefined || (member.defs[def[0]] === undefined && member.defined >= limit)) {', replace: 'if (over !== undefined) {' }],
+    tests: ['hub.test.ts'],
+    mustFail: ["a member's series definitions are kept within the hub's bounds"],
+  },
 ];
 
 function parseArgs(argv) {
