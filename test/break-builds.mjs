@@ -2747,6 +2747,20 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["a member's series definitions are kept within the hub's bounds"],
   },
+  {
+    name: "stop() leaves a webhook post in flight",
+    what: "the notifier is not parked at stop() (not close()): the post in flight runs to its timeoutMs, and a receiver that never answers held a stopped monitor's host up to 60 s",
+    edits: [{ find: 'for (const target of this.targets()) if (target.current?.abort) this.bound(target.current.abort);', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lets a host end soon after stop() while a webhook post is in flight to a receiver that never answers'],
+  },
+  {
+    name: "a stopped monitor's post given timeoutMs",
+    what: "a post made while the monitor is stopped (a rule deleted then notifies its resolution) is given timeoutMs, not LAST_POST_MS: a receiver that never answers holds the stopped monitor's host that long",
+    edits: [{ find: 'if (this.parked) this.bound(abort);', replace: '' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ['gives a post made while the monitor is stopped (parked) LAST_POST_MS, not timeoutMs'],
+  },
 ];
 
 function parseArgs(argv) {
