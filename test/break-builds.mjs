@@ -486,7 +486,7 @@ export const BREAKS = [
   {
     name: 'export refusal without its reason',
     what: "a receiver's refusal is shown with its status only, not the reason its body gives",
-    edits: [{ find: 'const said = reason(answer);', replace: "const said = '';" }],
+    edits: [{ find: "const said = moved ? '' : reason(answer);", replace: "const said = '';" }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ["sends a URL's user info as Basic authorization"],
   },
@@ -2760,6 +2760,20 @@ export const BREAKS = [
     edits: [{ find: 'if (this.parked) this.bound(abort);', replace: '' }],
     tests: ['webhooks.test.ts'],
     mustFail: ['gives a post made while the monitor is stopped (parked) LAST_POST_MS, not timeoutMs'],
+  },
+  {
+    name: "a redirect's Location shown whole",
+    what: "the note of a redirect shows its Location whole but for its user info: a receiver's new URL carries its token as the configured one does (a chat webhook's path or query, a signed URL's query), and status goes into agents' contexts and logs",
+    edits: [{ find: 'shown = shownUrl(new URL(location, base).href);', replace: "const u = new URL(location, base); u.username = ''; u.password = ''; shown = u.href;" }],
+    tests: ['webhooks.test.ts', 'export-remote-write.test.ts'],
+    mustFail: ["shows where a redirect points as a webhook's own URL is shown", "shows where a redirect points as the endpoint's own URL is shown"],
+  },
+  {
+    name: "a redirect's body shown",
+    what: "an exporter's error for a redirect shows the start of its answer's body, which repeats the Location whole (\"Redirecting to …\"), user info and query included",
+    edits: [{ find: "const said = moved ? '' : reason(answer);", replace: 'const said = reason(answer);' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["shows where a redirect points as the endpoint's own URL is shown"],
   },
 ];
 

@@ -350,6 +350,19 @@ describe('webhook delivery', () => {
     expect(n.stats.lastError).toBe(`${url}: HTTP 301, redirected to ${url.replace('/hook', '/moved')}: redirects are not followed (the alert would not reach the receiver), configure that URL instead`);
   });
 
+  it("shows where a redirect points as a webhook's own URL is shown: its path and query may be the token", async () => {
+    // The Location was shown whole but its user info: a receiver that moved to another chat
+    // webhook put that webhook's token into status and the logs.
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(302, { location: 'https://user:pa55@hooks.example/services/T000/B000/s3cret?token=s3cret' }).end());
+    });
+    const n = notifier(url);
+    fire(n, 'r1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery');
+    expect(n.stats.lastError).toBe(`${url}: HTTP 302, redirected to https://hooks.example/services/…?…: redirects are not followed (the alert would not reach the receiver), configure that URL instead`);
+  });
+
   it('caps what Retry-After may ask at RETRY_AFTER_MAX_MS, and ignores it on other statuses', async () => {
     let hits = 0;
     const url = await listen((req, res) => {
