@@ -2775,6 +2775,20 @@ export const BREAKS = [
     tests: ['export-remote-write.test.ts'],
     mustFail: ["shows where a redirect points as the endpoint's own URL is shown"],
   },
+  {
+    name: 'an anomaly score off the scale given whole',
+    what: "a run's peak score against a baseline that held still is its raw z (0.5 over zeros: 5e11): it outranks every deviation of a series that moves and reads as the anomaly of the century",
+    edits: [{ find: 'const peak = Math.min(run.peak, rules.maxScore);', replace: 'const peak = run.peak;' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['caps the score of a change against a baseline that held still at maxScore'],
+  },
+  {
+    name: "an anomaly rule's score off the scale given whole",
+    what: "the alert engine's anomaly score against a baseline that held still is its raw z: an alert's value reads 5e11",
+    edits: [{ find: 'const score = Math.max(-rules.maxScore, Math.min(rules.maxScore, z));', replace: 'const score = z;' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['caps the score of a change against a baseline that held still at maxScore'],
+  },
 ];
 
 function parseArgs(argv) {
