@@ -5,6 +5,7 @@
  * fetch for `redirect: 'manual'` and say where the redirect points, so that the URL can be
  * configured instead.
  */
+import { shownUrl } from './url-credentials.js';
 
 /** What an answer that is a redirect adds to the error ('' for any other answer). */
 export function redirectNote(response: Response, asked: string, what: string): string {
@@ -13,16 +14,18 @@ export function redirectNote(response: Response, asked: string, what: string): s
   return `, redirected to ${redirectTarget(location, asked)}: redirects are not followed (${what} would not reach the receiver), configure that URL instead`;
 }
 
-/** A redirect's Location as status shows it: resolved against the URL asked, without user info, at most 200 characters. */
+/**
+ * A redirect's Location as status shows it: resolved against the URL asked, then as shownUrl()
+ * shows a receiver's own URL (no user info, no query, the path cut after its first segment),
+ * at most 200 characters. It is the receiver's new URL, and so as much a credential as the one
+ * configured: a chat webhook's token in its path or query, a signed URL's in its query.
+ */
 function redirectTarget(location: string, base: string): string {
   let shown: string;
   try {
-    const u = new URL(location, base);
-    u.username = '';
-    u.password = '';
-    shown = u.href;
+    shown = shownUrl(new URL(location, base).href);
   } catch {
-    shown = JSON.stringify(location);
+    return 'a Location that is no URL';
   }
   return shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
 }

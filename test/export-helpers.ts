@@ -21,8 +21,8 @@ export interface Received {
   at: number;
 }
 
-/** A scripted answer: a status, or a status with headers (`Retry-After`). */
-export type Scripted = number | { status: number; headers: Record<string, string> };
+/** A scripted answer: a status, or a status with headers (`Retry-After`) and a body of its own (else 'no'). */
+export type Scripted = number | { status: number; headers: Record<string, string>; body?: string };
 
 export class Receiver {
   readonly requests: Received[] = [];
@@ -42,10 +42,10 @@ export class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const next = this.script.shift() ?? 200;
-        const { status, headers } = typeof next === 'number' ? { status: next, headers: {} } : next;
+        const { status, headers, body } = typeof next === 'number' ? { status: next, headers: {}, body: undefined } : next;
         const r: Received = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks), status, at: Date.now() };
         this.requests.push(r);
-        res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(status === 200 ? '' : 'no');
+        res.writeHead(status, { 'Content-Type': 'text/plain', ...headers }).end(body ?? (status === 200 ? '' : 'no'));
         for (const l of this.listeners.splice(0)) l(r);
       });
     });

@@ -207,8 +207,24 @@ describe('remote_write', () => {
     const samples = decodeWrite(r.requests[0]!.body).length;
     expect(st).toMatchObject({ sent: 0, failed: samples, retries: 0, queueDepth: 0, lastError: { status: 301 } });
     expect(st.lastError!.message).toBe(
-      `${r.url} answered 301 Moved Permanently (no), redirected to ${new URL('/moved', r.url).href}: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
+      `${r.url} answered 301 Moved Permanently, redirected to ${new URL('/moved', r.url).href}: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
     );
+  });
+
+  it("shows where a redirect points as the endpoint's own URL is shown, and not the answer's body, which repeats it: its user info, path and query may be credentials", async () => {
+    // The Location was shown whole but its user info (a signed URL's token, a path that is a
+    // key), and the body's first words said it again ("Redirecting to …").
+    const r = await receiver();
+    const m = await pushing(r.url);
+    await oneGauge(m);
+    const moved = 'https://user:pa55@mimir.example/tenant-k3y/api/v1/push?token=s3cret';
+    r.script.push({ status: 307, headers: { Location: moved }, body: `Redirecting to ${moved}` });
+    const st = (await m.exportNow()).exporters[0]!;
+    const samples = decodeWrite(r.requests[0]!.body).length;
+    expect(st.lastError!.message).toBe(
+      `${r.url} answered 307 Temporary Redirect, redirected to https://mimir.example/tenant-k3y/…?…: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
+    );
+    expect(JSON.stringify(m.status())).not.toMatch(/pa55|s3cret|api\/v1/);
   });
 
   it('counts an export to a port fetch never connects to as failed, says so, and does not retry it', async () => {

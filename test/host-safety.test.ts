@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { Agent, get as httpGet, request, type IncomingMessage } from 'node:http';
+import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -332,6 +332,66 @@ describe('the host is never harmed by the monitor', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('lets a host end soon after stop() while a webhook post is in flight to a receiver that never answers: the post is aborted and kept, and the next start on the dataDir sends it', async () => {
+    // stop() (not close()) let the post run to its timeoutMs, the host's event loop held by its
+    // socket: a service that stopped its monitor on SIGTERM stayed up to 60 s, past an
+    // orchestrator's grace period.
+    const bodies: { status: string }[] = [];
+    let hung = 0;
+    const server = createServer((req, res) => {
+      // The first post is never answered; later ones are.
+      if (hung++ === 0) return void req.resume();
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-stop-post-'));
+    const options = { dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [url], timeoutMs: 60_000, resolveHoldMs: 0 } };
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
+      'await m.start();',
+      "await m.createAlertRule({ metric: 'queue_depth', operator: '>', threshold: 5 });",
+      "m.record('queue_depth', 50);",
+      // The host's own work: until this test says the receiver holds the post.
+      "process.stdin.once('data', async () => { await m.stop(); console.log('stopped'); process.stdin.destroy(); });",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => hung === 1, 20_000, 'the receiver to hold the firing');
+      child.stdin.write('go\n');
+      const timeout = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 30_000).unref());
+      expect(await Promise.race([exited, timeout]), 'the host was still running 30 s after stop(), its post under a timeoutMs of 60 s').toBe(0);
+      expect(stderr).toBe('');
+      expect(stdout.trim()).toBe('stopped');
+      // Its outbox row stayed: a start on the dataDir posts the firing again.
+      const again = new PerformanceMonitor(options);
+      await again.start();
+      try {
+        await waitFor(() => bodies.length === 1, 20_000, 'the firing posted again');
+        expect(bodies[0]).toMatchObject({ status: 'firing', alerts: [{ labels: { metric: 'queue_depth' } }] });
+      } finally {
+        await again.close();
+      }
+    } finally {
+      child.kill('SIGKILL');
+      server.closeAllConnections();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it("keeps the monitor's own series apart from maxSeries", async () => {
     const m = await started({ maxSeries: 16, runtime: { enabled: true }, system: { enabled: true } });

@@ -384,6 +384,46 @@ describe('hub over a Unix socket', () => {
     a.close();
   });
 
+  it("a member's series definitions are kept within the hub's bounds: past its maxSeries or its limits of a name and tags they are refused and named, not kept, their rows left out and counted, the link kept; a sid no member can have is malformed", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, maxSeries: 16, hub: { listen: path } });
+    const members = () => (hub.status().hub as { members: { instance: string; failed: number; lastError: { message: string } | null }[] }).members;
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'many', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    // Twenty series: the hub keeps the definitions of sixteen (each would be a series of its store), not one more.
+    const defs = ints(0, 20).map((sid) => def(sid, 'distribution', { route: `/r${sid}` }));
+    a.send(batch(1, 1, [[0, 3, 3], [19, 1, 1]], defs));
+    expect(await a.answer(3)).toEqual({ t: 'ack', seq: 1 });
+    expect(a.heard()[1]).toEqual({ t: 'refused', message: 'member "many": 4 series definitions of batch 1 refused, their rows left out; the first, series "raw_rt" {"route":"/r16"}: past the 16 series definitions the hub keeps for a run of a member (its maxSeries)' });
+    // Rows of a series refused are left out and counted, batch after batch, the link kept.
+    a.send(batch(2, 1, [[19, 1, 1], [0, 2, 2]]));
+    expect(await a.answer(4)).toEqual({ t: 'ack', seq: 2 });
+    expect(members()[0]!.failed).toBe(2);
+    await hub.flush();
+    expect(hub.getMetrics({ names: ['raw_rt'] }).filter((s) => s.totalCount > 0).map((s) => [s.tags, s.totalCount])).toEqual(expect.arrayContaining([[{ route: '/r0' }, 5], [{ instance: 'many', route: '/r0' }, 5]]));
+    expect(hub.getMetrics({ names: ['raw_rt'] }).some((s) => s.tags.route === '/r19')).toBe(false);
+
+    // A definition past the hub's limits of a name or its tags is not kept either (a name of a
+    // megabyte, kept, would have cost a megabyte per series for the member's run).
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'wide', epoch: 'e', intervalMs: 1000 });
+    const { round } = await b.answer(1);
+    b.send(batch(1, round, [[0, 1, 1], [1, 1, 1]], [[0, `x${'y'.repeat(300)}`, {}, 'gauge', ''], def(1, 'distribution', { route: 'v'.repeat(200) })]));
+    expect(await b.answer(3)).toEqual({ t: 'ack', seq: 1 });
+    expect(b.heard()[1]).toEqual({ t: 'refused', message: `member "wide": 2 series definitions of batch 1 refused, their rows left out; the first, series "x${'y'.repeat(199)}…": name must be 1 to 200 characters, got 301` });
+    expect(members().find((m) => m.instance === 'wide')!.failed).toBe(2);
+
+    // A sid beyond any member's registry (maxSeries at most 1,000,000, and 128 of the monitor's own).
+    const c = await rawMember(path);
+    c.send({ t: 'hello', instance: 'far', epoch: 'e', intervalMs: 1000 });
+    c.send(batch(1, (await c.answer(1)).round, [], [def(1_000_128)]));
+    await c.closed();
+    expect(hub.status().hub).toMatchObject({ malformed: 1, lastError: { message: 'member "far": defs[0].sid must be an integer from 0 to 1000127' } });
+    a.close();
+    b.close();
+  });
+
   it('a malformed frame is rejected and counted, the link reset, the hub unharmed', async () => {
     const path = nodes.socketPath();
     const hub = await nodes.start('hub', path);

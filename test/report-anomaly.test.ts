@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { anomalyDetail, anomalyScore, detectAnomalies, robustBaseline } from '../dist/src/analysis/anomaly.js';
+import { ANOMALY_RULES, anomalyDetail, anomalyScore, detectAnomalies, robustBaseline } from '../dist/src/analysis/anomaly.js';
+import { reportOut } from '../dist/src/mcp/report-answer.js';
+import { renderMarkdown } from '../dist/src/reports/markdown.js';
 import { seeded } from './fixtures/seeded.mjs';
 import { T0, synthetic } from './synthetic.js';
 
@@ -68,6 +70,41 @@ describe('anomaly detection', () => {
     // A step of a few percent of the level still is one.
     expect(detectAnomalies(Array.from({ length: 600 }, (_, i) => 26.7399 + (i > 300 ? 1 : 0))).map((r) => [r.startIndex, r.kind])).toEqual([[301, 'sustained']]);
     expect(robustBaseline(Float64Array.from([26.7, 26.7, 26.7]), 3).scale).toBeCloseTo(0.0267, 9);
+  });
+
+  it("caps the score of a change against a baseline that held still at maxScore, and says so: a z of billions says only 'off the scale'", () => {
+    // A rate of zeros (cpu_iowait, errors of a healthy route) that takes 0.5 once: z = 5e11, which
+    // outranked every deviation of a series that moves and read as the anomaly of the century.
+    const [zero] = detectAnomalies(Array.from({ length: 400 }, (_, i) => (i === 300 ? 0.5 : 0)));
+    expect(zero).toMatchObject({ startIndex: 300, endIndex: 301, kind: 'spike', direction: 'up', peakScore: ANOMALY_RULES.maxScore, capped: true });
+    // A level that held still, then half as much again: z = 500 against a thousandth of the level.
+    const [flat] = detectAnomalies(Array.from({ length: 400 }, (_, i) => (i >= 300 && i < 305 ? 150 : 100)));
+    expect(flat).toMatchObject({ startIndex: 300, endIndex: 305, kind: 'sustained', peakScore: ANOMALY_RULES.maxScore, capped: true });
+    // Down too; a change within the scale keeps its score.
+    expect(detectAnomalies(Array.from({ length: 400 }, (_, i) => (i >= 300 && i < 305 ? 50 : 100)))[0]).toMatchObject({ direction: 'down', peakScore: -ANOMALY_RULES.maxScore, capped: true });
+    const [small] = detectAnomalies(Array.from({ length: 400 }, (_, i) => (i >= 300 && i < 305 ? 100.5 : 100)));
+    expect(small).toMatchObject({ kind: 'sustained', capped: false });
+    expect(small!.peakScore).toBeCloseTo(5, 6);
+    // A series that moves keeps its real z, however large.
+    const z = noise(4);
+    const v = Array.from({ length: 400 }, () => 50 + 2 * z());
+    v[200] = 150;
+    expect(detectAnomalies(v)[0]).toMatchObject({ startIndex: 200, capped: false });
+
+    // The alert engine's score likewise.
+    const s = synthetic();
+    const quiet = s.id('cpu_iowait');
+    s.fill(300, [[quiet, (sec) => (sec >= 290 ? 0.5 : 0)]]);
+    expect(anomalyDetail(s.reader, quiet, T0 + 300_000, 10)).toMatchObject({ score: ANOMALY_RULES.maxScore, capped: true, value: 0.5, median: 0 });
+    expect(anomalyScore(s.reader, quiet, T0 + 300_000, 10)).toBe(ANOMALY_RULES.maxScore);
+
+    // The report says so wherever the score is read: its notes, the table, the MCP answer.
+    const r = s.report();
+    expect(r.anomalies).toMatchObject([{ metric: 'cpu_iowait', peakScore: ANOMALY_RULES.maxScore, scoreCapped: true, size: 0.5 }]);
+    const note = `1 anomaly's peak score is capped at ${ANOMALY_RULES.maxScore}: its baseline held still (no spread to speak of beside the change), so a change is off the z scale whatever its size; its size says how large it is.`;
+    expect(r.notes).toContain(note);
+    expect(renderMarkdown(r)).toContain(`| ≥${ANOMALY_RULES.maxScore} (capped) |`);
+    expect(reportOut(r, undefined).anomalies).toMatchObject([{ metric: 'cpu_iowait', peak_score: ANOMALY_RULES.maxScore, peak_score_capped: true }]);
   });
 
   it('reports anomalies with their time and size in the report', () => {

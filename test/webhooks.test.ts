@@ -141,6 +141,30 @@ describe('webhook delivery', () => {
     expect(n.stats).toMatchObject({ sent: 0, failed: 0, dropped: 2, queued: 0 });
   });
 
+  it('gives a post made while the monitor is stopped (parked) LAST_POST_MS, not timeoutMs: cut then, it is no attempt and waits, with the deliveries behind it, for the next start', async () => {
+    // A rule deleted while the monitor is stopped notifies its resolution: such a post to a
+    // receiver that never answered held the stopped monitor's host for timeoutMs.
+    let got = 0;
+    const url = await listen((req, res) => {
+      req.resume();
+      // The first post is never answered; later ones are.
+      if (got++ > 0) req.on('end', () => res.writeHead(200).end());
+    });
+    const n = notifier(url, { timeoutMs: 60_000, maxAttempts: 3 });
+    n.park();
+    fire(n, 'p1');
+    await waitFor(() => got === 1, 10_000, 'the receiver to hold the post');
+    fire(n, 'p2');
+    // Cut at LAST_POST_MS: still queued, the second behind it, nothing counted and no attempt.
+    await waitFor(() => (n as unknown as { webhooks: { held: boolean }[] }).webhooks[0]!.held, 20_000, 'the post to be cut');
+    expect(n.stats).toMatchObject({ sent: 0, failed: 0, retries: 0, dropped: 0, queued: 2, lastError: null });
+    expect(got).toBe(1);
+    n.unpark();
+    await waitFor(() => n.stats.sent === 2, 10_000, 'both sent once started again');
+    expect(got).toBe(3);
+    expect(n.stats).toMatchObject({ sent: 2, failed: 0, retries: 0, dropped: 0, queued: 0 });
+  });
+
   it('does not wait out its timeout on a receiver that answers 200 and keeps its body open: only the status matters', async () => {
     // The body was read until timeoutMs (60 s here) for each delivery, and the queue behind it
     // waited as long: three alerts took three minutes to reach a receiver that had them all.
@@ -324,6 +348,19 @@ describe('webhook delivery', () => {
     expect(seen).toEqual(['POST /hook']);
     expect(n.stats).toMatchObject({ sent: 0, failed: 1 });
     expect(n.stats.lastError).toBe(`${url}: HTTP 301, redirected to ${url.replace('/hook', '/moved')}: redirects are not followed (the alert would not reach the receiver), configure that URL instead`);
+  });
+
+  it("shows where a redirect points as a webhook's own URL is shown: its path and query may be the token", async () => {
+    // The Location was shown whole but its user info: a receiver that moved to another chat
+    // webhook put that webhook's token into status and the logs.
+    const url = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(302, { location: 'https://user:pa55@hooks.example/services/T000/B000/s3cret?token=s3cret' }).end());
+    });
+    const n = notifier(url);
+    fire(n, 'r1');
+    await waitFor(() => n.stats.queued === 0, 10_000, 'the delivery');
+    expect(n.stats.lastError).toBe(`${url}: HTTP 302, redirected to https://hooks.example/services/…?…: redirects are not followed (the alert would not reach the receiver), configure that URL instead`);
   });
 
   it('caps what Retry-After may ask at RETRY_AFTER_MAX_MS, and ignores it on other statuses', async () => {

@@ -148,12 +148,15 @@ export class Alerting {
   }
 
   start(): Promise<void> {
+    this.notifier.unpark();
     return this.actor.start();
   }
 
+  /** Stops evaluating; notifications go on, none holding the host long (Notifier.park). */
   async stop(): Promise<void> {
     await this.actor.stop();
     await this.batches;
+    this.notifier.park();
   }
 
   /**

@@ -17,6 +17,10 @@
  * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
  * delivery ends counted once, as sent, failed or dropped.
  *
+ * A stopped monitor (park) goes on notifying, but no post of it holds the host longer than
+ * LAST_POST_MS: one the receiver has not answered by then is aborted, not counted as an
+ * attempt, and waits with the deliveries behind it for the next start (unpark).
+ *
  * With a database (storage 'sqlite'), the deliveries and the held resolutions are kept in
  * its outbox (outbox.ts): a delivery's first attempt waits until its row is committed (with
  * the transition that made it, when there is one), and a start on the same dataDir sends what
@@ -68,7 +72,7 @@ interface Delivery {
   saved?: Promise<unknown>;
   /** Ends its backoff wait early (stop()). */
   wake?: () => void;
-  /** Aborts its post in flight (stop()). */
+  /** Aborts its post in flight (stop(), or park's bound). */
   abort?: AbortController;
 }
 
@@ -84,6 +88,8 @@ interface Target {
   /** The delivery being posted or waiting out its backoff. */
   current?: Delivery;
   busy: boolean;
+  /** A post of a stopped monitor was cut at LAST_POST_MS: its deliveries wait for the next start. */
+  held: boolean;
   stats: NotifierStats;
 }
 
@@ -102,6 +108,8 @@ const MAX_BACKOFF_MS = 60_000;
 export const RESPONSE_DRAIN_BYTES = 64 * 1024;
 /** How long a receiver's answer is read once its status came, before the rest is cancelled. */
 export const RESPONSE_DRAIN_MS = 1_000;
+/** How long a post of a stopped monitor may hold its host (as an exporter's last export). */
+export const LAST_POST_MS = 2_000;
 
 export class Notifier {
   readonly stats: NotifierStats = newStats();
@@ -114,6 +122,8 @@ export class Notifier {
   private readonly timers = new Set<NodeJS.Timeout>();
   private resend: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The monitor is stopped: posts are bounded by LAST_POST_MS (park). */
+  private parked = false;
   /** The outbox changes being gathered for one commit (see gather), and the promise of that commit. */
   private gathered: OutboxOp[] | undefined;
   private gate: Promise<unknown> | undefined;
@@ -130,7 +140,7 @@ export class Notifier {
       const t = withUrlCredentials(url, headers);
       const slot = slots.get(t.url) ?? 0;
       slots.set(t.url, slot + 1);
-      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], busy: false, stats: newStats() };
+      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], busy: false, held: false, stats: newStats() };
     };
     this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}, true));
     this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}, false) : undefined;
@@ -313,6 +323,39 @@ export class Notifier {
     }
   }
 
+  /**
+   * The monitor stopped (not closed): deliveries go on (a rule deleted while stopped notifies
+   * its resolution), but a post in flight, or one made from now on, is given LAST_POST_MS
+   * rather than timeoutMs. Then it is aborted and kept, its outbox row too, for the next start:
+   * a receiver that never answered held a stopped monitor's host up to timeoutMs (60 s at most),
+   * past an orchestrator's grace period after a SIGTERM.
+   */
+  park(): void {
+    if (this.stopped || this.parked) return;
+    this.parked = true;
+    for (const target of this.targets()) if (target.current?.abort) this.bound(target.current.abort);
+  }
+
+  /** The monitor started again: posts get timeoutMs, and the deliveries held by park go. */
+  unpark(): void {
+    if (this.stopped || !this.parked) return;
+    this.parked = false;
+    for (const target of this.targets()) {
+      target.held = false;
+      if (!target.busy && target.queue.length > 0) void this.pump(target);
+    }
+  }
+
+  /** Aborts a parked monitor's post LAST_POST_MS from now, unless it ended or the monitor started again. */
+  private bound(abort: AbortController): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.parked) abort.abort();
+    }, LAST_POST_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
   private targets(): Target[] {
     return this.alertmanager ? [...this.webhooks, this.alertmanager] : this.webhooks;
   }
@@ -456,7 +499,7 @@ export class Notifier {
     target.queue.push(delivery);
     this.stats.queued++;
     target.stats.queued++;
-    if (!target.busy) void this.pump(target);
+    if (!target.busy && !target.held) void this.pump(target);
   }
 
   /**
@@ -466,19 +509,29 @@ export class Notifier {
   private async pump(target: Target): Promise<void> {
     target.busy = true;
     try {
-      while (!this.stopped && target.queue.length > 0) {
+      while (!this.stopped && !target.held && target.queue.length > 0) {
         const delivery = target.queue.shift()!;
         target.current = delivery;
-        this.finish(target, delivery, await this.attempts(target, delivery));
+        const outcome = await this.attempts(target, delivery);
         target.current = undefined;
+        if (outcome !== 'held') {
+          this.finish(target, delivery, outcome);
+          continue;
+        }
+        // Still queued, first in line: it goes at the next start, or with the outbox at a start on the dataDir.
+        target.queue.unshift(delivery);
+        target.held = this.parked;
       }
     } finally {
       target.busy = false;
     }
   }
 
-  /** Tries a delivery until it is sent or given up; 'dropped' when the notifier stopped meanwhile. */
-  private async attempts(target: Target, delivery: Delivery): Promise<'sent' | 'failed' | 'dropped'> {
+  /**
+   * Tries a delivery until it is sent or given up; 'dropped' when the notifier stopped
+   * meanwhile, 'held' when park's bound cut its post (no attempt of the receiver's: not counted).
+   */
+  private async attempts(target: Target, delivery: Delivery): Promise<'sent' | 'failed' | 'dropped' | 'held'> {
     // Not posted before its row is on disk: a kill after the post finds the row, never the reverse.
     if (delivery.saved) await delivery.saved.catch(() => {});
     delivery.saved = undefined;
@@ -486,10 +539,12 @@ export class Notifier {
       const ahead = delivery.due - Date.now();
       if (ahead > 0) await this.sleep(delivery, ahead);
       if (this.stopped) return 'dropped';
-      delivery.abort = new AbortController();
-      const answer = await this.post(target, delivery.body, delivery.abort.signal);
+      const abort = (delivery.abort = new AbortController());
+      if (this.parked) this.bound(abort);
+      const answer = await this.post(target, delivery.body, abort.signal);
       delivery.abort = undefined;
       if (answer === 'sent') return 'sent';
+      if (answer === 'aborted') return this.stopped ? 'dropped' : 'held';
       delivery.attempt++;
       if (this.stopped) return 'dropped';
       if (delivery.attempt >= this.options.maxAttempts) return 'failed';
@@ -538,11 +593,11 @@ export class Notifier {
   }
 
   /**
-   * POSTs one payload: 'sent' on a 2xx answer, else the wait (ms) a 429 or 503 asked for with
-   * Retry-After (delta-seconds or an HTTP-date), 0 without one. The answer's body is drained
-   * up to a cap, never kept.
+   * POSTs one payload: 'sent' on a 2xx answer, 'aborted' when `aborted` cut it before an
+   * answer, else the wait (ms) a 429 or 503 asked for with Retry-After (delta-seconds or an
+   * HTTP-date), 0 without one. The answer's body is drained up to a cap, never kept.
    */
-  private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | number> {
+  private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | 'aborted' | number> {
     const drained = new AbortController();
     try {
       const response = await fetch(target.url, {
@@ -566,8 +621,8 @@ export class Notifier {
       this.failed(target, `${target.shown}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
-      // Aborted by stop(): no failure of the receiver's.
-      if (aborted.aborted) return 0;
+      // Aborted by stop() or park's bound: no failure of the receiver's.
+      if (aborted.aborted) return 'aborted';
       // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
       const cause = (error as Error).cause as Error | undefined;
       this.failed(target, `${target.shown}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);

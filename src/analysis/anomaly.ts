@@ -25,6 +25,14 @@ export const ANOMALY_RULES = {
   minBuckets: 3,
   /** A shorter run is an anomaly (a spike) when its peak |z| reaches this. */
   spikeScore: 10,
+  /**
+   * The largest |score| given. Against a baseline whose spread is tiny beside a change (a
+   * level that held still, a rate of zeros) the change's z is in the thousands or billions
+   * (0.5 over zeros: 5e11), which says only "off the scale": uncapped it outranked every
+   * deviation of a series that moves and read as the anomaly of the century. A capped score
+   * says it was capped (`capped`), and the change's size how large it is.
+   */
+  maxScore: 100,
   /** Trailing buckets the median and MAD come from. */
   baselineBuckets: 60,
   /** With fewer baseline buckets than this, no verdict. */
@@ -98,7 +106,8 @@ export function robustBaseline(a: Float64Array, n: number): RobustBaseline {
   const mad = medianOf(a, n);
   // At least a thousandth of the level: a gauge that held still (disk_usage at 26.7399%) made
   // a change of 0.0004 a "sustained" anomaly at z = 15,000. A baseline that never moved at 0
-  // still gives any change a finite, large score rather than an infinite one.
+  // still gives any change a finite z rather than an infinite one, which the scores cap
+  // (ANOMALY_RULES.maxScore).
   const spread = mad > 0 ? MAD_TO_SIGMA * mad : MEAN_AD_TO_SIGMA * meanAd;
   const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, 1e-12);
   return { median, mad, scale, n };
@@ -110,7 +119,10 @@ export interface AnomalyRun {
   endIndex: number;
   direction: 'up' | 'down';
   kind: 'spike' | 'sustained';
+  /** Largest |z| of the run, signed, at most maxScore. */
   peakScore: number;
+  /** Whether a bucket's |z| passed maxScore: its baseline's spread is tiny beside the change, and peakScore says only "off the scale". */
+  capped: boolean;
   /** Median of the run's values. */
   value: number;
   baseline: RobustBaseline;
@@ -137,7 +149,8 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
     if (kind) {
       const values = new Float64Array(len);
       for (let i = 0; i < len; i++) values[i] = v[run.start + i]!;
-      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? run.peak : -run.peak, value: medianOf(values, len), baseline: run.base });
+      const peak = Math.min(run.peak, rules.maxScore);
+      out.push({ startIndex: run.start, endIndex: run.end, direction: run.dir, kind, peakScore: run.dir === 'up' ? peak : -peak, capped: run.peak > rules.maxScore, value: medianOf(values, len), baseline: run.base });
     }
     // A short run goes back into the baseline, a spike too: the median and MAD resist a lone
     // spike without leaving it out, and one left out kept a baseline blind to spikes that
@@ -183,8 +196,10 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
 }
 
 export interface AnomalyScore {
-  /** Robust z of the window's value against the buckets before it; NaN without a baseline. */
+  /** Robust z of the window's value against the buckets before it, within ±maxScore; NaN without a baseline. */
   score: number;
+  /** Whether |z| passed maxScore (see ANOMALY_RULES.maxScore). */
+  capped: boolean;
   value: number;
   median: number;
   mad: number;
@@ -212,10 +227,12 @@ export function anomalyDetail(reader: StoreReader, seriesId: number, now: number
   const seconds = Math.max(L.intervalMs, now - Math.ceil(windowStart / L.intervalMs) * L.intervalMs) / 1000;
   const value = kindMean(kind, agg.count, agg.sum, seconds);
   if (n < rules.minBaseline || agg.count === 0 || !Number.isFinite(value)) {
-    return { score: Number.NaN, value, median: Number.NaN, mad: Number.NaN, baselineBuckets: n };
+    return { score: Number.NaN, capped: false, value, median: Number.NaN, mad: Number.NaN, baselineBuckets: n };
   }
   const base = robustBaseline(values, n);
-  return { score: (value - base.median) / base.scale, value, median: base.median, mad: base.mad, baselineBuckets: n };
+  const z = (value - base.median) / base.scale;
+  const score = Math.max(-rules.maxScore, Math.min(rules.maxScore, z));
+  return { score, capped: score !== z, value, median: base.median, mad: base.mad, baselineBuckets: n };
 }
 
 /** The `anomaly` aggregation for alert rules: anomalyDetail(...).score. */

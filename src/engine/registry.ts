@@ -33,6 +33,8 @@ export const MAX_TAG_KEY_LENGTH = 100;
 export const TAG_NAME_RULE = `is not a valid tag name: it must match [a-zA-Z_][a-zA-Z0-9_]*, not start with __, and be at most ${MAX_TAG_KEY_LENGTH} characters`;
 /** Series held back for the monitor's own readings, beyond maxSeries. */
 export const OWN_SERIES = 128;
+/** The highest maxSeries a monitor takes: no registry numbers a series past it and OWN_SERIES. */
+export const MAX_SERIES_LIMIT = 1_000_000;
 /** Marks a series of the monitor's own in its entry's name index (isOwn; storage keeps it). */
 const OWN_BIT = 1 << 30;
 /** String arena bytes budgeted per series key and per name. */

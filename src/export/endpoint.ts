@@ -250,7 +250,10 @@ export class Endpoint {
       this.st.lastError = { message: `${this.st.url} took the request in part: ${rejected} of ${batch.samples} points rejected${said ? ` (${said})` : ''}, not retried (partial success)`, status: response.status, at };
       return DONE;
     }
-    const said = reason(answer);
+    // A redirect's body says where it points again, whole ("Redirecting to …"): the note below
+    // says it as status shows URLs.
+    const moved = redirectNote(response, this.target.url, 'the samples');
+    const said = moved ? '' : reason(answer);
     const message = `${this.st.url} answered ${response.status} ${response.statusText}${said ? ` (${said})` : ''}`;
     this.st.lastError = { message, status: response.status, at };
     if (response.status >= 500 || response.status === 429) {
@@ -258,7 +261,6 @@ export class Endpoint {
     }
     // A 4xx, or a redirect (a URL that moved does not come back by itself): final.
     this.st.failed += batch.samples;
-    const moved = redirectNote(response, this.target.url, 'the samples');
     this.st.lastError.message = `${message}${moved}: ${batch.samples} samples failed, not retried (${moved ? 'a redirect' : 'a 4xx'} is final)`;
     return DONE;
   }

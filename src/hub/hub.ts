@@ -27,16 +27,18 @@
  *
  * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
  * counted (malformed), reported as a fault, and that link is reset; an entry the store
- * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named.
+ * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named. A
+ * member's series definitions are kept within bounds (define): a member sending ever new ones
+ * would otherwise grow the hub without end.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
-import type { Registry } from '../engine/registry.js';
+import { MAX_NAME_LENGTH, canonicalTags, validateName, type Registry } from '../engine/registry.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { HubConnection, HubTransport } from './transport.js';
-import { WireError, decodeMemberMessage, type Batch, type HubMessage, type MemberMessage } from './wire.js';
+import { WireError, decodeMemberMessage, type Batch, type Def, type HubMessage, type MemberMessage } from './wire.js';
 
 /** Wait before asking a member to resend after a failed apply. */
 const RESYNC_MS = 250;
@@ -109,8 +111,11 @@ interface Member {
   partial?: Batch;
   lastError: { message: string; at: number } | null;
   /** Per member sid, this epoch: its definition, and at 2·sid, 2·sid+1 its member and cluster series ids (-1: not resolved yet). */
-  defs: Batch['defs'][number][];
+  defs: Def[];
   pairs: number[];
+  /** Definitions kept in `defs`; whether one was refused (define): not kept, its rows are then refused entries. */
+  defined: number;
+  refusedDef: boolean;
 }
 
 export interface HubDeps {
@@ -361,12 +366,11 @@ export class Hub {
       return;
     }
     // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
-    for (const def of m.defs) {
-      member.defs[def[0]] = def;
-      member.pairs[2 * def[0]] = -1;
-    }
+    if (m.defs.length > 0) this.define(member, m);
     for (let i = 0; i < m.sids.length; i++) {
-      if (member.defs[m.sids[i]!] === undefined) {
+      // A member with a definition refused has rows of it in every batch: those are refused
+      // entries (resolve), not a breach.
+      if (member.defs[m.sids[i]!] === undefined && !member.refusedDef) {
         this.reject(conn, new WireError(`batch ${m.seq} row ${i}: sid ${m.sids[i]} was never defined`));
         return;
       }
@@ -405,7 +409,7 @@ export class Hub {
     }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
-      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [] };
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false };
       this.members.set(instance, member);
     }
     if (member.epoch !== m.epoch) {
@@ -418,6 +422,8 @@ export class Hub {
       this.cut.delete(member);
       member.defs = [];
       member.pairs = [];
+      member.defined = 0;
+      member.refusedDef = false;
     }
     if (member.conn && member.conn !== conn) {
       this.byConn.delete(member.conn);
@@ -442,6 +448,47 @@ export class Hub {
     this.forgottenSeqs.delete(instance);
     const acked = left?.epoch === epoch ? left.acked : 0;
     return { applied: acked, committed: acked };
+  }
+
+  /**
+   * Keeps a batch's definitions for the member's epoch, within bounds, so that what a member
+   * (broken, hostile) sends cannot grow the hub without end: at most maxSeries of them (past
+   * it they could never all be series of the hub's store, where each is one of its own), and
+   * each within the registry's limits of a name and its tags (it would be refused at its first
+   * row all the same, and a name of megabytes, kept, cost megabytes a series). A definition
+   * past them is not kept, and named once, the batch applied without its rows; a member's
+   * honest series past the hub's limits are refused so, as the store refuses them, and its
+   * others go on.
+   */
+  private define(member: Member, m: Batch): void {
+    const limit = this.d.registry.limits.maxSeries;
+    let refused = 0;
+    let first = '';
+    for (const def of m.defs) {
+      const over = this.oversize(def);
+      if (over !== undefined || (member.defs[def[0]] === undefined && member.defined >= limit)) {
+        // Tags past the limits are not shown: they can be megabytes.
+        if (refused++ === 0) first = over !== undefined ? `series "${cut(def[1])}": ${over}` : `${this.namedDef(def)}: past the ${limit} series definitions the hub keeps for a run of a member (its maxSeries)`;
+        continue;
+      }
+      if (member.defs[def[0]] === undefined) member.defined++;
+      member.defs[def[0]] = def;
+      member.pairs[2 * def[0]] = -1;
+    }
+    if (refused === 0) return;
+    member.refusedDef = true;
+    this.refuse(member, `${refused} series definition${refused === 1 ? '' : 's'} of batch ${m.seq} refused, their rows left out; the first, ${first}`, 0);
+  }
+
+  /** Why a definition is past the registry's limits of a name and its tags, or undefined. */
+  private oversize(def: Def): string | undefined {
+    try {
+      validateName(def[1]);
+      canonicalTags(def[2], this.d.registry.limits);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
 
   private welcome(member: Member): void {
@@ -541,14 +588,26 @@ export class Hub {
   }
 
   private named(member: Member, sid: number): string {
-    const def = member.defs[sid]!;
+    return this.namedDef(member.defs[sid]!);
+  }
+
+  private namedDef(def: Def): string {
     return `series "${def[1]}" ${JSON.stringify(def[2])}`;
   }
 
-  /** Whether the member's series `sid` has its two series in the hub's store, made on first use; a refusal is counted and named. */
+  /**
+   * Whether the member's series `sid` has its two series in the hub's store, made on first use;
+   * a refusal is counted and named. A row of a definition refused (define) is counted alone:
+   * its refusal named it.
+   */
   private resolve(member: Member, sid: number): boolean {
     if (member.pairs[2 * sid]! >= 0) return true;
-    const [, name, tags, kind, unit] = member.defs[sid]!;
+    const given = member.defs[sid];
+    if (given === undefined) {
+      member.failed++;
+      return false;
+    }
+    const [, name, tags, kind, unit] = given;
     try {
       if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
       const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
@@ -565,10 +624,15 @@ export class Hub {
     }
   }
 
-  /** Counts and names an entry refused, here and to the member, whose own status would otherwise say its rows were sent. */
-  private refuse(member: Member, message: string): void {
-    member.failed++;
+  /** Counts and names `entries` refused, here and to the member, whose own status would otherwise say its rows were sent. */
+  private refuse(member: Member, message: string, entries = 1): void {
+    member.failed += entries;
     member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
     member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
+}
+
+/** A name as a refusal shows it: one past the registry's limit is cut there. */
+function cut(name: string): string {
+  return name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name;
 }

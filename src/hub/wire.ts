@@ -45,6 +45,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import { MAX_SERIES_LIMIT, OWN_SERIES } from '../engine/registry.js';
 
 /** A series' definition: the member's id for it, then what the hub names it by. */
 export type Def = [sid: number, name: string, tags: Record<string, string>, kind: MetricKind, unit: MetricUnit];
@@ -77,8 +78,11 @@ export class WireError extends Error {
 
 const FRAME_HEADER = 4;
 const KINDS = new Set(['gauge', 'counter', 'distribution']);
-/** The largest series id a member may use (a registry's ids are far below it). */
-export const MAX_SID = 0x3fffffff;
+/**
+ * The largest series id a member may use: its registry's ids are dense from 0, below its
+ * maxSeries and OWN_SERIES. A larger one is no member's (the hub keeps definitions by sid).
+ */
+export const MAX_SID = MAX_SERIES_LIMIT + OWN_SERIES - 1;
 const encoder = new Encoder();
 const decoder = new Decoder();
 

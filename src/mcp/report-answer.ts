@@ -68,7 +68,7 @@ const seriesOut = (s: SeriesStats): Record<string, unknown> =>
   }) as Record<string, unknown>;
 
 const anomalyOut = (a: PerformanceReport['anomalies'][number]): Record<string, unknown> =>
-  finite({ metric: a.metric, tags: a.tags, kind: a.kind, direction: a.direction, start: iso(a.start), end: iso(a.end), value: stat(a.value), baseline_median: stat(a.baselineMedian), size: stat(a.size), peak_score: stat(a.peakScore) }) as Record<string, unknown>;
+  finite({ metric: a.metric, tags: a.tags, kind: a.kind, direction: a.direction, start: iso(a.start), end: iso(a.end), value: stat(a.value), baseline_median: stat(a.baselineMedian), size: stat(a.size), peak_score: stat(a.peakScore), ...(a.scoreCapped ? { peak_score_capped: true } : {}) }) as Record<string, unknown>;
 
 /** The items of a list that fit `budget` bytes, or `limit` of them when one was asked for. */
 function fit(items: Record<string, unknown>[], limitN: number | undefined, budget: number): Record<string, unknown>[] {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
+import { MAX_SERIES_LIMIT } from '../engine/registry.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
 import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/options.js';
 import { HubOptionsSchema, isClusterWorkerMember } from '../hub/options.js';
@@ -189,7 +190,7 @@ export const MonitorOptionsSchema = z.strictObject({
   /** Bucket width and system sampling period. */
   collectionIntervalMs: int(1_000, 300_000, 1_000, ' ms'),
   /** Cardinality limit: distinct series (name + tags). */
-  maxSeries: int(16, 1_000_000, 10_000),
+  maxSeries: int(16, MAX_SERIES_LIMIT, 10_000),
   /**
    * Alert rules at most (createAlertRule, the MCP tool): each is judged every round against
    * every series it matches, so their number bounds the alert actor's work (docs/alerts.md).

@@ -226,6 +226,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
           size,
           relativeSize: run.baseline.median !== 0 ? size / Math.abs(run.baseline.median) : null,
           peakScore: run.peakScore,
+          scoreCapped: run.capped,
         });
       }
       diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
@@ -281,6 +282,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   anomalies.sort((a, b) => Math.abs(b.peakScore) - Math.abs(a.peakScore));
   if (anomalies.length > MAX_ANOMALIES) notes.push(`${anomalies.length} anomalies found; the ${MAX_ANOMALIES} strongest are listed.`);
   const listed = anomalies.slice(0, MAX_ANOMALIES).sort((a, b) => a.start - b.start);
+  const capped = listed.filter((a) => a.scoreCapped).length;
+  if (capped > 0) notes.push(`${capped === 1 ? "1 anomaly's peak score is" : `${capped} anomalies' peak scores are`} capped at ${ANOMALY_RULES.maxScore}: ${capped === 1 ? 'its baseline' : 'their baselines'} held still (no spread to speak of beside the change), so a change is off the z scale whatever its size; ${capped === 1 ? 'its size says' : 'their sizes say'} how large it is.`);
   series.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id));
   return {
     version: 1,

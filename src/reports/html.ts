@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { changeText, duration, evidenceLine, fmt, iso, seriesLabel } from './markdown.js';
+import { changeText, duration, evidenceLine, fmt, iso, scoreText, seriesLabel } from './markdown.js';
 import { noScore } from './score.js';
 import type { PerformanceReport } from './types.js';
 
@@ -109,7 +109,7 @@ export function renderHtml(r: PerformanceReport): string {
     parts.push(
       table(
         ['series', 'kind', 'start', 'buckets', 'value', 'baseline median', 'size', 'peak z'],
-        r.anomalies.map((a) => [seriesLabel(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), String(a.buckets), fmt(a.value), fmt(a.baselineMedian), fmt(a.size), fmt(a.peakScore)]),
+        r.anomalies.map((a) => [seriesLabel(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), String(a.buckets), fmt(a.value), fmt(a.baselineMedian), fmt(a.size), scoreText(a)]),
         [false, false, false, true, true, true, true, true],
       ),
     );

@@ -3,7 +3,7 @@
  * actions, recommendations, anomalies, alerts, per-metric and per-series tables.
  */
 import { noScore } from './score.js';
-import type { Evidence, PerformanceReport, SeriesStats } from './types.js';
+import type { Anomaly, Evidence, PerformanceReport, SeriesStats } from './types.js';
 
 /** Four significant digits, thousands kept whole; a dash for no value. */
 export function fmt(x: number | null | undefined): string {
@@ -31,6 +31,12 @@ export function seriesLabel(name: string, tags: Record<string, string>): string 
 
 export function evidenceLine(e: Evidence): string {
   return `${seriesLabel(e.metric, e.tags ?? {})} ${e.statistic} = ${fmt(e.value)} ${e.unit} (threshold ${fmt(e.threshold)}), ${iso(e.window.from)} – ${iso(e.window.to)}`;
+}
+
+/** An anomaly's peak score as the tables show it: a capped one as the bound it passed (Anomaly.scoreCapped). */
+export function scoreText(a: Anomaly): string {
+  if (!a.scoreCapped) return fmt(a.peakScore);
+  return `${a.peakScore > 0 ? '≥' : '≤'}${fmt(a.peakScore)} (capped)`;
 }
 
 export function changeText(s: SeriesStats): string {
@@ -84,7 +90,7 @@ export function renderMarkdown(r: PerformanceReport): string {
     row(['series', 'kind', 'start', 'buckets', 'value', 'baseline median', 'size', 'peak z']);
     row(['---', '---', '---', '---:', '---:', '---:', '---:', '---:']);
     for (const a of r.anomalies) {
-      row([seriesLabel(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), a.buckets, fmt(a.value), fmt(a.baselineMedian), `${a.size >= 0 ? '+' : ''}${fmt(a.size)}${a.relativeSize === null ? '' : ` (${fmt(a.relativeSize * 100)}%)`}`, fmt(a.peakScore)]);
+      row([seriesLabel(a.metric, a.tags), `${a.kind} ${a.direction}`, iso(a.start), a.buckets, fmt(a.value), fmt(a.baselineMedian), `${a.size >= 0 ? '+' : ''}${fmt(a.size)}${a.relativeSize === null ? '' : ` (${fmt(a.relativeSize * 100)}%)`}`, scoreText(a)]);
     }
     out.push('');
   }

@@ -54,8 +54,10 @@ export interface Anomaly {
   /** value - baselineMedian, and that over |baselineMedian| (null when the median is 0). */
   size: number;
   relativeSize: number | null;
-  /** Largest robust z-score in the run: 0.6745 (x - median) / MAD. */
+  /** Largest robust z-score in the run: 0.6745 (x - median) / MAD, at most ANOMALY_RULES.maxScore. */
   peakScore: number;
+  /** Whether the run's |z| passed maxScore: its baseline's spread is tiny beside the change (it held still), so peakScore says only "off the scale" and `size` how large it is. */
+  scoreCapped: boolean;
 }
 
 export interface HourOfWeekBaseline {
