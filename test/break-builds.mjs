@@ -2750,6 +2750,13 @@ export const BREAKS = [
     tests: ['supervision.test.ts'],
     mustFail: ['counts in status().ingestion.ingested every sample applied, through kills at random moments of a pass'],
   },
+  {
+    name: 'a directory at the lock path taken for a lock being written',
+    what: "a perfwatch.lock that is a directory is looked at as a lock being written until the attempts run out: start() fails with 'cannot be written (EEXIST …): choose a dataDir this process may write', of a directory the process may write",
+    edits: [{ find: '  if (stats.isFile()) return undefined;', replace: '  if (stats.isFile() || stats.isDirectory()) return undefined;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['refuses a perfwatch.lock that is a directory, naming it and saying to remove it, and leaves it there'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -300,6 +300,21 @@ describe('storage: sqlite', () => {
     const e = await monitor(dir).start().catch((error: unknown) => error);
     expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', path: dir, pid: process.ppid });
     expect((e as Error).message).toBe(`${dir} is in use by another perfwatch monitor (pid ${process.ppid}): give each monitor its own dataDir, or stop that process`);
+  });
+
+  it('refuses a perfwatch.lock that is a directory, naming it and saying to remove it, and leaves it there', async () => {
+    // It was tried as a lock being written, then "cannot be written (EEXIST: file already
+    // exists …): choose a dataDir this process may write", of a directory the process may write.
+    const dir = dataDir();
+    const lock = join(dir, 'perfwatch.lock');
+    mkdirSync(lock, { recursive: true });
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toBe(`${dir}: ${lock} is a directory, not perfwatch's lock file: remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
+    expect(m.state).toBe('stopped');
+    expect(statSync(lock).isDirectory()).toBe(true);
   });
 
   it('fails start() with an error naming a dataDir that cannot be created', async () => {
