@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
+import type { WatchdogLink } from '../dist/src/actors/supervisor.js';
+import { HANG_AT } from '../dist/src/engine/control.js';
+import { PerformanceMonitor, StorageError, StorageLockedError, type ActorExit, type MonitorOptions } from '../dist/src/index.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
@@ -474,6 +476,85 @@ describe('storage: sqlite', () => {
     const again = monitor(dir);
     await again.start();
     expect(await historyTotals(again, 'replaced_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
+  /** The monitor's watchdog link, through which a test ends an actor while stop() waits on it (injectFault is refused once stop() began). */
+  const watchdogOf = (m: PerformanceMonitor): WatchdogLink => (m as unknown as { watchdog: WatchdogLink }).watchdog;
+
+  it('finishes the stop through a successor when the collector dies during its stop: every sample recorded is on disk', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('stopped_rt', i);
+    await m.flush();
+    // A collector that hangs and is not replaced for it (as the watchdog does not once a stop
+    // began): the samples below wait in the ring, and its stop() is never answered.
+    watchdogOf(m).post({ op: 'retire', actor: 'collector' });
+    await m.injectFault('hang');
+    const ctl = new Float64Array((m as unknown as { control: SharedArrayBuffer }).control);
+    await waitFor(() => ctl[HANG_AT]! > 0, 10_000, 'the collector to hang');
+    for (let i = 11; i <= 20; i++) m.record('stopped_rt', i);
+    const exits: ActorExit[] = [];
+    m.on('actor-exit', (e: ActorExit) => exits.push(e));
+    const stopping = m.stop();
+    // stop() is waiting on the collector's stop: it dies there (an OOM kill, a native crash).
+    await waitFor(() => m.status().collector.state === 'stopped', 10_000, "the collector's stop to begin");
+    watchdogOf(m).post({ op: 'terminate', actor: 'collector' });
+    await stopping;
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'stopped_rt')).toEqual({ count: 20, sum: 210 });
+    // The death is reported; the stop's work was done, so nothing was lost: no fault.
+    expect(exits.map((e) => [e.actor, e.error?.message])).toEqual([['collector', 'collector: died during its stop (exited with code 1): a successor does its stop']]);
+    expect(m.status().collector.lastExit?.message).toBe('collector: died during its stop (exited with code 1): a successor does its stop');
+    expect(m.status().faults.total).toBe(0);
+  });
+
+  it('reports in status().faults what a collector still at its stop past the bound lost, terminated', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('late_rt', i);
+    await m.flush();
+    watchdogOf(m).post({ op: 'retire', actor: 'collector' });
+    await m.injectFault('hang');
+    const ctl = new Float64Array((m as unknown as { control: SharedArrayBuffer }).control);
+    await waitFor(() => ctl[HANG_AT]! > 0, 10_000, 'the collector to hang');
+    for (let i = 11; i <= 20; i++) m.record('late_rt', i);
+    // Its stop is not answered within the bound (5 s): it is terminated, and what it had not
+    // applied is lost. Slow rather than dead, it gets no successor; the loss is said.
+    await m.stop();
+    expect(m.status().faults.byKind['actor-stop']).toMatchObject({
+      count: 1,
+      lastMessage: 'collector: it did not finish its stop within 5000 ms and was terminated: what waited in the rings (not applied to the store, nor stored) is lost',
+    });
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'late_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
+  it('writes what the store holds through a successor when the storage actor dies during its last flush at stop()', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    // Thousands of series: the last flush takes long enough for the death to land in it.
+    for (let s = 0; s < 5_000; s++) m.record('flushed_rt', 1, { shard: `s${s}` });
+    await m.flush();
+    // Dead before stop(): its successor's stop is the last flush (751ca02), and it dies there.
+    await m.injectFault('kill', 'storage');
+    const stopping = m.stop();
+    // Looked at every turn, not every 25 ms: the flush must still be under way.
+    const storageState = (): string | undefined => {
+      const st = m.status().storage;
+      return st.mode === 'sqlite' ? st.actor.state : undefined;
+    };
+    const deadline = Date.now() + 10_000;
+    while (storageState() !== 'stopped' && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    watchdogOf(m).post({ op: 'terminate', actor: 'storage' });
+    await stopping;
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'flushed_rt')).toEqual({ count: 5_000, sum: 5_000 });
   });
 
   it('loses only what came after the last flush when the process is SIGKILLed', async () => {
