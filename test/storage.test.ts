@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PerformanceMonitor, StorageError, StorageLockedError, type MonitorOptions } from '../dist/src/index.js';
+import type { WatchdogLink } from '../dist/src/actors/supervisor.js';
+import { HANG_AT } from '../dist/src/engine/control.js';
+import { PerformanceMonitor, StorageError, StorageLockedError, type ActorExit, type MonitorOptions } from '../dist/src/index.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
@@ -302,6 +304,21 @@ describe('storage: sqlite', () => {
     expect((e as Error).message).toBe(`${dir} is in use by another perfwatch monitor (pid ${process.ppid}): give each monitor its own dataDir, or stop that process`);
   });
 
+  it('refuses a perfwatch.lock that is a directory, naming it and saying to remove it, and leaves it there', async () => {
+    // It was tried as a lock being written, then "cannot be written (EEXIST: file already
+    // exists …): choose a dataDir this process may write", of a directory the process may write.
+    const dir = dataDir();
+    const lock = join(dir, 'perfwatch.lock');
+    mkdirSync(lock, { recursive: true });
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toBe(`${dir}: ${lock} is a directory, not perfwatch's lock file: remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
+    expect(m.state).toBe('stopped');
+    expect(statSync(lock).isDirectory()).toBe(true);
+  });
+
   it('fails start() with an error naming a dataDir that cannot be created', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'pw-storage-'));
     writeFileSync(join(parent, 'a-file'), '');
@@ -459,6 +476,85 @@ describe('storage: sqlite', () => {
     const again = monitor(dir);
     await again.start();
     expect(await historyTotals(again, 'replaced_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
+  /** The monitor's watchdog link, through which a test ends an actor while stop() waits on it (injectFault is refused once stop() began). */
+  const watchdogOf = (m: PerformanceMonitor): WatchdogLink => (m as unknown as { watchdog: WatchdogLink }).watchdog;
+
+  it('finishes the stop through a successor when the collector dies during its stop: every sample recorded is on disk', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('stopped_rt', i);
+    await m.flush();
+    // A collector that hangs and is not replaced for it (as the watchdog does not once a stop
+    // began): the samples below wait in the ring, and its stop() is never answered.
+    watchdogOf(m).post({ op: 'retire', actor: 'collector' });
+    await m.injectFault('hang');
+    const ctl = new Float64Array((m as unknown as { control: SharedArrayBuffer }).control);
+    await waitFor(() => ctl[HANG_AT]! > 0, 10_000, 'the collector to hang');
+    for (let i = 11; i <= 20; i++) m.record('stopped_rt', i);
+    const exits: ActorExit[] = [];
+    m.on('actor-exit', (e: ActorExit) => exits.push(e));
+    const stopping = m.stop();
+    // stop() is waiting on the collector's stop: it dies there (an OOM kill, a native crash).
+    await waitFor(() => m.status().collector.state === 'stopped', 10_000, "the collector's stop to begin");
+    watchdogOf(m).post({ op: 'terminate', actor: 'collector' });
+    await stopping;
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'stopped_rt')).toEqual({ count: 20, sum: 210 });
+    // The death is reported; the stop's work was done, so nothing was lost: no fault.
+    expect(exits.map((e) => [e.actor, e.error?.message])).toEqual([['collector', 'collector: died during its stop (exited with code 1): a successor does its stop']]);
+    expect(m.status().collector.lastExit?.message).toBe('collector: died during its stop (exited with code 1): a successor does its stop');
+    expect(m.status().faults.total).toBe(0);
+  });
+
+  it('reports in status().faults what a collector still at its stop past the bound lost, terminated', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    for (let i = 1; i <= 10; i++) m.record('late_rt', i);
+    await m.flush();
+    watchdogOf(m).post({ op: 'retire', actor: 'collector' });
+    await m.injectFault('hang');
+    const ctl = new Float64Array((m as unknown as { control: SharedArrayBuffer }).control);
+    await waitFor(() => ctl[HANG_AT]! > 0, 10_000, 'the collector to hang');
+    for (let i = 11; i <= 20; i++) m.record('late_rt', i);
+    // Its stop is not answered within the bound (5 s): it is terminated, and what it had not
+    // applied is lost. Slow rather than dead, it gets no successor; the loss is said.
+    await m.stop();
+    expect(m.status().faults.byKind['actor-stop']).toMatchObject({
+      count: 1,
+      lastMessage: 'collector: it did not finish its stop within 5000 ms and was terminated: what waited in the rings (not applied to the store, nor stored) is lost',
+    });
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'late_rt')).toEqual({ count: 10, sum: 55 });
+  });
+
+  it('writes what the store holds through a successor when the storage actor dies during its last flush at stop()', async () => {
+    const dir = dataDir();
+    const m = monitor(dir);
+    await m.start();
+    // Thousands of series: the last flush takes long enough for the death to land in it.
+    for (let s = 0; s < 5_000; s++) m.record('flushed_rt', 1, { shard: `s${s}` });
+    await m.flush();
+    // Dead before stop(): its successor's stop is the last flush (751ca02), and it dies there.
+    await m.injectFault('kill', 'storage');
+    const stopping = m.stop();
+    // Looked at every turn, not every 25 ms: the flush must still be under way.
+    const storageState = (): string | undefined => {
+      const st = m.status().storage;
+      return st.mode === 'sqlite' ? st.actor.state : undefined;
+    };
+    const deadline = Date.now() + 10_000;
+    while (storageState() !== 'stopped' && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    watchdogOf(m).post({ op: 'terminate', actor: 'storage' });
+    await stopping;
+    const again = monitor(dir);
+    await again.start();
+    expect(await historyTotals(again, 'flushed_rt')).toEqual({ count: 5_000, sum: 5_000 });
   });
 
   it('loses only what came after the last flush when the process is SIGKILLed', async () => {

@@ -99,6 +99,48 @@ describe('collector supervision', () => {
     expect(m.status().collector.restarts).toBe(4);
   });
 
+  it('counts in status().ingestion.ingested every sample applied, through kills at random moments of a pass', async () => {
+    // The count went up after a pass, past the commits of its chunks: a collector killed in
+    // between had applied samples that no one counted, and ingested stayed short for good.
+    const m = new PerformanceMonitor({ storage: 'memory', overflow: 'block', ringCapacity: 1 << 22, system: { enabled: false }, runtime: { enabled: false } });
+    monitors.push(m);
+    await m.start();
+    // Two threads stream through every kill (each holds its last samples until sync[1])...
+    const threads = 2;
+    const count = 400_000;
+    const syncs = Array.from({ length: threads }, () => new Int32Array(new SharedArrayBuffer(8)));
+    const streams = syncs.map((sync, k) => new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./fixtures/thread-recorder.mjs', import.meta.url), {
+        workerData: { handle: m.producer(), count, value: 1, name: 'response_time', tags: { thread: `t${k}` }, paceEvery: 1_000, sync },
+      });
+      w.once('message', resolve);
+      w.once('error', reject);
+    }));
+    // ...and before each kill this thread records a burst that takes the collector tens of
+    // ms to drain: the kill comes in one of its passes, after some of its chunks committed.
+    const h = m.metric('response_time', { thread: 'main' });
+    const kills = 6;
+    const burst = 2_000_000;
+    for (let k = 0; k < kills; k++) {
+      for (let i = 0; i < burst; i++) h.record(1);
+      // The turn's end publishes the burst and rings the collector.
+      await new Promise((resolve) => setImmediate(resolve));
+      const restarted = once(m, 'actor-restart');
+      await m.injectFault('kill');
+      await restarted;
+    }
+    for (const sync of syncs) Atomics.store(sync, 1, 1);
+    await Promise.all(streams);
+    await m.flush();
+    const s = m.status();
+    const applied = m.getMetrics({ names: ['response_time'] }).reduce((sum, series) => sum + series.totalCount, 0);
+    // What a ring could not hold past the stall bound while no collector ran is dropped and
+    // counted; every other sample is in the store, and counted once.
+    expect(applied + s.ingestion.dropped).toBe(threads * count + kills * burst);
+    expect(s.ingestion.ingested).toBe(applied);
+    expect(s.collector.restarts).toBe(kills);
+  });
+
   it('replaces a hung collector while the main thread records without ever yielding', async () => {
     // Supervision used to run on the main thread: a main thread busy recording (or blocked on
     // the full ring) could not notice the hang nor start a successor. The watchdog thread does.

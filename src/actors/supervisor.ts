@@ -45,7 +45,12 @@ interface Instance<Api> {
   /** Resolves once the watchdog reported this instance's exit. */
   gone: Promise<void>;
   markGone: () => void;
+  /** Why it exited, once the watchdog said. */
+  exitReason?: string;
 }
+
+/** How an instance's stop() ended: it answered, it died first, or it was still at it at the bound (then it is terminated). */
+type StopEnd = { how: 'done' } | { how: 'died'; reason: string } | { how: 'late' } | { how: 'absent' };
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -66,6 +71,11 @@ function deferred<T>(): Deferred<T> {
 
 /** How long stop() lets an actor finish its own stop (drain the rings) before it is terminated. */
 const STOP_TIMEOUT_MS = 5_000;
+
+/** Resolves with `value` after STOP_TIMEOUT_MS, holding nothing up. */
+function bound<T>(value: T): Promise<T> {
+  return new Promise((resolve) => setTimeout(() => resolve(value), STOP_TIMEOUT_MS).unref());
+}
 
 /** Watchdog threads replaced at once within a minute; past them each replacement waits WATCHDOG_BACKOFF_MS. */
 export const WATCHDOG_FAST_RESTARTS = 5;
@@ -89,16 +99,21 @@ const MAX_STILLBORN = 3;
 export class WatchdogLink {
   private worker: Worker | undefined;
   private readonly supervisors = new Map<string, Supervisor<never>>();
-  private readonly onFault: (error: Error) => void;
+  private readonly onFault: (error: Error, kind?: string) => void;
   private readonly url: URL;
   /** When watchdog threads ended on their own, in the last minute. */
   private losses: number[] = [];
   /** Watchdog threads in a row that ended before they said anything (see MAX_STILLBORN). */
   private stillborn = 0;
 
-  constructor(onFault: (error: Error) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
+  constructor(onFault: (error: Error, kind?: string) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
     this.onFault = onFault;
     this.url = url;
+  }
+
+  /** Reports a fault of an actor's supervision under its own kind (a stop whose work was lost: 'actor-stop'). */
+  fault(error: Error, kind: string): void {
+    this.onFault(error, kind);
   }
 
   attach(supervisor: Supervisor<never>): void {
@@ -163,6 +178,8 @@ export interface SupervisorOptions {
    * blocking wait, and so reads its port only when it turns its event loop, is told here.
    */
   posted?: () => void;
+  /** What the actor's stop() does that is lost when it cannot finish, for the fault that says so ("the samples still in the rings"). */
+  stopWork?: string;
 }
 
 export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }> {
@@ -177,13 +194,17 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private readonly beat: BeatCells;
   /** Called after each message posted to the actor (see SupervisorOptions.posted). */
   private readonly posted: (() => void) | undefined;
+  private readonly stopWork: string;
   private instance: Instance<Api> | undefined;
   /** The instance being made ready, if any. */
   private starting: Instance<Api> | undefined;
   private next: Deferred<Instance<Api>> = deferred();
+  /** While stop() waits for a successor to do the stop of an instance that died in its own: resolved with it once ready. */
+  private finisher: Deferred<Instance<Api>> | undefined;
 
   constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells, options: SupervisorOptions = {}) {
     this.posted = options.posted;
+    this.stopWork = options.stopWork ?? 'what its stop had not done';
     this.name = name;
     this.url = url;
     this.data = data;
@@ -267,15 +288,67 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     // not hung.
     this.link.post({ op: 'retire', actor: this.name });
     const instance = this.instance ?? this.starting;
-    if (instance) {
-      const timeout = new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
-      if (instance === this.instance) await Promise.race([instance.remote.stop(), instance.exited, timeout]).catch(() => {});
+    let ended: StopEnd = instance && instance === this.instance ? await this.stopInstance(instance) : { how: 'done' };
+    await this.terminate(instance);
+    if (ended.how === 'died') {
+      // Its stop's work is not done (the rings not drained, the store not written): a successor
+      // does it from shared memory, as the watchdog's would have a moment before the stop. Left
+      // as it lay, what it had not done was lost without a word (the series' names too, for a
+      // storage actor that died just before stop() and whose successor died in its flush).
+      const error = new ActorError(this.name, `died during its stop (${ended.reason}): a successor does its stop`);
+      this.lastExit = { actor: this.name, code: -1, error, restarts: this.restarts };
+      this.events.exit(this.lastExit);
+      const first = ended.reason;
+      ended = await this.stopBySuccessor();
+      if (ended.how !== 'done') this.lost(`it died during its stop (${first}), and ${ended.how === 'died' ? `so did its successor (${ended.reason})` : ended.how === 'late' ? `its successor did not finish the stop within ${STOP_TIMEOUT_MS} ms` : `no successor came up within ${STOP_TIMEOUT_MS} ms`}`);
+    } else if (ended.how === 'late') {
+      // Slow rather than dead (a flush on a slow disk): a successor would start the same work
+      // over under the same bound, and a host's shutdown waited for it once already.
+      this.lost(`it did not finish its stop within ${STOP_TIMEOUT_MS} ms and was terminated`);
     }
+    await this.link.release();
+  }
+
+  /** Asks a ready instance to stop() and says how that ended, within STOP_TIMEOUT_MS. */
+  private stopInstance(instance: Instance<Api>): Promise<StopEnd> {
+    return Promise.race<StopEnd>([
+      // An error its stop() threw is its answer: it lives, and its stop ran.
+      instance.remote.stop().then(
+        () => ({ how: 'done' }),
+        () => ({ how: 'done' }),
+      ),
+      instance.exited.catch(() => ({ how: 'died', reason: instance.exitReason ?? 'it exited' })),
+      bound({ how: 'late' }),
+    ]);
+  }
+
+  /** Has the watchdog end the actor's thread, and waits (within the bound) until it is gone. */
+  private async terminate(instance: Instance<Api> | undefined): Promise<void> {
     this.link.post({ op: 'terminate', actor: this.name });
-    if (instance) await Promise.race([instance.gone, new Promise((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref())]);
+    if (instance) await Promise.race([instance.gone, bound(undefined)]);
     this.instance = undefined;
     this.starting = undefined;
-    await this.link.release();
+  }
+
+  /** Starts a successor (once, within the bound) to do the stop of an instance that died in its own; says how its stop ended. */
+  private async stopBySuccessor(): Promise<StopEnd> {
+    const up = deferred<Instance<Api>>();
+    this.finisher = up;
+    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
+    const successor = await Promise.race([up.promise, bound(undefined)]);
+    this.finisher = undefined;
+    let ended: StopEnd = { how: 'absent' };
+    if (successor) {
+      this.link.post({ op: 'retire', actor: this.name });
+      ended = await this.stopInstance(successor);
+    }
+    await this.terminate(successor ?? this.starting);
+    return ended;
+  }
+
+  /** A stop whose work is lost: a fault of kind 'actor-stop' (status().faults), saying what is lost and why. */
+  private lost(why: string): void {
+    this.link.fault(new ActorError(this.name, `${why}: ${this.stopWork} is lost`), 'actor-stop');
   }
 
   /** A report from the watchdog thread about this actor. */
@@ -329,7 +402,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     );
     port.unref();
     const instance: Instance<Api> = { gen, port, remote, exited, fail, gone, markGone };
-    if (this.state === 'stopped') {
+    if (this.state === 'stopped' && !this.finisher) {
       this.close(instance);
       return;
     }
@@ -337,7 +410,12 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     void (async () => {
       await Promise.race([remote.ready(), exited]);
       if (this.events.ready) await Promise.race([this.events.ready(remote), exited]);
-      if (this.starting !== instance || this.state === 'stopped') return;
+      if (this.starting !== instance) return;
+      // A successor for a stop (stopBySuccessor): it is not the running actor, only stop() calls it.
+      if (this.state === 'stopped') {
+        this.finisher?.resolve(instance);
+        return;
+      }
       this.starting = undefined;
       this.instance = instance;
       this.state = 'running';
@@ -351,6 +429,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     const instance = [this.instance, this.starting].find((i) => i?.gen === event.gen);
     const error = new ActorError(this.name, event.error ?? `exited with code ${event.code}`);
     if (instance) {
+      instance.exitReason = event.error ?? `exited with code ${event.code}`;
       instance.fail(error);
       instance.markGone();
       this.close(instance);

@@ -109,6 +109,8 @@ export class Engine {
   private readonly system: ReadingSource | undefined;
   private readonly ownReadings: boolean;
   private readonly clock: () => number;
+  /** The control block's INGESTED, where the application's rings count what the store's writer applies (appRing). */
+  private readonly ingested: Float64Array;
   /** Per ring: when the samples waiting in it were first seen (see PendingClock). */
   private readonly clocks = new Map<RingReader, PendingClock>();
   private lastPassEnd = 0;
@@ -139,7 +141,8 @@ export class Engine {
     counters.sketchOverflow = this.ctl.f64[SKETCH_OVERFLOW]!;
     counters.sketchesLost = this.ctl.f64[SKETCHES_LOST]!;
     this.logWrittenAt = this.writer.sketchLogWritten();
-    this.rings = options.rings.map((sab) => new RingReader(sab));
+    this.ingested = new Float64Array(options.control, INGESTED * Float64Array.BYTES_PER_ELEMENT, 1);
+    this.rings = options.rings.map((sab) => this.appRing(sab));
     // The collector's own readings: drained in the same pass that fills them.
     const ownRing = createRing(OWN_RING_CAPACITY);
     this.own = new RingWriter(ownRing, options.control, 'drop');
@@ -202,8 +205,20 @@ export class Engine {
   addRings(list: readonly SharedArrayBuffer[]): void {
     for (const sab of list) {
       const id = ringStats(sab).id;
-      if (!this.rings.some((r) => r.id === id)) this.rings.push(new RingReader(sab));
+      if (!this.rings.some((r) => r.id === id)) this.rings.push(this.appRing(sab));
     }
+  }
+
+  /**
+   * A reader of one of the application's rings, which counts what it applies in INGESTED:
+   * the store's writer adds each chunk there as it commits it, so that a collector killed
+   * after a commit (injectFault, the watchdog) has counted it. The collector's own ring
+   * counts in a cell of its own reader: its readings are not the application's samples.
+   */
+  private appRing(sab: SharedArrayBuffer): RingReader {
+    const reader = new RingReader(sab);
+    reader.counted = this.ingested;
+    return reader;
   }
 
   /**
@@ -331,7 +346,6 @@ export class Engine {
     const ctl = this.ctl;
     if (moved > 0) {
       this.writer.publish();
-      ctl.f64[INGESTED]! += moved;
       ctl.f64[DRAIN_PASSES]! += 1;
       Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
       // A notify that finds a waiter costs this thread 100-400 us (measured, docs/benchmarks.md):

@@ -557,6 +557,13 @@ export class RingReader {
    * the next chunk by it); a large number until a first chunk, so that one is of full size.
    */
   spread = 1 << 30;
+  /**
+   * Where the store's writer counts the samples it applies from this ring: in the store that
+   * moves APPLIED past them (store/samples.ts), so that a consumer killed anywhere has counted
+   * exactly the chunks it applied. The engine points the application's rings at the control
+   * block's INGESTED; by default a cell of the reader's own, which no one reads.
+   */
+  counted: Float64Array<ArrayBufferLike> = new Float64Array(1);
   private droppedSeen: number;
 
   constructor(sab: SharedArrayBuffer) {

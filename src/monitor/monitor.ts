@@ -138,7 +138,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.drops = new DropWatch(Date.now());
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
-    this.watchdog = new WatchdogLink((error) => this.faults.report('watchdog', error));
+    this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error));
     this.collector = new Supervisor<CollectorApi>(
       'collector',
       new URL('../../workers/collector.js', import.meta.url),
@@ -151,7 +151,7 @@ export class PerformanceMonitor extends EventEmitter {
       },
       this.watchdog,
       { control: this.control, at: CLOCK, by: BEAT_BY, tid: TID },
-      { posted: () => ringMail(this.ctl) },
+      { posted: () => ringMail(this.ctl), stopWork: 'what waited in the rings (not applied to the store, nor stored)' },
     );
     // A hub on a database drives its flushes (between its applies, with its members' numbers: hub/durable.ts).
     const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);

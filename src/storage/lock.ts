@@ -13,7 +13,7 @@
  * thread of it has open (/proc/self/fd) is a dead thread's and is taken over. It refused every
  * later monitor of the process on that dataDir, saying to stop() a monitor that was gone.
  */
-import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync, type Stats } from 'node:fs';
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
@@ -51,6 +51,9 @@ export async function acquireLock(dir: string): Promise<DirLock> {
         throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
       }
     }
+    // Something that is no file was never a lock: it is no one's to take over.
+    const strange = notALockFile(dir, file);
+    if (strange) throw strange;
     // An empty file may be a lock being written this moment: look again a little later.
     const owner = (await ownerOf(file)) ?? (await new Promise((resolve) => setTimeout(resolve, 50)), await ownerOf(file));
     if (owner !== undefined && processAlive(owner.pid) && !reused(owner) && !(owner.pid === process.pid && openHere(file) === false)) throw new StorageLockedError(dir, owner.pid);
@@ -81,6 +84,8 @@ export function claimLockSync(dir: string): number {
 
 /** The error for a lock file this monitor did not make: its owner's pid, when the file says one. */
 export function lockedBy(dir: string, file: string = join(dir, LOCK_FILE)): StorageError {
+  const strange = notALockFile(dir, file);
+  if (strange) return strange;
   let owner: LockOwner | undefined;
   try {
     owner = parseOwner(readFileSync(file, 'utf8'));
@@ -88,6 +93,24 @@ export function lockedBy(dir: string, file: string = join(dir, LOCK_FILE)): Stor
     // gone or unreadable meanwhile: no pid to name
   }
   return owner !== undefined ? new StorageLockedError(dir, owner.pid) : new StorageError(dir, `is in use by another perfwatch monitor (${file} is not this monitor's)`);
+}
+
+/**
+ * The error for a lock path that holds no file (a directory, a FIFO, …): no perfwatch made it,
+ * so it is not removed as a dead owner's lock would be, and it was taken for a lock being
+ * written until the attempts ran out ("cannot be written (EEXIST …)", of a directory this
+ * process may write). Undefined when it is a file, or gone.
+ */
+function notALockFile(dir: string, file: string): StorageError | undefined {
+  let stats: Stats;
+  try {
+    stats = statSync(file);
+  } catch {
+    return undefined;
+  }
+  if (stats.isFile()) return undefined;
+  const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device';
+  return new StorageError(dir, `${file} is ${what}, not perfwatch's lock file: remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
 }
 
 /** Closes a descriptor claimLockSync answered (the file stays: release() removes it). */

@@ -8,8 +8,8 @@
  *
  * Invariants. A series' part of a chunk is committed in one run of straight-line stores (its
  * hot cells, RAW_WRITTEN and the ring's CHUNK_DONE), which V8 cannot split; a chunk is
- * announced in the ring's header before any of it is applied and counted in APPLIED at its
- * end, so a successor replays a chunk left in flight from CHUNK_DONE on, at the same stamp,
+ * announced in the ring's header before any of it is applied and counted in APPLIED (and in
+ * the reader's `counted` cell, status()'s ingested) at its end, so a successor replays a chunk left in flight from CHUNK_DONE on, at the same stamp,
  * grouped the same way (drain). RAW_AHEAD is raised over raw slots before they are written,
  * and a series' raw ring never laps a sample its sketch has not counted (binEvery).
  */
@@ -161,9 +161,12 @@ export class SamplePath extends BucketRows {
       if (to > done) this.applyGroup(reader, id, from > done ? from : done, to, stamp, now);
       from = to;
     }
+    // Counted in the straight-line stores that end the chunk (a kill cannot fall between
+    // them), the whole chunk: a successor that finished it had its predecessor's commits in it.
     reader.r = (r0 + k) | 0;
     hdr[APPLIED] = reader.r;
     hdr[CHUNK_K] = 0;
+    reader.counted[0]! += k;
     this.grouped = pos - done;
     return k;
   }
