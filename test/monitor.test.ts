@@ -323,4 +323,19 @@ describe('PerformanceMonitor', () => {
     await m.flush();
     expect(m.getMetrics({ names: ['api_response_time'] })[0]).toMatchObject({ totalCount: 1001, totalSum: 5007 });
   });
+
+  it('applies at stop() every sample waiting in a ring larger than one pass takes (65,536 samples)', async () => {
+    // The collector's stop ended after one pass, which drains at most 65,536 samples a ring:
+    // with a ring of 1M slots, 434,464 of 500,000 samples recorded just before stop() were
+    // left in it, and with storage lost at the process's exit. Here more than a collector
+    // awake meanwhile drains while they are recorded, and under half the ring (which wakes it).
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false }, ringCapacity: 1 << 22 });
+    await m.start();
+    const h = m.metric('burst_before_stop');
+    const n = 1_500_000;
+    for (let i = 0; i < n; i++) h.record(i % 10);
+    await m.stop();
+    expect(m.status().ingestion.pending).toBe(0);
+    expect(m.getMetrics({ names: ['burst_before_stop'] })[0]).toMatchObject({ totalCount: n, totalSum: 4.5 * n });
+  });
 });

@@ -158,7 +158,9 @@ async function run(): Promise<void> {
     engine.beat(t);
     const moved = engine.pass(t);
     const end = now();
-    if (!stopping && ((moved > 0 && engine.anyPending()) || engine.closing)) {
+    // Stopping, it drains on until the rings are empty: a pass takes at most BATCH samples a
+    // ring, and with a ring larger than that (ringCapacity), one pass at stop() left the rest.
+    if (stopping ? moved > 0 && engine.anyPending() : (moved > 0 && engine.anyPending()) || engine.closing) {
       if (end - loopTurnedAt > YIELD_MS || Atomics.load(ctl.i32, MAIL) !== 0) await turnLoop();
       continue;
     }
