@@ -43,6 +43,7 @@ export const CONTROL_LAYOUT = defineLayout({
     SKETCHES_LOST: { offset: 224, type: 'f64', writer: 'collector', meaning: 'closed buckets whose sketch the log overwrote before their rollup read it' },
     SKETCH_LOG_REACH: { offset: 232, type: 'f64', writer: 'collector', meaning: "seconds of closed buckets' sketches the log holds at the last interval's rate (0: none written yet)" },
     MINUTE_SKETCH_BYTES: { offset: 240, type: 'f64', writer: 'collector', meaning: "bytes of its minute sketches (store/minutes.ts) at the last bucket boundary" },
+    INGESTED_AT_READING: { offset: 248, type: 'f64', writer: 'collector', meaning: 'INGESTED at its last monitor_ingested reading, which counts from there' },
     ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
@@ -75,6 +76,7 @@ export const RUNG_AT = at.RUNG_AT;
 export const MAIL = at.MAIL;
 export const CLOCK = at.CLOCK;
 export const INGESTED = at.INGESTED;
+export const INGESTED_AT_READING = at.INGESTED_AT_READING;
 export const DRAIN_PASSES = at.DRAIN_PASSES;
 export const BAD_SAMPLES = at.BAD_SAMPLES;
 export const SKETCH_OVERFLOW = at.SKETCH_OVERFLOW;

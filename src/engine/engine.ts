@@ -25,6 +25,7 @@ import {
   DRAIN_LISTENING,
   DRAIN_PASSES,
   INGESTED,
+  INGESTED_AT_READING,
   OWN_FAULTS,
   PAUSED,
   PENDING_SINCE,
@@ -116,7 +117,6 @@ export class Engine {
   private lastPassEnd = 0;
   private lagMax = 0;
   private droppedSinceSample = 0;
-  private ingestedAtSample = 0;
   private nextSystemSample = 0;
   /** The sketch log's write position at the last bucket boundary (SKETCH_LOG_REACH). */
   private logWrittenAt: number;
@@ -289,12 +289,13 @@ export class Engine {
     }
     const ingested = this.ctl.f64[INGESTED]!;
     if (this.ownReadings) {
-      this.recordOwn('monitor_ingested', undefined, ingested - this.ingestedAtSample);
+      // From the last reading's total in the control block: a successor (a collector replaced,
+      // the monitor started again) that counted from 0 read the monitor's whole total once.
+      this.recordOwn('monitor_ingested', undefined, ingested - this.ctl.f64[INGESTED_AT_READING]!);
       this.recordOwn('monitor_dropped', undefined, this.droppedSinceSample);
       this.recordOwn('monitor_ring_fill', undefined, fill);
       this.recordOwn('monitor_collector_lag', undefined, this.lagMax);
     }
-    this.ingestedAtSample = ingested;
     this.droppedSinceSample = 0;
     this.lagMax = 0;
     // A paused monitor (pause()) samples no system metrics; its ingestion metrics go on.
@@ -302,6 +303,8 @@ export class Engine {
     // Applied here and now: the collector's own readings never count as a busy pass.
     this.own.publish(false);
     this.writer.drain(this.ownReader, t, BATCH);
+    // Once the reading is applied: a collector killed before it is read again by its successor.
+    this.ctl.f64[INGESTED_AT_READING] = ingested;
     this.writer.publish();
   }
 
