@@ -2740,6 +2740,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant'],
   },
+  {
+    name: 'a timestamp past a Date thrown as a RangeError',
+    what: "a batch sample's timestamp beyond a Date's range (1e300, 9e15) is put in the out-of-range error as an ISO time, whose toISOString throws a RangeError: recordBatch threw that into the host, and MCP answered PW_ERR_INTERNAL: Invalid time value",
+    edits: [{ find: 'if (Math.abs(t) > DATE_RANGE_MS) throw', replace: 'if (Number.isNaN(t)) throw' }],
+    tests: ['monitor.test.ts'],
+    mustFail: ['records batches all or nothing, with the times the samples were taken', 'records batches in columns with the same rules, all or nothing'],
+  },
 ];
 
 function parseArgs(argv) {
