@@ -2761,6 +2761,13 @@ export const BREAKS = [
     tests: ['mcp-budgets.test.ts'],
     mustFail: ['pages alerts, rules and history with offset: every item once, and a cut page names the next'],
   },
+  {
+    name: "a report's text without the actions of its diagnoses",
+    what: "the text of a JSON report names, for a recommendation made from a diagnosis, only '(the actions of diagnosis …)': a model that reads the text is told of a problem and not what to do",
+    edits: [{ find: 'const actions = new Map((out.diagnoses ?? []).map((d) => [`diagnosis ${d.id}`, d.actions]));', replace: 'const actions = new Map<string, string[]>();' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['turn each diagnosis into a recommendation carrying its evidence'],
+  },
 ];
 
 function parseArgs(argv) {
