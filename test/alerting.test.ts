@@ -103,6 +103,24 @@ describe('alerting, end to end', () => {
     expect(m.status().alerts.restarts).toBe(1);
   });
 
+  it('comes back after a crash with 120,000 alerts: its successor beats once it holds them, not while it loads them', async () => {
+    // 10,000 series and 12 rules firing on each: a successor restores their states in one
+    // step of seconds, past the beat a round promises, and was replaced in it, each successor
+    // in turn: a crash loop in which no alert was evaluated again.
+    const m = await started({ maxSeries: 10_001 });
+    for (let i = 0; i < 10_000; i++) m.record('load_probe', 50, { s: `s${i}` });
+    await m.flush();
+    for (let r = 0; r < 12; r++) await m.createAlertRule({ metric: 'load_probe', operator: '>', threshold: r });
+    await waitFor(() => m.status().alerts.firing === 120_000 || undefined, 60_000, '120,000 firing alerts');
+    const restarted = once(m, 'actor-restart');
+    await m.injectFault('kill', 'alerts');
+    await restarted;
+    // A new series breaching every rule: judged once a successor runs.
+    m.record('load_probe', 50, { s: 'after' });
+    await waitFor(() => m.status().alerts.firing === 120_012 || undefined, 60_000, 'the new series judged by a successor');
+    expect(m.getAlerts({ state: 'firing' }).filter((a) => a.tags.s === 'after')).toHaveLength(12);
+  }, 180_000);
+
   it('judges the samples recorded while the alert actor was down, once it is back', async () => {
     const m = await started();
     await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });

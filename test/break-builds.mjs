@@ -2857,6 +2857,41 @@ export const BREAKS = [
     tests: ['collector-counters.test.ts'],
     mustFail: ["reads monitor_ingested on from its predecessor's last reading"],
   },
+  {
+    name: 'a timestamp past a Date thrown as a RangeError',
+    what: "a batch sample's timestamp beyond a Date's range (1e300, 9e15) is put in the out-of-range error as an ISO time, whose toISOString throws a RangeError: recordBatch threw that into the host, and MCP answered PW_ERR_INTERNAL: Invalid time value",
+    edits: [{ find: 'if (Math.abs(t) > DATE_RANGE_MS) throw', replace: 'if (Number.isNaN(t)) throw' }],
+    tests: ['monitor.test.ts'],
+    mustFail: ['records batches all or nothing, with the times the samples were taken', 'records batches in columns with the same rules, all or nothing'],
+  },
+  {
+    name: 'a cancelled capture runs on',
+    what: "capture_performance_profile does not stop its capture when the client cancels the call: the capture ran its whole length (up to 120 s) for no one, and every capture asked for meanwhile was PW_ERR_BUSY",
+    edits: [{ find: "work.signal.addEventListener('abort', started.stop, { once: true });", replace: '' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ['ends a capture its client cancels, so that the next starts at once; the cancelled one is kept'],
+  },
+  {
+    name: 'alerts pages from the start',
+    what: "get_performance_alerts lists every page from the first alert: past the 1,000 a limit reaches (a rule over 10,000 series fires thousands), the rest of the alerts, rules and changes could not be listed",
+    edits: [{ find: 'for (let i = from; i < items.length; i++) {', replace: 'for (let i = 0; i < items.length; i++) {' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ['pages alerts, rules and history with offset: every item once, and a cut page names the next'],
+  },
+  {
+    name: "a report's text without the actions of its diagnoses",
+    what: "the text of a JSON report names, for a recommendation made from a diagnosis, only '(the actions of diagnosis …)': a model that reads the text is told of a problem and not what to do",
+    edits: [{ find: 'const actions = new Map((out.diagnoses ?? []).map((d) => [`diagnosis ${d.id}`, d.actions]));', replace: 'const actions = new Map<string, string[]>();' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['turn each diagnosis into a recommendation carrying its evidence'],
+  },
+  {
+    name: 'the alert actor beats before it is loaded',
+    what: "a new alert actor beats at its start, before it holds its rules and alert states: with 120,000 alerts their load is one step of seconds, past the beat a round promises, so each successor was replaced while loading, a crash loop in which no alert was judged",
+    edits: [{ find: '  await loading;\n', replace: '' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['comes back after a crash with 120,000 alerts: its successor beats once it holds them, not while it loads them'],
+  },
 ];
 
 function parseArgs(argv) {

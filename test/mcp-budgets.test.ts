@@ -50,8 +50,8 @@ describe('answer budgets', () => {
       ['get_metric_history', { metric_type: 'response_time' }, /pass max_points \(up to 10000\) for more/],
       ['get_monitoring_status', {}, null],
       ['get_monitoring_status', { include_metrics: true, include_alerts: true }, /pass limit \(up to 1000\) for more/],
-      ['get_performance_alerts', {}, /showing \d+: pass limit \(up to 1000\) for more, or state and severity to choose/],
-      ['get_performance_alerts', { include_rules: true, include_history: true }, /\d+ of 30: pass limit for more/],
+      ['get_performance_alerts', {}, /showing (\d+): pass offset \1 for the next page \(limit: up to 1000 a page\), or state and severity to choose/],
+      ['get_performance_alerts', { include_rules: true, include_history: true }, /rules \((\d+) of 30: pass offset \1 for the next page\)/],
       ['optimize_performance', { optimization_type: 'all' }, null],
     ];
     for (const [name, args, more] of cases) {
@@ -61,6 +61,42 @@ describe('answer budgets', () => {
     }
     // The resources are held to the same budgets.
     for (const uri of ['perfwatch://status', 'perfwatch://alerts']) expect(bytes(await client.readResource({ uri })), uri).toBeLessThanOrEqual(8 * KB);
+  });
+
+  it('pages alerts, rules and history with offset: every item once, and a cut page names the next', async () => {
+    // Past the last page a limit could reach (1,000) the rest could not be listed: a rule over
+    // 10,000 series fires thousands, and the answer said to raise the limit it had raised.
+    type Page = { r: { structuredContent: Record<string, unknown> }; text: string };
+    const walk = async (args: Record<string, unknown>, list: 'alerts' | 'rules' | 'history', key: (x: Record<string, unknown>) => string, limit = 70) => {
+      const seen: string[] = [];
+      let offset = 0;
+      for (let pages = 0; pages < 20; pages++) {
+        const page: Page = await call('get_performance_alerts', { ...args, limit, offset });
+        const items = page.r.structuredContent[list] as Record<string, unknown>[];
+        seen.push(...items.map(key));
+        const line = page.text.split('\n').find((l) => (list === 'alerts' ? true : l.startsWith(list === 'rules' ? 'rules (' : 'history, newest first (')));
+        const next = line === undefined ? null : /pass offset (\d+) for the next page/.exec(line);
+        if (!next) return { seen, last: page };
+        expect(Number(next[1])).toBe(offset + items.length);
+        offset = Number(next[1]);
+      }
+      throw new Error(`${list}: no last page`);
+    };
+    const alerts = await walk({}, 'alerts', (a) => `${a.rule_id as string}/${a.fingerprint as string}`);
+    expect(alerts.seen).toHaveLength(300);
+    expect(new Set(alerts.seen).size).toBe(300);
+    expect(alerts.last.r.structuredContent).toMatchObject({ total: 300, truncated: false });
+    const rules = await walk({ include_rules: true }, 'rules', (r) => r.id as string, 7);
+    expect(new Set(rules.seen).size).toBe(30);
+    expect(rules.seen).toHaveLength(30);
+    const history = monitor.getAlertHistory().length;
+    const changes = await walk({ include_history: true }, 'history', (t) => `${t.at as string}/${t.fingerprint as string}/${t.to as string}`);
+    expect(changes.seen).toHaveLength(history);
+    expect(new Set(changes.seen).size).toBe(history);
+    // A page past the end says where offsets end.
+    const past = await call('get_performance_alerts', { offset: 300 });
+    expect(past.r.structuredContent).toMatchObject({ alerts: [], total: 300, truncated: false });
+    expect(past.text).toMatch(/none from offset 300: offset counts from 0 to 299/);
   });
 
   it('gives history as columns: raw samples as times and values, no object per point', async () => {
@@ -101,6 +137,14 @@ describe('answer budgets', () => {
     expect(list.tools).toHaveLength(12);
     for (const t of list.tools) expect(t.outputSchema?.type, t.name).toBe('object');
     expect(bytes(list)).toBeLessThanOrEqual(20 * KB);
+    // The schemas advertise the monitor's tag limits: at their widest the list still fits.
+    const wide = new McpFront(new MonitorHost(new PerformanceMonitor({ storage: 'memory', maxTags: 64, maxTagValueLength: 4096 }), false)).createServer('legacy');
+    const other = new Client({ name: 'wide', version: '1.0.0' });
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await wide.connect(a);
+    await other.connect(b);
+    expect(bytes(await other.listTools())).toBeLessThanOrEqual(20 * KB);
+    await other.close();
   });
 
   it('lists the limit on an alert rule\'s labels that the server enforces', async () => {

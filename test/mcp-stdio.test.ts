@@ -238,6 +238,7 @@ describe('bad input over stdio', () => {
     ['get_metric_history', { metric_type: 'respnse_time' }, /^PW_ERR_INVALID_ARG: metric_type "respnse_time" is not a known metric; the nearest known: response_time, /],
     // caught by the library: all or nothing, the sample named
     ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamp: Date.now() - 3_600_000 }] }, /PW_ERR_INVALID_ARG: samples\[1\]\.timestamp \(.*\) is out of range/],
+    ['record_performance_metric', { samples: [{ metric_type: 'a', value: 1, timestamp: 1e300 }] }, /^PW_ERR_INVALID_ARG: samples\[0\]\.timestamp is out of range: .*, got 1e\+300$/],
     ['record_performance_metric', { metric_type: 'throughput', value: -1 }, /PW_ERR_INVALID_ARG: value of throughput must be a finite number from 0 to under 2\^333 \(~1\.7e100\): counters only go up/],
     // ... under the tool's argument, not the library option it becomes (responseTimeMs, tags.endpoint)
     ['record_request_performance', { response_time: 1e200, success: true }, /^PW_ERR_INVALID_ARG: response_time must be a finite number from 0 to under 2\^333 \(~1\.7e100\), got 1e\+200$/],

@@ -1,7 +1,7 @@
 import { CONTROL_BYTES } from '../dist/src/engine/control.js';
 import { rankOf } from '../dist/src/engine/sketch.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
+import { InvalidArgumentError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -153,6 +153,12 @@ describe('PerformanceMonitor', () => {
     const bad = () => m.recordBatch([{ name: 'api_response_time', value: 1, tags: { api: 'geo' } }, { name: 'api_response_time', value: Number.NaN, tags: { api: 'geo' } }]);
     expect(bad).toThrow('samples[1].value of api_response_time must be a finite number of magnitude under 2^333 (~1.7e100), got NaN');
     expect(() => m.recordBatch([{ name: 'api_response_time', value: 1, timestamp: now - 3_600_000 }])).toThrow(/^samples\[0\]\.timestamp \(.*\) is out of range: perfwatch records live data/);
+    // A time past a Date's range (±8.64e15 ms) is out of range too, said with the number given: the
+    // message's ISO time threw a RangeError into the host instead.
+    for (const t of [1e300, 9e15, -9e15]) {
+      expect(() => m.recordBatch([{ name: 'api_response_time', value: 1, timestamp: t }])).toThrow(InvalidArgumentError);
+      expect(() => m.recordBatch([{ name: 'api_response_time', value: 1, timestamp: t }])).toThrow(`samples[0].timestamp is out of range: perfwatch records live data, so a timestamp may be at most 1000 ms in the past (one collection interval) and 5000 ms ahead, got ${t}`);
+    }
     expect(() => m.recordBatch([{ name: 'bad name', value: 1 }])).toThrow('samples[0].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*');
     await m.flush();
     expect(m.getMetrics({ names: ['api_response_time'] })[0]!.totalCount).toBe(3);
@@ -213,6 +219,7 @@ describe('PerformanceMonitor', () => {
       [{ values: Float64Array.of(1, 2, 3, -1, 5) }, 'samples[3].value of col_hits must be a finite number from 0 to under 2^333 (~1.7e100): counters only go up, got -1'],
       [{ values: Float64Array.of(1, Number.POSITIVE_INFINITY, 3, 1, 5) }, 'samples[1].value of col_rt must be a finite number of magnitude under 2^333 (~1.7e100), got Infinity'],
       [{ timestamps: Float64Array.of(Number.NaN, now - 3_600_000, Number.NaN, Number.NaN, Number.NaN) }, /^samples\[1\]\.timestamp \(.*\) is out of range/],
+      [{ timestamps: Float64Array.of(Number.NaN, 1e300, Number.NaN, Number.NaN, Number.NaN) }, /^samples\[1\]\.timestamp is out of range: .*, got 1e\+300$/],
       [{ seriesIndex: Uint32Array.of(0, 1, 7, 2, 1) }, 'samples[2].series index 7 is past the 3 series of the batch'],
       [{ series: [...series.slice(0, 2), { name: 'bad name', tags: undefined }] }, 'samples[3].name "bad name" must match [a-zA-Z_:][a-zA-Z0-9_:]*'],
       [{ length: 6 }, /^columns\.length must be an integer from 0 to the length of the columns, got 6/],

@@ -126,6 +126,25 @@ describe('capture_performance_profile', () => {
     expect(Number(/files 1\/20, ([\d.]+) MiB/.exec(line!)![1])).toBeCloseTo(bytes / 1048576, 3);
   }, 20_000);
 
+  it('ends a capture its client cancels, so that the next starts at once; the cancelled one is kept', async () => {
+    const { client, call, monitor } = await connected(25_000);
+    const controller = new AbortController();
+    const pending = client.callTool({ name: 'capture_performance_profile', arguments: { seconds: 20 } }, { signal: controller.signal });
+    await waitFor(() => monitor.profilingStatus().busy !== null, 10_000, 'the capture running');
+    controller.abort('no longer needed');
+    await expect(pending).rejects.toThrow();
+    // Left running, it held the one capture there is for its 20 s: every capture asked for
+    // meanwhile was PW_ERR_BUSY, and its client had gone.
+    await waitFor(() => monitor.profilingStatus().busy === null, 10_000, 'the cancelled capture ended');
+    const next = await call({ seconds: 1 });
+    expect(next.isError, next.content[0]?.text).toBeFalsy();
+    expect(next.structuredContent).toMatchObject({ id: 2, state: 'done' });
+    // What it sampled until the cancel is kept, as a capture that stop() ends early is.
+    const cancelled = monitor.getProfile(1);
+    expect(cancelled).toMatchObject({ id: 1, kind: 'cpu' });
+    expect((cancelled as { seconds: number }).seconds).toBeLessThan(20);
+  }, 40_000);
+
   it('refuses bad arguments naming the field and the limit', async () => {
     const { call } = await connected(25_000);
     const cases: [Record<string, unknown>, string][] = [

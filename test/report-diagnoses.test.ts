@@ -191,6 +191,10 @@ describe('diagnoses', () => {
     expect(r.recommendations![0]).toMatchObject({ id: 'fix-low-cache-hit-rate', priority: 'high', category: 'cache', source: 'diagnosis low-cache-hit-rate' });
     expect(r.recommendations![0]!.evidence).toEqual(r.diagnoses[0]!.evidence);
     expect(s.report({ includeRecommendations: false }).recommendations).toBeNull();
+    // The MCP answer's text, which a model reads, says what to do: its recommendation pointed
+    // at the diagnosis' actions, which only structuredContent holds.
+    const text = reportText(reportOut(r, undefined)).split('\n');
+    expect(text).toContain(`recommend [high] ${r.recommendations![0]!.title}: ${r.diagnoses[0]!.actions[0]!}`);
   });
 });
 

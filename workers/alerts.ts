@@ -8,7 +8,7 @@
  * coordinator subscribed, in batches, in order. How far each series was judged is written to
  * shared memory once a round's transitions are sent, for a successor to resume from.
  *
- * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait (see src/engine/control.ts).
+ * Heartbeat: ALERT_CLOCK at every round and ALERT_BEAT_BY before each wait, from the first round after load (see run and src/engine/control.ts).
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -37,6 +37,8 @@ evaluator.watchedFrom = data.watchedFrom;
 evaluator.unjudged = ctl.f64[UNJUDGED]!;
 evaluator.partialWindows = ctl.f64[PARTIAL_WINDOWS]!;
 let sink: AlertSink | undefined;
+let loaded!: () => void;
+const loading = new Promise<void>((resolve) => (loaded = resolve));
 let stopping = false;
 let nextTimer = Infinity;
 let wake: () => void = () => {};
@@ -56,6 +58,13 @@ function flush(withValues: boolean): void {
 }
 
 async function run(): Promise<void> {
+  // The first beat comes once the actor holds every rule and alert state (load, which the
+  // coordinator calls on each new actor): restoring them is one synchronous step that grows
+  // with the alerts, and a successor that had beaten already was due again within a round.
+  // With 170,000 alerts it was replaced while loading, and each successor in turn: a crash
+  // loop, no alerts evaluated, and a rule created meanwhile waited for ever. Until its first
+  // beat the watchdog allows it a start's time (module loading, recovery).
+  await loading;
   let drainEpoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
   let bucketEpoch = Atomics.load(ctl.i32, BUCKET_EPOCH);
   evaluator.onData(Date.now());
@@ -100,6 +109,7 @@ const api: AlertActorApi = {
     evaluator.resume(rules, alerts);
     evaluator.onData(Date.now());
     flush(false);
+    loaded();
     wake();
   },
   addRule(rule) {

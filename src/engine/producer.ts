@@ -125,13 +125,19 @@ function prefixField(error: unknown, prefix: string): unknown {
   return error.withField(`${prefix}.${error.field}`);
 }
 
-/** Refuses a timestamp outside the live window: at most `pastMs` ago and FUTURE_MS ahead. */
+/** The largest distance from the epoch a Date holds, in ms. */
+const DATE_RANGE_MS = 8.64e15;
+
+/**
+ * Refuses a timestamp outside the live window: at most `pastMs` ago and FUTURE_MS ahead. The
+ * error shows it as a time where a Date holds it, and as the number given past a Date's range
+ * (where toISOString throws a RangeError, which reached the caller instead of this error).
+ */
 function checkStamp(t: number, i: number, pastMs: number, now: number): void {
   if (t < now - pastMs || t > now + FUTURE_MS) {
-    throw new InvalidArgumentError(
-      `samples[${i}].timestamp`,
-      `(${new Date(t).toISOString()}) is out of range: perfwatch records live data, so a timestamp may be at most ${pastMs} ms in the past (one collection interval) and ${FUTURE_MS} ms ahead`,
-    );
+    const rule = `is out of range: perfwatch records live data, so a timestamp may be at most ${pastMs} ms in the past (one collection interval) and ${FUTURE_MS} ms ahead`;
+    if (Math.abs(t) > DATE_RANGE_MS) throw new InvalidArgumentError(`samples[${i}].timestamp`, rule, { value: t });
+    throw new InvalidArgumentError(`samples[${i}].timestamp`, `(${new Date(t).toISOString()}) ${rule}`);
   }
 }
 

@@ -22,6 +22,7 @@ export const AlertsArgs = z.strictObject({
   include_rules: z.boolean({ error: 'must be true or false' }).default(false),
   include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('newest first'),
   limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
+  offset: intRange(0, 10_000_000).optional(),
 });
 
 /** Severity is the arguments' word, listed there (tools/list's budget). */
@@ -76,18 +77,20 @@ function byRule(active: readonly Alert[]): z.output<typeof RuleCount>[] {
 }
 
 /**
- * Items of a list that fit: `limit` when one was asked for, else as many as fit in `budget`
- * bytes (each item's JSON and text line).
+ * Items of a list that fit, from `from`: `limit` when one was asked for, else as many as fit
+ * in `budget` bytes (each item's JSON and text line), and at least `min`: a page that names
+ * the offset of the next must hold one, or the next would be itself.
  */
-function take<T>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number): { shown: T[]; lines: string[]; bytes: number } {
+function take<T>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number, from = 0, min = 0): { shown: T[]; lines: string[]; bytes: number } {
   const shown: T[] = [];
   const lines: string[] = [];
   let bytes = 0;
-  for (const x of items) {
+  for (let i = from; i < items.length; i++) {
+    const x = items[i]!;
     if (limitN !== undefined && shown.length >= limitN) break;
     const l = line(x);
     const cost = jsonBytes(x) + textBytes(l) + 2;
-    if (limitN === undefined && bytes + cost > budget) break;
+    if (limitN === undefined && bytes + cost > budget && shown.length >= min) break;
     shown.push(x);
     lines.push(l);
     bytes += cost;
@@ -114,8 +117,30 @@ function episodeProfiles(monitor: PerformanceMonitor, alerts: readonly Alert[]):
   return out;
 }
 
-/** What to do for the items an alerts answer left out. */
-const MORE_ALERTS = 'pass limit (up to 1000) for more, or state and severity to choose';
+/** What to do for the items an alerts answer left out, where it takes no offset (status, the resource). */
+const MORE_ALERTS = 'pass limit (up to 1000) for more, get_performance_alerts (offset) for every alert, or state and severity to choose';
+
+/**
+ * Where the alerts shown from `offset` stand among `total`: past the end, cut (and, where the
+ * answer takes an offset, where the next page starts), or nothing to say.
+ */
+function pageNote(shown: number, total: number, offset: number | undefined, more: string): string {
+  const from = offset ? ` from offset ${offset}` : '';
+  if (shown === 0 && total > 0 && offset !== undefined && offset > 0) return `none${from}: offset counts from 0 to ${total - 1}`;
+  if ((offset ?? 0) + shown >= total) return from ? `showing ${shown}${from}` : '';
+  return `showing ${shown}${from}: ${offset === undefined ? more : `pass offset ${offset + shown} for the next page (limit: up to 1000 a page), ${more}`}`;
+}
+
+/** The same for the rules or the history listed beside the alerts (their offset is the alerts'). */
+function listNote(shown: number, total: number, offset: number | undefined): string {
+  const start = offset ?? 0;
+  if (start === 0 && shown >= total) return '';
+  if (offset === undefined) return ` (${shown} of ${total}: pass limit for more)`;
+  if (shown === 0) return ` (none of ${total} from offset ${start})`;
+  const from = start ? ` from offset ${start}` : '';
+  const next = start + shown < total ? `: pass offset ${start + shown} for the next page` : '';
+  return ` (${shown} of ${total}${from}${next})`;
+}
 
 /**
  * The alerts answer shared by the tool, the status tool and the resource; `status`, the
@@ -128,9 +153,11 @@ export function alertsAnswer(
   status: { pending: number; firing: number; rules: number } = monitor.status().alerts,
   budget = ANSWER_BYTES,
 ): { structured: AlertsAnswer; text: string } {
+  // Newest first, and in a fixed order among alerts of one moment, so that pages by offset
+  // neither repeat nor skip one while the alerts stand still.
   const all = monitor
     .getAlerts({ state: args.state, ...(args.severity ? { severity: args.severity } : {}) })
-    .sort((a, b) => b.activeSince - a.activeSince);
+    .sort((a, b) => b.activeSince - a.activeSince || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
   const rules = byRule(args.state === 'active' || args.state === 'all' ? all : monitor.getAlerts({ state: 'active' }));
   const counts = rules.slice(0, BY_RULE);
   const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state === 'all' ? '' : `${args.state} `}alert${all.length === 1 ? '' : 's'}${args.state === 'all' ? ' in any state' : ''}${args.severity ? ` of severity ${args.severity}` : ''}`;
@@ -139,26 +166,31 @@ export function alertsAnswer(
   let left = budget - 600 - 2 * textBytes(head) - textBytes(countLine) - jsonBytes(counts);
   const lists = 1 + (args.include_rules ? 1 : 0) + (args.include_history ? 1 : 0);
   const profiles = episodeProfiles(monitor, all);
-  const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists);
+  const offset = args.offset;
+  const min = offset === undefined ? 0 : 1;
+  const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists, offset, min);
   left -= alerts.bytes;
-  const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
-  const lines = [`${head}${structured.truncated ? ` (showing ${alerts.shown.length}: ${MORE_ALERTS})` : ''}`];
+  const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: (offset ?? 0) + alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
+  const note = pageNote(alerts.shown.length, all.length, offset, offset === undefined ? MORE_ALERTS : 'or state and severity to choose');
+  const lines = [`${head}${note ? ` (${note})` : ''}`];
   if (countLine) lines.push(countLine);
   lines.push(...alerts.lines);
   if (args.include_rules) {
     const all = monitor.listAlertRules();
-    const r = take(all.map(ruleOut), ruleLine, args.limit, left / (lists - 1));
+    const r = take(all.map(ruleOut), ruleLine, args.limit, left / (lists - 1), offset, min);
     left -= r.bytes;
     structured.rules = r.shown;
-    structured.rules_truncated = r.shown.length < all.length;
-    lines.push(`rules${structured.rules_truncated ? ` (${r.shown.length} of ${all.length}: pass limit for more)` : ''}:`, ...r.lines);
+    structured.rules_truncated = (offset ?? 0) + r.shown.length < all.length;
+    lines.push(`rules${listNote(r.shown.length, all.length, offset)}:`, ...r.lines);
   }
   if (args.include_history) {
+    // The newest 1,000 from offset, newest first (a page holds at most that many).
     const all = monitor.getAlertHistory();
-    const h = take(all.slice(-1000).reverse().map(transitionOut), transitionLine, args.limit, left);
+    const end = Math.max(0, all.length - (offset ?? 0));
+    const h = take(all.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), transitionLine, args.limit, left, 0, min);
     structured.history = h.shown;
-    structured.history_truncated = h.shown.length < all.length;
-    lines.push(`history, newest first${structured.history_truncated ? ` (${h.shown.length} of ${all.length}: pass limit for more)` : ''}:`, ...h.lines);
+    structured.history_truncated = (offset ?? 0) + h.shown.length < all.length;
+    lines.push(`history, newest first${listNote(h.shown.length, all.length, offset)}:`, ...h.lines);
   }
   return { structured, text: lines.join('\n') };
 }

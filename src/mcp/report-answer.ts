@@ -135,7 +135,10 @@ export function reportText(out: ReportOut): string {
   for (const p of out.score?.parts ?? []) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)}${p.value === null ? '' : ` ${p.unit}`}${p.note ? `; ${p.note}` : ''})`);
   for (const d of out.diagnoses ?? []) lines.push(`diagnosis [${d.severity}] ${d.title}: ${d.summary}`);
   for (const note of out.notes) if (note.startsWith(NOT_ENOUGH_DATA)) lines.push(note);
-  for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}${r.actions ? `: ${r.actions[0] ?? ''}` : ` (the actions of ${r.source})`}`);
+  // A recommendation made from a diagnosis carries no actions of its own in structuredContent
+  // (they are the diagnosis'), but the text is what a model reads: it says the first of them.
+  const actions = new Map((out.diagnoses ?? []).map((d) => [`diagnosis ${d.id}`, d.actions]));
+  for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}: ${(r.actions ?? actions.get(r.source))?.[0] ?? `see ${r.source}`}`);
   if (out.summary.anomalies) lines.push(`${out.summary.anomalies} anomalies`);
   if (out.truncated) {
     lines.push(`structuredContent holds ${out.metrics?.length} of the metrics, ${out.series?.length} of ${out.summary.series} series and ${out.anomalies?.length} of ${Math.min(out.summary.anomalies, 100)} anomalies to fit 16 KB: pass limit (up to 500) for more, or a shorter time_range`);

@@ -806,9 +806,11 @@ export class PerformanceMonitor extends EventEmitter {
 
   /**
    * profile() without the wait: starts the capture and answers its id and end at once; `done`
-   * settles as profile() does. Throws what profile() rejects with, except the inspector's failure.
+   * settles as profile() does, and `stop()` ends it early (its summary covers what it sampled),
+   * for a caller that no longer wants it. Throws what profile() rejects with, except the
+   * inspector's failure.
    */
-  startProfile(request?: ProfileRequest): { id: number; endsAt: number; done: Promise<Capture> } {
+  startProfile(request?: ProfileRequest): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
     return this.profiler.begin(request);
   }
 

@@ -95,9 +95,10 @@ export class Profiler {
 
   /**
    * Starts a capture and answers at once with its id and end (for answers that cannot wait
-   * its length); `done` settles as capture() does. Throws what capture() rejects with.
+   * its length); `done` settles as capture() does, `stop` ends it early (its summary covers
+   * what it sampled; after its end, nothing). Throws what capture() rejects with.
    */
-  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null): { id: number; endsAt: number; done: Promise<Capture> } {
+  begin(request: ProfileRequest | undefined, alert: Capture['alert'] = null): { id: number; endsAt: number; done: Promise<Capture>; stop: () => void } {
     const { kind, seconds } = parseProfileRequest(request);
     if (this.current) {
       this.refused.busy++;
@@ -120,7 +121,7 @@ export class Profiler {
     });
     // A caller that did not wait (an answer that could not) must not leave an unhandled rejection in the host.
     current.done.catch(() => {});
-    return { id, endsAt, done: current.done };
+    return { id, endsAt, done: current.done, stop };
   }
 
   /** The running capture `id`'s settlement, if it is the one running. */

@@ -82,7 +82,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
       changesState: () => false,
     },
-    async (args) => {
+    async (args, _ctx, work) => {
       const monitor = host.monitor;
       const waitable = front.limits.deadlineMs - MARGIN_MS;
       if (args.id !== undefined) {
@@ -100,6 +100,9 @@ export default function register(server: McpServer, front: Front): void {
       const seconds = args.seconds ?? DEFAULT_SECONDS;
       const started = monitor.startProfile({ kind: args.kind ?? 'cpu', seconds });
       if (seconds * 1000 > waitable) return running(started.id, started.endsAt);
+      // A client that cancels no longer waits for it: the capture ends then, kept with what it
+      // sampled, instead of holding the one capture there is for its length.
+      work.signal.addEventListener('abort', started.stop, { once: true });
       return captureAnswer(await started.done, args.top);
     },
   );

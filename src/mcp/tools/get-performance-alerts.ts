@@ -16,11 +16,12 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Alerts',
       description:
-        'Alerts by state and severity, with counts per rule; include_rules and include_history add rules and changes.',
+        'Alerts by state and severity, with counts per rule; include_* add rules and changes.',
       input: AlertsArgs,
       output: AlertsOutput,
       annotations: READ,
     },
-    (args) => alertsAnswer(host.monitor, args),
+    // An offset, 0 when not given, makes a cut answer name where its next page starts.
+    (args) => alertsAnswer(host.monitor, { ...args, offset: args.offset ?? 0 }),
   );
 }

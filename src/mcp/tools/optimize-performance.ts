@@ -32,7 +32,7 @@ export const OptimizeInput = z
       .max(3600, { error: 'must be a number of seconds from 0.1 to 3600' })
       .optional()
       .describe('Seconds (default 60)'),
-    run_id: intRange(1, Number.MAX_SAFE_INTEGER).optional().describe('Read this run'),
+    run_id: intRange(1, 1e9).optional().describe('Read this run'),
     cancel: z.boolean({ error: 'must be true or false' }).optional().describe('With run_id: stop it'),
     log_limit: intRange(1, 1000).default(20),
   })
@@ -164,7 +164,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Optimise',
       description:
-        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back (run_id reads it; cancel stops it). Knobs come from the service's code.",
+        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back. Knobs come from the service's code.",
       input: OptimizeInput,
       output: OptimizeOutput,
       annotations: WRITE,
