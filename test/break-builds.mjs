@@ -2743,14 +2743,14 @@ export const BREAKS = [
   {
     name: "a chunk's groups applied without a beat",
     what: "StoreWriter.chunk applies up to 32,768 series' groups without a heartbeat: a chunk of 10,000 new series faulted in their pages for 300-700 ms on a loaded machine, and the watchdog replaced the collector as hung",
-    edits: [{ find: '      if ((j & BEAT_MASK) === BEAT_MASK) this.beat();\n      const id = distinct[j]!;', replace: '      const id = distinct[j]!;' }],
+    edits: [{ find: '      if (j0 > 0) this.beat();\n      const j1 = j0 + BEAT_GROUPS < d ? j0 + BEAT_GROUPS : d;', replace: '      const j1 = j0 + BEAT_GROUPS < d ? j0 + BEAT_GROUPS : d;' }],
     tests: ['store-chunks.test.ts'],
     mustFail: ['beats at least once every 1,024 series of a chunk'],
   },
   {
     name: "a chunk's raw-first writes without a beat",
-    what: 'writeRawFirst writes the raw slots of up to 32,768 series without a heartbeat: their first writes fault in a page each, and the watchdog took the collector for hung',
-    edits: [{ find: '    if ((j & BEAT_MASK) === BEAT_MASK) beat();\n', replace: '' }],
+    what: "a chunk's raw-first writes (writeRawFirst) go over up to 32,768 series without a heartbeat: their first writes fault in a page each, and the watchdog took the collector for hung",
+    edits: [{ find: '      if (j0 > 0) this.beat();\n      writeRawFirst(', replace: '      writeRawFirst(' }],
     tests: ['store-chunks.test.ts'],
     mustFail: ['beats at least once every 1,024 series of a chunk'],
   },

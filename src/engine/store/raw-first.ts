@@ -23,7 +23,6 @@
  * samples a pass) are written by applyParts part by part, as before.
  */
 import { HOT_F64, RAW_AHEAD as AHEAD_CELL, RAW_BINNED as BINNED_CELL, RAW_WRITTEN as WRITTEN_CELL } from './layout.js';
-import { BEAT_MASK as BEAT_CELL_MASK } from './writer-state.js';
 
 // The cells as this module's own consts: V8 folds those into the code, where an imported
 // binding is loaded from its cell and checked at each use.
@@ -31,7 +30,6 @@ const HOT_I32 = HOT_F64 * 2;
 const RAW_WRITTEN = WRITTEN_CELL;
 const RAW_AHEAD = AHEAD_CELL;
 const RAW_BINNED = BINNED_CELL;
-const BEAT_MASK = BEAT_CELL_MASK;
 /**
  * The longest group written here: a longer one's stores run on a few lines in a row, which
  * applyGroup writes as it sums (with groups of 100 written here, bench:collector at 100
@@ -50,19 +48,18 @@ export interface RawRings {
 }
 
 /**
- * Writes the raw slots (stamp, value) of the small groups of a grouped chunk: group j is
- * series distinct[j] with values grouped[ends[distinct[j - 1]] .. ends[distinct[j]]), past
- * the `done` samples already committed. Marks in `written` (one byte a series) each series
- * whose slots it wrote; returns how many. Calls `beat` every 1,024 groups: a chunk of new
- * series faults in a page of raw slots each (StoreWriter.chunk).
+ * Writes the raw slots (stamp, value) of the small groups j0 to j1 (excluded) of a grouped
+ * chunk: group j is series distinct[j] with values grouped[ends[distinct[j - 1]] ..
+ * ends[distinct[j]]), past the `done` samples already committed. Marks in `written` (one byte
+ * a series) each series whose slots it wrote; returns how many. The caller beats between
+ * blocks of groups: a chunk of new series faults in a page of raw slots each (StoreWriter.chunk).
  */
-export function writeRawFirst(rings: RawRings, grouped: Float64Array, distinct: Int32Array, d: number, ends: Int32Array, done: number, stamp: number, written: Uint8Array, beat: () => void): number {
+export function writeRawFirst(rings: RawRings, grouped: Float64Array, distinct: Int32Array, j0: number, j1: number, ends: Int32Array, done: number, stamp: number, written: Uint8Array): number {
   const { hotI32, f64, slotF64, rawOffsetF64, binEvery } = rings;
   const rawMask = rings.rawCap - 1;
   let wrote = 0;
-  let from = 0;
-  for (let j = 0; j < d; j++) {
-    if ((j & BEAT_MASK) === BEAT_MASK) beat();
+  let from = j0 > 0 ? ends[distinct[j0 - 1]!]! : 0;
+  for (let j = j0; j < j1; j++) {
     const id = distinct[j]!;
     const to = ends[id]!;
     const start = from > done ? from : done;

@@ -19,6 +19,9 @@ import { HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SU
 import { writeRawFirst } from './raw-first.js';
 import { BEAT_MASK, CHUNK_MAX, CHUNK_MIN, CHUNK_PER_SERIES } from './writer-state.js';
 
+/** The groups of a chunk between two beats (BEAT_MASK + 1: the passes over all series beat as often). */
+const BEAT_GROUPS = BEAT_MASK + 1;
+
 // A chunk's stamp goes into the ring's header (an Int32Array) as two words through this pair of views.
 const stampScratch = new Float64Array(1);
 const stampWords = new Int32Array(stampScratch.buffer);
@@ -149,17 +152,21 @@ export class SamplePath extends BucketRows {
     }
     scatter(ids, values, mask, r0, k, counts, grouped);
     this.rawFirst(distinct, d, done, stamp);
-    // A beat every 1,024 groups, between their commits: a chunk of up to 32,768 new series
-    // faults in pages for each (raw slots, hot line, bucket rows), and at 10,000 of them on a
-    // loaded machine that ran 300-700 ms without a beat, which the watchdog took for a hang.
+    // A beat between blocks of 1,024 groups, between their commits (here and in rawFirst): a
+    // chunk of up to 32,768 new series faults in pages for each (raw slots, hot line, bucket
+    // rows), and at 10,000 of them on a loaded machine that ran 300-700 ms without a beat,
+    // which the watchdog took for a hang.
     let from = 0;
-    for (let j = 0; j < d; j++) {
-      if ((j & BEAT_MASK) === BEAT_MASK) this.beat();
-      const id = distinct[j]!;
-      const to = counts[id]!;
-      counts[id] = 0;
-      if (to > done) this.applyGroup(reader, id, from > done ? from : done, to, stamp, now);
-      from = to;
+    for (let j0 = 0; j0 < d; j0 += BEAT_GROUPS) {
+      if (j0 > 0) this.beat();
+      const j1 = j0 + BEAT_GROUPS < d ? j0 + BEAT_GROUPS : d;
+      for (let j = j0; j < j1; j++) {
+        const id = distinct[j]!;
+        const to = counts[id]!;
+        counts[id] = 0;
+        if (to > done) this.applyGroup(reader, id, from > done ? from : done, to, stamp, now);
+        from = to;
+      }
     }
     // Counted in the straight-line stores that end the chunk (a kill cannot fall between
     // them), the whole chunk: a successor that finished it had its predecessor's commits in it.
@@ -173,7 +180,10 @@ export class SamplePath extends BucketRows {
 
   /** The raw slots of the chunk's small groups, before any is committed (raw-first.ts). */
   protected rawFirst(distinct: Int32Array, d: number, done: number, stamp: number): void {
-    writeRawFirst(this.rawRings, this.groupValues, distinct, d, this.groupCounts, done, stamp, this.rawWritten, this.beat);
+    for (let j0 = 0; j0 < d; j0 += BEAT_GROUPS) {
+      if (j0 > 0) this.beat();
+      writeRawFirst(this.rawRings, this.groupValues, distinct, j0, j0 + BEAT_GROUPS < d ? j0 + BEAT_GROUPS : d, this.groupCounts, done, stamp, this.rawWritten);
+    }
   }
 
   /** A time mark (the samples after it take its time; NaN: back to drain time) or a corrupt id (counted, skipped). */
