@@ -14,21 +14,28 @@ import { StoreReader } from '../dist/src/engine/store/reader.js';
 const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 
+/**
+ * A store, registry, ring and control block of 64 series, and `engine(t)`: a collector's engine
+ * started at t on them, as the supervisor starts each (a successor on the same buffers).
+ */
+function collectorsOn(store: ReturnType<typeof createStore>, ownReadings: boolean) {
+  const registry = createRegistry({ maxSeries: 64, maxTags: 8, maxTagValueLength: 64 });
+  const ring = createRing(1 << 12);
+  const control = createControl();
+  const engine = (t: number): Engine => {
+    const e = new Engine({ control, registry, store, rings: [ring], intervalMs: 1000, ownReadings, clock: () => t });
+    e.start(t);
+    return e;
+  };
+  return { registry, ctl: controlViews(control), producer: new RingWriter(ring, control, 'block'), engine };
+}
+
 describe("a replacement collector's counters", () => {
   it('carries on the bad samples, sketch overflow and lost sketches its predecessor counted', () => {
     // The smallest pool (16 sketch pages) and raw rings of 16: 40 series of samples two pages
     // apart must bin into pages as they arrive, and most find none: counted in sketchOverflow.
     const store = createStore({ maxSeries: 64, rawCapacity: 16, bucketCapacity: 30, rollupCapacity: 6, intervalMs: 1000, rollupMs: 60_000, logBytes: MiB, rollupLogBytes: MiB, poolBytes: 0 });
-    const registry = createRegistry({ maxSeries: 64, maxTags: 8, maxTagValueLength: 64 });
-    const ring = createRing(1 << 12);
-    const control = createControl();
-    const ctl = controlViews(control);
-    const producer = new RingWriter(ring, control, 'block');
-    const engine = (t: number): Engine => {
-      const e = new Engine({ control, registry, store, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => t });
-      e.start(t);
-      return e;
-    };
+    const { ctl, producer, engine } = collectorsOn(store, false);
 
     const first = engine(T0);
     producer.push(5000, 1); // an id past the store's series: corrupt, counted
@@ -57,16 +64,7 @@ describe("a replacement collector's counters", () => {
     // A successor counted from 0: its first reading was the monitor's whole total (a spike of
     // monitor_ingested at every collector restart, and at every start() after a stop()).
     const store = createStore({ maxSeries: 64, rawCapacity: 64, bucketCapacity: 30, rollupCapacity: 6, intervalMs: 1000, rollupMs: 60_000, logBytes: MiB, rollupLogBytes: MiB, poolBytes: MiB });
-    const registry = createRegistry({ maxSeries: 64, maxTags: 8, maxTagValueLength: 64 });
-    const ring = createRing(1 << 12);
-    const control = createControl();
-    const ctl = controlViews(control);
-    const producer = new RingWriter(ring, control, 'block');
-    const engine = (t: number): Engine => {
-      const e = new Engine({ control, registry, store, rings: [ring], intervalMs: 1000, ownReadings: true, clock: () => t });
-      e.start(t);
-      return e;
-    };
+    const { registry, ctl, producer, engine } = collectorsOn(store, true);
     const names = new Registry(registry, 1);
     const id = names.seriesId('jobs', {});
     const feed = (n: number): void => {

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +54,17 @@ function runNode(args: string[], timeoutMs: number): Promise<NodeRun> {
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
     });
   });
+}
+
+/** A child host running `code` (an ES module) that the test talks to on its stdin; its output so far, and its exit. */
+function talkingHost(code: string): { child: ChildProcessWithoutNullStreams; out: () => string; err: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, out: () => stdout, err: () => stderr, exited };
 }
 
 /** Runs the GC-heavy host (test/fixtures/gc-exhausted.mjs) in a process of its own. */
@@ -306,16 +317,11 @@ describe('the host is never harmed by the monitor', () => {
       "process.stdin.once('data', () => process.stdin.destroy());",
       'console.log(JSON.stringify({ http: http.url, mcp: mcp.url }));',
     ].join('\n');
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, out, err, exited } = talkingHost(code);
     const agent = new Agent({ keepAlive: true });
     try {
-      await waitFor(() => stdout.includes('\n'), 20_000, 'the host serving');
-      const urls = JSON.parse(stdout.split('\n')[0]!) as { http: string; mcp: string };
+      await waitFor(() => out().includes('\n'), 20_000, 'the host serving');
+      const urls = JSON.parse(out().split('\n')[0]!) as { http: string; mcp: string };
       // A keep-alive scrape of /metrics, an event stream left open, an MCP request's connection kept.
       expect((await fetchKeepAlive(agent, new URL('/metrics', urls.http).href)).status).toBe(200);
       const events = await new Promise<IncomingMessage>((resolve, reject) => httpGet(new URL('/api/events?metric=queue_size', urls.http), resolve).on('error', reject));
@@ -324,8 +330,8 @@ describe('the host is never harmed by the monitor', () => {
       child.stdin.write('done\n');
       const timeout = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000).unref());
       expect(await Promise.race([exited, timeout]), 'the host was still running 20 s after its own work ended').toBe(0);
-      expect(stderr).toBe('');
-      expect(stdout.trim().split('\n').slice(1)).toEqual(['stopped']);
+      expect(err()).toBe('');
+      expect(out().trim().split('\n').slice(1)).toEqual(['stopped']);
       events.destroy();
     } finally {
       agent.destroy();
@@ -363,19 +369,14 @@ describe('the host is never harmed by the monitor', () => {
       // The host's own work: until this test says the receiver holds the post.
       "process.stdin.once('data', async () => { await m.stop(); console.log('stopped'); process.stdin.destroy(); });",
     ].join('\n');
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, out, err, exited } = talkingHost(code);
     try {
       await waitFor(() => hung === 1, 20_000, 'the receiver to hold the firing');
       child.stdin.write('go\n');
       const timeout = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 30_000).unref());
       expect(await Promise.race([exited, timeout]), 'the host was still running 30 s after stop(), its post under a timeoutMs of 60 s').toBe(0);
-      expect(stderr).toBe('');
-      expect(stdout.trim()).toBe('stopped');
+      expect(err()).toBe('');
+      expect(out().trim()).toBe('stopped');
       // Its outbox row stayed: a start on the dataDir posts the firing again.
       const again = new PerformanceMonitor(options);
       await again.start();
