@@ -12,9 +12,10 @@
  *
  * Before a body is read, a request passes the Host/Origin check and the token check
  * (http-guard.ts, run by the listener of http-listen.ts); bodies are read within the limits
- * of http-body.ts; sessions are capped and expire (sessions.ts). The policy and its
- * defaults are in http-options.ts. mcpEndpoint() is the endpoint alone, so that one server
- * (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it at /mcp.
+ * of http-body.ts; sessions are capped and expire, and at the cap the least recently active
+ * idle one makes room for a new one (sessions.ts). The policy and its defaults are in
+ * http-options.ts. mcpEndpoint() is the endpoint alone, so that one server (serveMcp's here,
+ * or serveHttp's beside /metrics and /api) can mount it at /mcp.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -82,7 +83,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     const release = sessions.admit();
     if (!release) {
       const { limit } = sessions.stats();
-      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions); idle ones expire, retry later or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
+      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions), ${limit === 1 ? 'with' : 'each with'} a request or stream in progress; retry later, or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
     }
     res.once('close', release);
     const transport = new NodeStreamableHTTPServerTransport({
