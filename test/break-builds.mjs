@@ -2920,6 +2920,19 @@ export const BREAKS = [
     tests: ['mcp-http-limits.test.ts'],
     mustFail: ['make room for a new client by evicting the least recently active idle one'],
   },
+  {
+    name: 'a session busy only once its body is read',
+    what: 'a request marks its session busy only once its body has been read: a session whose large batch is still arriving is idle, evicted to make room for a new client, and answered 404 once it has sent it all',
+    edits: [
+      { find: "    const session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n", replace: '    let session: SessionUse | undefined;\n' },
+      {
+        find: '    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);',
+        replace: "    session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);",
+      },
+    ],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['count a session busy from the first byte of its request: one whose body is still arriving is not evicted'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -179,6 +179,30 @@ describe('HTTP sessions at the cap', () => {
     expect(again.sessionId).not.toBe(e.transport.sessionId);
     expect(server.status().sessions).toMatchObject({ count: 2, evicted: 2, refused: 0 });
   });
+
+  it('count a session busy from the first byte of its request: one whose body is still arriving is not evicted', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 2 });
+    // A is opened first and has no stream: the least recently active session.
+    const a = await initialize(server.url);
+    const b = await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, "B's stream to open");
+    await b.client.close();
+    await waitFor(() => server.status().sessions.busy === 0, 10_000, 'the server to see B gone');
+    // A sends a request whose body has not all arrived (a large batch on a slow link).
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }).padEnd(8 * 1024, ' ');
+    let sender!: Socket;
+    const answer = raw(server.port, postHead(server.port, body.length, `Mcp-Session-Id: ${a.id}\r\nMcp-Protocol-Version: 2025-11-25\r\n`), (s) => {
+      sender = s;
+      s.write(body.slice(0, 1024));
+    }, { headersOnly: true });
+    await waitFor(() => server.status().bufferedBytes === body.length, 10_000, "A's body to start arriving");
+    // The next client takes B's place, not A's.
+    await connect(server.url);
+    expect(server.status().sessions).toMatchObject({ count: 2, evicted: 1 });
+    expect((await ask(server.url, b.transport.sessionId!)).status).toBe(404);
+    sender.write(body.slice(1024));
+    expect((await answer).status).toBe(200);
+  });
 });
 
 describe('HTTP request bodies', () => {

@@ -25,7 +25,7 @@ import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { listenGuarded, type RequestHandler } from './http-listen.js';
-import { Sessions } from './sessions.js';
+import { Sessions, type SessionUse } from './sessions.js';
 import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
 
@@ -70,12 +70,10 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
 
-  const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const sessionId = sessionIdOf(req);
-    if (sessionId !== undefined) {
-      const session = sessions.use(sessionId);
+  /** `session` is the one the request names, taken as the request arrived (handle); undefined when none open has its id. */
+  const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, session: SessionUse | undefined): Promise<void> => {
+    if (sessionIdOf(req) !== undefined) {
       if (!session) return jsonError(res, 404, -32001, 'Session not found: initialize again');
-      res.once('close', session.done);
       return session.transport.handleRequest(req, res, body);
     }
     const isInitialize = req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
@@ -103,6 +101,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The session a request names is busy from the request's first byte, not from the end of
+    // its body: one whose large batch is still arriving is not the idle session evicted to
+    // make room for a new one, to be answered 404 once it has sent it all.
+    const sessionId = sessionIdOf(req);
+    const session = sessionId === undefined ? undefined : sessions.use(sessionId);
+    if (session) res.once('close', session.done);
     let body: unknown;
     if (req.method === 'POST') {
       let raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
@@ -117,7 +121,9 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
       }
       for (const message of Array.isArray(body) ? body : [body]) normalizeToolCall(message);
     }
-    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body);
+    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);
+    // A 2026-07-28 request has no session of ours, whatever header it carries.
+    session?.done();
     return modernNode(req, res, body);
   };
 
