@@ -2356,10 +2356,10 @@ export const BREAKS = [
   },
   {
     name: 'CLI leaves its MCP session open',
-    what: "perfwatch report --url and perfwatch profile close their client without deleting the session on the server: each run's session stays until sessionIdleMs (15 minutes), and 100 runs make the endpoint refuse every client with 503",
+    what: "perfwatch report --url and perfwatch profile close their client without deleting the session on the server: each run's session stays idle in one of the endpoint's places until sessionIdleMs (15 minutes), 100 runs fill maxSessions, and each later client then takes the place of the least recently active idle session, which may be a live client's between calls",
     edits: [{ find: 'transport.terminateSession().catch(() => {})', replace: 'Promise.resolve()' }],
-    tests: ['cli.test.ts'],
-    mustFail: ['report --url prints the report of a running monitor through its MCP endpoint'],
+    tests: ['cli.test.ts', 'profile-fronts.test.ts'],
+    mustFail: ['report --url prints the report of a running monitor through its MCP endpoint', 'prints the summary of a running service, the hot function first'],
   },
   {
     name: "CLI calls an endpoint's HTTP answer unreachable",
