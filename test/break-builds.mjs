@@ -2356,10 +2356,10 @@ export const BREAKS = [
   },
   {
     name: 'CLI leaves its MCP session open',
-    what: "perfwatch report --url and perfwatch profile close their client without deleting the session on the server: each run's session stays until sessionIdleMs (15 minutes), and 100 runs make the endpoint refuse every client with 503",
+    what: "perfwatch report --url and perfwatch profile close their client without deleting the session on the server: each run's session stays idle in one of the endpoint's places until sessionIdleMs (15 minutes), 100 runs fill maxSessions, and each later client then takes the place of the least recently active idle session, which may be a live client's between calls",
     edits: [{ find: 'transport.terminateSession().catch(() => {})', replace: 'Promise.resolve()' }],
-    tests: ['cli.test.ts'],
-    mustFail: ['report --url prints the report of a running monitor through its MCP endpoint'],
+    tests: ['cli.test.ts', 'profile-fronts.test.ts'],
+    mustFail: ['report --url prints the report of a running monitor through its MCP endpoint', 'prints the summary of a running service, the hot function first'],
   },
   {
     name: "CLI calls an endpoint's HTTP answer unreachable",
@@ -2891,6 +2891,47 @@ export const BREAKS = [
     edits: [{ find: '  await loading;\n', replace: '' }],
     tests: ['alerting.test.ts'],
     mustFail: ['comes back after a crash with 120,000 alerts: its successor beats once it holds them, not while it loads them'],
+  },
+  {
+    name: 'sessions at the cap refused, none evicted',
+    what: "an initialize at maxSessions is answered 503 while idle sessions hold the places: clients that leave without a DELETE (a script that exits, an agent that crashes) filled the 100 places within 15 minutes, and every later client was locked out until they expired",
+    edits: [{ find: 'this.open.size + this.opening >= this.limit && !this.evictIdlest()', replace: 'this.open.size + this.opening >= this.limit' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['make room for a new client by evicting the least recently active idle one', 'answer an evicted client 404, after which it starts a new session'],
+  },
+  {
+    name: 'a busy session evicted',
+    what: 'the session evicted at maxSessions is the least recently active whether or not it is busy: a client whose call is in flight (a 20 s capture) loses its session under it, and its answer is a 404',
+    edits: [{ find: 'if (session.busy > 0) continue;', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['never evict a session with a request in flight, and refuse with 503 only when every session is busy'],
+  },
+  {
+    name: 'the oldest session evicted, not the least recently active',
+    what: "a session's activity does not move it in the sessions' order: the one evicted at maxSessions is the oldest idle one, a client that has been calling all along, before one that left long ago",
+    edits: [{ find: '    this.open.delete(id);\n    this.open.set(id, session);\n', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['make room for a new client by evicting the least recently active idle one'],
+  },
+  {
+    name: 'evictions not counted',
+    what: 'sessions evicted at maxSessions are not counted: status().sessions.evicted and get_monitoring_status say 0 while clients are being answered 404',
+    edits: [{ find: 'this.evicted++;', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['make room for a new client by evicting the least recently active idle one'],
+  },
+  {
+    name: 'a session busy only once its body is read',
+    what: 'a request marks its session busy only once its body has been read: a session whose large batch is still arriving is idle, evicted to make room for a new client, and answered 404 once it has sent it all',
+    edits: [
+      { find: "    const session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n", replace: '    let session: SessionUse | undefined;\n' },
+      {
+        find: '    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);',
+        replace: "    session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);",
+      },
+    ],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['count a session busy from the first byte of its request: one whose body is still arriving is not evicted'],
   },
 ];
 

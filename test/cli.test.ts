@@ -11,6 +11,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
+import { waitFor } from './helpers.js';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { timeout: 60_000 });
@@ -194,9 +195,11 @@ describe('perfwatch CLI', () => {
     const client = new Client({ name: 'holder', version: '1.0.0' });
     try {
       await client.connect(new StreamableHTTPClientTransport(new URL(server.url)));
+      // The holder's stream keeps its session busy: an idle one would make room for the run.
+      await waitFor(() => server.status().sessions.busy === 1, 10_000, "the holder's stream to open");
       await expect(cli('report', '--url', server.url)).rejects.toMatchObject({
         code: 2,
-        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 session is open, the limit (maxSessions); idle ones expire, retry later or reuse a session\n`,
+        stderr: `perfwatch: the MCP endpoint at ${server.url} answered HTTP 503: Service Unavailable: 1 session is open, the limit (maxSessions), with a request or stream in progress; retry later, or reuse a session\n`,
       });
     } finally {
       await client.close();

@@ -2,13 +2,14 @@
  * The HTTP front's bounds, against real servers on loopback ports: sessions (cap, idle
  * expiry), bodies (one request's limit, the bytes held across requests), slow clients.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { MAX_REQUEST_BYTES, SAMPLE_TAG_BYTES } from '../dist/src/mcp/http-options.js';
 import { MAX_BATCH, MAX_TIME_LENGTH } from '../dist/src/mcp/schemas.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import * as schemas from '../dist/src/mcp/tools/index.js';
-import { ok } from './mcp-helpers.js';
+import { call, ok } from './mcp-helpers.js';
 import { INIT, JSON_HEADERS, postHead, raw, useServing } from './http-helpers.js';
 import { waitFor } from './helpers.js';
 
@@ -37,8 +38,9 @@ describe('HTTP sessions', () => {
       opened.push(o);
       streams.push(stream);
     }
-    expect(await initialize(server.url)).toMatchObject({ status: 503, retryAfter: '1' });
-    expect(server.status().sessions).toMatchObject({ count: 3, limit: 3, refused: 1, expired: 0 });
+    // Every session has its stream open: none can be evicted to make room.
+    expect(await initialize(server.url)).toMatchObject({ status: 503, retryAfter: '5' });
+    expect(server.status().sessions).toMatchObject({ count: 3, busy: 3, limit: 3, refused: 1, expired: 0, evicted: 0 });
     // The first session keeps its stream open: in use, not idle. The other two let theirs go.
     const stream = streams[0]!;
     streams[1]!.abort();
@@ -60,6 +62,146 @@ describe('HTTP sessions', () => {
     const c = await client(server.url);
     const status = await ok(c, 'get_monitoring_status', {}, StatusOutput);
     expect(status.http).toMatchObject({ sessions: 2, max_sessions: 7, sessions_expired: 0, state_changes: false });
+  });
+});
+
+/** A 2025-era request of session `id`: its status and body. */
+async function ask(url: string, id: string): Promise<{ status: number; text: string }> {
+  const r = await fetch(url, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) });
+  return { status: r.status, text: await r.text() };
+}
+
+describe('HTTP sessions at the cap', () => {
+  const clients: Client[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+  });
+
+  /**
+   * An SDK client connected to `url`. With `stream: false` its GET is answered 405, as by a
+   * server without one: the client goes on without a standalone stream, so that only its
+   * calls keep its session busy (as with clients that never open one).
+   */
+  async function connect(url: string, { stream = true } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+    const noStream = (input: string | URL | Request, init?: RequestInit) => (init?.method === 'GET' ? Promise.resolve(new Response(null, { status: 405 })) : fetch(input, init));
+    const transport = new StreamableHTTPClientTransport(new URL(url), stream ? {} : { fetch: noStream });
+    const client = new Client({ name: 'cap-test', version: '1.0.0' });
+    await client.connect(transport);
+    clients.push(client);
+    return { client, transport };
+  }
+
+  it('make room for a new client by evicting the least recently active idle one: clients that left without ending their session lock no one out', async () => {
+    // Idle sessions expire after 15 minutes: only eviction can make room within this test.
+    const { server } = await serving({ port: 0, maxSessions: 3 });
+    const ids: string[] = [];
+    for (let k = 0; k < 6; k++) {
+      const { client, transport } = await connect(server.url);
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+      ids.push(transport.sessionId!);
+      await waitFor(() => server.status().sessions.busy === 1, 10_000, `client ${k}'s stream to open`);
+      // It leaves as a script that exits, or an agent that crashes: its connections close,
+      // and no DELETE ends its session.
+      await client.close();
+      await waitFor(() => server.status().sessions.busy === 0, 10_000, `the server to see client ${k} gone`);
+    }
+    expect(server.status().sessions).toMatchObject({ count: 3, busy: 0, limit: 3, evicted: 3, refused: 0, expired: 0 });
+    // The least recently active went first. An evicted session's id is unknown: 404, after
+    // which a client initializes again, as the protocol says. (Asked from the last, so that
+    // session 5 is now the least recently active, and session 3 the oldest.)
+    for (let k = 5; k >= 0; k--) {
+      const answer = await ask(server.url, ids[k]!);
+      expect(answer.status, `session ${k}`).toBe(k < 3 ? 404 : 200);
+      if (k < 3) expect(JSON.parse(answer.text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found: initialize again' } });
+    }
+    // This client takes the place of the least recently active, not of the oldest; the
+    // counters are in get_monitoring_status.
+    const c = await client(server.url);
+    const status = await ok(c, 'get_monitoring_status', {}, StatusOutput);
+    expect(status.http).toMatchObject({ sessions: 3, max_sessions: 3, sessions_evicted: 4, sessions_expired: 0, sessions_refused: 0 });
+    expect((await ask(server.url, ids[5]!)).status).toBe(404);
+    expect((await ask(server.url, ids[3]!)).status).toBe(200);
+    expect((await call(c, 'get_monitoring_status')).content[0]!.text).toMatch(/^http: 3\/3 sessions \(1 busy; 0 expired, 4 evicted, 0 refused\), /m);
+  });
+
+  it('never evict a session with a request in flight, and refuse with 503 only when every session is busy', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 3 });
+    // A has no stream: only its call keeps it busy. Its call is the oldest activity of all.
+    const a = await connect(server.url, { stream: false });
+    const cancel = new AbortController();
+    let settled = false;
+    const capture = a.client.callTool({ name: 'capture_performance_profile', arguments: { seconds: 20 } }, { signal: cancel.signal }).finally(() => (settled = true));
+    // Handled here too, so that a failure before the cancel is the test's, not an unhandled rejection.
+    capture.catch(() => {});
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, "A's call to arrive");
+    // B leaves without ending its session; C and D keep their streams open.
+    const b = await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 2, 10_000, "B's stream to open");
+    await b.client.close();
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, 'the server to see B gone');
+    await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 2, 10_000, "C's stream to open");
+    await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 3, 10_000, "D's stream to open");
+    expect(server.status().sessions).toMatchObject({ count: 3, busy: 3, evicted: 1, refused: 0 });
+    // Every session is busy: the next client is refused, and told when to try again.
+    const refused = await fetch(server.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toMatchObject({ error: { message: 'Service Unavailable: 3 sessions are open, the limit (maxSessions), each with a request or stream in progress; retry later, or reuse a session' } });
+    expect(server.status().sessions).toMatchObject({ count: 3, busy: 3, evicted: 1, refused: 1 });
+    // A's call was in flight throughout, and its session is still there.
+    expect(settled).toBe(false);
+    cancel.abort('done');
+    await expect(capture).rejects.toThrow();
+    expect((await a.client.listTools()).tools.length).toBeGreaterThan(0);
+  });
+
+  it('answer an evicted client 404, after which it starts a new session', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 2 });
+    // E has no stream: idle between its calls, it can be evicted while its client lives.
+    const e = await connect(server.url, { stream: false });
+    await e.client.listTools();
+    await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, "F's stream to open");
+    // G takes E's place, then leaves without ending its session.
+    const g = await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 2, 10_000, "G's stream to open");
+    await g.client.close();
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, 'the server to see G gone');
+    expect(server.status().sessions).toMatchObject({ count: 2, evicted: 1 });
+    await expect(e.client.listTools()).rejects.toMatchObject({ status: 404, message: expect.stringContaining('Session not found: initialize again') });
+    // As the protocol says, the client initializes again; the place is G's, idle since it left.
+    await e.client.close();
+    const again = new StreamableHTTPClientTransport(new URL(server.url), { fetch: (input, init) => (init?.method === 'GET' ? Promise.resolve(new Response(null, { status: 405 })) : fetch(input, init)) });
+    await e.client.connect(again);
+    expect((await e.client.listTools()).tools.length).toBeGreaterThan(0);
+    expect(again.sessionId).not.toBe(e.transport.sessionId);
+    expect(server.status().sessions).toMatchObject({ count: 2, evicted: 2, refused: 0 });
+  });
+
+  it('count a session busy from the first byte of its request: one whose body is still arriving is not evicted', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 2 });
+    // A is opened first and has no stream: the least recently active session.
+    const a = await initialize(server.url);
+    const b = await connect(server.url);
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, "B's stream to open");
+    await b.client.close();
+    await waitFor(() => server.status().sessions.busy === 0, 10_000, 'the server to see B gone');
+    // A sends a request whose body has not all arrived (a large batch on a slow link).
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }).padEnd(8 * 1024, ' ');
+    let sender!: Socket;
+    const answer = raw(server.port, postHead(server.port, body.length, `Mcp-Session-Id: ${a.id}\r\nMcp-Protocol-Version: 2025-11-25\r\n`), (s) => {
+      sender = s;
+      s.write(body.slice(0, 1024));
+    }, { headersOnly: true });
+    await waitFor(() => server.status().bufferedBytes === body.length, 10_000, "A's body to start arriving");
+    // The next client takes B's place, not A's.
+    await connect(server.url);
+    expect(server.status().sessions).toMatchObject({ count: 2, evicted: 1 });
+    expect((await ask(server.url, b.transport.sessionId!)).status).toBe(404);
+    sender.write(body.slice(1024));
+    expect((await answer).status).toBe(200);
   });
 });
 

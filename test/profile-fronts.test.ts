@@ -196,6 +196,9 @@ describe('perfwatch profile', () => {
     const stop = s.load('/hot?ms=20');
     const { stdout } = await cli('profile', '--url', s.mcpUrl, '--seconds', '2', '--top', '3');
     await stop();
+    // The run deleted its session on its way out, rather than leave it idle in a place
+    // (maxSessions) until it expired or made room for another.
+    expect(await s.call('sessions')).toMatchObject({ count: 0, evicted: 0 });
     const hot = `renderPlayerStats at ${FIXTURE}:${lineOf('renderPlayerStats')}`;
     expect(stdout).toMatch(new RegExp(`^cpu profile 1 of the main thread, .*: \\d+% of samples in ${hot.replace(/[.]/g, '\\.')} \\(self\\)`));
     expect(stdout).toMatch(/^Top functions by self time:\n {2}\d+% \(\d+(\.\d)? ms\) renderPlayerStats at /m);

@@ -3,8 +3,11 @@
  * `perfwatch profile`): a client on Streamable HTTP with the endpoint's token, and the end of
  * the session. The end deletes the session on the server (HTTP DELETE, the spec's way for a
  * client to end one) before the client closes: a run that only closed its side left its
- * session open until sessionIdleMs (15 minutes), and 100 runs in that time (maxSessions, say
- * a cron job polling every few seconds) made the endpoint refuse every client with 503.
+ * session idle in one of the endpoint's places (maxSessions) until sessionIdleMs (15
+ * minutes). The endpoint evicts such sessions to make room for new ones, but 100 runs (say a
+ * cron job polling every few seconds) still filled every place, and each later client then
+ * took the place of the least recently active idle session, which may be a live client's
+ * between two calls (answered 404, it must initialize again).
  */
 import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { unreachable } from './unreachable.js';

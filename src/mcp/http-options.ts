@@ -9,9 +9,9 @@
  *   it (`allowStateChanges`); with neither, the endpoint is read-only.
  * - On a loopback bind, Host (and a browser's Origin) must name the loopback
  *   (DNS-rebinding protection); `allowedHosts` sets the list for any bind.
- * - Memory is bounded: sessions (count, idle expiry), the body of one request, the bytes
- *   buffered across requests, connections; slow clients are cut off (header and request
- *   timeouts).
+ * - Memory is bounded: sessions (count, idle expiry, eviction at the cap), the body of one
+ *   request, the bytes buffered across requests, connections; slow clients are cut off
+ *   (header and request timeouts).
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -80,9 +80,14 @@ export const ServeMcpOptionsSchema = z.strictObject({
   allowStateChanges: z.boolean().default(false),
   /** Host names (without port; IPv6 in brackets) that Host and a browser's Origin may name; default: the loopback names on a loopback bind, any otherwise. */
   allowedHosts: z.array(z.string().min(1).max(255)).min(1).max(64).optional(),
-  /** Sessions of 2025-era clients open at once; an initialize beyond it is answered 503. */
+  /** Sessions of 2025-era clients open at once; at the limit an initialize takes the place of the least recently active idle session, and is answered 503 only when every session has a request or stream in progress. */
   maxSessions: intRange(1, 100_000).default(100),
-  /** A session with no request for this long (and no open stream) is closed. */
+  /**
+   * A session with no request for this long (and no open stream) is closed. Eviction makes
+   * room at the limit, so this bounds only how long an idle session is kept (~45 KB each):
+   * long enough for a client without a stream to think between calls, since the SDK's client
+   * does not initialize again by itself when its session is gone.
+   */
   sessionIdleMs: intRange(100, 86_400_000).default(15 * 60_000),
   /** Largest request body (default: the largest valid request, MAX_REQUEST_BYTES); a longer one is answered 413. */
   maxBodyBytes: intRange(1024, 1024 * MiB).default(MAX_REQUEST_BYTES),

@@ -12,9 +12,10 @@
  *
  * Before a body is read, a request passes the Host/Origin check and the token check
  * (http-guard.ts, run by the listener of http-listen.ts); bodies are read within the limits
- * of http-body.ts; sessions are capped and expire (sessions.ts). The policy and its
- * defaults are in http-options.ts. mcpEndpoint() is the endpoint alone, so that one server
- * (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it at /mcp.
+ * of http-body.ts; sessions are capped and expire, and at the cap the least recently active
+ * idle one makes room for a new one (sessions.ts). The policy and its defaults are in
+ * http-options.ts. mcpEndpoint() is the endpoint alone, so that one server (serveMcp's here,
+ * or serveHttp's beside /metrics and /api) can mount it at /mcp.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -24,7 +25,7 @@ import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { listenGuarded, type RequestHandler } from './http-listen.js';
-import { Sessions } from './sessions.js';
+import { Sessions, type SessionUse } from './sessions.js';
 import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
 
@@ -69,12 +70,10 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
 
-  const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
-    const sessionId = sessionIdOf(req);
-    if (sessionId !== undefined) {
-      const session = sessions.use(sessionId);
+  /** `session` is the one the request names, taken as the request arrived (handle); undefined when none open has its id. */
+  const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, session: SessionUse | undefined): Promise<void> => {
+    if (sessionIdOf(req) !== undefined) {
       if (!session) return jsonError(res, 404, -32001, 'Session not found: initialize again');
-      res.once('close', session.done);
       return session.transport.handleRequest(req, res, body);
     }
     const isInitialize = req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';
@@ -82,7 +81,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     const release = sessions.admit();
     if (!release) {
       const { limit } = sessions.stats();
-      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions); idle ones expire, retry later or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
+      return jsonError(res, 503, -32000, `Service Unavailable: ${limit} ${limit === 1 ? 'session is' : 'sessions are'} open, the limit (maxSessions), ${limit === 1 ? 'with' : 'each with'} a request or stream in progress; retry later, or reuse a session`, { 'Retry-After': String(sessions.retryAfterSeconds) });
     }
     res.once('close', release);
     const transport = new NodeStreamableHTTPServerTransport({
@@ -102,6 +101,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // The session a request names is busy from the request's first byte, not from the end of
+    // its body: one whose large batch is still arriving is not the idle session evicted to
+    // make room for a new one, to be answered 404 once it has sent it all.
+    const sessionId = sessionIdOf(req);
+    const session = sessionId === undefined ? undefined : sessions.use(sessionId);
+    if (session) res.once('close', session.done);
     let body: unknown;
     if (req.method === 'POST') {
       let raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
@@ -116,7 +121,9 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
       }
       for (const message of Array.isArray(body) ? body : [body]) normalizeToolCall(message);
     }
-    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body);
+    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);
+    // A 2026-07-28 request has no session of ours, whatever header it carries.
+    session?.done();
     return modernNode(req, res, body);
   };
 

@@ -135,9 +135,11 @@ export function profilingLine(p: MonitorStatus['profiling']): string {
 function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
   return {
     sessions: e.sessions.count,
+    sessions_busy: e.sessions.busy,
     max_sessions: e.sessions.limit,
     session_idle_seconds: e.sessions.idleMs / 1000,
     sessions_expired: e.sessions.expired,
+    sessions_evicted: e.sessions.evicted,
     sessions_refused: e.sessions.refused,
     buffered_bytes: e.bufferedBytes,
     max_buffered_bytes: e.maxBufferedBytes,
@@ -167,7 +169,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),
     profilingLine(status.profiling),
-    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_expired} expired, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
+    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
 
