@@ -16,6 +16,7 @@ import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { SpanReader, spanRequests } from '../src/reports/span-reader.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
+import { unpackHistory } from '../src/storage/histories.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
 import { Pieces } from '../src/analysis/stats.js';
 import { buildReport } from '../src/reports/build.js';
@@ -56,9 +57,12 @@ async function readStored(task: ReportTask, registry: Registry, reader: SpanRead
   try {
     const { ids, requests } = spanRequests(registry, reader, task.kind === 'report' ? (task.from ?? -Infinity) : -Infinity, task.kind === 'report' ? (task.to ?? task.now + 1) : task.now + 1);
     if (requests.length === 0) return null;
-    const rows = await remote.histories(requests);
+    const packed = await remote.histories(requests);
     const stored = new Map<number, StoredRollups>();
-    rows.forEach((r, i) => r && r.start.length > 0 && stored.set(ids[i]!, r));
+    ids.forEach((id, i) => {
+      const r = unpackHistory(packed, i);
+      if (r && r.start.length > 0) stored.set(id, r);
+    });
     reader.setStored(stored);
     return null;
   } catch (error) {
