@@ -273,6 +273,8 @@ export interface ReportTask {
   progress?: MessagePort;
   /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
   storage?: MessagePort;
+  /** The series whose baselines a 'baselines' task learns, in this order. */
+  ids?: number[];
 }
 
 export interface ReportTaskResult {
