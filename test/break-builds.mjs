@@ -2913,6 +2913,13 @@ export const BREAKS = [
     tests: ['reports.test.ts'],
     mustFail: ['pages the baselines a database kept after the fresh ones, at their place'],
   },
+  {
+    name: 'a misspelt tag name gets no suggestion',
+    what: "meantTags mends no tag name: get_performance_metrics with { endpont: '/x' } says only that no series matches, not that endpoint was meant",
+    edits: [{ find: 'const key = keys.includes(k) ? k : closeName(k, keys);', replace: 'const key = keys.includes(k) ? k : undefined;' }],
+    tests: ['mcp-metrics-tag-typo.test.ts'],
+    mustFail: ['names the tag name a typo meant'],
+  },
 ];
 
 function parseArgs(argv) {

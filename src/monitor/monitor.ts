@@ -610,6 +610,15 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
+   * For a query whose tags match no series with data (getMetrics() is empty): the tags a typo
+   * of a tag name or value most likely meant (`{ endpont: '/x' }` → `{ endpoint: '/x' }`), or
+   * undefined when a series matches or no typo explains the miss.
+   */
+  suggestTags(query: MetricQuery): Record<string, string> | undefined {
+    return this.query.suggestTags(query);
+  }
+
+  /**
    * Samples, buckets or rollups of one metric over a time range, downsampled to maxPoints;
    * with storage 'sqlite', the rollups on disk come first (a history spans restarts and the
    * retention period). Rejects with InvalidArgumentError on a bad query.
