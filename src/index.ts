@@ -50,7 +50,7 @@ export { SCORE_PARTS, SCORE_FORMULA } from './reports/score.js';
 export type { ScorePartRule } from './reports/score.js';
 export { DIAGNOSIS_RULES } from './reports/diagnoses.js';
 export { OPTIMIZATION_TYPES } from './optimizer/tunables.js';
-export type { ReportOptions } from './reports/service.js';
+export type { BaselineOptions, ReportOptions } from './reports/service.js';
 export type { OptimizeOptions, OptimizationResult, OptimizationRun, RunState, OptimizationLogEntry, LogKind, PlanStep, AppliedChange } from './optimizer/optimization.js';
 export type { Tunable, TunableDefinition, OptimizationType, TunableType, Goal, TargetReading } from './optimizer/tunables.js';
 export type { OverheadOptions, OverheadStatus } from './overhead/governor.js';

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, ReportAbortedError } from '../dist/src/index.js';
-import type { PerformanceReport } from '../dist/src/index.js';
+import type { Baseline, PerformanceReport } from '../dist/src/index.js';
+import { createRegistry } from '../dist/src/engine/registry.js';
+import { createStore } from '../dist/src/engine/store/layout.js';
+import { ReportService } from '../dist/src/reports/service.js';
 import { waitFor } from './helpers.js';
 
 async function caught(promise: Promise<unknown>): Promise<InvalidArgumentError> {
@@ -155,5 +158,70 @@ describe('a hung report task', () => {
     } finally {
       await m.stop();
     }
+  });
+});
+
+describe('baselines a page at a time', () => {
+  // At 10,000 series the status answer's baselines took 1.5-3.2 s: it learned every series'
+  // baseline to show the first few. A page is learned alone, and counted without learning.
+  const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const SERIES = 3000;
+  // The application's samples hold still (their bucket may close between two calls, which
+  // moves what is learned from the buckets); the monitor's own series gain samples.
+  const withoutWindow = (list: Baseline[]) => list.map((b) => (b.metric === 'checkout_ms' ? { metric: b.metric, tags: b.tags, count: b.count, mean: b.mean, p50: b.p50, p99: b.p99 } : { metric: b.metric, tags: b.tags }));
+
+  beforeAll(async () => {
+    await m.start();
+    for (let s = 0; s < SERIES; s++) for (let i = 0; i < 4; i++) m.record('checkout_ms', s + i, { endpoint: `/api/v2/orders/${s}/items` });
+    // The monitor's own series with data (monitor_report_ms has its first after a task) stay
+    // the same from here, so that the count and the lists are of one set of series.
+    await m.getBaselines({ limit: 1 });
+    await m.flush();
+  });
+  afterAll(() => m.stop());
+
+  it('learns only the page asked for, the same baselines the whole list holds at its place', async () => {
+    const count = m.countBaselines();
+    const all = await m.getBaselines();
+    expect(all.length).toBeGreaterThan(SERIES);
+    expect(count).toBe(all.length);
+    const totals: number[] = [];
+    const first = await m.getBaselines({ limit: 5, onProgress: (_done, total) => void totals.push(total) });
+    expect(withoutWindow(first)).toEqual(withoutWindow(all.slice(0, 5)));
+    // Five series were learned, not every one.
+    expect(new Set(totals)).toEqual(new Set([5]));
+    const middle = await m.getBaselines({ offset: 1500, limit: 7 });
+    expect(withoutWindow(middle)).toEqual(withoutWindow(all.slice(1500, 1507)));
+    expect(withoutWindow(await m.getBaselines({ offset: all.length - 2 }))).toEqual(withoutWindow(all.slice(-2)));
+    expect(await m.getBaselines({ offset: all.length })).toEqual([]);
+  });
+
+  it('pages the baselines a database kept after the fresh ones, at their place', async () => {
+    // No series has data: every baseline listed is one a database kept.
+    const service = new ReportService({
+      monitorId: 'stored-pages',
+      store: createStore({ maxSeries: 16, rawCapacity: 16, bucketCapacity: 60, rollupCapacity: 10, intervalMs: 1000, rollupMs: 60_000, logBytes: 1 << 20, rollupLogBytes: 1 << 20, poolBytes: 1 << 20 }),
+      registry: createRegistry({ maxSeries: 16, maxTags: 8, maxTagValueLength: 64 }),
+      threads: 1,
+      timeoutMs: 30_000,
+      alertHistory: undefined,
+      seriesWithData: () => [],
+      persistBaseline: () => {},
+    });
+    try {
+      const kept = Array.from({ length: 6 }, (_, i) => ({ metric: `kept_${i}`, tags: {}, window: { from: 0, to: 1 }, mean: i }) as unknown as Baseline);
+      service.restoreBaselines(kept, () => -1);
+      expect(service.countBaselines()).toBe(6);
+      expect((await service.baselines({ offset: 2, limit: 3 })).map((b) => b.metric)).toEqual(['kept_2', 'kept_3', 'kept_4']);
+      expect((await service.baselines({ offset: 5 })).map((b) => b.metric)).toEqual(['kept_5']);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('refuses a bad offset or limit, naming it', async () => {
+    expect((await caught(m.getBaselines({ limit: 0 }))).message).toBe('limit must be an integer of at least 1, got 0');
+    expect((await caught(m.getBaselines({ offset: -1 }))).message).toBe('offset must be an integer of at least 0, got -1');
+    expect((await caught(m.getBaselines({ offset: 1.5 }))).field).toBe('offset');
   });
 });

@@ -16,6 +16,7 @@ import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { SpanReader, spanRequests } from '../src/reports/span-reader.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
+import { unpackHistory } from '../src/storage/histories.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
 import { Pieces } from '../src/analysis/stats.js';
 import { buildReport } from '../src/reports/build.js';
@@ -54,11 +55,14 @@ async function readStored(task: ReportTask, registry: Registry, reader: SpanRead
   if (!port || task.kind === 'noop' || task.kind === 'hang') return null;
   const remote = Comlink.wrap<StorageActorApi>(nodeEndpoint(port));
   try {
-    const { ids, requests } = spanRequests(registry, reader, task.kind === 'report' ? (task.from ?? -Infinity) : -Infinity, task.kind === 'report' ? (task.to ?? task.now + 1) : task.now + 1);
+    const { ids, requests } = spanRequests(registry, reader, task.kind === 'report' ? (task.from ?? -Infinity) : -Infinity, task.kind === 'report' ? (task.to ?? task.now + 1) : task.now + 1, task.kind === 'baselines' ? task.ids : undefined);
     if (requests.length === 0) return null;
-    const rows = await remote.histories(requests);
+    const packed = await remote.histories(requests);
     const stored = new Map<number, StoredRollups>();
-    rows.forEach((r, i) => r && r.start.length > 0 && stored.set(ids[i]!, r));
+    ids.forEach((id, i) => {
+      const r = unpackHistory(packed, i);
+      if (r && r.start.length > 0) stored.set(id, r);
+    });
     reader.setStored(stored);
     return null;
   } catch (error) {
@@ -96,17 +100,15 @@ export default async function run(task: ReportTask): Promise<ReportTaskResult> {
     if (task.kind === 'noop') {
       // nothing: the pool started a thread for it
     } else if (task.kind === 'baselines') {
+      // The series with samples since the start that the page holds, over all their history;
+      // the others keep the baseline the database holds (ReportService.baselines).
       const out: Baseline[] = [];
-      const n = registry.seriesCount();
-      for (let id = 0; id < n; id++) {
-        // Series with samples since the start, over all their history; the others keep the
-        // baseline the database holds (ReportService.baselines).
-        if (reader.memoryCount(id) > 0) {
-          const b = seriesBaseline(reader, registry.info(id), acc, task.now, pieces);
-          if (b) out.push(b);
-        }
-        progress?.(id + 1, n);
-      }
+      const ids = task.ids ?? [];
+      ids.forEach((id, i) => {
+        const b = seriesBaseline(reader, registry.info(id), acc, task.now, pieces);
+        if (b) out.push(b);
+        progress?.(i + 1, ids.length);
+      });
       result.baselines = out;
     } else {
       const report = buildReport(

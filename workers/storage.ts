@@ -19,6 +19,7 @@ import { Registry, STORAGE_LOCK_TAG, withoutStaleLocks } from '../src/engine/reg
 import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
+import { packHistories, packedBuffers } from '../src/storage/histories.js';
 import { StorageService } from '../src/storage/service.js';
 
 /** The longest a flush or commit may take before the watchdog may call this actor hung. */
@@ -110,8 +111,8 @@ const api: StorageActorApi = {
     }),
   histories: (requests) =>
     work((s) => {
-      const out = requests.map((r) => s.history(r.name, r.tags, r.from, r.to, r.hourly));
-      return Comlink.transfer(out, out.flatMap((rows) => (rows ? buffersOf(rows) : [])));
+      const packed = packHistories(requests.map((r) => s.history(r.name, r.tags, r.from, r.to, r.hourly)));
+      return Comlink.transfer(packed, packedBuffers(packed));
     }),
   serve(port) {
     Comlink.expose(api, nodeEndpoint(port));

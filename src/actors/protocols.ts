@@ -22,6 +22,7 @@ import type { CaptureNote } from '../profiling/schema.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
 import type { SqlValue } from '../storage/driver.js';
 import type { StoredRollups } from '../storage/rollups.js';
+import type { PackedHistories } from '../storage/histories.js';
 import type { HubSeq } from '../storage/hub-seqs.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
 import type { ExporterStatus } from '../export/endpoint.js';
@@ -176,7 +177,8 @@ export type StorageSink = (event: StorageEvent) => void;
  *   in its transaction (src/storage/hub-seqs.ts); a hub calls it between its applies.
  * - `history(name, tags, from, to, hourly)`: stored rollups of one series with from <= start < to;
  *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
- * - `histories(requests)`: `history` for many series at once (a report's), in request order.
+ * - `histories(requests)`: `history` for many series at once (a report's), in request order, as one
+ *   set of columns (src/storage/histories.ts): a reply that transfers a few buffers, not nine a series.
  * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
  *   stored rollups straight from the actor, not through the host's thread.
  * - `restoreCatalog()`: registers every series on disk again (for start(), on this thread:
@@ -193,7 +195,7 @@ export interface StorageActorApi {
   flush(): boolean;
   flushSeqs(seqs: HubSeq[], last: boolean): boolean;
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
-  histories(requests: HistoryRequest[]): (StoredRollups | null)[];
+  histories(requests: HistoryRequest[]): PackedHistories;
   serve(port: MessagePort): void;
   restoreCatalog(): string[];
   status(): StorageStatus | null;
@@ -271,6 +273,8 @@ export interface ReportTask {
   progress?: MessagePort;
   /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
   storage?: MessagePort;
+  /** The series whose baselines a 'baselines' task learns, in this order. */
+  ids?: number[];
 }
 
 export interface ReportTaskResult {

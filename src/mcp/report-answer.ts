@@ -146,15 +146,32 @@ export function reportText(out: ReportOut): string {
   return lines.join('\n');
 }
 
-export function baselinesOut(baselines: Baseline[], n: number | undefined, budget = Infinity): { baselines: Record<string, unknown>[]; total: number; truncated: boolean } {
-  const all = baselines.map((b) => finite({ metric: b.metric, tags: b.tags, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>);
-  // Each costs its JSON and a line of text of about the same size.
-  const shown = n !== undefined ? all.slice(0, n) : all.slice(0, fitting(all.length, (i) => 2 * jsonBytes(all[i]), budget));
-  return { baselines: shown, total: baselines.length, truncated: shown.length < baselines.length };
+function baselineOut(b: Baseline): Record<string, unknown> {
+  return finite({ metric: b.metric, tags: b.tags, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>;
+}
+
+/** What a baseline costs an answer: its JSON and a line of text of about the same size. */
+const baselineBytes = (out: Record<string, unknown>): number => 2 * jsonBytes(out);
+
+/** The least a baseline costs (a one-letter name, no tags, no figures): more than budget / this never fit. */
+const LEAST_BASELINE_BYTES = baselineBytes(baselineOut({ metric: 'x', tags: {}, mean: Number.NaN, stddev: Number.NaN, p50: Number.NaN, p99: Number.NaN, bucketMedian: Number.NaN, bucketMad: Number.NaN, buckets: 0, hourOfWeek: null } as unknown as Baseline));
+
+/** How many baselines to learn for an answer: `n`, or as many as could fit in `budget`. */
+export function baselinesWanted(n: number | undefined, budget: number): number {
+  return n ?? Math.max(1, Math.floor(budget / LEAST_BASELINE_BYTES));
+}
+
+/** The first baselines of `total` (`page`: the first baselinesWanted() of them), `n` or those that fit in `budget`. */
+export function baselinesOut(page: Baseline[], total: number, n: number | undefined, budget = Infinity): { baselines: Record<string, unknown>[]; total: number; truncated: boolean } {
+  const all = page.map(baselineOut);
+  const shown = n !== undefined ? all.slice(0, n) : all.slice(0, fitting(all.length, (i) => baselineBytes(all[i]!), budget));
+  return { baselines: shown, total, truncated: shown.length < total };
 }
 
 export function baselinesText(b: { baselines: Record<string, unknown>[]; total: number; truncated: boolean }): string {
-  const head = `${b.total} baselines${b.truncated ? ` (showing ${b.baselines.length}: pass limit for more)` : ''}`;
+  // The status answer's limit goes up to 1000; past it the library pages (the tool list has no room for an offset).
+  const more = b.baselines.length < 1000 ? 'pass limit (up to 1000) for more' : `the rest: getBaselines({ offset: ${b.baselines.length} }) in the library`;
+  const head = `${b.total} baselines${b.truncated ? ` (showing the first ${b.baselines.length}, in series order: ${more})` : ''}`;
   return [head, ...b.baselines.map((x) => `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)} p99 ${num(x.p99 as number)}`)].join('\n');
 }
 

@@ -12,7 +12,7 @@ import type { MonitorStatus } from '../monitor/monitor.js';
 import { alertsAnswer } from './alerts-answer.js';
 import { jsonBytes, textBytes } from './budget.js';
 import { iso, metricsText, num, type MetricSummaryOut } from './format.js';
-import { baselinesOut, baselinesText } from './report-answer.js';
+import { baselinesOut, baselinesText, baselinesWanted } from './report-answer.js';
 import { DEFAULT_WINDOW_SECONDS, intRange } from './schemas.js';
 import type { EndpointStatus } from './http-options.js';
 import type { Front } from './front.js';
@@ -205,7 +205,11 @@ export async function statusAnswer(front: Front, args: z.output<typeof StatusInp
     left -= jsonBytes(alerts.structured.alerts) + textBytes(alerts.text);
   }
   if (args.include_baselines) {
-    const b = baselinesOut(await monitor.getBaselines(signal ? { signal } : {}), args.limit, share());
+    // Only the page the answer can show is learned: every series' baseline took seconds at 10,000 series.
+    const budget = share();
+    const total = monitor.countBaselines();
+    const page = await monitor.getBaselines({ limit: baselinesWanted(args.limit, budget), ...(signal ? { signal } : {}) });
+    const b = baselinesOut(page, Math.max(total, page.length), args.limit, budget);
     structured.baselines = b.baselines;
     structured.baselines_total = b.total;
     structured.baselines_truncated = b.truncated;

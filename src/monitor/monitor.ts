@@ -40,7 +40,7 @@ import { Optimizer } from '../optimizer/optimizer.js';
 import type { OptimizationLogEntry, OptimizationResult, OptimizationRun, OptimizeOptions } from '../optimizer/optimization.js';
 import { measureTarget, type Tunable, type TunableDefinition } from '../optimizer/tunables.js';
 import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js';
-import { ReportService, type ReportOptions } from '../reports/service.js';
+import { ReportService, type BaselineOptions, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
 import { ownTempDir } from '../profiling/temp-dirs.js';
 import { Profiler, type ProfilerStatus } from '../profiling/profiler.js';
@@ -201,6 +201,7 @@ export class PerformanceMonitor extends EventEmitter {
       alertHistory: (q) => this.alerting.getHistory(q),
       watched: () => this.watched(),
       onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
+      seriesWithData: () => Array.from({ length: this.registry.seriesCount() }, (_, id) => id).filter((id) => this.reader.totalCount(id) > 0),
       profiles: (from, to) => this.profiler.notes(from, to),
       fault: (error) => this.faults.report('reports', error),
       ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
@@ -609,6 +610,15 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
+   * For a query whose tags match no series with data (getMetrics() is empty): the tags a typo
+   * of a tag name or value most likely meant (`{ endpont: '/x' }` → `{ endpoint: '/x' }`), or
+   * undefined when a series matches or no typo explains the miss.
+   */
+  suggestTags(query: MetricQuery): Record<string, string> | undefined {
+    return this.query.suggestTags(query);
+  }
+
+  /**
    * Samples, buckets or rollups of one metric over a time range, downsampled to maxPoints;
    * with storage 'sqlite', the rollups on disk come first (a history spans restarts and the
    * retention period). Rejects with InvalidArgumentError on a bad query.
@@ -740,9 +750,18 @@ export class PerformanceMonitor extends EventEmitter {
     return this.reports.latest();
   }
 
-  /** Per-series baselines learned from the history held (built in the report pool). */
-  getBaselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+  /**
+   * Per-series baselines learned from the history held (built in the report pool): the
+   * series with data in id order, then those a database kept; from `offset`, at most
+   * `limit`, and only those are learned.
+   */
+  getBaselines(options?: BaselineOptions): Promise<Baseline[]> {
     return this.reports.baselines(options);
+  }
+
+  /** How many baselines getBaselines() pages through, learned by none: its pages together. */
+  countBaselines(): number {
+    return this.reports.countBaselines();
   }
 
   /** Registers a knob for optimize(): how to read and set it, its range and step, and the metric it should improve. */

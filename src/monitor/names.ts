@@ -46,3 +46,26 @@ export function unmatchedTagsNote(name: string, tags: Readonly<Record<string, st
   const shown = values.slice(0, VALUES_SHOWN).join(', ') + (values.length > VALUES_SHOWN ? `, … (${values.length})` : '');
   return `${head}; ${key} is ${shown} on its series${didYouMean(value, values)}`;
 }
+
+/**
+ * The tags filter that a typo in `tags` most likely meant, given the tags of the series it
+ * was to match: each tag name no series has becomes the close one they have (did you mean),
+ * then each value none has the close value of that tag. Undefined when a series matches
+ * `tags` as given, or when no typo explains the miss (the filter so mended matches none).
+ */
+export function meantTags(tags: Readonly<Record<string, string>>, series: readonly Readonly<Record<string, string>>[]): Record<string, string> | undefined {
+  const pairs = Object.entries(tags);
+  const fits = (filter: Readonly<Record<string, string>>): boolean => series.some((s) => Object.entries(filter).every(([k, v]) => s[k] === v));
+  if (pairs.length === 0 || series.length === 0 || fits(tags)) return undefined;
+  const keys = [...new Set(series.flatMap((s) => Object.keys(s)))];
+  const meant: Record<string, string> = {};
+  for (const [k, v] of pairs) {
+    const key = keys.includes(k) ? k : closeName(k, keys);
+    if (key === undefined) return undefined;
+    const values = [...new Set(series.map((s) => s[key]).filter((x): x is string => x !== undefined))];
+    const value = values.includes(v) ? v : closeName(v, values);
+    if (value === undefined) return undefined;
+    meant[key] = value;
+  }
+  return fits(meant) ? meant : undefined;
+}

@@ -7,7 +7,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
-import { unknownMetricError } from './names.js';
+import { meantTags, unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
 import { SketchAccumulator, clamp } from '../engine/sketch.js';
 import type { SeriesSnapshot, StoreReader } from '../engine/store/reader.js';
@@ -139,6 +139,18 @@ export class Query {
 
   private checkName(name: string, field: string): void {
     if (this.registry.lookupName(name) === undefined) throw unknownMetricError(field, name, this.knownNames());
+  }
+
+  /**
+   * For a query whose tags match no series with data: the tags a typo of a tag name or value
+   * most likely meant, among the series of its names (or of all), or undefined (names.ts).
+   */
+  suggestTags(query: MetricQuery = {}): Record<string, string> | undefined {
+    const match = tagMatch(query.tags);
+    if (!match) return undefined;
+    const series: Readonly<Record<string, string>>[] = [];
+    this.walk({ ...query, tags: undefined }, (_id, info) => void series.push(info.tags));
+    return meantTags(match, series);
   }
 
   /** How many series with data match `query` (its offset and limit aside): what metrics() pages through. */

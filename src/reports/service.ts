@@ -61,8 +61,12 @@ export const ReportOptionsSchema = z.strictObject({
   onProgress,
 });
 
+const count = (least: number) => z.int({ error: `must be an integer of at least ${least}` }).min(least, { error: `must be an integer of at least ${least}` });
+
 /** getBaselines()'s options, checked as generateReport()'s are. */
-export const BaselineOptionsSchema = z.strictObject({ signal, onProgress });
+export const BaselineOptionsSchema = z.strictObject({ offset: count(0).optional(), limit: count(1).optional(), signal, onProgress });
+
+export type BaselineOptions = z.input<typeof BaselineOptionsSchema>;
 
 export type ReportOptions = z.input<typeof ReportOptionsSchema>;
 
@@ -86,6 +90,8 @@ export interface ReportServiceDeps {
   onTask?: (kind: ReportTask['kind'], wallMs: number, cpuMs: number, heapBytes: number) => void;
   /** A port to the storage actor, for a task to read the stored rollups (none: memory only; null: not now). */
   storagePort?: () => Promise<MessagePort | null>;
+  /** The series with samples in the memory, in id order: the ones a baseline is learned for. */
+  seriesWithData: () => number[];
   /** Keeps each baseline learned in the monitor's database (none: memory only). */
   persistBaseline?: (key: string, baseline: Baseline) => void;
   /** Notes of the profile captures started in [from, to]: evidence for the report's diagnoses. */
@@ -192,14 +198,19 @@ export class ReportService {
   }
 
   /**
-   * Baselines learned from the history held; with a database, each is kept, and a series
-   * with no data since a restart answers with its stored one (its `window` says when it was
-   * learned), after the fresh ones.
+   * Baselines learned from the history held, those from `offset` on, at most `limit`: the
+   * series with data in id order, then, with a database, the stored baselines of series with
+   * no data since a restart (their `window` says when they were learned). Only the page is
+   * learned: a status answer that shows a few baselines does not read the history of 10,000
+   * series. With a database, each baseline learned is kept.
    */
-  async baselines(options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void }): Promise<Baseline[]> {
+  async baselines(options?: BaselineOptions): Promise<Baseline[]> {
     const parsed = BaselineOptionsSchema.safeParse(options ?? {});
     if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, '', 'option', BaselineOptionsSchema);
-    const result = await this.run({ kind: 'baselines', now: Date.now() }, parsed.data.signal, parsed.data.onProgress);
+    const { offset = 0, limit = Infinity } = parsed.data;
+    const withData = this.deps.seriesWithData();
+    const ids = withData.slice(offset, offset + limit);
+    const result = await this.run({ kind: 'baselines', now: Date.now(), ids }, parsed.data.signal, parsed.data.onProgress);
     const fresh = result.baselines!;
     if (!this.deps.persistBaseline) return fresh;
     for (const b of fresh) {
@@ -208,7 +219,21 @@ export class ReportService {
       this.persisted.set(key, b);
       this.deps.persistBaseline(key, b);
     }
-    return [...fresh, ...this.stored.values()];
+    const from = Math.max(0, offset - withData.length);
+    return [...fresh, ...this.storedWithoutData(withData).slice(from, from + limit - ids.length)];
+  }
+
+  /** How many baselines baselines() pages through, learning none. */
+  countBaselines(): number {
+    const withData = this.deps.seriesWithData();
+    return withData.length + this.storedWithoutData(withData).length;
+  }
+
+  /** The stored baselines of series with no data since the restart: the fresh one stands for a series with data. */
+  private storedWithoutData(withData: readonly number[]): Baseline[] {
+    if (this.stored.size === 0) return [];
+    const has = new Set(withData);
+    return [...this.stored.values()].filter((b) => !has.has(b.seriesId));
   }
 
   /** Every baseline the database should hold, by series key (for a new database: the file was removed while running). */

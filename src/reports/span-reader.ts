@@ -146,15 +146,15 @@ const HOURLY_OVER_MS = 24 * HOUR_MS;
 
 /**
  * What to ask the storage actor for, to build over [from, to) (from: -Infinity for all
- * kept): every series' rows up to where its memory's data begins, from `from` less one span
- * more (a report compares the range with the same span before it), hourly for long spans.
+ * kept): every series' rows (or those of `only`) up to where its memory's data begins, from
+ * `from` less one span more (a report compares the range with the same span before it),
+ * hourly for long spans.
  */
-export function spanRequests(registry: Registry, reader: StoreReader, from: number, to: number): { ids: number[]; requests: HistoryRequest[] } {
+export function spanRequests(registry: Registry, reader: StoreReader, from: number, to: number, only?: readonly number[]): { ids: number[]; requests: HistoryRequest[] } {
   const start = Number.isFinite(from) ? from - (to - from) : -Infinity;
   const ids: number[] = [];
   const requests: HistoryRequest[] = [];
-  const n = registry.seriesCount();
-  for (let id = 0; id < n; id++) {
+  for (const id of only ?? Array.from({ length: registry.seriesCount() }, (_, i) => i)) {
     const end = Math.min(to, memoryFrom(reader, id));
     if (!(start < end)) continue;
     const info = registry.info(id);

@@ -22,7 +22,7 @@ export default function register(server: McpServer, front: Front): void {
       input: StatusInput,
       output: StatusOutput,
       annotations: READ,
-      onDeadline: 'include_baselines reads the whole history of every series; ask without it',
+      onDeadline: 'include_baselines reads the whole history of each series it shows; ask without it, or with a smaller limit',
       // The state alone answers at once, `starting` included; what reads the data waits for the start.
       waitsForStart: (args) => args.include_metrics || args.include_alerts || args.include_baselines,
     },

@@ -44,12 +44,17 @@ export const MetricsOutput = z.object({
   total: z.number(),
   truncated: z.boolean(),
   at: z.string(),
+  /** The tags a typo in the filter most likely meant, when it matched no series. */
+  did_you_mean: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** A filter that matched no series: not the same as a monitor without data, which an agent would take it for. */
-function noneMatch(names: readonly string[] | undefined, tags: Record<string, string> | undefined): string {
-  const what = names ? names.map((n) => seriesLabel(n, tags ?? {})).join(', ') : seriesLabel('', tags ?? {});
-  return `no series matches ${what} yet: leave out ${names && tags ? 'tags (or metric_types)' : names ? 'metric_types' : 'tags'} for the series there are`;
+/**
+ * A filter that matched no series: not the same as a monitor without data, which an agent
+ * would take it for; with the tags a typo in it most likely meant.
+ */
+function noneMatch(names: readonly string[] | undefined, tags: Record<string, string> | undefined, meant: Record<string, string> | undefined): string {
+  const label = (t: Record<string, string>): string => (names ? names.map((n) => seriesLabel(n, t)).join(', ') : seriesLabel('', t));
+  return `no series matches ${label(tags ?? {})} yet: leave out ${names && tags ? 'tags (or metric_types)' : names ? 'metric_types' : 'tags'} for the series there are${meant ? `; did you mean ${label(meant)}?` : ''}`;
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -60,8 +65,8 @@ export default function register(server: McpServer, front: Front): void {
     'get_performance_metrics',
     {
       title: 'Current metrics',
-      description:
-        "Each series' value now and its summary over the last window seconds (count, mean, min, max; p50-p99 for distributions).",
+      // Short: tools/list is at its 20 KB, and did_you_mean took 33 bytes of it (the window's unit is in its own schema).
+      description: "Each series' value now and its count, mean, min, max, p50-p99 over the last window.",
       input: metricsInputFor(front.tagLimits),
       output: MetricsOutput,
       annotations: READ,
@@ -89,9 +94,11 @@ export default function register(server: McpServer, front: Front): void {
         const truncated = offset + metrics.length < total;
         // The same for every series: the part of the window this monitor watched.
         const covered = page[0]?.window.coveredSeconds;
+        // A filter that matched nothing may hold a misspelt tag name or value (endpont).
+        const meant = total === 0 && args.tags ? host.monitor.suggestTags(query) : undefined;
         return {
-          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, at: new Date().toISOString() },
-          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags) : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
+          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, at: new Date().toISOString(), ...(meant ? { did_you_mean: meant } : {}) },
+          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags, meant) : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
         };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.

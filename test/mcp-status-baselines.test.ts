@@ -1,0 +1,57 @@
+/**
+ * get_monitoring_status with include_baselines at many series: it shows the first baselines
+ * in series order, the same ones getBaselines() lists first, with the count of all of them,
+ * and says how to get more. At 10,000 series it learned every series' baseline (seconds)
+ * to show the few that fit; it learns only those it can show.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@modelcontextprotocol/client';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { connectInMemory } from './mcp-helpers.js';
+
+type Answer = { content: { text: string }[]; structuredContent: { baselines: Record<string, unknown>[]; baselines_total: number; baselines_truncated: boolean } };
+
+describe("get_monitoring_status's baselines at many series", () => {
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const SERIES = 2500;
+  let client: Client;
+  const status = async (args: Record<string, unknown>) => (await client.callTool({ name: 'get_monitoring_status', arguments: { include_baselines: true, ...args } })) as Answer;
+
+  beforeAll(async () => {
+    client = await connectInMemory(monitor, 'status-baselines');
+    await monitor.start();
+    for (let s = 0; s < SERIES; s++) for (let i = 0; i < 3; i++) monitor.record('checkout_ms', 10 + s + i, { endpoint: `/api/v2/customers/{id}/orders/${s}/items`, region: 'eu-west-1' });
+    // The monitor's own series with data (monitor_report_ms has its first after a task) stay
+    // the same from here, so that the counts compared are of one set of series.
+    await monitor.getBaselines();
+    await monitor.flush();
+  });
+  afterAll(async () => {
+    await client.close();
+    await monitor.stop();
+  });
+
+  it('names the first baselines of the whole list, counts them all, and says how to get more', async () => {
+    const all = await monitor.getBaselines();
+    const r = await status({});
+    const shown = r.structuredContent.baselines;
+    expect(shown.length).toBeGreaterThan(3);
+    expect(r.structuredContent.baselines_total).toBe(all.length);
+    expect(r.structuredContent.baselines_truncated).toBe(true);
+    expect(shown.map((b) => [b.metric, b.tags])).toEqual(all.slice(0, shown.length).map((b) => [b.metric, b.tags]));
+    for (const [i, b] of shown.entries()) if (b.metric === 'checkout_ms') expect(b.mean).toBe(all[i]!.mean);
+    const text = r.content[0]!.text;
+    expect(text).toContain(`\n${all.length} baselines (showing the first ${shown.length}, in series order: pass limit (up to 1000) for more)\n`);
+    expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(8 * 1024);
+  });
+
+  it('shows as many as the limit asks, and past the last limit names the library call for the rest', async () => {
+    const all = await monitor.getBaselines();
+    const ten = await status({ limit: 10 });
+    expect(ten.structuredContent.baselines.map((b) => b.tags)).toEqual(all.slice(0, 10).map((b) => b.tags));
+    const most = await status({ limit: 1000 });
+    expect(most.structuredContent.baselines).toHaveLength(1000);
+    expect(most.structuredContent.baselines.at(-1)).toMatchObject({ metric: all[999]!.metric, tags: all[999]!.tags });
+    expect(most.content[0]!.text).toContain(`${all.length} baselines (showing the first 1000, in series order: the rest: getBaselines({ offset: 1000 }) in the library)`);
+  });
+});
