@@ -9,6 +9,7 @@ import type { WatchdogLink } from '../dist/src/actors/supervisor.js';
 import { HANG_AT } from '../dist/src/engine/control.js';
 import { PerformanceMonitor, StorageError, StorageLockedError, type ActorExit, type MonitorOptions } from '../dist/src/index.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
+import { acquireLock } from '../dist/src/storage/lock.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -210,6 +211,48 @@ describe('storage: sqlite', () => {
     await m.stop();
     // Released on stop.
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
+  });
+
+  it('lets one of many monitors starting at once take over a dead process\'s lock, and refuses the rest', async () => {
+    // Each judged the lock dead and removed it: one removed the lock another had just made in
+    // its place, and two monitors (two processes, after a crash that restarted them all) owned
+    // the dataDir and wrote one file (7 rounds of 50 here).
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    for (let round = 0; round < 50; round++) {
+      const dir = dataDir();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+      const tries = await Promise.allSettled(Array.from({ length: 6 }, () => acquireLock(dir)));
+      const owners = tries.filter((t) => t.status === 'fulfilled');
+      const refusals = tries.flatMap((t) => (t.status === 'rejected' ? [t.reason as unknown] : []));
+      expect(owners).toHaveLength(1);
+      for (const e of refusals) expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', pid: process.pid });
+      expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+      await owners[0]!.value.release();
+    }
+  });
+
+  it("leaves a dead process's lock to the monitor taking it over (perfwatch.lock.takeover), and takes over one whose taker died", async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, 'perfwatch.lock');
+    const guard = join(dir, 'perfwatch.lock.takeover');
+    writeFileSync(lock, `${child.pid}\n`);
+    // Another live process is taking it over: this one waits for it, and does not remove the lock under it.
+    writeFileSync(guard, `${process.ppid} ${startOf(process.ppid)}\n`);
+    const e = await acquireLock(dir).catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toBe(`${dir}: cannot be taken: pid ${process.ppid} has held ${guard} for 2 s, taking over a dead monitor's lock; try again, or remove that file if pid ${process.ppid} is no perfwatch monitor`);
+    expect(readFileSync(lock, 'utf8')).toBe(`${child.pid}\n`);
+    // A taker that died at it: its guard and the dead lock both go.
+    writeFileSync(guard, `${child.pid}\n`);
+    const owned = await acquireLock(dir);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    expect(() => statSync(guard)).toThrow(/ENOENT/);
+    await owned.release();
   });
 
   it('takes over the lock of a process that ended but whose parent has not reaped it yet (a zombie keeps its pid)', async () => {
