@@ -458,7 +458,7 @@ export const BREAKS = [
   {
     name: 'export queue unbounded',
     what: 'the export queue never drops: it grows while the endpoint is away',
-    edits: [{ find: 'if (this.queue.length >= this.config.queueLimit) {', replace: 'if (this.queue.length >= Infinity) {' }],
+    edits: [{ find: 'for (const b of excess > 0 ? this.queue.splice(oldest, excess) : []) this.st.dropped += b.samples;', replace: '' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['keeps at most queueLimit requests'],
   },
@@ -2898,6 +2898,13 @@ export const BREAKS = [
     edits: [{ find: '    const taker = await removeDead(dir, file);\n', replace: '    const taker: number | undefined = await unlink(file).then(() => undefined, () => undefined);\n' }],
     tests: ['storage.test.ts'],
     mustFail: ["leaves a dead process's lock to the monitor taking it over (perfwatch.lock.takeover), and takes over one whose taker died"],
+  },
+  {
+    name: "an export's own requests dropped",
+    what: "an export cut into more requests than queueLimit drops its own first requests as it is queued: the same series are lost at every export to a receiver that takes everything",
+    edits: [{ find: 'Math.max(this.config.queueLimit, batches.length), earlier - oldest)', replace: 'this.config.queueLimit, this.queue.length - oldest)' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['sends an export cut into more requests than queueLimit whole to a receiver that takes everything, dropping nothing'],
   },
 ];
 
