@@ -2906,6 +2906,13 @@ export const BREAKS = [
     tests: ['export-remote-write.test.ts'],
     mustFail: ['sends an export cut into more requests than queueLimit whole to a receiver that takes everything, dropping nothing'],
   },
+  {
+    name: 'a history silent on what it could not read',
+    what: "a series whose stored rollups cannot be read (a damaged file, an actor that cannot answer) is left out of a history, or cut to its memory's part, and the answer says nothing: it reads as all there was",
+    edits: [{ find: "          unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["says in a history which series' stored rollups could not be read, rather than leaving them out without a word"],
+  },
 ];
 
 function parseArgs(argv) {

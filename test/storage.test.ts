@@ -10,6 +10,7 @@ import { HANG_AT } from '../dist/src/engine/control.js';
 import { PerformanceMonitor, StorageError, StorageLockedError, type ActorExit, type MonitorOptions } from '../dist/src/index.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
 import { acquireLock } from '../dist/src/storage/lock.js';
+import { historyOut, historyText } from '../dist/src/mcp/tools/get-metric-history.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -421,6 +422,39 @@ describe('storage: sqlite', () => {
     const s = m.status().storage;
     expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`database disk image is malformed: ${file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
+  });
+
+  it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {
+    // A damaged file, a storage actor that cannot answer: each series whose stored part failed
+    // was left out (or kept only its memory part), and the answer read as all there was.
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    for (const route of ['/a', '/b', '/c']) first.record('unread_rt', 5, { route });
+    await first.stop();
+    const file = join(dir, 'perfwatch.db');
+    const db = openDatabase(file);
+    const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+    const pageSize = Number(db.pragma('page_size'));
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
+    closeSync(fd);
+
+    const m = monitor(dir);
+    await m.start();
+    m.record('unread_rt', 7, { route: '/c' });
+    await m.flush();
+    const h = await m.getMetricHistory({ metric: 'unread_rt', from: Date.now() - 3_600_000 });
+    expect(h.series.map((s) => s.tags.route)).toEqual(['/c']);
+    expect(h.unread).toEqual({ series: 3, error: expect.stringContaining('malformed') });
+    // The JSON API and the MCP tool's text say it too.
+    const server = await m.serveHttp({ port: 0 });
+    const api = (await (await fetch(`${server.url}api/history?metric=unread_rt&from=${Date.now() - 3_600_000}`)).json()) as { unread?: unknown };
+    await server.close();
+    expect(api.unread).toEqual(h.unread);
+    expect(historyText(historyOut(h, 500), false, 0, undefined, h.unread)).toMatch(/^the stored history of 3 series could not be read \(.*malformed.*\): they lack what is older than this process's data, or are left out; unread_rt/);
   });
 
   it('writes the rollups again into a new file when the file is removed while running', async () => {

@@ -169,14 +169,14 @@ export class StorageLink {
     return this.actor.call((a) => a.query(sql, params), true);
   }
 
-  /** Stored rollups of a series; null when none are stored or the actor cannot answer (a fault then). */
+  /** Stored rollups of a series; null when none are stored. Rejects when the actor cannot answer (a fault then), for the answer to say so. */
   async history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): Promise<StoredRollups | null> {
     if (this.actor.state === 'stopped') return null;
     try {
       return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
     } catch (error) {
       this.deps.faults.report('storage', error);
-      return null;
+      throw error;
     }
   }
 
