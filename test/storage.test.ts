@@ -657,6 +657,14 @@ describe('storage: sqlite', () => {
     const got = await historyTotals(m, 'killed_rt');
     // Batch B was recorded within the flush period before the kill: it may have been flushed.
     expect([{ count: a!.count, sum: a!.sum }, { count: a!.count + b!.count, sum: a!.sum + b!.sum }]).toContainEqual(got);
+    // And it says so: what the killed monitor recorded after its last write is gone, and when that write was.
+    const said = m.status().faults.byKind['storage-unclean'];
+    expect(said?.lastMessage).toMatch(new RegExp(`^${dir}: the monitor before this one \\(pid ${child.pid}\\) ended without stop\\(\\) \\(killed, or its process crashed\\): what it recorded after its last write to this database, at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, is lost \\(at most its storageFlushMs of samples\\); everything before is here$`));
+    // A monitor stopped as it should be leaves nothing to say.
+    await m.stop();
+    const next = monitor(dir);
+    await next.start();
+    expect(next.status().faults.byKind['storage-unclean']).toBeUndefined();
   });
 });
 

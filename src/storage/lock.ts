@@ -25,6 +25,8 @@ export const LOCK_FILE = 'perfwatch.lock';
 
 export interface DirLock {
   readonly dir: string;
+  /** The pid of the process whose lock this one took over: it ended without stop() (killed, crashed). */
+  readonly leftBy?: number;
   release(): Promise<void>;
 }
 
@@ -51,15 +53,17 @@ export async function acquireLock(dir: string): Promise<DirLock> {
   }
   const file = join(dir, LOCK_FILE);
   const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  let leftBy: number | undefined;
   for (;;) {
     const handle = await createOwned(dir, file);
     // Open until release(): what tells this lock from one a dead thread of this process left.
-    if (handle) return { dir, release: () => release(file, handle) };
+    if (handle) return { dir, ...(leftBy !== undefined ? { leftBy } : {}), release: () => release(file, handle) };
     // Something that is no file was never a lock: it is no one's to take over.
     const strange = notALockFile(dir, file);
     if (strange) throw strange;
     const owner = await ownerOf(file);
     if (owner !== undefined && holds(owner, file)) throw new StorageLockedError(dir, owner.pid);
+    leftBy = owner?.pid ?? leftBy;
     // A dead owner's lock, one whose pid another process has now, or a dead thread's of this process: take it over.
     const taker = await removeDead(dir, file);
     if (taker !== undefined && Date.now() > deadline) {
