@@ -275,6 +275,23 @@ describe('remote_write', () => {
     }
   });
 
+  it('sends an export cut into more requests than queueLimit whole to a receiver that takes everything, dropping nothing', async () => {
+    // The queue dropped the oldest beyond queueLimit as the export's own requests were queued:
+    // an export larger than the queue (many series, many histogram buckets) lost its first
+    // requests, the same series each time, to a receiver that never failed.
+    const r = await receiver();
+    const m = await pushing(r.url, { queueLimit: 2, maxSamplesPerRequest: 100 });
+    m.define({ name: 'pool_size', kind: 'gauge' });
+    for (let i = 0; i < 500; i++) m.record('pool_size', i, { pool: String(i) });
+    await m.flush();
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.length).toBeGreaterThan(5);
+    expect(st).toMatchObject({ dropped: 0, failed: 0, queueDepth: 0 });
+    const values = new Map(r.requests.flatMap((q) => [...seriesValues(decodeWrite(q.body))]));
+    for (let i = 0; i < 500; i++) expect(values.get(`pool_size{instance="test-host:1",job="svc",pool="${i}"}`)).toBe(i);
+    expect(st.sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+  });
+
   it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {
     const r = await receiver();
     const url = r.url;

@@ -150,6 +150,20 @@ describe('the JSON API', () => {
     expect((await get('/nowhere')).body.error.code).toBe('HTTP_404');
   });
 
+  it('refuses a history of more than 100,000 points (max_points × limit) on /api/history and /api/events, naming the parameter', async () => {
+    // Within each parameter's own range, 50 series of 20,000 stored minutes were one answer
+    // of 93 MB that held the host's event loop 5.3 s and took its RSS to 930 MB; at limit
+    // 1,000 and 30 days, gigabytes.
+    const { monitor, get } = await serving();
+    monitor.record('response_time', 1);
+    await monitor.flush();
+    const history = await get('/api/history?metric=response_time&limit=50&max_points=100000');
+    expect(history).toMatchObject({ status: 400, body: { error: { code: 'PW_ERR_INVALID_ARG', field: 'max_points', message: "max_points × limit must be at most 100000 points, got 100000 × 50 = 5000000: a history that long holds the host's event loop for seconds; ask for fewer points, or fewer series a page" } } });
+    expect((await get('/api/history?metric=response_time&limit=1000')).body.error).toMatchObject({ field: 'limit', message: expect.stringContaining('got 500 × 1000 = 500000') });
+    expect((await get('/api/events?metric=response_time&limit=100&max_points=10000')).body.error).toMatchObject({ field: 'max_points', message: expect.stringContaining('got 10000 × 100 = 1000000') });
+    expect((await get('/api/history?metric=response_time&limit=1&max_points=100000')).status).toBe(200);
+  });
+
   it('refuses a Host or an Origin off the list in the API\'s shape on /api/* and /metrics, and in JSON-RPC on /mcp', async () => {
     const { server } = await serving();
     const ask = (path: string, headers: string) => raw(server.port, `GET ${path} HTTP/1.1\r\n${headers}Connection: close\r\n\r\n`);
@@ -364,7 +378,7 @@ function stalledStream(server: HttpServer): Socket {
   const socket = connect(server.port, '127.0.0.1');
   socket.pause();
   socket.on('error', () => {});
-  socket.write(`GET /api/events?metric=response_time&max_points=10000&from=0 HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+  socket.write(`GET /api/events?metric=response_time&max_points=10000&limit=10&from=0 HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
   cleanup.push(async () => socket.destroy());
   return socket;
 }

@@ -9,6 +9,8 @@ import type { WatchdogLink } from '../dist/src/actors/supervisor.js';
 import { HANG_AT } from '../dist/src/engine/control.js';
 import { PerformanceMonitor, StorageError, StorageLockedError, type ActorExit, type MonitorOptions } from '../dist/src/index.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
+import { acquireLock } from '../dist/src/storage/lock.js';
+import { historyOut, historyText } from '../dist/src/mcp/tools/get-metric-history.js';
 import { once, waitFor, historyTotals } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -212,6 +214,48 @@ describe('storage: sqlite', () => {
     expect(() => readFileSync(join(dir, 'perfwatch.lock'))).toThrow(/ENOENT/);
   });
 
+  it('lets one of many monitors starting at once take over a dead process\'s lock, and refuses the rest', async () => {
+    // Each judged the lock dead and removed it: one removed the lock another had just made in
+    // its place, and two monitors (two processes, after a crash that restarted them all) owned
+    // the dataDir and wrote one file (7 rounds of 50 here).
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    for (let round = 0; round < 50; round++) {
+      const dir = dataDir();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'perfwatch.lock'), `${child.pid}\n`);
+      const tries = await Promise.allSettled(Array.from({ length: 6 }, () => acquireLock(dir)));
+      const owners = tries.filter((t) => t.status === 'fulfilled');
+      const refusals = tries.flatMap((t) => (t.status === 'rejected' ? [t.reason as unknown] : []));
+      expect(owners).toHaveLength(1);
+      for (const e of refusals) expect(e).toMatchObject({ code: 'PW_ERR_STORAGE_LOCKED', pid: process.pid });
+      expect(readFileSync(join(dir, 'perfwatch.lock'), 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+      await owners[0]!.value.release();
+    }
+  });
+
+  it("leaves a dead process's lock to the monitor taking it over (perfwatch.lock.takeover), and takes over one whose taker died", async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    await once(child, 'exit');
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    const lock = join(dir, 'perfwatch.lock');
+    const guard = join(dir, 'perfwatch.lock.takeover');
+    writeFileSync(lock, `${child.pid}\n`);
+    // Another live process is taking it over: this one waits for it, and does not remove the lock under it.
+    writeFileSync(guard, `${process.ppid} ${startOf(process.ppid)}\n`);
+    const e = await acquireLock(dir).catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: dir });
+    expect((e as Error).message).toBe(`${dir}: cannot be taken: pid ${process.ppid} has held ${guard} for 2 s, taking over a dead monitor's lock; try again, or remove that file if pid ${process.ppid} is no perfwatch monitor`);
+    expect(readFileSync(lock, 'utf8')).toBe(`${child.pid}\n`);
+    // A taker that died at it: its guard and the dead lock both go.
+    writeFileSync(guard, `${child.pid}\n`);
+    const owned = await acquireLock(dir);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid} ${startOf(process.pid)}\n`);
+    expect(() => statSync(guard)).toThrow(/ENOENT/);
+    await owned.release();
+  });
+
   it('takes over the lock of a process that ended but whose parent has not reaped it yet (a zombie keeps its pid)', async () => {
     // A service killed with SIGKILL and started again before its parent collected its exit
     // (an init that reaps late, or never: a shell as a container's PID 1) found its dataDir
@@ -378,6 +422,39 @@ describe('storage: sqlite', () => {
     const s = m.status().storage;
     expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`database disk image is malformed: ${file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
+  });
+
+  it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {
+    // A damaged file, a storage actor that cannot answer: each series whose stored part failed
+    // was left out (or kept only its memory part), and the answer read as all there was.
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    for (const route of ['/a', '/b', '/c']) first.record('unread_rt', 5, { route });
+    await first.stop();
+    const file = join(dir, 'perfwatch.db');
+    const db = openDatabase(file);
+    const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+    const pageSize = Number(db.pragma('page_size'));
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
+    closeSync(fd);
+
+    const m = monitor(dir);
+    await m.start();
+    m.record('unread_rt', 7, { route: '/c' });
+    await m.flush();
+    const h = await m.getMetricHistory({ metric: 'unread_rt', from: Date.now() - 3_600_000 });
+    expect(h.series.map((s) => s.tags.route)).toEqual(['/c']);
+    expect(h.unread).toEqual({ series: 3, error: expect.stringContaining('malformed') });
+    // The JSON API and the MCP tool's text say it too.
+    const server = await m.serveHttp({ port: 0 });
+    const api = (await (await fetch(`${server.url}api/history?metric=unread_rt&from=${Date.now() - 3_600_000}`)).json()) as { unread?: unknown };
+    await server.close();
+    expect(api.unread).toEqual(h.unread);
+    expect(historyText(historyOut(h, 500), false, 0, undefined, h.unread)).toMatch(/^the stored history of 3 series could not be read \(.*malformed.*\): they lack what is older than this process's data, or are left out; unread_rt/);
   });
 
   it('writes the rollups again into a new file when the file is removed while running', async () => {
@@ -580,6 +657,14 @@ describe('storage: sqlite', () => {
     const got = await historyTotals(m, 'killed_rt');
     // Batch B was recorded within the flush period before the kill: it may have been flushed.
     expect([{ count: a!.count, sum: a!.sum }, { count: a!.count + b!.count, sum: a!.sum + b!.sum }]).toContainEqual(got);
+    // And it says so: what the killed monitor recorded after its last write is gone, and when that write was.
+    const said = m.status().faults.byKind['storage-unclean'];
+    expect(said?.lastMessage).toMatch(new RegExp(`^${dir}: the monitor before this one \\(pid ${child.pid}\\) ended without stop\\(\\) \\(killed, or its process crashed\\): what it recorded after its last write to this database, at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, is lost \\(at most its storageFlushMs of samples\\); everything before is here$`));
+    // A monitor stopped as it should be leaves nothing to say.
+    await m.stop();
+    const next = monitor(dir);
+    await next.start();
+    expect(next.status().faults.byKind['storage-unclean']).toBeUndefined();
   });
 });
 

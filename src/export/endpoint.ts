@@ -6,8 +6,9 @@
  * 503's Retry-After asks for when that is longer (up to RETRY_AFTER_MAX_MS, src/retry-after.ts;
  * drain() does not cut such a wait short); any other 4xx drops it
  * (the receiver will never take it) and counts its samples as failed. A full queue drops its
- * oldest batch to take the newest, counting its samples as dropped: memory stays bounded
- * however long the endpoint is away, and the freshest data goes first when it comes back.
+ * oldest batches to take the newest export, counting their samples as dropped: memory stays
+ * bounded however long the endpoint is away, and the freshest data goes first when it comes
+ * back.
  *
  * Never throws: every failure ends up in the status (the monitor logs a 4xx and an encoding
  * failure as faults when it sees their counts grow).
@@ -100,20 +101,19 @@ export class Endpoint {
     this.st = { kind: config.kind, url: shownUrl(config.url), sent: 0, failed: 0, dropped: 0, requests: 0, retries: 0, bytes: 0, encodeErrors: 0, queueDepth: 0, queuedSamples: 0, lastError: null, lastSuccessAt: null, lagMs: 0 };
   }
 
+  /**
+   * Queues one export's requests. Beyond queueLimit the oldest of earlier exports go (never
+   * the one in flight), and never one of this export: an export cut into more requests than
+   * queueLimit dropped its own first ones as it was queued, the same series at every export,
+   * to a receiver that took everything. The bound is then that one export.
+   */
   enqueue(batches: readonly Batch[]): void {
     if (this.closed) return;
-    for (const b of batches) {
-      if (this.queue.length >= this.config.queueLimit) {
-        // The oldest not in flight goes; with nothing else queued, the newcomer does.
-        const oldest = this.queue[0] === this.inFlight ? 1 : 0;
-        if (oldest < this.queue.length) this.st.dropped += this.queue.splice(oldest, 1)[0]!.samples;
-        else {
-          this.st.dropped += b.samples;
-          continue;
-        }
-      }
-      this.queue.push(b);
-    }
+    const earlier = this.queue.length;
+    this.queue.push(...batches);
+    const oldest = this.queue[0] === this.inFlight ? 1 : 0;
+    const excess = Math.min(this.queue.length - Math.max(this.config.queueLimit, batches.length), earlier - oldest);
+    for (const b of excess > 0 ? this.queue.splice(oldest, excess) : []) this.st.dropped += b.samples;
     if (!this.sending) void this.pump();
   }
 

@@ -8,7 +8,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
 import { MAX_WINDOW_SECONDS } from '../monitor/query.js';
 import { ByteBudget, readBody, type BodyCounters, type BodyRefusal } from '../mcp/http-body.js';
-import { HttpError, intParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
+import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
 
 /**
  * The most series one /api/metrics page summarises. The summaries run on the host's thread,
@@ -90,6 +90,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const limit = intParam(p, 'limit', 1, 1000, 20);
       const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
       const maxPoints = intParam(p, 'max_points', 1, 100_000, 500);
+      checkAnswerPoints(p, limit, maxPoints);
       const from = timeParam(p, 'from');
       const to = timeParam(p, 'to');
       const tags = tagsParam(p);

@@ -17,7 +17,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
 import type { AlertTransition } from '../alerts/schema.js';
 import type { EventStreamStats } from './types.js';
-import { HttpError, intParam, queryParams, sendError, tagsParam, timeParam, type Route } from './router.js';
+import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, tagsParam, timeParam, type Route } from './router.js';
 
 const HEARTBEAT_MS = 15_000;
 const DEFAULT_BACKFILL_MS = 5 * 60_000;
@@ -106,6 +106,7 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const tags = tagsParam(p);
         const limit = intParam(p, 'limit', 1, 100, 20);
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
+        checkAnswerPoints(p, limit, maxPoints);
         const from = timeParam(p, 'from') ?? Date.now() - DEFAULT_BACKFILL_MS;
         const read = (since: number, resolution: 'auto' | 'bucket'): Promise<MetricHistory> =>
           monitor.getMetricHistory({ metric: metric!, resolution, from: since, maxPoints, limit, ...(tags ? { tags } : {}) });

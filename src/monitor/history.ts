@@ -72,6 +72,12 @@ export interface MetricHistory {
   series: SeriesHistory[];
   /** Series of the metric (with data) that matched, listed or not. */
   totalSeries: number;
+  /**
+   * Series whose stored rollups could not be read (a damaged file, a storage actor that could
+   * not answer), and the first error: each is listed with its memory's part only, or not at
+   * all when the memory holds none of it. Absent when every read succeeded.
+   */
+  unread?: { series: number; error: string };
 }
 
 const RESOLUTIONS: readonly Resolution[] = ['auto', 'raw', 'bucket', 'rollup'];
@@ -112,7 +118,7 @@ export class HistoryReader {
   }
 
   /** The answer to a plan, with each series' stored rollups (by id) where there are some. */
-  build(plan: HistoryPlan, stored: ReadonlyMap<number, StoredRollups> = new Map(), now: number = Date.now()): MetricHistory {
+  build(plan: HistoryPlan, stored: ReadonlyMap<number, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread']): MetricHistory {
     const series: SeriesHistory[] = [];
     let totalSeries = 0;
     const watched = this.watched();
@@ -123,7 +129,7 @@ export class HistoryReader {
         series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { from: watched.from, to: Math.min(watched.to, now) }, disk));
       }
     }
-    return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries };
+    return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
   }
 
   /** plan() and build() without stored rollups (storage 'memory'). */

@@ -626,13 +626,19 @@ export class PerformanceMonitor extends EventEmitter {
   async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
     const plan = this.history.plan(query);
     const stored = new Map<number, StoredRollups>();
+    let unread: MetricHistory['unread'];
     const storage = this.storage;
     if (storage) {
       const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
       const fetch = async ({ id, tags, memoryFrom }: (typeof plan.ids)[number]): Promise<void> => {
         const to = Math.min(plan.to, memoryFrom);
-        const rows = await storage.history(plan.metric, { ...tags }, plan.from, to, storedHourly(plan.resolution, plan.from, to, plan.maxPoints));
-        if (rows && rows.start.length > 0) stored.set(id, rows);
+        try {
+          const rows = await storage.history(plan.metric, { ...tags }, plan.from, to, storedHourly(plan.resolution, plan.from, to, plan.maxPoints));
+          if (rows && rows.start.length > 0) stored.set(id, rows);
+        } catch (error) {
+          // Said in the answer: a series left out, or cut to its memory's part, read as all there was.
+          unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };
+        }
       };
       if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));
       else if (!memoryOnly) {
@@ -645,7 +651,7 @@ export class PerformanceMonitor extends EventEmitter {
         }
       }
     }
-    return this.history.build(plan, stored);
+    return this.history.build(plan, stored, Date.now(), unread);
   }
 
   /**

@@ -3,7 +3,8 @@
  * starts the storage actor on start(), which registers the stored series catalog again,
  * passes on history reads and other modules' commits, and on stop() lets the actor flush and
  * close, then releases the lock. The actor owns the file; this thread never touches it (the lock file
- * aside, on start and stop).
+ * aside, on start and stop, and the file's times read once at a start that took over a dead
+ * monitor's lock).
  *
  * Faults: a flush that fails comes back as an event: a fault of kind 'storage' (status and
  * monitor_faults{kind="storage"}), and a 'storage-error' event; the first flush that
@@ -11,6 +12,7 @@
  * writes everything the store still holds. Status is the actor's last report, so status()
  * needs no round trip.
  */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -100,9 +102,15 @@ export class StorageLink {
   async start(): Promise<void> {
     this.lock = await acquireLock(this.dir);
     try {
+      const lastWrite = this.lock.leftBy === undefined ? undefined : await lastWriteOf(this.file);
       await this.actor.start();
       const failed = await this.actor.call((a) => a.opened());
       if (failed) throw new StorageError(failed.path, failed.rule);
+      // The lock of a monitor that never stopped: what it recorded after its last write is
+      // gone, and a restart that said nothing of it read as one that lost nothing.
+      if (this.lock.leftBy !== undefined && lastWrite !== undefined) {
+        this.deps.faults.report('storage-unclean', new Error(`${this.dir}: the monitor before this one (pid ${this.lock.leftBy}) ended without stop() (killed, or its process crashed): what it recorded after its last write to this database, at ${new Date(lastWrite).toISOString()}, is lost (at most its storageFlushMs of samples); everything before is here`));
+      }
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
       // one registration per stored series would hold this thread a second at 100,000.
       for (const message of await this.actor.call((a) => a.restoreCatalog())) this.deps.faults.report('storage-restore', new Error(message));
@@ -169,14 +177,14 @@ export class StorageLink {
     return this.actor.call((a) => a.query(sql, params), true);
   }
 
-  /** Stored rollups of a series; null when none are stored or the actor cannot answer (a fault then). */
+  /** Stored rollups of a series; null when none are stored. Rejects when the actor cannot answer (a fault then), for the answer to say so. */
   async history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): Promise<StoredRollups | null> {
     if (this.actor.state === 'stopped') return null;
     try {
       return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
     } catch (error) {
       this.deps.faults.report('storage', error);
-      return null;
+      throw error;
     }
   }
 
@@ -232,4 +240,15 @@ export class StorageLink {
     this.lock = undefined;
     await lock?.release();
   }
+}
+
+/**
+ * When a database was last written: its WAL's time, where a commit is appended, or the file's
+ * (read before the actor opens it, which writes). Undefined when neither is there (no
+ * database yet: nothing of it to lose).
+ */
+async function lastWriteOf(file: string): Promise<number | undefined> {
+  const times = await Promise.all([file, `${file}-wal`].map((f) => stat(f).then((s) => s.mtimeMs, () => undefined)));
+  const known = times.filter((t): t is number => t !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
 }

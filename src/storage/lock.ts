@@ -1,8 +1,8 @@
 /**
  * One process owns a dataDir: a lock file (`perfwatch.lock`, holding the owner's pid and, on
- * Linux, its start time) made with O_EXCL, so that two processes racing for it cannot both
- * win. A lock whose pid is no longer alive was left by a process that died without releasing
- * it (a SIGKILL): it is taken over. So is one whose pid is alive but started at another time:
+ * Linux, its start time) linked into place whole, so that two processes racing for it cannot
+ * both win. A lock whose pid is no longer alive was left by a process that died without
+ * releasing it (a SIGKILL): it is taken over, one taker at a time (TAKEOVER_FILE). So is one whose pid is alive but started at another time:
  * the pid was reused, as a container restarted after a SIGKILL reuses its PID 1, this very
  * process included. Two monitors of one process on one directory are refused too (the pid and
  * start are then this process's own).
@@ -14,7 +14,8 @@
  * later monitor of the process on that dataDir, saying to stop() a monitor that was gone.
  */
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeSync, type Stats } from 'node:fs';
-import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
 import { makeDirs } from '../make-dirs.js';
@@ -24,8 +25,24 @@ export const LOCK_FILE = 'perfwatch.lock';
 
 export interface DirLock {
   readonly dir: string;
+  /** The pid of the process whose lock this one took over: it ended without stop() (killed, crashed). */
+  readonly leftBy?: number;
   release(): Promise<void>;
 }
+
+/**
+ * Held by a monitor while it removes a dead owner's lock, made and judged as the lock is: two
+ * monitors that both judged the lock dead (processes restarted together after a crash) both
+ * removed it, one of them the lock the other had just made in its place, and both owned the
+ * dataDir. Under this guard a taker reads the lock again before it removes it.
+ */
+export const TAKEOVER_FILE = 'perfwatch.lock.takeover';
+
+/** What link() says on a file system that has no hard links. */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** How long start() waits on other monitors taking over a dead owner's lock (each takes milliseconds). */
+const TAKEOVER_WAIT_MS = 2_000;
 
 /** Creates `dir` when absent and takes its lock; throws StorageError or StorageLockedError naming it. */
 export async function acquireLock(dir: string): Promise<DirLock> {
@@ -35,31 +52,99 @@ export async function acquireLock(dir: string): Promise<DirLock> {
     throw new StorageError(dir, `cannot be created (${reason(error)}): choose a dataDir this process may create and write`);
   }
   const file = join(dir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const handle = await open(file, 'wx');
-      try {
-        await handle.writeFile(ownLine());
-      } catch (error) {
-        await handle.close().catch(() => {});
-        throw error;
-      }
-      // Open until release(): what tells this lock from one a dead thread of this process left.
-      return { dir, release: () => release(file, handle) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) {
-        throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
-      }
-    }
+  const deadline = Date.now() + TAKEOVER_WAIT_MS;
+  let leftBy: number | undefined;
+  for (;;) {
+    const handle = await createOwned(dir, file);
+    // Open until release(): what tells this lock from one a dead thread of this process left.
+    if (handle) return { dir, ...(leftBy !== undefined ? { leftBy } : {}), release: () => release(file, handle) };
     // Something that is no file was never a lock: it is no one's to take over.
     const strange = notALockFile(dir, file);
     if (strange) throw strange;
-    // An empty file may be a lock being written this moment: look again a little later.
-    const owner = (await ownerOf(file)) ?? (await new Promise((resolve) => setTimeout(resolve, 50)), await ownerOf(file));
-    if (owner !== undefined && processAlive(owner.pid) && !reused(owner) && !(owner.pid === process.pid && openHere(file) === false)) throw new StorageLockedError(dir, owner.pid);
+    const owner = await ownerOf(file);
+    if (owner !== undefined && holds(owner, file)) throw new StorageLockedError(dir, owner.pid);
+    leftBy = owner?.pid ?? leftBy;
     // A dead owner's lock, one whose pid another process has now, or a dead thread's of this process: take it over.
-    await unlink(file).catch(() => {});
+    const taker = await removeDead(dir, file);
+    if (taker !== undefined && Date.now() > deadline) {
+      throw new StorageError(dir, `cannot be taken: pid ${taker} has held ${join(dir, TAKEOVER_FILE)} for ${TAKEOVER_WAIT_MS / 1000} s, taking over a dead monitor's lock; try again, or remove that file if pid ${taker} is no perfwatch monitor`);
+    }
   }
+}
+
+/**
+ * Makes `file` holding this process's line, answering its open handle, or undefined when it
+ * exists. Written whole under another name and linked into place, so that it is never seen
+ * empty: a lock being written looked like a dead owner's to another monitor's takeover.
+ */
+async function createOwned(dir: string, file: string): Promise<FileHandle | undefined> {
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temp, 'wx');
+    await handle.writeFile(ownLine());
+    try {
+      await link(temp, file);
+    } catch (error) {
+      if (!NO_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      // A file system without hard links (FAT, some network shares): made in place, as before.
+      await handle.close();
+      handle = await open(file, 'wx');
+      await handle.writeFile(ownLine());
+    }
+    return handle;
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
+  } finally {
+    await unlink(temp).catch(() => {});
+  }
+}
+
+/**
+ * Removes the lock when it is a dead owner's, judged again under the takeover guard; answers
+ * the pid of another monitor holding the guard (the caller looks again a moment later), or
+ * undefined once this one has done its part.
+ */
+async function removeDead(dir: string, file: string): Promise<number | undefined> {
+  const guardFile = join(dir, TAKEOVER_FILE);
+  const guard = await createOwned(dir, guardFile);
+  if (!guard) {
+    const taker = await ownerOf(guardFile);
+    if (taker !== undefined && holds(taker, guardFile)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return taker.pid;
+    }
+    // A taker that died within its milliseconds at it: its guard goes. Two monitors that both
+    // find it so may both go on, as before the guard; that takes a death and a race at once.
+    await unlink(guardFile).catch(() => {});
+    return undefined;
+  }
+  try {
+    // A lock read here cannot change before the unlink below: it is only made where none is,
+    // and only a taker, under this guard, removes another's.
+    let text = await readIfThere(file);
+    // An empty one may be an older perfwatch's being written this moment: look again a little later.
+    if (text !== undefined && parseOwner(text) === undefined) text = (await new Promise((resolve) => setTimeout(resolve, 50)), await readIfThere(file));
+    if (text === undefined) return undefined;
+    const owner = parseOwner(text);
+    if (owner !== undefined && holds(owner, file)) return undefined;
+    try {
+      await unlink(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StorageError(dir, `cannot be written (${reason(error)}): its lock was left by a process that ended (${file}), and cannot be removed; choose a dataDir this process may write`);
+    }
+    return undefined;
+  } finally {
+    await unlink(guardFile).catch(() => {});
+    await guard.close().catch(() => {});
+  }
+}
+
+/** Whether the process a lock names still holds it: alive, the same process that wrote it, and for this process, a thread of it has the file open. */
+function holds(owner: LockOwner, file: string): boolean {
+  return processAlive(owner.pid) && !reused(owner) && !(owner.pid === process.pid && openHere(file) === false);
 }
 
 /**
@@ -169,8 +254,14 @@ function parseOwner(text: string): LockOwner | undefined {
 }
 
 async function ownerOf(file: string): Promise<LockOwner | undefined> {
+  const text = await readIfThere(file);
+  return text === undefined ? undefined : parseOwner(text);
+}
+
+/** A file's text, or undefined when it cannot be read (gone). */
+async function readIfThere(file: string): Promise<string | undefined> {
   try {
-    return parseOwner(await readFile(file, 'utf8'));
+    return await readFile(file, 'utf8');
   } catch {
     return undefined;
   }

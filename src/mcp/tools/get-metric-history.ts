@@ -130,11 +130,13 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
  * says it, and not as "no data in the range", which sends an agent to widen a range that is
  * not the cause (a series with data, in the range or not, is always listed).
  */
-export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>): string {
+export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread']): string {
+  // The answer's series miss what could not be read from disk: said first, before anything is read as all there was.
+  const missing = unread ? `the stored history of ${unread.series} series could not be read (${unread.error}): they lack what is older than this process's data, or are left out; ` : '';
   if (h.series.length === 0) {
-    if (offset > 0) return `${h.metric}: no series from offset ${offset}: there are ${h.total_series}`;
-    if (tags !== undefined && Object.keys(tags).length > 0) return `no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are`;
-    return `${h.metric}: no data in the range`;
+    if (offset > 0) return `${missing}${h.metric}: no series from offset ${offset}: there are ${h.total_series}`;
+    if (tags !== undefined && Object.keys(tags).length > 0) return `${missing}no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are`;
+    return `${missing}${h.metric}: no data in the range`;
   }
   const lines = h.series.map((s) => {
     const n = s.value.length;
@@ -150,7 +152,7 @@ export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<s
   const notes: string[] = [];
   if (fitted && h.downsampled) notes.push(`downsampled to ${h.points_per_series} points per series to fit 8 KB: pass max_points (up to 10000) for more`);
   if (h.truncated) notes.push(`${h.total_series - offset - h.series.length} more series: pass offset ${offset + h.series.length} for the next page (limit: up to 100 a page), or filter by tags`);
-  return `${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''}), columns t (s after start) and value${notes.length ? `; ${notes.join('; ')}` : ''}\n${lines.join('\n')}`;
+  return `${missing}${h.metric} (${h.kind}${h.unit ? `, ${h.unit}` : ''}), columns t (s after start) and value${notes.length ? `; ${notes.join('; ')}` : ''}\n${lines.join('\n')}`;
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -198,8 +200,9 @@ export default function register(server: McpServer, front: Front): void {
       // round scales the points by what is over; later ones at least halve them, so that a
       // few more reach an answer that fits (a point a series does, for the default limit).
       for (let round = 0; ; round++) {
-        const structured = historyOut(await read(points), points, offset);
-        const text = historyText(structured, fitted, offset, args.tags);
+        const history = await read(points);
+        const structured = historyOut(history, points, offset);
+        const text = historyText(structured, fitted, offset, args.tags, history.unread);
         const bytes = jsonBytes(structured) + textBytes(text);
         if (!fitted || bytes <= ANSWER_BYTES || points === 1) return { structured, text };
         const scaled = Math.floor(points * (ANSWER_BYTES / bytes) * 0.9);
