@@ -34,6 +34,23 @@ function monitor(dir: string, options: MonitorOptions = {}): PerformanceMonitor 
   return m;
 }
 
+/**
+ * Overwrites the rollups table's root page of the database in `dir` (a stopped monitor's): the
+ * file opens and its catalog reads, but its rollups are neither read nor written. Answers the file.
+ */
+function damageRollups(dir: string): string {
+  const file = join(dir, 'perfwatch.db');
+  const db = openDatabase(file);
+  const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+  const pageSize = Number(db.pragma('page_size'));
+  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  db.close();
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
+  closeSync(fd);
+  return file;
+}
+
 describe('storage: sqlite', () => {
   it('keeps the catalog and the history across stop and a new monitor on the same dataDir', async () => {
     const dir = dataDir();
@@ -404,15 +421,7 @@ describe('storage: sqlite', () => {
     first.record('damaged_rt', 1);
     await first.stop();
     // The rollups table's root page overwritten: the file opens, its catalog reads, a flush's rows do not go in.
-    const file = join(dir, 'perfwatch.db');
-    const db = openDatabase(file);
-    const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
-    const pageSize = Number(db.pragma('page_size'));
-    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    db.close();
-    const fd = openSync(file, 'r+');
-    writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
-    closeSync(fd);
+    const file = damageRollups(dir);
 
     const m = monitor(dir);
     await m.start();
@@ -432,15 +441,7 @@ describe('storage: sqlite', () => {
     await first.start();
     for (const route of ['/a', '/b', '/c']) first.record('unread_rt', 5, { route });
     await first.stop();
-    const file = join(dir, 'perfwatch.db');
-    const db = openDatabase(file);
-    const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
-    const pageSize = Number(db.pragma('page_size'));
-    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    db.close();
-    const fd = openSync(file, 'r+');
-    writeSync(fd, Buffer.alloc(pageSize, 0xab), 0, pageSize, (root - 1) * pageSize);
-    closeSync(fd);
+    damageRollups(dir);
 
     const m = monitor(dir);
     await m.start();

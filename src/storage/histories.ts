@@ -7,7 +7,7 @@
  * reports asked at once waited ~20 s in turn. Packed, it transfers twelve buffers whatever
  * the number of series; the reader takes each series' rows as views of them (no copy).
  */
-import type { StoredRollups } from './rollups.js';
+import { emptyRollups, type StoredRollups } from './rollups.js';
 
 export interface PackedHistories {
   /** Every series' rows one after another, each series' sketchAt relative to its own sketches. */
@@ -30,17 +30,7 @@ export function packHistories(list: readonly (StoredRollups | null)[]): PackedHi
     n += r?.start.length ?? 0;
     runs += r?.sketches.length ?? 0;
   }
-  const rows: StoredRollups = {
-    start: new Float64Array(n),
-    count: new Float64Array(n),
-    sum: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    last: new Float64Array(n),
-    sketchAt: new Float64Array(n),
-    sketches: new Int32Array(runs),
-    hourly: new Uint8Array(n),
-  };
+  const rows = emptyRollups(n, runs);
   const rowAt = new Float64Array(list.length + 1);
   const sketchAt = new Float64Array(list.length + 1);
   const found = new Uint8Array(list.length);

@@ -178,22 +178,27 @@ export class RollupTable {
   }
 }
 
+/** Columns for `rows` rows and `runs` ints of sketch runs, zeroed. */
+export function emptyRollups(rows: number, runs: number): StoredRollups {
+  return {
+    start: new Float64Array(rows),
+    count: new Float64Array(rows),
+    sum: new Float64Array(rows),
+    min: new Float64Array(rows),
+    max: new Float64Array(rows),
+    last: new Float64Array(rows),
+    sketchAt: new Float64Array(rows),
+    sketches: new Int32Array(runs),
+    hourly: new Uint8Array(rows),
+  };
+}
+
 /** Rows (start, count, sum, min, max, last, sketch) of consecutive parts as columns. */
 function columns(parts: readonly { rows: SqlValue[][]; hourly: boolean }[]): StoredRollups {
   const n = parts.reduce((a, p) => a + p.rows.length, 0);
   let runs = 0;
   for (const p of parts) for (const r of p.rows) if (r[6] instanceof Uint8Array) runs += runBound(r[6]);
-  const out: StoredRollups = {
-    start: new Float64Array(n),
-    count: new Float64Array(n),
-    sum: new Float64Array(n),
-    min: new Float64Array(n),
-    max: new Float64Array(n),
-    last: new Float64Array(n),
-    sketchAt: new Float64Array(n),
-    sketches: new Int32Array(runs),
-    hourly: new Uint8Array(n),
-  };
+  const out = emptyRollups(n, runs);
   let pos = 0;
   let i = 0;
   for (const p of parts) {
