@@ -17,6 +17,20 @@ describe("get_monitoring_status's baselines at many series", () => {
   let client: Client;
   const status = async (args: Record<string, unknown>) => (await client.callTool({ name: 'get_monitoring_status', arguments: { include_baselines: true, ...args } })) as Answer;
 
+  /**
+   * An answer with the whole list of baselines as it was while the answer was made: the
+   * monitor's own series keep gaining their first samples now and then (a series with data
+   * has a baseline), and one that did between the two reads would shift the list compared.
+   */
+  const steady = async <T>(answer: () => Promise<T>): Promise<[T, Awaited<ReturnType<PerformanceMonitor['getBaselines']>>]> => {
+    for (let attempt = 0; ; attempt++) {
+      const before = await monitor.getBaselines();
+      const r = await answer();
+      const after = await monitor.getBaselines();
+      if (after.length === before.length || attempt === 4) return [r, after];
+    }
+  };
+
   beforeAll(async () => {
     client = await connectInMemory(monitor, 'status-baselines');
     await monitor.start();
@@ -32,8 +46,7 @@ describe("get_monitoring_status's baselines at many series", () => {
   });
 
   it('names the first baselines of the whole list, counts them all, and says how to get more', async () => {
-    const all = await monitor.getBaselines();
-    const r = await status({});
+    const [r, all] = await steady(() => status({}));
     const shown = r.structuredContent.baselines;
     expect(shown.length).toBeGreaterThan(3);
     expect(r.structuredContent.baselines_total).toBe(all.length);
@@ -46,10 +59,9 @@ describe("get_monitoring_status's baselines at many series", () => {
   });
 
   it('shows as many as the limit asks, and past the last limit names the library call for the rest', async () => {
-    const all = await monitor.getBaselines();
-    const ten = await status({ limit: 10 });
+    const [ten, all] = await steady(() => status({ limit: 10 }));
     expect(ten.structuredContent.baselines.map((b) => b.tags)).toEqual(all.slice(0, 10).map((b) => b.tags));
-    const most = await status({ limit: 1000 });
+    const [most] = await steady(() => status({ limit: 1000 }));
     expect(most.structuredContent.baselines).toHaveLength(1000);
     expect(most.structuredContent.baselines.at(-1)).toMatchObject({ metric: all[999]!.metric, tags: all[999]!.tags });
     expect(most.content[0]!.text).toContain(`${all.length} baselines (showing the first 1000, in series order: the rest: getBaselines({ offset: 1000 }) in the library)`);
