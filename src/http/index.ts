@@ -29,8 +29,9 @@ import type { HttpServer, HttpServerStatus } from './types.js';
 
 export type { HttpServer, HttpServerStatus } from './types.js';
 
-/** What the front reads in place: the monitor's shared registry and store. */
+/** What the front reads in place: the monitor's control block (its clock), shared registry and store. */
 export interface SharedMemory {
+  control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
 }
