@@ -2996,6 +2996,27 @@ export const BREAKS = [
     tests: ['http-api.test.ts'],
     mustFail: ['refuses a history of more than 100,000 points (max_points × limit) on /api/history and /api/events, naming the parameter'],
   },
+  {
+    name: 'a collector on the wall clock',
+    what: 'the collector stamps and closes buckets by Date.now(): after a step back of the wall clock it waits for the wall clock to reach its open bucket again, and for the step\'s length no bucket closes, no window rule is judged, no history grows',
+    edits: [{ find: '  return clock.now();', replace: '  return Date.now();' }],
+    tests: ['clock-step.test.ts'],
+    mustFail: ['keeps closing buckets, judging the rule and answering histories through a two-minute step back, and pays it back when the clock is put right'],
+  },
+  {
+    name: 'a monitor clock that never pays back',
+    what: "a step forward of the wall clock that puts right an earlier step back leaves the monitor's clock ahead of it for the monitor's life, by the step's size",
+    edits: [{ find: '    } else if (offset > 0 && t - expected > FORWARD_STEP_MS) {', replace: '    } else if (offset < 0 && t - expected > FORWARD_STEP_MS) {' }],
+    tests: ['monitor-clock.test.ts', 'clock-step.test.ts'],
+    mustFail: ['pays back what it runs ahead with a step forward of the wall clock, and no more', 'keeps closing buckets, judging the rule and answering histories through a two-minute step back, and pays it back when the clock is put right'],
+  },
+  {
+    name: "answers without the monitor's clock",
+    what: "the HTTP front's answers say nothing of the monitor's clock, and the dashboard reckons its ranges by the browser's: on another machine's clock, or after a step back of the server's wall clock, it asks for a range without the newest data",
+    edits: [{ find: "        res.setHeader('X-Perfwatch-Now', String(Math.round(monitor.now())));\n", replace: '' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -196,4 +196,31 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await phone.screenshot({ path: `${SHOTS}dashboard-phone.png`, fullPage: true });
     await phone.close();
   });
+
+  it("reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's", async () => {
+    // The server says its clock is an hour ahead of this browser's: another machine's clock,
+    // or the monitor's after a step back of the wall clock (docs/architecture.md, Time). The
+    // page drew the hour before the monitor's newest data, which it never showed.
+    const AHEAD = 3_600_000;
+    const skewed = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The JSON answers only: the event stream never ends, so it is not fetched whole.
+    await skewed.route((url) => url.pathname.startsWith('/api/') && url.pathname !== '/api/events', async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'x-perfwatch-now': String(Date.now() + AHEAD) } });
+    });
+    const asked: number[] = [];
+    skewed.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname === '/api/history' && url.searchParams.has('to')) asked.push(Number(url.searchParams.get('to')) - Date.now());
+    });
+    const answered = server.url.replace(/\/$/, '');
+    await skewed.goto(server.url);
+    // The first charts may be asked before any answer said the server's clock; the refreshes after one are not.
+    await expect.poll(() => asked.at(-1) ?? 0, { timeout: GUARD_MS, interval: 200 }).toBeGreaterThan(AHEAD - 60_000);
+    expect(asked.at(-1)!).toBeLessThan(AHEAD + 60_000);
+    await skewed.unrouteAll({ behavior: 'ignoreErrors' });
+    const header = (await fetch(`${answered}/api/status`)).headers.get('x-perfwatch-now');
+    expect(Math.abs(Number(header) - monitor.now())).toBeLessThan(5_000);
+    await skewed.close();
+  });
 });

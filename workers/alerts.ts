@@ -13,6 +13,7 @@
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { AlertEvaluator } from '../src/alerts/evaluator.js';
@@ -30,6 +31,8 @@ const MAX_WAIT_MS = 1_000;
 
 const data = workerData as AlertActorData;
 const ctl = controlViews(data.control);
+/** The monitor's clock (engine/monitor-clock.ts): the buckets' and the transitions' time. */
+const now = (): number => monitorNow(ctl);
 ctl.f64[ALERT_TID] = ownThreadId();
 const evaluator = new AlertEvaluator(withoutStaleLocks(new Registry(data.registry, ALERTS_LOCK_TAG)), new StoreReader(data.store), new Float64Array(data.progress));
 evaluator.watchedFrom = data.watchedFrom;
@@ -67,13 +70,13 @@ async function run(): Promise<void> {
   await loading;
   let drainEpoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
   let bucketEpoch = Atomics.load(ctl.i32, BUCKET_EPOCH);
-  evaluator.onData(Date.now());
+  evaluator.onData(now());
   flush(false);
   while (!stopping) {
-    const now = Date.now();
-    const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - now));
-    ctl.f64[ALERT_CLOCK] = now;
-    ctl.f64[ALERT_BEAT_BY] = now + timeout;
+    const at = now();
+    const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - at));
+    ctl.f64[ALERT_CLOCK] = at;
+    ctl.f64[ALERT_BEAT_BY] = at + timeout;
     // Raised before waitAsync compares the epoch, so a drain after it is never missed.
     const listening = evaluator.lastRules > 0 ? 1 : 0;
     if (Atomics.load(ctl.i32, DRAIN_LISTENING) !== listening) Atomics.store(ctl.i32, DRAIN_LISTENING, listening);
@@ -82,7 +85,7 @@ async function run(): Promise<void> {
       // A control call (a new rule, say) also ends the wait, through wake().
       await Promise.race([waited.value, new Promise<void>((resolve) => (wake = resolve))]);
     }
-    const t = Date.now();
+    const t = now();
     const d = Atomics.load(ctl.i32, DRAIN_EPOCH);
     if (d !== drainEpoch) {
       drainEpoch = d;
@@ -101,32 +104,32 @@ async function run(): Promise<void> {
 }
 
 const api: AlertActorApi = {
-  ready: () => Date.now(),
+  ready: () => now(),
   subscribe(s) {
     sink = s;
   },
   load(rules, alerts) {
     evaluator.resume(rules, alerts);
-    evaluator.onData(Date.now());
+    evaluator.onData(now());
     flush(false);
     loaded();
     wake();
   },
   addRule(rule) {
-    evaluator.addRule(rule);
+    evaluator.addRule(rule, now());
     // Evaluate the rule against the data already there, now.
-    evaluator.onData(Date.now());
-    nextTimer = Math.min(nextTimer, evaluator.onTimer(Date.now()));
+    evaluator.onData(now());
+    nextTimer = Math.min(nextTimer, evaluator.onTimer(now()));
     flush(false);
     wake();
   },
   deleteRule(id) {
-    const deleted = evaluator.deleteRule(id, Date.now());
+    const deleted = evaluator.deleteRule(id, now());
     flush(false);
     return deleted;
   },
   resolve(fingerprint) {
-    const resolved = evaluator.resolve(fingerprint, Date.now());
+    const resolved = evaluator.resolve(fingerprint, now());
     flush(false);
     return resolved;
   },

@@ -32,6 +32,7 @@ import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { CollectorApi, CollectorData } from '../src/actors/protocols.js';
 import { ASLEEP, DOORBELL, DOZING, DRAIN_LISTENING, HANG_AT, INGESTED, MAIL, SLEEPING, STARTED_AT, TID, controlViews } from '../src/engine/control.js';
 import { Engine } from '../src/engine/engine.js';
+import { SteadyClock } from '../src/engine/monitor-clock.js';
 import { SystemSampler } from '../src/engine/system.js';
 import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 
@@ -75,11 +76,13 @@ const IDLE_TURN_MS = 1_000;
 
 const data = workerData as CollectorData;
 const ctl = controlViews(data.control);
+/** The monitor's clock, read through now() below. */
+const clock = new SteadyClock(ctl);
 ctl.f64[TID] = ownThreadId();
 const sampler = data.system.enabled
   ? new SystemSampler({ intervalMs: data.intervalMs, slowCadenceMs: data.system.slowCadenceMs, diskPaths: data.system.diskPaths })
   : undefined;
-const engine = new Engine({ control: data.control, registry: data.registry, store: data.store, rings: data.rings, intervalMs: data.intervalMs, ...(sampler ? { system: sampler } : {}) });
+const engine = new Engine({ control: data.control, registry: data.registry, store: data.store, rings: data.rings, intervalMs: data.intervalMs, clock: now, ...(sampler ? { system: sampler } : {}) });
 let stopping = false;
 let stopped: () => void = () => {};
 const done = new Promise<void>((resolve) => {
@@ -101,11 +104,12 @@ function later(ms: number, fn: () => void): void {
 }
 
 /**
- * Sample times are wall-clock ms from Date.now(), the clock every thread reads the same way,
- * so that a reader's `to = Date.now()` and the collector's stamps agree.
+ * Sample times are the monitor's clock (engine/monitor-clock.ts), which every thread reads the
+ * same way, so that a reader's `to = monitorNow(ctl)` and the collector's stamps agree; this
+ * thread alone moves it past a step back of the wall clock.
  */
 function now(): number {
-  return Date.now();
+  return clock.now();
 }
 
 function wake(): void {

@@ -16,6 +16,7 @@ import { SeriesWalk } from '../src/analysis/series-walk.js';
 import { EXPORT_BEAT_BY, EXPORT_CLOCK, EXPORT_TID, controlViews } from '../src/engine/control.js';
 import { Registry, reportLockTag } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
+import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId, threadCpuMs } from '../src/engine/thread-cpu.js';
 import { ExportService } from '../src/export/service.js';
 
@@ -29,14 +30,14 @@ const ctl = controlViews(data.control);
 ctl.f64[EXPORT_TID] = ownThreadId();
 const reader = new StoreReader(data.store);
 const walk = new SeriesWalk(new Registry(data.registry, reportLockTag(threadId)), reader, data.config.histogramBuckets);
-const service = new ExportService(walk, data.config, data.startedAt);
+const service = new ExportService(walk, data.config, data.startedAt, () => monitorNow(ctl));
 
 function report(): ExporterReport {
   return { thread: threadId, cpuMs: threadCpuMs(), exporters: service.status() };
 }
 
 function beat(): void {
-  const now = Date.now();
+  const now = monitorNow(ctl);
   ctl.f64[EXPORT_CLOCK] = now;
   ctl.f64[EXPORT_BEAT_BY] = now + BEAT_MS + GRACE_MS;
 }
@@ -46,7 +47,7 @@ const foldMs = Math.min(15_000, Math.max(1_000, (reader.layout.t1Cap * reader.la
 const folding = setInterval(() => walk.foldAll(), foldMs);
 
 const api: ExporterApi = {
-  ready: () => Date.now(),
+  ready: () => monitorNow(ctl),
   status: report,
   async exportNow() {
     await service.exportNow();

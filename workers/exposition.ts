@@ -5,14 +5,17 @@
  * 1 to 15 s).
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { controlViews } from '../src/engine/control.js';
+import { monitorNow } from '../src/engine/monitor-clock.js';
 import { Registry, reportLockTag } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
 import { Exposition } from '../src/http/exposition.js';
 import type { ExpositionData, RenderReply, RenderRequest } from '../src/http/exposition-worker.js';
 
 const data = workerData as ExpositionData;
+const ctl = controlViews(data.control);
 const reader = new StoreReader(data.store);
-const exposition = new Exposition(new Registry(data.registry, reportLockTag(threadId)), reader, data.bounds, { quantiles: data.quantiles, windowMs: data.quantileWindowMs });
+const exposition = new Exposition(new Registry(data.registry, reportLockTag(threadId)), reader, data.bounds, { quantiles: data.quantiles, windowMs: data.quantileWindowMs, now: () => monitorNow(ctl) });
 const foldMs = Math.min(15_000, Math.max(1_000, (reader.layout.t1Cap * reader.layout.intervalMs) / 4));
 setInterval(() => exposition.foldAll(), foldMs);
 

@@ -14,6 +14,7 @@ import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { StorageActorApi, StorageActorData, StorageSink } from '../src/actors/protocols.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID, controlViews } from '../src/engine/control.js';
+import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { Registry, STORAGE_LOCK_TAG, withoutStaleLocks } from '../src/engine/registry.js';
 import { StoreReader } from '../src/engine/store/reader.js';
@@ -29,6 +30,8 @@ const TIMER_GRACE_MS = 10_000;
 
 const data = workerData as StorageActorData;
 const ctl = controlViews(data.control);
+/** The monitor's clock (engine/monitor-clock.ts), which the rows' minutes and hours are in. */
+const now = (): number => monitorNow(ctl);
 ctl.f64[STORAGE_TID] = ownThreadId();
 let sink: StorageSink | undefined;
 let openError: { path: string; rule: string } | null = null;
@@ -39,6 +42,7 @@ try {
     registry: withoutStaleLocks(new Registry(data.registry, STORAGE_LOCK_TAG)),
     reader: new StoreReader(data.store),
     retentionMs: data.retentionMs,
+    clock: now,
     onError: (message) => send({ ev: 'error', message }),
     onRecover: () => send({ ev: 'recovered' }),
     onReopen: () => send({ ev: 'reopened' }),
@@ -58,8 +62,8 @@ function send(event: Parameters<StorageSink>[0]): void {
 /** Runs synchronous database work under a generous heartbeat promise. */
 function work<T>(fn: (s: StorageService) => T): T {
   if (!service) throw new StorageError(openError?.path ?? data.file, openError?.rule ?? 'is not open');
-  ctl.f64[STORAGE_CLOCK] = Date.now();
-  ctl.f64[STORAGE_BEAT_BY] = Date.now() + WORK_GRACE_MS;
+  ctl.f64[STORAGE_CLOCK] = now();
+  ctl.f64[STORAGE_BEAT_BY] = now() + WORK_GRACE_MS;
   try {
     return fn(service);
   } finally {
@@ -72,9 +76,9 @@ function work<T>(fn: (s: StorageService) => T): T {
  * machine runs late: storage is not latency-critical, a replacement for a late one is costly.
  */
 function beat(): void {
-  const now = Date.now();
-  ctl.f64[STORAGE_CLOCK] = now;
-  ctl.f64[STORAGE_BEAT_BY] = now + data.flushMs + TIMER_GRACE_MS;
+  const at = now();
+  ctl.f64[STORAGE_CLOCK] = at;
+  ctl.f64[STORAGE_BEAT_BY] = at + data.flushMs + TIMER_GRACE_MS;
 }
 
 function schedule(): void {
@@ -91,7 +95,7 @@ function schedule(): void {
 }
 
 const api: StorageActorApi = {
-  ready: () => Date.now(),
+  ready: () => now(),
   opened: () => openError,
   subscribe(s) {
     sink = s;

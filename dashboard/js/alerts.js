@@ -1,6 +1,7 @@
 // The alerts panel: active alerts (pending and firing) and the history of transitions,
 // newest first. Rendered whole from what the API answers; an event of the stream adds its
 // transition at once, before the next answer confirms it.
+import { serverNow } from './api.js';
 import { el, num, seriesName, time, duration } from './format.js';
 
 /** Transitions kept between two answers of the API (the stream adds them meanwhile). */
@@ -19,7 +20,7 @@ function alertRow(a) {
     el('span', { class: 'state' }, a.state),
     el('code', {}, seriesName(a.metric, a.tags)),
     el('span', {}, `${num(a.value)} (threshold ${num(a.threshold)})`),
-    el('span', { class: 'since', title: time(a.firedAt ?? a.activeSince) }, `for ${duration(Date.now() - (a.firedAt ?? a.activeSince))}`),
+    el('span', { class: 'since', title: time(a.firedAt ?? a.activeSince) }, `for ${duration(serverNow() - (a.firedAt ?? a.activeSince))}`),
     a.description ? el('p', { class: 'desc' }, a.description) : null,
   );
 }

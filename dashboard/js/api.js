@@ -1,7 +1,19 @@
 // The JSON API and the event stream of the HTTP front (docs/http.md), as the page uses them.
 // Errors carry the server's message (it names the parameter at fault).
 
+/** The server's clock less the browser's, from the last answer (X-Perfwatch-Now). */
+let skew = 0;
+
+/**
+ * The monitor's clock, as near as the browser can tell: every time the server keeps is in
+ * it, which is not the browser's (another machine's clock, or the server's wall clock after it
+ * stepped back: the monitor's never goes back), so ranges are reckoned from this.
+ */
+export const serverNow = () => Date.now() + skew;
+
 async function answer(res) {
+  const now = Number(res.headers.get('x-perfwatch-now'));
+  if (Number.isFinite(now) && now > 0) skew = now - Date.now();
   const text = await res.text();
   let body;
   try {
@@ -62,7 +74,7 @@ export const generateReport = (from, to) => postJson('/api/reports', { from, to 
  * client), asking from the same `from`: what closed meanwhile comes as one merged point.
  */
 export function subscribe(metric, on, onState) {
-  const query = new URLSearchParams({ metric, max_points: '1', from: String(Date.now()) });
+  const query = new URLSearchParams({ metric, max_points: '1', from: String(serverNow()) });
   const source = new EventSource(`/api/events?${query}`);
   source.onopen = () => onState(true);
   source.onerror = () => onState(false);

@@ -61,7 +61,7 @@ async function refresh() {
   }
   state.busy = true;
   try {
-    const to = Date.now();
+    const to = api.serverNow();
     const from = to - state.rangeMs;
     await Promise.all([...state.charts.map((c) => drawChart(c, from, to)), refreshStatus()]);
     showError(null);
@@ -137,7 +137,8 @@ $('explore').addEventListener('submit', (e) => {
     const tags = parseTags($('explore-tags').value);
     const stats = $('explore-stat').value.split(',');
     const chart = addChart({ id: `explore-${state.charts.length}`, title: seriesName(metric, tags), queries: [{ metric, tags, stats }] }, true);
-    void drawChart(chart, Date.now() - state.rangeMs, Date.now());
+    const to = api.serverNow();
+    void drawChart(chart, to - state.rangeMs, to);
     showError(null);
   } catch (error) {
     showError(error);
@@ -149,7 +150,7 @@ $('report-run').addEventListener('click', async () => {
   button.disabled = true;
   button.textContent = 'Generating…';
   try {
-    const to = Date.now();
+    const to = api.serverNow();
     renderReport($('report'), await api.generateReport(to - state.rangeMs, to));
     showError(null);
   } catch (error) {

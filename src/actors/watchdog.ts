@@ -21,9 +21,10 @@
  * cost its host a resend (a hub) or a fresh start (its samples drained twice as fast) for
  * nothing, and on a loaded machine it happened several times a minute.
  *
- * A step of the wall clock is not a hang either. Actors beat in wall-clock ms (Date.now(),
- * the clock of their samples), and a step (NTP, a manual `date -s`) moved every beat's age by
- * its size: 10 minutes forward and every actor was replaced as silent for 600 s; 10 minutes
+ * A step of the wall clock is not a hang either. Actors beat in the monitor's clock (the wall
+ * clock, moved ahead past a step back: engine/monitor-clock.ts), in which a step of the wall
+ * clock forward, or one back until the collector finds it, moves every beat's age by its
+ * size: 10 minutes forward and every actor was replaced as silent for 600 s; 10 minutes
  * back and none was looked at for 10 minutes, hung or not (its promise lay 10 minutes ahead).
  * The watchdog tells a step from the passing of time by its monotonic clock (performance.now()),
  * moves what it keeps in wall time by the step, and reads an actor's beat written before the

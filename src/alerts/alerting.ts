@@ -4,7 +4,8 @@
  * stopped), the 'alert' events, and the notifier. Evaluation itself runs in the alert actor.
  */
 import { randomUUID } from 'node:crypto';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, type ControlViews } from '../engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, controlViews, type ControlViews } from '../engine/control.js';
+import { clockOffset, monitorNow } from '../engine/monitor-clock.js';
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -124,7 +125,8 @@ export class Alerting {
   constructor(deps: AlertingDeps) {
     this.deps = deps;
     const persist = deps.persist;
-    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined);
+    const ctl = controlViews(deps.control);
+    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(ctl));
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
@@ -242,7 +244,7 @@ export class Alerting {
    * good, and no webhook heard their resolution.
    */
   private async resolveDeleted(rule: AlertRule): Promise<void> {
-    const at = Date.now();
+    const at = monitorNow(controlViews(this.deps.control));
     const transitions: AlertTransition[] = [];
     for (const a of this.alerts.values()) {
       if (a.ruleId !== rule.id || a.state !== 'firing') continue;

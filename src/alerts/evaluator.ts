@@ -137,8 +137,8 @@ export class AlertEvaluator {
     this.judgedHeads = new Float64Array(reader.layout.maxSeries);
   }
 
-  addRule(rule: AlertRule): void {
-    this.addRules([rule]);
+  addRule(rule: AlertRule, now = Date.now()): void {
+    this.addRules([rule], 'new-rule', now);
   }
 
   /**
@@ -146,9 +146,9 @@ export class AlertEvaluator {
    * a restarted actor loads every rule at once, and sorting after each of 10,000 made its
    * start-up take minutes.
    */
-  addRules(rules: readonly AlertRule[], from: BindFrom = 'new-rule'): void {
+  addRules(rules: readonly AlertRule[], from: BindFrom = 'new-rule', now = Date.now()): void {
     for (const rule of rules) {
-      if (this.rules.has(rule.id)) this.deleteRule(rule.id, Date.now());
+      if (this.rules.has(rule.id)) this.deleteRule(rule.id, now);
       this.rules.set(rule.id, rule);
       const list = this.byMetric.get(rule.metric) ?? [];
       list.push(rule);

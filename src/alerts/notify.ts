@@ -115,6 +115,7 @@ export class Notifier {
   readonly stats: NotifierStats = newStats();
   private readonly options: NotifierOptions;
   private readonly outbox: OutboxSink | undefined;
+  private readonly ahead: () => number;
   private readonly webhooks: Target[];
   private readonly alertmanager: Target | undefined;
   private readonly firing = new Map<string, { view: AlertView; startsAt: number; value: number; extra?: Record<string, string> }>();
@@ -131,9 +132,15 @@ export class Notifier {
   private numbered = 0;
 
   /** `outbox`: where deliveries and held resolutions are kept (a database); without it, memory only. */
-  constructor(options: NotifierOptions, outbox?: OutboxSink) {
+  /**
+   * `ahead`: how far the monitor's clock, which transitions are stamped in, runs ahead of the
+   * wall clock (engine/monitor-clock.ts): receivers compare startsAt and endsAt with their own
+   * clock, so they are told the wall clock's times.
+   */
+  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0) {
     this.options = options;
     this.outbox = outbox;
+    this.ahead = ahead;
     const slots = new Map<string, number>();
     // A webhook's path and query may be its credential; Alertmanager's API path is not.
     const target = (url: string, headers: Record<string, string>, webhook: boolean): Target => {
@@ -435,6 +442,11 @@ export class Notifier {
     return annotations;
   }
 
+  /** A time of the monitor's clock as the wall clock's, for a receiver. */
+  private wallIso(t: number): string {
+    return new Date(t - this.ahead()).toISOString();
+  }
+
   private send(status: 'firing' | 'resolved', view: AlertView, startsAt: number, endsAt: number | null, value: number, extra?: Record<string, string>): void {
     const labels = this.labels(view);
     const annotations = this.annotations(view, value, extra);
@@ -455,8 +467,8 @@ export class Notifier {
             status,
             labels,
             annotations,
-            startsAt: new Date(startsAt).toISOString(),
-            endsAt: endsAt === null ? ZERO_TIME : new Date(endsAt).toISOString(),
+            startsAt: this.wallIso(startsAt),
+            endsAt: endsAt === null ? ZERO_TIME : this.wallIso(endsAt),
             generatorURL,
             fingerprint: view.fingerprint,
           },
@@ -466,8 +478,8 @@ export class Notifier {
       for (const target of this.webhooks) this.enqueue(target, body, view.fingerprint, status);
     }
     if (this.alertmanager) {
-      const alert: Record<string, unknown> = { labels, annotations, startsAt: new Date(startsAt).toISOString(), generatorURL };
-      if (endsAt !== null) alert.endsAt = new Date(endsAt).toISOString();
+      const alert: Record<string, unknown> = { labels, annotations, startsAt: this.wallIso(startsAt), generatorURL };
+      if (endsAt !== null) alert.endsAt = this.wallIso(endsAt);
       this.enqueue(this.alertmanager, JSON.stringify([alert]), view.fingerprint, status);
     }
   }
@@ -478,7 +490,7 @@ export class Notifier {
     const alerts = [...this.firing.values()].map(({ view, startsAt, value, extra }) => ({
       labels: this.labels(view),
       annotations: this.annotations(view, value, extra),
-      startsAt: new Date(startsAt).toISOString(),
+      startsAt: this.wallIso(startsAt),
       generatorURL: `${this.options.externalUrl}#alert=${view.fingerprint}`,
     }));
     this.enqueue(this.alertmanager, JSON.stringify(alerts));

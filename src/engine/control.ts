@@ -9,7 +9,7 @@
  * place where producers and the collector meet, and it is written only while the collector
  * sleeps (or on a control call).
  *
- * Heartbeats: an actor stores its clock (CLOCK, ALERT_CLOCK, STORAGE_CLOCK, EXPORT_CLOCK) at every round and, before it
+ * Heartbeats: an actor stores the monitor's clock (monitor-clock.ts) in its cell (CLOCK, ALERT_CLOCK, STORAGE_CLOCK, EXPORT_CLOCK) at every round and, before it
  * waits, the time by which it will beat again (BEAT_BY, ALERT_BEAT_BY). The watchdog thread
  * declares it hung a grace period past that promise, whatever the other threads are doing,
  * less the time the actor's thread (TID, ALERT_TID, ...) spent waiting for a CPU meanwhile.
@@ -24,11 +24,14 @@ export const CONTROL_LAYOUT = defineLayout({
   cells: {
     SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data, 2 while it dozes after a burst' },
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
-    RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: 'wall clock (ms) of the last wake-up' },
+    RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: "the monitor's clock (ms) at the last wake-up" },
     MAIL: { offset: 16, type: 'i32', writer: ['main thread', 'collector'], meaning: '1 when a control call was posted to the collector since it last turned its event loop' },
     DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING) and each closed bucket (notified)' },
     BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
-    CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "wall clock (ms) of the collector's last round (its heartbeat)" },
+    CLOCK_OFFSET: { offset: 72, type: 'f64', writer: 'collector', meaning: "ms the monitor's clock runs ahead of the wall clock, which stepped back (monitor-clock.ts)" },
+    CLOCK_STEPS: { offset: 80, type: 'f64', writer: 'collector', meaning: 'steps back of the wall clock found' },
+    CLOCK_STEPPED_AT: { offset: 88, type: 'f64', writer: 'collector', meaning: "the monitor's clock when it last found one (0: never)" },
+    CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) at the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
     DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
     BAD_SAMPLES: { offset: 152, type: 'f64', writer: 'collector', meaning: 'samples with an unknown series id' },
@@ -44,7 +47,7 @@ export const CONTROL_LAYOUT = defineLayout({
     SKETCH_LOG_REACH: { offset: 232, type: 'f64', writer: 'collector', meaning: "seconds of closed buckets' sketches the log holds at the last interval's rate (0: none written yet)" },
     MINUTE_SKETCH_BYTES: { offset: 240, type: 'f64', writer: 'collector', meaning: "bytes of its minute sketches (store/minutes.ts) at the last bucket boundary" },
     INGESTED_AT_READING: { offset: 248, type: 'f64', writer: 'collector', meaning: 'INGESTED at its last monitor_ingested reading, which counts from there' },
-    ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: 'wall clock (ms) of its last round' },
+    ALERT_CLOCK: { offset: 256, type: 'f64', writer: 'alert actor', meaning: "the monitor's clock (ms) at its last round" },
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
     DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },
@@ -52,10 +55,10 @@ export const CONTROL_LAYOUT = defineLayout({
     PARTIAL_WINDOWS: { offset: 296, type: 'f64', writer: 'alert actor', meaning: "window rules' quantiles judged on part of their window (older sketches gone from the sketch log)" },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
     PAUSED: { offset: 328, type: 'i32', writer: 'main thread', meaning: '1 while its own sampling is paused' },
-    STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: 'wall clock (ms) of its last round' },
+    STORAGE_CLOCK: { offset: 384, type: 'f64', writer: 'storage actor', meaning: "the monitor's clock (ms) at its last round" },
     STORAGE_BEAT_BY: { offset: 392, type: 'f64', writer: 'storage actor', meaning: 'its next beat is due by then (ms)' },
     STORAGE_TID: { offset: 400, type: 'f64', writer: 'storage actor', meaning: 'its Linux thread id (0: unknown)' },
-    EXPORT_CLOCK: { offset: 448, type: 'f64', writer: 'exporter actor', meaning: 'wall clock (ms) of its last round' },
+    EXPORT_CLOCK: { offset: 448, type: 'f64', writer: 'exporter actor', meaning: "the monitor's clock (ms) at its last round" },
     EXPORT_BEAT_BY: { offset: 456, type: 'f64', writer: 'exporter actor', meaning: 'its next beat is due by then (ms)' },
     EXPORT_TID: { offset: 464, type: 'f64', writer: 'exporter actor', meaning: 'its Linux thread id (0: unknown)' },
   },
@@ -75,6 +78,9 @@ export const DRAIN_LISTENING = at.DRAIN_LISTENING;
 export const RUNG_AT = at.RUNG_AT;
 export const MAIL = at.MAIL;
 export const CLOCK = at.CLOCK;
+export const CLOCK_OFFSET = at.CLOCK_OFFSET;
+export const CLOCK_STEPS = at.CLOCK_STEPS;
+export const CLOCK_STEPPED_AT = at.CLOCK_STEPPED_AT;
 export const INGESTED = at.INGESTED;
 export const INGESTED_AT_READING = at.INGESTED_AT_READING;
 export const DRAIN_PASSES = at.DRAIN_PASSES;
@@ -147,7 +153,7 @@ export function ringDoorbell(ctl: ControlViews, urgent = true): void {
   const sleeping = Atomics.load(ctl.i32, SLEEPING);
   if (sleeping === ASLEEP || (sleeping === DOZING && urgent)) {
     Atomics.store(ctl.i32, SLEEPING, 0);
-    ctl.f64[RUNG_AT] = Date.now();
+    ctl.f64[RUNG_AT] = Date.now() + ctl.f64[CLOCK_OFFSET]!;
     Atomics.add(ctl.i32, DOORBELL, 1);
     Atomics.notify(ctl.i32, DOORBELL, 1);
   }

@@ -453,11 +453,13 @@ export class Producer {
         continue;
       }
       let current = Number.NaN;
+      // A timestamp is the wall clock's; the store keeps the monitor's (engine/monitor-clock.ts).
+      const ahead = ring.clockOffset();
       for (let i = start; i < end; i++) {
         if (stamps !== undefined) {
           const t = stamps[i]!;
           if (t !== current && !(t !== t && current !== current)) {
-            ring.push(TIME_MARK, t);
+            ring.push(TIME_MARK, t + ahead);
             current = t;
           }
         }

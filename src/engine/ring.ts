@@ -40,6 +40,7 @@ import { isMainThread } from 'node:worker_threads';
 import { CapacityError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import { BEAT_BY, CLOCK, controlViews, ringDoorbell, type ControlViews } from './control.js';
 import { defineLayout } from './layout.js';
+import { clockOffset, monitorNow } from './monitor-clock.js';
 import { osThreadEnded, type OsThread } from './os-thread.js';
 
 export const RING_HEADER = defineLayout({
@@ -467,11 +468,16 @@ export class RingWriter {
    * After a streak of drops on a ring still full: gives a live collector the CPU until it
    * frees room, at most CEDE_MS. True when room appeared (its end is in `limit`).
    */
+  /** How far the monitor's clock runs ahead of the wall clock (ms; see monitor-clock.ts). */
+  clockOffset(): number {
+    return clockOffset(this.ctl);
+  }
+
   private cede(read: number): boolean {
     // A ring whose collector already stalled on it is not being drained: nothing to give.
     if (this.stalledRead === read) return false;
     const f64 = this.ctl.f64;
-    if (Date.now() - Math.max(f64[CLOCK]!, f64[BEAT_BY]!) > ALIVE_MS) return false;
+    if (monitorNow(this.ctl) - Math.max(f64[CLOCK]!, f64[BEAT_BY]!) > ALIVE_MS) return false;
     Atomics.store(this.hdr, WAITING, 1);
     Atomics.wait(this.hdr, READ, read, CEDE_MS);
     Atomics.store(this.hdr, WAITING, 0);

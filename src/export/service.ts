@@ -44,7 +44,8 @@ export class ExportService {
   private readonly exporters: Exporter[] = [];
 
   /** `startedAt`: when the counts began (OTLP's start time of cumulative points). */
-  constructor(source: SeriesSource, config: ExportConfig, startedAt: number) {
+  /** `clock`: the monitor's (engine/monitor-clock.ts), which the series' samples are stamped in. */
+  constructor(source: SeriesSource, config: ExportConfig, startedAt: number, private readonly clock: () => number = Date.now) {
     const identity: SeriesIdentity = { instance: config.instance ?? processName(256), job: config.job };
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number) => Batch[]): void => {
@@ -90,7 +91,7 @@ export class ExportService {
   private exportOne(e: Exporter): void {
     let batches: Batch[];
     try {
-      batches = e.encode(Date.now());
+      batches = e.encode(this.clock());
     } catch (error) {
       e.endpoint.encodeFailed(error instanceof Error ? error.message : String(error));
       return;

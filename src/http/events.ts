@@ -107,7 +107,7 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const limit = intParam(p, 'limit', 1, 100, 20);
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
         checkAnswerPoints(p, limit, maxPoints);
-        const from = timeParam(p, 'from') ?? Date.now() - DEFAULT_BACKFILL_MS;
+        const from = timeParam(p, 'from') ?? monitor.now() - DEFAULT_BACKFILL_MS;
         const read = (since: number, resolution: 'auto' | 'bucket'): Promise<MetricHistory> =>
           monitor.getMetricHistory({ metric: metric!, resolution, from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
         // Read before the stream opens: a bad metric or tags is still a 400.
@@ -115,7 +115,7 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         // Checked again: other streams may have opened while the history was read.
         refuseIfFull();
         const interval = monitor.options.collectionIntervalMs;
-        let pollFrom = Math.floor(Date.now() / interval) * interval;
+        let pollFrom = Math.floor(monitor.now() / interval) * interval;
         open++;
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
         const stream = new Stream(res, limits, (why) => dropped[why]++);

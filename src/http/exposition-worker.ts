@@ -13,6 +13,8 @@ import type { ExpositionStats } from './exposition.js';
 import type { ExpositionFormat } from './text-format.js';
 
 export interface ExpositionData {
+  /** The monitor's control block: the quantiles' window ends at its clock (engine/monitor-clock.ts). */
+  control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
   bounds: number[];

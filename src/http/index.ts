@@ -29,8 +29,9 @@ import type { HttpServer, HttpServerStatus } from './types.js';
 
 export type { HttpServer, HttpServerStatus } from './types.js';
 
-/** What the front reads in place: the monitor's shared registry and store. */
+/** What the front reads in place: the monitor's control block (its clock), shared registry and store. */
 export interface SharedMemory {
+  control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
 }
@@ -97,6 +98,10 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
       try {
         if (Buffer.byteLength(target) > http.maxUrlBytes) throw new HttpError(414, `URI Too Long: the request target is over ${http.maxUrlBytes} bytes (maxUrlBytes)`, 'url');
         const url = new URL(target, 'http://perfwatch.invalid');
+        // The monitor's clock, which every time in an answer is in: the dashboard reckons its
+        // ranges by it, not by the browser's clock (another machine's, or the wall clock after
+        // a step back: docs/architecture.md, Time).
+        res.setHeader('X-Perfwatch-Now', String(Math.round(monitor.now())));
         await router.find(req.method ?? 'GET', url.pathname).handle({ req, res, url });
       } catch (error) {
         sendError(res, error);

@@ -25,6 +25,7 @@ import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { RingWriter, closeRing } from '../engine/ring.js';
+import { monitorNow } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { StoredRollups } from '../storage/rollups.js';
@@ -135,7 +136,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
     this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched());
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
-    this.drops = new DropWatch(Date.now());
+    this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
     this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error));
@@ -170,7 +171,7 @@ export class PerformanceMonitor extends EventEmitter {
       store: this.store,
       seriesCapacity: buffers.seriesCapacity,
       intervalMs: o.collectionIntervalMs,
-      watchedFrom: () => (this.firstStartedAt === Infinity ? Date.now() : this.firstStartedAt),
+      watchedFrom: () => (this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt),
       historyLimit,
       maxRules: o.maxAlertRules,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
@@ -193,6 +194,7 @@ export class PerformanceMonitor extends EventEmitter {
     });
     this.reports = new ReportService({
       monitorId: this.id,
+      now: () => this.now(),
       store: this.store,
       registry: this.registryBuffers,
       threads: o.reports.threads,
@@ -225,6 +227,7 @@ export class PerformanceMonitor extends EventEmitter {
       o.overhead,
     );
     this.optimizer = new Optimizer({
+      now: () => this.now(),
       measure: (t, from, to) => measureTarget(this.registry, this.reader, t.target, t.targetTags, from, to),
       flush: () => this.flush(),
       verificationWindowMs: () => o.reports.verificationWindowMs,
@@ -355,7 +358,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.collector.start();
       await this.alerting.start();
       await this.hub?.start();
-      await this.exporter.start(this.firstStartedAt === Infinity ? Date.now() : this.firstStartedAt);
+      await this.exporter.start(this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt);
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
@@ -369,7 +372,7 @@ export class PerformanceMonitor extends EventEmitter {
     }
     for (const sab of this.rings()) closeRing(sab, false);
     this.mainWriter.setClosed(false);
-    this.startedAt = Date.now();
+    this.startedAt = this.now();
     if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
@@ -388,7 +391,7 @@ export class PerformanceMonitor extends EventEmitter {
     // A capture running (an alert's, or one asked for) ends now, its summary covering what it
     // sampled: its timer would hold the host's event loop up to 120 s past a shutdown's stop().
     this.profiler.stopEarly();
-    this.stoppedAt = Date.now();
+    this.stoppedAt = this.now();
     this.tick.stop();
     if (this.runtime) {
       this.faults.guard('runtime-sample', () => this.runtime!.sample());
@@ -599,9 +602,20 @@ export class PerformanceMonitor extends EventEmitter {
     return this.alerting.getHistory(filter);
   }
 
+  /**
+   * The monitor's clock (ms since the epoch): the wall clock, except that it never goes back.
+   * After a step back of the wall clock (NTP, `date -s`) it runs that far ahead of Date.now(),
+   * for as long as this monitor lives (status().clock); every time the monitor gives or takes
+   * (samples, history, alerts, `from` and `to`) is in it, so a range to ask for is best made
+   * from it: `{ from: monitor.now() - 60_000 }`.
+   */
+  now(): number {
+    return monitorNow(this.ctl);
+  }
+
   /** Every series with data (or a page of them: offset, limit): current value, totals and a summary of the recent window. */
   getMetrics(query?: MetricQuery): MetricSnapshot[] {
-    return this.query.metrics(query);
+    return this.query.metrics(query, this.now());
   }
 
   /** How many series with data match `query` (names, tags): the pages of getMetrics() together. */
@@ -624,7 +638,7 @@ export class PerformanceMonitor extends EventEmitter {
    * retention period). Rejects with InvalidArgumentError on a bad query.
    */
   async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
-    const plan = this.history.plan(query);
+    const plan = this.history.plan(query, this.now());
     const stored = new Map<number, StoredRollups>();
     let unread: MetricHistory['unread'];
     const storage = this.storage;
@@ -651,7 +665,7 @@ export class PerformanceMonitor extends EventEmitter {
         }
       }
     }
-    return this.history.build(plan, stored, Date.now(), unread);
+    return this.history.build(plan, stored, this.now(), unread);
   }
 
   /**
@@ -711,7 +725,7 @@ export class PerformanceMonitor extends EventEmitter {
       instrument: this.instrumentation?.status() ?? null,
       profiling: this.profiler.status(),
     };
-    return monitorStatus(this.statusParts, live, Date.now());
+    return monitorStatus(this.statusParts, live, this.now());
   }
 
   /**
@@ -736,7 +750,7 @@ export class PerformanceMonitor extends EventEmitter {
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
     const { serveMonitorHttp } = await import('../http/index.js');
-    return serveMonitorHttp(this, { registry: this.registryBuffers, store: this.store }, options);
+    return serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, options);
   }
 
   /**

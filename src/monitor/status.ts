@@ -9,7 +9,7 @@ import type { ProfilerStatus } from '../profiling/profiler.js';
 import type { CollectorApi, CollectorInfo, SystemInfo } from '../actors/protocols.js';
 import type { ActorState, Supervisor } from '../actors/supervisor.js';
 import type { Alerting, AlertingStatus } from '../alerts/alerting.js';
-import { BAD_SAMPLES, CLOCK, INGESTED, MINUTE_SKETCH_BYTES, OWN_FAULTS, SKETCH_LOG_REACH, SKETCH_OVERFLOW, SKETCHES_LOST, STARTED_AT, type ControlViews } from '../engine/control.js';
+import { BAD_SAMPLES, CLOCK, CLOCK_OFFSET, CLOCK_STEPPED_AT, CLOCK_STEPS, INGESTED, MINUTE_SKETCH_BYTES, OWN_FAULTS, SKETCH_LOG_REACH, SKETCH_OVERFLOW, SKETCHES_LOST, STARTED_AT, type ControlViews } from '../engine/control.js';
 import { collectorLag } from '../engine/pending-clock.js';
 import { OWN_SERIES, type Registry } from '../engine/registry.js';
 import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.js';
@@ -44,6 +44,13 @@ export interface MonitorStatus {
   startedAt: number | null;
   uptimeMs: number;
   collectionIntervalMs: number;
+  /**
+   * The monitor's clock (monitor.now(), engine/monitor-clock.ts) against the wall clock:
+   * `aheadMs` how far it runs ahead of Date.now(), after `steps` steps back of the wall clock
+   * (the last found at `lastStepAt`, in the monitor's clock; null: none). Every time the monitor
+   * gives or takes is in its clock.
+   */
+  clock: { aheadMs: number; steps: number; lastStepAt: number | null };
   /**
    * The application's series against maxSeries; the monitor's own are counted apart.
    * `lockTakeovers`: registry locks taken from a thread that ended holding one (a worker
@@ -217,6 +224,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     startedAt: live.startedAt,
     uptimeMs: live.startedAt && running ? now - live.startedAt : 0,
     collectionIntervalMs: p.options.collectionIntervalMs,
+    clock: { aheadMs: p.ctl.f64[CLOCK_OFFSET]!, steps: p.ctl.f64[CLOCK_STEPS]!, lastStepAt: p.ctl.f64[CLOCK_STEPPED_AT]! > 0 ? p.ctl.f64[CLOCK_STEPPED_AT]! : null },
     series: { count: p.registry.applicationSeriesCount(), limit: p.options.maxSeries, own: { count: p.registry.ownSeriesCount(), limit: OWN_SERIES }, lockTakeovers: p.registry.lockTakeovers() },
     ingestion: {
       ingested: p.ctl.f64[INGESTED]!,

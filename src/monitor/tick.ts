@@ -10,7 +10,8 @@
  */
 import type { CollectorApi, CollectorInfo } from '../actors/protocols.js';
 import type { Supervisor } from '../actors/supervisor.js';
-import { INGESTED, QUIET_AT, type ControlViews } from '../engine/control.js';
+import { CLOCK_OFFSET, CLOCK_STEPS, INGESTED, QUIET_AT, type ControlViews } from '../engine/control.js';
+import { monitorNow } from '../engine/monitor-clock.js';
 import type { RingWriter } from '../engine/ring.js';
 import type { OverheadGovernor } from '../overhead/governor.js';
 import type { DropWatch } from './drops.js';
@@ -55,6 +56,8 @@ export class Tick {
   private timer: NodeJS.Timeout | undefined;
   private nextRuntimeSample = 0;
   private nextDropCheck = 0;
+  /** Steps back of the wall clock already reported (CLOCK_STEPS). */
+  private clockSteps = 0;
   private count = 0;
   private rate = { at: 0, ingested: 0, perSecond: 0 };
   private info: CollectorInfo | undefined;
@@ -75,7 +78,7 @@ export class Tick {
 
   /** Starts ticking on a running monitor: the first tick now. */
   start(): void {
-    const now = Date.now();
+    const now = monitorNow(this.deps.ctl);
     this.rate = { at: now, ingested: this.deps.ctl.f64[INGESTED]!, perSecond: 0 };
     this.nextRuntimeSample = 0;
     this.nextDropCheck = now + this.deps.intervalMs;
@@ -95,7 +98,8 @@ export class Tick {
   private onTick(): void {
     if (!this.deps.running()) return;
     const busyFrom = performance.now();
-    const now = Date.now();
+    // The monitor's clock, the one its buckets close by (engine/monitor-clock.ts).
+    const now = monitorNow(this.deps.ctl);
     this.timer = setTimeout(() => this.onTick(), nextTickDelay(now));
     this.timer.unref();
     this.deps.faults.guard('tick', () => this.work(now));
@@ -110,7 +114,7 @@ export class Tick {
       // for it: it rings, or the samples would wait for the next one (up to a second).
       const quiet = mainWriter.unpublished() === 0 && !lateForBoundary(now);
       faults.guard('runtime-sample', () => runtime.sample());
-      if (quiet) ctl.f64[QUIET_AT] = Date.now();
+      if (quiet) ctl.f64[QUIET_AT] = monitorNow(ctl);
       mainWriter.publish(!quiet);
     }
     const ingested = ctl.f64[INGESTED]!;
@@ -121,6 +125,13 @@ export class Tick {
       this.nextDropCheck = now + this.deps.intervalMs - TICK_MS / 2;
       const report = this.deps.drops.check(ringStatuses(this.deps.rings()), now);
       if (report) this.deps.emit('drops', report);
+    }
+    const steps = ctl.f64[CLOCK_STEPS]!;
+    if (steps > this.clockSteps) {
+      // Found by the collector (engine/monitor-clock.ts): said once a step, as a fault, since every time the monitor gives is now ahead of the wall clock.
+      this.clockSteps = steps;
+      const ahead = Math.round(ctl.f64[CLOCK_OFFSET]!);
+      faults.report('clock-step', new Error(`the wall clock stepped back (NTP, date -s, a restored VM); the monitor's clock goes on from where it was and now runs ${ahead} ms ahead of Date.now() (status().clock) until a step forward of the wall clock pays it back: ask for ranges from monitor.now()`));
     }
     if (collector.state === 'running' && this.count++ % INFO_EVERY === 0) {
       collector

@@ -21,7 +21,10 @@ import { parseTunable, type OptimizationType, type TargetReading, type Tunable, 
 import { MAX_VERIFICATION_WINDOW_MS, OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
 
 export interface OptimizerDeps {
+  /** Reads the target over [from, to], in the monitor's clock (engine/monitor-clock.ts). */
   measure(tunable: Tunable, from: number, to: number): TargetReading;
+  /** The monitor's clock (default Date.now): a verification window is measured in it. */
+  now?: () => number;
   /** Makes what the host recorded so far visible to measure(). */
   flush(): Promise<void>;
   verificationWindowMs: () => number;
@@ -72,6 +75,7 @@ interface Memory {
 
 export class Optimizer {
   private readonly deps: OptimizerDeps;
+  private readonly now: () => number;
   private readonly tunables = new Map<string, Tunable>();
   private readonly memory = new Map<string, Memory>();
   private readonly log: OptimizationLogEntry[] = [];
@@ -90,6 +94,7 @@ export class Optimizer {
 
   constructor(deps: OptimizerDeps) {
     this.deps = deps;
+    this.now = deps.now ?? Date.now;
   }
 
   register(definition: TunableDefinition, builtin = false): void {
@@ -166,7 +171,7 @@ export class Optimizer {
     const runId = ++this.runCount;
     const status: OptimizationRun = {
       runId, type: o.type, dryRun, autoApply: o.autoApply, verificationWindowMs: windowMs, plan: [], skipped: [], applied: [], notes: this.deps.notes(),
-      state: 'running', startedAt: Date.now(), finishedAt: null, current: null, error: null,
+      state: 'running', startedAt: this.now(), finishedAt: null, current: null, error: null,
     };
     const knobs = [...this.tunables.values()].filter((t) => o.type === 'all' || t.type === o.type);
     if (knobs.length === 0) status.notes.push(this.noKnobsNote(o.type));
@@ -179,7 +184,7 @@ export class Optimizer {
     let done: Promise<OptimizationRun>;
     if (dryRun || status.plan.length === 0) {
       status.state = 'done';
-      status.finishedAt = Date.now();
+      status.finishedAt = this.now();
       done = Promise.resolve(status);
     } else {
       this.applying = runId;
@@ -251,7 +256,7 @@ export class Optimizer {
       for (const s of status.plan) if (!status.applied.some((a) => a.knob === s.knob && a.to === s.to)) status.skipped.push({ knob: s.knob, reason: `not applied: the run was cancelled before it (${fmt(s.from)} → ${fmt(s.to)})` });
     }
     status.current = null;
-    status.finishedAt = Date.now();
+    status.finishedAt = this.now();
     return status;
   }
 
@@ -269,7 +274,7 @@ export class Optimizer {
   }
 
   private append(entry: Omit<OptimizationLogEntry, 'seq' | 'at'>): void {
-    const full = { seq: ++this.seq, at: Date.now(), ...entry };
+    const full = { seq: ++this.seq, at: this.now(), ...entry };
     this.log.push(full);
     if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
     if (this.restored) this.deps.persist?.({ entry: full });
@@ -309,7 +314,7 @@ export class Optimizer {
     if (!direction) {
       return this.skip(t, mem.failed.size === 2 ? `at a local optimum: neither direction improved ${t.target} from ${fmt(from)}` : `at its bound (${fmt(from)} in [${fmt(t.min)}, ${fmt(t.max)}]) and the other direction did not help`, runId, result);
     }
-    const now = Date.now();
+    const now = this.now();
     const reading = this.deps.measure(t, now - windowMs, now);
     if (reading.count === 0) return this.skip(t, `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`, runId, result);
     if (reading.count < MIN_SAMPLES) {
@@ -345,7 +350,7 @@ export class Optimizer {
       return change;
     };
     this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}` });
-    run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: Date.now() + windowMs };
+    run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: this.now() + windowMs };
     let returned: unknown;
     try {
       returned = await t.set(step.to);
@@ -354,16 +359,16 @@ export class Optimizer {
     }
     const out = this.outOfRange(t, returned, step.to);
     if (out) return fail(out);
-    const changedAt = Date.now();
+    const changedAt = this.now();
     run.current.verifyUntil = changedAt + windowMs;
     try {
       await sleep(windowMs, signal);
     } catch {
-      return fail(`cancelled after ${fmt((Date.now() - changedAt) / 1000)} s of the ${fmt(windowMs / 1000)} s verification window, before ${t.target} could be judged`, 'rolled-back');
+      return fail(`cancelled after ${fmt((this.now() - changedAt) / 1000)} s of the ${fmt(windowMs / 1000)} s verification window, before ${t.target} could be judged`, 'rolled-back');
     }
     run.current = null;
     await this.deps.flush().catch(() => {});
-    const reading = this.deps.measure(t, changedAt, Date.now());
+    const reading = this.deps.measure(t, changedAt, this.now());
     if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back');
     if (reading.count < MIN_SAMPLES) return fail(`only ${samples(reading.count)} of ${t.target} during the ${fmt(windowMs / 1000)} s verification window, fewer than the ${MIN_SAMPLES} needed to judge the change`, 'rolled-back');
     const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
@@ -379,7 +384,7 @@ export class Optimizer {
       mem.helped = step.direction;
       if (this.restored && this.deps.persist) {
         this.kept.set(t.name, step.to);
-        this.deps.persist({ tunable: t.name, value: step.to, at: Date.now() });
+        this.deps.persist({ tunable: t.name, value: step.to, at: this.now() });
       }
       this.append({ runId, kind: 'keep', knob: t.name, from: step.from, to: step.to, message: change.reason });
       return change;

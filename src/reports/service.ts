@@ -77,6 +77,8 @@ export interface AlertHistoryQuery {
 
 export interface ReportServiceDeps {
   monitorId: string;
+  /** The monitor's clock (engine/monitor-clock.ts), which its buckets and windows are in (default Date.now). */
+  now?: () => number;
   store: StoreBuffers;
   registry: RegistryBuffers;
   threads: number;
@@ -111,6 +113,7 @@ const toMs = (t: number | Date | undefined): number | undefined => (t instanceof
 
 export class ReportService {
   private readonly deps: ReportServiceDeps;
+  private readonly now: () => number;
   private pool: Piscina<ReportTask, ReportTaskResult> | undefined;
   private poolThreads = 0;
   /** Pools dropped because a thread could not start, with the error that said so. */
@@ -128,6 +131,7 @@ export class ReportService {
   private readonly persisted = new Map<string, Baseline>();
 
   constructor(deps: ReportServiceDeps) {
+    this.now = deps.now ?? Date.now;
     this.deps = deps;
     this.configured = deps.threads;
   }
@@ -172,7 +176,7 @@ export class ReportService {
     if (from !== undefined && to !== undefined && from > to) {
       throw new InvalidArgumentError('from', `(${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
     }
-    const now = Date.now();
+    const now = this.now();
     const history = o.includeAlerts && this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
     const result = await this.run(
       {
@@ -210,7 +214,7 @@ export class ReportService {
     const { offset = 0, limit = Infinity } = parsed.data;
     const withData = this.deps.seriesWithData();
     const ids = withData.slice(offset, offset + limit);
-    const result = await this.run({ kind: 'baselines', now: Date.now(), ids }, parsed.data.signal, parsed.data.onProgress);
+    const result = await this.run({ kind: 'baselines', now: this.now(), ids }, parsed.data.signal, parsed.data.onProgress);
     const fresh = result.baselines!;
     if (!this.deps.persistBaseline) return fresh;
     for (const b of fresh) {
@@ -252,7 +256,7 @@ export class ReportService {
    */
   hang(): Promise<void> {
     return new Promise((resolve) => {
-      this.run({ kind: 'hang', now: Date.now() }, undefined, undefined, resolve).catch(() => {});
+      this.run({ kind: 'hang', now: this.now() }, undefined, undefined, resolve).catch(() => {});
     });
   }
 
@@ -301,7 +305,7 @@ export class ReportService {
    * does nothing is that call.
    */
   private replaceAbortedThread(pool: Piscina<ReportTask, ReportTaskResult>): void {
-    if (this.running > 1) pool.run({ kind: 'noop', now: Date.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
+    if (this.running > 1) pool.run({ kind: 'noop', now: this.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
   }
 
   private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {

@@ -42,6 +42,12 @@ export const PEERS = {
     debianPackage: 'prometheus',
     binaries: ['prometheus'],
   },
+  // The preload library that steps the wall clock of one process (libfaketime, read from a
+  // file the test writes), for the test of the monitor's clock across a step back.
+  libfaketime: {
+    debianPackage: 'libfaketime',
+    binaries: ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1'],
+  },
   // The browser the dashboard test drives (playwright-core over CDP; never a downloaded one).
   chromium: {
     debianPackage: 'chromium',

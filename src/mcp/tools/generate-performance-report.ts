@@ -62,7 +62,7 @@ export default function register(server: McpServer, front: Front): void {
       const monitor = host.monitor;
       const progress = progressReporter(ctx);
       const common = {
-        ...(args.time_range !== undefined ? { from: Date.now() - parseTimeRange(args.time_range) } : {}),
+        ...(args.time_range !== undefined ? { from: monitor.now() - parseTimeRange(args.time_range) } : {}),
         includeRecommendations: args.include_recommendations,
         includeAlerts: args.include_alerts,
         signal: work.signal,

@@ -172,7 +172,8 @@ export default function register(server: McpServer, front: Front): void {
     },
     async (args) => {
       await host.readable();
-      const now = Date.now();
+      // The monitor's clock: a time_range ends at its newest bucket, past a step back of the wall clock.
+      const now = host.monitor.now();
       const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
       const to = args.end !== undefined ? Date.parse(args.end) : undefined;
       const offset = args.offset ?? 0;

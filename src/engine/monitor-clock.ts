@@ -1,0 +1,85 @@
+/**
+ * The monitor's clock: the wall clock (Date.now(), ms since the epoch), except that it never
+ * goes back.
+ *
+ * Every time the monitor keeps is in this clock: the collector stamps samples and closes
+ * buckets by it, the actors beat in it, readers ask for "the last minute" by it. The wall
+ * clock alone can step back (NTP correcting a clock that ran ahead, `date -s`, a VM restored
+ * from a snapshot); the collector then waited for the wall clock to reach its open bucket's
+ * end again, and for as long as the step (two minutes in a trial with libfaketime) no bucket
+ * closed: every metric, window rule and dashboard stood still.
+ *
+ * So the collector, which alone closes buckets, reads the wall clock through SteadyClock:
+ * a reading behind its last one is a step back, and from there on the monitor's clock runs
+ * that far ahead of the wall clock (CLOCK_OFFSET in the control block, which every thread adds
+ * to Date.now() through monitorNow). A step forward first pays back what is ahead (the wall
+ * clock set back by mistake, then put right: the monitor's clock goes on as if neither had
+ * happened); past that it is time passing, as after a suspend, and the buckets in between stay
+ * empty. Otherwise the offset is kept for the monitor's life (a monitor created anew starts on
+ * the wall clock); status().clock says how far ahead it is, and a fault says when it grew.
+ */
+import { performance } from 'node:perf_hooks';
+import { CLOCK, CLOCK_OFFSET, CLOCK_STEPS, CLOCK_STEPPED_AT, type ControlViews } from './control.js';
+
+/**
+ * How far the wall clock may run ahead of the monotonic clock between two readings before it
+ * counts as a step forward (NTP slews it by 0.5 ms a second at most).
+ */
+const FORWARD_STEP_MS = 1_000;
+
+/** The monitor's clock now, in any thread that has the control block. */
+export function monitorNow(ctl: ControlViews): number {
+  return Date.now() + ctl.f64[CLOCK_OFFSET]!;
+}
+
+/** How far the monitor's clock runs ahead of the wall clock (ms; 0 unless the wall clock stepped back). */
+export function clockOffset(ctl: ControlViews): number {
+  return ctl.f64[CLOCK_OFFSET]!;
+}
+
+/** The wall clock and a monotonic one (tests step the wall clock). */
+export interface ClockSources {
+  wall(): number;
+  mono(): number;
+}
+
+const SYSTEM: ClockSources = { wall: () => Date.now(), mono: () => performance.now() };
+
+/**
+ * The collector's reading of the monitor's clock, the one writer of CLOCK_OFFSET. A reading
+ * behind the last one (its own, or for a collector that replaces another, the last beat in
+ * CLOCK) resumes from the last reading at the pace of the monotonic clock, and the offset
+ * grows by the step.
+ */
+export class SteadyClock {
+  private lastT: number;
+  private lastMono: number;
+
+  constructor(
+    private readonly ctl: ControlViews,
+    private readonly sources: ClockSources = SYSTEM,
+  ) {
+    this.lastT = ctl.f64[CLOCK]!;
+    this.lastMono = sources.mono();
+  }
+
+  now(): number {
+    const mono = this.sources.mono();
+    const offset = this.ctl.f64[CLOCK_OFFSET]!;
+    let t = this.sources.wall() + offset;
+    const expected = this.lastT + Math.max(0, mono - this.lastMono);
+    if (t < this.lastT) {
+      this.ctl.f64[CLOCK_OFFSET] = offset + (expected - t);
+      this.ctl.f64[CLOCK_STEPS]! += 1;
+      this.ctl.f64[CLOCK_STEPPED_AT] = expected;
+      t = expected;
+    } else if (offset > 0 && t - expected > FORWARD_STEP_MS) {
+      const back = Math.min(offset, t - expected);
+      this.ctl.f64[CLOCK_OFFSET] = offset - back;
+      t -= back;
+    }
+    this.lastT = t;
+    this.lastMono = mono;
+    return t;
+  }
+}
