@@ -2996,6 +2996,13 @@ export const BREAKS = [
     tests: ['http-api.test.ts'],
     mustFail: ['refuses a history of more than 100,000 points (max_points × limit) on /api/history and /api/events, naming the parameter'],
   },
+  {
+    name: 'one client stamp for every monitor',
+    what: "every monitor's fetch and node:http source stamps a request's start under one symbol: the first to record the call clears it, and a second monitor in the process records none of the service's outgoing calls",
+    edits: [{ find: "  private readonly started = Symbol('perfwatch.clientStarted');", replace: "  private readonly started = Symbol.for('perfwatch.clientStarted');" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records each call in every monitor that instruments it'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -490,6 +490,20 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(total(m, 'throughput')).toBe(0);
   });
 
+  it('records each call in every monitor that instruments it: two monitors in one process each count all of them', async () => {
+    const [a, b] = [await started(), await started()];
+    a.instrument({ httpServer: false });
+    b.instrument({ httpServer: false });
+    const base = await serve();
+    const host = new URL(base).host;
+    for (let i = 0; i < 6; i++) await fetch(`${base}/ok/${i}`).then((r) => r.text());
+    for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => http.get(`${base}/fail/${i}`, (r) => r.resume().on('end', resolve)));
+    for (const m of [a, b]) {
+      await counted(m, 'api_error_rate', 10);
+      expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 10, totalSum: 4 });
+    }
+  });
+
   it("leaves out the monitor's own alert notifications, and records the service's calls to the same host", async () => {
     const base = await serve();
     const host = new URL(base).host;
