@@ -3017,6 +3017,34 @@ export const BREAKS = [
     tests: ['dashboard.test.ts'],
     mustFail: ["reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's"],
   },
+  {
+    name: 'one client stamp for every monitor',
+    what: "every monitor's fetch and node:http source stamps a request's start under one symbol: the first to record the call clears it, and a second monitor in the process records none of the service's outgoing calls",
+    edits: [{ find: "  private readonly started = Symbol('perfwatch.clientStarted');", replace: "  private readonly started = Symbol.for('perfwatch.clientStarted');" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records each call in every monitor that instruments it'],
+  },
+  {
+    name: 'a capture lost with the working directory',
+    what: "a capture's summary reads process.cwd() to show files relative to it: in a service whose working directory was removed (an old release a deploy deleted) it throws ENOENT, and every capture fails after sampling its whole length",
+    edits: [{ find: '  const cwd = workingDir();', replace: '  const cwd = process.cwd();' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ['summarises a capture in a service whose working directory was removed'],
+  },
+  {
+    name: "a mounted middleware's path without its mount",
+    what: "a request answered by Express middleware mounted at a path is filed under req.url, which Express leaves stripped of the mount: express.static at /static and at /assets both answer /app.js, and a health check at /health answers /",
+    edits: [{ find: "  return request.originalUrl ?? request.url ?? '/';", replace: "  return request.url ?? '/';" }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ['files what it answers under the whole path, mount included'],
+  },
+  {
+    name: "an absolute-form target's host in its route",
+    what: "normalizePath keeps the scheme and host of an absolute-form request (GET http://host/path): each judge host a proxy scanner names takes a route of its own, and the service's routes met after them fall into other",
+    edits: [{ find: "  if (url.charCodeAt(0) !== 0x2f) url = url.replace(ABSOLUTE_FORM, '');", replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['files an absolute-form request (GET http://host/path'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -89,3 +89,23 @@ describe.each([
     expect(a.status.httpServer).toMatchObject({ routes: 5, other: 0, unmatched: 3, aborted: 0 });
   });
 });
+
+describe('Express 5: middleware mounted at a path', () => {
+  it('files what it answers under the whole path, mount included: express.static at two mounts, a health check, a legacy handler', async () => {
+    const { child, base } = await startChild('instrument-express.cjs');
+    const get = (path: string) => fetch(`${base}${path}`).then(async (r) => [r.status, await r.text()]);
+    for (let i = 0; i < 3; i++) expect((await get('/static/instrument-child.mjs'))[0]).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await get('/assets/instrument-child.mjs'))[0]).toBe(200);
+    for (let i = 0; i < 4; i++) expect(await get('/health')).toEqual([200, 'up']);
+    for (let i = 0; i < 3; i++) expect(await get(`/legacy/v1/orders/${i + 1}`)).toEqual([200, `legacy /orders/${i + 1}`]);
+    const a = await waitFor(async () => {
+      const got = await metrics(child);
+      return count(got, 'throughput', {}) >= 12 && got;
+    }, 20_000, 'the 12 requests in throughput');
+    expect(count(a, 'throughput', { endpoint: '/static/instrument-child.mjs', status_class: '2xx' })).toBe(3);
+    expect(count(a, 'throughput', { endpoint: '/assets/instrument-child.mjs', status_class: '2xx' })).toBe(2);
+    expect(count(a, 'throughput', { endpoint: '/health', status_class: '2xx' })).toBe(4);
+    expect(count(a, 'throughput', { endpoint: '/legacy/v1/orders/:id', status_class: '2xx' })).toBe(3);
+    expect(a.status.httpServer).toMatchObject({ routes: 4, other: 0, unmatched: 0 });
+  });
+});

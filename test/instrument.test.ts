@@ -108,6 +108,27 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, other: 0 });
   });
 
+  it("files an absolute-form request (GET http://host/path, a proxy scanner's) under its path, as the service answers it: the hosts named take no routes", async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const { port } = new URL(base);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const send = (path: string) => new Promise<void>((resolve, reject) => http.request({ host: '127.0.0.1', port, path, agent }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    // 300 judge hosts, more than the cap of 200 routes: each asked for / and for /users/<id>.
+    for (let i = 0; i < 300; i += 50) {
+      const batch: Promise<void>[] = [];
+      for (let j = i; j < i + 50; j++) batch.push(send(`http://judge-${j}.example/`), send(`HTTPS://judge-${j}.example:8443/users/${j}?check=1`));
+      await Promise.all(batch);
+    }
+    await send('/users/1');
+    agent.destroy();
+    await counted(m, 'throughput', 601);
+    expect(total(m, 'throughput', { endpoint: '/' })).toBe(300);
+    expect(total(m, 'throughput', { endpoint: '/users/:id' })).toBe(301);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, other: 0 });
+  });
+
   it('sends routes past maxRoutes to "other" and counts them', async () => {
     const m = await started();
     m.instrument({ httpServer: { maxRoutes: 2 } });
@@ -488,6 +509,20 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
+  });
+
+  it('records each call in every monitor that instruments it: two monitors in one process each count all of them', async () => {
+    const [a, b] = [await started(), await started()];
+    a.instrument({ httpServer: false });
+    b.instrument({ httpServer: false });
+    const base = await serve();
+    const host = new URL(base).host;
+    for (let i = 0; i < 6; i++) await fetch(`${base}/ok/${i}`).then((r) => r.text());
+    for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => http.get(`${base}/fail/${i}`, (r) => r.resume().on('end', resolve)));
+    for (const m of [a, b]) {
+      await counted(m, 'api_error_rate', 10);
+      expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 10, totalSum: 4 });
+    }
   });
 
   it("leaves out the monitor's own alert notifications, and records the service's calls to the same host", async () => {

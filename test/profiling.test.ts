@@ -103,6 +103,21 @@ describe('profile on demand', () => {
     expect(Array.isArray(profile.head.children)).toBe(true);
   }, 30_000);
 
+  it('summarises a capture in a service whose working directory was removed, naming files by their absolute paths', async () => {
+    const s = await service();
+    await s.call('leaveCwd');
+    const stop = s.load('/hot?ms=20');
+    const cpu = await s.call<Capture>('profile', { request: { kind: 'cpu', seconds: 1 } });
+    await stop();
+    const stopLeak = s.load('/leak?n=200');
+    const heap = await s.call<Capture>('profile', { request: { kind: 'heap', seconds: 1 } });
+    await stopLeak();
+    const fixture = join(process.cwd(), FIXTURE);
+    expect((cpu.summary as CpuSummary).topSelf[0]).toMatchObject({ function: 'renderPlayerStats', file: fixture });
+    expect((heap.summary as HeapSummary).sites[0]).toMatchObject({ function: 'retainPlayerHistory', file: fixture });
+    expect(cpu.file).toMatch(/\.cpuprofile$/);
+  }, 30_000);
+
   it('runs one capture at a time: a second one meanwhile is refused with the running one named', async () => {
     const m = await started({ profiling: { dir: await tempDir() } });
     const first = m.profile({ seconds: 1 });

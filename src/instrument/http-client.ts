@@ -14,9 +14,8 @@ import { CappedTags, CLASS_COUNT, ERROR_CLASS, classIndex, classTag, methodTag }
 import type { HttpClientInstrumentOptions } from './options.js';
 import type { Recorder, Source } from './recorder.js';
 
-const STARTED = Symbol('perfwatch.clientStarted');
-
-type Stamped = { [STARTED]?: number };
+/** A request's start time, under the symbol of the source that stamped it (HttpClientSource.started). */
+type Stamped = Record<symbol, number | undefined>;
 
 interface MethodEntry {
   byClass: (MetricHandle | undefined)[];
@@ -76,6 +75,13 @@ export class HttpClientSource implements Source {
   readonly hosts: CappedTags<HostEntry>;
   /** The monitor's own calls (its alert notifications), left out: they are not the service's. */
   private readonly own: ReadonlySet<string> | undefined;
+  /**
+   * Where this source stamps a request's start: one symbol per source, since a request is
+   * seen by every source subscribed (two monitors in one process), and each records it once.
+   * A symbol shared by all of them let the first to record it clear the stamp, and every
+   * other monitor missed each call.
+   */
+  private readonly started = Symbol('perfwatch.clientStarted');
   private attached = false;
 
   constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, own: readonly string[] = []) {
@@ -106,7 +112,7 @@ export class HttpClientSource implements Source {
     const request = (message as { request: Stamped }).request;
     // Not stamped, so never recorded: a notification of the monitor's own.
     if (this.own !== undefined && this.own.has(this.channels.target!(request))) return;
-    request[STARTED] = performance.now();
+    request[this.started] = performance.now();
   };
 
   private readonly onResponse = (message: unknown): void => {
@@ -128,9 +134,9 @@ export class HttpClientSource implements Source {
 
   /** Records a request once: a failure after its headers (a body cut short) is not a second request. */
   private finish(request: Stamped, cls: number, failed: boolean): void {
-    const started = request[STARTED];
+    const started = request[this.started];
     if (started === undefined || started === 0) return;
-    request[STARTED] = 0;
+    request[this.started] = 0;
     const ms = performance.now() - started;
     const m = this.methodEntry(request);
     (m.byClass[cls] ?? this.classHandle(m, cls)).record(ms);

@@ -53,7 +53,17 @@ interface Mount {
   up: Mount | undefined;
 }
 
-type Routed = IncomingMessage & { [ROUTE]?: string; [MOUNTS]?: Mount; baseUrl?: string };
+type Routed = IncomingMessage & { [ROUTE]?: string; [MOUNTS]?: Mount; baseUrl?: string; originalUrl?: string };
+
+/**
+ * The URL the client asked for. Express (and Connect before it) strip a mount's path from
+ * `url` while the middleware mounted there runs, and leave it stripped once that middleware
+ * answers: `express.static` at `/static` and at `/assets` both answered `/app.js`, and a health
+ * check at `/health` answered `/`. They keep the URL as it came in `originalUrl`.
+ */
+function urlOf(request: Routed): string {
+  return request.originalUrl ?? request.url ?? '/';
+}
 
 /** A mount pattern whose segments are one each of the prefix it matched (no wildcard, no optional group). */
 const PLAIN_PATTERN = /^(\/[^/*{}()?+]+)+$/;
@@ -280,7 +290,7 @@ export class HttpServerSource implements Source {
       const method = request.method;
       const route = request[ROUTE];
       if (route === undefined) {
-        const url = request.url ?? '/';
+        const url = urlOf(request);
         const recent = this.recent.get(url);
         // ms >= 0 (false for NaN; a difference of two clock readings is finite): valid as the handles check it.
         if (recent !== undefined && recent.status === status && recent.method === method && ms >= 0) {
@@ -428,7 +438,7 @@ export class HttpServerSource implements Source {
   private entry(request: Routed): RouteEntry | undefined {
     const route = request[ROUTE];
     if (route !== undefined) return this.routes.get(route);
-    const url = request.url ?? '/';
+    const url = urlOf(request);
     return this.recent.get(url)?.entry ?? this.paths.get(url) ?? this.byPath(url, false);
   }
 

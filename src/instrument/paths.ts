@@ -14,6 +14,13 @@ const HAS_DIGIT = /\d/;
 /** Segments this long holding a digit are tokens (base64 ids, signed keys), not names. */
 const TOKEN_LENGTH = 20;
 const MAX_SEGMENTS = 16;
+/**
+ * The scheme and authority of an absolute-form request target (`GET http://host/path`), which
+ * node:http takes as it is: what proxies are sent, and what proxy scanners send to any open
+ * port. A service answers its path (Express's router, `new URL(req.url, base)`), and the host
+ * is the sender's to choose: kept, each judge host a scanner names took a route of its own.
+ */
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
 function foldSegment(segment: string): string {
   if (DIGITS.test(segment) || UUID.test(segment) || HEX.test(segment)) return ':id';
@@ -21,8 +28,9 @@ function foldSegment(segment: string): string {
   return segment;
 }
 
-/** `/users/42?x=1` → `/users/:id`; at most 16 segments kept, the rest as `/…`. */
+/** `/users/42?x=1` (or `http://host/users/42?x=1`) → `/users/:id`; at most 16 segments kept, the rest as `/…`. */
 export function normalizePath(url: string): string {
+  if (url.charCodeAt(0) !== 0x2f) url = url.replace(ABSOLUTE_FORM, '');
   let end = url.length;
   const q = url.indexOf('?');
   if (q !== -1) end = q;

@@ -19,6 +19,7 @@ import { heapHeadline, summarizeHeap, type HeapProfile } from './heap-summary.js
 import { captureProfile } from './inspector.js';
 import type { ProfilingOptions } from './options.js';
 import { DEFAULT_SECONDS, parseProfileRequest, type Capture, type CaptureNote, type ProfileRequest } from './schema.js';
+import { workingDir } from './sites.js';
 import { noteOf, skippedNote } from './text.js';
 
 export interface ProfilerDeps {
@@ -61,7 +62,8 @@ async function take(kind: Capture['kind'], until: Promise<void>, top: number): P
   const raw = await captureProfile(kind, until);
   const endedAt = Date.now();
   const t0 = performance.now();
-  const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, process.cwd()) : summarizeHeap(raw.profile as HeapProfile, top, process.cwd());
+  const cwd = workingDir();
+  const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, cwd) : summarizeHeap(raw.profile as HeapProfile, top, cwd);
   const json = JSON.stringify(raw.profile);
   return { endedAt, summary, json, mainMs: raw.callMs + performance.now() - t0 };
 }

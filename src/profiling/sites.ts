@@ -22,6 +22,19 @@ export function siteKey(f: CallFrame): string {
   return `${f.functionName}\u0000${f.url}\u0000${f.lineNumber}\u0000${f.columnNumber}`;
 }
 
+/**
+ * The working directory files are shown relative to, or '' (absolute paths) when there is
+ * none: process.cwd() throws ENOENT once the directory was removed under the process (an old
+ * release directory a deploy deleted), and a capture must still be summarised then.
+ */
+export function workingDir(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '';
+  }
+}
+
 export function displayFile(url: string, cwd: string): string {
   if (url === '') return '';
   let path = url;
