@@ -18,7 +18,7 @@ const MAX_SEGMENTS = 16;
  * The scheme and authority of an absolute-form request target (`GET http://host/path`), which
  * node:http takes as it is: what proxies are sent, and what proxy scanners send to any open
  * port. A service answers its path (Express's router, `new URL(req.url, base)`), and the host
- * is the sender's to choose: kept, each judge host a scanner names took a route of its own.
+ * is the sender's to choose: kept, each host a scanner names took a route of its own.
  */
 const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
 
