@@ -3045,6 +3045,13 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['files an absolute-form request (GET http://host/path'],
   },
+  {
+    name: 'a web page taken for an unreachable endpoint',
+    what: "`perfwatch profile --url` and `report --url` at a server that answers with a web page (the service's own port) say they cannot reach an MCP endpoint there, and only the SDK's \"Unexpected content type\": nothing says the server answered, nor where the endpoint is",
+    edits: [{ find: "  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type')) {", replace: "  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type: none')) {" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['profile and report --url say that a server which answered is not an MCP endpoint, and where one is'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { PerformanceMonitor } from '../dist/src/index.js';
@@ -185,6 +186,23 @@ describe('perfwatch CLI', () => {
         code: 2,
         stderr: `perfwatch: cannot reach an MCP endpoint at ${url}: fetch failed (connect ECONNREFUSED 127.0.0.1:${port})\n`,
       });
+    }
+  });
+
+  it('profile and report --url say that a server which answered is not an MCP endpoint, and where one is', async () => {
+    // A web server on the port (the service itself, say, rather than its monitor's endpoint).
+    const web = createHttpServer((req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>hello</html>'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}/`;
+    try {
+      for (const command of ['profile', 'report']) {
+        await expect(cli(command, '--url', url)).rejects.toMatchObject({
+          code: 2,
+          stderr: `perfwatch: the server at ${url} answered, but not as an MCP endpoint (Unexpected content type: text/html): --url is the monitor's MCP endpoint, the URL serveMcp() or serveHttp() gave (its path /mcp)\n`,
+        });
+      }
+    } finally {
+      await new Promise((resolve) => web.close(resolve));
     }
   });
 
