@@ -2924,10 +2924,10 @@ export const BREAKS = [
     name: 'a session busy only once its body is read',
     what: 'a request marks its session busy only once its body has been read: a session whose large batch is still arriving is idle, evicted to make room for a new client, and answered 404 once it has sent it all',
     edits: [
-      { find: "    const session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n", replace: '    let session: SessionUse | undefined;\n' },
+      { find: "    const session = sessionId === undefined ? undefined : sessions.use(sessionId, res, req.method === 'GET');\n    if (session) res.once('close', session.done);\n", replace: '    let session: SessionUse | undefined;\n' },
       {
         find: '    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);',
-        replace: "    session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);",
+        replace: "    session = sessionId === undefined ? undefined : sessions.use(sessionId, res, req.method === 'GET');\n    if (session) res.once('close', session.done);\n    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);",
       },
     ],
     tests: ['mcp-http-limits.test.ts'],
@@ -2995,6 +2995,20 @@ export const BREAKS = [
     edits: [{ find: '  if (limit * maxPoints <= MAX_ANSWER_POINTS) return;', replace: '  if (limit * maxPoints <= Infinity) return;' }],
     tests: ['http-api.test.ts'],
     mustFail: ['refuses a history of more than 100,000 points (max_points × limit) on /api/history and /api/events, naming the parameter'],
+  },
+  {
+    name: 'a session whose client answers no ping keeps its streams',
+    what: "a ping unanswered within sessionPingTimeoutMs closes nothing: a client that stopped with its stream open (a process stopped, a laptop closed: no FIN) keeps its session busy for good, and maxSessions of them answer every later client 503",
+    edits: [{ find: '    for (const res of session.responses) res.destroy();\n', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['close the streams of clients that answer no ping: a frozen or vanished client holds no place'],
+  },
+  {
+    name: 'an answered ping not taken as an answer',
+    what: "a session's ping answered in time still runs into its deadline: every live client, the SDK's that answer at once included, has its stream closed each round",
+    edits: [{ find: '        clearTimeout(deadline);\n        session.pinging = undefined;\n', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['close the streams of clients that answer no ping: a frozen or vanished client holds no place'],
   },
 ];
 
