@@ -14,8 +14,10 @@
  * (http-guard.ts, run by the listener of http-listen.ts); bodies are read within the limits
  * of http-body.ts; sessions are capped and expire, and at the cap the least recently active
  * idle one makes room for a new one (sessions.ts), and a session whose client answers no ping
- * has its streams closed. The policy and its defaults are in http-options.ts. mcpEndpoint() is the endpoint alone, so that one server (serveMcp's here,
- * or serveHttp's beside /metrics and /api) can mount it at /mcp.
+ * has its streams closed; an answer its client leaves unread is closed (stall-watch.ts).
+ * The policy and its defaults are in http-options.ts. mcpEndpoint() is the endpoint alone,
+ * so that one server (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it
+ * at /mcp.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +28,7 @@ import { jsonError } from './http-guard.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { listenGuarded, type RequestHandler } from './http-listen.js';
 import { Sessions, type SessionUse } from './sessions.js';
+import { StallWatch } from './stall-watch.js';
 import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
 
@@ -67,6 +70,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: policy.maxBodyBytes });
   const unpublish = front.addPublisher((uri) => modern.notify.resourceUpdated(uri));
   const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs, { pingMs: policy.sessionPingMs, pingTimeoutMs: policy.sessionPingTimeoutMs });
+  const stalls = new StallWatch(policy.responseStallMs);
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
 
@@ -101,6 +105,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    stalls.watch(res);
     // The session a request names is busy from the request's first byte, not from the end of
     // its body: one whose large batch is still arriving is not the idle session evicted to
     // make room for a new one, to be answered 404 once it has sent it all.
@@ -133,6 +138,8 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     maxBufferedBytes: budget.limit,
     maxBodyBytes: policy.maxBodyBytes,
     refusedBodies: { ...refusedBodies },
+    stalled: stalls.stalled,
+    responseStallMs: policy.responseStallMs,
     stateChanges: policy.stateChanges,
     token: policy.token !== undefined,
   });
@@ -145,6 +152,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
       unpublish();
       await modern.close();
       await sessions.close();
+      stalls.close();
     },
   };
 }
