@@ -140,6 +140,9 @@ describe('bad input', () => {
     expect(await serve({ port: 0, quantiles: [2] })).toBe('quantiles[0] must be a quantile: a number above 0 and below 1, got 2');
     expect(await serve({ port: 0, quantils: [0.5] })).toBe('quantils is not a known option; did you mean quantiles?');
     expect(await serve({ port: '7080' })).toBe('port must be an integer from 0 to 65535, got "7080"');
+    expect(await serve({ port: 0, sessionPingMs: 50 })).toBe('sessionPingMs must be an integer from 100 to 3600000, got 50');
+    expect(await serve({ port: 0, sessionPingTimeoutMs: 600_001 })).toBe('sessionPingTimeoutMs must be an integer from 100 to 600000, got 600001');
+    expect(await serve({ port: 0, responseStallMs: 1.5 })).toBe('responseStallMs must be an integer from 100 to 600000, got 1.5');
   });
 
   it('keeps a rule on a metric no one has named yet, and notes it with the metric a typo meant', async () => {

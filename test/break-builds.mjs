@@ -2924,10 +2924,10 @@ export const BREAKS = [
     name: 'a session busy only once its body is read',
     what: 'a request marks its session busy only once its body has been read: a session whose large batch is still arriving is idle, evicted to make room for a new client, and answered 404 once it has sent it all',
     edits: [
-      { find: "    const session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n", replace: '    let session: SessionUse | undefined;\n' },
+      { find: "    const session = sessionId === undefined ? undefined : sessions.use(sessionId, res, req.method === 'GET');\n    if (session) res.once('close', session.done);\n", replace: '    let session: SessionUse | undefined;\n' },
       {
         find: '    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);',
-        replace: "    session = sessionId === undefined ? undefined : sessions.use(sessionId);\n    if (session) res.once('close', session.done);\n    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);",
+        replace: "    session = sessionId === undefined ? undefined : sessions.use(sessionId, res, req.method === 'GET');\n    if (session) res.once('close', session.done);\n    if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);",
       },
     ],
     tests: ['mcp-http-limits.test.ts'],
@@ -3051,6 +3051,27 @@ export const BREAKS = [
     edits: [{ find: "  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type')) {", replace: "  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type: none')) {" }],
     tests: ['cli.test.ts'],
     mustFail: ['profile and report --url say that a server which answered is not an MCP endpoint, and where one is'],
+  },
+  {
+    name: 'a session whose client answers no ping keeps its streams',
+    what: "a ping unanswered within sessionPingTimeoutMs closes nothing: a client that stopped with its stream open (a process stopped, a laptop closed: no FIN) keeps its session busy for good, and maxSessions of them answer every later client 503",
+    edits: [{ find: '    for (const res of session.responses) res.destroy();\n', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['close the streams of clients that answer no ping: a frozen or vanished client holds no place'],
+  },
+  {
+    name: 'an answered ping not taken as an answer',
+    what: "a session's ping answered in time still runs into its deadline: every live client, the SDK's that answer at once included, has its stream closed each round",
+    edits: [{ find: '        clearTimeout(deadline);\n        session.pinging = undefined;\n', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['close the streams of clients that answer no ping: a frozen or vanished client holds no place'],
+  },
+  {
+    name: 'an unread answer kept until its connection closes',
+    what: "an answer whose client stopped reading it is counted as stalled but not closed: it waits in the host's memory (28 MB for 100 pages of 1,000 series), its session busy, for as long as the connection stays open",
+    edits: [{ find: '      this.closed++;\n      res.destroy();\n', replace: '      this.closed++;\n' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ["close an answer its client leaves unread for responseStallMs: the session is idle again, the answer's bytes let go"],
   },
 ];
 

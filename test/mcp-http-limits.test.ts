@@ -10,7 +10,7 @@ import { MAX_BATCH, MAX_TIME_LENGTH } from '../dist/src/mcp/schemas.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import * as schemas from '../dist/src/mcp/tools/index.js';
 import { call, ok } from './mcp-helpers.js';
-import { INIT, JSON_HEADERS, postHead, raw, useServing } from './http-helpers.js';
+import { INIT, JSON_HEADERS, postHead, raw, useServing, type RawAnswer } from './http-helpers.js';
 import { waitFor } from './helpers.js';
 
 const { serving, client } = useServing();
@@ -121,7 +121,7 @@ describe('HTTP sessions at the cap', () => {
     expect(status.http).toMatchObject({ sessions: 3, max_sessions: 3, sessions_evicted: 4, sessions_expired: 0, sessions_refused: 0 });
     expect((await ask(server.url, ids[5]!)).status).toBe(404);
     expect((await ask(server.url, ids[3]!)).status).toBe(200);
-    expect((await call(c, 'get_monitoring_status')).content[0]!.text).toMatch(/^http: 3\/3 sessions \(1 busy; 0 expired, 4 evicted, 0 refused\), /m);
+    expect((await call(c, 'get_monitoring_status')).content[0]!.text).toMatch(/^http: 3\/3 sessions \(1 busy; 0 expired, 4 evicted, 0 refused, 0 unresponsive\), 0 answers stalled, /m);
   });
 
   it('never evict a session with a request in flight, and refuse with 503 only when every session is busy', async () => {
@@ -202,6 +202,78 @@ describe('HTTP sessions at the cap', () => {
     expect((await ask(server.url, b.transport.sessionId!)).status).toBe(404);
     sender.write(body.slice(1024));
     expect((await answer).status).toBe(200);
+  });
+});
+
+describe('HTTP sessions of clients that went quiet', () => {
+  const clients: Client[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
+  });
+
+  /** Opens session `id`'s standalone stream and then neither reads it nor answers anything on it; resolves with what it got once the server closes it (read at `resume`). */
+  function frozenStream(port: number, id: string, sockets: Socket[]): Promise<RawAnswer> {
+    const head = `GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${id}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`;
+    return raw(port, head, (s) => {
+      s.pause();
+      sockets.push(s);
+    }, { guardMs: 120_000 });
+  }
+
+  it('close the streams of clients that answer no ping: a frozen or vanished client holds no place', async () => {
+    const { server } = await serving({ port: 0, maxSessions: 3, sessionPingMs: 200, sessionPingTimeoutMs: 5_000 });
+    // The SDK's client answers a ping by itself: it keeps its stream through every round.
+    const transport = new StreamableHTTPClientTransport(new URL(server.url));
+    const live = new Client({ name: 'live', version: '1.0.0' });
+    await live.connect(transport);
+    clients.push(live);
+    await waitFor(() => server.status().sessions.busy === 1, 10_000, "the live client's stream to open");
+    // Two clients open their stream and then read nothing and answer nothing, as a process
+    // stopped (SIGSTOP) or a host gone without a FIN: their connections stay open, and without
+    // pings they held their places for good, every later client answered 503.
+    const sockets: Socket[] = [];
+    const frozen: Promise<RawAnswer>[] = [];
+    for (let k = 0; k < 2; k++) frozen.push(frozenStream(server.port, (await initialize(server.url)).id!, sockets));
+    await waitFor(() => server.status().sessions.unresponsive === 2 && server.status().sessions.busy <= 1, 30_000, 'the two silent sessions to be found unresponsive');
+    expect(server.status().sessions).toMatchObject({ count: 3, refused: 0, evicted: 0 });
+    // Their sessions are idle now: a new client takes the place of one of them.
+    const next = await client(server.url);
+    expect(server.status().sessions).toMatchObject({ count: 3, evicted: 1, refused: 0 });
+    const status = await ok(next, 'get_monitoring_status', {}, StatusOutput);
+    expect(status.http).toMatchObject({ sessions_unresponsive: 2, answers_stalled: 0 });
+    // The live client answered every ping meanwhile: its stream was never closed, and it calls on.
+    expect((await live.listTools()).tools.length).toBeGreaterThan(0);
+    expect(server.status().sessions.unresponsive).toBe(2);
+    // The silent clients were sent the ping they did not answer, and their connection was closed.
+    for (const s of sockets) s.resume();
+    for (const answer of await Promise.all(frozen)) {
+      expect(answer.status).toBe(200);
+      expect(answer.body).toContain('"method":"ping"');
+    }
+  });
+
+  it("close an answer its client leaves unread for responseStallMs: the session is idle again, the answer's bytes let go", async () => {
+    const { monitor, server } = await serving({ port: 0, maxSessions: 2, responseStallMs: 500 });
+    monitor.recordBatch(Array.from({ length: 1000 }, (_, k) => ({ name: 'job_ms', value: k, tags: { job: `j${k}` } })));
+    await monitor.flush();
+    const { id } = await initialize(server.url);
+    // About 28 MB of answers (100 pages of 1,000 series), far more than the kernel's buffers of
+    // a connection take from a client that reads nothing (about 4 MB on loopback): the rest
+    // waits in the host's memory for the client to read it.
+    const body = JSON.stringify(Array.from({ length: 100 }, (_, k) => ({ jsonrpc: '2.0', id: 10 + k, method: 'tools/call', params: { name: 'get_performance_metrics', arguments: { limit: 1000 } } })));
+    const sockets: Socket[] = [];
+    const answer = raw(server.port, postHead(server.port, Buffer.byteLength(body), `Mcp-Session-Id: ${id}\r\nMcp-Protocol-Version: 2025-11-25\r\n`) + body, (s) => {
+      s.pause();
+      sockets.push(s);
+    }, { guardMs: 120_000 });
+    await waitFor(() => server.status().stalled === 1, 60_000, 'the unread answer to be closed');
+    await waitFor(() => server.status().sessions.busy === 0, 10_000, 'the session to be idle');
+    expect(server.status()).toMatchObject({ stalled: 1, responseStallMs: 500, sessions: { unresponsive: 0 } });
+    sockets[0]!.resume();
+    const got = await answer;
+    expect(got.status).toBe(200);
+    // What the kernel held reached the client; the rest was dropped with the connection.
+    expect(got.body.split('event: message').length - 1).toBeLessThan(100);
   });
 });
 

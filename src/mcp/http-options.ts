@@ -11,7 +11,8 @@
  *   (DNS-rebinding protection); `allowedHosts` sets the list for any bind.
  * - Memory is bounded: sessions (count, idle expiry, eviction at the cap), the body of one
  *   request, the bytes buffered across requests, connections; slow clients are cut off
- *   (header and request timeouts).
+ *   (header and request timeouts), and so are clients that stop: a stream whose client
+ *   answers no ping, an answer its client does not read.
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -31,6 +32,9 @@ export interface EndpointStatus {
   maxBodyBytes: number;
   /** Bodies answered 413 (too long) and 503 (the cap was reached). */
   refusedBodies: { tooLarge: number; busy: number };
+  /** Answers and streams closed since the server started, their client having left written bytes unread for responseStallMs. */
+  stalled: number;
+  responseStallMs: number;
   /** Whether the tools that change state run (policy.ts). */
   stateChanges: boolean;
   /** Whether clients must send a token. */
@@ -89,6 +93,12 @@ export const ServeMcpOptionsSchema = z.strictObject({
    * does not initialize again by itself when its session is gone.
    */
   sessionIdleMs: intRange(100, 86_400_000).default(15 * 60_000),
+  /** A session with its standalone stream open is sent an MCP ping this often; a client that answers none within sessionPingTimeoutMs has its streams closed, and its session is idle. */
+  sessionPingMs: intRange(100, 3_600_000).default(30_000),
+  /** How long a session's client has to answer a ping (the SDK's clients answer at once, by themselves). */
+  sessionPingTimeoutMs: intRange(100, 600_000).default(20_000),
+  /** How long an answer or stream may wait for its client to read what was written before its connection is closed. */
+  responseStallMs: intRange(100, 600_000).default(30_000),
   /** Largest request body (default: the largest valid request, MAX_REQUEST_BYTES); a longer one is answered 413. */
   maxBodyBytes: intRange(1024, 1024 * MiB).default(MAX_REQUEST_BYTES),
   /** Bytes of request bodies held at once, across requests; a body beyond it is answered 503 with Retry-After. */

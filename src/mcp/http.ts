@@ -13,9 +13,11 @@
  * Before a body is read, a request passes the Host/Origin check and the token check
  * (http-guard.ts, run by the listener of http-listen.ts); bodies are read within the limits
  * of http-body.ts; sessions are capped and expire, and at the cap the least recently active
- * idle one makes room for a new one (sessions.ts). The policy and its defaults are in
- * http-options.ts. mcpEndpoint() is the endpoint alone, so that one server (serveMcp's here,
- * or serveHttp's beside /metrics and /api) can mount it at /mcp.
+ * idle one makes room for a new one (sessions.ts), and a session whose client answers no ping
+ * has its streams closed; an answer its client leaves unread is closed (stall-watch.ts).
+ * The policy and its defaults are in http-options.ts. mcpEndpoint() is the endpoint alone,
+ * so that one server (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it
+ * at /mcp.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +28,7 @@ import { jsonError } from './http-guard.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { listenGuarded, type RequestHandler } from './http-listen.js';
 import { Sessions, type SessionUse } from './sessions.js';
+import { StallWatch } from './stall-watch.js';
 import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
 
@@ -66,7 +69,8 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const modern = createMcpHandler(({ era }) => front.createServer(era, false), { legacy: 'reject', onerror, maxRequestBodySize: policy.maxBodyBytes });
   const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: policy.maxBodyBytes });
   const unpublish = front.addPublisher((uri) => modern.notify.resourceUpdated(uri));
-  const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs);
+  const sessions = new Sessions(policy.maxSessions, policy.sessionIdleMs, { pingMs: policy.sessionPingMs, pingTimeoutMs: policy.sessionPingTimeoutMs });
+  const stalls = new StallWatch(policy.responseStallMs);
   const budget = new ByteBudget(policy.maxBufferedBytes);
   const refusedBodies: BodyCounters = { tooLarge: 0, busy: 0 };
 
@@ -87,7 +91,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (sid) => {
-        sessions.added(sid, transport);
+        sessions.added(sid, transport, () => server.server.request({ method: 'ping' }, { timeout: policy.sessionPingTimeoutMs }));
         release();
       },
       onsessionclosed: (sid) => sessions.removed(sid),
@@ -101,11 +105,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    stalls.watch(res);
     // The session a request names is busy from the request's first byte, not from the end of
     // its body: one whose large batch is still arriving is not the idle session evicted to
     // make room for a new one, to be answered 404 once it has sent it all.
     const sessionId = sessionIdOf(req);
-    const session = sessionId === undefined ? undefined : sessions.use(sessionId);
+    const session = sessionId === undefined ? undefined : sessions.use(sessionId, res, req.method === 'GET');
     if (session) res.once('close', session.done);
     let body: unknown;
     if (req.method === 'POST') {
@@ -133,6 +138,8 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     maxBufferedBytes: budget.limit,
     maxBodyBytes: policy.maxBodyBytes,
     refusedBodies: { ...refusedBodies },
+    stalled: stalls.stalled,
+    responseStallMs: policy.responseStallMs,
     stateChanges: policy.stateChanges,
     token: policy.token !== undefined,
   });
@@ -145,6 +152,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
       unpublish();
       await modern.close();
       await sessions.close();
+      stalls.close();
     },
   };
 }

@@ -11,8 +11,17 @@
  * until they expired, every later client refused. A session with a request in progress or
  * a stream open is never evicted; only when every session has one is a new one refused.
  *
- * Main thread only; a sweep runs every quarter of the idle time (at most every 30 s).
+ * An open stream proves nothing of its client: one that stopped (a process stopped, a laptop
+ * closed, a container killed behind NAT) leaves its connection open, without a FIN, and its
+ * session busy for good, so that `limit` such clients locked every later one out. A session
+ * with its standalone stream open is sent an MCP ping every `pingMs` (the SDK's clients answer
+ * by themselves, on a POST); one whose client answers none within `pingTimeoutMs` has its
+ * streams and requests closed, and is idle: evicted at the limit, or expired.
+ *
+ * Main thread only; a sweep runs every quarter of the idle time (at most every 30 s), and a
+ * round of pings every quarter of the ping interval (at most every 5 s).
  */
+import type { ServerResponse } from 'node:http';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 
 export interface SessionStats {
@@ -28,6 +37,16 @@ export interface SessionStats {
   evicted: number;
   /** initialize requests answered 503 at the limit, every session busy. */
   refused: number;
+  /** Sessions whose streams were closed since the server started, their client having answered no ping within pingTimeoutMs. */
+  unresponsive: number;
+  pingMs: number;
+  pingTimeoutMs: number;
+}
+
+/** How often a session with a stream open is pinged, and how long its client has to answer. */
+export interface Liveness {
+  pingMs: number;
+  pingTimeoutMs: number;
 }
 
 /** A session taken for one request: its transport, busy until `done` is called. */
@@ -38,9 +57,19 @@ export interface SessionUse {
 
 interface Session {
   transport: NodeStreamableHTTPServerTransport;
+  /** Sends the session's client an MCP ping; settles with its answer. */
+  ping: () => Promise<unknown>;
   lastSeen: number;
   /** Requests in progress, open streams included. */
   busy: number;
+  /** Their responses, closed if the client answers no ping. */
+  responses: Set<ServerResponse>;
+  /** Standalone streams open (GET requests in progress), which pings travel on. */
+  streams: number;
+  /** When the client last showed it reads its stream: the stream opened, or a ping was answered. */
+  heardAt: number;
+  /** The deadline of the ping awaiting its answer, if one is. */
+  pinging: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -57,21 +86,37 @@ export class Sessions {
   private expired = 0;
   private evicted = 0;
   private refused = 0;
+  private unresponsive = 0;
   private readonly limit: number;
   private readonly idleMs: number;
+  private readonly liveness: Liveness;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly pinger: NodeJS.Timeout;
 
-  constructor(limit: number, idleMs: number) {
+  constructor(limit: number, idleMs: number, liveness: Liveness) {
     this.limit = limit;
     this.idleMs = idleMs;
+    this.liveness = liveness;
     this.sweeper = setInterval(() => this.sweep(), Math.min(30_000, Math.max(25, idleMs / 4)));
     this.sweeper.unref();
+    this.pinger = setInterval(() => this.pingQuiet(), Math.min(5_000, Math.max(25, liveness.pingMs / 4)));
+    this.pinger.unref();
   }
 
   stats(): SessionStats {
     let busy = 0;
     for (const session of this.open.values()) if (session.busy > 0) busy++;
-    return { count: this.open.size, busy, limit: this.limit, idleMs: this.idleMs, expired: this.expired, evicted: this.evicted, refused: this.refused };
+    return {
+      count: this.open.size,
+      busy,
+      limit: this.limit,
+      idleMs: this.idleMs,
+      expired: this.expired,
+      evicted: this.evicted,
+      refused: this.refused,
+      unresponsive: this.unresponsive,
+      ...this.liveness,
+    };
   }
 
   get retryAfterSeconds(): number {
@@ -97,19 +142,37 @@ export class Sessions {
     };
   }
 
-  added(id: string, transport: NodeStreamableHTTPServerTransport): void {
-    this.open.set(id, { transport, lastSeen: Date.now(), busy: 0 });
+  /** A session opened; `ping` sends its client an MCP ping. */
+  added(id: string, transport: NodeStreamableHTTPServerTransport, ping: () => Promise<unknown>): void {
+    const now = Date.now();
+    this.open.set(id, { transport, ping, lastSeen: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
   }
 
   removed(id: string | undefined): void {
-    if (id !== undefined) this.open.delete(id);
+    if (id === undefined) return;
+    const session = this.open.get(id);
+    if (session === undefined) return;
+    clearTimeout(session.pinging);
+    this.open.delete(id);
   }
 
-  /** The session's transport, marked busy until the returned function is called. */
-  use(id: string): SessionUse | undefined {
+  /**
+   * The session's transport for the request answered by `res`, marked busy until the returned
+   * function is called; `stream` says the request is a GET, which opens the standalone stream.
+   */
+  use(id: string, res: ServerResponse, stream: boolean): SessionUse | undefined {
     const session = this.open.get(id);
     if (session === undefined) return undefined;
     session.busy++;
+    session.responses.add(res);
+    if (stream) {
+      session.streams++;
+      // A stream that opens shows its client alive; a ping sent on a stream before it went
+      // with that stream, and its answer is not to be waited for.
+      session.heardAt = Date.now();
+      clearTimeout(session.pinging);
+      session.pinging = undefined;
+    }
     this.touch(id, session);
     let done = false;
     return {
@@ -118,6 +181,8 @@ export class Sessions {
         if (done) return;
         done = true;
         session.busy--;
+        session.responses.delete(res);
+        if (stream) session.streams--;
         // A session closed meanwhile (expired, deleted) stays out of the map.
         if (this.open.get(id) === session) this.touch(id, session);
       },
@@ -133,9 +198,29 @@ export class Sessions {
     }
   }
 
+  /** Pings each session whose stream is open and whose client has not been heard from for pingMs. */
+  pingQuiet(now = Date.now()): void {
+    for (const [id, session] of this.open) {
+      if (session.streams === 0 || session.pinging !== undefined || now - session.heardAt < this.liveness.pingMs) continue;
+      const deadline = setTimeout(() => this.unanswered(id, session, deadline), this.liveness.pingTimeoutMs);
+      deadline.unref();
+      session.pinging = deadline;
+      // A ping that fails to go out (the stream closed meanwhile) is left to its deadline,
+      // which finds no stream to close if none is open.
+      session.ping().then(() => {
+        if (session.pinging !== deadline) return;
+        clearTimeout(deadline);
+        session.pinging = undefined;
+        session.heardAt = Date.now();
+      }, () => {});
+    }
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    clearInterval(this.pinger);
     const all = [...this.open.values()];
+    for (const session of all) clearTimeout(session.pinging);
     this.open.clear();
     await Promise.all(all.map((s) => s.transport.close().catch(() => {})));
   }
@@ -163,7 +248,21 @@ export class Sessions {
   }
 
   private drop(id: string, session: Session): void {
+    clearTimeout(session.pinging);
     this.open.delete(id);
     void session.transport.close().catch(() => {});
+  }
+
+  /**
+   * The client answered no ping within pingTimeoutMs: its connections are closed, which ends
+   * its requests and streams (each one's close marks it done), and the session is idle. It is
+   * kept, not closed: a client that was only slow opens its stream again in the same session.
+   */
+  private unanswered(id: string, session: Session, deadline: NodeJS.Timeout): void {
+    if (session.pinging !== deadline) return;
+    session.pinging = undefined;
+    if (this.open.get(id) !== session || session.streams === 0) return;
+    this.unresponsive++;
+    for (const res of session.responses) res.destroy();
   }
 }

@@ -141,6 +141,8 @@ function endpointOut(e: EndpointStatus): NonNullable<Out['http']> {
     sessions_expired: e.sessions.expired,
     sessions_evicted: e.sessions.evicted,
     sessions_refused: e.sessions.refused,
+    sessions_unresponsive: e.sessions.unresponsive,
+    answers_stalled: e.stalled,
     buffered_bytes: e.bufferedBytes,
     max_buffered_bytes: e.maxBufferedBytes,
     max_body_bytes: e.maxBodyBytes,
@@ -169,7 +171,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),
     profilingLine(status.profiling),
-    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused), ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
+    ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
 }
 
