@@ -2996,6 +2996,13 @@ export const BREAKS = [
     tests: ['http-api.test.ts'],
     mustFail: ['refuses a history of more than 100,000 points (max_points × limit) on /api/history and /api/events, naming the parameter'],
   },
+  {
+    name: 'an export error kept past recovery',
+    what: "an exporter's lastError stays in status after the endpoint took requests again: a user reading status takes it for failing still",
+    edits: [{ find: '        this.st.lastError = null;\n        return DONE;', replace: '        return DONE;' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['clears lastError once the endpoint takes a whole request again, as storage does; the failures stay counted'],
+  },
 ];
 
 function parseArgs(argv) {
