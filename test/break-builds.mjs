@@ -3003,6 +3003,13 @@ export const BREAKS = [
     tests: ['export-remote-write.test.ts'],
     mustFail: ['clears lastError once the endpoint takes a whole request again, as storage does; the failures stay counted'],
   },
+  {
+    name: 'a storage fault per series of a history',
+    what: "a history that cannot read its stored rows (a damaged file) counts a storage fault for each of its series: 300 for one read of 300",
+    edits: [{ find: '    return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);', replace: "    return this.actor.call((a) => a.history(name, tags, from, to, hourly), true).catch((error: unknown) => {\n      this.deps.faults.report('storage', error);\n      throw error;\n    });" }],
+    tests: ['storage.test.ts'],
+    mustFail: ['counts a history that could not read its stored rows as one fault, naming how many series, not one per series'],
+  },
 ];
 
 function parseArgs(argv) {

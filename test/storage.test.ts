@@ -458,6 +458,31 @@ describe('storage: sqlite', () => {
     expect(historyText(historyOut(h, 500), false, 0, undefined, h.unread)).toMatch(/^the stored history of 3 series could not be read \(.*malformed.*\): they lack what is older than this process's data, or are left out; unread_rt/);
   });
 
+  it('counts a history that could not read its stored rows as one fault, naming how many series, not one per series', async () => {
+    // 300 series on a file damaged in one page: one read counted 300 storage faults, and a
+    // dashboard polling it made monitor_faults{kind="storage"} climb by hundreds a minute.
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    for (let i = 0; i < 300; i++) first.record('many_unread_rt', i, { shard: `s${i}` });
+    await first.stop();
+    damageRollups(dir);
+
+    const m = monitor(dir);
+    let writes = 0;
+    m.on('storage-error', () => writes++);
+    await m.start();
+    // A failed flush is a storage fault of its own (with its event): only the reads' are counted here.
+    const reads = (): number => (m.status().faults.byKind.storage?.count ?? 0) - writes;
+    const before = reads();
+    const h = await m.getMetricHistory({ metric: 'many_unread_rt', from: Date.now() - 3_600_000 });
+    expect(h.unread).toMatchObject({ series: 300 });
+    expect(reads() - before).toBe(1);
+    expect(m.status().faults.byKind.storage?.lastMessage).toMatch(/^the stored history of 300 series of many_unread_rt could not be read: .*malformed/);
+    await m.getMetricHistory({ metric: 'many_unread_rt', from: Date.now() - 3_600_000 });
+    expect(reads() - before).toBe(2);
+  });
+
   it('writes the rollups again into a new file when the file is removed while running', async () => {
     const dir = dataDir();
     const m = monitor(dir);

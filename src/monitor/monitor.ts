@@ -650,6 +650,9 @@ export class PerformanceMonitor extends EventEmitter {
           if (stored.has(s.id) || this.reader.totalCount(s.id) > 0) listed++;
         }
       }
+      // One fault for the read, not one per series: the series fail alike (a damaged file, an
+      // actor that cannot answer), and a history of hundreds counted hundreds.
+      if (unread) this.faults.report('storage', new Error(`the stored history of ${unread.series} series of ${plan.metric} could not be read: ${unread.error}`));
     }
     return this.history.build(plan, stored, Date.now(), unread);
   }

@@ -177,15 +177,14 @@ export class StorageLink {
     return this.actor.call((a) => a.query(sql, params), true);
   }
 
-  /** Stored rollups of a series; null when none are stored. Rejects when the actor cannot answer (a fault then), for the answer to say so. */
+  /**
+   * Stored rollups of a series; null when none are stored. Rejects when the actor cannot
+   * answer, for the answer to say so; its caller reports the fault, once for all the series
+   * of its read (a history of 500 series on a damaged file was 500 faults).
+   */
   async history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): Promise<StoredRollups | null> {
     if (this.actor.state === 'stopped') return null;
-    try {
-      return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
-    } catch (error) {
-      this.deps.faults.report('storage', error);
-      throw error;
-    }
+    return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
   }
 
   /**
