@@ -3010,6 +3010,13 @@ export const BREAKS = [
     tests: ['storage.test.ts'],
     mustFail: ['counts a history that could not read its stored rows as one fault, naming how many series, not one per series'],
   },
+  {
+    name: 'a damaged journal blob skipped without a word',
+    what: "a journal blob that cannot be read is skipped when a start folds the journal a killed process left, its samples lost, and nothing says so",
+    edits: [{ find: '    if (fold.damaged > 0) {', replace: '    if (fold.damaged < 0) {' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['says what a damaged journal lost when it folds the journal a process left: a fault with the count, and status().storage'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -458,6 +458,27 @@ describe('storage: sqlite', () => {
     expect(historyText(historyOut(h, 500), false, 0, undefined, h.unread)).toMatch(/^the stored history of 3 series could not be read \(.*malformed.*\): they lack what is older than this process's data, or are left out; unread_rt/);
   });
 
+  it('says what a damaged journal lost when it folds the journal a process left: a fault with the count, and status().storage', async () => {
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('journal_rt', 1);
+    await first.stop();
+    // Two blobs a killed process left, cut short on the disk: their samples cannot be read.
+    const db = openDatabase(join(dir, 'perfwatch.db'));
+    db.prepare('INSERT INTO journal (seq, body) VALUES (?, ?)').run([7, Buffer.from([80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3])]);
+    db.prepare('INSERT INTO journal (seq, body) VALUES (?, ?)').run([8, Buffer.from([1, 2, 3])]);
+    db.close();
+
+    const m = monitor(dir);
+    await m.start();
+    const s = m.status();
+    const message = `${join(dir, 'perfwatch.db')}: 2 of the 2 journal blobs a process before left could not be read (damaged, cut short) and were deleted: the samples they held, of minutes that process had not closed, are lost; the rest of the journal is in rows`;
+    expect(s.storage.mode === 'sqlite' && s.storage.journalLost).toEqual({ blobs: 2, at: expect.any(Number), message });
+    expect(s.faults.byKind['storage-journal']).toMatchObject({ count: 1, lastMessage: message });
+    expect(await historyTotals(m, 'journal_rt')).toEqual({ count: 1, sum: 1 });
+  });
+
   it('counts a history that could not read its stored rows as one fault, naming how many series, not one per series', async () => {
     // 300 series on a file damaged in one page: one read counted 300 storage faults, and a
     // dashboard polling it made monitor_faults{kind="storage"} climb by hundreds a minute.

@@ -210,7 +210,7 @@ export class StorageLink {
 
   private onEvent(event: StorageEvent): void {
     if (event.ev === 'flushed') {
-      this.last = event.status;
+      this.learn(event.status);
       return;
     }
     if (event.ev === 'reopened') {
@@ -228,10 +228,24 @@ export class StorageLink {
 
   private async refresh(): Promise<void> {
     try {
-      this.last = (await this.actor.call((a) => a.status())) ?? this.last;
+      const status = await this.actor.call((a) => a.status());
+      if (status) this.learn(status);
     } catch (error) {
       if (!(error instanceof ActorError)) throw error;
     }
+  }
+
+  /**
+   * The actor's report, kept for status(); journal blobs it found damaged (at a start, or at
+   * the flush that folded the journal a full disk had kept it from folding) are a fault once,
+   * and stay in status past a new actor (a restart, a start() after stop()), whose fold had
+   * nothing of them left to say.
+   */
+  private learn(status: StorageStatus): void {
+    const lost = status.journalLost;
+    const known = this.last?.journalLost ?? null;
+    if (lost && lost.at !== known?.at) this.deps.faults.report('storage-journal', new Error(lost.message));
+    this.last = { ...status, journalLost: lost ?? known };
   }
 
   private async releaseLock(): Promise<void> {
