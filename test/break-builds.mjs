@@ -2608,7 +2608,7 @@ export const BREAKS = [
     what: "openSchema says a perfwatch database it cannot write (a read-only file, a full disk) 'is not a usable SQLite database … move it away': advice that loses a sound history for a fault of the disk",
     edits: [{ find: "if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {", replace: "if (typeof code === 'string' && code === String(null)) {" }],
     tests: ['storage-disk.test.ts'],
-    mustFail: ['fails start() on a database it cannot write (a read-only file, a full disk) saying so, not that the file is no database to move away'],
+    mustFail: ['fails start() on a database it cannot write (a read-only file) saying so, not that the file is no database to move away'],
   },
   {
     name: 'a profile write cut short is kept',
@@ -3016,6 +3016,27 @@ export const BREAKS = [
     edits: [{ find: '    if (fold.damaged > 0) {', replace: '    if (fold.damaged < 0) {' }],
     tests: ['storage.test.ts'],
     mustFail: ['says what a damaged journal lost when it folds the journal a process left: a fault with the count, and status().storage'],
+  },
+  {
+    name: 'a full disk fails start()',
+    what: "a monitor whose disk has no room for its lock file, database or WAL at start() cannot start until space returns, where it should record in memory and attach the database once there is room",
+    edits: [{ find: '      if (this.deps.driven || !noRoom(error)) throw error;', replace: '      throw error;' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['starts on a disk with no room for its database: records in memory, says why, refuses rule changes, and attaches once there is room, writing what it recorded meanwhile'],
+  },
+  {
+    name: 'a late restore numbering over the stored transitions',
+    what: "the transitions a monitor made while its database waited for room keep their numbers from 1 when the stored state is read late: they are dropped as duplicates of the stored rows (INSERT OR IGNORE), and their notes written over them",
+    edits: [{ find: '      this.log.renumber(state.lastTransitionSeq);\n', replace: '' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['starts on a disk with no room for its database: records in memory, says why, refuses rule changes, and attaches once there is room, writing what it recorded meanwhile'],
+  },
+  {
+    name: "a live monitor's lock hidden by a full disk",
+    what: "a start on a full disk whose dataDir another live monitor holds goes on in memory, waiting to attach that monitor's database, instead of refusing with StorageLockedError",
+    edits: [{ find: '      if (owner !== undefined && holds(owner, file)) throw new StorageLockedError(dir, owner.pid);\n      throw error;', replace: '      throw error;' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['starts on a disk with no room for its database: records in memory, says why, refuses rule changes, and attaches once there is room, writing what it recorded meanwhile'],
   },
 ];
 
