@@ -113,6 +113,29 @@ describe('remote_write', () => {
     expect(st.sent).toBeGreaterThan(sentBefore);
   });
 
+  it('clears lastError once the endpoint takes a whole request again, as storage does; the failures stay counted', async () => {
+    // A user reading status after the endpoint recovered read its last 503 and took it for failing still.
+    const r = await receiver();
+    const m = await pushing(r.url);
+    await oneGauge(m);
+    r.script.push(503);
+    let st = (await m.exportNow()).exporters[0]!;
+    expect(st.lastError).toMatchObject({ status: 503 });
+    while (st.queueDepth > 0) st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests.map((q) => q.status).slice(0, 2)).toEqual([503, 200]);
+    expect(st).toMatchObject({ retries: 1, lastError: null });
+    expect(st.lastSuccessAt).toBeGreaterThanOrEqual(r.requests[1]!.at);
+
+    // A 4xx is final: it stays the last error (and a fault) until a request is taken.
+    r.script.push(400);
+    st = (await m.exportNow()).exporters[0]!;
+    expect(st.lastError).toMatchObject({ status: 400 });
+    st = (await m.exportNow()).exporters[0]!;
+    expect(st).toMatchObject({ lastError: null, retries: 1 });
+    expect(st.failed).toBeGreaterThan(0);
+    expect(m.status().faults.byKind['export-rejected']?.count).toBe(1);
+  });
+
   it('waits as long as a 429 asks with Retry-After before the next attempt, says so, and then delivers the batch', async () => {
     const r = await receiver();
     const m = await pushing(r.url); // backoff 10 ms, at most 20

@@ -6,14 +6,26 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PerformanceMonitor, StorageError } from '../dist/src/index.js';
+import { PerformanceMonitor, StorageError, StorageLockedError } from '../dist/src/index.js';
+import { acquireLock, type DirLock } from '../dist/src/storage/lock.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { waitFor, historyTotals } from './helpers.js';
 
 const root = process.getuid?.() === 0;
 const reason = 'mounting a tmpfs needs root';
+
+/** Takes the lock of `dir` as a live monitor holds it, with room made for it a moment on the full disk. */
+async function acquireLockWithRoom(dir: string, filler: string): Promise<DirLock> {
+  const size = statSync(filler).size;
+  truncateSync(filler, size - 65_536);
+  try {
+    return await acquireLock(dir);
+  } finally {
+    fill(dirname(filler));
+  }
+}
 
 /** Writes until the file system is full; returns the filler's path. */
 function fill(dir: string): string {
@@ -69,7 +81,7 @@ if (!root && process.env.CI === 'true') {
       }
     });
 
-    it('fails start() on a database it cannot write (a read-only file, a full disk) saying so, not that the file is no database to move away', async () => {
+    it('fails start() on a database it cannot write (a read-only file) saying so, not that the file is no database to move away', async () => {
       // A perfwatch database with history, then mounted read-only over itself: the directory stays writable (the lock).
       const dir = mkdtempSync(join(tmpdir(), 'pw-ro-db-'));
       const options = { storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } } as const;
@@ -92,21 +104,86 @@ if (!root && process.env.CI === 'true') {
         execFileSync('umount', [file]);
       }
       expect(readFileSync(file).equals(bytes)).toBe(true);
+    });
 
-      // A new dataDir on a disk with room for the lock file and not for the database.
-      const full = join(mnt, 'no-room');
-      mkdirSync(full);
+    it('starts on a disk with no room for its database: records in memory, says why, refuses rule changes, and attaches once there is room, writing what it recorded meanwhile', async () => {
+      // start() failed on a full disk until space returned (the lock file, the file or its WAL
+      // could not grow): a host whose disk filled up could not start at all.
+      const dir = join(mnt, 'roomless');
+      const options = { storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } } as const;
+      const a = new PerformanceMonitor(options);
+      await a.start();
+      const stored = await a.createAlertRule({ metric: 'roomless_depth', operator: '>', threshold: 100, duration: 0 });
+      a.record('roomless_depth', 150);
+      a.record('roomless_rt', 1);
+      await a.flush();
+      await waitFor(() => a.getAlerts({ state: 'firing' }).length === 1, 10_000, 'the stored rule firing');
+      await a.stop();
+      const storedHistory = a.getAlertHistory();
+
+      // A rule of the new monitor, made before its start: its transitions come while the database waits.
+      const b = new PerformanceMonitor(options);
+      const own = await b.createAlertRule({ metric: 'roomless_queue', operator: '>', threshold: 10, duration: 0 });
+      const events: string[] = [];
+      b.on('storage-error', () => events.push('error'));
+      b.on('storage-recovered', () => events.push('recovered'));
       const filler = fill(mnt);
+      let filled = true;
       try {
-        truncateSync(filler, statSync(filler).size - 4096);
-        const c = new PerformanceMonitor({ ...options, dataDir: full });
-        const e = await c.start().catch((error: unknown) => error);
-        expect(e).toBeInstanceOf(StorageError);
-        expect((e as Error).message).toMatch(new RegExp(`^${join(full, 'perfwatch.db')}: cannot be written \\(SQLITE_(FULL|IOERR_\\w+): .*free space on its file system`));
-        expect(c.state).toBe('stopped');
-      } finally {
+        await b.start();
+        expect(b.running).toBe(true);
+        const s = b.status().storage;
+        if (s.mode !== 'sqlite') throw new Error('expected sqlite');
+        expect(s.attached).toBe(false);
+        expect(s.lastError?.message).toMatch(/\((ENOSPC|SQLITE_FULL|SQLITE_IOERR_\w+): .*: the monitor records in memory and attaches the database once there is room, writing what it recorded meanwhile/);
+        expect(b.status().faults.byKind.storage?.lastMessage).toBe(s.lastError?.message);
+        expect(events).toContain('error');
+        // A lock another live monitor holds still refuses, full disk or not.
+        const held = join(mnt, 'held');
+        const other = await acquireLockWithRoom(held, filler);
+        try {
+          const e = await new PerformanceMonitor({ ...options, dataDir: held }).start().catch((error: unknown) => error);
+          expect(e).toBeInstanceOf(StorageLockedError);
+        } finally {
+          await other.release();
+        }
+
+        b.record('roomless_rt', 2);
+        b.record('roomless_queue', 50);
+        await b.flush();
+        await waitFor(() => b.getAlerts({ state: 'firing' }).length === 1, 10_000, "the new monitor's rule firing");
+        expect(await b.flushStorage()).toBe(false);
+        await expect(b.createAlertRule({ metric: 'roomless_rt', operator: '>', threshold: 1 })).rejects.toThrow(/cannot save alert rule .*, so it was not done: .*the monitor records in memory/);
+        expect((await b.getMetricHistory({ metric: 'roomless_rt', from: Date.now() - 3_600_000 })).unread).toMatchObject({ series: 1 });
+        expect(await b.storedData()).toBeNull();
+
         rmSync(filler);
-        rmSync(full, { recursive: true });
+        filled = false;
+        expect(await b.flushStorage()).toBe(true);
+        expect(events.at(-1)).toBe('recovered');
+        const after = b.status().storage;
+        expect(after.mode === 'sqlite' && after.attached).toBeUndefined();
+        expect(after.mode === 'sqlite' && after.lastError).toBeNull();
+        // The stored state joins this monitor's: the stored rule (evaluated now), its alert, the history before this one's.
+        expect(b.listAlertRules().map((r) => r.id).sort()).toEqual([stored.id, own.id].sort());
+        expect(b.getAlerts({ state: 'firing' }).map((x) => x.ruleId).sort()).toEqual([stored.id, own.id].sort());
+        expect(b.getAlertHistory().slice(0, storedHistory.length)).toEqual(storedHistory);
+        expect(await historyTotals(b, 'roomless_rt')).toEqual({ count: 2, sum: 3 });
+        expect(await b.storedData()).toMatchObject({ rules: 2 });
+      } finally {
+        if (filled) rmSync(filler);
+        await b.stop();
+      }
+      const bHistory = b.getAlertHistory();
+      expect(bHistory.length).toBeGreaterThan(storedHistory.length);
+      // Everything reached the disk: the transitions of both, numbered on (none dropped as a duplicate of a stored one).
+      const c = new PerformanceMonitor(options);
+      await c.start();
+      try {
+        expect(c.getAlertHistory()).toEqual(bHistory);
+        expect(await historyTotals(c, 'roomless_rt')).toEqual({ count: 2, sum: 3 });
+      } finally {
+        await c.stop();
       }
     });
 

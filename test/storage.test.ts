@@ -458,6 +458,52 @@ describe('storage: sqlite', () => {
     expect(historyText(historyOut(h, 500), false, 0, undefined, h.unread)).toMatch(/^the stored history of 3 series could not be read \(.*malformed.*\): they lack what is older than this process's data, or are left out; unread_rt/);
   });
 
+  it('says what a damaged journal lost when it folds the journal a process left: a fault with the count, and status().storage', async () => {
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('journal_rt', 1);
+    await first.stop();
+    // Two blobs a killed process left, cut short on the disk: their samples cannot be read.
+    const db = openDatabase(join(dir, 'perfwatch.db'));
+    db.prepare('INSERT INTO journal (seq, body) VALUES (?, ?)').run([7, Buffer.from([80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3])]);
+    db.prepare('INSERT INTO journal (seq, body) VALUES (?, ?)').run([8, Buffer.from([1, 2, 3])]);
+    db.close();
+
+    const m = monitor(dir);
+    await m.start();
+    const s = m.status();
+    const message = `${join(dir, 'perfwatch.db')}: 2 of the 2 journal blobs a process before left could not be read (damaged, cut short) and were deleted: the samples they held, of minutes that process had not closed, are lost; the rest of the journal is in rows`;
+    expect(s.storage.mode === 'sqlite' && s.storage.journalLost).toEqual({ blobs: 2, at: expect.any(Number), message });
+    expect(s.faults.byKind['storage-journal']).toMatchObject({ count: 1, lastMessage: message });
+    expect(await historyTotals(m, 'journal_rt')).toEqual({ count: 1, sum: 1 });
+  });
+
+  it('counts a history that could not read its stored rows as one fault, naming how many series, not one per series', async () => {
+    // 300 series on a file damaged in one page: one read counted 300 storage faults, and a
+    // dashboard polling it made monitor_faults{kind="storage"} climb by hundreds a minute.
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    for (let i = 0; i < 300; i++) first.record('many_unread_rt', i, { shard: `s${i}` });
+    await first.stop();
+    damageRollups(dir);
+
+    const m = monitor(dir);
+    let writes = 0;
+    m.on('storage-error', () => writes++);
+    await m.start();
+    // A failed flush is a storage fault of its own (with its event): only the reads' are counted here.
+    const reads = (): number => (m.status().faults.byKind.storage?.count ?? 0) - writes;
+    const before = reads();
+    const h = await m.getMetricHistory({ metric: 'many_unread_rt', from: Date.now() - 3_600_000 });
+    expect(h.unread).toMatchObject({ series: 300 });
+    expect(reads() - before).toBe(1);
+    expect(m.status().faults.byKind.storage?.lastMessage).toMatch(/^the stored history of 300 series of many_unread_rt could not be read: .*malformed/);
+    await m.getMetricHistory({ metric: 'many_unread_rt', from: Date.now() - 3_600_000 });
+    expect(reads() - before).toBe(2);
+  });
+
   it('writes the rollups again into a new file when the file is removed while running', async () => {
     const dir = dataDir();
     const m = monitor(dir);

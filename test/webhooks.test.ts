@@ -302,6 +302,32 @@ describe('webhook delivery', () => {
     }
   });
 
+  it("clears a target's lastError once it takes a post again, and the totals' once no target is failing, as storage and the exporters do", async () => {
+    // A receiver back after one 500: status said HTTP 500 for good, and read as failing still.
+    let posts = 0;
+    const flaky = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(posts++ === 0 ? 500 : 200).end());
+    });
+    const down = await listen((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(503).end());
+    });
+    const n = notifier(flaky, { maxAttempts: 2, retryBaseMs: 10 });
+    fire(n, 'r1');
+    await waitFor(() => n.stats.sent === 1, 10_000, 'the retry to be taken');
+    expect(n.stats).toMatchObject({ sent: 1, retries: 1, lastError: null });
+    expect(n.targetStats()[0]).toMatchObject({ retries: 1, lastError: null });
+
+    // Of two targets, one still failing keeps the totals' lastError when the other recovers.
+    const both = new Notifier({ webhooks: [{ url: down }, { url: flaky }], alertmanagerResendMs: 60_000, resolveHoldMs: 0, queueLimit: 1_000, timeoutMs: 30_000, maxAttempts: 1, retryBaseMs: 10, externalUrl: 'http://127.0.0.1/perfwatch' });
+    notifiers.push(both);
+    fire(both, 'r2');
+    await waitFor(() => both.stats.queued === 0, 10_000, 'both deliveries to end');
+    expect(both.stats).toMatchObject({ sent: 1, failed: 1, lastError: `${down}: HTTP 503` });
+    expect(both.targetStats().map((t) => t.lastError)).toEqual([`${down}: HTTP 503`, null]);
+  });
+
   it('waits as long as a 429 or 503 asks with Retry-After, in seconds or as a date, when longer than its backoff, and says so', async () => {
     // Each answer in turn: 503 asking 2 s, 429 asking for a date 3 s ahead, then 200.
     const hits: { at: number; asked: number }[] = [];

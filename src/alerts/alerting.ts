@@ -164,11 +164,24 @@ export class Alerting {
   /**
    * Puts back what the database held (start() of a monitor on a dataDir it used before),
    * before the actor starts: rules created before this start stay, beside the stored ones.
+   * Restored later (a start that found no room attached its database once there was), the
+   * running actor is given the stored rules and their alerts, and the transitions this
+   * process made meanwhile are numbered after the stored ones (as ControlState renumbers
+   * their waiting rows).
    */
-  restore(state: AlertingState): void {
-    for (const rule of state.rules) if (!this.rules.has(rule.id)) this.rules.set(rule.id, rule);
+  async restore(state: AlertingState): Promise<void> {
+    const rules = state.rules.filter((rule) => !this.rules.has(rule.id));
+    for (const rule of rules) this.rules.set(rule.id, rule);
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
     for (const alert of restored) this.alerts.set(alert.fingerprint, alert);
+    if (this.seq > 0) {
+      for (const t of this.history) {
+        const seq = this.seqOf.get(t);
+        if (seq !== undefined) this.seqOf.set(t, seq + state.lastSeq);
+      }
+      this.seq += state.lastSeq;
+      this.historySeq += state.lastSeq;
+    }
     this.notifier.resume(restored);
     try {
       this.notifier.restore(state.outbox);
@@ -178,6 +191,7 @@ export class Alerting {
     this.history = [...state.history, ...this.history];
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);
+    if (this.actor.state !== 'stopped' && (rules.length > 0 || restored.length > 0)) await this.actor.call((a) => a.load(rules, restored), true);
   }
 
   /**

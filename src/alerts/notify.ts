@@ -58,6 +58,7 @@ export interface NotifierStats {
   retries: number;
   dropped: number;
   queued: number;
+  /** The last failure, until the target takes a post again (the totals': of the target that failed last among those still failing). */
   lastError: string | null;
 }
 
@@ -91,6 +92,8 @@ interface Target {
   /** A post of a stopped monitor was cut at LAST_POST_MS: its deliveries wait for the next start. */
   held: boolean;
   stats: NotifierStats;
+  /** When its lastError was set (0: none): the totals' lastError is that of the target failing most recently. */
+  failedAt: number;
 }
 
 /** A resolution held by `resolveHoldMs`. */
@@ -147,7 +150,7 @@ export class Notifier {
       const t = withUrlCredentials(url, headers);
       const slot = slots.get(t.url) ?? 0;
       slots.set(t.url, slot + 1);
-      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], busy: false, held: false, stats: newStats() };
+      return { ...t, shown: webhook ? shownUrl(t.url) : t.url, slot, queue: [], busy: false, held: false, stats: newStats(), failedAt: 0 };
     };
     this.webhooks = options.webhooks.map((w) => target(w.url, w.headers ?? {}, true));
     this.alertmanager = options.alertmanagerUrl ? target(alertmanagerApi(options.alertmanagerUrl), {}, false) : undefined;
@@ -629,7 +632,10 @@ export class Notifier {
       } finally {
         clearTimeout(drain);
       }
-      if (response.ok) return 'sent';
+      if (response.ok) {
+        this.recovered(target);
+        return 'sent';
+      }
       this.failed(target, `${target.shown}: HTTP ${response.status}${redirectNote(response, target.url, 'the alert')}`);
       return response.status === 429 || response.status === 503 ? (retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 0) : 0;
     } catch (error) {
@@ -645,6 +651,21 @@ export class Notifier {
   private failed(target: Target, message: string): void {
     this.stats.lastError = message;
     target.stats.lastError = message;
+    target.failedAt = Date.now();
+  }
+
+  /**
+   * A target took a post: its last error goes, as storage's and the exporters' do once they
+   * recover (kept, it read as a receiver failing still), and the totals keep the error of the
+   * target that failed last among those still failing, or none. The failures stay counted.
+   */
+  private recovered(target: Target): void {
+    if (target.stats.lastError === null) return;
+    target.stats.lastError = null;
+    target.failedAt = 0;
+    let newest: Target | undefined;
+    for (const t of this.targets()) if (t.failedAt > (newest?.failedAt ?? 0)) newest = t;
+    this.stats.lastError = newest?.stats.lastError ?? null;
   }
 }
 

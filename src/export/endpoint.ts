@@ -11,7 +11,8 @@
  * back.
  *
  * Never throws: every failure ends up in the status (the monitor logs a 4xx and an encoding
- * failure as faults when it sees their counts grow).
+ * failure as faults when it sees their counts grow); the last error stays there until a
+ * request is taken whole.
  */
 import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
@@ -52,6 +53,7 @@ export interface ExporterStatus {
   /** Requests waiting (the one being sent included), and their samples. */
   queueDepth: number;
   queuedSamples: number;
+  /** The last error, until a request is taken whole after it. */
   lastError: { message: string; status: number | null; at: number } | null;
   lastSuccessAt: number | null;
   /** Age of the oldest batch not yet sent (0 when none waits). */
@@ -241,6 +243,9 @@ export class Endpoint {
       const partial = this.config.kind === 'otlp' ? partialSuccess(answer, (response.headers.get('content-type') ?? this.requestType()).includes('json')) : undefined;
       if (partial === undefined) {
         this.st.sent += batch.samples;
+        // Recovered: an error kept past it read as an endpoint failing still. What failed stays
+        // counted (retries, failed, dropped; a 4xx is a fault too), as storage keeps its failures.
+        this.st.lastError = null;
         return DONE;
       }
       const rejected = Math.min(partial.rejected, batch.samples);

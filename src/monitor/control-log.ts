@@ -15,7 +15,8 @@
  *   `retryMs` and before any later change, until the disk recovers.
  *
  * Changes made while the storage is closed (before start(), after stop()) wait here too, and
- * are committed when it opens. Commits are one at a time, in call order; changes queued during
+ * are committed when it opens; while a running monitor waits for room to attach its database
+ * (refuse()), required() rejects as on a full disk, and kept changes wait. Commits are one at a time, in call order; changes queued during
  * a commit go together in the next one.
  */
 import { StorageError } from '../errors.js';
@@ -56,6 +57,8 @@ export class ControlLog {
   private retry: NodeJS.Timeout | undefined;
   private lastError: string | null = null;
   private lastErrorAt: number | null = null;
+  /** Why the database cannot be opened now (a start that found no room): required() rejects meanwhile. */
+  private refusing: string | null = null;
 
   constructor(deps: ControlLogDeps) {
     this.deps = deps;
@@ -64,6 +67,7 @@ export class ControlLog {
   /** Resolves once the ops are committed; rejects with a StorageError (and drops them) when they cannot be. `what` names them in the error. */
   required(ops: ControlOp[], what: string): Promise<void> {
     if (!this.open) {
+      if (this.refusing !== null) return Promise.reject(this.notDone(what, this.refusing));
       this.unsaved.push(...ops);
       return Promise.resolve();
     }
@@ -97,6 +101,22 @@ export class ControlLog {
     return this.unsaved.length === 0;
   }
 
+  /**
+   * The monitor runs and its database cannot be opened (why, or null once it can): a change
+   * acknowledged now would be in memory only, so required() rejects, as on a full disk.
+   */
+  refuse(why: string | null): void {
+    this.refusing = why;
+  }
+
+  /**
+   * Adds `offset` to the numbers of the transitions waiting (made while the database was not
+   * attached, numbered from 1): the stored ones, read late, go first (Alerting.restore).
+   */
+  renumber(offset: number): void {
+    this.unsaved = this.unsaved.map((op) => (op.op === 'transition' || op.op === 'annotate-transition' ? { ...op, seq: op.seq + offset } : op));
+  }
+
   /** Forgets what waits (the stored state is being discarded). */
   discard(): void {
     this.unsaved = [];
@@ -104,6 +124,10 @@ export class ControlLog {
 
   status(): ControlLogStatus {
     return { unsaved: this.unsaved.length, lastError: this.lastError, lastErrorAt: this.lastErrorAt };
+  }
+
+  private notDone(what: string, why: string): StorageError {
+    return new StorageError(this.deps.path, `cannot save ${what}, so it was not done: ${why}. The monitor goes on in memory and retries the disk; try again once status().storage shows no error`);
   }
 
   private enqueue(entry: Entry): void {
@@ -137,7 +161,7 @@ export class ControlLog {
       }
       for (const e of entries) {
         if (!failure) e.done(true);
-        else if (e.required !== undefined) e.done(false, new StorageError(this.deps.path, `cannot save ${e.required}, so it was not done: ${failure.message}. The monitor goes on in memory and retries the disk; try again once status().storage shows no error`));
+        else if (e.required !== undefined) e.done(false, this.notDone(e.required, failure.message));
         else {
           this.unsaved.push(...e.ops);
           e.done(false);

@@ -79,11 +79,18 @@ export class ControlState {
     void this.log.kept([{ op: 'put-baseline', key, baseline }]);
   };
 
-  /** The storage actor is up (start()): the first time, the stored state goes into the features; then what waits is committed. */
+  /**
+   * The storage actor is up (start(), or later when a start found no room for the database):
+   * the first time, the stored state goes into the features; then what waits is committed.
+   */
   async open(parts: ControlParts): Promise<void> {
     if (!this.restored) {
       const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT });
-      parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq, outbox: state.outbox });
+      // Transitions made before the stored ones were read (the monitor ran while its database
+      // waited for room) are numbered after them; numbered from 1, they were dropped as
+      // duplicates of stored rows (INSERT OR IGNORE), and their notes written over those rows.
+      this.log.renumber(state.lastTransitionSeq);
+      await parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq, outbox: state.outbox });
       const size = (tags: object): number => Object.keys(tags).length;
       // find() matches series whose tags include these: the one with no others is the baseline's.
       parts.reports.restoreBaselines(state.baselines, (b) => parts.registry.find(b.metric, b.tags).find((id) => size(parts.registry.info(id).tags) === size(b.tags)) ?? -1);
@@ -110,6 +117,11 @@ export class ControlState {
       ...[...p.reports.keptBaselines()].map(([key, baseline]): ControlOp => ({ op: 'put-baseline', key, baseline })),
     ];
     void this.log.kept(ops);
+  }
+
+  /** While the monitor runs without its database (a start that found no room), why: rule changes are refused meanwhile (ControlLog.refuse); null once it is attached. */
+  refuse(why: string | null): void {
+    this.log.refuse(why);
   }
 
   /** stop(): commits what waits, before the storage actor closes the file. */

@@ -158,7 +158,7 @@ export class PerformanceMonitor extends EventEmitter {
     const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), driven: hubOnDisk })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), driven: hubOnDisk })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
     const cs = this.controlState;
@@ -351,10 +351,12 @@ export class PerformanceMonitor extends EventEmitter {
     // start() settles, a timer does.
     const alive = setInterval(() => {}, 60_000);
     try {
-      // Storage first: a dataDir that cannot be used fails start() before anything runs.
+      // Storage first: a dataDir that cannot be used fails start() before anything runs (a
+      // disk with no room does not: the database is attached once there is, openControl then).
       await this.storage?.start();
       // The stored rules and alert states go into alerting before its actor starts.
-      await this.controlState?.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
+      if (this.storage?.attached) await this.openControl();
+      else this.controlState?.refuse(this.storage?.waiting ?? null);
       await this.collector.start();
       await this.alerting.start();
       await this.hub?.start();
@@ -382,6 +384,17 @@ export class PerformanceMonitor extends EventEmitter {
     this.overhead.start();
     stopAtHostExit(this);
     this.emitSafe('start');
+  }
+
+  /**
+   * The database is attached (start(), or later: a start that found no room): its control
+   * state goes into the features, and what they kept in memory meanwhile into it. A late one
+   * that finds the monitor stopping leaves that to the next start().
+   */
+  private async openControl(): Promise<void> {
+    if (!this.controlState || (this.currentState !== 'starting' && this.currentState !== 'running')) return;
+    this.controlState.refuse(null);
+    await this.controlState.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
   }
 
   private async stopNow(): Promise<void> {
@@ -415,7 +428,9 @@ export class PerformanceMonitor extends EventEmitter {
     // A change under verification on a stopping monitor could not be judged: roll it back now.
     await this.optimizer.cancelAll();
     // The control state's changes (the rollback's audit entries too), then the rollups: after
-    // the collector drained the rings, the last flush holds everything recorded.
+    // the collector drained the rings, the last flush holds everything recorded. A late attach
+    // of the database under way (a start that found no room) ends first, its control state in.
+    await this.storage?.settle();
     await this.controlState?.close();
     await this.storage?.stop(this.hub?.lastSeqs?.());
     this.overhead.stop();
@@ -664,6 +679,9 @@ export class PerformanceMonitor extends EventEmitter {
           if (stored.has(s.id) || this.reader.totalCount(s.id) > 0) listed++;
         }
       }
+      // One fault for the read, not one per series: the series fail alike (a damaged file, an
+      // actor that cannot answer), and a history of hundreds counted hundreds.
+      if (unread) this.faults.report('storage', new Error(`the stored history of ${unread.series} series of ${plan.metric} could not be read: ${unread.error}`));
     }
     return this.history.build(plan, stored, this.now(), unread);
   }
@@ -694,10 +712,11 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * What the database of this monitor's dataDir holds (storage 'sqlite'): rollup rows, rules,
    * transitions, alert states, baselines, audit entries and kept tunable values, and the file.
-   * Null with storage 'memory' or while the monitor is not running (the database is closed).
+   * Null with storage 'memory', while the monitor is not running (the database is closed), or
+   * while a start that found no room on the disk waits to attach it.
    */
   async storedData(): Promise<StoredData | null> {
-    if (!this.controlState || !this.storage || this.currentState !== 'running') return null;
+    if (!this.controlState || !this.storage?.attached || this.currentState !== 'running') return null;
     return { dataDir: this.storage.dir, file: this.storage.file, ...(await this.controlState.counts()) };
   }
 

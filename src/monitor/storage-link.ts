@@ -9,8 +9,10 @@
  * Faults: a flush that fails comes back as an event: a fault of kind 'storage' (status and
  * monitor_faults{kind="storage"}), and a 'storage-error' event; the first flush that
  * succeeds after it emits 'storage-recovered'. A dead actor is restarted by the watchdog and
- * writes everything the store still holds. Status is the actor's last report, so status()
- * needs no round trip.
+ * writes everything the store still holds. A start() that finds no room on the disk for the
+ * lock or the file does not fail: the monitor records in memory, and the database is attached
+ * once there is room (see start()). Status is the actor's last report, so status() needs no
+ * round trip.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -47,6 +49,8 @@ export interface StorageLinkDeps {
   emit: (event: string, ...args: unknown[]) => void;
   /** The file was removed while running and a new one created (its rollups are written again by the actor). */
   reopened?: () => void;
+  /** A start() that found no room attached the database later: the control state goes in now (ControlState.open). */
+  attached?: () => Promise<void>;
   /** A hub drives the flushes (flushSeqs between its applies): the actor does not flush on its own. */
   driven?: boolean;
 }
@@ -54,7 +58,7 @@ export interface StorageLinkDeps {
 /** What status() shows of storage. */
 export type StorageStatusView =
   | { mode: 'memory' }
-  | ({ mode: 'sqlite'; dataDir: string; actor: { state: string; restarts: number } } & Partial<StorageStatus>);
+  | ({ mode: 'sqlite'; dataDir: string; actor: { state: string; restarts: number }; /** false while a start() that found no room waits for some (lastError says why) */ attached?: false } & Partial<StorageStatus>);
 
 export class StorageLink {
   readonly dir: string;
@@ -63,6 +67,19 @@ export class StorageLink {
   private readonly deps: StorageLinkDeps;
   private lock: DirLock | undefined;
   private last: StorageStatus | null = null;
+  /**
+   * Why the database is not attached, while a start() that found no room for it waits for
+   * some (the monitor records in memory meanwhile), and after a stop() that came first: null
+   * once attached.
+   */
+  private room: { message: string; at: number } | null = null;
+  /** Attempts to attach that failed since start(). */
+  private roomFailures = 0;
+  /** Whether attaching is tried again (from a start without room until stop()). */
+  private retrying = false;
+  private roomTimer: NodeJS.Timeout | undefined;
+  /** The attempt under way (the timer's, or a flush()'s), one at a time. */
+  private attaching: Promise<boolean> | undefined;
 
   constructor(deps: StorageLinkDeps) {
     this.deps = deps;
@@ -98,8 +115,52 @@ export class StorageLink {
     return this.lock !== undefined;
   }
 
-  /** Takes the lock, opens the database and restores the catalog; throws StorageError (nothing left running) when it cannot. */
+  /** Whether the database is attached: false while a start() that found no room for it waits for some. */
+  get attached(): boolean {
+    return this.room === null;
+  }
+
+  /** Why the database is not attached (see attached), or null. */
+  get waiting(): string | null {
+    return this.room?.message ?? null;
+  }
+
+  /**
+   * Takes the lock, opens the database and restores the catalog. Throws StorageError (nothing
+   * left running) when the dataDir or the file cannot be used as configured (a lock another
+   * live monitor holds, a file that is no perfwatch database or is newer, a read-only one, a
+   * dataDir that cannot be made). A disk with no room for the lock or the file (ENOSPC,
+   * SQLITE_FULL, an I/O error) does not fail it: the monitor records in memory, the fault is
+   * reported, and the database is attached once there is room (every storageFlushMs, and at
+   * each flush()), its first flush writing all the store holds.
+   */
   async start(): Promise<void> {
+    this.room = null;
+    this.roomFailures = 0;
+    try {
+      await this.attach();
+    } catch (error) {
+      // A hub's database holds its members' numbers, read as it starts: it needs the file now.
+      if (this.deps.driven || !noRoom(error)) throw error;
+      this.failedAttach(error);
+      this.retrying = true;
+      this.scheduleAttach();
+    }
+  }
+
+  /**
+   * Ends the attempts to attach, once the one under way (and the control state it puts in)
+   * has ended: the monitor's stop() calls it before it closes the control state.
+   */
+  async settle(): Promise<void> {
+    this.retrying = false;
+    clearTimeout(this.roomTimer);
+    this.roomTimer = undefined;
+    await this.attaching;
+  }
+
+  /** One attempt to attach (start's, or a retry's): the lock, the actor, the file, the catalog; all undone when it fails. */
+  private async attach(): Promise<void> {
     this.lock = await acquireLock(this.dir);
     try {
       const lastWrite = this.lock.leftBy === undefined ? undefined : await lastWriteOf(this.file);
@@ -129,6 +190,10 @@ export class StorageLink {
    * part of a batch that no number covers), and the file keeps what the last flush wrote.
    */
   async stop(seqs?: HubSeq[] | null): Promise<void> {
+    await this.settle();
+    // Never attached: what it recorded stays in this monitor's memory, and a start() of it
+    // writes it if there is room then (as after a last flush that failed); status says so.
+    if (this.room) return;
     if (this.deps.driven && seqs) await this.flushSeqs(seqs, true);
     // The last flush as a call of its own, so that status() after stop() says how it went (its
     // time, a full disk's error): the actor's stop() flushed without a word back, and status()
@@ -141,8 +206,9 @@ export class StorageLink {
     await this.releaseLock();
   }
 
-  /** Writes the store's new rollups now; resolves with whether the flush committed. */
+  /** Writes the store's new rollups now (attaching the database first if it waits for room); resolves with whether the flush committed. */
   async flush(): Promise<boolean> {
+    if (this.room && !(await this.retryAttach())) return false;
     const ok = await this.actor.call((a) => a.flush(), true);
     await this.refresh();
     return ok;
@@ -177,15 +243,15 @@ export class StorageLink {
     return this.actor.call((a) => a.query(sql, params), true);
   }
 
-  /** Stored rollups of a series; null when none are stored. Rejects when the actor cannot answer (a fault then), for the answer to say so. */
+  /**
+   * Stored rollups of a series; null when none are stored. Rejects when the actor cannot
+   * answer, for the answer to say so; its caller reports the fault, once for all the series
+   * of its read (a history of 500 series on a damaged file was 500 faults).
+   */
   async history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): Promise<StoredRollups | null> {
+    if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
     if (this.actor.state === 'stopped') return null;
-    try {
-      return await this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
-    } catch (error) {
-      this.deps.faults.report('storage', error);
-      throw error;
-    }
+    return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
   }
 
   /**
@@ -206,12 +272,58 @@ export class StorageLink {
   }
 
   status(): StorageStatusView {
-    return { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.last ?? {}) };
+    const view: StorageStatusView = { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.last ?? {}) };
+    return this.room ? { ...view, attached: false, lastError: { ...this.room }, failures: (this.last?.failures ?? 0) + this.roomFailures } : view;
+  }
+
+  /** The start found no room: recording goes on in memory, and attaching is tried again every storageFlushMs until it succeeds or stop(). */
+  private scheduleAttach(): void {
+    this.roomTimer = setTimeout(() => {
+      this.roomTimer = undefined;
+      void this.retryAttach().then((ok) => {
+        if (!ok && this.retrying && this.roomTimer === undefined) this.scheduleAttach();
+      });
+    }, this.deps.options.storageFlushMs);
+    this.roomTimer.unref();
+  }
+
+  /** Tries to attach now (one attempt at a time, none after stop()); resolves with whether the database is attached. */
+  private retryAttach(): Promise<boolean> {
+    if (!this.retrying) return Promise.resolve(false);
+    this.attaching ??= (async () => {
+      try {
+        await this.attach();
+      } catch (error) {
+        // Whatever keeps it out now (still no room, another monitor that took the dataDir
+        // meanwhile) is said the same way, and tried again.
+        this.failedAttach(error);
+        return false;
+      }
+      this.room = null;
+      this.roomFailures = 0;
+      this.retrying = false;
+      clearTimeout(this.roomTimer);
+      this.roomTimer = undefined;
+      this.deps.emit('storage-recovered', {});
+      // Its control state goes in before any flush: the stored rules and alerts join this
+      // monitor's, and what it kept in memory meanwhile is committed after them.
+      await this.deps.attached?.().catch((error: unknown) => this.deps.faults.report('storage-control', error));
+      return true;
+    })().finally(() => (this.attaching = undefined));
+    return this.attaching;
+  }
+
+  private failedAttach(error: unknown): void {
+    const message = `${error instanceof Error ? error.message : String(error)}: the monitor records in memory and attaches the database once there is room, writing what it recorded meanwhile (what the store still holds: rollupCapacity)`;
+    this.room = { message, at: Date.now() };
+    this.roomFailures++;
+    this.deps.faults.report('storage', new Error(message));
+    this.deps.emit('storage-error', { message });
   }
 
   private onEvent(event: StorageEvent): void {
     if (event.ev === 'flushed') {
-      this.last = event.status;
+      this.learn(event.status);
       return;
     }
     if (event.ev === 'reopened') {
@@ -229,10 +341,24 @@ export class StorageLink {
 
   private async refresh(): Promise<void> {
     try {
-      this.last = (await this.actor.call((a) => a.status())) ?? this.last;
+      const status = await this.actor.call((a) => a.status());
+      if (status) this.learn(status);
     } catch (error) {
       if (!(error instanceof ActorError)) throw error;
     }
+  }
+
+  /**
+   * The actor's report, kept for status(); journal blobs it found damaged (at a start, or at
+   * the flush that folded the journal a full disk had kept it from folding) are a fault once,
+   * and stay in status past a new actor (a restart, a start() after stop()), whose fold had
+   * nothing of them left to say.
+   */
+  private learn(status: StorageStatus): void {
+    const lost = status.journalLost;
+    const known = this.last?.journalLost ?? null;
+    if (lost && lost.at !== known?.at) this.deps.faults.report('storage-journal', new Error(lost.message));
+    this.last = { ...status, journalLost: lost ?? known };
   }
 
   private async releaseLock(): Promise<void> {
@@ -240,6 +366,11 @@ export class StorageLink {
     this.lock = undefined;
     await lock?.release();
   }
+}
+
+/** Whether a start failed for want of room on the disk (the lock, the file or its WAL could not grow), which frees itself: not a dataDir or file to change. */
+function noRoom(error: unknown): boolean {
+  return error instanceof StorageError && /\((ENOSPC|EDQUOT|SQLITE_FULL|SQLITE_IOERR\w*):/.test(error.message);
 }
 
 /**

@@ -99,23 +99,39 @@ interface Folded {
   at: number;
 }
 
+/** What a fold did: rows written, and of the journal's blobs, those it could not read. */
+export interface FoldResult {
+  rows: number;
+  blobs: number;
+  damaged: number;
+}
+
 /**
  * Writes the rows the journal holds (see the module comment) and empties it. Call inside a
- * transaction; returns the rows written.
+ * transaction. A blob that cannot be read (cut short, its header not its length) is left out
+ * and deleted with the rest: its samples are lost, and the result counts it for the caller to
+ * say so.
  */
-export function foldJournal(db: Db, table: RollupTable, acc: SketchAccumulator, now: number): number {
+export function foldJournal(db: Db, table: RollupTable, acc: SketchAccumulator, now: number): FoldResult {
   const blobs = db.prepare('SELECT body FROM journal ORDER BY seq').all();
-  if (blobs.length === 0) return 0;
+  if (blobs.length === 0) return { rows: 0, blobs: 0, damaged: 0 };
+  let damaged = 0;
   const closed: Folded[] = [];
   // Of each series, the open record of the newest blob that has the series (or none).
   const open = new Map<number, Folded | null>();
   for (const [body] of blobs) {
-    if (!(body instanceof Uint8Array) || body.length < 8) continue;
+    if (!(body instanceof Uint8Array) || body.length < 8) {
+      damaged++;
+      continue;
+    }
     const copy = new Uint8Array(body);
     const view = new DataView(copy.buffer);
     const nf = view.getUint32(0, true);
     const ni = view.getUint32(4, true);
-    if (nf % RECORD_F64 !== 0 || copy.length !== 8 + nf * 8 + ni * 4) continue;
+    if (nf % RECORD_F64 !== 0 || copy.length !== 8 + nf * 8 + ni * 4) {
+      damaged++;
+      continue;
+    }
     const f64 = new Float64Array(copy.buffer, 8, nf);
     const i32 = new Int32Array(copy.buffer, 8 + nf * 8, ni);
     const opened = new Map<number, Folded | null>();
@@ -171,5 +187,5 @@ export function foldJournal(db: Db, table: RollupTable, acc: SketchAccumulator, 
     written++;
   }
   db.exec('DELETE FROM journal');
-  return written;
+  return { rows: written, blobs: blobs.length, damaged };
 }

@@ -55,7 +55,17 @@ export async function acquireLock(dir: string): Promise<DirLock> {
   const deadline = Date.now() + TAKEOVER_WAIT_MS;
   let leftBy: number | undefined;
   for (;;) {
-    const handle = await createOwned(dir, file);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await createOwned(dir, file);
+    } catch (error) {
+      // A disk too full for this process's lock (start() then goes on in memory and takes the
+      // lock once there is room) must not hide a lock another live monitor holds: that one
+      // refuses as ever.
+      const owner = await ownerOf(file);
+      if (owner !== undefined && holds(owner, file)) throw new StorageLockedError(dir, owner.pid);
+      throw error;
+    }
     // Open until release(): what tells this lock from one a dead thread of this process left.
     if (handle) return { dir, ...(leftBy !== undefined ? { leftBy } : {}), release: () => release(file, handle) };
     // Something that is no file was never a lock: it is no one's to take over.
@@ -96,7 +106,7 @@ async function createOwned(dir: string, file: string): Promise<FileHandle | unde
   } catch (error) {
     await handle?.close().catch(() => {});
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
+    throw new StorageError(dir, `cannot be written (${reason(error)}): ${advice(error)}`);
   } finally {
     await unlink(temp).catch(() => {});
   }
@@ -161,7 +171,7 @@ export function claimLockSync(dir: string): number {
     fd = openSync(file, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw lockedBy(dir, file);
-    throw new StorageError(dir, `cannot be written (${reason(error)}): choose a dataDir this process may write`);
+    throw new StorageError(dir, `cannot be written (${reason(error)}): ${advice(error)}`);
   }
   writeSync(fd, ownLine());
   return fd;
@@ -285,6 +295,12 @@ function startOf(pid: number): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What to do about a lock that cannot be written: a full disk wants room, not another dataDir. */
+function advice(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT' ? 'free space on its file system' : 'choose a dataDir this process may write';
 }
 
 /** The error with its code once: node:fs messages already begin with it ("EACCES: permission denied, mkdir …"). */

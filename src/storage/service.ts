@@ -56,6 +56,8 @@ export interface StorageStatus {
   retentionMs: number;
   /** The hourly tier's backlog: hours marked to build (the open hour included), and series still catching up after a start (null before the first flush). */
   hourlyPending: { hours: number; series: number | null };
+  /** Journal blobs a process before left that could not be read when they were folded (their samples are lost), and what was said of them; null when none. */
+  journalLost: { blobs: number; at: number; message: string } | null;
 }
 
 export interface StorageServiceOptions {
@@ -113,6 +115,7 @@ export class StorageService {
   private rows: number | null = null;
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
+  private journalLost: StorageStatus['journalLost'] = null;
   /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
   private readonly lockFile: string;
   private lockIno: number;
@@ -138,8 +141,18 @@ export class StorageService {
   /** Folds what an earlier process left in the journal into rows, once (foldJournal). */
   private foldLeft(): void {
     if (this.folded) return;
-    this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
+    const fold = this.db.transaction(() => foldJournal(this.db, this.table, new SketchAccumulator(), this.clock()));
     this.folded = true;
+    // What the damaged blobs held is gone with them: said (status, and a fault the coordinator
+    // reports when it sees the count), where it was left out without a word.
+    if (fold.damaged > 0) {
+      const blobs = fold.damaged === 1 ? 'blob' : 'blobs';
+      this.journalLost = {
+        blobs: fold.damaged,
+        at: this.clock(),
+        message: `${this.o.file}: ${fold.damaged} of the ${fold.blobs} journal ${blobs} a process before left could not be read (damaged, cut short) and ${fold.damaged === 1 ? 'was' : 'were'} deleted: the samples ${fold.damaged === 1 ? 'it' : 'they'} held, of minutes that process had not closed, are lost; the rest of the journal is in rows`,
+      };
+    }
   }
 
   /**
@@ -267,6 +280,7 @@ export class StorageService {
       lastError: this.lastError,
       retentionMs: this.o.retentionMs,
       hourlyPending: this.table.hourly.backlog(),
+      journalLost: this.journalLost && { ...this.journalLost },
     };
   }
 
