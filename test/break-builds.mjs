@@ -3122,6 +3122,23 @@ export const BREAKS = [
     tests: ['webhooks.test.ts'],
     mustFail: ["clears a target's lastError once it takes a post again, and the totals' once no target is failing, as storage and the exporters do"],
   },
+  {
+    name: "instrument: other's series made only once the registry is full",
+    what: "a route the registry refuses at maxSeries falls back to other's series, made only then: the registry is full by then, so other's are refused too and the route's requests are recorded nowhere",
+    edits: [
+      { find: '    const fallback = this.routes.isOther(m.entry) ? null : this.slot(this.methodEntry(this.routes.otherEntry(), m.method), cls);\n    let handles: ClassHandles | null;', replace: '    let handles: ClassHandles | null;' },
+      { find: '      this.refuse(m.entry);\n      handles = fallback;', replace: '      this.refuse(m.entry);\n      handles = this.routes.isOther(m.entry) ? null : this.slot(this.methodEntry(this.routes.otherEntry(), m.method), cls);' },
+    ],
+    tests: ['instrument.test.ts'],
+    mustFail: ['at maxSeries, records the requests of routes the registry refuses under "other"'],
+  },
+  {
+    name: 'instrument: a refused host recorded nowhere',
+    what: "an outgoing call to a host the registry refuses at maxSeries is dropped instead of recorded under other: the service's calls past the series limit vanish",
+    edits: [{ find: '        this.hosts.refused++;\n      }\n      handles = fallback;', replace: '        this.hosts.refused++;\n      }\n      handles = null;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['at maxSeries, records the calls to hosts the registry refuses under "other"'],
+  },
 ];
 
 function parseArgs(argv) {

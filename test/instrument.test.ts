@@ -140,6 +140,32 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, maxRoutes: 2, other: 3 });
   });
 
+  it('at maxSeries, records the requests of routes the registry refuses under "other" and counts the routes in refused, without a fault each', async () => {
+    const m = await started({ maxSeries: 16 });
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const { get, close } = keepAlive(base);
+    // 120 routes of 3 series each (response_time, throughput, error_rate) against 16 series: a few fit.
+    for (let i = 0; i < 120; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => get(`/route${i + j}`)));
+    close();
+    // Each answer's finish was published before the client read it: flush() has them all.
+    await m.flush();
+    expect(m.status().faults.byKind['instrument-http-server']).toBeUndefined();
+    const s = m.status().instrument!.httpServer!;
+    // Every request the client sent is recorded or counted as not recorded.
+    expect(total(m, 'throughput') + s.notRecorded).toBe(120);
+    // other's series were made before the registry filled: none is lost.
+    expect(s.notRecorded).toBe(0);
+    expect(total(m, 'error_rate')).toBe(120);
+    const own = new Set(seriesOf(m, 'throughput').map((x) => x.tags.endpoint));
+    expect(own.has('other')).toBe(true);
+    own.delete('other');
+    expect(own.size).toBeGreaterThan(0);
+    expect(total(m, 'throughput', { endpoint: 'other' })).toBe(120 - own.size);
+    expect(s).toMatchObject({ routes: 120, other: 0, refused: 120 - own.size });
+    expect(m.status().series).toMatchObject({ count: 16, limit: 16 });
+  });
+
   it('files 404s of paths not proven a route under "unmatched", outside the cap: after 2,000 scanner paths the real routes keep their own labels, and their own 404s', async () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
@@ -509,6 +535,46 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
+  });
+
+  it('at maxSeries, records the calls to hosts the registry refuses under "other" and counts the hosts in refused, without a fault each', async () => {
+    const m = await started({ maxSeries: 16 });
+    m.instrument({ httpServer: false, fetch: false });
+    const base = await serve();
+    const { port } = new URL(base);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    // The host tag is the Host header as sent: 60 hosts of 2 series each against 16.
+    const send = (host: string) => new Promise<void>((resolve, reject) => http.request({ host: '127.0.0.1', port, path: '/', agent, headers: { host } }, (r) => r.resume().on('end', resolve)).on('error', reject).end());
+    for (let i = 0; i < 60; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => send(`svc-${i + j}.test`)));
+    agent.destroy();
+    await m.flush();
+    expect(m.status().faults.byKind['instrument-http-client']).toBeUndefined();
+    const s = m.status().instrument!.httpClient!;
+    expect(total(m, 'api_response_time') + s.notRecorded).toBe(60);
+    expect(s.notRecorded).toBe(0);
+    expect(total(m, 'api_error_rate')).toBe(60);
+    const own = new Set(seriesOf(m, 'api_response_time').map((x) => x.tags.host));
+    expect(own.has('other')).toBe(true);
+    own.delete('other');
+    expect(own.size).toBeGreaterThan(0);
+    expect(total(m, 'api_response_time', { host: 'other' })).toBe(60 - own.size);
+    expect(s).toMatchObject({ hosts: 60, other: 0, refused: 60 - own.size });
+  });
+
+  it('with the registry full before instrument() attached, counts every request and call as not recorded, without a fault each', async () => {
+    const m = await started({ maxSeries: 16 });
+    for (let i = 0; i < 16; i++) m.metric('filler', { n: String(i) });
+    m.instrument({ fetch: false });
+    const base = await serve();
+    const { get, close } = keepAlive(base);
+    for (let i = 0; i < 30; i += 10) await Promise.all(Array.from({ length: 10 }, (_, j) => get(`/route${i + j}`)));
+    close();
+    await m.flush();
+    expect(m.status().faults.total).toBe(0);
+    const { httpServer, httpClient } = m.status().instrument!;
+    expect(httpServer).toMatchObject({ notRecorded: 30, other: 0 });
+    expect(httpClient).toMatchObject({ notRecorded: 30, other: 0 });
+    expect(total(m, 'throughput') + total(m, 'api_response_time')).toBe(0);
   });
 
   it('records each call in every monitor that instruments it: two monitors in one process each count all of them', async () => {

@@ -3,8 +3,10 @@
  * value (its bound handles): the first `limit` distinct values keep their name, every later
  * one shares the entry of `other`, so a scanner or unfolded ids cannot exhaust the
  * registry's series or this table's memory. Requests that fell into `other` are counted
- * (status().instrument). A value the registry refuses (over maxSeries, a character it does
- * not take) also goes to `other`, and is counted as refused.
+ * (status().instrument). An entry holds no series when it is made: the sources make them
+ * at a value's first request of a method and status class, and when the registry refuses
+ * one (at maxSeries, a character it does not take) they record those requests under
+ * `other`'s series and count the value in `refused`.
  */
 
 export const OTHER = 'other';
@@ -17,7 +19,7 @@ export class CappedTags<V> {
   private other: V | undefined;
   /** Requests whose value fell into `other` because the table was full. */
   overflowed = 0;
-  /** Values the registry refused (they went to `other` too). */
+  /** Values the registry refused a series of (their requests of that series' method and status class go to `other`): counted by the sources. */
   refused = 0;
 
   constructor(limit: number, maxLength: number, make: (tag: string) => V) {
@@ -34,13 +36,7 @@ export class CappedTags<V> {
       this.overflowed++;
       return this.otherEntry();
     }
-    let entry: V;
-    try {
-      entry = this.make(key.length > this.maxLength ? key.slice(0, this.maxLength) : key);
-    } catch {
-      this.refused++;
-      return this.otherEntry();
-    }
+    const entry = this.make(key.length > this.maxLength ? key.slice(0, this.maxLength) : key);
     this.byKey.set(key, entry);
     return entry;
   }
@@ -60,7 +56,8 @@ export class CappedTags<V> {
     return this.byKey.size;
   }
 
-  private otherEntry(): V {
+  /** The entry of `other`, made on first need. */
+  otherEntry(): V {
     return (this.other ??= this.make(OTHER));
   }
 }

@@ -17,15 +17,26 @@ import type { Recorder, Source } from './recorder.js';
 /** A request's start time, under the symbol of the source that stamped it (HttpClientSource.started). */
 type Stamped = Record<symbol, number | undefined>;
 
+/** The two series a call records into, both of one host: the host's, or both `other`'s. */
+type ClassHandles = { responseTime: MetricHandle; errors: MetricHandle };
+
+/**
+ * The handles of one (host, method), by status class: undefined until made, then the host's,
+ * `other`'s where the registry refused the host's, or null where it refused `other`'s too
+ * (nothing records there, and the registry, full for good, is not asked again).
+ */
 interface MethodEntry {
-  byClass: (MetricHandle | undefined)[];
-  errors: MetricHandle;
-  host: string;
+  byClass: (ClassHandles | null | undefined)[];
+  /** The host's api_error_rate, once made: each of its classes' handles holds it. */
+  errors: MetricHandle | undefined;
+  entry: HostEntry;
   method: string;
 }
 
 interface HostEntry {
   host: string;
+  /** Whether the registry refused a series of this host (counted once in the table's `refused`). */
+  refused: boolean;
   methods: Map<string, MethodEntry>;
 }
 
@@ -83,13 +94,15 @@ export class HttpClientSource implements Source {
    */
   private readonly started = Symbol('perfwatch.clientStarted');
   private attached = false;
+  /** Calls recorded nowhere: the registry refused their host's series and `other`'s (full before they were made). */
+  notRecorded = 0;
 
   constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, own: readonly string[] = []) {
     this.recorder = recorder;
     this.channels = channels;
     this.own = own.length > 0 && channels.target !== undefined ? new Set(own) : undefined;
     this.errorFrom = options.errorStatusFrom;
-    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }));
+    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, refused: false, methods: new Map() }));
   }
 
   attach(): void {
@@ -138,25 +151,52 @@ export class HttpClientSource implements Source {
     if (started === undefined || started === 0) return;
     request[this.started] = 0;
     const ms = performance.now() - started;
-    const m = this.methodEntry(request);
-    (m.byClass[cls] ?? this.classHandle(m, cls)).record(ms);
-    m.errors.record(failed ? 1 : 0);
+    const m = this.methodEntry(this.hosts.get(this.channels.host(request)), methodTag(this.channels.method(request)));
+    let handles = m.byClass[cls];
+    if (handles == null) {
+      handles = this.slot(m, cls);
+      if (handles === null) {
+        this.notRecorded++;
+        return;
+      }
+    }
+    handles.responseTime.record(ms);
+    handles.errors.record(failed ? 1 : 0);
   }
 
-  private methodEntry(request: Stamped): MethodEntry {
-    const entry = this.hosts.get(this.channels.host(request));
-    const method = methodTag(this.channels.method(request));
+  private methodEntry(entry: HostEntry, method: string): MethodEntry {
     let m = entry.methods.get(method);
     if (m === undefined) {
-      m = { host: entry.host, method, byClass: new Array(CLASS_COUNT), errors: this.recorder.metric('api_error_rate', { host: entry.host, method }) };
+      m = { entry, method, byClass: new Array(CLASS_COUNT), errors: undefined };
       entry.methods.set(method, m);
     }
     return m;
   }
 
-  private classHandle(m: MethodEntry, cls: number): MetricHandle {
-    const handle = this.recorder.metric('api_response_time', { host: m.host, method: m.method, status_class: classTag(cls) });
-    m.byClass[cls] = handle;
-    return handle;
+  /**
+   * The slot of (host, method, status class), made at its first call: the host's series, else
+   * (the registry refused one: maxSeries reached, a tag it does not take) the host counts as
+   * refused and `other`'s slot stands in for it, for good. `other`'s slot is made first, so
+   * that its series exist before the registry fills up (why not at attach: the incoming
+   * side's slot(), http-server.ts).
+   */
+  private slot(m: MethodEntry, cls: number): ClassHandles | null {
+    const made = m.byClass[cls];
+    if (made !== undefined) return made;
+    const other = this.hosts.otherEntry();
+    const fallback = m.entry === other ? null : this.slot(this.methodEntry(other, m.method), cls);
+    let handles: ClassHandles | null;
+    try {
+      m.errors ??= this.recorder.metric('api_error_rate', { host: m.entry.host, method: m.method });
+      handles = { responseTime: this.recorder.metric('api_response_time', { host: m.entry.host, method: m.method, status_class: classTag(cls) }), errors: m.errors };
+    } catch {
+      if (m.entry !== other && !m.entry.refused) {
+        m.entry.refused = true;
+        this.hosts.refused++;
+      }
+      handles = fallback;
+    }
+    m.byClass[cls] = handles;
+    return handles;
   }
 }

@@ -117,17 +117,25 @@ interface Flight {
   next: Flight | undefined;
 }
 
-/** The handles of one (route, method). */
+/**
+ * The handles of one (route, method). A slot (of a status class, or `aborted`) is undefined
+ * until made, then holds the route's handles, `other`'s where the registry refused the
+ * route's, or null where it refused `other`'s too: nothing records there, and the registry
+ * is not asked again (its series never go away, so at maxSeries it stays full).
+ */
 interface MethodEntry {
-  route: string;
+  entry: RouteEntry;
   method: string;
-  byClass: (ClassHandles | undefined)[];
-  errors: MetricHandle;
-  aborted: MetricHandle | undefined;
+  byClass: (ClassHandles | null | undefined)[];
+  /** The route's error_rate, once made: each of its classes' handles holds it. */
+  errors: MetricHandle | undefined;
+  aborted: MetricHandle | null | undefined;
 }
 
 interface RouteEntry {
   route: string;
+  /** Whether the registry refused a series of this route (counted once in the table's `refused`). */
+  refused: boolean;
   /** By the request's method as parsed (llhttp takes a fixed set, so the map stays small). */
   methods: Map<string | undefined, MethodEntry>;
   /** The method met last and its entry: node:http hands out the same method strings, so one comparison finds it. */
@@ -135,7 +143,8 @@ interface RouteEntry {
   last: MethodEntry | undefined;
 }
 
-type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle };
+/** The three series a request records into, all of one endpoint: the route's, or all `other`'s. */
+type ClassHandles = { responseTime: MetricHandle; throughput: MetricHandle; errors: MetricHandle };
 
 /**
  * A URL's last answer: its route's entry, and the method and status of that answer with the
@@ -212,12 +221,14 @@ export class HttpServerSource implements Source {
   aborted = 0;
   /** Requests without a framework's route on paths not proven a route (4xx answers, aborts), filed under UNMATCHED. */
   unmatched = 0;
+  /** Requests recorded nowhere: the registry refused their route's series and `other`'s (full before they were made). */
+  notRecorded = 0;
   private unmatchedEntry: RouteEntry | undefined;
 
   constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
     this.recorder = recorder;
     this.errorFrom = options.errorStatusFrom;
-    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }));
+    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, refused: false, methods: new Map(), lastMethod: undefined, last: undefined }));
   }
 
   attach(): void {
@@ -305,10 +316,14 @@ export class HttpServerSource implements Source {
       }
       const m = this.methodEntry(this.routes.get(route), method);
       const cls = classIndex(status);
-      const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+      let handles = m.byClass[cls];
+      if (handles == null) {
+        handles = this.classHandles(m, cls);
+        if (handles === undefined) return;
+      }
       handles.responseTime.record(ms);
       handles.throughput.record(1);
-      m.errors.record(status >= this.errorFrom ? 1 : 0);
+      handles.errors.record(status >= this.errorFrom ? 1 : 0);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
@@ -341,9 +356,23 @@ export class HttpServerSource implements Source {
     const request = response.req as Routed;
     const entry = this.entry(request);
     const m = this.methodEntry(entry ?? this.unmatchedRoute(), request.method);
-    m.aborted ??= this.recorder.metric('http_requests_aborted', { endpoint: m.route, method: m.method });
-    m.aborted.record(1);
+    const handle = this.abortedHandle(m);
+    if (handle === null) this.notRecorded++;
+    else handle.record(1);
     if (entry === undefined) this.unmatched++;
+  }
+
+  /** The slot `aborted` of (route, method), made as the slot of a status class is (slot()), `other`'s first. */
+  private abortedHandle(m: MethodEntry): MetricHandle | null {
+    if (m.aborted !== undefined) return m.aborted;
+    const fallback = this.routes.isOther(m.entry) ? null : this.abortedHandle(this.methodEntry(this.routes.otherEntry(), m.method));
+    try {
+      m.aborted = this.recorder.metric('http_requests_aborted', { endpoint: m.entry.route, method: m.method });
+    } catch {
+      this.refuse(m.entry);
+      m.aborted = fallback;
+    }
+    return m.aborted;
   }
 
   private readonly onFastify = (message: unknown): void => {
@@ -400,15 +429,19 @@ export class HttpServerSource implements Source {
     }
     const m = this.methodEntry(entry, method);
     const cls = classIndex(status);
-    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    let handles = m.byClass[cls];
+    if (handles == null) {
+      handles = this.classHandles(m, cls);
+      if (handles === undefined) return;
+    }
     const error = status >= this.errorFrom ? 1 : 0;
     handles.responseTime.record(ms);
     handles.throughput.record(1);
-    m.errors.record(error);
+    handles.errors.record(error);
     const ring = handles.responseTime.sink;
-    if (this.routes.isOther(entry) || url.length > MAX_REMEMBERED_URL || handles.throughput.sink !== ring || m.errors.sink !== ring) return;
+    if (this.routes.isOther(entry) || url.length > MAX_REMEMBERED_URL || handles.throughput.sink !== ring || handles.errors.sink !== ring) return;
     if (recent === undefined) {
-      this.recent.set({ url, entry, method, status, ring, responseTime: handles.responseTime.id, throughput: handles.throughput.id, errors: m.errors.id, error });
+      this.recent.set({ url, entry, method, status, ring, responseTime: handles.responseTime.id, throughput: handles.throughput.id, errors: handles.errors.id, error });
       return;
     }
     recent.method = method;
@@ -416,22 +449,26 @@ export class HttpServerSource implements Source {
     recent.ring = ring;
     recent.responseTime = handles.responseTime.id;
     recent.throughput = handles.throughput.id;
-    recent.errors = m.errors.id;
+    recent.errors = handles.errors.id;
     recent.error = error;
   }
 
   private recordUnmatched(method: string | undefined, status: number, ms: number): void {
+    this.unmatched++;
     const m = this.methodEntry(this.unmatchedRoute(), method);
     const cls = classIndex(status);
-    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    let handles = m.byClass[cls];
+    if (handles == null) {
+      handles = this.classHandles(m, cls);
+      if (handles === undefined) return;
+    }
     handles.responseTime.record(ms);
     handles.throughput.record(1);
-    m.errors.record(status >= this.errorFrom ? 1 : 0);
-    this.unmatched++;
+    handles.errors.record(status >= this.errorFrom ? 1 : 0);
   }
 
   private unmatchedRoute(): RouteEntry {
-    return (this.unmatchedEntry ??= { route: UNMATCHED, methods: new Map(), lastMethod: undefined, last: undefined });
+    return (this.unmatchedEntry ??= { route: UNMATCHED, refused: false, methods: new Map(), lastMethod: undefined, last: undefined });
   }
 
   /** An aborted request's route: the framework's, else its path's if that is in the table already (an abort proves no route). */
@@ -462,7 +499,7 @@ export class HttpServerSource implements Source {
     let m = entry.methods.get(raw);
     if (m === undefined) {
       const method = methodTag(raw);
-      m = { route: entry.route, method, byClass: [], errors: this.recorder.metric('error_rate', { endpoint: entry.route, method }), aborted: undefined };
+      m = { entry, method, byClass: [], errors: undefined, aborted: undefined };
       entry.methods.set(raw, m);
     }
     entry.lastMethod = raw;
@@ -470,11 +507,51 @@ export class HttpServerSource implements Source {
     return m;
   }
 
-  /** Reached once per (route, method, status class). */
-  private classHandles(m: MethodEntry, cls: number): ClassHandles {
-    const tags = { endpoint: m.route, method: m.method, status_class: classTag(cls) };
-    const handles = { responseTime: this.recorder.metric('response_time', tags), throughput: this.recorder.metric('throughput', tags) };
+  /**
+   * The handles of a slot not made yet, or of one nothing records into (null), when the
+   * request is counted in notRecorded and undefined returned. Reached once per (route,
+   * method, status class), and per request of a null slot.
+   */
+  private classHandles(m: MethodEntry, cls: number): ClassHandles | undefined {
+    const handles = this.slot(m, cls);
+    if (handles !== null) return handles;
+    this.notRecorded++;
+    return undefined;
+  }
+
+  /**
+   * The slot of (route, method, status class), made at its first request: the route's three
+   * series, else (the registry refused one: maxSeries reached, a tag it does not take) the
+   * route counts as refused and `other`'s slot stands in for it, for good. `other`'s slot of
+   * the method and class is made first, so that its series exist before the registry fills
+   * up, and the requests of routes refused there are still recorded. Made at attach instead,
+   * `other`'s series would be every method × status class (11 × 6 × 2 and 11 error_rate:
+   * 143), all but a few never used and each taking a place of maxSeries; made here they
+   * are at most one slot (two series, and error_rate at a method's first) per method and
+   * class the service answers. Only a registry full before a method and class's first
+   * request leaves a slot with nothing (null).
+   */
+  private slot(m: MethodEntry, cls: number): ClassHandles | null {
+    const made = m.byClass[cls];
+    if (made !== undefined) return made;
+    const fallback = this.routes.isOther(m.entry) ? null : this.slot(this.methodEntry(this.routes.otherEntry(), m.method), cls);
+    let handles: ClassHandles | null;
+    try {
+      const tags = { endpoint: m.entry.route, method: m.method, status_class: classTag(cls) };
+      m.errors ??= this.recorder.metric('error_rate', { endpoint: m.entry.route, method: m.method });
+      handles = { responseTime: this.recorder.metric('response_time', tags), throughput: this.recorder.metric('throughput', tags), errors: m.errors };
+    } catch {
+      this.refuse(m.entry);
+      handles = fallback;
+    }
     m.byClass[cls] = handles;
     return handles;
+  }
+
+  /** The registry refused a series of `entry`: a route of the table counts once (UNMATCHED and `other` are none). */
+  private refuse(entry: RouteEntry): void {
+    if (entry.refused || entry === this.unmatchedEntry || this.routes.isOther(entry)) return;
+    entry.refused = true;
+    this.routes.refused++;
   }
 }

@@ -10,13 +10,19 @@ import type { ResolvedInstrumentOptions } from './options.js';
 import { PiscinaSource } from './piscina.js';
 import type { Recorder, Source } from './recorder.js';
 
-/** status().instrument: what is instrumented, how much fell into `other`, and (httpServer) how many requests of paths not proven a route went to `unmatched`. */
+/**
+ * status().instrument: what is instrumented, how much fell into `other` (past the cap), how
+ * many routes or hosts the registry refused a series of (at maxSeries: their requests are
+ * recorded under `other`), how many requests were recorded nowhere (the registry refused
+ * `other`'s series too), and (httpServer) how many requests of paths not proven a route went
+ * to `unmatched`.
+ */
 export interface InstrumentStatus {
   attached: boolean;
   sources: ('httpServer' | 'httpClient' | 'fetch' | 'piscina')[];
-  httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; unmatched: number; aborted: number };
-  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number };
-  fetch?: { hosts: number; maxHosts: number; other: number; refused: number };
+  httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; notRecorded: number; unmatched: number; aborted: number };
+  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number };
+  fetch?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number };
   piscina?: { pools: number };
 }
 
@@ -54,7 +60,7 @@ export class Instrumentation {
   }
 
   status(): InstrumentStatus {
-    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused });
+    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused, notRecorded: s.notRecorded });
     const sources: InstrumentStatus['sources'] = [];
     if (this.server) sources.push('httpServer');
     if (this.client) sources.push('httpClient');
@@ -63,7 +69,7 @@ export class Instrumentation {
     return {
       attached: this.attached,
       sources,
-      ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, unmatched: this.server.unmatched, aborted: this.server.aborted } } : {}),
+      ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, notRecorded: this.server.notRecorded, unmatched: this.server.unmatched, aborted: this.server.aborted } } : {}),
       ...(this.client ? { httpClient: hosts(this.client) } : {}),
       ...(this.fetch ? { fetch: hosts(this.fetch) } : {}),
       ...(this.piscina ? { piscina: { pools: this.piscina.size } } : {}),
