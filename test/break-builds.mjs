@@ -3139,6 +3139,13 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['at maxSeries, records the calls to hosts the registry refuses under "other"'],
   },
+  {
+    name: 'a refused pool thrown into the host',
+    what: "a piscina pool whose series the registry refuses (maxSeries) throws the CardinalityError out of instrument(), or out of start() with the monitor running half started",
+    edits: [{ find: "        this.recorder.fault('instrument-piscina', new Error(`pool \"${name}\" is not sampled: ${error instanceof Error ? error.message : String(error)}`));", replace: '        throw error;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['leaves out a pool whose series the registry refuses (at maxSeries)'],
+  },
 ];
 
 function parseArgs(argv) {

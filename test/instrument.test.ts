@@ -608,6 +608,23 @@ describe('instrument(): outgoing http and fetch', () => {
 });
 
 describe('instrument(): piscina pools', () => {
+  it('leaves out a pool whose series the registry refuses (at maxSeries), said by a fault, and throws nothing into instrument() or start()', async () => {
+    const m = await started({ maxSeries: 16 });
+    for (let i = 0; m.status().series.count < 16; i++) m.record(`fill_${i}`, 1);
+    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    try {
+      expect(() => m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } })).not.toThrow();
+      expect(m.status().instrument!.piscina).toEqual({ pools: 1, refused: 1 });
+      expect(m.status().faults.byKind['instrument-piscina']?.lastMessage).toMatch(/pool "reports".*not sampled/);
+      await m.stop();
+      await m.start();
+      expect(m.status().state).toBe('running');
+      expect(m.status().instrument).toMatchObject({ attached: true, piscina: { pools: 1, refused: 1 } });
+    } finally {
+      await pool.destroy();
+    }
+  });
+
   it('samples queue size, wait and run times and utilisation of the pools passed in', async () => {
     const m = await started();
     const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });

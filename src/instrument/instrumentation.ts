@@ -23,7 +23,8 @@ export interface InstrumentStatus {
   httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; notRecorded: number; unmatched: number; aborted: number };
   httpClient?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number };
   fetch?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number };
-  piscina?: { pools: number };
+  /** `refused`: pools left out, the registry having refused their series (maxSeries; a fault each). */
+  piscina?: { pools: number; refused: number };
 }
 
 export class Instrumentation {
@@ -72,7 +73,7 @@ export class Instrumentation {
       ...(this.server ? { httpServer: { routes: this.server.routes.size, maxRoutes: this.server.routes.limit, other: this.server.routes.overflowed, refused: this.server.routes.refused, notRecorded: this.server.notRecorded, unmatched: this.server.unmatched, aborted: this.server.aborted } } : {}),
       ...(this.client ? { httpClient: hosts(this.client) } : {}),
       ...(this.fetch ? { fetch: hosts(this.fetch) } : {}),
-      ...(this.piscina ? { piscina: { pools: this.piscina.size } } : {}),
+      ...(this.piscina ? { piscina: { pools: this.piscina.size, refused: this.piscina.refused } } : {}),
     };
   }
 }

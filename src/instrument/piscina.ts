@@ -42,23 +42,38 @@ export class PiscinaSource implements Source {
     return Object.keys(this.pools).length;
   }
 
+  /** Pools left out at the last attach(): the registry refused their series (maxSeries). */
+  get refused(): number {
+    return this.size - this.states.length;
+  }
+
+  /**
+   * Makes each pool's series and starts sampling. A pool whose series the registry refuses
+   * (at maxSeries) is left out, said by a fault: the CardinalityError came out of instrument(),
+   * or out of start() with the monitor running half started (its tick never armed).
+   */
   attach(): void {
     if (this.timer !== undefined || this.size === 0) return;
     const now = performance.now();
-    this.states = Object.entries(this.pools).map(([name, pool]) => {
+    this.states = [];
+    for (const [name, pool] of Object.entries(this.pools)) {
       const tags = { pool: name };
-      return {
-        pool,
-        queue: this.recorder.metric('queue_size', tags),
-        wait: this.recorder.metric('pool_wait_time', tags),
-        run: this.recorder.metric('pool_run_time', tags),
-        utilization: this.recorder.metric('pool_utilization', tags),
-        at: now,
-        completed: pool.completed,
-        runSum: (pool.histogram.runTime.mean || 0) * pool.completed,
-        waitSum: (pool.histogram.waitTime.mean || 0) * pool.completed,
-      };
-    });
+      try {
+        this.states.push({
+          pool,
+          queue: this.recorder.metric('queue_size', tags),
+          wait: this.recorder.metric('pool_wait_time', tags),
+          run: this.recorder.metric('pool_run_time', tags),
+          utilization: this.recorder.metric('pool_utilization', tags),
+          at: now,
+          completed: pool.completed,
+          runSum: (pool.histogram.runTime.mean || 0) * pool.completed,
+          waitSum: (pool.histogram.waitTime.mean || 0) * pool.completed,
+        });
+      } catch (error) {
+        this.recorder.fault('instrument-piscina', new Error(`pool "${name}" is not sampled: ${error instanceof Error ? error.message : String(error)}`));
+      }
+    }
     this.timer = setInterval(() => this.sample(), this.intervalMs);
     this.timer.unref();
   }
