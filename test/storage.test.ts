@@ -528,20 +528,30 @@ describe('storage: sqlite', () => {
     await a.flush();
     expect(await a.flushStorage()).toBe(true);
 
-    rmSync(dir, { recursive: true, force: true });
-    // Another process starts on the directory before this monitor's next flush.
+    // Another process starts on the directory before this monitor's next flush: loaded first
+    // and told to start once the directory is gone, since on a loaded machine its start-up
+    // outlasted the flush (5 s), which made the lock again before it.
     const index = new URL('../dist/src/index.js', import.meta.url).href;
     const script = `
+      import { createInterface } from 'node:readline';
       import { PerformanceMonitor } from ${JSON.stringify(index)};
       const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });
+      const commands = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+      console.log('loaded');
+      await commands.next();
       await m.start();
       m.record('taken_rt', 10);
       await m.flush();
       console.log(String(await m.flushStorage()));
-      process.stdin.once('data', async () => { await m.stop(); process.exit(0); });`;
+      await commands.next();
+      await m.stop();
+      process.exit(0);`;
     const other = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const line = await once<string>(createInterface({ input: other.stdout }), 'line');
-    expect(line).toBe('true');
+    const lines = createInterface({ input: other.stdout })[Symbol.asyncIterator]();
+    expect((await lines.next()).value).toBe('loaded');
+    rmSync(dir, { recursive: true, force: true });
+    other.stdin!.write('start\n');
+    expect((await lines.next()).value).toBe('true');
 
     a.record('taken_rt', 2);
     await a.flush();
