@@ -3135,7 +3135,7 @@ export const BREAKS = [
   {
     name: 'instrument: a refused host recorded nowhere',
     what: "an outgoing call to a host the registry refuses at maxSeries is dropped instead of recorded under other: the service's calls past the series limit vanish",
-    edits: [{ find: '        this.hosts.refused++;\n      }\n      handles = fallback;', replace: '        this.hosts.refused++;\n      }\n      handles = null;' }],
+    edits: [{ find: '      this.hosts.refuse(m.entry);\n      handles = fallback;', replace: '      this.hosts.refuse(m.entry);\n      handles = null;' }],
     tests: ['instrument.test.ts'],
     mustFail: ['at maxSeries, records the calls to hosts the registry refuses under "other"'],
   },

@@ -4,7 +4,7 @@
  * stopped), the 'alert' events, and the notifier. Evaluation itself runs in the alert actor.
  */
 import { randomUUID } from 'node:crypto';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, controlViews, type ControlViews } from '../engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, type ControlViews } from '../engine/control.js';
 import { clockOffset, monitorNow } from '../engine/monitor-clock.js';
 import { CapacityError, InvalidArgumentError } from '../errors.js';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -125,8 +125,7 @@ export class Alerting {
   constructor(deps: AlertingDeps) {
     this.deps = deps;
     const persist = deps.persist;
-    const ctl = controlViews(deps.control);
-    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(ctl));
+    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(deps.views));
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
@@ -258,7 +257,7 @@ export class Alerting {
    * good, and no webhook heard their resolution.
    */
   private async resolveDeleted(rule: AlertRule): Promise<void> {
-    const at = monitorNow(controlViews(this.deps.control));
+    const at = monitorNow(this.deps.views);
     const transitions: AlertTransition[] = [];
     for (const a of this.alerts.values()) {
       if (a.ruleId !== rule.id || a.state !== 'firing') continue;

@@ -19,8 +19,8 @@ export class CappedTags<V> {
   private other: V | undefined;
   /** Requests whose value fell into `other` because the table was full. */
   overflowed = 0;
-  /** Values the registry refused a series of (their requests of that series' method and status class go to `other`): counted by the sources. */
-  refused = 0;
+  /** Entries the registry refused a series of (refuse()): their requests of that series' method and status class go to `other`. */
+  private readonly refusedEntries = new Set<V>();
 
   constructor(limit: number, maxLength: number, make: (tag: string) => V) {
     this.limit = limit;
@@ -49,6 +49,16 @@ export class CappedTags<V> {
   /** True for the entry that values past the limit (or refused) share. */
   isOther(entry: V): boolean {
     return entry === this.other;
+  }
+
+  /** The registry refused a series of `entry`, one of this table's: counted once (`other`'s never). */
+  refuse(entry: V): void {
+    if (entry !== this.other) this.refusedEntries.add(entry);
+  }
+
+  /** Values the registry refused a series of (refuse()). */
+  get refused(): number {
+    return this.refusedEntries.size;
   }
 
   /** Distinct values with an entry of their own. */

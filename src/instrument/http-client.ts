@@ -35,8 +35,6 @@ interface MethodEntry {
 
 interface HostEntry {
   host: string;
-  /** Whether the registry refused a series of this host (counted once in the table's `refused`). */
-  refused: boolean;
   methods: Map<string, MethodEntry>;
 }
 
@@ -102,7 +100,7 @@ export class HttpClientSource implements Source {
     this.channels = channels;
     this.own = own.length > 0 && channels.target !== undefined ? new Set(own) : undefined;
     this.errorFrom = options.errorStatusFrom;
-    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, refused: false, methods: new Map() }));
+    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }));
   }
 
   attach(): void {
@@ -152,13 +150,11 @@ export class HttpClientSource implements Source {
     request[this.started] = 0;
     const ms = performance.now() - started;
     const m = this.methodEntry(this.hosts.get(this.channels.host(request)), methodTag(this.channels.method(request)));
-    let handles = m.byClass[cls];
-    if (handles == null) {
-      handles = this.slot(m, cls);
-      if (handles === null) {
-        this.notRecorded++;
-        return;
-      }
+    // A slot not made yet (undefined), or one nothing records into (null): slot() says which.
+    const handles = m.byClass[cls] ?? this.slot(m, cls);
+    if (handles === null) {
+      this.notRecorded++;
+      return;
     }
     handles.responseTime.record(ms);
     handles.errors.record(failed ? 1 : 0);
@@ -190,10 +186,7 @@ export class HttpClientSource implements Source {
       m.errors ??= this.recorder.metric('api_error_rate', { host: m.entry.host, method: m.method });
       handles = { responseTime: this.recorder.metric('api_response_time', { host: m.entry.host, method: m.method, status_class: classTag(cls) }), errors: m.errors };
     } catch {
-      if (m.entry !== other && !m.entry.refused) {
-        m.entry.refused = true;
-        this.hosts.refused++;
-      }
+      this.hosts.refuse(m.entry);
       handles = fallback;
     }
     m.byClass[cls] = handles;

@@ -134,8 +134,6 @@ interface MethodEntry {
 
 interface RouteEntry {
   route: string;
-  /** Whether the registry refused a series of this route (counted once in the table's `refused`). */
-  refused: boolean;
   /** By the request's method as parsed (llhttp takes a fixed set, so the map stays small). */
   methods: Map<string | undefined, MethodEntry>;
   /** The method met last and its entry: node:http hands out the same method strings, so one comparison finds it. */
@@ -228,7 +226,7 @@ export class HttpServerSource implements Source {
   constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
     this.recorder = recorder;
     this.errorFrom = options.errorStatusFrom;
-    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, refused: false, methods: new Map(), lastMethod: undefined, last: undefined }));
+    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }));
   }
 
   attach(): void {
@@ -316,11 +314,8 @@ export class HttpServerSource implements Source {
       }
       const m = this.methodEntry(this.routes.get(route), method);
       const cls = classIndex(status);
-      let handles = m.byClass[cls];
-      if (handles == null) {
-        handles = this.classHandles(m, cls);
-        if (handles === undefined) return;
-      }
+      const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+      if (handles === undefined) return;
       handles.responseTime.record(ms);
       handles.throughput.record(1);
       handles.errors.record(status >= this.errorFrom ? 1 : 0);
@@ -429,11 +424,9 @@ export class HttpServerSource implements Source {
     }
     const m = this.methodEntry(entry, method);
     const cls = classIndex(status);
-    let handles = m.byClass[cls];
-    if (handles == null) {
-      handles = this.classHandles(m, cls);
-      if (handles === undefined) return;
-    }
+    // A slot not made yet (undefined), or one nothing records into (null): classHandles says which.
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    if (handles === undefined) return;
     const error = status >= this.errorFrom ? 1 : 0;
     handles.responseTime.record(ms);
     handles.throughput.record(1);
@@ -457,18 +450,16 @@ export class HttpServerSource implements Source {
     this.unmatched++;
     const m = this.methodEntry(this.unmatchedRoute(), method);
     const cls = classIndex(status);
-    let handles = m.byClass[cls];
-    if (handles == null) {
-      handles = this.classHandles(m, cls);
-      if (handles === undefined) return;
-    }
+    // A slot not made yet (undefined), or one nothing records into (null): classHandles says which.
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    if (handles === undefined) return;
     handles.responseTime.record(ms);
     handles.throughput.record(1);
     handles.errors.record(status >= this.errorFrom ? 1 : 0);
   }
 
   private unmatchedRoute(): RouteEntry {
-    return (this.unmatchedEntry ??= { route: UNMATCHED, refused: false, methods: new Map(), lastMethod: undefined, last: undefined });
+    return (this.unmatchedEntry ??= { route: UNMATCHED, methods: new Map(), lastMethod: undefined, last: undefined });
   }
 
   /** An aborted request's route: the framework's, else its path's if that is in the table already (an abort proves no route). */
@@ -548,10 +539,8 @@ export class HttpServerSource implements Source {
     return handles;
   }
 
-  /** The registry refused a series of `entry`: a route of the table counts once (UNMATCHED and `other` are none). */
+  /** The registry refused a series of `entry`: a route of the table counts once (UNMATCHED is none). */
   private refuse(entry: RouteEntry): void {
-    if (entry.refused || entry === this.unmatchedEntry || this.routes.isOther(entry)) return;
-    entry.refused = true;
-    this.routes.refused++;
+    if (entry !== this.unmatchedEntry) this.routes.refuse(entry);
   }
 }
