@@ -3146,6 +3146,20 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['leaves out a pool whose series the registry refuses (at maxSeries)'],
   },
+  {
+    name: 'rollups lost to a long outage said nowhere',
+    what: 'flushes that fail for longer than rollupCapacity minutes lose the oldest rollups from the stored history without a count, a status or a fault',
+    edits: [{ find: '    if (state.head >= 0 && head - state.head > read) {', replace: '    if (false) {' }],
+    tests: ['storage-rollups-lost.test.ts'],
+    mustFail: ['counts the minutes the store overwrote before a flush could write them, and only those', 'counts what a database attached late (a disk full at the start) can no longer be given'],
+  },
+  {
+    name: 'lost rollups not a fault',
+    what: "the monitor keeps the storage actor's count of lost rollups without reporting a fault or summing them",
+    edits: [{ find: "    if (rollups && rollups.at !== before?.at) {", replace: '    if (rollups && rollups.at !== before?.at && rollups.rollups < 0) {' }],
+    tests: ['storage-rollups-lost.test.ts'],
+    mustFail: ['is a storage fault for each flush that finds some, summed in status() past the storage actor'],
+  },
 ];
 
 function parseArgs(argv) {

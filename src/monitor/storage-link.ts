@@ -352,13 +352,21 @@ export class StorageLink {
    * The actor's report, kept for status(); journal blobs it found damaged (at a start, or at
    * the flush that folded the journal a full disk had kept it from folding) are a fault once,
    * and stay in status past a new actor (a restart, a start() after stop()), whose fold had
-   * nothing of them left to say.
+   * nothing of them left to say. Rollups a flush found lost are a fault each time, summed here
+   * past every actor.
    */
   private learn(status: StorageStatus): void {
     const lost = status.journalLost;
     const known = this.last?.journalLost ?? null;
     if (lost && lost.at !== known?.at) this.deps.faults.report('storage-journal', new Error(lost.message));
-    this.last = { ...status, journalLost: lost ?? known };
+    const rollups = status.rollupsLost;
+    const before = this.last?.rollupsLost ?? null;
+    let sum = before;
+    if (rollups && rollups.at !== before?.at) {
+      this.deps.faults.report('storage', new StorageError(this.file, rollups.message));
+      sum = { ...rollups, rollups: (before?.rollups ?? 0) + rollups.rollups };
+    }
+    this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum };
   }
 
   private async releaseLock(): Promise<void> {

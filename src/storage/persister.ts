@@ -38,6 +38,8 @@ interface SeriesState {
   /** A distribution (its sketches are kept), and its first sample's time in this process (set with dbId). */
   sketches: boolean;
   floor: number;
+  /** The series' rollups ever written by the collector (its tier-2 head) after its last flush, or -1 before its first (lostRollups). */
+  head: number;
 }
 
 /** A journal blob on disk: deleted once every series in it has rows up to its newest minute there. */
@@ -50,6 +52,8 @@ interface JournalBlob {
 export interface FlushResult {
   rows: number;
   series: number;
+  /** Rollups the store had overwritten before this flush could write them (lostRollups), and the series they were of. */
+  lost: { rollups: number; series: number };
 }
 
 export class Persister {
@@ -59,6 +63,10 @@ export class Persister {
   private states: (SeriesState | undefined)[] = [];
   private readonly acc = new SketchAccumulator();
   private scratch = new Int32Array(4096);
+  /** Whether every series' rollups since its start should be on disk: not after reset(), whose file lost what the one before held. */
+  private fromStart = true;
+  /** This flush's lostRollups, kept only if it commits. */
+  private lost = { rollups: 0, series: 0 };
   private readonly journal = new JournalBuilder();
   private blobs: JournalBlob[] = [];
   private seq: number;
@@ -88,6 +96,7 @@ export class Persister {
     let rows = 0;
     let blob: JournalBlob | undefined;
     const gone: JournalBlob[] = [];
+    this.lost = { rollups: 0, series: 0 };
     try {
       this.table.database.transaction(() => {
         this.journal.reset();
@@ -99,8 +108,8 @@ export class Persister {
           const known = this.states[id];
           if (total === 0 || (known?.total === total && !(last && known.inJournal))) continue;
           const state: SeriesState = known
-            ? { dbId: known.dbId, done: known.done, total, journaled: known.journaled, inJournal: known.inJournal, sketches: known.sketches, floor: known.floor }
-            : { dbId: -1, done: -Infinity, total, journaled: -Infinity, inJournal: false, sketches: false, floor: 0 };
+            ? { dbId: known.dbId, done: known.done, total, journaled: known.journaled, inJournal: known.inJournal, sketches: known.sketches, floor: known.floor, head: known.head }
+            : { dbId: -1, done: -Infinity, total, journaled: -Infinity, inJournal: false, sketches: false, floor: 0, head: -1 };
           rows += this.flushSeries(id, state, now, last);
           next.set(id, state);
         }
@@ -137,7 +146,7 @@ export class Persister {
       this.blobs.push(blob);
       this.seq = blob.seq;
     }
-    return { rows, series: next.size };
+    return { rows, series: next.size, lost: this.lost };
   }
 
   /** Writes every series of the registry into the catalog (a new file: the series without new samples too). */
@@ -153,6 +162,7 @@ export class Persister {
 
   /** Forgets what is on disk (the file was replaced): the next flush writes all the store holds. */
   reset(): void {
+    this.fromStart = false;
     this.states = [];
     this.blobs = [];
     this.table.forgetIds();
@@ -173,14 +183,18 @@ export class Persister {
       // but for the last minutes, which the one before may have written before they closed.
       const newest = this.table.newest(state.dbId);
       if (state.done === -Infinity && newest > -Infinity) state.done = Math.floor(newest / R) * R - 2 * R;
+      // With nothing of the series on disk, every rollup it ever had is to be written now.
+      if (this.fromStart && newest === -Infinity) state.head = 0;
     }
     const { sketches, floor } = state;
     let rows = 0;
+    const head = this.reader.bucketCount(id, 2);
     for (const r of this.reader.buckets(id, 2, state.done + 1)) {
       this.table.write(state.dbId, this.row(Math.max(r.start, floor), [r], 2, sketches, id, false), now);
       state.done = r.start;
       rows++;
     }
+    this.lostRollups(id, state, head, rows);
     // The minutes the collector has not rolled up yet: their closed buckets and the open one.
     const after = state.done === -Infinity ? -Infinity : state.done + R;
     if (!last) return rows + this.journalSeries(id, state, Math.max(after, state.journaled + 1), floor, sketches);
@@ -212,6 +226,22 @@ export class Persister {
       return rows;
     }
     return rows + tornRead(state);
+  }
+
+  /**
+   * Counts the rollups of series `id` that the store overwrote before a flush wrote them:
+   * while flushes fail (a full disk) the store holds `rollupCapacity` minutes a series, and a
+   * longer outage loses the oldest, which the history would then miss without a word. Of the
+   * `head − state.head` rollups written since the last flush, `read` were still there
+   * (`head` is read before them: one written meanwhile makes this count low, never high).
+   */
+  private lostRollups(id: number, state: SeriesState, head: number, read: number): void {
+    if (state.head >= 0 && head - state.head > read) {
+      this.lost.rollups += head - state.head - read;
+      this.lost.series++;
+    }
+    // Read after the rollups: those written meanwhile, read now or at the next flush, are not counted again.
+    state.head = this.reader.bucketCount(id, 2);
   }
 
   /** Journals the buckets of `id` from `after` on: the closed ones merged per minute, then the open one. */

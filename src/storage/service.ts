@@ -58,6 +58,12 @@ export interface StorageStatus {
   hourlyPending: { hours: number; series: number | null };
   /** Journal blobs a process before left that could not be read when they were folded (their samples are lost), and what was said of them; null when none. */
   journalLost: { blobs: number; at: number; message: string } | null;
+  /**
+   * Minute rollups the store overwrote before a flush could write them (flushes failing for
+   * longer than `rollupCapacity` minutes), missing from the stored history: how many the last
+   * flush that found some found, when, and what was said (the monitor sums them); null when none.
+   */
+  rollupsLost: { rollups: number; at: number; message: string } | null;
 }
 
 export interface StorageServiceOptions {
@@ -116,6 +122,7 @@ export class StorageService {
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
   private journalLost: StorageStatus['journalLost'] = null;
+  private rollupsLost: StorageStatus['rollupsLost'] = null;
   /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
   private readonly lockFile: string;
   private lockIno: number;
@@ -166,8 +173,16 @@ export class StorageService {
       this.reopenIfGone();
       // Before anything empties the journal (a last flush does): what it holds is not in the store.
       this.foldLeft();
-      const { rows } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));
+      const { rows, lost } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));
       this.lastFlushAt = this.clock();
+      if (lost.rollups > 0) {
+        const capacity = this.o.reader.layout.t2Cap;
+        this.rollupsLost = {
+          rollups: lost.rollups,
+          at: this.lastFlushAt,
+          message: `${lost.rollups} minute ${lost.rollups === 1 ? 'rollup' : 'rollups'} of ${lost.series} series could not be written: the store keeps ${capacity} a series in memory (rollupCapacity), and flushes failed for longer than that; those minutes are missing from the stored history`,
+        };
+      }
       this.lastFlushStartedAt = began;
       this.lastFlushRows = rows;
       this.flushes++;
@@ -281,6 +296,7 @@ export class StorageService {
       retentionMs: this.o.retentionMs,
       hourlyPending: this.table.hourly.backlog(),
       journalLost: this.journalLost && { ...this.journalLost },
+      rollupsLost: this.rollupsLost && { ...this.rollupsLost },
     };
   }
 
