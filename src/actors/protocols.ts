@@ -24,6 +24,7 @@ import type { SqlValue } from '../storage/driver.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import type { PackedHistories } from '../storage/histories.js';
 import type { HubSeq } from '../storage/hub-seqs.js';
+import type { RestoreFailures } from '../storage/restore.js';
 import type { StorageOp, StorageStatus } from '../storage/service.js';
 import type { ExporterStatus } from '../export/endpoint.js';
 import type { ExportConfig } from '../export/service.js';
@@ -182,7 +183,7 @@ export type StorageSink = (event: StorageEvent) => void;
  * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
  *   stored rollups straight from the actor, not through the host's thread.
  * - `restoreCatalog()`: registers every series on disk again (for start(), on this thread:
- *   src/storage/restore.ts); the messages of those that could not be.
+ *   src/storage/restore.ts); how many could not be, and why.
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
  */
@@ -197,7 +198,7 @@ export interface StorageActorApi {
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
   histories(requests: HistoryRequest[]): PackedHistories;
   serve(port: MessagePort): void;
-  restoreCatalog(): string[];
+  restoreCatalog(): RestoreFailures;
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;

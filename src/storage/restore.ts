@@ -12,17 +12,34 @@ import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import type { Registry } from '../engine/registry.js';
 import type { CatalogEntry } from './rollups.js';
 
-/** Registers `entries`; returns the message of each one that could not be (a limit, a kind that changed), in order. */
-export function restoreCatalog(registry: Registry, entries: readonly CatalogEntry[]): string[] {
-  const failed: string[] = [];
+/** What restoreCatalog() could not register: how many stored series, of how many, and the first failure of each kind (at most REASONS_KEPT). */
+export interface RestoreFailures {
+  failed: number;
+  total: number;
+  reasons: string[];
+}
+
+/** Kinds of failure kept: a catalog past maxSeries fails the same way for each series past it. */
+const REASONS_KEPT = 3;
+
+/** Registers `entries`; says which could not be (a limit, a kind that changed), counted, not one message each. */
+export function restoreCatalog(registry: Registry, entries: readonly CatalogEntry[]): RestoreFailures {
+  const out: RestoreFailures = { failed: 0, total: entries.length, reasons: [] };
+  const kinds: string[] = [];
   for (const e of entries) {
     try {
       registry.define(e.name, e.kind as MetricKind, e.unit as MetricUnit);
       if (e.own) registry.ownSeriesId(e.name, e.tags);
       else registry.seriesId(e.name, e.tags, e.kind as MetricKind);
     } catch (error) {
-      failed.push(error instanceof Error ? error.message : String(error));
+      out.failed++;
+      // The first of each kind of failure (the series limit, a kind that changed): each message names its own series.
+      const kind = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : 'error';
+      if (out.reasons.length < REASONS_KEPT && !kinds.includes(kind)) {
+        kinds.push(kind);
+        out.reasons.push(error instanceof Error ? error.message : String(error));
+      }
     }
   }
-  return failed;
+  return out;
 }

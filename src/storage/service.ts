@@ -25,7 +25,7 @@ import { foldJournal } from './journal.js';
 import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type StoredRollups } from './rollups.js';
-import { restoreCatalog } from './restore.js';
+import { restoreCatalog, type RestoreFailures } from './restore.js';
 import { openSchema } from './schema.js';
 
 /** A write another module asks for: one statement and its parameters. */
@@ -212,8 +212,8 @@ export class StorageService {
     return this.statement(sql).all(params);
   }
 
-  /** Registers the stored catalog (restore.ts); the messages of the series that could not be. */
-  restoreCatalog(): string[] {
+  /** Registers the stored catalog (restore.ts); what could not be. */
+  restoreCatalog(): RestoreFailures {
     return restoreCatalog(this.o.registry, this.table.catalog());
   }
 
