@@ -108,6 +108,29 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 3, other: 0 });
   });
 
+  it('folds dates, e-mail addresses and IPv4 addresses in paths: 900 of them take three routes, not the cap', async () => {
+    // Each took a route of its own: past 200 of them (the cap) the service's routes fell into other.
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const base = await serve();
+    const { get, close } = keepAlive(base);
+    const day = (j: number) => new Date(Date.UTC(2020, 0, 1) + j * 86_400_000).toISOString();
+    for (let i = 0; i < 300; i += 50) {
+      const batch: Promise<void>[] = [];
+      for (let j = i; j < i + 50; j++) {
+        batch.push(get(j % 2 === 0 ? `/reports/${day(j).slice(0, 10)}` : `/logs/${encodeURIComponent(day(j))}`));
+        batch.push(get(j % 2 === 0 ? `/users/user.${j}@example.com/settings` : `/users/user${j}%40example.co.uk/settings`));
+        batch.push(get(`/hosts/10.0.${j >> 8}.${j & 255}`));
+      }
+      await Promise.all(batch);
+    }
+    await get('/api/v2/items');
+    close();
+    await counted(m, 'throughput', 901);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['/reports/:date', '/logs/:date', '/users/:email/settings', '/hosts/:ip', '/api/v2/items']));
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 5, other: 0 });
+  });
+
   it("files an absolute-form request (GET http://host/path, a proxy scanner's) under its path, as the service answers it: the hosts named take no routes", async () => {
     const m = await started();
     m.instrument({ httpClient: false, fetch: false });
