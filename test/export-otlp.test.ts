@@ -173,3 +173,28 @@ for (const encoding of ['protobuf', 'json'] as const) {
   });
 }
 
+
+it('keeps the start time of the cumulative points across a stop and start, as the counts go on from where they were', async () => {
+  const r = await new Receiver().listen(0);
+  receivers.push(r);
+  const m = await started({ export: { otlp: [{ url: r.url, intervalMs: 3_600_000 }] } });
+  m.define({ name: 'orders', kind: 'counter' });
+  const orders = (): NumberPoint => {
+    const d = decode(r.requests.at(-1)!.body, false);
+    return d.resourceMetrics[0]!.scopeMetrics[0]!.metrics.find((x) => x.name === 'orders')!.sum!.dataPoints[0]!;
+  };
+  m.record('orders', 5);
+  await m.flush();
+  await m.exportNow();
+  const before = orders();
+  await m.stop();
+  await m.start();
+  m.record('orders', 5);
+  await m.flush();
+  await m.exportNow();
+  const after = orders();
+  // The same cumulative stream: a start time that moved would read, to a receiver computing
+  // deltas, as a reset, and count the 5 before the restart again.
+  expect(after.asDouble).toBe(10);
+  expect(after.startTimeUnixNano).toBe(before.startTimeUnixNano);
+});
