@@ -3153,6 +3153,13 @@ export const BREAKS = [
     tests: ['export-otlp.test.ts'],
     mustFail: ['keeps the start time of the cumulative points across a stop and start'],
   },
+  {
+    name: 'no stale markers at stop',
+    what: "the last remote_write export at stop() is not followed by stale markers: Prometheus answers a stopped monitor's last values for its 5-minute lookback, as if it still reported them",
+    edits: [{ find: '      if (ending && e.ended) batches.push(...e.ended(now + 1));\n', replace: '' }],
+    tests: ['export-prometheus.test.ts'],
+    mustFail: ['marks every series pushed stale at stop()'],
+  },
 ];
 
 function parseArgs(argv) {
