@@ -3160,6 +3160,13 @@ export const BREAKS = [
     tests: ['export-prometheus.test.ts'],
     mustFail: ['marks every series pushed stale at stop()'],
   },
+  {
+    name: "Accept's weights ignored",
+    what: "/metrics answers OpenMetrics whenever Accept names it, whatever its q: a scraper that prefers the text format, or refuses OpenMetrics with q=0, gets OpenMetrics",
+    edits: [{ find: "return om > 0 && om >= text ? 'openmetrics' : 'prometheus';", replace: "return om >= 0 ? 'openmetrics' : 'prometheus';" }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: ["answers in the format the scraper prefers by Accept's q-values"],
+  },
 ];
 
 function parseArgs(argv) {
