@@ -57,8 +57,8 @@ export class RemoteWriteEncoder {
     this.le = [...source.bounds.map(String), '+Inf'];
   }
 
-  /** Every series with data, read now, as requests of at most maxSamples samples. */
-  encode(now: number): Batch[] {
+  /** Every series with data, read now, as requests of at most maxSamples samples; `stopped`: the monitor's last export (SeriesSource). */
+  encode(now: number, stopped = false): Batch[] {
     const batches: Batch[] = [];
     let series: TimeSeries[] = [];
     const push = (labels: Label[], value: number): void => {
@@ -84,7 +84,7 @@ export class RemoteWriteEncoder {
       push(sets[nb]!, h.count);
       push(sets[nb + 1]!, h.sum);
       push(sets[nb + 2]!, h.count);
-    });
+    }, stopped);
     if (series.length > 0) batches.push(this.finish(series, now));
     return batches;
   }
