@@ -3174,6 +3174,34 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['folds dates, e-mail addresses and IPv4 addresses in paths'],
   },
+  {
+    name: 'OTLP start time moved by a restart',
+    what: "the exporter is handed the time of each start as the start of the cumulative points, while the counts go on across a stop and start: a receiver computing deltas reads the moved start time as a reset and counts what came before it again",
+    edits: [{ find: 'await this.exporter.start(beginning);', replace: 'await this.exporter.start(this.now());' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: ['keeps the start time of the cumulative points across a stop and start'],
+  },
+  {
+    name: 'no stale markers at stop',
+    what: "the last remote_write export at stop() is not followed by stale markers: Prometheus answers a stopped monitor's last values for its 5-minute lookback, as if it still reported them",
+    edits: [{ find: '      if (ending && e.ended) batches.push(...e.ended(now + 1));\n', replace: '' }],
+    tests: ['export-prometheus.test.ts'],
+    mustFail: ['marks every series pushed stale at stop()'],
+  },
+  {
+    name: "Accept's weights ignored",
+    what: "/metrics answers OpenMetrics whenever Accept names it, whatever its q: a scraper that prefers the text format, or refuses OpenMetrics with q=0, gets OpenMetrics",
+    edits: [{ find: "return om > 0 && om >= text ? 'openmetrics' : 'prometheus';", replace: "return om >= 0 ? 'openmetrics' : 'prometheus';" }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: ["answers in the format the scraper prefers by Accept's q-values"],
+  },
+  {
+    name: "the last export without the open interval",
+    what: "the exporters' last export at stop() reads the histograms of the closed collection intervals only: the samples of the interval still open are in no pushed bucket, count or sum",
+    edits: [{ find: 'else p.hist = stopped ? this.withOpen(id) : this.fold(id);', replace: 'else p.hist = this.fold(id);' }],
+    tests: ['export-remote-write.test.ts', 'export-otlp.test.ts'],
+    mustFail: ['pushes at stop() every sample recorded', 'sends at stop() every sample recorded'],
+  },
 ];
 
 function parseArgs(argv) {

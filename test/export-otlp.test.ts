@@ -173,3 +173,42 @@ for (const encoding of ['protobuf', 'json'] as const) {
   });
 }
 
+
+it('keeps the start time of the cumulative points across a stop and start, as the counts go on from where they were', async () => {
+  const r = await new Receiver().listen(0);
+  receivers.push(r);
+  const m = await started({ export: { otlp: [{ url: r.url, intervalMs: 3_600_000 }] } });
+  m.define({ name: 'orders', kind: 'counter' });
+  const orders = (): NumberPoint => {
+    const d = decode(r.requests.at(-1)!.body, false);
+    return d.resourceMetrics[0]!.scopeMetrics[0]!.metrics.find((x) => x.name === 'orders')!.sum!.dataPoints[0]!;
+  };
+  m.record('orders', 5);
+  await m.flush();
+  await m.exportNow();
+  const before = orders();
+  await m.stop();
+  await m.start();
+  m.record('orders', 5);
+  await m.flush();
+  await m.exportNow();
+  const after = orders();
+  // The same cumulative stream: a start time that moved would read, to a receiver computing
+  // deltas, as a reset, and count the 5 before the restart again.
+  expect(after.asDouble).toBe(10);
+  expect(after.startTimeUnixNano).toBe(before.startTimeUnixNano);
+});
+
+it("sends at stop() every sample recorded, the histograms' open collection interval included", async () => {
+  const r = await new Receiver().listen(0);
+  receivers.push(r);
+  // An interval of a minute: the samples are still in the open bucket when the monitor stops.
+  const m = await started({ collectionIntervalMs: 60_000, export: { otlp: [{ url: r.url, intervalMs: 3_600_000 }], histogramBuckets: [1, 10, 100] } });
+  for (const v of [0.5, 5, 5, 50, 500]) m.record('api_response_time', v, { route: '/a' });
+  await m.stop();
+  const d = decode(r.requests.at(-1)!.body, false);
+  const p = d.resourceMetrics[0]!.scopeMetrics[0]!.metrics.find((x) => x.name === 'api_response_time')!.histogram!.dataPoints[0]!;
+  expect(p.bucketCounts).toEqual([1, 2, 1, 1]);
+  expect(p.count).toBe(5);
+  expect(p.sum).toBe(560.5);
+});

@@ -3,7 +3,8 @@
  * receiver on (--web.enable-remote-write-receiver). A gauge, a counter and a histogram pushed
  * every second are queried back through its HTTP API: the values recorded, every bucket
  * exactly the count of samples at or below its bound (the default bounds lie on sketch bin
- * edges), and histogram_quantile over them.
+ * edges), and histogram_quantile over them. A monitor that stops ends its series there with
+ * stale markers, as a scraped target that goes away does.
  */
 import { afterEach, expect, it } from 'vitest';
 import { monitorStarter, waitFor } from './helpers.js';
@@ -46,5 +47,36 @@ describeWithPeer('prometheus', 'a Prometheus server receiving remote_write', (pe
     const st = (await m.exportNow()).exporters[0]!;
     expect(st).toMatchObject({ kind: 'remoteWrite', failed: 0, dropped: 0, lastError: null });
     expect(st.sent).toBeGreaterThan(0);
+  });
+});
+
+describeWithPeer('prometheus', 'a Prometheus server receiving remote_write from a monitor that stops', (peer) => {
+  it('marks every series pushed stale at stop(), as a scrape target that went away, and takes them again after a start', async () => {
+    const prometheus = await runPrometheus(peer.binary, 'global:\n  scrape_interval: 1m\n', ['--web.enable-remote-write-receiver']);
+    cleanup.push(() => prometheus.stop());
+    const m = await started({ export: { remoteWrite: [{ url: `http://127.0.0.1:${prometheus.port}/api/v1/write`, intervalMs: 3_600_000 }], instance: 'box:7', job: 'checkout' } });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.define({ name: 'orders', kind: 'counter' });
+    m.record('queue_depth', 42.5);
+    m.record('orders', 3);
+    m.record('api_response_time', 12);
+    await m.flush();
+    await waitFor(async () => {
+      await m.exportNow();
+      return (await prometheus.query('api_response_time_count{job="checkout"}')) === 1;
+    }, 40_000, 'Prometheus to store the pushed histogram');
+    expect(await prometheus.query('queue_depth{job="checkout"}')).toBe(42.5);
+    await m.stop();
+    // Without stale markers Prometheus would answer the last values for its 5-minute lookback,
+    // a stopped monitor's series looking alive (a scraped target that goes away is marked stale).
+    for (const q of ['queue_depth', 'orders_total', 'api_response_time_count', 'api_response_time_bucket']) {
+      expect(await prometheus.query(`count(${q}{job="checkout"})`), q).toBeUndefined();
+    }
+    await m.start();
+    m.record('queue_depth', 7);
+    await m.flush();
+    await m.exportNow();
+    expect(await prometheus.query('queue_depth{job="checkout"}')).toBe(7);
+    expect(await prometheus.query('orders_total{job="checkout"}')).toBe(3);
   });
 });

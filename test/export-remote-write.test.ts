@@ -3,13 +3,14 @@
  * carries (headers, sorted labels, instance and job, the histogram as /metrics shows it), a
  * 5xx retried until taken, a 429's Retry-After waited (capped), a 4xx counted and not
  * retried, a full queue dropping its oldest
- * and counting, and an endpoint that is away and comes back (the queue drains, lag back to 0).
+ * and counting, and an endpoint that is away and comes back (the queue drains, lag back to 0);
+ * the last export at stop(), with every sample recorded and the series' stale markers after it.
  * The real Prometheus receiving it is in export-prometheus.test.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PerformanceMonitor } from '../dist/src/index.js';
+import type { MonitorOptions, PerformanceMonitor } from '../dist/src/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Endpoint } from '../dist/src/export/endpoint.js';
@@ -30,8 +31,8 @@ async function receiver(): Promise<Receiver> {
 }
 
 /** A monitor pushing to `url` only when asked (exportNow): its interval is an hour. */
-function pushing(url: string, more: Record<string, unknown> = {}): Promise<PerformanceMonitor> {
-  return started({ export: { remoteWrite: [{ url, intervalMs: 3_600_000, headers: { Authorization: 'Bearer s3cret' } }], instance: 'test-host:1', job: 'svc', retryBaseMs: 10, retryMaxMs: 20, ...more } });
+function pushing(url: string, more: Record<string, unknown> = {}, options: MonitorOptions = {}): Promise<PerformanceMonitor> {
+  return started({ ...options, export: { remoteWrite: [{ url, intervalMs: 3_600_000, headers: { Authorization: 'Bearer s3cret' } }], instance: 'test-host:1', job: 'svc', retryBaseMs: 10, retryMaxMs: 20, ...more } });
 }
 
 /** One gauge series: every export is one request of one sample. */
@@ -315,6 +316,27 @@ describe('remote_write', () => {
     const values = new Map(r.requests.flatMap((q) => [...seriesValues(decodeWrite(q.body))]));
     for (let i = 0; i < 500; i++) expect(values.get(`pool_size{instance="test-host:1",job="svc",pool="${i}"}`)).toBe(i);
     expect(st.sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+  });
+
+  it("pushes at stop() every sample recorded, the histograms' open collection interval included, then marks each series stale", async () => {
+    const r = await receiver();
+    // An interval of a minute: the samples are still in the open bucket when the monitor stops.
+    const m = await pushing(r.url, { histogramBuckets: [1, 10, 100] }, { collectionIntervalMs: 60_000 });
+    m.define({ name: 'jobs', kind: 'counter' });
+    m.record('jobs', 3);
+    for (const v of [0.5, 5, 5, 50, 500]) m.record('api_response_time', v, { route: '/a' });
+    await m.stop();
+    const sent = r.requests.map((q) => seriesValues(decodeWrite(q.body)));
+    const stale = sent.at(-1)!;
+    const last = sent.at(-2)!;
+    const h = (le: string) => last.get(`api_response_time_bucket{instance="test-host:1",job="svc",le="${le}",route="/a"}`);
+    // The counter had them; the histogram of the closed intervals alone pushed none of them.
+    expect(last.get('jobs_total{instance="test-host:1",job="svc"}')).toBe(3);
+    expect([h('1'), h('10'), h('100'), h('+Inf')]).toEqual([1, 3, 4, 5]);
+    expect(last.get('api_response_time_count{instance="test-host:1",job="svc",route="/a"}')).toBe(5);
+    expect(last.get('api_response_time_sum{instance="test-host:1",job="svc",route="/a"}')).toBe(560.5);
+    expect([...stale.keys()].sort()).toEqual([...last.keys()].sort());
+    expect([...stale.values()].every(Number.isNaN)).toBe(true);
   });
 
   it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {

@@ -218,6 +218,27 @@ describe('GET /metrics', () => {
     expect(text.endsWith('# EOF\n')).toBe(true);
   });
 
+  it("answers in the format the scraper prefers by Accept's q-values, OpenMetrics only when it weighs at least as much as the text format", async () => {
+    const { monitor, server } = await serving();
+    monitor.define({ name: 'jobs', kind: 'counter' });
+    monitor.record('jobs', 3);
+    await monitor.flush();
+    const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+    const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+    const asked: [string, string][] = [
+      // Prometheus 2.x's own Accept.
+      ['application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1', OM],
+      // Prometheus 2.49+ with scrape_protocols: [PrometheusText0.0.4, OpenMetricsText1.0.0].
+      ['text/plain;version=0.0.4;q=0.5,application/openmetrics-text;version=1.0.0;q=0.4,*/*;q=0.3', TEXT],
+      ['application/openmetrics-text;q=0, text/plain', TEXT],
+      ['Application/OpenMetrics-Text; q=0.9, */*; q=0.8', OM],
+      ['*/*', TEXT],
+      // The named text/plain weighs, not the wildcard.
+      ['application/openmetrics-text;q=0.5,text/plain;q=0.2,*/*', OM],
+    ];
+    for (const [accept, type] of asked) expect((await scrape(server, accept)).type, accept).toBe(type);
+  });
+
   it('never writes a series twice: a family whose names another family already uses is left out and named', async () => {
     const { monitor, server } = await serving();
     monitor.define({ name: 'lat_count', kind: 'gauge' });

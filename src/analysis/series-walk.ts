@@ -79,7 +79,11 @@ export interface SeriesPoint {
 export interface SeriesSource {
   /** The histograms' upper bounds, ascending, `+Inf` implied. */
   readonly bounds: readonly number[];
-  forEach(visit: (point: SeriesPoint) => void): void;
+  /**
+   * `stopped`: nothing writes the store any more (the monitor's last export, after the
+   * collector drained the rings), so a histogram takes in its open bucket too.
+   */
+  forEach(visit: (point: SeriesPoint) => void, stopped?: boolean): void;
 }
 
 export interface WalkOptions {
@@ -138,6 +142,11 @@ export class SeriesWalk implements SeriesSource {
   private readonly closed = new Float64Array(3);
   private readonly scratch: Float64Array;
   private readonly point: SeriesPoint = { family: undefined as unknown as WalkFamily, id: 0, tags: {}, value: 0, hist: undefined };
+  /** A histogram with its open bucket (withOpen), valid until the next series. */
+  private readonly open: HistogramState;
+  private readonly addOpenBin = (key: number, count: number): void => {
+    this.open.bins[this.boundIndex(key)]! += count;
+  };
 
   constructor(registry: Registry, reader: StoreReader, bounds: readonly number[] = DEFAULT_BUCKETS, options: WalkOptions = {}) {
     this.registry = registry;
@@ -145,6 +154,7 @@ export class SeriesWalk implements SeriesSource {
     this.bounds = bounds;
     this.quantileFamilies = options.quantileFamilies ?? false;
     this.scratch = new Float64Array(bounds.length + 1);
+    this.open = { next: 0, bins: new Float64Array(bounds.length + 1), count: 0, sum: 0 };
   }
 
   /** The families, after taking in the series registered since the last look. */
@@ -179,7 +189,7 @@ export class SeriesWalk implements SeriesSource {
     return total;
   }
 
-  forEach(visit: (point: SeriesPoint) => void): void {
+  forEach(visit: (point: SeriesPoint) => void, stopped = false): void {
     const p = this.point;
     for (const f of this.families()) {
       p.family = f;
@@ -190,7 +200,7 @@ export class SeriesWalk implements SeriesSource {
         p.hist = undefined;
         if (f.kind === 'gauge') p.value = this.gauge(id);
         else if (f.kind === 'counter') p.value = this.counter(id);
-        else p.hist = this.fold(id);
+        else p.hist = stopped ? this.withOpen(id) : this.fold(id);
         visit(p);
       }
     }
@@ -238,6 +248,30 @@ export class SeriesWalk implements SeriesSource {
       st.sum = sum;
     }
     return st;
+  }
+
+  /**
+   * fold(id) and the samples of the open bucket, once the store is written no more (the
+   * monitor stopped): those are in a counter's total and in getMetrics, and without them the
+   * last export's histogram lacked the last collection interval (every sample of a monitor
+   * that ran less than one). Read into a state of its own, not folded in: a later start closes
+   * that bucket, and fold() takes it in then.
+   */
+  private withOpen(id: number): HistogramState {
+    const st = this.fold(id);
+    const out = this.open;
+    out.bins.set(st.bins);
+    out.next = st.next;
+    out.count = st.count;
+    out.sum = st.sum;
+    const count = this.reader.totalCount(id);
+    // Totals beyond the closed ones: an open bucket not yet counted as closed.
+    if (count > st.count) {
+      this.reader.forEachOpenBin(id, this.addOpenBin);
+      out.count = count;
+      out.sum = this.reader.totalSum(id);
+    }
+    return out;
   }
 
   /** Takes in the series registered since the last look. */

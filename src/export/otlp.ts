@@ -50,7 +50,8 @@ export class OtlpEncoder {
     this.resource = { attributes: { 'service.name': identity.job, 'service.instance.id': identity.instance } } as unknown as ResourceMetrics['resource'];
   }
 
-  encode(now: number): Batch[] {
+  /** Every series with data as requests of at most maxPoints points; `stopped`: the monitor's last export (SeriesSource). */
+  encode(now: number, stopped = false): Batch[] {
     const batches: Batch[] = [];
     const endTime = hrTime(now);
     let metrics: MetricData[] = [];
@@ -86,7 +87,7 @@ export class OtlpEncoder {
         (current.dataPoints as DataPoint<Histogram>[]).push({ startTime: this.startTime, endTime, attributes: p.tags, value });
       }
       points++;
-    });
+    }, stopped);
     if (points > 0) batches.push(this.finish(metrics, points, now));
     return batches;
   }

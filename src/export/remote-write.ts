@@ -12,6 +12,11 @@
  * An export larger than `maxSamples` is cut into several requests. The label lists are built
  * once per series and reused: an export allocates the samples and the request, nothing per
  * label.
+ *
+ * At the monitor's stop every series pushed gets a stale marker: remote_write 1.0 says a
+ * sender must send one when a series will no longer be appended to, and Prometheus then ends
+ * the series at once, as it does a scraped target's that went away, where it would answer the
+ * last value for its lookback (5 minutes) as if the stopped monitor still reported it.
  */
 import snappy from 'snappyjs';
 import type { SeriesPoint, SeriesSource } from '../analysis/series-walk.js';
@@ -28,6 +33,9 @@ export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
   'Content-Type': 'application/x-protobuf',
   'X-Prometheus-Remote-Write-Version': '0.1.0',
 };
+
+/** Prometheus's stale marker: the one NaN whose bits (0x7ff0000000000002) say a series ended (value.StaleNaN). */
+export const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
 
 function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
@@ -49,8 +57,8 @@ export class RemoteWriteEncoder {
     this.le = [...source.bounds.map(String), '+Inf'];
   }
 
-  /** Every series with data, read now, as requests of at most maxSamples samples. */
-  encode(now: number): Batch[] {
+  /** Every series with data, read now, as requests of at most maxSamples samples; `stopped`: the monitor's last export (SeriesSource). */
+  encode(now: number, stopped = false): Batch[] {
     const batches: Batch[] = [];
     let series: TimeSeries[] = [];
     const push = (labels: Label[], value: number): void => {
@@ -76,8 +84,26 @@ export class RemoteWriteEncoder {
       push(sets[nb]!, h.count);
       push(sets[nb + 1]!, h.sum);
       push(sets[nb + 2]!, h.count);
-    });
+    }, stopped);
     if (series.length > 0) batches.push(this.finish(series, now));
+    return batches;
+  }
+
+  /** A stale marker at `at` for every series pushed so far, as requests of at most maxSamples samples. */
+  encodeStale(at: number): Batch[] {
+    const batches: Batch[] = [];
+    let series: TimeSeries[] = [];
+    for (const sets of this.labelSets) {
+      if (sets === undefined) continue;
+      for (const labels of sets) {
+        series.push({ labels, samples: [{ value: STALE_NAN, timestamp: at }] });
+        if (series.length >= this.maxSamples) {
+          batches.push(this.finish(series, at));
+          series = [];
+        }
+      }
+    }
+    if (series.length > 0) batches.push(this.finish(series, at));
     return batches;
   }
 

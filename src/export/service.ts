@@ -33,7 +33,10 @@ export interface ExportConfig {
 
 interface Exporter {
   endpoint: Endpoint;
-  encode: (now: number) => Batch[];
+  /** `stopped`: the last export, the collector stopped (SeriesSource). */
+  encode: (now: number, stopped: boolean) => Batch[];
+  /** What the protocol sends after the last export when the monitor stops (remote_write's stale markers), stamped `at`. */
+  ended?: (at: number) => Batch[];
   intervalMs: number;
   timer?: NodeJS.Timeout;
 }
@@ -48,18 +51,18 @@ export class ExportService {
   constructor(source: SeriesSource, config: ExportConfig, startedAt: number, private readonly clock: () => number = Date.now) {
     const identity: SeriesIdentity = { instance: config.instance ?? processName(256), job: config.job };
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs };
-    const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number) => Batch[]): void => {
+    const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number, stopped: boolean) => Batch[], ended?: (at: number) => Batch[]): void => {
       const headers = { ...protocol, 'User-Agent': USER_AGENT, ...t.headers };
-      this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits }), encode, intervalMs: t.intervalMs });
+      this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits }), encode, ...(ended ? { ended } : {}), intervalMs: t.intervalMs });
     };
     for (const t of config.remoteWrite) {
       const encoder = new RemoteWriteEncoder(source, identity, config.maxSamplesPerRequest);
-      add('remoteWrite', t, { ...REMOTE_WRITE_HEADERS }, (now) => encoder.encode(now));
+      add('remoteWrite', t, { ...REMOTE_WRITE_HEADERS }, (now, stopped) => encoder.encode(now, stopped), (at) => encoder.encodeStale(at));
     }
     for (const t of config.otlp) {
       const encoding = t.encoding ?? 'protobuf';
       const encoder = new OtlpEncoder(source, identity, encoding, config.maxSamplesPerRequest, startedAt);
-      add('otlp', t, { 'Content-Type': OTLP_CONTENT_TYPES[encoding] }, (now) => encoder.encode(now));
+      add('otlp', t, { 'Content-Type': OTLP_CONTENT_TYPES[encoding] }, (now, stopped) => encoder.encode(now, stopped));
     }
   }
 
@@ -80,18 +83,29 @@ export class ExportService {
     return this.exporters.map((e) => e.endpoint.status(now));
   }
 
-  /** A last export of the final values, given up to `graceMs` to go out; then every sender stops. */
+  /**
+   * A last export of the final values (called once the collector stopped: a histogram's open
+   * bucket is in it, SeriesSource), followed by what the protocol sends when series end
+   * (remote_write's stale markers, a millisecond later: one at the values' own time would be
+   * refused as a duplicate sample), given up to `graceMs` to go out; then every sender stops.
+   */
   async stop(graceMs: number): Promise<void> {
-    for (const e of this.exporters) clearInterval(e.timer);
-    const last = this.exportNow();
+    for (const e of this.exporters) {
+      clearInterval(e.timer);
+      this.exportOne(e, true);
+    }
+    const last = Promise.all(this.exporters.map((e) => e.endpoint.drain()));
     await Promise.race([last, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     for (const e of this.exporters) e.endpoint.close();
   }
 
-  private exportOne(e: Exporter): void {
+  /** One export; the last (`ending`) with the protocol's end of the series, queued together so neither is dropped for the other. */
+  private exportOne(e: Exporter, ending = false): void {
     let batches: Batch[];
     try {
-      batches = e.encode(this.clock());
+      const now = this.clock();
+      batches = e.encode(now, ending);
+      if (ending && e.ended) batches.push(...e.ended(now + 1));
     } catch (error) {
       e.endpoint.encodeFailed(error instanceof Error ? error.message : String(error));
       return;

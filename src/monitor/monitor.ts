@@ -350,6 +350,12 @@ export class PerformanceMonitor extends EventEmitter {
     // else would end with it unsettled while a thread that could not start is replaced: until
     // start() settles, a timer does.
     const alive = setInterval(() => {}, 60_000);
+    // The first start's beginning is when the counts begin: the collector records the
+    // monitor's own series before start() resolves. The exporter is handed the same instant at
+    // every start (OTLP's start time of the cumulative points): one read here and another once
+    // started moved it at the second start while the counts went on, which a receiver reads
+    // as a reset.
+    const beginning = this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt;
     try {
       // Storage first: a dataDir that cannot be used fails start() before anything runs (a
       // disk with no room does not: the database is attached once there is, openControl then).
@@ -360,7 +366,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.collector.start();
       await this.alerting.start();
       await this.hub?.start();
-      await this.exporter.start(this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt);
+      await this.exporter.start(beginning);
     } catch (error) {
       await this.collector.stop();
       await this.alerting.stop();
@@ -375,7 +381,7 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of this.rings()) closeRing(sab, false);
     this.mainWriter.setClosed(false);
     this.startedAt = this.now();
-    if (this.firstStartedAt === Infinity) this.firstStartedAt = this.startedAt;
+    this.firstStartedAt = beginning;
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
     this.currentState = 'running';
