@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, attachProducer, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { describeWithPeer, serviceUrl } from './peers/use.js';
+import { openSchema } from '../dist/src/storage/schema.js';
 import { once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
@@ -216,6 +217,14 @@ describe('alerting, end to end', () => {
     expect(m.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing', 'resolved']);
     await m.flush();
     expect(m.getAlerts({ state: 'all' })).toEqual([]);
+    await m.stop();
+    // Nor in the database: the resolution's state was written after the deletion's.
+    const db = openSchema(join(dataDir, 'perfwatch.db'));
+    try {
+      expect(Number(db.prepare('SELECT count(*) FROM alert_state').all([])[0]![0])).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 
   it('refuses bad rules and options, naming the field', async () => {
@@ -298,6 +307,35 @@ describe('notifications', () => {
       await waitFor(() => hook.bodies.length === 2, 10_000, 'the resolved webhook');
       const [firing, resolved] = hook.bodies as Record<string, any>[];
       expect(resolved).toMatchObject({ status: 'resolved', alerts: [{ status: 'resolved', fingerprint: firing!.alerts[0].fingerprint }] });
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it("resolves a deleted rule's alerts with the labels and description they fired with", async () => {
+    // The resolution was built from the rule, gone by then: it came without the rule's labels
+    // and description, a label set Alertmanager took for another alert (the firing one stayed
+    // until its resolve_timeout) and a receiver routing by team did not route.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      const running = await m.createAlertRule({ name: 'payments slow', metric: 'pay_ms', operator: '>', threshold: 300, labels: { team: 'payments' }, description: 'checkout is slow' });
+      const stopped = await m.createAlertRule({ name: 'mail stuck', metric: 'mail_queue', operator: '>', threshold: 100, labels: { team: 'ops' }, description: 'mail is piling up' });
+      m.record('pay_ms', 900);
+      m.record('mail_queue', 500);
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the two firing webhooks');
+      expect(await m.deleteAlertRule(running.id)).toBe(true);
+      await waitFor(() => hook.bodies.length === 3, 10_000, 'the resolution of the rule deleted while running');
+      await m.stop();
+      expect(await m.deleteAlertRule(stopped.id)).toBe(true);
+      await waitFor(() => hook.bodies.length === 4, 10_000, 'the resolution of the rule deleted while stopped');
+      const alerts = (hook.bodies as { status: string; alerts: { fingerprint: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[]).map((b) => ({ status: b.status, ...b.alerts[0]! }));
+      for (const resolved of alerts.filter((a) => a.status === 'resolved')) {
+        const firing = alerts.find((a) => a.status === 'firing' && a.fingerprint === resolved.fingerprint)!;
+        expect(resolved.labels).toEqual(firing.labels);
+        expect(resolved.annotations.description).toBe(firing.annotations.description);
+      }
+      expect(alerts.filter((a) => a.status === 'resolved').map((a) => a.labels.team).sort()).toEqual(['ops', 'payments']);
     } finally {
       hook.server.close();
     }
@@ -439,5 +477,17 @@ describeWithPeer('alertmanager', 'Alertmanager', (am) => {
     // Alertmanager may drop it from its list before its answer reaches us: wait for the count.
     await waitFor(() => m.status().alerts.notifications.sent >= 2, 5000, 'both deliveries to be counted');
     expect(m.status().alerts.notifications.failed).toBe(0);
+  });
+
+  it("resolves in Alertmanager the alerts of a deleted rule that has labels", async () => {
+    // The resolution lacked the rule's labels: Alertmanager took it for another alert and
+    // kept the firing one active until its resolve_timeout (5 minutes).
+    const m = await started({ alerts: { alertmanagerUrl: serviceUrl(am), resolveHoldMs: 0 } });
+    const name = `perfwatch deleted ${Date.now()}`;
+    const rule = await m.createAlertRule({ name, metric: 'cpu_usage', operator: '>', threshold: 80, labels: { team: 'platform' } });
+    m.record('cpu_usage', 97);
+    await waitFor(async () => (await amAlerts()).find((a) => a.labels.alertname === name), 10_000, 'the alert in Alertmanager');
+    expect(await m.deleteAlertRule(rule.id)).toBe(true);
+    await waitFor(async () => !(await amAlerts()).some((a) => a.labels.alertname === name), 10_000, 'Alertmanager to resolve it');
   });
 });

@@ -3153,6 +3153,20 @@ export const BREAKS = [
     tests: ['alerting.test.ts'],
     mustFail: ['has applied a resolveAlert() when it answers'],
   },
+  {
+    name: "a deleted rule's resolutions without its labels",
+    what: "the resolutions of a deleted rule's firing alerts are built from the rule, gone by then: they go out without its labels and description, and Alertmanager takes them for another alert and keeps the firing one until its resolve_timeout",
+    edits: [{ find: 'const rule = this.rules.get(t.ruleId) ?? (prev ? { threshold: prev.threshold, description: prev.description, labels: prev.labels } : undefined);', replace: 'const rule = this.rules.get(t.ruleId);' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ["resolves a deleted rule's alerts with the labels and description they fired with", 'resolves in Alertmanager the alerts of a deleted rule that has labels'],
+  },
+  {
+    name: "a deleted rule's alert states written after its deletion",
+    what: "the state a deleted rule's resolution leads its alert to is written to the database after the deletion removed the rule's states: a row per alert of every deleted rule, for good",
+    edits: [{ find: "alert && this.rules.has(transition.ruleId) ? { op: 'put-alert', alert }", replace: "alert ? { op: 'put-alert', alert }" }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['leaves no alert of a deleted rule behind once deleteAlertRule() answers, with a database too'],
+  },
 ];
 
 function parseArgs(argv) {

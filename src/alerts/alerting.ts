@@ -359,7 +359,7 @@ export class Alerting {
         batch.transitions.forEach((transition, i) => {
           const alert = staged[i]!;
           this.seqOf.set(transition, ++this.seq);
-          ops.push({ op: 'transition', seq: this.seq, transition }, alert ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
+          ops.push({ op: 'transition', seq: this.seq, transition }, alert && this.rules.has(transition.ruleId) ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
         });
         let committed!: () => void;
         const commit = new Promise<void>((resolve) => (committed = resolve));
@@ -409,8 +409,10 @@ export class Alerting {
         next.set(t.fingerprint, null);
         return null;
       }
-      const rule = this.rules.get(t.ruleId);
       const prev = next.has(t.fingerprint) ? next.get(t.fingerprint) : this.alerts.get(t.fingerprint);
+      // A deleted rule's resolutions come after the rule is gone: they describe the alert as it
+      // fired, or their labels were not its labels (Alertmanager took them for another alert).
+      const rule = this.rules.get(t.ruleId) ?? (prev ? { threshold: prev.threshold, description: prev.description, labels: prev.labels } : undefined);
       const fresh = t.from === 'inactive' || t.from === 'resolved';
       const alert: Alert = {
         fingerprint: t.fingerprint,
@@ -451,7 +453,8 @@ export class Alerting {
       this.history.push(t);
       this.historySeq++;
       const alert = staged[i];
-      if (!alert) this.alerts.delete(t.fingerprint);
+      // A deleted rule's resolution is history and a notification; its alert is gone with the rule.
+      if (!alert || !this.rules.has(t.ruleId)) this.alerts.delete(t.fingerprint);
       else {
         this.alerts.set(t.fingerprint, alert);
         const rule = this.rules.get(t.ruleId);
