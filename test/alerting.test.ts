@@ -371,6 +371,39 @@ describe('notifications', () => {
     }
   });
 
+  it("keeps a window alert firing through a restart until its window holds the new start's samples, then resolves it as usual", async () => {
+    // The buckets of the window are not kept across a restart: the first bucket after it,
+    // empty, read "no data" and resolved every window alert that was firing at a deploy, to
+    // page again when the next samples breached.
+    const hook = await receiver();
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-window-restart-')), 'data');
+    const options: MonitorOptions = { storage: 'sqlite', dataDir, alerts: { webhooks: [hook.url], resolveHoldMs: 0 } };
+    try {
+      const a = await started(options);
+      const rule = await a.createAlertRule({ name: 'checkout slow', metric: 'checkout_ms', aggregation: 'avg', window: 5, operator: '>', threshold: 100 });
+      for (let i = 0; i < 10; i++) a.record('checkout_ms', 500);
+      await waitFor(() => a.status().alerts.notifications.sent === 1, 15_000, 'the firing webhook counted sent');
+      await a.stop();
+
+      const b = await started(options);
+      const from = b.now();
+      expect(b.getAlerts()).toMatchObject([{ ruleId: rule.id, state: 'firing' }]);
+      // Buckets close (the monitor's own readings have one point each) with no sample of the rule's.
+      await waitFor(async () => ((await b.getMetricHistory({ metric: 'monitor_ingested', from })).series[0]?.points.length ?? 0) >= 3 || undefined, 15_000, 'three buckets after the restart');
+      expect(b.getAlerts()).toMatchObject([{ ruleId: rule.id, state: 'firing' }]);
+      expect(b.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing']);
+      // Clean samples resolve it once its window lies after the start.
+      await waitFor(() => {
+        b.record('checkout_ms', 20);
+        return b.getAlerts({ state: 'resolved' }).length === 1 || undefined;
+      }, 20_000, 'the resolution');
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the resolved webhook');
+      expect((hook.bodies as { status: string }[]).map((body) => body.status)).toEqual(['firing', 'resolved']);
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it('notifies a flapping signal once per episode, not once per flap', async () => {
     const hook = await receiver();
     try {
