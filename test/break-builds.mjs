@@ -3174,6 +3174,13 @@ export const BREAKS = [
     tests: ['alerting.test.ts'],
     mustFail: ["keeps a window alert firing through a restart until its window holds the new start's samples"],
   },
+  {
+    name: "Alertmanager resends made anew each time",
+    what: "each Alertmanager resend builds every firing alert's labels and annotations again on the host's thread: with 20,000 firing alerts it held the thread 1.8 s per resend",
+    edits: [{ find: 'if (episode.resent?.ahead !== ahead) {', replace: 'if (episode.resent?.ahead !== ahead || alerts.length >= 0) {' }],
+    tests: ['webhooks.test.ts'],
+    mustFail: ["resends its firing alerts to Alertmanager as they were posted, without building them again"],
+  },
 ];
 
 function parseArgs(argv) {
