@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } 
 import { InvalidArgumentError, PerformanceMonitor, attachProducer, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { describeWithPeer, serviceUrl } from './peers/use.js';
 import { openSchema } from '../dist/src/storage/schema.js';
-import { once, waitFor } from './helpers.js';
+import { caught, once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -225,6 +225,17 @@ describe('alerting, end to end', () => {
     } finally {
       db.close();
     }
+  });
+
+  it("refuses a history filter's rule that is not a rule id, naming the field, rather than answering no transition", async () => {
+    // getAlertHistory({ rule }) with the rule createAlertRule() answered (not its id) matched
+    // nothing and answered [], as if the rule had never changed state.
+    const m = await started();
+    const rule = await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    m.record('queue_size', 50);
+    await waitFor(() => m.getAlertHistory({ rule: rule.id }).length === 1 || undefined, 10_000, 'the firing');
+    expect(caught(() => m.getAlertHistory({ rule: rule as never }))).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'rule', message: expect.stringMatching(/^rule must be a rule id/) });
+    expect(caught(() => m.getAlertHistory({ rule: 7 as never }))).toMatchObject({ field: 'rule' });
   });
 
   it('refuses bad rules and options, naming the field', async () => {

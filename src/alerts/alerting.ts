@@ -304,6 +304,10 @@ export class Alerting {
     const from = timeArg(filter.from, 'from', -Infinity);
     const to = timeArg(filter.to, 'to', Infinity);
     if (from > to) throw new InvalidArgumentError('from', 'must not be after to');
+    // The rule itself, as createAlertRule() answers it, matched nothing: no transition, and no word why.
+    if (filter.rule !== undefined && typeof filter.rule !== 'string') {
+      throw new InvalidArgumentError('rule', "must be a rule id (a string: the id of a rule createAlertRule() or listAlertRules() answered)", { value: filter.rule });
+    }
     return this.history.filter((t) => t.at >= from && t.at <= to && (filter.rule === undefined || t.ruleId === filter.rule));
   }
 
