@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, attachProducer, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { describeWithPeer, serviceUrl } from './peers/use.js';
-import { once, waitFor } from './helpers.js';
+import { openSchema } from '../dist/src/storage/schema.js';
+import { caught, once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -185,6 +186,58 @@ describe('alerting, end to end', () => {
     expect(m.status().alerts).toMatchObject({ restarts: 2, unjudgedSamples: counted });
   });
 
+  it('has applied a resolveAlert() when it answers: the alert reads resolved at once, in memory too', async () => {
+    // The resolution comes back from the alert actor on its own port, beside the call's
+    // answer: in memory the call answered first for 6 of 20 alerts in a trial, which still
+    // read firing after `await resolveAlert()` had said true.
+    const m = await started();
+    const rule = await m.createAlertRule({ metric: 'job_stuck', operator: '>', threshold: 0, autoResolve: false });
+    for (let i = 0; i < 40; i++) m.record('job_stuck', 1, { job: `j${i}` });
+    await waitFor(() => m.status().alerts.firing === 40 || undefined, 10_000, '40 firing alerts');
+    const stale: string[] = [];
+    for (const a of m.getAlerts()) {
+      expect(await m.resolveAlert(a.fingerprint)).toBe(true);
+      const now = m.getAlerts({ state: 'all' }).find((x) => x.fingerprint === a.fingerprint);
+      if (now?.state !== 'resolved') stale.push(`${a.tags.job}: ${now?.state}`);
+    }
+    expect(stale).toEqual([]);
+    expect(m.getAlertHistory({ rule: rule.id }).filter((t) => t.to === 'resolved')).toHaveLength(40);
+  });
+
+  it('leaves no alert of a deleted rule behind once deleteAlertRule() answers, with a database too', async () => {
+    // With storage the deletion's resolutions were committed and applied after the call had
+    // answered and dropped the rule's alerts: they came back, resolved, for good.
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-delete-')), 'data');
+    const m = await started({ storage: 'sqlite', dataDir });
+    const rule = await m.createAlertRule({ metric: 'disk_used', operator: '>', threshold: 90 });
+    m.record('disk_used', 97);
+    await waitFor(() => m.getAlerts().length === 1 || undefined, 10_000, 'the firing alert');
+    expect(await m.deleteAlertRule(rule.id)).toBe(true);
+    expect(m.getAlerts({ state: 'all' })).toEqual([]);
+    expect(m.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing', 'resolved']);
+    await m.flush();
+    expect(m.getAlerts({ state: 'all' })).toEqual([]);
+    await m.stop();
+    // Nor in the database: the resolution's state was written after the deletion's.
+    const db = openSchema(join(dataDir, 'perfwatch.db'));
+    try {
+      expect(Number(db.prepare('SELECT count(*) FROM alert_state').all([])[0]![0])).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a history filter's rule that is not a rule id, naming the field, rather than answering no transition", async () => {
+    // getAlertHistory({ rule }) with the rule createAlertRule() answered (not its id) matched
+    // nothing and answered [], as if the rule had never changed state.
+    const m = await started();
+    const rule = await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    m.record('queue_size', 50);
+    await waitFor(() => m.getAlertHistory({ rule: rule.id }).length === 1 || undefined, 10_000, 'the firing');
+    expect(caught(() => m.getAlertHistory({ rule: rule as never }))).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'rule', message: expect.stringMatching(/^rule must be a rule id/) });
+    expect(caught(() => m.getAlertHistory({ rule: 7 as never }))).toMatchObject({ field: 'rule' });
+  });
+
   it('refuses bad rules and options, naming the field', async () => {
     const m = await started();
     await expect(m.createAlertRule({ metric: 'x', operator: 'gt' as never, threshold: 1 })).rejects.toThrow('operator must be one of > < >= <= == !=, got "gt"');
@@ -270,6 +323,35 @@ describe('notifications', () => {
     }
   });
 
+  it("resolves a deleted rule's alerts with the labels and description they fired with", async () => {
+    // The resolution was built from the rule, gone by then: it came without the rule's labels
+    // and description, a label set Alertmanager took for another alert (the firing one stayed
+    // until its resolve_timeout) and a receiver routing by team did not route.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      const running = await m.createAlertRule({ name: 'payments slow', metric: 'pay_ms', operator: '>', threshold: 300, labels: { team: 'payments' }, description: 'checkout is slow' });
+      const stopped = await m.createAlertRule({ name: 'mail stuck', metric: 'mail_queue', operator: '>', threshold: 100, labels: { team: 'ops' }, description: 'mail is piling up' });
+      m.record('pay_ms', 900);
+      m.record('mail_queue', 500);
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the two firing webhooks');
+      expect(await m.deleteAlertRule(running.id)).toBe(true);
+      await waitFor(() => hook.bodies.length === 3, 10_000, 'the resolution of the rule deleted while running');
+      await m.stop();
+      expect(await m.deleteAlertRule(stopped.id)).toBe(true);
+      await waitFor(() => hook.bodies.length === 4, 10_000, 'the resolution of the rule deleted while stopped');
+      const alerts = (hook.bodies as { status: string; alerts: { fingerprint: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[]).map((b) => ({ status: b.status, ...b.alerts[0]! }));
+      for (const resolved of alerts.filter((a) => a.status === 'resolved')) {
+        const firing = alerts.find((a) => a.status === 'firing' && a.fingerprint === resolved.fingerprint)!;
+        expect(resolved.labels).toEqual(firing.labels);
+        expect(resolved.annotations.description).toBe(firing.annotations.description);
+      }
+      expect(alerts.filter((a) => a.status === 'resolved').map((a) => a.labels.team).sort()).toEqual(['ops', 'payments']);
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it('sends the resolution of an alert that was firing when the monitor restarted (a deploy), and does not page again at the start', async () => {
     const hook = await receiver();
     const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-restart-')), 'data');
@@ -295,6 +377,39 @@ describe('notifications', () => {
       // Counted once the receiver's answer is back, a moment after it took the body.
       await waitFor(() => b.status().alerts.notifications.sent === 1, 5000, 'the resolution counted sent');
       expect(b.status().alerts.notifications).toMatchObject({ sent: 1, failed: 0, dropped: 0 });
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it("keeps a window alert firing through a restart until its window holds the new start's samples, then resolves it as usual", async () => {
+    // The buckets of the window are not kept across a restart: the first bucket after it,
+    // empty, read "no data" and resolved every window alert that was firing at a deploy, to
+    // page again when the next samples breached.
+    const hook = await receiver();
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-window-restart-')), 'data');
+    const options: MonitorOptions = { storage: 'sqlite', dataDir, alerts: { webhooks: [hook.url], resolveHoldMs: 0 } };
+    try {
+      const a = await started(options);
+      const rule = await a.createAlertRule({ name: 'checkout slow', metric: 'checkout_ms', aggregation: 'avg', window: 5, operator: '>', threshold: 100 });
+      for (let i = 0; i < 10; i++) a.record('checkout_ms', 500);
+      await waitFor(() => a.status().alerts.notifications.sent === 1, 15_000, 'the firing webhook counted sent');
+      await a.stop();
+
+      const b = await started(options);
+      const from = b.now();
+      expect(b.getAlerts()).toMatchObject([{ ruleId: rule.id, state: 'firing' }]);
+      // Buckets close (the monitor's own readings have one point each) with no sample of the rule's.
+      await waitFor(async () => ((await b.getMetricHistory({ metric: 'monitor_ingested', from })).series[0]?.points.length ?? 0) >= 3 || undefined, 15_000, 'three buckets after the restart');
+      expect(b.getAlerts()).toMatchObject([{ ruleId: rule.id, state: 'firing' }]);
+      expect(b.getAlertHistory({ rule: rule.id }).map((t) => t.to)).toEqual(['firing']);
+      // Clean samples resolve it once its window lies after the start.
+      await waitFor(() => {
+        b.record('checkout_ms', 20);
+        return b.getAlerts({ state: 'resolved' }).length === 1 || undefined;
+      }, 20_000, 'the resolution');
+      await waitFor(() => hook.bodies.length === 2, 10_000, 'the resolved webhook');
+      expect((hook.bodies as { status: string }[]).map((body) => body.status)).toEqual(['firing', 'resolved']);
     } finally {
       hook.server.close();
     }
@@ -406,5 +521,17 @@ describeWithPeer('alertmanager', 'Alertmanager', (am) => {
     // Alertmanager may drop it from its list before its answer reaches us: wait for the count.
     await waitFor(() => m.status().alerts.notifications.sent >= 2, 5000, 'both deliveries to be counted');
     expect(m.status().alerts.notifications.failed).toBe(0);
+  });
+
+  it("resolves in Alertmanager the alerts of a deleted rule that has labels", async () => {
+    // The resolution lacked the rule's labels: Alertmanager took it for another alert and
+    // kept the firing one active until its resolve_timeout (5 minutes).
+    const m = await started({ alerts: { alertmanagerUrl: serviceUrl(am), resolveHoldMs: 0 } });
+    const name = `perfwatch deleted ${Date.now()}`;
+    const rule = await m.createAlertRule({ name, metric: 'cpu_usage', operator: '>', threshold: 80, labels: { team: 'platform' } });
+    m.record('cpu_usage', 97);
+    await waitFor(async () => (await amAlerts()).find((a) => a.labels.alertname === name), 10_000, 'the alert in Alertmanager');
+    expect(await m.deleteAlertRule(rule.id)).toBe(true);
+    await waitFor(async () => !(await amAlerts()).some((a) => a.labels.alertname === name), 10_000, 'Alertmanager to resolve it');
   });
 });

@@ -46,18 +46,25 @@ let stopping = false;
 let nextTimer = Infinity;
 let wake: () => void = () => {};
 
-/** Sends the round's transitions (and, with `withValues`, the active alerts' values), then records how far it judged. */
-function flush(withValues: boolean): void {
+/**
+ * Sends the round's transitions (and, with `withValues`, the active alerts' values), then
+ * records how far it judged. Settles once the coordinator has taken them: a control call
+ * answers after that, so what it changed is there when its caller looks (the batch travels on
+ * the sink's port, beside the call's answer, and the answer came first for some).
+ */
+function flush(withValues: boolean): Promise<void> {
   const transitions = evaluator.takeTransitions();
   ctl.f64[UNJUDGED] = evaluator.unjudged;
   ctl.f64[PARTIAL_WINDOWS] = evaluator.partialWindows;
   const values = sink && withValues ? evaluator.activeValues() : [];
+  let taken = Promise.resolve();
   if (sink && (transitions.length > 0 || values.length > 0)) {
     // The coordinator's sink does not throw; a message that cannot be delivered (the
     // coordinator is closing) must not end this actor either.
-    Promise.resolve(sink({ transitions, values })).catch(() => {});
+    taken = Promise.resolve(sink({ transitions, values })).catch(() => {});
   }
   evaluator.commitProgress();
+  return taken;
 }
 
 async function run(): Promise<void> {
@@ -71,7 +78,7 @@ async function run(): Promise<void> {
   let drainEpoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
   let bucketEpoch = Atomics.load(ctl.i32, BUCKET_EPOCH);
   evaluator.onData(now());
-  flush(false);
+  void flush(false);
   while (!stopping) {
     const at = now();
     const timeout = Math.max(1, Math.min(MAX_WAIT_MS, nextTimer - at));
@@ -99,7 +106,7 @@ async function run(): Promise<void> {
       bucket = true;
     }
     nextTimer = evaluator.onTimer(t);
-    flush(bucket);
+    void flush(bucket);
   }
 }
 
@@ -111,26 +118,27 @@ const api: AlertActorApi = {
   load(rules, alerts) {
     evaluator.resume(rules, alerts);
     evaluator.onData(now());
-    flush(false);
+    void flush(false);
     loaded();
     wake();
   },
-  addRule(rule) {
+  async addRule(rule) {
     evaluator.addRule(rule, now());
     // Evaluate the rule against the data already there, now.
     evaluator.onData(now());
     nextTimer = Math.min(nextTimer, evaluator.onTimer(now()));
-    flush(false);
+    const taken = flush(false);
     wake();
+    await taken;
   },
-  deleteRule(id) {
+  async deleteRule(id) {
     const deleted = evaluator.deleteRule(id, now());
-    flush(false);
+    await flush(false);
     return deleted;
   },
-  resolve(fingerprint) {
+  async resolve(fingerprint) {
     const resolved = evaluator.resolve(fingerprint, now());
-    flush(false);
+    await flush(false);
     return resolved;
   },
   async stop() {

@@ -123,9 +123,10 @@ export interface AlertActorApi {
   ready(): number;
   subscribe(sink: AlertSink): void;
   load(rules: AlertRule[], alerts: Alert[]): void;
-  addRule(rule: AlertRule): void;
-  deleteRule(id: string): boolean;
-  resolve(fingerprint: string): boolean;
+  /** These three answer once the coordinator has taken the transitions they made (its sink answered). */
+  addRule(rule: AlertRule): Promise<void>;
+  deleteRule(id: string): Promise<boolean>;
+  resolve(fingerprint: string): Promise<boolean>;
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;
 }

@@ -117,8 +117,6 @@ export class Alerting {
   private readonly seqOf = new WeakMap<AlertTransition, number>();
   /** The number (seq) of the newest transition in `history`: seq runs ahead while a batch is committed. */
   private historySeq = 0;
-  /** resolve() calls waiting for the transition the actor made to be applied here. */
-  private readonly resolving = new Map<string, () => void>();
   /** createRule() calls past the limit's check and not yet in `rules` (their commit awaited): they count against it. */
   private creating = 0;
 
@@ -231,7 +229,11 @@ export class Alerting {
     } finally {
       this.creating--;
     }
-    if (this.actor.state !== 'stopped') await this.actor.call((a) => a.addRule(rule), true);
+    if (this.actor.state !== 'stopped') {
+      // A breach of the data already there is judged at once: it is applied when this answers.
+      await this.actor.call((a) => a.addRule(rule), true);
+      await this.batches;
+    }
     return rule;
   }
 
@@ -244,8 +246,12 @@ export class Alerting {
     const rule = this.rules.get(id);
     if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     if (!this.rules.delete(id)) return false;
-    if (this.actor.state !== 'stopped') await this.actor.call((a) => a.deleteRule(id), true);
-    else await this.resolveDeleted(rule!);
+    if (this.actor.state !== 'stopped') {
+      // The actor answers once its resolutions were handed over; they are applied before
+      // the rule's alerts go, or they came back after the deletion, resolved, for good.
+      await this.actor.call((a) => a.deleteRule(id), true);
+      await this.batches;
+    } else await this.resolveDeleted(rule!);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
     return true;
   }
@@ -271,16 +277,11 @@ export class Alerting {
   async resolve(fingerprint: string): Promise<boolean> {
     if (typeof fingerprint !== 'string') throw new InvalidArgumentError('fingerprint', 'must be a string', { value: fingerprint });
     if (this.alerts.get(fingerprint)?.state !== 'firing' || this.actor.state === 'stopped') return false;
-    if (!this.deps.persist) return this.actor.call((a) => a.resolve(fingerprint), true);
-    // Acknowledged once the resolution is committed: it comes back as a batch, on another port.
-    const applied = new Promise<void>((resolve) => this.resolving.set(fingerprint, resolve));
-    try {
-      const resolved = await this.actor.call((a) => a.resolve(fingerprint), true);
-      if (resolved) await applied;
-      return resolved;
-    } finally {
-      this.resolving.delete(fingerprint);
-    }
+    // The actor answers once the resolution's batch was handed over (on another port): it is
+    // committed and applied before this answers, in memory too.
+    const resolved = await this.actor.call((a) => a.resolve(fingerprint), true);
+    await this.batches;
+    return resolved;
   }
 
   getAlerts(query: AlertQuery = {}): Alert[] {
@@ -303,6 +304,10 @@ export class Alerting {
     const from = timeArg(filter.from, 'from', -Infinity);
     const to = timeArg(filter.to, 'to', Infinity);
     if (from > to) throw new InvalidArgumentError('from', 'must not be after to');
+    // The rule itself, as createAlertRule() answers it, matched nothing: no transition, and no word why.
+    if (filter.rule !== undefined && typeof filter.rule !== 'string') {
+      throw new InvalidArgumentError('rule', "must be a rule id (a string: the id of a rule createAlertRule() or listAlertRules() answered)", { value: filter.rule });
+    }
     return this.history.filter((t) => t.at >= from && t.at <= to && (filter.rule === undefined || t.ruleId === filter.rule));
   }
 
@@ -358,7 +363,7 @@ export class Alerting {
         batch.transitions.forEach((transition, i) => {
           const alert = staged[i]!;
           this.seqOf.set(transition, ++this.seq);
-          ops.push({ op: 'transition', seq: this.seq, transition }, alert ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
+          ops.push({ op: 'transition', seq: this.seq, transition }, alert && this.rules.has(transition.ruleId) ? { op: 'put-alert', alert } : { op: 'delete-alert', fingerprint: transition.fingerprint });
         });
         let committed!: () => void;
         const commit = new Promise<void>((resolve) => (committed = resolve));
@@ -376,11 +381,7 @@ export class Alerting {
         }
         this.apply(batch, staged);
       })
-      .catch((error: unknown) => this.deps.fault('alert-batch', error))
-      .finally(() => {
-        // A resolveAlert() waiting for this batch answers even if applying it failed.
-        for (const t of batch.transitions) if (t.to === 'resolved') this.resolving.get(t.fingerprint)?.();
-      });
+      .catch((error: unknown) => this.deps.fault('alert-batch', error));
   }
 
   /**
@@ -412,8 +413,10 @@ export class Alerting {
         next.set(t.fingerprint, null);
         return null;
       }
-      const rule = this.rules.get(t.ruleId);
       const prev = next.has(t.fingerprint) ? next.get(t.fingerprint) : this.alerts.get(t.fingerprint);
+      // A deleted rule's resolutions come after the rule is gone: they describe the alert as it
+      // fired, or their labels were not its labels (Alertmanager took them for another alert).
+      const rule = this.rules.get(t.ruleId) ?? (prev ? { threshold: prev.threshold, description: prev.description, labels: prev.labels } : undefined);
       const fresh = t.from === 'inactive' || t.from === 'resolved';
       const alert: Alert = {
         fingerprint: t.fingerprint,
@@ -454,7 +457,8 @@ export class Alerting {
       this.history.push(t);
       this.historySeq++;
       const alert = staged[i];
-      if (!alert) this.alerts.delete(t.fingerprint);
+      // A deleted rule's resolution is history and a notification; its alert is gone with the rule.
+      if (!alert || !this.rules.has(t.ruleId)) this.alerts.delete(t.fingerprint);
       else {
         this.alerts.set(t.fingerprint, alert);
         const rule = this.rules.get(t.ruleId);

@@ -287,7 +287,13 @@ export class AlertEvaluator {
         sketched = true;
       }
       if (q !== undefined && partial) this.partialWindows++;
-      this.step(b, this.windowValue(b, q, closedEnd), now);
+      // An alert active since before the monitor started watching (restored from its
+      // database) is not cleared by a window that reaches back before the start: buckets and
+      // rollups in memory begin at the start, so that window lacks the samples that made the
+      // alert, and its first bucket, empty, resolved every such alert at a deploy, to page
+      // again at the next breach. It is judged as usual once its window lies after the start.
+      const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
+      this.step(b, this.windowValue(b, q, closedEnd), now, blind);
     }
     this.onTimer(now);
   }
@@ -368,7 +374,8 @@ export class AlertEvaluator {
     }
   }
 
-  private step(b: Binding, value: number, now: number): void {
+  /** `keep`: the value may raise the alert, not clear it (a pending one stays, a firing one does not resolve). */
+  private step(b: Binding, value: number, now: number, keep = false): void {
     const rule = b.rule;
     b.lastValue = value;
     const breach = compare(rule.operator, value, rule.threshold);
@@ -383,13 +390,14 @@ export class AlertEvaluator {
         this.transition(b, rule.duration > 0 ? 'pending' : 'firing', value, now);
         return;
       case 'pending':
-        if (!breach) this.transition(b, 'inactive', value, now);
-        else if (now - b.activeSince >= rule.duration * 1000) this.transition(b, 'firing', value, now);
+        if (!breach) {
+          if (!keep) this.transition(b, 'inactive', value, now);
+        } else if (now - b.activeSince >= rule.duration * 1000) this.transition(b, 'firing', value, now);
         return;
       case 'firing': {
         if (!rule.autoResolve) return;
         const clear = !compare(rule.operator, value, rule.resolveThreshold ?? rule.threshold);
-        if (clear) this.transition(b, 'resolved', value, now);
+        if (clear && !keep) this.transition(b, 'resolved', value, now);
         return;
       }
     }
