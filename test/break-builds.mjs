@@ -3146,6 +3146,13 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['leaves out a pool whose series the registry refuses (at maxSeries)'],
   },
+  {
+    name: 'error bursts judged bucket by bucket',
+    what: 'the error-burst diagnosis judges each bucket alone and needs 20 requests in one: a route of fewer than 20 requests a second has no burst, and 90 of its 150 requests failing in 15 s go unsaid',
+    edits: [{ find: 'while (end < p.n && count < r.minEvents) {', replace: 'while (end < p.n && end === i) {' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts'],
+  },
 ];
 
 function parseArgs(argv) {

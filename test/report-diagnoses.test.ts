@@ -100,8 +100,20 @@ describe('diagnoses', () => {
     // 1% errors, except ten seconds at 50%.
     const d = only('error_rate', { endpoint: '/pay' }, (s) => (s >= 600 && s < 610 ? ratio(100, 50) : ratio(100, 1)), 'error-burst');
     expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
-    expect(d.evidence).toHaveLength(10);
-    expect(d.evidence[0]).toMatchObject({ value: 0.5, tags: { endpoint: '/pay' } });
+    // The ten buckets are one burst, said once with its window.
+    expect(d.evidence).toEqual([expect.objectContaining({ value: 0.5, tags: { endpoint: '/pay' }, window: { from: T0 + 600_000, to: T0 + 610_000 } })]);
+    expect(d.summary).toMatch(/: endpoint=\/pay 500 of 1000 requests failed \(50%\) in 10 s from /);
+  });
+
+  it('error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts', () => {
+    // 10 requests a second to /pay, 15 s of them at 60% failures: 90 of 150 failed, 0.75% of
+    // the whole window, and no one-second bucket holds the 20 requests a share needs.
+    const d = only('error_rate', { endpoint: '/pay' }, (s) => (s >= 120 && s < 135 ? ratio(10, 6) : ratio(10, 0)), 'error-burst');
+    expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
+    expect(d.summary).toBe(
+      `1 burst of errors at 10% or more of a series' requests and 3× its mean (0.75% overall): endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/pay 0.75% of 12000.`,
+    );
+    expect(d.evidence).toEqual([{ metric: 'error_rate', tags: { endpoint: '/pay' }, statistic: 'error rate of a burst', value: 0.6, threshold: DIAGNOSIS_RULES.errorBurst.burstRate, unit: 'ratio', window: { from: T0 + 120_000, to: T0 + 135_000 } }]);
   });
 
   it('high error rate names the endpoints that failed, most failures first, with their evidence, and needs 20 requests', () => {
