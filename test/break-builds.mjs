@@ -3153,6 +3153,13 @@ export const BREAKS = [
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts'],
   },
+  {
+    name: 'no worker pool diagnosis',
+    what: 'the reports have no rule for a saturated piscina pool: a pool whose queue grows and whose tasks wait 25x their run time is said only as a slow endpoint, if at all',
+    edits: [{ find: 'poolSaturation, workerPoolSaturation, slowFormula', replace: 'poolSaturation, slowFormula' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['worker pool saturation: a piscina pool busy all the time whose tasks wait longer than they run, critical when its queue grows'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -36,6 +36,11 @@ const HEALTHY: [string, Record<string, string>, Gen][] = [
   ['database_pool_size', {}, () => 20],
   ['formula_calculation_time', {}, () => [5, 8, 12, 20]],
   ['response_time', { endpoint: '/pay' }, () => [20, 35, 60, 180, 400]],
+  // A piscina pool busy most of the time whose tasks hardly wait: well sized, not saturated.
+  ['pool_utilization', { pool: 'render' }, () => 0.9 + rand() * 0.08],
+  ['pool_wait_time', { pool: 'render' }, () => 2 + rand() * 10],
+  ['pool_run_time', { pool: 'render' }, () => 150],
+  ['queue_size', { pool: 'render' }, (s) => s % 2],
 ];
 
 function only(name: string, tags: Record<string, string>, gen: Gen, id: string, extra: [string, Record<string, string>, Gen][] = []) {
@@ -163,6 +168,36 @@ describe('diagnoses', () => {
     expect(Math.abs((d.evidence[0]!.value as number) - 1)).toBeLessThanOrEqual(1 / 129);
     expect(d.actions[0]).toMatch(/the service's code registers the size as a knob \(monitor\.registerTunable\(\{ name, type: 'database'/);
     expect(only('database_connections', {}, () => 10, 'database-pool-saturation').severity).toBe('info');
+  });
+
+  it('worker pool saturation: a piscina pool busy all the time whose tasks wait longer than they run, critical when its queue grows', () => {
+    // A pool fed more than it can run: busy 97%, its queue growing a task every 25 s, each task
+    // waiting 160 ms for each one queued before it, longer than its 150 ms run on average. The
+    // first quarter's mean queue is 5.52 (301 buckets, the one at 300 s in it), the last's 41.52.
+    const pool = { pool: 'render' };
+    const d = only('pool_utilization', pool, () => 0.97, 'worker-pool-saturation', [
+      ['queue_size', pool, (s) => Math.floor(s / 25)],
+      ['pool_wait_time', pool, (s) => 160 * Math.floor(s / 25)],
+      ['pool_run_time', pool, () => 150],
+    ]);
+    expect(d).toMatchObject({ severity: 'critical', category: 'concurrency', title: 'Worker pool saturated' });
+    expect(d.summary).toBe(
+      'The worker pool "render" was running tasks 97% of its threads\' time, and its tasks waited 3.76 s in its queue on average, 25.1× the 150 ms they ran; its queue grew from 5.52 to 41.5 tasks (the first quarter of the window against the last): work arrives faster than its threads take it.',
+    );
+    expect(d.evidence.map((e) => [e.metric, e.statistic, e.value])).toEqual([
+      ['pool_utilization', 'mean', 0.97],
+      ['pool_wait_time', 'mean', 3760],
+      ['queue_size', 'mean of the last quarter', 41.52],
+    ]);
+    expect(d.evidence.every((e) => e.tags?.pool === 'render')).toBe(true);
+    expect(d.actions[0]).toMatch(/maxThreads/);
+    // The same pool with a queue that held still: saturated, not running away.
+    const steady = only('pool_utilization', pool, () => 0.97, 'worker-pool-saturation', [
+      ['queue_size', pool, (s) => 3 + (s % 2)],
+      ['pool_wait_time', pool, () => 500],
+      ['pool_run_time', pool, () => 150],
+    ]);
+    expect(steady.severity).toBe('warning');
   });
 
   it('slow formula calculation: p95 over 100 ms', () => {

@@ -20,6 +20,7 @@ export const DIAGNOSIS_RULES = {
   errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05, named: 3 },
   lowCacheHitRate: { metric: 'cache_hit_rate', meanWarning: 0.8, meanCritical: 0.5, minEvents: 100 },
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
+  workerPoolSaturation: { metric: 'pool_utilization', waitMetric: 'pool_wait_time', runMetric: 'pool_run_time', queueMetric: 'queue_size', utilizationWarning: 0.9, minQueueGrowth: 1 },
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
   slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5 },
 } as const;
@@ -413,12 +414,13 @@ const lowCacheHitRate: Rule = ({ metrics, window }) => {
   ];
 };
 
+const sameTags = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 const poolSaturation: Rule = ({ series, window }) => {
   const r = DIAGNOSIS_RULES.poolSaturation;
   const out: Diagnosis[] = [];
   const conns = series.filter((s) => s.stats.name === r.metric);
   const sizes = series.filter((s) => s.stats.name === r.sizeMetric);
-  const sameTags = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
   for (const c of conns) {
     const size = sizes.find((s) => sameTags(s.stats.tags, c.stats.tags)) ?? (sizes.length === 1 ? sizes[0] : undefined);
     if (size && size.stats.max > 0) {
@@ -465,6 +467,59 @@ const poolActions = [
   'Find slow queries holding connections (EXPLAIN, slow-query log) and add the missing indexes.',
   'Release connections promptly: no network calls or long computations inside a transaction.',
 ];
+
+/** `850 ms`, `3.76 s`. */
+const duration = (ms: number): string => (ms >= 1000 ? `${round(ms / 1000)} s` : `${round(ms)} ms`);
+
+/**
+ * A worker pool that cannot keep up (instrument()'s piscina series, tagged pool): its threads
+ * running tasks 90% of the time or more while its tasks wait in its queue at least as long as
+ * they run; critical when the queue grew over the window (its first quarter against its last,
+ * or the data before it against it), which is work arriving faster than the threads take it.
+ * A pool busy all the time whose tasks hardly wait is well sized, not saturated. Without this
+ * rule a saturated pool was said only as a slow endpoint, whose actions point at the event
+ * loop and at downstream calls.
+ */
+const workerPoolSaturation: Rule = ({ series, window }) => {
+  const r = DIAGNOSIS_RULES.workerPoolSaturation;
+  const of = (metric: string, tags: Readonly<Record<string, string>>): SeriesStats | undefined => series.find((s) => s.stats.name === metric && sameTags(s.stats.tags, tags))?.stats;
+  const found: { tags: Readonly<Record<string, string>>; diagnosis: Diagnosis }[] = [];
+  for (const { stats: busy } of series) {
+    if (busy.name !== r.metric || busy.count < DIAGNOSIS_MINIMUM.readings || busy.mean < r.utilizationWarning) continue;
+    const wait = of(r.waitMetric, busy.tags);
+    const run = of(r.runMetric, busy.tags);
+    if (!wait || !run || !(wait.mean >= run.mean)) continue;
+    const change = of(r.queueMetric, busy.tags)?.change;
+    const grew = change != null && change.currentMean - change.baselineMean >= r.minQueueGrowth && change.currentMean >= 2 * change.baselineMean;
+    const name = `"${busy.tags.pool ?? tagsLabel(busy.tags)}"${busy.tags.instance !== undefined ? ` of member "${busy.tags.instance}"` : ''}`;
+    const quarters = change?.basis === 'first-quarter';
+    const evidence = [ev(r.metric, 'mean', busy.mean, r.utilizationWarning, 'ratio', window, busy.tags), ev(r.waitMetric, 'mean', wait.mean, round(run.mean, 4), 'ms', window, busy.tags)];
+    if (grew) evidence.push(ev(r.queueMetric, quarters ? 'mean of the last quarter' : 'mean over the window', change.currentMean, round(change.baselineMean, 4), 'count', change.currentWindow, busy.tags));
+    found.push({
+      tags: busy.tags,
+      diagnosis: {
+        id: 'worker-pool-saturation',
+        title: 'Worker pool saturated',
+        severity: grew ? 'critical' : 'warning',
+        category: 'concurrency',
+        summary:
+          `The worker pool ${name} was running tasks ${round(busy.mean * 100)}% of its threads' time, and its tasks waited ${duration(wait.mean)} in its queue on average, ${round(wait.mean / run.mean)}× the ${duration(run.mean)} they ran` +
+          (grew
+            ? `; its queue grew from ${round(change.baselineMean)} to ${round(change.currentMean)} tasks (${quarters ? 'the first quarter of the window against the last' : 'before the window against in it'}): work arrives faster than its threads take it.`
+            : ': its threads are all busy, and tasks queue for them.'),
+        evidence,
+        actions: [
+          "Raise the pool's maxThreads if the machine has cores to spare (cpu_usage well under 85%): piscina fixes it at construction, so the pool is made anew with more; with the cores busy, more threads only share them.",
+          "Bound the queue (piscina's maxQueue) and answer what overflows at once (503 with Retry-After) rather than let every task wait longer: a queue that keeps growing adds its whole length to each task's wait.",
+          'Make each task cheaper (pool_run_time says how long one runs: profile a task, batch small ones, cache results that repeat), or scale out to more instances.',
+        ],
+      },
+    });
+  }
+  // On a hub, a pool saturated cluster-wide once, not again for each member; a member saturated alone is named.
+  const clusterWide = new Set(found.filter((f) => f.tags.instance === undefined).map((f) => twinLabel(f.tags)));
+  return found.filter((f) => f.tags.instance === undefined || !clusterWide.has(twinLabel(f.tags))).map((f) => f.diagnosis);
+};
 
 const slowFormula: Rule = ({ metrics, window }) => {
   const r = DIAGNOSIS_RULES.slowFormula;
@@ -521,7 +576,7 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   ];
 };
 
-export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, slowFormula, slowEndpoints];
+export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, workerPoolSaturation, slowFormula, slowEndpoints];
 
 export function diagnose(input: DiagnosisInput): Diagnosis[] {
   const order: Record<DiagnosisSeverity, number> = { critical: 0, warning: 1, info: 2 };
