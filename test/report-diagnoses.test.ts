@@ -217,6 +217,24 @@ describe('diagnoses', () => {
     expect(diagnosesOf([['response_time', { endpoint: '/rare' }, (sec) => (sec < DIAGNOSIS_RULES.slowEndpoints.minEvents - 1 ? 5000 : undefined)]])).toEqual([]);
   });
 
+  it('slow endpoints say where the time went: the outgoing calls slow in the same window, and an event loop that was free', () => {
+    // A checkout at 1.3 s that awaits a payments API at 1.25 s, its loop idle: the report named
+    // the endpoint and left the reader to find the host among the series.
+    const d = only('response_time', { endpoint: '/checkout' }, () => 1300, 'slow-endpoints', [
+      ['api_response_time', { host: 'payments:443' }, () => 1250],
+      ['api_response_time', { host: 'cache:6379' }, () => 2],
+      ['event_loop_lag', {}, () => 3],
+    ]);
+    expect(d.summary).toBe(
+      '1 series of response_time answered at p95 in 1000 ms or more: endpoint=/checkout 1300 ms (1200 requests). Outgoing calls took half that time or more at p95 in the same window: host=payments:443 1250 ms (1200 calls). The event loop was free meanwhile (event_loop_lag p99 3 ms): the time went waiting, not computing.',
+    );
+    expect(d.evidence.map((e) => [e.metric, e.tags, e.statistic])).toEqual([
+      ['response_time', { endpoint: '/checkout' }, 'p95'],
+      ['api_response_time', { host: 'payments:443' }, 'p95'],
+      ['event_loop_lag', undefined, 'p99'],
+    ]);
+  });
+
   it("slow endpoints on a hub: an endpoint slow cluster-wide is named once, not again for each member; a member slow alone is named with its instance", () => {
     const [d] = diagnosesOf([
       ['response_time', { endpoint: '/checkout' }, () => [1400, 1500]],

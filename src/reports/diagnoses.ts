@@ -22,7 +22,7 @@ export const DIAGNOSIS_RULES = {
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
   workerPoolSaturation: { metric: 'pool_utilization', waitMetric: 'pool_wait_time', runMetric: 'pool_run_time', queueMetric: 'queue_size', utilizationWarning: 0.9, minQueueGrowth: 1 },
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
-  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5 },
+  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5, callMetric: 'api_response_time', callShare: 0.5 },
 } as const;
 
 /**
@@ -557,6 +557,17 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   const all = metrics.get(r.metric);
   const critical = slow[0]!.p95 >= r.p95CriticalMs;
   const named = slow.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} requests)`);
+  // Where the time went, from what the report holds beside: outgoing calls (api_response_time
+  // by host) that took half a slow endpoint's p95 or more, and an event loop free meanwhile.
+  // Without them a checkout awaiting a payments API at 1.25 s was named, and its reader left
+  // to find the host among the series.
+  const least = slow[slow.length - 1]!.p95 * r.callShare;
+  const callsAll = series.map((s) => s.stats).filter((s) => s.name === r.callMetric && s.count >= r.minEvents && s.p95 >= least);
+  const callsWide = new Set(callsAll.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
+  const calls = callsAll.filter((s) => s.tags.instance === undefined || !callsWide.has(twinLabel(s.tags))).sort((a, b) => b.p95 - a.p95);
+  const lag = metrics.get(DIAGNOSIS_RULES.eventLoopBlocked.metric);
+  const free = judged(lag) && lag.p99 < DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs ? lag : undefined;
+  const waited = calls.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} calls)`);
   return [
     {
       id: 'slow-endpoints',
@@ -565,8 +576,14 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
       category: 'network',
       summary:
         `${slow.length} series of ${r.metric} answered at p95 in ${r.p95WarningMs} ms or more: ${named.join('; ')}${slow.length > named.length ? '; …' : ''}.` +
-        (all && all.p95 < r.p95WarningMs ? ` Over every request together the p95 is ${round(all.p95)} ms, which hides them.` : ''),
-      evidence: slow.slice(0, r.shown).map((s) => ev(r.metric, 'p95', s.p95, s.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window, s.tags)),
+        (all && all.p95 < r.p95WarningMs ? ` Over every request together the p95 is ${round(all.p95)} ms, which hides them.` : '') +
+        (waited.length ? ` Outgoing calls took half that time or more at p95 in the same window: ${waited.join('; ')}${calls.length > waited.length ? '; …' : ''}.` : '') +
+        (free ? ` The event loop was free meanwhile (${free.name} p99 ${round(free.p99)} ms): the time went waiting, not computing.` : ''),
+      evidence: [
+        ...slow.slice(0, r.shown).map((s) => ev(r.metric, 'p95', s.p95, s.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window, s.tags)),
+        ...calls.slice(0, r.shown).map((s) => ev(r.callMetric, 'p95', s.p95, round(least), 'ms', window, s.tags)),
+        ...(free ? [ev(free.name, 'p99', free.p99, DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs, 'ms', window)] : []),
+      ],
       actions: [
         "If the event loop was free meanwhile (event_loop_lag low), the time went waiting: on the database, on outgoing calls (api_response_time by host), on locks or queues; time each step of one slow request.",
         'If the handler computes, capture a CPU profile while it is slow (capture_performance_profile, or a rule with capture: cpu on its response_time) and read its top functions.',
