@@ -3174,6 +3174,13 @@ export const BREAKS = [
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['slow endpoints say where the time went: the outgoing calls slow in the same window, and an event loop that was free'],
   },
+  {
+    name: 'event loop blocked by one stall',
+    what: "the event-loop diagnosis takes the lag's p99 alone, which under 100 readings is their maximum: one second's 106 ms stall in 40 on a busy machine reads as a loop that synchronous work holds",
+    edits: [{ find: 'const delayed = judged(lag) && lag.p99 >= r.p99WarningMs && sustainedLag(series, lag);', replace: 'const delayed = judged(lag) && lag.p99 >= r.p99WarningMs;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['event loop blocked needs the lag over its threshold in 3 readings, not one stall: the p99 of fewer than 300 readings is their maximum'],
+  },
 ];
 
 function parseArgs(argv) {

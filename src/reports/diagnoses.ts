@@ -12,7 +12,7 @@ import { leastSquares } from '../analysis/stats.js';
 const MiB = 1024 * 1024;
 
 export const DIAGNOSIS_RULES = {
-  eventLoopBlocked: { metric: 'event_loop_lag', p99WarningMs: 100, p99CriticalMs: 500, utilizationMetric: 'event_loop_utilization', utilizationWarning: 0.9 },
+  eventLoopBlocked: { metric: 'event_loop_lag', p99WarningMs: 100, p99CriticalMs: 500, minReadingsOver: 3, utilizationMetric: 'event_loop_utilization', utilizationWarning: 0.9 },
   gcPressure: { metric: 'gc_pause', shareWarning: 0.05, shareCritical: 0.15, p99WarningMs: 100 },
   memoryLeak: { metric: 'heap_used', segments: 8, minRisingShare: 0.75, minGrowth: 0.1, minBytesPerHour: 16 * MiB, minSpanMs: 5 * 60_000 },
   cpuSaturation: { metric: 'cpu_usage', meanWarning: 85, p95Critical: 95 },
@@ -92,6 +92,24 @@ function worstMember(series: readonly SeriesInput[], metric: string, stat: 'p99'
   return worst;
 }
 
+/**
+ * Whether the lag's p99 stands for `minReadingsOver` readings at the threshold or more. The p99
+ * of fewer than 100 × minReadingsOver readings is among their few highest, and of under 100 their
+ * maximum: one second's stall (the OS or a GC holding the thread once) in 40 read as a loop that
+ * synchronous work holds. Under that many, the readings over the threshold are counted from the
+ * buckets (a minute's rollup counting once, which only longer windows hold).
+ */
+function sustainedLag(series: readonly SeriesInput[], lag: MetricSummary): boolean {
+  const r = DIAGNOSIS_RULES.eventLoopBlocked;
+  if (lag.count * 0.01 >= r.minReadingsOver) return true;
+  let over = 0;
+  for (const { stats, pieces: p } of series) {
+    if (stats.name !== r.metric || stats.tags.instance !== undefined) continue;
+    for (let i = 0; i < p.n; i++) if (p.count[i]! > 0 && p.max[i]! >= r.p99WarningMs) over++;
+  }
+  return over >= r.minReadingsOver;
+}
+
 const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
   const r = DIAGNOSIS_RULES.eventLoopBlocked;
   const lag = metrics.get(r.metric);
@@ -99,7 +117,8 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
   const evidence: Evidence[] = [];
   let severity: DiagnosisSeverity | undefined;
   let where = '';
-  if (judged(lag) && lag.p99 >= r.p99WarningMs) {
+  const delayed = judged(lag) && lag.p99 >= r.p99WarningMs && sustainedLag(series, lag);
+  if (delayed) {
     severity = lag.p99 >= r.p99CriticalMs ? 'critical' : 'warning';
     evidence.push(ev(r.metric, 'p99', lag.p99, lag.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window));
     // A hub's report: the member whose own loop is worst, which is where to profile.
@@ -120,7 +139,7 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
       title: 'Event loop blocked',
       severity,
       category: 'cpu',
-      summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
+      summary: `The main thread's event loop was ${delayed ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
         "Profile the main thread while the loop is blocked (capture_performance_profile, monitor.profile({ kind: 'cpu' }), or a rule on event_loop_lag with capture: 'cpu', which takes one when it fires) and find the long synchronous functions.",
