@@ -1556,7 +1556,7 @@ export const BREAKS = [
   {
     name: 'slow endpoints not diagnosed',
     what: 'no rule reads response_time per endpoint: a slow endpoint among fast requests gets no diagnosis, as the p95 of all requests hides it',
-    edits: [{ find: 'poolSaturation, slowFormula, slowEndpoints];', replace: 'poolSaturation, slowFormula];' }],
+    edits: [{ find: 'workerPoolSaturation, slowFormula, slowEndpoints];', replace: 'workerPoolSaturation, slowFormula];' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['slow endpoints: one endpoint at p95 over 1 s is named'],
   },
