@@ -132,6 +132,14 @@ describe('diagnoses', () => {
       `1 burst of errors at 10% or more of a series' requests and 3× its mean (0.75% overall): endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/pay 0.75% of 12000.`,
     );
     expect(d.evidence).toEqual([{ metric: 'error_rate', tags: { endpoint: '/pay' }, statistic: 'error rate of a burst', value: 0.6, threshold: DIAGNOSIS_RULES.errorBurst.burstRate, unit: 'ratio', window: { from: T0 + 120_000, to: T0 + 135_000 } }]);
+    // Beside a high error rate the burst is said with its counts too, not only counted.
+    const [high] = diagnosesOf([
+      ['error_rate', { endpoint: '/pay' }, (s) => (s >= 120 && s < 135 ? ratio(10, 6) : ratio(10, 0))],
+      ['error_rate', { endpoint: '/fail' }, () => ratio(1, 1)],
+    ]);
+    expect(high!.summary).toBe(
+      `9.77% of requests failed over the window, with 1 burst: endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/fail 100% of 1200; endpoint=/pay 0.75% of 12000.`,
+    );
   });
 
   it('high error rate names the endpoints that failed, most failures first, with their evidence, and needs 20 requests', () => {

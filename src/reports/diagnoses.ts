@@ -400,7 +400,7 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
       category: 'network',
       summary:
         (high
-          ? `${round(overall.mean * 100)}% of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}` : ''}.`
+          ? `${round(overall.mean * 100)}% of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`
           : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${r.burstRate * 100}% or more of a series' requests and ${r.overFactor}× its mean (${round(overall.mean * 100)}% overall): ${worst}.`) + where,
       evidence,
       actions: [
