@@ -3181,6 +3181,13 @@ export const BREAKS = [
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['event loop blocked needs the lag over its threshold in 3 readings, not one stall: the p99 of fewer than 300 readings is their maximum'],
   },
+  {
+    name: 'high error rate counts its bursts without saying them',
+    what: "beside a high error rate the bursts are counted ('with 1 burst') and neither their route nor their time nor their counts said",
+    edits: [{ find: "burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`", replace: "burst${bursts.length === 1 ? '' : 's'}` : ''}.`" }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts'],
+  },
 ];
 
 function parseArgs(argv) {
