@@ -1556,7 +1556,7 @@ export const BREAKS = [
   {
     name: 'slow endpoints not diagnosed',
     what: 'no rule reads response_time per endpoint: a slow endpoint among fast requests gets no diagnosis, as the p95 of all requests hides it',
-    edits: [{ find: 'poolSaturation, slowFormula, slowEndpoints];', replace: 'poolSaturation, slowFormula];' }],
+    edits: [{ find: 'workerPoolSaturation, slowFormula, slowEndpoints];', replace: 'workerPoolSaturation, slowFormula];' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['slow endpoints: one endpoint at p95 over 1 s is named'],
   },
@@ -3243,6 +3243,48 @@ export const BREAKS = [
     edits: [{ find: "if (filter.rule !== undefined && typeof filter.rule !== 'string') {", replace: 'if (false) {' }],
     tests: ['alerting.test.ts'],
     mustFail: ["refuses a history filter's rule that is not a rule id"],
+  },
+  {
+    name: 'error bursts judged bucket by bucket',
+    what: 'the error-burst diagnosis judges each bucket alone and needs 20 requests in one: a route of fewer than 20 requests a second has no burst, and 90 of its 150 requests failing in 15 s go unsaid',
+    edits: [{ find: 'while (end < p.n && count < r.minEvents) {', replace: 'while (end < p.n && end === i) {' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts'],
+  },
+  {
+    name: 'no worker pool diagnosis',
+    what: 'the reports have no rule for a saturated piscina pool: a pool whose queue grows and whose tasks wait 25x their run time is said only as a slow endpoint, if at all',
+    edits: [{ find: 'poolSaturation, workerPoolSaturation, slowFormula', replace: 'poolSaturation, slowFormula' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['worker pool saturation: a piscina pool busy all the time whose tasks wait longer than they run, critical when its queue grows'],
+  },
+  {
+    name: 'optimiser reads the bucket before its window',
+    what: "measureTarget reads a window from buckets starting with the one `from` falls in, whose samples came before it: a verification window took in the lookups made before the change, and read 58% for the 60% hit rate the change made",
+    edits: [{ find: 'const agg = reader.aggregate(id, firstBucket, to);', replace: 'const agg = reader.aggregate(id, Math.floor(from / L.intervalMs) * L.intervalMs, to);' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['reads a window from buckets without the samples of the bucket it starts in, which came before it'],
+  },
+  {
+    name: 'slow endpoints without the calls they waited on',
+    what: "the slow-endpoints diagnosis leaves out the outgoing calls slow in the same window: a checkout awaiting a payments API at 1.25 s is named, and the host left for the reader to find",
+    edits: [{ find: '.filter((s) => s.name === r.callMetric && s.count >= r.minEvents && s.p95 >= least);', replace: '.filter(() => false);' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['slow endpoints say where the time went: the outgoing calls slow in the same window, and an event loop that was free'],
+  },
+  {
+    name: 'event loop blocked by one stall',
+    what: "the event-loop diagnosis takes the lag's p99 alone, which under 100 readings is their maximum: one second's 106 ms stall in 40 on a busy machine reads as a loop that synchronous work holds",
+    edits: [{ find: 'const delayed = judged(lag) && lag.p99 >= r.p99WarningMs && sustainedLag(series, lag);', replace: 'const delayed = judged(lag) && lag.p99 >= r.p99WarningMs;' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['event loop blocked needs the lag over its threshold in 3 readings, not one stall: the p99 of fewer than 300 readings is their maximum'],
+  },
+  {
+    name: 'high error rate counts its bursts without saying them',
+    what: "beside a high error rate the bursts are counted ('with 1 burst') and neither their route nor their time nor their counts said",
+    edits: [{ find: "burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`", replace: "burst${bursts.length === 1 ? '' : 's'}` : ''}.`" }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts'],
   },
 ];
 

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, OptimizationBusyError, PerformanceMonitor } from '../dist/src/index.js';
+import { measureTarget } from '../dist/src/optimizer/tunables.js';
+import { T0, synthetic } from './synthetic.js';
 
 const WINDOW = 400;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -203,5 +205,23 @@ describe('optimize', () => {
     const empty = await m.optimize({ type: 'formula' });
     expect(empty.plan).toEqual([]);
     expect(empty.notes.at(-1)).toBe("No tunable of type formula is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type: 'formula', get, set, min, max, step, target }). Registered now: perfwatch.report_threads (concurrency), k (cache).");
+  });
+});
+
+describe('measureTarget', () => {
+  it('reads a window from buckets without the samples of the bucket it starts in, which came before it', () => {
+    // 100 lookups a second, 40% hits up to the change at 10.5 s, 60% after it; the raw ring (64)
+    // holds under a second, so the window is read from buckets. Bucket 10 holds only lookups
+    // made before the change (at 10.01 s): a verification window from 10.5 s took them in, and
+    // read 58% for the 60% the change made (a 4-point dilution, in a 10 s window).
+    const s = synthetic();
+    const id = s.id('cache_hit_rate');
+    s.fill(20, [[id, (sec) => Array.from({ length: 100 }, (_, i) => (i < (sec <= 10 ? 40 : 60) ? 1 : 0))]]);
+    const after = measureTarget(s.registry, s.reader, 'cache_hit_rate', undefined, T0 + 10_500, T0 + 20_010);
+    expect(after).toMatchObject({ source: 'buckets', count: 900, value: 0.6 });
+    // A counter's rate is per second of the part of the window it read.
+    const c = s.id('throughput');
+    s.fill(10, [[c, (sec) => Array.from({ length: 100 }, () => (sec <= 25 ? 1 : 3))]], 20);
+    expect(measureTarget(s.registry, s.reader, 'throughput', undefined, T0 + 25_500, T0 + 30_000)).toMatchObject({ source: 'buckets', count: 400, value: 300 });
   });
 });

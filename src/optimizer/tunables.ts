@@ -116,7 +116,7 @@ export interface TargetReading {
   /** The kind's mean over the window (a counter's rate); NaN without samples. */
   value: number;
   count: number;
-  /** `raw`: samples timed to the millisecond; `buckets`: whole buckets overlapping the window. */
+  /** `raw`: samples timed to the millisecond; `buckets`: the whole buckets that start in the window. */
   source: 'raw' | 'buckets' | 'none';
   /** What `value` is counted in, to write after it ('' for a plain number or a ratio; ' ms', '%', ' requests/s' for a counter's rate). */
   unit: string;
@@ -130,8 +130,10 @@ export function valueUnit(kind: MetricKind, unit: MetricUnit): string {
 
 /**
  * The target metric over [from, to), all matching series together: from raw samples when
- * the raw ring reaches back to `from` (exact to the millisecond), otherwise from the
- * buckets overlapping the window (which may include up to an interval before `from`).
+ * the raw ring reaches back to `from` (exact to the millisecond), otherwise from the buckets
+ * that start in the window. The bucket `from` falls in is left out: a verification window
+ * starts at the change, and that bucket's samples came before it (they took a 10 s window's
+ * reading of a hit rate the change had raised from 40% to 60% down to 58%).
  */
 export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number): TargetReading {
   const def = registry.lookupName(metric);
@@ -142,6 +144,7 @@ export function measureTarget(registry: Registry, reader: StoreReader, metric: s
   let count = 0;
   let sum = 0;
   let source: TargetReading['source'] = 'raw';
+  const firstBucket = Math.ceil(from / L.intervalMs) * L.intervalMs;
   for (const id of registry.find(metric, match)) {
     const total = reader.totalCount(id);
     if (total === 0) continue;
@@ -150,12 +153,12 @@ export function measureTarget(registry: Registry, reader: StoreReader, metric: s
       count += raw.v.length;
       for (const v of raw.v) sum += v;
     } else {
-      const agg = reader.aggregate(id, Math.floor(from / L.intervalMs) * L.intervalMs, to);
+      const agg = reader.aggregate(id, firstBucket, to);
       count += agg.count;
       sum += agg.sum;
       source = 'buckets';
     }
   }
   if (count === 0) return { value: Number.NaN, count: 0, source: 'none', unit };
-  return { value: kindMean(def.kind, count, sum, (to - from) / 1000), count, source, unit };
+  return { value: kindMean(def.kind, count, sum, (to - (source === 'buckets' ? firstBucket : from)) / 1000), count, source, unit };
 }

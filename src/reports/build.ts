@@ -69,7 +69,7 @@ const CHART_POINTS = 300;
 const MAX_ANOMALIES = 100;
 const EMPTY = new Pieces();
 /** Metrics whose bucket records the diagnoses read. */
-const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric]);
+const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric, DIAGNOSIS_RULES.eventLoopBlocked.metric]);
 
 function downsample(kind: SeriesInfo['kind'], pieces: Pieces): { t: number[]; v: number[] } {
   const group = Math.max(1, Math.ceil(pieces.n / CHART_POINTS));

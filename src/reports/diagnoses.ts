@@ -12,7 +12,7 @@ import { leastSquares } from '../analysis/stats.js';
 const MiB = 1024 * 1024;
 
 export const DIAGNOSIS_RULES = {
-  eventLoopBlocked: { metric: 'event_loop_lag', p99WarningMs: 100, p99CriticalMs: 500, utilizationMetric: 'event_loop_utilization', utilizationWarning: 0.9 },
+  eventLoopBlocked: { metric: 'event_loop_lag', p99WarningMs: 100, p99CriticalMs: 500, minReadingsOver: 3, utilizationMetric: 'event_loop_utilization', utilizationWarning: 0.9 },
   gcPressure: { metric: 'gc_pause', shareWarning: 0.05, shareCritical: 0.15, p99WarningMs: 100 },
   memoryLeak: { metric: 'heap_used', segments: 8, minRisingShare: 0.75, minGrowth: 0.1, minBytesPerHour: 16 * MiB, minSpanMs: 5 * 60_000 },
   cpuSaturation: { metric: 'cpu_usage', meanWarning: 85, p95Critical: 95 },
@@ -20,8 +20,9 @@ export const DIAGNOSIS_RULES = {
   errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05, named: 3 },
   lowCacheHitRate: { metric: 'cache_hit_rate', meanWarning: 0.8, meanCritical: 0.5, minEvents: 100 },
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
+  workerPoolSaturation: { metric: 'pool_utilization', waitMetric: 'pool_wait_time', runMetric: 'pool_run_time', queueMetric: 'queue_size', utilizationWarning: 0.9, minQueueGrowth: 1 },
   slowFormula: { metric: 'formula_calculation_time', p95WarningMs: 100, p95CriticalMs: 1000 },
-  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5 },
+  slowEndpoints: { metric: 'response_time', minEvents: 20, p95WarningMs: 1000, p95CriticalMs: 2000, shown: 5, callMetric: 'api_response_time', callShare: 0.5 },
 } as const;
 
 /**
@@ -91,6 +92,24 @@ function worstMember(series: readonly SeriesInput[], metric: string, stat: 'p99'
   return worst;
 }
 
+/**
+ * Whether the lag's p99 stands for `minReadingsOver` readings at the threshold or more. The p99
+ * of fewer than 100 × minReadingsOver readings is among their few highest, and of under 100 their
+ * maximum: one second's stall (the OS or a GC holding the thread once) in 40 read as a loop that
+ * synchronous work holds. Under that many, the readings over the threshold are counted from the
+ * buckets (a minute's rollup counting once, which only longer windows hold).
+ */
+function sustainedLag(series: readonly SeriesInput[], lag: MetricSummary): boolean {
+  const r = DIAGNOSIS_RULES.eventLoopBlocked;
+  if (lag.count * 0.01 >= r.minReadingsOver) return true;
+  let over = 0;
+  for (const { stats, pieces: p } of series) {
+    if (stats.name !== r.metric || stats.tags.instance !== undefined) continue;
+    for (let i = 0; i < p.n; i++) if (p.count[i]! > 0 && p.max[i]! >= r.p99WarningMs) over++;
+  }
+  return over >= r.minReadingsOver;
+}
+
 const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
   const r = DIAGNOSIS_RULES.eventLoopBlocked;
   const lag = metrics.get(r.metric);
@@ -98,7 +117,8 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
   const evidence: Evidence[] = [];
   let severity: DiagnosisSeverity | undefined;
   let where = '';
-  if (judged(lag) && lag.p99 >= r.p99WarningMs) {
+  const delayed = judged(lag) && lag.p99 >= r.p99WarningMs && sustainedLag(series, lag);
+  if (delayed) {
     severity = lag.p99 >= r.p99CriticalMs ? 'critical' : 'warning';
     evidence.push(ev(r.metric, 'p99', lag.p99, lag.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window));
     // A hub's report: the member whose own loop is worst, which is where to profile.
@@ -119,7 +139,7 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
       title: 'Event loop blocked',
       severity,
       category: 'cpu',
-      summary: `The main thread's event loop was ${judged(lag) && lag.p99 >= r.p99WarningMs ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
+      summary: `The main thread's event loop was ${delayed ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
         "Profile the main thread while the loop is blocked (capture_performance_profile, monitor.profile({ kind: 'cpu' }), or a rule on event_loop_lag with capture: 'cpu', which takes one when it fires) and find the long synchronous functions.",
@@ -292,29 +312,80 @@ function failingSeries(series: readonly SeriesInput[], metric: string): SeriesSt
   return failing.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort((a, b) => b.sum - a.sum || b.mean - a.mean);
 }
 
+/** A run of windows of one series whose error rate burst: when, its requests and how many failed. */
+interface Burst {
+  tags: Readonly<Record<string, string>>;
+  from: number;
+  to: number;
+  requests: number;
+  failed: number;
+}
+
+/**
+ * The bursts of one series of error_rate. A share of requests needs `minEvents` of them, so
+ * consecutive buckets are pooled into windows of that many (a bucket alone at 20 requests an
+ * interval and more); a window at `burstRate` and `overFactor` × the series' mean bursts, and
+ * consecutive bursting windows are one burst, less the buckets without failures at its edges
+ * (which a window took in to reach its count). Judged bucket by bucket, a route of fewer than 20
+ * requests a second had no burst at all: 90 of 150 requests failing in 15 s at 10 a second
+ * went unsaid.
+ */
+function burstsOf(s: SeriesInput): Burst[] {
+  const r = DIAGNOSIS_RULES.errorBurst;
+  const p = s.pieces;
+  const out: Burst[] = [];
+  /** The pieces [first, end) of the burst being extended, if the last window burst. */
+  let open: { first: number; end: number } | undefined;
+  const close = (): void => {
+    if (!open) return;
+    let { first, end } = open;
+    while (p.sum[first] === 0) first++;
+    while (p.sum[end - 1] === 0) end--;
+    let requests = 0;
+    let failed = 0;
+    for (let i = first; i < end; i++) {
+      requests += p.count[i]!;
+      failed += p.sum[i]!;
+    }
+    out.push({ tags: s.stats.tags, from: p.start[first]!, to: p.start[end - 1]! + p.width[end - 1]!, requests, failed });
+    open = undefined;
+  };
+  for (let i = 0; i < p.n; ) {
+    let end = i;
+    let count = 0;
+    let failed = 0;
+    while (end < p.n && count < r.minEvents) {
+      count += p.count[end]!;
+      failed += p.sum[end]!;
+      end++;
+    }
+    if (count < r.minEvents) break;
+    const rate = failed / count;
+    if (rate >= r.burstRate && rate >= r.overFactor * s.stats.mean) open = { first: open?.first ?? i, end };
+    else close();
+    i = end;
+  }
+  close();
+  return out;
+}
+
 const errorBurst: Rule = ({ series, metrics, window }) => {
   const r = DIAGNOSIS_RULES.errorBurst;
   const overall = metrics.get(r.metric);
   if (!overall || overall.count === 0) return [];
-  const evidence: Evidence[] = [];
-  let bursts = 0;
-  for (const s of series) {
-    if (s.stats.name !== r.metric) continue;
-    const p = s.pieces;
-    for (let i = 0; i < p.n; i++) {
-      const count = p.count[i]!;
-      if (count < r.minEvents) continue;
-      const rate = p.sum[i]! / count;
-      if (rate >= r.burstRate && rate >= r.overFactor * s.stats.mean) {
-        bursts++;
-        if (evidence.length < 10) evidence.push(ev(r.metric, 'error rate in one bucket', rate, r.burstRate, 'ratio', { from: p.start[i]!, to: p.start[i]! + p.width[i]! }, s.stats.tags));
-      }
-    }
-  }
+  // On a hub, a member's bursts are its cluster-wide series' too: said once, there.
+  const own = series.filter((s) => s.stats.name === r.metric);
+  const clusterWide = new Set(own.filter((s) => s.stats.tags.instance === undefined).map((s) => twinLabel(s.stats.tags)));
+  const bursts = own.filter((s) => s.stats.tags.instance === undefined || !clusterWide.has(twinLabel(s.stats.tags))).flatMap(burstsOf).sort((a, b) => b.failed - a.failed);
+  const worst = bursts
+    .slice(0, r.named)
+    .map((b) => `${tagsLabel(b.tags)} ${b.failed} of ${b.requests} requests failed (${round((b.failed / b.requests) * 100)}%) in ${round((b.to - b.from) / 1000)} s from ${new Date(b.from).toISOString()}`)
+    .join('; ') + (bursts.length > r.named ? `; ${bursts.length - r.named} more` : '');
+  const evidence = bursts.slice(0, 10).map((b) => ev(r.metric, 'error rate of a burst', b.failed / b.requests, r.burstRate, 'ratio', { from: b.from, to: b.to }, b.tags));
   // A share of the requests needs requests enough to be one: one failed request of one (a
   // monitor restarted on a quiet dataDir) read as a critical "100% of requests failed".
   const high = overall.mean >= r.overallWarning && overall.count >= r.minEvents;
-  if (bursts === 0 && !high) return [];
+  if (bursts.length === 0 && !high) return [];
   // Which endpoints failed: the mean over every series says how many requests failed, not
   // where (15% overall was one route failing every request beside healthy ones).
   const failing = failingSeries(series, r.metric);
@@ -329,8 +400,8 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
       category: 'network',
       summary:
         (high
-          ? `${round(overall.mean * 100)}% of requests failed over the window${bursts ? `, with ${bursts} burst bucket(s)` : ''}.`
-          : `${bursts} bucket(s) had an error rate of at least ${r.burstRate * 100}% and ${r.overFactor}× the series' mean (${round(overall.mean * 100)}% overall).`) + where,
+          ? `${round(overall.mean * 100)}% of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`
+          : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${r.burstRate * 100}% or more of a series' requests and ${r.overFactor}× its mean (${round(overall.mean * 100)}% overall): ${worst}.`) + where,
       evidence,
       actions: [
         'Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.',
@@ -362,12 +433,13 @@ const lowCacheHitRate: Rule = ({ metrics, window }) => {
   ];
 };
 
+const sameTags = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 const poolSaturation: Rule = ({ series, window }) => {
   const r = DIAGNOSIS_RULES.poolSaturation;
   const out: Diagnosis[] = [];
   const conns = series.filter((s) => s.stats.name === r.metric);
   const sizes = series.filter((s) => s.stats.name === r.sizeMetric);
-  const sameTags = (a: Record<string, string>, b: Record<string, string>): boolean => JSON.stringify(a) === JSON.stringify(b);
   for (const c of conns) {
     const size = sizes.find((s) => sameTags(s.stats.tags, c.stats.tags)) ?? (sizes.length === 1 ? sizes[0] : undefined);
     if (size && size.stats.max > 0) {
@@ -415,6 +487,59 @@ const poolActions = [
   'Release connections promptly: no network calls or long computations inside a transaction.',
 ];
 
+/** `850 ms`, `3.76 s`. */
+const duration = (ms: number): string => (ms >= 1000 ? `${round(ms / 1000)} s` : `${round(ms)} ms`);
+
+/**
+ * A worker pool that cannot keep up (instrument()'s piscina series, tagged pool): its threads
+ * running tasks 90% of the time or more while its tasks wait in its queue at least as long as
+ * they run; critical when the queue grew over the window (its first quarter against its last,
+ * or the data before it against it), which is work arriving faster than the threads take it.
+ * A pool busy all the time whose tasks hardly wait is well sized, not saturated. Without this
+ * rule a saturated pool was said only as a slow endpoint, whose actions point at the event
+ * loop and at downstream calls.
+ */
+const workerPoolSaturation: Rule = ({ series, window }) => {
+  const r = DIAGNOSIS_RULES.workerPoolSaturation;
+  const of = (metric: string, tags: Readonly<Record<string, string>>): SeriesStats | undefined => series.find((s) => s.stats.name === metric && sameTags(s.stats.tags, tags))?.stats;
+  const found: { tags: Readonly<Record<string, string>>; diagnosis: Diagnosis }[] = [];
+  for (const { stats: busy } of series) {
+    if (busy.name !== r.metric || busy.count < DIAGNOSIS_MINIMUM.readings || busy.mean < r.utilizationWarning) continue;
+    const wait = of(r.waitMetric, busy.tags);
+    const run = of(r.runMetric, busy.tags);
+    if (!wait || !run || !(wait.mean >= run.mean)) continue;
+    const change = of(r.queueMetric, busy.tags)?.change;
+    const grew = change != null && change.currentMean - change.baselineMean >= r.minQueueGrowth && change.currentMean >= 2 * change.baselineMean;
+    const name = `"${busy.tags.pool ?? tagsLabel(busy.tags)}"${busy.tags.instance !== undefined ? ` of member "${busy.tags.instance}"` : ''}`;
+    const quarters = change?.basis === 'first-quarter';
+    const evidence = [ev(r.metric, 'mean', busy.mean, r.utilizationWarning, 'ratio', window, busy.tags), ev(r.waitMetric, 'mean', wait.mean, round(run.mean, 4), 'ms', window, busy.tags)];
+    if (grew) evidence.push(ev(r.queueMetric, quarters ? 'mean of the last quarter' : 'mean over the window', change.currentMean, round(change.baselineMean, 4), 'count', change.currentWindow, busy.tags));
+    found.push({
+      tags: busy.tags,
+      diagnosis: {
+        id: 'worker-pool-saturation',
+        title: 'Worker pool saturated',
+        severity: grew ? 'critical' : 'warning',
+        category: 'concurrency',
+        summary:
+          `The worker pool ${name} was running tasks ${round(busy.mean * 100)}% of its threads' time, and its tasks waited ${duration(wait.mean)} in its queue on average, ${round(wait.mean / run.mean)}× the ${duration(run.mean)} they ran` +
+          (grew
+            ? `; its queue grew from ${round(change.baselineMean)} to ${round(change.currentMean)} tasks (${quarters ? 'the first quarter of the window against the last' : 'before the window against in it'}): work arrives faster than its threads take it.`
+            : ': its threads are all busy, and tasks queue for them.'),
+        evidence,
+        actions: [
+          "Raise the pool's maxThreads if the machine has cores to spare (cpu_usage well under 85%): piscina fixes it at construction, so the pool is made anew with more; with the cores busy, more threads only share them.",
+          "Bound the queue (piscina's maxQueue) and answer what overflows at once (503 with Retry-After) rather than let every task wait longer: a queue that keeps growing adds its whole length to each task's wait.",
+          'Make each task cheaper (pool_run_time says how long one runs: profile a task, batch small ones, cache results that repeat), or scale out to more instances.',
+        ],
+      },
+    });
+  }
+  // On a hub, a pool saturated cluster-wide once, not again for each member; a member saturated alone is named.
+  const clusterWide = new Set(found.filter((f) => f.tags.instance === undefined).map((f) => twinLabel(f.tags)));
+  return found.filter((f) => f.tags.instance === undefined || !clusterWide.has(twinLabel(f.tags))).map((f) => f.diagnosis);
+};
+
 const slowFormula: Rule = ({ metrics, window }) => {
   const r = DIAGNOSIS_RULES.slowFormula;
   const f = metrics.get(r.metric);
@@ -451,6 +576,17 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   const all = metrics.get(r.metric);
   const critical = slow[0]!.p95 >= r.p95CriticalMs;
   const named = slow.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} requests)`);
+  // Where the time went, from what the report holds beside: outgoing calls (api_response_time
+  // by host) that took half a slow endpoint's p95 or more, and an event loop free meanwhile.
+  // Without them a checkout awaiting a payments API at 1.25 s was named, and its reader left
+  // to find the host among the series.
+  const least = slow[slow.length - 1]!.p95 * r.callShare;
+  const callsAll = series.map((s) => s.stats).filter((s) => s.name === r.callMetric && s.count >= r.minEvents && s.p95 >= least);
+  const callsWide = new Set(callsAll.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
+  const calls = callsAll.filter((s) => s.tags.instance === undefined || !callsWide.has(twinLabel(s.tags))).sort((a, b) => b.p95 - a.p95);
+  const lag = metrics.get(DIAGNOSIS_RULES.eventLoopBlocked.metric);
+  const free = judged(lag) && lag.p99 < DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs ? lag : undefined;
+  const waited = calls.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} calls)`);
   return [
     {
       id: 'slow-endpoints',
@@ -459,8 +595,14 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
       category: 'network',
       summary:
         `${slow.length} series of ${r.metric} answered at p95 in ${r.p95WarningMs} ms or more: ${named.join('; ')}${slow.length > named.length ? '; …' : ''}.` +
-        (all && all.p95 < r.p95WarningMs ? ` Over every request together the p95 is ${round(all.p95)} ms, which hides them.` : ''),
-      evidence: slow.slice(0, r.shown).map((s) => ev(r.metric, 'p95', s.p95, s.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window, s.tags)),
+        (all && all.p95 < r.p95WarningMs ? ` Over every request together the p95 is ${round(all.p95)} ms, which hides them.` : '') +
+        (waited.length ? ` Outgoing calls took half that time or more at p95 in the same window: ${waited.join('; ')}${calls.length > waited.length ? '; …' : ''}.` : '') +
+        (free ? ` The event loop was free meanwhile (${free.name} p99 ${round(free.p99)} ms): the time went waiting, not computing.` : ''),
+      evidence: [
+        ...slow.slice(0, r.shown).map((s) => ev(r.metric, 'p95', s.p95, s.p95 >= r.p95CriticalMs ? r.p95CriticalMs : r.p95WarningMs, 'ms', window, s.tags)),
+        ...calls.slice(0, r.shown).map((s) => ev(r.callMetric, 'p95', s.p95, round(least), 'ms', window, s.tags)),
+        ...(free ? [ev(free.name, 'p99', free.p99, DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs, 'ms', window)] : []),
+      ],
       actions: [
         "If the event loop was free meanwhile (event_loop_lag low), the time went waiting: on the database, on outgoing calls (api_response_time by host), on locks or queues; time each step of one slow request.",
         'If the handler computes, capture a CPU profile while it is slow (capture_performance_profile, or a rule with capture: cpu on its response_time) and read its top functions.',
@@ -470,7 +612,7 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   ];
 };
 
-export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, slowFormula, slowEndpoints];
+export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, workerPoolSaturation, slowFormula, slowEndpoints];
 
 export function diagnose(input: DiagnosisInput): Diagnosis[] {
   const order: Record<DiagnosisSeverity, number> = { critical: 0, warning: 1, info: 2 };
