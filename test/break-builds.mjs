@@ -1311,7 +1311,7 @@ export const BREAKS = [
   {
     name: 'watchdog replaced without back-off',
     what: 'a watchdog thread that keeps dying is replaced at once every time: a loop that takes a core',
-    edits: [{ find: '      if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();', replace: '      if (this.losses.length >= 0) takeOver();' }],
+    edits: [{ find: '    if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();', replace: '    if (this.losses.length >= 0) takeOver();' }],
     tests: ['watchdog-link.test.ts'],
     mustFail: ['replaces a watchdog that keeps dying'],
   },
@@ -1847,7 +1847,7 @@ export const BREAKS = [
   {
     name: 'a watchdog that cannot start is started forever',
     what: 'a watchdog thread that ends before a word (a preload that throws in a Worker) is started again for good: a loop on a core, and start() never settles',
-    edits: [{ find: '      if (!heard && ++this.stillborn >= MAX_STILLBORN) {', replace: '      if (!heard && ++this.stillborn >= Infinity) {' }],
+    edits: [{ find: '    if (!heard && ++this.stillborn >= MAX_STILLBORN) {', replace: '    if (!heard && ++this.stillborn >= Infinity) {' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['when no watchdog thread can start'],
   },
@@ -2086,7 +2086,7 @@ export const BREAKS = [
     name: 'watchdog worker unref before its listener',
     what: "the watchdog worker is unref'd before its 'message' listener, which refs its port again: a host whose own work is done never ends while its monitor runs",
     edits: [
-      { find: '    const worker = new Worker(this.url, { execArgv: workerExecArgv() });\n', replace: '    const worker = new Worker(this.url, { execArgv: workerExecArgv() });\n    worker.unref();\n' },
+      { find: '    let heard = false;\n', replace: '    worker.unref();\n    let heard = false;\n' },
       { find: "    // After the listener: a 'message' listener refs the worker's port, which unref() then lets go.\n    worker.unref();\n", replace: '' },
     ],
     tests: ['host-safety.test.ts'],
@@ -3145,6 +3145,13 @@ export const BREAKS = [
     edits: [{ find: "        this.recorder.fault('instrument-piscina', new Error(`pool \"${name}\" is not sampled: ${error instanceof Error ? error.message : String(error)}`));", replace: '        throw error;' }],
     tests: ['instrument.test.ts'],
     mustFail: ['leaves out a pool whose series the registry refuses (at maxSeries)'],
+  },
+  {
+    name: 'a watchdog thread not made thrown on',
+    what: "new Worker() for the watchdog throws at once at the limit on threads or under the permission model: start() fails with Node's bare error instead of an ActorError",
+    edits: [{ find: '      this.unmade = true;\n      this.onFault(error as Error);', replace: '      throw error;' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['where no thread can be made: a second start() fails too'],
   },
 ];
 

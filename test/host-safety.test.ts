@@ -47,10 +47,10 @@ interface NodeRun {
   stderr: string;
 }
 
-/** Runs node with `args` in a process of its own, ended after `timeoutMs`. */
-function runNode(args: string[], timeoutMs: number): Promise<NodeRun> {
+/** Runs node with `args` in a process of its own (with `env` added to ours), ended after `timeoutMs`. */
+function runNode(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<NodeRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: timeoutMs, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
     });
   });
@@ -149,6 +149,37 @@ describe('the host is never harmed by the monitor', () => {
     expect(r).toMatchObject({ code: 'PW_ERR_ACTOR', state: 'stopped' });
     expect(r.message).toBe('watchdog: its thread ended 3 times in a row before it started an actor (this preload runs on the main thread only): not started again');
   });
+
+  // Node's permission model (`--permission`, before Node 22.13 `--experimental-permission`).
+  const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+
+  it.each([
+    ['at its limit on threads (ulimit -u, pids.max)', ['--import', new URL(fixture('no-thread-for.mjs')).pathname], { PERFWATCH_NO_THREAD_FOR: 'workers/watchdog.js' }, /\(ERR_WORKER_INIT_FAILED: EAGAIN\)/],
+    ['under the permission model without --allow-worker', [permission, '--allow-fs-read=*', '--allow-fs-write=*'], {}, /\(ERR_ACCESS_DENIED: Access to this API has been restricted\)/],
+  ])('fails start() with an ActorError and stays stopped in a host %s, where no thread can be made: a second start() fails too, not resolving with nothing running', async (_, flags, env, cause) => {
+    // new Worker() throws there, with no 'error' event: start() failed with Node's bare error,
+    // its clean-up made another thread to stop the actors and threw again, the monitor stayed
+    // 'starting' for good, and the next start() resolved at once with nothing running (every
+    // record() then threw MonitorStoppedError into the host).
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      "const first = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+      'const state = m.state;',
+      "const second = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+      'console.log(JSON.stringify({ first, state, second, after: m.state }));',
+    ].join('\n');
+    const out = await runNode([...flags, '--input-type=module', '-e', code], 30_000, env);
+    expect(out.killed, 'the host was still running after 30 s').toBe(false);
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ state: 'stopped', after: 'stopped' });
+    for (const answer of [r.first, r.second]) {
+      expect(answer).toMatch(/^PW_ERR_ACTOR: watchdog: its thread could not be made 3 times in a row \(/);
+      expect(answer).toMatch(cause);
+    }
+  }, 60_000);
 
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
