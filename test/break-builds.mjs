@@ -3153,6 +3153,13 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['where no thread can be made: a second start() fails too'],
   },
+  {
+    name: "an actor's thread not made ending the watchdog",
+    what: "new Worker() for an actor throws at once at the limit on threads: thrown out of the watchdog's handler, it ends the watchdog thread and every actor it runs",
+    edits: [{ find: '      port1.close();\n      port2.close();\n      const reason', replace: '      throw error;\n      const reason' }],
+    tests: ['watchdog-spawn.test.ts'],
+    mustFail: ['reports it as an exit naming the cause and tries again within its bounds'],
+  },
 ];
 
 function parseArgs(argv) {
