@@ -3160,6 +3160,13 @@ export const BREAKS = [
     tests: ['watchdog-spawn.test.ts'],
     mustFail: ['reports it as an exit naming the cause and tries again within its bounds'],
   },
+  {
+    name: 'an actor never up waited for',
+    what: "start() waits for an actor whose threads never come up (the watchdog cannot make them at the limit on threads) for ever, holding the host alive",
+    edits: [{ find: "    if (this.state === 'starting' && ++this.stillborn >= MAX_STILLBORN) {", replace: "    if (this.state === 'starting' && ++this.stillborn >= Infinity) {" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -181,6 +181,26 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 60_000);
 
+  it("fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread (at the limit on threads), instead of waiting for ever with the host held", async () => {
+    // The watchdog's new Worker() threw in its own thread, which died with every actor it had
+    // started; it had said a word, so the main thread made another, and start() waited (and
+    // kept the host alive) for as long as the limit held.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
+      'console.log(JSON.stringify({ error, state: m.state }));',
+    ].join('\n');
+    const out = await runNode(['--import', new URL(fixture('no-thread-for.mjs')).pathname, '--input-type=module', '-e', code], 30_000, { PERFWATCH_NO_THREAD_FOR: 'workers/alerts.js' });
+    expect(out.killed, 'the host was still running after 30 s').toBe(false);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+      error: 'PW_ERR_ACTOR: alerts: its thread ended 3 times in a row before it was ready (ERR_WORKER_INIT_FAILED: EAGAIN): not started again',
+      state: 'stopped',
+    });
+  }, 60_000);
+
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process

@@ -86,7 +86,8 @@ export const WATCHDOG_BACKOFF_MS = 1_000;
  * Watchdog threads in a row that may end before a word (they report each actor they start):
  * past it the link gives up, and the actors waiting for one fail. A thread that cannot start
  * at all (a `--import` of the host's that throws in a Worker, say) was started again forever,
- * in a loop that took a core, and start() never settled.
+ * in a loop that took a core, and start() never settled. The same bound holds for an actor's
+ * threads while start() waits for its first (Supervisor.onExit).
  */
 const MAX_STILLBORN = 3;
 
@@ -237,6 +238,8 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private next: Deferred<Instance<Api>> = deferred();
   /** While stop() waits for a successor to do the stop of an instance that died in its own: resolved with it once ready. */
   private finisher: Deferred<Instance<Api>> | undefined;
+  /** Its threads in a row that ended before they were ready while start() waits (see onExit). */
+  private stillborn = 0;
 
   constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells, options: SupervisorOptions = {}) {
     this.posted = options.posted;
@@ -254,6 +257,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   async start(): Promise<void> {
     if (this.state !== 'stopped') return;
     this.state = 'starting';
+    this.stillborn = 0;
     this.next = deferred();
     this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
     await this.next.promise;
@@ -463,9 +467,10 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
 
   private onExit(event: Extract<WatchdogEvent, { ev: 'exit' }>): void {
     const instance = [this.instance, this.starting].find((i) => i?.gen === event.gen);
-    const error = new ActorError(this.name, event.error ?? `exited with code ${event.code}`);
+    const reason = event.error ?? `exited with code ${event.code}`;
+    const error = new ActorError(this.name, reason);
     if (instance) {
-      instance.exitReason = event.error ?? `exited with code ${event.code}`;
+      instance.exitReason = reason;
       instance.fail(error);
       instance.markGone();
       this.close(instance);
@@ -481,6 +486,16 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       this.next = deferred();
     }
     this.events.exit(info);
+    // An actor that never comes up kept start() waiting for ever, and the host alive with it
+    // (start() holds it): one whose thread the watchdog could not make (at the process's limit
+    // on threads) was made again a few times a second for as long as the limit held. A running
+    // actor's successors are tried for as long as it takes: the monitor runs meanwhile.
+    if (this.state === 'starting' && ++this.stillborn >= MAX_STILLBORN) {
+      this.state = 'stopped';
+      this.next.reject(new ActorError(this.name, `its thread ended ${MAX_STILLBORN} times in a row before it was ready (${reason}): not started again`));
+      this.link.post({ op: 'terminate', actor: this.name });
+      void this.link.release();
+    }
   }
 
   private close(instance: Instance<Api>): void {
