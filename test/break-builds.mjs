@@ -3167,6 +3167,13 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ["fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread"],
   },
+  {
+    name: 'a driver not loaded blamed on the database',
+    what: "a SQLite driver that cannot load (--no-addons, no binary for the platform) is said as the database file's fault: 'is not a usable SQLite database … move it away', advice that loses a sound history",
+    edits: [{ find: '  if (error instanceof DriverUnavailableError) {', replace: "  if (error instanceof DriverUnavailableError && error.message === '') {" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['says that the SQLite driver could not load in a host run with --no-addons'],
+  },
 ];
 
 function parseArgs(argv) {

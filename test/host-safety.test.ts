@@ -201,6 +201,44 @@ describe('the host is never harmed by the monitor', () => {
     });
   }, 60_000);
 
+  it("says that the SQLite driver could not load in a host run with --no-addons, not that its database is unusable, and leaves the database as it was", async () => {
+    // The driver's load failed inside the open of the file, and was said as the file's fault:
+    // "is not a usable SQLite database (Cannot load native addon …); … move it away", advice
+    // that loses the history of a database that is fine. A libsql without the binary for its
+    // platform (an install with --omit=optional, node_modules copied from another OS) fails so too.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-addons-'));
+    try {
+      const options = { dataDir: dir, system: { enabled: false }, runtime: { enabled: false } };
+      const first = new PerformanceMonitor(options);
+      await first.start();
+      for (let i = 0; i < 10; i++) first.record('queue_size', i);
+      await first.stop();
+      const index = new URL('../dist/src/index.js', import.meta.url).href;
+      const code = [
+        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+        `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
+        "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
+        'console.log(JSON.stringify({ error, state: m.state }));',
+      ].join('\n');
+      const out = await runNode(['--no-addons', '--input-type=module', '-e', code], 30_000);
+      expect(out.code).toBe(0);
+      const file = join(dir, 'perfwatch.db');
+      expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+        error: `PW_ERR_STORAGE: ${file}: cannot be opened: the SQLite driver (libsql) could not be loaded (Cannot load native addon because loading addons is disabled.); the database was left untouched: let this process load native addons (no --no-addons), install libsql with the binary for this platform, or choose storage: 'memory'`,
+        state: 'stopped',
+      });
+      const again = new PerformanceMonitor(options);
+      await again.start();
+      try {
+        expect(await historyTotals(again, 'queue_size')).toEqual({ count: 10, sum: 45 });
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process
