@@ -3174,6 +3174,13 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['says that the SQLite driver could not load in a host run with --no-addons'],
   },
+  {
+    name: "the host's warnings said by each thread of ours",
+    what: "our threads start without NODE_NO_WARNINGS: the warnings of the host's options and preloads are printed into its stderr again by each of them, and by each replacement",
+    edits: [{ find: "  return { ...process.env, NODE_NO_WARNINGS: '1' };", replace: '  return { ...process.env };' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["leaves the warnings of the host's options to the host"],
+  },
 ];
 
 function parseArgs(argv) {

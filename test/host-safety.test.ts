@@ -239,6 +239,32 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 60_000);
 
+  it("leaves the warnings of the host's options to the host: a host run with --frozen-intrinsics has its ExperimentalWarning once in its stderr, not once more for each thread of ours", async () => {
+    // A Worker says the warnings of the options it inherits again: each of our threads (the
+    // watchdog, the actors, the report pool, the /metrics renderer) printed the host's
+    // ExperimentalWarning (or the permission model's SecurityWarning for --allow-worker) into
+    // the host's stderr, and each replacement one more.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'await m.start();',
+      "m.record('response_time', 3);",
+      'await m.flush();',
+      'await m.generateReport();',
+      'const http = await m.serveHttp({ port: 0 });',
+      "await (await fetch(`${http.url}metrics`)).text();",
+      'await http.close();',
+      "await m.injectFault('kill', 'collector');",
+      'await m.stop();',
+      "console.log('done');",
+    ].join('\n');
+    const out = await runNode(['--frozen-intrinsics', '--input-type=module', '-e', code], 30_000);
+    expect(out.code).toBe(0);
+    expect(out.stdout.trim()).toBe('done');
+    expect(out.stderr.match(/ExperimentalWarning/g)).toHaveLength(1);
+  }, 60_000);
+
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process

@@ -17,7 +17,7 @@ import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
-import { workerExecArgv } from './worker-argv.js';
+import { workerEnv, workerExecArgv } from './worker-argv.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -150,7 +150,7 @@ export class WatchdogLink {
     if (this.worker || this.unmade) return this.worker;
     let worker: Worker;
     try {
-      worker = new Worker(this.url, { execArgv: workerExecArgv() });
+      worker = new Worker(this.url, { execArgv: workerExecArgv(), env: workerEnv() });
     } catch (error) {
       this.unmade = true;
       this.onFault(error as Error);
