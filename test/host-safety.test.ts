@@ -265,6 +265,38 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.stderr.match(/ExperimentalWarning/g)).toHaveLength(1);
   }, 60_000);
 
+  it('says that the host has no file descriptor left when start() cannot write its lock for want of one, not that the dataDir is not writable, and starts once there are', async () => {
+    // A lock not written for EMFILE was told "choose a dataDir this process may write": the
+    // dataDir was fine, and another would have failed the same.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-fds-'));
+    try {
+      const index = new URL('../dist/src/index.js', import.meta.url).href;
+      const code = [
+        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+        "import { closeSync, openSync } from 'node:fs';",
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
+        'const held = [];',
+        "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+        "const first = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+        'for (const fd of held) closeSync(fd);',
+        "const second = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+        'await m.stop();',
+        'console.log(JSON.stringify({ first, second }));',
+      ].join('\n');
+      const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, '--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout) => {
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });
+        });
+      });
+      expect(out.code).toBe(0);
+      const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+      expect(r.first).toMatch(new RegExp(`^PW_ERR_STORAGE: ${dir}: cannot be written \\(EMFILE: too many open files, open '${dir}/perfwatch\\.lock\\.[^']+'\\): this process has no file descriptor left: let it open more \\(ulimit -n\\) or close some it holds$`));
+      expect(r.second).toBe('started');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process
