@@ -3188,6 +3188,20 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['says that the host has no file descriptor left when start() cannot write its lock'],
   },
+  {
+    name: "a profile directory another user made taken as the process's own",
+    what: "the temporary profile directory, named by the pid any local user can know, is written to whatever is there: a symbolic link another user made first is followed, and the profiles go where it leads",
+    edits: [{ find: '      if (isOwnTempDir(dir)) await claimOwnTempDir(dir);\n', replace: '' }],
+    tests: ['profile-temp-dirs.test.ts'],
+    mustFail: ["writes no profile through a link another user made at its directory's name"],
+  },
+  {
+    name: "a link at an exited process's profile directory followed",
+    what: "the reaper of exited processes' temporary profile directories follows a symbolic link at such a name and removes files named as ours where it leads",
+    edits: [{ find: '      if (!(await lstat(dir)).isDirectory()) continue;\n', replace: '' }],
+    tests: ['profile-temp-dirs.test.ts'],
+    mustFail: ["follows no link at an exited process's name"],
+  },
 ];
 
 function parseArgs(argv) {
