@@ -47,10 +47,10 @@ interface NodeRun {
   stderr: string;
 }
 
-/** Runs node with `args` in a process of its own, ended after `timeoutMs`. */
-function runNode(args: string[], timeoutMs: number): Promise<NodeRun> {
+/** Runs node with `args` in a process of its own (with `env` added to ours), ended after `timeoutMs`. */
+function runNode(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<NodeRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, args, { timeout: timeoutMs, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
     });
   });
@@ -149,6 +149,153 @@ describe('the host is never harmed by the monitor', () => {
     expect(r).toMatchObject({ code: 'PW_ERR_ACTOR', state: 'stopped' });
     expect(r.message).toBe('watchdog: its thread ended 3 times in a row before it started an actor (this preload runs on the main thread only): not started again');
   });
+
+  // Node's permission model (`--permission`, before Node 22.13 `--experimental-permission`).
+  const permission = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+
+  it.each([
+    ['at its limit on threads (ulimit -u, pids.max)', ['--import', new URL(fixture('no-thread-for.mjs')).pathname], { PERFWATCH_NO_THREAD_FOR: 'workers/watchdog.js' }, /\(ERR_WORKER_INIT_FAILED: EAGAIN\)/],
+    ['under the permission model without --allow-worker', [permission, '--allow-fs-read=*', '--allow-fs-write=*'], {}, /\(ERR_ACCESS_DENIED: Access to this API has been restricted\)/],
+  ])('fails start() with an ActorError and stays stopped in a host %s, where no thread can be made: a second start() fails too, not resolving with nothing running', async (_, flags, env, cause) => {
+    // new Worker() throws there, with no 'error' event: start() failed with Node's bare error,
+    // its clean-up made another thread to stop the actors and threw again, the monitor stayed
+    // 'starting' for good, and the next start() resolved at once with nothing running (every
+    // record() then threw MonitorStoppedError into the host).
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      "const first = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+      'const state = m.state;',
+      "const second = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+      'console.log(JSON.stringify({ first, state, second, after: m.state }));',
+    ].join('\n');
+    const out = await runNode([...flags, '--input-type=module', '-e', code], 30_000, env);
+    expect(out.killed, 'the host was still running after 30 s').toBe(false);
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ state: 'stopped', after: 'stopped' });
+    for (const answer of [r.first, r.second]) {
+      expect(answer).toMatch(/^PW_ERR_ACTOR: watchdog: its thread could not be made 3 times in a row \(/);
+      expect(answer).toMatch(cause);
+    }
+  }, 60_000);
+
+  it("fails start() with an ActorError naming the cause when the watchdog cannot make an actor's thread (at the limit on threads), instead of waiting for ever with the host held", async () => {
+    // The watchdog's new Worker() threw in its own thread, which died with every actor it had
+    // started; it had said a word, so the main thread made another, and start() waited (and
+    // kept the host alive) for as long as the limit held.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
+      'console.log(JSON.stringify({ error, state: m.state }));',
+    ].join('\n');
+    const out = await runNode(['--import', new URL(fixture('no-thread-for.mjs')).pathname, '--input-type=module', '-e', code], 30_000, { PERFWATCH_NO_THREAD_FOR: 'workers/alerts.js' });
+    expect(out.killed, 'the host was still running after 30 s').toBe(false);
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+      error: 'PW_ERR_ACTOR: alerts: its thread ended 3 times in a row before it was ready (ERR_WORKER_INIT_FAILED: EAGAIN): not started again',
+      state: 'stopped',
+    });
+  }, 60_000);
+
+  it("says that the SQLite driver could not load in a host run with --no-addons, not that its database is unusable, and leaves the database as it was", async () => {
+    // The driver's load failed inside the open of the file, and was said as the file's fault:
+    // "is not a usable SQLite database (Cannot load native addon …); … move it away", advice
+    // that loses the history of a database that is fine. A libsql without the binary for its
+    // platform (an install with --omit=optional, node_modules copied from another OS) fails so too.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-addons-'));
+    try {
+      const options = { dataDir: dir, system: { enabled: false }, runtime: { enabled: false } };
+      const first = new PerformanceMonitor(options);
+      await first.start();
+      for (let i = 0; i < 10; i++) first.record('queue_size', i);
+      await first.stop();
+      const index = new URL('../dist/src/index.js', import.meta.url).href;
+      const code = [
+        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+        `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
+        "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
+        'console.log(JSON.stringify({ error, state: m.state }));',
+      ].join('\n');
+      const out = await runNode(['--no-addons', '--input-type=module', '-e', code], 30_000);
+      expect(out.code).toBe(0);
+      const file = join(dir, 'perfwatch.db');
+      expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+        error: `PW_ERR_STORAGE: ${file}: cannot be opened: the SQLite driver (libsql) could not be loaded (Cannot load native addon because loading addons is disabled.); the database was left untouched: let this process load native addons (no --no-addons), install libsql with the binary for this platform, or choose storage: 'memory'`,
+        state: 'stopped',
+      });
+      const again = new PerformanceMonitor(options);
+      await again.start();
+      try {
+        expect(await historyTotals(again, 'queue_size')).toEqual({ count: 10, sum: 45 });
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("leaves the warnings of the host's options to the host: a host run with --frozen-intrinsics has its ExperimentalWarning once in its stderr, not once more for each thread of ours", async () => {
+    // A Worker says the warnings of the options it inherits again: each of our threads (the
+    // watchdog, the actors, the report pool, the /metrics renderer) printed the host's
+    // ExperimentalWarning (or the permission model's SecurityWarning for --allow-worker) into
+    // the host's stderr, and each replacement one more.
+    const index = new URL('../dist/src/index.js', import.meta.url).href;
+    const code = [
+      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'await m.start();',
+      "m.record('response_time', 3);",
+      'await m.flush();',
+      'await m.generateReport();',
+      'const http = await m.serveHttp({ port: 0 });',
+      "await (await fetch(`${http.url}metrics`)).text();",
+      'await http.close();',
+      "await m.injectFault('kill', 'collector');",
+      'await m.stop();',
+      "console.log('done');",
+    ].join('\n');
+    const out = await runNode(['--frozen-intrinsics', '--input-type=module', '-e', code], 30_000);
+    expect(out.code).toBe(0);
+    expect(out.stdout.trim()).toBe('done');
+    expect(out.stderr.match(/ExperimentalWarning/g)).toHaveLength(1);
+  }, 60_000);
+
+  it('says that the host has no file descriptor left when start() cannot write its lock for want of one, not that the dataDir is not writable, and starts once there are', async () => {
+    // A lock not written for EMFILE was told "choose a dataDir this process may write": the
+    // dataDir was fine, and another would have failed the same.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-fds-'));
+    try {
+      const index = new URL('../dist/src/index.js', import.meta.url).href;
+      const code = [
+        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+        "import { closeSync, openSync } from 'node:fs';",
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
+        'const held = [];',
+        "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+        "const first = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+        'for (const fd of held) closeSync(fd);',
+        "const second = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
+        'await m.stop();',
+        'console.log(JSON.stringify({ first, second }));',
+      ].join('\n');
+      const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
+        execFile('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, '--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout) => {
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });
+        });
+      });
+      expect(out.code).toBe(0);
+      const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+      expect(r.first).toMatch(new RegExp(`^PW_ERR_STORAGE: ${dir}: cannot be written \\(EMFILE: too many open files, open '${dir}/perfwatch\\.lock\\.[^']+'\\): this process has no file descriptor left: let it open more \\(ulimit -n\\) or close some it holds$`));
+      expect(r.second).toBe('started');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,6 +53,39 @@ describe('profile directories under the temporary directory', () => {
       expect(existsSync(dead)).toBe(false);
       expect(readdirSync(shared)).toEqual(['notes.txt']);
       expect(readdirSync(live)).toEqual([OURS_NAME]);
+    } finally {
+      await m.stop();
+    }
+  });
+  it("writes no profile through a link another user made at its directory's name, which any user of the temporary directory can know, follows no link at an exited process's name, and keeps its own directory to itself", async () => {
+    // The name is this process's pid, no secret: a link made there first (to a directory of the
+    // maker's choosing) was followed, and every profile of the process written where it chose,
+    // to read, or to have us write through links of its own.
+    const root = mkdtempSync(join(tmpdir(), 'pw-profile-tmp-'));
+    roots.push(root);
+    process.env.TMPDIR = root;
+    const chosen = join(root, 'chosen');
+    mkdirSync(chosen);
+    const own = join(root, `perfwatch-profiles-${process.pid}`);
+    symlinkSync(chosen, own);
+    // One at an exited process's name, leading to a file named as ours: not followed to remove it.
+    const elsewhere = join(root, 'elsewhere');
+    mkdirSync(elsewhere);
+    writeFileSync(join(elsewhere, OURS_NAME), '{}');
+    symlinkSync(elsewhere, join(root, `perfwatch-profiles-${await exitedPid()}`));
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await m.start();
+    try {
+      const linked = await m.profile({ kind: 'cpu', seconds: 1 });
+      expect(linked.file).toBeNull();
+      expect(linked.fileError).toMatch(new RegExp(`^cannot write ${own}/perfwatch-[^ ]+\\.cpuprofile: ${own} is a symbolic link, not a directory of this process: another user may have made it; no profile is written there$`));
+      expect(readdirSync(chosen)).toEqual([]);
+      // Its own directory, once made, no one else may read or write.
+      rmSync(own);
+      const kept = await m.profile({ kind: 'cpu', seconds: 1 });
+      expect(kept.file).toMatch(new RegExp(`^${own}/`));
+      expect(statSync(own).mode & 0o777).toBe(0o700);
+      expect(readdirSync(elsewhere)).toEqual([OURS_NAME]);
     } finally {
       await m.stop();
     }

@@ -16,7 +16,8 @@ import { ActorError } from '../errors.js';
 import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
-import { workerExecArgv } from './worker-argv.js';
+import { describeError } from './thread-error.js';
+import { workerEnv, workerExecArgv } from './worker-argv.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -85,7 +86,8 @@ export const WATCHDOG_BACKOFF_MS = 1_000;
  * Watchdog threads in a row that may end before a word (they report each actor they start):
  * past it the link gives up, and the actors waiting for one fail. A thread that cannot start
  * at all (a `--import` of the host's that throws in a Worker, say) was started again forever,
- * in a loop that took a core, and start() never settled.
+ * in a loop that took a core, and start() never settled. The same bound holds for an actor's
+ * threads while start() waits for its first (Supervisor.onExit).
  */
 const MAX_STILLBORN = 3;
 
@@ -103,8 +105,17 @@ export class WatchdogLink {
   private readonly url: URL;
   /** When watchdog threads ended on their own, in the last minute. */
   private losses: number[] = [];
-  /** Watchdog threads in a row that ended before they said anything (see MAX_STILLBORN). */
+  /** Watchdog threads in a row that ended before they said anything, or could not be made (see MAX_STILLBORN). */
   private stillborn = 0;
+  /**
+   * While a watchdog thread could not be made, until that counts as one that ended (see lost):
+   * new Worker() throws at once when the process is at its limit on threads (ulimit -u, a
+   * container's pids.max: EAGAIN) or under the permission model without --allow-worker, with
+   * no 'error' event. Thrown on, it failed start() with Node's bare error, and the clean-up's
+   * stop, which made a thread to reach the actors, threw again and left the monitor 'starting'
+   * for good; thrown from a replacement, it went into the host.
+   */
+  private unmade = false;
 
   constructor(onFault: (error: Error, kind?: string) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
     this.onFault = onFault;
@@ -121,7 +132,9 @@ export class WatchdogLink {
   }
 
   post(req: WatchdogRequest): void {
-    this.ensure().postMessage(req);
+    // Only a start needs a thread: with none running, no actor is there for the rest to reach.
+    if (req.op === 'start') this.ensure()?.postMessage(req);
+    else this.worker?.postMessage(req);
   }
 
   /** Ends the watchdog thread once no actor is left to watch. */
@@ -132,9 +145,23 @@ export class WatchdogLink {
     await worker?.terminate();
   }
 
-  private ensure(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(this.url, { execArgv: workerExecArgv() });
+  /** The watchdog thread, made when none runs; undefined while one could not be made (see unmade). */
+  private ensure(): Worker | undefined {
+    if (this.worker || this.unmade) return this.worker;
+    let worker: Worker;
+    try {
+      worker = new Worker(this.url, { execArgv: workerExecArgv(), env: workerEnv() });
+    } catch (error) {
+      this.unmade = true;
+      this.onFault(error as Error);
+      // Counted once this call has returned: the other actors' starts posted meanwhile find
+      // `unmade` and go nowhere, and the next try (lost, then watchdogLost) posts them all again.
+      setImmediate(() => {
+        this.unmade = false;
+        this.lost(false, error as Error, true);
+      });
+      return undefined;
+    }
     let heard = false;
     let lastError: Error | undefined;
     worker.on('message', (event: WatchdogEvent) => {
@@ -151,24 +178,34 @@ export class WatchdogLink {
     worker.once('exit', () => {
       if (this.worker !== worker) return;
       this.worker = undefined;
-      if (!heard && ++this.stillborn >= MAX_STILLBORN) {
-        this.stillborn = 0;
-        const error = new ActorError('watchdog', `its thread ended ${MAX_STILLBORN} times in a row before it started an actor${lastError ? ` (${lastError.message})` : ''}: not started again`);
-        for (const s of this.supervisors.values()) s.watchdogFailed(error);
-        return;
-      }
-      // The watchdog died (its actors with it): a new one takes over every running actor.
-      const now = Date.now();
-      this.losses = this.losses.filter((t) => now - t < 60_000);
-      this.losses.push(now);
-      const takeOver = (): void => {
-        for (const s of this.supervisors.values()) s.watchdogLost();
-      };
-      if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();
-      else setTimeout(takeOver, WATCHDOG_BACKOFF_MS).unref();
+      this.lost(heard, lastError, false);
     });
     this.worker = worker;
     return worker;
+  }
+
+  /**
+   * The watchdog thread ended (`heard`: after it said a word), or none could be made
+   * (`unmade`): a new one takes over every running actor, unless MAX_STILLBORN in a row ended
+   * or were not made before a word.
+   */
+  private lost(heard: boolean, lastError: Error | undefined, unmade: boolean): void {
+    if (!heard && ++this.stillborn >= MAX_STILLBORN) {
+      this.stillborn = 0;
+      const why = unmade ? `could not be made ${MAX_STILLBORN} times in a row` : `ended ${MAX_STILLBORN} times in a row before it started an actor`;
+      const error = new ActorError('watchdog', `its thread ${why}${lastError ? ` (${describeError(lastError)})` : ''}: not started again`);
+      for (const s of this.supervisors.values()) s.watchdogFailed(error);
+      return;
+    }
+    // The watchdog died (its actors with it): a new one takes over every running actor.
+    const now = Date.now();
+    this.losses = this.losses.filter((t) => now - t < 60_000);
+    this.losses.push(now);
+    const takeOver = (): void => {
+      for (const s of this.supervisors.values()) s.watchdogLost();
+    };
+    if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();
+    else setTimeout(takeOver, WATCHDOG_BACKOFF_MS).unref();
   }
 }
 
@@ -201,6 +238,8 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private next: Deferred<Instance<Api>> = deferred();
   /** While stop() waits for a successor to do the stop of an instance that died in its own: resolved with it once ready. */
   private finisher: Deferred<Instance<Api>> | undefined;
+  /** Its threads in a row that ended before they were ready while start() waits (see onExit). */
+  private stillborn = 0;
 
   constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells, options: SupervisorOptions = {}) {
     this.posted = options.posted;
@@ -218,6 +257,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   async start(): Promise<void> {
     if (this.state !== 'stopped') return;
     this.state = 'starting';
+    this.stillborn = 0;
     this.next = deferred();
     this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
     await this.next.promise;
@@ -427,9 +467,10 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
 
   private onExit(event: Extract<WatchdogEvent, { ev: 'exit' }>): void {
     const instance = [this.instance, this.starting].find((i) => i?.gen === event.gen);
-    const error = new ActorError(this.name, event.error ?? `exited with code ${event.code}`);
+    const reason = event.error ?? `exited with code ${event.code}`;
+    const error = new ActorError(this.name, reason);
     if (instance) {
-      instance.exitReason = event.error ?? `exited with code ${event.code}`;
+      instance.exitReason = reason;
       instance.fail(error);
       instance.markGone();
       this.close(instance);
@@ -445,6 +486,16 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       this.next = deferred();
     }
     this.events.exit(info);
+    // An actor that never comes up kept start() waiting for ever, and the host alive with it
+    // (start() holds it): one whose thread the watchdog could not make (at the process's limit
+    // on threads) was made again a few times a second for as long as the limit held. A running
+    // actor's successors are tried for as long as it takes: the monitor runs meanwhile.
+    if (this.state === 'starting' && ++this.stillborn >= MAX_STILLBORN) {
+      this.state = 'stopped';
+      this.next.reject(new ActorError(this.name, `its thread ended ${MAX_STILLBORN} times in a row before it was ready (${reason}): not started again`));
+      this.link.post({ op: 'terminate', actor: this.name });
+      void this.link.release();
+    }
   }
 
   private close(instance: Instance<Api>): void {

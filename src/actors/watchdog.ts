@@ -34,7 +34,8 @@ import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { threadWaitMs } from '../engine/thread-cpu.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
-import { workerExecArgv } from './worker-argv.js';
+import { describeError } from './thread-error.js';
+import { workerEnv, workerExecArgv } from './worker-argv.js';
 
 /** How far past its promised beat an actor may be before it counts as hung. */
 export const GRACE_MS = 300;
@@ -196,7 +197,22 @@ export class Watchdog {
   private spawn(w: Watched): void {
     const { port1, port2 } = new MessageChannel();
     const gen = ++w.gen;
-    const worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], execArgv: workerExecArgv() });
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], execArgv: workerExecArgv(), env: workerEnv() });
+    } catch (error) {
+      // No thread could be made: new Worker() throws at once, with no 'error' event, when the
+      // process is at its limit on threads (ulimit -u, a container's pids.max: EAGAIN). Thrown
+      // on, it ended this thread and every actor it ran. It is this instance's exit, once this
+      // call has returned, so the bounds on replacements hold for it.
+      port1.close();
+      port2.close();
+      const reason = describeError(error as Error);
+      setImmediate(() => {
+        if (this.actors.get(w.name) === w && !w.worker) this.onExit(w, undefined, gen, -1, reason);
+      });
+      return;
+    }
     w.worker = worker;
     w.spawnedAt = this.now();
     w.clockAtSpawn = w.f64[w.beat.at]!;
@@ -213,7 +229,8 @@ export class Watchdog {
     this.wakeAt(w.spawnedAt + STARTING_POLL_MS);
   }
 
-  private onExit(w: Watched, worker: Worker, gen: number, code: number, error: string | null): void {
+  /** An instance ended (`worker`), or its thread could not be made (undefined). */
+  private onExit(w: Watched, worker: Worker | undefined, gen: number, code: number, error: string | null): void {
     if (w.worker !== worker) return;
     w.worker = undefined;
     const now = this.now();

@@ -12,6 +12,13 @@
  * ERR_WORKER_INVALID_EXEC_ARGV. So the list is tried once on a thread that does nothing, and
  * the options Node names in its refusal are left out. Without `--input-type` nothing is given,
  * and nothing is checked: a host's V8 options never stop our threads.
+ *
+ * Their environment is the host's with NODE_NO_WARNINGS set (workerEnv): a Worker says again
+ * the warnings of the options it inherits (--frozen-intrinsics' ExperimentalWarning, the
+ * permission model's SecurityWarning for --allow-worker) and of the host's preloads, and each
+ * thread of ours (the watchdog, the actors, the report pool, the /metrics renderer) printed a
+ * copy into the host's stderr, each replacement one more. Nothing of ours speaks through a
+ * warning on those threads: a fault is said by the main thread (src/monitor/faults.ts).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -61,4 +68,9 @@ function checked(argv: readonly string[]): string[] | null {
     const refused = refusedOptions((error as Error).message);
     return list.filter((a) => !refused.has(a));
   }
+}
+
+/** The environment to give each of our Workers: the host's, without the warnings of its options (see above). */
+export function workerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, NODE_NO_WARNINGS: '1' };
 }

@@ -8,7 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
-import { workerExecArgv } from '../actors/worker-argv.js';
+import { workerEnv, workerExecArgv } from '../actors/worker-argv.js';
 import type { ExpositionStats } from './exposition.js';
 import type { ExpositionFormat } from './text-format.js';
 
@@ -69,7 +69,7 @@ export class ExpositionWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', execArgv: workerExecArgv() });
+    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', execArgv: workerExecArgv(), env: workerEnv() });
     worker.on('message', (reply: RenderReply) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;

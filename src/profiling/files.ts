@@ -12,7 +12,7 @@ import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makeDirs } from '../make-dirs.js';
 import type { ProfileKind } from './schema.js';
-import { isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
+import { claimOwnTempDir, isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
 
 const EXT: Record<ProfileKind, string> = { cpu: '.cpuprofile', heap: '.heapprofile' };
 /** perfwatch-<ISO time without colons>-<pid>-<id>.<ext>: names sort by time. */
@@ -82,6 +82,7 @@ export class ProfileFiles {
     const file = join(dir, profileFileName(kind, at, id));
     try {
       await makeDirs(dir);
+      if (isOwnTempDir(dir)) await claimOwnTempDir(dir);
       await writeFile(file, json);
     } catch (error) {
       // A disk that filled during the write leaves the file cut short (or empty): no profile

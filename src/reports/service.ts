@@ -28,7 +28,7 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
-import { workerExecArgv } from '../actors/worker-argv.js';
+import { workerEnv, workerExecArgv } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
@@ -276,6 +276,7 @@ export class ReportService {
         idleTimeout: IDLE_TIMEOUT_MS,
         name: 'default',
         execArgv: workerExecArgv(),
+        env: workerEnv(),
       });
       pool.on('error', (error: Error) => this.poolFailed(pool, error));
       this.pool = pool;

@@ -75,8 +75,21 @@ const require = createRequire(import.meta.url);
 
 let native: NativeDriver | undefined;
 
+/**
+ * The driver could not be loaded, so no file was opened: a libsql without the binary for this
+ * platform (an install with --omit=optional, node_modules copied from another system), or a
+ * process that may not load native addons (--no-addons; the permission model without
+ * --allow-addons). Said as the file's fault, it read "is not a usable SQLite database … move it
+ * away", advice that loses the history of a database that is fine.
+ */
+export class DriverUnavailableError extends Error {}
+
 function driver(): NativeDriver {
-  native ??= require('libsql') as NativeDriver;
+  try {
+    native ??= require('libsql') as NativeDriver;
+  } catch (error) {
+    throw new DriverUnavailableError(error instanceof Error ? error.message : String(error));
+  }
   return native;
 }
 

@@ -297,10 +297,15 @@ function startOf(pid: number): string | undefined {
   }
 }
 
-/** What to do about a lock that cannot be written: a full disk wants room, not another dataDir. */
+/**
+ * What to do about a lock that cannot be written: a full disk wants room, and a process with no
+ * file descriptor left (EMFILE) more of them, not another dataDir, which would fail the same.
+ */
 function advice(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOSPC' || code === 'EDQUOT' ? 'free space on its file system' : 'choose a dataDir this process may write';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'free space on its file system';
+  if (code === 'EMFILE') return 'this process has no file descriptor left: let it open more (ulimit -n) or close some it holds';
+  return 'choose a dataDir this process may write';
 }
 
 /** The error with its code once: node:fs messages already begin with it ("EACCES: permission denied, mkdir …"). */

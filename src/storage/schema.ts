@@ -11,7 +11,7 @@
  * way, as their own entries.
  */
 import { StorageError } from '../errors.js';
-import { openDatabase, type Db } from './driver.js';
+import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
 
 export interface Migration {
   /** What it adds, for the error message when it fails. */
@@ -137,9 +137,13 @@ const NOT_A_DATABASE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
  * The error for a file that cannot be opened or brought to the schema. Only a file whose bytes
  * are not a database is one to move away; a database this process cannot write (a read-only
  * file, a full disk, an I/O error) is the user's history, and moving it away to start afresh
- * would lose it: the advice is then about the disk.
+ * would lose it: the advice is then about the disk. A driver that could not be loaded opened
+ * nothing: the advice is then about the process.
  */
 function unusable(file: string, error: unknown): StorageError {
+  if (error instanceof DriverUnavailableError) {
+    return new StorageError(file, `cannot be opened: the SQLite driver (libsql) could not be loaded (${error.message}); the database was left untouched: let this process load native addons (no --no-addons), install libsql with the binary for this platform, or choose storage: 'memory'`);
+  }
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {
     const fix = code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') ? 'free space on its file system (or see why it fails to write)' : 'give this process write access to it and its directory';
