@@ -3342,6 +3342,20 @@ export const BREAKS = [
     tests: ['profile-temp-dirs.test.ts'],
     mustFail: ["follows no link at an exited process's name"],
   },
+  {
+    name: "optimiser window's end left out",
+    what: 'measureTarget reads raw samples over [from, to): the samples a flush just before the reading drained at its very millisecond are not counted, and a plan right after a flush finds no samples',
+    edits: [{ find: '      const raw = reader.raw(id, from, to + 1);', replace: '      const raw = reader.raw(id, from, to);' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ["counts the samples stamped at the window's end"],
+  },
+  {
+    name: 'optimiser window shorter than the interval unread',
+    what: 'measureTarget reads from buckets only those that start in the window: a verification window shorter than the interval reads nothing, and every change is rolled back unjudged',
+    edits: [{ find: '  const firstBucket = inWindow < to ? inWindow : Math.floor(from / L.intervalMs) * L.intervalMs;', replace: '  const firstBucket = inWindow;' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['reads a window shorter than the interval from the bucket it lies in'],
+  },
 ];
 
 function parseArgs(argv) {

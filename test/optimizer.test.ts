@@ -224,4 +224,22 @@ describe('measureTarget', () => {
     s.fill(10, [[c, (sec) => Array.from({ length: 100 }, () => (sec <= 25 ? 1 : 3))]], 20);
     expect(measureTarget(s.registry, s.reader, 'throughput', undefined, T0 + 25_500, T0 + 30_000)).toMatchObject({ source: 'buckets', count: 400, value: 300 });
   });
+
+  it("counts the samples stamped at the window's end: a flush just before the reading drains them at its very millisecond", () => {
+    // A sample is stamped when the collector drains it; a plan read right after flush() read
+    // [now - window, now) and missed every sample of that millisecond ("no queue_size samples").
+    const s = synthetic();
+    const id = s.id('queue_size');
+    s.apply(T0 + 5_000, Array.from({ length: 10 }, (): [number, number] => [id, 3]));
+    expect(measureTarget(s.registry, s.reader, 'queue_size', undefined, T0, T0 + 5_000)).toMatchObject({ source: 'raw', count: 10, value: 3 });
+  });
+
+  it('reads a window shorter than the interval from the bucket it lies in', () => {
+    // 100 lookups a second (over the raw ring's 64): no bucket starts in a 400 ms window from
+    // 10.3 s, and reading only buckets that start in it left nothing to judge a change by.
+    const s = synthetic();
+    const id = s.id('cache_hit_rate');
+    s.fill(12, [[id, () => Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0))]]);
+    expect(measureTarget(s.registry, s.reader, 'cache_hit_rate', undefined, T0 + 10_300, T0 + 10_700)).toMatchObject({ source: 'buckets', count: 100, value: 0.5 });
+  });
 });

@@ -129,11 +129,13 @@ export function valueUnit(kind: MetricKind, unit: MetricUnit): string {
 }
 
 /**
- * The target metric over [from, to), all matching series together: from raw samples when
+ * The target metric over [from, to], all matching series together: from raw samples when
  * the raw ring reaches back to `from` (exact to the millisecond), otherwise from the buckets
  * that start in the window. The bucket `from` falls in is left out: a verification window
  * starts at the change, and that bucket's samples came before it (they took a 10 s window's
- * reading of a hit rate the change had raised from 40% to 60% down to 58%).
+ * reading of a hit rate the change had raised from 40% to 60% down to 58%). A window that no
+ * bucket starts in (shorter than the interval) is read from the bucket it lies in, the
+ * samples before it included: diluted towards the reading before, never none.
  */
 export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number): TargetReading {
   const def = registry.lookupName(metric);
@@ -144,12 +146,15 @@ export function measureTarget(registry: Registry, reader: StoreReader, metric: s
   let count = 0;
   let sum = 0;
   let source: TargetReading['source'] = 'raw';
-  const firstBucket = Math.ceil(from / L.intervalMs) * L.intervalMs;
+  const inWindow = Math.ceil(from / L.intervalMs) * L.intervalMs;
+  const firstBucket = inWindow < to ? inWindow : Math.floor(from / L.intervalMs) * L.intervalMs;
   for (const id of registry.find(metric, match)) {
     const total = reader.totalCount(id);
     if (total === 0) continue;
     if (total <= L.rawCap || reader.rawOldest(id) <= from) {
-      const raw = reader.raw(id, from, to);
+      // to included: a sample is stamped when the collector drains it, and one drained by the
+      // flush just before this reading bears the very millisecond `to` is read at.
+      const raw = reader.raw(id, from, to + 1);
       count += raw.v.length;
       for (const v of raw.v) sum += v;
     } else {
