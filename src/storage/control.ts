@@ -65,7 +65,9 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
 /** The control state as start() restores it: the newest `history` transitions and `audit` entries, oldest first. */
 export async function readControlState(query: Query, limits: { history: number; audit: number }): Promise<ControlState> {
   const [rules, alerts, history, baselines, audit, tunables, last, outbox] = await Promise.all([
-    query('SELECT body FROM alert_rule ORDER BY rowid'),
+    // In the order they were created: a file written again (removed while running) takes the
+    // rules in whatever order they commit, one created meanwhile before the older ones.
+    query('SELECT body FROM alert_rule ORDER BY created_at, rowid'),
     query('SELECT body FROM alert_state WHERE rule_id IN (SELECT id FROM alert_rule)'),
     query('SELECT body FROM (SELECT seq, body FROM alert_transition ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.history]),
     query('SELECT body FROM baseline ORDER BY series_key'),
