@@ -14,8 +14,11 @@ function harness() {
     c.wall += ms;
     c.mono += ms;
   };
-  const clock = (): SteadyClock => new SteadyClock(ctl, { wall: () => c.wall, mono: () => c.mono });
-  return { ctl, c, pass, clock };
+  const sources = { wall: () => c.wall, mono: () => c.mono };
+  const clock = (): SteadyClock => new SteadyClock(ctl, sources);
+  /** Another thread's reading (monitor.now(), an actor's). */
+  const elsewhere = (): number => monitorNow(ctl, sources);
+  return { ctl, c, pass, clock, elsewhere };
 }
 
 describe('the monitor clock', () => {
@@ -32,7 +35,7 @@ describe('the monitor clock', () => {
   });
 
   it('goes on from its last reading at the monotonic pace when the wall clock steps back, and every thread reads the same', () => {
-    const { ctl, c, pass, clock } = harness();
+    const { ctl, c, pass, clock, elsewhere } = harness();
     const steady = clock();
     steady.now();
     pass(500);
@@ -43,8 +46,9 @@ describe('the monitor clock', () => {
     expect(ctl.f64[CLOCK_STEPPED_AT]).toBe(T0 + 500);
     pass(1_000);
     expect(steady.now()).toBe(T0 + 1_500);
-    // Another thread: Date.now() plus the offset.
-    expect(monitorNow(ctl) - Date.now()).toBe(120_000);
+    // Another thread: the wall clock plus the offset.
+    expect(elsewhere()).toBe(T0 + 1_500);
+    expect(elsewhere() - c.wall).toBe(120_000);
     // A second step back adds to the first.
     c.wall -= 10_000;
     pass(200);
@@ -73,6 +77,39 @@ describe('the monitor clock', () => {
     pass(100);
     expect(steady.now()).toBe(T0 + 2_200 + 60_000);
     expect(ctl.f64[CLOCK_OFFSET]).toBe(0);
+  });
+
+  it("reads in other threads a step the collector has not read yet as the collector will: never back, never a step's length ahead", () => {
+    // Between a step and the collector's next reading (up to one of its rounds) another
+    // thread read the wall clock plus the old offset: behind after a step back, and 120 s
+    // ahead after a step forward that paid back a two-minute step (then back again): a test's
+    // line read then stood 120 s after the next ones.
+    const { c, pass, clock, elsewhere } = harness();
+    const steady = clock();
+    steady.now();
+    pass(500);
+    c.wall -= 120_000;
+    expect(elsewhere()).toBe(T0 + 500);
+    pass(100);
+    expect(elsewhere()).toBe(T0 + 600);
+    expect(steady.now()).toBe(T0 + 600);
+    pass(1_000);
+    expect(steady.now()).toBe(T0 + 1_600);
+    c.wall += 120_000; // put right
+    pass(200);
+    expect(elsewhere()).toBe(T0 + 1_800);
+    expect(steady.now()).toBe(T0 + 1_800);
+    expect(elsewhere()).toBe(T0 + 1_800);
+    // Nothing ahead: a step forward is time passing, in every thread.
+    c.wall += 60_000;
+    expect(elsewhere()).toBe(T0 + 61_800);
+    expect(steady.now()).toBe(T0 + 61_800);
+    // A collector that stopped reading long ago, with an offset: the wall clock plus it.
+    c.wall -= 10_000;
+    pass(100);
+    expect(steady.now()).toBe(T0 + 61_900);
+    pass(600_000);
+    expect(elsewhere()).toBe(T0 + 661_900);
   });
 
   it('keeps what it runs ahead through the slow drift of NTP slewing', () => {

@@ -31,6 +31,9 @@ export const CONTROL_LAYOUT = defineLayout({
     CLOCK_OFFSET: { offset: 72, type: 'f64', writer: 'collector', meaning: "ms the monitor's clock runs ahead of the wall clock, which stepped back (monitor-clock.ts)" },
     CLOCK_STEPS: { offset: 80, type: 'f64', writer: 'collector', meaning: 'steps back of the wall clock found' },
     CLOCK_STEPPED_AT: { offset: 88, type: 'f64', writer: 'collector', meaning: "the monitor's clock when it last found one (0: never)" },
+    CLOCK_READ: { offset: 96, type: 'f64', writer: 'collector', meaning: "the monitor's clock at its SteadyClock's last reading (0: none yet)" },
+    CLOCK_READ_MONO: { offset: 104, type: 'f64', writer: 'collector', meaning: "the process's monotonic clock (ms, process.hrtime) at that reading; readers in other threads go on from the pair until the collector reads a step" },
+    CLOCK_READ_SEQ: { offset: 112, type: 'f64', writer: 'collector', meaning: 'bumped before and after the pair is written (odd: being written)' },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) at the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
     DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
@@ -81,6 +84,9 @@ export const CLOCK = at.CLOCK;
 export const CLOCK_OFFSET = at.CLOCK_OFFSET;
 export const CLOCK_STEPS = at.CLOCK_STEPS;
 export const CLOCK_STEPPED_AT = at.CLOCK_STEPPED_AT;
+export const CLOCK_READ = at.CLOCK_READ;
+export const CLOCK_READ_MONO = at.CLOCK_READ_MONO;
+export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
 export const INGESTED = at.INGESTED;
 export const INGESTED_AT_READING = at.INGESTED_AT_READING;
 export const DRAIN_PASSES = at.DRAIN_PASSES;

@@ -18,8 +18,7 @@
  * empty. Otherwise the offset is kept for the monitor's life (a monitor created anew starts on
  * the wall clock); status().clock says how far ahead it is, and a fault says when it grew.
  */
-import { performance } from 'node:perf_hooks';
-import { CLOCK, CLOCK_OFFSET, CLOCK_STEPS, CLOCK_STEPPED_AT, type ControlViews } from './control.js';
+import { CLOCK, CLOCK_OFFSET, CLOCK_READ, CLOCK_READ_MONO, CLOCK_READ_SEQ, CLOCK_STEPS, CLOCK_STEPPED_AT, type ControlViews } from './control.js';
 
 /**
  * How far the wall clock may run ahead of the monotonic clock between two readings before it
@@ -28,8 +27,41 @@ import { CLOCK, CLOCK_OFFSET, CLOCK_STEPS, CLOCK_STEPPED_AT, type ControlViews }
 const FORWARD_STEP_MS = 1_000;
 
 /** The monitor's clock now, in any thread that has the control block. */
-export function monitorNow(ctl: ControlViews): number {
-  return Date.now() + ctl.f64[CLOCK_OFFSET]!;
+export function monitorNow(ctl: ControlViews, sources: ClockSources = SYSTEM): number {
+  const f64 = ctl.f64;
+  const offset = f64[CLOCK_OFFSET]!;
+  const t = sources.wall() + offset;
+  const read = f64[CLOCK_READ]!;
+  // At or past the collector's last reading, with nothing ahead to pay back or too little
+  // wall time since it for a step forward: the wall clock plus the offset, as the collector
+  // will read it.
+  if (t >= read && (offset === 0 || t - read <= FORWARD_STEP_MS)) return t;
+  return aheadOfTheCollector(f64, sources, t, offset);
+}
+
+/**
+ * A reading in another thread of a step the collector has not read yet: between a step of the
+ * wall clock and the collector's next reading (up to one of its rounds), Date.now() plus the
+ * offset was behind the monitor's clock after a step back and, after a step forward that pays
+ * back what it ran ahead, ahead by the whole offset (120 s after a two-minute step put right),
+ * then back again once the collector read it. The collector's reading goes on at the pace of
+ * the monotonic clock, which all threads share, and the step is read as the collector will.
+ */
+function aheadOfTheCollector(f64: Float64Array, sources: ClockSources, t: number, offset: number): number {
+  let seq: number;
+  let read: number;
+  let readMono: number;
+  let tries = 0;
+  do {
+    seq = f64[CLOCK_READ_SEQ]!;
+    read = f64[CLOCK_READ]!;
+    readMono = f64[CLOCK_READ_MONO]!;
+  } while ((seq % 2 === 1 || seq !== f64[CLOCK_READ_SEQ]) && ++tries < 100);
+  if (read === 0) return t;
+  const expected = read + Math.max(0, sources.mono() - readMono);
+  if (t < read) return expected;
+  if (offset > 0 && t - expected > FORWARD_STEP_MS) return t - Math.min(offset, t - expected);
+  return t;
 }
 
 /** How far the monitor's clock runs ahead of the wall clock (ms; 0 unless the wall clock stepped back). */
@@ -43,7 +75,13 @@ export interface ClockSources {
   mono(): number;
 }
 
-const SYSTEM: ClockSources = { wall: () => Date.now(), mono: () => performance.now() };
+/** The monotonic clock of every thread of the process (CLOCK_MONOTONIC; performance.now() counts from each thread's start). */
+function processMono(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+}
+
+const SYSTEM: ClockSources = { wall: () => Date.now(), mono: processMono };
 
 /**
  * The collector's reading of the monitor's clock, the one writer of CLOCK_OFFSET. A reading
@@ -80,6 +118,11 @@ export class SteadyClock {
     }
     this.lastT = t;
     this.lastMono = mono;
+    const f64 = this.ctl.f64;
+    f64[CLOCK_READ_SEQ]! += 1;
+    f64[CLOCK_READ] = t;
+    f64[CLOCK_READ_MONO] = mono;
+    f64[CLOCK_READ_SEQ]! += 1;
     return t;
   }
 }
