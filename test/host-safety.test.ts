@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { CardinalityError, PerformanceMonitor } from '../dist/src/index.js';
+import { CardinalityError, PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
 import { historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const fixture = (name: string): URL => new URL(`./fixtures/${name}`, import.meta.url);
@@ -54,6 +54,31 @@ function runNode(args: string[], timeoutMs: number, env: Record<string, string> 
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
     });
   });
+}
+
+/** An ES module for a child host: `lines` after the import of PerformanceMonitor from our build. */
+function hostCode(...lines: string[]): string {
+  return [`import { PerformanceMonitor } from ${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)};`, ...lines].join('\n');
+}
+
+/** Runs `code` (an ES module) in a node of its own that may hold at most `fds` file descriptors. */
+function runNodeWithFds(code: string, fds: number, timeoutMs = 30_000): Promise<NodeRun> {
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', `ulimit -n ${fds} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', code], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
+    });
+  });
+}
+
+/** A monitor started again with `options` (on the dataDir a child wrote) finds these totals in `metric`'s history. */
+async function expectStoredTotals(options: MonitorOptions, metric: string, totals: { count: number; sum: number }): Promise<void> {
+  const again = new PerformanceMonitor(options);
+  await again.start();
+  try {
+    expect(await historyTotals(again, metric)).toEqual(totals);
+  } finally {
+    await again.stop();
+  }
 }
 
 /** A child host running `code` (an ES module) that the test talks to on its stdin; its output so far, and its exit. */
@@ -113,9 +138,7 @@ describe('the host is never harmed by the monitor', () => {
   });
 
   it.each([[['--input-type=module']], [['--max-old-space-size=512', '--no-turbo-inlining', '--input-type=module']]])("starts in a host run as `node %s -e`, whose --input-type Node refuses in a Worker: every thread of ours starts without it (and without V8's options, which a Worker given its options refuses), a report and /metrics answer, and start() and stop() settle", async (argv) => {
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
       'await m.start();',
       "m.record('response_time', 3);",
@@ -127,7 +150,7 @@ describe('the host is never harmed by the monitor', () => {
       'const faults = m.status().faults.total;',
       'await m.stop();',
       "console.log(JSON.stringify({ samples: report.summary.samples > 0, metrics: text.includes('response_time'), faults }));",
-    ].join('\n');
+    );
     const out = await runNode([...argv, '-e', code], 30_000);
     expect(out.stderr).not.toMatch(/input-type|execArgv/);
     expect(out.code).toBe(0);
@@ -135,14 +158,12 @@ describe('the host is never harmed by the monitor', () => {
   });
 
   it('fails start() with an ActorError naming the cause when no watchdog thread can start (a preload that throws in a Worker), instead of starting one again forever', async () => {
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
       'const t0 = Date.now();',
       'const error = await m.start().then(() => null, (e) => e);',
       "console.log(JSON.stringify({ code: error?.code, message: error?.message, state: m.status().state, ms: Date.now() - t0 }));",
-    ].join('\n');
+    );
     const out = await runNode(['--import', new URL(fixture('throws-in-workers.mjs')).pathname, '--input-type=module', '-e', code], 15_000);
     expect(out.code).toBe(0);
     const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
@@ -161,15 +182,13 @@ describe('the host is never harmed by the monitor', () => {
     // its clean-up made another thread to stop the actors and threw again, the monitor stayed
     // 'starting' for good, and the next start() resolved at once with nothing running (every
     // record() then threw MonitorStoppedError into the host).
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
       "const first = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
       'const state = m.state;',
       "const second = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
       'console.log(JSON.stringify({ first, state, second, after: m.state }));',
-    ].join('\n');
+    );
     const out = await runNode([...flags, '--input-type=module', '-e', code], 30_000, env);
     expect(out.killed, 'the host was still running after 30 s').toBe(false);
     expect(out.code).toBe(0);
@@ -185,13 +204,11 @@ describe('the host is never harmed by the monitor', () => {
     // The watchdog's new Worker() threw in its own thread, which died with every actor it had
     // started; it had said a word, so the main thread made another, and start() waited (and
     // kept the host alive) for as long as the limit held.
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
       "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
       'console.log(JSON.stringify({ error, state: m.state }));',
-    ].join('\n');
+    );
     const out = await runNode(['--import', new URL(fixture('no-thread-for.mjs')).pathname, '--input-type=module', '-e', code], 30_000, { PERFWATCH_NO_THREAD_FOR: 'workers/alerts.js' });
     expect(out.killed, 'the host was still running after 30 s').toBe(false);
     expect(out.code).toBe(0);
@@ -213,13 +230,11 @@ describe('the host is never harmed by the monitor', () => {
       await first.start();
       for (let i = 0; i < 10; i++) first.record('queue_size', i);
       await first.stop();
-      const index = new URL('../dist/src/index.js', import.meta.url).href;
-      const code = [
-        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      const code = hostCode(
         `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
         "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
         'console.log(JSON.stringify({ error, state: m.state }));',
-      ].join('\n');
+      );
       const out = await runNode(['--no-addons', '--input-type=module', '-e', code], 30_000);
       expect(out.code).toBe(0);
       const file = join(dir, 'perfwatch.db');
@@ -227,13 +242,7 @@ describe('the host is never harmed by the monitor', () => {
         error: `PW_ERR_STORAGE: ${file}: cannot be opened: the SQLite driver (libsql) could not be loaded (Cannot load native addon because loading addons is disabled.); the database was left untouched: let this process load native addons (no --no-addons), install libsql with the binary for this platform, or choose storage: 'memory'`,
         state: 'stopped',
       });
-      const again = new PerformanceMonitor(options);
-      await again.start();
-      try {
-        expect(await historyTotals(again, 'queue_size')).toEqual({ count: 10, sum: 45 });
-      } finally {
-        await again.stop();
-      }
+      await expectStoredTotals(options, 'queue_size', { count: 10, sum: 45 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -244,9 +253,7 @@ describe('the host is never harmed by the monitor', () => {
     // watchdog, the actors, the report pool, the /metrics renderer) printed the host's
     // ExperimentalWarning (or the permission model's SecurityWarning for --allow-worker) into
     // the host's stderr, and each replacement one more.
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
       'await m.start();',
       "m.record('response_time', 3);",
@@ -258,7 +265,7 @@ describe('the host is never harmed by the monitor', () => {
       "await m.injectFault('kill', 'collector');",
       'await m.stop();',
       "console.log('done');",
-    ].join('\n');
+    );
     const out = await runNode(['--frozen-intrinsics', '--input-type=module', '-e', code], 30_000);
     expect(out.code).toBe(0);
     expect(out.stdout.trim()).toBe('done');
@@ -270,9 +277,7 @@ describe('the host is never harmed by the monitor', () => {
     // dataDir was fine, and another would have failed the same.
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-fds-'));
     try {
-      const index = new URL('../dist/src/index.js', import.meta.url).href;
-      const code = [
-        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      const code = hostCode(
         "import { closeSync, openSync } from 'node:fs';",
         `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
         'const held = [];',
@@ -282,12 +287,8 @@ describe('the host is never harmed by the monitor', () => {
         "const second = await m.start().then(() => 'started', (e) => `${e.code}: ${e.message}`);",
         'await m.stop();',
         'console.log(JSON.stringify({ first, second }));',
-      ].join('\n');
-      const out = await new Promise<{ code: number; stdout: string }>((resolve) => {
-        execFile('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, '--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout) => {
-          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });
-        });
-      });
+      );
+      const out = await runNodeWithFds(code, 256);
       expect(out.code).toBe(0);
       const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
       expect(r.first).toMatch(new RegExp(`^PW_ERR_STORAGE: ${dir}: cannot be written \\(EMFILE: too many open files, open '${dir}/perfwatch\\.lock\\.[^']+'\\): this process has no file descriptor left: let it open more \\(ulimit -n\\) or close some it holds$`));
@@ -301,9 +302,7 @@ describe('the host is never harmed by the monitor', () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process
     // ended; heard, the report waited for ever (piscina starts no thread after that).
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "import { closeSync, openSync } from 'node:fs';",
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
@@ -316,12 +315,8 @@ describe('the host is never harmed by the monitor', () => {
       'const faults = m.status().faults.byKind.reports?.count ?? 0;',
       'await m.stop();',
       'console.log(JSON.stringify({ first, second, faults }));',
-    ].join('\n');
-    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, '--input-type=module', '-e', code], { timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
-    });
+    );
+    const out = await runNodeWithFds(code, 256);
     expect(out.stderr).not.toMatch(/Unhandled 'error' event/);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
@@ -374,28 +369,20 @@ describe('the host is never harmed by the monitor', () => {
     // samples since the last flush.
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-host-exit-'));
     try {
-      const index = new URL('../dist/src/index.js', import.meta.url).href;
-      const code = [
-        `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+      const code = hostCode(
         `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
         'await m.start();',
         "await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1000 });",
         "for (let i = 0; i < 100; i++) m.record('queue_size', i);",
         "m.on('stop', () => console.log('stopped'));",
-      ].join('\n');
+      );
       const out = await runNode(['--input-type=module', '-e', code], 30_000);
       expect(out.killed, 'the host was still running after 30 s').toBe(false);
       expect(out.stderr).toBe('');
       expect(out.code).toBe(0);
       expect(out.stdout.trim()).toBe('stopped');
       expect(existsSync(join(dir, 'perfwatch.lock'))).toBe(false);
-      const again = new PerformanceMonitor({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });
-      await again.start();
-      try {
-        expect(await historyTotals(again, 'queue_size')).toEqual({ count: 100, sum: 4950 });
-      } finally {
-        await again.stop();
-      }
+      await expectStoredTotals({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } }, 'queue_size', { count: 100, sum: 4950 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -404,9 +391,7 @@ describe('the host is never harmed by the monitor', () => {
   it("keeps a drill's host running while it awaits an actor killed from outside, so that its monitor is not stopped under it", async () => {
     // injectFault('kill') waited on our unref'd threads alone: the host's event loop emptied,
     // 'beforeExit' stopped the monitor, and the drill's next record threw MonitorStoppedError.
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
       "for (const actor of ['collector', 'alerts']) {",
@@ -417,7 +402,7 @@ describe('the host is never harmed by the monitor', () => {
       'await m.flush();',
       "console.log('recorded', m.getMetrics({ names: ['drill'] })[0].totalCount);",
       'await m.stop();',
-    ].join('\n');
+    );
     const out = await runNode(['--input-type=module', '-e', code], 30_000);
     expect(out.stderr).toBe('');
     expect(out.stdout.trim().split('\n')).toEqual(['collector running', 'alerts running', 'recorded 2']);
@@ -427,9 +412,7 @@ describe('the host is never harmed by the monitor', () => {
   it("lets a host whose own work is done end while an alert's profile capture runs, ending the capture early with its summary", async () => {
     // An alert's capture (captureSeconds up to 120) had a ref'd timer: a host whose work was
     // done stayed up until the capture's end, though no caller waited on it.
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
       "await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10, capture: 'cpu', captureSeconds: 120 });",
@@ -439,7 +422,7 @@ describe('the host is never harmed by the monitor', () => {
       "m.on('profile', (c) => console.log('profile', c.alert !== null, c.seconds < 120));",
       "m.on('stop', () => console.log('stopped'));",
       "m.record('queue_size', 50);",
-    ].join('\n');
+    );
     const out = await runNode(['--input-type=module', '-e', code], 60_000);
     expect(out.killed, 'the host was still running after 60 s').toBe(false);
     expect(out.stderr).toBe('');
@@ -451,9 +434,7 @@ describe('the host is never harmed by the monitor', () => {
     // The fronts' servers and their connections were ref'd: such a host never ended (until its
     // orchestrator's SIGKILL), and the monitor's stop at 'beforeExit' never ran. The host here
     // serves both, then its own work ends (its stdin, once this test has connected).
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
       "m.record('queue_size', 1);",
@@ -463,7 +444,7 @@ describe('the host is never harmed by the monitor', () => {
       "m.on('stop', () => console.log('stopped'));",
       "process.stdin.once('data', () => process.stdin.destroy());",
       'console.log(JSON.stringify({ http: http.url, mcp: mcp.url }));',
-    ].join('\n');
+    );
     const { child, out, err, exited } = talkingHost(code);
     const agent = new Agent({ keepAlive: true });
     try {
@@ -506,16 +487,14 @@ describe('the host is never harmed by the monitor', () => {
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-stop-post-'));
     const options = { dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [url], timeoutMs: 60_000, resolveHoldMs: 0 } };
-    const index = new URL('../dist/src/index.js', import.meta.url).href;
-    const code = [
-      `import { PerformanceMonitor } from ${JSON.stringify(index)};`,
+    const code = hostCode(
       `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
       'await m.start();',
       "await m.createAlertRule({ metric: 'queue_depth', operator: '>', threshold: 5 });",
       "m.record('queue_depth', 50);",
       // The host's own work: until this test says the receiver holds the post.
       "process.stdin.once('data', async () => { await m.stop(); console.log('stopped'); process.stdin.destroy(); });",
-    ].join('\n');
+    );
     const { child, out, err, exited } = talkingHost(code);
     try {
       await waitFor(() => hung === 1, 20_000, 'the receiver to hold the firing');

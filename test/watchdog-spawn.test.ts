@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchdogEvent } from '../dist/src/actors/protocols.js';
 import { Watchdog } from '../dist/src/actors/watchdog.js';
+import { waitFor as pollFor } from './helpers.js';
 
 const ACTOR = new URL('./fixtures/beating-actor.mjs', import.meta.url).href;
 const CELLS = { at: 0, by: 1, tid: 2, stop: 6 };
@@ -21,15 +22,7 @@ afterEach(() => {
   dog = undefined;
 });
 
-async function waitFor<T>(what: string, ms: number, f: () => T | undefined): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(5);
-  }
-}
+const waitFor = <T>(what: string, ms: number, f: () => T | undefined): Promise<T> => pollFor(f, ms, what);
 
 type Exit = Extract<WatchdogEvent, { ev: 'exit' }>;
 
