@@ -47,6 +47,22 @@ function values(n: number): number[] {
 }
 
 describe('GET /metrics', () => {
+  it("answers after stop() with every sample recorded, the histograms' open collection interval included", async () => {
+    // An interval of a minute: the samples are still in the open bucket when the monitor stops.
+    // The counter had them; the histograms, of the closed intervals alone, had none.
+    const { monitor, server } = await serving({}, { collectionIntervalMs: 60_000 });
+    monitor.define({ name: 'jobs', kind: 'counter' });
+    monitor.record('jobs', 3);
+    for (const v of [0.5, 5, 5, 50, 500]) monitor.record('api_response_time', v, { route: '/a' });
+    await monitor.stop();
+    const samples = parseExposition((await scrape(server)).text);
+    expect(valueOf(samples, 'jobs_total', {})).toBe(3);
+    expect(valueOf(samples, 'api_response_time_count', { route: '/a' })).toBe(5);
+    expect(valueOf(samples, 'api_response_time_sum', { route: '/a' })).toBe(560.5);
+    expect(valueOf(samples, 'api_response_time_bucket', { route: '/a', le: '+Inf' })).toBe(5);
+    expect(valueOf(samples, 'api_response_time_bucket', { route: '/a', le: '10' })).toBe(3);
+  });
+
   it('exposes a distribution as a histogram whose buckets are the exact counts per bound, +Inf equal to _count', async () => {
     const { monitor, server } = await serving();
     const vs = values(5000);

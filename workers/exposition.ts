@@ -22,7 +22,7 @@ setInterval(() => exposition.foldAll(), foldMs);
 parentPort!.on('message', (request: RenderRequest) => {
   let reply: RenderReply;
   try {
-    const body = exposition.render(request.format);
+    const body = exposition.render(request.format, request.stopped);
     reply = { id: request.id, body, stats: exposition.stats };
     parentPort!.postMessage(reply, [body.buffer as ArrayBuffer]);
   } catch (error) {

@@ -200,10 +200,15 @@ export class SeriesWalk implements SeriesSource {
         p.hist = undefined;
         if (f.kind === 'gauge') p.value = this.gauge(id);
         else if (f.kind === 'counter') p.value = this.counter(id);
-        else p.hist = stopped ? this.withOpen(id) : this.fold(id);
+        else p.hist = this.histogram(id, stopped);
         visit(p);
       }
     }
+  }
+
+  /** A histogram's state: fold(id), or with `stopped` (nothing writes the store any more) withOpen(id), valid until the next series. */
+  histogram(id: number, stopped: boolean): HistogramState {
+    return stopped ? this.withOpen(id) : this.fold(id);
   }
 
   /** Folds every histogram's new closed buckets in: often enough that the bucket ring never laps the walk. */

@@ -25,6 +25,8 @@ export interface ExpositionData {
 export interface RenderRequest {
   id: number;
   format: ExpositionFormat;
+  /** The monitor is stopped: histograms take in their open interval. */
+  stopped: boolean;
 }
 
 export type RenderReply = { id: number; body: Uint8Array; stats: ExpositionStats } | { id: number; error: string };
@@ -49,13 +51,13 @@ export class ExpositionWorker {
     this.data = data;
   }
 
-  render(format: ExpositionFormat): Promise<Rendered> {
+  render(format: ExpositionFormat, stopped = false): Promise<Rendered> {
     if (this.closed) return Promise.reject(new Error('the exposition worker is closed'));
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<Rendered>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, format } satisfies RenderRequest);
+      worker.postMessage({ id, format, stopped } satisfies RenderRequest);
     });
   }
 

@@ -114,7 +114,11 @@ export class Exposition {
     this.walk.foldAll();
   }
 
-  render(format: ExpositionFormat): Uint8Array {
+  /**
+   * `stopped`: the monitor stopped, its collector having drained the rings: a histogram takes
+   * in its open collection interval, which the counters and getMetrics hold.
+   */
+  render(format: ExpositionFormat, stopped = false): Uint8Array {
     const om = format === 'openmetrics';
     const w = this.out;
     const NL = 10;
@@ -142,7 +146,7 @@ export class Exposition {
           series++;
           continue;
         }
-        const st = this.walk.fold(id);
+        const st = this.walk.histogram(id, stopped);
         const prefix = this.prefix[id]!;
         let cumulative = 0;
         for (let i = 0; i < nb; i++) {

@@ -72,7 +72,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
       try {
         queryParams(url, []);
         const format = formatFor(req.headers.accept);
-        const rendered = await exposition.render(format).catch((error: Error) => {
+        // A stopped monitor's histograms take in the interval still open at stop(), as its last export did.
+        const rendered = await exposition.render(format, monitor.state === 'stopped').catch((error: Error) => {
           logHttpError(error);
           throw new HttpError(503, `Service Unavailable: the exposition worker failed (${error.message}); the next scrape starts a new one`, undefined, { 'Retry-After': '1' });
         });
