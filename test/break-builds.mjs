@@ -3377,6 +3377,13 @@ export const BREAKS = [
     tests: ['http-metrics.test.ts'],
     mustFail: ["answers after stop() with every sample recorded"],
   },
+  {
+    name: 'series one with another once empty labels drop',
+    what: "the walk /metrics and the exporters share takes x{route=\"\"} beside x: Prometheus, which has no empty label, gets two values for one series",
+    edits: [{ find: '      if (this.sameOnceEmptyDropped(family, info.tags)) {', replace: '      if (false) {' }],
+    tests: ['http-metrics.test.ts'],
+    mustFail: ['leaves out a series that an empty tag value makes the same as another for Prometheus'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -47,6 +47,25 @@ function values(n: number): number[] {
 }
 
 describe('GET /metrics', () => {
+  it('leaves out a series that an empty tag value makes the same as another for Prometheus, and says so', async () => {
+    // Prometheus has no empty label: qq{route=""} and qq are one series, and a scrape holding
+    // both gave Prometheus two values for it (the second dropped as a duplicate sample).
+    const { monitor, server } = await serving();
+    monitor.record('qq', 1, { route: '' });
+    monitor.record('qq', 2);
+    monitor.record('qq', 3, { route: '/a' });
+    monitor.record('qq', 4, { route: '/a', zone: '' });
+    monitor.record('other', 5, { zone: '' });
+    await monitor.flush();
+    const samples = parseExposition((await scrape(server)).text);
+    const counts = samples.filter((x) => x.name === 'qq_count').map((x) => x.labels);
+    expect(counts).toEqual([{ route: '' }, { route: '/a' }]);
+    expect(samples.filter((x) => x.name === 'other_count').map((x) => x.labels)).toEqual([{ zone: '' }]);
+    const skipped = server.status().metrics.skipped;
+    expect(skipped).toContain('series qq{}: the same series as another of qq once empty tag values are dropped, as Prometheus drops an empty label');
+    expect(skipped).toContain('series qq{route="/a",zone=""}: the same series as another of qq once empty tag values are dropped, as Prometheus drops an empty label');
+  });
+
   it("answers after stop() with every sample recorded, the histograms' open collection interval included", async () => {
     // An interval of a minute: the samples are still in the open bucket when the monitor stops.
     // The counter had them; the histograms, of the closed intervals alone, had none.

@@ -109,6 +109,18 @@ const TOTAL_SUFFIX: Readonly<Record<MetricUnit, string>> = {
   seconds: 'seconds',
 };
 
+/** Tags as a key, empty values left out (CanonicalTags are in name order). */
+function keyWithoutEmpty(tags: CanonicalTags): string {
+  let key = '';
+  for (const [k, v] of Object.entries(tags)) if (v !== '') key += `${k}\u0000${v}\u0000`;
+  return key;
+}
+
+/** `{a="1",b=""}` for a message. */
+function labelText(tags: CanonicalTags): string {
+  return `{${Object.entries(tags).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+}
+
 /**
  * A family's Prometheus name. `_total` belongs to counters (OpenMetrics names a counter's
  * sample so, and promtool refuses it on anything else: "non-counter metrics should not have
@@ -137,6 +149,8 @@ export class SeriesWalk implements SeriesSource {
   private skippedCount = 0;
   private known = 0;
   private readonly tagsOf: CanonicalTags[] = [];
+  /** Per family with an empty tag value somewhere: its series' tags without the empty values (sameOnceEmptyDropped). */
+  private readonly emptyKeys = new Map<WalkFamily, Set<string>>();
   private readonly hist: (HistogramState | undefined)[] = [];
   private readonly counterPeak: number[] = [];
   private readonly closed = new Float64Array(3);
@@ -293,10 +307,33 @@ export class SeriesWalk implements SeriesSource {
         this.skip(`series ${info.name} with tag ${reserved}: a label name the format reserves`);
         continue;
       }
+      if (this.sameOnceEmptyDropped(family, info.tags)) {
+        this.skip(`series ${info.name}${labelText(info.tags)}: the same series as another of ${info.name} once empty tag values are dropped, as Prometheus drops an empty label`);
+        continue;
+      }
       this.tagsOf[id] = info.tags;
       family.ids.push(id);
     }
     this.known = n;
+  }
+
+  /**
+   * Whether `tags` name a series of `family` already taken, once empty values are dropped:
+   * Prometheus has no empty label (`x{route=""}` is `x`), and two such series in one scrape
+   * or push are one series with two values. Keys are kept only for a family that has a
+   * series with an empty value, the first one making them for the series before it.
+   */
+  private sameOnceEmptyDropped(family: WalkFamily, tags: CanonicalTags): boolean {
+    let keys = this.emptyKeys.get(family);
+    if (keys === undefined) {
+      if (!Object.values(tags).includes('')) return false;
+      keys = new Set(family.ids.map((id) => keyWithoutEmpty(this.tagsOf[id]!)));
+      this.emptyKeys.set(family, keys);
+    }
+    const key = keyWithoutEmpty(tags);
+    if (keys.has(key)) return true;
+    keys.add(key);
+    return false;
   }
 
   /** A new family, or undefined (and skipped) when one of its names is taken. */
