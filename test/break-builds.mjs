@@ -3198,7 +3198,7 @@ export const BREAKS = [
   {
     name: "the last export without the open interval",
     what: "the exporters' last export at stop() reads the histograms of the closed collection intervals only: the samples of the interval still open are in no pushed bucket, count or sum",
-    edits: [{ find: 'else p.hist = stopped ? this.withOpen(id) : this.fold(id);', replace: 'else p.hist = this.fold(id);' }],
+    edits: [{ find: '    return stopped ? this.withOpen(id) : this.fold(id);', replace: '    return this.fold(id);' }],
     tests: ['export-remote-write.test.ts', 'export-otlp.test.ts'],
     mustFail: ['pushes at stop() every sample recorded', 'sends at stop() every sample recorded'],
   },
