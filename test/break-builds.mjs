@@ -3366,7 +3366,7 @@ export const BREAKS = [
   {
     name: "other threads read the wall clock and an unread step",
     what: "monitorNow adds the offset to Date.now() alone: between a step of the wall clock and the collector's next reading, monitor.now() and the actors read up to the step's length ahead, then back",
-    edits: [{ find: '  return aheadOfTheCollector(f64, sources, t, offset);', replace: '  return t;' }],
+    edits: [{ find: '  return aheadOfTheCollector(ctl, sources, t, offset);', replace: '  return t;' }],
     tests: ['monitor-clock.test.ts'],
     mustFail: ['reads in other threads a step the collector has not read yet'],
   },

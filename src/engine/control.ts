@@ -33,7 +33,7 @@ export const CONTROL_LAYOUT = defineLayout({
     CLOCK_STEPPED_AT: { offset: 88, type: 'f64', writer: 'collector', meaning: "the monitor's clock when it last found one (0: never)" },
     CLOCK_READ: { offset: 96, type: 'f64', writer: 'collector', meaning: "the monitor's clock at its SteadyClock's last reading (0: none yet)" },
     CLOCK_READ_MONO: { offset: 104, type: 'f64', writer: 'collector', meaning: "the process's monotonic clock (ms, process.hrtime) at that reading; readers in other threads go on from the pair until the collector reads a step" },
-    CLOCK_READ_SEQ: { offset: 112, type: 'f64', writer: 'collector', meaning: 'bumped before and after the pair is written (odd: being written)' },
+    CLOCK_READ_SEQ: { offset: 112, type: 'i32', writer: 'collector', meaning: 'bumped (atomically) before and after the pair is written: odd while it is' },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) at the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
     DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
@@ -77,6 +77,7 @@ export const DRAIN_EPOCH = at.DRAIN_EPOCH;
 export const BUCKET_EPOCH = at.BUCKET_EPOCH;
 export const PAUSED = at.PAUSED;
 export const DRAIN_LISTENING = at.DRAIN_LISTENING;
+export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
 export const MAIL = at.MAIL;
@@ -86,7 +87,6 @@ export const CLOCK_STEPS = at.CLOCK_STEPS;
 export const CLOCK_STEPPED_AT = at.CLOCK_STEPPED_AT;
 export const CLOCK_READ = at.CLOCK_READ;
 export const CLOCK_READ_MONO = at.CLOCK_READ_MONO;
-export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
 export const INGESTED = at.INGESTED;
 export const INGESTED_AT_READING = at.INGESTED_AT_READING;
 export const DRAIN_PASSES = at.DRAIN_PASSES;

@@ -36,7 +36,7 @@ export function monitorNow(ctl: ControlViews, sources: ClockSources = SYSTEM): n
   // wall time since it for a step forward: the wall clock plus the offset, as the collector
   // will read it.
   if (t >= read && (offset === 0 || t - read <= FORWARD_STEP_MS)) return t;
-  return aheadOfTheCollector(f64, sources, t, offset);
+  return aheadOfTheCollector(ctl, sources, t, offset);
 }
 
 /**
@@ -47,16 +47,17 @@ export function monitorNow(ctl: ControlViews, sources: ClockSources = SYSTEM): n
  * then back again once the collector read it. The collector's reading goes on at the pace of
  * the monotonic clock, which all threads share, and the step is read as the collector will.
  */
-function aheadOfTheCollector(f64: Float64Array, sources: ClockSources, t: number, offset: number): number {
+function aheadOfTheCollector(ctl: ControlViews, sources: ClockSources, t: number, offset: number): number {
+  const { i32, f64 } = ctl;
   let seq: number;
   let read: number;
   let readMono: number;
   let tries = 0;
   do {
-    seq = f64[CLOCK_READ_SEQ]!;
+    seq = Atomics.load(i32, CLOCK_READ_SEQ);
     read = f64[CLOCK_READ]!;
     readMono = f64[CLOCK_READ_MONO]!;
-  } while ((seq % 2 === 1 || seq !== f64[CLOCK_READ_SEQ]) && ++tries < 100);
+  } while ((seq % 2 !== 0 || seq !== Atomics.load(i32, CLOCK_READ_SEQ)) && ++tries < 100);
   if (read === 0) return t;
   const expected = read + Math.max(0, sources.mono() - readMono);
   if (t < read) return expected;
@@ -118,11 +119,11 @@ export class SteadyClock {
     }
     this.lastT = t;
     this.lastMono = mono;
-    const f64 = this.ctl.f64;
-    f64[CLOCK_READ_SEQ]! += 1;
+    const { i32, f64 } = this.ctl;
+    Atomics.add(i32, CLOCK_READ_SEQ, 1);
     f64[CLOCK_READ] = t;
     f64[CLOCK_READ_MONO] = mono;
-    f64[CLOCK_READ_SEQ]! += 1;
+    Atomics.add(i32, CLOCK_READ_SEQ, 1);
     return t;
   }
 }
