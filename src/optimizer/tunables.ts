@@ -116,7 +116,7 @@ export interface TargetReading {
   /** The kind's mean over the window (a counter's rate); NaN without samples. */
   value: number;
   count: number;
-  /** `raw`: samples timed to the millisecond; `buckets`: the whole buckets that start in the window. */
+  /** `raw`: samples timed to the millisecond; `buckets`: the whole buckets that start in the window (for a window none starts in, the one it lies in). */
   source: 'raw' | 'buckets' | 'none';
   /** What `value` is counted in, to write after it ('' for a plain number or a ratio; ' ms', '%', ' requests/s' for a counter's rate). */
   unit: string;
