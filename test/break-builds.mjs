@@ -1542,7 +1542,7 @@ export const BREAKS = [
   {
     name: 'high error rate names hub members twice',
     what: "on a hub the error-rate diagnosis names each member's series of a route beside the cluster-wide one that holds their failures",
-    edits: [{ find: 'return failing.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort(', replace: 'return failing.sort(' }],
+    edits: [{ find: 'return withoutMemberTwins(failing, (s) => s.tags).sort(', replace: 'return failing.sort(' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['high error rate on a hub names a route failing cluster-wide once'],
   },

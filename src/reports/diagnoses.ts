@@ -302,14 +302,22 @@ function twinLabel(tags: Readonly<Record<string, string>>): string {
 }
 
 /**
+ * On a hub, `items` less each member's whose cluster-wide twin (the same tags but `instance`)
+ * is among them: said once, there. A member's alone is kept.
+ */
+function withoutMemberTwins<T>(items: readonly T[], tagsOf: (item: T) => Readonly<Record<string, string>>): T[] {
+  const clusterWide = new Set(items.filter((i) => tagsOf(i).instance === undefined).map((i) => twinLabel(tagsOf(i))));
+  return items.filter((i) => tagsOf(i).instance === undefined || !clusterWide.has(twinLabel(tagsOf(i))));
+}
+
+/**
  * The series of error_rate that failed, most failures first: a request's error_rate sample is
  * 1 or 0, so a series' sum is its failed requests. On a hub, a member's series is left out
  * when the cluster-wide series of the same tags holds its failures.
  */
 function failingSeries(series: readonly SeriesInput[], metric: string): SeriesStats[] {
   const failing = series.map((s) => s.stats).filter((s) => s.name === metric && s.sum > 0);
-  const clusterWide = new Set(failing.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
-  return failing.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort((a, b) => b.sum - a.sum || b.mean - a.mean);
+  return withoutMemberTwins(failing, (s) => s.tags).sort((a, b) => b.sum - a.sum || b.mean - a.mean);
 }
 
 /** A run of windows of one series whose error rate burst: when, its requests and how many failed. */
@@ -375,8 +383,7 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
   if (!overall || overall.count === 0) return [];
   // On a hub, a member's bursts are its cluster-wide series' too: said once, there.
   const own = series.filter((s) => s.stats.name === r.metric);
-  const clusterWide = new Set(own.filter((s) => s.stats.tags.instance === undefined).map((s) => twinLabel(s.stats.tags)));
-  const bursts = own.filter((s) => s.stats.tags.instance === undefined || !clusterWide.has(twinLabel(s.stats.tags))).flatMap(burstsOf).sort((a, b) => b.failed - a.failed);
+  const bursts = withoutMemberTwins(own, (s) => s.stats.tags).flatMap(burstsOf).sort((a, b) => b.failed - a.failed);
   const worst = bursts
     .slice(0, r.named)
     .map((b) => `${tagsLabel(b.tags)} ${b.failed} of ${b.requests} requests failed (${round((b.failed / b.requests) * 100)}%) in ${round((b.to - b.from) / 1000)} s from ${new Date(b.from).toISOString()}`)
@@ -536,8 +543,7 @@ const workerPoolSaturation: Rule = ({ series, window }) => {
     });
   }
   // On a hub, a pool saturated cluster-wide once, not again for each member; a member saturated alone is named.
-  const clusterWide = new Set(found.filter((f) => f.tags.instance === undefined).map((f) => twinLabel(f.tags)));
-  return found.filter((f) => f.tags.instance === undefined || !clusterWide.has(twinLabel(f.tags))).map((f) => f.diagnosis);
+  return withoutMemberTwins(found, (f) => f.tags).map((f) => f.diagnosis);
 };
 
 const slowFormula: Rule = ({ metrics, window }) => {
@@ -570,8 +576,7 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   const r = DIAGNOSIS_RULES.slowEndpoints;
   const slowAll = series.map((s) => s.stats).filter((s) => s.name === r.metric && s.count >= r.minEvents && s.p95 >= r.p95WarningMs);
   // On a hub, an endpoint slow cluster-wide once, not again for each member; a member slow alone is named.
-  const clusterWide = new Set(slowAll.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
-  const slow = slowAll.filter((s) => s.tags.instance === undefined || !clusterWide.has(twinLabel(s.tags))).sort((a, b) => b.p95 - a.p95);
+  const slow = withoutMemberTwins(slowAll, (s) => s.tags).sort((a, b) => b.p95 - a.p95);
   if (slow.length === 0) return [];
   const all = metrics.get(r.metric);
   const critical = slow[0]!.p95 >= r.p95CriticalMs;
@@ -582,8 +587,7 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
   // to find the host among the series.
   const least = slow[slow.length - 1]!.p95 * r.callShare;
   const callsAll = series.map((s) => s.stats).filter((s) => s.name === r.callMetric && s.count >= r.minEvents && s.p95 >= least);
-  const callsWide = new Set(callsAll.filter((s) => s.tags.instance === undefined).map((s) => twinLabel(s.tags)));
-  const calls = callsAll.filter((s) => s.tags.instance === undefined || !callsWide.has(twinLabel(s.tags))).sort((a, b) => b.p95 - a.p95);
+  const calls = withoutMemberTwins(callsAll, (s) => s.tags).sort((a, b) => b.p95 - a.p95);
   const lag = metrics.get(DIAGNOSIS_RULES.eventLoopBlocked.metric);
   const free = judged(lag) && lag.p99 < DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs ? lag : undefined;
   const waited = calls.slice(0, 3).map((s) => `${tagsLabel(s.tags)} ${round(s.p95)} ms (${s.count} calls)`);
