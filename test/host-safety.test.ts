@@ -218,6 +218,50 @@ describe('the host is never harmed by the monitor', () => {
     });
   }, 60_000);
 
+  it("brings a running monitor's actors back once threads can be made again, when its watchdog died while none could be (at the limit on threads): no sample lost", async () => {
+    // Three watchdog threads not made in a row gave every actor up for good, the running ones
+    // too: the monitor said 'running' with its collector stopped for the rest of the process's
+    // life, flush() failed "collector: is not running", and the samples stayed in the rings.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-thread-'));
+    const flag = join(dir, 'no-thread');
+    try {
+      const code = hostCode(
+        "import { rmSync, writeFileSync } from 'node:fs';",
+        "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+        'await m.start();',
+        "for (let i = 0; i < 10; i++) m.record('queue_size', i);",
+        'await m.flush();',
+        `writeFileSync(${JSON.stringify(flag)}, '');`,
+        // The watchdog thread ends as a crash would end it; none can be made while the flag lies.
+        'await globalThis.perfwatchThreadsFor.at(-1).terminate();',
+        "for (let i = 10; i < 20; i++) m.record('queue_size', i);",
+        'const t0 = Date.now();',
+        "while (!m.status().faults.byKind.watchdog?.lastMessage.includes('tried again') && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));",
+        'const down = { state: m.status().collector.state, fault: m.status().faults.byKind.watchdog?.lastMessage };',
+        `rmSync(${JSON.stringify(flag)});`,
+        "const flushed = await m.flush().then(() => 'flushed', (e) => e.message);",
+        'const h = await m.getMetricHistory({ metric: "queue_size" });',
+        'let count = 0, sum = 0;',
+        'for (const s of h.series) for (const p of s.points) { count += p.count; sum += p.sum; }',
+        'const after = m.status().collector.state;',
+        'await m.stop();',
+        'console.log(JSON.stringify({ down, flushed, after, count, sum }));',
+      );
+      const out = await runNode(['--import', new URL(fixture('no-thread-for.mjs')).pathname, '--input-type=module', '-e', code], 45_000, { PERFWATCH_NO_THREAD_FOR: 'workers/watchdog.js', PERFWATCH_NO_THREAD_WHILE: flag });
+      expect(out.killed, 'the host was still running after 45 s').toBe(false);
+      expect(out.code).toBe(0);
+      expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
+        down: { state: 'restarting', fault: 'watchdog: its thread could not be made 3 times in a row (ERR_WORKER_INIT_FAILED: EAGAIN): collector, alerts down until a thread can be made; tried again in 1 s' },
+        flushed: 'flushed',
+        after: 'running',
+        count: 20,
+        sum: 190,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("says that the SQLite driver could not load in a host run with --no-addons, not that its database is unusable, and leaves the database as it was", async () => {
     // The driver's load failed inside the open of the file, and was said as the file's fault:
     // "is not a usable SQLite database (Cannot load native addon …); … move it away", advice

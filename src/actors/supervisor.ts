@@ -92,11 +92,22 @@ export const WATCHDOG_BACKOFF_MS = 1_000;
 const MAX_STILLBORN = 3;
 
 /**
+ * Past MAX_STILLBORN, the actors that were running wait this long (doubled at each round given
+ * up in a row, up to WATCHDOG_RETRY_MAX_MS) for the next MAX_STILLBORN tries. They were given up
+ * for good: a running monitor whose watchdog died while the process was at its limit on threads
+ * (a burst of the host's own threads or children, a container's pids.max) went on as 'running'
+ * with every actor stopped, for the rest of the process's life, its samples left in the rings.
+ */
+export const WATCHDOG_RETRY_MS = 1_000;
+export const WATCHDOG_RETRY_MAX_MS = 30_000;
+
+/**
  * The main thread's link to the watchdog thread: started with the first actor, ended once
  * every actor is stopped. Should the watchdog itself die, a new one takes over the actors: at
  * once up to WATCHDOG_FAST_RESTARTS times a minute, then one a second, so that one that keeps
  * dying costs a few spawns a second and its faults, not a core; one that dies before a word
- * MAX_STILLBORN times in a row is not started again.
+ * MAX_STILLBORN times in a row is not started again for the actors start() waits for, and
+ * after a growing wait for the actors that ran (WATCHDOG_RETRY_MS).
  */
 export class WatchdogLink {
   private worker: Worker | undefined;
@@ -107,6 +118,8 @@ export class WatchdogLink {
   private losses: number[] = [];
   /** Watchdog threads in a row that ended before they said anything, or could not be made (see MAX_STILLBORN). */
   private stillborn = 0;
+  /** Rounds of MAX_STILLBORN tries given up in a row while actors ran: the next waits longer (WATCHDOG_RETRY_MS). */
+  private rounds = 0;
   /**
    * While a watchdog thread could not be made, until that counts as one that ended (see lost):
    * new Worker() throws at once when the process is at its limit on threads (ulimit -u, a
@@ -167,6 +180,7 @@ export class WatchdogLink {
     worker.on('message', (event: WatchdogEvent) => {
       heard = true;
       this.stillborn = 0;
+      this.rounds = 0;
       this.supervisors.get(event.actor)?.onEvent(event);
     });
     // After the listener: a 'message' listener refs the worker's port, which unref() then lets go.
@@ -187,23 +201,32 @@ export class WatchdogLink {
   /**
    * The watchdog thread ended (`heard`: after it said a word), or none could be made
    * (`unmade`): a new one takes over every running actor, unless MAX_STILLBORN in a row ended
-   * or were not made before a word.
+   * or were not made before a word. Then the actors start() waits for fail with the cause,
+   * and those that ran are tried again after a wait that grows round by round.
    */
   private lost(heard: boolean, lastError: Error | undefined, unmade: boolean): void {
+    const takeOver = (): void => {
+      for (const s of this.supervisors.values()) s.watchdogLost();
+    };
     if (!heard && ++this.stillborn >= MAX_STILLBORN) {
       this.stillborn = 0;
-      const why = unmade ? `could not be made ${MAX_STILLBORN} times in a row` : `ended ${MAX_STILLBORN} times in a row before it started an actor`;
-      const error = new ActorError('watchdog', `its thread ${why}${lastError ? ` (${describeError(lastError)})` : ''}: not started again`);
-      for (const s of this.supervisors.values()) s.watchdogFailed(error);
+      const why = `its thread ${unmade ? `could not be made ${MAX_STILLBORN} times in a row` : `ended ${MAX_STILLBORN} times in a row before it started an actor`}${lastError ? ` (${describeError(lastError)})` : ''}`;
+      const error = new ActorError('watchdog', `${why}: not started again`);
+      const down: string[] = [];
+      for (const s of this.supervisors.values()) {
+        if (s.state === 'starting') s.watchdogFailed(error);
+        else if (s.state !== 'stopped') down.push(s.name);
+      }
+      if (down.length === 0) return;
+      const waitMs = Math.min(WATCHDOG_RETRY_MS * 2 ** this.rounds++, WATCHDOG_RETRY_MAX_MS);
+      this.onFault(new ActorError('watchdog', `${why}: ${down.join(', ')} down until a thread can be made; tried again in ${waitMs / 1000} s`));
+      setTimeout(takeOver, waitMs).unref();
       return;
     }
     // The watchdog died (its actors with it): a new one takes over every running actor.
     const now = Date.now();
     this.losses = this.losses.filter((t) => now - t < 60_000);
     this.losses.push(now);
-    const takeOver = (): void => {
-      for (const s of this.supervisors.values()) s.watchdogLost();
-    };
     if (this.losses.length <= WATCHDOG_FAST_RESTARTS) takeOver();
     else setTimeout(takeOver, WATCHDOG_BACKOFF_MS).unref();
   }
@@ -398,7 +421,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     else if (this.state !== 'stopped') this.events.restart({ actor: this.name, restarts: event.restarts, downMs: event.downMs });
   }
 
-  /** No watchdog thread could start (WatchdogLink, MAX_STILLBORN): this actor is stopped, and whoever waits for it fails with `error`. */
+  /** No watchdog thread could start (WatchdogLink, MAX_STILLBORN) while start() waits for this actor: it is stopped, and start() and whoever else waits for it fail with `error`. */
   watchdogFailed(error: ActorError): void {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
