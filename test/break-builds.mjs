@@ -1479,7 +1479,7 @@ export const BREAKS = [
   {
     name: 'rule on unmatched tags says nothing',
     what: "an alert rule whose tags no series of its metric has (a typo of a tag key or value) is created without a note: it never fires and nothing says why",
-    edits: [{ find: ' ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));', replace: ';' }],
+    edits: [{ find: ' ?? unmatchedTagsNote(held.metric, held.tags, this.registry.find(held.metric).map((id) => this.registry.info(id).tags));', replace: ';' }],
     tests: ['bad-input.test.ts'],
     mustFail: ['keeps a rule whose tags no series of its metric has'],
   },
@@ -1695,7 +1695,7 @@ export const BREAKS = [
   {
     name: 'rule on an unnamed metric without a note',
     what: 'createAlertRule on a misspelled metric answers like any other rule: nothing says no metric has the name, nor the near one',
-    edits: [{ find: '    return note === undefined ? created : { ...created, note };', replace: '    return note === undefined ? created : created;' }],
+    edits: [{ find: '    return note === undefined ? { ...held, created } : { ...held, created, note };', replace: '    return { ...held, created };' }],
     tests: ['bad-input.test.ts', 'mcp-stdio.test.ts'],
     mustFail: ['keeps a rule on a metric no one has named yet, and notes it', 'keeps a rule on a metric no one has named yet, and says so'],
   },
@@ -3383,6 +3383,13 @@ export const BREAKS = [
     edits: [{ find: '      if (this.sameOnceEmptyDropped(family, info.tags)) {', replace: '      if (false) {' }],
     tests: ['http-metrics.test.ts'],
     mustFail: ['leaves out a series that an empty tag value makes the same as another for Prometheus'],
+  },
+  {
+    name: 'identical alert rule created again',
+    what: 'createRule takes a rule identical to one held as a new one: both fire on every breach and page twice, a service that creates its rules at each start adds one per restart, and an agent that retries a creation makes a second',
+    edits: [{ find: '    if (same) return { rule: same, created: false };', replace: '' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['answers the rule held for an identical one, with created false', 'answers an identical rule at the limit as the rule held', 'tells an MCP client that retries a creation that its rule exists'],
   },
 ];
 
