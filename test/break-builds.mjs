@@ -3405,6 +3405,13 @@ export const BREAKS = [
     tests: ['mcp-budgets.test.ts'],
     mustFail: ['names one next offset for the alerts, rules and history of a page'],
   },
+  {
+    name: 'raw history in arrival order',
+    what: "the raw ring's read stops at the first sample before the range and keeps arrival order: backdated samples of a batch put the history out of time order, and hide the samples after the range's start that arrived before them",
+    edits: [{ find: '      if (ts < from || ts >= to) continue;', replace: '      if (ts < from) break;\n      if (ts >= to) continue;' }, { find: '    return inTimeOrder(t, v);', replace: '    return { t, v };' }],
+    tests: ['history-order.test.ts'],
+    mustFail: ['gives them by time, and every one in the range'],
+  },
 ];
 
 function parseArgs(argv) {
