@@ -44,7 +44,8 @@ async function receiver(failFirst = 0): Promise<{ url: string; bodies: unknown[]
 describe('alerting, end to end', () => {
   it('fires and resolves through the alert actor, with events, alerts and history', async () => {
     const m = await started();
-    const rule = await m.createAlertRule({ metric: 'response_time', tags: { route: '/pay' }, operator: '>', threshold: 300, severity: 'critical', description: 'payments are slow' });
+    const { created, ...rule } = await m.createAlertRule({ metric: 'response_time', tags: { route: '/pay' }, operator: '>', threshold: 300, severity: 'critical', description: 'payments are slow' });
+    expect(created).toBe(true);
     expect(m.listAlertRules()).toEqual([rule]);
     const fired = once<AlertTransition>(m, 'alert');
     m.record('response_time', 450, { route: '/pay' });

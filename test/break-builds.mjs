@@ -1479,7 +1479,7 @@ export const BREAKS = [
   {
     name: 'rule on unmatched tags says nothing',
     what: "an alert rule whose tags no series of its metric has (a typo of a tag key or value) is created without a note: it never fires and nothing says why",
-    edits: [{ find: ' ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));', replace: ';' }],
+    edits: [{ find: ' ?? unmatchedTagsNote(held.metric, held.tags, this.registry.find(held.metric).map((id) => this.registry.info(id).tags));', replace: ';' }],
     tests: ['bad-input.test.ts'],
     mustFail: ['keeps a rule whose tags no series of its metric has'],
   },
@@ -1695,7 +1695,7 @@ export const BREAKS = [
   {
     name: 'rule on an unnamed metric without a note',
     what: 'createAlertRule on a misspelled metric answers like any other rule: nothing says no metric has the name, nor the near one',
-    edits: [{ find: '    return note === undefined ? created : { ...created, note };', replace: '    return note === undefined ? created : created;' }],
+    edits: [{ find: '    return note === undefined ? { ...held, created } : { ...held, created, note };', replace: '    return { ...held, created };' }],
     tests: ['bad-input.test.ts', 'mcp-stdio.test.ts'],
     mustFail: ['keeps a rule on a metric no one has named yet, and notes it', 'keeps a rule on a metric no one has named yet, and says so'],
   },
@@ -3390,6 +3390,34 @@ export const BREAKS = [
     edits: [{ find: "        if (s.state === 'starting') s.watchdogFailed(error);", replace: '        if (s.state !== \'stopped\') s.watchdogFailed(error);' }],
     tests: ['host-safety.test.ts'],
     mustFail: ["brings a running monitor's actors back once threads can be made again"],
+  },
+  {
+    name: 'identical alert rule created again',
+    what: 'createRule takes a rule identical to one held as a new one: both fire on every breach and page twice, a service that creates its rules at each start adds one per restart, and an agent that retries a creation makes a second',
+    edits: [{ find: '    if (same) return { rule: same, created: false };', replace: '' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['answers the rule held for an identical one, with created false', 'answers an identical rule at the limit as the rule held', 'tells an MCP client that retries a creation that its rule exists'],
+  },
+  {
+    name: 'HTTP call left running when its client hangs up',
+    what: "a 2025-era session's POST whose connection closes before its answer leaves its calls running: a capture holds the one capture there is to its end for no one, a report its pool thread",
+    edits: [{ find: '      cancelOnHangup(session.transport, res, body);', replace: '' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['stop when the connection of their request closes'],
+  },
+  {
+    name: 'alerts page lists cut apart',
+    what: "get_performance_alerts cuts its alerts, rules and history by their shares of the budget alone: a page names a next offset per list, though they share one, and following one skips items of the others",
+    edits: [{ find: '  if (offset !== undefined) sameNextOffset(pages, offset);', replace: '' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ['names one next offset for the alerts, rules and history of a page'],
+  },
+  {
+    name: 'raw history in arrival order',
+    what: "the raw ring's read stops at the first sample before the range and keeps arrival order: backdated samples of a batch put the history out of time order, and hide the samples after the range's start that arrived before them",
+    edits: [{ find: '      if (ts < from || ts >= to) continue;', replace: '      if (ts < from) break;\n      if (ts >= to) continue;' }, { find: '    return inTimeOrder(t, v);', replace: '    return { t, v };' }],
+    tests: ['history-order.test.ts'],
+    mustFail: ['gives them by time, and every one in the range'],
   },
 ];
 

@@ -99,6 +99,33 @@ describe('answer budgets', () => {
     expect(past.text).toMatch(/none from offset 300: offset counts from 0 to 299/);
   });
 
+  it('names one next offset for the alerts, rules and history of a page, which skips none of them', async () => {
+    // The lists share the offset but not the budget: cut at 4 alerts, 4 rules and 6
+    // changes, the page said "pass offset 6" for the history, which skipped alerts and rules
+    // 4 and 5.
+    const seen = { alerts: [] as string[], rules: [] as string[], history: [] as string[] };
+    const history = monitor.getAlertHistory().length;
+    let offset = 0;
+    for (let pages = 0; ; pages++) {
+      expect(pages, 'pages walked').toBeLessThan(400);
+      const { r, text } = await call('get_performance_alerts', { include_rules: true, include_history: true, offset });
+      const page = r.structuredContent as { alerts: Record<string, string>[]; rules: Record<string, string>[]; history: Record<string, string>[] };
+      seen.alerts.push(...page.alerts.map((a) => `${a.rule_id}/${a.fingerprint}`));
+      seen.rules.push(...page.rules.map((x) => x.id!));
+      seen.history.push(...page.history.map((t) => `${t.at}/${t.fingerprint}/${t.to}`));
+      const named = new Set([...text.matchAll(/pass offset (\d+) for the next page/g)].map((m) => Number(m[1])));
+      if (named.size === 0) break;
+      expect([...named], `the next offsets page ${pages} names`).toHaveLength(1);
+      offset = [...named][0]!;
+    }
+    expect(seen.alerts).toHaveLength(300);
+    expect(new Set(seen.alerts).size).toBe(300);
+    expect(seen.rules).toHaveLength(30);
+    expect(new Set(seen.rules).size).toBe(30);
+    expect(seen.history).toHaveLength(history);
+    expect(new Set(seen.history).size).toBe(history);
+  });
+
   it('gives history as columns: raw samples as times and values, no object per point', async () => {
     const { r } = await call('get_metric_history', { metric_type: 'response_time', tags: { endpoint: '/api/e3' }, max_points: 256 });
     const [s] = r.structuredContent.series as Record<string, unknown>[];

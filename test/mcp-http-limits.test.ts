@@ -277,6 +277,30 @@ describe('HTTP sessions of clients that went quiet', () => {
   });
 });
 
+describe('HTTP calls whose client hangs up', () => {
+  it('stop when the connection of their request closes: the capture ends, and the session serves the next call', async () => {
+    const { server, monitor } = await serving({ port: 0 });
+    const opened = await fetch(server.url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INIT) });
+    const session = { ...JSON_HEADERS, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
+    await opened.body?.cancel();
+    const capture = (id: number, seconds: number, signal?: AbortSignal) =>
+      fetch(server.url, { method: 'POST', headers: session, signal, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'capture_performance_profile', arguments: { seconds } } }) });
+    // The client goes (a process killed, a connection cut) without a notifications/cancelled.
+    const gone = new AbortController();
+    const answered = capture(2, 20, gone.signal).then((r) => r.text());
+    answered.catch(() => {});
+    await waitFor(() => monitor.profilingStatus().busy !== null, 10_000, 'the capture running');
+    gone.abort();
+    await expect(answered).rejects.toThrow();
+    // Left running, it held the one capture there is for its 20 s, for no one: every capture
+    // asked for meanwhile was PW_ERR_BUSY.
+    await waitFor(() => monitor.profilingStatus().busy === null, 10_000, 'the capture of the closed request ended');
+    expect((monitor.getProfile(1) as { seconds: number }).seconds).toBeLessThan(20);
+    const next = await (await capture(3, 1)).text();
+    expect(next).toMatch(/"structuredContent":\{"id":2,"state":"done"/);
+  }, 40_000);
+});
+
 describe('HTTP request bodies', () => {
   const LIMIT = 64 * 1024;
 

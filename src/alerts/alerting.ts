@@ -15,7 +15,7 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
-import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { SEVERITIES, describeRule, parseAlertRule, ruleKey, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
 export interface AlertQuery {
@@ -119,6 +119,10 @@ export class Alerting {
   private historySeq = 0;
   /** createRule() calls past the limit's check and not yet in `rules` (their commit awaited): they count against it. */
   private creating = 0;
+  /** The ruleKey of each rule held, made when first compared. */
+  private readonly keys = new WeakMap<AlertRule, string>();
+  /** createRule() calls not yet answered, by their rule's ruleKey. */
+  private readonly creatingKeys = new Map<string, Promise<void>>();
 
   constructor(deps: AlertingDeps) {
     this.deps = deps;
@@ -215,13 +219,49 @@ export class Alerting {
     return this.notifier.urls();
   }
 
-  async createRule(input: unknown): Promise<AlertRule> {
+  /**
+   * The rule, created, or the rule held that is identical to it (ruleKey) with `created`
+   * false: an agent that retries a call it saw time out, or a service that creates its rules
+   * at each start, would otherwise get two rules that page together. A creation identical to
+   * one still waiting for its commit waits for it and answers its rule.
+   */
+  async createRule(input: unknown): Promise<{ rule: AlertRule; created: boolean }> {
     const parsed = parseAlertRule(input);
+    const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
+    const key = ruleKey(rule);
+    const same = this.heldAs(key);
+    if (same) return { rule: same, created: false };
+    const pending = this.creatingKeys.get(key);
+    if (pending) {
+      // Its failure is its caller's to hear: this call then tries on its own.
+      await pending.catch(() => {});
+      return this.createRule(input);
+    }
     const held = this.rules.size + this.creating;
     if (held >= this.deps.maxRules) {
       throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
     }
-    const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
+    const creation = this.create(rule);
+    this.creatingKeys.set(key, creation);
+    try {
+      await creation;
+    } finally {
+      this.creatingKeys.delete(key);
+    }
+    return { rule, created: true };
+  }
+
+  /** The rule held whose ruleKey is `key`, if one is (each rule's key made once, when first compared). */
+  private heldAs(key: string): AlertRule | undefined {
+    for (const rule of this.rules.values()) {
+      let k = this.keys.get(rule);
+      if (k === undefined) this.keys.set(rule, (k = ruleKey(rule)));
+      if (k === key) return rule;
+    }
+    return undefined;
+  }
+
+  private async create(rule: AlertRule): Promise<void> {
     this.creating++;
     try {
       if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
@@ -234,7 +274,6 @@ export class Alerting {
       await this.actor.call((a) => a.addRule(rule), true);
       await this.batches;
     }
-    return rule;
   }
 
   listRules(): AlertRule[] {

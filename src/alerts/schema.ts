@@ -153,6 +153,25 @@ export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSc
   return parsed.data;
 }
 
+/**
+ * What makes two rules the same: every field as applied (defaults filled in, the name given or
+ * derived), tags and labels in key order, an empty map as none. Two such rules judge the same
+ * series alike, so they fire together and notify every alert twice.
+ */
+export function ruleKey(rule: AlertRule): string {
+  const fields: [string, unknown][] = [];
+  for (const key of Object.keys(rule).sort()) {
+    if (key === 'id' || key === 'createdAt') continue;
+    let value: unknown = rule[key as keyof AlertRule];
+    if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      value = entries.length ? entries : undefined;
+    }
+    if (value !== undefined) fields.push([key, value]);
+  }
+  return JSON.stringify(fields);
+}
+
 export function describeRule(rule: Pick<AlertRule, 'metric' | 'aggregation' | 'window' | 'operator' | 'threshold'>): string {
   const what = rule.aggregation === 'last' ? rule.metric : `${rule.aggregation}(${rule.metric}[${rule.window}s])`;
   return `${what} ${rule.operator} ${rule.threshold}`;

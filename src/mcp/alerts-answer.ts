@@ -76,6 +76,13 @@ function byRule(active: readonly Alert[]): z.output<typeof RuleCount>[] {
   return [...counts.values()].sort((x, y) => y.firing + y.pending - (x.firing + x.pending));
 }
 
+/** A list's items taken for a page (take), with their lines and bytes. */
+interface Taken {
+  shown: unknown[];
+  lines: string[];
+  bytes: number;
+}
+
 /**
  * Items of a list that fit, from `from`: `limit` when one was asked for, else as many as fit
  * in `budget` bytes (each item's JSON and text line), and at least `min`: a page that names
@@ -170,27 +177,48 @@ export function alertsAnswer(
   const min = offset === undefined ? 0 : 1;
   const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists, offset, min);
   left -= alerts.bytes;
+  const pages: [Taken, number][] = [[alerts, all.length]];
+  const allRules = args.include_rules ? monitor.listAlertRules() : [];
+  const r = args.include_rules ? take(allRules.map(ruleOut), ruleLine, args.limit, left / (lists - 1), offset, min) : undefined;
+  if (r) {
+    left -= r.bytes;
+    pages.push([r, allRules.length]);
+  }
+  const allHistory = args.include_history ? monitor.getAlertHistory() : [];
+  // The newest 1,000 from offset, newest first (a page holds at most that many).
+  const end = Math.max(0, allHistory.length - (offset ?? 0));
+  const h = args.include_history ? take(allHistory.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), transitionLine, args.limit, left, 0, min) : undefined;
+  if (h) pages.push([h, allHistory.length]);
+  if (offset !== undefined) sameNextOffset(pages, offset);
   const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: (offset ?? 0) + alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
   const note = pageNote(alerts.shown.length, all.length, offset, offset === undefined ? MORE_ALERTS : 'or state and severity to choose');
   const lines = [`${head}${note ? ` (${note})` : ''}`];
   if (countLine) lines.push(countLine);
   lines.push(...alerts.lines);
-  if (args.include_rules) {
-    const all = monitor.listAlertRules();
-    const r = take(all.map(ruleOut), ruleLine, args.limit, left / (lists - 1), offset, min);
-    left -= r.bytes;
+  if (r) {
     structured.rules = r.shown;
-    structured.rules_truncated = (offset ?? 0) + r.shown.length < all.length;
-    lines.push(`rules${listNote(r.shown.length, all.length, offset)}:`, ...r.lines);
+    structured.rules_truncated = (offset ?? 0) + r.shown.length < allRules.length;
+    lines.push(`rules${listNote(r.shown.length, allRules.length, offset)}:`, ...r.lines);
   }
-  if (args.include_history) {
-    // The newest 1,000 from offset, newest first (a page holds at most that many).
-    const all = monitor.getAlertHistory();
-    const end = Math.max(0, all.length - (offset ?? 0));
-    const h = take(all.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), transitionLine, args.limit, left, 0, min);
+  if (h) {
     structured.history = h.shown;
-    structured.history_truncated = (offset ?? 0) + h.shown.length < all.length;
-    lines.push(`history, newest first${listNote(h.shown.length, all.length, offset)}:`, ...h.lines);
+    structured.history_truncated = (offset ?? 0) + h.shown.length < allHistory.length;
+    lines.push(`history, newest first${listNote(h.shown.length, allHistory.length, offset)}:`, ...h.lines);
   }
   return { structured, text: lines.join('\n') };
+}
+
+/**
+ * Cuts the lists of a page to the fewest items any cut list shows: they share one offset, so
+ * the next page starts at the same place in each. Cut by the budget's shares, a page of 4
+ * alerts, 4 rules and 6 changes named offset 6 for the history, which skipped alerts and
+ * rules 4 and 5 (and offset 4, which the others named, showed changes 4 and 5 again).
+ */
+function sameNextOffset(lists: readonly [Taken, number][], offset: number): void {
+  let fewest = Infinity;
+  for (const [list, total] of lists) if (offset + list.shown.length < total) fewest = Math.min(fewest, list.shown.length);
+  for (const [list] of lists) {
+    list.shown.length = Math.min(list.shown.length, fewest);
+    list.lines.length = Math.min(list.lines.length, fewest);
+  }
 }

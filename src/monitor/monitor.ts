@@ -591,12 +591,14 @@ export class PerformanceMonitor extends EventEmitter {
    * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating, to
    * the rule and, when no metric has its name yet, a `note` that says so and names the known
    * metric a typo most likely meant; likewise when the metric has series but none with the
-   * rule's tags (the tag key or value a typo most likely meant).
+   * rule's tags (the tag key or value a typo most likely meant). A rule identical to one held
+   * (every field as applied, defaults filled in) is not created again: the answer is the rule
+   * held, with `created` false.
    */
-  async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { note?: string }> {
-    const created = await this.alerting.createRule(rule);
-    const note = unseenMetricNote(created.metric, this.query.knownNames()) ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));
-    return note === undefined ? created : { ...created, note };
+  async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { created: boolean; note?: string }> {
+    const { rule: held, created } = await this.alerting.createRule(rule);
+    const note = unseenMetricNote(held.metric, this.query.knownNames()) ?? unmatchedTagsNote(held.metric, held.tags, this.registry.find(held.metric).map((id) => this.registry.info(id).tags));
+    return note === undefined ? { ...held, created } : { ...held, created, note };
   }
 
   listAlertRules(): AlertRule[] {

@@ -16,7 +16,13 @@ export class RawReads extends SeriesTotals {
     return Atomics.load(this.hotI32, id * HOT_F64 * 2 + RAW_HEAD);
   }
 
-  /** Published raw samples with from <= t < to, oldest first. */
+  /**
+   * Published raw samples with from <= t < to, oldest first. The ring holds them in the order
+   * they arrived, and a sample's own timestamp (recordBatch) may lie an interval before or 5 s
+   * after those that arrived around it: every slot is read, not only those up to the first
+   * one before `from` (which left out the samples after `from` that arrived before it), and
+   * the samples are put in time order when they are not in it.
+   */
   raw(id: number, from = -Infinity, to = Infinity, limit = this.layout.rawCap): RawSamples {
     const L = this.layout;
     const base = id * L.slotF64;
@@ -29,8 +35,8 @@ export class RawReads extends SeriesTotals {
       const k = (head - j) | 0;
       const at = base + L.rawOffsetF64 + 2 * (k & (L.rawCap - 1));
       const ts = this.f64[at]!;
-      if (ts < from || ts === 0) break;
-      if (ts >= to) continue;
+      if (ts === 0) break;
+      if (ts < from || ts >= to) continue;
       t.push(ts);
       v.push(this.f64[at + 1]!);
       idx.push(k);
@@ -43,7 +49,7 @@ export class RawReads extends SeriesTotals {
     v.length = keep;
     t.reverse();
     v.reverse();
-    return { t, v };
+    return inTimeOrder(t, v);
   }
 
   /** Oldest time still held in the raw ring, or NaN. */
@@ -95,4 +101,13 @@ export class RawReads extends SeriesTotals {
     }
     return n;
   }
+}
+
+/** The samples by time (arrival order among equal times), as they are when none arrived out of it. */
+function inTimeOrder(t: number[], v: number[]): RawSamples {
+  let ordered = true;
+  for (let i = 1; i < t.length && ordered; i++) ordered = t[i]! >= t[i - 1]!;
+  if (ordered) return { t, v };
+  const order = Array.from(t.keys()).sort((a, b) => t[a]! - t[b]! || a - b);
+  return { t: order.map((i) => t[i]!), v: order.map((i) => v[i]!) };
 }

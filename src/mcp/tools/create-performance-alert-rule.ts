@@ -56,12 +56,14 @@ const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe
 /**
  * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
  * the condition once, the series it watches (its tag filter), and the name only when it is
- * not the condition itself.
+ * not the condition itself. A rule identical to one held was not created again: the text says
+ * that the rule answered is the one held, and since when.
  */
-export function ruleCreatedText(r: z.output<typeof RuleOut>): string {
+export function ruleCreatedText(r: z.output<typeof RuleOut>, created = true): string {
   const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
   const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
-  return `created rule ${r.id}: ${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+  const what = `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+  return created ? `created rule ${r.id}: ${what}` : `rule ${r.id} exists with these same fields (created ${r.created_at}): none added. ${what}`;
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -79,7 +81,7 @@ export default function register(server: McpServer, front: Front): void {
       annotations: WRITE,
     },
     async (args) => {
-      let rule: AlertRule & { note?: string };
+      let rule: AlertRule & { created: boolean; note?: string };
       try {
         rule = await host.monitor.createAlertRule({
           metric: args.metric_type,
@@ -103,8 +105,9 @@ export default function register(server: McpServer, front: Front): void {
         throw snakeError(error);
       }
       const out = RuleOut.parse(ruleOut(rule));
-      // The note goes in the text only: tools/list has no bytes left for another output field (mcp-budgets).
-      return { structured: { rule: out }, text: `${ruleCreatedText(out)}${rule.note ? `; ${rule.note}` : ''}` };
+      // The note, and whether the rule is one held before, go in the text only: tools/list has
+      // no bytes left for another output field (mcp-budgets).
+      return { structured: { rule: out }, text: `${ruleCreatedText(out, rule.created)}${rule.note ? `; ${rule.note}` : ''}` };
     },
   );
 }

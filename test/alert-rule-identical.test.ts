@@ -1,0 +1,99 @@
+/**
+ * A rule identical to one held (every field as applied, defaults filled in, tags and labels in
+ * any order) is answered as that rule, not created again: two such rules fire together on
+ * every breach and page twice. The library says so with `created: false`, the MCP tool in its
+ * text; an agent that retries a call it saw time out finds its rule, not a second one.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PerformanceMonitor, type AlertRuleInput } from '../dist/src/index.js';
+import { monitorStarter, waitFor } from './helpers.js';
+import { call, connectInMemory, text, type AnyClient } from './mcp-helpers.js';
+
+const started = monitorStarter();
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const slowPay: AlertRuleInput = { metric: 'response_time', tags: { endpoint: '/pay', method: 'POST' }, aggregation: 'p99', window: 60, operator: '>', threshold: 300, severity: 'critical' };
+
+describe('identical alert rules', () => {
+  it('answers the rule held for an identical one, with created false, and creates one that differs in any field', async () => {
+    const m = await started();
+    const first = await m.createAlertRule(slowPay);
+    expect(first.created).toBe(true);
+    // The same rule, its tags in another order and its defaults given.
+    const again = await m.createAlertRule({ ...slowPay, tags: { method: 'POST', endpoint: '/pay' }, duration: 0, cooldown: 0, autoResolve: true, name: 'p99(response_time[60s]) > 300' });
+    expect(again).toMatchObject({ id: first.id, created: false, createdAt: first.createdAt });
+    expect(m.listAlertRules().map((r) => r.id)).toEqual([first.id]);
+    for (const differs of [{ threshold: 301 }, { severity: 'warning' as const }, { name: 'pay is slow' }, { tags: { endpoint: '/pay' } }, { labels: { team: 'payments' } }]) {
+      const other = await m.createAlertRule({ ...slowPay, ...differs });
+      expect(other.created, JSON.stringify(differs)).toBe(true);
+      expect(other.id).not.toBe(first.id);
+    }
+    expect(m.listAlertRules()).toHaveLength(6);
+    // One breach, one alert of the rule: not two that page together.
+    m.record('response_time', 900, { endpoint: '/pay', method: 'POST' });
+    await m.flush();
+    await waitFor(() => m.getAlerts().some((a) => a.ruleId === first.id) || undefined, 10_000, 'the firing');
+    expect(m.getAlerts().filter((a) => a.ruleId === first.id)).toHaveLength(1);
+    // Once deleted, the rule is created anew.
+    expect(await m.deleteAlertRule(first.id)).toBe(true);
+    const anew = await m.createAlertRule(slowPay);
+    expect(anew.created).toBe(true);
+    expect(anew.id).not.toBe(first.id);
+  });
+
+  it('answers an identical rule at the limit as the rule held, not as a refusal', async () => {
+    const m = await started({ maxAlertRules: 1 });
+    const first = await m.createAlertRule(slowPay);
+    await expect(m.createAlertRule(slowPay)).resolves.toMatchObject({ id: first.id, created: false });
+    await expect(m.createAlertRule({ ...slowPay, threshold: 1 })).rejects.toMatchObject({ code: 'PW_ERR_CAPACITY' });
+  });
+
+  it('creates one rule for identical creations in flight at once, each waiting for its commit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-rule-identical-'));
+    dirs.push(dir);
+    const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+    await m.start();
+    try {
+      const answers = await Promise.all(Array.from({ length: 5 }, () => m.createAlertRule(slowPay)));
+      expect(new Set(answers.map((r) => r.id)).size).toBe(1);
+      expect(answers.filter((r) => r.created)).toHaveLength(1);
+      expect(m.listAlertRules()).toHaveLength(1);
+    } finally {
+      await m.stop();
+    }
+    // What the database keeps is that one rule, and a restarted monitor knows it as held.
+    const again = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+    await again.start();
+    try {
+      expect(again.listAlertRules()).toHaveLength(1);
+      await expect(again.createAlertRule(slowPay)).resolves.toMatchObject({ id: again.listAlertRules()[0]!.id, created: false });
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it('tells an MCP client that retries a creation that its rule exists, and answers that rule', async () => {
+    const m = await started();
+    const client = await connectInMemory(m, 'identical-rules');
+    try {
+      const args = { metric_type: 'response_time', tags: { endpoint: '/pay' }, aggregation: 'p99', window: 60, operator: '>', threshold: 300, severity: 'critical' };
+      const first = await call(client as unknown as AnyClient, 'create_performance_alert_rule', args);
+      const id = (first.structuredContent!.rule as { id: string }).id;
+      expect(text(first)).toBe(`created rule ${id}: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical)`);
+      const again = await call(client as unknown as AnyClient, 'create_performance_alert_rule', args);
+      expect(again.isError).toBeFalsy();
+      expect(again.structuredContent!.rule).toEqual(first.structuredContent!.rule);
+      const at = (first.structuredContent!.rule as { created_at: string }).created_at;
+      expect(text(again)).toBe(`rule ${id} exists with these same fields (created ${at}): none added. p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical)`);
+      expect(m.listAlertRules()).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+});
