@@ -53,8 +53,10 @@ describe('perfwatch mcp over stdio (SDK v2 client, protocol 2025-11-25)', () => 
     expect(await ok(client, 'record_performance_metric', { samples }, schemas.RecordOutput)).toEqual({ recorded: 20_000, metrics: ['lane_check'], truncated: false });
     // The lane read it into columns: the monitor recorded it through recordColumns.
     await expect.poll(() => recordPaths().slice(seen)).toEqual(['record path: recordColumns 20000']);
-    // An escaped quote in a tag value: the lane leaves the whole line to JSON.parse.
-    const escaped = samples.map((s, i) => (i === 0 ? { ...s, tags: { shard: 'q"' } } : s));
+    // An escaped quote in a tag value: the lane leaves the whole line to JSON.parse. Stamped
+    // anew: the first call's stamp may be more than the interval old by now on a loaded machine.
+    const later = Date.now();
+    const escaped = samples.map((s, i) => ({ ...s, ...(s.timestamp === undefined ? {} : { timestamp: later }), ...(i === 0 ? { tags: { shard: 'q"' } } : {}) }));
     expect(await ok(client, 'record_performance_metric', { samples: escaped }, schemas.RecordOutput)).toMatchObject({ recorded: 20_000 });
     await expect.poll(() => recordPaths().slice(seen)).toEqual(['record path: recordColumns 20000', 'record path: recordBatch 20000']);
     const got = await ok(client, 'get_performance_metrics', { metric_types: ['lane_check'] }, schemas.MetricsOutput);
