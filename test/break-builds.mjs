@@ -3384,6 +3384,20 @@ export const BREAKS = [
     tests: ['http-metrics.test.ts'],
     mustFail: ['leaves out a series that an empty tag value makes the same as another for Prometheus'],
   },
+  {
+    name: "hub takes a member's numbers past what a monitor records",
+    what: "the wire checks a batch row's sum, min, max and last for NaN alone: a member's Infinity or 1e200 makes the cluster-wide series' sum Infinity for good, and a row's min above its max is taken as it is",
+    edits: [{ find: '    if (!(Math.abs(stats[5 * i + 1]!) <= count * MAX_MAGNITUDE)) throw', replace: '    if (Number.isNaN(stats[5 * i + 1]!)) throw' }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ['is malformed: a sum of Infinity'],
+  },
+  {
+    name: "hub takes a member's sketch of more samples than its count",
+    what: "the hub merges a member's sketch whatever samples it holds: a bucket of one sample with a sketch of millions moves every quantile of the cluster-wide series",
+    edits: [{ find: "        else if (held > stats[5 * i]!) this.refuse(", replace: "        else if (held < 0) this.refuse(" }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ["a sketch that holds more samples than its bucket's count"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -368,10 +368,17 @@ export class Hub {
     // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
     if (m.defs.length > 0) this.define(member, m);
     for (let i = 0; i < m.sids.length; i++) {
+      const def = member.defs[m.sids[i]!];
       // A member with a definition refused has rows of it in every batch: those are refused
       // entries (resolve), not a breach.
-      if (member.defs[m.sids[i]!] === undefined && !member.refusedDef) {
+      if (def === undefined && !member.refusedDef) {
         this.reject(conn, new WireError(`batch ${m.seq} row ${i}: sid ${m.sids[i]} was never defined`));
+        return;
+      }
+      // A counter's samples are increments, never negative (producer.ts): one taken made the
+      // cluster-wide counter go down, which Prometheus reads as a reset.
+      if (def?.[3] === 'counter' && (m.stats[5 * i + 2]! < 0 || m.stats[5 * i + 1]! < 0)) {
+        this.reject(conn, new WireError(`batch ${m.seq} row ${i}: series "${def[1]}" is a counter, whose increments are not negative: min ${m.stats[5 * i + 2]}, sum ${m.stats[5 * i + 1]}`));
         return;
       }
     }
@@ -568,7 +575,9 @@ export class Hub {
       const sid = sids[i]!;
       if (this.resolve(member, sid)) {
         const used = to > from ? decodeSketchRange(sketches, from, to, runs, pos) : -1;
+        const held = used > 0 ? sketched(runs, pos) : 0;
         if (used === 0) this.refuse(member, `${this.named(member, sid)}: the sketch does not decode`);
+        else if (held > stats[5 * i]!) this.refuse(member, `${this.named(member, sid)}: its sketch holds ${held} samples, more than the bucket's count, ${stats[5 * i]}`);
         else {
           runAt[k] = 0;
           if (used > 0) {
@@ -630,6 +639,17 @@ export class Hub {
     member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
     member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
+}
+
+/**
+ * The samples a decoded sketch run ([n, key, count, …] at `pos`) holds. A member's bucket has
+ * at most its count in its sketch (fewer where its store had lost some); one with more would
+ * move every quantile of the cluster-wide series it merges into.
+ */
+function sketched(runs: Int32Array, pos: number): number {
+  let total = 0;
+  for (let j = 0, n = runs[pos]!; j < n; j++) total += runs[pos + 2 + 2 * j]! >>> 0;
+  return total;
 }
 
 /** A name as a refusal shows it: one past the registry's limit is cut there. */
