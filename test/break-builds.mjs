@@ -3398,6 +3398,13 @@ export const BREAKS = [
     tests: ['hub-hostile.test.ts'],
     mustFail: ["a sketch that holds more samples than its bucket's count"],
   },
+  {
+    name: "a link's earlier name keeps it",
+    what: "a hello under a new name on a link leaves the name before it holding that link: it shows connected for good, and a process of that name is refused as another live member's rival",
+    edits: [{ find: '    if (prior !== undefined && prior !== member && prior.conn === conn) prior.conn = undefined;', replace: '' }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ['belongs to the last'],
+  },
 ];
 
 function parseArgs(argv) {

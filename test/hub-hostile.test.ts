@@ -88,3 +88,26 @@ describe('a member that sends numbers no monitor records', () => {
     m.close();
   });
 });
+
+describe('a link that says hello under several names', () => {
+  it('belongs to the last: the names before it are no longer connected, and a process under one of them is welcomed', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const m = await rawMember(path);
+    m.send({ t: 'hello', instance: 'first', epoch: 'e', intervalMs: 1000 });
+    await m.answer(1);
+    m.send({ t: 'hello', instance: 'second', epoch: 'e', intervalMs: 1000 });
+    await m.answer(2);
+    const connected = () => Object.fromEntries(hubStatus(hub).members.map((s) => [s.instance, s.connected]));
+    expect(connected()).toEqual({ first: false, second: true });
+    // The link was the second's: a process named first is no other live member's rival.
+    const first = await rawMember(path);
+    first.send({ t: 'hello', instance: 'first', epoch: 'another', intervalMs: 1000 });
+    expect(await first.answer(1)).toMatchObject({ t: 'welcome' });
+    m.close();
+    await m.closed();
+    await waitFor(() => !connected().second, 10_000, 'the closed link seen');
+    expect(connected()).toEqual({ first: true, second: false });
+    first.close();
+  });
+});

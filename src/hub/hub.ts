@@ -436,6 +436,11 @@ export class Hub {
       this.byConn.delete(member.conn);
       member.conn.reset();
     }
+    // The link said hello under another name before: it is this member's now. Left to the
+    // name before, that one showed connected for good, and a process of that name was refused
+    // as another live member's rival until it went stale.
+    const prior = this.byConn.get(conn);
+    if (prior !== undefined && prior !== member && prior.conn === conn) prior.conn = undefined;
     member.conn = conn;
     member.slotNamed = slotName !== undefined;
     member.lastSeen = Date.now();
