@@ -2764,7 +2764,7 @@ export const BREAKS = [
   {
     name: "a hub member's definitions unbounded",
     what: "the hub keeps every series definition a member sends for its run: a member (broken, hostile) that sends ever new ones grows the hub without end, though the store refuses series past maxSeries",
-    edits: [{ find: 'if (over !== undefined || (member.defs[def[0]] === undefined && member.defined >= limit)) {', replace: 'if (over !== undefined) {' }],
+    edits: [{ find: 'if (over !== undefined || (member.defs[def[0]] === undefined && this.defined >= limit)) {', replace: 'if (over !== undefined) {' }],
     tests: ['hub.test.ts'],
     mustFail: ["a member's series definitions are kept within the hub's bounds"],
   },
@@ -3404,6 +3404,20 @@ export const BREAKS = [
     edits: [{ find: '    if (prior !== undefined && prior !== member && prior.conn === conn) prior.conn = undefined;', replace: '' }],
     tests: ['hub-hostile.test.ts'],
     mustFail: ['belongs to the last'],
+  },
+  {
+    name: 'hub members unbounded',
+    what: 'the hub makes a member record for every new name said in a hello: a peer saying hello under ever new names grows it by a record a name, 200 MB for 200,000 names in seconds',
+    edits: [{ find: '    if (!member && this.members.size >= this.d.registry.limits.maxSeries) {', replace: '    if (!member && this.members.size < 0) {' }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ['with names: the hub holds at most its maxSeries members'],
+  },
+  {
+    name: 'hub definitions bounded per member only',
+    what: "the hub keeps up to maxSeries series definitions for each member: with many members, maxSeries times as many as its store could ever hold",
+    edits: [{ find: '(member.defs[def[0]] === undefined && this.defined >= limit)', replace: '(member.defs[def[0]] === undefined && member.defined >= limit)' }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ['with definitions: the hub keeps at most its maxSeries of them across all its members'],
   },
 ];
 

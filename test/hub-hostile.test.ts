@@ -111,3 +111,40 @@ describe('a link that says hello under several names', () => {
     first.close();
   });
 });
+
+describe('a member that floods the hub', () => {
+  it("with names: the hub holds at most its maxSeries members and refuses a new name past them, naming the field; a member it knows is welcomed again", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, maxSeries: 16, hub: { listen: path } });
+    const m = await rawMember(path);
+    for (let i = 0; i < 16; i++) m.send({ t: 'hello', instance: `name-${i}`, epoch: 'e', intervalMs: 1000 });
+    await m.answer(16);
+    m.send({ t: 'hello', instance: 'name-16', epoch: 'e', intervalMs: 1000 });
+    expect(await m.answer(17)).toEqual({ t: 'reject', field: 'maxSeries', message: 'member "name-16" would be one more than the 16 members a hub holds at most (its maxSeries: each member has series of its own); raise the hub\'s maxSeries, or wait until a silent member is forgotten (hub.dropMs)' });
+    await m.closed();
+    const s = hubStatus(hub);
+    expect(s.members).toHaveLength(16);
+    expect(s.lastError?.message).toMatch(/^member "name-16" would be one more than the 16 members/);
+    const again = await rawMember(path);
+    again.send({ t: 'hello', instance: 'name-3', epoch: 'e', intervalMs: 1000 });
+    expect(await again.answer(1)).toMatchObject({ t: 'welcome' });
+    again.close();
+  });
+
+  it('with definitions: the hub keeps at most its maxSeries of them across all its members, not maxSeries each', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, maxSeries: 16, hub: { listen: path } });
+    const defs = Array.from({ length: 10 }, (_, sid) => [sid, 'many_rt', { shard: `s${sid}` }, 'distribution', '']);
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'a', epoch: 'e', intervalMs: 1000 });
+    a.send(statsBatch(1, (await a.answer(1)).round, [], defs));
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'b', epoch: 'e', intervalMs: 1000 });
+    b.send(statsBatch(1, (await b.answer(1)).round, [], defs));
+    expect(await b.answer(2)).toEqual({ t: 'refused', message: 'member "b": 4 series definitions of batch 1 refused, their rows left out; the first, series "many_rt" {"shard":"s6"}: past the 16 series definitions the hub keeps for its members (its maxSeries)' });
+    expect(await b.answer(3)).toEqual({ t: 'ack', seq: 1 });
+    a.close();
+    b.close();
+  });
+});

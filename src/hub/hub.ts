@@ -27,9 +27,9 @@
  *
  * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
  * counted (malformed), reported as a fault, and that link is reset; an entry the store
- * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named. A
- * member's series definitions are kept within bounds (define): a member sending ever new ones
- * would otherwise grow the hub without end.
+ * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named. The
+ * members and their series definitions are kept within bounds (hello, define): a peer sending
+ * ever new names or definitions would otherwise grow the hub without end.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
@@ -143,6 +143,8 @@ export class Hub {
   private readonly byConn = new Map<HubConnection, Member>();
   private malformed = 0;
   private forgotten = 0;
+  /** Definitions kept across all members (Member.defined), at most maxSeries (define). */
+  private defined = 0;
   /** Member epochs seen (Member.key). */
   private epochs = 0;
   /**
@@ -304,6 +306,7 @@ export class Hub {
       const idle = now - m.lastSeen;
       if (idle > dropMs) {
         this.members.delete(m.instance);
+        this.defined -= m.defined;
         this.forgotten++;
         if (!this.durable) {
           if (this.forgottenSeqs.size >= FORGOTTEN_KEPT) this.forgottenSeqs.delete(this.forgottenSeqs.keys().next().value!);
@@ -414,6 +417,18 @@ export class Hub {
       conn.reset();
       return;
     }
+    if (!member && this.members.size >= this.d.registry.limits.maxSeries) {
+      // Each name makes a record here until it is forgotten: a peer saying hello under ever new
+      // names (on one link or many) grew the hub by a record a name, 200 MB for 200,000 names
+      // in seconds. A member has series of its own on the hub, so a hub of maxSeries holds no
+      // more members with series than that.
+      const limit = this.d.registry.limits.maxSeries;
+      const message = `member "${instance}" would be one more than the ${limit} members a hub holds at most (its maxSeries: each member has series of its own); raise the hub's maxSeries, or wait until a silent member is forgotten (hub.dropMs)`;
+      conn.send({ t: 'reject', field: 'maxSeries', message });
+      this.lastError = { message, at: Date.now() };
+      conn.reset();
+      return;
+    }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
       member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false };
@@ -429,6 +444,7 @@ export class Hub {
       this.cut.delete(member);
       member.defs = [];
       member.pairs = [];
+      this.defined -= member.defined;
       member.defined = 0;
       member.refusedDef = false;
     }
@@ -463,9 +479,10 @@ export class Hub {
   }
 
   /**
-   * Keeps a batch's definitions for the member's epoch, within bounds, so that what a member
-   * (broken, hostile) sends cannot grow the hub without end: at most maxSeries of them (past
-   * it they could never all be series of the hub's store, where each is one of its own), and
+   * Keeps a batch's definitions for the member's epoch, within bounds, so that what members
+   * (broken, hostile) send cannot grow the hub without end: at most maxSeries of them across
+   * all members (past it they could never all be series of the hub's store, where each member's
+   * is one of its own; kept per member, a hub of maxSeries members held maxSeries² of them), and
    * each within the registry's limits of a name and its tags (it would be refused at its first
    * row all the same, and a name of megabytes, kept, cost megabytes a series). A definition
    * past them is not kept, and named once, the batch applied without its rows; a member's
@@ -478,12 +495,15 @@ export class Hub {
     let first = '';
     for (const def of m.defs) {
       const over = this.oversize(def);
-      if (over !== undefined || (member.defs[def[0]] === undefined && member.defined >= limit)) {
+      if (over !== undefined || (member.defs[def[0]] === undefined && this.defined >= limit)) {
         // Tags past the limits are not shown: they can be megabytes.
-        if (refused++ === 0) first = over !== undefined ? `series "${cut(def[1])}": ${over}` : `${this.namedDef(def)}: past the ${limit} series definitions the hub keeps for a run of a member (its maxSeries)`;
+        if (refused++ === 0) first = over !== undefined ? `series "${cut(def[1])}": ${over}` : `${this.namedDef(def)}: past the ${limit} series definitions the hub keeps for its members (its maxSeries)`;
         continue;
       }
-      if (member.defs[def[0]] === undefined) member.defined++;
+      if (member.defs[def[0]] === undefined) {
+        member.defined++;
+        this.defined++;
+      }
       member.defs[def[0]] = def;
       member.pairs[2 * def[0]] = -1;
     }
