@@ -3419,6 +3419,13 @@ export const BREAKS = [
     tests: ['hub-hostile.test.ts'],
     mustFail: ['with definitions: the hub keeps at most its maxSeries of them across all its members'],
   },
+  {
+    name: 'a hub started again keeps its stop',
+    what: "Hub.start() leaves `stopping` set by the stop before it: a hub on a database stopped and started again in its process flushes no more for a member that stops cleanly, whose last batches wait unacknowledged for the next timed flush",
+    edits: [{ find: '    this.stopping = false;\n', replace: '' }],
+    tests: ['hub-durable.test.ts'],
+    mustFail: ['stopped and started again in its process: it still flushes on the word of a member that stops cleanly'],
+  },
 ];
 
 function parseArgs(argv) {

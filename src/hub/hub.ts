@@ -168,6 +168,10 @@ export class Hub {
   }
 
   async start(): Promise<void> {
+    // A monitor stopped and started again starts its hub again: left set from the stop, no
+    // flush was started for a member stopping cleanly, whose last batches waited for the next
+    // timed flush, after it had gone (lost if this hub was killed before it).
+    this.stopping = false;
     if (this.durable) {
       await this.durable.load();
       this.flushTimer = setInterval(() => void this.flushDisk(false), this.durable.flushMs);
