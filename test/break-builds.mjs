@@ -3426,6 +3426,13 @@ export const BREAKS = [
     tests: ['hub-durable.test.ts'],
     mustFail: ['stopped and started again in its process: it still flushes on the word of a member that stops cleanly'],
   },
+  {
+    name: "a record after a close counts the closed bucket's sum again",
+    what: "commitClosed moves CLOSED_COUNT_AT to the record's start and leaves the sum a close left in the empty open bucket: readers count it again, and a hub member series' total (a counter's) has that bucket twice until the series opens again",
+    edits: [{ find: '    this.hot[id * HOT_F64 + OPEN_SUM] = 0;\n', replace: '' }],
+    tests: ['store-apply.test.ts'],
+    mustFail: ['keep the totals exact: the sum of the bucket the series closed before is not counted again'],
+  },
 ];
 
 function parseArgs(argv) {
