@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AppliedBuckets } from '../dist/src/engine/engine.js';
-import { PerformanceMonitor } from '../dist/src/index.js';
+import { PerformanceMonitor, type MemberLinkStatus } from '../dist/src/index.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { READ_HUB_SEQS, hubSeqsOf } from '../dist/src/storage/hub-seqs.js';
 import { foldJournal } from '../dist/src/storage/journal.js';
 import { RollupTable } from '../dist/src/storage/rollups.js';
 import { openSchema } from '../dist/src/storage/schema.js';
 import { seeded } from './fixtures/seeded.mjs';
-import { waitFor } from './helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
 import { bigBatch, hubNodes, rawMember, rowsBatch, type HubNode } from './hub-helpers.js';
 
 /**
@@ -20,6 +20,7 @@ import { bigBatch, hubNodes, rawMember, rowsBatch, type HubNode } from './hub-he
  * and nothing is lost, whenever the kill comes.
  */
 const nodes = hubNodes();
+const started = monitorStarter();
 
 const dataDir = () => join(mkdtempSync(join(tmpdir(), 'pw-hub-disk-')), 'data');
 const onDisk = (dir: string, flushMs = 5000) => ({ HUB_DATA_DIR: dir, HUB_FLUSH_MS: String(flushMs) });
@@ -167,6 +168,22 @@ describe('a hub on SQLite killed and restarted', () => {
     await hub.kill();
     hub = await nodes.startIn(onDisk(dir), 'hub', path);
     expect(await history(hub, 'disk_rt')).toEqual({ '': { count: 40, sum: 820 }, leaving: { count: 40, sum: 820 } });
+  });
+
+  it('stopped and started again in its process: it still flushes on the word of a member that stops cleanly, which leaves with its last buckets acknowledged', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, storage: 'sqlite', dataDir: dataDir(), storageFlushMs: 5000, hub: { listen: path } });
+    await hub.stop();
+    await hub.start();
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'leaving' } });
+    await waitFor(() => (member.status().hub as MemberLinkStatus).connected, 20_000, 'member welcomed');
+    // Right after one of the hub's own flushes (every 5 s): only a flush for the member's stop can ack within its 2 s.
+    const flushed = () => (hub.status().storage as { flushes: number }).flushes;
+    const flushes = flushed();
+    await waitFor(() => flushed() > flushes, 20_000, "the hub's next flush");
+    member.recordBatch(Array.from({ length: 40 }, (_, i) => ({ name: 'disk_rt', value: i + 1 })));
+    await member.stop();
+    expect(member.status().hub).toMatchObject({ queueDepth: 0, dropped: 0 });
   });
 
   it('a member forgotten with a batch applied and not yet flushed: welcomed back with what the disk holds, its resend not applied again, acknowledged at the next flush', async () => {

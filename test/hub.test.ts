@@ -395,7 +395,7 @@ describe('hub over a Unix socket', () => {
     const defs = ints(0, 20).map((sid) => def(sid, 'distribution', { route: `/r${sid}` }));
     a.send(batch(1, 1, [[0, 3, 3], [19, 1, 1]], defs));
     expect(await a.answer(3)).toEqual({ t: 'ack', seq: 1 });
-    expect(a.heard()[1]).toEqual({ t: 'refused', message: 'member "many": 4 series definitions of batch 1 refused, their rows left out; the first, series "raw_rt" {"route":"/r16"}: past the 16 series definitions the hub keeps for a run of a member (its maxSeries)' });
+    expect(a.heard()[1]).toEqual({ t: 'refused', message: 'member "many": 4 series definitions of batch 1 refused, their rows left out; the first, series "raw_rt" {"route":"/r16"}: past the 16 series definitions the hub keeps for its members (its maxSeries)' });
     // Rows of a series refused are left out and counted, batch after batch, the link kept.
     a.send(batch(2, 1, [[19, 1, 1], [0, 2, 2]]));
     expect(await a.answer(4)).toEqual({ t: 'ack', seq: 2 });

@@ -183,6 +183,32 @@ describe('closed records from outside (a hub member series)', () => {
   });
 });
 
+describe('closed records after an open bucket', () => {
+  it("keep the totals exact: the sum of the bucket the series closed before is not counted again once a record follows it", () => {
+    // A hub member's series: a restarted member's first bucket went into its open bucket of
+    // now, which closed; the member's next bucket is a record. Its count was right and its sum
+    // (a counter's total) had the closed bucket's sum twice, until the series opened again.
+    const { store, state } = setup();
+    const w = state.writer;
+    const b = bucketOf([5, 6, 7]);
+    const c = bucketOf([100, 200]);
+    w.advance(T0 + 10_000);
+    expect(w.writeClosed(0, T0 + 9000, T0 + 10_000, b.count, b.sum, b.min, b.max, b.last, b.run, 0)).toBe(true);
+    w.applyBucket(0, T0 + 10_001, c.count, c.sum, c.min, c.max, c.last, c.run, 0);
+    w.advance(T0 + 12_000);
+    expect(w.writeClosed(0, T0 + 11_000, T0 + 12_001, b.count, b.sum, b.min, b.max, b.last, b.run, 0)).toBe(true);
+    w.publish();
+    const snap = store.snapshot(0);
+    expect([snap.totalCount, snap.totalSum]).toEqual([2 * b.count + c.count, 2 * b.sum + c.sum]);
+    expect(store.totalSum(0)).toBe(2 * b.sum + c.sum);
+    expect(store.buckets(0, 1).map((r) => [r.start, r.count, r.sum])).toEqual([
+      [T0 + 9000, b.count, b.sum],
+      [T0 + 10_000, c.count, c.sum],
+      [T0 + 11_000, b.count, b.sum],
+    ]);
+  });
+});
+
 describe('applied buckets, a spent sketch pool', () => {
   it("keep every bin of a bucket whose next page is found by taking idle series' pages back: not the pages the bucket has just filled", () => {
     const { store, state } = setup({ poolBytes: 0 });

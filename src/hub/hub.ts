@@ -27,9 +27,9 @@
  *
  * Bad input never reaches the host as a throw: an undecodable frame or a protocol breach is
  * counted (malformed), reported as a fault, and that link is reset; an entry the store
- * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named. A
- * member's series definitions are kept within bounds (define): a member sending ever new ones
- * would otherwise grow the hub without end.
+ * refuses (kind clash, cardinality, a tag named instance) is skipped, counted and named. The
+ * members and their series definitions are kept within bounds (hello, define): a peer sending
+ * ever new names or definitions would otherwise grow the hub without end.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
@@ -143,6 +143,8 @@ export class Hub {
   private readonly byConn = new Map<HubConnection, Member>();
   private malformed = 0;
   private forgotten = 0;
+  /** Definitions kept across all members (Member.defined), at most maxSeries (define). */
+  private defined = 0;
   /** Member epochs seen (Member.key). */
   private epochs = 0;
   /**
@@ -166,6 +168,10 @@ export class Hub {
   }
 
   async start(): Promise<void> {
+    // A monitor stopped and started again starts its hub again: left set from the stop, no
+    // flush was started for a member stopping cleanly, whose last batches waited for the next
+    // timed flush, after it had gone (lost if this hub was killed before it).
+    this.stopping = false;
     if (this.durable) {
       await this.durable.load();
       this.flushTimer = setInterval(() => void this.flushDisk(false), this.durable.flushMs);
@@ -304,6 +310,7 @@ export class Hub {
       const idle = now - m.lastSeen;
       if (idle > dropMs) {
         this.members.delete(m.instance);
+        this.defined -= m.defined;
         this.forgotten++;
         if (!this.durable) {
           if (this.forgottenSeqs.size >= FORGOTTEN_KEPT) this.forgottenSeqs.delete(this.forgottenSeqs.keys().next().value!);
@@ -368,10 +375,17 @@ export class Hub {
     // Definitions hold for the whole epoch, whatever becomes of the batch that carried them.
     if (m.defs.length > 0) this.define(member, m);
     for (let i = 0; i < m.sids.length; i++) {
+      const def = member.defs[m.sids[i]!];
       // A member with a definition refused has rows of it in every batch: those are refused
       // entries (resolve), not a breach.
-      if (member.defs[m.sids[i]!] === undefined && !member.refusedDef) {
+      if (def === undefined && !member.refusedDef) {
         this.reject(conn, new WireError(`batch ${m.seq} row ${i}: sid ${m.sids[i]} was never defined`));
+        return;
+      }
+      // A counter's samples are increments, never negative (producer.ts): one taken made the
+      // cluster-wide counter go down, which Prometheus reads as a reset.
+      if (def?.[3] === 'counter' && (m.stats[5 * i + 2]! < 0 || m.stats[5 * i + 1]! < 0)) {
+        this.reject(conn, new WireError(`batch ${m.seq} row ${i}: series "${def[1]}" is a counter, whose increments are not negative: min ${m.stats[5 * i + 2]}, sum ${m.stats[5 * i + 1]}`));
         return;
       }
     }
@@ -407,6 +421,18 @@ export class Hub {
       conn.reset();
       return;
     }
+    if (!member && this.members.size >= this.d.registry.limits.maxSeries) {
+      // Each name makes a record here until it is forgotten: a peer saying hello under ever new
+      // names (on one link or many) grew the hub by a record a name, 200 MB for 200,000 names
+      // in seconds. A member has series of its own on the hub, so a hub of maxSeries holds no
+      // more members with series than that.
+      const limit = this.d.registry.limits.maxSeries;
+      const message = `member "${instance}" would be one more than the ${limit} members a hub holds at most (its maxSeries: each member has series of its own); raise the hub's maxSeries, or wait until a silent member is forgotten (hub.dropMs)`;
+      conn.send({ t: 'reject', field: 'maxSeries', message });
+      this.lastError = { message, at: Date.now() };
+      conn.reset();
+      return;
+    }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
       member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false };
@@ -422,6 +448,7 @@ export class Hub {
       this.cut.delete(member);
       member.defs = [];
       member.pairs = [];
+      this.defined -= member.defined;
       member.defined = 0;
       member.refusedDef = false;
     }
@@ -429,6 +456,11 @@ export class Hub {
       this.byConn.delete(member.conn);
       member.conn.reset();
     }
+    // The link said hello under another name before: it is this member's now. Left to the
+    // name before, that one showed connected for good, and a process of that name was refused
+    // as another live member's rival until it went stale.
+    const prior = this.byConn.get(conn);
+    if (prior !== undefined && prior !== member && prior.conn === conn) prior.conn = undefined;
     member.conn = conn;
     member.slotNamed = slotName !== undefined;
     member.lastSeen = Date.now();
@@ -451,9 +483,10 @@ export class Hub {
   }
 
   /**
-   * Keeps a batch's definitions for the member's epoch, within bounds, so that what a member
-   * (broken, hostile) sends cannot grow the hub without end: at most maxSeries of them (past
-   * it they could never all be series of the hub's store, where each is one of its own), and
+   * Keeps a batch's definitions for the member's epoch, within bounds, so that what members
+   * (broken, hostile) send cannot grow the hub without end: at most maxSeries of them across
+   * all members (past it they could never all be series of the hub's store, where each member's
+   * is one of its own; kept per member, a hub of maxSeries members held maxSeries² of them), and
    * each within the registry's limits of a name and its tags (it would be refused at its first
    * row all the same, and a name of megabytes, kept, cost megabytes a series). A definition
    * past them is not kept, and named once, the batch applied without its rows; a member's
@@ -466,12 +499,15 @@ export class Hub {
     let first = '';
     for (const def of m.defs) {
       const over = this.oversize(def);
-      if (over !== undefined || (member.defs[def[0]] === undefined && member.defined >= limit)) {
+      if (over !== undefined || (member.defs[def[0]] === undefined && this.defined >= limit)) {
         // Tags past the limits are not shown: they can be megabytes.
-        if (refused++ === 0) first = over !== undefined ? `series "${cut(def[1])}": ${over}` : `${this.namedDef(def)}: past the ${limit} series definitions the hub keeps for a run of a member (its maxSeries)`;
+        if (refused++ === 0) first = over !== undefined ? `series "${cut(def[1])}": ${over}` : `${this.namedDef(def)}: past the ${limit} series definitions the hub keeps for its members (its maxSeries)`;
         continue;
       }
-      if (member.defs[def[0]] === undefined) member.defined++;
+      if (member.defs[def[0]] === undefined) {
+        member.defined++;
+        this.defined++;
+      }
       member.defs[def[0]] = def;
       member.pairs[2 * def[0]] = -1;
     }
@@ -568,7 +604,9 @@ export class Hub {
       const sid = sids[i]!;
       if (this.resolve(member, sid)) {
         const used = to > from ? decodeSketchRange(sketches, from, to, runs, pos) : -1;
+        const held = used > 0 ? sketched(runs, pos) : 0;
         if (used === 0) this.refuse(member, `${this.named(member, sid)}: the sketch does not decode`);
+        else if (held > stats[5 * i]!) this.refuse(member, `${this.named(member, sid)}: its sketch holds ${held} samples, more than the bucket's count, ${stats[5 * i]}`);
         else {
           runAt[k] = 0;
           if (used > 0) {
@@ -630,6 +668,17 @@ export class Hub {
     member.lastError = { message: `member "${member.instance}": ${message}`, at: Date.now() };
     member.conn?.send({ t: 'refused', message: member.lastError.message });
   }
+}
+
+/**
+ * The samples a decoded sketch run ([n, key, count, …] at `pos`) holds. A member's bucket has
+ * at most its count in its sketch (fewer where its store had lost some); one with more would
+ * move every quantile of the cluster-wide series it merges into.
+ */
+function sketched(runs: Int32Array, pos: number): number {
+  let total = 0;
+  for (let j = 0, n = runs[pos]!; j < n; j++) total += runs[pos + 2 + 2 * j]! >>> 0;
+  return total;
 }
 
 /** A name as a refusal shows it: one past the registry's limit is cut there. */

@@ -45,6 +45,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
+import { MAX_MAGNITUDE } from '../engine/producer.js';
 import { MAX_SERIES_LIMIT, OWN_SERIES } from '../engine/registry.js';
 
 /** A series' definition: the member's id for it, then what the hub names it by. */
@@ -201,7 +202,13 @@ function checkColumns(m: Record<string, unknown>): BatchColumns {
   for (let i = 0; i < n; i++) {
     const count = stats[5 * i]!;
     if (!(count > 0) || !Number.isSafeInteger(count)) throw new WireError(`batch row ${i}: count must be a positive integer`);
-    for (let k = 1; k < 5; k++) if (Number.isNaN(stats[5 * i + k]!)) throw new WireError(`batch row ${i}: sum, min, max and last must be numbers`);
+    // As a monitor records them (producer.ts): a member's Infinity, or a sum past what its
+    // count of samples can add up to, made the cluster-wide series' sum Infinity for good.
+    const min = stats[5 * i + 2]!;
+    const max = stats[5 * i + 3]!;
+    if (!(Math.abs(min) < MAX_MAGNITUDE && Math.abs(max) < MAX_MAGNITUDE && Math.abs(stats[5 * i + 4]!) < MAX_MAGNITUDE)) throw new WireError(`batch row ${i}: min, max and last must be finite numbers of magnitude under 2^333 (~1.7e100), as a monitor records`);
+    if (!(Math.abs(stats[5 * i + 1]!) <= count * MAX_MAGNITUDE)) throw new WireError(`batch row ${i}: sum must be a finite number of magnitude at most count × 2^333 (~1.7e100), as a monitor records`);
+    if (min > max) throw new WireError(`batch row ${i}: min ${min} is above max ${max}`);
     if (!Number.isFinite(starts[i]!)) throw new WireError(`batch row ${i}: start must be a finite number`);
     const e = sketchEnd[i]!;
     if (e < end || e > m.sketches.length) throw new WireError(`batch row ${i}: sketchEnd must not decrease nor pass the sketches' ${m.sketches.length} bytes`);

@@ -306,6 +306,11 @@ export class BucketRows extends Rollups {
     f[base + CLOSED_COUNT]! += count;
     f[base + CLOSED_SUM]! += sum;
     f[base + CLOSED_LAST] = last;
+    // The open bucket is empty here (takesClosed), but a close leaves its sum until the next
+    // open: readers count that sum once CLOSED_COUNT_AT no longer names its start, which this
+    // record's start moves it off, and a member series' total (a counter's) had the bucket it
+    // closed before twice, until it opened again.
+    this.hot[id * HOT_F64 + OPEN_SUM] = 0;
     f[base + CLOSED_COUNT_AT] = start;
     if (f[base + FIRST_TS] === 0) f[base + FIRST_TS] = start;
     const hi = id * HOT_F64 * 2;
