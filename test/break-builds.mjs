@@ -1695,7 +1695,7 @@ export const BREAKS = [
   {
     name: 'rule on an unnamed metric without a note',
     what: 'createAlertRule on a misspelled metric answers like any other rule: nothing says no metric has the name, nor the near one',
-    edits: [{ find: '    return note === undefined ? created : { ...created, note };', replace: '    return note === undefined ? created : created;' }],
+    edits: [{ find: "    return note === '' ? created : { ...created, note };", replace: "    return note === '' ? created : created;" }],
     tests: ['bad-input.test.ts', 'mcp-stdio.test.ts'],
     mustFail: ['keeps a rule on a metric no one has named yet, and notes it', 'keeps a rule on a metric no one has named yet, and says so'],
   },
@@ -3383,6 +3383,13 @@ export const BREAKS = [
     edits: [{ find: '      if (this.sameOnceEmptyDropped(family, info.tags)) {', replace: '      if (false) {' }],
     tests: ['http-metrics.test.ts'],
     mustFail: ['leaves out a series that an empty tag value makes the same as another for Prometheus'],
+  },
+  {
+    name: 'an identical rule added again',
+    what: "createAlertRule() adds a rule identical to one held: a service that creates its rules at every start holds one more copy of each per start (each firing paged once per copy), and at maxAlertRules its start fails",
+    edits: [{ find: '    if (same !== undefined) return { rule: this.rules.get(same)!, existing: true };\n', replace: '' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['answers an identical rule with the one it holds'],
   },
 ];
 

@@ -17,6 +17,7 @@ import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js'
 import type { OutboxRow } from './outbox.js';
 import { SEVERITIES, describeRule, parseAlertRule, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import type { CaptureNote } from '../profiling/schema.js';
+import { ruleDefinition } from './rule-definition.js';
 
 export interface AlertQuery {
   /** pending, firing, resolved, active (pending + firing, the default) or all. */
@@ -119,6 +120,10 @@ export class Alerting {
   private historySeq = 0;
   /** createRule() calls past the limit's check and not yet in `rules` (their commit awaited): they count against it. */
   private creating = 0;
+  /** Each held rule's definition (ruleDefinition) to its id: an identical rule is answered, not added again. */
+  private readonly definitions = new Map<string, string>();
+  /** Creations under way by definition: an identical one made meanwhile waits for it and answers its rule. */
+  private readonly creations = new Map<string, Promise<AlertRule>>();
 
   constructor(deps: AlertingDeps) {
     this.deps = deps;
@@ -168,7 +173,13 @@ export class Alerting {
    */
   async restore(state: AlertingState): Promise<void> {
     const rules = state.rules.filter((rule) => !this.rules.has(rule.id));
-    for (const rule of rules) this.rules.set(rule.id, rule);
+    for (const rule of rules) {
+      this.rules.set(rule.id, rule);
+      // Rules are stored in the order they were created: of identical ones (a database written
+      // before they were answered as one), the oldest is the one answered.
+      const definition = ruleDefinition(rule);
+      if (!this.definitions.has(definition)) this.definitions.set(definition, rule.id);
+    }
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
     for (const alert of restored) this.alerts.set(alert.fingerprint, alert);
     if (this.seq > 0) {
@@ -215,17 +226,38 @@ export class Alerting {
     return this.notifier.urls();
   }
 
-  async createRule(input: unknown): Promise<AlertRule> {
+  /**
+   * Adds a rule, or answers the rule held (`existing`) when one has the same definition: a
+   * service that creates its rules at every start got them again beside those its database
+   * gave back, each firing paged once per copy, until maxAlertRules refused the start's.
+   */
+  async createRule(input: unknown): Promise<{ rule: AlertRule; existing: boolean }> {
     const parsed = parseAlertRule(input);
+    const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
+    const definition = ruleDefinition(rule);
+    const under = this.creations.get(definition);
+    if (under !== undefined) return { rule: await under, existing: true };
+    const same = this.definitions.get(definition);
+    if (same !== undefined) return { rule: this.rules.get(same)!, existing: true };
     const held = this.rules.size + this.creating;
     if (held >= this.deps.maxRules) {
       throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
     }
-    const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
+    const creation = this.add(rule, definition);
+    this.creations.set(definition, creation);
+    try {
+      return { rule: await creation, existing: false };
+    } finally {
+      this.creations.delete(definition);
+    }
+  }
+
+  private async add(rule: AlertRule, definition: string): Promise<AlertRule> {
     this.creating++;
     try {
       if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
       this.rules.set(rule.id, rule);
+      this.definitions.set(definition, rule.id);
     } finally {
       this.creating--;
     }
@@ -246,6 +278,7 @@ export class Alerting {
     const rule = this.rules.get(id);
     if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     if (!this.rules.delete(id)) return false;
+    this.forgetDefinition(rule!);
     if (this.actor.state !== 'stopped') {
       // The actor answers once its resolutions were handed over; they are applied before
       // the rule's alerts go, or they came back after the deletion, resolved, for good.
@@ -254,6 +287,22 @@ export class Alerting {
     } else await this.resolveDeleted(rule!);
     for (const [fp, alert] of this.alerts) if (alert.ruleId === id) this.alerts.delete(fp);
     return true;
+  }
+
+  /**
+   * A deleted rule's definition is free again, or now the next identical rule's: a database
+   * can hold several, written before identical rules were answered as one.
+   */
+  private forgetDefinition(rule: AlertRule): void {
+    const definition = ruleDefinition(rule);
+    if (this.definitions.get(definition) !== rule.id) return;
+    this.definitions.delete(definition);
+    for (const other of this.rules.values()) {
+      if (ruleDefinition(other) === definition) {
+        this.definitions.set(definition, other.id);
+        return;
+      }
+    }
   }
 
   /**

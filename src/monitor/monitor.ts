@@ -591,12 +591,16 @@ export class PerformanceMonitor extends EventEmitter {
    * with no data yet is fine, the rule waits for it. Resolves once the rule is evaluating, to
    * the rule and, when no metric has its name yet, a `note` that says so and names the known
    * metric a typo most likely meant; likewise when the metric has series but none with the
-   * rule's tags (the tag key or value a typo most likely meant).
+   * rule's tags (the tag key or value a typo most likely meant). A rule identical to one held
+   * (every field the same, the name given or derived included) is not added again: the held
+   * one is answered, with a note that says so.
    */
   async createAlertRule(rule: AlertRuleInput): Promise<AlertRule & { note?: string }> {
-    const created = await this.alerting.createRule(rule);
-    const note = unseenMetricNote(created.metric, this.query.knownNames()) ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));
-    return note === undefined ? created : { ...created, note };
+    const { rule: created, existing } = await this.alerting.createRule(rule);
+    const same = existing ? `an identical rule exists since ${new Date(created.createdAt).toISOString()}: it is answered, and no second one was added` : undefined;
+    const unseen = unseenMetricNote(created.metric, this.query.knownNames()) ?? unmatchedTagsNote(created.metric, created.tags, this.registry.find(created.metric).map((id) => this.registry.info(id).tags));
+    const note = [same, unseen].filter((n) => n !== undefined).join('; ');
+    return note === '' ? created : { ...created, note };
   }
 
   listAlertRules(): AlertRule[] {
