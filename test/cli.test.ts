@@ -287,6 +287,15 @@ describe('perfwatch CLI', () => {
     await expect(cli('report', '--for', '1', '--token', token)).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --token goes with --url (the endpoint that requires it), not --for\n' });
   });
 
+  it('report --config goes with --for: with --url, whose monitor has its own options, it is refused, not ignored', async () => {
+    // The options of a running monitor are its own: a file given with --url was read by nothing,
+    // and the report said nothing of it.
+    await expect(cli('report', '--url', 'http://127.0.0.1:9/mcp', '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: 'perfwatch: --config goes with --for (the options of the monitor run here), not --url (a running monitor has its own)\n',
+    });
+  });
+
   it('mcp --config-dir must name a directory', async () => {
     await expect(cli('mcp', '--config-dir', '/no/such/dir')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--config-dir must name a directory, got \/no\/such\/dir/) });
   });
