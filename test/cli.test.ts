@@ -245,6 +245,18 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it('serve on an address beyond loopback without PERFWATCH_TOKEN names the host flag and the variable, not an option the CLI has not', async () => {
+    // It said "token is required …: set the token option or PERFWATCH_TOKEN": the CLI has no
+    // token option, and the flag that asked for it went unnamed.
+    const env = { ...process.env, PERFWATCH_TOKEN: '' };
+    for (const [port, host] of [['--http', '--http-host'], ['--mcp-http', '--mcp-host']]) {
+      await expect(run(process.execPath, [CLI, 'serve', port!, '0', host!, '0.0.0.0', '--config', quietConfig()], { timeout: 60_000, env })).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: ${host} "0.0.0.0" is not a loopback address: its clients must send a token, so set PERFWATCH_TOKEN to one of 16 to 4096 characters (for example: openssl rand -hex 32)\n`,
+      });
+    }
+  });
+
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
     const token = 'cli-token-0123456789abcdef';
     const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
