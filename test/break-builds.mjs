@@ -3419,6 +3419,13 @@ export const BREAKS = [
     tests: ['public-api.test.ts'],
     mustFail: ["has a row in docs/reference.md's table of options"],
   },
+  {
+    name: 'serve --http and --mcp-http on one port blame another process',
+    what: "perfwatch serve with --http and --mcp-http on the same port starts the second server on the port the first took, and its error says another process holds it",
+    edits: [{ find: "  if (mcpPort !== undefined && mcpPort !== 0 && mcpPort === httpPort && args['mcp-host'] === args['http-host']) {", replace: '  if (false) {' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['serve with --http and --mcp-http on one port'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -257,6 +257,14 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it('serve with --http and --mcp-http on one port says that --http serves /mcp already, not that another process holds it', async () => {
+    // The second server failed on the port the first had just taken, and the error blamed "another process".
+    await expect(cli('serve', '--http', '39466', '--mcp-http', '39466', '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: 'perfwatch: --mcp-http 39466 is the port of --http, whose server serves the MCP tools at /mcp too: leave --mcp-http out, or give it another port\n',
+    });
+  });
+
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
     const token = 'cli-token-0123456789abcdef';
     const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });

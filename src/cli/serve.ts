@@ -124,6 +124,11 @@ export async function serve(args: ServeArgs): Promise<number> {
   const monitor = cliMonitor(options);
   const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
   const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
+  // One port on one address for both fronts: the second server failed on the port the first had
+  // just taken, and its error blamed another process, where --http serves /mcp itself.
+  if (mcpPort !== undefined && mcpPort !== 0 && mcpPort === httpPort && args['mcp-host'] === args['http-host']) {
+    throw new InvalidArgumentError('--mcp-http', 'is the port of --http, whose server serves the MCP tools at /mcp too: leave --mcp-http out, or give it another port', { value: mcpPort, first: true });
+  }
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
