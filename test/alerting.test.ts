@@ -250,6 +250,30 @@ describe('alerting, end to end', () => {
     expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { alertmanagerUrl: 'not a url' } })).toThrow(/^alerts\.alertmanagerUrl must be an http\(s\) URL/);
     expect(m.listAlertRules()).toEqual([]);
   });
+
+  it("answers an identical rule with the one it holds: a service that creates its rules at every start (the README's) keeps one of each, at the limit too", async () => {
+    // Each start added the rule again beside the one the dataDir gave back: every firing was
+    // paged once per deploy so far, and at maxAlertRules the start itself failed.
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-rule-again-')), 'data');
+    const options: MonitorOptions = { storage: 'sqlite', dataDir, maxAlertRules: 2 };
+    const input = { metric: 'response_time', aggregation: 'p99', window: 60, operator: '>', threshold: 300 } as const;
+    const a = await started(options);
+    const first = await a.createAlertRule(input);
+    expect(first).toMatchObject({ created: true });
+    await a.stop();
+    for (let deploy = 0; deploy < 3; deploy++) {
+      const b = await started(options);
+      const again = await b.createAlertRule({ ...input, tags: {} });
+      expect(again).toMatchObject({ id: first.id, createdAt: first.createdAt, created: false });
+      // Concurrent identical creations make one rule; another rule is still added.
+      const [x, y] = await Promise.all([b.createAlertRule({ ...input, threshold: 500 }), b.createAlertRule({ ...input, threshold: 500 })]);
+      expect(x.id).toBe(y.id);
+      expect(b.listAlertRules().map((r) => r.threshold)).toEqual([300, 500]);
+      expect((await b.createAlertRule(input)).id).toBe(first.id);
+      expect(await b.deleteAlertRule(x.id)).toBe(true);
+      await b.stop();
+    }
+  });
 });
 
 describe('notifications', () => {

@@ -1245,7 +1245,8 @@ export const BREAKS = [
     edits: [{ find: 'if (this.reader.addWindowSketch(id, from, Infinity, acc, span) > 0) this.partialQuantiles++;', replace: 'const lost = span.unsketched;\n      this.reader.addWindowSketch(id, from, Infinity, acc, span);\n      span.unsketched = lost;' }],
     tests: ['quantile-coverage.test.ts'],
     mustFail: ["carry the samples they stand for when the log lost older buckets' sketches"],
-  },  {
+  },
+  {
     name: 'hub on disk: ack before the flush',
     what: 'a hub on SQLite acknowledges a batch once applied, before a flush holds it: killed before the flush, it loses what its members dropped',
     edits: [{ find: "    if (!this.durable) member.conn?.send({ t: 'ack', seq: m.seq });", replace: "    member.conn?.send({ t: 'ack', seq: m.seq });" }],
@@ -1580,6 +1581,8 @@ export const BREAKS = [
     edits: [{ find: '  for (const note of out.notes) if (note.startsWith(NOT_ENOUGH_DATA)) lines.push(note);', replace: '' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['wait for the readings and seconds they need'],
+  },
+  {
     name: 'sketch bins open at the top',
     what: 'a positive value exactly on a sketch bin edge (50, 100) keys into the bin above it: /metrics counts it one le bucket too high',
     edits: [{ find: 'return (high & BELOW_KEY) === 0 && high > 0 && words[lo] === 0 ? key - 1 : key;', replace: 'return key + 0 * (words[lo]! & BELOW_KEY);' }],
@@ -1637,6 +1640,8 @@ export const BREAKS = [
     edits: [{ find: 'const key = keyAt(i32, keyWord + 4 * (k & rawMask), keyWord + LO_WORD + 4 * (k & rawMask));', replace: 'const key = keyAt(i32, keyWord + 4 * (k & rawMask), keyWord + LO_WORD + 4 * (k & rawMask)) + (i32[keyWord + 4 * (k & rawMask)]! > 0 && (i32[keyWord + 4 * (k & rawMask)]! & 16383) === 0 && i32[keyWord + LO_WORD + 4 * (k & rawMask)] === 0 ? 1 : 0);' }],
     tests: ['store-close-raw.test.ts'],
     mustFail: ["counts its record's sketch from the raw ring"],
+  },
+  {
     name: 'CLI flag without its value taken as given',
     what: '`perfwatch serve --interval` (or `--interval --hub x`) is not refused as a flag without its value',
     edits: [{ find: "const missing = token.value === undefined || (!token.inlineValue && token.value.startsWith('--'));", replace: 'const missing = false;' }],
@@ -3395,8 +3400,8 @@ export const BREAKS = [
     name: 'identical alert rule created again',
     what: 'createRule takes a rule identical to one held as a new one: both fire on every breach and page twice, a service that creates its rules at each start adds one per restart, and an agent that retries a creation makes a second',
     edits: [{ find: '    if (same) return { rule: same, created: false };', replace: '' }],
-    tests: ['alert-rule-identical.test.ts'],
-    mustFail: ['answers the rule held for an identical one, with created false', 'answers an identical rule at the limit as the rule held', 'tells an MCP client that retries a creation that its rule exists'],
+    tests: ['alert-rule-identical.test.ts', 'alerting.test.ts'],
+    mustFail: ['answers the rule held for an identical one, with created false', 'answers an identical rule at the limit as the rule held', 'tells an MCP client that retries a creation that its rule exists', 'answers an identical rule with the one it holds'],
   },
   {
     name: 'HTTP call left running when its client hangs up',
@@ -3467,6 +3472,41 @@ export const BREAKS = [
     edits: [{ find: '    this.hot[id * HOT_F64 + OPEN_SUM] = 0;\n', replace: '' }],
     tests: ['store-apply.test.ts'],
     mustFail: ['keep the totals exact: the sum of the bucket the series closed before is not counted again'],
+  },
+  {
+    name: 'report --config with --url ignored',
+    what: "perfwatch report takes --config beside --url and reads no file: the options a user gave for the running monitor are ignored without a word",
+    edits: [{ find: "  if (args.config !== undefined && args.url !== undefined) return fail(", replace: "  if (false) return fail(" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --config goes with --for'],
+  },
+  {
+    name: 'a header character beyond a byte said as a line break',
+    what: "a header value with a character beyond U+00FF, which fetch cannot send, is refused as having line breaks or NUL, which it has not",
+    edits: [{ find: '    const wide = /[^\\x00-\\xff]/u.exec(value);', replace: '    const wide = /(?!)/u.exec(value);' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['refuses bad export options'],
+  },
+  {
+    name: "serve's missing token said of the library's option",
+    what: "perfwatch serve on an address beyond loopback without PERFWATCH_TOKEN passes on the library's words, which ask for a token option the CLI has not and name no flag",
+    edits: [{ find: "  if (error.field === 'token' && address !== undefined) {", replace: '  if (false) {' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['serve on an address beyond loopback without PERFWATCH_TOKEN'],
+  },
+  {
+    name: 'an option the reference does not list',
+    what: "the constructor takes an option that docs/reference.md's table of options has no row for, as it took overhead",
+    edits: [{ find: '  overhead: OverheadOptionsSchema.prefault({}),\n', replace: '  overhead: OverheadOptionsSchema.prefault({}),\n  undocumented: z.boolean().optional(),\n' }],
+    tests: ['public-api.test.ts'],
+    mustFail: ["has a row in docs/reference.md's table of options"],
+  },
+  {
+    name: 'serve --http and --mcp-http on one port blame another process',
+    what: "perfwatch serve with --http and --mcp-http on the same port starts the second server on the port the first took, and its error says another process holds it",
+    edits: [{ find: "  if (mcpPort !== undefined && mcpPort !== 0 && mcpPort === httpPort && args['mcp-host'] === args['http-host']) {", replace: '  if (false) {' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['serve with --http and --mcp-http on one port'],
   },
 ];
 

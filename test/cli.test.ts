@@ -245,6 +245,26 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it('serve on an address beyond loopback without PERFWATCH_TOKEN names the host flag and the variable, not an option the CLI has not', async () => {
+    // It said "token is required …: set the token option or PERFWATCH_TOKEN": the CLI has no
+    // token option, and the flag that asked for it went unnamed.
+    const env = { ...process.env, PERFWATCH_TOKEN: '' };
+    for (const [port, host] of [['--http', '--http-host'], ['--mcp-http', '--mcp-host']]) {
+      await expect(run(process.execPath, [CLI, 'serve', port!, '0', host!, '0.0.0.0', '--config', quietConfig()], { timeout: 60_000, env })).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: ${host} "0.0.0.0" is not a loopback address: its clients must send a token, so set PERFWATCH_TOKEN to one of 16 to 4096 characters (for example: openssl rand -hex 32)\n`,
+      });
+    }
+  });
+
+  it('serve with --http and --mcp-http on one port says that --http serves /mcp already, not that another process holds it', async () => {
+    // The second server failed on the port the first had just taken, and the error blamed "another process".
+    await expect(cli('serve', '--http', '39466', '--mcp-http', '39466', '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: 'perfwatch: --mcp-http 39466 is the port of --http, whose server serves the MCP tools at /mcp too: leave --mcp-http out, or give it another port\n',
+    });
+  });
+
   it('report --url sends PERFWATCH_TOKEN to an endpoint that has a token', async () => {
     const token = 'cli-token-0123456789abcdef';
     const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
@@ -285,6 +305,15 @@ describe('perfwatch CLI', () => {
     }
     // A token is for --url: a monitor run here (--for) has no endpoint to send it to.
     await expect(cli('report', '--for', '1', '--token', token)).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --token goes with --url (the endpoint that requires it), not --for\n' });
+  });
+
+  it('report --config goes with --for: with --url, whose monitor has its own options, it is refused, not ignored', async () => {
+    // The options of a running monitor are its own: a file given with --url was read by nothing,
+    // and the report said nothing of it.
+    await expect(cli('report', '--url', 'http://127.0.0.1:9/mcp', '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: 'perfwatch: --config goes with --for (the options of the monitor run here), not --url (a running monitor has its own)\n',
+    });
   });
 
   it('mcp --config-dir must name a directory', async () => {

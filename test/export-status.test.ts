@@ -128,6 +128,12 @@ describe('export status', () => {
     const value = bad({ otlp: [{ url: 'http://x', headers: { Authorization: 'Bearer s3cret\nX-Other: 1' } }] });
     expect(value).toMatchObject({ field: 'export.otlp[0].headers', message: expect.stringContaining('has an invalid value for header "Authorization": no line breaks') });
     expect(value.message).not.toContain('s3cret');
+    // A character beyond U+00FF (the docs' 'Bearer …', a typographic quote pasted with a token) is
+    // no byte, which fetch refuses: the error said "no line breaks or NUL", of a value with neither.
+    expect(bad({ remoteWrite: [{ url: 'http://x', headers: { Authorization: 'Bearer …' } }] })).toMatchObject({
+      field: 'export.remoteWrite[0].headers',
+      message: expect.stringContaining('has a value for header "Authorization" with a character fetch cannot send, U+2026 at index 7: header values are bytes, U+0000 to U+00FF'),
+    });
     // Headers fetch takes into its Headers and refuses at the request: every request failed, retried for ever.
     for (const name of ['Content-Length', 'transfer-encoding', 'Keep-Alive', 'upgrade', 'Expect']) {
       expect(bad({ remoteWrite: [{ url: 'http://x', headers: { [name]: '5' } }] })).toMatchObject({

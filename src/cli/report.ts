@@ -110,6 +110,7 @@ export async function report(args: ReportArgs): Promise<number> {
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
   if (args.url !== undefined && args.for !== undefined) return fail('give either --url (a running monitor) or --for (run one here), not both');
   if (args.token !== undefined && args.url === undefined) return fail('--token goes with --url (the endpoint that requires it), not --for');
+  if (args.config !== undefined && args.url !== undefined) return fail('--config goes with --for (the options of the monitor run here), not --url (a running monitor has its own)');
   const window = args.window === undefined ? 60 : Number(args.window);
   if (!Number.isFinite(window) || window < 1 || window > 86_400) return fail(`--window must be a number of seconds from 1 to 86400, got ${args.window}`);
   const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);

@@ -7,6 +7,7 @@ import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
 import { intFlag, portFlag } from './args.js';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
+import { MIN_TOKEN_LENGTH, TOKEN_ENV } from '../mcp/http-options.js';
 
 export const SERVE_HELP = `Usage: perfwatch serve [options]
 
@@ -96,11 +97,19 @@ function access(status: { token: boolean; stateChanges: boolean }): string {
   return status.token ? 'clients must send PERFWATCH_TOKEN' : status.stateChanges ? 'no token; state changes allowed' : 'no token: read-only';
 }
 
-/** A server's error about its port or host, said of the flag that gave it (a busy port: `--http: 127.0.0.1:9464 is in use …`). */
-function asFlag(error: unknown, port: string, host: string): unknown {
+/**
+ * A server's error about its port or host, said of the flag that gave it (a busy port: `--http:
+ * 127.0.0.1:9464 is in use …`). A token missing for an address beyond loopback is said of the
+ * host flag too, with the variable that gives it: the library's words name its token option,
+ * which the CLI has not.
+ */
+function asFlag(error: unknown, port: string, host: string, address: string | undefined): unknown {
   if (!(error instanceof PerfwatchError)) return error;
   if (error.field === 'port') return error.withField(port);
   if (error.field === 'host') return error.withField(host);
+  if (error.field === 'token' && address !== undefined) {
+    return new InvalidArgumentError(host, `is not a loopback address: its clients must send a token, so set ${TOKEN_ENV} to one of ${MIN_TOKEN_LENGTH} to 4096 characters (for example: openssl rand -hex 32)`, { value: address, first: true });
+  }
   return error;
 }
 
@@ -115,20 +124,25 @@ export async function serve(args: ServeArgs): Promise<number> {
   const monitor = cliMonitor(options);
   const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
   const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
+  // One port on one address for both fronts: the second server failed on the port the first had
+  // just taken, and its error blamed another process, where --http serves /mcp itself.
+  if (mcpPort !== undefined && mcpPort !== 0 && mcpPort === httpPort && args['mcp-host'] === args['http-host']) {
+    throw new InvalidArgumentError('--mcp-http', 'is the port of --http, whose server serves the MCP tools at /mcp too: leave --mcp-http out, or give it another port', { value: mcpPort, first: true });
+  }
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
     mcpPort === undefined
       ? undefined
       : await monitor.serveMcp({ port: mcpPort, ...(args['mcp-host'] !== undefined ? { host: args['mcp-host'] } : {}), allowStateChanges }).catch((error: unknown) => {
-          throw asFlag(error, '--mcp-http', '--mcp-host');
+          throw asFlag(error, '--mcp-http', '--mcp-host', args['mcp-host']);
         });
   const http =
     httpPort === undefined
       ? undefined
       : await monitor.serveHttp({ port: httpPort, ...(args['http-host'] !== undefined ? { host: args['http-host'] } : {}), allowStateChanges }).catch(async (error: unknown) => {
           await mcpHttp?.close();
-          throw asFlag(error, '--http', '--http-host');
+          throw asFlag(error, '--http', '--http-host', args['http-host']);
         });
   // A monitor that cannot start (its dataDir locked by another process, say) must not leave the
   // servers listening: the process would stay up serving a stopped monitor, its error printed once.

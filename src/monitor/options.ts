@@ -113,6 +113,11 @@ function headerFault(name: string, value: string): string | undefined {
     } catch {
       return `has an invalid header name ${JSON.stringify(name)}: letters, digits and !#$%&'*+-.^_\`|~ only`;
     }
+    // fetch sends a value as bytes and refuses a character that is none (an ellipsis or a
+    // typographic quote pasted with a token): its code point and place say which, and a
+    // token, all bytes, has no such character to give away.
+    const wide = /[^\x00-\xff]/u.exec(value);
+    if (wide) return `has a value for header ${JSON.stringify(name)} with a character fetch cannot send, U+${wide[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at index ${wide.index}: header values are bytes, U+0000 to U+00FF`;
     return `has an invalid value for header ${JSON.stringify(name)}: no line breaks or NUL`;
   }
 }
