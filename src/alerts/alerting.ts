@@ -119,8 +119,13 @@ export class Alerting {
   private historySeq = 0;
   /** createRule() calls past the limit's check and not yet in `rules` (their commit awaited): they count against it. */
   private creating = 0;
-  /** The ruleKey of each rule held, made when first compared. */
-  private readonly keys = new WeakMap<AlertRule, string>();
+  /**
+   * The rules held by their ruleKey, kept with `rules` (hold, release): a creation looks its
+   * rule up at once, where comparing it with every rule held made n creations cost n² (minutes
+   * for a monitor of maxAlertRules 100,000). A database written before identical rules were
+   * answered may give back two of one key.
+   */
+  private readonly byKey = new Map<string, AlertRule[]>();
   /** createRule() calls not yet answered, by their rule's ruleKey. */
   private readonly creatingKeys = new Map<string, Promise<void>>();
 
@@ -172,7 +177,7 @@ export class Alerting {
    */
   async restore(state: AlertingState): Promise<void> {
     const rules = state.rules.filter((rule) => !this.rules.has(rule.id));
-    for (const rule of rules) this.rules.set(rule.id, rule);
+    for (const rule of rules) this.hold(rule);
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
     for (const alert of restored) this.alerts.set(alert.fingerprint, alert);
     if (this.seq > 0) {
@@ -229,7 +234,7 @@ export class Alerting {
     const parsed = parseAlertRule(input);
     const rule: AlertRule = { ...parsed, id: randomUUID(), name: parsed.name ?? describeRule(parsed), createdAt: Date.now() };
     const key = ruleKey(rule);
-    const same = this.heldAs(key);
+    const same = this.byKey.get(key)?.[0];
     if (same) return { rule: same, created: false };
     const pending = this.creatingKeys.get(key);
     if (pending) {
@@ -251,21 +256,27 @@ export class Alerting {
     return { rule, created: true };
   }
 
-  /** The rule held whose ruleKey is `key`, if one is (each rule's key made once, when first compared). */
-  private heldAs(key: string): AlertRule | undefined {
-    for (const rule of this.rules.values()) {
-      let k = this.keys.get(rule);
-      if (k === undefined) this.keys.set(rule, (k = ruleKey(rule)));
-      if (k === key) return rule;
-    }
-    return undefined;
+  private hold(rule: AlertRule): void {
+    this.rules.set(rule.id, rule);
+    const key = ruleKey(rule);
+    const same = this.byKey.get(key);
+    if (same) same.push(rule);
+    else this.byKey.set(key, [rule]);
+  }
+
+  private release(rule: AlertRule): void {
+    this.rules.delete(rule.id);
+    const key = ruleKey(rule);
+    const left = this.byKey.get(key)?.filter((r) => r !== rule) ?? [];
+    if (left.length > 0) this.byKey.set(key, left);
+    else this.byKey.delete(key);
   }
 
   private async create(rule: AlertRule): Promise<void> {
     this.creating++;
     try {
       if (this.deps.persist) await this.deps.persist.required([{ op: 'put-rule', rule }], `alert rule "${rule.name}"`);
-      this.rules.set(rule.id, rule);
+      this.hold(rule);
     } finally {
       this.creating--;
     }
@@ -284,7 +295,10 @@ export class Alerting {
     if (typeof id !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: id });
     const rule = this.rules.get(id);
     if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
-    if (!this.rules.delete(id)) return false;
+    // Read again: another deletion of it may have gone first while this one's was written.
+    const held = this.rules.get(id);
+    if (!held) return false;
+    this.release(held);
     if (this.actor.state !== 'stopped') {
       // The actor answers once its resolutions were handed over; they are applied before
       // the rule's alerts go, or they came back after the deletion, resolved, for good.
