@@ -3384,6 +3384,13 @@ export const BREAKS = [
     tests: ['http-metrics.test.ts'],
     mustFail: ['leaves out a series that an empty tag value makes the same as another for Prometheus'],
   },
+  {
+    name: 'event stream sends a bucket still open',
+    what: "/api/events reads the buckets up to now, the one the collector still has open among them, and the next read starts after it: the samples recorded later in that interval are in no buckets event",
+    edits: [{ find: 'const to = endedBuckets(monitor.now(), interval);', replace: 'const to = monitor.now() + 1;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['streams each bucket once it has closed, whole'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -271,14 +271,22 @@ describe('the JSON API', () => {
   });
 });
 
-/** Reads an SSE stream's events until `until` says stop (or the guard fires). */
-async function events(url: string, until: (events: { event: string; data: any }[]) => boolean, guardMs = 20_000): Promise<{ event: string; data: any }[]> {
+interface StreamEvent {
+  event: string;
+  data: any;
+  /** The last event id the stream had set when this event came (an EventSource's lastEventId). */
+  id?: string;
+}
+
+/** Reads an SSE stream's events until `until` says stop (or the guard fires); `headers` as an EventSource's reconnection sends them. */
+async function events(url: string, until: (events: StreamEvent[]) => boolean, guardMs = 20_000, headers: Record<string, string> = {}): Promise<StreamEvent[]> {
   const abort = new AbortController();
   const guard = setTimeout(() => abort.abort(), guardMs);
-  const r = await fetch(url, { signal: abort.signal });
+  const r = await fetch(url, { signal: abort.signal, headers });
   expect(r.status).toBe(200);
   expect(r.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const seen: { event: string; data: any }[] = [];
+  const seen: StreamEvent[] = [];
+  let id: string | undefined;
   let buffer = '';
   const decoder = new TextDecoder();
   try {
@@ -290,7 +298,9 @@ async function events(url: string, until: (events: { event: string; data: any }[
         buffer = buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) seen.push({ event, data: JSON.parse(data) });
+        // An id field sets the stream's last event id, with or without an event (the SSE spec).
+        id = /^id: (.*)$/m.exec(block)?.[1] ?? id;
+        if (event && data) seen.push({ event, data: JSON.parse(data), ...(id !== undefined ? { id } : {}) });
       }
       if (until(seen)) break;
     }
@@ -360,6 +370,33 @@ describe('GET /api/events', () => {
     for (const got of await Promise.all(seen)) expect(got.filter((e) => e.event === 'alert').map((e) => e.data.to)).toEqual(['firing']);
     await waitFor(() => server.status().events.open === 0, 10_000, 'the streams closed');
     expect(monitor.listenerCount('alert')).toBe(before);
+  });
+
+  it('streams each bucket once it has closed, whole: every sample recorded while the stream is open comes in one bucket event, none twice', async () => {
+    const { monitor, server } = await serving();
+    monitor.record('queue_size', 0);
+    await monitor.flush();
+    // That sample's bucket ends before the stream begins: the stream's buckets hold only what follows.
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    const points = (e: StreamEvent[]): { t: number; count: number; last: number }[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series.flatMap((s: { points: unknown[] }) => s.points));
+    // Opened mid-interval, the stream reads each bucket halfway through it (it reads once an interval).
+    const interval = monitor.options.collectionIntervalMs;
+    await waitFor(() => Math.abs((monitor.now() % interval) - interval / 2) < interval / 10, 10_000, 'the middle of an interval');
+    const seen = events(new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href, (e) => points(e).some((p) => p.last === -1), 30_000);
+    await waitFor(() => server.status().events.open === 1);
+    // Samples across a few buckets, each bucket read by the stream while it is still taking samples.
+    const recorded = 60;
+    for (let i = 0; i < recorded; i++) {
+      monitor.record('queue_size', i + 1);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // A sentinel in a later bucket: once it comes, every bucket before it has come.
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    monitor.record('queue_size', -1);
+    const got = points(await seen);
+    const before = got.filter((p) => p.last !== -1);
+    expect(before.reduce((n, p) => n + p.count, 0)).toBe(recorded);
+    expect(new Set(got.map((p) => p.t)).size).toBe(got.length);
   });
 
   it('caps the streams open at once', async () => {

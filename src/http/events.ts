@@ -2,8 +2,8 @@
  * GET /api/events: a Server-Sent Events stream of a metric's history and new buckets, and of
  * alert transitions (`event: alert`). First `event: history`, one per series: the history
  * since `from` (default 5 minutes) at the library's resolution (raw samples while the raw
- * ring reaches back that far), at most max_points; then `event: buckets` with each bucket as
- * it closes, from the one open when the stream began.
+ * ring reaches back that far), at most max_points; then `event: buckets` with each bucket
+ * once it has closed, whole, from the one open when the stream began.
  *
  * Memory is bounded per stream and in all: streams are capped (maxEventStreams, then 503);
  * a stream with more than eventStreamBufferBytes unsent when it has an event to write, or
@@ -71,6 +71,16 @@ class Stream {
   }
 }
 
+/**
+ * Where the buckets a poll may send end: those that ended an interval ago or more. The
+ * collector closes a bucket at its first pass after the bucket's end, and until then takes
+ * samples into it from the rings; one read while still open went out with part of its
+ * samples, and the next read, starting after it, never sent the rest.
+ */
+function endedBuckets(now: number, interval: number): number {
+  return Math.floor(now / interval) * interval - interval;
+}
+
 export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimits): { route: Route; stats(): EventStreamStats } {
   let open = 0;
   const dropped = { buffer: 0, stalled: 0 };
@@ -108,20 +118,21 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
         checkAnswerPoints(p, limit, maxPoints);
         const from = timeParam(p, 'from') ?? monitor.now() - DEFAULT_BACKFILL_MS;
-        const read = (since: number, resolution: 'auto' | 'bucket'): Promise<MetricHistory> =>
-          monitor.getMetricHistory({ metric: metric!, resolution, from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
+        const read = (since: number, resolution: 'auto' | 'bucket', to?: number): Promise<MetricHistory> =>
+          monitor.getMetricHistory({ metric: metric!, resolution, from: since, ...(to !== undefined ? { to } : {}), maxPoints, limit, ...(tags ? { tags } : {}) });
         // Read before the stream opens: a bad metric or tags is still a 400.
         const backfill = metric === undefined ? undefined : await read(from, 'auto');
         // Checked again: other streams may have opened while the history was read.
         refuseIfFull();
         const interval = monitor.options.collectionIntervalMs;
+        // Where the buckets not yet sent begin: every bucket before it has been sent, whole.
         let pollFrom = Math.floor(monitor.now() / interval) * interval;
         open++;
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
         const stream = new Stream(res, limits, (why) => dropped[why]++);
-        const sendBuckets = (h: MetricHistory): void => {
+        const sendBuckets = (h: MetricHistory, to: number): void => {
+          pollFrom = to;
           const series = h.series.filter((s) => s.points.length > 0).map((s) => ({ tags: s.tags, points: s.points }));
-          for (const s of series) for (const pt of s.points) pollFrom = Math.max(pollFrom, pt.t + 1);
           if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series });
         };
         stream.send(`retry: 2000\n\n`);
@@ -134,10 +145,11 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
           metric === undefined
             ? undefined
             : setInterval(() => {
-                if (reading) return;
+                const to = endedBuckets(monitor.now(), interval);
+                if (reading || to <= pollFrom) return;
                 reading = true;
-                read(pollFrom, 'bucket')
-                  .then(sendBuckets, () => {
+                read(pollFrom, 'bucket', to)
+                  .then((h) => sendBuckets(h, to), () => {
                     // the metric's series went away (a replaced monitor): the stream goes on with alerts
                   })
                   .finally(() => {
