@@ -399,6 +399,31 @@ describe('GET /api/events', () => {
     expect(new Set(got.map((p) => p.t)).size).toBe(got.length);
   });
 
+  it('resumes a client that reconnects (Last-Event-ID) after the last bucket it had: no history again, every bucket closed meanwhile once', async () => {
+    const { monitor, server, get } = await serving();
+    monitor.record('queue_size', 0);
+    await monitor.flush();
+    const url = new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href;
+    const lastOf = (e: StreamEvent[]): number[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series.flatMap((s: { points: { last: number }[] }) => s.points.map((p) => p.last)));
+    const first = events(url, (e) => lastOf(e).includes(1));
+    await waitFor(() => server.status().events.open === 1);
+    monitor.record('queue_size', 1);
+    const had = await first;
+    const lastId = had.at(-1)!.id;
+    expect(lastId).toMatch(/^\d+$/);
+    await waitFor(() => server.status().events.open === 0);
+    // While the client is away, two buckets close.
+    monitor.record('queue_size', 2);
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    monitor.record('queue_size', 3);
+    const again = await events(url, (e) => lastOf(e).includes(3), 20_000, { 'Last-Event-ID': lastId! });
+    expect(again.map((e) => e.event)).not.toContain('history');
+    expect(lastOf(again)).toEqual([2, 3]);
+    const bad = await get('/api/events?metric=queue_size', { headers: { 'Last-Event-ID': 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'Last-Event-ID' });
+  });
+
   it('caps the streams open at once', async () => {
     const { server, get } = await serving({ maxEventStreams: 1 });
     const first = events(new URL('/api/events', server.url).href, () => false, 3_000).catch(() => []);

@@ -16,6 +16,7 @@ import type { ServerResponse } from 'node:http';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
 import type { AlertTransition } from '../alerts/schema.js';
+import { MAX_TIME_MS } from '../analysis/time-arg.js';
 import type { EventStreamStats } from './types.js';
 import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, tagsParam, timeParam, type Route } from './router.js';
 
@@ -54,8 +55,9 @@ class Stream {
     }
   }
 
-  event(name: string, data: unknown): void {
-    this.send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  /** An event; `id` sets the stream's last event id, which a reconnecting EventSource sends back. */
+  event(name: string, data: unknown, id?: number): void {
+    this.send(`event: ${name}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
   }
 
   close(): void {
@@ -81,6 +83,14 @@ function endedBuckets(now: number, interval: number): number {
   return Math.floor(now / interval) * interval - interval;
 }
 
+/** A reconnecting client's Last-Event-ID: one of this route's ids (ms of the monitor's clock), or a 400 naming it. */
+function lastEventId(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const at = /^\d{1,16}$/.test(header) ? Number(header) : Number.NaN;
+  if (!(at <= MAX_TIME_MS)) throw new HttpError(400, `Last-Event-ID must be the id of an event of this stream (ms since the epoch), got "${header.slice(0, 64)}"`, 'Last-Event-ID');
+  return at;
+}
+
 export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimits): { route: Route; stats(): EventStreamStats } {
   let open = 0;
   const dropped = { buffer: 0, stalled: 0 };
@@ -102,7 +112,7 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
   const route: Route = {
     method: 'GET',
     path: '/api/events',
-    handle: async ({ url, res }) => {
+    handle: async ({ req, url, res }) => {
       const refuseIfFull = (): void => {
         if (open >= limits.maxEventStreams) throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
       };
@@ -120,24 +130,35 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const from = timeParam(p, 'from') ?? monitor.now() - DEFAULT_BACKFILL_MS;
         const read = (since: number, resolution: 'auto' | 'bucket', to?: number): Promise<MetricHistory> =>
           monitor.getMetricHistory({ metric: metric!, resolution, from: since, ...(to !== undefined ? { to } : {}), maxPoints, limit, ...(tags ? { tags } : {}) });
+        const interval = monitor.options.collectionIntervalMs;
+        // A client that reconnects (an EventSource, by itself) sends the last id it had, where
+        // the buckets it has not had begin: it gets those that closed meanwhile, not the
+        // history again, which it had, nor a gap.
+        // (Node joins a header it does not know, given twice, into one string.)
+        const resumeAt = metric === undefined ? undefined : lastEventId(req.headers['last-event-id'] as string | undefined);
+        const resumeTo = resumeAt === undefined ? undefined : Math.max(resumeAt, endedBuckets(monitor.now(), interval));
         // Read before the stream opens: a bad metric or tags is still a 400.
-        const backfill = metric === undefined ? undefined : await read(from, 'auto');
+        const backfill = metric === undefined ? undefined : resumeAt === undefined ? await read(from, 'auto') : await read(resumeAt, 'bucket', resumeTo);
         // Checked again: other streams may have opened while the history was read.
         refuseIfFull();
-        const interval = monitor.options.collectionIntervalMs;
         // Where the buckets not yet sent begin: every bucket before it has been sent, whole.
-        let pollFrom = Math.floor(monitor.now() / interval) * interval;
+        let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;
         open++;
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
         const stream = new Stream(res, limits, (why) => dropped[why]++);
         const sendBuckets = (h: MetricHistory, to: number): void => {
           pollFrom = to;
           const series = h.series.filter((s) => s.points.length > 0).map((s) => ({ tags: s.tags, points: s.points }));
-          if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series });
+          if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series }, pollFrom);
         };
         stream.send(`retry: 2000\n\n`);
-        for (const s of backfill?.series ?? []) {
-          stream.event('history', { metric: backfill!.metric, kind: backfill!.kind, unit: backfill!.unit, totalSeries: backfill!.totalSeries, series: s });
+        if (resumeTo !== undefined) sendBuckets(backfill!, resumeTo);
+        else if (backfill !== undefined) {
+          for (const s of backfill.series) {
+            stream.event('history', { metric: backfill.metric, kind: backfill.kind, unit: backfill.unit, totalSeries: backfill.totalSeries, series: s });
+          }
+          // The id alone (no event): a client that reconnects before the first bucket resumes there.
+          stream.send(`id: ${pollFrom}\n\n`);
         }
         // One read at a time: a slow one (stored history) makes the next tick skip, not pile up.
         let reading = false;
