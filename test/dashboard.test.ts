@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PerformanceMonitor, type AlertTransition, type HttpServer } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
 import { describeWithPeer } from './peers/use.js';
 
 const SHOTS = fileURLToPath(new URL('../reports/screenshots/', import.meta.url));
@@ -141,6 +142,31 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     expect(await page.locator('#alert-count').textContent()).toBe('1');
     expect(await page.locator(`#alert-history [data-fingerprint="${t.fingerprint}"][data-to="firing"]`).count()).toBe(1);
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+  });
+
+  it('takes a burst of alert transitions with a read or two of the alerts, not one each', async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(e.message));
+    let reads = 0;
+    tab.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/alerts') reads++;
+    });
+    const loaded = tab.waitForResponse((r) => new URL(r.url()).pathname === '/api/alerts', { timeout: GUARD_MS });
+    await tab.goto(server.url);
+    await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+    await loaded;
+    const before = reads;
+    // 150 series over the threshold at once: 150 transitions on the stream in a burst.
+    const BURST = 150;
+    const rule = await monitor.createAlertRule({ name: 'burst load', metric: 'burst_load', operator: '>', threshold: 10, severity: 'warning' });
+    for (let i = 0; i < BURST; i++) monitor.record('burst_load', 50, { host: `h${i}` });
+    await waitFor(() => monitor.getAlerts({ state: 'firing' }).filter((a) => a.ruleId === rule.id).length === BURST, GUARD_MS, 'the burst firing');
+    await tab.waitForFunction(() => Array.from(document.querySelectorAll('#alerts [data-state="firing"]')).filter((li) => li.textContent!.includes('burst load')).length >= 100, null, { timeout: GUARD_MS });
+    expect(reads - before).toBeLessThan(20);
+    expect(errors).toEqual([]);
+    await monitor.deleteAlertRule(rule.id);
+    await tab.close();
   });
 
   it('renders a report it asked for with its score, and the latest one on a fresh load', async () => {
