@@ -3405,6 +3405,13 @@ export const BREAKS = [
     tests: ['dashboard.test.ts'],
     mustFail: ['takes a burst of alert transitions with a read or two of the alerts, not one each'],
   },
+  {
+    name: 'event stream without an age',
+    what: "an /api/events stream lasts as long as its connection: a client stopped without closing (SIGSTOP, a debugger) holds its place among maxEventStreams for hours, and on an alerts-only stream for good",
+    edits: [{ find: 'const retire = setTimeout(() => stream.retire(), limits.eventStreamMaxAgeMs);', replace: 'const retire = setTimeout(() => stream.retire(), 2 ** 31 - 1);' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['ends a stream after eventStreamMaxAgeMs'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -424,6 +424,23 @@ describe('GET /api/events', () => {
     expect(bad.body.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'Last-Event-ID' });
   });
 
+  it('ends a stream after eventStreamMaxAgeMs, its client told to come back at once, so that a stopped client holds its place no longer', async () => {
+    const { server, get } = await serving({ maxEventStreams: 1, eventStreamMaxAgeMs: 1000 });
+    // A stopped process: its kernel takes what is written to it, and it reads none of it.
+    const stopped = connect(server.port, '127.0.0.1');
+    stopped.pause();
+    stopped.on('error', () => {});
+    cleanup.push(async () => stopped.destroy());
+    stopped.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+    await waitFor(() => server.status().events.open === 1);
+    expect((await get('/api/events')).status).toBe(503);
+    await waitFor(() => server.status().events.open === 0, 20_000, "the stopped client's stream ended");
+    const ended = await raw(server.port, `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
+    expect(ended.status).toBe(200);
+    expect(ended.body).toMatch(/retry: 0\n\n/);
+    expect(server.status().events.dropped).toEqual({ buffer: 0, stalled: 0 });
+  });
+
   it('caps the streams open at once', async () => {
     const { server, get } = await serving({ maxEventStreams: 1 });
     const first = events(new URL('/api/events', server.url).href, () => false, 3_000).catch(() => []);

@@ -10,7 +10,8 @@
  * whose client leaves a write unread for eventStreamStallMs, is dropped (the connection
  * closed and counted), never buffered further. So a stream holds at most that plus one
  * event, and an event at most one series' max_points (10,000) points. A comment line every 15 s keeps proxies from closing an idle stream and
- * finds dead clients.
+ * finds dead clients. A stream ends after eventStreamMaxAgeMs, its client told to come back
+ * at once: a stopped client, which neither reads nor closes, holds its place no longer.
  */
 import type { ServerResponse } from 'node:http';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
@@ -27,6 +28,7 @@ export interface EventStreamLimits {
   maxEventStreams: number;
   eventStreamBufferBytes: number;
   eventStreamStallMs: number;
+  eventStreamMaxAgeMs: number;
 }
 
 
@@ -63,6 +65,21 @@ class Stream {
   close(): void {
     this.ended = true;
     clearTimeout(this.stall);
+  }
+
+  /**
+   * Ends the stream, telling its client to reconnect at once: a live one is back within
+   * milliseconds and resumes from its last event id; a stopped one is not, and its place is
+   * free. The end waits on a client that has left written bytes unread, so one that reads
+   * nothing more for eventStreamStallMs is cut.
+   */
+  retire(): void {
+    if (this.ended) return;
+    this.close();
+    this.res.end('retry: 0\n\n');
+    const cut = setTimeout(() => this.res.destroy(), this.limits.eventStreamStallMs);
+    cut.unref();
+    this.res.once('close', () => clearTimeout(cut));
   }
 
   private drop(why: 'buffer' | 'stalled'): void {
@@ -178,15 +195,22 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
                   });
               }, interval);
         const heartbeat = setInterval(() => stream.send(': ping\n\n'), HEARTBEAT_MS);
+        // Nothing else frees the place of a client that stopped without closing (SIGSTOP, a
+        // debugger, a frozen VM): its kernel goes on taking what is written, a few hundred bytes
+        // a second, so its stream neither fills nor stalls for hours, and one that carries alerts
+        // only, never. A live client reconnects at once and misses nothing.
+        const retire = setTimeout(() => stream.retire(), limits.eventStreamMaxAgeMs);
         // An open stream (a dashboard's tab) must not keep the host alive, nor its connection (http-listen.ts).
         heartbeat.unref();
         poll?.unref();
+        retire.unref();
         if (alerts === 'true') wantAlerts(stream);
         res.once('close', () => {
           open--;
           stream.close();
           clearInterval(poll);
           clearInterval(heartbeat);
+          clearTimeout(retire);
           leaveAlerts(stream);
         });
       } catch (error) {
