@@ -169,6 +169,35 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await tab.close();
   });
 
+  it('opens in more tabs than the six connections a browser makes to one server: one stream for all of them', async () => {
+    // One browser profile: its tabs share its six connections to the server.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // The first page's stream, in its own profile, is counted apart.
+    await page.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+    const streams = server.status().events.open;
+    try {
+      const tabs: Page[] = [];
+      for (let i = 0; i < 8; i++) {
+        const tab = await context.newPage();
+        tab.on('pageerror', (e) => pageErrors.push(e.message));
+        tabs.push(tab);
+        await tab.goto(server.url, { timeout: GUARD_MS });
+        await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+        await tab.waitForSelector('#state[data-state="running"]', { timeout: GUARD_MS });
+      }
+      // Every tab's reads go through: a chart drawn in the last one opened.
+      await tabs.at(-1)!.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="cpu"]')?.dataset.points) >= 1, null, { timeout: GUARD_MS });
+      expect(server.status().events.open).toBe(streams + 1);
+      // The stream outlives the tab that opened it.
+      await tabs.shift()!.close();
+      monitor.recordRequest({ endpoint: '/tabs', responseTimeMs: 7, statusCode: 200 });
+      await tabs.at(-1)!.waitForFunction(() => document.querySelector('[data-chart="throughput"]')?.textContent?.includes('/tabs'), null, { timeout: GUARD_MS });
+    } finally {
+      await context.close();
+    }
+    await waitFor(() => server.status().events.open === streams, GUARD_MS, 'the shared stream closed with its last tab');
+  });
+
   it('renders a report it asked for with its score, and the latest one on a fresh load', async () => {
     await page.click('#report-run');
     await page.waitForSelector('#report .score[data-score]', { timeout: GUARD_MS });
