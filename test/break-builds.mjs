@@ -3415,9 +3415,16 @@ export const BREAKS = [
   {
     name: 'a dashboard stream per tab',
     what: "each dashboard tab opens its own event stream: a browser's six connections to the server are all held from the sixth tab on, every tab's reads wait, and a seventh tab never loads",
-    edits: [{ find: "if (typeof SharedWorker !== 'function') {", replace: 'if (true) {' }],
+    edits: [{ find: "if (typeof SharedWorker !== 'function') return openStream(url, Object.keys(on), deliver, onState);", replace: 'return openStream(url, Object.keys(on), deliver, onState);' }],
     tests: ['dashboard.test.ts'],
     mustFail: ['opens in more tabs than the six connections a browser makes to one server'],
+  },
+  {
+    name: 'a refused dashboard stream never asked again',
+    what: "the dashboard's EventSource is left as it is after a refusal (503 while the server has maxEventStreams open), which it takes as final: the page polls until reloaded, however soon a place frees",
+    edits: [{ find: 'if (es.readyState === EventSource.CLOSED) retry = setTimeout(connect, REFUSED_RETRY_MS);', replace: '' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['goes live again once a refused stream finds a place'],
   },
 ];
 

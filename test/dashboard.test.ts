@@ -198,6 +198,27 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await waitFor(() => server.status().events.open === streams, GUARD_MS, 'the shared stream closed with its last tab');
   });
 
+  it('goes live again once a refused stream finds a place: the page asks again after a refusal', async () => {
+    const capped = await monitor.serveHttp({ port: 0, maxEventStreams: 1 });
+    const holder = new AbortController();
+    try {
+      // The one place held by another client: the page's stream is refused (503).
+      const held = await fetch(new URL('/api/events', capped.url), { signal: holder.signal });
+      expect(held.status).toBe(200);
+      const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await tab.goto(capped.url);
+      await waitFor(() => capped.status().events.refused >= 1, GUARD_MS, "the page's stream refused");
+      expect(await tab.locator('#live').getAttribute('data-live')).toBe('off');
+      holder.abort();
+      await waitFor(() => capped.status().events.open === 0, GUARD_MS, 'the place freed');
+      await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+      await tab.close();
+    } finally {
+      holder.abort();
+      await capped.close();
+    }
+  });
+
   it('renders a report it asked for with its score, and the latest one on a fresh load', async () => {
     await page.click('#report-run');
     await page.waitForSelector('#report .score[data-score]', { timeout: GUARD_MS });

@@ -449,6 +449,7 @@ describe('GET /api/events', () => {
     const second = await get('/api/events');
     expect(second.status).toBe(503);
     expect(second.body.error.message).toMatch(/1 event streams are open, the limit \(maxEventStreams\)/);
+    expect(server.status().events).toMatchObject({ open: 1, limit: 1, refused: 1 });
     await first;
   });
 });

@@ -1,5 +1,6 @@
 // The JSON API and the event stream of the HTTP front (docs/http.md), as the page uses them.
 // Errors carry the server's message (it names the parameter at fault).
+import { openStream } from './stream.js';
 
 /** The server's clock less the browser's, from the last answer (X-Perfwatch-Now). */
 let skew = 0;
@@ -93,14 +94,8 @@ export function subscribe(metric, on, onState) {
     const data = parsed(text);
     if (data !== undefined) on[event]?.(data);
   };
-  if (typeof SharedWorker !== 'function') {
-    const source = new EventSource(url);
-    source.onopen = () => onState(true);
-    source.onerror = () => onState(false);
-    for (const event of Object.keys(on)) source.addEventListener(event, (e) => deliver(event, e.data));
-    return () => source.close();
-  }
-  const { port } = new SharedWorker('/dashboard/js/stream-worker.js', { name: 'perfwatch-stream' });
+  if (typeof SharedWorker !== 'function') return openStream(url, Object.keys(on), deliver, onState);
+  const { port } = new SharedWorker('/dashboard/js/stream-worker.js', { name: 'perfwatch-stream', type: 'module' });
   port.onmessage = ({ data }) => {
     if (data.type === 'state') onState(data.open);
     else if (data.type === 'event') deliver(data.name, data.data);

@@ -6,9 +6,12 @@
 // every tab subscribed, and closes it when the last one leaves (the browser ends the worker
 // with its last tab anyway).
 
+import { openStream } from './stream.js';
+
 /** The subscribed tabs' ports. */
 const ports = new Set();
-let source = null;
+/** Closes the stream; null while there is none. */
+let close = null;
 let open = false;
 
 function tell(message) {
@@ -16,16 +19,12 @@ function tell(message) {
 }
 
 function start(url, events) {
-  source = new EventSource(url);
-  source.onopen = () => {
-    open = true;
+  const onEvent = (name, data) => tell({ type: 'event', name, data });
+  const onState = (state) => {
+    open = state;
     tell({ type: 'state', open });
   };
-  source.onerror = () => {
-    open = false;
-    tell({ type: 'state', open });
-  };
-  for (const name of events) source.addEventListener(name, (e) => tell({ type: 'event', name, data: e.data }));
+  close = openStream(url, events, onEvent, onState);
 }
 
 self.onconnect = (e) => {
@@ -33,14 +32,14 @@ self.onconnect = (e) => {
   port.onmessage = ({ data }) => {
     if (data.type === 'subscribe') {
       ports.add(port);
-      if (source === null) start(data.url, data.events);
+      if (close === null) start(data.url, data.events);
       port.postMessage({ type: 'state', open });
     } else if (data.type === 'leave') {
       // A tab closed, or put in the back/forward cache (it subscribes again when shown).
       ports.delete(port);
       if (ports.size > 0) return;
-      source?.close();
-      source = null;
+      close?.();
+      close = null;
       open = false;
     }
   };

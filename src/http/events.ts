@@ -110,6 +110,7 @@ function lastEventId(header: string | undefined): number | undefined {
 
 export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimits): { route: Route; stats(): EventStreamStats } {
   let open = 0;
+  let refused = 0;
   const dropped = { buffer: 0, stalled: 0 };
   // One 'alert' listener on the monitor for all of this front's streams, there while one
   // wants alerts: a listener per stream put maxEventStreams (32) on the monitor, past
@@ -131,7 +132,9 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
     path: '/api/events',
     handle: async ({ req, url, res }) => {
       const refuseIfFull = (): void => {
-        if (open >= limits.maxEventStreams) throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
+        if (open < limits.maxEventStreams) return;
+        refused++;
+        throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
       };
       try {
         const p = queryParams(url, ['metric', 'tags', 'from', 'max_points', 'limit', 'alerts']);
@@ -218,5 +221,5 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
       }
     },
   };
-  return { route, stats: () => ({ open, limit: limits.maxEventStreams, dropped: { ...dropped } }) };
+  return { route, stats: () => ({ open, limit: limits.maxEventStreams, refused, dropped: { ...dropped } }) };
 }
