@@ -11,7 +11,7 @@
  * and must pass, so a failure under a break is the break's doing.
  *
  * A break finds its place by content, not by path: its snippet must occur exactly once in
- * src/ and workers/ (any folder below them) and the dashboard's modules (dashboard/js), or
+ * src/ and workers/ (any folder below them) and the dashboard's scripts and styles, or
  * the script stops and says so, since a check that no longer applies its break proves
  * nothing. When a snippet moves or changes, update it here.
  *
@@ -3469,11 +3469,12 @@ function walk(dir, out = []) {
 
 /**
  * Applies a break's edits in the copy: each snippet must occur exactly once in src/,
- * workers/ and the dashboard's modules (served as they are, so no build step checks them).
+ * workers/ and the dashboard's scripts and styles (served as they are, so no build step
+ * checks them).
  * With `write` false, only finds them (--check, on the tree itself).
  */
 function applyBreak(copy, brk, write = true) {
-  const sources = [...[...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts')), ...walk(join(copy, 'dashboard', 'js')).filter((f) => f.endsWith('.js'))];
+  const sources = [...[...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts')), ...walk(join(copy, 'dashboard')).filter((f) => f.endsWith('.js') || f.endsWith('.css'))];
   const places = [];
   for (const edit of brk.edits) {
     const hits = [];
@@ -3483,7 +3484,7 @@ function applyBreak(copy, brk, write = true) {
     }
     if (hits.length !== 1) {
       const where = hits.map((h) => `${relative(copy, h.f)}:${h.text.slice(0, h.at).split('\n').length}`).join(', ');
-      throw new Error(`break "${brk.name}": its snippet ${JSON.stringify(edit.find)} occurs ${hits.length} times in src/, workers/ and dashboard/js/ (${where || 'nowhere'}), not once: update test/break-builds.mjs`);
+      throw new Error(`break "${brk.name}": its snippet ${JSON.stringify(edit.find)} occurs ${hits.length} times in src/, workers/ and dashboard/ (${where || 'nowhere'}), not once: update test/break-builds.mjs`);
     }
     const { f, at, text } = hits[0];
     if (write) writeFileSync(f, text.slice(0, at) + edit.replace + text.slice(at + edit.find.length));
