@@ -273,6 +273,29 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await phone.close();
   });
 
+  it("keeps a service's long and hostile names, tags and alert texts as text, within a phone's screen", async () => {
+    // The longest tag value there is (maxTagValueLength), unbroken, and markup where text goes.
+    const long = `/${'x'.repeat(127)}`;
+    const hostile = '<img src=x onerror="window.pwned=1"></script><script>window.pwned=2</script>';
+    monitor.recordRequest({ endpoint: long, responseTimeMs: 12, statusCode: 200 });
+    monitor.recordRequest({ endpoint: hostile, responseTimeMs: 13, statusCode: 500 });
+    const rule = await monitor.createAlertRule({ name: `${hostile} ${'y'.repeat(120)}`, metric: 'response_time', tags: { endpoint: long }, operator: '>', threshold: 1, severity: 'info', description: `${hostile} ${'z'.repeat(300)}` });
+    const phone = await browser.newPage({ viewport: { width: PHONE_WIDTH, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const errors: string[] = [];
+    phone.on('pageerror', (e) => errors.push(e.message));
+    await phone.goto(server.url);
+    await phone.waitForFunction((text) => document.querySelector('[data-chart="response-time"]')?.textContent?.includes(text) && document.querySelector('#alerts')?.textContent?.includes(text), long, { timeout: GUARD_MS });
+    expect(await phone.locator('#alerts').textContent()).toContain(hostile);
+    const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+    expect(widths.screen).toBe(PHONE_WIDTH);
+    expect(widths.page).toBeLessThanOrEqual(PHONE_WIDTH);
+    expect(await phone.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+    await phone.screenshot({ path: `${SHOTS}dashboard-phone-long.png`, fullPage: true });
+    await monitor.deleteAlertRule(rule.id);
+    await phone.close();
+  });
+
   it("reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's", async () => {
     // The server says its clock is an hour ahead of this browser's: another machine's clock,
     // or the monitor's after a step back of the wall clock (docs/architecture.md, Time). The
