@@ -144,7 +144,7 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
   });
 
-  it('takes a burst of alert transitions with a read or two of the alerts, not one each', async () => {
+  it('takes a burst of alert transitions with a read or two of the alerts, not one each, and counts them all past the page it lists', async () => {
     const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
     tab.on('pageerror', (e) => errors.push(e.message));
@@ -165,6 +165,15 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await tab.waitForFunction(() => Array.from(document.querySelectorAll('#alerts [data-state="firing"]')).filter((li) => li.textContent!.includes('burst load')).length >= 50, null, { timeout: GUARD_MS });
     expect(reads - before).toBeLessThan(20);
     expect(errors).toEqual([]);
+    // A tab opened now counts every active alert, past the page of them it lists.
+    const active = monitor.getAlerts().length;
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await fresh.goto(server.url);
+    await fresh.waitForSelector('#alerts [data-state="firing"]', { timeout: GUARD_MS });
+    expect(await fresh.locator('#alert-count').textContent()).toBe(String(active));
+    expect(await fresh.locator('#alerts li.alert').count()).toBe(100);
+    await expect(fresh.locator('#alerts .more').textContent()).resolves.toBe(`and ${active - 100} more (all of them: /api/alerts?limit=10000)`);
+    await fresh.close();
     await monitor.deleteAlertRule(rule.id);
     await tab.close();
   });

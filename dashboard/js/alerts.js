@@ -6,6 +6,8 @@ import { el, num, seriesName, time, duration } from './format.js';
 
 /** Transitions kept between two answers of the API (the stream adds them meanwhile). */
 const HISTORY_KEPT = 200;
+/** Active alerts listed, the most severe first; the count says how many there are in all. */
+const ACTIVE_SHOWN = 100;
 
 function badge(severity) {
   return el('span', { class: `sev sev-${severity}` }, severity);
@@ -46,13 +48,19 @@ export class AlertsPanel {
     this.count = count;
     this.history = history;
     this.active = [];
+    this.total = 0;
     this.transitions = [];
     this.frame = 0;
   }
 
-  /** The API's answer: the active alerts and the latest transitions. */
-  set(active, transitions) {
+  /**
+   * The API's answer: the active alerts (a page of them), how many are active in all, and the
+   * latest transitions. The count is the total: a rule over many series made a page of 100
+   * of 150 firing alerts read "100".
+   */
+  set(active, total, transitions) {
     this.active = active;
+    this.total = total;
     this.transitions = [...transitions].sort((a, b) => b.at - a.at);
     this.render();
   }
@@ -81,9 +89,15 @@ export class AlertsPanel {
   render() {
     const order = { emergency: 0, critical: 1, warning: 2, info: 3 };
     const active = [...this.active].sort((a, b) => (order[a.severity] ?? 9) - (order[b.severity] ?? 9) || a.activeSince - b.activeSince);
-    this.count.textContent = String(active.length);
+    // Transitions since the last answer may have added some; the next answer says.
+    const total = Math.max(this.total, active.length);
+    const more = total - Math.min(active.length, ACTIVE_SHOWN);
+    this.count.textContent = String(total);
     this.count.dataset.firing = String(active.some((a) => a.state === 'firing'));
-    this.list.replaceChildren(active.length ? el('ul', { class: 'alerts' }, active.map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.'));
+    this.list.replaceChildren(
+      active.length ? el('ul', { class: 'alerts' }, active.slice(0, ACTIVE_SHOWN).map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.'),
+      more > 0 ? el('p', { class: 'more' }, `and ${more} more (all of them: /api/alerts?limit=10000)`) : null,
+    );
     this.history.replaceChildren(...this.transitions.map(transitionRow));
   }
 }

@@ -102,7 +102,7 @@ async function refreshAlerts() {
   state.alertsBusy = true;
   try {
     const answer = await api.alerts(HISTORY_SHOWN);
-    alerts.set(answer.alerts, answer.history);
+    alerts.set(answer.alerts, answer.total, answer.history);
   } catch (error) {
     showError(error);
   } finally {
