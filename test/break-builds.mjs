@@ -3440,6 +3440,13 @@ export const BREAKS = [
     tests: ['dashboard.test.ts'],
     mustFail: ['and counts them all past the page it lists'],
   },
+  {
+    name: 'dashboard names not isolated for direction',
+    what: "the dashboard's series and rule names share their line's direction: a tag value with a right-to-left override (U+202E) never closed turns the rest of an alert's history line around, and a value of 1,234 reads 432,1",
+    edits: [{ find: 'code, strong { unicode-bidi: isolate; }', replace: '' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -305,6 +305,31 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await phone.close();
   });
 
+  it("keeps a direction override in a tag value from turning the rest of an alert's line around", async () => {
+    // U+202E (right-to-left override), never closed: the text after it reads backwards to the end of its paragraph.
+    const rule = await monitor.createAlertRule({ name: 'queue deep', metric: 'bidi_queue', operator: '>', threshold: 10, severity: 'critical' });
+    monitor.record('bidi_queue', 1234, { shard: 'a\u202eb' });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await tab.goto(server.url);
+    const row = tab.locator('#alert-history li', { hasText: 'bidi_queue' }).first();
+    await row.waitFor({ state: 'attached', timeout: GUARD_MS });
+    await tab.click('#alerts-panel summary');
+    // Where each character of the row's last text (" = 1,234") is drawn, left to right.
+    const xs = await row.evaluate((li) => {
+      const text = li.lastChild as Text;
+      const range = document.createRange();
+      return Array.from(text.data, (_, i) => {
+        range.setStart(text, i);
+        range.setEnd(text, i + 1);
+        return range.getBoundingClientRect().x;
+      });
+    });
+    expect(await row.evaluate((li) => li.lastChild!.textContent)).toBe(' = 1,234');
+    for (let i = 1; i < xs.length; i++) expect(xs[i]).toBeGreaterThan(xs[i - 1]!);
+    await monitor.deleteAlertRule(rule.id);
+    await tab.close();
+  });
+
   it("reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's", async () => {
     // The server says its clock is an hour ahead of this browser's: another machine's clock,
     // or the monitor's after a step back of the wall clock (docs/architecture.md, Time). The
