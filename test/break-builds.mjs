@@ -11,9 +11,9 @@
  * and must pass, so a failure under a break is the break's doing.
  *
  * A break finds its place by content, not by path: its snippet must occur exactly once in
- * src/ and workers/ (any folder below them), or the script stops and says so, since a check
- * that no longer applies its break proves nothing. When a snippet moves or changes, update
- * it here.
+ * src/ and workers/ (any folder below them) and the dashboard's scripts and styles, or
+ * the script stops and says so, since a check that no longer applies its break proves
+ * nothing. When a snippet moves or changes, update it here.
  *
  * Options: `--only <substring of a break's name>` (repeatable), `--all-tests` (run the whole
  * suite for each break instead of its files), `--keep` (leave the copies in the temporary
@@ -3508,6 +3508,69 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['serve with --http and --mcp-http on one port'],
   },
+  {
+    name: 'event stream sends a bucket still open',
+    what: "/api/events reads the buckets up to now, the one the collector still has open among them, and the next read starts after it: the samples recorded later in that interval are in no buckets event",
+    edits: [{ find: 'const to = endedBuckets(monitor.now(), interval);', replace: 'const to = monitor.now() + 1;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['streams each bucket once it has closed, whole'],
+  },
+  {
+    name: 'event stream reconnection starts over',
+    what: "/api/events takes no Last-Event-ID: a client that reconnects (an EventSource after any drop) gets the history since the URL's from again, every point it had twice",
+    edits: [{ find: "const resumeAt = metric === undefined ? undefined : lastEventId(req.headers['last-event-id'] as string | undefined);", replace: 'const resumeAt = undefined as number | undefined;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['resumes a client that reconnects (Last-Event-ID)'],
+  },
+  {
+    name: 'dashboard reads the alerts once per transition',
+    what: "the dashboard reads /api/alerts once for each transition on its stream: a rule firing over 150 series made 150 reads from each open tab, each building the alerts and their history on the host's thread",
+    edits: [{ find: '  if (state.alertsBusy) {\n    state.alertsAgain = true;\n    return;\n  }\n', replace: '' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['takes a burst of alert transitions with a read or two of the alerts, not one each'],
+  },
+  {
+    name: 'event stream without an age',
+    what: "an /api/events stream lasts as long as its connection: a client stopped without closing (SIGSTOP, a debugger) holds its place among maxEventStreams for hours, and on an alerts-only stream for good",
+    edits: [{ find: 'const retire = setTimeout(() => stream.retire(), limits.eventStreamMaxAgeMs);', replace: 'const retire = setTimeout(() => stream.retire(), 2 ** 31 - 1);' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['ends a stream after eventStreamMaxAgeMs'],
+  },
+  {
+    name: 'a dashboard stream per tab',
+    what: "each dashboard tab opens its own event stream: a browser's six connections to the server are all held from the sixth tab on, every tab's reads wait, and a seventh tab never loads",
+    edits: [{ find: "if (typeof SharedWorker !== 'function') return openStream(url, Object.keys(on), deliver, onState);", replace: 'return openStream(url, Object.keys(on), deliver, onState);' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['opens in more tabs than the six connections a browser makes to one server'],
+  },
+  {
+    name: 'a refused dashboard stream never asked again',
+    what: "the dashboard's EventSource is left as it is after a refusal (503 while the server has maxEventStreams open), which it takes as final: the page polls until reloaded, however soon a place frees",
+    edits: [{ find: 'if (es.readyState === EventSource.CLOSED) retry = setTimeout(connect, REFUSED_RETRY_MS);', replace: '' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['goes live again once a refused stream finds a place'],
+  },
+  {
+    name: 'dashboard text unbroken',
+    what: "the dashboard breaks only code elements' text where it must: a 128-character tag value in a chart legend, or a long alert name or description, widens the page past a phone's screen, and mobile Chromium zooms it out to 1560 px",
+    edits: [{ find: 'color: var(--fg); overflow-wrap: anywhere; }', replace: 'color: var(--fg); }' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["keeps a service's long and hostile names, tags and alert texts as text, within a phone's screen"],
+  },
+  {
+    name: 'dashboard counts the page of alerts',
+    what: "the dashboard's alert count is the number of alerts in the API's page (100): a rule firing over 150 series reads 100, and nothing says there are more",
+    edits: [{ find: 'const total = Math.max(this.total, active.length);', replace: 'const total = active.length;' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['and counts them all past the page it lists'],
+  },
+  {
+    name: 'dashboard names not isolated for direction',
+    what: "the dashboard's series and rule names share their line's direction: a tag value with a right-to-left override (U+202E) never closed turns the rest of an alert's history line around, and a value of 1,234 reads 432,1",
+    edits: [{ find: 'code, strong { unicode-bidi: isolate; }', replace: '' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
+  },
 ];
 
 function parseArgs(argv) {
@@ -3550,11 +3613,13 @@ function walk(dir, out = []) {
 }
 
 /**
- * Applies a break's edits in the copy: each snippet must occur exactly once in src/ and
- * workers/. With `write` false, only finds them (--check, on the tree itself).
+ * Applies a break's edits in the copy: each snippet must occur exactly once in src/,
+ * workers/ and the dashboard's scripts and styles (served as they are, so no build step
+ * checks them).
+ * With `write` false, only finds them (--check, on the tree itself).
  */
 function applyBreak(copy, brk, write = true) {
-  const sources = [...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts'));
+  const sources = [...[...walk(join(copy, 'src')), ...walk(join(copy, 'workers'))].filter((f) => f.endsWith('.ts')), ...walk(join(copy, 'dashboard')).filter((f) => f.endsWith('.js') || f.endsWith('.css'))];
   const places = [];
   for (const edit of brk.edits) {
     const hits = [];
@@ -3564,7 +3629,7 @@ function applyBreak(copy, brk, write = true) {
     }
     if (hits.length !== 1) {
       const where = hits.map((h) => `${relative(copy, h.f)}:${h.text.slice(0, h.at).split('\n').length}`).join(', ');
-      throw new Error(`break "${brk.name}": its snippet ${JSON.stringify(edit.find)} occurs ${hits.length} times in src/ and workers/ (${where || 'nowhere'}), not once: update test/break-builds.mjs`);
+      throw new Error(`break "${brk.name}": its snippet ${JSON.stringify(edit.find)} occurs ${hits.length} times in src/, workers/ and dashboard/ (${where || 'nowhere'}), not once: update test/break-builds.mjs`);
     }
     const { f, at, text } = hits[0];
     if (write) writeFileSync(f, text.slice(0, at) + edit.replace + text.slice(at + edit.find.length));

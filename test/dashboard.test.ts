@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PerformanceMonitor, type AlertTransition, type HttpServer } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
 import { describeWithPeer } from './peers/use.js';
 
 const SHOTS = fileURLToPath(new URL('../reports/screenshots/', import.meta.url));
@@ -143,6 +144,90 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
   });
 
+  it('takes a burst of alert transitions with a read or two of the alerts, not one each, and counts them all past the page it lists', async () => {
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    tab.on('pageerror', (e) => errors.push(e.message));
+    let reads = 0;
+    tab.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/alerts') reads++;
+    });
+    const loaded = tab.waitForResponse((r) => new URL(r.url()).pathname === '/api/alerts', { timeout: GUARD_MS });
+    await tab.goto(server.url);
+    await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+    await loaded;
+    const before = reads;
+    // 150 series over the threshold at once: 150 transitions on the stream in a burst.
+    const BURST = 150;
+    const rule = await monitor.createAlertRule({ name: 'burst load', metric: 'burst_load', operator: '>', threshold: 10, severity: 'warning' });
+    for (let i = 0; i < BURST; i++) monitor.record('burst_load', 50, { host: `h${i}` });
+    await waitFor(() => monitor.getAlerts({ state: 'firing' }).filter((a) => a.ruleId === rule.id).length === BURST, GUARD_MS, 'the burst firing');
+    await tab.waitForFunction(() => Array.from(document.querySelectorAll('#alerts [data-state="firing"]')).filter((li) => li.textContent!.includes('burst load')).length >= 50, null, { timeout: GUARD_MS });
+    expect(reads - before).toBeLessThan(20);
+    expect(errors).toEqual([]);
+    // A tab opened now counts every active alert, past the page of them it lists.
+    const active = monitor.getAlerts().length;
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await fresh.goto(server.url);
+    await fresh.waitForSelector('#alerts [data-state="firing"]', { timeout: GUARD_MS });
+    expect(await fresh.locator('#alert-count').textContent()).toBe(String(active));
+    expect(await fresh.locator('#alerts li.alert').count()).toBe(100);
+    await expect(fresh.locator('#alerts .more').textContent()).resolves.toBe(`and ${active - 100} more (all of them: /api/alerts?limit=10000)`);
+    await fresh.close();
+    await monitor.deleteAlertRule(rule.id);
+    await tab.close();
+  });
+
+  it('opens in more tabs than the six connections a browser makes to one server: one stream for all of them', async () => {
+    // One browser profile: its tabs share its six connections to the server.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // The first page's stream, in its own profile, is counted apart.
+    await page.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+    const streams = server.status().events.open;
+    try {
+      const tabs: Page[] = [];
+      for (let i = 0; i < 8; i++) {
+        const tab = await context.newPage();
+        tab.on('pageerror', (e) => pageErrors.push(e.message));
+        tabs.push(tab);
+        await tab.goto(server.url, { timeout: GUARD_MS });
+        await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+        await tab.waitForSelector('#state[data-state="running"]', { timeout: GUARD_MS });
+      }
+      // Every tab's reads go through: a chart drawn in the last one opened.
+      await tabs.at(-1)!.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="cpu"]')?.dataset.points) >= 1, null, { timeout: GUARD_MS });
+      expect(server.status().events.open).toBe(streams + 1);
+      // The stream outlives the tab that opened it.
+      await tabs.shift()!.close();
+      monitor.recordRequest({ endpoint: '/tabs', responseTimeMs: 7, statusCode: 200 });
+      await tabs.at(-1)!.waitForFunction(() => document.querySelector('[data-chart="throughput"]')?.textContent?.includes('/tabs'), null, { timeout: GUARD_MS });
+    } finally {
+      await context.close();
+    }
+    await waitFor(() => server.status().events.open === streams, GUARD_MS, 'the shared stream closed with its last tab');
+  });
+
+  it('goes live again once a refused stream finds a place: the page asks again after a refusal', async () => {
+    const capped = await monitor.serveHttp({ port: 0, maxEventStreams: 1 });
+    const holder = new AbortController();
+    try {
+      // The one place held by another client: the page's stream is refused (503).
+      const held = await fetch(new URL('/api/events', capped.url), { signal: holder.signal });
+      expect(held.status).toBe(200);
+      const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await tab.goto(capped.url);
+      await waitFor(() => capped.status().events.refused >= 1, GUARD_MS, "the page's stream refused");
+      expect(await tab.locator('#live').getAttribute('data-live')).toBe('off');
+      holder.abort();
+      await waitFor(() => capped.status().events.open === 0, GUARD_MS, 'the place freed');
+      await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+      await tab.close();
+    } finally {
+      holder.abort();
+      await capped.close();
+    }
+  });
+
   it('renders a report it asked for with its score, and the latest one on a fresh load', async () => {
     await page.click('#report-run');
     await page.waitForSelector('#report .score[data-score]', { timeout: GUARD_MS });
@@ -195,6 +280,54 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     expect(widths.chart).toBeGreaterThan(PHONE_WIDTH * 0.8);
     await phone.screenshot({ path: `${SHOTS}dashboard-phone.png`, fullPage: true });
     await phone.close();
+  });
+
+  it("keeps a service's long and hostile names, tags and alert texts as text, within a phone's screen", async () => {
+    // The longest tag value there is (maxTagValueLength), unbroken, and markup where text goes.
+    const long = `/${'x'.repeat(127)}`;
+    const hostile = '<img src=x onerror="window.pwned=1"></script><script>window.pwned=2</script>';
+    monitor.recordRequest({ endpoint: long, responseTimeMs: 12, statusCode: 200 });
+    monitor.recordRequest({ endpoint: hostile, responseTimeMs: 13, statusCode: 500 });
+    const rule = await monitor.createAlertRule({ name: `${hostile} ${'y'.repeat(120)}`, metric: 'response_time', tags: { endpoint: long }, operator: '>', threshold: 1, severity: 'info', description: `${hostile} ${'z'.repeat(300)}` });
+    const phone = await browser.newPage({ viewport: { width: PHONE_WIDTH, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const errors: string[] = [];
+    phone.on('pageerror', (e) => errors.push(e.message));
+    await phone.goto(server.url);
+    await phone.waitForFunction((text) => document.querySelector('[data-chart="response-time"]')?.textContent?.includes(text) && document.querySelector('#alerts')?.textContent?.includes(text), long, { timeout: GUARD_MS });
+    expect(await phone.locator('#alerts').textContent()).toContain(hostile);
+    const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, screen: window.innerWidth }));
+    expect(widths.screen).toBe(PHONE_WIDTH);
+    expect(widths.page).toBeLessThanOrEqual(PHONE_WIDTH);
+    expect(await phone.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+    await phone.screenshot({ path: `${SHOTS}dashboard-phone-long.png`, fullPage: true });
+    await monitor.deleteAlertRule(rule.id);
+    await phone.close();
+  });
+
+  it("keeps a direction override in a tag value from turning the rest of an alert's line around", async () => {
+    // U+202E (right-to-left override), never closed: the text after it reads backwards to the end of its paragraph.
+    const rule = await monitor.createAlertRule({ name: 'queue deep', metric: 'bidi_queue', operator: '>', threshold: 10, severity: 'critical' });
+    monitor.record('bidi_queue', 1234, { shard: 'a\u202eb' });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await tab.goto(server.url);
+    const row = tab.locator('#alert-history li', { hasText: 'bidi_queue' }).first();
+    await row.waitFor({ state: 'attached', timeout: GUARD_MS });
+    await tab.click('#alerts-panel summary');
+    // Where each character of the row's last text (" = 1,234") is drawn, left to right.
+    const xs = await row.evaluate((li) => {
+      const text = li.lastChild as Text;
+      const range = document.createRange();
+      return Array.from(text.data, (_, i) => {
+        range.setStart(text, i);
+        range.setEnd(text, i + 1);
+        return range.getBoundingClientRect().x;
+      });
+    });
+    expect(await row.evaluate((li) => li.lastChild!.textContent)).toBe(' = 1,234');
+    for (let i = 1; i < xs.length; i++) expect(xs[i]).toBeGreaterThan(xs[i - 1]!);
+    await monitor.deleteAlertRule(rule.id);
+    await tab.close();
   });
 
   it("reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's", async () => {

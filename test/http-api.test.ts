@@ -271,14 +271,22 @@ describe('the JSON API', () => {
   });
 });
 
-/** Reads an SSE stream's events until `until` says stop (or the guard fires). */
-async function events(url: string, until: (events: { event: string; data: any }[]) => boolean, guardMs = 20_000): Promise<{ event: string; data: any }[]> {
+interface StreamEvent {
+  event: string;
+  data: any;
+  /** The last event id the stream had set when this event came (an EventSource's lastEventId). */
+  id?: string;
+}
+
+/** Reads an SSE stream's events until `until` says stop (or the guard fires); `headers` as an EventSource's reconnection sends them. */
+async function events(url: string, until: (events: StreamEvent[]) => boolean, guardMs = 20_000, headers: Record<string, string> = {}): Promise<StreamEvent[]> {
   const abort = new AbortController();
   const guard = setTimeout(() => abort.abort(), guardMs);
-  const r = await fetch(url, { signal: abort.signal });
+  const r = await fetch(url, { signal: abort.signal, headers });
   expect(r.status).toBe(200);
   expect(r.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-  const seen: { event: string; data: any }[] = [];
+  const seen: StreamEvent[] = [];
+  let id: string | undefined;
   let buffer = '';
   const decoder = new TextDecoder();
   try {
@@ -290,7 +298,9 @@ async function events(url: string, until: (events: { event: string; data: any }[
         buffer = buffer.slice(end + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) seen.push({ event, data: JSON.parse(data) });
+        // An id field sets the stream's last event id, with or without an event (the SSE spec).
+        id = /^id: (.*)$/m.exec(block)?.[1] ?? id;
+        if (event && data) seen.push({ event, data: JSON.parse(data), ...(id !== undefined ? { id } : {}) });
       }
       if (until(seen)) break;
     }
@@ -307,14 +317,15 @@ describe('GET /api/events', () => {
     monitor.record('queue_size', 1);
     await monitor.flush();
     await monitor.createAlertRule({ name: 'deep queue', metric: 'queue_size', aggregation: 'last', operator: '>', threshold: 100, severity: 'critical' });
-    const seen = events(new URL('/api/events?metric=queue_size', server.url).href, (e) => e.some((x) => x.event === 'alert') && e.some((x) => x.event === 'buckets'));
+    // The stream's first bucket may be the one of the sample before it, 500 in the next.
+    const bucketPoints = (e: StreamEvent[]): { last: number }[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series[0].points);
+    const seen = events(new URL('/api/events?metric=queue_size', server.url).href, (e) => e.some((x) => x.event === 'alert') && bucketPoints(e).some((p) => p.last === 500));
     await waitFor(() => server.status().events.open === 1);
     monitor.record('queue_size', 500);
     const got = await seen;
     expect(got[0]).toMatchObject({ event: 'history', data: { metric: 'queue_size', series: { tags: {}, points: [{ value: 1 }] } } });
     expect(got.find((e) => e.event === 'alert')!.data).toMatchObject({ to: 'firing', value: 500 });
-    const buckets = got.find((e) => e.event === 'buckets')!.data;
-    expect(buckets.series[0].points.at(-1)).toMatchObject({ last: 500 });
+    expect(bucketPoints(got).at(-1)).toMatchObject({ last: 500 });
     await waitFor(() => server.status().events.open === 0);
   });
 
@@ -362,6 +373,75 @@ describe('GET /api/events', () => {
     expect(monitor.listenerCount('alert')).toBe(before);
   });
 
+  it('streams each bucket once it has closed, whole: every sample recorded while the stream is open comes in one bucket event, none twice', async () => {
+    const { monitor, server } = await serving();
+    monitor.record('queue_size', 0);
+    await monitor.flush();
+    // That sample's bucket ends before the stream begins: the stream's buckets hold only what follows.
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    const points = (e: StreamEvent[]): { t: number; count: number; last: number }[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series.flatMap((s: { points: unknown[] }) => s.points));
+    // Opened mid-interval, the stream reads each bucket halfway through it (it reads once an interval).
+    const interval = monitor.options.collectionIntervalMs;
+    await waitFor(() => Math.abs((monitor.now() % interval) - interval / 2) < interval / 10, 10_000, 'the middle of an interval');
+    const seen = events(new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href, (e) => points(e).some((p) => p.last === -1), 30_000);
+    await waitFor(() => server.status().events.open === 1);
+    // Samples across a few buckets, each bucket read by the stream while it is still taking samples.
+    const recorded = 60;
+    for (let i = 0; i < recorded; i++) {
+      monitor.record('queue_size', i + 1);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // A sentinel in a later bucket: once it comes, every bucket before it has come.
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    monitor.record('queue_size', -1);
+    const got = points(await seen);
+    const before = got.filter((p) => p.last !== -1);
+    expect(before.reduce((n, p) => n + p.count, 0)).toBe(recorded);
+    expect(new Set(got.map((p) => p.t)).size).toBe(got.length);
+  });
+
+  it('resumes a client that reconnects (Last-Event-ID) after the last bucket it had: no history again, every bucket closed meanwhile once', async () => {
+    const { monitor, server, get } = await serving();
+    monitor.record('queue_size', 0);
+    await monitor.flush();
+    const url = new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href;
+    const lastOf = (e: StreamEvent[]): number[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series.flatMap((s: { points: { last: number }[] }) => s.points.map((p) => p.last)));
+    const first = events(url, (e) => lastOf(e).includes(1));
+    await waitFor(() => server.status().events.open === 1);
+    monitor.record('queue_size', 1);
+    const had = await first;
+    const lastId = had.at(-1)!.id;
+    expect(lastId).toMatch(/^\d+$/);
+    await waitFor(() => server.status().events.open === 0);
+    // While the client is away, two buckets close.
+    monitor.record('queue_size', 2);
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    monitor.record('queue_size', 3);
+    const again = await events(url, (e) => lastOf(e).includes(3), 20_000, { 'Last-Event-ID': lastId! });
+    expect(again.map((e) => e.event)).not.toContain('history');
+    expect(lastOf(again)).toEqual([2, 3]);
+    const bad = await get('/api/events?metric=queue_size', { headers: { 'Last-Event-ID': 'yesterday' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'Last-Event-ID' });
+  });
+
+  it('ends a stream after eventStreamMaxAgeMs, its client told to come back at once, so that a stopped client holds its place no longer', async () => {
+    const { server, get } = await serving({ maxEventStreams: 1, eventStreamMaxAgeMs: 1000 });
+    // A stopped process: its kernel takes what is written to it, and it reads none of it.
+    const stopped = connect(server.port, '127.0.0.1');
+    stopped.pause();
+    stopped.on('error', () => {});
+    cleanup.push(async () => stopped.destroy());
+    stopped.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`);
+    await waitFor(() => server.status().events.open === 1);
+    expect((await get('/api/events')).status).toBe(503);
+    await waitFor(() => server.status().events.open === 0, 20_000, "the stopped client's stream ended");
+    const ended = await raw(server.port, `GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
+    expect(ended.status).toBe(200);
+    expect(ended.body).toMatch(/retry: 0\n\n/);
+    expect(server.status().events.dropped).toEqual({ buffer: 0, stalled: 0 });
+  });
+
   it('caps the streams open at once', async () => {
     const { server, get } = await serving({ maxEventStreams: 1 });
     const first = events(new URL('/api/events', server.url).href, () => false, 3_000).catch(() => []);
@@ -369,6 +449,7 @@ describe('GET /api/events', () => {
     const second = await get('/api/events');
     expect(second.status).toBe(503);
     expect(second.body.error.message).toMatch(/1 event streams are open, the limit \(maxEventStreams\)/);
+    expect(server.status().events).toMatchObject({ open: 1, limit: 1, refused: 1 });
     await first;
   });
 });

@@ -1,11 +1,13 @@
 // The alerts panel: active alerts (pending and firing) and the history of transitions,
 // newest first. Rendered whole from what the API answers; an event of the stream adds its
-// transition at once, before the next answer confirms it.
+// transition at the next frame, before the next answer confirms it.
 import { serverNow } from './api.js';
 import { el, num, seriesName, time, duration } from './format.js';
 
 /** Transitions kept between two answers of the API (the stream adds them meanwhile). */
 const HISTORY_KEPT = 200;
+/** Active alerts listed, the most severe first; the count says how many there are in all. */
+const ACTIVE_SHOWN = 100;
 
 function badge(severity) {
   return el('span', { class: `sev sev-${severity}` }, severity);
@@ -46,17 +48,28 @@ export class AlertsPanel {
     this.count = count;
     this.history = history;
     this.active = [];
+    this.total = 0;
     this.transitions = [];
+    this.frame = 0;
   }
 
-  /** The API's answer: the active alerts and the latest transitions. */
-  set(active, transitions) {
+  /**
+   * The API's answer: the active alerts (a page of them), how many are active in all, and the
+   * latest transitions. The count is the total: a rule over many series made a page of 100
+   * of 150 firing alerts read "100".
+   */
+  set(active, total, transitions) {
     this.active = active;
+    this.total = total;
     this.transitions = [...transitions].sort((a, b) => b.at - a.at);
     this.render();
   }
 
-  /** A transition from the event stream: shown at once, the alert's row updated or added. */
+  /**
+   * A transition from the event stream: shown at the next frame, the alert's row updated or
+   * added. A burst (a rule over many series fires them all in one pass) is drawn once, not
+   * once per transition: 500 redraws of 500 rows froze the tab.
+   */
   transition(t) {
     this.transitions = [t, ...this.transitions.filter((x) => !(x.fingerprint === t.fingerprint && x.at === t.at && x.to === t.to))].slice(0, HISTORY_KEPT);
     const rest = this.active.filter((a) => a.fingerprint !== t.fingerprint);
@@ -65,15 +78,26 @@ export class AlertsPanel {
       rest.push({ description: '', labels: {}, activeSince: t.at, firedAt: t.to === 'firing' ? t.at : null, resolvedAt: null, ...known, ...t, state: t.to });
     }
     this.active = rest;
-    this.render();
+    if (!this.frame) {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.render();
+      });
+    }
   }
 
   render() {
     const order = { emergency: 0, critical: 1, warning: 2, info: 3 };
     const active = [...this.active].sort((a, b) => (order[a.severity] ?? 9) - (order[b.severity] ?? 9) || a.activeSince - b.activeSince);
-    this.count.textContent = String(active.length);
+    // Transitions since the last answer may have added some; the next answer says.
+    const total = Math.max(this.total, active.length);
+    const more = total - Math.min(active.length, ACTIVE_SHOWN);
+    this.count.textContent = String(total);
     this.count.dataset.firing = String(active.some((a) => a.state === 'firing'));
-    this.list.replaceChildren(active.length ? el('ul', { class: 'alerts' }, active.map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.'));
+    this.list.replaceChildren(
+      active.length ? el('ul', { class: 'alerts' }, active.slice(0, ACTIVE_SHOWN).map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.'),
+      more > 0 ? el('p', { class: 'more' }, `and ${more} more (all of them: /api/alerts?limit=10000)`) : null,
+    );
     this.history.replaceChildren(...this.transitions.map(transitionRow));
   }
 }

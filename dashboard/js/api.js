@@ -1,5 +1,6 @@
 // The JSON API and the event stream of the HTTP front (docs/http.md), as the page uses them.
 // Errors carry the server's message (it names the parameter at fault).
+import { openStream } from './stream.js';
 
 /** The server's clock less the browser's, from the last answer (X-Perfwatch-Now). */
 let skew = 0;
@@ -67,27 +68,48 @@ export async function latestReport() {
 
 export const generateReport = (from, to) => postJson('/api/reports', { from, to });
 
+/** An event's data, or undefined when it is not JSON. */
+function parsed(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Opens the event stream: alert transitions (`alert`) and the buckets of `metric` as they
  * close (`buckets`), from now on. `on[event](data)` per event, `onState(open)` when it
  * connects or drops. EventSource reconnects by itself after a drop (a server drops a slow
- * client), asking from the same `from`: what closed meanwhile comes as one merged point.
+ * client, or ends a stream at its age), resuming after the last bucket it had.
+ *
+ * The tabs of one browser share one stream, held by a SharedWorker (stream-worker.js): a
+ * browser opens six connections to a server at most, and a stream per tab took them all
+ * from the sixth tab on. A browser without SharedWorker opens its own.
  */
 export function subscribe(metric, on, onState) {
   const query = new URLSearchParams({ metric, max_points: '1', from: String(serverNow()) });
-  const source = new EventSource(`/api/events?${query}`);
-  source.onopen = () => onState(true);
-  source.onerror = () => onState(false);
-  for (const [event, handler] of Object.entries(on)) {
-    source.addEventListener(event, (e) => {
-      let data;
-      try {
-        data = JSON.parse(e.data);
-      } catch {
-        return;
-      }
-      handler(data);
-    });
-  }
-  return () => source.close();
+  const url = `/api/events?${query}`;
+  const deliver = (event, text) => {
+    const data = parsed(text);
+    if (data !== undefined) on[event]?.(data);
+  };
+  if (typeof SharedWorker !== 'function') return openStream(url, Object.keys(on), deliver, onState);
+  const { port } = new SharedWorker('/dashboard/js/stream-worker.js', { name: 'perfwatch-stream', type: 'module' });
+  port.onmessage = ({ data }) => {
+    if (data.type === 'state') onState(data.open);
+    else if (data.type === 'event') deliver(data.name, data.data);
+  };
+  const join = () => port.postMessage({ type: 'subscribe', url, events: Object.keys(on) });
+  const leave = () => port.postMessage({ type: 'leave' });
+  join();
+  // A tab put in the back/forward cache leaves, and joins again when it is shown.
+  const shown = (e) => e.persisted && join();
+  addEventListener('pagehide', leave);
+  addEventListener('pageshow', shown);
+  return () => {
+    removeEventListener('pagehide', leave);
+    removeEventListener('pageshow', shown);
+    leave();
+  };
 }

@@ -2,20 +2,22 @@
  * GET /api/events: a Server-Sent Events stream of a metric's history and new buckets, and of
  * alert transitions (`event: alert`). First `event: history`, one per series: the history
  * since `from` (default 5 minutes) at the library's resolution (raw samples while the raw
- * ring reaches back that far), at most max_points; then `event: buckets` with each bucket as
- * it closes, from the one open when the stream began.
+ * ring reaches back that far), at most max_points; then `event: buckets` with each bucket
+ * once it has closed, whole, from the one open when the stream began.
  *
  * Memory is bounded per stream and in all: streams are capped (maxEventStreams, then 503);
  * a stream with more than eventStreamBufferBytes unsent when it has an event to write, or
  * whose client leaves a write unread for eventStreamStallMs, is dropped (the connection
  * closed and counted), never buffered further. So a stream holds at most that plus one
  * event, and an event at most one series' max_points (10,000) points. A comment line every 15 s keeps proxies from closing an idle stream and
- * finds dead clients.
+ * finds dead clients. A stream ends after eventStreamMaxAgeMs, its client told to come back
+ * at once: a stopped client, which neither reads nor closes, holds its place no longer.
  */
 import type { ServerResponse } from 'node:http';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
 import type { AlertTransition } from '../alerts/schema.js';
+import { MAX_TIME_MS } from '../analysis/time-arg.js';
 import type { EventStreamStats } from './types.js';
 import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, tagsParam, timeParam, type Route } from './router.js';
 
@@ -26,6 +28,7 @@ export interface EventStreamLimits {
   maxEventStreams: number;
   eventStreamBufferBytes: number;
   eventStreamStallMs: number;
+  eventStreamMaxAgeMs: number;
 }
 
 
@@ -54,13 +57,29 @@ class Stream {
     }
   }
 
-  event(name: string, data: unknown): void {
-    this.send(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  /** An event; `id` sets the stream's last event id, which a reconnecting EventSource sends back. */
+  event(name: string, data: unknown, id?: number): void {
+    this.send(`event: ${name}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data)}\n\n`);
   }
 
   close(): void {
     this.ended = true;
     clearTimeout(this.stall);
+  }
+
+  /**
+   * Ends the stream, telling its client to reconnect at once: a live one is back within
+   * milliseconds and resumes from its last event id; a stopped one is not, and its place is
+   * free. The end waits on a client that has left written bytes unread, so one that reads
+   * nothing more for eventStreamStallMs is cut.
+   */
+  retire(): void {
+    if (this.ended) return;
+    this.close();
+    this.res.end('retry: 0\n\n');
+    const cut = setTimeout(() => this.res.destroy(), this.limits.eventStreamStallMs);
+    cut.unref();
+    this.res.once('close', () => clearTimeout(cut));
   }
 
   private drop(why: 'buffer' | 'stalled'): void {
@@ -71,8 +90,27 @@ class Stream {
   }
 }
 
+/**
+ * Where the buckets a poll may send end: those that ended an interval ago or more. The
+ * collector closes a bucket at its first pass after the bucket's end, and until then takes
+ * samples into it from the rings; one read while still open went out with part of its
+ * samples, and the next read, starting after it, never sent the rest.
+ */
+function endedBuckets(now: number, interval: number): number {
+  return Math.floor(now / interval) * interval - interval;
+}
+
+/** A reconnecting client's Last-Event-ID: one of this route's ids (ms of the monitor's clock), or a 400 naming it. */
+function lastEventId(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const at = /^\d{1,16}$/.test(header) ? Number(header) : Number.NaN;
+  if (!(at <= MAX_TIME_MS)) throw new HttpError(400, `Last-Event-ID must be the id of an event of this stream (ms since the epoch), got "${header.slice(0, 64)}"`, 'Last-Event-ID');
+  return at;
+}
+
 export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimits): { route: Route; stats(): EventStreamStats } {
   let open = 0;
+  let refused = 0;
   const dropped = { buffer: 0, stalled: 0 };
   // One 'alert' listener on the monitor for all of this front's streams, there while one
   // wants alerts: a listener per stream put maxEventStreams (32) on the monitor, past
@@ -92,9 +130,11 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
   const route: Route = {
     method: 'GET',
     path: '/api/events',
-    handle: async ({ url, res }) => {
+    handle: async ({ req, url, res }) => {
       const refuseIfFull = (): void => {
-        if (open >= limits.maxEventStreams) throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
+        if (open < limits.maxEventStreams) return;
+        refused++;
+        throw new HttpError(503, `${open} event streams are open, the limit (maxEventStreams): close one or retry later`, undefined, { 'Retry-After': '5' });
       };
       try {
         const p = queryParams(url, ['metric', 'tags', 'from', 'max_points', 'limit', 'alerts']);
@@ -108,25 +148,37 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         const maxPoints = intParam(p, 'max_points', 1, 10_000, 300);
         checkAnswerPoints(p, limit, maxPoints);
         const from = timeParam(p, 'from') ?? monitor.now() - DEFAULT_BACKFILL_MS;
-        const read = (since: number, resolution: 'auto' | 'bucket'): Promise<MetricHistory> =>
-          monitor.getMetricHistory({ metric: metric!, resolution, from: since, maxPoints, limit, ...(tags ? { tags } : {}) });
+        const read = (since: number, resolution: 'auto' | 'bucket', to?: number): Promise<MetricHistory> =>
+          monitor.getMetricHistory({ metric: metric!, resolution, from: since, ...(to !== undefined ? { to } : {}), maxPoints, limit, ...(tags ? { tags } : {}) });
+        const interval = monitor.options.collectionIntervalMs;
+        // A client that reconnects (an EventSource, by itself) sends the last id it had, where
+        // the buckets it has not had begin: it gets those that closed meanwhile, not the
+        // history again, which it had, nor a gap.
+        // (Node joins a header it does not know, given twice, into one string.)
+        const resumeAt = metric === undefined ? undefined : lastEventId(req.headers['last-event-id'] as string | undefined);
+        const resumeTo = resumeAt === undefined ? undefined : Math.max(resumeAt, endedBuckets(monitor.now(), interval));
         // Read before the stream opens: a bad metric or tags is still a 400.
-        const backfill = metric === undefined ? undefined : await read(from, 'auto');
+        const backfill = metric === undefined ? undefined : resumeAt === undefined ? await read(from, 'auto') : await read(resumeAt, 'bucket', resumeTo);
         // Checked again: other streams may have opened while the history was read.
         refuseIfFull();
-        const interval = monitor.options.collectionIntervalMs;
-        let pollFrom = Math.floor(monitor.now() / interval) * interval;
+        // Where the buckets not yet sent begin: every bucket before it has been sent, whole.
+        let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;
         open++;
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
         const stream = new Stream(res, limits, (why) => dropped[why]++);
-        const sendBuckets = (h: MetricHistory): void => {
+        const sendBuckets = (h: MetricHistory, to: number): void => {
+          pollFrom = to;
           const series = h.series.filter((s) => s.points.length > 0).map((s) => ({ tags: s.tags, points: s.points }));
-          for (const s of series) for (const pt of s.points) pollFrom = Math.max(pollFrom, pt.t + 1);
-          if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series });
+          if (series.length > 0) stream.event('buckets', { metric: h.metric, kind: h.kind, unit: h.unit, series }, pollFrom);
         };
         stream.send(`retry: 2000\n\n`);
-        for (const s of backfill?.series ?? []) {
-          stream.event('history', { metric: backfill!.metric, kind: backfill!.kind, unit: backfill!.unit, totalSeries: backfill!.totalSeries, series: s });
+        if (resumeTo !== undefined) sendBuckets(backfill!, resumeTo);
+        else if (backfill !== undefined) {
+          for (const s of backfill.series) {
+            stream.event('history', { metric: backfill.metric, kind: backfill.kind, unit: backfill.unit, totalSeries: backfill.totalSeries, series: s });
+          }
+          // The id alone (no event): a client that reconnects before the first bucket resumes there.
+          stream.send(`id: ${pollFrom}\n\n`);
         }
         // One read at a time: a slow one (stored history) makes the next tick skip, not pile up.
         let reading = false;
@@ -134,10 +186,11 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
           metric === undefined
             ? undefined
             : setInterval(() => {
-                if (reading) return;
+                const to = endedBuckets(monitor.now(), interval);
+                if (reading || to <= pollFrom) return;
                 reading = true;
-                read(pollFrom, 'bucket')
-                  .then(sendBuckets, () => {
+                read(pollFrom, 'bucket', to)
+                  .then((h) => sendBuckets(h, to), () => {
                     // the metric's series went away (a replaced monitor): the stream goes on with alerts
                   })
                   .finally(() => {
@@ -145,15 +198,22 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
                   });
               }, interval);
         const heartbeat = setInterval(() => stream.send(': ping\n\n'), HEARTBEAT_MS);
+        // Nothing else frees the place of a client that stopped without closing (SIGSTOP, a
+        // debugger, a frozen VM): its kernel goes on taking what is written, a few hundred bytes
+        // a second, so its stream neither fills nor stalls for hours, and one that carries alerts
+        // only, never. A live client reconnects at once and misses nothing.
+        const retire = setTimeout(() => stream.retire(), limits.eventStreamMaxAgeMs);
         // An open stream (a dashboard's tab) must not keep the host alive, nor its connection (http-listen.ts).
         heartbeat.unref();
         poll?.unref();
+        retire.unref();
         if (alerts === 'true') wantAlerts(stream);
         res.once('close', () => {
           open--;
           stream.close();
           clearInterval(poll);
           clearInterval(heartbeat);
+          clearTimeout(retire);
           leaveAlerts(stream);
         });
       } catch (error) {
@@ -161,5 +221,5 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
       }
     },
   };
-  return { route, stats: () => ({ open, limit: limits.maxEventStreams, dropped: { ...dropped } }) };
+  return { route, stats: () => ({ open, limit: limits.maxEventStreams, refused, dropped: { ...dropped } }) };
 }

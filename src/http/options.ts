@@ -29,6 +29,8 @@ export const HttpOnlyOptionsSchema = z.strictObject({
   eventStreamBufferBytes: intRange(1024, 256 * MiB).default(MiB),
   /** How long a stream's client may leave written events unread before it is dropped. */
   eventStreamStallMs: intRange(100, 600_000).default(30_000),
+  /** How long a stream lasts before it ends and its client reconnects (so a stopped client's place frees). */
+  eventStreamMaxAgeMs: intRange(1000, 86_400_000).default(300_000),
   /** Longest request target (path and query); a longer one is answered 414. */
   maxUrlBytes: intRange(256, 65_536).default(8192),
   /** Reports (POST /api/reports) built at once; one more is answered 503. */

@@ -6,6 +6,8 @@ import type { Router } from './router.js';
 export interface EventStreamStats {
   open: number;
   limit: number;
+  /** Streams refused (503) because `limit` were open: a client that EventSource leaves refused asks again later. */
+  refused: number;
   /** Streams dropped: their client read too slowly (buffer) or not at all (stalled). */
   dropped: { buffer: number; stalled: number };
 }
