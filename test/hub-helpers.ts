@@ -168,18 +168,26 @@ export function bigBatch(seq: number, round: number, rows: number, sids: number,
   };
 }
 
-/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum; start by default the second before closedTo, by default now's), no sketches, as columns. */
-export function rowsBatch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = [], closedTo = Math.floor(Date.now() / 1000) * 1000) {
+/**
+ * A hand-made batch: rows of [sid, count, sum, min, max, last, start?] (start by default the
+ * second before closedTo, by default now's), `sketch` (encoded) the first row's, as columns.
+ */
+export function statsBatch(seq: number, round: number, rows: number[][], defs: unknown[] = [], sketch: Uint8Array = new Uint8Array(0), closedTo = Math.floor(Date.now() / 1000) * 1000) {
   return {
     t: 'batch',
     seq,
     round,
     closedTo,
     defs,
-    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0])).buffer),
-    starts: new Uint8Array(Float64Array.from(rows.map((r) => r[3] ?? closedTo - 1000)).buffer),
-    stats: new Uint8Array(Float64Array.from(rows.flatMap(([, c, s]) => [c, s, 1, s, s])).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(rows.length).buffer),
-    sketches: new Uint8Array(0),
+    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0]!)).buffer),
+    starts: new Uint8Array(Float64Array.from(rows.map((r) => r[6] ?? closedTo - 1000)).buffer),
+    stats: new Uint8Array(Float64Array.from(rows.flatMap((r) => r.slice(1, 6))).buffer),
+    sketchEnd: new Uint8Array(Int32Array.from(rows.map(() => sketch.length)).buffer),
+    sketches: sketch,
   };
+}
+
+/** A hand-made batch: rows of [sid, count, sum, start?] (min 1, max and last the sum), no sketches (statsBatch). */
+export function rowsBatch(seq: number, round: number, rows: [number, number, number, number?][], defs: unknown[] = [], closedTo = Math.floor(Date.now() / 1000) * 1000) {
+  return statsBatch(seq, round, rows.map(([sid, c, s, start]) => [sid, c, s, 1, s, s, ...(start === undefined ? [] : [start])]), defs, new Uint8Array(0), closedTo);
 }

@@ -7,27 +7,10 @@ import type { HubStatus } from '../dist/src/hub/hub.js';
 import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { encodeSketch } from '../dist/src/storage/sketch-codec.js';
 import { monitorStarter, waitFor } from './helpers.js';
-import { hubNodes, rawMember } from './hub-helpers.js';
+import { hubNodes, rawMember, statsBatch } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
-
-/** A hand-made batch: rows of [sid, count, sum, min, max, last], each of the second before closedTo, with `sketch` (encoded) as the first row's. */
-function statsBatch(seq: number, round: number, rows: number[][], defs: unknown[] = [], sketch: Uint8Array = new Uint8Array(0)) {
-  const closedTo = Math.floor(Date.now() / 1000) * 1000;
-  return {
-    t: 'batch',
-    seq,
-    round,
-    closedTo,
-    defs,
-    sids: new Uint8Array(Int32Array.from(rows.map((r) => r[0]!)).buffer),
-    starts: new Uint8Array(Float64Array.from(rows.map(() => closedTo - 1000)).buffer),
-    stats: new Uint8Array(Float64Array.from(rows.flatMap((r) => r.slice(1))).buffer),
-    sketchEnd: new Uint8Array(Int32Array.from(rows.map(() => sketch.length)).buffer),
-    sketches: sketch,
-  };
-}
 
 const hubStatus = (hub: { status(): { hub?: unknown } }) => hub.status().hub as HubStatus;
 

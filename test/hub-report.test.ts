@@ -4,27 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { monitorStarter, waitFor } from './helpers.js';
-import { hubNodes, rawMember } from './hub-helpers.js';
+import { hubNodes, rawMember, statsBatch } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
 
 /** A hand-made batch of one row of sid 0, cache_hit_rate: count and sum, of the second before now, in the round of the member's welcome. */
-function batch(round: number, count: number, sum: number) {
-  const closedTo = Math.floor(Date.now() / 1000) * 1000;
-  return {
-    t: 'batch',
-    seq: 1,
-    round,
-    closedTo,
-    defs: [[0, 'cache_hit_rate', {}, 'distribution', 'ratio']],
-    sids: new Uint8Array(Int32Array.from([0]).buffer),
-    starts: new Uint8Array(Float64Array.from([closedTo - 1000]).buffer),
-    stats: new Uint8Array(Float64Array.from([count, sum, 0, 1, 1]).buffer),
-    sketchEnd: new Uint8Array(new Int32Array(1).buffer),
-    sketches: new Uint8Array(0),
-  };
-}
+const batch = (round: number, count: number, sum: number) => statsBatch(1, round, [[0, count, sum, 0, 1, 1]], [[0, 'cache_hit_rate', {}, 'distribution', 'ratio']]);
 
 describe('a report on a hub', () => {
   it("counts each member's samples once in a metric's summary and its diagnoses: the cluster-wide series holds them, the member series are listed apart", async () => {
