@@ -3420,7 +3420,7 @@ export const BREAKS = [
   {
     name: 'raw history in arrival order',
     what: "the raw ring's read stops at the first sample before the range and keeps arrival order: backdated samples of a batch put the history out of time order, and hide the samples after the range's start that arrived before them",
-    edits: [{ find: '      if (ts < from || ts >= to) continue;', replace: '      if (ts < from) break;\n      if (ts >= to) continue;' }, { find: '    return inTimeOrder(t, v);', replace: '    return { t, v };' }],
+    edits: [{ find: '      if (ts < from || ts >= to) continue;', replace: '      if (ts < from) break;\n      if (ts >= to) continue;' }, { find: '      const raw = inTimeOrder(this.reader.raw(id, from, to));', replace: '      const raw = this.reader.raw(id, from, to);' }],
     tests: ['history-order.test.ts'],
     mustFail: ['gives them by time, and every one in the range'],
   },

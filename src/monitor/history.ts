@@ -16,7 +16,7 @@ import { timeArg } from '../analysis/time-arg.js';
 import { tagMatch } from './query.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
 import { clamp, rankOf, type SketchAccumulator } from '../engine/sketch.js';
-import type { BucketRecord, StoreReader, Tier } from '../engine/store/reader.js';
+import type { BucketRecord, RawSamples, StoreReader, Tier } from '../engine/store/reader.js';
 import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { memoryFrom } from '../reports/span-reader.js';
@@ -155,7 +155,7 @@ export class HistoryReader {
       else chosen = 'rollup';
     }
     if (chosen === 'raw') {
-      const raw = this.reader.raw(id, from, to);
+      const raw = inTimeOrder(this.reader.raw(id, from, to));
       const points: HistoryPoint[] = raw.t.map((t, i) => {
         const v = raw.v[i]!;
         return { t, value: v, count: 1, sum: v, min: v, max: v, last: v };
@@ -315,4 +315,18 @@ function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKi
     });
   }
   return out;
+}
+
+/**
+ * Raw samples by time (arrival order among equal times), as they are when none arrived out of
+ * it: the ring keeps them as they arrived, and a batch's timestamps may lie an interval back,
+ * which gave a history whose `t` went back between points.
+ */
+function inTimeOrder(raw: RawSamples): RawSamples {
+  const { t, v } = raw;
+  let ordered = true;
+  for (let i = 1; i < t.length && ordered; i++) ordered = t[i]! >= t[i - 1]!;
+  if (ordered) return raw;
+  const order = Array.from(t.keys()).sort((a, b) => t[a]! - t[b]! || a - b);
+  return { t: order.map((i) => t[i]!), v: order.map((i) => v[i]!) };
 }

@@ -17,11 +17,11 @@ export class RawReads extends SeriesTotals {
   }
 
   /**
-   * Published raw samples with from <= t < to, oldest first. The ring holds them in the order
-   * they arrived, and a sample's own timestamp (recordBatch) may lie an interval before or 5 s
-   * after those that arrived around it: every slot is read, not only those up to the first
-   * one before `from` (which left out the samples after `from` that arrived before it), and
-   * the samples are put in time order when they are not in it.
+   * Published raw samples with from <= t < to, in the order they arrived (the ring's). A
+   * sample's own timestamp (recordBatch) may lie an interval before or 5 s after those that
+   * arrived around it: every slot is read, not only those up to the first one before `from`
+   * (which left out the samples after `from` that arrived before it). A reader that shows
+   * them by time sorts them (history.ts).
    */
   raw(id: number, from = -Infinity, to = Infinity, limit = this.layout.rawCap): RawSamples {
     const L = this.layout;
@@ -49,7 +49,7 @@ export class RawReads extends SeriesTotals {
     v.length = keep;
     t.reverse();
     v.reverse();
-    return inTimeOrder(t, v);
+    return { t, v };
   }
 
   /** Oldest time still held in the raw ring, or NaN. */
@@ -103,11 +103,3 @@ export class RawReads extends SeriesTotals {
   }
 }
 
-/** The samples by time (arrival order among equal times), as they are when none arrived out of it. */
-function inTimeOrder(t: number[], v: number[]): RawSamples {
-  let ordered = true;
-  for (let i = 1; i < t.length && ordered; i++) ordered = t[i]! >= t[i - 1]!;
-  if (ordered) return { t, v };
-  const order = Array.from(t.keys()).sort((a, b) => t[a]! - t[b]! || a - b);
-  return { t: order.map((i) => t[i]!), v: order.map((i) => v[i]!) };
-}
