@@ -3571,6 +3571,13 @@ export const BREAKS = [
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
   },
+  {
+    name: 'no MCP tool deletes an alert rule',
+    what: "delete_performance_alert_rule deletes nothing: an agent that made a wrong or noisy rule through create_performance_alert_rule cannot take it back, and its alerts go on firing until a human deletes it",
+    edits: [{ find: 'const deleted = await monitor.deleteAlertRule(id);', replace: 'const deleted = false;' }],
+    tests: ['mcp-rule-delete.test.ts'],
+    mustFail: ['deletes a rule an agent made, resolves its alerts', 'names the rule it deleted and the alerts that resolved with it'],
+  },
 ];
 
 function parseArgs(argv) {

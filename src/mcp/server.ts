@@ -31,7 +31,7 @@ export type Era = 'legacy' | 'modern';
 const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-process.
 Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
 Record measurements with record_performance_metric (one, or a batch of samples) and record_request_performance.
-Watch thresholds with create_performance_alert_rule and get_performance_alerts; alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
+Watch thresholds with create_performance_alert_rule and get_performance_alerts (delete_performance_alert_rule takes a rule back); alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
 Explain and improve with generate_performance_report (score, diagnoses, recommendations with evidence) and optimize_performance (a dry-run plan first, then auto_apply with verification and rollback).
 Durations are seconds unless a name says ms; time_range is 90s, 15m, 1h, 24h or 7d.`;
 

@@ -54,16 +54,22 @@ function snakeError(error: unknown): unknown {
 const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, with id, name, condition, created_at') });
 
 /**
- * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
- * the condition once, the series it watches (its tag filter), and the name only when it is
- * not the condition itself. A rule identical to one held was not created again: the text says
- * that the rule answered is the one held, and since when.
+ * `p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`: the
+ * condition once, the series it watches (its tag filter), and the name only when it is not
+ * the condition itself.
  */
-export function ruleCreatedText(r: z.output<typeof RuleOut>, created = true): string {
+export function ruleText(r: z.output<typeof RuleOut>): string {
   const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
   const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
-  const what = `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
-  return created ? `created rule ${r.id}: ${what}` : `rule ${r.id} exists with these same fields (created ${r.created_at}): none added. ${what}`;
+  return `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+}
+
+/**
+ * `created rule <id>: ` and the rule (ruleText). A rule identical to one held was not created
+ * again: the text says that the rule answered is the one held, and since when.
+ */
+export function ruleCreatedText(r: z.output<typeof RuleOut>, created = true): string {
+  return created ? `created rule ${r.id}: ${ruleText(r)}` : `rule ${r.id} exists with these same fields (created ${r.created_at}): none added. ${ruleText(r)}`;
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -75,7 +81,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Create alert rule',
       description:
-        'Alert when a metric crosses a threshold, e.g. p99 of response_time over 60 s > 500 for 30 s; an alert per matching series, now and later. Changes are notified.',
+        'Alert on each matching series, now and later, when a metric crosses a threshold: e.g. p99 of response_time over 60 s > 500 for 30 s. Changes are notified.',
       input: alertRuleArgsFor(front.tagLimits),
       output: CreateOutput,
       annotations: WRITE,
