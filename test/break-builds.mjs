@@ -3406,7 +3406,7 @@ export const BREAKS = [
   {
     name: 'HTTP call left running when its client hangs up',
     what: "a 2025-era session's POST whose connection closes before its answer leaves its calls running: a capture holds the one capture there is to its end for no one, a report its pool thread",
-    edits: [{ find: '      cancelOnHangup(session.transport, res, body);', replace: '' }],
+    edits: [{ find: '      cancelOnHangup(session.transport, res, ids);', replace: '' }],
     tests: ['mcp-http-limits.test.ts'],
     mustFail: ['stop when the connection of their request closes'],
   },
@@ -3577,6 +3577,13 @@ export const BREAKS = [
     edits: [{ find: 'const deleted = await monitor.deleteAlertRule(id);', replace: 'const deleted = false;' }],
     tests: ['mcp-rule-delete.test.ts'],
     mustFail: ['deletes a rule an agent made, resolves its alerts', 'names the rule it deleted and the alerts that resolved with it'],
+  },
+  {
+    name: 'a JSON-RPC id used twice in an HTTP session',
+    what: "a 2025-era HTTP session takes a request whose id another request of it in progress has: the SDK routes answers by id alone, so a batch repeating an id loses an answer and an earlier POST with the id is never answered",
+    edits: [{ find: 'const refused = session.ids.take(ids, res);', replace: 'const refused = ids.length < 0 ? session.ids.take(ids, res) : undefined;' }],
+    tests: ['mcp-http-ids.test.ts'],
+    mustFail: ['refuses a batch that repeats an id', 'refuses a POST reusing the id of a request of its session still in progress'],
   },
 ];
 
