@@ -3585,6 +3585,13 @@ export const BREAKS = [
     tests: ['mcp-http-ids.test.ts'],
     mustFail: ['refuses a batch that repeats an id', 'refuses a POST reusing the id of a request of its session still in progress'],
   },
+  {
+    name: 'an unknown tool name echoed whole',
+    what: "a tools/call naming no tool is answered by the SDK's `Tool <name> not found`, the name whole: a megabyte of name sent is a megabyte answered, and a mistyped name is told no tool it may have meant",
+    edits: [{ find: "if (typeof name === 'string' && !known.has(name)) throw unknownToolError(name, [...known]);", replace: "if (typeof name === 'string' && known.size < 0) throw unknownToolError(name, [...known]);" }],
+    tests: ['mcp-unknown-tool.test.ts'],
+    mustFail: ['is answered with the name cut, saying so, and the nearest tools', 'is answered in bounded words over HTTP too'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -20,6 +20,7 @@ import { fastLane, type FastLane } from './fast-lane/index.js';
 import { registerResources } from './resources.js';
 import { TOOL_DEADLINE_MS } from './tools/define.js';
 import { registerTools } from './tools/index.js';
+import { answeringUnknownTools } from './unknown-tool.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -89,14 +90,16 @@ export class McpFront implements Front {
    * for a per-request one.
    */
   createServer(era: Era, track = true): McpServer {
+    // The tools capability is declared by the first tool registered (as `{ listChanged: true }`),
+    // which installs the SDK's tools/call handler where answeringUnknownTools can wrap it.
     const server = new McpServer(
       { name: 'perfwatch', version: VERSION },
       {
-        capabilities: { tools: {}, resources: { subscribe: true }, logging: {} },
+        capabilities: { resources: { subscribe: true }, logging: {} },
         instructions: INSTRUCTIONS,
       },
     );
-    registerTools(server, this);
+    answeringUnknownTools(server, () => registerTools(server, this));
     registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {
