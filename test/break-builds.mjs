@@ -3592,6 +3592,13 @@ export const BREAKS = [
     tests: ['mcp-unknown-tool.test.ts'],
     mustFail: ['is answered with the name cut, saying so, and the nearest tools', 'is answered in bounded words over HTTP too'],
   },
+  {
+    name: 'MCP rule limit advises the library method',
+    what: "create_performance_alert_rule at maxAlertRules advises 'delete one (deleteAlertRule)', a library method an agent cannot call, not the tool that deletes a rule",
+    edits: [{ find: "error.rule.replace('(deleteAlertRule)', '(delete_performance_alert_rule)')", replace: 'error.rule' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['refuses the MCP tool past the limit over stdio'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -6,7 +6,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { AlertRuleInputSchema, type AlertRule } from '../../alerts/schema.js';
-import { PerfwatchError } from '../../errors.js';
+import { CapacityError, PerfwatchError } from '../../errors.js';
 import { RuleOut, ruleOut } from '../alert-shapes.js';
 import { seriesLabel } from '../format.js';
 import type { Front } from '../front.js';
@@ -38,6 +38,15 @@ export const alertRuleArgsFor = perLimits((l: TagLimits) =>
 );
 
 const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoResolve: 'auto_resolve', resolveThreshold: 'resolve_threshold', captureSeconds: 'capture_seconds' };
+
+/**
+ * The refusal at maxAlertRules advises deleting a rule by the library's method; over MCP the
+ * tool that does it is the one to name.
+ */
+function mcpAdvice(error: unknown): unknown {
+  if (!(error instanceof CapacityError) || error.field !== 'maxAlertRules') return error;
+  return new CapacityError('maxAlertRules', error.rule.replace('(deleteAlertRule)', '(delete_performance_alert_rule)'));
+}
 
 /** An engine error about a rule field, with the field under its MCP name. */
 function snakeError(error: unknown): unknown {
@@ -108,7 +117,7 @@ export default function register(server: McpServer, front: Front): void {
           ...(args.capture_seconds !== undefined ? { captureSeconds: args.capture_seconds } : {}),
         });
       } catch (error) {
-        throw snakeError(error);
+        throw mcpAdvice(snakeError(error));
       }
       const out = RuleOut.parse(ruleOut(rule));
       // The note, and whether the rule is one held before, go in the text only: tools/list has
