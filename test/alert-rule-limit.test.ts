@@ -97,7 +97,8 @@ describe('maxAlertRules', () => {
       const c = client as unknown as AnyClient;
       const first = await call(c, 'create_performance_alert_rule', args(1));
       expect(first.isError, text(first)).toBeFalsy();
-      expect(await fails(c, 'create_performance_alert_rule', args(2))).toBe('PW_ERR_CAPACITY: maxAlertRules is 1 and 1 alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules');
+      // The advice names the tool that deletes a rule, not the library's method an agent cannot call.
+      expect(await fails(c, 'create_performance_alert_rule', args(2))).toBe('PW_ERR_CAPACITY: maxAlertRules is 1 and 1 alert rules exist: delete one (delete_performance_alert_rule) or start the monitor with a higher maxAlertRules');
     } finally {
       await client.close();
     }

@@ -3406,7 +3406,7 @@ export const BREAKS = [
   {
     name: 'HTTP call left running when its client hangs up',
     what: "a 2025-era session's POST whose connection closes before its answer leaves its calls running: a capture holds the one capture there is to its end for no one, a report its pool thread",
-    edits: [{ find: '      cancelOnHangup(session.transport, res, body);', replace: '' }],
+    edits: [{ find: '      cancelOnHangup(session.transport, res, ids);', replace: '' }],
     tests: ['mcp-http-limits.test.ts'],
     mustFail: ['stop when the connection of their request closes'],
   },
@@ -3570,6 +3570,34 @@ export const BREAKS = [
     edits: [{ find: 'code, strong { unicode-bidi: isolate; }', replace: '' }],
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
+  },
+  {
+    name: 'no MCP tool deletes an alert rule',
+    what: "delete_performance_alert_rule deletes nothing: an agent that made a wrong or noisy rule through create_performance_alert_rule cannot take it back, and its alerts go on firing until a human deletes it",
+    edits: [{ find: 'const deleted = await monitor.deleteAlertRule(id);', replace: 'const deleted = false;' }],
+    tests: ['mcp-rule-delete.test.ts'],
+    mustFail: ['deletes a rule an agent made, resolves its alerts', 'names the rule it deleted and the alerts that resolved with it'],
+  },
+  {
+    name: 'a JSON-RPC id used twice in an HTTP session',
+    what: "a 2025-era HTTP session takes a request whose id another request of it in progress has: the SDK routes answers by id alone, so a batch repeating an id loses an answer and an earlier POST with the id is never answered",
+    edits: [{ find: 'const refused = session.ids.take(ids, res);', replace: 'const refused = ids.length < 0 ? session.ids.take(ids, res) : undefined;' }],
+    tests: ['mcp-http-ids.test.ts'],
+    mustFail: ['refuses a batch that repeats an id', 'refuses a POST reusing the id of a request of its session still in progress'],
+  },
+  {
+    name: 'an unknown tool name echoed whole',
+    what: "a tools/call naming no tool is answered by the SDK's `Tool <name> not found`, the name whole: a megabyte of name sent is a megabyte answered, and a mistyped name is told no tool it may have meant",
+    edits: [{ find: "if (typeof name === 'string' && !known.has(name)) throw unknownToolError(name, [...known]);", replace: "if (typeof name === 'string' && known.size < 0) throw unknownToolError(name, [...known]);" }],
+    tests: ['mcp-unknown-tool.test.ts'],
+    mustFail: ['is answered with the name cut, saying so, and the nearest tools', 'is answered in bounded words over HTTP too'],
+  },
+  {
+    name: 'MCP rule limit advises the library method',
+    what: "create_performance_alert_rule at maxAlertRules advises 'delete one (deleteAlertRule)', a library method an agent cannot call, not the tool that deletes a rule",
+    edits: [{ find: "error.rule.replace('(deleteAlertRule)', '(delete_performance_alert_rule)')", replace: 'error.rule' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['refuses the MCP tool past the limit over stdio'],
   },
 ];
 

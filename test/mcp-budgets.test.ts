@@ -161,7 +161,7 @@ describe('answer budgets', () => {
 
   it('lists every tool with full schemas in at most 20 KB', async () => {
     const list = await client.listTools();
-    expect(list.tools).toHaveLength(12);
+    expect(list.tools).toHaveLength(13);
     for (const t of list.tools) expect(t.outputSchema?.type, t.name).toBe('object');
     expect(bytes(list)).toBeLessThanOrEqual(20 * KB);
     // The schemas advertise the monitor's tag limits: at their widest the list still fits.

@@ -141,6 +141,7 @@ export const TOOLS = [
   'get_metric_history',
   'get_monitoring_status',
   'create_performance_alert_rule',
+  'delete_performance_alert_rule',
   'get_performance_alerts',
   'generate_performance_report',
   'optimize_performance',

@@ -75,6 +75,7 @@ describe('state changes over HTTP', () => {
       ['record_performance_metric', { samples: [{ metric_type: 'forbidden', value: 1 }] }],
       ['record_request_performance', { response_time: 5, success: true }],
       ['create_performance_alert_rule', { metric_type: 'forbidden', operator: '>', threshold: 1, severity: 'warning' }],
+      ['delete_performance_alert_rule', { rule_id: 'forbidden' }],
       ['optimize_performance', { optimization_type: 'all', auto_apply: true }],
       ['optimize_performance', { optimization_type: 'all', dry_run: false }],
     ];

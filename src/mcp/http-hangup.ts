@@ -10,23 +10,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { RequestId } from './http-ids.js';
 
-type RequestId = string | number;
-
-/** The ids of the JSON-RPC requests in a parsed body (one message, or a batch). */
-function requestIds(body: unknown): RequestId[] {
-  const ids: RequestId[] = [];
-  for (const message of Array.isArray(body) ? body : [body]) {
-    if (message === null || typeof message !== 'object') continue;
-    const { id, method } = message as { id?: unknown; method?: unknown };
-    if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
-  }
-  return ids;
-}
-
-/** Cancels the requests of `body` in `transport`'s session if `res` closes before its answer was written. */
-export function cancelOnHangup(transport: NodeStreamableHTTPServerTransport, res: ServerResponse, body: unknown): void {
-  const ids = requestIds(body);
+/** Cancels the requests `ids` (a POST's, http-ids.ts) in `transport`'s session if `res` closes before its answer was written. */
+export function cancelOnHangup(transport: NodeStreamableHTTPServerTransport, res: ServerResponse, ids: readonly RequestId[]): void {
   if (ids.length === 0) return;
   res.once('close', () => {
     if (res.writableFinished) return;

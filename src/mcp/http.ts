@@ -15,7 +15,9 @@
  * of http-body.ts; sessions are capped and expire, and at the cap the least recently active
  * idle one makes room for a new one (sessions.ts), and a session whose client answers no ping
  * has its streams closed; an answer its client leaves unread is closed (stall-watch.ts); the
- * calls of a request whose connection closes before its answer are cancelled (http-hangup.ts).
+ * calls of a request whose connection closes before its answer are cancelled (http-hangup.ts);
+ * a POST that would have two requests of its session with one id in progress is refused
+ * (http-ids.ts).
  * The policy and its defaults are in http-options.ts. mcpEndpoint() is the endpoint alone,
  * so that one server (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it
  * at /mcp.
@@ -27,6 +29,7 @@ import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextp
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
 import { cancelOnHangup } from './http-hangup.js';
+import { requestIds } from './http-ids.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { listenGuarded, type RequestHandler } from './http-listen.js';
 import { Sessions, type SessionUse } from './sessions.js';
@@ -80,7 +83,10 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   const legacy = async (req: IncomingMessage, res: ServerResponse, body: unknown, session: SessionUse | undefined): Promise<void> => {
     if (sessionIdOf(req) !== undefined) {
       if (!session) return jsonError(res, 404, -32001, 'Session not found: initialize again');
-      cancelOnHangup(session.transport, res, body);
+      const ids = requestIds(body);
+      const refused = session.ids.take(ids, res);
+      if (refused) return jsonError(res, refused.status, -32600, refused.message);
+      cancelOnHangup(session.transport, res, ids);
       return session.transport.handleRequest(req, res, body);
     }
     const isInitialize = req.method === 'POST' && body !== null && typeof body === 'object' && !Array.isArray(body) && (body as { method?: unknown }).method === 'initialize';

@@ -20,6 +20,7 @@ import { fastLane, type FastLane } from './fast-lane/index.js';
 import { registerResources } from './resources.js';
 import { TOOL_DEADLINE_MS } from './tools/define.js';
 import { registerTools } from './tools/index.js';
+import { answeringUnknownTools } from './unknown-tool.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -31,7 +32,7 @@ export type Era = 'legacy' | 'modern';
 const INSTRUCTIONS = `perfwatch monitors this Node.js service and machine in-process.
 Orient with get_monitoring_status; read current values with get_performance_metrics and trends with get_metric_history (both bounded: limit, max_points).
 Record measurements with record_performance_metric (one, or a batch of samples) and record_request_performance.
-Watch thresholds with create_performance_alert_rule and get_performance_alerts; alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
+Watch thresholds with create_performance_alert_rule and get_performance_alerts (delete_performance_alert_rule takes a rule back); alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
 Explain and improve with generate_performance_report (score, diagnoses, recommendations with evidence) and optimize_performance (a dry-run plan first, then auto_apply with verification and rollback).
 Durations are seconds unless a name says ms; time_range is 90s, 15m, 1h, 24h or 7d.`;
 
@@ -89,14 +90,16 @@ export class McpFront implements Front {
    * for a per-request one.
    */
   createServer(era: Era, track = true): McpServer {
+    // The tools capability is declared by the first tool registered (as `{ listChanged: true }`),
+    // which installs the SDK's tools/call handler where answeringUnknownTools can wrap it.
     const server = new McpServer(
       { name: 'perfwatch', version: VERSION },
       {
-        capabilities: { tools: {}, resources: { subscribe: true }, logging: {} },
+        capabilities: { resources: { subscribe: true }, logging: {} },
         instructions: INSTRUCTIONS,
       },
     );
-    registerTools(server, this);
+    answeringUnknownTools(server, () => registerTools(server, this));
     registerResources(server, this);
     if (!track) return server;
     if (era === 'legacy') {

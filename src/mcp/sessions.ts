@@ -23,6 +23,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { IdsInProgress } from './http-ids.js';
 
 export interface SessionStats {
   /** Sessions open now. */
@@ -49,14 +50,16 @@ export interface Liveness {
   pingTimeoutMs: number;
 }
 
-/** A session taken for one request: its transport, busy until `done` is called. */
+/** A session taken for one request: its transport and its requests' ids in progress, busy until `done` is called. */
 export interface SessionUse {
   transport: NodeStreamableHTTPServerTransport;
+  ids: IdsInProgress;
   done: () => void;
 }
 
 interface Session {
   transport: NodeStreamableHTTPServerTransport;
+  ids: IdsInProgress;
   /** Sends the session's client an MCP ping; settles with its answer. */
   ping: () => Promise<unknown>;
   lastSeen: number;
@@ -145,7 +148,7 @@ export class Sessions {
   /** A session opened; `ping` sends its client an MCP ping. */
   added(id: string, transport: NodeStreamableHTTPServerTransport, ping: () => Promise<unknown>): void {
     const now = Date.now();
-    this.open.set(id, { transport, ping, lastSeen: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
+    this.open.set(id, { transport, ids: new IdsInProgress(), ping, lastSeen: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
   }
 
   removed(id: string | undefined): void {
@@ -177,6 +180,7 @@ export class Sessions {
     let done = false;
     return {
       transport: session.transport,
+      ids: session.ids,
       done: () => {
         if (done) return;
         done = true;

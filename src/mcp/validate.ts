@@ -157,10 +157,12 @@ const converted = new WeakMap<z.ZodType, { input?: JsonSchema; output?: JsonSche
  * fixes the dialect), `propertyNames: { type: string }` (JSON keys are strings),
  * `additionalProperties: {}` (any value), and on answers `additionalProperties: false` and
  * `required`: the server checks each answer against its whole zod schema before it sends it,
- * so these restate a guarantee, at ~3 KB of every agent's context for the eleven tools (an
+ * so these restate a guarantee, at ~3 KB of every agent's context for the tools (an
  * answer's fields are listed with their types all the same; a field that may be absent says
  * so in its description where it matters). Arguments keep both: an unknown argument is
- * refused and a required one must be given, and the client should know.
+ * refused and a required one must be given, and the client should know. Within an answer, an
+ * object listed with its properties and an array with its items leave out their `type`
+ * (750 bytes over the thirteen tools), which those already say to a reader.
  */
 function jsonSchemaOf<S extends z.ZodType>(schema: S): StandardSchemaWithJSON<z.input<S>, z.output<S>>['~standard']['jsonSchema'] {
   const make = (io: 'input' | 'output'): JsonSchema => {
@@ -216,19 +218,22 @@ function shareRepeats(root: JsonSchema): JsonSchema {
   return out;
 }
 
-function compact(node: unknown, io: 'input' | 'output'): JsonSchema {
-  if (Array.isArray(node)) return node.map((x) => compact(x, io)) as unknown as JsonSchema;
+function compact(node: unknown, io: 'input' | 'output', nested = false): JsonSchema {
+  if (Array.isArray(node)) return node.map((x) => compact(x, io, true)) as unknown as JsonSchema;
   if (node === null || typeof node !== 'object') return node as JsonSchema;
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === '$schema') continue;
+    // An answer's object or array within it says what it is by its properties or items; the
+    // answer itself keeps its `type: object`, which MCP asks of an output schema.
+    if (key === 'type' && io === 'output' && nested && ((value === 'object' && 'properties' in node) || (value === 'array' && 'items' in node))) continue;
     if (key === 'propertyNames' && (value as JsonSchema).type === 'string' && Object.keys(value as JsonSchema).length === 1) continue;
     if ((key === 'additionalProperties' && value === false) || key === 'required') {
       if (io === 'output') continue;
     }
     // `additionalProperties: {}` (any value) says nothing.
     if (key === 'additionalProperties' && value !== null && typeof value === 'object' && Object.keys(value).length === 0) continue;
-    out[key] = key === 'properties' || key === '$defs' ? Object.fromEntries(Object.entries(value as JsonSchema).map(([k, v]) => [k, compact(v, io)])) : compact(value, io);
+    out[key] = key === 'properties' || key === '$defs' ? Object.fromEntries(Object.entries(value as JsonSchema).map(([k, v]) => [k, compact(v, io, true)])) : compact(value, io, true);
   }
   return out;
 }

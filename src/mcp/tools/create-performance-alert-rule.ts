@@ -6,7 +6,7 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { AlertRuleInputSchema, type AlertRule } from '../../alerts/schema.js';
-import { PerfwatchError } from '../../errors.js';
+import { CapacityError, PerfwatchError } from '../../errors.js';
 import { RuleOut, ruleOut } from '../alert-shapes.js';
 import { seriesLabel } from '../format.js';
 import type { Front } from '../front.js';
@@ -39,6 +39,15 @@ export const alertRuleArgsFor = perLimits((l: TagLimits) =>
 
 const CAMEL_TO_SNAKE: Record<string, string> = { metric: 'metric_type', autoResolve: 'auto_resolve', resolveThreshold: 'resolve_threshold', captureSeconds: 'capture_seconds' };
 
+/**
+ * The refusal at maxAlertRules advises deleting a rule by the library's method; over MCP the
+ * tool that does it is the one to name.
+ */
+function mcpAdvice(error: unknown): unknown {
+  if (!(error instanceof CapacityError) || error.field !== 'maxAlertRules') return error;
+  return new CapacityError('maxAlertRules', error.rule.replace('(deleteAlertRule)', '(delete_performance_alert_rule)'));
+}
+
 /** An engine error about a rule field, with the field under its MCP name. */
 function snakeError(error: unknown): unknown {
   if (!(error instanceof PerfwatchError) || error.field === undefined) return error;
@@ -54,16 +63,22 @@ function snakeError(error: unknown): unknown {
 const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, with id, name, condition, created_at') });
 
 /**
- * `created rule <id>: p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`:
- * the condition once, the series it watches (its tag filter), and the name only when it is
- * not the condition itself. A rule identical to one held was not created again: the text says
- * that the rule answered is the one held, and since when.
+ * `p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`: the
+ * condition once, the series it watches (its tag filter), and the name only when it is not
+ * the condition itself.
  */
-export function ruleCreatedText(r: z.output<typeof RuleOut>, created = true): string {
+export function ruleText(r: z.output<typeof RuleOut>): string {
   const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
   const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
-  const what = `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
-  return created ? `created rule ${r.id}: ${what}` : `rule ${r.id} exists with these same fields (created ${r.created_at}): none added. ${what}`;
+  return `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+}
+
+/**
+ * `created rule <id>: ` and the rule (ruleText). A rule identical to one held was not created
+ * again: the text says that the rule answered is the one held, and since when.
+ */
+export function ruleCreatedText(r: z.output<typeof RuleOut>, created = true): string {
+  return created ? `created rule ${r.id}: ${ruleText(r)}` : `rule ${r.id} exists with these same fields (created ${r.created_at}): none added. ${ruleText(r)}`;
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -75,7 +90,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Create alert rule',
       description:
-        'Alert when a metric crosses a threshold, e.g. p99 of response_time over 60 s > 500 for 30 s; an alert per matching series, now and later. Changes are notified.',
+        'Alert on each matching series, now and later, when a metric crosses a threshold: e.g. p99 of response_time over 60 s > 500 for 30 s. Changes are notified.',
       input: alertRuleArgsFor(front.tagLimits),
       output: CreateOutput,
       annotations: WRITE,
@@ -102,7 +117,7 @@ export default function register(server: McpServer, front: Front): void {
           ...(args.capture_seconds !== undefined ? { captureSeconds: args.capture_seconds } : {}),
         });
       } catch (error) {
-        throw snakeError(error);
+        throw mcpAdvice(snakeError(error));
       }
       const out = RuleOut.parse(ruleOut(rule));
       // The note, and whether the rule is one held before, go in the text only: tools/list has

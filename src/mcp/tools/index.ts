@@ -7,6 +7,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import type { Front } from '../front.js';
 import capturePerformanceProfile from './capture-performance-profile.js';
 import createPerformanceAlertRule from './create-performance-alert-rule.js';
+import deletePerformanceAlertRule from './delete-performance-alert-rule.js';
 import generatePerformanceReport from './generate-performance-report.js';
 import getMetricHistory from './get-metric-history.js';
 import getMonitoringStatus from './get-monitoring-status.js';
@@ -27,6 +28,7 @@ const TOOLS: readonly ((server: McpServer, front: Front) => void)[] = [
   getMonitoringStatus,
   getMetricHistory,
   createPerformanceAlertRule,
+  deletePerformanceAlertRule,
   getPerformanceAlerts,
   generatePerformanceReport,
   optimizePerformance,
@@ -39,6 +41,7 @@ export function registerTools(server: McpServer, front: Front): void {
 
 export * from './capture-performance-profile.js';
 export * from './create-performance-alert-rule.js';
+export * from './delete-performance-alert-rule.js';
 export * from './generate-performance-report.js';
 export * from './get-metric-history.js';
 export * from './get-performance-metrics.js';

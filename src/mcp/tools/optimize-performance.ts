@@ -164,7 +164,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Optimise',
       description:
-        "Tune knobs: a dry-run plan by default. auto_apply answers at once with a run_id; the run changes each knob, verifies its target, keeps or rolls back. Knobs come from the service's code.",
+        "Tune the service's knobs: a plan by default; auto_apply starts a run (run_id) that changes each knob, verifies its target, keeps or rolls back.",
       input: OptimizeInput,
       output: OptimizeOutput,
       annotations: WRITE,
