@@ -3571,6 +3571,20 @@ export const BREAKS = [
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
   },
+  {
+    name: "a hub counts its instance tag against maxTags",
+    what: "the hub's instance tag counts against its maxTags: a member's series with maxTags tags of its own (16 by default, as the member allows) makes 17 on the hub and is refused there, so the hub never holds it",
+    edits: [{ find: 'const limit = hubTagged && pairs.some(([k]) => k === INSTANCE_TAG) ? limits.maxTags + 1 : limits.maxTags;', replace: 'const limit = limits.maxTags;' }],
+    tests: ['hub.test.ts', 'registry.test.ts'],
+    mustFail: ["a member's series with maxTags tags (16) is taken on the hub", "a hub's member series takes its instance tag beyond maxTags"],
+  },
+  {
+    name: "a hub's stored member series with maxTags tags not restored",
+    what: "a hub's stored catalog is restored counting the instance tag against maxTags: a member series with maxTags tags of its own, stored by the hub, is not registered again when the hub starts on its dataDir",
+    edits: [{ find: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind, true);', replace: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind);' }],
+    tests: ['registry.test.ts'],
+    mustFail: ["a hub's member series takes its instance tag beyond maxTags"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -336,6 +336,21 @@ describe('hub over a Unix socket', () => {
     a.close();
   });
 
+  it("a member's series with maxTags tags (16) is taken on the hub, whose own instance tag makes 17: the tag is the hub's and counts against no limit of the member's", async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'wide-tags');
+    const tags = Object.fromEntries(ints(0, 16).map((i) => [`t${i}`, `v${i}`]));
+    await a.ask({ cmd: 'record', name: 'wide_rt', values: ints(1, 40), tags });
+    const c = await clusterReaches(hub, 'wide_rt', 40);
+    expect(c).toMatchObject({ totalCount: 40, totalSum: sum(ints(1, 40)), tags });
+    const own = await waitFor(async () => (await totals(hub, 'wide_rt')).find((s) => s.tags.instance === 'wide-tags'), 20_000, "the member's own series on the hub");
+    expect(own).toMatchObject({ totalCount: 40, tags: { ...tags, instance: 'wide-tags' } });
+    const m = (await hub.ask({ cmd: 'status' })).hub.members.find((x: { instance: string }) => x.instance === 'wide-tags');
+    expect(m).toMatchObject({ failed: 0, lastError: null });
+    expect((await a.ask({ cmd: 'status' })).hub.lastError).toBe(null);
+  });
+
   it('a member whose interval differs from the hub\'s is refused, naming the member and the field', async () => {
     const path = nodes.socketPath();
     const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });

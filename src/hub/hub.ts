@@ -33,7 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
-import { MAX_NAME_LENGTH, canonicalTags, validateName, type Registry } from '../engine/registry.js';
+import { INSTANCE_TAG, MAX_NAME_LENGTH, canonicalTags, validateName, type Registry } from '../engine/registry.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -647,11 +647,12 @@ export class Hub {
     }
     const [, name, tags, kind, unit] = given;
     try {
-      if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+      if (INSTANCE_TAG in tags) throw new Error(`the tag "${INSTANCE_TAG}" is the hub's: a member's series cannot carry it`);
       const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
       if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
       // Both or neither: a batch's rows are the same at every send (the store counts them by index).
-      const own = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
+      // Its instance tag beyond the hub's maxTags: a member may give a series that many of its own.
+      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true);
       const all = this.d.registry.seriesId(name, tags, kind);
       member.pairs[2 * sid] = own;
       member.pairs[2 * sid + 1] = all;
