@@ -50,7 +50,7 @@ export const BREAKS = [
   {
     name: "registry find decodes every series' key",
     what: "Registry.find() decodes every series' key to compare its name: the first getMetricHistory on a thread that did not register the series (a worker's, a restored catalog's) held the host's thread 350-430 ms at 100,000 series",
-    edits: [{ find: 'if ((this.series.extraAt(id, 0) & ~OWN_BIT) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],
+    edits: [{ find: 'if ((this.series.extraAt(id, 0) & NAME_INDEX) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],
     tests: ['registry.test.ts'],
     mustFail: ["finds a name's series and tag pairs on a thread that did not register them, decoding no series' key"],
   },
@@ -3584,6 +3584,20 @@ export const BREAKS = [
     edits: [{ find: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind, true);', replace: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind);' }],
     tests: ['registry.test.ts'],
     mustFail: ["a hub's member series takes its instance tag beyond maxTags"],
+  },
+  {
+    name: "a forgotten hub member's series kept in the answers",
+    what: "a hub forgets a silent member without retiring its own series: they stay on /metrics and in getMetrics for good, and a member named by its pid adds a set of them at every restart",
+    edits: [{ find: 'for (const id of m.series) this.d.registry.retire(id, true);', replace: '' }],
+    tests: ['hub-forget.test.ts', 'hub.test.ts'],
+    mustFail: ['a member forgotten takes its series off /metrics and getMetrics', 'a member killed is marked stale, then dropped'],
+  },
+  {
+    name: 'the series walk shows retired series',
+    what: "the series walk that /metrics and the exporters share leaves out only series without data: a hub's forgotten member's series stay on /metrics for good",
+    edits: [{ find: 'return this.reader.totalCount(id) > 0 && !this.registry.isRetired(id);', replace: 'return this.reader.totalCount(id) > 0;' }],
+    tests: ['hub-forget.test.ts'],
+    mustFail: ['a member forgotten takes its series off /metrics and getMetrics'],
   },
 ];
 

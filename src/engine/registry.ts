@@ -44,6 +44,13 @@ export const MAX_SERIES_LIMIT = 1_000_000;
 export const INSTANCE_TAG = 'instance';
 /** Marks a series of the monitor's own in its entry's name index (isOwn; storage keeps it). */
 const OWN_BIT = 1 << 30;
+/**
+ * Marks a retired series in its entry's name index (retire): a hub's member series whose
+ * member was forgotten, which the answers of now (getMetrics, /metrics, the exporters) leave
+ * out. An entry's name index is below maxSeries and OWN_SERIES (at most 1,000,128), under both bits.
+ */
+const RETIRED_BIT = 1 << 29;
+const NAME_INDEX = RETIRED_BIT - 1;
 /** String arena bytes budgeted per series key and per name. */
 const SERIES_KEY_BYTES = 256;
 const NAME_BYTES = 48;
@@ -312,6 +319,20 @@ export class Registry {
     return (this.series.extraAt(id, 0) & OWN_BIT) !== 0;
   }
 
+  /**
+   * Retires a series (`retired`), or brings it back: a hub's member series whose member it
+   * forgot. The answers of now leave a retired series out (isRetired), so a member that
+   * restarts under a new name (a pid) leaves no series on the hub's /metrics for good; what
+   * the store holds of it stays, for its history.
+   */
+  retire(id: number, retired: boolean): void {
+    this.series.flagExtra(id, 0, RETIRED_BIT, retired);
+  }
+
+  isRetired(id: number): boolean {
+    return (this.series.extraAt(id, 0) & RETIRED_BIT) !== 0;
+  }
+
   /** The monitor's own series registered (at most OWN_SERIES). */
   ownSeriesCount(): number {
     return this.series.reservedCount();
@@ -365,7 +386,7 @@ export class Registry {
       const at = pair.indexOf(VALUE_SEP);
       tags[pair.slice(0, at)] = pair.slice(at + 1);
     }
-    const def = this.nameAt(this.series.extraAt(id, 0) & ~OWN_BIT);
+    const def = this.nameAt(this.series.extraAt(id, 0) & NAME_INDEX);
     // Frozen: every snapshot, summary and answer shares this object.
     const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
     this.infos[id] = info;
@@ -386,7 +407,7 @@ export class Registry {
     // decoding every series' key (the first call on a thread that did not register them: a
     // worker's series, a restored catalog's) held the host's thread 350-430 ms at 100,000.
     series: for (let id = 0; id < n; id++) {
-      if ((this.series.extraAt(id, 0) & ~OWN_BIT) !== index) continue;
+      if ((this.series.extraAt(id, 0) & NAME_INDEX) !== index) continue;
       for (const pair of pairs) if (!this.series.keyHolds(id, pair, TAG_SEP_BYTE)) continue series;
       out.push(id);
     }

@@ -116,6 +116,8 @@ interface Member {
   /** Definitions kept in `defs`; whether one was refused (define): not kept, its rows are then refused entries. */
   defined: number;
   refusedDef: boolean;
+  /** Its own series on the hub, of every epoch: retired when it is forgotten (sweep). */
+  series: Set<number>;
 }
 
 export interface HubDeps {
@@ -311,6 +313,9 @@ export class Hub {
       if (idle > dropMs) {
         this.members.delete(m.instance);
         this.defined -= m.defined;
+        // Its series leave the answers of now (their history stays): a member named by its pid
+        // is a new member at each restart, and each left a set of series on /metrics for good.
+        for (const id of m.series) this.d.registry.retire(id, true);
         this.forgotten++;
         if (!this.durable) {
           if (this.forgottenSeqs.size >= FORGOTTEN_KEPT) this.forgottenSeqs.delete(this.forgottenSeqs.keys().next().value!);
@@ -435,7 +440,7 @@ export class Hub {
     }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
-      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false };
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set() };
       this.members.set(instance, member);
     }
     if (member.epoch !== m.epoch) {
@@ -656,6 +661,9 @@ export class Hub {
       const all = this.d.registry.seriesId(name, tags, kind);
       member.pairs[2 * sid] = own;
       member.pairs[2 * sid + 1] = all;
+      // A member back under its name brings back each series it sends again.
+      member.series.add(own);
+      this.d.registry.retire(own, false);
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);
