@@ -2327,7 +2327,7 @@ export const BREAKS = [
   {
     name: 'member batch past maxFrameBytes',
     what: "a member sends an interval's buckets as one batch whatever its size: a frame past the hub's maxFrameBytes resets the link, and the member sends it again at each reconnection, for good",
-    edits: [{ find: 'if (out.rows > 0 && out.size + bytes > budget) {', replace: 'if (out.rows < 0) {' }],
+    edits: [{ find: 'out.size + bytes > budget || (id', replace: 'false || (id' }],
     tests: ['hub-frames.test.ts'],
     mustFail: ['goes as several batches, each frame within it'],
   },
@@ -3598,6 +3598,20 @@ export const BREAKS = [
     edits: [{ find: 'return this.reader.totalCount(id) > 0 && !this.registry.isRetired(id);', replace: 'return this.reader.totalCount(id) > 0;' }],
     tests: ['hub-forget.test.ts'],
     mustFail: ['a member forgotten takes its series off /metrics and getMetrics'],
+  },
+  {
+    name: "a hub decodes any number of a batch's definitions",
+    what: "the hub's decoder takes a batch of any number of series definitions: a frame of 16 MiB of them (130,000 series) holds its event loop for a second while decoded, object by object",
+    edits: [{ find: 'const memberDecoder = new Decoder({ maxArrayLength: MAX_DEFS, maxMapLength: MAX_DEF_TAGS });', replace: 'const memberDecoder = new Decoder();' }],
+    tests: ['hub-frames.test.ts'],
+    mustFail: ['a batch of more than 1,024 is malformed before it is decoded'],
+  },
+  {
+    name: "a member's batch of any number of series",
+    what: "a member cuts its batches by bytes alone: an interval of more than 1,024 series goes as one batch that carries more definitions than the hub takes, and its link is reset at each resend, for good",
+    edits: [{ find: ' || (id !== out.lastSid && out.series >= MAX_DEFS)', replace: '' }],
+    tests: ['hub-frames.test.ts'],
+    mustFail: ["a member's interval of more series than that goes as several batches"],
   },
 ];
 
