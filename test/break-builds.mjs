@@ -50,7 +50,7 @@ export const BREAKS = [
   {
     name: "registry find decodes every series' key",
     what: "Registry.find() decodes every series' key to compare its name: the first getMetricHistory on a thread that did not register the series (a worker's, a restored catalog's) held the host's thread 350-430 ms at 100,000 series",
-    edits: [{ find: 'if ((this.series.extraAt(id, 0) & ~OWN_BIT) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],
+    edits: [{ find: 'if ((this.series.extraAt(id, 0) & NAME_INDEX) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],
     tests: ['registry.test.ts'],
     mustFail: ["finds a name's series and tag pairs on a thread that did not register them, decoding no series' key"],
   },
@@ -2327,7 +2327,7 @@ export const BREAKS = [
   {
     name: 'member batch past maxFrameBytes',
     what: "a member sends an interval's buckets as one batch whatever its size: a frame past the hub's maxFrameBytes resets the link, and the member sends it again at each reconnection, for good",
-    edits: [{ find: 'if (out.rows > 0 && out.size + bytes > budget) {', replace: 'if (out.rows < 0) {' }],
+    edits: [{ find: 'out.size + bytes > budget || (id', replace: 'false || (id' }],
     tests: ['hub-frames.test.ts'],
     mustFail: ['goes as several batches, each frame within it'],
   },
@@ -3598,6 +3598,55 @@ export const BREAKS = [
     edits: [{ find: "error.rule.replace('(deleteAlertRule)', '(delete_performance_alert_rule)')", replace: 'error.rule' }],
     tests: ['alert-rule-limit.test.ts'],
     mustFail: ['refuses the MCP tool past the limit over stdio'],
+  },
+  {
+    name: "a hub counts its instance tag against maxTags",
+    what: "the hub's instance tag counts against its maxTags: a member's series with maxTags tags of its own (16 by default, as the member allows) makes 17 on the hub and is refused there, so the hub never holds it",
+    edits: [{ find: 'const limit = hubTagged && pairs.some(([k]) => k === INSTANCE_TAG) ? limits.maxTags + 1 : limits.maxTags;', replace: 'const limit = limits.maxTags;' }],
+    tests: ['hub.test.ts', 'registry.test.ts'],
+    mustFail: ["a member's series with maxTags tags (16) is taken on the hub", "a hub's member series takes its instance tag beyond maxTags"],
+  },
+  {
+    name: "a hub's stored member series with maxTags tags not restored",
+    what: "a hub's stored catalog is restored counting the instance tag against maxTags: a member series with maxTags tags of its own, stored by the hub, is not registered again when the hub starts on its dataDir",
+    edits: [{ find: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind, true);', replace: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind);' }],
+    tests: ['registry.test.ts'],
+    mustFail: ["a hub's member series takes its instance tag beyond maxTags"],
+  },
+  {
+    name: "a forgotten hub member's series kept in the answers",
+    what: "a hub forgets a silent member without retiring its own series: they stay on /metrics and in getMetrics for good, and a member named by its pid adds a set of them at every restart",
+    edits: [{ find: 'for (const id of m.series) this.d.registry.retire(id, true);', replace: '' }],
+    tests: ['hub-forget.test.ts', 'hub.test.ts'],
+    mustFail: ['a member forgotten takes its series off /metrics and getMetrics', 'a member killed is marked stale, then dropped'],
+  },
+  {
+    name: 'the series walk shows retired series',
+    what: "the series walk that /metrics and the exporters share leaves out only series without data: a hub's forgotten member's series stay on /metrics for good",
+    edits: [{ find: 'return this.reader.totalCount(id) > 0 && !this.registry.isRetired(id);', replace: 'return this.reader.totalCount(id) > 0;' }],
+    tests: ['hub-forget.test.ts'],
+    mustFail: ['a member forgotten takes its series off /metrics and getMetrics'],
+  },
+  {
+    name: "a hub decodes any number of a batch's definitions",
+    what: "the hub's decoder takes a batch of any number of series definitions: a frame of 16 MiB of them (130,000 series) holds its event loop for a second while decoded, object by object",
+    edits: [{ find: 'const memberDecoder = new Decoder({ maxArrayLength: MAX_DEFS, maxMapLength: MAX_DEF_TAGS });', replace: 'const memberDecoder = new Decoder();' }],
+    tests: ['hub-frames.test.ts'],
+    mustFail: ['a batch of more than 1,024 is malformed before it is decoded'],
+  },
+  {
+    name: "a member's batch of any number of series",
+    what: "a member cuts its batches by bytes alone: an interval of more than 1,024 series goes as one batch that carries more definitions than the hub takes, and its link is reset at each resend, for good",
+    edits: [{ find: ' || (id !== out.lastSid && out.series >= MAX_DEFS)', replace: '' }],
+    tests: ['hub-frames.test.ts'],
+    mustFail: ["a member's interval of more series than that goes as several batches"],
+  },
+  {
+    name: 'two hubs claim one stale socket path at once',
+    what: "a hub takes no claim on its path while it looks at it and listens: two hubs started at once on a stale path both find it stale, and the second can remove the first one's new socket and listen in its place, or stops saying the path has no hub's record",
+    edits: [{ find: "const release = holdClaim(this.address, 'hub.listen');", replace: 'const release = (): void => {};' }],
+    tests: ['hub-listen.test.ts'],
+    mustFail: ['two hubs started at once: one takes it'],
   },
 ];
 

@@ -3,7 +3,7 @@
  * that comes back, on the same hub run.
  */
 import { describe, expect, it } from 'vitest';
-import { monitorStarter } from './helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, rawMember, rowsBatch } from './hub-helpers.js';
 
 const nodes = hubNodes();
@@ -42,5 +42,37 @@ describe('a hub forgets a silent member', () => {
     // Batch 1 was acknowledged before the member was forgotten: not a gap in its seqs.
     expect(hub.status().hub).toMatchObject({ members: [{ instance: 'paused', batches: 1, dropped: 0 }] });
     b.close();
+  });
+
+  it("a member forgotten takes its series off /metrics and getMetrics (a restart under a new name adds none for good); the cluster-wide series keep their totals, its history stays, and back under its name it brings back each series it sends", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, staleMs: 1500, dropMs: 3000 } });
+    const server = await hub.serveHttp({ port: 0 });
+    try {
+      const scrape = async () => (await fetch(new URL('metrics', server.url))).text();
+      const own = () => hub.getMetrics({ names: ['gone_rt'] }).filter((s) => s.tags.instance === 'gone-1');
+      const a = await nodes.start('member', path, 'gone-1');
+      await a.ask({ cmd: 'record', name: 'gone_rt', values: [1, 2, 3], tags: { route: '/g' } });
+      await waitFor(async () => /^gone_rt_count\{instance="gone-1",route="\/g"\} 3$/m.test(await scrape()), 20_000, "the member's series on /metrics");
+      await a.kill();
+      await waitFor(() => (hub.status().hub as { forgotten: number }).forgotten === 1, 20_000, 'the member to be forgotten');
+      const text = await waitFor(async () => {
+        const t = await scrape();
+        return t.includes('instance="gone-1"') ? undefined : t;
+      }, 20_000, "the forgotten member's series to leave /metrics");
+      expect(text).toMatch(/^gone_rt_count\{route="\/g"\} 3$/m);
+      expect(own()).toEqual([]);
+      expect(hub.getMetrics({ names: ['gone_rt'] }).map((s) => [s.tags, s.totalCount])).toEqual([[{ route: '/g' }, 3]]);
+      const history = await hub.getMetricHistory({ metric: 'gone_rt', resolution: 'bucket' });
+      expect(history.series.find((s) => s.tags.instance === 'gone-1')?.points.reduce((n, p) => n + p.count, 0)).toBe(3);
+
+      const b = await nodes.start('member', path, 'gone-1');
+      await b.ask({ cmd: 'record', name: 'gone_rt', values: [4], tags: { route: '/g' } });
+      const back = await waitFor(() => own().find((s) => s.totalCount === 4), 20_000, "the member's series back on the hub");
+      expect(back.tags).toEqual({ instance: 'gone-1', route: '/g' });
+      await waitFor(async () => /^gone_rt_count\{instance="gone-1",route="\/g"\} 4$/m.test(await scrape()), 20_000, "the member's series back on /metrics");
+    } finally {
+      await server.close();
+    }
   });
 });

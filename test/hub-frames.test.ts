@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { monitorStarter, waitFor } from './helpers.js';
-import { hubNodes } from './hub-helpers.js';
+import { hubNodes, rawMember, statsBatch } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
@@ -36,5 +36,43 @@ describe("a member's interval larger than maxFrameBytes", () => {
       expect(side.reduce((a, s) => a + s.totalCount, 0)).toBe(series);
       expect(side.reduce((a, s) => a + s.totalSum, 0)).toBe((series * (series + 1)) / 2);
     }
+  });
+});
+
+describe("a batch's series definitions", () => {
+  // The hub decodes a definition object by object on its main thread: a frame of 16 MiB of
+  // them (130,000 series) held its event loop for a second.
+  it('a batch of more than 1,024 is malformed before it is decoded, naming the bound: counted, the link reset; 1,024 are taken', async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const defs = (n: number) => Array.from({ length: n }, (_, sid) => [sid, 'defs_rt', { shard: `s${sid}` }, 'distribution', '']);
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'many-defs', epoch: 'e', intervalMs: 1000 });
+    a.send(statsBatch(1, (await a.answer(1)).round, [], defs(1025)));
+    await a.closed();
+    expect(hub.status().hub).toMatchObject({ malformed: 1, lastError: { message: expect.stringContaining('member "many-defs": a batch carries at most 1024 series definitions') } });
+    const b = await rawMember(path);
+    b.send({ t: 'hello', instance: 'many-defs', epoch: 'e', intervalMs: 1000 });
+    b.send(statsBatch(1, (await b.answer(1)).round, [], defs(1024)));
+    expect(await b.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    b.close();
+  });
+
+  it("a member's interval of more series than that goes as several batches, each within the bound: every bucket reaches the hub, no link reset", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'many' } });
+    const series = 2500;
+    for (let i = 0; i < series; i++) member.record('many_rt', i + 1, { k: `series-${i}` });
+    await member.flush();
+    const link = await waitFor(() => {
+      const s = member.status().hub as { sent: number; queueDepth: number };
+      return s.sent >= series && s.queueDepth === 0 ? s : undefined;
+    }, 20_000, 'the hub to acknowledge every bucket');
+    expect(link).toMatchObject({ failed: 0, dropped: 0, lastError: null });
+    expect((hub.status().hub as { malformed: number }).malformed).toBe(0);
+    const cluster = hub.getMetrics({ names: ['many_rt'] }).filter((s) => !('instance' in s.tags));
+    expect(cluster).toHaveLength(series);
+    expect(cluster.reduce((a, s) => a + s.totalSum, 0)).toBe((series * (series + 1)) / 2);
   });
 });

@@ -3,10 +3,12 @@
  * wrong, never Node's own `listen EACCES: permission denied`, which it says for a folder that
  * does not exist too.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
+import { SocketHub } from '../dist/src/hub/socket.js';
+import { waitFor } from './helpers.js';
 import { hubNodes } from './hub-helpers.js';
 
 const nodes = hubNodes();
@@ -33,5 +35,33 @@ describe('a hub that cannot listen', () => {
     writeFileSync(join(dir, 'plain'), '');
     const under = await startError(join(dir, 'plain', 'hub.sock'));
     expect(under.error).toMatchObject({ field: 'hub.listen', message: `hub.listen ${join(dir, 'plain', 'hub.sock')}: ${join(dir, 'plain')} is not a folder: choose another path` });
+  });
+
+  it('whose path a killed hub left, two hubs started at once: one takes it, the other stops with an error naming the path and the field, and members reach the one that took it', async () => {
+    const path = nodes.socketPath();
+    const killed = await nodes.start('hub', path);
+    await killed.kill();
+    // The transports alone, started in one tick: each looks at the stale path, then waits for
+    // its connect to be refused, where the other one goes on.
+    const quiet = { message: () => {}, malformed: () => {}, closed: () => {} };
+    const hubs = [0, 1].map(() => new SocketHub(path, 1 << 20));
+    try {
+      const results = await Promise.allSettled(hubs.map((h) => h.start(quiet)));
+      const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [hubs[i]!] : []));
+      const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as InvalidArgumentError] : []));
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]).toBeInstanceOf(InvalidArgumentError);
+      expect(lost[0]).toMatchObject({ field: 'hub.listen', message: `hub.listen ${path}: another hub is taking this path now (its claim ${path}.claim): two hubs were started on it at once; stop one of them or choose another path` });
+      expect(won[0]!.reclaimed).toBe(1);
+      expect(existsSync(`${path}.claim`)).toBe(false);
+    } finally {
+      await Promise.all(hubs.map((h) => h.stop()));
+    }
+    // The path was the winner's: a hub's member reaches the hub that takes it next.
+    const hub = await nodes.start('hub', path);
+    const member = await nodes.start('member', path, 'after-race');
+    await member.ask({ cmd: 'record', name: 'race_rt', values: [1, 2, 3] });
+    await waitFor(async () => (await hub.ask({ cmd: 'metrics', names: ['race_rt'] })).metrics.some((s: { totalCount: number }) => s.totalCount === 3), 20_000, 'the member to reach the hub');
   });
 });

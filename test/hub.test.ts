@@ -131,6 +131,7 @@ describe('hub over node:cluster, members dying', () => {
     expect(r.before.cluster).toBe(400);
     expect(r.after.members).toEqual({ 'slot-0': 200, 'slot-1': 200, 'slot-2': 200, 'slot-3': 100 });
     expect(r.after.cluster).toBe(700);
+    expect(r.afterForgotten).toEqual({ cluster: 700, members: { 'slot-0': 200, 'slot-1': 200, 'slot-2': 200 } });
     expect(r.staleSeen).toBe(true);
     expect(r.hub.forgotten).toBe(1);
     expect(r.hub.malformed).toBe(0);
@@ -250,8 +251,8 @@ describe('hub over a Unix socket', () => {
       return h.members.length === 0 ? h : undefined;
     }, 20_000, 'dropped');
     expect(gone.forgotten).toBe(1);
-    // Its series stay, with what it sent.
-    expect((await totals(hub, 'stale_rt')).find((s) => s.tags.instance === 'doomed')?.totalCount).toBe(3);
+    // Its series leave the answers of now; the cluster-wide one keeps what it sent.
+    expect((await totals(hub, 'stale_rt')).map((s) => [s.tags, s.totalCount])).toEqual([[{}, 3]]);
   });
 
   it("a member's buffer while the hub is away is capped; the drops are counted", async () => {
@@ -334,6 +335,21 @@ describe('hub over a Unix socket', () => {
     expect(points.filter((p) => p.t >= s).map((p) => p.count)).toEqual([4]);
     expect(hub.getMetrics({ names: ['raw_rt'], tags: { route: '/r' } }).find((m) => !('instance' in m.tags))?.totalCount).toBe(9);
     a.close();
+  });
+
+  it("a member's series with maxTags tags (16) is taken on the hub, whose own instance tag makes 17: the tag is the hub's and counts against no limit of the member's", async () => {
+    const path = nodes.socketPath();
+    const hub = await nodes.start('hub', path);
+    const a = await nodes.start('member', path, 'wide-tags');
+    const tags = Object.fromEntries(ints(0, 16).map((i) => [`t${i}`, `v${i}`]));
+    await a.ask({ cmd: 'record', name: 'wide_rt', values: ints(1, 40), tags });
+    const c = await clusterReaches(hub, 'wide_rt', 40);
+    expect(c).toMatchObject({ totalCount: 40, totalSum: sum(ints(1, 40)), tags });
+    const own = await waitFor(async () => (await totals(hub, 'wide_rt')).find((s) => s.tags.instance === 'wide-tags'), 20_000, "the member's own series on the hub");
+    expect(own).toMatchObject({ totalCount: 40, tags: { ...tags, instance: 'wide-tags' } });
+    const m = (await hub.ask({ cmd: 'status' })).hub.members.find((x: { instance: string }) => x.instance === 'wide-tags');
+    expect(m).toMatchObject({ failed: 0, lastError: null });
+    expect((await a.ask({ cmd: 'status' })).hub.lastError).toBe(null);
   });
 
   it('a member whose interval differs from the hub\'s is refused, naming the member and the field', async () => {

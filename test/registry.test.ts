@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CardinalityError, InvalidArgumentError, KindMismatchError } from '../dist/src/errors.js';
 import { Registry, createRegistry } from '../dist/src/engine/registry.js';
+import { restoreCatalog } from '../dist/src/storage/restore.js';
 
 const limits = { maxSeries: 64, maxTags: 4, maxTagValueLength: 16 };
 
@@ -132,5 +133,17 @@ describe('registry', () => {
     expect(b).toEqual(local);
     expect(new Set(local).size).toBe(count);
     expect(main.seriesCount()).toBe(count);
+  });
+
+  it("a hub's member series takes its instance tag beyond maxTags, as does its stored catalog restored; no other series does", () => {
+    const r = new Registry(createRegistry(limits), 1);
+    const four = { a: '1', b: '2', c: '3', d: '4' };
+    expect(r.info(r.seriesId('rt', { ...four, instance: 'm' }, undefined, true)).tags).toEqual({ ...four, instance: 'm' });
+    expect(() => r.seriesId('rt', { ...four, instance: 'n' })).toThrow('has 5 tags; the limit is maxTags 4');
+    expect(() => r.seriesId('rt', { ...four, e: '5' }, undefined, true)).toThrow('has 5 tags; the limit is maxTags 4');
+    expect(() => r.seriesId('rt', { ...four, e: '5', instance: 'm' }, undefined, true)).toThrow("has 6 tags; the limit is maxTags 4 and the hub's instance");
+    const restored = new Registry(createRegistry(limits), 1);
+    expect(restoreCatalog(restored, [{ name: 'rt', tags: { ...four, instance: 'm' }, kind: 'distribution', unit: 'ms', own: false }])).toEqual({ failed: 0, total: 1, reasons: [] });
+    expect(restored.find('rt', { instance: 'm' })).toHaveLength(1);
   });
 });

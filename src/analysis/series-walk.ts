@@ -188,8 +188,13 @@ export class SeriesWalk implements SeriesSource {
     return this.tagsOf[id]!;
   }
 
-  hasData(id: number): boolean {
-    return this.reader.totalCount(id) > 0;
+  /**
+   * Whether a series is walked: it has data, and is not retired (a hub's member series whose
+   * member was forgotten: every restart of a member named by its pid left a set of series on
+   * the hub's /metrics and exports for good).
+   */
+  shows(id: number): boolean {
+    return this.reader.totalCount(id) > 0 && !this.registry.isRetired(id);
   }
 
   gauge(id: number): number {
@@ -208,7 +213,7 @@ export class SeriesWalk implements SeriesSource {
     for (const f of this.families()) {
       p.family = f;
       for (const id of f.ids) {
-        if (!this.hasData(id)) continue;
+        if (!this.shows(id)) continue;
         p.id = id;
         p.tags = this.tagsOf[id]!;
         p.hist = undefined;

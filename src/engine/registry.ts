@@ -35,8 +35,22 @@ export const TAG_NAME_RULE = `is not a valid tag name: it must match [a-zA-Z_][a
 export const OWN_SERIES = 128;
 /** The highest maxSeries a monitor takes: no registry numbers a series past it and OWN_SERIES. */
 export const MAX_SERIES_LIMIT = 1_000_000;
+/**
+ * The tag a hub adds to each of its members' series, naming the member. A member may give a
+ * series maxTags tags of its own, so on the hub this one is allowed beyond them (`hubTagged`):
+ * counted, it made the hub refuse, silently for the application, every series a member could
+ * record with maxTags tags.
+ */
+export const INSTANCE_TAG = 'instance';
 /** Marks a series of the monitor's own in its entry's name index (isOwn; storage keeps it). */
 const OWN_BIT = 1 << 30;
+/**
+ * Marks a retired series in its entry's name index (retire): a hub's member series whose
+ * member was forgotten, which the answers of now (getMetrics, /metrics, the exporters) leave
+ * out. An entry's name index is below maxSeries and OWN_SERIES (at most 1,000,128), under both bits.
+ */
+const RETIRED_BIT = 1 << 29;
+const NAME_INDEX = RETIRED_BIT - 1;
 /** String arena bytes budgeted per series key and per name. */
 const SERIES_KEY_BYTES = 256;
 const NAME_BYTES = 48;
@@ -135,8 +149,11 @@ export function validateName(name: unknown, field = 'name'): string {
   return name;
 }
 
-/** Validates tags against the limits and returns them as sorted string pairs. */
-export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'tags'): [string, string][] {
+/**
+ * Validates tags against the limits and returns them as sorted string pairs. `hubTagged`: a
+ * hub's member series, whose INSTANCE_TAG is allowed beyond maxTags.
+ */
+export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'tags', hubTagged = false): [string, string][] {
   if (tags === undefined || tags === null) return [];
   if (typeof tags !== 'object' || Array.isArray(tags)) {
     throw new InvalidArgumentError(field, 'must be an object of tag names to values', { value: tags });
@@ -165,8 +182,9 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
     if (!value.isWellFormed()) throw new InvalidArgumentError(`${field}.${key}`, 'must be well-formed Unicode: it holds a lone UTF-16 surrogate');
     pairs.push([key, value]);
   }
-  if (pairs.length > limits.maxTags) {
-    throw new InvalidArgumentError(field, `has ${pairs.length} tags; the limit is maxTags ${limits.maxTags}`);
+  const limit = hubTagged && pairs.some(([k]) => k === INSTANCE_TAG) ? limits.maxTags + 1 : limits.maxTags;
+  if (pairs.length > limit) {
+    throw new InvalidArgumentError(field, `has ${pairs.length} tags; the limit is maxTags ${limits.maxTags}${limit > limits.maxTags ? ` and the hub's ${INSTANCE_TAG}` : ''}`);
   }
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return pairs;
@@ -234,9 +252,10 @@ export class Registry {
   /**
    * The id of a series, created on first use. A name seen for the first time is defined
    * with `kind` (distribution when not given); a given kind must match the name's.
+   * `hubTagged`: a hub's member series (canonicalTags).
    */
-  seriesId(name: string, tags: unknown, kind?: MetricKind): number {
-    const found = this.prepare(name, tags, kind);
+  seriesId(name: string, tags: unknown, kind?: MetricKind, hubTagged = false): number {
+    const found = this.prepare(name, tags, kind, hubTagged);
     return typeof found === 'number' ? found : this.commit([found])[0]!;
   }
 
@@ -254,9 +273,9 @@ export class Registry {
    * series exists, else what commit() needs to add it. Throws what seriesId() would for a
    * bad name, tag or kind.
    */
-  prepare(name: string, tags: unknown, kind?: MetricKind): number | PendingSeries {
+  prepare(name: string, tags: unknown, kind?: MetricKind, hubTagged = false): number | PendingSeries {
     validateName(name);
-    const pairs = canonicalTags(tags, this.limits);
+    const pairs = canonicalTags(tags, this.limits, 'tags', hubTagged);
     const def = this.lookupName(name);
     if (def !== undefined && kind !== undefined && kind !== def.kind) {
       throw new KindMismatchError(`metric "${name}" is a ${def.kind}; it cannot be recorded as a ${kind}`);
@@ -298,6 +317,20 @@ export class Registry {
   /** Whether a series is one of the monitor's own (registered by ownSeriesId). */
   isOwn(id: number): boolean {
     return (this.series.extraAt(id, 0) & OWN_BIT) !== 0;
+  }
+
+  /**
+   * Retires a series (`retired`), or brings it back: a hub's member series whose member it
+   * forgot. The answers of now leave a retired series out (isRetired), so a member that
+   * restarts under a new name (a pid) leaves no series on the hub's /metrics for good; what
+   * the store holds of it stays, for its history.
+   */
+  retire(id: number, retired: boolean): void {
+    this.series.flagExtra(id, 0, RETIRED_BIT, retired);
+  }
+
+  isRetired(id: number): boolean {
+    return (this.series.extraAt(id, 0) & RETIRED_BIT) !== 0;
   }
 
   /** The monitor's own series registered (at most OWN_SERIES). */
@@ -353,7 +386,7 @@ export class Registry {
       const at = pair.indexOf(VALUE_SEP);
       tags[pair.slice(0, at)] = pair.slice(at + 1);
     }
-    const def = this.nameAt(this.series.extraAt(id, 0) & ~OWN_BIT);
+    const def = this.nameAt(this.series.extraAt(id, 0) & NAME_INDEX);
     // Frozen: every snapshot, summary and answer shares this object.
     const info: SeriesInfo = { id, name, tags: Object.freeze(tags), kind: def.kind, unit: def.unit };
     this.infos[id] = info;
@@ -374,7 +407,7 @@ export class Registry {
     // decoding every series' key (the first call on a thread that did not register them: a
     // worker's series, a restored catalog's) held the host's thread 350-430 ms at 100,000.
     series: for (let id = 0; id < n; id++) {
-      if ((this.series.extraAt(id, 0) & ~OWN_BIT) !== index) continue;
+      if ((this.series.extraAt(id, 0) & NAME_INDEX) !== index) continue;
       for (const pair of pairs) if (!this.series.keyHolds(id, pair, TAG_SEP_BYTE)) continue series;
       out.push(id);
     }

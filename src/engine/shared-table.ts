@@ -298,6 +298,16 @@ export class SharedTable {
     return this.entries[index * this.stride + ENTRY_FIXED + i]!;
   }
 
+  /**
+   * Sets (`on`) or clears `bits` of an entry's caller int, atomically: the bits a caller
+   * flips after an entry is published (a series retired), beside the ones written with it.
+   */
+  flagExtra(index: number, i: number, bits: number, on: boolean): void {
+    const at = index * this.stride + ENTRY_FIXED + i;
+    if (on) Atomics.or(this.entries, at, bits);
+    else Atomics.and(this.entries, at, ~bits);
+  }
+
   /** Adds one entry; the caller holds the lock and checked the room. */
   private appendLocked(bytes: Uint8Array, hash: number, extra: readonly number[], reserved: boolean): number {
     const index = this.hdr[COUNT]!;

@@ -134,7 +134,7 @@ export class Exposition {
       let headed = false;
       const fb = this.bytesOf(f);
       for (const id of f.ids) {
-        if (!this.walk.hasData(id)) continue;
+        if (!this.walk.shows(id)) continue;
         if (!headed) {
           headed = true;
           families++;
@@ -192,6 +192,7 @@ export class Exposition {
     const acc = this.window;
     let written = 0;
     for (const id of f.ids) {
+      if (!this.walk.shows(id)) continue;
       acc.reset();
       const span = this.coverage;
       span.min = Infinity;

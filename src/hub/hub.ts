@@ -33,7 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AppliedBuckets } from '../engine/engine.js';
-import { MAX_NAME_LENGTH, canonicalTags, validateName, type Registry } from '../engine/registry.js';
+import { INSTANCE_TAG, MAX_NAME_LENGTH, canonicalTags, validateName, type Registry } from '../engine/registry.js';
 import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -116,6 +116,8 @@ interface Member {
   /** Definitions kept in `defs`; whether one was refused (define): not kept, its rows are then refused entries. */
   defined: number;
   refusedDef: boolean;
+  /** Its own series on the hub, of every epoch: retired when it is forgotten (sweep). */
+  series: Set<number>;
 }
 
 export interface HubDeps {
@@ -311,6 +313,9 @@ export class Hub {
       if (idle > dropMs) {
         this.members.delete(m.instance);
         this.defined -= m.defined;
+        // Its series leave the answers of now (their history stays): a member named by its pid
+        // is a new member at each restart, and each left a set of series on /metrics for good.
+        for (const id of m.series) this.d.registry.retire(id, true);
         this.forgotten++;
         if (!this.durable) {
           if (this.forgottenSeqs.size >= FORGOTTEN_KEPT) this.forgottenSeqs.delete(this.forgottenSeqs.keys().next().value!);
@@ -435,7 +440,7 @@ export class Hub {
     }
     if (!member) {
       const { applied, committed } = this.known(instance, m.epoch);
-      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false };
+      member = { instance, slotNamed: false, epoch: m.epoch, key: ++this.epochs, acked: applied, saved: committed, round: 0, conn, lastSeen: 0, stale: false, stopped: false, buckets: 0, batches: 0, failed: 0, dropped: 0, queued: 0, closedTo: 0, chain: Promise.resolve(), lastError: null, defs: [], pairs: [], defined: 0, refusedDef: false, series: new Set() };
       this.members.set(instance, member);
     }
     if (member.epoch !== m.epoch) {
@@ -647,14 +652,18 @@ export class Hub {
     }
     const [, name, tags, kind, unit] = given;
     try {
-      if ('instance' in tags) throw new Error('the tag "instance" is the hub\'s: a member\'s series cannot carry it');
+      if (INSTANCE_TAG in tags) throw new Error(`the tag "${INSTANCE_TAG}" is the hub's: a member's series cannot carry it`);
       const def = this.d.registry.lookupName(name) ?? this.d.registry.define(name, kind, unit);
       if (def.kind !== kind) throw new Error(`kind: metric "${name}" is a ${def.kind} on the hub and a ${kind} on this member`);
       // Both or neither: a batch's rows are the same at every send (the store counts them by index).
-      const own = this.d.registry.seriesId(name, { ...tags, instance: member.instance }, kind);
+      // Its instance tag beyond the hub's maxTags: a member may give a series that many of its own.
+      const own = this.d.registry.seriesId(name, { ...tags, [INSTANCE_TAG]: member.instance }, kind, true);
       const all = this.d.registry.seriesId(name, tags, kind);
       member.pairs[2 * sid] = own;
       member.pairs[2 * sid + 1] = all;
+      // A member back under its name brings back each series it sends again.
+      member.series.add(own);
+      this.d.registry.retire(own, false);
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);

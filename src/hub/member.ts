@@ -18,7 +18,7 @@ import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
 import { encodeSketch } from '../storage/sketch-codec.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { MemberTransport } from './transport.js';
-import { WireError, decodeHubMessage, type BatchColumns, type Def } from './wire.js';
+import { MAX_DEFS, WireError, decodeHubMessage, type BatchColumns, type Def } from './wire.js';
 
 /** How long stop() waits for the hub to acknowledge the last buckets. */
 const FINAL_ACK_MS = 2_000;
@@ -336,7 +336,8 @@ export class HubMember {
    * series, as the columns of one batch or more: each batch's frame, with the definitions of
    * its series, stays within maxFrameBytes (the hub resets a link that sends a longer frame,
    * and the member sent that batch again at each reconnection, for good: until 2026-12-01 a
-   * batch was an interval's buckets whatever their size).
+   * batch was an interval's buckets whatever their size), and holds the buckets of at most
+   * MAX_DEFS series, whose definitions it carries after a welcome (the hub refuses more).
    */
   private read(final: boolean): BatchColumns[] {
     const { registry, reader } = this.d;
@@ -347,7 +348,7 @@ export class HubMember {
     let out = new Columns();
     const add = (id: number, r: BucketRecord, sketch: Uint8Array | null): void => {
       const bytes = ROW_BYTES + (sketch?.length ?? 0) + this.defBytes(id);
-      if (out.rows > 0 && out.size + bytes > budget) {
+      if (out.rows > 0 && (out.size + bytes > budget || (id !== out.lastSid && out.series >= MAX_DEFS))) {
         batches.push(out.finish());
         out = new Columns();
       }
@@ -432,6 +433,9 @@ class Columns {
   /** Rows, and their bytes in a frame (fixed, sketch, a definition's bound). */
   rows = 0;
   size = 0;
+  /** Series whose rows it holds (a series' rows are added one after another), and the last. */
+  series = 0;
+  lastSid = -1;
   private readonly sids: number[] = [];
   private readonly starts: number[] = [];
   private readonly stats: number[] = [];
@@ -442,6 +446,10 @@ class Columns {
   add(sid: number, r: BucketRecord, sketch: Uint8Array | null, bytes: number): void {
     this.rows++;
     this.size += bytes;
+    if (sid !== this.lastSid) {
+      this.series++;
+      this.lastSid = sid;
+    }
     this.sids.push(sid);
     this.starts.push(r.start);
     this.stats.push(r.count, r.sum, r.min, r.max, r.last);

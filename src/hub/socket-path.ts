@@ -13,6 +13,11 @@
  * without our record (another program's, or a hub's from before records), a connect that
  * fails otherwise (EACCES, ...).
  *
+ * Two hubs started at once on a stale path both found it stale, and the second to remove it
+ * could remove the first one's new socket and listen in its place, each then a hub on the path
+ * (the first one unreachable). So a hub holds a claim, `<path>.claim` made exclusively, from
+ * before it looks at the path until it listens there (holdClaim): the other stops with an error.
+ *
  * A node:cluster primary's socket has a fresh name in the temporary folder,
  * `perfwatch-hub-<pid>-<random>.sock`; a primary killed leaves it behind. Each primary that
  * starts removes those of dead pids that pass the same proof (sweepStale).
@@ -36,6 +41,56 @@ interface OwnerRecord {
 }
 
 const ownerPath = (path: string): string => `${path}.owner`;
+const claimFile = (path: string): string => `${path}.claim`;
+/**
+ * A claim lasts the few ms of a hub's look at its path and its listen: one older than this was
+ * left by a hub killed meanwhile (its pid may run again as another process by now).
+ */
+const CLAIM_STALE_MS = 10_000;
+
+/**
+ * Takes the claim of `path` for a hub about to look at it and listen there, and returns its
+ * release; throws an error naming the path and the field while another hub holds it. A claim
+ * that cannot be made (a folder that does not exist, or is not ours) is no claim: the listen
+ * there fails and says why (listenError).
+ */
+export function holdClaim(path: string, field: string): () => void {
+  const file = claimFile(path);
+  for (let tries = 0; ; tries++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return () => {
+        try {
+          unlinkSync(file);
+        } catch {
+          // Gone already.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return () => {};
+    }
+    if (tries === 0 && !claimHeld(file)) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // Another hub removed it first: the next try says whether it holds one now.
+      }
+      continue;
+    }
+    throw new InvalidArgumentError(field, `${path}: another hub is taking this path now (its claim ${file}): two hubs were started on it at once; stop one of them or choose another path`);
+  }
+}
+
+/** Whether a claim file is held: by a running process, made less than CLAIM_STALE_MS ago. */
+function claimHeld(file: string): boolean {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    return Date.now() - lstatSync(file).mtimeMs < CLAIM_STALE_MS && Number.isSafeInteger(pid) && pid > 0 && processAlive(pid);
+  } catch {
+    // Gone meanwhile, or unreadable: held by whoever made it (the next try tells).
+    return true;
+  }
+}
 
 function readOwner(path: string): OwnerRecord | undefined {
   try {

@@ -7,7 +7,7 @@
  * again once the hub welcomed it (a hub that refuses it accepts each connection all the same).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { claimPath, dropOwner, listenError, recordOwner } from './socket-path.js';
+import { claimPath, dropOwner, holdClaim, listenError, recordOwner } from './socket-path.js';
 import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, HELLO_MAX_BYTES, frame, type HubMessage, type MemberMessage } from './wire.js';
 
@@ -26,15 +26,22 @@ export class SocketHub implements HubTransport {
   ) {}
 
   async start(h: HubHandlers): Promise<void> {
-    if ((await claimPath(this.address, 'hub.listen')) === 'reclaimed') this.reclaimed++;
+    // Held from the look at the path to the listen: another hub started at once on a stale
+    // path could otherwise remove this one's new socket as the stale one, and listen in its place.
+    const release = holdClaim(this.address, 'hub.listen');
     const server = createServer((socket) => this.accept(socket, h));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(listenError(this.address, 'hub.listen', error)));
-      server.listen(this.address, () => {
-        server.removeAllListeners('error');
-        resolve();
+    try {
+      if ((await claimPath(this.address, 'hub.listen')) === 'reclaimed') this.reclaimed++;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (error) => reject(listenError(this.address, 'hub.listen', error)));
+        server.listen(this.address, () => {
+          server.removeAllListeners('error');
+          resolve();
+        });
       });
-    });
+    } finally {
+      release();
+    }
     // Not the host's business to stay alive for: the hub ends with its process.
     server.unref();
     server.on('error', () => {});

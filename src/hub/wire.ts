@@ -84,8 +84,19 @@ const KINDS = new Set(['gauge', 'counter', 'distribution']);
  * maxSeries and OWN_SERIES. A larger one is no member's (the hub keeps definitions by sid).
  */
 export const MAX_SID = MAX_SERIES_LIMIT + OWN_SERIES - 1;
+/**
+ * The most series definitions a batch carries, and tags a definition has (the most any
+ * monitor's maxTags allows). The hub decodes definitions object by object on its main thread:
+ * a frame of 16 MiB of them (130,000 series) held its event loop for a second. Its decoder
+ * refuses a longer array or map at its header, before decoding what it holds (a batch of 1,024
+ * definitions of 16 tags decodes in a few ms); a member cuts its batches to carry at most
+ * MAX_DEFS series (member.ts).
+ */
+export const MAX_DEFS = 1024;
+const MAX_DEF_TAGS = 64;
 const encoder = new Encoder();
 const decoder = new Decoder();
+const memberDecoder = new Decoder({ maxArrayLength: MAX_DEFS, maxMapLength: MAX_DEF_TAGS });
 
 export function encodeMessage(m: MemberMessage | HubMessage): Uint8Array {
   return encoder.encode(m);
@@ -151,12 +162,14 @@ export class FrameReader {
 /** The longest first frame a hub reads on a link: a hello is a few hundred bytes. */
 export const HELLO_MAX_BYTES = 64 * 1024;
 
-function decodeMap(bytes: Uint8Array): Record<string, unknown> {
+function decodeMap(bytes: Uint8Array, from = decoder): Record<string, unknown> {
   let m: unknown;
   try {
-    m = decoder.decode(bytes);
+    m = from.decode(bytes);
   } catch (error) {
-    throw new WireError(`not MessagePack: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    if (from === memberDecoder && message.startsWith('Max length exceeded')) throw new WireError(`a batch carries at most ${MAX_DEFS} series definitions, of at most ${MAX_DEF_TAGS} tags each (${message})`);
+    throw new WireError(`not MessagePack: ${message}`);
   }
   if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new WireError('a message must be a map');
   return m as Record<string, unknown>;
@@ -218,7 +231,7 @@ function checkColumns(m: Record<string, unknown>): BatchColumns {
 }
 
 export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
-  const m = decodeMap(bytes);
+  const m = decodeMap(bytes, memberDecoder);
   switch (m.t) {
     case 'hello':
       if (typeof m.instance !== 'string' || m.instance.length === 0 || m.instance.length > 128) throw new WireError('hello.instance must be a string of 1 to 128 characters');

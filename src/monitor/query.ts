@@ -241,6 +241,8 @@ export class Query {
       // A series never recorded has no data to show: skipped before its info and its slot are
       // read (engine/store/recorded.ts; a name of it alone is still known to checkName).
       if (!this.reader.everRecorded(id)) continue;
+      // A hub's member series whose member it forgot: its history stays, its figures of now go.
+      if (this.registry.isRetired(id)) continue;
       const info = this.registry.info(id);
       if (names && !names.has(info.name)) continue;
       seen?.add(info.name);

@@ -30,7 +30,8 @@ export function restoreCatalog(registry: Registry, entries: readonly CatalogEntr
     try {
       registry.define(e.name, e.kind as MetricKind, e.unit as MetricUnit);
       if (e.own) registry.ownSeriesId(e.name, e.tags);
-      else registry.seriesId(e.name, e.tags, e.kind as MetricKind);
+      // A hub's member series were stored with its instance tag beyond maxTags (Registry.seriesId).
+      else registry.seriesId(e.name, e.tags, e.kind as MetricKind, true);
     } catch (error) {
       out.failed++;
       // The first of each kind of failure (the series limit, a kind that changed): each message names its own series.
