@@ -3571,6 +3571,13 @@ export const BREAKS = [
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
   },
+  {
+    name: 'cli version unknown',
+    what: "perfwatch --version and -v are unknown commands: they print the help on stderr and exit 2, where a user or a script asks which release runs",
+    edits: [{ find: "if (command === '--version' || command === '-v') {", replace: "if (command === '--no-such-flag') {" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['prints the package version for --version and -v'],
+  },
 ];
 
 function parseArgs(argv) {
