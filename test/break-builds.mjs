@@ -3578,6 +3578,13 @@ export const BREAKS = [
     tests: ['cli.test.ts'],
     mustFail: ['prints the package version for --version and -v'],
   },
+  {
+    name: 'report names not isolated for direction',
+    what: "a report's sentences quote a tag value as it is: a right-to-left override (U+202E) never closed in a slow endpoint's name turns the rest of the diagnosis around on the dashboard, and 1500 ms (25 requests) reads (stseuqer 52) sm 0051",
+    edits: [{ find: 'const parts = Object.entries(tags).map(([k, v]) => `${k}=${isolated(v)}`);', replace: 'const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["keeps a direction override in a tag value from turning the rest of a report's sentence around"],
+  },
 ];
 
 function parseArgs(argv) {
