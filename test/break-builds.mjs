@@ -3648,6 +3648,34 @@ export const BREAKS = [
     tests: ['hub-listen.test.ts'],
     mustFail: ['two hubs started at once: one takes it'],
   },
+  {
+    name: 'cli version unknown',
+    what: "perfwatch --version and -v are unknown commands: they print the help on stderr and exit 2, where a user or a script asks which release runs",
+    edits: [{ find: "if (command === '--version' || command === '-v') {", replace: "if (command === '--no-such-flag') {" }],
+    tests: ['cli.test.ts'],
+    mustFail: ['prints the package version for --version and -v'],
+  },
+  {
+    name: 'report names not isolated for direction',
+    what: "a report's sentences quote a tag value as it is: a right-to-left override (U+202E) never closed in a slow endpoint's name turns the rest of the diagnosis around on the dashboard, and 1500 ms (25 requests) reads (stseuqer 52) sm 0051",
+    edits: [{ find: 'const parts = Object.entries(tags).map(([k, v]) => `${k}=${isolated(v)}`);', replace: 'const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["keeps a direction override in a tag value from turning the rest of a report's sentence around"],
+  },
+  {
+    name: 'report window as asked',
+    what: "a report says the range asked as its window while it reads the buckets that start in it, whole: from 5.5 s to 15 s covers 6 s to 15 s, and a counter of one a second reads 0.95 a second",
+    edits: [{ find: 'const span = coveredRange(from, to, L.intervalMs, options.now);', replace: 'const span = { from, to };' }],
+    tests: ['report-stats.test.ts'],
+    mustFail: ['say the whole buckets a range between bucket boundaries covers, and give its rates per second of them'],
+  },
+  {
+    name: 'fronts loaded by import()',
+    what: "serveHttp() loads its front by import(): Node keeps a module it could not read (EMFILE, the host at its limit on file descriptors) failed for the life of the process, and the front never comes up once descriptors are free",
+    edits: [{ find: 'return httpFront(this.faults).serveMonitorHttp(this,', replace: "return (await import('../http/index.js')).serveMonitorHttp(this," }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['serves its MCP and HTTP fronts once file descriptors are free again'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -27,6 +27,16 @@ describe('perfwatch CLI', () => {
     }
   });
 
+  it('prints the package version for --version and -v, and the top help names the flag', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const { stdout, stderr } = await cli(flag);
+      expect(stdout, flag).toBe(`perfwatch ${version}\n`);
+      expect(stderr, flag).toBe('');
+    }
+    expect((await cli('--help')).stdout).toMatch(/^ {2}-v, --version /m);
+  });
+
   it("lists each command's options under Options and only variables under Environment, and docs/reference.md's synopsis names every option", async () => {
     const reference = readFileSync(new URL('../docs/reference.md', import.meta.url), 'utf8');
     for (const command of ['serve', 'mcp', 'report', 'profile', 'bench']) {

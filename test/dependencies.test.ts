@@ -50,7 +50,7 @@ describe('dependencies', () => {
         'features-below-the-monitor: src/overhead/governor.ts → src/monitor/options.ts',
         'mcp-without-the-cli: src/mcp/host.ts → src/cli/main.ts',
         'monitor-below-the-fronts: src/monitor/fronts.ts → src/cli/main.ts',
-        'monitor-loads-the-fronts-lazily: src/monitor/fronts.ts → src/mcp/index.ts',
+        'monitor-loads-the-fronts-lazily: src/monitor/monitor.ts → src/mcp/index.ts',
         'no-circular: src/alerts/cycle-a.ts → src/alerts/cycle-b.ts',
         'no-orphans: src/engine/dead.ts → src/engine/dead.ts',
         'no-other-lazy-imports: src/mcp/server.ts → src/engine/dead-end.ts',

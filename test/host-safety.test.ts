@@ -342,6 +342,39 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 60_000);
 
+  it('serves its MCP and HTTP fronts once file descriptors are free again, after serveMcp() and serveHttp() found none to load them with', async () => {
+    // Node keeps a module import() could not read (EMFILE) under its URL with the error, for
+    // the life of the process: the fronts failed on every later call, with descriptors free.
+    const code = hostCode(
+      "import { closeSync, openSync } from 'node:fs';",
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "const said = (e) => `${e.code}: ${e.message}`;",
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      'const first = { mcp: await m.serveMcp({ port: 0 }).then(() => \'served\', said), http: await m.serveHttp({ port: 0 }).then(() => \'served\', said) };',
+      'const fault = m.status().faults.byKind.fronts;',
+      'for (const fd of held) closeSync(fd);',
+      'const mcp = await m.serveMcp({ port: 0 }).catch(said);',
+      'const http = await m.serveHttp({ port: 0 }).catch(said);',
+      "const second = { mcp: typeof mcp === 'string' ? mcp : (await fetch(mcp.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status, http: typeof http === 'string' ? http : (await fetch(`${http.url}api/status`)).status };",
+      'await mcp.close?.();',
+      'await http.close?.();',
+      'await m.stop();',
+      'console.log(JSON.stringify({ first, fault: { count: fault?.count, lastMessage: fault?.lastMessage }, second }));',
+    );
+    const out = await runNodeWithFds(code, 256);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r.first.mcp).toMatch(/^EMFILE: EMFILE: too many open files, open '.*\/dist\/src\/mcp\/index\.js'$/);
+    expect(r.first.http).toMatch(/^EMFILE: EMFILE: too many open files, open '.*\/dist\/src\/http\/index\.js'$/);
+    // Served: the MCP endpoint answers a bad request itself (400), the API its status.
+    expect(r.second).toEqual({ mcp: 400, http: 200 });
+    // The failed loads were faults of the monitor's status meanwhile.
+    expect(r.fault.count).toBe(2);
+    expect(r.fault.lastMessage).toMatch(/^the HTTP front could not be loaded \(EMFILE: too many open files, open '[^']+'\): nothing of it is kept, and the next serveHttp\(\) loads it again$/);
+  }, 60_000);
+
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process

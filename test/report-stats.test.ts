@@ -97,6 +97,33 @@ describe('report statistics', () => {
     expect(r.metrics.find((m) => m.name === 'throughput')).toMatchObject({ series: 2, count: 480, rate: 4 });
   });
 
+  it('say the whole buckets a range between bucket boundaries covers, and give its rates per second of them', () => {
+    // One request a second, in the bucket of each second: a rate of 1 over any whole buckets.
+    const s = synthetic();
+    const id = s.id('throughput', { endpoint: '/a' });
+    s.fill(30, [[id, () => 1]]);
+    // Buckets are read whole, by their start: from 5.5 s the first is the one of 6 s; to 14.5 s takes the one of 14 s, to 15 s.
+    const cases = [
+      { from: 5_500, to: 15_000, covered: { from: 6_000, to: 15_000 }, count: 9 },
+      { from: 5_000, to: 14_500, covered: { from: 5_000, to: 15_000 }, count: 10 },
+      { from: 5_500, to: 14_500, covered: { from: 6_000, to: 15_000 }, count: 9 },
+    ];
+    for (const c of cases) {
+      const r = s.report({ from: T0 + c.from, to: T0 + c.to });
+      const label = `${c.from}–${c.to}`;
+      expect(r.window, label).toEqual({ from: T0 + c.covered.from, to: T0 + c.covered.to, durationMs: c.covered.to - c.covered.from });
+      expect(r.series[0], label).toMatchObject({ count: c.count, rate: 1 });
+      expect(r.metrics[0], label).toMatchObject({ count: c.count, rate: 1 });
+      expect(r.notes, label).toContain(
+        `The range asked, ${new Date(T0 + c.from).toISOString()} – ${new Date(T0 + c.to).toISOString()}, is read in whole 1000 ms buckets, by their start: ${new Date(T0 + c.covered.from).toISOString()} – ${new Date(T0 + c.covered.to).toISOString()}.`,
+      );
+    }
+    // On bucket boundaries the range is the one asked, and no note says otherwise.
+    const aligned = s.report({ from: T0 + 5_000, to: T0 + 15_000 });
+    expect(aligned.window).toEqual({ from: T0 + 5_000, to: T0 + 15_000, durationMs: 10_000 });
+    expect(aligned.notes.join('\n')).not.toMatch(/whole 1000 ms buckets/);
+  });
+
   it('explain an empty range and a range without samples instead of inventing numbers', () => {
     const s = synthetic();
     const id = s.id('queue_size', {}, 'gauge', 'count');

@@ -144,6 +144,12 @@ export interface SeriesStatsContext {
   acc: SketchAccumulator;
   from: number;
   to: number;
+  /**
+   * The span the buckets read cover, which rates are per second of: buckets are read whole,
+   * by their start, so a report's range between bucket boundaries covers another (default:
+   * [from, to)).
+   */
+  span?: { from: number; to: number };
   /** Reused columns (one per thread); a fresh instance when not given. */
   pieces?: Pieces;
   /** When the monitor watched (rates divide by the part of the range it covers); default always. */
@@ -161,7 +167,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
   const agg = reader.aggregate(id, from, to, acc);
   if (agg.count === 0) return null;
   const kind = info.kind;
-  const seconds = coveredSeconds(from, to, ctx.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
+  const seconds = coveredSeconds(ctx.span?.from ?? from, ctx.span?.to ?? to, ctx.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
   const mean = agg.sum / agg.count;
   const pieces = readPieces(reader, id, from, to, ctx.pieces);
 

@@ -10,6 +10,7 @@ import { mcp, MCP_HELP } from './mcp.js';
 import { report, REPORT_HELP } from './report.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { profile, PROFILE_HELP } from './profile.js';
+import { VERSION } from '../version.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -21,6 +22,10 @@ Commands:
   report    print a report of a running monitor (--url) or of this machine (--for)
   profile   capture a CPU or heap profile of a running service (--url) and print its summary
   bench     measure recording (and, with --mcp, MCP round trips) on this machine
+
+Options:
+  -h, --help      this help
+  -v, --version   the perfwatch version
 
 Run 'perfwatch <command> --help' for a command's options.
 `;
@@ -85,6 +90,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
+    return 0;
+  }
+  if (command === '--version' || command === '-v') {
+    process.stdout.write(`perfwatch ${VERSION}\n`);
     return 0;
   }
   const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;

@@ -8,7 +8,6 @@
  * connection has no unsolicited log messages (MCP logging is per request there); it gets
  * resources/updated on its subscriptions/listen stream, which the SDK's serving entry routes.
  */
-import { readFileSync } from 'node:fs';
 import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
 import { MetricSummaries } from './format.js';
 import type { TagLimits } from './schemas.js';
@@ -26,6 +25,7 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 
 /** The perfwatch version the server announces. */
 export const VERSION: string = pkg.version;
+import { VERSION } from '../version.js';
 
 export type Era = 'legacy' | 'modern';
 

@@ -51,6 +51,7 @@ import type { Baseline, PerformanceReport } from '../reports/types.js';
 import { allocateBuffers, allocateRings } from './buffers.js';
 import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
+import { httpFront, mcpFront } from './fronts.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory } from './history.js';
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
@@ -764,8 +765,7 @@ export class PerformanceMonitor extends EventEmitter {
    * ServeMcpOptions for the limits. Close the returned server to stop serving.
    */
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
-    const { serveMonitorMcp } = await import('../mcp/index.js');
-    return serveMonitorMcp(this, options);
+    return mcpFront(this.faults).serveMonitorMcp(this, options);
   }
 
   /**
@@ -776,8 +776,7 @@ export class PerformanceMonitor extends EventEmitter {
    * server to stop serving.
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
-    const { serveMonitorHttp } = await import('../http/index.js');
-    return serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, options);
+    return httpFront(this.faults).serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, options);
   }
 
   /**

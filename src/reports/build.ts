@@ -94,6 +94,15 @@ function downsample(kind: SeriesInfo['kind'], pieces: Pieces): { t: number[]; v:
   return { t, v };
 }
 
+/**
+ * The span the buckets starting in [from, to) cover: from the first one's start to the last
+ * one's end, or, where the last is the open bucket, to now (or to the `to` asked, when that
+ * lies past now: the default is now + 1).
+ */
+function coveredRange(from: number, to: number, intervalMs: number, now: number): { from: number; to: number } {
+  return { from: Math.ceil(from / intervalMs) * intervalMs, to: Math.min(Math.ceil(to / intervalMs) * intervalMs, Math.max(to, now)) };
+}
+
 function emptyReport(options: BuildOptions, from: number, to: number, notes: string[], started: number): PerformanceReport {
   const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, { from, to }, options.alertHistoryAvailable) : null;
   // Without samples only alerts could be scored, and only when some happened: a quiet,
@@ -137,12 +146,20 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   // The store answers ranges by bucket start, so the default range starts at the bucket
   // holding the oldest sample, not at the sample.
   const from = options.from ?? (Number.isFinite(oldest) ? Math.floor(oldest / L.intervalMs) * L.intervalMs : to);
-  const notes: string[] = [];
-  if (options.from !== undefined && options.from % L.intervalMs !== 0) {
-    notes.push(`Buckets are taken by their start: the ${L.intervalMs} ms bucket that holds from (${new Date(options.from).toISOString()}) started before it and is left out.`);
-  }
   if (infos.length === 0) return emptyReport(options, from, to, ['No series has any sample yet: nothing to report.'], started);
   if (from === to) return emptyReport(options, from, to, [`The range is empty: from equals to (${new Date(from).toISOString()}).`], started);
+  // Buckets are read whole, those that start in the range: it covers from the first one's
+  // start to the last one's end, or to now while that one is open. The window and the rates
+  // are of what it covers: a range from 5.5 s to 15 s said 9.5 s, and read a counter of one a
+  // second as 0.95 a second over its nine buckets. The store is read over the range asked all
+  // the same: the same buckets, and a minute's rollup that starts before the first of them (an
+  // interval that does not divide a minute) is not left out.
+  const span = coveredRange(from, to, L.intervalMs, options.now);
+  const notes: string[] = [];
+  if (span.from !== from || span.to !== to) {
+    notes.push(`The range asked, ${new Date(from).toISOString()} – ${new Date(to).toISOString()}, is read in whole ${L.intervalMs} ms buckets, by their start: ${new Date(span.from).toISOString()} – ${new Date(span.to).toISOString()}.`);
+  }
+  if (span.from >= span.to) return emptyReport(options, span.from, span.from, [`No ${L.intervalMs} ms bucket starts in the range ${new Date(from).toISOString()} – ${new Date(to).toISOString()}, and buckets are read whole, by their start.`], started);
 
   // Series grouped by metric name, so that each name's sketches merge into one summary.
   const byName = new Map<string, SeriesInfo[]>();
@@ -174,7 +191,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     /** The series merged into the metric's summary: those with data in the range, but a hub's member twins. */
     let merged = 0;
     for (const info of list) {
-      const result = seriesStats({ reader, acc, from, to, pieces: scratch, ...(options.watched ? { watched: options.watched } : {}) }, info);
+      const result = seriesStats({ reader, acc, from, to, span, pieces: scratch, ...(options.watched ? { watched: options.watched } : {}) }, info);
       done++;
       options.progress?.(done, total);
       if (!result) continue;
@@ -236,7 +253,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     const first = list[0]!;
     const clamp = (q: number): number => Math.min(max, Math.max(min, q));
     const [p50, p95, p99] = metricAcc.total > 0 ? metricAcc.quantiles([0.5, 0.95, 0.99]).map(clamp) : [Number.NaN, Number.NaN, Number.NaN];
-    const seconds = coveredSeconds(from, to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
+    const seconds = coveredSeconds(span.from, span.to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN;
     metrics.set(name, {
       name,
       kind: first.kind,
@@ -253,12 +270,12 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     });
   }
 
-  const window = { from, to };
-  if (series.length === 0) return emptyReport(options, from, to, [`No sample falls in the range ${new Date(from).toISOString()} – ${new Date(to).toISOString()}.`], started);
+  const window = span;
+  if (series.length === 0) return emptyReport(options, span.from, span.to, [`No sample falls in the range ${new Date(from).toISOString()} – ${new Date(to).toISOString()}.`], started);
   const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, window, options.alertHistoryAvailable) : null;
   if (alerts && !alerts.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
   const score = computeScore(metrics, alerts);
-  const judged: DiagnosisInput = { window, seconds: coveredSeconds(from, to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN, metrics, series: diagnosisInput };
+  const judged: DiagnosisInput = { window, seconds: coveredSeconds(span.from, span.to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN, metrics, series: diagnosisInput };
   const diagnoses = withCaptures(diagnose(judged), options.profiles ?? []);
   const waiting = notEnoughData(judged);
   if (waiting !== null) notes.push(waiting);
@@ -288,7 +305,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   return {
     version: 1,
     generatedAt: options.now,
-    window: { from, to, durationMs: to - from },
+    window: { from: span.from, to: span.to, durationMs: span.to - span.from },
     notes,
     summary: { series: series.length, samples, score: score.overall, diagnoses: diagnoses.length, anomalies: anomalies.length },
     score,

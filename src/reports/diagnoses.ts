@@ -8,6 +8,7 @@
 import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeverity, Evidence, Recommendation, AlertAnalysis } from './types.js';
 import type { Pieces } from '../analysis/stats.js';
 import { leastSquares } from '../analysis/stats.js';
+import { isolated } from './isolate.js';
 
 const MiB = 1024 * 1024;
 
@@ -125,7 +126,7 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
     const worst = worstMember(series, r.metric, 'p99');
     if (worst !== undefined && worst.p99 >= r.p99WarningMs) {
       evidence.push(ev(r.metric, 'p99', worst.p99, worst.p99 >= r.p99CriticalMs ? r.p99CriticalMs : r.p99WarningMs, 'ms', window, worst.tags));
-      where = `; worst in member "${worst.tags.instance}", p99 ${round(worst.p99)} ms`;
+      where = `; worst in member "${isolated(worst.tags.instance!)}", p99 ${round(worst.p99)} ms`;
     }
   }
   if (judged(elu) && elu.mean >= r.utilizationWarning) {
@@ -292,7 +293,7 @@ const ioWait: Rule = ({ metrics, window }) => {
 
 /** `endpoint=/pay,method=POST` of a series' tags, or its name alone. */
 function tagsLabel(tags: Readonly<Record<string, string>>): string {
-  const parts = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+  const parts = Object.entries(tags).map(([k, v]) => `${k}=${isolated(v)}`);
   return parts.length ? parts.join(',') : 'no tags';
 }
 
@@ -517,7 +518,7 @@ const workerPoolSaturation: Rule = ({ series, window }) => {
     if (!wait || !run || !(wait.mean >= run.mean)) continue;
     const change = of(r.queueMetric, busy.tags)?.change;
     const grew = change != null && change.currentMean - change.baselineMean >= r.minQueueGrowth && change.currentMean >= 2 * change.baselineMean;
-    const name = `"${busy.tags.pool ?? tagsLabel(busy.tags)}"${busy.tags.instance !== undefined ? ` of member "${busy.tags.instance}"` : ''}`;
+    const name = `"${busy.tags.pool !== undefined ? isolated(busy.tags.pool) : tagsLabel(busy.tags)}"${busy.tags.instance !== undefined ? ` of member "${isolated(busy.tags.instance)}"` : ''}`;
     const quarters = change?.basis === 'first-quarter';
     const evidence = [ev(r.metric, 'mean', busy.mean, r.utilizationWarning, 'ratio', window, busy.tags), ev(r.waitMetric, 'mean', wait.mean, round(run.mean, 4), 'ms', window, busy.tags)];
     if (grew) evidence.push(ev(r.queueMetric, quarters ? 'mean of the last quarter' : 'mean over the window', change.currentMean, round(change.baselineMean, 4), 'count', change.currentWindow, busy.tags));
@@ -630,7 +631,7 @@ export function recommend(diagnoses: readonly Diagnosis[], alerts: AlertAnalysis
   for (const f of alerts?.flapping ?? []) {
     out.push({
       id: `stabilise-alert-${f.ruleId}`,
-      title: `Alert rule "${f.ruleName}" is flapping`,
+      title: `Alert rule "${isolated(f.ruleName)}" is flapping`,
       priority: 'medium',
       category: 'alerting',
       source: 'alert analysis',

@@ -1,0 +1,38 @@
+/**
+ * The fronts serveMcp() and serveHttp() serve, loaded when first asked for (a service that
+ * never serves one never loads it), by require() of their ES modules rather than import().
+ *
+ * Node keeps a module whose file import() could not read under its URL, with the error, for
+ * the life of the process: a serveHttp() that met EMFILE (the host at its limit on file
+ * descriptors) failed the same on every later call, long after descriptors were free, and
+ * the front never came up. require() reads the files one at a time (import() held some 30
+ * open at once, so a host with a few left failed too), and keeps nothing of a load that
+ * failed: the next call loads the front again. A failed load is a fault of kind 'fronts'
+ * (status().faults) besides the caller's error. require() of an ES module needs Node.js 20.19
+ * (package.json's engines), and a front whose modules awaited at their top level would need
+ * import() again.
+ */
+import { createRequire } from 'node:module';
+import type * as HttpFront from '../http/index.js';
+import type * as McpFront from '../mcp/index.js';
+import type { Faults } from './faults.js';
+
+const require = createRequire(import.meta.url);
+
+export function mcpFront(faults: Faults): typeof McpFront {
+  return load(faults, 'MCP', 'serveMcp', () => require('../mcp/index.js') as typeof McpFront);
+}
+
+export function httpFront(faults: Faults): typeof HttpFront {
+  return load(faults, 'HTTP', 'serveHttp', () => require('../http/index.js') as typeof HttpFront);
+}
+
+function load<T>(faults: Faults, front: string, call: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    faults.report('fronts', new Error(`the ${front} front could not be loaded (${message}): nothing of it is kept, and the next ${call}() loads it again`));
+    throw error;
+  }
+}
