@@ -1985,7 +1985,7 @@ export const BREAKS = [
   {
     name: 'instrument: unknown paths take the route cap',
     what: "a 4xx (404, 400, 405, 401) that no framework routed takes a place under its normalised path, not `unmatched`: a scanner's 2,000 paths fill the cap and the service's real routes fall into `other`",
-    edits: [{ find: 'this.byPath(url, !isClientError(status))', replace: 'this.byPath(url, true)' }],
+    edits: [{ find: 'this.byPath(url, !isClientError(status) &&', replace: 'this.byPath(url, true &&' }],
     tests: ['instrument.test.ts'],
     mustFail: ['files 404s of paths not proven a route under "unmatched"', 'files 400 and 405 answers of paths not proven a route', 'files the 401s of an auth layer'],
   },
@@ -3577,6 +3577,27 @@ export const BREAKS = [
     edits: [{ find: 'if (f.file === written) continue;', replace: '' }],
     tests: ['profiling.test.ts'],
     mustFail: ['keeps the profile it has just written at the bounds'],
+  },
+  {
+    name: "fastify's answers without a route claim routes",
+    what: "on a Fastify server, an answer without a route (a hook's redirect to a login page, its throw while an auth backend is down) claims a route by its normalised path, so paths by user name fill maxRoutes",
+    edits: [{ find: 'this.byPath(url, !isClientError(status) && server?.[NAMES_ROUTES] !== true)', replace: 'this.byPath(url, !isClientError(status))' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ["takes no route per path for a hook's redirects and failures (by user name) in an app made while instrumented", "takes no route per path for a hook's redirects and failures in an app made before instrument()"],
+  },
+  {
+    name: 'fastify server known only once a handler ran',
+    what: "fastify.initialization is not listened to: an app made while instrumented is known as Fastify's only at its first request a handler ran, and the hooks' answers before it claim routes by name",
+    edits: [{ find: 'dc.subscribe(FASTIFY_INIT, this.onFastifyMade);', replace: '' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ["takes no route per path for a hook's redirects and failures (by user name) in an app made while instrumented"],
+  },
+  {
+    name: 'fastify server known only when made while instrumented',
+    what: "Fastify's handler channel does not mark the request's server: an app made before instrument() is never known as Fastify's, and its hooks' answers claim routes by name",
+    edits: [{ find: 'if (server !== undefined && server[NAMES_ROUTES] !== true) server[NAMES_ROUTES] = true;', replace: '' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ["takes no route per path for a hook's redirects and failures in an app made before instrument()"],
   },
 ];
 

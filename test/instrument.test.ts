@@ -14,7 +14,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-const CHANNELS = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start', 'http.client.response.finish', 'http.client.request.error', 'undici:request:create', 'undici:request:headers', 'undici:request:error', 'tracing:fastify.request.handler:start', 'tracing:express.router.request:start'];
+const CHANNELS = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start', 'http.client.response.finish', 'http.client.request.error', 'undici:request:create', 'undici:request:headers', 'undici:request:error', 'tracing:fastify.request.handler:start', 'fastify.initialization', 'tracing:express.router.request:start'];
 const subscribed = () => CHANNELS.filter((n) => dc.channel(n).hasSubscribers);
 
 /**
@@ -700,7 +700,7 @@ describe('instrument(): on and off', () => {
     expect(subscribed()).toEqual([]);
     await m.start();
     try {
-      expect(subscribed()).toEqual(CHANNELS.filter((n) => n.includes('server') || n.startsWith('tracing')));
+      expect(subscribed()).toEqual(CHANNELS.filter((n) => n.includes('server') || n.includes('fastify') || n.startsWith('tracing')));
     } finally {
       await m.stop();
     }
