@@ -1985,7 +1985,7 @@ export const BREAKS = [
   {
     name: 'instrument: unknown paths take the route cap',
     what: "a 4xx (404, 400, 405, 401) that no framework routed takes a place under its normalised path, not `unmatched`: a scanner's 2,000 paths fill the cap and the service's real routes fall into `other`",
-    edits: [{ find: 'this.byPath(url, !isClientError(status) &&', replace: 'this.byPath(url, true &&' }],
+    edits: [{ find: 'return !isClientError(status) &&', replace: 'return true &&' }],
     tests: ['instrument.test.ts'],
     mustFail: ['files 404s of paths not proven a route under "unmatched"', 'files 400 and 405 answers of paths not proven a route', 'files the 401s of an auth layer'],
   },
@@ -3581,7 +3581,7 @@ export const BREAKS = [
   {
     name: "fastify's answers without a route claim routes",
     what: "on a Fastify server, an answer without a route (a hook's redirect to a login page, its throw while an auth backend is down) claims a route by its normalised path, so paths by user name fill maxRoutes",
-    edits: [{ find: 'this.byPath(url, !isClientError(status) && server?.[NAMES_ROUTES] !== true)', replace: 'this.byPath(url, !isClientError(status))' }],
+    edits: [{ find: "&& method !== 'OPTIONS' && server?.[NAMES_ROUTES] !== true;", replace: "&& method !== 'OPTIONS';" }],
     tests: ['instrument-frameworks.test.ts'],
     mustFail: ["takes no route per path for a hook's redirects and failures (by user name) in an app made while instrumented", "takes no route per path for a hook's redirects and failures in an app made before instrument()"],
   },
@@ -3598,6 +3598,13 @@ export const BREAKS = [
     edits: [{ find: 'if (server !== undefined && server[NAMES_ROUTES] !== true) server[NAMES_ROUTES] = true;', replace: '' }],
     tests: ['instrument-frameworks.test.ts'],
     mustFail: ["takes no route per path for a hook's redirects and failures in an app made before instrument()"],
+  },
+  {
+    name: 'instrument: preflights take the route cap',
+    what: "an answer to OPTIONS without a framework's route (a CORS layer's preflight at every path, Express's router answering a route's path itself) claims a route by its normalised path: each user's /users/alice took a place under the cap",
+    edits: [{ find: "method !== 'OPTIONS' && ", replace: '' }],
+    tests: ['instrument.test.ts', 'instrument-frameworks.test.ts'],
+    mustFail: ['files the preflights a CORS layer answers for every path', "takes no route per path: a route's preflights by user name are unmatched"],
   },
 ];
 

@@ -110,6 +110,23 @@ describe('Express 5: middleware mounted at a path', () => {
   });
 });
 
+describe("Express 5: the router's own answer to OPTIONS", () => {
+  it("takes no route per path: a route's preflights by user name are unmatched until the path is a route's", async () => {
+    const { child, base } = await startChild('instrument-express.cjs');
+    // Express's router answers OPTIONS for a route's path itself (200, its methods in Allow), running no layer that names the route.
+    for (const name of ['alice', 'bob', 'carol']) {
+      const r = await fetch(`${base}/users/${name}`, { method: 'OPTIONS' });
+      expect([r.status, r.headers.get('allow'), await r.text()]).toEqual([200, 'GET, HEAD', 'GET, HEAD']);
+    }
+    const a = await waitFor(async () => {
+      const got = await metrics(child);
+      return count(got, 'throughput', {}) >= 3 && got;
+    }, 20_000, 'the 3 requests in throughput');
+    expect(count(a, 'throughput', { endpoint: 'unmatched', method: 'OPTIONS', status_class: '2xx' })).toBe(3);
+    expect(a.status.httpServer).toMatchObject({ routes: 0, other: 0, unmatched: 3 });
+  });
+});
+
 describe('Fastify: answers before the handler', () => {
   /** 6 redirects of a hook to a login page and 6 failures of an auth hook, on paths by user name, and `handled` requests the route answers. */
   async function early(base: string, handled: number): Promise<string[]> {

@@ -7,13 +7,13 @@
  * publishes one on the request (Fastify's `tracing:fastify.request.handler:start`, Express 5's
  * `tracing:express.router.request:start`), else the path normalised (paths.ts), each under
  * the route cap (capped.ts). A path without a framework's route takes a place under the cap
- * only once it proves to be a route, by an answer other than a 4xx (on a Fastify server,
- * never: NAMES_ROUTES): until then its 4xx answers (a scanner's `/.env` answered 404, or 400
- * or 405 by a service without a router, 401 by an auth layer in front of every path, a
- * framework's own not-found handler) and its aborts are filed under UNMATCHED, outside the
- * cap, so that paths nobody serves do not take the places of the service's routes. A request
- * whose connection closed before its response finished (the client went away) is counted in
- * http_requests_aborted instead.
+ * only once it proves to be a route, by an answer other than a 4xx, not to OPTIONS, not on
+ * a Fastify server (provesRoute): until then its answers that prove none (a scanner's `/.env`
+ * answered 404, or 400 or 405 by a service without a router, 401 by an auth layer in front of
+ * every path, a framework's own not-found handler, a CORS layer's preflights) and its aborts
+ * are filed under UNMATCHED, outside the cap, so that paths nobody serves do not take the
+ * places of the service's routes. A request whose connection closed before its response
+ * finished (the client went away) is counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
@@ -207,6 +207,17 @@ const UNMATCHED = 'unmatched';
 /** A 4xx: what a server answers to paths it does not serve (404, 400, 405, an auth layer's 401), so it proves no route. */
 function isClientError(status: number): boolean {
   return status >= 400 && status < 500;
+}
+
+/**
+ * Whether an answer without a framework's route proves its path a route. A 4xx does not; nor
+ * does an answer to OPTIONS, which a CORS layer gives every path a browser sends a preflight
+ * to, and Express's router gives a route's path itself, without running a layer that names
+ * it: each user's `/users/alice` took a route. Nor does any answer on a server whose
+ * framework names its routes (NAMES_ROUTES).
+ */
+function provesRoute(status: number, method: string | undefined, server: Marked | undefined): boolean {
+  return !isClientError(status) && method !== 'OPTIONS' && server?.[NAMES_ROUTES] !== true;
 }
 
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
@@ -436,14 +447,14 @@ export class HttpServerSource implements Source {
   /**
    * A request answered without a framework's route whose URL, method and status are not the
    * URL's last answer: recorded through the route's entry, which becomes the URL's last
-   * answer (`recent`, the slot's object if it holds this URL). A 4xx, or any answer on a
-   * server whose framework names its routes (NAMES_ROUTES), takes no place under the cap: on
-   * a path whose route is not in the table it goes to UNMATCHED instead, and is never a URL's
-   * last answer (the fast path's status check sends each one here, so each is counted, and
-   * the path's first other answer takes its place).
+   * answer (`recent`, the slot's object if it holds this URL). An answer that proves no route
+   * (provesRoute) takes no place under the cap: on a path whose route is not in the table it
+   * goes to UNMATCHED instead, and is never a URL's last answer (the fast path's status and
+   * method checks send each one here, so each is counted, and the path's first answer that
+   * proves it takes its place).
    */
   private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number, server: Marked | undefined): void {
-    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url, !isClientError(status) && server?.[NAMES_ROUTES] !== true);
+    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url, provesRoute(status, method, server));
     if (entry === undefined) {
       this.recordUnmatched(method, status, ms);
       return;
