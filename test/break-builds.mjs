@@ -1985,7 +1985,7 @@ export const BREAKS = [
   {
     name: 'instrument: unknown paths take the route cap',
     what: "a 4xx (404, 400, 405, 401) that no framework routed takes a place under its normalised path, not `unmatched`: a scanner's 2,000 paths fill the cap and the service's real routes fall into `other`",
-    edits: [{ find: 'this.byPath(url, !isClientError(status))', replace: 'this.byPath(url, true)' }],
+    edits: [{ find: 'return !isClientError(status) &&', replace: 'return true &&' }],
     tests: ['instrument.test.ts'],
     mustFail: ['files 404s of paths not proven a route under "unmatched"', 'files 400 and 405 answers of paths not proven a route', 'files the 401s of an auth layer'],
   },
@@ -3675,6 +3675,41 @@ export const BREAKS = [
     edits: [{ find: 'return httpFront(this.faults).serveMonitorHttp(this,', replace: "return (await import('../http/index.js')).serveMonitorHttp(this," }],
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts once file descriptors are free again'],
+  },
+  {
+    name: 'profile prune deletes the file just written',
+    what: "the profile files' prune deletes the oldest names whatever was just written: a long capture written into a shared directory at its bounds, after shorter ones that started later, deleted its own file and answered its path",
+    edits: [{ find: 'if (f.file === written) continue;', replace: '' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ['keeps the profile it has just written at the bounds'],
+  },
+  {
+    name: "fastify's answers without a route claim routes",
+    what: "on a Fastify server, an answer without a route (a hook's redirect to a login page, its throw while an auth backend is down) claims a route by its normalised path, so paths by user name fill maxRoutes",
+    edits: [{ find: "&& method !== 'OPTIONS' && server?.[NAMES_ROUTES] !== true;", replace: "&& method !== 'OPTIONS';" }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ["takes no route per path for a hook's redirects and failures (by user name) in an app made while instrumented", "takes no route per path for a hook's redirects and failures in an app made before instrument()"],
+  },
+  {
+    name: 'fastify server known only once a handler ran',
+    what: "fastify.initialization is not listened to: an app made while instrumented is known as Fastify's only at its first request a handler ran, and the hooks' answers before it claim routes by name",
+    edits: [{ find: 'dc.subscribe(FASTIFY_INIT, this.onFastifyMade);', replace: '' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ["takes no route per path for a hook's redirects and failures (by user name) in an app made while instrumented"],
+  },
+  {
+    name: 'fastify server known only when made while instrumented',
+    what: "Fastify's handler channel does not mark the request's server: an app made before instrument() is never known as Fastify's, and its hooks' answers claim routes by name",
+    edits: [{ find: 'if (server !== undefined && server[NAMES_ROUTES] !== true) server[NAMES_ROUTES] = true;', replace: '' }],
+    tests: ['instrument-frameworks.test.ts'],
+    mustFail: ["takes no route per path for a hook's redirects and failures in an app made before instrument()"],
+  },
+  {
+    name: 'instrument: preflights take the route cap',
+    what: "an answer to OPTIONS without a framework's route (a CORS layer's preflight at every path, Express's router answering a route's path itself) claims a route by its normalised path: each user's /users/alice took a place under the cap",
+    edits: [{ find: "method !== 'OPTIONS' && ", replace: '' }],
+    tests: ['instrument.test.ts', 'instrument-frameworks.test.ts'],
+    mustFail: ['files the preflights a CORS layer answers for every path', "takes no route per path: a route's preflights by user name are unmatched"],
   },
 ];
 

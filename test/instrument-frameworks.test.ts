@@ -26,8 +26,8 @@ function nextMessage<T>(child: ChildProcess): Promise<T> {
   });
 }
 
-async function startChild(file: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = fork(new URL(`./fixtures/${file}`, import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function startChild(file: string, args: string[] = []): Promise<{ child: ChildProcess; base: string }> {
+  const child = fork(new URL(`./fixtures/${file}`, import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   const { port } = await nextMessage<{ port: number }>(child);
   return { child, base: `http://127.0.0.1:${port}` };
@@ -107,5 +107,58 @@ describe('Express 5: middleware mounted at a path', () => {
     expect(count(a, 'throughput', { endpoint: '/health', status_class: '2xx' })).toBe(4);
     expect(count(a, 'throughput', { endpoint: '/legacy/v1/orders/:id', status_class: '2xx' })).toBe(3);
     expect(a.status.httpServer).toMatchObject({ routes: 4, other: 0, unmatched: 0 });
+  });
+});
+
+describe("Express 5: the router's own answer to OPTIONS", () => {
+  it("takes no route per path: a route's preflights by user name are unmatched until the path is a route's", async () => {
+    const { child, base } = await startChild('instrument-express.cjs');
+    // Express's router answers OPTIONS for a route's path itself (200, its methods in Allow), running no layer that names the route.
+    for (const name of ['alice', 'bob', 'carol']) {
+      const r = await fetch(`${base}/users/${name}`, { method: 'OPTIONS' });
+      expect([r.status, r.headers.get('allow'), await r.text()]).toEqual([200, 'GET, HEAD', 'GET, HEAD']);
+    }
+    const a = await waitFor(async () => {
+      const got = await metrics(child);
+      return count(got, 'throughput', {}) >= 3 && got;
+    }, 20_000, 'the 3 requests in throughput');
+    expect(count(a, 'throughput', { endpoint: 'unmatched', method: 'OPTIONS', status_class: '2xx' })).toBe(3);
+    expect(a.status.httpServer).toMatchObject({ routes: 0, other: 0, unmatched: 3 });
+  });
+});
+
+describe('Fastify: answers before the handler', () => {
+  /** 6 redirects of a hook to a login page and 6 failures of an auth hook, on paths by user name, and `handled` requests the route answers. */
+  async function early(base: string, handled: number): Promise<string[]> {
+    const names = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
+    const send = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers, redirect: 'manual' }).then(async (r) => [r.status, await r.text()][0]);
+    for (let i = 0; i < handled; i++) expect(await send(`/users/${names[i]}`)).toBe(200);
+    for (const name of names) expect(await send(`/users/${name}`, { 'x-no-session': '1' })).toBe(302);
+    for (const name of names) expect(await send(`/users/${name}`, { 'x-auth-down': '1' })).toBe(500);
+    return names;
+  }
+
+  async function expectUnmatched(child: ChildProcess, names: string[], handled: number): Promise<void> {
+    const a = await waitFor(async () => {
+      const got = await metrics(child);
+      return count(got, 'throughput', {}) >= 12 + handled && got;
+    }, 20_000, `the ${12 + handled} requests in throughput`);
+    expect(count(a, 'throughput', { endpoint: 'unmatched', status_class: '3xx' })).toBe(6);
+    expect(count(a, 'throughput', { endpoint: 'unmatched', status_class: '5xx' })).toBe(6);
+    expect(count(a, 'throughput', { endpoint: '/users/:id', status_class: '2xx' })).toBe(handled);
+    expect(a.series.some((s) => names.some((n) => (s.tags.endpoint ?? '').includes(n)))).toBe(false);
+    expect(a.status.httpServer).toMatchObject({ routes: 1, other: 0, unmatched: 12 });
+  }
+
+  it("takes no route per path for a hook's redirects and failures (by user name) in an app made while instrumented: they are unmatched", async () => {
+    const { child, base } = await startChild('instrument-fastify.mjs');
+    const names = await early(base, 0);
+    for (let i = 0; i < 2; i++) expect((await fetch(`${base}/users/${names[i]}`)).status).toBe(200);
+    await expectUnmatched(child, names, 2);
+  });
+
+  it("takes no route per path for a hook's redirects and failures in an app made before instrument(), once it has run a handler", async () => {
+    const { child, base } = await startChild('instrument-fastify.mjs', ['--instrument-late']);
+    await expectUnmatched(child, await early(base, 1), 1);
   });
 });

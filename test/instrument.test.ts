@@ -14,7 +14,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-const CHANNELS = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start', 'http.client.response.finish', 'http.client.request.error', 'undici:request:create', 'undici:request:headers', 'undici:request:error', 'tracing:fastify.request.handler:start', 'tracing:express.router.request:start'];
+const CHANNELS = ['http.server.request.start', 'http.server.response.finish', 'http.client.request.start', 'http.client.response.finish', 'http.client.request.error', 'undici:request:create', 'undici:request:headers', 'undici:request:error', 'tracing:fastify.request.handler:start', 'fastify.initialization', 'tracing:express.router.request:start'];
 const subscribed = () => CHANNELS.filter((n) => dc.channel(n).hasSubscribers);
 
 /**
@@ -275,6 +275,27 @@ describe('instrument(): incoming node:http', () => {
     expect(total(m, 'throughput', { endpoint: '/users/:id', status_class: '4xx' })).toBe(1);
     expect(total(m, 'throughput', { endpoint: '/health', status_class: '4xx' })).toBe(1);
     expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, other: 0, unmatched: 1_501 });
+  });
+
+  it('files the preflights a CORS layer answers for every path (OPTIONS, 204) under "unmatched": 300 paths by name take no place under the cap', async () => {
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false, httpServer: { maxRoutes: 10 } });
+    // A CORS layer in front of the routes answers every preflight, whatever the path.
+    const base = await serve((req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.statusCode = req.method === 'OPTIONS' ? 204 : /^\/users\/[a-z0-9]+$/.test(req.url!) ? 200 : 404;
+      res.end();
+    });
+    const client = keepAlive(base);
+    for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => client.send('OPTIONS', `/users/user${i + j}x`)));
+    await client.get('/users/7');
+    await client.send('OPTIONS', '/users/8');
+    client.close();
+    await counted(m, 'throughput', 302);
+    expect(new Set(seriesOf(m, 'throughput').map((s) => s.tags.endpoint))).toEqual(new Set(['unmatched', '/users/:id']));
+    expect(total(m, 'throughput', { endpoint: 'unmatched', method: 'OPTIONS', status_class: '2xx' })).toBe(300);
+    // Once the route is in the table, its preflights are its own.
+    expect(total(m, 'throughput', { endpoint: '/users/:id', method: 'OPTIONS' })).toBe(1);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 1, other: 0, unmatched: 300 });
   });
 
   it('files aborts on paths not proven a route under "unmatched": clients that hang up on 2,000 distinct paths take no place under the cap, and each abort is counted', async () => {
@@ -700,7 +721,7 @@ describe('instrument(): on and off', () => {
     expect(subscribed()).toEqual([]);
     await m.start();
     try {
-      expect(subscribed()).toEqual(CHANNELS.filter((n) => n.includes('server') || n.startsWith('tracing')));
+      expect(subscribed()).toEqual(CHANNELS.filter((n) => n.includes('server') || n.includes('fastify') || n.startsWith('tracing')));
     } finally {
       await m.stop();
     }

@@ -242,6 +242,19 @@ describe('profile files', () => {
     expect(over).toMatchObject({ file: null, error: expect.stringContaining('over profiling.maxBytes (1048576)') });
   });
 
+  it('keeps the profile it has just written at the bounds, though its capture started before the files a shared directory holds', async () => {
+    // Processes sharing a profiling.dir (a cluster's workers): a 120 s capture is written
+    // after the short ones another process started later, and its name sorts first.
+    const dir = await tempDir();
+    const others = new ProfileFiles(dir, { maxFiles: 2, maxBytes: 1024 * 1024 });
+    await others.write('cpu', Date.parse('2026-01-01T00:01:00Z'), 1, '{"b":1}');
+    await others.write('cpu', Date.parse('2026-01-01T00:01:30Z'), 2, '{"c":2}');
+    const long = await new ProfileFiles(dir, { maxFiles: 2, maxBytes: 1024 * 1024 }).write('cpu', Date.parse('2026-01-01T00:00:00Z'), 1, '{"a":3}');
+    expect(long.error).toBeNull();
+    expect(existsSync(long.file!)).toBe(true);
+    expect(await readdir(dir)).toHaveLength(2);
+  });
+
   it('returns the summary when the directory cannot be written, and says why the file is missing', async () => {
     const blocker = join(await tempDir(), 'a-file');
     await writeFile(blocker, 'not a directory');

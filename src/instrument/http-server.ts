@@ -7,12 +7,13 @@
  * publishes one on the request (Fastify's `tracing:fastify.request.handler:start`, Express 5's
  * `tracing:express.router.request:start`), else the path normalised (paths.ts), each under
  * the route cap (capped.ts). A path without a framework's route takes a place under the cap
- * only once it proves to be a route, by an answer other than a 4xx: until then its 4xx
- * answers (a scanner's `/.env` answered 404, or 400 or 405 by a service without a router, 401
- * by an auth layer in front of every path, a framework's own not-found handler) and its
- * aborts are filed under UNMATCHED, outside the cap, so that paths nobody serves do not take
- * the places of the service's routes. A request whose connection closed before its response finished (the
- * client went away) is counted in http_requests_aborted instead.
+ * only once it proves to be a route, by an answer other than a 4xx, not to OPTIONS, not on
+ * a Fastify server (provesRoute): until then its answers that prove none (a scanner's `/.env`
+ * answered 404, or 400 or 405 by a service without a router, 401 by an auth layer in front of
+ * every path, a framework's own not-found handler, a CORS layer's preflights) and its aborts
+ * are filed under UNMATCHED, outside the cap, so that paths nobody serves do not take the
+ * places of the service's routes. A request whose connection closed before its response
+ * finished (the client went away) is counted in http_requests_aborted instead.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
@@ -38,6 +39,7 @@ import type { Recorder, Source } from './recorder.js';
 const REQUEST_START = 'http.server.request.start';
 const RESPONSE_FINISH = 'http.server.response.finish';
 const FASTIFY_HANDLER = 'tracing:fastify.request.handler:start';
+const FASTIFY_INIT = 'fastify.initialization';
 const EXPRESS_LAYER = 'tracing:express.router.request:start';
 
 /** On the request: the route template a framework matched. */
@@ -82,16 +84,28 @@ function templateOf(req: Routed, base: string): string {
  */
 const OWN_SERVER = Symbol.for('perfwatch.own-server');
 
+/**
+ * On a server Fastify serves: Fastify names the route of every request its handler runs, so
+ * an answer without a route (its not-found handler's, a hook's that redirects to a login page
+ * or throws, a body the schema refused, the 503s of a closing app) proves no route there,
+ * whatever its status. Set when Fastify is made while attached (FASTIFY_INIT) and when its
+ * handler runs, so an app made before instrument() is marked at its first routed request.
+ * `Symbol.for`: a fact about the server that two copies of perfwatch share.
+ */
+const NAMES_ROUTES = Symbol.for('perfwatch.names-routes');
+
 /** Marks `server` as perfwatch's own: instrument() records none of its requests. */
 export function markOwnServer(server: Server): void {
   (server as Server & { [OWN_SERVER]?: true })[OWN_SERVER] = true;
 }
 
+type Marked = Server & { [OWN_SERVER]?: true; [NAMES_ROUTES]?: true };
+
 interface ServerMessage {
   request: Routed;
   response: ServerResponse;
   socket: Socket;
-  server: Server & { [OWN_SERVER]?: true };
+  server: Marked;
 }
 
 /** A request started and not finished yet, with when it started (performance.now()). */
@@ -195,6 +209,17 @@ function isClientError(status: number): boolean {
   return status >= 400 && status < 500;
 }
 
+/**
+ * Whether an answer without a framework's route proves its path a route. A 4xx does not; nor
+ * does an answer to OPTIONS, which a CORS layer gives every path a browser sends a preflight
+ * to, and Express's router gives a route's path itself, without running a layer that names
+ * it: each user's `/users/alice` took a route. Nor does any answer on a server whose
+ * framework names its routes (NAMES_ROUTES).
+ */
+function provesRoute(status: number, method: string | undefined, server: Marked | undefined): boolean {
+  return !isClientError(status) && method !== 'OPTIONS' && server?.[NAMES_ROUTES] !== true;
+}
+
 /** Raw URLs remembered with their route's entry; cleared whole when full (cheap, bounded). */
 const PATH_CACHE_SIZE = 4_096;
 
@@ -235,6 +260,7 @@ export class HttpServerSource implements Source {
     dc.subscribe(REQUEST_START, this.onStart);
     dc.subscribe(RESPONSE_FINISH, this.onFinish);
     dc.subscribe(FASTIFY_HANDLER, this.onFastify);
+    dc.subscribe(FASTIFY_INIT, this.onFastifyMade);
     dc.subscribe(EXPRESS_LAYER, this.onExpress);
   }
 
@@ -244,6 +270,7 @@ export class HttpServerSource implements Source {
     dc.unsubscribe(REQUEST_START, this.onStart);
     dc.unsubscribe(RESPONSE_FINISH, this.onFinish);
     dc.unsubscribe(FASTIFY_HANDLER, this.onFastify);
+    dc.unsubscribe(FASTIFY_INIT, this.onFastifyMade);
     dc.unsubscribe(EXPRESS_LAYER, this.onExpress);
   }
 
@@ -309,7 +336,7 @@ export class HttpServerSource implements Source {
           ring.push(recent.errors, recent.error);
           return;
         }
-        this.recordByUrl(url, recent, method, status, ms);
+        this.recordByUrl(url, recent, method, status, ms, (message as ServerMessage).server);
         return;
       }
       const m = this.methodEntry(this.routes.get(route), method);
@@ -373,7 +400,16 @@ export class HttpServerSource implements Source {
   private readonly onFastify = (message: unknown): void => {
     const m = message as { request?: { raw?: Routed }; route?: { url?: unknown } };
     const raw = m.request?.raw;
-    if (raw !== undefined && typeof m.route?.url === 'string') raw[ROUTE] = m.route.url;
+    if (raw === undefined || typeof m.route?.url !== 'string') return;
+    raw[ROUTE] = m.route.url;
+    const server = (raw.socket as (Socket & { server?: Marked }) | null)?.server;
+    if (server !== undefined && server[NAMES_ROUTES] !== true) server[NAMES_ROUTES] = true;
+  };
+
+  /** A Fastify app made: its server's answers without a route prove none (NAMES_ROUTES). */
+  private readonly onFastifyMade = (message: unknown): void => {
+    const server = (message as { fastify?: { server?: Marked } }).fastify?.server;
+    if (server !== null && typeof server === 'object') server[NAMES_ROUTES] = true;
   };
 
   /**
@@ -411,13 +447,14 @@ export class HttpServerSource implements Source {
   /**
    * A request answered without a framework's route whose URL, method and status are not the
    * URL's last answer: recorded through the route's entry, which becomes the URL's last
-   * answer (`recent`, the slot's object if it holds this URL). A 4xx takes no place under
-   * the cap: on a path whose route is not in the table it goes to UNMATCHED instead, and is
-   * never a URL's last answer (the fast path's status check sends each one here, so each is
-   * counted, and the path's first other answer takes its place).
+   * answer (`recent`, the slot's object if it holds this URL). An answer that proves no route
+   * (provesRoute) takes no place under the cap: on a path whose route is not in the table it
+   * goes to UNMATCHED instead, and is never a URL's last answer (the fast path's status and
+   * method checks send each one here, so each is counted, and the path's first answer that
+   * proves it takes its place).
    */
-  private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number): void {
-    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url, !isClientError(status));
+  private recordByUrl(url: string, recent: Recent | undefined, method: string | undefined, status: number, ms: number, server: Marked | undefined): void {
+    const entry = recent?.entry ?? this.paths.get(url) ?? this.byPath(url, provesRoute(status, method, server));
     if (entry === undefined) {
       this.recordUnmatched(method, status, ms);
       return;

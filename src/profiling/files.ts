@@ -91,7 +91,7 @@ export class ProfileFiles {
       return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);
     }
     this.lastError = null;
-    await this.prune(dir).catch(() => {});
+    await this.prune(dir, file).catch(() => {});
     if (!this.reaped && isOwnTempDir(dir)) {
       this.reaped = true;
       await reapExitedTempDirs(dirname(dir), OURS);
@@ -120,12 +120,20 @@ export class ProfileFiles {
     return out;
   }
 
-  private async prune(dir: string): Promise<void> {
+  /**
+   * Deletes the oldest of our files until both bounds hold, never `written`, the file just
+   * written: names sort by the capture's start, and in a directory that processes share (a
+   * cluster's workers) a long capture is written after the short ones that started later, so
+   * its name sorts first, and it was deleted as it was answered, its capture naming a file
+   * that was gone. It alone is within the bounds (a larger one is not written), so they hold.
+   */
+  private async prune(dir: string, written: string): Promise<void> {
     const files = await this.list(dir);
     let total = files.reduce((a, f) => a + f.bytes, 0);
     let count = files.length;
     for (const f of files) {
       if (count <= this.bounds.maxFiles && total <= this.bounds.maxBytes) break;
+      if (f.file === written) continue;
       await unlink(f.file).catch(() => {});
       count--;
       total -= f.bytes;
