@@ -1256,7 +1256,10 @@ export const BREAKS = [
   {
     name: "hub on disk: numbers outside the flush's transaction",
     what: "a hub's members' numbers commit in a transaction of their own before the flush's rows: a flush that fails leaves numbers for rows the disk lacks",
-    edits: [{ find: 'const { rows, lost } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));', replace: 'if (seqs) this.db.transaction(() => writeHubSeqs(this.db, seqs));\n      const { rows, lost } = this.persister.flush(began, last);' }],
+    edits: [
+      { find: '        if (seqs) writeHubSeqs(this.db, seqs);\n', replace: '' },
+      { find: '      this.foldLeft();\n      const { rows, lost }', replace: '      this.foldLeft();\n      if (seqs) this.db.transaction(() => writeHubSeqs(this.db, seqs));\n      const { rows, lost }' },
+    ],
     tests: ['storage-hub-seqs.test.ts'],
     mustFail: ['a flush that fails writes neither'],
   },
@@ -3570,6 +3573,13 @@ export const BREAKS = [
     edits: [{ find: 'code, strong { unicode-bidi: isolate; }', replace: '' }],
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning the rest of an alert's line around"],
+  },
+  {
+    name: 'clock resumed from the wall clock on a dataDir',
+    what: "a monitor started on a dataDir with the wall clock behind the runs before it begins on the wall clock: the storage actor takes each series' newest stored row for its own and writes nothing of the run before it, so every sample is lost",
+    edits: [{ find: 'if (until > ctl.f64[CLOCK]!) ctl.f64[CLOCK] = until;', replace: '' }],
+    tests: ['storage-clock-back.test.ts'],
+    mustFail: ['keeps the samples of a run whose wall clock is behind the stored data'],
   },
 ];
 

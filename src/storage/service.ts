@@ -27,6 +27,7 @@ import { Persister } from './persister.js';
 import { RollupTable, type StoredRollups } from './rollups.js';
 import { restoreCatalog, type RestoreFailures } from './restore.js';
 import { openSchema } from './schema.js';
+import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 
 /** A write another module asks for: one statement and its parameters. */
 export interface StorageOp {
@@ -123,6 +124,8 @@ export class StorageService {
   private folded = false;
   private journalLost: StorageStatus['journalLost'] = null;
   private rollupsLost: StorageStatus['rollupsLost'] = null;
+  /** How far the file's data reaches in the monitor's clock (stored-until.ts): read at open, then the newest flush's time. */
+  private until = -Infinity;
   /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
   private readonly lockFile: string;
   private lockIno: number;
@@ -141,8 +144,19 @@ export class StorageService {
     // reads. A disk too full for those rows does not stop the start: the fault is reported,
     // and each flush tries the fold again before it writes anything.
     this.guard(() => this.foldLeft());
+    try {
+      this.until = readStoredUntil(this.db);
+    } catch {
+      // A file damaged this far gives none: the clock starts on the wall clock, and the first
+      // flush that meets the damage says so.
+    }
     this.persister = new Persister(options.registry, options.reader, this.table);
     this.inode = inodeOf(options.file);
+  }
+
+  /** The newest time (ms) the file's data reaches, or -Infinity (stored-until.ts). */
+  storedUntil(): number {
+    return this.until;
   }
 
   /** Folds what an earlier process left in the journal into rows, once (foldJournal). */
@@ -173,7 +187,13 @@ export class StorageService {
       this.reopenIfGone();
       // Before anything empties the journal (a last flush does): what it holds is not in the store.
       this.foldLeft();
-      const { rows, lost } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));
+      const { rows, lost } = this.persister.flush(began, last, () => {
+        // How far the data reaches, for the clock of the next monitor on the file
+        // (stored-until.ts): read after the store, so that no sample written is later.
+        this.until = Math.max(this.until, this.clock());
+        this.statement(WRITE_STORED_UNTIL).run([this.until]);
+        if (seqs) writeHubSeqs(this.db, seqs);
+      });
       this.lastFlushAt = this.clock();
       if (lost.rollups > 0) {
         const capacity = this.o.reader.layout.t2Cap;
