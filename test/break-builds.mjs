@@ -3581,6 +3581,27 @@ export const BREAKS = [
     tests: ['storage-clock-back.test.ts'],
     mustFail: ['keeps the samples of a run whose wall clock is behind the stored data'],
   },
+  {
+    name: 'expired series kept in the catalog',
+    what: "retention deletes a series' rows but keeps the series in the catalog, which every start registers: a service whose tags change with each deploy fills maxSeries with its old series, and its new ones are refused",
+    edits: [{ find: 'if (!more) more = this.forgetEmptySeries();', replace: '' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ["forgets the catalog's series whose rows have all expired"],
+  },
+  {
+    name: 'expired series forgotten under their writer',
+    what: "retention deletes from the catalog a series whose rows expired while this process still writes to it: its next rows go under the deleted id, and its history finds none of them",
+    edits: [{ find: 'const inUse = this.persister.seriesInUse();', replace: 'const inUse = new Set<number>();' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['keeps in the catalog a series this process writes to'],
+  },
+  {
+    name: 'expired series forgotten in one transaction',
+    what: "retention forgets every series it left without rows in one transaction: after a long downtime, 50,000 of them hold the storage actor 0.6 s, its reads and flushes waiting",
+    edits: [{ find: 'const chunk = empty.slice(0, this.o.forgetChunkSeries ?? FORGET_CHUNK_SERIES);', replace: 'const chunk = empty;' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ["forgets the catalog's series whose rows have all expired"],
+  },
 ];
 
 function parseArgs(argv) {
