@@ -1256,7 +1256,10 @@ export const BREAKS = [
   {
     name: "hub on disk: numbers outside the flush's transaction",
     what: "a hub's members' numbers commit in a transaction of their own before the flush's rows: a flush that fails leaves numbers for rows the disk lacks",
-    edits: [{ find: 'const { rows, lost } = this.persister.flush(began, last, seqs && (() => writeHubSeqs(this.db, seqs)));', replace: 'if (seqs) this.db.transaction(() => writeHubSeqs(this.db, seqs));\n      const { rows, lost } = this.persister.flush(began, last);' }],
+    edits: [
+      { find: '        if (seqs) writeHubSeqs(this.db, seqs);\n', replace: '' },
+      { find: '      this.foldLeft();\n      const { rows, lost }', replace: '      this.foldLeft();\n      if (seqs) this.db.transaction(() => writeHubSeqs(this.db, seqs));\n      const { rows, lost }' },
+    ],
     tests: ['storage-hub-seqs.test.ts'],
     mustFail: ['a flush that fails writes neither'],
   },
@@ -3710,6 +3713,34 @@ export const BREAKS = [
     edits: [{ find: "method !== 'OPTIONS' && ", replace: '' }],
     tests: ['instrument.test.ts', 'instrument-frameworks.test.ts'],
     mustFail: ['files the preflights a CORS layer answers for every path', "takes no route per path: a route's preflights by user name are unmatched"],
+  },
+  {
+    name: 'clock resumed from the wall clock on a dataDir',
+    what: "a monitor started on a dataDir with the wall clock behind the runs before it begins on the wall clock: the storage actor takes each series' newest stored row for its own and writes nothing of the run before it, so every sample is lost",
+    edits: [{ find: 'if (until > ctl.f64[CLOCK]!) ctl.f64[CLOCK] = until;', replace: '' }],
+    tests: ['storage-clock-back.test.ts'],
+    mustFail: ['keeps the samples of a run whose wall clock is behind the stored data'],
+  },
+  {
+    name: 'expired series kept in the catalog',
+    what: "retention deletes a series' rows but keeps the series in the catalog, which every start registers: a service whose tags change with each deploy fills maxSeries with its old series, and its new ones are refused",
+    edits: [{ find: 'if (!more) more = this.forgetEmptySeries();', replace: '' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ["forgets the catalog's series whose rows have all expired"],
+  },
+  {
+    name: 'expired series forgotten under their writer',
+    what: "retention deletes from the catalog a series whose rows expired while this process still writes to it: its next rows go under the deleted id, and its history finds none of them",
+    edits: [{ find: 'const inUse = this.persister.seriesInUse();', replace: 'const inUse = new Set<number>();' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['keeps in the catalog a series this process writes to'],
+  },
+  {
+    name: 'expired series forgotten in one transaction',
+    what: "retention forgets every series it left without rows in one transaction: after a long downtime, 50,000 of them hold the storage actor 0.6 s, its reads and flushes waiting",
+    edits: [{ find: 'const chunk = empty.slice(0, this.o.forgetChunkSeries ?? FORGET_CHUNK_SERIES);', replace: 'const chunk = empty;' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ["forgets the catalog's series whose rows have all expired"],
   },
 ];
 

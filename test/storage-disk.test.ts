@@ -65,6 +65,7 @@ if (!root && process.env.CI === 'true') {
     });
     afterAll(() => {
       execFileSync('umount', [mnt]);
+      rmSync(mnt, { recursive: true });
     });
 
     it('fails start() with an error naming a dataDir on a read-only file system', async () => {
@@ -78,6 +79,7 @@ if (!root && process.env.CI === 'true') {
         expect(m.state).toBe('stopped');
       } finally {
         execFileSync('umount', [ro]);
+        rmSync(ro, { recursive: true });
       }
     });
 

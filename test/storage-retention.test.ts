@@ -6,6 +6,10 @@ import { MAIN_LOCK_TAG, Registry, createRegistry } from '../dist/src/engine/regi
 import { createStore } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
 import { RETENTION_EVERY_MS, StorageService, TRANSITIONS_KEPT } from '../dist/src/storage/service.js';
+import { restoreCatalog } from '../dist/src/storage/restore.js';
+import { RollupTable } from '../dist/src/storage/rollups.js';
+import { openDatabase } from '../dist/src/storage/driver.js';
+import { synthetic, T0 as SYNTHETIC_T0 } from './synthetic.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -118,5 +122,57 @@ describe('storage retention', () => {
     }
     expect(seqs()).toEqual([151, 250, 100]);
     expect(TRANSITIONS_KEPT).toBe(100_000);
+  });
+
+  it("forgets the catalog's series whose rows have all expired, so that a service's old series do not take the places of its new ones at the next start", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
+    const T0 = Date.UTC(2026, 0, 1);
+    let now = T0;
+    const registry = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
+    const store = createStore({ maxSeries: 16, rawCapacity: 16, bucketCapacity: 120, rollupCapacity: 4, intervalMs: 1000, rollupMs: MINUTE, logBytes: 1 << 20, rollupLogBytes: 1 << 20, poolBytes: 1 << 20 });
+    // 8 a transaction (FORGET_CHUNK_SERIES), the rest on later turns.
+    const s = new StorageService({ file, registry, reader: new StoreReader(store), retentionMs: 30 * DAY, clock: () => now, forgetChunkSeries: 8 });
+    // A service whose pods are tags: 20 series of the pods of 40 days ago, 2 of yesterday's.
+    const pods = [...Array.from({ length: 20 }, (_, i) => `old-${i}`), 'new-0', 'new-1'];
+    s.commit(pods.map((pod) => ({ sql: 'INSERT INTO series (name, tags, kind, unit) VALUES (?, ?, ?, ?)', params: ['pod_rt', JSON.stringify({ pod }), 'distribution', 'ms'] })));
+    s.commit(pods.map((pod, i) => ({ sql: 'INSERT INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (?, ?, 1, 1, 1, 1, 1, NULL)', params: [i + 1, pod.startsWith('old') ? T0 : T0 + 39 * DAY] })));
+    now = T0 + 40 * DAY;
+    const series = (): number => Number(s.query('SELECT count(*) FROM series')[0]![0]);
+    expect(s.flush()).toBe(true);
+    expect(series()).toBe(22 - 8);
+    for (let turn = 0; turn < 20 && series() > 2; turn++) await new Promise(setImmediate);
+    expect(series()).toBe(2);
+    s.close();
+    // The next start registers the catalog within maxSeries 16: the old pods' series are gone
+    // with their rows, and yesterday's are registered (before, the 20 old ones took the 16
+    // places, and the new ones were refused).
+    const db = openDatabase(file);
+    const catalog = new RollupTable(db).catalog();
+    db.close();
+    expect(catalog.map((e) => e.tags.pod)).toEqual(['new-0', 'new-1']);
+    const next = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
+    expect(restoreCatalog(next, catalog)).toEqual({ failed: 0, total: 2, reasons: [] });
+  });
+
+  it('keeps in the catalog a series this process writes to, whose rows have all expired, and its new rows read as its own', () => {
+    const syn = synthetic({ rollupCapacity: 4, bucketCapacity: 120 });
+    const quiet = syn.id('quiet_rt', {}, 'gauge');
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
+    let now = SYNTHETIC_T0 + 3;
+    const s = new StorageService({ file, registry: syn.registry, reader: syn.reader, retentionMs: 2 * MINUTE, clock: () => now });
+    syn.apply(now, [[quiet, 1]]);
+    expect(s.flush()).toBe(true);
+    // Quiet for two hours: its rows expire at the retention's next pass, the series stays.
+    for (let t = 5_000; t <= 2 * RETENTION_EVERY_MS; t += 30_000) {
+      now = SYNTHETIC_T0 + t;
+      syn.apply(now, []);
+      expect(s.flush()).toBe(true);
+    }
+    expect(s.query('SELECT count(*) FROM rollups')).toEqual([[0]]);
+    expect(s.query('SELECT name FROM series')).toEqual([['quiet_rt']]);
+    syn.apply(now, [[quiet, 7]]);
+    expect(s.flush(true)).toBe(true);
+    expect(Array.from(s.history('quiet_rt', {}, now - MINUTE, now + MINUTE)!.last)).toEqual([7]);
+    s.close();
   });
 });

@@ -122,6 +122,7 @@ const api: StorageActorApi = {
     Comlink.expose(api, nodeEndpoint(port));
   },
   restoreCatalog: () => work((s) => s.restoreCatalog()),
+  storedUntil: () => work((s) => s.storedUntil()),
   status: () => (service ? service.status() : null),
   async stop() {
     stopping = true;

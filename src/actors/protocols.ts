@@ -185,6 +185,8 @@ export type StorageSink = (event: StorageEvent) => void;
  *   stored rollups straight from the actor, not through the host's thread.
  * - `restoreCatalog()`: registers every series on disk again (for start(), on this thread:
  *   src/storage/restore.ts); how many could not be, and why.
+ * - `storedUntil()`: the newest time the file's data reaches in the monitor's clock, or
+ *   -Infinity (src/storage/stored-until.ts): start() begins the clock no earlier.
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
  */
@@ -200,6 +202,7 @@ export interface StorageActorApi {
   histories(requests: HistoryRequest[]): PackedHistories;
   serve(port: MessagePort): void;
   restoreCatalog(): RestoreFailures;
+  storedUntil(): number;
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;

@@ -16,7 +16,8 @@
  * clock set back by mistake, then put right: the monitor's clock goes on as if neither had
  * happened); past that it is time passing, as after a suspend, and the buckets in between stay
  * empty. Otherwise the offset is kept for the monitor's life (a monitor created anew starts on
- * the wall clock); status().clock says how far ahead it is, and a fault says when it grew.
+ * the wall clock, or, on a database whose data reaches further, there: resumeClock);
+ * status().clock says how far ahead it is, and a fault says when it grew.
  */
 import { CLOCK, CLOCK_OFFSET, CLOCK_READ, CLOCK_READ_MONO, CLOCK_READ_SEQ, CLOCK_STEPS, CLOCK_STEPPED_AT, type ControlViews } from './control.js';
 
@@ -63,6 +64,18 @@ function aheadOfTheCollector(ctl: ControlViews, sources: ClockSources, t: number
   if (t < read) return expected;
   if (offset > 0 && t - expected > FORWARD_STEP_MS) return t - Math.min(offset, t - expected);
   return t;
+}
+
+/**
+ * A monitor starting on a database whose data reaches `until` (the runs before it, in their
+ * monitor's clock: storage/stored-until.ts) begins its clock no earlier: called before the
+ * collector starts, whose first reading then finds the wall clock behind its last beat and
+ * runs ahead of it by the step, as after a step back within a process (a `clock-step` fault
+ * says so). Returns the monitor's clock from then on.
+ */
+export function resumeClock(ctl: ControlViews, until: number): number {
+  if (until > ctl.f64[CLOCK]!) ctl.f64[CLOCK] = until;
+  return Math.max(monitorNow(ctl), until);
 }
 
 /** How far the monitor's clock runs ahead of the wall clock (ms; 0 unless the wall clock stepped back). */

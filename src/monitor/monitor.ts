@@ -25,7 +25,7 @@ import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
 import { RingWriter, closeRing } from '../engine/ring.js';
-import { monitorNow } from '../engine/monitor-clock.js';
+import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { StoredRollups } from '../storage/rollups.js';
@@ -356,11 +356,16 @@ export class PerformanceMonitor extends EventEmitter {
     // every start (OTLP's start time of the cumulative points): one read here and another once
     // started moved it at the second start while the counts went on, which a receiver reads
     // as a reset.
-    const beginning = this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt;
+    let beginning = this.firstStartedAt;
     try {
       // Storage first: a dataDir that cannot be used fails start() before anything runs (a
       // disk with no room does not: the database is attached once there is, openControl then).
       await this.storage?.start();
+      // The clock goes on from the data the database holds (src/storage/stored-until.ts): a
+      // wall clock behind the runs before stamped this run's samples behind theirs, and they
+      // were never written. Read before the collector starts and counts.
+      const from = this.storage?.attached ? resumeClock(this.ctl, await this.storage.storedUntil().catch(() => -Infinity)) : this.now();
+      if (beginning === Infinity) beginning = from;
       // The stored rules and alert states go into alerting before its actor starts.
       if (this.storage?.attached) await this.openControl();
       else this.controlState?.refuse(this.storage?.waiting ?? null);

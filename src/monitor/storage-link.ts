@@ -212,6 +212,11 @@ export class StorageLink {
     await this.releaseLock();
   }
 
+  /** The newest time the attached file's data reaches, or -Infinity (src/storage/stored-until.ts). */
+  storedUntil(): Promise<number> {
+    return this.actor.call((a) => a.storedUntil());
+  }
+
   /** Writes the store's new rollups now (attaching the database first if it waits for room); resolves with whether the flush committed. */
   async flush(): Promise<boolean> {
     if (this.room && !(await this.retryAttach())) return false;

@@ -131,7 +131,7 @@ export class Tick {
       // Found by the collector (engine/monitor-clock.ts): said once a step, as a fault, since every time the monitor gives is now ahead of the wall clock.
       this.clockSteps = steps;
       const ahead = Math.round(ctl.f64[CLOCK_OFFSET]!);
-      faults.report('clock-step', new Error(`the wall clock stepped back (NTP, date -s, a restored VM); the monitor's clock goes on from where it was and now runs ${ahead} ms ahead of Date.now() (status().clock) until a step forward of the wall clock pays it back: ask for ranges from monitor.now()`));
+      faults.report('clock-step', new Error(`the wall clock stepped back (NTP, date -s, a restored VM), or is behind the data the runs before wrote to the dataDir; the monitor's clock goes on from where it was and now runs ${ahead} ms ahead of Date.now() (status().clock) until a step forward of the wall clock pays it back: ask for ranges from monitor.now()`));
     }
     if (collector.state === 'running' && this.count++ % INFO_EVERY === 0) {
       collector

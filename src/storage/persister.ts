@@ -160,6 +160,13 @@ export class Persister {
     });
   }
 
+  /** Catalog ids this persister writes to (its series' and the table's cached ones): retention must not delete them under it. */
+  seriesInUse(): Set<number> {
+    const ids = new Set(this.table.cachedIds());
+    for (const state of this.states) if (state && state.dbId >= 0) ids.add(state.dbId);
+    return ids;
+  }
+
   /** Forgets what is on disk (the file was replaced): the next flush writes all the store holds. */
   reset(): void {
     this.fromStart = false;

@@ -93,6 +93,11 @@ export class RollupTable {
     return id;
   }
 
+  /** The catalog ids cached (series this process writes to). */
+  cachedIds(): IterableIterator<number> {
+    return this.ids.values();
+  }
+
   /** Forgets cached ids (after a transaction that added series was rolled back). */
   forgetIds(): void {
     this.ids.clear();
