@@ -20,11 +20,6 @@ import { registerResources } from './resources.js';
 import { TOOL_DEADLINE_MS } from './tools/define.js';
 import { registerTools } from './tools/index.js';
 import { answeringUnknownTools } from './unknown-tool.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** The perfwatch version the server announces. */
-export const VERSION: string = pkg.version;
 import { VERSION } from '../version.js';
 
 export type Era = 'legacy' | 'modern';
