@@ -3675,7 +3675,7 @@ export const BREAKS = [
   {
     name: 'fronts loaded by import()',
     what: "serveHttp() loads its front by import(): Node keeps a module it could not read (EMFILE, the host at its limit on file descriptors) failed for the life of the process, and the front never comes up once descriptors are free",
-    edits: [{ find: 'return httpFront(this.faults).serveMonitorHttp(this,', replace: "return (await import('../http/index.js')).serveMonitorHttp(this," }],
+    edits: [{ find: 'return (await httpFront(this.faults)).serveMonitorHttp(this,', replace: "return (await import('../http/index.js')).serveMonitorHttp(this," }],
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts once file descriptors are free again'],
   },
@@ -3741,6 +3741,13 @@ export const BREAKS = [
     edits: [{ find: 'const chunk = empty.slice(0, this.o.forgetChunkSeries ?? FORGET_CHUNK_SERIES);', replace: 'const chunk = empty;' }],
     tests: ['storage-retention.test.ts'],
     mustFail: ["forgets the catalog's series whose rows have all expired"],
+  },
+  {
+    name: 'fronts only by require()',
+    what: "serveMcp() and serveHttp() load their fronts by require() of ES modules alone: a host run with --no-experimental-require-module gets ERR_REQUIRE_ESM from every call, and no front ever comes up",
+    edits: [{ find: "if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;", replace: 'throw error;' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['serves its MCP and HTTP fronts in a host that turned require() of ES modules off'],
   },
 ];
 

@@ -375,6 +375,26 @@ describe('the host is never harmed by the monitor', () => {
     expect(r.fault.lastMessage).toMatch(/^the HTTP front could not be loaded \(EMFILE: too many open files, open '[^']+'\): nothing of it is kept, and the next serveHttp\(\) loads it again$/);
   }, 60_000);
 
+  it('serves its MCP and HTTP fronts in a host that turned require() of ES modules off', async () => {
+    // The fronts are loaded by require() of their ES modules (monitor/fronts.ts); a host run
+    // with --no-experimental-require-module made that throw ERR_REQUIRE_ESM on every call.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "const said = (e) => `${e.code}: ${e.message}`;",
+      'const mcp = await m.serveMcp({ port: 0 }).catch(said);',
+      'const http = await m.serveHttp({ port: 0 }).catch(said);',
+      "const served = { mcp: typeof mcp === 'string' ? mcp : (await fetch(mcp.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status, http: typeof http === 'string' ? http : (await fetch(`${http.url}api/status`)).status };",
+      'await mcp.close?.();',
+      'await http.close?.();',
+      'await m.stop();',
+      'console.log(JSON.stringify({ served, faults: m.status().faults.byKind.fronts?.count ?? 0 }));',
+    );
+    const out = await runNode(['--no-experimental-require-module', '--input-type=module', '-e', code], 30_000);
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ served: { mcp: 400, http: 200 }, faults: 0 });
+  }, 60_000);
+
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process

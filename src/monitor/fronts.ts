@@ -9,8 +9,8 @@
  * open at once, so a host with a few left failed too), and keeps nothing of a load that
  * failed: the next call loads the front again. A failed load is a fault of kind 'fronts'
  * (status().faults) besides the caller's error. require() of an ES module needs Node.js 20.19
- * (package.json's engines), and a front whose modules awaited at their top level would need
- * import() again.
+ * (package.json's engines); a host that turned it off (`--no-experimental-require-module`)
+ * gets the fronts through import() as before, with its caching.
  */
 import { createRequire } from 'node:module';
 import type * as HttpFront from '../http/index.js';
@@ -19,17 +19,22 @@ import type { Faults } from './faults.js';
 
 const require = createRequire(import.meta.url);
 
-export function mcpFront(faults: Faults): typeof McpFront {
-  return load(faults, 'MCP', 'serveMcp', () => require('../mcp/index.js') as typeof McpFront);
+export function mcpFront(faults: Faults): Promise<typeof McpFront> {
+  return load(faults, 'MCP', 'serveMcp', () => require('../mcp/index.js') as typeof McpFront, () => import('../mcp/index.js'));
 }
 
-export function httpFront(faults: Faults): typeof HttpFront {
-  return load(faults, 'HTTP', 'serveHttp', () => require('../http/index.js') as typeof HttpFront);
+export function httpFront(faults: Faults): Promise<typeof HttpFront> {
+  return load(faults, 'HTTP', 'serveHttp', () => require('../http/index.js') as typeof HttpFront, () => import('../http/index.js'));
 }
 
-function load<T>(faults: Faults, front: string, call: string, read: () => T): T {
+async function load<T>(faults: Faults, front: string, call: string, read: () => T, imported: () => Promise<T>): Promise<T> {
   try {
-    return read();
+    try {
+      return read();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;
+      return await imported();
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     faults.report('fronts', new Error(`the ${front} front could not be loaded (${message}): nothing of it is kept, and the next ${call}() loads it again`));

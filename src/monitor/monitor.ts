@@ -770,7 +770,7 @@ export class PerformanceMonitor extends EventEmitter {
    * ServeMcpOptions for the limits. Close the returned server to stop serving.
    */
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
-    return mcpFront(this.faults).serveMonitorMcp(this, options);
+    return (await mcpFront(this.faults)).serveMonitorMcp(this, options);
   }
 
   /**
@@ -781,7 +781,7 @@ export class PerformanceMonitor extends EventEmitter {
    * server to stop serving.
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
-    return httpFront(this.faults).serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, options);
+    return (await httpFront(this.faults)).serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, options);
   }
 
   /**
