@@ -6,11 +6,27 @@
  * nothing it held reached the hub again.
  */
 import { describe, expect, it } from 'vitest';
+import type { PerformanceMonitor } from '../dist/src/index.js';
 import { monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, rawMember, statsBatch } from './hub-helpers.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
+
+/**
+ * Records one sample in each of `series` series of `name` (values 1 to series) on `member`,
+ * and waits for the hub to acknowledge every bucket: no failure, drop or malformed batch.
+ */
+async function deliverOneInterval(member: PerformanceMonitor, hub: PerformanceMonitor, name: string, series: number): Promise<void> {
+  for (let i = 0; i < series; i++) member.record(name, i + 1, { k: `series-${i}` });
+  await member.flush();
+  const link = await waitFor(() => {
+    const s = member.status().hub as { sent: number; queueDepth: number };
+    return s.sent >= series && s.queueDepth === 0 ? s : undefined;
+  }, 20_000, 'the hub to acknowledge every bucket');
+  expect(link).toMatchObject({ failed: 0, dropped: 0, lastError: null });
+  expect((hub.status().hub as { malformed: number }).malformed).toBe(0);
+}
 
 describe("a member's interval larger than maxFrameBytes", () => {
   it('goes as several batches, each frame within it: every bucket reaches the hub, no link reset', async () => {
@@ -20,14 +36,7 @@ describe("a member's interval larger than maxFrameBytes", () => {
     const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'wide', maxFrameBytes } });
     // 3,000 series in one interval: some 300 KB of rows and definitions.
     const series = 3000;
-    for (let i = 0; i < series; i++) member.record('wide_rt', i + 1, { k: `series-${i}` });
-    await member.flush();
-    const link = await waitFor(() => {
-      const s = member.status().hub as { sent: number; queueDepth: number };
-      return s.sent >= series && s.queueDepth === 0 ? s : undefined;
-    }, 20_000, 'the hub to acknowledge every bucket');
-    expect(link).toMatchObject({ failed: 0, dropped: 0, lastError: null });
-    expect((hub.status().hub as { malformed: number }).malformed).toBe(0);
+    await deliverOneInterval(member, hub, 'wide_rt', series);
     const onHub = hub.getMetrics({ names: ['wide_rt'] });
     const members = onHub.filter((s) => s.tags.instance === 'wide');
     const cluster = onHub.filter((s) => !('instance' in s.tags));
@@ -63,14 +72,7 @@ describe("a batch's series definitions", () => {
     const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
     const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'many' } });
     const series = 2500;
-    for (let i = 0; i < series; i++) member.record('many_rt', i + 1, { k: `series-${i}` });
-    await member.flush();
-    const link = await waitFor(() => {
-      const s = member.status().hub as { sent: number; queueDepth: number };
-      return s.sent >= series && s.queueDepth === 0 ? s : undefined;
-    }, 20_000, 'the hub to acknowledge every bucket');
-    expect(link).toMatchObject({ failed: 0, dropped: 0, lastError: null });
-    expect((hub.status().hub as { malformed: number }).malformed).toBe(0);
+    await deliverOneInterval(member, hub, 'many_rt', series);
     const cluster = hub.getMetrics({ names: ['many_rt'] }).filter((s) => !('instance' in s.tags));
     expect(cluster).toHaveLength(series);
     expect(cluster.reduce((a, s) => a + s.totalSum, 0)).toBe((series * (series + 1)) / 2);
