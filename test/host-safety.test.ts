@@ -61,6 +61,19 @@ function hostCode(...lines: string[]): string {
   return [`import { PerformanceMonitor } from ${JSON.stringify(new URL('../dist/src/index.js', import.meta.url).href)};`, ...lines].join('\n');
 }
 
+/**
+ * Child host code (after `m` started and `said`, an error's code and message) that serves both
+ * fronts and sets `served`: the MCP endpoint's status for a bad request (400: it answered) and
+ * /api/status's, or the error each call failed with; then closes both.
+ */
+const SERVE_FRONTS = [
+  'const mcp = await m.serveMcp({ port: 0 }).catch(said);',
+  'const http = await m.serveHttp({ port: 0 }).catch(said);',
+  "const served = { mcp: typeof mcp === 'string' ? mcp : (await fetch(mcp.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status, http: typeof http === 'string' ? http : (await fetch(`${http.url}api/status`)).status };",
+  'await mcp.close?.();',
+  'await http.close?.();',
+];
+
 /** Runs `code` (an ES module) in a node of its own that may hold at most `fds` file descriptors. */
 function runNodeWithFds(code: string, fds: number, timeoutMs = 30_000): Promise<NodeRun> {
   return new Promise((resolve) => {
@@ -355,13 +368,9 @@ describe('the host is never harmed by the monitor', () => {
       'const first = { mcp: await m.serveMcp({ port: 0 }).then(() => \'served\', said), http: await m.serveHttp({ port: 0 }).then(() => \'served\', said) };',
       'const fault = m.status().faults.byKind.fronts;',
       'for (const fd of held) closeSync(fd);',
-      'const mcp = await m.serveMcp({ port: 0 }).catch(said);',
-      'const http = await m.serveHttp({ port: 0 }).catch(said);',
-      "const second = { mcp: typeof mcp === 'string' ? mcp : (await fetch(mcp.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status, http: typeof http === 'string' ? http : (await fetch(`${http.url}api/status`)).status };",
-      'await mcp.close?.();',
-      'await http.close?.();',
+      ...SERVE_FRONTS,
       'await m.stop();',
-      'console.log(JSON.stringify({ first, fault: { count: fault?.count, lastMessage: fault?.lastMessage }, second }));',
+      'console.log(JSON.stringify({ first, fault: { count: fault?.count, lastMessage: fault?.lastMessage }, second: served }));',
     );
     const out = await runNodeWithFds(code, 256);
     expect(out.code, out.stderr).toBe(0);
@@ -382,11 +391,7 @@ describe('the host is never harmed by the monitor', () => {
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
       "const said = (e) => `${e.code}: ${e.message}`;",
-      'const mcp = await m.serveMcp({ port: 0 }).catch(said);',
-      'const http = await m.serveHttp({ port: 0 }).catch(said);',
-      "const served = { mcp: typeof mcp === 'string' ? mcp : (await fetch(mcp.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' })).status, http: typeof http === 'string' ? http : (await fetch(`${http.url}api/status`)).status };",
-      'await mcp.close?.();',
-      'await http.close?.();',
+      ...SERVE_FRONTS,
       'await m.stop();',
       'console.log(JSON.stringify({ served, faults: m.status().faults.byKind.fronts?.count ?? 0 }));',
     );
