@@ -3591,7 +3591,7 @@ export const BREAKS = [
   {
     name: 'an unknown tool name echoed whole',
     what: "a tools/call naming no tool is answered by the SDK's `Tool <name> not found`, the name whole: a megabyte of name sent is a megabyte answered, and a mistyped name is told no tool it may have meant",
-    edits: [{ find: "if (typeof name === 'string' && !known.has(name)) throw unknownToolError(name, [...known]);", replace: "if (typeof name === 'string' && known.size < 0) throw unknownToolError(name, [...known]);" }],
+    edits: [{ find: "method: 'tools/call', param: 'name'", replace: "method: 'tools/call', param: 'tool' as 'name'" }],
     tests: ['mcp-unknown-tool.test.ts'],
     mustFail: ['is answered with the name cut, saying so, and the nearest tools', 'is answered in bounded words over HTTP too'],
   },
@@ -3748,6 +3748,20 @@ export const BREAKS = [
     edits: [{ find: "if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;", replace: 'throw error;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts in a host that turned require() of ES modules off'],
+  },
+  {
+    name: 'an unknown resource URI echoed whole',
+    what: "a resources/read of a URI the server has no resource at is answered by the SDK's `Resource not found: <uri>`, the URI whole in the message and again in its data: a megabyte of URI sent is two answered, and a mistyped URI is told no resource there is",
+    edits: [{ find: "method: 'resources/read', param: 'uri'", replace: "method: 'resources/read', param: 'href' as 'uri'" }],
+    tests: ['mcp-unknown-resource.test.ts'],
+    mustFail: ['is refused on read with the URI cut, saying so, and the resources named', 'is refused in bounded words over HTTP too'],
+  },
+  {
+    name: 'a subscription kept for any URI',
+    what: 'a legacy MCP session subscribes to any URI it is sent and keeps it as long as it lives: a client grows the server\'s memory without bound, one URI at a time',
+    edits: [{ find: 'if (!resources.has(uri)) throw unknownResourceError(uri, [...resources]);', replace: '' }],
+    tests: ['mcp-unknown-resource.test.ts'],
+    mustFail: ['is refused on subscribe, and a resource subscribed to is still told of changes'],
   },
 ];
 

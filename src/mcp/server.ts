@@ -19,6 +19,7 @@ import { fastLane, type FastLane } from './fast-lane/index.js';
 import { registerResources } from './resources.js';
 import { TOOL_DEADLINE_MS } from './tools/define.js';
 import { registerTools } from './tools/index.js';
+import { answeringUnknownResources, unknownResourceError } from './unknown-resource.js';
 import { answeringUnknownTools } from './unknown-tool.js';
 import { VERSION } from '../version.js';
 
@@ -85,22 +86,22 @@ export class McpFront implements Front {
    * for a per-request one.
    */
   createServer(era: Era, track = true): McpServer {
-    // The tools capability is declared by the first tool registered (as `{ listChanged: true }`),
-    // which installs the SDK's tools/call handler where answeringUnknownTools can wrap it.
-    const server = new McpServer(
-      { name: 'perfwatch', version: VERSION },
-      {
-        capabilities: { resources: { subscribe: true }, logging: {} },
-        instructions: INSTRUCTIONS,
-      },
-    );
+    // The tools and resources capabilities are declared by the first tool and resource
+    // registered (as `{ listChanged: true }`), which installs the SDK's tools/call and
+    // resources/read handlers where answeringUnknownTools and answeringUnknownResources can
+    // wrap them; declared here, they would be installed at once, out of reach.
+    const server = new McpServer({ name: 'perfwatch', version: VERSION }, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
     answeringUnknownTools(server, () => registerTools(server, this));
-    registerResources(server, this);
+    const resources = answeringUnknownResources(server, () => registerResources(server, this));
+    server.server.registerCapabilities({ resources: { subscribe: true } });
     if (!track) return server;
     if (era === 'legacy') {
       const peer: LegacyPeer = { server, subscriptions: new Set() };
       server.server.setRequestHandler('resources/subscribe', (request) => {
-        peer.subscriptions.add(request.params.uri);
+        // Only a resource's URI: a session kept any URI it was sent, without bound.
+        const uri = request.params.uri;
+        if (!resources.has(uri)) throw unknownResourceError(uri, [...resources]);
+        peer.subscriptions.add(uri);
         return {};
       });
       server.server.setRequestHandler('resources/unsubscribe', (request) => {
