@@ -3763,6 +3763,13 @@ export const BREAKS = [
     tests: ['mcp-unknown-resource.test.ts'],
     mustFail: ['is refused on subscribe, and a resource subscribed to is still told of changes'],
   },
+  {
+    name: "report tables' and evidence lines' tag values not isolated for direction",
+    what: "a report's evidence lines and tables show a tag value as it is: a right-to-left override (U+202E) never closed in a slow endpoint's name turns the figures after it around in the HTML report and wherever the Markdown is shown, p95 = 1500 ms reading sm 0051 = 59p",
+    edits: [{ find: 'const parts = Object.entries(tags).map(([k, v]) => `${k}="${isolated(v)}"`);', replace: 'const parts = Object.entries(tags).map(([k, v]) => `${k}="${v}"`);' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["keeps a direction override in a tag value from turning an HTML or Markdown report's evidence line around"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -374,6 +374,46 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await own.stop();
   });
 
+  it("keeps a direction override in a tag value from turning an HTML or Markdown report's evidence line around", async () => {
+    const own = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await own.start();
+    // U+202E (right-to-left override), never closed, in the endpoint the slow-endpoints diagnosis names.
+    for (let i = 0; i < 25; i++) own.recordRequest({ endpoint: '/a\u202eb', responseTimeMs: 1500, success: true });
+    await own.flush();
+    const html = await own.generateReport({ format: 'html' });
+    const markdown = await own.generateReport({ format: 'markdown' });
+    await own.stop();
+    // The Markdown's evidence line, shown as a page of its own: one paragraph, as any viewer shows it.
+    const line = markdown.split('\n').find((l) => l.startsWith('- response_time{endpoint='))!;
+    expect(line).toMatch(/} p\d+ = 1500 ms \(threshold \d+\)/);
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    for (const [what, content] of [
+      ['html', html],
+      ['markdown', `<!doctype html><meta charset="utf-8"><ul><li>${line.slice(2).replace(/&/g, '&amp;').replace(/</g, '&lt;')}</li></ul>`],
+    ] as const) {
+      await tab.setContent(content);
+      // Where each character after the series (" p95 = 1500 ms (threshold 1000)") is drawn, left to right.
+      const { tail, xs } = await tab.evaluate(() => {
+        const li = Array.from(document.querySelectorAll('li')).find((l) => l.textContent!.includes('\u202e'))!;
+        const text = li.firstChild as Text;
+        const from = text.data.indexOf('"}') + 2;
+        const to = text.data.indexOf(')', from) + 1;
+        const range = document.createRange();
+        return {
+          tail: text.data.slice(from, to),
+          xs: Array.from({ length: to - from }, (_, i) => {
+            range.setStart(text, from + i);
+            range.setEnd(text, from + i + 1);
+            return range.getBoundingClientRect().x;
+          }),
+        };
+      });
+      expect(tail, what).toMatch(/^ p\d+ = 1500 ms \(threshold \d+\)$/);
+      for (let i = 1; i < xs.length; i++) expect(xs[i], `${what}: ${tail}`).toBeGreaterThan(xs[i - 1]!);
+    }
+    await tab.close();
+  });
+
   it("reckons its ranges by the monitor's clock (X-Perfwatch-Now), not the browser's", async () => {
     // The server says its clock is an hour ahead of this browser's: another machine's clock,
     // or the monitor's after a step back of the wall clock (docs/architecture.md, Time). The

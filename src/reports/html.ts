@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isolated } from './isolate.js';
 import { changeText, duration, evidenceLine, fmt, iso, scoreText, seriesLabel } from './markdown.js';
 import { noScore } from './score.js';
 import type { PerformanceReport } from './types.js';
@@ -120,7 +121,7 @@ export function renderHtml(r: PerformanceReport): string {
     if (!a.available) parts.push('<p>No alert history available.</p>');
     else {
       parts.push(`<p>${a.firings} firings (${escapeHtml(Object.entries(a.bySeverity).map(([s, n]) => `${s} ${n}`).join(', '))}); ${a.unresolved} still firing at the end; median time to resolve ${a.timeToResolve.medianMs === null ? '–' : escapeHtml(duration(a.timeToResolve.medianMs))}.</p>`);
-      if (a.flapping.length) parts.push(`<p>Flapping: ${escapeHtml(a.flapping.map((f) => `${f.ruleName} (${f.firings} firings)`).join('; '))}</p>`);
+      if (a.flapping.length) parts.push(`<p>Flapping: ${escapeHtml(a.flapping.map((f) => `${isolated(f.ruleName)} (${f.firings} firings)`).join('; '))}</p>`);
     }
   }
   parts.push('<h2>Metrics</h2>');

@@ -2,6 +2,7 @@
  * The report as Markdown: the score and its parts, diagnoses with their evidence and
  * actions, recommendations, anomalies, alerts, per-metric and per-series tables.
  */
+import { isolated } from './isolate.js';
 import { noScore } from './score.js';
 import type { Anomaly, Evidence, PerformanceReport, SeriesStats } from './types.js';
 
@@ -24,8 +25,14 @@ export function duration(ms: number): string {
   return `${fmt(ms / 3_600_000)} h`;
 }
 
+/**
+ * A series as the report's tables, evidence lines and charts show it, each tag value isolated
+ * for direction (isolate.ts): an evidence line is one paragraph wherever it is shown, and a
+ * right-to-left override in an endpoint's name turned the figures after it around
+ * (`p99 = 1500 ms` read `sm 0051 = 99p`). Metric and tag names are ASCII (the registry's rule).
+ */
 export function seriesLabel(name: string, tags: Record<string, string>): string {
-  const parts = Object.entries(tags).map(([k, v]) => `${k}="${v}"`);
+  const parts = Object.entries(tags).map(([k, v]) => `${k}="${isolated(v)}"`);
   return parts.length ? `${name}{${parts.join(',')}}` : name;
 }
 
@@ -102,7 +109,7 @@ export function renderMarkdown(r: PerformanceReport): string {
     else {
       out.push(`${a.firings} firings (${Object.entries(a.bySeverity).map(([s, n]) => `${s} ${n}`).join(', ')}); ${a.unresolved} still firing at the end.`);
       out.push(`Time to resolve: ${a.timeToResolve.episodes} episodes, mean ${a.timeToResolve.meanMs === null ? '–' : duration(a.timeToResolve.meanMs)}, median ${a.timeToResolve.medianMs === null ? '–' : duration(a.timeToResolve.medianMs)}, max ${a.timeToResolve.maxMs === null ? '–' : duration(a.timeToResolve.maxMs)}.`);
-      if (a.flapping.length) out.push(`Flapping: ${a.flapping.map((f) => `${f.ruleName} (${f.fingerprint}, ${f.firings} firings in ${duration(f.windowMs)})`).join('; ')}.`);
+      if (a.flapping.length) out.push(`Flapping: ${a.flapping.map((f) => `${isolated(f.ruleName)} (${f.fingerprint}, ${f.firings} firings in ${duration(f.windowMs)})`).join('; ')}.`);
       out.push('');
     }
   }
