@@ -3749,6 +3749,13 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts in a host that turned require() of ES modules off'],
   },
+  {
+    name: 'change against the time before unwatched',
+    what: "a series' change against the time before the range divides a counter by the whole of that time, watched or not: steady traffic on a monitor up 1 s of the 23 s before its report read as up 3850%",
+    edits: [{ find: 'let baselineWindow = watchedPart(from - length, from, watched);', replace: 'let baselineWindow = { from: from - length, to: from };' }],
+    tests: ['report-stats.test.ts'],
+    mustFail: ['compare a counter with the time before the range per second of it the monitor watched'],
+  },
 ];
 
 function parseArgs(argv) {

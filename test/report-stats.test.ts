@@ -97,6 +97,22 @@ describe('report statistics', () => {
     expect(r.metrics.find((m) => m.name === 'throughput')).toMatchObject({ series: 2, count: 480, rate: 4 });
   });
 
+  it('compare a counter with the time before the range per second of it the monitor watched', () => {
+    // Steady traffic, 10 requests a second, from the monitor's start at 18 s; a report from 20 s
+    // to 40 s reads 2 s before it, not the 20 s it would have been: it changed by nothing.
+    const s = synthetic();
+    const id = s.id('throughput', { endpoint: '/a' });
+    s.fill(22, [[id, () => Array.from({ length: 10 }, () => 1)]], 18);
+    const watched = { from: T0 + 18_000, to: Infinity };
+    const r = s.report({ from: T0 + 20_000, to: T0 + 40_000, watched });
+    const stats = r.series[0]!;
+    expect(stats).toMatchObject({ count: 200, rate: 10 });
+    expect(stats.change).toMatchObject({ basis: 'before-range', baselineWindow: { from: T0 + 18_000, to: T0 + 20_000 }, currentWindow: { from: T0 + 20_000, to: T0 + 40_000 } });
+    expect(stats.change!.baselineMean).toBeCloseTo(10, 9);
+    expect(stats.change!.currentMean).toBeCloseTo(stats.rate, 9);
+    expect(stats.change!.relative).toBeCloseTo(0, 9);
+  });
+
   it('say the whole buckets a range between bucket boundaries covers, and give its rates per second of them', () => {
     // One request a second, in the bucket of each second: a rate of 1 over any whole buckets.
     const s = synthetic();

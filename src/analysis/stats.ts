@@ -14,9 +14,9 @@ import { KEY_SHIFT, SIGN_KEY, rankOf, valueOf, type SketchAccumulator } from '..
 import type { MetricKind } from '../engine/metrics.js';
 import type { SeriesInfo } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
-import { ALWAYS_WATCHED, coveredSeconds, type Watched } from './watched.js';
+import { ALWAYS_WATCHED, coveredSeconds, watchedPart, type Watched } from './watched.js';
 import { Pieces, readPieces } from './pieces.js';
-import type { BaselineChange, SeriesStats, SpreadMethod, Trend } from './types.js';
+import type { BaselineChange, SeriesStats, SpreadMethod, TimeWindow, Trend } from './types.js';
 
 const QS = [0.5, 0.9, 0.95, 0.99] as const;
 
@@ -246,21 +246,24 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     trendNote: trend.note,
     change: null,
   };
-  stats.change = baselineChange(reader, id, kind, from, to, pieces, agg);
+  stats.change = baselineChange(reader, id, kind, from, to, pieces, agg, ctx.watched ?? ALWAYS_WATCHED, ctx.span);
   return { stats, pieces };
 }
 
 /**
  * The change of a series' mean against its baseline: the data held before the range (as
  * long as the range at most), or, when the range starts at the oldest data, the range's
- * first quarter against its last quarter.
+ * first quarter against its last quarter. A counter's means are rates, per second of the part
+ * of each window the monitor watched, as every rate is (analysis/watched.ts): per second of
+ * the whole window before the range, a monitor up 1 s of the 23 s before it read that second's
+ * requests as a rate 23 times too low, and the service's steady traffic as up 3850%.
  */
-export function baselineChange(reader: StoreReader, id: number, kind: MetricKind, from: number, to: number, pieces: Pieces, inRange?: { count: number; sum: number }): BaselineChange | null {
-  const span = to - from;
-  if (!(span > 0) || !Number.isFinite(span)) return null;
-  const before = reader.aggregate(id, from - span, from);
-  let baselineWindow = { from: from - span, to: from };
-  let currentWindow = { from, to };
+export function baselineChange(reader: StoreReader, id: number, kind: MetricKind, from: number, to: number, pieces: Pieces, inRange?: { count: number; sum: number }, watched: Watched = ALWAYS_WATCHED, span: TimeWindow = { from, to }): BaselineChange | null {
+  const length = to - from;
+  if (!(length > 0) || !Number.isFinite(length)) return null;
+  const before = reader.aggregate(id, from - length, from);
+  let baselineWindow = watchedPart(from - length, from, watched);
+  let currentWindow = watchedPart(span.from, span.to, watched);
   let basis: BaselineChange['basis'] = 'before-range';
   let base = before;
   let current: { count: number; sum: number } | undefined = inRange;
@@ -269,14 +272,14 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
     if (pieces.n === 0) return null;
     const first = pieces.start[0]!;
     const quarter = (to - first) / 4;
-    baselineWindow = { from: first, to: first + quarter };
-    currentWindow = { from: to - quarter, to };
+    const firstQuarter = { from: first, to: first + quarter };
+    const lastQuarter = { from: to - quarter, to };
     basis = 'first-quarter';
     const b = { count: 0, sum: 0 };
     const c = { count: 0, sum: 0 };
     for (let i = 0; i < pieces.n; i++) {
       const at = pieces.start[i]!;
-      const into = at < baselineWindow.to ? b : at >= currentWindow.from ? c : undefined;
+      const into = at < firstQuarter.to ? b : at >= lastQuarter.from ? c : undefined;
       if (!into) continue;
       into.count += pieces.count[i]!;
       into.sum += pieces.sum[i]!;
@@ -284,6 +287,8 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
     base = { ...before, count: b.count, sum: b.sum };
     current = c;
     if (base.count === 0 || current.count === 0) return null;
+    baselineWindow = watchedPart(firstQuarter.from, firstQuarter.to, watched);
+    currentWindow = watchedPart(lastQuarter.from, lastQuarter.to, watched);
   }
   current ??= reader.aggregate(id, from, to);
   const baselineMean = kindMean(kind, base.count, base.sum, (baselineWindow.to - baselineWindow.from) / 1000);
