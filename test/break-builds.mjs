@@ -3756,6 +3756,17 @@ export const BREAKS = [
     tests: ['report-stats.test.ts'],
     mustFail: ['compare a counter with the time before the range per second of it the monitor watched'],
   },
+  {
+    name: 'quarters cut inside buckets',
+    what: "a series' change of its last quarter against its first cuts the quarters inside buckets and runs the last on to now, past the closed buckets: steady traffic over a 20 s report read as down 57%",
+    edits: [
+      { find: 'const closedEnd = Math.min(to, Math.floor(span.to / interval) * interval);', replace: 'const closedEnd = to;' },
+      { find: 'const firstQuarter = { from: first, to: Math.ceil((first + quarter) / interval) * interval };', replace: 'const firstQuarter = { from: first, to: first + quarter };' },
+      { find: 'const lastQuarter = { from: Math.floor((closedEnd - quarter) / interval) * interval, to: closedEnd };', replace: 'const lastQuarter = { from: closedEnd - quarter, to: closedEnd };' },
+    ],
+    tests: ['report-stats.test.ts'],
+    mustFail: ["compare a counter's first quarter with its last over whole closed buckets"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -113,6 +113,25 @@ describe('report statistics', () => {
     expect(stats.change!.relative).toBeCloseTo(0, 9);
   });
 
+  it("compare a counter's first quarter with its last over whole closed buckets", () => {
+    // Steady traffic, 10 requests a second for 20 s, and 6 more in the bucket still open at
+    // 20.6 s: the quarters are 0–5 s and 15–20 s, 50 requests each; cut at 5.15 s and run on
+    // to now, they read 60 and 40 requests per 5.15 s, down 33%.
+    const s = synthetic();
+    const id = s.id('throughput', { endpoint: '/a' });
+    s.fill(20, [[id, () => Array.from({ length: 10 }, () => 1)]]);
+    s.apply(T0 + 20_500, Array.from({ length: 6 }, () => [id, 1] as [number, number]));
+    const stats = s.report({ now: T0 + 20_600 }).series[0]!;
+    expect(stats.change).toMatchObject({ basis: 'first-quarter', baselineWindow: { from: T0, to: T0 + 5_000 }, currentWindow: { from: T0 + 15_000, to: T0 + 20_000 } });
+    expect(stats.change!.baselineMean).toBeCloseTo(10, 9);
+    expect(stats.change!.currentMean).toBeCloseTo(10, 9);
+    // A single closed bucket is not compared with itself.
+    const one = synthetic();
+    const b = one.id('throughput', { endpoint: '/b' });
+    one.fill(1, [[b, () => [1, 1]]]);
+    expect(one.report().series[0]!.change).toBeNull();
+  });
+
   it('say the whole buckets a range between bucket boundaries covers, and give its rates per second of them', () => {
     // One request a second, in the bucket of each second: a rate of 1 over any whole buckets.
     const s = synthetic();
