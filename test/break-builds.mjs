@@ -3767,6 +3767,13 @@ export const BREAKS = [
     tests: ['report-stats.test.ts'],
     mustFail: ["compare a counter's first quarter with its last over whole closed buckets"],
   },
+  {
+    name: 'baselines without units',
+    what: "get_monitoring_status's baselines say no unit, in their figures or their text: `heap_used mean 22124300 p99 28966300` leaves an agent to guess bytes",
+    edits: [{ find: 'tags: b.tags, unit: b.unit, mean: stat(b.mean)', replace: 'tags: b.tags, mean: stat(b.mean)' }],
+    tests: ['mcp-status-baselines.test.ts'],
+    mustFail: ["says each baseline's unit, in its figures and its text"],
+  },
 ];
 
 function parseArgs(argv) {
