@@ -3774,6 +3774,13 @@ export const BREAKS = [
     tests: ['mcp-status-baselines.test.ts'],
     mustFail: ["says each baseline's unit, in its figures and its text"],
   },
+  {
+    name: 'metric quantiles from the sketch alone',
+    what: "a report's metric (its series merged) takes its p50, p95 and p99 from the merged sketch when the raw rings hold every sample: the score's latency said p95 65.5 ms beside its one series' exact 66 ms, and error_rate's p95 0.9961",
+    edits: [{ find: 'const [p50, p95, p99] = exact ? exactQuantiles(exact, count, [0.5, 0.95, 0.99]) : ', replace: 'const [p50, p95, p99] = ' }],
+    tests: ['report-stats.test.ts'],
+    mustFail: ["take a metric's quantiles exactly when the raw rings hold every sample of its series"],
+  },
 ];
 
 function parseArgs(argv) {

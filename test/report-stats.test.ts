@@ -132,6 +132,33 @@ describe('report statistics', () => {
     expect(one.report().series[0]!.change).toBeNull();
   });
 
+  it("take a metric's quantiles exactly when the raw rings hold every sample of its series", () => {
+    // Two endpoints' response times and their errors, one in ten failed: every sample raw.
+    const s = synthetic({ rawCapacity: 4096 });
+    const a = s.id('response_time', { endpoint: '/a' });
+    const b = s.id('response_time', { endpoint: '/b' });
+    const ea = s.id('error_rate', { endpoint: '/a' }, 'distribution', 'ratio');
+    const rand = seeded(5);
+    const values: number[] = [];
+    const record = () => {
+      const v = Math.round(Math.exp(2 + 2 * rand()) * 1000) / 1000;
+      values.push(v);
+      return v;
+    };
+    s.fill(30, [
+      [a, () => [record(), record()]],
+      [b, () => record()],
+      [ea, (sec) => Array.from({ length: 10 }, (_, i) => (i === sec % 10 ? 1 : 0))],
+    ]);
+    const r = s.report();
+    const e = exact(values);
+    expect(r.series.filter((x) => x.name === 'response_time').every((x) => x.quantileMethod === 'raw')).toBe(true);
+    expect(r.metrics.find((m) => m.name === 'response_time')).toMatchObject({ count: 90, p50: e.median, p95: e.p95, p99: e.p99 });
+    // A ratio of ones and zeros: its p95 and p99 are 1, not the sketch's 0.9961.
+    expect(r.metrics.find((m) => m.name === 'error_rate')).toMatchObject({ p50: 0, p95: 1, p99: 1 });
+    expect(r.score.parts.find((p) => p.name === 'latency')!.value).toBe(e.p95);
+  });
+
   it('say the whole buckets a range between bucket boundaries covers, and give its rates per second of them', () => {
     // One request a second, in the bucket of each second: a rate of 1 over any whole buckets.
     const s = synthetic();
