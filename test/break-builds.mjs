@@ -3752,7 +3752,7 @@ export const BREAKS = [
   {
     name: 'change against the time before unwatched',
     what: "a series' change against the time before the range divides a counter by the whole of that time, watched or not: steady traffic on a monitor up 1 s of the 23 s before its report read as up 3850%",
-    edits: [{ find: 'let baselineWindow = watchedPart(from - length, from, watched);', replace: 'let baselineWindow = { from: from - length, to: from };' }],
+    edits: [{ find: 'let baselineWindow = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);', replace: 'let baselineWindow = { from: from - length, to: from };' }],
     tests: ['report-stats.test.ts'],
     mustFail: ['compare a counter with the time before the range per second of it the monitor watched'],
   },

@@ -111,6 +111,11 @@ describe('report statistics', () => {
     expect(stats.change!.baselineMean).toBeCloseTo(10, 9);
     expect(stats.change!.currentMean).toBeCloseTo(stats.rate, 9);
     expect(stats.change!.relative).toBeCloseTo(0, 9);
+    // From inside a bucket: that bucket is before the range, and so is its second.
+    const inside = s.report({ from: T0 + 20_500, to: T0 + 40_000, watched }).series[0]!;
+    expect(inside.change).toMatchObject({ basis: 'before-range', baselineWindow: { from: T0 + 18_000, to: T0 + 21_000 } });
+    expect(inside.change!.baselineMean).toBeCloseTo(10, 9);
+    expect(inside.change!.relative).toBeCloseTo(0, 9);
   });
 
   it("compare a counter's first quarter with its last over whole closed buckets", () => {

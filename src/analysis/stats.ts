@@ -262,7 +262,9 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
   const length = to - from;
   if (!(length > 0) || !Number.isFinite(length)) return null;
   const before = reader.aggregate(id, from - length, from);
-  let baselineWindow = watchedPart(from - length, from, watched);
+  // The buckets read before the range cover from the first one's start to the range's first one.
+  const interval = reader.layout.intervalMs;
+  let baselineWindow = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);
   let currentWindow = watchedPart(span.from, span.to, watched);
   let basis: BaselineChange['basis'] = 'before-range';
   let base = before;
@@ -273,7 +275,6 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
     // no piece): a counter's requests per second of quarters cut inside buckets, the last one
     // running on past them to now, read steady traffic over a 20 s report as down 57%.
     if (pieces.n === 0) return null;
-    const interval = reader.layout.intervalMs;
     const first = pieces.start[0]!;
     const closedEnd = Math.min(to, Math.floor(span.to / interval) * interval);
     const quarter = (closedEnd - first) / 4;
