@@ -3781,6 +3781,13 @@ export const BREAKS = [
     tests: ['report-stats.test.ts'],
     mustFail: ["take a metric's quantiles exactly when the raw rings hold every sample of its series"],
   },
+  {
+    name: 'optimiser steps a target at its best',
+    what: "the optimiser plans and applies a step on a knob whose target is already at the end of its range its goal moves to (error_rate 0, cache_hit_rate 1): a production knob changed with nothing to gain, then rolled back",
+    edits: [{ find: 'if (reading.value === best) {', replace: 'if (reading.value !== reading.value) {' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['plans no step for a target already at the end of its range its goal moves to, and changes nothing'],
+  },
 ];
 
 function parseArgs(argv) {
