@@ -3788,6 +3788,13 @@ export const BREAKS = [
     tests: ['optimizer.test.ts'],
     mustFail: ['plans no step for a target already at the end of its range its goal moves to, and changes nothing'],
   },
+  {
+    name: "series window the range asked",
+    what: "a report's series says the range asked as its window where the report, its rate and its change say the span its whole buckets cover (from 5.5 s: 6 s)",
+    edits: [{ find: 'window: ctx.span ?? { from, to },', replace: 'window: { from, to },' }],
+    tests: ['report-stats.test.ts'],
+    mustFail: ['say the whole buckets a range between bucket boundaries covers, and give its rates per second of them'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -179,7 +179,7 @@ describe('report statistics', () => {
       const r = s.report({ from: T0 + c.from, to: T0 + c.to });
       const label = `${c.from}–${c.to}`;
       expect(r.window, label).toEqual({ from: T0 + c.covered.from, to: T0 + c.covered.to, durationMs: c.covered.to - c.covered.from });
-      expect(r.series[0], label).toMatchObject({ count: c.count, rate: 1 });
+      expect(r.series[0], label).toMatchObject({ count: c.count, rate: 1, window: { from: T0 + c.covered.from, to: T0 + c.covered.to } });
       expect(r.metrics[0], label).toMatchObject({ count: c.count, rate: 1 });
       expect(r.notes, label).toContain(
         `The range asked, ${new Date(T0 + c.from).toISOString()} – ${new Date(T0 + c.to).toISOString()}, is read in whole 1000 ms buckets, by their start: ${new Date(T0 + c.covered.from).toISOString()} – ${new Date(T0 + c.covered.to).toISOString()}.`,

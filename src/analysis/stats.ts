@@ -226,7 +226,8 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     tags: info.tags,
     kind,
     unit: info.unit,
-    window: { from, to },
+    // The span its buckets cover, which its rate is of, as the report's window says.
+    window: ctx.span ?? { from, to },
     count: agg.count,
     sum: agg.sum,
     min: agg.min,
