@@ -34,6 +34,8 @@ describe("get_monitoring_status's baselines at many series", () => {
   beforeAll(async () => {
     client = await connectInMemory(monitor, 'status-baselines');
     await monitor.start();
+    // A series of a metric with a unit among the first baselines, before the checkouts'.
+    monitor.record('api_response_time', 42);
     for (let s = 0; s < SERIES; s++) for (let i = 0; i < 3; i++) monitor.record('checkout_ms', 10 + s + i, { endpoint: `/api/v2/customers/{id}/orders/${s}/items`, region: 'eu-west-1' });
     // The monitor's own series with data (monitor_report_ms has its first after a task) stay
     // the same from here, so that the counts compared are of one set of series.
@@ -56,6 +58,14 @@ describe("get_monitoring_status's baselines at many series", () => {
     const text = r.content[0]!.text;
     expect(text).toContain(`\n${all.length} baselines (showing the first ${shown.length}, in series order: pass limit (up to 1000) for more)\n`);
     expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThanOrEqual(8 * 1024);
+  });
+
+  it("says each baseline's unit, in its figures and its text", async () => {
+    const [r, all] = await steady(() => status({ limit: 10 }));
+    const shown = r.structuredContent.baselines;
+    expect(shown.map((b) => b.unit)).toEqual(all.slice(0, shown.length).map((b) => b.unit));
+    expect(shown.find((b) => b.metric === 'api_response_time')).toMatchObject({ unit: 'ms', mean: 42, p99: 42 });
+    expect(r.content[0]!.text).toContain('\napi_response_time mean 42 ms p99 42 ms');
   });
 
   it('shows as many as the limit asks, and past the last limit names the library call for the rest', async () => {

@@ -165,6 +165,23 @@ describe('optimize', () => {
     expect(step.expectedEffect).toMatch(/^api_response_time to decrease from 12 ms;/);
   });
 
+  it('plans no step for a target already at the end of its range its goal moves to, and changes nothing', async () => {
+    // Every lookup a hit: no cache size can raise the hit rate; no request failed: no retry count can lower the error rate.
+    const { m, knob } = await service(() => 20);
+    m.registerTunable(tunable(knob));
+    let retries = 2;
+    m.registerTunable({ name: 'http.retries', type: 'cache', get: () => retries, set: (v) => { retries = v; }, min: 0, max: 5, step: 1, target: 'error_rate' });
+    for (let i = 0; i < 20; i++) m.recordRequest({ endpoint: '/q', statusCode: 200, success: true, responseTimeMs: 5 });
+    await m.flush();
+    const r = await m.optimize({ type: 'cache', dryRun: false, autoApply: true, verificationWindowMs: WINDOW });
+    expect(r.plan).toEqual([]);
+    expect(r.applied).toEqual([]);
+    expect(knob.sets).toEqual([]);
+    expect(retries).toBe(2);
+    expect(r.skipped.find((x) => x.knob === 'cache.size')!.reason).toMatch(new RegExp(`^cache_hit_rate averaged 1 over the last ${WINDOW} ms \\(\\d+ samples\\), the most it can be: no change can increase it$`));
+    expect(r.skipped.find((x) => x.knob === 'http.retries')!.reason).toMatch(new RegExp(`^error_rate averaged 0 over the last ${WINDOW} ms \\(\\d+ samples\\), the least it can be: no change can decrease it$`));
+  });
+
   it('runs in the background: startOptimization answers at once, getOptimizationRun reads it, stop() rolls back the change under verification', async () => {
     const { m, knob } = await service((v) => Math.round(v / 5));
     m.registerTunable(tunable(knob));

@@ -194,7 +194,7 @@ describe('diagnoses', () => {
   it('worker pool saturation: a piscina pool busy all the time whose tasks wait longer than they run, critical when its queue grows', () => {
     // A pool fed more than it can run: busy 97%, its queue growing a task every 25 s, each task
     // waiting 160 ms for each one queued before it, longer than its 150 ms run on average. The
-    // first quarter's mean queue is 5.52 (301 buckets, the one at 300 s in it), the last's 41.52.
+    // first quarter's mean queue is 5.5 (its 300 whole buckets), the last's 41.5.
     const pool = { pool: 'render' };
     const d = only('pool_utilization', pool, () => 0.97, 'worker-pool-saturation', [
       ['queue_size', pool, (s) => Math.floor(s / 25)],
@@ -203,12 +203,12 @@ describe('diagnoses', () => {
     ]);
     expect(d).toMatchObject({ severity: 'critical', category: 'concurrency', title: 'Worker pool saturated' });
     expect(d.summary).toBe(
-      'The worker pool "render" was running tasks 97% of its threads\' time, and its tasks waited 3.76 s in its queue on average, 25.1× the 150 ms they ran; its queue grew from 5.52 to 41.5 tasks (the first quarter of the window against the last): work arrives faster than its threads take it.',
+      'The worker pool "render" was running tasks 97% of its threads\' time, and its tasks waited 3.76 s in its queue on average, 25.1× the 150 ms they ran; its queue grew from 5.5 to 41.5 tasks (the first quarter of the window against the last): work arrives faster than its threads take it.',
     );
     expect(d.evidence.map((e) => [e.metric, e.statistic, e.value])).toEqual([
       ['pool_utilization', 'mean', 0.97],
       ['pool_wait_time', 'mean', 3760],
-      ['queue_size', 'mean of the last quarter', 41.52],
+      ['queue_size', 'mean of the last quarter', 41.5],
     ]);
     expect(d.evidence.every((e) => e.tags?.pool === 'render')).toBe(true);
     expect(d.actions[0]).toMatch(/maxThreads/);

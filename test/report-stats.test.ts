@@ -97,6 +97,73 @@ describe('report statistics', () => {
     expect(r.metrics.find((m) => m.name === 'throughput')).toMatchObject({ series: 2, count: 480, rate: 4 });
   });
 
+  it('compare a counter with the time before the range per second of it the monitor watched', () => {
+    // Steady traffic, 10 requests a second, from the monitor's start at 18 s; a report from 20 s
+    // to 40 s reads 2 s before it, not the 20 s it would have been: it changed by nothing.
+    const s = synthetic();
+    const id = s.id('throughput', { endpoint: '/a' });
+    s.fill(22, [[id, () => Array.from({ length: 10 }, () => 1)]], 18);
+    const watched = { from: T0 + 18_000, to: Infinity };
+    const r = s.report({ from: T0 + 20_000, to: T0 + 40_000, watched });
+    const stats = r.series[0]!;
+    expect(stats).toMatchObject({ count: 200, rate: 10 });
+    expect(stats.change).toMatchObject({ basis: 'before-range', baselineWindow: { from: T0 + 18_000, to: T0 + 20_000 }, currentWindow: { from: T0 + 20_000, to: T0 + 40_000 } });
+    expect(stats.change!.baselineMean).toBeCloseTo(10, 9);
+    expect(stats.change!.currentMean).toBeCloseTo(stats.rate, 9);
+    expect(stats.change!.relative).toBeCloseTo(0, 9);
+    // From inside a bucket: that bucket is before the range, and so is its second.
+    const inside = s.report({ from: T0 + 20_500, to: T0 + 40_000, watched }).series[0]!;
+    expect(inside.change).toMatchObject({ basis: 'before-range', baselineWindow: { from: T0 + 18_000, to: T0 + 21_000 } });
+    expect(inside.change!.baselineMean).toBeCloseTo(10, 9);
+    expect(inside.change!.relative).toBeCloseTo(0, 9);
+  });
+
+  it("compare a counter's first quarter with its last over whole closed buckets", () => {
+    // Steady traffic, 10 requests a second for 20 s, and 6 more in the bucket still open at
+    // 20.6 s: the quarters are 0–5 s and 15–20 s, 50 requests each; cut at 5.15 s and run on
+    // to now, they read 60 and 40 requests per 5.15 s, down 33%.
+    const s = synthetic();
+    const id = s.id('throughput', { endpoint: '/a' });
+    s.fill(20, [[id, () => Array.from({ length: 10 }, () => 1)]]);
+    s.apply(T0 + 20_500, Array.from({ length: 6 }, () => [id, 1] as [number, number]));
+    const stats = s.report({ now: T0 + 20_600 }).series[0]!;
+    expect(stats.change).toMatchObject({ basis: 'first-quarter', baselineWindow: { from: T0, to: T0 + 5_000 }, currentWindow: { from: T0 + 15_000, to: T0 + 20_000 } });
+    expect(stats.change!.baselineMean).toBeCloseTo(10, 9);
+    expect(stats.change!.currentMean).toBeCloseTo(10, 9);
+    // A single closed bucket is not compared with itself.
+    const one = synthetic();
+    const b = one.id('throughput', { endpoint: '/b' });
+    one.fill(1, [[b, () => [1, 1]]]);
+    expect(one.report().series[0]!.change).toBeNull();
+  });
+
+  it("take a metric's quantiles exactly when the raw rings hold every sample of its series", () => {
+    // Two endpoints' response times and their errors, one in ten failed: every sample raw.
+    const s = synthetic({ rawCapacity: 4096 });
+    const a = s.id('response_time', { endpoint: '/a' });
+    const b = s.id('response_time', { endpoint: '/b' });
+    const ea = s.id('error_rate', { endpoint: '/a' }, 'distribution', 'ratio');
+    const rand = seeded(5);
+    const values: number[] = [];
+    const record = () => {
+      const v = Math.round(Math.exp(2 + 2 * rand()) * 1000) / 1000;
+      values.push(v);
+      return v;
+    };
+    s.fill(30, [
+      [a, () => [record(), record()]],
+      [b, () => record()],
+      [ea, (sec) => Array.from({ length: 10 }, (_, i) => (i === sec % 10 ? 1 : 0))],
+    ]);
+    const r = s.report();
+    const e = exact(values);
+    expect(r.series.filter((x) => x.name === 'response_time').every((x) => x.quantileMethod === 'raw')).toBe(true);
+    expect(r.metrics.find((m) => m.name === 'response_time')).toMatchObject({ count: 90, p50: e.median, p95: e.p95, p99: e.p99 });
+    // A ratio of ones and zeros: its p95 and p99 are 1, not the sketch's 0.9961.
+    expect(r.metrics.find((m) => m.name === 'error_rate')).toMatchObject({ p50: 0, p95: 1, p99: 1 });
+    expect(r.score.parts.find((p) => p.name === 'latency')!.value).toBe(e.p95);
+  });
+
   it('say the whole buckets a range between bucket boundaries covers, and give its rates per second of them', () => {
     // One request a second, in the bucket of each second: a rate of 1 over any whole buckets.
     const s = synthetic();
@@ -112,7 +179,7 @@ describe('report statistics', () => {
       const r = s.report({ from: T0 + c.from, to: T0 + c.to });
       const label = `${c.from}–${c.to}`;
       expect(r.window, label).toEqual({ from: T0 + c.covered.from, to: T0 + c.covered.to, durationMs: c.covered.to - c.covered.from });
-      expect(r.series[0], label).toMatchObject({ count: c.count, rate: 1 });
+      expect(r.series[0], label).toMatchObject({ count: c.count, rate: 1, window: { from: T0 + c.covered.from, to: T0 + c.covered.to } });
       expect(r.metrics[0], label).toMatchObject({ count: c.count, rate: 1 });
       expect(r.notes, label).toContain(
         `The range asked, ${new Date(T0 + c.from).toISOString()} – ${new Date(T0 + c.to).toISOString()}, is read in whole 1000 ms buckets, by their start: ${new Date(T0 + c.covered.from).toISOString()} – ${new Date(T0 + c.covered.to).toISOString()}.`,

@@ -14,9 +14,9 @@ import { KEY_SHIFT, SIGN_KEY, rankOf, valueOf, type SketchAccumulator } from '..
 import type { MetricKind } from '../engine/metrics.js';
 import type { SeriesInfo } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
-import { ALWAYS_WATCHED, coveredSeconds, type Watched } from './watched.js';
+import { ALWAYS_WATCHED, coveredSeconds, watchedPart, type Watched } from './watched.js';
 import { Pieces, readPieces } from './pieces.js';
-import type { BaselineChange, SeriesStats, SpreadMethod, Trend } from './types.js';
+import type { BaselineChange, SeriesStats, SpreadMethod, TimeWindow, Trend } from './types.js';
 
 const QS = [0.5, 0.9, 0.95, 0.99] as const;
 
@@ -226,7 +226,8 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     tags: info.tags,
     kind,
     unit: info.unit,
-    window: { from, to },
+    // The span its buckets cover, which its rate is of, as the report's window says.
+    window: ctx.span ?? { from, to },
     count: agg.count,
     sum: agg.sum,
     min: agg.min,
@@ -246,37 +247,47 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     trendNote: trend.note,
     change: null,
   };
-  stats.change = baselineChange(reader, id, kind, from, to, pieces, agg);
+  stats.change = baselineChange(reader, id, kind, from, to, pieces, agg, ctx.watched ?? ALWAYS_WATCHED, ctx.span);
   return { stats, pieces };
 }
 
 /**
  * The change of a series' mean against its baseline: the data held before the range (as
  * long as the range at most), or, when the range starts at the oldest data, the range's
- * first quarter against its last quarter.
+ * first quarter against its last quarter. A counter's means are rates, per second of the part
+ * of each window the monitor watched, as every rate is (analysis/watched.ts): per second of
+ * the whole window before the range, a monitor up 1 s of the 23 s before it read that second's
+ * requests as a rate 23 times too low, and the service's steady traffic as up 3850%.
  */
-export function baselineChange(reader: StoreReader, id: number, kind: MetricKind, from: number, to: number, pieces: Pieces, inRange?: { count: number; sum: number }): BaselineChange | null {
-  const span = to - from;
-  if (!(span > 0) || !Number.isFinite(span)) return null;
-  const before = reader.aggregate(id, from - span, from);
-  let baselineWindow = { from: from - span, to: from };
-  let currentWindow = { from, to };
+export function baselineChange(reader: StoreReader, id: number, kind: MetricKind, from: number, to: number, pieces: Pieces, inRange?: { count: number; sum: number }, watched: Watched = ALWAYS_WATCHED, span: TimeWindow = { from, to }): BaselineChange | null {
+  const length = to - from;
+  if (!(length > 0) || !Number.isFinite(length)) return null;
+  const before = reader.aggregate(id, from - length, from);
+  // The buckets read before the range cover from the first one's start to the range's first one.
+  const interval = reader.layout.intervalMs;
+  let baselineWindow = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);
+  let currentWindow = watchedPart(span.from, span.to, watched);
   let basis: BaselineChange['basis'] = 'before-range';
   let base = before;
   let current: { count: number; sum: number } | undefined = inRange;
   if (before.count === 0) {
     // Nothing before the range: compare its first and last quarters, from the closed pieces.
+    // The quarters are whole buckets, and end where the closed ones do (the open bucket is in
+    // no piece): a counter's requests per second of quarters cut inside buckets, the last one
+    // running on past them to now, read steady traffic over a 20 s report as down 57%.
     if (pieces.n === 0) return null;
     const first = pieces.start[0]!;
-    const quarter = (to - first) / 4;
-    baselineWindow = { from: first, to: first + quarter };
-    currentWindow = { from: to - quarter, to };
+    const closedEnd = Math.min(to, Math.floor(span.to / interval) * interval);
+    const quarter = (closedEnd - first) / 4;
+    const firstQuarter = { from: first, to: Math.ceil((first + quarter) / interval) * interval };
+    const lastQuarter = { from: Math.floor((closedEnd - quarter) / interval) * interval, to: closedEnd };
+    if (!(quarter > 0) || firstQuarter.to > lastQuarter.from) return null;
     basis = 'first-quarter';
     const b = { count: 0, sum: 0 };
     const c = { count: 0, sum: 0 };
     for (let i = 0; i < pieces.n; i++) {
       const at = pieces.start[i]!;
-      const into = at < baselineWindow.to ? b : at >= currentWindow.from ? c : undefined;
+      const into = at < firstQuarter.to ? b : at >= lastQuarter.from && at < lastQuarter.to ? c : undefined;
       if (!into) continue;
       into.count += pieces.count[i]!;
       into.sum += pieces.sum[i]!;
@@ -284,6 +295,8 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
     base = { ...before, count: b.count, sum: b.sum };
     current = c;
     if (base.count === 0 || current.count === 0) return null;
+    baselineWindow = watchedPart(firstQuarter.from, firstQuarter.to, watched);
+    currentWindow = watchedPart(lastQuarter.from, lastQuarter.to, watched);
   }
   current ??= reader.aggregate(id, from, to);
   const baselineMean = kindMean(kind, base.count, base.sum, (baselineWindow.to - baselineWindow.from) / 1000);

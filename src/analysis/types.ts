@@ -52,6 +52,7 @@ export interface SeriesStats {
   tags: CanonicalTags;
   kind: MetricKind;
   unit: MetricUnit;
+  /** The span the buckets read cover (a range between bucket boundaries covers another), which `rate` is per second of. */
   window: TimeWindow;
   count: number;
   sum: number;

@@ -20,3 +20,13 @@ export function coveredSeconds(from: number, to: number, watched: Watched): numb
   const b = Math.min(to, watched.to);
   return b > a ? (b - a) / 1000 : null;
 }
+
+/**
+ * The part of [from, to) the monitor watched; the whole of it when it watched none (data it
+ * holds from a store written before this process started, whose span is all that is known).
+ */
+export function watchedPart(from: number, to: number, watched: Watched): Watched {
+  const a = Math.max(from, watched.from);
+  const b = Math.min(to, watched.to);
+  return b > a ? { from: a, to: b } : { from, to };
+}

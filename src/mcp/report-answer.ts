@@ -147,7 +147,7 @@ export function reportText(out: ReportOut): string {
 }
 
 function baselineOut(b: Baseline): Record<string, unknown> {
-  return finite({ metric: b.metric, tags: b.tags, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>;
+  return finite({ metric: b.metric, tags: b.tags, unit: b.unit, mean: stat(b.mean), stddev: stat(b.stddev), p50: stat(b.p50), p99: stat(b.p99), bucket_median: stat(b.bucketMedian), bucket_mad: stat(b.bucketMad), buckets: b.buckets, by_hour_of_week: b.hourOfWeek !== null }) as Record<string, unknown>;
 }
 
 /** What a baseline costs an answer: its JSON and a line of text of about the same size. */
@@ -172,7 +172,12 @@ export function baselinesText(b: { baselines: Record<string, unknown>[]; total: 
   // The status answer's limit goes up to 1000; past it the library pages (the tool list has no room for an offset).
   const more = b.baselines.length < 1000 ? 'pass limit (up to 1000) for more' : `the rest: getBaselines({ offset: ${b.baselines.length} }) in the library`;
   const head = `${b.total} baselines${b.truncated ? ` (showing the first ${b.baselines.length}, in series order: ${more})` : ''}`;
-  return [head, ...b.baselines.map((x) => `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)} p99 ${num(x.p99 as number)}`)].join('\n');
+  // Each figure with its unit, as a metric's line has: `heap_used mean 22124300 p99 28966300` left an agent to guess bytes.
+  const line = (x: Record<string, unknown>): string => {
+    const unit = x.unit && x.unit !== 'count' ? ` ${String(x.unit)}` : '';
+    return `${seriesLabel(String(x.metric), x.tags as Record<string, string>)} mean ${num(x.mean as number)}${unit} p99 ${num(x.p99 as number)}${unit}`;
+  };
+  return [head, ...b.baselines.map(line)].join('\n');
 }
 
 export function latestReportBody(monitor: PerformanceMonitor): ReportOut | { report: null; reason: string } {

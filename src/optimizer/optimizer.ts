@@ -320,6 +320,12 @@ export class Optimizer {
     if (reading.count < MIN_SAMPLES) {
       return this.skip(t, `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: ${longerWindow(windowMs, reading.count)}`, runId, result);
     }
+    // A target already at the end of its range its goal moves to (no errors left, every lookup a
+    // hit) can be improved by no change: a step would only risk the service, and be rolled back.
+    const best = t.goal === 'decrease' ? reading.range[0] : reading.range[1];
+    if (reading.value === best) {
+      return this.skip(t, `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}), the ${t.goal === 'decrease' ? 'least' : 'most'} it can be: no change can ${t.goal} it`, runId, result);
+    }
     const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
     const step: PlanStep = {
       knob: t.name,

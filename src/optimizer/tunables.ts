@@ -120,6 +120,15 @@ export interface TargetReading {
   source: 'raw' | 'buckets' | 'none';
   /** What `value` is counted in, to write after it ('' for a plain number or a ratio; ' ms', '%', ' requests/s' for a counter's rate). */
   unit: string;
+  /** The least and the most a value of the metric's unit can be (a ratio 0 to 1, a time 0 up; a plain number any). */
+  range: readonly [number, number];
+}
+
+/** The values a metric of `unit` can take: a target at the end its goal moves to can be improved by nothing. */
+export function unitRange(kind: MetricKind, unit: MetricUnit): readonly [number, number] {
+  if (kind !== 'counter' && unit === 'ratio') return [0, 1];
+  if (kind !== 'counter' && unit === 'percent') return [0, 100];
+  return unit === '' ? [-Infinity, Infinity] : [0, Infinity];
 }
 
 /** The words after a value of a metric of `kind` in `unit`, as the optimizer's texts give it (a counter's value is its rate). */
@@ -139,8 +148,9 @@ export function valueUnit(kind: MetricKind, unit: MetricUnit): string {
  */
 export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number): TargetReading {
   const def = registry.lookupName(metric);
-  if (!def) return { value: Number.NaN, count: 0, source: 'none', unit: '' };
+  if (!def) return { value: Number.NaN, count: 0, source: 'none', unit: '', range: [-Infinity, Infinity] };
   const unit = valueUnit(def.kind, def.unit);
+  const range = unitRange(def.kind, def.unit);
   const match = tags ? Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) : undefined;
   const L = reader.layout;
   let count = 0;
@@ -164,6 +174,6 @@ export function measureTarget(registry: Registry, reader: StoreReader, metric: s
       source = 'buckets';
     }
   }
-  if (count === 0) return { value: Number.NaN, count: 0, source: 'none', unit };
-  return { value: kindMean(def.kind, count, sum, (to - (source === 'buckets' ? firstBucket : from)) / 1000), count, source, unit };
+  if (count === 0) return { value: Number.NaN, count: 0, source: 'none', unit, range };
+  return { value: kindMean(def.kind, count, sum, (to - (source === 'buckets' ? firstBucket : from)) / 1000), count, source, unit, range };
 }
