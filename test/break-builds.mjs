@@ -3192,7 +3192,7 @@ export const BREAKS = [
   {
     name: 'no stale markers at stop',
     what: "the last remote_write export at stop() is not followed by stale markers: Prometheus answers a stopped monitor's last values for its 5-minute lookback, as if it still reported them",
-    edits: [{ find: '      if (ending && e.ended) batches.push(...e.ended(now + 1));\n', replace: '' }],
+    edits: [{ find: 'for (const b of ending && e.ended ? e.ended(now + 1) : []) {', replace: 'for (const b of [] as Batch[]) {' }],
     tests: ['export-prometheus.test.ts'],
     mustFail: ['marks every series pushed stale at stop()'],
   },
@@ -3748,6 +3748,27 @@ export const BREAKS = [
     edits: [{ find: "if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;", replace: 'throw error;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts in a host that turned require() of ES modules off'],
+  },
+  {
+    name: 'export encoded in one go',
+    what: 'an export is encoded without giving the thread back between its requests: 100,000 histograms held the exporter actor past its heartbeat, the watchdog replaced it mid-export at every export, and nothing was ever sent',
+    edits: [{ find: 'for (const b of e.encode(now, ending)) {\n        batches.push(b);\n        await nextTurn();', replace: 'for (const b of e.encode(now, ending)) {\n        batches.push(b);' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['gives the thread back between the requests of one export, so that a large one cannot hold the exporter past its heartbeat'],
+  },
+  {
+    name: "export counts at stop from the refresh before it",
+    what: "stop() takes the exporter's counts of the last refresh, not those its last export leaves: the last export and the stale markers a receiver took are in no count, even after the next start",
+    edits: [{ find: 'const report = await Promise.race([this.actor.call((a) => a.finish()), late]);', replace: 'const report = await Promise.race([this.refresh().then(() => undefined), late]);' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped'],
+  },
+  {
+    name: 'export requests left at stop not counted',
+    what: 'the requests still queued or in flight when the monitor stops are forgotten: status shows no drop, and a queue still waiting as if they might go',
+    edits: [{ find: 'const left = this.queue.splice(0);', replace: 'const left: Batch[] = [];' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped'],
   },
 ];
 

@@ -42,7 +42,7 @@ export interface ExporterStatus {
   sent: number;
   /** Samples in requests the receiver refused (4xx other than 429): not retried. */
   failed: number;
-  /** Samples dropped from a full queue. */
+  /** Samples dropped from a full queue, or left unsent when the monitor stopped. */
   dropped: number;
   /** Requests sent successfully, attempts that failed and were retried, bytes sent. */
   requests: number;
@@ -148,11 +148,27 @@ export class Endpoint {
     this.st.lastError = { message: `encoding an export failed: ${message}`, status: null, at: Date.now() };
   }
 
-  close(): void {
+  /**
+   * Stops sending for good (the monitor stopped). The requests still queued, the one in
+   * flight included (an answer coming after this is not read), are dropped and counted, and
+   * the last error says so: the status a stopped monitor keeps showed them waiting, as if
+   * they might still go.
+   * `unencoded`: an export was still being encoded, and is given up too.
+   */
+  close(unencoded = false): void {
+    if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.wake?.();
     this.abort.abort();
+    const left = this.queue.splice(0);
+    let samples = 0;
+    for (const b of left) samples += b.samples;
+    this.st.dropped += samples;
+    if (left.length > 0 || unencoded) {
+      const what = [left.length > 0 ? `${left.length} requests not delivered (${samples} samples dropped)` : '', unencoded ? 'an export not yet encoded' : ''].filter(Boolean).join(' and ');
+      this.st.lastError = { message: `${this.st.url}: the monitor stopped with ${what}`, status: null, at: Date.now() };
+    }
     this.settle();
   }
 
@@ -225,6 +241,8 @@ export class Endpoint {
       // The start of the body: a refusal's first words say why (answer-start.ts).
       answer = await answerStart(response, ANSWER_BYTES);
     } catch (error) {
+      // Aborted by close(), which counted the batch and said why.
+      if (this.closed) return DONE;
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
       if (cause !== BAD_PORT) return RETRY;
@@ -235,6 +253,8 @@ export class Endpoint {
     } finally {
       clearTimeout(timer);
     }
+    // An answer that came as close() gave up on the batch: counted there, as dropped.
+    if (this.closed) return DONE;
     if (response.ok) {
       this.st.requests++;
       this.st.bytes += batch.body.byteLength;

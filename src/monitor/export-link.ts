@@ -51,6 +51,9 @@ const RECORDED = new Set<Counted>(['sent', 'failed', 'dropped', 'retries', 'byte
 
 const REFRESH_MS = 1_000;
 
+/** How long stop() waits for the actor's last export and its counts (it gives itself 2 s to send) before stopping it anyway. */
+const FINISH_MS = 5_000;
+
 export const EXPORT_METRICS = [
   { name: 'monitor_export_sent', kind: 'counter', unit: 'samples' },
   { name: 'monitor_export_failed', kind: 'counter', unit: 'samples' },
@@ -110,12 +113,27 @@ export class ExportLink {
     this.timer.unref();
   }
 
-  /** A last export of the final values (briefly), then the actor stops. */
+  /**
+   * A last export of the final values (briefly), its counts taken in, then the actor stops.
+   * The counts were those of the last refresh before it: the last export, the stale markers
+   * and what was left unsent were in no status or series, even after the next start (until
+   * 2026-12-03).
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     if (this.actor.state === 'stopped') return;
-    await this.refresh();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINISH_MS)));
+    try {
+      const report = await Promise.race([this.actor.call((a) => a.finish()), late]);
+      if (report) this.take(report);
+    } catch (error) {
+      // Down or being replaced: its successor makes the last export in its stop().
+      if (!(error instanceof ActorError)) this.deps.faults.report('export', error);
+    } finally {
+      clearTimeout(timer);
+    }
     await this.actor.stop();
   }
 
