@@ -3770,6 +3770,13 @@ export const BREAKS = [
     tests: ['export-remote-write.test.ts'],
     mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped'],
   },
+  {
+    name: 'export instance with a line break',
+    what: "export.instance and job take control characters: an instance read from /etc/hostname pushes every series as instance=\"web-1\\n\", beside the web-1 a scrape names",
+    edits: [{ find: ".refine((v) => !/[\\x00-\\x1f\\x7f]/.test(v), { error: 'must not contain control characters (a line break, a tab): it is a label value of every series pushed' })", replace: '' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['refuses an instance or job no label value can be'],
+  },
 ];
 
 function parseArgs(argv) {

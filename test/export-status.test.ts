@@ -111,6 +111,17 @@ describe('export status', () => {
     expect(m.status().export.actor.restarts).toBe(1);
   });
 
+  it('refuses an instance or job no label value can be: a line break (read from /etc/hostname), a lone surrogate', () => {
+    // Taken as given, every series was pushed as instance="web-1\n", beside the web-1 a scrape
+    // names, and a lone surrogate, which has no UTF-8 form, made an OpenTelemetry collector
+    // refuse every request.
+    const bad = (exp: unknown) => caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', export: exp as never }));
+    expect(bad({ instance: 'web-1\n' })).toMatchObject({ field: 'export.instance', message: expect.stringContaining('must not contain control characters') });
+    expect(bad({ job: 'check\tout' })).toMatchObject({ field: 'export.job', message: expect.stringContaining('must not contain control characters') });
+    expect(bad({ instance: 'web-\ud800' })).toMatchObject({ field: 'export.instance', message: expect.stringContaining('must be well-formed Unicode') });
+    expect(new PerformanceMonitor({ storage: 'memory', export: { instance: 'wéb-1 🎉', job: 'check"out' } })).toBeDefined();
+  });
+
   it('refuses bad export options, naming the field and the limit; with no endpoint, no actor runs', async () => {
     const bad = (exp: unknown) => caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', export: exp as never }));
     expect(bad({ remoteWrite: [{ url: 'ftp://x' }] })).toMatchObject({ field: 'export.remoteWrite[0].url', message: expect.stringContaining('must be an http(s) URL') });
