@@ -3777,6 +3777,13 @@ export const BREAKS = [
     tests: ['export-status.test.ts'],
     mustFail: ['refuses an instance or job no label value can be'],
   },
+  {
+    name: 'export lag blind to an export being encoded',
+    what: 'lagMs counts only queued requests: an export that takes longer to encode than its interval shows a lag of 0 and an empty queue, as an endpoint keeping up would',
+    edits: [{ find: 'const since = oldest?.at ?? this.encodingAt;', replace: 'const since = oldest?.at;' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['counts an export still being encoded in lagMs, from when its series were read'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -37,6 +37,32 @@ function pushing(url: string, more: Record<string, unknown> = {}, options: Monit
   return started({ ...options, export: { remoteWrite: [{ url, intervalMs: 3_600_000, headers: { Authorization: 'Bearer s3cret' } }], instance: 'test-host:1', job: 'svc', retryBaseMs: 10, retryMaxMs: 20, ...more } });
 }
 
+/** `total` gauge series pool_size{pool=i} = i, as a SeriesSource, and how many the walks visited so far. */
+function gauges(total: number): { source: SeriesSource; walked: () => number } {
+  let walked = 0;
+  const family = { name: 'pool_size', kind: 'gauge', unit: '', help: '', prom: 'pool_size', total: 'pool_size', ids: [] } as const;
+  const source: SeriesSource = {
+    bounds: [1],
+    *points() {
+      const p: SeriesPoint = { family: { ...family, ids: [] }, id: 0, tags: {}, value: 0, hist: undefined };
+      for (let i = 0; i < total; i++) {
+        p.id = i;
+        p.tags = { pool: String(i) };
+        p.value = i;
+        walked++;
+        yield p;
+      }
+    },
+  };
+  return { source, walked: () => walked };
+}
+
+/** An export service of `source` to `url` alone, 100 samples a request, pushing only when asked. */
+function pushingGauges(source: SeriesSource, url: string, clock?: () => number): ExportService {
+  const config = { remoteWrite: [{ url, intervalMs: 3_600_000, timeoutMs: 5_000 }], otlp: [], instance: 'test-host:1', job: 'svc', histogramBuckets: [1], maxSamplesPerRequest: 100, queueLimit: 60, retryBaseMs: 10, retryMaxMs: 20 };
+  return new ExportService(source, config, Date.now(), clock);
+}
+
 /** One gauge series: every export is one request of one sample. */
 async function oneGauge(m: PerformanceMonitor): Promise<void> {
   m.define({ name: 'queue_depth', kind: 'gauge' });
@@ -383,24 +409,10 @@ describe('remote_write', () => {
     // before its last request is made.
     const r = await receiver();
     const total = 1_000;
-    let walked = 0;
-    const family = { name: 'pool_size', kind: 'gauge', unit: '', help: '', prom: 'pool_size', total: 'pool_size', ids: [] } as const;
-    const source: SeriesSource = {
-      bounds: [1],
-      *points() {
-        const p: SeriesPoint = { family: { ...family, ids: [] }, id: 0, tags: {}, value: 0, hist: undefined };
-        for (let i = 0; i < total; i++) {
-          p.id = i;
-          p.tags = { pool: String(i) };
-          p.value = i;
-          walked++;
-          yield p;
-        }
-      },
-    };
-    const service = new ExportService(source, { remoteWrite: [{ url: r.url, intervalMs: 3_600_000, timeoutMs: 5_000 }], otlp: [], instance: 'test-host:1', job: 'svc', histogramBuckets: [1], maxSamplesPerRequest: 100, queueLimit: 60, retryBaseMs: 10, retryMaxMs: 20 }, Date.now());
+    const { source, walked } = gauges(total);
+    const service = pushingGauges(source, r.url);
     let walkedAtTurn: number | undefined;
-    setImmediate(() => (walkedAtTurn = walked));
+    setImmediate(() => (walkedAtTurn = walked()));
     try {
       await service.exportNow();
     } finally {
@@ -410,6 +422,25 @@ describe('remote_write', () => {
     // and the export whole, in order, one request per 100 series
     const values = r.requests.flatMap((q) => decodeWrite(q.body).map((s) => s.samples[0]!.value));
     expect(values.slice(0, total)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('counts an export still being encoded in lagMs, from when its series were read', async () => {
+    // Until it was queued, an export that took longer to encode than its interval showed a
+    // lag of 0 and an empty queue, as an endpoint keeping up would. Its series read a minute
+    // ago (the clock the export is stamped with), its lag is at least that while it is encoded.
+    const r = await receiver();
+    const readAt = Date.now() - 60_000;
+    const service = pushingGauges(gauges(1_000).source, r.url, () => readAt);
+    let during: ReturnType<ExportService['status']>[number] | undefined;
+    setImmediate(() => (during = service.status()[0]));
+    try {
+      await service.exportNow();
+    } finally {
+      await service.stop(100);
+    }
+    expect(during).toMatchObject({ queueDepth: 0, sent: 0 });
+    expect(during!.lagMs).toBeGreaterThanOrEqual(60_000);
+    expect(service.status()[0]!.lagMs).toBe(0);
   });
 
   it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {

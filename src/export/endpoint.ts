@@ -56,7 +56,7 @@ export interface ExporterStatus {
   /** The last error, until a request is taken whole after it. */
   lastError: { message: string; status: number | null; at: number } | null;
   lastSuccessAt: number | null;
-  /** Age of the oldest batch not yet sent (0 when none waits). */
+  /** Age of the oldest batch not yet sent, or of the export being encoded (0 when none waits). */
   lagMs: number;
 }
 
@@ -96,6 +96,8 @@ export class Endpoint {
   private receiverWait = false;
   private wake: (() => void) | undefined;
   private readonly abort = new AbortController();
+  /** When the series of the export being encoded were read, if one is. */
+  private encodingAt: number | undefined;
 
   constructor(config: EndpointConfig) {
     this.config = config;
@@ -123,7 +125,18 @@ export class Endpoint {
     let queued = 0;
     for (const b of this.queue) queued += b.samples;
     const oldest = this.queue[0];
-    return { ...this.st, lastError: this.st.lastError && { ...this.st.lastError }, queueDepth: this.queue.length, queuedSamples: queued, lagMs: oldest ? Math.max(0, now - oldest.at) : 0 };
+    const since = oldest?.at ?? this.encodingAt;
+    return { ...this.st, lastError: this.st.lastError && { ...this.st.lastError }, queueDepth: this.queue.length, queuedSamples: queued, lagMs: since === undefined ? 0 : Math.max(0, now - since) };
+  }
+
+  /**
+   * An export of series read at `at` is being encoded (undefined: done): until it is queued,
+   * the lag is its age when nothing older waits. An export that took longer to encode than its
+   * interval (100,000 histograms on a busy machine) showed a lag of 0 and an empty queue, as
+   * an endpoint keeping up would.
+   */
+  encoding(at: number | undefined): void {
+    this.encodingAt = at;
   }
 
   /**

@@ -140,8 +140,9 @@ export class ExportService {
    */
   private async encodeOne(e: Exporter, ending: boolean): Promise<void> {
     const batches: Batch[] = [];
+    const now = this.clock();
+    e.endpoint.encoding(now);
     try {
-      const now = this.clock();
       for (const b of e.encode(now, ending)) {
         batches.push(b);
         await nextTurn();
@@ -155,6 +156,8 @@ export class ExportService {
     } catch (error) {
       e.endpoint.encodeFailed(error instanceof Error ? error.message : String(error));
       return;
+    } finally {
+      e.endpoint.encoding(undefined);
     }
     e.endpoint.enqueue(batches);
   }
