@@ -3761,14 +3761,14 @@ export const BREAKS = [
     what: "stop() takes the exporter's counts of the last refresh, not those its last export leaves: the last export and the stale markers a receiver took are in no count, even after the next start",
     edits: [{ find: 'const report = await Promise.race([this.actor.call((a) => a.finish()), late]);', replace: 'const report = await Promise.race([this.refresh().then(() => undefined), late]);' }],
     tests: ['export-remote-write.test.ts'],
-    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped'],
+    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped, saying why they waited'],
   },
   {
     name: 'export requests left at stop not counted',
     what: 'the requests still queued or in flight when the monitor stops are forgotten: status shows no drop, and a queue still waiting as if they might go',
     edits: [{ find: 'const left = this.queue.splice(0);', replace: 'const left: Batch[] = [];' }],
     tests: ['export-remote-write.test.ts'],
-    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped'],
+    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped, saying why they waited'],
   },
   {
     name: 'export instance with a line break',
@@ -3783,6 +3783,13 @@ export const BREAKS = [
     edits: [{ find: 'const since = oldest?.at ?? this.encodingAt;', replace: 'const since = oldest?.at;' }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['counts an export still being encoded in lagMs, from when its series were read'],
+  },
+  {
+    name: 'export stop hides why requests waited',
+    what: "the last error after a stop says only how many requests were not delivered: the failure that kept them waiting (a receiver away, refusing) is gone from status",
+    edits: [{ find: "const before = this.st.lastError ? `; the last failure before it: ${this.st.lastError.message}` : '';", replace: "const before = '';" }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped, saying why they waited'],
   },
 ];
 

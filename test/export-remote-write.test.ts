@@ -367,7 +367,7 @@ describe('remote_write', () => {
     expect([...stale.values()].every(Number.isNaN)).toBe(true);
   });
 
-  it('counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped', async () => {
+  it('counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped, saying why they waited', async () => {
     // The counts after a stop were those of the refresh before it: the last export and the
     // stale markers a receiver took were in no count, even after the next start, and the
     // requests abandoned at the stop showed as still waiting.
@@ -400,6 +400,17 @@ describe('remote_write', () => {
       silent.closeAllConnections();
       await new Promise((resolve) => silent.close(resolve));
     }
+
+    // A receiver away: the failure that kept the requests waiting stays said after the stop.
+    const gone = await receiver();
+    await gone.close();
+    const refused = await pushing(gone.url);
+    await oneGauge(refused);
+    await refused.exportNow();
+    await refused.stop();
+    const message = refused.status().export.exporters[0]!.lastError?.message;
+    expect(message).toMatch(/: the monitor stopped with \d+ requests not delivered \(\d+ samples dropped\); the last failure before it: http:\/\/127\.0\.0\.1:\d+\/receive: /);
+    expect(message).toContain('ECONNREFUSED');
   });
 
   it('gives the thread back between the requests of one export, so that a large one cannot hold the exporter past its heartbeat', async () => {

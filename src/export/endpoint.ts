@@ -180,7 +180,9 @@ export class Endpoint {
     this.st.dropped += samples;
     if (left.length > 0 || unencoded) {
       const what = [left.length > 0 ? `${left.length} requests not delivered (${samples} samples dropped)` : '', unencoded ? 'an export not yet encoded' : ''].filter(Boolean).join(' and ');
-      this.st.lastError = { message: `${this.st.url}: the monitor stopped with ${what}`, status: null, at: Date.now() };
+      // The failure that kept them waiting (a receiver away, refusing) stays said: it is why.
+      const before = this.st.lastError ? `; the last failure before it: ${this.st.lastError.message}` : '';
+      this.st.lastError = { message: `${this.st.url}: the monitor stopped with ${what}${before}`, status: null, at: Date.now() };
     }
     this.settle();
   }
