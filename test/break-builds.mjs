@@ -626,7 +626,7 @@ export const BREAKS = [
   {
     name: 'export counters appear only once nonzero',
     what: 'monitor_export_failed, _dropped and _retries appear only with their first count: the first failures are invisible to increase()',
-    edits: [{ find: 'if ((delta > 0 || first) && RECORDED.has(k))', replace: 'if (delta > 0 && RECORDED.has(k))' }],
+    edits: [{ find: 'if ((delta > 0 || first) && this.deps.record(', replace: 'if (delta > 0 && this.deps.record(' }],
     tests: ['export-status.test.ts'],
     mustFail: ['puts every monitor_export_* counter on /metrics from the first report'],
   },
@@ -3790,6 +3790,13 @@ export const BREAKS = [
     edits: [{ find: "const before = this.st.lastError ? `; the last failure before it: ${this.st.lastError.message}` : '';", replace: "const before = '';" }],
     tests: ['export-remote-write.test.ts'],
     mustFail: ['counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped, saying why they waited'],
+  },
+  {
+    name: 'export counters miss the last export',
+    what: 'monitor_export_* take the increments of each report alone: those of the last export, reported at stop() when the monitor records no more, never reach the series, which stay below status() for good',
+    edits: [{ find: 'const delta = total - this.recorded[i]![k];', replace: 'const delta = s[k] - seen[k];' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['counts in monitor_export_sent the last export made at stop(), once the monitor starts again'],
   },
 ];
 
