@@ -13,7 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MonitorOptions, PerformanceMonitor } from '../dist/src/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { SeriesPoint, SeriesSource } from '../dist/src/analysis/series-walk.js';
 import { Endpoint } from '../dist/src/export/endpoint.js';
+import { ExportService } from '../dist/src/export/service.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/retry-after.js';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
 import { longAnswer, monitorStarter, waitFor } from './helpers.js';
@@ -33,6 +35,32 @@ async function receiver(): Promise<Receiver> {
 /** A monitor pushing to `url` only when asked (exportNow): its interval is an hour. */
 function pushing(url: string, more: Record<string, unknown> = {}, options: MonitorOptions = {}): Promise<PerformanceMonitor> {
   return started({ ...options, export: { remoteWrite: [{ url, intervalMs: 3_600_000, headers: { Authorization: 'Bearer s3cret' } }], instance: 'test-host:1', job: 'svc', retryBaseMs: 10, retryMaxMs: 20, ...more } });
+}
+
+/** `total` gauge series pool_size{pool=i} = i, as a SeriesSource, and how many the walks visited so far. */
+function gauges(total: number): { source: SeriesSource; walked: () => number } {
+  let walked = 0;
+  const family = { name: 'pool_size', kind: 'gauge', unit: '', help: '', prom: 'pool_size', total: 'pool_size', ids: [] } as const;
+  const source: SeriesSource = {
+    bounds: [1],
+    *points() {
+      const p: SeriesPoint = { family: { ...family, ids: [] }, id: 0, tags: {}, value: 0, hist: undefined };
+      for (let i = 0; i < total; i++) {
+        p.id = i;
+        p.tags = { pool: String(i) };
+        p.value = i;
+        walked++;
+        yield p;
+      }
+    },
+  };
+  return { source, walked: () => walked };
+}
+
+/** An export service of `source` to `url` alone, 100 samples a request, pushing only when asked. */
+function pushingGauges(source: SeriesSource, url: string, clock?: () => number): ExportService {
+  const config = { remoteWrite: [{ url, intervalMs: 3_600_000, timeoutMs: 5_000 }], otlp: [], instance: 'test-host:1', job: 'svc', histogramBuckets: [1], maxSamplesPerRequest: 100, queueLimit: 60, retryBaseMs: 10, retryMaxMs: 20 };
+  return new ExportService(source, config, Date.now(), clock);
 }
 
 /** One gauge series: every export is one request of one sample. */
@@ -337,6 +365,93 @@ describe('remote_write', () => {
     expect(last.get('api_response_time_sum{instance="test-host:1",job="svc",route="/a"}')).toBe(560.5);
     expect([...stale.keys()].sort()).toEqual([...last.keys()].sort());
     expect([...stale.values()].every(Number.isNaN)).toBe(true);
+  });
+
+  it('counts in status after stop() the last export and the stale markers it delivered, and a request never answered as dropped, saying why they waited', async () => {
+    // The counts after a stop were those of the refresh before it: the last export and the
+    // stale markers a receiver took were in no count, even after the next start, and the
+    // requests abandoned at the stop showed as still waiting.
+    const r = await receiver();
+    const m = await pushing(r.url);
+    await oneGauge(m);
+    await m.exportNow();
+    await m.stop();
+    const delivered = r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0);
+    expect(r.requests.length).toBeGreaterThanOrEqual(3); // the export, the last export, the stale markers
+    expect(m.status().export.exporters[0]).toMatchObject({ sent: delivered, requests: r.requests.length, dropped: 0, queueDepth: 0, queuedSamples: 0 });
+
+    const heard: number[] = [];
+    const silent: Server = createServer((req) => {
+      req.resume();
+      heard.push(Date.now()); // and never answered
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const away = await pushing(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/receive`);
+      await oneGauge(away);
+      await away.stop();
+      expect(heard.length).toBe(1);
+      const st = away.status().export.exporters[0]!;
+      expect(st).toMatchObject({ sent: 0, queueDepth: 0, queuedSamples: 0, lagMs: 0 });
+      // The last export and its stale markers: every sample of them dropped.
+      expect(st.dropped).toBeGreaterThan(1);
+      expect(st.lastError?.message).toContain(`: the monitor stopped with 2 requests not delivered (${st.dropped} samples dropped)`);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+
+    // A receiver away: the failure that kept the requests waiting stays said after the stop.
+    const gone = await receiver();
+    await gone.close();
+    const refused = await pushing(gone.url);
+    await oneGauge(refused);
+    await refused.exportNow();
+    await refused.stop();
+    const message = refused.status().export.exporters[0]!.lastError?.message;
+    expect(message).toMatch(/: the monitor stopped with \d+ requests not delivered \(\d+ samples dropped\); the last failure before it: http:\/\/127\.0\.0\.1:\d+\/receive: /);
+    expect(message).toContain('ECONNREFUSED');
+  });
+
+  it('gives the thread back between the requests of one export, so that a large one cannot hold the exporter past its heartbeat', async () => {
+    // Encoded in one go, 100,000 histograms (1.8 million samples) took longer than the
+    // exporter's heartbeat allows: the watchdog replaced it mid-export, every export, and
+    // nothing was sent. A turn of the event loop scheduled as the export begins must come
+    // before its last request is made.
+    const r = await receiver();
+    const total = 1_000;
+    const { source, walked } = gauges(total);
+    const service = pushingGauges(source, r.url);
+    let walkedAtTurn: number | undefined;
+    setImmediate(() => (walkedAtTurn = walked()));
+    try {
+      await service.exportNow();
+    } finally {
+      await service.stop(100);
+    }
+    expect(walkedAtTurn).toBeLessThan(total);
+    // and the export whole, in order, one request per 100 series
+    const values = r.requests.flatMap((q) => decodeWrite(q.body).map((s) => s.samples[0]!.value));
+    expect(values.slice(0, total)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('counts an export still being encoded in lagMs, from when its series were read', async () => {
+    // Until it was queued, an export that took longer to encode than its interval showed a
+    // lag of 0 and an empty queue, as an endpoint keeping up would. Its series read a minute
+    // ago (the clock the export is stamped with), its lag is at least that while it is encoded.
+    const r = await receiver();
+    const readAt = Date.now() - 60_000;
+    const service = pushingGauges(gauges(1_000).source, r.url, () => readAt);
+    let during: ReturnType<ExportService['status']>[number] | undefined;
+    setImmediate(() => (during = service.status()[0]));
+    try {
+      await service.exportNow();
+    } finally {
+      await service.stop(100);
+    }
+    expect(during).toMatchObject({ queueDepth: 0, sent: 0 });
+    expect(during!.lagMs).toBeGreaterThanOrEqual(60_000);
+    expect(service.status()[0]!.lagMs).toBe(0);
   });
 
   it('keeps at most queueLimit requests while the endpoint is away, drops the oldest and counts its samples, and drains once it is back', async () => {

@@ -111,6 +111,36 @@ describe('export status', () => {
     expect(m.status().export.actor.restarts).toBe(1);
   });
 
+  it("counts in monitor_export_sent the last export made at stop(), once the monitor starts again", async () => {
+    // The last export's counts come in at stop(), when the monitor records no more: its
+    // monitor_export_* counters never took them, and stayed below status() for good.
+    const r = await receiver();
+    const m = await started({ export: { remoteWrite: [{ url: r.url, intervalMs: 3_600_000 }] } });
+    m.define({ name: 'jobs', kind: 'counter' });
+    m.record('jobs', 1);
+    await m.flush();
+    await m.exportNow();
+    await m.stop();
+    await m.start();
+    const sent = (await m.exportNow()).exporters[0]!.sent;
+    expect(sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+    await m.flush();
+    const series = m.getMetrics({ names: ['monitor_export_sent'] });
+    expect(series).toHaveLength(1);
+    expect(series[0]!.totalSum).toBe(sent);
+  });
+
+  it('refuses an instance or job no label value can be: a line break (read from /etc/hostname), a lone surrogate', () => {
+    // Taken as given, every series was pushed as instance="web-1\n", beside the web-1 a scrape
+    // names, and a lone surrogate, which has no UTF-8 form, made an OpenTelemetry collector
+    // refuse every request.
+    const bad = (exp: unknown) => caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', export: exp as never }));
+    expect(bad({ instance: 'web-1\n' })).toMatchObject({ field: 'export.instance', message: expect.stringContaining('must not contain control characters') });
+    expect(bad({ job: 'check\tout' })).toMatchObject({ field: 'export.job', message: expect.stringContaining('must not contain control characters') });
+    expect(bad({ instance: 'web-\ud800' })).toMatchObject({ field: 'export.instance', message: expect.stringContaining('must be well-formed Unicode') });
+    expect(new PerformanceMonitor({ storage: 'memory', export: { instance: 'wéb-1 🎉', job: 'check"out' } })).toBeDefined();
+  });
+
   it('refuses bad export options, naming the field and the limit; with no endpoint, no actor runs', async () => {
     const bad = (exp: unknown) => caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', export: exp as never }));
     expect(bad({ remoteWrite: [{ url: 'ftp://x' }] })).toMatchObject({ field: 'export.remoteWrite[0].url', message: expect.stringContaining('must be an http(s) URL') });

@@ -53,6 +53,11 @@ const api: ExporterApi = {
     await service.exportNow();
     return report();
   },
+  async finish() {
+    clearInterval(folding);
+    await service.stop(LAST_EXPORT_MS);
+    return report();
+  },
   async stop() {
     clearInterval(folding);
     await service.stop(LAST_EXPORT_MS);

@@ -249,6 +249,8 @@ export interface ExporterApi {
   ready(): number;
   status(): ExporterReport;
   exportNow(): Promise<ExporterReport>;
+  /** The last export (ExportService.stop), then the counts it leaves; stop() after it only ends the actor. */
+  finish(): Promise<ExporterReport>;
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;
 }

@@ -42,7 +42,7 @@ export interface ExporterStatus {
   sent: number;
   /** Samples in requests the receiver refused (4xx other than 429): not retried. */
   failed: number;
-  /** Samples dropped from a full queue. */
+  /** Samples dropped from a full queue, or left unsent when the monitor stopped. */
   dropped: number;
   /** Requests sent successfully, attempts that failed and were retried, bytes sent. */
   requests: number;
@@ -56,7 +56,7 @@ export interface ExporterStatus {
   /** The last error, until a request is taken whole after it. */
   lastError: { message: string; status: number | null; at: number } | null;
   lastSuccessAt: number | null;
-  /** Age of the oldest batch not yet sent (0 when none waits). */
+  /** Age of the oldest batch not yet sent, or of the export being encoded (0 when none waits). */
   lagMs: number;
 }
 
@@ -96,6 +96,8 @@ export class Endpoint {
   private receiverWait = false;
   private wake: (() => void) | undefined;
   private readonly abort = new AbortController();
+  /** When the series of the export being encoded were read, if one is. */
+  private encodingAt: number | undefined;
 
   constructor(config: EndpointConfig) {
     this.config = config;
@@ -123,7 +125,18 @@ export class Endpoint {
     let queued = 0;
     for (const b of this.queue) queued += b.samples;
     const oldest = this.queue[0];
-    return { ...this.st, lastError: this.st.lastError && { ...this.st.lastError }, queueDepth: this.queue.length, queuedSamples: queued, lagMs: oldest ? Math.max(0, now - oldest.at) : 0 };
+    const since = oldest?.at ?? this.encodingAt;
+    return { ...this.st, lastError: this.st.lastError && { ...this.st.lastError }, queueDepth: this.queue.length, queuedSamples: queued, lagMs: since === undefined ? 0 : Math.max(0, now - since) };
+  }
+
+  /**
+   * An export of series read at `at` is being encoded (undefined: done): until it is queued,
+   * the lag is its age when nothing older waits. An export that took longer to encode than its
+   * interval (100,000 histograms on a busy machine) showed a lag of 0 and an empty queue, as
+   * an endpoint keeping up would.
+   */
+  encoding(at: number | undefined): void {
+    this.encodingAt = at;
   }
 
   /**
@@ -148,11 +161,29 @@ export class Endpoint {
     this.st.lastError = { message: `encoding an export failed: ${message}`, status: null, at: Date.now() };
   }
 
-  close(): void {
+  /**
+   * Stops sending for good (the monitor stopped). The requests still queued, the one in
+   * flight included (an answer coming after this is not read), are dropped and counted, and
+   * the last error says so: the status a stopped monitor keeps showed them waiting, as if
+   * they might still go.
+   * `unencoded`: an export was still being encoded, and is given up too.
+   */
+  close(unencoded = false): void {
+    if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
     this.wake?.();
     this.abort.abort();
+    const left = this.queue.splice(0);
+    let samples = 0;
+    for (const b of left) samples += b.samples;
+    this.st.dropped += samples;
+    if (left.length > 0 || unencoded) {
+      const what = [left.length > 0 ? `${left.length} requests not delivered (${samples} samples dropped)` : '', unencoded ? 'an export not yet encoded' : ''].filter(Boolean).join(' and ');
+      // The failure that kept them waiting (a receiver away, refusing) stays said: it is why.
+      const before = this.st.lastError ? `; the last failure before it: ${this.st.lastError.message}` : '';
+      this.st.lastError = { message: `${this.st.url}: the monitor stopped with ${what}${before}`, status: null, at: Date.now() };
+    }
     this.settle();
   }
 
@@ -225,6 +256,8 @@ export class Endpoint {
       // The start of the body: a refusal's first words say why (answer-start.ts).
       answer = await answerStart(response, ANSWER_BYTES);
     } catch (error) {
+      // Aborted by close(), which counted the batch and said why.
+      if (this.closed) return DONE;
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
       if (cause !== BAD_PORT) return RETRY;
@@ -235,6 +268,8 @@ export class Endpoint {
     } finally {
       clearTimeout(timer);
     }
+    // An answer that came as close() gave up on the batch: counted there, as dropped.
+    if (this.closed) return DONE;
     if (response.ok) {
       this.st.requests++;
       this.st.bytes += batch.body.byteLength;

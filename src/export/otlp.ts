@@ -50,9 +50,8 @@ export class OtlpEncoder {
     this.resource = { attributes: { 'service.name': identity.job, 'service.instance.id': identity.instance } } as unknown as ResourceMetrics['resource'];
   }
 
-  /** Every series with data as requests of at most maxPoints points; `stopped`: the monitor's last export (SeriesSource). */
-  encode(now: number, stopped = false): Batch[] {
-    const batches: Batch[] = [];
+  /** Every series with data as requests of at most maxPoints points, each given as it is made (the caller may let its thread go between them); `stopped`: the monitor's last export (SeriesSource). */
+  *encode(now: number, stopped = false): Generator<Batch, void, undefined> {
     const endTime = hrTime(now);
     let metrics: MetricData[] = [];
     let points = 0;
@@ -60,13 +59,7 @@ export class OtlpEncoder {
     let currentFamily: WalkFamily | undefined;
     const nb = this.source.bounds.length;
     const boundaries = this.source.bounds as number[];
-    this.source.forEach((p) => {
-      if (points >= this.maxPoints) {
-        batches.push(this.finish(metrics, points, now));
-        metrics = [];
-        points = 0;
-        current = undefined;
-      }
+    for (const p of this.source.points(stopped)) {
       if (current === undefined || currentFamily !== p.family) {
         currentFamily = p.family;
         current = this.metric(p.family);
@@ -86,10 +79,15 @@ export class OtlpEncoder {
         const value: Histogram = { buckets: { boundaries, counts }, sum: h.sum, count: h.count };
         (current.dataPoints as DataPoint<Histogram>[]).push({ startTime: this.startTime, endTime, attributes: p.tags, value });
       }
-      points++;
-    }, stopped);
-    if (points > 0) batches.push(this.finish(metrics, points, now));
-    return batches;
+      // The point is read whole before a request is given: another walk may refill it then.
+      if (++points >= this.maxPoints) {
+        yield this.finish(metrics, points, now);
+        metrics = [];
+        points = 0;
+        current = undefined;
+      }
+    }
+    if (points > 0) yield this.finish(metrics, points, now);
   }
 
   private metric(f: WalkFamily): MetricData {

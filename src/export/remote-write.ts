@@ -57,54 +57,56 @@ export class RemoteWriteEncoder {
     this.le = [...source.bounds.map(String), '+Inf'];
   }
 
-  /** Every series with data, read now, as requests of at most maxSamples samples; `stopped`: the monitor's last export (SeriesSource). */
-  encode(now: number, stopped = false): Batch[] {
-    const batches: Batch[] = [];
+  /**
+   * Every series with data, read now, as requests of at most maxSamples samples, each given
+   * as it is made (the caller may let its thread go between them); `stopped`: the monitor's
+   * last export (SeriesSource). A histogram's samples may end one request and begin the next.
+   */
+  *encode(now: number, stopped = false): Generator<Batch, void, undefined> {
     let series: TimeSeries[] = [];
     const push = (labels: Label[], value: number): void => {
       series.push({ labels, samples: [{ value, timestamp: now }] });
-      if (series.length >= this.maxSamples) {
-        batches.push(this.finish(series, now));
-        series = [];
-      }
     };
-    this.source.forEach((p) => {
+    for (const p of this.source.points(stopped)) {
+      // The point is read whole before a request is given: another walk may refill it then.
       const sets = this.labelSets[p.id] ?? this.labelsOf(p);
       const h = p.hist;
       if (h === undefined) {
         push(sets[0]!, p.value);
-        return;
+      } else {
+        let cumulative = 0;
+        const nb = this.le.length - 1;
+        for (let i = 0; i < nb; i++) {
+          cumulative += h.bins[i]!;
+          push(sets[i]!, cumulative);
+        }
+        push(sets[nb]!, h.count);
+        push(sets[nb + 1]!, h.sum);
+        push(sets[nb + 2]!, h.count);
       }
-      let cumulative = 0;
-      const nb = this.le.length - 1;
-      for (let i = 0; i < nb; i++) {
-        cumulative += h.bins[i]!;
-        push(sets[i]!, cumulative);
+      while (series.length >= this.maxSamples) {
+        const rest = series.splice(this.maxSamples);
+        yield this.finish(series, now);
+        series = rest;
       }
-      push(sets[nb]!, h.count);
-      push(sets[nb + 1]!, h.sum);
-      push(sets[nb + 2]!, h.count);
-    }, stopped);
-    if (series.length > 0) batches.push(this.finish(series, now));
-    return batches;
+    }
+    if (series.length > 0) yield this.finish(series, now);
   }
 
-  /** A stale marker at `at` for every series pushed so far, as requests of at most maxSamples samples. */
-  encodeStale(at: number): Batch[] {
-    const batches: Batch[] = [];
+  /** A stale marker at `at` for every series pushed so far, as requests of at most maxSamples samples, each given as it is made. */
+  *encodeStale(at: number): Generator<Batch, void, undefined> {
     let series: TimeSeries[] = [];
     for (const sets of this.labelSets) {
       if (sets === undefined) continue;
       for (const labels of sets) {
         series.push({ labels, samples: [{ value: STALE_NAN, timestamp: at }] });
         if (series.length >= this.maxSamples) {
-          batches.push(this.finish(series, at));
+          yield this.finish(series, at);
           series = [];
         }
       }
     }
-    if (series.length > 0) batches.push(this.finish(series, at));
-    return batches;
+    if (series.length > 0) yield this.finish(series, at);
   }
 
   private finish(timeseries: TimeSeries[], at: number): Batch {

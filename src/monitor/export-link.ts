@@ -40,16 +40,19 @@ export interface ExportLinkDeps {
   watchdog: WatchdogLink;
   faults: Faults;
   emit: (event: string, ...args: unknown[]) => void;
-  /** Records one of the monitor's own readings (a counter's increment, a gauge's value). */
-  record: (name: string, value: number, tags: Record<string, string>) => void;
+  /** Records one of the monitor's own readings (a counter's increment, a gauge's value); false when the monitor records no more (stopping). */
+  record: (name: string, value: number, tags: Record<string, string>) => boolean;
 }
 
 const COUNTED = ['sent', 'failed', 'dropped', 'retries', 'requests', 'bytes', 'encodeErrors'] as const;
 type Counted = (typeof COUNTED)[number];
 
-const RECORDED = new Set<Counted>(['sent', 'failed', 'dropped', 'retries', 'bytes']);
+const RECORDED = ['sent', 'failed', 'dropped', 'retries', 'bytes'] as const satisfies readonly Counted[];
 
 const REFRESH_MS = 1_000;
+
+/** How long stop() waits for the actor's last export and its counts (it gives itself 2 s to send) before stopping it anyway. */
+const FINISH_MS = 5_000;
 
 export const EXPORT_METRICS = [
   { name: 'monitor_export_sent', kind: 'counter', unit: 'samples' },
@@ -68,6 +71,8 @@ export class ExportLink {
   /** Per endpoint: totals of the actors before the current one, and the current one's last counts. */
   private readonly carried: Record<Counted, number>[];
   private readonly seen: Record<Counted, number>[];
+  /** Per endpoint: what its monitor_export_* counters have taken, carried counts included. */
+  private readonly recorded: Record<Counted, number>[];
   private last: ExporterStatus[] = [];
   /** The thread of the actor whose counts `seen` holds. */
   private counter = 0;
@@ -83,6 +88,7 @@ export class ExportLink {
     const zero = (): Record<Counted, number> => ({ sent: 0, failed: 0, dropped: 0, retries: 0, requests: 0, bytes: 0, encodeErrors: 0 });
     this.carried = this.names.map(zero);
     this.seen = this.names.map(zero);
+    this.recorded = this.names.map(zero);
     this.actor = new Supervisor<ExporterApi>(
       'exporter',
       new URL('../../workers/exporter.js', import.meta.url),
@@ -110,12 +116,27 @@ export class ExportLink {
     this.timer.unref();
   }
 
-  /** A last export of the final values (briefly), then the actor stops. */
+  /**
+   * A last export of the final values (briefly), its counts taken in, then the actor stops.
+   * The counts were those of the last refresh before it: the last export, the stale markers
+   * and what was left unsent were in no status or series, even after the next start (until
+   * 2026-12-03).
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     if (this.actor.state === 'stopped') return;
-    await this.refresh();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FINISH_MS)));
+    try {
+      const report = await Promise.race([this.actor.call((a) => a.finish()), late]);
+      if (report) this.take(report);
+    } catch (error) {
+      // Down or being replaced: its successor makes the last export in its stop().
+      if (!(error instanceof ActorError)) this.deps.faults.report('export', error);
+    } finally {
+      clearTimeout(timer);
+    }
     await this.actor.stop();
   }
 
@@ -165,9 +186,12 @@ export class ExportLink {
           seen[k] = 0;
         }
       }
-      for (const k of COUNTED) {
-        const delta = s[k] - seen[k];
-        if ((delta > 0 || first) && RECORDED.has(k)) this.deps.record(`monitor_export_${k}`, delta, tags);
+      for (const k of RECORDED) {
+        // From what the series has taken, not from the last report: the counts of the last
+        // export, taken at stop() when the monitor records no more, go in at the next start.
+        const total = this.carried[i]![k] + s[k];
+        const delta = total - this.recorded[i]![k];
+        if ((delta > 0 || first) && this.deps.record(`monitor_export_${k}`, delta, tags)) this.recorded[i]![k] = total;
       }
       // What this thread learns from the counts: a refused request, an export not encoded.
       if (s.failed > seen.failed) this.deps.faults.report('export-rejected', new Error(s.lastError?.message ?? `${tags.exporter}: a request was refused`));

@@ -965,12 +965,15 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /** Records one of the monitor's own readings; a stop racing with it skips the reading. */
-  private recordOwn(name: string, value: number, tags?: Record<string, string>): void {
-    if (!this.running) return;
+  /** Records one of the monitor's own readings; false when it was dropped (the monitor records no more). */
+  private recordOwn(name: string, value: number, tags?: Record<string, string>): boolean {
+    if (!this.running) return false;
     try {
       this.main.ownMetric(name, tags).record(value);
+      return true;
     } catch {
       // stopped between the check and the record: the reading is dropped, not thrown
+      return false;
     }
   }
 

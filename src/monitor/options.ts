@@ -154,6 +154,20 @@ const exportTarget = {
   timeoutMs: int(100, 120_000, 10_000, ' ms'),
 };
 
+/**
+ * An export's `instance` or `job`: a label value on every series pushed, held to a tag
+ * value's rules (engine/registry.ts). Taken as given, an instance read from /etc/hostname
+ * (`readFileSync(…, 'utf8')`, its line break included) pushed every series as
+ * `instance="web-1\n"`, beside the `web-1` a scrape names, and a lone surrogate has no UTF-8
+ * form, which an OpenTelemetry collector refuses, and with it every request (until 2026-12-03).
+ */
+const labelValue = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(256, { error: 'must be at most 256 characters' })
+  .refine((v) => !/[\x00-\x1f\x7f]/.test(v), { error: 'must not contain control characters (a line break, a tab): it is a label value of every series pushed' })
+  .refine((v) => v.isWellFormed(), { error: 'must be well-formed Unicode: it holds a lone UTF-16 surrogate' });
+
 export const ExportOptionsSchema = z.strictObject({
   /** Prometheus remote_write 1.0 receivers (Prometheus with --web.enable-remote-write-receiver, Mimir, Thanos, VictoriaMetrics). */
   remoteWrite: z.array(z.strictObject(exportTarget), { error: 'must be an array of { url, headers?, intervalMs? }' }).max(4, { error: 'must list at most 4 endpoints' }).default([]),
@@ -163,9 +177,9 @@ export const ExportOptionsSchema = z.strictObject({
     .max(4, { error: 'must list at most 4 endpoints' })
     .default([]),
   /** The `instance` label and OTLP's service.instance.id (default: host:pid, or host:app-N under PM2). */
-  instance: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).optional(),
+  instance: labelValue.optional(),
   /** The `job` label and OTLP's service.name. */
-  job: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(256, { error: 'must be at most 256 characters' }).default('perfwatch'),
+  job: labelValue.default('perfwatch'),
   /** Histogram bounds of the distributions, as /metrics' histogramBuckets (the same default): give both the same to push what is scraped. */
   histogramBuckets: z
     .array(z.number({ error: 'must be finite numbers' }).finite({ error: 'must be finite numbers' }), { error: 'must be an array of numbers' })
