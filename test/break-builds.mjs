@@ -3749,6 +3749,17 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts in a host that turned require() of ES modules off'],
   },
+  {
+    name: 'control statements built on the host thread',
+    what: "the host's thread turns each control change into its statements (a msgpack body in a 2 KiB buffer of its own) and posts them: an alert storm of 10,000 series held the host's event loop for seconds",
+    edits: [
+      { find: "import { countControl, readControlState } from '../storage/control.js';", replace: "import { countControl, readControlState, statementsOf } from '../storage/control.js';" },
+      { find: 'await link.commit(ops);', replace: 'await link.commit(ops.flatMap(statementsOf) as never);' },
+      { find: 'commit: (ops) => work((s) => s.commit(ops.flatMap(statementsOf))),', replace: 'commit: (ops) => work((s) => s.commit(ops as never)),' },
+    ],
+    tests: ['alert-storm.test.ts'],
+    mustFail: ["hands the storage actor its transitions as they are: a commit of 2,000 firing alerts copies under 1 KiB for each transition and alert state from the host's thread"],
+  },
 ];
 
 function parseArgs(argv) {
