@@ -3860,6 +3860,22 @@ export const BREAKS = [
     edits: [{ find: 'const delta = total - this.recorded[i]![k];', replace: 'const delta = s[k] - seen[k];' }],
     tests: ['export-status.test.ts'],
     mustFail: ['counts in monitor_export_sent the last export made at stop(), once the monitor starts again'],
+    name: 'control statements built on the host thread',
+    what: "the host's thread turns each control change into its statements (a msgpack body in a 2 KiB buffer of its own) and posts them: an alert storm of 10,000 series held the host's event loop for seconds",
+    edits: [
+      { find: "import { countControl, readControlState } from '../storage/control.js';", replace: "import { countControl, readControlState, statementsOf } from '../storage/control.js';" },
+      { find: 'await link.commit(ops);', replace: 'await link.commit(ops.flatMap(statementsOf) as never);' },
+      { find: 'commit: (ops) => work((s) => s.commit(ops.flatMap(statementsOf))),', replace: 'commit: (ops) => work((s) => s.commit(ops as never)),' },
+    ],
+    tests: ['alert-storm.test.ts'],
+    mustFail: ["hands the storage actor its transitions as they are: a commit of 2,000 firing alerts copies under 1 KiB for each transition and alert state from the host's thread"],
+  },
+  {
+    name: 'report ended by stop() says the pool',
+    what: "a report running or queued when stop() ends the report threads fails with ReportFailedError 'the report task failed: Terminating worker thread', which does not say the host's own stop() ended it, nor that asking again works",
+    edits: [{ find: 'if (this.closedPools.has(pool)) throw new ReportAbortedError(STOPPED_RULE);', replace: '' }],
+    tests: ['reports.test.ts'],
+    mustFail: ["fails with ReportAbortedError saying the monitor was stopped, not the pool's words, and a report asked after stop() is served"],
   },
 ];
 

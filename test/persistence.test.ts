@@ -17,6 +17,8 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor, StorageError, type AlertTransition, type MonitorOptions } from '../dist/src/index.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { McpFront } from '../dist/src/mcp/server.js';
+import type { ControlOp } from '../dist/src/actors/protocols.js';
+import { statementsOf } from '../dist/src/storage/control.js';
 import { openSchema } from '../dist/src/storage/schema.js';
 import { waitFor } from './helpers.js';
 
@@ -68,11 +70,11 @@ function cacheTraffic(m: PerformanceMonitor, knob: { value: number }): NodeJS.Ti
 /** What the storage actor answered (rules and transitions committed) and what the monitor acknowledged, in order. */
 function acknowledgements(m: PerformanceMonitor): string[] {
   const order: string[] = [];
-  const link = (m as unknown as { storage: { commit(ops: { sql: string }[]): Promise<number> } }).storage;
+  const link = (m as unknown as { storage: { commit(ops: ControlOp[]): Promise<number> } }).storage;
   const commit = link.commit.bind(link);
   link.commit = async (ops) => {
     const changes = await commit(ops);
-    for (const op of ops) if (/^(INSERT|DELETE).* (alert_rule|alert_transition) /.test(op.sql)) order.push(`${op.sql.split(' ')[0]} ${/alert_\w+/.exec(op.sql)![0]} committed`);
+    for (const op of ops.flatMap(statementsOf)) if (/^(INSERT|DELETE).* (alert_rule|alert_transition) /.test(op.sql)) order.push(`${op.sql.split(' ')[0]} ${/alert_\w+/.exec(op.sql)![0]} committed`);
     return changes;
   };
   m.on('alert', (t: AlertTransition) => order.push(`${t.to} emitted`));

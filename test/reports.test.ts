@@ -161,6 +161,28 @@ describe('a hung report task', () => {
   });
 });
 
+describe('a report that stop() ends', () => {
+  it("fails with ReportAbortedError saying the monitor was stopped, not the pool's words, and a report asked after stop() is served", async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, reports: { threads: 1 } });
+    await m.start();
+    m.record('queue_size', 3);
+    await m.flush();
+    // The pool's only thread is busy for good: the report waits behind it when stop() comes.
+    await m.injectFault('hang', 'reports');
+    const asked = m.generateReport().then(
+      () => null,
+      (error: unknown) => error,
+    );
+    await m.stop();
+    const error = await asked;
+    expect(error).toBeInstanceOf(ReportAbortedError);
+    expect((error as Error).message).toMatch(/the monitor was stopped while the report ran or waited/);
+    expect((error as Error).message).not.toMatch(/Terminating worker thread/);
+    const again = (await m.generateReport()) as PerformanceReport;
+    expect(again.series.find((s) => s.name === 'queue_size')?.count).toBe(1);
+  });
+});
+
 describe('baselines a page at a time', () => {
   // At 10,000 series the status answer's baselines took 1.5-3.2 s: it learned every series'
   // baseline to show the first few. A page is learned alone, and counted without learning.

@@ -20,6 +20,7 @@ import { Registry, STORAGE_LOCK_TAG, withoutStaleLocks } from '../src/engine/reg
 import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
+import { statementsOf } from '../src/storage/control.js';
 import { packHistories, packedBuffers } from '../src/storage/histories.js';
 import { StorageService } from '../src/storage/service.js';
 
@@ -100,7 +101,7 @@ const api: StorageActorApi = {
   subscribe(s) {
     sink = s;
   },
-  commit: (ops) => work((s) => s.commit(ops)),
+  commit: (ops) => work((s) => s.commit(ops.flatMap(statementsOf))),
   query: (sql, params) => work((s) => s.query(sql, params)),
   flush: () => work((s) => s.flush(true)),
   flushSeqs: (seqs, last) => {

@@ -25,7 +25,7 @@ import type { StoredRollups } from '../storage/rollups.js';
 import type { PackedHistories } from '../storage/histories.js';
 import type { HubSeq } from '../storage/hub-seqs.js';
 import type { RestoreFailures } from '../storage/restore.js';
-import type { StorageOp, StorageStatus } from '../storage/service.js';
+import type { StorageStatus } from '../storage/service.js';
 import type { ExporterStatus } from '../export/endpoint.js';
 import type { ExportConfig } from '../export/service.js';
 
@@ -163,13 +163,15 @@ export type StorageSink = (event: StorageEvent) => void;
  *
  * - `opened()`: null once the database is open and migrated, else the StorageError's path and
  *   rule (the coordinator's start() then fails with it). Ask it first.
- * - `commit(ops)`: runs the statements in ONE transaction and resolves with the rows changed
- *   once it is committed (durable against a crash of the process: WAL, synchronous=NORMAL);
- *   rejects with SQLite's error, rolled back, when it cannot be (full disk, …). This is how
- *   other modules persist their state: acknowledge a change only after `commit` resolved.
- *   Statements are prepared once per distinct SQL text and reused; pass values as `params`
- *   (`?` placeholders), never spliced into the SQL. Tables come from migrations appended to
- *   MIGRATIONS in src/storage/schema.ts.
+ * - `commit(ops)`: runs the control state's changes in ONE transaction and resolves with the
+ *   rows changed once it is committed (durable against a crash of the process: WAL,
+ *   synchronous=NORMAL); rejects with SQLite's error, rolled back, when it cannot be (full
+ *   disk, …). This is how other modules persist their state: acknowledge a change only after
+ *   `commit` resolved. The actor turns each change into its statements (src/storage/control.ts:
+ *   msgpack bodies, statements prepared once per SQL text): the host's thread posts the
+ *   changes as they are, and an alert storm's batch of thousands of transitions costs it their
+ *   copy alone, not their encoding and the copy of a 2 KiB buffer for each. Tables come from
+ *   migrations appended to MIGRATIONS in src/storage/schema.ts.
  * - `query(sql, params)`: rows of a read-only statement, each an array in column order
  *   (restoring state on start).
  * - `flush()`: writes the store's new rollups now, the open minutes as rows and the journal
@@ -194,7 +196,7 @@ export interface StorageActorApi {
   ready(): number;
   opened(): { path: string; rule: string } | null;
   subscribe(sink: StorageSink): void;
-  commit(ops: StorageOp[]): number;
+  commit(ops: ControlOp[]): number;
   query(sql: string, params?: SqlValue[]): SqlValue[][];
   flush(): boolean;
   flushSeqs(seqs: HubSeq[], last: boolean): boolean;

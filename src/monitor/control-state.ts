@@ -12,7 +12,7 @@ import type { Registry } from '../engine/registry.js';
 import type { Optimizer, OptimizerDeps } from '../optimizer/optimizer.js';
 import type { ReportService } from '../reports/service.js';
 import type { Baseline } from '../reports/types.js';
-import { countControl, readControlState, statementsOf, type ControlStatement } from '../storage/control.js';
+import { countControl, readControlState } from '../storage/control.js';
 import type { SqlValue } from '../storage/driver.js';
 import { acquireLock } from '../storage/lock.js';
 import { ControlLog, type ControlLogStatus } from './control-log.js';
@@ -41,7 +41,7 @@ export interface ControlParts {
 /** What this needs of the storage link: the file, and the storage actor's commit and query. */
 export interface ControlStorage {
   readonly file: string;
-  commit(ops: ControlStatement[]): Promise<number>;
+  commit(ops: ControlOp[]): Promise<number>;
   query(sql: string, params?: SqlValue[]): Promise<SqlValue[][]>;
 }
 
@@ -55,7 +55,7 @@ export class ControlState {
     this.link = link;
     this.log = new ControlLog({
       commit: async (ops) => {
-        await link.commit(ops.flatMap(statementsOf));
+        await link.commit(ops);
       },
       path: link.file,
       retryMs: RETRY_MS,

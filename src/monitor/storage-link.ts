@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
-import type { StorageActorApi, StorageEvent } from '../actors/protocols.js';
+import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
@@ -30,7 +30,7 @@ import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { acquireLock, type DirLock } from '../storage/lock.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
-import type { StorageOp, StorageStatus } from '../storage/service.js';
+import type { StorageStatus } from '../storage/service.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -245,8 +245,8 @@ export class StorageLink {
     };
   }
 
-  /** Runs statements in one transaction, resolved once committed (see StorageActorApi.commit). */
-  commit(ops: StorageOp[]): Promise<number> {
+  /** Runs the control state's changes in one transaction, resolved once committed (see StorageActorApi.commit). */
+  commit(ops: ControlOp[]): Promise<number> {
     return this.actor.call((a) => a.commit(ops));
   }
 

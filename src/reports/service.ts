@@ -34,6 +34,8 @@ import type { CaptureNote } from '../profiling/schema.js';
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
+/** Why a report fails that stop() ended (close()). */
+const STOPPED_RULE = "the monitor was stopped while the report ran or waited: stop() ends the report threads. Ask again: a stopped monitor's data stays readable";
 const TIME_ERROR = 'must be a Date or a finite number of ms since the epoch';
 const TIME_RANGE_ERROR = 'must be within ±8.64e15 ms of the epoch (the range of a Date)';
 
@@ -118,6 +120,8 @@ export class ReportService {
   private poolThreads = 0;
   /** Pools dropped because a thread could not start, with the error that said so. */
   private readonly failedPools = new WeakMap<Piscina<ReportTask, ReportTaskResult>, Error>();
+  /** Pools close() ended: their tasks fail with STOPPED_RULE, not the pool's "Terminating worker thread". */
+  private readonly closedPools = new WeakSet<Piscina<ReportTask, ReportTaskResult>>();
   private configured: number;
   private cap: number | undefined;
   private latestReport: PerformanceReport | undefined;
@@ -260,10 +264,13 @@ export class ReportService {
     });
   }
 
+  /** stop(): ends the pool's threads; the reports running or queued on it fail saying so. */
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
-    await pool?.destroy();
+    if (!pool) return;
+    this.closedPools.add(pool);
+    await pool.destroy();
   }
 
   private ensurePool(): Piscina<ReportTask, ReportTaskResult> {
@@ -355,6 +362,7 @@ export class ReportService {
       if (timeout.signal.aborted || signal?.aborted) this.replaceAbortedThread(pool);
       if (timeout.signal.aborted) throw new ReportTimeoutError(this.deps.timeoutMs);
       if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw new ReportAbortedError();
+      if (this.closedPools.has(pool)) throw new ReportAbortedError(STOPPED_RULE);
       const failed = this.failedPools.get(pool);
       if (failed) throw new ReportFailedError(`a report thread could not start (${failed.message}); the next report starts another`);
       throw new ReportFailedError(error instanceof Error ? error.message : String(error));
