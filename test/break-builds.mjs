@@ -2511,7 +2511,7 @@ export const BREAKS = [
   {
     name: 'serve dies of EPIPE',
     what: "perfwatch serve piped into a reader that leaves (perfwatch serve | head) dies of the unhandled EPIPE, a stack trace and exit code 1, without stopping its monitor",
-    edits: [{ find: "      if (error.code === 'EPIPE') shutdown('EPIPE');\n      else process", replace: '      throw error;\n      process' }],
+    edits: [{ find: "      if (error.code === 'EPIPE') shutdown('EPIPE');", replace: '      throw error;' }],
     tests: ['cli.test.ts'],
     mustFail: ['serve stops quietly with 0 when the reader of its output goes away (perfwatch serve | head)'],
   },
@@ -3748,6 +3748,13 @@ export const BREAKS = [
     edits: [{ find: "if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;", replace: 'throw error;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts in a host that turned require() of ES modules off'],
+  },
+  {
+    name: 'CLI dies of EPIPE',
+    what: "perfwatch report (or profile, bench) piped into a reader that left before the output ended (perfwatch report | head -1) dies of the unhandled EPIPE: a stack trace on stderr and exit code 1",
+    edits: [{ find: "  if (error.code !== 'EPIPE') process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\\n`);", replace: '  throw error;' }],
+    tests: ['cli-epipe.test.ts'],
+    mustFail: ['report ends quietly with 0 when the reader of its output is gone (perfwatch report | head -1)'],
   },
 ];
 

@@ -109,6 +109,13 @@ async function main(argv: string[]): Promise<number> {
   return spec.run(values as never);
 }
 
+// A reader that left before the output ended (`perfwatch report | head -1`) wants no more of it:
+// without a listener the EPIPE is an uncaught error, a stack trace and exit code 1. The command
+// runs to its end (a report ends its session; serve stops its monitor, serve.ts).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

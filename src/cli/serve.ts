@@ -176,11 +176,10 @@ export async function serve(args: ServeArgs): Promise<number> {
           () => resolve(1),
         );
     };
-    // Piped into a reader that left (`perfwatch serve | head`): stop as on a signal, quietly,
-    // instead of dying of the unhandled EPIPE with a stack trace (and the samples since the last flush).
+    // Piped into a reader that left (`perfwatch serve | head`): stop as on a signal, quietly
+    // (main.ts keeps the EPIPE from being an uncaught error), instead of printing rows to no one.
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') shutdown('EPIPE');
-      else process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
     });
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
