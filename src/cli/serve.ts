@@ -130,6 +130,18 @@ export async function serve(args: ServeArgs): Promise<number> {
     throw new InvalidArgumentError('--mcp-http', 'is the port of --http, whose server serves the MCP tools at /mcp too: leave --mcp-http out, or give it another port', { value: mcpPort, first: true });
   }
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
+  // Ctrl-C (or SIGTERM) from here on stops the monitor cleanly, during its start too (seconds
+  // on a busy machine or with a large dataDir), where Node's default ended the process without
+  // stop(): the next start on the dataDir warned that its monitor had been killed. A signal
+  // before the start is done is acted on once it is (below).
+  let early: string | undefined;
+  let onSignal = (signal: string): void => {
+    if (early !== undefined) return;
+    early = signal;
+    process.stdout.write(`perfwatch: ${signal} while starting: stopping once the monitor has started\n`);
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
     mcpPort === undefined
@@ -181,12 +193,12 @@ export async function serve(args: ServeArgs): Promise<number> {
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') shutdown('EPIPE');
     });
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    onSignal = shutdown;
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
     if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access(mcpHttp.status())})\n`);
     const hub = monitor.status().hub;
     if (hub?.role === 'hub') process.stdout.write(`perfwatch serve: the hub of other monitors at ${hub.address}\n`);
     if (http) process.stdout.write(`perfwatch serve: dashboard at ${http.url} (and /metrics, /api/*, MCP at ${http.mcpUrl}; ${access(http.status().mcp)})\n`);
+    if (early !== undefined) shutdown(early);
   });
 }
