@@ -633,7 +633,7 @@ export const BREAKS = [
   {
     name: 'CLI unreachable without the cause',
     what: 'perfwatch profile/report --url say only "fetch failed" when the endpoint cannot be reached',
-    edits: [{ find: "return `cannot reach an MCP endpoint at ${url.href}: ${e.message}${cause ? ` (${cause})` : ''}`;", replace: 'return `cannot reach an MCP endpoint at ${url.href}: ${e.message}`;' }],
+    edits: [{ find: "${cause ? ` (${shown(cause)})` : ''}`;", replace: '`;' }],
     tests: ['cli.test.ts'],
     mustFail: ['say why an endpoint cannot be reached'],
   },
@@ -3056,7 +3056,7 @@ export const BREAKS = [
   {
     name: 'a web page taken for an unreachable endpoint',
     what: "`perfwatch profile --url` and `report --url` at a server that answers with a web page (the service's own port) say they cannot reach an MCP endpoint there, and only the SDK's \"Unexpected content type\": nothing says the server answered, nor where the endpoint is",
-    edits: [{ find: "  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type')) {", replace: "  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type: none')) {" }],
+    edits: [{ find: "typeof e.message === 'string' && e.message.startsWith('Unexpected content type') ?", replace: "typeof e.message === 'string' && e.message.startsWith('Unexpected content type: none') ?" }],
     tests: ['cli.test.ts'],
     mustFail: ['profile and report --url say that a server which answered is not an MCP endpoint, and where one is'],
   },
@@ -3765,6 +3765,16 @@ export const BREAKS = [
     ],
     tests: ['cli-signals.test.ts'],
     mustFail: ['serve stops its monitor cleanly on SIGINT during the start', 'serve stops its monitor cleanly on SIGTERM during the start'],
+  },
+  {
+    name: "endpoint's answer shown whole",
+    what: "perfwatch report and profile --url show what a server answered whole: an error body of megabytes became a line of megabytes on stderr, and JSON that is not JSON-RPC a 4 KB multi-line list of schema issues, said as 'cannot reach'",
+    edits: [
+      { find: "  const line = text.replace(/\\s+/g, ' ').trim();\n  return line.length <= SAID_MAX", replace: '  const line = text;\n  return true' },
+      { find: "const notMcp = e.name === 'ZodError' ? 'its JSON is not JSON-RPC' :", replace: 'const notMcp =' },
+    ],
+    tests: ['cli-endpoint-answers.test.ts'],
+    mustFail: ['with a body of megabytes said in one line of bounded length', 'answering JSON that is not JSON-RPC is not an MCP endpoint'],
   },
 ];
 
