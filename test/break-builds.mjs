@@ -3776,6 +3776,13 @@ export const BREAKS = [
     tests: ['cli-endpoint-answers.test.ts'],
     mustFail: ['with a body of megabytes said in one line of bounded length', 'answering JSON that is not JSON-RPC is not an MCP endpoint'],
   },
+  {
+    name: 'unknown command without the one meant',
+    what: "perfwatch serv (a typo of a command) answers unknown command and the whole help, 25 lines, naming no command it may have meant",
+    edits: [{ find: "const near = closeName(command, names);", replace: 'const near = undefined as string | undefined;' }],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['answers a mistyped command in one line with the command it meant'],
+  },
 ];
 
 function parseArgs(argv) {

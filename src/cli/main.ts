@@ -11,6 +11,8 @@ import { report, REPORT_HELP } from './report.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { profile, PROFILE_HELP } from './profile.js';
 import { VERSION } from '../version.js';
+import { describeValue } from '../errors.js';
+import { closeName } from '../suggest.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -98,7 +100,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!spec) {
-    process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
+    // One line, as for an unknown flag, with the command a typo meant (`perfwatch serv`).
+    const names = Object.keys(COMMANDS);
+    const near = closeName(command, names);
+    process.stderr.write(`perfwatch: unknown command ${describeValue(command)}${near ? ` (did you mean ${near}?)` : ''}; the commands: ${names.join(', ')}; see perfwatch --help\n`);
     return 2;
   }
   const values = parseFlags(command, rest, { ...spec.options, help: { type: 'boolean', short: 'h' } });
