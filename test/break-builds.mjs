@@ -3783,6 +3783,20 @@ export const BREAKS = [
     tests: ['cli-usage.test.ts'],
     mustFail: ['answers a mistyped command in one line with the command it meant'],
   },
+  {
+    name: '--url credentials passed to fetch',
+    what: "perfwatch report/profile --url http://user:pass@host/mcp go to fetch, which refuses the URL in a message that repeats the password, said as 'cannot reach an MCP endpoint'",
+    edits: [{ find: "if (url.username !== '' || url.password !== '') return", replace: 'if (url.username === url.href) return' }],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['refuses a --url with a user and password without repeating them'],
+  },
+  {
+    name: 'empty --metrics left to the tool',
+    what: "perfwatch report --metrics '' runs the monitor, then fails with the tool's error naming its argument metric_types and its code (PW_ERR_INVALID_ARG: metric_types must list …), not the flag",
+    edits: [{ find: 'if (metricTypes?.length === 0) return fail(', replace: 'if (metricTypes?.length === -1) return fail(' }],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['names --metrics, not the tool argument behind it, when it lists no name'],
+  },
 ];
 
 function parseArgs(argv) {

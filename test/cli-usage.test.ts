@@ -14,4 +14,22 @@ describe('perfwatch CLI usage errors', () => {
     }
     await expect(cli('xyz')).rejects.toMatchObject({ code: 2, stderr: `perfwatch: unknown command "xyz"; ${COMMANDS}\n` });
   });
+
+  it('refuses a --url with a user and password without repeating them, and says how the token is given', async () => {
+    for (const command of ['report', 'profile']) {
+      await expect(cli(command, '--url', 'http://admin:s3cret-pass@127.0.0.1:7071/mcp'), command).rejects.toMatchObject({
+        code: 2,
+        stderr: 'perfwatch: --url must not carry a user or password (http://user:pass@…): the endpoint takes a bearer token, given with --token or PERFWATCH_TOKEN\n',
+      });
+    }
+  });
+
+  it('names --metrics, not the tool argument behind it, when it lists no name', async () => {
+    for (const given of ['', ' , ']) {
+      await expect(cli('report', '--for', '1', '--metrics', given), JSON.stringify(given)).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: --metrics must list at least one metric name, comma-separated (leave it out for every metric), got ${JSON.stringify(given)}\n`,
+      });
+    }
+  });
 });

@@ -11,7 +11,8 @@ import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { loadConfig } from '../config/load.js';
-import { connectRemote } from './remote.js';
+import { connectRemote, remoteUrl } from './remote.js';
+import { describeValue } from '../errors.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
 
@@ -114,6 +115,7 @@ export async function report(args: ReportArgs): Promise<number> {
   const window = args.window === undefined ? 60 : Number(args.window);
   if (!Number.isFinite(window) || window < 1 || window > 86_400) return fail(`--window must be a number of seconds from 1 to 86400, got ${args.window}`);
   const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (metricTypes?.length === 0) return fail(`--metrics must list at least one metric name, comma-separated (leave it out for every metric), got ${describeValue(args.metrics)}`);
 
   const client = new Client({ name: 'perfwatch-report', version: '1.0.0' });
   const metricsArgs = { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) };
@@ -123,12 +125,8 @@ export async function report(args: ReportArgs): Promise<number> {
   /** The run of a monitor here (--for): how long, and the monitor. */
   let local: { seconds: number; monitor: PerformanceMonitor } | undefined;
   if (args.url !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(args.url);
-    } catch {
-      return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
-    }
+    const url = remoteUrl(args.url);
+    if (typeof url === 'string') return fail(url);
     const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));
     if (typeof remote === 'string') return fail(remote);
     end = () => remote.end();
