@@ -65,6 +65,7 @@ const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string
       url: string('a URL such as http://127.0.0.1:7071/mcp'),
       for: string('a number of seconds from 1 to 3600'),
       metrics: string('comma-separated metric names'),
+      offset: string('an integer from 0'),
       window: string('a number of seconds from 1 to 86400'),
       token: string('a bearer token'),
       format: string(FORMAT),
