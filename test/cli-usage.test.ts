@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CLI } from './mcp-helpers.js';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CLI, quietConfig } from './mcp-helpers.js';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { timeout: 60_000 });
@@ -31,5 +33,17 @@ describe('perfwatch CLI usage errors', () => {
         stderr: `perfwatch: --metrics must list at least one metric name, comma-separated (leave it out for every metric), got ${JSON.stringify(given)}\n`,
       });
     }
+  });
+
+  it('names --hub, not the option hub.listen behind it, when its socket path cannot be used', async () => {
+    const missing = join(tmpdir(), 'perfwatch-no-such-dir', 'hub.sock');
+    await expect(cli('serve', '--hub', missing, '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: `perfwatch: --hub ${missing}: its folder ${dirname(missing)} does not exist: create it or choose another path\n`,
+    });
+    await expect(cli('serve', '--hub', join(tmpdir(), 'a'.repeat(200)), '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^perfwatch: --hub must be at most 107 bytes \(the limit of a Unix socket path\), not \d+, got a string of \d+ characters\n$/),
+    });
   });
 });

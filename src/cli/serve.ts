@@ -121,7 +121,15 @@ export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
   const every = args.every === undefined ? 3 : intFlag(args.every, '--every', 1, 3600, 'seconds');
-  const monitor = cliMonitor(options);
+  // The socket's errors (its length here, its folder at the start) are said of the flag that
+  // gave it, not of the option hub.listen, which the CLI has not.
+  const asHubFlag = (error: unknown): unknown => (args.hub !== undefined && error instanceof PerfwatchError && error.field === 'hub.listen' ? error.withField('--hub') : error);
+  let monitor: PerformanceMonitor;
+  try {
+    monitor = cliMonitor(options);
+  } catch (error) {
+    throw asHubFlag(error);
+  }
   const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
   const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
   // One port on one address for both fronts: the second server failed on the port the first had
@@ -160,7 +168,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   // servers listening: the process would stay up serving a stopped monitor, its error printed once.
   await monitor.start().catch(async (error: unknown) => {
     await Promise.all([mcpHttp?.close(), http?.close()]);
-    throw error;
+    throw asHubFlag(error);
   });
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
