@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PerformanceMonitor } from '../dist/src/index.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
 const HELD_START = fileURLToPath(new URL('./fixtures/held-start.mjs', import.meta.url));
@@ -32,4 +33,26 @@ describe('perfwatch serve and signals', () => {
       expect(stderr).toContain('held-start: stopped');
     });
   }
+
+  it("profile --url ends its session on the endpoint on SIGINT in the capture, as its end does, and exits 130", async () => {
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    const server = await monitor.serveMcp({ port: 0 });
+    try {
+      const child = spawn(process.execPath, [CLI, 'profile', '--url', server.url, '--seconds', '60'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      const capturing = new Promise<void>((resolve) => child.stderr.on('data', (c: string) => ((stderr += c), stderr.includes('capturing a cpu profile') && resolve())));
+      const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+      await capturing;
+      expect(server.status().sessions.count).toBe(1);
+      child.kill('SIGINT');
+      expect(await exit).toEqual([130, null]);
+      expect(stderr).toContain('perfwatch: SIGINT, ending the session at ');
+      expect(server.status().sessions.count).toBe(0);
+    } finally {
+      await server.close();
+      await monitor.stop();
+    }
+  });
 });

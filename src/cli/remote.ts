@@ -47,12 +47,22 @@ export async function connectRemote(client: Client, url: URL, token: string | un
     await client.close().catch(() => {});
     return unreachable(url, error);
   }
-  return {
-    async end() {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-      await client.close();
-    },
+  const end = async (): Promise<void> => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    await client.close();
   };
+  // Ctrl-C in a run (a profile of a minute, say) ends the session too, as a run's end does,
+  // before the process ends as the signal would have ended it: Node's default left the session
+  // in one of the endpoint's places until sessionIdleMs.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\nperfwatch: ${signal}, ending the session at ${url.host}\n`);
+    void end().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { end };
 }
