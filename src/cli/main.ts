@@ -11,6 +11,8 @@ import { report, REPORT_HELP } from './report.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { profile, PROFILE_HELP } from './profile.js';
 import { VERSION } from '../version.js';
+import { describeValue } from '../errors.js';
+import { closeName } from '../suggest.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -63,6 +65,7 @@ const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string
       url: string('a URL such as http://127.0.0.1:7071/mcp'),
       for: string('a number of seconds from 1 to 3600'),
       metrics: string('comma-separated metric names'),
+      offset: string('an integer from 0'),
       window: string('a number of seconds from 1 to 86400'),
       token: string('a bearer token'),
       format: string(FORMAT),
@@ -98,7 +101,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (!spec) {
-    process.stderr.write(`perfwatch: unknown command "${command}"\n\n${HELP}`);
+    // One line, as for an unknown flag, with the command a typo meant (`perfwatch serv`).
+    const names = Object.keys(COMMANDS);
+    const near = closeName(command, names);
+    process.stderr.write(`perfwatch: unknown command ${describeValue(command)}${near ? ` (did you mean ${near}?)` : ''}; the commands: ${names.join(', ')}; see perfwatch --help\n`);
     return 2;
   }
   const values = parseFlags(command, rest, { ...spec.options, help: { type: 'boolean', short: 'h' } });
@@ -108,6 +114,13 @@ async function main(argv: string[]): Promise<number> {
   }
   return spec.run(values as never);
 }
+
+// A reader that left before the output ended (`perfwatch report | head -1`) wants no more of it:
+// without a listener the EPIPE is an uncaught error, a stack trace and exit code 1. The command
+// runs to its end (a report ends its session; serve stops its monitor, serve.ts).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -7,7 +7,7 @@
 import { Client } from '@modelcontextprotocol/client';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/schema.js';
-import { connectRemote } from './remote.js';
+import { connectRemote, remoteUrl } from './remote.js';
 
 export const PROFILE_HELP = `Usage: perfwatch profile --url <url> [options]
 
@@ -48,12 +48,8 @@ function fail(message: string): number {
 
 export async function profile(args: ProfileArgs): Promise<number> {
   if (args.url === undefined) return fail('--url is required: the MCP endpoint of the service to profile, e.g. http://127.0.0.1:7071/mcp');
-  let url: URL;
-  try {
-    url = new URL(args.url);
-  } catch {
-    return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
-  }
+  const url = remoteUrl(args.url);
+  if (typeof url === 'string') return fail(url);
   const seconds = args.seconds === undefined ? DEFAULT_SECONDS : Number(args.seconds);
   if (!Number.isFinite(seconds) || seconds < MIN_SECONDS || seconds > MAX_SECONDS) return fail(`--seconds must be a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}, got ${args.seconds}`);
   const kind = args.kind ?? 'cpu';

@@ -11,6 +11,8 @@
  */
 import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { unreachable } from './unreachable.js';
+import { describeValue } from '../errors.js';
+import { TOKEN_ENV } from '../mcp/http-options.js';
 
 /** How long the end waits for the server to delete the session: the run's answer is printed already. */
 const END_TIMEOUT_MS = 2_000;
@@ -18,6 +20,22 @@ const END_TIMEOUT_MS = 2_000;
 export interface Remote {
   /** Deletes the session on the server (at most END_TIMEOUT_MS; a failure only leaves it to expire), then closes the client. */
   end(): Promise<void>;
+}
+
+/**
+ * The URL of --url, or the line that says why it is none: not a URL, or one with a user and
+ * password, which fetch refuses in a message that repeats them (and the endpoint takes a
+ * bearer token, not Basic credentials). Neither line echoes the password.
+ */
+export function remoteUrl(value: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `--url must be a URL such as http://127.0.0.1:7071/mcp, got ${describeValue(value)}`;
+  }
+  if (url.username !== '' || url.password !== '') return `--url must not carry a user or password (http://user:pass@…): the endpoint takes a bearer token, given with --token or ${TOKEN_ENV}`;
+  return url;
 }
 
 /** Connects `client` to the endpoint at `url`; on failure, the line that says why (unreachable()). */
@@ -29,12 +47,22 @@ export async function connectRemote(client: Client, url: URL, token: string | un
     await client.close().catch(() => {});
     return unreachable(url, error);
   }
-  return {
-    async end() {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-      await client.close();
-    },
+  const end = async (): Promise<void> => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    await client.close();
   };
+  // Ctrl-C in a run (a profile of a minute, say) ends the session too, as a run's end does,
+  // before the process ends as the signal would have ended it: Node's default left the session
+  // in one of the endpoint's places until sessionIdleMs.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\nperfwatch: ${signal}, ending the session at ${url.host}\n`);
+    void end().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { end };
 }

@@ -11,7 +11,9 @@ import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { loadConfig } from '../config/load.js';
-import { connectRemote } from './remote.js';
+import { connectRemote, remoteUrl } from './remote.js';
+import { describeValue } from '../errors.js';
+import { intFlag } from './args.js';
 
 export const REPORT_HELP = `Usage: perfwatch report [options]
 
@@ -27,6 +29,8 @@ Where the data comes from (one of):
 Options:
   --metrics <names>   the closing list of metrics: only these, comma-separated
                       (the report above covers every metric)
+  --offset <n>        the closing list from its n-th series on (it shows 1000 at most; it
+                      says the offset of the next page)
   --window <seconds>  the recent window summarised per metric, 1 to 86400 (default 60)
   --token <t>         --url's bearer token, when the endpoint has one (default: $${TOKEN_ENV})
   --format <f>        text (default) or json
@@ -41,6 +45,7 @@ export interface ReportArgs {
   url?: string;
   for?: string;
   metrics?: string;
+  offset?: string;
   window?: string;
   token?: string;
   format?: string;
@@ -86,6 +91,9 @@ async function countdown(seconds: number): Promise<void> {
   if (tty) process.stderr.write(`\rperfwatch report: monitored this machine for ${seconds} s\n`);
 }
 
+/** get_performance_metrics' words for the page after the one shown (src/mcp/format.ts). */
+const PAGE_HINT = /pass offset (\d+) for the next page \(limit: up to 1000 a page\), or metric_types or tags to choose/;
+
 function fail(message: string): number {
   process.stderr.write(`perfwatch: ${message}\n`);
   return 2;
@@ -114,21 +122,19 @@ export async function report(args: ReportArgs): Promise<number> {
   const window = args.window === undefined ? 60 : Number(args.window);
   if (!Number.isFinite(window) || window < 1 || window > 86_400) return fail(`--window must be a number of seconds from 1 to 86400, got ${args.window}`);
   const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (metricTypes?.length === 0) return fail(`--metrics must list at least one metric name, comma-separated (leave it out for every metric), got ${describeValue(args.metrics)}`);
 
   const client = new Client({ name: 'perfwatch-report', version: '1.0.0' });
-  const metricsArgs = { window, limit: 1000, ...(metricTypes ? { metric_types: metricTypes } : {}) };
+  const offset = args.offset === undefined ? undefined : intFlag(args.offset, '--offset', 0, Number.MAX_SAFE_INTEGER);
+  const metricsArgs = { window, limit: 1000, ...(offset !== undefined ? { offset } : {}), ...(metricTypes ? { metric_types: metricTypes } : {}) };
   /** Ends the client's session: a remote one is deleted on the server (remote.ts). */
   let end = (): Promise<void> => client.close();
   let cleanup = async (): Promise<void> => {};
   /** The run of a monitor here (--for): how long, and the monitor. */
   let local: { seconds: number; monitor: PerformanceMonitor } | undefined;
   if (args.url !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(args.url);
-    } catch {
-      return fail(`--url must be a URL such as http://127.0.0.1:7071/mcp, got ${args.url}`);
-    }
+    const url = remoteUrl(args.url);
+    if (typeof url === 'string') return fail(url);
     const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));
     if (typeof remote === 'string') return fail(remote);
     end = () => remote.end();
@@ -174,7 +180,9 @@ export async function report(args: ReportArgs): Promise<number> {
       process.stdout.write(`${JSON.stringify({ status: status.structuredContent, report: full.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
     } else {
       const text = (r: ToolResult): string => r.content.map((c) => c.text ?? '').join('\n');
-      process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(full)}\n\n${text(metrics)}\n`);
+      // The tool's paging hint names its own arguments; here they are flags.
+      const list = text(metrics).replace(PAGE_HINT, (_, next: string) => `pass --offset ${next} for the next page, or --metrics to choose`);
+      process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(full)}\n\n${list}\n`);
     }
     return 0;
   } finally {

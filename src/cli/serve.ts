@@ -121,7 +121,15 @@ export async function serve(args: ServeArgs): Promise<number> {
   const options = await cliOptions(args);
   if (args.hub !== undefined) options.hub = { ...(typeof options.hub === 'object' ? options.hub : {}), listen: args.hub, connect: undefined, cluster: undefined };
   const every = args.every === undefined ? 3 : intFlag(args.every, '--every', 1, 3600, 'seconds');
-  const monitor = cliMonitor(options);
+  // The socket's errors (its length here, its folder at the start) are said of the flag that
+  // gave it, not of the option hub.listen, which the CLI has not.
+  const asHubFlag = (error: unknown): unknown => (args.hub !== undefined && error instanceof PerfwatchError && error.field === 'hub.listen' ? error.withField('--hub') : error);
+  let monitor: PerformanceMonitor;
+  try {
+    monitor = cliMonitor(options);
+  } catch (error) {
+    throw asHubFlag(error);
+  }
   const mcpPort = args['mcp-http'] === undefined ? undefined : portFlag(args['mcp-http'], '--mcp-http', '--mcp-host');
   const httpPort = args.http === undefined ? undefined : portFlag(args.http, '--http', '--http-host');
   // One port on one address for both fronts: the second server failed on the port the first had
@@ -130,6 +138,18 @@ export async function serve(args: ServeArgs): Promise<number> {
     throw new InvalidArgumentError('--mcp-http', 'is the port of --http, whose server serves the MCP tools at /mcp too: leave --mcp-http out, or give it another port', { value: mcpPort, first: true });
   }
   const allowStateChanges = args['mcp-allow-state-changes'] === true;
+  // Ctrl-C (or SIGTERM) from here on stops the monitor cleanly, during its start too (seconds
+  // on a busy machine or with a large dataDir), where Node's default ended the process without
+  // stop(): the next start on the dataDir warned that its monitor had been killed. A signal
+  // before the start is done is acted on once it is (below).
+  let early: string | undefined;
+  let onSignal = (signal: string): void => {
+    if (early !== undefined) return;
+    early = signal;
+    process.stdout.write(`perfwatch: ${signal} while starting: stopping once the monitor has started\n`);
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
   // Served before the monitor starts, so that a refused option leaves nothing running.
   const mcpHttp =
     mcpPort === undefined
@@ -148,7 +168,7 @@ export async function serve(args: ServeArgs): Promise<number> {
   // servers listening: the process would stay up serving a stopped monitor, its error printed once.
   await monitor.start().catch(async (error: unknown) => {
     await Promise.all([mcpHttp?.close(), http?.close()]);
-    throw error;
+    throw asHubFlag(error);
   });
   const tty = process.stdout.isTTY === true;
   const header = row(COLUMNS);
@@ -176,18 +196,17 @@ export async function serve(args: ServeArgs): Promise<number> {
           () => resolve(1),
         );
     };
-    // Piped into a reader that left (`perfwatch serve | head`): stop as on a signal, quietly,
-    // instead of dying of the unhandled EPIPE with a stack trace (and the samples since the last flush).
+    // Piped into a reader that left (`perfwatch serve | head`): stop as on a signal, quietly
+    // (main.ts keeps the EPIPE from being an uncaught error), instead of printing rows to no one.
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') shutdown('EPIPE');
-      else process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
     });
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    onSignal = shutdown;
     // Announced once Ctrl-C is handled: a client (or test) that reads the URL may stop us at once.
     if (mcpHttp) process.stdout.write(`perfwatch serve: MCP over Streamable HTTP at ${mcpHttp.url} (${access(mcpHttp.status())})\n`);
     const hub = monitor.status().hub;
     if (hub?.role === 'hub') process.stdout.write(`perfwatch serve: the hub of other monitors at ${hub.address}\n`);
     if (http) process.stdout.write(`perfwatch serve: dashboard at ${http.url} (and /metrics, /api/*, MCP at ${http.mcpUrl}; ${access(http.status().mcp)})\n`);
+    if (early !== undefined) shutdown(early);
   });
 }

@@ -5,23 +5,37 @@
  * endpoint that answered 401 was reached: it refused the token (none, or another), and the
  * user needs the token, not another URL. Any other HTTP error was an answer too (503: its
  * sessions are all taken), said with the server's own message, not as "cannot reach"; so is
- * an answer that is no MCP endpoint's (a web page), said as such.
+ * an answer that is no MCP endpoint's (a web page, JSON that is not JSON-RPC), said as such.
+ * What the server said is shown on one line of at most SAID_MAX characters: a body may be
+ * megabytes, or the SDK's multi-line list of schema issues, and the line goes to a terminal
+ * or an agent's context.
  */
 import { TOKEN_ENV } from '../mcp/http-options.js';
+
+/** The most of a server's words (or the client's about them) a line shows. */
+const SAID_MAX = 300;
 
 export function unreachable(url: URL, error: unknown): string {
   const e = error as Error & { status?: unknown };
   if (e.status === 401 || e.name === 'UnauthorizedError') {
     const said = e.name === 'UnauthorizedError' ? 'Unauthorized' : e.message;
-    return `the MCP endpoint at ${url.href} refused the request, 401 (${said}): give its token with --token or ${TOKEN_ENV}`;
+    return `the MCP endpoint at ${url.href} refused the request, 401 (${shown(said)}): give its token with --token or ${TOKEN_ENV}`;
   }
-  if (typeof e.status === 'number' && e.status >= 400) return `the MCP endpoint at ${url.href} answered HTTP ${e.status}: ${answered(e)}`;
-  // A server answered with something else than JSON-RPC (a web page: the service's own port, or a path beside /mcp).
-  if (typeof e.message === 'string' && e.message.startsWith('Unexpected content type')) {
-    return `the server at ${url.href} answered, but not as an MCP endpoint (${e.message}): --url is the monitor's MCP endpoint, the URL serveMcp() or serveHttp() gave (its path /mcp)`;
+  if (typeof e.status === 'number' && e.status >= 400) return `the MCP endpoint at ${url.href} answered HTTP ${e.status}: ${shown(answered(e))}`;
+  // A server answered with something else than JSON-RPC (a web page: the service's own port, or
+  // a path beside /mcp; JSON of another API, which the client's schema refused).
+  const notMcp = e.name === 'ZodError' ? 'its JSON is not JSON-RPC' : typeof e.message === 'string' && e.message.startsWith('Unexpected content type') ? shown(e.message) : undefined;
+  if (notMcp !== undefined) {
+    return `the server at ${url.href} answered, but not as an MCP endpoint (${notMcp}): --url is the monitor's MCP endpoint, the URL serveMcp() or serveHttp() gave (its path /mcp)`;
   }
   const cause = (e.cause as Error | undefined)?.message;
-  return `cannot reach an MCP endpoint at ${url.href}: ${e.message}${cause ? ` (${cause})` : ''}`;
+  return `cannot reach an MCP endpoint at ${url.href}: ${shown(String(e.message))}${cause ? ` (${shown(cause)})` : ''}`;
+}
+
+/** `text` on one line, cut to SAID_MAX characters with a word that it was. */
+function shown(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length <= SAID_MAX ? line : `${line.slice(0, SAID_MAX)}… (cut: ${line.length} characters in all)`;
 }
 
 /** The message of an endpoint's HTTP error: its JSON-RPC error's, else the SDK's. */

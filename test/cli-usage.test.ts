@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CLI, quietConfig } from './mcp-helpers.js';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) => run(process.execPath, [CLI, ...args], { timeout: 60_000 });
+const COMMANDS = 'the commands: serve, mcp, report, profile, bench; see perfwatch --help';
+
+describe('perfwatch CLI usage errors', () => {
+  it('answers a mistyped command in one line with the command it meant', async () => {
+    for (const [typed, meant] of [['serv', 'serve'], ['reprot', 'report'], ['mcpp', 'mcp'], ['profil', 'profile']]) {
+      await expect(cli(typed!), typed).rejects.toMatchObject({ code: 2, stdout: '', stderr: `perfwatch: unknown command "${typed}" (did you mean ${meant}?); ${COMMANDS}\n` });
+    }
+    await expect(cli('xyz')).rejects.toMatchObject({ code: 2, stderr: `perfwatch: unknown command "xyz"; ${COMMANDS}\n` });
+  });
+
+  it('refuses a --url with a user and password without repeating them, and says how the token is given', async () => {
+    for (const command of ['report', 'profile']) {
+      await expect(cli(command, '--url', 'http://admin:s3cret-pass@127.0.0.1:7071/mcp'), command).rejects.toMatchObject({
+        code: 2,
+        stderr: 'perfwatch: --url must not carry a user or password (http://user:pass@…): the endpoint takes a bearer token, given with --token or PERFWATCH_TOKEN\n',
+      });
+    }
+  });
+
+  it('names --metrics, not the tool argument behind it, when it lists no name', async () => {
+    for (const given of ['', ' , ']) {
+      await expect(cli('report', '--for', '1', '--metrics', given), JSON.stringify(given)).rejects.toMatchObject({
+        code: 2,
+        stderr: `perfwatch: --metrics must list at least one metric name, comma-separated (leave it out for every metric), got ${JSON.stringify(given)}\n`,
+      });
+    }
+  });
+
+  it('names --hub, not the option hub.listen behind it, when its socket path cannot be used', async () => {
+    const missing = join(tmpdir(), 'perfwatch-no-such-dir', 'hub.sock');
+    await expect(cli('serve', '--hub', missing, '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: `perfwatch: --hub ${missing}: its folder ${dirname(missing)} does not exist: create it or choose another path\n`,
+    });
+    await expect(cli('serve', '--hub', join(tmpdir(), 'a'.repeat(200)), '--config', quietConfig())).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^perfwatch: --hub must be at most 107 bytes \(the limit of a Unix socket path\), not \d+, got a string of \d+ characters\n$/),
+    });
+  });
+});
