@@ -159,9 +159,10 @@ export interface SeriesStatsContext {
 /**
  * Statistics of one series over [from, to), or null when it has no sample there. Leaves
  * the series' merged sketch of the range in ctx.acc (for per-metric merging), and returns
- * the closed pieces it read (for anomaly detection and charts).
+ * the closed pieces it read (for anomaly detection and charts) and, when the raw ring held
+ * every sample of the range, those samples sorted (for a metric's exact quantiles).
  */
-export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats: SeriesStats; pieces: Pieces } | null {
+export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats: SeriesStats; pieces: Pieces; sorted?: Float64Array } | null {
   const { reader, acc, from, to } = ctx;
   const id = info.id;
   const agg = reader.aggregate(id, from, to, acc);
@@ -173,15 +174,17 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
 
   // Exact when the raw ring holds every sample of the range.
   let quantiles: number[] | undefined;
+  let sorted: Float64Array | undefined;
   let stddev = Number.NaN;
   let stddevMethod: SpreadMethod = 'sketch';
   const L = reader.layout;
   if (agg.count <= L.rawCap) {
     const raw = reader.raw(id, from, to);
     if (raw.v.length === agg.count) {
-      const sorted = Float64Array.from(raw.v).sort();
-      quantiles = QS.map((q) => rankQuantile(sorted, q));
-      stddev = exactStddev(sorted, mean);
+      const all = Float64Array.from(raw.v).sort();
+      sorted = all;
+      quantiles = QS.map((q) => rankQuantile(all, q));
+      stddev = exactStddev(all, mean);
       stddevMethod = 'raw';
     }
   }
@@ -248,7 +251,7 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     change: null,
   };
   stats.change = baselineChange(reader, id, kind, from, to, pieces, agg, ctx.watched ?? ALWAYS_WATCHED, ctx.span);
-  return { stats, pieces };
+  return { stats, pieces, ...(sorted ? { sorted } : {}) };
 }
 
 /**

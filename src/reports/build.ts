@@ -209,7 +209,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       done++;
       options.progress?.(done, total);
       if (!result) continue;
-      const { stats, pieces } = result;
+      const { stats, pieces, sorted } = result;
       series.push(stats);
       methods.add(stats.stddevMethod);
       if (!twins.has(info.id)) {
@@ -220,12 +220,9 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
         min = Math.min(min, stats.min);
         max = Math.max(max, stats.max);
         metricAcc.merge(acc);
-        // Every sample of the series still raw: its values go into the metric's exact quantiles.
-        if (exact && stats.quantileMethod === 'raw' && count <= EXACT_MERGE_SAMPLES) {
-          const raw = reader.raw(info.id, from, to).v;
-          if (raw.length === stats.count) exact.push(raw);
-          else exact = null;
-        } else exact = null;
+        // Every sample of the series still raw (seriesStats read them, sorted): they go into the metric's exact quantiles.
+        if (exact && sorted && count <= EXACT_MERGE_SAMPLES) exact.push(sorted);
+        else exact = null;
       }
 
       // Anomalies over the range's buckets, scored against a baseline that may start before it.
