@@ -117,6 +117,21 @@ describe('alert rules', () => {
     expect(h.transitions[0]!.value).toBeGreaterThan(4);
   });
 
+  it("judges an anomaly rule on a counter of events against its Poisson noise: two extra requests are not a step", () => {
+    const h = harness();
+    h.rule({ metric: 'throughput', aggregation: 'anomaly', window: 5, operator: '>', threshold: 4 });
+    const requests = (n: number): [string, number][] => Array.from({ length: n }, () => ['throughput', 1]);
+    for (let s = 0; s < 90; s++) h.at(T0 + s * 1000 + 5, requests(2));
+    // Two requests a second for a minute and a half, then four in one second: against a MAD of
+    // 0 (the scale a thousandth of the level), the window's 2.4 a second was z = 200.
+    h.at(T0 + 90_000 + 5, requests(4));
+    for (let s = 91; s < 97; s++) h.at(T0 + s * 1000 + 5, requests(2));
+    expect(h.transitions).toEqual([]);
+    // Fifty a second for five seconds is one.
+    for (let s = 97; s < 104; s++) h.at(T0 + s * 1000 + 5, requests(50));
+    expect(h.states()[0]).toBe('inactive>firing');
+  });
+
   it('waits `duration` in pending before firing, and drops back to inactive if the condition clears', () => {
     const h = harness();
     h.rule({ metric: 'cpu_usage', operator: '>', threshold: 90, duration: 5 });

@@ -1532,7 +1532,7 @@ export const BREAKS = [
   {
     name: 'anomaly scale has no floor of the level',
     what: 'a gauge that held still has a scale of a billionth of its level: a change of 0.0004 on 26.74 is a sustained anomaly at z = 15,000',
-    edits: [{ find: 'const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, 1e-12);', replace: 'const scale = Math.max(spread, Math.abs(median) * 1e-9, 1e-12);' }],
+    edits: [{ find: 'const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, floor?.(median) ?? 0, 1e-12);', replace: 'const scale = Math.max(spread, Math.abs(median) * 1e-9, floor?.(median) ?? 0, 1e-12);' }],
     tests: ['report-anomaly.test.ts'],
     mustFail: ['takes no change under a thousandth of the level'],
   },
@@ -3944,8 +3944,42 @@ export const BREAKS = [
     tests: ['cli-signals.test.ts'],
     mustFail: ['profile --url ends its session on the endpoint on SIGINT in the capture'],
   },
+  {
+    name: 'anomalies of events judged by their MAD alone',
+    what: "a counter of events (requests, samples, counts) scored against the MAD of its buckets alone: a lone request over a rate of zeros is a spike at z = 10¹¹, two extra requests over a steady two a second fire an anomaly rule",
+    edits: [{ find: 'return (median) => Math.sqrt(Math.max(Math.abs(median) * seconds, 1)) / seconds;', replace: 'return () => 0;' }],
+    tests: ['report-anomaly.test.ts', 'alert-rules.test.ts'],
+    mustFail: ["weighs a counter of events against its Poisson noise and a share of the machine against tenths of a point, not against a MAD of quiet buckets", 'judges an anomaly rule on a counter of events against its Poisson noise: two extra requests are not a step'],
+  },
+  {
+    name: 'anomalies of a share of the machine without a floor',
+    what: 'a share of the machine in percent (cpu_iowait) scored against the MAD of quiet buckets alone: 0.5% of iowait over zeros is the report\'s strongest anomaly',
+    edits: [{ find: "if (unit === 'percent') return () => PERCENT_FLOOR;", replace: "if (unit === 'percent') return undefined;" }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["weighs a counter of events against its Poisson noise and a share of the machine against tenths of a point, not against a MAD of quiet buckets"],
+  },
+  {
+    name: "a report's anomalies without the series' noise floor",
+    what: "the report scores each series' buckets without the noise floor of its kind and unit",
+    edits: [{ find: 'noiseFloor(info.kind, info.unit, L.intervalMs)).map', replace: 'undefined).map' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["weighs a counter of events against its Poisson noise and a share of the machine against tenths of a point, not against a MAD of quiet buckets"],
+  },
+  {
+    name: "an anomaly rule without the series' unit",
+    what: "the alert engine scores an anomaly rule's window without the series' unit, so without its noise floor",
+    edits: [{ find: 'info.kind, info.unit), now);', replace: 'info.kind), now);' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ['judges an anomaly rule on a counter of events against its Poisson noise: two extra requests are not a step'],
+  },
+  {
+    name: "the monitor's own series among a report's anomalies",
+    what: "a report scores the monitor's own series (monitor_ingested, monitor_ring_fill) for anomalies: they follow the service's load and take the places of its own anomalies",
+    edits: [{ find: 'if (!info.name.startsWith(OWN_PREFIX)) anomalies.push', replace: 'if (info.name !== OWN_PREFIX) anomalies.push' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ["leaves the monitor's own series out of a report's anomalies: they follow the service's load"],
+  },
 ];
-
 function parseArgs(argv) {
   const only = [];
   let allTests = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANOMALY_RULES, anomalyDetail, anomalyScore, detectAnomalies, robustBaseline } from '../dist/src/analysis/anomaly.js';
+import { ANOMALY_RULES, anomalyDetail, anomalyScore, detectAnomalies, noiseFloor, robustBaseline } from '../dist/src/analysis/anomaly.js';
 import { reportOut } from '../dist/src/mcp/report-answer.js';
 import { renderMarkdown } from '../dist/src/reports/markdown.js';
 import { seeded } from './fixtures/seeded.mjs';
@@ -91,20 +91,74 @@ describe('anomaly detection', () => {
     v[200] = 150;
     expect(detectAnomalies(v)[0]).toMatchObject({ startIndex: 200, capped: false });
 
-    // The alert engine's score likewise.
+    // The alert engine's score likewise (a queue that stayed empty, then held 5).
     const s = synthetic();
-    const quiet = s.id('cpu_iowait');
-    s.fill(300, [[quiet, (sec) => (sec >= 290 ? 0.5 : 0)]]);
-    expect(anomalyDetail(s.reader, quiet, T0 + 300_000, 10)).toMatchObject({ score: ANOMALY_RULES.maxScore, capped: true, value: 0.5, median: 0 });
-    expect(anomalyScore(s.reader, quiet, T0 + 300_000, 10)).toBe(ANOMALY_RULES.maxScore);
+    const quiet = s.id('queue_size');
+    s.fill(300, [[quiet, (sec) => (sec >= 290 ? 5 : 0)]]);
+    expect(anomalyDetail(s.reader, quiet, T0 + 300_000, 10, 'gauge', 'count')).toMatchObject({ score: ANOMALY_RULES.maxScore, capped: true, value: 5, median: 0 });
+    expect(anomalyScore(s.reader, quiet, T0 + 300_000, 10, 'gauge', 'count')).toBe(ANOMALY_RULES.maxScore);
 
     // The report says so wherever the score is read: its notes, the table, the MCP answer.
     const r = s.report();
-    expect(r.anomalies).toMatchObject([{ metric: 'cpu_iowait', peakScore: ANOMALY_RULES.maxScore, scoreCapped: true, size: 0.5 }]);
+    expect(r.anomalies).toMatchObject([{ metric: 'queue_size', peakScore: ANOMALY_RULES.maxScore, scoreCapped: true, size: 5 }]);
     const note = `1 anomaly's peak score is capped at ${ANOMALY_RULES.maxScore}: its baseline held still (no spread to speak of beside the change), so a change is off the z scale whatever its size; its size says how large it is.`;
     expect(r.notes).toContain(note);
     expect(renderMarkdown(r)).toContain(`| ≥${ANOMALY_RULES.maxScore} (capped) |`);
-    expect(reportOut(r, undefined).anomalies).toMatchObject([{ metric: 'cpu_iowait', peak_score: ANOMALY_RULES.maxScore, peak_score_capped: true }]);
+    expect(reportOut(r, undefined).anomalies).toMatchObject([{ metric: 'queue_size', peak_score: ANOMALY_RULES.maxScore, peak_score_capped: true }]);
+  });
+
+  it("weighs a counter of events against its Poisson noise and a share of the machine against tenths of a point, not against a MAD of quiet buckets", () => {
+    // A rate of zeros that takes one request: z = 10¹¹ against the MAD, one event's worth with the floor.
+    const requests = noiseFloor('counter', 'requests', 1000);
+    const lone = Array.from({ length: 400 }, (_, i) => (i === 300 ? 1 : 0));
+    expect(detectAnomalies(lone)).toMatchObject([{ startIndex: 300, capped: true }]);
+    expect(detectAnomalies(lone, 0, ANOMALY_RULES, requests)).toEqual([]);
+    // Thirty at once over zeros still is a spike, scored in events' standard deviations.
+    const burst = Array.from({ length: 400 }, (_, i) => (i === 300 ? 30 : 0));
+    expect(detectAnomalies(burst, 0, ANOMALY_RULES, requests)).toMatchObject([{ startIndex: 300, kind: 'spike', capped: false }]);
+    expect(detectAnomalies(burst, 0, ANOMALY_RULES, requests)[0]!.peakScore).toBeCloseTo(30, 6);
+    // A steady 100 a second whose buckets happened to vary little: 112 for three seconds is
+    // Poisson noise (1.2 standard deviations of √100), not a sustained rise.
+    const steady = Array.from({ length: 400 }, (_, i) => (i >= 300 && i < 303 ? 112 : 100 + (i % 3) - 1));
+    expect(detectAnomalies(steady)).toMatchObject([{ startIndex: 300, kind: 'sustained' }]);
+    expect(detectAnomalies(steady, 0, ANOMALY_RULES, requests)).toEqual([]);
+    // The rate of a 10 s bucket: its counts are ten times the rate, its noise √(10 × rate) / 10.
+    expect(noiseFloor('counter', 'requests', 10_000)!(100)).toBeCloseTo(Math.sqrt(1000) / 10, 9);
+    // cpu_iowait of a quiet machine: 0.5 over zeros was the strongest anomaly of a report.
+    const percent = noiseFloor('gauge', 'percent', 1000);
+    const blip = Array.from({ length: 400 }, (_, i) => (i === 300 ? 0.5 : 0));
+    expect(detectAnomalies(blip, 0, ANOMALY_RULES, percent)).toEqual([]);
+    expect(detectAnomalies(Array.from({ length: 400 }, (_, i) => (i === 300 ? 8 : 0)), 0, ANOMALY_RULES, percent)).toMatchObject([{ startIndex: 300, kind: 'spike' }]);
+    // Bytes, milliseconds and gauges of counts keep the MAD's scale alone.
+    expect(noiseFloor('counter', 'bytes', 1000)).toBeUndefined();
+    expect(noiseFloor('distribution', 'ms', 1000)).toBeUndefined();
+    expect(noiseFloor('gauge', 'count', 1000)).toBeUndefined();
+
+    // The report and the alert engine read the floor from the series' kind and unit.
+    const s = synthetic();
+    const iowait = s.id('cpu_iowait');
+    const served = s.id('throughput', { endpoint: '/a' });
+    s.fill(300, [
+      [iowait, (sec) => (sec === 250 ? 0.5 : 0)],
+      [served, (sec) => (sec === 260 ? 1 : 0)],
+    ]);
+    expect(s.report().anomalies).toEqual([]);
+    expect(anomalyScore(s.reader, iowait, T0 + 251_000, 1, 'gauge', 'percent')).toBeCloseTo(1, 9);
+  });
+
+  it("leaves the monitor's own series out of a report's anomalies: they follow the service's load", () => {
+    const s = synthetic();
+    const z = noise(31);
+    const own = s.id('monitor_ingested');
+    const served = s.id('response_time', { endpoint: '/a' });
+    s.fill(400, [
+      [own, (sec) => 500 + 5 * z() + (sec >= 300 && sec < 320 ? 400 : 0)],
+      [served, (sec) => Array.from({ length: 10 }, () => 20 + z() + (sec >= 300 && sec < 320 ? 15 : 0))],
+    ]);
+    const r = s.report();
+    expect(r.anomalies.map((a) => a.metric)).toEqual(['response_time']);
+    // Still a series of the report, with its figures.
+    expect(r.series.some((x) => x.name === 'monitor_ingested')).toBe(true);
   });
 
   it('reports anomalies with their time and size in the report', () => {

@@ -258,7 +258,8 @@ export class AlertEvaluator {
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
       if (b.rule.aggregation === 'anomaly') {
-        this.step(b, anomalyScore(this.reader, b.id, closedEnd, b.rule.window, this.registry.info(b.id).kind), now);
+        const info = this.registry.info(b.id);
+        this.step(b, anomalyScore(this.reader, b.id, closedEnd, b.rule.window, info.kind, info.unit), now);
         continue;
       }
       const windowMs = b.rule.window * 1000;

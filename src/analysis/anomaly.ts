@@ -13,7 +13,7 @@
  * Also the `anomaly` aggregation for alert rules: anomalyScore() scores the recent window of
  * one series against the buckets before it, from the store in place.
  */
-import type { MetricKind } from '../engine/metrics.js';
+import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { kindMean, pieceValue } from './stats.js';
 
@@ -45,6 +45,30 @@ export type AnomalyRules = { [K in keyof typeof ANOMALY_RULES]: number };
 
 /** The least scale, as a share of the baseline's median: a deviation under 0.35% of the level is never anomalous. */
 const MIN_RELATIVE_SCALE = 1e-3;
+
+/** Units whose counters count events: their per-bucket counts vary as a Poisson count does. */
+const EVENT_UNITS: ReadonlySet<MetricUnit> = new Set(['requests', 'samples', 'count']);
+
+/** The least scale of a machine-wide share in percent (0-100): a change under 1.75 points is never anomalous, a spike needs 5. */
+const PERCENT_FLOOR = 0.5;
+
+/**
+ * The least spread a bucket's value is judged against, given its baseline's median: the noise
+ * the value carries however still the series held, which a MAD of quiet buckets cannot see.
+ * A counter of events over buckets of `widthMs` is a Poisson count: its rate's standard
+ * deviation is √(count) / width (at least one event's worth, so a lone request over a rate of
+ * zeros is not a spike at z = 10¹¹); a share of the machine in percent moves by tenths of a
+ * point from one reading to the next (cpu_iowait's 0.5 over zeros was the report's strongest
+ * anomaly). Other units have none beyond the thousandth of the level robustBaseline keeps.
+ */
+export function noiseFloor(kind: MetricKind, unit: MetricUnit, widthMs: number): ((median: number) => number) | undefined {
+  if (kind === 'counter' && EVENT_UNITS.has(unit)) {
+    const seconds = widthMs / 1000;
+    return (median) => Math.sqrt(Math.max(Math.abs(median) * seconds, 1)) / seconds;
+  }
+  if (unit === 'percent') return () => PERCENT_FLOOR;
+  return undefined;
+}
 
 /** MAD to standard deviation for normal data; mean absolute deviation likewise. */
 const MAD_TO_SIGMA = 1.4826;
@@ -94,8 +118,8 @@ export interface RobustBaseline {
   n: number;
 }
 
-/** Median, MAD and scale of a[0..n); a is used as scratch. */
-export function robustBaseline(a: Float64Array, n: number): RobustBaseline {
+/** Median, MAD and scale of a[0..n), the scale at least `floor(median)` (noiseFloor); a is used as scratch. */
+export function robustBaseline(a: Float64Array, n: number, floor?: (median: number) => number): RobustBaseline {
   const median = medianOf(a, n);
   let meanAd = 0;
   for (let i = 0; i < n; i++) {
@@ -109,7 +133,7 @@ export function robustBaseline(a: Float64Array, n: number): RobustBaseline {
   // still gives any change a finite z rather than an infinite one, which the scores cap
   // (ANOMALY_RULES.maxScore).
   const spread = mad > 0 ? MAD_TO_SIGMA * mad : MEAN_AD_TO_SIGMA * meanAd;
-  const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, 1e-12);
+  const scale = Math.max(spread, Math.abs(median) * MIN_RELATIVE_SCALE, floor?.(median) ?? 0, 1e-12);
   return { median, mad, scale, n };
 }
 
@@ -130,9 +154,10 @@ export interface AnomalyRun {
 
 /**
  * Runs of anomalous buckets in v (one value per bucket, oldest first). Values before
- * `scoreFrom` only feed the baseline (data held before a report's range).
+ * `scoreFrom` only feed the baseline (data held before a report's range); `floor`, the
+ * values' noise floor (noiseFloor).
  */
-export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: AnomalyRules = ANOMALY_RULES): AnomalyRun[] {
+export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: AnomalyRules = ANOMALY_RULES, floor?: (median: number) => number): AnomalyRun[] {
   const n = v.length;
   const W = rules.baselineBuckets;
   const scratch = new Float64Array(Math.max(W, 1));
@@ -163,7 +188,7 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
     if (i - baseAt >= rules.hop) {
       let m = 0;
       for (let j = i - 1; j >= 0 && m < W; j--) if (!flagged[j]) scratch[m++] = v[j]!;
-      base = m >= rules.minBaseline ? robustBaseline(scratch, m) : undefined;
+      base = m >= rules.minBaseline ? robustBaseline(scratch, m, floor) : undefined;
       baseAt = i;
     }
     if (!base || i < scoreFrom) {
@@ -209,10 +234,11 @@ export interface AnomalyScore {
 /**
  * Scores the recent window [now - windowSeconds, now) of one series against the closed
  * buckets before it (up to ANOMALY_RULES.baselineBuckets × 10 of them). For counters pass
- * kind 'counter': values are then rates per second. The result is NaN (no verdict) when
- * fewer than minBaseline buckets precede the window or the window holds no sample.
+ * kind 'counter': values are then rates per second; `unit` sets the noise floor (noiseFloor).
+ * The result is NaN (no verdict) when fewer than minBaseline buckets precede the window or
+ * the window holds no sample.
  */
-export function anomalyDetail(reader: StoreReader, seriesId: number, now: number, windowSeconds: number, kind: MetricKind = 'gauge', rules: AnomalyRules = ANOMALY_RULES): AnomalyScore {
+export function anomalyDetail(reader: StoreReader, seriesId: number, now: number, windowSeconds: number, kind: MetricKind = 'gauge', unit: MetricUnit = '', rules: AnomalyRules = ANOMALY_RULES): AnomalyScore {
   const L = reader.layout;
   const windowStart = now - windowSeconds * 1000;
   const span = rules.baselineBuckets * 10 * L.intervalMs;
@@ -229,13 +255,13 @@ export function anomalyDetail(reader: StoreReader, seriesId: number, now: number
   if (n < rules.minBaseline || agg.count === 0 || !Number.isFinite(value)) {
     return { score: Number.NaN, capped: false, value, median: Number.NaN, mad: Number.NaN, baselineBuckets: n };
   }
-  const base = robustBaseline(values, n);
+  const base = robustBaseline(values, n, noiseFloor(kind, unit, L.intervalMs));
   const z = (value - base.median) / base.scale;
   const score = Math.max(-rules.maxScore, Math.min(rules.maxScore, z));
   return { score, capped: score !== z, value, median: base.median, mad: base.mad, baselineBuckets: n };
 }
 
 /** The `anomaly` aggregation for alert rules: anomalyDetail(...).score. */
-export function anomalyScore(reader: StoreReader, seriesId: number, now: number, windowSeconds: number, kind: MetricKind = 'gauge'): number {
-  return anomalyDetail(reader, seriesId, now, windowSeconds, kind).score;
+export function anomalyScore(reader: StoreReader, seriesId: number, now: number, windowSeconds: number, kind: MetricKind = 'gauge', unit: MetricUnit = ''): number {
+  return anomalyDetail(reader, seriesId, now, windowSeconds, kind, unit).score;
 }

@@ -5,10 +5,11 @@
  * own thread over the shared buffers, and tests run it on stores they fill themselves.
  */
 import type { Registry, SeriesInfo } from '../engine/registry.js';
+import { OWN_PREFIX } from '../engine/reserved.js';
 import type { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { analyzeAlerts } from './alerts.js';
-import { ANOMALY_RULES, detectAnomalies } from '../analysis/anomaly.js';
+import { ANOMALY_RULES, detectAnomalies, noiseFloor } from '../analysis/anomaly.js';
 import { diagnose, notEnoughData, recommend, DIAGNOSIS_RULES, type DiagnosisInput, type SeriesInput } from './diagnoses.js';
 import { withCaptures } from './captures.js';
 import type { CaptureNote } from '../profiling/schema.js';
@@ -139,6 +140,48 @@ function emptyReport(options: BuildOptions, from: number, to: number, notes: str
   };
 }
 
+
+/** The anomalies of one series over the range's buckets, scored against a baseline that may start before it. */
+function seriesAnomalies(reader: StoreReader, info: SeriesInfo, from: number, pieces: Pieces): Anomaly[] {
+  const L = reader.layout;
+  const before = reader.buckets(info.id, 1, from - ANOMALY_RULES.baselineBuckets * L.intervalMs, from);
+  const values = new Float64Array(before.length + pieces.n);
+  const times = new Float64Array(before.length + pieces.n);
+  let m = 0;
+  for (const r of before) {
+    const x = pieceValue(info.kind, { count: r.count, sum: r.sum, widthMs: L.intervalMs });
+    if (!Number.isFinite(x)) continue;
+    values[m] = x;
+    times[m++] = r.start;
+  }
+  const scoreFrom = m;
+  for (let i = 0; i < pieces.n; i++) {
+    const x = pieces.value(info.kind, i);
+    if (pieces.tier[i] !== 1 || !Number.isFinite(x)) continue;
+    values[m] = x;
+    times[m++] = pieces.start[i]!;
+  }
+  return detectAnomalies(values.subarray(0, m), scoreFrom, ANOMALY_RULES, noiseFloor(info.kind, info.unit, L.intervalMs)).map((run) => {
+    const size = run.value - run.baseline.median;
+    return {
+      seriesId: info.id,
+      metric: info.name,
+      tags: info.tags,
+      kind: run.kind,
+      direction: run.direction,
+      start: times[run.startIndex]!,
+      end: times[run.endIndex - 1]! + L.intervalMs,
+      buckets: run.endIndex - run.startIndex,
+      value: run.value,
+      baselineMedian: run.baseline.median,
+      baselineMad: run.baseline.mad,
+      size,
+      relativeSize: run.baseline.median !== 0 ? size / Math.abs(run.baseline.median) : null,
+      peakScore: run.peakScore,
+      scoreCapped: run.capped,
+    };
+  });
+}
 export function buildReport(ctx: BuildContext, options: BuildOptions): PerformanceReport {
   const started = performance.now();
   const { registry, reader, acc, metricAcc } = ctx;
@@ -191,7 +234,6 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const chartCandidates: { info: SeriesInfo; chart: { t: number[]; v: number[] }; count: number }[] = [];
   const chartRank = new Map(CHART_METRICS.map((m, i) => [m, i]));
   const methods = new Set<string>();
-  const baselineSpan = ANOMALY_RULES.baselineBuckets * L.intervalMs;
   const scratch = new Pieces();
 
   for (const [name, list] of byName) {
@@ -225,44 +267,10 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
         else exact = null;
       }
 
-      // Anomalies over the range's buckets, scored against a baseline that may start before it.
-      const before = reader.buckets(info.id, 1, from - baselineSpan, from);
-      const values = new Float64Array(before.length + pieces.n);
-      const times = new Float64Array(before.length + pieces.n);
-      let m = 0;
-      for (const r of before) {
-        const x = pieceValue(info.kind, { count: r.count, sum: r.sum, widthMs: L.intervalMs });
-        if (!Number.isFinite(x)) continue;
-        values[m] = x;
-        times[m++] = r.start;
-      }
-      const scoreFrom = m;
-      for (let i = 0; i < pieces.n; i++) {
-        const x = pieces.value(info.kind, i);
-        if (pieces.tier[i] !== 1 || !Number.isFinite(x)) continue;
-        values[m] = x;
-        times[m++] = pieces.start[i]!;
-      }
-      for (const run of detectAnomalies(values.subarray(0, m), scoreFrom)) {
-        const size = run.value - run.baseline.median;
-        anomalies.push({
-          seriesId: info.id,
-          metric: info.name,
-          tags: info.tags,
-          kind: run.kind,
-          direction: run.direction,
-          start: times[run.startIndex]!,
-          end: times[run.endIndex - 1]! + L.intervalMs,
-          buckets: run.endIndex - run.startIndex,
-          value: run.value,
-          baselineMedian: run.baseline.median,
-          baselineMad: run.baseline.mad,
-          size,
-          relativeSize: run.baseline.median !== 0 ? size / Math.abs(run.baseline.median) : null,
-          peakScore: run.peakScore,
-          scoreCapped: run.capped,
-        });
-      }
+      // Anomalies, but none of the monitor's own series (OWN_PREFIX): their readings follow the
+      // service's load (monitor_ingested rose with its throughput, monitor_ring_fill dipped as
+      // it did) and took the places of the service's own anomalies.
+      if (!info.name.startsWith(OWN_PREFIX)) anomalies.push(...seriesAnomalies(reader, info, from, pieces));
       diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
       chartCandidates.push({ info, chart: downsample(info.kind, pieces), count: stats.count });
     }
