@@ -3979,7 +3979,22 @@ export const BREAKS = [
     tests: ['report-anomaly.test.ts'],
     mustFail: ["leaves the monitor's own series out of a report's anomalies: they follow the service's load"],
   },
+  {
+    name: 'a queued pool read idle until a task completes',
+    what: "a piscina pool's utilisation books run time only when tasks complete: a one-thread pool with tasks queued behind one still running reads 0",
+    edits: [{ find: 'const booked = queued && s.queued ? capacity : Math.min(capacity, Math.max(0, ran));', replace: 'const booked = false ? capacity : Math.min(capacity, Math.max(0, ran));' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['reads a pool whose tasks queue as fully used while they run, before any completes'],
+  },
+  {
+    name: "a long task's run time cut to one interval",
+    what: "a piscina task longer than the interval has its run time booked in the interval it completes in, cut to 1: a one-thread pool busy all the time with 2.2 s tasks reads under half used",
+    edits: [{ find: 's.carry = Math.min(bound, Math.max(-bound, ran - booked));', replace: 's.carry = 0;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['books the run time of a task longer than the interval over the intervals after it, not cut to one interval'],
+  },
 ];
+
 function parseArgs(argv) {
   const only = [];
   let allTests = false;

@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor, type MetricSnapshot } from '../dist/src/index.js';
-import { caught, monitorStarter, waitFor } from './helpers.js';
+import { caught, historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const started = monitorStarter();
 const servers: http.Server[] = [];
@@ -693,6 +693,56 @@ describe('instrument(): piscina pools', () => {
       expect(util.window.max).toBeGreaterThan(0);
       expect(util.window.max).toBeLessThanOrEqual(1);
       expect(total(m, 'pool_wait_time', { pool: 'reports' })).toBeGreaterThan(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+});
+
+describe('instrument(): a pool busy with tasks longer than an interval', () => {
+  const task = new URL('./fixtures/blocking-task.mjs', import.meta.url).href;
+
+  it('reads a pool whose tasks queue as fully used while they run, before any completes', async () => {
+    const m = await started();
+    const pool = new Piscina({ filename: task, minThreads: 1, maxThreads: 1 });
+    const gate = new SharedArrayBuffer(4);
+    try {
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } });
+      const tasks = Array.from({ length: 3 }, () => pool.run({ gate }));
+      // No task completes while the gate is shut: utilisation booked at completion read 0 here.
+      await waitFor(async () => {
+        await m.flush();
+        return seriesOf(m, 'queue_size', { pool: 'reports' })[0]?.value === 2 && seriesOf(m, 'pool_utilization', { pool: 'reports' })[0]?.value === 1;
+      }, 15_000, 'utilisation 1 with tasks queued');
+      expect(pool.completed).toBe(0);
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+      await Promise.all(tasks);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  it('books the run time of a task longer than the interval over the intervals after it, not cut to one interval', async () => {
+    const intervalMs = 1_000;
+    const m = await started({ collectionIntervalMs: intervalMs });
+    const pool = new Piscina({ filename: task, minThreads: 1, maxThreads: 1 });
+    try {
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } });
+      // One thread, two tasks of 2.2 s one after another (none waits): 4.4 s run.
+      for (let i = 0; i < 2; i++) await pool.run({ gate: new SharedArrayBuffer(4), ms: 2_200 });
+      const ranMs = pool.histogram.runTime.mean * pool.completed;
+      expect(ranMs).toBeGreaterThan(4_000);
+      // Every interval's reading is at most 1, and their sum is the time run: booked at each
+      // completion and cut to one interval, 2 × 1,000 ms of the 4,400 were.
+      let booked = 0;
+      await waitFor(async () => {
+        await m.flush();
+        booked = (await historyTotals(m, 'pool_utilization')).sum * intervalMs;
+        return booked >= ranMs * 0.95;
+      }, 15_000, 'the run time booked');
+      expect(booked).toBeLessThanOrEqual(ranMs * 1.05);
+      expect(seriesOf(m, 'pool_utilization', { pool: 'reports' })[0]!.window.max).toBeLessThanOrEqual(1);
     } finally {
       await pool.destroy();
     }

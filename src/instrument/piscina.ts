@@ -8,6 +8,13 @@
  * what its own `utilization` and `histogram` say to the service, so intervals come from
  * differences: time run = mean run time × tasks completed, read each interval. A task
  * counts when it completes, so an interval's wait mean may lean on tasks still running.
+ *
+ * Utilisation books a task's run time when it completes, so a task longer than the interval
+ * would read 0 while it runs and past 1 (cut to 1) at its end: a single-threaded pool busy
+ * all the time with 2.5 s tasks read 0.4 on average, and was not called saturated. The time
+ * run beyond an interval's capacity is carried into the next ones, and an interval whose
+ * queue held tasks at both its readings (so no thread was free) reads 1 at once, the time so
+ * booked owed by the completions that follow: each reading at most 1, the sum right.
  */
 import type { MetricHandle } from '../engine/producer.js';
 import type { PiscinaLike } from './options.js';
@@ -23,7 +30,13 @@ interface PoolState {
   completed: number;
   runSum: number;
   waitSum: number;
+  /** Run time (ms) completed but not booked yet (> 0), or booked ahead of completions (< 0). */
+  carry: number;
+  queued: boolean;
 }
+
+/** The most run time carried or owed, in intervals of the pool's whole capacity. */
+const MAX_CARRY_INTERVALS = 60;
 
 export class PiscinaSource implements Source {
   private readonly recorder: Recorder;
@@ -69,6 +82,8 @@ export class PiscinaSource implements Source {
           completed: pool.completed,
           runSum: (pool.histogram.runTime.mean || 0) * pool.completed,
           waitSum: (pool.histogram.waitTime.mean || 0) * pool.completed,
+          carry: 0,
+          queued: pool.queueSize > 0,
         });
       } catch (error) {
         this.recorder.fault('instrument-piscina', new Error(`pool "${name}" is not sampled: ${error instanceof Error ? error.message : String(error)}`));
@@ -93,6 +108,7 @@ export class PiscinaSource implements Source {
         // An empty histogram's mean is NaN.
         const runSum = (p.histogram.runTime.mean || 0) * completed;
         const waitSum = (p.histogram.waitTime.mean || 0) * completed;
+        const queued = p.queueSize > 0;
         s.queue.record(p.queueSize);
         const done = completed - s.completed;
         if (done > 0) {
@@ -100,7 +116,15 @@ export class PiscinaSource implements Source {
           s.wait.record(Math.max(0, (waitSum - s.waitSum) / done));
         }
         const capacity = (now - s.at) * p.options.maxThreads;
-        if (capacity > 0) s.utilization.record(Math.min(1, Math.max(0, (runSum - s.runSum) / capacity)));
+        if (capacity > 0) {
+          const ran = Math.max(0, runSum - s.runSum) + s.carry;
+          // Tasks waiting at both readings: no thread was free in between.
+          const booked = queued && s.queued ? capacity : Math.min(capacity, Math.max(0, ran));
+          const bound = MAX_CARRY_INTERVALS * capacity;
+          s.carry = Math.min(bound, Math.max(-bound, ran - booked));
+          s.utilization.record(booked / capacity);
+        }
+        s.queued = queued;
         s.at = now;
         s.completed = completed;
         s.runSum = runSum;
