@@ -3951,6 +3951,20 @@ export const BREAKS = [
     tests: ['actor-calls.test.ts'],
     mustFail: ["keeps none of a live actor's answers once its call is answered"],
   },
+  {
+    name: 'baselines of forgotten series kept',
+    what: "retention forgets a series whose rows have all expired but keeps its baseline: every series a service ever baselined (a pod, a user id in a tag) keeps a row, and every start reads them all into the report service",
+    edits: [{ find: '        removeBaseline.run([name!, tags!]);\n', replace: '' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['forgets the baselines of the series it forgets'],
+  },
+  {
+    name: 'orphan baselines kept by the migration',
+    what: "the migration that names a baseline's series keeps the baselines of series retention forgot before it: they stay for good",
+    edits: [{ find: "db.exec('DELETE FROM baseline WHERE NOT EXISTS", replace: "if (false) db.exec('DELETE FROM baseline WHERE NOT EXISTS" }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['as it opens a file of an earlier schema, the baselines of the series retention forgot before'],
+  },
 ];
 
 function parseArgs(argv) {

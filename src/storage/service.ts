@@ -308,15 +308,20 @@ export class StorageService {
    */
   private forgetEmptySeries(): boolean {
     const inUse = this.persister.seriesInUse();
-    const empty = this.statement('SELECT id FROM series s WHERE NOT EXISTS (SELECT 1 FROM rollups WHERE series = s.id) AND NOT EXISTS (SELECT 1 FROM hourly WHERE series = s.id)')
+    const empty = this.statement('SELECT id, name, tags FROM series s WHERE NOT EXISTS (SELECT 1 FROM rollups WHERE series = s.id) AND NOT EXISTS (SELECT 1 FROM hourly WHERE series = s.id)')
       .all()
-      .map((row) => Number(row[0]))
-      .filter((id) => !inUse.has(id));
+      .filter((row) => !inUse.has(Number(row[0])));
     if (empty.length === 0) return false;
     const remove = this.statement('DELETE FROM series WHERE id = ?');
+    // Its baseline too: kept, every series a service ever had (a user id, a pod in a tag) left
+    // one, all read again at each start.
+    const removeBaseline = this.statement('DELETE FROM baseline WHERE name = ? AND tags = ?');
     const chunk = empty.slice(0, this.o.forgetChunkSeries ?? FORGET_CHUNK_SERIES);
     this.db.transaction(() => {
-      for (const id of chunk) remove.run([id]);
+      for (const [id, name, tags] of chunk) {
+        remove.run([id!]);
+        removeBaseline.run([name!, tags!]);
+      }
     });
     return chunk.length < empty.length;
   }
