@@ -3965,6 +3965,13 @@ export const BREAKS = [
     tests: ['storage-retention.test.ts'],
     mustFail: ['as it opens a file of an earlier schema, the baselines of the series retention forgot before'],
   },
+  {
+    name: "profile rules' last captures kept for good",
+    what: "the profiler keeps the time each rule last started a capture for ever, one entry per rule id: rules with capture created and deleted over days (an agent's, over MCP) grow it without bound",
+    edits: [{ find: 'for (const [id, at] of this.lastByRule) if (now - at >= every) this.lastByRule.delete(id);', replace: '' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ["keeps a rule's last capture only as long as it rate-limits the rule"],
+  },
 ];
 
 function parseArgs(argv) {
