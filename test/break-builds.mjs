@@ -3972,6 +3972,13 @@ export const BREAKS = [
     tests: ['profiling.test.ts'],
     mustFail: ["keeps a rule's last capture only as long as it rate-limits the rule"],
   },
+  {
+    name: 'control changes kept whole through a disk outage',
+    what: "the control log keeps every change the disk refused, one transition and one alert state per flap of a rule, for as long as the outage lasts: memory without bound, all of it sent again at every retry",
+    edits: [{ find: 'this.unsaved = compactOps(this.unsaved);', replace: '' }],
+    tests: ['control-log-bound.test.ts'],
+    mustFail: ['keep the newest transitions the disk keeps and the last state of each alert'],
+  },
 ];
 
 function parseArgs(argv) {

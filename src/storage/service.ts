@@ -28,6 +28,9 @@ import { RollupTable, type StoredRollups } from './rollups.js';
 import { restoreCatalog, type RestoreFailures } from './restore.js';
 import { openSchema } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
+import { TRANSITIONS_KEPT } from './transitions-kept.js';
+
+export { TRANSITIONS_KEPT };
 
 /** A write another module asks for: one statement and its parameters. */
 export interface StorageOp {
@@ -85,13 +88,6 @@ export interface StorageServiceOptions {
   transitionsKept?: number;
 }
 
-/**
- * The alert transitions the file keeps at most, besides the retention: the newest, trimmed at
- * each flush. A rule on a signal that flaps around its threshold (a `last` rule with no
- * cooldown and no `for`) makes a transition every few milliseconds: 30,834 rows in 20 s in one
- * trial, kept for the 30 days of the retention. At this bound (some 30 MB) the oldest go.
- */
-export const TRANSITIONS_KEPT = 100_000;
 
 /** How often retention runs. */
 export const RETENTION_EVERY_MS = 3_600_000;
