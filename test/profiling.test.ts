@@ -14,7 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { PerformanceMonitor, type AlertTransition } from '../dist/src/index.js';
 import { ProfileFiles } from '../dist/src/profiling/files.js';
 import { ProfilingOptionsSchema } from '../dist/src/profiling/options.js';
@@ -189,6 +189,40 @@ describe('profile on demand', () => {
     }
     expect(profile).toBeDefined();
     expect(aliveDuringWrite).toBe(false);
+  });
+
+  it("keeps a rule's last capture only as long as it rate-limits the rule: rules created, fired and deleted for days leave no entry each", async () => {
+    // The time each rule last started a capture was kept for good, one entry per rule id:
+    // an agent creating and deleting rules with capture over MCP grew it without bound.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const T0 = Date.parse('2026-12-01T00:00:00Z');
+      vi.setSystemTime(T0);
+      const notes: (string | undefined)[] = [];
+      const files = { dir: await tempDir(), refresh: async () => {}, status: () => ({}) } as unknown as ProfileFiles;
+      const profiler = new Profiler({ options: ProfilingOptionsSchema.parse({ ruleIntervalMs: 600_000 }), files, mainBusy: () => {}, captured: () => {}, attach: (_t, note) => notes.push(note?.skipped), fault: () => {} });
+      // Captures stand in for the inspector's: this is about which rules may start one.
+      let started = 0;
+      (profiler as unknown as { capture: () => Promise<never> }).capture = () => {
+        started++;
+        return new Promise<never>(() => {});
+      };
+      const fire = (id: string): void => profiler.onFiring({ fingerprint: `f-${id}` } as AlertTransition, { id, name: id, capture: 'cpu', captureSeconds: 1 } as never);
+      // A new rule a minute for 1,000 minutes, each firing once, and the newest again at once.
+      for (let i = 0; i < 1000; i++) {
+        vi.setSystemTime(T0 + i * 60_000);
+        fire(`rule-${i}`);
+      }
+      fire('rule-999');
+      expect(started).toBe(1000);
+      expect(notes.filter((n) => n?.startsWith('rate-limited'))).toHaveLength(1);
+      const kept = (profiler as unknown as { lastByRule: Map<string, number> }).lastByRule;
+      // Those of the last 10 minutes (ruleIntervalMs), not 1,000.
+      expect(kept.size).toBeLessThanOrEqual(11);
+      expect(kept.has('rule-999')).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a bad request naming the field and its limit', async () => {

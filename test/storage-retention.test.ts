@@ -9,10 +9,19 @@ import { RETENTION_EVERY_MS, StorageService, TRANSITIONS_KEPT } from '../dist/sr
 import { restoreCatalog } from '../dist/src/storage/restore.js';
 import { RollupTable } from '../dist/src/storage/rollups.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
+import { readControlState, statementsOf } from '../dist/src/storage/control.js';
+import { MIGRATIONS, openSchema } from '../dist/src/storage/schema.js';
+import type { Baseline } from '../dist/src/reports/types.js';
 import { synthetic, T0 as SYNTHETIC_T0 } from './synthetic.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+
+/** The statement a monitor commits for the baseline of pod_rt{pod} (src/storage/control.ts). */
+function putBaseline(pod: string, at: number) {
+  const baseline = { seriesId: -1, metric: 'pod_rt', tags: { pod }, kind: 'distribution', unit: 'ms', window: { from: at - DAY, to: at }, count: 1, mean: 1 } as unknown as Baseline;
+  return statementsOf({ op: 'put-baseline', key: `pod_rt[["pod","${pod}"]]`, baseline })[0]!;
+}
 
 /** A storage service over an empty store, on a clock the test moves. */
 function service(file: string, clock: () => number, retentionChunkRows?: number): StorageService {
@@ -152,6 +161,40 @@ describe('storage retention', () => {
     expect(catalog.map((e) => e.tags.pod)).toEqual(['new-0', 'new-1']);
     const next = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
     expect(restoreCatalog(next, catalog)).toEqual({ failed: 0, total: 2, reasons: [] });
+  });
+
+  it('forgets the baselines of the series it forgets, so that they are not kept and restored at every start for good', async () => {
+    // The baseline table had no retention: every series a service ever baselined (a pod, a
+    // user id in a tag) kept its row, and each start read them all into the report service.
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
+    const T0 = Date.UTC(2026, 0, 1);
+    let now = T0;
+    const s = service(file, () => now);
+    const pods = [...Array.from({ length: 12 }, (_, i) => `old-${i}`), 'new-0', 'new-1'];
+    s.commit(pods.map((pod) => ({ sql: 'INSERT INTO series (name, tags, kind, unit) VALUES (?, ?, ?, ?)', params: ['pod_rt', JSON.stringify({ pod }), 'distribution', 'ms'] })));
+    s.commit(pods.map((pod, i) => ({ sql: 'INSERT INTO rollups (series, start, count, sum, min, max, last, sketch) VALUES (?, ?, 1, 1, 1, 1, 1, NULL)', params: [i + 1, pod.startsWith('old') ? T0 : T0 + 39 * DAY] })));
+    s.commit(pods.map((pod) => putBaseline(pod, pod.startsWith('old') ? T0 + MINUTE : T0 + 39 * DAY)));
+    now = T0 + 40 * DAY;
+    expect(s.flush()).toBe(true);
+    const series = (): number => Number(s.query('SELECT count(*) FROM series')[0]![0]);
+    for (let turn = 0; turn < 20 && series() > 2; turn++) await new Promise(setImmediate);
+    expect(series()).toBe(2);
+    // What the next start restores: the baselines of the two series kept, no other.
+    const state = await readControlState(async (sql, params) => s.query(sql, params), { history: 10, audit: 10 });
+    expect(state.baselines.map((b) => b.tags.pod)).toEqual(['new-0', 'new-1']);
+    s.close();
+  });
+
+  it('forgets, as it opens a file of an earlier schema, the baselines of the series retention forgot before, and keeps the others', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
+    const old = openSchema(file, MIGRATIONS.slice(0, -1));
+    old.exec(`INSERT INTO series (name, tags, kind, unit) VALUES ('pod_rt', '{"pod":"live"}', 'distribution', 'ms')`);
+    const insert = old.prepare('INSERT INTO baseline (series_key, body) VALUES (?, ?)');
+    for (const pod of ['gone-0', 'live', 'gone-1']) insert.run(putBaseline(pod, Date.UTC(2026, 0, 1)).params.slice(0, 2));
+    old.close();
+    const db = openSchema(file);
+    expect(db.prepare('SELECT series_key, name, tags FROM baseline').all()).toEqual([['pod_rt[["pod","live"]]', 'pod_rt', '{"pod":"live"}']]);
+    db.close();
   });
 
   it('keeps in the catalog a series this process writes to, whose rows have all expired, and its new rows read as its own', () => {

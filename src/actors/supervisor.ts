@@ -13,6 +13,7 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { ActorError } from '../errors.js';
+import { ExitRace } from './exit-race.js';
 import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
@@ -42,6 +43,8 @@ interface Instance<Api> {
   port: MessagePort;
   remote: Comlink.Remote<Api>;
   exited: Promise<never>;
+  /** `work`, or its exit first (exit-race.ts): what a call waits on. */
+  untilExit: ExitRace['until'];
   fail: (error: Error) => void;
   /** Resolves once the watchdog reported this instance's exit. */
   gone: Promise<void>;
@@ -306,7 +309,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       // if this thread then stays busy (a producer() followed by a recording loop).
       const instance = this.state === 'running' && this.instance ? this.instance : await this.next.promise;
       try {
-        return await Promise.race([fn(instance.remote), instance.exited]);
+        return await instance.untilExit(fn(instance.remote));
       } catch (error) {
         if (!(error instanceof ActorError) || !retry || attempt > 0 || (this.state as ActorState) === 'stopped') throw error;
       }
@@ -445,9 +448,14 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   }
 
   private onInstance(gen: number, port: MessagePort): void {
-    let fail!: (error: Error) => void;
-    const exited = new Promise<never>((_, reject) => (fail = reject));
+    let rejectExited!: (error: Error) => void;
+    const exited = new Promise<never>((_, reject) => (rejectExited = reject));
     exited.catch(() => {});
+    const calls = new ExitRace();
+    const fail = (error: Error): void => {
+      rejectExited(error);
+      calls.exit(error);
+    };
     let markGone!: () => void;
     const gone = new Promise<void>((resolve) => (markGone = resolve));
     const endpoint = nodeEndpoint(port);
@@ -464,7 +472,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
         : endpoint,
     );
     port.unref();
-    const instance: Instance<Api> = { gen, port, remote, exited, fail, gone, markGone };
+    const instance: Instance<Api> = { gen, port, remote, exited, untilExit: (work) => calls.until(work), fail, gone, markGone };
     if (this.state === 'stopped' && !this.finisher) {
       this.close(instance);
       return;

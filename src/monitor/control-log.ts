@@ -21,6 +21,10 @@
  */
 import { StorageError } from '../errors.js';
 import type { ControlOp } from '../actors/protocols.js';
+import { compactOps } from './control-compact.js';
+
+/** Changes waiting in memory at which they are first compacted (control-compact.ts); then at twice what a compaction left. */
+const COMPACT_FROM = 10_000;
 
 export interface ControlLogDeps {
   /** Commits the ops in one transaction in the storage actor; rejects when it could not. */
@@ -51,6 +55,9 @@ export class ControlLog {
   private readonly deps: ControlLogDeps;
   /** Kept changes not committed yet, oldest first: they go before any later change. */
   private unsaved: ControlOp[] = [];
+  private compactAt = COMPACT_FROM;
+  /** A commit of `unsaved`'s first ops is in flight: they are dropped by count once it succeeds, so they are not compacted meanwhile. */
+  private inFlight = false;
   private queue: Entry[] = [];
   private open = false;
   private committing = false;
@@ -68,7 +75,7 @@ export class ControlLog {
   required(ops: ControlOp[], what: string): Promise<void> {
     if (!this.open) {
       if (this.refusing !== null) return Promise.reject(this.notDone(what, this.refusing));
-      this.unsaved.push(...ops);
+      this.keep(ops);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -79,7 +86,7 @@ export class ControlLog {
   /** Resolves true once the ops are committed, false when they wait in memory (disk fault, storage closed). */
   kept(ops: ControlOp[]): Promise<boolean> {
     if (!this.open) {
-      this.unsaved.push(...ops);
+      this.keep(ops);
       return Promise.resolve(false);
     }
     return new Promise<boolean>((resolve) => this.enqueue({ ops, required: undefined, done: resolve }));
@@ -126,6 +133,14 @@ export class ControlLog {
     return { unsaved: this.unsaved.length, lastError: this.lastError, lastErrorAt: this.lastErrorAt };
   }
 
+  /** Adds changes to those waiting, compacted once they have grown (amortised: at twice what the last compaction left). */
+  private keep(ops: ControlOp[]): void {
+    this.unsaved.push(...ops);
+    if (this.inFlight || this.unsaved.length < this.compactAt) return;
+    this.unsaved = compactOps(this.unsaved);
+    this.compactAt = Math.max(COMPACT_FROM, 2 * this.unsaved.length);
+  }
+
   private notDone(what: string, why: string): StorageError {
     return new StorageError(this.deps.path, `cannot save ${what}, so it was not done: ${why}. The monitor goes on in memory and retries the disk; try again once status().storage shows no error`);
   }
@@ -148,7 +163,8 @@ export class ControlLog {
       let failure: Error | undefined;
       if (ops.length > 0) {
         try {
-          await this.deps.commit(ops);
+          this.inFlight = true;
+          await this.deps.commit(ops).finally(() => (this.inFlight = false));
           this.unsaved = this.unsaved.slice(kept.length);
           this.lastError = null;
           this.lastErrorAt = null;
@@ -163,7 +179,7 @@ export class ControlLog {
         if (!failure) e.done(true);
         else if (e.required !== undefined) e.done(false, this.notDone(e.required, failure.message));
         else {
-          this.unsaved.push(...e.ops);
+          this.keep(e.ops);
           e.done(false);
         }
       }

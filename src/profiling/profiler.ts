@@ -185,6 +185,9 @@ export class Profiler {
         skip(`capture ${this.current.id} (${this.current.kind}) was running: one capture runs at a time`);
         return;
       }
+      // An entry limits its rule for ruleIntervalMs only: older ones go, so that the rules an
+      // agent creates and deletes over the monitor's life do not each stay here for good.
+      for (const [id, at] of this.lastByRule) if (now - at >= every) this.lastByRule.delete(id);
       this.lastByRule.set(rule.id, now);
       this.capture({ kind, seconds }, { ruleId: rule.id, ruleName: rule.name, fingerprint: t.fingerprint }).then(
         (c) => this.deps.attach(t, noteOf(c), c),

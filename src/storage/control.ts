@@ -50,7 +50,7 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
     case 'delete-alert':
       return [{ sql: 'DELETE FROM alert_state WHERE fingerprint = ?', params: [op.fingerprint] }];
     case 'put-baseline':
-      return [{ sql: 'INSERT OR REPLACE INTO baseline (series_key, body) VALUES (?, ?)', params: [op.key, pack(op.baseline)] }];
+      return [{ sql: 'INSERT OR REPLACE INTO baseline (series_key, body, name, tags) VALUES (?, ?, ?, ?)', params: [op.key, pack(op.baseline), op.baseline.metric, JSON.stringify(op.baseline.tags)] }];
     case 'audit':
       return [{ sql: 'INSERT OR REPLACE INTO optimization_log (seq, at, body) VALUES (?, ?, ?)', params: [op.entry.seq, op.entry.at, pack(op.entry)] }];
     case 'put-tunable':

@@ -10,6 +10,7 @@
  * N-th entry. Other modules (alert rules, history, baselines, …) add their tables the same
  * way, as their own entries.
  */
+import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
 
@@ -103,6 +104,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'outbox of alert notifications',
     up(db) {
       db.exec('CREATE TABLE notify_outbox (id TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID');
+    },
+  },
+  {
+    // A baseline names its series as the catalog does, so that the series retention forgets
+    // take their baselines with them (StorageService.forgetEmptySeries).
+    name: "baselines' series",
+    up(db) {
+      db.exec('ALTER TABLE baseline ADD COLUMN name TEXT');
+      db.exec('ALTER TABLE baseline ADD COLUMN tags TEXT');
+      db.exec('CREATE INDEX baseline_by_series ON baseline (name, tags)');
+      const name = db.prepare('UPDATE baseline SET name = ?, tags = ? WHERE series_key = ?');
+      for (const [key, body] of db.prepare('SELECT series_key, body FROM baseline').all()) {
+        const { metric, tags } = decode(body as Uint8Array) as { metric: string; tags: Record<string, string> };
+        name.run([metric, JSON.stringify(tags), key as string]);
+      }
+      // Those of series retention forgot before this: no process has a series of its own yet.
+      db.exec('DELETE FROM baseline WHERE NOT EXISTS (SELECT 1 FROM series WHERE series.name = baseline.name AND series.tags = baseline.tags)');
     },
   },
 ];

@@ -28,6 +28,9 @@ import { RollupTable, type StoredRollups } from './rollups.js';
 import { restoreCatalog, type RestoreFailures } from './restore.js';
 import { openSchema } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
+import { TRANSITIONS_KEPT } from './transitions-kept.js';
+
+export { TRANSITIONS_KEPT };
 
 /** A write another module asks for: one statement and its parameters. */
 export interface StorageOp {
@@ -85,13 +88,6 @@ export interface StorageServiceOptions {
   transitionsKept?: number;
 }
 
-/**
- * The alert transitions the file keeps at most, besides the retention: the newest, trimmed at
- * each flush. A rule on a signal that flaps around its threshold (a `last` rule with no
- * cooldown and no `for`) makes a transition every few milliseconds: 30,834 rows in 20 s in one
- * trial, kept for the 30 days of the retention. At this bound (some 30 MB) the oldest go.
- */
-export const TRANSITIONS_KEPT = 100_000;
 
 /** How often retention runs. */
 export const RETENTION_EVERY_MS = 3_600_000;
@@ -308,15 +304,20 @@ export class StorageService {
    */
   private forgetEmptySeries(): boolean {
     const inUse = this.persister.seriesInUse();
-    const empty = this.statement('SELECT id FROM series s WHERE NOT EXISTS (SELECT 1 FROM rollups WHERE series = s.id) AND NOT EXISTS (SELECT 1 FROM hourly WHERE series = s.id)')
+    const empty = this.statement('SELECT id, name, tags FROM series s WHERE NOT EXISTS (SELECT 1 FROM rollups WHERE series = s.id) AND NOT EXISTS (SELECT 1 FROM hourly WHERE series = s.id)')
       .all()
-      .map((row) => Number(row[0]))
-      .filter((id) => !inUse.has(id));
+      .filter((row) => !inUse.has(Number(row[0])));
     if (empty.length === 0) return false;
     const remove = this.statement('DELETE FROM series WHERE id = ?');
+    // Its baseline too: kept, every series a service ever had (a user id, a pod in a tag) left
+    // one, all read again at each start.
+    const removeBaseline = this.statement('DELETE FROM baseline WHERE name = ? AND tags = ?');
     const chunk = empty.slice(0, this.o.forgetChunkSeries ?? FORGET_CHUNK_SERIES);
     this.db.transaction(() => {
-      for (const id of chunk) remove.run([id]);
+      for (const [id, name, tags] of chunk) {
+        remove.run([id!]);
+        removeBaseline.run([name!, tags!]);
+      }
     });
     return chunk.length < empty.length;
   }
