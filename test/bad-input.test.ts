@@ -183,6 +183,33 @@ describe('bad input', () => {
     expect(caught(() => m.getMetrics({ windowSeconds: 0 })).field).toBe('windowSeconds');
   });
 
+  it("refuses a query, filter, sample or definition field it does not know: { name: [...] } answered every series, a sample's tag went unrecorded", async () => {
+    const all = m.countMetrics();
+    expect(caught(() => m.getMetrics({ name: ['response_time'] } as never))).toMatchObject({
+      field: 'name',
+      message: 'name is not a known query field; did you mean names? (the fields: names, tags, windowSeconds, offset, limit)',
+    });
+    expect(caught(() => m.getMetrics({ window: 5 } as never)).field).toBe('window');
+    expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).field).toBe('name');
+    expect(caught(() => m.suggestTags({ tag: { route: '/ko' } } as never)).field).toBe('tag');
+    await expect(m.getMetricHistory({ metric: 'response_time', maxpoints: 3 } as never)).rejects.toMatchObject({
+      field: 'maxpoints',
+      message: 'maxpoints is not a known query field; did you mean maxPoints? (the fields: metric, tags, from, to, resolution, maxPoints, limit)',
+    });
+    expect(caught(() => m.getAlerts({ states: 'firing' } as never)).message).toBe('states is not a known query field; did you mean state? (the fields: state, severity)');
+    expect(caught(() => m.getAlertHistory({ ruleId: 'x' } as never)).message).toBe('ruleId is not a known filter field; did you mean rule? (the fields: from, to, rule)');
+    expect(caught(() => m.define({ name: 'keys_jobs', kind: 'counter', units: 'requests' } as never)).message).toBe('units is not a known definition field; did you mean unit? (the fields: name, kind, unit)');
+    expect(caught(() => m.recordBatch([{ name: 'keys_rt', value: 1 }, { name: 'keys_rt', value: 2, tag: { route: '/a' } } as never]))).toMatchObject({
+      field: 'samples[1].tag',
+      message: 'samples[1].tag is not a known sample field (the fields: name, value, tags, timestamp)',
+    });
+    // Nothing of the refused batch or definition was taken; the fields as documented still work.
+    await m.flush();
+    expect(m.countMetrics()).toBe(all);
+    expect(m.getMetrics({ names: ['response_time'], tags: { route: '/ok' }, windowSeconds: 60, offset: 0, limit: 1 })).toHaveLength(1);
+    expect(m.getAlerts({ state: 'all' })).toEqual([]);
+  });
+
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {
     const stopped = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);

@@ -3944,6 +3944,16 @@ export const BREAKS = [
     tests: ['cli-signals.test.ts'],
     mustFail: ['profile --url ends its session on the endpoint on SIGINT in the capture'],
   },
+  {
+    name: 'unknown query fields read past',
+    what: "getMetrics, countMetrics, suggestTags, getMetricHistory, getAlerts, getAlertHistory, define and recordBatch's samples take a key they do not know and read past it: getMetrics({ name: ['response_time'] }) answers every series, a sample's `tag` is recorded without its tags, define's `units` is dropped",
+    edits: [
+      { find: '    if (!known.includes(key)) throw new InvalidArgumentError(', replace: '    if (known.length < 0) throw new InvalidArgumentError(' },
+      { find: "if (key !== 'name' && key !== 'value' && key !== 'tags' && key !== 'timestamp') throw", replace: 'if (key === undefined) throw' },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a query, filter, sample or definition field it does not know'],
+  },
 ];
 
 function parseArgs(argv) {

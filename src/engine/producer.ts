@@ -335,6 +335,9 @@ export class Producer {
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
       if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`samples[${i}]`, 'must be an object', { value: s });
+      for (const key in s) {
+        if (key !== 'name' && key !== 'value' && key !== 'tags' && key !== 'timestamp') throw new InvalidArgumentError(`samples[${i}].${key}`, `${unknownKeyRule('sample field')} (the fields: name, value, tags, timestamp)`);
+      }
       try {
         const target = this.resolveForBatch(s.name, s.tags, i, batch);
         checkValue(s.name, this.kindOf(target, batch), s.value);

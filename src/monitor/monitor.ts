@@ -32,6 +32,7 @@ import type { StoredRollups } from '../storage/rollups.js';
 import { StoreReader } from '../engine/store/reader.js';
 import type { Watched } from '../analysis/watched.js';
 import { ActorError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
+import { checkKeys } from '../known-keys.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
 import type { HttpServer } from '../http/types.js';
 import type { ServeHttpOptions } from '../http/options.js';
@@ -552,6 +553,7 @@ export class PerformanceMonitor extends EventEmitter {
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
   define(definition: { name: string; kind: MetricKind; unit?: MetricUnit }): void {
     if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('definition', 'must be an object', { value: definition });
+    checkKeys(definition, ['name', 'kind', 'unit'], 'definition field');
     this.registry.define(definition.name, definition.kind, definition.unit ?? '');
   }
 
