@@ -114,6 +114,14 @@ describe('bad input', () => {
     expect(opt({ collectionIntervalMs: 60_000, bucketCapacity: 1 }).message).toMatch(/^bucketCapacity must be an integer from 2/);
   });
 
+  it("refuses an alerts.externalUrl that is no http(s) URL: Alertmanager answered 422 to every alert whose generatorURL it made", () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    expect(opt({ alerts: { externalUrl: 'perfwatch.example.com' } })).toMatchObject({ field: 'alerts.externalUrl', message: 'alerts.externalUrl must be an http(s) URL, got "perfwatch.example.com"' });
+    expect(opt({ alerts: { externalUrl: '' } }).field).toBe('alerts.externalUrl');
+    expect(opt({ alerts: { externalUrl: 'https://grafana.example/' + 'p'.repeat(2048) } }).message).toBe('alerts.externalUrl must be at most 2048 characters, got a string of 2072 characters');
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { externalUrl: 'https://perfwatch.example.com/ui' } })).not.toThrow();
+  });
+
   it('says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant', async () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
     expect(opt({ bogusOption: 1 })).toBe('bogusOption is not a known option');

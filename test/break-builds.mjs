@@ -3954,6 +3954,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a query, filter, sample or definition field it does not know'],
   },
+  {
+    name: 'externalUrl any string',
+    what: "alerts.externalUrl takes any string of up to 2048 characters: one that is no URL becomes every alert's generatorURL, which Alertmanager refuses with 422, so no alert reaches it",
+    edits: [{ find: "  externalUrl: httpUrl.default('http://127.0.0.1/perfwatch'),", replace: "  externalUrl: z.string().max(2048, { error: 'must be at most 2048 characters' }).default('http://127.0.0.1/perfwatch')," }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses an alerts.externalUrl that is no http(s) URL'],
+  },
 ];
 
 function parseArgs(argv) {
