@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardinalityError, InvalidArgumentError, KindMismatchError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
 import { caught as caughtAny } from './helpers.js';
@@ -112,6 +113,25 @@ describe('bad input', () => {
     expect(opt({ system: { enabled: 'yes' } }).field).toBe('system.enabled');
     expect(opt({ colectionIntervalMs: 1000 }).message).toBe('colectionIntervalMs is not a known option; did you mean collectionIntervalMs?');
     expect(opt({ collectionIntervalMs: 60_000, bucketCapacity: 1 }).message).toMatch(/^bucketCapacity must be an integer from 2/);
+  });
+
+  it("refuses a listener of an event the monitor never emits: on('alerts', …) was added and never called", async () => {
+    const events = 'the events: start, stop, pause, resume, alert, alert-profile, profile, drops, actor-exit, actor-restart, storage-error, storage-recovered';
+    expect(caught(() => m.on('alerts', () => {}))).toMatchObject({ field: 'event', message: `event "alerts" is not an event of the monitor; did you mean alert? (${events})` });
+    expect(caught(() => m.once('actor_exit', () => {})).message).toMatch(/^event "actor_exit" is not an event of the monitor; did you mean actor-exit\?/);
+    expect(caught(() => m.addListener('strat', () => {})).field).toBe('event');
+    expect(caught(() => m.prependOnceListener('Stop', () => {})).field).toBe('event');
+    expect(m.listenerCount('alerts') + m.listenerCount('actor_exit') + m.listenerCount('strat') + m.listenerCount('Stop')).toBe(0);
+    // The events there are still take listeners, and node:events' once() (which listens to 'error' beside) works.
+    const seen: string[] = [];
+    const paused = once(m, 'pause');
+    m.once('resume', () => seen.push('resume'));
+    m.prependListener('pause', () => seen.push('pause'));
+    expect(m.pause()).toBe(true);
+    await paused;
+    expect(m.resume()).toBe(true);
+    expect(seen).toEqual(['pause', 'resume']);
+    m.removeAllListeners('pause');
   });
 
   it("refuses an alerts.externalUrl that is no http(s) URL: Alertmanager answered 422 to every alert whose generatorURL it made", () => {

@@ -3961,6 +3961,17 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses an alerts.externalUrl that is no http(s) URL'],
   },
+  {
+    name: 'listener of any event name',
+    what: "monitor.on('alerts', fn) (a typo of 'alert'), once('actor_exit', fn) and any other name the monitor never emits are added without a word, and their listeners are never called",
+    edits: [
+      { find: 'return super.on(checkEvent(event), listener);', replace: 'return super.on(event, listener);' },
+      { find: 'return super.addListener(checkEvent(event), listener);', replace: 'return super.addListener(event, listener);' },
+      { find: 'return super.prependListener(checkEvent(event), listener);', replace: 'return super.prependListener(event, listener);' },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a listener of an event the monitor never emits'],
+  },
 ];
 
 function parseArgs(argv) {
