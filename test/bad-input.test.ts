@@ -115,6 +115,28 @@ describe('bad input', () => {
     expect(opt({ collectionIntervalMs: 60_000, bucketCapacity: 1 }).message).toMatch(/^bucketCapacity must be an integer from 2/);
   });
 
+  it("refuses a column or series field recordColumns does not know: timestamp for timestamps, a series' tag for tags, each read past before", async () => {
+    // opt_jobs: a counter the metric() test above registered (the suite's maxSeries is full by now).
+    const total = (): number => m.getMetrics({ names: ['opt_jobs'] })[0]?.totalCount ?? 0;
+    await m.flush();
+    const before = total();
+    const columns = { series: [{ name: 'opt_jobs' }], seriesIndex: new Uint32Array([0, 0]), values: new Float64Array([1, 2]), length: 2 };
+    expect(caught(() => m.recordColumns({ ...columns, timestamp: new Float64Array([m.now(), m.now()]) } as never))).toMatchObject({
+      field: 'columns.timestamp',
+      message: 'columns.timestamp is not a known column (the columns: series, seriesIndex, values, timestamps, length)',
+    });
+    expect(caught(() => m.recordColumns({ ...columns, series: [{ name: 'opt_jobs', tag: { route: '/ok' } }] } as never))).toMatchObject({
+      field: 'columns.series[0].tag',
+      message: 'columns.series[0].tag is not a known series field (the fields: name, tags)',
+    });
+    expect(caught(() => m.recordColumns({ ...columns, series: 'opt_jobs' } as never)).field).toBe('columns.series');
+    await m.flush();
+    expect(total()).toBe(before);
+    expect(m.recordColumns(columns)).toBe(2);
+    await m.flush();
+    expect(total()).toBe(before + 2);
+  });
+
   it("refuses a listener of an event the monitor never emits: on('alerts', …) was added and never called", async () => {
     const events = 'the events: start, stop, pause, resume, alert, alert-profile, profile, drops, actor-exit, actor-restart, storage-error, storage-recovered';
     expect(caught(() => m.on('alerts', () => {}))).toMatchObject({ field: 'event', message: `event "alerts" is not an event of the monitor; did you mean alert? (${events})` });

@@ -3972,6 +3972,16 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a listener of an event the monitor never emits'],
   },
+  {
+    name: 'unknown columns read past',
+    what: "recordColumns takes a column or series field it does not know and reads past it: { timestamp } records every sample at the time it is applied, a series' { tag } records it without its tags",
+    edits: [
+      { find: 'if (!COLUMN_FIELDS.includes(key)) throw', replace: 'if (key === undefined) throw' },
+      { find: "for (const key in s) if (key !== 'name' && key !== 'tags') throw", replace: 'for (const key in s) if (key === undefined) throw' },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a column or series field recordColumns does not know'],
+  },
 ];
 
 function parseArgs(argv) {
