@@ -156,6 +156,13 @@ describe('bad input', () => {
     m.removeAllListeners('pause');
   });
 
+  it("says serveHttp's histogramBuckets and quantiles limits in their own words, as export's, not zod's 'at least 1 items'", async () => {
+    await expect(m.serveHttp({ port: 0, histogramBuckets: [] })).rejects.toMatchObject({ field: 'histogramBuckets', message: 'histogramBuckets must have at least 1 bound, got an array of 0' });
+    await expect(m.serveHttp({ port: 0, histogramBuckets: Array.from({ length: 101 }, (_, i) => i + 1) })).rejects.toThrow(/^histogramBuckets must have at most 100 bounds, got an array of 101$/);
+    await expect(m.serveHttp({ port: 0, histogramBuckets: [1, Number.NaN] })).rejects.toThrow(/^histogramBuckets\[1\] must be a finite number, got NaN$/);
+    await expect(m.serveHttp({ port: 0, quantiles: Array.from({ length: 11 }, (_, i) => (i + 1) / 20) })).rejects.toThrow(/^quantiles must have at most 10 quantiles, got an array of 11$/);
+  });
+
   it("refuses an alerts.externalUrl that is no http(s) URL: Alertmanager answered 422 to every alert whose generatorURL it made", () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
     expect(opt({ alerts: { externalUrl: 'perfwatch.example.com' } })).toMatchObject({ field: 'alerts.externalUrl', message: 'alerts.externalUrl must be an http(s) URL, got "perfwatch.example.com"' });

@@ -3989,6 +3989,13 @@ export const BREAKS = [
     tests: ['mcp-schemas.test.ts'],
     mustFail: ['names the argument an unknown one most likely meant'],
   },
+  {
+    name: "serveHttp's bucket limits in zod's words",
+    what: "serveHttp({ histogramBuckets: [] }) says 'histogramBuckets must have at least 1 items', 101 bounds 'at most 100 items', where export.histogramBuckets says bounds",
+    edits: [{ find: "    .min(1, { error: 'must have at least 1 bound' })\n    .max(MAX_BUCKETS, { error: `must have at most ${MAX_BUCKETS} bounds` })\n    .optional(),", replace: '    .min(1)\n    .max(MAX_BUCKETS)\n    .optional(),' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["says serveHttp's histogramBuckets and quantiles limits in their own words"],
+  },
 ];
 
 function parseArgs(argv) {
