@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CardinalityError, InvalidArgumentError, KindMismatchError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
 import { caught as caughtAny } from './helpers.js';
@@ -114,6 +115,62 @@ describe('bad input', () => {
     expect(opt({ collectionIntervalMs: 60_000, bucketCapacity: 1 }).message).toMatch(/^bucketCapacity must be an integer from 2/);
   });
 
+  it("refuses a column or series field recordColumns does not know: timestamp for timestamps, a series' tag for tags, each read past before", async () => {
+    // opt_jobs: a counter the metric() test above registered (the suite's maxSeries is full by now).
+    const total = (): number => m.getMetrics({ names: ['opt_jobs'] })[0]?.totalCount ?? 0;
+    await m.flush();
+    const before = total();
+    const columns = { series: [{ name: 'opt_jobs' }], seriesIndex: new Uint32Array([0, 0]), values: new Float64Array([1, 2]), length: 2 };
+    expect(caught(() => m.recordColumns({ ...columns, timestamp: new Float64Array([m.now(), m.now()]) } as never))).toMatchObject({
+      field: 'columns.timestamp',
+      message: 'columns.timestamp is not a known column (the columns: series, seriesIndex, values, timestamps, length)',
+    });
+    expect(caught(() => m.recordColumns({ ...columns, series: [{ name: 'opt_jobs', tag: { route: '/ok' } }] } as never))).toMatchObject({
+      field: 'columns.series[0].tag',
+      message: 'columns.series[0].tag is not a known series field (the fields: name, tags)',
+    });
+    expect(caught(() => m.recordColumns({ ...columns, series: 'opt_jobs' } as never)).field).toBe('columns.series');
+    await m.flush();
+    expect(total()).toBe(before);
+    expect(m.recordColumns(columns)).toBe(2);
+    await m.flush();
+    expect(total()).toBe(before + 2);
+  });
+
+  it("refuses a listener of an event the monitor never emits: on('alerts', …) was added and never called", async () => {
+    const events = 'the events: start, stop, pause, resume, alert, alert-profile, profile, drops, actor-exit, actor-restart, storage-error, storage-recovered';
+    expect(caught(() => m.on('alerts', () => {}))).toMatchObject({ field: 'event', message: `event "alerts" is not an event of the monitor; did you mean alert? (${events})` });
+    expect(caught(() => m.once('actor_exit', () => {})).message).toMatch(/^event "actor_exit" is not an event of the monitor; did you mean actor-exit\?/);
+    expect(caught(() => m.addListener('strat', () => {})).field).toBe('event');
+    expect(caught(() => m.prependOnceListener('Stop', () => {})).field).toBe('event');
+    expect(m.listenerCount('alerts') + m.listenerCount('actor_exit') + m.listenerCount('strat') + m.listenerCount('Stop')).toBe(0);
+    // The events there are still take listeners, and node:events' once() (which listens to 'error' beside) works.
+    const seen: string[] = [];
+    const paused = once(m, 'pause');
+    m.once('resume', () => seen.push('resume'));
+    m.prependListener('pause', () => seen.push('pause'));
+    expect(m.pause()).toBe(true);
+    await paused;
+    expect(m.resume()).toBe(true);
+    expect(seen).toEqual(['pause', 'resume']);
+    m.removeAllListeners('pause');
+  });
+
+  it("says serveHttp's histogramBuckets and quantiles limits in their own words, as export's, not zod's 'at least 1 items'", async () => {
+    await expect(m.serveHttp({ port: 0, histogramBuckets: [] })).rejects.toMatchObject({ field: 'histogramBuckets', message: 'histogramBuckets must have at least 1 bound, got an array of 0' });
+    await expect(m.serveHttp({ port: 0, histogramBuckets: Array.from({ length: 101 }, (_, i) => i + 1) })).rejects.toThrow(/^histogramBuckets must have at most 100 bounds, got an array of 101$/);
+    await expect(m.serveHttp({ port: 0, histogramBuckets: [1, Number.NaN] })).rejects.toThrow(/^histogramBuckets\[1\] must be a finite number, got NaN$/);
+    await expect(m.serveHttp({ port: 0, quantiles: Array.from({ length: 11 }, (_, i) => (i + 1) / 20) })).rejects.toThrow(/^quantiles must have at most 10 quantiles, got an array of 11$/);
+  });
+
+  it("refuses an alerts.externalUrl that is no http(s) URL: Alertmanager answered 422 to every alert whose generatorURL it made", () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    expect(opt({ alerts: { externalUrl: 'perfwatch.example.com' } })).toMatchObject({ field: 'alerts.externalUrl', message: 'alerts.externalUrl must be an http(s) URL, got "perfwatch.example.com"' });
+    expect(opt({ alerts: { externalUrl: '' } }).field).toBe('alerts.externalUrl');
+    expect(opt({ alerts: { externalUrl: 'https://grafana.example/' + 'p'.repeat(2048) } }).message).toBe('alerts.externalUrl must be at most 2048 characters, got a string of 2072 characters');
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { externalUrl: 'https://perfwatch.example.com/ui' } })).not.toThrow();
+  });
+
   it('says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant', async () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
     expect(opt({ bogusOption: 1 })).toBe('bogusOption is not a known option');
@@ -181,6 +238,33 @@ describe('bad input', () => {
     await expect(m.getMetricHistory({ metric: 'response_time', maxPoints: 0 })).rejects.toMatchObject({ field: 'maxPoints' });
     await expect(m.getMetricHistory({ metric: 'bad name' })).rejects.toMatchObject({ field: 'metric' });
     expect(caught(() => m.getMetrics({ windowSeconds: 0 })).field).toBe('windowSeconds');
+  });
+
+  it("refuses a query, filter, sample or definition field it does not know: { name: [...] } answered every series, a sample's tag went unrecorded", async () => {
+    const all = m.countMetrics();
+    expect(caught(() => m.getMetrics({ name: ['response_time'] } as never))).toMatchObject({
+      field: 'name',
+      message: 'name is not a known query field; did you mean names? (the fields: names, tags, windowSeconds, offset, limit)',
+    });
+    expect(caught(() => m.getMetrics({ window: 5 } as never)).field).toBe('window');
+    expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).field).toBe('name');
+    expect(caught(() => m.suggestTags({ tag: { route: '/ko' } } as never)).field).toBe('tag');
+    await expect(m.getMetricHistory({ metric: 'response_time', maxpoints: 3 } as never)).rejects.toMatchObject({
+      field: 'maxpoints',
+      message: 'maxpoints is not a known query field; did you mean maxPoints? (the fields: metric, tags, from, to, resolution, maxPoints, limit)',
+    });
+    expect(caught(() => m.getAlerts({ states: 'firing' } as never)).message).toBe('states is not a known query field; did you mean state? (the fields: state, severity)');
+    expect(caught(() => m.getAlertHistory({ ruleId: 'x' } as never)).message).toBe('ruleId is not a known filter field; did you mean rule? (the fields: from, to, rule)');
+    expect(caught(() => m.define({ name: 'keys_jobs', kind: 'counter', units: 'requests' } as never)).message).toBe('units is not a known definition field; did you mean unit? (the fields: name, kind, unit)');
+    expect(caught(() => m.recordBatch([{ name: 'keys_rt', value: 1 }, { name: 'keys_rt', value: 2, tag: { route: '/a' } } as never]))).toMatchObject({
+      field: 'samples[1].tag',
+      message: 'samples[1].tag is not a known sample field (the fields: name, value, tags, timestamp)',
+    });
+    // Nothing of the refused batch or definition was taken; the fields as documented still work.
+    await m.flush();
+    expect(m.countMetrics()).toBe(all);
+    expect(m.getMetrics({ names: ['response_time'], tags: { route: '/ok' }, windowSeconds: 60, offset: 0, limit: 1 })).toHaveLength(1);
+    expect(m.getAlerts({ state: 'all' })).toEqual([]);
   });
 
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {

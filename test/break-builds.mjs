@@ -4025,6 +4025,56 @@ export const BREAKS = [
     edits: [{ find: 'this.unsaved = compactOps(this.unsaved);', replace: '' }],
     tests: ['control-log-bound.test.ts'],
     mustFail: ['keep the newest transitions the disk keeps and the last state of each alert'],
+    name: 'unknown query fields read past',
+    what: "getMetrics, countMetrics, suggestTags, getMetricHistory, getAlerts, getAlertHistory, define and recordBatch's samples take a key they do not know and read past it: getMetrics({ name: ['response_time'] }) answers every series, a sample's `tag` is recorded without its tags, define's `units` is dropped",
+    edits: [
+      { find: '    if (!known.includes(key)) throw new InvalidArgumentError(', replace: '    if (known.length < 0) throw new InvalidArgumentError(' },
+      { find: "if (key !== 'name' && key !== 'value' && key !== 'tags' && key !== 'timestamp') throw", replace: 'if (key === undefined) throw' },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a query, filter, sample or definition field it does not know'],
+  },
+  {
+    name: 'externalUrl any string',
+    what: "alerts.externalUrl takes any string of up to 2048 characters: one that is no URL becomes every alert's generatorURL, which Alertmanager refuses with 422, so no alert reaches it",
+    edits: [{ find: "  externalUrl: httpUrl.default('http://127.0.0.1/perfwatch'),", replace: "  externalUrl: z.string().max(2048, { error: 'must be at most 2048 characters' }).default('http://127.0.0.1/perfwatch')," }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses an alerts.externalUrl that is no http(s) URL'],
+  },
+  {
+    name: 'listener of any event name',
+    what: "monitor.on('alerts', fn) (a typo of 'alert'), once('actor_exit', fn) and any other name the monitor never emits are added without a word, and their listeners are never called",
+    edits: [
+      { find: 'return super.on(checkEvent(event), listener);', replace: 'return super.on(event, listener);' },
+      { find: 'return super.addListener(checkEvent(event), listener);', replace: 'return super.addListener(event, listener);' },
+      { find: 'return super.prependListener(checkEvent(event), listener);', replace: 'return super.prependListener(event, listener);' },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a listener of an event the monitor never emits'],
+  },
+  {
+    name: 'unknown columns read past',
+    what: "recordColumns takes a column or series field it does not know and reads past it: { timestamp } records every sample at the time it is applied, a series' { tag } records it without its tags",
+    edits: [
+      { find: 'if (!COLUMN_FIELDS.includes(key)) throw', replace: 'if (key === undefined) throw' },
+      { find: "for (const key in s) if (key !== 'name' && key !== 'tags') throw", replace: 'for (const key in s) if (key === undefined) throw' },
+    ],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a column or series field recordColumns does not know'],
+  },
+  {
+    name: 'MCP unknown argument without the one meant',
+    what: "an MCP tool call with a misspelt argument (metric_type for metric_types, maxPoints for max_points, a sample's tag) is answered 'metric_type is not a known argument' alone, where the library's options and queries name the one a typo meant",
+    edits: [{ find: 'const meant = schema && key.length <= 100 ?', replace: 'const meant = schema && key.length < 0 ?' }],
+    tests: ['mcp-schemas.test.ts'],
+    mustFail: ['names the argument an unknown one most likely meant'],
+  },
+  {
+    name: "serveHttp's bucket limits in zod's words",
+    what: "serveHttp({ histogramBuckets: [] }) says 'histogramBuckets must have at least 1 items', 101 bounds 'at most 100 items', where export.histogramBuckets says bounds",
+    edits: [{ find: "    .min(1, { error: 'must have at least 1 bound' })\n    .max(MAX_BUCKETS, { error: `must have at most ${MAX_BUCKETS} bounds` })\n    .optional(),", replace: '    .min(1)\n    .max(MAX_BUCKETS)\n    .optional(),' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["says serveHttp's histogramBuckets and quantiles limits in their own words"],
   },
 ];
 

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { parseTimeRange } from '../dist/src/mcp/schemas.js';
 import { acceptsBatch } from '../dist/src/mcp/fast-lane/accept.js';
 import { RecordInput } from '../dist/src/mcp/tools/record-performance-metric.js';
+import { checker } from '../dist/src/mcp/validate.js';
+import { metricsInputFor } from '../dist/src/mcp/tools/get-performance-metrics.js';
 
 /** A seeded generator of samples, most valid, some broken in one of many ways. */
 function* inputs(seed: number, count: number): Generator<unknown> {
@@ -54,6 +56,20 @@ describe('MCP schemas', () => {
     }
     expect(fast).toBeGreaterThan(800);
     expect(slow).toBeGreaterThan(800);
+  });
+
+  it('names the argument an unknown one most likely meant, as the library does: metric_type for metric_types', () => {
+    const message = (schema: z.ZodType, input: unknown): string | undefined => {
+      const checked = checker(schema)(input);
+      return 'error' in checked ? checked.error.message : undefined;
+    };
+    const metrics = metricsInputFor({ maxTags: 16, maxTagValueLength: 128 });
+    expect(message(metrics, { metric_type: ['cpu_usage'] })).toBe('metric_type is not a known argument; did you mean metric_types?');
+    expect(message(RecordInput, { metric_type: 'a', value: 1, tag: { x: 'y' } })).toBe('tag is not a known argument; did you mean tags?');
+    expect(message(RecordInput, { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamps: 1 }] })).toBe('samples[1].timestamps is not a known argument; did you mean timestamp?');
+    // Nothing near: the key alone, as before.
+    expect(message(RecordInput, { metric_type: 'a', value: 1, colour: 'red' })).toBe('colour is not a known argument');
+    expect(message(metrics, { metric_types: ['cpu_usage'] })).toBeUndefined();
   });
 
   it('reads time ranges in seconds, minutes, hours and days', () => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, PARTIAL_WINDOWS, UNJUDGED, type ControlViews } from '../engine/control.js';
 import { clockOffset, monitorNow } from '../engine/monitor-clock.js';
 import { CapacityError, InvalidArgumentError } from '../errors.js';
+import { checkKeys } from '../known-keys.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { sink } from '../actors/comlink-node.js';
@@ -339,6 +340,7 @@ export class Alerting {
 
   getAlerts(query: AlertQuery = {}): Alert[] {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    checkKeys(query, ['state', 'severity'], 'query field');
     const state = query.state ?? 'active';
     if (!STATE_QUERIES.includes(state)) throw new InvalidArgumentError('state', `must be one of ${STATE_QUERIES.join(', ')}`, { value: state });
     if (query.severity !== undefined && !SEVERITIES.includes(query.severity)) {
@@ -354,6 +356,7 @@ export class Alerting {
 
   getHistory(filter: HistoryFilter = {}): AlertTransition[] {
     if (filter === null || typeof filter !== 'object') throw new InvalidArgumentError('filter', 'must be an object', { value: filter });
+    checkKeys(filter, ['from', 'to', 'rule'], 'filter field');
     const from = timeArg(filter.from, 'from', -Infinity);
     const to = timeArg(filter.to, 'to', Infinity);
     if (from > to) throw new InvalidArgumentError('from', 'must not be after to');

@@ -172,6 +172,8 @@ export type RequestSample = {
 
 /** The fields of a RequestSample: any other is refused, as createAlertRule refuses a field it does not know. */
 const REQUEST_FIELDS = ['responseTimeMs', 'success', 'statusCode', 'endpoint'];
+/** The fields of SampleColumns. */
+const COLUMN_FIELDS = ['series', 'seriesIndex', 'values', 'timestamps', 'length'];
 
 /**
  * The series a batch meets that are not registered yet: validated and keyed by
@@ -335,6 +337,9 @@ export class Producer {
     for (let i = 0; i < samples.length; i++) {
       const s = samples[i];
       if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`samples[${i}]`, 'must be an object', { value: s });
+      for (const key in s) {
+        if (key !== 'name' && key !== 'value' && key !== 'tags' && key !== 'timestamp') throw new InvalidArgumentError(`samples[${i}].${key}`, `${unknownKeyRule('sample field')} (the fields: name, value, tags, timestamp)`);
+      }
       try {
         const target = this.resolveForBatch(s.name, s.tags, i, batch);
         checkValue(s.name, this.kindOf(target, batch), s.value);
@@ -363,7 +368,17 @@ export class Producer {
    * none). Same rules, same all-or-nothing, same error fields; no object per sample.
    */
   recordColumns(columns: SampleColumns, pastMs: number, now: number = Date.now()): number {
+    if (columns === null || typeof columns !== 'object') throw new InvalidArgumentError('columns', 'must be an object', { value: columns });
+    for (const key in columns) {
+      if (!COLUMN_FIELDS.includes(key)) throw new InvalidArgumentError(`columns.${key}`, `${unknownKeyRule('column')} (the columns: ${COLUMN_FIELDS.join(', ')})`);
+    }
     const { series, seriesIndex, values, timestamps, length } = columns;
+    if (!Array.isArray(series)) throw new InvalidArgumentError('columns.series', 'must be an array of { name, tags? }', { value: series });
+    for (let k = 0; k < series.length; k++) {
+      const s = series[k];
+      if (s === null || typeof s !== 'object') throw new InvalidArgumentError(`columns.series[${k}]`, 'must be an object { name, tags? }', { value: s });
+      for (const key in s) if (key !== 'name' && key !== 'tags') throw new InvalidArgumentError(`columns.series[${k}].${key}`, `${unknownKeyRule('series field')} (the fields: name, tags)`);
+    }
     if (!(seriesIndex instanceof Uint32Array) || !(values instanceof Float64Array) || (timestamps !== undefined && !(timestamps instanceof Float64Array))) {
       throw new InvalidArgumentError('columns', 'must hold seriesIndex as a Uint32Array and values (and timestamps, if any) as Float64Arrays');
     }

@@ -18,9 +18,16 @@ const QUANTILE = 'must be a quantile: a number above 0 and below 1';
 
 export const HttpOnlyOptionsSchema = z.strictObject({
   /** Upper bounds of the /metrics histograms' buckets, ascending (default: DEFAULT_BUCKETS, in ms). */
-  histogramBuckets: z.array(z.number().finite()).min(1).max(MAX_BUCKETS).optional(),
+  histogramBuckets: z
+    .array(z.number({ error: 'must be a finite number' }).finite({ error: 'must be a finite number' }), { error: 'must be an array of numbers' })
+    .min(1, { error: 'must have at least 1 bound' })
+    .max(MAX_BUCKETS, { error: `must have at most ${MAX_BUCKETS} bounds` })
+    .optional(),
   /** Quantiles (each in (0, 1)) of every histogram, as a summary family `<name>_quantiles` beside it; none by default. */
-  quantiles: z.array(z.number({ error: QUANTILE }).gt(0, { error: QUANTILE }).lt(1, { error: QUANTILE })).max(MAX_QUANTILES).optional(),
+  quantiles: z
+    .array(z.number({ error: QUANTILE }).gt(0, { error: QUANTILE }).lt(1, { error: QUANTILE }), { error: 'must be an array of quantiles' })
+    .max(MAX_QUANTILES, { error: `must have at most ${MAX_QUANTILES} quantiles` })
+    .optional(),
   /** The window those quantiles cover, back from the scrape. */
   quantileWindowMs: intRange(1000, 3_600_000).default(60_000),
   /** Server-Sent Event streams open at once (/api/events); one more is answered 503. */

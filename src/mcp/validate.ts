@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, PerfwatchError, describeValue, unknownKeyRule } from '../errors.js';
 import { refusedKey } from '../schema-errors.js';
 import { TAG_NAME_RULE } from '../engine/registry.js';
+import { knownKeys } from '../schema-keys.js';
+import { didYouMean } from '../suggest.js';
 
 /** `samples[3].value` from a zod path. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -30,13 +32,18 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-/** The error of the first issue, in one sentence: the field, the rule, and what was given. */
-export function issueError(issue: z.core.$ZodIssue, input: unknown): PerfwatchError {
+/**
+ * The error of the first issue, in one sentence: the field, the rule, and what was given; an
+ * unknown argument with the one of `schema` a typo most likely meant (`metric_type` for
+ * `metric_types`), as the library's options and queries say it.
+ */
+export function issueError(issue: z.core.$ZodIssue, input: unknown, schema?: z.ZodType): PerfwatchError {
   const path = formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
-    return new InvalidArgumentError(`${path ? `${path}.` : ''}${shown}`, unknownKeyRule('argument'));
+    const meant = schema && key.length <= 100 ? didYouMean(key, knownKeys(schema, issue.path)) : '';
+    return new InvalidArgumentError(`${path ? `${path}.` : ''}${shown}`, `${unknownKeyRule('argument')}${meant}`);
   }
   const refused = refusedKey(issue);
   if (refused) return new InvalidArgumentError(formatPath(refused.path), refused.rule);
@@ -108,11 +115,11 @@ export function checker<S extends z.ZodType>(schema: S, options: ToolSchemaOptio
       }
       const issue = parsed.error.issues[0]!;
       const path = issue.path[0] === checkedItems.key && typeof issue.path[1] === 'number' ? [checkedItems.key, cut.at[issue.path[1]]!, ...issue.path.slice(2)] : issue.path;
-      return { error: issueError({ ...issue, path } as z.core.$ZodIssue, input) };
+      return { error: issueError({ ...issue, path } as z.core.$ZodIssue, input, schema) };
     }
     const parsed = schema.safeParse(input);
     if (parsed.success) return { value: parsed.data };
-    return { error: issueError(parsed.error.issues[0]!, input) };
+    return { error: issueError(parsed.error.issues[0]!, input, schema) };
   };
 }
 

@@ -10,6 +10,7 @@
  * history spans restarts and the 30 days on disk without a seam or a sample counted twice.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { checkKeys } from '../known-keys.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { unknownMetricError } from './names.js';
 import { timeArg } from '../analysis/time-arg.js';
@@ -37,6 +38,9 @@ export interface HistoryQuery {
   /** Series at most (default all); the answer's totalSeries says how many matched. */
   limit?: number;
 }
+
+/** The fields of a HistoryQuery. */
+const HISTORY_FIELDS = ['metric', 'tags', 'from', 'to', 'resolution', 'maxPoints', 'limit'] as const;
 
 export interface HistoryPoint {
   /** Start of the point (ms since the epoch): the sample time for raw points. */
@@ -99,6 +103,7 @@ export class HistoryReader {
   /** Validates a query and finds its series (throws InvalidArgumentError on bad input). */
   plan(query: HistoryQuery, now: number = Date.now()): HistoryPlan {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    checkKeys(query, HISTORY_FIELDS, 'query field');
     const metric = validateName(query.metric, 'metric');
     // Without `to`, everything up to now, including samples stamped this very millisecond.
     const to = timeArg(query.to, 'to', Infinity);

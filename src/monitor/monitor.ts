@@ -32,6 +32,8 @@ import type { StoredRollups } from '../storage/rollups.js';
 import { StoreReader } from '../engine/store/reader.js';
 import type { Watched } from '../analysis/watched.js';
 import { ActorError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
+import { checkKeys } from '../known-keys.js';
+import { checkEvent } from './events.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
 import type { HttpServer } from '../http/types.js';
 import type { ServeHttpOptions } from '../http/options.js';
@@ -552,6 +554,7 @@ export class PerformanceMonitor extends EventEmitter {
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
   define(definition: { name: string; kind: MetricKind; unit?: MetricUnit }): void {
     if (definition === null || typeof definition !== 'object') throw new InvalidArgumentError('definition', 'must be an object', { value: definition });
+    checkKeys(definition, ['name', 'kind', 'unit'], 'definition field');
     this.registry.define(definition.name, definition.kind, definition.unit ?? '');
   }
 
@@ -992,6 +995,23 @@ export class PerformanceMonitor extends EventEmitter {
   private setPaused(paused: boolean): void {
     this.pausedNow = paused;
     Atomics.store(this.ctl.i32, PAUSED, paused ? 1 : 0);
+  }
+
+  /**
+   * Adds a listener of one of the monitor's events (MONITOR_EVENTS); another name is an
+   * InvalidArgumentError naming the event meant. once() and prependOnceListener() come here
+   * through on() and prependListener().
+   */
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.on(checkEvent(event), listener);
+  }
+
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.addListener(checkEvent(event), listener);
+  }
+
+  override prependListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.prependListener(checkEvent(event), listener);
   }
 
   /**

@@ -141,8 +141,12 @@ export const AlertOptionsSchema = z.strictObject({
   timeoutMs: int(100, 60_000, 5_000),
   maxAttempts: int(1, 20, 6),
   retryBaseMs: int(10, 60_000, 500),
-  /** The address shown as the generator of notifications. */
-  externalUrl: z.string().max(2048).default('http://127.0.0.1/perfwatch'),
+  /**
+   * The address shown as the generator of notifications: each alert's generatorURL is it and
+   * `#alert=<fingerprint>`. An http(s) URL: Alertmanager answers 422 to an alert whose
+   * generatorURL is not a URI, so any other string failed every post to it (until 2026-12-03).
+   */
+  externalUrl: httpUrl.default('http://127.0.0.1/perfwatch'),
 });
 
 const exportTarget = {

@@ -6,6 +6,7 @@
  * nearest known ones.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { checkKeys } from '../known-keys.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { meantTags, unknownMetricError } from './names.js';
 import { validateName, type CanonicalTags, type Registry } from '../engine/registry.js';
@@ -15,6 +16,9 @@ import { WindowSketches } from '../analysis/window-sketches.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
+
+/** The fields of a MetricQuery (getMetrics, countMetrics, suggestTags). */
+const QUERY_FIELDS = ['names', 'tags', 'windowSeconds', 'offset', 'limit'] as const;
 
 export interface MetricQuery {
   /** Only these metric names (default: all with data). */
@@ -146,6 +150,8 @@ export class Query {
    * most likely meant, among the series of its names (or of all), or undefined (names.ts).
    */
   suggestTags(query: MetricQuery = {}): Record<string, string> | undefined {
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    checkKeys(query, QUERY_FIELDS, 'query field');
     const match = tagMatch(query.tags);
     if (!match) return undefined;
     const series: Readonly<Record<string, string>>[] = [];
@@ -229,6 +235,7 @@ export class Query {
    */
   private walk(query: MetricQuery, visit: (id: number, info: ReturnType<Registry['info']>) => void): void {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    checkKeys(query, QUERY_FIELDS, 'query field');
     let names: Set<string> | undefined;
     if (query.names !== undefined) {
       if (!Array.isArray(query.names)) throw new InvalidArgumentError('names', 'must be an array of metric names', { value: query.names });
