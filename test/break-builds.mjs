@@ -3584,7 +3584,7 @@ export const BREAKS = [
   {
     name: 'a JSON-RPC id used twice in an HTTP session',
     what: "a 2025-era HTTP session takes a request whose id another request of it in progress has: the SDK routes answers by id alone, so a batch repeating an id loses an answer and an earlier POST with the id is never answered",
-    edits: [{ find: 'const refused = session.ids.take(ids, res);', replace: 'const refused = ids.length < 0 ? session.ids.take(ids, res) : undefined;' }],
+    edits: [{ find: 'const refused = session.ids.take(ids);', replace: 'const refused = ids.length < 0 ? session.ids.take(ids) : undefined;' }],
     tests: ['mcp-http-ids.test.ts'],
     mustFail: ['refuses a batch that repeats an id', 'refuses a POST reusing the id of a request of its session still in progress'],
   },
@@ -3957,6 +3957,27 @@ export const BREAKS = [
     edits: [{ find: "return left === 0 ? 'nothing is lost (the rings were drained)'", replace: "return left < 0 ? 'nothing is lost (the rings were drained)'" }],
     tests: ['supervision-stop.test.ts'],
     mustFail: ['says nothing is lost when a collector still at its stop past the bound had drained every sample'],
+  },
+  {
+    name: 'a JSON-RPC id used twice over stdio',
+    what: "the stdio front takes a request whose id a request of its connection in progress has: both run and both answers carry the id, so the client cannot tell them apart",
+    edits: [{ find: 'const refused = this.ids.take([message.id]);', replace: 'const refused = [message.id].length < 0 ? this.ids.take([message.id]) : undefined;' }],
+    tests: ['mcp-stdio-ids.test.ts'],
+    mustFail: ['refuses a request reusing the id of one in progress'],
+  },
+  {
+    name: 'a stdio id held past its answer',
+    what: "the stdio front frees no id once its request is answered: a client that reuses an id after its answer, as JSON-RPC allows, is refused for good",
+    edits: [{ find: 'if (isJSONRPCResponse(message) && message.id !== undefined) this.ids.release([message.id]);', replace: '' }],
+    tests: ['mcp-stdio-ids.test.ts'],
+    mustFail: ['refuses a request reusing the id of one in progress'],
+  },
+  {
+    name: 'a stdio id held past its cancel',
+    what: "the stdio front frees no id when the client cancels its request, which gets no answer (MCP): the id stays refused for the connection's life",
+    edits: [{ find: 'if (cancelled !== undefined) this.ids.release([cancelled]);', replace: '' }],
+    tests: ['mcp-stdio-ids.test.ts'],
+    mustFail: ['frees the id of a request the client cancelled'],
   },
 ];
 
