@@ -2030,7 +2030,7 @@ export const BREAKS = [
   {
     name: 'report --token ignored',
     what: '`perfwatch report --url` sends only PERFWATCH_TOKEN, not the --token it was given: an endpoint with a token cannot be reached by the flag',
-    edits: [{ find: '    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));', replace: '    const remote = await connectRemote(client, url, process.env[TOKEN_ENV] || undefined);' }],
+    edits: [{ find: '    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);', replace: '    const remote = await connectRemote(client, url, process.env[TOKEN_ENV] || undefined, timeoutMs);' }],
     tests: ['cli.test.ts'],
     mustFail: ['report --token sends that token to an endpoint that requires one'],
   },
@@ -3978,6 +3978,38 @@ export const BREAKS = [
     edits: [{ find: 'if (cancelled !== undefined) this.ids.release([cancelled]);', replace: '' }],
     tests: ['mcp-stdio-ids.test.ts'],
     mustFail: ['frees the id of a request the client cancelled'],
+  },
+  {
+    name: 'a CLI flag given twice takes the last',
+    what: "perfwatch report --window 5 --window 3600 takes the last --window silently, where the user may have meant either",
+    edits: [{ find: "if (values[token.name] !== undefined) throw new InvalidArgumentError(token.rawName, 'is given twice; give it once');", replace: '' }],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['refuses a flag given twice'],
+  },
+  {
+    name: 'CLI number flags read by Number()',
+    what: "profile --top and --seconds, report --window are read with Number(): 0x10, 1e1 and 1.5 pass where a whole decimal is meant",
+    edits: [
+      { find: "const top = args.top === undefined ? 10 : intFlag(args.top, '--top', 1, 100);", replace: 'const top = args.top === undefined ? 10 : Number(args.top);' },
+      { find: "intFlag(args.seconds, '--seconds', MIN_SECONDS, MAX_SECONDS, 'seconds');", replace: 'Number(args.seconds);' },
+      { find: "intFlag(args.window, '--window', 1, 86_400, 'seconds');", replace: 'Number(args.window);' },
+    ],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['refuses a number flag in another form than decimal digits'],
+  },
+  {
+    name: "CLI waits the SDK's 60 s for a silent endpoint",
+    what: "report --url and profile connect with the SDK's default wait: a server that took the connection and never answered held them 60 s, then was said unreachable",
+    edits: [{ find: 'await client.connect(transport, { timeout: timeoutMs });', replace: 'await client.connect(transport);' }],
+    tests: ['cli-endpoint-answers.test.ts'],
+    mustFail: ['did not answer within --timeout'],
+  },
+  {
+    name: "profile's wait not covering the capture",
+    what: "profile waits --timeout for the capture's answer, not --timeout plus the capture's seconds: a capture longer than --timeout is given up as a silent server",
+    edits: [{ find: 'const capturing = { timeout: timeoutMs + seconds * 1000 };', replace: 'const capturing = { timeout: timeoutMs };' }],
+    tests: ['cli-endpoint-answers.test.ts'],
+    mustFail: ['profile waits for a capture longer than --timeout'],
   },
 ];
 
