@@ -16,7 +16,7 @@ import { didYouMean } from './suggest.js';
  * given shown once, after the rule.
  */
 export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option', schema?: z.ZodType): InvalidArgumentError {
-  const issue = error.issues[0]!;
+  const issue = formTaken(error.issues[0]!);
   const path = fieldPath(prefix, issue.path);
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
@@ -28,6 +28,22 @@ export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = ''
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   return new InvalidArgumentError(path || 'options', plainRule(issue), { value });
+}
+
+/**
+ * The issue of the one form of a union the value took: a webhook given as `{ url, headers }`
+ * whose header value is an object failed the URL string's form at its root and the object's
+ * form at `headers.Authorization`, and was refused as "none of the forms this option takes",
+ * the header unnamed. The form whose first issue lies inside the value (the value has its
+ * shape) is the one meant; its issue is said, at its full path. With none, or more than one,
+ * the union's.
+ */
+function formTaken(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const forms = ((issue as { errors?: z.core.$ZodIssue[][] }).errors ?? []).filter((f) => f[0] !== undefined && f[0].path.length > 0);
+  if (forms.length !== 1) return issue;
+  const inner = forms[0]![0]!;
+  return formTaken({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
 }
 
 /**

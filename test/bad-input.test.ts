@@ -171,6 +171,16 @@ describe('bad input', () => {
     expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { externalUrl: 'https://perfwatch.example.com/ui' } })).not.toThrow();
   });
 
+  it('names the header whose value is not a string, in a webhook given as { url, headers } as in an exporter', () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
+    // A webhook is a URL or { url, headers }: it was refused as "none of the forms this option takes", the header unnamed.
+    expect(opt({ alerts: { webhooks: [{ url: 'http://127.0.0.1:9/hook', headers: { Authorization: { bearer: 't' } } }] } })).toBe('alerts.webhooks[0].headers.Authorization must be a string, got object');
+    expect(opt({ alerts: { webhooks: ['http://127.0.0.1:9/a', { url: 'http://127.0.0.1:9/b', headers: { 'X-Team': ['pay'] } }] } })).toBe('alerts.webhooks[1].headers.X-Team must be a string, got an array of 1');
+    expect(opt({ export: { remoteWrite: [{ url: 'http://127.0.0.1:9/write', headers: { Authorization: { bearer: 't' } } }] } })).toBe('export.remoteWrite[0].headers.Authorization must be a string, got object');
+    // A value of neither form is still said as the union.
+    expect(opt({ alerts: { webhooks: [42] } })).toBe('alerts.webhooks[0] is none of the forms this option takes, got 42');
+  });
+
   it('says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant', async () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
     expect(opt({ bogusOption: 1 })).toBe('bogusOption is not a known option');

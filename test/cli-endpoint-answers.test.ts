@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
+import { PerformanceMonitor } from '../dist/src/index.js';
 import { CLI } from './mcp-helpers.js';
 
 const run = promisify(execFile);
@@ -21,6 +22,35 @@ async function withServer(answer: RequestListener, check: (url: string) => Promi
 }
 
 describe('perfwatch report and profile --url against a server that is not a monitor', () => {
+  it('say that a server that took the connection and never answered did not answer within --timeout', async () => {
+    // Before, they waited the SDK's 60 s, then said "cannot reach" as if nothing listened.
+    await withServer(
+      () => {},
+      async (url) => {
+        for (const command of ['profile', 'report']) {
+          await expect(cli(command, '--url', url, '--timeout', '1'), command).rejects.toMatchObject({
+            code: 2,
+            stderr: `perfwatch: the server at ${url} did not answer within 1 s: is it the monitor's MCP endpoint, and running? --timeout waits longer\n`,
+          });
+        }
+      },
+    );
+  });
+
+  it('profile waits for a capture longer than --timeout: its wait covers the capture', async () => {
+    const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    await monitor.start();
+    const server = await monitor.serveMcp({ port: 0 });
+    try {
+      // --timeout leaves the endpoint room to answer the others on a loaded machine, and is shorter than the capture.
+      const { stdout } = await cli('profile', '--url', server.url, '--seconds', '8', '--timeout', '5');
+      expect(stdout).toMatch(/^cpu profile 1 of the main thread, 8(\.\d+)? s from /);
+    } finally {
+      await server.close();
+      await monitor.stop();
+    }
+  });
+
   it('say what a server that answers an error with a body of megabytes said in one line of bounded length', async () => {
     await withServer(
       (req, res) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`upstream failed\n${'x'.repeat(2_000_000)}`),

@@ -26,6 +26,27 @@ describe('perfwatch CLI usage errors', () => {
     }
   });
 
+  it('refuses a flag given twice, naming it, instead of taking the last', async () => {
+    await expect(cli('report', '--window', '5', '--window', '3600')).rejects.toMatchObject({ code: 2, stdout: '', stderr: 'perfwatch: --window is given twice; give it once\n' });
+    // Not its values: one may be a token.
+    await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--token', 'a', '--token=b')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --token is given twice; give it once\n' });
+  });
+
+  it('refuses a number flag in another form than decimal digits (hex, exponent, fraction), naming the flag, the form and the range', async () => {
+    const url = 'http://127.0.0.1:1/mcp';
+    const cases: [string[], string][] = [
+      [['profile', '--url', url, '--top', '0x10'], '--top must be an integer from 1 to 100, got "0x10"'],
+      [['profile', '--url', url, '--top', '1.5'], '--top must be an integer from 1 to 100, got "1.5"'],
+      [['profile', '--url', url, '--seconds', '1e1'], '--seconds must be an integer number of seconds from 1 to 120, got "1e1"'],
+      [['profile', '--url', url, '--timeout', '0x1e'], '--timeout must be an integer number of seconds from 1 to 3600, got "0x1e"'],
+      [['report', '--url', url, '--window', '6e1'], '--window must be an integer number of seconds from 1 to 86400, got "6e1"'],
+      [['report', '--for', '0x2'], '--for must be an integer number of seconds from 1 to 3600, got "0x2"'],
+      [['report', '--url', url, '--offset', '1.0'], '--offset must be an integer from 0 to 9007199254740991, got "1.0"'],
+      [['bench', '--samples', '1e6'], '--samples must be an integer from 100000 to 100000000, got "1e6"'],
+    ];
+    for (const [args, said] of cases) await expect(cli(...args), args.join(' ')).rejects.toMatchObject({ code: 2, stdout: '', stderr: `perfwatch: ${said}\n` });
+  });
+
   it('names --metrics, not the tool argument behind it, when it lists no name', async () => {
     for (const given of ['', ' , ']) {
       await expect(cli('report', '--for', '1', '--metrics', given), JSON.stringify(given)).rejects.toMatchObject({

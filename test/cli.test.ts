@@ -89,7 +89,7 @@ describe('perfwatch CLI', () => {
 
   it('refuses unknown options and bad values with exit code 2, naming them', async () => {
     await expect(cli('report', '--colour', 'red')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--colour/) });
-    await expect(cli('report', '--for', '0')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--for must be a number of seconds from 1 to 3600, got 0/) });
+    await expect(cli('report', '--for', '0')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--for must be an integer number of seconds from 1 to 3600, got "0"/) });
     await expect(cli('serve', '--mcp-http', '70000')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/--mcp-http must be an integer from 0 to 65535/) });
     // An address where the port goes: the error shows what was given and where the address belongs.
     await expect(cli('serve', '--http', '127.0.0.1:9555')).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--http must be an integer from 0 to 65535, got "127.0.0.1:9555" (a port alone: the address goes in --http-host)') });

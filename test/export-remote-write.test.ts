@@ -7,7 +7,7 @@
  * the last export at stop(), with every sample recorded and the series' stale markers after it.
  * The real Prometheus receiving it is in export-prometheus.test.ts.
  */
-import { createServer, type Server } from 'node:http';
+import { STATUS_CODES, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MonitorOptions, PerformanceMonitor } from '../dist/src/index.js';
@@ -247,6 +247,25 @@ describe('remote_write', () => {
     expect(JSON.stringify(m.status())).not.toContain('s3cr');
   });
 
+  it("says of a 413 the request's size, that it is over the receiver's limit, and the option that makes requests smaller", async () => {
+    const r = await receiver();
+    const m = await pushing(r.url, { maxSamplesPerRequest: 1_000 });
+    m.define({ name: 'pool_size', kind: 'gauge' });
+    for (let i = 0; i < 3; i++) m.record('pool_size', i, { pool: String(i) });
+    await m.flush();
+    r.script.push({ status: 413, headers: {}, body: 'request entity too large' });
+    const st = (await m.exportNow()).exporters[0]!;
+    expect(r.requests).toHaveLength(1);
+    const sent = decodeWrite(r.requests[0]!.body).length;
+    expect(sent).toBeGreaterThan(1);
+    // Before, it said "answered 413 Payload Too Large (…): N samples failed", and no more.
+    expect(st.lastError).toMatchObject({
+      status: 413,
+      message: `${r.url} answered 413 ${STATUS_CODES[413]} (request entity too large); the request was ${r.requests[0]!.body.byteLength} bytes (${sent} samples), over the receiver's limit on a request: set export.maxSamplesPerRequest (1000 now) below ${sent} to send smaller requests, or raise that limit: ${sent} samples failed, not retried (a 4xx is final)`,
+    });
+    expect(st.failed).toBe(sent);
+  });
+
   it('does not follow a redirect: the batch is failed, not retried, and the error names where it points', async () => {
     // fetch followed a 301 to a POST with a GET without the body, and the new URL's 200
     // counted the samples as sent though no receiver had them.
@@ -310,7 +329,7 @@ describe('remote_write', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/receive`;
-    const e = new Endpoint({ kind: 'remoteWrite', url, headers: {}, timeoutMs: 300, queueLimit: 4, retryBaseMs: 60_000, retryMaxMs: 60_000 });
+    const e = new Endpoint({ kind: 'remoteWrite', url, headers: {}, timeoutMs: 300, queueLimit: 4, retryBaseMs: 60_000, retryMaxMs: 60_000, maxSamplesPerRequest: 5_000 });
     try {
       e.enqueue([{ body: new Uint8Array(16), samples: 3, at: Date.now() }]);
       await waitFor(() => heard.length === 1, 10_000, 'the request to reach the receiver');

@@ -49,12 +49,13 @@ interface Instance<Api> {
   /** Resolves once the watchdog reported this instance's exit. */
   gone: Promise<void>;
   markGone: () => void;
-  /** Why it exited, once the watchdog said. */
+  /** Why it exited, once the watchdog said, and whether it was ended for not beating. */
   exitReason?: string;
+  exitHung?: boolean;
 }
 
 /** How an instance's stop() ended: it answered, it died first, or it was still at it at the bound (then it is terminated). */
-type StopEnd = { how: 'done' } | { how: 'died'; reason: string } | { how: 'late' } | { how: 'absent' };
+type StopEnd = { how: 'done' } | { how: 'died'; reason: string; hung: boolean } | { how: 'late' } | { how: 'absent' };
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -241,8 +242,12 @@ export interface SupervisorOptions {
    * blocking wait, and so reads its port only when it turns its event loop, is told here.
    */
   posted?: () => void;
-  /** What the actor's stop() does that is lost when it cannot finish, for the fault that says so ("the samples still in the rings"). */
-  stopWork?: string;
+  /**
+   * Says, once an actor's stop could not finish, what of its work is lost ("the 500 samples
+   * left in the rings … are lost"), or that nothing is, for the fault that says so: read then,
+   * not guessed ahead (a collector hung after its last drain had lost nothing).
+   */
+  stopWork?: () => string;
 }
 
 export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }> {
@@ -257,7 +262,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private readonly beat: BeatCells;
   /** Called after each message posted to the actor (see SupervisorOptions.posted). */
   private readonly posted: (() => void) | undefined;
-  private readonly stopWork: string;
+  private readonly stopWork: () => string;
   private instance: Instance<Api> | undefined;
   /** The instance being made ready, if any. */
   private starting: Instance<Api> | undefined;
@@ -269,7 +274,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
 
   constructor(name: string, url: URL, data: () => object, events: ActorEvents<Api>, link: WatchdogLink, beat: BeatCells, options: SupervisorOptions = {}) {
     this.posted = options.posted;
-    this.stopWork = options.stopWork ?? 'what its stop had not done';
+    this.stopWork = options.stopWork ?? (() => 'what its stop had not done is lost');
     this.name = name;
     this.url = url;
     this.data = data;
@@ -350,8 +355,8 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     this.state = 'stopped';
     // Calls waiting for an actor that will not come now fail (call() sees 'stopped').
     this.next.reject(new ActorError(this.name, 'is not running'));
-    // The watchdog stops watching first: an actor that stops beating while it winds down is
-    // not hung.
+    // The watchdog replaces it no more, but still ends it should it hang (stopInstance: it
+    // died, and a successor does its stop).
     this.link.post({ op: 'retire', actor: this.name });
     const instance = this.instance ?? this.starting;
     let ended: StopEnd = instance && instance === this.instance ? await this.stopInstance(instance) : { how: 'done' };
@@ -362,7 +367,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       // as it lay, what it had not done was lost without a word (the series' names too, for a
       // storage actor that died just before stop() and whose successor died in its flush).
       const error = new ActorError(this.name, `died during its stop (${ended.reason}): a successor does its stop`);
-      this.lastExit = { actor: this.name, code: -1, error, restarts: this.restarts };
+      this.lastExit = { actor: this.name, code: -1, error, restarts: this.restarts, hung: ended.hung };
       this.events.exit(this.lastExit);
       const first = ended.reason;
       ended = await this.stopBySuccessor();
@@ -383,7 +388,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
         () => ({ how: 'done' }),
         () => ({ how: 'done' }),
       ),
-      instance.exited.catch(() => ({ how: 'died', reason: instance.exitReason ?? 'it exited' })),
+      instance.exited.catch(() => ({ how: 'died', reason: instance.exitReason ?? 'it exited', hung: instance.exitHung === true })),
       bound({ how: 'late' }),
     ]);
   }
@@ -412,9 +417,9 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     return ended;
   }
 
-  /** A stop whose work is lost: a fault of kind 'actor-stop' (status().faults), saying what is lost and why. */
+  /** A stop that could not finish: a fault of kind 'actor-stop' (status().faults), saying why and what is lost. */
   private lost(why: string): void {
-    this.link.fault(new ActorError(this.name, `${why}: ${this.stopWork} is lost`), 'actor-stop');
+    this.link.fault(new ActorError(this.name, `${why}: ${this.stopWork()}`), 'actor-stop');
   }
 
   /** A report from the watchdog thread about this actor. */
@@ -502,6 +507,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     const error = new ActorError(this.name, reason);
     if (instance) {
       instance.exitReason = reason;
+      instance.exitHung = event.hung;
       instance.fail(error);
       instance.markGone();
       this.close(instance);

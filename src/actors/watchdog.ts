@@ -75,7 +75,14 @@ interface Watched {
   /** The actor's clock when this instance was spawned: a new value is its first beat. */
   clockAtSpawn: number;
   beating: boolean;
+  /**
+   * Being stopped (op 'retire'): its exit is expected and gets no successor, but a hang still
+   * ends it, so that stop() has a successor do its stop's work. Unwatched while it stopped, a
+   * collector hung in a loop held stop() to its 5 s bound, and what waited in the rings was lost.
+   */
   retired: boolean;
+  /** False once it is terminated for good (op 'terminate'): its beat is not looked at any more. */
+  watched: boolean;
   /** Set when the watchdog terminates the instance: why. */
   ending: string | undefined;
   /** When the previous instance died, while its successor has not beaten yet. */
@@ -169,6 +176,7 @@ export class Watchdog {
         clockAtSpawn: 0,
         beating: false,
         retired: false,
+        watched: true,
         ending: undefined,
         downSince: undefined,
         restarts: old?.restarts ?? 0,
@@ -187,6 +195,7 @@ export class Watchdog {
     else if (req.op === 'retire') w.retired = true;
     else if (req.op === 'terminate') {
       w.retired = true;
+      w.watched = false;
       if (w.worker) void w.worker.terminate();
     } else if (req.op === 'kill' && w.worker && !w.retired) {
       w.ending = 'killed from outside (terminated)';
@@ -254,7 +263,7 @@ export class Watchdog {
   private check(): void {
     const now = this.now();
     for (const w of this.actors.values()) {
-      if (!w.worker || w.retired || w.ending !== undefined) continue;
+      if (!w.worker || !w.watched || w.ending !== undefined) continue;
       const { at, by } = this.beatOf(w, now);
       if (!w.beating) {
         if (w.f64[w.beat.at] !== w.clockAtSpawn && at >= w.spawnedAt - 1) {

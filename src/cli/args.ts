@@ -3,7 +3,8 @@
  * usage error is one line that names the flag, what it takes and what it got (exit code 2),
  * never a stack trace: a flag without its value, a value that is another flag, a flag the
  * command does not have (with the near one), a value given to a switch, a stray positional
- * argument. Number flags are read by intFlag / portFlag with the same wording.
+ * argument, a flag given twice (it took the last silently). Number flags are read by intFlag /
+ * portFlag with the same wording: decimal digits alone (Number() took 0x10, 1e1 and 1.5).
  */
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError, describeValue } from '../errors.js';
@@ -38,6 +39,8 @@ export function parseFlags(command: string, args: string[], flags: Record<string
       const got = token.value === undefined ? 'nothing' : `the flag ${token.value}`;
       throw new InvalidArgumentError(token.rawName, `must be followed by ${flag.takes}, got ${got}`);
     }
+    // The values are not repeated: one may be a --token.
+    if (values[token.name] !== undefined) throw new InvalidArgumentError(token.rawName, 'is given twice; give it once');
     values[token.name] = token.value;
   }
   return values;

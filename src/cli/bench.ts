@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PerformanceMonitor } from '../monitor/monitor.js';
+import { intFlag } from './args.js';
 import { runMcpBench } from './bench-mcp.js';
 
 export const BENCH_HELP = `Usage: perfwatch bench [options]
@@ -45,11 +46,7 @@ async function rate(pass: () => void | Promise<void>, samples: number, between: 
 }
 
 export async function bench(args: { samples?: string; mcp?: boolean }): Promise<number> {
-  const n = args.samples === undefined ? 5_000_000 : Number(args.samples);
-  if (!Number.isInteger(n) || n < 100_000 || n > 100_000_000) {
-    process.stderr.write(`perfwatch: --samples must be an integer from 100000 to 100000000, got ${args.samples}\n`);
-    return 2;
-  }
+  const n = args.samples === undefined ? 5_000_000 : intFlag(args.samples, '--samples', 100_000, 100_000_000);
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };

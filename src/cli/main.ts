@@ -10,9 +10,11 @@ import { mcp, MCP_HELP } from './mcp.js';
 import { report, REPORT_HELP } from './report.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { profile, PROFILE_HELP } from './profile.js';
+import { TIMEOUT_TAKES } from './remote.js';
 import { VERSION } from '../version.js';
 import { describeValue } from '../errors.js';
 import { closeName } from '../suggest.js';
+import { MAX_SECONDS, MIN_SECONDS } from '../profiling/schema.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -63,11 +65,12 @@ const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string
   report: {
     options: {
       url: string('a URL such as http://127.0.0.1:7071/mcp'),
-      for: string('a number of seconds from 1 to 3600'),
+      for: string('an integer number of seconds from 1 to 3600'),
       metrics: string('comma-separated metric names'),
       offset: string('an integer from 0'),
-      window: string('a number of seconds from 1 to 86400'),
+      window: string('an integer number of seconds from 1 to 86400'),
       token: string('a bearer token'),
+      timeout: string(TIMEOUT_TAKES),
       format: string(FORMAT),
       config: string(PATH),
     },
@@ -77,10 +80,11 @@ const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string
   profile: {
     options: {
       url: string('a URL such as http://127.0.0.1:7071/mcp'),
-      seconds: string('a number of seconds'),
+      seconds: string(`an integer number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}`),
       kind: string('cpu or heap'),
       top: string('an integer from 1 to 100'),
       token: string('a bearer token'),
+      timeout: string(TIMEOUT_TAKES),
       format: string(FORMAT),
     },
     help: PROFILE_HELP,

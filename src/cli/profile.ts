@@ -7,7 +7,9 @@
 import { Client } from '@modelcontextprotocol/client';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/schema.js';
-import { connectRemote, remoteUrl } from './remote.js';
+import { intFlag } from './args.js';
+import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, connectRemote, remoteUrl, timeoutFlag } from './remote.js';
+import { isTimeout, unreachable } from './unreachable.js';
 
 export const PROFILE_HELP = `Usage: perfwatch profile --url <url> [options]
 
@@ -22,6 +24,8 @@ Chrome DevTools opens (.cpuprofile in the Performance panel, .heapprofile in Mem
   --kind <k>          cpu (default) or heap
   --top <n>           entries per list, 1 to 100 (default 10)
   --token <t>         the endpoint's bearer token (default: $${TOKEN_ENV})
+  --timeout <s>       how long to wait for each of the endpoint's answers, beyond the
+                      capture's own seconds, 1 to ${MAX_TIMEOUT_S} (default ${DEFAULT_TIMEOUT_S})
   --format <f>        text (default) or json
   -h, --help          this help
 `;
@@ -32,6 +36,7 @@ export interface ProfileArgs {
   kind?: string;
   top?: string;
   token?: string;
+  timeout?: string;
   format?: string;
 }
 
@@ -50,25 +55,28 @@ export async function profile(args: ProfileArgs): Promise<number> {
   if (args.url === undefined) return fail('--url is required: the MCP endpoint of the service to profile, e.g. http://127.0.0.1:7071/mcp');
   const url = remoteUrl(args.url);
   if (typeof url === 'string') return fail(url);
-  const seconds = args.seconds === undefined ? DEFAULT_SECONDS : Number(args.seconds);
-  if (!Number.isFinite(seconds) || seconds < MIN_SECONDS || seconds > MAX_SECONDS) return fail(`--seconds must be a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}, got ${args.seconds}`);
+  const seconds = args.seconds === undefined ? DEFAULT_SECONDS : intFlag(args.seconds, '--seconds', MIN_SECONDS, MAX_SECONDS, 'seconds');
   const kind = args.kind ?? 'cpu';
   if (!(PROFILE_KINDS as readonly string[]).includes(kind)) return fail(`--kind must be one of ${PROFILE_KINDS.join(', ')}, got ${args.kind}`);
-  const top = args.top === undefined ? 10 : Number(args.top);
-  if (!Number.isInteger(top) || top < 1 || top > 100) return fail(`--top must be an integer from 1 to 100, got ${args.top}`);
+  const top = args.top === undefined ? 10 : intFlag(args.top, '--top', 1, 100);
   const format = args.format ?? 'text';
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
 
+  const timeoutMs = timeoutFlag(args.timeout);
+
   const client = new Client({ name: 'perfwatch-profile', version: '1.0.0' });
-  const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));
+  const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);
   if (typeof remote === 'string') return fail(remote);
+  // A capture's answer comes once it is done (or at the tool's deadline, saying it runs on):
+  // its wait covers the capture's seconds too.
+  const capturing = { timeout: timeoutMs + seconds * 1000 };
   try {
     process.stderr.write(`perfwatch profile: capturing a ${kind} profile of ${url.host} for ${seconds} s\n`);
-    let result = (await client.callTool({ name: 'capture_performance_profile', arguments: { kind, seconds, top } })) as ToolResult;
+    let result = (await client.callTool({ name: 'capture_performance_profile', arguments: { kind, seconds, top } }, capturing)) as ToolResult;
     while (!result.isError && result.structuredContent?.state === 'running') {
       const wait = Math.max(0, Date.parse(result.structuredContent.ends_at) - Date.now());
       await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 15_000)));
-      result = (await client.callTool({ name: 'capture_performance_profile', arguments: { id: result.structuredContent.id, top } })) as ToolResult;
+      result = (await client.callTool({ name: 'capture_performance_profile', arguments: { id: result.structuredContent.id, top } }, capturing)) as ToolResult;
     }
     // The tool's text names its own argument; here it is a flag.
     const text = result.content
@@ -78,6 +86,9 @@ export async function profile(args: ProfileArgs): Promise<number> {
     if (result.isError) return fail(text);
     process.stdout.write(format === 'json' ? `${JSON.stringify(result.structuredContent, null, 2)}\n` : `${text}\n`);
     return 0;
+  } catch (error) {
+    if (isTimeout(error)) return fail(unreachable(url, error));
+    throw error;
   } finally {
     await remote.end();
   }

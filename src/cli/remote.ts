@@ -8,14 +8,34 @@
  * cron job polling every few seconds) still filled every place, and each later client then
  * took the place of the least recently active idle session, which may be a live client's
  * between two calls (answered 404, it must initialize again).
+ *
+ * Every answer is waited for at most --timeout seconds (DEFAULT_TIMEOUT_S): a server that took
+ * the connection and never answered (a stopped process, a port of something else) held a run
+ * for the SDK's 60 s, which then said "cannot reach" as if nothing had listened.
  */
 import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { intFlag } from './args.js';
 import { unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 
 /** How long the end waits for the server to delete the session: the run's answer is printed already. */
 const END_TIMEOUT_MS = 2_000;
+
+/**
+ * How long a run waits for each of the server's answers by default (--timeout): past the tools'
+ * own deadline (25 s, TOOL_DEADLINE_MS), after which a slow tool answers PW_ERR_TIMEOUT itself.
+ */
+export const DEFAULT_TIMEOUT_S = 30;
+export const MAX_TIMEOUT_S = 3600;
+
+/** What --timeout takes, as its usage errors and the help say it. */
+export const TIMEOUT_TAKES = `an integer number of seconds from 1 to ${MAX_TIMEOUT_S}`;
+
+/** The wait of --timeout, in ms (the default when not given); a usage error for another value. */
+export function timeoutFlag(value: string | undefined): number {
+  return (value === undefined ? DEFAULT_TIMEOUT_S : intFlag(value, '--timeout', 1, MAX_TIMEOUT_S, 'seconds')) * 1000;
+}
 
 export interface Remote {
   /** Deletes the session on the server (at most END_TIMEOUT_MS; a failure only leaves it to expire), then closes the client. */
@@ -38,11 +58,11 @@ export function remoteUrl(value: string): URL | string {
   return url;
 }
 
-/** Connects `client` to the endpoint at `url`; on failure, the line that says why (unreachable()). */
-export async function connectRemote(client: Client, url: URL, token: string | undefined): Promise<Remote | string> {
+/** Connects `client` to the endpoint at `url`, waiting `timeoutMs` for its answer; on failure, the line that says why (unreachable()). */
+export async function connectRemote(client: Client, url: URL, token: string | undefined, timeoutMs: number): Promise<Remote | string> {
   const transport = new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {});
   try {
-    await client.connect(transport);
+    await client.connect(transport, { timeout: timeoutMs });
   } catch (error) {
     await client.close().catch(() => {});
     return unreachable(url, error);

@@ -11,7 +11,8 @@ import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/http-options.js';
 import { loadConfig } from '../config/load.js';
-import { connectRemote, remoteUrl } from './remote.js';
+import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, connectRemote, remoteUrl, timeoutFlag } from './remote.js';
+import { isTimeout, unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
 import { intFlag } from './args.js';
 
@@ -33,6 +34,8 @@ Options:
                       says the offset of the next page)
   --window <seconds>  the recent window summarised per metric, 1 to 86400 (default 60)
   --token <t>         --url's bearer token, when the endpoint has one (default: $${TOKEN_ENV})
+  --timeout <seconds> how long to wait for each of --url's answers, 1 to ${MAX_TIMEOUT_S}
+                      (default ${DEFAULT_TIMEOUT_S}: a tool answers within 25 s)
   --format <f>        text (default) or json
   --config <path>     monitor options for --for
   -h, --help          this help
@@ -48,6 +51,7 @@ export interface ReportArgs {
   offset?: string;
   window?: string;
   token?: string;
+  timeout?: string;
   format?: string;
   config?: string;
 }
@@ -58,8 +62,9 @@ interface ToolResult {
   structuredContent?: Record<string, unknown>;
 }
 
-async function callTool(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
-  const r = (await client.callTool({ name, arguments: args })) as ToolResult;
+/** A tool's answer, waited for `timeoutMs` (a remote monitor's) or as long as it takes (the one run here). */
+async function callTool(client: Client, name: string, args: Record<string, unknown>, timeoutMs?: number): Promise<ToolResult> {
+  const r = (await client.callTool({ name, arguments: args }, timeoutMs === undefined ? undefined : { timeout: timeoutMs })) as ToolResult;
   if (r.isError) throw Object.assign(new Error(r.content.map((c) => c.text ?? '').join(' ')), { code: 'PW_ERR_REPORT' });
   return r;
 }
@@ -103,9 +108,9 @@ function fail(message: string): number {
  * get_performance_metrics' answer, or, for a name of --metrics the monitor does not know, the
  * line that says so the CLI's way (`--metrics: "x" is not a known metric; the nearest known: …`).
  */
-async function readMetrics(client: Client, args: Record<string, unknown>): Promise<ToolResult | { unknown: string }> {
+async function readMetrics(client: Client, args: Record<string, unknown>, timeoutMs?: number): Promise<ToolResult | { unknown: string }> {
   try {
-    return await callTool(client, 'get_performance_metrics', args);
+    return await callTool(client, 'get_performance_metrics', args, timeoutMs);
   } catch (error) {
     const known = /metric_types\[\d+\] (".*" is not a known metric.*)$/.exec((error as Error).message);
     if (known) return { unknown: `--metrics: ${known[1]}` };
@@ -118,9 +123,9 @@ export async function report(args: ReportArgs): Promise<number> {
   if (format !== 'text' && format !== 'json') return fail(`--format must be text or json, got ${args.format}`);
   if (args.url !== undefined && args.for !== undefined) return fail('give either --url (a running monitor) or --for (run one here), not both');
   if (args.token !== undefined && args.url === undefined) return fail('--token goes with --url (the endpoint that requires it), not --for');
+  if (args.timeout !== undefined && args.url === undefined) return fail("--timeout goes with --url (the wait for its answers), not --for");
   if (args.config !== undefined && args.url !== undefined) return fail('--config goes with --for (the options of the monitor run here), not --url (a running monitor has its own)');
-  const window = args.window === undefined ? 60 : Number(args.window);
-  if (!Number.isFinite(window) || window < 1 || window > 86_400) return fail(`--window must be a number of seconds from 1 to 86400, got ${args.window}`);
+  const window = args.window === undefined ? 60 : intFlag(args.window, '--window', 1, 86_400, 'seconds');
   const metricTypes = args.metrics?.split(',').map((s) => s.trim()).filter(Boolean);
   if (metricTypes?.length === 0) return fail(`--metrics must list at least one metric name, comma-separated (leave it out for every metric), got ${describeValue(args.metrics)}`);
 
@@ -132,15 +137,18 @@ export async function report(args: ReportArgs): Promise<number> {
   let cleanup = async (): Promise<void> => {};
   /** The run of a monitor here (--for): how long, and the monitor. */
   let local: { seconds: number; monitor: PerformanceMonitor } | undefined;
+  /** A monitor's endpoint (--url), and how long each of its answers is waited for. */
+  let remoteAt: { url: URL; timeoutMs: number } | undefined;
   if (args.url !== undefined) {
     const url = remoteUrl(args.url);
     if (typeof url === 'string') return fail(url);
-    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined));
+    const timeoutMs = timeoutFlag(args.timeout);
+    remoteAt = { url, timeoutMs };
+    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);
     if (typeof remote === 'string') return fail(remote);
     end = () => remote.end();
   } else {
-    const seconds = args.for === undefined ? 10 : Number(args.for);
-    if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) return fail(`--for must be a number of seconds from 1 to 3600, got ${args.for}`);
+    const seconds = args.for === undefined ? 10 : intFlag(args.for, '--for', 1, 3600, 'seconds');
     // A one-off run: nothing to keep unless the config asks for storage.
     const options = { storage: 'memory' as const, ...(args.config ? await loadConfig(args.config, '--config') : {}) };
     const monitor = new PerformanceMonitor(options);
@@ -172,10 +180,11 @@ export async function report(args: ReportArgs): Promise<number> {
       await countdown(local.seconds);
     }
     // The metrics first: an unknown name in --metrics is an error before a report is built.
-    const metrics = await readMetrics(client, metricsArgs);
+    const timeoutMs = remoteAt?.timeoutMs;
+    const metrics = await readMetrics(client, metricsArgs, timeoutMs);
     if ('unknown' in metrics) return fail(metrics.unknown);
-    const status = await callTool(client, 'get_monitoring_status', {});
-    const full = await callTool(client, 'generate_performance_report', { format: format === 'json' ? 'json' : 'markdown', limit: 500 });
+    const status = await callTool(client, 'get_monitoring_status', {}, timeoutMs);
+    const full = await callTool(client, 'generate_performance_report', { format: format === 'json' ? 'json' : 'markdown', limit: 500 }, timeoutMs);
     if (format === 'json') {
       process.stdout.write(`${JSON.stringify({ status: status.structuredContent, report: full.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
     } else {
@@ -185,6 +194,9 @@ export async function report(args: ReportArgs): Promise<number> {
       process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(full)}\n\n${list}\n`);
     }
     return 0;
+  } catch (error) {
+    if (remoteAt && isTimeout(error)) return fail(unreachable(remoteAt.url, error));
+    throw error;
   } finally {
     await end();
     await cleanup();

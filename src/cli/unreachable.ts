@@ -1,7 +1,8 @@
 /**
  * Why `perfwatch profile` / `perfwatch report --url` could not reach an endpoint. fetch's own
  * message is "fetch failed"; its cause says what happened (ECONNREFUSED: nothing listens there;
- * ENOTFOUND: no such host; a timeout), which is what the user needs to fix the URL. An
+ * ENOTFOUND: no such host), which is what the user needs to fix the URL; a server that took the
+ * connection and did not answer within --timeout is said as such, with the wait. An
  * endpoint that answered 401 was reached: it refused the token (none, or another), and the
  * user needs the token, not another URL. Any other HTTP error was an answer too (503: its
  * sessions are all taken), said with the server's own message, not as "cannot reach"; so is
@@ -16,7 +17,8 @@ import { TOKEN_ENV } from '../mcp/http-options.js';
 const SAID_MAX = 300;
 
 export function unreachable(url: URL, error: unknown): string {
-  const e = error as Error & { status?: unknown };
+  const e = error as Error & { status?: unknown; code?: unknown; data?: { timeout?: unknown; text?: unknown } };
+  if (isTimeout(e)) return `the server at ${url.href} did not answer within ${e.data.timeout / 1000} s: is it the monitor's MCP endpoint, and running? --timeout waits longer`;
   if (e.status === 401 || e.name === 'UnauthorizedError') {
     const said = e.name === 'UnauthorizedError' ? 'Unauthorized' : e.message;
     return `the MCP endpoint at ${url.href} refused the request, 401 (${shown(said)}): give its token with --token or ${TOKEN_ENV}`;
@@ -30,6 +32,12 @@ export function unreachable(url: URL, error: unknown): string {
   }
   const cause = (e.cause as Error | undefined)?.message;
   return `cannot reach an MCP endpoint at ${url.href}: ${shown(String(e.message))}${cause ? ` (${shown(cause)})` : ''}`;
+}
+
+/** Whether the SDK's wait for an answer ran out (the server took the connection, or the request, and said nothing). */
+export function isTimeout(error: unknown): error is Error & { data: { timeout: number } } {
+  const e = error as { code?: unknown; data?: { timeout?: unknown } } | null;
+  return e?.code === 'REQUEST_TIMEOUT' && typeof e.data?.timeout === 'number';
 }
 
 /** `text` on one line, cut to SAID_MAX characters with a word that it was. */

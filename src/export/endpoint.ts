@@ -32,6 +32,8 @@ export interface EndpointConfig {
   queueLimit: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** export.maxSamplesPerRequest, which a 413's error names as the way to smaller requests. */
+  maxSamplesPerRequest: number;
 }
 
 export interface ExporterStatus {
@@ -301,8 +303,20 @@ export class Endpoint {
     }
     // A 4xx, or a redirect (a URL that moved does not come back by itself): final.
     this.st.failed += batch.samples;
-    this.st.lastError.message = `${message}${moved}: ${batch.samples} samples failed, not retried (${moved ? 'a redirect' : 'a 4xx'} is final)`;
+    this.st.lastError.message = `${message}${moved}${response.status === 413 ? this.tooLarge(batch) : ''}: ${batch.samples} samples failed, not retried (${moved ? 'a redirect' : 'a 4xx'} is final)`;
     return DONE;
+  }
+
+  /**
+   * What a 413 (Content Too Large) asks of the user: the request's size is past the receiver's
+   * limit, and the option that makes requests smaller. Said as a bare 413, it left them to
+   * guess which side to change, and how.
+   */
+  private tooLarge(batch: Batch): string {
+    const max = this.config.maxSamplesPerRequest;
+    const what = this.config.kind === 'otlp' ? 'points' : 'samples';
+    const fewer = batch.samples > 1 ? `set export.maxSamplesPerRequest (${max} now) below ${batch.samples} to send smaller requests` : `no request can carry fewer ${what} (export.maxSamplesPerRequest cuts by ${what}, not by bytes)`;
+    return `; the request was ${batch.body.byteLength} bytes (${batch.samples} ${what}), over the receiver's limit on a request: ${fewer}, or raise that limit`;
   }
 
   /** The Content-Type this endpoint sends, whatever the case of its key. */

@@ -57,7 +57,7 @@ export class ExportService {
   /** `clock`: the monitor's (engine/monitor-clock.ts), which the series' samples are stamped in. */
   constructor(source: SeriesSource, config: ExportConfig, startedAt: number, private readonly clock: () => number = Date.now) {
     const identity: SeriesIdentity = { instance: config.instance ?? processName(256), job: config.job };
-    const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs };
+    const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs, maxSamplesPerRequest: config.maxSamplesPerRequest };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number, stopped: boolean) => Iterable<Batch>, ended?: (at: number) => Iterable<Batch>): void => {
       const headers = { ...protocol, 'User-Agent': USER_AGENT, ...t.headers };
       this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits }), encode, ...(ended ? { ended } : {}), intervalMs: t.intervalMs });

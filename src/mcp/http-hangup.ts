@@ -10,9 +10,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { RequestId } from './http-ids.js';
+import type { RequestId } from './request-ids.js';
 
-/** Cancels the requests `ids` (a POST's, http-ids.ts) in `transport`'s session if `res` closes before its answer was written. */
+/** Cancels the requests `ids` (a POST's, request-ids.ts) in `transport`'s session if `res` closes before its answer was written. */
 export function cancelOnHangup(transport: NodeStreamableHTTPServerTransport, res: ServerResponse, ids: readonly RequestId[]): void {
   if (ids.length === 0) return;
   res.once('close', () => {

@@ -17,7 +17,7 @@
  * has its streams closed; an answer its client leaves unread is closed (stall-watch.ts); the
  * calls of a request whose connection closes before its answer are cancelled (http-hangup.ts);
  * a POST that would have two requests of its session with one id in progress is refused
- * (http-ids.ts).
+ * (request-ids.ts).
  * The policy and its defaults are in http-options.ts. mcpEndpoint() is the endpoint alone,
  * so that one server (serveMcp's here, or serveHttp's beside /metrics and /api) can mount it
  * at /mcp.
@@ -29,7 +29,7 @@ import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextp
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
 import { cancelOnHangup } from './http-hangup.js';
-import { requestIds } from './http-ids.js';
+import { requestIds } from './request-ids.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
 import { listenGuarded, type RequestHandler } from './http-listen.js';
 import { Sessions, type SessionUse } from './sessions.js';
@@ -84,8 +84,9 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     if (sessionIdOf(req) !== undefined) {
       if (!session) return jsonError(res, 404, -32001, 'Session not found: initialize again');
       const ids = requestIds(body);
-      const refused = session.ids.take(ids, res);
-      if (refused) return jsonError(res, refused.status, -32600, refused.message);
+      const refused = session.ids.take(ids);
+      if (refused) return jsonError(res, refused.why === 'batch' ? 400 : 409, -32600, refused.message);
+      res.once('close', () => session.ids.release(ids));
       cancelOnHangup(session.transport, res, ids);
       return session.transport.handleRequest(req, res, body);
     }

@@ -23,7 +23,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { IdsInProgress } from './http-ids.js';
+import { IdsInProgress } from './request-ids.js';
 
 export interface SessionStats {
   /** Sessions open now. */
@@ -148,7 +148,7 @@ export class Sessions {
   /** A session opened; `ping` sends its client an MCP ping. */
   added(id: string, transport: NodeStreamableHTTPServerTransport, ping: () => Promise<unknown>): void {
     const now = Date.now();
-    this.open.set(id, { transport, ids: new IdsInProgress(), ping, lastSeen: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
+    this.open.set(id, { transport, ids: new IdsInProgress('this session'), ping, lastSeen: now, busy: 0, responses: new Set(), streams: 0, heardAt: now, pinging: undefined });
   }
 
   removed(id: string | undefined): void {

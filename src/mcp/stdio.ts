@@ -12,13 +12,16 @@
  * - lines are found by scanning each chunk once and joined once, so a 5 MB batch costs one
  *   copy, not one per 64 KB chunk;
  * - with the fast lane on, a line long enough to be a batch goes to its line reader first
- *   (fast-lane/index.ts), which reads a record_performance_metric batch into columns.
+ *   (fast-lane/index.ts), which reads a record_performance_metric batch into columns;
+ * - a request with the id of one still in progress is refused, as over HTTP (request-ids.ts):
+ *   both ran, and both answers carried the id.
  * Sends wait for 'drain' when stdout's buffer is full, as the SDK's do.
  */
 import type { Readable, Writable } from 'node:stream';
-import { parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
+import { isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResponse, parseJSONRPCMessage, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { fastLane, type FastLane, type LineReader } from './fast-lane/index.js';
 import { serializeLine } from './prebuilt.js';
+import { IdsInProgress } from './request-ids.js';
 import { normalizeToolCall } from './validate.js';
 
 /** Default longest line: a full batch of 100,000 samples with tags fits with room. */
@@ -61,6 +64,8 @@ export class LineTransport implements Transport {
   private readonly reader: LineReader | undefined;
   /** Lines at least this long go to the reader first. */
   private readonly laneBytes: number;
+  /** The ids of the client's requests not answered yet. */
+  private readonly ids = new IdsInProgress('this connection');
 
   constructor(options: LineTransportOptions = {}) {
     this.stdin = options.stdin ?? process.stdin;
@@ -193,6 +198,18 @@ export class LineTransport implements Transport {
       this.reply(-32600, 'Invalid Request: not a JSON-RPC 2.0 request, notification or response', id);
       return;
     }
+    if (isJSONRPCRequest(message)) {
+      const refused = this.ids.take([message.id]);
+      if (refused) {
+        this.log('perfwatch mcp: a request reused the id of one still in progress; answered with an invalid-request error');
+        // With id null: an error with the id would read as the answer of the request that has it.
+        this.reply(-32600, refused.message);
+        return;
+      }
+    } else {
+      const cancelled = cancelledId(message);
+      if (cancelled !== undefined) this.ids.release([cancelled]);
+    }
     normalizeToolCall(message);
     try {
       this.onmessage?.(message);
@@ -238,6 +255,7 @@ export class LineTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the stdio transport is closed'));
+    if (isJSONRPCResponse(message) && message.id !== undefined) this.ids.release([message.id]);
     const text = serializeLine(message);
     if (this.stdout.write(text)) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -253,4 +271,11 @@ export class LineTransport implements Transport {
       this.stdout.once('error', onError);
     });
   }
+}
+
+/** The request a client's notifications/cancelled names: it gets no answer (MCP), so its id is free again. */
+function cancelledId(message: JSONRPCMessage): string | number | undefined {
+  if (!isJSONRPCNotification(message) || message.method !== 'notifications/cancelled') return undefined;
+  const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
+  return typeof requestId === 'string' || typeof requestId === 'number' ? requestId : undefined;
 }

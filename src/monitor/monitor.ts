@@ -24,7 +24,7 @@ import { BEAT_BY, CLOCK, PAUSED, TID, controlViews, ringMail, type ControlViews 
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
-import { RingWriter, closeRing } from '../engine/ring.js';
+import { RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -155,7 +155,7 @@ export class PerformanceMonitor extends EventEmitter {
       },
       this.watchdog,
       { control: this.control, at: CLOCK, by: BEAT_BY, tid: TID },
-      { posted: () => ringMail(this.ctl), stopWork: 'what waited in the rings (not applied to the store, nor stored)' },
+      { posted: () => ringMail(this.ctl), stopWork: () => this.leftInRings() },
     );
     // A hub on a database drives its flushes (between its applies, with its members' numbers: hub/durable.ts).
     const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);
@@ -954,6 +954,12 @@ export class PerformanceMonitor extends EventEmitter {
   /** When the monitor watched: from its first start, to now while running or to when it stopped. */
   private watched(): Watched {
     return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
+  }
+
+  /** What a collector's stop that could not finish lost: the samples it left in the rings, counted once it is gone. */
+  private leftInRings(): string {
+    const left = this.rings().reduce((n, sab) => n + ringStats(sab).fill, 0);
+    return left === 0 ? 'nothing is lost (the rings were drained)' : `the ${left} samples left in the rings are lost (not applied to the store, nor stored)`;
   }
 
   /** The main thread's ring, then those handed out by producer(). */

@@ -106,7 +106,7 @@ export class StorageLink {
       },
       deps.watchdog,
       { control: deps.control, at: STORAGE_CLOCK, by: STORAGE_BEAT_BY, tid: STORAGE_TID },
-      { stopWork: 'what the store held since the last flush (not written to the database)' },
+      { stopWork: () => 'what the store held since the last flush (not written to the database) is lost' },
     );
   }
 
