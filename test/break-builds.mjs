@@ -3771,7 +3771,7 @@ export const BREAKS = [
     mustFail: ["keeps a direction override in a tag value from turning an HTML or Markdown report's evidence line around"],
     name: 'change against the time before unwatched',
     what: "a series' change against the time before the range divides a counter by the whole of that time, watched or not: steady traffic on a monitor up 1 s of the 23 s before its report read as up 3850%",
-    edits: [{ find: 'let baselineWindow = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);', replace: 'let baselineWindow = { from: from - length, to: from };' }],
+    edits: [{ find: 'let baselinePart = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);', replace: 'let baselinePart = { from: from - length, to: from, seconds: length / 1000 };' }],
     tests: ['report-stats.test.ts'],
     mustFail: ['compare a counter with the time before the range per second of it the monitor watched'],
   },
@@ -3944,6 +3944,21 @@ export const BREAKS = [
     tests: ['cli-signals.test.ts'],
     mustFail: ['profile --url ends its session on the endpoint on SIGINT in the capture'],
   },
+  {
+    name: 'report rates after a restart over this process only',
+    what: "with storage, a report over a range reaching back before a restart counts the stored minutes' samples but divides them by this process's watched time only: a steady 10 req/s read 168 req/s after a restart",
+    edits: [{ find: 'return earlier.length > 0 ? { ...watched, earlier } : watched;', replace: 'return watched;' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['per second of the time the two processes watched, the gap between them left out'],
+  },
+  {
+    name: 'change across a restart per second of its hull',
+    what: "a report's change against the time before divides a window spanning a restart by its whole span, the time between the processes included, where its rate is per second of the time watched",
+    edits: [{ find: 'return { from: a, to: b, seconds: coveredSeconds(a, b, watched)! };', replace: 'return { from: a, to: b, seconds: (b - a) / 1000 };' }],
+    tests: ['query.test.ts'],
+    mustFail: ['over a restart, divide by the time each process watched'],
+  },
+
 ];
 
 function parseArgs(argv) {

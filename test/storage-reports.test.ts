@@ -62,3 +62,53 @@ describe('reports and baselines over the stored rollups', () => {
     expect(baseline.mean).toBeCloseTo((500_500 + 20_000) / 1010, 9);
   });
 });
+
+describe('rates over a range that spans a restart', () => {
+  const GAP_MS = 8_000;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /** Starts `m` and records one request every 100 ms for `ms`: when it began, how long start() took, how long it recorded. */
+  async function steady(m: PerformanceMonitor, ms: number): Promise<{ before: number; outer: number; inner: number; n: number }> {
+    const t0 = Date.now();
+    await m.start();
+    const t1 = Date.now();
+    const requests = m.metric('restart_requests', {}, { kind: 'counter' });
+    const latency = m.metric('restart_rt');
+    let n = 0;
+    while (Date.now() - t1 < ms) {
+      requests.record(1);
+      latency.record(5);
+      n++;
+      await sleep(100);
+    }
+    return { before: t0, outer: t1 - t0, inner: Date.now() - t1, n };
+  }
+
+  it("a report's are per second of the time the two processes watched, the gap between them left out", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
+    const a = monitor(dir);
+    const first = await steady(a, 6_000);
+    const stopping = Date.now();
+    await a.stop();
+    const aLife = { min: first.inner, max: first.outer + first.inner + (Date.now() - stopping) };
+    // Nothing watches for a while: not time the service's requests are spread over.
+    await sleep(GAP_MS);
+    const b = monitor(dir);
+    const second = await steady(b, 3_000);
+    await b.flush();
+    const report = await b.generateReport({ from: Date.now() - 600_000 });
+    const now = Date.now();
+    const n = first.n + second.n;
+    // The watched time is known within how long start() and stop() took and the open bucket's second.
+    const watched = { min: aLife.min + second.inner, max: aLife.max + (now - second.before) + 1_000 };
+    const requests = report.series.find((s) => s.name === 'restart_requests')!;
+    const latency = report.series.find((s) => s.name === 'restart_rt')!;
+    expect([requests.count, requests.sum, latency.count]).toEqual([n, n, n]);
+    for (const rate of [requests.rate, latency.rate, report.metrics.find((m) => m.name === 'restart_requests')!.rate]) {
+      expect(rate).toBeGreaterThanOrEqual(n / (watched.max / 1000));
+      expect(rate).toBeLessThanOrEqual(n / (watched.min / 1000));
+    }
+    // The lower bound tells the gap apart: counted as watched, it would put the rate at or
+    // below n / (watched.min + GAP_MS), under n / watched.max.
+    expect(watched.max).toBeLessThan(watched.min + GAP_MS);
+  }, 60_000);
+});

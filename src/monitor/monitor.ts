@@ -366,6 +366,8 @@ export class PerformanceMonitor extends EventEmitter {
       // were never written. Read before the collector starts and counts.
       const from = this.storage?.attached ? resumeClock(this.ctl, await this.storage.storedUntil().catch(() => -Infinity)) : this.now();
       if (beginning === Infinity) beginning = from;
+      // This process's run on the file, which later reports count as watched (storage/watched-runs.ts).
+      await this.storage?.setRun(beginning);
       // The stored rules and alert states go into alerting before its actor starts.
       if (this.storage?.attached) await this.openControl();
       else this.controlState?.refuse(this.storage?.waiting ?? null);

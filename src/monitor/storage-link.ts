@@ -80,6 +80,8 @@ export class StorageLink {
   private roomTimer: NodeJS.Timeout | undefined;
   /** The attempt under way (the timer's, or a flush()'s), one at a time. */
   private attaching: Promise<boolean> | undefined;
+  /** When this process's monitor first started (setRun). */
+  private runFrom: number | undefined;
 
   constructor(deps: StorageLinkDeps) {
     this.deps = deps;
@@ -96,6 +98,7 @@ export class StorageLink {
         retentionMs: deps.options.retentionMs,
         flushMs: deps.options.storageFlushMs,
         driven: deps.driven === true,
+        ...(this.runFrom !== undefined ? { runFrom: this.runFrom } : {}),
       }),
       {
         exit: (info) => deps.emit('actor-exit', info),
@@ -215,6 +218,17 @@ export class StorageLink {
   /** The newest time the attached file's data reaches, or -Infinity (src/storage/stored-until.ts). */
   storedUntil(): Promise<number> {
     return this.actor.call((a) => a.storedUntil());
+  }
+
+  /**
+   * When this process's monitor first started: each flush writes its run from then on
+   * (src/storage/watched-runs.ts); an actor started later (a successor, a late attach) is
+   * handed it as it starts.
+   */
+  async setRun(from: number): Promise<void> {
+    this.runFrom = from;
+    // An actor that cannot take it now (dying) has a successor, which is handed it as it starts.
+    if (this.attached && this.actor.state === 'running') await this.actor.call((a) => a.setRun(from)).catch(() => {});
   }
 
   /** Writes the store's new rollups now (attaching the database first if it waits for room); resolves with whether the flush committed. */

@@ -148,9 +148,9 @@ const HOURLY_OVER_MS = 24 * HOUR_MS;
  * What to ask the storage actor for, to build over [from, to) (from: -Infinity for all
  * kept): every series' rows (or those of `only`) up to where its memory's data begins, from
  * `from` less one span more (a report compares the range with the same span before it),
- * hourly for long spans.
+ * hourly for long spans; and `from`, where they begin.
  */
-export function spanRequests(registry: Registry, reader: StoreReader, from: number, to: number, only?: readonly number[]): { ids: number[]; requests: HistoryRequest[] } {
+export function spanRequests(registry: Registry, reader: StoreReader, from: number, to: number, only?: readonly number[]): { ids: number[]; requests: HistoryRequest[]; from: number } {
   const start = Number.isFinite(from) ? from - (to - from) : -Infinity;
   const ids: number[] = [];
   const requests: HistoryRequest[] = [];
@@ -161,5 +161,5 @@ export function spanRequests(registry: Registry, reader: StoreReader, from: numb
     ids.push(id);
     requests.push({ name: info.name, tags: { ...info.tags }, from: start, to: end, hourly: end - start > HOURLY_OVER_MS });
   }
-  return { ids, requests };
+  return { ids, requests, from: start };
 }

@@ -12,6 +12,7 @@
  */
 import { StorageError } from '../errors.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
+import { createWatchedRuns } from './watched-runs.js';
 
 export interface Migration {
   /** What it adds, for the error message when it fails. */
@@ -104,6 +105,11 @@ export const MIGRATIONS: readonly Migration[] = [
     up(db) {
       db.exec('CREATE TABLE notify_outbox (id TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID');
     },
+  },
+  {
+    // The lives of the processes that wrote the file (src/storage/watched-runs.ts).
+    name: 'the runs that watched',
+    up: createWatchedRuns,
   },
 ];
 
