@@ -83,7 +83,7 @@ describe('rates over a range that spans a restart', () => {
     return { before: t0, outer: t1 - t0, inner: Date.now() - t1, n };
   }
 
-  it("a report's are per second of the time the two processes watched, the gap between them left out", async () => {
+  it("a report's and a counter's history's are per second of the time the two processes watched, the gap between them left out", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
     const a = monitor(dir);
     const first = await steady(a, 6_000);
@@ -107,6 +107,14 @@ describe('rates over a range that spans a restart', () => {
       expect(rate).toBeGreaterThanOrEqual(n / (watched.max / 1000));
       expect(rate).toBeLessThanOrEqual(n / (watched.min / 1000));
     }
+    // A counter's history: each point per second of the time the processes watched of it, a
+    // stored minute where a process began or stopped counting only that part.
+    const history = await b.getMetricHistory({ metric: 'restart_requests', from: now - 600_000 });
+    const points = history.series[0]!.points;
+    expect(points.reduce((t, p) => t + p.sum, 0)).toBe(n);
+    const seconds = points.reduce((t, p) => t + p.sum / p.value, 0);
+    expect(seconds).toBeGreaterThanOrEqual(watched.min / 1000);
+    expect(seconds).toBeLessThanOrEqual((watched.max + (Date.now() - now)) / 1000);
     // The lower bound tells the gap apart: counted as watched, it would put the rate at or
     // below n / (watched.min + GAP_MS), under n / watched.max.
     expect(watched.max).toBeLessThan(watched.min + GAP_MS);

@@ -20,6 +20,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
 import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
+import type { WatchedSpan } from '../analysis/watched.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
@@ -277,6 +278,12 @@ export class StorageLink {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
     if (this.actor.state === 'stopped') return null;
     return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
+  }
+
+  /** The runs that wrote the file and overlap [from, to) (src/storage/watched-runs.ts); rejects as history() does. */
+  async runs(from: number, to: number): Promise<WatchedSpan[]> {
+    if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
+    return this.actor.call((a) => a.runs(from, to), true);
   }
 
   /**
