@@ -130,7 +130,7 @@ export class HistoryReader {
       const disk = storedBefore(stored.get(id), memoryFrom);
       if (this.reader.totalCount(id) === 0 && disk.length === 0) continue;
       if (totalSeries++ < plan.limit) {
-        series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk));
+        series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom));
       }
     }
     return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
@@ -141,7 +141,7 @@ export class HistoryReader {
     return this.build(this.plan(query, now), new Map(), now);
   }
 
-  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[]): SeriesHistory {
+  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[], memoryFrom: number): SeriesHistory {
     const L = this.reader.layout;
     const tags = this.registry.info(id).tags;
     let chosen = resolution;
@@ -210,7 +210,7 @@ export class HistoryReader {
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        coveredMs += tier === 3 ? storedCoveredMs(r.start, rollups!.hourly[r.sketchLen] === 1, L.rollupMs, to, watched) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
+        coveredMs += tier === 3 ? storedCoveredMs(r.start, rollups!.hourly[r.sketchLen] === 1, L.rollupMs, Math.min(to, memoryFrom), watched) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
           else if (tier === 3) {
@@ -280,10 +280,12 @@ function storedBefore(rollups: StoredRollups | undefined, memoryFrom: number): S
 }
 
 /**
- * The time a stored row covers, up to `to`: with the runs that wrote the file (watched.earlier),
- * the part of its minute (or hour) they watched, a process's first row starting at its first
- * sample and its last ending at its last flush; without them (none read), its whole width. Its
- * whole minute, a counter's minute where a process stopped read 10 requests a second as 4.4.
+ * The time a stored row covers, up to `to` (where the memory's data begins: its buckets count
+ * the time after, in a minute one process stopped in and the next started in): with the runs
+ * that wrote the file (watched.earlier), the part of its minute (or hour) they watched, a
+ * process's first row starting at its first sample and its last ending at its last flush;
+ * without them (none read), its whole width. Its whole minute, a counter's minute where a
+ * process stopped read 10 requests a second as 4.4.
  */
 function storedCoveredMs(start: number, hourly: boolean, rollupMs: number, to: number, watched: Watched): number {
   const width = hourly ? HOUR_MS : rollupMs;
