@@ -3965,8 +3965,20 @@ export const BREAKS = [
     tests: ['storage-reports.test.ts'],
     mustFail: ['per second of the time the two processes watched, the gap between them left out'],
   },
-
-
+  {
+    name: "report pieces cut at the stored row's minute",
+    what: "with storage, a report's pieces (charts, trends, anomalies, the quarters' change) over a restart left out the stored row of the minute this process's buckets begin in, and every bucket of this process's first minute after a minute from the stored first row: a chart of a restart showed one point",
+    edits: [{ find: 'if (!stored && r.start >= rollTo) continue;', replace: 'if (r.start >= rollTo) continue;' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ["take every stored row and every bucket after them"],
+  },
+  {
+    name: "a process's first stored row a whole minute wide",
+    what: "a stored row that starts at a process's first sample spanned a whole minute from there in a report's pieces, past the end of its minute: a counter's piece read 10 requests a second as 2.2",
+    edits: [{ find: 'return (Math.floor(record.start / width) + 1) * width - record.start;', replace: 'return width;' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ["take every stored row and every bucket after them"],
+  },
   {
     name: "counter history's stored minute past the memory's start",
     what: "a counter's history counted a stored row's time to the end of its minute, past where this process's buckets begin, which count that time again: a minute a process stopped in and the next one started in read its rate low",

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+import { SpanReader } from '../dist/src/reports/span-reader.js';
+import { readPieces } from '../dist/src/analysis/pieces.js';
+import { T0, synthetic } from './synthetic.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -124,3 +127,33 @@ describe('rates over a range that spans a restart', () => {
   }, 120_000);
 });
 
+describe("a report's pieces over a restart", () => {
+  it("take every stored row and every bucket after them, a stored row of the minute the memory's buckets begin in included", () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // This process: 2 requests a second from T0 + 74 s.
+    for (let sec = 74; sec < 80; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    s.apply(T0 + 80_000, []);
+    // The process before it, from T0 + 46 s (its first row starts at its first sample) to T0 + 70 s.
+    const rows = (start: number[], count: number[]) => ({
+      start: Float64Array.from(start),
+      count: Float64Array.from(count),
+      sum: Float64Array.from(count),
+      min: Float64Array.from(start, () => 1),
+      max: Float64Array.from(start, () => 1),
+      last: Float64Array.from(start, () => 1),
+      sketchAt: Float64Array.from(start, () => -1),
+      sketches: new Int32Array(0),
+      hourly: new Uint8Array(start.length),
+    });
+    const reader = new SpanReader(s.store);
+    reader.setStored(new Map([[hits, rows([T0 + 46_000, T0 + 60_000], [28, 20])]]));
+    const pieces = readPieces(reader, hits, -Infinity, Infinity);
+    const starts = Array.from(pieces.start.subarray(0, pieces.n), (t) => (t - T0) / 1000);
+    expect(starts).toEqual([46, 60, 74, 75, 76, 77, 78, 79]);
+    expect(Array.from(pieces.count.subarray(0, pieces.n)).reduce((a, b) => a + b, 0)).toBe(28 + 20 + 12);
+    // The first row spans to the end of its minute, not a minute from its first sample: 2 a second.
+    expect(pieces.width[0]).toBe(14_000);
+    expect(pieces.value('counter', 0)).toBe(2);
+  });
+});

@@ -103,9 +103,18 @@ export class SpanReader extends StoreReader {
     return out.length === 0 ? own : out.concat(own);
   }
 
+  /**
+   * A stored row's span: to the end of its minute (or hour). A process's first row starts at
+   * its first sample (see storage/persister.ts), and it holds that minute's samples only.
+   */
   override recordWidth(tier: Tier, record: BucketRecord): number {
-    if (record.sketchPos >= STORED) return record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
-    return super.recordWidth(tier, record);
+    if (record.sketchPos < STORED) return super.recordWidth(tier, record);
+    const width = record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
+    return (Math.floor(record.start / width) + 1) * width - record.start;
+  }
+
+  override isStored(record: BucketRecord): boolean {
+    return record.sketchPos >= STORED;
   }
 
   override addSketch(tier: Tier, record: BucketRecord, acc: SketchAccumulator): boolean {
