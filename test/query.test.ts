@@ -178,6 +178,28 @@ describe('report rates and trends', () => {
     expect(report.metrics.find((m) => m.name === 'hits')!.rate).toBeCloseTo(22 / 11.01, 9);
   });
 
+  it('over a restart, divide by the time each process watched, not the gap between them, and so does the change against the time before', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // 2 requests a second: a process before this one from T0 + 50 s to T0 + 60 s, this one from T0 + 90 s.
+    for (let sec = 50; sec < 60; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    for (let sec = 90; sec < 100; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    const now = T0 + 100_000;
+    s.apply(now, []);
+    const watched = { from: T0 + 90_000, to: Infinity, earlier: [{ from: T0 + 50_000, to: T0 + 60_000 }] };
+    const all = s.report({ from: now - 3_600_000, to: now, now, watched }).series.find((x) => x.name === 'hits')!;
+    expect(all.count).toBe(40);
+    expect(all.rate).toBeCloseTo(40 / 20, 9);
+    // From T0 + 55 s: the range holds 5 s of the earlier process and 10 s of this one (not the
+    // 30 s between), the 45 s before it the earlier process's first 5 s: 2 a second in both.
+    const late = s.report({ from: T0 + 55_000, to: now, now, watched }).series.find((x) => x.name === 'hits')!;
+    expect([late.count, late.rate]).toEqual([30, 2]);
+    expect(late.change?.basis).toBe('before-range');
+    expect(late.change?.baselineMean).toBeCloseTo(2, 9);
+    expect(late.change?.currentMean).toBeCloseTo(2, 9);
+    expect(late.change?.relative).toBeCloseTo(0, 9);
+  });
+
   it('gives no trend over a span too short to mean one, and says why', () => {
     const s = synthetic();
     const heap = s.id('heap_total', {});

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+import { SpanReader } from '../dist/src/reports/span-reader.js';
+import { readPieces } from '../dist/src/analysis/pieces.js';
+import { T0, synthetic } from './synthetic.js';
 
 const monitors: PerformanceMonitor[] = [];
 afterEach(async () => {
@@ -60,5 +63,97 @@ describe('reports and baselines over the stored rollups', () => {
     const baseline = baselines.find((x) => x.metric === 'span_rt')!;
     expect(baseline.count).toBe(1010);
     expect(baseline.mean).toBeCloseTo((500_500 + 20_000) / 1010, 9);
+  });
+});
+
+describe('rates over a range that spans a restart', () => {
+  const GAP_MS = 8_000;
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /** Starts `m` and records one request every 100 ms for `ms`: when it began, how long start() took, how long it recorded. */
+  async function steady(m: PerformanceMonitor, ms: number): Promise<{ before: number; outer: number; inner: number; n: number }> {
+    const t0 = Date.now();
+    await m.start();
+    const t1 = Date.now();
+    const requests = m.metric('restart_requests', {}, { kind: 'counter' });
+    const latency = m.metric('restart_rt');
+    let n = 0;
+    while (Date.now() - t1 < ms) {
+      requests.record(1);
+      latency.record(5);
+      n++;
+      await sleep(100);
+    }
+    return { before: t0, outer: t1 - t0, inner: Date.now() - t1, n };
+  }
+
+  it("a report's and a counter's history's are per second of the time the two processes watched, the gap between them left out", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
+    // Early in a minute, so that the first process stops and the second starts in the same
+    // minute (the stored row's minute runs on past the second's start, which its buckets count).
+    while (new Date().getUTCSeconds() >= 15) await sleep(250);
+    const a = monitor(dir);
+    const first = await steady(a, 6_000);
+    const stopping = Date.now();
+    await a.stop();
+    const aLife = { min: first.inner, max: first.outer + first.inner + (Date.now() - stopping) };
+    // Nothing watches for a while: not time the service's requests are spread over.
+    await sleep(GAP_MS);
+    const b = monitor(dir);
+    const second = await steady(b, 3_000);
+    await b.flush();
+    const report = await b.generateReport({ from: Date.now() - 600_000 });
+    const now = Date.now();
+    const n = first.n + second.n;
+    // The watched time is known within how long start() and stop() took and the open bucket's second.
+    const watched = { min: aLife.min + second.inner, max: aLife.max + (now - second.before) + 1_000 };
+    const requests = report.series.find((s) => s.name === 'restart_requests')!;
+    const latency = report.series.find((s) => s.name === 'restart_rt')!;
+    expect([requests.count, requests.sum, latency.count]).toEqual([n, n, n]);
+    for (const rate of [requests.rate, latency.rate, report.metrics.find((m) => m.name === 'restart_requests')!.rate]) {
+      expect(rate).toBeGreaterThanOrEqual(n / (watched.max / 1000));
+      expect(rate).toBeLessThanOrEqual(n / (watched.min / 1000));
+    }
+    // A counter's history: each point per second of the time the processes watched of it, a
+    // stored minute where a process began or stopped counting only that part.
+    const history = await b.getMetricHistory({ metric: 'restart_requests', from: now - 600_000 });
+    const points = history.series[0]!.points;
+    expect(points.reduce((t, p) => t + p.sum, 0)).toBe(n);
+    const seconds = points.reduce((t, p) => t + p.sum / p.value, 0);
+    expect(seconds).toBeGreaterThanOrEqual(watched.min / 1000);
+    expect(seconds).toBeLessThanOrEqual((watched.max + (Date.now() - now)) / 1000);
+    // The lower bound tells the gap apart: counted as watched, it would put the rate at or
+    // below n / (watched.min + GAP_MS), under n / watched.max.
+    expect(watched.max).toBeLessThan(watched.min + GAP_MS);
+  }, 120_000);
+});
+
+describe("a report's pieces over a restart", () => {
+  it("take every stored row and every bucket after them, a stored row of the minute the memory's buckets begin in included", () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // This process: 2 requests a second from T0 + 74 s.
+    for (let sec = 74; sec < 80; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    s.apply(T0 + 80_000, []);
+    // The process before it, from T0 + 46 s (its first row starts at its first sample) to T0 + 70 s.
+    const rows = (start: number[], count: number[]) => ({
+      start: Float64Array.from(start),
+      count: Float64Array.from(count),
+      sum: Float64Array.from(count),
+      min: Float64Array.from(start, () => 1),
+      max: Float64Array.from(start, () => 1),
+      last: Float64Array.from(start, () => 1),
+      sketchAt: Float64Array.from(start, () => -1),
+      sketches: new Int32Array(0),
+      hourly: new Uint8Array(start.length),
+    });
+    const reader = new SpanReader(s.store);
+    reader.setStored(new Map([[hits, rows([T0 + 46_000, T0 + 60_000], [28, 20])]]));
+    const pieces = readPieces(reader, hits, -Infinity, Infinity);
+    const starts = Array.from(pieces.start.subarray(0, pieces.n), (t) => (t - T0) / 1000);
+    expect(starts).toEqual([46, 60, 74, 75, 76, 77, 78, 79]);
+    expect(Array.from(pieces.count.subarray(0, pieces.n)).reduce((a, b) => a + b, 0)).toBe(28 + 20 + 12);
+    // The first row spans to the end of its minute, not a minute from its first sample: 2 a second.
+    expect(pieces.width[0]).toBe(14_000);
+    expect(pieces.value('counter', 0)).toBe(2);
   });
 });

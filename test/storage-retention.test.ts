@@ -187,7 +187,7 @@ describe('storage retention', () => {
 
   it('forgets, as it opens a file of an earlier schema, the baselines of the series retention forgot before, and keeps the others', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
-    const old = openSchema(file, MIGRATIONS.slice(0, -1));
+    const old = openSchema(file, MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name === "baselines' series")));
     old.exec(`INSERT INTO series (name, tags, kind, unit) VALUES ('pod_rt', '{"pod":"live"}', 'distribution', 'ms')`);
     const insert = old.prepare('INSERT INTO baseline (series_key, body) VALUES (?, ?)');
     for (const pod of ['gone-0', 'live', 'gone-1']) insert.run(putBaseline(pod, Date.UTC(2026, 0, 1)).params.slice(0, 2));

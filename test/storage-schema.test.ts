@@ -20,7 +20,7 @@ describe('the storage schema', () => {
     expect(db.pragma('user_version')).toBe(SCHEMA_VERSION);
     expect(db.pragma('journal_mode')).toBe('wal');
     expect(db.pragma('auto_vacuum')).toBe(2);
-    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'journal', 'meta', 'notify_outbox', 'optimization_log', 'rollups', 'series', 'tunable_value']);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => r[0])).toEqual(['alert_rule', 'alert_state', 'alert_transition', 'baseline', 'hourly', 'journal', 'meta', 'notify_outbox', 'optimization_log', 'rollups', 'series', 'tunable_value', 'watched']);
     db.close();
   });
 
@@ -66,6 +66,9 @@ describe('the storage schema', () => {
     expect(db.prepare('SELECT count(*) FROM alert_rule').get()).toEqual([0]);
     // And the hourly tier (version 3), empty until the storage actor builds it.
     expect(db.prepare('SELECT count(*) FROM hourly').get()).toEqual([0]);
+    // And the runs that watched (version 7): the file's whole stored span as one, its clock
+    // not kept then, so to the end of its newest minute.
+    expect(db.prepare('SELECT start, until FROM watched').all()).toEqual([[1_700_000_000_000, 1_700_000_120_000]]);
     const table = new RollupTable(db);
     expect(table.catalog()).toEqual([
       { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms', own: false },

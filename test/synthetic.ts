@@ -9,7 +9,7 @@ import { buildReport, type BuildOptions } from '../dist/src/reports/build.js';
 import { Engine } from '../dist/src/engine/engine.js';
 import { RingWriter, createRing } from '../dist/src/engine/ring.js';
 import { SketchAccumulator, rankOf } from '../dist/src/engine/sketch.js';
-import { createStore, type StoreConfig } from '../dist/src/engine/store/layout.js';
+import { createStore, type StoreBuffers, type StoreConfig } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
 import type { MetricKind, MetricUnit } from '../dist/src/engine/metrics.js';
 import type { PerformanceReport } from '../dist/src/reports/types.js';
@@ -25,6 +25,8 @@ export interface Synthetic {
   registry: Registry;
   /** The collector's control block (its counters, as status() reads them). */
   control: SharedArrayBuffer;
+  /** The series store's buffers (for another reader over them). */
+  store: StoreBuffers;
   reader: StoreReader;
   /** The id of a series, defining the name's kind and unit on first use. */
   id(name: string, tags?: Record<string, string>, kind?: MetricKind, unit?: MetricUnit): number;
@@ -74,6 +76,7 @@ export function synthetic(overrides: Partial<StoreConfig> = {}): Synthetic {
   return {
     registry,
     control,
+    store: buffers,
     reader,
     id(name, tags, kind, unit) {
       if (kind && !registry.lookupName(name)) registry.define(name, kind, unit ?? '');

@@ -16,6 +16,7 @@ import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import { SpanReader, spanRequests } from '../src/reports/span-reader.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
+import { withEarlier, type Watched } from '../src/analysis/watched.js';
 import { unpackHistory } from '../src/storage/histories.js';
 import { seriesBaseline } from '../src/reports/baseline.js';
 import { Pieces } from '../src/analysis/stats.js';
@@ -45,28 +46,32 @@ function viewsFor(task: ReportTask): { registry: Registry; reader: SpanReader } 
 }
 
 /**
- * Hands the reader the stored rollups of the task's range, read on the storage actor's port;
- * without one (storage 'memory', or the actor down) the report covers the memory only, and
+ * Hands the reader the stored rollups of the task's range, read on the storage actor's port,
+ * and extends the task's watched time with the runs of the processes that wrote them (their
+ * samples are per second of the time those runs watched, not of this process's life);
+ * without a port (storage 'memory', or the actor down) the report covers the memory only, and
  * says so when the actor could not answer.
  */
-async function readStored(task: ReportTask, registry: Registry, reader: SpanReader): Promise<string | null> {
+async function readStored(task: ReportTask, registry: Registry, reader: SpanReader): Promise<{ note: string | null; watched?: Watched }> {
   reader.setStored(new Map());
   const port = task.storage;
-  if (!port || task.kind === 'noop' || task.kind === 'hang') return null;
+  const watched = task.watched;
+  if (!port || task.kind === 'noop' || task.kind === 'hang') return { note: null, ...(watched ? { watched } : {}) };
   const remote = Comlink.wrap<StorageActorApi>(nodeEndpoint(port));
   try {
-    const { ids, requests } = spanRequests(registry, reader, task.kind === 'report' ? (task.from ?? -Infinity) : -Infinity, task.kind === 'report' ? (task.to ?? task.now + 1) : task.now + 1, task.kind === 'baselines' ? task.ids : undefined);
-    if (requests.length === 0) return null;
-    const packed = await remote.histories(requests);
+    const to = task.kind === 'report' ? (task.to ?? task.now + 1) : task.now + 1;
+    const { ids, requests, from } = spanRequests(registry, reader, task.kind === 'report' ? (task.from ?? -Infinity) : -Infinity, to, task.kind === 'baselines' ? task.ids : undefined);
+    if (requests.length === 0) return { note: null, ...(watched ? { watched } : {}) };
+    const [packed, runs] = await Promise.all([remote.histories(requests), watched ? remote.runs(from, to) : []]);
     const stored = new Map<number, StoredRollups>();
     ids.forEach((id, i) => {
       const r = unpackHistory(packed, i);
       if (r && r.start.length > 0) stored.set(id, r);
     });
     reader.setStored(stored);
-    return null;
+    return { note: null, ...(watched ? { watched: withEarlier(watched, runs) } : {}) };
   } catch (error) {
-    return `The rollups on disk could not be read (${error instanceof Error ? error.message : String(error)}): only the data in memory is included.`;
+    return { note: `The rollups on disk could not be read (${error instanceof Error ? error.message : String(error)}): only the data in memory is included.`, ...(watched ? { watched } : {}) };
   } finally {
     remote[Comlink.releaseProxy]();
     port.close();
@@ -76,7 +81,7 @@ async function readStored(task: ReportTask, registry: Registry, reader: SpanRead
 export default async function run(task: ReportTask): Promise<ReportTaskResult> {
   const cpu0 = threadCpuMs();
   const { registry, reader } = viewsFor(task);
-  const storedNote = await readStored(task, registry, reader);
+  const { note: storedNote, watched } = await readStored(task, registry, reader);
   const port = task.progress;
   let lastPost = 0;
   const progress = port
@@ -123,7 +128,7 @@ export default async function run(task: ReportTask): Promise<ReportTaskResult> {
           alertHistoryAvailable: task.alertHistoryAvailable ?? false,
           profiles: task.profiles ?? [],
           ...(progress ? { progress } : {}),
-          ...(task.watched ? { watched: task.watched } : {}),
+          ...(watched ? { watched } : {}),
           ...(task.hub ? { hub: true } : {}),
         },
       );

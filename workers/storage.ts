@@ -48,6 +48,7 @@ try {
     onRecover: () => send({ ev: 'recovered' }),
     onReopen: () => send({ ev: 'reopened' }),
   });
+  if (data.runFrom !== undefined) service.setRun(data.runFrom);
 } catch (error) {
   openError =
     error instanceof StorageError ? { path: error.path, rule: error.rule.slice(error.path.length + 2) } : { path: data.file, rule: `cannot be opened: ${error instanceof Error ? error.message : String(error)}` };
@@ -124,6 +125,8 @@ const api: StorageActorApi = {
   },
   restoreCatalog: () => work((s) => s.restoreCatalog()),
   storedUntil: () => work((s) => s.storedUntil()),
+  setRun: (from) => work((s) => s.setRun(from)),
+  runs: (from, to) => work((s) => s.runs(from, to)),
   status: () => (service ? service.status() : null),
   async stop() {
     stopping = true;

@@ -12,7 +12,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { OutboxOp, OutboxRow } from '../alerts/outbox.js';
 import type { Alert, AlertRule, AlertTransition } from '../alerts/schema.js';
-import type { Watched } from '../analysis/watched.js';
+import type { Watched, WatchedSpan } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { AppliedBuckets } from '../engine/engine.js';
@@ -144,6 +144,8 @@ export interface StorageActorData {
   retentionMs: number;
   /** Flush cadence: the most a SIGKILL can lose of what the collector drained. */
   flushMs: number;
+  /** When this process's monitor first started, once known (StorageActorApi.setRun); a successor of a dead actor is handed it here. */
+  runFrom?: number;
   /**
    * The coordinator drives the flushes (a hub on this database: flushSeqs between its applies,
    * docs/cluster.md); the actor does not flush on its own timer, only beats, nor at its stop
@@ -189,6 +191,10 @@ export type StorageSink = (event: StorageEvent) => void;
  *   src/storage/restore.ts); how many could not be, and why.
  * - `storedUntil()`: the newest time the file's data reaches in the monitor's clock, or
  *   -Infinity (src/storage/stored-until.ts): start() begins the clock no earlier.
+ * - `setRun(from)`: when this process's monitor first started; each flush from then on writes
+ *   its run, to the flush's time (src/storage/watched-runs.ts).
+ * - `runs(from, to)`: the runs that wrote the file and overlap [from, to), oldest first: the
+ *   time earlier processes watched, which a report's rates divide by (src/analysis/watched.ts).
  * - `status()`, `subscribe(sink)` (errors and recoveries as they happen), `stop()` (a last
  *   flush, then close).
  */
@@ -205,6 +211,8 @@ export interface StorageActorApi {
   serve(port: MessagePort): void;
   restoreCatalog(): RestoreFailures;
   storedUntil(): number;
+  setRun(from: number): void;
+  runs(from: number, to: number): WatchedSpan[];
   status(): StorageStatus | null;
   stop(): Promise<void>;
   injectFault(fault: 'exit'): void;

@@ -85,7 +85,10 @@ export class Pieces {
 
 /**
  * Closed records of a series over [from, to), oldest first: one-minute rollups for the part
- * older than the oldest bucket still held, then the buckets.
+ * older than the oldest bucket still held, then the buckets. Stored rows (a process's before
+ * a restart, SpanReader) are all taken, up to the oldest bucket: no bucket repeats them, even
+ * one of their minute (a process that stopped at 12:01:10 and one that started at 12:01:14),
+ * where the memory's own rollup of that minute holds those buckets' samples.
  */
 export function readPieces(reader: StoreReader, id: number, from: number, to: number, out: Pieces = new Pieces()): Pieces {
   const L = reader.layout;
@@ -93,8 +96,14 @@ export function readPieces(reader: StoreReader, id: number, from: number, to: nu
   out.reset();
   if (Number.isNaN(oldest) || from < oldest) {
     const rollTo = Number.isNaN(oldest) ? to : Math.min(to, Math.floor(oldest / L.rollupMs) * L.rollupMs);
-    for (const r of reader.buckets(id, 2, from, rollTo)) out.push(r, reader.recordWidth(2, r), 2);
-    const after = out.n > 0 ? out.start[out.n - 1]! + out.width[out.n - 1]! : from;
+    let after = from;
+    for (const r of reader.buckets(id, 2, from, Number.isNaN(oldest) ? to : Math.min(to, oldest))) {
+      const stored = reader.isStored(r);
+      if (!stored && r.start >= rollTo) continue;
+      const width = reader.recordWidth(2, r);
+      out.push(r, width, 2);
+      if (!stored) after = r.start + width;
+    }
     for (const r of reader.buckets(id, 1, Math.max(from, after), to)) out.push(r, L.intervalMs, 1);
     return out;
   }

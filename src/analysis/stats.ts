@@ -268,8 +268,8 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
   const before = reader.aggregate(id, from - length, from);
   // The buckets read before the range cover from the first one's start to the range's first one.
   const interval = reader.layout.intervalMs;
-  let baselineWindow = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);
-  let currentWindow = watchedPart(span.from, span.to, watched);
+  let baselinePart = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);
+  let currentPart = watchedPart(span.from, span.to, watched);
   let basis: BaselineChange['basis'] = 'before-range';
   let base = before;
   let current: { count: number; sum: number } | undefined = inRange;
@@ -298,12 +298,15 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
     base = { ...before, count: b.count, sum: b.sum };
     current = c;
     if (base.count === 0 || current.count === 0) return null;
-    baselineWindow = watchedPart(firstQuarter.from, firstQuarter.to, watched);
-    currentWindow = watchedPart(lastQuarter.from, lastQuarter.to, watched);
+    baselinePart = watchedPart(firstQuarter.from, firstQuarter.to, watched);
+    currentPart = watchedPart(lastQuarter.from, lastQuarter.to, watched);
   }
   current ??= reader.aggregate(id, from, to);
-  const baselineMean = kindMean(kind, base.count, base.sum, (baselineWindow.to - baselineWindow.from) / 1000);
-  const currentMean = kindMean(kind, current.count, current.sum, (currentWindow.to - currentWindow.from) / 1000);
+  // Per second watched: a window spanning a restart leaves out the time between the processes.
+  const baselineMean = kindMean(kind, base.count, base.sum, baselinePart.seconds);
+  const currentMean = kindMean(kind, current.count, current.sum, currentPart.seconds);
+  const baselineWindow = { from: baselinePart.from, to: baselinePart.to };
+  const currentWindow = { from: currentPart.from, to: currentPart.to };
   if (!Number.isFinite(baselineMean) || !Number.isFinite(currentMean)) return null;
   return {
     baselineMean,

@@ -1,12 +1,23 @@
 /**
- * When the monitor watched: from its first start, to now while it runs or to when it stopped.
- * Rates have one definition: per second over the time a window actually covers, the part of
- * it the monitor watched that has passed. A counter's rate over the last 60 s of a monitor up
- * 11 s is per second of those 11 s; over a window the monitor did not watch it is null.
+ * When the monitor watched: from its first start, to now while it runs or to when it stopped,
+ * and, with storage, the lives of the processes before it on the same dataDir (each from its
+ * start to its last flush, src/storage/watched-runs.ts). Rates have one definition: per second
+ * over the time a window actually covers, the part of it the monitor watched that has passed.
+ * A counter's rate over the last 60 s of a monitor up 11 s is per second of those 11 s; over a
+ * window the monitor did not watch it is null. A range reaching back across a restart counts
+ * the stored samples and the time their process watched, not the time between two processes.
  */
 
 /** From the first start; to Infinity while running, else to when the monitor last stopped. */
 export interface Watched {
+  from: number;
+  to: number;
+  /** Earlier processes' lives on the same dataDir, ascending and disjoint, ending at or before `from`. */
+  earlier?: readonly WatchedSpan[];
+}
+
+/** One span of time watched: [from, to). */
+export interface WatchedSpan {
   from: number;
   to: number;
 }
@@ -16,17 +27,54 @@ export const ALWAYS_WATCHED: Watched = { from: -Infinity, to: Infinity };
 
 /** Seconds of [from, to) that the monitor watched, or null for none. */
 export function coveredSeconds(from: number, to: number, watched: Watched): number | null {
-  const a = Math.max(from, watched.from);
-  const b = Math.min(to, watched.to);
-  return b > a ? (b - a) / 1000 : null;
+  let ms = 0;
+  for (const span of spansOf(watched)) {
+    const a = Math.max(from, span.from);
+    const b = Math.min(to, span.to);
+    if (b > a) ms += b - a;
+  }
+  return ms > 0 ? ms / 1000 : null;
 }
 
 /**
- * The part of [from, to) the monitor watched; the whole of it when it watched none (data it
- * holds from a store written before this process started, whose span is all that is known).
+ * The part of [from, to) the monitor watched, from the first instant it watched to the last,
+ * with its seconds (those of the gaps between processes left out); the whole of it when it
+ * watched none (data it holds from a store written before this process started, whose span is
+ * all that is known).
  */
-export function watchedPart(from: number, to: number, watched: Watched): Watched {
-  const a = Math.max(from, watched.from);
-  const b = Math.min(to, watched.to);
-  return b > a ? { from: a, to: b } : { from, to };
+export function watchedPart(from: number, to: number, watched: Watched): WatchedSpan & { seconds: number } {
+  let a = Infinity;
+  let b = -Infinity;
+  for (const span of spansOf(watched)) {
+    const f = Math.max(from, span.from);
+    const t = Math.min(to, span.to);
+    if (t > f) {
+      a = Math.min(a, f);
+      b = Math.max(b, t);
+    }
+  }
+  if (!(b > a)) return { from, to, seconds: (to - from) / 1000 };
+  return { from: a, to: b, seconds: coveredSeconds(a, b, watched)! };
+}
+
+/**
+ * This process's Watched with the earlier processes' lives (`spans`, any order, overlapping
+ * or not): the parts before its own start, merged, so that no time counts twice.
+ */
+export function withEarlier(watched: Watched, spans: readonly WatchedSpan[]): Watched {
+  const sorted = [...(watched.earlier ?? []), ...spans]
+    .map((s) => ({ from: s.from, to: Math.min(s.to, watched.from) }))
+    .filter((s) => s.to > s.from)
+    .sort((x, y) => x.from - y.from);
+  const earlier: WatchedSpan[] = [];
+  for (const s of sorted) {
+    const last = earlier[earlier.length - 1];
+    if (last && s.from <= last.to) last.to = Math.max(last.to, s.to);
+    else earlier.push(s);
+  }
+  return earlier.length > 0 ? { ...watched, earlier } : watched;
+}
+
+function spansOf(watched: Watched): readonly WatchedSpan[] {
+  return watched.earlier && watched.earlier.length > 0 ? [...watched.earlier, watched] : [watched];
 }

@@ -21,7 +21,7 @@ import type { BucketRecord, RawSamples, StoreReader, Tier } from '../engine/stor
 import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { memoryFrom } from '../reports/span-reader.js';
-import { coveredSeconds, type Watched } from '../analysis/watched.js';
+import { coveredSeconds, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
 
 export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup';
 
@@ -122,16 +122,20 @@ export class HistoryReader {
     return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, ids };
   }
 
-  /** The answer to a plan, with each series' stored rollups (by id) where there are some. */
-  build(plan: HistoryPlan, stored: ReadonlyMap<number, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread']): MetricHistory {
+  /**
+   * The answer to a plan, with each series' stored rollups (by id) where there are some, and
+   * the runs of the processes that wrote them (storage/watched-runs.ts), when read: a counter's
+   * stored minute is per second of the part of it a process watched.
+   */
+  build(plan: HistoryPlan, stored: ReadonlyMap<number, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[]): MetricHistory {
     const series: SeriesHistory[] = [];
     let totalSeries = 0;
-    const watched = this.watched();
+    const watched = runs ? withEarlier(this.watched(), runs) : this.watched();
     for (const { id, memoryFrom } of plan.ids) {
       const disk = storedBefore(stored.get(id), memoryFrom);
       if (this.reader.totalCount(id) === 0 && disk.length === 0) continue;
       if (totalSeries++ < plan.limit) {
-        series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { from: watched.from, to: Math.min(watched.to, now) }, disk));
+        series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom));
       }
     }
     return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
@@ -142,7 +146,7 @@ export class HistoryReader {
     return this.build(this.plan(query, now), new Map(), now);
   }
 
-  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[]): SeriesHistory {
+  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[], memoryFrom: number): SeriesHistory {
     const L = this.reader.layout;
     const tags = this.registry.info(id).tags;
     let chosen = resolution;
@@ -211,7 +215,7 @@ export class HistoryReader {
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        coveredMs += tier === 3 ? Math.min(rollups!.hourly[r.sketchLen] ? HOUR_MS : L.rollupMs, Math.max(0, to - r.start)) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
+        coveredMs += tier === 3 ? storedCoveredMs(r.start, rollups!.hourly[r.sketchLen] === 1, L.rollupMs, Math.min(to, memoryFrom), watched) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
           else if (tier === 3) {
@@ -278,6 +282,21 @@ function storedBefore(rollups: StoredRollups | undefined, memoryFrom: number): S
     });
   }
   return out;
+}
+
+/**
+ * The time a stored row covers, up to `to` (where the memory's data begins: its buckets count
+ * the time after, in a minute one process stopped in and the next started in): with the runs
+ * that wrote the file (watched.earlier), the part of its minute (or hour) they watched, a
+ * process's first row starting at its first sample and its last ending at its last flush;
+ * without them (none read), its whole width. Its whole minute, a counter's minute where a
+ * process stopped read 10 requests a second as 4.4.
+ */
+function storedCoveredMs(start: number, hourly: boolean, rollupMs: number, to: number, watched: Watched): number {
+  const width = hourly ? HOUR_MS : rollupMs;
+  if (!watched.earlier) return Math.min(width, Math.max(0, to - start));
+  const end = Math.min(to, (Math.floor(start / width) + 1) * width);
+  return (coveredSeconds(start, end, watched) ?? 0) * 1000;
 }
 
 /** A point's value; a counter's is per second of the time its buckets cover (see coveredSeconds). */

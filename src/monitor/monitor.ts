@@ -30,7 +30,7 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { StoreReader } from '../engine/store/reader.js';
-import type { Watched } from '../analysis/watched.js';
+import type { Watched, WatchedSpan } from '../analysis/watched.js';
 import { ActorError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import { checkKeys } from '../known-keys.js';
 import { checkEvent } from './events.js';
@@ -368,6 +368,8 @@ export class PerformanceMonitor extends EventEmitter {
       // were never written. Read before the collector starts and counts.
       const from = this.storage?.attached ? resumeClock(this.ctl, await this.storage.storedUntil().catch(() => -Infinity)) : this.now();
       if (beginning === Infinity) beginning = from;
+      // This process's run on the file, which later reports count as watched (storage/watched-runs.ts).
+      await this.storage?.setRun(beginning);
       // The stored rules and alert states go into alerting before its actor starts.
       if (this.storage?.attached) await this.openControl();
       else this.controlState?.refuse(this.storage?.waiting ?? null);
@@ -673,6 +675,7 @@ export class PerformanceMonitor extends EventEmitter {
     const plan = this.history.plan(query, this.now());
     const stored = new Map<number, StoredRollups>();
     let unread: MetricHistory['unread'];
+    let runs: WatchedSpan[] | undefined;
     const storage = this.storage;
     if (storage) {
       const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
@@ -699,8 +702,13 @@ export class PerformanceMonitor extends EventEmitter {
       // One fault for the read, not one per series: the series fail alike (a damaged file, an
       // actor that cannot answer), and a history of hundreds counted hundreds.
       if (unread) this.faults.report('storage', new Error(`the stored history of ${unread.series} series of ${plan.metric} could not be read: ${unread.error}`));
+      // A counter's stored minute is per second of the time a process watched of it.
+      if (plan.kind === 'counter' && stored.size > 0) {
+        const from = Math.min(...Array.from(stored.values(), (rows) => rows.start[0]!));
+        runs = await storage.runs(from, plan.to).catch(() => undefined);
+      }
     }
-    return this.history.build(plan, stored, this.now(), unread);
+    return this.history.build(plan, stored, this.now(), unread, runs);
   }
 
   /**

@@ -20,6 +20,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
 import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
+import type { WatchedSpan } from '../analysis/watched.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
@@ -80,6 +81,8 @@ export class StorageLink {
   private roomTimer: NodeJS.Timeout | undefined;
   /** The attempt under way (the timer's, or a flush()'s), one at a time. */
   private attaching: Promise<boolean> | undefined;
+  /** When this process's monitor first started (setRun). */
+  private runFrom: number | undefined;
 
   constructor(deps: StorageLinkDeps) {
     this.deps = deps;
@@ -96,6 +99,7 @@ export class StorageLink {
         retentionMs: deps.options.retentionMs,
         flushMs: deps.options.storageFlushMs,
         driven: deps.driven === true,
+        ...(this.runFrom !== undefined ? { runFrom: this.runFrom } : {}),
       }),
       {
         exit: (info) => deps.emit('actor-exit', info),
@@ -217,6 +221,17 @@ export class StorageLink {
     return this.actor.call((a) => a.storedUntil());
   }
 
+  /**
+   * When this process's monitor first started: each flush writes its run from then on
+   * (src/storage/watched-runs.ts); an actor started later (a successor, a late attach) is
+   * handed it as it starts.
+   */
+  async setRun(from: number): Promise<void> {
+    this.runFrom = from;
+    // An actor that cannot take it now (dying) has a successor, which is handed it as it starts.
+    if (this.attached && this.actor.state === 'running') await this.actor.call((a) => a.setRun(from)).catch(() => {});
+  }
+
   /** Writes the store's new rollups now (attaching the database first if it waits for room); resolves with whether the flush committed. */
   async flush(): Promise<boolean> {
     if (this.room && !(await this.retryAttach())) return false;
@@ -263,6 +278,12 @@ export class StorageLink {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
     if (this.actor.state === 'stopped') return null;
     return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
+  }
+
+  /** The runs that wrote the file and overlap [from, to) (src/storage/watched-runs.ts); rejects as history() does. */
+  async runs(from: number, to: number): Promise<WatchedSpan[]> {
+    if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
+    return this.actor.call((a) => a.runs(from, to), true);
   }
 
   /**

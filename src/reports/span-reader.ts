@@ -103,9 +103,18 @@ export class SpanReader extends StoreReader {
     return out.length === 0 ? own : out.concat(own);
   }
 
+  /**
+   * A stored row's span: to the end of its minute (or hour). A process's first row starts at
+   * its first sample (see storage/persister.ts), and it holds that minute's samples only.
+   */
   override recordWidth(tier: Tier, record: BucketRecord): number {
-    if (record.sketchPos >= STORED) return record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
-    return super.recordWidth(tier, record);
+    if (record.sketchPos < STORED) return super.recordWidth(tier, record);
+    const width = record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
+    return (Math.floor(record.start / width) + 1) * width - record.start;
+  }
+
+  override isStored(record: BucketRecord): boolean {
+    return record.sketchPos >= STORED;
   }
 
   override addSketch(tier: Tier, record: BucketRecord, acc: SketchAccumulator): boolean {
@@ -148,9 +157,9 @@ const HOURLY_OVER_MS = 24 * HOUR_MS;
  * What to ask the storage actor for, to build over [from, to) (from: -Infinity for all
  * kept): every series' rows (or those of `only`) up to where its memory's data begins, from
  * `from` less one span more (a report compares the range with the same span before it),
- * hourly for long spans.
+ * hourly for long spans; and `from`, where they begin.
  */
-export function spanRequests(registry: Registry, reader: StoreReader, from: number, to: number, only?: readonly number[]): { ids: number[]; requests: HistoryRequest[] } {
+export function spanRequests(registry: Registry, reader: StoreReader, from: number, to: number, only?: readonly number[]): { ids: number[]; requests: HistoryRequest[]; from: number } {
   const start = Number.isFinite(from) ? from - (to - from) : -Infinity;
   const ids: number[] = [];
   const requests: HistoryRequest[] = [];
@@ -161,5 +170,5 @@ export function spanRequests(registry: Registry, reader: StoreReader, from: numb
     ids.push(id);
     requests.push({ name: info.name, tags: { ...info.tags }, from: start, to: end, hourly: end - start > HOURLY_OVER_MS });
   }
-  return { ids, requests };
+  return { ids, requests, from: start };
 }

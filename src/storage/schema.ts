@@ -13,6 +13,7 @@
 import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
+import { createWatchedRuns } from './watched-runs.js';
 
 export interface Migration {
   /** What it adds, for the error message when it fails. */
@@ -122,6 +123,11 @@ export const MIGRATIONS: readonly Migration[] = [
       // Those of series retention forgot before this: no process has a series of its own yet.
       db.exec('DELETE FROM baseline WHERE NOT EXISTS (SELECT 1 FROM series WHERE series.name = baseline.name AND series.tags = baseline.tags)');
     },
+  },
+  {
+    // The lives of the processes that wrote the file (src/storage/watched-runs.ts).
+    name: 'the runs that watched',
+    up: createWatchedRuns,
   },
 ];
 

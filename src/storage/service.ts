@@ -29,6 +29,8 @@ import { restoreCatalog, type RestoreFailures } from './restore.js';
 import { openSchema } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
+import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
+import type { WatchedSpan } from '../analysis/watched.js';
 
 export { TRANSITIONS_KEPT };
 
@@ -131,6 +133,8 @@ export class StorageService {
   private rollupsLost: StorageStatus['rollupsLost'] = null;
   /** How far the file's data reaches in the monitor's clock (stored-until.ts): read at open, then the newest flush's time. */
   private until = -Infinity;
+  /** When this process's monitor first started (setRun), or NaN before it is known. */
+  private runFrom = Number.NaN;
   /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
   private readonly lockFile: string;
   private lockIno: number;
@@ -162,6 +166,16 @@ export class StorageService {
   /** The newest time (ms) the file's data reaches, or -Infinity (stored-until.ts). */
   storedUntil(): number {
     return this.until;
+  }
+
+  /** When this process's monitor first started (its run, watched-runs.ts), written from the next flush on. */
+  setRun(from: number): void {
+    this.runFrom = from;
+  }
+
+  /** The runs that wrote the file and overlap [from, to), oldest first (watched-runs.ts). */
+  runs(from: number, to: number): WatchedSpan[] {
+    return runsOf(this.statement(READ_RUNS).all([from, to]));
   }
 
   /** Folds what an earlier process left in the journal into rows, once (foldJournal). */
@@ -197,6 +211,8 @@ export class StorageService {
         // (stored-until.ts): read after the store, so that no sample written is later.
         this.until = Math.max(this.until, this.clock());
         this.statement(WRITE_STORED_UNTIL).run([this.until]);
+        // This process's run goes on to here (watched-runs.ts).
+        if (Number.isFinite(this.runFrom)) this.statement(WRITE_RUN).run([this.runFrom, Math.max(this.runFrom, this.until)]);
         if (seqs) writeHubSeqs(this.db, seqs);
       });
       this.lastFlushAt = this.clock();
@@ -271,6 +287,8 @@ export class StorageService {
     const deleted = this.db.transaction(() => {
       const old = this.table.deleteBefore(cutoff, this.o.retentionChunkRows ?? RETENTION_CHUNK_ROWS);
       more = old.more;
+      // A run that ended before the cutoff watched nothing kept (a few rows: not counted).
+      this.statement(DELETE_RUNS_BEFORE).run([cutoff]);
       return old.rows + this.statement('DELETE FROM alert_transition WHERE at < ?').run([cutoff]).changes + this.statement('DELETE FROM optimization_log WHERE at < ?').run([cutoff]).changes;
     });
     if (deleted > 0) this.db.exec('PRAGMA incremental_vacuum');

@@ -49,6 +49,11 @@ export class RecordReads extends RawReads {
     return tier === 1 ? this.layout.intervalMs : this.layout.rollupMs;
   }
 
+  /** Whether a record was read from disk, not from this memory (a report's SpanReader): no bucket of the memory repeats its samples. */
+  isStored(_record: BucketRecord): boolean {
+    return false;
+  }
+
   /** Start (ms) of tier-1 record number k (counted from the first ever written), or NaN when the ring no longer holds it. */
   bucketStartAt(id: number, k: number): number {
     const L = this.layout;
