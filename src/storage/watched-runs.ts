@@ -7,14 +7,14 @@
  * flushes ends at its last flush, as its samples do; the time between two processes is in no
  * row, so it does not count as watched.
  *
- * Table `watched` (migration 6). A file from before has no run: the migration takes its whole
+ * Table `watched` (migration 7). A file from before has no run: the migration takes its whole
  * stored span (the oldest rollup to the last flush's clock) as one, which counts its gaps
  * between processes as watched, as every rate did before.
  */
 import type { Db } from './driver.js';
 import type { WatchedSpan } from '../analysis/watched.js';
 
-/** Migration 6. */
+/** Migration 7. */
 export function createWatchedRuns(db: Db): void {
   db.exec('CREATE TABLE watched (start REAL PRIMARY KEY, until REAL NOT NULL) WITHOUT ROWID');
   db.exec(`
