@@ -209,23 +209,27 @@ describe('LineTransport with the batch lane', () => {
     transport.onmessage = (m) => got.push(m);
     await transport.start();
     const r = rng(9);
-    const batch = line(randomSamples(r, 300), r, 'b1');
+    // Three batches of the same samples, each of its own id: a request's id is unique among
+    // those in progress (src/mcp/request-ids.ts), and none of these is answered here.
+    const samples = randomSamples(r, 300);
+    const batches = ['b1', 'b2', 'b3'].map((id) => line(samples, r, id));
+    const [batch, second, third] = batches as [Buffer, Buffer, Buffer];
     const other = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'get_performance_metrics', arguments: {} } }));
     const escaped = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'record_performance_metric', arguments: { samples: [...pad, { metric_type: 'a', value: 1, tags: { q: 'say "hi"' } }] } } }));
     // All of it as one stream cut into pieces of 1 to 4,000 bytes, across line ends.
-    const all = Buffer.concat([batch, Buffer.from('\n'), other, Buffer.from('\r\n'), escaped, Buffer.from('\n'), batch, Buffer.from('\n')]);
+    const all = Buffer.concat([batch, Buffer.from('\n'), other, Buffer.from('\r\n'), escaped, Buffer.from('\n'), second, Buffer.from('\n')]);
     for (let at = 0; at < all.length; ) {
       const next = Math.min(all.length, at + 1 + Math.floor(r() * 4000));
       stdin.write(all.subarray(at, next));
       at = next;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    stdin.write(Buffer.concat([batch, Buffer.from('\n')])); // a batch in one chunk
+    stdin.write(Buffer.concat([third, Buffer.from('\n')])); // a batch in one chunk
     await new Promise((resolve) => setImmediate(resolve));
     expect(got).toHaveLength(5);
-    for (const k of [0, 3, 4]) {
-      same(unpack(got[k] as Record<string, unknown>), expected(batch));
-      expect(got[k]).toMatchObject({ id: 'b1' });
+    for (const [k, i] of [[0, 0], [3, 1], [4, 2]] as const) {
+      same(unpack(got[k] as Record<string, unknown>), expected(batches[i]!));
+      expect(got[k]).toMatchObject({ id: `b${i + 1}` });
     }
     expect(got[1]).toMatchObject({ id: 2, params: { name: 'get_performance_metrics' } });
     // The line the lane does not take arrives as JSON.parse made it: an array of plain samples.

@@ -208,7 +208,7 @@ describe('perfwatch profile', () => {
   }, 30_000);
 
   it('refuses bad options naming the option and its limit', async () => {
-    await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--seconds', '500')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --seconds must be a number of seconds from 1 to 120, got 500\n' });
+    await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--seconds', '500')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --seconds must be an integer number of seconds from 1 to 120, got "500"\n' });
     await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--kind', 'gpu')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --kind must be one of cpu, heap, got gpu\n' });
     await expect(cli('profile', '--seconds', '5')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^perfwatch: --url is required/) });
     await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot reach an MCP endpoint/) });
