@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ControlOp } from '../dist/src/actors/protocols.js';
 import { ControlLog } from '../dist/src/monitor/control-log.js';
-import { TRANSITIONS_KEPT } from '../dist/src/storage/service.js';
+import { TRANSITIONS_KEPT } from '../dist/src/storage/transitions-kept.js';
 
 describe('control changes during a disk outage', () => {
   it('keep the newest transitions the disk keeps and the last state of each alert, not one of each per flap', async () => {

@@ -32,8 +32,6 @@ import { TRANSITIONS_KEPT } from './transitions-kept.js';
 import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
 import type { WatchedSpan } from '../analysis/watched.js';
 
-export { TRANSITIONS_KEPT };
-
 /** A write another module asks for: one statement and its parameters. */
 export interface StorageOp {
   sql: string;
