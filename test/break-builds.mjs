@@ -1808,7 +1808,7 @@ export const BREAKS = [
   {
     name: "our threads inherit the host's --input-type",
     what: "the watchdog, the actors, the report pool and the exposition worker start with the host's execArgv whole: in a host run as node --input-type=module -e, Node ends each at once, the watchdog is started again in a loop, and start() never settles",
-    edits: [{ find: "    if (a.startsWith('--input-type=')) continue;", replace: '' }],
+    edits: [{ find: "    if (a.startsWith('--input-type=') || (skipPreloads && isPreloadWithValue(a))) continue;", replace: '    if (skipPreloads && isPreloadWithValue(a)) continue;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['starts in a host run as `node --input-type=module -e`'],
   },
@@ -3325,7 +3325,7 @@ export const BREAKS = [
   {
     name: "the host's warnings said by each thread of ours",
     what: "our threads start without NODE_NO_WARNINGS: the warnings of the host's options and preloads are printed into its stderr again by each of them, and by each replacement",
-    edits: [{ find: "  return { ...process.env, NODE_NO_WARNINGS: '1' };", replace: '  return { ...process.env };' }],
+    edits: [{ find: "    const env: NodeJS.ProcessEnv = { ...process.env, NODE_NO_WARNINGS: '1' };", replace: '    const env: NodeJS.ProcessEnv = { ...process.env };' }],
     tests: ['host-safety.test.ts'],
     mustFail: ["leaves the warnings of the host's options to the host"],
   },
@@ -4194,6 +4194,27 @@ export const BREAKS = [
     edits: [{ find: 'L.rollupMs, Math.min(to, memoryFrom), watched)', replace: 'L.rollupMs, to, watched)' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ['per second of the time the two processes watched, the gap between them left out'],
+  },
+  {
+    name: 'thread-preloads-argv',
+    what: "our threads run the host's command-line --require / --import preloads again",
+    edits: [{ find: 'options = { execArgv: checked(process.execArgv, skip, env), env };', replace: 'options = { execArgv: checked(process.execArgv, false, env), env };' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["runs none of the host's preloads (on its command line) on its threads", 'starts in a host whose preload throws in a Worker'],
+  },
+  {
+    name: 'thread-preloads-node-options',
+    what: "our threads run the host's NODE_OPTIONS preloads again",
+    edits: [{ find: 'if (kept.length !== split.length) env.NODE_OPTIONS = joinNodeOptions(kept);', replace: 'if (kept.length === -1) env.NODE_OPTIONS = joinNodeOptions(kept);' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["runs none of the host's preloads (in NODE_OPTIONS) on its threads"],
+  },
+  {
+    name: 'threads made past the address-space limit',
+    what: "no thread of ours is checked against the process's address-space limit (ulimit -v): the one that does not fit is left to V8, which ends the host process (Fatal process OOM in CodeRange)",
+    edits: [{ find: '  if (max === null) return;', replace: '  return;' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lives in a host whose address space is limited (ulimit -v 2500000 KiB)', 'lives in a host whose address space is limited (ulimit -v 3000000 KiB)'],
   },
 ];
 

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -78,6 +78,15 @@ const SERVE_FRONTS = [
 function runNodeWithFds(code: string, fds: number, timeoutMs = 30_000): Promise<NodeRun> {
   return new Promise((resolve) => {
     execFile('/bin/sh', ['-c', `ulimit -n ${fds} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', code], { timeout: timeoutMs }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `code` in a host whose address space is limited to `kb` KiB (`ulimit -v`, RLIMIT_AS). */
+function runNodeWithAddressSpace(code: string, kb: number, timeoutMs = 30_000): Promise<NodeRun> {
+  return new Promise((resolve) => {
+    execFile('/bin/sh', ['-c', `ulimit -v ${kb} && exec "$0" "$@"`, process.execPath, '--input-type=module', '-e', code], { timeout: timeoutMs }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, killed: error?.killed === true, stdout, stderr });
     });
   });
@@ -170,9 +179,62 @@ describe('the host is never harmed by the monitor', () => {
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ samples: true, metrics: true, faults: 0 });
   });
 
-  it('fails start() with an ActorError naming the cause when no watchdog thread can start (a preload that throws in a Worker), instead of starting one again forever', async () => {
+  it.each([
+    ['on its command line', (file: string) => ({ args: ['--import', file], env: {} })],
+    ['in NODE_OPTIONS', (file: string) => ({ args: [], env: { NODE_OPTIONS: `--max-old-space-size=512 --import "${file}"` } })],
+  ])("runs none of the host's preloads (%s) on its threads, unless threadPreloads is 'inherit'", async (_, preload) => {
+    // Every thread of ours ran the host's preloads again: an APM agent or OpenTelemetry's
+    // auto-instrumentation was started once more on the watchdog, each actor, the report pool
+    // and the /metrics renderer, each with its exporters and its heap.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-preloads-'));
+    try {
+      const threads: Record<string, string[]> = {};
+      for (const mode of ['skip', 'inherit']) {
+        const log = join(dir, `${mode}.log`);
+        const code = hostCode(
+          `const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, threadPreloads: '${mode}' });`,
+          'await m.start();',
+          "m.record('queue_size', 1);",
+          'await m.flush();',
+          'await m.generateReport({});',
+          'const http = await m.serveHttp({ port: 0 });',
+          "const metrics = (await fetch(`${http.url}metrics`)).status;",
+          'await http.close();',
+          'await m.stop();',
+          'console.log(JSON.stringify({ metrics }));',
+        );
+        const { args, env } = preload(new URL(fixture('note-thread.mjs')).pathname);
+        const out = await runNode([...args, '--input-type=module', '-e', code], 30_000, { ...env, PERFWATCH_TEST_PRELOAD_LOG: log });
+        expect(out.code, out.stderr).toBe(0);
+        expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ metrics: 200 });
+        threads[mode] = readFileSync(log, 'utf8').trim().split('\n');
+      }
+      expect(threads.skip).toEqual(['0']);
+      // The main thread, the watchdog, the collector, the alert actor, a report thread, the /metrics renderer.
+      expect(new Set(threads.inherit).size).toBeGreaterThanOrEqual(6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('starts in a host whose preload throws in a Worker (one meant for the main thread): its threads do not run it', async () => {
     const code = hostCode(
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      'await m.start();',
+      "m.record('queue_size', 3);",
+      'await m.flush();',
+      "const count = m.getMetrics({ names: ['queue_size'] })[0]?.totalCount;",
+      'await m.stop();',
+      'console.log(JSON.stringify({ count }));',
+    );
+    const out = await runNode(['--import', new URL(fixture('throws-in-workers.mjs')).pathname, '--input-type=module', '-e', code], 30_000);
+    expect(out.code, out.stderr).toBe(0);
+    expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ count: 1 });
+  }, 60_000);
+
+  it("fails start() with an ActorError naming the cause when no watchdog thread can start (a preload that throws in a Worker, threadPreloads: 'inherit'), instead of starting one again forever", async () => {
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, threadPreloads: 'inherit' });",
       'const t0 = Date.now();',
       'const error = await m.start().then(() => null, (e) => e);',
       "console.log(JSON.stringify({ code: error?.code, message: error?.message, state: m.status().state, ms: Date.now() - t0 }));",
@@ -218,7 +280,7 @@ describe('the host is never harmed by the monitor', () => {
     // started; it had said a word, so the main thread made another, and start() waited (and
     // kept the host alive) for as long as the limit held.
     const code = hostCode(
-      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });",
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, threadPreloads: 'inherit' });",
       "const error = await m.start().then(() => null, (e) => `${e.code}: ${e.message}`);",
       'console.log(JSON.stringify({ error, state: m.state }));',
     );
@@ -398,6 +460,27 @@ describe('the host is never harmed by the monitor', () => {
     const out = await runNode(['--no-experimental-require-module', '--input-type=module', '-e', code], 30_000);
     expect(out.code, out.stderr).toBe(0);
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({ served: { mcp: 400, http: 200 }, faults: 0 });
+  }, 60_000);
+
+  it.each([2_500_000, 3_000_000])('lives in a host whose address space is limited (ulimit -v %i KiB): a thread of ours that would not fit is refused with an error, not left to V8, which ends the process', async (kb) => {
+    // Each Worker reserves ~600 MB of address space; the one that did not fit ended the whole
+    // process ("Fatal process OOM in Failed to reserve virtual memory for CodeRange"): with the
+    // default options, at 4 GB the report thread, at 3 GB the alert actor's.
+    const code = hostCode(
+      "const m = new PerformanceMonitor({ storage: 'memory', maxSeries: 1000, system: { enabled: false } });",
+      "const said = (e) => `${e.code}: ${e.message}`;",
+      "const start = await m.start().then(() => 'started', said);",
+      "const report = m.state === 'running' ? await m.generateReport().then(() => 'done', said) : 'not started';",
+      'await m.stop();',
+      "console.log(JSON.stringify({ start, report, alive: true }));",
+    );
+    const out = await runNodeWithAddressSpace(code, kb);
+    expect(out.stderr).not.toMatch(/Fatal process OOM/);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r.alive).toBe(true);
+    // Something did not fit, and said why.
+    expect([r.start, r.report].join(' ')).toMatch(/ENOMEM: no room for another thread in the process's address space: its limit \(ulimit -v, RLIMIT_AS\) is [\d.]+ GB/);
   }, 60_000);
 
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {

@@ -12,7 +12,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describe('the watchdog link', () => {
   it('replaces a watchdog that keeps dying a few times at once, then once a second, and keeps trying', async () => {
     const faults: Error[] = [];
-    const link = new WatchdogLink((e) => faults.push(e), new URL('./fixtures/dying-worker.mjs', import.meta.url));
+    const link = new WatchdogLink((e) => faults.push(e), 'skip', new URL('./fixtures/dying-worker.mjs', import.meta.url));
     const replaced: number[] = [];
     // An actor being started: as Supervisor.watchdogLost does, it asks the next watchdog to start it.
     const actor = {

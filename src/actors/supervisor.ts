@@ -18,7 +18,8 @@ import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
-import { workerEnv, workerExecArgv } from './worker-argv.js';
+import { ensureRoomForThread } from './thread-room.js';
+import { hostThreadOptions, type ThreadPreloads } from './worker-argv.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -118,6 +119,8 @@ export class WatchdogLink {
   private readonly supervisors = new Map<string, Supervisor<never>>();
   private readonly onFault: (error: Error, kind?: string) => void;
   private readonly url: URL;
+  /** Whether the watchdog (and the actors it makes, which inherit its options) runs the host's preloads. */
+  private readonly preloads: ThreadPreloads;
   /** When watchdog threads ended on their own, in the last minute. */
   private losses: number[] = [];
   /** Watchdog threads in a row that ended before they said anything, or could not be made (see MAX_STILLBORN). */
@@ -134,8 +137,9 @@ export class WatchdogLink {
    */
   private unmade = false;
 
-  constructor(onFault: (error: Error, kind?: string) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
+  constructor(onFault: (error: Error, kind?: string) => void, preloads: ThreadPreloads, url = new URL('../../workers/watchdog.js', import.meta.url)) {
     this.onFault = onFault;
+    this.preloads = preloads;
     this.url = url;
   }
 
@@ -167,7 +171,8 @@ export class WatchdogLink {
     if (this.worker || this.unmade) return this.worker;
     let worker: Worker;
     try {
-      worker = new Worker(this.url, { execArgv: workerExecArgv(), env: workerEnv() });
+      ensureRoomForThread();
+      worker = new Worker(this.url, hostThreadOptions(this.preloads));
     } catch (error) {
       this.unmade = true;
       this.onFault(error as Error);

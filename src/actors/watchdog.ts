@@ -35,7 +35,8 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { threadWaitMs } from '../engine/thread-cpu.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
-import { workerEnv, workerExecArgv } from './worker-argv.js';
+import { ensureRoomForThread } from './thread-room.js';
+import { ownThreadOptions } from './worker-argv.js';
 
 /** How far past its promised beat an actor may be before it counts as hung. */
 export const GRACE_MS = 300;
@@ -208,7 +209,8 @@ export class Watchdog {
     const gen = ++w.gen;
     let worker: Worker;
     try {
-      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], execArgv: workerExecArgv(), env: workerEnv() });
+      ensureRoomForThread();
+      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], ...ownThreadOptions() });
     } catch (error) {
       // No thread could be made: new Worker() throws at once, with no 'error' event, when the
       // process is at its limit on threads (ulimit -u, a container's pids.max: EAGAIN). Thrown

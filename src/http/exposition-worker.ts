@@ -8,7 +8,9 @@
 import { Worker } from 'node:worker_threads';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
-import { workerEnv, workerExecArgv } from '../actors/worker-argv.js';
+import { describeError } from '../actors/thread-error.js';
+import { ensureRoomForThread } from '../actors/thread-room.js';
+import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { ExpositionStats } from './exposition.js';
 import type { ExpositionFormat } from './text-format.js';
 
@@ -40,6 +42,7 @@ const WORKER_URL = new URL('../../workers/exposition.js', import.meta.url);
 
 export class ExpositionWorker {
   private readonly data: ExpositionData;
+  private readonly preloads: ThreadPreloads;
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: Rendered) => void; reject: (e: Error) => void }>();
@@ -47,13 +50,20 @@ export class ExpositionWorker {
   /** Workers started, the first included (a restart shows as more than one). */
   starts = 0;
 
-  constructor(data: ExpositionData) {
+  constructor(data: ExpositionData, preloads: ThreadPreloads) {
     this.data = data;
+    this.preloads = preloads;
   }
 
   render(format: ExpositionFormat, stopped = false): Promise<Rendered> {
     if (this.closed) return Promise.reject(new Error('the exposition worker is closed'));
-    const worker = this.started();
+    let worker: Worker;
+    try {
+      worker = this.started();
+    } catch (error) {
+      // No thread could be made (no room in the address space, the limit on threads): this scrape fails, the next tries again.
+      return Promise.reject(error instanceof Error ? new Error(describeError(error)) : error);
+    }
     const id = this.nextId++;
     return new Promise<Rendered>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -71,7 +81,8 @@ export class ExpositionWorker {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', execArgv: workerExecArgv(), env: workerEnv() });
+    ensureRoomForThread();
+    const worker = new Worker(WORKER_URL, { workerData: this.data, name: 'perfwatch-exposition', ...hostThreadOptions(this.preloads) });
     worker.on('message', (reply: RenderReply) => {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;

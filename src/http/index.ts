@@ -26,6 +26,7 @@ import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
 import { HttpError, Router, queryParams, sendError, sendJson, type Route } from './router.js';
 import { CONTENT_TYPES, formatFor } from './text-format.js';
 import type { HttpServer, HttpServerStatus } from './types.js';
+import type { ThreadPreloads } from '../actors/worker-argv.js';
 
 export type { HttpServer, HttpServerStatus } from './types.js';
 
@@ -42,12 +43,12 @@ function isMcpPath(target: string | undefined): boolean {
   return path === MCP_PATH;
 }
 
-export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, options: ServeHttpOptions): Promise<HttpServer> {
+export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions): Promise<HttpServer> {
   const { policy, http } = resolveHttpOptions(options);
   const host = new MonitorHost(monitor, false);
   const front = new McpFront(host, { stateChanges: policy.stateChanges });
   const mcp = mcpEndpoint(front, policy);
-  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs });
+  const exposition = new ExpositionWorker({ ...shared, bounds: http.histogramBuckets, quantiles: http.quantiles ?? [], quantileWindowMs: http.quantileWindowMs }, preloads);
   const events = eventRoutes(monitor, http);
   let lastExposition: HttpServerStatus['metrics'] | undefined;
   let scrapes = 0;

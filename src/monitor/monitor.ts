@@ -142,7 +142,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
     this.main = new Producer(this.mainWriter, this.registry, new ReservedNames(sampledNames(o)));
-    this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error));
+    this.watchdog = new WatchdogLink((error, kind = 'watchdog') => this.faults.report(kind, error), o.threadPreloads);
     this.collector = new Supervisor<CollectorApi>(
       'collector',
       new URL('../../workers/collector.js', import.meta.url),
@@ -201,6 +201,7 @@ export class PerformanceMonitor extends EventEmitter {
       store: this.store,
       registry: this.registryBuffers,
       threads: o.reports.threads,
+      threadPreloads: o.threadPreloads,
       timeoutMs: o.reports.timeoutMs,
       // Reports analyse the alert engine's history of transitions.
       alertHistory: (q) => this.alerting.getHistory(q),
@@ -792,7 +793,7 @@ export class PerformanceMonitor extends EventEmitter {
    * server to stop serving.
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
-    return (await httpFront(this.faults)).serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, options);
+    return (await httpFront(this.faults)).serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options);
   }
 
   /**

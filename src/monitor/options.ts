@@ -237,6 +237,13 @@ export const MonitorOptionsSchema = z.strictObject({
   stallTimeoutMs: int(1, 10_000, DEFAULT_STALL_MS, ' ms'),
   /** Rings in a producer() handle: worker threads that can attach to one handle. */
   producerThreads: int(1, 256, 16),
+  /**
+   * Whether the monitor's threads run the host's `--require` / `--import` preloads (from its
+   * command line and NODE_OPTIONS): 'skip' (an APM agent or auto-instrumentation is not started
+   * again on each of them), or 'inherit' (a preload they need, such as a proxy agent for the
+   * exporter's and the webhooks' requests). See src/actors/worker-argv.ts.
+   */
+  threadPreloads: z.enum(['skip', 'inherit'], { error: 'must be "skip" or "inherit"' }).default('skip'),
   /** Recent raw samples kept per series. */
   rawCapacity: powerOfTwo(16, 1 << 16, 256),
   /** Closed buckets kept per series (300 × 1 s = 5 minutes). */

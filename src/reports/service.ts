@@ -28,7 +28,9 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
-import { workerEnv, workerExecArgv } from '../actors/worker-argv.js';
+import { describeError } from '../actors/thread-error.js';
+import { ensureRoomForThread, roomForThread } from '../actors/thread-room.js';
+import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
@@ -84,6 +86,8 @@ export interface ReportServiceDeps {
   store: StoreBuffers;
   registry: RegistryBuffers;
   threads: number;
+  /** Whether its threads run the host's preloads (MonitorOptions.threadPreloads; default 'skip'). */
+  threadPreloads?: ThreadPreloads;
   /** Longest a task may run once a thread took it. */
   timeoutMs: number;
   /** The alert engine's history; undefined when the monitor has none. */
@@ -282,8 +286,7 @@ export class ReportService {
         maxThreads: this.poolThreads,
         idleTimeout: IDLE_TIMEOUT_MS,
         name: 'default',
-        execArgv: workerExecArgv(),
-        env: workerEnv(),
+        ...hostThreadOptions(this.deps.threadPreloads ?? 'skip'),
       });
       pool.on('error', (error: Error) => this.poolFailed(pool, error));
       this.pool = pool;
@@ -313,11 +316,20 @@ export class ReportService {
    * does nothing is that call.
    */
   private replaceAbortedThread(pool: Piscina<ReportTask, ReportTaskResult>): void {
-    if (this.running > 1) pool.run({ kind: 'noop', now: this.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
+    if (this.running > 1 && roomForThread()) pool.run({ kind: 'noop', now: this.now(), monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry }).catch(() => {});
   }
 
   private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {
     if (signal?.aborted) throw new ReportAbortedError();
+    // A task may start a thread: one that does not fit the address space would end the process.
+    if ((this.pool?.threads.length ?? 0) < this.effectiveThreads) {
+      try {
+        ensureRoomForThread();
+      } catch (error) {
+        this.deps.fault?.(error as Error);
+        throw new ReportFailedError(`a report thread could not start (${describeError(error as Error)}); the next report tries again`);
+      }
+    }
     const task: ReportTask = { ...partial, monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry };
     // The task's port: it says when a thread took the task (the timeout starts there), then
     // reports progress, then says it is done.
