@@ -19,6 +19,7 @@ import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
 import { workerEnv, workerExecArgv } from './worker-argv.js';
+import { checkWorkerFile } from './worker-files.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -137,6 +138,11 @@ export class WatchdogLink {
   constructor(onFault: (error: Error, kind?: string) => void, url = new URL('../../workers/watchdog.js', import.meta.url)) {
     this.onFault = onFault;
     this.url = url;
+  }
+
+  /** Throws when the watchdog's file is not where this code expects it (a bundled service: worker-files.ts). */
+  checkFile(): void {
+    checkWorkerFile('watchdog', this.url);
   }
 
   /** Reports a fault of an actor's supervision under its own kind (a stop whose work was lost: 'actor-stop'). */
@@ -287,6 +293,8 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   /** Starts the actor; resolves once it answers calls. */
   async start(): Promise<void> {
     if (this.state !== 'stopped') return;
+    this.link.checkFile();
+    checkWorkerFile(this.name, this.url);
     this.state = 'starting';
     this.stillborn = 0;
     this.next = deferred();
