@@ -3,6 +3,8 @@
  *
  * The library's public surface; everything else is internal and may change.
  */
+// First: a copy of perfwatch that cannot find its files says so before any other module fails on it.
+import './bundle-check.js';
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
 export type { StorageStatusView } from './monitor/storage-link.js';

@@ -4200,7 +4200,14 @@ export const BREAKS = [
     what: "start() makes threads from worker files that are not there (perfwatch bundled into a service's one file): three watchdogs die with MODULE_NOT_FOUND and start() fails naming a path beside the bundle and nothing to do",
     edits: [{ find: "if (!existsSync(path)) throw new ActorError(actor, `its worker file", replace: "if (path === '') throw new ActorError(actor, `its worker file" }],
     tests: ['bundled.test.ts'],
-    mustFail: ['fails start() at once with what to do, naming the missing worker file (storage: memory)', 'fails start() at once with what to do, naming the missing worker file (storage: disk)'],
+    mustFail: ['fails start() of an ES module bundle at once, naming the missing worker file', 'fails start() at once with what to do, naming the missing worker file (storage: memory)', 'fails start() at once with what to do, naming the missing worker file (storage: disk)'],
+  },
+  {
+    name: 'CommonJS bundle not checked at import',
+    what: "a CommonJS bundle of perfwatch (esbuild's default for node), whose import.meta.url is empty, fails its require() with Node's bare ERR_INVALID_ARG_VALUE from the first module that builds a path from it",
+    edits: [{ find: "if (typeof import.meta.url !== 'string') {", replace: "if (typeof import.meta.url === 'symbol') {" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ["fails a CommonJS bundle's require at once, saying why and what to do"],
   },
 ];
 
