@@ -7,6 +7,7 @@
 import './bundle-check.js';
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
+export type { MonitorEvents } from './monitor/events.js';
 export type { StorageStatusView } from './monitor/storage-link.js';
 export type { StoredData } from './monitor/control-state.js';
 export type { ControlCounts } from './actors/protocols.js';

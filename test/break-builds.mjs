@@ -4209,6 +4209,13 @@ export const BREAKS = [
     tests: ['bundled.test.ts'],
     mustFail: ["fails a CommonJS bundle's require at once, saying why and what to do"],
   },
+  {
+    name: "monitor's listeners typed any",
+    what: "on()'s listener takes EventEmitter's (...args: any[]): a TypeScript service's on('alert', (t) => …) has t: any, so a wrong field or type, or an event name of a typo, compiles",
+    edits: [{ find: 'override on<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;', replace: 'override on(event: string | symbol, listener: (...args: any[]) => void): this;' }],
+    tests: ['typescript-service.test.ts'],
+    mustFail: ['compiles with moduleResolution nodenext, with every event listener typed (no any)', 'compiles with moduleResolution bundler, with every event listener typed (no any)'],
+  },
 ];
 
 function parseArgs(argv) {
