@@ -10,7 +10,7 @@ import type { Capture } from '../profiling/schema.js';
 import { didYouMean } from '../suggest.js';
 import type { DropReport } from './drops.js';
 
-export const MONITOR_EVENTS = ['start', 'stop', 'pause', 'resume', 'alert', 'alert-profile', 'profile', 'drops', 'actor-exit', 'actor-restart', 'storage-error', 'storage-recovered'] as const;
+export const MONITOR_EVENTS = ['start', 'stop', 'pause', 'resume', 'alert', 'alert-profile', 'profile', 'drops', 'actor-exit', 'actor-restart', 'storage-error', 'storage-recovered'] as const satisfies readonly (keyof MonitorEvents)[];
 
 /**
  * What a listener of each event is called with: `on('alert', (t) => …)` has `t` typed as an
