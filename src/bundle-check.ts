@@ -7,7 +7,7 @@
  * package's entry, so that it runs before any of them.
  */
 import { ActorError } from './errors.js';
-import { BUNDLE_ADVICE } from './actors/worker-files.js';
+import { BUNDLE_ADVICE } from './actors/package-files.js';
 
 if (typeof import.meta.url !== 'string') {
   throw new ActorError('watchdog', `perfwatch cannot find its worker files from a CommonJS bundle (import.meta.url is empty there): ${BUNDLE_ADVICE}`);

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type * as Perfwatch from '../dist/src/index.js';
 
 const run = promisify(execFile);
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const repo = new URL('../', import.meta.url);
 const entry = fileURLToPath(new URL('dist/src/index.js', repo));
 
@@ -71,6 +72,28 @@ describe('perfwatch bundled into a service', () => {
     expect(stdout).toContain('esbuild --external:perfwatch');
     // Before any thread was made: no watchdog died on the way, so no fault was warned.
     expect(stderr).not.toContain('PERFWATCH_FAULT');
+  });
+
+  it('answers serveHttp(), serveMcp() and generateReport() of an ES module bundle with the missing file and what to do', async () => {
+    const dir = join(root, 'esm-fronts');
+    const out = await bundle(
+      dir,
+      `
+import { PerformanceMonitor } from ${JSON.stringify(entry)};
+const m = new PerformanceMonitor({ storage: 'memory' });
+for (const call of [() => m.serveHttp({ port: 0 }), () => m.serveMcp({ port: 0 }), () => m.generateReport({ format: 'markdown' })]) {
+  await call().then(() => console.log('served'), (e) => console.log(e.message));
+}
+`,
+      { format: 'esm' },
+    );
+    const { stdout } = await node(out, dir);
+    const lines = stdout.trim().split('\n');
+    // The bundle is root/esm-fronts/out/service.mjs: the code's ../http is root/esm-fronts/http, ../../workers root/workers.
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(new RegExp(`^serveHttp: the HTTP front's file ${escape(join(dir, 'http', 'index.js'))} is missing: .*esbuild --external:perfwatch`));
+    expect(lines[1]).toMatch(new RegExp(`^serveMcp: the MCP front's file ${escape(join(dir, 'mcp', 'index.js'))} is missing: .*esbuild --external:perfwatch`));
+    expect(lines[2]).toMatch(new RegExp(`^the report task failed: the report thread's file ${escape(join(root, 'workers', 'reports.js'))} is missing: .*esbuild --external:perfwatch`));
   });
 
   it("fails a CommonJS bundle's require at once, saying why and what to do", async () => {

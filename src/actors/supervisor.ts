@@ -19,7 +19,7 @@ import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
 import { workerEnv, workerExecArgv } from './worker-argv.js';
-import { checkWorkerFile } from './worker-files.js';
+import { checkWorkerFile } from './package-files.js';
 
 export type ActorState = 'stopped' | 'starting' | 'running' | 'restarting';
 
@@ -140,7 +140,7 @@ export class WatchdogLink {
     this.url = url;
   }
 
-  /** Throws when the watchdog's file is not where this code expects it (a bundled service: worker-files.ts). */
+  /** Throws when the watchdog's file is not where this code expects it (a bundled service: package-files.ts). */
   checkFile(): void {
     checkWorkerFile('watchdog', this.url);
   }

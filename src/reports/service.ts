@@ -28,9 +28,13 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
+import { missingFile } from '../actors/package-files.js';
 import { workerEnv, workerExecArgv } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
+
+/** The report pool's thread file (a bundled service has none beside its code: actors/package-files.ts). */
+const POOL_FILE = new URL('../../workers/reports.js', import.meta.url);
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
@@ -277,7 +281,7 @@ export class ReportService {
     if (!this.pool) {
       this.poolThreads = this.effectiveThreads;
       const pool = new Piscina<ReportTask, ReportTaskResult>({
-        filename: new URL('../../workers/reports.js', import.meta.url).href,
+        filename: POOL_FILE.href,
         minThreads: 0,
         maxThreads: this.poolThreads,
         idleTimeout: IDLE_TIMEOUT_MS,
@@ -318,6 +322,8 @@ export class ReportService {
 
   private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {
     if (signal?.aborted) throw new ReportAbortedError();
+    const missing = missingFile(POOL_FILE);
+    if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);
     const task: ReportTask = { ...partial, monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry };
     // The task's port: it says when a thread took the task (the timeout starts there), then
     // reports progress, then says it is done.
