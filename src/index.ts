@@ -3,8 +3,11 @@
  *
  * The library's public surface; everything else is internal and may change.
  */
+// First: a copy of perfwatch that cannot find its files says so before any other module fails on it.
+import './bundle-check.js';
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
+export type { MonitorEvents } from './monitor/events.js';
 export type { StorageStatusView } from './monitor/storage-link.js';
 export type { StoredData } from './monitor/control-state.js';
 export type { ControlCounts } from './actors/protocols.js';

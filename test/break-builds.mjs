@@ -4216,6 +4216,37 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['lives in a host whose address space is limited (ulimit -v 2500000 KiB)', 'lives in a host whose address space is limited (ulimit -v 3000000 KiB)'],
   },
+  {
+    name: 'worker files not checked before start',
+    what: "start() makes threads from worker files that are not there (perfwatch bundled into a service's one file): three watchdogs die with MODULE_NOT_FOUND and start() fails naming a path beside the bundle and nothing to do",
+    edits: [{ find: "if (missing !== undefined) throw new ActorError(actor, `its worker file ${missing}`);", replace: "if (missing === 'never') throw new ActorError(actor, `its worker file ${missing}`);" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ['fails start() of an ES module bundle at once, naming the missing worker file', 'fails start() at once with what to do, naming the missing worker file (storage: memory)', 'fails start() at once with what to do, naming the missing worker file (storage: disk)'],
+  },
+  {
+    name: 'CommonJS bundle not checked at import',
+    what: "a CommonJS bundle of perfwatch (esbuild's default for node), whose import.meta.url is empty, fails its require() with Node's bare ERR_INVALID_ARG_VALUE from the first module that builds a path from it",
+    edits: [{ find: "if (typeof import.meta.url !== 'string') {", replace: "if (typeof import.meta.url === 'symbol') {" }],
+    tests: ['bundled.test.ts'],
+    mustFail: ["fails a CommonJS bundle's require at once, saying why and what to do"],
+  },
+  {
+    name: "monitor's listeners typed any",
+    what: "on()'s listener takes EventEmitter's (...args: any[]): a TypeScript service's on('alert', (t) => …) has t: any, so a wrong field or type, or an event name of a typo, compiles",
+    edits: [{ find: 'override on<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;', replace: 'override on(event: string | symbol, listener: (...args: any[]) => void): this;' }],
+    tests: ['typescript-service.test.ts'],
+    mustFail: ['compiles with moduleResolution nodenext, with every event listener typed (no any)', 'compiles with moduleResolution bundler, with every event listener typed (no any)'],
+  },
+  {
+    name: 'fronts and report pool not checked in a bundle',
+    what: "serveHttp() and serveMcp() of a bundled perfwatch throw Node's bare Cannot find module '../http/index.js', and its reports fail with piscina's __dirname is not defined, saying nothing of what to do",
+    edits: [
+      { find: "if (missing !== undefined) throw new Error(`${call}: the ${front} front's file ${missing}`);", replace: "if (missing === 'never') throw new Error(`${call}: the ${front} front's file ${missing}`);" },
+      { find: "if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);", replace: "if (missing === 'never') throw new ReportFailedError(`the report thread's file ${missing}`);" },
+    ],
+    tests: ['bundled.test.ts'],
+    mustFail: ['answers serveHttp(), serveMcp() and generateReport() of an ES module bundle with the missing file and what to do'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -18,6 +18,7 @@ import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
+import { checkWorkerFile } from './package-files.js';
 import { ensureRoomForThread } from './thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from './worker-argv.js';
 
@@ -141,6 +142,11 @@ export class WatchdogLink {
     this.onFault = onFault;
     this.preloads = preloads;
     this.url = url;
+  }
+
+  /** Throws when the watchdog's file is not where this code expects it (a bundled service: package-files.ts). */
+  checkFile(): void {
+    checkWorkerFile('watchdog', this.url);
   }
 
   /** Reports a fault of an actor's supervision under its own kind (a stop whose work was lost: 'actor-stop'). */
@@ -292,6 +298,8 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   /** Starts the actor; resolves once it answers calls. */
   async start(): Promise<void> {
     if (this.state !== 'stopped') return;
+    this.link.checkFile();
+    checkWorkerFile(this.name, this.url);
     this.state = 'starting';
     this.stillborn = 0;
     this.next = deferred();

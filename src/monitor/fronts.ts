@@ -13,6 +13,7 @@
  * gets the fronts through import() as before, with its caching.
  */
 import { createRequire } from 'node:module';
+import { missingFile } from '../actors/package-files.js';
 import type * as HttpFront from '../http/index.js';
 import type * as McpFront from '../mcp/index.js';
 import type { Faults } from './faults.js';
@@ -20,14 +21,17 @@ import type { Faults } from './faults.js';
 const require = createRequire(import.meta.url);
 
 export function mcpFront(faults: Faults): Promise<typeof McpFront> {
-  return load(faults, 'MCP', 'serveMcp', () => require('../mcp/index.js') as typeof McpFront, () => import('../mcp/index.js'));
+  return load(faults, 'MCP', 'serveMcp', new URL('../mcp/index.js', import.meta.url), () => require('../mcp/index.js') as typeof McpFront, () => import('../mcp/index.js'));
 }
 
 export function httpFront(faults: Faults): Promise<typeof HttpFront> {
-  return load(faults, 'HTTP', 'serveHttp', () => require('../http/index.js') as typeof HttpFront, () => import('../http/index.js'));
+  return load(faults, 'HTTP', 'serveHttp', new URL('../http/index.js', import.meta.url), () => require('../http/index.js') as typeof HttpFront, () => import('../http/index.js'));
 }
 
-async function load<T>(faults: Faults, front: string, call: string, read: () => T, imported: () => Promise<T>): Promise<T> {
+/** Loads a front from `file`; one that is not there (a bundled service: actors/package-files.ts) is an error that says what to do, and no fault. */
+async function load<T>(faults: Faults, front: string, call: string, file: URL, read: () => T, imported: () => Promise<T>): Promise<T> {
+  const missing = missingFile(file);
+  if (missing !== undefined) throw new Error(`${call}: the ${front} front's file ${missing}`);
   try {
     try {
       return read();

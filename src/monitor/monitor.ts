@@ -33,7 +33,7 @@ import { StoreReader } from '../engine/store/reader.js';
 import type { Watched, WatchedSpan } from '../analysis/watched.js';
 import { ActorError, InvalidArgumentError, MonitorStoppedError } from '../errors.js';
 import { checkKeys } from '../known-keys.js';
-import { checkEvent } from './events.js';
+import { checkEvent, type EmitterEvent, type MonitorEvents } from './events.js';
 import type { McpHttpServer, ServeMcpOptions } from '../mcp/http-options.js';
 import type { HttpServer } from '../http/types.js';
 import type { ServeHttpOptions } from '../http/options.js';
@@ -1017,16 +1017,36 @@ export class PerformanceMonitor extends EventEmitter {
    * InvalidArgumentError naming the event meant. once() and prependOnceListener() come here
    * through on() and prependListener().
    */
+  override on<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;
+  override on(event: EmitterEvent | symbol, listener: (...args: any[]) => void): this;
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.on(checkEvent(event), listener);
   }
 
+  override addListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;
+  override addListener(event: EmitterEvent | symbol, listener: (...args: any[]) => void): this;
   override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.addListener(checkEvent(event), listener);
   }
 
+  override prependListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;
+  override prependListener(event: EmitterEvent | symbol, listener: (...args: any[]) => void): this;
   override prependListener(event: string | symbol, listener: (...args: any[]) => void): this {
     return super.prependListener(checkEvent(event), listener);
+  }
+
+  // once() and prependOnceListener() are EventEmitter's, which add through on() and
+  // prependListener() above; declared here for their listeners' types only.
+  override once<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;
+  override once(event: EmitterEvent | symbol, listener: (...args: any[]) => void): this;
+  override once(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.once(event, listener);
+  }
+
+  override prependOnceListener<E extends keyof MonitorEvents>(event: E, listener: (...args: MonitorEvents[E]) => void): this;
+  override prependOnceListener(event: EmitterEvent | symbol, listener: (...args: any[]) => void): this;
+  override prependOnceListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    return super.prependOnceListener(event, listener);
   }
 
   /**

@@ -28,11 +28,15 @@ import type { Watched } from '../analysis/watched.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import type { ReportTask, ReportTaskResult } from '../actors/protocols.js';
+import { missingFile } from '../actors/package-files.js';
 import { describeError } from '../actors/thread-error.js';
 import { ensureRoomForThread, roomForThread } from '../actors/thread-room.js';
 import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js';
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
+
+/** The report pool's thread file (a bundled service has none beside its code: actors/package-files.ts). */
+const POOL_FILE = new URL('../../workers/reports.js', import.meta.url);
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
@@ -281,7 +285,7 @@ export class ReportService {
     if (!this.pool) {
       this.poolThreads = this.effectiveThreads;
       const pool = new Piscina<ReportTask, ReportTaskResult>({
-        filename: new URL('../../workers/reports.js', import.meta.url).href,
+        filename: POOL_FILE.href,
         minThreads: 0,
         maxThreads: this.poolThreads,
         idleTimeout: IDLE_TIMEOUT_MS,
@@ -321,6 +325,8 @@ export class ReportService {
 
   private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {
     if (signal?.aborted) throw new ReportAbortedError();
+    const missing = missingFile(POOL_FILE);
+    if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);
     // A task may start a thread: one that does not fit the address space would end the process.
     if ((this.pool?.threads.length ?? 0) < this.effectiveThreads) {
       try {
