@@ -528,16 +528,16 @@ export const BREAKS = [
   {
     name: "restored catalog's own series count against maxSeries",
     what: "the storage actor registers the stored catalog's own series (runtime, monitor_*) as the application's: they take series of maxSeries",
-    edits: [{ find: 'if (e.own) registry.ownSeriesId(e.name, e.tags);', replace: 'if (e.own) registry.seriesId(e.name, e.tags);' }],
+    edits: [{ find: '        registry.ownSeriesId(e.name, e.tags);', replace: '        registry.seriesId(e.name, e.tags);' }],
     tests: ['storage.test.ts'],
-    mustFail: ['restores a catalog of 1,000 series whole'],
+    mustFail: ['restores a catalog of 1,000 series'],
   },
   {
     name: 'restored catalog drops its failures',
-    what: 'a stored series the storage actor cannot register again (past maxSeries) is skipped without a storage-restore fault',
+    what: 'a stored series the storage actor cannot register again (tags past a lowered maxTags) is skipped without a storage-restore fault',
     edits: [{ find: '      out.failed++;', replace: '' }],
-    tests: ['storage.test.ts'],
-    mustFail: ['restores a catalog of 1,000 series whole'],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['counts the stored series that cannot be registered'],
   },
   {
     name: 'touched memory skips every series as never recorded',
@@ -2986,7 +2986,7 @@ export const BREAKS = [
   {
     name: 'a history silent on what it could not read',
     what: "a series whose stored rollups cannot be read (a damaged file, an actor that cannot answer) is left out of a history, or cut to its memory's part, and the answer says nothing: it reads as all there was",
-    edits: [{ find: "          unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
+    edits: [{ find: "        unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
     tests: ['storage.test.ts'],
     mustFail: ["says in a history which series' stored rollups could not be read, rather than leaving them out without a word"],
   },
@@ -3170,10 +3170,10 @@ export const BREAKS = [
   },
   {
     name: 'a restore fault for each stored series',
-    what: 'a catalog past a lowered maxSeries counts one storage-restore fault per stored series it could not register (tens of thousands at every start), not one for the catalog',
-    edits: [{ find: '      if (refused.failed > 0) {', replace: '      for (let i = 0; i < refused.failed; i++) {' }],
-    tests: ['storage.test.ts'],
-    mustFail: ['restores a catalog of 1,000 series whole'],
+    what: 'a catalog whose series cannot be registered (tags past a lowered maxTags) counts one storage-restore fault per stored series (tens of thousands at every start), not one for the catalog',
+    edits: [{ find: '      if (restored.failed > 0) {', replace: '      for (let i = 0; i < restored.failed; i++) {' }],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['counts the stored series that cannot be registered'],
   },
   {
     name: 'dates, e-mails and IPs not folded',
@@ -3612,7 +3612,7 @@ export const BREAKS = [
   {
     name: "a hub's stored member series with maxTags tags not restored",
     what: "a hub's stored catalog is restored counting the instance tag against maxTags: a member series with maxTags tags of its own, stored by the hub, is not registered again when the hub starts on its dataDir",
-    edits: [{ find: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind, true);', replace: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind);' }],
+    edits: [{ find: 'const found = registry.prepare(e.name, e.tags, kind, true);', replace: 'const found = registry.prepare(e.name, e.tags, kind);' }],
     tests: ['registry.test.ts'],
     mustFail: ["a hub's member series takes its instance tag beyond maxTags"],
   },
@@ -4194,6 +4194,34 @@ export const BREAKS = [
     edits: [{ find: 'L.rollupMs, Math.min(to, memoryFrom), watched)', replace: 'L.rollupMs, to, watched)' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ['per second of the time the two processes watched, the gap between them left out'],
+  },
+  {
+    name: 'stored catalog restored without headroom',
+    what: "start() registers every stored series that fits in maxSeries, keeping no room for the live ones: a service redeployed with a changed tag (a pod) has its new series refused (CardinalityError) while the earlier deploys' fill maxSeries",
+    edits: [{ find: 'let budget = Math.max(0, registry.limits.maxSeries - Math.max(headroom, registry.applicationSeriesCount()));', replace: 'let budget = Math.max(0, registry.limits.maxSeries - registry.applicationSeriesCount());' }],
+    tests: ['storage-restore.test.ts', 'storage.test.ts'],
+    mustFail: ['leaves room for the live series: a service redeployed with a changed tag has none refused', 'registers the newest series first', 'restores a catalog of 1,000 series'],
+  },
+  {
+    name: 'stored catalog restored oldest first',
+    what: 'the catalog is registered in the order its series were first stored: within the budget, the series of an old deploy are registered and those the last run recorded are left out',
+    edits: [{ find: 'FROM series s ORDER BY newest DESC, id`);', replace: 'FROM series s ORDER BY id`);' }],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['registers the newest series first'],
+  },
+  {
+    name: 'stored series left out not in the history',
+    what: "getMetricHistory() lists only the series registered in this process: the stored series left out at start (an earlier deploy's) are missing from the answer, their history unreadable until retention deletes it",
+    edits: [{ find: '    for (const tags of stored) plan.ids.push({ id: -1, tags: Object.freeze({ ...tags }), memoryFrom: Infinity });', replace: '' }],
+    tests: ['storage-restore.test.ts', 'storage.test.ts'],
+    mustFail: ['leaves room for the live series: a service redeployed with a changed tag has none refused', 'counts the stored series that cannot be registered', 'restores a catalog of 1,000 series'],
+  },
+  {
+    name: 'history cut at its limit uncounted past it',
+    what: "a history cut at its limit counts only the series it read: the stored series left out at start past the limit are not in totalSeries, so an MCP or HTTP page says there is no more",
+    edits: [{ find: '        if (id < 0 && read && !read.has(entry)) totalSeries++;', replace: '' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['restores a catalog of 1,000 series'],
   },
 ];
 
