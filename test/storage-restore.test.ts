@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAIN_LOCK_TAG, Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
+import type { Baseline } from '../dist/src/reports/types.js';
 import { openDatabase } from '../dist/src/storage/driver.js';
 import { restoreCatalog } from '../dist/src/storage/restore.js';
 import { RollupTable } from '../dist/src/storage/rollups.js';
@@ -104,6 +105,45 @@ describe('the stored catalog restored at start', () => {
     // The 6 the live service records fit.
     for (let i = 0; i < 6; i++) registry.seriesId('pod_rt', { pod: `live-${i}` });
     expect(() => registry.seriesId('pod_rt', { pod: 'one-more' })).toThrow(/series limit reached/);
+  });
+
+  it('keeps the baselines of the series it left out, and binds each to its series once the service records it', async () => {
+    const dir = dataDir();
+    const a = monitor(dir, { maxSeries: 16 });
+    await a.start();
+    for (let i = 0; i < 12; i++) a.record('pod_rt', i + 1, { pod: 'a', i: String(i) });
+    await a.flush();
+    const ofPods = (list: Baseline[]) => list.filter((x) => x.metric === 'pod_rt');
+    const learned = ofPods(await a.getBaselines());
+    expect(learned).toHaveLength(12);
+    await a.stop();
+
+    const b = monitor(dir, { maxSeries: 16 });
+    await b.start();
+    // a's 12 series were its live set: 4 are registered, 8 left out.
+    const s = b.status().storage;
+    if (s.mode !== 'sqlite') throw new Error('expected sqlite');
+    expect(s.catalog).toMatchObject({ headroom: 12, leftOut: 8 });
+    expect(b.status().series.count).toBe(4);
+    // The count and the list are taken in one turn: the monitor's own series gain data as it runs.
+    let total = b.countBaselines();
+    let all = await b.getBaselines();
+    expect(all).toHaveLength(total);
+    const strip = (list: Baseline[]) => list.map(({ seriesId: _, ...rest }) => rest).sort((x, y) => Number(x.tags.i) - Number(y.tags.i));
+    expect(strip(ofPods(all))).toEqual(strip(learned));
+    const unbound = ofPods(all).filter((x) => x.seriesId === -1);
+    expect(unbound).toHaveLength(8);
+
+    // The service records a series that was left out: its stored baseline binds to it, and is
+    // not counted beside the series' own (it was: the count was one more than the list).
+    const tags = unbound[0]!.tags;
+    b.record('pod_rt', 100, tags);
+    await b.flush();
+    total = b.countBaselines();
+    all = await b.getBaselines();
+    expect(all).toHaveLength(total);
+    expect(ofPods(all).filter((x) => x.tags.i === tags.i).map((x) => x.seriesId >= 0)).toEqual([true]);
+    expect(ofPods(all)).toHaveLength(12);
   });
 
   it('counts the stored series that cannot be registered (tags past a lowered maxTags) as one fault, and still reads their history from the file', async () => {

@@ -131,6 +131,8 @@ export class ReportService {
   private heapBytes = 0;
   /** Baselines of series with no data since a restart, as the database kept them. */
   private readonly stored = new Map<string, Baseline>();
+  /** This process's id of a stored baseline's series, -1 while it is not registered (restoreBaselines). */
+  private seriesOf: (b: Baseline) => number = () => -1;
   /** The latest baseline of each series written to the database by this process. */
   private readonly persisted = new Map<string, Baseline>();
 
@@ -237,11 +239,28 @@ export class ReportService {
     return withData.length + this.storedWithoutData(withData).length;
   }
 
-  /** The stored baselines of series with no data since the restart: the fresh one stands for a series with data. */
+  /**
+   * The stored baselines of series with no data since the restart: the fresh one stands for a
+   * series with data. A baseline whose series was not registered at the restart (the catalog
+   * restored leaves the oldest series out: src/storage/restore.ts) is bound to its series once
+   * the service records it, so that it is not listed beside the series' own.
+   */
   private storedWithoutData(withData: readonly number[]): Baseline[] {
     if (this.stored.size === 0) return [];
     const has = new Set(withData);
-    return [...this.stored.values()].filter((b) => !has.has(b.seriesId));
+    const out: Baseline[] = [];
+    for (const [key, b] of this.stored) {
+      let kept = b;
+      if (b.seriesId < 0) {
+        const id = this.seriesOf(b);
+        if (id >= 0) {
+          kept = { ...b, seriesId: id };
+          this.stored.set(key, kept);
+        }
+      }
+      if (!has.has(kept.seriesId)) out.push(kept);
+    }
+    return out;
   }
 
   /** Every baseline the database should hold, by series key (for a new database: the file was removed while running). */
@@ -249,8 +268,13 @@ export class ReportService {
     return new Map([...this.stored, ...this.persisted]);
   }
 
-  /** The baselines a restarted monitor's database held (series ids are this process's, -1 for a series not seen yet). */
+  /**
+   * The baselines a restarted monitor's database held, kept by series key; `seriesId` finds a
+   * series' id in this process, -1 for one not registered: asked again for those until their
+   * series is (storedWithoutData).
+   */
   restoreBaselines(baselines: Baseline[], seriesId: (b: Baseline) => number): void {
+    this.seriesOf = seriesId;
     for (const b of baselines) this.stored.set(seriesKey(b.metric, b.tags), { ...b, seriesId: seriesId(b) });
   }
 
