@@ -31,8 +31,9 @@ export interface CatalogRestore {
   registered: number;
   /**
    * Application series held free for the live service: those the catalog has with a row in
-   * the hour before its newest row (the working set of the run before), or those registered
-   * already (a database attached late) when more.
+   * the hour before its newest row (the working set of the run before), at most maxSeries.
+   * Series registered already (a database attached late) count against it: the budget is
+   * maxSeries less the larger of the two.
    */
   headroom: number;
   /** Application series not registered, the oldest, to keep `headroom` free: by design, not a fault. */
