@@ -291,6 +291,8 @@ export interface ReportTask {
   watched?: Watched;
   /** The monitor is a hub: its members' series (tagged instance) repeat the samples of the cluster-wide ones. */
   hub?: boolean;
+  /** Notes the coordinator adds to the report (the stored series the start left out). */
+  notes?: string[];
   progress?: MessagePort;
   /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
   storage?: MessagePort;

@@ -212,6 +212,9 @@ export class PerformanceMonitor extends EventEmitter {
       ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
       ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
+      // The stored series the start left out are read by histories, not by reports: a report
+      // over time before this monitor started says so (their rows are all from before it).
+      ...(this.storage ? { leftOut: (from: number) => (from >= this.firstStartedAt ? undefined : this.storage!.leftOutNote()) } : {}),
     });
     this.overhead = new OverheadGovernor(
       {

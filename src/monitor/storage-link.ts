@@ -309,6 +309,13 @@ export class StorageLink {
     return this.actor.call((a) => a.storedOnly(name, match), true);
   }
 
+  /** What a report over time before the start says of the stored series the start left out (src/storage/restore.ts); undefined when none were. */
+  leftOutNote(): string | undefined {
+    const n = this.catalog?.leftOut ?? 0;
+    if (n === 0) return undefined;
+    return `${n.toLocaleString('en-US')} stored series of earlier runs are not in this report: the start left them out to keep room for the live series (status().storage.catalog says why); getMetricHistory() reads their history from the database`;
+  }
+
   /** The runs that wrote the file and overlap [from, to) (src/storage/watched-runs.ts); rejects as history() does. */
   async runs(from: number, to: number): Promise<WatchedSpan[]> {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);

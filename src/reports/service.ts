@@ -102,6 +102,8 @@ export interface ReportServiceDeps {
   profiles?: (from: number, to: number) => CaptureNote[];
   /** The monitor is a hub (docs/cluster.md): a metric's summary counts each member's samples once. */
   hub?: boolean;
+  /** What a report from `from` should say of the stored series it leaves out (not registered at start), if any. */
+  leftOut?: (from: number) => string | undefined;
   /** A pool thread could not start (the pool is dropped; its queued tasks fail). */
   fault?: (error: Error) => void;
 }
@@ -184,6 +186,7 @@ export class ReportService {
     }
     const now = this.now();
     const history = o.includeAlerts && this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
+    const leftOut = this.deps.leftOut?.(from ?? -Infinity);
     const result = await this.run(
       {
         kind: 'report',
@@ -198,6 +201,7 @@ export class ReportService {
         format: o.format as ReportFormat,
         ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
         ...(this.deps.hub ? { hub: true } : {}),
+        ...(leftOut ? { notes: [leftOut] } : {}),
       },
       o.signal,
       o.onProgress,
