@@ -528,16 +528,16 @@ export const BREAKS = [
   {
     name: "restored catalog's own series count against maxSeries",
     what: "the storage actor registers the stored catalog's own series (runtime, monitor_*) as the application's: they take series of maxSeries",
-    edits: [{ find: 'if (e.own) registry.ownSeriesId(e.name, e.tags);', replace: 'if (e.own) registry.seriesId(e.name, e.tags);' }],
+    edits: [{ find: '        registry.ownSeriesId(e.name, e.tags);', replace: '        registry.seriesId(e.name, e.tags);' }],
     tests: ['storage.test.ts'],
-    mustFail: ['restores a catalog of 1,000 series whole'],
+    mustFail: ['restores a catalog of 1,000 series'],
   },
   {
     name: 'restored catalog drops its failures',
-    what: 'a stored series the storage actor cannot register again (past maxSeries) is skipped without a storage-restore fault',
+    what: 'a stored series the storage actor cannot register again (tags past a lowered maxTags) is skipped without a storage-restore fault',
     edits: [{ find: '      out.failed++;', replace: '' }],
-    tests: ['storage.test.ts'],
-    mustFail: ['restores a catalog of 1,000 series whole'],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['counts the stored series that cannot be registered'],
   },
   {
     name: 'touched memory skips every series as never recorded',
@@ -2986,7 +2986,7 @@ export const BREAKS = [
   {
     name: 'a history silent on what it could not read',
     what: "a series whose stored rollups cannot be read (a damaged file, an actor that cannot answer) is left out of a history, or cut to its memory's part, and the answer says nothing: it reads as all there was",
-    edits: [{ find: "          unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
+    edits: [{ find: "        unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
     tests: ['storage.test.ts'],
     mustFail: ["says in a history which series' stored rollups could not be read, rather than leaving them out without a word"],
   },
@@ -3170,10 +3170,10 @@ export const BREAKS = [
   },
   {
     name: 'a restore fault for each stored series',
-    what: 'a catalog past a lowered maxSeries counts one storage-restore fault per stored series it could not register (tens of thousands at every start), not one for the catalog',
-    edits: [{ find: '      if (refused.failed > 0) {', replace: '      for (let i = 0; i < refused.failed; i++) {' }],
-    tests: ['storage.test.ts'],
-    mustFail: ['restores a catalog of 1,000 series whole'],
+    what: 'a catalog whose series cannot be registered (tags past a lowered maxTags) counts one storage-restore fault per stored series (tens of thousands at every start), not one for the catalog',
+    edits: [{ find: '      if (restored.failed > 0) {', replace: '      for (let i = 0; i < restored.failed; i++) {' }],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['counts the stored series that cannot be registered'],
   },
   {
     name: 'dates, e-mails and IPs not folded',
@@ -3612,7 +3612,7 @@ export const BREAKS = [
   {
     name: "a hub's stored member series with maxTags tags not restored",
     what: "a hub's stored catalog is restored counting the instance tag against maxTags: a member series with maxTags tags of its own, stored by the hub, is not registered again when the hub starts on its dataDir",
-    edits: [{ find: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind, true);', replace: 'else registry.seriesId(e.name, e.tags, e.kind as MetricKind);' }],
+    edits: [{ find: 'const found = registry.prepare(e.name, e.tags, kind, true);', replace: 'const found = registry.prepare(e.name, e.tags, kind);' }],
     tests: ['registry.test.ts'],
     mustFail: ["a hub's member series takes its instance tag beyond maxTags"],
   },
@@ -3769,6 +3769,8 @@ export const BREAKS = [
     edits: [{ find: 'const parts = Object.entries(tags).map(([k, v]) => `${k}="${isolated(v)}"`);', replace: 'const parts = Object.entries(tags).map(([k, v]) => `${k}="${v}"`);' }],
     tests: ['dashboard.test.ts'],
     mustFail: ["keeps a direction override in a tag value from turning an HTML or Markdown report's evidence line around"],
+  },
+  {
     name: 'change against the time before unwatched',
     what: "a series' change against the time before the range divides a counter by the whole of that time, watched or not: steady traffic on a monitor up 1 s of the 23 s before its report read as up 3850%",
     edits: [{ find: 'let baselinePart = watchedPart(Math.ceil((from - length) / interval) * interval, span.from, watched);', replace: 'let baselinePart = { from: from - length, to: from, seconds: length / 1000 };' }],
@@ -3813,6 +3815,8 @@ export const BREAKS = [
     edits: [{ find: 'window: ctx.span ?? { from, to },', replace: 'window: { from, to },' }],
     tests: ['report-stats.test.ts'],
     mustFail: ['say the whole buckets a range between bucket boundaries covers, and give its rates per second of them'],
+  },
+  {
     name: 'export encoded in one go',
     what: 'an export is encoded without giving the thread back between its requests: 100,000 histograms held the exporter actor past its heartbeat, the watchdog replaced it mid-export at every export, and nothing was ever sent',
     edits: [{ find: 'for (const b of e.encode(now, ending)) {\n        batches.push(b);\n        await nextTurn();', replace: 'for (const b of e.encode(now, ending)) {\n        batches.push(b);' }],
@@ -3860,6 +3864,8 @@ export const BREAKS = [
     edits: [{ find: 'const delta = total - this.recorded[i]![k];', replace: 'const delta = s[k] - seen[k];' }],
     tests: ['export-status.test.ts'],
     mustFail: ['counts in monitor_export_sent the last export made at stop(), once the monitor starts again'],
+  },
+  {
     name: 'control statements built on the host thread',
     what: "the host's thread turns each control change into its statements (a msgpack body in a 2 KiB buffer of its own) and posts them: an alert storm of 10,000 series held the host's event loop for seconds",
     edits: [
@@ -3876,6 +3882,8 @@ export const BREAKS = [
     edits: [{ find: 'if (this.closedPools.has(pool)) throw new ReportAbortedError(STOPPED_RULE);', replace: '' }],
     tests: ['reports.test.ts'],
     mustFail: ["fails with ReportAbortedError saying the monitor was stopped, not the pool's words, and a report asked after stop() is served"],
+  },
+  {
     name: 'CLI dies of EPIPE',
     what: "perfwatch report (or profile, bench) piped into a reader that left before the output ended (perfwatch report | head -1) dies of the unhandled EPIPE: a stack trace on stderr and exit code 1",
     edits: [{ find: "  if (error.code !== 'EPIPE') process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\\n`);", replace: '  throw error;' }],
@@ -3992,6 +4000,8 @@ export const BREAKS = [
     edits: [{ find: 's.carry = Math.min(bound, Math.max(-bound, ran - booked));', replace: 's.carry = 0;' }],
     tests: ['instrument.test.ts'],
     mustFail: ['books the run time of a task longer than the interval over the intervals after it, not cut to one interval'],
+  },
+  {
     name: 'actor calls race the exit promise',
     what: "every call to an actor races the actor's exited promise, which settles only when it exits: each call leaves a reaction on it holding its answer, so a monitor running for days keeps every answer its actors gave",
     edits: [{ find: 'return await instance.untilExit(fn(instance.remote));', replace: 'return await Promise.race([fn(instance.remote), instance.exited]);' }],
@@ -4025,6 +4035,8 @@ export const BREAKS = [
     edits: [{ find: 'this.unsaved = compactOps(this.unsaved);', replace: '' }],
     tests: ['control-log-bound.test.ts'],
     mustFail: ['keep the newest transitions the disk keeps and the last state of each alert'],
+  },
+  {
     name: 'unknown query fields read past',
     what: "getMetrics, countMetrics, suggestTags, getMetricHistory, getAlerts, getAlertHistory, define and recordBatch's samples take a key they do not know and read past it: getMetrics({ name: ['response_time'] }) answers every series, a sample's `tag` is recorded without its tags, define's `units` is dropped",
     edits: [
@@ -4075,6 +4087,8 @@ export const BREAKS = [
     edits: [{ find: "    .min(1, { error: 'must have at least 1 bound' })\n    .max(MAX_BUCKETS, { error: `must have at most ${MAX_BUCKETS} bounds` })\n    .optional(),", replace: '    .min(1)\n    .max(MAX_BUCKETS)\n    .optional(),' }],
     tests: ['bad-input.test.ts'],
     mustFail: ["says serveHttp's histogramBuckets and quantiles limits in their own words"],
+  },
+  {
     name: 'hung actor unwatched at its stop',
     what: "the watchdog stops looking at an actor's beat once its stop began: a collector hung in a loop held stop() to its 5 s bound, was terminated, and the samples that waited in the rings were lost",
     edits: [{ find: 'if (!w.worker || !w.watched || w.ending !== undefined) continue;', replace: 'if (!w.worker || w.retired || w.ending !== undefined) continue;' }],
@@ -4154,6 +4168,8 @@ export const BREAKS = [
     edits: [{ find: 'const issue = formTaken(error.issues[0]!);', replace: 'const issue = error.issues[0]!;' }],
     tests: ['bad-input.test.ts'],
     mustFail: ['names the header whose value is not a string'],
+  },
+  {
     name: 'report rates after a restart over this process only',
     what: "with storage, a report over a range reaching back before a restart counts the stored minutes' samples but divides them by this process's watched time only: a steady 10 req/s read 168 req/s after a restart",
     edits: [{ find: 'return earlier.length > 0 ? { ...watched, earlier } : watched;', replace: 'return watched;' }],
@@ -4246,6 +4262,48 @@ export const BREAKS = [
     ],
     tests: ['bundled.test.ts'],
     mustFail: ['answers serveHttp(), serveMcp() and generateReport() of an ES module bundle with the missing file and what to do'],
+  },
+  {
+    name: 'stored catalog restored without headroom',
+    what: "start() registers every stored series that fits in maxSeries, keeping no room for the live ones: a service redeployed with a changed tag (a pod) has its new series refused (CardinalityError) while the earlier deploys' fill maxSeries",
+    edits: [{ find: 'let budget = Math.max(0, registry.limits.maxSeries - Math.max(headroom, registry.applicationSeriesCount()));', replace: 'let budget = Math.max(0, registry.limits.maxSeries - registry.applicationSeriesCount());' }],
+    tests: ['storage-restore.test.ts', 'storage.test.ts'],
+    mustFail: ['leaves room for the live series: a service redeployed with a changed tag has none refused', 'registers the newest series first', 'restores a catalog of 1,000 series'],
+  },
+  {
+    name: 'stored catalog restored oldest first',
+    what: 'the catalog is registered in the order its series were first stored: within the budget, the series of an old deploy are registered and those the last run recorded are left out',
+    edits: [{ find: 'FROM series s ORDER BY newest DESC, id`);', replace: 'FROM series s ORDER BY id`);' }],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['registers the newest series first'],
+  },
+  {
+    name: 'stored series left out not in the history',
+    what: "getMetricHistory() lists only the series registered in this process: the stored series left out at start (an earlier deploy's) are missing from the answer, their history unreadable until retention deletes it",
+    edits: [{ find: '    for (const tags of stored) plan.ids.push({ id: -1, tags: Object.freeze({ ...tags }), memoryFrom: Infinity });', replace: '' }],
+    tests: ['storage-restore.test.ts', 'storage.test.ts'],
+    mustFail: ['leaves room for the live series: a service redeployed with a changed tag has none refused', 'counts the stored series that cannot be registered', 'restores a catalog of 1,000 series'],
+  },
+  {
+    name: 'history cut at its limit uncounted past it',
+    what: "a history cut at its limit counts only the series it read: the stored series left out at start past the limit are not in totalSeries, so an MCP or HTTP page says there is no more",
+    edits: [{ find: '        if (id < 0 && read && !read.has(entry)) totalSeries++;', replace: '' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['restores a catalog of 1,000 series'],
+  },
+  {
+    name: 'stored baseline never bound to its series',
+    what: "a stored baseline of a series left out at start keeps seriesId -1 after the service records the series: it is counted (countBaselines, the MCP status answer's total) beside the series' own",
+    edits: [{ find: '      if (b.seriesId < 0) {', replace: '      if (b.seriesId < -1) {' }],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['keeps the baselines of the series it left out, and binds each to its series once the service records it'],
+  },
+  {
+    name: 'report silent on the stored series left out',
+    what: 'a report over time before the start leaves out the stored series the start did not register without a word: it reads as all the service had',
+    edits: [{ find: '      report.notes.push(...(task.notes ?? []));', replace: '' }],
+    tests: ['storage-restore.test.ts'],
+    mustFail: ['leaves room for the live series: a service redeployed with a changed tag has none refused'],
   },
 ];
 

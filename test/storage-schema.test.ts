@@ -71,8 +71,8 @@ describe('the storage schema', () => {
     expect(db.prepare('SELECT start, until FROM watched').all()).toEqual([[1_700_000_000_000, 1_700_000_120_000]]);
     const table = new RollupTable(db);
     expect(table.catalog()).toEqual([
-      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms', own: false },
-      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count', own: false },
+      { name: 'response_time', tags: { route: '/a' }, kind: 'distribution', unit: 'ms', own: false, newest: 1_700_000_060_000 },
+      { name: 'queue_size', tags: {}, kind: 'gauge', unit: 'count', own: false, newest: 1_700_000_000_000 },
     ]);
     const rows = table.read('response_time', { route: '/a' }, -Infinity, Infinity)!;
     expect([...rows.start]).toEqual([1_700_000_000_000, 1_700_000_060_000]);

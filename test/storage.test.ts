@@ -120,7 +120,7 @@ describe('storage: sqlite', () => {
     expect(b.status().series.count).toBe(16);
   });
 
-  it('restores a catalog of 1,000 series whole, in order, within the series limit, and counts those past it as faults', async () => {
+  it('restores a catalog of 1,000 series: the newest within maxSeries less the live set, the rest read from the file, and the live series never refused', async () => {
     // The storage actor registers the stored catalog on its own thread (src/storage/restore.ts).
     const dir = dataDir();
     const SERIES = 1000;
@@ -135,34 +135,54 @@ describe('storage: sqlite', () => {
 
     const b = monitor(dir, { maxSeries: SERIES + 10 });
     await b.start();
-    // Every series, with its kind and unit, in the order of their ids, each with its own sample.
-    expect(b.status().series.count).toBe(SERIES + 1);
-    // (Of a's own series, the catalog holds those that had samples at a flush.)
+    // a recorded its 1,001 series in its last stored hour: that many places are kept for the
+    // live ones, so 9 are registered (the newest), the other 992 left out, by design (no fault).
+    const storage = b.status().storage;
+    if (storage.mode !== 'sqlite') throw new Error('expected sqlite');
+    expect(storage.catalog).toMatchObject({ headroom: SERIES + 1, leftOut: SERIES + 1 - 9, failed: 0 });
+    expect(b.status().series.count).toBe(9);
+    // (Of a's own series, the catalog holds those that had samples at a flush: in their share.)
     expect(b.status().series.own.count).toBeGreaterThan(0);
+    expect(b.status().faults.byKind['storage-restore']).toBeUndefined();
+    // Every series' history, with its kind and unit, each with its own sample: those registered
+    // first, then those read from the file alone (id -1).
     const h = await b.getMetricHistory({ metric: 'big_rt' });
     expect([h.kind, h.unit, h.totalSeries]).toEqual(['distribution', '', SERIES]);
-    expect(h.series.map((s) => s.tags.shard)).toEqual(Array.from({ length: SERIES }, (_, i) => `s${i}`));
-    expect(h.series.map((s) => s.points.reduce((sum, p) => sum + p.sum, 0))).toEqual(Array.from({ length: SERIES }, (_, i) => i));
+    expect(h.series.filter((s) => s.id === -1)).toHaveLength(SERIES - 9);
+    const byShard = [...h.series].sort((x, y) => Number(x.tags.shard!.slice(1)) - Number(y.tags.shard!.slice(1)));
+    expect(byShard.map((s) => s.tags.shard)).toEqual(Array.from({ length: SERIES }, (_, i) => `s${i}`));
+    expect(byShard.map((s) => s.points.reduce((sum, p) => sum + p.sum, 0))).toEqual(Array.from({ length: SERIES }, (_, i) => i));
     const bytes = await b.getMetricHistory({ metric: 'big_bytes' });
     expect([bytes.kind, bytes.unit, bytes.series.map((s) => s.points.map((p) => p.last))]).toEqual(['gauge', 'bytes', [[7]]]);
-    expect(b.status().faults.byKind['storage-restore']).toBeUndefined();
-    // The stored series count against maxSeries, the own ones in their share: 9 more fit.
+    // The service records its series again (no tag changed): none is refused, and 9 more fit.
+    for (let i = 0; i < SERIES; i++) b.record('big_rt', i, { shard: `s${i}` });
+    b.record('big_bytes', 8, { pool: 'p' });
     for (let i = 0; i < 9; i++) b.record('big_more', i, { i: String(i) });
     expect(() => b.metric('big_more', { i: 'over' })).toThrow(/series limit reached/);
+    await b.flush();
     await b.stop();
 
-    // A lower maxSeries: the first 500 stored series are registered; the others are one fault
-    // that counts them (it was one fault a series: 510 here, tens of thousands for a large
-    // catalog at every start).
+    // A lower maxSeries than the live set of the run before (1,010): all 500 places are kept for
+    // the live series, none stored is registered, and the history is still the file's. Before,
+    // the first 500 stored series were registered and every live one past them refused.
     const c = monitor(dir, { maxSeries: 500 });
     await c.start();
+    const small = c.status().storage;
+    if (small.mode !== 'sqlite') throw new Error('expected sqlite');
+    expect(small.catalog).toMatchObject({ headroom: 500, leftOut: SERIES + 10, failed: 0 });
+    // Only the monitor's own series are registered of those stored.
+    expect(small.catalog!.stored - small.catalog!.registered).toBe(SERIES + 10);
+    expect(c.status().series.count).toBe(0);
+    expect(c.status().faults.byKind['storage-restore']).toBeUndefined();
+    const h500 = await c.getMetricHistory({ metric: 'big_rt', limit: 3 });
+    expect(h500.totalSeries).toBe(SERIES);
+    expect(h500.series.map((s) => [s.id, s.tags.shard, s.points.reduce((sum, p) => sum + p.sum, 0)])).toEqual([
+      [-1, 's0', 0],
+      [-1, 's1', 2],
+      [-1, 's2', 4],
+    ]);
+    for (let i = 0; i < 500; i++) c.record('big_rt', i, { shard: `s${i}` });
     expect(c.status().series.count).toBe(500);
-    const h500 = await c.getMetricHistory({ metric: 'big_rt' });
-    expect(h500.series.map((s) => s.tags.shard)).toEqual(Array.from({ length: 500 }, (_, i) => `s${i}`));
-    const fault = c.status().faults.byKind['storage-restore'];
-    expect(fault?.count).toBe(1);
-    const refused = SERIES + 1 - 500 + 9;
-    expect(fault?.lastMessage).toMatch(new RegExp(`^${refused} of the [\\d,]+ series stored in .*perfwatch\\.db could not be registered again, so their stored history is not read; the first: series limit reached: maxSeries is 500 and big_rt\\{shard="s500"\\} would be one more; reduce tag values or raise maxSeries$`));
   });
 
   it('keeps both processes\' rows when a monitor restarts within one collection interval', async () => {

@@ -133,6 +133,7 @@ export default async function run(task: ReportTask): Promise<ReportTaskResult> {
         },
       );
       if (storedNote) report.notes.push(storedNote);
+      report.notes.push(...(task.notes ?? []));
       result.report = report;
       if (task.format === 'markdown') result.rendered = renderMarkdown(report);
       else if (task.format === 'html') result.rendered = renderHtml(report);

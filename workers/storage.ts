@@ -124,6 +124,7 @@ const api: StorageActorApi = {
     Comlink.expose(api, nodeEndpoint(port));
   },
   restoreCatalog: () => work((s) => s.restoreCatalog()),
+  storedOnly: (name, match) => work((s) => s.storedOnly(name, match)),
   storedUntil: () => work((s) => s.storedUntil()),
   setRun: (from) => work((s) => s.setRun(from)),
   runs: (from, to) => work((s) => s.runs(from, to)),

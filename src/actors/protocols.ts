@@ -24,7 +24,7 @@ import type { SqlValue } from '../storage/driver.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import type { PackedHistories } from '../storage/histories.js';
 import type { HubSeq } from '../storage/hub-seqs.js';
-import type { RestoreFailures } from '../storage/restore.js';
+import type { CatalogRestore } from '../storage/restore.js';
 import type { StorageStatus } from '../storage/service.js';
 import type { ExporterStatus } from '../export/endpoint.js';
 import type { ExportConfig } from '../export/service.js';
@@ -187,8 +187,11 @@ export type StorageSink = (event: StorageEvent) => void;
  *   set of columns (src/storage/histories.ts): a reply that transfers a few buffers, not nine a series.
  * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
  *   stored rollups straight from the actor, not through the host's thread.
- * - `restoreCatalog()`: registers every series on disk again (for start(), on this thread:
- *   src/storage/restore.ts); how many could not be, and why.
+ * - `restoreCatalog()`: registers the series on disk again, newest first, leaving room for
+ *   the live ones (for start(), on this thread: src/storage/restore.ts); how many it left
+ *   out, and how many could not be registered, and why.
+ * - `storedOnly(name, match)`: the tags of the stored series of a name, matching, that the
+ *   registry does not hold (those left out): a history reads them from the file alone.
  * - `storedUntil()`: the newest time the file's data reaches in the monitor's clock, or
  *   -Infinity (src/storage/stored-until.ts): start() begins the clock no earlier.
  * - `setRun(from)`: when this process's monitor first started; each flush from then on writes
@@ -209,7 +212,8 @@ export interface StorageActorApi {
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
   histories(requests: HistoryRequest[]): PackedHistories;
   serve(port: MessagePort): void;
-  restoreCatalog(): RestoreFailures;
+  restoreCatalog(): CatalogRestore;
+  storedOnly(name: string, match?: Record<string, string>): Record<string, string>[];
   storedUntil(): number;
   setRun(from: number): void;
   runs(from: number, to: number): WatchedSpan[];
@@ -287,6 +291,8 @@ export interface ReportTask {
   watched?: Watched;
   /** The monitor is a hub: its members' series (tagged instance) repeat the samples of the cluster-wide ones. */
   hub?: boolean;
+  /** Notes the coordinator adds to the report (the stored series the start left out). */
+  notes?: string[];
   progress?: MessagePort;
   /** A port the storage actor answers on (StorageActorApi), when the monitor has a database. */
   storage?: MessagePort;

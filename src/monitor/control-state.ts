@@ -91,9 +91,10 @@ export class ControlState {
       // duplicates of stored rows (INSERT OR IGNORE), and their notes written over those rows.
       this.log.renumber(state.lastTransitionSeq);
       await parts.alerting.restore({ rules: state.rules, alerts: state.alerts, history: state.history, lastSeq: state.lastTransitionSeq, outbox: state.outbox });
-      const size = (tags: object): number => Object.keys(tags).length;
-      // find() matches series whose tags include these: the one with no others is the baseline's.
-      parts.reports.restoreBaselines(state.baselines, (b) => parts.registry.find(b.metric, b.tags).find((id) => size(parts.registry.info(id).tags) === size(b.tags)) ?? -1);
+      // The series' id, -1 while it is not registered (the oldest stored series are left out at
+      // start: src/storage/restore.ts), asked again until it is: one lookup of its key, not a
+      // walk over every series as find() is.
+      parts.reports.restoreBaselines(state.baselines, (b) => registeredId(parts.registry, b.metric, b.tags));
       await parts.optimizer.restore({ log: state.audit, values: state.tunables });
       this.restored = true;
     }
@@ -138,6 +139,16 @@ export class ControlState {
 
   status(): ControlLogStatus {
     return this.log.status();
+  }
+}
+
+/** The id of a series registered, -1 for one that is not (or whose name or tags this monitor's limits refuse now). */
+function registeredId(registry: Registry, name: string, tags: Record<string, string>): number {
+  try {
+    const found = registry.prepare(name, tags, undefined, true);
+    return typeof found === 'number' ? found : -1;
+  } catch {
+    return -1;
   }
 }
 

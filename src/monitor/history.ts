@@ -57,6 +57,7 @@ export interface HistoryPoint {
 }
 
 export interface SeriesHistory {
+  /** The series' id in this process; -1 for a stored series it has not registered (read from the database alone: HistoryReader.addStored). */
   id: number;
   tags: CanonicalTags;
   resolution: Exclude<Resolution, 'auto'>;
@@ -118,27 +119,48 @@ export class HistoryReader {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
     const def = this.registry.lookupName(metric);
     if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
-    const ids = this.registry.find(metric, tagMatch(query.tags)).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
-    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, ids };
+    const match = tagMatch(query.tags);
+    const ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
+    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, match, ids };
   }
 
   /**
-   * The answer to a plan, with each series' stored rollups (by id) where there are some, and
-   * the runs of the processes that wrote them (storage/watched-runs.ts), when read: a counter's
-   * stored minute is per second of the part of it a process watched.
+   * Adds to a plan stored series this process has not registered (the oldest, left out at
+   * start: src/storage/restore.ts), after its own: their history is the database's alone.
    */
-  build(plan: HistoryPlan, stored: ReadonlyMap<number, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[]): MetricHistory {
+  addStored(plan: HistoryPlan, stored: readonly CanonicalTags[]): void {
+    for (const tags of stored) plan.ids.push({ id: -1, tags: Object.freeze({ ...tags }), memoryFrom: Infinity });
+  }
+
+  /**
+   * The answer to a plan, with each series' stored rollups (by its entry in plan.ids) where there are some, and
+   * the runs of the processes that wrote them (storage/watched-runs.ts), when read: a counter's
+   * stored minute is per second of the part of it a process watched. `read`: the series whose
+   * stored rollups were asked for, when not all were (a `limit` reached): a stored series not
+   * registered that was not asked for counts in totalSeries, unlisted (the catalog keeps a
+   * series while it has rows), so that an answer cut at its limit says there is more.
+   */
+  build(plan: HistoryPlan, stored: ReadonlyMap<PlannedSeries, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[], read?: ReadonlySet<PlannedSeries>): MetricHistory {
     const series: SeriesHistory[] = [];
     let totalSeries = 0;
     const watched = runs ? withEarlier(this.watched(), runs) : this.watched();
-    for (const { id, memoryFrom } of plan.ids) {
-      const disk = storedBefore(stored.get(id), memoryFrom);
-      if (this.reader.totalCount(id) === 0 && disk.length === 0) continue;
+    for (const entry of plan.ids) {
+      const { id, tags, memoryFrom } = entry;
+      const disk = storedBefore(stored.get(entry), memoryFrom);
+      if (!this.inMemory(id) && disk.length === 0) {
+        if (id < 0 && read && !read.has(entry)) totalSeries++;
+        continue;
+      }
       if (totalSeries++ < plan.limit) {
-        series.push(this.seriesHistory(id, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom));
+        series.push(this.seriesHistory(id, tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom));
       }
     }
     return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
+  }
+
+  /** Whether the memory holds samples of a planned series (one not registered has none). */
+  inMemory(id: number): boolean {
+    return id >= 0 && this.reader.totalCount(id) > 0;
   }
 
   /** plan() and build() without stored rollups (storage 'memory'). */
@@ -146,12 +168,14 @@ export class HistoryReader {
     return this.build(this.plan(query, now), new Map(), now);
   }
 
-  private seriesHistory(id: number, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[], memoryFrom: number): SeriesHistory {
+  /** A series' history; `id` -1: a stored series not registered, its stored rows alone. */
+  private seriesHistory(id: number, tags: CanonicalTags, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[], memoryFrom: number): SeriesHistory {
     const L = this.reader.layout;
-    const tags = this.registry.info(id).tags;
     let chosen = resolution;
     const stored = disk.filter((p) => p.r.start >= from && p.r.start < to);
-    if (stored.length > 0 && (chosen === 'auto' || chosen === 'raw')) {
+    if (id < 0) {
+      chosen = 'rollup';
+    } else if (stored.length > 0 && (chosen === 'auto' || chosen === 'raw')) {
       // The history reaches back past the memory: the memory's part at its bucketed grain.
       chosen = this.reader.bucketCount(id, 1) > L.t1Cap ? 'rollup' : 'bucket';
     } else if (chosen === 'auto') {
@@ -174,18 +198,7 @@ export class HistoryReader {
     // Bucketed: stored rollups, then rollups up to the newest one written, buckets after it,
     // then the open bucket.
     const pieces: { r: BucketRecord; tier: Tier | 0 | 3; rollups?: StoredRollups }[] = stored.map((p) => ({ r: p.r, tier: 3, rollups: p.rollups }));
-    let boundary = from;
-    if (chosen === 'rollup') {
-      const rollups = this.reader.buckets(id, 2, from, to);
-      for (const r of rollups) pieces.push({ r, tier: 2 });
-      const newest = rollups[rollups.length - 1];
-      if (newest) boundary = newest.start + L.rollupMs;
-    }
-    for (const r of this.reader.buckets(id, 1, boundary, to)) pieces.push({ r, tier: 1 });
-    const s = this.reader.snapshot(id);
-    if (s.openCount > 0 && s.openStart >= boundary && s.openStart < to) {
-      pieces.push({ r: { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }, tier: 0 });
-    }
+    if (id >= 0) this.memoryPieces(id, chosen === 'rollup', from, to, pieces);
     const usedRollups = pieces.some((p) => p.tier === 2 || p.tier === 3);
     const usedHours = pieces.some((p) => p.tier === 3 && p.rollups!.hourly[p.r.sketchLen] === 1);
     // One point a step of the coarsest grain used: stored rows (a restarted monitor's partial
@@ -238,6 +251,22 @@ export class HistoryReader {
     }
     return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * step, sourcePoints: pieces.length, points };
   }
+
+  /** The memory's pieces of a series in [from, to): rollups (with `rollups`) up to the newest one written, buckets after it, then the open bucket. */
+  private memoryPieces(id: number, rollups: boolean, from: number, to: number, pieces: { r: BucketRecord; tier: Tier | 0 | 3 }[]): void {
+    let boundary = from;
+    if (rollups) {
+      const written = this.reader.buckets(id, 2, from, to);
+      for (const r of written) pieces.push({ r, tier: 2 });
+      const newest = written[written.length - 1];
+      if (newest) boundary = newest.start + this.reader.layout.rollupMs;
+    }
+    for (const r of this.reader.buckets(id, 1, boundary, to)) pieces.push({ r, tier: 1 });
+    const s = this.reader.snapshot(id);
+    if (s.openCount > 0 && s.openStart >= boundary && s.openStart < to) {
+      pieces.push({ r: { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 }, tier: 0 });
+    }
+  }
 }
 
 export interface HistoryPlan {
@@ -250,8 +279,17 @@ export interface HistoryPlan {
   resolution: Resolution;
   maxPoints: number;
   limit: number;
+  /** The tags asked for (a series matches when its tags include them). */
+  match: Record<string, string> | undefined;
   /** The matching series, with where the memory's data of each begins (rollups stored before it count). */
-  ids: { id: number; tags: CanonicalTags; memoryFrom: number }[];
+  ids: PlannedSeries[];
+}
+
+/** A series a history reads: id -1 (memoryFrom Infinity) for a stored one not registered (addStored). */
+export interface PlannedSeries {
+  id: number;
+  tags: CanonicalTags;
+  memoryFrom: number;
 }
 
 interface StoredPiece {

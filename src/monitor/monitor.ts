@@ -54,7 +54,7 @@ import { allocateBuffers, allocateRings } from './buffers.js';
 import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { httpFront, mcpFront } from './fronts.js';
-import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory } from './history.js';
+import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
 import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
@@ -213,6 +213,9 @@ export class PerformanceMonitor extends EventEmitter {
       ...(o.hub !== undefined && isHubSide(o.hub) ? { hub: true } : {}),
       ...(cs ? { persistBaseline: cs.baseline } : {}),
       ...(this.storage ? { storagePort: () => (this.currentState === 'running' ? this.storage!.port() : Promise.resolve(null)) } : {}),
+      // The stored series the start left out are read by histories, not by reports: a report
+      // over time before this monitor started says so (their rows are all from before it).
+      ...(this.storage ? { leftOut: (from: number) => (from >= this.firstStartedAt ? undefined : this.storage!.leftOutNote()) } : {}),
     });
     this.overhead = new OverheadGovernor(
       {
@@ -674,30 +677,46 @@ export class PerformanceMonitor extends EventEmitter {
    */
   async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
     const plan = this.history.plan(query, this.now());
-    const stored = new Map<number, StoredRollups>();
+    const stored = new Map<PlannedSeries, StoredRollups>();
+    let read: Set<PlannedSeries> | undefined;
     let unread: MetricHistory['unread'];
     let runs: WatchedSpan[] | undefined;
     const storage = this.storage;
     if (storage) {
-      const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
-      const fetch = async ({ id, tags, memoryFrom }: (typeof plan.ids)[number]): Promise<void> => {
-        const to = Math.min(plan.to, memoryFrom);
+      const noteUnread = (error: unknown): void => {
+        unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };
+      };
+      // The stored series of the metric this process did not register (the oldest, left out at
+      // start for the live ones: src/storage/restore.ts), after its own: their history is the
+      // file's, all of it from before this monitor first started (one monitor a dataDir).
+      if (!(plan.from >= this.firstStartedAt)) {
         try {
-          const rows = await storage.history(plan.metric, { ...tags }, plan.from, to, storedHourly(plan.resolution, plan.from, to, plan.maxPoints));
-          if (rows && rows.start.length > 0) stored.set(id, rows);
+          this.history.addStored(plan, await storage.storedOnly(plan.metric, plan.match));
+        } catch (error) {
+          noteUnread(error);
+        }
+      }
+      const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
+      const fetch = async (entry: PlannedSeries): Promise<void> => {
+        const to = Math.min(plan.to, entry.memoryFrom);
+        try {
+          const rows = await storage.history(plan.metric, { ...entry.tags }, plan.from, to, storedHourly(plan.resolution, plan.from, to, plan.maxPoints));
+          if (rows && rows.start.length > 0) stored.set(entry, rows);
         } catch (error) {
           // Said in the answer: a series left out, or cut to its memory's part, read as all there was.
-          unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };
+          noteUnread(error);
         }
       };
       if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));
       else if (!memoryOnly) {
         // One by one until `limit` series have data: the series listed are the first that do.
         let listed = 0;
+        read = new Set();
         for (const s of plan.ids) {
           if (listed >= plan.limit) break;
+          read.add(s);
           await fetch(s);
-          if (stored.has(s.id) || this.reader.totalCount(s.id) > 0) listed++;
+          if (stored.has(s) || this.history.inMemory(s.id)) listed++;
         }
       }
       // One fault for the read, not one per series: the series fail alike (a damaged file, an
@@ -709,7 +728,7 @@ export class PerformanceMonitor extends EventEmitter {
         runs = await storage.runs(from, plan.to).catch(() => undefined);
       }
     }
-    return this.history.build(plan, stored, this.now(), unread, runs);
+    return this.history.build(plan, stored, this.now(), unread, runs, read);
   }
 
   /**

@@ -31,6 +31,7 @@ import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { acquireLock, type DirLock } from '../storage/lock.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
+import type { CatalogRestore } from '../storage/restore.js';
 import type { StorageStatus } from '../storage/service.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
@@ -56,10 +57,25 @@ export interface StorageLinkDeps {
   driven?: boolean;
 }
 
+/**
+ * What the start did with the stored catalog (src/storage/restore.ts): the series registered,
+ * the headroom kept for the live ones, the older ones left out (their history is still read
+ * from the file), and why, when some were.
+ */
+export interface CatalogView {
+  stored: number;
+  registered: number;
+  headroom: number;
+  leftOut: number;
+  /** Series that could not be registered for another reason (the storage-restore fault says which). */
+  failed: number;
+  why?: string;
+}
+
 /** What status() shows of storage. */
 export type StorageStatusView =
   | { mode: 'memory' }
-  | ({ mode: 'sqlite'; dataDir: string; actor: { state: string; restarts: number }; /** false while a start() that found no room waits for some (lastError says why) */ attached?: false } & Partial<StorageStatus>);
+  | ({ mode: 'sqlite'; dataDir: string; actor: { state: string; restarts: number }; /** false while a start() that found no room waits for some (lastError says why) */ attached?: false; catalog?: CatalogView } & Partial<StorageStatus>);
 
 export class StorageLink {
   readonly dir: string;
@@ -83,6 +99,8 @@ export class StorageLink {
   private attaching: Promise<boolean> | undefined;
   /** When this process's monitor first started (setRun). */
   private runFrom: number | undefined;
+  /** What the last attach did with the stored catalog. */
+  private catalog: CatalogView | undefined;
 
   constructor(deps: StorageLinkDeps) {
     this.deps = deps;
@@ -178,12 +196,13 @@ export class StorageLink {
       }
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
       // one registration per stored series would hold this thread a second at 100,000.
-      const refused = await this.actor.call((a) => a.restoreCatalog());
-      // One fault for the catalog, not one a series: past a lowered maxSeries that was one a
-      // stored series at every start (40,000 for a catalog of 50,000 at the default).
-      if (refused.failed > 0) {
-        const of = `${refused.failed.toLocaleString('en-US')} of the ${refused.total.toLocaleString('en-US')} series stored in ${this.file}`;
-        this.deps.faults.report('storage-restore', new Error(`${of} could not be registered again, so their stored history is not read; the first: ${refused.reasons.join('; also: ')}`));
+      const restored = await this.actor.call((a) => a.restoreCatalog());
+      this.catalog = catalogView(restored, this.deps.options.maxSeries);
+      // One fault for the catalog, not one a series: a kind that changed, tags past a lowered
+      // maxTags. The series left out for the live ones' headroom are by design: status says so.
+      if (restored.failed > 0) {
+        const of = `${restored.failed.toLocaleString('en-US')} of the ${restored.total.toLocaleString('en-US')} series stored in ${this.file}`;
+        this.deps.faults.report('storage-restore', new Error(`${of} could not be registered again; the first: ${restored.reasons.join('; also: ')}`));
       }
       await this.refresh();
     } catch (error) {
@@ -280,6 +299,23 @@ export class StorageLink {
     return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
   }
 
+  /**
+   * The stored series of `name` (tags including `match`) this monitor did not register: the
+   * oldest, left out at start for the live ones' headroom (src/storage/restore.ts). None while
+   * the database is not attached or the actor stopped; rejects as history() does.
+   */
+  async storedOnly(name: string, match?: Record<string, string>): Promise<Record<string, string>[]> {
+    if (this.room || this.actor.state === 'stopped') return [];
+    return this.actor.call((a) => a.storedOnly(name, match), true);
+  }
+
+  /** What a report over time before the start says of the stored series the start left out (src/storage/restore.ts); undefined when none were. */
+  leftOutNote(): string | undefined {
+    const n = this.catalog?.leftOut ?? 0;
+    if (n === 0) return undefined;
+    return `${n.toLocaleString('en-US')} stored series of earlier runs are not in this report: the start left them out to keep room for the live series (status().storage.catalog says why); getMetricHistory() reads their history from the database`;
+  }
+
   /** The runs that wrote the file and overlap [from, to) (src/storage/watched-runs.ts); rejects as history() does. */
   async runs(from: number, to: number): Promise<WatchedSpan[]> {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
@@ -304,7 +340,7 @@ export class StorageLink {
   }
 
   status(): StorageStatusView {
-    const view: StorageStatusView = { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.last ?? {}) };
+    const view: StorageStatusView = { mode: 'sqlite', dataDir: this.dir, actor: { state: this.actor.state, restarts: this.actor.restarts }, ...(this.catalog ? { catalog: { ...this.catalog } } : {}), ...(this.last ?? {}) };
     return this.room ? { ...view, attached: false, lastError: { ...this.room }, failures: (this.last?.failures ?? 0) + this.roomFailures } : view;
   }
 
@@ -422,4 +458,14 @@ async function lastWriteOf(file: string): Promise<number | undefined> {
   const times = await Promise.all([file, `${file}-wal`].map((f) => stat(f).then((s) => s.mtimeMs, () => undefined)));
   const known = times.filter((t): t is number => t !== undefined);
   return known.length > 0 ? Math.max(...known) : undefined;
+}
+
+/** The status of a catalog restored, with why series were left out when some were. */
+function catalogView(r: CatalogRestore, maxSeries: number): CatalogView {
+  const view: CatalogView = { stored: r.total, registered: r.registered, headroom: r.headroom, leftOut: r.leftOut, failed: r.failed };
+  if (r.leftOut > 0) {
+    const room = r.headroom >= maxSeries ? `all of maxSeries ${maxSeries.toLocaleString('en-US')} free for the series the service records now (it recorded at least that many in its last stored hour)` : `${r.headroom.toLocaleString('en-US')} of maxSeries ${maxSeries.toLocaleString('en-US')} free for the series the service records now (as many as it recorded in its last stored hour)`;
+    view.why = `the ${r.leftOut.toLocaleString('en-US')} stored series with the oldest data were not registered, to keep ${room}; their history is still read from the database (getMetricHistory lists them with id -1), and one the service records again is registered with its history whole; to register more of them at start, raise maxSeries`;
+  }
+  return view;
 }

@@ -110,6 +110,8 @@ export interface ReportServiceDeps {
   profiles?: (from: number, to: number) => CaptureNote[];
   /** The monitor is a hub (docs/cluster.md): a metric's summary counts each member's samples once. */
   hub?: boolean;
+  /** What a report from `from` should say of the stored series it leaves out (not registered at start), if any. */
+  leftOut?: (from: number) => string | undefined;
   /** A pool thread could not start (the pool is dropped; its queued tasks fail). */
   fault?: (error: Error) => void;
 }
@@ -139,6 +141,8 @@ export class ReportService {
   private heapBytes = 0;
   /** Baselines of series with no data since a restart, as the database kept them. */
   private readonly stored = new Map<string, Baseline>();
+  /** This process's id of a stored baseline's series, -1 while it is not registered (restoreBaselines). */
+  private seriesOf: (b: Baseline) => number = () => -1;
   /** The latest baseline of each series written to the database by this process. */
   private readonly persisted = new Map<string, Baseline>();
 
@@ -190,6 +194,7 @@ export class ReportService {
     }
     const now = this.now();
     const history = o.includeAlerts && this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
+    const leftOut = this.deps.leftOut?.(from ?? -Infinity);
     const result = await this.run(
       {
         kind: 'report',
@@ -204,6 +209,7 @@ export class ReportService {
         format: o.format as ReportFormat,
         ...(this.deps.watched ? { watched: this.deps.watched() } : {}),
         ...(this.deps.hub ? { hub: true } : {}),
+        ...(leftOut ? { notes: [leftOut] } : {}),
       },
       o.signal,
       o.onProgress,
@@ -245,11 +251,28 @@ export class ReportService {
     return withData.length + this.storedWithoutData(withData).length;
   }
 
-  /** The stored baselines of series with no data since the restart: the fresh one stands for a series with data. */
+  /**
+   * The stored baselines of series with no data since the restart: the fresh one stands for a
+   * series with data. A baseline whose series was not registered at the restart (the catalog
+   * restored leaves the oldest series out: src/storage/restore.ts) is bound to its series once
+   * the service records it, so that it is not listed beside the series' own.
+   */
   private storedWithoutData(withData: readonly number[]): Baseline[] {
     if (this.stored.size === 0) return [];
     const has = new Set(withData);
-    return [...this.stored.values()].filter((b) => !has.has(b.seriesId));
+    const out: Baseline[] = [];
+    for (const [key, b] of this.stored) {
+      let kept = b;
+      if (b.seriesId < 0) {
+        const id = this.seriesOf(b);
+        if (id >= 0) {
+          kept = { ...b, seriesId: id };
+          this.stored.set(key, kept);
+        }
+      }
+      if (!has.has(kept.seriesId)) out.push(kept);
+    }
+    return out;
   }
 
   /** Every baseline the database should hold, by series key (for a new database: the file was removed while running). */
@@ -257,8 +280,13 @@ export class ReportService {
     return new Map([...this.stored, ...this.persisted]);
   }
 
-  /** The baselines a restarted monitor's database held (series ids are this process's, -1 for a series not seen yet). */
+  /**
+   * The baselines a restarted monitor's database held, kept by series key; `seriesId` finds a
+   * series' id in this process, -1 for one not registered: asked again for those until their
+   * series is (storedWithoutData).
+   */
   restoreBaselines(baselines: Baseline[], seriesId: (b: Baseline) => number): void {
+    this.seriesOf = seriesId;
     for (const b of baselines) this.stored.set(seriesKey(b.metric, b.tags), { ...b, seriesId: seriesId(b) });
   }
 

@@ -20,6 +20,11 @@ export interface CatalogEntry {
   own: boolean;
 }
 
+/** A series of the catalog as start() reads it: with the start (ms) of its newest stored row, null when it has none. */
+export interface StoredSeries extends CatalogEntry {
+  newest: number | null;
+}
+
 export interface RollupRow {
   start: number;
   count: number;
@@ -59,6 +64,7 @@ export class RollupTable {
   private readonly deleteOld: Statement;
   private readonly oldestStmt: Statement;
   private readonly catalogStmt: Statement;
+  private readonly tagsStmt: Statement;
   private readonly rowsStmt: Statement;
   private readonly hourRange: Statement;
   private readonly deleteOldHours: Statement;
@@ -73,7 +79,13 @@ export class RollupTable {
     this.newestOf = db.prepare('SELECT max(start) FROM rollups WHERE series = ?');
     this.deleteOld = db.prepare('DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE start < ? LIMIT ?)');
     this.oldestStmt = db.prepare('SELECT min(start) FROM rollups');
-    this.catalogStmt = db.prepare('SELECT name, tags, kind, unit, own FROM series ORDER BY id');
+    // Newest first (a seek of the primary key per series; the hourly tier's for one whose
+    // minute rows are gone), then in id order: restoreCatalog() registers what fits in that order.
+    this.catalogStmt = db.prepare(`
+      SELECT name, tags, kind, unit, own,
+        coalesce((SELECT max(start) FROM rollups WHERE series = s.id), (SELECT max(start) FROM hourly WHERE series = s.id)) AS newest
+      FROM series s ORDER BY newest DESC, id`);
+    this.tagsStmt = db.prepare('SELECT tags FROM series WHERE name = ? ORDER BY id');
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
     this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE rowid IN (SELECT rowid FROM hourly WHERE start < ? LIMIT ?)');
@@ -115,8 +127,21 @@ export class RollupTable {
     return v === null || v === undefined ? -Infinity : Number(v);
   }
 
-  catalog(): CatalogEntry[] {
-    return this.catalogStmt.all().map(([name, tags, kind, unit, own]) => ({ name: String(name), tags: JSON.parse(String(tags)) as Record<string, string>, kind: String(kind), unit: String(unit), own: Number(own) === 1 }));
+  /** Every stored series, the one with the newest row first (those without a row last). */
+  catalog(): StoredSeries[] {
+    return this.catalogStmt.all().map(([name, tags, kind, unit, own, newest]) => ({
+      name: String(name),
+      tags: JSON.parse(String(tags)) as Record<string, string>,
+      kind: String(kind),
+      unit: String(unit),
+      own: Number(own) === 1,
+      newest: newest === null || newest === undefined ? null : Number(newest),
+    }));
+  }
+
+  /** The tags of every stored series of `name`, in the catalog's order (a range of its unique index). */
+  tagsOf(name: string): Record<string, string>[] {
+    return this.tagsStmt.all([name]).map(([tags]) => JSON.parse(String(tags)) as Record<string, string>);
   }
 
   /**

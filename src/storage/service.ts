@@ -25,7 +25,7 @@ import { foldJournal } from './journal.js';
 import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
 import { RollupTable, type StoredRollups } from './rollups.js';
-import { restoreCatalog, type RestoreFailures } from './restore.js';
+import { leftOutSeries, restoreCatalog, type CatalogRestore } from './restore.js';
 import { openSchema } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
@@ -251,9 +251,14 @@ export class StorageService {
     return this.statement(sql).all(params);
   }
 
-  /** Registers the stored catalog (restore.ts); what could not be. */
-  restoreCatalog(): RestoreFailures {
+  /** Registers the stored catalog, the newest series first, leaving room for the live ones (restore.ts). */
+  restoreCatalog(): CatalogRestore {
     return restoreCatalog(this.o.registry, this.table.catalog());
+  }
+
+  /** The stored series of `name` whose tags include `match` that the registry does not hold (restore.ts leftOutSeries). */
+  storedOnly(name: string, match?: Record<string, string>): Record<string, string>[] {
+    return leftOutSeries(this.o.registry, name, this.table.tagsOf(name), match);
   }
 
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): StoredRollups | null {
