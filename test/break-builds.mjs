@@ -4406,6 +4406,24 @@ function runTests(copy, files) {
 }
 
 /** --check: each break's snippets and test files are found, without building or testing. */
+/**
+ * The list as written holds one entry per `name:` line, and their names are unique:
+ * two entries joined without the `},{` between them (two appended lists merged) are one object
+ * with two `name`s, which JavaScript allows, and the first break was silently lost (eight were,
+ * in earlier merges).
+ */
+function checkShape() {
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const body = text.slice(text.indexOf('export const BREAKS = ['), text.indexOf('\n];\n'));
+  const written = body.split('\n').filter((line) => line.startsWith('    name: ')).length;
+  if (written !== BREAKS.length) throw new Error(`BREAKS names ${written} breaks but holds ${BREAKS.length}: an entry has two names (a missing '},{' between two entries)`);
+  const seen = new Set();
+  for (const { name } of BREAKS) {
+    if (seen.has(name)) throw new Error(`two breaks are named "${name}"`);
+    seen.add(name);
+  }
+}
+
 function checkOnly(breaks) {
   for (const brk of breaks) console.log(`${brk.name}: ${applyBreak(ROOT, brk, false)}; ${testPaths(ROOT, brk.tests).join(' ')}`);
 }
@@ -4414,6 +4432,7 @@ function main() {
   const { only, allTests, keep, check } = parseArgs(process.argv.slice(2));
   const breaks = BREAKS.filter((b) => (only.length === 0 || only.some((o) => b.name.includes(o))));
   if (breaks.length === 0) throw new Error(`no break matches ${only.join(', ')}`);
+  checkShape();
   const files = treeFiles();
   if (check) return checkOnly(breaks);
   const base = mkdtempSync(join(tmpdir(), 'perfwatch-breaks-'));
