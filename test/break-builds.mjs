@@ -1511,7 +1511,7 @@ export const BREAKS = [
   {
     name: 'alert history says no profile',
     what: "get_performance_alerts' history text leaves out the profile on a firing's entry (structuredContent alone carries it)",
-    edits: [{ find: '${t.to} at ${valueText(t.value)}${profileText(t.profile)}`;', replace: '${t.to} at ${valueText(t.value)}`;' }],
+    edits: [{ find: '${t.to} at ${valueText(t.value)}${profileText(t.profile)}${', replace: '${t.to} at ${valueText(t.value)}${' }],
     tests: ['profile-fronts.test.ts'],
     mustFail: ["logs an alert's capture to the client"],
   },
@@ -4194,6 +4194,16 @@ export const BREAKS = [
     edits: [{ find: 'L.rollupMs, Math.min(to, memoryFrom), watched)', replace: 'L.rollupMs, to, watched)' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ['per second of the time the two processes watched, the gap between them left out'],
+  },
+  {
+    name: 'last rules keep a gone series',
+    what: "a `last` rule's alert on a series no longer recorded (a pod, a user id that churned) judges its last value for good: firing, it never resolves; restored after a restart, it waits for the series for ever",
+    edits: [
+      { find: 'if (gone <= now && gone <= due) {', replace: 'if (false) {' },
+      { find: 'if (gone > now) {', replace: 'if (true) {' },
+    ],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["ends the alerts of a last rule whose series stopped recording", "ends a restored alert whose series does not record within its rule's window"],
   },
 ];
 

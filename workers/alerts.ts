@@ -116,7 +116,7 @@ const api: AlertActorApi = {
     sink = s;
   },
   load(rules, alerts) {
-    evaluator.resume(rules, alerts);
+    evaluator.resume(rules, alerts, now());
     evaluator.onData(now());
     void flush(false);
     loaded();
