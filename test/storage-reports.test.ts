@@ -125,6 +125,44 @@ describe('rates over a range that spans a restart', () => {
     // below n / (watched.min + GAP_MS), under n / watched.max.
     expect(watched.max).toBeLessThan(watched.min + GAP_MS);
   }, 120_000);
+
+  const STOPPED_MS = 12_000;
+  for (const storage of ['memory', 'sqlite'] as const) {
+    it(`of one monitor stopped and started again (${storage}) are per second of the time it ran, the time it was stopped left out`, async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
+      const m = monitor(dir, { storage });
+      const first = await steady(m, 4_000);
+      const stopping = Date.now();
+      await m.stop();
+      const firstMax = first.outer + first.inner + (Date.now() - stopping);
+      // Stopped longer than the monitor runs: counted as watched, it would more than halve the rates.
+      await sleep(STOPPED_MS);
+      const second = await steady(m, 3_000);
+      await m.flush();
+      const n = first.n + second.n;
+      const min = first.inner + second.inner;
+      // The time watched up to `at`: within how long start() and stop() took and the open bucket's second.
+      const max = (at: number): number => firstMax + (at - second.before) + 1_000;
+      const within = (rate: number, at: number): void => {
+        expect(rate).toBeGreaterThanOrEqual(n / (max(at) / 1000));
+        expect(rate).toBeLessThanOrEqual(n / (min / 1000));
+      };
+      const metrics = m.getMetrics({ names: ['restart_requests'], windowSeconds: 60 })[0]!;
+      const metricsAt = Date.now();
+      expect(metrics.window!.sum).toBe(n);
+      within(metrics.window!.rate!, metricsAt);
+      const report = await m.generateReport({ from: Date.now() - 600_000 });
+      const requests = report.series.find((x) => x.name === 'restart_requests')!;
+      expect([requests.count, requests.sum]).toEqual([n, n]);
+      within(requests.rate, report.window.to);
+      within(report.metrics.find((x) => x.name === 'restart_requests')!.rate, report.window.to);
+      // A counter's history by the minute: each point per second of the part of its minute the monitor ran.
+      const history = await m.getMetricHistory({ metric: 'restart_requests', from: Date.now() - 600_000, resolution: 'rollup' });
+      const points = history.series[0]!.points;
+      expect(points.reduce((t, p) => t + p.sum, 0)).toBe(n);
+      expect(points.reduce((t, p) => t + p.sum / p.value, 0)).toBeLessThanOrEqual(max(Date.now()) / 1000);
+    }, 120_000);
+  }
 });
 
 describe("a report's pieces over a restart", () => {
