@@ -4184,7 +4184,7 @@ export const BREAKS = [
   {
     name: "a process's first stored row a whole minute wide",
     what: "a stored row that starts at a process's first sample spanned a whole minute from there in a report's pieces, past the end of its minute: a counter's piece read 10 requests a second as 2.2",
-    edits: [{ find: 'return (Math.floor(record.start / width) + 1) * width - record.start;', replace: 'return width;' }],
+    edits: [{ find: 'const end = Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);', replace: 'const end = Math.min(record.start + width, this.memoryFroms[k] ?? Infinity);' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ["take every stored row and every bucket after them"],
   },
@@ -4215,6 +4215,13 @@ export const BREAKS = [
     ],
     tests: ['storage-reports.test.ts'],
     mustFail: ['of one monitor stopped and started again (memory)', 'of one monitor stopped and started again (sqlite)'],
+  },
+  {
+    name: "report pieces' last stored minute whole",
+    what: "with storage, a report's pieces (charts, trends) divided the stored minute a process stopped in by the rest of its minute, not by the part its run watched: a counter's rate dipped at every restart (10 requests a second read 1.7 in the minute a process stopped 10 s into)",
+    edits: [{ find: 'return watched !== null ? watched * 1000 : end - record.start;', replace: 'return (Math.floor(record.start / width) + 1) * width - record.start;' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['divide the stored minute a process stopped in by the part of it the runs watched'],
   },
 ];
 
