@@ -42,7 +42,11 @@ export interface SourceCost {
   minMs: number;
   /** Read at the slow cadence (the search for mounts; off Linux the sources that spawn). */
   slow: boolean;
+  /** Whether its last call failed (no file descriptor left, say): false again once it reads. */
+  failing: boolean;
   lastError?: string;
+  /** When it last failed (ms, wall clock). */
+  lastErrorAt?: number;
 }
 
 /**
@@ -113,12 +117,14 @@ class Source {
   private total = 0;
   /** `slow`: read at the slow cadence (setSlowCadence moves it). */
   constructor(source: string, cadenceMs: number, spawnsProcesses: boolean, readonly slow: boolean) {
-    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0, slow };
+    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0, slow, failing: false };
   }
   measure<T>(fn: () => T): T | undefined {
     const t0 = performance.now();
     try {
-      return fn();
+      const value = fn();
+      this.cost.failing = false;
+      return value;
     } catch (error) {
       this.fail(error);
       return undefined;
@@ -129,7 +135,9 @@ class Source {
   async measureAsync<T>(fn: () => Promise<T>): Promise<T | undefined> {
     const t0 = performance.now();
     try {
-      return await fn();
+      const value = await fn();
+      this.cost.failing = false;
+      return value;
     } catch (error) {
       this.fail(error);
       return undefined;
@@ -139,7 +147,9 @@ class Source {
   }
   private fail(error: unknown): void {
     this.cost.errors++;
+    this.cost.failing = true;
     this.cost.lastError = error instanceof Error ? error.message : String(error);
+    this.cost.lastErrorAt = Date.now();
   }
   private done(ms: number): void {
     this.cost.calls++;
