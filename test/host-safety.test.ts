@@ -456,6 +456,25 @@ describe('the host is never harmed by the monitor', () => {
     expect(r.during.lastMessage).toMatch(/^\/proc\/[a-z/]+: EMFILE: too many open files, open '\/proc\/[a-z/]+'$/);
   }, 90_000);
 
+  it.runIf(process.platform === 'linux')('reads /proc with a system sampler made while no file descriptor was left, spawning nothing', async () => {
+    const code = [
+      `import { SystemSampler } from ${JSON.stringify(new URL('../dist/src/engine/system.js', import.meta.url).href)};`,
+      "import { closeSync, openSync } from 'node:fs';",
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      'const sampler = new SystemSampler({ intervalMs: 1000, slowCadenceMs: 60_000 });',
+      'for (const fd of held) closeSync(fd);',
+      'const readings = sampler.sample(Date.now()).map((r) => r.name);',
+      'console.log(JSON.stringify({ held: held.length, platform: sampler.platform, spawning: sampler.costs().filter((c) => c.spawnsProcesses).map((c) => c.source), readings }));',
+    ].join('\n');
+    const out = await runNodeWithFds(code, 256);
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r.held).toBeGreaterThan(0);
+    expect(r).toMatchObject({ platform: 'linux-proc', spawning: [] });
+    expect(r.readings).toContain('memory_usage');
+  }, 60_000);
+
   it("calls every listener of an event though one before it throws or its promise rejects, and says each error as a warning", async () => {
     // emit() stops at the first listener that throws: a logging listener's bug silenced the
     // paging listener added after it, for every alert.

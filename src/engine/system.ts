@@ -16,7 +16,7 @@
  * collector replaced while its `df` ran left that child a zombie of the host for good (27
  * `[sh] <defunct>` in an hour at a load of 10-14, until 2026-12-01).
  */
-import { closeSync, openSync, readFileSync, readSync, statfsSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statfsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import si from 'systeminformation';
@@ -304,9 +304,14 @@ export class SystemSampler {
     this.sources.set(name, new Source(name, slow ? this.options.slowCadenceMs : this.options.intervalMs, spawns, slow));
   }
 
+  /**
+   * Whether the file may be read, asked without opening it: a sampler made while the process
+   * had no file descriptor left (EMFILE) took Linux for another system, and read it through
+   * systeminformation for good, spawning `df`, though /proc was there.
+   */
   private readable(path: string): boolean {
     try {
-      readFileSync(path, 'latin1');
+      accessSync(path, constants.R_OK);
       return true;
     } catch {
       return false;
