@@ -225,6 +225,21 @@ describe('alert rules', () => {
     expect(h.transitions.map((t) => [t.threshold, t.to, t.value])).toEqual([[1.5, 'firing', 2]]);
   });
 
+  it("judges a window rule's rate per second of the monitor's runs in its window, the time it was stopped left out", () => {
+    const h = harness();
+    // The monitor ran 10 s from T0, was stopped 20 s, and runs again from T0 + 30 s.
+    h.evaluator.watchedFrom = T0;
+    h.evaluator.watched = { from: T0 + 30_000, to: Infinity, earlier: [{ from: T0, to: T0 + 10_000 }] };
+    h.rule({ metric: 'response_time', aggregation: 'rate', window: 60, operator: '>', threshold: 0 });
+    // 2 samples a second while it runs: 20 in the first run, 20 in the second's first 10 s.
+    for (let s = 0; s < 10; s++) h.at(T0 + s * 1000 + 10, [['response_time', 5], ['response_time', 5]]);
+    for (let s = 30; s < 40; s++) h.at(T0 + s * 1000 + 10, [['response_time', 5], ['response_time', 5]]);
+    h.at(T0 + 40_010);
+    // The window ending at T0 + 40 s covers the 10 s of each run: 40 samples over 20 s.
+    expect(h.transitions.at(-1)).toMatchObject({ to: 'firing' });
+    expect(h.evaluator.alerts()[0]!.value).toBe(2);
+  });
+
   it('records every transition with its time, value, threshold and rule', () => {
     const h = harness();
     const rule = h.rule({ name: 'slow formulas', metric: 'formula_calculation_time', operator: '>', threshold: 50, duration: 1, severity: 'critical' });

@@ -32,6 +32,7 @@ import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
@@ -133,11 +134,14 @@ export class AlertEvaluator {
   partialWindows = 0;
   /** Rules that judge raw samples (`last`): while there are none, drains do not concern the evaluator. */
   lastRules = 0;
-  /**
-   * When the monitor started watching (its first start, ms): a window reaching back before it
-   * covers less than its length, and `rate` is per second of what it covers, as in getMetrics.
-   */
+  /** When the monitor started watching (its first start, ms): the buckets in memory begin there. */
   watchedFrom = -Infinity;
+  /**
+   * When the monitor watched (its runs: a stop() and a start() again leave a gap): a window
+   * reaching back before its first start, or over a gap, covers less than its length, and
+   * `rate` is per second of what it covers, as in getMetrics.
+   */
+  watched: Watched = ALWAYS_WATCHED;
 
   /** `progress` is shared memory that outlives the evaluator (Float64Array, NaN-filled, one cell per series id). */
   constructor(registry: Registry, reader: StoreReader, progress: Float64Array<ArrayBufferLike> = new Float64Array(reader.layout.maxSeries).fill(Number.NaN)) {
@@ -402,9 +406,9 @@ export class AlertEvaluator {
         // Per second, as getMetrics and reports have it: a counter's sum, any other kind's
         // samples, over the time the window covers (the part of it the monitor watched). Over
         // the whole window, a monitor's first minute read its traffic at a fraction of its
-        // rate, and `rate < x` fired at every start.
-        const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);
-        if (!(seconds > 0)) return Number.NaN;
+        // rate, and `rate < x` fired at every start; over the time it was stopped, likewise after a restart.
+        const seconds = coveredSeconds(closedEnd - rule.window * 1000, closedEnd, this.watched);
+        if (seconds === null) return Number.NaN;
         return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;
       }
       case 'last':

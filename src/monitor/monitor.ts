@@ -178,6 +178,8 @@ export class PerformanceMonitor extends EventEmitter {
       seriesCapacity: buffers.seriesCapacity,
       intervalMs: o.collectionIntervalMs,
       watchedFrom: () => (this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt),
+      // Asked as the actor starts, after this run's start is known: the run goes on while the actor runs.
+      watched: () => ({ from: this.runFrom === Infinity ? this.now() : this.runFrom, to: Infinity, ...(this.runs.length > 0 ? { earlier: [...this.runs] } : {}) }),
       historyLimit,
       maxRules: o.maxAlertRules,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
