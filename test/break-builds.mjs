@@ -4247,6 +4247,13 @@ export const BREAKS = [
     tests: ['alert-rules.test.ts'],
     mustFail: ["judges a window rule's rate per second of the monitor's runs in its window"],
   },
+  {
+    name: 'OTLP sends no stale marker',
+    what: "at stop() OTLP's last export is followed by nothing: a receiver keeps answering the stopped monitor's last values, where remote_write's series end at its stale markers",
+    edits: [{ find: '(now, stopped) => encoder.encode(now, stopped), (at) => encoder.encodeStale(at));\n    }\n  }', replace: '(now, stopped) => encoder.encode(now, stopped));\n    }\n  }' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: ['marks every series exported stale at stop() (protobuf)', 'marks every series exported stale at stop() (json)'],
+  },
 ];
 
 function parseArgs(argv) {
