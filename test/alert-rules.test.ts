@@ -377,8 +377,11 @@ describe('alert rules', () => {
     before.rule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 10, window: 20 });
     before.at(T0 + 10, [['queue_size', 50, { shard: 'a' }]]);
     const [firing] = before.evaluator.alerts();
+    // A window rule's alert is not gone with its series: `count < 1` fires on no data.
+    before.rule({ metric: 'queue_size', tags: { shard: 'a' }, aggregation: 'count', window: 20, operator: '<', threshold: 1 });
+    const quiet = { ...firing!, fingerprint: 'window-rule-alert', ruleId: before.rules[1]!.id };
     const after = harness();
-    after.evaluator.resume(before.rules, [firing!], T0 + 1_000);
+    after.evaluator.resume(before.rules, [firing!, quiet], T0 + 1_000);
     after.at(T0 + 20_999);
     expect(after.transitions).toEqual([]);
     after.at(T0 + 21_000);

@@ -344,8 +344,9 @@ export class AlertEvaluator {
     for (const [fp, w] of this.waiting) {
       const a = w.alert;
       const rule = this.rules.get(a.ruleId)!;
-      // A resolved one waits for its series with its cooldown; a firing one without autoResolve, for resolveAlert().
-      if (a.state === 'resolved' || (a.state === 'firing' && !rule.autoResolve)) continue;
+      // A resolved one waits for its series with its cooldown; a firing one without autoResolve,
+      // for resolveAlert(); a window rule's, to judge its window (`rate < 1` fires on no data).
+      if (rule.aggregation !== 'last' || a.state === 'resolved' || (a.state === 'firing' && !rule.autoResolve)) continue;
       const gone = w.since + rule.window * 1000;
       if (gone > now) {
         if (gone < next) next = gone;
