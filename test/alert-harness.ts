@@ -33,7 +33,7 @@ export function harness(options: { bucketCapacity?: number; logBytes?: number } 
     rule(input: AlertRuleInput): AlertRule {
       const parsed = parseAlertRule(input);
       const rule: AlertRule = { ...parsed, id: `r${++ruleCount}`, name: parsed.name ?? `rule ${ruleCount}`, createdAt: h.now };
-      h.evaluator.addRule(rule);
+      h.evaluator.addRule(rule, h.now);
       h.rules.push(rule);
       return rule;
     },
@@ -48,7 +48,7 @@ export function harness(options: { bucketCapacity?: number; logBytes?: number } 
     restart(extra: readonly Alert[] = []): void {
       const alerts = [...h.evaluator.alerts(), ...extra];
       h.evaluator = new AlertEvaluator(registry, new StoreReader(buffers), progress);
-      h.evaluator.resume(h.rules, alerts);
+      h.evaluator.resume(h.rules, alerts, h.now);
     },
     /** Records samples at time t, drains them, and lets the evaluator see the drain (and any closed bucket). */
     at(t: number, samples: [name: string, value: number, tags?: Record<string, string>][] = []): void {

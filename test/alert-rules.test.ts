@@ -225,6 +225,21 @@ describe('alert rules', () => {
     expect(h.transitions.map((t) => [t.threshold, t.to, t.value])).toEqual([[1.5, 'firing', 2]]);
   });
 
+  it("judges a window rule's rate per second of the monitor's runs in its window, the time it was stopped left out", () => {
+    const h = harness();
+    // The monitor ran 10 s from T0, was stopped 20 s, and runs again from T0 + 30 s.
+    h.evaluator.watchedFrom = T0;
+    h.evaluator.watched = { from: T0 + 30_000, to: Infinity, earlier: [{ from: T0, to: T0 + 10_000 }] };
+    h.rule({ metric: 'response_time', aggregation: 'rate', window: 60, operator: '>', threshold: 0 });
+    // 2 samples a second while it runs: 20 in the first run, 20 in the second's first 10 s.
+    for (let s = 0; s < 10; s++) h.at(T0 + s * 1000 + 10, [['response_time', 5], ['response_time', 5]]);
+    for (let s = 30; s < 40; s++) h.at(T0 + s * 1000 + 10, [['response_time', 5], ['response_time', 5]]);
+    h.at(T0 + 40_010);
+    // The window ending at T0 + 40 s covers the 10 s of each run: 40 samples over 20 s.
+    expect(h.transitions.at(-1)).toMatchObject({ to: 'firing' });
+    expect(h.evaluator.alerts()[0]!.value).toBe(2);
+  });
+
   it('records every transition with its time, value, threshold and rule', () => {
     const h = harness();
     const rule = h.rule({ name: 'slow formulas', metric: 'formula_calculation_time', operator: '>', threshold: 50, duration: 1, severity: 'critical' });
@@ -251,7 +266,8 @@ describe('alert rules', () => {
     expect(h.evaluator.onTimer(T0 + 3100)).toBe(T0 + 4100);
     expect(h.evaluator.onTimer(T0 + 4100)).toBe(T0 + 5100);
     expect(h.evaluator.takeTransitions().map((t) => `${t.from}>${t.to}`)).toEqual(['pending>firing', 'pending>firing']);
-    expect(h.evaluator.onTimer(T0 + 5100)).toBe(Infinity);
+    // Then when the firing alerts' series, silent since, would be gone (the rules' window, 60 s).
+    expect(h.evaluator.onTimer(T0 + 5100)).toBe(T0 + 60_100);
   });
 
   it('reads each (series, window) of its own: rules on one series with other windows, and on other series, see their own data', () => {
@@ -315,12 +331,63 @@ describe('alert rules', () => {
     expect(firing).toMatchObject({ state: 'firing', firedAt: T0 + 10 });
     // A new process: an empty registry, the rules and alert states from the database.
     const after = harness();
-    after.evaluator.resume(before.rules, [firing!]);
+    after.evaluator.resume(before.rules, [firing!], T0 + 15);
     after.at(T0 + 20, [['queue_size', 60, { shard: 'a' }]]);
     expect(after.transitions).toEqual([]);
     expect(after.evaluator.alerts()).toMatchObject([{ fingerprint: firing!.fingerprint, state: 'firing', activeSince: T0 + 10, firedAt: T0 + 10, value: 60 }]);
     after.at(T0 + 30, [['queue_size', 5, { shard: 'a' }]]);
     expect(after.transitions).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'firing', to: 'resolved', at: T0 + 30, value: 5 }]);
+  });
+
+  it('ends the alerts of a last rule whose series stopped recording (churned tags) once the rule\'s window passes without a sample, saying why', () => {
+    const h = harness();
+    const rule = h.rule({ metric: 'queue_size', operator: '>', threshold: 10, window: 30 });
+    const pending = h.rule({ metric: 'queue_size', operator: '>', threshold: 10, window: 30, duration: 120 });
+    const manual = h.rule({ metric: 'queue_size', operator: '>', threshold: 10, window: 30, autoResolve: false });
+    // Pod a breaches once and is never recorded again; pod b keeps breaching.
+    h.at(T0 + 1_000, [['queue_size', 50, { pod: 'a' }], ['queue_size', 60, { pod: 'b' }]]);
+    for (let t = T0 + 2_000; t <= T0 + 30_000; t += 1_000) h.at(t, [['queue_size', 60, { pod: 'b' }]]);
+    const active = () => h.evaluator.alerts().filter((a) => a.state !== 'resolved').map((a) => `${a.ruleId}:${a.tags.pod}:${a.state}`).sort();
+    expect(active()).toEqual([`${manual.id}:a:firing`, `${manual.id}:b:firing`, `${pending.id}:a:pending`, `${pending.id}:b:pending`, `${rule.id}:a:firing`, `${rule.id}:b:firing`].sort());
+    const before = h.transitions.length;
+    h.at(T0 + 31_000, [['queue_size', 60, { pod: 'b' }]]);
+    const ended = h.transitions.slice(before);
+    expect(ended.map((t) => `${t.ruleId}:${t.tags.pod}:${t.from}>${t.to}`).sort()).toEqual([`${pending.id}:a:pending>inactive`, `${rule.id}:a:firing>resolved`].sort());
+    for (const t of ended) {
+      expect(t.at).toBe(T0 + 31_000);
+      expect(t.value).toBeNaN();
+      expect(t.reason).toBe("no sample of the series for 30 s (the rule's window): it is no longer recorded");
+    }
+    // Pod b, still recorded, and the rule resolved by hand only, keep their alerts.
+    expect(active()).toEqual([`${manual.id}:a:firing`, `${manual.id}:b:firing`, `${pending.id}:b:pending`, `${rule.id}:b:firing`].sort());
+    // The series comes back breaching: a new episode.
+    h.at(T0 + 40_000, [['queue_size', 70, { pod: 'a' }]]);
+    const back = h.transitions.filter((t) => t.ruleId === rule.id).at(-1)!;
+    expect(back).toMatchObject({ tags: { pod: 'a' }, from: 'resolved', to: 'firing', value: 70, at: T0 + 40_000 });
+    expect(back.reason).toBeUndefined();
+    // A rule created later does not judge a series gone before its window.
+    h.at(T0 + 100_000);
+    const late = h.rule({ metric: 'queue_size', operator: '>', threshold: 10, window: 30 });
+    h.at(T0 + 101_000);
+    expect(h.transitions.filter((t) => t.ruleId === late.id)).toEqual([]);
+  });
+
+  it('ends a restored alert whose series does not record within its rule\'s window after a restart', () => {
+    const before = harness();
+    before.rule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 10, window: 20 });
+    before.at(T0 + 10, [['queue_size', 50, { shard: 'a' }]]);
+    const [firing] = before.evaluator.alerts();
+    // A window rule's alert is not gone with its series: `count < 1` fires on no data.
+    before.rule({ metric: 'queue_size', tags: { shard: 'a' }, aggregation: 'count', window: 20, operator: '<', threshold: 1 });
+    const quiet = { ...firing!, fingerprint: 'window-rule-alert', ruleId: before.rules[1]!.id };
+    const after = harness();
+    after.evaluator.resume(before.rules, [firing!, quiet], T0 + 1_000);
+    after.at(T0 + 20_999);
+    expect(after.transitions).toEqual([]);
+    after.at(T0 + 21_000);
+    expect(after.transitions).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'firing', to: 'resolved', at: T0 + 21_000, tags: { shard: 'a' }, reason: "no sample of the series for 20 s (the rule's window): it is no longer recorded" }]);
+    after.at(T0 + 30_000);
+    expect(after.transitions).toHaveLength(1);
   });
 
   it('refuses malformed rules, naming the field', () => {

@@ -1511,7 +1511,7 @@ export const BREAKS = [
   {
     name: 'alert history says no profile',
     what: "get_performance_alerts' history text leaves out the profile on a firing's entry (structuredContent alone carries it)",
-    edits: [{ find: '${t.to} at ${valueText(t.value)}${profileText(t.profile)}`;', replace: '${t.to} at ${valueText(t.value)}`;' }],
+    edits: [{ find: '${t.to} at ${valueText(t.value)}${profileText(t.profile)}${', replace: '${t.to} at ${valueText(t.value)}${' }],
     tests: ['profile-fronts.test.ts'],
     mustFail: ["logs an alert's capture to the client"],
   },
@@ -2670,7 +2670,7 @@ export const BREAKS = [
   {
     name: 'alert rate over the whole window',
     what: "a window rule's rate divides by the rule's window, not the part of it the monitor watched: a monitor's first minutes read their traffic at a fraction of its rate, and `rate < x` fired at every start",
-    edits: [{ find: 'const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);', replace: 'const seconds = rule.window;' }],
+    edits: [{ find: 'const seconds = coveredSeconds(closedEnd - rule.window * 1000, closedEnd, this.watched);', replace: 'const seconds = rule.window;' }],
     tests: ['alerting.test.ts'],
     mustFail: ["judges a window rule's rate per second of the part of the window the monitor watched"],
   },
@@ -4200,7 +4200,7 @@ export const BREAKS = [
   {
     name: "a process's first stored row a whole minute wide",
     what: "a stored row that starts at a process's first sample spanned a whole minute from there in a report's pieces, past the end of its minute: a counter's piece read 10 requests a second as 2.2",
-    edits: [{ find: 'return (Math.floor(record.start / width) + 1) * width - record.start;', replace: 'return width;' }],
+    edits: [{ find: 'const end = Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);', replace: 'const end = Math.min(record.start + width, this.memoryFroms[k] ?? Infinity);' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ["take every stored row and every bucket after them"],
   },
@@ -4304,6 +4304,72 @@ export const BREAKS = [
     edits: [{ find: '      report.notes.push(...(task.notes ?? []));', replace: '' }],
     tests: ['storage-restore.test.ts'],
     mustFail: ['leaves room for the live series: a service redeployed with a changed tag has none refused'],
+  },
+  {
+    name: 'last rules keep a gone series',
+    what: "a `last` rule's alert on a series no longer recorded (a pod, a user id that churned) judges its last value for good: firing, it never resolves; restored after a restart, it waits for the series for ever",
+    edits: [
+      { find: 'if (gone <= now && gone <= due) {', replace: 'if (false) {' },
+      { find: 'if (gone > now) {', replace: 'if (true) {' },
+    ],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["ends the alerts of a last rule whose series stopped recording", "ends a restored alert whose series does not record within its rule's window"],
+  },
+  {
+    name: "one monitor's time stopped counted as watched",
+    what: "rates over a range spanning a stop() and a start() of one monitor object divide by the time from its first start, the time it was stopped included (and its stored run spans it): 10 requests a second read 4.9",
+    edits: [
+      { find: 'if (this.running) return this.runs.length > 0 ? { from: this.runFrom, to: Infinity, earlier: this.runs } : { from: this.runFrom, to: Infinity };', replace: 'if (this.running) return { from: this.firstStartedAt, to: Infinity };' },
+      { find: 'return this.runs.length > 1 ? { ...last, earlier: this.runs.slice(0, -1) } : { ...last };', replace: 'return { from: this.firstStartedAt, to: last.to };' },
+      { find: 'await this.storage?.setRun(from);', replace: 'await this.storage?.setRun(beginning);' },
+    ],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['of one monitor stopped and started again (memory)', 'of one monitor stopped and started again (sqlite)'],
+  },
+  {
+    name: "report pieces' last stored minute whole",
+    what: "with storage, a report's pieces (charts, trends) divided the stored minute a process stopped in by the rest of its minute, not by the part its run watched: a counter's rate dipped at every restart (10 requests a second read 1.7 in the minute a process stopped 10 s into)",
+    edits: [{ find: 'return watched !== null ? watched * 1000 : end - record.start;', replace: 'return (Math.floor(record.start / width) + 1) * width - record.start;' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['divide the stored minute a process stopped in by the part of it the runs watched'],
+  },
+  {
+    name: 'system sources failing are no fault',
+    what: "a system source that fails (no file descriptor left: EMFILE) is counted only in its own row of status().system.sources: status().faults says nothing while cpu_usage, memory_usage and network_io go unread",
+    edits: [{ find: 'for (const s of collector?.system.sources ?? []) {', replace: 'for (const s of [] as SourceCost[]) {' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['counts the system sources that fail for want of a file descriptor as a fault'],
+  },
+  {
+    name: 'system sampler opens /proc/stat to choose its platform',
+    what: "the system sampler chooses /proc by opening /proc/stat: made while the process has no file descriptor left (EMFILE), it takes Linux for another system and reads it through systeminformation for good, spawning df",
+    edits: [{ find: 'accessSync(path, constants.R_OK);', replace: "closeSync(openSync(path, 'r'));" }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['reads /proc with a system sampler made while no file descriptor was left'],
+  },
+  {
+    name: 'alert rate over the time the monitor was stopped',
+    what: "a window rule's rate divides by the window since the monitor's first start, the time a stop() and a start() of it left unwatched included: after a restart of one monitor object its traffic read low, and `rate < x` fired",
+    edits: [
+      { find: 'const seconds = coveredSeconds(closedEnd - rule.window * 1000, closedEnd, this.watched);', replace: 'const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);' },
+      { find: 'if (seconds === null) return Number.NaN;', replace: 'if (!(seconds > 0)) return Number.NaN;' },
+    ],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["judges a window rule's rate per second of the monitor's runs in its window"],
+  },
+  {
+    name: 'OTLP sends no stale marker',
+    what: "at stop() OTLP's last export is followed by nothing: a receiver keeps answering the stopped monitor's last values, where remote_write's series end at its stale markers",
+    edits: [{ find: '(now, stopped) => encoder.encode(now, stopped), (at) => encoder.encodeStale(at));\n    }\n  }', replace: '(now, stopped) => encoder.encode(now, stopped));\n    }\n  }' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: ['marks every series exported stale at stop() (protobuf)', 'marks every series exported stale at stop() (json)'],
+  },
+  {
+    name: "a restored window rule's alert taken as gone",
+    what: "an alert of a window rule restored after a restart whose series records nothing within its window resolves as gone, though the rule judges no data (count < 1, rate < 1 fire on it)",
+    edits: [{ find: "if (rule.aggregation !== 'last' || a.state === 'resolved'", replace: "if (a.state === 'resolved'" }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["ends a restored alert whose series does not record within its rule's window"],
   },
 ];
 

@@ -30,9 +30,12 @@ interface NumberPoint {
   asDouble: number;
   startTimeUnixNano: number;
   timeUnixNano: number;
+  flags: number;
 }
 interface HistogramPoint {
   attributes: KeyValue[];
+  timeUnixNano: number;
+  flags: number;
   count: number;
   sum: number;
   bucketCounts: number[];
@@ -124,6 +127,35 @@ for (const encoding of ['protobuf', 'json'] as const) {
   });
 }
 
+for (const encoding of ['protobuf', 'json'] as const) {
+  it(`marks every series exported stale at stop() (${encoding}): a point with no recorded value after the last export`, async () => {
+    const r = await new Receiver().listen(0);
+    receivers.push(r);
+    const m = await started({ export: { otlp: [{ url: r.url, encoding, intervalMs: 3_600_000 }], job: 'checkout', histogramBuckets: [1, 10, 100] } });
+    await recorded(m);
+    await m.stop();
+    const json = encoding === 'json';
+    const series = (d: Decoded) =>
+      d.resourceMetrics.flatMap((rm) => rm.scopeMetrics.flatMap((s) => s.metrics)).flatMap((x) => (x.gauge ?? x.sum ?? x.histogram)!.dataPoints.map((p) => ({ key: `${x.name}${JSON.stringify(attrs(p.attributes))}`, kind: x.gauge ? 'gauge' : x.sum ? 'sum' : 'histogram', p: p as NumberPoint | HistogramPoint })));
+    const last = series(decode(r.requests.at(-2)!.body, json));
+    const staleRequest = decode(r.requests.at(-1)!.body, json);
+    const stale = series(staleRequest);
+    expect(r.requests.at(-1)!.headers['content-type']).toBe(json ? 'application/json' : 'application/x-protobuf');
+    expect(attrs(staleRequest.resourceMetrics[0]!.resource.attributes)).toMatchObject({ 'service.name': 'checkout' });
+    expect(last.every((s) => s.p.flags === 0)).toBe(true);
+    // Each series of the last export, of the same kind, flagged FLAG_NO_RECORDED_VALUE (1), later than it.
+    expect(stale.map((s) => `${s.key} ${s.kind}`).sort()).toEqual(last.map((s) => `${s.key} ${s.kind}`).sort());
+    expect(stale.map((s) => s.key)).toEqual(expect.arrayContaining(['queue_depth{"pool":"a"}', 'orders{"region":"eu"}', 'api_response_time{"route":"/a"}']));
+    for (const s of stale) {
+      expect(s.p.flags).toBe(1);
+      expect(s.p.timeUnixNano).toBeGreaterThan(last[0]!.p.timeUnixNano);
+    }
+    const orders = stale.find((s) => s.key.startsWith('orders'))!.p as NumberPoint;
+    // No value, and the cumulative stream's start time.
+    expect([orders.asDouble, orders.startTimeUnixNano]).toEqual([undefined, (last.find((s) => s.key.startsWith('orders'))!.p as NumberPoint).startTimeUnixNano]);
+  });
+}
+
 it('cuts an export into requests of at most maxSamplesPerRequest points', async () => {
   const r = await new Receiver().listen(0);
   receivers.push(r);
@@ -206,7 +238,8 @@ it("sends at stop() every sample recorded, the histograms' open collection inter
   const m = await started({ collectionIntervalMs: 60_000, export: { otlp: [{ url: r.url, intervalMs: 3_600_000 }], histogramBuckets: [1, 10, 100] } });
   for (const v of [0.5, 5, 5, 50, 500]) m.record('api_response_time', v, { route: '/a' });
   await m.stop();
-  const d = decode(r.requests.at(-1)!.body, false);
+  // The last export, before the series' stale markers.
+  const d = decode(r.requests.at(-2)!.body, false);
   const p = d.resourceMetrics[0]!.scopeMetrics[0]!.metrics.find((x) => x.name === 'api_response_time')!.histogram!.dataPoints[0]!;
   expect(p.bucketCounts).toEqual([1, 2, 1, 1]);
   expect(p.count).toBe(5);

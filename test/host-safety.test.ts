@@ -511,6 +511,53 @@ describe('the host is never harmed by the monitor', () => {
     });
   }, 60_000);
 
+  it('counts the system sources that fail for want of a file descriptor as a fault, and reads them again once there are', async () => {
+    // Each wait is on what status() says, bounded by a hang guard, never timed.
+    const code = hostCode(
+      "import { closeSync, openSync } from 'node:fs';",
+      "const m = new PerformanceMonitor({ storage: 'memory', runtime: { enabled: false } });",
+      'await m.start();',
+      "const proc = () => m.status().system?.sources.filter((s) => s.source.startsWith('/proc/') && s.source !== '/proc/self/mounts') ?? [];",
+      "const cpu = () => m.getMetrics({ names: ['cpu_usage'], windowSeconds: 600 })[0]?.totalCount ?? 0;",
+      'const until = async (ok) => { for (let i = 0; i < 400 && !ok(); i++) await new Promise((r) => setTimeout(r, 50)); return ok(); };',
+      'await until(() => cpu() >= 1 && proc().length === 3);',
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      'const failed = await until(() => proc().every((s) => s.failing));',
+      "const during = m.status().faults.byKind['system-source'];",
+      'for (const fd of held) closeSync(fd);',
+      'const before = cpu();',
+      'const healed = await until(() => proc().every((s) => !s.failing) && cpu() > before);',
+      'await m.stop();',
+      'console.log(JSON.stringify({ failed, during, healed, sources: proc().map((s) => s.source) }));',
+    );
+    const out = await runNodeWithFds(code, 256, 60_000);
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ failed: true, healed: true, sources: ['/proc/stat', '/proc/meminfo', '/proc/net/dev'] });
+    expect(r.during.count).toBeGreaterThanOrEqual(3);
+    expect(r.during.lastMessage).toMatch(/^\/proc\/[a-z/]+: EMFILE: too many open files, open '\/proc\/[a-z/]+'$/);
+  }, 90_000);
+
+  it.runIf(process.platform === 'linux')('reads /proc with a system sampler made while no file descriptor was left, spawning nothing', async () => {
+    const code = [
+      `import { SystemSampler } from ${JSON.stringify(new URL('../dist/src/engine/system.js', import.meta.url).href)};`,
+      "import { closeSync, openSync } from 'node:fs';",
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      'const sampler = new SystemSampler({ intervalMs: 1000, slowCadenceMs: 60_000 });',
+      'for (const fd of held) closeSync(fd);',
+      'const readings = sampler.sample(Date.now()).map((r) => r.name);',
+      'console.log(JSON.stringify({ held: held.length, platform: sampler.platform, spawning: sampler.costs().filter((c) => c.spawnsProcesses).map((c) => c.source), readings }));',
+    ].join('\n');
+    const out = await runNodeWithFds(code, 256);
+    expect(out.code).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r.held).toBeGreaterThan(0);
+    expect(r).toMatchObject({ platform: 'linux-proc', spawning: [] });
+    expect(r.readings).toContain('memory_usage');
+  }, 60_000);
+
   it("calls every listener of an event though one before it throws or its promise rejects, and says each error as a warning", async () => {
     // emit() stops at the first listener that throws: a logging listener's bug silenced the
     // paging listener added after it, for every alert.

@@ -125,9 +125,60 @@ describe('rates over a range that spans a restart', () => {
     // below n / (watched.min + GAP_MS), under n / watched.max.
     expect(watched.max).toBeLessThan(watched.min + GAP_MS);
   }, 120_000);
+
+  const STOPPED_MS = 12_000;
+  for (const storage of ['memory', 'sqlite'] as const) {
+    it(`of one monitor stopped and started again (${storage}) are per second of the time it ran, the time it was stopped left out`, async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
+      const m = monitor(dir, { storage });
+      const first = await steady(m, 4_000);
+      const stopping = Date.now();
+      await m.stop();
+      const firstMax = first.outer + first.inner + (Date.now() - stopping);
+      // Stopped longer than the monitor runs: counted as watched, it would more than halve the rates.
+      await sleep(STOPPED_MS);
+      const second = await steady(m, 3_000);
+      await m.flush();
+      const n = first.n + second.n;
+      const min = first.inner + second.inner;
+      // The time watched up to `at`: within how long start() and stop() took and the open bucket's second.
+      const max = (at: number): number => firstMax + (at - second.before) + 1_000;
+      const within = (rate: number, at: number): void => {
+        expect(rate).toBeGreaterThanOrEqual(n / (max(at) / 1000));
+        expect(rate).toBeLessThanOrEqual(n / (min / 1000));
+      };
+      const metrics = m.getMetrics({ names: ['restart_requests'], windowSeconds: 60 })[0]!;
+      const metricsAt = Date.now();
+      expect(metrics.window!.sum).toBe(n);
+      within(metrics.window!.rate!, metricsAt);
+      const report = await m.generateReport({ from: Date.now() - 600_000 });
+      const requests = report.series.find((x) => x.name === 'restart_requests')!;
+      expect([requests.count, requests.sum]).toEqual([n, n]);
+      within(requests.rate, report.window.to);
+      within(report.metrics.find((x) => x.name === 'restart_requests')!.rate, report.window.to);
+      // A counter's history by the minute: each point per second of the part of its minute the monitor ran.
+      const history = await m.getMetricHistory({ metric: 'restart_requests', from: Date.now() - 600_000, resolution: 'rollup' });
+      const points = history.series[0]!.points;
+      expect(points.reduce((t, p) => t + p.sum, 0)).toBe(n);
+      expect(points.reduce((t, p) => t + p.sum / p.value, 0)).toBeLessThanOrEqual(max(Date.now()) / 1000);
+    }, 120_000);
+  }
 });
 
 describe("a report's pieces over a restart", () => {
+  /** A process's stored rows (storage/rollups.ts), one request each. */
+  const rows = (start: number[], count: number[]) => ({
+    start: Float64Array.from(start),
+    count: Float64Array.from(count),
+    sum: Float64Array.from(count),
+    min: Float64Array.from(start, () => 1),
+    max: Float64Array.from(start, () => 1),
+    last: Float64Array.from(start, () => 1),
+    sketchAt: Float64Array.from(start, () => -1),
+    sketches: new Int32Array(0),
+    hourly: new Uint8Array(start.length),
+  });
+
   it("take every stored row and every bucket after them, a stored row of the minute the memory's buckets begin in included", () => {
     const s = synthetic();
     const hits = s.id('hits', {}, 'counter', 'requests');
@@ -135,17 +186,6 @@ describe("a report's pieces over a restart", () => {
     for (let sec = 74; sec < 80; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
     s.apply(T0 + 80_000, []);
     // The process before it, from T0 + 46 s (its first row starts at its first sample) to T0 + 70 s.
-    const rows = (start: number[], count: number[]) => ({
-      start: Float64Array.from(start),
-      count: Float64Array.from(count),
-      sum: Float64Array.from(count),
-      min: Float64Array.from(start, () => 1),
-      max: Float64Array.from(start, () => 1),
-      last: Float64Array.from(start, () => 1),
-      sketchAt: Float64Array.from(start, () => -1),
-      sketches: new Int32Array(0),
-      hourly: new Uint8Array(start.length),
-    });
     const reader = new SpanReader(s.store);
     reader.setStored(new Map([[hits, rows([T0 + 46_000, T0 + 60_000], [28, 20])]]));
     const pieces = readPieces(reader, hits, -Infinity, Infinity);
@@ -155,5 +195,23 @@ describe("a report's pieces over a restart", () => {
     // The first row spans to the end of its minute, not a minute from its first sample: 2 a second.
     expect(pieces.width[0]).toBe(14_000);
     expect(pieces.value('counter', 0)).toBe(2);
+  });
+
+  it('divide the stored minute a process stopped in by the part of it the runs watched, not by the whole minute', () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // This process: 2 requests a second from T0 + 74 s; the one before it, from T0 + 46 s to T0 + 70 s.
+    for (let sec = 74; sec < 80; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    s.apply(T0 + 80_000, []);
+    const reader = new SpanReader(s.store);
+    // The runs (a report's watched time: storage/watched-runs.ts): the minute it stopped in
+    // spans its 10 s, not 60, and reads 2 a second as every other piece does, not 0.33.
+    reader.setStored(new Map([[hits, rows([T0 + 46_000, T0 + 60_000], [28, 20])]]), { from: T0 + 74_010, to: Infinity, earlier: [{ from: T0 + 46_000, to: T0 + 70_000 }] });
+    const watched = readPieces(reader, hits, -Infinity, Infinity);
+    expect(Array.from(watched.width.subarray(0, 2))).toEqual([14_000, 10_000]);
+    expect(Array.from({ length: watched.n }, (_, i) => watched.value('counter', i))).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
+    // Without the runs, the row ends where this process's data begins, whose buckets count the time after.
+    reader.setStored(new Map([[hits, rows([T0 + 46_000, T0 + 60_000], [28, 20])]]));
+    expect(readPieces(reader, hits, -Infinity, Infinity).width[1]).toBe(14_010);
   });
 });

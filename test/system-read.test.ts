@@ -83,6 +83,7 @@ describe('samplingCost', () => {
     slow,
     calls: times.length,
     errors: 0,
+    failing: false,
     lastMs: times[times.length - 1]!,
     meanMs: times.reduce((a, b) => a + b, 0) / times.length,
     minMs: Math.min(...times),

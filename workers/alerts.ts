@@ -36,6 +36,7 @@ const now = (): number => monitorNow(ctl);
 ctl.f64[ALERT_TID] = ownThreadId();
 const evaluator = new AlertEvaluator(withoutStaleLocks(new Registry(data.registry, ALERTS_LOCK_TAG)), new StoreReader(data.store), new Float64Array(data.progress));
 evaluator.watchedFrom = data.watchedFrom;
+evaluator.watched = data.watched;
 // A replacement actor counts on from its predecessors' totals (status() reads them).
 evaluator.unjudged = ctl.f64[UNJUDGED]!;
 evaluator.partialWindows = ctl.f64[PARTIAL_WINDOWS]!;
@@ -116,7 +117,7 @@ const api: AlertActorApi = {
     sink = s;
   },
   load(rules, alerts) {
-    evaluator.resume(rules, alerts);
+    evaluator.resume(rules, alerts, now());
     evaluator.onData(now());
     void flush(false);
     loaded();

@@ -68,8 +68,9 @@ async function readStored(task: ReportTask, registry: Registry, reader: SpanRead
       const r = unpackHistory(packed, i);
       if (r && r.start.length > 0) stored.set(id, r);
     });
-    reader.setStored(stored);
-    return { note: null, ...(watched ? { watched: withEarlier(watched, runs) } : {}) };
+    const all = watched ? withEarlier(watched, runs) : undefined;
+    reader.setStored(stored, all);
+    return { note: null, ...(all ? { watched: all } : {}) };
   } catch (error) {
     return { note: `The rollups on disk could not be read (${error instanceof Error ? error.message : String(error)}): only the data in memory is included.`, ...(watched ? { watched } : {}) };
   } finally {

@@ -107,8 +107,10 @@ export interface AlertActorData {
   /** Per series id, the raw head `last` rules judged (f64, NaN: never): see AlertEvaluator. */
   progress: SharedArrayBuffer;
   intervalMs: number;
-  /** When the monitor first started (ms): window rules' `rate` is per second of the part of the window after it. */
+  /** When the monitor first started (ms): a restored alert is not cleared by a window reaching back before it. */
   watchedFrom: number;
+  /** This run and the monitor's runs before it: window rules' `rate` is per second of the part of the window they cover. */
+  watched: Watched;
 }
 
 /** What the actor reports after a round: transitions, and the latest value of active alerts. */

@@ -18,6 +18,7 @@ import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js'
 import type { OutboxRow } from './outbox.js';
 import { SEVERITIES, describeRule, parseAlertRule, ruleKey, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import type { CaptureNote } from '../profiling/schema.js';
+import type { Watched } from '../analysis/watched.js';
 
 export interface AlertQuery {
   /** pending, firing, resolved, active (pending + firing, the default) or all. */
@@ -63,8 +64,10 @@ export interface AlertingDeps {
   /** Series ids the store holds (progress keeps one cell per id). */
   seriesCapacity: number;
   intervalMs: number;
-  /** When the monitor first started (ms; now, before its first start): what window rules' `rate` counts from. */
+  /** When the monitor first started (ms; now, before its first start): before it, no window clears a restored alert. */
   watchedFrom(): number;
+  /** The run starting (or running) and the runs before it: what window rules' `rate` counts. */
+  watched(): Watched;
   historyLimit: number;
   /** Rules at most (maxAlertRules); those restored from the database are kept even beyond it. */
   maxRules: number;
@@ -137,7 +140,7 @@ export class Alerting {
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);
-    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs, watchedFrom: deps.watchedFrom() });
+    const data = (): AlertActorData => ({ control: deps.control, registry: deps.registry, store: deps.store, progress, intervalMs: deps.intervalMs, watchedFrom: deps.watchedFrom(), watched: deps.watched() });
     this.actor = new Supervisor<AlertActorApi>(
       'alerts',
       new URL('../../workers/alerts.js', import.meta.url),

@@ -20,12 +20,19 @@
  * itself) and autoResolve is on; a resolved alert ignores breaches for `cooldown` seconds.
  * No data (an empty window) counts as "condition false" for aggregations without a value then
  * (avg, min, max, quantiles); its count, sum and rate are 0, judged as such.
+ *
+ * A `last` rule's series that has no sample for the rule's `window` seconds is gone (a pod, a
+ * user id that churned): its pending alert goes inactive and its firing one resolves (with
+ * autoResolve), the transition's `reason` saying so; a rule created later does not judge it.
+ * An alert restored after a restart whose series does not record within its rule's window goes
+ * the same way. Before, such an alert judged the series' last value for good: it never resolved.
  */
 import { createHash } from 'node:crypto';
 import type { Registry } from '../engine/registry.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
+import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
@@ -66,6 +73,8 @@ interface Binding {
   since: number;
   /** The time of the last sample judged: transitions never go back in time. */
   clock: number;
+  /** When the series was last heard of (its last sample judged, or the binding made): `window` seconds later it is gone. */
+  heardAt: number;
   lastValue: number;
   state: AlertState;
   activeSince: number;
@@ -79,6 +88,11 @@ function restoreState(b: Binding, a: Alert): void {
   b.firedAt = a.firedAt;
   b.resolvedAt = a.resolvedAt;
   b.lastValue = a.value;
+}
+
+/** Why an alert ended with no sample: its series has none in the rule's window. */
+export function goneReason(rule: AlertRule): string {
+  return `no sample of the series for ${rule.window} s (the rule's window): it is no longer recorded`;
 }
 
 function fingerprintOf(ruleId: string, seriesKey: string): string {
@@ -96,7 +110,7 @@ export class AlertEvaluator {
    * Alert states handed to resume() whose series is not in the registry yet (a monitor
    * restarted from its database, before the series records again): applied when it binds.
    */
-  private readonly waiting = new Map<string, Alert>();
+  private readonly waiting = new Map<string, { alert: Alert; since: number }>();
   private lastBindings: Binding[] = [];
   private windowBindings: Binding[] = [];
   private scanned = 0;
@@ -120,11 +134,14 @@ export class AlertEvaluator {
   partialWindows = 0;
   /** Rules that judge raw samples (`last`): while there are none, drains do not concern the evaluator. */
   lastRules = 0;
-  /**
-   * When the monitor started watching (its first start, ms): a window reaching back before it
-   * covers less than its length, and `rate` is per second of what it covers, as in getMetrics.
-   */
+  /** When the monitor started watching (its first start, ms): the buckets in memory begin there. */
   watchedFrom = -Infinity;
+  /**
+   * When the monitor watched (its runs: a stop() and a start() again leave a gap): a window
+   * reaching back before its first start, or over a gap, covers less than its length, and
+   * `rate` is per second of what it covers, as in getMetrics.
+   */
+  watched: Watched = ALWAYS_WATCHED;
 
   /** `progress` is shared memory that outlives the evaluator (Float64Array, NaN-filled, one cell per series id). */
   constructor(registry: Registry, reader: StoreReader, progress: Float64Array<ArrayBufferLike> = new Float64Array(reader.layout.maxSeries).fill(Number.NaN)) {
@@ -154,7 +171,7 @@ export class AlertEvaluator {
       list.push(rule);
       this.byMetric.set(rule.metric, list);
       this.bindings.set(rule.id, []);
-      for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id, from);
+      for (let id = 0; id < this.scanned; id++) this.bindIfMatch(rule, id, from, now);
     }
     this.reindex();
   }
@@ -167,7 +184,7 @@ export class AlertEvaluator {
       if (b.state === 'firing') this.transition(b, 'resolved', b.lastValue, now);
       this.byFingerprint.delete(b.fingerprint);
     }
-    for (const [fp, a] of this.waiting) if (a.ruleId === ruleId) this.waiting.delete(fp);
+    for (const [fp, w] of this.waiting) if (w.alert.ruleId === ruleId) this.waiting.delete(fp);
     this.rules.delete(ruleId);
     this.bindings.delete(ruleId);
     const list = (this.byMetric.get(rule.metric) ?? []).filter((r) => r.id !== ruleId);
@@ -181,19 +198,19 @@ export class AlertEvaluator {
    * After a restart: the rules and the alerts' states a previous evaluator left, resuming
    * each `last` rule from where that evaluator got to.
    */
-  resume(rules: readonly AlertRule[], alerts: readonly Alert[]): void {
-    this.addRules(rules, 'resume');
-    this.bindNewSeries('resume');
+  resume(rules: readonly AlertRule[], alerts: readonly Alert[], now = Date.now()): void {
+    this.addRules(rules, 'resume', now);
+    this.bindNewSeries('resume', now);
     for (const a of alerts) {
       const b = this.byFingerprint.get(a.fingerprint);
       if (b) restoreState(b, a);
-      else if (this.rules.has(a.ruleId)) this.waiting.set(a.fingerprint, a);
+      else if (this.rules.has(a.ruleId)) this.waiting.set(a.fingerprint, { alert: a, since: now });
     }
   }
 
   /** New raw samples were published: `last` rules judge each sample of their series since they last looked. */
   onData(now: number): void {
-    this.bindNewSeries('new-series');
+    this.bindNewSeries('new-series', now);
     // Bindings are sorted by series: a series' head is read and its new samples copied once,
     // for all of its rules, and its progress is one number.
     const list = this.lastBindings;
@@ -238,6 +255,7 @@ export class AlertEvaluator {
       if (at < b.since) continue;
       // A sample stamped ahead of the clock (a batch timestamp) counts as now.
       if (at > b.clock) b.clock = at < now ? at : now;
+      if (b.clock > b.heardAt) b.heardAt = b.clock;
       // The common case, an inactive alert and no breach, changes nothing but the value.
       if (b.state === 'inactive' && !compare(rule.operator, value, rule.threshold)) {
         b.lastValue = value;
@@ -249,7 +267,7 @@ export class AlertEvaluator {
 
   /** A bucket closed at `closedEnd`: evaluates window rules over the buckets before it. */
   onBucket(closedEnd: number, now: number): void {
-    this.bindNewSeries('new-series');
+    this.bindNewSeries('new-series', now);
     let cachedId = -1;
     let cachedWindow = -1;
     let sketched = false;
@@ -299,14 +317,43 @@ export class AlertEvaluator {
     this.onTimer(now);
   }
 
-  /** Fires pending alerts whose duration has elapsed; returns when to call again (ms), or Infinity. */
+  /**
+   * Fires pending alerts whose duration has elapsed, and ends the active alerts of `last`
+   * rules whose series is gone (no sample for the rule's window); returns when to call again
+   * (ms), or Infinity.
+   */
   onTimer(now: number): number {
     let next = Infinity;
     for (const b of this.lastBindings) {
-      if (b.state !== 'pending') continue;
-      const due = b.activeSince + b.rule.duration * 1000;
+      if (b.state !== 'pending' && b.state !== 'firing') continue;
+      const rule = b.rule;
+      const gone = b.heardAt + rule.window * 1000;
+      const due = b.state === 'pending' ? b.activeSince + rule.duration * 1000 : Infinity;
+      // A pending alert whose series went before its duration ran out never fires.
+      if (gone <= now && gone <= due) {
+        if (b.state === 'pending' || rule.autoResolve) {
+          b.lastValue = Number.NaN;
+          this.transition(b, b.state === 'pending' ? 'inactive' : 'resolved', Number.NaN, now, goneReason(rule));
+        }
+        continue;
+      }
       if (due <= now) this.step(b, b.lastValue, now);
-      else if (due < next) next = due;
+      if (b.state === 'pending' && due < next) next = due;
+      if ((b.state === 'pending' || (b.state === 'firing' && rule.autoResolve)) && gone < next) next = gone;
+    }
+    for (const [fp, w] of this.waiting) {
+      const a = w.alert;
+      const rule = this.rules.get(a.ruleId)!;
+      // A resolved one waits for its series with its cooldown; a firing one without autoResolve,
+      // for resolveAlert(); a window rule's, to judge its window (`rate < 1` fires on no data).
+      if (rule.aggregation !== 'last' || a.state === 'resolved' || (a.state === 'firing' && !rule.autoResolve)) continue;
+      const gone = w.since + rule.window * 1000;
+      if (gone > now) {
+        if (gone < next) next = gone;
+        continue;
+      }
+      this.waiting.delete(fp);
+      this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint: fp, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to: a.state === 'pending' ? 'inactive' : 'resolved', value: Number.NaN, threshold: a.state === 'pending' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), reason: goneReason(rule) });
     }
     return next;
   }
@@ -360,9 +407,9 @@ export class AlertEvaluator {
         // Per second, as getMetrics and reports have it: a counter's sum, any other kind's
         // samples, over the time the window covers (the part of it the monitor watched). Over
         // the whole window, a monitor's first minute read its traffic at a fraction of its
-        // rate, and `rate < x` fired at every start.
-        const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);
-        if (!(seconds > 0)) return Number.NaN;
+        // rate, and `rate < x` fired at every start; over the time it was stopped, likewise after a restart.
+        const seconds = coveredSeconds(closedEnd - rule.window * 1000, closedEnd, this.watched);
+        if (seconds === null) return Number.NaN;
         return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;
       }
       case 'last':
@@ -404,7 +451,7 @@ export class AlertEvaluator {
     }
   }
 
-  private transition(b: Binding, to: AlertState, value: number, now: number): void {
+  private transition(b: Binding, to: AlertState, value: number, now: number, reason?: string): void {
     const from = b.state;
     b.state = to;
     if (to === 'firing') b.firedAt = now;
@@ -421,8 +468,10 @@ export class AlertEvaluator {
       to,
       value,
       threshold: to === 'resolved' ? (b.rule.resolveThreshold ?? b.rule.threshold) : b.rule.threshold,
+      ...(reason !== undefined ? { reason } : {}),
     });
   }
+
 
   private alertOf(b: Binding): Alert {
     return {
@@ -443,19 +492,19 @@ export class AlertEvaluator {
     };
   }
 
-  private bindNewSeries(from: BindFrom): void {
+  private bindNewSeries(from: BindFrom, now: number): void {
     const n = this.registry.seriesCount();
     if (n === this.scanned) return;
     let bound = false;
     for (let id = this.scanned; id < n; id++) {
       const rules = this.byMetric.get(this.registry.info(id).name);
-      if (rules) for (const rule of rules) bound = this.bindIfMatch(rule, id, from) || bound;
+      if (rules) for (const rule of rules) bound = this.bindIfMatch(rule, id, from, now) || bound;
     }
     this.scanned = n;
     if (bound) this.reindex();
   }
 
-  private bindIfMatch(rule: AlertRule, id: number, from: BindFrom): boolean {
+  private bindIfMatch(rule: AlertRule, id: number, from: BindFrom, now: number): boolean {
     const info = this.registry.info(id);
     if (info.name !== rule.metric) return false;
     if (rule.tags) for (const k in rule.tags) if (info.tags[k] !== rule.tags[k]) return false;
@@ -465,7 +514,9 @@ export class AlertEvaluator {
     let seenHead = (head - 1) | 0;
     // Slots never written hold time 0: a floor of 1 ms skips them.
     let since = 1;
-    if (from === 'new-series') seenHead = 0;
+    // A new rule does not judge a series gone before it (no sample within its window).
+    if (from === 'new-rule') since = Math.max(since, now - rule.window * 1000);
+    else if (from === 'new-series') seenHead = 0;
     else if (from === 'resume') {
       if (judged === judged) seenHead = judged;
       else {
@@ -481,6 +532,8 @@ export class AlertEvaluator {
       seenHead,
       since,
       clock: -Infinity,
+      // A new rule hears of a series by its samples (those in its window); a new or resumed binding, from now.
+      heardAt: from === 'new-rule' ? -Infinity : now,
       lastValue: Number.NaN,
       state: 'inactive',
       activeSince: 0,
@@ -489,7 +542,7 @@ export class AlertEvaluator {
     };
     const restored = this.waiting.get(b.fingerprint);
     if (restored) {
-      restoreState(b, restored);
+      restoreState(b, restored.alert);
       this.waiting.delete(b.fingerprint);
     }
     this.bindings.get(rule.id)!.push(b);

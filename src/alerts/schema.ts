@@ -142,6 +142,8 @@ export interface AlertTransition {
   threshold: number;
   /** On a firing of a rule with `capture`: the capture's note, or why there is none (set when the capture ends). */
   profile?: CaptureNote;
+  /** Why the alert ended without a judged value: its series had no sample for the rule's window (see goneReason). */
+  reason?: string;
 }
 
 export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSchema> {

@@ -1,6 +1,6 @@
 /**
- * When the monitor watched: from its first start, to now while it runs or to when it stopped,
- * and, with storage, the lives of the processes before it on the same dataDir (each from its
+ * When the monitor watched: its runs (from a start() to now while it runs, or to the stop()
+ * that ended it; the time between a stop() and the next start() is not watched), and, with storage, the lives of the processes before it on the same dataDir (each from its
  * start to its last flush, src/storage/watched-runs.ts). Rates have one definition: per second
  * over the time a window actually covers, the part of it the monitor watched that has passed.
  * A counter's rate over the last 60 s of a monitor up 11 s is per second of those 11 s; over a
@@ -8,11 +8,11 @@
  * the stored samples and the time their process watched, not the time between two processes.
  */
 
-/** From the first start; to Infinity while running, else to when the monitor last stopped. */
+/** The current run (or the last): from its start; to Infinity while running, else to when it stopped. */
 export interface Watched {
   from: number;
   to: number;
-  /** Earlier processes' lives on the same dataDir, ascending and disjoint, ending at or before `from`. */
+  /** The monitor's earlier runs and earlier processes' lives on the same dataDir, ascending and disjoint, ending at or before `from`. */
   earlier?: readonly WatchedSpan[];
 }
 

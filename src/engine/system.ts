@@ -16,7 +16,7 @@
  * collector replaced while its `df` ran left that child a zombie of the host for good (27
  * `[sh] <defunct>` in an hour at a load of 10-14, until 2026-12-01).
  */
-import { closeSync, openSync, readFileSync, readSync, statfsSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statfsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import si from 'systeminformation';
@@ -42,7 +42,11 @@ export interface SourceCost {
   minMs: number;
   /** Read at the slow cadence (the search for mounts; off Linux the sources that spawn). */
   slow: boolean;
+  /** Whether its last call failed (no file descriptor left, say): false again once it reads. */
+  failing: boolean;
   lastError?: string;
+  /** When it last failed (ms, wall clock). */
+  lastErrorAt?: number;
 }
 
 /**
@@ -113,12 +117,14 @@ class Source {
   private total = 0;
   /** `slow`: read at the slow cadence (setSlowCadence moves it). */
   constructor(source: string, cadenceMs: number, spawnsProcesses: boolean, readonly slow: boolean) {
-    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0, slow };
+    this.cost = { source, cadenceMs, spawnsProcesses, calls: 0, errors: 0, lastMs: 0, meanMs: 0, minMs: 0, slow, failing: false };
   }
   measure<T>(fn: () => T): T | undefined {
     const t0 = performance.now();
     try {
-      return fn();
+      const value = fn();
+      this.cost.failing = false;
+      return value;
     } catch (error) {
       this.fail(error);
       return undefined;
@@ -129,7 +135,9 @@ class Source {
   async measureAsync<T>(fn: () => Promise<T>): Promise<T | undefined> {
     const t0 = performance.now();
     try {
-      return await fn();
+      const value = await fn();
+      this.cost.failing = false;
+      return value;
     } catch (error) {
       this.fail(error);
       return undefined;
@@ -139,7 +147,9 @@ class Source {
   }
   private fail(error: unknown): void {
     this.cost.errors++;
+    this.cost.failing = true;
     this.cost.lastError = error instanceof Error ? error.message : String(error);
+    this.cost.lastErrorAt = Date.now();
   }
   private done(ms: number): void {
     this.cost.calls++;
@@ -294,9 +304,14 @@ export class SystemSampler {
     this.sources.set(name, new Source(name, slow ? this.options.slowCadenceMs : this.options.intervalMs, spawns, slow));
   }
 
+  /**
+   * Whether the file may be read, asked without opening it: a sampler made while the process
+   * had no file descriptor left (EMFILE) took Linux for another system, and read it through
+   * systeminformation for good, spawning `df`, though /proc was there.
+   */
   private readable(path: string): boolean {
     try {
-      readFileSync(path, 'latin1');
+      accessSync(path, constants.R_OK);
       return true;
     } catch {
       return false;

@@ -11,6 +11,12 @@
  * per series per export, whose attributes are the series' own tag object (not copied);
  * nothing is allocated per recorded sample. An export with more than `maxPoints` points is
  * cut into several requests.
+ *
+ * At the monitor's stop every series exported gets a point with no value, flagged
+ * FLAG_NO_RECORDED_VALUE: OTLP's stale marker (the data model's "no recorded value"), as
+ * remote_write sends Prometheus's, so that a receiver (the collector's Prometheus exporters,
+ * a backend's lookback) ends the series at once rather than repeat its last value. The
+ * official serializers have no flags: those points are encoded through otlp-proto.ts.
  */
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
@@ -19,6 +25,7 @@ import type { SeriesSource, WalkFamily } from '../analysis/series-walk.js';
 import type { MetricUnit } from '../engine/metrics.js';
 import type { Batch } from './batch.js';
 import type { SeriesIdentity } from './remote-write.js';
+import { ExportMetricsServiceRequest, FLAG_NO_RECORDED_VALUE, TEMPORALITY_CUMULATIVE, keyValues, unixNano } from './otlp-proto.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -39,6 +46,10 @@ export class OtlpEncoder {
   private readonly startTime: HrTime;
   private readonly resource: ResourceMetrics['resource'];
   private readonly scope = { name: 'perfwatch' };
+  private readonly identity: SeriesIdentity;
+  private readonly startedAt: number;
+  /** Per series id, the family and tags of each series exported: those that get a stale marker. */
+  private readonly exported: ({ family: WalkFamily; tags: Record<string, string> } | undefined)[] = [];
 
   /** `startedAt`: when the cumulative counts began (the monitor's first start). */
   constructor(source: SeriesSource, identity: SeriesIdentity, encoding: OtlpEncoding, maxPoints: number, startedAt: number) {
@@ -46,6 +57,8 @@ export class OtlpEncoder {
     this.encoding = encoding;
     this.maxPoints = maxPoints;
     this.startTime = hrTime(startedAt);
+    this.startedAt = startedAt;
+    this.identity = identity;
     // The serializer reads a resource's attributes (and schemaUrl) only.
     this.resource = { attributes: { 'service.name': identity.job, 'service.instance.id': identity.instance } } as unknown as ResourceMetrics['resource'];
   }
@@ -60,6 +73,7 @@ export class OtlpEncoder {
     const nb = this.source.bounds.length;
     const boundaries = this.source.bounds as number[];
     for (const p of this.source.points(stopped)) {
+      this.exported[p.id] ??= { family: p.family, tags: p.tags };
       if (current === undefined || currentFamily !== p.family) {
         currentFamily = p.family;
         current = this.metric(p.family);
@@ -88,6 +102,48 @@ export class OtlpEncoder {
       }
     }
     if (points > 0) yield this.finish(metrics, points, now);
+  }
+
+  /**
+   * A point with no value (FLAG_NO_RECORDED_VALUE) at `at` for every series exported so far,
+   * as requests of at most maxPoints points, each given as it is made.
+   */
+  *encodeStale(at: number): Generator<Batch, void, undefined> {
+    const startTimeUnixNano = unixNano(this.startedAt);
+    const timeUnixNano = unixNano(at);
+    let metrics: Record<string, unknown>[] = [];
+    let points = 0;
+    let current: { family: WalkFamily; points: unknown[] } | undefined;
+    for (const s of this.exported) {
+      if (s === undefined) continue;
+      if (current === undefined || current.family !== s.family) {
+        current = { family: s.family, points: [] };
+        metrics.push(this.staleMetric(s.family, current.points));
+      }
+      current.points.push({ attributes: keyValues(s.tags), startTimeUnixNano, timeUnixNano, flags: FLAG_NO_RECORDED_VALUE });
+      if (++points >= this.maxPoints) {
+        yield this.finishStale(metrics, points, at);
+        metrics = [];
+        points = 0;
+        current = undefined;
+      }
+    }
+    if (points > 0) yield this.finishStale(metrics, points, at);
+  }
+
+  private staleMetric(f: WalkFamily, dataPoints: unknown[]): Record<string, unknown> {
+    const base = { name: f.name, description: f.help, unit: UCUM[f.unit] };
+    if (f.kind === 'gauge') return { ...base, gauge: { dataPoints } };
+    if (f.kind === 'counter') return { ...base, sum: { dataPoints, aggregationTemporality: TEMPORALITY_CUMULATIVE, isMonotonic: true } };
+    return { ...base, histogram: { dataPoints, aggregationTemporality: TEMPORALITY_CUMULATIVE } };
+  }
+
+  private finishStale(metrics: Record<string, unknown>[], points: number, at: number): Batch {
+    const message = ExportMetricsServiceRequest.fromObject({
+      resourceMetrics: [{ resource: { attributes: keyValues({ 'service.name': this.identity.job, 'service.instance.id': this.identity.instance }) }, scopeMetrics: [{ scope: this.scope, metrics }] }],
+    });
+    const body = this.encoding === 'json' ? new TextEncoder().encode(JSON.stringify(ExportMetricsServiceRequest.toObject(message, { longs: String }))) : ExportMetricsServiceRequest.encode(message).finish();
+    return { body, samples: points, at };
   }
 
   private metric(f: WalkFamily): MetricData {

@@ -36,7 +36,7 @@ interface Exporter {
   endpoint: Endpoint;
   /** `stopped`: the last export, the collector stopped (SeriesSource). */
   encode: (now: number, stopped: boolean) => Iterable<Batch>;
-  /** What the protocol sends after the last export when the monitor stops (remote_write's stale markers), stamped `at`. */
+  /** What the protocol sends after the last export when the monitor stops (remote_write's stale markers, OTLP's points with no recorded value), stamped `at`. */
   ended?: (at: number) => Iterable<Batch>;
   intervalMs: number;
   timer?: NodeJS.Timeout;
@@ -69,7 +69,7 @@ export class ExportService {
     for (const t of config.otlp) {
       const encoding = t.encoding ?? 'protobuf';
       const encoder = new OtlpEncoder(source, identity, encoding, config.maxSamplesPerRequest, startedAt);
-      add('otlp', t, { 'Content-Type': OTLP_CONTENT_TYPES[encoding] }, (now, stopped) => encoder.encode(now, stopped));
+      add('otlp', t, { 'Content-Type': OTLP_CONTENT_TYPES[encoding] }, (now, stopped) => encoder.encode(now, stopped), (at) => encoder.encodeStale(at));
     }
   }
 

@@ -28,7 +28,7 @@ export function levelOf(t: AlertTransition): LogLevel {
 }
 
 function message(t: AlertTransition): string {
-  return `${t.to.toUpperCase()} ${t.severity} ${t.ruleName}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${num(t.threshold)})`;
+  return `${t.to.toUpperCase()} ${t.severity} ${t.ruleName}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${num(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
 }
 
 /** One notification's data for a group of transitions (one transition: as it always was). */

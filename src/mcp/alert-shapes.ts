@@ -103,6 +103,8 @@ export const TransitionOut = z.object({
   value: z.number().optional(),
   threshold: z.number(),
   profile: z.object({ id: z.number(), headline: z.string(), file: z.string().nullable() }).optional(),
+  /** Why the alert ended with no value: its series had no sample for the rule's window. */
+  reason: z.string().optional(),
 });
 
 export function transitionOut(t: AlertTransition): z.output<typeof TransitionOut> {
@@ -120,5 +122,6 @@ export function transitionOut(t: AlertTransition): z.output<typeof TransitionOut
     ...valueOf(t.value),
     threshold: t.threshold,
     ...(p ? { profile: { id: p.id, headline: p.headline, file: p.file } } : {}),
+    ...(t.reason !== undefined ? { reason: t.reason } : {}),
   };
 }

@@ -61,7 +61,7 @@ function ruleLine(r: z.output<typeof RuleOut>): string {
 }
 
 function transitionLine(t: z.output<typeof TransitionOut>): string {
-  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}${profileText(t.profile)}`;
+  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}${profileText(t.profile)}${t.reason ? `: ${t.reason}` : ''}`;
 }
 
 /** Active alerts per rule, most first. */

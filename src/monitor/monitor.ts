@@ -100,9 +100,12 @@ export class PerformanceMonitor extends EventEmitter {
   /** The last start/stop/close queued: each runs after the one before it. */
   private lifecycle: Promise<unknown> = Promise.resolve();
   private startedAt: number | null = null;
-  /** When the monitor first started and when it last stopped: the time its data covers (rates). */
+  /** When the monitor first started (what the alerts' windows and OTLP's cumulative points count from). */
   private firstStartedAt = Infinity;
-  private stoppedAt = Infinity;
+  /** When this run began (the time rates count from, with the runs before it). */
+  private runFrom = Infinity;
+  /** This object's runs that ended (a stop(), then a start() again): the time between them is not watched. */
+  private readonly runs: WatchedSpan[] = [];
   private handleCount = 0;
   private sketchPagesPeak = 0;
   private readonly reports: ReportService;
@@ -175,6 +178,8 @@ export class PerformanceMonitor extends EventEmitter {
       seriesCapacity: buffers.seriesCapacity,
       intervalMs: o.collectionIntervalMs,
       watchedFrom: () => (this.firstStartedAt === Infinity ? this.now() : this.firstStartedAt),
+      // Asked as the actor starts, after this run's start is known: the run goes on while the actor runs.
+      watched: () => ({ from: this.runFrom === Infinity ? this.now() : this.runFrom, to: Infinity, ...(this.runs.length > 0 ? { earlier: [...this.runs] } : {}) }),
       historyLimit,
       maxRules: o.maxAlertRules,
       notifier: { ...notifier, webhooks: notifier.webhooks.map((w) => (typeof w === 'string' ? { url: w } : w)) },
@@ -372,8 +377,10 @@ export class PerformanceMonitor extends EventEmitter {
       // were never written. Read before the collector starts and counts.
       const from = this.storage?.attached ? resumeClock(this.ctl, await this.storage.storedUntil().catch(() => -Infinity)) : this.now();
       if (beginning === Infinity) beginning = from;
-      // This process's run on the file, which later reports count as watched (storage/watched-runs.ts).
-      await this.storage?.setRun(beginning);
+      // This run on the file, which later reports count as watched (storage/watched-runs.ts):
+      // one row each, so that the time this object was stopped is in none.
+      await this.storage?.setRun(from);
+      this.runFrom = from;
       // The stored rules and alert states go into alerting before its actor starts.
       if (this.storage?.attached) await this.openControl();
       else this.controlState?.refuse(this.storage?.waiting ?? null);
@@ -424,7 +431,7 @@ export class PerformanceMonitor extends EventEmitter {
     // A capture running (an alert's, or one asked for) ends now, its summary covering what it
     // sampled: its timer would hold the host's event loop up to 120 s past a shutdown's stop().
     this.profiler.stopEarly();
-    this.stoppedAt = this.now();
+    this.runs.push({ from: this.runFrom, to: this.now() });
     this.tick.stop();
     if (this.runtime) {
       this.faults.guard('runtime-sample', () => this.runtime!.sample());
@@ -979,9 +986,15 @@ export class PerformanceMonitor extends EventEmitter {
     });
   }
 
-  /** When the monitor watched: from its first start, to now while running or to when it stopped. */
+  /**
+   * When the monitor watched: this run, from its start to now while running, else the last
+   * run, to when it stopped; the runs before it (a stop() and a start() again) are `earlier`.
+   */
   private watched(): Watched {
-    return { from: this.firstStartedAt, to: this.running ? Infinity : this.stoppedAt };
+    if (this.running) return this.runs.length > 0 ? { from: this.runFrom, to: Infinity, earlier: this.runs } : { from: this.runFrom, to: Infinity };
+    const last = this.runs[this.runs.length - 1];
+    if (!last) return { from: Infinity, to: Infinity };
+    return this.runs.length > 1 ? { ...last, earlier: this.runs.slice(0, -1) } : { ...last };
   }
 
   /** What a collector's stop that could not finish lost: the samples it left in the rings, counted once it is gone. */

@@ -16,6 +16,7 @@ import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.j
 import type { StoreReader } from '../engine/store/reader.js';
 import { storeBytes, type StoreBuffers } from '../engine/store/layout.js';
 import { touchedBytes } from '../engine/store/usage.js';
+import type { SourceCost } from '../engine/system.js';
 import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
 import type { DropReport, DropWatch } from './drops.js';
 import type { FaultStatus, Faults } from './faults.js';
@@ -261,20 +262,34 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
     system: live.collectorInfo?.system ?? null,
     alerts: { ...p.alerting.status(), heartbeatAgeMs: p.alerting.heartbeatAge(now) },
     overhead: p.overhead.status(),
-    faults: faultStatus(p),
+    faults: faultStatus(p, live.collectorInfo),
     storage: p.storage ? { ...p.storage.status(), ...(p.controlState ? { control: p.controlState.status() } : {}) } : { mode: 'memory' },
     hub: p.hub?.status() ?? null,
     export: p.exporter.status(),
   };
 }
 
-/** This thread's faults, with the collector's own readings it could not record. */
-function faultStatus(p: StatusParts): FaultStatus {
+/**
+ * This thread's faults, with the collector's own readings it could not record and the failed
+ * reads of its system sources (kind `system-source`: the latest failure's source and error;
+ * system.sources says which fail now).
+ */
+function faultStatus(p: StatusParts, collector: CollectorInfo | undefined): FaultStatus {
   const status = p.faults.status();
   const own = p.ctl.f64[OWN_FAULTS]!;
   if (own > 0) {
     status.byKind['collector-own-reading'] = { count: own, lastMessage: "a reading of the monitor's own could not be registered (see the collector)", lastAt: 0 };
     status.total += own;
+  }
+  let failed = 0;
+  let last: SourceCost | undefined;
+  for (const s of collector?.system.sources ?? []) {
+    failed += s.errors;
+    if (s.errors > 0 && (last === undefined || (s.lastErrorAt ?? 0) > (last.lastErrorAt ?? 0))) last = s;
+  }
+  if (last) {
+    status.byKind['system-source'] = { count: failed, lastMessage: `${last.source}: ${last.lastError ?? 'failed'}`, lastAt: last.lastErrorAt ?? 0 };
+    status.total += failed;
   }
   return status;
 }

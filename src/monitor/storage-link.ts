@@ -97,7 +97,7 @@ export class StorageLink {
   private roomTimer: NodeJS.Timeout | undefined;
   /** The attempt under way (the timer's, or a flush()'s), one at a time. */
   private attaching: Promise<boolean> | undefined;
-  /** When this process's monitor first started (setRun). */
+  /** When the monitor's current run started (setRun); none while it is stopped. */
   private runFrom: number | undefined;
   /** What the last attach did with the stored catalog. */
   private catalog: CatalogView | undefined;
@@ -220,6 +220,8 @@ export class StorageLink {
    */
   async stop(seqs?: HubSeq[] | null): Promise<void> {
     await this.settle();
+    // The run ends here: an actor of the next start() writes nothing of it before that start hands its own.
+    this.runFrom = undefined;
     // Never attached: what it recorded stays in this monitor's memory, and a start() of it
     // writes it if there is room then (as after a last flush that failed); status says so.
     if (this.room) return;
@@ -241,7 +243,7 @@ export class StorageLink {
   }
 
   /**
-   * When this process's monitor first started: each flush writes its run from then on
+   * When the monitor's run started (each start()): each flush writes its run from then on
    * (src/storage/watched-runs.ts); an actor started later (a successor, a late attach) is
    * handed it as it starts.
    */

@@ -8,8 +8,8 @@
  * the series begins (memoryFrom); the caller fetches them with that as the end of the range,
  * so an hour of the hourly tier that the memory's data reaches into is read as its minutes.
  * They appear as tier-2 records older than the memory's own: totalCount, oldestBucket(2),
- * buckets(2), aggregate and addSketch include them, and recordWidth gives an hourly row its
- * hour. A stored record is marked by its sketchPos (STORED and up: far beyond any position of
+ * buckets(2), aggregate and addSketch include them, and recordWidth gives a row the part of
+ * its minute (or hour) that was watched. A stored record is marked by its sketchPos (STORED and up: far beyond any position of
  * the store's sketch logs), which also says where its run is (the series' index among the
  * stored ones times RUNS, plus the run's position); its sketchLen holds two flags (HAS_SKETCH,
  * HOURLY).
@@ -19,6 +19,7 @@ import type { Registry } from '../engine/registry.js';
 import type { SketchAccumulator } from '../engine/sketch.js';
 import { StoreReader, type BucketRecord, type Tier, type WindowAggregate } from '../engine/store/reader.js';
 import type { StoredRollups } from '../storage/rollups.js';
+import { coveredSeconds, type Watched } from '../analysis/watched.js';
 
 const STORED = 2 ** 52;
 const HAS_SKETCH = 1;
@@ -52,17 +53,29 @@ interface StoredSeries {
 export class SpanReader extends StoreReader {
   private stored = new Map<number, StoredSeries>();
   private runs: Int32Array[] = [];
+  /** Per index in `runs`, where the memory's data of its series begins (memoryFrom). */
+  private memoryFroms: number[] = [];
+  private watched: Watched | undefined;
 
-  /** The stored rollups of this task's series, by series id (replaces the last task's). */
-  setStored(rows: ReadonlyMap<number, StoredRollups>): void {
+  /**
+   * The stored rollups of this task's series, by series id (replaces the last task's), and
+   * when the monitor and the processes that wrote them watched (analysis/watched.ts), which
+   * says how much of a row's minute its samples stand for.
+   */
+  setStored(rows: ReadonlyMap<number, StoredRollups>, watched?: Watched): void {
     this.stored = new Map();
     this.runs = [];
+    this.memoryFroms = [];
+    this.watched = watched;
     for (const [id, r] of rows) {
       const before = memoryFrom(this, id);
       let n = 0;
       let count = 0;
       while (n < r.start.length && r.start[n]! < before) count += r.count[n++]!;
-      if (n > 0) this.stored.set(id, { rows: r, n, count, k: this.runs.push(r.sketches) - 1 });
+      if (n > 0) {
+        this.stored.set(id, { rows: r, n, count, k: this.runs.push(r.sketches) - 1 });
+        this.memoryFroms.push(before);
+      }
     }
   }
 
@@ -104,13 +117,20 @@ export class SpanReader extends StoreReader {
   }
 
   /**
-   * A stored row's span: to the end of its minute (or hour). A process's first row starts at
-   * its first sample (see storage/persister.ts), and it holds that minute's samples only.
+   * A stored row's span: to the end of its minute (or hour), or to where the memory's data of
+   * its series begins (whose buckets count the time after, in a minute one process stopped in
+   * and the next started in), the part of that the runs watched. A process's first row starts
+   * at its first sample (see storage/persister.ts), and it holds that minute's samples only;
+   * its last ends at its last flush. Over the whole rest of its minute, the minute a process
+   * stopped in read its counter's rate low, a dip at every restart in a report's charts.
    */
   override recordWidth(tier: Tier, record: BucketRecord): number {
     if (record.sketchPos < STORED) return super.recordWidth(tier, record);
     const width = record.sketchLen & HOURLY ? HOUR_MS : this.layout.rollupMs;
-    return (Math.floor(record.start / width) + 1) * width - record.start;
+    const k = Math.floor((record.sketchPos - STORED) / RUNS);
+    const end = Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);
+    const watched = this.watched ? coveredSeconds(record.start, end, this.watched) : null;
+    return watched !== null ? watched * 1000 : end - record.start;
   }
 
   override isStored(record: BucketRecord): boolean {

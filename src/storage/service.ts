@@ -131,7 +131,7 @@ export class StorageService {
   private rollupsLost: StorageStatus['rollupsLost'] = null;
   /** How far the file's data reaches in the monitor's clock (stored-until.ts): read at open, then the newest flush's time. */
   private until = -Infinity;
-  /** When this process's monitor first started (setRun), or NaN before it is known. */
+  /** When the monitor's current run started (setRun), or NaN before it is known. */
   private runFrom = Number.NaN;
   /** The dataDir's lock file, its inode when this monitor holds it (-1: there was none to keep, as for a bare file), and the descriptor of one made again here. */
   private readonly lockFile: string;

@@ -1,11 +1,11 @@
 /**
  * The lives of the processes that wrote a database, so that a rate over a range reaching back
  * across a restart is per second of the time the monitor watched (analysis/watched.ts), not
- * of this process's life alone: one row a run, from the monitor's first start in its process
- * (the coordinator hands it to the storage actor, StorageService.setRun) to the clock of its
- * last flush that committed, written in that flush's transaction. A process killed between
- * flushes ends at its last flush, as its samples do; the time between two processes is in no
- * row, so it does not count as watched.
+ * of this process's life alone: one row a run, from a start() of the monitor (the coordinator
+ * hands it to the storage actor, StorageService.setRun) to the clock of its last flush that
+ * committed, written in that flush's transaction. A process killed between flushes ends at its
+ * last flush, as its samples do; the time between two processes, or between a stop() and the
+ * next start() of one monitor, is in no row, so it does not count as watched.
  *
  * Table `watched` (migration 7). A file from before has no run: the migration takes its whole
  * stored span (the oldest rollup to the last flush's clock) as one, which counts its gaps
