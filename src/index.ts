@@ -7,8 +7,8 @@
 import './bundle-check.js';
 export { PerformanceMonitor } from './monitor/monitor.js';
 export type { MonitorStatus, MonitorState, RingStatus, ActorExit } from './monitor/monitor.js';
-export type { MonitorEvents } from './monitor/events.js';
-export type { StorageStatusView } from './monitor/storage-link.js';
+export type { EmitterEvent, MonitorEvents } from './monitor/events.js';
+export type { CatalogView, StorageStatusView } from './monitor/storage-link.js';
 export type { StoredData } from './monitor/control-state.js';
 export type { ControlCounts } from './actors/protocols.js';
 export type { ControlLogStatus } from './monitor/control-log.js';
