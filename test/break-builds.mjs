@@ -4228,7 +4228,7 @@ export const BREAKS = [
   {
     name: 'threads made past the address-space limit',
     what: "no thread of ours is checked against the process's address-space limit (ulimit -v): the one that does not fit is left to V8, which ends the host process (Fatal process OOM in CodeRange)",
-    edits: [{ find: '  if (used === null || max - used >= THREAD_ADDRESS_SPACE) return;', replace: '  if (used === null || max - used >= 0) return;' }],
+    edits: [{ find: '  if (used === null || max - used >= THREAD_ADDRESS_SPACE) return undefined;', replace: '  if (used === null || max - used >= 0) return undefined;' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['lives in a host whose address space is limited (ulimit -v 2500000 KiB)', 'lives in a host whose address space is limited (ulimit -v 3000000 KiB)'],
   },

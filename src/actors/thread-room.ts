@@ -47,25 +47,25 @@ function addressSpaceUsed(): number | null {
 
 const GB = 1024 * 1024 * 1024;
 
+/** Why another thread does not fit the address space, or undefined when it does (or no limit is known). */
+function noRoom(): string | undefined {
+  const max = addressSpaceLimit();
+  if (max === null) return undefined;
+  const used = addressSpaceUsed();
+  if (used === null || max - used >= THREAD_ADDRESS_SPACE) return undefined;
+  return `no room for another thread in the process's address space: its limit (ulimit -v, RLIMIT_AS) is ${(max / GB).toFixed(2)} GB, ${(used / GB).toFixed(2)} GB is in use, and a thread reserves about ${THREAD_ADDRESS_SPACE / 1024 / 1024} MB, which V8 cannot do without ending the process; raise the limit`;
+}
+
 /** Throws (code ENOMEM) when the address-space limit leaves no room for another thread. */
 export function ensureRoomForThread(): void {
-  const max = addressSpaceLimit();
-  if (max === null) return;
-  const used = addressSpaceUsed();
-  if (used === null || max - used >= THREAD_ADDRESS_SPACE) return;
-  const error = new Error(
-    `no room for another thread in the process's address space: its limit (ulimit -v, RLIMIT_AS) is ${(max / GB).toFixed(2)} GB, ${(used / GB).toFixed(2)} GB is in use, and a thread reserves about ${THREAD_ADDRESS_SPACE / 1024 / 1024} MB, which V8 cannot do without ending the process; raise the limit`,
-  );
+  const reason = noRoom();
+  if (reason === undefined) return;
+  const error = new Error(reason);
   (error as NodeJS.ErrnoException).code = 'ENOMEM';
   throw error;
 }
 
 /** Whether another thread fits (ensureRoomForThread without the error). */
 export function roomForThread(): boolean {
-  try {
-    ensureRoomForThread();
-    return true;
-  } catch {
-    return false;
-  }
+  return noRoom() === undefined;
 }

@@ -74,7 +74,7 @@ function withoutRefusedOrPreloads(argv: readonly string[], skipPreloads: boolean
  * in it escaping the next character. undefined where Node would refuse it (it did not: the
  * process runs), so that nothing is rewritten that was not understood.
  */
-export function splitNodeOptions(value: string): string[] | undefined {
+function splitNodeOptions(value: string): string[] | undefined {
   const out: string[] = [];
   let quoted = false;
   let fresh = true;
@@ -99,7 +99,7 @@ export function splitNodeOptions(value: string): string[] | undefined {
 }
 
 /** `args` joined back into a NODE_OPTIONS value splitNodeOptions reads as `args`. */
-export function joinNodeOptions(args: readonly string[]): string {
+function joinNodeOptions(args: readonly string[]): string {
   return args.map((a) => (/[\s"\\]/.test(a) ? `"${a.replace(/["\\]/g, '\\$&')}"` : a)).join(' ');
 }
 
