@@ -19,7 +19,6 @@
 import { accessSync, closeSync, constants, openSync, readSync, statfsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import si from 'systeminformation';
 
 /** Every name the system sampler writes: the monitor's own while it runs (engine/reserved.ts). */
 export const SYSTEM_SERIES = ['cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage', 'network_io'] as const;
@@ -220,11 +219,16 @@ export class SystemSampler {
   private pending: SystemReading[] = [];
   /** A slow source's share of a pass at the base cadences (setSlowCadence moves options.slowCadenceMs). */
   private readonly slowShare: number;
+  /** systeminformation, where this platform's readings need it. */
+  private readonly si: Promise<typeof import('systeminformation')> | undefined;
 
   constructor(options: SystemSamplerOptions) {
     this.options = options;
     this.slowShare = options.intervalMs / options.slowCadenceMs;
     this.platform = process.platform === 'linux' && this.readable('/proc/stat') ? 'linux-proc' : 'portable';
+    // Off Linux only: with /proc every reading is a file's, and systeminformation (40-60 ms of
+    // CPU to load, `node dist/bench/startup.js`) is not loaded at all.
+    if (this.platform === 'portable') this.si = import('systeminformation').then((m) => m.default);
     this.mounts = options.diskPaths ?? ['/'];
     if (this.platform === 'linux-proc') {
       this.add('/proc/stat', 'every', false);
@@ -360,7 +364,7 @@ export class SystemSampler {
     this.asyncReads++;
     void this.sources
       .get('systeminformation.mem')!
-      .measureAsync(() => si.mem())
+      .measureAsync(async () => (await this.si!).mem())
       .then((m) => {
         if (m && m.total > 0) this.pending.push({ name: 'memory_usage', value: 100 * (1 - m.available / m.total) });
       })
@@ -373,14 +377,14 @@ export class SystemSampler {
       if (mounts && mounts.length > 0) this.mounts = mounts;
     }
     if (this.sources.has('systeminformation.fsSize')) {
-      const list = await this.sources.get('systeminformation.fsSize')!.measureAsync(() => si.fsSize());
+      const list = await this.sources.get('systeminformation.fsSize')!.measureAsync(async () => (await this.si!).fsSize());
       if (list && list.length > 0) {
         const mounts = list.filter((f) => f.mount && !IGNORED_FS.test(f.type) && f.size > 0).map((f) => f.mount);
         if (mounts.length > 0) this.mounts = [...new Set(mounts)].slice(0, MAX_MOUNTS);
       }
     }
     if (this.sources.has('systeminformation.networkStats')) {
-      const stats = await this.sources.get('systeminformation.networkStats')!.measureAsync(() => si.networkStats('*'));
+      const stats = await this.sources.get('systeminformation.networkStats')!.measureAsync(async () => (await this.si!).networkStats('*'));
       if (stats) {
         let rx = 0;
         let tx = 0;

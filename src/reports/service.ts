@@ -19,7 +19,7 @@
  * makes a new pool.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { z } from 'zod';
 import { InvalidArgumentError, ReportAbortedError, ReportFailedError, ReportTimeoutError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
@@ -120,6 +120,12 @@ export interface ReportServiceDeps {
 export function seriesKey(metric: string, tags: Record<string, string>): string {
   return `${metric}${JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
 }
+
+/**
+ * piscina, imported at the first task: a service that never asks for a report or a baseline
+ * does not load it (40-60 ms of CPU at import, `node dist/bench/startup.js`).
+ */
+let piscina: Promise<typeof Piscina> | undefined;
 
 const toMs = (t: number | Date | undefined): number | undefined => (t instanceof Date ? t.getTime() : t);
 
@@ -309,10 +315,10 @@ export class ReportService {
     await pool.destroy();
   }
 
-  private ensurePool(): Piscina<ReportTask, ReportTaskResult> {
+  private ensurePool(Pool: typeof Piscina): Piscina<ReportTask, ReportTaskResult> {
     if (!this.pool) {
       this.poolThreads = this.effectiveThreads;
-      const pool = new Piscina<ReportTask, ReportTaskResult>({
+      const pool = new Pool<ReportTask, ReportTaskResult>({
         filename: POOL_FILE.href,
         minThreads: 0,
         maxThreads: this.poolThreads,
@@ -394,7 +400,7 @@ export class ReportService {
       const storage = await this.deps.storagePort();
       if (storage) transferList.push((task.storage = storage));
     }
-    const pool = this.ensurePool();
+    const pool = this.ensurePool(await (piscina ??= import('piscina').then((m) => m.Piscina)));
     const started = performance.now();
     this.running++;
     try {
