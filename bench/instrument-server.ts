@@ -26,7 +26,8 @@ import { resolveInstrumentOptions } from '../src/instrument/options.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { ownThreads } from './placement.js';
 import { settle } from './settled-cpu.js';
-import type { Capture, ProfileKind } from '../src/profiling/schema.js';
+import type { ProfileKind } from '../src/profiling/limits.js';
+import type { Capture } from '../src/profiling/schema.js';
 
 const mode = process.argv[2] ?? 'none';
 const require = createRequire(import.meta.url);

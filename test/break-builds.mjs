@@ -1661,7 +1661,7 @@ export const BREAKS = [
   {
     name: 'CLI --interval read as a number',
     what: "`perfwatch serve --interval abc` says collectionIntervalMs got NaN instead of naming --interval and \"abc\"",
-    edits: [{ find: "intFlag(args.interval, '--interval', INTERVAL_MIN, INTERVAL_MAX, 'ms')", replace: 'Number(args.interval)' }],
+    edits: [{ find: "intFlag(args.interval, '--interval', MIN_INTERVAL_MS, MAX_INTERVAL_MS, 'ms')", replace: 'Number(args.interval)' }],
     tests: ['cli.test.ts'],
     mustFail: ['answers a missing value, a stray argument or a bad number'],
   },
@@ -4370,6 +4370,27 @@ export const BREAKS = [
     edits: [{ find: "if (rule.aggregation !== 'last' || a.state === 'resolved'", replace: "if (a.state === 'resolved'" }],
     tests: ['alert-rules.test.ts'],
     mustFail: ["ends a restored alert whose series does not record within its rule's window"],
+  },
+  {
+    name: 'CLI loads its commands before it needs them',
+    what: "main.ts's command table imports serve.js statically: `perfwatch --help` and every usage error load the monitor, zod and the HTTP front (0.7 s of CPU against 0.1 s)",
+    edits: [{ find: "import type { FlagSpec } from './args.js';", replace: "import type { FlagSpec } from './args.js';\nimport './serve.js';" }],
+    tests: ['startup-loads.test.ts'],
+    mustFail: ["perfwatch --help, a command's --help and a usage error load no monitor, no zod and no MCP SDK"],
+  },
+  {
+    name: 'systeminformation loaded on Linux',
+    what: 'the system sampler imports systeminformation on every platform, though on Linux every reading is a /proc file',
+    edits: [{ find: "if (this.platform === 'portable') this.si = ", replace: 'this.si = ' }],
+    tests: ['startup-loads.test.ts'],
+    mustFail: ["a monitor's start() loads neither systeminformation nor piscina; its first report loads piscina"],
+  },
+  {
+    name: 'piscina loaded at import',
+    what: "the report service imports piscina with the library, though a service that asks for no report never uses it",
+    edits: [{ find: "import type { Piscina } from 'piscina';", replace: "import 'piscina';\nimport type { Piscina } from 'piscina';" }],
+    tests: ['startup-loads.test.ts'],
+    mustFail: ["a monitor's start() loads neither systeminformation nor piscina; its first report loads piscina"],
   },
 ];
 

@@ -13,18 +13,6 @@ import { PerformanceMonitor } from '../monitor/monitor.js';
 import { intFlag } from './args.js';
 import { runMcpBench } from './bench-mcp.js';
 
-export const BENCH_HELP = `Usage: perfwatch bench [options]
-
-Measures recording on this machine: samples/s for a bound handle, for record(name, v, tags),
-for recordBatch, and end to end through the collector (zero loss checked). Takes ~10 s.
-Exits with 1 when a sample it recorded is missing from the store.
-
-Options:
-  --samples <n>   samples per pass, 100000 to 100000000 (default 5000000)
-  --mcp           also measure MCP tools/call round trips (against a bare SDK echo server)
-                  and batched recording over stdio with 'perfwatch mcp' (adds ~30 s)
-  -h, --help      this help
-`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

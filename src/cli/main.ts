@@ -1,20 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `perfwatch` command. A thin front: it parses arguments, builds a monitor from the
- * options schema and calls the library.
+ * The `perfwatch` command. A thin front: it parses arguments against the command table
+ * (commands.ts) and runs the command's module, which builds a monitor from the options schema
+ * and calls the library.
  */
-import { parseFlags, type FlagSpec } from './args.js';
-import { INTERVAL_TAKES } from './options.js';
-import { serve, SERVE_HELP } from './serve.js';
-import { mcp, MCP_HELP } from './mcp.js';
-import { report, REPORT_HELP } from './report.js';
-import { bench, BENCH_HELP } from './bench.js';
-import { profile, PROFILE_HELP } from './profile.js';
-import { TIMEOUT_TAKES } from './remote.js';
+import { parseFlags } from './args.js';
+import { COMMANDS } from './commands.js';
 import { VERSION } from '../version.js';
 import { describeValue } from '../errors.js';
 import { closeName } from '../suggest.js';
-import { MAX_SECONDS, MIN_SECONDS } from '../profiling/schema.js';
 
 const HELP = `perfwatch — an in-process performance monitor for Node.js
 
@@ -33,65 +27,6 @@ Options:
 
 Run 'perfwatch <command> --help' for a command's options.
 `;
-
-const PORT = 'a port from 0 to 65535';
-const PATH = 'a file path';
-const FORMAT = 'text or json';
-const string = (takes: string): FlagSpec => ({ type: 'string', takes });
-const flag: FlagSpec = { type: 'boolean' };
-
-/** Each command: its flags (with what each takes, for the usage errors), its help, and what runs it. */
-const COMMANDS: Record<string, { options: Record<string, FlagSpec>; help: string; run: (values: never) => Promise<number> }> = {
-  serve: {
-    options: {
-      interval: string(INTERVAL_TAKES),
-      config: string(PATH),
-      every: string('an integer number of seconds from 1 to 3600'),
-      http: string(PORT),
-      'http-host': string('an address'),
-      'mcp-http': string(PORT),
-      'mcp-host': string('an address'),
-      'mcp-allow-state-changes': flag,
-      hub: string('a Unix socket path'),
-    },
-    help: SERVE_HELP,
-    run: serve,
-  },
-  mcp: {
-    options: { config: string(PATH), 'config-dir': string('a directory'), interval: string(INTERVAL_TAKES), 'no-start': flag, 'no-fast-lane': flag },
-    help: MCP_HELP,
-    run: mcp,
-  },
-  report: {
-    options: {
-      url: string('a URL such as http://127.0.0.1:7071/mcp'),
-      for: string('an integer number of seconds from 1 to 3600'),
-      metrics: string('comma-separated metric names'),
-      offset: string('an integer from 0'),
-      window: string('an integer number of seconds from 1 to 86400'),
-      token: string('a bearer token'),
-      timeout: string(TIMEOUT_TAKES),
-      format: string(FORMAT),
-      config: string(PATH),
-    },
-    help: REPORT_HELP,
-    run: report,
-  },
-  profile: {
-    options: {
-      url: string('a URL such as http://127.0.0.1:7071/mcp'),
-      seconds: string(`an integer number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}`),
-      kind: string('cpu or heap'),
-      top: string('an integer from 1 to 100'),
-      token: string('a bearer token'),
-      timeout: string(TIMEOUT_TAKES),
-      format: string(FORMAT),
-    },
-    help: PROFILE_HELP,
-    run: profile,
-  },
-  bench: { options: { samples: string('an integer from 100000 to 100000000'), mcp: flag }, help: BENCH_HELP, run: bench },
-};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -116,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(spec.help);
     return 0;
   }
-  return spec.run(values as never);
+  const run = await spec.run();
+  return run(values as never);
 }
 
 // A reader that left before the output ended (`perfwatch report | head -1`) wants no more of it:

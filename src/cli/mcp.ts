@@ -5,39 +5,12 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../errors.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { serveFrontOverStdio } from '../mcp/serve-stdio.js';
 import { cliMonitor, cliOptions } from './options.js';
 
-/** The client configuration that runs this very install: absolute paths, nothing fetched. */
-const THIS_INSTALL = JSON.stringify({ mcpServers: { perfwatch: { command: process.execPath, args: [fileURLToPath(new URL('./main.js', import.meta.url)), 'mcp'] } } });
-
-export const MCP_HELP = `Usage: perfwatch mcp [options]
-
-Runs an MCP server on stdin/stdout (newline-delimited JSON-RPC) for an MCP client to spawn,
-with the perfwatch tools and the perfwatch:// resources. It answers the client at once and
-starts monitoring this machine meanwhile (tool calls that need the monitor wait for that
-start); stop_performance_monitoring and start_performance_monitoring control it. It exits
-when the client closes stdin. Logs go to stderr.
-
-Options:
-  --config <path>     a JSON file of monitor options
-  --config-dir <dir>  the only directory whose files start_performance_monitoring's config_path
-                      may name (default: the working directory)
-  --interval <ms>     collection interval, 1000 to 300000 (default 1000)
-  --no-start          wait for start_performance_monitoring instead of monitoring at once
-  --no-fast-lane      read record_performance_metric batches the ordinary way (JSON.parse and
-                      the schema) instead of straight into columns (for measuring the lane)
-  -h, --help          this help
-
-Register it with a client (its mcpServers config). This install, as it is:
-  ${THIS_INSTALL}
-or, after 'npm link' in the clone (which puts perfwatch on PATH):
-  {"mcpServers":{"perfwatch":{"command":"perfwatch","args":["mcp"]}}}
-`;
 
 export async function mcp(args: { config?: string; 'config-dir'?: string; interval?: string; 'no-start'?: boolean; 'no-fast-lane'?: boolean }): Promise<number> {
   const options = await cliOptions(args);

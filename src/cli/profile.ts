@@ -5,30 +5,12 @@
  * id at once; this command then asks for it by id until it is done.
  */
 import { Client } from '@modelcontextprotocol/client';
-import { TOKEN_ENV } from '../mcp/http-options.js';
-import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/schema.js';
+import { TOKEN_ENV } from '../mcp/token.js';
+import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/limits.js';
 import { intFlag } from './args.js';
-import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, connectRemote, remoteUrl, timeoutFlag } from './remote.js';
+import { connectRemote, remoteUrl, timeoutFlag } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 
-export const PROFILE_HELP = `Usage: perfwatch profile --url <url> [options]
-
-Profiles a running service's main thread and prints the summary: the top functions by self
-and total time with file:line, the hottest stacks, the shares of idle, GC and program time
-(heap: the allocation sites still live, with bytes), and the path of the full profile, which
-Chrome DevTools opens (.cpuprofile in the Performance panel, .heapprofile in Memory).
-
-  --url <url>         the service's MCP endpoint, e.g. http://127.0.0.1:7071/mcp
-                      (from monitor.serveMcp, monitor.serveHttp or 'perfwatch serve --mcp-http')
-  --seconds <n>       how long, ${MIN_SECONDS} to ${MAX_SECONDS} (default ${DEFAULT_SECONDS})
-  --kind <k>          cpu (default) or heap
-  --top <n>           entries per list, 1 to 100 (default 10)
-  --token <t>         the endpoint's bearer token (default: $${TOKEN_ENV})
-  --timeout <s>       how long to wait for each of the endpoint's answers, beyond the
-                      capture's own seconds, 1 to ${MAX_TIMEOUT_S} (default ${DEFAULT_TIMEOUT_S})
-  --format <f>        text (default) or json
-  -h, --help          this help
-`;
 
 export interface ProfileArgs {
   url?: string;

@@ -13,11 +13,11 @@
  * the connection and never answered (a stopped process, a port of something else) held a run
  * for the SDK's 60 s, which then said "cannot reach" as if nothing had listened.
  */
-import { type Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { intFlag } from './args.js';
 import { unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
-import { TOKEN_ENV } from '../mcp/http-options.js';
+import { TOKEN_ENV } from '../mcp/token.js';
 
 /** How long the end waits for the server to delete the session: the run's answer is printed already. */
 const END_TIMEOUT_MS = 2_000;
@@ -60,6 +60,8 @@ export function remoteUrl(value: string): URL | string {
 
 /** Connects `client` to the endpoint at `url`, waiting `timeoutMs` for its answer; on failure, the line that says why (unreachable()). */
 export async function connectRemote(client: Client, url: URL, token: string | undefined, timeoutMs: number): Promise<Remote | string> {
+  // Imported here: the flags, help and usage errors of the commands that connect load no MCP client.
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
   const transport = new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {});
   try {
     await client.connect(transport, { timeout: timeoutMs });

@@ -9,40 +9,13 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
-import { TOKEN_ENV } from '../mcp/http-options.js';
+import { TOKEN_ENV } from '../mcp/token.js';
 import { loadConfig } from '../config/load.js';
-import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, connectRemote, remoteUrl, timeoutFlag } from './remote.js';
+import { connectRemote, remoteUrl, timeoutFlag } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
 import { intFlag } from './args.js';
 
-export const REPORT_HELP = `Usage: perfwatch report [options]
-
-Prints a report through the same MCP tools an agent uses: the monitor's status, the
-performance report (score and its parts, diagnoses, recommendations with evidence, per-metric
-statistics, anomalies, alert analysis), then every metric's current value and recent window.
-
-Where the data comes from (one of):
-  --url <url>         a running monitor's MCP endpoint, e.g. http://127.0.0.1:7071/mcp
-                      (from 'perfwatch serve --mcp-http 7071' or a service's monitor.serveMcp)
-  --for <seconds>     run a monitor of this machine here for that long, 1 to 3600 (default 10)
-
-Options:
-  --metrics <names>   the closing list of metrics: only these, comma-separated
-                      (the report above covers every metric)
-  --offset <n>        the closing list from its n-th series on (it shows 1000 at most; it
-                      says the offset of the next page)
-  --window <seconds>  the recent window summarised per metric, 1 to 86400 (default 60)
-  --token <t>         --url's bearer token, when the endpoint has one (default: $${TOKEN_ENV})
-  --timeout <seconds> how long to wait for each of --url's answers, 1 to ${MAX_TIMEOUT_S}
-                      (default ${DEFAULT_TIMEOUT_S}: a tool answers within 25 s)
-  --format <f>        text (default) or json
-  --config <path>     monitor options for --for
-  -h, --help          this help
-
-Environment:
-  ${TOKEN_ENV}     sent to --url as the bearer token when --token is not given
-`;
 
 export interface ReportArgs {
   url?: string;

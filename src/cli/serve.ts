@@ -7,39 +7,8 @@ import type { MetricSnapshot } from '../monitor/query.js';
 import { cliMonitor, cliOptions } from './options.js';
 import { intFlag, portFlag } from './args.js';
 import { InvalidArgumentError, PerfwatchError } from '../errors.js';
-import { MIN_TOKEN_LENGTH, TOKEN_ENV } from '../mcp/http-options.js';
+import { MIN_TOKEN_LENGTH, TOKEN_ENV } from '../mcp/token.js';
 
-export const SERVE_HELP = `Usage: perfwatch serve [options]
-
-Monitors this machine and prints a live table of cpu, memory, disk, event-loop lag and the
-monitor's own ingestion, every few seconds. Ctrl-C stops it.
-
-Options:
-  --interval <ms>   collection interval, 1000 to 300000 (default 1000)
-  --every <s>       seconds between table rows, 1 to 3600 (default 3)
-  --config <path>   a JSON file of monitor options
-  --http <port>     serve HTTP at http://127.0.0.1:<port>/: the dashboard at /, Prometheus
-                    /metrics, the JSON API /api/*, and the MCP tools at /mcp (0 picks a free
-                    port; the URL is printed)
-  --http-host <addr>
-                    the address to serve HTTP on (default 127.0.0.1); any other than a loopback
-                    address needs a token
-  --mcp-http <port> also serve the MCP tools over Streamable HTTP at http://127.0.0.1:<port>/mcp
-                    (0 picks a free port; the URL is printed)
-  --mcp-host <addr> the address to serve MCP on (default 127.0.0.1); any other than a loopback
-                    address needs a token
-  --hub <path>      be the hub of other processes' monitors on this Unix socket: they start
-                    with hub: { connect: <path> }, and every answer here covers them all
-                    (cluster-wide series, and per member with the tag instance; docs/cluster.md)
-  --mcp-allow-state-changes
-                    let MCP clients (of --mcp-http or --http) without the token start/stop, record, add alert rules and
-                    apply optimisations (without a token and this flag, MCP is read-only)
-  -h, --help        this help
-
-Environment:
-  PERFWATCH_TOKEN   the bearer token HTTP and MCP clients must send (Authorization: Bearer <token>);
-                    at least 16 characters
-`;
 
 function fmt(v: number | null | undefined, digits = 1, unit = ''): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '-' : `${v.toFixed(digits)}${unit}`;

@@ -11,7 +11,7 @@
  * megabytes, or the SDK's multi-line list of schema issues, and the line goes to a terminal
  * or an agent's context.
  */
-import { TOKEN_ENV } from '../mcp/http-options.js';
+import { TOKEN_ENV } from '../mcp/token.js';
 
 /** The most of a server's words (or the client's about them) a line shows. */
 const SAID_MAX = 300;

@@ -20,6 +20,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { MAX_NAME_LENGTH } from '../engine/registry.js';
 import { validatePort } from './port.js';
+import { MIN_TOKEN_LENGTH, TOKEN_ENV } from './token.js';
 import type { SessionStats } from './sessions.js';
 import { MAX_BATCH, MAX_TIME_LENGTH, intRange } from './schemas.js';
 
@@ -52,9 +53,6 @@ export interface McpHttpServer {
   close(): Promise<void>;
 }
 
-/** The environment variable the token is read from when the option is not given. */
-export const TOKEN_ENV = 'PERFWATCH_TOKEN';
-export const MIN_TOKEN_LENGTH = 16;
 
 /** Bytes of tags one batch sample may carry in the largest request (MAX_REQUEST_BYTES). */
 export const SAMPLE_TAG_BYTES = 256;

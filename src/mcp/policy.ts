@@ -8,7 +8,7 @@
  * calls do (optimize_performance: only those that apply changes).
  */
 import { PerfwatchError, brandError } from '../errors.js';
-import { TOKEN_ENV } from './http-options.js';
+import { TOKEN_ENV } from './token.js';
 
 /** A tool call that would change state, on an endpoint that allows none without a token. */
 export class StateChangeRefusedError extends PerfwatchError {

@@ -12,6 +12,7 @@ import { InstrumentOptionsSchema, type InstrumentOptions } from '../instrument/o
 import { HubOptionsSchema, isClusterWorkerMember } from '../hub/options.js';
 import { ProfilingOptionsSchema } from '../profiling/options.js';
 import { DEFAULT_BUCKETS, MAX_BUCKETS } from '../analysis/series-walk.js';
+import { DEFAULT_INTERVAL_MS, MAX_INTERVAL_MS, MIN_INTERVAL_MS } from './interval.js';
 
 const MiB = 1024 * 1024;
 
@@ -211,7 +212,7 @@ export const ReportsOptionsSchema = z.strictObject({
 
 export const MonitorOptionsSchema = z.strictObject({
   /** Bucket width and system sampling period. */
-  collectionIntervalMs: int(1_000, 300_000, 1_000, ' ms'),
+  collectionIntervalMs: int(MIN_INTERVAL_MS, MAX_INTERVAL_MS, DEFAULT_INTERVAL_MS, ' ms'),
   /** Cardinality limit: distinct series (name + tags). */
   maxSeries: int(16, MAX_SERIES_LIMIT, 10_000),
   /**

@@ -11,7 +11,7 @@
 import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makeDirs } from '../make-dirs.js';
-import type { ProfileKind } from './schema.js';
+import type { ProfileKind } from './limits.js';
 import { claimOwnTempDir, isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
 
 const EXT: Record<ProfileKind, string> = { cpu: '.cpuprofile', heap: '.heapprofile' };

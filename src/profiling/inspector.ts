@@ -22,7 +22,7 @@ import { Session } from 'node:inspector';
 import { ProfileError } from './errors.js';
 import type { CpuProfile } from './cpu-summary.js';
 import type { HeapProfile } from './heap-summary.js';
-import type { ProfileKind } from './schema.js';
+import type { ProfileKind } from './limits.js';
 
 /** V8's default CPU sampling interval (µs), the one `node --cpu-prof` uses. */
 export const CPU_SAMPLING_US = 1000;

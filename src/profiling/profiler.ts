@@ -18,7 +18,8 @@ import type { ProfileFilesStatus, ProfileFiles } from './files.js';
 import { heapHeadline, summarizeHeap, type HeapProfile } from './heap-summary.js';
 import { captureProfile } from './inspector.js';
 import type { ProfilingOptions } from './options.js';
-import { DEFAULT_SECONDS, parseProfileRequest, type Capture, type CaptureNote, type ProfileRequest } from './schema.js';
+import { DEFAULT_SECONDS } from './limits.js';
+import { parseProfileRequest, type Capture, type CaptureNote, type ProfileRequest } from './schema.js';
 import { workingDir } from './sites.js';
 import { noteOf, skippedNote } from './text.js';
 

@@ -7,14 +7,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
-
-export const PROFILE_KINDS = ['cpu', 'heap'] as const;
-export type ProfileKind = (typeof PROFILE_KINDS)[number];
-
-/** Capture length limits, in seconds (the issue's 1–120 s). */
-export const MIN_SECONDS = 1;
-export const MAX_SECONDS = 120;
-export const DEFAULT_SECONDS = 10;
+import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS, type ProfileKind } from './limits.js';
 
 const secondsRule = `must be a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}`;
 export const captureSeconds = z.number({ error: secondsRule }).min(MIN_SECONDS, { error: secondsRule }).max(MAX_SECONDS, { error: secondsRule });

@@ -9,7 +9,8 @@
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { PerfwatchError } from '../../errors.js';
-import { captureKind, captureSeconds, DEFAULT_SECONDS, type Capture } from '../../profiling/schema.js';
+import { DEFAULT_SECONDS } from '../../profiling/limits.js';
+import { captureKind, captureSeconds, type Capture } from '../../profiling/schema.js';
 import { captureText } from '../../profiling/text.js';
 import type { Front } from '../front.js';
 import { ANSWER_BYTES, jsonBytes } from '../budget.js';

@@ -1,0 +1,54 @@
+// What loads before a service records anything (docs/benchmarks.md, "Startup"): the CLI's
+// help and usage errors load no monitor, zod or MCP SDK; `import 'perfwatch'` and a
+// monitor's start() on Linux load neither systeminformation (every reading there is a /proc
+// file's) nor piscina, which the first report loads. Each is a module's load or not, seen by
+// a load hook in a child process, not a time.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { CLI } from './mcp-helpers.js';
+
+const run = promisify(execFile);
+const HOOK = new URL('./fixtures/load-log.mjs', import.meta.url).pathname;
+const INDEX = new URL('../dist/src/index.js', import.meta.url).href;
+
+/** The modules the main thread of `node --import HOOK ...args` loaded, as paths. */
+async function loads(args: string[], allowFail = false): Promise<string[]> {
+  const file = join(mkdtempSync(join(tmpdir(), 'pw-loads-')), 'loads.txt');
+  await run(process.execPath, ['--import', HOOK, ...args], { env: { ...process.env, LOAD_LOG: file }, timeout: 60_000 }).catch((error: unknown) => {
+    if (!allowFail) throw error;
+  });
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+}
+
+const has = (urls: string[], part: string): boolean => urls.some((u) => u.includes(part));
+
+describe('what loads at startup', () => {
+  it("perfwatch --help, a command's --help and a usage error load no monitor, no zod and no MCP SDK", async () => {
+    for (const args of [['--help'], ['profile', '--help'], ['serve', '--interval']]) {
+      const urls = await loads([CLI, ...args], true);
+      expect(has(urls, '/dist/src/cli/commands.js'), args.join(' ')).toBe(true);
+      for (const heavy of ['/node_modules/zod/', '/node_modules/@modelcontextprotocol/', '/dist/src/monitor/monitor.js']) expect(has(urls, heavy), `${args.join(' ')}: ${heavy}`).toBe(false);
+    }
+  });
+
+  it("a monitor's start() loads neither systeminformation nor piscina; its first report loads piscina", async () => {
+    const script = `const { PerformanceMonitor } = await import(${JSON.stringify(INDEX)});
+const m = new PerformanceMonitor({ storage: 'memory' });
+await m.start();
+m.record('startup_rt', 1);
+await m.flush();
+if (process.argv[1] === 'report') await m.generateReport();
+await m.stop();`;
+    const started = await loads(['--input-type=module', '-e', script, 'start']);
+    // The hook sees the packages a start loads (zod, by the options schema): what it misses is not there.
+    expect(has(started, '/node_modules/zod/')).toBe(true);
+    if (process.platform === 'linux') expect(has(started, '/node_modules/systeminformation/')).toBe(false);
+    expect(has(started, '/node_modules/piscina/')).toBe(false);
+    const reported = await loads(['--input-type=module', '-e', script, 'report']);
+    expect(has(reported, '/node_modules/piscina/')).toBe(true);
+  });
+});
