@@ -4373,7 +4373,7 @@ export const BREAKS = [
   },
   {
     name: 'CLI loads its commands before it needs them',
-    what: "main.ts's command table imports serve.js statically: `perfwatch --help` and every usage error load the monitor, zod and the HTTP front (0.7 s of CPU against 0.1 s)",
+    what: "the CLI's command table (commands.ts) imports serve.js statically: `perfwatch --help` and every usage error load the monitor, zod and the HTTP front (0.7 s of CPU against 0.1 s)",
     edits: [{ find: "import type { FlagSpec } from './args.js';", replace: "import type { FlagSpec } from './args.js';\nimport './serve.js';" }],
     tests: ['startup-loads.test.ts'],
     mustFail: ["perfwatch --help, a command's --help and a usage error load no monitor, no zod and no MCP SDK"],

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const HOOK = new URL('./fixtures/load-log.mjs', import.meta.url).pathname;
 const INDEX = new URL('../dist/src/index.js', import.meta.url).href;
 
-/** The modules the main thread of `node --import HOOK ...args` loaded, as paths. */
+/** The modules `node --import HOOK ...args` loaded, as URLs: its main thread's, and its threads' where they inherit the preload. */
 async function loads(args: string[], allowFail = false): Promise<string[]> {
   const file = join(mkdtempSync(join(tmpdir(), 'pw-loads-')), 'loads.txt');
   await run(process.execPath, ['--import', HOOK, ...args], { env: { ...process.env, LOAD_LOG: file }, timeout: 60_000 }).catch((error: unknown) => {
@@ -37,15 +37,17 @@ describe('what loads at startup', () => {
 
   it("a monitor's start() loads neither systeminformation nor piscina; its first report loads piscina", async () => {
     const script = `const { PerformanceMonitor } = await import(${JSON.stringify(INDEX)});
-const m = new PerformanceMonitor({ storage: 'memory' });
+const m = new PerformanceMonitor({ storage: 'memory', threadPreloads: 'inherit' });
 await m.start();
 m.record('startup_rt', 1);
 await m.flush();
 if (process.argv[1] === 'report') await m.generateReport();
 await m.stop();`;
     const started = await loads(['--input-type=module', '-e', script, 'start']);
-    // The hook sees the packages a start loads (zod, by the options schema): what it misses is not there.
+    // The hook sees the packages a start loads (zod, by the options schema) and the collector's
+    // thread (threadPreloads 'inherit' runs it there too): what it misses is not there.
     expect(has(started, '/node_modules/zod/')).toBe(true);
+    expect(has(started, '/dist/workers/collector.js')).toBe(true);
     if (process.platform === 'linux') expect(has(started, '/node_modules/systeminformation/')).toBe(false);
     expect(has(started, '/node_modules/piscina/')).toBe(false);
     const reported = await loads(['--input-type=module', '-e', script, 'report']);
