@@ -4408,6 +4408,13 @@ export const BREAKS = [
     tests: ['alerting.test.ts'],
     mustFail: ['resolves by hand, or with its deleted rule, an alert restored firing whose series has not recorded since the restart, and notifies it'],
   },
+  {
+    name: "a hub's history read from its raw slots",
+    what: "a hub reads a young series' history (resolution auto or raw) from its raw ring, which holds one slot a member's bucket (its last value): a bucket of 3 samples reads as one point of count 1",
+    edits: [{ find: "if (!this.buckets && (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap)) chosen = 'raw';", replace: "if (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap) chosen = 'raw';" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["answers a history of its members' series from their buckets, not their raw slots (one a bucket), whatever the resolution asked: every sample counted"],
+  },
 ];
 
 function parseArgs(argv) {
