@@ -390,6 +390,54 @@ describe('alert rules', () => {
     expect(after.transitions).toHaveLength(1);
   });
 
+  it("resolves by hand a restored alert whose series has not recorded since the restart, and keeps it resolved through its cooldown when the series comes back", () => {
+    // The alert waited for its series (not registered: left out of the catalog at the start)
+    // and resolve() looked for it among the bound ones only: false, and it stayed firing for good.
+    const before = harness();
+    before.rule({ metric: 'queue_size', tags: { shard: 'a' }, operator: '>', threshold: 10, autoResolve: false, cooldown: 60 });
+    before.at(T0 + 10, [['queue_size', 50, { shard: 'a' }]]);
+    const [firing] = before.evaluator.alerts();
+    const after = harness();
+    after.evaluator.resume(before.rules, [firing!], T0 + 1_000);
+    expect(after.evaluator.resolve(firing!.fingerprint, T0 + 2_000)).toBe(true);
+    expect(after.evaluator.takeTransitions()).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'firing', to: 'resolved', at: T0 + 2_000, value: 50, tags: { shard: 'a' } }]);
+    expect(after.evaluator.resolve(firing!.fingerprint, T0 + 3_000)).toBe(false);
+    // Its series records a breach within the cooldown: still resolved; after it, a new episode.
+    after.at(T0 + 30_000, [['queue_size', 60, { shard: 'a' }]]);
+    expect(after.transitions).toEqual([]);
+    expect(after.evaluator.alerts()).toMatchObject([{ fingerprint: firing!.fingerprint, state: 'resolved', resolvedAt: T0 + 2_000 }]);
+    after.at(T0 + 70_000, [['queue_size', 70, { shard: 'a' }]]);
+    expect(after.transitions).toMatchObject([{ fingerprint: firing!.fingerprint, from: 'resolved', to: 'firing', value: 70 }]);
+  });
+
+  it("ends a deleted rule's pending, firing and restored alerts, saying why: none goes without a transition", () => {
+    // The pending alerts, and the restored ones waiting for their series, went without a word:
+    // the history never closed them, and a receiver never heard the restored firing one end.
+    const before = harness();
+    const rule = before.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    const slow = before.rule({ metric: 'queue_size', operator: '>', threshold: 10, duration: 600 });
+    before.at(T0 + 10, [['queue_size', 50, { shard: 'a' }], ['queue_size', 50, { shard: 'b' }]]);
+    const restored = before.evaluator.alerts().filter((a) => a.tags.shard === 'a');
+    expect(restored.map((a) => a.state).sort()).toEqual(['firing', 'pending']);
+    const after = harness();
+    after.evaluator.resume(before.rules, restored, T0 + 1_000);
+    // Shard b records again (its alerts live); shard a does not (its alerts wait for it).
+    after.at(T0 + 2_000, [['queue_size', 60, { shard: 'b' }]]);
+    const ends = (ruleId: string, at: number) => {
+      expect(after.evaluator.deleteRule(ruleId, at)).toBe(true);
+      return after.evaluator.takeTransitions().map((t) => `${t.tags.shard}:${t.from}>${t.to}:${t.at === at}:${t.reason}`).sort();
+    };
+    const why = 'its rule was deleted: the alert ends with it';
+    expect(after.transitions.map((t) => `${t.tags.shard}:${t.from}>${t.to}`).sort()).toEqual(['b:inactive>firing', 'b:inactive>pending']);
+    expect(ends(rule.id, T0 + 3_000)).toEqual([`a:firing>resolved:true:${why}`, `b:firing>resolved:true:${why}`]);
+    expect(ends(slow.id, T0 + 4_000)).toEqual([`a:pending>inactive:true:${why}`, `b:pending>inactive:true:${why}`]);
+    // A rule replaced under its id says so.
+    const again = after.rule({ metric: 'queue_size', operator: '>', threshold: 10 });
+    after.at(T0 + 5_000, [['queue_size', 60, { shard: 'b' }]]);
+    after.evaluator.addRule({ ...again, threshold: 100 }, T0 + 6_000);
+    expect(after.evaluator.takeTransitions()).toMatchObject([{ ruleId: again.id, from: 'firing', to: 'resolved', reason: 'its rule was replaced: the alert ends with the rule it belonged to' }]);
+  });
+
   it('refuses malformed rules, naming the field', () => {
     const bad: [unknown, string][] = [
       [{ metric: 'x', operator: '=>', threshold: 1 }, 'operator must be one of > < >= <= == !=, got "=>"'],

@@ -410,6 +410,59 @@ describe('notifications', () => {
     }
   });
 
+  it("resolves by hand, or with its deleted rule, an alert restored firing whose series has not recorded since the restart, and notifies it", async () => {
+    // The series were left out of the catalog at the start (maxSeries held for the live ones):
+    // resolveAlert() answered false and the alert stayed firing for good, and deleting the
+    // rule dropped its alert without a resolution, so the receiver showed it firing.
+    const hook = await receiver();
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-alert-restored-')), 'data');
+    const options: MonitorOptions = { storage: 'sqlite', dataDir, maxSeries: 16, alerts: { webhooks: [hook.url], resolveHoldMs: 0 } };
+    try {
+      const a = await started(options);
+      await a.createAlertRule({ name: 'disk full', metric: 'disk_used', operator: '>', threshold: 90, autoResolve: false });
+      const mem = await a.createAlertRule({ name: 'memory full', metric: 'mem_used', operator: '>', threshold: 90 });
+      a.record('disk_used', 97);
+      a.record('mem_used', 98);
+      for (let i = 0; i < 14; i++) a.record('queue_size', i, { queue: String(i) });
+      await waitFor(() => a.status().alerts.notifications.sent === 2 || undefined, 10_000, 'the two firings counted sent');
+      await a.stop();
+
+      const b = await started(options);
+      expect(b.status().series.count).toBe(0);
+      const [disk, memory] = ['disk_used', 'mem_used'].map((metric) => b.getAlerts().find((x) => x.metric === metric)!);
+      expect([disk?.state, memory?.state]).toEqual(['firing', 'firing']);
+      expect(await b.resolveAlert(disk!.fingerprint)).toBe(true);
+      expect(b.getAlerts({ state: 'all' }).find((x) => x.fingerprint === disk!.fingerprint)).toMatchObject({ state: 'resolved' });
+      expect(await b.deleteAlertRule(mem.id)).toBe(true);
+      expect(b.getAlerts()).toEqual([]);
+      const ended = b.getAlertHistory().filter((t) => t.to === 'resolved');
+      expect(ended.map((t) => [t.metric, t.from, t.reason])).toEqual([['disk_used', 'firing', undefined], ['mem_used', 'firing', 'its rule was deleted: the alert ends with it']]);
+      await waitFor(() => hook.bodies.length === 4 || undefined, 10_000, 'the two resolved webhooks');
+      const sent = (hook.bodies as { status: string; alerts: { fingerprint: string; annotations: Record<string, string> }[] }[]).map((body) => ({ status: body.status, ...body.alerts[0]! }));
+      for (const fp of [disk!.fingerprint, memory!.fingerprint]) expect(sent.filter((x) => x.fingerprint === fp).map((x) => x.status)).toEqual(['firing', 'resolved']);
+      expect(sent.find((x) => x.status === 'resolved' && x.fingerprint === memory!.fingerprint)!.annotations.reason).toBe('its rule was deleted: the alert ends with it');
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it("closes a deleted rule's pending alerts in the history, running or stopped, saying why", async () => {
+    // A pending alert of a deleted rule went without a transition: its history never ended.
+    const m = await started();
+    const running = await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10, duration: 600 });
+    const stopped = await m.createAlertRule({ metric: 'mail_queue', operator: '>', threshold: 10, duration: 600 });
+    m.record('queue_size', 50);
+    m.record('mail_queue', 50);
+    await waitFor(() => m.status().alerts.pending === 2 || undefined, 10_000, 'the two pending alerts');
+    expect(await m.deleteAlertRule(running.id)).toBe(true);
+    await m.stop();
+    expect(await m.deleteAlertRule(stopped.id)).toBe(true);
+    for (const rule of [running, stopped]) {
+      expect(m.getAlertHistory({ rule: rule.id }).map((t) => [t.from, t.to, t.reason])).toEqual([['inactive', 'pending', undefined], ['pending', 'inactive', 'its rule was deleted: the alert ends with it']]);
+    }
+    expect(m.getAlerts({ state: 'all' })).toEqual([]);
+  });
+
   it("keeps a window alert firing through a restart until its window holds the new start's samples, then resolves it as usual", async () => {
     // The buckets of the window are not kept across a restart: the first bucket after it,
     // empty, read "no data" and resolved every window alert that was firing at a deploy, to

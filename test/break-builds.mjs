@@ -4392,6 +4392,50 @@ export const BREAKS = [
     tests: ['startup-loads.test.ts'],
     mustFail: ["a monitor's start() loads neither systeminformation nor piscina; its first report loads piscina"],
   },
+  {
+    name: 'a restored alert waiting for its series cannot be resolved',
+    what: "resolveAlert() looks for the alert among the bound ones only: one restored firing whose series has not recorded since the restart (left out of the catalog) answers false and stays firing for good",
+    edits: [{ find: "if (w?.alert.state !== 'firing') return false;", replace: "if (w?.alert.state !== 'firing' || fingerprint) return false;" }],
+    tests: ['alert-rules.test.ts', 'alerting.test.ts'],
+    mustFail: [
+      'resolves by hand a restored alert whose series has not recorded since the restart, and keeps it resolved through its cooldown when the series comes back',
+      'resolves by hand, or with its deleted rule, an alert restored firing whose series has not recorded since the restart, and notifies it',
+    ],
+  },
+  {
+    name: "a deleted rule's restored alerts dropped",
+    what: "deleting a rule drops its restored alerts that wait for their series without a transition: no history entry, no resolution to the webhooks or Alertmanager, which show them firing",
+    edits: [{ find: "if (w.alert.state === 'firing' || w.alert.state === 'pending') this.endWaiting(fp, w.alert, w.alert.value, now, reason);", replace: '' }],
+    tests: ['alert-rules.test.ts', 'alerting.test.ts'],
+    mustFail: [
+      "ends a deleted rule's pending, firing and restored alerts, saying why: none goes without a transition",
+      'resolves by hand, or with its deleted rule, an alert restored firing whose series has not recorded since the restart, and notifies it',
+    ],
+  },
+  {
+    name: "a deleted rule's pending alerts dropped",
+    what: "deleting a rule (running or stopped) ends its firing alerts only: its pending ones vanish, their history never closed",
+    edits: [
+      { find: "else if (b.state === 'pending') this.transition(b, 'inactive', b.lastValue, now, reason);", replace: '' },
+      { find: "if (a.ruleId !== rule.id || (a.state !== 'firing' && a.state !== 'pending')) continue;", replace: "if (a.ruleId !== rule.id || a.state !== 'firing') continue;" },
+    ],
+    tests: ['alert-rules.test.ts', 'alerting.test.ts'],
+    mustFail: ["ends a deleted rule's pending, firing and restored alerts, saying why: none goes without a transition", "closes a deleted rule's pending alerts in the history, running or stopped, saying why"],
+  },
+  {
+    name: "a resolution's reason not notified",
+    what: "a resolution with a reason (the rule deleted) is posted without the annotation `reason`: the receiver cannot tell it from the value clearing",
+    edits: [{ find: "this.send('resolved', view, entry.startsAt, t.at, t.value, endedExtra(entry.extra, t.reason));", replace: "this.send('resolved', view, entry.startsAt, t.at, t.value, entry.extra);" }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['resolves by hand, or with its deleted rule, an alert restored firing whose series has not recorded since the restart, and notifies it'],
+  },
+  {
+    name: "a hub's history read from its raw slots",
+    what: "a hub reads a young series' history (resolution auto or raw) from its raw ring, which holds one slot a member's bucket (its last value): a bucket of 3 samples reads as one point of count 1",
+    edits: [{ find: "if (!this.buckets && (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap)) chosen = 'raw';", replace: "if (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap) chosen = 'raw';" }],
+    tests: ['hub.test.ts'],
+    mustFail: ["answers a history of its members' series from their buckets, not their raw slots (one a bucket), whatever the resolution asked: every sample counted"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -337,6 +337,26 @@ describe('hub over a Unix socket', () => {
     a.close();
   });
 
+  it("answers a history of its members' series from their buckets, not their raw slots (one a bucket), whatever the resolution asked: every sample counted", async () => {
+    // By default (auto) a young series was read from its raw ring, which on a hub holds one slot
+    // a member's bucket, its last value: buckets of 3 and 2 samples read as 2 points of count 1.
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const a = await rawMember(path);
+    a.send({ t: 'hello', instance: 'counted', epoch: 'e', intervalMs: 1000 });
+    await a.answer(1);
+    const s = Math.floor(Date.now() / 1000) * 1000;
+    a.send(batch(1, 1, [[0, 3, 30, s - 3000], [0, 2, 20, s - 2000]], [def()]));
+    expect(await a.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    await hub.flush();
+    for (const resolution of [undefined, 'auto', 'raw'] as const) {
+      const history = await hub.getMetricHistory({ metric: 'raw_rt', ...(resolution ? { resolution } : {}) });
+      const counted = history.series.map((x) => [x.tags.instance ?? 'cluster', x.resolution, x.points.reduce((n, p) => n + p.count, 0), x.points.reduce((n, p) => n + p.sum, 0)]);
+      expect(counted, String(resolution)).toEqual(expect.arrayContaining([['counted', 'bucket', 5, 50], ['cluster', 'bucket', 5, 50]]));
+    }
+    a.close();
+  });
+
   it("a member's series with maxTags tags (16) is taken on the hub, whose own instance tag makes 17: the tag is the hub's and counts against no limit of the member's", async () => {
     const path = nodes.socketPath();
     const hub = await nodes.start('hub', path);

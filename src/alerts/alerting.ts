@@ -16,7 +16,7 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
-import { SEVERITIES, describeRule, parseAlertRule, ruleKey, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { SEVERITIES, deletedReason, describeRule, parseAlertRule, ruleKey, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
 
@@ -315,16 +315,19 @@ export class Alerting {
 
   /**
    * A rule deleted while the actor is stopped (the monitor stopped): its firing alerts resolve
-   * here, as the actor resolves them (history, 'alert' events, notifications). Without it their
-   * episodes stayed open in the notifier: Alertmanager was told they fired at every resend, for
-   * good, and no webhook heard their resolution.
+   * here and its pending ones go back to inactive, as the actor ends them (history, 'alert'
+   * events, notifications, the reason). Without it their episodes stayed open in the notifier:
+   * Alertmanager was told they fired at every resend, for good, and no webhook heard their
+   * resolution.
    */
   private async resolveDeleted(rule: AlertRule): Promise<void> {
     const at = monitorNow(this.deps.views);
+    const reason = deletedReason();
     const transitions: AlertTransition[] = [];
     for (const a of this.alerts.values()) {
-      if (a.ruleId !== rule.id || a.state !== 'firing') continue;
-      transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: 'firing', to: 'resolved', value: a.value, threshold: rule.resolveThreshold ?? rule.threshold });
+      if (a.ruleId !== rule.id || (a.state !== 'firing' && a.state !== 'pending')) continue;
+      const to = a.state === 'firing' ? 'resolved' : 'inactive';
+      transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: a.state, to, value: a.value, threshold: to === 'resolved' ? (rule.resolveThreshold ?? rule.threshold) : rule.threshold, reason });
     }
     if (transitions.length === 0) return;
     this.onBatch({ transitions, values: [] });

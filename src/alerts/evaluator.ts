@@ -33,7 +33,7 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
-import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
+import { deletedReason, type Alert, type AlertRule, type AlertState, type AlertTransition, type Operator } from './schema.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
   switch (op) {
@@ -165,7 +165,7 @@ export class AlertEvaluator {
    */
   addRules(rules: readonly AlertRule[], from: BindFrom = 'new-rule', now = Date.now()): void {
     for (const rule of rules) {
-      if (this.rules.has(rule.id)) this.deleteRule(rule.id, now);
+      if (this.rules.has(rule.id)) this.deleteRule(rule.id, now, deletedReason(true));
       this.rules.set(rule.id, rule);
       const list = this.byMetric.get(rule.metric) ?? [];
       list.push(rule);
@@ -176,15 +176,25 @@ export class AlertEvaluator {
     this.reindex();
   }
 
-  /** Removes a rule; its firing alerts resolve (so notifications close them). */
-  deleteRule(ruleId: string, now: number): boolean {
+  /**
+   * Removes a rule; its firing alerts resolve (so notifications close them) and its pending
+   * ones go back to inactive, each transition saying why (`reason`), those restored from the
+   * database whose series has not recorded since the restart too: they went without a word,
+   * and a receiver showed them firing until its own timeout.
+   */
+  deleteRule(ruleId: string, now: number, reason = deletedReason()): boolean {
     const rule = this.rules.get(ruleId);
     if (!rule) return false;
     for (const b of this.bindings.get(ruleId) ?? []) {
-      if (b.state === 'firing') this.transition(b, 'resolved', b.lastValue, now);
+      if (b.state === 'firing') this.transition(b, 'resolved', b.lastValue, now, reason);
+      else if (b.state === 'pending') this.transition(b, 'inactive', b.lastValue, now, reason);
       this.byFingerprint.delete(b.fingerprint);
     }
-    for (const [fp, w] of this.waiting) if (w.alert.ruleId === ruleId) this.waiting.delete(fp);
+    for (const [fp, w] of this.waiting) {
+      if (w.alert.ruleId !== ruleId) continue;
+      if (w.alert.state === 'firing' || w.alert.state === 'pending') this.endWaiting(fp, w.alert, w.alert.value, now, reason);
+      this.waiting.delete(fp);
+    }
     this.rules.delete(ruleId);
     this.bindings.delete(ruleId);
     const list = (this.byMetric.get(rule.metric) ?? []).filter((r) => r.id !== ruleId);
@@ -353,17 +363,36 @@ export class AlertEvaluator {
         continue;
       }
       this.waiting.delete(fp);
-      this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint: fp, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to: a.state === 'pending' ? 'inactive' : 'resolved', value: Number.NaN, threshold: a.state === 'pending' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), reason: goneReason(rule) });
+      this.endWaiting(fp, a, Number.NaN, now, goneReason(rule));
     }
     return next;
   }
 
-  /** Resolves a firing alert by hand (rules with autoResolve off need it). */
+  /**
+   * Resolves a firing alert by hand (rules with autoResolve off need it), one restored from the
+   * database whose series has not recorded since the restart too (it waits for its series):
+   * that one stays resolved when its series comes back, its cooldown running. Before, such an
+   * alert could not be resolved at all and stayed firing for good.
+   */
   resolve(fingerprint: string, now: number): boolean {
     const b = this.byFingerprint.get(fingerprint);
-    if (!b || b.state !== 'firing') return false;
-    this.transition(b, 'resolved', b.lastValue, now);
+    if (b) {
+      if (b.state !== 'firing') return false;
+      this.transition(b, 'resolved', b.lastValue, now);
+      return true;
+    }
+    const w = this.waiting.get(fingerprint);
+    if (w?.alert.state !== 'firing') return false;
+    this.endWaiting(fingerprint, w.alert, w.alert.value, now);
+    w.alert = { ...w.alert, state: 'resolved', resolvedAt: now };
     return true;
+  }
+
+  /** The transition ending a pending (to inactive) or firing (to resolved) alert that waits for its series. */
+  private endWaiting(fingerprint: string, a: Alert, value: number, now: number, reason?: string): void {
+    const rule = this.rules.get(a.ruleId)!;
+    const to = a.state === 'pending' ? 'inactive' : 'resolved';
+    this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value, threshold: to === 'inactive' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), ...(reason !== undefined ? { reason } : {}) });
   }
 
   /** Transitions since the last call, oldest first. */

@@ -118,6 +118,13 @@ interface Held {
   endsAt: number;
   value: number;
   due: number;
+  /** Why it ended without a judged value (the transition's reason), sent as the annotation `reason`. */
+  reason?: string;
+}
+
+/** A resolution's annotations: the episode's, and why it ended when the transition says. */
+function endedExtra(extra: Record<string, string> | undefined, reason: string | undefined): Record<string, string> | undefined {
+  return reason === undefined ? extra : { ...extra, reason };
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -241,10 +248,10 @@ export class Notifier {
         if (!entry) return;
         if (this.options.resolveHoldMs <= 0) {
           this.firing.delete(t.fingerprint);
-          this.send('resolved', view, entry.startsAt, t.at, t.value, entry.extra);
+          this.send('resolved', view, entry.startsAt, t.at, t.value, endedExtra(entry.extra, t.reason));
           return;
         }
-        this.hold(t.fingerprint, { view, endsAt: t.at, value: t.value, due: Date.now() + this.options.resolveHoldMs });
+        this.hold(t.fingerprint, { view, endsAt: t.at, value: t.value, due: Date.now() + this.options.resolveHoldMs, ...(t.reason !== undefined ? { reason: t.reason } : {}) });
       }
     });
   }
@@ -272,7 +279,7 @@ export class Notifier {
           continue;
         }
         this.firing.set(row.fingerprint, { view: row.view, startsAt: row.startsAt, value: row.value, ...(row.extra ? { extra: row.extra } : {}) });
-        this.arm(row.fingerprint, { view: row.view, endsAt: row.endsAt, value: row.value, due: row.due });
+        this.arm(row.fingerprint, { view: row.view, endsAt: row.endsAt, value: row.value, due: row.due, ...(row.reason !== undefined ? { reason: row.reason } : {}) });
       }
       const deliveries = rows.filter((row): row is OutboxDelivery => row.kind === 'delivery').sort((a, b) => a.at - b.at || a.n - b.n);
       for (const row of deliveries) {
@@ -421,7 +428,7 @@ export class Notifier {
     this.held.delete(fingerprint);
     this.firing.delete(fingerprint);
     this.record({ op: 'delete-outbox', id: holdId(fingerprint) });
-    if (entry) this.send('resolved', hold.view, entry.startsAt, hold.endsAt, hold.value, entry.extra);
+    if (entry) this.send('resolved', hold.view, entry.startsAt, hold.endsAt, hold.value, endedExtra(entry.extra, hold.reason));
   }
 
   private holdRow(fingerprint: string, hold: Held): OutboxHold {
@@ -436,6 +443,7 @@ export class Notifier {
       endsAt: hold.endsAt,
       value: hold.value,
       ...(entry?.extra ? { extra: entry.extra } : {}),
+      ...(hold.reason !== undefined ? { reason: hold.reason } : {}),
     };
   }
 

@@ -142,8 +142,13 @@ export interface AlertTransition {
   threshold: number;
   /** On a firing of a rule with `capture`: the capture's note, or why there is none (set when the capture ends). */
   profile?: CaptureNote;
-  /** Why the alert ended without a judged value: its series had no sample for the rule's window (see goneReason). */
+  /** Why the alert ended without a judged value: its series had no sample for the rule's window (see goneReason), or its rule was deleted (deletedReason). */
   reason?: string;
+}
+
+/** Why an alert ended when its rule was deleted (or replaced by a rule of the same id). */
+export function deletedReason(replaced = false): string {
+  return replaced ? 'its rule was replaced: the alert ends with the rule it belonged to' : 'its rule was deleted: the alert ends with it';
 }
 
 export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSchema> {

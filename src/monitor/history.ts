@@ -92,13 +92,19 @@ export class HistoryReader {
   private readonly reader: StoreReader;
   private readonly acc: SketchAccumulator;
   private readonly watched: () => Watched;
+  /**
+   * The store takes members' buckets (a hub: docs/cluster.md): a series' raw ring then holds
+   * one slot a bucket (its last value), not its samples, so no history is read from it.
+   */
+  private readonly buckets: boolean;
 
   /** `acc` may be shared with the metric queries of the same thread (one at a time runs). */
-  constructor(registry: Registry, reader: StoreReader, acc: SketchAccumulator, watched: () => Watched) {
+  constructor(registry: Registry, reader: StoreReader, acc: SketchAccumulator, watched: () => Watched, buckets = false) {
     this.registry = registry;
     this.reader = reader;
     this.acc = acc;
     this.watched = watched;
+    this.buckets = buckets;
   }
 
   /** Validates a query and finds its series (throws InvalidArgumentError on bad input). */
@@ -178,12 +184,14 @@ export class HistoryReader {
     } else if (stored.length > 0 && (chosen === 'auto' || chosen === 'raw')) {
       // The history reaches back past the memory: the memory's part at its bucketed grain.
       chosen = this.reader.bucketCount(id, 1) > L.t1Cap ? 'rollup' : 'bucket';
-    } else if (chosen === 'auto') {
+    } else if (chosen === 'auto' || (chosen === 'raw' && this.buckets)) {
       const rawOldest = this.reader.rawOldest(id);
       const t1Oldest = this.reader.oldestBucket(id, 1);
       const t1Wrapped = this.reader.bucketCount(id, 1) > L.t1Cap;
-      // Raw when the raw ring reaches back to `from`, or holds every sample ever.
-      if (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap) chosen = 'raw';
+      // Raw when the raw ring reaches back to `from`, or holds every sample ever; never on a
+      // hub, whose raw slots are its members' buckets: a bucket of 5 samples read as one point
+      // of count 1, its last value.
+      if (!this.buckets && (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap)) chosen = 'raw';
       else if (Number.isNaN(t1Oldest) || !t1Wrapped || from >= t1Oldest) chosen = 'bucket';
       else chosen = 'rollup';
     }

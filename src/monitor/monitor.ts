@@ -140,7 +140,7 @@ export class PerformanceMonitor extends EventEmitter {
     // One accumulator (3 MB) for the two: they run one at a time on this thread.
     const acc = new SketchAccumulator();
     this.query = new Query(this.registry, this.reader, () => this.watched(), acc);
-    this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched());
+    this.history = new HistoryReader(this.registry, this.reader, acc, () => this.watched(), o.hub !== undefined && isHubSide(o.hub));
     this.faults = new Faults((kind) => this.main.ownMetric('monitor_faults', { kind }).record(1));
     this.drops = new DropWatch(monitorNow(this.ctl));
     this.mainWriter = new RingWriter(this.mainRing, this.control, o.overflow, o.stallTimeoutMs);
