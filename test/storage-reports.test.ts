@@ -88,9 +88,11 @@ describe('rates over a range that spans a restart', () => {
 
   it("a report's and a counter's history's are per second of the time the two processes watched, the gap between them left out", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
-    // Early in a minute, so that the first process stops and the second starts in the same
-    // minute (the stored row's minute runs on past the second's start, which its buckets count).
-    while (new Date().getUTCSeconds() >= 15) await sleep(250);
+    // Early enough in a minute that the first process stops and the second starts in the same
+    // minute (the stored row's minute runs on past the second's start, which its buckets count):
+    // from second 30 the two starts, 6 s of recording, a stop and the gap end by second 50 or so
+    // on a loaded machine. (From second 15, the test waited 17 s on average.)
+    while (new Date().getUTCSeconds() >= 30) await sleep(250);
     const a = monitor(dir);
     const first = await steady(a, 6_000);
     const stopping = Date.now();
