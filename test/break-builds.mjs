@@ -4436,6 +4436,13 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["answers a history of its members' series from their buckets, not their raw slots (one a bucket), whatever the resolution asked: every sample counted"],
   },
+  {
+    name: "status silent on the stored series left out",
+    what: "get_monitoring_status's text says nothing of the stored series a start left out of the registry: an agent reads app series 4/16 and sees no trace of the older ones",
+    edits: [{ find: '    ...catalogLines(status.storage),\n', replace: '' }],
+    tests: ['mcp-status-catalog.test.ts'],
+    mustFail: ['says how many stored series the start registered and left out, and where their history is'],
+  },
 ];
 
 function parseArgs(argv) {

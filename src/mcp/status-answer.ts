@@ -170,9 +170,25 @@ export function statusText(s: Out, status: MonitorStatus): string {
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),
+    ...catalogLines(status.storage),
     profilingLine(status.profiling),
     ...(s.http ? [`http: ${s.http.sessions}/${s.http.max_sessions} sessions (${s.http.sessions_busy} busy; ${s.http.sessions_expired} expired, ${s.http.sessions_evicted} evicted, ${s.http.sessions_refused} refused, ${s.http.sessions_unresponsive} unresponsive), ${s.http.answers_stalled} answers stalled, ${s.http.buffered_bytes}/${s.http.max_buffered_bytes} body bytes held; state changes ${s.http.state_changes ? 'allowed' : 'refused (read-only)'}`] : []),
   ].join('\n');
+}
+
+/**
+ * What the start did with the stored catalog when it left series out: beside `app series 20/100`
+ * an agent saw no trace of the 80 older stored series (status().storage.catalog says why, at
+ * length).
+ */
+function catalogLines(storage: MonitorStatus['storage']): string[] {
+  if (storage.mode !== 'sqlite' || storage.catalog === undefined) return [];
+  const c = storage.catalog;
+  if (c.leftOut === 0 && c.failed === 0) return [];
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const failed = c.failed > 0 ? `, ${n(c.failed)} could not be registered (see the storage-restore fault)` : '';
+  const left = c.leftOut > 0 ? `; ${n(c.leftOut)} older ones left out to keep room for the live series: their history is still read from the database (get_metric_history), and raising maxSeries registers more at start` : '';
+  return [`storage: ${n(c.registered)} of ${n(c.stored)} stored series registered at start${failed}${left}`];
 }
 
 /**
