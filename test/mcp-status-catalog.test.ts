@@ -2,7 +2,7 @@
  * get_monitoring_status after a start that left stored series out of the registry (the
  * catalog's headroom for the live series, docs/storage.md "Restoring the catalog"): the text
  * says how many were registered and left out and where their history is, where before it said
- * only `app series 4/16` and the older series were nowhere in the answer.
+ * only `app series 0/16` and the older series were nowhere in the answer.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
