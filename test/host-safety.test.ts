@@ -489,6 +489,9 @@ describe('the host is never harmed by the monitor', () => {
     // ended; heard, the report waited for ever (piscina starts no thread after that).
     const code = hostCode(
       "import { closeSync, openSync } from 'node:fs';",
+      "import { createRequire } from 'node:module';",
+      // piscina loaded already (by an earlier report, say): the thread is what cannot start.
+      `createRequire(${JSON.stringify(new URL('../dist/src/reports/service.js', import.meta.url).href)})('piscina');`,
       "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
       'await m.start();',
       "m.record('response_time', 5);",
@@ -509,6 +512,30 @@ describe('the host is never harmed by the monitor', () => {
       second: 'number',
       faults: 1,
     });
+  }, 60_000);
+
+  it('fails a report for which piscina cannot be loaded (no file descriptor left) saying so, and loads it for the next report', async () => {
+    // piscina loads at the first report. By import(), a load that met EMFILE stayed the
+    // module's for the life of the process: no report would ever run again.
+    const code = hostCode(
+      "import { closeSync, openSync } from 'node:fs';",
+      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+      'await m.start();',
+      "m.record('response_time', 5);",
+      'const held = [];',
+      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+      "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
+      'for (const fd of held) closeSync(fd);',
+      "const second = await m.generateReport().then((r) => typeof r.score.overall, (e) => `${e.code}: ${e.message}`);",
+      'const faults = m.status().faults.byKind.reports?.count ?? 0;',
+      'await m.stop();',
+      'console.log(JSON.stringify({ first, second, faults }));',
+    );
+    const out = await runNodeWithFds(code, 256);
+    expect(out.code, out.stderr).toBe(0);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    expect(r.first).toMatch(/^PW_ERR_REPORT: the report task failed: piscina, which runs the report threads, could not be loaded \(EMFILE: too many open files, open '[^']*piscina[^']*'\); the next report loads it again$/);
+    expect([r.second, r.faults]).toEqual(['number', 1]);
   }, 60_000);
 
   it('counts the system sources that fail for want of a file descriptor as a fault, and reads them again once there are', async () => {

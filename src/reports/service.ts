@@ -18,6 +18,7 @@
  * them). The pool is dropped then: its queued tasks fail naming the cause, and the next task
  * makes a new pool.
  */
+import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { z } from 'zod';
@@ -121,11 +122,31 @@ export function seriesKey(metric: string, tags: Record<string, string>): string 
   return `${metric}${JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
 }
 
+const require = createRequire(import.meta.url);
+
 /**
- * piscina, imported at the first task: a service that never asks for a report or a baseline
- * does not load it (40-60 ms of CPU at import, `node dist/bench/startup.js`).
+ * piscina, loaded at the first task: a service that never asks for a report or a baseline
+ * does not load it (40-60 ms of CPU at import, `node dist/bench/startup.js`). By require(), not
+ * import(): Node keeps a module import() could not read (EMFILE, the host out of file
+ * descriptors) with its error for the life of the process, and no report would run again;
+ * require() keeps nothing of a load that failed (monitor/fronts.ts says the same of the fronts).
  */
-let piscina: Promise<typeof Piscina> | undefined;
+function loadPiscina(): typeof Piscina {
+  return (require(PISCINA) as typeof import('piscina')).Piscina;
+}
+
+/**
+ * Where piscina is, found with the library (a few stats, nothing read): resolved at the first
+ * report by a host out of file descriptors, its stats fail silently and the error read "Cannot
+ * find module 'piscina'"; loaded from its path, the error says EMFILE.
+ */
+const PISCINA = ((): string => {
+  try {
+    return require.resolve('piscina');
+  } catch {
+    return 'piscina';
+  }
+})();
 
 const toMs = (t: number | Date | undefined): number | undefined => (t instanceof Date ? t.getTime() : t);
 
@@ -370,6 +391,13 @@ export class ReportService {
         throw new ReportFailedError(`a report thread could not start (${describeError(error as Error)}); the next report tries again`);
       }
     }
+    let Pool: typeof Piscina;
+    try {
+      Pool = loadPiscina();
+    } catch (error) {
+      this.deps.fault?.(error as Error);
+      throw new ReportFailedError(`piscina, which runs the report threads, could not be loaded (${describeError(error as Error)}); the next report loads it again`);
+    }
     const task: ReportTask = { ...partial, monitorId: this.deps.monitorId, store: this.deps.store, registry: this.deps.registry };
     // The task's port: it says when a thread took the task (the timeout starts there), then
     // reports progress, then says it is done.
@@ -400,7 +428,7 @@ export class ReportService {
       const storage = await this.deps.storagePort();
       if (storage) transferList.push((task.storage = storage));
     }
-    const pool = this.ensurePool(await (piscina ??= import('piscina').then((m) => m.Piscina)));
+    const pool = this.ensurePool(Pool);
     const started = performance.now();
     this.running++;
     try {
