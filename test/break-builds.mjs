@@ -4371,6 +4371,13 @@ export const BREAKS = [
     tests: ['alert-rules.test.ts'],
     mustFail: ["ends a restored alert whose series does not record within its rule's window"],
   },
+  {
+    name: 'MCP body depth unchecked',
+    what: "the MCP endpoint parses a body whatever its nesting: 10 MB of nested arrays held the host's event loop for seconds in JSON.parse, and a deeply nested id overflowed the SDK's stack (a 500)",
+    edits: [{ find: 'if (!nestsWithin(raw, MAX_JSON_DEPTH)) return', replace: 'if (!nestsWithin(raw, Number.MAX_SAFE_INTEGER)) return' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['refuses a body nested deeper than MAX_JSON_DEPTH before parsing it, and takes one at the limit and brackets inside strings'],
+  },
 ];
 
 function parseArgs(argv) {
