@@ -4378,6 +4378,13 @@ export const BREAKS = [
     tests: ['mcp-http-limits.test.ts'],
     mustFail: ['refuses a body nested deeper than MAX_JSON_DEPTH before parsing it, and takes one at the limit and brackets inside strings'],
   },
+  {
+    name: 'session cookie exemption by the raw path',
+    what: "the browser session's cookie is kept off /mcp by the request target's text before `?`, while routing resolves dot segments and drops a fragment: the cookie opened /mcp, state-changing tools included, at /./mcp, /api/../mcp or /mcp#x",
+    edits: [{ find: 'if (requestPath(req.url) === exempt) return false;', replace: "if ((req.url ?? '/').split('?')[0] === exempt) return false;" }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['keeps a session cookie off /mcp however its path is spelled: dot segments and a fragment reach the route, not the cookie'],
+  },
 ];
 
 function parseArgs(argv) {

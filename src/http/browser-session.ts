@@ -17,6 +17,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrowserAccess } from '../mcp/http-listen.js';
+import { requestPath } from './router.js';
 
 export const SESSION_COOKIE = 'perfwatch_session';
 const TOKEN_PARAM = 'token';
@@ -63,8 +64,7 @@ export function browserAccess(token: string, exempt: string): BrowserAccess {
       return true;
     },
     hasSession(req: IncomingMessage): boolean {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === exempt) return false;
+      if (requestPath(req.url) === exempt) return false;
       const given = cookieOf(req.headers.cookie);
       if (given === undefined) return false;
       const bytes = Buffer.from(given, 'base64url');

@@ -23,7 +23,7 @@ import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
-import { HttpError, Router, queryParams, sendError, sendJson, type Route } from './router.js';
+import { HttpError, Router, queryParams, requestPath, sendError, sendJson, type Route } from './router.js';
 import { CONTENT_TYPES, formatFor } from './text-format.js';
 import type { HttpServer, HttpServerStatus } from './types.js';
 import type { ThreadPreloads } from '../actors/worker-argv.js';
@@ -37,10 +37,9 @@ export interface SharedMemory {
   store: StoreBuffers;
 }
 
-/** Whether a request target is the MCP endpoint's path (its query aside). */
+/** Whether a request target is routed to the MCP endpoint. */
 function isMcpPath(target: string | undefined): boolean {
-  const path = (target ?? '/').split('?', 1)[0]!;
-  return path === MCP_PATH;
+  return requestPath(target) === MCP_PATH;
 }
 
 export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions): Promise<HttpServer> {

@@ -64,6 +64,15 @@ export function sendError(res: ServerResponse, error: unknown, rename: (field: s
   sendJson(res, 500, { error: { code: 'HTTP_500', field: null, message: 'Internal error' } });
 }
 
+/**
+ * The path a request target is routed by: as URL parsing reads it, dot segments resolved
+ * (`/./mcp` and `/api/../mcp` are `/mcp`) and a fragment dropped. Every check of a path
+ * reads it so, or a target that reaches a route would pass a check meant for another.
+ */
+export function requestPath(target: string | undefined): string {
+  return new URL(target ?? '/', 'http://perfwatch.invalid').pathname;
+}
+
 export class Router {
   private readonly routes: Route[] = [];
 
