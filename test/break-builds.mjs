@@ -2166,14 +2166,14 @@ export const BREAKS = [
   {
     name: 'makeDirs through recursive mkdir',
     what: "a directory is made with Node's recursive mkdir: a dataDir or profile directory under /proc (or through a dangling symlink) spins a libuv thread forever and start() never settles",
-    edits: [{ find: '  for (const d of missing.reverse()) await mkdir(d).catch(existing);', replace: '  await mkdir(dir, { recursive: true });' }],
+    edits: [{ find: '  for (const d of missing.reverse()) await mkdir(d, d === leaf ? mode : undefined).catch(existing);', replace: '  await mkdir(dir, { recursive: true, mode: missing.includes(leaf) ? mode : undefined });' }],
     tests: ['make-dirs.test.ts'],
     mustFail: ['answers ENOENT under /proc, async and sync', "a monitor's start() on a dataDir under /proc", 'a capture whose profile directory is under /proc'],
   },
   {
     name: 'makeDirsSync through recursive mkdir',
     what: "the storage actor remakes a vanished dataDir with Node's recursive mkdirSync: under /proc its thread spins forever",
-    edits: [{ find: '      mkdirSync(d);', replace: '      mkdirSync(dir, { recursive: true });' }],
+    edits: [{ find: '      mkdirSync(d, d === leaf ? mode : undefined);', replace: '      mkdirSync(dir, { recursive: true, mode: d === leaf ? mode : undefined });' }],
     tests: ['make-dirs.test.ts'],
     mustFail: ['answers ENOENT under /proc, async and sync'],
   },
@@ -4384,6 +4384,16 @@ export const BREAKS = [
     edits: [{ find: 'if (requestPath(req.url) === exempt) return false;', replace: "if ((req.url ?? '/').split('?')[0] === exempt) return false;" }],
     tests: ['http-api.test.ts'],
     mustFail: ['keeps a session cookie off /mcp however its path is spelled: dot segments and a fragment reach the route, not the cookie'],
+  },
+  {
+    name: 'data files made with the umask alone',
+    what: "the dataDir, its SQLite files and the profiles are made with the process's umask alone (755 and 644 by default): every user of the machine reads the service's metrics, profiles and the webhook URLs of the notifier's outbox",
+    edits: [
+      { find: 'export const PRIVATE_DIR_MODE = 0o700;', replace: 'export const PRIVATE_DIR_MODE = 0o777;' },
+      { find: 'export const PRIVATE_FILE_MODE = 0o600;', replace: 'export const PRIVATE_FILE_MODE = 0o666;' },
+    ],
+    tests: ['storage.test.ts'],
+    mustFail: ["keeps what it writes to its own user, whatever the umask: the dataDir and profiles 0700, the database's files and the profiles 0600; an existing dataDir keeps its mode"],
   },
 ];
 
