@@ -4381,7 +4381,7 @@ export const BREAKS = [
   {
     name: 'session cookie exemption by the raw path',
     what: "the browser session's cookie is kept off /mcp by the request target's text before `?`, while routing resolves dot segments and drops a fragment: the cookie opened /mcp, state-changing tools included, at /./mcp, /api/../mcp or /mcp#x",
-    edits: [{ find: 'if (requestPath(req.url) === exempt) return false;', replace: "if ((req.url ?? '/').split('?')[0] === exempt) return false;" }],
+    edits: [{ find: 'if (path === undefined || path === exempt) return false;', replace: "if ((req.url ?? '/').split('?')[0] === exempt) return false;" }],
     tests: ['http-api.test.ts'],
     mustFail: ['keeps a session cookie off /mcp however its path is spelled: dot segments and a fragment reach the route, not the cookie'],
   },
@@ -4394,6 +4394,13 @@ export const BREAKS = [
     ],
     tests: ['storage.test.ts'],
     mustFail: ["keeps what it writes to its own user, whatever the umask: the dataDir and profiles 0700, the database's files and the profiles 0600; an existing dataDir keeps its mode"],
+  },
+  {
+    name: 'request target that is no URL throws',
+    what: "a request target URL parsing refuses (`GET http://[`) throws out of the sign-in check and the routing: a 500, and on a server with a token a line on the host's stderr for every such request",
+    edits: [{ find: "    return new URL(target ?? '/', 'http://perfwatch.invalid');\n  } catch {\n    return undefined;\n  }", replace: "    return new URL(target ?? '/', 'http://perfwatch.invalid');\n  } finally {\n    // thrown on\n  }" }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a request target that is no URL 400 naming it, with a token or without, and writes nothing to the host's stderr"],
   },
 ];
 

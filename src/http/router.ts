@@ -65,12 +65,25 @@ export function sendError(res: ServerResponse, error: unknown, rename: (field: s
 }
 
 /**
- * The path a request target is routed by: as URL parsing reads it, dot segments resolved
- * (`/./mcp` and `/api/../mcp` are `/mcp`) and a fragment dropped. Every check of a path
- * reads it so, or a target that reaches a route would pass a check meant for another.
+ * A request target as a URL (against a placeholder origin), or undefined when it is none:
+ * Node passes on targets such as `http://[`, which URL parsing refuses.
  */
-export function requestPath(target: string | undefined): string {
-  return new URL(target ?? '/', 'http://perfwatch.invalid').pathname;
+export function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://perfwatch.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The path a request target is routed by: as URL parsing reads it, dot segments resolved
+ * (`/./mcp` and `/api/../mcp` are `/mcp`) and a fragment dropped; undefined for a target
+ * that is no URL. Every check of a path reads it so, or a target that reaches a route would
+ * pass a check meant for another.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  return requestUrl(target)?.pathname;
 }
 
 export class Router {
