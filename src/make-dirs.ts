@@ -12,8 +12,12 @@ import { mkdirSync, statSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-/** Makes `dir` and its missing parents. Rejects with the filesystem's error (ENOENT, ENOTDIR, EACCES, ...) naming the directory that could not be made. */
-export async function makeDirs(dir: string): Promise<void> {
+/**
+ * Makes `dir` and its missing parents; `dir` itself, when made here, with `mode` (the parents
+ * with the default). Rejects with the filesystem's error (ENOENT, ENOTDIR, EACCES, ...) naming
+ * the directory that could not be made.
+ */
+export async function makeDirs(dir: string, mode?: number): Promise<void> {
   const missing: string[] = [];
   let p = resolve(dir);
   while (!(await stat(p).then(
@@ -24,12 +28,13 @@ export async function makeDirs(dir: string): Promise<void> {
     if (dirname(p) === p) break;
     p = dirname(p);
   }
-  for (const d of missing.reverse()) await mkdir(d).catch(existing);
+  const leaf = resolve(dir);
+  for (const d of missing.reverse()) await mkdir(d, d === leaf ? mode : undefined).catch(existing);
   if (!(await stat(dir)).isDirectory()) throw notDirectory(dir);
 }
 
 /** makeDirs() for a thread that may block (the storage actor's). */
-export function makeDirsSync(dir: string): void {
+export function makeDirsSync(dir: string, mode?: number): void {
   const missing: string[] = [];
   let p = resolve(dir);
   while (!exists(p)) {
@@ -37,9 +42,10 @@ export function makeDirsSync(dir: string): void {
     if (dirname(p) === p) break;
     p = dirname(p);
   }
+  const leaf = resolve(dir);
   for (const d of missing.reverse()) {
     try {
-      mkdirSync(d);
+      mkdirSync(d, d === leaf ? mode : undefined);
     } catch (error) {
       existing(error);
     }

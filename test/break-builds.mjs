@@ -2166,14 +2166,14 @@ export const BREAKS = [
   {
     name: 'makeDirs through recursive mkdir',
     what: "a directory is made with Node's recursive mkdir: a dataDir or profile directory under /proc (or through a dangling symlink) spins a libuv thread forever and start() never settles",
-    edits: [{ find: '  for (const d of missing.reverse()) await mkdir(d).catch(existing);', replace: '  await mkdir(dir, { recursive: true });' }],
+    edits: [{ find: '  for (const d of missing.reverse()) await mkdir(d, d === leaf ? mode : undefined).catch(existing);', replace: '  await mkdir(dir, { recursive: true, mode: missing.includes(leaf) ? mode : undefined });' }],
     tests: ['make-dirs.test.ts'],
     mustFail: ['answers ENOENT under /proc, async and sync', "a monitor's start() on a dataDir under /proc", 'a capture whose profile directory is under /proc'],
   },
   {
     name: 'makeDirsSync through recursive mkdir',
     what: "the storage actor remakes a vanished dataDir with Node's recursive mkdirSync: under /proc its thread spins forever",
-    edits: [{ find: '      mkdirSync(d);', replace: '      mkdirSync(dir, { recursive: true });' }],
+    edits: [{ find: '      mkdirSync(d, d === leaf ? mode : undefined);', replace: '      mkdirSync(dir, { recursive: true, mode: d === leaf ? mode : undefined });' }],
     tests: ['make-dirs.test.ts'],
     mustFail: ['answers ENOENT under /proc, async and sync'],
   },
@@ -4456,6 +4456,37 @@ export const BREAKS = [
     edits: [{ find: "function loadPiscina(): typeof Piscina {\n  return (require(PISCINA) as typeof import('piscina')).Piscina;\n}", replace: "let piscinaFailed: unknown;\nfunction loadPiscina(): typeof Piscina {\n  if (piscinaFailed !== undefined) throw piscinaFailed;\n  try {\n    return (require(PISCINA) as typeof import('piscina')).Piscina;\n  } catch (error) {\n    piscinaFailed = error;\n    throw error;\n  }\n}" }],
     tests: ['host-safety.test.ts'],
     mustFail: ['fails a report for which piscina cannot be loaded (no file descriptor left) saying so, and loads it for the next report'],
+  },
+  {
+    name: 'MCP body depth unchecked',
+    what: "the MCP endpoint parses a body whatever its nesting: 10 MB of nested arrays held the host's event loop for seconds in JSON.parse, and a deeply nested id overflowed the SDK's stack (a 500)",
+    edits: [{ find: 'if (!nestsWithin(raw, MAX_JSON_DEPTH)) return', replace: 'if (!nestsWithin(raw, Number.MAX_SAFE_INTEGER)) return' }],
+    tests: ['mcp-http-limits.test.ts'],
+    mustFail: ['refuses a body nested deeper than MAX_JSON_DEPTH before parsing it, and takes one at the limit and brackets inside strings'],
+  },
+  {
+    name: 'session cookie exemption by the raw path',
+    what: "the browser session's cookie is kept off /mcp by the request target's text before `?`, while routing resolves dot segments and drops a fragment: the cookie opened /mcp, state-changing tools included, at /./mcp, /api/../mcp or /mcp#x",
+    edits: [{ find: 'if (path === undefined || path === exempt) return false;', replace: "if ((req.url ?? '/').split('?')[0] === exempt) return false;" }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['keeps a session cookie off /mcp however its path is spelled: dot segments and a fragment reach the route, not the cookie'],
+  },
+  {
+    name: 'data files made with the umask alone',
+    what: "the dataDir, its SQLite files and the profiles are made with the process's umask alone (755 and 644 by default): every user of the machine reads the service's metrics, profiles and the webhook URLs of the notifier's outbox",
+    edits: [
+      { find: 'export const PRIVATE_DIR_MODE = 0o700;', replace: 'export const PRIVATE_DIR_MODE = 0o777;' },
+      { find: 'export const PRIVATE_FILE_MODE = 0o600;', replace: 'export const PRIVATE_FILE_MODE = 0o666;' },
+    ],
+    tests: ['storage.test.ts'],
+    mustFail: ["keeps what it writes to its own user, whatever the umask: the dataDir and profiles 0700, the database's files and the profiles 0600; an existing dataDir keeps its mode"],
+  },
+  {
+    name: 'request target that is no URL throws',
+    what: "a request target URL parsing refuses (`GET http://[`) throws out of the sign-in check and the routing: a 500, and on a server with a token a line on the host's stderr for every such request",
+    edits: [{ find: "    return new URL(target ?? '/', 'http://perfwatch.invalid');\n  } catch {\n    return undefined;\n  }", replace: "    return new URL(target ?? '/', 'http://perfwatch.invalid');\n  } finally {\n    // thrown on\n  }" }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a request target that is no URL 400 naming it, with a token or without, and writes nothing to the host's stderr"],
   },
 ];
 

@@ -253,6 +253,55 @@ describe('the JSON API', () => {
     expect((await ask('POST /api/reports', { Cookie: session, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, '{}')).status).toBe(403);
   });
 
+  it('answers a request target that is no URL 400 naming it, with a token or without, and writes nothing to the host\'s stderr', async () => {
+    const token = 'a-token-of-24-characters';
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      written.push(String(chunk));
+      return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    try {
+      for (const options of [{}, { token }]) {
+        const { server } = await serving(options);
+        const port = server.port;
+        for (const target of ['http://[', '//[x', 'http://[::1/x']) {
+          const get = (headers: string) => raw(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers}Connection: close\r\n\r\n`);
+          const answer = await get('token' in options ? `Authorization: Bearer ${token}\r\n` : '');
+          expect(answer.status, target).toBe(400);
+          expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'PW_ERR_INVALID_ARG', field: 'url', message: expect.stringContaining('no URL path') } });
+          // Without the token, or with a cookie that is no session's: refused as any other request.
+          if ('token' in options) {
+            expect((await get('')).status, target).toBe(401);
+            expect((await get('Cookie: perfwatch_session=abc\r\n')).status, target).toBe(401);
+          }
+        }
+      }
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.filter((line) => line.includes('perfwatch http'))).toEqual([]);
+  });
+
+  it('keeps a session cookie off /mcp however its path is spelled: dot segments and a fragment reach the route, not the cookie', async () => {
+    const token = 'a-token-of-24-characters';
+    const { server } = await serving({ token });
+    const port = server.port;
+    const signIn = await raw(port, `GET /?token=${token} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    const session = signIn.headers['set-cookie']!.split(';')[0]!;
+    const body = JSON.stringify(INIT);
+    // The head alone: an initialize's answer is a stream.
+    const post = (path: string, auth: Record<string, string>) =>
+      raw(port, `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${Object.entries({ ...auth, 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`, undefined, { headersOnly: true });
+    // Each spelling is the MCP endpoint: the token opens it.
+    for (const path of ['/mcp', '/./mcp', '/api/../mcp', '/mcp#x']) {
+      expect((await post(path, { Authorization: `Bearer ${token}` })).status, path).toBe(200);
+      const answer = await post(path, { Cookie: session });
+      expect(answer.status, path).toBe(401);
+      expect(answer.headers['www-authenticate'], path).toMatch(/^Bearer /);
+    }
+  });
+
   it('cuts off a client that dribbles its headers (slowloris) and caps connections', async () => {
     const { server } = await serving({ headersTimeoutMs: 300, requestTimeoutMs: 1_000, maxConnections: 2 });
     const dribble = (socket: Socket) => {

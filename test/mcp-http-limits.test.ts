@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { MAX_REQUEST_BYTES, SAMPLE_TAG_BYTES } from '../dist/src/mcp/http-options.js';
+import { MAX_JSON_DEPTH } from '../dist/src/mcp/json-depth.js';
 import { MAX_BATCH, MAX_TIME_LENGTH } from '../dist/src/mcp/schemas.js';
 import { StatusOutput } from '../dist/src/mcp/status-answer.js';
 import * as schemas from '../dist/src/mcp/tools/index.js';
@@ -367,6 +368,33 @@ describe('HTTP request bodies', () => {
     expect(await ok(c, 'record_performance_metric', { samples }, schemas.RecordOutput)).toMatchObject({ recorded: MAX_BATCH });
     await monitor.flush();
     expect(monitor.getMetrics({ names: ['a'.repeat(200)] })[0]?.totalCount).toBe(MAX_BATCH);
+  });
+
+  it('refuses a body nested deeper than MAX_JSON_DEPTH before parsing it, and takes one at the limit and brackets inside strings', async () => {
+    const { server } = await serving({ port: 0, allowStateChanges: true });
+    const post = async (body: string): Promise<{ status: number; text: string }> => {
+      const r = await fetch(server.url, { method: 'POST', headers: JSON_HEADERS, body });
+      return { status: r.status, text: await r.text() };
+    };
+    const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // 200,000 levels: JSON.parse took it, then the SDK's walk over the id overflowed the stack (a 500).
+    for (const body of [
+      `{"jsonrpc":"2.0","id":${nested(200_000)},"method":"tools/list"}`,
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_performance_metrics","arguments":{"x":${nested(200_000)}}}}`,
+      `[${nested(MAX_JSON_DEPTH)}]`,
+    ]) {
+      const answer = await post(body);
+      expect(answer.status, body.slice(0, 80)).toBe(400);
+      expect(JSON.parse(answer.text)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringContaining(`more than ${MAX_JSON_DEPTH} levels deep`) } });
+    }
+    // At the limit the body is parsed and answered as JSON-RPC answers arrays that are no
+    // request; brackets inside strings, after an escaped quote too, count for nothing.
+    const atLimit = await post(nested(MAX_JSON_DEPTH));
+    expect(atLimit.text).not.toContain('levels deep');
+    const tags = { route: `\\"${'['.repeat(100)}` };
+    const c = await client(server.url);
+    const recorded = await call(c, 'record_performance_metric', { metric_type: 'depth_probe', value: 1, tags });
+    expect(recorded.isError, JSON.stringify(recorded.content)).toBeFalsy();
   });
 });
 

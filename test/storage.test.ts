@@ -204,6 +204,38 @@ describe('storage: sqlite', () => {
     expect(await historyTotals(c, 'quick_rt')).toEqual({ count: 2, sum: 3 });
   });
 
+  it("keeps what it writes to its own user, whatever the umask: the dataDir and profiles 0700, the database's files and the profiles 0600; an existing dataDir keeps its mode", async () => {
+    const privateMode = (path: string): number => statSync(path).mode & 0o777;
+    const umask = process.umask(0o002);
+    try {
+      const dir = dataDir();
+      const m = new PerformanceMonitor({ dataDir: dir, system: { enabled: false } });
+      monitors.push(m);
+      await m.start();
+      m.record('secret_probe', 1, { user: 'someone@example.com' });
+      await m.flush();
+      const capture = await m.profile({ kind: 'cpu', seconds: 1 });
+      expect(capture.file).not.toBeNull();
+      // While it runs: the write-ahead log goes at stop().
+      for (const file of ['perfwatch.db', 'perfwatch.db-wal', 'perfwatch.db-shm']) expect(privateMode(join(dir, file)), file).toBe(0o600);
+      expect(privateMode(dir)).toBe(0o700);
+      expect(privateMode(join(dir, 'profiles'))).toBe(0o700);
+      expect(privateMode(capture.file!)).toBe(0o600);
+
+      // A dataDir the operator made (a group's, say) keeps its mode; the database made in it is private.
+      const shared = dataDir();
+      mkdirSync(shared, { mode: 0o750 });
+      const n = new PerformanceMonitor({ dataDir: shared, system: { enabled: false } });
+      monitors.push(n);
+      await n.start();
+      await n.flush();
+      expect(privateMode(shared)).toBe(0o750);
+      expect(privateMode(join(shared, 'perfwatch.db'))).toBe(0o600);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
   it('reports file size, oldest data and the last flush in status()', async () => {
     const dir = dataDir();
     const m = monitor(dir);

@@ -26,7 +26,7 @@ export interface OutboxDelivery {
   kind: 'delivery';
   /** Its key in the table. */
   id: string;
-  /** The target's URL, without user info (as status shows it). */
+  /** The target's URL without user info, its path and query whole (status cuts them: they may be the webhook's credential, so the database is private: private-files.ts). */
   target: string;
   /** Which of the targets with that URL (0: the first). */
   slot: number;

@@ -17,6 +17,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrowserAccess } from '../mcp/http-listen.js';
+import { requestPath, requestUrl } from './router.js';
 
 export const SESSION_COOKIE = 'perfwatch_session';
 const TOKEN_PARAM = 'token';
@@ -49,9 +50,9 @@ export function browserAccess(token: string, exempt: string): BrowserAccess {
       return origin !== undefined && req.headers.host !== undefined && origin === `http://${req.headers.host}`;
     },
     signIn(req: IncomingMessage, res: ServerResponse): boolean {
-      const url = new URL(req.url ?? '/', 'http://perfwatch.invalid');
-      const given = url.searchParams.get(TOKEN_PARAM);
-      if (given === null || url.pathname === exempt || req.method !== 'GET' || !same(given)) return false;
+      const url = requestUrl(req.url);
+      const given = url?.searchParams.get(TOKEN_PARAM) ?? null;
+      if (url === undefined || given === null || url.pathname === exempt || req.method !== 'GET' || !same(given)) return false;
       url.searchParams.delete(TOKEN_PARAM);
       res.writeHead(303, {
         Location: `${url.pathname}${url.search}`,
@@ -63,8 +64,8 @@ export function browserAccess(token: string, exempt: string): BrowserAccess {
       return true;
     },
     hasSession(req: IncomingMessage): boolean {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === exempt) return false;
+      const path = requestPath(req.url);
+      if (path === undefined || path === exempt) return false;
       const given = cookieOf(req.headers.cookie);
       if (given === undefined) return false;
       const bytes = Buffer.from(given, 'base64url');

@@ -23,7 +23,7 @@ import { DashboardAssets } from './dashboard.js';
 import { eventRoutes } from './events.js';
 import { ExpositionWorker } from './exposition-worker.js';
 import { resolveHttpOptions, type ServeHttpOptions } from './options.js';
-import { HttpError, Router, queryParams, sendError, sendJson, type Route } from './router.js';
+import { HttpError, Router, queryParams, requestPath, requestUrl, sendError, sendJson, type Route } from './router.js';
 import { CONTENT_TYPES, formatFor } from './text-format.js';
 import type { HttpServer, HttpServerStatus } from './types.js';
 import type { ThreadPreloads } from '../actors/worker-argv.js';
@@ -37,10 +37,9 @@ export interface SharedMemory {
   store: StoreBuffers;
 }
 
-/** Whether a request target is the MCP endpoint's path (its query aside). */
+/** Whether a request target is routed to the MCP endpoint. */
 function isMcpPath(target: string | undefined): boolean {
-  const path = (target ?? '/').split('?', 1)[0]!;
-  return path === MCP_PATH;
+  return requestPath(target) === MCP_PATH;
 }
 
 export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: SharedMemory, preloads: ThreadPreloads, options: ServeHttpOptions): Promise<HttpServer> {
@@ -99,7 +98,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
       const target = req.url ?? '/';
       try {
         if (Buffer.byteLength(target) > http.maxUrlBytes) throw new HttpError(414, `URI Too Long: the request target is over ${http.maxUrlBytes} bytes (maxUrlBytes)`, 'url');
-        const url = new URL(target, 'http://perfwatch.invalid');
+        const url = requestUrl(target);
+        if (url === undefined) throw new HttpError(400, `the request target is no URL path: "${target.slice(0, 64)}"`, 'url');
         // The monitor's clock, which every time in an answer is in: the dashboard reckons its
         // ranges by it, not by the browser's clock (another machine's, or the wall clock after
         // a step back: docs/architecture.md, Time).

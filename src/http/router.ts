@@ -64,6 +64,28 @@ export function sendError(res: ServerResponse, error: unknown, rename: (field: s
   sendJson(res, 500, { error: { code: 'HTTP_500', field: null, message: 'Internal error' } });
 }
 
+/**
+ * A request target as a URL (against a placeholder origin), or undefined when it is none:
+ * Node passes on targets such as `http://[`, which URL parsing refuses.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://perfwatch.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The path a request target is routed by: as URL parsing reads it, dot segments resolved
+ * (`/./mcp` and `/api/../mcp` are `/mcp`) and a fragment dropped; undefined for a target
+ * that is no URL. Every check of a path reads it so, or a target that reaches a route would
+ * pass a check meant for another.
+ */
+export function requestPath(target: string | undefined): string | undefined {
+  return requestUrl(target)?.pathname;
+}
+
 export class Router {
   private readonly routes: Route[] = [];
 

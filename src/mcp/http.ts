@@ -28,6 +28,7 @@ import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
+import { MAX_JSON_DEPTH, nestsWithin } from './json-depth.js';
 import { cancelOnHangup } from './http-hangup.js';
 import { requestIds } from './request-ids.js';
 import type { EndpointStatus, HttpPolicy, McpHttpServer } from './http-options.js';
@@ -126,6 +127,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     if (req.method === 'POST') {
       let raw = await readBody(req, res, policy.maxBodyBytes, budget, refusedBodies);
       if (raw === undefined) return;
+      if (!nestsWithin(raw, MAX_JSON_DEPTH)) return jsonError(res, 400, -32700, `Parse error: the body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep, the limit (MCP messages need a few)`);
       const text = raw.toString('utf8');
       // The bytes can go while the text is parsed: a body at the limit is tens of MB.
       raw = undefined;

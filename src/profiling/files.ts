@@ -11,6 +11,7 @@
 import { readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makeDirs } from '../make-dirs.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import type { ProfileKind } from './limits.js';
 import { claimOwnTempDir, isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
 
@@ -81,9 +82,9 @@ export class ProfileFiles {
     const dir = this.dir;
     const file = join(dir, profileFileName(kind, at, id));
     try {
-      await makeDirs(dir);
+      await makeDirs(dir, PRIVATE_DIR_MODE);
       if (isOwnTempDir(dir)) await claimOwnTempDir(dir);
-      await writeFile(file, json);
+      await writeFile(file, json, { mode: PRIVATE_FILE_MODE });
     } catch (error) {
       // A disk that filled during the write leaves the file cut short (or empty): no profile
       // DevTools can open, yet named as ours, counted against maxFiles and taking the room.

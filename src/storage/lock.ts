@@ -19,6 +19,7 @@ import { link, open, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
 import { makeDirs } from '../make-dirs.js';
+import { PRIVATE_DIR_MODE } from '../private-files.js';
 import { processAlive } from '../process-alive.js';
 
 export const LOCK_FILE = 'perfwatch.lock';
@@ -47,7 +48,7 @@ const TAKEOVER_WAIT_MS = 2_000;
 /** Creates `dir` when absent and takes its lock; throws StorageError or StorageLockedError naming it. */
 export async function acquireLock(dir: string): Promise<DirLock> {
   try {
-    await makeDirs(dir);
+    await makeDirs(dir, PRIVATE_DIR_MODE);
   } catch (error) {
     throw new StorageError(dir, `cannot be created (${reason(error)}): choose a dataDir this process may create and write`);
   }

@@ -12,6 +12,7 @@
  */
 import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
+import { createPrivateFile } from '../private-files.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
 import { createWatchedRuns } from './watched-runs.js';
 
@@ -141,6 +142,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function openSchema(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
   let db: Db;
   try {
+    // SQLite gives the -wal and -shm files the database's mode.
+    createPrivateFile(file);
     db = openDatabase(file);
   } catch (error) {
     throw unusable(file, error);

@@ -16,6 +16,7 @@
 import { fstatSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { makeDirsSync } from '../make-dirs.js';
+import { PRIVATE_DIR_MODE } from '../private-files.js';
 import type { Registry } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import type { Db, SqlValue, Statement } from './driver.js';
@@ -423,7 +424,7 @@ export class StorageService {
     this.keepLock();
     if (inodeOf(this.o.file) === this.inode) return;
     // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
-    makeDirsSync(dirname(this.o.file));
+    makeDirsSync(dirname(this.o.file), PRIVATE_DIR_MODE);
     // The new file first: while it cannot be made (a full disk), the old connection stays open
     // and answers reads (history, reports, storedData()) from the removed file, which it keeps.
     // Closed first, every read failed ('The database connection is not open'), and with it the
@@ -456,7 +457,7 @@ export class StorageService {
     if (ino === this.lockIno) return;
     const dir = dirname(this.lockFile);
     if (ino !== -1) throw lockedBy(dir, this.lockFile);
-    makeDirsSync(dir);
+    makeDirsSync(dir, PRIVATE_DIR_MODE);
     const fd = claimLockSync(dir);
     if (this.lockFd !== undefined) closeLockSync(this.lockFd);
     this.lockFd = fd;
