@@ -4371,6 +4371,20 @@ export const BREAKS = [
     tests: ['alert-rules.test.ts'],
     mustFail: ["ends a restored alert whose series does not record within its rule's window"],
   },
+  {
+    name: 'store sized from the machine in a container',
+    what: "maxSeries and the sketch buffers not given keep their machine-sized defaults (about 0.6 GB reserved, written as series fill) under a cgroup memory limit of 256 MB: the monitor's store grows past the container's limit and the kernel kills the service",
+    edits: [{ find: "const scale = open.length === 0 || limit.source === MACHINE ? 1 : Math.min(1, (limit.bytes * DEFAULT_SHARE) / buffersBytes(o));", replace: 'const scale = 1;' }],
+    tests: ['limits.test.ts'],
+    mustFail: ['sizes maxSeries and the sketch buffers not given to a quarter of it'],
+  },
+  {
+    name: 'cgroup memory limit not read',
+    what: "the memory limit is the machine's memory whatever the process's cgroup (v2 memory.max, v1 memory.limit_in_bytes) allows",
+    edits: [{ find: "if (bytes > 0 && bytes < best.bytes) best = { bytes, source: `cgroup ${v2 ? 'v2' : 'v1'} ${file}` };", replace: 'void bytes;' }],
+    tests: ['limits.test.ts'],
+    mustFail: ["is read from cgroup v2 memory.max, the lowest of the process's cgroup and its ancestors", 'is read from cgroup v1 memory.limit_in_bytes'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -55,7 +55,8 @@ import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { httpFront, mcpFront } from './fronts.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
-import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
+import type { MonitorOptions, ResolvedOptions } from './options.js';
+import { resolveForMemory, type MemoryFit } from './memory-fit.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
@@ -124,12 +125,16 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly profiler: Profiler;
   /** The exporter actor behind options.export (see export-link.ts); idle with no endpoint. */
   private readonly exporter: ExportLink;
+  /** The memory limit the buffers were sized and checked against (memory-fit.ts; status().memory.limit). */
+  private readonly memoryFit: MemoryFit;
 
   constructor(options?: MonitorOptions) {
     super();
-    this.options = resolveOptions(options);
+    const resolved = resolveForMemory(options);
+    this.options = resolved.options;
+    this.memoryFit = resolved.memory;
     const o = this.options;
-    const buffers = allocateBuffers(o);
+    const buffers = allocateBuffers(o, this.memoryFit);
     this.control = buffers.control;
     this.ctl = controlViews(this.control);
     this.registryBuffers = buffers.registry;
@@ -292,6 +297,7 @@ export class PerformanceMonitor extends EventEmitter {
       : undefined;
     this.statusParts = {
       options: o,
+      memoryFit: this.memoryFit,
       control: this.control,
       ctl: this.ctl,
       store: this.store,
@@ -577,7 +583,7 @@ export class PerformanceMonitor extends EventEmitter {
    * gets its own ring.
    */
   producer(): ProducerHandle {
-    const rings = allocateRings(this.options);
+    const rings = allocateRings(this.options, this.memoryFit);
     for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);
     // Collectors started from now on get them with their data; the running one by a call.
