@@ -620,6 +620,32 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 60_000);
 
+  it("drops, not throws, what the host's timers record while its monitor stops at the host's exit", async () => {
+    // A service's unref'd sampler timer kept recording while 'beforeExit' stopped the monitor
+    // (the stop holds the event loop): record() threw MonitorStoppedError into a host that never
+    // called stop(), the process ended with code 1, and the stop's flush and lock release with it.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-host-exit-'));
+    try {
+      const code = hostCode(
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
+        'await m.start();',
+        // The timer's records while the stop runs: after 'beforeExit', before the 'stop' event.
+        'let stopping = false, during = 0;',
+        "process.once('beforeExit', () => { stopping = true; });",
+        "setInterval(() => { if (stopping) during++; m.record('queue_size', 1); }, 1).unref();",
+        "m.on('stop', () => console.log('stopped; records while stopping:', during > 0));",
+      );
+      const out = await runNode(['--input-type=module', '-e', code], 30_000);
+      expect(out.killed, 'the host was still running after 30 s').toBe(false);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(out.stdout.trim()).toBe('stopped; records while stopping: true');
+      expect(existsSync(join(dir, 'perfwatch.lock'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("keeps a drill's host running while it awaits an actor killed from outside, so that its monitor is not stopped under it", async () => {
     // injectFault('kill') waited on our unref'd threads alone: the host's event loop emptied,
     // 'beforeExit' stopped the monitor, and the drill's next record threw MonitorStoppedError.

@@ -415,7 +415,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.instrumentation?.attach();
     this.tick.start();
     this.overhead.start();
-    stopAtHostExit(this);
+    stopAtHostExit(this, () => this.serially(() => this.stopNow(true)));
     this.emitSafe('start');
   }
 
@@ -430,7 +430,8 @@ export class PerformanceMonitor extends EventEmitter {
     await this.controlState.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
   }
 
-  private async stopNow(): Promise<void> {
+  /** `atExit`: stopped by the host's exit (host-exit.ts), so records made meanwhile drop instead of throwing. */
+  private async stopNow(atExit = false): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     this.instrumentation?.detach();
@@ -444,7 +445,7 @@ export class PerformanceMonitor extends EventEmitter {
       this.runtime.stop();
     }
     this.main.flush();
-    for (const sab of this.rings()) closeRing(sab, true);
+    for (const sab of this.rings()) closeRing(sab, true, atExit);
     this.mainWriter.setClosed(true);
     // A hub on a database stops while its collector runs: it applies what its members queued
     // and finishes a batch cut by a failed apply; the storage's last flush writes its numbers.
