@@ -4392,6 +4392,13 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ["drops, not throws, what the host's timers record while its monitor stops at the host's exit"],
   },
+  {
+    name: 'report pool destroyed after a thread not made',
+    what: "a report whose thread cannot be made (new Worker() throws EAGAIN in pool.run()) fails with Node's bare error, and the pool holding piscina's queued task stays, so the next stop() destroys it and rejects that task's unreturned promise: an unhandled rejection ends the host",
+    edits: [{ find: '        throw this.threadNotMade(pool, error as Error);', replace: '        throw error;' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['fails a report with an error naming the limit on threads when its thread cannot be made'],
+  },
 ];
 
 function parseArgs(argv) {
