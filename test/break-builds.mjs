@@ -4399,6 +4399,27 @@ export const BREAKS = [
     tests: ['host-safety.test.ts'],
     mustFail: ['fails a report with an error naming the limit on threads when its thread cannot be made'],
   },
+  {
+    name: 'dashboard module at the root',
+    what: "the page's chart module imports uPlot from /dashboard/vendor/: behind a reverse proxy at /perfwatch/ it asks the proxy's root and the page's scripts never run",
+    edits: [{ find: "import uPlot from '../vendor/uPlot.esm.js';", replace: "import uPlot from '/dashboard/vendor/uPlot.esm.js';" }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['works behind a reverse proxy that serves it under a path prefix'],
+  },
+  {
+    name: 'dashboard history at the root',
+    what: "the page asks /api/history: behind a reverse proxy at /perfwatch/ the charts read the proxy's root and stay empty",
+    edits: [{ find: "return getJson('api/history', params);", replace: "return getJson('/api/history', params);" }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['works behind a reverse proxy that serves it under a path prefix'],
+  },
+  {
+    name: 'sign-in redirects to the root',
+    what: "?token= sign-in answers 303 to the absolute path: behind a reverse proxy at /perfwatch/ the browser lands on the proxy's root",
+    edits: [{ find: "Location: `${url.pathname.slice(url.pathname.lastIndexOf('/') + 1) || './'}${url.search}`,", replace: 'Location: `${url.pathname}${url.search}`,' }],
+    tests: ['dashboard.test.ts', 'http-api.test.ts'],
+    mustFail: ['works behind a reverse proxy that serves it under a path prefix'],
+  },
 ];
 
 function parseArgs(argv) {
