@@ -8,6 +8,8 @@
  * reports/screenshots/ (gitignored), kept as artifacts of the run.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -265,6 +267,43 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
       expect(await tab.evaluate(() => document.cookie)).toBe('');
       await tab.close();
     } finally {
+      await guarded.close();
+    }
+  });
+
+  it('works behind a reverse proxy that serves it under a path prefix: its files, API, stream and sign-in stay under the prefix', async () => {
+    // The page asked for /dashboard/…, /api/… and its sign-in redirected to /: behind a proxy
+    // at /perfwatch/ each went to the proxy's root, and the page came up without its styles,
+    // scripts and data.
+    const token = 'a-dashboard-token-of-32-characters';
+    const guarded = await monitor.serveHttp({ port: 0, host: '0.0.0.0', token });
+    const outside: string[] = [];
+    const proxy = createServer((req, res) => {
+      if (!req.url!.startsWith('/perfwatch/')) {
+        outside.push(req.url!);
+        res.writeHead(404).end();
+        return;
+      }
+      const up = httpRequest({ host: '127.0.0.1', port: guarded.port, path: req.url!.slice('/perfwatch'.length), method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/perfwatch/`;
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(`${base}?token=${token}`);
+      expect(tab.url()).toBe(base);
+      await tab.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
+      await tab.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2, null, { timeout: GUARD_MS });
+      expect(outside).toEqual([]);
+    } finally {
+      await tab.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
       await guarded.close();
     }
   });

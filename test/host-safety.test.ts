@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, createServer, get as httpGet, request, type IncomingMessage } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -291,6 +291,40 @@ describe('the host is never harmed by the monitor', () => {
       error: 'PW_ERR_ACTOR: alerts: its thread ended 3 times in a row before it was ready (ERR_WORKER_INIT_FAILED: EAGAIN): not started again',
       state: 'stopped',
     });
+  }, 60_000);
+
+  it('fails a report with an error naming the limit on threads when its thread cannot be made, and a stop() after it does not end the host', async () => {
+    // piscina queued the task, then new Worker() threw in pool.run(): the report failed with a
+    // bare "EAGAIN", and the next stop()'s destroy of the pool rejected the queued task's
+    // promise, which piscina had never returned: an unhandled rejection that ended the host.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-no-thread-'));
+    const flag = join(dir, 'no-thread');
+    writeFileSync(flag, '');
+    try {
+      const code = hostCode(
+        "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+        'await m.start();',
+        "m.record('queue_size', 1);",
+        'await m.flush();',
+        "const first = await m.generateReport({}).then(() => 'report', (e) => `${e.code}: ${e.message}`);",
+        `fs.rmSync(${JSON.stringify(flag)});`,
+        "const second = await m.generateReport({}).then(() => 'report', (e) => `${e.code}: ${e.message}`);",
+        'await m.stop();',
+        "console.log(JSON.stringify({ first, second, state: m.state }));",
+      );
+      const out = await runNode(['--import', new URL(fixture('no-thread-for.mjs')).pathname, '--input-type=module', '-e', `import fs from 'node:fs';\n${code}`], 45_000, { PERFWATCH_NO_THREAD_FOR: 'piscina/dist/worker.js', PERFWATCH_NO_THREAD_WHILE: flag });
+      expect(out.killed, 'the host was still running after 45 s').toBe(false);
+      expect(out.stderr).not.toMatch(/Terminating worker thread/);
+      expect(out.code).toBe(0);
+      const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+      expect(r.first).toBe(
+        "PW_ERR_REPORT: the report task failed: a report thread could not start (ERR_WORKER_INIT_FAILED: EAGAIN: the process is at its limit on threads (ulimit -u, RLIMIT_NPROC, a container's pids.max) or out of memory); the next report tries again",
+      );
+      expect(r.second).toBe('report');
+      expect(r.state).toBe('stopped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 
   it("brings a running monitor's actors back once threads can be made again, when its watchdog died while none could be (at the limit on threads): no sample lost", async () => {
@@ -642,6 +676,32 @@ describe('the host is never harmed by the monitor', () => {
       expect(out.stdout.trim()).toBe('stopped');
       expect(existsSync(join(dir, 'perfwatch.lock'))).toBe(false);
       await expectStoredTotals({ dataDir: dir, system: { enabled: false }, runtime: { enabled: false } }, 'queue_size', { count: 100, sum: 4950 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("drops, not throws, what the host's timers record while its monitor stops at the host's exit", async () => {
+    // A service's unref'd sampler timer kept recording while 'beforeExit' stopped the monitor
+    // (the stop holds the event loop): record() threw MonitorStoppedError into a host that never
+    // called stop(), the process ended with code 1, and the stop's flush and lock release with it.
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-host-exit-'));
+    try {
+      const code = hostCode(
+        `const m = new PerformanceMonitor({ dataDir: ${JSON.stringify(dir)}, system: { enabled: false }, runtime: { enabled: false } });`,
+        'await m.start();',
+        // The timer's records while the stop runs: after 'beforeExit', before the 'stop' event.
+        'let stopping = false, during = 0;',
+        "process.once('beforeExit', () => { stopping = true; });",
+        "setInterval(() => { if (stopping) during++; m.record('queue_size', 1); }, 1).unref();",
+        "m.on('stop', () => console.log('stopped; records while stopping:', during > 0));",
+      );
+      const out = await runNode(['--input-type=module', '-e', code], 30_000);
+      expect(out.killed, 'the host was still running after 30 s').toBe(false);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      expect(out.stdout.trim()).toBe('stopped; records while stopping: true');
+      expect(existsSync(join(dir, 'perfwatch.lock'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

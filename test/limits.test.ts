@@ -1,7 +1,13 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityError, InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
 import { allocating, checkMemory } from '../dist/src/engine/memory.js';
 import { MAX_RELATIVE_ERROR, SketchAccumulator, keyOf, valueOf } from '../dist/src/engine/sketch.js';
+import { memoryLimit } from '../dist/src/engine/memory-limit.js';
+import { buffersBytes } from '../dist/src/monitor/buffers.js';
+import { DEFAULT_SHARE, resolveForMemory } from '../dist/src/monitor/memory-fit.js';
 import { caught } from './helpers.js';
 
 
@@ -23,7 +29,7 @@ describe('options whose memory cannot be had', () => {
   });
 
   it('turn an allocation the system refuses into the same error', () => {
-    expect(() => checkMemory([{ what: 'a part', option: 'sketchLogBytes', bytes: 2048 }], 1024)).toThrow(/^sketchLogBytes and the options beside it ask for 0\.0 MiB \(2,048 bytes\)/);
+    expect(() => checkMemory([{ what: 'a part', option: 'sketchLogBytes', bytes: 2048 }], { bytes: 1024, source: 'os.totalmem()' })).toThrow(/^sketchLogBytes and the options beside it ask for 0\.0 MiB \(2,048 bytes\)/);
     const e = caught<CapacityError>(() =>
       allocating({ what: 'sketch log (sketchLogBytes 4096)', option: 'sketchLogBytes', bytes: 4096 }, () => {
         throw new RangeError('Array buffer allocation failed');
@@ -31,6 +37,71 @@ describe('options whose memory cannot be had', () => {
     );
     expect(e).toMatchObject({ code: 'PW_ERR_CAPACITY', field: 'sketchLogBytes' });
     expect(e.message).toMatch(/for the sketch log \(sketchLogBytes 4096\), and the allocation failed \(Array buffer allocation failed\)/);
+  });
+});
+
+describe('a container\'s memory limit', () => {
+  const MiB = 1024 * 1024;
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'perfwatch-cgroup-'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const write = (path: string, text: string): void => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), `${text}\n`);
+  };
+
+  it('is read from cgroup v2 memory.max, the lowest of the process\'s cgroup and its ancestors', () => {
+    write('kubepods/memory.max', String(512 * MiB));
+    write('kubepods/pod1/c1/memory.max', 'max');
+    expect(memoryLimit({ root, membership: '0::/kubepods/pod1/c1\n' })).toEqual({ bytes: 512 * MiB, source: `cgroup v2 ${root}/kubepods/memory.max` });
+    write('kubepods/pod1/c1/memory.max', String(256 * MiB));
+    expect(memoryLimit({ root, membership: '0::/kubepods/pod1/c1\n' })).toEqual({ bytes: 256 * MiB, source: `cgroup v2 ${root}/kubepods/pod1/c1/memory.max` });
+  });
+
+  it('is read from cgroup v1 memory.limit_in_bytes, also where the container sees its own cgroup as the root', () => {
+    // Docker on cgroup v1: /proc/self/cgroup names the host's path, the mount holds the container's cgroup at its root.
+    write('memory/memory.limit_in_bytes', String(300 * MiB));
+    const membership = '12:pids:/docker/abc\n4:cpu,memory:/docker/abc\n0::/\n';
+    expect(memoryLimit({ root, membership })).toEqual({ bytes: 300 * MiB, source: `cgroup v1 ${root}/memory/memory.limit_in_bytes` });
+    // Unlimited reads as about 2^63: the machine's memory is the limit.
+    write('memory/memory.limit_in_bytes', '9223372036854771712');
+    expect(memoryLimit({ root, membership })).toEqual({ bytes: totalmem(), source: 'os.totalmem()' });
+    expect(memoryLimit({ root, membership: '' })).toEqual({ bytes: totalmem(), source: 'os.totalmem()' });
+  });
+
+  it('sizes maxSeries and the sketch buffers not given to a quarter of it, keeps the ones given, and says so in status()', () => {
+    const limit = { bytes: 256 * MiB, source: 'cgroup v2 /sys/fs/cgroup/memory.max' };
+    const { options, memory } = resolveForMemory({ storage: 'memory' }, limit);
+    expect(memory.scale).toBeGreaterThan(0);
+    expect(memory.scale).toBeLessThan(1);
+    expect(memory).toMatchObject(limit);
+    expect(options.maxSeries).toBeLessThan(10_000);
+    expect(options.maxSeries).toBeGreaterThanOrEqual(16);
+    expect(options.sketchLogBytes).toBeLessThan(32 * MiB);
+    // What the defaults reserve (about 0.6 GB) would be written as series fill; the scaled buffers stay within about a quarter.
+    expect(buffersBytes(options)).toBeLessThanOrEqual(DEFAULT_SHARE * limit.bytes + 16 * MiB);
+    const given = resolveForMemory({ storage: 'memory', maxSeries: 5000, sketchLogBytes: 8 * MiB }, limit).options;
+    expect(given.maxSeries).toBe(5000);
+    expect(given.sketchLogBytes).toBe(8 * MiB);
+    expect(given.sketchPoolBytes).toBeLessThan(40 * MiB);
+    // A machine's worth of memory: the defaults as documented.
+    const roomy = resolveForMemory({ storage: 'memory' }, { bytes: 64 * 1024 * MiB, source: 'cgroup v2 /sys/fs/cgroup/memory.max' });
+    expect(roomy.options.maxSeries).toBe(10_000);
+    expect(roomy.memory.scale).toBe(1);
+    // No cgroup: the machine's memory bounds the check only, as before.
+    const machine = resolveForMemory({ storage: 'memory' }, { bytes: 1024 * MiB, source: 'os.totalmem()' });
+    expect(machine.options.maxSeries).toBe(10_000);
+    expect(machine.memory.scale).toBe(1);
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    expect(m.status().memory.limit).toMatchObject(memoryLimit());
+  });
+
+  it('refuses options given beyond it, naming the limit and its cgroup file', () => {
+    const e = caught<CapacityError>(() => checkMemory([{ what: 'series store', option: 'maxSeries', bytes: 600 * MiB }], { bytes: 256 * MiB, source: 'cgroup v2 /sys/fs/cgroup/memory.max' }));
+    expect(e).toMatchObject({ code: 'PW_ERR_CAPACITY', field: 'maxSeries' });
+    expect(e.message).toMatch(/more than this process's memory limit, 256\.0 MiB \(268,435,456 bytes\) \(cgroup v2 \/sys\/fs\/cgroup\/memory\.max\)/);
   });
 });
 

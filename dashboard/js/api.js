@@ -1,5 +1,7 @@
 // The JSON API and the event stream of the HTTP front (docs/http.md), as the page uses them.
-// Errors carry the server's message (it names the parameter at fault).
+// Errors carry the server's message (it names the parameter at fault). Paths are relative to
+// the page: behind a reverse proxy that serves the monitor under a prefix (/perfwatch/), they
+// stay under it.
 import { openStream } from './stream.js';
 
 /** The server's clock less the browser's, from the last answer (X-Perfwatch-Now). */
@@ -46,27 +48,27 @@ export async function postJson(path, body) {
 export function history({ metric, tags, from, to, maxPoints }) {
   const params = { metric, from, to, max_points: maxPoints };
   if (tags && Object.keys(tags).length) params.tags = JSON.stringify(tags);
-  return getJson('/api/history', params);
+  return getJson('api/history', params);
 }
 
 /** The monitor's status (the answer's `monitor`; `http` is the server's own). */
-export const status = async () => (await getJson('/api/status')).monitor;
+export const status = async () => (await getJson('api/status')).monitor;
 /** Series with data, for the metric picker (the first 1,000: names repeat across tags). */
-export const metrics = async () => (await getJson('/api/metrics', { limit: 1000 })).metrics;
+export const metrics = async () => (await getJson('api/metrics', { limit: 1000 })).metrics;
 /** { alerts: active ones, history: the latest transitions, oldest first }. */
-export const alerts = (limit) => getJson('/api/alerts', { history: true, limit });
+export const alerts = (limit) => getJson('api/alerts', { history: true, limit });
 
 /** The latest report, or null when none was generated yet (404). */
 export async function latestReport() {
   try {
-    return await getJson('/api/reports/latest');
+    return await getJson('api/reports/latest');
   } catch (error) {
     if (error.status === 404) return null;
     throw error;
   }
 }
 
-export const generateReport = (from, to) => postJson('/api/reports', { from, to });
+export const generateReport = (from, to) => postJson('api/reports', { from, to });
 
 /** An event's data, or undefined when it is not JSON. */
 function parsed(text) {
@@ -89,13 +91,14 @@ function parsed(text) {
  */
 export function subscribe(metric, on, onState) {
   const query = new URLSearchParams({ metric, max_points: '1', from: String(serverNow()) });
-  const url = `/api/events?${query}`;
+  // Absolute: the shared worker resolves a relative URL against its own script's.
+  const url = new URL(`api/events?${query}`, document.baseURI).href;
   const deliver = (event, text) => {
     const data = parsed(text);
     if (data !== undefined) on[event]?.(data);
   };
   if (typeof SharedWorker !== 'function') return openStream(url, Object.keys(on), deliver, onState);
-  const { port } = new SharedWorker('/dashboard/js/stream-worker.js', { name: 'perfwatch-stream', type: 'module' });
+  const { port } = new SharedWorker(new URL('stream-worker.js', import.meta.url), { name: 'perfwatch-stream', type: 'module' });
   port.onmessage = ({ data }) => {
     if (data.type === 'state') onState(data.open);
     else if (data.type === 'event') deliver(data.name, data.data);

@@ -1,7 +1,7 @@
 // A chart card: one or more metrics' series over the chosen range, drawn by uPlot. A card's
 // data attributes say what it drew (data-series, data-points), for people inspecting the
 // page and for the browser test.
-import uPlot from '/dashboard/vendor/uPlot.esm.js';
+import uPlot from '../vendor/uPlot.esm.js';
 import { el, seriesName, withUnit } from './format.js';
 
 export const PALETTE = ['#2f7ed8', '#e4572e', '#29a36a', '#a05ec4', '#f0a202', '#17a2b8', '#c2185b', '#6d7b8d'];

@@ -59,7 +59,7 @@ export const RING_HEADER = defineLayout({
     CHUNK_DONE: { offset: 140, type: 'i32', writer: 'collector', meaning: 'its samples committed, in the order grouped by series' },
     CHUNK_STAMP: { offset: 144, type: 'f64', writer: 'collector', meaning: 'the time (ms) its samples take' },
     CLAIM: { offset: 192, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the claiming thread's id + 1" },
-    CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: '1 while the monitor is stopped' },
+    CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: "1 while the monitor is stopped; 2 stopped at the host's exit (records drop, counted, instead of throwing)" },
     CAPACITY: { offset: 200, type: 'i32', writer: 'creator', meaning: 'slots' },
     RING_ID: { offset: 204, type: 'i32', writer: 'creator', meaning: 'unique in the process' },
     OWNER_TID: { offset: 208, type: 'i32', writer: 'any thread (CAS)', meaning: 'its OS thread id (Linux; 0 unknown): a ring whose thread ended is claimed again' },
@@ -224,10 +224,18 @@ export function claimRing(sab: SharedArrayBuffer, threadTag: number, self?: OsTh
   return true;
 }
 
-/** Marks a ring closed; its producer throws on its next record. */
-export function closeRing(sab: SharedArrayBuffer, closed: boolean): void {
+/** CLOSED's value for a ring closed at the host's exit (monitor/host-exit.ts). */
+const CLOSED_AT_EXIT = 2;
+
+/**
+ * Marks a ring closed; its producer throws MonitorStoppedError on its next record, or, closed
+ * `atExit` (the monitor stopped by the host's exit, not by a stop() the host called), drops
+ * it: a timer or a thread of the host's still recording while the process ends is not
+ * thrown at for a stop it never asked for.
+ */
+export function closeRing(sab: SharedArrayBuffer, closed: boolean, atExit = false): void {
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
-  Atomics.store(hdr, CLOSED, closed ? 1 : 0);
+  Atomics.store(hdr, CLOSED, closed ? (atExit ? CLOSED_AT_EXIT : 1) : 0);
   if (closed) Atomics.notify(hdr, READ);
 }
 
@@ -433,10 +441,13 @@ export class RingWriter {
     // since opened it again (closeRing), which this thread learns only here. Trusting the
     // copy, a worker that recorded while the monitor was stopped threw on every record after
     // the restart, for good (the main thread's writer is reopened by start() itself).
-    if (Atomics.load(this.hdr, CLOSED) !== 0) {
+    const closed = Atomics.load(this.hdr, CLOSED);
+    if (closed !== 0) {
       this.streak = 0;
+      if (closed === CLOSED_AT_EXIT) this.dropped = (this.dropped + 1) | 0;
       this.publishDropped();
       this.setClosed(true);
+      if (closed === CLOSED_AT_EXIT) return false;
       throw new MonitorStoppedError();
     }
     if (this.closed) this.setClosed(false);
@@ -519,8 +530,10 @@ export class RingWriter {
           this.creditAt = now;
         }
         t = now;
-        if (Atomics.load(this.hdr, CLOSED) !== 0) {
+        const closed = Atomics.load(this.hdr, CLOSED);
+        if (closed !== 0) {
           this.setClosed(true);
+          if (closed === CLOSED_AT_EXIT) return false;
           throw new MonitorStoppedError();
         }
         const r = Atomics.load(this.hdr, READ);

@@ -55,7 +55,8 @@ export function browserAccess(token: string, exempt: string): BrowserAccess {
       if (url === undefined || given === null || url.pathname === exempt || req.method !== 'GET' || !same(given)) return false;
       url.searchParams.delete(TOKEN_PARAM);
       res.writeHead(303, {
-        Location: `${url.pathname}${url.search}`,
+        // Relative (the path's last segment): behind a reverse proxy under a prefix, the page stays under it.
+        Location: `${url.pathname.slice(url.pathname.lastIndexOf('/') + 1) || './'}${url.search}`,
         'Set-Cookie': `${SESSION_COOKIE}=${expectedText}; Path=/; HttpOnly; SameSite=Strict`,
         'Cache-Control': 'no-store',
         'Referrer-Policy': 'no-referrer',

@@ -17,7 +17,8 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { PerformanceMonitor, type StoredData } from '../monitor/monitor.js';
-import { resolveOptions, type MonitorOptions } from '../monitor/options.js';
+import type { MonitorOptions } from '../monitor/options.js';
+import { resolveForMemory } from '../monitor/memory-fit.js';
 import { loadConfigWithin } from '../config/load.js';
 
 export interface HostOptions {
@@ -228,5 +229,5 @@ async function heldBy(monitor: PerformanceMonitor): Promise<HeldData> {
 
 /** Whether options would build a monitor other than this one (zod resolves them in a fixed key order). */
 function differs(monitor: PerformanceMonitor, options: MonitorOptions): boolean {
-  return JSON.stringify(resolveOptions(options)) !== JSON.stringify(monitor.options);
+  return JSON.stringify(resolveForMemory(options).options) !== JSON.stringify(monitor.options);
 }

@@ -44,6 +44,8 @@ export const StatusOutput = z.object({
   memory: z.object({
     touched_bytes: z.number().describe('written: what adds to RSS'),
     address_space_bytes: z.number().describe('reserved, not in use'),
+    limit_bytes: z.number().describe("what the process may use: the machine's memory or its cgroup's limit"),
+    limit_source: z.string().describe("'os.totalmem()' or the cgroup file that set the limit"),
   }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
   http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
@@ -76,7 +78,7 @@ export function statusOut(s: MonitorStatus, endpoint?: EndpointStatus): Out {
       overflow: s.ingestion.overflow,
     },
     collector: { state: s.collector.state, restarts: s.collector.restarts, lag_ms: Math.round(s.collector.lagMs), heartbeat_age_ms: s.collector.heartbeatAgeMs },
-    memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes },
+    memory: { touched_bytes: s.memory.touchedBytes, address_space_bytes: s.memory.addressSpaceBytes, limit_bytes: s.memory.limit.bytes, limit_source: s.memory.limit.source },
     alerting: { state: s.alerts.actor, rules: s.alerts.rules, pending: s.alerts.pending, firing: s.alerts.firing },
     ...(endpoint ? { http: endpointOut(endpoint) } : {}),
   };
@@ -166,7 +168,7 @@ export function statusText(s: Out, status: MonitorStatus): string {
     // The limit is the application's (maxSeries); the monitor's own series (runtime, system, monitor_*) are held
     // apart and listed by get_performance_metrics too, so a bare count read as most series missing.
     `app series ${s.series.count}/${s.series.limit} (maxSeries) and ${status.series.own.count} of the monitor's own; ingested ${s.ingestion.ingested}${rate}, dropped ${s.ingestion.dropped}, pending ${s.ingestion.pending}`,
-    `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved)`,
+    `collector ${s.collector.state}, restarts ${s.collector.restarts}${s.state === 'running' ? `, lag ${s.collector.lag_ms} ms` : ''}; memory ${mb(s.memory.touched_bytes)} touched (${mb(s.memory.address_space_bytes)} of address space reserved, limit ${mb(s.memory.limit_bytes)} from ${s.memory.limit_source}${status.memory.limit.scale < 1 ? `: maxSeries and the sketch buffers not given were scaled by ${num(status.memory.limit.scale)} to fit` : ''})`,
     `alerts: ${s.alerting.firing} firing, ${s.alerting.pending} pending, ${s.alerting.rules}/${status.alerts.maxRules} rules (maxAlertRules)`,
     ...status.export.exporters.map((e) => `export ${exporterLine(e)}`),
     ...hubLines(status.hub),

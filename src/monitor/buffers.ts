@@ -8,6 +8,7 @@
 import { alertProgressBytes } from '../alerts/alerting.js';
 import { createControl } from '../engine/control.js';
 import { allocating, checkMemory, type MemoryNeed } from '../engine/memory.js';
+import type { MemoryLimit } from '../engine/memory-limit.js';
 import { OWN_SERIES, createRegistry, registryBytes, type RegistryBuffers } from '../engine/registry.js';
 import { bytesFor, closeRing, createRing } from '../engine/ring.js';
 import { createStore, storeSizes, type StoreBuffers, type StoreConfig } from '../engine/store/layout.js';
@@ -23,7 +24,16 @@ export interface MonitorBuffers {
   seriesCapacity: number;
 }
 
-export function allocateBuffers(o: ResolvedOptions): MonitorBuffers {
+interface Plan {
+  limits: { maxSeries: number; maxTags: number; maxTagValueLength: number };
+  storeConfig: StoreConfig;
+  seriesNeed: MemoryNeed;
+  registryNeed: MemoryNeed;
+  ringNeed: MemoryNeed;
+  needs: MemoryNeed[];
+}
+
+function plan(o: ResolvedOptions): Plan {
   const limits = { maxSeries: o.maxSeries, maxTags: o.maxTags, maxTagValueLength: o.maxTagValueLength };
   const storeConfig: StoreConfig = {
     maxSeries: o.maxSeries + OWN_SERIES,
@@ -44,14 +54,26 @@ export function allocateBuffers(o: ResolvedOptions): MonitorBuffers {
   };
   const registryNeed: MemoryNeed = { what: `registry (maxSeries ${o.maxSeries})`, option: 'maxSeries', bytes: registryBytes(limits) };
   const ringNeed: MemoryNeed = { what: `main thread's ring (ringCapacity ${o.ringCapacity})`, option: 'ringCapacity', bytes: bytesFor(o.ringCapacity) };
-  checkMemory([
+  const needs = [
     seriesNeed,
     registryNeed,
     { what: `sketch log (sketchLogBytes ${o.sketchLogBytes})`, option: 'sketchLogBytes', bytes: sizes.log },
     { what: `rollup sketch log (rollupLogBytes ${o.rollupLogBytes})`, option: 'rollupLogBytes', bytes: sizes.rollupLog },
     { what: `sketch pool (sketchPoolBytes ${o.sketchPoolBytes})`, option: 'sketchPoolBytes', bytes: sizes.pool },
     ringNeed,
-  ]);
+  ];
+  return { limits, storeConfig, seriesNeed, registryNeed, ringNeed, needs };
+}
+
+/** The bytes the buffers of these options reserve; a page of them costs memory once written. */
+export function buffersBytes(o: ResolvedOptions): number {
+  return plan(o).needs.reduce((a, n) => a + n.bytes, 0);
+}
+
+/** Allocates the buffers, refusing first options whose buffers need more than `limit` (the memory this process may use). */
+export function allocateBuffers(o: ResolvedOptions, limit: MemoryLimit): MonitorBuffers {
+  const { limits, storeConfig, seriesNeed, registryNeed, ringNeed, needs } = plan(o);
+  checkMemory(needs, limit);
   const control = createControl();
   const registry = allocating(registryNeed, () => createRegistry(limits));
   const store = allocating(seriesNeed, () => createStore(storeConfig));
@@ -61,9 +83,9 @@ export function allocateBuffers(o: ResolvedOptions): MonitorBuffers {
 }
 
 /** The rings of one producer() handle, one per thread that may attach to it. */
-export function allocateRings(o: ResolvedOptions): SharedArrayBuffer[] {
+export function allocateRings(o: ResolvedOptions, limit: MemoryLimit): SharedArrayBuffer[] {
   const { producerThreads, ringCapacity } = o;
   const need: MemoryNeed = { what: `${producerThreads} rings of ${ringCapacity} samples (producerThreads × ringCapacity)`, option: 'producerThreads', bytes: producerThreads * bytesFor(ringCapacity) };
-  checkMemory([need]);
+  checkMemory([need], limit);
   return allocating(need, () => Array.from({ length: producerThreads }, () => createRing(ringCapacity)));
 }

@@ -6,32 +6,33 @@
  * flush, the dataDir's lock) before the process ends; their stop() is the last work it does.
  * process.exit() skips 'beforeExit', and with it this, as it skips every other pending write.
  * One listener on `process` for every running monitor of the process.
+ *
+ * The stop given is the monitor's stop at exit: while it waits, the host's unref'd timers
+ * and its threads still run, and what they record then is dropped, not thrown at (a host
+ * that never called stop() has no MonitorStoppedError to expect; thrown, it ended the
+ * process with code 1 and the stop's flush undone).
  */
 import { holding } from '../actors/hold.js';
 
-interface Stoppable {
-  stop(): Promise<void>;
-}
-
-const running = new Set<Stoppable>();
+const running = new Map<object, () => Promise<void>>();
 
 function onBeforeExit(): void {
   // Each is stopped once: one whose stop() fails does not bring 'beforeExit' back for ever.
-  const monitors = [...running];
+  const stops = [...running.values()];
   running.clear();
   process.off('beforeExit', onBeforeExit);
   // stop() waits on our unref'd threads and ports: the host is held until it is done.
-  void holding(Promise.allSettled(monitors.map((monitor) => monitor.stop())));
+  void holding(Promise.allSettled(stops.map((stop) => stop())));
 }
 
-/** From a monitor's start() on: stopped when the host's event loop empties. */
-export function stopAtHostExit(monitor: Stoppable): void {
+/** From a monitor's start() on: `stop` is called when the host's event loop empties. */
+export function stopAtHostExit(monitor: object, stop: () => Promise<void>): void {
   if (running.size === 0) process.on('beforeExit', onBeforeExit);
-  running.add(monitor);
+  running.set(monitor, stop);
 }
 
 /** From its stop() on. */
-export function releaseAtHostExit(monitor: Stoppable): void {
+export function releaseAtHostExit(monitor: object): void {
   if (!running.delete(monitor) || running.size > 0) return;
   process.off('beforeExit', onBeforeExit);
 }

@@ -55,7 +55,8 @@ import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { httpFront, mcpFront } from './fronts.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
-import { resolveOptions, type MonitorOptions, type ResolvedOptions } from './options.js';
+import type { MonitorOptions, ResolvedOptions } from './options.js';
+import { resolveForMemory, type MemoryFit } from './memory-fit.js';
 import { defineOwnMetrics, registerOwnTunables, sampledNames } from './own.js';
 import { ReservedNames } from '../engine/reserved.js';
 import { Query, type MetricQuery, type MetricSnapshot } from './query.js';
@@ -124,12 +125,16 @@ export class PerformanceMonitor extends EventEmitter {
   private readonly profiler: Profiler;
   /** The exporter actor behind options.export (see export-link.ts); idle with no endpoint. */
   private readonly exporter: ExportLink;
+  /** The memory limit the buffers were sized and checked against (memory-fit.ts; status().memory.limit). */
+  private readonly memoryFit: MemoryFit;
 
   constructor(options?: MonitorOptions) {
     super();
-    this.options = resolveOptions(options);
+    const resolved = resolveForMemory(options);
+    this.options = resolved.options;
+    this.memoryFit = resolved.memory;
     const o = this.options;
-    const buffers = allocateBuffers(o);
+    const buffers = allocateBuffers(o, this.memoryFit);
     this.control = buffers.control;
     this.ctl = controlViews(this.control);
     this.registryBuffers = buffers.registry;
@@ -292,6 +297,7 @@ export class PerformanceMonitor extends EventEmitter {
       : undefined;
     this.statusParts = {
       options: o,
+      memoryFit: this.memoryFit,
       control: this.control,
       ctl: this.ctl,
       store: this.store,
@@ -409,7 +415,7 @@ export class PerformanceMonitor extends EventEmitter {
     this.instrumentation?.attach();
     this.tick.start();
     this.overhead.start();
-    stopAtHostExit(this);
+    stopAtHostExit(this, () => this.serially(() => this.stopNow(true)));
     this.emitSafe('start');
   }
 
@@ -424,7 +430,8 @@ export class PerformanceMonitor extends EventEmitter {
     await this.controlState.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
   }
 
-  private async stopNow(): Promise<void> {
+  /** `atExit`: stopped by the host's exit (host-exit.ts), so records made meanwhile drop instead of throwing. */
+  private async stopNow(atExit = false): Promise<void> {
     if (this.currentState !== 'running') return;
     this.currentState = 'stopping';
     this.instrumentation?.detach();
@@ -438,7 +445,7 @@ export class PerformanceMonitor extends EventEmitter {
       this.runtime.stop();
     }
     this.main.flush();
-    for (const sab of this.rings()) closeRing(sab, true);
+    for (const sab of this.rings()) closeRing(sab, true, atExit);
     this.mainWriter.setClosed(true);
     // A hub on a database stops while its collector runs: it applies what its members queued
     // and finishes a batch cut by a failed apply; the storage's last flush writes its numbers.
@@ -577,7 +584,7 @@ export class PerformanceMonitor extends EventEmitter {
    * gets its own ring.
    */
   producer(): ProducerHandle {
-    const rings = allocateRings(this.options);
+    const rings = allocateRings(this.options, this.memoryFit);
     for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);
     // Collectors started from now on get them with their data; the running one by a call.

@@ -16,6 +16,7 @@ import { ringStats, type OverflowPolicy, type RingStats } from '../engine/ring.j
 import type { StoreReader } from '../engine/store/reader.js';
 import { storeBytes, type StoreBuffers } from '../engine/store/layout.js';
 import { touchedBytes } from '../engine/store/usage.js';
+import type { MemoryFit } from './memory-fit.js';
 import type { SourceCost } from '../engine/system.js';
 import type { OverheadGovernor, OverheadStatus } from '../overhead/governor.js';
 import type { DropReport, DropWatch } from './drops.js';
@@ -132,6 +133,14 @@ export interface MonitorStatus {
     storeBytes: number;
     registryBytes: number;
     ringBytes: number;
+    /**
+     * The memory this process may use, which the buffers were sized and checked against:
+     * the machine's (source 'os.totalmem()'), or its cgroup's limit in a container (source
+     * names the file, e.g. 'cgroup v2 /sys/fs/cgroup/memory.max'). `scale`: the factor
+     * maxSeries and the sketch buffers, where not given, were scaled by to fit about a
+     * quarter of it (1: as documented; docs/reference.md, "Memory limits").
+     */
+    limit: MemoryFit;
   };
   system: SystemInfo | null;
   alerts: AlertingStatus & { heartbeatAgeMs: number | null };
@@ -160,6 +169,7 @@ export interface MonitorStatus {
 /** The parts status() reads that live as long as the monitor. */
 export interface StatusParts {
   options: ResolvedOptions;
+  memoryFit: MemoryFit;
   control: SharedArrayBuffer;
   ctl: ControlViews;
   store: StoreBuffers;
@@ -258,6 +268,7 @@ export function monitorStatus(p: StatusParts, live: LiveState, now: number): Mon
       storeBytes: store,
       registryBytes: p.registry.bytes(),
       ringBytes: ringsBytes,
+      limit: { ...p.memoryFit },
     },
     system: live.collectorInfo?.system ?? null,
     alerts: { ...p.alerting.status(), heartbeatAgeMs: p.alerting.heartbeatAge(now) },

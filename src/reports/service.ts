@@ -361,6 +361,21 @@ export class ReportService {
     this.deps.fault?.(error);
   }
 
+  /**
+   * new Worker() threw inside pool.run(): the process is at its limit on threads (ulimit -u,
+   * a container's pids.max: EAGAIN). piscina had queued the task already and throws before
+   * it returns the task's promise, which its destroy() would then reject with no handler
+   * (an unhandled rejection that ended the host at the next stop()). So the pool is left
+   * as it is, not destroyed: the next task makes a new one; its threads, if it has any, are
+   * unref'd and end at their idle timeout, running its queued task first.
+   */
+  private threadNotMade(pool: Piscina<ReportTask, ReportTaskResult>, error: Error): ReportFailedError {
+    if (this.pool === pool) this.pool = undefined;
+    this.deps.fault?.(error);
+    const limit = (error as { code?: unknown }).code === 'EAGAIN' || error.message === 'EAGAIN' ? ': the process is at its limit on threads (ulimit -u, RLIMIT_NPROC, a container\'s pids.max) or out of memory' : '';
+    return new ReportFailedError(`a report thread could not start (${describeError(error)}${limit}); the next report tries again`);
+  }
+
   /** A pool of the wrong size is replaced; its running tasks finish first (close waits). */
   private resize(): void {
     if (!this.pool || this.poolThreads === this.effectiveThreads) return;
@@ -432,13 +447,21 @@ export class ReportService {
     const started = performance.now();
     this.running++;
     try {
-      const result = await pool.run(task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
+      let pending: Promise<ReportTaskResult>;
+      try {
+        pending = pool.run(task, { transferList, signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
+      } catch (error) {
+        throw this.threadNotMade(pool, error as Error);
+      }
+      const result = await pending;
       await drained;
       if (Number.isFinite(result.cpuMs)) this.cpuMs += result.cpuMs;
       this.heapBytes = result.heapUsed;
       this.deps.onTask?.(partial.kind, performance.now() - started, result.cpuMs, result.heapUsed);
       return result;
     } catch (error) {
+      // threadNotMade's, as it is (a task's own errors come from its thread, never this class).
+      if (error instanceof ReportFailedError) throw error;
       if (timeout.signal.aborted || signal?.aborted) this.replaceAbortedThread(pool);
       if (timeout.signal.aborted) throw new ReportTimeoutError(this.deps.timeoutMs);
       if (signal?.aborted || (error instanceof Error && error.name === 'AbortError')) throw new ReportAbortedError();

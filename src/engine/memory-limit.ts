@@ -1,0 +1,71 @@
+/**
+ * The memory this process may use: the machine's (os.totalmem()), or less when its cgroup
+ * limits it, as a container's runtime does (Docker's --memory, a Kubernetes pod's
+ * limits.memory). Past a cgroup's limit the kernel kills the process, whatever the machine
+ * has free, so the monitor sizes its shared memory from this (monitor/memory-fit.ts).
+ *
+ * Read here rather than through process.constrainedMemory(): that is experimental in Node 20,
+ * does not say where its number came from (status().memory.limit does), and cannot be pointed
+ * at a test's files.
+ */
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { posix } from 'node:path';
+
+/** The source of a limit no cgroup sets: the machine's memory. */
+export const MACHINE = 'os.totalmem()';
+
+export interface MemoryLimit {
+  bytes: number;
+  /** Where the limit came from: the cgroup file that set it, or 'os.totalmem()'. */
+  source: string;
+}
+
+export interface CgroupFiles {
+  /** Where the cgroup file systems are mounted (cgroup v2 there, v1 in its memory/ folder). */
+  root: string;
+  /** The process's cgroup membership, as /proc/self/cgroup lists it. */
+  membership: string;
+}
+
+function readOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The folder and its ancestors up to `root`, deepest first. */
+function upTo(root: string, path: string): string[] {
+  const dirs: string[] = [];
+  for (let p = posix.normalize(`/${path}`); ; p = posix.dirname(p)) {
+    dirs.push(posix.join(root, p));
+    if (p === '/') return dirs;
+  }
+}
+
+/**
+ * The lowest memory limit of the process's cgroup and its ancestors: cgroup v2's memory.max
+ * ("max": none) and v1's memory.limit_in_bytes (unlimited reads as about 2^63), walked up
+ * to the mount's root because a container that sees its own cgroup as the root (a cgroup
+ * namespace, or v1's bind mount) lists a path that does not exist under it.
+ */
+export function memoryLimit(files: CgroupFiles = { root: '/sys/fs/cgroup', membership: readOr('/proc/self/cgroup') ?? '' }): MemoryLimit {
+  let best: MemoryLimit = { bytes: totalmem(), source: MACHINE };
+  for (const line of files.membership.split('\n')) {
+    const [id, controllers, path] = line.split(/:(.*?):/);
+    if (path === undefined) continue;
+    const v2 = id === '0' && controllers === '';
+    if (!v2 && !controllers!.split(',').includes('memory')) continue;
+    const dirs = v2 ? upTo(files.root, path) : upTo(posix.join(files.root, 'memory'), path);
+    for (const dir of dirs) {
+      const file = posix.join(dir, v2 ? 'memory.max' : 'memory.limit_in_bytes');
+      const text = readOr(file)?.trim();
+      if (text === undefined || !/^\d+$/.test(text)) continue;
+      const bytes = Number(text);
+      if (bytes > 0 && bytes < best.bytes) best = { bytes, source: `cgroup ${v2 ? 'v2' : 'v1'} ${file}` };
+    }
+  }
+  return best;
+}
