@@ -4444,13 +4444,6 @@ export const BREAKS = [
     mustFail: ['says how many stored series the start registered and left out, and where their history is'],
   },
   {
-    name: 'piscina resolved at the first report',
-    what: "piscina is required by name at the first report: a host out of file descriptors then reads \"Cannot find module 'piscina'\" (its stats fail silently), not EMFILE",
-    edits: [{ find: "return (require(PISCINA) as typeof import('piscina')).Piscina;", replace: "return (require('piscina') as typeof import('piscina')).Piscina;" }],
-    tests: ['host-safety.test.ts'],
-    mustFail: ['fails a report for which piscina cannot be loaded (no file descriptor left) saying so, and loads it for the next report'],
-  },
-  {
     name: "piscina's failed load kept",
     what: 'a load of piscina that failed (EMFILE) is kept, as import() keeps it: no report runs again for the life of the process',
     edits: [{ find: "function loadPiscina(): typeof Piscina {\n  return (require(PISCINA) as typeof import('piscina')).Piscina;\n}", replace: "let piscinaFailed: unknown;\nfunction loadPiscina(): typeof Piscina {\n  if (piscinaFailed !== undefined) throw piscinaFailed;\n  try {\n    return (require(PISCINA) as typeof import('piscina')).Piscina;\n  } catch (error) {\n    piscinaFailed = error;\n    throw error;\n  }\n}" }],
