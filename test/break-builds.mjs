@@ -4530,6 +4530,13 @@ export const BREAKS = [
     tests: ['dashboard.test.ts', 'http-api.test.ts'],
     mustFail: ['works behind a reverse proxy that serves it under a path prefix'],
   },
+  {
+    name: "webhook post's timeout collected",
+    what: "a webhook post's timeout is AbortSignal.timeout() inside AbortSignal.any(), which Node 20 holds weakly: collected at a GC, it never fired, and a receiver that never answered held the queue for good",
+    edits: [{ find: 'signal: AbortSignal.any([timeout.signal, aborted, drained.signal]),', replace: 'signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted, drained.signal]),' }],
+    tests: ['webhooks.test.ts', 'alerting.test.ts'],
+    mustFail: ['gives up on a post the receiver never answers after timeoutMs and says so, garbage collections meanwhile'],
+  },
 ];
 
 function parseArgs(argv) {

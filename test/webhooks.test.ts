@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Notifier, RESPONSE_DRAIN_BYTES, type NotifierOptions } from '../dist/src/alerts/notify.js';
 import { RETRY_AFTER_MAX_MS } from '../dist/src/retry-after.js';
@@ -54,6 +56,31 @@ function fingerprintOf(body: string): string {
 }
 
 describe('webhook delivery', () => {
+  it('gives up on a post the receiver never answers after timeoutMs and says so, garbage collections meanwhile', async () => {
+    // Node 20's AbortSignal.any() holds its sources weakly: AbortSignal.timeout() held by
+    // nothing else was collected at the alert actor's next GC and never fired, so a receiver
+    // that took the connection and never answered held the queue for good (alerting.test's
+    // "webhook hangs" test waited 10 s for a drain that never came).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heard: number[] = [];
+    const url = await listen((req) => {
+      req.resume();
+      heard.push(Date.now()); // and never answered
+    });
+    const n = notifier(url, { timeoutMs: 300 });
+    fire(n, 'silent');
+    await waitFor(() => heard.length === 1, 10_000, 'the post to reach the receiver');
+    const collect = setInterval(gc, 20);
+    try {
+      // A hang guard, not a timing assert: the post ends once timeoutMs has passed.
+      await waitFor(() => n.stats.queued === 0, 10_000, 'the post to be given up');
+    } finally {
+      clearInterval(collect);
+    }
+    expect(n.stats).toMatchObject({ sent: 0, failed: 1, lastError: `${url}: no answer within 300 ms (timeoutMs)` });
+  });
+
   it("refuses a webhook header fetch would refuse (every notification would fail), naming the header, never its value", () => {
     const bad = (headers: Record<string, string>) =>
       caught<Error & { field: string }>(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['http://127.0.0.1/ok', { url: 'http://127.0.0.1/hook', headers }] } }));

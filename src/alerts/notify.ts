@@ -650,12 +650,20 @@ export class Notifier {
    */
   private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | 'aborted' | number> {
     const drained = new AbortController();
+    // A timer of our own, not AbortSignal.timeout(): Node 20's AbortSignal.any() holds its
+    // sources weakly, so a timeout signal nothing else held was collected at the alert actor's
+    // next GC and never fired: a receiver that accepted the connection and never answered
+    // held the target's queue for good (undici's own limit is 300 s a header), nothing said.
+    // The exporter's endpoint met the same (export/endpoint.ts).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${this.options.timeoutMs} ms (timeoutMs)`)), this.options.timeoutMs);
+    timer.unref();
     try {
       const response = await fetch(target.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...target.headers },
         body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted, drained.signal]),
+        signal: AbortSignal.any([timeout.signal, aborted, drained.signal]),
         // A redirect is not followed: fetch follows a 301 or 302 to a POST with a GET without
         // the body, whose 2xx counted the alert as sent though no receiver ever saw it.
         redirect: 'manual',
@@ -681,6 +689,8 @@ export class Notifier {
       const cause = (error as Error).cause as Error | undefined;
       this.failed(target, `${target.shown}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
       return 0;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
