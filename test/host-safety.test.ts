@@ -83,6 +83,31 @@ function runNodeWithFds(code: string, fds: number, timeoutMs = 30_000): Promise<
   });
 }
 
+/**
+ * A host that asks for a report with every file descriptor held, then for another once they
+ * are free; its last line is `{ first, second, faults }`: each report's outcome and the count of
+ * 'reports' faults. With `piscinaLoaded`, piscina is loaded before the descriptors go.
+ */
+function reportsWithoutFds(piscinaLoaded: boolean): Promise<NodeRun> {
+  const code = hostCode(
+    "import { closeSync, openSync } from 'node:fs';",
+    "import { createRequire } from 'node:module';",
+    piscinaLoaded ? `createRequire(${JSON.stringify(new URL('../dist/src/reports/service.js', import.meta.url).href)})('piscina');` : '',
+    "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
+    'await m.start();',
+    "m.record('response_time', 5);",
+    'const held = [];',
+    "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
+    "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
+    'for (const fd of held) closeSync(fd);',
+    "const second = await m.generateReport().then((r) => typeof r.score.overall, (e) => `${e.code}: ${e.message}`);",
+    'const faults = m.status().faults.byKind.reports?.count ?? 0;',
+    'await m.stop();',
+    'console.log(JSON.stringify({ first, second, faults }));',
+  );
+  return runNodeWithFds(code, 256);
+}
+
 /** Runs `code` in a host whose address space is limited to `kb` KiB (`ulimit -v`, RLIMIT_AS). */
 function runNodeWithAddressSpace(code: string, kb: number, timeoutMs = 30_000): Promise<NodeRun> {
   return new Promise((resolve) => {
@@ -528,24 +553,8 @@ describe('the host is never harmed by the monitor', () => {
     // piscina says a thread that fails to start before it took a task as an 'error' event on
     // the pool: unheard, it threw into the host (ERR_WORKER_INIT_FAILED) and the process
     // ended; heard, the report waited for ever (piscina starts no thread after that).
-    const code = hostCode(
-      "import { closeSync, openSync } from 'node:fs';",
-      "import { createRequire } from 'node:module';",
-      // piscina loaded already (by an earlier report, say): the thread is what cannot start.
-      `createRequire(${JSON.stringify(new URL('../dist/src/reports/service.js', import.meta.url).href)})('piscina');`,
-      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
-      'await m.start();',
-      "m.record('response_time', 5);",
-      'const held = [];',
-      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
-      "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
-      'for (const fd of held) closeSync(fd);',
-      "const second = await m.generateReport().then((r) => typeof r.score.overall, (e) => `${e.code}: ${e.message}`);",
-      'const faults = m.status().faults.byKind.reports?.count ?? 0;',
-      'await m.stop();',
-      'console.log(JSON.stringify({ first, second, faults }));',
-    );
-    const out = await runNodeWithFds(code, 256);
+    // piscina loaded already (by an earlier report, say): the thread is what cannot start.
+    const out = await reportsWithoutFds(true);
     expect(out.stderr).not.toMatch(/Unhandled 'error' event/);
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
@@ -558,21 +567,7 @@ describe('the host is never harmed by the monitor', () => {
   it('fails a report for which piscina cannot be loaded (no file descriptor left) saying so, and loads it for the next report', async () => {
     // piscina loads at the first report. By import(), a load that met EMFILE stayed the
     // module's for the life of the process: no report would ever run again.
-    const code = hostCode(
-      "import { closeSync, openSync } from 'node:fs';",
-      "const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });",
-      'await m.start();',
-      "m.record('response_time', 5);",
-      'const held = [];',
-      "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
-      "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
-      'for (const fd of held) closeSync(fd);',
-      "const second = await m.generateReport().then((r) => typeof r.score.overall, (e) => `${e.code}: ${e.message}`);",
-      'const faults = m.status().faults.byKind.reports?.count ?? 0;',
-      'await m.stop();',
-      'console.log(JSON.stringify({ first, second, faults }));',
-    );
-    const out = await runNodeWithFds(code, 256);
+    const out = await reportsWithoutFds(false);
     expect(out.code, out.stderr).toBe(0);
     const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     expect(r.first).toMatch(/^PW_ERR_REPORT: the report task failed: piscina, which runs the report threads, could not be loaded \(EMFILE: too many open files, open '[^']*piscina[^']*'\); the next report loads it again$/);
