@@ -125,17 +125,6 @@ export function seriesKey(metric: string, tags: Record<string, string>): string 
 const require = createRequire(import.meta.url);
 
 /**
- * piscina, loaded at the first task: a service that never asks for a report or a baseline
- * does not load it (40-60 ms of CPU at import, `node dist/bench/startup.js`). By require(), not
- * import(): Node keeps a module import() could not read (EMFILE, the host out of file
- * descriptors) with its error for the life of the process, and no report would run again;
- * require() keeps nothing of a load that failed (monitor/fronts.ts says the same of the fronts).
- */
-function loadPiscina(): typeof Piscina {
-  return (require(PISCINA) as typeof import('piscina')).Piscina;
-}
-
-/**
  * Where piscina is, found with the library (a few stats, nothing read): resolved at the first
  * report by a host out of file descriptors, its stats fail silently and the error read "Cannot
  * find module 'piscina'"; loaded from its path, the error says EMFILE.
@@ -147,6 +136,17 @@ const PISCINA = ((): string => {
     return 'piscina';
   }
 })();
+
+/**
+ * piscina, loaded at the first task: a service that never asks for a report or a baseline
+ * does not load it (40-60 ms of CPU at import, `node dist/bench/startup.js`). By require(), not
+ * import(): Node keeps a module import() could not read (EMFILE, the host out of file
+ * descriptors) with its error for the life of the process, and no report would run again;
+ * require() keeps nothing of a load that failed (monitor/fronts.ts says the same of the fronts).
+ */
+function loadPiscina(): typeof Piscina {
+  return (require(PISCINA) as typeof import('piscina')).Piscina;
+}
 
 const toMs = (t: number | Date | undefined): number | undefined => (t instanceof Date ? t.getTime() : t);
 
