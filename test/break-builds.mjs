@@ -4537,6 +4537,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts', 'alerting.test.ts'],
     mustFail: ['gives up on a post the receiver never answers after timeoutMs and says so, garbage collections meanwhile'],
   },
+  {
+    name: 'sketch bytes: uint8 one short',
+    what: "the hand-written sketch encoder writes 255 as a uint16 where @msgpack/msgpack writes a uint8: stored and hub sketches no longer the library's bytes",
+    edits: [{ find: '  if (v <= 0xff) {\n    out[at] = 0xcc;', replace: '  if (v < 0xff) {\n    out[at] = 0xcc;' }],
+    tests: ['storage-schema.test.ts'],
+    mustFail: ["writes the bytes @msgpack/msgpack's encoder writes for the same integers, on random runs of every header and integer size"],
+  },
 ];
 
 function parseArgs(argv) {

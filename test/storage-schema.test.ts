@@ -132,4 +132,43 @@ describe('a sketch on disk', () => {
     }
     expect(decodeSketchRange(bytes, 0, blobs[0]!.length - 1, new Int32Array(64), 0)).toBe(0);
   });
+
+  it("writes the bytes @msgpack/msgpack's encoder writes for the same integers, on random runs of every header and integer size", async () => {
+    const { encodeSketch, encodeSketchTo, sketchBytesBound } = await import('../dist/src/storage/sketch-codec.js');
+    const { Encoder } = await import('@msgpack/msgpack');
+    const { KEY_COUNT } = await import('../dist/src/engine/sketch.js');
+    const { seeded } = await import('./fixtures/seeded.mjs');
+    const encoder = new Encoder();
+    const rand = seeded(16);
+    // Counts and key gaps of one, two, three and five bytes; runs of a fixarray, an array16 and an array32 (over 32,767 bins).
+    const sizes = [0x7f, 0xff, 0xffff, 0xffffffff];
+    const lengths = [1, 7, 8, 9, 100, 32_767, 32_768, 40_000];
+    for (let round = 0; round < 60; round++) {
+      const n = round < lengths.length ? lengths[round]! : 1 + Math.floor(rand() * 300);
+      const keys = new Set<number>();
+      while (keys.size < n) keys.add(n > 1000 ? Math.floor(rand() * KEY_COUNT) : Math.floor(rand() * Math.min(KEY_COUNT, sizes[Math.floor(rand() * 3)]! * 4)));
+      const run = new Int32Array(1 + 2 * n);
+      run[0] = n;
+      let i = 1;
+      for (const key of keys) {
+        run[i++] = key;
+        run[i++] = Math.floor(rand() * (sizes[Math.floor(rand() * 4)]! + 1)) | 0;
+      }
+      // The reference: the same integers (keys ascending, delta-coded) through the library's encoder.
+      const pairs = [...keys].map((key, j) => [key, run[2 + 2 * j]! >>> 0] as const).sort((a, b) => a[0] - b[0]);
+      const flat: number[] = [];
+      let prev = 0;
+      for (const [key, count] of pairs) {
+        flat.push(key - prev, count);
+        prev = key;
+      }
+      const expected = encoder.encode(flat);
+      const out = new Uint8Array(3 + sketchBytesBound(n)).fill(0xee);
+      const written = encodeSketchTo(run, 0, out, 3);
+      expect(written).toBe(expected.length);
+      expect(Buffer.from(out.subarray(3, 3 + written)).equals(Buffer.from(expected))).toBe(true);
+      expect([...out.subarray(0, 3)]).toEqual([0xee, 0xee, 0xee]);
+      expect(Buffer.from(encodeSketch(run, 0)!).equals(Buffer.from(expected))).toBe(true);
+    }
+  });
 });

@@ -15,7 +15,7 @@ import type { Registry } from '../engine/registry.js';
 import type { MetricKind } from '../engine/metrics.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
-import { encodeSketch } from '../storage/sketch-codec.js';
+import { encodeSketchTo, sketchBytesBound } from '../storage/sketch-codec.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { MemberTransport } from './transport.js';
 import { MAX_DEFS, WireError, decodeHubMessage, type BatchColumns, type Def } from './wire.js';
@@ -92,11 +92,15 @@ export class HubMember {
   private readonly d: MemberDeps;
   private readonly acc = new SketchAccumulator();
   private scratch = new Int32Array(4096);
+  /** A bucket's sketch as the wire has it, encoded here before its batch takes a copy (sketch()). */
+  private sketchBytes = new Uint8Array(4096);
   /** Per series id: tier-1 records exported, and the start of the newest. */
   private done: number[] = [];
   private doneStart: number[] = [];
   /** Per series id: whether it stays here (one of the monitor's own, not per process); undefined until first read. */
   private stays: (boolean | undefined)[] = [];
+  /** Per series id: whether its buckets travel with their sketches (travelsSketched); undefined until first read. */
+  private sketched: (boolean | undefined)[] = [];
   private held: Held[] = [];
   /** Series whose definition the hub got since its latest welcome. */
   private defined = new Set<number>();
@@ -346,13 +350,14 @@ export class HubMember {
     const batches: BatchColumns[] = [];
     const budget = this.d.options.maxFrameBytes - FRAME_SLACK;
     let out = new Columns();
-    const add = (id: number, r: BucketRecord, sketch: Uint8Array | null): void => {
-      const bytes = ROW_BYTES + (sketch?.length ?? 0) + this.defBytes(id);
+    // `sketchLen`: the bytes of the row's sketch in sketchBytes (0: none).
+    const add = (id: number, r: BucketRecord, sketchLen: number): void => {
+      const bytes = ROW_BYTES + sketchLen + this.defBytes(id);
       if (out.rows > 0 && (out.size + bytes > budget || (id !== out.lastSid && out.series >= MAX_DEFS))) {
         batches.push(out.finish());
         out = new Columns();
       }
-      out.add(id, r, sketch, bytes);
+      out.add(id, r, this.sketchBytes, sketchLen, bytes);
     };
     for (let id = 0; id < n; id++) {
       const stays = (this.stays[id] ??= registry.isOwn(id) && !this.d.perProcess.has(registry.info(id).name));
@@ -362,10 +367,10 @@ export class HubMember {
       if (head !== done) {
         // One record of margin, as the reader keeps: the writer may be rewriting the oldest.
         if (head - done > cap - 1) this.counts.dropped += head - done - (cap - 1);
-        const sketched = travelsSketched(registry.info(id).kind);
+        const sketched = (this.sketched[id] ??= travelsSketched(registry.info(id).kind));
         // By start, not by count: a bucket that closed after bucketCount() is read now and not again.
         const list = reader.buckets(id, 1, (this.doneStart[id] ?? -Infinity) + 1);
-        for (const r of list) add(id, r, sketched ? this.sketch(id, r, false) : null);
+        for (const r of list) add(id, r, sketched ? this.sketch(id, r, false) : 0);
         this.done[id] = head;
         if (list.length > 0) this.doneStart[id] = list[list.length - 1]!.start;
       }
@@ -373,7 +378,7 @@ export class HubMember {
         const s = reader.snapshot(id);
         if (s.openCount > 0 && s.openStart > (this.doneStart[id] ?? -Infinity)) {
           const r = { start: s.openStart, count: s.openCount, sum: s.openSum, min: s.openMin, max: s.openMax, last: s.openLast, sketchPos: -1, sketchLen: 0 };
-          add(id, r, travelsSketched(registry.info(id).kind) ? this.sketch(id, r, true) : null);
+          add(id, r, travelsSketched(registry.info(id).kind) ? this.sketch(id, r, true) : 0);
           // Sent whole: if this monitor starts again, that bucket's close is not sent twice.
           this.doneStart[id] = s.openStart;
         }
@@ -399,16 +404,22 @@ export class HubMember {
     return bytes;
   }
 
-  /** A bucket's sketch in the wire's (the disk's) encoding; null when it holds none. */
-  private sketch(id: number, r: BucketRecord, open: boolean): Uint8Array | null {
+  /**
+   * A bucket's sketch in the wire's (the disk's) encoding, written into sketchBytes; returns
+   * its bytes, 0 when it holds none. Nothing is allocated a bucket: this runs on the service's
+   * main thread for every bucket of an interval (10,000 at 10,000 series).
+   */
+  private sketch(id: number, r: BucketRecord, open: boolean): number {
     this.acc.reset();
     if (open) this.d.reader.addOpenSketch(id, this.acc);
     else this.d.reader.addSketch(1, r, this.acc);
-    if (this.acc.total === 0) return null;
+    if (this.acc.total === 0) return 0;
     const len = this.acc.encodedLengthBound();
     if (this.scratch.length < len) this.scratch = new Int32Array(Math.max(len, this.scratch.length * 2));
     this.acc.encodeInto(this.scratch, 0);
-    return encodeSketch(this.scratch, 0);
+    const bound = sketchBytesBound(this.scratch[0]!);
+    if (this.sketchBytes.length < bound) this.sketchBytes = new Uint8Array(Math.max(bound, this.sketchBytes.length * 2));
+    return encodeSketchTo(this.scratch, 0, this.sketchBytes, 0);
   }
 }
 
@@ -428,7 +439,11 @@ const ROW_BYTES = 56;
 /** A batch frame's bytes beside its rows and definitions: the length prefix, the message's keys and numbers, the columns' headers. */
 const FRAME_SLACK = 256;
 
-/** A batch being read: rows appended, then packed into its columns. */
+/**
+ * A batch being read: rows appended into growing columns, then cut to their length. Typed
+ * columns and one byte buffer for the sketches, not arrays of numbers and a Uint8Array a
+ * sketch: a member reads every interval on the service's main thread.
+ */
 class Columns {
   /** Rows, and their bytes in a frame (fixed, sketch, a definition's bound). */
   rows = 0;
@@ -436,37 +451,61 @@ class Columns {
   /** Series whose rows it holds (a series' rows are added one after another), and the last. */
   series = 0;
   lastSid = -1;
-  private readonly sids: number[] = [];
-  private readonly starts: number[] = [];
-  private readonly stats: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly parts: Uint8Array[] = [];
+  // Room for MAX_DEFS series' one bucket each, a batch's usual size, before any grows.
+  private sids = new Int32Array(MAX_DEFS);
+  private starts = new Float64Array(MAX_DEFS);
+  private stats = new Float64Array(5 * MAX_DEFS);
+  private ends = new Int32Array(MAX_DEFS);
+  private sketches = new Uint8Array(8192);
   private bytes = 0;
 
-  add(sid: number, r: BucketRecord, sketch: Uint8Array | null, bytes: number): void {
-    this.rows++;
+  add(sid: number, r: BucketRecord, sketch: Uint8Array, sketchLen: number, bytes: number): void {
+    const i = this.rows++;
     this.size += bytes;
     if (sid !== this.lastSid) {
       this.series++;
       this.lastSid = sid;
     }
-    this.sids.push(sid);
-    this.starts.push(r.start);
-    this.stats.push(r.count, r.sum, r.min, r.max, r.last);
-    if (sketch) {
-      this.parts.push(sketch);
-      this.bytes += sketch.length;
+    if (i === this.sids.length) this.grow();
+    this.sids[i] = sid;
+    this.starts[i] = r.start;
+    const s = 5 * i;
+    this.stats[s] = r.count;
+    this.stats[s + 1] = r.sum;
+    this.stats[s + 2] = r.min;
+    this.stats[s + 3] = r.max;
+    this.stats[s + 4] = r.last;
+    if (sketchLen > 0) {
+      if (this.bytes + sketchLen > this.sketches.length) {
+        const wider = new Uint8Array(Math.max(this.bytes + sketchLen, 2 * this.sketches.length));
+        wider.set(this.sketches.subarray(0, this.bytes));
+        this.sketches = wider;
+      }
+      this.sketches.set(sketch.subarray(0, sketchLen), this.bytes);
+      this.bytes += sketchLen;
     }
-    this.ends.push(this.bytes);
+    this.ends[i] = this.bytes;
   }
 
   finish(): BatchColumns {
-    const sketches = new Uint8Array(this.bytes);
-    let at = 0;
-    for (const p of this.parts) {
-      sketches.set(p, at);
-      at += p.length;
-    }
-    return { sids: Int32Array.from(this.sids), starts: Float64Array.from(this.starts), stats: Float64Array.from(this.stats), sketchEnd: Int32Array.from(this.ends), sketches };
+    const n = this.rows;
+    return { sids: this.sids.slice(0, n), starts: this.starts.slice(0, n), stats: this.stats.slice(0, 5 * n), sketchEnd: this.ends.slice(0, n), sketches: this.sketches.slice(0, this.bytes) };
+  }
+
+  /** Twice the room for rows. */
+  private grow(): void {
+    const n = 2 * this.sids.length;
+    const sids = new Int32Array(n);
+    sids.set(this.sids);
+    this.sids = sids;
+    const starts = new Float64Array(n);
+    starts.set(this.starts);
+    this.starts = starts;
+    const stats = new Float64Array(5 * n);
+    stats.set(this.stats);
+    this.stats = stats;
+    const ends = new Int32Array(n);
+    ends.set(this.ends);
+    this.ends = ends;
   }
 }

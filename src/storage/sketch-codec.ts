@@ -2,33 +2,112 @@
  * A quantile sketch on disk: the store's encoded run (engine/sketch.ts: [n, key, count, …])
  * as a MessagePack array of integers, keys ascending and delta-coded: [Δkey_0, count_0,
  * Δkey_1, count_1, …]. Neighbouring keys differ by little and most counts are small, so most
- * integers take one byte (MessagePack's positive fixint) instead of the run's four. One
- * Encoder is reused: a flush encodes thousands of sketches.
+ * integers take one byte (MessagePack's positive fixint) instead of the run's four. The bytes
+ * are written directly (encodeSketchTo), with no array of numbers and no encoder's copy a
+ * sketch: a flush encodes thousands of sketches, a hub member every bucket of an interval.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Decoder } from '@msgpack/msgpack';
 import { KEY_COUNT } from '../engine/sketch.js';
 
-const encoder = new Encoder();
 const decoder = new Decoder();
 /** Reused between calls: (key · 2^32 + count) per bin, sorted as numbers (a key is under 2^18: exact in a double). */
 let pairs = new Float64Array(1024);
+
+/** Reused between calls to encodeSketch(): grown to the largest sketch met. */
+let bytes = new Uint8Array(1024);
+
+/** Bytes encodeSketchTo() writes at most for a run of `n` bins: an array header of 5 and two integers of at most 5 a bin. */
+export function sketchBytesBound(n: number): number {
+  return 5 + 10 * n;
+}
 
 /** Encodes the run at `data[pos]` (as SketchAccumulator.encodeInto writes it); null when empty. */
 export function encodeSketch(data: Int32Array, pos: number): Uint8Array | null {
   const n = data[pos]!;
   if (n <= 0) return null;
+  const bound = sketchBytesBound(n);
+  if (bytes.length < bound) bytes = new Uint8Array(Math.max(bound, bytes.length * 2));
+  return bytes.slice(0, encodeSketchTo(data, pos, bytes, 0));
+}
+
+/**
+ * Writes the run at `data[pos]` into `out` from `at` (room for sketchBytesBound(n) bytes);
+ * returns the bytes written, 0 when the run is empty. The bytes are those of @msgpack/msgpack's
+ * Encoder for the array of integers (the smallest form of each: fixint, uint8/16/32; fixarray,
+ * array16/32), written here without the array of numbers and the encoder's copy a sketch: a
+ * hub member encodes every closed bucket's sketch on the service's main thread, 10,000 an
+ * interval at 10,000 series (test/sketch-codec.test.ts holds the two byte for byte).
+ */
+export function encodeSketchTo(data: Int32Array, pos: number, out: Uint8Array, at: number): number {
+  const n = data[pos]!;
+  if (n <= 0) return 0;
   if (pairs.length < n) pairs = new Float64Array(Math.max(n, pairs.length * 2));
   for (let i = 0; i < n; i++) pairs[i] = data[pos + 1 + 2 * i]! * 0x100000000 + (data[pos + 2 + 2 * i]! >>> 0);
-  const sorted = pairs.subarray(0, n).sort();
-  const flat = new Array<number>(2 * n);
+  const sorted = sortPairs(n);
+  const from = at;
+  const len = 2 * n;
+  if (len <= 0x0f) out[at++] = 0x90 | len;
+  else if (len <= 0xffff) {
+    out[at] = 0xdc;
+    out[at + 1] = len >>> 8;
+    out[at + 2] = len & 0xff;
+    at += 3;
+  } else {
+    out[at] = 0xdd;
+    out[at + 1] = len >>> 24;
+    out[at + 2] = (len >>> 16) & 0xff;
+    out[at + 3] = (len >>> 8) & 0xff;
+    out[at + 4] = len & 0xff;
+    at += 5;
+  }
   let prev = 0;
   for (let i = 0; i < n; i++) {
     const key = Math.floor(sorted[i]! / 0x100000000);
-    flat[2 * i] = key - prev;
-    flat[2 * i + 1] = sorted[i]! - key * 0x100000000;
+    at = writeUint(out, at, key - prev);
+    at = writeUint(out, at, sorted[i]! - key * 0x100000000);
     prev = key;
   }
-  return encoder.encode(flat);
+  return at - from;
+}
+
+/**
+ * pairs[0, n) in ascending order. A bucket's sketch has a few dozen bins: an insertion sort
+ * here costs less than a view and the built-in sort's call for each.
+ */
+function sortPairs(n: number): Float64Array {
+  if (n > 32) return pairs.subarray(0, n).sort();
+  for (let i = 1; i < n; i++) {
+    const v = pairs[i]!;
+    let j = i - 1;
+    for (; j >= 0 && pairs[j]! > v; j--) pairs[j + 1] = pairs[j]!;
+    pairs[j + 1] = v;
+  }
+  return pairs;
+}
+
+/** An integer in [0, 2^32) as MessagePack writes it, in its smallest form; returns the position after it. */
+function writeUint(out: Uint8Array, at: number, v: number): number {
+  if (v <= 0x7f) {
+    out[at] = v;
+    return at + 1;
+  }
+  if (v <= 0xff) {
+    out[at] = 0xcc;
+    out[at + 1] = v;
+    return at + 2;
+  }
+  if (v <= 0xffff) {
+    out[at] = 0xcd;
+    out[at + 1] = v >>> 8;
+    out[at + 2] = v & 0xff;
+    return at + 3;
+  }
+  out[at] = 0xce;
+  out[at + 1] = v >>> 24;
+  out[at + 2] = (v >>> 16) & 0xff;
+  out[at + 3] = (v >>> 8) & 0xff;
+  out[at + 4] = v & 0xff;
+  return at + 5;
 }
 
 /**
