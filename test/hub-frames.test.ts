@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
 import { monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, rawMember, statsBatch } from './hub-helpers.js';
+import { RecordReads } from '../dist/src/engine/store/reader-records.js';
 
 const nodes = hubNodes();
 const started = monitorStarter();
@@ -76,5 +77,36 @@ describe("a batch's series definitions", () => {
     const cluster = hub.getMetrics({ names: ['many_rt'] }).filter((s) => !('instance' in s.tags));
     expect(cluster).toHaveLength(series);
     expect(cluster.reduce((a, s) => a + s.totalSum, 0)).toBe((series * (series + 1)) / 2);
+  });
+
+  it("a member reads an interval's buckets of many series in slices, a turn of the event loop each, not in one hold of the service's main thread", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'sliced' } });
+    // The turn of the event loop in which each of the member's series had its buckets read.
+    let turn = 0;
+    let turning = true;
+    const next = (): void => {
+      turn++;
+      if (turning) setImmediate(next);
+    };
+    setImmediate(next);
+    const turns = new Set<number>();
+    const buckets = RecordReads.prototype.buckets;
+    RecordReads.prototype.buckets = function (this: RecordReads, ...args: Parameters<typeof buckets>) {
+      turns.add(turn);
+      return buckets.apply(this, args);
+    };
+    const series = 4000;
+    try {
+      await deliverOneInterval(member, hub, 'sliced_rt', series);
+    } finally {
+      RecordReads.prototype.buckets = buckets;
+      turning = false;
+    }
+    const cluster = hub.getMetrics({ names: ['sliced_rt'] }).filter((s) => !('instance' in s.tags));
+    expect(cluster.reduce((a, s) => a + s.totalSum, 0)).toBe((series * (series + 1)) / 2);
+    // At most 1,024 series a slice: 4,000 series' buckets are read in four turns or more.
+    expect(turns.size).toBeGreaterThanOrEqual(4);
   });
 });
