@@ -436,15 +436,15 @@ export const BREAKS = [
   },
   {
     name: 'remote_write labels unsorted',
-    what: 'remote_write sends each series\' labels in the order they were built, not sorted by name',
-    edits: [{ find: '...(extra ? [extra] : [])].sort(byName);', replace: '...(extra ? [extra] : [])];' }],
-    tests: ['export-remote-write.test.ts'],
+    what: 'remote_write puts `__name__` first in each series\' labels, not where it sorts by name (after a tag such as `Zone`)',
+    edits: [{ find: "nameAt: before('__name__')", replace: 'nameAt: 0' }],
+    tests: ['export-remote-write.test.ts', 'export-prompb-wire.test.ts'],
     mustFail: ['labels sorted'],
   },
   {
     name: 'remote_write buckets not cumulative',
     what: 'remote_write sends each bucket\'s own count as `_bucket{le}`, not the count up to its bound',
-    edits: [{ find: 'push(sets[i]!, cumulative);', replace: 'push(sets[i]!, h.bins[i]!);' }],
+    edits: [{ find: 'values[i] = cumulative;', replace: 'values[i] = h.bins[i]!;' }],
     tests: ['export-prometheus.test.ts'],
     mustFail: ['every histogram bucket pushed'],
   },
@@ -4536,6 +4536,20 @@ export const BREAKS = [
     edits: [{ find: 'signal: AbortSignal.any([timeout.signal, aborted, drained.signal]),', replace: 'signal: AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), aborted, drained.signal]),' }],
     tests: ['webhooks.test.ts', 'alerting.test.ts'],
     mustFail: ['gives up on a post the receiver never answers after timeoutMs and says so, garbage collections meanwhile'],
+  },
+  {
+    name: 'remote_write request past the byte limit',
+    what: 'a remote_write request is cut by its samples only: long tags made 5,000 samples hundreds of megabytes, past the 32 MiB receivers take',
+    edits: [{ find: '(this.samples < this.maxSamples && this.out.pos + bytes <= this.maxBytes)', replace: '(this.samples < this.maxSamples)' }],
+    tests: ['export-prompb-wire.test.ts'],
+    mustFail: ['cuts a request before its protobuf passes the byte limit'],
+  },
+  {
+    name: 'remote_write wire writes a zero value',
+    what: "the hand-written WriteRequest writes a sample's value of 0, which protobufjs (proto3) leaves out: the bytes are no longer the library's",
+    edits: [{ find: 'return (Object.is(value, 0) ? 0 : VALUE_BYTES)', replace: 'return VALUE_BYTES' }, { find: '    if (!Object.is(value, 0)) {\n      this.byte(TAG_1_I64);', replace: '    {\n      this.byte(TAG_1_I64);' }],
+    tests: ['export-prompb-wire.test.ts'],
+    mustFail: ['writes the bytes protobufjs writes'],
   },
 ];
 
