@@ -20,6 +20,7 @@
  *   Label        { string name = 1; string value = 2 }             0x0a len name 0x12 len value
  *   Sample       { double value = 1; int64 timestamp = 2 }         0x09 f64le 0x10 varint
  */
+import type { Label } from './prompb.js';
 
 /** Field 1, length-delimited (WriteRequest.timeseries, TimeSeries.labels, Label.name). */
 const TAG_1_LEN = 0x0a;
@@ -59,14 +60,9 @@ export function varintLength(n: number): number {
   return len;
 }
 
-/** A label name and value, each as it is sorted and shown. */
-export interface WireLabel {
-  name: string;
-  value: string;
-}
 
 /** The wire bytes of `labels` as TimeSeries.labels fields, in the order given; an empty name or value is left out as protobufjs leaves it. */
-export function encodeLabels(labels: readonly WireLabel[]): Uint8Array {
+export function encodeLabels(labels: readonly Label[]): Uint8Array {
   const parts = labels.map((l) => [utf8.encode(l.name), utf8.encode(l.value)] as const);
   const field = (b: Uint8Array): number => (b.length === 0 ? 0 : 1 + varintLength(b.length) + b.length);
   let size = 0;

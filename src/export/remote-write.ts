@@ -24,7 +24,8 @@
 import snappy from 'snappyjs';
 import type { SeriesPoint, SeriesSource, WalkFamily } from '../analysis/series-walk.js';
 import type { Batch } from './batch.js';
-import { WireBuffer, encodeLabels, seriesLength, type WireLabel } from './prompb-wire.js';
+import type { Label } from './prompb.js';
+import { WireBuffer, encodeLabels, seriesLength } from './prompb-wire.js';
 
 export interface SeriesIdentity {
   instance: string;
@@ -61,7 +62,7 @@ interface WireSeries {
   leAt: number;
 }
 
-function byName(a: WireLabel, b: WireLabel): number {
+function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
@@ -172,7 +173,7 @@ export class RemoteWriteEncoder {
 
   private wireOf(p: SeriesPoint): WireSeries {
     const f = p.family;
-    const base: WireLabel[] = [];
+    const base: Label[] = [];
     for (const name in p.tags) base.push({ name, value: p.tags[name]! });
     if (!('instance' in p.tags)) base.push({ name: 'instance', value: this.identity.instance });
     if (!('job' in p.tags)) base.push({ name: 'job', value: this.identity.job });
