@@ -77,8 +77,6 @@ export class RemoteWriteEncoder {
   private readonly names = new Map<WalkFamily, Uint8Array[]>();
   /** The `le` label of each bucket, encoded. */
   private readonly le: Uint8Array[];
-  /** One point's sample values, read whole before a request may be given. */
-  private readonly values: Float64Array;
 
   /** `maxBytes`: MAX_REQUEST_BYTES but in tests. */
   constructor(source: SeriesSource, identity: SeriesIdentity, maxSamples: number, maxBytes = MAX_REQUEST_BYTES) {
@@ -88,7 +86,6 @@ export class RemoteWriteEncoder {
     this.maxBytes = maxBytes;
     // Bounds are finite: String() spells them as /metrics does.
     this.le = [...source.bounds.map(String), '+Inf'].map((value) => encodeLabels([{ name: 'le', value }]));
-    this.values = new Float64Array(this.le.length + 2);
   }
 
   /**
@@ -101,11 +98,12 @@ export class RemoteWriteEncoder {
     // An int64 of ms: protobufjs dropped the fraction of a clock's reading too.
     const ms = Math.trunc(now);
     const request = new RequestWriter(this.maxSamples, this.maxBytes, now);
+    // One point's sample values, read whole before a request may be given.
+    const values = new Float64Array(this.le.length + 2);
     for (const p of this.source.points(stopped)) {
       // The point is read whole before a request is given: another walk may refill it then.
       const w = this.wire[p.id] ?? this.wireOf(p);
       const h = p.hist;
-      const values = this.values;
       if (h === undefined) {
         values[0] = p.value;
       } else {
