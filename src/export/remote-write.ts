@@ -44,7 +44,7 @@ export const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002
 /**
  * A request is cut once its protobuf (before snappy) would pass this, whatever maxSamples
  * allows: long tags (maxTags 64 of maxTagValueLength 4,096) made 5,000 samples hundreds of
- * megabytes, where receivers refuse a body past 32 MiB decoded (Prometheus's remote-write
+ * megabytes, where receivers refuse a body past 32 MiB (Prometheus's remote-write
  * handler, VictoriaMetrics's -maxInsertRequestSize) and Prometheus's own sender stays near
  * 2,000 samples. At the default tags a request of 5,000 samples is well below it.
  */
