@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterEach, expect, it } from 'vitest';
 import type { PerformanceMonitor } from '../dist/src/index.js';
+import type { SeriesSource, WalkFamily } from '../dist/src/analysis/series-walk.js';
+import { OtlpEncoder, pointBytes } from '../dist/src/export/otlp.js';
 import { Receiver } from './export-helpers.js';
 import { monitorStarter, waitFor } from './helpers.js';
 
@@ -170,6 +172,49 @@ it('cuts an export into requests of at most maxSamplesPerRequest points', async 
   const loads = r.requests.flatMap((q) => decode(q.body, false).resourceMetrics[0]!.scopeMetrics[0]!.metrics.filter((x) => x.name === 'load').flatMap((x) => x.gauge!.dataPoints));
   expect(loads.map((d) => d.asDouble).sort((a, b) => a - b)).toEqual(Array.from({ length: 250 }, (_, i) => i));
 });
+
+for (const encoding of ['protobuf', 'json'] as const) {
+  it(`cuts a request before its points' estimated bytes pass the limit, whatever maxSamplesPerRequest allows (${encoding}); the stale points too`, () => {
+    const family: WalkFamily = { name: 'load', kind: 'gauge', unit: '', help: '', prom: 'load', total: 'load', ids: [] };
+    const bounds = [1, 2];
+    const hist: WalkFamily = { name: 'lat', kind: 'distribution', unit: 'ms', help: '', prom: 'lat', total: 'lat', ids: [] };
+    const long = 'é'.repeat(1_000);
+    const source: SeriesSource = {
+      bounds,
+      *points() {
+        for (let id = 0; id < 60; id++) {
+          const h = id % 2 === 1 ? { next: 0, bins: new Float64Array([id, 1, 0]), count: id + 1, sum: id } : undefined;
+          yield { family: h ? hist : family, id, tags: { a: long, shard: String(id) }, value: id, hist: h };
+        }
+      },
+    };
+    // A point of the long tag is 3,300-3,500 bytes by the estimate: 5 or 6 fit in 20,000.
+    const limit = 20_000;
+    let estimated = 0;
+    for (let id = 0; id < 60; id++) estimated += pointBytes({ a: long, shard: String(id) }, id % 2 === 1 ? bounds.length : undefined);
+    expect(estimated).toBeGreaterThan(9 * limit);
+    const encoder = new OtlpEncoder(source, { instance: 'h:1', job: 'svc' }, encoding, 5_000, Date.now(), limit);
+    const live = [...encoder.encode(Date.now())];
+    const stale = [...encoder.encodeStale(Date.now() + 1)];
+    for (const [batches, flags] of [
+      [live, 0],
+      [stale, 1],
+    ] as const) {
+      expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(estimated / limit));
+      const shards: number[] = [];
+      for (const b of batches) {
+        expect(b.body.length).toBeLessThanOrEqual(limit);
+        const points = decode(Buffer.from(b.body), encoding === 'json').resourceMetrics[0]!.scopeMetrics[0]!.metrics.flatMap((x) => (x.gauge ?? x.sum ?? x.histogram)!.dataPoints as { attributes: KeyValue[]; flags: number }[]);
+        expect(points.length).toBe(b.samples);
+        for (const d of points) {
+          expect(d.flags).toBe(flags);
+          shards.push(Number(attrs(d.attributes)['shard']));
+        }
+      }
+      expect(shards.sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    }
+  });
+}
 
 for (const encoding of ['protobuf', 'json'] as const) {
   it(`a 200 that takes the request in part (OTLP partial success, ${encoding}): the rejected points count as failed, the receiver's reason is the last error, nothing retried`, async () => {

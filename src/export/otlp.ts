@@ -9,8 +9,9 @@
  *
  * The serializer reads the SDK's in-memory model (ResourceMetrics): one data point object
  * per series per export, whose attributes are the series' own tag object (not copied);
- * nothing is allocated per recorded sample. An export with more than `maxPoints` points is
- * cut into several requests.
+ * nothing is allocated per recorded sample. An export with more than `maxPoints` points, or
+ * whose points would pass MAX_OTLP_REQUEST_BYTES by pointBytes()'s estimate, is cut into
+ * several requests.
  *
  * At the monitor's stop every series exported gets a point with no value, flagged
  * FLAG_NO_RECORDED_VALUE: OTLP's stale marker (the data model's "no recorded value"), as
@@ -34,6 +35,27 @@ export const OTLP_CONTENT_TYPES: Record<OtlpEncoding, string> = { protobuf: 'app
 /** Our units in UCUM, as OpenTelemetry's semantic conventions spell them. */
 const UCUM: Record<MetricUnit, string> = { '': '', ms: 'ms', bytes: 'By', percent: '%', ratio: '1', count: '{count}', requests: '{request}', samples: '{sample}', bytes_per_second: 'By/s', seconds: 's' };
 
+/**
+ * A request is cut before its points' estimated bytes (pointBytes) pass this, whatever
+ * maxPoints allows: long tags (maxTags 64 of maxTagValueLength 4,096) made 5,000 points
+ * gigabytes, where the OpenTelemetry collector refuses a body past 20 MiB
+ * (max_request_body_size) and Prometheus's OTLP receiver past 32 MiB. At the default tags and
+ * bounds, 5,000 histogram points are about 5 MB by the estimate (1.6 MB of protobuf, 2.7 MB
+ * of JSON): the cut is by maxPoints there, as before.
+ */
+export const MAX_OTLP_REQUEST_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A point's bytes in a request, JSON or protobuf, on the high side: every attribute's JSON
+ * around it and 3 bytes a UTF-16 unit of its name and value (the most UTF-8 takes), the
+ * point's times and value, and a histogram's bounds and counts (each point carries them).
+ */
+export function pointBytes(tags: Readonly<Record<string, string>>, bounds: number | undefined): number {
+  let bytes = 128;
+  for (const k in tags) bytes += 48 + 3 * (k.length + tags[k]!.length);
+  return bounds === undefined ? bytes : bytes + 48 * (bounds + 1);
+}
+
 function hrTime(ms: number): HrTime {
   const s = Math.floor(ms / 1000);
   return [s, Math.round((ms - s * 1000) * 1e6)];
@@ -48,12 +70,15 @@ export class OtlpEncoder {
   private readonly scope = { name: 'perfwatch' };
   private readonly identity: SeriesIdentity;
   private readonly startedAt: number;
-  /** Per series id, the family and tags of each series exported: those that get a stale marker. */
-  private readonly exported: ({ family: WalkFamily; tags: Record<string, string> } | undefined)[] = [];
+  /** Per series id, the family and tags of each series exported (those that get a stale marker), and its point's bytes (pointBytes). */
+  private readonly exported: ({ family: WalkFamily; tags: Record<string, string>; bytes: number } | undefined)[] = [];
+  private readonly maxBytes: number;
 
   /** `startedAt`: when the cumulative counts began (the monitor's first start). */
-  constructor(source: SeriesSource, identity: SeriesIdentity, encoding: OtlpEncoding, maxPoints: number, startedAt: number) {
+  /** `maxBytes`: MAX_OTLP_REQUEST_BYTES but in tests. */
+  constructor(source: SeriesSource, identity: SeriesIdentity, encoding: OtlpEncoding, maxPoints: number, startedAt: number, maxBytes = MAX_OTLP_REQUEST_BYTES) {
     this.source = source;
+    this.maxBytes = maxBytes;
     this.encoding = encoding;
     this.maxPoints = maxPoints;
     this.startTime = hrTime(startedAt);
@@ -68,20 +93,19 @@ export class OtlpEncoder {
     const endTime = hrTime(now);
     let metrics: MetricData[] = [];
     let points = 0;
+    let bytes = 0;
     let current: MetricData | undefined;
     let currentFamily: WalkFamily | undefined;
     const nb = this.source.bounds.length;
     const boundaries = this.source.bounds as number[];
     for (const p of this.source.points(stopped)) {
-      this.exported[p.id] ??= { family: p.family, tags: p.tags };
-      if (current === undefined || currentFamily !== p.family) {
-        currentFamily = p.family;
-        current = this.metric(p.family);
-        metrics.push(current);
-      }
+      const family = p.family;
+      const exported = (this.exported[p.id] ??= { family, tags: p.tags, bytes: pointBytes(p.tags, p.hist === undefined ? undefined : nb) });
+      // The point is read whole before a request is given: another walk may refill it then.
       const h = p.hist;
+      let point: DataPoint<number> | DataPoint<Histogram>;
       if (h === undefined) {
-        (current.dataPoints as DataPoint<number>[]).push({ startTime: this.startTime, endTime, attributes: p.tags, value: p.value });
+        point = { startTime: this.startTime, endTime, attributes: p.tags, value: p.value };
       } else {
         const counts = new Array<number>(nb + 1);
         let below = 0;
@@ -90,14 +114,27 @@ export class OtlpEncoder {
           below += h.bins[i]!;
         }
         counts[nb] = h.count - below;
-        const value: Histogram = { buckets: { boundaries, counts }, sum: h.sum, count: h.count };
-        (current.dataPoints as DataPoint<Histogram>[]).push({ startTime: this.startTime, endTime, attributes: p.tags, value });
+        point = { startTime: this.startTime, endTime, attributes: p.tags, value: { buckets: { boundaries, counts }, sum: h.sum, count: h.count } };
       }
-      // The point is read whole before a request is given: another walk may refill it then.
+      if (points > 0 && bytes + exported.bytes > this.maxBytes) {
+        yield this.finish(metrics, points, now);
+        metrics = [];
+        points = 0;
+        bytes = 0;
+        current = undefined;
+      }
+      if (current === undefined || currentFamily !== family) {
+        currentFamily = family;
+        current = this.metric(family);
+        metrics.push(current);
+      }
+      (current.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]).push(point);
+      bytes += exported.bytes;
       if (++points >= this.maxPoints) {
         yield this.finish(metrics, points, now);
         metrics = [];
         points = 0;
+        bytes = 0;
         current = undefined;
       }
     }
@@ -113,18 +150,29 @@ export class OtlpEncoder {
     const timeUnixNano = unixNano(at);
     let metrics: Record<string, unknown>[] = [];
     let points = 0;
+    // A stale point has no value: its estimate (its value's or histogram's) is on the high side.
+    let bytes = 0;
     let current: { family: WalkFamily; points: unknown[] } | undefined;
     for (const s of this.exported) {
       if (s === undefined) continue;
+      if (points > 0 && bytes + s.bytes > this.maxBytes) {
+        yield this.finishStale(metrics, points, at);
+        metrics = [];
+        points = 0;
+        bytes = 0;
+        current = undefined;
+      }
       if (current === undefined || current.family !== s.family) {
         current = { family: s.family, points: [] };
         metrics.push(this.staleMetric(s.family, current.points));
       }
       current.points.push({ attributes: keyValues(s.tags), startTimeUnixNano, timeUnixNano, flags: FLAG_NO_RECORDED_VALUE });
+      bytes += s.bytes;
       if (++points >= this.maxPoints) {
         yield this.finishStale(metrics, points, at);
         metrics = [];
         points = 0;
+        bytes = 0;
         current = undefined;
       }
     }

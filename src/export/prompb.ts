@@ -2,7 +2,9 @@
  * The remote_write 1.0 WriteRequest, as protobufjs reflection: the subset of Prometheus'
  * prompb/remote.proto and prompb/types.proto (v2.42) that a sender fills, with the field
  * numbers and types of those files. Fields not sent (metadata, exemplars, native histograms)
- * are left out; a receiver reads what is there.
+ * are left out; a receiver reads what is there. The exporter writes these messages by hand
+ * (prompb-wire.ts, from the types below); the reflection is the schema the tests decode
+ * requests with and hold the hand-written bytes to (test/export-prompb-wire.test.ts).
  */
 import protobuf from 'protobufjs';
 

@@ -9,9 +9,12 @@
  * time the series were read, so the samples of a series go out in time order as long as the
  * requests do (the sender keeps them in order).
  *
- * An export larger than `maxSamples` is cut into several requests. The label lists are built
- * once per series and reused: an export allocates the samples and the request, nothing per
- * label.
+ * An export larger than `maxSamples` samples, or than MAX_REQUEST_BYTES of protobuf, is cut
+ * into several requests. The labels of a series are encoded once, when it is first exported
+ * (prompb-wire.ts): its tags with instance and job, sorted, and the bytes where `__name__` and
+ * `le` go among them; an export copies those bytes and writes its samples into one buffer
+ * reused from request to request, allocating nothing per series or sample (protobufjs's
+ * objects made 100,000 histograms cost seconds of garbage collection an export).
  *
  * At the monitor's stop every series pushed gets a stale marker: remote_write 1.0 says a
  * sender must send one when a series will no longer be appended to, and Prometheus then ends
@@ -19,9 +22,10 @@
  * last value for its lookback (5 minutes) as if the stopped monitor still reported it.
  */
 import snappy from 'snappyjs';
-import type { SeriesPoint, SeriesSource } from '../analysis/series-walk.js';
+import type { SeriesPoint, SeriesSource, WalkFamily } from '../analysis/series-walk.js';
 import type { Batch } from './batch.js';
-import { WriteRequest, type Label, type TimeSeries } from './prompb.js';
+import type { Label } from './prompb.js';
+import { WireBuffer, encodeLabels, seriesLength } from './prompb-wire.js';
 
 export interface SeriesIdentity {
   instance: string;
@@ -37,6 +41,27 @@ export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
 /** Prometheus's stale marker: the one NaN whose bits (0x7ff0000000000002) say a series ended (value.StaleNaN). */
 export const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
 
+/**
+ * A request is cut once its protobuf (before snappy) would pass this, whatever maxSamples
+ * allows: long tags (maxTags 64 of maxTagValueLength 4,096) made 5,000 samples hundreds of
+ * megabytes, where receivers refuse a body past 32 MiB (Prometheus's remote-write
+ * handler, VictoriaMetrics's -maxInsertRequestSize) and Prometheus's own sender stays near
+ * 2,000 samples. At the default tags a request of 5,000 samples is well below it.
+ */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One series' labels on the wire: its tags with instance and job, sorted, encoded once; the
+ * family's `__name__` labels go in at `nameAt`, a histogram bucket's `le` at `leAt` (byte
+ * offsets into `base`: the names sort there).
+ */
+interface WireSeries {
+  family: WalkFamily;
+  base: Uint8Array;
+  nameAt: number;
+  leAt: number;
+}
+
 function byName(a: Label, b: Label): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
@@ -45,87 +70,148 @@ export class RemoteWriteEncoder {
   private readonly source: SeriesSource;
   private readonly identity: SeriesIdentity;
   private readonly maxSamples: number;
-  /** Per series id: the label lists of its output series (one, or the buckets, sum and count). */
-  private readonly labelSets: (Label[][] | undefined)[] = [];
-  private readonly le: string[];
+  private readonly maxBytes: number;
+  /** Per series id, its labels' bytes: the series pushed so far (those that get a stale marker). */
+  private readonly wire: (WireSeries | undefined)[] = [];
+  /** Per family, its `__name__` labels encoded: the name, or the buckets', sum's and count's. */
+  private readonly names = new Map<WalkFamily, Uint8Array[]>();
+  /** The `le` label of each bucket, encoded. */
+  private readonly le: Uint8Array[];
 
-  constructor(source: SeriesSource, identity: SeriesIdentity, maxSamples: number) {
+  /** `maxBytes`: MAX_REQUEST_BYTES but in tests. */
+  constructor(source: SeriesSource, identity: SeriesIdentity, maxSamples: number, maxBytes = MAX_REQUEST_BYTES) {
     this.source = source;
     this.identity = identity;
     this.maxSamples = maxSamples;
+    this.maxBytes = maxBytes;
     // Bounds are finite: String() spells them as /metrics does.
-    this.le = [...source.bounds.map(String), '+Inf'];
+    this.le = [...source.bounds.map(String), '+Inf'].map((value) => encodeLabels([{ name: 'le', value }]));
   }
 
   /**
-   * Every series with data, read now, as requests of at most maxSamples samples, each given
-   * as it is made (the caller may let its thread go between them); `stopped`: the monitor's
-   * last export (SeriesSource). A histogram's samples may end one request and begin the next.
+   * Every series with data, read now, as requests of at most maxSamples samples and about
+   * maxBytes, each given as it is made (the caller may let its thread go between them);
+   * `stopped`: the monitor's last export (SeriesSource). A histogram's samples may end one
+   * request and begin the next.
    */
   *encode(now: number, stopped = false): Generator<Batch, void, undefined> {
-    let series: TimeSeries[] = [];
-    const push = (labels: Label[], value: number): void => {
-      series.push({ labels, samples: [{ value, timestamp: now }] });
-    };
+    // An int64 of ms: protobufjs dropped the fraction of a clock's reading too.
+    const ms = Math.trunc(now);
+    const request = new RequestWriter(this.maxSamples, this.maxBytes, now);
+    // One point's sample values, read whole before a request may be given.
+    const values = new Float64Array(this.le.length + 2);
     for (const p of this.source.points(stopped)) {
       // The point is read whole before a request is given: another walk may refill it then.
-      const sets = this.labelSets[p.id] ?? this.labelsOf(p);
+      const w = this.wire[p.id] ?? this.wireOf(p);
       const h = p.hist;
       if (h === undefined) {
-        push(sets[0]!, p.value);
+        values[0] = p.value;
       } else {
         let cumulative = 0;
         const nb = this.le.length - 1;
         for (let i = 0; i < nb; i++) {
           cumulative += h.bins[i]!;
-          push(sets[i]!, cumulative);
+          values[i] = cumulative;
         }
-        push(sets[nb]!, h.count);
-        push(sets[nb + 1]!, h.sum);
-        push(sets[nb + 2]!, h.count);
+        values[nb] = h.count;
+        values[nb + 1] = h.sum;
+        values[nb + 2] = h.count;
       }
-      while (series.length >= this.maxSamples) {
-        const rest = series.splice(this.maxSamples);
-        yield this.finish(series, now);
-        series = rest;
+      const n = h === undefined ? 1 : this.le.length + 2;
+      for (let i = 0; i < n; i++) {
+        const full = this.add(request, w, i, values[i]!, ms);
+        if (full) yield full;
       }
     }
-    if (series.length > 0) yield this.finish(series, now);
+    if (request.samples > 0) yield request.finish();
   }
 
   /** A stale marker at `at` for every series pushed so far, as requests of at most maxSamples samples, each given as it is made. */
   *encodeStale(at: number): Generator<Batch, void, undefined> {
-    let series: TimeSeries[] = [];
-    for (const sets of this.labelSets) {
-      if (sets === undefined) continue;
-      for (const labels of sets) {
-        series.push({ labels, samples: [{ value: STALE_NAN, timestamp: at }] });
-        if (series.length >= this.maxSamples) {
-          yield this.finish(series, at);
-          series = [];
-        }
+    const ms = Math.trunc(at);
+    const request = new RequestWriter(this.maxSamples, this.maxBytes, at);
+    for (const w of this.wire) {
+      if (w === undefined) continue;
+      const n = w.family.kind === 'distribution' ? this.le.length + 2 : 1;
+      for (let i = 0; i < n; i++) {
+        const full = this.add(request, w, i, STALE_NAN, ms);
+        if (full) yield full;
       }
     }
-    if (series.length > 0) yield this.finish(series, at);
+    if (request.samples > 0) yield request.finish();
   }
 
-  private finish(timeseries: TimeSeries[], at: number): Batch {
-    const raw = WriteRequest.encode({ timeseries }).finish();
-    return { body: snappy.compress(raw), samples: timeseries.length, at };
+  /**
+   * Writes output series `i` of `w` (a histogram's buckets, then sum and count) with its one
+   * sample at `ms`; the request made when the one being written was full (cut before this
+   * sample), else undefined.
+   */
+  private add(request: RequestWriter, w: WireSeries, i: number, value: number, ms: number): Batch | undefined {
+    const names = this.names.get(w.family)!;
+    const bucket = w.family.kind === 'distribution' && i < this.le.length;
+    const name = names[bucket ? 0 : w.family.kind === 'distribution' ? i - this.le.length + 1 : 0]!;
+    const le = bucket ? this.le[i]! : undefined;
+    const labels = w.base.length + name.length + (le?.length ?? 0);
+    const made = request.room(seriesLength(labels, value, ms));
+    const out = request.out;
+    out.seriesStart(labels, value, ms);
+    out.bytes(w.base, 0, w.nameAt);
+    out.bytes(name);
+    if (le === undefined) {
+      out.bytes(w.base, w.nameAt);
+    } else {
+      out.bytes(w.base, w.nameAt, w.leAt);
+      out.bytes(le);
+      out.bytes(w.base, w.leAt);
+    }
+    out.sample(value, ms);
+    request.samples++;
+    return made;
   }
 
-  private labelsOf(p: SeriesPoint): Label[][] {
+  private wireOf(p: SeriesPoint): WireSeries {
     const f = p.family;
     const base: Label[] = [];
     for (const name in p.tags) base.push({ name, value: p.tags[name]! });
     if (!('instance' in p.tags)) base.push({ name: 'instance', value: this.identity.instance });
     if (!('job' in p.tags)) base.push({ name: 'job', value: this.identity.job });
-    const named = (name: string, extra?: Label): Label[] => [{ name: '__name__', value: name }, ...base, ...(extra ? [extra] : [])].sort(byName);
-    const sets =
-      f.kind === 'distribution'
-        ? [...this.le.map((le) => named(`${f.prom}_bucket`, { name: 'le', value: le })), named(`${f.prom}_sum`), named(`${f.prom}_count`)]
-        : [named(f.total)];
-    this.labelSets[p.id] = sets;
-    return sets;
+    base.sort(byName);
+    // Where `__name__` and `le` sort among the tags (none is named so: the walk leaves out a
+    // series with a reserved label), as byte offsets into the encoded list.
+    const before = (name: string): number => encodeLabels(base.filter((l) => l.name < name)).length;
+    const w: WireSeries = { family: f, base: encodeLabels(base), nameAt: before('__name__'), leAt: before('le') };
+    if (!this.names.has(f)) {
+      const name = (value: string): Uint8Array => encodeLabels([{ name: '__name__', value }]);
+      this.names.set(f, f.kind === 'distribution' ? [name(`${f.prom}_bucket`), name(`${f.prom}_sum`), name(`${f.prom}_count`)] : [name(f.total)]);
+    }
+    this.wire[p.id] = w;
+    return w;
+  }
+}
+
+/** The request being written, one export's (or its stale markers'): its buffer is reused from request to request. */
+class RequestWriter {
+  readonly out = new WireBuffer();
+  samples = 0;
+
+  /** `at`: when the series were read, every batch's time. */
+  constructor(
+    private readonly maxSamples: number,
+    private readonly maxBytes: number,
+    private readonly at: number,
+  ) {}
+
+  /** Makes room for a series of `bytes`: the request so far, given whole, when that series would not fit in it. */
+  room(bytes: number): Batch | undefined {
+    if (this.samples === 0 || (this.samples < this.maxSamples && this.out.pos + bytes <= this.maxBytes)) return undefined;
+    const made = this.finish();
+    this.out.reset();
+    this.samples = 0;
+    return made;
+  }
+
+  finish(): Batch {
+    // snappyjs writes into a buffer of its own: the body outlives the reused one.
+    return { body: snappy.compress(this.out.view()), samples: this.samples, at: this.at };
   }
 }
