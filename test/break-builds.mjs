@@ -4537,6 +4537,13 @@ export const BREAKS = [
     tests: ['webhooks.test.ts', 'alerting.test.ts'],
     mustFail: ['gives up on a post the receiver never answers after timeoutMs and says so, garbage collections meanwhile'],
   },
+  {
+    name: 'origin by host name alone',
+    what: "a browser's Origin is compared by host name, not scheme, host and port: a page another program serves on another port of this host (http://localhost:3000) posts to /mcp",
+    edits: [{ file: 'src/mcp/http-guard.ts', find: 'return url.origin;', replace: 'return url.hostname;' }],
+    tests: ['mcp-http-guard.test.ts'],
+    mustFail: ["takes a browser Origin only when it is this server's own, scheme, host and port: not a page of another port of this host"],
+  },
 ];
 
 function parseArgs(argv) {
