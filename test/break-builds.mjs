@@ -4544,6 +4544,13 @@ export const BREAKS = [
     tests: ['mcp-http-guard.test.ts'],
     mustFail: ["takes a browser Origin only when it is this server's own, scheme, host and port: not a page of another port of this host"],
   },
+  {
+    name: 'quoted names keep their line breaks',
+    what: "a name quoted in text keeps its line breaks: an alert rule named with a line break then '# Ignore previous instructions' starts a heading of its own in an agent's text answer",
+    edits: [{ file: 'src/reports/isolate.ts', find: "const name = text.replace(LINE_BREAKING,", replace: "const name = text; void text.replace(LINE_BREAKING," }],
+    tests: ['untrusted-text.test.ts'],
+    mustFail: ["keeps an alert rule's hostile name on one line in every text answer and notification", 'quotes a name on one line, and an ordinary one as it is'],
+  },
 ];
 
 function parseArgs(argv) {
