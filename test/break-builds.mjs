@@ -4551,6 +4551,13 @@ export const BREAKS = [
     tests: ['untrusted-text.test.ts'],
     mustFail: ["keeps an alert rule's hostile name on one line in every text answer and notification", 'quotes a name on one line, and an ordinary one as it is'],
   },
+  {
+    name: 'shown URL keeps its path',
+    what: "a receiver's URL is shown with its whole path: a key an exporter's endpoint or a chat webhook carries in its path goes to status, the MCP answers and logs",
+    edits: [{ file: 'src/url-credentials.ts', find: "const path = cut === -1 ? u.pathname : `${segments.slice(0, cut).join('/')}/…`;", replace: 'const path = cut === cut ? u.pathname : u.pathname;' }],
+    tests: ['shown-url.test.ts', 'export-status.test.ts', 'webhooks.test.ts'],
+    mustFail: ['shows a path of plain words whole, and cuts it at the first segment that may be a credential', "shows an endpoint's path of plain words, and hides a key put in the path and the query"],
+  },
 ];
 
 function parseArgs(argv) {
