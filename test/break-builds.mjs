@@ -4558,6 +4558,13 @@ export const BREAKS = [
     tests: ['shown-url.test.ts', 'export-status.test.ts', 'webhooks.test.ts'],
     mustFail: ['shows a path of plain words whole, and cuts it at the first segment that may be a credential', "shows an endpoint's path of plain words, and hides a key put in the path and the query"],
   },
+  {
+    name: 'storage write error without its path',
+    what: "a failed flush reports SQLite's message alone ('database or disk is full'): status, the event and the logs name no file or dataDir",
+    edits: [{ file: 'src/storage/service.ts', find: 'if (!message.includes(dirname(this.o.file))) message = `${this.o.file}: ${message}`;', replace: '' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['keeps recording in memory, reports the error in status and as a metric, and catches up once there is room'],
+  },
 ];
 
 function parseArgs(argv) {

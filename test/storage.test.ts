@@ -485,7 +485,7 @@ describe('storage: sqlite', () => {
     await m.flush();
     expect(await m.flushStorage()).toBe(false);
     const s = m.status().storage;
-    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`database disk image is malformed: ${file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${file}: database disk image is malformed: it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
   });
 
