@@ -4565,6 +4565,20 @@ export const BREAKS = [
     tests: ['storage-disk.test.ts'],
     mustFail: ['keeps recording in memory, reports the error in status and as a metric, and catches up once there is room'],
   },
+  {
+    name: 'old dataDir modes kept',
+    what: 'a dataDir and database an earlier version made 0755 and 0644 keep their modes at open: the service\'s data stays readable by every user of the machine',
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const left = privateAgain(this.ownPaths());', replace: 'const left: string[] = [];' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['makes private again, at open, a dataDir and its files an earlier version left open to every user, and only its own'],
+  },
+  {
+    name: "modes of another user's dataDir changed",
+    what: "privateAgain chmods a dataDir another user owns (root's process on a service user's dataDir), and says nothing",
+    edits: [{ file: 'src/private-files.ts', find: 'if (st.uid !== uid) {', replace: 'if (st.uid !== uid && uid !== 0) {' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['leaves open a dataDir or a file of ours another user owns, and says so in status'],
+  },
 ];
 
 function parseArgs(argv) {
