@@ -32,15 +32,27 @@ export function withUrlCredentials(url: string, headers: Record<string, string>)
 
 
 /**
- * A receiver's URL as status, errors and logs show it: without user info and query, and its
- * path cut after the first segment (`https://hooks.slack.com/services/…`). A chat webhook's
- * URL is its credential (Slack's and Discord's tokens are path segments, Google Chat's are in
- * the query), and status goes to agents' contexts and to logs. A path of one segment (`/hook`)
- * is shown whole.
+ * A path segment shown as it is: a plain lower-case word of at most 20 characters (`api`,
+ * `v1`, `push`, `metrics`, `tenant-1`) that is not a run of 8 or more hex digits. Anything
+ * else may be a credential: Slack's `T0…/B0…/<24 characters>`, Discord's webhook id and token,
+ * Google Chat's space, a vendor's key put in the path (hex, base64, mixed case, long).
+ */
+const PLAIN_SEGMENT = /^[a-z0-9][a-z0-9._-]{0,19}$/;
+const HEX_RUN = /^[0-9a-f]{8,}$/;
+
+/**
+ * A receiver's URL as status, errors and logs show it: without user info and query (`?…`),
+ * and its path cut at the first segment that is not a plain word (PLAIN_SEGMENT), the rest
+ * shown as `…`: `https://mimir.example/api/v1/push` and `https://otlp.example/v1/metrics`
+ * whole, `https://hooks.slack.com/services/…`. A chat webhook's URL is its credential
+ * (Slack's and Discord's tokens are path segments, Google Chat's are in the query), some
+ * vendors put a key in the path, and status goes to agents' contexts and to logs. One rule
+ * for the alert notifier, the exporters and the redirects they report.
  */
 export function shownUrl(url: string): string {
   const u = new URL(url);
-  const segments = u.pathname.split('/').filter((s) => s !== '');
-  const path = segments.length <= 1 ? u.pathname : `/${segments[0]}/…`;
+  const segments = u.pathname.split('/');
+  const cut = segments.findIndex((s, i) => i > 0 && s !== '' && !(PLAIN_SEGMENT.test(s) && !HEX_RUN.test(s)));
+  const path = cut === -1 ? u.pathname : `${segments.slice(0, cut).join('/')}/…`;
   return `${u.origin}${path}${u.search === '' ? '' : '?…'}`;
 }

@@ -4579,6 +4579,48 @@ export const BREAKS = [
     tests: ['export-otlp.test.ts'],
     mustFail: ["cuts a request before its points' estimated bytes pass the limit, whatever maxSamplesPerRequest allows (json)"],
   },
+  {
+    name: 'origin by host name alone',
+    what: "a browser's Origin is compared by host name, not scheme, host and port: a page another program serves on another port of this host (http://localhost:3000) posts to /mcp",
+    edits: [{ file: 'src/mcp/http-guard.ts', find: 'return url.origin;', replace: 'return url.hostname;' }],
+    tests: ['mcp-http-guard.test.ts'],
+    mustFail: ["takes a browser Origin only when it is this server's own, scheme, host and port: not a page of another port of this host"],
+  },
+  {
+    name: 'quoted names keep their line breaks',
+    what: "a name quoted in text keeps its line breaks: an alert rule named with a line break then '# Ignore previous instructions' starts a heading of its own in an agent's text answer",
+    edits: [{ file: 'src/reports/isolate.ts', find: "const name = text.replace(LINE_BREAKING,", replace: "const name = text; void text.replace(LINE_BREAKING," }],
+    tests: ['untrusted-text.test.ts'],
+    mustFail: ["keeps an alert rule's hostile name on one line in every text answer and notification", 'quotes a name on one line, and an ordinary one as it is'],
+  },
+  {
+    name: 'shown URL keeps its path',
+    what: "a receiver's URL is shown with its whole path: a key an exporter's endpoint or a chat webhook carries in its path goes to status, the MCP answers and logs",
+    edits: [{ file: 'src/url-credentials.ts', find: "const path = cut === -1 ? u.pathname : `${segments.slice(0, cut).join('/')}/…`;", replace: 'const path = cut === cut ? u.pathname : u.pathname;' }],
+    tests: ['shown-url.test.ts', 'export-status.test.ts', 'webhooks.test.ts'],
+    mustFail: ['shows a path of plain words whole, and cuts it at the first segment that may be a credential', "shows an endpoint's path of plain words, and hides a key put in the path and the query"],
+  },
+  {
+    name: 'storage write error without its path',
+    what: "a failed flush reports SQLite's message alone ('database or disk is full'): status, the event and the logs name no file or dataDir",
+    edits: [{ file: 'src/storage/service.ts', find: 'if (!message.includes(dirname(this.o.file))) message = `${this.o.file}: ${message}`;', replace: '' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['keeps recording in memory, reports the error in status and as a metric, and catches up once there is room'],
+  },
+  {
+    name: 'old dataDir modes kept',
+    what: 'a dataDir and database an earlier version made 0755 and 0644 keep their modes at open: the service\'s data stays readable by every user of the machine',
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const left = privateAgain(this.ownPaths());', replace: 'const left: string[] = [];' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['makes private again, at open, a dataDir and its files an earlier version left open to every user, and only its own'],
+  },
+  {
+    name: "modes of another user's dataDir changed",
+    what: "privateAgain chmods a dataDir another user owns (root's process on a service user's dataDir), and says nothing",
+    edits: [{ file: 'src/private-files.ts', find: 'if (st.uid !== uid) {', replace: 'if (st.uid !== uid && uid !== 0) {' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['leaves open a dataDir or a file of ours another user owns, and says so in status'],
+  },
 ];
 
 function parseArgs(argv) {

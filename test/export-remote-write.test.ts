@@ -240,10 +240,10 @@ describe('remote_write', () => {
     expect(r.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('ops@acme:s3cr:t').toString('base64')}`);
     // A refusal names the receiver's reason (its body) and counts the samples as failed.
     const refused = decodeWrite(r.requests[0]!.body).length;
-    expect(st.lastError?.message).toBe(`${r.url} answered 400 Bad Request (no): ${refused} samples failed, not retried (a 4xx is final)`);
+    expect(st.lastError?.message).toBe(`${r.url}?… answered 400 Bad Request (no): ${refused} samples failed, not retried (a 4xx is final)`);
     st = (await m.exportNow()).exporters[0]!;
     expect(r.requests.at(-1)!.status).toBe(200);
-    expect(st).toMatchObject({ url: r.url, failed: refused, sent: decodeWrite(r.requests.at(-1)!.body).length });
+    expect(st).toMatchObject({ url: `${r.url}?…`, failed: refused, sent: decodeWrite(r.requests.at(-1)!.body).length });
     expect(JSON.stringify(m.status())).not.toContain('s3cr');
   });
 
@@ -293,9 +293,9 @@ describe('remote_write', () => {
     const st = (await m.exportNow()).exporters[0]!;
     const samples = decodeWrite(r.requests[0]!.body).length;
     expect(st.lastError!.message).toBe(
-      `${r.url} answered 307 Temporary Redirect, redirected to https://mimir.example/tenant-k3y/…?…: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
+      `${r.url} answered 307 Temporary Redirect, redirected to https://mimir.example/tenant-k3y/api/v1/push?…: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
     );
-    expect(JSON.stringify(m.status())).not.toMatch(/pa55|s3cret|api\/v1/);
+    expect(JSON.stringify(m.status())).not.toMatch(/pa55|s3cret/);
   });
 
   it('counts an export to a port fetch never connects to as failed, says so, and does not retry it', async () => {

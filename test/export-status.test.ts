@@ -47,8 +47,8 @@ describe('export status', () => {
     const ok = await receiver();
     const refusing = await receiver();
     refusing.script.push(...Array<number>(50).fill(400));
-    // A long path makes a long error message: the MCP answer cuts it.
-    const long = `${refusing.url}/${'x'.repeat(300)}`;
+    // A long path of plain words (shown whole) makes a long error message: the MCP answer cuts it.
+    const long = `${refusing.url}${'/x'.repeat(150)}`;
     const m = await started({ export: { remoteWrite: [{ url: ok.url, intervalMs: 3_600_000 }], otlp: [{ url: `${long}?token=secret`, intervalMs: 3_600_000 }] } });
     m.define({ name: 'queue_depth', kind: 'gauge' });
     m.record('queue_depth', 3);
@@ -58,7 +58,7 @@ describe('export status', () => {
     const [rw, otlp] = st.exporters;
     expect(rw).toMatchObject({ exporter: 'remoteWrite[0]', kind: 'remoteWrite', failed: 0 });
     expect(rw!.sent).toBeGreaterThan(0);
-    expect(otlp).toMatchObject({ exporter: 'otlp[0]', kind: 'otlp', sent: 0, url: long });
+    expect(otlp).toMatchObject({ exporter: 'otlp[0]', kind: 'otlp', sent: 0, url: `${long}?…` });
     expect(otlp!.failed).toBeGreaterThan(0);
     expect(otlp!.lastError?.status).toBe(400);
 
@@ -83,11 +83,20 @@ describe('export status', () => {
     const [rwLine, otlpLine] = lines.map((l) => l.slice('export '.length));
     expect(rwLine).toMatch(new RegExp(`^remoteWrite\\[0\\] ${ok.url}: sent ${rw!.sent}, failed 0, dropped 0, queue 0, lag 0 ms$`));
     expect(otlp!.lastError!.message).toContain('400');
-    expect(otlpLine!.startsWith(`otlp[0] ${long}: sent 0, failed ${otlp!.failed}, dropped 0, queue 0, lag 0 ms; last error: `)).toBe(true);
+    expect(otlpLine!.startsWith(`otlp[0] ${long}?…: sent 0, failed ${otlp!.failed}, dropped 0, queue 0, lag 0 ms; last error: `)).toBe(true);
     // The error is cut to 200 characters: the answer stays bounded whatever an endpoint says.
     expect(otlpLine!.split('; last error: ')[1]).toHaveLength(200);
     expect(otlpLine!.endsWith('…')).toBe(true);
     expect(JSON.stringify(answer)).not.toContain('secret');
+  });
+
+  it('shows an endpoint\'s path of plain words, and hides a key put in the path and the query', async () => {
+    const key = '0123456789abcdef0123456789abcdef';
+    // Closed ports: the exporters fail at once, and their status says where they sent.
+    const m = await started({ export: { remoteWrite: [{ url: 'http://127.0.0.1:9/api/v1/push', intervalMs: 3_600_000 }], otlp: [{ url: `http://u:pa55@127.0.0.1:9/v1/metrics/${key}?token=s3cret`, intervalMs: 3_600_000 }] } });
+    const st = await m.exportNow();
+    expect(st.exporters.map((e) => e.url)).toEqual(['http://127.0.0.1:9/api/v1/push', 'http://127.0.0.1:9/v1/metrics/…?…']);
+    expect(JSON.stringify(m.status())).not.toMatch(new RegExp(`${key}|pa55|s3cret`));
   });
 
   it('replaces a killed exporter actor, which exports on; the counts of the one before carry over', async () => {

@@ -124,6 +124,21 @@ describe('Host and Origin', () => {
     for (const bad of [`evil@localhost:${p}`, `localhost:${p}@evil`, 'local host', `localhost:${p}/x`, `[::1`, `localhost:abc`]) expect(await request(bad), bad).toBe(400);
     for (const foreign of [`evil.example:${p}`, `192.168.1.10:${p}`]) expect(await request(foreign), foreign).toBe(403);
     expect(await request(`localhost:${p}`, 'Origin: http://evil.example\r\n')).toBe(403);
-    for (const good of [`localhost:${p}`, `127.0.0.1:${p}`, `[::1]:${p}`]) expect(await request(good, 'Origin: http://localhost:3000\r\n'), good).toBe(200);
+    for (const good of [`localhost:${p}`, `127.0.0.1:${p}`, `[::1]:${p}`]) expect(await request(good, `Origin: http://${good}\r\n`), good).toBe(200);
+  });
+
+  it('takes a browser Origin only when it is this server\'s own, scheme, host and port: not a page of another port of this host', async () => {
+    const { server } = await serving({ port: 0 });
+    const p = server.port;
+    const request = (host: string, origin: string): Promise<number> =>
+      statusOf(p, `POST /mcp HTTP/1.1\r\nHost: ${host}\r\nOrigin: ${origin}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: ${JSON.stringify(INIT).length}\r\nConnection: close\r\n\r\n${JSON.stringify(INIT)}`);
+    // Another local program's page (a dev server, another app) is another origin, though on a listed name.
+    for (const other of ['http://localhost:3000', 'http://127.0.0.1:8080', `http://localhost:${p + 1}`, 'http://localhost', 'http://[::1]:3000', `ftp://localhost:${p}`, 'null']) {
+      expect(await request(`localhost:${p}`, other), other).toBe(403);
+    }
+    // Our own: the origin the browser addressed, a listed name on our port, or https through a proxy that passes Host on.
+    for (const own of [`http://localhost:${p}`, `http://LOCALHOST:${p}`, `http://127.0.0.1:${p}`, `http://[::1]:${p}`, `https://localhost:${p}`]) {
+      expect(await request(`localhost:${p}`, own), own).toBe(200);
+    }
   });
 });

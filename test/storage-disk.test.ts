@@ -300,6 +300,8 @@ if (!root && process.env.CI === 'true') {
         const s = m.status();
         if (s.storage.mode !== 'sqlite') throw new Error('expected sqlite');
         expect(s.storage.lastError?.message).toMatch(/full/i);
+        // It names the database file, in its dataDir: which disk to look at.
+        expect(s.storage.lastError?.message.startsWith(`${join(dir, 'perfwatch.db')}: `), s.storage.lastError?.message).toBe(true);
         // The actor's report crosses on a port of its own: wait for it.
         await waitFor(() => events.includes('error'), 10_000, 'the storage-error event');
         expect(m.status().faults.byKind.storage?.count).toBeGreaterThanOrEqual(1);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -233,6 +233,52 @@ describe('storage: sqlite', () => {
       expect(privateMode(join(shared, 'perfwatch.db'))).toBe(0o600);
     } finally {
       process.umask(umask);
+    }
+  });
+
+  it('makes private again, at open, a dataDir and its files an earlier version left open to every user, and only its own', async () => {
+    const modeOf = (path: string): number => statSync(path).mode & 0o777;
+    const dir = dataDir();
+    const first = monitor(dir);
+    await first.start();
+    first.record('old_modes', 1);
+    await first.flush();
+    await first.stop();
+    // As an earlier version made them with the umask 022; and a file of the operator's beside them.
+    const profiles = join(dir, 'profiles');
+    mkdirSync(profiles, { recursive: true });
+    const capture = join(profiles, 'perfwatch-20261201T101010.000Z-1-1.cpuprofile');
+    writeFileSync(capture, '{}');
+    const notes = join(dir, 'notes.txt');
+    writeFileSync(notes, 'operator');
+    for (const path of [dir, profiles]) chmodSync(path, 0o755);
+    for (const path of [join(dir, 'perfwatch.db'), capture, notes]) chmodSync(path, 0o644);
+    const again = monitor(dir);
+    await again.start();
+    try {
+      expect([dir, profiles, join(dir, 'perfwatch.db'), capture].map(modeOf)).toEqual([0o700, 0o700, 0o600, 0o600]);
+      // Not ours: left as it is.
+      expect(modeOf(notes)).toBe(0o644);
+      expect(again.status().faults.byKind['storage-modes']).toBeUndefined();
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it.runIf(process.getuid?.() === 0)('leaves open a dataDir or a file of ours another user owns, and says so in status', async () => {
+    const modeOf = (path: string): number => statSync(path).mode & 0o777;
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    chmodSync(dir, 0o755);
+    chownSync(dir, 4242, 4242);
+    const m = monitor(dir);
+    await m.start();
+    try {
+      expect(modeOf(dir)).toBe(0o755);
+      expect(statSync(dir).uid).toBe(4242);
+      expect(m.status().faults.byKind['storage-modes']?.lastMessage).toContain(`${dir} (mode 0755, owned by uid 4242, not this process's 0)`);
+    } finally {
+      await m.stop();
     }
   });
 
@@ -485,7 +531,7 @@ describe('storage: sqlite', () => {
     await m.flush();
     expect(await m.flushStorage()).toBe(false);
     const s = m.status().storage;
-    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`database disk image is malformed: ${file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
+    expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${file}: database disk image is malformed: it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
   });
 

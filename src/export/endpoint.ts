@@ -16,7 +16,7 @@
  */
 import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
-import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
+import { shownUrl, withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
 import { partialSuccess } from './otlp-answer.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
@@ -60,12 +60,6 @@ export interface ExporterStatus {
   lastSuccessAt: number | null;
   /** Age of the oldest batch not yet sent, or of the export being encoded (0 when none waits). */
   lagMs: number;
-}
-
-/** The URL as shown: scheme, host and path, no user info or query. */
-export function shownUrl(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}${u.pathname}`;
 }
 
 /** What a send leaves to do: nothing, or a retry, with the wait the receiver asked for (Retry-After, ms) if it did. */

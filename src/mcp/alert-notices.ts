@@ -8,6 +8,7 @@
  */
 import type { AlertTransition } from '../alerts/schema.js';
 import { num, seriesLabel } from './format.js';
+import { isolated } from '../reports/isolate.js';
 import { ALERTS_URI } from './resources.js';
 import { transitionOut, valueText } from './alert-shapes.js';
 import type { Front, LogLevel } from './front.js';
@@ -28,7 +29,7 @@ export function levelOf(t: AlertTransition): LogLevel {
 }
 
 function message(t: AlertTransition): string {
-  return `${t.to.toUpperCase()} ${t.severity} ${t.ruleName}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${num(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
+  return `${t.to.toUpperCase()} ${t.severity} ${isolated(t.ruleName)}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${num(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
 }
 
 /** One notification's data for a group of transitions (one transition: as it always was). */
@@ -44,7 +45,7 @@ export function groupData(group: readonly AlertTransition[]): { level: LogLevel;
   }
   const changes = [...counts.values()].sort((a, b) => b.count - a.count);
   const shown = changes.slice(0, COUNTED);
-  const summary = shown.map((c) => `${c.count} ${c.to} ${c.severity} ${c.rule_name}`).join('; ');
+  const summary = shown.map((c) => `${c.count} ${c.to} ${c.severity} ${isolated(c.rule_name)}`).join('; ');
   const more = changes.length > shown.length ? `; ${changes.length - shown.length} more (rule, change) pairs` : '';
   return {
     level,
@@ -81,7 +82,7 @@ export function forwardAlerts(front: Front, groupWaitMs: number): () => void {
     // A capture's note arrives seconds after its firing: a message of its own, not grouped.
     const profiled = (t: AlertTransition): void => {
       if (!t.profile) return;
-      front.log(levelOf(t), 'perfwatch.alerts', { event: 'alert-profile', message: `PROFILE ${t.ruleName}: ${t.profile.headline}${t.profile.file ? ` (${t.profile.file})` : ''}`, ...transitionOut(t) });
+      front.log(levelOf(t), 'perfwatch.alerts', { event: 'alert-profile', message: `PROFILE ${isolated(t.ruleName)}: ${t.profile.headline}${t.profile.file ? ` (${t.profile.file})` : ''}`, ...transitionOut(t) });
       front.resourceUpdated(ALERTS_URI);
     };
     monitor.on('alert', listener);

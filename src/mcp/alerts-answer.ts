@@ -9,6 +9,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { num, seriesLabel } from './format.js';
+import { isolated } from '../reports/isolate.js';
 import { intRange } from './schemas.js';
 
 /** Rules listed in an alerts answer's counts per rule. */
@@ -53,15 +54,15 @@ function profileText(p: AlertTransition['profile'] | z.output<typeof TransitionO
 
 function alertLine(a: z.output<typeof AlertOut>, profile?: AlertTransition['profile']): string {
   const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
-  return `${a.severity.toUpperCase()} ${a.rule_name}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}${profileText(profile)}`;
+  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}${profileText(profile)}`;
 }
 
 function ruleLine(r: z.output<typeof RuleOut>): string {
-  return `  ${r.id} ${r.name}: ${r.condition} (${r.severity}${r.duration ? `, for ${r.duration}s` : ''})`;
+  return `  ${r.id} ${isolated(r.name)}: ${r.condition} (${r.severity}${r.duration ? `, for ${r.duration}s` : ''})`;
 }
 
 function transitionLine(t: z.output<typeof TransitionOut>): string {
-  return `  ${t.at} ${t.rule_name} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}${profileText(t.profile)}${t.reason ? `: ${t.reason}` : ''}`;
+  return `  ${t.at} ${isolated(t.rule_name)} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}${profileText(t.profile)}${t.reason ? `: ${t.reason}` : ''}`;
 }
 
 /** Active alerts per rule, most first. */
@@ -168,7 +169,7 @@ export function alertsAnswer(
   const rules = byRule(args.state === 'active' || args.state === 'all' ? all : monitor.getAlerts({ state: 'active' }));
   const counts = rules.slice(0, BY_RULE);
   const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state === 'all' ? '' : `${args.state} `}alert${all.length === 1 ? '' : 's'}${args.state === 'all' ? ' in any state' : ''}${args.severity ? ` of severity ${args.severity}` : ''}`;
-  const countLine = counts.length ? `by rule: ${counts.map((c) => `${c.rule_name} (${c.severity}) ${c.firing} firing${c.pending ? `, ${c.pending} pending` : ''}`).join('; ')}${rules.length > counts.length ? `; ${rules.length - counts.length} more rules` : ''}` : '';
+  const countLine = counts.length ? `by rule: ${counts.map((c) => `${isolated(c.rule_name)} (${c.severity}) ${c.firing} firing${c.pending ? `, ${c.pending} pending` : ''}`).join('; ')}${rules.length > counts.length ? `; ${rules.length - counts.length} more rules` : ''}` : '';
   // The fixed part (counts, the envelope) first; the lists share what is left.
   let left = budget - 600 - 2 * textBytes(head) - textBytes(countLine) - jsonBytes(counts);
   const lists = 1 + (args.include_rules ? 1 : 0) + (args.include_history ? 1 : 0);

@@ -3,6 +3,13 @@
  * (well-formed, and on the allow-list: DNS-rebinding protection), then the bearer token.
  * Each answers the request itself when it refuses it and says so by returning false.
  *
+ * A browser's Origin must be one of this server's own origins, scheme, host and port: the
+ * origin the browser addressed (`http://` or `https://` and the Host, which passed the list;
+ * `https://` when a reverse proxy ends TLS in front of us) or `http://NAME:PORT` for a listed
+ * name and the port the request came in on. The SDK's Origin check compares the host name
+ * alone, so a page another program serves on another port of this machine (a dev server on
+ * http://localhost:3000, a local app's page) passed it and could post to the tools.
+ *
  * The SDK's Host check parses the header as a URL, which takes `evil@localhost:PORT` for
  * localhost and lets it through to a request conversion that then fails (a 500): a Host
  * must here be a bare host name or address with an optional port, or it is answered 400.
@@ -12,7 +19,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OAuthError, OAuthErrorCode, bearerAuthChallengeResponse, validateHostHeader, validateOriginHeader, verifyBearerToken, type AuthInfo } from '@modelcontextprotocol/server';
+import { OAuthError, OAuthErrorCode, bearerAuthChallengeResponse, validateHostHeader, verifyBearerToken, type AuthInfo } from '@modelcontextprotocol/server';
 
 /** A host name, an IPv4 address or a bracketed IPv6 address, then an optional port. */
 const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9.])?)(?::[0-9]{1,5})?$/;
@@ -50,13 +57,40 @@ export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, al
     }
   }
   if (ownOrigin) return true;
+  const origin = req.headers.origin;
+  // Requests without an Origin are not a browser page's (agents, curl, scrapers): the token guards them.
+  if (origin === undefined || origin === '') return true;
   // Without a list (a non-loopback bind), no browser page may call: the list names its origins.
-  const o = validateOriginHeader(req.headers.origin, allowed ?? []);
-  if (!o.ok) {
-    refuse(req, res, 403, 'origin', `Forbidden: ${o.message}`);
+  if (allowed === undefined || !isOwnOrigin(origin, host, allowed, req.socket.localPort)) {
+    refuse(req, res, 403, 'origin', `Forbidden: Origin ${JSON.stringify(origin.slice(0, 200))} is not this server's own (scheme, host and port)`);
     return false;
   }
   return true;
+}
+
+/** The origins a page of this server has: the one the browser addressed (Host), then a listed name on the port the request came in on. */
+function ownOrigins(host: string, allowed: string[], port: number | undefined): string[] {
+  const own = [`http://${host.toLowerCase()}`, `https://${host.toLowerCase()}`];
+  if (port !== undefined) for (const name of allowed) own.push(`http://${name}:${port}`);
+  return own;
+}
+
+/** Whether `origin` is one of ownOrigins, scheme, host and port, default ports (80, 443) written or not. */
+function isOwnOrigin(origin: string, host: string, allowed: string[], port: number | undefined): boolean {
+  const given = originOf(origin);
+  if (given === undefined) return false;
+  return ownOrigins(host, allowed, port).some((own) => originOf(own) === given);
+}
+
+/** `scheme://host[:port]` as URL writes it (lower case, a default port left out), or undefined for anything but an http(s) origin. */
+function originOf(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    return url.origin;
+  } catch {
+    return undefined;
+  }
 }
 
 function digest(text: string): Buffer {

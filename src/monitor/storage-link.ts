@@ -14,8 +14,9 @@
  * once there is room (see start()). Status is the actor's last report, so status() needs no
  * round trip.
  */
+import { readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
@@ -29,7 +30,9 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
-import { acquireLock, type DirLock } from '../storage/lock.js';
+import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
+import { privateAgain } from '../private-files.js';
+import { OURS as PROFILE_FILE } from '../profiling/files.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { CatalogRestore } from '../storage/restore.js';
 import type { StorageStatus } from '../storage/service.js';
@@ -181,10 +184,30 @@ export class StorageLink {
     await this.attaching;
   }
 
+  /** The dataDir and what perfwatch makes in it: the database and SQLite's files beside it, the lock, the default profiles directory and its profiles. */
+  private ownPaths(): string[] {
+    const profiles = join(this.dir, 'profiles');
+    let captures: string[] = [];
+    try {
+      captures = readdirSync(profiles).filter((name) => PROFILE_FILE.test(name)).map((name) => join(profiles, name));
+    } catch {
+      // No profiles directory (none taken yet, or profiles go elsewhere): nothing of it to make private.
+    }
+    const sqlite = ['', '-wal', '-shm', '-journal'].map((suffix) => `${this.file}${suffix}`);
+    return [this.dir, ...sqlite, join(this.dir, LOCK_FILE), join(this.dir, TAKEOVER_FILE), profiles, ...captures];
+  }
+
   /** One attempt to attach (start's, or a retry's): the lock, the actor, the file, the catalog; all undone when it fails. */
   private async attach(): Promise<void> {
     this.lock = await acquireLock(this.dir);
     try {
+      // What an earlier version made open to every user (0755, 0644, by the umask) is made
+      // private, as a new dataDir is: the files are ours, under our lock. What another user
+      // owns is theirs: status and the log say it is open, and perfwatch leaves it.
+      const left = privateAgain(this.ownPaths());
+      if (left.length > 0) {
+        this.deps.faults.report('storage-modes', new Error(`${this.dir}: open to every user and not this process's to change, so left as it is: ${left.join('; ')}; chmod it (0700 a directory, 0600 a file) or choose a dataDir of this user's`));
+      }
       const lastWrite = this.lock.leftBy === undefined ? undefined : await lastWriteOf(this.file);
       await this.actor.start();
       const failed = await this.actor.call((a) => a.opened());

@@ -16,8 +16,8 @@ import type { ProfileKind } from './limits.js';
 import { claimOwnTempDir, isOwnTempDir, reapExitedTempDirs } from './temp-dirs.js';
 
 const EXT: Record<ProfileKind, string> = { cpu: '.cpuprofile', heap: '.heapprofile' };
-/** perfwatch-<ISO time without colons>-<pid>-<id>.<ext>: names sort by time. */
-const OURS = /^perfwatch-\d{8}T\d{6}\.\d{3}Z-\d+-\d+\.(cpuprofile|heapprofile)$/;
+/** perfwatch-<ISO time without colons>-<pid>-<id>.<ext>: names sort by time (and tell our files from others': the monitor's privateAgain). */
+export const OURS = /^perfwatch-\d{8}T\d{6}\.\d{3}Z-\d+-\d+\.(cpuprofile|heapprofile)$/;
 
 export interface FileBounds {
   maxFiles: number;

@@ -409,10 +409,15 @@ export class StorageService {
 
   private fail(error: unknown): void {
     let message = error instanceof Error ? error.message : String(error);
+    // SQLite's own messages name no file ("database or disk is full"): status, the logs and the
+    // storage-error event said what failed but not where, and a host with several monitors
+    // (or a dataDir from the environment) left the operator to guess which disk to look at.
+    // An error of ours that names the dataDir (its lock's, the file's) is left as it is.
+    if (!message.includes(dirname(this.o.file))) message = `${this.o.file}: ${message}`;
     // A damaged file fails every flush alike: the retry that mends a full disk mends nothing
     // here, and "retried at the next flush" alone left the monitor failing for good unsaid.
     if ((error as { code?: unknown } | null)?.code === 'SQLITE_CORRUPT') {
-      message += `: ${this.o.file} is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`;
+      message += ': it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3\'s .recover saves what is readable)';
     }
     this.failures++;
     this.lastError = { message, at: this.clock() };

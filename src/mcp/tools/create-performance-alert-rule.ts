@@ -9,6 +9,7 @@ import { AlertRuleInputSchema, type AlertRule } from '../../alerts/schema.js';
 import { CapacityError, PerfwatchError } from '../../errors.js';
 import { RuleOut, ruleOut } from '../alert-shapes.js';
 import { seriesLabel } from '../format.js';
+import { isolated } from '../../reports/isolate.js';
 import type { Front } from '../front.js';
 import { metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
 import { WRITE, defineTool } from './define.js';
@@ -68,9 +69,9 @@ const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe
  * the condition itself.
  */
 export function ruleText(r: z.output<typeof RuleOut>): string {
-  const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, r.tags) : `every series of ${r.metric_type}`;
+  const on = Object.keys(r.tags).length ? seriesLabel(r.metric_type, Object.fromEntries(Object.entries(r.tags).map(([k, v]) => [k, isolated(v)]))) : `every series of ${r.metric_type}`;
   const terms = [r.severity, ...(r.duration ? [`for ${r.duration}s`] : []), ...(r.cooldown ? [`cooldown ${r.cooldown}s`] : [])];
-  return `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${r.name}"` : ''}`;
+  return `${r.condition} on ${on} (${terms.join(', ')})${r.name !== r.condition ? `, named "${isolated(r.name)}"` : ''}`;
 }
 
 /**
