@@ -18,6 +18,17 @@ function monitor(dir: string, options: MonitorOptions = {}): PerformanceMonitor 
   return m;
 }
 
+/**
+ * As monitor(), stopped when its own test ends rather than after every test: the tests of a
+ * concurrent block run side by side, and a file-wide afterEach would stop another test's
+ * monitors while it still runs.
+ */
+function ownMonitor(onTestFinished: (fn: () => Promise<void>) => void, dir: string, options: MonitorOptions = {}): PerformanceMonitor {
+  const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, ...options });
+  onTestFinished(() => m.stop());
+  return m;
+}
+
 const DAY = 24 * 3_600_000;
 
 describe('reports and baselines over the stored rollups', () => {
@@ -129,10 +140,15 @@ describe('rates over a range that spans a restart', () => {
   }, 120_000);
 
   const STOPPED_MS = 12_000;
+  // The two storages side by side (it.concurrent): each test spends most of its time stopped
+  // (STOPPED_MS) or recording one sample every 100 ms, on a monitor and a dataDir of its own,
+  // and each rate's bounds come from the times the test itself measured. The test above stays
+  // alone: its bounds must come within GAP_MS of each other, which two starts and stops slowed
+  // by a neighbour's did not (seen twice under load).
   for (const storage of ['memory', 'sqlite'] as const) {
-    it(`of one monitor stopped and started again (${storage}) are per second of the time it ran, the time it was stopped left out`, async () => {
+    it.concurrent(`of one monitor stopped and started again (${storage}) are per second of the time it ran, the time it was stopped left out`, async ({ onTestFinished }) => {
       const dir = join(mkdtempSync(join(tmpdir(), 'pw-storage-rates-')), 'data');
-      const m = monitor(dir, { storage });
+      const m = ownMonitor(onTestFinished, dir, { storage });
       const first = await steady(m, 4_000);
       const stopping = Date.now();
       await m.stop();
