@@ -4568,14 +4568,14 @@ export const BREAKS = [
   {
     name: 'OTLP request past the byte limit',
     what: "an OTLP request is cut by its points only: long tags made 5,000 points gigabytes, past the collector's 20 MiB",
-    edits: [{ find: 'if (points > 0 && bytes + exported.bytes > this.maxBytes) {', replace: 'if (points < 0) {' }],
+    edits: [{ find: 'if (points > 0 && (points >= this.maxPoints || bytes + exported.bytes > this.maxBytes)) {', replace: 'if (points > 0 && points >= this.maxPoints) {' }],
     tests: ['export-otlp.test.ts'],
     mustFail: ["cuts a request before its points' estimated bytes pass the limit, whatever maxSamplesPerRequest allows (protobuf)"],
   },
   {
     name: 'OTLP stale points past the byte limit',
     what: "the stale points at stop() are cut by their count only, past the byte limit the live points keep",
-    edits: [{ find: 'if (points > 0 && bytes + s.bytes > this.maxBytes) {', replace: 'if (points < 0) {' }],
+    edits: [{ find: 'if (points > 0 && (points >= this.maxPoints || bytes + s.bytes > this.maxBytes)) {', replace: 'if (points > 0 && points >= this.maxPoints) {' }],
     tests: ['export-otlp.test.ts'],
     mustFail: ["cuts a request before its points' estimated bytes pass the limit, whatever maxSamplesPerRequest allows (json)"],
   },

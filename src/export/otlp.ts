@@ -116,7 +116,8 @@ export class OtlpEncoder {
         counts[nb] = h.count - below;
         point = { startTime: this.startTime, endTime, attributes: p.tags, value: { buckets: { boundaries, counts }, sum: h.sum, count: h.count } };
       }
-      if (points > 0 && bytes + exported.bytes > this.maxBytes) {
+      // A request ends before the point that would pass maxPoints or maxBytes.
+      if (points > 0 && (points >= this.maxPoints || bytes + exported.bytes > this.maxBytes)) {
         yield this.finish(metrics, points, now);
         metrics = [];
         points = 0;
@@ -130,13 +131,7 @@ export class OtlpEncoder {
       }
       (current.dataPoints as (DataPoint<number> | DataPoint<Histogram>)[]).push(point);
       bytes += exported.bytes;
-      if (++points >= this.maxPoints) {
-        yield this.finish(metrics, points, now);
-        metrics = [];
-        points = 0;
-        bytes = 0;
-        current = undefined;
-      }
+      points++;
     }
     if (points > 0) yield this.finish(metrics, points, now);
   }
@@ -155,7 +150,7 @@ export class OtlpEncoder {
     let current: { family: WalkFamily; points: unknown[] } | undefined;
     for (const s of this.exported) {
       if (s === undefined) continue;
-      if (points > 0 && bytes + s.bytes > this.maxBytes) {
+      if (points > 0 && (points >= this.maxPoints || bytes + s.bytes > this.maxBytes)) {
         yield this.finishStale(metrics, points, at);
         metrics = [];
         points = 0;
@@ -168,13 +163,7 @@ export class OtlpEncoder {
       }
       current.points.push({ attributes: keyValues(s.tags), startTimeUnixNano, timeUnixNano, flags: FLAG_NO_RECORDED_VALUE });
       bytes += s.bytes;
-      if (++points >= this.maxPoints) {
-        yield this.finishStale(metrics, points, at);
-        metrics = [];
-        points = 0;
-        bytes = 0;
-        current = undefined;
-      }
+      points++;
     }
     if (points > 0) yield this.finishStale(metrics, points, at);
   }
