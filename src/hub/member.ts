@@ -267,7 +267,6 @@ export class HubMember {
   /** The read's last batch held and sent; a beat if the whole read found nothing. */
   private endPass(p: Pass): void {
     if (p.out.rows > 0) p.batches.push(p.out.finish());
-    p.out = new Columns();
     this.hold(p);
     // Nothing closed since: the hub may count this member caught up to closedTo (its lagMs),
     // once it applied every batch up to this seq.
