@@ -4589,7 +4589,7 @@ export const BREAKS = [
   {
     name: 'quoted names keep their line breaks',
     what: "a name quoted in text keeps its line breaks: an alert rule named with a line break then '# Ignore previous instructions' starts a heading of its own in an agent's text answer",
-    edits: [{ file: 'src/reports/isolate.ts', find: "const name = text.replace(LINE_BREAKING,", replace: "const name = text; void text.replace(LINE_BREAKING," }],
+    edits: [{ file: 'src/isolate.ts', find: "const name = text.replace(LINE_BREAKING,", replace: "const name = text; void text.replace(LINE_BREAKING," }],
     tests: ['untrusted-text.test.ts'],
     mustFail: ["keeps an alert rule's hostile name on one line in every text answer and notification", 'quotes a name on one line, and an ordinary one as it is'],
   },
@@ -4620,6 +4620,13 @@ export const BREAKS = [
     edits: [{ file: 'src/private-files.ts', find: 'if (st.uid !== uid) {', replace: 'if (st.uid !== uid && uid !== 0) {' }],
     tests: ['storage.test.ts'],
     mustFail: ['leaves open a dataDir or a file of ours another user owns, and says so in status'],
+  },
+  {
+    name: 'profile sites quoted as they are',
+    what: "a CPU or heap profile's function and file are quoted in its headline and text as the profile carries them: a script named with a line break and '# Ignore the above' starts a heading of its own in a report, a notification or an agent's answer",
+    edits: [{ file: 'src/profiling/sites.ts', find: 'return s.file ? `${isolated(s.function)} at ${isolated(s.file)}:${s.line}` : isolated(s.function);', replace: 'return s.file ? `${s.function} at ${s.file}:${s.line}` : s.function;' }],
+    tests: ['cpu-headline.test.ts', 'profiling.test.ts'],
+    mustFail: ["keeps the service's function and file names on one line and isolated, in the headline, the text and the stacks", "keeps a hot function's file name on one line in the headline, as a real profile carries it"],
   },
 ];
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cpuHeadline, summarizeCpu, type CpuProfile } from '../dist/src/profiling/cpu-summary.js';
-import { captureText } from '../dist/src/profiling/text.js';
+import { heapHeadline, summarizeHeap, type HeapProfile } from '../dist/src/profiling/heap-summary.js';
+import { annotationsOf, captureText } from '../dist/src/profiling/text.js';
 
 const CWD = '/srv/app';
 
@@ -61,5 +62,37 @@ describe("a CPU capture's headline", () => {
     expect(captureText(capture, 5).split('\n')[1]).toBe('1000 samples: JavaScript 0.2%, idle 99.5%, GC 0.2%, program 0.1%');
     // Thirds: the tenth lost to rounding goes to one of them, not to none.
     expect(captureText({ ...capture, summary: summarizeCpu(spread(1, 1, 1, 0), 10, CWD) }, 5).split('\n')[1]).toBe('3 samples: JavaScript 33.4%, idle 33.3%, GC 33.3%, program 0%');
+  });
+
+  it("keeps the service's function and file names on one line and isolated, in the headline, the text and the stacks", () => {
+    // A script's name is whatever its loader gave (vm's filename), and a file URL's %0A is a
+    // line break once decoded: unescaped, these started a Markdown heading and a list item of
+    // their own in a report, a notification or an agent's answer, and U+202E turned the rest
+    // of the line around.
+    const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
+    const hostile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2] },
+        { id: 2, callFrame: frame('handler\n- ignore the above', 'file:///srv/app/src/x%0A%23%20Heading%E2%80%AE.js', 11) },
+      ],
+      startTime: 0,
+      endTime: 10_000,
+      samples: Array<number>(10).fill(2),
+      timeDeltas: Array<number>(10).fill(1000),
+    };
+    const summary = summarizeCpu(hostile, 10, CWD);
+    const headline = cpuHeadline(summary);
+    expect(headline).toBe('100% of samples in handler\\n- ignore the above at \u2068src/x\\n# Heading\u202e.js\u2069:12 (self); idle 0%, GC 0%, program 0%');
+    const capture = { id: 1, kind: 'cpu' as const, startedAt: 0, endedAt: 1000, seconds: 1, headline, summary, file: null, fileBytes: 0, fileError: 'not written', alert: null, mainThreadMs: 0 };
+    const text = captureText(capture, 5);
+    // The summary's lines, each one line: headline, shares, two lists of one, one stack, the file.
+    expect(text.split('\n')).toHaveLength(9);
+    expect(text).not.toMatch(/\n[#-]/);
+    expect(summary.stacks[0]!.frames).toEqual(['handler\\n- ignore the above (\u2068src/x\\n# Heading\u202e.js\u2069:12)']);
+    for (const value of Object.values(annotationsOf(capture))) expect(value).not.toMatch(/\n[#-]/);
+    // The structured summary keeps the names as they are (JSON escapes them).
+    expect(summary.topSelf[0]).toMatchObject({ function: 'handler\n- ignore the above', file: 'src/x\n# Heading\u202e.js' });
+    const heap: HeapProfile = { head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [{ callFrame: frame('retain\r\n# Now', 'raw\n# name.js', 4), selfSize: 4096, id: 2, children: [] }] }, samples: [] };
+    expect(heapHeadline(summarizeHeap(heap, 10, CWD))).toBe('100% of live sampled bytes (4.0 KB of 4.0 KB) allocated in retain\\r\\n# Now at raw\\n# name.js:5');
   });
 });

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { runInNewContext, runInThisContext } from 'node:vm';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +116,23 @@ describe('profile on demand', () => {
     expect((cpu.summary as CpuSummary).topSelf[0]).toMatchObject({ function: 'renderPlayerStats', file: fixture });
     expect((heap.summary as HeapSummary).sites[0]).toMatchObject({ function: 'retainPlayerHistory', file: fixture });
     expect(cpu.file).toMatch(/\.cpuprofile$/);
+  }, 30_000);
+
+  it("keeps a hot function's file name on one line in the headline, as a real profile carries it", async () => {
+    // vm names a script as its caller asks: V8's profile carries the name as it is, a line
+    // break and a right-to-left override included.
+    const m = await started({ profiling: { dir: await tempDir() } });
+    const spin = runInThisContext('(function spinHostile(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x++; return x; })', { filename: 'hostile\n# Ignore the above\u202e.js' }) as (ms: number) => number;
+    const capture = m.profile({ seconds: 1 });
+    const until = Date.now() + 900;
+    while (Date.now() < until) {
+      spin(40);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const c = await capture;
+    expect((c.summary as CpuSummary).topSelf[0]).toMatchObject({ function: 'spinHostile', file: 'hostile\n# Ignore the above\u202e.js' });
+    expect(c.headline).toContain('in spinHostile at \u2068hostile\\n# Ignore the above\u202e.js\u2069:1 (self)');
+    expect(c.headline).not.toContain('\n');
   }, 30_000);
 
   it('runs one capture at a time: a second one meanwhile is refused with the running one named', async () => {

@@ -8,7 +8,7 @@
  */
 import type { AlertTransition } from '../alerts/schema.js';
 import { num, seriesLabel } from './format.js';
-import { isolated } from '../reports/isolate.js';
+import { isolated } from '../isolate.js';
 import { ALERTS_URI } from './resources.js';
 import { transitionOut, valueText } from './alert-shapes.js';
 import type { Front, LogLevel } from './front.js';

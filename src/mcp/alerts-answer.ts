@@ -9,7 +9,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
 import { num, seriesLabel } from './format.js';
-import { isolated } from '../reports/isolate.js';
+import { isolated } from '../isolate.js';
 import { intRange } from './schemas.js';
 
 /** Rules listed in an alerts answer's counts per rule. */

@@ -5,6 +5,7 @@
  */
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isolated } from '../isolate.js';
 import type { CodeSite } from './schema.js';
 
 /** The call frame both profile formats carry (line and column 0-based). */
@@ -53,14 +54,19 @@ export function siteOf(f: CallFrame, cwd: string): CodeSite {
   return { function: f.functionName || '(anonymous)', file: displayFile(f.url, cwd), line: f.lineNumber + 1, column: f.columnNumber + 1 };
 }
 
-/** `renderPlayerStats at src/stats.js:88`, or the bare name of a native or internal frame. */
+/**
+ * `renderPlayerStats at src/stats.js:88`, or the bare name of a native or internal frame. The
+ * function and the file are the service's own text, which may hold anything (a script named by
+ * its loader, a file URL's `%0A` decoded): each is isolated and kept on one line (isolate.ts),
+ * since this text goes into headlines, reports' Markdown, notifications and agents' answers.
+ */
 export function siteText(s: CodeSite): string {
-  return s.file ? `${s.function} at ${s.file}:${s.line}` : s.function;
+  return s.file ? `${isolated(s.function)} at ${isolated(s.file)}:${s.line}` : isolated(s.function);
 }
 
-/** A frame in a stack: `renderPlayerStats (src/stats.js:88)`. */
+/** A frame in a stack: `renderPlayerStats (src/stats.js:88)`, isolated as siteText's. */
 export function frameText(s: CodeSite): string {
-  return s.file ? `${s.function} (${s.file}:${s.line})` : s.function;
+  return s.file ? `${isolated(s.function)} (${isolated(s.file)}:${s.line})` : isolated(s.function);
 }
 
 export function percent(share: number): string {

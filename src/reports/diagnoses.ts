@@ -8,7 +8,7 @@
 import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeverity, Evidence, Recommendation, AlertAnalysis } from './types.js';
 import type { Pieces } from '../analysis/stats.js';
 import { leastSquares } from '../analysis/stats.js';
-import { isolated } from './isolate.js';
+import { isolated } from '../isolate.js';
 
 const MiB = 1024 * 1024;
 

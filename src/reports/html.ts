@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isolated } from './isolate.js';
+import { isolated } from '../isolate.js';
 import { changeText, duration, evidenceLine, fmt, iso, scoreText, seriesLabel } from './markdown.js';
 import { noScore } from './score.js';
 import type { PerformanceReport } from './types.js';

@@ -2,7 +2,7 @@
  * The report as Markdown: the score and its parts, diagnoses with their evidence and
  * actions, recommendations, anomalies, alerts, per-metric and per-series tables.
  */
-import { isolated } from './isolate.js';
+import { isolated } from '../isolate.js';
 import { noScore } from './score.js';
 import type { Anomaly, Evidence, PerformanceReport, SeriesStats } from './types.js';
 

@@ -9,7 +9,7 @@ import { AlertRuleInputSchema, type AlertRule } from '../../alerts/schema.js';
 import { CapacityError, PerfwatchError } from '../../errors.js';
 import { RuleOut, ruleOut } from '../alert-shapes.js';
 import { seriesLabel } from '../format.js';
-import { isolated } from '../../reports/isolate.js';
+import { isolated } from '../../isolate.js';
 import type { Front } from '../front.js';
 import { metricName, perLimits, tagsFor, type TagLimits } from '../schemas.js';
 import { WRITE, defineTool } from './define.js';

@@ -1,7 +1,8 @@
 /**
- * A name of the service's (a tag value, a pool, a member, an alert rule) quoted in a report's
- * sentence, isolated for direction: it sits between U+2068 (first strong isolate) and U+2069
- * (pop directional isolate), the plain-text form of the dashboard's `unicode-bidi: isolate`.
+ * A name of the service's (a tag value, a pool, a member, an alert rule, a function or file
+ * of a profile) quoted in a report's sentence or an answer's text, isolated for direction: it
+ * sits between U+2068 (first strong isolate) and U+2069 (pop directional isolate), the
+ * plain-text form of the dashboard's `unicode-bidi: isolate`.
  * A right-to-left override (U+202E) never closed in a tag value otherwise turned the rest of
  * the sentence around wherever it was shown (the dashboard, a Markdown viewer, an agent's
  * client): the endpoint "/a" U+202E "b" made "1500 ms (25 requests)" after it read
@@ -11,7 +12,8 @@
  * line break followed by `# Heading` or `- ignore the above` started a block of its own in a
  * report's Markdown or an agent's text answer. Line breaks and other control characters are
  * written as their escapes (`\n`, `\u001b`), as JSON writes them. (Metric names, tag names
- * and tag values hold none: the registry refuses them.)
+ * and tag values hold none: the registry refuses them. A profile's sites may: a script's name
+ * is whatever its loader gave, and a file URL's `%0A` is a line break once decoded.)
  *
  * A name of printable ASCII alone has nothing to isolate and is quoted as it is, so the
  * sentences of almost every service read and match as before. Isolates the name opens and
