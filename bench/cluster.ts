@@ -24,6 +24,10 @@
  * BENCH_HUB_ONLY=1 runs the hub's phase alone (its rows alone): pairs of two builds in minutes.
  * BENCH_HUB_STORAGE=sqlite gives the hub a database (a new dataDir in the temporary folder,
  * flushed every storageFlushMs, BENCH_FLUSH_MS or 5000), and adds its flushes to the rows.
+ * BENCH_HUB_TIMELINE=1 also prints, every 10 s from the hub's start to the window's end, the
+ * primary's CPU a second over those 10 s, its main thread's and its busiest other thread's (the
+ * collector): how the hub's cost moves over its first minutes (with BENCH_WARM_S of several
+ * minutes: docs/cluster.md, "The hub over its first minutes").
  */
 import cluster from 'node:cluster';
 import { mkdtempSync } from 'node:fs';
@@ -57,6 +61,8 @@ const HUB_ONLY = process.env.BENCH_HUB_ONLY === '1';
 const HUB_SQLITE = process.env.BENCH_HUB_STORAGE === 'sqlite';
 const FLUSH_MS = Number(process.env.BENCH_FLUSH_MS ?? 5000);
 const PROM_TYPES = (process.env.BENCH_PROM_TYPES ?? 'summary,histogram').split(',') as PromType[];
+const TIMELINE = process.env.BENCH_HUB_TIMELINE === '1';
+const TIMELINE_S = 10;
 
 type PromType = 'summary' | 'histogram';
 type Mode = 'hub' | 'alone' | `prom-${PromType}`;
@@ -147,6 +153,7 @@ async function primary(): Promise<void> {
   const store = HUB_SQLITE ? { storage: 'sqlite' as const, dataDir: join(mkdtempSync(join(tmpdir(), 'bench-cluster-')), 'data'), storageFlushMs: FLUSH_MS } : { storage: 'memory' as const };
   const hub = new PerformanceMonitor({ ...store, system: { enabled: false }, runtime: { enabled: false }, maxSeries: 2 * MEMBERS * SERIES + SERIES + 64, hub: 'cluster' });
   await hub.start();
+  const timeline = TIMELINE ? hubTimeline() : undefined;
   let applied = 0;
   let lag = 0;
   let health = '';
@@ -182,6 +189,7 @@ async function primary(): Promise<void> {
     }
     return cpu;
   });
+  if (timeline) clearInterval(timeline);
   await hub.close();
   const hubPerSecond = hubPhase.primary / HUB_WINDOW_S;
   const hubRows: [string, string][] = [
@@ -215,6 +223,24 @@ async function primary(): Promise<void> {
     ]),
     [`remote_write: exporter CPU per export of 10,000 series (${EXPORTS + 1} exports), share of a core every ${INTERVAL_S} s`, `${remoteWrite.cpuMsPerExport.toFixed(1)} ms (${((remoteWrite.cpuMsPerExport / (INTERVAL_S * 1000)) * 100).toFixed(3)}% of a core)`],
   ]);
+}
+
+/** Prints, every TIMELINE_S from now, the primary's CPU a second over the last TIMELINE_S: all threads, the main thread, the busiest other one. */
+function hubTimeline(): NodeJS.Timeout {
+  const t0 = Date.now();
+  let c0 = cpuMs();
+  let tt0 = threadTimes();
+  return setInterval(() => {
+    const c1 = cpuMs();
+    const tt1 = threadTimes();
+    const deltas = threadDeltas(tt0, tt1);
+    const main = deltas.find((t) => t.tid === process.pid)?.ms ?? 0;
+    const other = deltas.find((t) => t.tid !== process.pid);
+    const perS = (ms: number) => (ms / TIMELINE_S).toFixed(1);
+    process.stdout.write(`hub timeline: ${Math.round((Date.now() - t0) / 1000)} s after its start: primary ${perS(c1 - c0)} ms a second (main thread ${perS(main)}, busiest other thread ${other ? `${other.tid} ${perS(other.ms)}` : '-'})\n`);
+    c0 = c1;
+    tt0 = tt1;
+  }, TIMELINE_S * 1000);
 }
 
 /** prom-client's AggregatorRegistry over MEMBERS workers observing a `type` each: its primary's CPU per clusterMetrics(). */

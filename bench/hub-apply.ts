@@ -10,6 +10,12 @@
  * process, whose other threads and 4 workers share the cores. The thread clock moves in steps
  * of a few ms here, so each part is its total over the measured seconds, per second (a median
  * of per-second readings would be one of those steps).
+ *
+ * BENCH_PACED=1 runs one simulated second per real second (the thread waits out the rest of
+ * each), as a hub's collector gets its batches, and prints every 20 s the mean ms a second of
+ * the 20 s before: how the same work's cost moves with the store's age in real time
+ * (docs/cluster.md, "The hub over its first minutes"). Flat out, every second finds the lines
+ * of the second before in the caches.
  */
 import { loadavg } from 'node:os';
 import { SketchAccumulator } from '../src/engine/sketch.js';
@@ -23,6 +29,9 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 /** Simulated seconds measured (two rollup windows at the default), after WARM_S. */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 120);
 const WARM_S = 10;
+const PACED = process.env.BENCH_PACED === '1';
+/** Simulated seconds per line of the paced timeline. */
+const TIMELINE_S = 20;
 /** Distinct seconds of member buckets, cycled. */
 const SHAPES = 10;
 const T0 = 1_800_000_000_000;
@@ -95,8 +104,12 @@ const apply: number[] = [];
 const close: number[] = [];
 let rollup = 0;
 let rollups = 0;
+/** The paced timeline's CPU ms since its last line. */
+let lineMs = 0;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 for (let s = 1; s <= WARM_S + SECONDS; s++) {
   const t = T0 + s * 1000;
+  const wall0 = performance.now();
   const c0 = threadCpuMs();
   writer.advance(t);
   const c1 = threadCpuMs();
@@ -113,6 +126,15 @@ for (let s = 1; s <= WARM_S + SECONDS; s++) {
   }
   writer.publish();
   const c3 = threadCpuMs();
+  if (PACED) {
+    lineMs += c3 - c0;
+    if (s % TIMELINE_S === 0) {
+      process.stdout.write(`paced: simulated seconds ${s - TIMELINE_S + 1}–${s}: ${(lineMs / TIMELINE_S).toFixed(2)} ms a second (advance, rollups and applies)\n`);
+      lineMs = 0;
+    }
+    const left = 1000 - (performance.now() - wall0);
+    if (left > 0) Atomics.wait(pause, 0, 0, left);
+  }
   if (s <= WARM_S) continue;
   close.push(c1 - c0);
   apply.push(c3 - c2);
