@@ -123,9 +123,13 @@ describe('profile on demand', () => {
     // break and a right-to-left override included.
     const m = await started({ profiling: { dir: await tempDir() } });
     const spin = runInThisContext('(function spinHostile(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x++; return x; })', { filename: 'hostile\n# Ignore the above\u202e.js' }) as (ms: number) => number;
-    const capture = m.profile({ seconds: 1 });
-    const until = Date.now() + 900;
-    while (Date.now() < until) {
+    // Hot for as long as the capture runs, whenever its profiler starts (late on a loaded
+    // machine: spinning for a fixed 900 ms from the call left the capture with few samples in
+    // spinHostile, and the test's own frame on top).
+    let running = true;
+    const capture = m.profile({ seconds: 1 }).finally(() => (running = false));
+    const until = Date.now() + 20_000;
+    while (running && Date.now() < until) {
       spin(40);
       await new Promise((resolve) => setImmediate(resolve));
     }
