@@ -14,6 +14,7 @@ import { pm2Name, processName } from '../process-name.js';
 import type { Registry } from '../engine/registry.js';
 import type { MetricKind } from '../engine/metrics.js';
 import { SketchAccumulator } from '../engine/sketch.js';
+import { widened } from '../engine/typed-arrays.js';
 import type { BucketRecord, StoreReader } from '../engine/store/reader.js';
 import { encodeSketchTo, sketchBytesBound } from '../storage/sketch-codec.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -555,11 +556,7 @@ class Columns {
     this.stats[s + 3] = r.max;
     this.stats[s + 4] = r.last;
     if (sketchLen > 0) {
-      if (this.bytes + sketchLen > this.sketches.length) {
-        const wider = new Uint8Array(Math.max(this.bytes + sketchLen, 2 * this.sketches.length));
-        wider.set(this.sketches.subarray(0, this.bytes));
-        this.sketches = wider;
-      }
+      if (this.bytes + sketchLen > this.sketches.length) this.sketches = widened(this.sketches, Math.max(this.bytes + sketchLen, 2 * this.sketches.length));
       this.sketches.set(sketch.subarray(0, sketchLen), this.bytes);
       this.bytes += sketchLen;
     }
@@ -574,17 +571,9 @@ class Columns {
   /** Twice the room for rows. */
   private grow(): void {
     const n = 2 * this.sids.length;
-    const sids = new Int32Array(n);
-    sids.set(this.sids);
-    this.sids = sids;
-    const starts = new Float64Array(n);
-    starts.set(this.starts);
-    this.starts = starts;
-    const stats = new Float64Array(5 * n);
-    stats.set(this.stats);
-    this.stats = stats;
-    const ends = new Int32Array(n);
-    ends.set(this.ends);
-    this.ends = ends;
+    this.sids = widened(this.sids, n);
+    this.starts = widened(this.starts, n);
+    this.stats = widened(this.stats, 5 * n);
+    this.ends = widened(this.ends, n);
   }
 }

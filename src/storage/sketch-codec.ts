@@ -36,7 +36,7 @@ export function encodeSketch(data: Int32Array, pos: number): Uint8Array | null {
  * Encoder for the array of integers (the smallest form of each: fixint, uint8/16/32; fixarray,
  * array16/32), written here without the array of numbers and the encoder's copy a sketch: a
  * hub member encodes every closed bucket's sketch on the service's main thread, 10,000 an
- * interval at 10,000 series (test/sketch-codec.test.ts holds the two byte for byte).
+ * interval at 10,000 series (test/storage-schema.test.ts holds the two byte for byte).
  */
 export function encodeSketchTo(data: Int32Array, pos: number, out: Uint8Array, at: number): number {
   const n = data[pos]!;

@@ -31,6 +31,7 @@
  * the oldest one's place, which its rollup then reads from the log.
  */
 import { KEY_COUNT, SUB_BITS, type SketchAccumulator } from '../sketch.js';
+import { widened } from '../typed-arrays.js';
 import type { LogCursor } from './log-cursor.js';
 
 /** Bins per page: one power of two of the sketch's keys. */
@@ -48,12 +49,6 @@ const FIRST_DIR_INTS = 1 << 14;
 const DIR_FIRST = 8;
 const DIR_CLASSES = Math.log2(KEY_COUNT >>> PAGE_BITS) - Math.log2(DIR_FIRST) + 1;
 
-/** A copy of `from` in a new array of its own type, `length` long. */
-function widened<T extends Uint8Array | Int32Array | Uint32Array>(from: T, length: number): T {
-  const to = new (from.constructor as new (length: number) => T)(length);
-  to.set(from);
-  return to;
-}
 /** Records of a series whose merges wait at most (add). */
 const DEFER = 8;
 /** Windows per series. */
