@@ -36,7 +36,7 @@ export const BREAKS = [
   {
     name: 'sqlite connection closed with no statement',
     what: "openDatabase keeps no pinned statement: libsql 0.5.29 then closes a connection's SQLite handle twice when it is closed with no statement alive, and the second close of a reused block takes the host process down",
-    edits: [{ find: "pin = db.prepare('SELECT 1');", replace: 'pin = undefined as unknown as NativeStatement;' }],
+    edits: [{ find: "pin = call(() => db.prepare('SELECT 1'));", replace: 'pin = undefined as unknown as NativeStatement;' }],
     tests: ['sqlite-close.test.ts'],
     mustFail: ['Db.close() after its statements were collected closes the handle once', 'a file that is not a database is refused, and its connection closed once'],
   },
@@ -3105,7 +3105,7 @@ export const BREAKS = [
   {
     name: 'a full disk fails start()',
     what: "a monitor whose disk has no room for its lock file, database or WAL at start() cannot start until space returns, where it should record in memory and attach the database once there is room",
-    edits: [{ find: '      if (this.deps.driven || !noRoom(error)) throw error;', replace: '      throw error;' }],
+    edits: [{ find: '      if (this.deps.driven || !noRoom(error)) {', replace: '      if (this.deps.driven || !noRoom(error) || !noRoom(error) === false) {' }],
     tests: ['storage-disk.test.ts'],
     mustFail: ['starts on a disk with no room for its database: records in memory, says why, refuses rule changes, and attaches once there is room, writing what it recorded meanwhile'],
   },
@@ -4627,6 +4627,34 @@ export const BREAKS = [
     edits: [{ file: 'src/profiling/sites.ts', find: 'return s.file ? `${isolated(s.function)} at ${isolated(s.file)}:${s.line}` : isolated(s.function);', replace: 'return s.file ? `${s.function} at ${s.file}:${s.line}` : s.function;' }],
     tests: ['cpu-headline.test.ts', 'profiling.test.ts'],
     mustFail: ["keeps the service's function and file names on one line and isolated, in the headline, the text and the stacks", "keeps a hot function's file name on one line in the headline, as a real profile carries it"],
+  },
+  {
+    name: 'SQLite calls ungated',
+    what: "the driver calls libsql directly, not through the storage actor's native gate: a watchdog's kill or a host's process.exit() lands inside a statement, libsql panics on Node's pending exception, and the whole host aborts",
+    edits: [{ file: 'src/storage/driver.ts', find: '  guard = g;', replace: '  void g;' }],
+    tests: ['storage-terminate.test.ts'],
+    mustFail: ['six times in a row', 'calls process.exit() meanwhile', 'a worker thread of it'],
+  },
+  {
+    name: 'storage actor terminated at any point',
+    what: 'the watchdog terminates the storage actor without shutting its native gate first: a kill of an actor in its statements aborts the host',
+    edits: [{ file: 'src/actors/watchdog.ts', find: '    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => worker.terminate());', replace: '    void worker.terminate();' }],
+    tests: ['storage-terminate.test.ts'],
+    mustFail: ['six times in a row'],
+  },
+  {
+    name: 'gate left open at the host exit',
+    what: "the monitor's thread does not seal the storage actor's native gate at its process 'exit': Node's termination of the actor lands inside a statement, and the host that asked for exit code 0 aborts",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: '    sealGate(new Int32Array(this.deps.control), STORAGE_GATE, EXIT_SEAL_MS);', replace: '    void sealGate;' }],
+    tests: ['storage-terminate.test.ts'],
+    mustFail: ['calls process.exit() meanwhile', 'a worker thread of it'],
+  },
+  {
+    name: "gate of a dead instance kept busy",
+    what: 'the watchdog does not shut the gate of an instance whose thread ended inside a call: its successor waits for ever to open it',
+    edits: [{ file: 'src/actors/native-gate.ts', find: '  for (const state of [GATE_BUSY, GATE_WANTED]) {', replace: '  for (const state of [] as number[]) {' }],
+    tests: ['native-gate.test.ts'],
+    mustFail: ['whose thread ended inside a call'],
   },
 ];
 

@@ -109,6 +109,7 @@ describe('the constants and buffers', () => {
       [5, ['main thread']],
       [6, ['storage actor']],
       [7, ['exporter actor']],
+      [8, ['main thread', 'storage actor', 'watchdog']],
     ]);
   });
 });

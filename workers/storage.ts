@@ -13,7 +13,8 @@ import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
 import type { StorageActorApi, StorageActorData, StorageSink } from '../src/actors/protocols.js';
-import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID, controlViews } from '../src/engine/control.js';
+import { NativeGate } from '../src/actors/native-gate.js';
+import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_GATE, STORAGE_TID, controlViews } from '../src/engine/control.js';
 import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { Registry, STORAGE_LOCK_TAG, withoutStaleLocks } from '../src/engine/registry.js';
@@ -21,6 +22,7 @@ import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
 import { statementsOf } from '../src/storage/control.js';
+import { guardCalls } from '../src/storage/driver.js';
 import { packHistories, packedBuffers } from '../src/storage/histories.js';
 import { StorageService } from '../src/storage/service.js';
 
@@ -34,6 +36,8 @@ const ctl = controlViews(data.control);
 /** The monitor's clock (engine/monitor-clock.ts), which the rows' minutes and hours are in. */
 const now = (): number => monitorNow(ctl);
 ctl.f64[STORAGE_TID] = ownThreadId();
+// Every call into SQLite goes through the gate, which is shut before this thread is terminated.
+guardCalls(new NativeGate(ctl.i32, STORAGE_GATE, data.gen ?? 0));
 let sink: StorageSink | undefined;
 let openError: { path: string; rule: string } | null = null;
 let service: StorageService | undefined;
@@ -140,6 +144,12 @@ const api: StorageActorApi = {
   },
   injectFault(fault) {
     if (fault === 'exit') setTimeout(() => process.exit(5), 5);
+    else if (fault === 'hang') {
+      // Until the watchdog ends it, or its stop() does: the gate shut, the next statement throws.
+      setTimeout(() => {
+        for (;;) service?.query('SELECT 1');
+      }, 5);
+    }
   },
 };
 

@@ -138,6 +138,8 @@ export interface AlertActorApi {
 export interface StorageActorData {
   /** The comlink port to the coordinator (added by the watchdog). */
   port?: MessagePort;
+  /** This instance's generation, which its native gate (STORAGE_GATE) is opened for (added by the watchdog). */
+  gen?: number;
   control: SharedArrayBuffer;
   registry: RegistryBuffers;
   store: StoreBuffers;
@@ -221,7 +223,8 @@ export interface StorageActorApi {
   runs(from: number, to: number): WatchedSpan[];
   status(): StorageStatus | null;
   stop(): Promise<void>;
-  injectFault(fault: 'exit'): void;
+  /** 'exit': the thread exits; 'hang': it runs SQLite statements back to back and beats no more, as a flush on a disk that crawls. */
+  injectFault(fault: 'exit' | 'hang'): void;
 }
 
 /** One series' stored rollups with from <= start < to (see StorageActorApi.history). */
@@ -320,6 +323,12 @@ export interface BeatCells {
   by: number;
   /** f64 index of the actor's Linux thread id, which it stores as it starts (0: unknown). */
   tid: number;
+  /**
+   * i32 index of the gate around its calls into native code that a termination must not land
+   * in (src/actors/native-gate.ts): the storage actor's. Each instance is given `gen` in its
+   * workerData, the generation the gate was opened for.
+   */
+  gate?: number;
 }
 
 export type WatchdogRequest =

@@ -13,6 +13,7 @@
 import { Worker, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { ActorError } from '../errors.js';
+import { shutGate } from './native-gate.js';
 import { ExitRace } from './exit-race.js';
 import { holding } from './hold.js';
 import { nodeEndpoint } from './comlink-node.js';
@@ -83,6 +84,9 @@ const STOP_TIMEOUT_MS = 5_000;
 function bound<T>(value: T): Promise<T> {
   return new Promise((resolve) => setTimeout(() => resolve(value), STOP_TIMEOUT_MS).unref());
 }
+
+/** How long ending the watchdog waits for its actors' native gates to shut (a call into native code in flight: native-gate.ts). */
+const RELEASE_GATE_MS = 10_000;
 
 /** Watchdog threads replaced at once within a minute; past them each replacement waits WATCHDOG_BACKOFF_MS. */
 export const WATCHDOG_FAST_RESTARTS = 5;
@@ -169,7 +173,15 @@ export class WatchdogLink {
     if ([...this.supervisors.values()].some((s) => s.state !== 'stopped')) return;
     const worker = this.worker;
     this.worker = undefined;
-    await worker?.terminate();
+    if (!worker) return;
+    // Its actors end with it: none may be in a call into native code then (native-gate.ts).
+    const gates = [...this.supervisors.values()].flatMap((s) => (s.gate ? [shutGate(new Int32Array(s.gate.control), s.gate.index)] : []));
+    if (gates.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(gates), new Promise((resolve) => (timer = setTimeout(resolve, RELEASE_GATE_MS).unref()))]);
+      clearTimeout(timer);
+    }
+    await worker.terminate();
   }
 
   /** The watchdog thread, made when none runs; undefined while one could not be made (see unmade). */
@@ -293,6 +305,11 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     this.link = link;
     this.beat = beat;
     link.attach(this as unknown as Supervisor<never>);
+  }
+
+  /** The actor's native gate (native-gate.ts), if it has one. */
+  get gate(): { control: SharedArrayBuffer; index: number } | undefined {
+    return this.beat.gate === undefined ? undefined : { control: this.beat.control, index: this.beat.gate };
   }
 
   /** Starts the actor; resolves once it answers calls. */

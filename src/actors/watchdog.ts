@@ -33,6 +33,7 @@
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { threadWaitMs } from '../engine/thread-cpu.js';
+import { abandonGate, gateSettled, openGate, shutGate } from './native-gate.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
 import { ensureRoomForThread } from './thread-room.js';
@@ -70,6 +71,10 @@ interface Watched {
   data: object;
   f64: Float64Array;
   beat: BeatCells;
+  /** The control block as Int32 cells, when the actor has a native gate (beat.gate). */
+  gate: Int32Array | undefined;
+  /** The generation its gate was last opened for: the current instance's. */
+  gateGen: number;
   worker: Worker | undefined;
   gen: number;
   spawnedAt: number;
@@ -164,13 +169,15 @@ export class Watchdog {
   handle(req: WatchdogRequest): void {
     if (req.op === 'start') {
       const old = this.actors.get(req.actor);
-      if (old?.worker) void old.worker.terminate();
+      if (old?.worker) this.terminate(old, old.worker);
       const w: Watched = {
         name: req.actor,
         url: req.url,
         data: req.data,
         f64: new Float64Array(req.beat.control),
         beat: req.beat,
+        gate: req.beat.gate === undefined ? undefined : new Int32Array(req.beat.control),
+        gateGen: 0,
         worker: undefined,
         gen: old?.gen ?? 0,
         spawnedAt: 0,
@@ -197,20 +204,44 @@ export class Watchdog {
     else if (req.op === 'terminate') {
       w.retired = true;
       w.watched = false;
-      if (w.worker) void w.worker.terminate();
+      if (w.worker) this.terminate(w, w.worker);
     } else if (req.op === 'kill' && w.worker && !w.retired) {
       w.ending = 'killed from outside (terminated)';
-      void w.worker.terminate();
+      this.terminate(w, w.worker);
     }
   }
 
+  /**
+   * Terminates `worker`, w's instance: once its native gate is shut, when it has one
+   * (native-gate.ts), so that the termination lands between its calls into native code.
+   */
+  private terminate(w: Watched, worker: Worker): void {
+    if (!w.gate) {
+      void worker.terminate();
+      return;
+    }
+    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => worker.terminate());
+  }
+
   private spawn(w: Watched): void {
+    // A native gate is opened for the new instance only once the one before has no call in
+    // flight: from then on that one can never enter it again, and may be terminated at will.
+    if (w.gate) {
+      const opened = openGate(w.gate, w.beat.gate!);
+      if (opened === undefined) {
+        void gateSettled(w.gate, w.beat.gate!).then(() => {
+          if (this.actors.get(w.name) === w && !w.worker && w.watched) this.spawn(w);
+        });
+        return;
+      }
+      w.gateGen = opened;
+    }
     const { port1, port2 } = new MessageChannel();
     const gen = ++w.gen;
     let worker: Worker;
     try {
       ensureRoomForThread();
-      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2 }, transferList: [port2], ...ownThreadOptions() });
+      worker = new Worker(new URL(w.url), { workerData: { ...w.data, port: port2, ...(w.gate ? { gen: w.gateGen } : {}) }, transferList: [port2], ...ownThreadOptions() });
     } catch (error) {
       // No thread could be made: new Worker() throws at once, with no 'error' event, when the
       // process is at its limit on threads (ulimit -u, a container's pids.max: EAGAIN). Thrown
@@ -235,7 +266,12 @@ export class Watchdog {
     worker.on('error', (e: Error) => {
       error = e.message;
     });
-    worker.once('exit', (code) => this.onExit(w, worker, gen, code, error));
+    const gateGen = w.gateGen;
+    worker.once('exit', (code) => {
+      // Its thread is gone: a call into native code it was in has ended with it.
+      if (w.gate) abandonGate(w.gate, w.beat.gate!, gateGen);
+      this.onExit(w, worker, gen, code, error);
+    });
     this.send({ ev: 'instance', actor: w.name, gen, port: port1 }, [port1]);
     this.wakeAt(w.spawnedAt + STARTING_POLL_MS);
   }
@@ -301,7 +337,7 @@ export class Watchdog {
 
   private end(w: Watched, reason: string): void {
     w.ending = reason;
-    void w.worker?.terminate();
+    if (w.worker) this.terminate(w, w.worker);
   }
 
   /**

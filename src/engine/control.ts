@@ -18,9 +18,11 @@ import { defineLayout } from './layout.js';
 
 export const CONTROL_LAYOUT = defineLayout({
   name: 'control block',
-  bytes: 512,
+  bytes: 576,
   oneWriterPerLine: true,
-  sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the main thread raises MAIL and bumps DOORBELL after posting a control call; the collector raises SLEEPING before it waits and clears MAIL before it turns its event loop' }],
+  sharedLines: [{ line: 0, why: 'the doorbell: a producer that finds the collector asleep clears SLEEPING, stamps RUNG_AT and bumps DOORBELL; the main thread raises MAIL and bumps DOORBELL after posting a control call; the collector raises SLEEPING before it waits and clears MAIL before it turns its event loop' },
+    { line: 8, why: "the storage actor's native gate (actors/native-gate.ts): the actor enters and leaves it around each call into SQLite; the watchdog opens it for a new instance and shuts it before it terminates one; the main thread shuts it before it ends the watchdog, and seals it at its process 'exit'" },
+  ],
   cells: {
     SLEEPING: { offset: 0, type: 'i32', writer: ['collector', 'producer'], meaning: '1 while the collector waits for data, 2 while it dozes after a burst' },
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
@@ -64,6 +66,7 @@ export const CONTROL_LAYOUT = defineLayout({
     EXPORT_CLOCK: { offset: 448, type: 'f64', writer: 'exporter actor', meaning: "the monitor's clock (ms) at its last round" },
     EXPORT_BEAT_BY: { offset: 456, type: 'f64', writer: 'exporter actor', meaning: 'its next beat is due by then (ms)' },
     EXPORT_TID: { offset: 464, type: 'f64', writer: 'exporter actor', meaning: 'its Linux thread id (0: unknown)' },
+    STORAGE_GATE: { offset: 512, type: 'i32', writer: ['storage actor', 'watchdog', 'main thread'], meaning: 'the gate around its calls into SQLite: generation × 4 + FREE, BUSY, WANTED or SHUT; -1 sealed (actors/native-gate.ts)' },
   },
 });
 
@@ -76,6 +79,7 @@ export const DOORBELL = at.DOORBELL;
 export const DRAIN_EPOCH = at.DRAIN_EPOCH;
 export const BUCKET_EPOCH = at.BUCKET_EPOCH;
 export const PAUSED = at.PAUSED;
+export const STORAGE_GATE = at.STORAGE_GATE;
 export const DRAIN_LISTENING = at.DRAIN_LISTENING;
 export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
 // Float64 cell indices.

@@ -11,7 +11,7 @@
 export type CellType = 'i32' | 'f64' | 'i64';
 
 /** Who writes a cell while the buffer is shared. */
-export type Writer = 'collector' | 'producer' | 'main thread' | 'alert actor' | 'storage actor' | 'exporter actor' | 'lock holder' | 'any thread (CAS)' | 'creator';
+export type Writer = 'collector' | 'producer' | 'main thread' | 'alert actor' | 'storage actor' | 'exporter actor' | 'watchdog' | 'lock holder' | 'any thread (CAS)' | 'creator';
 
 export interface CellSpec {
   offset: number;

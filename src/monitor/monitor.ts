@@ -953,7 +953,9 @@ export class PerformanceMonitor extends EventEmitter {
    * killed from outside ('kill': the worker is terminated wherever it is, as an OOM kill
    * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
    * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
-   * ends it. 'storage' takes 'exit' and 'kill' (its successor writes what the store holds);
+   * ends it. 'storage' takes 'exit', 'hang' (it runs SQLite statements back to back and beats
+   * no more: the watchdog replaces it storageFlushMs + 10 s on) and 'kill' (its successor
+   * writes what the store holds);
    * 'exporter' takes 'throw', 'exit' and 'kill' (its successor exports at the next interval).
    */
   async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' | 'exporter' = 'collector'): Promise<void> {
@@ -967,8 +969,8 @@ export class PerformanceMonitor extends EventEmitter {
     if (actor === 'storage') {
       if (!this.storage) throw new InvalidArgumentError('actor', 'storage has no actor with storage "memory"');
       if (fault === 'kill') await this.storage.actor.kill();
-      else if (fault === 'exit') await this.storage.actor.call((a) => a.injectFault('exit'));
-      else throw new InvalidArgumentError('fault', 'of the storage actor can be exit or kill');
+      else if (fault === 'exit' || fault === 'hang') await this.storage.actor.call((a) => a.injectFault(fault));
+      else throw new InvalidArgumentError('fault', 'of the storage actor can be exit, hang or kill');
       return;
     }
     if (actor === 'reports') {

@@ -22,9 +22,10 @@ import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
 import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import type { WatchedSpan } from '../analysis/watched.js';
+import { sealGate } from '../actors/native-gate.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
-import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_TID } from '../engine/control.js';
+import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_GATE, STORAGE_TID } from '../engine/control.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
@@ -40,6 +41,13 @@ import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 
 export const DB_FILE = 'perfwatch.db';
+
+/**
+ * How long this thread's process 'exit' waits for the storage actor's call into SQLite in
+ * flight to return before Node terminates the actor (native-gate.ts): a statement takes
+ * milliseconds; Node's own end of the thread would wait for it as long.
+ */
+const EXIT_SEAL_MS = 10_000;
 
 /** How long stop() waits for the last flush's answer before the actor's own stop goes on (it has as long again). */
 const LAST_FLUSH_WAIT_MS = 5_000;
@@ -130,7 +138,7 @@ export class StorageLink {
         },
       },
       deps.watchdog,
-      { control: deps.control, at: STORAGE_CLOCK, by: STORAGE_BEAT_BY, tid: STORAGE_TID },
+      { control: deps.control, at: STORAGE_CLOCK, by: STORAGE_BEAT_BY, tid: STORAGE_TID, gate: STORAGE_GATE },
       { stopWork: () => 'what the store held since the last flush (not written to the database) is lost' },
     );
   }
@@ -162,11 +170,18 @@ export class StorageLink {
   async start(): Promise<void> {
     this.room = null;
     this.roomFailures = 0;
+    // A host that ends its process (process.exit(), an uncaught exception) has Node terminate
+    // the actor next: its gate is sealed first, between two of its calls into SQLite.
+    process.off('exit', this.sealAtExit);
+    process.on('exit', this.sealAtExit);
     try {
       await this.attach();
     } catch (error) {
       // A hub's database holds its members' numbers, read as it starts: it needs the file now.
-      if (this.deps.driven || !noRoom(error)) throw error;
+      if (this.deps.driven || !noRoom(error)) {
+        process.off('exit', this.sealAtExit);
+        throw error;
+      }
       this.failedAttach(error);
       this.retrying = true;
       this.scheduleAttach();
@@ -242,6 +257,14 @@ export class StorageLink {
    * part of a batch that no number covers), and the file keeps what the last flush wrote.
    */
   async stop(seqs?: HubSeq[] | null): Promise<void> {
+    try {
+      await this.stopActor(seqs);
+    } finally {
+      process.off('exit', this.sealAtExit);
+    }
+  }
+
+  private async stopActor(seqs: HubSeq[] | null | undefined): Promise<void> {
     await this.settle();
     // The run ends here: an actor of the next start() writes nothing of it before that start hands its own.
     this.runFrom = undefined;
@@ -259,6 +282,11 @@ export class StorageLink {
     await this.actor.stop();
     await this.releaseLock();
   }
+
+  /** At this thread's process 'exit', while the monitor runs: see start(). */
+  private readonly sealAtExit = (): void => {
+    sealGate(new Int32Array(this.deps.control), STORAGE_GATE, EXIT_SEAL_MS);
+  };
 
   /** The newest time the attached file's data reaches, or -Infinity (src/storage/stored-until.ts). */
   storedUntil(): Promise<number> {

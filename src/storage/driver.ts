@@ -26,6 +26,10 @@
  * (worker.terminate()) runs no 'exit', and still closes its open connections twice.
  * test/sqlite-close.test.ts makes the reuse certain (glibc's MALLOC_PERTURB_ without tcache)
  * and checks that the process survives.
+ *
+ * A thread being terminated may not call libsql at all: a statement entered then panics, and
+ * the panic aborts the process. The storage actor's thread makes every call through its native
+ * gate (guardCalls; src/actors/native-gate.ts), and is terminated only while the gate is shut.
  */
 import { createRequire } from 'node:module';
 
@@ -73,6 +77,30 @@ export type NativeDriver = new (file: string, options?: object) => NativeDb;
 
 const require = createRequire(import.meta.url);
 
+/** Entered before each call into libsql and left after it (src/actors/native-gate.ts); none outside the storage actor. */
+export interface CallGuard {
+  enter(): void;
+  leave(): void;
+}
+
+let guard: CallGuard | undefined;
+
+/** Every later call of this thread into libsql goes through `g`: its enter() may refuse one (it throws). */
+export function guardCalls(g: CallGuard | undefined): void {
+  guard = g;
+}
+
+/** Runs one call into libsql through the thread's guard. */
+function call<T>(fn: () => T): T {
+  if (!guard) return fn();
+  guard.enter();
+  try {
+    return fn();
+  } finally {
+    guard.leave();
+  }
+}
+
 let native: NativeDriver | undefined;
 
 /**
@@ -100,15 +128,16 @@ const SETUP = ['PRAGMA auto_vacuum = INCREMENTAL', 'PRAGMA journal_mode = WAL', 
  * Opens (creating when absent) the database at `file`. Reads the header first, so a file
  * that is not a database fails here (SQLITE_NOTADB) before anything writes to it.
  */
-export function openDatabase(file: string, Driver: NativeDriver = driver()): Db {
-  const db = new Driver(file);
+export function openDatabase(file: string, Driver?: NativeDriver): Db {
+  // Loading the addon calls into it too (it registers its functions).
+  const db = call(() => new (Driver ?? driver())(file));
   let pin: NativeStatement | undefined;
   try {
-    pin = db.prepare('SELECT 1');
-    db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]);
-    for (const sql of SETUP) db.exec(sql);
+    pin = call(() => db.prepare('SELECT 1'));
+    call(() => db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]));
+    for (const sql of SETUP) call(() => db.exec(sql));
   } catch (error) {
-    closeWith(db, pin);
+    closeQuietly(db, pin);
     throw error;
   }
   return wrap(file, db, pin);
@@ -119,15 +148,26 @@ const open = new Map<NativeDb, NativeStatement>();
 let exitHooked = false;
 
 function closeAll(): void {
-  for (const [db, pin] of open) closeWith(db, pin);
+  for (const [db, pin] of open) closeQuietly(db, pin);
+}
+
+/** closeWith, when a failure has nothing to add: the guard refused (the thread is being ended, and its teardown closes what is left). */
+function closeQuietly(db: NativeDb, pin: NativeStatement | undefined): void {
+  try {
+    closeWith(db, pin);
+  } catch {
+    // See above.
+  }
 }
 
 /** Closes `db` while `pin` (one of its statements) is still referenced: see the module comment. */
 function closeWith(db: NativeDb, pin: NativeStatement | undefined): void {
   open.delete(db);
-  db.close();
-  // Read after the close, so that the statement cannot be collected before it.
-  if (pin) void pin.reader;
+  call(() => {
+    db.close();
+    // Read after the close, so that the statement cannot be collected before it.
+    if (pin) void pin.reader;
+  });
 }
 
 function wrap(file: string, db: NativeDb, pin: NativeStatement): Db {
@@ -135,31 +175,35 @@ function wrap(file: string, db: NativeDb, pin: NativeStatement): Db {
   exitHooked = true;
   open.set(db, pin);
   const prepare = (sql: string): Statement => {
-    const stmt = db.prepare(sql);
-    if (stmt.reader) stmt.raw(true);
+    const stmt = call(() => {
+      const s = db.prepare(sql);
+      if (s.reader) s.raw(true);
+      return s;
+    });
     return {
-      run: (params = []) => ({ changes: stmt.run(params).changes }),
-      get: (params = []) => stmt.get(params) ?? undefined,
-      all: (params = []) => stmt.all(params),
+      run: (params = []) => ({ changes: call(() => stmt.run(params)).changes }),
+      get: (params = []) => call(() => stmt.get(params)) ?? undefined,
+      all: (params = []) => call(() => stmt.all(params)),
     };
   };
+  const exec = (sql: string): void => call(() => db.exec(sql));
   let depth = 0;
   return {
     file,
     prepare,
-    exec: (sql) => db.exec(sql),
+    exec,
     transaction<T>(fn: () => T): T {
       // Nested calls join the outer transaction: one commit for all of a flush's work.
       if (depth > 0) return fn();
-      db.exec('BEGIN IMMEDIATE');
+      exec('BEGIN IMMEDIATE');
       depth++;
       try {
         const result = fn();
-        db.exec('COMMIT');
+        exec('COMMIT');
         return result;
       } catch (error) {
         try {
-          db.exec('ROLLBACK');
+          exec('ROLLBACK');
         } catch {
           // SQLite rolled back already (a full disk, an I/O error): nothing left to undo
         }

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { historyTotals, monitorStarter } from './helpers.js';
+
+const HOST = new URL('./fixtures/storage-terminate.mjs', import.meta.url).pathname;
+const started = monitorStarter();
+
+/** Runs the fixture in `mode` on a new dataDir; its exit, its output, and the dataDir. */
+async function host(mode: string): Promise<{ status: number | null; signal: NodeJS.Signals | null; out: string; dataDir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pw-storage-terminate-'));
+  const dataDir = join(dir, 'data');
+  // In its own folder: where a core dump lands when cores are on (.ci/run).
+  const child = spawn(process.execPath, [HOST, mode, dataDir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const [status, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+  return { status, signal, out, dataDir };
+}
+
+/** The fixture's last JSON line. */
+function said<T>(out: string): T {
+  const line = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .at(-1);
+  return JSON.parse(line ?? 'null') as T;
+}
+
+// libsql panics on a statement entered by a thread being terminated (Node's "pending
+// exception"), and the panic aborts the process: src/actors/native-gate.ts.
+describe('a storage actor ended in the middle of its SQLite statements', () => {
+  it('leaves the host running when the watchdog terminates it, six times in a row, and its successors write every sample', async () => {
+    const r = await host('kill');
+    expect({ status: r.status, signal: r.signal }, r.out).toEqual({ status: 0, signal: null });
+    expect(r.out).not.toContain('panicked');
+    const recorded = said<{ count: number; sum: number }>(r.out);
+    expect(recorded.count).toBe(1_400);
+    const m = await started({ storage: 'sqlite', dataDir: r.dataDir });
+    expect(await historyTotals(m, 'ended_rt')).toEqual(recorded);
+  }, 60_000);
+
+  it('leaves the host to end as it asked when it calls process.exit() meanwhile, with what it flushed on disk', async () => {
+    const r = await host('exit');
+    expect({ status: r.status, signal: r.signal }, r.out).toEqual({ status: 0, signal: null });
+    expect(r.out).not.toContain('panicked');
+    const m = await started({ storage: 'sqlite', dataDir: r.dataDir });
+    expect(await historyTotals(m, 'ended_rt')).toEqual({ count: 200, sum: (199 * 200) / 2 });
+  }, 60_000);
+
+  it("leaves the host running when a worker thread of it that holds the monitor calls process.exit() meanwhile", async () => {
+    const r = await host('thread-exit');
+    expect({ status: r.status, signal: r.signal }, r.out).toEqual({ status: 0, signal: null });
+    expect(said(r.out)).toEqual({ lived: true, threadCode: 0 });
+  }, 60_000);
+});
