@@ -4656,6 +4656,13 @@ export const BREAKS = [
     tests: ['native-gate.test.ts'],
     mustFail: ['whose thread ended inside a call'],
   },
+  {
+    name: 'refused SQLite call thrown',
+    what: "a storage actor refused by its shut gate throws instead of waiting for its termination: the refusal reaches a call in flight as its answer, a stop() rejected reads as a stop that ran, and the last flush it had begun is rolled back with no successor to write it",
+    edits: [{ file: 'src/actors/native-gate.ts', find: '    if (!this.tryEnter()) park();', replace: "    if (!this.tryEnter()) throw new Error('refused');" }],
+    tests: ['native-gate.test.ts'],
+    mustFail: ['holds a refused instance until it is terminated'],
+  },
 ];
 
 function parseArgs(argv) {

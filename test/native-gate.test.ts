@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { GATE_BUSY, GATE_FREE, GATE_SEALED, GATE_SHUT, GATE_WANTED, GateShutError, NativeGate, abandonGate, gateSettled, gateWord, openGate, sealGate, shutGate } from '../src/actors/native-gate.js';
+import { GATE_BUSY, GATE_FREE, GATE_SEALED, GATE_SHUT, GATE_WANTED, NativeGate, abandonGate, gateSettled, gateWord, openGate, sealGate, shutGate } from '../src/actors/native-gate.js';
 
 const cells = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
 
@@ -48,13 +48,38 @@ describe('the native gate (src/actors/native-gate.ts)', () => {
     expect(Atomics.load(c, 0)).toBe(gateWord(gen, GATE_FREE));
     const next = openGate(c, 0)!;
     expect(next).toBe(gen + 1);
-    expect(() => gate.enter()).toThrow(GateShutError);
+    expect(gate.tryEnter()).toBe(false);
     const successor = new NativeGate(c, 0, next);
     successor.enter();
     successor.leave();
     await shutGate(c, 0, next);
     expect(Atomics.load(c, 0)).toBe(gateWord(next, GATE_SHUT));
-    expect(() => successor.enter()).toThrow(/gate is shut/);
+    expect(successor.tryEnter()).toBe(false);
+  });
+
+  it('holds a refused instance until it is terminated: it answers nothing more and runs no line past the gate', async () => {
+    const c = cells();
+    const gen = openGate(c, 0)!;
+    await shutGate(c, 0, gen);
+    const gateModule = new URL('../dist/src/actors/native-gate.js', import.meta.url).href;
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(${JSON.stringify(gateModule)}).then(({ NativeGate }) => {
+        const gate = new NativeGate(new Int32Array(workerData.sab), 0, workerData.gen);
+        parentPort.postMessage('entering');
+        gate.enter();
+        parentPort.postMessage('entered');
+      });
+    `;
+    const worker = new Worker(code, { eval: true, workerData: { sab: c.buffer, gen } });
+    const said: string[] = [];
+    worker.on('message', (m: string) => said.push(m));
+    while (!said.includes('entering')) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(said).toEqual(['entering']);
+    expect(await worker.terminate()).toBe(1);
+    expect(said).toEqual(['entering']);
+    expect(Atomics.load(c, 0)).toBe(gateWord(gen, GATE_SHUT));
   });
 
   it('shuts only once the call in flight has returned, and opens for no successor before', async () => {
@@ -94,7 +119,7 @@ describe('the native gate (src/actors/native-gate.ts)', () => {
     expect(Atomics.load(c, 0)).toBe(GATE_SEALED);
     // Sealed stays sealed: a new instance starts, and cannot enter.
     const after = openGate(c, 0)!;
-    expect(() => new NativeGate(c, 0, after).enter()).toThrow(GateShutError);
+    expect(new NativeGate(c, 0, after).tryEnter()).toBe(false);
     await shutGate(c, 0);
     expect(Atomics.load(c, 0)).toBe(GATE_SEALED);
   });

@@ -52,10 +52,14 @@ function stateOf(word: number): number {
   return word & 3;
 }
 
-/** The gate was shut (the instance is being ended) or opened for a successor: no native call may start. */
-export class GateShutError extends Error {}
-
-/** An instance's side of the gate: enter() before each native call, leave() after it, always. */
+/**
+ * An instance's side of the gate: enter() before each native call, leave() after it, always.
+ * Refused (the gate shut, or opened for a successor), enter() parks the thread until its
+ * termination, which always follows: it answers nothing and does nothing more, as if it had been
+ * terminated right there. Thrown instead, the refusal reached the calls in flight as an answer:
+ * a storage actor's stop() rejected, which its supervisor takes for a stop that ran, and the
+ * last flush it had begun was rolled back with no successor to do it again.
+ */
 export class NativeGate {
   private readonly free: number;
   private readonly busy: number;
@@ -73,10 +77,13 @@ export class NativeGate {
     this.shut = gateWord(gen, GATE_SHUT);
   }
 
+  /** Enters, or says that the gate refuses this instance. */
+  tryEnter(): boolean {
+    return Atomics.compareExchange(this.cells, this.index, this.free, this.busy) === this.free;
+  }
+
   enter(): void {
-    if (Atomics.compareExchange(this.cells, this.index, this.free, this.busy) !== this.free) {
-      throw new GateShutError('this thread is being ended (its gate is shut): no call into native code may start');
-    }
+    if (!this.tryEnter()) park();
   }
 
   leave(): void {
@@ -85,6 +92,12 @@ export class NativeGate {
     Atomics.compareExchange(this.cells, this.index, this.wanted, this.shut);
     Atomics.notify(this.cells, this.index);
   }
+}
+
+/** Blocks this thread until it is terminated (a termination ends an Atomics.wait). */
+function park(): never {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) Atomics.wait(cell, 0, 0);
 }
 
 /**

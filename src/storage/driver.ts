@@ -85,7 +85,7 @@ export interface CallGuard {
 
 let guard: CallGuard | undefined;
 
-/** Every later call of this thread into libsql goes through `g`: its enter() may refuse one (it throws). */
+/** Every later call of this thread into libsql goes through `g`: its enter() may hold the thread for good (it is being ended). */
 export function guardCalls(g: CallGuard | undefined): void {
   guard = g;
 }
@@ -151,7 +151,7 @@ function closeAll(): void {
   for (const [db, pin] of open) closeQuietly(db, pin);
 }
 
-/** closeWith, when a failure has nothing to add: the guard refused (the thread is being ended, and its teardown closes what is left). */
+/** closeWith, when a failure has nothing to add (the thread is ending: its teardown closes what is left). */
 function closeQuietly(db: NativeDb, pin: NativeStatement | undefined): void {
   try {
     closeWith(db, pin);
