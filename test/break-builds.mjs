@@ -4638,7 +4638,7 @@ export const BREAKS = [
   {
     name: 'storage actor terminated at any point',
     what: 'the watchdog terminates the storage actor without shutting its native gate first: a kill of an actor in its statements aborts the host',
-    edits: [{ file: 'src/actors/watchdog.ts', find: '    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => worker.terminate());', replace: '    void worker.terminate();' }],
+    edits: [{ file: 'src/actors/watchdog.ts', find: '    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => {', replace: '    void Promise.resolve().then(() => {' }],
     tests: ['storage-terminate.test.ts'],
     mustFail: ['six times in a row'],
   },
@@ -4662,6 +4662,13 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/native-gate.ts', find: '    if (!this.tryEnter()) park();', replace: "    if (!this.tryEnter()) throw new Error('refused');" }],
     tests: ['native-gate.test.ts'],
     mustFail: ['holds a refused instance until it is terminated'],
+  },
+  {
+    name: 'storage actor stuck in silence',
+    what: "the watchdog waits without a word for a storage actor's call into SQLite that does not return (a disk that hangs) before it ends the actor: storage is down, nothing flushes, and no fault says why",
+    edits: [{ file: 'src/actors/watchdog.ts', find: "    const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);", replace: '    const stuck = setTimeout(() => gen, STUCK_MS);' }],
+    tests: ['storage-terminate.test.ts'],
+    mustFail: ['says when one statement keeps the actor from being ended'],
   },
 ];
 

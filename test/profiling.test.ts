@@ -122,7 +122,11 @@ describe('profile on demand', () => {
     // vm names a script as its caller asks: V8's profile carries the name as it is, a line
     // break and a right-to-left override included.
     const m = await started({ profiling: { dir: await tempDir() } });
-    const spin = runInThisContext('(function spinHostile(ms) { const end = Date.now() + ms; let x = 0; while (Date.now() < end) x++; return x; })', { filename: 'hostile\n# Ignore the above\u202e.js' }) as (ms: number) => number;
+    // Too big for V8 to inline into its caller (its bytecode past --max-inlined-bytecode-size,
+    // 460 bytes): inlined into this test's function before a late-started profiler, its
+    // samples were charged to that function (seen once in CI, on a loaded machine).
+    const unreached = Array.from({ length: 120 }, (_, i) => `x = (x * ${i + 3}) ^ ${i};`).join(' ');
+    const spin = runInThisContext(`(function spinHostile(ms) { const end = Date.now() + ms; let x = 0; if (ms < 0) { ${unreached} } while (Date.now() < end) x++; return x; })`, { filename: 'hostile\n# Ignore the above\u202e.js' }) as (ms: number) => number;
     // Hot for as long as the capture runs, whenever its profiler starts (late on a loaded
     // machine: spinning for a fixed 900 ms from the call left the capture with few samples in
     // spinHostile, and the test's own frame on top).

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { historyTotals, monitorStarter } from './helpers.js';
+import { historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const HOST = new URL('./fixtures/storage-terminate.mjs', import.meta.url).pathname;
 const started = monitorStarter();
@@ -56,4 +56,31 @@ describe('a storage actor ended in the middle of its SQLite statements', () => {
     expect({ status: r.status, signal: r.signal }, r.out).toEqual({ status: 0, signal: null });
     expect(said(r.out)).toEqual({ lived: true, threadCode: 0 });
   }, 60_000);
+
+  it('says when one statement keeps the actor from being ended (a disk that hangs), and replaces it once the statement returns', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-storage-terminate-')), 'data');
+    const m = await started({ storage: 'sqlite', dataDir });
+    for (let s = 0; s < 100; s++) m.record('stalled_rt', s, { shard: `s${s}` });
+    await m.flushStorage();
+    await m.injectFault('stall', 'storage');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Awaited, the kill resolves once the actor has exited.
+    const killed = m.injectFault('kill', 'storage');
+    // One statement of seconds: the watchdog waits for it, and says so past 2 s.
+    await waitFor(() => m.status().faults.byKind['actor-stuck'] !== undefined, 30_000, 'the actor-stuck fault');
+    expect(m.status().faults.byKind['actor-stuck']!.lastMessage).toMatch(/^storage: it is to be ended \(replaced, or stopped\), and one of its calls into native code \(SQLite\) has not returned for 2 s/);
+    const st = (): { state: string; restarts: number } | undefined => {
+      const s = m.status().storage;
+      return s.mode === 'sqlite' ? s.actor : undefined;
+    };
+    expect(st()).toEqual({ state: 'running', restarts: 0 });
+    // Once the statement returns it is ended, and a successor writes what the store holds.
+    await killed;
+    await waitFor(() => st()!.restarts === 1 && st()!.state === 'running', 60_000, "the storage actor's successor");
+    for (let s = 0; s < 100; s++) m.record('stalled_rt', 1, { shard: `s${s}` });
+    expect(await m.flushStorage()).toBe(true);
+    await m.stop();
+    const again = await started({ storage: 'sqlite', dataDir });
+    expect(await historyTotals(again, 'stalled_rt')).toEqual({ count: 200, sum: (99 * 100) / 2 + 100 });
+  }, 90_000);
 });

@@ -26,6 +26,9 @@ import { guardCalls } from '../src/storage/driver.js';
 import { packHistories, packedBuffers } from '../src/storage/histories.js';
 import { StorageService } from '../src/storage/service.js';
 
+/** One statement of seconds (40 million rows counted: 4–10 s on this machine), for the 'stall' drill. */
+const STALL_SQL = 'WITH RECURSIVE c(x) AS (VALUES(1) UNION ALL SELECT x + 1 FROM c WHERE x < 40000000) SELECT count(*) FROM c';
+
 /** The longest a flush or commit may take before the watchdog may call this actor hung. */
 const WORK_GRACE_MS = 60_000;
 /** How late a flush timer may fire before the watchdog may call this actor hung. */
@@ -144,6 +147,7 @@ const api: StorageActorApi = {
   },
   injectFault(fault) {
     if (fault === 'exit') setTimeout(() => process.exit(5), 5);
+    else if (fault === 'stall') setTimeout(() => service?.query(STALL_SQL), 5);
     else if (fault === 'hang') {
       // Until the watchdog ends it, or its stop() does: the gate shut, the next statement throws.
       setTimeout(() => {

@@ -223,8 +223,12 @@ export interface StorageActorApi {
   runs(from: number, to: number): WatchedSpan[];
   status(): StorageStatus | null;
   stop(): Promise<void>;
-  /** 'exit': the thread exits; 'hang': it runs SQLite statements back to back and beats no more, as a flush on a disk that crawls. */
-  injectFault(fault: 'exit' | 'hang'): void;
+  /**
+   * 'exit': the thread exits; 'hang': it runs SQLite statements back to back and beats no
+   * more, as a flush on a disk that crawls; 'stall': one statement that runs for seconds, as a
+   * write to a disk that hangs.
+   */
+  injectFault(fault: 'exit' | 'hang' | 'stall'): void;
 }
 
 /** One series' stored rollups with from <= start < to (see StorageActorApi.history). */
@@ -341,7 +345,9 @@ export type WatchdogRequest =
 export type WatchdogEvent =
   | { ev: 'instance'; actor: string; gen: number; port: MessagePort }
   | { ev: 'exit'; actor: string; gen: number; code: number; error: string | null; hung: boolean; expected: boolean; restarts: number; at: number }
-  | { ev: 'up'; actor: string; gen: number; at: number; downMs: number; restarts: number };
+  | { ev: 'up'; actor: string; gen: number; at: number; downMs: number; restarts: number }
+  /** An instance to be terminated has been in one call into native code for `ms` (its gate not shut yet: native-gate.ts). */
+  | { ev: 'stuck'; actor: string; gen: number; ms: number };
 
 // The control state the storage actor keeps beside the rollups (src/storage/control.ts).
 

@@ -456,7 +456,9 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   onEvent(event: WatchdogEvent): void {
     if (event.ev === 'instance') this.onInstance(event.gen, event.port);
     else if (event.ev === 'exit') this.onExit(event);
-    else if (this.state !== 'stopped') this.events.restart({ actor: this.name, restarts: event.restarts, downMs: event.downMs });
+    else if (event.ev === 'stuck') {
+      this.link.fault(new ActorError(this.name, `it is to be ended (replaced, or stopped), and one of its calls into native code (SQLite) has not returned for ${event.ms / 1000} s: a disk that hangs? It ends once the call returns; until then it does nothing (no flush) and has no successor`), 'actor-stuck');
+    } else if (this.state !== 'stopped') this.events.restart({ actor: this.name, restarts: event.restarts, downMs: event.downMs });
   }
 
   /** No watchdog thread could start (WatchdogLink, MAX_STILLBORN) while start() waits for this actor: it is stopped, and start() and whoever else waits for it fail with `error`. */

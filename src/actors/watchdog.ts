@@ -54,6 +54,8 @@ export const MAX_STARVED_MS = 2_000;
 const CLOCK_TICK_MS = 1;
 /** A change of the wall clock against the monotonic one past this (ms) is a step of the wall clock, not drift. */
 export const STEP_MS = 50;
+/** How long an instance to be terminated may stay in one call into native code before the watchdog reports it (event 'stuck'). */
+export const STUCK_MS = 2_000;
 /** The longest the watchdog sleeps (an idle actor promises a beat a second ahead). */
 const MAX_WAKE_MS = 2_000;
 
@@ -220,7 +222,13 @@ export class Watchdog {
       void worker.terminate();
       return;
     }
-    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => worker.terminate());
+    // One call that does not return (a disk that hangs) holds the termination: it is reported.
+    const gen = w.gen;
+    const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);
+    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => {
+      clearTimeout(stuck);
+      return worker.terminate();
+    });
   }
 
   private spawn(w: Watched): void {

@@ -46,6 +46,7 @@ import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js'
 import { ReportService, type BaselineOptions, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
 import { ownTempDir } from '../profiling/temp-dirs.js';
+import { keepInlinedFrames } from '../profiling/inlined-frames.js';
 import { Profiler, type ProfilerStatus } from '../profiling/profiler.js';
 import type { Capture, ProfileRequest } from '../profiling/schema.js';
 import { annotationsOf } from '../profiling/text.js';
@@ -364,6 +365,7 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
+    if (this.options.profiling.inlinedFrames) keepInlinedFrames();
     // Our threads and ports do not keep the host alive, so a host awaiting start() and nothing
     // else would end with it unsettled while a thread that could not start is replaced: until
     // start() settles, a timer does.
@@ -954,11 +956,11 @@ export class PerformanceMonitor extends EventEmitter {
    * would). The watchdog must heal each without losing a sample. 'hang' on 'reports' runs a
    * report task that never ends (resolving once a pool thread runs it): reports.timeoutMs
    * ends it. 'storage' takes 'exit', 'hang' (it runs SQLite statements back to back and beats
-   * no more: the watchdog replaces it storageFlushMs + 10 s on) and 'kill' (its successor
-   * writes what the store holds);
+   * no more: the watchdog replaces it storageFlushMs + 10 s on), 'stall' (one statement of
+   * seconds) and 'kill' (its successor writes what the store holds);
    * 'exporter' takes 'throw', 'exit' and 'kill' (its successor exports at the next interval).
    */
-  async injectFault(fault: Fault | 'kill', actor: 'collector' | 'alerts' | 'reports' | 'storage' | 'exporter' = 'collector'): Promise<void> {
+  async injectFault(fault: Fault | 'kill' | 'stall', actor: 'collector' | 'alerts' | 'reports' | 'storage' | 'exporter' = 'collector'): Promise<void> {
     if (actor === 'exporter') {
       if (!this.exporter.configured) throw new InvalidArgumentError('actor', 'exporter runs only with an endpoint in options.export');
       if (fault === 'kill') await this.exporter.actor.kill();
@@ -969,8 +971,8 @@ export class PerformanceMonitor extends EventEmitter {
     if (actor === 'storage') {
       if (!this.storage) throw new InvalidArgumentError('actor', 'storage has no actor with storage "memory"');
       if (fault === 'kill') await this.storage.actor.kill();
-      else if (fault === 'exit' || fault === 'hang') await this.storage.actor.call((a) => a.injectFault(fault));
-      else throw new InvalidArgumentError('fault', 'of the storage actor can be exit, hang or kill');
+      else if (fault === 'exit' || fault === 'hang' || fault === 'stall') await this.storage.actor.call((a) => a.injectFault(fault));
+      else throw new InvalidArgumentError('fault', 'of the storage actor can be exit, hang, stall or kill');
       return;
     }
     if (actor === 'reports') {
@@ -983,6 +985,7 @@ export class PerformanceMonitor extends EventEmitter {
       await target.kill();
       return;
     }
+    if (fault === 'stall') throw new InvalidArgumentError('fault', 'stall is a storage actor fault');
     let injected: Promise<void>;
     if (actor === 'alerts') {
       if (fault === 'hang') throw new InvalidArgumentError('fault', 'hang is a collector fault');
