@@ -46,7 +46,6 @@ import { OverheadGovernor, type OverheadOptions } from '../overhead/governor.js'
 import { ReportService, type BaselineOptions, type ReportOptions } from '../reports/service.js';
 import { ProfileFiles } from '../profiling/files.js';
 import { ownTempDir } from '../profiling/temp-dirs.js';
-import { keepInlinedFrames } from '../profiling/inlined-frames.js';
 import { Profiler, type ProfilerStatus } from '../profiling/profiler.js';
 import type { Capture, ProfileRequest } from '../profiling/schema.js';
 import { annotationsOf } from '../profiling/text.js';
@@ -365,7 +364,6 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
-    if (this.options.profiling.inlinedFrames) keepInlinedFrames();
     // Our threads and ports do not keep the host alive, so a host awaiting start() and nothing
     // else would end with it unsettled while a thread that could not start is replaced: until
     // start() settles, a timer does.

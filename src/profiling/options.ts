@@ -25,12 +25,6 @@ export const ProfilingOptionsSchema = z.strictObject({
   summaryTop: intIn(1, 100, 20),
   /** Recent captures kept in memory (their summaries, for the MCP tool and the next reports). */
   keep: intIn(1, 1000, 20),
-  /**
-   * Sets V8's --detailed-line-info at start(), so that the code it optimizes from then on
-   * charges a capture's samples in an inlined function to that function, not to its caller
-   * (inlined-frames.ts); false leaves V8's flags as the host set them.
-   */
-  inlinedFrames: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 export type ProfilingOptions = z.output<typeof ProfilingOptionsSchema>;
