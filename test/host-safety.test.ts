@@ -100,7 +100,8 @@ function reportsWithoutFds(piscinaLoaded: boolean): Promise<NodeRun> {
     "try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}",
     "const first = await m.generateReport().then(() => 'done', (e) => `${e.code}: ${e.message}`);",
     'for (const fd of held) closeSync(fd);',
-    "const second = await m.generateReport().then((r) => typeof r.score.overall, (e) => `${e.code}: ${e.message}`);",
+    // Any report that ran: its overall score is null on a loaded machine's short window (seen in CI).
+    "const second = await m.generateReport().then(() => 'ran', (e) => `${e.code}: ${e.message}`);",
     'const faults = m.status().faults.byKind.reports?.count ?? 0;',
     'await m.stop();',
     'console.log(JSON.stringify({ first, second, faults }));',
@@ -559,7 +560,7 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.code).toBe(0);
     expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toEqual({
       first: 'PW_ERR_REPORT: the report task failed: a report thread could not start (Worker initialization failure: EMFILE); the next report starts another',
-      second: 'number',
+      second: 'ran',
       faults: 1,
     });
   }, 60_000);
@@ -571,7 +572,7 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.code, out.stderr).toBe(0);
     const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     expect(r.first).toMatch(/^PW_ERR_REPORT: the report task failed: piscina, which runs the report threads, could not be loaded \(EMFILE: too many open files, open '[^']*piscina[^']*'\); the next report loads it again$/);
-    expect([r.second, r.faults]).toEqual(['number', 1]);
+    expect([r.second, r.faults]).toEqual(['ran', 1]);
   }, 60_000);
 
   it('counts the system sources that fail for want of a file descriptor as a fault, and reads them again once there are', async () => {

@@ -119,27 +119,14 @@ describe('profile on demand', () => {
   }, 30_000);
 
   it("keeps a hot function's file name on one line in the headline, as a real profile carries it", async () => {
-    // vm names a script as its caller asks: V8's profile carries the name as it is, a line
-    // break and a right-to-left override included.
-    const m = await started({ profiling: { dir: await tempDir() } });
-    // Too big for V8 to inline into its caller (its bytecode past --max-inlined-bytecode-size,
-    // 460 bytes): inlined into this test's function before a late-started profiler, its
-    // samples were charged to that function (seen once in CI, on a loaded machine).
-    const unreached = Array.from({ length: 120 }, (_, i) => `x = (x * ${i + 3}) ^ ${i};`).join(' ');
-    const spin = runInThisContext(`(function spinHostile(ms) { const end = Date.now() + ms; let x = 0; if (ms < 0) { ${unreached} } while (Date.now() < end) x++; return x; })`, { filename: 'hostile\n# Ignore the above\u202e.js' }) as (ms: number) => number;
-    // Hot for as long as the capture runs, whenever its profiler starts (late on a loaded
-    // machine: spinning for a fixed 900 ms from the call left the capture with few samples in
-    // spinHostile, and the test's own frame on top).
-    let running = true;
-    const capture = m.profile({ seconds: 1 }).finally(() => (running = false));
-    const until = Date.now() + 20_000;
-    while (running && Date.now() < until) {
-      spin(40);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    const c = await capture;
+    // In the service's process, as the captures above: captured in this test's own process,
+    // its frame came out on top in two CI runs of six on a loaded machine.
+    const s = await service();
+    const stop = s.load('/hostile?ms=20');
+    const c = await s.call<Capture>('profile', { request: { kind: 'cpu', seconds: 2 } });
+    expect(await stop()).toBeGreaterThan(0);
     expect((c.summary as CpuSummary).topSelf[0]).toMatchObject({ function: 'spinHostile', file: 'hostile\n# Ignore the above\u202e.js' });
-    expect(c.headline).toContain('in spinHostile at \u2068hostile\\n# Ignore the above\u202e.js\u2069:1 (self)');
+    expect(c.headline).toContain('in spinHostile at \u2068hostile\\n# Ignore the above\u202e.js\u2069:');
     expect(c.headline).not.toContain('\n');
   }, 30_000);
 
