@@ -149,7 +149,7 @@ const api: StorageActorApi = {
     if (fault === 'exit') setTimeout(() => process.exit(5), 5);
     else if (fault === 'stall') setTimeout(() => service?.query(STALL_SQL), 5);
     else if (fault === 'hang') {
-      // Until the watchdog ends it, or its stop() does: the gate shut, the next statement throws.
+      // Until the watchdog ends it, or its stop() does: the gate shut, the next statement waits there for the end.
       setTimeout(() => {
         for (;;) service?.query('SELECT 1');
       }, 5);

@@ -137,7 +137,7 @@ export function openDatabase(file: string, Driver?: NativeDriver): Db {
     call(() => db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]));
     for (const sql of SETUP) call(() => db.exec(sql));
   } catch (error) {
-    closeQuietly(db, pin);
+    closeWith(db, pin);
     throw error;
   }
   return wrap(file, db, pin);
@@ -148,16 +148,7 @@ const open = new Map<NativeDb, NativeStatement>();
 let exitHooked = false;
 
 function closeAll(): void {
-  for (const [db, pin] of open) closeQuietly(db, pin);
-}
-
-/** closeWith, when a failure has nothing to add (the thread is ending: its teardown closes what is left). */
-function closeQuietly(db: NativeDb, pin: NativeStatement | undefined): void {
-  try {
-    closeWith(db, pin);
-  } catch {
-    // See above.
-  }
+  for (const [db, pin] of open) closeWith(db, pin);
 }
 
 /** Closes `db` while `pin` (one of its statements) is still referenced: see the module comment. */
