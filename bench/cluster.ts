@@ -38,6 +38,7 @@ import { DEFAULT_BUCKETS } from '../src/analysis/series-walk.js';
 import { threadCpuMs } from '../src/engine/thread-cpu.js';
 import { PerformanceMonitor } from '../src/monitor/monitor.js';
 import { EXPORTS, INTERVAL_S, ours } from './export-cost.js';
+import { kernelScan } from './kernel-scan.js';
 import { threadDeltas, threadTimes } from './thread-times.js';
 
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 4);
@@ -288,7 +289,7 @@ async function promPhase(type: PromType): Promise<{ perCall: number; merge: numb
 /** Prints the table and ends the run. */
 function report(load0: string, started: string, rows: [string, string][]): never {
   const w = Math.max(...rows.map((r) => r[0].length));
-  process.stdout.write(`bench:cluster ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s (the hub's ${HUB_WINDOW_S} s)\n`);
+  process.stdout.write(`bench:cluster ${started}, load ${load0} → ${loadavg()[0]!.toFixed(2)}, ${RATE} samples/s a series, window ${WINDOW_S} s (the hub's ${HUB_WINDOW_S} s), ${kernelScan()}\n`);
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   process.exit(0);
 }
