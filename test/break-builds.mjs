@@ -4670,6 +4670,13 @@ export const BREAKS = [
     tests: ['storage-terminate.test.ts'],
     mustFail: ['says when one statement keeps the actor from being ended'],
   },
+  {
+    name: 'hottest line not read',
+    what: "a CPU capture's summary leaves out V8's line ticks: a function with code V8 inlined into it is charged with its samples and nothing says where in it, or in what it inlined, they were",
+    edits: [{ file: 'src/profiling/cpu-summary.ts', find: '    for (const { line, ticks } of node.positionTicks ?? []) {', replace: '    for (const { line, ticks } of [] as { line: number; ticks: number }[]) {' }],
+    tests: ['cpu-headline.test.ts', 'profiling.test.ts'],
+    mustFail: ["adds a function's lines over its nodes", 'points at the line its samples are on'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -96,3 +96,43 @@ describe("a CPU capture's headline", () => {
     expect(heapHeadline(summarizeHeap(heap, 10, CWD))).toBe('100% of live sampled bytes (4.0 KB of 4.0 KB) allocated in retain\\r\\n# Now at raw\\n# name.js:5');
   });
 });
+
+describe("a CPU capture's hottest line", () => {
+  /** dispatch() at src/queue.js:12 in two nodes (two call paths), its own samples by line as V8 gives them. */
+  function lined(first: { line: number; ticks: number }[], second: { line: number; ticks: number }[]): CpuProfile {
+    const frame = (functionName: string, lineNumber = -1) => ({ functionName, url: functionName === 'dispatch' || functionName === 'serve' ? 'file:///srv/app/src/queue.js' : '', lineNumber, columnNumber: 0 });
+    const a = first.reduce((t, p) => t + p.ticks, 0);
+    const b = second.reduce((t, p) => t + p.ticks, 0);
+    return {
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2, 3] },
+        { id: 2, callFrame: frame('dispatch', 11), positionTicks: first },
+        { id: 3, callFrame: frame('serve', 40), children: [4] },
+        { id: 4, callFrame: frame('dispatch', 11), positionTicks: second },
+      ],
+      startTime: 0,
+      endTime: (a + b) * 1000,
+      samples: [...Array<number>(a).fill(2), ...Array<number>(b).fill(4)],
+      timeDeltas: Array<number>(a + b).fill(1000),
+    };
+  }
+
+  it("adds a function's lines over its nodes and names the line with the most of its own samples in the text, not in the headline", () => {
+    // Line 3 is above dispatch's own first line (12): code V8 inlined into it, charged to it there.
+    const s = summarizeCpu(lined([{ line: 13, ticks: 30 }, { line: 3, ticks: 25 }], [{ line: 3, ticks: 25 }, { line: 14, ticks: 20 }]), 10, CWD);
+    expect(s.topSelf[0]).toMatchObject({ function: 'dispatch', line: 12, hotLine: { line: 3, share: 0.5 } });
+    const headline = cpuHeadline(s);
+    // A line that may be another file's (inlined code) stays out of the one line notifications carry.
+    expect(headline).toBe('100% of samples in dispatch at src/queue.js:12 (self); idle 0%, GC 0%, program 0%');
+    const c = { id: 1, kind: 'cpu' as const, startedAt: 0, endedAt: 1000, seconds: 1, headline, summary: s, file: '/tmp/p.cpuprofile', fileBytes: 1, fileError: null, alert: null, mainThreadMs: 1 };
+    const text = captureText(c, 5);
+    expect(text).toContain('  100% (100 ms) dispatch at src/queue.js:12, hottest line 3 (50%)\n  (hottest line: V8');
+  });
+
+  it('takes the lowest line of a tie, and says nothing of lines where the profile has none', () => {
+    expect(summarizeCpu(lined([{ line: 20, ticks: 5 }, { line: 15, ticks: 5 }], []), 10, CWD).topSelf[0]!.hotLine).toEqual({ line: 15, share: 0.5 });
+    const none = summarizeCpu(profile(0, 10), 10, CWD);
+    expect(none.topSelf[0]!.hotLine).toBeUndefined();
+    expect(captureText({ id: 1, kind: 'cpu', startedAt: 0, endedAt: 1000, seconds: 1, headline: '', summary: none, file: null, fileBytes: 0, fileError: 'x', alert: null, mainThreadMs: 1 }, 5)).not.toContain('hottest line');
+  });
+});

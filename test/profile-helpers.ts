@@ -31,7 +31,8 @@ export async function startHotService(options: MonitorOptions = {}, execArgv: st
   // No inlining: V8's sampling heap profiler charges what an inlined function allocates to
   // its caller (the frame it walks is the optimised caller's), so once TurboFan inlined
   // retainPlayerHistory into the request handler most of its bytes were the handler's. The
-  // CPU profiler sees inlined frames; docs/profiling.md says what the heap capture cannot.
+  // CPU profiler does the same with samples (docs/profiling.md); a test that wants inlining
+  // passes --turbo-inlining.
   const child: ChildProcess = fork(FIXTURE, [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--no-turbo-inlining', ...execArgv] });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let seq = 0;

@@ -20,6 +20,7 @@ import { ProfileFiles } from '../dist/src/profiling/files.js';
 import { ProfilingOptionsSchema } from '../dist/src/profiling/options.js';
 import { Profiler } from '../dist/src/profiling/profiler.js';
 import type { Capture, CpuSummary, HeapSummary } from '../dist/src/profiling/schema.js';
+import { captureText } from '../dist/src/profiling/text.js';
 import type { PerformanceReport } from '../dist/src/reports/types.js';
 import { FIXTURE, lineOf, startHotService, type HotService } from './profile-helpers.js';
 import { monitorStarter, waitFor } from './helpers.js';
@@ -128,6 +129,25 @@ describe('profile on demand', () => {
     expect((c.summary as CpuSummary).topSelf[0]).toMatchObject({ function: 'spinHostile', file: 'hostile\n# Ignore the above\u202e.js' });
     expect(c.headline).toContain('in spinHostile at \u2068hostile\\n# Ignore the above\u202e.js\u2069:');
     expect(c.headline).not.toContain('\n');
+  }, 30_000);
+
+  it('points at the line its samples are on, also where V8 inlined a small function into its caller and charged the caller', async () => {
+    // rankPlayers spends its time in scorePlayer, small enough for TurboFan to inline: then the
+    // profile names rankPlayers, and only its line ticks say where the time went.
+    // The helper's services run with --no-turbo-inlining, for the tests that name a hot function.
+    const s = await startHotService({ profiling: { dir: await tempDir() } }, ['--turbo-inlining']);
+    services.push(s);
+    const stop = s.load('/inlined?ms=20');
+    // Optimised before the capture, as a service's hot code is.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const c = await s.call<Capture>('profile', { request: { kind: 'cpu', seconds: 2 } });
+    expect(await stop()).toBeGreaterThan(0);
+    const hot = lineOf('scorePlayer') + 1;
+    const top = (c.summary as CpuSummary).topSelf[0]!;
+    expect(['rankPlayers', 'scorePlayer']).toContain(top.function);
+    expect(top.hotLine?.line).toBe(hot);
+    expect(top.hotLine!.share).toBeGreaterThan(0.5);
+    expect(captureText(c, 3)).toContain(`hottest line ${hot} (`);
   }, 30_000);
 
   it('runs one capture at a time: a second one meanwhile is refused with the running one named', async () => {

@@ -12,6 +12,8 @@ export interface CpuProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
+  /** The node's own samples by source line (1-based), where V8 recorded them. */
+  positionTicks?: { line: number; ticks: number }[];
 }
 
 export interface CpuProfile {
@@ -72,6 +74,8 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
   const selfByKey = new Map<string, number>();
   const totalByKey = new Map<string, number>();
   const frameOf = new Map<string, CallFrame>();
+  /** Per function, its own samples by line: V8 charges a function it inlined to its caller, at the inlined code's lines. */
+  const linesByKey = new Map<string, Map<number, number>>();
   let idle = 0;
   let gc = 0;
   let program = 0;
@@ -105,13 +109,19 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
     const key = keys[i]!;
     frameOf.set(key, node.callFrame);
     selfByKey.set(key, (selfByKey.get(key) ?? 0) + self[i]!);
+    for (const { line, ticks } of node.positionTicks ?? []) {
+      let lines = linesByKey.get(key);
+      if (!lines) linesByKey.set(key, (lines = new Map()));
+      lines.set(line, (lines.get(line) ?? 0) + ticks);
+    }
     if (outermost[i]) totalByKey.set(key, (totalByKey.get(key) ?? 0) + subtree[i]!);
   });
 
   const timeOf = (key: string): FunctionTime => {
     const s = selfByKey.get(key) ?? 0;
     const t = totalByKey.get(key) ?? 0;
-    return { ...siteOf(frameOf.get(key)!, cwd), selfShare: shareOf(s), totalShare: shareOf(t), selfMs: round(s * msPerSample), totalMs: round(t * msPerSample) };
+    const hotLine = hottest(linesByKey.get(key));
+    return { ...siteOf(frameOf.get(key)!, cwd), selfShare: shareOf(s), totalShare: shareOf(t), selfMs: round(s * msPerSample), totalMs: round(t * msPerSample), ...(hotLine ? { hotLine } : {}) };
   };
   const ranked = (by: Map<string, number>): FunctionTime[] =>
     [...by.entries()]
@@ -158,6 +168,22 @@ export function cpuHeadline(s: CpuSummary): string {
   // name a culprit where there is none (a slow answer then waits on I/O or other threads).
   if (s.idle >= IDLE_HEADLINE_SHARE) return `the main thread was idle in ${idle} of samples (its busiest function: ${percent(first.selfShare)} in ${siteText(first)}, self); GC ${gc}, program ${program}`;
   return `${percent(first.selfShare)} of samples in ${siteText(first)} (self); ${shares}`;
+}
+
+/** The line with the most of a function's own samples, and its share of them (the lowest line of a tie). */
+function hottest(lines: Map<number, number> | undefined): FunctionTime['hotLine'] | undefined {
+  if (!lines) return undefined;
+  let all = 0;
+  let best = -1;
+  let most = 0;
+  for (const [line, ticks] of lines) {
+    all += ticks;
+    if (ticks > most || (ticks === most && line < best)) {
+      best = line;
+      most = ticks;
+    }
+  }
+  return most > 0 ? { line: best, share: most / all } : undefined;
 }
 
 /** An idle share from which a capture's headline leads with it rather than with its top function. */

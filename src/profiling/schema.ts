@@ -45,6 +45,13 @@ export interface FunctionTime extends CodeSite {
   totalShare: number;
   selfMs: number;
   totalMs: number;
+  /**
+   * The source line (1-based) with the most of the function's own samples, and its share of
+   * them; absent where the profile has no lines. V8 charges a function it inlined to its
+   * caller, at the inlined function's own line, which may be in another file
+   * (docs/profiling.md): a line outside the function's body is inlined code.
+   */
+  hotLine?: { line: number; share: number };
 }
 
 export interface HotStack {
