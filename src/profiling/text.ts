@@ -47,8 +47,9 @@ export function captureText(c: Capture, top: number): string {
     // Parts of one whole, rounded together so that they add up to 100%.
     const [js, idle, gc, program] = percentParts([s.js, s.idle, s.gc, s.program]);
     lines.push(`${s.samples} samples: JavaScript ${js}, idle ${idle}, GC ${gc}, program ${program}`);
-    lines.push('Top functions by self time:', ...s.topSelf.slice(0, top).map((f) => `  ${percent(f.selfShare)} (${f.selfMs} ms) ${siteText(f)}${f.hotLine ? `, hottest line ${f.hotLine.line} (${percent(f.hotLine.share)})` : ''}`));
-    if (s.topSelf.slice(0, top).some((f) => f.hotLine)) lines.push(`  (hottest line: V8's, the line with most of the function's own samples; code V8 inlined into it counts at that code's own line, which may be in another file)`);
+    const shown = s.topSelf.slice(0, top);
+    lines.push('Top functions by self time:', ...shown.map((f) => `  ${percent(f.selfShare)} (${f.selfMs} ms) ${siteText(f)}${f.hotLine ? `, hottest line ${f.hotLine.line} (${percent(f.hotLine.share)})` : ''}`));
+    if (shown.some((f) => f.hotLine)) lines.push(`  (hottest line: V8's, the line with most of the function's own samples; code V8 inlined into it counts at that code's own line, which may be in another file)`);
     lines.push('Top functions by total time:', ...s.topTotal.slice(0, top).map((f) => `  ${percent(f.totalShare)} (${f.totalMs} ms) ${siteText(f)}`));
     lines.push('Hottest stacks:', ...s.stacks.slice(0, Math.min(top, 3)).map((st) => `  ${percent(st.share)}: ${st.frames.join(' > ')}`));
   } else {
