@@ -4677,6 +4677,13 @@ export const BREAKS = [
     tests: ['cpu-headline.test.ts', 'profiling.test.ts'],
     mustFail: ["adds a function's lines over its nodes", 'points at the line its samples are on'],
   },
+  {
+    name: 'report pool loads its ES module by require()',
+    what: "the report pool's file is the task's ES module itself (workers/reports.js), which piscina require()s: a thread terminated while Node 20 linked it aborted the host (FATAL ERROR: v8::Module::IsGraphAsync), as a stop() while a report thread started did",
+    edits: [{ file: 'src/reports/service.ts', find: "export const POOL_FILE = new URL('../../workers/reports-entry.cjs', import.meta.url);", replace: "export const POOL_FILE = new URL('../../workers/reports.js', import.meta.url);" }],
+    tests: ['report-thread-start.test.ts'],
+    mustFail: ['is given a CommonJS file, which piscina loads without require() of an ES module'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -93,7 +93,7 @@ for (const call of [() => m.serveHttp({ port: 0 }), () => m.serveMcp({ port: 0 }
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(new RegExp(`^serveHttp: the HTTP front's file ${escape(join(dir, 'http', 'index.js'))} is missing: .*esbuild --external:perfwatch`));
     expect(lines[1]).toMatch(new RegExp(`^serveMcp: the MCP front's file ${escape(join(dir, 'mcp', 'index.js'))} is missing: .*esbuild --external:perfwatch`));
-    expect(lines[2]).toMatch(new RegExp(`^the report task failed: the report thread's file ${escape(join(root, 'workers', 'reports.js'))} is missing: .*esbuild --external:perfwatch`));
+    expect(lines[2]).toMatch(new RegExp(`^the report task failed: the report thread's file ${escape(join(root, 'workers', 'reports-entry.cjs'))} is missing: .*esbuild --external:perfwatch`));
   });
 
   it("fails a CommonJS bundle's require at once, saying why and what to do", async () => {

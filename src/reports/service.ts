@@ -36,8 +36,14 @@ import { hostThreadOptions, type ThreadPreloads } from '../actors/worker-argv.js
 import type { AlertTransition, Baseline, PerformanceReport, ReportFormat } from './types.js';
 import type { CaptureNote } from '../profiling/schema.js';
 
-/** The report pool's thread file (a bundled service has none beside its code: actors/package-files.ts). */
-const POOL_FILE = new URL('../../workers/reports.js', import.meta.url);
+/**
+ * The report pool's thread file: a CommonJS entry that import()s the task's ES module
+ * (POOL_MODULE), since piscina require()s its file and a thread terminated while require()
+ * linked an ES module aborted the process (workers/reports-entry.cts). A bundled service has
+ * neither beside its code (actors/package-files.ts).
+ */
+export const POOL_FILE = new URL('../../workers/reports-entry.cjs', import.meta.url);
+const POOL_MODULE = new URL('../../workers/reports.js', import.meta.url);
 
 /** An idle pool thread is kept this long: a new one pays thread start and JIT warm-up (~0.3 s). */
 const IDLE_TIMEOUT_MS = 10 * 60_000;
@@ -395,7 +401,7 @@ export class ReportService {
 
   private async run(partial: Omit<ReportTask, 'monitorId' | 'store' | 'registry'>, signal: AbortSignal | undefined, onProgress: ((done: number, total: number) => void) | undefined, onStarted?: () => void): Promise<ReportTaskResult> {
     if (signal?.aborted) throw new ReportAbortedError();
-    const missing = missingFile(POOL_FILE);
+    const missing = missingFile(POOL_FILE) ?? missingFile(POOL_MODULE);
     if (missing !== undefined) throw new ReportFailedError(`the report thread's file ${missing}`);
     // A task may start a thread: one that does not fit the address space would end the process.
     if ((this.pool?.threads.length ?? 0) < this.effectiveThreads) {
