@@ -11,6 +11,11 @@
  * (status().faults) besides the caller's error. require() of an ES module needs Node.js 20.19
  * (package.json's engines); a host that turned it off (`--no-experimental-require-module`)
  * gets the fronts through import() as before, with its caching.
+ *
+ * Left: Node 20's require() of an ES module aborts the process when its thread is terminated
+ * while Node links the module (workers/reports-entry.cts, where the report pool met it). The
+ * fronts load in the thread that holds the monitor, so only a host's worker thread terminated
+ * by its parent during a first serveHttp() or serveMcp() meets it.
  */
 import { createRequire } from 'node:module';
 import { missingFile } from '../actors/package-files.js';
