@@ -655,7 +655,7 @@ describe('instrument(): piscina pools', () => {
   it('leaves out a pool whose series the registry refuses (at maxSeries), said by a fault, and throws nothing into instrument() or start()', async () => {
     const m = await started({ maxSeries: 16 });
     for (let i = 0; m.status().series.count < 16; i++) m.record(`fill_${i}`, 1);
-    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
     try {
       expect(() => m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } })).not.toThrow();
       expect(m.status().instrument!.piscina).toEqual({ pools: 1, refused: 1 });
@@ -671,7 +671,7 @@ describe('instrument(): piscina pools', () => {
 
   it('samples queue size, wait and run times and utilisation of the pools passed in', async () => {
     const m = await started();
-    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.mjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
     try {
       m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: { reports: pool } });
       const gate = new SharedArrayBuffer(4);
@@ -700,7 +700,7 @@ describe('instrument(): piscina pools', () => {
 });
 
 describe('instrument(): a pool busy with tasks longer than an interval', () => {
-  const task = new URL('./fixtures/blocking-task.mjs', import.meta.url).href;
+  const task = new URL('./fixtures/blocking-task.cjs', import.meta.url).href;
 
   it('reads a pool whose tasks queue as fully used while they run, before any completes', async () => {
     const m = await started();

@@ -93,7 +93,7 @@ describe('recording from other threads', () => {
   it('serves piscina tasks: each pool thread attaches once and gets its own ring', async () => {
     const m = await started({ overflow: 'block' });
     const handle = m.producer();
-    const pool = new Piscina({ filename: fixture('piscina-task.mjs').href, minThreads: 2, maxThreads: 2 });
+    const pool = new Piscina({ filename: fixture('piscina-task.cjs').href, minThreads: 2, maxThreads: 2 });
     try {
       const results = await Promise.all(Array.from({ length: 8 }, () => pool.run({ handle, count: 25_000, value: 4 })));
       expect(results.every((r: { sameProducer: boolean }) => r.sameProducer)).toBe(true);
@@ -113,7 +113,7 @@ describe('recording from other threads', () => {
     // (fewer than the 64 a ring publishes at once) stayed unseen, or were lost with the thread.
     const m = await started();
     const handle = m.producer();
-    const pool = new Piscina({ filename: fixture('piscina-task.mjs').href, minThreads: 2, maxThreads: 2 });
+    const pool = new Piscina({ filename: fixture('piscina-task.cjs').href, minThreads: 2, maxThreads: 2 });
     try {
       for (let i = 0; i < 10; i++) await pool.run({ handle, count: 1, value: 3, flush: false });
       await m.flush();
