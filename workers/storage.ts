@@ -21,6 +21,7 @@ import { Registry, STORAGE_LOCK_TAG, withoutStaleLocks } from '../src/engine/reg
 import { StoreReader } from '../src/engine/store/reader.js';
 import { StorageError } from '../src/errors.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
+import { collectGarbage } from '../src/storage/collect-garbage.js';
 import { statementsOf } from '../src/storage/control.js';
 import { guardCalls } from '../src/storage/driver.js';
 import { packHistories, packedBuffers } from '../src/storage/histories.js';
@@ -44,6 +45,13 @@ guardCalls(new NativeGate(ctl.i32, STORAGE_GATE, data.gen ?? 0));
 let sink: StorageSink | undefined;
 let openError: { path: string; rule: string } | null = null;
 let service: StorageService | undefined;
+// Before the service opens its connection, so that this runs before the driver's own 'exit'
+// (which closes what is open and then collects the garbage): the service, its connection and
+// its statements are garbage by then, and are finalized before the thread's teardown rather
+// than during it, which Node 20 does not survive (src/storage/collect-garbage.ts).
+process.on('exit', () => {
+  service = undefined;
+});
 try {
   service = new StorageService({
     file: data.file,
@@ -139,11 +147,16 @@ const api: StorageActorApi = {
   async stop() {
     stopping = true;
     clearTimeout(timer);
-    if (!service) return;
-    // Driven, the last flush was the hub's (StorageLink.stop), or there must be none.
-    if (!data.driven) work((s) => s.flush(true));
-    service.close();
-    service = undefined;
+    if (service) {
+      // Driven, the last flush was the hub's (StorageLink.stop), or there must be none.
+      if (!data.driven) work((s) => s.flush(true));
+      service.close();
+      service = undefined;
+    }
+    // Its supervisor terminates this thread next, and a terminated thread runs no 'exit': the
+    // connection and statements just dropped (or those of a file it refused) are collected
+    // now, while the thread lives (src/storage/collect-garbage.ts).
+    collectGarbage();
   },
   injectFault(fault) {
     if (fault === 'exit') setTimeout(() => process.exit(5), 5);

@@ -22,8 +22,11 @@
  * statement to go closes it exactly once. So every connection keeps a pinned statement until
  * after its close(), and a thread that ends with connections open (process.exit(), the end of
  * its event loop) closes them at its 'exit': left to the thread's teardown, a connection is
- * finalized after its statements, and closed twice. Left: a thread terminated
- * (worker.terminate()) runs no 'exit', and still closes its open connections twice.
+ * finalized after its statements, and closed twice. That 'exit' also collects the thread's
+ * garbage, whose libsql wrappers would otherwise be finalized during the teardown, where Node 20
+ * reads an addon's deleted environment (collect-garbage.ts). Left: a thread terminated
+ * (worker.terminate()) runs no 'exit': it still closes its open connections twice, and its
+ * garbage is not collected first.
  * test/sqlite-close.test.ts makes the reuse certain (glibc's MALLOC_PERTURB_ without tcache)
  * and checks that the process survives.
  *
@@ -32,6 +35,7 @@
  * gate (guardCalls; src/actors/native-gate.ts), and is terminated only while the gate is shut.
  */
 import { createRequire } from 'node:module';
+import { collectGarbage } from './collect-garbage.js';
 
 export type SqlValue = number | bigint | string | Uint8Array | null;
 
@@ -147,8 +151,14 @@ export function openDatabase(file: string, Driver?: NativeDriver): Db {
 const open = new Map<NativeDb, NativeStatement>();
 let exitHooked = false;
 
+/**
+ * The thread's 'exit': closes the connections still open, then collects the garbage, so that
+ * the wrappers the closes (and the thread's life) dropped are finalized before the thread's
+ * teardown deletes the addon's environment (collect-garbage.ts says why that matters).
+ */
 function closeAll(): void {
   for (const [db, pin] of open) closeWith(db, pin);
+  collectGarbage();
 }
 
 /** Closes `db` while `pin` (one of its statements) is still referenced: see the module comment. */
