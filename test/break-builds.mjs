@@ -50,9 +50,28 @@ export const BREAKS = [
   {
     name: 'sqlite garbage left to the thread teardown',
     what: "a thread that used libsql ends with its dropped statements and connections still garbage: a collection during its teardown finalizes them after Node 20's cleanup hook released the addon's environment, and the finalizer drain reads the freed environment (a SIGSEGV of the host)",
-    edits: [{ find: '  for (const [db, pin] of open) closeWith(db, pin);\n  collectGarbage();', replace: '  for (const [db, pin] of open) closeWith(db, pin);' }],
+    edits: [{ file: 'src/storage/driver.ts', find: 'function closeAll(): void {\n  closeOpen();\n  collectGarbage();', replace: 'function closeAll(): void {\n  closeOpen();' }],
     tests: ['sqlite-close.test.ts'],
     mustFail: ["a thread that used the driver collects its garbage at its 'exit' (exit)", "a thread that used the driver collects its garbage at its 'exit' (end)"],
+  },
+  {
+    name: 'storage thread ended with its connection open',
+    what: "the storage actor does not close its connection when its ender asks first: the watchdog's termination, or the host's process exit, leaves it to the thread's teardown, which finalizes it after its statements, and libsql closes it twice (a SIGSEGV of the host with freed memory filled)",
+    edits: [{ file: 'workers/storage.ts', find: '  clearTimeout(timer);\n  closeOpen();\n', replace: '  clearTimeout(timer);\n' }],
+    tests: ['sqlite-close.test.ts', 'storage-terminate.test.ts'],
+    mustFail: [
+      "a monitor's storage actor terminated by the watchdog (injectFault('kill')) closes its connection first, three times, and the host runs on",
+      'a host that calls process.exit() while its monitor runs has its storage actor close its connection first, and exits with its own code',
+      'leaves the host running when the watchdog terminates it, six times in a row, and its successors write every sample',
+      'leaves the host to end as it asked when it calls process.exit() meanwhile, with what it flushed on disk',
+    ],
+  },
+  {
+    name: 'close request unread at a native call',
+    what: "the native gate's enter() does not read the close cell: an actor looping on SQLite statements (the 'hang' drill) never answers its ender's request to close, and is terminated with its connection open",
+    edits: [{ file: 'src/actors/native-gate.ts', find: '      if (!this.closed && Atomics.load(this.cells, this.closeAt) === this.closeAsked) this.close();\n', replace: '' }],
+    tests: ['native-gate.test.ts'],
+    mustFail: ['closes first when its ender asks, while it loops on calls, then makes no call again'],
   },
   {
     name: "registry find decodes every series' key",
@@ -4644,15 +4663,21 @@ export const BREAKS = [
   },
   {
     name: 'storage actor terminated at any point',
-    what: 'the watchdog terminates the storage actor without shutting its native gate first: a kill of an actor in its statements aborts the host',
-    edits: [{ file: 'src/actors/watchdog.ts', find: '    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => {', replace: '    void Promise.resolve().then(() => {' }],
+    what: 'the watchdog terminates the storage actor at once, neither asking it to close its connection first nor shutting its native gate: a kill of an actor in its statements aborts the host, or its connection is closed twice (with the gate alone removed, the test of a statement of seconds aborts its vitest worker, which this runner does not count as a failure)',
+    edits: [
+      { file: 'src/actors/watchdog.ts', find: '    void closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {', replace: '    void Promise.resolve().then(async () => {' },
+      { file: 'src/actors/watchdog.ts', find: '      await shutGate(cells, index, gateGen);\n', replace: '' },
+    ],
     tests: ['storage-terminate.test.ts'],
     mustFail: ['six times in a row'],
   },
   {
     name: 'gate left open at the host exit',
-    what: "the monitor's thread does not seal the storage actor's native gate at its process 'exit': Node's termination of the actor lands inside a statement, and the host that asked for exit code 0 aborts",
-    edits: [{ file: 'src/monitor/storage-link.ts', find: '    sealGate(new Int32Array(this.deps.control), STORAGE_GATE, EXIT_SEAL_MS);', replace: '    void sealGate;' }],
+    what: "the monitor's thread neither asks the storage actor to close first nor seals its native gate at its process 'exit': Node's termination of the actor lands inside a statement, and the host that asked for exit code 0 aborts, or the connection is closed twice",
+    edits: [
+      { file: 'src/monitor/storage-link.ts', find: "    if (gen !== undefined && this.actor.state !== 'stopped') closeFirstSync(cells, STORAGE_GATE, gen, EXIT_CLOSE_MS);", replace: '    void closeFirstSync;' },
+      { file: 'src/monitor/storage-link.ts', find: '    sealGate(cells, STORAGE_GATE, EXIT_SEAL_MS);', replace: '    void sealGate;' },
+    ],
     tests: ['storage-terminate.test.ts'],
     mustFail: ['calls process.exit() meanwhile', 'a worker thread of it'],
   },

@@ -99,3 +99,12 @@ export function longAnswer(req: IncomingMessage, res: ServerResponse, status: nu
     pump();
   });
 }
+
+/**
+ * glibc's allocator without its per-thread cache, filling freed blocks with 0x76: SQLite's
+ * state byte of an open connection. A second sqlite3_close_v2 of a freed handle (libsql
+ * 0.5.29 makes one whenever a connection drops with no statement alive) then reads an open
+ * connection and follows garbage pointers: a SIGSEGV every time, where the default allocator
+ * crashes only when another thread reused the block in between.
+ */
+export const FREED_FILLED_ENV = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0', MALLOC_PERTURB_: '118' };

@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { closeCellOf, closeFirst } from '../src/actors/close-first.js';
+import { CONTROL_LAYOUT, STORAGE_GATE } from '../src/engine/control.js';
 import { GATE_BUSY, GATE_FREE, GATE_SEALED, GATE_SHUT, GATE_WANTED, NativeGate, abandonGate, gateSettled, gateWord, openGate, sealGate, shutGate } from '../src/actors/native-gate.js';
 
 const cells = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
@@ -80,6 +82,60 @@ describe('the native gate (src/actors/native-gate.ts)', () => {
     expect(await worker.terminate()).toBe(1);
     expect(said).toEqual(['entering']);
     expect(Atomics.load(c, 0)).toBe(gateWord(gen, GATE_SHUT));
+  });
+
+  // src/actors/close-first.ts: a thread ended with a libsql connection open closes it twice.
+  it.each(['idles', 'loops on calls'])('closes first when its ender asks, while it %s, then makes no call again', async (how) => {
+    const c = cells();
+    const gen = openGate(c, 0)!;
+    const gateModule = new URL('../dist/src/actors/native-gate.js', import.meta.url).href;
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(${JSON.stringify(gateModule)}).then(({ NativeGate }) => {
+        let calls = 0;
+        const gate = new NativeGate(new Int32Array(workerData.sab), 0, workerData.gen, () => parentPort.postMessage('closed after ' + (calls > 0 ? 'calls' : 'none')));
+        gate.watchClose();
+        parentPort.on('message', () => {
+          gate.enter();
+          parentPort.postMessage('entered');
+          gate.leave();
+        });
+        if (workerData.how === 'loops on calls') {
+          parentPort.postMessage('looping');
+          for (;;) {
+            gate.enter();
+            calls++;
+            gate.leave();
+          }
+        }
+        parentPort.postMessage('idling');
+      });
+    `;
+    const worker = new Worker(code, { eval: true, workerData: { sab: c.buffer, gen, how } });
+    const said: string[] = [];
+    worker.on('message', (m: string) => said.push(m));
+    while (!said.includes('idling') && !said.includes('looping')) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await closeFirst(c, 0, gen, 5_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(said.filter((m) => m.startsWith('closed'))).toEqual([how === 'idles' ? 'closed after none' : 'closed after calls']);
+    // Its calls from now on wait for its end, as a refused instance's do.
+    worker.postMessage('call');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(said).not.toContain('entered');
+    expect(Atomics.load(c, 0)).toBe(gateWord(gen, GATE_FREE));
+    expect(await worker.terminate()).toBe(1);
+  });
+
+  it("keeps the storage gate's close cell where the control block's layout reserves it", () => {
+    expect(CONTROL_LAYOUT.cells.STORAGE_CLOSE.offset / 4).toBe(closeCellOf(STORAGE_GATE));
+  });
+
+  it('ends the wait for a close at its bound when the instance does not answer', async () => {
+    const c = cells();
+    const gen = openGate(c, 0)!;
+    const t0 = performance.now();
+    expect(await closeFirst(c, 0, gen, 100)).toBe(false);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
   });
 
   it('shuts only once the call in flight has returned, and opens for no successor before', async () => {

@@ -3,23 +3,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FREED_FILLED_ENV } from './helpers.js';
 
 const CLOSER = new URL('./fixtures/sqlite-closer.mjs', import.meta.url).pathname;
 const EXIT_COLLECT = new URL('./fixtures/sqlite-exit-collect.mjs', import.meta.url).pathname;
 
-/**
- * glibc's allocator without its per-thread cache, filling freed blocks with 0x76: SQLite's
- * state byte of an open connection. A second sqlite3_close_v2 of a freed handle (libsql
- * 0.5.29 makes one whenever a connection drops with no statement alive) then reads an open
- * connection and follows garbage pointers: a SIGSEGV every time, where the default allocator
- * crashes only when another thread reused the block in between.
- */
-const REUSED = { ...process.env, GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0', MALLOC_PERTURB_: '118' };
 
 function run(mode: string): { status: number | null; signal: NodeJS.Signals | null; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pw-sqlite-close-'));
   // In its own folder: where a core dump of the control lands when cores are on (.ci/run).
-  const r = spawnSync(process.execPath, ['--expose-gc', CLOSER, mode, dir], { cwd: dir, env: REUSED, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--expose-gc', CLOSER, mode, dir], { cwd: dir, env: FREED_FILLED_ENV, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -52,6 +45,20 @@ describe('closing an SQLite connection', () => {
 
   it("a monitor's storage actor that ends with its connection open (process.exit() in its thread) leaves the host running", () => {
     const r = run('actor-exit');
+    expect(r, r.out).toMatchObject({ status: 0, signal: null });
+    expect(r.out).toContain('done');
+  });
+
+  // A thread ended from outside runs no 'exit': left open to its teardown, the connection is
+  // finalized after its statements and closed twice (src/actors/close-first.ts).
+  it("a monitor's storage actor terminated by the watchdog (injectFault('kill')) closes its connection first, three times, and the host runs on", () => {
+    const r = run('actor-kill');
+    expect(r, r.out).toMatchObject({ status: 0, signal: null });
+    expect(r.out).toContain('done');
+  });
+
+  it("a host that calls process.exit() while its monitor runs has its storage actor close its connection first, and exits with its own code", () => {
+    const r = run('host-exit');
     expect(r, r.out).toMatchObject({ status: 0, signal: null });
     expect(r.out).toContain('done');
   });

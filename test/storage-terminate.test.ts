@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { historyTotals, monitorStarter, waitFor } from './helpers.js';
+import { FREED_FILLED_ENV, historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const HOST = new URL('./fixtures/storage-terminate.mjs', import.meta.url).pathname;
 const started = monitorStarter();
@@ -13,7 +13,8 @@ async function host(mode: string): Promise<{ status: number | null; signal: Node
   const dir = mkdtempSync(join(tmpdir(), 'pw-storage-terminate-'));
   const dataDir = join(dir, 'data');
   // In its own folder: where a core dump lands when cores are on (.ci/run).
-  const child = spawn(process.execPath, [HOST, mode, dataDir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Freed memory filled: a connection the actor's end closed twice takes the child down every time.
+  const child = spawn(process.execPath, [HOST, mode, dataDir], { cwd: dir, env: FREED_FILLED_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -23,7 +23,7 @@ import { StorageError } from '../src/errors.js';
 import type { StoredRollups } from '../src/storage/rollups.js';
 import { collectGarbage } from '../src/storage/collect-garbage.js';
 import { statementsOf } from '../src/storage/control.js';
-import { guardCalls } from '../src/storage/driver.js';
+import { closeOpen, guardCalls } from '../src/storage/driver.js';
 import { packHistories, packedBuffers } from '../src/storage/histories.js';
 import { StorageService } from '../src/storage/service.js';
 
@@ -40,8 +40,19 @@ const ctl = controlViews(data.control);
 /** The monitor's clock (engine/monitor-clock.ts), which the rows' minutes and hours are in. */
 const now = (): number => monitorNow(ctl);
 ctl.f64[STORAGE_TID] = ownThreadId();
+let stopping = false;
+let timer: NodeJS.Timeout | undefined;
 // Every call into SQLite goes through the gate, which is shut before this thread is terminated.
-guardCalls(new NativeGate(ctl.i32, STORAGE_GATE, data.gen ?? 0));
+// Its ender asks first that the connection be closed here (src/actors/close-first.ts): the
+// service stays referenced, so that its statements are not garbage for the thread's teardown.
+const gate = new NativeGate(ctl.i32, STORAGE_GATE, data.gen ?? 0, () => {
+  stopping = true;
+  clearTimeout(timer);
+  closeOpen();
+  collectGarbage();
+});
+guardCalls(gate);
+gate.watchClose();
 let sink: StorageSink | undefined;
 let openError: { path: string; rule: string } | null = null;
 let service: StorageService | undefined;
@@ -68,9 +79,6 @@ try {
   openError =
     error instanceof StorageError ? { path: error.path, rule: error.rule.slice(error.path.length + 2) } : { path: data.file, rule: `cannot be opened: ${error instanceof Error ? error.message : String(error)}` };
 }
-let stopping = false;
-let timer: NodeJS.Timeout | undefined;
-
 function send(event: Parameters<StorageSink>[0]): void {
   // The coordinator may be closing: an undeliverable event must not end this actor.
   if (sink) Promise.resolve(sink(event)).catch(() => {});

@@ -30,6 +30,7 @@
  * may still panic.
  */
 import { performance } from 'node:perf_hooks';
+import { CLOSE_DONE, CLOSE_REQUESTED, closeCellOf, closeWord } from './close-first.js';
 
 export const GATE_FREE = 0;
 export const GATE_BUSY = 1;
@@ -65,16 +66,31 @@ export class NativeGate {
   private readonly busy: number;
   private readonly wanted: number;
   private readonly shut: number;
+  private readonly closeAt: number;
+  private readonly closeAsked: number;
+  private readonly closeDone: number;
+  /** Inside onClose (its own calls enter as any other). */
+  private closing = false;
+  /** onClose ran: no call may start again. */
+  private closed = false;
 
+  /**
+   * `onClose`: closes what the instance holds open in native code, when its ender asks first
+   * (close-first.ts): from watchClose() while the thread idles, or at the next enter().
+   */
   constructor(
     private readonly cells: Int32Array,
     private readonly index: number,
     gen: number,
+    private readonly onClose?: () => void,
   ) {
     this.free = gateWord(gen, GATE_FREE);
     this.busy = gateWord(gen, GATE_BUSY);
     this.wanted = gateWord(gen, GATE_WANTED);
     this.shut = gateWord(gen, GATE_SHUT);
+    this.closeAt = closeCellOf(index);
+    this.closeAsked = closeWord(gen, CLOSE_REQUESTED);
+    this.closeDone = closeWord(gen, CLOSE_DONE);
   }
 
   /** Enters, or says that the gate refuses this instance. */
@@ -83,6 +99,12 @@ export class NativeGate {
   }
 
   enter(): void {
+    if (!this.closing) {
+      // Asked to close: it does, and parks, as its ender terminates it next (the call it was
+      // about to make would find its connection closed).
+      if (!this.closed && Atomics.load(this.cells, this.closeAt) === this.closeAsked) this.close();
+      if (this.closed) park();
+    }
     if (!this.tryEnter()) park();
   }
 
@@ -91,6 +113,40 @@ export class NativeGate {
     // A thread waits to shut the gate (shutGate, sealGate): it is shut now, and that thread woken.
     Atomics.compareExchange(this.cells, this.index, this.wanted, this.shut);
     Atomics.notify(this.cells, this.index);
+  }
+
+  /**
+   * Watches the close cell from the event loop, so that an instance that idles answers a
+   * request at once. The wait keeps no event loop alive.
+   */
+  watchClose(): void {
+    const watch = async (): Promise<void> => {
+      for (;;) {
+        const word = Atomics.load(this.cells, this.closeAt);
+        if (word === this.closeAsked) {
+          if (!this.closed && !this.closing) this.close();
+          return;
+        }
+        const wait = Atomics.waitAsync(this.cells, this.closeAt, word);
+        if (wait.async) await wait.value;
+      }
+    };
+    void watch();
+  }
+
+  /** Runs onClose (through the gate, as every call), then says it is done: its calls park from now on. */
+  private close(): void {
+    this.closing = true;
+    try {
+      this.onClose?.();
+    } catch {
+      // Its ender ends it all the same: nothing is left to do with the error.
+    } finally {
+      this.closing = false;
+      this.closed = true;
+      Atomics.compareExchange(this.cells, this.closeAt, this.closeAsked, this.closeDone);
+      Atomics.notify(this.cells, this.closeAt);
+    }
   }
 }
 
@@ -115,6 +171,12 @@ export function openGate(cells: Int32Array, index: number): number | undefined {
     const gen = (genOf(word) + 1) & GEN_MASK;
     if (Atomics.compareExchange(cells, index, word, gateWord(gen, GATE_FREE)) === word) return gen;
   }
+}
+
+/** The generation the gate is open for (FREE, BUSY or WANTED), or undefined when it is shut or sealed. */
+export function openGateGen(cells: Int32Array, index: number): number | undefined {
+  const word = Atomics.load(cells, index);
+  return word === GATE_SEALED || stateOf(word) === GATE_SHUT ? undefined : genOf(word);
 }
 
 /**

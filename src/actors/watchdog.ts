@@ -33,6 +33,7 @@
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { threadWaitMs } from '../engine/thread-cpu.js';
+import { closeFirst } from './close-first.js';
 import { abandonGate, gateSettled, openGate, shutGate } from './native-gate.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
 import { describeError } from './thread-error.js';
@@ -56,6 +57,12 @@ const CLOCK_TICK_MS = 1;
 export const STEP_MS = 50;
 /** How long an instance to be terminated may stay in one call into native code before the watchdog reports it (event 'stuck'). */
 export const STUCK_MS = 2_000;
+/**
+ * How long an instance to be terminated has to close what it holds open in native code first
+ * (close-first.ts): one that idles or works answers in a few ms; a thread stuck in a loop of
+ * its own never does, and its successor starts this much later.
+ */
+export const CLOSE_FIRST_MS = 500;
 /** The longest the watchdog sleeps (an idle actor promises a beat a second ahead). */
 const MAX_WAKE_MS = 2_000;
 
@@ -222,10 +229,15 @@ export class Watchdog {
       void worker.terminate();
       return;
     }
-    // One call that does not return (a disk that hangs) holds the termination: it is reported.
+    // It closes what it holds open in native code first, if it answers in time (close-first.ts).
+    // Then one call that does not return (a disk that hangs) holds the termination: it is reported.
     const gen = w.gen;
-    const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);
-    void shutGate(w.gate, w.beat.gate!, w.gateGen).then(() => {
+    const cells = w.gate;
+    const index = w.beat.gate!;
+    const gateGen = w.gateGen;
+    void closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {
+      const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);
+      await shutGate(cells, index, gateGen);
       clearTimeout(stuck);
       return worker.terminate();
     });

@@ -22,7 +22,8 @@ import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
 import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import type { WatchedSpan } from '../analysis/watched.js';
-import { sealGate } from '../actors/native-gate.js';
+import { closeFirstSync } from '../actors/close-first.js';
+import { openGateGen, sealGate } from '../actors/native-gate.js';
 import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_GATE, STORAGE_TID } from '../engine/control.js';
@@ -48,6 +49,13 @@ export const DB_FILE = 'perfwatch.db';
  * milliseconds; Node's own end of the thread would wait for it as long.
  */
 const EXIT_SEAL_MS = 10_000;
+
+/**
+ * How long this thread's process 'exit' waits for the storage actor to close its connection
+ * before it seals the gate (src/actors/close-first.ts): a few ms when the actor idles or
+ * works; the bound when its thread is stuck.
+ */
+const EXIT_CLOSE_MS = 1_000;
 
 /** How long stop() waits for the last flush's answer before the actor's own stop goes on (it has as long again). */
 const LAST_FLUSH_WAIT_MS = 5_000;
@@ -285,7 +293,12 @@ export class StorageLink {
 
   /** At this thread's process 'exit', while the monitor runs: see start(). */
   private readonly sealAtExit = (): void => {
-    sealGate(new Int32Array(this.deps.control), STORAGE_GATE, EXIT_SEAL_MS);
+    const cells = new Int32Array(this.deps.control);
+    // The actor closes its connection first, if it answers in time: left open to the
+    // thread's end, libsql closes it twice (src/actors/close-first.ts).
+    const gen = openGateGen(cells, STORAGE_GATE);
+    if (gen !== undefined && this.actor.state !== 'stopped') closeFirstSync(cells, STORAGE_GATE, gen, EXIT_CLOSE_MS);
+    sealGate(cells, STORAGE_GATE, EXIT_SEAL_MS);
   };
 
   /** The newest time the attached file's data reaches, or -Infinity (src/storage/stored-until.ts). */

@@ -24,9 +24,10 @@
  * its event loop) closes them at its 'exit': left to the thread's teardown, a connection is
  * finalized after its statements, and closed twice. That 'exit' also collects the thread's
  * garbage, whose libsql wrappers would otherwise be finalized during the teardown, where Node 20
- * reads an addon's deleted environment (collect-garbage.ts). Left: a thread terminated
- * (worker.terminate()) runs no 'exit': it still closes its open connections twice, and its
- * garbage is not collected first.
+ * reads an addon's deleted environment (collect-garbage.ts). A thread terminated
+ * (worker.terminate()) runs no 'exit': the storage actor's closes them when its ender asks
+ * first (closeOpen(), src/actors/close-first.ts); left, a thread terminated without a word or
+ * stuck in a loop of its own, whose open connections are still closed twice.
  * test/sqlite-close.test.ts makes the reuse certain (glibc's MALLOC_PERTURB_ without tcache)
  * and checks that the process survives.
  *
@@ -157,8 +158,17 @@ let exitHooked = false;
  * teardown deletes the addon's environment (collect-garbage.ts says why that matters).
  */
 function closeAll(): void {
-  for (const [db, pin] of open) closeWith(db, pin);
+  closeOpen();
   collectGarbage();
+}
+
+/**
+ * Closes this thread's connections still open, each while its pinned statement lives: for a
+ * thread about to be ended from outside (src/actors/close-first.ts), whose teardown would
+ * otherwise finalize each connection after its statements, and so close it twice.
+ */
+export function closeOpen(): void {
+  for (const [db, pin] of open) closeWith(db, pin);
 }
 
 /** Closes `db` while `pin` (one of its statements) is still referenced: see the module comment. */
@@ -188,6 +198,9 @@ function wrap(file: string, db: NativeDb, pin: NativeStatement): Db {
     };
   };
   const exec = (sql: string): void => call(() => db.exec(sql));
+  // Kept: a statement made per call is garbage at once, and a thread ended before it is
+  // collected has its teardown find it (collect-garbage.ts). Pragma names are a handful.
+  const pragmas = new Map<string, Statement>();
   let depth = 0;
   return {
     file,
@@ -213,7 +226,11 @@ function wrap(file: string, db: NativeDb, pin: NativeStatement): Db {
         depth--;
       }
     },
-    pragma: (name) => prepare(`PRAGMA ${name}`).get()?.[0],
+    pragma: (name) => {
+      let stmt = pragmas.get(name);
+      if (stmt === undefined) pragmas.set(name, (stmt = prepare(`PRAGMA ${name}`)));
+      return stmt.get()?.[0];
+    },
     close: () => closeWith(db, pin),
   };
 }
