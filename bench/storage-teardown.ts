@@ -3,8 +3,11 @@
  * (after `npm run build`). Not a speed figure: a fault rate, for the Node 20 teardown defect
  * that src/storage/collect-garbage.ts works around.
  *
- * Runs test/fixtures/sqlite-closer.mjs's `actor-exit` (a monitor with a dataDir whose storage
- * actor is ended three times by process.exit() in its thread, then stop()) BENCH_RUNS times
+ * Runs test/fixtures/sqlite-closer.mjs's BENCH_MODE (default `actor-exit`: a monitor with a
+ * dataDir whose storage actor is ended three times by process.exit() in its thread, then
+ * stop(); `actor-kill`: the same actor terminated by the watchdog three times, which
+ * src/actors/close-first.ts covers; `host-exit`: the host calls process.exit() while its
+ * monitor runs) BENCH_RUNS times
  * (default 120), one child process after another, with the allocator settings of
  * test/sqlite-close.test.ts (a read of freed memory then crashes for certain), while
  * BENCH_BUSY busy loops (default 2: both cores of this machine) keep the cores taken, which is
@@ -18,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 120);
+const MODE = process.env.BENCH_MODE ?? 'actor-exit';
 const BUSY = Number(process.env.BENCH_BUSY ?? 2);
 const ROOT = resolve(process.env.BENCH_ROOT ?? join(fileURLToPath(import.meta.url), '../../..'));
 const FIXTURE = join(ROOT, 'test/fixtures/sqlite-closer.mjs');
@@ -31,7 +35,7 @@ interface Run {
 
 function once(dir: string): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--expose-gc', FIXTURE, 'actor-exit', dir], { cwd: dir, env: { ...process.env, ...ALLOCATOR }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--expose-gc', FIXTURE, MODE, dir], { cwd: dir, env: { ...process.env, ...ALLOCATOR }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
   } finally {
     for (const b of busy) b.kill('SIGKILL');
   }
-  console.log(`\nstorage thread teardown — ${new Date().toISOString()}, Node ${process.version}, ${ROOT}, ${BUSY} busy loops, load ${load} → ${loadavg()[0]!.toFixed(2)}`);
+  console.log(`\nstorage thread teardown (${MODE}) — ${new Date().toISOString()}, Node ${process.version}, ${ROOT}, ${BUSY} busy loops, load ${load} → ${loadavg()[0]!.toFixed(2)}`);
   const by = new Map<string, number>();
   for (const r of died) {
     const key = `${r.signal ?? `code ${r.code}`} at "${r.step}"`;
