@@ -62,6 +62,7 @@ export const BREAKS = [
     mustFail: [
       "a monitor's storage actor terminated by the watchdog (injectFault('kill')) closes its connection first, three times, and the host runs on",
       'a host that calls process.exit() while its monitor runs has its storage actor close its connection first, and exits with its own code',
+      'a host that dies of an uncaught exception while its monitor runs exits as Node makes it (code 1, its error printed), not by a signal',
       'leaves the host running when the watchdog terminates it, six times in a row, and its successors write every sample',
       'leaves the host to end as it asked when it calls process.exit() meanwhile, with what it flushed on disk',
     ],

@@ -62,4 +62,11 @@ describe('closing an SQLite connection', () => {
     expect(r, r.out).toMatchObject({ status: 0, signal: null });
     expect(r.out).toContain('done');
   });
+
+  it('a host that dies of an uncaught exception while its monitor runs exits as Node makes it (code 1, its error printed), not by a signal', () => {
+    const r = run('host-throw');
+    expect(r, r.out).toMatchObject({ status: 1, signal: null });
+    expect(r.out).toContain('done');
+    expect(r.out).toContain('Error: a bug of the host');
+  });
 });
