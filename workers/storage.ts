@@ -41,6 +41,8 @@ const ctl = controlViews(data.control);
 const now = (): number => monitorNow(ctl);
 ctl.f64[STORAGE_TID] = ownThreadId();
 let stopping = false;
+/** Its stop() has run to its end: nothing is open, and its garbage was collected. */
+let stopped = false;
 let timer: NodeJS.Timeout | undefined;
 // Every call into SQLite goes through the gate, which is shut before this thread is terminated.
 // Its ender asks first that the connection be closed here (src/actors/close-first.ts): the
@@ -48,6 +50,8 @@ let timer: NodeJS.Timeout | undefined;
 const gate = new NativeGate(ctl.i32, STORAGE_GATE, data.gen ?? 0, () => {
   stopping = true;
   clearTimeout(timer);
+  // Asked by the termination that follows its stop(): nothing left to do.
+  if (stopped) return;
   closeOpen();
   collectGarbage();
 });
@@ -165,6 +169,7 @@ const api: StorageActorApi = {
     // connection and statements just dropped (or those of a file it refused) are collected
     // now, while the thread lives (src/storage/collect-garbage.ts).
     collectGarbage();
+    stopped = true;
   },
   injectFault(fault) {
     if (fault === 'exit') setTimeout(() => process.exit(5), 5);
