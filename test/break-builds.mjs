@@ -57,7 +57,7 @@ export const BREAKS = [
   {
     name: 'storage thread ended with its connection open',
     what: "the storage actor does not close its connection when its ender asks first: the watchdog's termination, or the host's process exit, leaves it to the thread's teardown, which finalizes it after its statements, and libsql closes it twice (a SIGSEGV of the host with freed memory filled)",
-    edits: [{ file: 'workers/storage.ts', find: '  clearTimeout(timer);\n  closeOpen();\n', replace: '  clearTimeout(timer);\n' }],
+    edits: [{ file: 'workers/storage.ts', find: '  if (stopped) return;\n  closeOpen();\n', replace: '  if (stopped) return;\n' }],
     tests: ['sqlite-close.test.ts', 'storage-terminate.test.ts'],
     mustFail: [
       "a monitor's storage actor terminated by the watchdog (injectFault('kill')) closes its connection first, three times, and the host runs on",

@@ -139,6 +139,8 @@ export function openDatabase(file: string, Driver?: NativeDriver): Db {
   let pin: NativeStatement | undefined;
   try {
     pin = call(() => db.prepare('SELECT 1'));
+    // Open from here on, for closeOpen(): a close asked while the pragmas run closes it.
+    open.set(db, pin);
     call(() => db.prepare('SELECT count(*) FROM sqlite_schema').raw().get([]));
     for (const sql of SETUP) call(() => db.exec(sql));
   } catch (error) {
@@ -184,7 +186,6 @@ function closeWith(db: NativeDb, pin: NativeStatement | undefined): void {
 function wrap(file: string, db: NativeDb, pin: NativeStatement): Db {
   if (!exitHooked) process.on('exit', closeAll);
   exitHooked = true;
-  open.set(db, pin);
   const prepare = (sql: string): Statement => {
     const stmt = call(() => {
       const s = db.prepare(sql);
