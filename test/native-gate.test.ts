@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { closeCellOf, closeFirst } from '../src/actors/close-first.js';
+import { closeFirst } from '../src/actors/close-first.js';
 import { CONTROL_LAYOUT, STORAGE_GATE } from '../src/engine/control.js';
-import { GATE_BUSY, GATE_FREE, GATE_SEALED, GATE_SHUT, GATE_WANTED, NativeGate, abandonGate, gateSettled, gateWord, openGate, sealGate, shutGate } from '../src/actors/native-gate.js';
+import { GATE_BUSY, GATE_FREE, GATE_SEALED, GATE_SHUT, GATE_WANTED, NativeGate, closeCellOf, abandonGate, gateSettled, gateWord, openGate, sealGate, shutGate } from '../src/actors/native-gate.js';
 
 const cells = (): Int32Array => new Int32Array(new SharedArrayBuffer(8));
 

@@ -12,7 +12,7 @@
  * with the default allocator, when another thread reused the block in between. A connection
  * closed while one of its statements lives is closed once, whatever is finalized after.
  *
- * One Int32 cell beside the gate (the gate's index + 1): 0, or generation × 4 + REQUESTED
+ * One Int32 cell beside the gate (the gate's index + 1; its words as the gate's, gateWord()): 0, or generation × 4 + REQUESTED
  * (the ender asks instance `gen`), or + CLOSED (that instance has closed, and will make no
  * native call again: src/actors/native-gate.ts parks it). The instance watches the cell from
  * its event loop, and reads it before each native call, so it answers whether it idles or
@@ -20,26 +20,12 @@
  * anyway (its connection then closed twice, as before).
  */
 import { performance } from 'node:perf_hooks';
-
-export const CLOSE_REQUESTED = 1;
-export const CLOSE_DONE = 2;
-
-/** Generations are the gate's (native-gate.ts): kept modulo 2^28. */
-const GEN_MASK = 0x0fff_ffff;
-
-export function closeWord(gen: number, phase: number): number {
-  return ((gen & GEN_MASK) << 2) | phase;
-}
-
-/** The close cell of the gate at `gateIndex`. */
-export function closeCellOf(gateIndex: number): number {
-  return gateIndex + 1;
-}
+import { CLOSE_DONE, CLOSE_REQUESTED, closeCellOf, gateWord } from './native-gate.js';
 
 /** Asks instance `gen` of the gate at `gateIndex` to close what it holds, and wakes it. */
-export function requestClose(cells: Int32Array, gateIndex: number, gen: number): void {
+function requestClose(cells: Int32Array, gateIndex: number, gen: number): void {
   const at = closeCellOf(gateIndex);
-  Atomics.store(cells, at, closeWord(gen, CLOSE_REQUESTED));
+  Atomics.store(cells, at, gateWord(gen, CLOSE_REQUESTED));
   Atomics.notify(cells, at);
 }
 
@@ -70,7 +56,7 @@ export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number
 function asked(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): () => boolean | { word: number; ms: number } {
   requestClose(cells, gateIndex, gen);
   const at = closeCellOf(gateIndex);
-  const done = closeWord(gen, CLOSE_DONE);
+  const done = gateWord(gen, CLOSE_DONE);
   const deadline = performance.now() + timeoutMs;
   return () => {
     const word = Atomics.load(cells, at);

@@ -30,13 +30,21 @@
  * may still panic.
  */
 import { performance } from 'node:perf_hooks';
-import { CLOSE_DONE, CLOSE_REQUESTED, closeCellOf, closeWord } from './close-first.js';
 
 export const GATE_FREE = 0;
 export const GATE_BUSY = 1;
 export const GATE_WANTED = 2;
 export const GATE_SHUT = 3;
 export const GATE_SEALED = -1;
+
+/** The phases of the close cell beside the gate (close-first.ts), in words made as the gate's. */
+export const CLOSE_REQUESTED = 1;
+export const CLOSE_DONE = 2;
+
+/** The close cell of the gate at `gateIndex` (close-first.ts). */
+export function closeCellOf(gateIndex: number): number {
+  return gateIndex + 1;
+}
 
 /** Generations are kept modulo 2^28: the cell's word is gen × 4 + state, never negative but for SEALED. */
 const GEN_MASK = 0x0fff_ffff;
@@ -89,8 +97,8 @@ export class NativeGate {
     this.wanted = gateWord(gen, GATE_WANTED);
     this.shut = gateWord(gen, GATE_SHUT);
     this.closeAt = closeCellOf(index);
-    this.closeAsked = closeWord(gen, CLOSE_REQUESTED);
-    this.closeDone = closeWord(gen, CLOSE_DONE);
+    this.closeAsked = gateWord(gen, CLOSE_REQUESTED);
+    this.closeDone = gateWord(gen, CLOSE_DONE);
   }
 
   /** Enters, or says that the gate refuses this instance. */
