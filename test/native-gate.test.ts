@@ -126,6 +126,46 @@ describe('the native gate (src/actors/native-gate.ts)', () => {
     expect(await worker.terminate()).toBe(1);
   });
 
+  it('waits for the answer past its bound while the instance is in a call, whose thread could not end before the call returns', async () => {
+    // A statement of seconds at a kill or at the host's exit: ended at the bound, the thread
+    // was terminated after the call with its connection open (test/sqlite-close.test.ts, 'stall').
+    const c = cells();
+    const gen = openGate(c, 0)!;
+    const gateModule = new URL('../dist/src/actors/native-gate.js', import.meta.url).href;
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(${JSON.stringify(gateModule)}).then(({ NativeGate }) => {
+        const gate = new NativeGate(new Int32Array(workerData.sab), 0, workerData.gen, () => parentPort.postMessage('closed'));
+        gate.watchClose();
+        gate.enter();
+        parentPort.postMessage('in a call');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+        gate.leave();
+      });
+    `;
+    const worker = new Worker(code, { eval: true, workerData: { sab: c.buffer, gen } });
+    const said: string[] = [];
+    worker.on('message', (m: string) => said.push(m));
+    while (!said.includes('in a call')) await new Promise((resolve) => setTimeout(resolve, 2));
+    const t0 = performance.now();
+    expect(await closeFirst(c, 0, gen, 100)).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(300);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(said).toEqual(['in a call', 'closed']);
+    await worker.terminate();
+  });
+
+  it('ends the wait for an instance in a call at its cap', async () => {
+    const c = cells();
+    const gen = openGate(c, 0)!;
+    const gate = new NativeGate(c, 0, gen);
+    gate.enter();
+    const t0 = performance.now();
+    expect(await closeFirst(c, 0, gen, 50, 200)).toBe(false);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
+    gate.leave();
+  });
+
   it("keeps the storage gate's close cell where the control block's layout reserves it", () => {
     expect(CONTROL_LAYOUT.cells.STORAGE_CLOSE.offset / 4).toBe(closeCellOf(STORAGE_GATE));
   });

@@ -12,7 +12,7 @@ const EXIT_COLLECT = new URL('./fixtures/sqlite-exit-collect.mjs', import.meta.u
 function run(mode: string): { status: number | null; signal: NodeJS.Signals | null; out: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pw-sqlite-close-'));
   // In its own folder: where a core dump of the control lands when cores are on (.ci/run).
-  const r = spawnSync(process.execPath, ['--expose-gc', CLOSER, mode, dir], { cwd: dir, env: FREED_FILLED_ENV, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, ['--expose-gc', CLOSER, mode, dir], { cwd: dir, env: FREED_FILLED_ENV, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -62,6 +62,17 @@ describe('closing an SQLite connection', () => {
     expect(r, r.out).toMatchObject({ status: 0, signal: null });
     expect(r.out).toContain('done');
   });
+
+  // One statement of seconds (the 'stall' drill) in flight: the thread cannot end before it
+  // returns, and the close is answered after it, however long past the close's bound.
+  it.each([
+    ['the watchdog ends it', 'stall-kill'],
+    ['the host calls process.exit()', 'stall-exit'],
+  ])("a monitor's storage actor in a statement of seconds when %s closes its connection after the statement, and the host runs on or exits with its own code (%s)", (_, mode) => {
+    const r = run(mode);
+    expect(r, r.out).toMatchObject({ status: 0, signal: null });
+    expect(r.out).toContain('done');
+  }, 90_000);
 
   it('a host that dies of an uncaught exception while its monitor runs exits as Node makes it (code 1, its error printed), not by a signal', () => {
     const r = run('host-throw');

@@ -17,10 +17,17 @@
  * native call again: src/actors/native-gate.ts parks it). The instance watches the cell from
  * its event loop, and reads it before each native call, so it answers whether it idles or
  * works; one that is stuck in a loop of its own does not answer, and is ended at the bound
- * anyway (its connection then closed twice, as before).
+ * anyway (its connection then closed twice, as before). One in a call into native code (a
+ * statement of seconds) answers after it returns: its thread could not end before that anyway
+ * (Node ends a thread only in JavaScript, and its ender waits for the call at the gate), so the
+ * bound counts from the call's return; without that, a statement longer than the bound at a
+ * kill or at the host's exit took the host down (test/sqlite-close.test.ts, the 'stall' modes).
  */
 import { performance } from 'node:perf_hooks';
-import { CLOSE_DONE, CLOSE_REQUESTED, closeCellOf, gateWord } from './native-gate.js';
+import { CLOSE_DONE, CLOSE_REQUESTED, closeCellOf, gateWord, inCall } from './native-gate.js';
+
+/** How often a wait looks again whether the instance's call into native code has returned (the return wakes no one). */
+const IN_CALL_POLL_MS = 10;
 
 /** Asks instance `gen` of the gate at `gateIndex` to close what it holds, and wakes it. */
 function requestClose(cells: Int32Array, gateIndex: number, gen: number): void {
@@ -30,11 +37,11 @@ function requestClose(cells: Int32Array, gateIndex: number, gen: number): void {
 }
 
 /**
- * Asks instance `gen` to close, and resolves once it says it has (true) or after `timeoutMs`
- * (false: the caller ends it all the same).
+ * Asks instance `gen` to close, and resolves once it says it has (true), or after `timeoutMs`
+ * outside calls into native code, or after `capMs` in all (false: the caller ends it all the same).
  */
-export async function closeFirst(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): Promise<boolean> {
-  const answer = asked(cells, gateIndex, gen, timeoutMs);
+export async function closeFirst(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number, capMs = Infinity): Promise<boolean> {
+  const answer = asked(cells, gateIndex, gen, timeoutMs, capMs);
   for (let left = answer(); left !== true && left !== false; left = answer()) {
     const wait = Atomics.waitAsync(cells, closeCellOf(gateIndex), left.word, left.ms);
     if (wait.async) await wait.value;
@@ -43,8 +50,8 @@ export async function closeFirst(cells: Int32Array, gateIndex: number, gen: numb
 }
 
 /** closeFirst() blocking this thread: for a process 'exit', where nothing asynchronous runs any more. */
-export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): boolean {
-  const answer = asked(cells, gateIndex, gen, timeoutMs);
+export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number, capMs = Infinity): boolean {
+  const answer = asked(cells, gateIndex, gen, timeoutMs, capMs);
   for (let left = answer(); left !== true && left !== false; left = answer()) Atomics.wait(cells, closeCellOf(gateIndex), left.word, left.ms);
   return answer() === true;
 }
@@ -53,15 +60,23 @@ export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number
  * Asks, and returns what the answer is at each look: true (closed), false (the bound passed),
  * or the cell's word to wait on and the ms left.
  */
-function asked(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): () => boolean | { word: number; ms: number } {
+function asked(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number, capMs: number): () => boolean | { word: number; ms: number } {
   requestClose(cells, gateIndex, gen);
   const at = closeCellOf(gateIndex);
   const done = gateWord(gen, CLOSE_DONE);
-  const deadline = performance.now() + timeoutMs;
+  const cap = performance.now() + capMs;
+  let deadline = performance.now() + timeoutMs;
   return () => {
     const word = Atomics.load(cells, at);
     if (word === done) return true;
-    const ms = deadline - performance.now();
+    const now = performance.now();
+    if (now >= cap) return false;
+    // In a call: the bound starts again from now, and the cell is looked at again soon.
+    if (inCall(cells, gateIndex, gen)) {
+      deadline = now + timeoutMs;
+      return { word, ms: Math.min(IN_CALL_POLL_MS, cap - now) };
+    }
+    const ms = Math.min(deadline, cap) - now;
     return ms <= 0 ? false : { word, ms };
   };
 }

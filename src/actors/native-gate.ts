@@ -187,6 +187,12 @@ export function openGateGen(cells: Int32Array, index: number): number | undefine
   return word === GATE_SEALED || stateOf(word) === GATE_SHUT ? undefined : genOf(word);
 }
 
+/** Whether instance `gen` is in a call into native code (BUSY, or WANTED: a thread waits to shut the gate after it). */
+export function inCall(cells: Int32Array, index: number, gen: number): boolean {
+  const word = Atomics.load(cells, index);
+  return word === gateWord(gen, GATE_BUSY) || word === gateWord(gen, GATE_WANTED);
+}
+
 /**
  * Shuts the gate of instance `gen` whose thread has ended: a call it was in (BUSY, WANTED)
  * will never leave, as when the thread ran out of memory inside one. Without this, its

@@ -235,8 +235,9 @@ export class Watchdog {
     const cells = w.gate;
     const index = w.beat.gate!;
     const gateGen = w.gateGen;
+    // The close waits for a call in flight, as the gate's shut does: the report's timer spans both.
+    const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);
     void closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {
-      const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);
       await shutGate(cells, index, gateGen);
       clearTimeout(stuck);
       return worker.terminate();

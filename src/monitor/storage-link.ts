@@ -44,16 +44,14 @@ import type { ResolvedOptions } from './options.js';
 export const DB_FILE = 'perfwatch.db';
 
 /**
- * How long this thread's process 'exit' waits for the storage actor's call into SQLite in
- * flight to return before Node terminates the actor (native-gate.ts): a statement takes
- * milliseconds; Node's own end of the thread would wait for it as long.
- */
-const EXIT_SEAL_MS = 10_000;
-
-/**
  * How long this thread's process 'exit' waits for the storage actor to close its connection
  * before it seals the gate (src/actors/close-first.ts): a few ms when the actor idles or
- * works; the bound when its thread is stuck.
+ * works; the bound when its thread is stuck in its own JavaScript. Neither the close nor the
+ * seal bounds a wait for the actor's call into SQLite in flight: Node ends a thread only back
+ * in JavaScript, and at the exit waits for that anyway. A bound (10 s until 2026-12-05) only
+ * let a longer call return into a thread being terminated (libsql then panicked: SIGABRT), or,
+ * sealed in time but not closed, to a connection closed twice (SIGSEGV):
+ * test/sqlite-close.test.ts, 'stall-exit'.
  */
 const EXIT_CLOSE_MS = 1_000;
 
@@ -298,7 +296,7 @@ export class StorageLink {
     // thread's end, libsql closes it twice (src/actors/close-first.ts).
     const gen = openGateGen(cells, STORAGE_GATE);
     if (gen !== undefined && this.actor.state !== 'stopped') closeFirstSync(cells, STORAGE_GATE, gen, EXIT_CLOSE_MS);
-    sealGate(cells, STORAGE_GATE, EXIT_SEAL_MS);
+    sealGate(cells, STORAGE_GATE, Infinity);
   };
 
   /** The newest time the attached file's data reaches, or -Infinity (src/storage/stored-until.ts). */
