@@ -155,17 +155,6 @@ describe('the native gate (src/actors/native-gate.ts)', () => {
     await worker.terminate();
   });
 
-  it('ends the wait for an instance in a call at its cap', async () => {
-    const c = cells();
-    const gen = openGate(c, 0)!;
-    const gate = new NativeGate(c, 0, gen);
-    gate.enter();
-    const t0 = performance.now();
-    expect(await closeFirst(c, 0, gen, 50, 200)).toBe(false);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(195);
-    gate.leave();
-  });
-
   it("keeps the storage gate's close cell where the control block's layout reserves it", () => {
     expect(CONTROL_LAYOUT.cells.STORAGE_CLOSE.offset / 4).toBe(closeCellOf(STORAGE_GATE));
   });

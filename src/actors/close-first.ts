@@ -38,10 +38,10 @@ function requestClose(cells: Int32Array, gateIndex: number, gen: number): void {
 
 /**
  * Asks instance `gen` to close, and resolves once it says it has (true), or after `timeoutMs`
- * outside calls into native code, or after `capMs` in all (false: the caller ends it all the same).
+ * outside calls into native code (false: the caller ends it all the same).
  */
-export async function closeFirst(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number, capMs = Infinity): Promise<boolean> {
-  const answer = asked(cells, gateIndex, gen, timeoutMs, capMs);
+export async function closeFirst(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): Promise<boolean> {
+  const answer = asked(cells, gateIndex, gen, timeoutMs);
   for (let left = answer(); left !== true && left !== false; left = answer()) {
     const wait = Atomics.waitAsync(cells, closeCellOf(gateIndex), left.word, left.ms);
     if (wait.async) await wait.value;
@@ -50,8 +50,8 @@ export async function closeFirst(cells: Int32Array, gateIndex: number, gen: numb
 }
 
 /** closeFirst() blocking this thread: for a process 'exit', where nothing asynchronous runs any more. */
-export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number, capMs = Infinity): boolean {
-  const answer = asked(cells, gateIndex, gen, timeoutMs, capMs);
+export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): boolean {
+  const answer = asked(cells, gateIndex, gen, timeoutMs);
   for (let left = answer(); left !== true && left !== false; left = answer()) Atomics.wait(cells, closeCellOf(gateIndex), left.word, left.ms);
   return answer() === true;
 }
@@ -60,23 +60,22 @@ export function closeFirstSync(cells: Int32Array, gateIndex: number, gen: number
  * Asks, and returns what the answer is at each look: true (closed), false (the bound passed),
  * or the cell's word to wait on and the ms left.
  */
-function asked(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number, capMs: number): () => boolean | { word: number; ms: number } {
+function asked(cells: Int32Array, gateIndex: number, gen: number, timeoutMs: number): () => boolean | { word: number; ms: number } {
   requestClose(cells, gateIndex, gen);
   const at = closeCellOf(gateIndex);
   const done = gateWord(gen, CLOSE_DONE);
-  const cap = performance.now() + capMs;
   let deadline = performance.now() + timeoutMs;
   return () => {
     const word = Atomics.load(cells, at);
     if (word === done) return true;
     const now = performance.now();
-    if (now >= cap) return false;
-    // In a call: the bound starts again from now, and the cell is looked at again soon.
+    // In a call (which its ender waits for in any case): the bound starts again from now, and
+    // the cell is looked at again soon.
     if (inCall(cells, gateIndex, gen)) {
       deadline = now + timeoutMs;
-      return { word, ms: Math.min(IN_CALL_POLL_MS, cap - now) };
+      return { word, ms: IN_CALL_POLL_MS };
     }
-    const ms = Math.min(deadline, cap) - now;
+    const ms = deadline - now;
     return ms <= 0 ? false : { word, ms };
   };
 }
