@@ -86,6 +86,20 @@ export const BREAKS = [
     ],
   },
   {
+    name: 'gate opened over a live instance',
+    what: "the watchdog asked to start a gated actor whose instance still runs opens the gate for the new one at once: the old one's close, which goes through the gate, is refused, and its thread ends with its connection open",
+    edits: [{ file: 'src/actors/watchdog.ts', find: '      if (ending && w.gate) void ending.then(', replace: '      if (ending && !w.gate) void ending.then(' }],
+    tests: ['watchdog-replace.test.ts'],
+    mustFail: ['lets the instance close what it holds, through its gate, before it opens the gate for its successor, and starts no other'],
+  },
+  {
+    name: 'replaced instance left watched',
+    what: "the watchdog asked to start an actor whose instance still runs leaves the old instance's record unretired: its end starts an instance of its own beside the new one, which takes the gate from it",
+    edits: [{ file: 'src/actors/watchdog.ts', find: '        old.retired = true;\n', replace: '' }],
+    tests: ['watchdog-replace.test.ts'],
+    mustFail: ['lets the instance close what it holds, through its gate, before it opens the gate for its successor, and starts no other'],
+  },
+  {
     name: "registry find decodes every series' key",
     what: "Registry.find() decodes every series' key to compare its name: the first getMetricHistory on a thread that did not register the series (a worker's, a restored catalog's) held the host's thread 350-430 ms at 100,000 series",
     edits: [{ find: 'if ((this.series.extraAt(id, 0) & NAME_INDEX) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],
@@ -4677,7 +4691,7 @@ export const BREAKS = [
     name: 'storage actor terminated at any point',
     what: 'the watchdog terminates the storage actor at once, neither asking it to close its connection first nor shutting its native gate: a kill of an actor in its statements aborts the host, or its connection is closed twice (with the gate alone removed, the test of a statement of seconds aborts its vitest worker, which this runner does not count as a failure)',
     edits: [
-      { file: 'src/actors/watchdog.ts', find: '    void closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {', replace: '    void Promise.resolve().then(async () => {' },
+      { file: 'src/actors/watchdog.ts', find: '    return closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {', replace: '    return Promise.resolve().then(async () => {' },
       { file: 'src/actors/watchdog.ts', find: '      await shutGate(cells, index, gateGen);\n', replace: '' },
     ],
     tests: ['storage-terminate.test.ts'],

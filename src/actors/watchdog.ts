@@ -178,7 +178,13 @@ export class Watchdog {
   handle(req: WatchdogRequest): void {
     if (req.op === 'start') {
       const old = this.actors.get(req.actor);
-      if (old?.worker) this.terminate(old, old.worker);
+      // Replaced: its end is expected, and starts no instance of its own (its exit did: a second
+      // instance beside the new one, which took the gate from it).
+      if (old) {
+        old.retired = true;
+        old.watched = false;
+      }
+      const ending = old?.worker ? this.terminate(old, old.worker) : undefined;
       const w: Watched = {
         name: req.actor,
         url: req.url,
@@ -203,7 +209,10 @@ export class Watchdog {
         step: 0,
       };
       this.actors.set(req.actor, w);
-      this.spawn(w);
+      // A gated instance still running closes what it holds first, through its gate: opened for
+      // the new instance at once, the gate refused that close (close-first.ts).
+      if (ending && w.gate) void ending.then(() => this.actors.get(w.name) === w && !w.worker && w.watched && this.spawn(w));
+      else this.spawn(w);
       return;
     }
     const w = this.actors.get(req.actor);
@@ -213,22 +222,20 @@ export class Watchdog {
     else if (req.op === 'terminate') {
       w.retired = true;
       w.watched = false;
-      if (w.worker) this.terminate(w, w.worker);
+      if (w.worker) void this.terminate(w, w.worker);
     } else if (req.op === 'kill' && w.worker && !w.retired) {
       w.ending = 'killed from outside (terminated)';
-      this.terminate(w, w.worker);
+      void this.terminate(w, w.worker);
     }
   }
 
   /**
    * Terminates `worker`, w's instance: once its native gate is shut, when it has one
    * (native-gate.ts), so that the termination lands between its calls into native code.
+   * Resolves once the thread has ended.
    */
-  private terminate(w: Watched, worker: Worker): void {
-    if (!w.gate) {
-      void worker.terminate();
-      return;
-    }
+  private terminate(w: Watched, worker: Worker): Promise<unknown> {
+    if (!w.gate) return worker.terminate();
     // It closes what it holds open in native code first, if it answers in time (close-first.ts).
     // Then one call that does not return (a disk that hangs) holds the termination: it is reported.
     const gen = w.gen;
@@ -237,7 +244,7 @@ export class Watchdog {
     const gateGen = w.gateGen;
     // The close waits for a call in flight, as the gate's shut does: the report's timer spans both.
     const stuck = setTimeout(() => this.send({ ev: 'stuck', actor: w.name, gen, ms: STUCK_MS }), STUCK_MS);
-    void closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {
+    return closeFirst(cells, index, gateGen, CLOSE_FIRST_MS).then(async () => {
       await shutGate(cells, index, gateGen);
       clearTimeout(stuck);
       return worker.terminate();
@@ -358,7 +365,7 @@ export class Watchdog {
 
   private end(w: Watched, reason: string): void {
     w.ending = reason;
-    if (w.worker) this.terminate(w, w.worker);
+    if (w.worker) void this.terminate(w, w.worker);
   }
 
   /**
