@@ -100,6 +100,13 @@ export const BREAKS = [
     mustFail: ['lets the instance close what it holds, through its gate, before it opens the gate for its successor, and starts no other'],
   },
   {
+    name: 'hung actor never replaced',
+    what: 'the watchdog finds a running actor silent past its promise and waits on instead of ending it: a hung collector holds the rings, and a main thread that records without yielding sees no successor',
+    edits: [{ file: 'src/actors/watchdog.ts', find: "      else this.end(w, `no heartbeat for ${now - at} ms` + (starved > 0", replace: "      else if (Math.random() > 2) this.end(w, `no heartbeat for ${now - at} ms` + (starved > 0" }],
+    tests: ['supervision.test.ts'],
+    mustFail: ['replaces a hung collector while the main thread records without ever yielding'],
+  },
+  {
     name: "registry find decodes every series' key",
     what: "Registry.find() decodes every series' key to compare its name: the first getMetricHistory on a thread that did not register the series (a worker's, a restored catalog's) held the host's thread 350-430 ms at 100,000 series",
     edits: [{ find: 'if ((this.series.extraAt(id, 0) & NAME_INDEX) !== index) continue;', replace: 'if (this.info(id).name !== name) continue;' }],

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HANG_AT, controlViews } from '../dist/src/engine/control.js';
 import { COLLECTOR_LOCK_TAG } from '../dist/src/engine/registry.js';
 import { PerformanceMonitor, type ActorExit } from '../dist/src/index.js';
 import { once, waitFor } from './helpers.js';
@@ -148,6 +149,8 @@ describe('collector supervision', () => {
     monitors.push(m);
     await m.start();
     await m.injectFault('hang');
+    const ctl = controlViews((m as unknown as { control: SharedArrayBuffer }).control);
+    const hangAt = (): number => ctl.f64[HANG_AT]!;
     const h = m.metric('response_time', { case: 'busy-main' });
     const deadline = Date.now() + 15_000;
     let recorded = 0;
@@ -157,8 +160,10 @@ describe('collector supervision', () => {
       for (let i = 0; i < 1024; i++) h.record(1);
       recorded += 1024;
       const s = m.status();
-      // Hung: no beat for a while. Only a successor can apply samples after that.
-      if (hungAt < 0 && (s.collector.heartbeatAgeMs ?? 0) > 250) hungAt = s.ingestion.ingested;
+      // Hung: the collector says its hang began (read from the control block: a collector only
+      // starved past some beat age, which the test once took for hung, applied more samples
+      // itself before it began to hang). Only a successor can apply samples after that.
+      if (hungAt < 0 && hangAt() > 0) hungAt = s.ingestion.ingested;
       else if (hungAt >= 0 && s.ingestion.ingested > hungAt) sawSuccessor = true;
     }
     const sawHang = hungAt >= 0;
