@@ -91,10 +91,10 @@ function runNodeWithFds(code: string, fds: number, timeoutMs = 30_000): Promise<
  * between the exhaustion and the step under test lets that step's open through, and the case
  * is not met. A run that met it is judged as it is; one that never does is judged on its last.
  */
-async function runWithoutFds<T>(code: string, met: (line: T) => boolean, timeoutMs?: number): Promise<{ out: NodeRun; line: T }> {
+async function runWithoutFds<T>(code: string, met: (line: T) => boolean): Promise<{ out: NodeRun; line: T }> {
   let run: { out: NodeRun; line: T } | undefined;
   for (let tries = 0; tries < 3 && (run === undefined || !met(run.line)); tries++) {
-    const out = await runNodeWithFds(code, 256, timeoutMs);
+    const out = await runNodeWithFds(code, 256);
     if (out.code !== 0) return { out, line: undefined as T };
     run = { out, line: JSON.parse(out.stdout.trim().split('\n').at(-1)!) as T };
   }
