@@ -8,7 +8,8 @@
  * stop(); `actor-kill`: the same actor terminated by the watchdog three times, which
  * src/actors/close-first.ts covers; `host-exit`: the host calls process.exit() while its
  * monitor runs; `stall-kill` and `stall-exit`: the actor killed, or the host exiting, while it
- * is in one statement of seconds, the 'stall' drill) BENCH_RUNS times
+ * is in one statement of seconds, the 'stall' drill; `host-thread-terminated`: a host's worker
+ * thread that holds the monitor terminated by the host, which nothing covers) BENCH_RUNS times
  * (default 120), one child process after another, with the allocator settings of
  * test/sqlite-close.test.ts (a read of freed memory then crashes for certain), while
  * BENCH_BUSY busy loops (default 2: both cores of this machine) keep the cores taken, which is
