@@ -16,15 +16,20 @@ function run(mode: string): { status: number | null; signal: NodeJS.Signals | nu
   return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
 }
 
+/** The fixture's `mode` exited by itself with code 0, having printed its last line ("done"). */
+function expectRanToItsEnd(mode: string): void {
+  const r = run(mode);
+  expect(r, r.out).toMatchObject({ status: 0, signal: null });
+  expect(r.out).toContain('done');
+}
+
 describe('closing an SQLite connection', () => {
   it('libsql itself reads the closed handle again: the control, which takes the process down here', () => {
     expect(run('raw')).toMatchObject({ status: null, signal: 'SIGSEGV' });
   });
 
   it('Db.close() after its statements were collected closes the handle once', () => {
-    const r = run('close');
-    expect(r, r.out).toMatchObject({ status: 0, signal: null });
-    expect(r.out).toContain('done');
+    expectRanToItsEnd('close');
   });
 
   it('a file that is not a database is refused, and its connection closed once', () => {
@@ -44,23 +49,17 @@ describe('closing an SQLite connection', () => {
   });
 
   it("a monitor's storage actor that ends with its connection open (process.exit() in its thread) leaves the host running", () => {
-    const r = run('actor-exit');
-    expect(r, r.out).toMatchObject({ status: 0, signal: null });
-    expect(r.out).toContain('done');
+    expectRanToItsEnd('actor-exit');
   });
 
   // A thread ended from outside runs no 'exit': left open to its teardown, the connection is
   // finalized after its statements and closed twice (src/actors/close-first.ts).
   it("a monitor's storage actor terminated by the watchdog (injectFault('kill')) closes its connection first, three times, and the host runs on", () => {
-    const r = run('actor-kill');
-    expect(r, r.out).toMatchObject({ status: 0, signal: null });
-    expect(r.out).toContain('done');
+    expectRanToItsEnd('actor-kill');
   });
 
   it("a host that calls process.exit() while its monitor runs has its storage actor close its connection first, and exits with its own code", () => {
-    const r = run('host-exit');
-    expect(r, r.out).toMatchObject({ status: 0, signal: null });
-    expect(r.out).toContain('done');
+    expectRanToItsEnd('host-exit');
   });
 
   // One statement of seconds (the 'stall' drill) in flight: the thread cannot end before it
@@ -69,9 +68,7 @@ describe('closing an SQLite connection', () => {
     ['the watchdog ends it', 'stall-kill'],
     ['the host calls process.exit()', 'stall-exit'],
   ])("a monitor's storage actor in a statement of seconds when %s closes its connection after the statement, and the host runs on or exits with its own code (%s)", (_, mode) => {
-    const r = run(mode);
-    expect(r, r.out).toMatchObject({ status: 0, signal: null });
-    expect(r.out).toContain('done');
+    expectRanToItsEnd(mode);
   }, 90_000);
 
   it('a host that dies of an uncaught exception while its monitor runs exits as Node makes it (code 1, its error printed), not by a signal', () => {
