@@ -2190,9 +2190,16 @@ export const BREAKS = [
   {
     name: 'history offset ignored',
     what: "get_metric_history takes offset but answers from the first series: every page is the first one, and the series past 100 are out of an agent's reach but through a tag filter",
-    edits: [{ find: '          return { ...history, series: history.series.slice(offset) };', replace: '          return { ...history, series: history.series.slice(0, args.limit) };' }],
-    tests: ['mcp-metrics-page.test.ts'],
-    mustFail: ['get_metric_history pages through every series with offset'],
+    edits: [{ file: 'src/monitor/history.ts', find: '      if (index >= plan.offset && index - plan.offset < plan.limit) {', replace: '      if (index - plan.offset < plan.limit) {' }],
+    tests: ['mcp-metrics-page.test.ts', 'history-pages.test.ts'],
+    mustFail: ['get_metric_history pages through every series with offset', 'list every series once across pages, as the whole history lists them, and read only the page'],
+  },
+  {
+    name: 'history cut by its points only',
+    what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ['keeps history within 8 KB when its series carry long tags: fewer series a page, and the cut names the offset of the next'],
   },
   {
     name: 'a zombie owns the lock',

@@ -150,6 +150,29 @@ describe('answer budgets', () => {
     expect(text).toMatch(/downsampled to \d+ points per series to fit 8 KB: pass max_points \(up to 10000\) for more/);
   });
 
+  it('keeps history within 8 KB when its series carry long tags: fewer series a page, and the cut names the offset of the next', async () => {
+    // Ten series of 8 tags of 90 characters: at a point a series they answered 12 KB and said
+    // nothing was cut (truncated false), since only the points were cut.
+    const tags = (j: number) => Object.fromEntries(Array.from({ length: 8 }, (_, k) => [`k${k}_${'x'.repeat(28)}`, `${j}_${'v'.repeat(58)}`]));
+    for (let j = 0; j < 10; j++) for (let i = 0; i < 3; i++) monitor.record('wide_tags_ms', j + i, tags(j));
+    await monitor.flush();
+    const seen: string[] = [];
+    let offset = 0;
+    for (let page = 0; page < 10; page++) {
+      const { r, size, text } = await call('get_metric_history', { metric_type: 'wide_tags_ms', ...(offset > 0 ? { offset } : {}) });
+      expect(size).toBeLessThanOrEqual(8 * KB);
+      const sc = r.structuredContent as { series: { tags: Record<string, string> }[]; total_series: number; truncated: boolean };
+      expect(sc.total_series).toBe(10);
+      seen.push(...sc.series.map((x) => Object.values(x.tags)[0]!.split('_')[0]!));
+      offset += sc.series.length;
+      expect(sc.truncated).toBe(offset < 10);
+      if (offset >= 10) break;
+      expect(sc.series.length).toBeLessThan(10);
+      expect(text).toContain(`${10 - offset} more series: pass offset ${offset} for the next page`);
+    }
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, j) => String(j)));
+  });
+
   it('keeps a report within 16 KB and sends Markdown once, in the text', async () => {
     const json = await call('generate_performance_report', {});
     expect(json.size).toBeLessThanOrEqual(16 * KB);

@@ -98,13 +98,13 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const history: MetricHistory = await monitor.getMetricHistory({
         metric,
         maxPoints,
-        limit: offset + limit,
+        limit,
+        offset,
         ...(tags ? { tags } : {}),
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
         ...(resolution !== undefined ? { resolution } : {}),
       });
-      history.series = history.series.slice(offset);
       const more = offset + history.series.length < history.totalSeries;
       sendJson(res, 200, { ...history, offset, limit, ...(more ? { next: nextPage(url, offset + history.series.length) } : {}) });
     }, (f) => HISTORY_FIELDS[f] ?? f),

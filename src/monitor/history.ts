@@ -37,10 +37,12 @@ export interface HistoryQuery {
   maxPoints?: number;
   /** Series at most (default all); the answer's totalSeries says how many matched. */
   limit?: number;
+  /** Series with data to pass over before the first listed (default 0): the next page of a history cut at `limit`. Those passed over are counted, not read. */
+  offset?: number;
 }
 
 /** The fields of a HistoryQuery. */
-const HISTORY_FIELDS = ['metric', 'tags', 'from', 'to', 'resolution', 'maxPoints', 'limit'] as const;
+const HISTORY_FIELDS = ['metric', 'tags', 'from', 'to', 'resolution', 'maxPoints', 'limit', 'offset'] as const;
 
 export interface HistoryPoint {
   /** Start of the point (ms since the epoch): the sample time for raw points. */
@@ -123,11 +125,13 @@ export class HistoryReader {
     if (!Number.isInteger(maxPoints) || maxPoints < 1 || maxPoints > 100_000) throw new InvalidArgumentError('maxPoints', 'must be an integer from 1 to 100000', { value: maxPoints });
     const limit = query.limit ?? Infinity;
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
+    const offset = query.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     const def = this.registry.lookupName(metric);
     if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
     const match = tagMatch(query.tags);
     const ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
-    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, match, ids };
+    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, offset, match, ids };
   }
 
   /**
@@ -157,7 +161,10 @@ export class HistoryReader {
         if (id < 0 && read && !read.has(entry)) totalSeries++;
         continue;
       }
-      if (totalSeries++ < plan.limit) {
+      // Those before the page are counted only: reading them cost the host's thread as much
+      // as the page, and a walk through N series page by page cost N²/limit reads.
+      const index = totalSeries++;
+      if (index >= plan.offset && index - plan.offset < plan.limit) {
         series.push(this.seriesHistory(id, tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom));
       }
     }
@@ -287,6 +294,7 @@ export interface HistoryPlan {
   resolution: Resolution;
   maxPoints: number;
   limit: number;
+  offset: number;
   /** The tags asked for (a series matches when its tags include them). */
   match: Record<string, string> | undefined;
   /** The matching series, with where the memory's data of each begins (rollups stored before it count). */

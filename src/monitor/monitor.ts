@@ -723,12 +723,18 @@ export class PerformanceMonitor extends EventEmitter {
       };
       if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));
       else if (!memoryOnly) {
-        // One by one until `limit` series have data: the series listed are the first that do.
+        // One by one until `offset + limit` series have data: the series listed are the first
+        // that do past `offset`. One before the page that the memory holds counts without its
+        // rows (build() passes over it); one it does not, only its rows say whether it counts.
         let listed = 0;
         read = new Set();
         for (const s of plan.ids) {
-          if (listed >= plan.limit) break;
+          if (listed >= plan.offset + plan.limit) break;
           read.add(s);
+          if (listed < plan.offset && this.history.inMemory(s.id)) {
+            listed++;
+            continue;
+          }
           await fetch(s);
           if (stored.has(s) || this.history.inMemory(s.id)) listed++;
         }

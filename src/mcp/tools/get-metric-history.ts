@@ -20,6 +20,10 @@ import { READ, asArgument, defineTool } from './define.js';
 
 /** Points per series when nothing smaller is needed to fit the budget. */
 const MAX_DEFAULT_POINTS = 500;
+/** Series a page when no limit is asked for (fewer when they do not fit the budget). */
+const DEFAULT_SERIES = 10;
+/** What the structured answer and the text may take: the budget less room for the result's envelope and the text's escapes in JSON. */
+const FIT_BYTES = ANSWER_BYTES - 512;
 
 export const historyInputFor = perLimits((l: TagLimits) =>
   z
@@ -30,7 +34,7 @@ export const historyInputFor = perLimits((l: TagLimits) =>
     start: isoTime.optional(),
     end: isoTime.optional(),
     max_points: intRange(1, 10_000).optional().describe('Per series (default: fits 8 KB)'),
-    limit: intRange(1, 100).default(10),
+    limit: intRange(1, 100).optional().describe('Series (default 10, fewer when they do not fit 8 KB)'),
     offset: intRange(0, 10_000_000).optional(),
   })
   .superRefine((args, ctx) => {
@@ -75,6 +79,15 @@ export const HistoryOutput = z.object({
 });
 
 type Out = z.output<typeof HistoryOutput>;
+
+/** An answer, its size, and the history and points it was made of. */
+interface Fitted {
+  structured: Out;
+  text: string;
+  bytes: number;
+  history: MetricHistory;
+  points: number;
+}
 type SeriesOut = Out['series'][number];
 
 function seriesOut(s: SeriesHistory, kind: (typeof KINDS)[number]): SeriesOut {
@@ -179,36 +192,48 @@ export default function register(server: McpServer, front: Front): void {
       const offset = args.offset ?? 0;
       const read = async (maxPoints: number): Promise<MetricHistory> => {
         try {
-          // The series before the page are read too (the history has no offset of its own), as /api/history does.
           const history = await host.monitor.getMetricHistory({
             metric: args.metric_type,
             maxPoints,
-            limit: offset + args.limit,
+            limit: args.limit ?? DEFAULT_SERIES,
+            offset,
             ...(args.tags ? { tags: args.tags } : {}),
             ...(from !== undefined ? { from } : {}),
             ...(to !== undefined ? { to } : {}),
           });
-          return { ...history, series: history.series.slice(offset) };
+          return history;
         } catch (error) {
           throw asArgument(error, 'metric', 'metric_type');
         }
       };
       const fitted = args.max_points === undefined;
+      const answer = (history: MetricHistory, points: number): Fitted => {
+        const structured = historyOut(history, points, offset);
+        const text = historyText(structured, fitted, offset, args.tags, history.unread);
+        return { structured, text, bytes: jsonBytes(structured) + textBytes(text), history, points };
+      };
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
       // Downsample until the answer fits. Bytes do not scale with points: a raw series cut
       // below its samples gains columns (count, min, max, quantiles), so a cut can grow the
-      // answer (two series of 200 raw samples answered 9 KB after five rounds). The first
-      // round scales the points by what is over; later ones at least halve them, so that a
-      // few more reach an answer that fits (a point a series does, for the default limit).
-      for (let round = 0; ; round++) {
-        const history = await read(points);
-        const structured = historyOut(history, points, offset);
-        const text = historyText(structured, fitted, offset, args.tags, history.unread);
-        const bytes = jsonBytes(structured) + textBytes(text);
-        if (!fitted || bytes <= ANSWER_BYTES || points === 1) return { structured, text };
-        const scaled = Math.floor(points * (ANSWER_BYTES / bytes) * 0.9);
+      // answer (two series of 200 raw samples answered 9 KB after five rounds; one of 2 raw
+      // samples and long tags, cut to a point, 8.6 KB against 8.5). The first round scales
+      // the points by what is over; later ones at least halve them, so that a few more reach
+      // an answer that fits (a point a series does, for the default limit, unless their tags
+      // are long). The smallest answer is kept.
+      let last = answer(await read(points), points);
+      let smallest = last;
+      for (let round = 0; fitted && smallest.bytes > FIT_BYTES && points > 1; round++) {
+        const scaled = Math.floor(points * (FIT_BYTES / last.bytes) * 0.9);
         points = Math.max(1, round === 0 ? scaled : Math.min(scaled, Math.floor(points / 2)));
+        last = answer(await read(points), points);
+        if (last.bytes < smallest.bytes) smallest = last;
       }
+      // Still over: fewer series (their tags are long), unless a limit was asked for; the
+      // answer then says which offset has the next ones. One series at least.
+      for (let n = smallest.history.series.length - 1; fitted && args.limit === undefined && smallest.bytes > FIT_BYTES && n >= 1; n--) {
+        smallest = answer({ ...smallest.history, series: smallest.history.series.slice(0, n) }, smallest.points);
+      }
+      return { structured: smallest.structured, text: smallest.text };
     },
   );
 }
