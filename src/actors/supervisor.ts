@@ -423,10 +423,19 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     ]);
   }
 
-  /** Has the watchdog end the actor's thread, and waits (within the bound) until it is gone. */
+  /**
+   * Has the watchdog end the actor's thread, and waits (within the bound) until it is gone.
+   * Calls still waiting on it then fail: one in a call into native code that outlasts the
+   * bound (a disk that hangs) may end only with the watchdog's thread, whose end reports no
+   * exit, and a call of the host's left waiting held its event loop for good (hold.ts), so
+   * that a host whose disk hung 15 s or more in stop() never ended.
+   */
   private async terminate(instance: Instance<Api> | undefined): Promise<void> {
     this.link.post({ op: 'terminate', actor: this.name });
-    if (instance) await Promise.race([instance.gone, bound(undefined)]);
+    if (instance) {
+      await Promise.race([instance.gone, bound(undefined)]);
+      instance.fail(new ActorError(this.name, 'was ended by stop() before it answered'));
+    }
     this.instance = undefined;
     this.starting = undefined;
   }
