@@ -2202,6 +2202,13 @@ export const BREAKS = [
     mustFail: ['fails the calls still waiting on it, so that a host with nothing left to do ends'],
   },
   {
+    name: 'lock made again with the umask',
+    what: "the lock a monitor makes again in a dataDir removed while it ran is made with the process's umask (0644): readable by every user, where the first one is the user's alone",
+    edits: [{ file: 'src/storage/lock.ts', find: "    fd = openSync(file, 'wx', PRIVATE_FILE_MODE);", replace: "    fd = openSync(file, 'wx');" }],
+    tests: ['persistence.test.ts'],
+    mustFail: ['creates the dataDir again when it is removed while running (rm -rf, a cleaner of /tmp), and writes everything into it'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

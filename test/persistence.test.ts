@@ -7,7 +7,7 @@
  * created, while alerts go on and reach the disk once it has room.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -211,6 +211,9 @@ describe('the control state on disk', () => {
     await a.flush();
     expect(await a.flushStorage()).toBe(true);
     expect(a.status().storage).toMatchObject({ lastError: null });
+    // Made again as the first ones were: the user's alone, whatever the umask (022 here).
+    for (const file of readdirSync(dir)) expect([file, statSync(join(dir, file)).mode & 0o777]).toEqual([file, 0o600]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     await a.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 200 });
     await waitFor(async () => (await a.storedData())?.rules === 2, 10_000, 'the rules written again');
     await a.stop();

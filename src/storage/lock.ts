@@ -19,7 +19,7 @@ import { link, open, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path';
 import { StorageError, StorageLockedError } from '../errors.js';
 import { makeDirs } from '../make-dirs.js';
-import { PRIVATE_DIR_MODE } from '../private-files.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { processAlive } from '../process-alive.js';
 
 export const LOCK_FILE = 'perfwatch.lock';
@@ -169,7 +169,7 @@ export function claimLockSync(dir: string): number {
   const file = join(dir, LOCK_FILE);
   let fd: number;
   try {
-    fd = openSync(file, 'wx');
+    fd = openSync(file, 'wx', PRIVATE_FILE_MODE);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw lockedBy(dir, file);
     throw new StorageError(dir, `cannot be written (${reason(error)}): ${advice(error)}`);
