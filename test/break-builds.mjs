@@ -2209,6 +2209,13 @@ export const BREAKS = [
     mustFail: ['creates the dataDir again when it is removed while running (rm -rf, a cleaner of /tmp), and writes everything into it'],
   },
   {
+    name: 'an unjudged step counts as failed',
+    what: "a step rolled back before it could be judged (cancelled, too few samples) marks its direction as failed: the knob is never tried that way again, and plans say the step did not help",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '      if (judged) mem.failed.add(step.direction);', replace: '      mem.failed.add(step.direction);' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['takes a step that was rolled back before it could be judged again: a cancel says nothing of its direction'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

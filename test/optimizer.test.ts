@@ -198,6 +198,20 @@ describe('optimize', () => {
     expect(m.getOptimizationRun(2)).toBeUndefined();
   });
 
+  it('takes a step that was rolled back before it could be judged again: a cancel says nothing of its direction', async () => {
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    m.registerTunable(tunable(knob));
+    const run = m.startOptimization({ type: 'cache', autoApply: true, verificationWindowMs: 3_600_000 });
+    expect(run.plan[0]).toMatchObject({ knob: 'cache.size', from: 50, to: 60, direction: 'up' });
+    const over = (await m.cancelOptimization(run.runId))!;
+    expect(over.applied[0]).toMatchObject({ knob: 'cache.size', outcome: 'rolled-back', after: null });
+    expect(knob.value).toBe(50);
+    const again = await m.optimize({ type: 'cache', verificationWindowMs: WINDOW });
+    expect(again.skipped).toEqual([]);
+    expect(again.plan[0]).toMatchObject({ knob: 'cache.size', from: 50, to: 60, direction: 'up' });
+    expect(again.plan[0]!.why).toMatch(/first step, up as preferred\.$/);
+  });
+
   it('refuses bad tunables and options, naming the field', async () => {
     const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     const base = { name: 'k', type: 'cache' as const, get: () => 5, set: () => {}, min: 1, max: 10, step: 1, target: 'cache_hit_rate' };

@@ -348,11 +348,14 @@ export class Optimizer {
     const mem = this.memory.get(t.name)!;
     const before = step.baseline.value;
     const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', target: t.target, before, after: null, improvement: null, reason: '' };
-    const fail = async (reason: string, outcome: AppliedChange['outcome'] = 'failed'): Promise<AppliedChange> => {
+    // `judged` false: rolled back before its effect could be judged (cancelled, too few samples),
+    // which says nothing of its direction: counted as failed, it kept the knob from that
+    // direction for the rest of the process, and plans said it "did not help".
+    const fail = async (reason: string, outcome: AppliedChange['outcome'] = 'failed', judged = true): Promise<AppliedChange> => {
       run.current = null;
       change.outcome = outcome;
       change.reason = await this.rollback(t, step, reason, runId);
-      mem.failed.add(step.direction);
+      if (judged) mem.failed.add(step.direction);
       return change;
     };
     this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}` });
@@ -370,13 +373,13 @@ export class Optimizer {
     try {
       await sleep(windowMs, signal);
     } catch {
-      return fail(`cancelled after ${fmt((this.now() - changedAt) / 1000)} s of the ${fmt(windowMs / 1000)} s verification window, before ${t.target} could be judged`, 'rolled-back');
+      return fail(`cancelled after ${fmt((this.now() - changedAt) / 1000)} s of the ${fmt(windowMs / 1000)} s verification window, before ${t.target} could be judged`, 'rolled-back', false);
     }
     run.current = null;
     await this.deps.flush().catch(() => {});
     const reading = this.deps.measure(t, changedAt, this.now());
-    if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back');
-    if (reading.count < MIN_SAMPLES) return fail(`only ${samples(reading.count)} of ${t.target} during the ${fmt(windowMs / 1000)} s verification window, fewer than the ${MIN_SAMPLES} needed to judge the change`, 'rolled-back');
+    if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back', false);
+    if (reading.count < MIN_SAMPLES) return fail(`only ${samples(reading.count)} of ${t.target} during the ${fmt(windowMs / 1000)} s verification window, fewer than the ${MIN_SAMPLES} needed to judge the change`, 'rolled-back', false);
     const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
     const improvement = before !== 0 ? delta / Math.abs(before) : delta > 0 ? Infinity : delta < 0 ? -Infinity : 0;
     change.after = reading.value;
