@@ -2216,6 +2216,13 @@ export const BREAKS = [
     mustFail: ['takes a step that was rolled back before it could be judged again: a cancel says nothing of its direction'],
   },
   {
+    name: 'alerts scored only when listed',
+    what: "a report asked without its alert list (includeAlerts false, include_alerts over MCP) leaves the alerts part out of its score, which rises by up to that part's weight for asking less",
+    edits: [{ file: 'src/reports/build.ts', find: '  const score = computeScore(metrics, analysis);', replace: '  const score = computeScore(metrics, alerts);' }],
+    tests: ['reports.test.ts'],
+    mustFail: ['scores the alerts whether or not it lists them: includeAlerts false leaves out the list, not the score'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

@@ -49,6 +49,16 @@ describe('generateReport on a running monitor', () => {
     expect(a.sum).toBe(snapshot.totalSum);
   });
 
+  it('scores the alerts whether or not it lists them: includeAlerts false leaves out the list, not the score', async () => {
+    const window = { from: Date.now() - 600_000, to: Date.now() };
+    const listed = (await m.generateReport(window)) as PerformanceReport;
+    const unlisted = (await m.generateReport({ ...window, includeAlerts: false })) as PerformanceReport;
+    expect(unlisted.alerts).toBeNull();
+    expect(listed.alerts).toMatchObject({ firings: 1 });
+    expect(unlisted.score).toEqual(listed.score);
+    expect(unlisted.score.parts.find((p) => p.name === 'alerts')).toMatchObject({ value: 3, score: 70 });
+  });
+
   it('renders Markdown and one self-contained HTML file with charts', async () => {
     const md = await m.generateReport({ format: 'markdown' });
     expect(md).toMatch(/^# Performance report/);

@@ -117,10 +117,12 @@ function coveredRange(from: number, to: number, intervalMs: number, now: number)
 }
 
 function emptyReport(options: BuildOptions, from: number, to: number, notes: string[], started: number): PerformanceReport {
-  const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, { from, to }, options.alertHistoryAvailable) : null;
+  // Scored whether or not the report lists them (includeAlerts), as below.
+  const analysis = analyzeAlerts(options.alertHistory, { from, to }, options.alertHistoryAvailable);
+  const alerts = options.includeAlerts ? analysis : null;
   // Without samples only alerts could be scored, and only when some happened: a quiet,
   // empty window has no score rather than a perfect one.
-  const score = computeScore(new Map(), alerts && alerts.transitions > 0 ? alerts : null);
+  const score = computeScore(new Map(), analysis.transitions > 0 ? analysis : null);
   const diagnoses = withCaptures([], options.profiles ?? []);
   return {
     version: 1,
@@ -300,9 +302,12 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
 
   const window = span;
   if (series.length === 0) return emptyReport(options, span.from, span.to, [`No sample falls in the range ${new Date(from).toISOString()} – ${new Date(to).toISOString()}.`], started);
-  const alerts = options.includeAlerts ? analyzeAlerts(options.alertHistory, window, options.alertHistoryAvailable) : null;
-  if (alerts && !alerts.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
-  const score = computeScore(metrics, alerts);
+  // The alerts are scored whether or not the report lists them: includeAlerts false left the
+  // part out of the score, which rose by up to its 10 points' weight for asking less.
+  const analysis = analyzeAlerts(options.alertHistory, window, options.alertHistoryAvailable);
+  const alerts = options.includeAlerts ? analysis : null;
+  if (!analysis.available) notes.push('No alert history: this monitor has no alert engine to ask; the alerts part of the score is left out.');
+  const score = computeScore(metrics, analysis);
   const judged: DiagnosisInput = { window, seconds: coveredSeconds(span.from, span.to, options.watched ?? ALWAYS_WATCHED) ?? Number.NaN, metrics, series: diagnosisInput };
   const diagnoses = withCaptures(diagnose(judged), options.profiles ?? []);
   const waiting = notEnoughData(judged);

@@ -226,7 +226,7 @@ export class ReportService {
       throw new InvalidArgumentError('from', `(${new Date(from).toISOString()}) must not be after to (${new Date(to).toISOString()})`);
     }
     const now = this.now();
-    const history = o.includeAlerts && this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
+    const history = this.deps.alertHistory ? this.deps.alertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }) : [];
     const leftOut = this.deps.leftOut?.(from ?? -Infinity);
     const result = await this.run(
       {
