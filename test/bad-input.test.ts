@@ -175,12 +175,44 @@ describe('bad input', () => {
     expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { externalUrl: 'https://perfwatch.example.com/ui' } })).not.toThrow();
   });
 
+  it("refuses a URL it would post to on a port fetch refuses, naming the field and the port: every delivery to it failed with 'bad port'", () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    const refused = /^[\w.[\]]+ has port (\d+), which fetch refuses to connect to \(a "bad port" of the Fetch standard, as SMTP's, IRC's or X11's are\): every post would fail; have the receiver listen on another port, got "/;
+    expect(opt({ alerts: { webhooks: ['http://127.0.0.1:9000/ok', 'http://127.0.0.1:6667/irc'] } })).toMatchObject({ field: 'alerts.webhooks[1]', message: expect.stringMatching(refused) });
+    expect(opt({ alerts: { webhooks: [{ url: 'http://hooks.example:6000/x', headers: {} }] } }).message).toMatch(refused);
+    expect(opt({ alerts: { alertmanagerUrl: 'http://am.example:5060/' } })).toMatchObject({ field: 'alerts.alertmanagerUrl', message: expect.stringMatching(refused) });
+    expect(opt({ export: { remoteWrite: [{ url: 'http://127.0.0.1:1/api/v1/write' }] } })).toMatchObject({ field: 'export.remoteWrite[0].url', message: expect.stringMatching(/has port 1, which fetch refuses/) });
+    // Each port refused here is one fetch refuses, and one it takes is not refused.
+    for (const port of [1, 25, 6000, 6667, 10080]) expect(opt({ alerts: { webhooks: [`http://127.0.0.1:${port}/`] } }).message).toContain(`has port ${port},`);
+    expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['http://127.0.0.1:8080/', 'https://hooks.example/'], alertmanagerUrl: 'http://127.0.0.1:9093/' } })).not.toThrow();
+  });
+
+  it('refuses exactly the ports fetch refuses: each one of its list, and none of the common ones it takes', async () => {
+    const { refusedPort } = await import('../dist/src/fetch-ports.js');
+    const fetchRefuses = async (port: number): Promise<boolean> => {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(200) });
+        return false;
+      } catch (error) {
+        return String((error as { cause?: Error }).cause?.message ?? '').includes('bad port');
+      }
+    };
+    const mismatched: number[] = [];
+    for (let port = 1; port <= 10_100; port++) {
+      const refused = refusedPort(`http://127.0.0.1:${port}/`) !== undefined;
+      // Only the ports either side refuses are asked of fetch: each one it takes opens a connection.
+      if (refused && !(await fetchRefuses(port))) mismatched.push(port);
+    }
+    for (const port of [6000, 6667, 5060, 25, 8080, 9093, 3000]) if ((refusedPort(`http://127.0.0.1:${port}/`) !== undefined) !== (await fetchRefuses(port))) mismatched.push(port);
+    expect(mismatched).toEqual([]);
+  });
+
   it('names the header whose value is not a string, in a webhook given as { url, headers } as in an exporter', () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
     // A webhook is a URL or { url, headers }: it was refused as "none of the forms this option takes", the header unnamed.
-    expect(opt({ alerts: { webhooks: [{ url: 'http://127.0.0.1:9/hook', headers: { Authorization: { bearer: 't' } } }] } })).toBe('alerts.webhooks[0].headers.Authorization must be a string, got object');
-    expect(opt({ alerts: { webhooks: ['http://127.0.0.1:9/a', { url: 'http://127.0.0.1:9/b', headers: { 'X-Team': ['pay'] } }] } })).toBe('alerts.webhooks[1].headers.X-Team must be a string, got an array of 1');
-    expect(opt({ export: { remoteWrite: [{ url: 'http://127.0.0.1:9/write', headers: { Authorization: { bearer: 't' } } }] } })).toBe('export.remoteWrite[0].headers.Authorization must be a string, got object');
+    expect(opt({ alerts: { webhooks: [{ url: 'http://127.0.0.1:9999/hook', headers: { Authorization: { bearer: 't' } } }] } })).toBe('alerts.webhooks[0].headers.Authorization must be a string, got object');
+    expect(opt({ alerts: { webhooks: ['http://127.0.0.1:9999/a', { url: 'http://127.0.0.1:9999/b', headers: { 'X-Team': ['pay'] } }] } })).toBe('alerts.webhooks[1].headers.X-Team must be a string, got an array of 1');
+    expect(opt({ export: { remoteWrite: [{ url: 'http://127.0.0.1:9999/write', headers: { Authorization: { bearer: 't' } } }] } })).toBe('export.remoteWrite[0].headers.Authorization must be a string, got object');
     // A value of neither form is still said as the union.
     expect(opt({ alerts: { webhooks: [42] } })).toBe('alerts.webhooks[0] is none of the forms this option takes, got 42');
   });
@@ -265,7 +297,7 @@ describe('bad input', () => {
     expect(caught(() => m.suggestTags({ tag: { route: '/ko' } } as never)).field).toBe('tag');
     await expect(m.getMetricHistory({ metric: 'response_time', maxpoints: 3 } as never)).rejects.toMatchObject({
       field: 'maxpoints',
-      message: 'maxpoints is not a known query field; did you mean maxPoints? (the fields: metric, tags, from, to, resolution, maxPoints, limit)',
+      message: 'maxpoints is not a known query field; did you mean maxPoints? (the fields: metric, tags, from, to, resolution, maxPoints, limit, offset)',
     });
     expect(caught(() => m.getAlerts({ states: 'firing' } as never)).message).toBe('states is not a known query field; did you mean state? (the fields: state, severity)');
     expect(caught(() => m.getAlertHistory({ ruleId: 'x' } as never)).message).toBe('ruleId is not a known filter field; did you mean rule? (the fields: from, to, rule)');

@@ -1816,13 +1816,6 @@ export const BREAKS = [
     mustFail: ['prints the summary of a running service, the hot function first'],
   },
   {
-    name: 'export retries a bad port forever',
-    what: "an exporter whose URL has a port fetch never connects to (6000) retries each request with backoff forever, its samples never counted as failed",
-    edits: [{ find: '      if (cause !== BAD_PORT) return RETRY;', replace: '      if (cause !== BAD_PORT || cause === BAD_PORT) return RETRY;' }],
-    tests: ['export-remote-write.test.ts'],
-    mustFail: ['counts an export to a port fetch never connects to as failed, says so, and does not retry it'],
-  },
-  {
     name: 'idle capture headline names a culprit',
     what: "a CPU capture of a main thread idle in 97% of samples heads with its top function's 3%, as if that function were the cause",
     edits: [{ find: '  if (s.idle >= IDLE_HEADLINE_SHARE) return', replace: '  if (s.idle > 1) return' }],
@@ -2221,6 +2214,13 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/build.ts', find: '  const score = computeScore(metrics, analysis);', replace: '  const score = computeScore(metrics, alerts);' }],
     tests: ['reports.test.ts'],
     mustFail: ['scores the alerts whether or not it lists them: includeAlerts false leaves out the list, not the score'],
+  },
+  {
+    name: 'URLs on ports fetch refuses taken',
+    what: "a webhook, Alertmanager or exporter URL on a port fetch refuses (6000, 6667, …) is taken with the options, and every delivery to it fails with 'bad port'",
+    edits: [{ file: 'src/monitor/options.ts', find: '  if (port !== undefined) ctx.addIssue(', replace: '  if (port === -1) ctx.addIssue(' }],
+    tests: ['bad-input.test.ts', 'export-remote-write.test.ts'],
+    mustFail: ["refuses a URL it would post to on a port fetch refuses, naming the field and the port: every delivery to it failed with 'bad port'", 'refuses an export to a port fetch never connects to with the options, naming the field and the port'],
   },
   {
     name: 'history cut by its points only',

@@ -93,9 +93,9 @@ describe('export status', () => {
   it('shows an endpoint\'s path of plain words, and hides a key put in the path and the query', async () => {
     const key = '0123456789abcdef0123456789abcdef';
     // Closed ports: the exporters fail at once, and their status says where they sent.
-    const m = await started({ export: { remoteWrite: [{ url: 'http://127.0.0.1:9/api/v1/push', intervalMs: 3_600_000 }], otlp: [{ url: `http://u:pa55@127.0.0.1:9/v1/metrics/${key}?token=s3cret`, intervalMs: 3_600_000 }] } });
+    const m = await started({ export: { remoteWrite: [{ url: 'http://127.0.0.1:9999/api/v1/push', intervalMs: 3_600_000 }], otlp: [{ url: `http://u:pa55@127.0.0.1:9999/v1/metrics/${key}?token=s3cret`, intervalMs: 3_600_000 }] } });
     const st = await m.exportNow();
-    expect(st.exporters.map((e) => e.url)).toEqual(['http://127.0.0.1:9/api/v1/push', 'http://127.0.0.1:9/v1/metrics/…?…']);
+    expect(st.exporters.map((e) => e.url)).toEqual(['http://127.0.0.1:9999/api/v1/push', 'http://127.0.0.1:9999/v1/metrics/…?…']);
     expect(JSON.stringify(m.status())).not.toMatch(new RegExp(`${key}|pa55|s3cret`));
   });
 

@@ -255,12 +255,9 @@ export class Endpoint {
       // Aborted by close(), which counted the batch and said why.
       if (this.closed) return DONE;
       const cause = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      // A port fetch never connects to is refused with the options (src/fetch-ports.ts).
       this.st.lastError = { message: `${this.st.url}: ${cause}`, status: null, at };
-      if (cause !== BAD_PORT) return RETRY;
-      // fetch never connects to the ports of the Fetch standard's "bad port" list (6000, 6665-6669, 10080, …): final, as a 4xx.
-      this.st.failed += batch.samples;
-      this.st.lastError.message = `${this.st.url}: fetch refuses this port (the Fetch standard's "bad port" list): ${batch.samples} samples failed, not retried; give the receiver another port`;
-      return DONE;
+      return RETRY;
     } finally {
       clearTimeout(timer);
     }
@@ -319,9 +316,6 @@ export class Endpoint {
     return '';
   }
 }
-
-/** The cause fetch gives for a port it never connects to. */
-const BAD_PORT = 'bad port';
 
 /** Characters of a receiver's refusal kept in the error: Prometheus and Mimir say there why ("out of order sample"). */
 export const REASON_CHARS = 200;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
+import { refusedPort } from '../fetch-ports.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { MAX_SERIES_LIMIT } from '../engine/registry.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
@@ -74,6 +75,12 @@ const httpUrl = z
     { error: 'must be an http(s) URL' },
   );
 
+/** An http(s) URL that perfwatch posts to: not on a port fetch refuses (fetch-ports.ts). */
+const fetchUrl = httpUrl.superRefine((u, ctx) => {
+  const port = refusedPort(u);
+  if (port !== undefined) ctx.addIssue({ code: 'custom', message: `has port ${port}, which fetch refuses to connect to (a "bad port" of the Fetch standard, as SMTP's, IRC's or X11's are): every post would fail; have the receiver listen on another port` });
+});
+
 /**
  * Request headers of a webhook or an exporter (authorization, tenant): at most 32, names and
  * values bounded, and each one fetch takes (a name with a space, a value with a line break
@@ -126,11 +133,11 @@ function headerFault(name: string, value: string): string | undefined {
 export const AlertOptionsSchema = z.strictObject({
   /** URLs receiving the Alertmanager webhook payload (version 4) when an alert fires or resolves. */
   webhooks: z
-    .array(z.union([httpUrl, z.strictObject({ url: httpUrl, headers: httpHeaders })]), { error: 'must be an array of http(s) URLs' })
+    .array(z.union([fetchUrl, z.strictObject({ url: fetchUrl, headers: httpHeaders })]), { error: 'must be an array of http(s) URLs' })
     .max(16, { error: 'must list at most 16 webhooks' })
     .default([]),
   /** An Alertmanager to push alerts to (its api/v2/alerts, under the URL's path: a route prefix is kept). */
-  alertmanagerUrl: httpUrl.optional(),
+  alertmanagerUrl: fetchUrl.optional(),
   /** Firing alerts are re-sent to Alertmanager this often (it resolves alerts that stop arriving). */
   alertmanagerResendMs: int(1_000, 3_600_000, 60_000),
   /** A resolution is notified once it has held this long; a new firing meanwhile cancels it (flapping). */
@@ -151,7 +158,7 @@ export const AlertOptionsSchema = z.strictObject({
 });
 
 const exportTarget = {
-  url: httpUrl,
+  url: fetchUrl,
   headers: httpHeaders,
   /** How often the series are sent. */
   intervalMs: int(1_000, 3_600_000, 10_000, ' ms'),
