@@ -2223,6 +2223,13 @@ export const BREAKS = [
     mustFail: ["refuses a URL it would post to on a port fetch refuses, naming the field and the port: every delivery to it failed with 'bad port'", 'refuses an export to a port fetch never connects to with the options, naming the field and the port'],
   },
   {
+    name: 'a switch given twice taken',
+    what: 'a CLI switch given twice (--no-start --no-start) is taken silently, where a flag with a value given twice is a usage error naming it',
+    edits: [{ file: 'src/cli/args.ts', find: "      if (values[token.name] !== undefined) throw new InvalidArgumentError(token.rawName, 'is given twice; give it once');\n      values[token.name] = true;", replace: '      values[token.name] = true;' }],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['refuses a flag given twice, naming it, instead of taking the last'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

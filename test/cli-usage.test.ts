@@ -30,6 +30,15 @@ describe('perfwatch CLI usage errors', () => {
     await expect(cli('report', '--window', '5', '--window', '3600')).rejects.toMatchObject({ code: 2, stdout: '', stderr: 'perfwatch: --window is given twice; give it once\n' });
     // Not its values: one may be a token.
     await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--token', 'a', '--token=b')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --token is given twice; give it once\n' });
+    // Switches too: they were taken silently.
+    await expect(cli('mcp', '--no-start', '--no-start')).rejects.toMatchObject({ code: 2, stdout: '', stderr: 'perfwatch: --no-start is given twice; give it once\n' });
+    await expect(cli('serve', '--http', '0', '--mcp-allow-state-changes', '--mcp-allow-state-changes')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --mcp-allow-state-changes is given twice; give it once\n' });
+  });
+
+  it('refuses a --url of another scheme than http(s) as a usage error, not as an endpoint it could not reach', async () => {
+    for (const command of ['report', 'profile']) {
+      await expect(cli(command, '--url', 'ftp://127.0.0.1/mcp'), command).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --url must be an http(s) URL such as http://127.0.0.1:7071/mcp, got "ftp://127.0.0.1/mcp"\n' });
+    }
   });
 
   it('refuses a number flag in another form than decimal digits (hex, exponent, fraction), naming the flag, the form and the range', async () => {

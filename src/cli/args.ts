@@ -30,6 +30,7 @@ export function parseFlags(command: string, args: string[], flags: Record<string
     }
     if (flag.type === 'boolean') {
       if (token.value !== undefined) throw new InvalidArgumentError(token.rawName, 'is a switch and takes no value', { value: token.value });
+      if (values[token.name] !== undefined) throw new InvalidArgumentError(token.rawName, 'is given twice; give it once');
       values[token.name] = true;
       continue;
     }

@@ -54,6 +54,8 @@ export function remoteUrl(value: string): URL | string {
   } catch {
     return `--url must be a URL such as http://127.0.0.1:7071/mcp, got ${describeValue(value)}`;
   }
+  // fetch speaks no other scheme: `ftp://…` was tried and read "cannot reach an MCP endpoint".
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--url must be an http(s) URL such as http://127.0.0.1:7071/mcp, got ${describeValue(value)}`;
   if (url.username !== '' || url.password !== '') return `--url must not carry a user or password (http://user:pass@…): the endpoint takes a bearer token, given with --token or ${TOKEN_ENV}`;
   return url;
 }

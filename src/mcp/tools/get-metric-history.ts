@@ -34,7 +34,7 @@ export const historyInputFor = perLimits((l: TagLimits) =>
     start: isoTime.optional(),
     end: isoTime.optional(),
     max_points: intRange(1, 10_000).optional().describe('Per series (default: fits 8 KB)'),
-    limit: intRange(1, 100).optional().describe('Series (default 10, fewer when they do not fit 8 KB)'),
+    limit: intRange(1, 100).optional().describe('default 10 (fewer to fit)'),
     offset: intRange(0, 10_000_000).optional(),
   })
   .superRefine((args, ctx) => {
