@@ -4227,7 +4227,7 @@ export const BREAKS = [
   {
     name: 'a CLI flag given twice takes the last',
     what: "perfwatch report --window 5 --window 3600 takes the last --window silently, where the user may have meant either",
-    edits: [{ find: "if (values[token.name] !== undefined) throw new InvalidArgumentError(token.rawName, 'is given twice; give it once');", replace: '' }],
+    edits: [{ file: 'src/cli/args.ts', find: "    // The values are not repeated: one may be a --token.\n    if (values[token.name] !== undefined) throw new InvalidArgumentError(token.rawName, 'is given twice; give it once');", replace: '    // The values are not repeated: one may be a --token.' }],
     tests: ['cli-usage.test.ts'],
     mustFail: ['refuses a flag given twice'],
   },
