@@ -201,6 +201,8 @@ describe('bad input over stdio', () => {
     ['get_metric_history', { metric_type: 'a', time_range: '60d' }, /time_range must be at most 30d/],
     ['get_metric_history', { metric_type: 'a', time_range: '1h', start: '2026-01-01T00:00:00Z' }, /time_range must not be given with start or end/],
     ['get_metric_history', { metric_type: 'a', start: 'yesterday' }, /start must be an ISO-8601 time/],
+    ['get_metric_history', { metric_type: 'response_time', start: '2026-12-05T07:13:00' }, /start must be an ISO-8601 time with Z or an offset, such as 2026-11-27T10:00:00Z or 2026-11-27T11:00:00\+01:00/],
+    ['get_metric_history', { metric_type: 'response_time', start: '2999-01-01T00:00:00Z' }, /start \(2999-01-01T00:00:00Z\) must not be after now \(\d{4}-[\d-]+T[\d:.]+Z\): nothing is recorded there yet/],
     ['record_request_performance', { response_time: 1, success: true, status_code: 700 }, /status_code must be an integer from 100 to 599, got 700/],
     ['start_performance_monitoring', { collection_interval: 301 }, /collection_interval must be a number of seconds from 1 to 300, got 301/],
     ['record_performance_metric', { metric_type: 'cpu usage', value: 1 }, /metric_type must match \[a-zA-Z_:\]\[a-zA-Z0-9_:\]\*, got "cpu usage"/],

@@ -72,10 +72,13 @@ export const timeRange = z
   .refine((s) => parseTimeRange(s) <= MAX_RANGE_SECONDS * 1000, { error: `must be at most 30d (the retention period)` })
   .describe('e.g. 90s, 15m, 24h, 7d');
 
+/** A time without Z or an offset is a local time of some zone the server cannot know: refused, and said why. */
+const ISO_TIME = 'must be an ISO-8601 time with Z or an offset, such as 2026-11-27T10:00:00Z or 2026-11-27T11:00:00+01:00';
+
 export const isoTime = z
-  .string({ error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' })
-  .max(MAX_TIME_LENGTH, { error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z', abort: true })
-  .pipe(z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time such as 2026-11-27T10:00:00Z' }));
+  .string({ error: ISO_TIME })
+  .max(MAX_TIME_LENGTH, { error: ISO_TIME, abort: true })
+  .pipe(z.iso.datetime({ offset: true, error: ISO_TIME }));
 
 /** Milliseconds in a time_range such as `15m`. */
 export function parseTimeRange(range: string): number {

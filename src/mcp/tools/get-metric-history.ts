@@ -12,6 +12,7 @@ import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import type { MetricHistory, SeriesHistory } from '../../monitor/history.js';
 import { KINDS } from '../../engine/metrics.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from '../budget.js';
 import { iso, num, seriesLabel, stat } from '../format.js';
 import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from '../schemas.js';
@@ -189,6 +190,8 @@ export default function register(server: McpServer, front: Front): void {
       const now = host.monitor.now();
       const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
       const to = args.end !== undefined ? Date.parse(args.end) : undefined;
+      // As a start after an end is: nothing can have been recorded there yet.
+      if (args.start !== undefined && to === undefined && from! > now) throw new InvalidArgumentError('start', `(${args.start}) must not be after now (${new Date(now).toISOString()}): nothing is recorded there yet`);
       const offset = args.offset ?? 0;
       const read = async (maxPoints: number): Promise<MetricHistory> => {
         try {
