@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compare } from '../dist/src/alerts/evaluator.js';
-import { parseAlertRule } from '../dist/src/alerts/schema.js';
+import { parseAlertRule, ruleKey, withDefaults } from '../dist/src/alerts/schema.js';
 import { T0, harness } from './alert-harness.js';
 
 describe('alert rules', () => {
@@ -451,8 +451,20 @@ describe('alert rules', () => {
       [{ metric: 'cpu usage', operator: '>', threshold: 1 }, 'metric must match [a-zA-Z_:][a-zA-Z0-9_:]*, got "cpu usage"'],
       [{ operator: '>', threshold: 1 }, 'metric must be a metric name, got undefined'],
       [{ metric: 'x', operator: '>', threshold: 1, colour: 'red' }, 'colour is not a known rule field'],
+      // A misspelt required field is named as misspelt, not as the field it left out.
+      [{ metric: 'x', operater: '>', threshold: 1 }, 'operater is not a known rule field; did you mean operator?'],
+      [{ metric: 'x', operator: '>', thresold: 1 }, 'thresold is not a known rule field; did you mean threshold?'],
       ['x > 1', 'rule must be an object with metric, operator and threshold'],
     ];
     for (const [input, message] of bad) expect(() => parseAlertRule(input), message).toThrow(message);
+  });
+
+  it('lists a capture\'s length as applied, its default when not given, also on a rule stored without it', () => {
+    expect(parseAlertRule({ metric: 'x', operator: '>', threshold: 1, capture: 'cpu' })).toMatchObject({ capture: 'cpu', captureSeconds: 10 });
+    expect(parseAlertRule({ metric: 'x', operator: '>', threshold: 1, capture: 'heap', captureSeconds: 3 })).toMatchObject({ captureSeconds: 3 });
+    expect(parseAlertRule({ metric: 'x', operator: '>', threshold: 1 })).not.toHaveProperty('captureSeconds');
+    const stored = { ...parseAlertRule({ metric: 'x', operator: '>', threshold: 1 }), capture: 'cpu' as const, id: 'r1', name: 'x > 1', createdAt: 0 };
+    const again = { ...parseAlertRule({ metric: 'x', operator: '>', threshold: 1, capture: 'cpu' }), id: 'r2', name: 'x > 1', createdAt: 1 };
+    expect(ruleKey(withDefaults(stored))).toBe(ruleKey(again));
   });
 });

@@ -2230,6 +2230,20 @@ export const BREAKS = [
     mustFail: ['refuses a flag given twice, naming it, instead of taking the last'],
   },
   {
+    name: 'a misspelt rule field read as the one left out',
+    what: "createAlertRule({ operater: '>' }) says operator must be one of > < …, got undefined, not that operater is unknown and meant operator",
+    edits: [{ file: 'src/alerts/schema.ts', find: 'unknown.length > 0 ? new z.ZodError(unknown) : parsed.error', replace: 'parsed.error' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ['refuses malformed rules, naming the field'],
+  },
+  {
+    name: "a capture's length not listed",
+    what: "a rule with capture and no captureSeconds lists no captureSeconds, where the docs say rules are shown as applied, defaults filled in (10 s)",
+    edits: [{ file: 'src/alerts/schema.ts', find: '  if (rule.capture !== undefined) rule.captureSeconds ??= DEFAULT_SECONDS;', replace: '' }],
+    tests: ['alert-rules.test.ts'],
+    mustFail: ["lists a capture's length as applied, its default when not given, also on a rule stored without it"],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

@@ -16,7 +16,7 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
-import { SEVERITIES, deletedReason, describeRule, parseAlertRule, ruleKey, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { SEVERITIES, deletedReason, describeRule, parseAlertRule, ruleKey, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
 
@@ -180,7 +180,7 @@ export class Alerting {
    * their waiting rows).
    */
   async restore(state: AlertingState): Promise<void> {
-    const rules = state.rules.filter((rule) => !this.rules.has(rule.id));
+    const rules = state.rules.filter((rule) => !this.rules.has(rule.id)).map(withDefaults);
     for (const rule of rules) this.hold(rule);
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
     for (const alert of restored) this.alerts.set(alert.fingerprint, alert);

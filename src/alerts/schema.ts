@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
+import { DEFAULT_SECONDS } from '../profiling/limits.js';
 import { captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
 
 /**
@@ -156,8 +157,23 @@ export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSc
     throw new InvalidArgumentError('rule', 'must be an object with metric, operator and threshold');
   }
   const parsed = AlertRuleInputSchema.safeParse(input);
-  if (!parsed.success) throw toInvalidArgument(parsed.error, input, '', 'rule field', AlertRuleInputSchema);
-  return parsed.data;
+  if (!parsed.success) {
+    // A misspelt field is named as one, before what its absence made wrong: `operater` read
+    // "operator must be one of > < >= <= == !=, got undefined".
+    const unknown = parsed.error.issues.filter((issue) => issue.code === 'unrecognized_keys');
+    throw toInvalidArgument(unknown.length > 0 ? new z.ZodError(unknown) : parsed.error, input, '', 'rule field', AlertRuleInputSchema);
+  }
+  return withDefaults(parsed.data);
+}
+
+/**
+ * A rule as applied where zod has no default to fill: a capture's length, when not given,
+ * is its default (the rule lists it). Run on rules stored before it was filled too, so that
+ * ruleKey finds one created again at a start the same rule.
+ */
+export function withDefaults<R extends { capture?: unknown; captureSeconds?: number | undefined }>(rule: R): R {
+  if (rule.capture !== undefined) rule.captureSeconds ??= DEFAULT_SECONDS;
+  return rule;
 }
 
 /**
