@@ -2244,6 +2244,13 @@ export const BREAKS = [
     mustFail: ["lists a capture's length as applied, its default when not given, also on a rule stored without it"],
   },
   {
+    name: 'a refused token answered in the SDK shape everywhere',
+    what: "a request serveHttp refuses for its token gets the MCP SDK's OAuth body on every route, not the API's error shape with the monitor's clock that every other answer of /metrics and /api has",
+    edits: [{ file: 'src/http/index.ts', find: '      if (isMcpPath(req.url)) return false;', replace: '      if (isMcpPath(req.url) || req.url !== undefined) return false;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['requires the token on every route once it has one, and refuses to bind beyond the loopback without one'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

@@ -209,6 +209,16 @@ describe('the JSON API', () => {
       expect((await get(path)).status, path).toBe(401);
       expect((await get(path, { headers: { authorization: 'Bearer not-the-token-at-all' } })).status, path).toBe(401);
     }
+    // Every route but /mcp refuses in the API's shape, with the challenge and the monitor's clock
+    // as every other answer has them (the SDK's OAuth body and headers alone before).
+    for (const path of ['/metrics', '/api/status', '/nothing']) {
+      const refused = await get(path, { headers: { authorization: 'Bearer not-the-token-at-all' } });
+      expect(refused.body, path).toEqual({ error: { code: 'PW_ERR_UNAUTHORIZED', field: 'authorization', message: "Invalid token: send Authorization: Bearer <token> (the server's --token or PERFWATCH_TOKEN)" } });
+      expect(refused.headers.get('www-authenticate'), path).toMatch(/^Bearer error="invalid_token"/);
+      expect(refused.headers.get('x-perfwatch-now'), path).toMatch(/^\d+$/);
+      expect(refused.headers.get('cache-control'), path).toBe('no-store');
+    }
+    expect((await get('/mcp')).body).toMatchObject({ error: 'invalid_token', error_description: 'Missing Authorization header' });
     expect((await get('/metrics', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await get('/api/status', { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });

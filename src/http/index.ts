@@ -113,6 +113,14 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     policy.token === undefined ? undefined : browserAccess(policy.token, MCP_PATH),
     // /mcp answers a refusal in JSON-RPC, as serveMcp does; every other route in the API's shape.
     (req, res, status, header, message) => (isMcpPath(req.url) ? jsonRpcRefusal(req, res, status, header, message) : sendJson(res, status, { error: { code: status === 400 ? 'PW_ERR_INVALID_ARG' : 'PW_ERR_FORBIDDEN', field: header, message } })),
+    // A token refused: /mcp answers the SDK's OAuth body; the other routes the API's shape,
+    // with the challenge and the monitor's clock as every other answer has them.
+    (req, res, status, headers, message) => {
+      if (isMcpPath(req.url)) return false;
+      res.setHeader('X-Perfwatch-Now', String(Math.round(monitor.now())));
+      sendJson(res, status, { error: { code: 'PW_ERR_UNAUTHORIZED', field: 'authorization', message: `${message}: send Authorization: Bearer <token> (the server's --token or PERFWATCH_TOKEN)` } }, headers);
+      return true;
+    },
   );
   origin = listening.origin;
   connections = listening.connections;

@@ -97,11 +97,15 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+/** Answers a request the token check refused (its status, the challenge's headers, and why: the SDK's error_description), or returns false to leave it the SDK's answer. */
+export type Unauthorized = (req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, message: string) => boolean;
+
 /**
  * A check of `Authorization: Bearer <token>`; on success it sets `req.auth`, which the SDK
- * passes to the tools. A refusal is the SDK's 401 with a WWW-Authenticate challenge.
+ * passes to the tools. A refusal is the SDK's 401 with a WWW-Authenticate challenge, its body
+ * the SDK's unless `unauthorized` answers it (serveHttp's routes but /mcp, in the API's shape).
  */
-export function bearerCheck(token: string): (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse) => Promise<boolean> {
+export function bearerCheck(token: string, unauthorized?: Unauthorized): (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse) => Promise<boolean> {
   const expected = digest(token);
   const verifier = {
     verifyAccessToken: async (given: string): Promise<AuthInfo> => {
@@ -118,8 +122,22 @@ export function bearerCheck(token: string): (req: IncomingMessage & { auth?: Aut
       const answer = bearerAuthChallengeResponse(error);
       const headers: Record<string, string> = {};
       for (const [name, value] of answer.headers) headers[name] = value;
-      if (!res.headersSent) res.writeHead(answer.status, headers).end(await answer.text());
+      const body = await answer.text();
+      if (res.headersSent) return false;
+      const challenge = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
+      if (!unauthorized?.(req, res, answer.status, challenge, challengeReason(body))) res.writeHead(answer.status, headers).end(body);
       return false;
     }
   };
+}
+
+/** Why the SDK's challenge refused a request, from its body (`error_description`). */
+function challengeReason(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { error_description?: unknown };
+    if (typeof parsed.error_description === 'string') return parsed.error_description;
+  } catch {
+    // not JSON: the generic reason below
+  }
+  return 'a bearer token is required';
 }

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearerCheck, checkHostAndOrigin, jsonError, type Refusal } from './http-guard.js';
+import { bearerCheck, checkHostAndOrigin, jsonError, type Refusal, type Unauthorized } from './http-guard.js';
 import type { HttpPolicy } from './http-options.js';
 import { markOwnServer } from '../instrument/http-server.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -47,8 +47,8 @@ function listenError(host: string, port: number, error: Error): Error {
 }
 
 /** Listens on the policy's host and port; every request passes the guard (a Host/Origin refusal answered by `refuse`: JSON-RPC by default), then `handle`. */
-export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void, browser?: BrowserAccess, refuse?: Refusal): Promise<Listening> {
-  const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token);
+export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, onerror: (error: Error) => void, browser?: BrowserAccess, refuse?: Refusal, unauthorized?: Unauthorized): Promise<Listening> {
+  const authorized = policy.token === undefined ? undefined : bearerCheck(policy.token, unauthorized);
   // Only a server with a token lets a same-origin page through without an allow-list.
   const browsers = authorized === undefined ? undefined : browser;
   const guarded = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
