@@ -21,10 +21,28 @@ describe('bad input', () => {
       const e = caught(() => good.record(bad as number));
       expect(e).toBeInstanceOf(InvalidArgumentError);
       expect(e).toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'value' });
-      expect(e.message).toMatch(/^value of response_time must be a finite number of magnitude under 2\^333 \(~1\.7e100\), got /);
+      expect(e.message).toMatch(/^value of response_time must be a finite number of ms from 0 to under 2\^333 \(~1\.7e100\): a time is not negative, got /);
     }
-    expect(caught(() => m.record('response_time', Number.NaN, { route: '/ok' })).message).toBe('value of response_time must be a finite number of magnitude under 2^333 (~1.7e100), got NaN');
+    expect(caught(() => m.record('response_time', Number.NaN, { route: '/ok' })).message).toBe('value of response_time must be a finite number of ms from 0 to under 2^333 (~1.7e100): a time is not negative, got NaN');
     expect(caught(() => m.metric('throughput').record(-1)).message).toBe('value of throughput must be a finite number from 0 to under 2^333 (~1.7e100): counters only go up, got -1');
+  });
+
+  it("refuses a built-in metric's value outside what its unit allows (a negative time, a ratio past 1), also in a batch, and takes the application's own names as they come", () => {
+    const cases: [string, number, string][] = [
+      ['error_rate', 7, 'value of error_rate must be a ratio from 0 to 1, got 7'],
+      ['cache_hit_rate', -2, 'value of cache_hit_rate must be a ratio from 0 to 1, got -2'],
+      ['response_time', -5, 'value of response_time must be a finite number of ms from 0 to under 2^333 (~1.7e100): a time is not negative, got -5'],
+      ['queue_size', -1, 'value of queue_size must be a finite count from 0 to under 2^333 (~1.7e100), got -1'],
+      ['heap_used', -1, 'value of heap_used must be a finite number of bytes from 0 to under 2^333 (~1.7e100), got -1'],
+    ];
+    for (const [name, value, message] of cases) {
+      expect(caught(() => m.record(name, value)), name).toMatchObject({ field: 'value', message });
+      expect(caught(() => m.metric(name, { route: '/r' }).record(value)).message, name).toBe(message);
+    }
+    expect(caught(() => m.recordBatch([{ name: 'error_rate', value: 1 }, { name: 'error_rate', value: 3 }]))).toMatchObject({ field: 'samples[1].value', message: 'samples[1].value of error_rate must be a ratio from 0 to 1, got 3' });
+    for (const [name, value] of [['error_rate', 0], ['error_rate', 1], ['cache_hit_rate', 0.25], ['response_time', 0], ['queue_size', 3]] as const) expect(() => m.record(name, value), name).not.toThrow();
+    // The application's own metrics: a unit says what a value is, not what it may be.
+    expect(() => m.record('clock_offset_ms', -5)).not.toThrow();
   });
 
   it('refuses malformed requests, naming the field', () => {

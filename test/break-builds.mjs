@@ -2251,6 +2251,13 @@ export const BREAKS = [
     mustFail: ['requires the token on every route once it has one, and refuses to bind beyond the loopback without one'],
   },
   {
+    name: "built-in metrics take any finite value",
+    what: "record('error_rate', 7) and a negative response_time are taken: reports then say 200% of requests failed, and a latency goes below zero",
+    edits: [{ file: 'src/engine/producer.ts', find: '    const range = own ? undefined : builtinRange(info.name);', replace: '    const range = own ? undefined : undefined;' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses a built-in metric's value outside what its unit allows (a negative time, a ratio past 1), also in a batch, and takes the application's own names as they come"],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

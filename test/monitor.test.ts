@@ -155,7 +155,7 @@ describe('PerformanceMonitor', () => {
 
     // One bad sample refuses the whole batch, naming it.
     const bad = () => m.recordBatch([{ name: 'api_response_time', value: 1, tags: { api: 'geo' } }, { name: 'api_response_time', value: Number.NaN, tags: { api: 'geo' } }]);
-    expect(bad).toThrow('samples[1].value of api_response_time must be a finite number of magnitude under 2^333 (~1.7e100), got NaN');
+    expect(bad).toThrow('samples[1].value of api_response_time must be a finite number of ms from 0 to under 2^333 (~1.7e100): a time is not negative, got NaN');
     expect(() => m.recordBatch([{ name: 'api_response_time', value: 1, timestamp: now - 3_600_000 }])).toThrow(/^samples\[0\]\.timestamp \(.*\) is out of range: perfwatch records live data/);
     // A time past a Date's range (±8.64e15 ms) is out of range too, said with the number given: the
     // message's ISO time threw a RangeError into the host instead.

@@ -224,6 +224,6 @@ describe('recording from other threads', () => {
   it('rejects bad input inside a worker with the same errors as on the main thread', async () => {
     const m = await started();
     const reply = await runRecorder({ handle: m.producer(), count: 1, value: Number.NaN, name: 'queue_size' });
-    expect(reply.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', message: 'value of queue_size must be a finite number of magnitude under 2^333 (~1.7e100), got NaN' });
+    expect(reply.error).toMatchObject({ code: 'PW_ERR_INVALID_ARG', message: 'value of queue_size must be a finite count from 0 to under 2^333 (~1.7e100), got NaN' });
   });
 });

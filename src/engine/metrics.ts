@@ -59,6 +59,37 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
 
 export const BUILTIN_BY_NAME: ReadonlyMap<string, MetricDefinition> = new Map(BUILTIN_METRICS.map((m) => [m.name, m]));
 
+/** The values a sample may take: from `min` to `max`, both included; `rule` says so in an error. */
+export interface ValueRange {
+  min: number;
+  max: number;
+  rule: string;
+}
+
+/** The largest number under 2^333, the magnitude every sample stays below. */
+const UNDER_LIMIT = 2 ** 333 - 2 ** 280;
+
+/** The ranges the units of the built-in metrics give their samples. */
+const UNIT_RANGES: Partial<Record<MetricUnit, ValueRange>> = {
+  ms: { min: 0, max: UNDER_LIMIT, rule: 'a finite number of ms from 0 to under 2^333 (~1.7e100): a time is not negative' },
+  bytes: { min: 0, max: UNDER_LIMIT, rule: 'a finite number of bytes from 0 to under 2^333 (~1.7e100)' },
+  count: { min: 0, max: UNDER_LIMIT, rule: 'a finite count from 0 to under 2^333 (~1.7e100)' },
+  ratio: { min: 0, max: 1, rule: 'a ratio from 0 to 1' },
+  percent: { min: 0, max: 100, rule: 'a percentage from 0 to 100' },
+};
+
+/**
+ * The range of a built-in metric's samples that its unit bounds (a time or a count is not
+ * negative, a ratio is 0 to 1, a percentage 0 to 100), or undefined: counters (their
+ * increments are checked as such) and the application's own metrics, whose units say what a
+ * value is, not what it may be (a clock offset in ms may be negative). An error_rate of 7 or a
+ * response_time of -5 recorded before made reports say 200% of requests failed.
+ */
+export function builtinRange(name: string): ValueRange | undefined {
+  const def = BUILTIN_BY_NAME.get(name);
+  return def === undefined || def.kind === 'counter' ? undefined : UNIT_RANGES[def.unit];
+}
+
 export function kindCode(kind: MetricKind): number {
   return KINDS.indexOf(kind);
 }

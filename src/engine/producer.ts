@@ -16,7 +16,7 @@ import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import { currentOsThread } from './os-thread.js';
 import { childOf, newNode, nextNode, type TrieNode } from './tag-trie.js';
-import type { MetricKind, MetricUnit } from './metrics.js';
+import { builtinRange, type MetricKind, type MetricUnit, type ValueRange } from './metrics.js';
 import { ReservedNames, type SampledName } from './reserved.js';
 
 /**
@@ -48,8 +48,18 @@ function isIncrement(value: unknown): value is number {
 
 /** Throws what a handle of `kind` would throw for `value`. */
 function checkValue(name: string, kind: MetricKind, value: unknown): void {
+  const range = builtinRange(name);
+  if (range !== undefined) {
+    if (!inRange(value, range)) throw new InvalidArgumentError('value', `of ${name} must be ${range.rule}`, { value });
+    return;
+  }
   const ok = kind === 'counter' ? isIncrement(value) : isSampleValue(value);
   if (!ok) throw new InvalidArgumentError('value', `of ${name} must be ${kind === 'counter' ? INCREMENT : FINITE}`, { value });
+}
+
+/** Whether `value` is a number in `range` (NaN is in none; the range's ends are under 2^333). */
+function inRange(value: unknown, range: ValueRange): value is number {
+  return typeof value === 'number' && value >= range.min && value <= range.max;
 }
 
 /** A series bound to a ring: the hot path. */
@@ -93,6 +103,25 @@ export class MetricHandle {
 
   protected invalid(value: unknown, expected: string): InvalidArgumentError {
     return new InvalidArgumentError('value', `of ${this.name} must be ${expected}`, { value });
+  }
+}
+
+/** A built-in metric whose unit bounds its samples (builtinRange: a time is not negative, a ratio is 0 to 1). */
+export class RangedHandle extends MetricHandle {
+  private readonly range: ValueRange;
+
+  constructor(ring: RingWriter, id: number, name: string, tags: CanonicalTags, kind: MetricKind, range: ValueRange) {
+    super(ring, id, name, tags, kind);
+    this.range = range;
+  }
+
+  override record(value: number): void {
+    if (!inRange(value, this.range)) throw this.invalid(value, this.range.rule);
+    this.ring.push(this.id, value);
+  }
+
+  override check(value: unknown): void {
+    if (!inRange(value, this.range)) throw this.invalid(value, this.range.rule);
   }
 }
 
@@ -238,17 +267,18 @@ export class Producer {
     const key = tags === undefined ? name : `${name}\u0000${JSON.stringify(tags)}`;
     let handle = this.own.get(key);
     if (handle === undefined) {
-      handle = this.handleOf(this.registry.ownSeriesId(name, tags));
+      handle = this.handleOf(this.registry.ownSeriesId(name, tags), true);
       this.own.set(key, handle);
     }
     return handle;
   }
 
-  private handleOf(id: number): MetricHandle {
+  /** The handle of a series: its kind's, or its built-in range's. The monitor's own readings (`own`) take the runtime's values as they come. */
+  private handleOf(id: number, own = false): MetricHandle {
     const info = this.registry.info(id);
-    return info.kind === 'counter'
-      ? new CounterHandle(this.ring, id, info.name, info.tags, info.kind)
-      : new MetricHandle(this.ring, id, info.name, info.tags, info.kind);
+    if (info.kind === 'counter') return new CounterHandle(this.ring, id, info.name, info.tags, info.kind);
+    const range = own ? undefined : builtinRange(info.name);
+    return range !== undefined ? new RangedHandle(this.ring, id, info.name, info.tags, info.kind, range) : new MetricHandle(this.ring, id, info.name, info.tags, info.kind);
   }
 
   /** Records a sample by name; repeated shapes cost a lookup per tag. */
