@@ -2258,6 +2258,13 @@ export const BREAKS = [
     mustFail: ["refuses a built-in metric's value outside what its unit allows (a negative time, a ratio past 1), also in a batch, and takes the application's own names as they come"],
   },
   {
+    name: 'a request without Host left to Node',
+    what: "a request without a Host header gets Node's own bare 400 with no body, not the server's refusal naming host",
+    edits: [{ file: 'src/mcp/http-listen.ts', find: '      requireHostHeader: false,', replace: '      requireHostHeader: true,' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["refuses a Host or an Origin off the list in the API's shape on /api/* and /metrics, and in JSON-RPC on /mcp"],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

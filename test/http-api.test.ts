@@ -177,6 +177,9 @@ describe('the JSON API', () => {
       expect({ path, status: origin.status, body: json(origin.body) }).toMatchObject({ path, status: 403, body: { error: { code: 'PW_ERR_FORBIDDEN', field: 'origin', message: expect.stringMatching(/^Forbidden: /) } } });
       const malformed = await ask(path, 'Host: evil@127.0.0.1\r\n');
       expect({ path, status: malformed.status, body: json(malformed.body) }).toMatchObject({ path, status: 400, body: { error: { code: 'PW_ERR_INVALID_ARG', field: 'host' } } });
+      // No Host at all: Node's own check answered a bare 400 with no body.
+      const none = await ask(path, '');
+      expect({ path, status: none.status, body: json(none.body) }).toMatchObject({ path, status: 400, body: { error: { code: 'PW_ERR_INVALID_ARG', field: 'host', message: 'Bad Request: the request has no Host header, which HTTP/1.1 requires' } } });
     }
     for (const path of ['/mcp', '/mcp?x=1']) {
       const origin = await ask(path, `${own}Origin: http://evil.example\r\n`);
@@ -435,6 +438,8 @@ describe('GET /api/events', () => {
 
   it('streams each bucket once it has closed, whole: every sample recorded while the stream is open comes in one bucket event, none twice', async () => {
     const { monitor, server } = await serving();
+    // The sentinel, past every sample below (a queue is never -1 long: the monitor refuses it).
+    const SENTINEL = 1_000_000;
     monitor.record('queue_size', 0);
     await monitor.flush();
     // That sample's bucket ends before the stream begins: the stream's buckets hold only what follows.
@@ -443,7 +448,7 @@ describe('GET /api/events', () => {
     // Opened mid-interval, the stream reads each bucket halfway through it (it reads once an interval).
     const interval = monitor.options.collectionIntervalMs;
     await waitFor(() => Math.abs((monitor.now() % interval) - interval / 2) < interval / 10, 10_000, 'the middle of an interval');
-    const seen = events(new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href, (e) => points(e).some((p) => p.last === -1), 30_000);
+    const seen = events(new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href, (e) => points(e).some((p) => p.last === SENTINEL), 30_000);
     await waitFor(() => server.status().events.open === 1);
     // Samples across a few buckets, each bucket read by the stream while it is still taking samples.
     const recorded = 60;
@@ -453,9 +458,9 @@ describe('GET /api/events', () => {
     }
     // A sentinel in a later bucket: once it comes, every bucket before it has come.
     await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
-    monitor.record('queue_size', -1);
+    monitor.record('queue_size', SENTINEL);
     const got = points(await seen);
-    const before = got.filter((p) => p.last !== -1);
+    const before = got.filter((p) => p.last !== SENTINEL);
     expect(before.reduce((n, p) => n + p.count, 0)).toBe(recorded);
     expect(new Set(got.map((p) => p.t)).size).toBe(got.length);
   });

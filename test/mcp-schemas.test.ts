@@ -67,8 +67,9 @@ describe('MCP schemas', () => {
     expect(message(metrics, { metric_type: ['cpu_usage'] })).toBe('metric_type is not a known argument; did you mean metric_types?');
     expect(message(RecordInput, { metric_type: 'a', value: 1, tag: { x: 'y' } })).toBe('tag is not a known argument; did you mean tags?');
     expect(message(RecordInput, { samples: [{ metric_type: 'a', value: 1 }, { metric_type: 'a', value: 1, timestamps: 1 }] })).toBe('samples[1].timestamps is not a known argument; did you mean timestamp?');
-    // Nothing near: the key alone, as before.
-    expect(message(RecordInput, { metric_type: 'a', value: 1, colour: 'red' })).toBe('colour is not a known argument');
+    // Nothing near: the arguments there are, as the library's errors list its fields.
+    expect(message(RecordInput, { metric_type: 'a', value: 1, colour: 'red' })).toBe('colour is not a known argument (the arguments: metric_type, value, tags, samples)');
+    expect(message(metrics, { names: ['cpu_usage'] })).toMatch(/^names is not a known argument \(the arguments: metric_types, tags, window, limit, offset\)$/);
     expect(message(metrics, { metric_types: ['cpu_usage'] })).toBeUndefined();
   });
 

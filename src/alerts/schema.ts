@@ -6,8 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
-import { DEFAULT_SECONDS } from '../profiling/limits.js';
-import { captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
+import { DEFAULT_SECONDS, captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
 
 /**
  * `anomaly` is the robust z-score (median/MAD, see src/analysis/anomaly.ts) of the window's mean

@@ -46,7 +46,7 @@ export const jsonRpcRefusal: Refusal = (_req, res, status, _header, message) => 
 export function checkHostAndOrigin(req: IncomingMessage, res: ServerResponse, allowed: string[] | undefined, ownOrigin = false, refuse: Refusal = jsonRpcRefusal): boolean {
   const host = req.headers.host;
   if (host === undefined || !HOST_SYNTAX.test(host)) {
-    refuse(req, res, 400, 'host', 'Bad Request: the Host header must be a host name or address with an optional port');
+    refuse(req, res, 400, 'host', host === undefined ? 'Bad Request: the request has no Host header, which HTTP/1.1 requires' : 'Bad Request: the Host header must be a host name or address with an optional port');
     return false;
   }
   if (allowed !== undefined) {

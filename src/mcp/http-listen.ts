@@ -65,6 +65,9 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
       requestTimeout: policy.requestTimeoutMs,
       // How often Node checks those two timeouts (its default, 30 s, would let them run late).
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, policy.headersTimeoutMs / 4)),
+      // A request without Host is refused by the guard, in the server's own shape naming `host`:
+      // Node's own check answered a bare 400 with no body.
+      requireHostHeader: false,
     },
     (req, res) => {
       guarded(req, res).catch((error: unknown) => {

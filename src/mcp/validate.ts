@@ -42,8 +42,11 @@ export function issueError(issue: z.core.$ZodIssue, input: unknown, schema?: z.Z
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0] ?? '';
     const shown = key.length > 40 ? `${key.slice(0, 40)}…` : key;
-    const meant = schema && key.length <= 100 ? didYouMean(key, knownKeys(schema, issue.path)) : '';
-    return new InvalidArgumentError(`${path ? `${path}.` : ''}${shown}`, `${unknownKeyRule('argument')}${meant}`);
+    const known = schema ? knownKeys(schema, issue.path) : [];
+    // Nothing near it (the library's `names` for `metric_types`): the arguments there are, as the library's errors list its fields.
+    const meant = key.length <= 100 ? didYouMean(key, known) : '';
+    const listed = meant === '' && known.length > 0 ? ` (the arguments: ${known.join(', ')})` : '';
+    return new InvalidArgumentError(`${path ? `${path}.` : ''}${shown}`, `${unknownKeyRule('argument')}${meant}${listed}`);
   }
   const refused = refusedKey(issue);
   if (refused) return new InvalidArgumentError(formatPath(refused.path), refused.rule);

@@ -10,6 +10,9 @@ import { toInvalidArgument } from '../schema-errors.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS, type ProfileKind } from './limits.js';
 
 const secondsRule = `must be a number of seconds from ${MIN_SECONDS} to ${MAX_SECONDS}`;
+/** A capture's length when none is given (an alert rule's too: alerts/schema.ts reads it here). */
+export { DEFAULT_SECONDS };
+
 export const captureSeconds = z.number({ error: secondsRule }).min(MIN_SECONDS, { error: secondsRule }).max(MAX_SECONDS, { error: secondsRule });
 export const captureKind = z.enum(PROFILE_KINDS, { error: `must be one of ${PROFILE_KINDS.join(', ')}` });
 
