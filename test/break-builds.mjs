@@ -4213,7 +4213,7 @@ export const BREAKS = [
   {
     name: 'MCP unknown argument without the one meant',
     what: "an MCP tool call with a misspelt argument (metric_type for metric_types, maxPoints for max_points, a sample's tag) is answered 'metric_type is not a known argument' alone, where the library's options and queries name the one a typo meant",
-    edits: [{ find: 'const meant = schema && key.length <= 100 ?', replace: 'const meant = schema && key.length < 0 ?' }],
+    edits: [{ file: 'src/mcp/validate.ts', find: "    const meant = key.length <= 100 ? didYouMean(key, known) : '';", replace: "    const meant = key.length < 0 ? didYouMean(key, known) : '';" }],
     tests: ['mcp-schemas.test.ts'],
     mustFail: ['names the argument an unknown one most likely meant'],
   },
