@@ -2265,6 +2265,13 @@ export const BREAKS = [
     mustFail: ["refuses a Host or an Origin off the list in the API's shape on /api/* and /metrics, and in JSON-RPC on /mcp"],
   },
   {
+    name: "a capture's cut counted by its longest list",
+    what: "a CPU capture's text says '10 of 20 shown' over a self-time list of 8 entries: one count for lists of other lengths",
+    edits: [{ file: 'src/profiling/text.ts', find: '  if (lists.every(([, n]) => n === most)) return', replace: '  if (lists.length > 0) return' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ['cuts the lists to what fits 8 KB when top is not given, and says how to get more'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

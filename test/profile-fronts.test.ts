@@ -70,7 +70,8 @@ describe('capture_performance_profile', () => {
     expect(summary.stacks.length).toBeLessThanOrEqual(1);
     const text = r.content[0]!.text;
     expect(text).toMatch(/^cpu profile 1 of the main thread, 1(\.\d)? s from /);
-    expect(text).toMatch(/^1 of \d+ shown: pass top \(up to \d+\) for more\.$/m);
+    // One count when the two lists are as long, else each list's.
+    expect(text).toMatch(/^(1 of \d+|(all \d+|1 of \d+) by self time, (all \d+|1 of \d+) by total time) shown: pass top \(up to \d+\) for more\.$/m);
     expect(text).toContain(`Full profile (open in Chrome DevTools): ${r.structuredContent.file as string}`);
   }, 20_000);
 
@@ -89,6 +90,9 @@ describe('capture_performance_profile', () => {
     expect(fitted.text).toContain(`${shown} of 20 shown: pass top (up to 20) for more.`);
     // Asked for, top is given whole.
     expect((captureAnswer(capture, 20).structured.summary as { topSelf: unknown[] }).topSelf).toHaveLength(20);
+    // Lists of other lengths are counted each: 8 functions with self time said "10 of 20 shown".
+    const fewer = { ...capture, summary: { ...summary, topSelf: functions.slice(0, 8) } };
+    expect(captureAnswer(fewer, 10).text).toContain('all 8 by self time, 10 of 20 by total time shown: pass top (up to 20) for more.');
   });
 
   it('answers a capture longer than its deadline at once with its id, then by id once it ends; one at a time', async () => {

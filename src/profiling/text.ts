@@ -57,8 +57,20 @@ export function captureText(c: Capture, top: number): string {
     lines.push('Top allocation sites:', ...s.sites.slice(0, top).map((a) => `  ${formatBytes(a.bytes)} (${percent(a.share)}) ${siteText(a)}`));
     lines.push('Largest allocating stacks:', ...s.stacks.slice(0, Math.min(top, 3)).map((st) => `  ${formatBytes(st.bytes)}: ${st.frames.join(' > ')}`));
   }
-  const listed = s.kind === 'cpu' ? Math.max(s.topSelf.length, s.topTotal.length) : s.sites.length;
-  if (listed > top) lines.push(`${top} of ${listed} shown: pass top (up to ${listed}) for more.`);
+  const cut = cutNote(s.kind === 'cpu' ? [['by self time', s.topSelf.length], ['by total time', s.topTotal.length]] : [['allocation sites', s.sites.length]], top);
+  if (cut) lines.push(cut);
   lines.push(c.file ? `Full profile (open in Chrome DevTools): ${c.file}` : `Full profile not kept: ${c.fileError}`);
   return lines.join('\n');
+}
+
+/**
+ * What `top` left out of the lists, or undefined when nothing: one count when they are as long
+ * as each other, else each list's (a profile with 8 functions of self time and 20 of total
+ * time said "10 of 20 shown" over a list of 8).
+ */
+function cutNote(lists: [string, number][], top: number): string | undefined {
+  const most = Math.max(...lists.map(([, n]) => n));
+  if (most <= top) return undefined;
+  if (lists.every(([, n]) => n === most)) return `${top} of ${most} shown: pass top (up to ${most}) for more.`;
+  return `${lists.map(([what, n]) => (n > top ? `${top} of ${n} ${what}` : `all ${n} ${what}`)).join(', ')} shown: pass top (up to ${most}) for more.`;
 }
