@@ -2272,6 +2272,13 @@ export const BREAKS = [
     mustFail: ['cuts the lists to what fits 8 KB when top is not given, and says how to get more'],
   },
   {
+    name: 'a tool left out of the instructions',
+    what: "the MCP server's initialize instructions, which orient an agent, do not name capture_performance_profile: an agent told where to look for what is slow is not told it can profile",
+    edits: [{ file: 'src/mcp/server.ts', find: "Find the code to blame with capture_performance_profile (a CPU or heap profile of the service's main thread: top functions at file:line).\n", replace: '' }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ['names every tool it lists in its instructions, so that an agent oriented by them knows each'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

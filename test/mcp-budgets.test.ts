@@ -197,6 +197,12 @@ describe('answer budgets', () => {
     await other.close();
   });
 
+  it('names every tool it lists in its instructions, so that an agent oriented by them knows each', async () => {
+    const instructions = client.getInstructions() ?? '';
+    const missing = (await client.listTools()).tools.map((t) => t.name).filter((name) => !instructions.includes(name));
+    expect(missing).toEqual([]);
+  });
+
   it('lists the limit on an alert rule\'s labels that the server enforces', async () => {
     const rule = (await client.listTools()).tools.find((t) => t.name === 'create_performance_alert_rule')!;
     const root = rule.inputSchema as { properties: Record<string, Record<string, unknown>>; $defs?: Record<string, Record<string, unknown>> };

@@ -30,6 +30,8 @@ Orient with get_monitoring_status; read current values with get_performance_metr
 Record measurements with record_performance_metric (one, or a batch of samples) and record_request_performance.
 Watch thresholds with create_performance_alert_rule and get_performance_alerts (delete_performance_alert_rule takes a rule back); alert changes arrive as notifications (log messages, and resources/updated for perfwatch://alerts).
 Explain and improve with generate_performance_report (score, diagnoses, recommendations with evidence) and optimize_performance (a dry-run plan first, then auto_apply with verification and rollback).
+Find the code to blame with capture_performance_profile (a CPU or heap profile of the service's main thread: top functions at file:line).
+start_performance_monitoring and stop_performance_monitoring start and stop the monitor (a service's own: pause and resume its own sampling).
 Durations are seconds unless a name says ms; time_range is 90s, 15m, 1h, 24h or 7d.`;
 
 /** A connected 2025-era instance and the resource URIs it subscribed to. */
