@@ -2279,6 +2279,13 @@ export const BREAKS = [
     mustFail: ['names every tool it lists in its instructions, so that an agent oriented by them knows each'],
   },
   {
+    name: 'a cancel of an ended run answered as a read',
+    what: "optimize_performance { run_id, cancel: true } on a run that had already ended answers the run as a read would, not saying that nothing was cancelled",
+    edits: [{ file: 'src/mcp/tools/optimize-performance.ts', find: "        if (before !== undefined && before !== 'running') ended =", replace: "        if (before === 'never') ended =" }],
+    tests: ['mcp-runs.test.ts'],
+    mustFail: ['answers auto_apply at once with the run id and plan; the run is read and cancelled by id'],
+  },
+  {
     name: 'history cut by its points only',
     what: "get_metric_history's default answer is cut by its points alone: series with long tags answer past 8 KB at a point each, and say nothing was cut",
     edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'args.limit === undefined && smallest.bytes > FIT_BYTES', replace: 'args.limit === undefined && smallest.bytes > Infinity' }],

@@ -65,6 +65,11 @@ describe('optimize_performance runs', () => {
     expect(text(cancelled)).toMatch(/^applied: cache\.size 50 → 60: rolled back to 50; cache_hit_rate 0\.5 before, not measured after: cancelled after [\d.]+ s of the 3600 s verification window, before cache_hit_rate could be judged$/m);
     expect((cancelled.structuredContent!.log as { kind: string }[]).map((e) => e.kind)).toEqual(['plan', 'change', 'rollback']);
     expect((await call(client, 'optimize_performance', { run_id: 1 })).structuredContent).toMatchObject({ state: 'cancelled' });
+    // A cancel of a run that has ended says it cancelled nothing, not the run's state alone.
+    const again = await call(client, 'optimize_performance', { run_id: 1, cancel: true });
+    expect(text(again)).toMatch(/^nothing to cancel: run 1 had already ended \(cancelled\)\n/);
+    expect(again.structuredContent).toMatchObject({ state: 'cancelled' });
+    expect(text(cancelled)).not.toMatch(/nothing to cancel/);
   });
 
   it('says that knobs come from the service\'s code, and lists those registered', async () => {

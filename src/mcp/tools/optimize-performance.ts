@@ -175,7 +175,11 @@ export default function register(server: McpServer, front: Front): void {
       await host.readable();
       const monitor = host.monitor;
       let run: OptimizationRun | undefined;
+      let ended: string | undefined;
       if (args.run_id !== undefined) {
+        // A cancel of a run that had ended cancels nothing: said so, not answered as a plain read.
+        const before = args.cancel ? monitor.getOptimizationRun(args.run_id)?.state : undefined;
+        if (before !== undefined && before !== 'running') ended = `nothing to cancel: run ${args.run_id} had already ended (${before})`;
         run = args.cancel ? await monitor.cancelOptimization(args.run_id) : monitor.getOptimizationRun(args.run_id);
         if (!run) throw new InvalidArgumentError('run_id', `${args.run_id} is not a run of this monitor (the last 20 runs are kept): start one with optimization_type`);
       } else {
@@ -194,7 +198,7 @@ export default function register(server: McpServer, front: Front): void {
         }
       }
       const out = runOut(monitor, run, args.log_limit);
-      return { structured: out, text: runText(out) };
+      return { structured: out, text: ended ? `${ended}\n${runText(out)}` : runText(out) };
     },
   );
 }
