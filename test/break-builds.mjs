@@ -2281,7 +2281,7 @@ export const BREAKS = [
   {
     name: 'a cancel of an ended run answered as a read',
     what: "optimize_performance { run_id, cancel: true } on a run that had already ended answers the run as a read would, not saying that nothing was cancelled",
-    edits: [{ file: 'src/mcp/tools/optimize-performance.ts', find: "        if (before !== undefined && before !== 'running') ended =", replace: "        if (before === 'never') ended =" }],
+    edits: [{ file: 'src/mcp/tools/optimize-performance.ts', find: "        if (before !== undefined && before !== 'running') ended =", replace: "        if (before !== undefined && args.run_id < 0) ended =" }],
     tests: ['mcp-runs.test.ts'],
     mustFail: ['answers auto_apply at once with the run id and plan; the run is read and cancelled by id'],
   },
