@@ -46,9 +46,8 @@ function isIncrement(value: unknown): value is number {
   return x - x === 0;
 }
 
-/** Throws what a handle of `kind` would throw for `value`. */
-function checkValue(name: string, kind: MetricKind, value: unknown): void {
-  const range = builtinRange(name);
+/** Throws what a handle of `kind` (and of `range`, a built-in's: builtinRange(name)) would throw for `value`. */
+function checkValue(name: string, kind: MetricKind, range: ValueRange | undefined, value: unknown): void {
   if (range !== undefined) {
     if (!inRange(value, range)) throw new InvalidArgumentError('value', `of ${name} must be ${range.rule}`, { value });
     return;
@@ -372,7 +371,7 @@ export class Producer {
       }
       try {
         const target = this.resolveForBatch(s.name, s.tags, i, batch);
-        checkValue(s.name, this.kindOf(target, batch), s.value);
+        checkValue(s.name, this.kindOf(target, batch), builtinRange(s.name), s.value);
         targets[i] = target;
       } catch (error) {
         throw prefixField(error, `samples[${i}]`);
@@ -417,6 +416,8 @@ export class Producer {
     }
     const resolved: (BatchTarget | undefined)[] = new Array(series.length);
     const kinds: MetricKind[] = new Array(series.length);
+    // A series' range once, not a lookup a sample.
+    const ranges: (ValueRange | undefined)[] = new Array(series.length);
     const targets: BatchTarget[] = new Array(length);
     const batch = newPendingBatch();
     let stamped = false;
@@ -429,8 +430,9 @@ export class Producer {
           if (s === undefined) throw new InvalidArgumentError('series', `index ${k} is past the ${series.length} series of the batch`);
           target = resolved[k] = this.resolveForBatch(s.name, s.tags, i, batch);
           kinds[k] = this.kindOf(target, batch);
+          ranges[k] = builtinRange(s.name);
         }
-        checkValue(series[k]!.name, kinds[k]!, values[i]);
+        checkValue(series[k]!.name, kinds[k]!, ranges[k], values[i]);
       } catch (error) {
         throw prefixField(error, `samples[${i}]`);
       }
