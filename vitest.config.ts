@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The real services some tests talk to (Alertmanager, …), provided by the run itself.
-    globalSetup: ['test/peers/setup.ts'],
+    // The run's temporary folders in one, removed at its end (test/temp-root.ts); the real
+    // services some tests talk to (Alertmanager, …), provided by the run itself.
+    globalSetup: ['test/temp-root.ts', 'test/peers/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 30_000,
     // Several files start worker threads of their own; two at a time on two cores.
