@@ -524,6 +524,29 @@ describe('instrument(): incoming node:http', () => {
     expect(seriesOf(m, 'http_requests_aborted')[0]!.tags).toEqual({ endpoint: 'unmatched', method: 'GET' });
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
   });
+
+  it('counts every pipelined request of a handler that answers at once: each response is ended before its finish is published, when the next request already starts', async () => {
+    const m = await started();
+    m.instrument();
+    const served: string[] = [];
+    const server = http.createServer((req, res) => {
+      served.push(req.url!);
+      res.end('ok');
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const paths = ['/first', '/second', '/third', '/fourth'];
+    await new Promise<void>((resolve) => {
+      const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join('')));
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()).split('HTTP/1.1 200').length === paths.length + 1 && socket.end());
+      socket.on('close', () => resolve());
+    });
+    expect(served).toEqual(paths);
+    await counted(m, 'throughput', paths.length);
+    for (const p of paths) expect(total(m, 'throughput', { endpoint: p })).toBe(1);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, notRecorded: 0 });
+  });
 });
 
 describe('instrument(): per request', () => {

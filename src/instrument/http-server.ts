@@ -112,6 +112,8 @@ interface ServerMessage {
 interface Pending {
   response: ServerResponse;
   started: number;
+  /** The source's attachment it started in (HttpServerSource.attachment). */
+  attachment: number;
 }
 
 /**
@@ -127,6 +129,8 @@ interface Flight {
   source: HttpServerSource;
   response: ServerResponse | undefined;
   started: number;
+  /** The source's attachment `response` started in: one before the current may have finished unseen. */
+  attachment: number;
   queue: Pending[] | undefined;
   next: Flight | undefined;
 }
@@ -240,6 +244,8 @@ export class HttpServerSource implements Source {
   /** In front of `paths`: the URLs met lately with their last answer, found without hashing the request's new URL string. */
   private readonly recent = new RecentUrls<Recent>();
   private attached = false;
+  /** Counts attach()es: a response in flight from an earlier one may have finished while detached, its finish unseen. */
+  private attachment = 0;
   /** Requests whose connection closed before their response finished. */
   aborted = 0;
   /** Requests without a framework's route on paths not proven a route (4xx answers, aborts), filed under UNMATCHED. */
@@ -257,6 +263,7 @@ export class HttpServerSource implements Source {
   attach(): void {
     if (this.attached) return;
     this.attached = true;
+    this.attachment++;
     dc.subscribe(REQUEST_START, this.onStart);
     dc.subscribe(RESPONSE_FINISH, this.onFinish);
     dc.subscribe(FASTIFY_HANDLER, this.onFastify);
@@ -284,17 +291,21 @@ export class HttpServerSource implements Source {
       if (f === undefined) {
         // A connection's first request (an own server's connections never get a flight, so each of theirs comes here).
         if ((message as ServerMessage).server?.[OWN_SERVER] === true) return;
-        held[FLIGHTS] = { source: this, response, started, queue: undefined, next: this.attachedOf(first) };
+        held[FLIGHTS] = { source: this, response, started, attachment: this.attachment, queue: undefined, next: this.attachedOf(first) };
         if (first === undefined) {
           socket.once('close', onSocketClose);
         }
-      } else if (f.response === undefined || f.response.writableFinished) {
-        // Free, or holding a response that finished while this source was detached (a
-        // stop() and start() of the monitor): its finish was never seen.
+      } else if (f.response === undefined || (f.attachment !== this.attachment && f.response.writableFinished)) {
+        // Free, or holding a response of an earlier attachment that finished while this
+        // source was detached (a stop() and start() of the monitor): its finish was never
+        // seen. Not one of this attachment's: a response ended at once is writableFinished
+        // before its finish is published, and a client's pipelined request starts in that
+        // gap (replaced, it was never counted: a quarter of the requests at pipelining 4).
         f.response = response;
         f.started = started;
+        f.attachment = this.attachment;
       } else {
-        (f.queue ??= []).push({ response, started });
+        (f.queue ??= []).push({ response, started, attachment: this.attachment });
       }
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
@@ -313,6 +324,7 @@ export class HttpServerSource implements Source {
         const next = f.queue?.shift();
         f.response = next?.response;
         f.started = next?.started ?? 0;
+        f.attachment = next?.attachment ?? 0;
       } else {
         // Not the connection's first in flight: a pipelined response that finished out of
         // turn, or a request that started before this source attached (not in flight: skipped).
