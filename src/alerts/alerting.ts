@@ -16,7 +16,8 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
-import { SEVERITIES, deletedReason, describeRule, parseAlertRule, ruleKey, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { SEVERITIES, describeRule, parseAlertRule, ruleKey, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { deletedReason } from './deleted-reason.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
 

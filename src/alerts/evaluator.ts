@@ -33,7 +33,8 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
-import { deletedReason, type Alert, type AlertRule, type AlertState, type AlertTransition, type Operator } from './schema.js';
+import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
+import { deletedReason } from './deleted-reason.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
   switch (op) {

@@ -146,11 +146,6 @@ export interface AlertTransition {
   reason?: string;
 }
 
-/** Why an alert ended when its rule was deleted (or replaced by a rule of the same id). */
-export function deletedReason(replaced = false): string {
-  return replaced ? 'its rule was replaced: the alert ends with the rule it belonged to' : 'its rule was deleted: the alert ends with it';
-}
-
 export function parseAlertRule(input: unknown): z.output<typeof AlertRuleInputSchema> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new InvalidArgumentError('rule', 'must be an object with metric, operator and threshold');
