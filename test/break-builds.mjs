@@ -4861,6 +4861,34 @@ export const BREAKS = [
     tests: ['startup-loads.test.ts'],
     mustFail: ["the actors' threads started at every start load no schema library"],
   },
+  {
+    name: 'a target of // read as a URL of another host',
+    what: "serveHttp reads a request target against a base URL: `//metrics` is the URL of a host `metrics`, path `/`, answered with the dashboard, and `//foo/api/alerts` is routed to /api/alerts, where a path no route has is a 404",
+    edits: [{ file: 'src/http/router.ts', find: "    if (target !== undefined && target.startsWith('/')) return new URL(`http://perfwatch.invalid${target}`);\n", replace: '' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['answers an unknown route 404, a wrong method 405, a long target 414 and a long body 413'],
+  },
+  {
+    name: 'HTTP time parameters through Date.parse alone',
+    what: "/api/history's and /api/alerts' from and to take whatever Date.parse makes of a string: `1 2 3` as 2003-01-02, `+1000` as the year 1000, `12/05/2026` in the server's zone, 2026-02-30 as March 2",
+    edits: [{ file: 'src/http/router.ts', find: "  if (iso === null) throw wrong('');", replace: '  if (iso === null) return Date.parse(text);' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
+  },
+  {
+    name: "a wrong ?token= said as a missing header",
+    what: "a browser's sign-in with a ?token= that is not the token is answered 401 \"Missing Authorization header\", the bearer challenge's words, where a token was sent and it was wrong",
+    edits: [{ file: 'src/mcp/http-listen.ts', find: 'await authorized(req, res, browsers?.signInRefused(req))', replace: 'await authorized(req, res)' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['lets a browser sign in once with ?token= and carry a session cookie'],
+  },
+  {
+    name: "the dashboard's alert list writes null",
+    what: "the dashboard's Alerts panel passes null to replaceChildren() where no note of more alerts goes, which writes the text \"null\" under the list on every load",
+    edits: [{ file: 'dashboard/js/alerts.js', find: '    else this.list.replaceChildren(shown);', replace: '    else this.list.replaceChildren(shown, null);' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['shows an alert fired while the page is open, without a reload'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -142,6 +142,8 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await row.waitFor({ timeout: GUARD_MS });
     await expect(row.textContent()).resolves.toContain('probe too high');
     expect(await page.locator('#alert-count').textContent()).toBe('1');
+    // The list alone: no "null" beside it where no note of more alerts goes.
+    expect(await page.locator('#alerts').evaluate((e) => Array.from(e.childNodes, (n) => n.nodeName))).toEqual(['UL']);
     expect(await page.locator(`#alert-history [data-fingerprint="${t.fingerprint}"][data-to="firing"]`).count()).toBe(1);
     expect(await page.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
   });

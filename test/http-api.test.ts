@@ -108,6 +108,12 @@ describe('the JSON API', () => {
       ['/api/history?metric=response_time&from=yesterday', 'from', /from must be ms since the epoch or an ISO 8601 date/],
       ['/api/history?metric=response_time&from=2000&to=1000', 'from', /must not be after to/],
       ['/api/history?metric=response_time&from=1e17', 'from', /from must be ms since the epoch or an ISO 8601 date/],
+      // Date.parse alone took a typo for a date: 2003-01-02, the year 1000, the server's zone, March 2.
+      ['/api/history?metric=response_time&from=1%202%203', 'from', /from must be ms since the epoch or an ISO 8601 date \(2026-12-05, .*got "1 2 3"/],
+      ['/api/history?metric=response_time&from=%2B1000', 'from', /got "\+1000"/],
+      ['/api/history?metric=response_time&to=12%2F05%2F2026', 'to', /to must be ms since the epoch or an ISO 8601 date/],
+      ['/api/history?metric=response_time&from=2026-12-05T10:00', 'from', /a time needs its zone, Z or an offset such as \+01:00/],
+      ['/api/alerts?history=true&from=2026-02-30', 'from', /no such date, got "2026-02-30"/],
       ['/api/history?metric=response_time&from=100000000000000000', 'from', /from must be within ±8.64e15 ms of the epoch \(the range of a Date\)/],
       ['/api/alerts?history=true&to=-9000000000000000', 'to', /to must be within ±8.64e15 ms/],
       ['/api/history?metric=response_time&tags=endpoint', 'tags', /tags must be a JSON object of strings/],
@@ -191,6 +197,11 @@ describe('the JSON API', () => {
     const { server, get } = await serving({ maxUrlBytes: 1024 });
     const missing = await get('/api/nothing');
     expect(missing.status).toBe(404);
+    // A target that starts with // is a path, not a URL of another host whose path is a route.
+    for (const path of ['//metrics', '//foo/metrics', '//foo/api/alerts', '//[x']) {
+      const r = await raw(server.port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
+      expect({ path, status: r.status }).toEqual({ path, status: 404 });
+    }
     expect(missing.body.error.message).toMatch(/\/api\/nothing is no route of this server; see \/mcp, \/metrics/);
     const method = await get('/metrics', { method: 'POST', body: '' });
     expect(method.status).toBe(405);
@@ -241,8 +252,13 @@ describe('the JSON API', () => {
     const ask = (request: string, headers: Record<string, string> = {}, body = '') =>
       raw(port, `${request} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${Object.entries({ ...headers, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' }).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
 
-    expect((await ask('GET /?token=not-the-token-at-all')).status).toBe(401);
-    expect((await ask(`POST /api/reports?token=${token}`, { 'Content-Type': 'application/json' }, '{}')).status).toBe(401);
+    // A wrong token is said to be one: the challenge's own words were "Missing Authorization header".
+    const wrong = await ask('GET /?token=not-the-token-at-all');
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(wrong.body).error.message).toMatch(/the \?token= given is not this server's token/);
+    const posted = await ask(`POST /api/reports?token=${token}`, { 'Content-Type': 'application/json' }, '{}');
+    expect(posted.status).toBe(401);
+    expect(JSON.parse(posted.body).error.message).toMatch(/a sign-in with \?token= is a GET \(a page load\), not a POST/);
     const signIn = await ask(`GET /api/status?pretty=1&token=${token}`);
     expect(signIn.status).toBe(303);
     // The token leaves the address; the cookie is not the token and no other site can send it.
@@ -279,7 +295,8 @@ describe('the JSON API', () => {
       for (const options of [{}, { token }]) {
         const { server } = await serving(options);
         const port = server.port;
-        for (const target of ['http://[', '//[x', 'http://[::1/x']) {
+        // (`//[x` was one while a target was read against a base: it is a path, 404.)
+        for (const target of ['http://[', 'http://[::1/x']) {
           const get = (headers: string) => raw(port, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers}Connection: close\r\n\r\n`);
           const answer = await get('token' in options ? `Authorization: Bearer ${token}\r\n` : '');
           expect(answer.status, target).toBe(400);

@@ -94,10 +94,10 @@ export class AlertsPanel {
     const more = total - Math.min(active.length, ACTIVE_SHOWN);
     this.count.textContent = String(total);
     this.count.dataset.firing = String(active.some((a) => a.state === 'firing'));
-    this.list.replaceChildren(
-      active.length ? el('ul', { class: 'alerts' }, active.slice(0, ACTIVE_SHOWN).map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.'),
-      more > 0 ? el('p', { class: 'more' }, `and ${more} more (all of them: /api/alerts?limit=10000)`) : null,
-    );
+    const shown = active.length ? el('ul', { class: 'alerts' }, active.slice(0, ACTIVE_SHOWN).map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.');
+    // replaceChildren() writes a null as the text "null": the note goes in only when there is one.
+    if (more > 0) this.list.replaceChildren(shown, el('p', { class: 'more' }, `and ${more} more (all of them: /api/alerts?limit=10000)`));
+    else this.list.replaceChildren(shown);
     this.history.replaceChildren(...this.transitions.map(transitionRow));
   }
 }

@@ -64,6 +64,12 @@ export function browserAccess(token: string, exempt: string): BrowserAccess {
       res.end();
       return true;
     },
+    signInRefused(req: IncomingMessage): string | undefined {
+      const url = requestUrl(req.url);
+      if (url === undefined || url.pathname === exempt || !url.searchParams.has(TOKEN_PARAM)) return undefined;
+      if (req.method !== 'GET') return `a sign-in with ?${TOKEN_PARAM}= is a GET (a page load), not a ${String(req.method).slice(0, 16)}: send Authorization: Bearer <token>`;
+      return `the ?${TOKEN_PARAM}= given is not this server's token (PERFWATCH_TOKEN, or the token option): open the page with the right one`;
+    },
     hasSession(req: IncomingMessage): boolean {
       const path = requestPath(req.url);
       if (path === undefined || path === exempt) return false;

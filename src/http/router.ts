@@ -70,6 +70,9 @@ export function sendError(res: ServerResponse, error: unknown, rename: (field: s
  */
 export function requestUrl(target: string | undefined): URL | undefined {
   try {
+    // A path is read as a path: against a base, `//metrics` is a URL of the host `metrics`
+    // (path `/`, the dashboard) and `//x/api/alerts` one of `x` (path `/api/alerts`).
+    if (target !== undefined && target.startsWith('/')) return new URL(`http://perfwatch.invalid${target}`);
     return new URL(target ?? '/', 'http://perfwatch.invalid');
   } catch {
     return undefined;
@@ -148,12 +151,26 @@ export function checkAnswerPoints(params: Map<string, string>, limit: number, ma
   throw new HttpError(400, message, params.has('max_points') ? 'max_points' : 'limit');
 }
 
-/** A time parameter: ms since the epoch, or an ISO 8601 date. */
+/** An ISO 8601 date (`2026-12-05`, midnight UTC) or date and time with its zone (`Z` or `+02:00`). */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * A time parameter: ms since the epoch, or an ISO 8601 date. Date.parse alone took what a
+ * typo makes of one (`1 2 3` as 2003-01-02, `+1000` as the year 1000, `12/05/2026` in the
+ * server's zone); a time without its zone is refused, as the server's zone is not the caller's.
+ */
 export function timeParam(params: Map<string, string>, name: string): number | undefined {
   const text = params.get(name);
   if (text === undefined) return undefined;
-  const t = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(t)) throw new HttpError(400, `${name} must be ms since the epoch or an ISO 8601 date, got "${text.slice(0, 64)}"`, name);
+  const wrong = (why: string): HttpError => new HttpError(400, `${name} must be ms since the epoch or an ISO 8601 date (2026-12-05, 2026-12-05T10:00:00Z, 2026-12-05T11:00:00+01:00)${why}, got "${text.slice(0, 64)}"`, name);
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  const iso = ISO_DATE.exec(text);
+  if (iso === null) throw wrong('');
+  if (text.length > 10 && iso[1] === undefined) throw wrong(': a time needs its zone, Z or an offset such as +01:00');
+  // Date.parse rolls a day past its month's over (2026-02-30 as March 2).
+  const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const t = Date.parse(text);
+  if (!Number.isFinite(t) || new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d) throw wrong(': no such date');
   return t;
 }
 

@@ -105,7 +105,7 @@ export type Unauthorized = (req: IncomingMessage, res: ServerResponse, status: n
  * passes to the tools. A refusal is the SDK's 401 with a WWW-Authenticate challenge, its body
  * the SDK's unless `unauthorized` answers it (serveHttp's routes but /mcp, in the API's shape).
  */
-export function bearerCheck(token: string, unauthorized?: Unauthorized): (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse) => Promise<boolean> {
+export function bearerCheck(token: string, unauthorized?: Unauthorized): (req: IncomingMessage & { auth?: AuthInfo }, res: ServerResponse, reason?: string) => Promise<boolean> {
   const expected = digest(token);
   const verifier = {
     verifyAccessToken: async (given: string): Promise<AuthInfo> => {
@@ -114,7 +114,9 @@ export function bearerCheck(token: string, unauthorized?: Unauthorized): (req: I
       return { token: given, clientId: 'perfwatch', scopes: [], expiresAt: Number.MAX_SAFE_INTEGER };
     },
   };
-  return async (req, res) => {
+  // `reason`: why the request is refused where the challenge's would mislead (a browser's
+  // `?token=` that is not the token reads "Missing Authorization header" there).
+  return async (req, res, reason) => {
     try {
       req.auth = await verifyBearerToken(req.headers.authorization, { verifier });
       return true;
@@ -125,7 +127,7 @@ export function bearerCheck(token: string, unauthorized?: Unauthorized): (req: I
       const body = await answer.text();
       if (res.headersSent) return false;
       const challenge = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'content-type'));
-      if (!unauthorized?.(req, res, answer.status, challenge, challengeReason(body))) res.writeHead(answer.status, headers).end(body);
+      if (!unauthorized?.(req, res, answer.status, challenge, reason ?? challengeReason(body))) res.writeHead(answer.status, headers).end(body);
       return false;
     }
   };

@@ -19,6 +19,8 @@ export interface BrowserAccess {
   signIn(req: IncomingMessage, res: ServerResponse): boolean;
   /** The request carries a valid session cookie for a path that takes one. */
   hasSession(req: IncomingMessage): boolean;
+  /** Why a request that signIn() did not take is refused, where it tried to sign in (a `?token=` that is not the token); undefined otherwise. */
+  signInRefused(req: IncomingMessage): string | undefined;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -55,7 +57,7 @@ export async function listenGuarded(policy: HttpPolicy, handle: RequestHandler, 
     if (!checkHostAndOrigin(req, res, policy.allowedHosts, browsers?.sameOrigin(req) ?? false, refuse)) return;
     if (authorized) {
       if (browsers?.signIn(req, res)) return;
-      if (!(browsers?.hasSession(req) ?? false) && !(await authorized(req, res))) return;
+      if (!(browsers?.hasSession(req) ?? false) && !(await authorized(req, res, browsers?.signInRefused(req)))) return;
     }
     await handle(req, res);
   };
