@@ -4847,6 +4847,27 @@ export const BREAKS = [
     tests: ['report-thread-start.test.ts'],
     mustFail: ['is given a CommonJS file, which piscina loads without require() of an ES module'],
   },
+  {
+    name: 'vanished series not marked stale (remote_write)',
+    what: "remote_write sends no stale marker for a series pushed before that an export no longer walks (a hub's forgotten member's): Prometheus answers its last value for its 5-minute lookback, as if the member were still there",
+    edits: [{ file: 'src/export/remote-write.ts', find: '    if (walked < this.held) yield* this.markStale(request, this.gone(round), ms);', replace: '' }],
+    tests: ['export-remote-write.test.ts', 'export-prometheus.test.ts'],
+    mustFail: ['marks a series pushed before and no longer there stale in the next export', "ends the forgotten member's series at the next export with stale markers"],
+  },
+  {
+    name: 'vanished series marked stale at every export',
+    what: 'remote_write keeps the labels of a series it marked stale: the marker goes out again at every export, for good, and the series gone long ago hold memory',
+    edits: [{ file: 'src/export/remote-write.ts', find: '      this.wire[id] = undefined;\n      this.held--;\n', replace: '' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ['marks a series pushed before and no longer there stale in the next export'],
+  },
+  {
+    name: 'vanished series not marked stale (OTLP)',
+    what: "OTLP sends no point flagged FLAG_NO_RECORDED_VALUE for a series exported before that an export no longer walks: its point just vanishes, and a receiver's lookback repeats its last value",
+    edits: [{ file: 'src/export/otlp.ts', find: '    if (walked < this.held) yield* this.staleOf(this.gone(round), now);', replace: '' }],
+    tests: ['export-otlp.test.ts'],
+    mustFail: ['marks a series exported before and no longer there stale in the next export, once (protobuf)', 'marks a series exported before and no longer there stale in the next export, once (json)'],
+  },
 ];
 
 function parseArgs(argv) {
