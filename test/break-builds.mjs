@@ -4868,6 +4868,13 @@ export const BREAKS = [
     tests: ['export-otlp.test.ts'],
     mustFail: ['marks a series exported before and no longer there stale in the next export, once (protobuf)', 'marks a series exported before and no longer there stale in the next export, once (json)'],
   },
+  {
+    name: 'malformed user info taken',
+    what: "the options take a receiver's URL whose user info does not decode ('http://user:pa%ss@…'): the exporter's thread throws URI malformed as it starts, ends three times, and start() fails where the constructor should have named the field",
+    edits: [{ file: 'src/monitor/options.ts', find: '  refuseBadUserInfo(o);\n', replace: '' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a URL it would post to whose user info does not decode'],
+  },
 ];
 
 function parseArgs(argv) {
