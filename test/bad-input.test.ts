@@ -219,6 +219,16 @@ describe('bad input', () => {
     expect(() => new PerformanceMonitor({ storage: 'memory', export: { remoteWrite: [{ url: 'http://user:pa%25ss@127.0.0.1:19090/api/v1/write' }] } })).not.toThrow();
   });
 
+  it('refuses a hub.instance with control characters, naming it, as export.instance is: the hub refused every series of such a member', () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    const bad = opt({ hub: { connect: '/tmp/x.sock', instance: 'a\nb"c' } });
+    expect(bad).toBeInstanceOf(InvalidArgumentError);
+    expect(bad).toMatchObject({ field: 'hub.instance', message: expect.stringMatching(/^hub\.instance must not contain control characters \(a line break, a tab\): it is the instance tag of each of this member's series on the hub, got /) });
+    expect(opt({ hub: { connect: '/tmp/x.sock', instance: 'tab\there' } }).field).toBe('hub.instance');
+    expect(opt({ hub: { connect: '/tmp/x.sock', instance: 'lone \ud800' } }).message).toMatch(/^hub\.instance must be well-formed Unicode/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/x.sock', instance: 'web-1 "blue"' } })).not.toThrow();
+  });
+
   it('refuses exactly the ports fetch refuses: each one of its list, and none of the common ones it takes', async () => {
     const { refusedPort } = await import('../dist/src/fetch-ports.js');
     const fetchRefuses = async (port: number): Promise<boolean> => {

@@ -4875,6 +4875,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a URL it would post to whose user info does not decode'],
   },
+  {
+    name: 'hub.instance with control characters taken',
+    what: "a hub.instance with a line break or a quote-breaking control character is taken: the hub then refuses every series of that member, whose instance tag it cannot be",
+    edits: [{ file: 'src/hub/options.ts', find: "      .refine((s) => !/[\\x00-\\x1f\\x7f]/.test(s), {", replace: '      .refine((s) => s === s || !/[\\x00-\\x1f\\x7f]/.test(s), {' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a hub.instance with control characters'],
+  },
 ];
 
 function parseArgs(argv) {

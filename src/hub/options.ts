@@ -41,6 +41,10 @@ export const HubObjectSchema = z
       .min(1, { error: 'must not be empty' })
       .max(128, { error: 'must be at most 128 characters' })
       .refine((s) => s !== 'cluster', { error: 'must not be "cluster"' })
+      // The `instance` tag of each of its series on the hub, held to a tag value's rules
+      // (engine/registry.ts), as export.instance is: taken, the hub refused every series of it.
+      .refine((s) => !/[\x00-\x1f\x7f]/.test(s), { error: "must not contain control characters (a line break, a tab): it is the instance tag of each of this member's series on the hub" })
+      .refine((s) => s.isWellFormed(), { error: 'must be well-formed Unicode: it holds a lone UTF-16 surrogate' })
       .optional(),
     /** A member's buffer: buckets (one series, one interval each) kept until the hub acknowledges them; beyond it the oldest are dropped and counted. */
     bufferLimit: int(1, 10_000_000, 200_000, ' buckets'),
