@@ -229,6 +229,13 @@ describe('bad input', () => {
     expect(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/x.sock', instance: 'web-1 "blue"' } })).not.toThrow();
   });
 
+  it('refuses a NUL in hub.listen or hub.connect, naming the field: the socket was made at the path before it', () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    for (const side of ['listen', 'connect'] as const) {
+      expect(opt({ hub: { [side]: '/tmp/a\0b.sock' } })).toMatchObject({ field: `hub.${side}`, message: expect.stringMatching(new RegExp(`^hub\\.${side} must be a Unix socket path without a NUL character \\(the system would cut the path at it\\)`)) });
+    }
+  });
+
   it('refuses exactly the ports fetch refuses: each one of its list, and none of the common ones it takes', async () => {
     const { refusedPort } = await import('../dist/src/fetch-ports.js');
     const fetchRefuses = async (port: number): Promise<boolean> => {

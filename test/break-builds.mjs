@@ -4882,6 +4882,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a hub.instance with control characters'],
   },
+  {
+    name: 'NUL in a hub socket path taken',
+    what: "hub.listen or hub.connect with a NUL is taken: the system cuts the path there, and the socket is made at '/tmp/a' for '/tmp/a\\0b.sock'",
+    edits: [{ file: 'src/hub/options.ts', find: "  .refine((p) => !p.includes('\\0'), {", replace: '  .refine((p) => p === p, {' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['refuses a NUL in hub.listen or hub.connect'],
+  },
 ];
 
 function parseArgs(argv) {

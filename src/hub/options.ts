@@ -17,10 +17,15 @@ function int(min: number, max: number, def: number, unit = '') {
   return z.number({ error: range }).int({ error: range }).min(min, { error: range }).max(max, { error: range }).default(def);
 }
 
-/** A socket path: Linux caps sun_path at 108 bytes, the terminating NUL included. */
+/**
+ * A socket path: Linux caps sun_path at 108 bytes, the terminating NUL included. A NUL in it
+ * ends it there: '/tmp/a\0b.sock' made the socket at '/tmp/a', and a member given the whole
+ * path looked for it elsewhere.
+ */
 const socketPath = z
   .string({ error: 'must be a Unix socket path' })
   .min(1, { error: 'must be a Unix socket path' })
+  .refine((p) => !p.includes('\0'), { error: 'must be a Unix socket path without a NUL character (the system would cut the path at it)' })
   // The bytes said: a path of fewer characters than that can pass it in UTF-8.
   .refine((p) => Buffer.byteLength(p) <= 107, { error: (issue) => `must be at most 107 bytes (the limit of a Unix socket path), not ${Buffer.byteLength(String(issue.input))}` });
 
