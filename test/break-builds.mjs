@@ -4889,6 +4889,13 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a NUL in hub.listen or hub.connect'],
   },
+  {
+    name: "member named as the hub's export.instance welcomed",
+    what: "a member whose instance is the hub's export.instance is welcomed: its series and the cluster-wide ones go to Prometheus with the same labels, and the cluster total silently vanishes while the exporter says sent",
+    edits: [{ file: 'src/hub/hub.ts', find: '    if (instance === this.d.exportInstance) {', replace: "    if (instance === this.d.exportInstance && instance === '') {" }],
+    tests: ['hub-refused.test.ts'],
+    mustFail: ["a member named as the hub's export.instance is refused at its hello"],
+  },
 ];
 
 function parseArgs(argv) {
