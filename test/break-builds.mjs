@@ -4896,6 +4896,13 @@ export const BREAKS = [
     tests: ['hub-refused.test.ts'],
     mustFail: ["a member named as the hub's export.instance is refused at its hello"],
   },
+  {
+    name: "member's link error kept after it delivers again",
+    what: "a member's lastError keeps 'connect ENOENT' or 'write EPIPE' after it reconnected and the hub acknowledges its batches again: its status reads as a link failing still",
+    edits: [{ file: 'src/hub/member.ts', find: '    if (this.held.length < before && !this.entryRefused) this.lastError = null;\n', replace: '' }],
+    tests: ['hub.test.ts'],
+    mustFail: ["a member's lastError of its link (connect ENOENT while the hub was away) is cleared once the hub acknowledges a batch again"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -131,6 +131,8 @@ export class HubMember {
   private stopping = false;
   private counts = { sent: 0, failed: 0, dropped: 0 };
   private lastError: { message: string; at: number } | null = null;
+  /** lastError is the hub's refusal of an entry (said of the data, not the link): an ack does not clear it. */
+  private entryRefused = false;
 
   constructor(d: MemberDeps) {
     this.d = d;
@@ -186,6 +188,7 @@ export class HubMember {
     this.connected = false;
     this.welcomed = false;
   }
+
 
   status(): MemberLinkStatus {
     return {
@@ -352,7 +355,7 @@ export class HubMember {
     if (m.t === 'refused') {
       // The batch is applied (its ack comes) without the entries the hub refused.
       this.counts.failed++;
-      this.noteError(`the hub refused an entry: ${m.message}`);
+      this.noteError(`the hub refused an entry: ${m.message}`, true);
       return;
     }
     if (m.t === 'reset') {
@@ -387,15 +390,22 @@ export class HubMember {
   }
 
   private release(upTo: number): void {
+    const before = this.held.length;
     while (this.held.length > 0 && this.held[0]!.seq <= upTo) {
       const h = this.held.shift()!;
       this.heldEntries -= h.cols.sids.length;
       this.counts.sent += h.cols.sids.length;
     }
+    // Delivering again: a link's error kept past it (connect ENOENT, write EPIPE) read as a
+    // link failing still, as the exporter clears its error at a request taken. What failed
+    // stays counted; an entry the hub refused stays said (its batch is acknowledged all the same).
+    if (this.held.length < before && !this.entryRefused) this.lastError = null;
   }
 
-  private noteError(message: string): void {
+  /** `entry`: the hub refused an entry (see entryRefused). */
+  private noteError(message: string, entry = false): void {
     this.lastError = { message, at: Date.now() };
+    this.entryRefused = entry;
   }
 
   /**
