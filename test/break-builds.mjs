@@ -4903,6 +4903,13 @@ export const BREAKS = [
     tests: ['hub.test.ts'],
     mustFail: ["a member's lastError of its link (connect ENOENT while the hub was away) is cleared once the hub acknowledges a batch again"],
   },
+  {
+    name: "stopped member's lag grows",
+    what: "a member that stopped cleanly keeps a lagMs that grows with the time since (3 s, 15 s…), and the hub's monitor_hub_lag_ms rises because members shut down",
+    edits: [{ file: 'src/hub/hub.ts', find: '        lagMs: m.closedTo > 0 && !m.stopped ? Math.max(0, now - m.closedTo) : null,', replace: '        lagMs: m.closedTo > 0 ? Math.max(0, now - m.closedTo) : null,' }],
+    tests: ['hub-stale.test.ts'],
+    mustFail: ['a member that stopped cleanly is behind nothing'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -64,7 +64,11 @@ export interface HubMemberStatus {
   dropped: number;
   /** Batches received and waiting for the collector. */
   queueDepth: number;
-  /** How far behind now the newest applied batch's closed buckets end (ms); an idle member's beat, with every batch applied, moves it to the beat's time. */
+  /**
+   * How far behind now the newest applied batch's closed buckets end (ms); an idle member's
+   * beat, with every batch applied, moves it to the beat's time. null before its first batch,
+   * and once it stopped cleanly: it is behind nothing (its lag grew with the time since).
+   */
   lagMs: number | null;
   lastSeenMs: number;
   lastError: { message: string; at: number } | null;
@@ -293,7 +297,7 @@ export class Hub {
         failed: m.failed,
         dropped: m.dropped,
         queueDepth: m.queued,
-        lagMs: m.closedTo > 0 ? Math.max(0, now - m.closedTo) : null,
+        lagMs: m.closedTo > 0 && !m.stopped ? Math.max(0, now - m.closedTo) : null,
         lastSeenMs: now - m.lastSeen,
         lastError: m.lastError,
       })),

@@ -75,6 +75,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
       now.failed += m.failed;
       now.dropped += m.dropped;
       queue += m.queueDepth;
+      // A member stopped cleanly has no lag (null): members shutting down do not raise the gauge.
       lag = Math.max(lag, m.lagMs ?? 0);
     }
     // Members come and go, so totals can fall: a counter records only the rises.
