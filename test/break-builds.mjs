@@ -4910,6 +4910,13 @@ export const BREAKS = [
     tests: ['hub-stale.test.ts'],
     mustFail: ['a member that stopped cleanly is behind nothing'],
   },
+  {
+    name: "member's held batches left behind at stop",
+    what: "a member refused by its hub, or with the hub away, that stops keeps its held batches (queueDepth 50) with dropped 0 and no word of them",
+    edits: [{ file: 'src/hub/member.ts', find: '    if (this.held.length === 0) return;\n    const batches = this.held.length;', replace: '    if (this.held.length >= 0) return;\n    const batches = this.held.length;' }],
+    tests: ['hub-refused.test.ts'],
+    mustFail: ['a member refused by its hub, or with the hub away, that stops counts what it held as dropped'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -96,4 +96,22 @@ describe('a member the hub refuses', () => {
       await r.close();
     }
   });
+
+  it('a member refused by its hub, or with the hub away, that stops counts what it held as dropped and says so: it left them behind with dropped 0 and no word', async () => {
+    const path = nodes.socketPath();
+    await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const refused = await started({ collectionIntervalMs: 2000, hub: { connect: path, instance: 'slow', retryMaxMs: 2000 } });
+    const away = await started({ collectionIntervalMs: 1000, hub: { connect: nodes.socketPath(), instance: 'alone', retryMaxMs: 2000 } });
+    for (const m of [refused, away]) {
+      const link = () => m.status().hub as MemberLinkStatus;
+      m.record('held_rt', 1);
+      await waitFor(() => link().queueDepth > 0 && link().lastError !== null, 20_000, 'a held bucket and the reason');
+      await m.stop();
+      const s = link();
+      expect(s).toMatchObject({ queueDepth: 0, sent: 0 });
+      expect(s.dropped).toBeGreaterThan(0);
+      // The failure that kept them is said after it.
+      expect(s.lastError?.message).toMatch(new RegExp(`^the monitor stopped with ${s.dropped} buckets? \\(\\d+ batch(es)?\\) the hub had not acknowledged, counted as dropped; the last failure before it: .+`));
+    }
+  });
 });

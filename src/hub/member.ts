@@ -162,7 +162,8 @@ export class HubMember {
   /**
    * Sends the open buckets too, waits up to FINAL_ACK_MS for the hub to take everything, and
    * disconnects. A link connected and not welcomed yet (a hub slow to answer its hello) is
-   * waited for as well: the welcome sends what is held.
+   * waited for as well: the welcome sends what is held. What the hub has not acknowledged by
+   * then is dropped, counted and said (dropHeld).
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -187,8 +188,25 @@ export class HubMember {
     this.d.transport.stop();
     this.connected = false;
     this.welcomed = false;
+    this.dropHeld();
   }
 
+  /**
+   * At stop, the batches the hub has not acknowledged (a hub away, or that refused this member)
+   * go nowhere: counted as dropped and said in lastError, as the exporter says the requests
+   * left at its stop. Kept, a stopped member showed them waiting (queueDepth) and dropped 0.
+   */
+  private dropHeld(): void {
+    if (this.held.length === 0) return;
+    const batches = this.held.length;
+    const buckets = this.heldEntries;
+    this.counts.dropped += buckets;
+    this.held = [];
+    this.heldEntries = 0;
+    // The failure that kept them here (the hub away, its refusal) stays said: it is why.
+    const before = this.lastError ? `; the last failure before it: ${this.lastError.message}` : '';
+    this.noteError(`the monitor stopped with ${buckets} bucket${buckets === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}) the hub had not acknowledged, counted as dropped${before}`);
+  }
 
   status(): MemberLinkStatus {
     return {
