@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { SeriesPoint, SeriesSource } from '../dist/src/analysis/series-walk.js';
+import type { SeriesPoint, SeriesSource, WalkFamily } from '../dist/src/analysis/series-walk.js';
 import { Endpoint } from '../dist/src/export/endpoint.js';
 import { ExportService } from '../dist/src/export/service.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/retry-after.js';
@@ -515,11 +515,11 @@ describe('remote_write', () => {
     // at the monitor's stop.
     const r = await receiver();
     const live = new Set([0, 1, 2]);
-    const family = { name: 'pool_size', kind: 'gauge', unit: '', help: '', prom: 'pool_size', total: 'pool_size', ids: [] } as const;
+    const family: WalkFamily = { name: 'pool_size', kind: 'gauge', unit: '', help: '', prom: 'pool_size', total: 'pool_size', ids: [] };
     const source: SeriesSource = {
       bounds: [1],
       *points() {
-        for (const id of [...live].sort()) yield { family, id, tags: { pool: String(id) }, value: 10 + id, hist: undefined } as SeriesPoint;
+        for (const id of [...live].sort()) yield { family, id, tags: { pool: String(id) }, value: 10 + id, hist: undefined };
       },
     };
     const service = pushingGauges(source, r.url);
