@@ -4901,7 +4901,7 @@ export const BREAKS = [
     what: "a member's lastError keeps 'connect ENOENT' or 'write EPIPE' after it reconnected and the hub acknowledges its batches again: its status reads as a link failing still",
     edits: [{ file: 'src/hub/member.ts', find: '    if (this.held.length < before && !this.entryRefused) this.lastError = null;\n', replace: '' }],
     tests: ['hub.test.ts'],
-    mustFail: ["a member's lastError of its link (connect ENOENT while the hub was away) is cleared once the hub acknowledges a batch again"],
+    mustFail: ["a member's lastError of its link (connect ENOENT while the hub was away) is cleared once the hub acknowledges a batch again", 'resets the link and tells the worker, which says hello again: its later buckets reach the hub'],
   },
   {
     name: "stopped member's lag grows",
