@@ -14,6 +14,11 @@ export function pm2Name(env: NodeJS.ProcessEnv = process.env): string | undefine
   return `${env.name || 'pm2'}-${env.NODE_APP_INSTANCE ?? env.pm_id}`;
 }
 
+/** The `instance` label an exporter gives the series it pushes: export.instance, else this process's name. */
+export function exportInstance(given: string | undefined): string {
+  return given ?? processName(256);
+}
+
 /** `host:app-N` under PM2, `host:pid` otherwise; at most `max` characters (the host's end cut). */
 export function processName(max: number, env: NodeJS.ProcessEnv = process.env): string {
   const own = pm2Name(env) ?? String(process.pid);

@@ -15,7 +15,25 @@ export interface CredentialedTarget {
   headers: Record<string, string>;
 }
 
-/** Splits a URL's user info off into an Authorization header (the given headers win). */
+/**
+ * Why a URL's user info cannot be sent (a `%` not followed by two hex digits, or escapes that
+ * are no UTF-8: decodeURIComponent throws), or undefined. Taken by the options, such a URL
+ * threw "URI malformed" where the exporter's thread started, which ended it three times and
+ * failed start(). The reason names the part, never its value (a password).
+ */
+export function userInfoFault(url: string): string | undefined {
+  const u = new URL(url);
+  for (const [part, value] of [['user name', u.username], ['password', u.password]] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      return `has a ${part} in its user info whose percent-encoding is malformed (a % not followed by two hex digits, or escapes that are not UTF-8): write a % there as %25`;
+    }
+  }
+  return undefined;
+}
+
+/** Splits a URL's user info off into an Authorization header (the given headers win); the URL passed userInfoFault (the options). */
 export function withUrlCredentials(url: string, headers: Record<string, string>): CredentialedTarget {
   const u = new URL(url);
   if (u.username === '' && u.password === '') return { url, headers };

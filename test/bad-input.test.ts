@@ -205,6 +205,37 @@ describe('bad input', () => {
     expect(() => new PerformanceMonitor({ storage: 'memory', alerts: { webhooks: ['http://127.0.0.1:8080/', 'https://hooks.example/'], alertmanagerUrl: 'http://127.0.0.1:9093/' } })).not.toThrow();
   });
 
+  it("refuses a URL it would post to whose user info does not decode, naming the field and not the password: the exporter's thread ended at each start (URI malformed) and start() failed", () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    const malformed = /^[\w.[\]]+ has a password in its user info whose percent-encoding is malformed \(a % not followed by two hex digits, or escapes that are not UTF-8\): write a % there as %25$/;
+    const refused = opt({ export: { remoteWrite: [{ url: 'http://user:pa%ss@127.0.0.1:19090/api/v1/write' }] } });
+    expect(refused).toBeInstanceOf(InvalidArgumentError);
+    expect(refused).toMatchObject({ field: 'export.remoteWrite[0].url', message: expect.stringMatching(malformed) });
+    expect(opt({ export: { otlp: [{ url: 'http://127.0.0.1:4318/v1/metrics' }, { url: 'https://u:%ff@otlp.example/v1/metrics' }] } })).toMatchObject({ field: 'export.otlp[1].url', message: expect.stringMatching(malformed) });
+    expect(opt({ alerts: { webhooks: ['http://127.0.0.1:9000/ok', 'http://u:50%@127.0.0.1:9000/hook'] } }).field).toBe('alerts.webhooks[1]');
+    expect(opt({ alerts: { webhooks: [{ url: 'http://u:50%@127.0.0.1:9000/hook', headers: {} }] } }).field).toBe('alerts.webhooks[0].url');
+    expect(opt({ alerts: { alertmanagerUrl: 'http://a%zz:p@127.0.0.1:9093/' } })).toMatchObject({ field: 'alerts.alertmanagerUrl', message: expect.stringContaining('has a user name in its user info whose percent-encoding is malformed') });
+    // A % written as %25 is taken.
+    expect(() => new PerformanceMonitor({ storage: 'memory', export: { remoteWrite: [{ url: 'http://user:pa%25ss@127.0.0.1:19090/api/v1/write' }] } })).not.toThrow();
+  });
+
+  it('refuses a hub.instance with control characters, naming it, as export.instance is: the hub refused every series of such a member', () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    const bad = opt({ hub: { connect: '/tmp/x.sock', instance: 'a\nb"c' } });
+    expect(bad).toBeInstanceOf(InvalidArgumentError);
+    expect(bad).toMatchObject({ field: 'hub.instance', message: expect.stringMatching(/^hub\.instance must not contain control characters \(a line break, a tab\): it is the instance tag of each of this member's series on the hub, got /) });
+    expect(opt({ hub: { connect: '/tmp/x.sock', instance: 'tab\there' } }).field).toBe('hub.instance');
+    expect(opt({ hub: { connect: '/tmp/x.sock', instance: 'lone \ud800' } }).message).toMatch(/^hub\.instance must be well-formed Unicode/);
+    expect(() => new PerformanceMonitor({ storage: 'memory', hub: { connect: '/tmp/x.sock', instance: 'web-1 "blue"' } })).not.toThrow();
+  });
+
+  it('refuses a NUL in hub.listen or hub.connect, naming the field: the socket was made at the path before it', () => {
+    const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never));
+    for (const side of ['listen', 'connect'] as const) {
+      expect(opt({ hub: { [side]: '/tmp/a\0b.sock' } })).toMatchObject({ field: `hub.${side}`, message: expect.stringMatching(new RegExp(`^hub\\.${side} must be a Unix socket path without a NUL character \\(the system would cut the path at it\\)`)) });
+    }
+  });
+
   it('refuses exactly the ports fetch refuses: each one of its list, and none of the common ones it takes', async () => {
     const { refusedPort } = await import('../dist/src/fetch-ports.js');
     const fetchRefuses = async (port: number): Promise<boolean> => {

@@ -290,3 +290,35 @@ it("sends at stop() every sample recorded, the histograms' open collection inter
   expect(p.count).toBe(5);
   expect(p.sum).toBe(560.5);
 });
+
+for (const encoding of ['protobuf', 'json'] as const) {
+  it(`marks a series exported before and no longer there stale in the next export, once (${encoding}): a hub's forgotten member's point vanished without FLAG_NO_RECORDED_VALUE`, () => {
+    const gauge: WalkFamily = { name: 'load', kind: 'gauge', unit: '', help: '', prom: 'load', total: 'load', ids: [] };
+    const hist: WalkFamily = { name: 'lat', kind: 'distribution', unit: 'ms', help: '', prom: 'lat', total: 'lat', ids: [] };
+    const live = new Set([0, 1, 2, 3]);
+    const source: SeriesSource = {
+      bounds: [1],
+      *points() {
+        for (const id of [...live].sort()) {
+          const h = id % 2 === 1 ? { next: 0, bins: new Float64Array([1, 0]), count: 1, sum: 0.5 } : undefined;
+          yield { family: h ? hist : gauge, id, tags: { shard: String(id) }, value: id, hist: h };
+        }
+      },
+    };
+    const encoder = new OtlpEncoder(source, { instance: 'h:1', job: 'svc' }, encoding, 5_000, 1_000);
+    const exported = (now: number) =>
+      [...encoder.encode(now)].flatMap((b) => decode(Buffer.from(b.body), encoding === 'json').resourceMetrics[0]!.scopeMetrics[0]!.metrics.flatMap((x) => ((x.gauge ?? x.histogram)!.dataPoints as { attributes: KeyValue[]; flags: number; timeUnixNano: number }[]).map((d) => ({ series: `${x.name}/${attrs(d.attributes)['shard']}`, flags: d.flags, at: d.timeUnixNano }))));
+    const flagged = (points: { series: string; flags: number }[]) => points.filter((p) => p.flags === 1).map((p) => p.series).sort();
+    expect(flagged(exported(2_000))).toEqual([]);
+    live.delete(1);
+    live.delete(2);
+    const gone = exported(3_000);
+    expect(flagged(gone)).toEqual(['lat/1', 'load/2']);
+    expect(gone.filter((p) => p.flags === 0).map((p) => p.series).sort()).toEqual(['lat/3', 'load/0']);
+    expect(new Set(gone.map((p) => p.at))).toEqual(new Set([3_000 * 1e6]));
+    // Once: they are let go, and a series back is exported again.
+    expect(flagged(exported(4_000))).toEqual([]);
+    live.add(2);
+    expect(exported(5_000).map((p) => `${p.series} ${p.flags}`).sort()).toEqual(['lat/3 0', 'load/0 0', 'load/2 0']);
+  });
+}

@@ -4,9 +4,13 @@
  * every second are queried back through its HTTP API: the values recorded, every bucket
  * exactly the count of samples at or below its bound (the default bounds lie on sketch bin
  * edges), and histogram_quantile over them. A monitor that stops ends its series there with
- * stale markers, as a scraped target that goes away does.
+ * stale markers, as a scraped target that goes away does; so does a hub's member it forgets.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
+import { rawMember, rowsBatch } from './hub-helpers.js';
 import { monitorStarter, waitFor } from './helpers.js';
 import { histogramQuantile, logValues, runPrometheus } from './http-metrics-helpers.js';
 import { describeWithPeer } from './peers/use.js';
@@ -78,5 +82,35 @@ describeWithPeer('prometheus', 'a Prometheus server receiving remote_write from 
     await m.exportNow();
     expect(await prometheus.query('queue_depth{job="checkout"}')).toBe(7);
     expect(await prometheus.query('orders_total{job="checkout"}')).toBe(3);
+  });
+});
+
+describeWithPeer('prometheus', 'a Prometheus server receiving remote_write from a hub that forgets a member', (peer) => {
+  it("ends the forgotten member's series at the next export with stale markers; the cluster-wide series goes on", async () => {
+    // The member's series left the hub's /metrics and the exporter simply stopped sending
+    // them: Prometheus answered their last value for its 5-minute lookback, as if the member
+    // were still there.
+    const prometheus = await runPrometheus(peer.binary, 'global:\n  scrape_interval: 1m\n', ['--web.enable-remote-write-receiver']);
+    cleanup.push(() => prometheus.stop());
+    const path = join(mkdtempSync(join(tmpdir(), 'pw-hub-')), 'hub.sock');
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, staleMs: 500, dropMs: 600 }, export: { remoteWrite: [{ url: `http://127.0.0.1:${prometheus.port}/api/v1/write`, intervalMs: 3_600_000 }], instance: 'hub:1', job: 'cluster' } });
+    const member = await rawMember(path);
+    cleanup.push(async () => member.close());
+    member.send({ t: 'hello', instance: 'gone-1', epoch: 'e', intervalMs: 1000 });
+    const welcome = await member.answer(1);
+    member.send(rowsBatch(1, welcome.round, [[0, 5, 5]], [[0, 'gone_rt', { route: '/g' }, 'distribution', '']]));
+    expect(await member.answer(2)).toEqual({ t: 'ack', seq: 1 });
+    await hub.flush();
+    await waitFor(async () => {
+      await hub.exportNow();
+      // The cluster-wide series takes the bucket into its open interval: it shows once that closes.
+      return (await prometheus.query('gone_rt_count{instance="gone-1",job="cluster"}')) === 5 && (await prometheus.query('gone_rt_count{instance="hub:1",job="cluster",route="/g"}')) === 5;
+    }, 40_000, "Prometheus to store the member's series and the cluster-wide one");
+    // Silent past dropMs: forgotten (its link reset), its series retired.
+    await member.closed();
+    await waitFor(() => (hub.status().hub as { forgotten: number }).forgotten === 1, 20_000, 'the member to be forgotten');
+    await hub.exportNow();
+    for (const q of ['gone_rt_count', 'gone_rt_sum', 'gone_rt_bucket']) expect(await prometheus.query(`count(${q}{instance="gone-1"})`), q).toBeUndefined();
+    expect(await prometheus.query('gone_rt_count{instance="hub:1",job="cluster",route="/g"}')).toBe(5);
   });
 });

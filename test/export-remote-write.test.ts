@@ -13,10 +13,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PerformanceMonitor, type MonitorOptions } from '../dist/src/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { SeriesPoint, SeriesSource } from '../dist/src/analysis/series-walk.js';
+import type { SeriesPoint, SeriesSource, WalkFamily } from '../dist/src/analysis/series-walk.js';
 import { Endpoint } from '../dist/src/export/endpoint.js';
 import { ExportService } from '../dist/src/export/service.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/retry-after.js';
+import snappy from 'snappyjs';
 import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
 import { longAnswer, monitorStarter, waitFor } from './helpers.js';
 
@@ -506,5 +507,52 @@ describe('remote_write', () => {
     expect(st.dropped).toBeGreaterThanOrEqual((exports - 2 + calls) * perExport);
     expect(st.dropped).toBeLessThanOrEqual((exports - 2 + calls) * b!.length);
     expect(st.lagMs).toBe(0);
+  });
+
+  it('marks a series pushed before and no longer there stale in the next export, once (a hub\'s forgotten member\'s), and pushes it again if it comes back', async () => {
+    // A forgotten member's series left the walk and the exporter just stopped sending them:
+    // Prometheus answered their last value for its 5-minute lookback. Stale markers came only
+    // at the monitor's stop.
+    const r = await receiver();
+    const live = new Set([0, 1, 2]);
+    const family: WalkFamily = { name: 'pool_size', kind: 'gauge', unit: '', help: '', prom: 'pool_size', total: 'pool_size', ids: [] };
+    const source: SeriesSource = {
+      bounds: [1],
+      *points() {
+        for (const id of [...live].sort()) yield { family, id, tags: { pool: String(id) }, value: 10 + id, hist: undefined };
+      },
+    };
+    const service = pushingGauges(source, r.url);
+    // Prometheus's stale NaN as a sample's value on the wire (field 1, a double, little-endian): any other NaN is a value to it.
+    const staleBits = Buffer.from('09020000000000f07f', 'hex');
+    const exported = async (): Promise<{ values: Map<string, number>; stale: string[]; markers: number; at: number[] }> => {
+      const from = r.requests.length;
+      await service.exportNow();
+      const bodies = r.requests.slice(from).map((q) => q.body);
+      const series = bodies.flatMap((b) => decodeWrite(b));
+      const named = (s: (typeof series)[number]): string => s.labels.find((l) => l.name === 'pool')!.value;
+      let markers = 0;
+      for (const b of bodies) for (let raw = Buffer.from(snappy.uncompress(b)), i = raw.indexOf(staleBits); i >= 0; i = raw.indexOf(staleBits, i + 1)) markers++;
+      return {
+        values: new Map(series.filter((s) => !Number.isNaN(s.samples[0]!.value)).map((s) => [named(s), s.samples[0]!.value])),
+        stale: series.filter((s) => Number.isNaN(s.samples[0]!.value)).map(named),
+        markers,
+        at: [...new Set(series.map((s) => Number(s.samples[0]!.timestamp)))],
+      };
+    };
+    try {
+      expect(await exported()).toMatchObject({ values: new Map([['0', 10], ['1', 11], ['2', 12]]), stale: [] });
+      live.delete(1);
+      const gone = await exported();
+      expect(gone).toMatchObject({ values: new Map([['0', 10], ['2', 12]]), stale: ['1'], markers: 1 });
+      // At the export's own time, as every sample of it.
+      expect(gone.at).toHaveLength(1);
+      // Once: its labels are let go.
+      expect(await exported()).toMatchObject({ values: new Map([['0', 10], ['2', 12]]), stale: [] });
+      live.add(1);
+      expect(await exported()).toMatchObject({ values: new Map([['0', 10], ['1', 11], ['2', 12]]), stale: [] });
+    } finally {
+      await service.stop(100);
+    }
   });
 });

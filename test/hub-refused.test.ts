@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberLinkStatus } from '../dist/src/index.js';
 import { monitorStarter, waitFor } from './helpers.js';
+import { Receiver } from './export-helpers.js';
 import { hubNodes, rawMember } from './hub-helpers.js';
 
 const nodes = hubNodes();
@@ -71,5 +72,46 @@ describe('a member the hub refuses', () => {
     const arrived = () => hub.getMetrics().find((s) => s.name === 'named_rt' && s.tags.instance === 'api')?.totalSum;
     await waitFor(() => arrived() === 7, 20_000, "the second's bucket on the hub");
     expect(second.status().hub).toMatchObject({ connected: true, dropped: 0 });
+  });
+
+  it("a member named as the hub's export.instance is refused at its hello, naming hub.instance: its series and the cluster-wide ones pushed under that name would be one series in Prometheus", async () => {
+    const r = await new Receiver().listen(0);
+    try {
+      const path = nodes.socketPath();
+      const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path }, export: { remoteWrite: [{ url: r.url, intervalMs: 3_600_000 }], instance: 'box:1' } });
+      const message = 'member "box:1" has the name this hub exports its cluster-wide series under (the hub\'s export.instance): in Prometheus they would be the same series, and the cluster total would vanish; give the member another hub.instance, or the hub another export.instance';
+      const raw = await rawMember(path);
+      raw.send({ t: 'hello', instance: 'box:1', epoch: 'e', intervalMs: 1000 });
+      expect(await raw.answer(1)).toEqual({ t: 'reject', field: 'hub.instance', message });
+      await raw.closed();
+      expect(hub.status().hub).toMatchObject({ members: [], lastError: { message } });
+      // A real member says why in its own status, and another name is welcomed.
+      const named = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'box:1' } });
+      const refusal = await waitFor(() => (named.status().hub as MemberLinkStatus).lastError ?? undefined, 10_000, 'the refusal');
+      expect(refusal.message).toBe(`the hub refused this member: hub.instance: ${message}`);
+      const other = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'box:2' } });
+      await waitFor(() => (other.status().hub as MemberLinkStatus).connected, 10_000, 'the other member welcomed');
+      expect((hub.status().hub as { members: { instance: string }[] }).members.map((m) => m.instance)).toEqual(['box:2']);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('a member refused by its hub, or with the hub away, that stops counts what it held as dropped and says so: it left them behind with dropped 0 and no word', async () => {
+    const path = nodes.socketPath();
+    await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const refused = await started({ collectionIntervalMs: 2000, hub: { connect: path, instance: 'slow', retryMaxMs: 2000 } });
+    const away = await started({ collectionIntervalMs: 1000, hub: { connect: nodes.socketPath(), instance: 'alone', retryMaxMs: 2000 } });
+    for (const m of [refused, away]) {
+      const link = () => m.status().hub as MemberLinkStatus;
+      m.record('held_rt', 1);
+      await waitFor(() => link().queueDepth > 0 && link().lastError !== null, 20_000, 'a held bucket and the reason');
+      await m.stop();
+      const s = link();
+      expect(s).toMatchObject({ queueDepth: 0, sent: 0 });
+      expect(s.dropped).toBeGreaterThan(0);
+      // The failure that kept them is said after it.
+      expect(s.lastError?.message).toMatch(new RegExp(`^the monitor stopped with ${s.dropped} buckets? \\(\\d+ batch(es)?\\) the hub had not acknowledged, counted as dropped; the last failure before it: .+`));
+    }
   });
 });

@@ -57,4 +57,21 @@ describe("a hub's view of a member that speaks once an interval", () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(state()).toBe('stopped');
   });
+
+  it("a member that stopped cleanly is behind nothing: its lagMs is null, not the time since it stopped, and monitor_hub_lag_ms does not rise for it", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, staleMs: 1000, dropMs: 60_000 } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'leaving' } });
+    member.record('leaving_rt', 1);
+    const seen = () => (hub.status().hub as { members: { state: string; lagMs: number | null; buckets: number }[] }).members[0];
+    await waitFor(() => ((seen()?.buckets ?? 0) > 0 ? seen() : undefined), 10_000, 'its bucket applied');
+    await member.stop();
+    await waitFor(() => seen()?.state === 'stopped', 10_000, 'the member stopped');
+    // Its lag grew with the time since it stopped (3 s, 15 s…), and the hub's gauge with it.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect(seen()).toMatchObject({ state: 'stopped', lagMs: null });
+    await hub.flush();
+    const gauge = hub.getMetrics({ names: ['monitor_hub_lag_ms'] })[0]!;
+    expect(gauge.last).toBeLessThan(1500);
+  });
 });

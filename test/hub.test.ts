@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { PerformanceMonitor } from '../dist/src/index.js';
+import { PerformanceMonitor, type MemberLinkStatus } from '../dist/src/index.js';
 import { caught, monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, rawMember, rowsBatch as batch, type HubNode } from './hub-helpers.js';
 import { CLI, quietConfig } from './mcp-helpers.js';
@@ -97,8 +97,10 @@ describe('hub over node:cluster, a malformed message', () => {
     const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
     expect(r.total).toBe(200);
     expect(r.malformed).toBe(1);
-    expect(r.link).toMatchObject({ role: 'member', transport: 'cluster', connected: true });
-    expect(r.link.lastError.message).toMatch(/^the hub reset this link: /);
+    expect(r.reset.lastError.message).toMatch(/^the hub reset this link: /);
+    // Said until the hub acknowledged a batch again, then cleared; the reset stays counted.
+    expect(r.link).toMatchObject({ role: 'member', transport: 'cluster', connected: true, lastError: null });
+    expect(r.link.failed).toBeGreaterThan(0);
   });
 });
 
@@ -277,6 +279,22 @@ describe('hub over a Unix socket', () => {
     const got = (await totals(hub, 'cap_rt')).filter((t) => 'instance' in t.tags);
     const final = (await a.ask({ cmd: 'status' })).hub;
     expect(got.length + final.dropped).toBe(6);
+  });
+
+  it("a member's lastError of its link (connect ENOENT while the hub was away) is cleared once the hub acknowledges a batch again; what failed stays counted", async () => {
+    const path = nodes.socketPath();
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'early', retryMaxMs: 200 } });
+    const link = () => member.status().hub as MemberLinkStatus;
+    member.record('early_rt', 1);
+    const away = await waitFor(() => link().lastError ?? undefined, 10_000, 'the link error');
+    expect(away.message).toMatch(/ENOENT|ECONNREFUSED/);
+    await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    await waitFor(() => link().sent > 0, 20_000, 'a batch acknowledged');
+    member.record('early_rt', 2);
+    const sent = link().sent;
+    await waitFor(() => link().sent > sent, 20_000, 'the next batch acknowledged');
+    expect(link()).toMatchObject({ connected: true, lastError: null });
+    expect(link().failed).toBeGreaterThan(0);
   });
 
   it('a resent batch is acknowledged and not applied again; a new epoch (a restarted member) starts its seqs over and adds up', async () => {

@@ -17,7 +17,10 @@
  * FLAG_NO_RECORDED_VALUE: OTLP's stale marker (the data model's "no recorded value"), as
  * remote_write sends Prometheus's, so that a receiver (the collector's Prometheus exporters,
  * a backend's lookback) ends the series at once rather than repeat its last value. The
- * official serializers have no flags: those points are encoded through otlp-proto.ts.
+ * official serializers have no flags: those points are encoded through otlp-proto.ts. So does
+ * a series exported before that an export no longer walks (a hub's forgotten member's:
+ * retired), once, in that export, after its points; it is let go then, so series gone long
+ * ago hold no memory. Only an export that walked fewer series than are held looks for them.
  */
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
@@ -56,6 +59,14 @@ export function pointBytes(tags: Readonly<Record<string, string>>, bounds: numbe
   return bounds === undefined ? bytes : bytes + 48 * (bounds + 1);
 }
 
+/** A series exported: its family and tags, its point's bytes (pointBytes), and the export that last walked it. */
+interface Exported {
+  family: WalkFamily;
+  tags: Record<string, string>;
+  bytes: number;
+  seen: number;
+}
+
 function hrTime(ms: number): HrTime {
   const s = Math.floor(ms / 1000);
   return [s, Math.round((ms - s * 1000) * 1e6)];
@@ -70,8 +81,11 @@ export class OtlpEncoder {
   private readonly scope = { name: 'perfwatch' };
   private readonly identity: SeriesIdentity;
   private readonly startedAt: number;
-  /** Per series id, the family and tags of each series exported (those that get a stale marker), and its point's bytes (pointBytes). */
-  private readonly exported: ({ family: WalkFamily; tags: Record<string, string>; bytes: number } | undefined)[] = [];
+  /** Per series id, each series exported (those that get a stale marker). */
+  private readonly exported: (Exported | undefined)[] = [];
+  /** Series held in `exported`, and exports encoded so far (the stamp of the series each walked). */
+  private held = 0;
+  private exports = 0;
   private readonly maxBytes: number;
 
   /** `startedAt`: when the cumulative counts began (the monitor's first start). */
@@ -98,9 +112,13 @@ export class OtlpEncoder {
     let currentFamily: WalkFamily | undefined;
     const nb = this.source.bounds.length;
     const boundaries = this.source.bounds as number[];
+    const round = ++this.exports;
+    let walked = 0;
     for (const p of this.source.points(stopped)) {
       const family = p.family;
-      const exported = (this.exported[p.id] ??= { family, tags: p.tags, bytes: pointBytes(p.tags, p.hist === undefined ? undefined : nb) });
+      const exported = this.exported[p.id] ?? this.hold(p.id, { family, tags: p.tags, bytes: pointBytes(p.tags, p.hist === undefined ? undefined : nb), seen: 0 });
+      exported.seen = round;
+      walked++;
       // The point is read whole before a request is given: another walk may refill it then.
       const h = p.hist;
       let point: DataPoint<number> | DataPoint<Histogram>;
@@ -134,6 +152,25 @@ export class OtlpEncoder {
       points++;
     }
     if (points > 0) yield this.finish(metrics, points, now);
+    // Series exported before and not walked now end here.
+    if (walked < this.held) yield* this.staleOf(this.gone(round), now);
+  }
+
+  private hold(id: number, s: Exported): Exported {
+    this.exported[id] = s;
+    this.held++;
+    return s;
+  }
+
+  /** The series held that export `round` did not walk, each let go as it is given. */
+  private *gone(round: number): Generator<Exported, void, undefined> {
+    for (let id = 0; id < this.exported.length; id++) {
+      const s = this.exported[id];
+      if (s === undefined || s.seen === round) continue;
+      this.exported[id] = undefined;
+      this.held--;
+      yield s;
+    }
   }
 
   /**
@@ -141,6 +178,11 @@ export class OtlpEncoder {
    * as requests of at most maxPoints points, each given as it is made.
    */
   *encodeStale(at: number): Generator<Batch, void, undefined> {
+    yield* this.staleOf(this.exported, at);
+  }
+
+  /** A point with no value at `at` for each of `series`, as requests of at most maxPoints points, each given as it is made. */
+  private *staleOf(series: Iterable<Exported | undefined>, at: number): Generator<Batch, void, undefined> {
     const startTimeUnixNano = unixNano(this.startedAt);
     const timeUnixNano = unixNano(at);
     let metrics: Record<string, unknown>[] = [];
@@ -148,7 +190,7 @@ export class OtlpEncoder {
     // A stale point has no value: its estimate (its value's or histogram's) is on the high side.
     let bytes = 0;
     let current: { family: WalkFamily; points: unknown[] } | undefined;
-    for (const s of this.exported) {
+    for (const s of series) {
       if (s === undefined) continue;
       if (points > 0 && (points >= this.maxPoints || bytes + s.bytes > this.maxBytes)) {
         yield this.finishStale(metrics, points, at);

@@ -19,7 +19,11 @@
  * At the monitor's stop every series pushed gets a stale marker: remote_write 1.0 says a
  * sender must send one when a series will no longer be appended to, and Prometheus then ends
  * the series at once, as it does a scraped target's that went away, where it would answer the
- * last value for its lookback (5 minutes) as if the stopped monitor still reported it.
+ * last value for its lookback (5 minutes) as if the stopped monitor still reported it. So does
+ * a series pushed before that an export no longer walks (a hub's forgotten member's: retired),
+ * once, in that export; its labels are let go then, so series gone long ago hold no memory.
+ * Each series walked is stamped with the export's number; only an export that walked fewer
+ * series than are held looks for the ones it missed.
  */
 import snappy from 'snappyjs';
 import type { SeriesPoint, SeriesSource, WalkFamily } from '../analysis/series-walk.js';
@@ -60,6 +64,8 @@ interface WireSeries {
   base: Uint8Array;
   nameAt: number;
   leAt: number;
+  /** The export that last walked it (RemoteWriteEncoder.exports). */
+  seen: number;
 }
 
 function byName(a: Label, b: Label): number {
@@ -73,6 +79,9 @@ export class RemoteWriteEncoder {
   private readonly maxBytes: number;
   /** Per series id, its labels' bytes: the series pushed so far (those that get a stale marker). */
   private readonly wire: (WireSeries | undefined)[] = [];
+  /** Series held in `wire`, and exports encoded so far (the stamp of the series each walked). */
+  private held = 0;
+  private exports = 0;
   /** Per family, its `__name__` labels encoded: the name, or the buckets', sum's and count's. */
   private readonly names = new Map<WalkFamily, Uint8Array[]>();
   /** The `le` label of each bucket, encoded. */
@@ -100,9 +109,13 @@ export class RemoteWriteEncoder {
     const request = new RequestWriter(this.maxSamples, this.maxBytes, now);
     // One point's sample values, read whole before a request may be given.
     const values = new Float64Array(this.le.length + 2);
+    const round = ++this.exports;
+    let walked = 0;
     for (const p of this.source.points(stopped)) {
       // The point is read whole before a request is given: another walk may refill it then.
       const w = this.wire[p.id] ?? this.wireOf(p);
+      w.seen = round;
+      walked++;
       const h = p.hist;
       if (h === undefined) {
         values[0] = p.value;
@@ -123,14 +136,21 @@ export class RemoteWriteEncoder {
         if (full) yield full;
       }
     }
+    // Series pushed before and not walked now end here, after the values of those that go on.
+    if (walked < this.held) yield* this.markStale(request, this.gone(round), ms);
     if (request.samples > 0) yield request.finish();
   }
 
   /** A stale marker at `at` for every series pushed so far, as requests of at most maxSamples samples, each given as it is made. */
   *encodeStale(at: number): Generator<Batch, void, undefined> {
-    const ms = Math.trunc(at);
     const request = new RequestWriter(this.maxSamples, this.maxBytes, at);
-    for (const w of this.wire) {
+    yield* this.markStale(request, this.wire, Math.trunc(at));
+    if (request.samples > 0) yield request.finish();
+  }
+
+  /** Writes a stale marker at `ms` for each of `series` (a histogram's buckets, sum and count) into `request`; gives each request filled. */
+  private *markStale(request: RequestWriter, series: Iterable<WireSeries | undefined>, ms: number): Generator<Batch, void, undefined> {
+    for (const w of series) {
       if (w === undefined) continue;
       const n = w.family.kind === 'distribution' ? this.le.length + 2 : 1;
       for (let i = 0; i < n; i++) {
@@ -138,7 +158,17 @@ export class RemoteWriteEncoder {
         if (full) yield full;
       }
     }
-    if (request.samples > 0) yield request.finish();
+  }
+
+  /** The series held that export `round` did not walk, each let go as it is given. */
+  private *gone(round: number): Generator<WireSeries, void, undefined> {
+    for (let id = 0; id < this.wire.length; id++) {
+      const w = this.wire[id];
+      if (w === undefined || w.seen === round) continue;
+      this.wire[id] = undefined;
+      this.held--;
+      yield w;
+    }
   }
 
   /**
@@ -179,12 +209,13 @@ export class RemoteWriteEncoder {
     // Where `__name__` and `le` sort among the tags (none is named so: the walk leaves out a
     // series with a reserved label), as byte offsets into the encoded list.
     const before = (name: string): number => encodeLabels(base.filter((l) => l.name < name)).length;
-    const w: WireSeries = { family: f, base: encodeLabels(base), nameAt: before('__name__'), leAt: before('le') };
+    const w: WireSeries = { family: f, base: encodeLabels(base), nameAt: before('__name__'), leAt: before('le'), seen: 0 };
     if (!this.names.has(f)) {
       const name = (value: string): Uint8Array => encodeLabels([{ name: '__name__', value }]);
       this.names.set(f, f.kind === 'distribution' ? [name(`${f.prom}_bucket`), name(`${f.prom}_sum`), name(`${f.prom}_count`)] : [name(f.total)]);
     }
     this.wire[p.id] = w;
+    this.held++;
     return w;
   }
 }

@@ -5,7 +5,7 @@
  * host's threads never encode, compress or wait on a socket for an export.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { processName } from '../process-name.js';
+import { exportInstance } from '../process-name.js';
 import type { SeriesSource } from '../analysis/series-walk.js';
 import type { Batch } from './batch.js';
 import { Endpoint, type ExporterStatus, type ExporterKind } from './endpoint.js';
@@ -56,7 +56,7 @@ export class ExportService {
   /** `startedAt`: when the counts began (OTLP's start time of cumulative points). */
   /** `clock`: the monitor's (engine/monitor-clock.ts), which the series' samples are stamped in. */
   constructor(source: SeriesSource, config: ExportConfig, startedAt: number, private readonly clock: () => number = Date.now) {
-    const identity: SeriesIdentity = { instance: config.instance ?? processName(256), job: config.job };
+    const identity: SeriesIdentity = { instance: exportInstance(config.instance), job: config.job };
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs, maxSamplesPerRequest: config.maxSamplesPerRequest };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number, stopped: boolean) => Iterable<Batch>, ended?: (at: number) => Iterable<Batch>): void => {
       const headers = { ...protocol, 'User-Agent': USER_AGENT, ...t.headers };

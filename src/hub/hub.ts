@@ -64,7 +64,11 @@ export interface HubMemberStatus {
   dropped: number;
   /** Batches received and waiting for the collector. */
   queueDepth: number;
-  /** How far behind now the newest applied batch's closed buckets end (ms); an idle member's beat, with every batch applied, moves it to the beat's time. */
+  /**
+   * How far behind now the newest applied batch's closed buckets end (ms); an idle member's
+   * beat, with every batch applied, moves it to the beat's time. null before its first batch,
+   * and once it stopped cleanly: it is behind nothing (its lag grew with the time since).
+   */
   lagMs: number | null;
   lastSeenMs: number;
   lastError: { message: string; at: number } | null;
@@ -129,6 +133,12 @@ export interface HubDeps {
   fault(kind: string, error: unknown): void;
   /** The store goes to disk: acknowledge after the flushes this hub drives (durable.ts). */
   disk?: SeqDisk;
+  /**
+   * The `instance` label this process's exporters push the cluster-wide series under (its
+   * export.instance, else its name); none without an exporter. A member of that name is
+   * refused (hello).
+   */
+  exportInstance?: string;
 }
 
 export class Hub {
@@ -287,7 +297,7 @@ export class Hub {
         failed: m.failed,
         dropped: m.dropped,
         queueDepth: m.queued,
-        lagMs: m.closedTo > 0 ? Math.max(0, now - m.closedTo) : null,
+        lagMs: m.closedTo > 0 && !m.stopped ? Math.max(0, now - m.closedTo) : null,
         lastSeenMs: now - m.lastSeen,
         lastError: m.lastError,
       })),
@@ -411,6 +421,15 @@ export class Hub {
     if (m.intervalMs !== this.d.intervalMs) {
       conn.send({ t: 'reject', field: 'collectionIntervalMs', message: `member "${instance}" collects every ${m.intervalMs} ms and this hub every ${this.d.intervalMs} ms: give both the same collectionIntervalMs` });
       this.lastError = { message: `member "${instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: Date.now() };
+      conn.reset();
+      return;
+    }
+    if (instance === this.d.exportInstance) {
+      // Pushed, its series and the cluster-wide ones would carry the same labels: one series to
+      // Prometheus, the cluster total replaced by the member's, while the exporter said sent.
+      const message = `member "${instance}" has the name this hub exports its cluster-wide series under (the hub's export.instance): in Prometheus they would be the same series, and the cluster total would vanish; give the member another hub.instance, or the hub another export.instance`;
+      conn.send({ t: 'reject', field: 'hub.instance', message });
+      this.lastError = { message, at: Date.now() };
       conn.reset();
       return;
     }

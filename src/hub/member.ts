@@ -131,6 +131,8 @@ export class HubMember {
   private stopping = false;
   private counts = { sent: 0, failed: 0, dropped: 0 };
   private lastError: { message: string; at: number } | null = null;
+  /** lastError is the hub's refusal of an entry (said of the data, not the link): an ack does not clear it. */
+  private entryRefused = false;
 
   constructor(d: MemberDeps) {
     this.d = d;
@@ -160,7 +162,8 @@ export class HubMember {
   /**
    * Sends the open buckets too, waits up to FINAL_ACK_MS for the hub to take everything, and
    * disconnects. A link connected and not welcomed yet (a hub slow to answer its hello) is
-   * waited for as well: the welcome sends what is held.
+   * waited for as well: the welcome sends what is held. What the hub has not acknowledged by
+   * then is dropped, counted and said (dropHeld).
    */
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -185,6 +188,24 @@ export class HubMember {
     this.d.transport.stop();
     this.connected = false;
     this.welcomed = false;
+    this.dropHeld();
+  }
+
+  /**
+   * At stop, the batches the hub has not acknowledged (a hub away, or that refused this member)
+   * go nowhere: counted as dropped and said in lastError, as the exporter says the requests
+   * left at its stop. Kept, a stopped member showed them waiting (queueDepth) and dropped 0.
+   */
+  private dropHeld(): void {
+    if (this.held.length === 0) return;
+    const batches = this.held.length;
+    const buckets = this.heldEntries;
+    this.counts.dropped += buckets;
+    this.held = [];
+    this.heldEntries = 0;
+    // The failure that kept them here (the hub away, its refusal) stays said: it is why.
+    const before = this.lastError ? `; the last failure before it: ${this.lastError.message}` : '';
+    this.noteError(`the monitor stopped with ${buckets} bucket${buckets === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}) the hub had not acknowledged, counted as dropped${before}`);
   }
 
   status(): MemberLinkStatus {
@@ -352,7 +373,7 @@ export class HubMember {
     if (m.t === 'refused') {
       // The batch is applied (its ack comes) without the entries the hub refused.
       this.counts.failed++;
-      this.noteError(`the hub refused an entry: ${m.message}`);
+      this.noteError(`the hub refused an entry: ${m.message}`, true);
       return;
     }
     if (m.t === 'reset') {
@@ -387,15 +408,22 @@ export class HubMember {
   }
 
   private release(upTo: number): void {
+    const before = this.held.length;
     while (this.held.length > 0 && this.held[0]!.seq <= upTo) {
       const h = this.held.shift()!;
       this.heldEntries -= h.cols.sids.length;
       this.counts.sent += h.cols.sids.length;
     }
+    // Delivering again: a link's error kept past it (connect ENOENT, write EPIPE) read as a
+    // link failing still, as the exporter clears its error at a request taken. What failed
+    // stays counted; an entry the hub refused stays said (its batch is acknowledged all the same).
+    if (this.held.length < before && !this.entryRefused) this.lastError = null;
   }
 
-  private noteError(message: string): void {
+  /** `entry`: the hub refused an entry (see entryRefused). */
+  private noteError(message: string, entry = false): void {
     this.lastError = { message, at: Date.now() };
+    this.entryRefused = entry;
   }
 
   /**

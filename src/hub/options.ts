@@ -17,10 +17,15 @@ function int(min: number, max: number, def: number, unit = '') {
   return z.number({ error: range }).int({ error: range }).min(min, { error: range }).max(max, { error: range }).default(def);
 }
 
-/** A socket path: Linux caps sun_path at 108 bytes, the terminating NUL included. */
+/**
+ * A socket path: Linux caps sun_path at 108 bytes, the terminating NUL included. A NUL in it
+ * ends it there: '/tmp/a\0b.sock' made the socket at '/tmp/a', and a member given the whole
+ * path looked for it elsewhere.
+ */
 const socketPath = z
   .string({ error: 'must be a Unix socket path' })
   .min(1, { error: 'must be a Unix socket path' })
+  .refine((p) => !p.includes('\0'), { error: 'must be a Unix socket path without a NUL character (the system would cut the path at it)' })
   // The bytes said: a path of fewer characters than that can pass it in UTF-8.
   .refine((p) => Buffer.byteLength(p) <= 107, { error: (issue) => `must be at most 107 bytes (the limit of a Unix socket path), not ${Buffer.byteLength(String(issue.input))}` });
 
@@ -41,6 +46,10 @@ export const HubObjectSchema = z
       .min(1, { error: 'must not be empty' })
       .max(128, { error: 'must be at most 128 characters' })
       .refine((s) => s !== 'cluster', { error: 'must not be "cluster"' })
+      // The `instance` tag of each of its series on the hub, held to a tag value's rules
+      // (engine/registry.ts), as export.instance is: taken, the hub refused every series of it.
+      .refine((s) => !/[\x00-\x1f\x7f]/.test(s), { error: "must not contain control characters (a line break, a tab): it is the instance tag of each of this member's series on the hub" })
+      .refine((s) => s.isWellFormed(), { error: 'must be well-formed Unicode: it holds a lone UTF-16 surrogate' })
       .optional(),
     /** A member's buffer: buckets (one series, one interval each) kept until the hub acknowledges them; beyond it the oldest are dropped and counted. */
     bufferLimit: int(1, 10_000_000, 200_000, ' buckets'),

@@ -38,6 +38,8 @@ export interface HubRoleDeps {
   perProcess: ReadonlySet<string>;
   /** The hub's store goes to disk (storage 'sqlite'): the hub drives the flushes and acknowledges after them. */
   disk?: SeqDisk;
+  /** The `instance` label this process's exporters push its series under (HubDeps.exportInstance); none without an exporter. */
+  exportInstance?: string;
 }
 
 export interface HubRole {
@@ -61,7 +63,7 @@ export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 
 function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
   const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub(o.maxFrameBytes);
-  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault, ...(d.disk ? { disk: d.disk } : {}) });
+  const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault, ...(d.disk ? { disk: d.disk } : {}), ...(d.exportInstance !== undefined ? { exportInstance: d.exportInstance } : {}) });
   let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
   const readings = (): void => {
     const s = hub.status();
@@ -73,6 +75,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
       now.failed += m.failed;
       now.dropped += m.dropped;
       queue += m.queueDepth;
+      // A member stopped cleanly has no lag (null): members shutting down do not raise the gauge.
       lag = Math.max(lag, m.lagMs ?? 0);
     }
     // Members come and go, so totals can fall: a counter records only the rises.

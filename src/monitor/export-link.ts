@@ -19,6 +19,7 @@ import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError } from '../errors.js';
 import type { ExporterStatus } from '../export/endpoint.js';
+import { exportInstance } from '../process-name.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -105,6 +106,11 @@ export class ExportLink {
   /** True when the options name an endpoint (otherwise no actor runs). */
   get configured(): boolean {
     return this.names.length > 0;
+  }
+
+  /** The `instance` label the exporters give the series they push (a hub's cluster-wide ones); undefined with no endpoint. */
+  get instance(): string | undefined {
+    return this.configured ? exportInstance(this.deps.options.export.instance) : undefined;
   }
 
   /** `startedAt`: when the monitor first started (the start of cumulative OTLP points). */

@@ -292,6 +292,7 @@ export class PerformanceMonitor extends EventEmitter {
           fault: (kind, error) => this.faults.report(kind, error),
           record: (name, value, tags) => this.recordOwn(name, value, tags),
           perProcess: new Set(RUNTIME_SERIES),
+          ...(this.exporter.instance !== undefined ? { exportInstance: this.exporter.instance } : {}),
           ...(hubOnDisk && this.storage ? { disk: this.storage.seqDisk() } : {}),
         })
       : undefined;

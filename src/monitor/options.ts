@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { refusedPort } from '../fetch-ports.js';
+import { userInfoFault } from '../url-credentials.js';
 import { DEFAULT_STALL_MS } from '../engine/ring.js';
 import { MAX_SERIES_LIMIT } from '../engine/registry.js';
 import { OverheadOptionsSchema } from '../overhead/governor.js';
@@ -316,7 +317,27 @@ export function resolveOptions(options: MonitorOptions | undefined): ResolvedOpt
     throw new InvalidArgumentError('bucketCapacity', `must hold two rollup windows: at least ${Math.ceil((2 * rollupMs) / o.collectionIntervalMs)} buckets at collectionIntervalMs ${o.collectionIntervalMs}`, { value: o.bucketCapacity });
   }
   if (o.export.retryMaxMs < o.export.retryBaseMs) throw new InvalidArgumentError('export.retryMaxMs', `must be at least export.retryBaseMs (${o.export.retryBaseMs})`, { value: o.export.retryMaxMs });
+  refuseBadUserInfo(o);
   return o;
+}
+
+/**
+ * Refuses a URL perfwatch posts to whose user info would not decode (url-credentials.ts): it
+ * passed as an http(s) URL, and the exporter's thread, decoding it to send it as Basic
+ * authorization, ended at each start ("URI malformed") and failed start(). Here rather than in
+ * the schema, whose refusals show the value: this one is a password.
+ */
+function refuseBadUserInfo(o: ResolvedOptions): void {
+  const urls: [string, string | undefined][] = [
+    ...o.export.remoteWrite.map((t, i): [string, string] => [`export.remoteWrite[${i}].url`, t.url]),
+    ...o.export.otlp.map((t, i): [string, string] => [`export.otlp[${i}].url`, t.url]),
+    ...o.alerts.webhooks.map((w, i): [string, string] => (typeof w === 'string' ? [`alerts.webhooks[${i}]`, w] : [`alerts.webhooks[${i}].url`, w.url])),
+    ['alerts.alertmanagerUrl', o.alerts.alertmanagerUrl],
+  ];
+  for (const [field, url] of urls) {
+    const fault = url === undefined ? undefined : userInfoFault(url);
+    if (fault !== undefined) throw new InvalidArgumentError(field, fault);
+  }
 }
 
 /** Rollups are one minute wide, or one interval when the interval is longer. */
