@@ -53,6 +53,24 @@ describe('the JSON API', () => {
       expect(r.body.historyTotal).toBeGreaterThan(0);
       expect(new Set(r.body.history.map((t: { ruleId: string }) => t.ruleId))).toEqual(new Set([hot.id]));
     }
+    // Page by page, every alert once and the history back to its first transition: past
+    // 10,000 alerts (limit's maximum) there was no way to the rest.
+    const pages: { fingerprint: string }[] = [];
+    const historyPages: { at: number; fingerprint: string }[][] = [];
+    let next: string | undefined = '/api/alerts?history=true&limit=1';
+    while (next !== undefined) {
+      const page = await get(next);
+      expect(page.status).toBe(200);
+      pages.push(...page.body.alerts);
+      historyPages.push(page.body.history);
+      next = page.body.next;
+      if (next !== undefined) expect(page.body.more).toMatch(/the next page is `next`/);
+    }
+    const whole = await get('/api/alerts?history=true&limit=10000');
+    expect(pages.map((a) => a.fingerprint)).toEqual(whole.body.alerts.map((a: { fingerprint: string }) => a.fingerprint));
+    expect(pages).toHaveLength(3);
+    expect(historyPages.reverse().flat()).toEqual(whole.body.history);
+    expect(whole.body.next).toBeUndefined();
     const none = await get('/api/alerts?rule=queue%20c');
     expect(none.status).toBe(400);
     expect(none.body.error).toEqual({
@@ -84,7 +102,7 @@ describe('the JSON API', () => {
     expect(history.body.series[0].points.map((p: { value: number }) => p.value)).toEqual([13]);
     expect(history.body.series[0].tags).toEqual({ endpoint: '/e3' });
 
-    expect((await get('/api/alerts')).body).toEqual({ total: 0, alerts: [] });
+    expect((await get('/api/alerts')).body).toEqual({ total: 0, offset: 0, limit: 100, alerts: [] });
     const none = await get('/api/reports/latest');
     expect(none.status).toBe(404);
     expect(none.body.error.message).toMatch(/POST \/api\/reports/);

@@ -96,7 +96,7 @@ export class AlertsPanel {
     this.count.dataset.firing = String(active.some((a) => a.state === 'firing'));
     const shown = active.length ? el('ul', { class: 'alerts' }, active.slice(0, ACTIVE_SHOWN).map(alertRow)) : el('p', { class: 'empty' }, 'No active alerts.');
     // replaceChildren() writes a null as the text "null": the note goes in only when there is one.
-    if (more > 0) this.list.replaceChildren(shown, el('p', { class: 'more' }, `and ${more} more (all of them: /api/alerts?limit=10000)`));
+    if (more > 0) this.list.replaceChildren(shown, el('p', { class: 'more' }, `and ${more} more (all of them: /api/alerts, page by page with limit and offset)`));
     else this.list.replaceChildren(shown);
     this.history.replaceChildren(...this.transitions.map(transitionRow));
   }

@@ -110,25 +110,30 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     }, (f) => HISTORY_FIELDS[f] ?? f),
 
     route('GET', '/api/alerts', ({ url, res }) => {
-      const p = queryParams(url, ['state', 'severity', 'history', 'from', 'to', 'rule', 'limit']);
+      const p = queryParams(url, ['state', 'severity', 'history', 'from', 'to', 'rule', 'limit', 'offset']);
       const limit = intParam(p, 'limit', 1, 10_000, 100);
+      const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
       const state = p.get('state') as 'active' | undefined;
       const severity = p.get('severity') as 'critical' | undefined;
       const rule = p.get('rule');
       const ofRule = rule === undefined ? undefined : ruleMatcher(monitor, rule);
       const alerts = monitor.getAlerts({ ...(state !== undefined ? { state } : {}), ...(severity !== undefined ? { severity } : {}) }).filter((a) => ofRule?.(a) ?? true);
-      const body: Record<string, unknown> = { total: alerts.length, alerts: alerts.slice(0, limit) };
+      const body: Record<string, unknown> = { total: alerts.length, offset, limit, alerts: alerts.slice(offset, offset + limit) };
       const history = p.get('history');
       if (history !== undefined && history !== 'true' && history !== 'false') throw new HttpError(400, `history must be true or false, got "${history.slice(0, 64)}"`, 'history');
       if (history === 'true') {
         const from = timeParam(p, 'from');
         const to = timeParam(p, 'to');
         const transitions = monitor.getAlertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }).filter((t) => ofRule?.(t) ?? true);
-        // The newest ones: a page of history is the recent past.
+        // The newest ones: a page of history is the recent past, and `offset` goes back from it.
         body.historyTotal = transitions.length;
-        body.history = transitions.slice(-limit);
+        body.history = transitions.slice(Math.max(0, transitions.length - offset - limit), Math.max(0, transitions.length - offset));
       }
-      if (alerts.length > limit || (body.historyTotal as number) > limit) body.more = `limit is ${limit}: raise it (up to 10000), or narrow by state, severity, from/to or rule`;
+      // Past 10,000 alerts (a rule over many series) a larger limit cannot reach them: pages can.
+      if (alerts.length > offset + limit || (body.historyTotal as number) > offset + limit) {
+        body.more = `${limit} of each from offset ${offset}: the next page is \`next\`, or narrow by state, severity, from/to or rule`;
+        body.next = nextPage(url, offset + limit);
+      }
       sendJson(res, 200, body);
     }),
 
