@@ -1734,7 +1734,7 @@ export const BREAKS = [
   {
     name: 'unknown option without did-you-mean',
     what: 'an unknown option (colectionIntervalMs) is named without the option it likely meant',
-    edits: [{ find: 'const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : \'\';', replace: "const hint = '';" }],
+    edits: [{ find: 'const hint = meantOrKnown(keys[0]!, knownKeys(schema, issue.path), `${what.split(\' \').at(-1)}s`);', replace: "const hint = meantOrKnown(keys[0]!, [], '');" }],
     tests: ['bad-input.test.ts', 'cli.test.ts'],
     mustFail: ['says option errors in plain words', 'names an unknown key of a --config file'],
   },
@@ -4846,6 +4846,20 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/service.ts', find: "export const POOL_FILE = new URL('../../workers/reports-entry.cjs', import.meta.url);", replace: "export const POOL_FILE = new URL('../../workers/reports.js', import.meta.url);" }],
     tests: ['report-thread-start.test.ts'],
     mustFail: ['is given a CommonJS file, which piscina loads without require() of an ES module'],
+  },
+  {
+    name: 'profile request key named alone',
+    what: "profile() and startProfile() judge an unknown key against no known ones: `{ second: 1 }` is refused as 'second is not a known option', without the seconds it meant",
+    edits: [{ file: 'src/profiling/schema.ts', find: "toInvalidArgument(parsed.error, input ?? {}, '', 'option', ProfileRequestSchema)", replace: "toInvalidArgument(parsed.error, input ?? {}, '', 'option', z.strictObject({}))" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['names the key an unknown one of a profile request or instrument() most likely meant'],
+  },
+  {
+    name: 'unknown key near none named alone',
+    what: "an unknown key of an options object near no known one is named alone (`instrument({ grpc: true })`: 'grpc is not a known option'), without the keys there are",
+    edits: [{ file: 'src/suggest.ts', find: "  return meant !== '' || known.length === 0 ? meant : ` (the ${noun}: ${known.join(', ')})`;", replace: '  return noun === noun ? meant : meant;' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['names the key an unknown one of a profile request or instrument() most likely meant', 'says option errors in plain words'],
   },
 ];
 
