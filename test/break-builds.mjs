@@ -4861,6 +4861,20 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ['names the key an unknown one of a profile request or instrument() most likely meant', 'says option errors in plain words'],
   },
+  {
+    name: "dataDir's profiles read only at the first write",
+    what: "start() does not read <dataDir>/profiles once the lock is taken: a restarted monitor counts none of the earlier runs' files (files 0/20) until it writes one",
+    edits: [{ file: 'src/monitor/monitor.ts', find: "      // The lock is ours now: profiles go to <dataDir>/profiles, which holds the earlier runs' files.\n      if (this.storage) await this.profiler.refreshFiles();\n", replace: '' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ['count from start(): the files earlier runs left in <dataDir>/profiles'],
+  },
+  {
+    name: "profile files' read of another directory shown",
+    what: "status().profiling.files gives the last read whatever directory it was of: a directory not read since files go there reads as read, with another one's count (the temporary directory's, for <dataDir>/profiles)",
+    edits: [{ file: 'src/profiling/files.ts', find: '    const read = dir === this.dir ? { count, bytes, scannedAt } : { count: 0, bytes: 0, scannedAt: null };', replace: '    const read = dir === dir ? { count, bytes, scannedAt } : { count: 0, bytes: 0, scannedAt: null };' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ["says a directory not read since files go there is not read"],
+  },
 ];
 
 function parseArgs(argv) {
