@@ -4875,6 +4875,13 @@ export const BREAKS = [
     tests: ['profiling.test.ts'],
     mustFail: ["says a directory not read since files go there is not read"],
   },
+  {
+    name: 'transition value NaN for no data',
+    what: "a transition judged on no value (a window rule's emptied window, a last rule's series gone) keeps the evaluator's NaN: the 'alert' event reads `firing -> resolved response_time NaN`, null once in JSON, and compares false to everything",
+    edits: [{ file: 'src/alerts/schema.ts', find: '  return Number.isNaN(value) ? null : value;', replace: '  return value;' }],
+    tests: ['alerting.test.ts', 'alert-rules.test.ts'],
+    mustFail: ['resolves a window alert whose window emptied with value null', "ends the alerts of a last rule whose series stopped recording"],
+  },
 ];
 
 function parseArgs(argv) {

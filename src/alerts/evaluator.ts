@@ -33,7 +33,7 @@ import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
 import { anomalyScore } from '../analysis/anomaly.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
-import { deletedReason, type Alert, type AlertRule, type AlertState, type AlertTransition, type Operator } from './schema.js';
+import { deletedReason, judgedValue, type Alert, type AlertRule, type AlertState, type AlertTransition, type Operator } from './schema.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
   switch (op) {
@@ -392,7 +392,7 @@ export class AlertEvaluator {
   private endWaiting(fingerprint: string, a: Alert, value: number, now: number, reason?: string): void {
     const rule = this.rules.get(a.ruleId)!;
     const to = a.state === 'pending' ? 'inactive' : 'resolved';
-    this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value, threshold: to === 'inactive' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), ...(reason !== undefined ? { reason } : {}) });
+    this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value: judgedValue(value), threshold: to === 'inactive' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), ...(reason !== undefined ? { reason } : {}) });
   }
 
   /** Transitions since the last call, oldest first. */
@@ -495,7 +495,7 @@ export class AlertEvaluator {
       severity: b.rule.severity,
       from,
       to,
-      value,
+      value: judgedValue(value),
       threshold: to === 'resolved' ? (b.rule.resolveThreshold ?? b.rule.threshold) : b.rule.threshold,
       ...(reason !== undefined ? { reason } : {}),
     });

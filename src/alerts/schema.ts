@@ -138,12 +138,23 @@ export interface AlertTransition {
   severity: Severity;
   from: AlertState;
   to: AlertState;
-  value: number;
+  /**
+   * The value judged; null when there was none: the rule's window held no sample (a quantile's,
+   * `avg`'s, `min`'s or `max`'s, once the traffic stopped) or the series went (a `last` rule's,
+   * see `reason`). NaN until 2026-12-05, which JSON turns into null and every comparison
+   * answers false to.
+   */
+  value: number | null;
   threshold: number;
   /** On a firing of a rule with `capture`: the capture's note, or why there is none (set when the capture ends). */
   profile?: CaptureNote;
   /** Why the alert ended without a judged value: its series had no sample for the rule's window (see goneReason), or its rule was deleted (deletedReason). */
   reason?: string;
+}
+
+/** A transition's value from the evaluator's: NaN, its "no value" (an empty window, a series gone), is null. */
+export function judgedValue(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
 }
 
 /** Why an alert ended when its rule was deleted (or replaced by a rule of the same id). */
