@@ -1633,7 +1633,7 @@ export const BREAKS = [
   {
     name: 'event loop summary with a question mark',
     what: "the event-loop diagnosis made from utilization alone prints its lag as 'p99 ? ms'",
-    edits: [{ find: '`busy running JavaScript ${round(elu!.mean * 100)}% of the time`', replace: '`delayed (p99 ${lag ? round(lag.p99) : "?"} ms)`' }],
+    edits: [{ find: '`busy running JavaScript ${percent(elu!.mean)} of the time`', replace: '`delayed (p99 ${lag ? round(lag.p99) : "?"} ms)`' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['never a "?"'],
   },
@@ -2632,10 +2632,10 @@ export const BREAKS = [
   },
   {
     name: 'CPU shares rounded each alone',
-    what: "a CPU capture's JavaScript, idle, GC and program shares are rounded each by itself, and from 10% to a whole percent: 99.5% idle reads 100% beside JavaScript 0.2%, GC 0.2% and program 0.1%, parts of one whole adding up to 100.5%",
-    edits: [{ find: 'return tenths.map((t) => `${t % 10 === 0 ? t / 10 : (t / 10).toFixed(1)}%`);', replace: 'return shares.map(percent);' }],
-    tests: ['cpu-headline.test.ts'],
-    mustFail: ['gives the shares of JavaScript, idle, GC and program adding up to 100%, in its headline and its share line alike'],
+    what: "a share below 1 that rounds to 100% prints as 100%: a CPU capture idle in 99.96% of its samples reads 'idle in 100%' in its headline, its share line and the report's diagnosis",
+    edits: [{ file: 'src/percent.ts', find: '    if (shown < 100 || share >= 1) return `${shown}%`;', replace: '    if (shown <= 100 || share >= 1) return `${shown}%`;' }],
+    tests: ['cpu-headline.test.ts', 'report-captures.test.ts'],
+    mustFail: ['gives the shares of JavaScript, idle, GC and program as every share is given, a share below 100% never as 100%', 'says an idle share below 1 as a share below 100%'],
   },
   {
     name: 'alert labels limit not listed',
@@ -4881,6 +4881,20 @@ export const BREAKS = [
     edits: [{ file: 'src/alerts/schema.ts', find: '  return Number.isNaN(value) ? null : value;', replace: '  return value;' }],
     tests: ['alerting.test.ts', 'alert-rules.test.ts'],
     mustFail: ['resolves a window alert whose window emptied with value null', "ends the alerts of a last rule whose series stopped recording"],
+  },
+  {
+    name: "report's idle share rounded its own way",
+    what: "a report's sentence on an idle CPU capture rounds the idle share to a whole percent by itself: 0.9969 reads 'idle in 100% of its samples' after a headline of 'idle in 99.7% of samples'",
+    edits: [{ file: 'src/reports/captures.ts', find: 'The main thread was idle in ${percent(n.idle!)} of its samples', replace: 'The main thread was idle in ${Math.round(n.idle! * 100)}% of its samples' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['says an idle share below 1 as a share below 100%'],
+  },
+  {
+    name: "CPU headline's idle share rounded its own way",
+    what: "a CPU capture's headline rounds its idle share to a whole percent by itself: 99.5% idle reads 'idle in 100% of samples' beside its share line's 99.5%",
+    edits: [{ file: 'src/profiling/cpu-summary.ts', find: '  const [idle, gc, program] = [percent(s.idle), percent(s.gc), percent(s.program)];', replace: '  const [idle, gc, program] = [`${Math.round(s.idle * 100)}%`, percent(s.gc), percent(s.program)];' }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['gives the shares of JavaScript, idle, GC and program as every share is given'],
   },
 ];
 
