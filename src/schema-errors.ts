@@ -7,20 +7,23 @@
 import type { z } from 'zod';
 import { InvalidArgumentError, unknownKeyRule } from './errors.js';
 import { knownKeys } from './schema-keys.js';
-import { didYouMean } from './suggest.js';
+import { meantOrKnown } from './suggest.js';
 
 /**
  * Turns the first schema issue into an InvalidArgumentError naming the field. An unknown key is
- * named, with the known key it most likely meant when `schema` is given; zod's own wording
+ * named, with the known key of `schema` it most likely meant, or the known keys when it is near
+ * none (`schema` is the one that refused it: every caller names it, so none says the key
+ * alone, as profile() and optimize() did until 2026-12-05); zod's own wording
  * ("Invalid input: expected boolean, received string") is said in plain words, the value
  * given shown once, after the rule.
  */
-export function toInvalidArgument(error: z.ZodError, input: unknown, prefix = '', what = 'option', schema?: z.ZodType): InvalidArgumentError {
+export function toInvalidArgument(error: z.ZodError, input: unknown, prefix: string, what: string, schema: z.ZodType): InvalidArgumentError {
   const issue = formTaken(error.issues[0]!);
   const path = fieldPath(prefix, issue.path);
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
-    const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : '';
+    // `rule field` → `the fields: …`, `option` → `the options: …`.
+    const hint = meantOrKnown(keys[0]!, knownKeys(schema, issue.path), `${what.split(' ').at(-1)}s`);
     return new InvalidArgumentError(path ? `${path}.${keys[0]}` : keys[0]!, `${unknownKeyRule(what)}${hint}`);
   }
   const refused = refusedKey(issue);

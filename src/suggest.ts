@@ -29,3 +29,13 @@ export function didYouMean(name: string, known: readonly string[]): string {
   const near = closeName(name, known);
   return near === undefined ? '' : `; did you mean ${near}?`;
 }
+
+/**
+ * What an error about an unknown key adds: the known key a typo most likely meant, or, near
+ * none of them, the known keys (` (the options: kind, seconds)`), so that the caller has
+ * something to go on. `noun` names them in the plural.
+ */
+export function meantOrKnown(name: string, known: readonly string[], noun: string): string {
+  const meant = didYouMean(name, known);
+  return meant !== '' || known.length === 0 ? meant : ` (the ${noun}: ${known.join(', ')})`;
+}

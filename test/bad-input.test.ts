@@ -268,7 +268,7 @@ describe('bad input', () => {
 
   it('says option errors in plain words: the path, the accepted values or range, the value given once, and the option a typo meant', async () => {
     const opt = (o: unknown) => caught(() => new PerformanceMonitor(o as never)).message;
-    expect(opt({ bogusOption: 1 })).toBe('bogusOption is not a known option');
+    expect(opt({ bogusOption: 1 })).toMatch(/^bogusOption is not a known option \(the options: collectionIntervalMs, maxSeries, .*, hub\)$/);
     expect(opt({ system: { enabld: false } })).toBe('system.enabld is not a known option; did you mean enabled?');
     expect(opt({ export: { otlp: [{ url: 'http://x/', encodng: 'json' }] } })).toBe('export.otlp[0].encodng is not a known option; did you mean encoding?');
     expect(opt({ system: { enabled: 'yes' } })).toBe('system.enabled must be true or false, got "yes"');
@@ -333,6 +333,18 @@ describe('bad input', () => {
     await expect(m.getMetricHistory({ metric: 'response_time', maxPoints: 0 })).rejects.toMatchObject({ field: 'maxPoints' });
     await expect(m.getMetricHistory({ metric: 'bad name' })).rejects.toMatchObject({ field: 'metric' });
     expect(caught(() => m.getMetrics({ windowSeconds: 0 })).field).toBe('windowSeconds');
+  });
+
+  it("names the key an unknown one of a profile request or instrument() most likely meant, or the known ones near none", async () => {
+    // profile() and startProfile() said only `second is not a known option`, and instrument()
+    // a source it does not have without the ones it has.
+    await expect(m.profile({ kind: 'cpu', second: 1 } as never)).rejects.toMatchObject({ code: 'PW_ERR_INVALID_ARG', field: 'second', message: 'second is not a known option; did you mean seconds?' });
+    expect(caught(() => m.startProfile({ knd: 'heap' } as never))).toMatchObject({ field: 'knd', message: 'knd is not a known option; did you mean kind?' });
+    expect(caught(() => m.startProfile({ colour: 'red' } as never)).message).toBe('colour is not a known option (the options: kind, seconds)');
+    expect(caught(() => m.instrument({ grpc: true } as never))).toMatchObject({ field: 'grpc', message: 'grpc is not a known option (the options: httpServer, httpClient, fetch, piscina)' });
+    expect(caught(() => m.instrument({ fetsh: true } as never)).message).toBe('fetsh is not a known option; did you mean fetch?');
+    await expect(m.optimize({ dryrun: true } as never)).rejects.toMatchObject({ field: 'dryrun', message: expect.stringMatching(/^dryrun is not a known option; did you mean dryRun\?$/) });
+    expect(m.profilingStatus()).toMatchObject({ busy: null, captures: 0 });
   });
 
   it("refuses a query, filter, sample or definition field it does not know: { name: [...] } answered every series, a sample's tag went unrecorded", async () => {

@@ -1633,7 +1633,7 @@ export const BREAKS = [
   {
     name: 'event loop summary with a question mark',
     what: "the event-loop diagnosis made from utilization alone prints its lag as 'p99 ? ms'",
-    edits: [{ find: '`busy running JavaScript ${round(elu!.mean * 100)}% of the time`', replace: '`delayed (p99 ${lag ? round(lag.p99) : "?"} ms)`' }],
+    edits: [{ find: '`busy running JavaScript ${percent(elu!.mean)} of the time`', replace: '`delayed (p99 ${lag ? round(lag.p99) : "?"} ms)`' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['never a "?"'],
   },
@@ -1734,7 +1734,7 @@ export const BREAKS = [
   {
     name: 'unknown option without did-you-mean',
     what: 'an unknown option (colectionIntervalMs) is named without the option it likely meant',
-    edits: [{ find: 'const hint = schema ? didYouMean(keys[0]!, knownKeys(schema, issue.path)) : \'\';', replace: "const hint = '';" }],
+    edits: [{ find: 'const hint = meantOrKnown(keys[0]!, knownKeys(schema, issue.path), `${what.split(\' \').at(-1)}s`);', replace: "const hint = meantOrKnown(keys[0]!, [], '');" }],
     tests: ['bad-input.test.ts', 'cli.test.ts'],
     mustFail: ['says option errors in plain words', 'names an unknown key of a --config file'],
   },
@@ -2632,10 +2632,10 @@ export const BREAKS = [
   },
   {
     name: 'CPU shares rounded each alone',
-    what: "a CPU capture's JavaScript, idle, GC and program shares are rounded each by itself, and from 10% to a whole percent: 99.5% idle reads 100% beside JavaScript 0.2%, GC 0.2% and program 0.1%, parts of one whole adding up to 100.5%",
-    edits: [{ find: 'return tenths.map((t) => `${t % 10 === 0 ? t / 10 : (t / 10).toFixed(1)}%`);', replace: 'return shares.map(percent);' }],
-    tests: ['cpu-headline.test.ts'],
-    mustFail: ['gives the shares of JavaScript, idle, GC and program adding up to 100%, in its headline and its share line alike'],
+    what: "a share below 1 that rounds to 100% prints as 100%: a CPU capture idle in 99.96% of its samples reads 'idle in 100%' in its headline, its share line and the report's diagnosis",
+    edits: [{ file: 'src/percent.ts', find: '    if (shown < 100 || share >= 1) return `${shown}%`;', replace: '    if (shown <= 100 || share >= 1) return `${shown}%`;' }],
+    tests: ['cpu-headline.test.ts', 'report-captures.test.ts'],
+    mustFail: ['gives the shares of JavaScript, idle, GC and program as every share is given, a share below 100% never as 100%', 'says an idle share below 1 as a share below 100%'],
   },
   {
     name: 'alert labels limit not listed',
@@ -4965,6 +4965,55 @@ export const BREAKS = [
     edits: [{ file: 'src/http/api.ts', find: 'alerts: alerts.slice(offset, offset + limit) };', replace: 'alerts: alerts.slice(0, limit) };' }],
     tests: ['http-api.test.ts'],
     mustFail: ['narrows both the alerts and their history to the rule named by id or name'],
+  },
+  {
+    name: 'profile request key named alone',
+    what: "profile() and startProfile() judge an unknown key against no known ones: `{ second: 1 }` is refused as 'second is not a known option', without the seconds it meant",
+    edits: [{ file: 'src/profiling/schema.ts', find: "toInvalidArgument(parsed.error, input ?? {}, '', 'option', ProfileRequestSchema)", replace: "toInvalidArgument(parsed.error, input ?? {}, '', 'option', z.strictObject({}))" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['names the key an unknown one of a profile request or instrument() most likely meant'],
+  },
+  {
+    name: 'unknown key near none named alone',
+    what: "an unknown key of an options object near no known one is named alone (`instrument({ grpc: true })`: 'grpc is not a known option'), without the keys there are",
+    edits: [{ file: 'src/suggest.ts', find: "  return meant !== '' || known.length === 0 ? meant : ` (the ${noun}: ${known.join(', ')})`;", replace: '  return noun === noun ? meant : meant;' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ['names the key an unknown one of a profile request or instrument() most likely meant', 'says option errors in plain words'],
+  },
+  {
+    name: "dataDir's profiles read only at the first write",
+    what: "start() does not read <dataDir>/profiles once the lock is taken: a restarted monitor counts none of the earlier runs' files (files 0/20) until it writes one",
+    edits: [{ file: 'src/monitor/monitor.ts', find: "      // The lock is ours now: profiles go to <dataDir>/profiles, which holds the earlier runs' files.\n      if (this.storage) await this.profiler.refreshFiles();\n", replace: '' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ['count from start(): the files earlier runs left in <dataDir>/profiles'],
+  },
+  {
+    name: "profile files' read of another directory shown",
+    what: "status().profiling.files gives the last read whatever directory it was of: a directory not read since files go there reads as read, with another one's count (the temporary directory's, for <dataDir>/profiles)",
+    edits: [{ file: 'src/profiling/files.ts', find: '    const read = dir === this.dir ? { count, bytes, scannedAt } : { count: 0, bytes: 0, scannedAt: null };', replace: '    const read = dir === dir ? { count, bytes, scannedAt } : { count: 0, bytes: 0, scannedAt: null };' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ["says a directory not read since files go there is not read"],
+  },
+  {
+    name: 'transition value NaN for no data',
+    what: "a transition judged on no value (a window rule's emptied window, a last rule's series gone) keeps the evaluator's NaN: the 'alert' event reads `firing -> resolved response_time NaN`, null once in JSON, and compares false to everything",
+    edits: [{ file: 'src/alerts/judged-value.ts', find: '  return Number.isNaN(value) ? null : value;', replace: '  return value;' }],
+    tests: ['alerting.test.ts', 'alert-rules.test.ts'],
+    mustFail: ['resolves a window alert whose window emptied with value null', "ends the alerts of a last rule whose series stopped recording"],
+  },
+  {
+    name: "report's idle share rounded its own way",
+    what: "a report's sentence on an idle CPU capture rounds the idle share to a whole percent by itself: 0.9969 reads 'idle in 100% of its samples' after a headline of 'idle in 99.7% of samples'",
+    edits: [{ file: 'src/reports/captures.ts', find: 'The main thread was idle in ${percent(n.idle!)} of its samples', replace: 'The main thread was idle in ${Math.round(n.idle! * 100)}% of its samples' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ['says an idle share below 1 as a share below 100%'],
+  },
+  {
+    name: "CPU headline's idle share rounded its own way",
+    what: "a CPU capture's headline rounds its idle share to a whole percent by itself: 99.5% idle reads 'idle in 100% of samples' beside its share line's 99.5%",
+    edits: [{ file: 'src/profiling/cpu-summary.ts', find: '  const [idle, gc, program] = [percent(s.idle), percent(s.gc), percent(s.program)];', replace: '  const [idle, gc, program] = [`${Math.round(s.idle * 100)}%`, percent(s.gc), percent(s.program)];' }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['gives the shares of JavaScript, idle, GC and program as every share is given'],
   },
 ];
 

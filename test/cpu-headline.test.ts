@@ -50,18 +50,24 @@ describe("a CPU capture's headline", () => {
   });
 
   it('leads with the idle share when the main thread mostly waited, naming no culprit', () => {
-    expect(cpuHeadline(summarizeCpu(profile(97, 3), 10, CWD))).toBe('the main thread was idle in 97% of samples (its busiest function: 3.0% in dispatch at src/queue.js:12, self); GC 0%, program 0%');
+    expect(cpuHeadline(summarizeCpu(profile(97, 3), 10, CWD))).toBe('the main thread was idle in 97% of samples (its busiest function: 3% in dispatch at src/queue.js:12, self); GC 0%, program 0%');
   });
 
-  it('gives the shares of JavaScript, idle, GC and program adding up to 100%, in its headline and its share line alike', () => {
+  it('gives the shares of JavaScript, idle, GC and program as every share is given, a share below 100% never as 100%, in its headline and its share line alike', () => {
     // 99.5% idle: rounded alone to a whole percent it read 100%, and the line added up to 100.5%.
     const summary = summarizeCpu(spread(995, 2, 2, 1), 10, CWD);
     const headline = cpuHeadline(summary);
     expect(headline).toBe('the main thread was idle in 99.5% of samples (its busiest function: 0.2% in dispatch at src/queue.js:12, self); GC 0.2%, program 0.1%');
     const capture = { id: 1, kind: 'cpu' as const, startedAt: 0, endedAt: 1000, seconds: 1, headline, summary, file: null, fileBytes: 0, fileError: 'not written', alert: null, mainThreadMs: 0 };
     expect(captureText(capture, 5).split('\n')[1]).toBe('1000 samples: JavaScript 0.2%, idle 99.5%, GC 0.2%, program 0.1%');
-    // Thirds: the tenth lost to rounding goes to one of them, not to none.
-    expect(captureText({ ...capture, summary: summarizeCpu(spread(1, 1, 1, 0), 10, CWD) }, 5).split('\n')[1]).toBe('3 samples: JavaScript 33.4%, idle 33.3%, GC 33.3%, program 0%');
+    // Thirds: each reads as it reads everywhere, a report's diagnosis too (percent.ts), so they add up to 99.9%.
+    expect(captureText({ ...capture, summary: summarizeCpu(spread(1, 1, 1, 0), 10, CWD) }, 5).split('\n')[1]).toBe('3 samples: JavaScript 33.3%, idle 33.3%, GC 33.3%, program 0%');
+    // 99.96% idle read "100%" in the report's sentence after a headline of 99.96% (or 99.9% with the tenths of the shares' line).
+    const near = summarizeCpu(spread(9996, 2, 1, 1), 10, CWD);
+    expect(cpuHeadline(near)).toBe('the main thread was idle in 99.96% of samples (its busiest function: 0.02% in dispatch at src/queue.js:12, self); GC 0.01%, program 0.01%');
+    expect(captureText({ ...capture, headline: cpuHeadline(near), summary: near }, 5).split('\n')[1]).toBe('10000 samples: JavaScript 0.02%, idle 99.96%, GC 0.01%, program 0.01%');
+    // One function on nearly every sample: 99.6%, not "100% of samples in" it.
+    expect(cpuHeadline(summarizeCpu(profile(4, 996), 10, CWD))).toBe('99.6% of samples in dispatch at src/queue.js:12 (self); idle 0.4%, GC 0%, program 0%');
   });
 
   it("keeps the service's function and file names on one line and isolated, in the headline, the text and the stacks", () => {

@@ -175,7 +175,7 @@ describe('capture_performance_profile', () => {
     await monitor.flush();
     const log = await waitFor(() => logs.find((l) => l.event === 'alert-profile'), 15_000, 'the profile log message');
     // This test's process mostly waits while it captures: then the headline says so first.
-    expect(log.message).toMatch(/^PROFILE stats_ms > 10: (\d+(\.\d)?% of samples in|the main thread was idle in \d+(\.\d)?% of samples) .* \(.*\.cpuprofile\)$|^PROFILE stats_ms > 10: no JavaScript on the stack/);
+    expect(log.message).toMatch(/^PROFILE stats_ms > 10: (\d+(\.\d+)?% of samples in|the main thread was idle in \d+(\.\d+)?% of samples) .* \(.*\.cpuprofile\)$|^PROFILE stats_ms > 10: no JavaScript on the stack/);
     expect(log).toMatchObject({ to: 'firing', profile: { id: 1, file: expect.stringMatching(/\.cpuprofile$/) } });
     // The alerts' text names what the capture found, on the firing alert and its history
     // entry: a model that reads the text alone saw the firing without its culprit.
@@ -204,8 +204,8 @@ describe('perfwatch profile', () => {
     // (maxSessions) until it expired or made room for another.
     expect(await s.call('sessions')).toMatchObject({ count: 0, evicted: 0 });
     const hot = `renderPlayerStats at ${FIXTURE}:${lineOf('renderPlayerStats')}`;
-    expect(stdout).toMatch(new RegExp(`^cpu profile 1 of the main thread, .*: \\d+% of samples in ${hot.replace(/[.]/g, '\\.')} \\(self\\)`));
-    expect(stdout).toMatch(/^Top functions by self time:\n {2}\d+% \(\d+(\.\d)? ms\) renderPlayerStats at /m);
+    expect(stdout).toMatch(new RegExp(`^cpu profile 1 of the main thread, .*: \\d+(\\.\\d+)?% of samples in ${hot.replace(/[.]/g, '\\.')} \\(self\\)`));
+    expect(stdout).toMatch(/^Top functions by self time:\n {2}\d+(\.\d+)?% \(\d+(\.\d)? ms\) renderPlayerStats at /m);
     expect(stdout).toMatch(/^Full profile \(open in Chrome DevTools\): .*\.cpuprofile$/m);
     // How to see more, in the CLI's own words.
     expect(stdout).toMatch(/^3 of \d+ shown: pass --top \d+ for more\.$/m);

@@ -368,6 +368,47 @@ describe("a dataDir's profiles", () => {
   }, 20_000);
 });
 
+describe("a dataDir's profiles after a restart", () => {
+  it('count from start(): the files earlier runs left in <dataDir>/profiles, read once the lock is taken, not the temporary directory read at construction', async () => {
+    const dataDir = await tempDir();
+    const profiles = join(dataDir, 'profiles');
+    const options = { storage: 'sqlite' as const, dataDir, system: { enabled: false }, runtime: { enabled: false } };
+    const first = new PerformanceMonitor(options);
+    await first.start();
+    let c: Capture;
+    try {
+      c = await first.profile({ kind: 'cpu', seconds: 1 });
+      expect(first.profilingStatus()).toMatchObject({ dir: profiles, files: { count: 1, bytes: c.fileBytes } });
+    } finally {
+      await first.close();
+    }
+    const again = new PerformanceMonitor(options);
+    await again.start();
+    try {
+      // It read { count: 0, bytes: 0, scannedAt: <set> } until its first write: the read at
+      // construction was of the temporary directory (the lock was not held yet).
+      expect(again.profilingStatus()).toMatchObject({ dir: profiles, files: { count: 1, bytes: c.fileBytes, scannedAt: expect.any(Number) } });
+    } finally {
+      await again.close();
+    }
+    expect(again.profilingStatus().dir).not.toBe(profiles);
+  }, 20_000);
+
+  it('says a directory not read since files go there is not read (scannedAt null), rather than give another one\'s count', async () => {
+    const [a, b] = [await tempDir(), await tempDir()];
+    const earlier = new ProfileFiles(a, { maxFiles: 20, maxBytes: 1024 * 1024 });
+    await earlier.write('cpu', Date.parse('2026-01-01T00:00:00Z'), 1, '{"a":1}');
+    let where = b;
+    const files = new ProfileFiles(() => where, { maxFiles: 20, maxBytes: 1024 * 1024 });
+    await files.refresh();
+    expect(files.status()).toMatchObject({ count: 0, bytes: 0, scannedAt: expect.any(Number) });
+    where = a;
+    expect(files.status()).toMatchObject({ count: 0, bytes: 0, scannedAt: null });
+    await files.refresh();
+    expect(files.status()).toMatchObject({ count: 1, bytes: 7, scannedAt: expect.any(Number) });
+  });
+});
+
 describe('profile when an alert fires', () => {
   it('captures once; the summary is on the history entry, in the webhook and Alertmanager annotations and in the next report', async () => {
     const r = await receiver();

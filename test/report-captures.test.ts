@@ -6,8 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { IDLE_CAPTURE_SHARE, withCaptures } from '../dist/src/reports/captures.js';
 import type { CaptureNote } from '../dist/src/index.js';
+import { percent } from '../dist/src/percent.js';
+import type { CpuSummary } from '../dist/src/profiling/schema.js';
 import type { Diagnosis } from '../dist/src/reports/types.js';
-import { monitorStarter } from './helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
 
 const started = monitorStarter();
 const AT = Date.UTC(2026, 11, 1, 5, 0, 0);
@@ -48,6 +50,32 @@ describe('captures in a report', () => {
     const [busy] = withCaptures([], [note(4, 0.2, 'render at src/a.js:3', 0.7)]);
     expect(busy!.actions[1]).toMatch(/^Start with render at src\/a\.js:3/);
   });
+
+  it('says an idle share below 1 as a share below 100%, as the headline says it', () => {
+    // 0.9996 idle read "100%" here (rounded to a whole percent) after a headline of 99.96%.
+    const [d] = withCaptures([], [{ ...note(7, 0.9996, 'spin at src/c.js:1', 0.0004), headline: 'the main thread was idle in 99.96% of samples (its busiest function: 0.04% in spin at src/c.js:1, self); GC 0%, program 0%' }]);
+    expect(d!.summary).toContain('The main thread was idle in 99.96% of its samples:');
+    expect(d!.summary).not.toContain('100%');
+  });
+
+  it("says each share of a capture in a report one way: an alert's capture, its headline and the diagnosis after it", async () => {
+    // The trial's report: idle 0.9969 read "idle in 99.7% of samples" in the headline and
+    // "idle in 100% of its samples" in the sentence after it; a selfShare of 0.996, "100% of samples in".
+    const m = await started({ profiling: { dir: '/proc/nope/x' } });
+    await m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 100, capture: 'cpu', captureSeconds: 1 });
+    m.recordRequest({ endpoint: '/a', responseTimeMs: 500, success: true });
+    const c = (await waitFor(() => m.getProfiles()[0], 15_000, 'the capture'))!;
+    const s = c.summary as CpuSummary;
+    const md = (await m.generateReport({ format: 'markdown' })) as unknown as string;
+    const idles = [...md.matchAll(/idle in ([\d.]+%)/g)].map((x) => x[1]);
+    expect(idles.length, md).toBeGreaterThanOrEqual(2);
+    expect(new Set(idles)).toEqual(new Set([percent(s.idle)]));
+    for (const [share, shown] of [[s.idle, percent(s.idle)], ...s.topSelf.map((f) => [f.selfShare, percent(f.selfShare)] as const)] as const) {
+      if (share < 1) expect(shown).not.toBe('100%');
+      if (share > 0) expect(shown).not.toBe('0%');
+    }
+    expect(c.headline).toContain(s.idle >= IDLE_CAPTURE_SHARE ? `idle in ${percent(s.idle)} of samples` : `${percent(s.topSelf[0]!.selfShare)} of samples in`);
+  }, 30_000);
 
   it("carries the idle share of a real capture of a waiting main thread into the next report's diagnosis", async () => {
     const m = await started();

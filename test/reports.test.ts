@@ -118,7 +118,7 @@ describe('generateReport on a running monitor', () => {
     expect((await caught(m.generateReport({ format: 'pdf' as never }))).message).toBe('format must be one of json, markdown, html, got "pdf"');
     expect((await caught(m.generateReport({ from: Number.NaN }))).message).toBe('from must be a Date or a finite number of ms since the epoch, got NaN');
     expect((await caught(m.generateReport({ includeAlerts: 'yes' as never }))).field).toBe('includeAlerts');
-    expect((await caught(m.generateReport({ colour: 'red' } as never))).message).toBe('colour is not a known option');
+    expect((await caught(m.generateReport({ colour: 'red' } as never))).message).toBe('colour is not a known option (the options: from, to, includeRecommendations, includeAlerts, format, signal, onProgress)');
     expect((await caught(m.generateReport({ fromm: 1 } as never))).message).toBe('fromm is not a known option; did you mean from?');
     expect((await caught(m.generateReport({ from: new Date('x') }))).message).toBe('from must be a Date or a finite number of ms since the epoch, got an invalid Date');
     // Past a Date's range: refused by name, not a RangeError from the message that says from > to.

@@ -379,6 +379,8 @@ export class PerformanceMonitor extends EventEmitter {
       // Storage first: a dataDir that cannot be used fails start() before anything runs (a
       // disk with no room does not: the database is attached once there is, openControl then).
       await this.storage?.start();
+      // The lock is ours now: profiles go to <dataDir>/profiles, which holds the earlier runs' files.
+      if (this.storage) await this.profiler.refreshFiles();
       // The clock goes on from the data the database holds (src/storage/stored-until.ts): a
       // wall clock behind the runs before stamped this run's samples behind theirs, and they
       // were never written. Read before the collector starts and counts.
@@ -401,6 +403,7 @@ export class PerformanceMonitor extends EventEmitter {
       await this.exporter.stop();
       await this.controlState?.close();
       await this.storage?.stop(this.hub?.lastSeqs?.());
+      if (this.storage) await this.profiler.refreshFiles();
       this.currentState = 'stopped';
       throw error;
     } finally {
@@ -468,6 +471,8 @@ export class PerformanceMonitor extends EventEmitter {
     await this.storage?.settle();
     await this.controlState?.close();
     await this.storage?.stop(this.hub?.lastSeqs?.());
+    // The lock went with it: profiles go to this process's own directory again.
+    if (this.storage) await this.profiler.refreshFiles();
     this.overhead.stop();
     await this.reports.close();
     releaseAtHostExit(this);

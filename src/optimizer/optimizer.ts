@@ -162,7 +162,7 @@ export class Optimizer {
    */
   start(input?: OptimizeOptions): OptimizationRun {
     const parsed = OptimizeOptionsSchema.safeParse(input ?? {});
-    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+    if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {}, '', 'option', OptimizeOptionsSchema);
     const o = parsed.data;
     if (o.autoApply && o.dryRun === true) throw new InvalidArgumentError('autoApply', 'cannot be true with dryRun true: a dry run changes nothing');
     const dryRun = o.dryRun ?? !o.autoApply;

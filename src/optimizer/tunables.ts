@@ -80,7 +80,7 @@ export function defaultGoal(metric: string): Goal | undefined {
 
 export function parseTunable(input: unknown, builtin = false): Tunable {
   const parsed = TunableSchema.safeParse(input);
-  if (!parsed.success) throw toInvalidArgument(parsed.error, input, 'tunable');
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input, 'tunable', 'option', TunableSchema);
   const t = parsed.data;
   validateName(t.target, 'tunable.target');
   const goal = t.goal ?? defaultGoal(t.target);

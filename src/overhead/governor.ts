@@ -133,7 +133,7 @@ export class OverheadGovernor {
   /** New limits while running (percent of one core, bytes), checked against OverheadBudgetSchema. */
   setBudget(budget: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>>): void {
     const parsed = OverheadBudgetSchema.safeParse(budget);
-    if (!parsed.success) throw toInvalidArgument(parsed.error, budget, 'overhead');
+    if (!parsed.success) throw toInvalidArgument(parsed.error, budget, 'overhead', 'option', OverheadBudgetSchema);
     const valid: Partial<Pick<OverheadOptions, 'cpuPercent' | 'memoryBytes'>> = {};
     if (parsed.data.cpuPercent !== undefined) valid.cpuPercent = parsed.data.cpuPercent;
     if (parsed.data.memoryBytes !== undefined) valid.memoryBytes = parsed.data.memoryBytes;

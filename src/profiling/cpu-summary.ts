@@ -6,7 +6,8 @@
  * the samples: linear in the profile's size, no recursion (stacks can be thousands deep).
  */
 import type { CpuSummary, FunctionTime, HotStack } from './schema.js';
-import { STACK_FRAMES, frameText, percent, percentParts, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
+import { percent } from '../percent.js';
+import { STACK_FRAMES, frameText, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
 
 export interface CpuProfileNode {
   id: number;
@@ -158,8 +159,8 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
 
 /** `71% of samples in renderPlayerStats at src/stats.js:88 (self); idle 20%, GC 3%, program 2%`. */
 export function cpuHeadline(s: CpuSummary): string {
-  // Rounded with JavaScript's share, as the capture's share line is: the two say the same numbers.
-  const [, idle, gc, program] = percentParts([s.js, s.idle, s.gc, s.program]);
+  // As the capture's share line and a report's diagnosis say them (percent.ts).
+  const [idle, gc, program] = [percent(s.idle), percent(s.gc), percent(s.program)];
   const shares = `idle ${idle}, GC ${gc}, program ${program}`;
   if (s.samples === 0) return 'no samples: the capture ended before the profiler took one';
   const first = s.topSelf[0];

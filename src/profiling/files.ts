@@ -30,7 +30,11 @@ export interface ProfileFilesStatus {
   bytes: number;
   maxFiles: number;
   maxBytes: number;
-  /** When the directory was last read (at start, and after each write); null before. */
+  /**
+   * When the directory files go to now was last read (at construction, at start() and stop(),
+   * whose lock may move it, and after each write); null while it has not been read, `count`
+   * and `bytes` then 0 (another directory's read is not this one's).
+   */
   scannedAt: number | null;
   /** Why the last profile has no file (the directory cannot be written, the profile is over maxBytes); null once one is written. */
   lastError: string | null;
@@ -46,7 +50,11 @@ export function profileFileName(kind: ProfileKind, at: number, id: number): stri
 export class ProfileFiles {
   private readonly where: () => string;
   private readonly bounds: FileBounds;
-  private held = { count: 0, bytes: 0, scannedAt: null as number | null };
+  /** The last read: of which directory, and what it held of ours then. */
+  private held = { dir: '', count: 0, bytes: 0, scannedAt: null as number | null };
+  /** Reads started, and the newest whose result is in `held`: a read that ends after a later one is not kept. */
+  private reads = 0;
+  private heldRead = 0;
   private lastError: string | null = null;
   /** Whether the directories that exited processes left beside our own temporary one were looked for (once, at its first write). */
   private reaped = false;
@@ -62,14 +70,26 @@ export class ProfileFiles {
     return this.where();
   }
 
+  /**
+   * What the directory files go to now holds of ours, as last read. A read of another one (the
+   * temporary directory at construction, before a dataDir's lock is taken) says nothing of it:
+   * it read as `<dataDir>/profiles` holding no file, read at construction, after a restart.
+   */
   status(): ProfileFilesStatus {
-    return { ...this.held, maxFiles: this.bounds.maxFiles, maxBytes: this.bounds.maxBytes, lastError: this.lastError };
+    const { dir, count, bytes, scannedAt } = this.held;
+    const read = dir === this.dir ? { count, bytes, scannedAt } : { count: 0, bytes: 0, scannedAt: null };
+    return { ...read, maxFiles: this.bounds.maxFiles, maxBytes: this.bounds.maxBytes, lastError: this.lastError };
   }
 
   /** Reads what the directory holds of ours (a directory not made yet holds nothing). Never rejects. */
   async refresh(): Promise<void> {
-    const files = await this.list().catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : null));
-    if (files) this.held = { count: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0), scannedAt: Date.now() };
+    // Read once: the directory may change during the read (a monitor starting or stopping).
+    const dir = this.dir;
+    const read = ++this.reads;
+    const files = await this.list(dir).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? [] : null));
+    if (!files || read < this.heldRead) return;
+    this.heldRead = read;
+    this.held = { dir, count: files.length, bytes: files.reduce((a, f) => a + f.bytes, 0), scannedAt: Date.now() };
   }
 
   /** Writes the profile, then deletes the oldest files past the bounds. Never rejects. */

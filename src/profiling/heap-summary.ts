@@ -5,7 +5,8 @@
  * samples of objects collected meanwhile, so what remains is what grows the heap.
  */
 import type { AllocationSite, HeapSummary } from './schema.js';
-import { STACK_FRAMES, frameText, percent, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
+import { percent } from '../percent.js';
+import { STACK_FRAMES, frameText, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
 
 export interface HeapProfileNode {
   callFrame: CallFrame;

@@ -202,6 +202,15 @@ export class Profiler {
     }
   }
 
+  /**
+   * Reads the files' directory again: the monitor's start() and stop() call it, since a
+   * dataDir's `profiles` is where files go only while its lock is held (the read at
+   * construction was of the temporary directory). Never rejects.
+   */
+  refreshFiles(): Promise<void> {
+    return this.deps.files.refresh();
+  }
+
   /** Ends the running capture now (its summary covers what it sampled). */
   stopEarly(): void {
     this.current?.stop();

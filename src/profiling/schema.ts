@@ -29,7 +29,7 @@ export function parseProfileRequest(input: unknown): z.output<typeof ProfileRequ
     throw new InvalidArgumentError('options', 'must be an object such as { kind: "cpu", seconds: 10 }');
   }
   const parsed = ProfileRequestSchema.safeParse(input ?? {});
-  if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {});
+  if (!parsed.success) throw toInvalidArgument(parsed.error, input ?? {}, '', 'option', ProfileRequestSchema);
   return parsed.data;
 }
 

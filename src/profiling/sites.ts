@@ -68,28 +68,3 @@ export function siteText(s: CodeSite): string {
 export function frameText(s: CodeSite): string {
   return s.file ? `${isolated(s.function)} (${isolated(s.file)}:${s.line})` : isolated(s.function);
 }
-
-export function percent(share: number): string {
-  const p = share * 100;
-  return `${p >= 10 || p === 0 ? Math.round(p) : p.toFixed(1)}%`;
-}
-
-/**
- * Shares of one whole (a CPU capture's JavaScript, idle, GC and program) as percents that add
- * up to 100: each to a tenth of a percent, the tenths lost to rounding given to the shares that
- * lost the most (largest remainder). percent() rounds each share alone, and from 10% to a whole
- * percent: an idle 99.5% read 100% beside JavaScript 0.2%, GC 0.2% and program 0.1%.
- */
-export function percentParts(shares: readonly number[]): string[] {
-  const total = shares.reduce((a, b) => a + b, 0);
-  if (!(total > 0)) return shares.map(() => '0%');
-  const exact = shares.map((share) => (share / total) * 1000);
-  const tenths = exact.map(Math.floor);
-  let left = 1000 - tenths.reduce((a, b) => a + b, 0);
-  const byRemainder = exact.map((_, i) => i).sort((a, b) => exact[b]! - tenths[b]! - (exact[a]! - tenths[a]!));
-  for (const i of byRemainder) {
-    if (left-- <= 0) break;
-    tenths[i]!++;
-  }
-  return tenths.map((t) => `${t % 10 === 0 ? t / 10 : (t / 10).toFixed(1)}%`);
-}

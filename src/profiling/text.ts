@@ -3,7 +3,8 @@
  * annotations of a notification, and the bounded text the MCP tool and the CLI print.
  */
 import { formatBytes } from './heap-summary.js';
-import { percent, percentParts, siteText } from './sites.js';
+import { percent } from '../percent.js';
+import { siteText } from './sites.js';
 import type { Capture, CaptureNote } from './schema.js';
 
 /** Lines of the top list in a note and in notifications. */
@@ -44,9 +45,8 @@ export function captureText(c: Capture, top: number): string {
   const lines = [`${c.kind} profile ${c.id} of the main thread, ${c.seconds} s from ${new Date(c.startedAt).toISOString()}: ${c.headline}`];
   const s = c.summary;
   if (s.kind === 'cpu') {
-    // Parts of one whole, rounded together so that they add up to 100%.
-    const [js, idle, gc, program] = percentParts([s.js, s.idle, s.gc, s.program]);
-    lines.push(`${s.samples} samples: JavaScript ${js}, idle ${idle}, GC ${gc}, program ${program}`);
+    // Each share as it reads everywhere (the headline, the report): they may add up to 99.9% or 100.1%.
+    lines.push(`${s.samples} samples: JavaScript ${percent(s.js)}, idle ${percent(s.idle)}, GC ${percent(s.gc)}, program ${percent(s.program)}`);
     const shown = s.topSelf.slice(0, top);
     lines.push('Top functions by self time:', ...shown.map((f) => `  ${percent(f.selfShare)} (${f.selfMs} ms) ${siteText(f)}${f.hotLine ? `, hottest line ${f.hotLine.line} (${percent(f.hotLine.share)})` : ''}`));
     if (shown.some((f) => f.hotLine)) lines.push(`  (hottest line: V8's, the line with most of the function's own samples; code V8 inlined into it counts at that code's own line, which may be in another file)`);

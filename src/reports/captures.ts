@@ -11,13 +11,12 @@
  * or processes. It is attached saying so, with its idle share as the evidence, and its top
  * function is not offered as the place to start.
  */
+import { percent } from '../percent.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Diagnosis, Evidence, TimeWindow } from './types.js';
 
 /** The diagnoses each kind of capture explains. */
 const EXPLAINS = { cpu: ['event-loop-blocked', 'cpu-saturation', 'slow-formula-calculation'], heap: ['suspected-memory-leak', 'gc-pressure'] } as const;
-
-const PERCENT = (share: number): string => `${Math.round(share * 100)}%`;
 
 /** A CPU capture idle for at least this share of its samples points at no function of the main thread. */
 export const IDLE_CAPTURE_SHARE = 0.8;
@@ -32,7 +31,7 @@ const idle = (n: CaptureNote): boolean => n.kind === 'cpu' && (n.idle ?? 0) >= I
  * CPU, which contradicted the diagnosis it was attached to).
  */
 function idleWords(n: CaptureNote, diagnosis: string | undefined): string {
-  const share = `The main thread was idle in ${PERCENT(n.idle!)} of its samples`;
+  const share = `The main thread was idle in ${percent(n.idle!)} of its samples`;
   return diagnosis === 'event-loop-blocked'
     ? `${share}: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.`
     : `${share}: during the capture the CPU went to other threads or processes, not to its JavaScript.`;

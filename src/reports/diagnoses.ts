@@ -9,6 +9,7 @@ import type { MetricSummary, SeriesStats, TimeWindow, Diagnosis, DiagnosisSeveri
 import type { Pieces } from '../analysis/stats.js';
 import { leastSquares } from '../analysis/stats.js';
 import { isolated } from '../isolate.js';
+import { percent } from '../percent.js';
 
 const MiB = 1024 * 1024;
 
@@ -140,7 +141,7 @@ const eventLoopBlocked: Rule = ({ metrics, series, window }) => {
       title: 'Event loop blocked',
       severity,
       category: 'cpu',
-      summary: `The main thread's event loop was ${delayed ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${round(elu!.mean * 100)}% of the time`}: synchronous work holds it, and every request waits behind it.`,
+      summary: `The main thread's event loop was ${delayed ? `delayed (p99 ${round(lag.p99)} ms${where})` : `busy running JavaScript ${percent(elu!.mean)} of the time`}: synchronous work holds it, and every request waits behind it.`,
       evidence,
       actions: [
         "Profile the main thread while the loop is blocked (capture_performance_profile, monitor.profile({ kind: 'cpu' }), or a rule on event_loop_lag with capture: 'cpu', which takes one when it fires) and find the long synchronous functions.",
@@ -163,7 +164,7 @@ const gcPressure: Rule = ({ series, window, seconds }) => {
   if (seconds >= DIAGNOSIS_MINIMUM.seconds) {
     // Over the time the monitor watched (the pauses it did not watch are not in the sum), as every rate is.
     const share = pausedMs / (seconds * 1000);
-    said.push(`The process spent ${round(share * 100)}% of the ${round(seconds)} s watched in GC pauses (${round(pausedMs)} ms)`);
+    said.push(`The process spent ${percent(share)} of the ${round(seconds)} s watched in GC pauses (${round(pausedMs)} ms)`);
     if (share >= r.shareWarning) {
       severity = share >= r.shareCritical ? 'critical' : 'warning';
       evidence.push(ev(r.metric, 'share of wall time in GC pauses', share, share >= r.shareCritical ? r.shareCritical : r.shareWarning, 'ratio', window));
@@ -259,7 +260,7 @@ const cpuSaturation: Rule = ({ metrics, window }) => {
       title: 'CPU saturation',
       severity: critical ? 'critical' : 'warning',
       category: 'cpu',
-      summary: `The machine's CPUs were busy ${round(cpu.mean)}% on average (p95 ${round(cpu.p95)}%): work queues up behind them.`,
+      summary: `The machine's CPUs were busy ${percent(cpu.mean / 100)} on average (p95 ${percent(cpu.p95 / 100)}): work queues up behind them.`,
       evidence: [ev(r.metric, 'mean', cpu.mean, r.meanWarning, 'percent', window), ev(r.metric, 'p95', cpu.p95, r.p95Critical, 'percent', window)],
       actions: [
         "Find the hot code with a CPU profile of the main thread while the CPU is busy (capture_performance_profile, or monitor.profile({ kind: 'cpu' })) and cache or precompute what repeats; a profile mostly idle says the CPU goes to other threads or processes.",
@@ -280,7 +281,7 @@ const ioWait: Rule = ({ metrics, window }) => {
       title: 'CPU waiting on I/O',
       severity: io.mean >= r.meanCritical ? 'critical' : 'warning',
       category: 'network',
-      summary: `CPUs sat idle waiting for disk or network I/O ${round(io.mean)}% of the time on average.`,
+      summary: `CPUs sat idle waiting for disk or network I/O ${percent(io.mean / 100)} of the time on average.`,
       evidence: [ev(r.metric, 'mean', io.mean, io.mean >= r.meanCritical ? r.meanCritical : r.meanWarning, 'percent', window)],
       actions: [
         'Find the processes doing the I/O (iostat -x, pidstat -d) and whether it is this service.',
@@ -387,7 +388,7 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
   const bursts = withoutMemberTwins(own, (s) => s.stats.tags).flatMap(burstsOf).sort((a, b) => b.failed - a.failed);
   const worst = bursts
     .slice(0, r.named)
-    .map((b) => `${tagsLabel(b.tags)} ${b.failed} of ${b.requests} requests failed (${round((b.failed / b.requests) * 100)}%) in ${round((b.to - b.from) / 1000)} s from ${new Date(b.from).toISOString()}`)
+    .map((b) => `${tagsLabel(b.tags)} ${b.failed} of ${b.requests} requests failed (${percent(b.failed / b.requests)}) in ${round((b.to - b.from) / 1000)} s from ${new Date(b.from).toISOString()}`)
     .join('; ') + (bursts.length > r.named ? `; ${bursts.length - r.named} more` : '');
   const evidence = bursts.slice(0, 10).map((b) => ev(r.metric, 'error rate of a burst', b.failed / b.requests, r.burstRate, 'ratio', { from: b.from, to: b.to }, b.tags));
   // A share of the requests needs requests enough to be one: one failed request of one (a
@@ -397,7 +398,7 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
   // Which endpoints failed: the mean over every series says how many requests failed, not
   // where (15% overall was one route failing every request beside healthy ones).
   const failing = failingSeries(series, r.metric);
-  const named = failing.slice(0, r.named).map((s) => `${Object.keys(s.tags).length ? tagsLabel(s.tags) : 'untagged'} ${round(s.mean * 100)}% of ${s.count}`);
+  const named = failing.slice(0, r.named).map((s) => `${Object.keys(s.tags).length ? tagsLabel(s.tags) : 'untagged'} ${percent(s.mean)} of ${s.count}`);
   const where = named.length ? ` Most failures: ${named.join('; ')}${failing.length > named.length ? `; ${failing.length - named.length} more` : ''}.` : '';
   if (high) evidence.unshift(ev(r.metric, 'mean over the window', overall.mean, r.overallWarning, 'ratio', window), ...failing.slice(0, r.named).map((s) => ev(r.metric, 'mean over the window', s.mean, r.overallWarning, 'ratio', window, s.tags)));
   return [
@@ -408,8 +409,8 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
       category: 'network',
       summary:
         (high
-          ? `${round(overall.mean * 100)}% of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`
-          : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${r.burstRate * 100}% or more of a series' requests and ${r.overFactor}× its mean (${round(overall.mean * 100)}% overall): ${worst}.`) + where,
+          ? `${percent(overall.mean)} of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`
+          : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${percent(r.burstRate)} or more of a series' requests and ${r.overFactor}× its mean (${percent(overall.mean)} overall): ${worst}.`) + where,
       evidence,
       actions: [
         'Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.',
@@ -430,7 +431,7 @@ const lowCacheHitRate: Rule = ({ metrics, window }) => {
       title: 'Low cache hit rate',
       severity: cache.mean < r.meanCritical ? 'critical' : 'warning',
       category: 'cache',
-      summary: `Only ${round(cache.mean * 100)}% of ${cache.count} cache lookups hit.`,
+      summary: `Only ${percent(cache.mean)} of ${cache.count} cache lookups hit.`,
       evidence: [ev(r.metric, 'mean (hit ratio)', cache.mean, r.meanWarning, 'ratio', window)],
       actions: [
         "Raise the cache size if evictions are frequent. For perfwatch to tune it, the service's code registers the size as a knob (monitor.registerTunable({ name, type: 'cache', get, set, min, max, step, target: 'cache_hit_rate' })); an optimisation of type cache then steps it, verifying each step.",
@@ -458,7 +459,7 @@ const poolSaturation: Rule = ({ series, window }) => {
         title: 'Database pool saturation',
         severity: utilization >= r.utilizationCritical ? 'critical' : 'warning',
         category: 'database',
-        summary: `Connections in use reached ${round(utilization * 100)}% of the pool (p95 ${round(c.stats.p95)} of ${size.stats.max}): queries wait for a free connection.`,
+        summary: `Connections in use reached ${percent(utilization)} of the pool (p95 ${round(c.stats.p95)} of ${size.stats.max}): queries wait for a free connection.`,
         evidence: [ev(r.metric, 'p95 / pool size', utilization, r.utilizationWarning, 'ratio', window, c.stats.tags)],
         actions: poolActions,
       });
@@ -481,7 +482,7 @@ const poolSaturation: Rule = ({ series, window }) => {
       title: 'Database pool appears pinned at its size',
       severity: 'info',
       category: 'database',
-      summary: `Connections in use sat at their maximum (${c.stats.max}) in ${round(atMax * 100)}% of the buckets. Record database_pool_size to measure utilization exactly.`,
+      summary: `Connections in use sat at their maximum (${c.stats.max}) in ${percent(atMax)} of the buckets. Record database_pool_size to measure utilization exactly.`,
       evidence: [ev(r.metric, 'share of buckets at the maximum', atMax, r.plateauShare, 'ratio', window, c.stats.tags)],
       actions: poolActions,
     });
@@ -530,7 +531,7 @@ const workerPoolSaturation: Rule = ({ series, window }) => {
         severity: grew ? 'critical' : 'warning',
         category: 'concurrency',
         summary:
-          `The worker pool ${name} was running tasks ${round(busy.mean * 100)}% of its threads' time, and its tasks waited ${duration(wait.mean)} in its queue on average, ${round(wait.mean / run.mean)}× the ${duration(run.mean)} they ran` +
+          `The worker pool ${name} was running tasks ${percent(busy.mean)} of its threads' time, and its tasks waited ${duration(wait.mean)} in its queue on average, ${round(wait.mean / run.mean)}× the ${duration(run.mean)} they ran` +
           (grew
             ? `; its queue grew from ${round(change.baselineMean)} to ${round(change.currentMean)} tasks (${quarters ? 'the first quarter of the window against the last' : 'before the window against in it'}): work arrives faster than its threads take it.`
             : ': its threads are all busy, and tasks queue for them.'),
