@@ -4861,6 +4861,16 @@ export const BREAKS = [
     tests: ['startup-loads.test.ts'],
     mustFail: ["the actors' threads started at every start load no schema library"],
   },
+  {
+    name: "another application's perfwatch.db opened before it is refused",
+    what: "start() takes the dataDir's lock, makes its modes private and opens perfwatch.db before it knows whose the file is: another application's database was switched to WAL (its header rewritten), chmodded 0600 in a directory chmodded 0700, and a lock file made beside it, by the start that then refused it; a newer perfwatch's file had its header rewritten too",
+    edits: [
+      { file: 'src/monitor/storage-link.ts', find: '    const refusal = refusalOf(this.file, Infinity);\n    if (refusal) throw refusal;\n', replace: '' },
+      { file: 'src/storage/schema.ts', find: '  const refusal = refusalOf(file, migrations.length);\n  if (refusal) throw refusal;\n', replace: '' },
+    ],
+    tests: ['storage.test.ts'],
+    mustFail: ["refuses another application's perfwatch.db, and one of a newer perfwatch, leaving the file, its modes and its directory as they were"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -514,6 +514,45 @@ describe('storage: sqlite', () => {
     // The lock went with it: another monitor may use the directory once the file is moved away.
     rmSync(file);
     await monitor(dir).start();
+  });
+
+  it("refuses another application's perfwatch.db, and one of a newer perfwatch, leaving the file, its modes and its directory as they were", async () => {
+    // A file in rollback mode (journal_mode delete), 0644 in a directory 0755: opening it with
+    // perfwatch's pragmas made it WAL, and the start's chmod made both private, before the refusal.
+    const dir = dataDir();
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const file = join(dir, 'perfwatch.db');
+    const other = openDatabase(file);
+    other.exec('CREATE TABLE users (id INTEGER)');
+    other.exec('PRAGMA journal_mode = DELETE');
+    other.close();
+    chmodSync(file, 0o644);
+    const before = readFileSync(file);
+    const e = await monitor(dir).start().catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    // Nothing made beside it: no lock, no -wal or -shm.
+    expect(readdirSync(dir)).toEqual(['perfwatch.db']);
+    // And it is not perfwatch's to delete.
+    const d = monitor(dir);
+    expect(await d.discardData().catch((error: unknown) => error)).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect(readFileSync(file).equals(before)).toBe(true);
+
+    // perfwatch's own file, of a newer schema version: refused before it is opened.
+    const newer = dataDir();
+    await monitor(newer).start();
+    await monitors[monitors.length - 1]!.stop();
+    const db = openDatabase(join(newer, 'perfwatch.db'));
+    db.exec('PRAGMA user_version = 999');
+    db.exec('PRAGMA journal_mode = DELETE');
+    db.close();
+    const newerBytes = readFileSync(join(newer, 'perfwatch.db'));
+    expect(await monitor(newer).start().catch((error: unknown) => error)).toMatchObject({ code: 'PW_ERR_STORAGE', message: expect.stringContaining('has schema version 999, newer than this perfwatch knows') });
+    expect(readFileSync(join(newer, 'perfwatch.db')).equals(newerBytes)).toBe(true);
   });
 
   it('says that a database damaged past its header will not mend when its writes fail, and keeps recording in memory', async () => {

@@ -14,6 +14,7 @@ import type { ReportService } from '../reports/service.js';
 import type { Baseline } from '../reports/types.js';
 import { countControl, readControlState } from '../storage/control.js';
 import type { SqlValue } from '../storage/driver.js';
+import { refusalOf } from '../storage/identify.js';
 import { acquireLock } from '../storage/lock.js';
 import { ControlLog, type ControlLogStatus } from './control-log.js';
 
@@ -152,8 +153,14 @@ function registeredId(registry: Registry, name: string, tags: Record<string, str
   }
 }
 
-/** Deletes the database file with its WAL and shared-memory files, under the dataDir's lock (no monitor may own it meanwhile). */
+/**
+ * Deletes the database file with its WAL and shared-memory files, under the dataDir's lock (no
+ * monitor may own it meanwhile). A file that is not perfwatch's (another application's, or no
+ * database: a monitor whose start refused it) is left, and said so (StorageError).
+ */
 export async function deleteDatabase(dir: string, file: string): Promise<void> {
+  const refusal = refusalOf(file, Infinity);
+  if (refusal) throw refusal;
   const lock = await acquireLock(dir);
   try {
     await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${file}${suffix}`, { force: true })));

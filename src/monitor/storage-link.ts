@@ -32,6 +32,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
+import { refusalOf } from '../storage/identify.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
 import { OURS as PROFILE_FILE } from '../profiling/files.js';
@@ -220,6 +221,12 @@ export class StorageLink {
 
   /** One attempt to attach (start's, or a retry's): the lock, the actor, the file, the catalog; all undone when it fails. */
   private async attach(): Promise<void> {
+    // Whose the file is, from its bytes, before the lock file is made beside it and the modes
+    // are made private: another application's perfwatch.db (or one that is no database) and
+    // its directory are left as they were. Its schema version is the actor's to judge: a file
+    // of a newer perfwatch is perfwatch's, and the actor refuses it before it opens it.
+    const refusal = refusalOf(this.file, Infinity);
+    if (refusal) throw refusal;
     this.lock = await acquireLock(this.dir);
     try {
       // What an earlier version made open to every user (0755, 0644, by the umask) is made

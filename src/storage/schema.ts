@@ -14,6 +14,7 @@ import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
 import { createPrivateFile } from '../private-files.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
+import { APPLICATION_ID, refusalOf } from './identify.js';
 import { createWatchedRuns } from './watched-runs.js';
 
 export interface Migration {
@@ -21,9 +22,6 @@ export interface Migration {
   name: string;
   up(db: Db): void;
 }
-
-/** The application id in the header, "PWAT": marks the file as perfwatch's. */
-export const APPLICATION_ID = 0x50574154;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -137,9 +135,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /**
  * Opens the database at `file` and brings it to SCHEMA_VERSION. Throws StorageError naming
  * the file when it is not a perfwatch database or is newer than this build; the file is not
- * written then.
+ * written then: its header says so before it is opened (identify.ts), as opening writes.
  */
 export function openSchema(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+  const refusal = refusalOf(file, migrations.length);
+  if (refusal) throw refusal;
   let db: Db;
   try {
     // SQLite gives the -wal and -shm files the database's mode.
