@@ -4871,6 +4871,13 @@ export const BREAKS = [
     tests: ['storage.test.ts'],
     mustFail: ["refuses another application's perfwatch.db, and one of a newer perfwatch, leaving the file, its modes and its directory as they were"],
   },
+  {
+    name: 'a damaged table read at start fails it as a bare SqliteError',
+    what: "the storage actor's reads at start (the stored catalog, the control state) pass SQLite's error on as it is: a damaged alert_rule or series table failed start() with `SqliteError: database disk image is malformed`, no code and no file, and `perfwatch serve` printed its stack and exited 1",
+    edits: [{ file: 'workers/storage.ts', find: "throw typeof code === 'string' && code.startsWith('SQLITE_') ? unusable(data.file, error) : error;", replace: 'throw error;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['fails start() with a StorageError naming the file and what to do when a table it reads at start is damaged'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -36,13 +36,14 @@ function monitor(dir: string, options: MonitorOptions = {}): PerformanceMonitor 
 }
 
 /**
- * Overwrites the rollups table's root page of the database in `dir` (a stopped monitor's): the
- * file opens and its catalog reads, but its rollups are neither read nor written. Answers the file.
+ * Overwrites a table's root page of the database in `dir` (a stopped monitor's): the file
+ * opens, but that table is neither read nor written (the rollups': its catalog reads, a flush's
+ * rows do not go in). Answers the file.
  */
-function damageRollups(dir: string): string {
+function damageRollups(dir: string, table = 'rollups'): string {
   const file = join(dir, 'perfwatch.db');
   const db = openDatabase(file);
-  const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+  const root = Number(db.prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?').get([table])![0]);
   const pageSize = Number(db.pragma('page_size'));
   db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   db.close();
@@ -572,6 +573,24 @@ describe('storage: sqlite', () => {
     const s = m.status().storage;
     expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${file}: database disk image is malformed: it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
+  });
+
+  it('fails start() with a StorageError naming the file and what to do when a table it reads at start is damaged (the control state, the catalog)', async () => {
+    for (const table of ['alert_rule', 'series']) {
+      const dir = dataDir();
+      const first = monitor(dir);
+      await first.start();
+      await first.createAlertRule({ metric: 'queue_size', aggregation: 'max', window: 5, operator: '>', threshold: 10 });
+      await first.stop();
+      const file = damageRollups(dir, table);
+      const m = monitor(dir);
+      const e = await m.start().catch((error: unknown) => error);
+      // A bare SqliteError before: no code, no file, and the CLI printed its stack.
+      expect(e, table).toBeInstanceOf(StorageError);
+      expect(e, table).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+      expect((e as Error).message, table).toBe(`${file}: is damaged (database disk image is malformed); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
+      expect(m.state).toBe('stopped');
+    }
   });
 
   it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {

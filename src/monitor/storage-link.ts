@@ -247,7 +247,9 @@ export class StorageLink {
       }
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
       // one registration per stored series would hold this thread a second at 100,000.
-      const restored = await this.actor.call((a) => a.restoreCatalog());
+      const restored = await this.actor.call((a) => a.restoreCatalog()).catch((error: unknown) => {
+        throw fromActor(this.file, error);
+      });
       this.catalog = catalogView(restored, this.deps.options.maxSeries);
       // One fault for the catalog, not one a series: a kind that changed, tags past a lowered
       // maxTags. The series left out for the live ones' headroom are by design: status says so.
@@ -355,8 +357,11 @@ export class StorageLink {
     return this.actor.call((a) => a.commit(ops));
   }
 
+  /** Rows of a read on the file (the control state's at start, among others); rejects with a StorageError naming the file when SQLite refuses it. */
   query(sql: string, params?: SqlValue[]): Promise<SqlValue[][]> {
-    return this.actor.call((a) => a.query(sql, params), true);
+    return this.actor.call((a) => a.query(sql, params), true).catch((error: unknown) => {
+      throw fromActor(this.file, error);
+    });
   }
 
   /**
@@ -513,6 +518,16 @@ export class StorageLink {
     this.lock = undefined;
     await lock?.release();
   }
+}
+
+/**
+ * A StorageError the actor threw about `file` (workers/storage.ts read()), made one again:
+ * comlink carries an error's name and message alone, and start() failed with an Error of no
+ * code, which the CLI printed with its stack. Any other error is left as it is.
+ */
+function fromActor(file: string, error: unknown): unknown {
+  if (error instanceof StorageError || !(error instanceof Error) || error.name !== 'StorageError' || !error.message.startsWith(`${file}: `)) return error;
+  return new StorageError(file, error.message.slice(file.length + 2));
 }
 
 /** Whether a start failed for want of room on the disk (the lock, the file or its WAL could not grow), which frees itself: not a dataDir or file to change. */
