@@ -4878,6 +4878,20 @@ export const BREAKS = [
     tests: ['storage.test.ts'],
     mustFail: ['fails start() with a StorageError naming the file and what to do when a table it reads at start is damaged'],
   },
+  {
+    name: 'alert transitions past the retention restored',
+    what: "start() restores the newest alert transitions whatever their age: those retention deletes at its first pass were restored before it, and getAlertHistory() served them for the process's life while storedData() counted none",
+    edits: [{ file: 'src/storage/control.ts', find: "alert_transition WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.since ?? -Number.MAX_VALUE, limits.history]", replace: "alert_transition ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.history]" }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['does not restore the alert transitions past the retention'],
+  },
+  {
+    name: 'alert transitions a retention pass deleted kept in memory',
+    what: "a retention pass deletes the alert transitions older than its cutoff from the file, and the monitor keeps serving them from its memory: getAlertHistory() disagreed with the file for as long as the process ran",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);', replace: '' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['drops the alert transitions it holds once a retention pass deletes them'],
+  },
 ];
 
 function parseArgs(argv) {

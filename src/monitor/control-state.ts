@@ -37,6 +37,8 @@ export interface ControlParts {
   reports: ReportService;
   registry: Registry;
   historyLimit: number;
+  /** The retention's cutoff (ms): alert transitions older are not restored. */
+  since?: number;
 }
 
 /** What this needs of the storage link: the file, and the storage actor's commit and query. */
@@ -86,7 +88,7 @@ export class ControlState {
    */
   async open(parts: ControlParts): Promise<void> {
     if (!this.restored) {
-      const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT });
+      const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT, ...(parts.since !== undefined ? { since: parts.since } : {}) });
       // Transitions made before the stored ones were read (the monitor ran while its database
       // waited for room) are numbered after them; numbered from 1, they were dropped as
       // duplicates of stored rows (INSERT OR IGNORE), and their notes written over those rows.

@@ -73,6 +73,8 @@ export interface StorageLinkDeps {
   attached?: () => Promise<void>;
   /** A hub drives the flushes (flushSeqs between its applies): the actor does not flush on its own. */
   driven?: boolean;
+  /** A retention pass deleted the alert transitions older than `before`: the monitor drops those it holds. */
+  retained?: (before: number) => void;
 }
 
 /**
@@ -497,7 +499,7 @@ export class StorageLink {
    * the flush that folded the journal a full disk had kept it from folding) are a fault once,
    * and stay in status past a new actor (a restart, a start() after stop()), whose fold had
    * nothing of them left to say. Rollups a flush found lost are a fault each time, summed here
-   * past every actor.
+   * past every actor. A retention pass's cutoff is handed to the monitor once (deps.retained).
    */
   private learn(status: StorageStatus): void {
     const lost = status.journalLost;
@@ -510,6 +512,8 @@ export class StorageLink {
       this.deps.faults.report('storage', new StorageError(this.file, rollups.message));
       sum = { ...rollups, rollups: (before?.rollups ?? 0) + rollups.rollups };
     }
+    const cutoff = status.retainedBefore;
+    if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);
     this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum };
   }
 
