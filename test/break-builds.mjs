@@ -4892,6 +4892,13 @@ export const BREAKS = [
     tests: ['storage-retention.test.ts'],
     mustFail: ['drops the alert transitions it holds once a retention pass deletes them'],
   },
+  {
+    name: 'an SQLite header cut short read past its end',
+    what: "a perfwatch.db of SQLite's first bytes and fewer than its 100-byte header is read as a whole header: start() failed with a RangeError (no code, no file) out of the check of whose the file is, where it is no database",
+    edits: [{ file: 'src/storage/identify.ts', find: '(head.length === HEAD ? head : undefined)', replace: 'head' }],
+    tests: ['storage-schema.test.ts'],
+    mustFail: ['refuses a file that is not a database, naming it, and leaves its bytes as they were'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -32,10 +32,11 @@ const FRAME_HEADER = 24;
 export function refusalOf(file: string, known: number): StorageError | undefined {
   const head = readHead(file);
   if (head === undefined || head.length === 0) return undefined;
-  if (head.toString('latin1', 0, 16) !== MAGIC) {
+  const page1 = head.toString('latin1', 0, 16) === MAGIC ? (newestPage1(`${file}-wal`) ?? (head.length === HEAD ? head : undefined)) : undefined;
+  // Not SQLite's bytes, or its header cut short (SQLite writes page 1 whole): no database.
+  if (page1 === undefined) {
     return new StorageError(file, 'is not a usable SQLite database (file is not a database); it was left untouched: move it away or choose another dataDir');
   }
-  const page1 = newestPage1(`${file}-wal`) ?? head;
   const version = page1.readUInt32BE(60);
   const appId = page1.readUInt32BE(68);
   // Page 1 is the schema table's root: an interior page (0x05), or a leaf (0x0d) with cells.
