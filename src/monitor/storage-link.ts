@@ -3,7 +3,8 @@
  * starts the storage actor on start(), which registers the stored series catalog again,
  * passes on history reads and other modules' commits, and on stop() lets the actor flush and
  * close, then releases the lock. The actor owns the file; this thread never touches it (the lock file
- * aside, on start and stop, and the file's times read once at a start that took over a dead
+ * aside, on start and stop, the file's first bytes read at each start to tell whose it is
+ * (storage/identify.ts), and the file's times read once at a start that took over a dead
  * monitor's lock).
  *
  * Faults: a flush that fails comes back as an event: a fault of kind 'storage' (status and
