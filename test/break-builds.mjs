@@ -5015,6 +5015,44 @@ export const BREAKS = [
     tests: ['cpu-headline.test.ts'],
     mustFail: ['gives the shares of JavaScript, idle, GC and program as every share is given'],
   },
+  {
+    name: "another application's perfwatch.db opened before it is refused",
+    what: "start() takes the dataDir's lock, makes its modes private and opens perfwatch.db before it knows whose the file is: another application's database was switched to WAL (its header rewritten), chmodded 0600 in a directory chmodded 0700, and a lock file made beside it, by the start that then refused it; a newer perfwatch's file had its header rewritten too",
+    edits: [
+      { file: 'src/monitor/storage-link.ts', find: '    const refusal = refusalOf(this.file, Infinity);\n    if (refusal) throw refusal;\n', replace: '' },
+      { file: 'src/storage/schema.ts', find: '  const refusal = refusalOf(file, migrations.length);\n  if (refusal) throw refusal;\n', replace: '' },
+    ],
+    tests: ['storage.test.ts'],
+    mustFail: ["refuses another application's perfwatch.db, and one of a newer perfwatch, leaving the file, its modes and its directory as they were"],
+  },
+  {
+    name: 'a damaged table read at start fails it as a bare SqliteError',
+    what: "the storage actor's reads at start (the stored catalog, the control state) pass SQLite's error on as it is: a damaged alert_rule or series table failed start() with `SqliteError: database disk image is malformed`, no code and no file, and `perfwatch serve` printed its stack and exited 1",
+    edits: [{ file: 'workers/storage.ts', find: "throw typeof code === 'string' && code.startsWith('SQLITE_') ? unusable(data.file, error) : error;", replace: 'throw error;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['fails start() with a StorageError naming the file and what to do when a table it reads at start is damaged'],
+  },
+  {
+    name: 'alert transitions past the retention restored',
+    what: "start() restores the newest alert transitions whatever their age: those retention deletes at its first pass were restored before it, and getAlertHistory() served them for the process's life while storedData() counted none",
+    edits: [{ file: 'src/storage/control.ts', find: "alert_transition WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.since ?? -Number.MAX_VALUE, limits.history]", replace: "alert_transition ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.history]" }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['does not restore the alert transitions past the retention'],
+  },
+  {
+    name: 'alert transitions a retention pass deleted kept in memory',
+    what: "a retention pass deletes the alert transitions older than its cutoff from the file, and the monitor keeps serving them from its memory: getAlertHistory() disagreed with the file for as long as the process ran",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);', replace: '' }],
+    tests: ['storage-retention.test.ts'],
+    mustFail: ['drops the alert transitions it holds once a retention pass deletes them'],
+  },
+  {
+    name: 'an SQLite header cut short read past its end',
+    what: "a perfwatch.db of SQLite's first bytes and fewer than its 100-byte header is read as a whole header: start() failed with a RangeError (no code, no file) out of the check of whose the file is, where it is no database",
+    edits: [{ file: 'src/storage/identify.ts', find: '(head.length === HEAD ? head : undefined)', replace: 'head' }],
+    tests: ['storage-schema.test.ts'],
+    mustFail: ['refuses a file that is not a database, naming it, and leaves its bytes as they were'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -14,6 +14,8 @@ import { readControlState, statementsOf } from '../dist/src/storage/control.js';
 import { MIGRATIONS, openSchema } from '../dist/src/storage/schema.js';
 import type { Baseline } from '../dist/src/reports/types.js';
 import { synthetic, T0 as SYNTHETIC_T0 } from './synthetic.js';
+import { PerformanceMonitor } from '../dist/src/index.js';
+import { waitFor } from './helpers.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -24,6 +26,29 @@ function putBaseline(pod: string, at: number) {
   return statementsOf({ op: 'put-baseline', key: `pod_rt[["pod","${pod}"]]`, baseline })[0]!;
 }
 
+/** A monitor on `dir` keeping a minute (the least retentionMs). */
+function minuteMonitor(dir: string): PerformanceMonitor {
+  return new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, retentionMs: MINUTE, system: { enabled: false }, runtime: { enabled: false } });
+}
+
+/**
+ * A monitor's run on `dir` that fires a rule and stops; then the file says its data reaches
+ * `ahead` ms past that transition (its meta 'clock', stored-until.ts), so that the next
+ * monitor's clock resumes there: as a process started that much later. Answers the transition.
+ */
+async function firedBefore(dir: string, ahead: number) {
+  const a = minuteMonitor(dir);
+  await a.start();
+  await a.createAlertRule({ metric: 'queue_size', aggregation: 'max', window: 5, operator: '>', threshold: 10 });
+  a.record('queue_size', 50);
+  const [t] = await waitFor(() => a.getAlertHistory().length > 0 && a.getAlertHistory(), 15_000, 'a transition');
+  await a.stop();
+  const db = openDatabase(join(dir, 'perfwatch.db'));
+  db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('clock', ?)").run([String(t!.at + ahead)]);
+  db.close();
+  return t!;
+}
+
 /** A storage service over an empty store, on a clock the test moves. */
 function service(file: string, clock: () => number, retentionChunkRows?: number): StorageService {
   const registry = new Registry(createRegistry({ maxSeries: 16, maxTags: 4, maxTagValueLength: 16 }), MAIN_LOCK_TAG);
@@ -32,6 +57,50 @@ function service(file: string, clock: () => number, retentionChunkRows?: number)
 }
 
 describe('storage retention', () => {
+  it("does not restore the alert transitions past the retention, which its first pass deletes from the file", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'data');
+    // The next process starts 150 s after the transition, with a retention of 60 s.
+    const t = await firedBefore(dir, 150_000);
+    const b = minuteMonitor(dir);
+    try {
+      await b.start();
+      // Restored before retention's first pass and never dropped: served for the process's
+      // life. (The restored alert may resolve meanwhile: a transition of this process.)
+      expect(b.getAlertHistory({ to: t.at })).toEqual([]);
+      await b.flushStorage();
+      expect(b.getAlertHistory({ to: t.at })).toEqual([]);
+    } finally {
+      await b.stop();
+    }
+  }, 40_000);
+
+  it('drops the alert transitions it holds once a retention pass deletes them', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'data');
+    // 55 s old at the start: within the retention, restored.
+    const t = await firedBefore(dir, 55_000);
+    const b = minuteMonitor(dir);
+    try {
+      await b.start();
+      expect(b.getAlertHistory({ to: t.at })).toEqual([t]);
+      // Past the retention now; a new storage actor's first flush runs a retention pass.
+      await new Promise((resolve) => setTimeout(resolve, 7_000));
+      await b.injectFault('exit', 'storage');
+      await waitFor(
+        () => {
+          const s = b.status().storage;
+          return s.mode === 'sqlite' && s.actor.restarts > 0 && s.actor.state === 'running';
+        },
+        15_000,
+        'the storage actor restarted',
+      );
+      expect(await b.flushStorage()).toBe(true);
+      expect(b.status().storage).toMatchObject({ retainedBefore: expect.any(Number) });
+      expect(b.getAlertHistory({ to: t.at })).toEqual([]);
+    } finally {
+      await b.stop();
+    }
+  }, 60_000);
+
   it('deletes rollups, alert transitions and audit entries older than the retention on its schedule and hands the space back', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pw-retention-')), 'perfwatch.db');
     const T0 = Date.UTC(2026, 0, 1);

@@ -33,6 +33,11 @@ describe('the storage schema', () => {
     expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
     expect(e.message).toContain(`${file}: is not a usable SQLite database (file is not a database); it was left untouched`);
     expect(readFileSync(file).equals(bytes)).toBe(true);
+    // SQLite's first bytes and nothing after them: no header to tell whose it is.
+    const cut = Buffer.from('SQLite format 3\0\x10\x00', 'latin1');
+    writeFileSync(file, cut);
+    expect(caught<StorageError>(() => openSchema(file))).toMatchObject({ code: 'PW_ERR_STORAGE', message: `${file}: is not a usable SQLite database (file is not a database); it was left untouched: move it away or choose another dataDir` });
+    expect(readFileSync(file).equals(cut)).toBe(true);
   });
 
   it("refuses another application's SQLite database and leaves it untouched", () => {

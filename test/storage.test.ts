@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,13 +36,14 @@ function monitor(dir: string, options: MonitorOptions = {}): PerformanceMonitor 
 }
 
 /**
- * Overwrites the rollups table's root page of the database in `dir` (a stopped monitor's): the
- * file opens and its catalog reads, but its rollups are neither read nor written. Answers the file.
+ * Overwrites a table's root page of the database in `dir` (a stopped monitor's): the file
+ * opens, but that table is neither read nor written (the rollups': its catalog reads, a flush's
+ * rows do not go in). Answers the file.
  */
-function damageRollups(dir: string): string {
+function damageRollups(dir: string, table = 'rollups'): string {
   const file = join(dir, 'perfwatch.db');
   const db = openDatabase(file);
-  const root = Number(db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'rollups'").get()![0]);
+  const root = Number(db.prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?').get([table])![0]);
   const pageSize = Number(db.pragma('page_size'));
   db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
   db.close();
@@ -516,6 +517,45 @@ describe('storage: sqlite', () => {
     await monitor(dir).start();
   });
 
+  it("refuses another application's perfwatch.db, and one of a newer perfwatch, leaving the file, its modes and its directory as they were", async () => {
+    // A file in rollback mode (journal_mode delete), 0644 in a directory 0755: opening it with
+    // perfwatch's pragmas made it WAL, and the start's chmod made both private, before the refusal.
+    const dir = dataDir();
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const file = join(dir, 'perfwatch.db');
+    const other = openDatabase(file);
+    other.exec('CREATE TABLE users (id INTEGER)');
+    other.exec('PRAGMA journal_mode = DELETE');
+    other.close();
+    chmodSync(file, 0o644);
+    const before = readFileSync(file);
+    const e = await monitor(dir).start().catch((error: unknown) => error);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    // Nothing made beside it: no lock, no -wal or -shm.
+    expect(readdirSync(dir)).toEqual(['perfwatch.db']);
+    // And it is not perfwatch's to delete.
+    const d = monitor(dir);
+    expect(await d.discardData().catch((error: unknown) => error)).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect(readFileSync(file).equals(before)).toBe(true);
+
+    // perfwatch's own file, of a newer schema version: refused before it is opened.
+    const newer = dataDir();
+    await monitor(newer).start();
+    await monitors[monitors.length - 1]!.stop();
+    const db = openDatabase(join(newer, 'perfwatch.db'));
+    db.exec('PRAGMA user_version = 999');
+    db.exec('PRAGMA journal_mode = DELETE');
+    db.close();
+    const newerBytes = readFileSync(join(newer, 'perfwatch.db'));
+    expect(await monitor(newer).start().catch((error: unknown) => error)).toMatchObject({ code: 'PW_ERR_STORAGE', message: expect.stringContaining('has schema version 999, newer than this perfwatch knows') });
+    expect(readFileSync(join(newer, 'perfwatch.db')).equals(newerBytes)).toBe(true);
+  });
+
   it('says that a database damaged past its header will not mend when its writes fail, and keeps recording in memory', async () => {
     const dir = dataDir();
     const first = monitor(dir);
@@ -533,6 +573,24 @@ describe('storage: sqlite', () => {
     const s = m.status().storage;
     expect(s.mode === 'sqlite' && s.lastError?.message).toBe(`${file}: database disk image is malformed: it is damaged, and retrying will not mend it; the monitor goes on in memory: stop it and move the file away (sqlite3's .recover saves what is readable)`);
     expect(m.getMetrics({ names: ['damaged_rt'] }).reduce((a, x) => a + x.totalCount, 0)).toBe(1);
+  });
+
+  it('fails start() with a StorageError naming the file and what to do when a table it reads at start is damaged (the control state, the catalog)', async () => {
+    for (const table of ['alert_rule', 'series']) {
+      const dir = dataDir();
+      const first = monitor(dir);
+      await first.start();
+      await first.createAlertRule({ metric: 'queue_size', aggregation: 'max', window: 5, operator: '>', threshold: 10 });
+      await first.stop();
+      const file = damageRollups(dir, table);
+      const m = monitor(dir);
+      const e = await m.start().catch((error: unknown) => error);
+      // A bare SqliteError before: no code, no file, and the CLI printed its stack.
+      expect(e, table).toBeInstanceOf(StorageError);
+      expect(e, table).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+      expect((e as Error).message, table).toBe(`${file}: is damaged (database disk image is malformed); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
+      expect(m.state).toBe('stopped');
+    }
   });
 
   it("says in a history which series' stored rollups could not be read, rather than leaving them out without a word", async () => {

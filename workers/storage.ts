@@ -25,6 +25,7 @@ import { collectGarbage } from '../src/storage/collect-garbage.js';
 import { statementsOf } from '../src/storage/control.js';
 import { closeOpen, guardCalls } from '../src/storage/driver.js';
 import { packHistories, packedBuffers } from '../src/storage/histories.js';
+import { unusable } from '../src/storage/schema.js';
 import { StorageService } from '../src/storage/service.js';
 
 /** One statement of seconds (40 million rows counted: 4–10 s on this machine), for the 'stall' drill. */
@@ -101,6 +102,21 @@ function work<T>(fn: (s: StorageService) => T): T {
 }
 
 /**
+ * A read of the file that start() waits on (the stored catalog, the control state): an SQLite
+ * error (a damaged table: SQLITE_CORRUPT) is said as the file's, naming it and what to do
+ * (schema.ts unusable), as at its open; it failed start() as a bare SqliteError, its code lost
+ * on the way.
+ */
+function read<T>(fn: (s: StorageService) => T): T {
+  try {
+    return work(fn);
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    throw typeof code === 'string' && code.startsWith('SQLITE_') ? unusable(data.file, error) : error;
+  }
+}
+
+/**
  * Beats, and promises the next beat by the next flush, with room for a timer that a busy
  * machine runs late: storage is not latency-critical, a replacement for a late one is costly.
  */
@@ -130,7 +146,7 @@ const api: StorageActorApi = {
     sink = s;
   },
   commit: (ops) => work((s) => s.commit(ops.flatMap(statementsOf))),
-  query: (sql, params) => work((s) => s.query(sql, params)),
+  query: (sql, params) => read((s) => s.query(sql, params)),
   flush: () => work((s) => s.flush(true)),
   flushSeqs: (seqs, last) => {
     const [ok, status] = work((s) => [s.flush(last, seqs), s.status()] as const);
@@ -150,7 +166,7 @@ const api: StorageActorApi = {
   serve(port) {
     Comlink.expose(api, nodeEndpoint(port));
   },
-  restoreCatalog: () => work((s) => s.restoreCatalog()),
+  restoreCatalog: () => read((s) => s.restoreCatalog()),
   storedOnly: (name, match) => work((s) => s.storedOnly(name, match)),
   storedUntil: () => work((s) => s.storedUntil()),
   setRun: (from) => work((s) => s.setRun(from)),

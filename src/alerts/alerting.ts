@@ -222,6 +222,17 @@ export class Alerting {
     ];
   }
 
+  /**
+   * Drops the transitions held from before `cutoff` (ms): a retention pass deleted them from
+   * the database, and getHistory() served them for as long as the process ran. The oldest
+   * go, as the bound drops them (apply()), so the rest keep their numbers (snapshot()).
+   */
+  forgetBefore(cutoff: number): void {
+    let old = 0;
+    while (old < this.history.length && this.history[old]!.at < cutoff) old++;
+    if (old > 0) this.history = this.history.slice(old);
+  }
+
   /** Stops notifying for good (the monitor is being disposed of). */
   close(): void {
     this.notifier.stop();

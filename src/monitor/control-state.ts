@@ -14,6 +14,7 @@ import type { ReportService } from '../reports/service.js';
 import type { Baseline } from '../reports/types.js';
 import { countControl, readControlState } from '../storage/control.js';
 import type { SqlValue } from '../storage/driver.js';
+import { refusalOf } from '../storage/identify.js';
 import { acquireLock } from '../storage/lock.js';
 import { ControlLog, type ControlLogStatus } from './control-log.js';
 
@@ -36,6 +37,8 @@ export interface ControlParts {
   reports: ReportService;
   registry: Registry;
   historyLimit: number;
+  /** The retention's cutoff (ms): alert transitions older are not restored. */
+  since?: number;
 }
 
 /** What this needs of the storage link: the file, and the storage actor's commit and query. */
@@ -85,7 +88,7 @@ export class ControlState {
    */
   async open(parts: ControlParts): Promise<void> {
     if (!this.restored) {
-      const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT });
+      const state = await readControlState((sql, params) => this.link.query(sql, params), { history: parts.historyLimit, audit: AUDIT_KEPT, ...(parts.since !== undefined ? { since: parts.since } : {}) });
       // Transitions made before the stored ones were read (the monitor ran while its database
       // waited for room) are numbered after them; numbered from 1, they were dropped as
       // duplicates of stored rows (INSERT OR IGNORE), and their notes written over those rows.
@@ -152,8 +155,14 @@ function registeredId(registry: Registry, name: string, tags: Record<string, str
   }
 }
 
-/** Deletes the database file with its WAL and shared-memory files, under the dataDir's lock (no monitor may own it meanwhile). */
+/**
+ * Deletes the database file with its WAL and shared-memory files, under the dataDir's lock (no
+ * monitor may own it meanwhile). A file that is not perfwatch's (another application's, or no
+ * database: a monitor whose start refused it) is left, and said so (StorageError).
+ */
 export async function deleteDatabase(dir: string, file: string): Promise<void> {
+  const refusal = refusalOf(file, Infinity);
+  if (refusal) throw refusal;
   const lock = await acquireLock(dir);
   try {
     await Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${file}${suffix}`, { force: true })));

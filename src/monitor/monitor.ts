@@ -169,7 +169,7 @@ export class PerformanceMonitor extends EventEmitter {
     const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), driven: hubOnDisk })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), retained: (before) => this.alerting.forgetBefore(before), driven: hubOnDisk })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
     const cs = this.controlState;
@@ -431,7 +431,12 @@ export class PerformanceMonitor extends EventEmitter {
   private async openControl(): Promise<void> {
     if (!this.controlState || (this.currentState !== 'starting' && this.currentState !== 'running')) return;
     this.controlState.refuse(null);
-    await this.controlState.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit });
+    // The transitions retention is to delete are not restored (its first pass comes at the first
+    // flush). Now is the run's start at the earliest: a clock resumed from the file's data
+    // (resumeClock) runs ahead of the wall clock only once the collector reads it.
+    const now = this.runFrom === Infinity ? this.now() : Math.max(this.now(), this.runFrom);
+    const since = now - this.options.retentionMs;
+    await this.controlState.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, since });
   }
 
   /** `atExit`: stopped by the host's exit (host-exit.ts), so records made meanwhile drop instead of throwing. */

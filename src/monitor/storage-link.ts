@@ -3,7 +3,8 @@
  * starts the storage actor on start(), which registers the stored series catalog again,
  * passes on history reads and other modules' commits, and on stop() lets the actor flush and
  * close, then releases the lock. The actor owns the file; this thread never touches it (the lock file
- * aside, on start and stop, and the file's times read once at a start that took over a dead
+ * aside, on start and stop, the file's first bytes read at each start to tell whose it is
+ * (storage/identify.ts), and the file's times read once at a start that took over a dead
  * monitor's lock).
  *
  * Faults: a flush that fails comes back as an event: a fault of kind 'storage' (status and
@@ -32,6 +33,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
+import { refusalOf } from '../storage/identify.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
 import { OURS as PROFILE_FILE } from '../profiling/files.js';
@@ -72,6 +74,8 @@ export interface StorageLinkDeps {
   attached?: () => Promise<void>;
   /** A hub drives the flushes (flushSeqs between its applies): the actor does not flush on its own. */
   driven?: boolean;
+  /** A retention pass deleted the alert transitions older than `before`: the monitor drops those it holds. */
+  retained?: (before: number) => void;
 }
 
 /**
@@ -220,6 +224,12 @@ export class StorageLink {
 
   /** One attempt to attach (start's, or a retry's): the lock, the actor, the file, the catalog; all undone when it fails. */
   private async attach(): Promise<void> {
+    // Whose the file is, from its bytes, before the lock file is made beside it and the modes
+    // are made private: another application's perfwatch.db (or one that is no database) and
+    // its directory are left as they were. Its schema version is the actor's to judge: a file
+    // of a newer perfwatch is perfwatch's, and the actor refuses it before it opens it.
+    const refusal = refusalOf(this.file, Infinity);
+    if (refusal) throw refusal;
     this.lock = await acquireLock(this.dir);
     try {
       // What an earlier version made open to every user (0755, 0644, by the umask) is made
@@ -240,7 +250,9 @@ export class StorageLink {
       }
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
       // one registration per stored series would hold this thread a second at 100,000.
-      const restored = await this.actor.call((a) => a.restoreCatalog());
+      const restored = await this.actor.call((a) => a.restoreCatalog()).catch((error: unknown) => {
+        throw fromActor(this.file, error);
+      });
       this.catalog = catalogView(restored, this.deps.options.maxSeries);
       // One fault for the catalog, not one a series: a kind that changed, tags past a lowered
       // maxTags. The series left out for the live ones' headroom are by design: status says so.
@@ -348,8 +360,11 @@ export class StorageLink {
     return this.actor.call((a) => a.commit(ops));
   }
 
+  /** Rows of a read on the file (the control state's at start, among others); rejects with a StorageError naming the file when SQLite refuses it. */
   query(sql: string, params?: SqlValue[]): Promise<SqlValue[][]> {
-    return this.actor.call((a) => a.query(sql, params), true);
+    return this.actor.call((a) => a.query(sql, params), true).catch((error: unknown) => {
+      throw fromActor(this.file, error);
+    });
   }
 
   /**
@@ -485,7 +500,7 @@ export class StorageLink {
    * the flush that folded the journal a full disk had kept it from folding) are a fault once,
    * and stay in status past a new actor (a restart, a start() after stop()), whose fold had
    * nothing of them left to say. Rollups a flush found lost are a fault each time, summed here
-   * past every actor.
+   * past every actor. A retention pass's cutoff is handed to the monitor once (deps.retained).
    */
   private learn(status: StorageStatus): void {
     const lost = status.journalLost;
@@ -498,6 +513,8 @@ export class StorageLink {
       this.deps.faults.report('storage', new StorageError(this.file, rollups.message));
       sum = { ...rollups, rollups: (before?.rollups ?? 0) + rollups.rollups };
     }
+    const cutoff = status.retainedBefore;
+    if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);
     this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum };
   }
 
@@ -506,6 +523,16 @@ export class StorageLink {
     this.lock = undefined;
     await lock?.release();
   }
+}
+
+/**
+ * A StorageError the actor threw about `file` (workers/storage.ts read()), made one again:
+ * comlink carries an error's name and message alone, and start() failed with an Error of no
+ * code, which the CLI printed with its stack. Any other error is left as it is.
+ */
+function fromActor(file: string, error: unknown): unknown {
+  if (error instanceof StorageError || !(error instanceof Error) || error.name !== 'StorageError' || !error.message.startsWith(`${file}: `)) return error;
+  return new StorageError(file, error.message.slice(file.length + 2));
 }
 
 /** Whether a start failed for want of room on the disk (the lock, the file or its WAL could not grow), which frees itself: not a dataDir or file to change. */

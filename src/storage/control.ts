@@ -62,14 +62,18 @@ export function statementsOf(op: ControlOp): ControlStatement[] {
   }
 }
 
-/** The control state as start() restores it: the newest `history` transitions and `audit` entries, oldest first. */
-export async function readControlState(query: Query, limits: { history: number; audit: number }): Promise<ControlState> {
+/**
+ * The control state as start() restores it: the newest `history` transitions and `audit`
+ * entries, oldest first; of the transitions, those at `since` or later (the retention's
+ * cutoff: older ones are retention's to delete, and were restored, and served, before its pass).
+ */
+export async function readControlState(query: Query, limits: { history: number; audit: number; since?: number }): Promise<ControlState> {
   const [rules, alerts, history, baselines, audit, tunables, last, outbox] = await Promise.all([
     // In the order they were created: a file written again (removed while running) takes the
     // rules in whatever order they commit, one created meanwhile before the older ones.
     query('SELECT body FROM alert_rule ORDER BY created_at, rowid'),
     query('SELECT body FROM alert_state WHERE rule_id IN (SELECT id FROM alert_rule)'),
-    query('SELECT body FROM (SELECT seq, body FROM alert_transition ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.history]),
+    query('SELECT body FROM (SELECT seq, body FROM alert_transition WHERE at >= ? ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.since ?? -Number.MAX_VALUE, limits.history]),
     query('SELECT body FROM baseline ORDER BY series_key'),
     query('SELECT body FROM (SELECT seq, body FROM optimization_log ORDER BY seq DESC LIMIT ?) ORDER BY seq', [limits.audit]),
     query('SELECT name, value, at FROM tunable_value ORDER BY name'),

@@ -14,6 +14,7 @@ import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
 import { createPrivateFile } from '../private-files.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
+import { APPLICATION_ID, refusalOf } from './identify.js';
 import { createWatchedRuns } from './watched-runs.js';
 
 export interface Migration {
@@ -21,9 +22,6 @@ export interface Migration {
   name: string;
   up(db: Db): void;
 }
-
-/** The application id in the header, "PWAT": marks the file as perfwatch's. */
-export const APPLICATION_ID = 0x50574154;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -137,9 +135,11 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 /**
  * Opens the database at `file` and brings it to SCHEMA_VERSION. Throws StorageError naming
  * the file when it is not a perfwatch database or is newer than this build; the file is not
- * written then.
+ * written then: its header says so before it is opened (identify.ts), as opening writes.
  */
 export function openSchema(file: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+  const refusal = refusalOf(file, migrations.length);
+  if (refusal) throw refusal;
   let db: Db;
   try {
     // SQLite gives the -wal and -shm files the database's mode.
@@ -161,13 +161,14 @@ export function openSchema(file: string, migrations: readonly Migration[] = MIGR
 const NOT_A_DATABASE = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
 
 /**
- * The error for a file that cannot be opened or brought to the schema. Only a file whose bytes
- * are not a database is one to move away; a database this process cannot write (a read-only
- * file, a full disk, an I/O error) is the user's history, and moving it away to start afresh
- * would lose it: the advice is then about the disk. A driver that could not be loaded opened
- * nothing: the advice is then about the process.
+ * The error for a file that cannot be opened, brought to the schema, or read at start (the
+ * storage actor's reads of the catalog and the control state: a damaged table fails them).
+ * Only a file whose bytes are not a database, or are damaged, is one to move away; a database
+ * this process cannot write (a read-only file, a full disk, an I/O error) is the user's
+ * history, and moving it away to start afresh would lose it: the advice is then about the
+ * disk. A driver that could not be loaded opened nothing: the advice is then about the process.
  */
-function unusable(file: string, error: unknown): StorageError {
+export function unusable(file: string, error: unknown): StorageError {
   if (error instanceof DriverUnavailableError) {
     return new StorageError(file, `cannot be opened: the SQLite driver (libsql) could not be loaded (${error.message}); the database was left untouched: let this process load native addons (no --no-addons), install libsql with the binary for this platform, or choose storage: 'memory'`);
   }
@@ -175,6 +176,9 @@ function unusable(file: string, error: unknown): StorageError {
   if (typeof code === 'string' && code.startsWith('SQLITE_') && !NOT_A_DATABASE.has(code)) {
     const fix = code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') ? 'free space on its file system (or see why it fails to write)' : 'give this process write access to it and its directory';
     return new StorageError(file, `cannot be written (${code}: ${describe(error)}); it was left untouched: ${fix}, or choose another dataDir`);
+  }
+  if (code === 'SQLITE_CORRUPT') {
+    return new StorageError(file, `is damaged (${describe(error)}); it was left untouched: move it away (sqlite3's .recover saves what is readable) or choose another dataDir`);
   }
   return new StorageError(file, `is not a usable SQLite database (${describe(error)}); it was left untouched: move it away or choose another dataDir`);
 }

@@ -59,6 +59,8 @@ export interface StorageStatus {
   /** The last error, until a flush succeeds after it. */
   lastError: { message: string; at: number } | null;
   retentionMs: number;
+  /** The cutoff (ms) of the last retention pass: alert transitions and audit entries older than it are deleted (null before the first). */
+  retainedBefore: number | null;
   /** The hourly tier's backlog: hours marked to build (the open hour included), and series still catching up after a start (null before the first flush). */
   hourlyPending: { hours: number; series: number | null };
   /** Journal blobs a process before left that could not be read when they were folded (their samples are lost), and what was said of them; null when none. */
@@ -126,6 +128,7 @@ export class StorageService {
   private retentionQueued = false;
   private closed = false;
   private rows: number | null = null;
+  private retainedBefore: number | null = null;
   /** Whether the journal an earlier process left has been folded into rows. */
   private folded = false;
   private journalLost: StorageStatus['journalLost'] = null;
@@ -295,6 +298,8 @@ export class StorageService {
       this.statement(DELETE_RUNS_BEFORE).run([cutoff]);
       return old.rows + this.statement('DELETE FROM alert_transition WHERE at < ?').run([cutoff]).changes + this.statement('DELETE FROM optimization_log WHERE at < ?').run([cutoff]).changes;
     });
+    // Said in status: the coordinator drops the transitions it holds from before it (StorageLink.learn).
+    this.retainedBefore = cutoff;
     if (deleted > 0) this.db.exec('PRAGMA incremental_vacuum');
     // Once the rows are gone, the series they leave empty, a chunk a turn as well.
     if (!more) more = this.forgetEmptySeries();
@@ -371,6 +376,7 @@ export class StorageService {
       failures: this.failures,
       lastError: this.lastError,
       retentionMs: this.o.retentionMs,
+      retainedBefore: this.retainedBefore,
       hourlyPending: this.table.hourly.backlog(),
       journalLost: this.journalLost && { ...this.journalLost },
       rollupsLost: this.rollupsLost && { ...this.rollupsLost },

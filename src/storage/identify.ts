@@ -1,0 +1,109 @@
+/**
+ * Whose a database file is, told from its bytes alone, before anything opens it: opening with
+ * perfwatch's pragmas writes (journal_mode WAL rewrites the header of a file in rollback mode,
+ * and a WAL connection checkpoints into the file as it closes), and the start's chmod of its
+ * files comes before the storage actor opens it. So another application's perfwatch.db, or
+ * one of a newer perfwatch, was changed by the very start that refused it.
+ *
+ * What the header says (https://sqlite.org/fileformat.html): the application id at byte 68,
+ * the user version (perfwatch's schema version) at byte 60, and the schema table's root,
+ * page 1, from byte 100 (its cell count: whether the file has tables). A file in WAL mode may
+ * have a newer page 1 in its `-wal`, not yet checkpointed (a process killed before it closed
+ * the file): the newest committed one there is read instead.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { StorageError } from '../errors.js';
+
+/** The application id in the header, "PWAT": marks the file as perfwatch's. */
+export const APPLICATION_ID = 0x50574154;
+
+const MAGIC = 'SQLite format 3\0';
+/** The header and page 1's b-tree header: what is read. */
+const HEAD = 108;
+/** The WAL's header, and each frame's. */
+const WAL_HEADER = 32;
+const FRAME_HEADER = 24;
+
+/**
+ * The refusal of `file` when it is not perfwatch's to open (not SQLite, another application's,
+ * or of a newer schema version than `known`), read without writing; undefined for a file that
+ * is absent, empty, or perfwatch's of that version or older (openSchema takes it).
+ */
+export function refusalOf(file: string, known: number): StorageError | undefined {
+  const head = readHead(file);
+  if (head === undefined || head.length === 0) return undefined;
+  const page1 = head.toString('latin1', 0, 16) === MAGIC ? (newestPage1(`${file}-wal`) ?? (head.length === HEAD ? head : undefined)) : undefined;
+  // Not SQLite's bytes, or its header cut short (SQLite writes page 1 whole): no database.
+  if (page1 === undefined) {
+    return new StorageError(file, 'is not a usable SQLite database (file is not a database); it was left untouched: move it away or choose another dataDir');
+  }
+  const version = page1.readUInt32BE(60);
+  const appId = page1.readUInt32BE(68);
+  // Page 1 is the schema table's root: an interior page (0x05), or a leaf (0x0d) with cells.
+  const tables = page1[100] !== 0x0d || page1.readUInt16BE(103) > 0;
+  if (appId !== APPLICATION_ID && (tables || version !== 0)) {
+    return new StorageError(file, 'is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir');
+  }
+  if (version > known) {
+    return new StorageError(file, `has schema version ${version}, newer than this perfwatch knows (${known}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
+  }
+  return undefined;
+}
+
+/** The first HEAD bytes of `file` (fewer when it is shorter), or undefined when it cannot be read (absent). */
+function readHead(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(HEAD);
+    return buf.subarray(0, readSync(fd, buf, 0, HEAD, 0));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The first HEAD bytes of the newest committed page 1 in the WAL `wal`, or undefined (no WAL,
+ * none there). Frames count while their salts are the header's (older ones are left from
+ * before the WAL was last restarted); a page counts once a commit frame follows it.
+ */
+function newestPage1(wal: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(wal, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const header = Buffer.alloc(WAL_HEADER);
+    if (readSync(fd, header, 0, WAL_HEADER, 0) < WAL_HEADER || (header.readUInt32BE(0) & ~1) !== 0x377f0682) return undefined;
+    const pageSize = header.readUInt32BE(8);
+    const frame = Buffer.alloc(FRAME_HEADER);
+    let pending: Buffer | undefined;
+    let committed: Buffer | undefined;
+    for (let at = WAL_HEADER; at + FRAME_HEADER + pageSize <= size; at += FRAME_HEADER + pageSize) {
+      readSync(fd, frame, 0, FRAME_HEADER, at);
+      if (frame.readUInt32BE(8) !== header.readUInt32BE(16) || frame.readUInt32BE(12) !== header.readUInt32BE(20)) break;
+      if (frame.readUInt32BE(0) === 1) {
+        pending = Buffer.alloc(HEAD);
+        readSync(fd, pending, 0, HEAD, at + FRAME_HEADER);
+      }
+      if (frame.readUInt32BE(4) !== 0) {
+        committed = pending ?? committed;
+        pending = undefined;
+      }
+    }
+    return committed;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
