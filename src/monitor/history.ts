@@ -199,7 +199,10 @@ export class HistoryReader {
       // hub, whose raw slots are its members' buckets: a bucket of 5 samples read as one point
       // of count 1, its last value.
       if (!this.buckets && (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap)) chosen = 'raw';
-      else if (Number.isNaN(t1Oldest) || !t1Wrapped || from >= t1Oldest) chosen = 'bucket';
+      // Buckets when every bucket that starts in the range is held: one let go that began
+      // before `from` (the one `from` falls in) is in no answer. A 300 s chart over a ring of
+      // 300 buckets fell to a minute's rollups a point.
+      else if (Number.isNaN(t1Oldest) || !t1Wrapped || from > t1Oldest - L.intervalMs) chosen = 'bucket';
       else chosen = 'rollup';
     }
     if (chosen === 'raw') {

@@ -1,0 +1,34 @@
+/**
+ * Which grain an 'auto' history takes at the edge of the memory's buckets: a range whose first
+ * bucket is still held reads buckets, though its `from` falls inside the bucket the ring let go
+ * of (the dashboard's 5-minute charts asked 300 s back of a ring of 300 buckets, and got five
+ * points of a minute's rollups instead of 300 buckets).
+ */
+import { describe, expect, it } from 'vitest';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
+import { HistoryReader } from '../dist/src/monitor/history.js';
+import { ALWAYS_WATCHED } from '../dist/src/analysis/watched.js';
+import { T0, synthetic } from './synthetic.js';
+
+describe("an 'auto' history at the edge of the buckets held", () => {
+  it('reads buckets when every bucket that starts in its range is held, and rollups once one is not', () => {
+    const s = synthetic({ bucketCapacity: 120, rawCapacity: 64 });
+    const id = s.id('edge_ms');
+    // One sample a second for 200 s: the ring of 120 buckets has let the first 80 go.
+    for (let sec = 0; sec < 200; sec++) s.apply(T0 + sec * 1000 + 10, [[id, sec]]);
+    const now = T0 + 200_000 + 10;
+    s.apply(now, []);
+    const oldest = s.reader.oldestBucket(id, 1);
+    expect(oldest).toBeGreaterThan(T0 + 60_000);
+    const history = new HistoryReader(s.registry, s.reader, new SketchAccumulator(), () => ALWAYS_WATCHED);
+    const read = (from: number) => history.read({ metric: 'edge_ms', from, maxPoints: 1000 }, now).series[0]!;
+    // From inside the bucket let go: it starts before `from`, so no answer would hold it.
+    const inside = read(oldest - 500);
+    expect(inside.resolution).toBe('bucket');
+    expect(inside.points.map((p) => p.t)).toEqual(read(oldest).points.map((p) => p.t));
+    expect(inside.points[0]!.t).toBe(oldest);
+    expect(inside.points.reduce((n, p) => n + p.count, 0)).toBe((now - oldest - 10) / 1000);
+    // From that bucket's start: it belongs in the answer and is gone, so the minutes answer.
+    expect(read(oldest - 1000).resolution).toBe('rollup');
+  });
+});
