@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { T0, harness } from './alert-harness.js';
 
-const steps = (h: ReturnType<typeof harness>): [string, string, number | null][] => h.transitions.map((t) => [t.metric, `${t.from}>${t.to}`, t.value]);
+const steps = (h: ReturnType<typeof harness>): [string, string, number][] => h.transitions.map((t) => [t.metric, `${t.from}>${t.to}`, t.value]);
 
 describe('alert evaluator edges', () => {
   it("judges each series' `last` rules on that series' samples alone", () => {

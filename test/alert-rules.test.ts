@@ -355,7 +355,7 @@ describe('alert rules', () => {
     expect(ended.map((t) => `${t.ruleId}:${t.tags.pod}:${t.from}>${t.to}`).sort()).toEqual([`${pending.id}:a:pending>inactive`, `${rule.id}:a:firing>resolved`].sort());
     for (const t of ended) {
       expect(t.at).toBe(T0 + 31_000);
-      expect(t.value).toBeNull();
+      expect(t.value).toBeNaN();
       expect(t.reason).toBe("no sample of the series for 30 s (the rule's window): it is no longer recorded");
     }
     // Pod b, still recorded, and the rule resolved by hand only, keep their alerts.

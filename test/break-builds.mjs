@@ -4995,13 +4995,6 @@ export const BREAKS = [
     mustFail: ["says a directory not read since files go there is not read"],
   },
   {
-    name: 'transition value NaN for no data',
-    what: "a transition judged on no value (a window rule's emptied window, a last rule's series gone) keeps the evaluator's NaN: the 'alert' event reads `firing -> resolved response_time NaN`, null once in JSON, and compares false to everything",
-    edits: [{ file: 'src/alerts/judged-value.ts', find: '  return Number.isNaN(value) ? null : value;', replace: '  return value;' }],
-    tests: ['alerting.test.ts', 'alert-rules.test.ts'],
-    mustFail: ['resolves a window alert whose window emptied with value null', "ends the alerts of a last rule whose series stopped recording"],
-  },
-  {
     name: "report's idle share rounded its own way",
     what: "a report's sentence on an idle CPU capture rounds the idle share to a whole percent by itself: 0.9969 reads 'idle in 100% of its samples' after a headline of 'idle in 99.7% of samples'",
     edits: [{ file: 'src/reports/captures.ts', find: 'The main thread was idle in ${percent(n.idle!)} of its samples', replace: 'The main thread was idle in ${Math.round(n.idle! * 100)}% of its samples' }],

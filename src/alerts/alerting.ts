@@ -18,7 +18,6 @@ import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js'
 import type { OutboxRow } from './outbox.js';
 import { SEVERITIES, describeRule, parseAlertRule, ruleKey, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
-import { judgedValue } from './judged-value.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
 
@@ -200,8 +199,6 @@ export class Alerting {
     } catch (error) {
       this.deps.fault('notify', error);
     }
-    // Entries written before 2026-12-05 hold NaN where there was no value.
-    for (const t of state.history) if (Number.isNaN(t.value)) t.value = null;
     this.history = [...state.history, ...this.history];
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);
@@ -342,7 +339,7 @@ export class Alerting {
     for (const a of this.alerts.values()) {
       if (a.ruleId !== rule.id || (a.state !== 'firing' && a.state !== 'pending')) continue;
       const to = a.state === 'firing' ? 'resolved' : 'inactive';
-      transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: a.state, to, value: judgedValue(a.value), threshold: to === 'resolved' ? (rule.resolveThreshold ?? rule.threshold) : rule.threshold, reason });
+      transitions.push({ at, ruleId: rule.id, ruleName: a.ruleName, fingerprint: a.fingerprint, metric: a.metric, tags: a.tags, severity: a.severity, from: a.state, to, value: a.value, threshold: to === 'resolved' ? (rule.resolveThreshold ?? rule.threshold) : rule.threshold, reason });
     }
     if (transitions.length === 0) return;
     this.onBatch({ transitions, values: [] });
@@ -503,8 +500,7 @@ export class Alerting {
         tags: t.tags,
         severity: t.severity,
         state: t.to as Alert['state'],
-        // An alert's latest value keeps the evaluator's NaN for none (Alert.value).
-        value: t.value ?? Number.NaN,
+        value: t.value,
         threshold: rule?.threshold ?? t.threshold,
         activeSince: fresh || !prev ? t.at : prev.activeSince,
         firedAt: t.to === 'firing' ? t.at : fresh ? null : (prev?.firedAt ?? null),

@@ -35,7 +35,6 @@ import { anomalyScore } from '../analysis/anomaly.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
-import { judgedValue } from './judged-value.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
   switch (op) {
@@ -394,7 +393,7 @@ export class AlertEvaluator {
   private endWaiting(fingerprint: string, a: Alert, value: number, now: number, reason?: string): void {
     const rule = this.rules.get(a.ruleId)!;
     const to = a.state === 'pending' ? 'inactive' : 'resolved';
-    this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value: judgedValue(value), threshold: to === 'inactive' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), ...(reason !== undefined ? { reason } : {}) });
+    this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value, threshold: to === 'inactive' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), ...(reason !== undefined ? { reason } : {}) });
   }
 
   /** Transitions since the last call, oldest first. */
@@ -497,7 +496,7 @@ export class AlertEvaluator {
       severity: b.rule.severity,
       from,
       to,
-      value: judgedValue(value),
+      value,
       threshold: to === 'resolved' ? (b.rule.resolveThreshold ?? b.rule.threshold) : b.rule.threshold,
       ...(reason !== undefined ? { reason } : {}),
     });

@@ -100,8 +100,7 @@ interface Target {
 interface Episode {
   view: AlertView;
   startsAt: number;
-  /** null: none was judged (AlertTransition.value). */
-  value: number | null;
+  value: number;
   extra?: Record<string, string>;
   /**
    * The alert as Alertmanager's resends post it, and the clock offset its startsAt was written
@@ -117,7 +116,7 @@ interface Held {
   timer: NodeJS.Timeout;
   view: AlertView;
   endsAt: number;
-  value: number | null;
+  value: number;
   due: number;
   /** Why it ended without a judged value (the transition's reason), sent as the annotation `reason`. */
   reason?: string;
@@ -462,7 +461,7 @@ export class Notifier {
     return { ...labels, ...fixed };
   }
 
-  private annotations(view: AlertView, value: number | null, extra: Record<string, string> | undefined): Record<string, string> {
+  private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
     const annotations: Record<string, string> = {
       ...extra,
       summary: `${view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
@@ -478,7 +477,7 @@ export class Notifier {
     return new Date(t - this.ahead()).toISOString();
   }
 
-  private send(status: 'firing' | 'resolved', view: AlertView, startsAt: number, endsAt: number | null, value: number | null, extra?: Record<string, string>): void {
+  private send(status: 'firing' | 'resolved', view: AlertView, startsAt: number, endsAt: number | null, value: number, extra?: Record<string, string>): void {
     const labels = this.labels(view);
     const annotations = this.annotations(view, value, extra);
     const generatorURL = `${this.options.externalUrl}#alert=${view.fingerprint}`;
@@ -737,7 +736,6 @@ function newStats(): NotifierStats {
   return { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
 }
 
-/** An annotation's value: 'no data' where none was judged (null; NaN in an outbox row written before 2026-12-05). */
-function formatValue(v: number | null): string {
-  return v !== null && Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'no data';
+function formatValue(v: number): string {
+  return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'no data';
 }

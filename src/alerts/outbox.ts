@@ -54,8 +54,7 @@ export interface OutboxHold {
   view: AlertView;
   startsAt: number;
   endsAt: number;
-  /** null: none was judged (AlertTransition.value). */
-  value: number | null;
+  value: number;
   extra?: Record<string, string>;
   /** Why the alert ended without a judged value (the transition's reason): the resolution's annotation `reason`. */
   reason?: string;
@@ -81,5 +80,5 @@ export function isOutboxRow(row: unknown): row is OutboxRow {
   const r = row as Partial<OutboxDelivery> & Partial<OutboxHold>;
   if (typeof r.id !== 'string' || typeof r.fingerprint !== 'string' || !Number.isFinite(r.due)) return false;
   if (r.kind === 'delivery') return typeof r.target === 'string' && typeof r.body === 'string' && Number.isInteger(r.slot) && Number.isInteger(r.attempt) && Number.isFinite(r.at) && Number.isFinite(r.n);
-  return r.kind === 'hold' && r.view !== null && typeof r.view === 'object' && typeof r.view.ruleName === 'string' && Number.isFinite(r.startsAt) && Number.isFinite(r.endsAt) && (typeof r.value === 'number' || r.value === null) && (r.reason === undefined || typeof r.reason === 'string');
+  return r.kind === 'hold' && r.view !== null && typeof r.view === 'object' && typeof r.view.ruleName === 'string' && Number.isFinite(r.startsAt) && Number.isFinite(r.endsAt) && typeof r.value === 'number' && (r.reason === undefined || typeof r.reason === 'string');
 }

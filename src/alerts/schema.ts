@@ -138,13 +138,7 @@ export interface AlertTransition {
   severity: Severity;
   from: AlertState;
   to: AlertState;
-  /**
-   * The value judged; null when there was none: the rule's window held no sample (a quantile's,
-   * `avg`'s, `min`'s or `max`'s, once the traffic stopped) or the series went (a `last` rule's,
-   * see `reason`). NaN until 2026-12-05, which JSON turns into null and every comparison
-   * answers false to.
-   */
-  value: number | null;
+  value: number;
   threshold: number;
   /** On a firing of a rule with `capture`: the capture's note, or why there is none (set when the capture ends). */
   profile?: CaptureNote;

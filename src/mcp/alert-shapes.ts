@@ -50,13 +50,13 @@ export function ruleOut(r: AlertRule): z.output<typeof RuleOut> {
 }
 
 /** An alert's value for an answer: none when the window it was judged on had no data. */
-function valueOf(value: number | null): { value?: number } {
-  return value !== null && Number.isFinite(value) ? { value } : {};
+function valueOf(value: number): { value?: number } {
+  return Number.isFinite(value) ? { value } : {};
 }
 
 /** An alert's value in a line of text. */
-export function valueText(value: number | null | undefined): string {
-  return value === undefined || value === null || !Number.isFinite(value) ? 'no data' : num(value);
+export function valueText(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? 'no data' : num(value);
 }
 
 export const AlertOut = z.object({
@@ -67,7 +67,7 @@ export const AlertOut = z.object({
   tags: z.record(z.string(), z.string()),
   severity: z.string(),
   state: z.enum(['pending', 'firing', 'resolved']),
-  /** Left out when there is none: an alert resolved by a window that emptied (a transition's null in the library, an alert's NaN). */
+  /** Left out when there is none: an alert resolved by a window that emptied (NaN in the library, which JSON cannot carry). */
   value: z.number().optional(),
   threshold: z.number(),
   since: z.string().nullable().describe('when it entered its state'),
