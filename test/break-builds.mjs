@@ -5053,6 +5053,13 @@ export const BREAKS = [
     tests: ['history-edge.test.ts'],
     mustFail: ['reads buckets when every bucket that starts in its range is held'],
   },
+  {
+    name: 'a member says nothing of a hub that never answers',
+    what: "a member whose hellos no hub answers (a cluster worker whose primary runs no hub, a socket held by something else) shows connected false, failed 0 and no error while its buckets pile up: nothing says why",
+    edits: [{ file: 'src/hub/member.ts', find: '    this.noteSilence();\n', replace: '' }],
+    tests: ['hub-welcome-order.test.ts'],
+    mustFail: ['says, after five intervals, that no hub answers its hello'],
+  },
 ];
 
 function parseArgs(argv) {

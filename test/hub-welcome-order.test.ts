@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { monitorStarter } from './helpers.js';
+import type { MemberLinkStatus } from '../dist/src/hub/member.js';
+import { monitorStarter, waitFor } from './helpers.js';
 import { hubNodes, rawHub } from './hub-helpers.js';
 
 const nodes = hubNodes();
@@ -30,6 +31,30 @@ describe('a member and the welcomes of its hub', () => {
     hub.send({ t: 'welcome', acked: 0, round: 1, hub: 'run-b' });
     const resent = await hub.heard((x) => x.t === 'batch' && x.seq === first.seq, 'the batch resent', from);
     expect(resent.round).toBe(1);
+    await hub.close();
+  });
+
+  // A cluster worker whose primary runs no hub, or a socket held by something else: the link
+  // stays open and nothing answers. It said nothing (connected false, failed 0, no error)
+  // while its buckets piled up.
+  it('says, after five intervals, that no hub answers its hello, and clears it once a hub does and takes a batch', async () => {
+    const path = nodes.socketPath();
+    const hub = await rawHub(path);
+    const m = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'unheard' } });
+    const link = () => m.status().hub as MemberLinkStatus;
+    await hub.heard((x) => x.t === 'hello', 'the hello');
+    expect(link().lastError).toBeNull();
+    const said = await waitFor(() => link().lastError ?? undefined, 15_000, 'the silence said');
+    expect(said.message).toMatch(/^no hub has answered this member's hello for [5-9] s \(its buckets are held, up to hub.bufferLimit\): is what listens there a perfwatch hub\?$/);
+    expect(link()).toMatchObject({ connected: false, failed: 0 });
+    const from = hub.said.length;
+    hub.send({ t: 'welcome', acked: 0, round: 1, hub: 'late' });
+    m.metric('unheard_rt', {}).record(5);
+    await m.flush();
+    const batch = await hub.heard((x) => x.t === 'batch', 'a batch', from);
+    hub.send({ t: 'ack', seq: batch.seq });
+    await waitFor(() => link().lastError === null, 10_000, 'the error cleared');
+    expect(link().connected).toBe(true);
     await hub.close();
   });
 });

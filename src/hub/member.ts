@@ -71,6 +71,9 @@ export interface MemberDeps {
  * names it by its slot (cluster-ipc.ts); undefined under PM2 (which numbers its processes
  * itself), on a socket to another process's hub, or with a name of the application's.
  */
+/** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
+const UNANSWERED_INTERVALS = 5;
+
 function workerToName(d: MemberDeps): number | undefined {
   if (d.options.instance !== undefined || d.transport.kind !== 'cluster' || pm2Name() !== undefined) return undefined;
   return cluster.isWorker && cluster.worker ? cluster.worker.id : undefined;
@@ -122,6 +125,9 @@ export class HubMember {
   private connected = false;
   /** When this member last said hello. */
   private helloAt = 0;
+  /** When the first hello of this link that no welcome answered yet was said (0: none waits), and whether its silence was said. */
+  private unansweredSince = 0;
+  private silenceSaid = false;
   private timer: NodeJS.Timeout | undefined;
   /** The read in progress, a slice a turn of the event loop (step()), and the turn it waits for. */
   private pass: Pass | null = null;
@@ -150,6 +156,7 @@ export class HubMember {
       closed: (error) => {
         this.connected = false;
         this.welcomed = false;
+        this.unansweredSince = 0;
         this.counts.failed++;
         if (error) this.noteError(error.message);
       },
@@ -238,6 +245,7 @@ export class HubMember {
       // so nothing else would ever say it again (it held every batch from then on, for good).
       this.hello();
     }
+    this.noteSilence();
     if (final) {
       const p = this.pass ?? this.newPass();
       this.pass = null;
@@ -351,8 +359,27 @@ export class HubMember {
     this.d.transport.send({ t: 'beat', stopping: true });
   }
 
+  /**
+   * A link whose hellos no hub answers says so, once, after UNANSWERED_INTERVALS intervals:
+   * a cluster worker whose primary runs no hub (its envelopes go to the application's own
+   * listeners), or a socket held by something that is not a hub, showed `connected: false`,
+   * `failed: 0` and no error while its batches piled up.
+   */
+  private noteSilence(): void {
+    if (!this.connected || this.welcomed || this.refused || this.unansweredSince === 0 || this.silenceSaid) return;
+    const waited = Date.now() - this.unansweredSince;
+    if (waited < UNANSWERED_INTERVALS * this.d.intervalMs) return;
+    this.silenceSaid = true;
+    const where = this.d.transport.kind === 'cluster' ? "does the primary run a monitor with hub: 'cluster'?" : 'is what listens there a perfwatch hub?';
+    this.noteError(`no hub has answered this member's hello for ${Math.round(waited / 1000)} s (its buckets are held, up to hub.bufferLimit): ${where}`);
+  }
+
   private hello(): void {
     this.helloAt = Date.now();
+    if (this.unansweredSince === 0) {
+      this.unansweredSince = this.helloAt;
+      this.silenceSaid = false;
+    }
     this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
   }
 
@@ -395,6 +422,7 @@ export class HubMember {
       this.hubRun = m.hub;
       if (m.instance !== undefined && this.worker !== undefined) this.instance = m.instance;
       this.welcomed = true;
+      this.unansweredSince = 0;
       this.d.transport.welcomed();
       this.refused = false;
       this.round = m.round;
