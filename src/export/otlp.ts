@@ -18,9 +18,8 @@
  * remote_write sends Prometheus's, so that a receiver (the collector's Prometheus exporters,
  * a backend's lookback) ends the series at once rather than repeat its last value. The
  * official serializers have no flags: those points are encoded through otlp-proto.ts. So does
- * a series exported before that an export no longer walks (a hub's forgotten member's:
- * retired), once, in that export, after its points; it is let go then, so series gone long
- * ago hold no memory. Only an export that walked fewer series than are held looks for them.
+ * a series exported before that an export no longer walks (a hub's forgotten member's), once,
+ * in that export, after its points (sent-series.ts).
  */
 import { ValueType, type HrTime } from '@opentelemetry/api';
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
@@ -30,6 +29,7 @@ import type { MetricUnit } from '../engine/metrics.js';
 import type { Batch } from './batch.js';
 import type { SeriesIdentity } from './remote-write.js';
 import { ExportMetricsServiceRequest, FLAG_NO_RECORDED_VALUE, TEMPORALITY_CUMULATIVE, keyValues, unixNano } from './otlp-proto.js';
+import { SentSeries } from './sent-series.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -81,11 +81,8 @@ export class OtlpEncoder {
   private readonly scope = { name: 'perfwatch' };
   private readonly identity: SeriesIdentity;
   private readonly startedAt: number;
-  /** Per series id, each series exported (those that get a stale marker). */
-  private readonly exported: (Exported | undefined)[] = [];
-  /** Series held in `exported`, and exports encoded so far (the stamp of the series each walked). */
-  private held = 0;
-  private exports = 0;
+  /** Each series exported (those that get a stale marker). */
+  private readonly exported = new SentSeries<Exported>();
   private readonly maxBytes: number;
 
   /** `startedAt`: when the cumulative counts began (the monitor's first start). */
@@ -112,13 +109,10 @@ export class OtlpEncoder {
     let currentFamily: WalkFamily | undefined;
     const nb = this.source.bounds.length;
     const boundaries = this.source.bounds as number[];
-    const round = ++this.exports;
-    let walked = 0;
+    const round = this.exported.begin();
     for (const p of this.source.points(stopped)) {
       const family = p.family;
-      const exported = this.exported[p.id] ?? this.hold(p.id, { family, tags: p.tags, bytes: pointBytes(p.tags, p.hist === undefined ? undefined : nb), seen: 0 });
-      exported.seen = round;
-      walked++;
+      const exported = this.exported.walk(p.id, round, () => ({ family, tags: p.tags, bytes: pointBytes(p.tags, p.hist === undefined ? undefined : nb), seen: 0 }));
       // The point is read whole before a request is given: another walk may refill it then.
       const h = p.hist;
       let point: DataPoint<number> | DataPoint<Histogram>;
@@ -153,24 +147,7 @@ export class OtlpEncoder {
     }
     if (points > 0) yield this.finish(metrics, points, now);
     // Series exported before and not walked now end here.
-    if (walked < this.held) yield* this.staleOf(this.gone(round), now);
-  }
-
-  private hold(id: number, s: Exported): Exported {
-    this.exported[id] = s;
-    this.held++;
-    return s;
-  }
-
-  /** The series held that export `round` did not walk, each let go as it is given. */
-  private *gone(round: number): Generator<Exported, void, undefined> {
-    for (let id = 0; id < this.exported.length; id++) {
-      const s = this.exported[id];
-      if (s === undefined || s.seen === round) continue;
-      this.exported[id] = undefined;
-      this.held--;
-      yield s;
-    }
+    yield* this.staleOf(this.exported.gone(round), now);
   }
 
   /**
@@ -178,7 +155,7 @@ export class OtlpEncoder {
    * as requests of at most maxPoints points, each given as it is made.
    */
   *encodeStale(at: number): Generator<Batch, void, undefined> {
-    yield* this.staleOf(this.exported, at);
+    yield* this.staleOf(this.exported.byId, at);
   }
 
   /** A point with no value at `at` for each of `series`, as requests of at most maxPoints points, each given as it is made. */

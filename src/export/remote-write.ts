@@ -20,16 +20,15 @@
  * sender must send one when a series will no longer be appended to, and Prometheus then ends
  * the series at once, as it does a scraped target's that went away, where it would answer the
  * last value for its lookback (5 minutes) as if the stopped monitor still reported it. So does
- * a series pushed before that an export no longer walks (a hub's forgotten member's: retired),
- * once, in that export; its labels are let go then, so series gone long ago hold no memory.
- * Each series walked is stamped with the export's number; only an export that walked fewer
- * series than are held looks for the ones it missed.
+ * a series pushed before that an export no longer walks (a hub's forgotten member's), once, in
+ * that export (sent-series.ts).
  */
 import snappy from 'snappyjs';
 import type { SeriesPoint, SeriesSource, WalkFamily } from '../analysis/series-walk.js';
 import type { Batch } from './batch.js';
 import type { Label } from './prompb.js';
 import { WireBuffer, encodeLabels, seriesLength } from './prompb-wire.js';
+import { SentSeries } from './sent-series.js';
 
 export interface SeriesIdentity {
   instance: string;
@@ -64,7 +63,7 @@ interface WireSeries {
   base: Uint8Array;
   nameAt: number;
   leAt: number;
-  /** The export that last walked it (RemoteWriteEncoder.exports). */
+  /** The export that last walked it (SentSeries). */
   seen: number;
 }
 
@@ -77,11 +76,8 @@ export class RemoteWriteEncoder {
   private readonly identity: SeriesIdentity;
   private readonly maxSamples: number;
   private readonly maxBytes: number;
-  /** Per series id, its labels' bytes: the series pushed so far (those that get a stale marker). */
-  private readonly wire: (WireSeries | undefined)[] = [];
-  /** Series held in `wire`, and exports encoded so far (the stamp of the series each walked). */
-  private held = 0;
-  private exports = 0;
+  /** Each series pushed so far with its labels' bytes (those that get a stale marker). */
+  private readonly wire = new SentSeries<WireSeries>();
   /** Per family, its `__name__` labels encoded: the name, or the buckets', sum's and count's. */
   private readonly names = new Map<WalkFamily, Uint8Array[]>();
   /** The `le` label of each bucket, encoded. */
@@ -109,13 +105,10 @@ export class RemoteWriteEncoder {
     const request = new RequestWriter(this.maxSamples, this.maxBytes, now);
     // One point's sample values, read whole before a request may be given.
     const values = new Float64Array(this.le.length + 2);
-    const round = ++this.exports;
-    let walked = 0;
+    const round = this.wire.begin();
     for (const p of this.source.points(stopped)) {
       // The point is read whole before a request is given: another walk may refill it then.
-      const w = this.wire[p.id] ?? this.wireOf(p);
-      w.seen = round;
-      walked++;
+      const w = this.wire.walk(p.id, round, () => this.wireOf(p));
       const h = p.hist;
       if (h === undefined) {
         values[0] = p.value;
@@ -137,14 +130,14 @@ export class RemoteWriteEncoder {
       }
     }
     // Series pushed before and not walked now end here, after the values of those that go on.
-    if (walked < this.held) yield* this.markStale(request, this.gone(round), ms);
+    yield* this.markStale(request, this.wire.gone(round), ms);
     if (request.samples > 0) yield request.finish();
   }
 
   /** A stale marker at `at` for every series pushed so far, as requests of at most maxSamples samples, each given as it is made. */
   *encodeStale(at: number): Generator<Batch, void, undefined> {
     const request = new RequestWriter(this.maxSamples, this.maxBytes, at);
-    yield* this.markStale(request, this.wire, Math.trunc(at));
+    yield* this.markStale(request, this.wire.byId, Math.trunc(at));
     if (request.samples > 0) yield request.finish();
   }
 
@@ -157,17 +150,6 @@ export class RemoteWriteEncoder {
         const full = this.add(request, w, i, STALE_NAN, ms);
         if (full) yield full;
       }
-    }
-  }
-
-  /** The series held that export `round` did not walk, each let go as it is given. */
-  private *gone(round: number): Generator<WireSeries, void, undefined> {
-    for (let id = 0; id < this.wire.length; id++) {
-      const w = this.wire[id];
-      if (w === undefined || w.seen === round) continue;
-      this.wire[id] = undefined;
-      this.held--;
-      yield w;
     }
   }
 
@@ -214,8 +196,6 @@ export class RemoteWriteEncoder {
       const name = (value: string): Uint8Array => encodeLabels([{ name: '__name__', value }]);
       this.names.set(f, f.kind === 'distribution' ? [name(`${f.prom}_bucket`), name(`${f.prom}_sum`), name(`${f.prom}_count`)] : [name(f.total)]);
     }
-    this.wire[p.id] = w;
-    this.held++;
     return w;
   }
 }
