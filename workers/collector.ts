@@ -50,6 +50,15 @@ const YIELD_MS = 4;
  */
 const DOZE_MS = 250;
 /**
+ * A doze that would run past a bucket's end ends this long before it instead, and the pass
+ * then drains what was recorded into the bucket it was recorded in: samples take the bucket
+ * open when they are drained, and a doze that ran on to the boundary put everything recorded
+ * in its last 250 ms into the next bucket (a fifth to a quarter of a steady series' samples
+ * a second, at a 1 s interval, with no `last` rule to keep the collector awake). What is
+ * recorded in these last ms still goes to the next bucket, as it would with no doze.
+ */
+const BOUNDARY_LEAD_MS = 2;
+/**
  * Longest blocking sleep, so the heartbeat moves at least this often. The watchdog looks when
  * a promise falls due, so a hang that starts after an early wake (a control call) is noticed
  * this plus its grace (300 ms) later at most. At 250 ms an idle collector woke five times a
@@ -126,7 +135,9 @@ function wake(): void {
  */
 async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
   const inLoop = sampler?.awaiting === true;
-  const wakeAt = Math.min(engine.bucketStart + data.intervalMs, t + (mode === DOZING ? DOZE_MS : inLoop ? MAX_LOOP_SLEEP_MS : timers > 0 ? TIMER_TURN_MS : MAX_SLEEP_MS));
+  const boundary = engine.bucketStart + data.intervalMs;
+  const until = mode === DOZING && t < boundary - BOUNDARY_LEAD_MS ? boundary - BOUNDARY_LEAD_MS : boundary;
+  const wakeAt = Math.min(until, t + (mode === DOZING ? DOZE_MS : inLoop ? MAX_LOOP_SLEEP_MS : timers > 0 ? TIMER_TURN_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
   // wait below returns at once ('not-equal') instead of sleeping on data. MAIL is read after
