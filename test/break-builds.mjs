@@ -5067,6 +5067,13 @@ export const BREAKS = [
     tests: ['doze-boundary.test.ts'],
     mustFail: ["puts a steady series' samples into the bucket they were recorded in"],
   },
+  {
+    name: "report --for with a config's dataDir runs in memory",
+    what: 'perfwatch report --for puts storage memory first whatever the config, so a config naming a dataDir and no storage reports nothing of the history stored there',
+    edits: [{ find: "...(config.storage === undefined && config.dataDir === undefined ? { storage: 'memory' as const } : {}), ...config", replace: "storage: 'memory' as const, ...config" }],
+    tests: ['cli-report-metrics.test.ts'],
+    mustFail: ['a config that names a dataDir and no storage reads that dataDir'],
+  },
 ];
 
 function parseArgs(argv) {

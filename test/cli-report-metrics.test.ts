@@ -5,7 +5,7 @@
  * and checks again at the end.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,6 +37,21 @@ describe('perfwatch report --for with --metrics', () => {
       expect(done.stdout).toMatch(/^monitor running/m);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a config that names a dataDir and no storage reads that dataDir (the monitor\'s default storage), not memory', async () => {
+    const dataDir = dataDirWithSeries('stored_latency', 3);
+    const dir = mkdtempSync(join(tmpdir(), 'perfwatch-report-datadir-'));
+    try {
+      const config = join(dir, 'config.json');
+      writeFileSync(config, JSON.stringify({ system: { enabled: false }, dataDir }));
+      const done = await report(['--for', '1', '--metrics', 'stored_latency', '--config', config]);
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toMatch(/^monitor running/m);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

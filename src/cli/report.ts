@@ -122,8 +122,10 @@ export async function report(args: ReportArgs): Promise<number> {
     end = () => remote.end();
   } else {
     const seconds = args.for === undefined ? 10 : intFlag(args.for, '--for', 1, 3600, 'seconds');
-    // A one-off run: nothing to keep unless the config asks for storage.
-    const options = { storage: 'memory' as const, ...(args.config ? await loadConfig(args.config, '--config') : {}) };
+    // A one-off run: nothing to keep unless the config asks for storage, by `storage` or by a
+    // `dataDir` (whose stored history the report then reads, as the monitor's default does).
+    const config = args.config ? await loadConfig(args.config, '--config') : {};
+    const options = { ...(config.storage === undefined && config.dataDir === undefined ? { storage: 'memory' as const } : {}), ...config };
     const monitor = new PerformanceMonitor(options);
     const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
     const server = new McpFront(host).createServer('legacy', false);
