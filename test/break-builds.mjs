@@ -5068,11 +5068,18 @@ export const BREAKS = [
     mustFail: ["puts a steady series' samples into the bucket they were recorded in"],
   },
   {
-    name: "report --for with a config's dataDir runs in memory",
-    what: 'perfwatch report --for puts storage memory first whatever the config, so a config naming a dataDir and no storage reports nothing of the history stored there',
-    edits: [{ find: "...(config.storage === undefined && config.dataDir === undefined ? { storage: 'memory' as const } : {}), ...config", replace: "storage: 'memory' as const, ...config" }],
+    name: "report --for silent about a config's dataDir it does not read",
+    what: 'perfwatch report --for with a config naming a dataDir and no storage runs in memory without saying that it reads nothing stored there',
+    edits: [{ find: 'if (config.storage === undefined && config.dataDir !== undefined) {', replace: 'if (false as boolean) {' }],
     tests: ['cli-report-metrics.test.ts'],
-    mustFail: ['a config that names a dataDir and no storage reads that dataDir'],
+    mustFail: ['a config that names a dataDir and no storage runs in memory and says so'],
+  },
+  {
+    name: "report --for runs on a config's dataDir",
+    what: "perfwatch report --for with a config naming a dataDir and no storage runs on that directory: it takes the service's lock and writes its own series into the service's history",
+    edits: [{ find: "const options = { storage: 'memory' as const, ...config };", replace: "const options = { ...(config.dataDir === undefined ? { storage: 'memory' as const } : {}), ...config };" }],
+    tests: ['cli-report-metrics.test.ts'],
+    mustFail: ['a config that names a dataDir and no storage runs in memory and says so'],
   },
 ];
 

@@ -5,7 +5,8 @@
  * and checks again at the end.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,15 +41,18 @@ describe('perfwatch report --for with --metrics', () => {
     }
   });
 
-  it('a config that names a dataDir and no storage reads that dataDir (the monitor\'s default storage), not memory', async () => {
+  it('a config that names a dataDir and no storage runs in memory and says so: it neither reads nor locks that dataDir, often the service\'s own', async () => {
     const dataDir = dataDirWithSeries('stored_latency', 3);
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-report-datadir-'));
     try {
       const config = join(dir, 'config.json');
       writeFileSync(config, JSON.stringify({ system: { enabled: false }, dataDir }));
-      const done = await report(['--for', '1', '--metrics', 'stored_latency', '--config', config]);
+      const before = contents(dataDir);
+      const done = await report(['--for', '1', '--config', config]);
       expect(done.code, done.stderr).toBe(0);
-      expect(done.stdout).toMatch(/^monitor running/m);
+      expect(done.stderr).toContain(`perfwatch report: ${config} names a dataDir and no storage: this run keeps memory storage and reads nothing stored in ${dataDir}; add "storage": "sqlite" to run on it`);
+      // The directory as it was: no file written, none added (a run on it writes its own series at stop).
+      expect(contents(dataDir)).toEqual(before);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });
@@ -73,4 +77,9 @@ describe('perfwatch report --for with --metrics', () => {
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Each file of `dir` with the sha1 of its bytes. */
+function contents(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((f) => [f, createHash('sha1').update(readFileSync(join(dir, f))).digest('hex')]));
 }

@@ -122,10 +122,14 @@ export async function report(args: ReportArgs): Promise<number> {
     end = () => remote.end();
   } else {
     const seconds = args.for === undefined ? 10 : intFlag(args.for, '--for', 1, 3600, 'seconds');
-    // A one-off run: nothing to keep unless the config asks for storage, by `storage` or by a
-    // `dataDir` (whose stored history the report then reads, as the monitor's default does).
+    // A one-off run: nothing to keep unless the config asks for storage. A config that names a
+    // dataDir alone (often the service's own) is not taken as asking: running on it would take
+    // its lock, refused while the service runs, and write this run's series into its history.
     const config = args.config ? await loadConfig(args.config, '--config') : {};
-    const options = { ...(config.storage === undefined && config.dataDir === undefined ? { storage: 'memory' as const } : {}), ...config };
+    const options = { storage: 'memory' as const, ...config };
+    if (config.storage === undefined && config.dataDir !== undefined) {
+      process.stderr.write(`perfwatch report: ${args.config} names a dataDir and no storage: this run keeps memory storage and reads nothing stored in ${config.dataDir}; add "storage": "sqlite" to run on it (it takes the directory's lock, and its own series go into that history)\n`);
+    }
     const monitor = new PerformanceMonitor(options);
     const host = new MonitorHost(monitor, true, { baseOptions: options, configPath: args.config ?? null });
     const server = new McpFront(host).createServer('legacy', false);
