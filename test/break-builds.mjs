@@ -2631,7 +2631,7 @@ export const BREAKS = [
     mustFail: ['says no series matches the metric with those tags, as get_performance_metrics does, not that the range has no data'],
   },
   {
-    name: 'CPU shares rounded each alone',
+    name: 'a share below 1 shown as 100%',
     what: "a share below 1 that rounds to 100% prints as 100%: a CPU capture idle in 99.96% of its samples reads 'idle in 100%' in its headline, its share line and the report's diagnosis",
     edits: [{ file: 'src/percent.ts', find: '    if (shown < 100 || share >= 1) return `${shown}%`;', replace: '    if (shown <= 100 || share >= 1) return `${shown}%`;' }],
     tests: ['cpu-headline.test.ts', 'report-captures.test.ts'],
@@ -5080,6 +5080,13 @@ export const BREAKS = [
     edits: [{ find: "const options = { storage: 'memory' as const, ...config };", replace: "const options = { ...(config.dataDir === undefined ? { storage: 'memory' as const } : {}), ...config };" }],
     tests: ['cli-report-metrics.test.ts'],
     mustFail: ['a config that names a dataDir and no storage runs in memory and says so'],
+  },
+  {
+    name: 'a time parameter of 400 digits taken as Infinity',
+    what: "the HTTP front's time parameter returns Number() of an all-digit string without a finite check, so 400 digits reach the library as Infinity and the 400 comes in its words, not the front's",
+    edits: [{ find: "if (!Number.isFinite(ms)) throw wrong(': a number of ms that size is no time');", replace: '' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a bad query parameter 400 naming it"],
   },
 ];
 

@@ -134,6 +134,8 @@ describe('the JSON API', () => {
       ['/api/alerts?history=true&from=2026-02-30', 'from', /no such date, got "2026-02-30"/],
       ['/api/history?metric=response_time&from=100000000000000000', 'from', /from must be within ±8.64e15 ms of the epoch \(the range of a Date\)/],
       ['/api/alerts?history=true&to=-9000000000000000', 'to', /to must be within ±8.64e15 ms/],
+      // Past ~309 digits a number of ms is Infinity: the front's own words, not the library's.
+      [`/api/history?metric=response_time&from=${'9'.repeat(400)}`, 'from', /from must be ms since the epoch or an ISO 8601 date .*: a number of ms that size is no time/],
       ['/api/history?metric=response_time&tags=endpoint', 'tags', /tags must be a JSON object of strings/],
       ['/api/history?metric=response_time&resolution=fine', 'resolution', /resolution must be one of auto, raw, bucket, rollup/],
       ['/api/history?metric=response_time&metric=x', 'metric', /given more than once/],

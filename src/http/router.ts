@@ -163,7 +163,12 @@ export function timeParam(params: Map<string, string>, name: string): number | u
   const text = params.get(name);
   if (text === undefined) return undefined;
   const wrong = (why: string): HttpError => new HttpError(400, `${name} must be ms since the epoch or an ISO 8601 date (2026-12-05, 2026-12-05T10:00:00Z, 2026-12-05T11:00:00+01:00)${why}, got "${text.slice(0, 64)}"`, name);
-  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (/^-?\d+(\.\d+)?$/.test(text)) {
+    // Past ~309 digits a number is Infinity.
+    const ms = Number(text);
+    if (!Number.isFinite(ms)) throw wrong(': a number of ms that size is no time');
+    return ms;
+  }
   const iso = ISO_DATE.exec(text);
   if (iso === null) throw wrong('');
   if (text.length > 10 && iso[1] === undefined) throw wrong(': a time needs its zone, Z or an offset such as +01:00');

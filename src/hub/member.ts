@@ -66,14 +66,14 @@ export interface MemberDeps {
   perProcess: ReadonlySet<string>;
 }
 
+/** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
+const UNANSWERED_INTERVALS = 5;
+
 /**
  * The node:cluster worker id a member linked to its cluster's primary sends so that the hub
  * names it by its slot (cluster-ipc.ts); undefined under PM2 (which numbers its processes
  * itself), on a socket to another process's hub, or with a name of the application's.
  */
-/** Intervals a hello may go unanswered before the member says no hub answers (noteSilence). */
-const UNANSWERED_INTERVALS = 5;
-
 function workerToName(d: MemberDeps): number | undefined {
   if (d.options.instance !== undefined || d.transport.kind !== 'cluster' || pm2Name() !== undefined) return undefined;
   return cluster.isWorker && cluster.worker ? cluster.worker.id : undefined;
