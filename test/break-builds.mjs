@@ -5081,6 +5081,13 @@ export const BREAKS = [
     tests: ['optimizer.test.ts'],
     mustFail: ['reads the window after a change from past the drain of what was recorded before it'],
   },
+  {
+    name: 'anomalies scored only from the first recomputation',
+    what: "detectAnomalies tries the baseline at bucket 0, where there is none, and next a hop (30) later: a series' buckets 20 to 29 are never scored (a step at 25 reported from 30, a 4-bucket excursion there not at all)",
+    edits: [{ file: 'src/analysis/anomaly.ts', find: '    if (hop || !base) {', replace: '    if (hop) {' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['scores from the bucket at which minBaseline buckets precede it', "reports a step from where it starts in a series' first 30 buckets"],
+  },
 ];
 
 function parseArgs(argv) {
