@@ -1395,7 +1395,7 @@ export const BREAKS = [
   {
     name: 'optimizer plans on too few samples',
     what: 'a step is planned on a target with fewer than MIN_SAMPLES samples in the window: one reading is its whole evidence',
-    edits: [{ find: '    if (reading.count < MIN_SAMPLES) {\n      return this.skip(', replace: '    if (reading.count < 0) {\n      return this.skip(' }],
+    edits: [{ find: '  if (reading.count < MIN_SAMPLES) {\n    return `only', replace: '  if (reading.count < 0) {\n    return `only' }],
     tests: ['optimizer.test.ts'],
     mustFail: ['plans no step on fewer than MIN_SAMPLES samples'],
   },
@@ -5087,6 +5087,41 @@ export const BREAKS = [
     edits: [{ find: "if (!Number.isFinite(ms)) throw wrong(': a number of ms that size is no time');", replace: '' }],
     tests: ['http-api.test.ts'],
     mustFail: ["answers a bad query parameter 400 naming it"],
+  },
+  {
+    name: "optimizer judges every step against the plan's reading",
+    what: "each change is judged against the target's reading taken when the run was planned, not the window just before it: a knob after one that helped is credited with that one's gain (cache.ttl, which does nothing, kept 'improved 88.74%' after cache.size)",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '    const before = baseline.value;', replace: '    const before = step.baseline.value;' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ["judges a step after the first against the window just before it, not the plan's reading", "judges each step against the window just before its own change, not the plan's reading"],
+  },
+  {
+    name: 'optimizer reads the window before a step across a rollback',
+    what: 'the step after a rollback reads the window before it at once: that window is the rolled-back change\'s, and a knob that does nothing is credited with the rollback',
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '        const wait = settledAt + windowMs - this.now();', replace: '        const wait = 0;' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['after a rollback waits a window before the next change'],
+  },
+  {
+    name: 'optimizer window after a change holds the samples drained at it',
+    what: "the window after a change starts at the millisecond of the flush that drained the samples recorded before it, which bear that millisecond: they dilute the verification (0.58 for 0.6) and the window before the next step",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '    this.settledAt = this.now() + 1;', replace: '    this.settledAt = this.now();' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['reads the window after a change from past the drain of what was recorded before it'],
+  },
+  {
+    name: 'anomalies scored only from the first recomputation',
+    what: "detectAnomalies tries the baseline at bucket 0, where there is none, and next a hop (30) later: a series' buckets 20 to 29 are never scored (a step at 25 reported from 30, a 4-bucket excursion there not at all)",
+    edits: [{ file: 'src/analysis/anomaly.ts', find: '    if (hop || !base) {', replace: '    if (hop) {' }],
+    tests: ['report-anomaly.test.ts'],
+    mustFail: ['scores from the bucket at which minBaseline buckets precede it', "reports a step from where it starts in a series' first 30 buckets"],
+  },
+  {
+    name: "a report's default range ends at its now",
+    what: 'the default end of a report is its now though samples held were stamped after it (the collector stamps a sample when it drains it; the report reads the store later): asked straight after start(), its range started after its end and it was empty',
+    edits: [{ file: 'src/reports/build.ts', find: '  const to = options.to ?? newest + 1;', replace: '  const to = options.to ?? options.now + 1;' }],
+    tests: ['report-stats.test.ts'],
+    mustFail: ['cover by default the samples stamped after the report was asked'],
   },
 ];
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, OptimizationBusyError, PerformanceMonitor } from '../dist/src/index.js';
+import { Optimizer } from '../dist/src/optimizer/optimizer.js';
 import { measureTarget } from '../dist/src/optimizer/tunables.js';
 import { T0, synthetic } from './synthetic.js';
 
@@ -139,6 +140,34 @@ describe('optimize', () => {
     expect(knob.value).toBe(70);
   });
 
+  it("judges each step against the window just before its own change, not the plan's reading from when the run started", async () => {
+    // cache.size drives the hit rate, cache.ttl does nothing: judged against the plan's 0.5,
+    // cache.ttl was kept for the gain cache.size had made before it.
+    const { m, knob } = await service((v) => Math.round(v / 5));
+    const ttl = { value: 50, sets: [] as number[] };
+    m.registerTunable(tunable(knob));
+    m.registerTunable({ ...tunable(ttl), name: 'cache.ttl' });
+    const r = await m.optimize({ type: 'cache', dryRun: false, verificationWindowMs: WINDOW });
+    expect(r.plan.map((s) => s.knob)).toEqual(['cache.size', 'cache.ttl']);
+    expect(r.plan[1]!.baseline.value).toBeCloseTo(0.5, 1); // the plan's reading stays the plan's
+    expect(r.applied.map((a) => [a.knob, a.outcome])).toEqual([
+      ['cache.size', 'kept'],
+      ['cache.ttl', 'rolled-back'],
+    ]);
+    const noop = r.applied[1]!;
+    expect(noop.before).toBeCloseTo(0.6, 1);
+    expect(noop.after).toBeCloseTo(0.6, 1);
+    expect(noop.reason).toMatch(/^no measurable improvement of cache_hit_rate/);
+    expect(ttl).toEqual({ value: 50, sets: [60, 50] });
+    expect(knob.value).toBe(60);
+    // The audit log and the answer say the same before.
+    const log = m.getOptimizationLog().filter((e) => e.knob === 'cache.ttl');
+    expect(log.map((e) => e.kind)).toEqual(['plan', 'change', 'verify', 'rollback']);
+    expect(log[1]!.details).toEqual({ before: noop.before, samples: expect.any(Number) });
+    expect(log[1]!.message).toMatch(/^setting cache\.ttl from 50 to 60; cache_hit_rate averaged 0\.[56]\d* over the last 400 ms \(\d+ samples\)$/);
+    expect(log[2]!.details).toMatchObject({ before: noop.before, after: noop.after });
+  });
+
   it('applies one optimisation at a time, and skips a knob whose target has no data', async () => {
     const { m, knob } = await service((v) => Math.round(v / 5));
     m.registerTunable(tunable(knob));
@@ -236,6 +265,97 @@ describe('optimize', () => {
     const empty = await m.optimize({ type: 'formula' });
     expect(empty.plan).toEqual([]);
     expect(empty.notes.at(-1)).toBe("No tunable of type formula is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type: 'formula', get, set, min, max, step, target }). Registered now: perfwatch.report_threads (concurrency), k (cache).");
+  });
+});
+
+/**
+ * An optimiser on a simulated target, its clock moved by the host's flushes and sets only. The
+ * target's value follows the knobs; a sample is stamped when it is drained, as the collector
+ * does: those recorded before a set are stamped by the first flush after it, and a window
+ * holding that stamp reads the value before the set. A reading is the value at the window's
+ * start (a window reaching back past a set reads the knobs as they were).
+ */
+function simulated(value: (k: { size: number; ttl: number }) => number) {
+  let clock = 1_000_000;
+  const knobs = { size: 50, ttl: 50 };
+  const history = [{ at: 0, value: value(knobs), stampedAt: 0 as number | undefined }];
+  const optimizer = new Optimizer({
+    now: () => clock,
+    flush: async () => {
+      clock = Date.now();
+      for (const h of history) h.stampedAt ??= clock;
+    },
+    measure: (_t, from, to) => {
+      const stale = history.findIndex((h, i) => i > 0 && h.stampedAt !== undefined && h.stampedAt >= from && h.stampedAt <= to);
+      const at = history.findLast((h) => h.at <= from)!;
+      return { value: stale > 0 ? history[stale - 1]!.value : at.value, count: 100, source: 'raw', unit: '', range: [0, 1] };
+    },
+    verificationWindowMs: () => 100,
+    notes: () => [],
+  });
+  for (const name of ['size', 'ttl'] as const) {
+    optimizer.register({
+      name: `cache.${name}`, type: 'cache', min: 10, max: 90, step: 10, target: 'cache_hit_rate',
+      get: () => knobs[name],
+      set: (v: number) => {
+        clock = Date.now();
+        knobs[name] = v;
+        history.push({ at: clock, value: value(knobs), stampedAt: undefined });
+      },
+    });
+  }
+  return { optimizer, knobs };
+}
+
+describe('Optimizer on a simulated target', () => {
+  it("judges a step after the first against the window just before it, not the plan's reading, and keeps no knob that did nothing", async () => {
+    const { optimizer, knobs } = simulated((k) => k.size / 100);
+    const r = await optimizer.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    expect(r.plan.map((s) => [s.knob, s.baseline.value])).toEqual([
+      ['cache.size', 0.5],
+      ['cache.ttl', 0.5],
+    ]);
+    expect(r.applied.map((a) => [a.knob, a.outcome, a.before, a.after])).toEqual([
+      ['cache.size', 'kept', 0.5, 0.6],
+      ['cache.ttl', 'rolled-back', 0.6, 0.6],
+    ]);
+    expect(knobs).toEqual({ size: 60, ttl: 50 });
+    const ttl = optimizer.getLog().filter((e) => e.knob === 'cache.ttl');
+    expect(ttl.map((e) => [e.kind, e.details?.before])).toEqual([
+      ['plan', undefined],
+      ['change', 0.6],
+      ['verify', 0.6],
+      ['rollback', undefined],
+    ]);
+  });
+
+  it('skips a step whose window before the change holds the target at its best, leaving its knob alone', async () => {
+    // cache.size to 60 makes every lookup a hit: no cache.ttl can raise that.
+    const { optimizer, knobs } = simulated((k) => Math.min(1, k.size / 60));
+    const r = await optimizer.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    expect(r.applied.map((a) => [a.knob, a.outcome])).toEqual([['cache.size', 'kept']]);
+    expect(r.skipped).toEqual([{ knob: 'cache.ttl', reason: 'not applied (50 → 60): cache_hit_rate averaged 1 over the last 100 ms (100 samples), the most it can be: no change can increase it' }]);
+    expect(knobs).toEqual({ size: 60, ttl: 50 });
+    expect(optimizer.getLog().filter((e) => e.knob === 'cache.ttl').map((e) => e.kind)).toEqual(['plan', 'skip']);
+  });
+
+  it('reads the window after a change from past the drain of what was recorded before it', async () => {
+    // Samples recorded before the change, stamped by the next drain, diluted the window after it.
+    const { optimizer } = simulated((k) => k.size / 100);
+    optimizer.unregister('cache.ttl');
+    const r = await optimizer.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    expect(r.applied.map((a) => [a.knob, a.outcome, a.before, a.after])).toEqual([['cache.size', 'kept', 0.5, 0.6]]);
+  });
+
+  it('after a rollback waits a window before the next change, so that the window before it holds none of the change rolled back', async () => {
+    // cache.size up makes the target worse and is rolled back; cache.ttl does nothing.
+    const { optimizer, knobs } = simulated((k) => (100 - k.size) / 100);
+    const r = await optimizer.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    expect(r.applied.map((a) => [a.knob, a.outcome, a.before, a.after])).toEqual([
+      ['cache.size', 'rolled-back', 0.5, 0.4],
+      ['cache.ttl', 'rolled-back', 0.5, 0.5],
+    ]);
+    expect(knobs).toEqual({ size: 50, ttl: 50 });
   });
 });
 

@@ -39,6 +39,20 @@ describe('anomaly detection', () => {
     expect(run!.value - run!.baseline.median).toBeLessThan(45);
   });
 
+  it('scores from the bucket at which minBaseline buckets precede it, not from the next recomputation', () => {
+    // The baseline was first tried at bucket 0 (too few) and then only a hop (30) later: a step
+    // at 25 was reported from 30, and a 3- or 4-bucket excursion in buckets 20 to 29 not at all.
+    const steady = (n: number) => Array.from({ length: n }, (_, i) => 100 + (i % 3) - 1);
+    expect(ANOMALY_RULES).toMatchObject({ minBaseline: 20, hop: 30 });
+    const step = [...steady(25), ...Array.from({ length: 8 }, () => 130)];
+    expect(detectAnomalies(step).map((r) => [r.startIndex, r.endIndex, r.kind, r.direction])).toEqual([[25, 33, 'sustained', 'up']]);
+    const excursion = steady(60);
+    excursion.fill(130, 22, 26);
+    expect(detectAnomalies(excursion).map((r) => [r.startIndex, r.endIndex, r.kind])).toEqual([[22, 26, 'sustained']]);
+    // No verdict before 20 buckets: a step at 19 is scored from 20.
+    expect(detectAnomalies([...steady(19), ...Array.from({ length: 6 }, () => 130)]).map((r) => [r.startIndex, r.endIndex])).toEqual([[20, 25]]);
+  });
+
   it('finds a one-bucket spike, and a short dip that is only noise is not one', () => {
     const z = noise(4);
     const v = Array.from({ length: 400 }, () => 50 + 2 * z());
@@ -178,6 +192,16 @@ describe('anomaly detection', () => {
     expect(a.size).toBeLessThan(16);
     expect(a.relativeSize).toBeCloseTo(a.size / a.baselineMedian, 9);
     expect(r.summary.anomalies).toBe(1);
+  });
+
+  it("reports a step from where it starts in a series' first 30 buckets", () => {
+    // 25 s steady, then a step: the report's anomaly started at 30 s, five buckets late.
+    const s = synthetic();
+    const z = noise(13);
+    const lat = s.id('response_time', { endpoint: '/a' });
+    s.fill(33, [[lat, (sec) => Array.from({ length: 20 }, () => 20 + 0.2 * z() + (sec >= 25 ? 10 : 0))]]);
+    const r = s.report();
+    expect(r.anomalies.map((a) => [a.metric, a.kind, a.start - T0, a.buckets])).toEqual([['response_time', 'sustained', 25_000, 8]]);
   });
 
   it('scores the recent window against the buckets before it, for the alert engine', () => {

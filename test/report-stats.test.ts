@@ -204,4 +204,19 @@ describe('report statistics', () => {
     expect(none.notes[0]).toMatch(/No sample falls in the range/);
     expect(none.score.overall).toBeNull(); // nothing to score: not a perfect 100
   });
+
+  it('cover by default the samples stamped after the report was asked, not a range that starts after its end', () => {
+    // A sample is stamped when the collector drains it, and the report reads the store after it
+    // was asked: asked straight after start(), every sample held was stamped after its now, and
+    // the note read "No 1000 ms bucket starts in the range …:00.000Z – …:59.954Z".
+    const s = synthetic();
+    const id = s.id('queue_size', {}, 'gauge', 'count');
+    s.fill(3, [[id, () => [5, 6]]]);
+    const r = s.report({ now: T0 - 47 });
+    expect(r.notes.filter((n) => /No \d+ ms bucket starts|No sample falls/.test(n))).toEqual([]);
+    expect(r.window).toEqual({ from: T0, to: T0 + 2011, durationMs: 2011 }); // to the newest sample, stamped at T0 + 2010
+    expect(r.series.map((x) => [x.name, x.count])).toEqual([['queue_size', 6]]);
+    // A range asked for is read as asked.
+    expect(s.report({ now: T0 - 47, to: T0 + 1000 }).series.map((x) => x.count)).toEqual([2]);
+  });
 });

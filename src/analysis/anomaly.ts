@@ -37,7 +37,7 @@ export const ANOMALY_RULES = {
   baselineBuckets: 60,
   /** With fewer baseline buckets than this, no verdict. */
   minBaseline: 20,
-  /** The baseline is recomputed every this many buckets (and when a long run is adopted). */
+  /** The baseline is recomputed every this many buckets (and when a long run is adopted; while there is none, at each bucket). */
   hop: 30,
 } as const;
 
@@ -185,11 +185,15 @@ export function detectAnomalies(v: ArrayLike<number>, scoreFrom = 0, rules: Anom
   };
 
   for (let i = 0; i < n; i++) {
-    if (i - baseAt >= rules.hop) {
+    // Every hop buckets; and, while there is no baseline, at each bucket until there is one,
+    // keeping the hops where they were: with the first try at 0, the next was at 30, and a
+    // step from bucket 20 to 29 was never scored, though 20 buckets make a baseline.
+    const hop = i - baseAt >= rules.hop;
+    if (hop || !base) {
       let m = 0;
       for (let j = i - 1; j >= 0 && m < W; j--) if (!flagged[j]) scratch[m++] = v[j]!;
       base = m >= rules.minBaseline ? robustBaseline(scratch, m, floor) : undefined;
-      baseAt = i;
+      if (hop) baseAt = i;
     }
     if (!base || i < scoreFrom) {
       close();

@@ -847,7 +847,7 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
-   * A report over [from, to) (default: all data held, up to now), built in the report pool
+   * A report over [from, to) (default: all data held, up to now or its newest sample), built in the report pool
    * from the shared store: JSON (an object), or Markdown or one self-contained HTML file (a
    * string). onProgress reports series done; an aborted signal cancels the task.
    */

@@ -28,7 +28,11 @@ export interface PlanStep {
   direction: 'up' | 'down';
   target: string;
   goal: Goal;
-  /** The target over the window before now, which the change is verified against. */
+  /**
+   * The target over the window before the plan was made. Applied, the change is verified
+   * against the window just before it is made (AppliedChange.before), which the steps applied
+   * before it may have moved.
+   */
   baseline: { value: number; count: number; from: number; to: number; source: TargetReading['source'] };
   why: string;
   expectedEffect: string;
@@ -39,7 +43,11 @@ export interface AppliedChange {
   from: number;
   to: number;
   outcome: 'kept' | 'rolled-back' | 'failed';
-  /** The metric the change was verified on, and its value before and after the change. */
+  /**
+   * The metric the change was verified on, and its value before and after the change: before,
+   * over a verification window's length just before it was made; after, over the verification
+   * window.
+   */
   target: string;
   before: number | null;
   /** Null when the target was not measured after the change (the reason says why). */

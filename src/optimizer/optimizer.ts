@@ -2,7 +2,11 @@
  * The optimisation engine: plans one step per tunable (hill climbing on its target metric),
  * and on request applies each step alone, watches the target over a verification window
  * against the window before the change, keeps it when the target improved by at least
- * `minImprovement` and rolls it back otherwise. A setter that throws, or leaves the knob out
+ * `minImprovement` and rolls it back otherwise. The window before a change is read just before
+ * it, not taken from the plan: the plan's reading is from when the run started, and the steps
+ * before this one moved the target since (a knob that did nothing was once kept for the gain
+ * of the knob before it). After a rollback the next step waits a window, so that the window
+ * before it holds none of the change rolled back. A setter that throws, or leaves the knob out
  * of its range or at another value than asked, is rolled back at once. Every plan, change,
  * verification, keep and rollback is appended to the audit log.
  *
@@ -84,6 +88,12 @@ export class Optimizer {
   private readonly runs = new Map<number, { status: OptimizationRun; abort: AbortController; done: Promise<OptimizationRun> }>();
   /** The run applying changes, if any: one at a time, so that each change is verified alone. */
   private applying: number | undefined;
+  /**
+   * When the applying run last set a knob (a change, a rollback), once what was recorded before
+   * was drained (mark()), or undefined before its first change: a window before the next
+   * change starts no earlier.
+   */
+  private settledAt: number | undefined;
   /**
    * With a database: values kept by a run (restored, or this process's), put back on a knob
    * when it is registered. Changes reach the database only once restore() put the stored
@@ -234,12 +244,17 @@ export class Optimizer {
 
   private async applyPlan(status: OptimizationRun, maxSteps: number, minImprovement: number, signal: AbortSignal): Promise<OptimizationRun> {
     const runId = status.runId;
+    const tried = new Set<PlanStep>();
+    this.settledAt = undefined;
     try {
       for (const first of [...status.plan]) {
         let step: PlanStep | undefined = first;
         for (let i = 0; step && i < maxSteps; i++) {
-          if (signal.aborted) break;
+          // The first change is made at once (start() answers with it under way); the others settle first.
+          if (signal.aborted || (this.settledAt !== undefined && !(await this.settle(this.settledAt, status.verificationWindowMs, signal)))) break;
+          tried.add(step);
           const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
+          if (!change) break;
           status.applied.push(change);
           if (!status.autoApply || change.outcome !== 'kept') break;
           step = this.planStep(this.tunables.get(step.knob)!, status.verificationWindowMs, runId, status);
@@ -253,11 +268,30 @@ export class Optimizer {
       this.append({ runId, kind: 'error', message: `the run stopped: ${status.error}` });
     }
     if (status.state === 'cancelled') {
-      for (const s of status.plan) if (!status.applied.some((a) => a.knob === s.knob && a.to === s.to)) status.skipped.push({ knob: s.knob, reason: `not applied: the run was cancelled before it (${fmt(s.from)} → ${fmt(s.to)})` });
+      for (const s of status.plan) if (!tried.has(s)) status.skipped.push({ knob: s.knob, reason: `not applied: the run was cancelled before it (${fmt(s.from)} → ${fmt(s.to)})` });
     }
     status.current = null;
     status.finishedAt = this.now();
     return status;
+  }
+
+  /**
+   * Before a change after the first: makes what was recorded visible, as before a
+   * verification, once a window has passed since the knobs were last set (after a rollback it
+   * waits; after a kept change its verification window has passed), so that the window read
+   * before the change holds only the knobs as they stand. False when the run was cancelled.
+   */
+  private async settle(settledAt: number, windowMs: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      for (;;) {
+        await this.deps.flush().catch(() => {});
+        const wait = settledAt + windowMs - this.now();
+        if (wait <= 0) return !signal.aborted;
+        await sleep(wait, signal);
+      }
+    } catch {
+      return false;
+    }
   }
 
   /** What to do when no knob of `type` exists: only the service's code can register one. */
@@ -316,16 +350,8 @@ export class Optimizer {
     }
     const now = this.now();
     const reading = this.deps.measure(t, now - windowMs, now);
-    if (reading.count === 0) return this.skip(t, `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`, runId, result);
-    if (reading.count < MIN_SAMPLES) {
-      return this.skip(t, `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: ${longerWindow(windowMs, reading.count)}`, runId, result);
-    }
-    // A target already at the end of its range its goal moves to (no errors left, every lookup a
-    // hit) can be improved by no change: a step would only risk the service, and be rolled back.
-    const best = t.goal === 'decrease' ? reading.range[0] : reading.range[1];
-    if (reading.value === best) {
-      return this.skip(t, `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}), the ${t.goal === 'decrease' ? 'least' : 'most'} it can be: no change can ${t.goal} it`, runId, result);
-    }
+    const unfit = unfitBaseline(t, reading, windowMs);
+    if (unfit) return this.skip(t, unfit, runId, result);
     const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
     const step: PlanStep = {
       knob: t.name,
@@ -343,10 +369,20 @@ export class Optimizer {
     return step;
   }
 
-  private async apply(t: Tunable, step: PlanStep, run: OptimizationRun, minImprovement: number, signal: AbortSignal): Promise<AppliedChange> {
+  /**
+   * Applies a step and judges it against the target over the window just before it (read here:
+   * the plan's baseline is from when the run started). Undefined when that window cannot be a
+   * baseline (too few samples, or the target already at its best): the step is skipped, the
+   * knob left as it is.
+   */
+  private async apply(t: Tunable, step: PlanStep, run: OptimizationRun, minImprovement: number, signal: AbortSignal): Promise<AppliedChange | undefined> {
     const { runId, verificationWindowMs: windowMs } = run;
     const mem = this.memory.get(t.name)!;
-    const before = step.baseline.value;
+    const at = this.now();
+    const baseline = this.deps.measure(t, at - windowMs, at);
+    const unfit = unfitBaseline(t, baseline, windowMs);
+    if (unfit) return this.skip(t, `not applied (${fmt(step.from)} → ${fmt(step.to)}): ${unfit}`, runId, run);
+    const before = baseline.value;
     const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', target: t.target, before, after: null, improvement: null, reason: '' };
     // `judged` false: rolled back before its effect could be judged (cancelled, too few samples),
     // which says nothing of its direction: counted as failed, it kept the knob from that
@@ -358,7 +394,7 @@ export class Optimizer {
       if (judged) mem.failed.add(step.direction);
       return change;
     };
-    this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}` });
+    this.append({ runId, kind: 'change', knob: t.name, from: step.from, to: step.to, message: `setting ${t.name} from ${fmt(step.from)} to ${fmt(step.to)}; ${t.target} averaged ${fmt(before)}${baseline.unit} over the last ${windowMs} ms (${samples(baseline.count)})`, details: { before, samples: baseline.count } });
     run.current = { knob: t.name, from: step.from, to: step.to, target: t.target, verifyUntil: this.now() + windowMs };
     let returned: unknown;
     try {
@@ -368,7 +404,10 @@ export class Optimizer {
     }
     const out = this.outOfRange(t, returned, step.to);
     if (out) return fail(out);
+    await this.mark();
     const changedAt = this.now();
+    // The verification window starts past the samples the flush drained (mark()).
+    const windowFrom = this.settledAt!;
     run.current.verifyUntil = changedAt + windowMs;
     try {
       await sleep(windowMs, signal);
@@ -377,7 +416,7 @@ export class Optimizer {
     }
     run.current = null;
     await this.deps.flush().catch(() => {});
-    const reading = this.deps.measure(t, changedAt, this.now());
+    const reading = this.deps.measure(t, windowFrom, this.now());
     if (reading.count === 0) return fail(`no ${t.target} samples during the ${fmt(windowMs / 1000)} s verification window: the change could not be judged`, 'rolled-back', false);
     if (reading.count < MIN_SAMPLES) return fail(`only ${samples(reading.count)} of ${t.target} during the ${fmt(windowMs / 1000)} s verification window, fewer than the ${MIN_SAMPLES} needed to judge the change`, 'rolled-back', false);
     const delta = t.goal === 'decrease' ? before - reading.value : reading.value - before;
@@ -431,8 +470,41 @@ export class Optimizer {
       const message = `rollback of ${t.name} to ${fmt(step.from)} failed: ${error instanceof Error ? error.message : String(error)} (after: ${reason})`;
       this.append({ runId, kind: 'error', knob: t.name, from: step.to, to: step.from, message });
       return message;
+    } finally {
+      await this.mark();
     }
   }
+
+  /**
+   * After a knob was set: drains what the host recorded so far, and notes the millisecond
+   * after that (a window read from then holds only what was recorded after the set). A sample
+   * is stamped when the collector drains it, up to a pass (~250 ms) after it was recorded:
+   * those recorded before a change and drained after it fell in the window after it (a
+   * verification read 0.58 for the 0.6 a change made), and so in the window before the next
+   * step; the flush stamps them with its own millisecond, which a window's start includes.
+   */
+  private async mark(): Promise<void> {
+    await this.deps.flush().catch(() => {});
+    this.settledAt = this.now() + 1;
+  }
+}
+
+/**
+ * Why a reading of the target over the last window cannot be a step's baseline (no or too few
+ * samples, or the target already at the end of its range its goal moves to), or undefined.
+ */
+function unfitBaseline(t: Tunable, reading: TargetReading, windowMs: number): string | undefined {
+  if (reading.count === 0) return `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`;
+  if (reading.count < MIN_SAMPLES) {
+    return `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: ${longerWindow(windowMs, reading.count)}`;
+  }
+  // A target already at the end of its range its goal moves to (no errors left, every lookup a
+  // hit) can be improved by no change: a step would only risk the service, and be rolled back.
+  const best = t.goal === 'decrease' ? reading.range[0] : reading.range[1];
+  if (reading.value === best) {
+    return `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}), the ${t.goal === 'decrease' ? 'least' : 'most'} it can be: no change can ${t.goal} it`;
+  }
+  return undefined;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -21,7 +21,7 @@ import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceR
 export interface BuildOptions {
   /** ms since the epoch; default: the oldest data held. */
   from?: number;
-  /** ms since the epoch, exclusive; default: now (inclusive of this millisecond). */
+  /** ms since the epoch, exclusive; default: now or the newest sample held, whichever is later (inclusive of that millisecond). */
   to?: number;
   now: number;
   includeAlerts: boolean;
@@ -191,6 +191,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   const n = registry.seriesCount();
   const infos: SeriesInfo[] = [];
   let oldest = Infinity;
+  let newest = options.now;
   for (let id = 0; id < n; id++) {
     if (reader.totalCount(id) === 0) continue;
     infos.push(registry.info(id));
@@ -198,8 +199,17 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       const t = oldestHeld(reader, id);
       if (t < oldest) oldest = t;
     }
+    if (options.to === undefined) {
+      const t = reader.newestRawTime(id);
+      if (t > newest) newest = t;
+    }
   }
-  const to = options.to ?? options.now + 1;
+  // By default up to now, and past it to the newest sample held: a sample is stamped when the
+  // collector drains it, and the report reads the store after it was asked (a thread's start
+  // later, for the first): a report asked straight after start() found every sample stamped
+  // after its now, and its default range started after its end ("No 1000 ms bucket starts in
+  // the range 13:11:11.000Z – 13:11:10.953Z").
+  const to = options.to ?? newest + 1;
   // The store answers ranges by bucket start, so the default range starts at the bucket
   // holding the oldest sample, not at the sample.
   const from = options.from ?? (Number.isFinite(oldest) ? Math.floor(oldest / L.intervalMs) * L.intervalMs : to);
