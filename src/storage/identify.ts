@@ -41,11 +41,21 @@ export function refusalOf(file: string, known: number): StorageError | undefined
   const appId = page1.readUInt32BE(68);
   // Page 1 is the schema table's root: an interior page (0x05), or a leaf (0x0d) with cells.
   const tables = page1[100] !== 0x0d || page1.readUInt16BE(103) > 0;
-  if (appId !== APPLICATION_ID && (tables || version !== 0)) {
+  return refusal(file, { appId, version, tables }, known);
+}
+
+/**
+ * Why a database of this application id, schema version and tables is not perfwatch's to
+ * open: another application's (a file with tables or a version and not our id), or a newer
+ * release's; undefined when it is ours (or empty). Read from the header here, from pragmas
+ * by migrate().
+ */
+export function refusal(file: string, db: { appId: number; version: number; tables: boolean }, known: number): StorageError | undefined {
+  if (db.appId !== APPLICATION_ID && (db.tables || db.version !== 0)) {
     return new StorageError(file, 'is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir');
   }
-  if (version > known) {
-    return new StorageError(file, `has schema version ${version}, newer than this perfwatch knows (${known}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
+  if (db.version > known) {
+    return new StorageError(file, `has schema version ${db.version}, newer than this perfwatch knows (${known}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
   }
   return undefined;
 }

@@ -14,7 +14,7 @@ import { decode } from '@msgpack/msgpack';
 import { StorageError } from '../errors.js';
 import { createPrivateFile } from '../private-files.js';
 import { DriverUnavailableError, openDatabase, type Db } from './driver.js';
-import { APPLICATION_ID, refusalOf } from './identify.js';
+import { APPLICATION_ID, refusal, refusalOf } from './identify.js';
 import { createWatchedRuns } from './watched-runs.js';
 
 export interface Migration {
@@ -188,12 +188,8 @@ export function migrate(db: Db, file: string, migrations: readonly Migration[] =
   const version = Number(db.pragma('user_version') ?? 0);
   const appId = Number(db.pragma('application_id') ?? 0);
   const tables = Number(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").get()?.[0] ?? 0);
-  if (appId !== APPLICATION_ID && (tables > 0 || version !== 0)) {
-    throw new StorageError(file, 'is an SQLite database of another application (no perfwatch application id); it was left untouched: move it away or choose another dataDir');
-  }
-  if (version > migrations.length) {
-    throw new StorageError(file, `has schema version ${version}, newer than this perfwatch knows (${migrations.length}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
-  }
+  const refused = refusal(file, { appId, version, tables: tables > 0 }, migrations.length);
+  if (refused !== undefined) throw refused;
   if (version === migrations.length) return;
   db.transaction(() => {
     for (let v = version; v < migrations.length; v++) {
