@@ -111,7 +111,7 @@ describe('a member the hub refuses', () => {
       expect(s).toMatchObject({ queueDepth: 0, sent: 0 });
       expect(s.dropped).toBeGreaterThan(0);
       // The failure that kept them is said after it.
-      expect(s.lastError?.message).toMatch(new RegExp(`^the monitor stopped with ${s.dropped} buckets? \\(\\d+ batch(es)?\\) the hub had not acknowledged, counted as dropped; the last failure before it: .+`));
+      expect(s.lastError?.message).toMatch(new RegExp(`^the monitor stopped with buckets the hub had not acknowledged: ${s.dropped} buckets? \\(\\d+ batch(es)?\\) never sent, counted as dropped; the last failure before it: .+`));
     }
   });
 });

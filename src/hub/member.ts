@@ -200,19 +200,36 @@ export class HubMember {
 
   /**
    * At stop, the batches the hub has not acknowledged (a hub away, or that refused this member)
-   * go nowhere: counted as dropped and said in lastError, as the exporter says the requests
-   * left at its stop. Kept, a stopped member showed them waiting (queueDepth) and dropped 0.
+   * go nowhere: those never written on the link are counted as dropped, and lastError says
+   * them and those written and not acknowledged, which the hub may have applied (it applies a
+   * batch before its acknowledgement leaves, and a hub stopping with the cluster acknowledges
+   * no more): counted as dropped, those overstated the loss. Kept, a stopped member showed
+   * them waiting (queueDepth) and dropped 0.
    */
   private dropHeld(): void {
     if (this.held.length === 0) return;
-    const batches = this.held.length;
-    const buckets = this.heldEntries;
-    this.counts.dropped += buckets;
+    let unsent = 0;
+    let unsentBatches = 0;
+    let written = 0;
+    let writtenBatches = 0;
+    for (const h of this.held) {
+      if (h.seq <= this.sentTo) {
+        written += h.cols.sids.length;
+        writtenBatches++;
+      } else {
+        unsent += h.cols.sids.length;
+        unsentBatches++;
+      }
+    }
+    this.counts.dropped += unsent;
     this.held = [];
     this.heldEntries = 0;
+    const parts: string[] = [];
+    if (unsent > 0) parts.push(`${buckets(unsent, unsentBatches)} never sent, counted as dropped`);
+    if (written > 0) parts.push(`${buckets(written, writtenBatches)} sent and not acknowledged (the hub may have applied them)`);
     // The failure that kept them here (the hub away, its refusal) stays said: it is why.
     const before = this.lastError ? `; the last failure before it: ${this.lastError.message}` : '';
-    this.noteError(`the monitor stopped with ${buckets} bucket${buckets === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}) the hub had not acknowledged, counted as dropped${before}`);
+    this.noteError(`the monitor stopped with buckets the hub had not acknowledged: ${parts.join('; ')}${before}`);
   }
 
   status(): MemberLinkStatus {
@@ -632,4 +649,9 @@ class Columns {
     this.stats = widened(this.stats, 5 * n);
     this.ends = widened(this.ends, n);
   }
+}
+
+/** `n` buckets in `batches` batches, in words. */
+function buckets(n: number, batches: number): string {
+  return `${n} bucket${n === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'})`;
 }
