@@ -2813,7 +2813,7 @@ export const BREAKS = [
   {
     name: "stop's last flush without a word back",
     what: "stop() leaves the last flush to the storage actor's own stop, which answers nothing: status() after stop() keeps the flush before it, with no error, though the last flush failed on a full disk and the samples since were not on disk",
-    edits: [{ find: "    if (!this.deps.driven && this.actor.state === 'running') {\n      await Promise.race(", replace: "    if (this.deps.driven && this.actor.state === 'running') {\n      await Promise.race(" }],
+    edits: [{ find: "    if (!this.deps.driven && this.actor.state === 'running') {\n      const mark", replace: "    if (this.deps.driven && this.actor.state === 'running') {\n      const mark" }],
     tests: ['storage-disk.test.ts'],
     mustFail: ['says in status() after stop() that its last flush failed on a full disk'],
   },
@@ -5059,6 +5059,20 @@ export const BREAKS = [
     edits: [{ file: 'src/hub/member.ts', find: '    this.noteSilence();\n', replace: '' }],
     tests: ['hub-welcome-order.test.ts'],
     mustFail: ['says, after five intervals, that no hub answers its hello'],
+  },
+  {
+    name: 'a storage actor silent at its stop taken for slow',
+    what: "stop() takes an actor that has not beaten since it was asked to stop for one still at its stop: the watchdog calls the storage actor hung only past its flush interval plus 10 s, so one hung in a loop was terminated at the 5 s bound with no successor, and what the store held since the last flush was lost (the new series' names too)",
+    edits: [{ file: 'src/actors/supervisor.ts', find: "(this.beatSince(mark) ? { how: 'late' } :", replace: "(true ? { how: 'late' } :" }],
+    tests: ['storage-terminate.test.ts'],
+    mustFail: ['takes a storage actor silent through the whole of its stop for hung, not slow, and a successor does its stop'],
+  },
+  {
+    name: "a storage actor silent at its last flush asked to stop as well",
+    what: "the storage link's last flush goes unanswered for 5 s while the actor never beats, and its stop is still asked of it, for 5 s more, before a successor does it: a hung storage actor held stop() twice the bound",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: '      if (!answered) unanswered = mark;\n', replace: '' }],
+    tests: ['storage-terminate.test.ts'],
+    mustFail: ['hands the stop of a storage actor hung in a loop to a successor, which writes what the store held: nothing is lost'],
   },
 ];
 
