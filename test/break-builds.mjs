@@ -5074,6 +5074,27 @@ export const BREAKS = [
     tests: ['storage-terminate.test.ts'],
     mustFail: ['hands the stop of a storage actor hung in a loop to a successor, which writes what the store held: nothing is lost'],
   },
+  {
+    name: 'a registry arena sized at 256 bytes a series',
+    what: "the registry's series arena stays at 256 bytes a series whatever maxTags and maxTagValueLength allow: 16 tags of 128 characters (the default limits) filled it at 1,206 series of maxSeries 10,000, with an error that said to raise maxSeries",
+    edits: [{ file: 'src/engine/registry.ts', find: 'maxArenaBytes: Math.max(total * SERIES_KEY_BYTES, Math.min(ARENA_MOST_BYTES, total * keyBytesMost(limits))),', replace: 'maxArenaBytes: total * SERIES_KEY_BYTES,' }],
+    tests: ['registry.test.ts'],
+    mustFail: ['takes series of the longest name and tags the limits allow until maxSeries, and another thread reads them'],
+  },
+  {
+    name: "a registry arena's growth unseen by another thread",
+    what: "a thread's view of a growable arena keeps the length it had when made: another thread's series, in the part grown since, read as cut short (keys decoded from bytes past the view's end)",
+    edits: [{ file: 'src/engine/shared-table.ts', find: 'sab.growable ? new Uint8Array(sab, this.arenaAt) :', replace: 'false ? new Uint8Array(sab, this.arenaAt) :' }],
+    tests: ['registry.test.ts'],
+    mustFail: ['takes series of the longest name and tags the limits allow until maxSeries, and another thread reads them'],
+  },
+  {
+    name: 'a full registry arena says to raise maxSeries',
+    what: "a registry arena at its most says only that it is full and to raise maxSeries or shorten tags, naming neither its size nor its bound",
+    edits: [{ file: 'src/engine/shared-table.ts', find: "throw new CapacityError('registry', `its ${arenaFullWords(result)}; shorten the names or tags`);", replace: "throw new CapacityError('registry', 'string arena is full; raise maxSeries or shorten tags');" }],
+    tests: ['registry.test.ts'],
+    mustFail: ['says, when a string arena is at its most, how big it is and what to shorten'],
+  },
 ];
 
 function parseArgs(argv) {
