@@ -5095,6 +5095,20 @@ export const BREAKS = [
     tests: ['registry.test.ts'],
     mustFail: ['says, when a string arena is at its most, how big it is and what to shorten'],
   },
+  {
+    name: 'a watchdog that took over the actors knows of no exit',
+    what: "a watchdog thread started after the one before died takes the actors over as new: none is down for it, so none says 'actor-restart' when it runs again, though each had an 'actor-exit' (status() showed them running, restarted)",
+    edits: [{ file: 'src/actors/watchdog.ts', find: 'downSince: old ? undefined : req.downSince,', replace: 'downSince: undefined,' }],
+    tests: ['supervision.test.ts'],
+    mustFail: ['follows each actor-exit of a watchdog thread that died with its actor-restart once the actor runs again'],
+  },
+  {
+    name: "a watchdog that took over the actors counts their restarts from 0",
+    what: "a watchdog thread started after the one before died counts each actor's replacements from 0: its 'actor-restart' (and the next exit) says fewer restarts than the 'actor-exit' before it",
+    edits: [{ file: 'src/actors/watchdog.ts', find: 'restarts: old?.restarts ?? req.restarts ?? 0,', replace: 'restarts: old?.restarts ?? 0,' }],
+    tests: ['supervision.test.ts'],
+    mustFail: ['follows each actor-exit of a watchdog thread that died with its actor-restart once the actor runs again'],
+  },
 ];
 
 function parseArgs(argv) {

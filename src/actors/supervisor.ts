@@ -242,8 +242,10 @@ export class WatchdogLink {
    * and those that ran are tried again after a wait that grows round by round.
    */
   private lost(heard: boolean, lastError: Error | undefined, unmade: boolean): void {
+    // The actors are down from now, whenever the new thread takes them over.
+    const since = Date.now();
     const takeOver = (): void => {
-      for (const s of this.supervisors.values()) s.watchdogLost();
+      for (const s of this.supervisors.values()) s.watchdogLost(since);
     };
     if (!heard && ++this.stillborn >= MAX_STILLBORN) {
       this.stillborn = 0;
@@ -527,12 +529,16 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     this.starting = undefined;
   }
 
-  /** The watchdog thread died, and the actors with it: a new one starts them again. */
-  watchdogLost(): void {
+  /**
+   * The watchdog thread died, and the actors with it: a new one starts them again, told the
+   * count and since when the actor is down, so that its first beat is an 'actor-restart' as
+   * after any exit (the new watchdog knew of no exit: the 'actor-exit' had none).
+   */
+  watchdogLost(at = Date.now()): void {
     if (this.state === 'stopped') return;
     const gen = (this.instance ?? this.starting)?.gen ?? 0;
-    this.onExit({ ev: 'exit', actor: this.name, gen, code: -1, error: 'the watchdog thread ended', hung: false, expected: false, restarts: this.restarts + 1, at: Date.now() });
-    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
+    this.onExit({ ev: 'exit', actor: this.name, gen, code: -1, error: 'the watchdog thread ended', hung: false, expected: false, restarts: this.restarts + 1, at });
+    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat, restarts: this.restarts, downSince: at });
   }
 
   private onInstance(gen: number, port: MessagePort): void {
