@@ -374,6 +374,20 @@ describe('bad input', () => {
     expect(m.getAlerts({ state: 'all' })).toEqual([]);
   });
 
+  it("refuses getMetrics()'s window and page fields in countMetrics(), which takes names and tags: { limit: 1 } counted every series", () => {
+    const all = m.countMetrics();
+    expect(all).toBeGreaterThan(0);
+    for (const [field, value] of [['limit', 1], ['offset', 2], ['windowSeconds', -1]] as const) {
+      const e = caught(() => m.countMetrics({ [field]: value }));
+      expect(e.field).toBe(field);
+      expect(e.message).toBe(`${field} is not a field of countMetrics(), which counts every series with data that names and tags match (the series getMetrics() pages through, whatever its ${field}); leave it out, got ${value}`);
+    }
+    // An unknown field is said with countMetrics' own fields; one left undefined is none given.
+    expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).message).toBe('name is not a known query field; did you mean names? (the fields: names, tags)');
+    expect(m.countMetrics({ names: ['response_time'], tags: { route: '/ok' }, limit: undefined })).toBe(1);
+    expect(m.countMetrics({ names: ['response_time'] })).toBeLessThanOrEqual(all);
+  });
+
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {
     const stopped = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);

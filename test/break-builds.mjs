@@ -2176,7 +2176,7 @@ export const BREAKS = [
   {
     name: 'metrics offset ignored',
     what: "get_performance_metrics takes offset but reads from the first series: every page is the first one, and the series past a page's limit are out of an agent's reach",
-    edits: [{ find: 'page = host.monitor.getMetrics({ ...query, offset, limit: args.limit ?? FIRST_PAGE });', replace: 'page = host.monitor.getMetrics({ ...query, limit: args.limit ?? FIRST_PAGE });' }],
+    edits: [{ find: 'page = host.monitor.getMetrics({ ...query, windowSeconds: args.window, offset, limit: args.limit ?? FIRST_PAGE });', replace: 'page = host.monitor.getMetrics({ ...query, windowSeconds: args.window, limit: args.limit ?? FIRST_PAGE });' }],
     tests: ['mcp-metrics-page.test.ts'],
     mustFail: ['pages through every series with offset'],
   },
@@ -5108,6 +5108,20 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/watchdog.ts', find: 'restarts: old?.restarts ?? req.restarts ?? 0,', replace: 'restarts: old?.restarts ?? 0,' }],
     tests: ['supervision.test.ts'],
     mustFail: ['follows each actor-exit of a watchdog thread that died with its actor-restart once the actor runs again'],
+  },
+  {
+    name: "countMetrics takes getMetrics' window and page",
+    what: "countMetrics() takes getMetrics()'s windowSeconds, offset and limit and ignores them: { limit: 1 } counts every series, { windowSeconds: -1 } passes unchecked",
+    edits: [{ file: 'src/monitor/query.ts', find: "if (!(COUNT_FIELDS as readonly string[]).includes(key) && query[key] !== undefined) {", replace: 'if (key === undefined) {' }, { file: 'src/monitor/query.ts', find: "COUNT_FIELDS, 'query field');", replace: "QUERY_FIELDS, 'query field');" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses getMetrics()'s window and page fields in countMetrics(), which takes names and tags"],
+  },
+  {
+    name: "countMetrics' unknown field said with getMetrics' fields",
+    what: "a field countMetrics() does not know is refused with the list of getMetrics()'s fields (windowSeconds, offset, limit among them), which countMetrics() does not take",
+    edits: [{ file: 'src/monitor/query.ts', find: "COUNT_FIELDS, 'query field');", replace: "QUERY_FIELDS, 'query field');" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses getMetrics()'s window and page fields in countMetrics(), which takes names and tags"],
   },
 ];
 
