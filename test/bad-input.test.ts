@@ -388,6 +388,30 @@ describe('bad input', () => {
     expect(m.countMetrics({ names: ['response_time'] })).toBeLessThanOrEqual(all);
   });
 
+  it("names the field the caller gave: recordRequest's endpoint, an untagged series' name past maxSeries, a rule's tag once", async () => {
+    const none = new PerformanceMonitor({ storage: 'memory', maxTags: 0, maxSeries: 16, system: { enabled: false }, runtime: { enabled: false } });
+    await none.start();
+    try {
+      expect(caught(() => none.recordRequest({ endpoint: '/a', responseTimeMs: 1, success: true }))).toMatchObject({
+        field: 'endpoint',
+        message: 'endpoint is recorded as the tag endpoint of response_time, throughput and error_rate, and maxTags is 0: raise maxTags, or leave endpoint out',
+      });
+      for (let i = 0; i < 16; i++) none.record(`untagged_${i}`, 1);
+      expect(caught(() => none.record('untagged_16', 1))).toMatchObject({
+        field: 'name',
+        message: 'series limit reached: maxSeries is 16 and untagged_16 would be one more; record fewer metric names or raise maxSeries',
+      });
+      expect(caught(() => none.recordBatch([{ name: 'untagged_0', value: 1 }, { name: 'untagged_17', value: 1 }])).field).toBe('samples[1].name');
+    } finally {
+      await none.stop();
+    }
+    expect(caught(() => m.recordRequest({ endpoint: 'e'.repeat(21), responseTimeMs: 1, success: true }))).toMatchObject({
+      field: 'endpoint',
+      message: 'endpoint is 21 characters long; the limit is maxTagValueLength 20',
+    });
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, tags: { a: {} as never } })).rejects.toMatchObject({ field: 'tags.a', message: 'tags.a must be a string, got object' });
+  });
+
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {
     const stopped = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);

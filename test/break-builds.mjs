@@ -5123,6 +5123,27 @@ export const BREAKS = [
     tests: ['bad-input.test.ts'],
     mustFail: ["refuses getMetrics()'s window and page fields in countMetrics(), which takes names and tags"],
   },
+  {
+    name: "recordRequest's endpoint said as tags",
+    what: "recordRequest({ endpoint }) refused for maxTags 0 or a long endpoint names tags or tags.endpoint, fields the caller never passed: 'tags has 1 tags; the limit is maxTags 0'",
+    edits: [{ file: 'src/engine/producer.ts', find: '        throw this.endpointError(error);', replace: '        throw error;' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["names the field the caller gave: recordRequest's endpoint, an untagged series' name past maxSeries, a rule's tag once"],
+  },
+  {
+    name: 'an untagged series past maxSeries blamed on its tags',
+    what: "record('s16', 1) past maxSeries is a CardinalityError of field tags, which the call never had, and says to reduce tag values",
+    edits: [{ file: 'src/engine/registry.ts', find: "const part = p.pairs.length > 0 ? 'tags' : 'name';", replace: "const part = 'tags';" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["names the field the caller gave: recordRequest's endpoint, an untagged series' name past maxSeries, a rule's tag once"],
+  },
+  {
+    name: "an alert rule's tag value error names its field twice",
+    what: "createAlertRule({ tags: { a: {} } }) says 'tags.a tag values must be strings': the entry's path, then the map's words again",
+    edits: [{ file: 'src/alerts/schema.ts', find: "z.string({ error: 'must be a string' }).max(1024, { error: 'must be at most 1024 characters' }),", replace: 'z.string({ error: `${what} values must be strings` }).max(1024, { error: `${what} values must be at most 1024 characters` }),' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["names the field the caller gave: recordRequest's endpoint, an untagged series' name past maxSeries, a rule's tag once"],
+  },
 ];
 
 function parseArgs(argv) {

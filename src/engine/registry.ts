@@ -391,13 +391,15 @@ export class Registry {
     const p = pending[at]!;
     const shown = formatSeries(p.name, Object.fromEntries(p.pairs));
     if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
+    // A series of no tags is one more by its name: a field of tags it never had named the wrong one.
+    const part = p.pairs.length > 0 ? 'tags' : 'name';
     if (pending.length === 1) {
-      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; reduce tag values or raise maxSeries`);
+      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; ${p.pairs.length > 0 ? 'reduce tag values' : 'record fewer metric names'} or raise maxSeries`, where ? `${where(at)}.${part}` : part);
     }
     const prefix = where ? `${where(at)} ` : '';
     return new CardinalityError(
       `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit); nothing of the batch was recorded or registered`,
-      where ? `${where(at)}.tags` : 'tags',
+      where ? `${where(at)}.${part}` : part,
     );
   }
 
