@@ -374,6 +374,44 @@ describe('bad input', () => {
     expect(m.getAlerts({ state: 'all' })).toEqual([]);
   });
 
+  it("refuses getMetrics()'s window and page fields in countMetrics(), which takes names and tags: { limit: 1 } counted every series", () => {
+    const all = m.countMetrics();
+    expect(all).toBeGreaterThan(0);
+    for (const [field, value] of [['limit', 1], ['offset', 2], ['windowSeconds', -1]] as const) {
+      const e = caught(() => m.countMetrics({ [field]: value }));
+      expect(e.field).toBe(field);
+      expect(e.message).toBe(`${field} is not a field of countMetrics(), which counts every series with data that names and tags match (the series getMetrics() pages through, whatever its ${field}); leave it out, got ${value}`);
+    }
+    // An unknown field is said with countMetrics' own fields; one left undefined is none given.
+    expect(caught(() => m.countMetrics({ name: ['response_time'] } as never)).message).toBe('name is not a known query field; did you mean names? (the fields: names, tags)');
+    expect(m.countMetrics({ names: ['response_time'], tags: { route: '/ok' }, limit: undefined })).toBe(1);
+    expect(m.countMetrics({ names: ['response_time'] })).toBeLessThanOrEqual(all);
+  });
+
+  it("names the field the caller gave: recordRequest's endpoint, an untagged series' name past maxSeries, a rule's tag once", async () => {
+    const none = new PerformanceMonitor({ storage: 'memory', maxTags: 0, maxSeries: 16, system: { enabled: false }, runtime: { enabled: false } });
+    await none.start();
+    try {
+      expect(caught(() => none.recordRequest({ endpoint: '/a', responseTimeMs: 1, success: true }))).toMatchObject({
+        field: 'endpoint',
+        message: 'endpoint is recorded as the tag endpoint of response_time, throughput and error_rate, and maxTags is 0: raise maxTags, or leave endpoint out',
+      });
+      for (let i = 0; i < 16; i++) none.record(`untagged_${i}`, 1);
+      expect(caught(() => none.record('untagged_16', 1))).toMatchObject({
+        field: 'name',
+        message: 'series limit reached: maxSeries is 16 and untagged_16 would be one more; record fewer metric names or raise maxSeries',
+      });
+      expect(caught(() => none.recordBatch([{ name: 'untagged_0', value: 1 }, { name: 'untagged_17', value: 1 }])).field).toBe('samples[1].name');
+    } finally {
+      await none.stop();
+    }
+    expect(caught(() => m.recordRequest({ endpoint: 'e'.repeat(21), responseTimeMs: 1, success: true }))).toMatchObject({
+      field: 'endpoint',
+      message: 'endpoint is 21 characters long; the limit is maxTagValueLength 20',
+    });
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, tags: { a: {} as never } })).rejects.toMatchObject({ field: 'tags.a', message: 'tags.a must be a string, got object' });
+  });
+
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {
     const stopped = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);

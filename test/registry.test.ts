@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { CardinalityError, InvalidArgumentError, KindMismatchError } from '../dist/src/errors.js';
+import { CapacityError, CardinalityError, InvalidArgumentError, KindMismatchError } from '../dist/src/errors.js';
+import { SharedTable, createSharedTable } from '../dist/src/engine/shared-table.js';
 import { Registry, createRegistry } from '../dist/src/engine/registry.js';
 import { restoreCatalog } from '../dist/src/storage/restore.js';
 
@@ -145,5 +146,48 @@ describe('registry', () => {
     const restored = new Registry(createRegistry(limits), 1);
     expect(restoreCatalog(restored, [{ name: 'rt', tags: { ...four, instance: 'm' }, kind: 'distribution', unit: 'ms', own: false, newest: null }])).toEqual({ total: 1, registered: 1, headroom: 0, leftOut: 0, failed: 0, reasons: [] });
     expect(restored.find('rt', { instance: 'm' })).toHaveLength(1);
+  });
+  it('takes series of the longest name and tags the limits allow until maxSeries, and another thread reads them', async () => {
+    const wide = { maxSeries: 64, maxTags: 16, maxTagValueLength: 128 };
+    const buffers = createRegistry(wide);
+    const r = new Registry(buffers, 1);
+    // A view made on another thread before any of them: the arenas grow under it.
+    const reader = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+       import(workerData.url).then(({ Registry }) => {
+         const r = new Registry(workerData.buffers, 7);
+         parentPort.postMessage('ready');
+         parentPort.once('message', (id) => parentPort.postMessage(r.info(id)));
+       });`,
+      { eval: true, workerData: { buffers, url: new URL('../dist/src/engine/registry.js', import.meta.url).href } },
+    );
+    await new Promise((resolve) => reader.once('message', resolve));
+    // 200-character names, 16 tag names of 100 characters, values of 128 three-byte characters: 7,976 bytes a key.
+    const tagsOf = (i: number): Record<string, string> => Object.fromEntries(Array.from({ length: 16 }, (_, k) => [`${String.fromCharCode(97 + k)}`.repeat(100), `${i}`.padEnd(128, '€')]));
+    const nameOf = (i: number): string => `m${i}`.padEnd(200, '_');
+    const ids: number[] = [];
+    for (let i = 0; i < 64; i++) ids.push(r.seriesId(nameOf(i), tagsOf(i)));
+    expect(r.applicationSeriesCount()).toBe(64);
+    expect(() => r.seriesId(nameOf(64), tagsOf(64))).toThrow(CardinalityError);
+    expect(r.info(ids[63]!)).toMatchObject({ name: nameOf(63), tags: tagsOf(63) });
+    reader.postMessage(ids[63]);
+    const seen = await new Promise((resolve) => reader.once('message', resolve));
+    await reader.terminate();
+    expect(seen).toMatchObject({ name: nameOf(63), tags: tagsOf(63) });
+  });
+
+  it('says, when a string arena is at its most, how big it is and what to shorten', () => {
+    const table = new SharedTable(createSharedTable({ capacity: 16, arenaBytes: 64, maxArenaBytes: 256, extraInts: 1 }), 1);
+    // It grows from 64 bytes to 256, and not past them.
+    for (let i = 0; i < 4; i++) table.intern(`${i}`.padEnd(64, 'k'), [0], () => new CardinalityError('full'));
+    const full = (() => {
+      try {
+        table.intern('x'.padEnd(10, 'k'), [0], () => new CardinalityError('full'));
+      } catch (error) {
+        return error as CapacityError;
+      }
+    })();
+    expect(full).toBeInstanceOf(CapacityError);
+    expect(full!.message).toMatch(/its string arena, which holds the names and tags \(UTF-8\), is at its most, 256 bytes, and 10 bytes more were needed; shorten the names or tags/);
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ActorExit, PerformanceMonitor } from '../dist/src/index.js';
 import { FREED_FILLED_ENV, historyTotals, monitorStarter, waitFor } from './helpers.js';
 
 const HOST = new URL('./fixtures/storage-terminate.mjs', import.meta.url).pathname;
@@ -29,6 +30,22 @@ function said<T>(out: string): T {
     .filter((l) => l.startsWith('{'))
     .at(-1);
   return JSON.parse(line ?? 'null') as T;
+}
+
+/** The monitor's storage actor's supervisor. */
+const storageActor = (m: PerformanceMonitor) => (m as unknown as { storage: { actor: { call(fn: (a: { status(): Promise<unknown> }) => Promise<unknown>): Promise<unknown>; stop(): Promise<void> } } }).storage.actor;
+
+/**
+ * Hangs the storage actor (a loop of statements that never beats) and waits until it answers
+ * no more: each call it answers is followed, on its thread, by the hang's timer, due since.
+ */
+async function hangStorage(m: PerformanceMonitor): Promise<void> {
+  await m.injectFault('hang', 'storage');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  for (;;) {
+    const answered = await Promise.race([storageActor(m).call((a) => a.status()).then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 2_000))]);
+    if (!answered) return;
+  }
 }
 
 // libsql panics on a statement entered by a thread being terminated (Node's "pending
@@ -83,5 +100,43 @@ describe('a storage actor ended in the middle of its SQLite statements', () => {
     await m.stop();
     const again = await started({ storage: 'sqlite', dataDir });
     expect(await historyTotals(again, 'stalled_rt')).toEqual({ count: 200, sum: (99 * 100) / 2 + 100 });
+  }, 90_000);
+  it('hands the stop of a storage actor hung in a loop to a successor, which writes what the store held: nothing is lost', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-storage-terminate-')), 'data');
+    const m = await started({ storage: 'sqlite', dataDir });
+    for (let s = 0; s < 50; s++) m.record('hung_stop_rt', s, { shard: `s${s}` });
+    await m.flushStorage();
+    // A loop of statements that never beats: the watchdog would call it hung only past its
+    // flush interval plus 10 s, longer than stop()'s bound.
+    await hangStorage(m);
+    // Never written before the stop: only a successor's last flush saves them, and the new series' name.
+    for (let s = 0; s < 50; s++) m.record('hung_stop_rt', 1, { shard: `s${s}` });
+    m.record('hung_stop_new', 7);
+    const exits: ActorExit[] = [];
+    m.on('actor-exit', (e: ActorExit) => exits.push(e));
+    await m.stop();
+    expect(m.status().faults.byKind['actor-stop']).toBeUndefined();
+    expect(exits.map((e) => [e.actor, e.hung])).toEqual([['storage', true]]);
+    expect(exits[0]!.error?.message).toMatch(/^storage: died during its stop \(no heartbeat since it was asked to flush, 5000 ms before its stop\): a successor does its stop$/);
+    const again = await started({ storage: 'sqlite', dataDir });
+    expect(await historyTotals(again, 'hung_stop_rt')).toEqual({ count: 100, sum: (49 * 50) / 2 + 50 });
+    expect(await historyTotals(again, 'hung_stop_new')).toEqual({ count: 1, sum: 7 });
+  }, 90_000);
+  it('takes a storage actor silent through the whole of its stop for hung, not slow, and a successor does its stop', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'pw-storage-terminate-')), 'data');
+    const m = await started({ storage: 'sqlite', dataDir });
+    for (let s = 0; s < 50; s++) m.record('silent_stop_rt', s, { shard: `s${s}` });
+    // In the store (the collector's flush), not written: the actor hangs before its next flush.
+    await m.flush();
+    await hangStorage(m);
+    const exits: ActorExit[] = [];
+    m.on('actor-exit', (e: ActorExit) => exits.push(e));
+    // Its stop asked straight away (no last flush asked first): it never answers, nor beats.
+    await storageActor(m).stop();
+    expect(m.status().faults.byKind['actor-stop']).toBeUndefined();
+    expect(exits.map((e) => e.error?.message)).toEqual(['storage: died during its stop (no heartbeat in the 5000 ms since it was asked to stop): a successor does its stop']);
+    await m.stop();
+    const again = await started({ storage: 'sqlite', dataDir });
+    expect(await historyTotals(again, 'silent_stop_rt')).toEqual({ count: 50, sum: (49 * 50) / 2 });
   }, 90_000);
 });

@@ -256,4 +256,32 @@ describe('collector supervision', () => {
     const got = m.getMetrics({ names: ['after_kill', 'before_kill'] }).map((s) => [s.name, s.tags, s.totalCount]);
     expect(got).toEqual(expect.arrayContaining([['after_kill', { route: '/a' }, 1], ['before_kill', { route: '/b' }, 1], ['before_kill', {}, 1]]));
   });
+  it('follows each actor-exit of a watchdog thread that died with its actor-restart once the actor runs again', async () => {
+    const m = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
+    monitors.push(m);
+    await m.start();
+    const events: string[] = [];
+    const restarts: { actor: string; restarts: number; downMs: number }[] = [];
+    m.on('actor-exit', (e: ActorExit) => events.push(`exit ${e.actor} ${e.restarts}`));
+    m.on('actor-restart', (e) => {
+      events.push(`restart ${e.actor} ${e.restarts}`);
+      restarts.push(e);
+    });
+    const link = (m as unknown as { watchdog: { worker: Worker | undefined } }).watchdog;
+    for (let round = 1; round <= 2; round++) {
+      await link.worker!.terminate();
+      await waitFor(() => restarts.filter((r) => r.restarts === round).length === 2, 20_000, `both actors back after watchdog death ${round}`);
+    }
+    // Each actor's exit comes before its restart, with the same count.
+    for (const actor of ['collector', 'alerts']) {
+      expect(events.filter((e) => e.endsWith(` ${actor} 1`) || e.endsWith(` ${actor} 2`))).toEqual([`exit ${actor} 1`, `restart ${actor} 1`, `exit ${actor} 2`, `restart ${actor} 2`]);
+    }
+    for (const r of restarts) expect(r.downMs).toBeGreaterThanOrEqual(0);
+    // Its first beat may come before the coordinator has it ready.
+    await waitFor(() => m.status().collector.state === 'running', 20_000, 'the collector running');
+    expect(m.status().collector.restarts).toBe(2);
+    m.record('after_watchdog', 1);
+    await m.flush();
+    expect(m.getMetrics({ names: ['after_watchdog'] })[0]).toMatchObject({ totalCount: 1 });
+  });
 });

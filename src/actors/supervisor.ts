@@ -57,8 +57,18 @@ interface Instance<Api> {
   exitHung?: boolean;
 }
 
-/** How an instance's stop() ended: it answered, it died first, or it was still at it at the bound (then it is terminated). */
+/**
+ * How an instance's stop() ended: it answered, it died first (or was silent: it had not beaten
+ * since the stop was asked, `hung`), or it was still at it at the bound while it beat (then it
+ * is terminated).
+ */
 type StopEnd = { how: 'done' } | { how: 'died'; reason: string; hung: boolean } | { how: 'late' } | { how: 'absent' };
+
+/** An actor's beat cells (its clock and its promise) as read at one moment: see Supervisor.beatMark. */
+export interface BeatMark {
+  at: number;
+  by: number;
+}
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -232,8 +242,10 @@ export class WatchdogLink {
    * and those that ran are tried again after a wait that grows round by round.
    */
   private lost(heard: boolean, lastError: Error | undefined, unmade: boolean): void {
+    // The actors are down from now, whenever the new thread takes them over.
+    const since = Date.now();
     const takeOver = (): void => {
-      for (const s of this.supervisors.values()) s.watchdogLost();
+      for (const s of this.supervisors.values()) s.watchdogLost(since);
     };
     if (!heard && ++this.stillborn >= MAX_STILLBORN) {
       this.stillborn = 0;
@@ -283,6 +295,8 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
   private readonly events: ActorEvents<Api>;
   private readonly link: WatchdogLink;
   private readonly beat: BeatCells;
+  /** The control block as f64 cells: the actor's beat (beat.at, beat.by). */
+  private readonly cells: Float64Array;
   /** Called after each message posted to the actor (see SupervisorOptions.posted). */
   private readonly posted: (() => void) | undefined;
   private readonly stopWork: () => string;
@@ -304,6 +318,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     this.events = events;
     this.link = link;
     this.beat = beat;
+    this.cells = new Float64Array(beat.control);
     link.attach(this as unknown as Supervisor<never>);
   }
 
@@ -368,11 +383,30 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     await instance.gone;
   }
 
-  stop(): Promise<void> {
-    return holding(this.stopNow());
+  /**
+   * The actor's beat now, for beatSince: a caller that asked it something and waits for the
+   * answer marks the beat first.
+   */
+  beatMark(): BeatMark {
+    return { at: this.cells[this.beat.at]!, by: this.cells[this.beat.by]! };
   }
 
-  private async stopNow(): Promise<void> {
+  /** Whether the actor has beaten (its clock or its promise written) since `mark`. */
+  beatSince(mark: BeatMark): boolean {
+    return this.cells[this.beat.at] !== mark.at || this.cells[this.beat.by] !== mark.by;
+  }
+
+  /**
+   * Stops the actor. `unanswered`: the mark (beatMark) taken as the caller asked the actor
+   * something that went unanswered for STOP_TIMEOUT_MS (the storage link's last flush): an actor
+   * that has not beaten since is hung, and is handed to a successor at once rather than given
+   * the bound a second time.
+   */
+  stop(unanswered?: BeatMark): Promise<void> {
+    return holding(this.stopNow(unanswered));
+  }
+
+  private async stopNow(unanswered?: BeatMark): Promise<void> {
     if (this.state === 'stopped') return;
     // An actor being replaced (it died, or hung) comes up first, within the bound: its stop()
     // is what saves the others' work (the storage actor's last flush of what the store holds
@@ -389,7 +423,10 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     // died, and a successor does its stop).
     this.link.post({ op: 'retire', actor: this.name });
     const instance = this.instance ?? this.starting;
-    let ended: StopEnd = instance && instance === this.instance ? await this.stopInstance(instance) : { how: 'done' };
+    let ended: StopEnd = { how: 'done' };
+    if (instance && instance === this.instance) {
+      ended = unanswered && !this.beatSince(unanswered) ? { how: 'died', reason: `no heartbeat since it was asked to flush, ${STOP_TIMEOUT_MS} ms before its stop`, hung: true } : await this.stopInstance(instance);
+    }
     await this.terminate(instance);
     if (ended.how === 'died') {
       // Its stop's work is not done (the rings not drained, the store not written): a successor
@@ -403,15 +440,22 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
       ended = await this.stopBySuccessor();
       if (ended.how !== 'done') this.lost(`it died during its stop (${first}), and ${ended.how === 'died' ? `so did its successor (${ended.reason})` : ended.how === 'late' ? `its successor did not finish the stop within ${STOP_TIMEOUT_MS} ms` : `no successor came up within ${STOP_TIMEOUT_MS} ms`}`);
     } else if (ended.how === 'late') {
-      // Slow rather than dead (a flush on a slow disk): a successor would start the same work
-      // over under the same bound, and a host's shutdown waited for it once already.
+      // Slow rather than dead (a flush on a slow disk, beating as it began): a successor would
+      // start the same work over under the same bound, and a host's shutdown waited for it once already.
       this.lost(`it did not finish its stop within ${STOP_TIMEOUT_MS} ms and was terminated`);
     }
     await this.link.release();
   }
 
-  /** Asks a ready instance to stop() and says how that ended, within STOP_TIMEOUT_MS. */
+  /**
+   * Asks a ready instance to stop() and says how that ended, within STOP_TIMEOUT_MS. One that
+   * has not beaten since it was asked is hung, not slow: the watchdog ends a hung actor only
+   * once it is overdue on its promise, and the storage actor's is its flush interval plus 10 s,
+   * past the bound; taken for slow, a storage actor hung in a loop was terminated with no
+   * successor, and what the store held since its last flush was lost (the series' names too).
+   */
   private stopInstance(instance: Instance<Api>): Promise<StopEnd> {
+    const mark = this.beatMark();
     return Promise.race<StopEnd>([
       // An error its stop() threw is its answer: it lives, and its stop ran.
       instance.remote.stop().then(
@@ -419,7 +463,7 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
         () => ({ how: 'done' }),
       ),
       instance.exited.catch(() => ({ how: 'died', reason: instance.exitReason ?? 'it exited', hung: instance.exitHung === true })),
-      bound({ how: 'late' }),
+      bound(undefined).then((): StopEnd => (this.beatSince(mark) ? { how: 'late' } : { how: 'died', reason: `no heartbeat in the ${STOP_TIMEOUT_MS} ms since it was asked to stop`, hung: true })),
     ]);
   }
 
@@ -485,12 +529,16 @@ export class Supervisor<Api extends { ready(): unknown; stop(): Promise<void> }>
     this.starting = undefined;
   }
 
-  /** The watchdog thread died, and the actors with it: a new one starts them again. */
-  watchdogLost(): void {
+  /**
+   * The watchdog thread died, and the actors with it: a new one starts them again, told the
+   * count and since when the actor is down, so that its first beat is an 'actor-restart' as
+   * after any exit (the new watchdog knew of no exit: the 'actor-exit' had none).
+   */
+  watchdogLost(at = Date.now()): void {
     if (this.state === 'stopped') return;
     const gen = (this.instance ?? this.starting)?.gen ?? 0;
-    this.onExit({ ev: 'exit', actor: this.name, gen, code: -1, error: 'the watchdog thread ended', hung: false, expected: false, restarts: this.restarts + 1, at: Date.now() });
-    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat });
+    this.onExit({ ev: 'exit', actor: this.name, gen, code: -1, error: 'the watchdog thread ended', hung: false, expected: false, restarts: this.restarts + 1, at });
+    this.link.post({ op: 'start', actor: this.name, url: this.url.href, data: this.data(), beat: this.beat, restarts: this.restarts, downSince: at });
   }
 
   private onInstance(gen: number, port: MessagePort): void {

@@ -42,7 +42,8 @@ const labelMap = (what: string) =>
         // itself): a rule filtered on one could never match, and was taken without a word.
         .refine((k) => !k.startsWith('__'), { error: `is not a valid ${what} name: names starting with __ are reserved` })
         .max(100, { error: `is a ${what} name longer than 100 characters` }),
-      z.string({ error: `${what} values must be strings` }).max(1024, { error: `${what} values must be at most 1024 characters` }),
+      // Said after the entry's path (tags.route): "tags.route tag values must be strings" said the field twice.
+      z.string({ error: 'must be a string' }).max(1024, { error: 'must be at most 1024 characters' }),
     )
     .refine((r) => Object.keys(r).length <= MAX_LABELS, { error: `must have at most ${MAX_LABELS} entries` })
     // The refinement is not JSON Schema: the limit is listed too, so a client knows it before it is refused.

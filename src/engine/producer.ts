@@ -336,16 +336,34 @@ export class Producer {
     let h = this.byEndpoint.get(endpoint);
     if (h === undefined) {
       const tags = endpoint === undefined ? undefined : { endpoint };
-      h = {
-        responseTime: this.metric('response_time', tags),
-        throughput: this.metric('throughput', tags),
-        errors: this.metric('error_rate', tags),
-      };
+      try {
+        h = {
+          responseTime: this.metric('response_time', tags),
+          throughput: this.metric('throughput', tags),
+          errors: this.metric('error_rate', tags),
+        };
+      } catch (error) {
+        throw this.endpointError(error);
+      }
       this.byEndpoint.set(endpoint, h);
     }
     h.responseTime.record(responseTimeMs);
     h.throughput.record(1);
     h.errors.record(success ? 0 : 1);
+  }
+
+  /**
+   * An error of recordRequest's series said of its endpoint, the field the caller gave: the
+   * tags were the monitor's making (`tags has 1 tags; the limit is maxTags 0`, `tags.endpoint
+   * is 1000 characters long`).
+   */
+  private endpointError(error: unknown): unknown {
+    if (!(error instanceof InvalidArgumentError)) return error;
+    if (error.field === 'tags.endpoint') return error.withField('endpoint');
+    if (error.field === 'tags') {
+      return new InvalidArgumentError('endpoint', `is recorded as the tag endpoint of response_time, throughput and error_rate, and maxTags is ${this.registry.limits.maxTags}: raise maxTags, or leave endpoint out`);
+    }
+    return error;
   }
 
   /**

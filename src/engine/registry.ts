@@ -20,7 +20,7 @@ import {
   type PerfwatchError,
 } from '../errors.js';
 import { BUILTIN_METRICS, KINDS, UNITS, kindCode, unitCode, type MetricKind, type MetricUnit } from './metrics.js';
-import { SharedTable, createSharedTable, sharedTableBytes, type SharedTableSizes, type TableFull } from './shared-table.js';
+import { SharedTable, arenaFullWords, createSharedTable, sharedTableBytes, type SharedTableSizes, type TableFull } from './shared-table.js';
 
 export type Tags = Record<string, string | number | boolean | undefined>;
 export type CanonicalTags = Readonly<Record<string, string>>;
@@ -51,9 +51,29 @@ const OWN_BIT = 1 << 30;
  */
 const RETIRED_BIT = 1 << 29;
 const NAME_INDEX = RETIRED_BIT - 1;
-/** String arena bytes budgeted per series key and per name. */
+/**
+ * String arena bytes per series key and per name the registry starts with; its arenas grow
+ * (shared-table.ts) as longer ones come, up to what the limits allow (keyBytesMost), within
+ * ARENA_MOST_BYTES. Sized at 256 bytes a key for good, 16 tags of 128 characters (within
+ * the default limits) filled it at 1,206 series of maxSeries 10,000.
+ */
 const SERIES_KEY_BYTES = 256;
 const NAME_BYTES = 48;
+/**
+ * The most a registry arena grows to: 1 GiB of names and tags (UTF-8) for every series, the
+ * address space reserved no larger than the limits can need. Only limits whose every series
+ * may hold more than 1 GiB / (maxSeries + 128) bytes of tags (maxSeries 1,000,000 with 16
+ * tags of 128 characters: 8,462 bytes a key at most) reach it, and only with tags that long.
+ */
+const ARENA_MOST_GIB = 1;
+export const ARENA_MOST_BYTES = ARENA_MOST_GIB * 1024 * 1024 * 1024;
+/** UTF-8 bytes of one UTF-16 code unit at most (a surrogate pair, two units, is 4 bytes). */
+const UTF8_PER_UNIT = 3;
+
+/** The longest series key the limits allow, in bytes: the name, and maxTags tags (a hub's `instance` beside them) of the longest key and value. */
+export function keyBytesMost(limits: RegistryLimits): number {
+  return MAX_NAME_LENGTH + (limits.maxTags + 1) * (2 + MAX_TAG_KEY_LENGTH + UTF8_PER_UNIT * limits.maxTagValueLength);
+}
 const TAG_SEP = '\x1f';
 const VALUE_SEP = '\x1e';
 const TAG_SEP_BYTE = 0x1f;
@@ -119,8 +139,15 @@ export interface PendingSeries {
 function tableSizes(limits: RegistryLimits): { names: SharedTableSizes; series: SharedTableSizes } {
   const total = limits.maxSeries + OWN_SERIES;
   return {
-    names: { capacity: total, arenaBytes: total * NAME_BYTES, extraInts: 2 },
-    series: { capacity: total, arenaBytes: total * SERIES_KEY_BYTES, extraInts: 1, reserved: OWN_SERIES, reservedArenaBytes: OWN_SERIES * SERIES_KEY_BYTES },
+    names: { capacity: total, arenaBytes: total * NAME_BYTES, maxArenaBytes: total * MAX_NAME_LENGTH, extraInts: 2 },
+    series: {
+      capacity: total,
+      arenaBytes: total * SERIES_KEY_BYTES,
+      maxArenaBytes: Math.max(total * SERIES_KEY_BYTES, Math.min(ARENA_MOST_BYTES, total * keyBytesMost(limits))),
+      extraInts: 1,
+      reserved: OWN_SERIES,
+      reservedArenaBytes: OWN_SERIES * SERIES_KEY_BYTES,
+    },
   };
 }
 
@@ -345,7 +372,9 @@ export class Registry {
 
   private fullError(full: TableFull, pending: readonly PendingSeries[], own: boolean, where?: (i: number) => string): PerfwatchError {
     if (full.full === 'arena') {
-      return new CapacityError('registry', `string arena is full; raise maxSeries or shorten tags (nothing of the ${pending.length} series was registered)`);
+      // Within the limits, only the arena's most (ARENA_MOST_BYTES, below what maxSeries series of the longest tags need) fills it.
+      const what = full.growError === undefined ? `its ${ARENA_MOST_GIB} GiB hold every series' name and tags, so shorten the tags (fewer, or shorter values) or record fewer series` : 'give the process more memory, or shorten the tags';
+      return new CapacityError('registry', `the registry's ${arenaFullWords(full)}; nothing of the ${pending.length} series was registered; ${what}`);
     }
     // The first new series past the free entries (in order of appearance, duplicates once).
     const seen = new Set<string>();
@@ -362,13 +391,15 @@ export class Registry {
     const p = pending[at]!;
     const shown = formatSeries(p.name, Object.fromEntries(p.pairs));
     if (own) return new CardinalityError(`the ${OWN_SERIES} series held back for the monitor's own readings are all used; ${shown} was not added`);
+    // A series of no tags is one more by its name: a field of tags it never had named the wrong one.
+    const part = p.pairs.length > 0 ? 'tags' : 'name';
     if (pending.length === 1) {
-      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; reduce tag values or raise maxSeries`);
+      return new CardinalityError(`series limit reached: maxSeries is ${this.limits.maxSeries} and ${shown} would be one more; ${p.pairs.length > 0 ? 'reduce tag values' : 'record fewer metric names'} or raise maxSeries`, where ? `${where(at)}.${part}` : part);
     }
     const prefix = where ? `${where(at)} ` : '';
     return new CardinalityError(
       `${prefix}series limit reached: maxSeries is ${this.limits.maxSeries}, ${full.free} more fit, and the batch has ${full.fresh} new series (${shown} is the first that does not fit); nothing of the batch was recorded or registered`,
-      where ? `${where(at)}.tags` : 'tags',
+      where ? `${where(at)}.${part}` : part,
     );
   }
 

@@ -11,6 +11,11 @@
  * + 1, 0 = empty, linear probing), the entries (CAP × (offset, length, hash, EXTRA caller
  * ints) i32) and the arena (the strings' UTF-8).
  *
+ * The arena may grow (`maxArenaBytes`): the buffer is then a growable SharedArrayBuffer whose
+ * address space is reserved up to that bound and whose memory is taken as it grows, the
+ * holder of the lock doubling it (at least) when a batch does not fit. Every thread's view of
+ * it tracks the buffer's length, and an entry is published after the growth that holds it.
+ *
  * Publication order: arena bytes, then the entry, then its slot (Atomics.store), then COUNT.
  * A reader sees a complete entry at any index below COUNT, and trusts a slot only when its
  * index is below COUNT: a thread that dies holding the lock may have stored the slot of its
@@ -35,7 +40,7 @@ export const TABLE_HEADER = defineLayout({
     USED: { offset: 8, type: 'i32', writer: 'lock holder', meaning: 'arena bytes used' },
     CAP: { offset: 12, type: 'i32', writer: 'creator', meaning: 'entry capacity' },
     SLOTS: { offset: 16, type: 'i32', writer: 'creator', meaning: 'hash slots (a power of two, at least 2 × CAP)' },
-    ARENA: { offset: 20, type: 'i32', writer: 'creator', meaning: 'arena bytes' },
+    ARENA: { offset: 20, type: 'i32', writer: ['creator', 'lock holder'], meaning: 'arena bytes now (the lock holder grows a growable arena)' },
     EXTRA: { offset: 24, type: 'i32', writer: 'creator', meaning: 'ints of caller data per entry' },
     RES_CAP: { offset: 28, type: 'i32', writer: 'creator', meaning: 'entries held back for reserved callers' },
     RES_N: { offset: 32, type: 'i32', writer: 'lock holder', meaning: 'reserved entries added' },
@@ -63,6 +68,8 @@ export interface SharedTableSizes {
   /** Entries in all, reserved ones included. */
   capacity: number;
   arenaBytes: number;
+  /** The most the arena may grow to (at least arenaBytes): address space reserved, memory taken as it grows. */
+  maxArenaBytes?: number;
   extraInts: number;
   /** Entries and arena bytes (within the totals) held back for reserved callers. */
   reserved?: number;
@@ -76,6 +83,12 @@ export interface TableFull {
   fresh: number;
   /** Entries of the class free before the batch. */
   free: number;
+  /** For a full arena: its bytes now, the most it may grow to, and the bytes the batch needed beyond those free. */
+  arenaBytes?: number;
+  maxArenaBytes?: number;
+  short?: number;
+  /** Why it could not grow when the bound allowed it: the allocation's error (the memory could not be had). */
+  growError?: string;
 }
 
 /** What planLocked found: the indices of present keys (-1 for new ones) and how to add the rest. */
@@ -103,7 +116,9 @@ function slotCount(capacity: number): number {
 }
 
 export function createSharedTable(sizes: SharedTableSizes): SharedArrayBuffer {
-  const sab = new SharedArrayBuffer(sharedTableBytes(sizes));
+  const bytes = sharedTableBytes(sizes);
+  const maxArena = Math.max(sizes.arenaBytes, sizes.maxArenaBytes ?? 0);
+  const sab = maxArena > sizes.arenaBytes ? new SharedArrayBuffer(bytes, { maxByteLength: bytes - sizes.arenaBytes + maxArena }) : new SharedArrayBuffer(bytes);
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
   hdr[CAP] = sizes.capacity;
   hdr[SLOTS] = slotCount(sizes.capacity);
@@ -131,6 +146,8 @@ export class SharedTable {
   private readonly slots: Int32Array;
   private readonly entries: Int32Array;
   private readonly arena: Uint8Array;
+  /** Where the arena starts in the buffer. */
+  private readonly arenaAt: number;
   private readonly capacity: number;
   private readonly slotMask: number;
   private readonly stride: number;
@@ -147,7 +164,9 @@ export class SharedTable {
     this.stride = ENTRY_FIXED + this.hdr[EXTRA]!;
     this.slots = new Int32Array(sab, HEADER_BYTES, slots);
     this.entries = new Int32Array(sab, HEADER_BYTES + 4 * slots, this.capacity * this.stride);
-    this.arena = new Uint8Array(sab, HEADER_BYTES + 4 * slots + 4 * this.capacity * this.stride, this.hdr[ARENA]!);
+    this.arenaAt = HEADER_BYTES + 4 * slots + 4 * this.capacity * this.stride;
+    // On a growable buffer, a view that tracks its length: another thread's growth shows in it.
+    this.arena = sab.growable ? new Uint8Array(sab, this.arenaAt) : new Uint8Array(sab, this.arenaAt, this.hdr[ARENA]!);
     this.tag = lockTag | 0 || 1;
   }
 
@@ -194,7 +213,7 @@ export class SharedTable {
     const result = this.appendMany([key], [extra], reserved);
     if ('full' in result) {
       if (result.full === 'entries') throw onFull();
-      throw new CapacityError('registry', `string arena is full (${this.arena.length} bytes); raise maxSeries or shorten tags`);
+      throw new CapacityError('registry', `its ${arenaFullWords(result)}; shorten the names or tags`);
     }
     return [result.indices[0]!, result.added > 0];
   }
@@ -252,8 +271,37 @@ export class SharedTable {
     const resUsed = this.hdr[RES_USED]!;
     const resArena = this.hdr[RES_ARENA]!;
     const arenaFree = reserved ? resArena - resUsed : this.arena.length - resArena - (used - resUsed);
-    if (bytes > arenaFree) return { full: 'arena', fresh, free };
+    if (bytes > arenaFree) {
+      // The reserved share does not grow: it is sized for what its callers register.
+      const grown = reserved ? undefined : this.growArena(bytes - arenaFree);
+      if (grown !== true) return { full: 'arena', fresh, free, arenaBytes: this.arena.length, maxArenaBytes: this.maxArenaBytes(), short: bytes - arenaFree, ...(grown ? { growError: grown } : {}) };
+    }
     return { keys, encoded, hashes, indices, firstOf, fresh, reserved, firstIndex: count };
+  }
+
+  /** The most the arena may grow to. */
+  maxArenaBytes(): number {
+    return this.sab.growable ? this.sab.maxByteLength - this.arenaAt : this.arena.length;
+  }
+
+  /**
+   * With the lock held: grows the arena by `more` bytes at least (doubling it, within its
+   * bound). True once grown; undefined when the bound does not allow it; the allocation's
+   * error when the memory could not be had.
+   */
+  private growArena(more: number): true | string | undefined {
+    const now = this.arena.length;
+    const max = this.maxArenaBytes();
+    if (now + more > max) return undefined;
+    const next = Math.min(max, Math.max(now * 2, now + more));
+    try {
+      this.sab.grow(this.arenaAt + next);
+    } catch (error) {
+      if (error instanceof RangeError) return error.message;
+      throw error;
+    }
+    Atomics.store(this.hdr, ARENA, next);
+    return true;
   }
 
   /** With the lock held, after planLocked: appends the plan's new keys; returns every key's index. */
@@ -431,4 +479,15 @@ export class SharedTable {
     Atomics.store(this.hdr, LOCK, 0);
     Atomics.notify(this.hdr, LOCK, 1);
   }
+}
+
+const MiB = 1024 * 1024;
+
+/** A full arena as an error says it, after whose it is: its bytes, its bound, and what the batch lacked. */
+export function arenaFullWords(full: TableFull): string {
+  const mib = (bytes: number): string => (bytes < MiB ? `${bytes.toLocaleString('en-US')} bytes` : `${(bytes / MiB).toFixed(1)} MiB`);
+  const size = full.arenaBytes ?? 0;
+  const max = full.maxArenaBytes ?? size;
+  if (full.growError !== undefined) return `string arena could not grow past ${mib(size)} (of at most ${mib(max)}): the memory could not be had (${full.growError})`;
+  return `string arena, which holds the names and tags (UTF-8), is at its most, ${mib(max)}, and ${(full.short ?? 0).toLocaleString('en-US')} bytes more were needed`;
 }

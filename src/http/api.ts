@@ -76,8 +76,8 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
       const tags = tagsParam(p);
       // Only the page is summarised: at 20,000 series all of them held this thread for a second.
-      const query = { ...(names ? { names } : {}), ...(tags ? { tags } : {}), windowSeconds: window };
-      const metrics = monitor.getMetrics({ ...query, offset, limit });
+      const query = { ...(names ? { names } : {}), ...(tags ? { tags } : {}) };
+      const metrics = monitor.getMetrics({ ...query, windowSeconds: window, offset, limit });
       const total = monitor.countMetrics(query);
       const more = offset + metrics.length < total;
       sendJson(res, 200, { total, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}) });

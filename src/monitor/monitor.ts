@@ -681,7 +681,11 @@ export class PerformanceMonitor extends EventEmitter {
     return this.query.metrics(query, this.now());
   }
 
-  /** How many series with data match `query` (names, tags): the pages of getMetrics() together. */
+  /**
+   * How many series with data match `query` (names, tags): the pages of getMetrics() together.
+   * It takes only those two: getMetrics()'s windowSeconds, offset and limit, which would not
+   * change the count, are refused (InvalidArgumentError), not ignored.
+   */
   countMetrics(query?: MetricQuery): number {
     return this.query.count(query);
   }

@@ -17,8 +17,10 @@ import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watche
 
 export const QUANTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
-/** The fields of a MetricQuery (getMetrics, countMetrics, suggestTags). */
+/** The fields of a MetricQuery (getMetrics, suggestTags). */
 const QUERY_FIELDS = ['names', 'tags', 'windowSeconds', 'offset', 'limit'] as const;
+/** The fields countMetrics takes: the rest of a MetricQuery would not change its count. */
+const COUNT_FIELDS = ['names', 'tags'] as const;
 
 export interface MetricQuery {
   /** Only these metric names (default: all with data). */
@@ -161,6 +163,15 @@ export class Query {
 
   /** How many series with data match `query` (its offset and limit aside): what metrics() pages through. */
   count(query: MetricQuery = {}): number {
+    if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
+    // Taken and ignored, { limit: 1 } counted every series, and { windowSeconds: -1 } passed unchecked.
+    for (const key of QUERY_FIELDS) {
+      if (!(COUNT_FIELDS as readonly string[]).includes(key) && query[key] !== undefined) {
+        throw new InvalidArgumentError(key, `is not a field of countMetrics(), which counts every series with data that names and tags match (the series getMetrics() pages through, whatever its ${key}); leave it out`, { value: query[key] });
+      }
+    }
+    // A getMetrics() field left undefined is no field given; any other is said with countMetrics' own fields.
+    checkKeys(Object.fromEntries(Object.entries(query).filter(([key, value]) => value !== undefined || !(QUERY_FIELDS as readonly string[]).includes(key))), COUNT_FIELDS, 'query field');
     let total = 0;
     this.walk(query, () => total++);
     return total;

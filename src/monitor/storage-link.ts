@@ -25,7 +25,7 @@ import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protoco
 import type { WatchedSpan } from '../analysis/watched.js';
 import { closeFirstSync } from '../actors/close-first.js';
 import { openGateGen, sealGate } from '../actors/native-gate.js';
-import { Supervisor, type WatchdogLink } from '../actors/supervisor.js';
+import { Supervisor, type BeatMark, type WatchdogLink } from '../actors/supervisor.js';
 import type { SeqDisk } from '../hub/durable.js';
 import { STORAGE_BEAT_BY, STORAGE_CLOCK, STORAGE_GATE, STORAGE_TID } from '../engine/control.js';
 import type { RegistryBuffers } from '../engine/registry.js';
@@ -294,10 +294,25 @@ export class StorageLink {
     // time, a full disk's error): the actor's stop() flushed without a word back, and status()
     // kept the flush before it, with no error, while the samples since were not on disk. Bounded
     // as the actor's stop is; the actor's own last flush then finds nothing new.
+    // Unanswered, and the actor silent since it was asked (hung: the watchdog calls the storage
+    // actor hung only past its flush interval plus 10 s), its stop goes to a successor at once:
+    // asked to stop as well, it held stop() another 5 s and was then ended with no successor,
+    // and what the store held since the last flush was lost.
+    let unanswered: BeatMark | undefined;
     if (!this.deps.driven && this.actor.state === 'running') {
-      await Promise.race([this.flush().catch(() => false), new Promise((resolve) => setTimeout(resolve, LAST_FLUSH_WAIT_MS).unref())]);
+      const mark = this.actor.beatMark();
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([
+        this.flush().then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), LAST_FLUSH_WAIT_MS).unref())),
+      ]);
+      clearTimeout(timer);
+      if (!answered) unanswered = mark;
     }
-    await this.actor.stop();
+    await this.actor.stop(unanswered);
     await this.releaseLock();
   }
 

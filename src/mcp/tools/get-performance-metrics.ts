@@ -78,14 +78,14 @@ export default function register(server: McpServer, front: Front): void {
         const offset = args.offset ?? 0;
         // Checked here, not in the schema: tools/list is at its 20 KB.
         if (args.metric_types?.length === 0) throw new InvalidArgumentError('metric_types', 'must list at least one metric name (leave it out for every metric)', { value: [] });
-        const query = { windowSeconds: args.window, ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) };
+        const query = { ...(args.metric_types ? { names: args.metric_types } : {}), ...(args.tags ? { tags: args.tags } : {}) };
         let total: number;
         let page;
         try {
           // Only the series the answer can show are summarised (tens of µs each): at 20,000
           // series all of them held the host's event loop for about a second.
           total = host.monitor.countMetrics(query);
-          page = host.monitor.getMetrics({ ...query, offset, limit: args.limit ?? FIRST_PAGE });
+          page = host.monitor.getMetrics({ ...query, windowSeconds: args.window, offset, limit: args.limit ?? FIRST_PAGE });
         } catch (error) {
           throw asArgument(error, 'names', 'metric_types');
         }
