@@ -5060,6 +5060,33 @@ export const BREAKS = [
     tests: ['hub-welcome-order.test.ts'],
     mustFail: ['says, after five intervals, that no hub answers its hello'],
   },
+  {
+    name: "a tool's argument error in zod's words",
+    what: "issueError passes a zod issue's message through: an argument whose schema has no message of perfwatch's (create_performance_alert_rule's name before 2026-12-05, any future one) reaches the agent as `name Too small: expected string to have >=1 characters`",
+    edits: [{ file: 'src/mcp/validate.ts', find: '  const rule = plainRule(issue);\n', replace: '  const rule = issue.message;\n' }],
+    tests: ['mcp-arg-errors.test.ts'],
+    mustFail: ['carry no zod wording for a wrong type or an empty value of any argument of any tool', 'phrase any issue of a schema without messages by its code, type and limits'],
+  },
+  {
+    name: "a rule's name and labels without messages of perfwatch's",
+    what: "AlertRuleInputSchema's name and labels have no message for a wrong type or an empty name: the library and create_performance_alert_rule say `must not be empty` and `must be an object` where the field's rule is `1 to 200 characters` and `an object of label names to string values`",
+    edits: [
+      { file: 'src/alerts/schema.ts', find: "      .min(1, { error: 'must be 1 to 200 characters' })\n", replace: '      .min(1)\n' },
+      { file: 'src/alerts/schema.ts', find: "      { error: `must be an object of ${what} names to string values` },\n", replace: '' },
+    ],
+    tests: ['mcp-arg-errors.test.ts'],
+    mustFail: ["say create_performance_alert_rule's name and labels in perfwatch's words"],
+  },
+  {
+    name: 'an empty tag name said as `tags.`',
+    what: 'an empty tag or label name is refused as `tags. is not a valid tag name` (the key, empty, after the dot) instead of being said of the record',
+    edits: [
+      { file: 'src/schema-errors.ts', find: "  if (key === '') return", replace: "  if (key === '\\u0000') return" },
+      { file: 'src/engine/registry.ts', find: "      if (key === '') throw new InvalidArgumentError(field, 'must not have an empty tag name');\n", replace: '' },
+    ],
+    tests: ['mcp-arg-errors.test.ts'],
+    mustFail: ['name the record of an empty tag or label name'],
+  },
 ];
 
 function parseArgs(argv) {
