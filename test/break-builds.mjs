@@ -5087,6 +5087,13 @@ export const BREAKS = [
     tests: ['mcp-arg-errors.test.ts'],
     mustFail: ['name the record of an empty tag or label name'],
   },
+  {
+    name: "a protocol request's bad params answered as an internal error",
+    what: "the server's request handlers are not wrapped: logging/setLevel with an unknown level, resources/read without a uri and resources/subscribe with a number for one are answered -32603 Internal error with the SDK validator's issues as multi-line JSON",
+    edits: [{ file: 'src/mcp/server.ts', find: '    answeringInvalidParams(server);\n', replace: '' }],
+    tests: ['mcp-invalid-params.test.ts'],
+    mustFail: ['are answered -32602 naming the field, on stdio', 'over HTTP (a session) are answered -32602 naming the field'],
+  },
 ];
 
 function parseArgs(argv) {
