@@ -5094,6 +5094,20 @@ export const BREAKS = [
     tests: ['mcp-invalid-params.test.ts'],
     mustFail: ['are answered -32602 naming the field, on stdio', 'over HTTP (a session) are answered -32602 naming the field'],
   },
+  {
+    name: "/mcp answers a method it does not take by its session",
+    what: 'the MCP endpoint does not check the method first: a PUT without a session is answered 400 "send initialize first", with one the SDK\'s 405 without Allow',
+    edits: [{ file: 'src/mcp/http.ts', find: "    if (!(MCP_METHODS as readonly string[]).includes(req.method ?? '')) {", replace: '    if (false) {' }],
+    tests: ['mcp-http-405.test.ts'],
+    mustFail: ['on serveMcp, with a session or without', 'on serveHttp, with a session or without'],
+  },
+  {
+    name: "serveHttp's /mcp routed by the API's router",
+    what: "serveHttp's /mcp goes through the router, which answers a PUT 405 in the JSON API's error shape instead of JSON-RPC",
+    edits: [{ file: 'src/http/index.ts', find: '        if (url.pathname === MCP_PATH) return await mcp.handle(req, res);\n', replace: '' }],
+    tests: ['mcp-http-405.test.ts'],
+    mustFail: ['on serveHttp, with a session or without'],
+  },
 ];
 
 function parseArgs(argv) {
