@@ -5108,6 +5108,13 @@ export const BREAKS = [
     tests: ['mcp-http-405.test.ts'],
     mustFail: ['on serveHttp, with a session or without'],
   },
+  {
+    name: "figures samples had rounded in the MCP text",
+    what: "exact() rounds as num() does: the text of get_performance_metrics and get_metric_history shows `max 1000` for a max of 999.5, a value no sample had, and an alert `r = 999 (threshold 999.45)` for 999.4 against 999.45",
+    edits: [{ file: 'src/mcp/format.ts', find: '  return a !== 0 && (a >= 1e15 || a < 1e-6) ? v.toExponential() : String(v);', replace: '  return num(v);' }],
+    tests: ['mcp-text-figures.test.ts'],
+    mustFail: ['shows the min, max, last and thresholds samples had in full'],
+  },
 ];
 
 function parseArgs(argv) {

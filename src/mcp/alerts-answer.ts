@@ -8,7 +8,7 @@ import { SEVERITIES, type Alert, type AlertTransition } from '../alerts/schema.j
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
-import { num, seriesLabel } from './format.js';
+import { exact, num, seriesLabel } from './format.js';
 import { isolated } from '../isolate.js';
 import { intRange } from './schemas.js';
 
@@ -54,7 +54,7 @@ function profileText(p: AlertTransition['profile'] | z.output<typeof TransitionO
 
 function alertLine(a: z.output<typeof AlertOut>, profile?: AlertTransition['profile']): string {
   const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
-  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}${profileText(profile)}`;
+  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${exact(a.threshold)}), ${since}${profileText(profile)}`;
 }
 
 function ruleLine(r: z.output<typeof RuleOut>): string {

@@ -14,7 +14,7 @@ import type { MetricHistory, SeriesHistory } from '../../monitor/history.js';
 import { KINDS } from '../../engine/metrics.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from '../budget.js';
-import { iso, num, seriesLabel, stat } from '../format.js';
+import { exact, iso, num, seriesLabel, stat } from '../format.js';
 import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from '../schemas.js';
 import type { Front } from '../front.js';
 import { READ, asArgument, defineTool } from './define.js';
@@ -161,7 +161,11 @@ export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<s
     const hi = Math.max(...(spread ?? s.max ?? s.value));
     const what = !s.count ? 'raw samples' : s.resolution === 'raw' ? `points from ${s.source_points} raw samples` : `points of ${s.step_seconds}s from ${s.source_points} ${s.resolution === 'rollup' ? 'stored rows, rollups and buckets' : 'buckets'}`;
     const end = s.start === null ? '' : ` .. ${iso(Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
-    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${num(s.value[0])} last ${num(s.value[n - 1])} min ${num(lo)} max ${num(hi)}`;
+    // Raw samples and the min and max of points are figures samples had: in full. A point's
+    // value (a mean, a rate) and a counter's spread (rates) are rounded.
+    const first = s.count ? num : exact;
+    const spreadText = spread ? num : exact;
+    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${first(s.value[0])} last ${first(s.value[n - 1])} min ${spreadText(lo)} max ${spreadText(hi)}`;
   });
   const notes: string[] = [];
   if (fitted && h.downsampled) notes.push(`downsampled to ${h.points_per_series} points per series to fit 8 KB: pass max_points (up to 10000) for more`);
