@@ -5115,6 +5115,13 @@ export const BREAKS = [
     tests: ['mcp-text-figures.test.ts'],
     mustFail: ['shows the min, max, last and thresholds samples had in full'],
   },
+  {
+    name: "a downsampled raw series' range ends at its last point's start",
+    what: "get_metric_history's text ends a downsampled raw series' range at the start of its last point (its first sample), before the series' last sample",
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: '    const lastAt = source?.series[i]?.points[n - 1]?.lastAt;', replace: '    const lastAt = undefined;' }],
+    tests: ['mcp-text-figures.test.ts'],
+    mustFail: ["ends a downsampled raw series' range at its last sample"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -1,10 +1,12 @@
 /**
  * The text of the read tools against their samples: a figure a sample had (min, max, last, a
- * threshold) is shown in full, not rounded to a value no sample had (`max 1000` for 999.5).
+ * threshold) is shown in full, not rounded to a value no sample had (`max 1000` for 999.5),
+ * and a downsampled raw series' range ends at its last sample, not at its last point's start.
  */
 import { describe, expect, it } from 'vitest';
+import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
 import { monitorStarter } from './helpers.js';
-import { connectInMemory, text, call, type AnyClient } from './mcp-helpers.js';
+import { connectInMemory, ok, text, call, type AnyClient } from './mcp-helpers.js';
 
 const started = monitorStarter();
 
@@ -26,4 +28,18 @@ describe('the text of the read tools', () => {
     expect(alerts).toContain('r = 999.4 (threshold 999.45)');
   });
 
+  it("ends a downsampled raw series' range at its last sample", async () => {
+    const monitor = await started();
+    const client = (await connectInMemory(monitor, 'figures')) as unknown as AnyClient;
+    for (let i = 1; i <= 20; i++) {
+      monitor.record('g', i);
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    await monitor.flush();
+    const full = await ok(client, 'get_metric_history', { metric_type: 'g' }, HistoryOutput);
+    const s = full.series[0]!;
+    const last = new Date(Date.parse(s.start!) + 1000 * s.t.at(-1)!).toISOString();
+    const r = await call(client, 'get_metric_history', { metric_type: 'g', max_points: 3 });
+    expect(text(r)).toContain(`3 points from 20 raw samples, ${s.start} .. ${last};`);
+  });
 });

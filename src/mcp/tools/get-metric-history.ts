@@ -144,7 +144,7 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
  * says it, and not as "no data in the range", which sends an agent to widen a range that is
  * not the cause (a series with data, in the range or not, is always listed).
  */
-export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread']): string {
+export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread'], source?: MetricHistory): string {
   // The answer's series miss what could not be read from disk: said first, before anything is read as all there was.
   const missing = unread ? `the stored history of ${unread.series} series could not be read (${unread.error}): they lack what is older than this process's data, or are left out; ` : '';
   if (h.series.length === 0) {
@@ -152,7 +152,7 @@ export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<s
     if (tags !== undefined && Object.keys(tags).length > 0) return `${missing}no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are`;
     return `${missing}${h.metric}: no data in the range`;
   }
-  const lines = h.series.map((s) => {
+  const lines = h.series.map((s, i) => {
     const n = s.value.length;
     if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
     // A counter's values are rates a second, its points' min and max single samples: the line stays in one unit.
@@ -160,7 +160,9 @@ export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<s
     const lo = Math.min(...(spread ?? s.min ?? s.value));
     const hi = Math.max(...(spread ?? s.max ?? s.value));
     const what = !s.count ? 'raw samples' : s.resolution === 'raw' ? `points from ${s.source_points} raw samples` : `points of ${s.step_seconds}s from ${s.source_points} ${s.resolution === 'rollup' ? 'stored rows, rollups and buckets' : 'buckets'}`;
-    const end = s.start === null ? '' : ` .. ${iso(Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
+    // A point of merged raw samples starts at its first: the range ends at its last sample.
+    const lastAt = source?.series[i]?.points[n - 1]?.lastAt;
+    const end = s.start === null ? '' : ` .. ${iso(lastAt ?? Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
     // Raw samples and the min and max of points are figures samples had: in full. A point's
     // value (a mean, a rate) and a counter's spread (rates) are rounded.
     const first = s.count ? num : exact;
@@ -216,7 +218,7 @@ export default function register(server: McpServer, front: Front): void {
       const fitted = args.max_points === undefined;
       const answer = (history: MetricHistory, points: number): Fitted => {
         const structured = historyOut(history, points, offset);
-        const text = historyText(structured, fitted, offset, args.tags, history.unread);
+        const text = historyText(structured, fitted, offset, args.tags, history.unread, history);
         return { structured, text, bytes: jsonBytes(structured) + textBytes(text), history, points };
       };
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
