@@ -5122,6 +5122,27 @@ export const BREAKS = [
     tests: ['mcp-text-figures.test.ts'],
     mustFail: ["ends a downsampled raw series' range at its last sample"],
   },
+  {
+    name: 'a future start with an end taken for an empty range',
+    what: "get_metric_history refuses a start after now only when no end is given: start 2030 with end 2030-01-02 is an ordinary empty answer",
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: '      if (args.start !== undefined && asked! > now) throw', replace: '      if (args.start !== undefined && to === undefined && asked! > now) throw' }],
+    tests: ['mcp-history-range.test.ts'],
+    mustFail: ['refuses a start after now, with an end or without'],
+  },
+  {
+    name: 'a start before the history held taken without a word',
+    what: "get_metric_history reads a range given by start from that start, however far back, and says nothing of the history held, where the same range given by time_range is read from the oldest time held and said so",
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: '      const from = asked !== undefined && asked < oldest ?', replace: '      const from = args.start === undefined && asked !== undefined && asked < oldest ?' }],
+    tests: ['mcp-history-range.test.ts'],
+    mustFail: ['reads a range longer than the history held from its oldest time, by time_range or start alike'],
+  },
+  {
+    name: "the history held said as retentionMs whatever the storage",
+    what: "heldHistory takes retentionMs for any storage: a monitor with storage 'memory', which keeps its rollups only (rollupCapacity), says it holds 30 days",
+    edits: [{ file: 'src/mcp/held.ts', find: "  if (o.storage === 'sqlite' && o.retentionMs >= memory.ms) return", replace: '  if (o.retentionMs >= memory.ms) return' }],
+    tests: ['mcp-history-range.test.ts'],
+    mustFail: ['reads a range longer than the history held from its oldest time, by time_range or start alike'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -17,6 +17,7 @@ import { ANSWER_BYTES, jsonBytes, textBytes } from '../budget.js';
 import { exact, iso, num, seriesLabel, stat } from '../format.js';
 import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from '../schemas.js';
 import type { Front } from '../front.js';
+import { heldHistory } from '../held.js';
 import { READ, asArgument, defineTool } from './define.js';
 
 /** Points per series when nothing smaller is needed to fit the budget. */
@@ -194,10 +195,16 @@ export default function register(server: McpServer, front: Front): void {
       await host.readable();
       // The monitor's clock: a time_range ends at its newest bucket, past a step back of the wall clock.
       const now = host.monitor.now();
-      const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
+      const asked = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
       const to = args.end !== undefined ? Date.parse(args.end) : undefined;
-      // As a start after an end is: nothing can have been recorded there yet.
-      if (args.start !== undefined && to === undefined && from! > now) throw new InvalidArgumentError('start', `(${args.start}) must not be after now (${new Date(now).toISOString()}): nothing is recorded there yet`);
+      // As a start after an end is, whatever the end: nothing can have been recorded there yet.
+      if (args.start !== undefined && asked! > now) throw new InvalidArgumentError('start', `(${args.start}) must not be after now (${new Date(now).toISOString()}): nothing is recorded there yet`);
+      // A range reaching back past what the monitor holds is read from the oldest time it
+      // holds, given by time_range or by start alike, and the answer says so.
+      const held = heldHistory(host.monitor.options);
+      const oldest = now - held.ms;
+      const from = asked !== undefined && asked < oldest ? Math.min(oldest, to ?? oldest) : asked;
+      const heldNote = from === asked ? '' : `\nthe range asked starts before the oldest history this monitor holds (${held.words}): ${to !== undefined && to < oldest ? 'it ends before that too, so nothing is read' : `read from ${iso(oldest)}`}`;
       const offset = args.offset ?? 0;
       const read = async (maxPoints: number): Promise<MetricHistory> => {
         try {
@@ -218,7 +225,7 @@ export default function register(server: McpServer, front: Front): void {
       const fitted = args.max_points === undefined;
       const answer = (history: MetricHistory, points: number): Fitted => {
         const structured = historyOut(history, points, offset);
-        const text = historyText(structured, fitted, offset, args.tags, history.unread, history);
+        const text = `${historyText(structured, fitted, offset, args.tags, history.unread, history)}${heldNote}`;
         return { structured, text, bytes: jsonBytes(structured) + textBytes(text), history, points };
       };
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
