@@ -21,7 +21,7 @@ export const AlertsArgs = z.strictObject({
   state: z.enum(STATE_QUERY, { error: `must be one of ${STATE_QUERY.join(', ')}` }).default('active').describe('active: pending and firing'),
   severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
   include_rules: z.boolean({ error: 'must be true or false' }).default(false),
-  include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('newest first'),
+  include_history: z.boolean({ error: 'must be true or false' }).default(false),
   limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
   offset: intRange(0, 10_000_000).optional(),
 });

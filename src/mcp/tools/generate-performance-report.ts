@@ -52,7 +52,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Report',
       description:
-        'Score 0-100, statistics per metric and series, anomalies, diagnoses, recommendations, alert analysis. Sends progress; stops when cancelled.',
+        'Score 0-100, statistics per series, anomalies, diagnoses, recommendations, alert analysis. Sends progress; stops when cancelled.',
       input: ReportInput,
       output: ReportOutput,
       annotations: READ,

@@ -185,7 +185,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Metric history',
       description:
-        'How a metric changed over time_range or start/end: columns of times and values per series.',
+        'A metric over time_range or start/end: columns of times and values per series.',
       input: historyInputFor(front.tagLimits),
       output: HistoryOutput,
       annotations: READ,
