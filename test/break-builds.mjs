@@ -3573,7 +3573,7 @@ export const BREAKS = [
   {
     name: 'alerts page lists cut apart',
     what: "get_performance_alerts cuts its alerts, rules and history by their shares of the budget alone: a page names a next offset per list, though they share one, and following one skips items of the others",
-    edits: [{ find: '  if (offset !== undefined) sameNextOffset(pages, offset);', replace: '' }],
+    edits: [{ find: '  const next = offset === undefined ? undefined : sameNextOffset(pages, offset);', replace: '  const next = undefined;' }],
     tests: ['mcp-budgets.test.ts'],
     mustFail: ['names one next offset for the alerts, rules and history of a page'],
   },
@@ -5142,6 +5142,48 @@ export const BREAKS = [
     edits: [{ file: 'src/mcp/held.ts', find: "  if (o.storage === 'sqlite' && o.retentionMs >= memory.ms) return", replace: '  if (o.retentionMs >= memory.ms) return' }],
     tests: ['mcp-history-range.test.ts'],
     mustFail: ['reads a range longer than the history held from its oldest time, by time_range or start alike'],
+  },
+  {
+    name: 'an alert too large for the page shown whole',
+    what: "get_performance_alerts shows the one item a page must hold whole, whatever its size: a rule's long name, description and labels and series of 16 long tags made an answer of 9-19 KB, past its 8 KB bound",
+    edits: [{ file: 'src/mcp/alerts-answer.ts', find: '    if (limitN === undefined && cost > budget) {', replace: '    if (false) {' }],
+    tests: ['mcp-alerts-bound.test.ts'],
+    mustFail: ['stays within 8 KB with items too large for it, cutting them and saying how to get them whole'],
+  },
+  {
+    name: 'long rule names in the counts per rule',
+    what: "the alerts answer's counts per rule keep their names whole: ten rules of 200 two-byte characters take its 8 KB before any alert",
+    edits: [{ file: 'src/mcp/alerts-answer.ts', find: '  if (jsonBytes(counts) > budget / 8) counts =', replace: '  if (false) counts =' }],
+    tests: ['mcp-alerts-bound.test.ts'],
+    mustFail: ['cuts the names of its counts per rule to stay within 8 KB'],
+  },
+  {
+    name: 'perfwatch://alerts read without the offset of the tool',
+    what: 'the perfwatch://alerts resource takes no offset, so a page need hold no item: with items larger than their share it showed no alert and no history while five fired, unlike get_performance_alerts with the same arguments',
+    edits: [{ file: 'src/mcp/resources.ts', find: 'include_rules: true, include_history: true, offset: 0 });', replace: 'include_rules: true, include_history: true });' }],
+    tests: ['mcp-alerts-bound.test.ts'],
+    mustFail: ['is the same on the perfwatch://alerts resource as from the tool'],
+  },
+  {
+    name: "the alerts answer's next page in its text only",
+    what: "get_performance_alerts names the offset of its next page in its text only, not in structuredContent",
+    edits: [{ file: 'src/mcp/alerts-answer.ts', find: '  if (next !== undefined) structured.next_offset = next;\n', replace: '' }],
+    tests: ['mcp-alerts-bound.test.ts'],
+    mustFail: ["names the next page's offset in structuredContent, on every paged tool"],
+  },
+  {
+    name: "the metrics answer's next page in its text only",
+    what: "get_performance_metrics names the offset of its next page in its text only, not in structuredContent",
+    edits: [{ file: 'src/mcp/tools/get-performance-metrics.ts', find: '...(truncated ? { next_offset: offset + metrics.length } : {}), ', replace: '' }],
+    tests: ['mcp-alerts-bound.test.ts'],
+    mustFail: ["names the next page's offset in structuredContent, on every paged tool"],
+  },
+  {
+    name: "the history answer's next page in its text only",
+    what: "get_metric_history names the offset of its next page of series in its text only, not in structuredContent",
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: '    ...(h.totalSeries > offset + h.series.length ? { next_offset: offset + h.series.length } : {}),\n', replace: '' }],
+    tests: ['mcp-alerts-bound.test.ts'],
+    mustFail: ["names the next page's offset in structuredContent, on every paged tool"],
   },
 ];
 

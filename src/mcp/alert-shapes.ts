@@ -74,6 +74,8 @@ export const AlertOut = z.object({
   value: z.number().optional(),
   threshold: z.number(),
   since: z.string().nullable().describe('when it entered its state'),
+  /** The fields cut to fit the answer's budget (see clipItem): the text says how to get it whole. */
+  clipped: z.array(z.string()).optional(),
 });
 
 export function alertOut(a: Alert): z.output<typeof AlertOut> {

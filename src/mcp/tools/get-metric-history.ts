@@ -76,6 +76,7 @@ export const HistoryOutput = z.object({
   ),
   total_series: z.number(),
   truncated: z.boolean(),
+  next_offset: z.number().optional(),
   points_per_series: z.number(),
   downsampled: z.boolean(),
 });
@@ -132,6 +133,7 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
     series: h.series.map((s) => seriesOut(s, h.kind)),
     total_series: h.totalSeries,
     truncated: h.totalSeries > offset + h.series.length,
+    ...(h.totalSeries > offset + h.series.length ? { next_offset: offset + h.series.length } : {}),
     points_per_series: pointsPerSeries,
     // Cut by the points cap: a rollup's minutes merging its rows and buckets have fewer points
     // than sources too, but max_points would not give more of them.
