@@ -59,7 +59,10 @@ export function refusedKey(issue: z.core.$ZodIssue): { path: PropertyKey[]; rule
   const inner = issue.code === 'invalid_key' ? (issue as { issues?: z.core.$ZodIssue[] }).issues?.[0] : undefined;
   if (inner === undefined) return undefined;
   const key = String(issue.path.at(-1) ?? '');
-  return { path: [...issue.path.slice(0, -1), key.length > 40 ? `${key.slice(0, 40)}…` : key], rule: plainRule(inner) };
+  const rule = plainRule(inner);
+  // An empty name would read `tags. is not a valid tag name`: said of the record instead.
+  if (key === '') return { path: issue.path.slice(0, -1), rule: `must not have an empty ${/ valid (\w+) name/.exec(rule)?.[1] ?? 'key'} name` };
+  return { path: [...issue.path.slice(0, -1), key.length > 40 ? `${key.slice(0, 40)}…` : key], rule };
 }
 
 /**
@@ -76,12 +79,17 @@ function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
 /** zod's default messages begin so; ours begin with "must" and are kept as written. */
 const ZOD_WORDING = /^(Invalid|Too (big|small)|Unrecognized|Expected)\b/;
 
-const TYPE_WORDS: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', object: 'an object', array: 'an array', int: 'an integer', bigint: 'an integer' };
+const TYPE_WORDS: Record<string, string> = { boolean: 'true or false', number: 'a number', string: 'a string', object: 'an object', record: 'an object', map: 'an object', array: 'an array', tuple: 'an array', set: 'an array', int: 'an integer', bigint: 'an integer', date: 'a date' };
 
-/** The rule of a schema issue in plain words: what the value must be, its range or its choices. */
-function plainRule(issue: z.core.$ZodIssue): string {
+/**
+ * The rule of a schema issue in plain words: what the value must be, its range or its choices.
+ * A message of ours is kept as written; zod's own wording never reaches a caller (the MCP
+ * tools' errors are said by this too: mcp/validate.ts), each kind of issue phrased by its
+ * code, expected type and limits.
+ */
+export function plainRule(issue: z.core.$ZodIssue): string {
   if (!ZOD_WORDING.test(issue.message)) return issue.message;
-  const i = issue as z.core.$ZodIssue & { expected?: string; origin?: string; maximum?: number | bigint; minimum?: number | bigint; inclusive?: boolean; values?: unknown[] };
+  const i = issue as z.core.$ZodIssue & { expected?: string; origin?: string; maximum?: number | bigint; minimum?: number | bigint; inclusive?: boolean; values?: unknown[]; format?: string; pattern?: string; divisor?: number };
   switch (i.code) {
     case 'invalid_type':
       return `must be ${TYPE_WORDS[i.expected ?? ''] ?? i.expected}`;
@@ -90,15 +98,23 @@ function plainRule(issue: z.core.$ZodIssue): string {
       const big = i.code === 'too_big';
       const limit = String(big ? i.maximum : i.minimum);
       if (i.origin === 'array' || i.origin === 'set') return `must have ${big ? 'at most' : 'at least'} ${limit} items`;
-      if (i.origin === 'string') return `must be ${big ? 'at most' : 'at least'} ${limit} characters`;
+      if (i.origin === 'string') return !big && limit === '1' ? 'must not be empty' : `must be ${big ? 'at most' : 'at least'} ${limit} characters`;
       return i.inclusive === false ? `must be ${big ? 'below' : 'above'} ${limit}` : `must be ${big ? 'at most' : 'at least'} ${limit}`;
     }
     case 'invalid_value':
       return `must be ${orList((i.values ?? []).map((v) => JSON.stringify(v)))}`;
     case 'invalid_union':
       return 'is none of the forms this option takes';
+    case 'invalid_format':
+      return i.format === 'regex' && i.pattern !== undefined ? `must match ${i.pattern}` : `must be a valid ${i.format ?? 'value'}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(i.divisor)}`;
+    case 'invalid_key':
+      return 'has a key that is not valid';
+    case 'invalid_element':
+      return 'has an element that is not valid';
     default:
-      return `is not valid (${issue.message})`;
+      return 'is not valid';
   }
 }
 

@@ -44,6 +44,7 @@ const labelMap = (what: string) =>
         .max(100, { error: `is a ${what} name longer than 100 characters` }),
       // Said after the entry's path (tags.route): "tags.route tag values must be strings" said the field twice.
       z.string({ error: 'must be a string' }).max(1024, { error: 'must be at most 1024 characters' }),
+      { error: `must be an object of ${what} names to string values` },
     )
     .refine((r) => Object.keys(r).length <= MAX_LABELS, { error: `must have at most ${MAX_LABELS} entries` })
     // The refinement is not JSON Schema: the limit is listed too, so a client knows it before it is refused.
@@ -52,7 +53,11 @@ const labelMap = (what: string) =>
 export const AlertRuleInputSchema = z
   .strictObject({
     /** Shown in notifications (Alertmanager's alertname); default: derived from the rule. */
-    name: z.string().min(1).max(200, { error: 'must be 1 to 200 characters' }).optional(),
+    name: z
+      .string({ error: 'must be a string of 1 to 200 characters' })
+      .min(1, { error: 'must be 1 to 200 characters' })
+      .max(200, { error: 'must be 1 to 200 characters' })
+      .optional(),
     metric: z.string({ error: 'must be a metric name' }).max(200).regex(NAME_PATTERN, { error: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' }),
     /** The rule applies to every series of the metric whose tags include these. */
     tags: labelMap('tag').optional(),
@@ -74,7 +79,7 @@ export const AlertRuleInputSchema = z
     autoResolve: z.boolean({ error: 'must be a boolean' }).default(true),
     /** Hysteresis: a firing alert resolves only once the value is past this, on the good side. */
     resolveThreshold: finite().optional(),
-    description: z.string().max(1000, { error: 'must be at most 1000 characters' }).optional(),
+    description: z.string({ error: 'must be a string of at most 1000 characters' }).max(1000, { error: 'must be at most 1000 characters' }).optional(),
     labels: labelMap('label').optional(),
     /**
      * A profile of the main thread taken when an alert of the rule fires: 'cpu' (a CPU profile)

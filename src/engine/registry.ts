@@ -194,6 +194,8 @@ export function canonicalTags(tags: unknown, limits: RegistryLimits, field = 'ta
     const raw = (tags as Record<string, unknown>)[key];
     if (raw === undefined) continue;
     if (key.length > MAX_TAG_KEY_LENGTH || !TAG_KEY_PATTERN.test(key) || key.startsWith('__')) {
+      // An empty name would read `tags. is not a valid tag name`: said of the tags instead.
+      if (key === '') throw new InvalidArgumentError(field, 'must not have an empty tag name');
       throw new InvalidArgumentError(`${field}.${key.slice(0, 40)}`, TAG_NAME_RULE);
     }
     if (typeof raw !== 'string' && typeof raw !== 'number' && typeof raw !== 'boolean') {

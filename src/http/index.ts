@@ -13,7 +13,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { MonitorHost } from '../mcp/host.js';
-import { MCP_PATH, logHttpError, mcpEndpoint } from '../mcp/http.js';
+import { MCP_METHODS, MCP_PATH, logHttpError, mcpEndpoint } from '../mcp/http.js';
 import { jsonRpcRefusal } from '../mcp/http-guard.js';
 import { listenGuarded } from '../mcp/http-listen.js';
 import { McpFront } from '../mcp/server.js';
@@ -88,7 +88,8 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
   };
 
   const router = new Router()
-    .add(...(['GET', 'POST', 'DELETE'] as const).map((method): Route => ({ method, path: MCP_PATH, handle: ({ req, res }) => mcp.handle(req, res) })))
+    // Listed for the paths a 404 names; requests to /mcp go to mcp.handle before the router.
+    .add(...MCP_METHODS.map((method): Route => ({ method, path: MCP_PATH, handle: ({ req, res }) => mcp.handle(req, res) })))
     .add(metricsRoute, events.route, ...apiRoutes({ monitor, maxConcurrentReports: http.maxConcurrentReports, serverStatus: status }))
     .add(...new DashboardAssets().routes());
 
@@ -104,6 +105,9 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
         // ranges by it, not by the browser's clock (another machine's, or the wall clock after
         // a step back: docs/architecture.md, Time).
         res.setHeader('X-Perfwatch-Now', String(Math.round(monitor.now())));
+        // /mcp takes every method to its endpoint, which answers one it does not take 405 in
+        // JSON-RPC, as serveMcp does (the router's 405 is the API's shape).
+        if (url.pathname === MCP_PATH) return await mcp.handle(req, res);
         await router.find(req.method ?? 'GET', url.pathname).handle({ req, res, url });
       } catch (error) {
         sendError(res, error);

@@ -7,7 +7,7 @@
  * 300 alerts firing at once were 300 messages in an agent's context; now they are one.
  */
 import type { AlertTransition } from '../alerts/schema.js';
-import { num, seriesLabel } from './format.js';
+import { exact, num, seriesLabel } from './format.js';
 import { isolated } from '../isolate.js';
 import { ALERTS_URI } from './resources.js';
 import { transitionOut, valueText } from './alert-shapes.js';
@@ -29,7 +29,7 @@ export function levelOf(t: AlertTransition): LogLevel {
 }
 
 function message(t: AlertTransition): string {
-  return `${t.to.toUpperCase()} ${t.severity} ${isolated(t.ruleName)}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${num(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
+  return `${t.to.toUpperCase()} ${t.severity} ${isolated(t.ruleName)}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${exact(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
 }
 
 /** One notification's data for a group of transitions (one transition: as it always was). */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ALERT_STATES, describeRule, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
-import { iso, num } from './format.js';
+import { exact, iso } from './format.js';
 
 /** Aggregation, operator and severity are the input schema's words; listed there, not again here (tools/list's budget). */
 export const RuleOut = z.object({
@@ -54,9 +54,12 @@ function valueOf(value: number): { value?: number } {
   return Number.isFinite(value) ? { value } : {};
 }
 
-/** An alert's value in a line of text. */
+/**
+ * An alert's value in a line of text, in full: it is judged against the threshold, and
+ * rounded it could read past it on the wrong side (999.46 shown as 999 against 999.45).
+ */
 export function valueText(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? 'no data' : num(value);
+  return value === undefined || !Number.isFinite(value) ? 'no data' : exact(value);
 }
 
 export const AlertOut = z.object({
@@ -71,6 +74,8 @@ export const AlertOut = z.object({
   value: z.number().optional(),
   threshold: z.number(),
   since: z.string().nullable().describe('when it entered its state'),
+  /** The fields cut to fit the answer's budget (see clipItem): the text says how to get it whole. */
+  clipped: z.array(z.string()).optional(),
 });
 
 export function alertOut(a: Alert): z.output<typeof AlertOut> {

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { SEVERITIES, type Alert, type AlertTransition } from '../alerts/schema.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
-import { ANSWER_BYTES, jsonBytes, textBytes } from './budget.js';
-import { num, seriesLabel } from './format.js';
+import { ANSWER_BYTES, clipItem, jsonBytes, textBytes } from './budget.js';
+import { exact, num, seriesLabel } from './format.js';
 import { isolated } from '../isolate.js';
 import { intRange } from './schemas.js';
 
@@ -21,7 +21,7 @@ export const AlertsArgs = z.strictObject({
   state: z.enum(STATE_QUERY, { error: `must be one of ${STATE_QUERY.join(', ')}` }).default('active').describe('active: pending and firing'),
   severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
   include_rules: z.boolean({ error: 'must be true or false' }).default(false),
-  include_history: z.boolean({ error: 'must be true or false' }).default(false).describe('newest first'),
+  include_history: z.boolean({ error: 'must be true or false' }).default(false),
   limit: intRange(1, 1000).optional().describe('Per list (default: fits 8 KB)'),
   offset: intRange(0, 10_000_000).optional(),
 });
@@ -39,6 +39,7 @@ export const AlertsOutput = z.object({
   rules_truncated: z.boolean().optional(),
   history: z.array(z.record(z.string(), z.unknown())).optional().describe('as notifications'),
   history_truncated: z.boolean().optional(),
+  next_offset: z.number().optional(),
 });
 
 export type AlertsAnswer = z.output<typeof AlertsOutput>;
@@ -54,7 +55,7 @@ function profileText(p: AlertTransition['profile'] | z.output<typeof TransitionO
 
 function alertLine(a: z.output<typeof AlertOut>, profile?: AlertTransition['profile']): string {
   const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
-  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${num(a.threshold)}), ${since}${profileText(profile)}`;
+  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${exact(a.threshold)}), ${since}${profileText(profile)}`;
 }
 
 function ruleLine(r: z.output<typeof RuleOut>): string {
@@ -82,28 +83,43 @@ interface Taken {
   shown: unknown[];
   lines: string[];
   bytes: number;
+  /** Whether its first item was cut to fit (clipItem). */
+  clipped: boolean;
 }
+
+/** Bytes kept for the line that says an item was cut and how to get it whole. */
+const CLIP_NOTE_BYTES = 200;
 
 /**
  * Items of a list that fit, from `from`: `limit` when one was asked for, else as many as fit
  * in `budget` bytes (each item's JSON and text line), and at least `min`: a page that names
- * the offset of the next must hold one, or the next would be itself.
+ * the offset of the next must hold one, or the next would be itself. That one, when it does
+ * not fit whole (a rule's long name and description, a series' 16 long tags), has its `clip`
+ * fields cut to fit (clipItem): the answer stays within its budget, and says so.
  */
-function take<T>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number, from = 0, min = 0): { shown: T[]; lines: string[]; bytes: number } {
+function take<T extends object>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number, from: number, min: number, clip: readonly (keyof T & string)[]): { shown: T[]; lines: string[]; bytes: number; clipped: boolean } {
   const shown: T[] = [];
   const lines: string[] = [];
   let bytes = 0;
+  let clipped = false;
+  const costOf = (x: T, l: string): number => jsonBytes(x) + textBytes(l) + 2;
   for (let i = from; i < items.length; i++) {
-    const x = items[i]!;
+    let x = items[i]!;
     if (limitN !== undefined && shown.length >= limitN) break;
-    const l = line(x);
-    const cost = jsonBytes(x) + textBytes(l) + 2;
+    let l = line(x);
+    let cost = costOf(x, l);
     if (limitN === undefined && bytes + cost > budget && shown.length >= min) break;
+    if (limitN === undefined && cost > budget) {
+      x = clipItem(x, clip, budget - CLIP_NOTE_BYTES, (y) => costOf(y, line(y)));
+      l = line(x);
+      cost = costOf(x, l);
+      clipped = true;
+    }
     shown.push(x);
     lines.push(l);
     bytes += cost;
   }
-  return { shown, lines, bytes };
+  return { shown, lines, bytes, clipped };
 }
 
 /**
@@ -167,7 +183,11 @@ export function alertsAnswer(
     .getAlerts({ state: args.state, ...(args.severity ? { severity: args.severity } : {}) })
     .sort((a, b) => b.activeSince - a.activeSince || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
   const rules = byRule(args.state === 'active' || args.state === 'all' ? all : monitor.getAlerts({ state: 'active' }));
-  const counts = rules.slice(0, BY_RULE);
+  let counts = rules.slice(0, BY_RULE);
+  // Ten rules of 200-character names (800 bytes each in UTF-8 at most) would fill the budget
+  // before any alert: past an eighth of it in JSON (a quarter with the text), the names are
+  // cut (their rules hold them whole).
+  if (jsonBytes(counts) > budget / 8) counts = counts.map((c) => ({ ...c, rule_name: c.rule_name.length > 32 ? `${c.rule_name.slice(0, 32)}…` : c.rule_name }));
   const head = `${status.firing} firing, ${status.pending} pending, ${status.rules} rules; ${all.length} ${args.state === 'all' ? '' : `${args.state} `}alert${all.length === 1 ? '' : 's'}${args.state === 'all' ? ' in any state' : ''}${args.severity ? ` of severity ${args.severity}` : ''}`;
   const countLine = counts.length ? `by rule: ${counts.map((c) => `${isolated(c.rule_name)} (${c.severity}) ${c.firing} firing${c.pending ? `, ${c.pending} pending` : ''}`).join('; ')}${rules.length > counts.length ? `; ${rules.length - counts.length} more rules` : ''}` : '';
   // The fixed part (counts, the envelope) first; the lists share what is left.
@@ -176,11 +196,11 @@ export function alertsAnswer(
   const profiles = episodeProfiles(monitor, all);
   const offset = args.offset;
   const min = offset === undefined ? 0 : 1;
-  const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists, offset, min);
+  const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists, offset ?? 0, min, ['rule_name', 'tags']);
   left -= alerts.bytes;
   const pages: [Taken, number][] = [[alerts, all.length]];
   const allRules = args.include_rules ? monitor.listAlertRules() : [];
-  const r = args.include_rules ? take(allRules.map(ruleOut), ruleLine, args.limit, left / (lists - 1), offset, min) : undefined;
+  const r = args.include_rules ? take(allRules.map(ruleOut), ruleLine, args.limit, left / (lists - 1), offset ?? 0, min, ['name', 'condition', 'description', 'tags']) : undefined;
   if (r) {
     left -= r.bytes;
     pages.push([r, allRules.length]);
@@ -188,9 +208,9 @@ export function alertsAnswer(
   const allHistory = args.include_history ? monitor.getAlertHistory() : [];
   // The newest 1,000 from offset, newest first (a page holds at most that many).
   const end = Math.max(0, allHistory.length - (offset ?? 0));
-  const h = args.include_history ? take(allHistory.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), transitionLine, args.limit, left, 0, min) : undefined;
+  const h = args.include_history ? take(allHistory.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), transitionLine, args.limit, left, 0, min, ['rule_name', 'tags', 'reason']) : undefined;
   if (h) pages.push([h, allHistory.length]);
-  if (offset !== undefined) sameNextOffset(pages, offset);
+  const next = offset === undefined ? undefined : sameNextOffset(pages, offset);
   const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: (offset ?? 0) + alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };
   const note = pageNote(alerts.shown.length, all.length, offset, offset === undefined ? MORE_ALERTS : 'or state and severity to choose');
   const lines = [`${head}${note ? ` (${note})` : ''}`];
@@ -206,6 +226,13 @@ export function alertsAnswer(
     structured.history_truncated = (offset ?? 0) + h.shown.length < allHistory.length;
     lines.push(`history, newest first${listNote(h.shown.length, allHistory.length, offset)}:`, ...h.lines);
   }
+  if (next !== undefined) structured.next_offset = next;
+  const cut = ([[alerts, 'alert'], [r, 'rule'], [h, 'change']] as const).filter(([list]) => list?.clipped && list.shown.length > 0).map(([, what]) => what);
+  if (cut.length > 0) {
+    const at = offset ?? 0;
+    const them = cut.length === 1 ? 'it' : 'them';
+    lines.push(`the ${cut.join(' and the ')} at offset ${at} ${cut.length === 1 ? 'was' : 'were'} cut to fit ${budget / 1024} KB (clipped names the fields cut, each ending in …): pass offset ${at} and limit 1 for ${them} whole`);
+  }
   return { structured, text: lines.join('\n') };
 }
 
@@ -215,11 +242,13 @@ export function alertsAnswer(
  * alerts, 4 rules and 6 changes named offset 6 for the history, which skipped alerts and
  * rules 4 and 5 (and offset 4, which the others named, showed changes 4 and 5 again).
  */
-function sameNextOffset(lists: readonly [Taken, number][], offset: number): void {
+function sameNextOffset(lists: readonly [Taken, number][], offset: number): number | undefined {
   let fewest = Infinity;
   for (const [list, total] of lists) if (offset + list.shown.length < total) fewest = Math.min(fewest, list.shown.length);
   for (const [list] of lists) {
     list.shown.length = Math.min(list.shown.length, fewest);
     list.lines.length = Math.min(list.lines.length, fewest);
   }
+  // Where the next page starts, when a list goes on past this one.
+  return fewest === Infinity ? undefined : offset + fewest;
 }

@@ -34,3 +34,51 @@ export function fitting(count: number, cost: (i: number) => number, budget: numb
   }
   return n;
 }
+
+/** Lengths an item's long strings are cut to, longest first, until it fits (clipItem). */
+const CLIP_LENGTHS = [256, 64, 16, 4];
+/** Entries a record (tags) keeps at the shortest cut. */
+const CLIP_ENTRIES = 8;
+
+/** `text` cut to `n` characters and an ellipsis (not within a surrogate pair), or as it is. */
+function cut(text: string, n: number): string {
+  if (text.length <= n) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[n - 1]!) ? n - 1 : n;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * An item of a list cut to fit `budget` bytes (`cost` says what it costs: its JSON and its
+ * line), for a page that must show one and cannot show it whole: its `fields` (strings, and
+ * records such as tags, keys and values) cut to the longest length in CLIP_LENGTHS that fits,
+ * each ending in `…`, and at the shortest a record to its first CLIP_ENTRIES entries. Its
+ * `clipped` names the fields cut. The shortest cut when none fits.
+ */
+export function clipItem<T extends object>(item: T, fields: readonly (keyof T & string)[], budget: number, cost: (x: T) => number): T & { clipped: string[] } {
+  let out: T & { clipped: string[] } = { ...item, clipped: [] };
+  for (const n of CLIP_LENGTHS) {
+    out = { ...item, clipped: [] };
+    const last = n === CLIP_LENGTHS[CLIP_LENGTHS.length - 1];
+    for (const f of fields) {
+      const v: unknown = item[f];
+      if (typeof v === 'string') {
+        if (v.length > n) (out as Record<string, unknown>)[f] = cut(v, n);
+      } else if (v !== null && typeof v === 'object') {
+        const entries = Object.entries(v as Record<string, unknown>);
+        const record: Record<string, unknown> = {};
+        let changed = last && entries.length > CLIP_ENTRIES;
+        for (const [k, x] of last ? entries.slice(0, CLIP_ENTRIES) : entries) {
+          const key = cut(k, n);
+          const value = typeof x === 'string' ? cut(x, n) : x;
+          if (key !== k || value !== x) changed = true;
+          // Two keys cut to the same text: the first kept (the item says it was cut).
+          if (!Object.hasOwn(record, key)) record[key] = value;
+        }
+        if (changed) (out as Record<string, unknown>)[f] = record;
+      } else continue;
+      if ((out as Record<string, unknown>)[f] !== v) out.clipped.push(f);
+    }
+    if (cost(out) <= budget) break;
+  }
+  return out;
+}

@@ -34,6 +34,17 @@ export function num(v: number | null | undefined): string {
   return String(significant(v, a >= 1000 ? 6 : 3));
 }
 
+/**
+ * A figure a sample had (a min, a max, a last value, a threshold given), in full: rounded to 3
+ * significant digits, a max of 999.5 read `max 1000`, a value no sample had. The shortest text
+ * that reads back as the same number (an exponent only past everyday magnitudes).
+ */
+export function exact(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
+  const a = Math.abs(v);
+  return a !== 0 && (a >= 1e15 || a < 1e-6) ? v.toExponential() : String(v);
+}
+
 export function seriesLabel(name: string, tags: Record<string, string>): string {
   let inner = '';
   for (const k in tags) inner += `${inner ? ',' : ''}${k}=${tags[k]}`;
@@ -74,8 +85,9 @@ export function metricSummary(m: MetricSnapshot): MetricSummaryOut {
 /** `response_time{endpoint=/a} 12.5 ms  p50 11 p99 40 n=120` */
 export function metricLine(m: MetricSummaryOut): string {
   const unit = m.unit && m.unit !== 'count' ? ` ${m.unit}` : '';
-  let line = `${seriesLabel(m.name, m.tags)} ${num(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
-  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${num(m.p50)} p90 ${num(m.p90)} p99 ${num(m.p99)} max ${num(m.max)}`;
+  // A gauge's value is its last sample; a counter's a rate and a distribution's a mean, rounded.
+  let line = `${seriesLabel(m.name, m.tags)} ${m.kind === 'gauge' ? exact(m.value) : num(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
+  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${num(m.p50)} p90 ${num(m.p90)} p99 ${num(m.p99)} max ${exact(m.max)}`;
   if (m.quantile_count !== undefined) line += ` (quantiles of ${m.quantile_count})`;
   line += `  n=${m.count}`;
   return line;

@@ -39,6 +39,9 @@ import type { McpFront } from './server.js';
 import { normalizeToolCall } from './validate.js';
 
 export const MCP_PATH = '/mcp';
+/** The methods MCP_PATH takes (Streamable HTTP): a message, the server's stream, a session's end. */
+export const MCP_METHODS = ['GET', 'POST', 'DELETE'] as const;
+const MCP_ALLOW = MCP_METHODS.join(', ');
 
 /**
  * The request as the SDK's era classification needs it: method, URL and headers. The body
@@ -116,6 +119,12 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    // Before the session: a PUT is answered so with or without one (it was 400 "send
+    // initialize first" without, the SDK's 405 with), and on either front (serveHttp routes
+    // every method of /mcp here).
+    if (!(MCP_METHODS as readonly string[]).includes(req.method ?? '')) {
+      return jsonError(res, 405, -32000, `Method Not Allowed: ${MCP_PATH} takes ${MCP_ALLOW}`, { Allow: MCP_ALLOW });
+    }
     stalls.watch(res);
     // The session a request names is busy from the request's first byte, not from the end of
     // its body: one whose large batch is still arriving is not the idle session evicted to

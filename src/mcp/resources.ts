@@ -41,7 +41,9 @@ export function registerResources(server: McpServer, front: Front): void {
     },
     async (uri) => {
       await host.starting;
-      const { structured } = alertsAnswer(host.monitor, { state: 'active', include_rules: true, include_history: true });
+      // The tool's answer with these arguments: its offset, 0, makes a page hold one item of
+      // each list at least (cut to fit when it does not fit whole), as the tool's does.
+      const { structured } = alertsAnswer(host.monitor, { state: 'active', include_rules: true, include_history: true, offset: 0 });
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(structured) }] };
     },
   );

@@ -11,8 +11,6 @@ import { KINDS } from '../engine/metrics.js';
 
 /** Samples one record_performance_metric call may carry. */
 export const MAX_BATCH = 100_000;
-/** Longest time_range, and how far back start may lie: the retention period. */
-export const MAX_RANGE_SECONDS = 30 * 86_400;
 export const MAX_PATH_LENGTH = 4096;
 /** Tags of one sample: how many, and how long a value may be (a name: MAX_TAG_KEY_LENGTH). */
 export const MAX_TAGS = 64;
@@ -68,8 +66,8 @@ export const tagsFor = perLimits((l: TagLimits) =>
 export const timeRange = z
   .string({ error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d' })
   .max(16, { error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d', abort: true })
+  // A range longer than the history held is read from its oldest time (held.ts), as a start before it is.
   .regex(/^[1-9][0-9]{0,6}[smhd]$/, { error: 'must be a duration such as 90s, 15m, 1h, 24h or 7d' })
-  .refine((s) => parseTimeRange(s) <= MAX_RANGE_SECONDS * 1000, { error: `must be at most 30d (the retention period)` })
   .describe('e.g. 90s, 15m, 24h, 7d');
 
 /** A time without Z or an offset is a local time of some zone the server cannot know: refused, and said why. */

@@ -16,6 +16,7 @@ import type { EndpointStatus } from './http-options.js';
 import type { Front, LogLevel, ToolLimits } from './front.js';
 import { GROUP_WAIT_MS, forwardAlerts } from './alert-notices.js';
 import { fastLane, type FastLane } from './fast-lane/index.js';
+import { answeringInvalidParams } from './invalid-params.js';
 import { registerResources } from './resources.js';
 import { TOOL_DEADLINE_MS } from './tools/define.js';
 import { registerTools } from './tools/index.js';
@@ -93,6 +94,7 @@ export class McpFront implements Front {
     // resources/read handlers where answeringUnknownTools and answeringUnknownResources can
     // wrap them; declared here, they would be installed at once, out of reach.
     const server = new McpServer({ name: 'perfwatch', version: VERSION }, { capabilities: { logging: {} }, instructions: INSTRUCTIONS });
+    answeringInvalidParams(server);
     answeringUnknownTools(server, () => registerTools(server, this));
     const resources = answeringUnknownResources(server, () => registerResources(server, this));
     server.server.registerCapabilities({ resources: { subscribe: true } });

@@ -44,8 +44,8 @@ export const StatusOutput = z.object({
   memory: z.object({
     touched_bytes: z.number().describe('written: what adds to RSS'),
     address_space_bytes: z.number().describe('reserved, not in use'),
-    limit_bytes: z.number().describe("what the process may use: the machine's memory or its cgroup's limit"),
-    limit_source: z.string().describe("'os.totalmem()' or the cgroup file that set the limit"),
+    limit_bytes: z.number().describe("the machine's memory or its cgroup's limit"),
+    limit_source: z.string().describe("os.totalmem() or the cgroup file"),
   }),
   alerting: z.object({ state: z.string(), rules: z.number(), pending: z.number(), firing: z.number() }),
   http: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),

@@ -8,7 +8,7 @@ import type { StandardSchemaWithJSON } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, PerfwatchError, describeValue, unknownKeyRule } from '../errors.js';
-import { refusedKey } from '../schema-errors.js';
+import { plainRule, refusedKey } from '../schema-errors.js';
 import { TAG_NAME_RULE } from '../engine/registry.js';
 import { knownKeys } from '../schema-keys.js';
 import { didYouMean } from '../suggest.js';
@@ -23,7 +23,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at `path` of `input`, or undefined. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let value = input;
   for (const key of path) {
     if (value === null || typeof value !== 'object') return undefined;
@@ -52,11 +53,14 @@ export function issueError(issue: z.core.$ZodIssue, input: unknown, schema?: z.Z
   if (refused) return new InvalidArgumentError(formatPath(refused.path), refused.rule);
   const value = valueAt(input, issue.path);
   const field = path || 'arguments';
-  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return new InvalidArgumentError(field, `is required: it ${issue.message}`);
-  if (issue.code === 'custom' && issue.path.length === 0) return new PerfwatchError('PW_ERR_INVALID_ARG', { rule: issue.message });
+  // Our schemas' messages as written; zod's own wording ("Too small: expected string to have
+  // >=1 characters") said in plain words by the issue's code, type and limits instead.
+  const rule = plainRule(issue);
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) return new InvalidArgumentError(field, `is required: it ${rule}`);
+  if (issue.code === 'custom' && issue.path.length === 0) return new PerfwatchError('PW_ERR_INVALID_ARG', { rule });
   // A refinement of an object (`has 17 tags; …`) says what it found: "got object" would add nothing.
-  if (issue.code === 'custom' && value !== null && typeof value === 'object' && !Array.isArray(value)) return new InvalidArgumentError(field, issue.message);
-  return new InvalidArgumentError(field, issue.message, { value });
+  if (issue.code === 'custom' && value !== null && typeof value === 'object' && !Array.isArray(value)) return new InvalidArgumentError(field, rule);
+  return new InvalidArgumentError(field, rule, { value });
 }
 
 /** How a tool's input (or output) is checked besides its zod schema. */

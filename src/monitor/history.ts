@@ -56,6 +56,8 @@ export interface HistoryPoint {
   p50?: number;
   p90?: number;
   p99?: number;
+  /** A point that merges raw samples (downsampled): the time of its last one. */
+  lastAt?: number;
 }
 
 export interface SeriesHistory {
@@ -393,6 +395,7 @@ function downsampleRaw(points: HistoryPoint[], maxPoints: number, kind: MetricKi
       max: values[values.length - 1]!,
       last,
       ...(kind === 'distribution' ? { p50: rank(0.5), p90: rank(0.9), p99: rank(0.99) } : {}),
+      lastAt: slice[slice.length - 1]!.t,
     });
   }
   return out;

@@ -35,7 +35,7 @@ export default function register(server: McpServer, front: Front): void {
     'delete_performance_alert_rule',
     {
       title: 'Delete alert rule',
-      description: 'Delete a rule by id (its firing alerts resolve); to change a rule, delete it and create anew.',
+      description: 'Delete a rule by id (its firing alerts resolve); to change one, delete and create anew.',
       input: DeleteRuleInput,
       output: DeleteRuleOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

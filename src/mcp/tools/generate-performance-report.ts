@@ -11,6 +11,7 @@ import type { Front } from '../front.js';
 import type { MonitorHost } from '../host.js';
 import { ReportOutput, markdownOut, markdownWithin, reportOut, reportText } from '../report-answer.js';
 import { REPORT_URI } from '../resources.js';
+import { heldHistory } from '../held.js';
 import { intRange, parseTimeRange, timeRange } from '../schemas.js';
 import { READ, defineTool } from './define.js';
 
@@ -51,7 +52,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Report',
       description:
-        'Score 0-100, statistics per metric and series, anomalies, diagnoses, recommendations, alert analysis. Sends progress; stops when cancelled.',
+        'Score 0-100, statistics per series, anomalies, diagnoses, recommendations, alert analysis. Sends progress; stops when cancelled.',
       input: ReportInput,
       output: ReportOutput,
       annotations: READ,
@@ -62,7 +63,8 @@ export default function register(server: McpServer, front: Front): void {
       const monitor = host.monitor;
       const progress = progressReporter(ctx);
       const common = {
-        ...(args.time_range !== undefined ? { from: monitor.now() - parseTimeRange(args.time_range) } : {}),
+        // Read within the history held, as get_metric_history's ranges are (held.ts).
+        ...(args.time_range !== undefined ? { from: monitor.now() - Math.min(parseTimeRange(args.time_range), heldHistory(monitor.options).ms) } : {}),
         includeRecommendations: args.include_recommendations,
         includeAlerts: args.include_alerts,
         signal: work.signal,

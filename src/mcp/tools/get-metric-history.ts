@@ -14,9 +14,10 @@ import type { MetricHistory, SeriesHistory } from '../../monitor/history.js';
 import { KINDS } from '../../engine/metrics.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { ANSWER_BYTES, jsonBytes, textBytes } from '../budget.js';
-import { iso, num, seriesLabel, stat } from '../format.js';
+import { exact, iso, num, seriesLabel, stat } from '../format.js';
 import { intRange, isoTime, metricName, parseTimeRange, perLimits, tagsFor, timeRange, type TagLimits } from '../schemas.js';
 import type { Front } from '../front.js';
+import { heldHistory } from '../held.js';
 import { READ, asArgument, defineTool } from './define.js';
 
 /** Points per series when nothing smaller is needed to fit the budget. */
@@ -75,6 +76,7 @@ export const HistoryOutput = z.object({
   ),
   total_series: z.number(),
   truncated: z.boolean(),
+  next_offset: z.number().optional(),
   points_per_series: z.number(),
   downsampled: z.boolean(),
 });
@@ -131,6 +133,7 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
     series: h.series.map((s) => seriesOut(s, h.kind)),
     total_series: h.totalSeries,
     truncated: h.totalSeries > offset + h.series.length,
+    ...(h.totalSeries > offset + h.series.length ? { next_offset: offset + h.series.length } : {}),
     points_per_series: pointsPerSeries,
     // Cut by the points cap: a rollup's minutes merging its rows and buckets have fewer points
     // than sources too, but max_points would not give more of them.
@@ -144,7 +147,7 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
  * says it, and not as "no data in the range", which sends an agent to widen a range that is
  * not the cause (a series with data, in the range or not, is always listed).
  */
-export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread']): string {
+export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread'], source?: MetricHistory): string {
   // The answer's series miss what could not be read from disk: said first, before anything is read as all there was.
   const missing = unread ? `the stored history of ${unread.series} series could not be read (${unread.error}): they lack what is older than this process's data, or are left out; ` : '';
   if (h.series.length === 0) {
@@ -152,7 +155,7 @@ export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<s
     if (tags !== undefined && Object.keys(tags).length > 0) return `${missing}no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are`;
     return `${missing}${h.metric}: no data in the range`;
   }
-  const lines = h.series.map((s) => {
+  const lines = h.series.map((s, i) => {
     const n = s.value.length;
     if (n === 0) return `${seriesLabel(h.metric, s.tags)}: no points`;
     // A counter's values are rates a second, its points' min and max single samples: the line stays in one unit.
@@ -160,8 +163,14 @@ export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<s
     const lo = Math.min(...(spread ?? s.min ?? s.value));
     const hi = Math.max(...(spread ?? s.max ?? s.value));
     const what = !s.count ? 'raw samples' : s.resolution === 'raw' ? `points from ${s.source_points} raw samples` : `points of ${s.step_seconds}s from ${s.source_points} ${s.resolution === 'rollup' ? 'stored rows, rollups and buckets' : 'buckets'}`;
-    const end = s.start === null ? '' : ` .. ${iso(Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
-    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${num(s.value[0])} last ${num(s.value[n - 1])} min ${num(lo)} max ${num(hi)}`;
+    // A point of merged raw samples starts at its first: the range ends at its last sample.
+    const lastAt = source?.series[i]?.points[n - 1]?.lastAt;
+    const end = s.start === null ? '' : ` .. ${iso(lastAt ?? Date.parse(s.start) + 1000 * s.t[n - 1]!)}`;
+    // Raw samples and the min and max of points are figures samples had: in full. A point's
+    // value (a mean, a rate) and a counter's spread (rates) are rounded.
+    const first = s.count ? num : exact;
+    const spreadText = spread ? num : exact;
+    return `${seriesLabel(h.metric, s.tags)}: ${n} ${what}, ${s.start}${end}; first ${first(s.value[0])} last ${first(s.value[n - 1])} min ${spreadText(lo)} max ${spreadText(hi)}`;
   });
   const notes: string[] = [];
   if (fitted && h.downsampled) notes.push(`downsampled to ${h.points_per_series} points per series to fit 8 KB: pass max_points (up to 10000) for more`);
@@ -178,7 +187,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Metric history',
       description:
-        'How a metric changed over time_range or start/end: columns of times and values per series.',
+        'A metric over time_range or start/end: columns of times and values per series.',
       input: historyInputFor(front.tagLimits),
       output: HistoryOutput,
       annotations: READ,
@@ -188,10 +197,16 @@ export default function register(server: McpServer, front: Front): void {
       await host.readable();
       // The monitor's clock: a time_range ends at its newest bucket, past a step back of the wall clock.
       const now = host.monitor.now();
-      const from = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
+      const asked = args.time_range !== undefined ? now - parseTimeRange(args.time_range) : args.start !== undefined ? Date.parse(args.start) : undefined;
       const to = args.end !== undefined ? Date.parse(args.end) : undefined;
-      // As a start after an end is: nothing can have been recorded there yet.
-      if (args.start !== undefined && to === undefined && from! > now) throw new InvalidArgumentError('start', `(${args.start}) must not be after now (${new Date(now).toISOString()}): nothing is recorded there yet`);
+      // As a start after an end is, whatever the end: nothing can have been recorded there yet.
+      if (args.start !== undefined && asked! > now) throw new InvalidArgumentError('start', `(${args.start}) must not be after now (${new Date(now).toISOString()}): nothing is recorded there yet`);
+      // A range reaching back past what the monitor holds is read from the oldest time it
+      // holds, given by time_range or by start alike, and the answer says so.
+      const held = heldHistory(host.monitor.options);
+      const oldest = now - held.ms;
+      const from = asked !== undefined && asked < oldest ? Math.min(oldest, to ?? oldest) : asked;
+      const heldNote = from === asked ? '' : `\nthe range asked starts before the oldest history this monitor holds (${held.words}): ${to !== undefined && to < oldest ? 'it ends before that too, so nothing is read' : `read from ${iso(oldest)}`}`;
       const offset = args.offset ?? 0;
       const read = async (maxPoints: number): Promise<MetricHistory> => {
         try {
@@ -212,7 +227,7 @@ export default function register(server: McpServer, front: Front): void {
       const fitted = args.max_points === undefined;
       const answer = (history: MetricHistory, points: number): Fitted => {
         const structured = historyOut(history, points, offset);
-        const text = historyText(structured, fitted, offset, args.tags, history.unread);
+        const text = `${historyText(structured, fitted, offset, args.tags, history.unread, history)}${heldNote}`;
         return { structured, text, bytes: jsonBytes(structured) + textBytes(text), history, points };
       };
       let points = args.max_points ?? MAX_DEFAULT_POINTS;

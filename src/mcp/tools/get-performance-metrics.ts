@@ -43,6 +43,7 @@ export const MetricsOutput = z.object({
   metrics: z.array(MetricSummary),
   total: z.number(),
   truncated: z.boolean(),
+  next_offset: z.number().optional(),
   at: z.string(),
   /** The tags a typo in the filter most likely meant, when it matched no series. */
   did_you_mean: z.record(z.string(), z.unknown()).optional(),
@@ -97,7 +98,7 @@ export default function register(server: McpServer, front: Front): void {
         // A filter that matched nothing may hold a misspelt tag name or value (endpont).
         const meant = total === 0 && args.tags ? host.monitor.suggestTags(query) : undefined;
         return {
-          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, at: new Date().toISOString(), ...(meant ? { did_you_mean: meant } : {}) },
+          structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, ...(truncated ? { next_offset: offset + metrics.length } : {}), at: new Date().toISOString(), ...(meant ? { did_you_mean: meant } : {}) },
           text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags, meant) : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
         };
       };

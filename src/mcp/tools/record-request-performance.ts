@@ -55,7 +55,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Record a request',
       description:
-        'Record one handled request: response_time, throughput and error_rate per endpoint.',
+        'Record one handled request: response_time, throughput, error_rate per endpoint.',
       input: requestInputFor(front.tagLimits),
       output: RequestOutput,
       annotations: WRITE,

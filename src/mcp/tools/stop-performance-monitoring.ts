@@ -32,7 +32,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Stop monitoring',
       description:
-        'Stop collecting (data kept unless preserve_data is false); an embedded monitor pauses its own sampling.',
+        'Stop collecting (data kept unless preserve_data: false); an embedded monitor pauses its own sampling.',
       input: StopInput,
       output: StopOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

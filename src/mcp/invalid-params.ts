@@ -1,0 +1,61 @@
+/**
+ * A protocol request whose params the SDK's schema refuses (logging/setLevel with a level
+ * that is none, resources/read without a uri, resources/subscribe with a number for one),
+ * answered -32602 Invalid params in one sentence naming the field, instead of the SDK's
+ * -32603 Internal error whose message is its validator's issue list as multi-line JSON.
+ *
+ * The SDK (v2) checks a spec method's params in the handler it stores for the method, and a
+ * failure throws a plain Error carrying `JSON.stringify(issues)`, which its dispatch answers
+ * as an internal error. Every handler the server holds is wrapped here, those its constructor
+ * set and those set later, by their map (Protocol's `_requestHandlers`): an error of that
+ * shape becomes InvalidParams, anything else goes through unchanged. SDK internals, held by
+ * test/mcp-invalid-params.test.ts.
+ */
+import { ProtocolError, ProtocolErrorCode, type McpServer } from '@modelcontextprotocol/server';
+import type { z } from 'zod';
+import { describeValue } from '../errors.js';
+import { plainRule } from '../schema-errors.js';
+import { formatPath, valueAt } from './validate.js';
+
+type Handler = (request: unknown, ctx: unknown) => unknown;
+
+/** The first schema issue an SDK validation error carries, or undefined when `error` is not one. */
+function validationIssue(error: unknown): z.core.$ZodIssue | undefined {
+  // The SDK's is a plain Error; a handler's own errors are ProtocolErrors or perfwatch's.
+  if (!(error instanceof Error) || Object.getPrototypeOf(error) !== Error.prototype || !error.message.startsWith('[')) return undefined;
+  try {
+    const issues: unknown = JSON.parse(error.message);
+    const first: unknown = Array.isArray(issues) ? issues[0] : undefined;
+    if (first === null || typeof first !== 'object') return undefined;
+    const { code, path, message } = first as Record<string, unknown>;
+    return typeof code === 'string' && Array.isArray(path) && typeof message === 'string' ? (first as z.core.$ZodIssue) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Invalid params for logging/setLevel: params.level must be "debug", … or "emergency", got "bogus"`. */
+export function invalidParamsError(method: string, request: unknown, issue: z.core.$ZodIssue): ProtocolError {
+  const field = formatPath(issue.path) || 'params';
+  const value = valueAt(request, issue.path);
+  const said = value === undefined ? `${field} is required: it ${plainRule(issue)}` : `${field} ${plainRule(issue)}, got ${describeValue(value)}`;
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, `Invalid params for ${method}: ${said}`);
+}
+
+/** Makes every request handler of `server`, set now or later, answer params its SDK schema refuses by invalidParamsError. */
+export function answeringInvalidParams(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+  const set = handlers.set;
+  const wrap =
+    (method: string, handler: Handler): Handler =>
+    async (request, ctx) => {
+      try {
+        return await handler(request, ctx);
+      } catch (error) {
+        const issue = validationIssue(error);
+        throw issue === undefined ? error : invalidParamsError(method, request, issue);
+      }
+    };
+  for (const [method, handler] of handlers) set.call(handlers, method, wrap(method, handler));
+  handlers.set = (method, handler) => set.call(handlers, method, wrap(method, handler));
+}
