@@ -116,8 +116,10 @@ describe('a storage actor ended in the middle of its SQLite statements', () => {
     m.on('actor-exit', (e: ActorExit) => exits.push(e));
     await m.stop();
     expect(m.status().faults.byKind['actor-stop']).toBeUndefined();
-    expect(exits.map((e) => [e.actor, e.hung])).toEqual([['storage', true]]);
-    expect(exits[0]!.error?.message).toMatch(/^storage: died during its stop \(no heartbeat since it was asked to flush, 5000 ms before its stop\): a successor does its stop$/);
+    // The storage actor's own (a loaded machine may have the watchdog replace another actor meanwhile).
+    const own = exits.filter((e) => e.actor === 'storage');
+    expect(own.map((e) => [e.actor, e.hung])).toEqual([['storage', true]]);
+    expect(own[0]!.error?.message).toMatch(/^storage: died during its stop \(no heartbeat since it was asked to flush, 5000 ms before its stop\): a successor does its stop$/);
     const again = await started({ storage: 'sqlite', dataDir });
     expect(await historyTotals(again, 'hung_stop_rt')).toEqual({ count: 100, sum: (49 * 50) / 2 + 50 });
     expect(await historyTotals(again, 'hung_stop_new')).toEqual({ count: 1, sum: 7 });
@@ -134,7 +136,8 @@ describe('a storage actor ended in the middle of its SQLite statements', () => {
     // Its stop asked straight away (no last flush asked first): it never answers, nor beats.
     await storageActor(m).stop();
     expect(m.status().faults.byKind['actor-stop']).toBeUndefined();
-    expect(exits.map((e) => e.error?.message)).toEqual(['storage: died during its stop (no heartbeat in the 5000 ms since it was asked to stop): a successor does its stop']);
+    // The storage actor's own (a loaded machine may have the watchdog replace another actor meanwhile).
+    expect(exits.filter((e) => e.actor === 'storage').map((e) => e.error?.message)).toEqual(['storage: died during its stop (no heartbeat in the 5000 ms since it was asked to stop): a successor does its stop']);
     await m.stop();
     const again = await started({ storage: 'sqlite', dataDir });
     expect(await historyTotals(again, 'silent_stop_rt')).toEqual({ count: 50, sum: (49 * 50) / 2 });
