@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
-import { monitorStarter } from './helpers.js';
+import { monitorStarter, waitFor } from './helpers.js';
 import { connectInMemory, ok, text, call, type AnyClient } from './mcp-helpers.js';
 
 const started = monitorStarter();
@@ -22,8 +22,11 @@ describe('the text of the read tools', () => {
     const history = text(await call(client, 'get_metric_history', { metric_type: 'r' }));
     expect(history).toContain('first 0.5 last 999.4 min 0.5 max 999.5');
     await client.callTool({ name: 'create_performance_alert_rule', arguments: { metric_type: 'r', operator: '>', threshold: 999.45, severity: 'info' } });
-    await monitor.flush();
-    const alerts = text(await call(client, 'get_performance_alerts', { state: 'all', include_rules: true }));
+    // The alert actor judges the new rule on its own thread: its first verdict comes when it comes.
+    const alerts = await waitFor(async () => {
+      const t = text(await call(client, 'get_performance_alerts', { state: 'all', include_rules: true }));
+      return /\br = /.test(t) ? t : undefined;
+    }, 20_000, "the rule's first verdict");
     // The value judged against the threshold, and the threshold, as they are.
     expect(alerts).toContain('r = 999.4 (threshold 999.45)');
   });

@@ -44,8 +44,11 @@ export function invalidParamsError(method: string, request: unknown, issue: z.co
 
 /** Makes every request handler of `server`, set now or later, answer params its SDK schema refuses by invalidParamsError. */
 export function answeringInvalidParams(server: McpServer): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
-  const set = handlers.set;
+  const handlers = (server.server as unknown as { _requestHandlers?: unknown })._requestHandlers;
+  // Another SDK without this map: its errors go through as it answers them (the test says so), the server unharmed.
+  if (!(handlers instanceof Map)) return;
+  const map = handlers as Map<string, Handler>;
+  const set = map.set;
   const wrap =
     (method: string, handler: Handler): Handler =>
     async (request, ctx) => {
@@ -56,6 +59,6 @@ export function answeringInvalidParams(server: McpServer): void {
         throw issue === undefined ? error : invalidParamsError(method, request, issue);
       }
     };
-  for (const [method, handler] of handlers) set.call(handlers, method, wrap(method, handler));
-  handlers.set = (method, handler) => set.call(handlers, method, wrap(method, handler));
+  for (const [method, handler] of map) set.call(map, method, wrap(method, handler));
+  map.set = (method, handler) => set.call(map, method, wrap(method, handler));
 }
