@@ -26,8 +26,7 @@ describe("the collector's doze and the bucket boundary", () => {
         const recorded = sent[p.value]!;
         if (Math.floor(p.t / 1000) !== Math.floor(recorded / 1000)) later++;
       }
-      // What the last 2 ms of a bucket (none at this cadence, but for a late timer) and a
-      // pass the machine holds back past the boundary may still move; a quarter before.
+      // What a wake-up the machine holds back past the boundary may still move; a quarter before.
       expect(later).toBeLessThanOrEqual(12);
       // The buckets agree with the raw samples' times.
       const byBucket = new Map<number, number>();

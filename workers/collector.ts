@@ -50,14 +50,17 @@ const YIELD_MS = 4;
  */
 const DOZE_MS = 250;
 /**
- * A doze that would run past a bucket's end ends this long before it instead, and the pass
- * then drains what was recorded into the bucket it was recorded in: samples take the bucket
+ * The last ms of a bucket, in which the collector does not doze: samples go into the bucket
  * open when they are drained, and a doze that ran on to the boundary put everything recorded
- * in its last 250 ms into the next bucket (a fifth to a quarter of a steady series' samples
- * a second, at a 1 s interval, with no `last` rule to keep the collector awake). What is
- * recorded in these last ms still goes to the next bucket, as it would with no doze.
+ * in its last 250 ms into the next bucket (a fifth to a quarter of a steady series' samples a
+ * second, at a 1 s interval, with no `last` rule to keep the collector awake). A doze ends
+ * this long before the boundary instead, and from there the collector sleeps as it does with
+ * empty rings, woken by each producer's end-of-turn flush, so what is recorded up to the
+ * boundary is drained into its bucket. 2 ms of lead was not enough on a loaded machine, where
+ * the wake-up itself came that late (17 of 120 samples a bucket late in a CI run); each
+ * second costs a few more wake-ups, those of the flushes in these ms.
  */
-const BOUNDARY_LEAD_MS = 2;
+const BOUNDARY_LEAD_MS = 20;
 /**
  * Longest blocking sleep, so the heartbeat moves at least this often. The watchdog looks when
  * a promise falls due, so a hang that starts after an early wake (a control call) is noticed
@@ -190,7 +193,8 @@ async function run(): Promise<void> {
     if (stopping) break;
     // `last` rules judge each drain as it comes: while there are some (DRAIN_LISTENING), a
     // burst is not held back for the next ones.
-    await sleep(end, moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 ? DOZING : ASLEEP);
+    const dozes = moved > 0 && Atomics.load(ctl.i32, DRAIN_LISTENING) === 0 && end < engine.bucketStart + data.intervalMs - BOUNDARY_LEAD_MS;
+    await sleep(end, dozes ? DOZING : ASLEEP);
     if (Atomics.load(ctl.i32, MAIL) !== 0 || now() - loopTurnedAt >= (timers > 0 ? TIMER_TURN_MS : IDLE_TURN_MS)) await turnLoop();
   }
   stopped();
