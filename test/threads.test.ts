@@ -204,20 +204,24 @@ describe('recording from other threads', () => {
       const worker = new Worker(code, { eval: true, workerData: { handle, end } });
       return { worker, said: once(worker, 'message') };
     };
-    for (const end of ['natural', 'terminate', 'natural', 'terminate'] as const) {
+    // Each wait bounded and named: the test once ran into vitest's 60 s limit in CI (not
+    // reproduced since), which named none of them.
+    const step = <T>(p: Promise<T>, what: string): Promise<T> =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in 15 s`)), 15_000).unref())]);
+    for (const [i, end] of (['natural', 'terminate', 'natural', 'terminate'] as const).entries()) {
       const { worker, said } = thread(end);
-      expect(await said).toBe('recorded');
+      expect(await step(said, `thread ${i} (${end}) to say it recorded`)).toBe('recorded');
       if (end === 'terminate') {
         // While it lives, its ring is its own.
         const other = thread('natural');
-        expect(await other.said).toMatch(/^producerThreads are all taken/);
-        await once(other.worker, 'exit');
-        await worker.terminate();
+        expect(await step(other.said, `the thread beside ${i} to be refused`)).toMatch(/^producerThreads are all taken/);
+        await step(once(other.worker, 'exit'), `the thread refused beside ${i} to exit`);
+        await step(worker.terminate(), `thread ${i} to be terminated`);
       } else {
-        await once(worker, 'exit');
+        await step(once(worker, 'exit'), `thread ${i} to exit`);
       }
     }
-    await m.flush();
+    await step(m.flush(), 'the flush');
     expect(m.getMetrics({ names: ['queue_size'] })[0]).toMatchObject({ totalCount: 400 });
   });
 
