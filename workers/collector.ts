@@ -139,7 +139,8 @@ function wake(): void {
 async function sleep(t: number, mode: typeof ASLEEP | typeof DOZING): Promise<void> {
   const inLoop = sampler?.awaiting === true;
   const boundary = engine.bucketStart + data.intervalMs;
-  const until = mode === DOZING && t < boundary - BOUNDARY_LEAD_MS ? boundary - BOUNDARY_LEAD_MS : boundary;
+  // A doze comes only before the lead (run()): it ends where the lead begins.
+  const until = mode === DOZING ? boundary - BOUNDARY_LEAD_MS : boundary;
   const wakeAt = Math.min(until, t + (mode === DOZING ? DOZE_MS : inLoop ? MAX_LOOP_SLEEP_MS : timers > 0 ? TIMER_TURN_MS : MAX_SLEEP_MS));
   // SLEEPING goes up before the doorbell is read and the rings are looked at once more:
   // a producer that published after that look sees SLEEPING and bumps DOORBELL, so the
