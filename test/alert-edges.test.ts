@@ -34,6 +34,18 @@ describe('alert evaluator edges', () => {
     expect(h.evaluator.unjudged).toBe(0);
   });
 
+  it('judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before', () => {
+    const h = harness();
+    h.at(T0 + 5, [['seen', 500], ['seen', 1]]);
+    // Registered and drained since the evaluator last looked (within the open bucket).
+    h.unseen(T0 + 10, [['fresh', 500], ['fresh', 1], ['late', 1], ['late', 500]]);
+    h.rule({ metric: 'seen', operator: '>', threshold: 100 });
+    h.rule({ metric: 'fresh', operator: '>', threshold: 100 });
+    const late = h.rule({ metric: 'late', operator: '>', threshold: 100 });
+    h.at(T0 + 20);
+    expect(h.transitions.map((t) => [t.ruleId, t.metric, t.to, t.value])).toEqual([[late.id, 'late', 'firing', 500]]);
+  });
+
   it('resumes a series never judged from what its raw ring holds since the rule was created', () => {
     const h = harness();
     // 70 samples (more than the raw ring's 64) before the rule exists; the evaluator never looks.

@@ -5339,6 +5339,13 @@ export const BREAKS = [
     tests: ['mcp-alerts-bound.test.ts'],
     mustFail: ["names the next page's offset in structuredContent, on every paged tool"],
   },
+  {
+    name: 'a new rule judging the held samples of a series the evaluator had not looked at yet',
+    what: "a rule created within a new series' first bucket judges every sample the series holds (a breach from before the rule fires and resolves at once) where it judges only the newest of any other",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: "    if (from === 'new-rule') this.bindNewSeries('new-series', now);\n", replace: '' }],
+    tests: ['alert-edges.test.ts'],
+    mustFail: ['judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before'],
+  },
 ];
 
 function parseArgs(argv) {

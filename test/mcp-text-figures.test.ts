@@ -21,7 +21,7 @@ describe('the text of the read tools', () => {
     expect(metrics).not.toMatch(/max 1000\b/);
     const history = text(await call(client, 'get_metric_history', { metric_type: 'r' }));
     expect(history).toContain('first 0.5 last 999.4 min 0.5 max 999.5');
-    await client.callTool({ name: 'create_performance_alert_rule', arguments: { metric_type: 'r', operator: '>', threshold: 999.45, severity: 'info' } });
+    await client.callTool({ name: 'create_performance_alert_rule', arguments: { metric_type: 'r', operator: '<', threshold: 999.45, severity: 'info' } });
     // The alert actor judges the new rule on its own thread: its first verdict comes when it comes.
     const alerts = await waitFor(async () => {
       const t = text(await call(client, 'get_performance_alerts', { state: 'all', include_rules: true }));

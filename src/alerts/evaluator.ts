@@ -165,6 +165,11 @@ export class AlertEvaluator {
    * start-up take minutes.
    */
   addRules(rules: readonly AlertRule[], from: BindFrom = 'new-rule', now = Date.now()): void {
+    // Series registered since the evaluator last looked are bound to the rules there were
+    // first (as new series), so a new rule binds every series there is as a new rule: it judged
+    // all the held samples of a series recorded since the last drain or bucket (a breach from
+    // before it existed fired and resolved at once) and only the newest of any other.
+    if (from === 'new-rule') this.bindNewSeries('new-series', now);
     for (const rule of rules) {
       if (this.rules.has(rule.id)) this.deleteRule(rule.id, now, deletedReason(true));
       this.rules.set(rule.id, rule);
