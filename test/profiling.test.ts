@@ -104,6 +104,31 @@ describe('profile on demand', () => {
     expect(Array.isArray(profile.head.children)).toBe(true);
   }, 30_000);
 
+  it("names the service's function at its file:line where its time is in native code it calls, and keeps the native frame in the top lists", async () => {
+    const s = await service();
+    const stop = s.load('/native?ms=20');
+    const c = await s.call<Capture>('profile', { request: { kind: 'cpu', seconds: 2 } });
+    expect(await stop()).toBeGreaterThan(0);
+    const summary = c.summary as CpuSummary;
+    // The top list as V8 has it: pbkdf2Sync's C++ (no file) on top.
+    expect(summary.topSelf[0]!.file).toBe('');
+    expect(summary.lead).toMatchObject({ function: 'hashPassword', file: FIXTURE, line: lineOf('hashPassword'), native: { via: 'pbkdf2Sync' } });
+    expect(summary.lead!.share).toBeGreaterThan(0.3);
+    expect(c.headline).toContain(`of samples in hashPassword at ${FIXTURE}:${lineOf('hashPassword')} (self, `);
+    expect(c.headline).toContain('in native code under its call to pbkdf2Sync); idle ');
+  }, 30_000);
+
+  it("names the service's function at its file:line where a heap capture's live bytes were allocated by a builtin it calls", async () => {
+    const s = await service();
+    const stop = s.load('/padding?n=200');
+    const c = await s.call<Capture>('profile', { request: { kind: 'heap', seconds: 2 } });
+    await stop();
+    const summary = c.summary as HeapSummary;
+    expect(summary.sites[0]).toMatchObject({ function: 'repeat', file: '' });
+    expect(summary.lead).toMatchObject({ function: 'retainPadding', file: FIXTURE, line: lineOf('retainPadding'), native: { via: 'repeat' } });
+    expect(c.headline).toMatch(new RegExp(`allocated in retainPadding at ${FIXTURE.replace(/[./]/g, '\\$&')}:${lineOf('retainPadding')} \\([0-9.]+% in native code under its call to repeat\\)$`));
+  }, 30_000);
+
   it('summarises a capture in a service whose working directory was removed, naming files by their absolute paths', async () => {
     const s = await service();
     await s.call('leaveCwd');
