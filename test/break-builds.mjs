@@ -5353,6 +5353,13 @@ export const BREAKS = [
     tests: ['profiling.test.ts'],
     mustFail: ["names the service's function at its file:line where its time is in native code it calls, and keeps the native frame in the top lists", "names the service's function at its file:line where a heap capture's live bytes were allocated by a builtin it calls"],
   },
+  {
+    name: "an alert's capture started in the monitor's last drain",
+    what: "an alert that fires in the collector's last drain of stop() (at 'beforeExit': what the host recorded last) starts a capture on an unref'd timer that nothing ends: the host exits with it unsettled, its firing with no profile and no word of why",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '    this.profiler.monitorStopping(true);\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["says on a firing's entry, stored too, why it got no capture when its alert fired in the last drain of the monitor's stop at 'beforeExit'"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -365,6 +365,7 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
+    this.profiler.monitorStopping(false);
     // Our threads and ports do not keep the host alive, so a host awaiting start() and nothing
     // else would end with it unsettled while a thread that could not start is replaced: until
     // start() settles, a timer does.
@@ -447,6 +448,7 @@ export class PerformanceMonitor extends EventEmitter {
     // A capture running (an alert's, or one asked for) ends now, its summary covering what it
     // sampled: its timer would hold the host's event loop up to 120 s past a shutdown's stop().
     this.profiler.stopEarly();
+    this.profiler.monitorStopping(true);
     this.runs.push({ from: this.runFrom, to: this.now() });
     this.tick.stop();
     if (this.runtime) {

@@ -42,7 +42,7 @@ export interface ProfilerStatus {
   captures: number;
   /** Captures asked for and not started: another was running (one at a time), or an alert rule's rate limit (profiling.ruleIntervalMs). */
   refused: { busy: number; rateLimited: number };
-  /** Alert firings that got no capture (refused, or it failed): the note on their history entry says why. */
+  /** Alert firings that got no capture (refused, it failed, or the monitor was stopping): the note on their history entry says why. */
   skipped: number;
   /** Captures started that the inspector could not take, and the last one's error. */
   failed: number;
@@ -81,6 +81,8 @@ export class Profiler {
   private counts = { captures: 0, failed: 0, skipped: 0 };
   private refused = { busy: 0, rateLimited: 0 };
   private lastError: ProfilerStatus['lastError'] = null;
+  /** While the monitor stops: an alert's firing then (the collector's last drain) starts no capture. */
+  private stopping = false;
 
   constructor(deps: ProfilerDeps) {
     this.deps = deps;
@@ -174,6 +176,13 @@ export class Profiler {
       this.deps.attach(t, skippedNote(kind, now, seconds, why, rule.name), null);
     };
     try {
+      // Nothing would end it: the monitor's stop() ended the running capture already, and an
+      // alert's capture holds no host (its timer is unref'd), so at 'beforeExit' the process
+      // ended with it unsettled, its firing with neither a capture nor a word of why.
+      if (this.stopping) {
+        skip('the monitor was stopping: a capture started during stop() would have nothing to end it');
+        return;
+      }
       const last = this.lastByRule.get(rule.id);
       const every = this.deps.options.ruleIntervalMs;
       if (last !== undefined && now - last < every) {
@@ -214,6 +223,14 @@ export class Profiler {
   /** Ends the running capture now (its summary covers what it sampled). */
   stopEarly(): void {
     this.current?.stop();
+  }
+
+  /**
+   * The monitor stops (true: alerts that fire from now on, in the collector's last drain, start
+   * no capture, their entries saying why) or starts again (false). Captures asked for still run.
+   */
+  monitorStopping(on: boolean): void {
+    this.stopping = on;
   }
 
   get(id: number): Capture | undefined {
