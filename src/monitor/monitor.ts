@@ -266,6 +266,7 @@ export class PerformanceMonitor extends EventEmitter {
       mainBusy: (ms) => this.overhead.profilingBusy(ms),
       captured: (capture) => this.emitSafe('profile', capture),
       attach: (t, note, capture) => this.alerting.attachProfile(t, note, capture ? annotationsOf(capture) : null),
+      pruned: (t, why) => this.alerting.profileFilePruned(t, why),
       fault: (kind, error) => this.faults.report(kind, error),
     });
     this.tick = new Tick({

@@ -118,10 +118,10 @@ export interface Capture {
   /** One line: what the capture found first ("71% of samples in renderPlayerStats at src/stats.js:88"). */
   headline: string;
   summary: CpuSummary | HeapSummary;
-  /** The .cpuprofile / .heapprofile, loadable in Chrome DevTools; null when it could not be written. */
+  /** The .cpuprofile / .heapprofile, loadable in Chrome DevTools; null when it could not be written, or was pruned since (files.ts's bounds). */
   file: string | null;
   fileBytes: number;
-  /** Why the file is missing, when it is. */
+  /** Why the file is missing, when it is: not written, or `pruned: deleted at … to keep profiling.maxFiles (20), when capture 21's file was written`. */
   fileError: string | null;
   /** The alert whose rule asked for it. */
   alert: { ruleId: string; ruleName: string; fingerprint: string } | null;
@@ -143,6 +143,8 @@ export interface CaptureNote {
   lead: { site: string; share: number } | null;
   /** Which alert asked for it (rule name), if one did. */
   rule: string | null;
+  /** Why `file` is null though the capture ran: its file was not written, or was pruned since (absent from notes kept before it was added). */
+  fileError?: string;
   /** cpu: the share of samples in which the main thread was idle (absent from notes kept before it was added). */
   idle?: number;
   /** Set instead of the rest when no capture ran: busy, rate-limited, or failed, and why. */
