@@ -5346,6 +5346,27 @@ export const BREAKS = [
     tests: ['alert-edges.test.ts'],
     mustFail: ['judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before'],
   },
+  {
+    name: 'a headline naming a native frame bare',
+    what: "a frame with no file (native code, a V8 builtin) on top of the most samples or bytes is the headline's, named bare ('89% of samples in run (self)'), not charged to the service's function that called it at file:line",
+    edits: [{ file: 'src/profiling/sites.ts', find: 'const frame = native ? (owner.service ?? owner.filed ?? f) : f;', replace: 'const frame = f;' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ["names the service's function at its file:line where its time is in native code it calls, and keeps the native frame in the top lists", "names the service's function at its file:line where a heap capture's live bytes were allocated by a builtin it calls"],
+  },
+  {
+    name: "an alert's capture started in the monitor's last drain",
+    what: "an alert that fires in the collector's last drain of stop() (at 'beforeExit': what the host recorded last) starts a capture on an unref'd timer that nothing ends: the host exits with it unsettled, its firing with no profile and no word of why",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '    this.profiler.monitorStopping(true);\n', replace: '' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ["says on a firing's entry, stored too, why it got no capture when its alert fired in the last drain of the monitor's stop at 'beforeExit'"],
+  },
+  {
+    name: 'a pruned profile file still named by its capture',
+    what: "the captures kept and the alert notes whose file the bounds (maxFiles, maxBytes) deleted keep naming it, fileError null: getProfile(), the { id } text, reports and the history entry point at a file that is gone",
+    edits: [{ file: 'src/profiling/profiler.ts', find: '      this.forgetPruned(written.pruned, id);\n', replace: '' }],
+    tests: ['profiling.test.ts'],
+    mustFail: ["says so in getProfile(), its text and notes, and its alert's history entry, rather than name the deleted file"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -771,6 +771,34 @@ describe('the host is never harmed by the monitor', () => {
     expect(out.stdout.trim().split('\n').sort()).toEqual(['fired true', 'profile true true', 'stopped']);
   }, 90_000);
 
+  it("says on a firing's entry, stored too, why it got no capture when its alert fired in the last drain of the monitor's stop at 'beforeExit'", async () => {
+    // The stop drains what the host recorded last, and the alert fires then: its capture
+    // started on an unref'd timer that nothing ended, and the host exited with it unsettled,
+    // the firing with neither a profile nor a word of why (profile null, skipped 0).
+    const dataDir = mkdtempSync(join(tmpdir(), 'pw-exit-fire-'));
+    try {
+      const options = { dataDir, storage: 'sqlite' as const, system: { enabled: false }, runtime: { enabled: false } };
+      const code = hostCode(
+        `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
+        'await m.start();',
+        "await m.createAlertRule({ name: 'q', metric: 'queue_depth', operator: '>', threshold: 5, capture: 'cpu', captureSeconds: 1 });",
+        "m.on('stop', () => console.log(JSON.stringify({ skipped: m.profilingStatus().skipped, captures: m.profilingStatus().captures, profile: m.getAlertHistory().find((t) => t.to === 'firing')?.profile ?? null })));",
+        "m.record('queue_depth', 10);",
+      );
+      const out = await runNode(['--input-type=module', '-e', code], 60_000);
+      expect(out.stderr).toBe('');
+      expect(out.code).toBe(0);
+      const stopping = /^the monitor was stopping/;
+      expect(JSON.parse(out.stdout.trim().split('\n').at(-1)!)).toMatchObject({ skipped: 1, captures: 0, profile: { file: null, skipped: expect.stringMatching(stopping) } });
+      const m = await started(options);
+      const firing = m.getAlertHistory().find((t) => t.to === 'firing');
+      expect(firing?.profile).toMatchObject({ rule: 'q', file: null, skipped: expect.stringMatching(stopping) });
+      await m.stop();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('lets a host end whose monitor serves HTTP and MCP with clients connected to both', async () => {
     // The fronts' servers and their connections were ref'd: such a host never ended (until its
     // orchestrator's SIGKILL), and the monitor's stop at 'beforeExit' never ran. The host here

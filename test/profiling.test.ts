@@ -104,6 +104,31 @@ describe('profile on demand', () => {
     expect(Array.isArray(profile.head.children)).toBe(true);
   }, 30_000);
 
+  it("names the service's function at its file:line where its time is in native code it calls, and keeps the native frame in the top lists", async () => {
+    const s = await service();
+    const stop = s.load('/native?ms=20');
+    const c = await s.call<Capture>('profile', { request: { kind: 'cpu', seconds: 2 } });
+    expect(await stop()).toBeGreaterThan(0);
+    const summary = c.summary as CpuSummary;
+    // The top list as V8 has it: pbkdf2Sync's C++ (no file) on top.
+    expect(summary.topSelf[0]!.file).toBe('');
+    expect(summary.lead).toMatchObject({ function: 'hashPassword', file: FIXTURE, line: lineOf('hashPassword'), native: { via: 'pbkdf2Sync' } });
+    expect(summary.lead!.share).toBeGreaterThan(0.3);
+    expect(c.headline).toContain(`of samples in hashPassword at ${FIXTURE}:${lineOf('hashPassword')} (self, `);
+    expect(c.headline).toContain('in native code under its call to pbkdf2Sync); idle ');
+  }, 30_000);
+
+  it("names the service's function at its file:line where a heap capture's live bytes were allocated by a builtin it calls", async () => {
+    const s = await service();
+    const stop = s.load('/padding?n=200');
+    const c = await s.call<Capture>('profile', { request: { kind: 'heap', seconds: 2 } });
+    await stop();
+    const summary = c.summary as HeapSummary;
+    expect(summary.sites[0]).toMatchObject({ function: 'repeat', file: '' });
+    expect(summary.lead).toMatchObject({ function: 'retainPadding', file: FIXTURE, line: lineOf('retainPadding'), native: { via: 'repeat' } });
+    expect(c.headline).toMatch(new RegExp(`allocated in retainPadding at ${FIXTURE.replace(/[./]/g, '\\$&')}:${lineOf('retainPadding')} \\([0-9.]+% in native code under its call to repeat\\)$`));
+  }, 30_000);
+
   it('summarises a capture in a service whose working directory was removed, naming files by their absolute paths', async () => {
     const s = await service();
     await s.call('leaveCwd');
@@ -209,7 +234,7 @@ describe('profile on demand', () => {
         await new Promise((r) => setImmediate(r));
         gc();
         aliveDuringWrite = profile?.deref() !== undefined;
-        return { file: null, bytes: json.length, error: 'not written: the test holds the write' };
+        return { file: null, bytes: json.length, error: 'not written: the test holds the write', pruned: [] };
       },
     } as unknown as ProfileFiles;
     try {
@@ -341,6 +366,37 @@ describe('profile files', () => {
     expect(await readdir(dir)).toEqual([second.file!.split('/').pop()]);
     expect(m.status().profiling.files).toMatchObject({ count: 1, bytes: second.fileBytes, maxFiles: 1, lastError: null });
   }, 20_000);
+});
+
+describe('a capture whose file was pruned', () => {
+  it("says so in getProfile(), its text and notes, and its alert's history entry, rather than name the deleted file", async () => {
+    const dir = await tempDir();
+    const options = { storage: 'sqlite' as const, dataDir: await tempDir(), profiling: { dir, maxFiles: 1 } };
+    const m = await started(options);
+    await m.createAlertRule({ name: 'deep queue', metric: 'queue_depth', operator: '>', threshold: 5, capture: 'cpu', captureSeconds: 1 });
+    m.record('queue_depth', 10);
+    const note = await waitFor(() => m.getAlertHistory().find((t) => t.to === 'firing')?.profile, 15_000, "the firing's capture");
+    const path = note.file!;
+    expect(existsSync(path)).toBe(true);
+    // The next capture's file, with maxFiles 1, deletes the alert's.
+    const second = await m.profile({ seconds: 1 });
+    expect(existsSync(path)).toBe(false);
+    const pruned = /^pruned: deleted at \S+Z to keep profiling\.maxFiles \(1\), when capture 2's file was written$/;
+    const first = (await m.getProfile(note.id))!;
+    expect(first).toMatchObject({ file: null, fileError: expect.stringMatching(pruned) });
+    expect(m.getProfiles().find((c) => c.id === note.id)).toMatchObject({ file: null });
+    const text = captureText(first, 5);
+    expect(text).not.toContain(path);
+    expect(text.split('\n').at(-1)).toMatch(/^Full profile not kept: pruned: /);
+    expect(m.getAlertHistory().find((t) => t.to === 'firing')?.profile).toMatchObject({ id: note.id, file: null, fileError: expect.stringMatching(pruned) });
+    const report = await m.generateReport({ from: first.startedAt - 1000, to: Date.now() });
+    expect(JSON.stringify(report)).not.toContain(path);
+    expect(second.file).not.toBeNull();
+    // The entry's row in the database says so too.
+    await m.stop();
+    const again = await started(options);
+    expect(again.getAlertHistory().find((t) => t.to === 'firing')?.profile).toMatchObject({ id: note.id, file: null, fileError: expect.stringMatching(pruned) });
+  }, 30_000);
 });
 
 describe("a dataDir's profiles", () => {

@@ -465,10 +465,26 @@ export class Alerting {
    */
   attachProfile(t: AlertTransition, note: CaptureNote, annotations: Record<string, string> | null): void {
     t.profile = note;
-    const seq = this.seqOf.get(t);
-    if (seq !== undefined && this.deps.persist) void this.deps.persist.kept([{ op: 'annotate-transition', seq, transition: t }]).catch((error: unknown) => this.deps.fault('alert-batch', error));
+    this.storeAnnotated(t);
     if (annotations) this.guarded(() => this.notifier.annotate(t.fingerprint, annotations));
     this.deps.emit('alert-profile', t);
+  }
+
+  /**
+   * The file named by the capture note on a firing's entry was pruned (the profile files'
+   * bounds): the note says so instead of naming it, on its row in the database too. The
+   * notifications sent with the path are not sent again.
+   */
+  profileFilePruned(t: AlertTransition, why: string): void {
+    if (!t.profile) return;
+    t.profile = { ...t.profile, file: null, fileError: why };
+    this.storeAnnotated(t);
+  }
+
+  /** A transition's note changed: its row in the database takes it (a transition not committed yet has none). */
+  private storeAnnotated(t: AlertTransition): void {
+    const seq = this.seqOf.get(t);
+    if (seq !== undefined && this.deps.persist) void this.deps.persist.kept([{ op: 'annotate-transition', seq, transition: t }]).catch((error: unknown) => this.deps.fault('alert-batch', error));
   }
 
   private guarded(fn: () => void): void {

@@ -266,6 +266,7 @@ export class PerformanceMonitor extends EventEmitter {
       mainBusy: (ms) => this.overhead.profilingBusy(ms),
       captured: (capture) => this.emitSafe('profile', capture),
       attach: (t, note, capture) => this.alerting.attachProfile(t, note, capture ? annotationsOf(capture) : null),
+      pruned: (t, why) => this.alerting.profileFilePruned(t, why),
       fault: (kind, error) => this.faults.report(kind, error),
     });
     this.tick = new Tick({
@@ -365,6 +366,7 @@ export class PerformanceMonitor extends EventEmitter {
     if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
+    this.profiler.monitorStopping(false);
     // Our threads and ports do not keep the host alive, so a host awaiting start() and nothing
     // else would end with it unsettled while a thread that could not start is replaced: until
     // start() settles, a timer does.
@@ -447,6 +449,7 @@ export class PerformanceMonitor extends EventEmitter {
     // A capture running (an alert's, or one asked for) ends now, its summary covering what it
     // sampled: its timer would hold the host's event loop up to 120 s past a shutdown's stop().
     this.profiler.stopEarly();
+    this.profiler.monitorStopping(true);
     this.runs.push({ from: this.runFrom, to: this.now() });
     this.tick.stop();
     if (this.runtime) {

@@ -7,7 +7,7 @@
  */
 import type { CpuSummary, FunctionTime, HotStack } from './schema.js';
 import { percent } from '../percent.js';
-import { STACK_FRAMES, frameText, siteKey, siteOf, siteText, type CallFrame } from './sites.js';
+import { LeadTally, STACK_FRAMES, frameText, nativeNote, ownerOf, siteKey, siteOf, siteText, type CallFrame, type Owner } from './sites.js';
 
 export interface CpuProfileNode {
   id: number;
@@ -64,6 +64,16 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
       const ci = index.get(c);
       if (ci !== undefined) stack.push(ci);
     }
+  }
+  // Each node's owner for the headline (sites.ts), parents first: a native leaf's samples go
+  // to the service's function that called into it (the top lists keep the leaf as it is).
+  const owners: (Owner | undefined)[] = new Array(nodes.length);
+  const lead = new LeadTally();
+  for (const i of order) {
+    const p = parent[i]!;
+    const owner = ownerOf(nodes[i]!.callFrame, p >= 0 ? owners[p]! : null);
+    owners[i] = owner;
+    if (!SPECIAL.has(nodes[i]!.callFrame.functionName)) lead.add(nodes[i]!.callFrame, owner, self[i]!);
   }
   const subtree = Float64Array.from(self);
   for (let k = order.length - 1; k >= 0; k--) {
@@ -154,6 +164,7 @@ export function summarizeCpu(profile: CpuProfile, top: number, cwd: string): Cpu
     topSelf: ranked(selfByKey),
     topTotal: ranked(totalByKey),
     stacks,
+    ...optional(lead.lead(n, cwd)),
   };
 }
 
@@ -163,12 +174,15 @@ export function cpuHeadline(s: CpuSummary): string {
   const [idle, gc, program] = [percent(s.idle), percent(s.gc), percent(s.program)];
   const shares = `idle ${idle}, GC ${gc}, program ${program}`;
   if (s.samples === 0) return 'no samples: the capture ended before the profiler took one';
-  const first = s.topSelf[0];
-  if (!first) return `no JavaScript on the stack in ${s.samples} samples; ${shares}`;
+  const top = s.topSelf[0];
+  if (!top) return `no JavaScript on the stack in ${s.samples} samples; ${shares}`;
+  // The site with native code under it charged to it (sites.ts); a summary kept before it was added has none.
+  const first = s.lead ?? { ...top, share: top.selfShare };
+  const self = [`self`, nativeNote(first)].filter(Boolean).join(', ');
   // A thread that mostly waited: its top function holds a sliver, and leading with it would
   // name a culprit where there is none (a slow answer then waits on I/O or other threads).
-  if (s.idle >= IDLE_HEADLINE_SHARE) return `the main thread was idle in ${idle} of samples (its busiest function: ${percent(first.selfShare)} in ${siteText(first)}, self); GC ${gc}, program ${program}`;
-  return `${percent(first.selfShare)} of samples in ${siteText(first)} (self); ${shares}`;
+  if (s.idle >= IDLE_HEADLINE_SHARE) return `the main thread was idle in ${idle} of samples (its busiest function: ${percent(first.share)} in ${siteText(first)}, ${self}); GC ${gc}, program ${program}`;
+  return `${percent(first.share)} of samples in ${siteText(first)} (${self}); ${shares}`;
 }
 
 /** The line with the most of a function's own samples, and its share of them (the lowest line of a tie). */
@@ -191,3 +205,8 @@ function hottest(lines: Map<number, number> | undefined): FunctionTime['hotLine'
 export const IDLE_HEADLINE_SHARE = 0.8;
 
 const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** `{ lead }` when there is one, else nothing (the field is optional: no `lead: undefined` in the summary). */
+export function optional<T>(lead: T | undefined): { lead?: T } {
+  return lead === undefined ? {} : { lead };
+}

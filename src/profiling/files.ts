@@ -40,7 +40,14 @@ export interface ProfileFilesStatus {
   lastError: string | null;
 }
 
-export type Written = { file: string; bytes: number; error: null } | { file: null; bytes: number; error: string };
+/** A file of ours that a write deleted to keep the bounds, and which bound (`profiling.maxFiles (20)`). */
+export interface Pruned {
+  file: string;
+  bound: string;
+}
+
+/** The file written (or why none was), and the older files deleted to keep the bounds after it. */
+export type Written = { file: string; bytes: number; error: null; pruned: Pruned[] } | { file: null; bytes: number; error: string; pruned: Pruned[] };
 
 export function profileFileName(kind: ProfileKind, at: number, id: number): string {
   const stamp = new Date(at).toISOString().replace(/[-:]/g, '');
@@ -112,18 +119,18 @@ export class ProfileFiles {
       return this.missing(bytes, `cannot write ${file}: ${(error as Error).message}`);
     }
     this.lastError = null;
-    await this.prune(dir, file).catch(() => {});
+    const pruned = await this.prune(dir, file).catch(() => []);
     if (!this.reaped && isOwnTempDir(dir)) {
       this.reaped = true;
       await reapExitedTempDirs(dirname(dir), OURS);
     }
     await this.refresh();
-    return { file, bytes, error: null };
+    return { file, bytes, error: null, pruned };
   }
 
   private missing(bytes: number, error: string): Written {
     this.lastError = error;
-    return { file: null, bytes, error };
+    return { file: null, bytes, error, pruned: [] };
   }
 
   /** Our files in `dir` (default: where files go now), oldest first, with their sizes. */
@@ -147,17 +154,22 @@ export class ProfileFiles {
    * cluster's workers) a long capture is written after the short ones that started later, so
    * its name sorts first, and it was deleted as it was answered, its capture naming a file
    * that was gone. It alone is within the bounds (a larger one is not written), so they hold.
+   * Answers the files it deleted, for the captures that named them (profiler.ts).
    */
-  private async prune(dir: string, written: string): Promise<void> {
+  private async prune(dir: string, written: string): Promise<Pruned[]> {
     const files = await this.list(dir);
     let total = files.reduce((a, f) => a + f.bytes, 0);
     let count = files.length;
+    const pruned: Pruned[] = [];
     for (const f of files) {
       if (count <= this.bounds.maxFiles && total <= this.bounds.maxBytes) break;
       if (f.file === written) continue;
-      await unlink(f.file).catch(() => {});
+      const bound = count > this.bounds.maxFiles ? `profiling.maxFiles (${this.bounds.maxFiles})` : `profiling.maxBytes (${this.bounds.maxBytes})`;
+      // Gone either way once ENOENT: another process sharing the directory deleted it first.
+      if (await unlink(f.file).then(() => true, (error: NodeJS.ErrnoException) => error.code === 'ENOENT')) pruned.push({ file: f.file, bound });
       count--;
       total -= f.bytes;
     }
+    return pruned;
   }
 }

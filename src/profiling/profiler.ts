@@ -14,7 +14,7 @@
 import type { AlertRule, AlertTransition } from '../alerts/schema.js';
 import { summarizeCpu, cpuHeadline, type CpuProfile } from './cpu-summary.js';
 import { ProfileBusyError } from './errors.js';
-import type { ProfileFilesStatus, ProfileFiles } from './files.js';
+import type { ProfileFilesStatus, ProfileFiles, Pruned } from './files.js';
 import { heapHeadline, summarizeHeap, type HeapProfile } from './heap-summary.js';
 import { captureProfile } from './inspector.js';
 import type { ProfilingOptions } from './options.js';
@@ -32,6 +32,8 @@ export interface ProfilerDeps {
   captured(capture: Capture): void;
   /** Puts a capture's note (or why there is none) on the firing transition that asked for it. */
   attach(transition: AlertTransition, note: CaptureNote, capture: Capture | null): void;
+  /** The file named by the note on a firing transition was pruned (`why`): the entry, stored too, is to say so. */
+  pruned?(transition: AlertTransition, why: string): void;
   fault(kind: string, error: unknown): void;
 }
 
@@ -42,7 +44,7 @@ export interface ProfilerStatus {
   captures: number;
   /** Captures asked for and not started: another was running (one at a time), or an alert rule's rate limit (profiling.ruleIntervalMs). */
   refused: { busy: number; rateLimited: number };
-  /** Alert firings that got no capture (refused, or it failed): the note on their history entry says why. */
+  /** Alert firings that got no capture (refused, it failed, or the monitor was stopping): the note on their history entry says why. */
   skipped: number;
   /** Captures started that the inspector could not take, and the last one's error. */
   failed: number;
@@ -78,9 +80,13 @@ export class Profiler {
   private seq = 0;
   private recent: Capture[] = [];
   private readonly lastByRule = new Map<string, number>();
+  /** The firings whose note names a file, by that file, for when it is pruned (at most maxFiles: more files than that are not kept). */
+  private readonly firingsByFile = new Map<string, AlertTransition>();
   private counts = { captures: 0, failed: 0, skipped: 0 };
   private refused = { busy: 0, rateLimited: 0 };
   private lastError: ProfilerStatus['lastError'] = null;
+  /** While the monitor stops: an alert's firing then (the collector's last drain) starts no capture. */
+  private stopping = false;
 
   constructor(deps: ProfilerDeps) {
     this.deps = deps;
@@ -151,6 +157,7 @@ export class Profiler {
         mainThreadMs: Math.round(mainMs * 10) / 10,
       };
       this.counts.captures++;
+      this.forgetPruned(written.pruned, id);
       this.recent.push(capture);
       if (this.recent.length > this.deps.options.keep) this.recent.shift();
       this.deps.mainBusy(mainMs);
@@ -160,6 +167,27 @@ export class Profiler {
       this.counts.failed++;
       this.lastError = { message: (error as Error).message, at: Date.now() };
       throw error;
+    }
+  }
+
+  /**
+   * The kept captures and alert notes that named a file the bounds deleted (files.ts) say so
+   * instead: getProfile(), the text answer, notes and reports pointed at a file that was gone.
+   */
+  private forgetPruned(pruned: Pruned[], by: number): void {
+    if (pruned.length === 0) return;
+    const at = new Date().toISOString();
+    for (const { file, bound } of pruned) {
+      const why = `pruned: deleted at ${at} to keep ${bound}, when capture ${by}'s file was written`;
+      for (const c of this.recent) {
+        if (c.file !== file) continue;
+        c.file = null;
+        c.fileError = why;
+      }
+      const t = this.firingsByFile.get(file);
+      if (!t) continue;
+      this.firingsByFile.delete(file);
+      this.deps.pruned?.(t, why);
     }
   }
 
@@ -174,6 +202,13 @@ export class Profiler {
       this.deps.attach(t, skippedNote(kind, now, seconds, why, rule.name), null);
     };
     try {
+      // Nothing would end it: the monitor's stop() ended the running capture already, and an
+      // alert's capture holds no host (its timer is unref'd), so at 'beforeExit' the process
+      // ended with it unsettled, its firing with neither a capture nor a word of why.
+      if (this.stopping) {
+        skip('the monitor was stopping: a capture started during stop() would have nothing to end it');
+        return;
+      }
       const last = this.lastByRule.get(rule.id);
       const every = this.deps.options.ruleIntervalMs;
       if (last !== undefined && now - last < every) {
@@ -191,7 +226,15 @@ export class Profiler {
       for (const [id, at] of this.lastByRule) if (now - at >= every) this.lastByRule.delete(id);
       this.lastByRule.set(rule.id, now);
       this.capture({ kind, seconds }, { ruleId: rule.id, ruleName: rule.name, fingerprint: t.fingerprint }).then(
-        (c) => this.deps.attach(t, noteOf(c), c),
+        (c) => {
+          this.deps.attach(t, noteOf(c), c);
+          if (c.file === null) return;
+          this.firingsByFile.set(c.file, t);
+          for (const file of this.firingsByFile.keys()) {
+            if (this.firingsByFile.size <= this.deps.options.maxFiles) break;
+            this.firingsByFile.delete(file);
+          }
+        },
         (error: unknown) => {
           this.deps.fault('profile', error);
           skip(`the capture failed: ${(error as Error).message}`);
@@ -214,6 +257,14 @@ export class Profiler {
   /** Ends the running capture now (its summary covers what it sampled). */
   stopEarly(): void {
     this.current?.stop();
+  }
+
+  /**
+   * The monitor stops (true: alerts that fire from now on, in the collector's last drain, start
+   * no capture, their entries saying why) or starts again (false). Captures asked for still run.
+   */
+  monitorStopping(on: boolean): void {
+    this.stopping = on;
   }
 
   get(id: number): Capture | undefined {

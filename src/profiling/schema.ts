@@ -70,6 +70,19 @@ export interface AllocationSite extends CodeSite {
   share: number;
 }
 
+/**
+ * What a headline names: the code on top of the most samples (cpu) or that allocated the most
+ * live bytes (heap), once each frame with no file (native code, a V8 builtin) is charged to its
+ * nearest caller in a file of the service's (not `node:`): a service's time in
+ * crypto.pbkdf2Sync is its function's that called it, which the top lists name only as `run`.
+ */
+export interface LeadSite extends CodeSite {
+  /** Share of samples (cpu) or of live sampled bytes (heap): the site's own and its native callees'. */
+  share: number;
+  /** The part of `share` in frames with no file under it, and the function it called to get there; absent when none. */
+  native?: { share: number; via: string };
+}
+
 export interface CpuSummary {
   kind: 'cpu';
   samples: number;
@@ -81,6 +94,8 @@ export interface CpuSummary {
   topSelf: FunctionTime[];
   topTotal: FunctionTime[];
   stacks: HotStack[];
+  /** What the headline names (absent from summaries kept before it was added: topSelf[0] then). */
+  lead?: LeadSite;
 }
 
 export interface HeapSummary {
@@ -89,6 +104,8 @@ export interface HeapSummary {
   liveBytes: number;
   sites: AllocationSite[];
   stacks: { bytes: number; share: number; frames: string[] }[];
+  /** What the headline names (absent from summaries kept before it was added: sites[0] then). */
+  lead?: LeadSite;
 }
 
 /** One capture: its window, its summary, and its file (or why there is none). */
@@ -101,10 +118,10 @@ export interface Capture {
   /** One line: what the capture found first ("71% of samples in renderPlayerStats at src/stats.js:88"). */
   headline: string;
   summary: CpuSummary | HeapSummary;
-  /** The .cpuprofile / .heapprofile, loadable in Chrome DevTools; null when it could not be written. */
+  /** The .cpuprofile / .heapprofile, loadable in Chrome DevTools; null when it could not be written, or was pruned since (files.ts's bounds). */
   file: string | null;
   fileBytes: number;
-  /** Why the file is missing, when it is. */
+  /** Why the file is missing, when it is: not written, or `pruned: deleted at … to keep profiling.maxFiles (20), when capture 21's file was written`. */
   fileError: string | null;
   /** The alert whose rule asked for it. */
   alert: { ruleId: string; ruleName: string; fingerprint: string } | null;
@@ -122,10 +139,12 @@ export interface CaptureNote {
   file: string | null;
   /** Top functions (self time for cpu, live bytes for heap), a few. */
   top: string[];
-  /** The first of them: `fn at file:line` and its share (of samples, or of live sampled bytes). */
+  /** What the headline names: `fn at file:line` and its share (of samples, or of live sampled bytes), native code it called included (LeadSite). */
   lead: { site: string; share: number } | null;
   /** Which alert asked for it (rule name), if one did. */
   rule: string | null;
+  /** Why `file` is null though the capture ran: its file was not written, or was pruned since (absent from notes kept before it was added). */
+  fileError?: string;
   /** cpu: the share of samples in which the main thread was idle (absent from notes kept before it was added). */
   idle?: number;
   /** Set instead of the rest when no capture ran: busy, rate-limited, or failed, and why. */

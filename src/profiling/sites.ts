@@ -6,7 +6,8 @@
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isolated } from '../isolate.js';
-import type { CodeSite } from './schema.js';
+import { percent } from '../percent.js';
+import type { CodeSite, LeadSite } from './schema.js';
 
 /** The call frame both profile formats carry (line and column 0-based). */
 export interface CallFrame {
@@ -67,4 +68,76 @@ export function siteText(s: CodeSite): string {
 /** A frame in a stack: `renderPlayerStats (src/stats.js:88)`, isolated as siteText's. */
 export function frameText(s: CodeSite): string {
   return s.file ? `${isolated(s.function)} (${isolated(s.file)}:${s.line})` : isolated(s.function);
+}
+
+/**
+ * Whether a frame is in a file of the service's (its dependencies' too): not native code or a
+ * V8 builtin (no file), nor Node's own JavaScript (`node:`), which the service only calls.
+ */
+export function inServiceFile(f: CallFrame): boolean {
+  return f.url !== '' && !f.url.startsWith('node:');
+}
+
+/**
+ * Where a frame's samples or bytes go for a headline: a frame with a file is its own; one with
+ * none (native code, a V8 builtin) is its nearest caller's in the service's files, or else its
+ * nearest caller's with a file (Node's own), or its own when no caller has one. `via` is the
+ * function the owner called on the way (`pbkdf2Sync` for `hashPassword > pbkdf2Sync > run`).
+ */
+export interface Owner {
+  /** The nearest frame, itself included, in the service's files. */
+  service: CallFrame | null;
+  /** The function that frame called on the way here (null when it is this frame). */
+  callee: string | null;
+  /** The nearest frame, itself included, with a file. */
+  filed: CallFrame | null;
+}
+
+/** A frame's Owner from its caller's (null for an outermost frame). */
+export function ownerOf(f: CallFrame, caller: Owner | null): Owner {
+  const filed = f.url !== '' ? f : (caller?.filed ?? null);
+  if (inServiceFile(f)) return { service: f, callee: null, filed };
+  if (!caller?.service) return { service: null, callee: null, filed };
+  return { service: caller.service, callee: caller.callee ?? (f.functionName || '(anonymous)'), filed };
+}
+
+/** Adds samples (cpu) or bytes (heap) up by the site a headline names (see Owner), and answers the first. */
+export class LeadTally {
+  private readonly by = new Map<string, { frame: CallFrame; amount: number; native: number; via: Map<string, number> }>();
+
+  add(f: CallFrame, owner: Owner, amount: number): void {
+    if (amount <= 0) return;
+    const native = f.url === '';
+    const frame = native ? (owner.service ?? owner.filed ?? f) : f;
+    const key = siteKey(frame);
+    let e = this.by.get(key);
+    if (!e) this.by.set(key, (e = { frame, amount: 0, native: 0, via: new Map() }));
+    e.amount += amount;
+    if (native && frame !== f) {
+      e.native += amount;
+      const via = owner.service ? (owner.callee ?? f.functionName) : f.functionName;
+      e.via.set(via || '(anonymous)', (e.via.get(via || '(anonymous)') ?? 0) + amount);
+    }
+  }
+
+  /** The site with the most (the first added of a tie), its share of `all`. */
+  lead(all: number, cwd: string): LeadSite | undefined {
+    let best: { frame: CallFrame; amount: number; native: number; via: Map<string, number> } | undefined;
+    for (const e of this.by.values()) if (!best || e.amount > best.amount) best = e;
+    if (!best || all <= 0) return undefined;
+    const share = (x: number): number => x / all;
+    if (best.native <= 0) return { ...siteOf(best.frame, cwd), share: share(best.amount) };
+    const via = [...best.via.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    return { ...siteOf(best.frame, cwd), share: share(best.amount), native: { share: share(best.native), via } };
+  }
+}
+
+/**
+ * What native code under a headline's site had of its share, when it had half of it or more
+ * (`85.7% in native code under its call to pbkdf2Sync`: the time is in what the function
+ * calls), else undefined: a loop that reads performance.now() has a sliver of native samples
+ * in every profile, and the headline would say so in each.
+ */
+export function nativeNote(l: LeadSite): string | undefined {
+  return l.native && l.native.share >= l.share / 2 ? `${percent(l.native.share)} in native code under its call to ${isolated(l.native.via)}` : undefined;
 }
