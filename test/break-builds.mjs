@@ -5346,6 +5346,13 @@ export const BREAKS = [
     tests: ['alert-edges.test.ts'],
     mustFail: ['judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before'],
   },
+  {
+    name: 'control error kept after the disk heals',
+    what: "a rule refused on a full disk leaves status().storage.control.lastError set until a later control change commits: the storage's flushes writing again do not clear it, and status keeps saying the disk fails, while the refusal told the user to try again once status shows no error",
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt), ', replace: '' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ["clears the control state's error of a refused rule once the disk takes writes again, and not before"],
+  },
 ];
 
 function parseArgs(argv) {

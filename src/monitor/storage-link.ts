@@ -76,6 +76,8 @@ export interface StorageLinkDeps {
   driven?: boolean;
   /** A retention pass deleted the alert transitions older than `before`: the monitor drops those it holds. */
   retained?: (before: number) => void;
+  /** A flush that began at `startedAt` (the monitor's clock) wrote rows: the disk takes writes (ControlLog.storageWrote). */
+  wrote?: (startedAt: number) => void;
 }
 
 /**
@@ -531,6 +533,8 @@ export class StorageLink {
     const cutoff = status.retainedBefore;
     if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);
     this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum };
+    // Rows written, not a flush that found nothing to write: one commits on a full disk too.
+    if (status.lastError === null && status.lastFlushRows > 0 && status.lastFlushStartedAt !== null) this.deps.wrote?.(status.lastFlushStartedAt);
   }
 
   private async releaseLock(): Promise<void> {
