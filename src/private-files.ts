@@ -8,6 +8,8 @@
  * operator's choice (0750, a group a backup tool reads with). One open to every user (0755,
  * 0644: what an earlier version made with the umask) is made private at open when it is ours
  * (privateAgain); no operator shares a service's data with the world by choosing a group.
+ * A dataDir is handed to it only when an earlier version made it (storage-link.ts notOurDir):
+ * a directory perfwatch was pointed at (/tmp, a home, another application's) keeps its mode.
  */
 import { chmodSync, closeSync, lstatSync, openSync } from 'node:fs';
 

@@ -4767,7 +4767,7 @@ export const BREAKS = [
   {
     name: 'old dataDir modes kept',
     what: 'a dataDir and database an earlier version made 0755 and 0644 keep their modes at open: the service\'s data stays readable by every user of the machine',
-    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const left = privateAgain(this.ownPaths());', replace: 'const left: string[] = [];' }],
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const left = privateAgain(foreign === undefined ? this.ownPaths() : this.ownPaths().filter((path) => path !== this.dir && path !== profiles));', replace: 'const left: string[] = [profiles].filter(() => false);' }],
     tests: ['storage.test.ts'],
     mustFail: ['makes private again, at open, a dataDir and its files an earlier version left open to every user, and only its own'],
   },
@@ -5366,6 +5366,34 @@ export const BREAKS = [
     edits: [{ file: 'src/profiling/profiler.ts', find: '      this.forgetPruned(written.pruned, id);\n', replace: '' }],
     tests: ['profiling.test.ts'],
     mustFail: ["says so in getProfile(), its text and notes, and its alert's history entry, rather than name the deleted file"],
+  },
+  {
+    name: 'control error kept after the disk heals',
+    what: "a rule refused on a full disk leaves status().storage.control.lastError set until a later control change commits: the storage's flushes writing again do not clear it, and status keeps saying the disk fails, while the refusal told the user to try again once status shows no error",
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt), ', replace: '' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ["clears the control state's error of a refused rule once the disk takes writes again, and not before"],
+  },
+  {
+    name: 'shared dataDir made private',
+    what: "start() makes private (0700) any dataDir of this user's open to every user, one it did not make too: a sticky /tmp-like directory or another application's 0755 one is chmodded, locking out its other users, without a word",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const foreign = this.notOurDir();', replace: 'const foreign = undefined as string | undefined;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
+  },
+  {
+    name: "dataDir holding others' files made private",
+    what: "a dataDir holding a database an earlier perfwatch left (0644 in 0755) is made 0700 though it holds other applications' files too: a shared directory (a home) the database was put in",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'if (others.length > 0) return', replace: 'if (others.length < 0) return' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
+  },
+  {
+    name: 'operator-made 0755 dataDir made private at the second start',
+    what: "a 0755 directory the operator made, in which this perfwatch made its database (0600), is made 0700 at the next start, as if an earlier perfwatch had made it: its mode changes between two starts",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'if ((db.mode & EVERY_USER) === 0) return', replace: 'if ((db.mode & EVERY_USER) === -1) return' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
   },
 ];
 

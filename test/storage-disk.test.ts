@@ -328,6 +328,45 @@ if (!root && process.env.CI === 'true') {
       }
     });
 
+    it("clears the control state's error of a refused rule once the disk takes writes again, and not before", async () => {
+      const dir = join(mnt, 'control');
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, storageFlushMs: 200, system: { enabled: false }, runtime: { enabled: false } });
+      await m.start();
+      const control = () => {
+        const s = m.status().storage;
+        if (s.mode !== 'sqlite' || !s.control) throw new Error('expected sqlite with its control state');
+        return s.control;
+      };
+      const filler = fill(mnt);
+      let freed = false;
+      try {
+        m.record('ctl_rt', 1);
+        await expect(m.createAlertRule({ metric: 'ctl_rt', operator: '>', threshold: 5 })).rejects.toThrow(/try again once status\(\)\.storage shows no error/);
+        expect(control()).toMatchObject({ unsaved: 0, lastError: expect.stringMatching(/full/i) });
+        // Still full: flushes fail, and the error stays.
+        for (let i = 0; i < 50; i++) m.record('ctl_rt', 2, { shard: `s${i}` });
+        await m.flush();
+        expect(await m.flushStorage()).toBe(false);
+        await new Promise((r) => setTimeout(r, 600));
+        expect(control().lastError).toMatch(/full/i);
+
+        rmSync(filler);
+        freed = true;
+        m.record('ctl_rt', 3);
+        await m.flush();
+        expect(await m.flushStorage()).toBe(true);
+        // No later control change: the storage's own writes say the disk is back.
+        await waitFor(() => control().lastError === null, 10_000, "the control state's error cleared");
+        expect(control()).toEqual({ unsaved: 0, lastError: null, lastErrorAt: null });
+        const after = m.status().storage;
+        expect(after.mode === 'sqlite' && after.lastError).toBeNull();
+        await m.createAlertRule({ metric: 'ctl_rt', operator: '>', threshold: 5 });
+      } finally {
+        if (!freed) rmSync(filler);
+        await m.stop();
+      }
+    });
+
     it('starts on a disk too full for the rows of the journal a process left, says so in status, and writes them once there is room', async () => {
       const dir = join(mnt, 'left');
       const options = { storage: 'sqlite', dataDir: dir, storageFlushMs: 100, system: { enabled: false }, runtime: { enabled: false } } as const;

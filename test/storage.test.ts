@@ -245,12 +245,13 @@ describe('storage: sqlite', () => {
     first.record('old_modes', 1);
     await first.flush();
     await first.stop();
-    // As an earlier version made them with the umask 022; and a file of the operator's beside them.
+    // As an earlier version made them with the umask 022; and a file of the operator's among
+    // the profiles (one beside the database makes the dataDir not perfwatch's alone: the next test).
     const profiles = join(dir, 'profiles');
     mkdirSync(profiles, { recursive: true });
     const capture = join(profiles, 'perfwatch-20261201T101010.000Z-1-1.cpuprofile');
     writeFileSync(capture, '{}');
-    const notes = join(dir, 'notes.txt');
+    const notes = join(profiles, 'notes.txt');
     writeFileSync(notes, 'operator');
     for (const path of [dir, profiles]) chmodSync(path, 0o755);
     for (const path of [join(dir, 'perfwatch.db'), capture, notes]) chmodSync(path, 0o644);
@@ -263,6 +264,60 @@ describe('storage: sqlite', () => {
       expect(again.status().faults.byKind['storage-modes']).toBeUndefined();
     } finally {
       await again.stop();
+    }
+  });
+
+  it("leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status", async () => {
+    const modeOf = (path: string): number => statSync(path).mode & 0o7777;
+    const modes = (m: PerformanceMonitor): string | undefined => m.status().faults.byKind['storage-modes']?.lastMessage;
+    const shared = (mode: number): { dir: string; other: string } => {
+      const dir = dataDir();
+      mkdirSync(dir, { recursive: true });
+      chmodSync(dir, mode);
+      const other = join(dir, 'other-app.txt');
+      writeFileSync(other, 'another application');
+      chmodSync(other, 0o644);
+      return { dir, other };
+    };
+    // /tmp-like: sticky, every user's.
+    const sticky = shared(0o1777);
+    const a = monitor(sticky.dir);
+    await a.start();
+    await a.flush();
+    expect([sticky.dir, sticky.other, join(sticky.dir, 'perfwatch.db')].map(modeOf)).toEqual([0o1777, 0o644, 0o600]);
+    expect(modes(a)).toContain(`${sticky.dir}: the dataDir is open to every user (mode 1777) and perfwatch did not make it (it is sticky: a directory users share, as /tmp is), so its mode is left as it is`);
+    await a.stop();
+    // A directory of other applications (0755): no database of ours before the first start, one
+    // perfwatch made 0600 at the second: neither the directory an earlier perfwatch made.
+    const open = shared(0o755);
+    for (const why of ['it held no perfwatch database before this start', 'its perfwatch.db is not open to every user']) {
+      const b = monitor(open.dir);
+      await b.start();
+      expect([open.dir, open.other, join(open.dir, 'perfwatch.db')].map(modeOf)).toEqual([0o755, 0o644, 0o600]);
+      expect(modes(b)).toContain(`${open.dir}: the dataDir is open to every user (mode 0755) and perfwatch did not make it (${why}`);
+      await b.stop();
+    }
+    // A directory the operator made for perfwatch alone (0755, empty): its mode at every start,
+    // not 0700 from the second on, once it holds the database this perfwatch made (0600).
+    const made = dataDir();
+    mkdirSync(made, { recursive: true });
+    chmodSync(made, 0o755);
+    for (let i = 0; i < 2; i++) {
+      const d = monitor(made);
+      await d.start();
+      expect([made, join(made, 'perfwatch.db')].map(modeOf)).toEqual([0o755, 0o600]);
+      await d.stop();
+    }
+    // A database an earlier perfwatch left (0644 in 0755) in a directory holding another
+    // application's file too: the database is made private, the directory left.
+    chmodSync(join(open.dir, 'perfwatch.db'), 0o644);
+    const c = monitor(open.dir);
+    await c.start();
+    try {
+      expect([open.dir, open.other, join(open.dir, 'perfwatch.db')].map(modeOf)).toEqual([0o755, 0o644, 0o600]);
+      expect(modes(c)).toContain(`(mode 0755) and perfwatch did not make it (it holds what perfwatch did not make (other-app.txt))`);
+    } finally {
+      await c.stop();
     }
   });
 

@@ -46,7 +46,7 @@ interface Entry {
 export interface ControlLogStatus {
   /** Changes kept in memory that the disk has not taken yet. */
   unsaved: number;
-  /** The disk's error of the last failed commit, until one succeeds. */
+  /** The disk's error of the last failed commit, until one succeeds or the storage's flushes write again (storageWrote). */
   lastError: string | null;
   lastErrorAt: number | null;
 }
@@ -127,6 +127,20 @@ export class ControlLog {
   /** Forgets what waits (the stored state is being discarded). */
   discard(): void {
     this.unsaved = [];
+  }
+
+  /**
+   * The storage actor wrote to the database: a flush that began at `startedAt` committed rows.
+   * A failed commit whose changes were all required (refused to their callers, nothing kept
+   * here) leaves no retry behind to clear its error: the disk's recovery clears it, so that
+   * status no longer says the disk fails once it takes writes again, as the refusal's message
+   * ("try again once status().storage shows no error") promises. Kept changes clear it by
+   * their own commit (the retry), and a commit under way says itself how it went.
+   */
+  storageWrote(startedAt: number): void {
+    if (this.lastErrorAt === null || this.committing || this.unsaved.length > 0 || startedAt <= this.lastErrorAt) return;
+    this.lastError = null;
+    this.lastErrorAt = null;
   }
 
   status(): ControlLogStatus {

@@ -15,7 +15,7 @@
  * once there is room (see start()). Status is the actor's last report, so status() needs no
  * round trip.
  */
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -33,7 +33,7 @@ import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError, StorageError } from '../errors.js';
 import type { SqlValue } from '../storage/driver.js';
 import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
-import { refusalOf } from '../storage/identify.js';
+import { isPerfwatchDatabase, refusalOf } from '../storage/identify.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
 import { OURS as PROFILE_FILE } from '../profiling/files.js';
@@ -44,6 +44,12 @@ import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 
 export const DB_FILE = 'perfwatch.db';
+
+/** The permission bits of "others" (every user of the machine), and the sticky bit (a directory users share). */
+const EVERY_USER = 0o007;
+const STICKY = 0o1000;
+/** What perfwatch makes in a dataDir: the database and SQLite's files, the lock (its takeover and temporary files), the profiles and a capture's temporary directory. */
+const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+|profiles)$/;
 
 /**
  * How long this thread's process 'exit' waits for the storage actor to close its connection
@@ -76,6 +82,8 @@ export interface StorageLinkDeps {
   driven?: boolean;
   /** A retention pass deleted the alert transitions older than `before`: the monitor drops those it holds. */
   retained?: (before: number) => void;
+  /** A flush that began at `startedAt` (the monitor's clock) wrote rows: the disk takes writes (ControlLog.storageWrote). */
+  wrote?: (startedAt: number) => void;
 }
 
 /**
@@ -209,6 +217,45 @@ export class StorageLink {
     await this.attaching;
   }
 
+  /**
+   * Why the dataDir, open to every user, is not perfwatch's to make private; undefined when it
+   * is (or nothing is open to tighten, or another user owns it: privateAgain says so). Read
+   * under the lock, before the actor opens (and may create) the database. perfwatch makes a
+   * dataDir 0700; one an earlier version made with the umask (0755) holds its perfwatch.db
+   * made with the same umask (0644) and nothing but perfwatch's files. Anything else is a
+   * directory perfwatch was pointed at: /tmp (sticky), a home, a directory other applications
+   * share. Its mode is the operator's: chmod 0700 of a shared one would lock out its other
+   * users and applications.
+   */
+  private notOurDir(): string | undefined {
+    const uid = process.getuid?.();
+    let st;
+    try {
+      st = lstatSync(this.dir);
+    } catch {
+      return undefined;
+    }
+    if (uid === undefined || !st.isDirectory() || (st.mode & EVERY_USER) === 0 || st.uid !== uid) return undefined;
+    if ((st.mode & STICKY) !== 0) return 'it is sticky: a directory users share, as /tmp is';
+    if (!isPerfwatchDatabase(this.file)) return `it held no perfwatch database before this start`;
+    let db;
+    try {
+      db = lstatSync(this.file);
+    } catch {
+      return `it held no perfwatch database before this start`;
+    }
+    if ((db.mode & EVERY_USER) === 0) return `its ${DB_FILE} is not open to every user, as an earlier perfwatch that made the directory (0755) left it (0644)`;
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (error) {
+      return `it cannot be listed (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    }
+    const others = names.filter((name) => !OUR_NAMES.test(name)).sort();
+    if (others.length > 0) return `it holds what perfwatch did not make (${others.slice(0, 3).join(', ')}${others.length > 3 ? `, and ${others.length - 3} more` : ''})`;
+    return undefined;
+  }
+
   /** The dataDir and what perfwatch makes in it: the database and SQLite's files beside it, the lock, the default profiles directory and its profiles. */
   private ownPaths(): string[] {
     const profiles = join(this.dir, 'profiles');
@@ -235,7 +282,15 @@ export class StorageLink {
       // What an earlier version made open to every user (0755, 0644, by the umask) is made
       // private, as a new dataDir is: the files are ours, under our lock. What another user
       // owns is theirs: status and the log say it is open, and perfwatch leaves it.
-      const left = privateAgain(this.ownPaths());
+      // A dataDir perfwatch did not make (a shared one: /tmp, a home) keeps its mode, and so does
+      // a `profiles` directory in it; the files perfwatch makes there are still made private.
+      const foreign = this.notOurDir();
+      const profiles = join(this.dir, 'profiles');
+      const left = privateAgain(foreign === undefined ? this.ownPaths() : this.ownPaths().filter((path) => path !== this.dir && path !== profiles));
+      if (foreign !== undefined) {
+        const mode = (lstatSync(this.dir).mode & 0o7777).toString(8).padStart(4, '0');
+        this.deps.faults.report('storage-modes', new Error(`${this.dir}: the dataDir is open to every user (mode ${mode}) and perfwatch did not make it (${foreign}), so its mode is left as it is: every user of the machine may list it; what perfwatch writes in it is its user's alone (${DB_FILE} and its files 0600). Choose a directory of perfwatch's alone (one start() makes is 0700), or chmod it 0700 if it is perfwatch's`));
+      }
       if (left.length > 0) {
         this.deps.faults.report('storage-modes', new Error(`${this.dir}: open to every user and not this process's to change, so left as it is: ${left.join('; ')}; chmod it (0700 a directory, 0600 a file) or choose a dataDir of this user's`));
       }
@@ -531,6 +586,8 @@ export class StorageLink {
     const cutoff = status.retainedBefore;
     if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);
     this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum };
+    // Rows written, not a flush that found nothing to write: one commits on a full disk too.
+    if (status.lastError === null && status.lastFlushRows > 0 && status.lastFlushStartedAt !== null) this.deps.wrote?.(status.lastFlushStartedAt);
   }
 
   private async releaseLock(): Promise<void> {

@@ -32,7 +32,7 @@ const FRAME_HEADER = 24;
 export function refusalOf(file: string, known: number): StorageError | undefined {
   const head = readHead(file);
   if (head === undefined || head.length === 0) return undefined;
-  const page1 = head.toString('latin1', 0, 16) === MAGIC ? (newestPage1(`${file}-wal`) ?? (head.length === HEAD ? head : undefined)) : undefined;
+  const page1 = page1Of(file, head);
   // Not SQLite's bytes, or its header cut short (SQLite writes page 1 whole): no database.
   if (page1 === undefined) {
     return new StorageError(file, 'is not a usable SQLite database (file is not a database); it was left untouched: move it away or choose another dataDir');
@@ -42,6 +42,17 @@ export function refusalOf(file: string, known: number): StorageError | undefined
   // Page 1 is the schema table's root: an interior page (0x05), or a leaf (0x0d) with cells.
   const tables = page1[100] !== 0x0d || page1.readUInt16BE(103) > 0;
   return refusal(file, { appId, version, tables }, known);
+}
+
+/**
+ * Whether `file` is a perfwatch database by its bytes (the application id of its header, or of
+ * the newest page 1 its `-wal` holds): what tells a dataDir an earlier perfwatch made from a
+ * directory that merely holds one. False for a file that is absent, empty or anything else.
+ */
+export function isPerfwatchDatabase(file: string): boolean {
+  const head = readHead(file);
+  const page1 = head === undefined ? undefined : page1Of(file, head);
+  return page1 !== undefined && page1.readUInt32BE(68) === APPLICATION_ID;
 }
 
 /**
@@ -58,6 +69,15 @@ export function refusal(file: string, db: { appId: number; version: number; tabl
     return new StorageError(file, `has schema version ${db.version}, newer than this perfwatch knows (${known}): it was written by a newer release; upgrade perfwatch or choose another dataDir`);
   }
   return undefined;
+}
+
+/**
+ * The newest committed page 1 of the database whose first bytes are `head` (the `-wal`'s, or
+ * the file's own), or undefined when those bytes are not SQLite's or its header is cut short.
+ */
+function page1Of(file: string, head: Buffer): Buffer | undefined {
+  if (head.toString('latin1', 0, 16) !== MAGIC) return undefined;
+  return newestPage1(`${file}-wal`) ?? (head.length === HEAD ? head : undefined);
 }
 
 /** The first HEAD bytes of `file` (fewer when it is shorter), or undefined when it cannot be read (absent). */
