@@ -5377,7 +5377,7 @@ export const BREAKS = [
   {
     name: 'shared dataDir made private',
     what: "start() makes private (0700) any dataDir of this user's open to every user, one it did not make too: a sticky /tmp-like directory or another application's 0755 one is chmodded, locking out its other users, without a word",
-    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const foreign = this.notOurDir();', replace: 'const foreign = undefined as string | undefined;' }],
+    edits: [{ file: 'src/monitor/storage-link.ts', find: 'const foreign = this.notOurDir();', replace: 'const foreign = undefined as { why: string; shared: boolean } | undefined;' }],
     tests: ['storage.test.ts'],
     mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
   },
@@ -5392,6 +5392,13 @@ export const BREAKS = [
     name: 'operator-made 0755 dataDir made private at the second start',
     what: "a 0755 directory the operator made, in which this perfwatch made its database (0600), is made 0700 at the next start, as if an earlier perfwatch had made it: its mode changes between two starts",
     edits: [{ file: 'src/monitor/storage-link.ts', find: 'if ((db.mode & EVERY_USER) === 0) return', replace: 'if ((db.mode & EVERY_USER) === -1) return' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
+  },
+  {
+    name: 'an operator-made dataDir flagged as a fault',
+    what: "a dataDir the operator made for perfwatch alone (0755, nothing but perfwatch's files in it) is reported as a storage-modes fault at every start, as a shared one is: every such service shows a fault and a process warning for a directory with nothing wrong",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: '      if (foreign?.shared) {\n', replace: '      if (foreign !== undefined) {\n' }],
     tests: ['storage.test.ts'],
     mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
   },

@@ -223,11 +223,13 @@ export class StorageLink {
    * under the lock, before the actor opens (and may create) the database. perfwatch makes a
    * dataDir 0700; one an earlier version made with the umask (0755) holds its perfwatch.db
    * made with the same umask (0644) and nothing but perfwatch's files. Anything else is a
-   * directory perfwatch was pointed at: /tmp (sticky), a home, a directory other applications
-   * share. Its mode is the operator's: chmod 0700 of a shared one would lock out its other
-   * users and applications.
+   * directory perfwatch was pointed at, whose mode is the operator's: chmod 0700 of a shared one
+   * (/tmp, a home, a directory of other applications') would lock out its other users and
+   * applications. `shared` says it is one of those (sticky, or holding what perfwatch did not
+   * make), which a fault names; a directory the operator made for perfwatch alone (0755, with
+   * nothing but perfwatch's files in it) is left without a word: nothing is wrong with it.
    */
-  private notOurDir(): string | undefined {
+  private notOurDir(): { why: string; shared: boolean } | undefined {
     const uid = process.getuid?.();
     let st;
     try {
@@ -236,23 +238,23 @@ export class StorageLink {
       return undefined;
     }
     if (uid === undefined || !st.isDirectory() || (st.mode & EVERY_USER) === 0 || st.uid !== uid) return undefined;
-    if ((st.mode & STICKY) !== 0) return 'it is sticky: a directory users share, as /tmp is';
-    if (!isPerfwatchDatabase(this.file)) return `it held no perfwatch database before this start`;
-    let db;
-    try {
-      db = lstatSync(this.file);
-    } catch {
-      return `it held no perfwatch database before this start`;
-    }
-    if ((db.mode & EVERY_USER) === 0) return `its ${DB_FILE} is not open to every user, as an earlier perfwatch that made the directory (0755) left it (0644)`;
+    if ((st.mode & STICKY) !== 0) return { why: 'it is sticky: a directory users share, as /tmp is', shared: true };
     let names: string[];
     try {
       names = readdirSync(this.dir);
     } catch (error) {
-      return `it cannot be listed (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+      return { why: `it cannot be listed (${(error as NodeJS.ErrnoException).code ?? String(error)})`, shared: true };
     }
     const others = names.filter((name) => !OUR_NAMES.test(name)).sort();
-    if (others.length > 0) return `it holds what perfwatch did not make (${others.slice(0, 3).join(', ')}${others.length > 3 ? `, and ${others.length - 3} more` : ''})`;
+    if (others.length > 0) return { why: `it holds what perfwatch did not make (${others.slice(0, 3).join(', ')}${others.length > 3 ? `, and ${others.length - 3} more` : ''})`, shared: true };
+    if (!isPerfwatchDatabase(this.file)) return { why: 'it held no perfwatch database before this start', shared: false };
+    let db;
+    try {
+      db = lstatSync(this.file);
+    } catch {
+      return { why: 'it held no perfwatch database before this start', shared: false };
+    }
+    if ((db.mode & EVERY_USER) === 0) return { why: `its ${DB_FILE} is not open to every user, as an earlier perfwatch that made the directory (0755) left it (0644)`, shared: false };
     return undefined;
   }
 
@@ -287,9 +289,9 @@ export class StorageLink {
       const foreign = this.notOurDir();
       const profiles = join(this.dir, 'profiles');
       const left = privateAgain(foreign === undefined ? this.ownPaths() : this.ownPaths().filter((path) => path !== this.dir && path !== profiles));
-      if (foreign !== undefined) {
+      if (foreign?.shared) {
         const mode = (lstatSync(this.dir).mode & 0o7777).toString(8).padStart(4, '0');
-        this.deps.faults.report('storage-modes', new Error(`${this.dir}: the dataDir is open to every user (mode ${mode}) and perfwatch did not make it (${foreign}), so its mode is left as it is: every user of the machine may list it; what perfwatch writes in it is its user's alone (${DB_FILE} and its files 0600). Choose a directory of perfwatch's alone (one start() makes is 0700), or chmod it 0700 if it is perfwatch's`));
+        this.deps.faults.report('storage-modes', new Error(`${this.dir}: the dataDir is open to every user (mode ${mode}) and perfwatch did not make it (${foreign.why}), so its mode is left as it is: every user of the machine may list it; what perfwatch writes in it is its user's alone (${DB_FILE} and its files 0600). Choose a directory of perfwatch's alone (one start() makes is 0700), or chmod it 0700 if it is perfwatch's`));
       }
       if (left.length > 0) {
         this.deps.faults.report('storage-modes', new Error(`${this.dir}: open to every user and not this process's to change, so left as it is: ${left.join('; ')}; chmod it (0700 a directory, 0600 a file) or choose a dataDir of this user's`));
