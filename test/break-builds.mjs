@@ -5346,6 +5346,26 @@ export const BREAKS = [
     tests: ['alert-edges.test.ts'],
     mustFail: ['judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before'],
   },
+  {
+    name: "the monitor's own times named with `_ms`",
+    what: "the report pool's time and a hub's lag are monitor_report_ms and monitor_hub_lag_ms again, names promtool's lint refuses (\"metric names should not contain abbreviated units\")",
+    edits: [
+      { file: 'src/monitor/own.ts', find: "{ name: 'monitor_report_time', kind: 'distribution', unit: 'ms' }", replace: "{ name: 'monitor_report_ms', kind: 'distribution', unit: 'ms' }" },
+      { file: 'src/monitor/monitor.ts', find: "this.recordOwn('monitor_report_time', wallMs)", replace: "this.recordOwn('monitor_report_ms', wallMs)" },
+      { file: 'src/hub/role.ts', find: "{ name: 'monitor_hub_lag', kind: 'gauge', unit: 'ms' }", replace: "{ name: 'monitor_hub_lag_ms', kind: 'gauge', unit: 'ms' }" },
+      { file: 'src/hub/role.ts', find: "d.record('monitor_hub_lag', lag);", replace: "d.record('monitor_hub_lag_ms', lag);" },
+      { file: 'src/hub/role.ts', find: "d.record('monitor_hub_lag', s.lagMs);", replace: "d.record('monitor_hub_lag_ms', s.lagMs);" },
+    ],
+    tests: ['http-prometheus.test.ts'],
+    mustFail: ["accepts the monitor's own times once there are some"],
+  },
+  {
+    name: "the monitor's own metrics with the generic HELP",
+    what: "/metrics gives the monitor's own metrics defined by its parts (monitor_report_time, monitor_hub_*, monitor_export_*) the HELP `perfwatch gauge (ms)`, which says neither what they measure nor in which unit",
+    edits: [{ file: 'src/analysis/series-walk.ts', find: 'BUILTIN_BY_NAME.get(name)?.help ?? OWN_HELP.get(name) ??', replace: 'BUILTIN_BY_NAME.get(name)?.help ?? (OWN_HELP.size < 0 ? OWN_HELP.get(name) : undefined) ??' }],
+    tests: ['http-prometheus.test.ts'],
+    mustFail: ["accepts the monitor's own times once there are some"],
+  },
 ];
 
 function parseArgs(argv) {
