@@ -163,6 +163,34 @@ describe('the JSON API', () => {
     expect((await get('/api/reports', { method: 'POST', body: '[' })).body.error.field).toBe('body');
   });
 
+  it("takes POST /api/reports' from and to as the query routes take theirs: ms since the epoch or ISO 8601 dates, refused in the same words", async () => {
+    const { get } = await serving();
+    const from = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const to = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const post = (body: object) => get('/api/reports', { method: 'POST', body: JSON.stringify({ includeAlerts: false, ...body }) });
+    for (const [body, window] of [
+      [{ from, to }, { from: Date.parse(from), to }],
+      [{ from, to: new Date(to).toISOString() }, { from: Date.parse(from), to }],
+      [{ from: String(Date.parse(from)), to: String(to) }, { from: Date.parse(from), to }],
+      [{ from: new Date(to).toISOString().slice(0, 10) }, { from: Date.parse(new Date(to).toISOString().slice(0, 10)) }],
+    ] as [object, object][]) {
+      const r = await post(body);
+      expect({ body, status: r.status, error: r.body.error }).toEqual({ body, status: 200, error: undefined });
+      expect(r.body.window).toMatchObject(window);
+    }
+    const query = (await get('/api/history?metric=response_time&from=yesterday')).body.error.message;
+    expect((await post({ from: 'yesterday' })).body.error).toMatchObject({ field: 'from', message: query });
+    for (const [body, field, message] of [
+      [{ to: '2026-12-05T10:00' }, 'to', /a time needs its zone, Z or an offset such as \+01:00/],
+      [{ from: '2026-02-30' }, 'from', /no such date, got "2026-02-30"/],
+      [{ to: true }, 'to', /to must be ms since the epoch or an ISO 8601 date .*got "true"/],
+    ] as [object, string, RegExp][]) {
+      const r = await post(body);
+      expect({ body, status: r.status, field: r.body.error?.field }).toEqual({ body, status: 400, field });
+      expect(r.body.error.message).toMatch(message);
+    }
+  });
+
   it('answers every bad parameter with the code PW_ERR_INVALID_ARG, whether the route or the library refused it: docs/http.md\'s example, byte for byte', async () => {
     const { monitor, get } = await serving();
     monitor.record('response_time', 1);

@@ -160,6 +160,8 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new HttpError(400, 'the body must be a JSON object of report options', 'body');
       const unknown = Object.keys(options).find((k) => !REPORT_KEYS.includes(k));
       if (unknown !== undefined) throw new HttpError(400, `unknown report option "${unknown}"; the options are ${REPORT_KEYS.join(', ')}`, unknown);
+      const body = options as Record<string, unknown>;
+      for (const name of ['from', 'to'] as const) if (body[name] !== undefined) body[name] = bodyTime(body[name], name);
       const abort = new AbortController();
       const gone = (): void => abort.abort();
       res.once('close', gone);
@@ -173,6 +175,16 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       }
     }),
   ];
+}
+
+/**
+ * A report body's `from`/`to`: a number of ms as JSON gives it, or a string read as the query
+ * routes read their times (timeParam: ms since the epoch or an ISO 8601 date), refused in the
+ * same words.
+ */
+function bodyTime(value: unknown, name: 'from' | 'to'): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return timeParam(new Map([[name, typeof value === 'string' ? value : typeof value === 'number' ? String(value) : String(JSON.stringify(value))]]), name)!;
 }
 
 function sendReport(res: ServerResponse, report: unknown, format: string | undefined): void {
