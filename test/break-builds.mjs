@@ -5380,6 +5380,20 @@ export const BREAKS = [
     tests: ['cli-report-metrics.test.ts'],
     mustFail: ["closes with the CLI's words for a name with no series recorded in the run"],
   },
+  {
+    name: 'a from after now with to left out answered empty',
+    what: "GET /api/history?from=<after now> with no to (and /api/alerts' history, a report's body) answers 200 and empty, its from after its to, where a from after a given to is a 400",
+    edits: [{ file: 'src/http/router.ts', find: '  if (from === undefined || to !== undefined || from <= now || from > 8.64e15) return;', replace: '  if (from !== null) return;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
+  },
+  {
+    name: 'an empty names list taken as a filter that matches nothing',
+    what: 'GET /api/metrics?names= answers 200 with no series instead of a 400 naming names, as the MCP tool and the CLI refuse an empty list',
+    edits: [{ file: 'src/http/router.ts', find: '  if (names.length === 0) throw new HttpError(', replace: '  if (names.length < 0) throw new HttpError(' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
+  },
 ];
 
 function parseArgs(argv) {
