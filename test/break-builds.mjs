@@ -5402,6 +5402,54 @@ export const BREAKS = [
     tests: ['storage.test.ts'],
     mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
   },
+  {
+    name: "the monitor's own times named with `_ms`",
+    what: "the report pool's time and a hub's lag are monitor_report_ms and monitor_hub_lag_ms again, names promtool's lint refuses (\"metric names should not contain abbreviated units\")",
+    edits: [
+      { file: 'src/monitor/own.ts', find: "{ name: 'monitor_report_time', kind: 'distribution', unit: 'ms' }", replace: "{ name: 'monitor_report_ms', kind: 'distribution', unit: 'ms' }" },
+      { file: 'src/monitor/monitor.ts', find: "this.recordOwn('monitor_report_time', wallMs)", replace: "this.recordOwn('monitor_report_ms', wallMs)" },
+      { file: 'src/hub/role.ts', find: "{ name: 'monitor_hub_lag', kind: 'gauge', unit: 'ms' }", replace: "{ name: 'monitor_hub_lag_ms', kind: 'gauge', unit: 'ms' }" },
+      { file: 'src/hub/role.ts', find: "d.record('monitor_hub_lag', lag);", replace: "d.record('monitor_hub_lag_ms', lag);" },
+      { file: 'src/hub/role.ts', find: "d.record('monitor_hub_lag', s.lagMs);", replace: "d.record('monitor_hub_lag_ms', s.lagMs);" },
+    ],
+    tests: ['http-prometheus.test.ts'],
+    mustFail: ["accepts the monitor's own times once there are some"],
+  },
+  {
+    name: "the monitor's own metrics with the generic HELP",
+    what: "/metrics gives the monitor's own metrics defined by its parts (monitor_report_time, monitor_hub_*, monitor_export_*) the HELP `perfwatch gauge (ms)`, which says neither what they measure nor in which unit",
+    edits: [{ file: 'src/analysis/series-walk.ts', find: 'BUILTIN_BY_NAME.get(name)?.help ?? OWN_HELP.get(name) ??', replace: 'BUILTIN_BY_NAME.get(name)?.help ?? (OWN_HELP.size < 0 ? OWN_HELP.get(name) : undefined) ??' }],
+    tests: ['http-prometheus.test.ts'],
+    mustFail: ["accepts the monitor's own times once there are some"],
+  },
+  {
+    name: "a report body's from and to handed to the library as they came",
+    what: "POST /api/reports passes its body's from/to to generateReport unread: an ISO 8601 date, which the query routes take, is refused (\"from must be a Date or a finite number of ms since the epoch\")",
+    edits: [{ file: 'src/http/api.ts', find: "      for (const name of ['from', 'to'] as const) if (body[name] !== undefined) body[name] = bodyTime(body[name], name);\n", replace: "      for (const name of ['from', 'to'] as const) if (body[name] === null) body[name] = bodyTime(body[name], name);\n" }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["takes POST /api/reports' from and to as the query routes take theirs"],
+  },
+  {
+    name: "report's closing list in the MCP tool's words for a name with no series",
+    what: "perfwatch report --metrics x with no series of x recorded since the start closes with get_performance_metrics' text (\"no series matches x yet: leave out metric_types …\"), the tool's argument rather than the flag, though the report shows x's stored history",
+    edits: [{ file: 'src/cli/report.ts', find: "  if (metricTypes === undefined || (metrics.structuredContent as { total?: number } | undefined)?.total !== 0) return undefined;", replace: "  if (metricTypes === undefined || metrics.structuredContent !== null) return undefined;" }],
+    tests: ['cli-report-metrics.test.ts'],
+    mustFail: ["closes with the CLI's words for a name with no series recorded in the run"],
+  },
+  {
+    name: 'a from after now with to left out answered empty',
+    what: "GET /api/history?from=<after now> with no to (and /api/alerts' history, a report's body) answers 200 and empty, its from after its to, where a from after a given to is a 400",
+    edits: [{ file: 'src/http/router.ts', find: '  if (from === undefined || to !== undefined || from <= now || from > 8.64e15) return;', replace: '  if (from !== null) return;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
+  },
+  {
+    name: 'an empty names list taken as a filter that matches nothing',
+    what: 'GET /api/metrics?names= answers 200 with no series instead of a 400 naming names, as the MCP tool and the CLI refuse an empty list',
+    edits: [{ file: 'src/http/router.ts', find: '  if (names.length === 0) throw new HttpError(', replace: '  if (names.length < 0) throw new HttpError(' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
+  },
 ];
 
 function parseArgs(argv) {

@@ -41,6 +41,22 @@ describe('perfwatch report --for with --metrics', () => {
     }
   });
 
+  it("closes with the CLI's words for a name with no series recorded in the run: its flag, not the tool's metric_types, and where a stored one is", async () => {
+    const dataDir = dataDirWithSeries('stored_latency', 3);
+    try {
+      const stored = await report(['--for', '1', '--metrics', 'stored_latency', '--config', quietConfig({ storage: 'sqlite', dataDir })]);
+      expect(stored.code, stored.stderr).toBe(0);
+      expect(stored.stdout).not.toContain('metric_types');
+      expect(stored.stdout.trimEnd().split('\n').at(-1)).toBe('--metrics stored_latency: no series recorded since the monitor started, so none to list here; what is stored of it from before is in the report above, within its range');
+      // In memory nothing was stored before the run.
+      const memory = await report(['--for', '1', '--metrics', 'queue_size', '--config', quietConfig()]);
+      expect(memory.code, memory.stderr).toBe(0);
+      expect(memory.stdout.trimEnd().split('\n').at(-1)).toBe('--metrics queue_size: no series recorded since the monitor started, so none to list here');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('a config that names a dataDir and no storage runs in memory and says so: it neither reads nor locks that dataDir, often the service\'s own', async () => {
     const dataDir = dataDirWithSeries('stored_latency', 3);
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-report-datadir-'));

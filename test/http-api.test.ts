@@ -125,6 +125,12 @@ describe('the JSON API', () => {
       ['/api/history?metric=response_time&max_points=0', 'max_points', /max_points must be an integer from 1 to 100000/],
       ['/api/history?metric=response_time&from=yesterday', 'from', /from must be ms since the epoch or an ISO 8601 date/],
       ['/api/history?metric=response_time&from=2000&to=1000', 'from', /must not be after to/],
+      // With to left out it is now, and a from after it is refused as one after a given to (it answered 200, empty).
+      ['/api/history?metric=response_time&from=8640000000000000', 'from', /^from \(\+275760-09-13T00:00:00\.000Z\) must not be after to, which is now \(.*\) when left out/],
+      ['/api/alerts?history=true&from=8640000000000000', 'from', /must not be after to, which is now/],
+      // An empty list is refused, as the MCP tool and the CLI refuse theirs (it answered 200 with no series).
+      ['/api/metrics?names=', 'names', /^names must list at least one metric name, comma-separated \(leave it out for every metric\), got ""$/],
+      ['/api/metrics?names=,', 'names', /must list at least one metric name/],
       ['/api/history?metric=response_time&from=1e17', 'from', /from must be ms since the epoch or an ISO 8601 date/],
       // Date.parse alone took a typo for a date: 2003-01-02, the year 1000, the server's zone, March 2.
       ['/api/history?metric=response_time&from=1%202%203', 'from', /from must be ms since the epoch or an ISO 8601 date \(2026-12-05, .*got "1 2 3"/],
@@ -156,11 +162,41 @@ describe('the JSON API', () => {
       expect({ path, status: r.status, field: r.body.error?.field }).toEqual({ path, status: 400, field });
       expect(r.body.error.message, path).toMatch(message);
     }
+    const future = await get('/api/reports', { method: 'POST', body: JSON.stringify({ from: Date.now() + 3_600_000 }) });
+    expect(future).toMatchObject({ status: 400, body: { error: { field: 'from', message: expect.stringMatching(/must not be after to, which is now/) } } });
     const option = await get('/api/reports', { method: 'POST', body: '{"signal":1}' });
     expect(option).toMatchObject({ status: 400, body: { error: { field: 'signal', message: expect.stringMatching(/unknown report option "signal"/) } } });
     const format = await get('/api/reports', { method: 'POST', body: '{"format":"pdf"}' });
     expect(format).toMatchObject({ status: 400, body: { error: { field: 'format', message: expect.stringMatching(/must be one of json, markdown, html/) } } });
     expect((await get('/api/reports', { method: 'POST', body: '[' })).body.error.field).toBe('body');
+  });
+
+  it("takes POST /api/reports' from and to as the query routes take theirs: ms since the epoch or ISO 8601 dates, refused in the same words", async () => {
+    const { get } = await serving();
+    const from = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const to = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const post = (body: object) => get('/api/reports', { method: 'POST', body: JSON.stringify({ includeAlerts: false, ...body }) });
+    for (const [body, window] of [
+      [{ from, to }, { from: Date.parse(from), to }],
+      [{ from, to: new Date(to).toISOString() }, { from: Date.parse(from), to }],
+      [{ from: String(Date.parse(from)), to: String(to) }, { from: Date.parse(from), to }],
+      [{ from: new Date(to).toISOString().slice(0, 10) }, { from: Date.parse(new Date(to).toISOString().slice(0, 10)) }],
+    ] as [object, object][]) {
+      const r = await post(body);
+      expect({ body, status: r.status, error: r.body.error }).toEqual({ body, status: 200, error: undefined });
+      expect(r.body.window).toMatchObject(window);
+    }
+    const query = (await get('/api/history?metric=response_time&from=yesterday')).body.error.message;
+    expect((await post({ from: 'yesterday' })).body.error).toMatchObject({ field: 'from', message: query });
+    for (const [body, field, message] of [
+      [{ to: '2026-12-05T10:00' }, 'to', /a time needs its zone, Z or an offset such as \+01:00/],
+      [{ from: '2026-02-30' }, 'from', /no such date, got "2026-02-30"/],
+      [{ to: true }, 'to', /to must be ms since the epoch or an ISO 8601 date .*got "true"/],
+    ] as [object, string, RegExp][]) {
+      const r = await post(body);
+      expect({ body, status: r.status, field: r.body.error?.field }).toEqual({ body, status: 400, field });
+      expect(r.body.error.message).toMatch(message);
+    }
   });
 
   it('answers every bad parameter with the code PW_ERR_INVALID_ARG, whether the route or the library refused it: docs/http.md\'s example, byte for byte', async () => {

@@ -77,14 +77,14 @@ describe('optimize_performance runs', () => {
     const none = await ok(client, 'optimize_performance', { optimization_type: 'database' }, OptimizeAnswer);
     expect(none).toMatchObject({ state: 'done', dry_run: true, plan: [] });
     expect(none.knobs).toEqual([
-      { name: 'perfwatch.report_threads', type: 'concurrency', target: 'monitor_report_ms' },
+      { name: 'perfwatch.report_threads', type: 'concurrency', target: 'monitor_report_time' },
       { name: 'cache.size', type: 'cache', target: 'cache_hit_rate' },
     ]);
     expect((none.notes as string[]).at(-1)).toBe(
       "No tunable of type database is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type: 'database', get, set, min, max, step, target }). Registered now: perfwatch.report_threads (concurrency), cache.size (cache).",
     );
     const t = text(await call(client, 'optimize_performance', { optimization_type: 'database' }));
-    expect(t).toMatch(/^knobs: perfwatch\.report_threads \(concurrency, target monitor_report_ms\), cache\.size \(cache, target cache_hit_rate\)$/m);
+    expect(t).toMatch(/^knobs: perfwatch\.report_threads \(concurrency, target monitor_report_time\), cache\.size \(cache, target cache_hit_rate\)$/m);
     expect(t).not.toMatch(/call registerTunable/);
     expect(await call(client, 'optimize_performance', { run_id: 99 })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^PW_ERR_INVALID_ARG: run_id 99 is not a run of this monitor/) }] });
     expect(text(await call(client, 'optimize_performance', { run_id: 1, optimization_type: 'cache' }))).toBe('PW_ERR_INVALID_ARG: optimization_type must not be given with run_id: run_id reads (or cancels) a run started before');

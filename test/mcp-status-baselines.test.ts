@@ -37,7 +37,7 @@ describe("get_monitoring_status's baselines at many series", () => {
     // A series of a metric with a unit among the first baselines, before the checkouts'.
     monitor.record('api_response_time', 42);
     for (let s = 0; s < SERIES; s++) for (let i = 0; i < 3; i++) monitor.record('checkout_ms', 10 + s + i, { endpoint: `/api/v2/customers/{id}/orders/${s}/items`, region: 'eu-west-1' });
-    // The monitor's own series with data (monitor_report_ms has its first after a task) stay
+    // The monitor's own series with data (monitor_report_time has its first after a task) stay
     // the same from here, so that the counts compared are of one set of series.
     await monitor.getBaselines();
     await monitor.flush();

@@ -454,11 +454,11 @@ describe('long reports over stdio', () => {
     expect((r.structuredContent as { truncated: boolean }).truncated).toBe(true);
   });
 
-  /** Reports the server's pool completed: monitor_report_ms gets one sample per completed task. */
+  /** Reports the server's pool completed: monitor_report_time gets one sample per completed task. */
   async function reportsCompleted(): Promise<number> {
     // A record makes the next read wait for the rings to drain, the monitor's own readings with them.
     await ok(client, 'record_performance_metric', { metric_type: 'cancel_probe', value: 1 }, schemas.RecordOutput);
-    const got = await ok(client, 'get_performance_metrics', { metric_types: ['monitor_report_ms'] }, schemas.MetricsOutput);
+    const got = await ok(client, 'get_performance_metrics', { metric_types: ['monitor_report_time'] }, schemas.MetricsOutput);
     return got.metrics.reduce((n, m) => n + m.total_count, 0);
   }
 

@@ -205,14 +205,14 @@ describe('baselines a page at a time', () => {
   beforeAll(async () => {
     await m.start();
     for (let s = 0; s < SERIES; s++) for (let i = 0; i < 4; i++) m.record('checkout_ms', s + i, { endpoint: `/api/v2/orders/${s}/items` });
-    // The monitor's own series with data (monitor_report_ms has its first after a task; the
+    // The monitor's own series with data (monitor_report_time has its first after a task; the
     // collector's readings, monitor_ingested and the like, theirs at its first sampling) stay
     // the same from here, so that the count and the lists are of one set of series: four that
     // had their first samples between the whole list and its last page failed a CI run.
     await m.getBaselines({ limit: 1 });
     await waitFor(async () => {
       await m.flush();
-      return m.getMetrics({ names: ['monitor_ingested', 'monitor_dropped', 'monitor_ring_fill', 'monitor_collector_lag', 'monitor_report_ms'] }).length === 5;
+      return m.getMetrics({ names: ['monitor_ingested', 'monitor_dropped', 'monitor_ring_fill', 'monitor_collector_lag', 'monitor_report_time'] }).length === 5;
     }, 15_000, "the monitor's own readings");
   });
   afterAll(() => m.stop());

@@ -24,7 +24,7 @@
  *
  * One thread walks (the one that owns the instance); the store is read in place.
  */
-import { BUILTIN_BY_NAME, type MetricKind, type MetricUnit } from '../engine/metrics.js';
+import { BUILTIN_BY_NAME, OWN_HELP, type MetricKind, type MetricUnit } from '../engine/metrics.js';
 import type { CanonicalTags, Registry } from '../engine/registry.js';
 import { KEY_COUNT, valueOf } from '../engine/sketch.js';
 import type { StoreReader } from '../engine/store/reader.js';
@@ -134,7 +134,7 @@ export function promNameOf(name: string, kind: MetricKind, unit: MetricUnit): st
 }
 
 function helpOf(name: string, kind: MetricKind, unit: MetricUnit): string {
-  return BUILTIN_BY_NAME.get(name)?.help ?? `perfwatch ${kind}${unit ? ` (${unit})` : ''}`;
+  return BUILTIN_BY_NAME.get(name)?.help ?? OWN_HELP.get(name) ?? `perfwatch ${kind}${unit ? ` (${unit})` : ''}`;
 }
 
 export class SeriesWalk implements SeriesSource {

@@ -72,6 +72,17 @@ async function countdown(seconds: number): Promise<void> {
 /** get_performance_metrics' words for the page after the one shown (src/mcp/format.ts). */
 const PAGE_HINT = /pass offset (\d+) for the next page \(limit: up to 1000 a page\), or metric_types or tags to choose/;
 
+/**
+ * The closing list's line when no series of --metrics has data: the tool's ("no series matches
+ * x yet: leave out metric_types …") names its argument, not the flag, and reads as if the
+ * name had nothing, where a series stored before the monitor started (its dataDir) is in the
+ * report's tables but not in this list, which has the series recorded since the start only.
+ */
+function noneRecorded(metricTypes: string[] | undefined, metrics: ToolResult, mayBeStored: boolean): string | undefined {
+  if (metricTypes === undefined || (metrics.structuredContent as { total?: number } | undefined)?.total !== 0) return undefined;
+  return `--metrics ${metricTypes.join(',')}: no series recorded since the monitor started, so none to list here${mayBeStored ? '; what is stored of it from before is in the report above, within its range' : ''}`;
+}
+
 function fail(message: string): number {
   process.stderr.write(`perfwatch: ${message}\n`);
   return 2;
@@ -109,7 +120,7 @@ export async function report(args: ReportArgs): Promise<number> {
   let end = (): Promise<void> => client.close();
   let cleanup = async (): Promise<void> => {};
   /** The run of a monitor here (--for): how long, and the monitor. */
-  let local: { seconds: number; monitor: PerformanceMonitor } | undefined;
+  let local: { seconds: number; monitor: PerformanceMonitor; stored: boolean } | undefined;
   /** A monitor's endpoint (--url), and how long each of its answers is waited for. */
   let remoteAt: { url: URL; timeoutMs: number } | undefined;
   if (args.url !== undefined) {
@@ -141,7 +152,7 @@ export async function report(args: ReportArgs): Promise<number> {
       await server.close();
       await host.close();
     };
-    local = { seconds, monitor };
+    local = { seconds, monitor, stored: options.storage !== 'memory' };
   }
   try {
     if (local !== undefined) {
@@ -168,8 +179,8 @@ export async function report(args: ReportArgs): Promise<number> {
       process.stdout.write(`${JSON.stringify({ status: status.structuredContent, report: full.structuredContent, metrics: metrics.structuredContent }, null, 2)}\n`);
     } else {
       const text = (r: ToolResult): string => r.content.map((c) => c.text ?? '').join('\n');
-      // The tool's paging hint names its own arguments; here they are flags.
-      const list = text(metrics).replace(PAGE_HINT, (_, next: string) => `pass --offset ${next} for the next page, or --metrics to choose`);
+      // The tool's words name its own arguments; here they are flags.
+      const list = noneRecorded(metricTypes, metrics, local === undefined || local.stored) ?? text(metrics).replace(PAGE_HINT, (_, next: string) => `pass --offset ${next} for the next page, or --metrics to choose`);
       process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(full)}\n\n${list}\n`);
     }
     return 0;

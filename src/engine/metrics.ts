@@ -59,6 +59,34 @@ export const BUILTIN_METRICS: readonly MetricDefinition[] = [
 
 export const BUILTIN_BY_NAME: ReadonlyMap<string, MetricDefinition> = new Map(BUILTIN_METRICS.map((m) => [m.name, m]));
 
+/**
+ * What the monitor's own metrics that its parts define (monitor/own.ts, hub/role.ts,
+ * monitor/export-link.ts) measure: their HELP on /metrics, which the walk (analysis/series-walk.ts)
+ * reads here, below the parts. A name with a unit in it (`_ms`) fails promtool's lint ("metric
+ * names should not contain abbreviated units"): the times are named as the built-in ones are
+ * (`response_time`, `monitor_collector_lag`), their unit said here.
+ */
+export const OWN_HELP: ReadonlyMap<string, string> = new Map([
+  ['monitor_overhead_cpu', "CPU the monitor itself uses, percent (status().overhead, the overhead budget)"],
+  ['monitor_overhead_memory', 'Memory the monitor itself uses, bytes (status().overhead, the overhead budget)'],
+  ['monitor_backoff_level', "The overhead governor's backoff level, 0 when it has not backed off (status().overhead)"],
+  ['monitor_report_time', 'Wall time of each task of the report pool (reports, analyses), in ms'],
+  ['monitor_hub_sent', 'Buckets the hub applied from its members, or the member sent to its hub'],
+  ['monitor_hub_failed', 'Hub link failures: refused entries, failed applies (status().hub failed)'],
+  ['monitor_hub_dropped', 'Hub link batches dropped before the hub got them (status().hub dropped)'],
+  ['monitor_hub_queue_depth', 'Hub link entries waiting (status().hub queueDepth)'],
+  ['monitor_hub_lag', 'How far behind now, in ms, the newest applied buckets end: on the hub the largest of its members (a stopped one left out, 0 with none)'],
+  ['monitor_hub_members', "The hub's members; tag state (live, stale, stopped)"],
+  ['monitor_hub_malformed', 'Frames the hub could not read'],
+  ['monitor_export_sent', 'Samples an exporter sent; tag exporter'],
+  ['monitor_export_failed', 'Samples an exporter failed to send; tag exporter'],
+  ['monitor_export_dropped', "Samples an exporter dropped; tag exporter"],
+  ['monitor_export_retries', 'Requests an exporter retried; tag exporter'],
+  ['monitor_export_bytes', 'Bytes an exporter sent; tag exporter'],
+  ['monitor_export_queue_depth', "Requests waiting in an exporter's queue; tag exporter"],
+  ['monitor_export_lag', "How far behind an exporter is, in ms (status().export lagMs); tag exporter"],
+]);
+
 /** The values a sample may take: from `min` to `max`, both included; `rule` says so in an error. */
 export interface ValueRange {
   min: number;

@@ -8,7 +8,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
 import { MAX_WINDOW_SECONDS } from '../monitor/query.js';
 import { ByteBudget, readBody, type BodyCounters, type BodyRefusal } from '../mcp/http-body.js';
-import { HttpError, checkAnswerPoints, intParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
+import { HttpError, checkAnswerPoints, checkFromBeforeNow, intParam, namesParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
 
 /**
  * The most series one /api/metrics page summarises. The summaries run on the host's thread,
@@ -70,7 +70,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
 
     route('GET', '/api/metrics', ({ url, res }) => {
       const p = queryParams(url, ['names', 'tags', 'window', 'limit', 'offset']);
-      const names = p.get('names')?.split(',').filter((n) => n !== '');
+      const names = namesParam(p, 'names');
       const window = intParam(p, 'window', 1, MAX_WINDOW_SECONDS, 60);
       const limit = intParam(p, 'limit', 1, MAX_PAGE_SERIES, 200);
       const offset = intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0);
@@ -93,6 +93,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       checkAnswerPoints(p, limit, maxPoints);
       const from = timeParam(p, 'from');
       const to = timeParam(p, 'to');
+      checkFromBeforeNow(from, to, monitor.now());
       const tags = tagsParam(p);
       const resolution = p.get('resolution') as 'auto' | undefined;
       const history: MetricHistory = await monitor.getMetricHistory({
@@ -124,6 +125,7 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       if (history === 'true') {
         const from = timeParam(p, 'from');
         const to = timeParam(p, 'to');
+        checkFromBeforeNow(from, to, monitor.now());
         const transitions = monitor.getAlertHistory({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }).filter((t) => ofRule?.(t) ?? true);
         // The newest ones: a page of history is the recent past, and `offset` goes back from it.
         body.historyTotal = transitions.length;
@@ -160,6 +162,9 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new HttpError(400, 'the body must be a JSON object of report options', 'body');
       const unknown = Object.keys(options).find((k) => !REPORT_KEYS.includes(k));
       if (unknown !== undefined) throw new HttpError(400, `unknown report option "${unknown}"; the options are ${REPORT_KEYS.join(', ')}`, unknown);
+      const body = options as Record<string, unknown>;
+      for (const name of ['from', 'to'] as const) if (body[name] !== undefined) body[name] = bodyTime(body[name], name);
+      checkFromBeforeNow(body.from as number | undefined, body.to as number | undefined, monitor.now());
       const abort = new AbortController();
       const gone = (): void => abort.abort();
       res.once('close', gone);
@@ -173,6 +178,16 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       }
     }),
   ];
+}
+
+/**
+ * A report body's `from`/`to`: a number of ms as JSON gives it, or a string read as the query
+ * routes read their times (timeParam: ms since the epoch or an ISO 8601 date), refused in the
+ * same words.
+ */
+function bodyTime(value: unknown, name: 'from' | 'to'): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return timeParam(new Map([[name, typeof value === 'string' ? value : typeof value === 'number' ? String(value) : String(JSON.stringify(value))]]), name)!;
 }
 
 function sendReport(res: ServerResponse, report: unknown, format: string | undefined): void {

@@ -179,6 +179,26 @@ export function timeParam(params: Map<string, string>, name: string): number | u
   return t;
 }
 
+/**
+ * A route's `from` with its `to` left out, which is then now: a `from` after it is refused as one
+ * after a given `to` is (the library reads the range up to no end and answered it empty, its
+ * `from` after its `to`).
+ */
+export function checkFromBeforeNow(from: number | undefined, to: number | undefined, now: number): void {
+  // Past a Date's range (±8.64e15 ms) the library's words say what is wrong.
+  if (from === undefined || to !== undefined || from <= now || from > 8.64e15) return;
+  throw new HttpError(400, `from (${new Date(from).toISOString()}) must not be after to, which is now (${new Date(now).toISOString()}) when left out: nothing is recorded there yet`, 'from');
+}
+
+/** A comma-separated list of names: empty ones left out, and none at all refused (leave the parameter out for all). */
+export function namesParam(params: Map<string, string>, name: string): string[] | undefined {
+  const text = params.get(name);
+  if (text === undefined) return undefined;
+  const names = text.split(',').filter((n) => n !== '');
+  if (names.length === 0) throw new HttpError(400, `${name} must list at least one metric name, comma-separated (leave it out for every metric), got "${text.slice(0, 64)}"`, name);
+  return names;
+}
+
 /** Tags as a JSON object of strings: `tags={"endpoint":"/users"}`. */
 export function tagsParam(params: Map<string, string>, name = 'tags'): Record<string, string> | undefined {
   const text = params.get(name);

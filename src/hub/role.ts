@@ -22,7 +22,7 @@ export const HUB_METRICS = [
   { name: 'monitor_hub_failed', kind: 'counter', unit: 'count' },
   { name: 'monitor_hub_dropped', kind: 'counter', unit: 'count' },
   { name: 'monitor_hub_queue_depth', kind: 'gauge', unit: 'count' },
-  { name: 'monitor_hub_lag_ms', kind: 'gauge', unit: 'ms' },
+  { name: 'monitor_hub_lag', kind: 'gauge', unit: 'ms' },
   { name: 'monitor_hub_members', kind: 'gauge', unit: 'count' },
   { name: 'monitor_hub_malformed', kind: 'counter', unit: 'count' },
 ] as const;
@@ -84,7 +84,7 @@ function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     d.record('monitor_hub_dropped', Math.max(0, now.dropped - seen.dropped));
     d.record('monitor_hub_malformed', Math.max(0, now.malformed - seen.malformed));
     d.record('monitor_hub_queue_depth', queue);
-    d.record('monitor_hub_lag_ms', lag);
+    d.record('monitor_hub_lag', lag);
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'live').length, { state: 'live' });
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stale').length, { state: 'stale' });
     d.record('monitor_hub_members', s.members.filter((m) => m.state === 'stopped').length, { state: 'stopped' });
@@ -104,7 +104,7 @@ function memberSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
     d.record('monitor_hub_failed', s.failed - seen.failed);
     d.record('monitor_hub_dropped', s.dropped - seen.dropped);
     d.record('monitor_hub_queue_depth', s.queueDepth);
-    d.record('monitor_hub_lag_ms', s.lagMs);
+    d.record('monitor_hub_lag', s.lagMs);
     seen = { sent: s.sent, failed: s.failed, dropped: s.dropped };
   };
   return withReadings(member, readings, d.intervalMs);

@@ -216,7 +216,7 @@ export class PerformanceMonitor extends EventEmitter {
       // Reports analyse the alert engine's history of transitions.
       alertHistory: (q) => this.alerting.getHistory(q),
       watched: () => this.watched(),
-      onTask: (_kind, wallMs) => this.recordOwn('monitor_report_ms', wallMs),
+      onTask: (_kind, wallMs) => this.recordOwn('monitor_report_time', wallMs),
       seriesWithData: () => Array.from({ length: this.registry.seriesCount() }, (_, id) => id).filter((id) => this.reader.totalCount(id) > 0),
       profiles: (from, to) => this.profiler.notes(from, to),
       fault: (error) => this.faults.report('reports', error),

@@ -20,7 +20,7 @@ const OWN_METRICS = [
   { name: 'monitor_overhead_cpu', kind: 'gauge', unit: 'percent' },
   { name: 'monitor_overhead_memory', kind: 'gauge', unit: 'bytes' },
   { name: 'monitor_backoff_level', kind: 'gauge', unit: 'count' },
-  { name: 'monitor_report_ms', kind: 'distribution', unit: 'ms' },
+  { name: 'monitor_report_time', kind: 'distribution', unit: 'ms' },
 ] as const;
 
 export function defineOwnMetrics(registry: Registry): void {
@@ -42,7 +42,7 @@ export function registerOwnTunables(optimizer: Optimizer, reports: ReportService
       min: 1,
       max: Math.max(2, availableParallelism()),
       step: 1,
-      target: 'monitor_report_ms',
+      target: 'monitor_report_time',
       goal: 'decrease',
       description: 'Threads of the report pool; more serve concurrent reports, each costs a heap and two 3 MB sketches.',
     },

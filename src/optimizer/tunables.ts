@@ -69,7 +69,7 @@ const INCREASE = new Set(['cache_hit_rate', 'throughput']);
 const DECREASE = new Set([
   'response_time', 'api_response_time', 'formula_calculation_time', 'error_rate', 'cpu_usage', 'cpu_iowait', 'memory_usage', 'disk_usage',
   'event_loop_lag', 'event_loop_utilization', 'gc_pause', 'heap_used', 'heap_total', 'rss', 'queue_size', 'active_connections', 'database_connections',
-  'monitor_dropped', 'monitor_collector_lag', 'monitor_ring_fill', 'monitor_overhead_cpu', 'monitor_overhead_memory', 'monitor_report_ms',
+  'monitor_dropped', 'monitor_collector_lag', 'monitor_ring_fill', 'monitor_overhead_cpu', 'monitor_overhead_memory', 'monitor_report_time',
 ]);
 
 export function defaultGoal(metric: string): Goal | undefined {
