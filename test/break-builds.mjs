@@ -3185,7 +3185,7 @@ export const BREAKS = [
   {
     name: 'one client stamp for every monitor',
     what: "every monitor's fetch and node:http source stamps a request's start under one symbol: the first to record the call clears it, and a second monitor in the process records none of the service's outgoing calls",
-    edits: [{ find: "  private readonly started = Symbol('perfwatch.clientStarted');", replace: "  private readonly started = Symbol.for('perfwatch.clientStarted');" }],
+    edits: [{ find: "this.started = previous?.started ?? Symbol('perfwatch.clientStarted');", replace: "this.started = previous?.started ?? Symbol.for('perfwatch.clientStarted');" }],
     tests: ['instrument.test.ts'],
     mustFail: ['records each call in every monitor that instruments it'],
   },
@@ -5345,6 +5345,27 @@ export const BREAKS = [
     edits: [{ file: 'src/alerts/evaluator.ts', find: "    if (from === 'new-rule') this.bindNewSeries('new-series', now);\n", replace: '' }],
     tests: ['alert-edges.test.ts'],
     mustFail: ['judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before'],
+  },
+  {
+    name: 'instrument: server requests in flight lost on a new instrument()',
+    what: "a later instrument() that keeps httpServer on makes its flights its own: the requests in flight then finish unseen by it, neither recorded nor counted",
+    edits: [{ file: 'src/instrument/http-server.ts', find: '    this.owner = previous.owner;\n    this.owner.source = this;\n', replace: '    this.owner = { source: this };\n' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the requests in flight when instrument() is called again, and keeps its counts and the routes proven'],
+  },
+  {
+    name: 'instrument: routes and hosts forgotten on a new instrument()',
+    what: "a later instrument() starts its sources' tables empty: the routes proven before send their 4xx to unmatched again, and status().instrument's counts restart",
+    edits: [{ file: 'src/instrument/capped.ts', find: 'this.byKey = previous?.byKey ?? new Map();', replace: 'this.byKey = new Map();' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the requests in flight when instrument() is called again, and keeps its counts and the routes proven'],
+  },
+  {
+    name: 'instrument: outgoing calls in flight lost on a new instrument()',
+    what: "a later instrument() stamps calls under a new symbol: the fetch and node:http calls in flight then carry the old one's stamp, and are neither recorded nor counted",
+    edits: [{ file: 'src/instrument/http-client.ts', find: "this.started = previous?.started ?? Symbol('perfwatch.clientStarted');", replace: "this.started = Symbol('perfwatch.clientStarted');" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the fetch and node:http calls in flight when instrument() is called again'],
   },
 ];
 

@@ -420,7 +420,9 @@ describe('instrument(): incoming node:http', () => {
     expect(sockets).toHaveLength(1);
     const listening = sockets[0]!.listenerCount('close');
     // Each call replaces the instrumentation; the connection stays open throughout.
+    // Every other time after an uninstrument(), so that it is a new instrumentation, not one taking over.
     for (let i = 0; i < 12; i++) {
+      if (i % 2 === 1) m.uninstrument();
       m.instrument();
       await get(`/b/${i}`);
     }
@@ -441,6 +443,37 @@ describe('instrument(): incoming node:http', () => {
     await counted(m, 'http_requests_aborted', 1);
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
     agent.destroy();
+  });
+
+  it('records the requests in flight when instrument() is called again, and keeps its counts and the routes proven', async () => {
+    // The new instrumentation met none of them at their start: their finish was dropped,
+    // neither recorded nor counted, and the routes proven before went back to unmatched.
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const held: (() => void)[] = [];
+    const base = await serve((req, res) => {
+      if (req.url!.startsWith('/held')) held.push(() => res.end('late'));
+      else {
+        res.statusCode = req.url!.includes('missing') ? 404 : 200;
+        res.end('ok');
+      }
+    });
+    const get = (path: string) => fetch(`${base}${path}`).then((r) => r.text());
+    await get('/orders/1');
+    await get('/missing/1');
+    const inFlight = Array.from({ length: 3 }, (_, i) => get(`/held/${i}`));
+    await waitFor(() => held.length === 3, 10_000, 'the held requests to arrive');
+    // Another configuration: a pool added would do the same; the source stays on.
+    m.instrument({ httpClient: false, fetch: false, httpServer: { errorStatusFrom: 400 } });
+    for (const answer of held) answer();
+    await Promise.all(inFlight);
+    // A 404 on a route proven before the call keeps its route's label.
+    await get('/orders/2?missing');
+    await counted(m, 'throughput', 6);
+    expect(total(m, 'throughput', { endpoint: '/held/:id' })).toBe(3);
+    expect(total(m, 'throughput', { endpoint: '/orders/:id', status_class: '4xx' })).toBe(1);
+    expect(total(m, 'throughput', { endpoint: 'unmatched' })).toBe(1);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, unmatched: 1, aborted: 0, notRecorded: 0 });
   });
 
   it("keeps no long URLs alive on the host's heap: 3,000 requests with 14 KB query strings to a route that answers 200", async () => {
@@ -602,6 +635,27 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
+  });
+
+  it('records the fetch and node:http calls in flight when instrument() is called again', async () => {
+    // Each source stamps a call under a symbol of its own: the new instrumentation found no
+    // stamp on the calls started before it, and they were neither recorded nor counted.
+    const m = await started();
+    m.instrument({ httpServer: false });
+    const held: (() => void)[] = [];
+    const base = await serve((_req, res) => held.push(() => res.end('late')));
+    const host = new URL(base).host;
+    const calls = [
+      ...Array.from({ length: 2 }, () => fetch(`${base}/f`).then((r) => r.text())),
+      ...Array.from({ length: 2 }, () => new Promise<void>((resolve, reject) => http.get(`${base}/h`, (r) => r.resume().on('end', resolve)).on('error', reject))),
+    ];
+    await waitFor(() => held.length === 4, 10_000, 'the calls to arrive');
+    m.instrument({ httpServer: false, fetch: { errorStatusFrom: 400 } });
+    for (const answer of held) answer();
+    await Promise.all(calls);
+    await counted(m, 'api_response_time', 4);
+    expect(total(m, 'api_response_time', { host, method: 'GET', status_class: '2xx' })).toBe(4);
+    expect(m.status().instrument).toMatchObject({ httpClient: { hosts: 1, notRecorded: 0 }, fetch: { hosts: 1, notRecorded: 0 } });
   });
 
   it('at maxSeries, records the calls to hosts the registry refuses under "other" and counts the hosts in refused, without a fault each', async () => {

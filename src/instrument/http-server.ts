@@ -117,6 +117,16 @@ interface Pending {
 }
 
 /**
+ * Whom a connection's flights of one source belong to: the source recording them, handed on
+ * to the source of a later instrument() that keeps httpServer on (HttpServerSource's
+ * `previous`), so that the requests in flight when instrument() is called again are recorded
+ * by the new source as the old one would have (they were lost: neither recorded nor counted).
+ */
+interface Owner {
+  source: HttpServerSource;
+}
+
+/**
  * What a connection has in flight for one source: its current request inline (one a
  * connection, nearly always), and the requests a client pipelined behind it, in order. One
  * per (connection, source), reused by its every request. The connection holds its first
@@ -126,7 +136,7 @@ interface Pending {
  * away in a loaded server (docs/instrument.md, "Cost").
  */
 interface Flight {
-  source: HttpServerSource;
+  owner: Owner;
   response: ServerResponse | undefined;
   started: number;
   /** The source's attachment `response` started in: one before the current may have finished unseen. */
@@ -196,12 +206,12 @@ type Held = Socket & { [FLIGHTS]?: Flight };
 function onSocketClose(this: Held): void {
   let f = this[FLIGHTS];
   this[FLIGHTS] = undefined;
-  for (; f !== undefined; f = f.next) f.source.closed(f);
+  for (; f !== undefined; f = f.next) f.owner.source.closed(f);
 }
 
-/** `source`'s flight on a connection whose first is `f`, if it met the connection. */
-function flightOf(f: Flight | undefined, source: HttpServerSource): Flight | undefined {
-  while (f !== undefined && f.source !== source) f = f.next;
+/** `owner`'s flight on a connection whose first is `f`, if it met the connection. */
+function flightOf(f: Flight | undefined, owner: Owner): Flight | undefined {
+  while (f !== undefined && f.owner !== owner) f = f.next;
   return f;
 }
 
@@ -240,9 +250,11 @@ export class HttpServerSource implements Source {
   private readonly errorFrom: number;
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
-  private readonly paths = new Map<string, RouteEntry>();
+  private readonly paths: Map<string, RouteEntry> = new Map();
   /** In front of `paths`: the URLs met lately with their last answer, found without hashing the request's new URL string. */
   private readonly recent = new RecentUrls<Recent>();
+  /** Whom this source's flights belong to: its own, or the one of the source it took over from. */
+  private readonly owner: Owner;
   private attached = false;
   /** Counts attach()es: a response in flight from an earlier one may have finished while detached, its finish unseen. */
   private attachment = 0;
@@ -254,10 +266,29 @@ export class HttpServerSource implements Source {
   notRecorded = 0;
   private unmatchedEntry: RouteEntry | undefined;
 
-  constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
+  /**
+   * `previous`: the source of the instrument() this one replaces, which the caller detaches
+   * next. This one takes over its requests in flight (their flights' owner), its table of
+   * routes proven and of URLs met, and its counters, so that replacing the options (adding a
+   * piscina pool, another errorStatusFrom) loses no request and no route. Its table of recent
+   * URLs is not taken: it holds error_rate's sample of the old errorStatusFrom.
+   */
+  constructor(recorder: Recorder, options: HttpServerInstrumentOptions, previous?: HttpServerSource) {
     this.recorder = recorder;
     this.errorFrom = options.errorStatusFrom;
-    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }));
+    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }), previous?.routes);
+    if (previous === undefined) {
+      this.owner = { source: this };
+      return;
+    }
+    this.owner = previous.owner;
+    this.owner.source = this;
+    this.paths = previous.paths;
+    this.unmatchedEntry = previous.unmatchedEntry;
+    this.attachment = previous.attachment;
+    this.aborted = previous.aborted;
+    this.unmatched = previous.unmatched;
+    this.notRecorded = previous.notRecorded;
   }
 
   attach(): void {
@@ -287,11 +318,12 @@ export class HttpServerSource implements Source {
       const started = performance.now();
       const held = socket as Held;
       const first = held[FLIGHTS];
-      const f = first !== undefined && first.source === this ? first : flightOf(first, this);
+      const owner = this.owner;
+      const f = first !== undefined && first.owner === owner ? first : flightOf(first, owner);
       if (f === undefined) {
         // A connection's first request (an own server's connections never get a flight, so each of theirs comes here).
         if ((message as ServerMessage).server?.[OWN_SERVER] === true) return;
-        held[FLIGHTS] = { source: this, response, started, attachment: this.attachment, queue: undefined, next: this.attachedOf(first) };
+        held[FLIGHTS] = { owner, response, started, attachment: this.attachment, queue: undefined, next: this.attachedOf(first) };
         if (first === undefined) {
           socket.once('close', onSocketClose);
         }
@@ -316,7 +348,8 @@ export class HttpServerSource implements Source {
     try {
       const { request, response, socket } = message as ServerMessage;
       const first = (socket as Held)[FLIGHTS];
-      const f = first !== undefined && first.source === this ? first : flightOf(first, this);
+      const owner = this.owner;
+      const f = first !== undefined && first.owner === owner ? first : flightOf(first, owner);
       if (f === undefined) return;
       let started: number;
       if (f.response === response) {
@@ -367,7 +400,7 @@ export class HttpServerSource implements Source {
   private attachedOf(f: Flight | undefined): Flight | undefined {
     if (f === undefined) return undefined;
     const rest = this.attachedOf(f.next);
-    if (!f.source.attached) return rest;
+    if (!f.owner.source.attached) return rest;
     f.next = rest;
     return f;
   }
