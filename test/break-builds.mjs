@@ -5367,6 +5367,13 @@ export const BREAKS = [
     tests: ['instrument.test.ts'],
     mustFail: ['records the fetch and node:http calls in flight when instrument() is called again'],
   },
+  {
+    name: 'instrument: true refused by instrument()',
+    what: "instrument(true) is refused (\"options must be true (every source) or an object of sources\"), though the monitor option takes true and the message says it is allowed",
+    edits: [{ file: 'src/instrument/options.ts', find: 'const given = options === true || options === undefined ? {} : options;', replace: 'const given = options === undefined ? {} : options;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['takes true for every HTTP source, as the monitor option does, and refuses false'],
+  },
 ];
 
 function parseArgs(argv) {

@@ -854,6 +854,18 @@ describe('instrument(): on and off', () => {
     }
     expect(subscribed()).toEqual([]);
   });
+
+  it('takes true for every HTTP source, as the monitor option does, and refuses false', async () => {
+    const m = await started();
+    m.instrument({ fetch: false });
+    m.instrument(true);
+    expect(m.status().instrument!.sources).toEqual(['httpServer', 'httpClient', 'fetch']);
+    expect(subscribed()).toEqual(CHANNELS);
+    const off = caught<InvalidArgumentError>(() => m.instrument(false as never));
+    expect(off).toBeInstanceOf(InvalidArgumentError);
+    expect(off.message).toMatch(/must be true \(every source\) or an object of sources/);
+    expect(m.status().instrument!.sources).toEqual(['httpServer', 'httpClient', 'fetch']);
+  });
 });
 
 describe('instrument(): bad options', () => {

@@ -550,14 +550,14 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Auto-instrumentation through node:diagnostics_channel, without patching a module:
    * incoming HTTP (node:http and the frameworks over it; Fastify's and Express 5's route
-   * templates), outgoing node:http and fetch, and the piscina pools given. With no argument,
-   * every HTTP source is on. Subscribed while the monitor runs (from now if it does, else
-   * from start()), and replaces an earlier instrument(): a source on in both keeps the
+   * templates), outgoing node:http and fetch, and the piscina pools given. With no argument
+   * or true (as the monitor option `instrument: true`), every HTTP source is on. Subscribed
+   * while the monitor runs (from now if it does, else from start()), and replaces an earlier instrument(): a source on in both keeps the
    * requests in flight, the routes and hosts met and the counts of status().instrument. See
    * docs/instrument.md for the metrics and their tags. Throws InvalidArgumentError naming the
    * field of a bad option.
    */
-  instrument(options?: InstrumentOptions): { uninstrument(): boolean } {
+  instrument(options?: InstrumentOptions | true): { uninstrument(): boolean } {
     const next = this.newInstrumentation(resolveInstrumentOptions(options), this.instrumentation);
     this.instrumentation?.detach();
     this.instrumentation = next;
