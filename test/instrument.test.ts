@@ -530,6 +530,36 @@ describe('instrument(): incoming node:http', () => {
     expect(total(m, 'throughput', { endpoint: '/b' })).toBe(3);
   });
 
+  it("records node:http's own 408 to an upload still arriving at its requestTimeout as an answered 4xx, not as an abort", async () => {
+    // node:http writes the 408 straight to the socket and destroys it: no response 'finish'
+    // is published, and the connection's close counted the request in http_requests_aborted
+    // ("the client went away"), in neither throughput nor error_rate.
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false, httpServer: { errorStatusFrom: 400 } });
+    const server = http.createServer({ requestTimeout: 300, connectionsCheckingInterval: 50 }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    server.timeout = 0;
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // A whole upload first: it proves the route.
+    await fetch(`http://127.0.0.1:${port}/upload/1`, { method: 'POST', body: 'abc' }).then((r) => r.text());
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('POST /upload/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc'));
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('close', () => resolve(received.split('\r\n')[0]!));
+    });
+    expect(answer).toBe('HTTP/1.1 408 Request Timeout');
+    await counted(m, 'throughput', 2);
+    expect(total(m, 'throughput', { endpoint: '/upload/:id', method: 'POST', status_class: '4xx' })).toBe(1);
+    expect(seriesOf(m, 'error_rate', { endpoint: '/upload/:id' })[0]).toMatchObject({ totalCount: 2, totalSum: 1 });
+    expect(total(m, 'http_requests_aborted')).toBe(0);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
+  });
+
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
     const m = await started();
     m.instrument();

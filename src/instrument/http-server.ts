@@ -13,7 +13,8 @@
  * every path, a framework's own not-found handler, a CORS layer's preflights) and its aborts
  * are filed under UNMATCHED, outside the cap, so that paths nobody serves do not take the
  * places of the service's routes. A request whose connection closed before its response
- * finished (the client went away) is counted in http_requests_aborted instead.
+ * finished (the client went away) is counted in http_requests_aborted instead, but for one
+ * node:http answered 408 itself (its requestTimeout, timedOutByNode), recorded as answered.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
@@ -206,7 +207,24 @@ type Held = Socket & { [FLIGHTS]?: Flight };
 function onSocketClose(this: Held): void {
   let f = this[FLIGHTS];
   this[FLIGHTS] = undefined;
-  for (; f !== undefined; f = f.next) f.owner.source.closed(f);
+  if (f === undefined) return;
+  const timedOut = timedOutByNode(this);
+  for (; f !== undefined; f = f.next) f.owner.source.closed(f, timedOut);
+}
+
+/**
+ * Whether node:http answered 408 on the connection itself: its `requestTimeout` (or
+ * `headersTimeout`) ran out while a request was still arriving, and, the server having no
+ * `clientError` listener, it wrote `408 Request Timeout` straight to the socket and destroyed
+ * it with ERR_HTTP_REQUEST_TIMEOUT (lib/_http_server.js, socketOnError): no response
+ * 'finish' is published. It writes it only if the response in flight has not sent its
+ * headers (closed() checks that); a `clientError` listener answers in its own way, unseen.
+ */
+function timedOutByNode(socket: Held): boolean {
+  const error = (socket as Socket & { errored?: { code?: unknown } | null }).errored;
+  if (error?.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return false;
+  const server = (socket as Socket & { server?: Server }).server;
+  return server !== undefined && server.listenerCount('clientError') === 0;
 }
 
 /** `owner`'s flight on a connection whose first is `f`, if it met the connection. */
@@ -384,17 +402,23 @@ export class HttpServerSource implements Source {
         this.recordByUrl(url, recent, method, status, ms, (message as ServerMessage).server);
         return;
       }
-      const m = this.methodEntry(this.routes.get(route), method);
-      const cls = classIndex(status);
-      const handles = m.byClass[cls] ?? this.classHandles(m, cls);
-      if (handles === undefined) return;
-      handles.responseTime.record(ms);
-      handles.throughput.record(1);
-      handles.errors.record(status >= this.errorFrom ? 1 : 0);
+      this.recordIn(this.routes.get(route), method, status, ms);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
   };
+
+  /** A request answered, recorded under `entry` (a framework's route, or UNMATCHED). */
+  private recordIn(entry: RouteEntry, method: string | undefined, status: number, ms: number): void {
+    const m = this.methodEntry(entry, method);
+    const cls = classIndex(status);
+    // A slot not made yet (undefined), or one nothing records into (null): classHandles says which.
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    if (handles === undefined) return;
+    handles.responseTime.record(ms);
+    handles.throughput.record(1);
+    handles.errors.record(status >= this.errorFrom ? 1 : 0);
+  }
 
   /** The chain from `f` without the flights of sources detached since (a new source's flight goes before it). */
   private attachedOf(f: Flight | undefined): Flight | undefined {
@@ -405,17 +429,38 @@ export class HttpServerSource implements Source {
     return f;
   }
 
-  /** A connection closed: whatever it had in flight never finished, so its client went away (or its socket failed). */
-  closed(f: Flight): void {
+  /**
+   * A connection closed: whatever it had in flight never finished, so its client went away (or
+   * its socket failed), but for the request node:http answered 408 itself (`timedOut`,
+   * timedOutByNode): the one whose response it wrote in place of, the first in flight, if
+   * that had sent no headers yet. The requests pipelined behind it were never answered.
+   */
+  closed(f: Flight, timedOut: boolean): void {
     try {
       if (!this.attached) return;
       // A response that finished while this source was detached (the monitor stopped and
       // started again) is still in the flight, its finish unseen: it was answered, not aborted.
-      if (f.response !== undefined && !f.response.writableFinished) this.abort(f.response);
+      const head = f.response;
+      if (head !== undefined && !head.writableFinished) {
+        if (timedOut && !head.headersSent) this.recordTimeout(head.req as Routed, performance.now() - f.started);
+        else this.abort(head);
+      }
       for (const p of f.queue ?? []) if (!p.response.writableFinished) this.abort(p.response);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
+  }
+
+  /** node:http's own 408 to `request` (its requestTimeout): recorded as the answer it is, a 4xx (an error from errorStatusFrom 408 down). */
+  private recordTimeout(request: Routed, ms: number): void {
+    const route = request[ROUTE];
+    if (route !== undefined) {
+      this.recordIn(this.routes.get(route), request.method, 408, ms);
+      return;
+    }
+    const url = urlOf(request);
+    // A 4xx proves no route whatever the server: its path's own label if proven already, else UNMATCHED.
+    this.recordByUrl(url, this.recent.get(url), request.method, 408, ms, undefined);
   }
 
   private abort(response: ServerResponse): void {
@@ -530,14 +575,7 @@ export class HttpServerSource implements Source {
 
   private recordUnmatched(method: string | undefined, status: number, ms: number): void {
     this.unmatched++;
-    const m = this.methodEntry(this.unmatchedRoute(), method);
-    const cls = classIndex(status);
-    // A slot not made yet (undefined), or one nothing records into (null): classHandles says which.
-    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
-    if (handles === undefined) return;
-    handles.responseTime.record(ms);
-    handles.throughput.record(1);
-    handles.errors.record(status >= this.errorFrom ? 1 : 0);
+    this.recordIn(this.unmatchedRoute(), method, status, ms);
   }
 
   private unmatchedRoute(): RouteEntry {
