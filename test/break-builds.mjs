@@ -2858,7 +2858,7 @@ export const BREAKS = [
     what: "a request answered while the monitor was stopped stays in its connection's flight: the connection's close after a start counts it in http_requests_aborted, though it was answered",
     edits: [
       { find: '} else if (f.response === undefined || (f.attachment !== this.attachment && f.response.writableFinished)) {', replace: '} else if (f.response === undefined) {' },
-      { find: 'if (f.response !== undefined && !f.response.writableFinished) this.abort(f.response);', replace: 'if (f.response !== undefined) this.abort(f.response);' },
+      { find: 'if (head !== undefined && !head.writableFinished) {', replace: 'if (head !== undefined) {' },
     ],
     tests: ['instrument.test.ts'],
     mustFail: ['counts no abort for a request answered while the monitor was stopped'],
@@ -3185,7 +3185,7 @@ export const BREAKS = [
   {
     name: 'one client stamp for every monitor',
     what: "every monitor's fetch and node:http source stamps a request's start under one symbol: the first to record the call clears it, and a second monitor in the process records none of the service's outgoing calls",
-    edits: [{ find: "  private readonly started = Symbol('perfwatch.clientStarted');", replace: "  private readonly started = Symbol.for('perfwatch.clientStarted');" }],
+    edits: [{ find: "this.started = previous?.started ?? Symbol('perfwatch.clientStarted');", replace: "this.started = previous?.started ?? Symbol.for('perfwatch.clientStarted');" }],
     tests: ['instrument.test.ts'],
     mustFail: ['records each call in every monitor that instruments it'],
   },
@@ -5449,6 +5449,41 @@ export const BREAKS = [
     edits: [{ file: 'src/http/router.ts', find: '  if (names.length === 0) throw new HttpError(', replace: '  if (names.length < 0) throw new HttpError(' }],
     tests: ['http-api.test.ts'],
     mustFail: ["answers a bad query parameter 400 naming it, with the library's own words"],
+  },
+  {
+    name: 'instrument: server requests in flight lost on a new instrument()',
+    what: "a later instrument() that keeps httpServer on makes its flights its own: the requests in flight then finish unseen by it, neither recorded nor counted",
+    edits: [{ file: 'src/instrument/http-server.ts', find: '    this.owner = previous.owner;\n    this.owner.source = this;\n', replace: '    this.owner = { source: this };\n' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the requests in flight when instrument() is called again, and keeps its counts and the routes proven'],
+  },
+  {
+    name: 'instrument: routes and hosts forgotten on a new instrument()',
+    what: "a later instrument() starts its sources' tables empty: the routes proven before send their 4xx to unmatched again, and status().instrument's counts restart",
+    edits: [{ file: 'src/instrument/capped.ts', find: 'this.byKey = previous?.byKey ?? new Map();', replace: 'this.byKey = new Map();' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the requests in flight when instrument() is called again, and keeps its counts and the routes proven'],
+  },
+  {
+    name: 'instrument: outgoing calls in flight lost on a new instrument()',
+    what: "a later instrument() stamps calls under a new symbol: the fetch and node:http calls in flight then carry the old one's stamp, and are neither recorded nor counted",
+    edits: [{ file: 'src/instrument/http-client.ts', find: "this.started = previous?.started ?? Symbol('perfwatch.clientStarted');", replace: "this.started = Symbol('perfwatch.clientStarted');" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the fetch and node:http calls in flight when instrument() is called again'],
+  },
+  {
+    name: 'instrument: true refused by instrument()',
+    what: "instrument(true) is refused (\"options must be true (every source) or an object of sources\"), though the monitor option takes true and the message says it is allowed",
+    edits: [{ file: 'src/instrument/options.ts', find: 'const given = options === true || options === undefined ? {} : options;', replace: 'const given = options === undefined ? {} : options;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['takes true for every HTTP source, as the monitor option does, and refuses false'],
+  },
+  {
+    name: "instrument: node:http's own 408 counted as an abort",
+    what: "a connection node:http destroyed after writing its own 408 (requestTimeout) counts its request in http_requests_aborted, in neither throughput nor error_rate",
+    edits: [{ file: 'src/instrument/http-server.ts', find: 'const timedOut = timedOutByNode(this);', replace: 'const timedOut = false;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ["records node:http's own 408 to an upload still arriving at its requestTimeout as an answered 4xx, not as an abort"],
   },
 ];
 

@@ -420,7 +420,9 @@ describe('instrument(): incoming node:http', () => {
     expect(sockets).toHaveLength(1);
     const listening = sockets[0]!.listenerCount('close');
     // Each call replaces the instrumentation; the connection stays open throughout.
+    // Every other time after an uninstrument(), so that it is a new instrumentation, not one taking over.
     for (let i = 0; i < 12; i++) {
+      if (i % 2 === 1) m.uninstrument();
       m.instrument();
       await get(`/b/${i}`);
     }
@@ -441,6 +443,37 @@ describe('instrument(): incoming node:http', () => {
     await counted(m, 'http_requests_aborted', 1);
     expect(m.status().instrument!.httpServer!.aborted).toBe(1);
     agent.destroy();
+  });
+
+  it('records the requests in flight when instrument() is called again, and keeps its counts and the routes proven', async () => {
+    // The new instrumentation met none of them at their start: their finish was dropped,
+    // neither recorded nor counted, and the routes proven before went back to unmatched.
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false });
+    const held: (() => void)[] = [];
+    const base = await serve((req, res) => {
+      if (req.url!.startsWith('/held')) held.push(() => res.end('late'));
+      else {
+        res.statusCode = req.url!.includes('missing') ? 404 : 200;
+        res.end('ok');
+      }
+    });
+    const get = (path: string) => fetch(`${base}${path}`).then((r) => r.text());
+    await get('/orders/1');
+    await get('/missing/1');
+    const inFlight = Array.from({ length: 3 }, (_, i) => get(`/held/${i}`));
+    await waitFor(() => held.length === 3, 10_000, 'the held requests to arrive');
+    // Another configuration: a pool added would do the same; the source stays on.
+    m.instrument({ httpClient: false, fetch: false, httpServer: { errorStatusFrom: 400 } });
+    for (const answer of held) answer();
+    await Promise.all(inFlight);
+    // A 404 on a route proven before the call keeps its route's label.
+    await get('/orders/2?missing');
+    await counted(m, 'throughput', 6);
+    expect(total(m, 'throughput', { endpoint: '/held/:id' })).toBe(3);
+    expect(total(m, 'throughput', { endpoint: '/orders/:id', status_class: '4xx' })).toBe(1);
+    expect(total(m, 'throughput', { endpoint: 'unmatched' })).toBe(1);
+    expect(m.status().instrument!.httpServer).toMatchObject({ routes: 2, unmatched: 1, aborted: 0, notRecorded: 0 });
   });
 
   it("keeps no long URLs alive on the host's heap: 3,000 requests with 14 KB query strings to a route that answers 200", async () => {
@@ -495,6 +528,36 @@ describe('instrument(): incoming node:http', () => {
     expect(total(m, 'http_requests_aborted')).toBe(0);
     expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
     expect(total(m, 'throughput', { endpoint: '/b' })).toBe(3);
+  });
+
+  it("records node:http's own 408 to an upload still arriving at its requestTimeout as an answered 4xx, not as an abort", async () => {
+    // node:http writes the 408 straight to the socket and destroys it: no response 'finish'
+    // is published, and the connection's close counted the request in http_requests_aborted
+    // ("the client went away"), in neither throughput nor error_rate.
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false, httpServer: { errorStatusFrom: 400 } });
+    const server = http.createServer({ requestTimeout: 300, connectionsCheckingInterval: 50 }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    server.timeout = 0;
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // A whole upload first: it proves the route.
+    await fetch(`http://127.0.0.1:${port}/upload/1`, { method: 'POST', body: 'abc' }).then((r) => r.text());
+    const answer = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write('POST /upload/2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc'));
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString()));
+      socket.on('close', () => resolve(received.split('\r\n')[0]!));
+    });
+    expect(answer).toBe('HTTP/1.1 408 Request Timeout');
+    await counted(m, 'throughput', 2);
+    expect(total(m, 'throughput', { endpoint: '/upload/:id', method: 'POST', status_class: '4xx' })).toBe(1);
+    expect(seriesOf(m, 'error_rate', { endpoint: '/upload/:id' })[0]).toMatchObject({ totalCount: 2, totalSum: 1 });
+    expect(total(m, 'http_requests_aborted')).toBe(0);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
   });
 
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
@@ -602,6 +665,27 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
+  });
+
+  it('records the fetch and node:http calls in flight when instrument() is called again', async () => {
+    // Each source stamps a call under a symbol of its own: the new instrumentation found no
+    // stamp on the calls started before it, and they were neither recorded nor counted.
+    const m = await started();
+    m.instrument({ httpServer: false });
+    const held: (() => void)[] = [];
+    const base = await serve((_req, res) => held.push(() => res.end('late')));
+    const host = new URL(base).host;
+    const calls = [
+      ...Array.from({ length: 2 }, () => fetch(`${base}/f`).then((r) => r.text())),
+      ...Array.from({ length: 2 }, () => new Promise<void>((resolve, reject) => http.get(`${base}/h`, (r) => r.resume().on('end', resolve)).on('error', reject))),
+    ];
+    await waitFor(() => held.length === 4, 10_000, 'the calls to arrive');
+    m.instrument({ httpServer: false, fetch: { errorStatusFrom: 400 } });
+    for (const answer of held) answer();
+    await Promise.all(calls);
+    await counted(m, 'api_response_time', 4);
+    expect(total(m, 'api_response_time', { host, method: 'GET', status_class: '2xx' })).toBe(4);
+    expect(m.status().instrument).toMatchObject({ httpClient: { hosts: 1, notRecorded: 0 }, fetch: { hosts: 1, notRecorded: 0 } });
   });
 
   it('at maxSeries, records the calls to hosts the registry refuses under "other" and counts the hosts in refused, without a fault each', async () => {
@@ -799,6 +883,18 @@ describe('instrument(): on and off', () => {
       await m.stop();
     }
     expect(subscribed()).toEqual([]);
+  });
+
+  it('takes true for every HTTP source, as the monitor option does, and refuses false', async () => {
+    const m = await started();
+    m.instrument({ fetch: false });
+    m.instrument(true);
+    expect(m.status().instrument!.sources).toEqual(['httpServer', 'httpClient', 'fetch']);
+    expect(subscribed()).toEqual(CHANNELS);
+    const off = caught<InvalidArgumentError>(() => m.instrument(false as never));
+    expect(off).toBeInstanceOf(InvalidArgumentError);
+    expect(off.message).toMatch(/must be true \(every source\) or an object of sources/);
+    expect(m.status().instrument!.sources).toEqual(['httpServer', 'httpClient', 'fetch']);
   });
 });
 

@@ -15,17 +15,26 @@ export class CappedTags<V> {
   readonly limit: number;
   private readonly maxLength: number;
   private readonly make: (tag: string) => V;
-  private readonly byKey = new Map<string, V>();
+  private readonly byKey: Map<string, V>;
   private other: V | undefined;
   /** Requests whose value fell into `other` because the table was full. */
   overflowed = 0;
   /** Entries the registry refused a series of (refuse()): their requests of that series' method and status class go to `other`. */
-  private readonly refusedEntries = new Set<V>();
+  private readonly refusedEntries: Set<V>;
 
-  constructor(limit: number, maxLength: number, make: (tag: string) => V) {
+  /**
+   * `previous`: the table of the source this one replaces (a later instrument()), whose
+   * values, `other` and counts it takes on, under its own limit (values it holds past a lower
+   * limit keep their entries; new ones go to `other`).
+   */
+  constructor(limit: number, maxLength: number, make: (tag: string) => V, previous?: CappedTags<V>) {
     this.limit = limit;
     this.maxLength = maxLength;
     this.make = make;
+    this.byKey = previous?.byKey ?? new Map();
+    this.other = previous?.other;
+    this.overflowed = previous?.overflowed ?? 0;
+    this.refusedEntries = previous?.refusedEntries ?? new Set();
   }
 
   /** The entry of `key`, made on first sight while there is room, else `other`'s. */

@@ -90,17 +90,25 @@ export class HttpClientSource implements Source {
    * A symbol shared by all of them let the first to record it clear the stamp, and every
    * other monitor missed each call.
    */
-  private readonly started = Symbol('perfwatch.clientStarted');
+  private readonly started: symbol;
   private attached = false;
   /** Calls recorded nowhere: the registry refused their host's series and `other`'s (full before they were made). */
   notRecorded = 0;
 
-  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, own: readonly string[] = []) {
+  /**
+   * `previous`: the source of the same channels of the instrument() this one replaces, which
+   * the caller detaches next. This one takes its symbol, so that the calls it stamped and
+   * that are still in flight are recorded here (they were lost: neither recorded nor
+   * counted), and its table of hosts and counts.
+   */
+  constructor(recorder: Recorder, channels: ClientChannels, options: HttpClientInstrumentOptions, own: readonly string[] = [], previous?: HttpClientSource) {
     this.recorder = recorder;
     this.channels = channels;
     this.own = own.length > 0 && channels.target !== undefined ? new Set(own) : undefined;
     this.errorFrom = options.errorStatusFrom;
-    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }));
+    this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }), previous?.hosts);
+    this.started = previous?.started ?? Symbol('perfwatch.clientStarted');
+    this.notRecorded = previous?.notRecorded ?? 0;
   }
 
   attach(): void {

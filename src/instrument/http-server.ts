@@ -13,7 +13,8 @@
  * every path, a framework's own not-found handler, a CORS layer's preflights) and its aborts
  * are filed under UNMATCHED, outside the cap, so that paths nobody serves do not take the
  * places of the service's routes. A request whose connection closed before its response
- * finished (the client went away) is counted in http_requests_aborted instead.
+ * finished (the client went away) is counted in http_requests_aborted instead, but for one
+ * node:http answered 408 itself (its requestTimeout, timedOutByNode), recorded as answered.
  *
  * Per request: two clock reads, two property writes on the connection's flight (Flight), one
  * lookup of the raw URL in a table of recent URLs (recent-urls.ts) that holds the ring and
@@ -117,6 +118,16 @@ interface Pending {
 }
 
 /**
+ * Whom a connection's flights of one source belong to: the source recording them, handed on
+ * to the source of a later instrument() that keeps httpServer on (HttpServerSource's
+ * `previous`), so that the requests in flight when instrument() is called again are recorded
+ * by the new source as the old one would have (they were lost: neither recorded nor counted).
+ */
+interface Owner {
+  source: HttpServerSource;
+}
+
+/**
  * What a connection has in flight for one source: its current request inline (one a
  * connection, nearly always), and the requests a client pipelined behind it, in order. One
  * per (connection, source), reused by its every request. The connection holds its first
@@ -126,7 +137,7 @@ interface Pending {
  * away in a loaded server (docs/instrument.md, "Cost").
  */
 interface Flight {
-  source: HttpServerSource;
+  owner: Owner;
   response: ServerResponse | undefined;
   started: number;
   /** The source's attachment `response` started in: one before the current may have finished unseen. */
@@ -196,12 +207,29 @@ type Held = Socket & { [FLIGHTS]?: Flight };
 function onSocketClose(this: Held): void {
   let f = this[FLIGHTS];
   this[FLIGHTS] = undefined;
-  for (; f !== undefined; f = f.next) f.source.closed(f);
+  if (f === undefined) return;
+  const timedOut = timedOutByNode(this);
+  for (; f !== undefined; f = f.next) f.owner.source.closed(f, timedOut);
 }
 
-/** `source`'s flight on a connection whose first is `f`, if it met the connection. */
-function flightOf(f: Flight | undefined, source: HttpServerSource): Flight | undefined {
-  while (f !== undefined && f.source !== source) f = f.next;
+/**
+ * Whether node:http answered 408 on the connection itself: its `requestTimeout` (or
+ * `headersTimeout`) ran out while a request was still arriving, and, the server having no
+ * `clientError` listener, it wrote `408 Request Timeout` straight to the socket and destroyed
+ * it with ERR_HTTP_REQUEST_TIMEOUT (lib/_http_server.js, socketOnError): no response
+ * 'finish' is published. It writes it only if the response in flight has not sent its
+ * headers (closed() checks that); a `clientError` listener answers in its own way, unseen.
+ */
+function timedOutByNode(socket: Held): boolean {
+  const error = (socket as Socket & { errored?: { code?: unknown } | null }).errored;
+  if (error?.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return false;
+  const server = (socket as Socket & { server?: Server }).server;
+  return server !== undefined && server.listenerCount('clientError') === 0;
+}
+
+/** `owner`'s flight on a connection whose first is `f`, if it met the connection. */
+function flightOf(f: Flight | undefined, owner: Owner): Flight | undefined {
+  while (f !== undefined && f.owner !== owner) f = f.next;
   return f;
 }
 
@@ -240,9 +268,11 @@ export class HttpServerSource implements Source {
   private readonly errorFrom: number;
   readonly routes: CappedTags<RouteEntry>;
   /** Raw URL → its route's entry (never `other`'s: those go through the cap, which counts them). */
-  private readonly paths = new Map<string, RouteEntry>();
+  private readonly paths: Map<string, RouteEntry> = new Map();
   /** In front of `paths`: the URLs met lately with their last answer, found without hashing the request's new URL string. */
   private readonly recent = new RecentUrls<Recent>();
+  /** Whom this source's flights belong to: its own, or the one of the source it took over from. */
+  private readonly owner: Owner;
   private attached = false;
   /** Counts attach()es: a response in flight from an earlier one may have finished while detached, its finish unseen. */
   private attachment = 0;
@@ -254,10 +284,29 @@ export class HttpServerSource implements Source {
   notRecorded = 0;
   private unmatchedEntry: RouteEntry | undefined;
 
-  constructor(recorder: Recorder, options: HttpServerInstrumentOptions) {
+  /**
+   * `previous`: the source of the instrument() this one replaces, which the caller detaches
+   * next. This one takes over its requests in flight (their flights' owner), its table of
+   * routes proven and of URLs met, and its counters, so that replacing the options (adding a
+   * piscina pool, another errorStatusFrom) loses no request and no route. Its table of recent
+   * URLs is not taken: it holds error_rate's sample of the old errorStatusFrom.
+   */
+  constructor(recorder: Recorder, options: HttpServerInstrumentOptions, previous?: HttpServerSource) {
     this.recorder = recorder;
     this.errorFrom = options.errorStatusFrom;
-    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }));
+    this.routes = new CappedTags(options.maxRoutes, recorder.maxTagValueLength, (route) => ({ route, methods: new Map(), lastMethod: undefined, last: undefined }), previous?.routes);
+    if (previous === undefined) {
+      this.owner = { source: this };
+      return;
+    }
+    this.owner = previous.owner;
+    this.owner.source = this;
+    this.paths = previous.paths;
+    this.unmatchedEntry = previous.unmatchedEntry;
+    this.attachment = previous.attachment;
+    this.aborted = previous.aborted;
+    this.unmatched = previous.unmatched;
+    this.notRecorded = previous.notRecorded;
   }
 
   attach(): void {
@@ -287,11 +336,12 @@ export class HttpServerSource implements Source {
       const started = performance.now();
       const held = socket as Held;
       const first = held[FLIGHTS];
-      const f = first !== undefined && first.source === this ? first : flightOf(first, this);
+      const owner = this.owner;
+      const f = first !== undefined && first.owner === owner ? first : flightOf(first, owner);
       if (f === undefined) {
         // A connection's first request (an own server's connections never get a flight, so each of theirs comes here).
         if ((message as ServerMessage).server?.[OWN_SERVER] === true) return;
-        held[FLIGHTS] = { source: this, response, started, attachment: this.attachment, queue: undefined, next: this.attachedOf(first) };
+        held[FLIGHTS] = { owner, response, started, attachment: this.attachment, queue: undefined, next: this.attachedOf(first) };
         if (first === undefined) {
           socket.once('close', onSocketClose);
         }
@@ -316,7 +366,8 @@ export class HttpServerSource implements Source {
     try {
       const { request, response, socket } = message as ServerMessage;
       const first = (socket as Held)[FLIGHTS];
-      const f = first !== undefined && first.source === this ? first : flightOf(first, this);
+      const owner = this.owner;
+      const f = first !== undefined && first.owner === owner ? first : flightOf(first, owner);
       if (f === undefined) return;
       let started: number;
       if (f.response === response) {
@@ -351,38 +402,65 @@ export class HttpServerSource implements Source {
         this.recordByUrl(url, recent, method, status, ms, (message as ServerMessage).server);
         return;
       }
-      const m = this.methodEntry(this.routes.get(route), method);
-      const cls = classIndex(status);
-      const handles = m.byClass[cls] ?? this.classHandles(m, cls);
-      if (handles === undefined) return;
-      handles.responseTime.record(ms);
-      handles.throughput.record(1);
-      handles.errors.record(status >= this.errorFrom ? 1 : 0);
+      this.recordIn(this.routes.get(route), method, status, ms);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
   };
 
+  /** A request answered, recorded under `entry` (a framework's route, or UNMATCHED). */
+  private recordIn(entry: RouteEntry, method: string | undefined, status: number, ms: number): void {
+    const m = this.methodEntry(entry, method);
+    const cls = classIndex(status);
+    // A slot not made yet (undefined), or one nothing records into (null): classHandles says which.
+    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
+    if (handles === undefined) return;
+    handles.responseTime.record(ms);
+    handles.throughput.record(1);
+    handles.errors.record(status >= this.errorFrom ? 1 : 0);
+  }
+
   /** The chain from `f` without the flights of sources detached since (a new source's flight goes before it). */
   private attachedOf(f: Flight | undefined): Flight | undefined {
     if (f === undefined) return undefined;
     const rest = this.attachedOf(f.next);
-    if (!f.source.attached) return rest;
+    if (!f.owner.source.attached) return rest;
     f.next = rest;
     return f;
   }
 
-  /** A connection closed: whatever it had in flight never finished, so its client went away (or its socket failed). */
-  closed(f: Flight): void {
+  /**
+   * A connection closed: whatever it had in flight never finished, so its client went away (or
+   * its socket failed), but for the request node:http answered 408 itself (`timedOut`,
+   * timedOutByNode): the one whose response it wrote in place of, the first in flight, if
+   * that had sent no headers yet. The requests pipelined behind it were never answered.
+   */
+  closed(f: Flight, timedOut: boolean): void {
     try {
       if (!this.attached) return;
       // A response that finished while this source was detached (the monitor stopped and
       // started again) is still in the flight, its finish unseen: it was answered, not aborted.
-      if (f.response !== undefined && !f.response.writableFinished) this.abort(f.response);
+      const head = f.response;
+      if (head !== undefined && !head.writableFinished) {
+        if (timedOut && !head.headersSent) this.recordTimeout(head.req as Routed, performance.now() - f.started);
+        else this.abort(head);
+      }
       for (const p of f.queue ?? []) if (!p.response.writableFinished) this.abort(p.response);
     } catch (error) {
       this.recorder.fault('instrument-http-server', error);
     }
+  }
+
+  /** node:http's own 408 to `request` (its requestTimeout): recorded as the answer it is, a 4xx (an error from errorStatusFrom 408 down). */
+  private recordTimeout(request: Routed, ms: number): void {
+    const route = request[ROUTE];
+    if (route !== undefined) {
+      this.recordIn(this.routes.get(route), request.method, 408, ms);
+      return;
+    }
+    const url = urlOf(request);
+    // A 4xx proves no route whatever the server: its path's own label if proven already, else UNMATCHED.
+    this.recordByUrl(url, this.recent.get(url), request.method, 408, ms, undefined);
   }
 
   private abort(response: ServerResponse): void {
@@ -497,14 +575,7 @@ export class HttpServerSource implements Source {
 
   private recordUnmatched(method: string | undefined, status: number, ms: number): void {
     this.unmatched++;
-    const m = this.methodEntry(this.unmatchedRoute(), method);
-    const cls = classIndex(status);
-    // A slot not made yet (undefined), or one nothing records into (null): classHandles says which.
-    const handles = m.byClass[cls] ?? this.classHandles(m, cls);
-    if (handles === undefined) return;
-    handles.responseTime.record(ms);
-    handles.throughput.record(1);
-    handles.errors.record(status >= this.errorFrom ? 1 : 0);
+    this.recordIn(this.unmatchedRoute(), method, status, ms);
   }
 
   private unmatchedRoute(): RouteEntry {

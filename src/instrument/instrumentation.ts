@@ -35,12 +35,17 @@ export class Instrumentation {
   private readonly sources: Source[];
   private attached = false;
 
-  /** `ownFetches`: the URLs (origin, path and query) the monitor itself fetches (its notifications), left out. */
-  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number, ownFetches: readonly string[] = []) {
+  /**
+   * `ownFetches`: the URLs (origin, path and query) the monitor itself fetches (its
+   * notifications), left out. `previous`: the instrumentation this one replaces (a later
+   * instrument()), detached by the caller next: each HTTP source on in both takes over its
+   * predecessor's requests in flight, tables and counts (HttpServerSource, HttpClientSource).
+   */
+  constructor(recorder: Recorder, options: ResolvedInstrumentOptions, intervalMs: number, ownFetches: readonly string[] = [], previous?: Instrumentation) {
     const { httpServer, httpClient, fetch, piscina } = options;
-    this.server = httpServer.enabled ? new HttpServerSource(recorder, httpServer) : undefined;
-    this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient) : undefined;
-    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch, ownFetches) : undefined;
+    this.server = httpServer.enabled ? new HttpServerSource(recorder, httpServer, previous?.server) : undefined;
+    this.client = httpClient.enabled ? new HttpClientSource(recorder, NODE_HTTP, httpClient, [], previous?.client) : undefined;
+    this.fetch = fetch.enabled ? new HttpClientSource(recorder, UNDICI, fetch, ownFetches, previous?.fetch) : undefined;
     this.piscina = Object.keys(piscina).length > 0 ? new PiscinaSource(recorder, piscina, intervalMs) : undefined;
     this.sources = [this.server, this.client, this.fetch, this.piscina].filter((s): s is NonNullable<typeof s> => s !== undefined);
   }

@@ -91,8 +91,10 @@ export type HttpClientInstrumentOptions = ResolvedInstrumentOptions['httpClient'
 /** The monitor option: true for every default source, or the options of instrument(). */
 export const InstrumentOptionSchema = z.union([z.boolean(), InstrumentOptionsSchema], { error: 'must be true, false or the options of instrument()' });
 
-export function resolveInstrumentOptions(options: InstrumentOptions | undefined, prefix = ''): ResolvedInstrumentOptions {
-  const parsed = InstrumentOptionsSchema.safeParse(options ?? {});
-  if (!parsed.success) throw toInvalidArgument(parsed.error, options ?? {}, prefix, 'option', InstrumentOptionsSchema);
+/** instrument()'s options: true (as the monitor option) or none for every HTTP source at its defaults; false is refused. */
+export function resolveInstrumentOptions(options: InstrumentOptions | true | undefined, prefix = ''): ResolvedInstrumentOptions {
+  const given = options === true || options === undefined ? {} : options;
+  const parsed = InstrumentOptionsSchema.safeParse(given);
+  if (!parsed.success) throw toInvalidArgument(parsed.error, given, prefix, 'option', InstrumentOptionsSchema);
   return parsed.data;
 }

@@ -553,13 +553,15 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Auto-instrumentation through node:diagnostics_channel, without patching a module:
    * incoming HTTP (node:http and the frameworks over it; Fastify's and Express 5's route
-   * templates), outgoing node:http and fetch, and the piscina pools given. With no argument,
-   * every HTTP source is on. Subscribed while the monitor runs (from now if it does, else
-   * from start()), and replaces an earlier instrument(). See docs/instrument.md for the
-   * metrics and their tags. Throws InvalidArgumentError naming the field of a bad option.
+   * templates), outgoing node:http and fetch, and the piscina pools given. With no argument
+   * or true (as the monitor option `instrument: true`), every HTTP source is on. Subscribed
+   * while the monitor runs (from now if it does, else from start()), and replaces an earlier instrument(): a source on in both keeps the
+   * requests in flight, the routes and hosts met and the counts of status().instrument. See
+   * docs/instrument.md for the metrics and their tags. Throws InvalidArgumentError naming the
+   * field of a bad option.
    */
-  instrument(options?: InstrumentOptions): { uninstrument(): boolean } {
-    const next = this.newInstrumentation(resolveInstrumentOptions(options));
+  instrument(options?: InstrumentOptions | true): { uninstrument(): boolean } {
+    const next = this.newInstrumentation(resolveInstrumentOptions(options), this.instrumentation);
     this.instrumentation?.detach();
     this.instrumentation = next;
     if (this.running) next.attach();
@@ -575,14 +577,14 @@ export class PerformanceMonitor extends EventEmitter {
     return true;
   }
 
-  private newInstrumentation(options: NonNullable<ResolvedOptions['instrument']>): Instrumentation {
+  private newInstrumentation(options: NonNullable<ResolvedOptions['instrument']>, previous?: Instrumentation): Instrumentation {
     const recorder = {
       metric: (name: string, tags: Tags) => this.main.metric(name, tags),
       maxTagValueLength: this.options.maxTagValueLength,
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
     // The alert notifications it posts (fetch, on this thread) are the monitor's calls, not the service's.
-    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, this.alerting.notificationTargets());
+    return new Instrumentation(recorder, options, this.options.collectionIntervalMs, this.alerting.notificationTargets(), previous);
   }
 
   /** Declares a custom metric's kind and unit (undeclared names are distributions). */
