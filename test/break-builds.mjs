@@ -5346,6 +5346,20 @@ export const BREAKS = [
     tests: ['alert-edges.test.ts'],
     mustFail: ['judges only the newest sample of each series with a rule added now, whether or not it had looked at the series before'],
   },
+  {
+    name: 'remote_write counters without the 0 of their first export',
+    what: "a counter's first export after a restart is its total alone: Prometheus sees no reset where the total resumed above the last value before the restart, and increase() loses the total before it",
+    edits: [{ file: 'src/export/service.ts', find: 'config.maxSamplesPerRequest, MAX_REQUEST_BYTES, resetFrom);', replace: 'config.maxSamplesPerRequest, MAX_REQUEST_BYTES);' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["sends each counter series the first time this process exports it with a 0 before its first value, so a restart's reset is seen; a later start of the same monitor goes on without one"],
+  },
+  {
+    name: "remote_write counters' 0 again at a later start",
+    what: "every start of the exporter (a later start of the same monitor) sends each counter's 0 again while its counts go on: a reset Prometheus counts the whole total again for",
+    edits: [{ file: 'src/monitor/export-link.ts', find: '        this.first = false;\n', replace: '' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["sends each counter series the first time this process exports it with a 0 before its first value, so a restart's reset is seen; a later start of the same monitor goes on without one"],
+  },
 ];
 
 function parseArgs(argv) {
