@@ -4920,7 +4920,7 @@ export const BREAKS = [
   {
     name: 'hub.instance with control characters taken',
     what: "a hub.instance with a line break or a quote-breaking control character is taken: the hub then refuses every series of that member, whose instance tag it cannot be",
-    edits: [{ file: 'src/hub/options.ts', find: "      .refine((s) => !/[\\x00-\\x1f\\x7f]/.test(s), {", replace: '      .refine((s) => s === s || !/[\\x00-\\x1f\\x7f]/.test(s), {' }],
+    edits: [{ file: 'src/hub/instance-name.ts', find: '  if (/[\\x00-\\x1f\\x7f]/.test(name)) return', replace: '  if (name !== name && /[\\x00-\\x1f\\x7f]/.test(name)) return' }],
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a hub.instance with control characters'],
   },
@@ -5366,6 +5366,13 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/watchdog.ts', find: '    if (late > GRACE_MS) this.overlook(now, late);\n', replace: '' }],
     tests: ['watchdog-paused.test.ts'],
     mustFail: ['judges no actor on the time its own round came late (the process was stopped), and still replaces one that stays silent after'],
+  },
+  {
+    name: "the hub's hello taking names the member options refuse",
+    what: 'the hub registers a member whose hello names it "cluster" or with control characters (a line break forging a line of status and logs), which the member options refuse',
+    edits: [{ file: 'src/hub/wire.ts', find: '      if (problem !== undefined) throw new WireError(`hello.instance ${JSON.stringify(m.instance)} ${problem}`);\n', replace: '' }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ['with names the member options refuse ("cluster", control characters) is refused at its hello as malformed, and not registered'],
   },
 ];
 
