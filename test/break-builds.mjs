@@ -4920,7 +4920,7 @@ export const BREAKS = [
   {
     name: 'hub.instance with control characters taken',
     what: "a hub.instance with a line break or a quote-breaking control character is taken: the hub then refuses every series of that member, whose instance tag it cannot be",
-    edits: [{ file: 'src/hub/options.ts', find: "      .refine((s) => !/[\\x00-\\x1f\\x7f]/.test(s), {", replace: '      .refine((s) => s === s || !/[\\x00-\\x1f\\x7f]/.test(s), {' }],
+    edits: [{ file: 'src/hub/instance-name.ts', find: '  if (/[\\x00-\\x1f\\x7f]/.test(name)) return', replace: '  if (name !== name && /[\\x00-\\x1f\\x7f]/.test(name)) return' }],
     tests: ['bad-input.test.ts'],
     mustFail: ['refuses a hub.instance with control characters'],
   },
@@ -5484,6 +5484,37 @@ export const BREAKS = [
     edits: [{ file: 'src/instrument/http-server.ts', find: 'const timedOut = timedOutByNode(this);', replace: 'const timedOut = false;' }],
     tests: ['instrument.test.ts'],
     mustFail: ["records node:http's own 408 to an upload still arriving at its requestTimeout as an answered 4xx, not as an abort"],
+  },
+  {
+    name: 'remote_write counters without the 0 of their first export',
+    what: "a counter's first export after a restart is its total alone: Prometheus sees no reset where the total resumed above the last value before the restart, and increase() loses the total before it",
+    edits: [{ file: 'src/export/service.ts', find: 'config.maxSamplesPerRequest, MAX_REQUEST_BYTES, resetFrom);', replace: 'config.maxSamplesPerRequest, MAX_REQUEST_BYTES);' }],
+    tests: ['export-remote-write.test.ts', 'export-prometheus.test.ts'],
+    mustFail: [
+      "sends each counter series the first time this process exports it with a 0 before its first value, so a restart's reset is seen; a later start of the same monitor goes on without one",
+      "sees the counter's reset when the restarted process's first total is above the last before the restart, and increase() takes in both",
+    ],
+  },
+  {
+    name: "remote_write counters' 0 again at a later start",
+    what: "every start of the exporter (a later start of the same monitor) sends each counter's 0 again while its counts go on: a reset Prometheus counts the whole total again for",
+    edits: [{ file: 'src/monitor/export-link.ts', find: '        this.first = false;\n', replace: '' }],
+    tests: ['export-remote-write.test.ts'],
+    mustFail: ["sends each counter series the first time this process exports it with a 0 before its first value, so a restart's reset is seen; a later start of the same monitor goes on without one"],
+  },
+  {
+    name: "the watchdog judging actors on its own late round",
+    what: 'a round of the watchdog that came late because the process was stopped (SIGSTOP, a debugger, a frozen VM) judges the actors on that gap: every actor is replaced as hung on SIGCONT',
+    edits: [{ file: 'src/actors/watchdog.ts', find: '    if (late > GRACE_MS) this.overlook(now, late);\n', replace: '' }],
+    tests: ['watchdog-paused.test.ts'],
+    mustFail: ['judges no actor on the time its own round came late (the process was stopped), and still replaces one that stays silent after'],
+  },
+  {
+    name: "the hub's hello taking names the member options refuse",
+    what: 'the hub registers a member whose hello names it "cluster" or with control characters (a line break forging a line of status and logs), which the member options refuse',
+    edits: [{ file: 'src/hub/wire.ts', find: '      if (problem !== undefined) throw new WireError(`hello.instance ${JSON.stringify(m.instance)} ${problem}`);\n', replace: '' }],
+    tests: ['hub-hostile.test.ts'],
+    mustFail: ['with names the member options refuse ("cluster", control characters) is refused at its hello as malformed, and not registered'],
   },
 ];
 

@@ -70,13 +70,18 @@ export function decodeWrite(body: Uint8Array): TimeSeries[] {
   return (WriteRequest.toObject(message, { longs: Number, defaults: true }) as { timeseries: TimeSeries[] }).timeseries;
 }
 
-/** The series of a decoded request as `name{k="v",…}` → value (labels in the order sent). */
+/** The samples of a remote_write body (a series has one, a counter's first export two: its 0 first). */
+export function sampleCount(body: Uint8Array): number {
+  return decodeWrite(body).reduce((n, s) => n + s.samples.length, 0);
+}
+
+/** The series of a decoded request as `name{k="v",…}` → its newest value (labels in the order sent; a counter's first export has a 0 before it). */
 export function seriesValues(series: readonly TimeSeries[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const s of series) {
     const name = s.labels.find((l) => l.name === '__name__')!.value;
     const rest = s.labels.filter((l) => l.name !== '__name__').map((l) => `${l.name}="${l.value}"`);
-    out.set(`${name}{${rest.join(',')}}`, s.samples[0]!.value);
+    out.set(`${name}{${rest.join(',')}}`, s.samples.at(-1)!.value);
   }
   return out;
 }

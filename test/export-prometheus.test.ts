@@ -85,6 +85,33 @@ describeWithPeer('prometheus', 'a Prometheus server receiving remote_write from 
   });
 });
 
+describeWithPeer('prometheus', 'a Prometheus server receiving remote_write from a process that restarted', (peer) => {
+  it("sees the counter's reset when the restarted process's first total is above the last before the restart, and increase() takes in both", async () => {
+    // A process's totals are its own from its start: a hub restarted after a crash, whose
+    // member's backlog arrived at once, sent 320 then 680, and Prometheus saw one counter
+    // going on (resets() 0, increase() short by the total before the restart).
+    const prometheus = await runPrometheus(peer.binary, 'global:\n  scrape_interval: 1m\n', ['--web.enable-remote-write-receiver']);
+    cleanup.push(() => prometheus.stop());
+    const options = { export: { remoteWrite: [{ url: `http://127.0.0.1:${prometheus.port}/api/v1/write`, intervalMs: 3_600_000 }], instance: 'hub-1', job: 'restart' } };
+    for (const total of [300, 680]) {
+      // Each monitor a process of its own: its first start, its own totals.
+      const m = await started(options);
+      m.define({ name: 'jobs', kind: 'counter' });
+      m.record('jobs', total);
+      await m.flush();
+      await waitFor(async () => {
+        await m.exportNow();
+        return (await prometheus.query('jobs_total{job="restart"}')) === total;
+      }, 40_000, `Prometheus to store ${total}`);
+      expect(m.status().export.exporters[0]).toMatchObject({ failed: 0 });
+      await m.stop();
+    }
+    expect(await prometheus.query('resets(jobs_total{job="restart"}[10m])')).toBe(1);
+    // 300 before the restart and 680 after (increase() extrapolates a little past the samples' span).
+    expect(await prometheus.query('increase(jobs_total{job="restart"}[10m])')).toBeGreaterThanOrEqual(980);
+  });
+});
+
 describeWithPeer('prometheus', 'a Prometheus server receiving remote_write from a hub that forgets a member', (peer) => {
   it("ends the forgotten member's series at the next export with stale markers; the cluster-wide series goes on", async () => {
     // The member's series left the hub's /metrics and the exporter simply stopped sending

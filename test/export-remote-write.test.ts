@@ -18,7 +18,7 @@ import { Endpoint } from '../dist/src/export/endpoint.js';
 import { ExportService } from '../dist/src/export/service.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../dist/src/retry-after.js';
 import snappy from 'snappyjs';
-import { decodeWrite, Receiver, seriesValues } from './export-helpers.js';
+import { decodeWrite, Receiver, sampleCount, seriesValues } from './export-helpers.js';
 import { longAnswer, monitorStarter, waitFor } from './helpers.js';
 
 const started = monitorStarter();
@@ -98,7 +98,8 @@ describe('remote_write', () => {
     for (const s of series) {
       const names = s.labels.map((l) => l.name);
       expect(names).toEqual([...names].sort());
-      expect(s.samples).toHaveLength(1);
+      // One sample, or a counter's first export: its 0 before it (the reset test below).
+      expect(s.samples.length === 1 || (s.samples.length === 2 && s.samples[0]!.value === 0)).toBe(true);
     }
     const v = seriesValues(series);
     expect(v.get('queue_depth{Zone="b",az="a",instance="test-host:1",job="svc"}')).toBe(42.5);
@@ -109,7 +110,7 @@ describe('remote_write', () => {
     expect(v.get('api_response_time_sum{instance="test-host:1",job="svc",route="/a"}')).toBe(560.5);
     const st = m.status().export.exporters[0]!;
     expect(st).toMatchObject({ exporter: 'remoteWrite[0]', kind: 'remoteWrite', failed: 0, dropped: 0, queueDepth: 0, lagMs: 0 });
-    expect(st.sent).toBe(r.requests.reduce((a, q) => a + decodeWrite(q.body).length, 0));
+    expect(st.sent).toBe(r.requests.reduce((a, q) => a + decodeWrite(q.body).reduce((n, s) => n + s.samples.length, 0), 0));
     expect(st.url).toBe(r.url);
   });
 
@@ -132,7 +133,7 @@ describe('remote_write', () => {
     st = (await m.exportNow()).exporters[0]!;
     expect(r.requests.length).toBe(before + 1);
     expect(r.requests.at(-1)!.status).toBe(400);
-    expect(st.failed).toBe(decodeWrite(r.requests.at(-1)!.body).length);
+    expect(st.failed).toBe(sampleCount(r.requests.at(-1)!.body));
     expect(st.retries).toBe(3);
     expect(st.queueDepth).toBe(0);
     expect(st.lastError).toMatchObject({ status: 400 });
@@ -183,7 +184,7 @@ describe('remote_write', () => {
     // The second attempt came no sooner than the receiver asked (a generous bound: the backoff alone is 10 ms).
     expect(r.requests[1]!.at - r.requests[0]!.at).toBeGreaterThanOrEqual(1_900);
     expect(r.requests[1]!.body).toEqual(r.requests[0]!.body);
-    expect(delivered).toMatchObject({ sent: decodeWrite(r.requests[1]!.body).length, retries: 1, failed: 0 });
+    expect(delivered).toMatchObject({ sent: sampleCount(r.requests[1]!.body), retries: 1, failed: 0 });
   });
 
   it("caps a 503's Retry-After at RETRY_AFTER_MAX_MS and says so; exportNow does not cut that wait short", async () => {
@@ -240,11 +241,11 @@ describe('remote_write', () => {
     expect(r.requests[0]!.path).toBe('/receive?tenant=t1');
     expect(r.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from('ops@acme:s3cr:t').toString('base64')}`);
     // A refusal names the receiver's reason (its body) and counts the samples as failed.
-    const refused = decodeWrite(r.requests[0]!.body).length;
+    const refused = sampleCount(r.requests[0]!.body);
     expect(st.lastError?.message).toBe(`${r.url}?… answered 400 Bad Request (no): ${refused} samples failed, not retried (a 4xx is final)`);
     st = (await m.exportNow()).exporters[0]!;
     expect(r.requests.at(-1)!.status).toBe(200);
-    expect(st).toMatchObject({ url: `${r.url}?…`, failed: refused, sent: decodeWrite(r.requests.at(-1)!.body).length });
+    expect(st).toMatchObject({ url: `${r.url}?…`, failed: refused, sent: sampleCount(r.requests.at(-1)!.body) });
     expect(JSON.stringify(m.status())).not.toContain('s3cr');
   });
 
@@ -257,7 +258,7 @@ describe('remote_write', () => {
     r.script.push({ status: 413, headers: {}, body: 'request entity too large' });
     const st = (await m.exportNow()).exporters[0]!;
     expect(r.requests).toHaveLength(1);
-    const sent = decodeWrite(r.requests[0]!.body).length;
+    const sent = sampleCount(r.requests[0]!.body);
     expect(sent).toBeGreaterThan(1);
     // Before, it said "answered 413 Payload Too Large (…): N samples failed", and no more.
     expect(st.lastError).toMatchObject({
@@ -276,7 +277,7 @@ describe('remote_write', () => {
     r.script.push({ status: 301, headers: { Location: '/moved' } });
     const st = (await m.exportNow()).exporters[0]!;
     expect(r.requests.map((q) => [q.status, q.path])).toEqual([[301, '/receive']]);
-    const samples = decodeWrite(r.requests[0]!.body).length;
+    const samples = sampleCount(r.requests[0]!.body);
     expect(st).toMatchObject({ sent: 0, failed: samples, retries: 0, queueDepth: 0, lastError: { status: 301 } });
     expect(st.lastError!.message).toBe(
       `${r.url} answered 301 Moved Permanently, redirected to ${new URL('/moved', r.url).href}: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
@@ -292,7 +293,7 @@ describe('remote_write', () => {
     const moved = 'https://user:pa55@mimir.example/tenant-k3y/api/v1/push?token=s3cret';
     r.script.push({ status: 307, headers: { Location: moved }, body: `Redirecting to ${moved}` });
     const st = (await m.exportNow()).exporters[0]!;
-    const samples = decodeWrite(r.requests[0]!.body).length;
+    const samples = sampleCount(r.requests[0]!.body);
     expect(st.lastError!.message).toBe(
       `${r.url} answered 307 Temporary Redirect, redirected to https://mimir.example/tenant-k3y/api/v1/push?…: redirects are not followed (the samples would not reach the receiver), configure that URL instead: ${samples} samples failed, not retried (a redirect is final)`,
     );
@@ -360,7 +361,7 @@ describe('remote_write', () => {
     expect(st).toMatchObject({ dropped: 0, failed: 0, queueDepth: 0 });
     const values = new Map(r.requests.flatMap((q) => [...seriesValues(decodeWrite(q.body))]));
     for (let i = 0; i < 500; i++) expect(values.get(`pool_size{instance="test-host:1",job="svc",pool="${i}"}`)).toBe(i);
-    expect(st.sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+    expect(st.sent).toBe(r.requests.reduce((n, q) => n + sampleCount(q.body), 0));
   });
 
   it("pushes at stop() every sample recorded, the histograms' open collection interval included, then marks each series stale", async () => {
@@ -393,7 +394,7 @@ describe('remote_write', () => {
     await oneGauge(m);
     await m.exportNow();
     await m.stop();
-    const delivered = r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0);
+    const delivered = r.requests.reduce((n, q) => n + sampleCount(q.body), 0);
     expect(r.requests.length).toBeGreaterThanOrEqual(3); // the export, the last export, the stale markers
     expect(m.status().export.exporters[0]).toMatchObject({ sent: delivered, requests: r.requests.length, dropped: 0, queueDepth: 0, queuedSamples: 0 });
 
@@ -478,10 +479,12 @@ describe('remote_write', () => {
     const m = await pushing(url, { queueLimit: 2 });
     await oneGauge(m);
     const exports = 5;
+    // The first export has each counter's 0 too (a sample more a series): an export's samples are the second's.
+    const firstSamples = (await m.exportNow()).exporters[0]!.queuedSamples;
     let st = (await m.exportNow()).exporters[0]!;
-    const perExport = st.queuedSamples;
+    const perExport = st.queuedSamples - firstSamples;
     expect(perExport).toBeGreaterThan(0);
-    for (let i = 1; i < exports; i++) st = (await m.exportNow()).exporters[0]!;
+    for (let i = 2; i < exports; i++) st = (await m.exportNow()).exporters[0]!;
     expect(st.queueDepth).toBe(2);
     expect(st.dropped).toBeGreaterThanOrEqual((exports - 2) * perExport);
     expect(st.sent).toBe(0);
@@ -505,7 +508,8 @@ describe('remote_write', () => {
     expect(st.sent).toBe(a!.length + b!.length);
     expect(a![0]!.samples[0]!.timestamp).toBeLessThan(b![0]!.samples[0]!.timestamp);
     expect(st.dropped).toBeGreaterThanOrEqual((exports - 2 + calls) * perExport);
-    expect(st.dropped).toBeLessThanOrEqual((exports - 2 + calls) * b!.length);
+    // The first export's dropped request had each counter's 0 too: at most as many samples again.
+    expect(st.dropped).toBeLessThanOrEqual((exports - 2 + calls) * b!.length + firstSamples);
     expect(st.lagMs).toBe(0);
   });
 
@@ -554,5 +558,71 @@ describe('remote_write', () => {
     } finally {
       await service.stop(100);
     }
+  });
+
+  it("sends each counter series the first time this process exports it with a 0 before its first value, so a restart's reset is seen; a later start of the same monitor goes on without one", async () => {
+    // A process that restarted (a hub whose members' backlog arrived at once) exported its
+    // own total, which could be above the last value before the restart: Prometheus saw no
+    // reset and increase() lost the total before it.
+    const r = await receiver();
+    const m = await pushing(r.url, { histogramBuckets: [1, 10] });
+    m.define({ name: 'queue_depth', kind: 'gauge' });
+    m.define({ name: 'jobs', kind: 'counter' });
+    m.record('queue_depth', 4);
+    m.record('jobs', 680);
+    await m.flush();
+    const sent = async (): Promise<Map<string, { value: number; timestamp: number }[]>> => {
+      const from = r.requests.length;
+      await m.exportNow();
+      const out = new Map<string, { value: number; timestamp: number }[]>();
+      for (const q of r.requests.slice(from)) {
+        for (const s of decodeWrite(q.body)) out.set(s.labels.find((l) => l.name === '__name__')!.value, s.samples.map((p) => ({ value: p.value, timestamp: Number(p.timestamp) })));
+      }
+      return out;
+    };
+    const first = await sent();
+    const jobs = first.get('jobs_total')!;
+    expect(jobs.map((p) => p.value)).toEqual([0, 680]);
+    // The 0 is at the monitor's start, before the value: in time order, as a receiver appends.
+    expect(jobs[0]!.timestamp).toBeLessThan(jobs[1]!.timestamp);
+    expect(jobs[0]!.timestamp).toBeLessThanOrEqual(m.status().startedAt!);
+    expect(first.get('queue_depth')!.map((p) => p.value)).toEqual([4]);
+    // Once: the next export has the value alone.
+    m.record('jobs', 1);
+    m.record('api_response_time', 5);
+    await m.flush();
+    const before = Date.now();
+    let second = await sent();
+    expect(second.get('jobs_total')!.map((p) => p.value)).toEqual([681]);
+    // A series new in a later export gets its 0 too (a histogram's series are counters),
+    // just after the export before, which did not have it.
+    while (second.get('api_response_time_count') === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      second = await sent();
+      expect(Date.now() - before, 'the histogram to close its bucket').toBeLessThan(15_000);
+    }
+    const histogram = new Map<string, { value: number; timestamp: number }[][]>();
+    for (const q of r.requests) {
+      for (const s of decodeWrite(q.body)) {
+        const key = s.labels.map((l) => `${l.name}=${l.value}`).join(',');
+        if (!key.includes('__name__=api_response_time_')) continue;
+        histogram.set(key, [...(histogram.get(key) ?? []), s.samples.map((p) => ({ value: p.value, timestamp: Number(p.timestamp) }))]);
+      }
+    }
+    // Its buckets, sum and count.
+    expect(histogram.size).toBe(2 + 2 + 1);
+    for (const [key, exports] of histogram) {
+      expect(exports[0]!.map((p) => p.value)[0], key).toBe(0);
+      expect(exports[0], key).toHaveLength(2);
+      expect(exports[0]![0]!.timestamp, key).toBeGreaterThan(jobs[1]!.timestamp);
+      expect(exports.slice(1).every((e) => e.length === 1), key).toBe(true);
+    }
+    // The same monitor started again counts on from its total: no reset, no 0.
+    await m.stop();
+    await m.start();
+    m.record('jobs', 1);
+    await m.flush();
+    const again = await sent();
+    expect(again.get('jobs_total')!.map((p) => p.value)).toEqual([682]);
   });
 });

@@ -9,7 +9,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../dist/src/index.js';
 import { MonitorHost } from '../dist/src/mcp/host.js';
 import { McpFront } from '../dist/src/mcp/server.js';
-import { decodeWrite, Receiver } from './export-helpers.js';
+import { decodeWrite, Receiver, sampleCount } from './export-helpers.js';
 import { caught, monitorStarter, once, waitFor } from './helpers.js';
 import { parseExposition, valueOf } from './http-metrics-helpers.js';
 
@@ -116,7 +116,7 @@ describe('export status', () => {
       return s.actor.state === 'running' && r.requests.length > requests && s.exporters[0]!;
     }, 15_000, 'the successor to export');
     // Every sample the receiver took, from the first actor and its successor.
-    expect(after.sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+    expect(after.sent).toBe(r.requests.reduce((n, q) => n + sampleCount(q.body), 0));
     expect(m.status().export.actor.restarts).toBe(1);
   });
 
@@ -132,7 +132,7 @@ describe('export status', () => {
     await m.stop();
     await m.start();
     const sent = (await m.exportNow()).exporters[0]!.sent;
-    expect(sent).toBe(r.requests.reduce((n, q) => n + decodeWrite(q.body).length, 0));
+    expect(sent).toBe(r.requests.reduce((n, q) => n + sampleCount(q.body), 0));
     await m.flush();
     const series = m.getMetrics({ names: ['monitor_export_sent'] });
     expect(series).toHaveLength(1);

@@ -114,6 +114,33 @@ describe('a member that floods the hub', () => {
     again.close();
   });
 
+  it('with names the member options refuse ("cluster", control characters) is refused at its hello as malformed, and not registered', async () => {
+    // The wire check took any string of 1 to 128 characters: a raw client got members named
+    // "cluster" and "evil\nWARNING fake line" registered (a forged line in status and logs).
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path } });
+    const names = ['cluster', 'evil\nWARNING fake line', 'tab\tname', '\u0000nul', 'del\u007f'];
+    for (const [i, instance] of names.entries()) {
+      const m = await rawMember(path);
+      m.send({ t: 'hello', instance, epoch: 'e', intervalMs: 1000 });
+      // Reset as any malformed hello is: the link closed, no welcome.
+      await m.closed();
+      expect(m.heard(), JSON.stringify(instance)).toEqual([]);
+      expect(hubStatus(hub), JSON.stringify(instance)).toMatchObject({
+        malformed: i + 1,
+        lastError: { message: expect.stringContaining(`hello.instance ${JSON.stringify(instance)} must ${i === 0 ? 'not be "cluster"' : "not contain control characters (a line break, a tab): it is the instance tag of each of this member's series on the hub"}`) },
+      });
+    }
+    const s = hubStatus(hub);
+    expect(s.members).toEqual([]);
+    expect(s.malformed).toBe(names.length);
+    // A name the options take is welcomed.
+    const ok = await rawMember(path);
+    ok.send({ t: 'hello', instance: 'web-1 "blue"', epoch: 'e', intervalMs: 1000 });
+    expect(await ok.answer(1)).toMatchObject({ t: 'welcome' });
+    ok.close();
+  });
+
   it('with definitions: the hub keeps at most its maxSeries of them across all its members, not maxSeries each', async () => {
     const path = nodes.socketPath();
     const hub = await started({ collectionIntervalMs: 1000, maxSeries: 16, hub: { listen: path } });

@@ -30,7 +30,7 @@ const ctl = controlViews(data.control);
 ctl.f64[EXPORT_TID] = ownThreadId();
 const reader = new StoreReader(data.store);
 const walk = new SeriesWalk(new Registry(data.registry, reportLockTag(threadId)), reader, data.config.histogramBuckets);
-const service = new ExportService(walk, data.config, data.startedAt, () => monitorNow(ctl));
+const service = new ExportService(walk, data.config, data.startedAt, () => monitorNow(ctl), data.resetFrom);
 
 function report(): ExporterReport {
   return { thread: threadId, cpuMs: threadCpuMs(), exporters: service.status() };

@@ -251,6 +251,12 @@ export interface ExporterData {
   config: ExportConfig;
   /** When the monitor first started: the start of OTLP's cumulative points. */
   startedAt: number;
+  /**
+   * The same, to the first exporter of the monitor's first start alone: its remote_write
+   * counters go out first with a 0, the reset Prometheus sees when the process restarted
+   * (export/remote-write.ts). A successor actor's or a later start's counts go on.
+   */
+  resetFrom?: number;
 }
 
 /** The endpoints' counts, and which actor counted them (a successor counts from zero). */

@@ -29,6 +29,15 @@
  * The watchdog tells a step from the passing of time by its monotonic clock (performance.now()),
  * moves what it keeps in wall time by the step, and reads an actor's beat written before the
  * step (until it beats again) moved by the step as well (see `beatOf`).
+ *
+ * Nor is a stopped process: SIGSTOP, a debugger's pause, `docker pause`, a VM frozen, Ctrl-Z
+ * stop every thread, the actors' and the watchdog's alike, and on SIGCONT the watchdog's round
+ * fell due at once and found every actor silent for as long as the stop: an 8 s SIGSTOP
+ * replaced a collector that was not hung, "no heartbeat for 8689 ms". A round that comes later
+ * than its timer by more than GRACE_MS (the watchdog's thread did not run: the process was
+ * stopped, or its thread was) judges no actor on that gap: each actor's beat counts as written
+ * then, its promise as far ahead as it was (a starting actor's start timeout moves by the gap),
+ * until it beats again; a hung one is replaced that promise and the grace later.
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -112,6 +121,15 @@ interface Watched {
    */
   stepFrom: number | undefined;
   step: number;
+  /**
+   * After a round of the watchdog that came late (the process was stopped), until the actor
+   * beats again: its clock cell as it was then, and when that round was (wall ms). Its beat
+   * counts as written at that round (see `beatOf`).
+   */
+  lateFrom: number | undefined;
+  lateAt: number;
+  /** While it starts: the ms of late rounds since it was spawned, which its start timeout does not count. */
+  startLate: number;
 }
 
 export class Watchdog {
@@ -120,6 +138,8 @@ export class Watchdog {
   private readonly waitOf: (tid: number) => number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** When the timer is due, in the monotonic clock: a round later than that by more than GRACE_MS was stopped (see check). */
+  private timerDue = Infinity;
   private readonly clock: WatchdogClock;
   /** The wall clock less the monotonic one when last read: a change past STEP_MS is a step. */
   private skew: number;
@@ -163,6 +183,19 @@ export class Watchdog {
    * that is not in the future (a beat is never written ahead of the clock).
    */
   private beatOf(w: Watched, now: number): { at: number; by: number } {
+    const beat = this.steppedBeat(w, now);
+    if (w.lateFrom === undefined) return beat;
+    if (w.f64[w.beat.at] !== w.lateFrom) {
+      w.lateFrom = undefined;
+      return beat;
+    }
+    // Not beaten since a late round: as if it beat then, promising as far ahead as it did.
+    const shift = Math.max(0, w.lateAt - beat.at);
+    return { at: beat.at + shift, by: beat.by + shift };
+  }
+
+  /** The actor's clock cell and promise after a step of the wall clock (see beatOf). */
+  private steppedBeat(w: Watched, now: number): { at: number; by: number } {
     const at = w.f64[w.beat.at]!;
     const by = w.f64[w.beat.by]!;
     if (w.stepFrom === undefined) return { at, by };
@@ -207,6 +240,9 @@ export class Watchdog {
         waitMs: Number.NaN,
         stepFrom: undefined,
         step: 0,
+        lateFrom: undefined,
+        lateAt: 0,
+        startLate: 0,
       };
       this.actors.set(req.actor, w);
       // A gated instance still running closes what it holds first, through its gate: opened for
@@ -287,6 +323,8 @@ export class Watchdog {
     w.spawnedAt = this.now();
     w.clockAtSpawn = w.f64[w.beat.at]!;
     w.stepFrom = undefined;
+    w.lateFrom = undefined;
+    w.startLate = 0;
     w.beating = false;
     w.ending = undefined;
     w.waitMs = Number.NaN;
@@ -325,9 +363,15 @@ export class Watchdog {
     else setTimeout(() => !w.retired && !w.worker && this.spawn(w), delay);
   }
 
-  /** Looks at every actor's heartbeat; schedules the next look for when a promise falls due. */
-  private check(): void {
+  /**
+   * Looks at every actor's heartbeat; schedules the next look for when a promise falls due.
+   * `late`: how much later than its timer this round came (ms); past GRACE_MS the watchdog's
+   * thread did not run meanwhile (the process was stopped: SIGSTOP, a debugger, a frozen VM),
+   * nor did the actors', and none is judged on that gap (see the file's comment).
+   */
+  private check(late = 0): void {
     const now = this.now();
+    if (late > GRACE_MS) this.overlook(now, late);
     for (const w of this.actors.values()) {
       if (!w.worker || !w.watched || w.ending !== undefined) continue;
       const { at, by } = this.beatOf(w, now);
@@ -338,7 +382,7 @@ export class Watchdog {
             this.send({ ev: 'up', actor: w.name, gen: w.gen, at, downMs: Math.max(0, at - w.downSince), restarts: w.restarts });
             w.downSince = undefined;
           }
-        } else if (now - w.spawnedAt > START_TIMEOUT_MS) {
+        } else if (now - w.spawnedAt - w.startLate > START_TIMEOUT_MS) {
           this.end(w, `no heartbeat for ${now - w.spawnedAt} ms since it was started`);
           continue;
         } else {
@@ -363,6 +407,20 @@ export class Watchdog {
     }
   }
 
+  /** After a round `late` ms late, at `now`: each actor's beat counts as written now (beatOf), a starting one's timeout moves by the gap. */
+  private overlook(now: number, late: number): void {
+    for (const w of this.actors.values()) {
+      // Those check() looks at.
+      if (w.worker === undefined || !w.watched || w.ending !== undefined) continue;
+      if (!w.beating) {
+        w.startLate += late;
+        continue;
+      }
+      w.lateFrom = w.f64[w.beat.at]!;
+      w.lateAt = now;
+    }
+  }
+
   private end(w: Watched, reason: string): void {
     w.ending = reason;
     if (w.worker) void this.terminate(w, w.worker);
@@ -376,13 +434,12 @@ export class Watchdog {
     if (t >= this.timerAt && this.timer) return;
     clearTimeout(this.timer);
     this.timerAt = t;
-    this.timer = setTimeout(
-      () => {
-        this.timer = undefined;
-        this.timerAt = Infinity;
-        this.check();
-      },
-      Math.min(MAX_WAKE_MS, Math.max(0, t - this.clock.wall())),
-    );
+    const delay = Math.min(MAX_WAKE_MS, Math.max(0, t - this.clock.wall()));
+    this.timerDue = this.clock.mono() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.check(this.clock.mono() - this.timerDue);
+    }, delay);
   }
 }

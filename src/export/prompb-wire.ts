@@ -44,10 +44,15 @@ function sampleLength(value: number, timestamp: number): number {
   return (Object.is(value, 0) ? 0 : VALUE_BYTES) + (timestamp === 0 ? 0 : 1 + varintLength(timestamp));
 }
 
-/** Bytes one TimeSeries of `labels` bytes of labels and one sample takes in a WriteRequest. */
-export function seriesLength(labels: number, value: number, timestamp: number): number {
-  const series = labels + 1 + 1 + sampleLength(value, timestamp);
+/** Bytes one TimeSeries of `labels` bytes of labels and one sample takes in a WriteRequest (with `zeroAt`, a sample of 0 at that time before it). */
+export function seriesLength(labels: number, value: number, timestamp: number, zeroAt?: number): number {
+  const series = seriesBody(labels, value, timestamp, zeroAt);
   return 1 + varintLength(series) + series;
+}
+
+/** A TimeSeries' own bytes: its labels, its sample, and a sample of 0 at `zeroAt` if given. */
+function seriesBody(labels: number, value: number, timestamp: number, zeroAt: number | undefined): number {
+  return labels + 1 + 1 + sampleLength(value, timestamp) + (zeroAt === undefined ? 0 : 1 + 1 + sampleLength(0, zeroAt));
 }
 
 /** Bytes of `n` (a non-negative integer below 2^53) as a varint. */
@@ -148,11 +153,12 @@ export class WireBuffer {
   /**
    * The start of one TimeSeries of one sample: its field tag and length. Its labels follow
    * (`labels` bytes of TimeSeries.labels fields, written with bytes()), then sample() with the
-   * same value and timestamp (ms, a non-negative integer).
+   * same value and timestamp (ms, a non-negative integer). With `zeroAt` (ms, before
+   * `timestamp`) the series has two samples: sample(0, zeroAt) comes first.
    */
-  seriesStart(labels: number, value: number, timestamp: number): void {
+  seriesStart(labels: number, value: number, timestamp: number, zeroAt?: number): void {
     this.byte(TAG_1_LEN);
-    this.varint(labels + 1 + 1 + sampleLength(value, timestamp));
+    this.varint(seriesBody(labels, value, timestamp, zeroAt));
   }
 
   /** The sample that ends a TimeSeries begun with seriesStart(). */

@@ -22,6 +22,17 @@
  * last value for its lookback (5 minutes) as if the stopped monitor still reported it. So does
  * a series pushed before that an export no longer walks (a hub's forgotten member's), once, in
  * that export (sent-series.ts).
+ *
+ * A counter's series (a counter's `_total`, a histogram's `_bucket`, `_sum` and `_count`) goes
+ * out the first time this process exports it with a sample of 0 before its first value: the
+ * counts are this process's, from its start, and a process that restarted (a crash, a hub
+ * whose members' backlog arrived at once) could resume above its last value before the
+ * restart, a reset Prometheus could not see, so increase() and rate() lost the total before
+ * it. The 0 is Prometheus's own mark of a counter's (re)start (created-timestamp zero
+ * samples): at the monitor's first start for a series of the first export, else a millisecond
+ * after the previous export, which did not have it yet; each after every sample of that
+ * series before the restart, as a receiver requires. Only the first exporter of the monitor's
+ * first start sends them (`resetFrom`): a successor actor's, or a later start's, counts go on.
  */
 import snappy from 'snappyjs';
 import type { SeriesPoint, SeriesSource, WalkFamily } from '../analysis/series-walk.js';
@@ -54,6 +65,13 @@ export const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /**
+ * How far before an export a counter's first 0 may go: Prometheus refuses (400, the whole
+ * request) a sample more than an hour behind the newest it holds, so a first export long
+ * after the monitor's start puts it no further back than this.
+ */
+export const RESET_LOOKBACK_MS = 30 * 60 * 1000;
+
+/**
  * One series' labels on the wire: its tags with instance and job, sorted, encoded once; the
  * family's `__name__` labels go in at `nameAt`, a histogram bucket's `le` at `leAt` (byte
  * offsets into `base`: the names sort there).
@@ -83,8 +101,23 @@ export class RemoteWriteEncoder {
   /** The `le` label of each bucket, encoded. */
   private readonly le: Uint8Array[];
 
-  /** `maxBytes`: MAX_REQUEST_BYTES but in tests. */
-  constructor(source: SeriesSource, identity: SeriesIdentity, maxSamples: number, maxBytes = MAX_REQUEST_BYTES) {
+  /** Per series id, whether this encoder has exported it (a counter's first export brings its 0). */
+  private readonly exported: boolean[] = [];
+  /** The previous export's time, ms (-1: none yet). */
+  private previousMs = -1;
+
+  /**
+   * `maxBytes`: MAX_REQUEST_BYTES but in tests. `resetFrom`: when the counts began (the
+   * monitor's first start), given to the first exporter of that start alone: each counter
+   * series then goes out first with a sample of 0 (the file's comment).
+   */
+  constructor(
+    source: SeriesSource,
+    identity: SeriesIdentity,
+    maxSamples: number,
+    maxBytes = MAX_REQUEST_BYTES,
+    private readonly resetFrom?: number,
+  ) {
     this.source = source;
     this.identity = identity;
     this.maxSamples = maxSamples;
@@ -106,9 +139,21 @@ export class RemoteWriteEncoder {
     // One point's sample values, read whole before a request may be given.
     const values = new Float64Array(this.le.length + 2);
     const round = this.wire.begin();
+    // A counter's first 0: at the first start for the first export's series (at most
+    // RESET_LOOKBACK_MS back, within what a receiver still appends), else just after the
+    // previous export, which did not have the series; none if that is not before now.
+    let zeroAt: number | undefined;
+    if (this.resetFrom !== undefined) {
+      const from = this.previousMs < 0 ? Math.max(Math.trunc(this.resetFrom), ms - RESET_LOOKBACK_MS) : this.previousMs + 1;
+      if (from < ms) zeroAt = from;
+    }
+    this.previousMs = ms;
     for (const p of this.source.points(stopped)) {
       // The point is read whole before a request is given: another walk may refill it then.
       const w = this.wire.walk(p.id, round, () => this.wireOf(p));
+      const first = this.exported[p.id] !== true;
+      if (first) this.exported[p.id] = true;
+      const reset = first && p.family.kind !== 'gauge' ? zeroAt : undefined;
       const h = p.hist;
       if (h === undefined) {
         values[0] = p.value;
@@ -125,7 +170,7 @@ export class RemoteWriteEncoder {
       }
       const n = h === undefined ? 1 : this.le.length + 2;
       for (let i = 0; i < n; i++) {
-        const full = this.add(request, w, i, values[i]!, ms);
+        const full = this.add(request, w, i, values[i]!, ms, reset);
         if (full) yield full;
       }
     }
@@ -155,18 +200,18 @@ export class RemoteWriteEncoder {
 
   /**
    * Writes output series `i` of `w` (a histogram's buckets, then sum and count) with its one
-   * sample at `ms`; the request made when the one being written was full (cut before this
-   * sample), else undefined.
+   * sample at `ms` (after a sample of 0 at `zeroAt` if given); the request made when the one
+   * being written was full (cut before this series), else undefined.
    */
-  private add(request: RequestWriter, w: WireSeries, i: number, value: number, ms: number): Batch | undefined {
+  private add(request: RequestWriter, w: WireSeries, i: number, value: number, ms: number, zeroAt?: number): Batch | undefined {
     const names = this.names.get(w.family)!;
     const bucket = w.family.kind === 'distribution' && i < this.le.length;
     const name = names[bucket ? 0 : w.family.kind === 'distribution' ? i - this.le.length + 1 : 0]!;
     const le = bucket ? this.le[i]! : undefined;
     const labels = w.base.length + name.length + (le?.length ?? 0);
-    const made = request.room(seriesLength(labels, value, ms));
+    const made = request.room(seriesLength(labels, value, ms, zeroAt));
     const out = request.out;
-    out.seriesStart(labels, value, ms);
+    out.seriesStart(labels, value, ms, zeroAt);
     out.bytes(w.base, 0, w.nameAt);
     out.bytes(name);
     if (le === undefined) {
@@ -175,6 +220,10 @@ export class RemoteWriteEncoder {
       out.bytes(w.base, w.nameAt, w.leAt);
       out.bytes(le);
       out.bytes(w.base, w.leAt);
+    }
+    if (zeroAt !== undefined) {
+      out.sample(0, zeroAt);
+      request.samples++;
     }
     out.sample(value, ms);
     request.samples++;

@@ -10,7 +10,7 @@ import type { SeriesSource } from '../analysis/series-walk.js';
 import type { Batch } from './batch.js';
 import { Endpoint, type ExporterStatus, type ExporterKind } from './endpoint.js';
 import { OTLP_CONTENT_TYPES, OtlpEncoder, type OtlpEncoding } from './otlp.js';
-import { REMOTE_WRITE_HEADERS, RemoteWriteEncoder, type SeriesIdentity } from './remote-write.js';
+import { MAX_REQUEST_BYTES, REMOTE_WRITE_HEADERS, RemoteWriteEncoder, type SeriesIdentity } from './remote-write.js';
 
 export interface ExportTarget {
   url: string;
@@ -55,7 +55,8 @@ export class ExportService {
 
   /** `startedAt`: when the counts began (OTLP's start time of cumulative points). */
   /** `clock`: the monitor's (engine/monitor-clock.ts), which the series' samples are stamped in. */
-  constructor(source: SeriesSource, config: ExportConfig, startedAt: number, private readonly clock: () => number = Date.now) {
+  /** `resetFrom`: given to the first exporter of the monitor's first start, which sends each remote_write counter's 0 first (remote-write.ts). */
+  constructor(source: SeriesSource, config: ExportConfig, startedAt: number, private readonly clock: () => number = Date.now, resetFrom?: number) {
     const identity: SeriesIdentity = { instance: exportInstance(config.instance), job: config.job };
     const limits = { queueLimit: config.queueLimit, retryBaseMs: config.retryBaseMs, retryMaxMs: config.retryMaxMs, maxSamplesPerRequest: config.maxSamplesPerRequest };
     const add = (kind: ExporterKind, t: ExportTarget, protocol: Record<string, string>, encode: (now: number, stopped: boolean) => Iterable<Batch>, ended?: (at: number) => Iterable<Batch>): void => {
@@ -63,7 +64,7 @@ export class ExportService {
       this.exporters.push({ endpoint: new Endpoint({ kind, url: t.url, headers, timeoutMs: t.timeoutMs, ...limits }), encode, ...(ended ? { ended } : {}), intervalMs: t.intervalMs });
     };
     for (const t of config.remoteWrite) {
-      const encoder = new RemoteWriteEncoder(source, identity, config.maxSamplesPerRequest);
+      const encoder = new RemoteWriteEncoder(source, identity, config.maxSamplesPerRequest, MAX_REQUEST_BYTES, resetFrom);
       add('remoteWrite', t, { ...REMOTE_WRITE_HEADERS }, (now, stopped) => encoder.encode(now, stopped), (at) => encoder.encodeStale(at));
     }
     for (const t of config.otlp) {

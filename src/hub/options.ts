@@ -9,6 +9,7 @@
  */
 import cluster from 'node:cluster';
 import { z } from 'zod';
+import { instanceNameProblem } from './instance-name.js';
 
 const MiB = 1024 * 1024;
 
@@ -45,11 +46,13 @@ export const HubObjectSchema = z
       .string({ error: 'must be a string' })
       .min(1, { error: 'must not be empty' })
       .max(128, { error: 'must be at most 128 characters' })
-      .refine((s) => s !== 'cluster', { error: 'must not be "cluster"' })
       // The `instance` tag of each of its series on the hub, held to a tag value's rules
       // (engine/registry.ts), as export.instance is: taken, the hub refused every series of it.
-      .refine((s) => !/[\x00-\x1f\x7f]/.test(s), { error: "must not contain control characters (a line break, a tab): it is the instance tag of each of this member's series on the hub" })
-      .refine((s) => s.isWellFormed(), { error: 'must be well-formed Unicode: it holds a lone UTF-16 surrogate' })
+      // The hub holds a hello to the same rule (instance-name.ts, wire.ts).
+      .superRefine((s, ctx) => {
+        const problem = s.length === 0 || s.length > 128 ? undefined : instanceNameProblem(s);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: s });
+      })
       .optional(),
     /** A member's buffer: buckets (one series, one interval each) kept until the hub acknowledges them; beyond it the oldest are dropped and counted. */
     bufferLimit: int(1, 10_000_000, 200_000, ' buckets'),

@@ -47,6 +47,7 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { MAX_MAGNITUDE } from '../engine/producer.js';
 import { MAX_SERIES_LIMIT, OWN_SERIES } from '../engine/registry.js';
+import { instanceNameProblem } from './instance-name.js';
 
 /** A series' definition: the member's id for it, then what the hub names it by. */
 export type Def = [sid: number, name: string, tags: Record<string, string>, kind: MetricKind, unit: MetricUnit];
@@ -235,6 +236,9 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
   switch (m.t) {
     case 'hello':
       if (typeof m.instance !== 'string' || m.instance.length === 0 || m.instance.length > 128) throw new WireError('hello.instance must be a string of 1 to 128 characters');
+      // The member options' rule (instance-name.ts): a client other than a member may send any string.
+      const problem = instanceNameProblem(m.instance);
+      if (problem !== undefined) throw new WireError(`hello.instance ${JSON.stringify(m.instance)} ${problem}`);
       if (typeof m.epoch !== 'string' || m.epoch.length === 0 || m.epoch.length > 64) throw new WireError('hello.epoch must be a string of 1 to 64 characters');
       if (!isCount(m.intervalMs)) throw new WireError('hello.intervalMs must be a positive integer');
       if (m.worker !== undefined && (!isCount(m.worker) || m.worker === 0)) throw new WireError('hello.worker must be a positive integer when present');

@@ -81,6 +81,8 @@ export class ExportLink {
   private cpuCarried = 0;
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
+  /** No exporter started yet: the first is given resetFrom (protocols.ts), once. */
+  private first = true;
 
   constructor(deps: ExportLinkDeps) {
     this.deps = deps;
@@ -93,7 +95,12 @@ export class ExportLink {
     this.actor = new Supervisor<ExporterApi>(
       'exporter',
       new URL('../../workers/exporter.js', import.meta.url),
-      () => ({ control: deps.control, registry: deps.registryBuffers, store: deps.store, config: deps.options.export, startedAt: this.startedAt }),
+      () => {
+        // The first exporter of the process sends each counter's 0 (remote-write.ts); its successors and later starts go on from it.
+        const resetFrom = this.first ? { resetFrom: this.startedAt } : {};
+        this.first = false;
+        return { control: deps.control, registry: deps.registryBuffers, store: deps.store, config: deps.options.export, startedAt: this.startedAt, ...resetFrom };
+      },
       {
         exit: (info) => deps.emit('actor-exit', info),
         restart: (info) => deps.emit('actor-restart', info),
@@ -117,7 +124,11 @@ export class ExportLink {
   async start(startedAt: number): Promise<void> {
     if (!this.configured) return;
     this.startedAt = startedAt;
-    await this.actor.start();
+    const started = this.actor.start();
+    // The watchdog starts this actor's successors with the data it holds: from now on without
+    // resetFrom (its start above read the data at once), so a successor's counters go on.
+    this.actor.updateData();
+    await started;
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.timer.unref();
   }
