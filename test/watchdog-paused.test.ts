@@ -62,4 +62,40 @@ describe('the watchdog and a stopped process', () => {
     Atomics.store(i32, CELLS.stop, 0);
     Atomics.notify(i32, CELLS.stop + 1);
   });
+
+  it('judges the actors on a round its own wait for a CPU made late: a crowded machine, not a stopped process', async () => {
+    const control = new SharedArrayBuffer(64);
+    const f64 = new Float64Array(control);
+    const i32 = new Int32Array(control);
+    const events: WatchdogEvent[] = [];
+    // The kernel's count of the watchdog thread's wait for a CPU (this thread's), which the test moves.
+    let selfWait = 0;
+    dog = new Watchdog((e) => events.push(e), () => 0, undefined, () => selfWait);
+    dog.handle({ op: 'start', actor: 'paused', url: ACTOR, data: { control, cells: CELLS, aheadMs: AHEAD_MS }, beat: { control, at: CELLS.at, by: CELLS.by, tid: CELLS.tid } });
+    const until = Date.now() + 15_000;
+    while (!(f64[CELLS.at]! > 0 && f64[CELLS.tid] === 4242)) {
+      if (Date.now() > until) throw new Error('the actor never beat');
+      await sleep(5);
+    }
+    await sleep(300);
+    // The actor hangs, and the watchdog's thread waits for a CPU all the while (as the kernel says).
+    Atomics.store(i32, CELLS.stop, 1);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, AHEAD_MS * 2);
+    selfWait = AHEAD_MS * 4;
+    // Its round, overdue, runs before this timer does, and ends the actor then (its exit comes
+    // once the thread is gone): not a promise and a grace later, as after a stop.
+    await sleep(20);
+    // Ending (its thread being terminated), or ended and its exit said already.
+    const ending = (dog as unknown as { actors: Map<string, { ending?: string }> }).actors.get('paused')?.ending ?? events.filter((e): e is Exit => e.ev === 'exit')[0]?.error;
+    expect(ending).toMatch(/^no heartbeat for \d+ ms$/);
+    const hungAt = Date.now();
+    let exit: Exit | undefined;
+    while (!(exit = events.filter((e): e is Exit => e.ev === 'exit')[0])) {
+      if (Date.now() - hungAt > 30_000) throw new Error('the hung actor was never replaced');
+      await sleep(20);
+    }
+    expect(exit).toMatchObject({ actor: 'paused', hung: true, expected: false, error: ending });
+    Atomics.store(i32, CELLS.stop, 0);
+    Atomics.notify(i32, CELLS.stop + 1);
+  });
 });

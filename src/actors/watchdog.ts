@@ -34,14 +34,14 @@
  * stop every thread, the actors' and the watchdog's alike, and on SIGCONT the watchdog's round
  * fell due at once and found every actor silent for as long as the stop: an 8 s SIGSTOP
  * replaced a collector that was not hung, "no heartbeat for 8689 ms". A round that comes later
- * than its timer by more than GRACE_MS (the watchdog's thread did not run: the process was
- * stopped, or its thread was) judges no actor on that gap: each actor's beat counts as written
+ * than its timer by more than GRACE_MS, less its own wait for a CPU (the watchdog's thread did
+ * not run and did not wait to: the process was stopped, or its thread was) judges no actor on that gap: each actor's beat counts as written
  * then, its promise as far ahead as it was (a starting actor's start timeout moves by the gap),
  * until it beats again; a hung one is replaced that promise and the grace later.
  */
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { threadWaitMs } from '../engine/thread-cpu.js';
+import { ownThreadId, threadWaitMs } from '../engine/thread-cpu.js';
 import { closeFirst } from './close-first.js';
 import { abandonGate, gateSettled, openGate, shutGate } from './native-gate.js';
 import type { BeatCells, WatchdogEvent, WatchdogRequest } from './protocols.js';
@@ -132,6 +132,12 @@ interface Watched {
   startLate: number;
 }
 
+/** The calling thread's wait for a CPU so far (ms; NaN off Linux), read by its own thread id. */
+function ownWait(): () => number {
+  const tid = ownThreadId();
+  return () => threadWaitMs(tid);
+}
+
 export class Watchdog {
   private readonly actors = new Map<string, Watched>();
   private readonly send: (event: WatchdogEvent, transfer?: MessagePort[]) => void;
@@ -140,14 +146,21 @@ export class Watchdog {
   private timerAt = Infinity;
   /** When the timer is due, in the monotonic clock: a round later than that by more than GRACE_MS was stopped (see check). */
   private timerDue = Infinity;
+  /** The watchdog's own thread's wait for a CPU so far (ms), and what it was when the timer was set. */
+  private readonly selfWait: () => number;
+  private selfWaitAtArm = Number.NaN;
   private readonly clock: WatchdogClock;
   /** The wall clock less the monotonic one when last read: a change past STEP_MS is a step. */
   private skew: number;
 
-  /** `waitOf`: a thread's wait for a CPU so far (ms), by thread id; tests stand in for the kernel's, and for the clocks. */
-  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void, waitOf: (tid: number) => number = threadWaitMs, clock: WatchdogClock = SYSTEM_CLOCK) {
+  /**
+   * `waitOf`: a thread's wait for a CPU so far (ms), by thread id; `selfWait`, the watchdog's
+   * own thread's; tests stand in for the kernel's, and for the clocks.
+   */
+  constructor(send: (event: WatchdogEvent, transfer?: MessagePort[]) => void, waitOf: (tid: number) => number = threadWaitMs, clock: WatchdogClock = SYSTEM_CLOCK, selfWait: () => number = ownWait()) {
     this.send = send;
     this.waitOf = waitOf;
+    this.selfWait = selfWait;
     this.clock = clock;
     this.skew = clock.wall() - clock.mono();
   }
@@ -436,10 +449,15 @@ export class Watchdog {
     this.timerAt = t;
     const delay = Math.min(MAX_WAKE_MS, Math.max(0, t - this.clock.wall()));
     this.timerDue = this.clock.mono() + delay;
+    this.selfWaitAtArm = this.selfWait();
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.timerAt = Infinity;
-      this.check(this.clock.mono() - this.timerDue);
+      // Late by its own wait for a CPU is a crowded machine, not a stopped process: the actors
+      // waited too, which check() allows for (MAX_STARVED_MS), and a hung one there must not
+      // have its deadline put off at each late round. Only the rest was a stop.
+      const waited = Math.max(0, this.selfWait() - this.selfWaitAtArm) || 0;
+      this.check(this.clock.mono() - this.timerDue - waited);
     }, delay);
   }
 }
