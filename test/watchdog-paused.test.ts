@@ -23,20 +23,25 @@ afterEach(() => {
 
 type Exit = Extract<WatchdogEvent, { ev: 'exit' }>;
 
+/** A watchdog on this thread watching the beating actor, once it beats; `selfWait` stands in for the kernel's count of this thread's wait for a CPU. */
+async function watched(selfWait?: () => number): Promise<{ i32: Int32Array; events: WatchdogEvent[] }> {
+  const control = new SharedArrayBuffer(64);
+  const f64 = new Float64Array(control);
+  const events: WatchdogEvent[] = [];
+  dog = new Watchdog((e) => events.push(e), () => 0, undefined, selfWait);
+  dog.handle({ op: 'start', actor: 'paused', url: ACTOR, data: { control, cells: CELLS, aheadMs: AHEAD_MS }, beat: { control, at: CELLS.at, by: CELLS.by, tid: CELLS.tid } });
+  const until = Date.now() + 15_000;
+  while (!(f64[CELLS.at]! > 0 && f64[CELLS.tid] === 4242)) {
+    if (Date.now() > until) throw new Error('the actor never beat');
+    await sleep(5);
+  }
+  await sleep(300);
+  return { i32: new Int32Array(control), events };
+}
+
 describe('the watchdog and a stopped process', () => {
   it('judges no actor on the time its own round came late (the process was stopped), and still replaces one that stays silent after', async () => {
-    const control = new SharedArrayBuffer(64);
-    const f64 = new Float64Array(control);
-    const i32 = new Int32Array(control);
-    const events: WatchdogEvent[] = [];
-    dog = new Watchdog((e) => events.push(e), () => 0);
-    dog.handle({ op: 'start', actor: 'paused', url: ACTOR, data: { control, cells: CELLS, aheadMs: AHEAD_MS }, beat: { control, at: CELLS.at, by: CELLS.by, tid: CELLS.tid } });
-    const until = Date.now() + 15_000;
-    while (!(f64[CELLS.at]! > 0 && f64[CELLS.tid] === 4242)) {
-      if (Date.now() > until) throw new Error('the actor never beat');
-      await sleep(5);
-    }
-    await sleep(300);
+    const { i32, events } = await watched();
     const exits = (): Exit[] => events.filter((e): e is Exit => e.ev === 'exit');
     // The process stops: the actor beats no more, and the watchdog's thread (this one) does not run.
     Atomics.store(i32, CELLS.stop, 1);
@@ -64,20 +69,9 @@ describe('the watchdog and a stopped process', () => {
   });
 
   it('judges the actors on a round its own wait for a CPU made late: a crowded machine, not a stopped process', async () => {
-    const control = new SharedArrayBuffer(64);
-    const f64 = new Float64Array(control);
-    const i32 = new Int32Array(control);
-    const events: WatchdogEvent[] = [];
     // The kernel's count of the watchdog thread's wait for a CPU (this thread's), which the test moves.
     let selfWait = 0;
-    dog = new Watchdog((e) => events.push(e), () => 0, undefined, () => selfWait);
-    dog.handle({ op: 'start', actor: 'paused', url: ACTOR, data: { control, cells: CELLS, aheadMs: AHEAD_MS }, beat: { control, at: CELLS.at, by: CELLS.by, tid: CELLS.tid } });
-    const until = Date.now() + 15_000;
-    while (!(f64[CELLS.at]! > 0 && f64[CELLS.tid] === 4242)) {
-      if (Date.now() > until) throw new Error('the actor never beat');
-      await sleep(5);
-    }
-    await sleep(300);
+    const { i32, events } = await watched(() => selfWait);
     // The actor hangs, and the watchdog's thread waits for a CPU all the while (as the kernel says).
     Atomics.store(i32, CELLS.stop, 1);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, AHEAD_MS * 2);
