@@ -61,7 +61,7 @@ export type { Tunable, TunableDefinition, OptimizationType, TunableType, Goal, T
 export type { OverheadOptions, OverheadStatus } from './overhead/governor.js';
 export { ProfileRequestSchema } from './profiling/schema.js';
 export { PROFILE_KINDS, type ProfileKind } from './profiling/limits.js';
-export type { ProfileRequest, Capture, CaptureNote, CpuSummary, HeapSummary, FunctionTime, HotStack, AllocationSite, CodeSite } from './profiling/schema.js';
+export type { ProfileRequest, Capture, CaptureNote, CpuSummary, HeapSummary, FunctionTime, HotStack, AllocationSite, CodeSite, LeadSite } from './profiling/schema.js';
 export type { ProfilerStatus } from './profiling/profiler.js';
 export type { ProfileFilesStatus } from './profiling/files.js';
 export type { ProfilingOptions } from './profiling/options.js';

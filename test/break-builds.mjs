@@ -4711,7 +4711,7 @@ export const BREAKS = [
   {
     name: 'remote_write request past the byte limit',
     what: 'a remote_write request is cut by its samples only: long tags made 5,000 samples hundreds of megabytes, past the 32 MiB receivers take',
-    edits: [{ find: '(this.samples < this.maxSamples && this.out.pos + bytes <= this.maxBytes)', replace: '(this.samples < this.maxSamples)' }],
+    edits: [{ find: '(this.samples + samples <= this.maxSamples && this.out.pos + bytes <= this.maxBytes)', replace: '(this.samples + samples <= this.maxSamples)' }],
     tests: ['export-prompb-wire.test.ts'],
     mustFail: ['cuts a request before its protobuf passes the byte limit'],
   },
@@ -5370,7 +5370,7 @@ export const BREAKS = [
   {
     name: 'control error kept after the disk heals',
     what: "a rule refused on a full disk leaves status().storage.control.lastError set until a later control change commits: the storage's flushes writing again do not clear it, and status keeps saying the disk fails, while the refusal told the user to try again once status shows no error",
-    edits: [{ file: 'src/monitor/monitor.ts', find: 'wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt), ', replace: '' }],
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt - (this.now() - Date.now())), ', replace: '' }],
     tests: ['storage-disk.test.ts'],
     mustFail: ["clears the control state's error of a refused rule once the disk takes writes again, and not before"],
   },
@@ -5522,6 +5522,27 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/watchdog.ts', find: 'const waited = Math.max(0, this.selfWait() - this.selfWaitAtArm) || 0;', replace: 'const waited = 0;' }],
     tests: ['watchdog-paused.test.ts'],
     mustFail: ['judges the actors on a round its own wait for a CPU made late: a crowded machine, not a stopped process'],
+  },
+  {
+    name: 'the watchdog overlooking every late round of one silence',
+    what: "an actor silent since a late round of the watchdog is overlooked again at the next late one: where the watchdog's own wait for a CPU cannot be read (off Linux), a crowded machine's late rounds put off a hung actor's end for ever",
+    edits: [{ file: 'src/actors/watchdog.ts', find: '      if (w.lateFrom !== undefined && w.f64[w.beat.at] === w.lateFrom) continue;\n', replace: '' }],
+    tests: ['watchdog-paused.test.ts'],
+    mustFail: ["overlooks one late round per silence: a second, the actor silent since the first, judges it (where the watchdog's own wait cannot be read)"],
+  },
+  {
+    name: "a volume's lost+found taken for another application's",
+    what: "a dataDir at the root of a volume mounted for perfwatch alone (ext4's lost+found beside perfwatch's files) is taken for a shared directory: a storage-modes fault and a process warning at every start",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: '|profiles|lost\\+found)$/;', replace: '|profiles)$/;' }],
+    tests: ['storage.test.ts'],
+    mustFail: ["leaves the mode of a shared dataDir perfwatch did not make (sticky, holding no database of ours before, or other applications' files), makes its own files private in it, and says so in status"],
+  },
+  {
+    name: "a counter's first 0 past maxSamplesPerRequest",
+    what: "a request with room for one more sample takes a counter's first export, its 0 and its value: 101 samples in a request of maxSamplesPerRequest 100, and a 413's advice names a limit the request did not keep",
+    edits: [{ file: 'src/export/remote-write.ts', find: 'this.samples + samples <= this.maxSamples', replace: 'this.samples < this.maxSamples' }],
+    tests: ['export-prompb-wire.test.ts'],
+    mustFail: ["keeps a request within maxSamples when a counter's first export brings its 0 beside its value"],
   },
 ];
 

@@ -15,6 +15,11 @@ import type { Batch } from '../dist/src/export/batch.js';
 import { WriteRequest, type Label, type TimeSeries } from '../dist/src/export/prompb.js';
 import { RemoteWriteEncoder, STALE_NAN, type SeriesIdentity } from '../dist/src/export/remote-write.js';
 
+/** The samples a batch's request holds, decoded. */
+function sampleCount(b: Batch): number {
+  return (WriteRequest.toObject(WriteRequest.decode(snappy.uncompress(b.body)), { longs: Number, defaults: true }) as { timeseries: TimeSeries[] }).timeseries.reduce((n, s) => n + s.samples.length, 0);
+}
+
 /** A seeded generator: the same cases at every run. */
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -231,5 +236,25 @@ describe('remote_write wire encoding', () => {
       const values = batches.flatMap((b) => (WriteRequest.toObject(WriteRequest.decode(snappy.uncompress(b.body)), { longs: Number, defaults: true }) as { timeseries: TimeSeries[] }).timeseries.map((s) => s.samples[0]!.value));
       expect(values).toEqual(Array.from({ length: 50 }, (_, i) => i));
     }
+  });
+
+  it("keeps a request within maxSamples when a counter's first export brings its 0 beside its value", () => {
+    const gauge: WalkFamily = { name: 'g', kind: 'gauge', unit: '', help: '', prom: 'g', total: 'g', ids: [] };
+    const counter: WalkFamily = { name: 'c', kind: 'counter', unit: '', help: '', prom: 'c', total: 'c_total', ids: [] };
+    // One gauge (one sample), then counters of two samples each on their first export: 99
+    // samples, then a series of two, which the request of 100 has no room for.
+    const source: SeriesSource = {
+      bounds: [1],
+      *points() {
+        yield { family: gauge, id: 0, tags: {} as Record<string, string>, value: 1, hist: undefined };
+        for (let id = 1; id < 100; id++) yield { family: counter, id, tags: { n: `${id}` }, value: id, hist: undefined };
+      },
+    };
+    const at = 1_764_000_000_000;
+    const batches = [...new RemoteWriteEncoder(source, { instance: 'h', job: 'j' }, 100, undefined, at - 60_000).encode(at)];
+    const counts = batches.map((b) => sampleCount(b));
+    expect(counts.reduce((a, n) => a + n, 0)).toBe(1 + 2 * 99);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(100);
+    expect(batches.map((b) => b.samples)).toEqual(counts);
   });
 });

@@ -92,4 +92,19 @@ describe('the watchdog and a stopped process', () => {
     Atomics.store(i32, CELLS.stop, 0);
     Atomics.notify(i32, CELLS.stop + 1);
   });
+
+  it("overlooks one late round per silence: a second, the actor silent since the first, judges it (where the watchdog's own wait cannot be read)", async () => {
+    const { i32, events } = await watched(() => Number.NaN);
+    Atomics.store(i32, CELLS.stop, 1);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, AHEAD_MS * 2);
+    await sleep(20);
+    expect(events.filter((e) => e.ev === 'exit')).toEqual([]);
+    // Late again, the actor still silent: no second reprieve.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, AHEAD_MS * 2);
+    await sleep(20);
+    const ending = (dog as unknown as { actors: Map<string, { ending?: string }> }).actors.get('paused')?.ending ?? events.filter((e): e is Exit => e.ev === 'exit')[0]?.error;
+    expect(ending).toMatch(/^no heartbeat for \d+ ms$/);
+    Atomics.store(i32, CELLS.stop, 0);
+    Atomics.notify(i32, CELLS.stop + 1);
+  });
 });

@@ -429,6 +429,11 @@ export class Watchdog {
         w.startLate += late;
         continue;
       }
+      // Once per silence: an actor that has not beaten since the last late round is judged from
+      // it. Where the watchdog's own wait for a CPU cannot be read (off Linux, a sandbox without
+      // schedstat), a crowded machine's late rounds would otherwise put off a hung actor's end
+      // at each round.
+      if (w.lateFrom !== undefined && w.f64[w.beat.at] === w.lateFrom) continue;
       w.lateFrom = w.f64[w.beat.at]!;
       w.lateAt = now;
     }

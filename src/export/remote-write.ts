@@ -209,7 +209,7 @@ export class RemoteWriteEncoder {
     const name = names[bucket ? 0 : w.family.kind === 'distribution' ? i - this.le.length + 1 : 0]!;
     const le = bucket ? this.le[i]! : undefined;
     const labels = w.base.length + name.length + (le?.length ?? 0);
-    const made = request.room(seriesLength(labels, value, ms, zeroAt));
+    const made = request.room(seriesLength(labels, value, ms, zeroAt), zeroAt === undefined ? 1 : 2);
     const out = request.out;
     out.seriesStart(labels, value, ms, zeroAt);
     out.bytes(w.base, 0, w.nameAt);
@@ -261,9 +261,12 @@ class RequestWriter {
     private readonly at: number,
   ) {}
 
-  /** Makes room for a series of `bytes`: the request so far, given whole, when that series would not fit in it. */
-  room(bytes: number): Batch | undefined {
-    if (this.samples === 0 || (this.samples < this.maxSamples && this.out.pos + bytes <= this.maxBytes)) return undefined;
+  /**
+   * Makes room for a series of `bytes` and `samples` (2 with a counter's first 0): the request
+   * so far, given whole, when that series would not fit in it.
+   */
+  room(bytes: number, samples: number): Batch | undefined {
+    if (this.samples === 0 || (this.samples + samples <= this.maxSamples && this.out.pos + bytes <= this.maxBytes)) return undefined;
     const made = this.finish();
     this.out.reset();
     this.samples = 0;

@@ -130,7 +130,8 @@ export class ControlLog {
   }
 
   /**
-   * The storage actor wrote to the database: a flush that began at `startedAt` committed rows.
+   * The storage actor wrote to the database: a flush that began at `startedAt` (wall ms, as
+   * lastErrorAt: the monitor's clock, which the actor stamps, runs ahead of it after a step back) committed rows.
    * A failed commit whose changes were all required (refused to their callers, nothing kept
    * here) leaves no retry behind to clear its error: the disk's recovery clears it, so that
    * status no longer says the disk fails once it takes writes again, as the refusal's message

@@ -169,7 +169,7 @@ export class PerformanceMonitor extends EventEmitter {
     const hubOnDisk = o.storage === 'sqlite' && o.hub !== undefined && isHubSide(o.hub);
     this.storage =
       o.storage === 'sqlite'
-        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), retained: (before) => this.alerting.forgetBefore(before), wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt), driven: hubOnDisk })
+        ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), retained: (before) => this.alerting.forgetBefore(before), wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt - (this.now() - Date.now())), driven: hubOnDisk })
         : undefined;
     this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
     const cs = this.controlState;

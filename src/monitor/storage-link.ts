@@ -48,8 +48,12 @@ export const DB_FILE = 'perfwatch.db';
 /** The permission bits of "others" (every user of the machine), and the sticky bit (a directory users share). */
 const EVERY_USER = 0o007;
 const STICKY = 0o1000;
-/** What perfwatch makes in a dataDir: the database and SQLite's files, the lock (its takeover and temporary files), the profiles and a capture's temporary directory. */
-const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+|profiles)$/;
+/**
+ * What perfwatch makes in a dataDir: the database and SQLite's files, the lock (its takeover and
+ * temporary files), the profiles and a capture's temporary directory; and `lost+found`, which the
+ * root of every ext4 filesystem holds (a volume mounted for perfwatch alone).
+ */
+const OUR_NAMES = /^(perfwatch\.db(-wal|-shm|-journal)?|perfwatch\.lock(\..+)?|perfwatch-profiles-\d+|profiles|lost\+found)$/;
 
 /**
  * How long this thread's process 'exit' waits for the storage actor to close its connection
