@@ -200,25 +200,28 @@ describe('recording from other threads', () => {
       '  }',
       '});',
     ].join('\n');
-    const thread = (end: 'natural' | 'terminate'): { worker: Worker; said: Promise<unknown> } => {
+    // Its exit is listened to from the start: a thread that ended before this thread read its
+    // message has the message and then 'exit' emitted in one go (Node drains the port at the
+    // exit), before a listener added once the message was read (CI: 'no answer in 15 s').
+    const thread = (end: 'natural' | 'terminate'): { worker: Worker; said: Promise<unknown>; exited: Promise<unknown> } => {
       const worker = new Worker(code, { eval: true, workerData: { handle, end } });
-      return { worker, said: once(worker, 'message') };
+      return { worker, said: once(worker, 'message'), exited: new Promise((resolve) => worker.once('exit', resolve)) };
     };
     // Each wait bounded and named: the test once ran into vitest's 60 s limit in CI (not
     // reproduced since), which named none of them.
     const step = <T>(p: Promise<T>, what: string): Promise<T> =>
       Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in 15 s`)), 15_000).unref())]);
     for (const [i, end] of (['natural', 'terminate', 'natural', 'terminate'] as const).entries()) {
-      const { worker, said } = thread(end);
+      const { worker, said, exited } = thread(end);
       expect(await step(said, `thread ${i} (${end}) to say it recorded`)).toBe('recorded');
       if (end === 'terminate') {
         // While it lives, its ring is its own.
         const other = thread('natural');
         expect(await step(other.said, `the thread beside ${i} to be refused`)).toMatch(/^producerThreads are all taken/);
-        await step(once(other.worker, 'exit'), `the thread refused beside ${i} to exit`);
+        await step(other.exited, `the thread refused beside ${i} to exit`);
         await step(worker.terminate(), `thread ${i} to be terminated`);
       } else {
-        await step(once(worker, 'exit'), `thread ${i} to exit`);
+        await step(exited, `thread ${i} to exit`);
       }
     }
     await step(m.flush(), 'the flush');
