@@ -53,6 +53,7 @@ import {
   ROLLED_UPTO,
   T1_HEAD,
   T2_HEAD,
+  TOTALS_SEQ,
 } from './layout.js';
 import { Rollups } from './rollups.js';
 import { BLOCK_BITS as STATE_BLOCK_BITS, MAX_SKETCHED as STATE_MAX_SKETCHED } from './writer-state.js';
@@ -303,6 +304,9 @@ export class BucketRows extends Rollups {
     // The commit: straight-line stores, all or none of them (the record first, as a close publishes).
     Atomics.store(this.i32, base * 2 + T1_HEAD, head + 1);
     this.t1Heads[id] = head + 1;
+    // Odd while the totals move (closes.ts, resetOpen): a reader met them half moved.
+    const seq = this.i32[base * 2 + TOTALS_SEQ]!;
+    this.i32[base * 2 + TOTALS_SEQ] = (seq + 1) | 1;
     f[base + CLOSED_COUNT]! += count;
     f[base + CLOSED_SUM]! += sum;
     f[base + CLOSED_LAST] = last;
@@ -312,6 +316,7 @@ export class BucketRows extends Rollups {
     // closed before twice, until it opened again.
     this.hot[id * HOT_F64 + OPEN_SUM] = 0;
     f[base + CLOSED_COUNT_AT] = start;
+    this.i32[base * 2 + TOTALS_SEQ] = ((seq + 1) | 1) + 1;
     if (f[base + FIRST_TS] === 0) f[base + FIRST_TS] = start;
     const hi = id * HOT_F64 * 2;
     this.hotI32[hi + RAW_WRITTEN] = (written + 1) | 0;

@@ -15,7 +15,7 @@
  * The record is merged into the series' minute sketch (minutes.ts) after it is published.
  */
 import { PAGE_BINS, keyAt as sketchKeyAt, PAGE_BITS as SKETCH_PAGE_BITS } from '../sketch.js';
-import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, PEND_COUNT, RAW_BINNED, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { BUCKET_F64, CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, PEND_COUNT, RAW_BINNED, RAW_WRITTEN, T1_HEAD, TOTALS_SEQ } from './layout.js';
 import { PendingRuns } from './pending-runs.js';
 import { BEAT_MASK, BLOCK as STATE_BLOCK, BLOCK_BITS as STATE_BLOCK_BITS, HI_WORD as STATE_HI_WORD } from './writer-state.js';
 
@@ -36,10 +36,15 @@ export class BucketCloses extends PendingRuns {
     const base = id * this.layout.slotF64;
     const hb = id * HOT_F64;
     if (this.f64[base + FIRST_TS] === 0) this.f64[base + FIRST_TS] = now;
-    this.hot[hb + OPEN_START] = this.bucketStart;
+    // Within the sequence as a move is (resetOpen): the new start with the closed bucket's sum
+    // still in OPEN_SUM read as an open bucket holding it (a counter's total counted it twice).
+    const seq = this.i32[base * 2 + TOTALS_SEQ]!;
+    this.i32[base * 2 + TOTALS_SEQ] = (seq + 1) | 1;
     this.hot[hb + OPEN_SUM] = 0;
     this.hot[hb + OPEN_MIN] = Infinity;
     this.hot[hb + OPEN_MAX] = -Infinity;
+    this.hot[hb + OPEN_START] = this.bucketStart;
+    this.i32[base * 2 + TOTALS_SEQ] = ((seq + 1) | 1) + 1;
     this.openIds[this.openCount++] = id;
   }
 
@@ -221,6 +226,12 @@ export class BucketCloses extends PendingRuns {
     const f = this.f64;
     const hot = this.hot;
     const hb = id * HOT_F64;
+    // Odd from the move's first store to the open bucket's emptying: a reader that met the
+    // closed totals with the bucket and the open one still holding it counted it twice
+    // (reader-totals.ts). Plain stores, as the rest of the run: an Atomics call is a point
+    // where a terminated writer stops (hub-apply-kill.test.ts applied a row twice).
+    const seq = this.i32[base * 2 + TOTALS_SEQ]!;
+    this.i32[base * 2 + TOTALS_SEQ] = (seq + 1) | 1;
     if (f[base + CLOSED_COUNT_AT] !== hot[hb + OPEN_START]) {
       f[base + CLOSED_COUNT]! += hot[hb + OPEN_COUNT]!;
       f[base + CLOSED_SUM]! += hot[hb + OPEN_SUM]!;
@@ -234,5 +245,6 @@ export class BucketCloses extends PendingRuns {
     // A bucket encoded from its raw slots leaves them past RAW_BINNED until here.
     this.hotI32[hb * 2 + RAW_BINNED] = this.hotI32[hb * 2 + RAW_WRITTEN]!;
     hot[hb + OPEN_COUNT] = 0;
+    this.i32[base * 2 + TOTALS_SEQ] = ((seq + 1) | 1) + 1;
   }
 }

@@ -112,6 +112,7 @@ export const SERIES_SLOT = defineLayout({
     CLOSED_COUNT_AT: { offset: 24, type: 'f64', writer: 'collector', meaning: 'start of the newest bucket moved into CLOSED_*' },
     ROLLED_UPTO: { offset: 32, type: 'f64', writer: 'collector', meaning: 'start of the newest rollup window written, or 0' },
     FIRST_TS: { offset: 40, type: 'f64', writer: 'collector', meaning: 'time (ms) of the first sample' },
+    TOTALS_SEQ: { offset: 48, type: 'i32', writer: 'collector', meaning: 'odd while the writer moves a bucket into CLOSED_* or opens one (plain stores within its straight-line commits; readers of the totals load it with Atomics and read again: reader-totals.ts)' },
     T1_HEAD: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bucket records published' },
     T2_HEAD: { offset: 72, type: 'i32', writer: 'collector', meaning: 'rollup records published' },
     DIR_SELECT: { offset: 76, type: 'i32', writer: 'collector', meaning: 'which page directory is live (0 or 1)' },
@@ -192,6 +193,7 @@ export const CLOSED_LAST = SERIES_SLOT.index.CLOSED_LAST;
 export const CLOSED_COUNT_AT = SERIES_SLOT.index.CLOSED_COUNT_AT;
 export const ROLLED_UPTO = SERIES_SLOT.index.ROLLED_UPTO;
 export const FIRST_TS = SERIES_SLOT.index.FIRST_TS;
+export const TOTALS_SEQ = SERIES_SLOT.index.TOTALS_SEQ;
 export const PEND_BASE = SERIES_SLOT.index.PEND_BASE;
 // hot and slot, i32 cells
 export const RAW_WRITTEN = SERIES_HOT.index.RAW_WRITTEN;

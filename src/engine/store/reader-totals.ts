@@ -2,12 +2,21 @@
  * A series' totals and its open bucket, read lock-free (reader.ts): snapshot() and the
  * single figures readers of every series take (lastValue, totalSum, totalCount), the closed
  * totals a reader matches against the records it sees, and the newest raw sample's time.
+ *
+ * A close moves the open bucket into the closed totals in several stores (closes.ts,
+ * resetOpen), on the collector's thread while these run on another: a read that fell between
+ * them counted the bucket twice or not at all (a hub's 3,000 series summed 3,001 samples, a
+ * counter's total went up, then down). The writer keeps the series' TOTALS_SEQ odd during a
+ * move, and these read again until they read between two moves (settled()).
  */
-import { CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_HEAD } from './layout.js';
+import { CLOSED_COUNT, CLOSED_COUNT_AT, CLOSED_LAST, CLOSED_SUM, FIRST_TS, HOT_F64, OPEN_COUNT, OPEN_LAST, OPEN_MAX, OPEN_MIN, OPEN_START, OPEN_SUM, RAW_HEAD, TOTALS_SEQ } from './layout.js';
 import { everRecorded } from './recorded.js';
 import { ReaderState, type SeriesSnapshot } from './reader-state.js';
 
 export class SeriesTotals extends ReaderState {
+  /** When settled() began to look at the clock for the read in progress. */
+  private settleFrom = 0;
+
   /**
    * Totals and the open bucket of a series. The writer moves a closed bucket's totals into
    * CLOSED_* and marks CLOSED_COUNT_AT before it empties the open bucket, so a bucket whose
@@ -18,38 +27,50 @@ export class SeriesTotals extends ReaderState {
     const hot = this.hot;
     const b = id * this.layout.slotF64;
     const hb = id * HOT_F64;
-    const openStart = hot[hb + OPEN_START]!;
-    const counted = f[b + CLOSED_COUNT_AT] === openStart;
-    const openCount = counted ? 0 : hot[hb + OPEN_COUNT]!;
-    const openSum = counted ? 0 : hot[hb + OPEN_SUM]!;
-    return {
-      totalCount: f[b + CLOSED_COUNT]! + openCount,
-      totalSum: f[b + CLOSED_SUM]! + openSum,
-      firstTs: f[b + FIRST_TS]!,
-      lastTs: this.newestRawTime(id),
-      lastValue: openCount > 0 ? hot[hb + OPEN_LAST]! : f[b + CLOSED_LAST]!,
-      openStart,
-      openCount,
-      openSum,
-      openMin: hot[hb + OPEN_MIN]!,
-      openMax: hot[hb + OPEN_MAX]!,
-      openLast: hot[hb + OPEN_LAST]!,
-    };
+    for (let tries = 0; ; tries++) {
+      const seq = Atomics.load(this.i32, b * 2 + TOTALS_SEQ);
+      const openStart = hot[hb + OPEN_START]!;
+      const counted = f[b + CLOSED_COUNT_AT] === openStart;
+      const openCount = counted ? 0 : hot[hb + OPEN_COUNT]!;
+      const openSum = counted ? 0 : hot[hb + OPEN_SUM]!;
+      const snap = {
+        totalCount: f[b + CLOSED_COUNT]! + openCount,
+        totalSum: f[b + CLOSED_SUM]! + openSum,
+        firstTs: f[b + FIRST_TS]!,
+        lastTs: this.newestRawTime(id),
+        lastValue: openCount > 0 ? hot[hb + OPEN_LAST]! : f[b + CLOSED_LAST]!,
+        openStart,
+        openCount,
+        openSum,
+        openMin: hot[hb + OPEN_MIN]!,
+        openMax: hot[hb + OPEN_MAX]!,
+        openLast: hot[hb + OPEN_LAST]!,
+      };
+      if (this.settled(b, seq, tries)) return snap;
+    }
   }
 
   /** snapshot()'s lastValue alone (a gauge's reading), for readers of every series at once. */
   lastValue(id: number): number {
     const b = id * this.layout.slotF64;
     const hb = id * HOT_F64;
-    const open = this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!;
-    return open > 0 ? this.hot[hb + OPEN_LAST]! : this.f64[b + CLOSED_LAST]!;
+    for (let tries = 0; ; tries++) {
+      const seq = Atomics.load(this.i32, b * 2 + TOTALS_SEQ);
+      const open = this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!;
+      const value = open > 0 ? this.hot[hb + OPEN_LAST]! : this.f64[b + CLOSED_LAST]!;
+      if (this.settled(b, seq, tries)) return value;
+    }
   }
 
   /** snapshot()'s totalSum alone (a counter's total). */
   totalSum(id: number): number {
     const b = id * this.layout.slotF64;
     const hb = id * HOT_F64;
-    return this.f64[b + CLOSED_SUM]! + (this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_SUM]!);
+    for (let tries = 0; ; tries++) {
+      const seq = Atomics.load(this.i32, b * 2 + TOTALS_SEQ);
+      const sum = this.f64[b + CLOSED_SUM]! + (this.f64[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_SUM]!);
+      if (this.settled(b, seq, tries)) return sum;
+    }
   }
 
   /** Whether the series has had data in this store, from its hot line alone (recorded.ts). */
@@ -62,7 +83,11 @@ export class SeriesTotals extends ReaderState {
     const f = this.f64;
     const b = id * this.layout.slotF64;
     const hb = id * HOT_F64;
-    return f[b + CLOSED_COUNT]! + (f[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!);
+    for (let tries = 0; ; tries++) {
+      const seq = Atomics.load(this.i32, b * 2 + TOTALS_SEQ);
+      const count = f[b + CLOSED_COUNT]! + (f[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!);
+      if (this.settled(b, seq, tries)) return count;
+    }
   }
 
   /**
@@ -73,9 +98,30 @@ export class SeriesTotals extends ReaderState {
    */
   closedTotals(id: number, out: Float64Array): void {
     const b = id * this.layout.slotF64;
-    out[0] = this.f64[b + CLOSED_COUNT]!;
-    out[1] = this.f64[b + CLOSED_SUM]!;
-    out[2] = this.f64[b + CLOSED_COUNT_AT]!;
+    for (let tries = 0; ; tries++) {
+      const seq = Atomics.load(this.i32, b * 2 + TOTALS_SEQ);
+      out[0] = this.f64[b + CLOSED_COUNT]!;
+      out[1] = this.f64[b + CLOSED_SUM]!;
+      out[2] = this.f64[b + CLOSED_COUNT_AT]!;
+      if (this.settled(b, seq, tries)) return;
+    }
+  }
+
+  /**
+   * Whether a read of the totals of the series whose slot is at `b`, begun when its
+   * TOTALS_SEQ read `seq`, fell between two moves (the sequence even, and the same after).
+   * A move is a few stores, but the writer's thread may be descheduled inside one for a
+   * time slice of a crowded machine (4,096 tries of a reader took a torn read there): past
+   * SETTLE_TRIES the clock is looked at, and after SETTLE_MS the read is taken as it is (a
+   * writer that ended inside one, which its straight-line stores leave no room for; its
+   * successor's recover() evens the sequence).
+   */
+  protected settled(b: number, seq: number, tries: number): boolean {
+    if ((seq & 1) === 0 && Atomics.load(this.i32, b * 2 + TOTALS_SEQ) === seq) return true;
+    if (tries < SETTLE_TRIES) return false;
+    const now = performance.now();
+    if (tries === SETTLE_TRIES) this.settleFrom = now;
+    return now - this.settleFrom > SETTLE_MS;
   }
 
   /** Time (ms) of the newest published raw sample, or NaN. */
@@ -87,3 +133,7 @@ export class SeriesTotals extends ReaderState {
     return t > 0 ? t : Number.NaN;
   }
 }
+
+/** Reads of a series' totals while a move is under way before settled() looks at the clock, and the time after which it takes the read as it is. */
+const SETTLE_TRIES = 4096;
+const SETTLE_MS = 50;

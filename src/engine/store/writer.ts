@@ -23,7 +23,7 @@
  * the bucket boundary (advance, begin, sweep) and the small glue (publish, figures).
  */
 import { ROW_NONE } from './bucket-rows.js';
-import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD } from './layout.js';
+import { BUCKET_F64, BUCKET_START, HOT_F64, HUB_ROW_STEP, OPEN_COUNT, OPEN_START, PEND_COUNT, POOL_FREE_COUNT, RAW_HEAD, RAW_WRITTEN, T1_HEAD, TOTALS_SEQ } from './layout.js';
 import { SamplePath } from './samples.js';
 import { BEAT_MASK } from './writer-state.js';
 
@@ -50,6 +50,9 @@ export class StoreWriter extends SamplePath {
       const ib = base * 2;
       const hb = id * HOT_F64;
       Atomics.store(this.hotI32, hb * 2 + RAW_HEAD, this.hotI32[hb * 2 + RAW_WRITTEN]!);
+      // A writer ended between a move's two marks (closes.ts, resetOpen): readers stop waiting on it.
+      const seq = this.i32[ib + TOTALS_SEQ]!;
+      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);
       this.pendHeld[id] = 0;
       if (this.hot[hb + OPEN_COUNT] === 0) continue;
       // Before the close finished below: its reset must clear PEND_COUNT too.
