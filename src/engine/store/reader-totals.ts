@@ -91,6 +91,19 @@ export class SeriesTotals extends ReaderState {
   }
 
   /**
+   * totalCount() without waiting out a move (settled()): a bucket being closed may count twice
+   * or not at all for that instant. For estimates over every series at once that tolerate it,
+   * such as the memory touched (usage.ts), which status() reads at each call: the two reads of
+   * TOTALS_SEQ a series took status() from 0.99 to 1.30 ms at 10,000 series.
+   */
+  roughCount(id: number): number {
+    const f = this.f64;
+    const b = id * this.layout.slotF64;
+    const hb = id * HOT_F64;
+    return f[b + CLOSED_COUNT]! + (f[b + CLOSED_COUNT_AT] === this.hot[hb + OPEN_START] ? 0 : this.hot[hb + OPEN_COUNT]!);
+  }
+
+  /**
    * The totals of the closed buckets: out[0] count, out[1] sum, out[2] the start of the
    * newest bucket they include. The writer publishes a bucket's record before it adds the
    * bucket to these totals, so a reader that reads them first, then the head, knows whether

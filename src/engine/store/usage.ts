@@ -38,7 +38,8 @@ export function touchedBytes(reader: StoreReader, seriesCount: number, sketchPag
   let used = 0;
   for (let id = 0; id < seriesCount; id++) {
     if (!reader.everRecorded(id)) continue;
-    const total = reader.totalCount(id);
+    // An estimate: a bucket counted twice while it closes moves no page (roughCount).
+    const total = reader.roughCount(id);
     if (total === 0) continue;
     used++;
     const base = id * slot;
