@@ -110,3 +110,23 @@ describe("a batch's series definitions", () => {
     expect(turns.size).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe("a socket link the hub resets", () => {
+  // Until 2026-12-05 the hub's socket closed such a link without a word: a member whose
+  // maxFrameBytes was larger than the hub's was reset at every batch, sent nothing ever again,
+  // and its status said lastError null the whole time (the cluster channel said why already).
+  it("tells the member why: its lastError names the hub's reason", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, maxFrameBytes: 1024 } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'loud' } });
+    for (let i = 0; i < 100; i++) member.record('loud_rt', i + 1, { k: `series-${i}` });
+    await member.flush();
+    const link = await waitFor(() => {
+      const s = member.status().hub as { lastError: { message: string } | null; failed: number };
+      return s.lastError !== null ? s : undefined;
+    }, 20_000, "the member's lastError");
+    expect(link.lastError!.message).toMatch(/^the hub reset this link: frame of \d+ bytes is longer than maxFrameBytes \(1024\)/);
+    expect(link.failed).toBeGreaterThan(0);
+    expect((hub.status().hub as { malformed: number }).malformed).toBeGreaterThan(0);
+  });
+});

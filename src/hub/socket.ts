@@ -12,6 +12,8 @@ import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTr
 import { FrameReader, HELLO_MAX_BYTES, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 const FIRST_RETRY_MS = 100;
+/** How long a link the hub reset may take to read the reason and close before it is destroyed. */
+const RESET_GRACE_MS = 1_000;
 
 export class SocketHub implements HubTransport {
   readonly kind = 'socket' as const;
@@ -54,6 +56,10 @@ export class SocketHub implements HubTransport {
     socket.unref();
     // A link starts with a hello: a peer whose first frame is longer is no member.
     const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes));
+    // Whether the hub welcomed it (a member, which reads the hub's answers), and whether it
+    // reset the link: nothing more the peer sends is read then, its reason on the way.
+    let welcomed = false;
+    let resetting = false;
     const conn: HubConnection = {
       label: `socket #${++this.next}`,
       via: 'socket',
@@ -66,21 +72,39 @@ export class SocketHub implements HubTransport {
           socket.destroy();
           return;
         }
+        if (m.t === 'welcome') welcomed = true;
         socket.write(frame(m));
       },
-      reset: () => socket.destroy(),
+      reset: (reason?: string) => {
+        if (socket.destroyed || resetting) return;
+        resetting = true;
+        // Says why first to a member it welcomed, as the cluster channel does (cluster-ipc.ts):
+        // the member shows it as its lastError, where a bare close left that null while the
+        // hub reset its link at every batch (a member whose maxFrameBytes is larger than the
+        // hub's). Not to a peer never welcomed (no member: a client that reads nothing would
+        // hold the reason unread and never close), nor to one that reads none of the hub's
+        // answers (send() above).
+        if (reason === undefined || !welcomed || socket.writableLength >= this.maxFrameBytes) {
+          socket.destroy();
+          return;
+        }
+        socket.end(frame({ t: 'reset', message: reason }));
+        setTimeout(() => socket.destroy(), RESET_GRACE_MS).unref();
+      },
     };
     socket.on('data', (chunk: Buffer) => {
+      if (resetting) return;
       let frames: Uint8Array[];
       try {
         frames = reader.push(chunk);
       } catch (error) {
+        // The hub resets the link (conn.reset, with the reason).
         h.malformed(conn, error as Error);
-        socket.destroy();
+        conn.reset();
         return;
       }
       for (const f of frames) {
-        if (socket.destroyed) return;
+        if (socket.destroyed || resetting) return;
         h.message(conn, f);
       }
     });
