@@ -5566,6 +5566,13 @@ export const BREAKS = [
     mustFail: ['are never counted twice or left out (records): count, sum, newest value and closed totals only go up, each pass once'],
   },
   {
+    name: 'a socket link the hub resets closed without its reason',
+    what: "the hub's socket closes a welcomed member's link it resets without sending why: the member, reset at every batch, says lastError null",
+    edits: [{ file: 'src/hub/socket.ts', find: "        socket.end(frame({ t: 'reset', message: reason }));", replace: '        socket.destroy();' }],
+    tests: ['hub-frames.test.ts'],
+    mustFail: ["tells the member why: its lastError names the hub's reason"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
