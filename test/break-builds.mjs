@@ -5573,6 +5573,13 @@ export const BREAKS = [
     mustFail: ["tells the member why: its lastError names the hub's reason"],
   },
   {
+    name: "a capture's start awaited after the caller's task",
+    what: "profile() and startProfile() start V8's profiler in a microtask, after the caller's task: a busy stretch right after the call is not sampled and is billed to the monitor as the inspector calls' time",
+    edits: [{ file: 'src/profiling/inspector.ts', find: "    timed(d.enable);\n", replace: "    await Promise.resolve();\n    timed(d.enable);\n" }],
+    tests: ['profiling.test.ts'],
+    mustFail: ['samples what the caller runs right after asking, in the same task, and bills none of it to the monitor'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -37,6 +37,13 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** A synchronous stretch of the caller's until `until` (performance.now()). */
+function crunchRightAfterAsking(until: number): void {
+  let x = 0;
+  while (performance.now() < until) for (let i = 0; i < 10_000; i++) x += Math.sqrt(i + x);
+  if (x === -1) throw new Error('unreachable');
+}
+
 async function tempDir(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'pw-profile-'));
   dirs.push(d);
@@ -210,6 +217,23 @@ describe('profile on demand', () => {
     }, 10_000, 'a check window with the capture in it');
     expect(breakdown.profilingMs).toBeCloseTo(c.mainThreadMs, 0);
   }, 20_000);
+
+  it("samples what the caller runs right after asking, in the same task, and bills none of it to the monitor", async () => {
+    // Until 2026-12-05 the profiler started after awaits, so after the caller's task had run
+    // to its end: a busy stretch right after startProfile() was not in the capture, and its
+    // length was counted as the inspector calls' own (mainThreadMs, the overhead budget).
+    const m = await started({ profiling: { dir: await tempDir() } });
+    const running = m.startProfile({ seconds: 2 });
+    const t0 = performance.now();
+    crunchRightAfterAsking(t0 + 800);
+    const spent = performance.now() - t0;
+    const c = await running.done;
+    const top = (c.summary as CpuSummary).topSelf.map((f) => f.function);
+    expect(top).toContain('crunchRightAfterAsking');
+    // The calls' own time (the start, the stop, the summary): the host's stretch is not in it.
+    expect(c.mainThreadMs).toBeLessThan(spent);
+    expect(c.startedAt).toBeLessThanOrEqual(Date.now() - spent);
+  }, 30_000);
 
   it('lets the parsed profile go before its file is written: nothing of it is kept alive into the time after a capture', async () => {
     setFlagsFromString('--expose-gc');

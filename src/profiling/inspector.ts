@@ -34,6 +34,8 @@ export interface RawCapture {
   profile: CpuProfile | HeapProfile;
   /** Main-thread time spent in the inspector calls (start and stop). */
   callMs: number;
+  /** When the profiler started (Date.now()). */
+  startedAt: number;
 }
 
 function post<T>(session: Session, method: string, params?: object): Promise<T> {
@@ -42,24 +44,36 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
   });
 }
 
+/**
+ * Posts `method` and answers its result within the call: an in-process session's callback
+ * runs during post() (every method used here, on Node 20 and 22). The capture's start and
+ * stop are made so, not awaited: an await resumes only after the caller's task has run to its
+ * end, so a capture asked for before a synchronous stretch of the host's (profile(), then a
+ * busy loop in the same task) started V8's profiler after it, sampled none of it, and billed
+ * it to the monitor as the inspector calls' own time (154% of a core over its budget).
+ */
+function postNow<T>(session: Session, method: string, params?: object): T {
+  let answer: { error: Error | null; result: unknown } | undefined;
+  session.post(method, params ?? {}, (error, result) => (answer = { error, result }));
+  if (answer === undefined) throw new Error(`no answer to ${method} within the call`);
+  if (answer.error) throw answer.error;
+  return answer.result as T;
+}
+
 const DOMAIN: Record<ProfileKind, { enable: string; start: [string, object]; stop: string; disable: string }> = {
   cpu: { enable: 'Profiler.enable', start: ['Profiler.start', {}], stop: 'Profiler.stop', disable: 'Profiler.disable' },
   heap: { enable: 'HeapProfiler.enable', start: ['HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_BYTES }], stop: 'HeapProfiler.stopSampling', disable: 'HeapProfiler.disable' },
 };
 
-/**
- * Runs one capture: starts the profiler, waits until `until` settles (the capture's length,
- * or an early stop), stops it and answers the profile.
- */
 /** What V8 answers for a sampling heap profiler that is not running. */
 const HEAP_NOT_STARTED = /sampling heap profiler was not started/i;
 
 const OTHER_SESSION = 'another inspector session (a debugger attached with --inspect, or a node:inspector Session of the service)';
 
 /** Refuses a heap capture while another session's sampling heap profiler runs: stopping ours would stop theirs. */
-async function heapSamplerFree(call: (method: string) => Promise<unknown>): Promise<void> {
+function heapSamplerFree(call: (method: string) => unknown): void {
   try {
-    await call('HeapProfiler.getSamplingProfile');
+    call('HeapProfiler.getSamplingProfile');
   } catch (error) {
     if (HEAP_NOT_STARTED.test((error as Error).message)) return;
     throw error;
@@ -67,14 +81,20 @@ async function heapSamplerFree(call: (method: string) => Promise<unknown>): Prom
   throw new ProfileError(`the V8 sampling heap profiler is already running, started by ${OTHER_SESSION}: there is one per process, and ending this capture would end theirs; stop theirs first, or capture kind 'cpu' (which runs beside it)`);
 }
 
+/**
+ * Runs one capture: starts the profiler before it returns its promise (the caller's next
+ * statement is sampled), waits until `until` settles (the capture's length, or an early
+ * stop), stops it and answers the profile.
+ */
 export async function captureProfile(kind: ProfileKind, until: Promise<void>): Promise<RawCapture> {
   const d = DOMAIN[kind];
   const session = new Session();
   let callMs = 0;
-  const timed = async <T>(method: string, params?: object): Promise<T> => {
+  // Synchronous (postNow): the profiler starts before captureProfile() returns its promise.
+  const timed = <T>(method: string, params?: object): T => {
     const t0 = performance.now();
     try {
-      return await post<T>(session, method, params);
+      return postNow<T>(session, method, params);
     } finally {
       callMs += performance.now() - t0;
     }
@@ -86,15 +106,16 @@ export async function captureProfile(kind: ProfileKind, until: Promise<void>): P
   }
   let started = false;
   try {
-    await timed(d.enable);
-    if (kind === 'heap') await heapSamplerFree(timed);
-    if (kind === 'cpu') await timed('Profiler.setSamplingInterval', { interval: CPU_SAMPLING_US });
-    await timed(d.start[0], d.start[1]);
+    timed(d.enable);
+    if (kind === 'heap') heapSamplerFree(timed);
+    if (kind === 'cpu') timed('Profiler.setSamplingInterval', { interval: CPU_SAMPLING_US });
+    timed(d.start[0], d.start[1]);
     started = true;
+    const startedAt = Date.now();
     await until;
-    const { profile } = await timed<{ profile: CpuProfile | HeapProfile }>(d.stop);
+    const { profile } = timed<{ profile: CpuProfile | HeapProfile }>(d.stop);
     started = false;
-    return { kind, profile, callMs };
+    return { kind, profile, callMs, startedAt };
   } catch (error) {
     if (error instanceof ProfileError) throw error;
     const message = (error as Error).message;

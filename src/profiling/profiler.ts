@@ -61,14 +61,14 @@ export interface ProfilerStatus {
  * waits, so held by the caller it would survive the young generation's collections during
  * the write, be promoted to the old one, and cost a full collection after the capture.
  */
-async function take(kind: Capture['kind'], until: Promise<void>, top: number): Promise<{ endedAt: number; summary: Capture['summary']; json: string; mainMs: number }> {
+async function take(kind: Capture['kind'], until: Promise<void>, top: number): Promise<{ startedAt: number; endedAt: number; summary: Capture['summary']; json: string; mainMs: number }> {
   const raw = await captureProfile(kind, until);
   const endedAt = Date.now();
   const t0 = performance.now();
   const cwd = workingDir();
   const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, cwd) : summarizeHeap(raw.profile as HeapProfile, top, cwd);
   const json = JSON.stringify(raw.profile);
-  return { endedAt, summary, json, mainMs: raw.callMs + performance.now() - t0 };
+  return { startedAt: raw.startedAt, endedAt, summary, json, mainMs: raw.callMs + performance.now() - t0 };
 }
 
 /** Notes of captures a report carries, the newest. */
@@ -114,17 +114,20 @@ export class Profiler {
       throw new ProfileBusyError(this.current.id, this.current.kind, this.current.endsAt);
     }
     const id = ++this.seq;
-    const startedAt = Date.now();
     let stop!: () => void;
     const until = new Promise<void>((resolve) => (stop = resolve));
+    const current = { id, kind, endsAt: 0, stop, done: undefined as Promise<Capture> | undefined };
+    this.current = current;
+    // The profiler has started when run() returns (captureProfile starts it synchronously):
+    // the capture's `seconds` count from there, and what the caller runs next is sampled.
+    const running = this.run(id, kind, until, alert);
     const timer = setTimeout(stop, seconds * 1000);
     // An alert's capture has no caller waiting on it: it must not hold a host whose own work
     // is done (up to 120 s). Its monitor is stopped at 'beforeExit', which ends it early.
     if (alert !== null) timer.unref();
-    const endsAt = startedAt + seconds * 1000;
-    const current = { id, kind, endsAt, stop, done: undefined as Promise<Capture> | undefined };
-    this.current = current;
-    current.done = this.run(id, kind, startedAt, until, alert).finally(() => {
+    const endsAt = Date.now() + seconds * 1000;
+    current.endsAt = endsAt;
+    current.done = running.finally(() => {
       clearTimeout(timer);
       this.current = undefined;
     });
@@ -138,9 +141,9 @@ export class Profiler {
     return this.current?.id === id ? this.current.done : undefined;
   }
 
-  private async run(id: number, kind: Capture['kind'], startedAt: number, until: Promise<void>, alert: Capture['alert']): Promise<Capture> {
+  private async run(id: number, kind: Capture['kind'], until: Promise<void>, alert: Capture['alert']): Promise<Capture> {
     try {
-      const { endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);
+      const { startedAt, endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);
       const written = await this.deps.files.write(kind, startedAt, id, json);
       const capture: Capture = {
         id,
