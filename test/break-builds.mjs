@@ -5580,6 +5580,13 @@ export const BREAKS = [
     mustFail: ['samples what the caller runs right after asking, in the same task, and bills none of it to the monitor'],
   },
   {
+    name: "perfwatch profile's wait between calls blind to the service's end",
+    what: "the CLI's wait for a long capture (up to 15 s between two calls) goes on after the client saw the service go away: the run says so only at its next call",
+    edits: [{ file: 'src/cli/remote.ts', find: '    lost = line;\n    onGone();\n', replace: '    lost = line;\n' }],
+    tests: ['profile-fronts.test.ts'],
+    mustFail: ['says at once that the service went away during the capture, rather than wait out its --timeout'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -211,6 +211,28 @@ describe('perfwatch profile', () => {
     expect(stdout).toMatch(/^3 of \d+ shown: pass --top \d+ for more\.$/m);
   }, 30_000);
 
+  it('says at once that the service went away during the capture, rather than wait out its --timeout', async () => {
+    // Until 2026-12-05 a service killed 2 s into a capture of 10 held the run 42 s, which then
+    // said the server "did not answer within 40 s", as if it had been silent.
+    const dir = await mkdtemp(join(tmpdir(), 'pw-profile-cli-'));
+    dirs.push(dir);
+    const s = await startHotService({ profiling: { dir } });
+    services.push(s);
+    const running = cli('profile', '--url', s.mcpUrl, '--seconds', '30', '--timeout', '60');
+    running.catch(() => {});
+    await waitFor(async () => ((await s.call<{ profiling: { busy: unknown } }>('status')).profiling.busy !== null) || undefined, 20_000, 'the capture to start');
+    await s.kill();
+    const killedAt = Date.now();
+    const failed = await running.then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failed).toMatchObject({ code: 2, stderr: expect.stringMatching(/\nperfwatch: the server at http:\/\/127\.0\.0\.1:\d+\/mcp went away during the run \(connect ECONNREFUSED 127\.0\.0\.1:\d+\): was the service stopped or restarted\?\n$/) });
+    // Said once a reconnection is refused (about 1 s after the kill), not at the next call
+    // after the wait between two (15 s), nor after the capture's 30 s and --timeout's 60.
+    expect(Date.now() - killedAt).toBeLessThan(12_000);
+  }, 60_000);
+
   it('refuses bad options naming the option and its limit', async () => {
     await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--seconds', '500')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --seconds must be an integer number of seconds from 1 to 120, got "500"\n' });
     await expect(cli('profile', '--url', 'http://127.0.0.1:1/mcp', '--kind', 'gpu')).rejects.toMatchObject({ code: 2, stderr: 'perfwatch: --kind must be one of cpu, heap, got gpu\n' });

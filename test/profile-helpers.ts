@@ -24,6 +24,8 @@ export interface HotService {
   /** Requests path one after another until the returned stop() is called; resolves to the count sent. */
   load(path: string): () => Promise<number>;
   close(): Promise<void>;
+  /** Kills the service (SIGKILL), as a crash would, and waits for its end. */
+  kill(): Promise<void>;
 }
 
 /** `execArgv` is added to the child's Node options (`--inspect=127.0.0.1:0` attaches a debugger's port). */
@@ -84,6 +86,12 @@ export async function startHotService(options: MonitorOptions = {}, execArgv: st
         await done;
         return sent;
       };
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
     },
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { TOKEN_ENV } from '../mcp/token.js';
 import { DEFAULT_SECONDS, MAX_SECONDS, MIN_SECONDS, PROFILE_KINDS } from '../profiling/limits.js';
 import { intFlag } from './args.js';
-import { connectRemote, remoteUrl, timeoutFlag } from './remote.js';
+import { connectRemote, goneLine, remoteUrl, timeoutFlag } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 
 
@@ -57,7 +57,11 @@ export async function profile(args: ProfileArgs): Promise<number> {
     let result = (await client.callTool({ name: 'capture_performance_profile', arguments: { kind, seconds, top } }, capturing)) as ToolResult;
     while (!result.isError && result.structuredContent?.state === 'running') {
       const wait = Math.max(0, Date.parse(result.structuredContent.ends_at) - Date.now());
-      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 15_000)));
+      let timer: NodeJS.Timeout | undefined;
+      // A service that goes away meanwhile ends the wait (remote.gone), not the next call.
+      await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, Math.min(wait, 15_000)))), remote.gone]);
+      clearTimeout(timer);
+      if (remote.lost !== undefined) return fail(remote.lost);
       result = (await client.callTool({ name: 'capture_performance_profile', arguments: { id: result.structuredContent.id, top } }, capturing)) as ToolResult;
     }
     // The tool's text names its own argument; here it is a flag.
@@ -69,6 +73,8 @@ export async function profile(args: ProfileArgs): Promise<number> {
     process.stdout.write(format === 'json' ? `${JSON.stringify(result.structuredContent, null, 2)}\n` : `${text}\n`);
     return 0;
   } catch (error) {
+    const gone = remote.lost ?? goneLine(url, error);
+    if (gone !== undefined) return fail(gone);
     if (isTimeout(error)) return fail(unreachable(url, error));
     throw error;
   } finally {

@@ -40,6 +40,23 @@ export function timeoutFlag(value: string | undefined): number {
 export interface Remote {
   /** Deletes the session on the server (at most END_TIMEOUT_MS; a failure only leaves it to expire), then closes the client. */
   end(): Promise<void>;
+  /**
+   * The line that says the server went away during the run, once it did (undefined before):
+   * the client is then closed, so the call waiting fails at once (see connectRemote).
+   */
+  readonly lost: string | undefined;
+  /** Settles when the server went away (`lost` is set then): a wait between calls ends on it. */
+  readonly gone: Promise<void>;
+}
+
+/** What a reconnection meets where the server was: nothing listens there any more. */
+const GONE = new Set(['ECONNREFUSED', 'ENOENT']);
+
+/** The line that says the server at `url` went away, if `error` (a failed request or reconnection) says so. */
+export function goneLine(url: URL, error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (!GONE.has(String(cause?.code))) return undefined;
+  return `the server at ${url.href} went away during the run (${String(cause?.message ?? cause?.code)}): was the service stopped or restarted?`;
 }
 
 /**
@@ -65,12 +82,28 @@ export async function connectRemote(client: Client, url: URL, token: string | un
   // Imported here: the flags, help and usage errors of the commands that connect load no MCP client.
   const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
   const transport = new StreamableHTTPClientTransport(url, token ? { authProvider: { token: async () => token } } : {});
+  // A server that went away during a call (its process killed or stopped) broke the call's
+  // stream; the client tried to reconnect, was refused, gave up, and the call went on waiting
+  // for an answer that could not come: a profile of 10 s waited 40 s, then said the server
+  // "did not answer", as if it were silent. A refused reconnection ends the run at once.
+  let connected = false;
+  let lost: string | undefined;
+  let onGone!: () => void;
+  const gone = new Promise<void>((resolve) => (onGone = resolve));
+  transport.onerror = (error: Error) => {
+    const line = connected && lost === undefined ? goneLine(url, error) : undefined;
+    if (line === undefined) return;
+    lost = line;
+    onGone();
+    void client.close().catch(() => {});
+  };
   try {
     await client.connect(transport, { timeout: timeoutMs });
   } catch (error) {
     await client.close().catch(() => {});
     return unreachable(url, error);
   }
+  connected = true;
   const end = async (): Promise<void> => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -88,5 +121,11 @@ export async function connectRemote(client: Client, url: URL, token: string | un
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return { end };
+  return {
+    end,
+    get lost() {
+      return lost;
+    },
+    gone,
+  };
 }

@@ -11,7 +11,7 @@ import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
 import { TOKEN_ENV } from '../mcp/token.js';
 import { loadConfig } from '../config/load.js';
-import { connectRemote, remoteUrl, timeoutFlag } from './remote.js';
+import { connectRemote, goneLine, remoteUrl, timeoutFlag, type Remote } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
 import { intFlag } from './args.js';
@@ -122,7 +122,7 @@ export async function report(args: ReportArgs): Promise<number> {
   /** The run of a monitor here (--for): how long, and the monitor. */
   let local: { seconds: number; monitor: PerformanceMonitor; stored: boolean } | undefined;
   /** A monitor's endpoint (--url), and how long each of its answers is waited for. */
-  let remoteAt: { url: URL; timeoutMs: number } | undefined;
+  let remoteAt: { url: URL; timeoutMs: number; remote?: Remote } | undefined;
   if (args.url !== undefined) {
     const url = remoteUrl(args.url);
     if (typeof url === 'string') return fail(url);
@@ -130,6 +130,7 @@ export async function report(args: ReportArgs): Promise<number> {
     remoteAt = { url, timeoutMs };
     const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);
     if (typeof remote === 'string') return fail(remote);
+    remoteAt.remote = remote;
     end = () => remote.end();
   } else {
     const seconds = args.for === undefined ? 10 : intFlag(args.for, '--for', 1, 3600, 'seconds');
@@ -185,6 +186,8 @@ export async function report(args: ReportArgs): Promise<number> {
     }
     return 0;
   } catch (error) {
+    const gone = remoteAt && (remoteAt.remote?.lost ?? goneLine(remoteAt.url, error));
+    if (gone) return fail(gone);
     if (remoteAt && isTimeout(error)) return fail(unreachable(remoteAt.url, error));
     throw error;
   } finally {
