@@ -408,9 +408,9 @@ export const BREAKS = [
     what: "the capture keeps the parsed profile in the profiler's frame while the file is written: it survives young collections, is promoted, and costs a full collection after the capture",
     edits: [
       {
-        find: '      const { endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);',
+        find: '      const { startedAt, endedAt, summary, json, mainMs } = await take(kind, until, this.deps.options.summaryTop);',
         replace:
-          "      const raw = await captureProfile(kind, until);\n      const endedAt = Date.now();\n      const top = this.deps.options.summaryTop;\n      const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, process.cwd()) : summarizeHeap(raw.profile as HeapProfile, top, process.cwd());\n      const json = JSON.stringify(raw.profile);\n      const mainMs = raw.callMs;",
+          "      const raw = await captureProfile(kind, until);\n      const startedAt = raw.startedAt;\n      const endedAt = Date.now();\n      const top = this.deps.options.summaryTop;\n      const summary = kind === 'cpu' ? summarizeCpu(raw.profile as CpuProfile, top, process.cwd()) : summarizeHeap(raw.profile as HeapProfile, top, process.cwd());\n      const json = JSON.stringify(raw.profile);\n      const mainMs = raw.callMs;",
       },
     ],
     tests: ['profiling.test.ts'],
