@@ -117,6 +117,10 @@ describe('capture_performance_profile', () => {
     expect(other.isError).toBe(true);
     expect(other.content[0]!.text).toBe('PW_ERR_INVALID_ARG: kind is not capture 1\'s, a heap capture: leave kind out to read it, got "cpu"');
     expect((await call({ id: 1, kind: 'heap' })).structuredContent).toMatchObject({ id: 1, state: 'done' });
+    // Nor a length: it would change nothing (it was ignored until 2026-12-05).
+    const longer = await call({ id: 1, seconds: 3 });
+    expect(longer.isError).toBe(true);
+    expect(longer.content[0]!.text).toBe('PW_ERR_INVALID_ARG: seconds is a new capture\'s length: with id, capture 1 is read as it was taken; leave seconds out to read it, got 3');
 
     // The status says what was taken and refused, and what the directory holds against its bounds.
     const profiling = monitor.status().profiling;

@@ -79,7 +79,8 @@ export class Profiler {
   private current: { id: number; kind: string; endsAt: number; stop: () => void; done: Promise<Capture> | undefined } | undefined;
   private seq = 0;
   private recent: Capture[] = [];
-  private readonly lastByRule = new Map<string, number>();
+  /** Per rule, when it last started a capture, and that capture's id. */
+  private readonly lastByRule = new Map<string, { at: number; id: number }>();
   /** The firings whose note names a file, by that file, for when it is pruned (at most maxFiles: more files than that are not kept). */
   private readonly firingsByFile = new Map<string, AlertTransition>();
   private counts = { captures: 0, failed: 0, skipped: 0 };
@@ -214,9 +215,9 @@ export class Profiler {
       }
       const last = this.lastByRule.get(rule.id);
       const every = this.deps.options.ruleIntervalMs;
-      if (last !== undefined && now - last < every) {
+      if (last !== undefined && now - last.at < every) {
         this.refused.rateLimited++;
-        skip(`rate-limited: this rule started capture at ${new Date(last).toISOString()}, and starts one per ${every / 1000} s (profiling.ruleIntervalMs)`);
+        skip(`rate-limited: this rule started capture ${last.id} at ${new Date(last.at).toISOString()}, and starts one per ${every / 1000} s (profiling.ruleIntervalMs)`);
         return;
       }
       if (this.current) {
@@ -226,8 +227,9 @@ export class Profiler {
       }
       // An entry limits its rule for ruleIntervalMs only: older ones go, so that the rules an
       // agent creates and deletes over the monitor's life do not each stay here for good.
-      for (const [id, at] of this.lastByRule) if (now - at >= every) this.lastByRule.delete(id);
-      this.lastByRule.set(rule.id, now);
+      for (const [id, last] of this.lastByRule) if (now - last.at >= every) this.lastByRule.delete(id);
+      // begin() numbers the capture before its first await: the next id is this one's.
+      this.lastByRule.set(rule.id, { at: now, id: this.seq + 1 });
       this.capture({ kind, seconds }, { ruleId: rule.id, ruleName: rule.name, fingerprint: t.fingerprint }).then(
         (c) => {
           this.deps.attach(t, noteOf(c), c);

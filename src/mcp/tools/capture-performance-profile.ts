@@ -87,6 +87,8 @@ export default function register(server: McpServer, front: Front): void {
       const monitor = host.monitor;
       const waitable = front.limits.deadlineMs - MARGIN_MS;
       if (args.id !== undefined) {
+        // A length asked of a capture read back would change nothing: said, as a kind that is not its own is.
+        if (args.seconds !== undefined) throw new PerfwatchError('PW_ERR_INVALID_ARG', { field: 'seconds', rule: `is a new capture's length: with id, capture ${args.id} is read as it was taken; leave seconds out to read it`, given: { value: args.seconds } });
         const found = monitor.getProfile(args.id);
         if (found === undefined) throw new PerfwatchError('PW_ERR_INVALID_ARG', { field: 'id', rule: `is not a capture kept: the last ${monitor.options.profiling.keep} are (profiling.keep)`, given: { value: args.id } });
         const status = monitor.profilingStatus().busy;
