@@ -312,6 +312,8 @@ describe('PerformanceMonitor', () => {
     await expect(m.start()).rejects.toThrow(/the monitor was closed/);
     await closing;
     expect(m.state).toBe('stopped');
+    // Nor does instrument(), which would never attach (it gave a handle that recorded nothing until 2026-12-05).
+    expect(() => m.instrument()).toThrow(/the monitor was closed: instrument\(\) would never record/);
   });
 
   it('refuses records once stopped, keeps its data readable, and resumes on start()', async () => {

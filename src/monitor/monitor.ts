@@ -561,6 +561,8 @@ export class PerformanceMonitor extends EventEmitter {
    * field of a bad option.
    */
   instrument(options?: InstrumentOptions | true): { uninstrument(): boolean } {
+    // It would never attach (start() refuses): a handle that records nothing, said as nothing.
+    if (this.closed) throw new MonitorStoppedError('the monitor was closed: instrument() would never record; build a new one to monitor again');
     const next = this.newInstrumentation(resolveInstrumentOptions(options), this.instrumentation);
     this.instrumentation?.detach();
     this.instrumentation = next;
