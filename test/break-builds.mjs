@@ -426,7 +426,7 @@ export const BREAKS = [
   {
     name: 'profile rule not rate-limited',
     what: 'a rule with capture starts a capture on every firing, however recent its last one',
-    edits: [{ find: 'if (last !== undefined && now - last < every) {', replace: 'if (last !== undefined && now - last < 0) {' }],
+    edits: [{ find: 'if (last !== undefined && now - last.at < every) {', replace: 'if (last !== undefined && now - last.at < 0) {' }],
     tests: ['profiling.test.ts'],
     mustFail: ['starts at most one capture per rule per interval'],
   },
@@ -4182,7 +4182,7 @@ export const BREAKS = [
   {
     name: "profile rules' last captures kept for good",
     what: "the profiler keeps the time each rule last started a capture for ever, one entry per rule id: rules with capture created and deleted over days (an agent's, over MCP) grow it without bound",
-    edits: [{ find: 'for (const [id, at] of this.lastByRule) if (now - at >= every) this.lastByRule.delete(id);', replace: '' }],
+    edits: [{ find: 'for (const [id, last] of this.lastByRule) if (now - last.at >= every) this.lastByRule.delete(id);', replace: '' }],
     tests: ['profiling.test.ts'],
     mustFail: ["keeps a rule's last capture only as long as it rate-limits the rule"],
   },
