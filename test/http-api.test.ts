@@ -283,7 +283,7 @@ describe('the JSON API', () => {
     // as every other answer has them (the SDK's OAuth body and headers alone before).
     for (const path of ['/metrics', '/api/status', '/nothing']) {
       const refused = await get(path, { headers: { authorization: 'Bearer not-the-token-at-all' } });
-      expect(refused.body, path).toEqual({ error: { code: 'PW_ERR_UNAUTHORIZED', field: 'authorization', message: "Invalid token: send Authorization: Bearer <token> (the server's --token or PERFWATCH_TOKEN)" } });
+      expect(refused.body, path).toEqual({ error: { code: 'PW_ERR_UNAUTHORIZED', field: 'authorization', message: "Invalid token: send Authorization: Bearer <token> (the server's token: serveHttp()'s token option, or PERFWATCH_TOKEN of perfwatch serve)" } });
       expect(refused.headers.get('www-authenticate'), path).toMatch(/^Bearer error="invalid_token"/);
       expect(refused.headers.get('x-perfwatch-now'), path).toMatch(/^\d+$/);
       expect(refused.headers.get('cache-control'), path).toBe('no-store');

@@ -122,7 +122,7 @@ export async function serveMonitorHttp(monitor: PerformanceMonitor, shared: Shar
     (req, res, status, headers, message) => {
       if (isMcpPath(req.url)) return false;
       res.setHeader('X-Perfwatch-Now', String(Math.round(monitor.now())));
-      sendJson(res, status, { error: { code: 'PW_ERR_UNAUTHORIZED', field: 'authorization', message: `${message}: send Authorization: Bearer <token> (the server's --token or PERFWATCH_TOKEN)` } }, headers);
+      sendJson(res, status, { error: { code: 'PW_ERR_UNAUTHORIZED', field: 'authorization', message: `${message}: send Authorization: Bearer <token> (the server's token: serveHttp()'s token option, or PERFWATCH_TOKEN of perfwatch serve)` } }, headers);
       return true;
     },
   );
