@@ -82,6 +82,27 @@ describe('alert evaluator edges', () => {
     expect(Math.abs(value.get(median.id)! - 1)).toBeLessThan(0.01);
   });
 
+  it('judges whole buckets: a window shorter than the interval, or not a multiple of it, takes the buckets it reaches into', () => {
+    // 2 s buckets, 10 samples each (5 a second). Until 2026-12-05 a window took only the
+    // buckets that started inside it: a 1 s window none (count < 1 fired while samples came,
+    // count > 5 never did), a 3 s window one bucket, its rate divided by 3 s (3.3/s for 5/s).
+    const h = harness({ intervalMs: 2000 });
+    // Watched from T0, as a monitor started then: a window reaching back before covers the time since.
+    h.evaluator.watched = { from: T0, to: Infinity };
+    const some = h.rule({ metric: 'lat', aggregation: 'count', window: 1, operator: '>', threshold: 5 });
+    h.rule({ metric: 'lat', aggregation: 'count', window: 1, operator: '<', threshold: 1 });
+    const rate = h.rule({ metric: 'lat', aggregation: 'rate', window: 3, operator: '<', threshold: 4.5 });
+    const mean = h.rule({ metric: 'lat', aggregation: 'avg', window: 1.5, operator: '>', threshold: 10 });
+    for (let s = 0; s < 10; s += 2) h.at(T0 + s * 1000 + 5, Array.from({ length: 10 }, () => ['lat', 50] as [string, number]));
+    h.at(T0 + 10_005);
+    const fired = new Map(h.evaluator.alerts().map((a) => [a.ruleId, a.value]));
+    expect([...fired.keys()].sort()).toEqual([some.id, mean.id].sort());
+    expect(fired.get(some.id)).toBe(10);
+    expect(fired.get(mean.id)).toBe(50);
+    // The 3 s window is judged over the two buckets it reaches into, 4 s: 5 a second, no breach.
+    expect(h.transitions.filter((t) => t.ruleId === rate.id)).toEqual([]);
+  });
+
   it('takes an empty window as no data: min and max rules resolve rather than read ±Infinity', () => {
     const h = harness();
     h.rule({ metric: 'lat', aggregation: 'min', window: 2, operator: '>', threshold: 5 });

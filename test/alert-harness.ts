@@ -11,14 +11,15 @@ import { StoreReader } from '../dist/src/engine/store/reader.js';
 export const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
 
-export function harness(options: { bucketCapacity?: number; logBytes?: number } = {}) {
+export function harness(options: { bucketCapacity?: number; logBytes?: number; intervalMs?: number } = {}) {
+  const intervalMs = options.intervalMs ?? 1000;
   const registryBuffers = createRegistry({ maxSeries: 256, maxTags: 8, maxTagValueLength: 64 });
   const registry = new Registry(registryBuffers, 1);
-  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: options.bucketCapacity ?? 600, rollupCapacity: 60, intervalMs: 1000, rollupMs: 60_000, logBytes: options.logBytes ?? 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
+  const buffers = createStore({ maxSeries: 256, rawCapacity: 64, bucketCapacity: options.bucketCapacity ?? 600, rollupCapacity: 60, intervalMs, rollupMs: 60_000, logBytes: options.logBytes ?? 4 * MiB, rollupLogBytes: 4 * MiB, poolBytes: 4 * MiB });
   const ring = createRing(1 << 14);
   const control = createControl();
   const producer = new RingWriter(ring, control, 'drop');
-  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs: 1000, ownReadings: false, clock: () => h.now });
+  const engine = new Engine({ control, registry: registryBuffers, store: buffers, rings: [ring], intervalMs, ownReadings: false, clock: () => h.now });
   engine.start(T0);
   // How far each series was judged: shared memory in the monitor, outliving an evaluator.
   const progress = new Float64Array(256).fill(Number.NaN);

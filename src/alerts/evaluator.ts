@@ -293,10 +293,10 @@ export class AlertEvaluator {
     for (const b of this.windowBindings) {
       if (b.rule.aggregation === 'anomaly') {
         const info = this.registry.info(b.id);
-        this.step(b, anomalyScore(this.reader, b.id, closedEnd, b.rule.window, info.kind, info.unit), now);
+        this.step(b, anomalyScore(this.reader, b.id, closedEnd, spanMs(b.rule.window, this.reader.layout.intervalMs) / 1000, info.kind, info.unit), now);
         continue;
       }
-      const windowMs = b.rule.window * 1000;
+      const windowMs = spanMs(b.rule.window, this.reader.layout.intervalMs);
       const from = closedEnd - windowMs;
       if (b.id !== cachedId || windowMs !== cachedWindow) {
         cachedId = b.id;
@@ -443,7 +443,7 @@ export class AlertEvaluator {
         // samples, over the time the window covers (the part of it the monitor watched). Over
         // the whole window, a monitor's first minute read its traffic at a fraction of its
         // rate, and `rate < x` fired at every start; over the time it was stopped, likewise after a restart.
-        const seconds = coveredSeconds(closedEnd - rule.window * 1000, closedEnd, this.watched);
+        const seconds = coveredSeconds(closedEnd - spanMs(rule.window, this.reader.layout.intervalMs), closedEnd, this.watched);
         if (seconds === null) return Number.NaN;
         return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;
       }
@@ -592,4 +592,15 @@ export class AlertEvaluator {
     this.lastBindings = all.filter((b) => b.rule.aggregation === 'last').sort((a, b) => a.id - b.id);
     this.windowBindings = all.filter((b) => b.rule.aggregation !== 'last').sort((a, b) => a.id - b.id || a.rule.window - b.rule.window);
   }
+}
+
+/**
+ * The span (ms) a window rule judges: `window` seconds rounded up to whole buckets of
+ * `intervalMs`. A bucket is judged whole or not at all, so a window that ended inside one left
+ * it out: at a 5 s interval a 4 s window held no bucket, `count < 1` fired on every bucket
+ * while 50 samples a second came, and `avg > 10` never fired; at 2 s, a 3 s window held one
+ * bucket and its rate divided that bucket's samples by 3 s (130/s for 198/s).
+ */
+export function spanMs(windowSeconds: number, intervalMs: number): number {
+  return Math.ceil((windowSeconds * 1000) / intervalMs) * intervalMs;
 }
