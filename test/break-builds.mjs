@@ -2827,7 +2827,7 @@ export const BREAKS = [
   {
     name: 'alert rate over the whole window',
     what: "a window rule's rate divides by the rule's window, not the part of it the monitor watched: a monitor's first minutes read their traffic at a fraction of its rate, and `rate < x` fired at every start",
-    edits: [{ find: 'const seconds = coveredSeconds(closedEnd - spanMs(rule.window, this.reader.layout.intervalMs), closedEnd, this.watched);', replace: 'const seconds = rule.window;' }],
+    edits: [{ find: 'const seconds = coveredSeconds(from, closedEnd, this.watched);', replace: 'const seconds = rule.window;' }],
     tests: ['alerting.test.ts'],
     mustFail: ["judges a window rule's rate per second of the part of the window the monitor watched"],
   },
@@ -4508,7 +4508,7 @@ export const BREAKS = [
     name: 'alert rate over the time the monitor was stopped',
     what: "a window rule's rate divides by the window since the monitor's first start, the time a stop() and a start() of it left unwatched included: after a restart of one monitor object its traffic read low, and `rate < x` fired",
     edits: [
-      { find: 'const seconds = coveredSeconds(closedEnd - spanMs(rule.window, this.reader.layout.intervalMs), closedEnd, this.watched);', replace: 'const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);' },
+      { find: 'const seconds = coveredSeconds(from, closedEnd, this.watched);', replace: 'const seconds = Math.min(rule.window, (closedEnd - this.watchedFrom) / 1000);' },
       { find: 'if (seconds === null) return Number.NaN;', replace: 'if (!(seconds > 0)) return Number.NaN;' },
     ],
     tests: ['alert-rules.test.ts'],

@@ -328,7 +328,7 @@ export class AlertEvaluator {
       // alert, and its first bucket, empty, resolved every such alert at a deploy, to page
       // again at the next breach. It is judged as usual once its window lies after the start.
       const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
-      this.step(b, this.windowValue(b, q, closedEnd), now, blind);
+      this.step(b, this.windowValue(b, q, from, closedEnd), now, blind);
     }
     this.onTimer(now);
   }
@@ -424,7 +424,8 @@ export class AlertEvaluator {
     return out;
   }
 
-  private windowValue(b: Binding, q: number | undefined, closedEnd: number): number {
+  /** The value of `b`'s rule over its window [from, closedEnd) (whole buckets: spanMs), read into stats and acc. */
+  private windowValue(b: Binding, q: number | undefined, from: number, closedEnd: number): number {
     const rule = b.rule;
     const [count, sum, min, max, last] = this.stats;
     switch (rule.aggregation) {
@@ -443,7 +444,7 @@ export class AlertEvaluator {
         // samples, over the time the window covers (the part of it the monitor watched). Over
         // the whole window, a monitor's first minute read its traffic at a fraction of its
         // rate, and `rate < x` fired at every start; over the time it was stopped, likewise after a restart.
-        const seconds = coveredSeconds(closedEnd - spanMs(rule.window, this.reader.layout.intervalMs), closedEnd, this.watched);
+        const seconds = coveredSeconds(from, closedEnd, this.watched);
         if (seconds === null) return Number.NaN;
         return (this.registry.info(b.id).kind === 'counter' ? sum! : count!) / seconds;
       }
