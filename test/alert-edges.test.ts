@@ -82,6 +82,40 @@ describe('alert evaluator edges', () => {
     expect(Math.abs(value.get(median.id)! - 1)).toBeLessThan(0.01);
   });
 
+  it("judges a window the monitor did not watch whole only where the part it watched proves the answer: `count < x` does not page at a start", () => {
+    const h = harness();
+    // Records accepted from 300 ms into the first bucket; 10 samples a second from then on.
+    h.evaluator.watched = { from: T0 + 300, to: Infinity };
+    const few = h.rule({ metric: 'req', aggregation: 'count', window: 5, operator: '<', threshold: 30 });
+    const many = h.rule({ metric: 'req', aggregation: 'count', window: 5, operator: '>', threshold: 15 });
+    const top = h.rule({ metric: 'req', aggregation: 'max', window: 5, operator: '<', threshold: 100 });
+    const mean = h.rule({ metric: 'req', aggregation: 'avg', window: 5, operator: '>', threshold: 4 });
+    const fired = (): Map<string, number> => new Map(h.transitions.filter((t) => t.to === 'firing').map((t) => [t.ruleId, t.at]));
+    for (let t = T0 + 300; t < T0 + 8000; t += 100) h.at(t, [['req', 5]]);
+    // The window ending at T0 + 6 s is the first watched whole: 50 samples, never fewer than 30,
+    // and its max is 5 (a part's max, 5, could still have been below the whole's).
+    expect(h.transitions.filter((t) => t.ruleId === few.id)).toEqual([]);
+    expect(fired().get(top.id)).toBe(T0 + 6000);
+    // A part that holds more than 15 samples proves the window does: 7 + 10 by T0 + 2 s. A mean
+    // is judged on the samples there are, from the first bucket.
+    expect(fired().get(many.id)).toBe(T0 + 2000);
+    expect(fired().get(mean.id)).toBe(T0 + 1000);
+  });
+
+  it("judges a rate over a window the monitor did not watch whole once a whole bucket of it was watched", () => {
+    const h = harness();
+    // Records accepted 50 ms before the first bucket closes; a request every 500 ms, at x.250 and x.750.
+    h.evaluator.watched = { from: T0 + 950, to: Infinity };
+    h.rule({ metric: 'req', aggregation: 'rate', window: 10, operator: '<', threshold: 1 });
+    const gone = h.rule({ metric: 'gone', aggregation: 'rate', window: 10, operator: '<', threshold: 1 });
+    h.at(T0 + 990);
+    for (let t = T0 + 1250; t < T0 + 4000; t += 500) h.at(t, [['req', 1], ...(t < T0 + 2000 ? [['gone', 1] as [string, number]] : [])]);
+    h.at(T0 + 4010);
+    // Over its first 50 ms the service's 2 a second read 0 a second. A series that stopped reads
+    // below 1 a second in the window ending at T0 + 3 s (2 samples in the 2.05 s watched), judged at the next round.
+    expect(h.transitions.map((t) => [t.ruleId, t.to, t.at])).toEqual([[gone.id, 'firing', T0 + 3250]]);
+  });
+
   it('judges whole buckets: a window shorter than the interval, or not a multiple of it, takes the buckets it reaches into', () => {
     // 2 s buckets, 10 samples each (5 a second). Until 2026-12-05 a window took only the
     // buckets that started inside it: a 1 s window none (count < 1 fired while samples came,

@@ -90,6 +90,24 @@ describe('alerting, end to end', () => {
     expect(transitions.filter((t) => t.ruleId === slow.id)).toEqual([]);
   });
 
+  it('counts a run as watched from when it accepts records, not from when start() began: its threads start in between', async () => {
+    const m = await started();
+    const rule = await m.createAlertRule({ metric: 'orders', aggregation: 'rate', window: 600, operator: '>', threshold: 0 });
+    const fired = new Promise<AlertTransition>((resolve) => m.on('alert', (t: AlertTransition) => t.ruleId === rule.id && t.to === 'firing' && resolve(t)));
+    for (let i = 0; i < 1000; i++) m.record('orders', 1);
+    const t = await fired;
+    // The rate is per second of the part of the window watched, which ends on a bucket's
+    // close: that part begins at the run's start, where records were accepted.
+    const watchedMs = (1000 / t.value) * 1000;
+    const startedAt = m.status().startedAt!;
+    const offset = (((startedAt + watchedMs) % 1000) + 1000) % 1000;
+    expect(Math.min(offset, 1000 - offset)).toBeLessThan(1);
+    // And as getMetrics has it.
+    const [orders] = m.getMetrics({ names: ['orders'], windowSeconds: 600 });
+    const covered = orders!.window.coveredSeconds!;
+    expect(Math.abs(covered - (Date.now() - startedAt) / 1000)).toBeLessThan(0.15);
+  });
+
   it('keeps its rules and alert states through an alert actor crash', async () => {
     const m = await started();
     await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 10 });

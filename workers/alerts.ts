@@ -137,6 +137,9 @@ const api: AlertActorApi = {
     await flush(false);
     return deleted;
   },
+  watch(watched) {
+    evaluator.watched = watched;
+  },
   async resolve(fingerprint) {
     const resolved = evaluator.resolve(fingerprint, now());
     await flush(false);

@@ -129,6 +129,8 @@ export interface AlertActorApi {
   addRule(rule: AlertRule): Promise<void>;
   deleteRule(id: string): Promise<boolean>;
   resolve(fingerprint: string): Promise<boolean>;
+  /** When the monitor watched, as it is once records are accepted (AlertActorData's `watched` is handed before). */
+  watch(watched: Watched): void;
   stop(): Promise<void>;
   injectFault(fault: 'throw' | 'exit'): void;
 }

@@ -165,6 +165,16 @@ export class Alerting {
     return this.actor.start();
   }
 
+  /**
+   * The monitor accepts records from now on, which its run counts as watched from: the actor
+   * was handed the run's start as the monitor began starting, before its threads did. A
+   * successor gets it in its data (deps.watched()).
+   */
+  watching(): void {
+    if (this.actor.state === 'stopped') return;
+    this.actor.call((a) => a.watch(this.deps.watched())).catch(() => {});
+  }
+
   /** Stops evaluating; notifications go on, none holding the host long (Notifier.park). */
   async stop(): Promise<void> {
     await this.actor.stop();

@@ -288,6 +288,7 @@ export class AlertEvaluator {
     let cachedWindow = -1;
     let sketched = false;
     let partial = false;
+    let watchedMs = 0;
     const stats = this.stats;
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
@@ -303,6 +304,7 @@ export class AlertEvaluator {
         cachedWindow = windowMs;
         sketched = false;
         partial = false;
+        watchedMs = from >= this.watched.from ? windowMs : (coveredSeconds(from, closedEnd, this.watched) ?? 0) * 1000;
         if (!this.reader.windowStats(b.id, from, closedEnd, stats)) {
           // Longer than the bucket ring: rollups and buckets together (with the sketch).
           const agg = this.reader.aggregate(b.id, from, closedEnd, this.acc);
@@ -328,7 +330,9 @@ export class AlertEvaluator {
       // alert, and its first bucket, empty, resolved every such alert at a deploy, to page
       // again at the next breach. It is judged as usual once its window lies after the start.
       const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
-      this.step(b, this.windowValue(b, q, from, closedEnd), now, blind);
+      const value = this.windowValue(b, q, from, closedEnd);
+      const may = watchedMs < windowMs ? partlyWatched(b.rule, value, stats[2]!, stats[3]!, watchedMs, this.reader.layout.intervalMs) : JUDGE;
+      this.step(b, value, now, blind || (may & NO_CLEAR) !== 0, (may & NO_FIRE) !== 0);
     }
     this.onTimer(now);
   }
@@ -459,14 +463,15 @@ export class AlertEvaluator {
   }
 
   /** `keep`: the value may raise the alert, not clear it (a pending one stays, a firing one does not resolve). */
-  private step(b: Binding, value: number, now: number, keep = false): void {
+  /** `keep`: the value may not end a pending or firing alert; `hold`: nor start or fire one. */
+  private step(b: Binding, value: number, now: number, keep = false, hold = false): void {
     const rule = b.rule;
     b.lastValue = value;
     const breach = compare(rule.operator, value, rule.threshold);
     switch (b.state) {
       case 'inactive':
       case 'resolved':
-        if (!breach) return;
+        if (!breach || hold) return;
         if (b.state === 'resolved' && b.resolvedAt !== null && now < b.resolvedAt + rule.cooldown * 1000) return;
         b.activeSince = now;
         b.firedAt = null;
@@ -476,7 +481,7 @@ export class AlertEvaluator {
       case 'pending':
         if (!breach) {
           if (!keep) this.transition(b, 'inactive', value, now);
-        } else if (now - b.activeSince >= rule.duration * 1000) this.transition(b, 'firing', value, now);
+        } else if (!hold && now - b.activeSince >= rule.duration * 1000) this.transition(b, 'firing', value, now);
         return;
       case 'firing': {
         if (!rule.autoResolve) return;
@@ -602,6 +607,49 @@ export class AlertEvaluator {
  * while 50 samples a second came, and `avg > 10` never fired; at 2 s, a 3 s window held one
  * bucket and its rate divided that bucket's samples by 3 s (130/s for 198/s).
  */
+const JUDGE = 0;
+const NO_FIRE = 1;
+const NO_CLEAR = 2;
+
+/**
+ * What a window the monitor did not watch whole may decide (it started, or was stopped and
+ * started again, within the window; `watchedMs` of it watched): JUDGE, or NO_FIRE and
+ * NO_CLEAR bits. A count, sum, min or max of the part watched bounds the whole window's: its
+ * count is at least the part's, and so is its max (and its sum, with no negative sample),
+ * its min at most. So the part decides where the samples it has not seen could only push
+ * the value further the same way: `count > 500` fires on a part that counts 600, `count <
+ * 500` resolves on it; the other way it waits for the whole window (`count < 500` over 10 s
+ * fired at every start on its first second's 67 samples, and resolved 5 s later). A rate is
+ * per second of the part watched (coveredSeconds), judged once that part holds a whole
+ * bucket: over the first bucket's last 50 ms, a service's 2 requests a second read 0. Means
+ * and quantiles are judged on the samples there are.
+ */
+function partlyWatched(rule: AlertRule, value: number, min: number, max: number, watchedMs: number, intervalMs: number): number {
+  let lower: boolean;
+  switch (rule.aggregation) {
+    case 'count':
+    case 'max':
+      lower = true;
+      break;
+    case 'min':
+      lower = false;
+      break;
+    case 'sum':
+      if (!(min >= 0) && !(max <= 0)) return NO_FIRE | NO_CLEAR;
+      lower = min >= 0;
+      break;
+    case 'rate':
+      return watchedMs >= intervalMs ? JUDGE : NO_FIRE | NO_CLEAR;
+    default:
+      return JUDGE;
+  }
+  const op = rule.operator;
+  const above = op === '>' || op === '>=';
+  if (value !== value || (!above && op !== '<' && op !== '<=')) return NO_FIRE | NO_CLEAR;
+  // A lower bound proves a breach above the threshold and a clear below it; an upper bound the reverse.
+  return lower === above ? NO_CLEAR : NO_FIRE;
+}
+
 export function spanMs(windowSeconds: number, intervalMs: number): number {
   return Math.ceil((windowSeconds * 1000) / intervalMs) * intervalMs;
 }

@@ -414,6 +414,13 @@ export class PerformanceMonitor extends EventEmitter {
     for (const sab of this.rings()) closeRing(sab, false);
     this.mainWriter.setClosed(false);
     this.startedAt = this.now();
+    // The run is watched from here, where records are accepted, not from where start() read
+    // the clock: its threads started in between (0.2–0.5 s), and a window reaching back over
+    // that time counted it as watched while nothing could be recorded in it. Rates over it
+    // read low (a window rule's `rate < x` fired at starts), and alerts took such a window as whole.
+    // (The database's row of the run keeps its start: a second start would be a second row.)
+    this.runFrom = Math.max(this.runFrom, this.startedAt);
+    this.alerting.watching();
     this.firstStartedAt = beginning;
     this.setPaused(false);
     if (this.runtime) this.faults.guard('runtime-start', () => this.runtime!.start());
