@@ -5629,6 +5629,13 @@ export const BREAKS = [
     mustFail: ['counts a run as watched from when it accepts records, not from when start() began: its threads start in between'],
   },
   {
+    name: "Node's own code keeps what a service's function had it do",
+    what: "a headline charges only frames with no file to the service's function that called them: the bytes Buffer#toString allocates are blamed on node:buffer's slice",
+    edits: [{ file: 'src/profiling/sites.ts', find: '    const frame = inServiceFile(f) ? f : (owner.service ?? owner.filed ?? f);', replace: "    const frame = f.url !== '' ? f : (owner.service ?? owner.filed ?? f);" }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ["charges what Node's own code (`node:`) allocated or ran under a service's function to that function, as native code's"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

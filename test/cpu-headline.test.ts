@@ -123,6 +123,23 @@ describe("a CPU capture's hottest line", () => {
     };
   }
 
+  it("charges what Node's own code (`node:`) allocated or ran under a service's function to that function, as native code's", () => {
+    const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
+    // handler (src/leak.js:18) > toString (node:buffer) > slice (node:buffer:662), which holds the bytes; and 1 KB of the handler's own.
+    const slice = { callFrame: frame('slice', 'node:buffer', 661), selfSize: 3072, id: 4, children: [] };
+    const toString = { callFrame: frame('toString', 'node:buffer', 820), selfSize: 0, id: 3, children: [slice] };
+    const handler = { callFrame: frame('handler', 'file:///srv/app/src/leak.js', 17), selfSize: 1024, id: 2, children: [toString] };
+    const heap: HeapProfile = { head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [handler] }, samples: [] };
+    const summary = summarizeHeap(heap, 10, CWD);
+    expect(heapHeadline(summary)).toBe("100% of live sampled bytes (4.0 KB of 4.0 KB) allocated in handler at src/leak.js:18 (75% in Node's code under its call to toString)");
+    expect(summary.lead).toEqual({ function: 'handler', file: 'src/leak.js', line: 18, column: 1, share: 1, node: { share: 0.75, via: 'toString' } });
+    // The list of sites keeps the frames as V8 has them.
+    expect(summary.sites.map((x) => `${x.function} ${x.file}:${x.line}`)).toEqual(['slice node:buffer:662', 'handler src/leak.js:18']);
+    // Node's own work that no function of the service's called is its own.
+    const parser = { callFrame: frame('parserOnHeadersComplete', 'node:_http_common', 116), selfSize: 2048, id: 2, children: [] };
+    expect(heapHeadline(summarizeHeap({ head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [parser] }, samples: [] }, 10, CWD))).toBe('100% of live sampled bytes (2.0 KB of 2.0 KB) allocated in parserOnHeadersComplete at node:_http_common:117');
+  });
+
   it("adds a function's lines over its nodes and names the line with the most of its own samples in the text, not in the headline", () => {
     // Line 3 is above dispatch's own first line (12): code V8 inlined into it, charged to it there.
     const s = summarizeCpu(lined([{ line: 13, ticks: 30 }, { line: 3, ticks: 25 }], [{ line: 3, ticks: 25 }, { line: 14, ticks: 20 }]), 10, CWD);

@@ -72,15 +72,18 @@ export interface AllocationSite extends CodeSite {
 
 /**
  * What a headline names: the code on top of the most samples (cpu) or that allocated the most
- * live bytes (heap), once each frame with no file (native code, a V8 builtin) is charged to its
- * nearest caller in a file of the service's (not `node:`): a service's time in
- * crypto.pbkdf2Sync is its function's that called it, which the top lists name only as `run`.
+ * live bytes (heap), once each frame with no file (native code, a V8 builtin) or in Node's own
+ * JavaScript (`node:`) is charged to its nearest caller in a file of the service's: a service's
+ * time in crypto.pbkdf2Sync is its function's that called it, which the top lists name only as
+ * `run`, and the bytes Buffer#toString allocates in node:buffer's `slice` likewise.
  */
 export interface LeadSite extends CodeSite {
-  /** Share of samples (cpu) or of live sampled bytes (heap): the site's own and its native callees'. */
+  /** Share of samples (cpu) or of live sampled bytes (heap): the site's own and its callees' outside the service's files. */
   share: number;
   /** The part of `share` in frames with no file under it, and the function it called to get there; absent when none. */
   native?: { share: number; via: string };
+  /** The part of `share` in Node's own JavaScript (`node:`) under it, and the function it called to get there; absent when none. */
+  node?: { share: number; via: string };
 }
 
 export interface CpuSummary {

@@ -79,10 +79,12 @@ export function inServiceFile(f: CallFrame): boolean {
 }
 
 /**
- * Where a frame's samples or bytes go for a headline: a frame with a file is its own; one with
- * none (native code, a V8 builtin) is its nearest caller's in the service's files, or else its
- * nearest caller's with a file (Node's own), or its own when no caller has one. `via` is the
+ * Where a frame's samples or bytes go for a headline: a frame in the service's files is its
+ * own; one with no file (native code, a V8 builtin) or in Node's own JavaScript (`node:`) is
+ * its nearest caller's in the service's files, or else (none: Node's own work, an HTTP
+ * parser's) its nearest caller's with a file, or its own when no caller has one. `via` is the
  * function the owner called on the way (`pbkdf2Sync` for `hashPassword > pbkdf2Sync > run`).
+ * A service's `Buffer#toString` allocates in `slice` at node:buffer:662, which it cannot change.
  */
 export interface Owner {
   /** The nearest frame, itself included, in the service's files. */
@@ -102,19 +104,28 @@ export function ownerOf(f: CallFrame, caller: Owner | null): Owner {
 }
 
 /** Adds samples (cpu) or bytes (heap) up by the site a headline names (see Owner), and answers the first. */
+interface Tallied {
+  frame: CallFrame;
+  amount: number;
+  /** Of `amount`, frames with no file's (native) and Node's own (`node:`) charged here. */
+  native: number;
+  node: number;
+  via: Map<string, number>;
+}
+
 export class LeadTally {
-  private readonly by = new Map<string, { frame: CallFrame; amount: number; native: number; via: Map<string, number> }>();
+  private readonly by = new Map<string, Tallied>();
 
   add(f: CallFrame, owner: Owner, amount: number): void {
     if (amount <= 0) return;
-    const native = f.url === '';
-    const frame = native ? (owner.service ?? owner.filed ?? f) : f;
+    const frame = inServiceFile(f) ? f : (owner.service ?? owner.filed ?? f);
     const key = siteKey(frame);
     let e = this.by.get(key);
-    if (!e) this.by.set(key, (e = { frame, amount: 0, native: 0, via: new Map() }));
+    if (!e) this.by.set(key, (e = { frame, amount: 0, native: 0, node: 0, via: new Map() }));
     e.amount += amount;
-    if (native && frame !== f) {
-      e.native += amount;
+    if (frame !== f) {
+      if (f.url === '') e.native += amount;
+      else e.node += amount;
       const via = owner.service ? (owner.callee ?? f.functionName) : f.functionName;
       e.via.set(via || '(anonymous)', (e.via.get(via || '(anonymous)') ?? 0) + amount);
     }
@@ -122,22 +133,32 @@ export class LeadTally {
 
   /** The site with the most (the first added of a tie), its share of `all`. */
   lead(all: number, cwd: string): LeadSite | undefined {
-    let best: { frame: CallFrame; amount: number; native: number; via: Map<string, number> } | undefined;
+    let best: Tallied | undefined;
     for (const e of this.by.values()) if (!best || e.amount > best.amount) best = e;
     if (!best || all <= 0) return undefined;
     const share = (x: number): number => x / all;
-    if (best.native <= 0) return { ...siteOf(best.frame, cwd), share: share(best.amount) };
+    const site: LeadSite = { ...siteOf(best.frame, cwd), share: share(best.amount) };
+    if (best.native + best.node <= 0) return site;
     const via = [...best.via.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-    return { ...siteOf(best.frame, cwd), share: share(best.amount), native: { share: share(best.native), via } };
+    if (best.native > 0) site.native = { share: share(best.native), via };
+    if (best.node > 0) site.node = { share: share(best.node), via };
+    return site;
   }
 }
 
 /**
- * What native code under a headline's site had of its share, when it had half of it or more
- * (`85.7% in native code under its call to pbkdf2Sync`: the time is in what the function
- * calls), else undefined: a loop that reads performance.now() has a sliver of native samples
- * in every profile, and the headline would say so in each.
+ * What code not the service's under a headline's site had of its share, when it had half of it
+ * or more (`85.7% in native code under its call to pbkdf2Sync`, `75% in Node's code under its
+ * call to toString`: the time or the bytes are in what the function calls), else undefined: a
+ * loop that reads performance.now() has a sliver of native samples in every profile, and the
+ * headline would say so in each.
  */
 export function nativeNote(l: LeadSite): string | undefined {
-  return l.native && l.native.share >= l.share / 2 ? `${percent(l.native.share)} in native code under its call to ${isolated(l.native.via)}` : undefined;
+  const native = l.native?.share ?? 0;
+  const node = l.node?.share ?? 0;
+  if (native + node <= 0 || native + node < l.share / 2) return undefined;
+  // Named by the larger part, and by both when the smaller holds a tenth or more: pbkdf2Sync's
+  // few samples in node:internal/crypto read as native code.
+  const where = node < (native + node) / 10 ? 'native code' : native < (native + node) / 10 ? "Node's code" : "Node's and native code";
+  return `${percent(native + node)} in ${where} under its call to ${isolated((l.native ?? l.node)!.via)}`;
 }
