@@ -5349,7 +5349,7 @@ export const BREAKS = [
   {
     name: 'a headline naming a native frame bare',
     what: "a frame with no file (native code, a V8 builtin) on top of the most samples or bytes is the headline's, named bare ('89% of samples in run (self)'), not charged to the service's function that called it at file:line",
-    edits: [{ file: 'src/profiling/sites.ts', find: 'const frame = native ? (owner.service ?? owner.filed ?? f) : f;', replace: 'const frame = f;' }],
+    edits: [{ file: 'src/profiling/sites.ts', find: 'const frame = inServiceFile(f) ? f : (owner.service ?? owner.filed ?? f);', replace: 'const frame = f;' }],
     tests: ['profiling.test.ts'],
     mustFail: ["names the service's function at its file:line where its time is in native code it calls, and keeps the native frame in the top lists", "names the service's function at its file:line where a heap capture's live bytes were allocated by a builtin it calls"],
   },
