@@ -102,6 +102,44 @@ describe('alert evaluator edges', () => {
     expect(fired().get(mean.id)).toBe(T0 + 1000);
   });
 
+  it('counts a restored pending alert\'s duration from the run that restored it, and fires it only on a value judged in that run', () => {
+    const h = harness();
+    const slow = h.rule({ metric: 'lat', operator: '>', threshold: 100, duration: 5 });
+    const few = h.rule({ metric: 'req', aggregation: 'count', window: 2, operator: '<', threshold: 5, duration: 3 });
+    h.at(T0 + 100, [['lat', 500], ['req', 1]]);
+    h.at(T0 + 1010, [['req', 1]]);
+    h.at(T0 + 2010);
+    expect(h.evaluator.alerts().map((a) => [a.ruleId, a.state])).toEqual([[slow.id, 'pending'], [few.id, 'pending']]);
+    // The process stopped at T0 + 2 s and starts again at T0 + 10 s: its pending alerts are
+    // restored, the 8 s it was down past both durations.
+    h.now = T0 + 10_000;
+    h.restart([], { from: T0 + 10_000, to: Infinity });
+    h.at(T0 + 10_010, [['req', 1], ['req', 1], ['req', 1]]);
+    expect(h.transitions.filter((t) => t.at > T0 + 2010)).toEqual([]);
+    // No sample of lat since: its alert ends when its duration runs out, never fired on the value from before.
+    for (let t = T0 + 10_500; t <= T0 + 16_000; t += 500) h.at(t, [['req', 1], ['req', 1], ['req', 1]]);
+    expect(h.transitions.filter((t) => t.at > T0 + 2010).map((t) => [t.ruleId, `${t.from}>${t.to}`])).toEqual([
+      [few.id, 'pending>inactive'],
+      [slow.id, 'pending>inactive'],
+    ]);
+  });
+
+  it('resolves a restored alert on a window the part watched proves clear, and no other', () => {
+    const h = harness();
+    const few = h.rule({ metric: 'req', aggregation: 'count', window: 5, operator: '<', threshold: 5 });
+    const mean = h.rule({ metric: 'lat', aggregation: 'avg', window: 5, operator: '>', threshold: 100 });
+    h.at(T0 + 100, [['lat', 500], ['req', 1]]);
+    h.at(T0 + 1010);
+    expect(h.evaluator.alerts().map((a) => [a.ruleId, a.state]).sort()).toEqual([[few.id, 'firing'], [mean.id, 'firing']].sort());
+    // Restarted at T0 + 10 s: 6 requests in its first second prove the 5 s window holds 5 or more.
+    h.now = T0 + 10_000;
+    h.restart([], { from: T0 + 10_000, to: Infinity });
+    h.at(T0 + 10_100, [['req', 1], ['req', 1], ['req', 1], ['req', 1], ['req', 1], ['req', 1], ['lat', 5]]);
+    h.at(T0 + 11_010);
+    // The mean of its first second's samples says nothing of the samples that made the alert: it waits for a window watched whole.
+    expect(h.transitions.filter((t) => t.at > T0 + 1010).map((t) => [t.ruleId, t.to, t.at])).toEqual([[few.id, 'resolved', T0 + 11_010]]);
+  });
+
   it("judges a rate over a window the monitor did not watch whole once a whole bucket of it was watched", () => {
     const h = harness();
     // Records accepted 50 ms before the first bucket closes; a request every 500 ms, at x.250 and x.750.

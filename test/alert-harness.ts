@@ -7,6 +7,7 @@ import { Engine } from '../dist/src/engine/engine.js';
 import { RingWriter, TIME_MARK, createRing } from '../dist/src/engine/ring.js';
 import { createStore } from '../dist/src/engine/store/layout.js';
 import { StoreReader } from '../dist/src/engine/store/reader.js';
+import type { Watched } from '../dist/src/analysis/watched.js';
 
 export const T0 = 1_800_000_000_000;
 const MiB = 1024 * 1024;
@@ -45,10 +46,18 @@ export function harness(options: { bucketCapacity?: number; logBytes?: number; i
       producer.publish();
       engine.pass(t);
     },
-    /** A new evaluator takes over, as a restarted alert actor does: the rules and alert states (and `extra` ones), resumed. */
-    restart(extra: readonly Alert[] = []): void {
+    /**
+     * A new evaluator takes over, as a restarted alert actor does: the rules and alert states
+     * (and `extra` ones), resumed; `watched`, when the monitor watched (a run begun since, as
+     * after a restart of the process).
+     */
+    restart(extra: readonly Alert[] = [], watched?: Watched): void {
       const alerts = [...h.evaluator.alerts(), ...extra];
       h.evaluator = new AlertEvaluator(registry, new StoreReader(buffers), progress);
+      if (watched) {
+        h.evaluator.watched = watched;
+        h.evaluator.watchedFrom = watched.earlier?.[0]?.from ?? watched.from;
+      }
       h.evaluator.resume(h.rules, alerts, h.now);
     },
     /** Records samples at time t, drains them, and lets the evaluator see the drain (and any closed bucket). */

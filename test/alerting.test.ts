@@ -325,6 +325,25 @@ describe('notifications', () => {
     }
   });
 
+  it("says in its summary what the rule judges: `count(jobs[1s]) is 5`, not `jobs is 5`, in the firing and in a resolution after the rule is deleted", async () => {
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      const rule = await m.createAlertRule({ name: 'busy', metric: 'jobs', aggregation: 'count', window: 1, operator: '>', threshold: 2 });
+      for (let i = 0; i < 5; i++) m.record('jobs', 40);
+      await waitFor(() => hook.bodies.length === 1 || undefined, 10_000, 'the firing webhook');
+      expect(await m.deleteAlertRule(rule.id)).toBe(true);
+      await waitFor(() => hook.bodies.length === 2 || undefined, 10_000, 'the resolved webhook');
+      const summaries = (hook.bodies as { status: string; alerts: { annotations: Record<string, string> }[] }[]).map((b) => [b.status, b.alerts[0]!.annotations.summary]);
+      expect(summaries).toEqual([
+        ['firing', 'count(jobs[1s]) is 5 (threshold 2)'],
+        ['resolved', 'count(jobs[1s]) is 5 (threshold 2)'],
+      ]);
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it("keeps a series' tag that a label of the alert would overwrite as exported_<name>: two series are two alerts, not one label set", async () => {
     // Tagged severity=high and severity=low, the two series' alerts were sent with one label
     // set (severity: the rule's): Alertmanager took them for one alert, resolved by either.

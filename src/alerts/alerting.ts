@@ -16,7 +16,7 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
-import { SEVERITIES, describeRule, parseAlertRule, ruleKey, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
+import { SEVERITIES, describeRule, parseAlertRule, ruleKey, ruleSubject, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Watched } from '../analysis/watched.js';
@@ -137,7 +137,10 @@ export class Alerting {
   constructor(deps: AlertingDeps) {
     this.deps = deps;
     const persist = deps.persist;
-    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(deps.views));
+    this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(deps.views), (id) => {
+      const rule = this.rules.get(id);
+      return rule ? ruleSubject(rule) : undefined;
+    });
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
     new Float64Array(progress).fill(Number.NaN);

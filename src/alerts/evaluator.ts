@@ -83,12 +83,23 @@ interface Binding {
   resolvedAt: number | null;
 }
 
-function restoreState(b: Binding, a: Alert): void {
+/**
+ * `runFrom`: when this run of the monitor began. An alert pending since before it (restored
+ * from its database, or kept over a stop() and a start()) counts its duration again from `now`
+ * and waits for a value judged in this run: the time the monitor was down is no time the
+ * condition was seen to hold. It counted, and a `last` rule's alert pending 1 s of its 5 s fired
+ * 0.9 s after a restart 6 s later, on the value from before, with no sample since.
+ */
+function restoreState(b: Binding, a: Alert, runFrom: number, now: number): void {
   b.state = a.state;
   b.activeSince = a.activeSince;
   b.firedAt = a.firedAt;
   b.resolvedAt = a.resolvedAt;
   b.lastValue = a.value;
+  if (a.state === 'pending' && a.activeSince < runFrom) {
+    b.activeSince = now;
+    b.lastValue = Number.NaN;
+  }
 }
 
 /** Why an alert ended with no sample: its series has none in the rule's window. */
@@ -219,7 +230,7 @@ export class AlertEvaluator {
     this.bindNewSeries('resume', now);
     for (const a of alerts) {
       const b = this.byFingerprint.get(a.fingerprint);
-      if (b) restoreState(b, a);
+      if (b) restoreState(b, a, this.watched.from, now);
       else if (this.rules.has(a.ruleId)) this.waiting.set(a.fingerprint, { alert: a, since: now });
     }
   }
@@ -332,7 +343,8 @@ export class AlertEvaluator {
       const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
       const value = this.windowValue(b, q, from, closedEnd);
       const may = watchedMs < windowMs ? partlyWatched(b.rule, value, stats[2]!, stats[3]!, watchedMs, this.reader.layout.intervalMs) : JUDGE;
-      this.step(b, value, now, blind || (may & NO_CLEAR) !== 0, (may & NO_FIRE) !== 0);
+      // A part that proves the window clear (`count < 500` on 600 counted) clears a restored alert too.
+      this.step(b, value, now, (blind && may !== NO_FIRE) || (may & NO_CLEAR) !== 0, (may & NO_FIRE) !== 0);
     }
     this.onTimer(now);
   }
@@ -583,7 +595,7 @@ export class AlertEvaluator {
     };
     const restored = this.waiting.get(b.fingerprint);
     if (restored) {
-      restoreState(b, restored.alert);
+      restoreState(b, restored.alert, this.watched.from, now);
       this.waiting.delete(b.fingerprint);
     }
     this.bindings.get(rule.id)!.push(b);

@@ -141,6 +141,7 @@ export class Notifier {
   private readonly options: NotifierOptions;
   private readonly outbox: OutboxSink | undefined;
   private readonly ahead: () => number;
+  private readonly subjectOf: (ruleId: string) => string | undefined;
   private readonly webhooks: Target[];
   private readonly alertmanager: Target | undefined;
   private readonly firing = new Map<string, Episode>();
@@ -162,10 +163,15 @@ export class Notifier {
    * wall clock (engine/monitor-clock.ts): receivers compare startsAt and endsAt with their own
    * clock, so they are told the wall clock's times.
    */
-  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0) {
+  /**
+   * `subjectOf`: what a rule judges, by its id (AlertView's `subject`): a notification's summary
+   * says `count(lat[5s]) is 100`, where `lat is 100` read as a latency of 100.
+   */
+  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0, subjectOf: (ruleId: string) => string | undefined = () => undefined) {
     this.options = options;
     this.outbox = outbox;
     this.ahead = ahead;
+    this.subjectOf = subjectOf;
     const slots = new Map<string, number>();
     // A webhook's path and query may be its credential; Alertmanager's API path is not.
     const target = (url: string, headers: Record<string, string>, webhook: boolean): Target => {
@@ -223,8 +229,10 @@ export class Notifier {
   }
 
   /** Feeds a transition; only firing and the resolution of a firing alert notify. */
-  onTransition(t: AlertTransition, view: AlertView): void {
+  onTransition(t: AlertTransition, alert: AlertView): void {
     if (this.stopped || !this.enabled) return;
+    // A resolution names what its firing named, its rule deleted since or not.
+    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view.subject);
     this.gather(() => {
       if (t.to === 'firing') {
         const hold = this.held.get(t.fingerprint);
@@ -305,7 +313,7 @@ export class Notifier {
     if (this.stopped || !this.enabled) return;
     for (const alert of alerts) {
       if (alert.state !== 'firing' || this.firing.has(alert.fingerprint)) continue;
-      this.firing.set(alert.fingerprint, { view: alert, startsAt: alert.firedAt ?? alert.activeSince, value: alert.value });
+      this.firing.set(alert.fingerprint, { view: this.viewOf(alert), startsAt: alert.firedAt ?? alert.activeSince, value: alert.value });
     }
   }
 
@@ -461,10 +469,16 @@ export class Notifier {
     return { ...labels, ...fixed };
   }
 
+  /** The alert's view with what its rule judges (kept with it: a rule deleted since still names it). */
+  private viewOf(alert: AlertView, kept?: string): AlertView {
+    const subject = kept ?? alert.subject ?? this.subjectOf(alert.ruleId);
+    return subject === undefined ? alert : { ...alert, subject };
+  }
+
   private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
     const annotations: Record<string, string> = {
       ...extra,
-      summary: `${view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
+      summary: `${view.subject ?? view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
       value: formatValue(value),
       threshold: String(view.threshold),
     };

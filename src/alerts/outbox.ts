@@ -18,8 +18,11 @@
  */
 import type { Alert } from './schema.js';
 
-/** What the notifier needs to know of an alert to describe it. */
-export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'>;
+/**
+ * What the notifier needs to know of an alert to describe it; `subject`, what its rule judges
+ * (`count(lat[5s])`: schema.ts, ruleSubject), absent from views kept before it was.
+ */
+export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'> & { subject?: string };
 
 /** A delivery not ended yet. */
 export interface OutboxDelivery {

@@ -196,6 +196,10 @@ export function ruleKey(rule: AlertRule): string {
 }
 
 export function describeRule(rule: Pick<AlertRule, 'metric' | 'aggregation' | 'window' | 'operator' | 'threshold'>): string {
-  const what = rule.aggregation === 'last' ? rule.metric : `${rule.aggregation}(${rule.metric}[${rule.window}s])`;
-  return `${what} ${rule.operator} ${rule.threshold}`;
+  return `${ruleSubject(rule)} ${rule.operator} ${rule.threshold}`;
+}
+
+/** What a rule judges: `p99(response_time[60s])`, or the metric itself for a `last` rule. */
+export function ruleSubject(rule: Pick<AlertRule, 'metric' | 'aggregation' | 'window'>): string {
+  return rule.aggregation === 'last' ? rule.metric : `${rule.aggregation}(${rule.metric}[${rule.window}s])`;
 }
