@@ -5629,6 +5629,13 @@ export const BREAKS = [
     mustFail: ['counts a run as watched from when it accepts records, not from when start() began: its threads start in between'],
   },
   {
+    name: 'a report cut to its limit says it was cut to 16 KB',
+    what: 'generate_performance_report { limit: 500 } of 3,028 series says its lists were cut "to fit 16 KB: pass limit (up to 500) for more, or a shorter time_range" of a 174 KB answer at the largest limit: none of the three is true',
+    edits: [{ file: 'src/mcp/report-answer.ts', find: "const cut = limitN === undefined ? 'to fit 16 KB' : `cut to the limit ${limitN} asked`;", replace: "const cut = 'to fit 16 KB';" }],
+    tests: ['mcp-budgets.test.ts'],
+    mustFail: ['says the lists were cut to the limit asked, not to 16 KB, and names only what gives more'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
