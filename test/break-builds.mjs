@@ -5636,6 +5636,13 @@ export const BREAKS = [
     mustFail: ['says the lists were cut to the limit asked, not to 16 KB, and names only what gives more'],
   },
   {
+    name: 'get_metric_history names no tags a typo meant',
+    what: 'get_metric_history with { endpont: "/slow" } says no series matches, with no "did you mean", where get_performance_metrics names response_time{endpoint=/slow}',
+    edits: [{ file: 'src/mcp/tools/get-metric-history.ts', find: 'const meant = history.totalSeries === 0 && args.tags ? host.monitor.suggestTags({ names: [args.metric_type], tags: args.tags }) : undefined;', replace: 'const meant = undefined;' }],
+    tests: ['mcp-history-no-match.test.ts'],
+    mustFail: ['names the tags a typo in the filter most likely meant, as get_performance_metrics does'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
