@@ -5643,6 +5643,13 @@ export const BREAKS = [
     mustFail: ['names the tags a typo in the filter most likely meant, as get_performance_metrics does'],
   },
   {
+    name: 'optimizer says no window for a target without samples in it',
+    what: 'a knob whose target had no sample in a 5 s verification window (monitor_overhead_cpu, recorded every 10 s) is skipped with "nothing to verify a change against", and no window that would hold enough',
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: 'const wider = seen();', replace: 'const wider = undefined as Seen | undefined;' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['says how long a window holds enough samples of a target it found none of, as it does for a few'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
