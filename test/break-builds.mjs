@@ -1570,7 +1570,7 @@ export const BREAKS = [
   {
     name: 'alert history says no profile',
     what: "get_performance_alerts' history text leaves out the profile on a firing's entry (structuredContent alone carries it)",
-    edits: [{ find: '${t.to} at ${valueText(t.value)}${profileText(t.profile)}${', replace: '${t.to} at ${valueText(t.value)}${' }],
+    edits: [{ find: '${t.to} at ${valueText(t.value, t.threshold, derived.has(t.rule_id))}${profileText(t.profile)}${', replace: '${t.to} at ${valueText(t.value, t.threshold, derived.has(t.rule_id))}${' }],
     tests: ['profile-fronts.test.ts'],
     mustFail: ["logs an alert's capture to the client"],
   },
@@ -5648,6 +5648,27 @@ export const BREAKS = [
     edits: [{ file: 'src/optimizer/optimizer.ts', find: 'const wider = seen();', replace: 'const wider = undefined as Seen | undefined;' }],
     tests: ['optimizer.test.ts'],
     mustFail: ['says how long a window holds enough samples of a target it found none of, as it does for a few'],
+  },
+  {
+    name: 'a quantile rounded past the max beside it',
+    what: "get_monitoring_status' metric line rounds quantiles to 3 digits and prints the max in full: `p99 91.3 max 91.2956`",
+    edits: [{ file: 'src/mcp/format.ts', find: '  if (max !== null && shown > max) return exact(max);\n  if (min !== null && shown < min) return exact(min);\n', replace: '' }],
+    tests: ['mcp-text-figures.test.ts'],
+    mustFail: ['never shows a quantile above the max or below the min beside it'],
+  },
+  {
+    name: 'derived alert values at full float precision',
+    what: 'an avg or p99 rule\'s alert line says `= 0.19905771495877503 (threshold 0.1)`: derived figures, which answers give to 6 digits',
+    edits: [{ file: 'src/mcp/alert-shapes.ts', find: '  const rounded = measured(value);\n', replace: '  const rounded = value;\n' }],
+    tests: ['mcp-text-figures.test.ts'],
+    mustFail: ["gives a derived alert value to 6 digits, and a sample's or one rounding would take across its threshold in full"],
+  },
+  {
+    name: 'derived alert values rounded across their threshold',
+    what: 'an avg of 0.1000000001 that fired against > 0.1 reads `= 0.1 (threshold 0.1)` once rounded to 6 digits',
+    edits: [{ file: 'src/mcp/alert-shapes.ts', find: 'Math.sign(rounded - threshold) === Math.sign(value - threshold) ? exact(rounded) : exact(value)', replace: 'exact(rounded)' }],
+    tests: ['mcp-text-figures.test.ts'],
+    mustFail: ["gives a derived alert value to 6 digits, and a sample's or one rounding would take across its threshold in full"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
