@@ -269,3 +269,49 @@ describe('answer budgets', () => {
     expect(bytes(message)).toBeLessThanOrEqual(8 * KB);
   });
 });
+
+describe('a report cut to the limit asked', () => {
+  // 520 series: past the report's largest limit, 500.
+  const monitor = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+  const server = new McpFront(new MonitorHost(monitor, false)).createServer('legacy');
+  const client = new Client({ name: 'report-limit', version: '1.0.0' });
+
+  beforeAll(async () => {
+    const [a, b] = InMemoryTransport.createLinkedPair();
+    await server.connect(a);
+    await client.connect(b);
+    await monitor.start();
+    for (let s = 0; s < 520; s++) monitor.record('response_time', 10 + (s % 7), { endpoint: `/e${s}` });
+    await monitor.flush();
+  }, 30_000);
+  afterAll(async () => {
+    await client.close();
+    await monitor.stop();
+  });
+
+  const report = async (args: Record<string, unknown>) => {
+    const r = (await client.callTool({ name: 'generate_performance_report', arguments: args })) as { isError?: boolean; content: { text: string }[]; structuredContent: { series: unknown[]; summary: { series: number } } };
+    expect(r.isError, r.content[0]?.text).toBeFalsy();
+    return { r, last: r.content[0]!.text.split('\n').at(-1)! };
+  };
+
+  it('says the lists were cut to the limit asked, not to 16 KB, and names only what gives more', async () => {
+    // At the largest limit the report has nothing more to give: the tools that page series do.
+    // It said "to fit 16 KB: pass limit (up to 500) for more, or a shorter time_range" of a 174 KB answer.
+    const most = await report({ limit: 500 });
+    const total = most.r.structuredContent.summary.series;
+    expect(total).toBeGreaterThanOrEqual(520);
+    expect(most.r.structuredContent.series).toHaveLength(500);
+    // The monitor's own metrics (monitor_*) come and go with the machine's load: counted, not named.
+    expect(most.last).toMatch(
+      new RegExp(`^structuredContent holds \\d+ of the metrics, 500 of ${total} series and \\d+ of \\d+ anomalies cut to the limit 500 asked: past 500 series, get_performance_metrics pages every series \\(offset; its figures are over its window, up to 86400 s\\), get_metric_history a metric's series over a range \\(offset\\)$`),
+    );
+    // Below the largest limit a larger one gives more; past 500 series the same pointer.
+    expect((await report({ limit: 20 })).last).toMatch(/ cut to the limit 20 asked: pass limit \(up to 500\) for more; past 500 series, get_performance_metrics pages every series /);
+    // Without a limit, the budget cut it.
+    const fitted = await report({});
+    expect(fitted.last).toMatch(/ to fit 16 KB: pass limit \(up to 500\) for more; past 500 series, get_performance_metrics pages every series /);
+    expect(fitted.last).not.toMatch(/time_range/);
+    expect(Buffer.byteLength(JSON.stringify(fitted.r))).toBeLessThanOrEqual(16 * KB);
+  });
+});

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { HistoryOutput } from '../dist/src/mcp/tools/get-metric-history.js';
+import { valueText } from '../dist/src/mcp/alert-shapes.js';
 import { monitorStarter, waitFor } from './helpers.js';
 import { connectInMemory, ok, text, call, type AnyClient } from './mcp-helpers.js';
 
@@ -29,6 +30,29 @@ describe('the text of the read tools', () => {
     }, 20_000, "the rule's first verdict");
     // The value judged against the threshold, and the threshold, as they are.
     expect(alerts).toContain('r = 999.4 (threshold 999.45)');
+  });
+
+  it('never shows a quantile above the max or below the min beside it', async () => {
+    // Rounded to 3 digits, a p99 of 91.2956 read `p99 91.3 max 91.2956`.
+    const monitor = await started();
+    const client = (await connectInMemory(monitor, 'figures')) as unknown as AnyClient;
+    for (let i = 0; i < 100; i++) monitor.record('response_time', i < 90 ? 40 : 91.2956);
+    await monitor.flush();
+    const status = text(await call(client, 'get_monitoring_status', { include_metrics: true }));
+    const line = status.split('\n').find((l) => l.startsWith('response_time '))!;
+    expect(line).toMatch(/ p99 91\.2956 max 91\.2956 /);
+    const [, p50, p90, p99, max] = / p50 (\S+) p90 (\S+) p99 (\S+) max (\S+)/.exec(line)!;
+    for (const q of [p50, p90, p99]) expect(Number(q)).toBeLessThanOrEqual(Number(max));
+  });
+
+  it("gives a derived alert value to 6 digits, and a sample's or one rounding would take across its threshold in full", () => {
+    // An avg or a p99 printed `= 0.19905771495877503 (threshold 0.1)`.
+    expect(valueText(0.19905771495877503, 0.1, true)).toBe('0.199058');
+    // A `last`, `min` or `max` rule's value is a sample's: as recorded.
+    expect(valueText(0.19905771495877503, 0.1, false)).toBe('0.19905771495877503');
+    // 0.1000000001 > 0.1 fired; `0.1 (threshold 0.1)` would not say why.
+    expect(valueText(0.1000000001, 0.1, true)).toBe('0.1000000001');
+    expect(valueText(undefined, 0.1, true)).toBe('no data');
   });
 
   it("ends a downsampled raw series' range at its last sample", async () => {

@@ -359,6 +359,32 @@ describe('Optimizer on a simulated target', () => {
   });
 });
 
+describe('Optimizer on a target sampled less often than the window', () => {
+  it('says how long a window holds enough samples of a target it found none of, as it does for a few', async () => {
+    // monitor_overhead_cpu is recorded every 10 s (overhead.checkIntervalMs): a 5 s window
+    // holds none, and the answer said only "nothing to verify a change against".
+    const now = 1_006_000;
+    const every = 10_000;
+    const optimizer = new Optimizer({
+      now: () => now,
+      flush: async () => {},
+      // One sample at each multiple of 10 s: the last at 1,000,000, 6 s before now.
+      measure: (_t, from, to) => {
+        const count = Math.max(0, Math.floor(to / every) - Math.ceil(from / every) + 1);
+        return { value: count ? 0.01 : Number.NaN, count, source: count ? 'raw' : 'none', unit: '', range: [0, 1] };
+      },
+      verificationWindowMs: () => 5_000,
+      notes: () => [],
+    });
+    optimizer.register({ name: 'system.cadence', type: 'cpu', min: 1000, max: 60_000, step: 1000, target: 'monitor_overhead_cpu', get: () => 5000, set: () => {} });
+    const r = await optimizer.optimize({ type: 'cpu', dryRun: false, verificationWindowMs: 5_000 });
+    expect(r.skipped).toEqual([{ knob: 'system.cadence', reason: 'no monitor_overhead_cpu samples in the last 5000 ms: nothing to verify a change against; 1 sample in the last 10000 ms: record it more often, or verify over at least 110 s (which holds 10 at this rate)' }]);
+    // Over the hint's window a plan has its 10 samples.
+    const planned = await optimizer.optimize({ type: 'cpu', verificationWindowMs: 110_000 });
+    expect(planned.plan).toMatchObject([{ knob: 'system.cadence', baseline: { count: 11 } }]);
+  });
+});
+
 describe('measureTarget', () => {
   it('reads a window from buckets without the samples of the bucket it starts in, which came before it', () => {
     // 100 lookups a second, 40% hits up to the change at 10.5 s, 60% after it; the raw ring (64)

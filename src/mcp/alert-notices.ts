@@ -10,7 +10,7 @@ import type { AlertTransition } from '../alerts/schema.js';
 import { exact, num, seriesLabel } from './format.js';
 import { isolated } from '../isolate.js';
 import { ALERTS_URI } from './resources.js';
-import { transitionOut, valueText } from './alert-shapes.js';
+import { derivedRules, transitionOut, valueText } from './alert-shapes.js';
 import type { Front, LogLevel } from './front.js';
 
 /** How long transitions are gathered after the first before they go out as one message. */
@@ -28,14 +28,17 @@ export function levelOf(t: AlertTransition): LogLevel {
   return t.severity === 'info' ? 'info' : 'notice';
 }
 
-function message(t: AlertTransition): string {
-  return `${t.to.toUpperCase()} ${t.severity} ${isolated(t.ruleName)}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value)} (threshold ${exact(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
+function message(t: AlertTransition, derived: ReadonlySet<string>): string {
+  return `${t.to.toUpperCase()} ${t.severity} ${isolated(t.ruleName)}: ${seriesLabel(t.metric, t.tags)} = ${valueText(t.value, t.threshold, derived.has(t.ruleId))} (threshold ${exact(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;
 }
 
-/** One notification's data for a group of transitions (one transition: as it always was). */
-export function groupData(group: readonly AlertTransition[]): { level: LogLevel; data: Record<string, unknown> } {
+/**
+ * One notification's data for a group of transitions (one transition: as it always was).
+ * `derived`: the rules whose values are derived (derivedRules), rounded in the message.
+ */
+export function groupData(group: readonly AlertTransition[], derived: ReadonlySet<string> = new Set()): { level: LogLevel; data: Record<string, unknown> } {
   const level = group.map(levelOf).reduce((a, b) => (LEVELS.indexOf(b) > LEVELS.indexOf(a) ? b : a));
-  if (group.length === 1) return { level, data: { event: 'alert', message: message(group[0]!), ...transitionOut(group[0]!) } };
+  if (group.length === 1) return { level, data: { event: 'alert', message: message(group[0]!, derived), ...transitionOut(group[0]!) } };
   const counts = new Map<string, { rule_name: string; severity: string; to: string; count: number }>();
   for (const t of group) {
     const key = `${t.ruleId}\u0000${t.to}`;
@@ -67,7 +70,7 @@ export function forwardAlerts(front: Front, groupWaitMs: number): () => void {
     timer = undefined;
     const sent = group;
     group = [];
-    const { level, data } = groupData(sent);
+    const { level, data } = groupData(sent, derivedRules(front.host.monitor.listAlertRules()));
     front.log(level, 'perfwatch.alerts', data);
     front.resourceUpdated(ALERTS_URI);
   };

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { SEVERITIES, type Alert, type AlertTransition } from '../alerts/schema.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
-import { AlertOut, RuleOut, TransitionOut, alertOut, ruleOut, transitionOut, valueText } from './alert-shapes.js';
+import { AlertOut, RuleOut, TransitionOut, alertOut, derivedRules, ruleOut, transitionOut, valueText } from './alert-shapes.js';
 import { ANSWER_BYTES, clipItem, jsonBytes, textBytes } from './budget.js';
 import { exact, num, seriesLabel } from './format.js';
 import { isolated } from '../isolate.js';
@@ -53,17 +53,17 @@ function profileText(p: AlertTransition['profile'] | z.output<typeof TransitionO
   return p.id > 0 ? `; profile ${p.id} (capture_performance_profile { id: ${p.id} }): ${p.headline}` : `; ${p.headline}`;
 }
 
-function alertLine(a: z.output<typeof AlertOut>, profile?: AlertTransition['profile']): string {
+function alertLine(a: z.output<typeof AlertOut>, derived: ReadonlySet<string>, profile?: AlertTransition['profile']): string {
   const since = a.state === 'resolved' ? `resolved ${a.since}` : `${a.state} since ${a.since}`;
-  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value)} (threshold ${exact(a.threshold)}), ${since}${profileText(profile)}`;
+  return `${a.severity.toUpperCase()} ${isolated(a.rule_name)}: ${seriesLabel(a.metric_type, a.tags)} = ${valueText(a.value, a.threshold, derived.has(a.rule_id))} (threshold ${exact(a.threshold)}), ${since}${profileText(profile)}`;
 }
 
 function ruleLine(r: z.output<typeof RuleOut>): string {
   return `  ${r.id} ${isolated(r.name)}: ${r.condition} (${r.severity}${r.duration ? `, for ${r.duration}s` : ''})`;
 }
 
-function transitionLine(t: z.output<typeof TransitionOut>): string {
-  return `  ${t.at} ${isolated(t.rule_name)} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value)}${profileText(t.profile)}${t.reason ? `: ${t.reason}` : ''}`;
+function transitionLine(t: z.output<typeof TransitionOut>, derived: ReadonlySet<string>): string {
+  return `  ${t.at} ${isolated(t.rule_name)} ${seriesLabel(t.metric_type, t.tags)}: ${t.from} → ${t.to} at ${valueText(t.value, t.threshold, derived.has(t.rule_id))}${profileText(t.profile)}${t.reason ? `: ${t.reason}` : ''}`;
 }
 
 /** Active alerts per rule, most first. */
@@ -196,7 +196,8 @@ export function alertsAnswer(
   const profiles = episodeProfiles(monitor, all);
   const offset = args.offset;
   const min = offset === undefined ? 0 : 1;
-  const alerts = take(all.map(alertOut), (a) => alertLine(a, profiles.get(a.fingerprint)), args.limit, left / lists, offset ?? 0, min, ['rule_name', 'tags']);
+  const derived = derivedRules(monitor.listAlertRules());
+  const alerts = take(all.map(alertOut), (a) => alertLine(a, derived, profiles.get(a.fingerprint)), args.limit, left / lists, offset ?? 0, min, ['rule_name', 'tags']);
   left -= alerts.bytes;
   const pages: [Taken, number][] = [[alerts, all.length]];
   const allRules = args.include_rules ? monitor.listAlertRules() : [];
@@ -208,7 +209,7 @@ export function alertsAnswer(
   const allHistory = args.include_history ? monitor.getAlertHistory() : [];
   // The newest 1,000 from offset, newest first (a page holds at most that many).
   const end = Math.max(0, allHistory.length - (offset ?? 0));
-  const h = args.include_history ? take(allHistory.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), transitionLine, args.limit, left, 0, min, ['rule_name', 'tags', 'reason']) : undefined;
+  const h = args.include_history ? take(allHistory.slice(Math.max(0, end - 1000), end).reverse().map(transitionOut), (t) => transitionLine(t, derived), args.limit, left, 0, min, ['rule_name', 'tags', 'reason']) : undefined;
   if (h) pages.push([h, allHistory.length]);
   const next = offset === undefined ? undefined : sameNextOffset(pages, offset);
   const structured: AlertsAnswer = { alerts: alerts.shown, total: all.length, truncated: (offset ?? 0) + alerts.shown.length < all.length, counts: { pending: status.pending, firing: status.firing, rules: status.rules }, by_rule: counts };

@@ -45,6 +45,20 @@ export function exact(v: number | null | undefined): string {
   return a !== 0 && (a >= 1e15 || a < 1e-6) ? v.toExponential() : String(v);
 }
 
+/**
+ * A quantile beside the min and max it lies within: as num() gives it, but never read past them.
+ * Rounded to 3 digits a p99 read above the max printed in full (`p99 91.3 max 91.2956`); past
+ * a bound it is the bound, in full (the quantile lies within the rounding of it).
+ */
+export function quantile(v: number | null | undefined, min: number | null, max: number | null): string {
+  const text = num(v);
+  if (text === '-') return text;
+  const shown = Number(text);
+  if (max !== null && shown > max) return exact(max);
+  if (min !== null && shown < min) return exact(min);
+  return text;
+}
+
 export function seriesLabel(name: string, tags: Record<string, string>): string {
   let inner = '';
   for (const k in tags) inner += `${inner ? ',' : ''}${k}=${tags[k]}`;
@@ -87,7 +101,7 @@ export function metricLine(m: MetricSummaryOut): string {
   const unit = m.unit && m.unit !== 'count' ? ` ${m.unit}` : '';
   // A gauge's value is its last sample; a counter's a rate and a distribution's a mean, rounded.
   let line = `${seriesLabel(m.name, m.tags)} ${m.kind === 'gauge' ? exact(m.value) : num(m.value)}${m.kind === 'counter' ? '/s' : unit}`;
-  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${num(m.p50)} p90 ${num(m.p90)} p99 ${num(m.p99)} max ${exact(m.max)}`;
+  if (m.kind === 'distribution' && m.count > 0) line += `  p50 ${quantile(m.p50, m.min, m.max)} p90 ${quantile(m.p90, m.min, m.max)} p99 ${quantile(m.p99, m.min, m.max)} max ${exact(m.max)}`;
   if (m.quantile_count !== undefined) line += ` (quantiles of ${m.quantile_count})`;
   line += `  n=${m.count}`;
   return line;

@@ -130,7 +130,20 @@ export function markdownWithin(r: PerformanceReport, limitN: number | undefined,
   }
 }
 
-export function reportText(out: ReportOut): string {
+/** The most rows a list of generate_performance_report's answer may be asked for (its `limit`). */
+export const MAX_REPORT_LIMIT = 500;
+
+/**
+ * Where the series past the report's lists are: the report takes no offset (tools/list has no
+ * room for one more argument), and the tools that page series do.
+ */
+const SERIES_ELSEWHERE = "get_performance_metrics pages every series (offset; its figures are over its window, up to 86400 s), get_metric_history a metric's series over a range (offset)";
+
+/**
+ * The report's text. `limitN`: the limit asked for, if any: a cut answer says what cut it (the
+ * 16 KB budget, or the limit) and only what would give more (a limit at its most gives no more).
+ */
+export function reportText(out: ReportOut, limitN?: number): string {
   const lines = [`report ${out.from ?? 'start'} → ${out.to}: score ${num(out.summary.score)}/100, ${out.summary.series} series, ${out.summary.samples} samples`];
   for (const p of out.score?.parts ?? []) lines.push(`  ${p.name}: ${num(p.score)} (${p.metric} ${num(p.value)}${p.value === null ? '' : ` ${p.unit}`}${p.note ? `; ${p.note}` : ''})`);
   for (const d of out.diagnoses ?? []) lines.push(`diagnosis [${d.severity}] ${d.title}: ${d.summary}`);
@@ -141,7 +154,12 @@ export function reportText(out: ReportOut): string {
   for (const r of out.recommendations ?? []) lines.push(`recommend [${r.priority}] ${r.title}: ${(r.actions ?? actions.get(r.source))?.[0] ?? `see ${r.source}`}`);
   if (out.summary.anomalies) lines.push(`${out.summary.anomalies} anomalies`);
   if (out.truncated) {
-    lines.push(`structuredContent holds ${out.metrics?.length} of the metrics, ${out.series?.length} of ${out.summary.series} series and ${out.anomalies?.length} of ${Math.min(out.summary.anomalies, 100)} anomalies to fit 16 KB: pass limit (up to 500) for more, or a shorter time_range`);
+    // A shorter time_range is no way to more: it leaves out few series, if any.
+    const more: string[] = [];
+    if ((limitN ?? 0) < MAX_REPORT_LIMIT) more.push(`pass limit (up to ${MAX_REPORT_LIMIT}) for more`);
+    if (out.summary.series > (limitN ?? 0) && out.summary.series > MAX_REPORT_LIMIT) more.push(`past ${MAX_REPORT_LIMIT} series, ${SERIES_ELSEWHERE}`);
+    const cut = limitN === undefined ? 'to fit 16 KB' : `cut to the limit ${limitN} asked`;
+    lines.push(`structuredContent holds ${out.metrics?.length} of the metrics, ${out.series?.length} of ${out.summary.series} series and ${out.anomalies?.length} of ${Math.min(out.summary.anomalies, 100)} anomalies ${cut}: ${more.join('; ')}`);
   }
   return lines.join('\n');
 }

@@ -70,6 +70,12 @@ function longerWindow(windowMs: number, count: number): string {
     : `record it more often (at this rate ${MIN_SAMPLES} take longer than the longest verification window, ${MAX_VERIFICATION_WINDOW_MS / 1000} s)`;
 }
 
+/** The samples of a target in a window longer than the one asked, which held none. */
+interface Seen {
+  windowMs: number;
+  count: number;
+}
+
 interface Memory {
   /** The value these notes are about; a knob moved by someone else starts afresh. */
   value: number;
@@ -350,7 +356,7 @@ export class Optimizer {
     }
     const now = this.now();
     const reading = this.deps.measure(t, now - windowMs, now);
-    const unfit = unfitBaseline(t, reading, windowMs);
+    const unfit = unfitBaseline(t, reading, windowMs, () => this.seen(t, now, windowMs));
     if (unfit) return this.skip(t, unfit, runId, result);
     const reason = mem.helped === direction ? `the last step ${direction} improved it` : mem.failed.size ? `a step ${direction === 'up' ? 'down' : 'up'} from here did not help` : `first step, ${direction} as preferred`;
     const step: PlanStep = {
@@ -380,7 +386,7 @@ export class Optimizer {
     const mem = this.memory.get(t.name)!;
     const at = this.now();
     const baseline = this.deps.measure(t, at - windowMs, at);
-    const unfit = unfitBaseline(t, baseline, windowMs);
+    const unfit = unfitBaseline(t, baseline, windowMs, () => this.seen(t, at, windowMs));
     if (unfit) return this.skip(t, `not applied (${fmt(step.from)} → ${fmt(step.to)}): ${unfit}`, runId, run);
     const before = baseline.value;
     const change: AppliedChange = { knob: t.name, from: step.from, to: step.to, outcome: 'failed', target: t.target, before, after: null, improvement: null, reason: '' };
@@ -458,6 +464,21 @@ export class Optimizer {
     return undefined;
   }
 
+  /**
+   * For a window of `windowMs` to `at` that held no sample of the target: the first window
+   * doubling from it (up to the longest verification window) that holds one, and its count,
+   * or undefined. The shortest such window: a longer one may reach back past the monitor's
+   * start, and its rate would read lower than the target is sampled.
+   */
+  private seen(t: Tunable, at: number, windowMs: number): Seen | undefined {
+    for (let w = Math.min(2 * windowMs, MAX_VERIFICATION_WINDOW_MS); w > windowMs; w = Math.min(2 * w, MAX_VERIFICATION_WINDOW_MS)) {
+      const { count } = this.deps.measure(t, at - w, at);
+      if (count > 0) return { windowMs: w, count };
+      if (w === MAX_VERIFICATION_WINDOW_MS) break;
+    }
+    return undefined;
+  }
+
   /** Puts the knob back and says how that went; returns the reason with the rollback's outcome. */
   private async rollback(t: Tunable, step: PlanStep, reason: string, runId: number): Promise<string> {
     try {
@@ -492,9 +513,16 @@ export class Optimizer {
 /**
  * Why a reading of the target over the last window cannot be a step's baseline (no or too few
  * samples, or the target already at the end of its range its goal moves to), or undefined.
+ * `seen` reads a longer window, only for a reading without samples.
  */
-function unfitBaseline(t: Tunable, reading: TargetReading, windowMs: number): string | undefined {
-  if (reading.count === 0) return `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against`;
+function unfitBaseline(t: Tunable, reading: TargetReading, windowMs: number, seen: () => Seen | undefined): string | undefined {
+  if (reading.count === 0) {
+    // A target sampled less often than the window (monitor_overhead_cpu every 10 s, in a 5 s
+    // window) holds none in any such window: the rate seen over a longer one says which would.
+    const wider = seen();
+    const hint = wider ? `; ${samples(wider.count)} in the last ${wider.windowMs} ms: ${longerWindow(wider.windowMs, wider.count)}` : '';
+    return `no ${t.target} samples in the last ${windowMs} ms: nothing to verify a change against${hint}`;
+  }
   if (reading.count < MIN_SAMPLES) {
     return `only ${samples(reading.count)} of ${t.target} in the last ${windowMs} ms, fewer than the ${MIN_SAMPLES} a step needs before and after a change: ${longerWindow(windowMs, reading.count)}`;
   }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { REPORT_BYTES } from '../budget.js';
 import type { Front } from '../front.js';
 import type { MonitorHost } from '../host.js';
-import { ReportOutput, markdownOut, markdownWithin, reportOut, reportText } from '../report-answer.js';
+import { MAX_REPORT_LIMIT, ReportOutput, markdownOut, markdownWithin, reportOut, reportText } from '../report-answer.js';
 import { REPORT_URI } from '../resources.js';
 import { heldHistory } from '../held.js';
 import { intRange, parseTimeRange, timeRange } from '../schemas.js';
@@ -20,7 +20,7 @@ export const ReportInput = z.strictObject({
   include_recommendations: z.boolean({ error: 'must be true or false' }).default(true),
   include_alerts: z.boolean({ error: 'must be true or false' }).default(true),
   format: z.enum(['json', 'markdown'], { error: 'must be json or markdown' }).default('json').describe('markdown: a document in the text'),
-  limit: intRange(1, 500).optional().describe('Per list (default: fits 16 KB)'),
+  limit: intRange(1, MAX_REPORT_LIMIT).optional().describe('Per list (default: fits 16 KB)'),
 });
 
 /**
@@ -79,7 +79,7 @@ export default function register(server: McpServer, front: Front): void {
         return { structured: markdownOut(report, truncated), text };
       }
       const out = reportOut(report, args.limit);
-      return { structured: out, text: reportText(out) };
+      return { structured: out, text: reportText(out, args.limit) };
     },
   );
 }

@@ -145,14 +145,15 @@ export function historyOut(h: MetricHistory, pointsPerSeries: number, offset = 0
  * Per series: its span, points and the shape of its values (not every point). `tags` is the
  * filter asked for: a filter that matched no series is said so, as get_performance_metrics
  * says it, and not as "no data in the range", which sends an agent to widen a range that is
- * not the cause (a series with data, in the range or not, is always listed).
+ * not the cause (a series with data, in the range or not, is always listed). `meant`: the tags
+ * a typo in the filter most likely meant (suggestTags), said as get_performance_metrics says them.
  */
-export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread'], source?: MetricHistory): string {
+export function historyText(h: Out, fitted: boolean, offset = 0, tags?: Record<string, string>, unread?: MetricHistory['unread'], source?: MetricHistory, meant?: Record<string, string>): string {
   // The answer's series miss what could not be read from disk: said first, before anything is read as all there was.
   const missing = unread ? `the stored history of ${unread.series} series could not be read (${unread.error}): they lack what is older than this process's data, or are left out; ` : '';
   if (h.series.length === 0) {
     if (offset > 0) return `${missing}${h.metric}: no series from offset ${offset}: there are ${h.total_series}`;
-    if (tags !== undefined && Object.keys(tags).length > 0) return `${missing}no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are`;
+    if (tags !== undefined && Object.keys(tags).length > 0) return `${missing}no series matches ${seriesLabel(h.metric, tags)} yet: leave out tags for the series there are${meant ? `; did you mean ${seriesLabel(h.metric, meant)}?` : ''}`;
     return `${missing}${h.metric}: no data in the range`;
   }
   const lines = h.series.map((s, i) => {
@@ -227,7 +228,10 @@ export default function register(server: McpServer, front: Front): void {
       const fitted = args.max_points === undefined;
       const answer = (history: MetricHistory, points: number): Fitted => {
         const structured = historyOut(history, points, offset);
-        const text = `${historyText(structured, fitted, offset, args.tags, history.unread, history)}${heldNote}`;
+        // A filter that matched no series may hold a misspelt tag name or value (endpont). Only
+        // in the text: tools/list has no room for get_performance_metrics' did_you_mean here.
+        const meant = history.totalSeries === 0 && args.tags ? host.monitor.suggestTags({ names: [args.metric_type], tags: args.tags }) : undefined;
+        const text = `${historyText(structured, fitted, offset, args.tags, history.unread, history, meant)}${heldNote}`;
         return { structured, text, bytes: jsonBytes(structured) + textBytes(text), history, points };
       };
       let points = args.max_points ?? MAX_DEFAULT_POINTS;
