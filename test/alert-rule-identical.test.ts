@@ -78,6 +78,40 @@ describe('identical alert rules', () => {
     }
   });
 
+  it('keeps one rule for a service that creates it before start() at each boot, whose id answers for the stored one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-rule-boots-'));
+    dirs.push(dir);
+    const boot = async (): Promise<{ m: PerformanceMonitor; id: string }> => {
+      const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false }, overhead: { enabled: false } });
+      const rule = await m.createAlertRule({ name: 'slow', metric: 'lat', operator: '>', threshold: 100 });
+      await m.start();
+      return { m, id: rule.id };
+    };
+    const first = await boot();
+    const stored = first.m.listAlertRules().map((r) => r.id);
+    expect(stored).toEqual([first.id]);
+    await first.m.stop();
+    for (let i = 0; i < 2; i++) {
+      const { m, id } = await boot();
+      try {
+        // Each boot used to add the rule again: a breach paged once per boot, each under its own fingerprint.
+        expect(m.listAlertRules().map((r) => r.id)).toEqual(stored);
+        m.record('lat', 500);
+        await waitFor(() => m.getAlerts().length > 0 || undefined, 10_000, 'the firing');
+        await m.flush();
+        expect(m.getAlerts().map((a) => a.ruleId)).toEqual(stored);
+        expect(m.getAlertHistory({ rule: id }).map((t) => t.ruleId)).toContain(stored[0]);
+        if (i === 1) {
+          // The id its creation answered deletes the rule it became.
+          expect(await m.deleteAlertRule(id)).toBe(true);
+          expect(m.listAlertRules()).toEqual([]);
+        }
+      } finally {
+        await m.stop();
+      }
+    }
+  });
+
   it('tells an MCP client that retries a creation that its rule exists, and answers that rule', async () => {
     const m = await started();
     const client = await connectInMemory(m, 'identical-rules');

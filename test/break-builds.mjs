@@ -5706,6 +5706,27 @@ export const BREAKS = [
     mustFail: ["gives a derived alert value to 6 digits, and a sample's or one rounding would take across its threshold in full"],
   },
   {
+    name: 'a rule created before start() stored again at each boot',
+    what: "a rule a service creates before start() at each boot is kept beside the identical rule its database holds: one more at each boot, and each breach pages once per copy under its own fingerprint",
+    edits: [{ file: 'src/alerts/alerting.ts', find: '        for (const early of this.byKey.get(ruleKey(withDefaults(stored))) ?? []) {', replace: '        for (const early of [] as AlertRule[]) {' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['keeps one rule for a service that creates it before start() at each boot, whose id answers for the stored one'],
+  },
+  {
+    name: "a rule given way to the stored one still written",
+    what: "a rule created before start() that gives way to the identical stored rule has its waiting put-rule written all the same: the next boot restores it beside the stored one",
+    edits: [{ file: 'src/alerts/alerting.ts', find: "          if (this.deps.persist) void this.deps.persist.kept([{ op: 'delete-rule', id: early.id }]);\n", replace: '' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['keeps one rule for a service that creates it before start() at each boot, whose id answers for the stored one'],
+  },
+  {
+    name: "a rule's id from before start() deletes nothing",
+    what: "deleteAlertRule() of the id createAlertRule() answered before start(), for a rule that gave way to the stored one, finds no rule",
+    edits: [{ file: 'src/alerts/alerting.ts', find: '    const id = this.aliases.get(asked) ?? asked;', replace: '    const id = asked;' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['keeps one rule for a service that creates it before start() at each boot, whose id answers for the stored one'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -131,6 +131,11 @@ export class Alerting {
    * answered may give back two of one key.
    */
   private readonly byKey = new Map<string, AlertRule[]>();
+  /**
+   * Rules created before a start that found the same rule in its database (ruleKey): their
+   * ids, answered to their callers, name the stored rule from then on (restore()).
+   */
+  private readonly aliases = new Map<string, string>();
   /** createRule() calls not yet answered, by their rule's ruleKey. */
   private readonly creatingKeys = new Map<string, Promise<void>>();
 
@@ -187,13 +192,27 @@ export class Alerting {
 
   /**
    * Puts back what the database held (start() of a monitor on a dataDir it used before),
-   * before the actor starts: rules created before this start stay, beside the stored ones.
-   * Restored later (a start that found no room attached its database once there was), the
-   * running actor is given the stored rules and their alerts, and the transitions this
-   * process made meanwhile are numbered after the stored ones (as ControlState renumbers
-   * their waiting rows).
+   * before the actor starts: rules created before this start stay, beside the stored ones,
+   * but for one the database holds already (the same fields: a service that creates its
+   * rules before start() at each boot), which gives way to the stored rule, its id an alias
+   * of the stored one's; it was written again at each boot, and each breach paged once per
+   * boot so far, under a new fingerprint each. Restored later (a start that found no room
+   * attached its database once there was), the running actor is given the stored rules and
+   * their alerts, and the transitions this process made meanwhile are numbered after the
+   * stored ones (as ControlState renumbers their waiting rows).
    */
   async restore(state: AlertingState): Promise<void> {
+    if (this.actor.state === 'stopped') {
+      for (const stored of state.rules) {
+        if (this.rules.has(stored.id)) continue;
+        for (const early of this.byKey.get(ruleKey(withDefaults(stored))) ?? []) {
+          this.release(early);
+          this.aliases.set(early.id, stored.id);
+          // Its put-rule waits, unwritten: this follows it.
+          if (this.deps.persist) void this.deps.persist.kept([{ op: 'delete-rule', id: early.id }]);
+        }
+      }
+    }
     const rules = state.rules.filter((rule) => !this.rules.has(rule.id)).map(withDefaults);
     for (const rule of rules) this.hold(rule);
     const restored = state.alerts.filter((alert) => this.rules.has(alert.ruleId) && !this.alerts.has(alert.fingerprint));
@@ -320,8 +339,9 @@ export class Alerting {
     return [...this.rules.values()];
   }
 
-  async deleteRule(id: string): Promise<boolean> {
-    if (typeof id !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: id });
+  async deleteRule(asked: string): Promise<boolean> {
+    if (typeof asked !== 'string') throw new InvalidArgumentError('id', 'must be a rule id string', { value: asked });
+    const id = this.aliases.get(asked) ?? asked;
     const rule = this.rules.get(id);
     if (rule && this.deps.persist) await this.deps.persist.required([{ op: 'delete-rule', id }], `the deletion of alert rule "${rule.name}"`);
     // Read again: another deletion of it may have gone first while this one's was written.
@@ -395,7 +415,8 @@ export class Alerting {
     if (filter.rule !== undefined && typeof filter.rule !== 'string') {
       throw new InvalidArgumentError('rule', "must be a rule id (a string: the id of a rule createAlertRule() or listAlertRules() answered)", { value: filter.rule });
     }
-    return this.history.filter((t) => t.at >= from && t.at <= to && (filter.rule === undefined || t.ruleId === filter.rule));
+    const rule = filter.rule === undefined ? undefined : (this.aliases.get(filter.rule) ?? filter.rule);
+    return this.history.filter((t) => t.at >= from && t.at <= to && (rule === undefined || t.ruleId === rule));
   }
 
   /** Age of the actor's last round. */
