@@ -159,7 +159,7 @@ export function reportText(out: ReportOut, limitN?: number): string {
     if ((limitN ?? 0) < MAX_REPORT_LIMIT) more.push(`pass limit (up to ${MAX_REPORT_LIMIT}) for more`);
     if (out.summary.series > (limitN ?? 0) && out.summary.series > MAX_REPORT_LIMIT) more.push(`past ${MAX_REPORT_LIMIT} series, ${SERIES_ELSEWHERE}`);
     const cut = limitN === undefined ? 'to fit 16 KB' : `cut to the limit ${limitN} asked`;
-    lines.push(`structuredContent holds ${out.metrics?.length} of the metrics, ${out.series?.length} of ${out.summary.series} series and ${out.anomalies?.length} of ${Math.min(out.summary.anomalies, 100)} anomalies ${cut}: ${more.join('; ')}`);
+    lines.push(`structuredContent holds ${out.metrics?.length} of the metrics, ${out.series?.length} of ${out.summary.series} series and ${out.anomalies?.length} of ${Math.min(out.summary.anomalies, 100)} anomalies ${cut}${more.length > 0 ? `: ${more.join('; ')}` : ''}`);
   }
   return lines.join('\n');
 }
