@@ -4997,7 +4997,7 @@ export const BREAKS = [
   {
     name: "report's idle share rounded its own way",
     what: "a report's sentence on an idle CPU capture rounds the idle share to a whole percent by itself: 0.9969 reads 'idle in 100% of its samples' after a headline of 'idle in 99.7% of samples'",
-    edits: [{ file: 'src/reports/captures.ts', find: 'The main thread was idle in ${percent(n.idle!)} of its samples', replace: 'The main thread was idle in ${Math.round(n.idle! * 100)}% of its samples' }],
+    edits: [{ file: 'src/reports/captures.ts', find: 'In profile ${n.id} the main thread was idle in ${percent(n.idle!)} of its samples', replace: 'In profile ${n.id} the main thread was idle in ${Math.round(n.idle! * 100)}% of its samples' }],
     tests: ['report-captures.test.ts'],
     mustFail: ['says an idle share below 1 as a share below 100%'],
   },
@@ -5725,6 +5725,13 @@ export const BREAKS = [
     edits: [{ file: 'src/alerts/alerting.ts', find: '    const id = this.aliases.get(asked) ?? asked;', replace: '    const id = asked;' }],
     tests: ['alert-rule-identical.test.ts'],
     mustFail: ['keeps one rule for a service that creates it before start() at each boot, whose id answers for the stored one'],
+  },
+  {
+    name: "an idle capture's sentence names no profile",
+    what: "a report's sentence on a mostly idle CPU capture says `The main thread was idle in 99.6% of its samples`: after another capture's sentence it reads as the report's conclusion",
+    edits: [{ file: 'src/reports/captures.ts', find: '  const share = `In profile ${n.id} the main thread', replace: '  const share = `The main thread' }],
+    tests: ['report-captures.test.ts'],
+    mustFail: ["attaches a busy capture's top function to a CPU diagnosis, and an idle capture's idle share instead"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -29,14 +29,14 @@ describe('captures in a report', () => {
       { metric: 'cpu_profile', statistic: 'share of samples in render at src/a.js:3 (self)', value: 0.7, threshold: 0, unit: 'ratio', window: { from: AT, to: AT + 10_000 } },
       { metric: 'cpu_profile', statistic: 'share of samples idle', value: 0.99, threshold: IDLE_CAPTURE_SHARE, unit: 'ratio', window: { from: AT, to: AT + 10_000 } },
     ]);
-    expect(d!.summary).toContain('CPU profile 2 (10 s from 2026-12-01T05:00:00.000Z): 0.1% of samples in snapshot at src/b.js:9 (self). The main thread was idle in 99% of its samples: during the capture the CPU went to other threads or processes');
+    expect(d!.summary).toContain('CPU profile 2 (10 s from 2026-12-01T05:00:00.000Z): 0.1% of samples in snapshot at src/b.js:9 (self). In profile 2 the main thread was idle in 99% of its samples: during the capture the CPU went to other threads or processes');
     expect(d!.summary).not.toMatch(/render at src\/a\.js:3 \(self\)\. The main thread was idle/);
   });
 
   it('says of an idle capture attached to a blocked event loop that it missed the blocking, not that the CPU went elsewhere', () => {
     const blocked = (): Diagnosis => ({ id: 'event-loop-blocked', title: 'Event loop blocked', severity: 'warning', category: 'cpu', summary: 'The loop was delayed (p99 446 ms).', evidence: [], actions: ['Move CPU-heavy work off the main thread.'] });
     const [d] = withCaptures([blocked()], [note(5, 0.91, 'computeScore at src/s.js:8', 0.061)]);
-    expect(d!.summary).toBe('The loop was delayed (p99 446 ms). CPU profile 5 (10 s from 2026-12-01T05:00:00.000Z): 6.1% of samples in computeScore at src/s.js:8 (self). The main thread was idle in 91% of its samples: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.');
+    expect(d!.summary).toBe('The loop was delayed (p99 446 ms). CPU profile 5 (10 s from 2026-12-01T05:00:00.000Z): 6.1% of samples in computeScore at src/s.js:8 (self). In profile 5 the main thread was idle in 91% of its samples: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.');
     expect(d!.actions).toEqual([expect.stringMatching(/^Capture again while the loop is blocked: a rule on event_loop_lag .* with capture: 'cpu'/), 'Open /p/5.cpuprofile in Chrome DevTools (Performance panel) for the whole profile.', 'Move CPU-heavy work off the main thread.']);
     // A capture that saw the blocking work is the place to start: no call to capture again.
     const [busy] = withCaptures([blocked()], [note(5, 0.91, 'computeScore at src/s.js:8', 0.061), note(6, 0.1, 'computeScore at src/s.js:8', 0.85)]);
@@ -54,7 +54,7 @@ describe('captures in a report', () => {
   it('says an idle share below 1 as a share below 100%, as the headline says it', () => {
     // 0.9996 idle read "100%" here (rounded to a whole percent) after a headline of 99.96%.
     const [d] = withCaptures([], [{ ...note(7, 0.9996, 'spin at src/c.js:1', 0.0004), headline: 'the main thread was idle in 99.96% of samples (its busiest function: 0.04% in spin at src/c.js:1, self); GC 0%, program 0%' }]);
-    expect(d!.summary).toContain('The main thread was idle in 99.96% of its samples:');
+    expect(d!.summary).toContain('In profile 7 the main thread was idle in 99.96% of its samples:');
     expect(d!.summary).not.toContain('100%');
   });
 

@@ -31,7 +31,8 @@ const idle = (n: CaptureNote): boolean => n.kind === 'cpu' && (n.idle ?? 0) >= I
  * CPU, which contradicted the diagnosis it was attached to).
  */
 function idleWords(n: CaptureNote, diagnosis: string | undefined): string {
-  const share = `The main thread was idle in ${percent(n.idle!)} of its samples`;
+  // Named: beside another capture's sentence, one of "the main thread" read as the report's conclusion.
+  const share = `In profile ${n.id} the main thread was idle in ${percent(n.idle!)} of its samples`;
   return diagnosis === 'event-loop-blocked'
     ? `${share}: the capture missed the synchronous work that blocked the loop, which ran at other times of the window.`
     : `${share}: during the capture the CPU went to other threads or processes, not to its JavaScript.`;
