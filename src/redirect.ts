@@ -1,14 +1,14 @@
 /**
  * Redirects from a receiver (an alert webhook, a remote_write or OTLP endpoint) are not
  * followed: fetch follows a 301 or 302 to a POST with a GET without the body, and the new
- * URL's 2xx counted what was sent as delivered though no receiver ever saw it. The senders ask
- * fetch for `redirect: 'manual'` and say where the redirect points, so that the URL can be
- * configured instead.
+ * URL's 2xx counted what was sent as delivered though no receiver ever saw it. The exporters ask
+ * fetch for `redirect: 'manual'`, the notifier posts through node:http, which follows none,
+ * and both say where the redirect points, so that the URL can be configured instead.
  */
 import { shownUrl } from './url-credentials.js';
 
 /** What an answer that is a redirect adds to the error ('' for any other answer). */
-export function redirectNote(response: Response, asked: string, what: string): string {
+export function redirectNote(response: { status: number; headers: { get(name: string): string | null } }, asked: string, what: string): string {
   const location = response.status >= 300 && response.status < 400 ? response.headers.get('location') : null;
   if (location === null) return '';
   return `, redirected to ${redirectTarget(location, asked)}: redirects are not followed (${what} would not reach the receiver), configure that URL instead`;

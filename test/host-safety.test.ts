@@ -889,6 +889,87 @@ describe('the host is never harmed by the monitor', () => {
     }
   }, 90_000);
 
+  it("lets a host whose own work is done end with its monitor running and a webhook post in flight to a receiver that never answers: 'beforeExit' comes, and the stop there gives the post 2 s", async () => {
+    // The post's fetch held an open, ref'd socket: 'beforeExit' could not come while it was
+    // open, so the monitor's stop there, and its 2 s bound on the post, came only once the post
+    // timed out: a host whose work was done stayed up for timeoutMs (up to 60 s), past an
+    // orchestrator's grace period (a trial: exit 8.4 s after start under timeoutMs 8000).
+    let hung = 0;
+    const server = createServer((req) => {
+      hung++;
+      req.resume(); // and never answered
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const options = { storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [url], timeoutMs: 20_000, resolveHoldMs: 0 } };
+    const code = hostCode(
+      `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
+      'await m.start();',
+      "await m.createAlertRule({ metric: 'queue_depth', operator: '>', threshold: 5 });",
+      "m.record('queue_depth', 50);",
+      "m.on('stop', () => console.log('stopped'));",
+      "process.on('exit', () => console.log(JSON.stringify(m.status().alerts.notifications)));",
+      // The host's own work, without stop(): until this test says the receiver holds the post.
+      "process.stdin.once('data', () => process.stdin.destroy());",
+    );
+    const { child, out, err, exited } = talkingHost(code);
+    try {
+      await waitFor(() => hung === 1, 20_000, 'the receiver to hold the firing');
+      child.stdin.write('done\n');
+      // Well before timeoutMs (20 s): 'beforeExit', the stop, then the post's 2 s at most.
+      const timeout = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 12_000).unref());
+      expect(await Promise.race([exited, timeout]), 'the host was still running 12 s after its own work ended, its post under a timeoutMs of 20 s').toBe(0);
+      expect(err()).toBe('');
+      const [stopped, notifications] = out().trim().split('\n');
+      expect(stopped).toBe('stopped');
+      // Cut at 2 s: no attempt of the receiver's, still queued (in memory: lost with the process).
+      expect(JSON.parse(notifications!)).toMatchObject({ sent: 0, failed: 0, dropped: 0, queued: 1, lastError: null });
+    } finally {
+      child.kill('SIGKILL');
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 60_000);
+
+  it("delivers a running monitor's post in flight when the host's own work ends: the post holds the host from the monitor's stop at 'beforeExit' on, until its answer", async () => {
+    // A post does not hold the host while the monitor runs (its socket is unref'd), but it is
+    // not dropped for that: from the stop at 'beforeExit' it holds the host (2 s at most), and
+    // an answer that comes only after that stop ended counts it sent.
+    let answer: (() => void) | undefined;
+    const server = createServer((req, res) => {
+      req.resume();
+      answer = () => res.writeHead(200).end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const options = { storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, alerts: { webhooks: [url], timeoutMs: 20_000, resolveHoldMs: 0 } };
+    const code = hostCode(
+      `const m = new PerformanceMonitor(${JSON.stringify(options)});`,
+      'await m.start();',
+      "await m.createAlertRule({ metric: 'queue_depth', operator: '>', threshold: 5 });",
+      "m.record('queue_depth', 50);",
+      "m.on('stop', () => console.log('stopped'));",
+      "process.on('exit', () => console.log(JSON.stringify(m.status().alerts.notifications)));",
+      "process.stdin.once('data', () => process.stdin.destroy());",
+    );
+    const { child, out, err, exited } = talkingHost(code);
+    try {
+      await waitFor(() => answer !== undefined, 20_000, 'the receiver to hold the firing');
+      child.stdin.write('done\n');
+      // The receiver answers once the monitor's stop at 'beforeExit' is over.
+      await waitFor(() => out().includes('stopped'), 20_000, "the monitor's stop at 'beforeExit'");
+      answer!();
+      const timeout = new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 12_000).unref());
+      expect(await Promise.race([exited, timeout]), 'the host was still running 12 s after its monitor stopped').toBe(0);
+      expect(err()).toBe('');
+      expect(JSON.parse(out().trim().split('\n')[1]!)).toMatchObject({ sent: 1, failed: 0, dropped: 0, queued: 0, lastError: null });
+    } finally {
+      child.kill('SIGKILL');
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 60_000);
+
   it("keeps the monitor's own series apart from maxSeries", async () => {
     const m = await started({ maxSeries: 16, runtime: { enabled: true }, system: { enabled: true } });
     // The runtime and system readings register their series as the monitor starts.

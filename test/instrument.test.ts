@@ -749,7 +749,7 @@ describe('instrument(): outgoing http and fetch', () => {
     m.instrument({ httpServer: false });
     await m.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1, severity: 'critical' });
     m.record('queue_size', 5);
-    // The webhook answered: its response headers went by the fetch channel before this.
+    // The webhook answered: its response went by the node:http client's channels before this.
     await waitFor(() => m.status().alerts.notifications.sent >= 1, 15_000, 'the webhook delivery');
     await fetch(`${base}/hooks/alerts?team=other`, { method: 'POST', body: '{}' }).then((r) => r.text());
     await counted(m, 'api_response_time', 1);

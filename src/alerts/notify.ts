@@ -17,9 +17,12 @@
  * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
  * delivery ends counted once, as sent, failed or dropped.
  *
- * A stopped monitor (park) goes on notifying, but no post of it holds the host longer than
- * LAST_POST_MS: one the receiver has not answered by then is aborted, not counted as an
- * attempt, and waits with the deliveries behind it for the next start (unpark).
+ * A running monitor's post does not hold the host's event loop (its socket is unref'd:
+ * post.ts), so a host whose own work is done reaches 'beforeExit' and the monitor's stop there
+ * with a post in flight. A stopped monitor (park) goes on notifying, its posts holding the
+ * host, but none longer than LAST_POST_MS: one the receiver has not answered by then is
+ * aborted, not counted as an attempt, and waits with the deliveries behind it for the next
+ * start (unpark).
  *
  * With a database (storage 'sqlite'), the deliveries and the held resolutions are kept in
  * its outbox (outbox.ts): a delivery's first attempt waits until its row is committed (with
@@ -34,7 +37,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
 import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
-import { answerStart } from '../answer-start.js';
+import { LoopHold, postUnheld } from './post.js';
 import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { shownUrl, withUrlCredentials } from '../url-credentials.js';
@@ -75,6 +78,8 @@ interface Delivery {
   wake?: () => void;
   /** Aborts its post in flight (stop(), or park's bound). */
   abort?: AbortController;
+  /** Whether its post in flight holds the host's event loop: only while the monitor is stopped (park). */
+  hold?: LoopHold;
 }
 
 interface Target {
@@ -377,7 +382,12 @@ export class Notifier {
   park(): void {
     if (this.stopped || this.parked) return;
     this.parked = true;
-    for (const target of this.targets()) if (target.current?.abort) this.bound(target.current.abort);
+    for (const target of this.targets()) {
+      if (!target.current?.abort) continue;
+      // It holds the host from now on, for LAST_POST_MS at most: the grace of a host that ended (its 'beforeExit').
+      target.current.hold?.set(true);
+      this.bound(target.current.abort);
+    }
   }
 
   /** The monitor started again: posts get timeoutMs, and the deliveries held by park go. */
@@ -385,6 +395,7 @@ export class Notifier {
     if (this.stopped || !this.parked) return;
     this.parked = false;
     for (const target of this.targets()) {
+      target.current?.hold?.set(false);
       target.held = false;
       if (!target.busy && target.queue.length > 0) void this.pump(target);
     }
@@ -605,9 +616,11 @@ export class Notifier {
       if (ahead > 0) await this.sleep(delivery, ahead);
       if (this.stopped) return 'dropped';
       const abort = (delivery.abort = new AbortController());
+      const hold = (delivery.hold = new LoopHold(this.parked));
       if (this.parked) this.bound(abort);
-      const answer = await this.post(target, delivery.body, abort.signal);
+      const answer = await this.post(target, delivery.body, abort.signal, hold);
       delivery.abort = undefined;
+      delivery.hold = undefined;
       if (answer === 'sent') return 'sent';
       if (answer === 'aborted') return this.stopped ? 'dropped' : 'held';
       delivery.attempt++;
@@ -660,37 +673,29 @@ export class Notifier {
   /**
    * POSTs one payload: 'sent' on a 2xx answer, 'aborted' when `aborted` cut it before an
    * answer, else the wait (ms) a 429 or 503 asked for with Retry-After (delta-seconds or an
-   * HTTP-date), 0 without one. The answer's body is drained up to a cap, never kept.
+   * HTTP-date), 0 without one. The answer's body is drained up to a cap, never kept. Its
+   * socket holds the host's event loop only as `hold` says (post.ts).
    */
-  private async post(target: Target, body: string, aborted: AbortSignal): Promise<'sent' | 'aborted' | number> {
-    const drained = new AbortController();
-    // A timer of our own, not AbortSignal.timeout(): Node 20's AbortSignal.any() holds its
-    // sources weakly, so a timeout signal nothing else held was collected at the alert actor's
-    // next GC and never fired: a receiver that accepted the connection and never answered
-    // held the target's queue for good (undici's own limit is 300 s a header), nothing said.
-    // The exporter's endpoint met the same (export/endpoint.ts).
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${this.options.timeoutMs} ms (timeoutMs)`)), this.options.timeoutMs);
+  private async post(target: Target, body: string, aborted: AbortSignal, hold: LoopHold): Promise<'sent' | 'aborted' | number> {
+    // A timer of our own, not AbortSignal.timeout() (nor AbortSignal.any()): Node 20's
+    // AbortSignal.any() holds its sources weakly, so a timeout signal nothing else held was
+    // collected at the alert actor's next GC and never fired: a receiver that accepted the
+    // connection and never answered held the target's queue for good, nothing said. The
+    // exporter's endpoint met the same (export/endpoint.ts).
+    const cut = new AbortController();
+    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${this.options.timeoutMs} ms (timeoutMs)`)), this.options.timeoutMs);
     timer.unref();
+    const stopped = (): void => cut.abort(aborted.reason);
+    if (aborted.aborted) stopped();
+    else aborted.addEventListener('abort', stopped, { once: true });
     try {
-      const response = await fetch(target.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...target.headers },
-        body,
-        signal: AbortSignal.any([timeout.signal, aborted, drained.signal]),
-        // A redirect is not followed: fetch follows a 301 or 302 to a POST with a GET without
-        // the body, whose 2xx counted the alert as sent though no receiver ever saw it.
-        redirect: 'manual',
-      });
-      // The status is known: the body is read a short while at most (a receiver that answers
-      // 200 and keeps its body open held each delivery for timeoutMs, and the queue with it).
-      const drain = setTimeout(() => drained.abort(), RESPONSE_DRAIN_MS);
-      try {
-        await answerStart(response, RESPONSE_DRAIN_BYTES);
-      } finally {
-        clearTimeout(drain);
-      }
-      if (response.ok) {
+      // No redirect is followed (node:http follows none): fetch followed a 301 or 302 to a POST
+      // with a GET without the body, whose 2xx counted the alert as sent though no receiver
+      // ever saw it. The status is known: the body is read a short while at most (a receiver
+      // that answers 200 and keeps its body open held each delivery for timeoutMs, and the
+      // queue with it).
+      const response = await postUnheld(target.url, target.headers, body, cut.signal, hold, RESPONSE_DRAIN_BYTES, RESPONSE_DRAIN_MS);
+      if (response.status >= 200 && response.status < 300) {
         this.recovered(target);
         return 'sent';
       }
@@ -699,12 +704,13 @@ export class Notifier {
     } catch (error) {
       // Aborted by stop() or park's bound: no failure of the receiver's.
       if (aborted.aborted) return 'aborted';
-      // fetch's own message is "fetch failed": the cause says what (ECONNREFUSED, a timeout, a bad port).
-      const cause = (error as Error).cause as Error | undefined;
-      this.failed(target, `${target.shown}: ${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
+      // node:http's error says what failed (connect ECONNREFUSED …, a certificate's), as the
+      // cause of fetch's "fetch failed" did; or the timeout's.
+      this.failed(target, `${target.shown}: ${(error as Error).message}`);
       return 0;
     } finally {
       clearTimeout(timer);
+      aborted.removeEventListener('abort', stopped);
     }
   }
 

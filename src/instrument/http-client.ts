@@ -47,7 +47,7 @@ export interface ClientChannels {
   method(request: unknown): string | undefined;
   host(request: unknown): string;
   status(message: unknown): number;
-  /** The request's origin, path and query, to tell the monitor's own calls (fetch only: the notifier's). */
+  /** The request's origin, path and query, to tell the monitor's own calls (node:http only: the notifier's, alerts/post.ts). */
   target?(request: unknown): string;
 }
 
@@ -60,6 +60,11 @@ export const NODE_HTTP: ClientChannels = {
   // The Host header as sent: host and, when not the default, port.
   host: (r) => String((r as { getHeader(n: string): unknown }).getHeader('host') ?? (r as { host?: string }).host ?? 'unknown'),
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
+  // As URL's origin: the Host header has the port when it is not the protocol's default.
+  target: (r) => {
+    const request = r as { protocol?: string; path?: string; getHeader(n: string): unknown };
+    return `${String(request.protocol)}//${String(request.getHeader('host'))}${String(request.path)}`;
+  },
 };
 
 export const UNDICI: ClientChannels = {
@@ -74,7 +79,6 @@ export const UNDICI: ClientChannels = {
     return at === -1 ? origin : origin.slice(at + 2);
   },
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
-  target: (r) => `${String((r as { origin?: unknown }).origin)}${String((r as { path?: unknown }).path)}`,
 };
 
 export class HttpClientSource implements Source {
