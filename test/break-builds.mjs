@@ -5636,6 +5636,13 @@ export const BREAKS = [
     mustFail: ["charges what Node's own code (`node:`) allocated or ran under a service's function to that function, as native code's"],
   },
   {
+    name: 'the utilization read over the instant of a start',
+    what: "every sample reads event_loop_utilization however short its span: the tick start() runs at once reads the few microseconds since the sampler started, all busy (1.0), and an ELU alert fires at every start",
+    edits: [{ file: 'src/monitor/runtime.ts', find: 'if (now - this.eluFrom >= MIN_ELU_SPAN_MS) {', replace: 'if (now - this.eluFrom >= 0) {' }],
+    tests: ['runtime-readings.test.ts'],
+    mustFail: ['reads an idle start as idle: the first reading covers a real span, not the start'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

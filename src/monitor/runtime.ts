@@ -24,6 +24,15 @@ const GC_TYPES: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
 
+/**
+ * A utilization over less time than this is no reading of the loop: the tick that start()
+ * runs at once would measure the few microseconds of synchronous code since the sampler
+ * started (1.0, an alert on event_loop_utilization at every start), a stop() just after a
+ * tick the stop's own code. Such a sample leaves it to the next, which covers the span from
+ * the same start; ticks on their schedule are 250 ms apart at least (tick.ts).
+ */
+const MIN_ELU_SPAN_MS = 100;
+
 export class RuntimeSampler {
   private readonly producer: Producer;
   private readonly resolutionMs: number;
@@ -31,6 +40,8 @@ export class RuntimeSampler {
   private delay: IntervalHistogram | undefined;
   private gcObserver: PerformanceObserver | undefined;
   private elu: EventLoopUtilization | undefined;
+  /** When the utilization's baseline (elu) was taken. */
+  private eluFrom = 0;
   private readonly gcHandles = new Map<string, MetricHandle>();
   private handles: Record<'lag' | 'elu' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
 
@@ -52,6 +63,7 @@ export class RuntimeSampler {
     this.delay = monitorEventLoopDelay({ resolution: this.resolutionMs });
     this.delay.enable();
     this.elu = performance.eventLoopUtilization();
+    this.eluFrom = performance.now();
     this.gcObserver = new PerformanceObserver((list) => {
       if (this.gcObserver === undefined) return; // stopped between the pause and this callback
       this.faults.guard('gc-observer', () => {
@@ -74,12 +86,16 @@ export class RuntimeSampler {
   sample(): void {
     const h = this.handles;
     if (!h || !this.delay || !this.elu) return;
+    const now = performance.now();
     // The histogram times its own timer, whose period is the resolution: the delay is the rest.
     if (this.delay.count > 0) h.lag.record(measured(Math.max(0, this.delay.percentile(99) / 1e6 - this.resolutionMs)));
     this.delay.reset();
-    const elu = performance.eventLoopUtilization(this.elu);
-    this.elu = performance.eventLoopUtilization();
-    h.elu.record(measured(elu.utilization));
+    if (now - this.eluFrom >= MIN_ELU_SPAN_MS) {
+      const elu = performance.eventLoopUtilization(this.elu);
+      this.elu = performance.eventLoopUtilization();
+      this.eluFrom = now;
+      h.elu.record(measured(elu.utilization));
+    }
     const heap = getHeapStatistics();
     h.heapUsed.record(heap.used_heap_size);
     h.heapTotal.record(heap.total_heap_size);
