@@ -5748,6 +5748,24 @@ export const BREAKS = [
     mustFail: ["delivers a running monitor's post in flight when the host's own work ends: the post holds the host from the monitor's stop at 'beforeExit' on, until its answer"],
   },
   {
+    name: 'the utilization read over the instant of a start',
+    what: "every sample reads event_loop_utilization however short its span: the tick start() runs at once reads the few microseconds since the sampler started, all busy (1.0), and an ELU alert fires at every start",
+    edits: [{ file: 'src/monitor/runtime.ts', find: 'if (now - this.eluFrom >= MIN_ELU_SPAN_MS) {', replace: 'if (now - this.eluFrom >= 0) {' }],
+    tests: ['runtime-readings.test.ts'],
+    mustFail: ['reads an idle start as idle: the first reading covers a real span, not the start'],
+  },
+  {
+    name: "the delay histogram's reset forgetting its last beat",
+    what: "the event-loop delay is read as monitorEventLoopDelay() gives it: a reset at the sample forgets when its timer last ran and no sample takes the pending delay, so a freeze that ends as the tick samples, or begins right after it, is never recorded (a 3 s freeze read as 1-10 ms)",
+    edits: [
+      { file: 'src/monitor/runtime.ts', find: 'if (now - this.lastBeat > this.resolutionMs) this.beat();', replace: '' },
+      { file: 'src/monitor/runtime.ts', find: '    this.delay.reset();\n', replace: '    this.delay.reset();\n    this.lastBeat = -1;\n' },
+      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));' },
+    ],
+    tests: ['runtime-readings.test.ts'],
+    mustFail: ['records a freeze that ends as the tick samples (the delay pending at the sample)', 'records a freeze that begins as the tick has sampled (the first delay after the sample)'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

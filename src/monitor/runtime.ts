@@ -1,14 +1,15 @@
 /**
  * Node.js runtime metrics of the host process, measured on the thread they describe (the
- * main thread): event-loop delay (a libuv timer histogram, its p99 per interval), event-loop
- * utilization, GC pauses (from a PerformanceObserver, per pause, tagged by type), the main
- * isolate's heap and the process's rss. A sample costs a few microseconds per interval.
+ * main thread): event-loop delay (the lateness of a timer of the resolution's period, its p99
+ * per interval), event-loop utilization, GC pauses (from a PerformanceObserver, per pause,
+ * tagged by type), the main isolate's heap and the process's rss. A sample costs a few
+ * microseconds per interval.
  *
  * Its series are the monitor's own (Producer.ownMetric), so an application at its series
  * limit cannot make them fail; the GC observer's callback runs on its own in the host, so an
  * error in it is a fault of the monitor's (counted), never an exception in the host.
  */
-import { PerformanceObserver, constants, type PerformanceEntry, monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
+import { PerformanceObserver, constants, createHistogram, type PerformanceEntry, performance, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { measured } from '../engine/precision.js';
 import type { Faults } from './faults.js';
@@ -24,13 +25,27 @@ const GC_TYPES: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
 };
 
+/**
+ * A utilization over less time than this is no reading of the loop: the tick that start()
+ * runs at once would measure the few microseconds of synchronous code since the sampler
+ * started (1.0, an alert on event_loop_utilization at every start), a stop() just after a
+ * tick the stop's own code. Such a sample leaves it to the next, which covers the span from
+ * the same start; ticks on their schedule are 250 ms apart at least (tick.ts).
+ */
+const MIN_ELU_SPAN_MS = 100;
+
 export class RuntimeSampler {
   private readonly producer: Producer;
   private readonly resolutionMs: number;
   private readonly faults: Faults;
-  private delay: IntervalHistogram | undefined;
+  private delay: RecordableHistogram | undefined;
+  private delayTimer: NodeJS.Timeout | undefined;
+  /** When the delay timer last ran, or a sample took the delay pending since then (ms, performance.now()). */
+  private lastBeat = 0;
   private gcObserver: PerformanceObserver | undefined;
   private elu: EventLoopUtilization | undefined;
+  /** When the utilization's baseline (elu) was taken. */
+  private eluFrom = 0;
   private readonly gcHandles = new Map<string, MetricHandle>();
   private handles: Record<'lag' | 'elu' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
 
@@ -49,9 +64,24 @@ export class RuntimeSampler {
       heapTotal: p.ownMetric('heap_total'),
       rss: p.ownMetric('rss'),
     };
-    this.delay = monitorEventLoopDelay({ resolution: this.resolutionMs });
-    this.delay.enable();
+    // The event-loop delay is timed here, not by monitorEventLoopDelay(): that histogram's
+    // reset() also forgets when its timer last ran (Node's Histogram::Reset sets prev_ to 0),
+    // so two delays went unrecorded: the one pending at the reset (a freeze that ended as the
+    // tick sampled, in the same timers pass: its timer had no turn in between), and the
+    // first one after it (a freeze that began right after the tick: the timer's first run
+    // after a reset only notes the time). A 3 s freeze read as 1-10 ms in 8 of 14 runs. Here
+    // the last beat's time survives the reset and a sample takes the delay pending since it
+    // (sample()): every stretch of time lands in one interval's readings, in whatever order
+    // the tick, this timer and the host's callbacks run. The tick's own lateness would not
+    // do: a freeze that ends before the tick is due, or begins after it ran, leaves it on
+    // time. The cost is the histogram's (a timer callback per resolution), plus a JS call in
+    // it, a microsecond or so.
+    this.delay = createHistogram();
+    this.lastBeat = performance.now();
+    this.delayTimer = setInterval(() => this.beat(), this.resolutionMs);
+    this.delayTimer.unref();
     this.elu = performance.eventLoopUtilization();
+    this.eluFrom = performance.now();
     this.gcObserver = new PerformanceObserver((list) => {
       if (this.gcObserver === undefined) return; // stopped between the pause and this callback
       this.faults.guard('gc-observer', () => {
@@ -70,16 +100,30 @@ export class RuntimeSampler {
     this.gcObserver.observe({ entryTypes: ['gc'] });
   }
 
+  /** The delay timer's callback: the time since the last beat goes into the interval's histogram. */
+  private beat(): void {
+    const now = performance.now();
+    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));
+    this.lastBeat = now;
+  }
+
   /** Records one reading of each gauge and the interval's event-loop delay. */
   sample(): void {
     const h = this.handles;
     if (!h || !this.delay || !this.elu) return;
-    // The histogram times its own timer, whose period is the resolution: the delay is the rest.
+    const now = performance.now();
+    // A beat overdue now (the loop was held since the last one, and its timer has not run
+    // yet) is this interval's: taken as if it ran now, and the timer's next beat counts from here.
+    if (now - this.lastBeat > this.resolutionMs) this.beat();
+    // The histogram holds the times between beats, whose period is the resolution: the delay is the rest.
     if (this.delay.count > 0) h.lag.record(measured(Math.max(0, this.delay.percentile(99) / 1e6 - this.resolutionMs)));
     this.delay.reset();
-    const elu = performance.eventLoopUtilization(this.elu);
-    this.elu = performance.eventLoopUtilization();
-    h.elu.record(measured(elu.utilization));
+    if (now - this.eluFrom >= MIN_ELU_SPAN_MS) {
+      const elu = performance.eventLoopUtilization(this.elu);
+      this.elu = performance.eventLoopUtilization();
+      this.eluFrom = now;
+      h.elu.record(measured(elu.utilization));
+    }
     const heap = getHeapStatistics();
     h.heapUsed.record(heap.used_heap_size);
     h.heapTotal.record(heap.total_heap_size);
@@ -87,7 +131,8 @@ export class RuntimeSampler {
   }
 
   stop(): void {
-    this.delay?.disable();
+    clearInterval(this.delayTimer);
+    this.delayTimer = undefined;
     this.delay = undefined;
     this.gcObserver?.disconnect();
     this.gcObserver = undefined;
