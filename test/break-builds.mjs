@@ -5196,7 +5196,7 @@ export const BREAKS = [
   {
     name: "recordRequest's endpoint said as tags",
     what: "recordRequest({ endpoint }) refused for maxTags 0 or a long endpoint names tags or tags.endpoint, fields the caller never passed: 'tags has 1 tags; the limit is maxTags 0'",
-    edits: [{ file: 'src/engine/producer.ts', find: '        throw this.endpointError(error);', replace: '        throw error;' }],
+    edits: [{ file: 'src/engine/producer.ts', find: '        throw this.endpointError(error, endpoint);', replace: '        throw error;' }],
     tests: ['bad-input.test.ts'],
     mustFail: ["names the field the caller gave: recordRequest's endpoint, an untagged series' name past maxSeries, a rule's tag once"],
   },
@@ -5634,6 +5634,27 @@ export const BREAKS = [
     edits: [{ file: 'src/profiling/sites.ts', find: '    const frame = inServiceFile(f) ? f : (owner.service ?? owner.filed ?? f);', replace: "    const frame = f.url !== '' ? f : (owner.service ?? owner.filed ?? f);" }],
     tests: ['cpu-headline.test.ts'],
     mustFail: ["charges what Node's own code (`node:`) allocated or ran under a service's function to that function, as native code's"],
+  },
+  {
+    name: "a request's series registered one by one at maxSeries",
+    what: "recordRequest registers response_time, throughput and error_rate of a new endpoint one at a time: at 2 places left the first two take them, the third is refused, and those two hold nothing for good",
+    edits: [{ file: 'src/engine/producer.ts', find: "        const [responseTime, throughput, errors] = this.metrics([\n          { name: 'response_time', tags },\n          { name: 'throughput', tags },\n          { name: 'error_rate', tags },\n        ]);", replace: "        const [responseTime, throughput, errors] = [this.metric('response_time', tags), this.metric('throughput', tags), this.metric('error_rate', tags)];" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses a request whose endpoint's series do not all fit under maxSeries, registering none of them and naming endpoint"],
+  },
+  {
+    name: "a request's series past maxSeries said of tags",
+    what: "recordRequest's series limit error keeps the registry's field `tags`, which the caller never gave (the field is endpoint)",
+    edits: [{ file: 'src/engine/producer.ts', find: "    if (error instanceof CardinalityError && endpoint !== undefined) {", replace: "    if (error instanceof CardinalityError && endpoint === '\\u0000') {" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["refuses a request whose endpoint's series do not all fit under maxSeries, registering none of them and naming endpoint"],
+  },
+  {
+    name: "a route's series registered one by one at maxSeries",
+    what: "instrument()'s incoming slot registers error_rate, response_time and throughput one at a time: at maxSeries the place left over is taken by a route's error_rate that is never written (its requests go to other)",
+    edits: [{ file: 'src/instrument/http-server.ts', find: "      const made = this.recorder.metrics([\n        { name: 'response_time', tags },\n        { name: 'throughput', tags },\n        ...(m.errors === undefined ? [{ name: 'error_rate', tags: { endpoint: m.entry.route, method: m.method } }] : []),\n      ]);", replace: "      m.errors ??= this.recorder.metric('error_rate', { endpoint: m.entry.route, method: m.method });\n      const made = [this.recorder.metric('response_time', tags), this.recorder.metric('throughput', tags)];" }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['at maxSeries, records the requests of routes the registry refuses under "other" and counts the routes in refused, without a fault each'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

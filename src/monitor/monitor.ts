@@ -589,6 +589,7 @@ export class PerformanceMonitor extends EventEmitter {
   private newInstrumentation(options: NonNullable<ResolvedOptions['instrument']>, previous?: Instrumentation): Instrumentation {
     const recorder = {
       metric: (name: string, tags: Tags) => this.main.metric(name, tags),
+      metrics: (series: readonly { name: string; tags: Tags }[]) => this.main.metrics(series),
       maxTagValueLength: this.options.maxTagValueLength,
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
