@@ -5657,6 +5657,13 @@ export const BREAKS = [
     mustFail: ['at maxSeries, records the requests of routes the registry refuses under "other" and counts the routes in refused, without a fault each'],
   },
   {
+    name: "a database file created again without a word",
+    what: "the storage actor creates the removed database file again and says nothing: the history the file held from before is gone with no fault, warning or event (status().faults total 0)",
+    edits: [{ file: 'src/monitor/storage-link.ts', find: "      this.deps.faults.report('storage-recreated', error);\n      this.deps.emit('storage-error', { message: error.message });\n", replace: '' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['says the history a dataDir removed while running held is lost: a fault, a warning and an event'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
