@@ -5664,6 +5664,13 @@ export const BREAKS = [
     mustFail: ['says the history a dataDir removed while running held is lost: a fault, a warning and an event'],
   },
   {
+    name: "a record after close() told to call start()",
+    what: "close() leaves the rings closed as a stop() does: record() says 'call start() before recording', and start() then refuses",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '      for (const sab of this.rings()) closeRing(sab, true, false, true);\n', replace: '' }],
+    tests: ['monitor.test.ts'],
+    mustFail: ['says a record after close() that the monitor was closed, not to call the start() that refuses'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
