@@ -436,6 +436,15 @@ describe('bad input', () => {
     }
   });
 
+  it("says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit", async () => {
+    const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`l${i}`, 'v']));
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, labels: many })).rejects.toMatchObject({ field: 'labels', message: 'labels must have at most 32 entries, got 1000 entries' });
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, tags: many })).rejects.toMatchObject({ field: 'tags', message: 'tags must have at most 32 entries, got 1000 entries' });
+    await expect(m.createAlertRule({ metric: 'a'.repeat(300), operator: '>', threshold: 1 })).rejects.toMatchObject({ field: 'metric', message: 'metric must be a metric name of at most 200 characters, got a string of 300 characters' });
+    // A record of the wrong type, or refused for one entry, is still said by its type.
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, labels: 'x' as never })).rejects.toThrow(/^labels must be an object of label names to string values, got "x"$/);
+  });
+
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {
     const stopped = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);

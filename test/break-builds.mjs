@@ -5671,6 +5671,20 @@ export const BREAKS = [
     mustFail: ['says a record after close() that the monitor was closed, not to call the start() that refuses'],
   },
   {
+    name: "a record past its entry limit said as object",
+    what: "a schema's refusal of a record past its limit shows the value as describeValue's word: 'labels must have at most 32 entries, got object'",
+    edits: [{ file: 'src/schema-errors.ts', find: "  return new InvalidArgumentError(path || 'options', said, givenOf(said, value));", replace: "  return new InvalidArgumentError(path || 'options', said, { value });" }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit"],
+  },
+  {
+    name: "a rule's metric name past 200 characters said without the limit",
+    what: "a rule's metric of 300 characters is refused as 'must be a metric name', the string's own error, without the 200 it is past",
+    edits: [{ file: 'src/alerts/schema.ts', find: "      .max(MAX_NAME_LENGTH, { error: `must be a metric name of at most ${MAX_NAME_LENGTH} characters` })", replace: '      .max(MAX_NAME_LENGTH)' }],
+    tests: ['bad-input.test.ts'],
+    mustFail: ["says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
