@@ -133,7 +133,7 @@ let stashStart: (message: unknown) => void = noop;
 let stashFinish: (message: unknown) => void = noop;
 if (mode === 'switch') {
   const m = monitor!;
-  const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), maxTagValueLength: 128, fault: () => void switchFaults++ };
+  const recorder = { metric: (name: string, tags: Tags) => m.metric(name, tags), metrics: (series: readonly { name: string; tags: Tags }[]) => series.map((s) => m.metric(s.name, s.tags)), maxTagValueLength: 128, fault: () => void switchFaults++ };
   switched = new Instrumentation(recorder, resolveInstrumentOptions(undefined), 1_000);
   if (BASELINE_DIST !== undefined) {
     const other = (await import(pathToFileURL(join(resolve(BASELINE_DIST), 'src/instrument/instrumentation.js')).href)) as { Instrumentation: typeof Instrumentation };

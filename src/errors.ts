@@ -36,6 +36,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface Given {
   value: unknown;
   first?: boolean;
+  /** How the message shows the value, where describeValue's word would say nothing of what was wrong (a record past its limit: `1000 entries`, not `object`). */
+  shown?: string;
 }
 
 export interface ErrorParts {
@@ -83,10 +85,10 @@ export class PerfwatchError extends Error {
 function composeMessage(parts: ErrorParts): string {
   const words: string[] = [];
   if (parts.field !== undefined && parts.named !== false) words.push(parts.field);
-  if (parts.given?.first) words.push(describeValue(parts.given.value));
+  if (parts.given?.first) words.push(parts.given.shown ?? describeValue(parts.given.value));
   words.push(parts.rule);
   const message = words.join(' ');
-  return parts.given && !parts.given.first ? `${message}, got ${describeValue(parts.given.value)}` : message;
+  return parts.given && !parts.given.first ? `${message}, got ${parts.given.shown ?? describeValue(parts.given.value)}` : message;
 }
 
 /** An argument or option is malformed or out of range. */

@@ -5,7 +5,7 @@
  * (a second copy of the package loads it alone).
  */
 import type { z } from 'zod';
-import { InvalidArgumentError, unknownKeyRule } from './errors.js';
+import { InvalidArgumentError, unknownKeyRule, type Given } from './errors.js';
 import { knownKeys } from './schema-keys.js';
 import { meantOrKnown } from './suggest.js';
 
@@ -30,7 +30,20 @@ export function toInvalidArgument(error: z.ZodError, input: unknown, prefix: str
   if (refused) return new InvalidArgumentError(fieldPath(prefix, refused.path), refused.rule);
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
-  return new InvalidArgumentError(path || 'options', plainRule(issue), { value });
+  const said = plainRule(issue);
+  return new InvalidArgumentError(path || 'options', said, givenOf(said, value));
+}
+
+/**
+ * The value an issue's message shows: a record or Map refused by a limit on its entries (its
+ * rule says "at most 32 …") by its entries, as an array is by its length (`labels must have at
+ * most 32 entries, got 1000 entries`: it read "got object"); any other value as describeValue
+ * says it.
+ */
+export function givenOf(rule: string, value: unknown): Given {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Date || !/\bat (most|least) \d/.test(rule)) return { value };
+  const n = value instanceof Map ? value.size : Object.keys(value).length;
+  return { value, shown: `${n} ${n === 1 ? 'entry' : 'entries'}` };
 }
 
 /**

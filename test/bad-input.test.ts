@@ -412,6 +412,39 @@ describe('bad input', () => {
     await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, tags: { a: {} as never } })).rejects.toMatchObject({ field: 'tags.a', message: 'tags.a must be a string, got object' });
   });
 
+  it("refuses a request whose endpoint's series do not all fit under maxSeries, registering none of them and naming endpoint", async () => {
+    const full = new PerformanceMonitor({ storage: 'memory', maxSeries: 16, system: { enabled: false }, runtime: { enabled: false } });
+    await full.start();
+    try {
+      for (let i = 0; i < 14; i++) full.record('fill', 1, { k: `v${i}` });
+      // Two places left, three series a new endpoint needs: twice refused, nothing taken.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        expect(caught(() => full.recordRequest({ endpoint: '/pay', responseTimeMs: 12, success: true }))).toMatchObject({
+          code: 'PW_ERR_CARDINALITY',
+          field: 'endpoint',
+          message: 'series limit reached: maxSeries is 16, and the series of endpoint "/pay" (response_time, throughput and error_rate) do not all fit; none was registered and the request was not recorded: reduce endpoint values or raise maxSeries',
+        });
+        expect(full.status().series.count).toBe(14);
+      }
+      // The two places are still there for the application's next series.
+      full.record('fill', 1, { k: 'v14' });
+      full.record('fill', 1, { k: 'v15' });
+      expect(full.status().series.count).toBe(16);
+      expect(full.countMetrics({ names: ['response_time', 'throughput', 'error_rate'] })).toBe(0);
+    } finally {
+      await full.stop();
+    }
+  });
+
+  it("says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit", async () => {
+    const many = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`l${i}`, 'v']));
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, labels: many })).rejects.toMatchObject({ field: 'labels', message: 'labels must have at most 32 entries, got 1000 entries' });
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, tags: many })).rejects.toMatchObject({ field: 'tags', message: 'tags must have at most 32 entries, got 1000 entries' });
+    await expect(m.createAlertRule({ metric: 'a'.repeat(300), operator: '>', threshold: 1 })).rejects.toMatchObject({ field: 'metric', message: 'metric must be a metric name of at most 200 characters, got a string of 300 characters' });
+    // A record of the wrong type, or refused for one entry, is still said by its type.
+    await expect(m.createAlertRule({ metric: 'response_time', operator: '>', threshold: 1, labels: 'x' as never })).rejects.toThrow(/^labels must be an object of label names to string values, got "x"$/);
+  });
+
   it('refuses to record on a stopped monitor instead of dropping silently', async () => {
     const stopped = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false } });
     expect(() => stopped.record('queue_size', 1)).toThrow(MonitorStoppedError);

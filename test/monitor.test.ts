@@ -2,7 +2,7 @@ import { CONTROL_BYTES } from '../dist/src/engine/control.js';
 import { rankOf } from '../dist/src/engine/sketch.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MonitorStoppedError, PerformanceMonitor } from '../dist/src/index.js';
-import { once, waitFor } from './helpers.js';
+import { caught, once, waitFor } from './helpers.js';
 
 const monitors: PerformanceMonitor[] = [];
 function monitor(options?: ConstructorParameters<typeof PerformanceMonitor>[0]): PerformanceMonitor {
@@ -314,6 +314,25 @@ describe('PerformanceMonitor', () => {
     expect(m.state).toBe('stopped');
     // Nor does instrument(), which would never attach (it gave a handle that recorded nothing until 2026-12-05).
     expect(() => m.instrument()).toThrow(/the monitor was closed: instrument\(\) would never record/);
+  });
+
+  it('says a record after close() that the monitor was closed, not to call the start() that refuses', async () => {
+    const m = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await m.start();
+    const h = m.metric('queue_size');
+    const closedRule = 'the monitor was closed: build a new one to monitor again';
+    await m.close();
+    for (const record of [() => m.record('queue_size', 1), () => h.record(1), () => m.recordRequest({ endpoint: '/a', responseTimeMs: 1, success: true }), () => m.recordBatch([{ name: 'queue_size', value: 1 }])]) {
+      expect(caught(record)).toMatchObject({ code: 'PW_ERR_STOPPED', message: closedRule });
+    }
+    expect(caught(() => m.producer())).toMatchObject({ code: 'PW_ERR_STOPPED', message: 'the monitor was closed: producer() would never record; build a new one to monitor again' });
+    // Closed while stopped: the same.
+    const stopped = monitor({ system: { enabled: false }, runtime: { enabled: false } });
+    await stopped.start();
+    await stopped.stop();
+    expect(caught(() => stopped.record('queue_size', 1)).message).toBe('the monitor is not running: call start() before recording');
+    await stopped.close();
+    expect(caught(() => stopped.record('queue_size', 1)).message).toBe(closedRule);
   });
 
   it('refuses records once stopped, keeps its data readable, and resumes on start()', async () => {

@@ -738,6 +738,41 @@ describe('storage: sqlite', () => {
     expect(await historyTotals(again, 'removed_rt')).toEqual({ count: 10, sum: 55 });
   });
 
+  it('says the history a dataDir removed while running held is lost: a fault, a warning and an event', async () => {
+    const dir = dataDir();
+    const a = monitor(dir);
+    await a.start();
+    for (let i = 0; i < 100; i++) a.record('old_run', i);
+    await a.flush();
+    await a.stop();
+    const b = monitor(dir);
+    const events: string[] = [];
+    b.on('storage-error', (e) => events.push(e.message));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      await b.start();
+      rmSync(dir, { recursive: true, force: true });
+      b.record('new_run', 1);
+      await b.flush();
+      expect(await b.flushStorage()).toBe(true);
+      await waitFor(() => warnings.some((w) => w.includes('storage-recreated')), 5_000, 'the warning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const said = `${join(dir, 'perfwatch.db')}: the database file was removed while the monitor ran and was created again, holding what this monitor holds in memory`;
+    expect((await b.getMetricHistory({ metric: 'old_run', from: Date.now() - 3_600_000 })).series).toEqual([]);
+    expect(b.status().faults.byKind['storage-recreated']).toMatchObject({ count: 1, lastMessage: expect.stringContaining(said) });
+    expect(b.status().faults.byKind['storage-recreated']!.lastMessage).toContain('the history stored in the file before (earlier runs, older minutes, older alert transitions) is lost');
+    expect(events).toEqual([expect.stringContaining(said)]);
+    const s = b.status().storage;
+    expect(s.mode === 'sqlite' && s.recreated).toMatchObject({ message: expect.stringContaining('was removed while the monitor ran') });
+    // Said once: later flushes find the new file theirs.
+    expect(await b.flushStorage()).toBe(true);
+    expect(b.status().faults.byKind['storage-recreated']!.count).toBe(1);
+  });
+
   it('makes the lock again in a dataDir removed while running, and writes nothing into one that another process took meanwhile until it lets go', async () => {
     const dir = dataDir();
     const a = monitor(dir, { storageFlushMs: 5_000 });

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
-import { NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
+import { MAX_NAME_LENGTH, NAME_PATTERN, TAG_KEY_PATTERN } from '../engine/registry.js';
 import { DEFAULT_SECONDS, captureKind, captureSeconds, type CaptureNote } from '../profiling/schema.js';
 
 /**
@@ -58,7 +58,11 @@ export const AlertRuleInputSchema = z
       .min(1, { error: 'must be 1 to 200 characters' })
       .max(200, { error: 'must be 1 to 200 characters' })
       .optional(),
-    metric: z.string({ error: 'must be a metric name' }).max(200).regex(NAME_PATTERN, { error: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' }),
+    metric: z
+      .string({ error: 'must be a metric name' })
+      // Said with its limit: the string's own error ("must be a metric name") said only that a 300-character name was not one.
+      .max(MAX_NAME_LENGTH, { error: `must be a metric name of at most ${MAX_NAME_LENGTH} characters` })
+      .regex(NAME_PATTERN, { error: 'must match [a-zA-Z_:][a-zA-Z0-9_:]*' }),
     /** The rule applies to every series of the metric whose tags include these. */
     tags: labelMap('tag').optional(),
     aggregation: z.enum(AGGREGATIONS, { error: `must be one of ${AGGREGATIONS.join(', ')}` }).default('last'),

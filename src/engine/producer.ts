@@ -11,7 +11,7 @@
  * where the handle comes from monitor.producer() on the main thread.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
-import { InvalidArgumentError, CapacityError, unknownKeyRule } from '../errors.js';
+import { InvalidArgumentError, CapacityError, CardinalityError, unknownKeyRule } from '../errors.js';
 import { Registry, producerLockTag, type CanonicalTags, type PendingSeries, type RegistryBuffers, type Tags } from './registry.js';
 import { RingWriter, TIME_MARK, claimRing, type OverflowPolicy } from './ring.js';
 import { currentOsThread } from './os-thread.js';
@@ -337,13 +337,16 @@ export class Producer {
     if (h === undefined) {
       const tags = endpoint === undefined ? undefined : { endpoint };
       try {
-        h = {
-          responseTime: this.metric('response_time', tags),
-          throughput: this.metric('throughput', tags),
-          errors: this.metric('error_rate', tags),
-        };
+        // All three or none: made one by one, the two that fit took the last places of
+        // maxSeries and the third was refused, the request unrecorded and those two never written.
+        const [responseTime, throughput, errors] = this.metrics([
+          { name: 'response_time', tags },
+          { name: 'throughput', tags },
+          { name: 'error_rate', tags },
+        ]);
+        h = { responseTime: responseTime!, throughput: throughput!, errors: errors! };
       } catch (error) {
-        throw this.endpointError(error);
+        throw this.endpointError(error, endpoint);
       }
       this.byEndpoint.set(endpoint, h);
     }
@@ -355,9 +358,17 @@ export class Producer {
   /**
    * An error of recordRequest's series said of its endpoint, the field the caller gave: the
    * tags were the monitor's making (`tags has 1 tags; the limit is maxTags 0`, `tags.endpoint
-   * is 1000 characters long`).
+   * is 1000 characters long`, and the series limit, whose error named `tags`).
    */
-  private endpointError(error: unknown): unknown {
+  private endpointError(error: unknown, endpoint: string | undefined): unknown {
+    if (error instanceof CardinalityError && endpoint !== undefined) {
+      const shown = JSON.stringify(endpoint.length > 40 ? `${endpoint.slice(0, 40)}…` : endpoint);
+      if (!error.rule.startsWith('series limit reached')) return error.withField('endpoint');
+      return new CardinalityError(
+        `series limit reached: maxSeries is ${this.registry.limits.maxSeries}, and the series of endpoint ${shown} (response_time, throughput and error_rate) do not all fit; none was registered and the request was not recorded: reduce endpoint values or raise maxSeries`,
+        'endpoint',
+      );
+    }
     if (!(error instanceof InvalidArgumentError)) return error;
     if (error.field === 'tags.endpoint') return error.withField('endpoint');
     if (error.field === 'tags') {
@@ -495,9 +506,26 @@ export class Producer {
     return this.registry.lookupName(pending.name)?.kind ?? pending.kind;
   }
 
+  /**
+   * Handles of several series, registered all or none, as a batch's series are (the series
+   * that exist are found, the new ones added in one Registry.commit, or none when they do not
+   * all fit): recordRequest's three of an endpoint, instrument()'s of a route. Throws what
+   * metric() would, the series limit's error naming the first series that does not fit.
+   */
+  metrics(series: readonly { name: string; tags?: Tags | undefined }[]): MetricHandle[] {
+    const batch = newPendingBatch();
+    const targets = series.map((s, i) => this.resolveForBatch(s.name, s.tags, i, batch));
+    return this.commitPending(targets, batch);
+  }
+
   /** Registers the batch's new series, all or none, and returns every sample's handle. */
   private commitBatch(targets: readonly BatchTarget[], batch: PendingBatch): MetricHandle[] {
-    const ids = this.registry.commit(batch.series, false, (i) => `samples[${batch.firstSample[i]}]`);
+    return this.commitPending(targets, batch, (i) => `samples[${batch.firstSample[i]}]`);
+  }
+
+  /** Registers the pending series, all or none (`where` names the i-th in an error), and returns every target's handle. */
+  private commitPending(targets: readonly BatchTarget[], batch: PendingBatch, where?: (i: number) => string): MetricHandle[] {
+    const ids = this.registry.commit(batch.series, false, where);
     const fresh = ids.map((id, i) => this.learn(batch.series[i]!.name, batch.tags[i], this.handleOf(id)));
     return targets.map((t) => (typeof t === 'number' ? fresh[t]! : t));
   }

@@ -59,7 +59,7 @@ export const RING_HEADER = defineLayout({
     CHUNK_DONE: { offset: 140, type: 'i32', writer: 'collector', meaning: 'its samples committed, in the order grouped by series' },
     CHUNK_STAMP: { offset: 144, type: 'f64', writer: 'collector', meaning: 'the time (ms) its samples take' },
     CLAIM: { offset: 192, type: 'i32', writer: 'any thread (CAS)', meaning: "0 free, else the claiming thread's id + 1" },
-    CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: "1 while the monitor is stopped; 2 stopped at the host's exit (records drop, counted, instead of throwing)" },
+    CLOSED: { offset: 196, type: 'i32', writer: 'main thread', meaning: "1 while the monitor is stopped; 2 stopped at the host's exit (records drop, counted, instead of throwing); 3 closed for good (close())" },
     CAPACITY: { offset: 200, type: 'i32', writer: 'creator', meaning: 'slots' },
     RING_ID: { offset: 204, type: 'i32', writer: 'creator', meaning: 'unique in the process' },
     OWNER_TID: { offset: 208, type: 'i32', writer: 'any thread (CAS)', meaning: 'its OS thread id (Linux; 0 unknown): a ring whose thread ended is claimed again' },
@@ -226,16 +226,27 @@ export function claimRing(sab: SharedArrayBuffer, threadTag: number, self?: OsTh
 
 /** CLOSED's value for a ring closed at the host's exit (monitor/host-exit.ts). */
 const CLOSED_AT_EXIT = 2;
+/** CLOSED's value for a ring of a monitor closed for good (close()): start() refuses, so a record is told to build a new monitor, not to call start(). */
+const CLOSED_FOR_GOOD = 3;
+
+/** What a record on a ring closed for good throws (start() refuses the same way). */
+export const CLOSED_RULE = 'the monitor was closed: build a new one to monitor again';
+
+/** The error of a record on a ring whose CLOSED is `closed` (not 0, not CLOSED_AT_EXIT). */
+function stoppedError(closed: number): MonitorStoppedError {
+  return closed === CLOSED_FOR_GOOD ? new MonitorStoppedError(CLOSED_RULE) : new MonitorStoppedError();
+}
 
 /**
  * Marks a ring closed; its producer throws MonitorStoppedError on its next record, or, closed
  * `atExit` (the monitor stopped by the host's exit, not by a stop() the host called), drops
  * it: a timer or a thread of the host's still recording while the process ends is not
- * thrown at for a stop it never asked for.
+ * thrown at for a stop it never asked for. `forGood` (close()): the error says the monitor was
+ * closed ("call start() before recording" sent the caller to a start() that refuses).
  */
-export function closeRing(sab: SharedArrayBuffer, closed: boolean, atExit = false): void {
+export function closeRing(sab: SharedArrayBuffer, closed: boolean, atExit = false, forGood = false): void {
   const hdr = new Int32Array(sab, 0, HEADER_BYTES / 4);
-  Atomics.store(hdr, CLOSED, closed ? (atExit ? CLOSED_AT_EXIT : 1) : 0);
+  Atomics.store(hdr, CLOSED, closed ? (forGood ? CLOSED_FOR_GOOD : atExit ? CLOSED_AT_EXIT : 1) : 0);
   if (closed) Atomics.notify(hdr, READ);
 }
 
@@ -448,7 +459,7 @@ export class RingWriter {
       this.publishDropped();
       this.setClosed(true);
       if (closed === CLOSED_AT_EXIT) return false;
-      throw new MonitorStoppedError();
+      throw stoppedError(closed);
     }
     if (this.closed) this.setClosed(false);
     const read = Atomics.load(this.hdr, READ);
@@ -534,7 +545,7 @@ export class RingWriter {
         if (closed !== 0) {
           this.setClosed(true);
           if (closed === CLOSED_AT_EXIT) return false;
-          throw new MonitorStoppedError();
+          throw stoppedError(closed);
         }
         const r = Atomics.load(this.hdr, READ);
         if (r !== read) {

@@ -195,8 +195,13 @@ export class HttpClientSource implements Source {
     const fallback = m.entry === other ? null : this.slot(this.methodEntry(other, m.method), cls);
     let handles: ClassHandles | null;
     try {
-      m.errors ??= this.recorder.metric('api_error_rate', { host: m.entry.host, method: m.method });
-      handles = { responseTime: this.recorder.metric('api_response_time', { host: m.entry.host, method: m.method, status_class: classTag(cls) }), errors: m.errors };
+      // Both or neither (as the incoming side's slot()): one refused leaves no series taking a place of maxSeries unwritten.
+      const made = this.recorder.metrics([
+        { name: 'api_response_time', tags: { host: m.entry.host, method: m.method, status_class: classTag(cls) } },
+        ...(m.errors === undefined ? [{ name: 'api_error_rate', tags: { host: m.entry.host, method: m.method } }] : []),
+      ]);
+      m.errors ??= made[1]!;
+      handles = { responseTime: made[0]!, errors: m.errors };
     } catch {
       this.hosts.refuse(m.entry);
       handles = fallback;

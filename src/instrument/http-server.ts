@@ -649,8 +649,15 @@ export class HttpServerSource implements Source {
     let handles: ClassHandles | null;
     try {
       const tags = { endpoint: m.entry.route, method: m.method, status_class: classTag(cls) };
-      m.errors ??= this.recorder.metric('error_rate', { endpoint: m.entry.route, method: m.method });
-      handles = { responseTime: this.recorder.metric('response_time', tags), throughput: this.recorder.metric('throughput', tags), errors: m.errors };
+      // All or none: one by one, the series that fit took places of maxSeries and were never
+      // written, the slot being `other`'s once one was refused.
+      const made = this.recorder.metrics([
+        { name: 'response_time', tags },
+        { name: 'throughput', tags },
+        ...(m.errors === undefined ? [{ name: 'error_rate', tags: { endpoint: m.entry.route, method: m.method } }] : []),
+      ]);
+      m.errors ??= made[2]!;
+      handles = { responseTime: made[0]!, throughput: made[1]!, errors: m.errors };
     } catch {
       this.refuse(m.entry);
       handles = fallback;

@@ -72,12 +72,14 @@ export class PiscinaSource implements Source {
     for (const [name, pool] of Object.entries(this.pools)) {
       const tags = { pool: name };
       try {
+        // All four or none: a pool left out takes no place of maxSeries.
+        const [queue, wait, run, utilization] = this.recorder.metrics(['queue_size', 'pool_wait_time', 'pool_run_time', 'pool_utilization'].map((metric) => ({ name: metric, tags })));
         this.states.push({
           pool,
-          queue: this.recorder.metric('queue_size', tags),
-          wait: this.recorder.metric('pool_wait_time', tags),
-          run: this.recorder.metric('pool_run_time', tags),
-          utilization: this.recorder.metric('pool_utilization', tags),
+          queue: queue!,
+          wait: wait!,
+          run: run!,
+          utilization: utilization!,
           at: now,
           completed: pool.completed,
           runSum: (pool.histogram.runTime.mean || 0) * pool.completed,

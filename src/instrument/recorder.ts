@@ -8,6 +8,8 @@ import type { Tags } from '../engine/registry.js';
 
 export interface Recorder {
   metric(name: string, tags: Tags): MetricHandle;
+  /** Handles of several series, registered all or none (Producer.metrics): a slot's series, so that one refused leaves none of them taking a place of maxSeries. */
+  metrics(series: readonly { name: string; tags: Tags }[]): MetricHandle[];
   readonly maxTagValueLength: number;
   /** An error in a subscriber: counted (status().faults, monitor_faults), never thrown into the host. */
   fault(kind: string, error: unknown): void;

@@ -24,7 +24,7 @@ import { BEAT_BY, CLOCK, PAUSED, TID, controlViews, ringMail, type ControlViews 
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 import { Producer, type BatchSample, type MetricHandle, type MetricOptions, type ProducerHandle, type RequestSample, type SampleColumns } from '../engine/producer.js';
 import { MAIN_LOCK_TAG, Registry, type RegistryBuffers, type Tags } from '../engine/registry.js';
-import { RingWriter, closeRing, ringStats } from '../engine/ring.js';
+import { CLOSED_RULE, RingWriter, closeRing, ringStats } from '../engine/ring.js';
 import { monitorNow, resumeClock } from '../engine/monitor-clock.js';
 import { SketchAccumulator } from '../engine/sketch.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
@@ -351,6 +351,9 @@ export class PerformanceMonitor extends EventEmitter {
       this.closed = true;
       this.profiler.stopEarly();
       await this.stopNow();
+      // Stopped before (by stop(), or by the host's exit) or now: a record from here on is
+      // told the monitor was closed, where it was told to call the start() that refuses.
+      for (const sab of this.rings()) closeRing(sab, true, false, true);
       this.alerting.close();
     });
   }
@@ -363,7 +366,7 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   private async startNow(): Promise<void> {
-    if (this.closed) throw new MonitorStoppedError('the monitor was closed: build a new one to monitor again');
+    if (this.closed) throw new MonitorStoppedError(CLOSED_RULE);
     if (this.currentState !== 'stopped') return;
     this.currentState = 'starting';
     this.profiler.monitorStopping(false);
@@ -589,6 +592,7 @@ export class PerformanceMonitor extends EventEmitter {
   private newInstrumentation(options: NonNullable<ResolvedOptions['instrument']>, previous?: Instrumentation): Instrumentation {
     const recorder = {
       metric: (name: string, tags: Tags) => this.main.metric(name, tags),
+      metrics: (series: readonly { name: string; tags: Tags }[]) => this.main.metrics(series),
       maxTagValueLength: this.options.maxTagValueLength,
       fault: (kind: string, error: unknown) => this.faults.report(kind, error),
     };
@@ -609,6 +613,8 @@ export class PerformanceMonitor extends EventEmitter {
    * gets its own ring.
    */
   producer(): ProducerHandle {
+    // Its rings would never open (start() refuses): said now, as instrument() says it.
+    if (this.closed) throw new MonitorStoppedError('the monitor was closed: producer() would never record; build a new one to monitor again');
     const rings = allocateRings(this.options, this.memoryFit);
     for (const sab of rings) closeRing(sab, !this.running);
     this.handleRings.push(...rings);

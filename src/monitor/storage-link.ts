@@ -589,9 +589,19 @@ export class StorageLink {
       this.deps.faults.report('storage', new StorageError(this.file, rollups.message));
       sum = { ...rollups, rollups: (before?.rollups ?? 0) + rollups.rollups };
     }
+    // A file created again (removed or replaced while running): its earlier history is gone,
+    // which a flush that went on without a word left unsaid (a fault, once as a process warning,
+    // and a 'storage-error' event). Kept past a new actor, as journalLost is.
+    const recreated = status.recreated ?? null;
+    const said = this.last?.recreated ?? null;
+    if (recreated && recreated.at !== said?.at) {
+      const error = new StorageError(this.file, recreated.message);
+      this.deps.faults.report('storage-recreated', error);
+      this.deps.emit('storage-error', { message: error.message });
+    }
     const cutoff = status.retainedBefore;
     if (cutoff !== null && cutoff !== this.last?.retainedBefore) this.deps.retained?.(cutoff);
-    this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum };
+    this.last = { ...status, journalLost: lost ?? known, rollupsLost: sum, recreated: recreated ?? said };
     // Rows written, not a flush that found nothing to write: one commits on a full disk too.
     if (status.lastError === null && status.lastFlushRows > 0 && status.lastFlushStartedAt !== null) this.deps.wrote?.(status.lastFlushStartedAt);
   }

@@ -71,6 +71,12 @@ export interface StorageStatus {
    * flush that found some found, when, and what was said (the monitor sums them); null when none.
    */
   rollupsLost: { rollups: number; at: number; message: string } | null;
+  /**
+   * The database file was gone (removed, or replaced by another) and this actor created it
+   * again, with what the monitor holds in memory: when, and what was said (the history the
+   * file held from before is lost); null when it never was.
+   */
+  recreated: { at: number; message: string } | null;
 }
 
 export interface StorageServiceOptions {
@@ -133,6 +139,7 @@ export class StorageService {
   private folded = false;
   private journalLost: StorageStatus['journalLost'] = null;
   private rollupsLost: StorageStatus['rollupsLost'] = null;
+  private recreated: StorageStatus['recreated'] = null;
   /** How far the file's data reaches in the monitor's clock (stored-until.ts): read at open, then the newest flush's time. */
   private until = -Infinity;
   /** When the monitor's current run started (setRun), or NaN before it is known. */
@@ -380,6 +387,7 @@ export class StorageService {
       hourlyPending: this.table.hourly.backlog(),
       journalLost: this.journalLost && { ...this.journalLost },
       rollupsLost: this.rollupsLost && { ...this.rollupsLost },
+      recreated: this.recreated && { ...this.recreated },
     };
   }
 
@@ -433,7 +441,8 @@ export class StorageService {
   /** The file was removed (or replaced) under us: open a new one and write everything again. */
   private reopenIfGone(): void {
     this.keepLock();
-    if (inodeOf(this.o.file) === this.inode) return;
+    const ino = inodeOf(this.o.file);
+    if (ino === this.inode) return;
     // The directory may have gone with it (`rm -rf` of the dataDir, a cleaner of /tmp).
     makeDirsSync(dirname(this.o.file), PRIVATE_DIR_MODE);
     // The new file first: while it cannot be made (a full disk), the old connection stays open
@@ -453,6 +462,13 @@ export class StorageService {
     this.persister.catalogAll();
     this.rows = null;
     this.inode = inodeOf(this.o.file);
+    // Said, as a fault and an event (StorageLink.learn): the file came back with this
+    // monitor's memory in it, and the history only the old file held was gone without a word.
+    const how = ino === -1 ? 'was removed while the monitor ran' : 'was replaced by another file while the monitor ran';
+    this.recreated = {
+      at: this.clock(),
+      message: `the database file ${how} and was created again, holding what this monitor holds in memory (its series, the minutes the store keeps since its start: rollupCapacity, and its alert rules, states and history held); the history stored in the file before (earlier runs, older minutes, older alert transitions) is lost`,
+    };
     this.o.onReopen?.();
   }
 
