@@ -5815,6 +5815,13 @@ export const BREAKS = [
     mustFail: ["says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit"],
   },
   {
+    name: 'a node:http call that ends before its start left unrecorded',
+    what: "an outgoing node:http call answered or failed before its body was written (node:http publishes no start then) is dropped: an upload refused, reset or answered 413 is in no series and counted nowhere",
+    edits: [{ file: 'src/instrument/http-client.ts', find: '    if (started === 0) return;', replace: '    if (started === undefined || started === 0) return;' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records in api_error_rate the node:http calls that end before their body is written, which node:http publishes no start of, and counts them untimed'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -670,6 +670,34 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(total(m, 'throughput')).toBe(0);
   });
 
+  it("records in api_error_rate the node:http calls that end before their body is written, which node:http publishes no start of, and counts them untimed", async () => {
+    const m = await started();
+    m.instrument({ httpServer: false, fetch: false });
+    // An upload answered before its body is in (413), and one to a port nobody listens on:
+    // Node 20 publishes a request's start once its body is written, and these end before.
+    const base = await serve((_req, res) => res.writeHead(413, { connection: 'close' }).end('too big'));
+    const closed = await serve();
+    servers.pop()!.close();
+    const upload = (url: string): Promise<string> =>
+      new Promise((resolve) => {
+        const req = http.request(url, { method: 'POST', headers: { 'content-length': 10_000_000 } }, (res) => {
+          res.resume();
+          resolve(String(res.statusCode));
+        });
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(String(e.code)));
+        req.write(Buffer.alloc(65_536));
+      });
+    const seen = [];
+    for (let i = 0; i < 3; i++) seen.push(await upload(`${base}/up`), await upload(`${closed}/up`));
+    expect(seen).toEqual(['413', 'ECONNREFUSED', '413', 'ECONNREFUSED', '413', 'ECONNREFUSED']);
+    await counted(m, 'api_error_rate', 6);
+    // A 413 is an answer, not an error (errorStatusFrom 500); the refusals are errors.
+    expect(seriesOf(m, 'api_error_rate', { host: new URL(base).host })[0]).toMatchObject({ totalCount: 3, totalSum: 0 });
+    expect(seriesOf(m, 'api_error_rate', { host: new URL(closed).host })[0]).toMatchObject({ totalCount: 3, totalSum: 3 });
+    expect(total(m, 'api_response_time')).toBe(0);
+    expect(m.status().instrument!.httpClient).toMatchObject({ untimed: 6, notRecorded: 0 });
+  });
+
   it('records the fetch and node:http calls in flight when instrument() is called again', async () => {
     // Each source stamps a call under a symbol of its own: the new instrumentation found no
     // stamp on the calls started before it, and they were neither recorded nor counted.

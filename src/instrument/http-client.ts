@@ -98,6 +98,8 @@ export class HttpClientSource implements Source {
   private attached = false;
   /** Calls recorded nowhere: the registry refused their host's series and `other`'s (full before they were made). */
   notRecorded = 0;
+  /** Calls recorded in api_error_rate without a time: they ended before node:http published their start (finish()). */
+  untimed = 0;
 
   /**
    * `previous`: the source of the same channels of the instrument() this one replaces, which
@@ -113,6 +115,7 @@ export class HttpClientSource implements Source {
     this.hosts = new CappedTags(options.maxHosts, recorder.maxTagValueLength, (host) => ({ host, methods: new Map() }), previous?.hosts);
     this.started = previous?.started ?? Symbol('perfwatch.clientStarted');
     this.notRecorded = previous?.notRecorded ?? 0;
+    this.untimed = previous?.untimed ?? 0;
   }
 
   attach(): void {
@@ -155,12 +158,20 @@ export class HttpClientSource implements Source {
     }
   };
 
-  /** Records a request once: a failure after its headers (a body cut short) is not a second request. */
+  /**
+   * Records a request once: a failure after its headers (a body cut short) is not a second
+   * request. One never stamped is recorded in api_error_rate alone, and counted `untimed`:
+   * node:http publishes a request's start only once its body is written (ClientRequest's
+   * _finish, Node 20), so an upload answered early (413, 401) or cut (a reset, a refused
+   * connection: a proxy's piped body), or a lookup that failed at once, ended without one; its
+   * failure went unrecorded, uncounted. Its time is not known.
+   */
   private finish(request: Stamped, cls: number, failed: boolean): void {
     const started = request[this.started];
-    if (started === undefined || started === 0) return;
+    if (started === 0) return;
+    // The monitor's own calls are never stamped either.
+    if (started === undefined && this.own !== undefined && this.own.has(this.channels.target!(request))) return;
     request[this.started] = 0;
-    const ms = performance.now() - started;
     const m = this.methodEntry(this.hosts.get(this.channels.host(request)), methodTag(this.channels.method(request)));
     // A slot not made yet (undefined), or one nothing records into (null): slot() says which.
     const handles = m.byClass[cls] ?? this.slot(m, cls);
@@ -168,7 +179,8 @@ export class HttpClientSource implements Source {
       this.notRecorded++;
       return;
     }
-    handles.responseTime.record(ms);
+    if (started === undefined) this.untimed++;
+    else handles.responseTime.record(performance.now() - started);
     handles.errors.record(failed ? 1 : 0);
   }
 

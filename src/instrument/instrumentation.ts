@@ -21,8 +21,8 @@ export interface InstrumentStatus {
   attached: boolean;
   sources: ('httpServer' | 'httpClient' | 'fetch' | 'piscina')[];
   httpServer?: { routes: number; maxRoutes: number; other: number; refused: number; notRecorded: number; unmatched: number; aborted: number };
-  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number };
-  fetch?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number };
+  httpClient?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number; untimed: number };
+  fetch?: { hosts: number; maxHosts: number; other: number; refused: number; notRecorded: number; untimed: number };
   /** `refused`: pools left out, the registry having refused their series (maxSeries; a fault each). */
   piscina?: { pools: number; refused: number };
 }
@@ -66,7 +66,7 @@ export class Instrumentation {
   }
 
   status(): InstrumentStatus {
-    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused, notRecorded: s.notRecorded });
+    const hosts = (s: HttpClientSource) => ({ hosts: s.hosts.size, maxHosts: s.hosts.limit, other: s.hosts.overflowed, refused: s.hosts.refused, notRecorded: s.notRecorded, untimed: s.untimed });
     const sources: InstrumentStatus['sources'] = [];
     if (this.server) sources.push('httpServer');
     if (this.client) sources.push('httpClient');
