@@ -219,6 +219,23 @@ describe("a report's pieces over a restart", () => {
     expect(pieces.value('counter', 0)).toBe(2);
   });
 
+  it("count each stored row once in a range's aggregate, a row that starts on a minute too, once this process's first minute has closed", () => {
+    const s = synthetic();
+    const hits = s.id('hits', {}, 'counter', 'requests');
+    // This process: 2 requests a second from T0 + 74 s to T0 + 130 s: its first minute, the one
+    // the process before it stopped in, has closed into a rollup.
+    for (let sec = 74; sec < 130; sec++) s.apply(T0 + sec * 1000 + 10, [[hits, 1], [hits, 1]]);
+    s.apply(T0 + 130_000, []);
+    const reader = new SpanReader(s.store);
+    reader.setStored(new Map([[hits, rows([T0 + 46_000, T0 + 60_000], [28, 20])]]));
+    // Read by whole minutes, the stored row of T0 + 60 s was counted twice: 180 for 160.
+    for (const from of [T0, T0 - 3_600_000]) {
+      const agg = reader.aggregate(hits, from, T0 + 131_000);
+      expect([agg.count, agg.sum]).toEqual([28 + 20 + 112, 28 + 20 + 112]);
+    }
+    expect(reader.totalCount(hits)).toBe(28 + 20 + 112);
+  });
+
   it('divide the stored minute a process stopped in by the part of it the runs watched, not by the whole minute', () => {
     const s = synthetic();
     const hits = s.id('hits', {}, 'counter', 'requests');

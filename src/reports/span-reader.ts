@@ -56,6 +56,8 @@ export class SpanReader extends StoreReader {
   /** Per index in `runs`, where the memory's data of its series begins (memoryFrom). */
   private memoryFroms: number[] = [];
   private watched: Watched | undefined;
+  /** While the memory's own aggregate is read (aggregate()): buckets() gives the memory's records alone. */
+  private ownOnly = false;
 
   /**
    * The stored rollups of this task's series, by series id (replaces the last task's), and
@@ -103,7 +105,7 @@ export class SpanReader extends StoreReader {
 
   override buckets(id: number, tier: Tier, from = -Infinity, to = Infinity): BucketRecord[] {
     const own = super.buckets(id, tier, from, to);
-    const s = tier === 2 ? this.stored.get(id) : undefined;
+    const s = tier === 2 && !this.ownOnly ? this.stored.get(id) : undefined;
     if (!s) return own;
     const out: BucketRecord[] = [];
     const r = s.rows;
@@ -147,9 +149,22 @@ export class SpanReader extends StoreReader {
     return true;
   }
 
-  /** The memory's aggregate plus the stored rows in [from, to) (all older than the memory's data). */
+  /**
+   * The memory's aggregate plus the stored rows in [from, to) (all older than the memory's
+   * data), each once: the memory's is read with buckets() giving the memory's records alone.
+   * StoreReader.aggregate reads a range's whole minutes through buckets(), and with the stored
+   * rows in it too, a stored row that starts on a minute (every one but a process's first) was
+   * counted twice: a report after a restart counted 10,802 requests for 6,591, and 950 errors
+   * for 498.
+   */
   override aggregate(id: number, from: number, to: number, acc?: SketchAccumulator): WindowAggregate {
-    const out = super.aggregate(id, from, to, acc);
+    let out: WindowAggregate;
+    this.ownOnly = true;
+    try {
+      out = super.aggregate(id, from, to, acc);
+    } finally {
+      this.ownOnly = false;
+    }
     const s = this.stored.get(id);
     if (!s) return out;
     const r = s.rows;
