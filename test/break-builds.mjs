@@ -3426,7 +3426,7 @@ export const BREAKS = [
   {
     name: 'optimiser reads the bucket before its window',
     what: "measureTarget reads a window from buckets starting with the one `from` falls in, whose samples came before it: a verification window took in the lookups made before the change, and read 58% for the 60% hit rate the change made",
-    edits: [{ find: 'const agg = reader.aggregate(id, firstBucket, to);', replace: 'const agg = reader.aggregate(id, Math.floor(from / L.intervalMs) * L.intervalMs, to);' }],
+    edits: [{ find: 'const agg = reader.aggregate(id, firstBucket, to, acc);', replace: 'const agg = reader.aggregate(id, Math.floor(from / L.intervalMs) * L.intervalMs, to, acc);' }],
     tests: ['optimizer.test.ts'],
     mustFail: ['reads a window from buckets without the samples of the bucket it starts in, which came before it'],
   },
@@ -5827,6 +5827,27 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/span-reader.ts', find: '    const s = tier === 2 && !this.ownOnly ? this.stored.get(id) : undefined;', replace: '    const s = tier === 2 ? this.stored.get(id) : undefined;' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ["count each stored row once in a range's aggregate, a row that starts on a minute too, once this process's first minute has closed"],
+  },
+  {
+    name: 'optimizer keeps a change within the noise',
+    what: "the verdict compares the two windows' means alone: a knob that did nothing is kept whenever the window after reads 2% better by chance (6% on one seed), or a slow request fell in the window before (62%)",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: '    const significant = test.p < 1 - LEVEL;', replace: '    const significant = true;' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['does not keep a knob that did nothing when one slow request fell in the window before it, and says the change is within the noise', 'does not keep a knob that did nothing whose two windows of one distribution differ by more than minImprovement'],
+  },
+  {
+    name: "optimizer reads a target's raw window without its spread",
+    what: "measureTarget gives a raw window's mean a standard error of 0: every difference between two windows reads as beyond the noise, and a knob that did nothing is kept",
+    edits: [{ file: 'src/optimizer/tunables.ts', find: '      add(raw.v.length, s, ss);', replace: '      add(raw.v.length, s, 0);' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['does not keep a knob that did nothing when one slow request fell in the window before it, and says the change is within the noise', 'does not keep a knob that did nothing whose two windows of one distribution differ by more than minImprovement', "gives the standard error of a window's mean: from its raw samples, else from its buckets' sketches"],
+  },
+  {
+    name: 'optimizer says a worse target negatively better',
+    what: "the verify audit entry of a change that made the target worse reads '(-23.49% better)'",
+    edits: [{ file: 'src/optimizer/optimizer.ts', find: "`${pct}% ${improvement > 0 ? 'better' : 'worse'}`", replace: '`${fmt(improvement * 100)}% better`' }],
+    tests: ['optimizer.test.ts'],
+    mustFail: ['keeps a knob whose improvement is beyond the noise, and rolls back one that made the target worse beyond it'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, OptimizationBusyError, PerformanceMonitor } from '../dist/src/index.js';
 import { Optimizer } from '../dist/src/optimizer/optimizer.js';
 import { measureTarget } from '../dist/src/optimizer/tunables.js';
+import { SketchAccumulator } from '../dist/src/engine/sketch.js';
 import { T0, synthetic } from './synthetic.js';
 
 const WINDOW = 400;
@@ -157,7 +158,7 @@ describe('optimize', () => {
     const noop = r.applied[1]!;
     expect(noop.before).toBeCloseTo(0.6, 1);
     expect(noop.after).toBeCloseTo(0.6, 1);
-    expect(noop.reason).toMatch(/^no measurable improvement of cache_hit_rate/);
+    expect(noop.reason).toMatch(/^no change of cache_hit_rate shown beyond the noise: mean 0\.\d+ → 0\.\d+, difference ±0\.\d+ \(95%\)$/);
     expect(ttl).toEqual({ value: 50, sets: [60, 50] });
     expect(knob.value).toBe(60);
     // The audit log and the answer say the same before.
@@ -288,7 +289,8 @@ function simulated(value: (k: { size: number; ttl: number }) => number) {
     measure: (_t, from, to) => {
       const stale = history.findIndex((h, i) => i > 0 && h.stampedAt !== undefined && h.stampedAt >= from && h.stampedAt <= to);
       const at = history.findLast((h) => h.at <= from)!;
-      return { value: stale > 0 ? history[stale - 1]!.value : at.value, count: 100, source: 'raw', unit: '', range: [0, 1] };
+      // Every sample of a window alike: no noise, any difference is the knob's.
+      return { value: stale > 0 ? history[stale - 1]!.value : at.value, count: 100, se: 0, df: 99, source: 'raw', unit: '', range: [0, 1] };
     },
     verificationWindowMs: () => 100,
     notes: () => [],
@@ -371,7 +373,7 @@ describe('Optimizer on a target sampled less often than the window', () => {
       // One sample at each multiple of 10 s: the last at 1,000,000, 6 s before now.
       measure: (_t, from, to) => {
         const count = Math.max(0, Math.floor(to / every) - Math.ceil(from / every) + 1);
-        return { value: count ? 0.01 : Number.NaN, count, source: count ? 'raw' : 'none', unit: '', range: [0, 1] };
+        return { value: count ? 0.01 : Number.NaN, count, se: count > 1 ? 0 : Number.NaN, df: Math.max(0, count - 1), source: count ? 'raw' : 'none', unit: '', range: [0, 1] };
       },
       verificationWindowMs: () => 5_000,
       notes: () => [],
@@ -411,6 +413,24 @@ describe('measureTarget', () => {
     expect(measureTarget(s.registry, s.reader, 'queue_size', undefined, T0, T0 + 5_000)).toMatchObject({ source: 'raw', count: 10, value: 3 });
   });
 
+  it("gives the standard error of a window's mean: from its raw samples, else from its buckets' sketches", () => {
+    const s = synthetic();
+    const id = s.id('response_time', undefined, 'distribution', 'ms');
+    // Raw: 2, 4, 6, 8 ms: sd √(20/3), se √(20/3)/2.
+    [2, 4, 6, 8].forEach((v, i) => s.apply(T0 + 100 + i, [[id, v]]));
+    const raw = measureTarget(s.registry, s.reader, 'response_time', undefined, T0, T0 + 1_000);
+    expect(raw).toMatchObject({ source: 'raw', count: 4, value: 5, df: 3 });
+    expect(raw.se).toBeCloseTo(Math.sqrt(20 / 3) / 2, 12);
+    // Buckets (200 a second, past the raw ring's 64): half at 1 ms, half at 3 ms, sd ≈ 1.
+    s.fill(12, [[id, () => Array.from({ length: 200 }, (_, i) => (i % 2 ? 3 : 1))]], 2);
+    const acc = new SketchAccumulator();
+    const buckets = measureTarget(s.registry, s.reader, 'response_time', undefined, T0 + 5_000, T0 + 10_000, () => acc);
+    expect(buckets).toMatchObject({ source: 'buckets', count: 1000, value: 2 });
+    expect(buckets.se * Math.sqrt(1000)).toBeCloseTo(1, 1);
+    // Without sketches the spread is unknown: no verdict can be given beyond the noise.
+    expect(measureTarget(s.registry, s.reader, 'response_time', undefined, T0 + 5_000, T0 + 10_000).se).toBeNaN();
+  });
+
   it('reads a window shorter than the interval from the bucket it lies in', () => {
     // 100 lookups a second (over the raw ring's 64): no bucket starts in a 400 ms window from
     // 10.3 s, and reading only buckets that start in it left nothing to judge a change by.
@@ -418,5 +438,110 @@ describe('measureTarget', () => {
     const id = s.id('cache_hit_rate');
     s.fill(12, [[id, () => Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0))]]);
     expect(measureTarget(s.registry, s.reader, 'cache_hit_rate', undefined, T0 + 10_300, T0 + 10_700)).toMatchObject({ source: 'buckets', count: 100, value: 0.5 });
+  });
+});
+
+/**
+ * An optimiser on a real store (synthetic time) whose target's samples the test writes itself,
+ * from a seeded generator: `before` are recorded in the window before the change, `after(knob)`
+ * in the verification window once the knob was set. The windows are read by measureTarget,
+ * from raw samples, as the monitor reads them.
+ */
+function fed(before: number[], after: (knob: number) => number[]) {
+  const s = synthetic({ rawCapacity: 1024 });
+  const id = s.id('response_time', undefined, 'distribution', 'ms');
+  let clock = T0 + 10_000;
+  // The window before the change: one sample every 2 ms up to now.
+  before.forEach((v, i) => s.apply(clock - 2 * (before.length - i) + 1, [[id, v]]));
+  let knob = 8;
+  let flushes = 0;
+  const optimizer = new Optimizer({
+    now: () => clock,
+    flush: async () => {
+      // The first flush after the change drains what came before it; the second, after the
+      // verification window's sleep, finds the window's samples recorded, and ends it.
+      if (knob === 8 || ++flushes !== 2) return;
+      const values = after(knob);
+      values.forEach((v, i) => s.apply(clock + 2 * (i + 1), [[id, v]]));
+      clock += 2 * values.length + 1;
+    },
+    measure: (t, from, to) => measureTarget(s.registry, s.reader, t.target, t.targetTags, from, to),
+    verificationWindowMs: () => 100,
+    notes: () => [],
+  });
+  optimizer.register({
+    name: 'useless.knob', type: 'concurrency', min: 1, max: 64, step: 1, target: 'response_time',
+    get: () => knob,
+    set: (v: number) => {
+      knob = v;
+      clock += 1;
+    },
+  });
+  return { optimizer, knob: () => knob };
+}
+
+/** mulberry32: a seeded uniform generator, for samples the same at every run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Response times of a steady service: 2 ms and an exponential tail of mean 0.6 ms. */
+const responseTimes = (random: () => number, n: number, scale = 1) => Array.from({ length: n }, () => scale * (2 - 0.6 * Math.log(1 - random())));
+
+describe('Optimizer verdict on noisy samples', () => {
+  it('does not keep a knob that did nothing when one slow request fell in the window before it, and says the change is within the noise', async () => {
+    // Both windows from one distribution; one 200 ms request before the change read as "improved 62%".
+    const random = seeded(7);
+    const before = responseTimes(random, 45);
+    before[20] = 200;
+    const { optimizer, knob } = fed(before, () => responseTimes(random, 45));
+    const r = await optimizer.optimize({ type: 'concurrency', dryRun: false, maxSteps: 1, verificationWindowMs: 100 });
+    expect(r.applied).toHaveLength(1);
+    const change = r.applied[0]!;
+    expect(change.outcome).toBe('rolled-back');
+    expect(change.improvement!).toBeGreaterThan(0.5); // the means alone say a large gain
+    expect(change.reason).toMatch(/^no change of response_time shown beyond the noise: mean [\d.]+ ms → [\d.]+ ms, difference ±[\d.]+ ms \(95%\)$/);
+    expect(knob()).toBe(8);
+    const verify = optimizer.getLog().find((e) => e.kind === 'verify')!;
+    expect(verify.message).toMatch(/^response_time [\d.]+ ms before, [\d.]+ ms after \([\d.]+% better; difference ±[\d.]+ ms \(95%\): within the noise\)$/);
+    expect(verify.details!.p).toBeGreaterThan(0.05);
+  });
+
+  it('does not keep a knob that did nothing whose two windows of one distribution differ by more than minImprovement', async () => {
+    // Seed 23: the window after reads 6% better than the one before, by chance alone.
+    const random = seeded(23);
+    const { optimizer, knob } = fed(responseTimes(random, 45), () => responseTimes(random, 45));
+    const r = await optimizer.optimize({ type: 'concurrency', dryRun: false, maxSteps: 1, verificationWindowMs: 100 });
+    const change = r.applied[0]!;
+    expect(change.improvement!).toBeGreaterThan(0.02);
+    expect(change.outcome).toBe('rolled-back');
+    expect(change.reason).toMatch(/^no change of response_time shown beyond the noise/);
+    expect(knob()).toBe(8);
+  });
+
+  it('keeps a knob whose improvement is beyond the noise, and rolls back one that made the target worse beyond it', async () => {
+    const random = seeded(11);
+    const better = fed(responseTimes(random, 45), () => responseTimes(random, 45, 0.7));
+    const kept = (await better.optimizer.optimize({ type: 'concurrency', dryRun: false, maxSteps: 1, verificationWindowMs: 100 })).applied[0]!;
+    expect(kept.outcome).toBe('kept');
+    expect(kept.improvement!).toBeGreaterThan(0.2);
+    expect(kept.reason).toMatch(/^response_time improved [\d.]+% \([\d.]+ ms → [\d.]+ ms\), beyond the noise: difference ±[\d.]+ ms \(95%\)$/);
+    expect(better.knob()).toBe(9);
+
+    const worse = fed(responseTimes(random, 45), () => responseTimes(random, 45, 1.3));
+    const back = (await worse.optimizer.optimize({ type: 'concurrency', dryRun: false, maxSteps: 1, verificationWindowMs: 100 })).applied[0]!;
+    expect(back.outcome).toBe('rolled-back');
+    expect(back.reason).toMatch(/^response_time got worse by [\d.]+% \([\d.]+ ms → [\d.]+ ms\), beyond the noise: difference ±[\d.]+ ms \(95%\)$/);
+    expect(worse.knob()).toBe(8);
+    const verify = worse.optimizer.getLog().find((e) => e.kind === 'verify')!;
+    expect(verify.message).toMatch(/\([\d.]+% worse; difference ±[\d.]+ ms \(95%\): beyond the noise\)$/);
+    expect(verify.message).not.toMatch(/-/);
   });
 });

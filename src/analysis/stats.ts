@@ -317,3 +317,110 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
     basis,
   };
 }
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: about 15 digits). */
+function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const z = x - 1;
+  let a = c[0]!;
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i]! / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** The continued fraction of the regularised incomplete beta function (modified Lentz). */
+function betaFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-15) break;
+  }
+  return h;
+}
+
+/** The regularised incomplete beta function I_x(a, b), 0 ≤ x ≤ 1. */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  return x < (a + 1) / (a + b + 2) ? (front * betaFraction(x, a, b)) / a : 1 - (front * betaFraction(1 - x, b, a)) / b;
+}
+
+/** P(|T| ≥ |t|) for Student's t with `df` degrees of freedom (fractional, as Welch's are): the two-sided p-value. */
+export function studentTwoSidedP(t: number, df: number): number {
+  if (Number.isNaN(t) || !(df > 0)) return Number.NaN;
+  if (!Number.isFinite(t)) return 0;
+  return incompleteBeta(df / (df + t * t), df / 2, 0.5);
+}
+
+/** The t that Student's t with `df` degrees of freedom exceeds in absolute value with probability 1 − level (1.96 at 0.95 for a large df). */
+export function studentTCritical(level: number, df: number): number {
+  if (!(df > 0) || !(level > 0 && level < 1)) return Number.NaN;
+  let lo = 0;
+  let hi = 1;
+  while (studentTwoSidedP(hi, df) > 1 - level) hi *= 2;
+  for (let i = 0; i < 100 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTwoSidedP(mid, df) > 1 - level) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** A mean with its standard error and the degrees of freedom of that error (n − 1 for n samples). */
+export interface MeanEstimate {
+  mean: number;
+  se: number;
+  df: number;
+}
+
+/** Welch's comparison of two means: `after − before`, the half-width of its confidence interval at `level`, and the two-sided p-value. */
+export interface WelchResult {
+  difference: number;
+  /** Half-width of the `level` confidence interval of the difference (NaN when a spread is unknown). */
+  margin: number;
+  /** Welch–Satterthwaite degrees of freedom. */
+  df: number;
+  /** Two-sided p-value of "no difference" (NaN when a spread is unknown). */
+  p: number;
+}
+
+/**
+ * Welch's t-test of two means with unequal variances. A spread of 0 on both sides (every
+ * sample alike) makes any difference certain and none, none; an unknown one (NaN, or no
+ * degrees of freedom) leaves p and margin NaN: nothing can be said beyond the noise.
+ */
+export function welchTest(before: MeanEstimate, after: MeanEstimate, level = 0.95): WelchResult {
+  const difference = after.mean - before.mean;
+  const v1 = before.se * before.se;
+  const v2 = after.se * after.se;
+  if (!Number.isFinite(v1) || !Number.isFinite(v2) || !(before.df > 0) || !(after.df > 0) || !Number.isFinite(difference)) {
+    return { difference, margin: Number.NaN, df: Number.NaN, p: Number.NaN };
+  }
+  const v = v1 + v2;
+  if (v === 0) return { difference, margin: 0, df: before.df + after.df, p: difference === 0 ? 1 : 0 };
+  const df = (v * v) / ((v1 * v1) / before.df + (v2 * v2) / after.df);
+  const se = Math.sqrt(v);
+  return { difference, margin: studentTCritical(level, df) * se, df, p: studentTwoSidedP(difference / se, df) };
+}

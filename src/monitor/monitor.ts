@@ -111,6 +111,8 @@ export class PerformanceMonitor extends EventEmitter {
   private sketchPagesPeak = 0;
   private readonly reports: ReportService;
   private readonly optimizer: Optimizer;
+  /** For the spread of a tunable's target read from buckets (3 MB): made at the first such reading. */
+  private targetSketches: SketchAccumulator | undefined;
   private readonly overhead: OverheadGovernor;
   private readonly statusParts: StatusParts;
   private readonly tick: Tick;
@@ -245,7 +247,7 @@ export class PerformanceMonitor extends EventEmitter {
     );
     this.optimizer = new Optimizer({
       now: () => this.now(),
-      measure: (t, from, to) => measureTarget(this.registry, this.reader, t.target, t.targetTags, from, to),
+      measure: (t, from, to) => measureTarget(this.registry, this.reader, t.target, t.targetTags, from, to, () => (this.targetSketches ??= new SketchAccumulator())),
       flush: () => this.flush(),
       verificationWindowMs: () => o.reports.verificationWindowMs,
       notes: () => [

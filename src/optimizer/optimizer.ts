@@ -2,7 +2,8 @@
  * The optimisation engine: plans one step per tunable (hill climbing on its target metric),
  * and on request applies each step alone, watches the target over a verification window
  * against the window before the change, keeps it when the target improved by at least
- * `minImprovement` and rolls it back otherwise. The window before a change is read just before
+ * `minImprovement` and beyond the noise of the two windows (Welch's t-test at LEVEL), and
+ * rolls it back otherwise: worse beyond the noise, or not shown to differ from it. The window before a change is read just before
  * it, not taken from the plan: the plan's reading is from when the run started, and the steps
  * before this one moved the target since (a knob that did nothing was once kept for the gain
  * of the knob before it). After a rollback the next step waits a window, so that the window
@@ -21,6 +22,7 @@
  */
 import { InvalidArgumentError, OptimizationBusyError, ReportAbortedError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
+import { welchTest } from '../analysis/stats.js';
 import { parseTunable, type OptimizationType, type TargetReading, type Tunable, type TunableDefinition } from './tunables.js';
 import { MAX_VERIFICATION_WINDOW_MS, OptimizeOptionsSchema, type AppliedChange, type OptimizationLogEntry, type OptimizationResult, type OptimizationRun, type OptimizeOptions, type PlanStep } from './optimization.js';
 
@@ -54,6 +56,12 @@ const fmt = (x: number): string => String(Number(x.toPrecision(4)));
  * baseline of one report's time was once its whole evidence).
  */
 export const MIN_SAMPLES = 10;
+/**
+ * The confidence level of a verdict: a change is kept only when its window's mean differs from
+ * the window before it's by more than the noise of both at this level (Welch's t-test), and
+ * the improvement is at least minImprovement.
+ */
+export const LEVEL = 0.95;
 const samples = (n: number): string => `${n} sample${n === 1 ? '' : 's'}`;
 
 /**
@@ -369,7 +377,7 @@ export class Optimizer {
       goal: t.goal,
       baseline: { value: reading.value, count: reading.count, from: now - windowMs, to: now, source: reading.source },
       why: `${t.target} averaged ${fmt(reading.value)}${reading.unit} over the last ${windowMs} ms (${samples(reading.count)}) and should ${t.goal}; ${reason}.`,
-      expectedEffect: `${t.target} to ${t.goal} from ${fmt(reading.value)}${reading.unit}; the change is kept only if it improves by at least the minimum over a ${windowMs} ms verification window, else rolled back to ${fmt(from)}.`,
+      expectedEffect: `${t.target} to ${t.goal} from ${fmt(reading.value)}${reading.unit}; the change is kept only if it improves by at least the minimum, beyond the noise, over a ${windowMs} ms verification window, else rolled back to ${fmt(from)}.`,
     };
     this.append({ runId, kind: 'plan', knob: t.name, from, to, message: step.why, details: { baseline: reading.value, samples: reading.count } });
     return step;
@@ -429,10 +437,20 @@ export class Optimizer {
     const improvement = before !== 0 ? delta / Math.abs(before) : delta > 0 ? Infinity : delta < 0 ? -Infinity : 0;
     change.after = reading.value;
     change.improvement = Number.isFinite(improvement) ? improvement : null;
-    this.append({ runId, kind: 'verify', knob: t.name, from: step.from, to: step.to, message: `${t.target} ${fmt(before)}${reading.unit} before, ${fmt(reading.value)}${reading.unit} after (${fmt(improvement * 100)}% better)`, details: { before, after: reading.value, improvement, samples: reading.count } });
-    if (improvement >= minImprovement && improvement > 0) {
+    // Two windows of the same knob differ by their noise alone: a knob that did nothing read
+    // 24.86% better, then 23.49% worse, and one slow request before it 94.2% better. Welch's
+    // test of the two means, each with the spread of its samples, says whether the difference
+    // is beyond that noise.
+    const test = welchTest({ mean: before, se: baseline.se, df: baseline.df }, { mean: reading.value, se: reading.se, df: reading.df }, LEVEL);
+    const significant = test.p < 1 - LEVEL;
+    const u = reading.unit;
+    const noise = Number.isFinite(test.margin) ? `±${fmt(test.margin)}${u} (${LEVEL * 100}%)` : 'the spread of its samples unknown';
+    const moved = `${fmt(before)}${u} → ${fmt(reading.value)}${u}`;
+    const pct = fmt(Math.abs(improvement) * 100);
+    this.append({ runId, kind: 'verify', knob: t.name, from: step.from, to: step.to, message: `${t.target} ${fmt(before)}${u} before, ${fmt(reading.value)}${u} after (${improvement === 0 ? 'no change' : `${pct}% ${improvement > 0 ? 'better' : 'worse'}`}; difference ${noise}: ${significant ? 'beyond the noise' : 'within the noise'})`, details: { before, after: reading.value, improvement, samples: reading.count, margin: Number.isFinite(test.margin) ? test.margin : null, p: Number.isFinite(test.p) ? test.p : null } });
+    if (significant && improvement > 0 && improvement >= minImprovement) {
       change.outcome = 'kept';
-      change.reason = `${t.target} improved ${fmt(improvement * 100)}% (${fmt(before)}${reading.unit} → ${fmt(reading.value)}${reading.unit})`;
+      change.reason = `${t.target} improved ${pct}% (${moved}), beyond the noise: difference ${noise}`;
       mem.value = step.to;
       mem.failed.clear();
       mem.helped = step.direction;
@@ -443,7 +461,13 @@ export class Optimizer {
       this.append({ runId, kind: 'keep', knob: t.name, from: step.from, to: step.to, message: change.reason });
       return change;
     }
-    const why = improvement < -minImprovement ? `${t.target} got worse by ${fmt(-improvement * 100)}% (${fmt(before)}${reading.unit} → ${fmt(reading.value)}${reading.unit})` : `no measurable improvement of ${t.target} (${fmt(improvement * 100)}%, needed ${fmt(minImprovement * 100)}%)`;
+    // Not shown to help (within the noise, or less than the minimum): rolled back, as a change
+    // that cannot be shown to help should not stay.
+    const why = !significant
+      ? `no change of ${t.target} shown beyond the noise: mean ${moved}, difference ${noise}`
+      : improvement < 0
+        ? `${t.target} got worse by ${pct}% (${moved}), beyond the noise: difference ${noise}`
+        : `${t.target} improved ${pct}% (${moved}), less than the ${fmt(minImprovement * 100)}% needed`;
     if (mem.helped === step.direction) delete mem.helped;
     return fail(why, 'rolled-back');
   }

@@ -8,7 +8,8 @@ import { InvalidArgumentError } from '../errors.js';
 import { toInvalidArgument } from '../schema-errors.js';
 import { validateName, type Registry, type Tags } from '../engine/registry.js';
 import type { StoreReader } from '../engine/store/reader.js';
-import { kindMean } from '../analysis/stats.js';
+import { kindMean, sketchStddev } from '../analysis/stats.js';
+import type { SketchAccumulator } from '../engine/sketch.js';
 import type { MetricKind, MetricUnit } from '../engine/metrics.js';
 
 export const OPTIMIZATION_TYPES = ['memory', 'cpu', 'cache', 'database', 'network', 'formula', 'concurrency', 'all'] as const;
@@ -116,6 +117,15 @@ export interface TargetReading {
   /** The kind's mean over the window (a counter's rate); NaN without samples. */
   value: number;
   count: number;
+  /**
+   * The standard error of `value` (NaN when unknown: a single sample, or buckets read without
+   * their sketches), and its degrees of freedom (count − 1): what tells a change of the target
+   * from its noise. From the samples themselves when read raw, else from the spread their
+   * sketches give. A counter's rate is a sum of increments arriving at random: its error is
+   * √(Σ increment²) per second.
+   */
+  se: number;
+  df: number;
   /** `raw`: samples timed to the millisecond; `buckets`: the whole buckets that start in the window (for a window none starts in, the one it lies in). */
   source: 'raw' | 'buckets' | 'none';
   /** What `value` is counted in, to write after it ('' for a plain number or a ratio; ' ms', '%', ' requests/s' for a counter's rate). */
@@ -144,17 +154,29 @@ export function valueUnit(kind: MetricKind, unit: MetricUnit): string {
  * starts at the change, and that bucket's samples came before it (they took a 10 s window's
  * reading of a hit rate the change had raised from 40% to 60% down to 58%). A window that no
  * bucket starts in (shorter than the interval) is read from the bucket it lies in, the
- * samples before it included: diluted towards the reading before, never none.
+ * samples before it included: diluted towards the reading before, never none. `sketches` gives
+ * an accumulator (reset here) for the buckets' sketches, which give the spread of their samples.
  */
-export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number): TargetReading {
+export function measureTarget(registry: Registry, reader: StoreReader, metric: string, tags: Tags | undefined, from: number, to: number, sketches?: () => SketchAccumulator): TargetReading {
   const def = registry.lookupName(metric);
-  if (!def) return { value: Number.NaN, count: 0, source: 'none', unit: '', range: [-Infinity, Infinity] };
+  if (!def) return { value: Number.NaN, count: 0, se: Number.NaN, df: 0, source: 'none', unit: '', range: [-Infinity, Infinity] };
   const unit = valueUnit(def.kind, def.unit);
   const range = unitRange(def.kind, def.unit);
   const match = tags ? Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)])) : undefined;
   const L = reader.layout;
   let count = 0;
   let sum = 0;
+  // Sum of squared deviations from the mean, all series together (Chan's pairwise update).
+  let m2 = 0;
+  const add = (n: number, s: number, seriesM2: number): void => {
+    if (n === 0) return;
+    if (count > 0) {
+      const delta = s / n - sum / count;
+      m2 += seriesM2 + (delta * delta * count * n) / (count + n);
+    } else m2 = seriesM2;
+    count += n;
+    sum += s;
+  };
   let source: TargetReading['source'] = 'raw';
   const inWindow = Math.ceil(from / L.intervalMs) * L.intervalMs;
   const firstBucket = inWindow < to ? inWindow : Math.floor(from / L.intervalMs) * L.intervalMs;
@@ -165,15 +187,23 @@ export function measureTarget(registry: Registry, reader: StoreReader, metric: s
       // to included: a sample is stamped when the collector drains it, and one drained by the
       // flush just before this reading bears the very millisecond `to` is read at.
       const raw = reader.raw(id, from, to + 1);
-      count += raw.v.length;
-      for (const v of raw.v) sum += v;
+      let s = 0;
+      for (const v of raw.v) s += v;
+      const mean = raw.v.length > 0 ? s / raw.v.length : 0;
+      let ss = 0;
+      for (const v of raw.v) ss += (v - mean) ** 2;
+      add(raw.v.length, s, ss);
     } else {
-      const agg = reader.aggregate(id, firstBucket, to);
-      count += agg.count;
-      sum += agg.sum;
+      const acc = sketches?.();
+      const agg = reader.aggregate(id, firstBucket, to, acc);
+      // The spread of the window's samples from their merged sketch; without one, unknown.
+      const sd = acc && acc.total > 0 && agg.count > 0 ? sketchStddev(acc, agg.sum / agg.count, agg.min, agg.max, 0) : Number.NaN;
+      add(agg.count, agg.sum, sd * sd * agg.count);
       source = 'buckets';
     }
   }
-  if (count === 0) return { value: Number.NaN, count: 0, source: 'none', unit, range };
-  return { value: kindMean(def.kind, count, sum, (to - (source === 'buckets' ? firstBucket : from)) / 1000), count, source, unit, range };
+  if (count === 0) return { value: Number.NaN, count: 0, se: Number.NaN, df: 0, source: 'none', unit, range };
+  const seconds = (to - (source === 'buckets' ? firstBucket : from)) / 1000;
+  const se = count < 2 ? Number.NaN : def.kind === 'counter' ? Math.sqrt(m2 + (sum * sum) / count) / seconds : Math.sqrt(m2 / (count - 1) / count);
+  return { value: kindMean(def.kind, count, sum, seconds), count, se, df: count - 1, source, unit, range };
 }
