@@ -5850,6 +5850,13 @@ export const BREAKS = [
     mustFail: ['keeps a knob whose improvement is beyond the noise, and rolls back one that made the target worse beyond it'],
   },
   {
+    name: "Student's t read from the continued fraction on the wrong side",
+    what: "the incomplete beta function always takes its continued fraction at x, where it converges only below (a + 1) / (a + b + 2): the optimiser's p-values and margins drift from Student's t",
+    edits: [{ file: 'src/analysis/stats.ts', find: '  return x < (a + 1) / (a + b + 2) ? (front * betaFraction(x, a, b)) / a', replace: '  return x < 2 ? (front * betaFraction(x, a, b)) / a' }],
+    tests: ['student-t.test.ts'],
+    mustFail: ["gives stdlib's two-sided p-values to 1e-7 over degrees of freedom from 0.5 to a million, fractional ones too"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
