@@ -5822,6 +5822,17 @@ export const BREAKS = [
     mustFail: ['records in api_error_rate the node:http calls that end before their body is written, which node:http publishes no start of, and counts them untimed'],
   },
   {
+    name: 'a change from a baseline of 0 said as no data',
+    what: "a series whose baseline mean is 0 shows '–' for its change, as one without data does: an error rate from none to 10% after a switch reads as nothing changed (relative is null, and the Markdown, HTML and MCP answers say nothing more), and an all-zero series is null too",
+    edits: [
+      { file: 'src/reports/markdown.ts', find: '  if (c.relative === null) return `${fmt(c.baselineMean)} → ${fmt(c.currentMean)} (${basis})`;\n', replace: "  if (c.relative === null) return '–';\n" },
+      { file: 'src/analysis/stats.ts', find: ': currentMean === 0 ? 0 : null,', replace: ': null,' },
+      { file: 'src/mcp/report-answer.ts', find: '    ...(s.change && s.change.relative === null ? { change_from: s.change.baselineMean, change_to: s.change.currentMean } : {}),\n', replace: '' },
+    ],
+    tests: ['report-stats.test.ts'],
+    mustFail: ['say what changed from a baseline of 0: the two means, in the Markdown and the MCP answer, and +0% when both are 0'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
