@@ -5833,6 +5833,13 @@ export const BREAKS = [
     mustFail: ['say what changed from a baseline of 0: the two means, in the Markdown and the MCP answer, and +0% when both are 0'],
   },
   {
+    name: 'error-rate actions fixed whatever the window shows',
+    what: "the error-burst diagnosis gives its three fixed actions whatever it found: a steady 9% of a route's own 503s, calling nothing, is told to correlate 'the burst times' and add retries and a circuit breaker, and neither the failing endpoint nor a failing outgoing host is named",
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  const actions = [\n    routes.length', replace: "  const actions = ['Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.', 'Add retries with backoff and timeouts on calls to dependencies, and a circuit breaker for the flaky ones.', 'Alert on error_rate over a short window so the next burst is caught while it happens.'];\n  void [\n    routes.length" }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ['high error rate acts on what the window shows: the failing endpoints first, bursts only when bursty, retries only when outgoing calls failed'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
