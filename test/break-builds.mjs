@@ -5840,6 +5840,13 @@ export const BREAKS = [
     mustFail: ['high error rate acts on what the window shows: the failing endpoints first, bursts only when bursty, retries only when outgoing calls failed'],
   },
   {
+    name: 'a flat ratio chart ranged 0–100 by uPlot',
+    what: "the dashboard's charts leave the y range to uPlot, which ranges a series flat at 0 as 0–100 whatever its unit: an error rate at 0 throughout (a ratio, its ticks ×100) reads 0–10,000 %",
+    edits: [{ file: 'dashboard/js/chart.js', find: ', y: { range: yRange(this) } },', replace: ' },' }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['draws an error rate at 0 throughout on a 0–100 % axis, not the 0–10,000 % of a ratio ranged as 0–100'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -110,6 +110,28 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await page.screenshot({ path: `${SHOTS}dashboard-laptop.png`, fullPage: true });
   });
 
+  it('draws an error rate at 0 throughout on a 0–100 % axis, not the 0–10,000 % of a ratio ranged as 0–100', async () => {
+    const own = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await own.start();
+    for (let i = 0; i < 20; i++) own.recordRequest({ endpoint: '/fine', responseTimeMs: 10, statusCode: 200 });
+    await own.flush();
+    const front = await own.serveHttp({ port: 0 });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(front.url);
+      await tab.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="error-rate"]')?.dataset.points) >= 1, null, { timeout: GUARD_MS });
+      const y = await tab.evaluate(() => {
+        const chart = (window as unknown as { perfwatchDashboard: { charts: { spec: { id: string }; unit: string; plot: { scales: { y: { min: number; max: number } } } | null }[] } }).perfwatchDashboard.charts.find((c) => c.spec.id === 'error-rate')!;
+        return { unit: chart.unit, min: chart.plot!.scales.y.min, max: chart.plot!.scales.y.max };
+      });
+      expect(y).toEqual({ unit: 'ratio', min: 0, max: 1 });
+    } finally {
+      await tab.close();
+      await front.close();
+      await own.stop();
+    }
+  });
+
   it('draws samples recorded while the page is open, woken by the event stream', async () => {
     await page.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
     monitor.recordRequest({ endpoint: '/orders', responseTimeMs: 999, statusCode: 200 });
