@@ -5847,6 +5847,13 @@ export const BREAKS = [
     mustFail: ['draws an error rate at 0 throughout on a 0–100 % axis, not the 0–10,000 % of a ratio ranged as 0–100'],
   },
   {
+    name: "a report's evidence on the dashboard without its tags and window",
+    what: "the dashboard's report panel shows an evidence as its statistic, metric and value only: the per-endpoint evidence of an error rate reads as the overall one again, its {endpoint=…} left out, and a burst's minutes are not said",
+    edits: [{ file: 'dashboard/js/report.js', find: "el('li', {}, `${e.statistic} of `, el('code', {}, seriesName(e.metric, e.tags)), ` = ${num(e.value)} ${e.unit} (threshold ${num(e.threshold)})`, within(e.window, report.window))", replace: "el('li', {}, `${e.statistic} of ${e.metric} = ${num(e.value)} ${e.unit} (threshold ${num(e.threshold)})`)" }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ["shows each evidence of a report's diagnosis with its series' tags, and the window of one shorter than the report"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
