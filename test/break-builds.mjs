@@ -5854,6 +5854,20 @@ export const BREAKS = [
     mustFail: ["shows each evidence of a report's diagnosis with its series' tags, and the window of one shorter than the report"],
   },
   {
+    name: 'the dashboard asks for the latest report a way that 404s',
+    what: "the dashboard asks /api/reports/latest without optional=true: on a fresh monitor the documented 404 comes back, which the browser logs as an error in its console on every load",
+    edits: [{ file: 'dashboard/js/api.js', find: "  const body = await getJson('api/reports/latest', { optional: true });\n  return body?.report === null ? null : body;\n", replace: "  try {\n    return await getJson('api/reports/latest');\n  } catch (error) {\n    if (error.status === 404) return null;\n    throw error;\n  }\n" }],
+    tests: ['dashboard.test.ts'],
+    mustFail: ['opens on a fresh monitor, no report yet, without an error in the console'],
+  },
+  {
+    name: '/api/reports/latest?optional=true answered 404',
+    what: "/api/reports/latest takes optional=true but answers a fresh monitor's none 404 all the same: the dashboard, which asks so, logs an error in the browser's console",
+    edits: [{ file: 'src/http/api.ts', find: "if (report === undefined && optional === 'true') sendJson(res, 200, { report: null, reason: none });\n      else if", replace: 'if' }],
+    tests: ['http-api.test.ts', 'dashboard.test.ts'],
+    mustFail: ['answers the latest report of a fresh monitor 404, or with optional=true 200 { report: null } (what the dashboard asks, no console error)', 'opens on a fresh monitor, no report yet, without an error in the console'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
