@@ -110,6 +110,51 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     await page.screenshot({ path: `${SHOTS}dashboard-laptop.png`, fullPage: true });
   });
 
+  it('draws an error rate at 0 throughout on a 0–100 % axis, not the 0–10,000 % of a ratio ranged as 0–100', async () => {
+    const own = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await own.start();
+    for (let i = 0; i < 20; i++) own.recordRequest({ endpoint: '/fine', responseTimeMs: 10, statusCode: 200 });
+    await own.flush();
+    const front = await own.serveHttp({ port: 0 });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(front.url);
+      await tab.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="error-rate"]')?.dataset.points) >= 1, null, { timeout: GUARD_MS });
+      const y = await tab.evaluate(() => {
+        const chart = (window as unknown as { perfwatchDashboard: { charts: { spec: { id: string }; unit: string; plot: { scales: { y: { min: number; max: number } } } | null }[] } }).perfwatchDashboard.charts.find((c) => c.spec.id === 'error-rate')!;
+        return { unit: chart.unit, min: chart.plot!.scales.y.min, max: chart.plot!.scales.y.max };
+      });
+      expect(y).toEqual({ unit: 'ratio', min: 0, max: 1 });
+    } finally {
+      await tab.close();
+      await front.close();
+      await own.stop();
+    }
+  });
+
+  it('opens on a fresh monitor, no report yet, without an error in the console', async () => {
+    const own = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await own.start();
+    const front = await own.serveHttp({ port: 0 });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    tab.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`);
+    });
+    tab.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await tab.goto(front.url);
+      await tab.locator('#report .empty').filter({ hasText: 'No report yet' }).waitFor({ timeout: GUARD_MS });
+      // The answer came before the panel said so (a 404 is logged as it arrives); the other panels' first reads meanwhile.
+      await tab.waitForTimeout(500);
+      expect(errors).toEqual([]);
+    } finally {
+      await tab.close();
+      await front.close();
+      await own.stop();
+    }
+  });
+
   it('draws samples recorded while the page is open, woken by the event stream', async () => {
     await page.waitForSelector('#live[data-live="on"]', { timeout: GUARD_MS });
     monitor.recordRequest({ endpoint: '/orders', responseTimeMs: 999, statusCode: 200 });
@@ -369,6 +414,41 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     for (let i = 1; i < xs.length; i++) expect(xs[i]).toBeGreaterThan(xs[i - 1]!);
     await monitor.deleteAlertRule(rule.id);
     await tab.close();
+  });
+
+  it("shows each evidence of a report's diagnosis with its series' tags, and the window of one shorter than the report", async () => {
+    // One route failing every request beside a healthy one: the overall error rate and the
+    // failing route's are two lines of evidence, told apart by the route's tags.
+    const own = new PerformanceMonitor({ storage: 'memory', system: { enabled: false } });
+    await own.start();
+    for (let i = 0; i < 30; i++) own.recordRequest({ endpoint: '/fail', responseTimeMs: 10, statusCode: 503 });
+    for (let i = 0; i < 30; i++) own.recordRequest({ endpoint: '/ok', responseTimeMs: 10, statusCode: 200 });
+    await own.flush();
+    await own.generateReport();
+    const front = await own.serveHttp({ port: 0 });
+    const tab = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tab.goto(front.url);
+      const items = tab.locator('#report [data-diagnosis="error-burst"] .evidence li');
+      await items.first().waitFor({ state: 'attached', timeout: GUARD_MS });
+      expect(await items.allTextContents()).toEqual(['mean over the window of error_rate = 0.5 ratio (threshold 0.05)', 'mean over the window of error_rate{endpoint="/fail"} = 1 ratio (threshold 0.05)']);
+      // A burst's evidence says its minutes; the report's own window is not said again.
+      // Imported by the page itself (a string: vitest rewrites an import() in a function it passes).
+      const lines = (await tab.evaluate(`(async () => {
+        const { renderReport } = await import(new URL('dashboard/js/report.js', document.baseURI).href);
+        const box = document.createElement('div');
+        const window = { from: Date.UTC(2026, 11, 5, 10), to: Date.UTC(2026, 11, 5, 11) };
+        const burst = { from: window.from + 600000, to: window.from + 615000 };
+        const ev = (w) => ({ metric: 'error_rate', tags: { endpoint: '/pay' }, statistic: 'error rate of a burst', value: 0.6, threshold: 0.1, unit: 'ratio', window: w });
+        renderReport(box, { generatedAt: window.to, window: { ...window, durationMs: 3600000 }, summary: { series: 1, samples: 1 }, score: { overall: null, formula: '', parts: [] }, notes: [], recommendations: [], diagnoses: [{ id: 'error-burst', title: 'Error-rate bursts', severity: 'warning', summary: '', actions: [], evidence: [ev(burst), ev(window)] }] });
+        return { lines: [...box.querySelectorAll('.evidence li')].map((li) => li.textContent), from: new Date(burst.from).toLocaleString(), to: new Date(burst.to).toLocaleString() };
+      })()`)) as { lines: string[]; from: string; to: string };
+      expect(lines.lines).toEqual([`error rate of a burst of error_rate{endpoint="/pay"} = 0.6 ratio (threshold 0.1), ${lines.from} – ${lines.to} (15 s)`, 'error rate of a burst of error_rate{endpoint="/pay"} = 0.6 ratio (threshold 0.1)']);
+    } finally {
+      await tab.close();
+      await front.close();
+      await own.stop();
+    }
   });
 
   it("keeps a direction override in a tag value from turning the rest of a report's sentence around", async () => {

@@ -36,6 +36,18 @@ async function serving(options: Partial<ServeHttpOptions> = {}, monitorOptions: 
 }
 
 describe('the JSON API', () => {
+  it('answers the latest report of a fresh monitor 404, or with optional=true 200 { report: null } (what the dashboard asks, no console error)', async () => {
+    const { get } = await serving();
+    const none = await get('/api/reports/latest');
+    expect(none.status).toBe(404);
+    const optional = await get('/api/reports/latest?optional=true');
+    expect(optional).toMatchObject({ status: 200, body: { report: null, reason: 'no report has been generated yet: POST /api/reports builds one' } });
+    expect((await get('/api/reports/latest?optional=false')).status).toBe(404);
+    expect((await get('/api/reports/latest?optional=yes')).body.error).toEqual({ code: 'PW_ERR_INVALID_ARG', field: 'optional', message: 'optional must be true or false, got "yes"' });
+    const built = await get('/api/reports', { method: 'POST', body: '{}' });
+    expect((await get('/api/reports/latest?optional=true')).body.generatedAt).toBe(built.body.generatedAt);
+  });
+
   it("narrows both the alerts and their history to the rule named by id or name, and refuses a rule that matches none", async () => {
     const { monitor, get } = await serving();
     const hot = await monitor.createAlertRule({ name: 'queue hot', metric: 'queue_a', operator: '>', threshold: 10 });

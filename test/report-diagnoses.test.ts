@@ -162,6 +162,28 @@ describe('diagnoses', () => {
     ]);
   });
 
+  it('high error rate acts on what the window shows: the failing endpoints first, bursts only when bursty, retries only when outgoing calls failed', () => {
+    // A route answering 9% of its requests with its own 503, steadily, and calling nothing.
+    const steady = only('error_rate', { endpoint: '/api/items' }, () => ratio(100, 9), 'error-burst');
+    expect(steady).toMatchObject({ severity: 'critical', title: 'High error rate' });
+    expect(steady.actions[0]).toMatch(/^Start with endpoint=\/api\/items: read its 5xx responses and the error logs of its handler in the window/);
+    expect(steady.actions.join(' ')).not.toMatch(/burst|retries|circuit breaker/i);
+    expect(steady.actions[1]).toMatch(/^The failures came steadily over the window, at no moment in particular: look for a cause present the whole time/);
+    // The same beside outgoing calls that fail: retries and a circuit breaker, for the hosts named.
+    const [called] = diagnosesOf([
+      ['error_rate', { endpoint: '/api/items' }, () => ratio(100, 9)],
+      ['api_error_rate', { host: 'payments.example', method: 'POST' }, () => ratio(10, 5)],
+      ['api_error_rate', { host: 'ok.example', method: 'GET' }, () => ratio(10, 0)],
+    ]).filter((x) => x.id === 'error-burst');
+    const retries = called!.actions.filter((a) => /retries/.test(a));
+    expect(retries).toEqual([expect.stringMatching(/^Outgoing calls failed in the window too \(api_error_rate: host=payments\.example,method=POST 50% of 12000\): add retries with backoff and timeouts on calls to those hosts, and a circuit breaker/)]);
+    expect(called!.evidence.filter((e) => e.metric === 'api_error_rate').map((e) => [e.tags, e.value])).toEqual([[{ host: 'payments.example', method: 'POST' }, 0.5]]);
+    // A burst is said as one, with its times to correlate.
+    const burst = only('error_rate', { endpoint: '/pay' }, (sec) => (sec >= 600 && sec < 610 ? ratio(100, 50) : ratio(100, 1)), 'error-burst');
+    expect(burst.actions[1]).toMatch(/^Correlate the burst times with deploys/);
+    expect(burst.actions.join(' ')).not.toMatch(/retries|circuit breaker/);
+  });
+
   it('high error rate on a hub names a route failing cluster-wide once, not again for each member', () => {
     const [d] = diagnosesOf([
       ['error_rate', { endpoint: '/fail' }, () => ratio(20, 20)],

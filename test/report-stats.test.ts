@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { seeded } from './fixtures/seeded.mjs';
 import { T0, exact, synthetic } from './synthetic.js';
+import { changeText, renderMarkdown } from '../dist/src/reports/markdown.js';
+import { reportOut } from '../dist/src/mcp/report-answer.js';
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
@@ -116,6 +118,33 @@ describe('report statistics', () => {
     expect(inside.change).toMatchObject({ basis: 'before-range', baselineWindow: { from: T0 + 18_000, to: T0 + 21_000 } });
     expect(inside.change!.baselineMean).toBeCloseTo(10, 9);
     expect(inside.change!.relative).toBeCloseTo(0, 9);
+  });
+
+  it('say what changed from a baseline of 0: the two means, in the Markdown and the MCP answer, and +0% when both are 0', () => {
+    // 90 s without an error, then 90 s at 10% errors on /api/items; /api/ok fails nothing throughout.
+    const s = synthetic();
+    const items = s.id('error_rate', { endpoint: '/api/items' });
+    const ok = s.id('error_rate', { endpoint: '/api/ok' });
+    const ten = (failed: number) => Array.from({ length: 10 }, (_, i) => (i < failed ? 1 : 0));
+    s.fill(180, [
+      [items, (sec) => ten(sec < 90 ? 0 : 1)],
+      [ok, () => ten(0)],
+    ]);
+    const r = s.report({ from: T0 + 90_000, to: T0 + 180_000 });
+    const byEndpoint = Object.fromEntries(r.series.map((x) => [x.tags.endpoint, x]));
+    expect(byEndpoint['/api/items']!.change).toMatchObject({ basis: 'before-range', baselineMean: 0, relative: null });
+    expect(byEndpoint['/api/items']!.change!.currentMean).toBeCloseTo(0.1, 9);
+    expect(byEndpoint['/api/ok']!.change).toMatchObject({ baselineMean: 0, currentMean: 0, relative: 0 });
+    expect(changeText(byEndpoint['/api/items']!)).toBe('0 → 0.1 (vs before)');
+    expect(changeText(byEndpoint['/api/ok']!)).toBe('+0% (vs before)');
+    const md = renderMarkdown(r);
+    expect(md.slice(md.indexOf('## Series')).split('\n').find((l) => l.startsWith('| error_rate{endpoint="/api/items"}'))).toMatch(/ \| 0 → 0\.1 \(vs before\) \|$/);
+    // The MCP answer keeps change null (no share of 0) beside the two means.
+    const mcp = Object.fromEntries(reportOut(r, undefined).series!.map((x) => [(x.tags as Record<string, string>).endpoint, x]));
+    expect(mcp['/api/items']).toMatchObject({ change: null, change_from: 0 });
+    expect(mcp['/api/items']!.change_to).toBeCloseTo(0.1, 9);
+    expect(mcp['/api/ok']).toMatchObject({ change: 0 });
+    expect(mcp['/api/ok']).not.toHaveProperty('change_from');
   });
 
   it("compare a counter's first quarter with its last over whole closed buckets", () => {

@@ -46,6 +46,23 @@ function joinAll(tables) {
   return out;
 }
 
+/** The whole scale of a bounded unit, as its values are: a ratio 0–1 (drawn as 0–100 %), a percent 0–100. */
+const BOUNDED = { ratio: 1, percent: 100 };
+
+/**
+ * The y range: uPlot's own, except for a flat series of a bounded unit, which gets its whole
+ * scale. uPlot ranges a series flat at 0 as 0–100 whatever its unit, which an error rate at 0
+ * throughout (a ratio, its ticks ×100) read as 0–10,000 %.
+ */
+function yRange(chart) {
+  return (_u, min, max) => {
+    if (min === null || max === null) return [null, null];
+    const top = BOUNDED[chart.unit];
+    if (top !== undefined && !(max > min)) return [Math.min(0, min), Math.max(top, max)];
+    return uPlot.rangeNum(min, max, 0.1, true);
+  };
+}
+
 export class Chart {
   /** spec: { id, title, unit?, queries: [{ metric, tags?, stats: ['value'] | ['p50', 'p99'] | … }] } */
   constructor(parent, spec, onRemove) {
@@ -117,7 +134,7 @@ export class Chart {
         width: this.width(),
         height: HEIGHT,
         series,
-        scales: { x: { time: true, range: () => [this.range.from / 1000, this.range.to / 1000] } },
+        scales: { x: { time: true, range: () => [this.range.from / 1000, this.range.to / 1000] }, y: { range: yRange(this) } },
         axes: [{ space: 40, values: (_u, ticks) => ticks.map((t) => tickTime(t, this.range)) }, { size: 70, values: (_u, ticks) => ticks.map((v) => withUnit(v, this.unit)) }],
         legend: { live: true },
         cursor: { drag: { x: false, y: false } },

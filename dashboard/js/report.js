@@ -1,6 +1,6 @@
 // The latest report: its score and the parts it is made of, diagnoses with their evidence
 // and actions, recommendations, and the notes that say what the report could not cover.
-import { el, num, time, duration } from './format.js';
+import { el, num, seriesName, time, duration } from './format.js';
 
 function scoreClass(score) {
   if (score === null || score === undefined) return 'none';
@@ -27,8 +27,21 @@ function actions(list) {
   return list?.length ? el('ul', { class: 'actions' }, list.map((a) => el('li', {}, a))) : null;
 }
 
-function evidence(list) {
-  return list?.length ? el('ul', { class: 'evidence' }, list.map((e) => el('li', {}, `${e.statistic} of ${e.metric} = ${num(e.value)} ${e.unit} (threshold ${num(e.threshold)})`))) : null;
+/** An evidence's window when it is part of the report's (a burst's minutes), else nothing: the report's is said above. */
+function within(w, whole) {
+  if (!w || (w.from <= whole.from && w.to >= whole.to)) return null;
+  return `, ${time(w.from)} – ${time(w.to)} (${duration(w.to - w.from)})`;
+}
+
+/**
+ * A diagnosis' evidence, each with its series (tags) and, when shorter than the report, its
+ * window: the per-endpoint evidence of an error rate read as the overall one again
+ * ("mean over the window of error_rate = 0.095 ratio" twice), its {endpoint=…} left out.
+ */
+function evidence(list, report) {
+  return list?.length
+    ? el('ul', { class: 'evidence' }, list.map((e) => el('li', {}, `${e.statistic} of `, el('code', {}, seriesName(e.metric, e.tags)), ` = ${num(e.value)} ${e.unit} (threshold ${num(e.threshold)})`, within(e.window, report.window))))
+    : null;
 }
 
 export function renderReport(container, report) {
@@ -37,7 +50,7 @@ export function renderReport(container, report) {
     return;
   }
   const diagnoses = report.diagnoses.length
-    ? el('ul', { class: 'findings' }, report.diagnoses.map((d) => el('li', { 'data-diagnosis': d.id }, el('span', { class: `sev sev-${d.severity}` }, d.severity), ' ', el('strong', {}, d.title), el('p', {}, d.summary), evidence(d.evidence), actions(d.actions))))
+    ? el('ul', { class: 'findings' }, report.diagnoses.map((d) => el('li', { 'data-diagnosis': d.id }, el('span', { class: `sev sev-${d.severity}` }, d.severity), ' ', el('strong', {}, d.title), el('p', {}, d.summary), evidence(d.evidence, report), actions(d.actions))))
     : el('p', { class: 'empty' }, 'No diagnosis: nothing looked wrong.');
   const recs = report.recommendations?.length
     ? el('ul', { class: 'findings' }, report.recommendations.map((r) => el('li', { 'data-recommendation': r.id }, el('span', { class: `prio prio-${r.priority}` }, r.priority), ' ', el('strong', {}, r.title), actions(r.actions))))

@@ -311,7 +311,9 @@ export function baselineChange(reader: StoreReader, id: number, kind: MetricKind
   return {
     baselineMean,
     currentMean,
-    relative: baselineMean !== 0 ? (currentMean - baselineMean) / Math.abs(baselineMean) : null,
+    // From 0 no share can be taken: null, and the report says the two means (changeText). Both
+    // 0 is no change: 0, not the null that read as "no data" beside every all-zero series.
+    relative: baselineMean !== 0 ? (currentMean - baselineMean) / Math.abs(baselineMean) : currentMean === 0 ? 0 : null,
     baselineWindow,
     currentWindow,
     basis,

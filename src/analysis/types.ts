@@ -38,7 +38,7 @@ export interface Trend {
 export interface BaselineChange {
   baselineMean: number;
   currentMean: number;
-  /** (current - baseline) / |baseline|; null when the baseline is 0. */
+  /** (current - baseline) / |baseline|; 0 when both are 0, null when only the baseline is (the report then says `0 → current`). */
   relative: number | null;
   baselineWindow: TimeWindow;
   currentWindow: TimeWindow;

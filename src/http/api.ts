@@ -140,10 +140,15 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     }),
 
     route('GET', '/api/reports/latest', ({ url, res }) => {
-      queryParams(url, []);
+      const optional = queryParams(url, ['optional']).get('optional');
+      if (optional !== undefined && optional !== 'true' && optional !== 'false') throw new HttpError(400, `optional must be true or false, got "${optional.slice(0, 64)}"`, 'optional');
       const report = monitor.getLatestReport();
-      if (report === undefined) throw new HttpError(404, 'no report has been generated yet: POST /api/reports builds one', 'report');
-      sendJson(res, 200, report);
+      const none = 'no report has been generated yet: POST /api/reports builds one';
+      // optional=true: none yet is an answer, not a 404, which a browser logs as an error (the
+      // dashboard asks so on every load of a fresh monitor); other clients keep the 404.
+      if (report === undefined && optional === 'true') sendJson(res, 200, { report: null, reason: none });
+      else if (report === undefined) throw new HttpError(404, none, 'report');
+      else sendJson(res, 200, report);
     }),
 
     route('POST', '/api/reports', async ({ req, res, url }) => {

@@ -19,7 +19,7 @@ export const DIAGNOSIS_RULES = {
   memoryLeak: { metric: 'heap_used', segments: 8, minRisingShare: 0.75, minGrowth: 0.1, minBytesPerHour: 16 * MiB, minSpanMs: 5 * 60_000 },
   cpuSaturation: { metric: 'cpu_usage', meanWarning: 85, p95Critical: 95 },
   ioWait: { metric: 'cpu_iowait', meanWarning: 10, meanCritical: 25 },
-  errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05, named: 3 },
+  errorBurst: { metric: 'error_rate', burstRate: 0.1, minEvents: 20, overFactor: 3, overallWarning: 0.05, named: 3, callMetric: 'api_error_rate' },
   lowCacheHitRate: { metric: 'cache_hit_rate', meanWarning: 0.8, meanCritical: 0.5, minEvents: 100 },
   poolSaturation: { metric: 'database_connections', sizeMetric: 'database_pool_size', utilizationWarning: 0.9, utilizationCritical: 0.98, plateauShare: 0.8, plateauMinBuckets: 10 },
   workerPoolSaturation: { metric: 'pool_utilization', waitMetric: 'pool_wait_time', runMetric: 'pool_run_time', queueMetric: 'queue_size', utilizationWarning: 0.9, minQueueGrowth: 1 },
@@ -401,6 +401,25 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
   const named = failing.slice(0, r.named).map((s) => `${Object.keys(s.tags).length ? tagsLabel(s.tags) : 'untagged'} ${percent(s.mean)} of ${s.count}`);
   const where = named.length ? ` Most failures: ${named.join('; ')}${failing.length > named.length ? `; ${failing.length - named.length} more` : ''}.` : '';
   if (high) evidence.unshift(ev(r.metric, 'mean over the window', overall.mean, r.overallWarning, 'ratio', window), ...failing.slice(0, r.named).map((s) => ev(r.metric, 'mean over the window', s.mean, r.overallWarning, 'ratio', window, s.tags)));
+  // Outgoing calls that failed in the window (instrument()'s http client and fetch): only they
+  // make retries and circuit breakers the fix. A route answering its own 503s and calling
+  // nothing was told to add them, and to correlate "the burst times" of a steady 9.4%.
+  const calls = failingSeries(series, r.callMetric);
+  const callNames = calls.slice(0, r.named).map((s) => `${tagsLabel(s.tags)} ${percent(s.mean)} of ${s.count}`);
+  evidence.push(...calls.slice(0, r.named).map((s) => ev(r.callMetric, 'mean over the window', s.mean, 0, 'ratio', window, s.tags)));
+  const routes = failing.slice(0, r.named).map((s) => (Object.keys(s.tags).length ? tagsLabel(s.tags) : 'the untagged requests'));
+  const actions = [
+    routes.length
+      ? `Start with ${routes.join('; ')}${failing.length > routes.length ? ` (and ${failing.length - routes.length} more)` : ''}: read ${failing.length === 1 ? 'its' : 'their'} 5xx responses and the error logs of ${failing.length === 1 ? 'its handler' : 'their handlers'} in the window, and whether the handler answers the error itself (a 503 of its own, a thrown exception) or passes on one of something it calls.`
+      : 'Read the 5xx responses and the error logs of the window: which handler answered them, and whether it answered the error itself or passed on one of something it calls.',
+    bursts.length
+      ? 'Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.'
+      : 'The failures came steadily over the window, at no moment in particular: look for a cause present the whole time (an error path of the handler, its configuration, a resource it lacks) rather than an outage of some minutes.',
+    ...(calls.length
+      ? [`Outgoing calls failed in the window too (${r.callMetric}: ${callNames.join('; ')}${calls.length > callNames.length ? `; ${calls.length - callNames.length} more` : ''}): add retries with backoff and timeouts on calls to those hosts, and a circuit breaker for the flaky ones.`]
+      : []),
+    `Alert on error_rate by endpoint over a short window so the next ${bursts.length ? 'burst' : 'rise'} is caught while it happens.`,
+  ];
   return [
     {
       id: 'error-burst',
@@ -412,11 +431,7 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
           ? `${percent(overall.mean)} of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`
           : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${percent(r.burstRate)} or more of a series' requests and ${r.overFactor}× its mean (${percent(overall.mean)} overall): ${worst}.`) + where,
       evidence,
-      actions: [
-        'Correlate the burst times with deploys, dependency outages and alert transitions; read the error logs of those minutes.',
-        'Add retries with backoff and timeouts on calls to dependencies, and a circuit breaker for the flaky ones.',
-        'Alert on error_rate over a short window so the next burst is caught while it happens.',
-      ],
+      actions,
     },
   ];
 };

@@ -46,11 +46,18 @@ export function scoreText(a: Anomaly): string {
   return `${a.peakScore > 0 ? '≥' : '≤'}${fmt(a.peakScore)} (capped)`;
 }
 
+/**
+ * A series' change against its baseline: `+12% (vs before)`; from a baseline of 0, where no
+ * share can be taken, the two means (`0 → 0.0992 (vs before)`: an error rate from none to 9.9%
+ * read "–", as a series without data does). A dash only for no baseline.
+ */
 export function changeText(s: SeriesStats): string {
   const c = s.change;
-  if (!c || c.relative === null) return '–';
+  if (!c) return '–';
+  const basis = c.basis === 'before-range' ? 'vs before' : 'last vs first quarter';
+  if (c.relative === null) return `${fmt(c.baselineMean)} → ${fmt(c.currentMean)} (${basis})`;
   const sign = c.relative >= 0 ? '+' : '';
-  return `${sign}${fmt(c.relative * 100)}% (${c.basis === 'before-range' ? 'vs before' : 'last vs first quarter'})`;
+  return `${sign}${fmt(c.relative * 100)}% (${basis})`;
 }
 
 /** Escapes the characters that would break a Markdown table cell. */
