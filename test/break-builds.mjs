@@ -5903,6 +5903,13 @@ export const BREAKS = [
     mustFail: ['answers the latest report of a fresh monitor 404, or with optional=true 200 { report: null } (what the dashboard asks, no console error)', 'opens on a fresh monitor, no report yet, without an error in the console'],
   },
   {
+    name: 'a report over HTTP listed every series',
+    what: "POST /api/reports and /api/reports/latest answer every series of the report: 4.3 MB at 10,000 series, on every load of the dashboard",
+    edits: [{ file: 'src/http/report-page.ts', find: '    series: report.series.slice(ask.offset, ask.offset + ask.limit),\n', replace: '    series: report.series,\n' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ["answers a report's series and metrics 200 a page by default, each page saying how to get the next, read from the latest report: every series once, none built again"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

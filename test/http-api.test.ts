@@ -127,6 +127,53 @@ describe('the JSON API', () => {
     expect(md.body).toMatch(/^# Performance report/);
   });
 
+  it("answers a report's series and metrics 200 a page by default, each page saying how to get the next, read from the latest report: every series once, none built again", async () => {
+    const { monitor, get } = await serving({}, { maxSeries: 2000 });
+    // 450 series of one metric and 3 metrics of their own: the report lists 450 + the monitor's own series.
+    for (let i = 0; i < 450; i++) monitor.record('response_time', i, { endpoint: `/e${i}` });
+    for (const name of ['jobs_a', 'jobs_b', 'jobs_c']) monitor.record(name, 1);
+    await monitor.flush();
+    const built = await get('/api/reports', { method: 'POST', body: '{"includeAlerts":false}' });
+    expect(built.status).toBe(200);
+    const whole = monitor.getLatestReport()!;
+    const total = whole.series.length;
+    expect(total).toBeGreaterThan(450);
+    expect(built.body.summary.series).toBe(total);
+    expect(built.body.page).toEqual({ offset: 0, limit: 200, series: total, metrics: whole.metrics.length, next: '/api/reports/latest?offset=200&limit=200' });
+    expect(built.body.series).toHaveLength(200);
+    expect(built.body.notes.at(-1)).toBe(`Listed: series 1–200 of ${total}, metrics 1–${whole.metrics.length} of ${whole.metrics.length} (limit 200 from offset 0); the next page of this report: GET /api/reports/latest?offset=200&limit=200.`);
+    const seen: string[] = built.body.series.map((s: { name: string; tags: object }) => `${s.name} ${JSON.stringify(s.tags)}`);
+    let next: string | undefined = built.body.page.next;
+    while (next !== undefined) {
+      const page = await get(next);
+      expect(page.status).toBe(200);
+      expect(page.body.generatedAt).toBe(built.body.generatedAt);
+      seen.push(...page.body.series.map((s: { name: string; tags: object }) => `${s.name} ${JSON.stringify(s.tags)}`));
+      next = page.body.page.next;
+    }
+    expect(seen).toEqual(whole.series.map((s) => `${s.name} ${JSON.stringify(s.tags)}`));
+    // The last page says it is the last; past the end, an empty page.
+    const last = await get(`/api/reports/latest?offset=${total - 1}`);
+    expect(last.body.page.next).toBeUndefined();
+    expect(last.body.notes.at(-1)).toBe(`Listed: series ${total}–${total} of ${total}, metrics none of ${whole.metrics.length} (limit 200 from offset ${total - 1}).`);
+    expect((await get('/api/reports/latest?limit=100000')).body.series).toHaveLength(total);
+    // A document is paged the same way, its note where the next page is.
+    const md = await get('/api/reports', { method: 'POST', body: '{"format":"markdown","limit":5,"includeAlerts":false}' });
+    expect(md.headers.get('content-type')).toBe('text/markdown; charset=utf-8');
+    expect(md.body).toContain('the next page of this report: GET /api/reports/latest?offset=5&limit=5&format=markdown');
+    const html = await get('/api/reports/latest?format=html&offset=5&limit=5');
+    expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(html.body).toContain('Listed: series 6–10 of');
+    // Bad pages are refused naming the field and its limits.
+    for (const [body, field, message] of [
+      ['{"limit":0}', 'limit', 'limit must be an integer from 1 to 100000, got 0'],
+      ['{"limit":"5"}', 'limit', 'limit must be an integer from 1 to 100000, got "5"'],
+      ['{"offset":1.5}', 'offset', 'offset must be an integer from 0 to 9007199254740991, got 1.5'],
+    ] as const) expect((await get('/api/reports', { method: 'POST', body })).body.error).toEqual({ code: 'PW_ERR_INVALID_ARG', field, message });
+    expect((await get('/api/reports/latest?limit=100001')).body.error).toMatchObject({ field: 'limit', message: 'limit must be an integer from 1 to 100000, got "100001"' });
+    expect((await get('/api/reports/latest?format=pdf')).body.error).toMatchObject({ field: 'format', message: 'format must be one of json, markdown, html, got "pdf"' });
+  });
+
   it('answers a bad query parameter 400 naming it, with the library\'s own words', async () => {
     const { monitor, get } = await serving();
     monitor.record('response_time', 1);
@@ -280,7 +327,7 @@ describe('the JSON API', () => {
     expect(big.written).toBeLessThan(1000);
     // In the JSON API's error shape, with advice for this route (not /mcp's JSON-RPC, nor its batches).
     expect(JSON.parse(big.body)).toEqual({
-      error: { code: 'HTTP_413', field: 'body', message: 'Payload Too Large: the body is over 16384 bytes, the limit of one request; a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format)' },
+      error: { code: 'HTTP_413', field: 'body', message: 'Payload Too Large: the body is over 16384 bytes, the limit of one request; a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format, limit, offset)' },
     });
   });
 

@@ -8,6 +8,7 @@ import type { PerformanceMonitor } from '../monitor/monitor.js';
 import type { MetricHistory } from '../monitor/history.js';
 import { MAX_WINDOW_SECONDS } from '../monitor/query.js';
 import { ByteBudget, readBody, type BodyCounters, type BodyRefusal } from '../mcp/http-body.js';
+import { MAX_REPORT_PAGE_ROWS, REPORT_PAGE_ROWS, bodyRow, reportPage, type ReportFormat, type ReportPageAsk } from './report-page.js';
 import { HttpError, checkAnswerPoints, checkFromBeforeNow, intParam, namesParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
 
 /**
@@ -17,11 +18,11 @@ import { HttpError, checkAnswerPoints, checkFromBeforeNow, intParam, namesParam,
  */
 const MAX_PAGE_SERIES = 1_000;
 /** The report options a request may set (the others are functions or signals). */
-const REPORT_KEYS = ['from', 'to', 'includeRecommendations', 'includeAlerts', 'format'];
+const REPORT_KEYS = ['from', 'to', 'includeRecommendations', 'includeAlerts', 'format', 'limit', 'offset'];
 const REPORT_BODY_BYTES = 16 * 1024;
 /** A report request's body refused (too long, or the bodies' budget spent): in the JSON API's error shape, field `body`. */
 const REPORT_BODY_REFUSAL: BodyRefusal = {
-  advice: 'a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format)',
+  advice: 'a report request holds its options alone (from, to, includeRecommendations, includeAlerts, format, limit, offset)',
   send: (res, status, message, headers) => sendError(res, new HttpError(status, message, 'body', headers)),
 };
 
@@ -140,15 +141,17 @@ export function apiRoutes(deps: ApiDeps): Route[] {
     }),
 
     route('GET', '/api/reports/latest', ({ url, res }) => {
-      const optional = queryParams(url, ['optional']).get('optional');
+      const p = queryParams(url, ['optional', 'limit', 'offset', 'format']);
+      const optional = p.get('optional');
       if (optional !== undefined && optional !== 'true' && optional !== 'false') throw new HttpError(400, `optional must be true or false, got "${optional.slice(0, 64)}"`, 'optional');
+      const ask = pageAsk(intParam(p, 'limit', 1, MAX_REPORT_PAGE_ROWS, REPORT_PAGE_ROWS), intParam(p, 'offset', 0, Number.MAX_SAFE_INTEGER, 0), p.get('format'));
       const report = monitor.getLatestReport();
       const none = 'no report has been generated yet: POST /api/reports builds one';
       // optional=true: none yet is an answer, not a 404, which a browser logs as an error (the
       // dashboard asks so on every load of a fresh monitor); other clients keep the 404.
       if (report === undefined && optional === 'true') sendJson(res, 200, { report: null, reason: none });
       else if (report === undefined) throw new HttpError(404, none, 'report');
-      else sendJson(res, 200, report);
+      else sendReport(res, reportPage(report, ask));
     }),
 
     route('POST', '/api/reports', async ({ req, res, url }) => {
@@ -161,22 +164,24 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         try {
           options = JSON.parse(raw.toString('utf8'));
         } catch {
-          throw new HttpError(400, 'the body must be a JSON object of report options (from, to, includeRecommendations, includeAlerts, format)', 'body');
+          throw new HttpError(400, `the body must be a JSON object of report options (${REPORT_KEYS.join(', ')})`, 'body');
         }
       }
       if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new HttpError(400, 'the body must be a JSON object of report options', 'body');
       const unknown = Object.keys(options).find((k) => !REPORT_KEYS.includes(k));
       if (unknown !== undefined) throw new HttpError(400, `unknown report option "${unknown}"; the options are ${REPORT_KEYS.join(', ')}`, unknown);
-      const body = options as Record<string, unknown>;
+      const { limit, offset, format, ...body } = options as Record<string, unknown>;
       for (const name of ['from', 'to'] as const) if (body[name] !== undefined) body[name] = bodyTime(body[name], name);
+      // Built as JSON and paged here: a page of a report of 10,000 series is rendered from 200 rows, not 10,000.
+      const ask = pageAsk(bodyRow(limit, 'limit') ?? REPORT_PAGE_ROWS, bodyRow(offset, 'offset') ?? 0, format);
       checkFromBeforeNow(body.from as number | undefined, body.to as number | undefined, monitor.now());
       const abort = new AbortController();
       const gone = (): void => abort.abort();
       res.once('close', gone);
       reportsRunning++;
       try {
-        const report = await monitor.generateReport({ ...(options as object), signal: abort.signal });
-        sendReport(res, report, (options as { format?: string }).format);
+        const report = await monitor.generateReport({ ...body, signal: abort.signal });
+        sendReport(res, reportPage(report, ask));
       } finally {
         reportsRunning--;
         res.off('close', gone);
@@ -195,11 +200,16 @@ function bodyTime(value: unknown, name: 'from' | 'to'): number {
   return timeParam(new Map([[name, typeof value === 'string' ? value : typeof value === 'number' ? String(value) : String(JSON.stringify(value))]]), name)!;
 }
 
-function sendReport(res: ServerResponse, report: unknown, format: string | undefined): void {
-  if (typeof report !== 'string') return sendJson(res, 200, report);
-  const type = format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8';
-  res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(report), 'Cache-Control': 'no-store' });
-  res.end(report);
+/** A report page asked for; a format none of json, markdown and html is refused as the library refuses it. */
+function pageAsk(limit: number, offset: number, format: unknown): ReportPageAsk {
+  if (format !== undefined && format !== 'json' && format !== 'markdown' && format !== 'html') throw new HttpError(400, `format must be one of json, markdown, html, got ${String(JSON.stringify(format)).slice(0, 64)}`, 'format');
+  return { limit, offset, format: (format as ReportFormat | undefined) ?? 'json' };
+}
+
+function sendReport(res: ServerResponse, page: ReturnType<typeof reportPage>): void {
+  if ('body' in page) return sendJson(res, 200, page.body);
+  res.writeHead(200, { 'Content-Type': page.type, 'Content-Length': Buffer.byteLength(page.text), 'Cache-Control': 'no-store' });
+  res.end(page.text);
 }
 
 /** Rules listed in an error naming an unknown one. */
