@@ -5903,6 +5903,17 @@ export const BREAKS = [
     mustFail: ['answers the latest report of a fresh monitor 404, or with optional=true 200 { report: null } (what the dashboard asks, no console error)', 'opens on a fresh monitor, no report yet, without an error in the console'],
   },
   {
+    name: 'OTLP stale points stamped from a ms times 1e6 as a double',
+    what: "an OTLP time in ns computed as Math.round(ms * 1e6): past 2^53 it is rounded to 256 ns, so the stale point 1 ms after a series' last value lands up to 128 ns early, in the ms of that value (a duplicate timestamp to a receiver in ms), and its start time differs from the value points'",
+    edits: [{ file: 'src/export/otlp-time.ts', find: '  const [s, ns] = hrTime(ms);\n  return BigInt(s) * BigInt(NS_PER_S) + BigInt(ns);\n', replace: '  return BigInt(Math.round(ms * 1e6));\n' }],
+    tests: ['export-otlp-times.test.ts'],
+    mustFail: [
+      "writes every OTLP time exact to the ns (protobuf): the stale point 1 ms after the last value, in the next ms, with the value points' start time",
+      "writes every OTLP time exact to the ns (json): the stale point 1 ms after the last value, in the next ms, with the value points' start time",
+      'converts 100,000 consecutive ms, and fractions of a ms, to their exact ns',
+    ],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
