@@ -5914,6 +5914,13 @@ export const BREAKS = [
     ],
   },
   {
+    name: "exporters missing from status() until the actor's first report",
+    what: "status().export.exporters starts empty and fills at the exporter actor's first report, a second after start(): a health check sees no exporter configured, and exporters[0].sent throws",
+    edits: [{ file: 'src/monitor/export-link.ts', find: "    this.last = [...e.remoteWrite.map((t) => idleStatus('remoteWrite', t.url)), ...e.otlp.map((t) => idleStatus('otlp', t.url))];\n", replace: '    this.last = [];\n' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['lists every exporter configured in status() from start() on, idle, before the actor first reports; the same endpoint as its reports show'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
