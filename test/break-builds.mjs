@@ -5921,6 +5921,13 @@ export const BREAKS = [
     mustFail: ['lists every exporter configured in status() from start() on, idle, before the actor first reports; the same endpoint as its reports show'],
   },
   {
+    name: 'heap bytes named MB and KB for MiB and KiB',
+    what: "a heap capture's bytes divided by 1024 and 1024² but written MB and KB: 151.3 MB of bytes read 144.3 MB, 4.6% low",
+    edits: [{ file: 'src/profiling/heap-summary.ts', find: "  if (b >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MiB`;\n  if (b >= 1024) return `${(b / 1024).toFixed(1)} KiB`;\n", replace: "  if (b >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MB`;\n  if (b >= 1024) return `${(b / 1024).toFixed(1)} KB`;\n" }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['names its bytes in the binary units they are counted in (MiB, KiB), in the headline and the text'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
