@@ -5910,6 +5910,31 @@ export const BREAKS = [
     mustFail: ["answers a report's series and metrics 200 a page by default, each page saying how to get the next, read from the latest report: every series once, none built again"],
   },
   {
+    name: 'OTLP stale points stamped from a ms times 1e6 as a double',
+    what: "an OTLP time in ns computed as Math.round(ms * 1e6): past 2^53 it is rounded to 256 ns, so the stale point 1 ms after a series' last value lands up to 128 ns early, in the ms of that value (a duplicate timestamp to a receiver in ms), and its start time differs from the value points'",
+    edits: [{ file: 'src/export/otlp-time.ts', find: '  const [s, ns] = hrTime(ms);\n  return BigInt(s) * BigInt(NS_PER_S) + BigInt(ns);\n', replace: '  return BigInt(Math.round(ms * 1e6));\n' }],
+    tests: ['export-otlp-times.test.ts'],
+    mustFail: [
+      "writes every OTLP time exact to the ns (protobuf): the stale point 1 ms after the last value, in the next ms, with the value points' start time",
+      "writes every OTLP time exact to the ns (json): the stale point 1 ms after the last value, in the next ms, with the value points' start time",
+      'converts 100,000 consecutive ms, and fractions of a ms, to their exact ns',
+    ],
+  },
+  {
+    name: "exporters missing from status() until the actor's first report",
+    what: "status().export.exporters starts empty and fills at the exporter actor's first report, a second after start(): a health check sees no exporter configured, and exporters[0].sent throws",
+    edits: [{ file: 'src/monitor/export-link.ts', find: "    this.last = [...e.remoteWrite.map((t) => idleStatus('remoteWrite', t.url)), ...e.otlp.map((t) => idleStatus('otlp', t.url))];\n", replace: '    this.last = [];\n' }],
+    tests: ['export-status.test.ts'],
+    mustFail: ['lists every exporter configured in status() from start() on, idle, before the actor first reports; the same endpoint as its reports show'],
+  },
+  {
+    name: 'heap bytes named MB and KB for MiB and KiB',
+    what: "a heap capture's bytes divided by 1024 and 1024² but written MB and KB: 151.3 MB of bytes read 144.3 MB, 4.6% low",
+    edits: [{ file: 'src/profiling/heap-summary.ts', find: "  if (b >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MiB`;\n  if (b >= 1024) return `${(b / 1024).toFixed(1)} KiB`;\n", replace: "  if (b >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MB`;\n  if (b >= 1024) return `${(b / 1024).toFixed(1)} KB`;\n" }],
+    tests: ['cpu-headline.test.ts'],
+    mustFail: ['names its bytes in the binary units they are counted in (MiB, KiB), in the headline and the text'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

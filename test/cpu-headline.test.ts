@@ -99,7 +99,7 @@ describe("a CPU capture's headline", () => {
     // The structured summary keeps the names as they are (JSON escapes them).
     expect(summary.topSelf[0]).toMatchObject({ function: 'handler\n- ignore the above', file: 'src/x\n# Heading\u202e.js' });
     const heap: HeapProfile = { head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [{ callFrame: frame('retain\r\n# Now', 'raw\n# name.js', 4), selfSize: 4096, id: 2, children: [] }] }, samples: [] };
-    expect(heapHeadline(summarizeHeap(heap, 10, CWD))).toBe('100% of live sampled bytes (4.0 KB of 4.0 KB) allocated in retain\\r\\n# Now at raw\\n# name.js:5');
+    expect(heapHeadline(summarizeHeap(heap, 10, CWD))).toBe('100% of live sampled bytes (4.0 KiB of 4.0 KiB) allocated in retain\\r\\n# Now at raw\\n# name.js:5');
   });
 });
 
@@ -125,19 +125,19 @@ describe("a CPU capture's hottest line", () => {
 
   it("charges what Node's own code (`node:`) allocated or ran under a service's function to that function, as native code's", () => {
     const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
-    // handler (src/leak.js:18) > toString (node:buffer) > slice (node:buffer:662), which holds the bytes; and 1 KB of the handler's own.
+    // handler (src/leak.js:18) > toString (node:buffer) > slice (node:buffer:662), which holds the bytes; and 1 KiB of the handler's own.
     const slice = { callFrame: frame('slice', 'node:buffer', 661), selfSize: 3072, id: 4, children: [] };
     const toString = { callFrame: frame('toString', 'node:buffer', 820), selfSize: 0, id: 3, children: [slice] };
     const handler = { callFrame: frame('handler', 'file:///srv/app/src/leak.js', 17), selfSize: 1024, id: 2, children: [toString] };
     const heap: HeapProfile = { head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [handler] }, samples: [] };
     const summary = summarizeHeap(heap, 10, CWD);
-    expect(heapHeadline(summary)).toBe("100% of live sampled bytes (4.0 KB of 4.0 KB) allocated in handler at src/leak.js:18 (75% in Node's code under its call to toString)");
+    expect(heapHeadline(summary)).toBe("100% of live sampled bytes (4.0 KiB of 4.0 KiB) allocated in handler at src/leak.js:18 (75% in Node's code under its call to toString)");
     expect(summary.lead).toEqual({ function: 'handler', file: 'src/leak.js', line: 18, column: 1, share: 1, node: { share: 0.75, via: 'toString' } });
     // The list of sites keeps the frames as V8 has them.
     expect(summary.sites.map((x) => `${x.function} ${x.file}:${x.line}`)).toEqual(['slice node:buffer:662', 'handler src/leak.js:18']);
     // Node's own work that no function of the service's called is its own.
     const parser = { callFrame: frame('parserOnHeadersComplete', 'node:_http_common', 116), selfSize: 2048, id: 2, children: [] };
-    expect(heapHeadline(summarizeHeap({ head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [parser] }, samples: [] }, 10, CWD))).toBe('100% of live sampled bytes (2.0 KB of 2.0 KB) allocated in parserOnHeadersComplete at node:_http_common:117');
+    expect(heapHeadline(summarizeHeap({ head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [parser] }, samples: [] }, 10, CWD))).toBe('100% of live sampled bytes (2.0 KiB of 2.0 KiB) allocated in parserOnHeadersComplete at node:_http_common:117');
   });
 
   it("adds a function's lines over its nodes and names the line with the most of its own samples in the text, not in the headline", () => {
@@ -157,5 +157,24 @@ describe("a CPU capture's hottest line", () => {
     const none = summarizeCpu(profile(0, 10), 10, CWD);
     expect(none.topSelf[0]!.hotLine).toBeUndefined();
     expect(captureText({ id: 1, kind: 'cpu', startedAt: 0, endedAt: 1000, seconds: 1, headline: '', summary: none, file: null, fileBytes: 0, fileError: 'x', alert: null, mainThreadMs: 1 }, 5)).not.toContain('hottest line');
+  });
+});
+
+describe("a heap capture's bytes", () => {
+  it('names its bytes in the binary units they are counted in (MiB, KiB), in the headline and the text', () => {
+    const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
+    // The trial's capture: 87,907,760 + 63,370,608 = 151,278,368 bytes (151.3 MB, 144.3 MiB), read "144.3 MB".
+    const repeat = { callFrame: frame('repeat'), selfSize: 63_370_608, id: 3, children: [] };
+    const leak = { callFrame: frame('leakMemory', 'file:///srv/app/svc/hot.mjs', 7), selfSize: 87_907_760, id: 2, children: [repeat] };
+    const parse = { callFrame: frame('parse', 'file:///srv/app/svc/cfg.mjs', 2), selfSize: 1536, id: 4, children: [] };
+    const summary = summarizeHeap({ head: { callFrame: frame('(root)'), selfSize: 0, id: 1, children: [leak, parse] }, samples: [] }, 10, CWD);
+    const headline = heapHeadline(summary);
+    expect(headline).toBe('99.999% of live sampled bytes (144.3 MiB of 144.3 MiB) allocated in leakMemory at svc/hot.mjs:8');
+    const text = captureText({ id: 1, kind: 'heap' as const, startedAt: 0, endedAt: 1000, seconds: 1, headline, summary, file: null, fileBytes: 0, fileError: 'not written', alert: null, mainThreadMs: 0 }, 5);
+    expect(text).toContain('144.3 MiB of sampled allocations still live at the end');
+    expect(text).toContain('  83.8 MiB (58.1%) leakMemory at svc/hot.mjs:8');
+    expect(text).toContain('  1.5 KiB (0.00102%) parse at svc/cfg.mjs:3');
+    expect(text).toContain('  60.4 MiB: leakMemory (svc/hot.mjs:8) > repeat');
+    expect(text).not.toMatch(/\d (KB|MB)\b/);
   });
 });

@@ -43,6 +43,24 @@ describe('export status', () => {
     for (const name of ['failed', 'dropped', 'retries']) expect([name, valueOf(samples, `monitor_export_${name}_total`, tags)]).toEqual([name, 0]);
   });
 
+  it('lists every exporter configured in status() from start() on, idle, before the actor first reports; the same endpoint as its reports show', async () => {
+    const r = await receiver();
+    const m = await started({ export: { remoteWrite: [{ url: r.url.replace('://', '://user:pw@') + '?key=secret', intervalMs: 3_600_000 }], otlp: [{ url: r.url, intervalMs: 3_600_000 }] } });
+    // Right after start(): the list was empty for about a second (the actor reports every
+    // second), and exporters[0].sent threw.
+    const st = m.status().export;
+    const idle = { sent: 0, failed: 0, dropped: 0, requests: 0, retries: 0, bytes: 0, encodeErrors: 0, queueDepth: 0, queuedSamples: 0, lastError: null, lastSuccessAt: null, lagMs: 0 };
+    expect(st.actor.state).toBe('running');
+    expect(st.exporters).toEqual([
+      { exporter: 'remoteWrite[0]', kind: 'remoteWrite', url: r.url + '?…', ...idle },
+      { exporter: 'otlp[0]', kind: 'otlp', url: r.url, ...idle },
+    ]);
+    expect(st.exporters[0]!.sent).toBe(0);
+    // The actor's report: the same endpoints, shown the same.
+    const reported = await m.exportNow();
+    expect(reported.exporters.map((e) => [e.exporter, e.kind, e.url])).toEqual(st.exporters.map((e) => [e.exporter, e.kind, e.url]));
+  });
+
   it('shows every exporter in status(), as monitor_export_* series on /metrics, and in the MCP status answer, its error cut short', async () => {
     const ok = await receiver();
     const refusing = await receiver();

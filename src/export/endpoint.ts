@@ -16,12 +16,13 @@
  */
 import { answerStart } from '../answer-start.js';
 import { redirectNote } from '../redirect.js';
-import { shownUrl, withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
+import { withUrlCredentials, type CredentialedTarget } from '../url-credentials.js';
 import type { Batch } from './batch.js';
+import { idleStatus, type ExporterKind, type ExporterStatus } from './exporter-status.js';
 import { partialSuccess } from './otlp-answer.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 
-export type ExporterKind = 'remoteWrite' | 'otlp';
+export type { ExporterKind, ExporterStatus } from './exporter-status.js';
 
 export interface EndpointConfig {
   kind: ExporterKind;
@@ -36,31 +37,6 @@ export interface EndpointConfig {
   maxSamplesPerRequest: number;
 }
 
-export interface ExporterStatus {
-  kind: ExporterKind;
-  /** The URL without its credentials or query (headers are never shown). */
-  url: string;
-  /** Samples (remote_write) or points (OTLP) the receiver took. */
-  sent: number;
-  /** Samples in requests the receiver refused (4xx other than 429): not retried. */
-  failed: number;
-  /** Samples dropped from a full queue, or left unsent when the monitor stopped. */
-  dropped: number;
-  /** Requests sent successfully, attempts that failed and were retried, bytes sent. */
-  requests: number;
-  retries: number;
-  bytes: number;
-  /** Exports that could not be encoded (a fault of ours: nothing was queued). */
-  encodeErrors: number;
-  /** Requests waiting (the one being sent included), and their samples. */
-  queueDepth: number;
-  queuedSamples: number;
-  /** The last error, until a request is taken whole after it. */
-  lastError: { message: string; status: number | null; at: number } | null;
-  lastSuccessAt: number | null;
-  /** Age of the oldest batch not yet sent, or of the export being encoded (0 when none waits). */
-  lagMs: number;
-}
 
 /** What a send leaves to do: nothing, or a retry, with the wait the receiver asked for (Retry-After, ms) if it did. */
 type Outcome = { retry: false } | { retry: true; askedMs: number | undefined };
@@ -98,7 +74,7 @@ export class Endpoint {
   constructor(config: EndpointConfig) {
     this.config = config;
     this.target = withUrlCredentials(config.url, config.headers);
-    this.st = { kind: config.kind, url: shownUrl(config.url), sent: 0, failed: 0, dropped: 0, requests: 0, retries: 0, bytes: 0, encodeErrors: 0, queueDepth: 0, queuedSamples: 0, lastError: null, lastSuccessAt: null, lagMs: 0 };
+    this.st = idleStatus(config.kind, config.url);
   }
 
   /**

@@ -66,9 +66,3 @@ export const ExportMetricsServiceRequest = root.lookupType('otlp.ExportMetricsSe
 export function keyValues(tags: Readonly<Record<string, string>>): { key: string; value: { stringValue: string } }[] {
   return Object.entries(tags).map(([key, stringValue]) => ({ key, value: { stringValue } }));
 }
-
-/** Nanoseconds since the epoch of a time in ms, as the 64-bit parts protobufjs writes exactly (a number past 2^53 would be rounded). */
-export function unixNano(ms: number): { low: number; high: number; unsigned: true } {
-  const ns = BigInt(Math.round(ms * 1e6));
-  return { low: Number(ns & 0xffffffffn), high: Number(ns >> 32n), unsigned: true };
-}

@@ -28,7 +28,8 @@ import type { SeriesSource, WalkFamily } from '../analysis/series-walk.js';
 import type { MetricUnit } from '../engine/metrics.js';
 import type { Batch } from './batch.js';
 import type { SeriesIdentity } from './remote-write.js';
-import { ExportMetricsServiceRequest, FLAG_NO_RECORDED_VALUE, TEMPORALITY_CUMULATIVE, keyValues, unixNano } from './otlp-proto.js';
+import { ExportMetricsServiceRequest, FLAG_NO_RECORDED_VALUE, TEMPORALITY_CUMULATIVE, keyValues } from './otlp-proto.js';
+import { hrTime, unixNano } from './otlp-time.js';
 import { SentSeries } from './sent-series.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
@@ -65,11 +66,6 @@ interface Exported {
   tags: Record<string, string>;
   bytes: number;
   seen: number;
-}
-
-function hrTime(ms: number): HrTime {
-  const s = Math.floor(ms / 1000);
-  return [s, Math.round((ms - s * 1000) * 1e6)];
 }
 
 export class OtlpEncoder {

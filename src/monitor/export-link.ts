@@ -18,12 +18,12 @@ import { EXPORT_BEAT_BY, EXPORT_CLOCK, EXPORT_TID } from '../engine/control.js';
 import type { RegistryBuffers } from '../engine/registry.js';
 import type { StoreBuffers } from '../engine/store/layout.js';
 import { ActorError } from '../errors.js';
-import type { ExporterStatus } from '../export/endpoint.js';
+import { idleStatus, type ExporterStatus } from '../export/exporter-status.js';
 import { exportInstance } from '../process-name.js';
 import type { Faults } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 
-export type { ExporterStatus } from '../export/endpoint.js';
+export type { ExporterStatus } from '../export/exporter-status.js';
 
 /** What status() shows of export. */
 export interface ExportStatus {
@@ -74,7 +74,10 @@ export class ExportLink {
   private readonly seen: Record<Counted, number>[];
   /** Per endpoint: what its monitor_export_* counters have taken, carried counts included. */
   private readonly recorded: Record<Counted, number>[];
-  private last: ExporterStatus[] = [];
+  /** Per endpoint, the actor's last report; idle (idleStatus) until its first. */
+  private last: ExporterStatus[];
+  /** The actor's first report is taken: it records every monitor_export_* counter, at 0 if nothing was counted. */
+  private reported = false;
   /** The thread of the actor whose counts `seen` holds. */
   private counter = 0;
   private cpuMs = 0;
@@ -92,6 +95,10 @@ export class ExportLink {
     this.carried = this.names.map(zero);
     this.seen = this.names.map(zero);
     this.recorded = this.names.map(zero);
+    // Every endpoint configured is in status() from the start, before the actor's first report
+    // (a second after start()): an empty list read as "no exporter configured", and a script
+    // reading exporters[0].sent right after start() threw.
+    this.last = [...e.remoteWrite.map((t) => idleStatus('remoteWrite', t.url)), ...e.otlp.map((t) => idleStatus('otlp', t.url))];
     this.actor = new Supervisor<ExporterApi>(
       'exporter',
       new URL('../../workers/exporter.js', import.meta.url),
@@ -193,7 +200,8 @@ export class ExportLink {
     const now = report.exporters;
     // The first report records every counter, at 0 if nothing was counted: a series that
     // appears only with its first failure hides that failure from Prometheus's increase().
-    const first = this.last.length === 0;
+    const first = !this.reported;
+    this.reported = true;
     now.forEach((s, i) => {
       const tags = { exporter: this.names[i]! };
       const seen = this.seen[i]!;

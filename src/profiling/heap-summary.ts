@@ -57,7 +57,7 @@ export function summarizeHeap(profile: HeapProfile, top: number, cwd: string): H
   return { kind: 'heap', liveBytes, sites, stacks, ...optional(lead.lead(liveBytes, cwd)) };
 }
 
-/** `62% of live sampled bytes (4.1 MB) allocated in leakyCache at src/cache.js:12`. */
+/** `62% of live sampled bytes (4.1 MiB of 6.6 MiB) allocated in leakyCache at src/cache.js:12`. */
 export function heapHeadline(s: HeapSummary): string {
   const top = s.sites[0];
   if (!top) return 'no sampled allocation still live at the end of the capture';
@@ -68,8 +68,12 @@ export function heapHeadline(s: HeapSummary): string {
   return `${percent(first.share)} of live sampled bytes (${formatBytes(bytes)} of ${formatBytes(s.liveBytes)}) allocated in ${siteText(first)}${native ? ` (${native})` : ''}`;
 }
 
+/**
+ * Bytes in binary units, named as such (MiB, KiB), as status and the docs name them: this
+ * wrote `MB` and `KB` for MiB and KiB, 144.3 "MB" for 151.3 MB of bytes.
+ */
 export function formatBytes(b: number): string {
-  if (b >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MB`;
-  if (b >= 1024) return `${(b / 1024).toFixed(1)} KB`;
+  if (b >= 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  if (b >= 1024) return `${(b / 1024).toFixed(1)} KiB`;
   return `${b} B`;
 }
