@@ -5935,6 +5935,27 @@ export const BREAKS = [
     mustFail: ['names its bytes in the binary units they are counted in (MiB, KiB), in the headline and the text'],
   },
   {
+    name: "the dashboard's sizes named KB, MB and GB for 1024s",
+    what: 'the dashboard labels a size counted in 1024s as KB, MB, GB: 144.3 MiB read 144.3 MB, 4.6% low',
+    edits: [{ file: 'dashboard/js/format.js', find: "const BYTES = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];", replace: "const BYTES = ['B', 'KB', 'MB', 'GB', 'TB'];" }],
+    tests: ['units.test.ts'],
+    mustFail: ['names sizes counted in 1024s KiB, MiB and GiB on the dashboard'],
+  },
+  {
+    name: "the serve table's columns named kB and MB for 1024s",
+    what: "perfwatch serve's table heads its heap column MB and its network column kB/s, values divided by 1048576 and 1024",
+    edits: [{ file: 'src/cli/serve.ts', find: "'net KiB/s', 'loop p99 ms', 'heap MiB'", replace: "'net kB/s', 'loop p99 ms', 'heap MB'" }],
+    tests: ['units.test.ts'],
+    mustFail: ["names the serve table's heap and network columns by the 1024s they are divided by"],
+  },
+  {
+    name: 'the address-space refusal in GB and MB for 1024s',
+    what: "a thread refused for the address space says its limit and use in GB and a thread's reservation in MB, counted in 1024s",
+    edits: [{ file: 'src/actors/thread-room.ts', find: '${(max / GB).toFixed(2)} GiB, ${(used / GB).toFixed(2)} GiB is in use', replace: '${(max / GB).toFixed(2)} GB, ${(used / GB).toFixed(2)} GB is in use' }],
+    tests: ['host-safety.test.ts'],
+    mustFail: ['lives in a host whose address space is limited (ulimit -v 2500000 KiB): a thread of ours that would not fit is refused with an error, not left to V8, which ends the process'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

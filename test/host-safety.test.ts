@@ -565,7 +565,7 @@ describe('the host is never harmed by the monitor', () => {
     const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     expect(r.alive).toBe(true);
     // Something did not fit, and said why.
-    expect([r.start, r.report].join(' ')).toMatch(/ENOMEM: no room for another thread in the process's address space: its limit \(ulimit -v, RLIMIT_AS\) is [\d.]+ GB/);
+    expect([r.start, r.report].join(' ')).toMatch(/ENOMEM: no room for another thread in the process's address space: its limit \(ulimit -v, RLIMIT_AS\) is [\d.]+ GiB, [\d.]+ GiB is in use, and a thread reserves about \d+ MiB/);
   }, 60_000);
 
   it('fails a report whose pool thread cannot start (no file descriptor left) instead of throwing into the host, and starts one for the next report', async () => {

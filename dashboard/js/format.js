@@ -15,7 +15,7 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const BYTES = ['B', 'KB', 'MB', 'GB', 'TB'];
+const BYTES = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function bytes(n) {
   if (n === null || n === undefined || !Number.isFinite(n)) return '–';

@@ -53,7 +53,7 @@ function noRoom(): string | undefined {
   if (max === null) return undefined;
   const used = addressSpaceUsed();
   if (used === null || max - used >= THREAD_ADDRESS_SPACE) return undefined;
-  return `no room for another thread in the process's address space: its limit (ulimit -v, RLIMIT_AS) is ${(max / GB).toFixed(2)} GB, ${(used / GB).toFixed(2)} GB is in use, and a thread reserves about ${THREAD_ADDRESS_SPACE / 1024 / 1024} MB, which V8 cannot do without ending the process; raise the limit`;
+  return `no room for another thread in the process's address space: its limit (ulimit -v, RLIMIT_AS) is ${(max / GB).toFixed(2)} GiB, ${(used / GB).toFixed(2)} GiB is in use, and a thread reserves about ${THREAD_ADDRESS_SPACE / 1024 / 1024} MiB, which V8 cannot do without ending the process; raise the limit`;
 }
 
 /** Throws (code ENOMEM) when the address-space limit leaves no room for another thread. */

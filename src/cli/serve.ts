@@ -20,7 +20,7 @@ function pick(metrics: MetricSnapshot[], name: string): MetricSnapshot | undefin
 }
 
 const TABLE_METRICS = ['cpu_usage', 'memory_usage', 'disk_usage', 'network_io', 'event_loop_lag', 'heap_used'];
-const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net kB/s', 'loop p99 ms', 'heap MB', 'ingest/s', 'app series', 'dropped'];
+const COLUMNS = ['time', 'cpu %', 'mem %', 'disk %', 'net KiB/s', 'loop p99 ms', 'heap MiB', 'ingest/s', 'app series', 'dropped'];
 const WIDTHS = [8, 6, 6, 7, 9, 11, 8, 10, 10, 8];
 
 function row(cells: string[]): string {
