@@ -2988,7 +2988,7 @@ export const BREAKS = [
   {
     name: 'a directory at the lock path taken for a lock being written',
     what: "a perfwatch.lock that is a directory is looked at as a lock being written until the attempts run out: start() fails with 'cannot be written (EEXIST …): choose a dataDir this process may write', of a directory the process may write",
-    edits: [{ find: '  if (stats.isFile()) return undefined;', replace: '  if (stats.isFile() || stats.isDirectory()) return undefined;' }],
+    edits: [{ file: 'src/storage/lock.ts', find: '  const what = notAFile(stats);\n  if (what === undefined) return undefined;', replace: '  const what = stats.isDirectory() ? undefined : notAFile(stats);\n  if (what === undefined) return undefined;' }],
     tests: ['storage.test.ts'],
     mustFail: ['refuses a perfwatch.lock that is a directory, naming it and saying to remove it, and leaves it there'],
   },
@@ -5901,6 +5901,13 @@ export const BREAKS = [
     edits: [{ file: 'src/http/api.ts', find: "if (report === undefined && optional === 'true') sendJson(res, 200, { report: null, reason: none });\n      else if", replace: 'if' }],
     tests: ['http-api.test.ts', 'dashboard.test.ts'],
     mustFail: ['answers the latest report of a fresh monitor 404, or with optional=true 200 { report: null } (what the dashboard asks, no console error)', 'opens on a fresh monitor, no report yet, without an error in the console'],
+  },
+  {
+    name: 'a perfwatch.db that is a directory opened as a database',
+    what: "a perfwatch.db that is a directory is handed to the driver, and the refusal quotes it: \"is not a usable SQLite database (ConnectionFailed(…: 14))\", not that it is a directory",
+    edits: [{ file: 'src/storage/identify.ts', find: '  const what = kindOf(file);\n', replace: '  const what = undefined as string | undefined;\n' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['refuses a perfwatch.db that is a directory, saying so and naming it, and leaves it there'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
