@@ -3143,7 +3143,7 @@ export const BREAKS = [
   {
     name: 'a history silent on what it could not read',
     what: "a series whose stored rollups cannot be read (a damaged file, an actor that cannot answer) is left out of a history, or cut to its memory's part, and the answer says nothing: it reads as all there was",
-    edits: [{ find: "        unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
+    edits: [{ find: "        unread = { series: (unread?.series ?? 0) + series, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
     tests: ['storage.test.ts'],
     mustFail: ["says in a history which series' stored rollups could not be read, rather than leaving them out without a word"],
   },
@@ -4444,7 +4444,7 @@ export const BREAKS = [
   {
     name: 'history cut at its limit uncounted past it',
     what: "a history cut at its limit counts only the series it read: the stored series left out at start past the limit are not in totalSeries, so an MCP or HTTP page says there is no more",
-    edits: [{ find: '        if (id < 0 && read && !read.has(entry)) totalSeries++;', replace: '' }],
+    edits: [{ find: '        if (counted?.has(entry)) totalSeries++;', replace: '' }],
     tests: ['storage.test.ts'],
     mustFail: ['restores a catalog of 1,000 series'],
   },
@@ -5901,6 +5901,20 @@ export const BREAKS = [
     edits: [{ file: 'src/http/api.ts', find: "if (report === undefined && optional === 'true') sendJson(res, 200, { report: null, reason: none });\n      else if", replace: 'if' }],
     tests: ['http-api.test.ts', 'dashboard.test.ts'],
     mustFail: ['answers the latest report of a fresh monitor 404, or with optional=true 200 { report: null } (what the dashboard asks, no console error)', 'opens on a fresh monitor, no report yet, without an error in the console'],
+  },
+  {
+    name: 'a page of a history counts only the unregistered series past it',
+    what: "getMetricHistory with a limit counts a series past the page, whose rows are on disk only, when it is not registered alone: after a restart every series is registered and on disk only until recorded again, and a page of 10 of 150 said totalSeries 10 and gave no next page (library, MCP's next_offset, HTTP's next)",
+    edits: [{ file: 'src/monitor/history.ts', find: '        if (counted?.has(entry)) totalSeries++;', replace: '        if (id < 0 && counted?.has(entry)) totalSeries++;' }],
+    tests: ['history-pages.test.ts'],
+    mustFail: ["counts every series of a restarted monitor that is on disk only, and its pages reach each once: library, MCP's next_offset and HTTP's next"],
+  },
+  {
+    name: 'a page of a history counts series on disk with no rows in its range',
+    what: 'getMetricHistory with a limit counts every series the memory does not hold as one with data, whether the file has rows of it in the range or not: a page from now on said 25 series where the whole history has 3',
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'diskOnly.forEach((s, i) => found[i] === 1 && counted!.add(s));', replace: 'diskOnly.forEach((s) => found && counted!.add(s));' }],
+    tests: ['history-pages.test.ts'],
+    mustFail: ["counts every series of a restarted monitor that is on disk only, and its pages reach each once: library, MCP's next_offset and HTTP's next"],
   },
   {
     name: 'a perfwatch.db that is a directory opened as a database',

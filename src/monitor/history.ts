@@ -147,12 +147,13 @@ export class HistoryReader {
   /**
    * The answer to a plan, with each series' stored rollups (by its entry in plan.ids) where there are some, and
    * the runs of the processes that wrote them (storage/watched-runs.ts), when read: a counter's
-   * stored minute is per second of the part of it a process watched. `read`: the series whose
-   * stored rollups were asked for, when not all were (a `limit` reached): a stored series not
-   * registered that was not asked for counts in totalSeries, unlisted (the catalog keeps a
-   * series while it has rows), so that an answer cut at its limit says there is more.
+   * stored minute is per second of the part of it a process watched. `counted`: for a page (a
+   * `limit`), the series the memory does not hold that have stored rows in the range, whose
+   * rows were read for the page's alone: each counts in totalSeries, listed or not, so that
+   * an answer cut at its limit says how many there are (registered or not: after a restart
+   * every series is on disk only until it is recorded again).
    */
-  build(plan: HistoryPlan, stored: ReadonlyMap<PlannedSeries, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[], read?: ReadonlySet<PlannedSeries>): MetricHistory {
+  build(plan: HistoryPlan, stored: ReadonlyMap<PlannedSeries, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[], counted?: ReadonlySet<PlannedSeries>): MetricHistory {
     const series: SeriesHistory[] = [];
     let totalSeries = 0;
     const watched = runs ? withEarlier(this.watched(), runs) : this.watched();
@@ -160,7 +161,8 @@ export class HistoryReader {
       const { id, tags, memoryFrom } = entry;
       const disk = storedBefore(stored.get(entry), memoryFrom);
       if (!this.inMemory(id) && disk.length === 0) {
-        if (id < 0 && read && !read.has(entry)) totalSeries++;
+        // Past the page (or before it), or a page's whose rows could not be read (`unread` says so).
+        if (counted?.has(entry)) totalSeries++;
         continue;
       }
       // Those before the page are counted only: reading them cost the host's thread as much

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
-import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
+import type { ControlOp, HistoryRequest, StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import type { WatchedSpan } from '../analysis/watched.js';
 import { closeFirstSync } from '../actors/close-first.js';
 import { openGateGen, sealGate } from '../actors/native-gate.js';
@@ -452,6 +452,16 @@ export class StorageLink {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
     if (this.actor.state === 'stopped') return null;
     return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
+  }
+
+  /**
+   * 1 where request i's series has stored rows in its range, else 0 (an index seek or two a
+   * series, no rows read); rejects as history() does.
+   */
+  async storedIn(requests: HistoryRequest[]): Promise<Uint8Array> {
+    if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
+    if (this.actor.state === 'stopped') return new Uint8Array(requests.length);
+    return this.actor.call((a) => a.storedIn(requests), true);
   }
 
   /**
