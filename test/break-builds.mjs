@@ -5917,6 +5917,13 @@ export const BREAKS = [
     mustFail: ["counts every series of a restarted monitor that is on disk only, and its pages reach each once: library, MCP's next_offset and HTTP's next"],
   },
   {
+    name: 'a history of a stored metric before the file is attached says the metric is unknown',
+    what: "while a start on a full disk waits to attach the database, getMetricHistory of a metric only the file holds throws \"not a known metric\" (InvalidArgumentError) instead of saying its stored history is unread until the file is attached",
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'storage && !storage.attached ? (name, known) => storage.unattachedMetricError(name, known) : undefined', replace: 'undefined' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['answers a history of a metric only the file holds, while the database waits for room, that its stored history is unread, not that the metric is unknown'],
+  },
+  {
     name: 'a perfwatch.db that is a directory opened as a database',
     what: "a perfwatch.db that is a directory is handed to the driver, and the refusal quotes it: \"is not a usable SQLite database (ConnectionFailed(…: 14))\", not that it is a directory",
     edits: [{ file: 'src/storage/identify.ts', find: '  const what = kindOf(file);\n', replace: '  const what = undefined as string | undefined;\n' }],

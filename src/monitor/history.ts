@@ -111,8 +111,12 @@ export class HistoryReader {
     this.buckets = buckets;
   }
 
-  /** Validates a query and finds its series (throws InvalidArgumentError on bad input). */
-  plan(query: HistoryQuery, now: number = Date.now()): HistoryPlan {
+  /**
+   * Validates a query and finds its series (throws InvalidArgumentError on bad input).
+   * `unknown`: the error for a metric name the registry does not hold (by default, that it is
+   * not a known metric, with the nearest known names).
+   */
+  plan(query: HistoryQuery, now: number = Date.now(), unknown: (name: string, known: string[]) => Error = (name, known) => unknownMetricError('metric', name, known)): HistoryPlan {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     checkKeys(query, HISTORY_FIELDS, 'query field');
     const metric = validateName(query.metric, 'metric');
@@ -130,7 +134,7 @@ export class HistoryReader {
     const offset = query.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     const def = this.registry.lookupName(metric);
-    if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
+    if (def === undefined) throw unknown(metric, this.registry.listNames().map((n) => n.name));
     const match = tagMatch(query.tags);
     const ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
     return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, offset, match, ids };

@@ -724,11 +724,15 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Samples, buckets or rollups of one metric over a time range, downsampled to maxPoints;
    * with storage 'sqlite', the rollups on disk come first (a history spans restarts and the
-   * retention period). Rejects with InvalidArgumentError on a bad query.
+   * retention period). Rejects with InvalidArgumentError on a bad query; while the database
+   * is not attached (a start on a full disk), with StorageError for a metric this process has
+   * not recorded, whose stored history is unread until it is.
    */
   async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
     const storage = this.storage;
-    const plan = this.history.plan(query, this.now());
+    // A start on a full disk has not restored the stored catalog yet: a metric only the file
+    // holds is unknown to the registry, and "not a known metric" would say it does not exist.
+    const plan = this.history.plan(query, this.now(), storage && !storage.attached ? (name, known) => storage.unattachedMetricError(name, known) : undefined);
     const stored = new Map<PlannedSeries, StoredRollups>();
     let counted: Set<PlannedSeries> | undefined;
     let unread: MetricHistory['unread'];

@@ -36,6 +36,7 @@ import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { isPerfwatchDatabase, refusalOf } from '../storage/identify.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
+import { didYouMean } from '../suggest.js';
 import { OURS as PROFILE_FILE } from '../profiling/files.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { CatalogRestore } from '../storage/restore.js';
@@ -452,6 +453,17 @@ export class StorageLink {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
     if (this.actor.state === 'stopped') return null;
     return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
+  }
+
+  /**
+   * The error for a history of a metric this process does not know while the database is not
+   * attached (a start that found no room): its name may be in the stored catalog, restored
+   * only once the file is attached, so the answer is that its stored history is unread, not
+   * that the metric does not exist; a likely typo of a known name is pointed out too.
+   */
+  unattachedMetricError(name: string, known: readonly string[]): StorageError {
+    const why = this.room ? ` (${this.room.message})` : '';
+    return new StorageError(this.file, `is not attached yet${why}: metric "${name}" has not been recorded by this process, and its stored history, if any, is unread until the file is attached (status().storage.attached)${didYouMean(name, known)}`);
   }
 
   /**
