@@ -2988,7 +2988,7 @@ export const BREAKS = [
   {
     name: 'a directory at the lock path taken for a lock being written',
     what: "a perfwatch.lock that is a directory is looked at as a lock being written until the attempts run out: start() fails with 'cannot be written (EEXIST …): choose a dataDir this process may write', of a directory the process may write",
-    edits: [{ find: '  if (stats.isFile()) return undefined;', replace: '  if (stats.isFile() || stats.isDirectory()) return undefined;' }],
+    edits: [{ file: 'src/storage/lock.ts', find: '  const what = notAFile(stats);\n  if (what === undefined) return undefined;', replace: '  const what = stats.isDirectory() ? undefined : notAFile(stats);\n  if (what === undefined) return undefined;' }],
     tests: ['storage.test.ts'],
     mustFail: ['refuses a perfwatch.lock that is a directory, naming it and saying to remove it, and leaves it there'],
   },
@@ -3143,7 +3143,7 @@ export const BREAKS = [
   {
     name: 'a history silent on what it could not read',
     what: "a series whose stored rollups cannot be read (a damaged file, an actor that cannot answer) is left out of a history, or cut to its memory's part, and the answer says nothing: it reads as all there was",
-    edits: [{ find: "        unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
+    edits: [{ find: "        unread = { series: (unread?.series ?? 0) + series, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };\n", replace: '' }],
     tests: ['storage.test.ts'],
     mustFail: ["says in a history which series' stored rollups could not be read, rather than leaving them out without a word"],
   },
@@ -4444,7 +4444,7 @@ export const BREAKS = [
   {
     name: 'history cut at its limit uncounted past it',
     what: "a history cut at its limit counts only the series it read: the stored series left out at start past the limit are not in totalSeries, so an MCP or HTTP page says there is no more",
-    edits: [{ find: '        if (id < 0 && read && !read.has(entry)) totalSeries++;', replace: '' }],
+    edits: [{ find: '        if (counted?.has(entry)) totalSeries++;', replace: '' }],
     tests: ['storage.test.ts'],
     mustFail: ['restores a catalog of 1,000 series'],
   },
@@ -5954,6 +5954,34 @@ export const BREAKS = [
     edits: [{ file: 'src/actors/thread-room.ts', find: '${(max / GB).toFixed(2)} GiB, ${(used / GB).toFixed(2)} GiB is in use', replace: '${(max / GB).toFixed(2)} GB, ${(used / GB).toFixed(2)} GB is in use' }],
     tests: ['host-safety.test.ts'],
     mustFail: ['lives in a host whose address space is limited (ulimit -v 2500000 KiB): a thread of ours that would not fit is refused with an error, not left to V8, which ends the process'],
+  },
+  {
+    name: 'a page of a history counts only the unregistered series past it',
+    what: "getMetricHistory with a limit counts a series past the page, whose rows are on disk only, when it is not registered alone: after a restart every series is registered and on disk only until recorded again, and a page of 10 of 150 said totalSeries 10 and gave no next page (library, MCP's next_offset, HTTP's next)",
+    edits: [{ file: 'src/monitor/history.ts', find: '        if (counted?.has(entry)) totalSeries++;', replace: '        if (id < 0 && counted?.has(entry)) totalSeries++;' }],
+    tests: ['history-pages.test.ts'],
+    mustFail: ["counts every series of a restarted monitor that is on disk only, and its pages reach each once: library, MCP's next_offset and HTTP's next"],
+  },
+  {
+    name: 'a page of a history counts series on disk with no rows in its range',
+    what: 'getMetricHistory with a limit counts every series the memory does not hold as one with data, whether the file has rows of it in the range or not: a page from now on said 25 series where the whole history has 3',
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'diskOnly.forEach((s, i) => found[i] === 1 && counted!.add(s));', replace: 'diskOnly.forEach((s) => found && counted!.add(s));' }],
+    tests: ['history-pages.test.ts'],
+    mustFail: ["counts every series of a restarted monitor that is on disk only, and its pages reach each once: library, MCP's next_offset and HTTP's next"],
+  },
+  {
+    name: 'a history of a stored metric before the file is attached says the metric is unknown',
+    what: "while a start on a full disk waits to attach the database, getMetricHistory of a metric only the file holds throws \"not a known metric\" (InvalidArgumentError) instead of saying its stored history is unread until the file is attached",
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'storage && !storage.attached ? (name, known) => storage.unattachedMetricError(name, known) : undefined', replace: 'undefined' }],
+    tests: ['storage-disk.test.ts'],
+    mustFail: ['answers a history of a metric only the file holds, while the database waits for room, that its stored history is unread, not that the metric is unknown'],
+  },
+  {
+    name: 'a perfwatch.db that is a directory opened as a database',
+    what: "a perfwatch.db that is a directory is handed to the driver, and the refusal quotes it: \"is not a usable SQLite database (ConnectionFailed(…: 14))\", not that it is a directory",
+    edits: [{ file: 'src/storage/identify.ts', find: '  const what = kindOf(file);\n', replace: '  const what = undefined as string | undefined;\n' }],
+    tests: ['storage.test.ts'],
+    mustFail: ['refuses a perfwatch.db that is a directory, saying so and naming it, and leaves it there'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -189,6 +189,36 @@ if (!root && process.env.CI === 'true') {
       }
     });
 
+    it('answers a history of a metric only the file holds, while the database waits for room, that its stored history is unread, not that the metric is unknown', async () => {
+      // The stored catalog is restored once the file is attached: until then a metric of an
+      // earlier run was "not a known metric", as if it did not exist.
+      const dir = join(mnt, 'unread-catalog');
+      const options = { storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } } as const;
+      const a = new PerformanceMonitor(options);
+      await a.start();
+      a.record('earlier_rt', 7);
+      await a.stop();
+      const b = new PerformanceMonitor(options);
+      const filler = fill(mnt);
+      let filled = true;
+      try {
+        await b.start();
+        expect(b.status().storage).toMatchObject({ attached: false });
+        const e = await b.getMetricHistory({ metric: 'earlier_rt' }).catch((error: unknown) => error);
+        expect(e).toBeInstanceOf(StorageError);
+        expect((e as Error).message).toMatch(new RegExp(`^${join(dir, 'perfwatch.db')}: is not attached yet \\(.*\\): metric "earlier_rt" has not been recorded by this process, and its stored history, if any, is unread until the file is attached \\(status\\(\\)\\.storage\\.attached\\)$`));
+        rmSync(filler);
+        filled = false;
+        expect(await b.flushStorage()).toBe(true);
+        expect(await historyTotals(b, 'earlier_rt')).toEqual({ count: 1, sum: 7 });
+        // Attached, a name neither the memory nor the file holds is unknown, with the nearest known.
+        await expect(b.getMetricHistory({ metric: 'earlier_rtt' })).rejects.toThrow(/"earlier_rtt" is not a known metric; the nearest known: earlier_rt/);
+      } finally {
+        if (filled) rmSync(filler);
+        await b.stop();
+      }
+    });
+
     it("leaves no profile file cut short in a dataDir that is full: the capture's summary says why its file is missing, and the next one once there is room is whole", async () => {
       const dir = join(mnt, 'profiled');
       const m = new PerformanceMonitor({ storage: 'sqlite', dataDir: dir, system: { enabled: false }, runtime: { enabled: false } });

@@ -541,6 +541,21 @@ describe('storage: sqlite', () => {
     expect(statSync(lock).isDirectory()).toBe(true);
   });
 
+  it('refuses a perfwatch.db that is a directory, saying so and naming it, and leaves it there', async () => {
+    // It was opened, and refused as "not a usable SQLite database (ConnectionFailed("Unable to
+    // open connection to local database …: 14"))": the driver's words and SQLite's code.
+    const dir = dataDir();
+    const file = join(dir, 'perfwatch.db');
+    mkdirSync(file, { recursive: true });
+    const m = monitor(dir);
+    const e = await m.start().catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e).toMatchObject({ code: 'PW_ERR_STORAGE', path: file });
+    expect((e as Error).message).toBe(`${file}: is a directory, not perfwatch's database file: move it away (perfwatch never deletes what it did not make), or choose another dataDir`);
+    expect(m.state).toBe('stopped');
+    expect(statSync(file).isDirectory()).toBe(true);
+  });
+
   it('fails start() with an error naming a dataDir that cannot be created', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'pw-storage-'));
     writeFileSync(join(parent, 'a-file'), '');

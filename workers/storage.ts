@@ -163,6 +163,11 @@ const api: StorageActorApi = {
       const packed = packHistories(requests.map((r) => s.history(r.name, r.tags, r.from, r.to, r.hourly)));
       return Comlink.transfer(packed, packedBuffers(packed));
     }),
+  storedIn: (requests) =>
+    work((s) => {
+      const found = s.storedIn(requests);
+      return Comlink.transfer(found, [found.buffer as ArrayBuffer]);
+    }),
   serve(port) {
     Comlink.expose(api, nodeEndpoint(port));
   },

@@ -191,6 +191,8 @@ export type StorageSink = (event: StorageEvent) => void;
  *   with `hourly`, whole hours from the hourly tier where it has them (RollupTable.read).
  * - `histories(requests)`: `history` for many series at once (a report's), in request order, as one
  *   set of columns (src/storage/histories.ts): a reply that transfers a few buffers, not nine a series.
+ * - `storedIn(requests)`: 1 where a request's series has stored rows in its range, else 0, in
+ *   request order: which series a page of a history passes over count, without their rows.
  * - `serve(port)`: answers these calls on another port too: a report pool thread reads the
  *   stored rollups straight from the actor, not through the host's thread.
  * - `restoreCatalog()`: registers the series on disk again, newest first, leaving room for
@@ -217,6 +219,7 @@ export interface StorageActorApi {
   flushSeqs(seqs: HubSeq[], last: boolean): boolean;
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly?: boolean): StoredRollups | null;
   histories(requests: HistoryRequest[]): PackedHistories;
+  storedIn(requests: HistoryRequest[]): Uint8Array;
   serve(port: MessagePort): void;
   restoreCatalog(): CatalogRestore;
   storedOnly(name: string, match?: Record<string, string>): Record<string, string>[];

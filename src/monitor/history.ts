@@ -111,8 +111,12 @@ export class HistoryReader {
     this.buckets = buckets;
   }
 
-  /** Validates a query and finds its series (throws InvalidArgumentError on bad input). */
-  plan(query: HistoryQuery, now: number = Date.now()): HistoryPlan {
+  /**
+   * Validates a query and finds its series (throws InvalidArgumentError on bad input).
+   * `unknown`: the error for a metric name the registry does not hold (by default, that it is
+   * not a known metric, with the nearest known names).
+   */
+  plan(query: HistoryQuery, now: number = Date.now(), unknown: (name: string, known: string[]) => Error = (name, known) => unknownMetricError('metric', name, known)): HistoryPlan {
     if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query', 'must be an object', { value: query });
     checkKeys(query, HISTORY_FIELDS, 'query field');
     const metric = validateName(query.metric, 'metric');
@@ -130,7 +134,7 @@ export class HistoryReader {
     const offset = query.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
     const def = this.registry.lookupName(metric);
-    if (def === undefined) throw unknownMetricError('metric', metric, this.registry.listNames().map((n) => n.name));
+    if (def === undefined) throw unknown(metric, this.registry.listNames().map((n) => n.name));
     const match = tagMatch(query.tags);
     const ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
     return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, offset, match, ids };
@@ -147,12 +151,13 @@ export class HistoryReader {
   /**
    * The answer to a plan, with each series' stored rollups (by its entry in plan.ids) where there are some, and
    * the runs of the processes that wrote them (storage/watched-runs.ts), when read: a counter's
-   * stored minute is per second of the part of it a process watched. `read`: the series whose
-   * stored rollups were asked for, when not all were (a `limit` reached): a stored series not
-   * registered that was not asked for counts in totalSeries, unlisted (the catalog keeps a
-   * series while it has rows), so that an answer cut at its limit says there is more.
+   * stored minute is per second of the part of it a process watched. `counted`: for a page (a
+   * `limit`), the series the memory does not hold that have stored rows in the range, whose
+   * rows were read for the page's alone: each counts in totalSeries, listed or not, so that
+   * an answer cut at its limit says how many there are (registered or not: after a restart
+   * every series is on disk only until it is recorded again).
    */
-  build(plan: HistoryPlan, stored: ReadonlyMap<PlannedSeries, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[], read?: ReadonlySet<PlannedSeries>): MetricHistory {
+  build(plan: HistoryPlan, stored: ReadonlyMap<PlannedSeries, StoredRollups> = new Map(), now: number = Date.now(), unread?: MetricHistory['unread'], runs?: readonly WatchedSpan[], counted?: ReadonlySet<PlannedSeries>): MetricHistory {
     const series: SeriesHistory[] = [];
     let totalSeries = 0;
     const watched = runs ? withEarlier(this.watched(), runs) : this.watched();
@@ -160,7 +165,8 @@ export class HistoryReader {
       const { id, tags, memoryFrom } = entry;
       const disk = storedBefore(stored.get(entry), memoryFrom);
       if (!this.inMemory(id) && disk.length === 0) {
-        if (id < 0 && read && !read.has(entry)) totalSeries++;
+        // Past the page (or before it), or a page's whose rows could not be read (`unread` says so).
+        if (counted?.has(entry)) totalSeries++;
         continue;
       }
       // Those before the page are counted only: reading them cost the host's thread as much

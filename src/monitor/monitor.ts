@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import * as Comlink from 'comlink';
-import type { CollectorApi, CollectorData, Fault } from '../actors/protocols.js';
+import type { CollectorApi, CollectorData, Fault, HistoryRequest } from '../actors/protocols.js';
 import { Supervisor, WatchdogLink, type ActorExit } from '../actors/supervisor.js';
 import { Alerting, type AlertQuery, type HistoryFilter } from '../alerts/alerting.js';
 import type { Alert, AlertRule, AlertRuleInput, AlertTransition } from '../alerts/schema.js';
@@ -724,18 +724,22 @@ export class PerformanceMonitor extends EventEmitter {
   /**
    * Samples, buckets or rollups of one metric over a time range, downsampled to maxPoints;
    * with storage 'sqlite', the rollups on disk come first (a history spans restarts and the
-   * retention period). Rejects with InvalidArgumentError on a bad query.
+   * retention period). Rejects with InvalidArgumentError on a bad query; while the database
+   * is not attached (a start on a full disk), with StorageError for a metric this process has
+   * not recorded, whose stored history is unread until it is.
    */
   async getMetricHistory(query: HistoryQuery): Promise<MetricHistory> {
-    const plan = this.history.plan(query, this.now());
+    const storage = this.storage;
+    // A start on a full disk has not restored the stored catalog yet: a metric only the file
+    // holds is unknown to the registry, and "not a known metric" would say it does not exist.
+    const plan = this.history.plan(query, this.now(), storage && !storage.attached ? (name, known) => storage.unattachedMetricError(name, known) : undefined);
     const stored = new Map<PlannedSeries, StoredRollups>();
-    let read: Set<PlannedSeries> | undefined;
+    let counted: Set<PlannedSeries> | undefined;
     let unread: MetricHistory['unread'];
     let runs: WatchedSpan[] | undefined;
-    const storage = this.storage;
     if (storage) {
-      const noteUnread = (error: unknown): void => {
-        unread = { series: (unread?.series ?? 0) + 1, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };
+      const noteUnread = (error: unknown, series = 1): void => {
+        unread = { series: (unread?.series ?? 0) + series, error: unread?.error ?? (error instanceof Error ? error.message : String(error)) };
       };
       // The stored series of the metric this process did not register (the oldest, left out at
       // start for the live ones: src/storage/restore.ts), after its own: their history is the
@@ -748,10 +752,15 @@ export class PerformanceMonitor extends EventEmitter {
         }
       }
       const memoryOnly = plan.resolution === 'raw' && Number.isFinite(plan.from) && plan.ids.every((s) => s.memoryFrom <= plan.from);
-      const fetch = async (entry: PlannedSeries): Promise<void> => {
+      // What is read of a series from the file: its rows up to where the memory's begin.
+      const request = (entry: PlannedSeries): HistoryRequest => {
         const to = Math.min(plan.to, entry.memoryFrom);
+        return { name: plan.metric, tags: { ...entry.tags }, from: plan.from, to, hourly: storedHourly(plan.resolution, plan.from, to, plan.maxPoints) };
+      };
+      const fetch = async (entry: PlannedSeries): Promise<void> => {
+        const r = request(entry);
         try {
-          const rows = await storage.history(plan.metric, { ...entry.tags }, plan.from, to, storedHourly(plan.resolution, plan.from, to, plan.maxPoints));
+          const rows = await storage.history(r.name, r.tags, r.from, r.to, r.hourly);
           if (rows && rows.start.length > 0) stored.set(entry, rows);
         } catch (error) {
           // Said in the answer: a series left out, or cut to its memory's part, read as all there was.
@@ -760,21 +769,29 @@ export class PerformanceMonitor extends EventEmitter {
       };
       if (!memoryOnly && plan.limit === Infinity) await Promise.all(plan.ids.map(fetch));
       else if (!memoryOnly) {
-        // One by one until `offset + limit` series have data: the series listed are the first
-        // that do past `offset`. One before the page that the memory holds counts without its
-        // rows (build() passes over it); one it does not, only its rows say whether it counts.
-        let listed = 0;
-        read = new Set();
-        for (const s of plan.ids) {
-          if (listed >= plan.offset + plan.limit) break;
-          read.add(s);
-          if (listed < plan.offset && this.history.inMemory(s.id)) {
-            listed++;
-            continue;
+        // A page: which of the series the memory does not hold have rows on disk in the range
+        // (a seek each, no rows read), so that every series with data counts in totalSeries,
+        // those past the page too; then the rows of the page's series alone. Counting only the
+        // series read up to the page's end, a restarted monitor (its series on disk only until
+        // recorded again) answered 10 of 150 series with totalSeries 10, and no next page.
+        const diskOnly = plan.ids.filter((s) => !this.history.inMemory(s.id));
+        counted = new Set();
+        if (diskOnly.length > 0) {
+          try {
+            const found = await storage.storedIn(diskOnly.map(request));
+            diskOnly.forEach((s, i) => found[i] === 1 && counted!.add(s));
+          } catch (error) {
+            noteUnread(error, diskOnly.length);
           }
-          await fetch(s);
-          if (stored.has(s) || this.history.inMemory(s.id)) listed++;
         }
+        const page: PlannedSeries[] = [];
+        let index = 0;
+        for (const s of plan.ids) {
+          if (index >= plan.offset + plan.limit) break;
+          if (!this.history.inMemory(s.id) && !counted.has(s)) continue;
+          if (index++ >= plan.offset) page.push(s);
+        }
+        await Promise.all(page.map(fetch));
       }
       // One fault for the read, not one per series: the series fail alike (a damaged file, an
       // actor that cannot answer), and a history of hundreds counted hundreds.
@@ -785,7 +802,7 @@ export class PerformanceMonitor extends EventEmitter {
         runs = await storage.runs(from, plan.to).catch(() => undefined);
       }
     }
-    return this.history.build(plan, stored, this.now(), unread, runs, read);
+    return this.history.build(plan, stored, this.now(), unread, runs, counted);
   }
 
   /**

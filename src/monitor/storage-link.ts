@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import { sink } from '../actors/comlink-node.js';
-import type { ControlOp, StorageActorApi, StorageEvent } from '../actors/protocols.js';
+import type { ControlOp, HistoryRequest, StorageActorApi, StorageEvent } from '../actors/protocols.js';
 import type { WatchedSpan } from '../analysis/watched.js';
 import { closeFirstSync } from '../actors/close-first.js';
 import { openGateGen, sealGate } from '../actors/native-gate.js';
@@ -36,6 +36,7 @@ import { READ_HUB_SEQS, hubSeqsOf, type HubSeq } from '../storage/hub-seqs.js';
 import { isPerfwatchDatabase, refusalOf } from '../storage/identify.js';
 import { LOCK_FILE, TAKEOVER_FILE, acquireLock, type DirLock } from '../storage/lock.js';
 import { privateAgain } from '../private-files.js';
+import { didYouMean } from '../suggest.js';
 import { OURS as PROFILE_FILE } from '../profiling/files.js';
 import type { CatalogEntry, StoredRollups } from '../storage/rollups.js';
 import type { CatalogRestore } from '../storage/restore.js';
@@ -452,6 +453,27 @@ export class StorageLink {
     if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
     if (this.actor.state === 'stopped') return null;
     return this.actor.call((a) => a.history(name, tags, from, to, hourly), true);
+  }
+
+  /**
+   * The error for a history of a metric this process does not know while the database is not
+   * attached (a start that found no room): its name may be in the stored catalog, restored
+   * only once the file is attached, so the answer is that its stored history is unread, not
+   * that the metric does not exist; a likely typo of a known name is pointed out too.
+   */
+  unattachedMetricError(name: string, known: readonly string[]): StorageError {
+    const why = this.room ? ` (${this.room.message})` : '';
+    return new StorageError(this.file, `is not attached yet${why}: metric "${name}" has not been recorded by this process, and its stored history, if any, is unread until the file is attached (status().storage.attached)${didYouMean(name, known)}`);
+  }
+
+  /**
+   * 1 where request i's series has stored rows in its range, else 0 (an index seek or two a
+   * series, no rows read); rejects as history() does.
+   */
+  async storedIn(requests: HistoryRequest[]): Promise<Uint8Array> {
+    if (this.room) throw new StorageError(this.file, `is not attached yet: ${this.room.message}`);
+    if (this.actor.state === 'stopped') return new Uint8Array(requests.length);
+    return this.actor.call((a) => a.storedIn(requests), true);
   }
 
   /**

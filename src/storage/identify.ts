@@ -11,8 +11,9 @@
  * have a newer page 1 in its `-wal`, not yet checkpointed (a process killed before it closed
  * the file): the newest committed one there is read instead.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { StorageError } from '../errors.js';
+import { notAFile } from './file-kind.js';
 
 /** The application id in the header, "PWAT": marks the file as perfwatch's. */
 export const APPLICATION_ID = 0x50574154;
@@ -26,10 +27,14 @@ const FRAME_HEADER = 24;
 
 /**
  * The refusal of `file` when it is not perfwatch's to open (not SQLite, another application's,
- * or of a newer schema version than `known`), read without writing; undefined for a file that
+ * or of a newer schema version than `known`, or no file at all: a directory), read without writing; undefined for a file that
  * is absent, empty, or perfwatch's of that version or older (openSchema takes it).
  */
 export function refusalOf(file: string, known: number): StorageError | undefined {
+  // A directory (a FIFO, …) in its place: opened, it was "not a usable SQLite database
+  // (ConnectionFailed(…: 14))", the driver's words and SQLite's code for "cannot open".
+  const what = kindOf(file);
+  if (what !== undefined) return new StorageError(file, `is ${what}, not perfwatch's database file: move it away (perfwatch never deletes what it did not make), or choose another dataDir`);
   const head = readHead(file);
   if (head === undefined || head.length === 0) return undefined;
   const page1 = page1Of(file, head);
@@ -78,6 +83,15 @@ export function refusal(file: string, db: { appId: number; version: number; tabl
 function page1Of(file: string, head: Buffer): Buffer | undefined {
   if (head.toString('latin1', 0, 16) !== MAGIC) return undefined;
   return newestPage1(`${file}-wal`) ?? (head.length === HEAD ? head : undefined);
+}
+
+/** What `file` is when it is there and no regular file (symbolic links followed), else undefined. */
+function kindOf(file: string): string | undefined {
+  try {
+    return notAFile(statSync(file));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first HEAD bytes of `file` (fewer when it is shorter), or undefined when it cannot be read (absent). */

@@ -21,6 +21,7 @@ import { StorageError, StorageLockedError } from '../errors.js';
 import { makeDirs } from '../make-dirs.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.js';
 import { processAlive } from '../process-alive.js';
+import { notAFile } from './file-kind.js';
 
 export const LOCK_FILE = 'perfwatch.lock';
 
@@ -204,8 +205,8 @@ function notALockFile(dir: string, file: string): StorageError | undefined {
   } catch {
     return undefined;
   }
-  if (stats.isFile()) return undefined;
-  const what = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device';
+  const what = notAFile(stats);
+  if (what === undefined) return undefined;
   return new StorageError(dir, `${file} is ${what}, not perfwatch's lock file: remove it (perfwatch never deletes what it did not make), or choose another dataDir`);
 }
 

@@ -68,6 +68,8 @@ export class RollupTable {
   private readonly rowsStmt: Statement;
   private readonly hourRange: Statement;
   private readonly deleteOldHours: Statement;
+  private readonly anyMinute: Statement;
+  private readonly anyHour: Statement;
   readonly hourly: HourlyTier;
 
   constructor(db: Db) {
@@ -89,6 +91,8 @@ export class RollupTable {
     this.rowsStmt = db.prepare('SELECT count(*) FROM rollups');
     this.hourRange = db.prepare('SELECT start, count, sum, min, max, last, sketch FROM hourly WHERE series = ? AND start >= ? AND start < ? ORDER BY start');
     this.deleteOldHours = db.prepare('DELETE FROM hourly WHERE rowid IN (SELECT rowid FROM hourly WHERE start < ? LIMIT ?)');
+    this.anyMinute = db.prepare('SELECT 1 FROM rollups WHERE series = ? AND start >= ? AND start < ? LIMIT 1');
+    this.anyHour = db.prepare('SELECT 1 FROM hourly WHERE series = ? AND start >= ? AND start < ? LIMIT 1');
     this.hourly = new HourlyTier(db);
   }
 
@@ -175,6 +179,21 @@ export class RollupTable {
       minutes(at, to);
     }
     return columns(parts);
+  }
+
+  /**
+   * Whether read() with the same arguments answers rows: a seek of the primary key or two, no
+   * row read. A minute row in the range is read (as itself, or within its hour's row), and so
+   * is, with `hourly`, an hour's row that lies whole in it.
+   */
+  has(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): boolean {
+    const found = this.findSeries.get([name, JSON.stringify(tags)]);
+    if (found === undefined || !(from < to)) return false;
+    const id = found[0]!;
+    if (this.anyMinute.get([id, clampTime(from), clampTime(to)]) !== undefined) return true;
+    const first = Math.ceil(from / HOUR_MS) * HOUR_MS;
+    const end = hourOf(to);
+    return hourly && first < end && this.anyHour.get([id, clampTime(first), clampTime(end)]) !== undefined;
   }
 
   /** The hourly rows of catalog series `series` with from <= start < to. */

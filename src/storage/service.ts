@@ -32,6 +32,7 @@ import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
 import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
 import type { WatchedSpan } from '../analysis/watched.js';
+import type { HistoryRequest } from '../actors/protocols.js';
 
 /** A write another module asks for: one statement and its parameters. */
 export interface StorageOp {
@@ -274,6 +275,11 @@ export class StorageService {
 
   history(name: string, tags: Record<string, string>, from: number, to: number, hourly = false): StoredRollups | null {
     return this.table.read(name, tags, from, to, hourly);
+  }
+
+  /** 1 where request i's series has stored rows in its range (history() would answer some), else 0. */
+  storedIn(requests: readonly HistoryRequest[]): Uint8Array {
+    return Uint8Array.from(requests, (r) => (this.table.has(r.name, r.tags, r.from, r.to, r.hourly) ? 1 : 0));
   }
 
   /**
