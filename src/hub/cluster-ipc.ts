@@ -251,7 +251,7 @@ export class ClusterMember implements MemberTransport {
     this.dialing = true;
     const socket = connect(path);
     socket.unref();
-    const reader = new FrameReader(this.maxFrameBytes);
+    const reader = new FrameReader(this.maxFrameBytes, this.maxFrameBytes, "this member's hub.maxFrameBytes");
     socket.once('connect', () => {
       this.dialing = false;
       if (this.stopped) {

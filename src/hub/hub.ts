@@ -424,6 +424,15 @@ export class Hub {
       conn.reset();
       return;
     }
+    if (m.maxFrameBytes !== undefined && m.maxFrameBytes > this.d.options.maxFrameBytes) {
+      // It cuts its batches to its own limit: taken, each one past the hub's reset its link, it
+      // sent it again at each reconnection (some 8 a second), and nothing of it ever arrived.
+      const message = `member "${instance}" sends frames of up to ${m.maxFrameBytes} bytes (its hub.maxFrameBytes) and this hub reads at most ${this.d.options.maxFrameBytes} (the hub's hub.maxFrameBytes): give the member the hub's value or a smaller one`;
+      conn.send({ t: 'reject', field: 'hub.maxFrameBytes', message });
+      this.lastError = { message, at: Date.now() };
+      conn.reset();
+      return;
+    }
     if (instance === this.d.exportInstance) {
       // Pushed, its series and the cluster-wide ones would carry the same labels: one series to
       // Prometheus, the cluster total replaced by the member's, while the exporter said sent.

@@ -397,7 +397,9 @@ export class HubMember {
       this.unansweredSince = this.helloAt;
       this.silenceSaid = false;
     }
-    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
+    // Its frame limit too: batches are cut to it, so a hub that reads less refuses the member here
+    // once, where it reset the link at each batch too long for it and nothing ever arrived.
+    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, maxFrameBytes: this.d.options.maxFrameBytes, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
   }
 
   private onMessage(bytes: Uint8Array): void {

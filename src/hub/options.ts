@@ -62,7 +62,11 @@ export const HubObjectSchema = z
     staleMs: int(500, 3_600_000, 5_000, ' ms'),
     /** The hub forgets a member (its status; its series stay in the store) after this long without a word from it. */
     dropMs: int(500, 86_400_000, 60_000, ' ms'),
-    /** The largest frame either side accepts; a longer one is malformed. */
+    /**
+     * The largest frame either side accepts; a longer one is malformed. A member's may not be
+     * larger than its hub's: the hub refuses its hello (hub.ts), where it reset its link at
+     * every batch too long for it, for good.
+     */
     maxFrameBytes: int(1024, 256 * MiB, 16 * MiB, ' bytes'),
   }, { error: (issue) => (issue.code === 'invalid_type' ? HUB_FORMS : undefined) })
   .refine((h) => [h.listen, h.connect, h.cluster === true ? true : undefined].filter((x) => x !== undefined).length === 1, {

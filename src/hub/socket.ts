@@ -55,7 +55,7 @@ export class SocketHub implements HubTransport {
     this.sockets.add(socket);
     socket.unref();
     // A link starts with a hello: a peer whose first frame is longer is no member.
-    const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes));
+    const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes), "this hub's hub.maxFrameBytes");
     // Whether the hub welcomed it (a member, which reads the hub's answers), and whether it
     // reset the link: nothing more the peer sends is read then, its reason on the way.
     let welcomed = false;
@@ -151,7 +151,7 @@ export class SocketMember implements MemberTransport {
     const socket = connect(this.address);
     socket.unref();
     this.socket = socket;
-    const reader = new FrameReader(this.maxFrameBytes);
+    const reader = new FrameReader(this.maxFrameBytes, this.maxFrameBytes, "this member's hub.maxFrameBytes");
     let lastError: Error | undefined;
     socket.once('connect', () => {
       this.open = true;
