@@ -45,7 +45,7 @@ describe('a hub that cannot listen', () => {
     await killed.kill();
     // The transports alone, started in one tick: each looks at the stale path, then waits for
     // its connect to be refused, where the other one goes on.
-    const quiet = { message: () => {}, malformed: () => {}, closed: () => {} };
+    const quiet = { message: () => {}, malformed: () => {}, closed: () => {}, turnedAway: () => {} };
     const hubs = [0, 1].map(() => new SocketHub(path, 1 << 20));
     try {
       const results = await Promise.allSettled(hubs.map((h) => h.start(quiet)));

@@ -37,7 +37,7 @@ import { INSTANCE_TAG, MAX_NAME_LENGTH, canonicalTags, validateName, type Regist
 import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
-import type { HubConnection, HubTransport } from './transport.js';
+import type { HubConnection, HubConnections, HubTransport } from './transport.js';
 import { WireError, decodeMemberMessage, type Batch, type Def, type HubMessage, type MemberMessage } from './wire.js';
 
 /** Wait before asking a member to resend after a failed apply. */
@@ -85,6 +85,8 @@ export interface HubStatus {
   forgotten: number;
   /** Socket files left by hubs of ours that died (killed), removed when this one started. */
   reclaimed: number;
+  /** The hub socket's connections: open, the limit (hub.maxConnections), refused past it, closed for no hello in time. */
+  connections: HubConnections;
   lastError: { message: string; at: number } | null;
 }
 
@@ -197,6 +199,10 @@ export class Hub {
         this.byConn.delete(conn);
         if (m && m.conn === conn) m.conn = undefined;
       },
+      turnedAway: (message) => {
+        this.lastError = { message, at: Date.now() };
+        this.d.fault('hub-connections', new Error(message));
+      },
     });
     const every = Math.max(100, Math.min(this.d.options.staleMs, this.d.intervalMs) / 2);
     this.timer = setInterval(() => this.sweep(Date.now()), every);
@@ -304,6 +310,7 @@ export class Hub {
       malformed: this.malformed,
       forgotten: this.forgotten,
       reclaimed: this.d.transport.reclaimed,
+      connections: this.d.transport.connections(),
       lastError: this.lastError,
     };
   }

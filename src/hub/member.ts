@@ -119,6 +119,11 @@ export class HubMember {
   private rehello = false;
   /** The hub refused this member's hello (its options differ from the hub's). */
   private refused = false;
+  /**
+   * The hub refused this link (a reject came on it): the error its close brings (a hub at its
+   * hub.maxConnections closes before it reads the hello: ECONNRESET here) is not the why.
+   */
+  private rejectedLink = false;
   /** The hub's round from its latest welcome, sent with every batch, and the hub's run it came from. */
   private round = 0;
   private hubRun = '';
@@ -150,6 +155,7 @@ export class HubMember {
     this.d.transport.start({
       open: () => {
         this.connected = true;
+        this.rejectedLink = false;
         this.hello();
       },
       message: (bytes) => this.onMessage(bytes),
@@ -158,7 +164,8 @@ export class HubMember {
         this.welcomed = false;
         this.unansweredSince = 0;
         this.counts.failed++;
-        if (error) this.noteError(error.message);
+        if (error && !this.rejectedLink) this.noteError(error.message);
+        this.rejectedLink = false;
       },
       drain: () => this.pump(),
     });
@@ -413,6 +420,7 @@ export class HubMember {
     if (m.t === 'reject') {
       this.counts.failed++;
       this.refused = true;
+      this.rejectedLink = true;
       this.noteError(`the hub refused this member: ${m.field}: ${m.message}`);
       return;
     }
