@@ -147,6 +147,6 @@ describe('a hub that reads nothing', () => {
     await waitFor(() => closed || undefined, 20_000, 'the hub to reset the link');
     const s = hub.status().hub as { malformed: number; lastError: { message: string } | null };
     expect(s.malformed).toBe(1);
-    expect(s.lastError?.message).toMatch(/a first frame of 8388608 bytes is longer than a hello can be \(65536\)/);
+    expect(s.lastError?.message).toMatch(/a first frame of 8388608 bytes is longer than a hello can be \(4096\)/);
   }, 60_000);
 });

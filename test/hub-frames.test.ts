@@ -118,14 +118,16 @@ describe("a socket link the hub resets", () => {
   it("tells the member why: its lastError names the hub's reason", async () => {
     const path = nodes.socketPath();
     const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, maxFrameBytes: 1024 } });
-    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'loud' } });
-    for (let i = 0; i < 100; i++) member.record('loud_rt', i + 1, { k: `series-${i}` });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'loud', maxFrameBytes: 1024 } });
+    // One bucket longer than the frame (its definition's tags alone are 1.2 KB): a batch holds one row at least.
+    const tags = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`t${i}`, 'v'.repeat(120)]));
+    member.record('loud_rt', 1, tags);
     await member.flush();
     const link = await waitFor(() => {
       const s = member.status().hub as { lastError: { message: string } | null; failed: number };
       return s.lastError !== null ? s : undefined;
     }, 20_000, "the member's lastError");
-    expect(link.lastError!.message).toMatch(/^the hub reset this link: frame of \d+ bytes is longer than maxFrameBytes \(1024\)/);
+    expect(link.lastError!.message).toMatch(/^the hub reset this link: frame of \d+ bytes is longer than this hub's hub.maxFrameBytes \(1024\)/);
     expect(link.failed).toBeGreaterThan(0);
     expect((hub.status().hub as { malformed: number }).malformed).toBeGreaterThan(0);
   });

@@ -3,7 +3,9 @@
  * wrong, never Node's own `listen EACCES: permission denied`, which it says for a folder that
  * does not exist too.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, PerformanceMonitor } from '../dist/src/index.js';
@@ -43,7 +45,7 @@ describe('a hub that cannot listen', () => {
     await killed.kill();
     // The transports alone, started in one tick: each looks at the stale path, then waits for
     // its connect to be refused, where the other one goes on.
-    const quiet = { message: () => {}, malformed: () => {}, closed: () => {} };
+    const quiet = { message: () => {}, malformed: () => {}, closed: () => {}, turnedAway: () => {} };
     const hubs = [0, 1].map(() => new SocketHub(path, 1 << 20));
     try {
       const results = await Promise.allSettled(hubs.map((h) => h.start(quiet)));
@@ -63,5 +65,56 @@ describe('a hub that cannot listen', () => {
     const member = await nodes.start('member', path, 'after-race');
     await member.ask({ cmd: 'record', name: 'race_rt', values: [1, 2, 3] });
     await waitFor(async () => (await hub.ask({ cmd: 'metrics', names: ['race_rt'] })).metrics.some((s: { totalCount: number }) => s.totalCount === 3), 20_000, 'the member to reach the hub');
+  });
+});
+
+describe("what is beside a hub's path, or at it, that is not a hub of ours", () => {
+  // Until 2026-12-06 any file at <path>.claim whose content was not a live pid, or older than
+  // 10 s, was removed: a user's file of that name was gone once a hub started there.
+  it("a user's file at <path>.claim, however old, is left as it is and named in a clear error; a folder of that name too; a claim of ours left by a hub that died is taken over", async () => {
+    const path = nodes.socketPath();
+    const claim = `${path}.claim`;
+    writeFileSync(claim, 'precious user data\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(claim, old, old);
+    const file = await startError(path);
+    expect(file.error).toMatchObject({ field: 'hub.listen', message: `hub.listen ${path}: ${claim} holds something else, not a claim of a perfwatch hub: not removed; remove it, or choose another path` });
+    expect(readFileSync(claim, 'utf8')).toBe('precious user data\n');
+    expect(existsSync(path)).toBe(false);
+
+    const other = nodes.socketPath();
+    mkdirSync(`${other}.claim`);
+    const folder = await startError(other);
+    expect(folder.error).toMatchObject({ field: 'hub.listen', message: `hub.listen ${other}: ${other}.claim is a folder, not a claim of a perfwatch hub: not removed; remove it, or choose another path` });
+    expect(existsSync(`${other}.claim`)).toBe(true);
+
+    // What a hub of ours killed between its claim and its listen leaves: its claim, of a pid gone.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const third = nodes.socketPath();
+    writeFileSync(`${third}.claim`, `{"perfwatch":"hub-claim","pid":${dead}}\n`);
+    const hub = new PerformanceMonitor({ storage: 'memory', system: { enabled: false }, runtime: { enabled: false }, hub: { listen: third } });
+    await hub.start();
+    try {
+      expect(existsSync(`${third}.claim`)).toBe(false);
+    } finally {
+      await hub.stop();
+    }
+  });
+
+  it('a live socket of another program is said to be that, not "the socket of a running hub", and left alone; a running hub of ours is named with its pid', async () => {
+    const path = nodes.socketPath();
+    const server = createServer((s) => s.end());
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const { error } = await startError(path);
+      expect(error).toMatchObject({ field: 'hub.listen', message: `hub.listen ${path} is a live socket of another process (something accepts connections on it; no perfwatch hub's record says a hub of ours made it): left alone; stop that process, or choose another path` });
+      expect(existsSync(path)).toBe(true);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const ours = nodes.socketPath();
+    const hub = await nodes.start('hub', ours);
+    const second = await startError(ours);
+    expect(second.error).toMatchObject({ field: 'hub.listen', message: `hub.listen ${ours} is the socket of a running perfwatch hub (pid ${hub.child.pid}, its record ${ours}.owner says): left alone; stop that process, or choose another path` });
   });
 });

@@ -114,4 +114,35 @@ describe('a member the hub refuses', () => {
       expect(s.lastError?.message).toMatch(new RegExp(`^the monitor stopped with buckets the hub had not acknowledged: ${s.dropped} buckets? \\(\\d+ batch(es)?\\) never sent, counted as dropped; the last failure before it: .+`));
     }
   });
+
+  // Until 2026-12-06 the hub welcomed such a member: each batch cut to the member's limit and
+  // longer than the hub's reset its link (46 resets in 5 s), the member sent it again at each
+  // reconnection, nothing arrived, its lastError quoted the hub's 65536 as if it were its own,
+  // and at stop it said 18,048 buckets "sent and not acknowledged (the hub may have applied them)".
+  it("a member whose hub.maxFrameBytes is larger than the hub's is refused at its hello, naming the field and both values: no link reset, and at stop its buckets are said never sent", async () => {
+    const path = nodes.socketPath();
+    const hub = await started({ collectionIntervalMs: 1000, hub: { listen: path, maxFrameBytes: 65_536 } });
+    const member = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'wide' } });
+    const link = () => member.status().hub as MemberLinkStatus;
+    for (let i = 0; i < 50; i++) member.record('wide_rt', i + 1, { k: String(i) });
+    const said = 'member "wide" sends frames of up to 16777216 bytes (its hub.maxFrameBytes) and this hub reads at most 65536 (the hub\'s hub.maxFrameBytes): give the member the hub\'s value or a smaller one';
+    const first = await waitFor(() => link().lastError ?? undefined, 10_000, 'the refusal');
+    expect(first.message).toBe(`the hub refused this member: hub.maxFrameBytes: ${said}`);
+    await member.flush();
+    await waitFor(() => link().queueDepth > 0 || undefined, 10_000, 'held buckets');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const h = hub.status().hub as { malformed: number; members: unknown[]; lastError: { message: string } | null };
+    expect(h).toMatchObject({ malformed: 0, members: [], lastError: { message: said } });
+    expect(link()).toMatchObject({ connected: false, sent: 0 });
+    await member.stop();
+    const stopped = link();
+    // Never written on the link: none that the hub "may have applied".
+    expect(stopped.lastError?.message).toMatch(new RegExp(`^the monitor stopped with buckets the hub had not acknowledged: ${stopped.dropped} buckets \\(\\d+ batch(es)?\\) never sent, counted as dropped; the last failure before it: the hub refused this member: hub.maxFrameBytes: member "wide" sends frames`));
+    expect(stopped.lastError?.message.endsWith(said)).toBe(true);
+    expect(stopped.dropped).toBeGreaterThanOrEqual(50);
+
+    // A member whose limit is the hub's, or smaller, is welcomed.
+    const narrow = await started({ collectionIntervalMs: 1000, hub: { connect: path, instance: 'narrow', maxFrameBytes: 32_768 } });
+    await waitFor(() => (narrow.status().hub as MemberLinkStatus).connected || undefined, 10_000, 'the narrow member welcomed');
+  });
 });

@@ -38,7 +38,7 @@ describe("the hub in the status answer", () => {
   it('lists at most 10 members, stale ones first, then the most behind, and counts the rest', () => {
     const member = (i: number, state: 'live' | 'stale' | 'stopped', lagMs: number) => ({ instance: `m${i}`, state, connected: state === 'live', via: state === 'live' ? ('socket' as const) : null, buckets: 1, batches: 1, failed: 0, dropped: 0, queueDepth: 0, lagMs, lastSeenMs: 10, lastError: null });
     const members = Array.from({ length: 14 }, (_, i) => member(i, i === 12 ? 'stale' : i === 13 ? 'stopped' : 'live', 1000 * i));
-    const status: HubStatus = { role: 'hub', transport: 'socket', address: '/run/h.sock', members, malformed: 0, forgotten: 2, reclaimed: 0, lastError: { message: 'x'.repeat(1000), at: 0 } };
+    const status: HubStatus = { role: 'hub', transport: 'socket', address: '/run/h.sock', members, malformed: 0, forgotten: 2, reclaimed: 0, connections: { open: 3, limit: 512, refused: 0, noHello: 0 }, lastError: { message: 'x'.repeat(1000), at: 0 } };
     const lines = hubLines(status);
     expect(lines[0]).toMatch(/^hub on \/run\/h.sock \(socket\): 14 members \(12 live, 1 stale, 1 stopped\), 2 forgotten, 0 malformed messages; last error: x{199}…$/);
     expect(lines.slice(1, 11).map((l) => l.match(/member "(m\d+)"/)![1])).toEqual(['m12', 'm13', 'm11', 'm10', 'm9', 'm8', 'm7', 'm6', 'm5', 'm4']);

@@ -516,7 +516,7 @@ describe('hub over a Unix socket', () => {
     const path = nodes.socketPath();
     await nodes.start('hub', path);
     const first = await nodes.spawn('hub', path).next();
-    expect(first.error.message).toMatch(/socket of a running hub/);
+    expect(first.error.message).toMatch(/is the socket of a running perfwatch hub \(pid \d+, its record .+\.owner says\): left alone/);
   });
 });
 

@@ -32,9 +32,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SocketHub } from './socket.js';
+import { DEFAULT_SOCKET_BOUNDS, SocketHub, type SocketHubBounds } from './socket.js';
 import { sweepStale } from './socket-path.js';
-import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
+import type { HubConnection, HubConnections, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, encodeMessage, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 export const ENVELOPE = '__perfwatch_hub';
@@ -103,8 +103,19 @@ export class ClusterHub implements HubTransport {
   private onExit: ((worker: Worker) => void) | undefined;
   private onFork: ((worker: Worker) => void) | undefined;
   reclaimed = 0;
+  /** The connections closed by the sockets of this hub's earlier starts (refused, no hello). */
+  private before = { refused: 0, noHello: 0 };
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly bounds: SocketHubBounds = DEFAULT_SOCKET_BOUNDS,
+  ) {}
+
+  /** Its own socket's (the channel's links are no connections of it). */
+  connections(): HubConnections {
+    const now = this.socket?.connections();
+    return { open: now?.open ?? 0, limit: this.bounds.maxConnections, refused: this.before.refused + (now?.refused ?? 0), noHello: this.before.noHello + (now?.noHello ?? 0) };
+  }
 
   async start(h: HubHandlers): Promise<void> {
     if (!cluster.isPrimary) throw new Error('a cluster hub runs in the primary');
@@ -112,7 +123,7 @@ export class ClusterHub implements HubTransport {
     this.reclaimed = await sweepStale(tmpdir());
     const path = freshSocketPath();
     if (path !== undefined) {
-      const socket = new SocketHub(path, this.maxFrameBytes);
+      const socket = new SocketHub(path, this.maxFrameBytes, this.bounds);
       // Without it the channel carries every link, as it can.
       this.socket = await socket.start(h).then(
         () => socket,
@@ -179,6 +190,8 @@ export class ClusterHub implements HubTransport {
     if (this.onFork) cluster.off('fork', this.onFork);
     this.conns.clear();
     await this.socket?.stop();
+    const last = this.socket?.connections();
+    if (last) this.before = { refused: this.before.refused + last.refused, noHello: this.before.noHello + last.noHello };
     this.socket = undefined;
   }
 }
@@ -251,7 +264,7 @@ export class ClusterMember implements MemberTransport {
     this.dialing = true;
     const socket = connect(path);
     socket.unref();
-    const reader = new FrameReader(this.maxFrameBytes);
+    const reader = new FrameReader(this.maxFrameBytes, this.maxFrameBytes, "this member's hub.maxFrameBytes");
     socket.once('connect', () => {
       this.dialing = false;
       if (this.stopped) {

@@ -37,7 +37,7 @@ import { INSTANCE_TAG, MAX_NAME_LENGTH, canonicalTags, validateName, type Regist
 import { decodeSketchRange } from '../storage/sketch-codec.js';
 import { DurableAcks, type HubSeq, type SeqDisk } from './durable.js';
 import type { ResolvedHubOptions } from './options.js';
-import type { HubConnection, HubTransport } from './transport.js';
+import type { HubConnection, HubConnections, HubTransport } from './transport.js';
 import { WireError, decodeMemberMessage, type Batch, type Def, type HubMessage, type MemberMessage } from './wire.js';
 
 /** Wait before asking a member to resend after a failed apply. */
@@ -85,6 +85,8 @@ export interface HubStatus {
   forgotten: number;
   /** Socket files left by hubs of ours that died (killed), removed when this one started. */
   reclaimed: number;
+  /** The hub socket's connections: open, the limit (hub.maxConnections), refused past it, closed for no hello in time. */
+  connections: HubConnections;
   lastError: { message: string; at: number } | null;
 }
 
@@ -197,6 +199,10 @@ export class Hub {
         this.byConn.delete(conn);
         if (m && m.conn === conn) m.conn = undefined;
       },
+      turnedAway: (message) => {
+        this.lastError = { message, at: Date.now() };
+        this.d.fault('hub-connections', new Error(message));
+      },
     });
     const every = Math.max(100, Math.min(this.d.options.staleMs, this.d.intervalMs) / 2);
     this.timer = setInterval(() => this.sweep(Date.now()), every);
@@ -304,6 +310,7 @@ export class Hub {
       malformed: this.malformed,
       forgotten: this.forgotten,
       reclaimed: this.d.transport.reclaimed,
+      connections: this.d.transport.connections(),
       lastError: this.lastError,
     };
   }
@@ -421,6 +428,15 @@ export class Hub {
     if (m.intervalMs !== this.d.intervalMs) {
       conn.send({ t: 'reject', field: 'collectionIntervalMs', message: `member "${instance}" collects every ${m.intervalMs} ms and this hub every ${this.d.intervalMs} ms: give both the same collectionIntervalMs` });
       this.lastError = { message: `member "${instance}": collectionIntervalMs ${m.intervalMs} differs from the hub's ${this.d.intervalMs}`, at: Date.now() };
+      conn.reset();
+      return;
+    }
+    if (m.maxFrameBytes !== undefined && m.maxFrameBytes > this.d.options.maxFrameBytes) {
+      // It cuts its batches to its own limit: taken, each one past the hub's reset its link, it
+      // sent it again at each reconnection (some 8 a second), and nothing of it ever arrived.
+      const message = `member "${instance}" sends frames of up to ${m.maxFrameBytes} bytes (its hub.maxFrameBytes) and this hub reads at most ${this.d.options.maxFrameBytes} (the hub's hub.maxFrameBytes): give the member the hub's value or a smaller one`;
+      conn.send({ t: 'reject', field: 'hub.maxFrameBytes', message });
+      this.lastError = { message, at: Date.now() };
       conn.reset();
       return;
     }

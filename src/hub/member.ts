@@ -119,6 +119,11 @@ export class HubMember {
   private rehello = false;
   /** The hub refused this member's hello (its options differ from the hub's). */
   private refused = false;
+  /**
+   * The hub refused this link (a reject came on it): the error its close brings (a hub at its
+   * hub.maxConnections closes before it reads the hello: ECONNRESET here) is not the why.
+   */
+  private rejectedLink = false;
   /** The hub's round from its latest welcome, sent with every batch, and the hub's run it came from. */
   private round = 0;
   private hubRun = '';
@@ -150,6 +155,7 @@ export class HubMember {
     this.d.transport.start({
       open: () => {
         this.connected = true;
+        this.rejectedLink = false;
         this.hello();
       },
       message: (bytes) => this.onMessage(bytes),
@@ -158,7 +164,8 @@ export class HubMember {
         this.welcomed = false;
         this.unansweredSince = 0;
         this.counts.failed++;
-        if (error) this.noteError(error.message);
+        if (error && !this.rejectedLink) this.noteError(error.message);
+        this.rejectedLink = false;
       },
       drain: () => this.pump(),
     });
@@ -397,7 +404,9 @@ export class HubMember {
       this.unansweredSince = this.helloAt;
       this.silenceSaid = false;
     }
-    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
+    // Its frame limit too: batches are cut to it, so a hub that reads less refuses the member here
+    // once, where it reset the link at each batch too long for it and nothing ever arrived.
+    this.d.transport.send({ t: 'hello', instance: this.instance, epoch: this.epoch, intervalMs: this.d.intervalMs, maxFrameBytes: this.d.options.maxFrameBytes, ...(this.worker !== undefined ? { worker: this.worker } : {}) });
   }
 
   private onMessage(bytes: Uint8Array): void {
@@ -411,6 +420,7 @@ export class HubMember {
     if (m.t === 'reject') {
       this.counts.failed++;
       this.refused = true;
+      this.rejectedLink = true;
       this.noteError(`the hub refused this member: ${m.field}: ${m.message}`);
       return;
     }

@@ -12,6 +12,10 @@ import { z } from 'zod';
 import { instanceNameProblem } from './instance-name.js';
 
 const MiB = 1024 * 1024;
+/** A hub socket's defaults (socket.ts): far more members than one host runs, and half the 1,024 descriptors a process is often given. */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+/** A member says hello as soon as it connects: a few seconds is ample for a busy one. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 5_000;
 
 function int(min: number, max: number, def: number, unit = '') {
   const range = `must be an integer from ${min} to ${max}${unit}`;
@@ -62,8 +66,21 @@ export const HubObjectSchema = z
     staleMs: int(500, 3_600_000, 5_000, ' ms'),
     /** The hub forgets a member (its status; its series stay in the store) after this long without a word from it. */
     dropMs: int(500, 86_400_000, 60_000, ' ms'),
-    /** The largest frame either side accepts; a longer one is malformed. */
+    /**
+     * The largest frame either side accepts; a longer one is malformed. A member's may not be
+     * larger than its hub's: the hub refuses its hello (hub.ts), where it reset its link at
+     * every batch too long for it, for good.
+     */
     maxFrameBytes: int(1024, 256 * MiB, 16 * MiB, ' bytes'),
+    /**
+     * A hub's socket: connections it keeps open at most, members and peers that have not said
+     * hello alike; one past it is told so, closed and counted. Each holds a file descriptor of
+     * the host's process: unbounded, idle connections used them all up (EMFILE in the host's
+     * own fs calls).
+     */
+    maxConnections: int(1, 100_000, DEFAULT_MAX_CONNECTIONS, ' connections'),
+    /** A hub's socket: how long a connection may go without saying hello before it is closed and counted. */
+    helloTimeoutMs: int(100, 600_000, DEFAULT_HELLO_TIMEOUT_MS, ' ms'),
   }, { error: (issue) => (issue.code === 'invalid_type' ? HUB_FORMS : undefined) })
   .refine((h) => [h.listen, h.connect, h.cluster === true ? true : undefined].filter((x) => x !== undefined).length === 1, {
     error: 'must give exactly one of listen (be the hub), connect (be a member) or cluster: true',

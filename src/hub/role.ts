@@ -62,7 +62,8 @@ export function hubRole(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
 }
 
 function hubSide(o: ResolvedHubOptions, d: HubRoleDeps): HubRole {
-  const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes) : new ClusterHub(o.maxFrameBytes);
+  const bounds = { maxConnections: o.maxConnections, helloTimeoutMs: o.helloTimeoutMs };
+  const transport = o.listen !== undefined ? new SocketHub(o.listen, o.maxFrameBytes, bounds) : new ClusterHub(o.maxFrameBytes, bounds);
   const hub = new Hub({ registry: d.registry, intervalMs: d.intervalMs, transport, options: o, apply: d.apply, fault: d.fault, ...(d.disk ? { disk: d.disk } : {}), ...(d.exportInstance !== undefined ? { exportInstance: d.exportInstance } : {}) });
   let seen = { buckets: 0, failed: 0, dropped: 0, malformed: 0 };
   const readings = (): void => {

@@ -17,6 +17,9 @@
  * could remove the first one's new socket and listen in its place, each then a hub on the path
  * (the first one unreachable). So a hub holds a claim, `<path>.claim` made exclusively, from
  * before it looks at the path until it listens there (holdClaim): the other stops with an error.
+ * A claim is removed only when its content is a claim's, to the byte (claimBody): until
+ * 2026-12-06 any file of that name whose content was not a live pid, or older than 10 s, was
+ * removed, a user's file too.
  *
  * A node:cluster primary's socket has a fresh name in the temporary folder,
  * `perfwatch-hub-<pid>-<random>.sock`; a primary killed leaves it behind. Each primary that
@@ -42,6 +45,9 @@ interface OwnerRecord {
 
 const ownerPath = (path: string): string => `${path}.owner`;
 const claimFile = (path: string): string => `${path}.claim`;
+/** What a claim file holds, and nothing else: the proof that a hub of ours made it. */
+const claimBody = (pid: number): string => `${JSON.stringify({ perfwatch: 'hub-claim', pid })}\n`;
+const CLAIM_BODY = /^\{"perfwatch":"hub-claim","pid":(\d{1,10})\}\n$/;
 /**
  * A claim lasts the few ms of a hub's look at its path and its listen: one older than this was
  * left by a hub killed meanwhile (its pid may run again as another process by now).
@@ -58,7 +64,7 @@ export function holdClaim(path: string, field: string): () => void {
   const file = claimFile(path);
   for (let tries = 0; ; tries++) {
     try {
-      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, claimBody(process.pid), { flag: 'wx', mode: 0o600 });
       return () => {
         try {
           unlinkSync(file);
@@ -69,7 +75,9 @@ export function holdClaim(path: string, field: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return () => {};
     }
-    if (tries === 0 && !claimHeld(file)) {
+    const found = tries === 0 ? lookAtClaim(file) : 'held';
+    if (typeof found === 'object') throw new InvalidArgumentError(field, `${path}: ${file} ${found.not}, not a claim of a perfwatch hub: not removed; remove it, or choose another path`);
+    if (found === 'stale') {
       try {
         unlinkSync(file);
       } catch {
@@ -81,15 +89,30 @@ export function holdClaim(path: string, field: string): () => void {
   }
 }
 
-/** Whether a claim file is held: by a running process, made less than CLAIM_STALE_MS ago. */
-function claimHeld(file: string): boolean {
+/**
+ * What is at a claim's name: a claim held (by a running process, made less than
+ * CLAIM_STALE_MS ago), a claim left by a hub killed meanwhile (stale: removed), or something
+ * that is no claim of ours (`not` says what), never removed.
+ */
+function lookAtClaim(file: string): 'held' | 'stale' | { not: string } {
+  let stat;
+  let body;
   try {
-    const pid = Number(readFileSync(file, 'utf8'));
-    return Date.now() - lstatSync(file).mtimeMs < CLAIM_STALE_MS && Number.isSafeInteger(pid) && pid > 0 && processAlive(pid);
-  } catch {
-    // Gone meanwhile, or unreadable: held by whoever made it (the next try tells).
-    return true;
+    stat = lstatSync(file);
+    if (!stat.isFile()) return { not: stat.isDirectory() ? 'is a folder' : stat.isSymbolicLink() ? 'is a symbolic link' : 'is not a regular file' };
+    // A claim is a few dozen bytes: a larger file is not read whole to find that out.
+    if (stat.size > 64) return { not: `holds ${stat.size} bytes` };
+    body = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Gone meanwhile: the next try tells.
+    if (code === 'ENOENT') return 'held';
+    return { not: `cannot be read (${code ?? (error as Error).message})` };
   }
+  const m = CLAIM_BODY.exec(body);
+  const pid = m ? Number(m[1]) : 0;
+  if (!m || body !== claimBody(pid)) return { not: 'holds something else' };
+  return Date.now() - stat.mtimeMs < CLAIM_STALE_MS && pid > 0 && processAlive(pid) ? 'held' : 'stale';
 }
 
 function readOwner(path: string): OwnerRecord | undefined {
@@ -129,6 +152,17 @@ function lstatOrNone(path: string): BigIntStats | undefined {
   }
 }
 
+/**
+ * Whose a socket something accepts connections on is, as far as can be proven: a running hub of
+ * ours when our owner record names that very file and its pid runs, else some other process's
+ * (until 2026-12-06 any live socket was called "the socket of a running hub").
+ */
+function liveSocket(path: string, stat: BigIntStats): string {
+  const pid = recorded(path, stat) ? readOwner(path)?.pid : undefined;
+  if (pid !== undefined && processAlive(pid)) return `is the socket of a running perfwatch hub (pid ${pid}, its record ${ownerPath(path)} says)`;
+  return `is a live socket of another process (something accepts connections on it; no perfwatch hub's record says a hub of ours made it)`;
+}
+
 function removeOwned(path: string): void {
   unlinkSync(path);
   try {
@@ -144,7 +178,7 @@ export async function claimPath(path: string, field: string): Promise<'free' | '
   if (!stat) return 'free';
   if (!stat.isSocket()) throw new InvalidArgumentError(field, `${path} exists and is not a socket: not replaced; choose another path or remove it`);
   const code = await connectError(path);
-  if (code === undefined) throw new InvalidArgumentError(field, `${path} is the socket of a running hub (something accepts connections on it): stop it or choose another path`);
+  if (code === undefined) throw new InvalidArgumentError(field, `${path} ${liveSocket(path, stat)}: left alone; stop that process, or choose another path`);
   if (code !== 'ECONNREFUSED') throw new InvalidArgumentError(field, `${path} is a socket this process cannot connect to (${code}): not replaced; choose another path`);
   if (!recorded(path, stat)) {
     throw new InvalidArgumentError(field, `${path} is a socket nobody listens on, but no perfwatch hub's record (${ownerPath(path)}) says it made it: not removed; remove it if it is stale, or choose another path`);

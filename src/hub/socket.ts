@@ -5,27 +5,58 @@
  * a clear error and never deleted (socket-path.ts).
  * A member reconnects after every loss, waiting 100 ms and doubling up to retryMaxMs, from 100 ms
  * again once the hub welcomed it (a hub that refuses it accepts each connection all the same).
+ *
+ * The hub runs in the host's own process, each connection a file descriptor of it: it keeps
+ * at most hub.maxConnections open (one more is told so and closed, not read), and closes one
+ * that has said no hello within hub.helloTimeoutMs. Until 2026-12-06 it kept every one, for
+ * good: some 990 idle connections used up a host's 1,024 descriptors (EMFILE in its own
+ * fs.openSync), and 3,000 that each sent most of a first frame held 192 MB.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS } from './options.js';
 import { claimPath, dropOwner, holdClaim, listenError, recordOwner } from './socket-path.js';
-import type { HubConnection, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
+import type { HubConnection, HubConnections, HubHandlers, HubTransport, MemberHandlers, MemberTransport } from './transport.js';
 import { FrameReader, HELLO_MAX_BYTES, frame, type HubMessage, type MemberMessage } from './wire.js';
 
 const FIRST_RETRY_MS = 100;
 /** How long a link the hub reset may take to read the reason and close before it is destroyed. */
 const RESET_GRACE_MS = 1_000;
+/**
+ * Connections past hub.maxConnections that are told so and given RESET_GRACE_MS to read it
+ * (closed at once, a member's hello written meanwhile failed with EPIPE before it read why);
+ * past these few, a flood's, each is closed at once without a word.
+ */
+const TURNING_AWAY_MAX = 16;
+
+/** What a hub's socket keeps of its peers (options.ts). */
+export interface SocketHubBounds {
+  maxConnections: number;
+  helloTimeoutMs: number;
+}
+
+export const DEFAULT_SOCKET_BOUNDS: SocketHubBounds = { maxConnections: DEFAULT_MAX_CONNECTIONS, helloTimeoutMs: DEFAULT_HELLO_TIMEOUT_MS };
 
 export class SocketHub implements HubTransport {
   readonly kind = 'socket' as const;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Connections past the cap, told so, until they close (TURNING_AWAY_MAX). */
+  private readonly turningAway = new Set<Socket>();
   private next = 0;
   reclaimed = 0;
+  /** Connections turned away past maxConnections, and closed for saying no hello in time. */
+  private refused = 0;
+  private noHello = 0;
 
   constructor(
     readonly address: string,
     private readonly maxFrameBytes: number,
+    private readonly bounds: SocketHubBounds = DEFAULT_SOCKET_BOUNDS,
   ) {}
+
+  connections(): HubConnections {
+    return { open: this.sockets.size, limit: this.bounds.maxConnections, refused: this.refused, noHello: this.noHello };
+  }
 
   async start(h: HubHandlers): Promise<void> {
     // Held from the look at the path to the listen: another hub started at once on a stale
@@ -52,16 +83,41 @@ export class SocketHub implements HubTransport {
   }
 
   private accept(socket: Socket, h: HubHandlers): void {
-    this.sockets.add(socket);
     socket.unref();
+    socket.on('error', () => {});
+    const { maxConnections, helloTimeoutMs } = this.bounds;
+    if (this.sockets.size >= maxConnections) {
+      this.refused++;
+      h.turnedAway(`${this.address}: a connection past hub.maxConnections (${maxConnections} open) turned away`);
+      if (this.turningAway.size >= TURNING_AWAY_MAX) {
+        socket.destroy();
+        return;
+      }
+      // Told why, for a member's lastError; nothing it sends is read.
+      this.turningAway.add(socket);
+      socket.once('close', () => this.turningAway.delete(socket));
+      socket.end(frame({ t: 'reject', field: 'hub.maxConnections', message: `this hub keeps at most ${maxConnections} connections open (its hub.maxConnections), and has them: raise it on the hub, or look for what holds them (status().hub.connections)` }));
+      setTimeout(() => socket.destroy(), RESET_GRACE_MS).unref();
+      return;
+    }
+    this.sockets.add(socket);
     // A link starts with a hello: a peer whose first frame is longer is no member.
-    const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes));
+    const reader = new FrameReader(this.maxFrameBytes, Math.min(HELLO_MAX_BYTES, this.maxFrameBytes), "this hub's hub.maxFrameBytes");
     // Whether the hub welcomed it (a member, which reads the hub's answers), and whether it
     // reset the link: nothing more the peer sends is read then, its reason on the way.
     let welcomed = false;
     let resetting = false;
+    // A member says hello as it connects; a peer that does not holds a descriptor of the host's for nothing.
+    const label = `socket #${++this.next}`;
+    const helloDue = setTimeout(() => {
+      if (welcomed || socket.destroyed) return;
+      this.noHello++;
+      h.turnedAway(`${this.address} ${label}: said no hello within hub.helloTimeoutMs (${helloTimeoutMs} ms): closed`);
+      socket.destroy();
+    }, helloTimeoutMs);
+    helloDue.unref();
     const conn: HubConnection = {
-      label: `socket #${++this.next}`,
+      label,
       via: 'socket',
       send: (m: HubMessage) => {
         if (socket.destroyed) return;
@@ -72,7 +128,10 @@ export class SocketHub implements HubTransport {
           socket.destroy();
           return;
         }
-        if (m.t === 'welcome') welcomed = true;
+        if (m.t === 'welcome' && !welcomed) {
+          welcomed = true;
+          clearTimeout(helloDue);
+        }
         socket.write(frame(m));
       },
       reset: (reason?: string) => {
@@ -108,8 +167,8 @@ export class SocketHub implements HubTransport {
         h.message(conn, f);
       }
     });
-    socket.on('error', () => {});
     socket.on('close', () => {
+      clearTimeout(helloDue);
       this.sockets.delete(socket);
       h.closed(conn);
     });
@@ -118,7 +177,7 @@ export class SocketHub implements HubTransport {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
+    for (const s of [...this.sockets, ...this.turningAway]) s.destroy();
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       dropOwner(this.address);
@@ -151,7 +210,7 @@ export class SocketMember implements MemberTransport {
     const socket = connect(this.address);
     socket.unref();
     this.socket = socket;
-    const reader = new FrameReader(this.maxFrameBytes);
+    const reader = new FrameReader(this.maxFrameBytes, this.maxFrameBytes, "this member's hub.maxFrameBytes");
     let lastError: Error | undefined;
     socket.once('connect', () => {
       this.open = true;

@@ -25,6 +25,20 @@ export interface HubHandlers {
   /** Bytes that are no frame (too long, cut short); the transport resets the connection after. */
   malformed(conn: HubConnection, error: Error): void;
   closed(conn: HubConnection): void;
+  /** A connection the transport closed before it said hello (past hub.maxConnections, or silent past hub.helloTimeoutMs): why. */
+  turnedAway(message: string): void;
+}
+
+/** A hub socket's connections (socket.ts), for status(). */
+export interface HubConnections {
+  /** Open now, said hello or not. */
+  open: number;
+  /** hub.maxConnections. */
+  limit: number;
+  /** Closed at once for coming past the limit. */
+  refused: number;
+  /** Closed for saying no hello within hub.helloTimeoutMs. */
+  noHello: number;
 }
 
 export interface HubTransport {
@@ -32,6 +46,8 @@ export interface HubTransport {
   readonly address: string;
   /** Socket files of hubs of ours that died, removed at start (socket-path.ts). */
   readonly reclaimed: number;
+  /** Its socket's connections (a cluster hub's own socket; none open on a channel). */
+  connections(): HubConnections;
   start(handlers: HubHandlers): Promise<void>;
   stop(): Promise<void>;
   /**

@@ -2,9 +2,12 @@
  * What members and a hub say to each other, and how it is framed.
  *
  * Messages are MessagePack maps with a type `t`:
- *   member → hub  hello  { instance, epoch, intervalMs, worker? }   once per connection, first;
- *                        `worker`: a node:cluster worker's id, from a member left to its
- *                        default name, which a cluster hub names by its slot instead
+ *   member → hub  hello  { instance, epoch, intervalMs, worker?, maxFrameBytes? }   once per
+ *                        connection, first; `worker`: a node:cluster worker's id, from a
+ *                        member left to its default name, which a cluster hub names by its
+ *                        slot instead; `maxFrameBytes`: the longest frame the member may send
+ *                        (its hub.maxFrameBytes), which the hub refuses past its own (an older
+ *                        member says none, an older hub ignores it)
  *                 batch  { seq, round, closedTo, defs, sids, starts, stats, sketches, sketchEnd }
  *                        closed buckets, seq 1, 2, … per epoch
  *                 beat   { seq?, closedTo?, stopping? }     nothing new, still here: its
@@ -63,7 +66,7 @@ export interface BatchColumns {
 
 export type Batch = { t: 'batch'; seq: number; round: number; closedTo: number; defs: Def[] } & BatchColumns;
 
-export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number; worker?: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
+export type MemberMessage = { t: 'hello'; instance: string; epoch: string; intervalMs: number; worker?: number; maxFrameBytes?: number } | Batch | { t: 'beat'; seq?: number; closedTo?: number; stopping?: true };
 
 export type HubMessage =
   | { t: 'welcome'; acked: number; round: number; hub: string; instance?: string }
@@ -129,10 +132,13 @@ export class FrameReader {
    * `firstMaxBytes`: the first frame's limit, where a link starts with a message known to be
    * short (a member's hello): a hub held whatever a peer that never said hello sent of a
    * frame up to maxFrameBytes long, 16 MiB a connection by default, for as long as it stayed.
+   * `limit`: what the error calls maxBytes, saying whose it is (the hub's or the member's: a
+   * member shows the hub's reason, and a bare "maxFrameBytes (65536)" read as its own).
    */
   constructor(
     private readonly maxBytes: number,
     private readonly firstMaxBytes = maxBytes,
+    private readonly limit = 'maxFrameBytes',
   ) {}
 
   push(chunk: Buffer): Uint8Array[] {
@@ -144,7 +150,7 @@ export class FrameReader {
         if (this.buffered[0]!.length < FRAME_HEADER) this.buffered = [Buffer.concat(this.buffered, this.bytes)];
         const len = this.buffered[0]!.readUInt32BE(0);
         if (this.frames === 0 && len > this.firstMaxBytes) throw new WireError(`a first frame of ${len} bytes is longer than a hello can be (${this.firstMaxBytes}): a link starts with a hello`);
-        if (len > this.maxBytes) throw new WireError(`frame of ${len} bytes is longer than maxFrameBytes (${this.maxBytes})`);
+        if (len > this.maxBytes) throw new WireError(`frame of ${len} bytes is longer than ${this.limit} (${this.maxBytes})`);
         this.need = FRAME_HEADER + len;
       }
       if (this.bytes < this.need) break;
@@ -160,8 +166,12 @@ export class FrameReader {
   }
 }
 
-/** The longest first frame a hub reads on a link: a hello is a few hundred bytes. */
-export const HELLO_MAX_BYTES = 64 * 1024;
+/**
+ * The longest first frame a hub reads on a link: a hello is at most some 700 bytes (an instance
+ * of 128 characters, an epoch of 64, three numbers). What a peer that has not said hello may
+ * have the hub hold: until 2026-12-06 64 KiB, 192 MB for 3,000 such peers.
+ */
+export const HELLO_MAX_BYTES = 4 * 1024;
 
 function decodeMap(bytes: Uint8Array, from = decoder): Record<string, unknown> {
   let m: unknown;
@@ -242,7 +252,8 @@ export function decodeMemberMessage(bytes: Uint8Array): MemberMessage {
       if (typeof m.epoch !== 'string' || m.epoch.length === 0 || m.epoch.length > 64) throw new WireError('hello.epoch must be a string of 1 to 64 characters');
       if (!isCount(m.intervalMs)) throw new WireError('hello.intervalMs must be a positive integer');
       if (m.worker !== undefined && (!isCount(m.worker) || m.worker === 0)) throw new WireError('hello.worker must be a positive integer when present');
-      return { t: 'hello', instance: m.instance, epoch: m.epoch, intervalMs: m.intervalMs, ...(m.worker !== undefined ? { worker: m.worker } : {}) };
+      if (m.maxFrameBytes !== undefined && (!isCount(m.maxFrameBytes) || m.maxFrameBytes === 0)) throw new WireError('hello.maxFrameBytes must be a positive integer when present');
+      return { t: 'hello', instance: m.instance, epoch: m.epoch, intervalMs: m.intervalMs, ...(m.worker !== undefined ? { worker: m.worker } : {}), ...(m.maxFrameBytes !== undefined ? { maxFrameBytes: m.maxFrameBytes } : {}) };
     case 'batch': {
       if (!isCount(m.seq) || m.seq === 0) throw new WireError('batch.seq must be a positive integer');
       if (!isCount(m.round)) throw new WireError('batch.round must be a non-negative integer');

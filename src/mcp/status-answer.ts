@@ -115,8 +115,11 @@ export function hubLines(h: MonitorStatus['hub']): string[] {
   const by = (state: string): number => h.members.filter((m) => m.state === state).length;
   const order = [...h.members].sort((a, b) => Number(b.state === 'stale') - Number(a.state === 'stale') || (b.lagMs ?? 0) - (a.lagMs ?? 0));
   const shown = order.slice(0, HUB_MEMBER_LINES);
+  // Said once its socket has turned a connection away: the cap reached, or peers that never speak.
+  const c = h.connections;
+  const away = c.refused + c.noHello > 0 ? `, connections ${c.open} of ${c.limit} open (${c.refused} turned away past hub.maxConnections, ${c.noHello} closed without a hello)` : '';
   return [
-    `hub on ${cut(h.address)} (${h.transport}): ${h.members.length} members (${by('live')} live, ${by('stale')} stale, ${by('stopped')} stopped), ${h.forgotten} forgotten, ${h.malformed} malformed messages${error(h.lastError)}`,
+    `hub on ${cut(h.address)} (${h.transport}): ${h.members.length} members (${by('live')} live, ${by('stale')} stale, ${by('stopped')} stopped), ${h.forgotten} forgotten, ${h.malformed} malformed messages${away}${error(h.lastError)}`,
     ...shown.map((m) => `  member "${cut(m.instance)}" ${m.state}, ${m.connected ? `connected via ${m.via}` : 'not connected'}: ${m.buckets} buckets applied, failed ${m.failed}, dropped ${m.dropped}, queue ${m.queueDepth}, lag ${secs(m.lagMs)}, last heard ${secs(m.lastSeenMs)} ago${error(m.lastError)}`),
     ...(order.length > shown.length ? [`  … and ${order.length - shown.length} more members: status().hub in the library, monitor_hub_* on /metrics`] : []),
   ];
