@@ -6026,6 +6026,20 @@ export const BREAKS = [
     mustFail: ['a live socket of another program is said to be that, not "the socket of a running hub", and left alone; a running hub of ours is named with its pid'],
   },
   {
+    name: 'a monitor walked whole by JSON.stringify()',
+    what: "JSON.stringify(monitor) walks the monitor's views over shared memory as objects: the host's thread held for minutes",
+    edits: [{ file: 'src/monitor/monitor.ts', find: "  toJSON(): { perfwatch: 'PerformanceMonitor'; id: string; state: MonitorState } {", replace: "  private toJSONGone(): { perfwatch: 'PerformanceMonitor'; id: string; state: MonitorState } {" }],
+    tests: ['json-stringify.test.ts'],
+    mustFail: ['writes a monitor given to JSON.stringify() as its id and state, started or not, at once'],
+  },
+  {
+    name: 'a metric handle walked whole by JSON.stringify()',
+    what: "JSON.stringify(handle) writes its ring's views: 1.3 MB in a log line",
+    edits: [{ file: 'src/engine/producer.ts', find: '  toJSON(): { id: number; name: string; tags: Readonly<CanonicalTags>; kind: MetricKind } {', replace: '  protected toJSONGone(): { id: number; name: string; tags: Readonly<CanonicalTags>; kind: MetricKind } {' }],
+    tests: ['json-stringify.test.ts'],
+    mustFail: ['writes a metric handle given to JSON.stringify() as its series'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

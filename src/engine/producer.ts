@@ -103,6 +103,11 @@ export class MetricHandle {
   protected invalid(value: unknown, expected: string): InvalidArgumentError {
     return new InvalidArgumentError('value', `of ${this.name} must be ${expected}`, { value });
   }
+
+  /** What JSON.stringify() makes of a handle: its series. Walked whole, its ring's views wrote 1.3 MB into a log line. */
+  toJSON(): { id: number; name: string; tags: Readonly<CanonicalTags>; kind: MetricKind } {
+    return { id: this.id, name: this.name, tags: this.tags, kind: this.kind };
+  }
 }
 
 /** A built-in metric whose unit bounds its samples (builtinRange: a time is not negative, a ratio is 0 to 1). */

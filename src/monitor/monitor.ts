@@ -328,6 +328,16 @@ export class PerformanceMonitor extends EventEmitter {
   }
 
   /**
+   * What JSON.stringify() makes of a monitor: its id and state. A monitor put into a JSON
+   * logger's context (a common slip) was walked whole, its views over hundreds of MiB of shared
+   * memory as objects of numbered keys: the host's thread held for minutes. status() is the
+   * monitor's state in full.
+   */
+  toJSON(): { perfwatch: 'PerformanceMonitor'; id: string; state: MonitorState } {
+    return { perfwatch: 'PerformanceMonitor', id: this.id, state: this.currentState };
+  }
+
+  /**
    * Starts the collector and the runtime sampler; recording works once this resolves.
    * start(), stop() and close() run one at a time in call order, each resolving once done.
    */
