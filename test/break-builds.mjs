@@ -5935,6 +5935,13 @@ export const BREAKS = [
     mustFail: ['names its bytes in the binary units they are counted in (MiB, KiB), in the headline and the text'],
   },
   {
+    name: "fetch's interim 1xx taken for its answer",
+    what: "undici publishes undici:request:headers for a 103 Early Hints or 102 Processing too, and the first one ends the call: a fetch() answered 503 after Early Hints is filed under 1xx, no error, timed to the hint (10 calls: api_error_rate 0, mean 6.3 ms where callers waited ~24 ms)",
+    edits: [{ file: 'src/instrument/http-client.ts', find: '      if (isInterim(status)) return;\n', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the final answer of a call whose server sends 103 Early Hints and 102 Processing first, timed to it: fetch and node:http'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -670,6 +670,34 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(total(m, 'throughput')).toBe(0);
   });
 
+  it('records the final answer of a call whose server sends 103 Early Hints and 102 Processing first, timed to it: fetch and node:http', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false });
+    // Each answer: a 103 and a 102 at once, the final one 30 ms later (503 on /fail, else 200).
+    const base = await serve((req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.writeProcessing();
+      setTimeout(() => {
+        res.statusCode = req.url!.startsWith('/fail') ? 503 : 200;
+        res.end('final');
+      }, 30);
+    });
+    const host = new URL(base).host;
+    const seen: number[] = [];
+    for (const path of ['/fail/1', '/ok/1', '/fail/2', '/ok/2']) {
+      seen.push(await fetch(`${base}${path}`).then(async (r) => (await r.text(), r.status)));
+      seen.push(await new Promise<number>((resolve) => http.get(`${base}${path}`, (r) => r.resume().on('end', () => resolve(r.statusCode!)))));
+    }
+    expect(seen).toEqual([503, 503, 200, 200, 503, 503, 200, 200]);
+    await counted(m, 'api_error_rate', 8);
+    expect(total(m, 'api_response_time', { host, status_class: '1xx' })).toBe(0);
+    expect(total(m, 'api_response_time', { host, status_class: '5xx' })).toBe(4);
+    expect(total(m, 'api_response_time', { host, status_class: '2xx' })).toBe(4);
+    expect(seriesOf(m, 'api_error_rate', { host })[0]).toMatchObject({ totalCount: 8, totalSum: 4 });
+    // Timed to the final answer, 30 ms after the hints, not to the hints.
+    for (const s of seriesOf(m, 'api_response_time', { host })) expect(s.window.min).toBeGreaterThanOrEqual(25);
+  });
+
   it("records in api_error_rate the node:http calls that end before their body is written, which node:http publishes no start of, and counts them untimed", async () => {
     const m = await started();
     m.instrument({ httpServer: false, fetch: false });
