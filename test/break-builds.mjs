@@ -5942,6 +5942,13 @@ export const BREAKS = [
     mustFail: ['records the final answer of a call whose server sends 103 Early Hints and 102 Processing first, timed to it: fetch and node:http'],
   },
   {
+    name: "a 408 before the headers counted on the kept-alive connection's close",
+    what: "the docs' old promise (\"recorded as answered 408\") taken where a channel allows it: a connection node:http closed with its 408 to a request whose headers never completed, after an earlier request on it was answered, counted under unmatched as a 4xx, though no request was ever published and the same 408 on a fresh connection is unseen",
+    edits: [{ file: 'src/instrument/http-server.ts', find: '      const head = f.response;\n', replace: '      const head = f.response;\n      if (timedOut && head === undefined) this.recordIn(this.unmatchedRoute(), undefined, 408, performance.now() - f.started);\n' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records nothing of a request node:http refuses before its headers are complete (408 at headersTimeout, 400, 431), not even on a kept-alive connection whose earlier request was answered'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -563,6 +563,47 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
   });
 
+  it("records nothing of a request node:http refuses before its headers are complete (408 at headersTimeout, 400, 431), not even on a kept-alive connection whose earlier request was answered", async () => {
+    // node:http publishes a request's start once its headers are complete: one whose headers
+    // never complete is answered by node:http and its connection closed without a request
+    // object, so no channel says it existed. The docs said "recorded as answered 408".
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false, httpServer: { errorStatusFrom: 400 } });
+    const server = http.createServer({ headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 }, (_req, res) => res.end('ok'));
+    server.timeout = 0;
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    /** The statuses node:http answers `payload` with, until it closes the connection. */
+    const statuses = (payload: string) =>
+      new Promise<string[]>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(payload));
+        let received = '';
+        socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve([...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((x) => x[1]!)));
+      });
+    // A whole request first: it proves the route.
+    await fetch(`http://127.0.0.1:${port}/users/1`).then((r) => r.text());
+    const seen = await Promise.all([
+      // Headers never completed (a slowloris): 408 at headersTimeout.
+      ...[2, 3, 4].map((n) => statuses(`GET /users/${n} HTTP/1.1\r\nHost: x\r\n`)),
+      // One request answered, then the next one's headers never completed on the same connection.
+      statuses('GET /users/5 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/6 HTTP/1.1\r\nHost: x\r\n'),
+      // Headers node:http cannot parse (400), or too large (431).
+      statuses('GET /users/7 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n'),
+      statuses(`GET /users/8 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    ]);
+    expect(seen).toEqual([['408'], ['408'], ['408'], ['200', '408'], ['400'], ['431']]);
+    await fetch(`http://127.0.0.1:${port}/users/9`).then((r) => r.text());
+    // The three requests answered 200, and nothing else: no 4xx, no error, no abort.
+    await counted(m, 'throughput', 3);
+    expect(seriesOf(m, 'throughput').map((s) => [s.tags, s.totalCount])).toEqual([[{ endpoint: '/users/:id', method: 'GET', status_class: '2xx' }, 3]]);
+    expect(seriesOf(m, 'error_rate', { endpoint: '/users/:id' })[0]).toMatchObject({ totalCount: 3, totalSum: 0 });
+    expect(total(m, 'http_requests_aborted')).toBe(0);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0, routes: 1 });
+  });
+
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
     const m = await started();
     m.instrument();
