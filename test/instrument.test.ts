@@ -1015,4 +1015,26 @@ describe('instrument(): bad options', () => {
     // A refused call leaves nothing subscribed.
     expect(subscribed()).toEqual([]);
   });
+  it('says a piscina pool passed itself, not in a list or by name, and refuses a pool passed twice, naming its place', async () => {
+    const m = await started();
+    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    const other = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    try {
+      const bare = caught<InvalidArgumentError>(() => m.instrument({ piscina: pool as never }));
+      expect(bare).toMatchObject({ field: 'piscina', message: 'piscina must be an array of piscina pools or an object of them by name, got a piscina pool itself: pass [pool] or { name: pool }' });
+      const twice = caught<InvalidArgumentError>(() => m.instrument({ piscina: [pool, other, pool] }));
+      expect(twice).toMatchObject({ field: 'piscina[2]', message: 'piscina[2] must be a pool not passed already, got the same pool as [0]' });
+      const byName = caught<InvalidArgumentError>(() => m.instrument({ piscina: { render: pool, thumbs: pool } }));
+      expect(byName).toMatchObject({ field: 'piscina.thumbs', message: 'piscina.thumbs must be a pool not passed already, got the same pool as "render"' });
+      const option = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', instrument: { piscina: pool as never } }));
+      expect(option.field).toBe('instrument.piscina');
+      expect(option.message).toMatch(/got a piscina pool itself: pass \[pool\] or \{ name: pool \}$/);
+      expect(subscribed()).toEqual([]);
+      // Two pools, each once, are two.
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: [pool, other] });
+      expect(m.status().instrument!.piscina).toEqual({ pools: 2, refused: 0 });
+    } finally {
+      await Promise.all([pool.destroy(), other.destroy()]);
+    }
+  });
 });
