@@ -31,7 +31,8 @@ export function toInvalidArgument(error: z.ZodError, input: unknown, prefix: str
   let value: unknown = input;
   for (const key of issue.path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
   const said = plainRule(issue);
-  return new InvalidArgumentError(path || 'options', said, givenOf(said, value));
+  // A rule that says what it got (`…, got a piscina pool itself: …`) is not followed by the value again.
+  return new InvalidArgumentError(path || 'options', said, /, got /.test(said) ? undefined : givenOf(said, value));
 }
 
 /**

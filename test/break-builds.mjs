@@ -5803,7 +5803,7 @@ export const BREAKS = [
   {
     name: "a record past its entry limit said as object",
     what: "a schema's refusal of a record past its limit shows the value as describeValue's word: 'labels must have at most 32 entries, got object'",
-    edits: [{ file: 'src/schema-errors.ts', find: "  return new InvalidArgumentError(path || 'options', said, givenOf(said, value));", replace: "  return new InvalidArgumentError(path || 'options', said, { value });" }],
+    edits: [{ file: 'src/schema-errors.ts', find: "/, got /.test(said) ? undefined : givenOf(said, value));", replace: "/, got /.test(said) ? undefined : { value });" }],
     tests: ['bad-input.test.ts'],
     mustFail: ["says an alert rule's labels and tags past their limit by their count, and a metric name past 200 characters with the limit"],
   },
@@ -6038,6 +6038,34 @@ export const BREAKS = [
     edits: [{ file: 'src/engine/producer.ts', find: '  toJSON(): { id: number; name: string; tags: Readonly<CanonicalTags>; kind: MetricKind } {', replace: '  protected toJSONGone(): { id: number; name: string; tags: Readonly<CanonicalTags>; kind: MetricKind } {' }],
     tests: ['json-stringify.test.ts'],
     mustFail: ['writes a metric handle given to JSON.stringify() as its series'],
+  },
+  {
+    name: "fetch's interim 1xx taken for its answer",
+    what: "undici publishes undici:request:headers for a 103 Early Hints or 102 Processing too, and the first one ends the call: a fetch() answered 503 after Early Hints is filed under 1xx, no error, timed to the hint (10 calls: api_error_rate 0, mean 6.3 ms where callers waited ~24 ms)",
+    edits: [{ file: 'src/instrument/http-client.ts', find: '      if (isInterim(status)) return;\n', replace: '' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records the final answer of a call whose server sends 103 Early Hints and 102 Processing first, timed to it: fetch and node:http'],
+  },
+  {
+    name: "a 408 before the headers counted on the kept-alive connection's close",
+    what: "the docs' old promise (\"recorded as answered 408\") taken where a channel allows it: a connection node:http closed with its 408 to a request whose headers never completed, after an earlier request on it was answered, counted under unmatched as a 4xx, though no request was ever published and the same 408 on a fresh connection is unseen",
+    edits: [{ file: 'src/instrument/http-server.ts', find: '      const head = f.response;\n', replace: '      const head = f.response;\n      if (timedOut && head === undefined) this.recordIn(this.unmatchedRoute(), undefined, 408, performance.now() - f.started);\n' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['records nothing of a request node:http refuses before its headers are complete (408 at headersTimeout, 400, 431), not even on a kept-alive connection whose earlier request was answered'],
+  },
+  {
+    name: 'a bare piscina pool said as "got object"',
+    what: "instrument({ piscina: pool }), the pool not in a list or by name, refused as `piscina must be an array of piscina pools or an object of them by name, got object`: the user did pass an object, and the message does not say a pool came where its list belongs",
+    edits: [{ file: 'src/instrument/options.ts', find: "    error: (issue) => (isPiscinaPool(issue.input) ? `${POOLS_RULE}, got a piscina pool itself: pass [pool] or { name: pool }` : POOLS_RULE),\n", replace: '    error: POOLS_RULE,\n' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['says a piscina pool passed itself, not in a list or by name, and refuses a pool passed twice, naming its place'],
+  },
+  {
+    name: 'a piscina pool passed twice sampled as two',
+    what: 'instrument({ piscina: [pool, pool] }) accepted and read as two pools ({"pools":2}, series pool=0 and pool=1): one pool\'s queue and utilisation twice, as if the service had twice the pools',
+    edits: [{ file: 'src/instrument/options.ts', find: '      const first = seen.get(p);\n', replace: '      const first = undefined as string | undefined;\n' }],
+    tests: ['instrument.test.ts'],
+    mustFail: ['says a piscina pool passed itself, not in a list or by name, and refuses a pool passed twice, naming its place'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

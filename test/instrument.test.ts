@@ -563,6 +563,47 @@ describe('instrument(): incoming node:http', () => {
     expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0 });
   });
 
+  it("records nothing of a request node:http refuses before its headers are complete (408 at headersTimeout, 400, 431), not even on a kept-alive connection whose earlier request was answered", async () => {
+    // node:http publishes a request's start once its headers are complete: one whose headers
+    // never complete is answered by node:http and its connection closed without a request
+    // object, so no channel says it existed. The docs said "recorded as answered 408".
+    const m = await started();
+    m.instrument({ httpClient: false, fetch: false, httpServer: { errorStatusFrom: 400 } });
+    const server = http.createServer({ headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 }, (_req, res) => res.end('ok'));
+    server.timeout = 0;
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    /** The statuses node:http answers `payload` with, until it closes the connection. */
+    const statuses = (payload: string) =>
+      new Promise<string[]>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.write(payload));
+        let received = '';
+        socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve([...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((x) => x[1]!)));
+      });
+    // A whole request first: it proves the route.
+    await fetch(`http://127.0.0.1:${port}/users/1`).then((r) => r.text());
+    const seen = await Promise.all([
+      // Headers never completed (a slowloris): 408 at headersTimeout.
+      ...[2, 3, 4].map((n) => statuses(`GET /users/${n} HTTP/1.1\r\nHost: x\r\n`)),
+      // One request answered, then the next one's headers never completed on the same connection.
+      statuses('GET /users/5 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/6 HTTP/1.1\r\nHost: x\r\n'),
+      // Headers node:http cannot parse (400), or too large (431).
+      statuses('GET /users/7 HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n'),
+      statuses(`GET /users/8 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+    ]);
+    expect(seen).toEqual([['408'], ['408'], ['408'], ['200', '408'], ['400'], ['431']]);
+    await fetch(`http://127.0.0.1:${port}/users/9`).then((r) => r.text());
+    // The three requests answered 200, and nothing else: no 4xx, no error, no abort.
+    await counted(m, 'throughput', 3);
+    expect(seriesOf(m, 'throughput').map((s) => [s.tags, s.totalCount])).toEqual([[{ endpoint: '/users/:id', method: 'GET', status_class: '2xx' }, 3]]);
+    expect(seriesOf(m, 'error_rate', { endpoint: '/users/:id' })[0]).toMatchObject({ totalCount: 3, totalSum: 0 });
+    expect(total(m, 'http_requests_aborted')).toBe(0);
+    expect(m.status().instrument!.httpServer).toMatchObject({ aborted: 0, unmatched: 0, routes: 1 });
+  });
+
   it('times pipelined requests of one connection apart, and counts those left unanswered when it closes as aborted', async () => {
     const m = await started();
     m.instrument();
@@ -668,6 +709,34 @@ describe('instrument(): outgoing http and fetch', () => {
     expect(seriesOf(m, 'api_error_rate', { host, method: 'GET' })[0]).toMatchObject({ totalCount: 5, totalSum: 0 });
     expect(seriesOf(m, 'api_error_rate', { host: refused })[0]).toMatchObject({ totalCount: 2, totalSum: 2 });
     expect(total(m, 'throughput')).toBe(0);
+  });
+
+  it('records the final answer of a call whose server sends 103 Early Hints and 102 Processing first, timed to it: fetch and node:http', async () => {
+    const m = await started();
+    m.instrument({ httpServer: false });
+    // Each answer: a 103 and a 102 at once, the final one 30 ms later (503 on /fail, else 200).
+    const base = await serve((req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+      res.writeProcessing();
+      setTimeout(() => {
+        res.statusCode = req.url!.startsWith('/fail') ? 503 : 200;
+        res.end('final');
+      }, 30);
+    });
+    const host = new URL(base).host;
+    const seen: number[] = [];
+    for (const path of ['/fail/1', '/ok/1', '/fail/2', '/ok/2']) {
+      seen.push(await fetch(`${base}${path}`).then(async (r) => (await r.text(), r.status)));
+      seen.push(await new Promise<number>((resolve) => http.get(`${base}${path}`, (r) => r.resume().on('end', () => resolve(r.statusCode!)))));
+    }
+    expect(seen).toEqual([503, 503, 200, 200, 503, 503, 200, 200]);
+    await counted(m, 'api_error_rate', 8);
+    expect(total(m, 'api_response_time', { host, status_class: '1xx' })).toBe(0);
+    expect(total(m, 'api_response_time', { host, status_class: '5xx' })).toBe(4);
+    expect(total(m, 'api_response_time', { host, status_class: '2xx' })).toBe(4);
+    expect(seriesOf(m, 'api_error_rate', { host })[0]).toMatchObject({ totalCount: 8, totalSum: 4 });
+    // Timed to the final answer, 30 ms after the hints, not to the hints.
+    for (const s of seriesOf(m, 'api_response_time', { host })) expect(s.window.min).toBeGreaterThanOrEqual(25);
   });
 
   it("records in api_error_rate the node:http calls that end before their body is written, which node:http publishes no start of, and counts them untimed", async () => {
@@ -945,5 +1014,27 @@ describe('instrument(): bad options', () => {
     expect(option.field).toBe('instrument.fetch');
     // A refused call leaves nothing subscribed.
     expect(subscribed()).toEqual([]);
+  });
+  it('says a piscina pool passed itself, not in a list or by name, and refuses a pool passed twice, naming its place', async () => {
+    const m = await started();
+    const pool = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    const other = new Piscina({ filename: new URL('./fixtures/blocking-task.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+    try {
+      const bare = caught<InvalidArgumentError>(() => m.instrument({ piscina: pool as never }));
+      expect(bare).toMatchObject({ field: 'piscina', message: 'piscina must be an array of piscina pools or an object of them by name, got a piscina pool itself: pass [pool] or { name: pool }' });
+      const twice = caught<InvalidArgumentError>(() => m.instrument({ piscina: [pool, other, pool] }));
+      expect(twice).toMatchObject({ field: 'piscina[2]', message: 'piscina[2] must be a pool not passed already, got the same pool as [0]' });
+      const byName = caught<InvalidArgumentError>(() => m.instrument({ piscina: { render: pool, thumbs: pool } }));
+      expect(byName).toMatchObject({ field: 'piscina.thumbs', message: 'piscina.thumbs must be a pool not passed already, got the same pool as "render"' });
+      const option = caught<InvalidArgumentError>(() => new PerformanceMonitor({ storage: 'memory', instrument: { piscina: pool as never } }));
+      expect(option.field).toBe('instrument.piscina');
+      expect(option.message).toMatch(/got a piscina pool itself: pass \[pool\] or \{ name: pool \}$/);
+      expect(subscribed()).toEqual([]);
+      // Two pools, each once, are two.
+      m.instrument({ httpServer: false, httpClient: false, fetch: false, piscina: [pool, other] });
+      expect(m.status().instrument!.piscina).toEqual({ pools: 2, refused: 0 });
+    } finally {
+      await Promise.all([pool.destroy(), other.destroy()]);
+    }
   });
 });

@@ -2,8 +2,8 @@
  * Outgoing HTTP through node:diagnostics_channel: node:http's `http.client.request.start`,
  * `http.client.response.finish` and `http.client.request.error`, and undici's (fetch's)
  * `undici:request:create`, `undici:request:headers` and `undici:request:error`. Each request
- * is stamped at its start and recorded once, when its response headers arrive or when it
- * fails without them: api_response_time (ms, tagged method, host, status_class, `error` for
+ * is stamped at its start and recorded once, when its final response's headers arrive (an
+ * interim 1xx is not the answer) or when it fails without them: api_response_time (ms, tagged method, host, status_class, `error` for
  * no response) and api_error_rate (1 or 0, tagged method and host). Hosts are capped as
  * routes are (capped.ts).
  */
@@ -81,6 +81,11 @@ export const UNDICI: ClientChannels = {
   status: (m) => (m as { response: { statusCode?: number } }).response.statusCode ?? 0,
 };
 
+/** A 1xx answer that another answer follows: every 1xx but 101 Switching Protocols (RFC 9110, 15.2). */
+function isInterim(status: number): boolean {
+  return status >= 100 && status < 200 && status !== 101;
+}
+
 export class HttpClientSource implements Source {
   private readonly recorder: Recorder;
   private readonly channels: ClientChannels;
@@ -144,6 +149,12 @@ export class HttpClientSource implements Source {
   private readonly onResponse = (message: unknown): void => {
     try {
       const status = this.channels.status(message);
+      // An interim answer (100 Continue, 102 Processing, 103 Early Hints) is not the call's:
+      // undici publishes `undici:request:headers` for each of them too, and the first one
+      // ended the call, so a fetch() whose upstream sent Early Hints before a 503 was filed
+      // under 1xx, no error, timed to the hint. The final answer follows on the same request.
+      // 101 Switching Protocols is final. node:http publishes final answers only.
+      if (isInterim(status)) return;
       this.finish((message as { request: Stamped }).request, classIndex(status), status >= this.errorFrom);
     } catch (error) {
       this.recorder.fault(this.channels.kind, error);

@@ -213,12 +213,13 @@ function onSocketClose(this: Held): void {
 }
 
 /**
- * Whether node:http answered 408 on the connection itself: its `requestTimeout` (or
- * `headersTimeout`) ran out while a request was still arriving, and, the server having no
+ * Whether node:http answered 408 on the connection itself: its `requestTimeout` ran out
+ * while a request's body was still arriving, and, the server having no
  * `clientError` listener, it wrote `408 Request Timeout` straight to the socket and destroyed
  * it with ERR_HTTP_REQUEST_TIMEOUT (lib/_http_server.js, socketOnError): no response
  * 'finish' is published. It writes it only if the response in flight has not sent its
- * headers (closed() checks that); a `clientError` listener answers in its own way, unseen.
+ * headers (closed() checks that); a `clientError` listener answers in its own way, unseen. A request whose headers never
+ * completed (`headersTimeout`) is not seen at all: node:http publishes no start for it.
  */
 function timedOutByNode(socket: Held): boolean {
   const error = (socket as Socket & { errored?: { code?: unknown } | null }).errored;

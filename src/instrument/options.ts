@@ -54,6 +54,26 @@ const clientShape = {
 
 const MAX_POOLS = 64;
 
+const POOLS_RULE = 'must be an array of piscina pools or an object of them by name';
+
+/**
+ * The pools by name, each passed once. A pool given twice (`[pool, pool]`) was sampled as two,
+ * its queue and utilisation in two series as if the service had twice the pools.
+ */
+const pools = z
+  .record(z.string().min(1, { error: 'pool names must not be empty' }).max(64, { error: 'pool names must be at most 64 characters' }), pool, {
+    // The obvious slip, `{ piscina: pool }`, said as such: "got object" did not say a pool came where its list belongs.
+    error: (issue) => (isPiscinaPool(issue.input) ? `${POOLS_RULE}, got a piscina pool itself: pass [pool] or { name: pool }` : POOLS_RULE),
+  })
+  .superRefine((byName, ctx) => {
+    const seen = new Map<PiscinaLike, string>();
+    for (const [name, p] of Object.entries(byName)) {
+      const first = seen.get(p);
+      if (first === undefined) seen.set(p, name);
+      else ctx.addIssue({ code: 'custom', path: [name], message: `must be a pool not passed already, got the same pool as ${/^\d+$/.test(first) ? `[${first}]` : JSON.stringify(first)}` });
+    }
+  });
+
 export const InstrumentOptionsSchema = z.strictObject(
   {
     /** Incoming requests of node:http (and the frameworks over it): response_time, throughput, error_rate, http_requests_aborted. */
@@ -65,8 +85,7 @@ export const InstrumentOptionsSchema = z.strictObject(
     /** Piscina pools to sample every collection interval, as a list (tag pool "0", "1", …) or by name. */
     piscina: z.preprocess(
       (v) => (Array.isArray(v) ? Object.fromEntries(v.map((p, i) => [String(i), p])) : v),
-      z
-        .record(z.string().min(1, { error: 'pool names must not be empty' }).max(64, { error: 'pool names must be at most 64 characters' }), pool, { error: 'must be an array of piscina pools or an object of them by name' })
+      pools
         .refine((r) => Object.keys(r).length <= MAX_POOLS, { error: `must hold at most ${MAX_POOLS} pools` })
         .default({}),
     ),
