@@ -5432,7 +5432,7 @@ export const BREAKS = [
   {
     name: "report's closing list in the MCP tool's words for a name with no series",
     what: "perfwatch report --metrics x with no series of x recorded since the start closes with get_performance_metrics' text (\"no series matches x yet: leave out metric_types …\"), the tool's argument rather than the flag, though the report shows x's stored history",
-    edits: [{ file: 'src/cli/report.ts', find: "  if (metricTypes === undefined || (metrics.structuredContent as { total?: number } | undefined)?.total !== 0) return undefined;", replace: "  if (metricTypes === undefined || metrics.structuredContent !== null) return undefined;" }],
+    edits: [{ file: 'src/cli/report.ts', find: '      const list = empty.length === metricTypes?.length ? none! : [', replace: '      const list = empty.length < 0 ? none! : [' }],
     tests: ['cli-report-metrics.test.ts'],
     mustFail: ["closes with the CLI's words for a name with no series recorded in the run"],
   },
@@ -6066,6 +6066,20 @@ export const BREAKS = [
     edits: [{ file: 'src/instrument/options.ts', find: '      const first = seen.get(p);\n', replace: '      const first = undefined as string | undefined;\n' }],
     tests: ['instrument.test.ts'],
     mustFail: ['says a piscina pool passed itself, not in a list or by name, and refuses a pool passed twice, naming its place'],
+  },
+  {
+    name: 'a --metrics name with no series left out when another has some',
+    what: "perfwatch report --metrics a,b names a known name with no series only when no name has any: with response_time,cpu_usage the list showed cpu_usage alone, response_time left out without a word",
+    edits: [{ file: 'src/cli/report.ts', find: '  const unseen = metricTypes.filter((name) => !shown.has(name));', replace: '  const unseen = metricTypes.filter((name) => !shown.has(name) && shown.size === 0);' }],
+    tests: ['cli-report-metrics.test.ts'],
+    mustFail: ['names each name of --metrics with no series also when another name has some, and not one whose series are on another page'],
+  },
+  {
+    name: "an alert notification's words drifted from docs/mcp.md's session",
+    what: "the server's answers change and docs/mcp.md's recorded session keeps its old text (it had: alert values, the notification's data, status and report lines): here an alert's log message loses its threshold, and nothing read the doc to notice",
+    edits: [{ file: 'src/mcp/alert-notices.ts', find: " (threshold ${exact(t.threshold)})${t.reason ? `: ${t.reason}` : ''}`;", replace: "${t.reason ? `: ${t.reason}` : ''}`;" }],
+    tests: ['mcp-doc-session.test.ts'],
+    mustFail: ['answers its calls, replayed over stdio, with the texts the doc shows, but for the times, ids and the answers it says vary'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

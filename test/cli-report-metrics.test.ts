@@ -57,6 +57,19 @@ describe('perfwatch report --for with --metrics', () => {
     }
   });
 
+  it('names each name of --metrics with no series also when another name has some, and not one whose series are on another page', async () => {
+    // monitor_ingested: the monitor's own, recorded from its first tick; queue_size and response_time: nothing records them here.
+    const some = await report(['--for', '2', '--metrics', 'queue_size,monitor_ingested,response_time', '--config', quietConfig()]);
+    expect(some.code, some.stderr).toBe(0);
+    const tail = some.stdout.trimEnd().split('\n').slice(-2);
+    expect(tail[0]).toMatch(/^monitor_ingested /);
+    expect(tail[1]).toBe('--metrics queue_size,response_time: no series recorded since the monitor started, so none to list here');
+    // From offset 1 the page is empty, yet monitor_ingested has its series (on the first page): only queue_size is said.
+    const paged = await report(['--for', '2', '--metrics', 'monitor_ingested,queue_size', '--offset', '1', '--config', quietConfig()]);
+    expect(paged.code, paged.stderr).toBe(0);
+    expect(paged.stdout.trimEnd().split('\n').at(-1)).toBe('--metrics queue_size: no series recorded since the monitor started, so none to list here');
+  });
+
   it('a config that names a dataDir and no storage runs in memory and says so: it neither reads nor locks that dataDir, often the service\'s own', async () => {
     const dataDir = dataDirWithSeries('stored_latency', 3);
     const dir = mkdtempSync(join(tmpdir(), 'perfwatch-report-datadir-'));

@@ -73,14 +73,34 @@ async function countdown(seconds: number): Promise<void> {
 const PAGE_HINT = /pass offset (\d+) for the next page \(limit: up to 1000 a page\), or metric_types or tags to choose/;
 
 /**
- * The closing list's line when no series of --metrics has data: the tool's ("no series matches
- * x yet: leave out metric_types …") names its argument, not the flag, and reads as if the
+ * The closing list's line for the names of --metrics with no series: the tool's ("no series
+ * matches x yet: leave out metric_types …") names its argument, not the flag, and reads as if the
  * name had nothing, where a series stored before the monitor started (its dataDir) is in the
  * report's tables but not in this list, which has the series recorded since the start only.
  */
-function noneRecorded(metricTypes: string[] | undefined, metrics: ToolResult, mayBeStored: boolean): string | undefined {
-  if (metricTypes === undefined || (metrics.structuredContent as { total?: number } | undefined)?.total !== 0) return undefined;
-  return `--metrics ${metricTypes.join(',')}: no series recorded since the monitor started, so none to list here${mayBeStored ? '; what is stored of it from before is in the report above, within its range' : ''}`;
+function noneRecordedLine(names: string[], mayBeStored: boolean): string {
+  return `--metrics ${names.join(',')}: no series recorded since the monitor started, so none to list here${mayBeStored ? '; what is stored of it from before is in the report above, within its range' : ''}`;
+}
+
+/**
+ * The names of --metrics that have no series. Each name is said, also when another one has
+ * series: a list that left it out without a word read as if the name had not been asked for.
+ * A name the page does not show may still have series on another page (--offset, or a list cut
+ * at its 1000): only then is it asked for on its own, one series at most.
+ */
+async function namesWithoutSeries(client: Client, metricTypes: string[], metrics: ToolResult, args: Record<string, unknown>, timeoutMs?: number): Promise<string[]> {
+  const answer = metrics.structuredContent as { total?: number; truncated?: boolean; metrics?: { name: string }[] } | undefined;
+  if (answer?.total === 0) return metricTypes;
+  const shown = new Set((answer?.metrics ?? []).map((m) => m.name));
+  const unseen = metricTypes.filter((name) => !shown.has(name));
+  const wholeList = (args.offset ?? 0) === 0 && answer?.truncated === false;
+  if (wholeList) return unseen;
+  const empty: string[] = [];
+  for (const name of unseen) {
+    const alone = await callTool(client, 'get_performance_metrics', { ...args, offset: 0, limit: 1, metric_types: [name] }, timeoutMs);
+    if ((alone.structuredContent as { total?: number } | undefined)?.total === 0) empty.push(name);
+  }
+  return empty;
 }
 
 function fail(message: string): number {
@@ -181,7 +201,10 @@ export async function report(args: ReportArgs): Promise<number> {
     } else {
       const text = (r: ToolResult): string => r.content.map((c) => c.text ?? '').join('\n');
       // The tool's words name its own arguments; here they are flags.
-      const list = noneRecorded(metricTypes, metrics, local === undefined || local.stored) ?? text(metrics).replace(PAGE_HINT, (_, next: string) => `pass --offset ${next} for the next page, or --metrics to choose`);
+      const empty = metricTypes ? await namesWithoutSeries(client, metricTypes, metrics, metricsArgs, timeoutMs) : [];
+      const none = empty.length > 0 ? noneRecordedLine(empty, local === undefined || local.stored) : undefined;
+      // Every name empty: the line alone (the tool's words for no series name its argument).
+      const list = empty.length === metricTypes?.length ? none! : [text(metrics).replace(PAGE_HINT, (_, next: string) => `pass --offset ${next} for the next page, or --metrics to choose`), ...(none ? [none] : [])].join('\n');
       process.stdout.write(`perfwatch report — ${new Date().toISOString()}${args.url ? ` — ${args.url}` : ''}\n\n${text(status)}\n\n${text(full)}\n\n${list}\n`);
     }
     return 0;
