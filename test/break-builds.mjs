@@ -6068,6 +6068,13 @@ export const BREAKS = [
     mustFail: ['says a piscina pool passed itself, not in a list or by name, and refuses a pool passed twice, naming its place'],
   },
   {
+    name: 'an HTTP session\'s logging/setLevel unseen by alert log messages',
+    what: 'alert log messages sent without the session id the SDK keeps each HTTP session\'s logging/setLevel under: a session at emergency got critical firing and notice resolution messages (stdio, with no session id, filtered)',
+    edits: [{ file: 'src/mcp/server.ts', find: '      void peer.server.sendLoggingMessage({ level, logger, data }, sessionId).catch(() => {});\n', replace: '      void sessionId;\n      void peer.server.sendLoggingMessage({ level, logger, data }).catch(() => {});\n' }],
+    tests: ['mcp-http-log-level.test.ts'],
+    mustFail: ["filters alert log messages by each HTTP session's own level"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
