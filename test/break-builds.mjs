@@ -6075,6 +6075,13 @@ export const BREAKS = [
     mustFail: ["filters alert log messages by each HTTP session's own level"],
   },
   {
+    name: 'create_performance_alert_rule silent in its structured answer on a rule held',
+    what: 'the structured answer of a creation answered by an identical rule held before said { rule } only, as for a new rule: an agent reading structuredContent could not tell a rule it made from one that existed (only the text said it)',
+    edits: [{ file: 'src/mcp/tools/create-performance-alert-rule.ts', find: 'structured: { rule: out, created: rule.created }', replace: 'structured: { rule: out, created: true }' }],
+    tests: ['alert-rule-identical.test.ts'],
+    mustFail: ['says in its structured answer whether the rule was created or an identical one was held'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
