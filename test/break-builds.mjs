@@ -6082,6 +6082,20 @@ export const BREAKS = [
     mustFail: ['says in its structured answer whether the rule was created or an identical one was held'],
   },
   {
+    name: 'every refused /mcp body a line on the host\'s stderr',
+    what: 'each request the MCP endpoint refused (a body no JSON-RPC message, an empty batch) written to the host\'s stderr, with no bound: any local process could flood the service\'s logs (500 bad bodies, 500 lines)',
+    edits: [{ file: 'src/mcp/http-rejections.ts', find: '    if (n > 1) return;\n', replace: '' }],
+    tests: ['mcp-http-rejections.test.ts'],
+    mustFail: ['logs the first refused body of each kind and counts the rest in status().rejected'],
+  },
+  {
+    name: 'a /mcp body that is no JSON-RPC message refused without saying which field',
+    what: 'the -32600 for a JSON body that is no JSON-RPC message left to the SDK: "the request body is not a valid JSON-RPC message", not saying that jsonrpc is missing or method is no string',
+    edits: [{ file: 'src/mcp/http.ts', find: '      const fault = jsonRpcFault(body);\n', replace: '      const fault = undefined as string | undefined;\n      void jsonRpcFault;\n' }],
+    tests: ['mcp-http-rejections.test.ts'],
+    mustFail: ['says which field of a body that is no JSON-RPC message is wrong'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
