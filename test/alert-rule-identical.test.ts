@@ -130,4 +130,22 @@ describe('identical alert rules', () => {
       await client.close();
     }
   });
+
+  it('says in its structured answer whether the rule was created or an identical one was held', async () => {
+    const m = await started();
+    const client = await connectInMemory(m, 'identical-rules-structured');
+    try {
+      // An agent reading only structuredContent could not tell the two apart (the text said it).
+      const listed = (await client.listTools()).tools.find((t) => t.name === 'create_performance_alert_rule')!;
+      expect((listed.outputSchema!.properties as Record<string, unknown>).created).toEqual({ type: 'boolean' });
+      const args = { metric_type: 'queue_depth', operator: '>', threshold: 10, severity: 'warning' };
+      const first = await call(client as unknown as AnyClient, 'create_performance_alert_rule', args);
+      expect(first.structuredContent!.created).toBe(true);
+      const again = await call(client as unknown as AnyClient, 'create_performance_alert_rule', args);
+      expect(again.structuredContent!.created).toBe(false);
+      expect(again.structuredContent!.rule).toEqual(first.structuredContent!.rule);
+    } finally {
+      await client.close();
+    }
+  });
 });

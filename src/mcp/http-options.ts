@@ -33,6 +33,8 @@ export interface EndpointStatus {
   maxBodyBytes: number;
   /** Bodies answered 413 (too long) and 503 (the cap was reached). */
   refusedBodies: { tooLarge: number; busy: number };
+  /** Requests refused as no valid MCP message (a body not JSON-RPC, an empty batch, a bad envelope…) since the server started, by kind; the first of each kind is logged to stderr, the rest only counted here. */
+  rejected: Record<string, number>;
   /** Answers and streams closed since the server started, their client having left written bytes unread for responseStallMs. */
   stalled: number;
   responseStallMs: number;

@@ -28,6 +28,8 @@ import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server'
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { ByteBudget, readBody, type BodyCounters } from './http-body.js';
 import { jsonError } from './http-guard.js';
+import { HttpRejections } from './http-rejections.js';
+import { jsonRpcFault } from './json-rpc-shape.js';
 import { MAX_JSON_DEPTH, nestsWithin } from './json-depth.js';
 import { cancelOnHangup } from './http-hangup.js';
 import { requestIds } from './request-ids.js';
@@ -74,7 +76,9 @@ export interface McpEndpoint {
 
 /** The MCP endpoint of `front`, to mount at MCP_PATH on a server that guards its requests. */
 export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
-  const onerror = logHttpError;
+  // A refusal the SDK reports is logged once per kind and counted (http-rejections.ts).
+  const rejections = new HttpRejections();
+  const onerror = rejections.report;
   const modern = createMcpHandler(({ era }) => front.createServer(era, false), { legacy: 'reject', onerror, maxRequestBodySize: policy.maxBodyBytes });
   const modernNode = toNodeHandler(modern, { onerror, maxRequestBodySize: policy.maxBodyBytes });
   const unpublish = front.addPublisher((uri) => modern.notify.resourceUpdated(uri));
@@ -145,6 +149,13 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
       } catch {
         return jsonError(res, 400, -32700, 'Parse error: the body is not valid JSON');
       }
+      // Refused here rather than by the SDK, whose answer did not say which field was wrong.
+      const fault = jsonRpcFault(body);
+      if (fault !== undefined) {
+        const batch = Array.isArray(body);
+        rejections.report(new Error(`Rejected inbound request (${batch ? 'batch-with-invalid-element' : 'invalid-json-rpc-body'}): ${fault}`));
+        return jsonError(res, 400, -32600, `Bad Request: ${batch ? 'JSON-RPC batch contains an invalid message' : 'the request body is not a valid JSON-RPC message'}: ${fault}`);
+      }
       for (const message of Array.isArray(body) ? body : [body]) normalizeToolCall(message);
     }
     if (await isLegacyRequest(probeOf(req), body, { maxRequestBodySize: policy.maxBodyBytes })) return legacy(req, res, body, session);
@@ -159,6 +170,7 @@ export function mcpEndpoint(front: McpFront, policy: HttpPolicy): McpEndpoint {
     maxBufferedBytes: budget.limit,
     maxBodyBytes: policy.maxBodyBytes,
     refusedBodies: { ...refusedBodies },
+    rejected: rejections.counted,
     stalled: stalls.stalled,
     responseStallMs: policy.responseStallMs,
     stateChanges: policy.stateChanges,

@@ -149,7 +149,13 @@ export class McpFront implements Front {
 
   /** A log notification to every 2025-era connection (each filters by its logging/setLevel). */
   log(level: LogLevel, logger: string, data: unknown): void {
-    for (const peer of this.legacy) void peer.server.sendLoggingMessage({ level, logger, data }).catch(() => {});
+    for (const peer of this.legacy) {
+      // The SDK keeps a connection's logging/setLevel under its transport's session id (an
+      // HTTP session's Mcp-Session-Id; none on stdio) and filters by the id it is sent with:
+      // sent without one, an HTTP session's level was never found and every level went out.
+      const sessionId = peer.server.server.transport?.sessionId;
+      void peer.server.sendLoggingMessage({ level, logger, data }, sessionId).catch(() => {});
+    }
   }
 }
 

@@ -25,7 +25,7 @@ export const alertRuleArgsFor = perLimits((l: TagLimits) =>
   severity: shape.severity.unwrap(),
   aggregation: shape.aggregation.describe('last: each sample'),
   window: shape.window.describe('Seconds'),
-  duration: shape.duration.describe('Seconds held before firing'),
+  duration: shape.duration.describe('Seconds held to fire'),
   cooldown: shape.cooldown.describe('Seconds before re-firing'),
   tags: tagsFor(l).optional().describe('Series with these tags'),
   auto_resolve: shape.autoResolve,
@@ -61,7 +61,13 @@ function snakeError(error: unknown): unknown {
  * in) plus four, which the description names, so tools/list does not spell out the arguments
  * twice (its budget). The answer is still checked against RuleOut before it is sent.
  */
-const CreateOutput = z.object({ rule: z.record(z.string(), z.unknown()).describe('The arguments as applied, with id, name, condition, created_at') });
+const CreateOutput = z.object({
+  rule: z.record(z.string(), z.unknown()).describe('As applied, with id, name, condition, created_at'),
+  // false: an identical rule was held, and is the one answered. Said in the structured answer
+  // too, so that an agent reading only it can tell a rule it made from one held before. (No
+  // description, nor the longer rule one it had: tools/list is at its 20 KB, mcp-budgets.)
+  created: z.boolean(),
+});
 
 /**
  * `p99(response_time[60s]) > 300 on response_time{endpoint=/pay} (critical, for 30s)`: the
@@ -91,7 +97,7 @@ export default function register(server: McpServer, front: Front): void {
     {
       title: 'Create alert rule',
       description:
-        'Alert on each matching series, now and later, when a metric crosses a threshold: e.g. p99 of response_time over 60 s > 500 for 30 s. Changes are notified.',
+        'Alert on each matching series, now and later, when a metric crosses a threshold: e.g. p99 of response_time over 60 s > 500 for 30 s. Changes notified.',
       input: alertRuleArgsFor(front.tagLimits),
       output: CreateOutput,
       annotations: WRITE,
@@ -121,9 +127,8 @@ export default function register(server: McpServer, front: Front): void {
         throw mcpAdvice(snakeError(error));
       }
       const out = RuleOut.parse(ruleOut(rule));
-      // The note, and whether the rule is one held before, go in the text only: tools/list has
-      // no bytes left for another output field (mcp-budgets).
-      return { structured: { rule: out }, text: `${ruleCreatedText(out, rule.created)}${rule.note ? `; ${rule.note}` : ''}` };
+      // The note goes in the text only: tools/list has few bytes left for output fields (mcp-budgets).
+      return { structured: { rule: out, created: rule.created }, text: `${ruleCreatedText(out, rule.created)}${rule.note ? `; ${rule.note}` : ''}` };
     },
   );
 }
