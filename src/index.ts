@@ -17,6 +17,7 @@ export type { ControlLogStatus } from './monitor/control-log.js';
 export type { StorageStatus, StorageOp } from './storage/service.js';
 export type { HubLinkStatus } from './hub/role.js';
 export type { HubStatus, HubMemberStatus } from './hub/hub.js';
+export type { HubConnections } from './hub/transport.js';
 export type { MemberLinkStatus } from './hub/member.js';
 export type { HubOptions } from './hub/options.js';
 export type { SqlValue } from './storage/driver.js';

@@ -21,7 +21,7 @@ import type { OptimizationLogEntry } from '../optimizer/optimization.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import type { Baseline, PerformanceReport, ReportFormat } from '../reports/types.js';
 import type { SqlValue } from '../storage/driver.js';
-import type { StoredRollups } from '../storage/rollups.js';
+import type { HistoryRequest, StoredRollups } from '../storage/rollups.js';
 import type { PackedHistories } from '../storage/histories.js';
 import type { HubSeq } from '../storage/hub-seqs.js';
 import type { CatalogRestore } from '../storage/restore.js';
@@ -236,14 +236,7 @@ export interface StorageActorApi {
   injectFault(fault: 'exit' | 'hang' | 'stall'): void;
 }
 
-/** One series' stored rollups with from <= start < to (see StorageActorApi.history). */
-export interface HistoryRequest {
-  name: string;
-  tags: Record<string, string>;
-  from: number;
-  to: number;
-  hourly: boolean;
-}
+export type { HistoryRequest } from '../storage/rollups.js';
 
 // The exporter actor (workers/exporter.ts over src/export/service.ts).
 

@@ -35,6 +35,15 @@ export interface RollupRow {
   sketch: Uint8Array | null;
 }
 
+/** One series' stored rollups with from <= start < to (StorageActorApi.history, histories and storedIn). */
+export interface HistoryRequest {
+  name: string;
+  tags: Record<string, string>;
+  from: number;
+  to: number;
+  hourly: boolean;
+}
+
 /**
  * Stored rollups of one series, oldest first, in columns (cheap to send between threads):
  * row i has its sketch as a run at sketches[sketchAt[i]] (engine/sketch.ts's encoded form),

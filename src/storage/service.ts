@@ -25,14 +25,13 @@ import { writeHubSeqs, type HubSeq } from './hub-seqs.js';
 import { foldJournal } from './journal.js';
 import { LOCK_FILE, claimLockSync, closeLockSync, lockedBy } from './lock.js';
 import { Persister } from './persister.js';
-import { RollupTable, type StoredRollups } from './rollups.js';
+import { RollupTable, type HistoryRequest, type StoredRollups } from './rollups.js';
 import { leftOutSeries, restoreCatalog, type CatalogRestore } from './restore.js';
 import { openSchema } from './schema.js';
 import { WRITE_STORED_UNTIL, readStoredUntil } from './stored-until.js';
 import { TRANSITIONS_KEPT } from './transitions-kept.js';
 import { DELETE_RUNS_BEFORE, READ_RUNS, WRITE_RUN, runsOf } from './watched-runs.js';
 import type { WatchedSpan } from '../analysis/watched.js';
-import type { HistoryRequest } from '../actors/protocols.js';
 
 /** A write another module asks for: one statement and its parameters. */
 export interface StorageOp {
