@@ -1,8 +1,9 @@
 /**
  * What an agent waits for at high cardinality: get_monitoring_status (plain, and with
  * include_baselines), getBaselines() of every series, get_performance_metrics with a
- * misspelt tag, one report and eight reports asked at once, on a monitor with 10,000 series.
- * `npm run bench:agents`.
+ * misspelt tag, one report and eight reports asked at once, and a report over the JSON API
+ * (its first page, the next, the whole report: the bytes of each), on a monitor with 10,000
+ * series. `npm run bench:agents`.
  *
  * A real monitor with storage 'sqlite' in a temporary dataDir (the default storage), filled
  * for BENCH_FILL_SECONDS (30) with one sample per series every 100 ms, each series a
@@ -59,6 +60,8 @@ async function fill(monitor: PerformanceMonitor): Promise<number> {
 interface Row {
   name: string;
   ms: number[];
+  /** The answer's size, for the cases that read one over HTTP. */
+  bytes?: number;
 }
 
 async function main(): Promise<void> {
@@ -81,12 +84,14 @@ async function main(): Promise<void> {
     };
     const time = async (name: string, runs: number, run: () => Promise<unknown>): Promise<void> => {
       const ms: number[] = [];
+      let bytes: number | undefined;
       for (let r = 0; r < runs; r++) {
         const t0 = performance.now();
-        await run();
+        const out = await run();
         ms.push(performance.now() - t0);
+        if (typeof out === 'string') bytes = Buffer.byteLength(out);
       }
-      rows.push({ name, ms });
+      rows.push({ name, ms, ...(bytes !== undefined ? { bytes } : {}) });
       process.stderr.write(`  ${name}: median ${median(ms).toFixed(0)} ms (${ms.map((x) => x.toFixed(0)).join(' ')})\n`);
     };
     await time('get_monitoring_status {}', RUNS, () => call('get_monitoring_status', {}));
@@ -99,6 +104,21 @@ async function main(): Promise<void> {
     await time(`getBaselines() of every series`, 3, () => monitor.getBaselines());
     await time('generateReport() (JSON)', 3, () => monitor.generateReport());
     await time(`${CONCURRENT} generateReport() at once (all of them)`, 2, () => Promise.all(Array.from({ length: CONCURRENT }, () => monitor.generateReport())));
+    // The JSON API's report, a page at a time (docs/http.md): the answer's bytes beside its time.
+    const http = await monitor.serveHttp({ port: 0 });
+    try {
+      const text = async (path: string, init?: RequestInit): Promise<string> => {
+        const res = await fetch(new URL(path, http.url), init);
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 200)}`);
+        return body;
+      };
+      await time('POST /api/reports (its first page, 200 series)', 3, () => text('/api/reports', { method: 'POST', body: '{}' }));
+      await time('GET /api/reports/latest?offset=200 (the next page)', RUNS, () => text('/api/reports/latest?offset=200'));
+      await time('GET /api/reports/latest?limit=100000 (the whole report)', 3, () => text('/api/reports/latest?limit=100000'));
+    } finally {
+      await http.close();
+    }
   } finally {
     await client.close();
     await monitor.stop();
@@ -106,9 +126,9 @@ async function main(): Promise<void> {
   }
   console.log(`\nperfwatch agent answers benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
   console.log(`${SERIES.toLocaleString('en-US')} series, a sample each every 100 ms for ${FILL_SECONDS} s, storage sqlite; MCP over the in-memory transport\n`);
-  console.log('| case | ms (median) | min – max | runs |');
-  console.log('|---|---:|---:|---:|');
-  for (const r of rows) console.log(`| ${r.name} | ${median(r.ms).toFixed(0)} | ${Math.min(...r.ms).toFixed(0)} – ${Math.max(...r.ms).toFixed(0)} | ${r.ms.length} |`);
+  console.log('| case | ms (median) | min – max | runs | bytes |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) console.log(`| ${r.name} | ${median(r.ms).toFixed(0)} | ${Math.min(...r.ms).toFixed(0)} – ${Math.max(...r.ms).toFixed(0)} | ${r.ms.length} | ${r.bytes?.toLocaleString('en-US') ?? ''} |`);
 }
 
 main().catch((error) => {

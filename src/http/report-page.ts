@@ -1,7 +1,7 @@
 /**
  * A report as the JSON API answers it: its per-series and per-metric lists a page at a time.
- * A report lists every series it read, and at 10,000 series `POST /api/reports` answered 4.3 MB
- * (the dashboard loads the latest on every page view); the other list routes answer 200 rows
+ * A report lists every series it read, and at 10,000 series `POST /api/reports` answered 6.9 MB
+ * (bench/agent-answers.ts; the dashboard loads the latest on every page view); the other list routes answer 200 rows
  * a page and say how to get more, and so does this one. The library's `generateReport()` and
  * the report kept as the latest stay whole: the next page is read from it, not built again.
  */
