@@ -232,29 +232,53 @@ export class HistoryReader {
     // so that the answer's stepMs holds for every point.
     const step = usedHours ? HOUR_MS : usedRollups ? L.rollupMs : L.intervalMs;
     const cells: (typeof pieces)[] = [];
-    let cell = Number.NaN;
+    const cellAt: number[] = [];
     for (const piece of pieces) {
       const at = Math.floor(piece.r.start / step);
-      if (at !== cell) cells.push([]);
-      cell = at;
+      if (at !== cellAt[cellAt.length - 1]) {
+        cells.push([]);
+        cellAt.push(at);
+      }
       cells[cells.length - 1]!.push(piece);
     }
-    const group = Math.max(1, Math.ceil(cells.length / maxPoints));
+    // Points of `group` steps each, laid on the time from the first cell: a point is the steps
+    // it says it is (stepMs), those with no sample among them. Grouped by cells with data, a
+    // counter recorded every 3 s read 2 s steps, each point spanning 6 s.
+    const group = groupSize(cellAt, maxPoints);
     const points: HistoryPoint[] = [];
-    for (let i = 0; i < cells.length; i += group) {
-      const slice = cells.slice(i, i + group).flat();
+    for (let i = 0; i < cells.length; ) {
+      const k = Math.floor((cellAt[i]! - cellAt[0]!) / group);
+      let j = i;
+      while (j < cells.length && Math.floor((cellAt[j]! - cellAt[0]!) / group) === k) j++;
+      const slice = cells.slice(i, j).flat();
+      i = j;
+      const stepStart = (cellAt[0]! + k * group) * step;
+      // The step's start, or `from` where the range begins inside it.
+      const t = Math.max(from, stepStart);
+      const end = Math.min(to, stepStart + group * step);
       let count = 0;
       let sum = 0;
       let min = Infinity;
       let max = -Infinity;
       let coveredMs = 0;
+      // The time between the pieces that the monitor watched counts too: a counter took no
+      // sample there. Its pieces' alone, a counter recorded once every 3 s read 1 a second.
+      let gapFrom = t;
+      const gap = (until: number): void => {
+        if (until > gapFrom) coveredMs += (coveredSeconds(gapFrom, until, watched) ?? 0) * 1000;
+      };
       this.acc.reset();
       for (const { r, tier, rollups } of slice) {
         count += r.count;
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        coveredMs += tier === 3 ? storedCoveredMs(r.start, rollups!.hourly[r.sketchLen] === 1, L.rollupMs, Math.min(to, memoryFrom), watched) : (coveredSeconds(r.start, r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000;
+        gap(r.start);
+        const hourly = tier === 3 && rollups!.hourly[r.sketchLen] === 1;
+        const width = tier === 3 ? (hourly ? HOUR_MS : L.rollupMs) : tier === 2 ? L.rollupMs : L.intervalMs;
+        const pieceEnd = tier === 3 ? Math.min((Math.floor(r.start / width) + 1) * width, to, memoryFrom) : r.start + width;
+        coveredMs += tier === 3 ? storedCoveredMs(r.start, hourly, L.rollupMs, Math.min(to, memoryFrom), watched) : (coveredSeconds(r.start, pieceEnd, watched) ?? 0) * 1000;
+        gapFrom = Math.max(gapFrom, pieceEnd);
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
           else if (tier === 3) {
@@ -262,10 +286,8 @@ export class HistoryReader {
           } else this.reader.addSketch(tier, r, this.acc);
         }
       }
-      const first = slice[0]!.r;
+      gap(end);
       const last = slice[slice.length - 1]!.r.last;
-      // The step's start, or `from` where the range begins inside it.
-      const t = Math.max(from, Math.floor(first.start / step) * step);
       const point: HistoryPoint = { t, value: pointValue(kind, sum, count, last, coveredMs), count, sum, min, max, last };
       if (kind === 'distribution' && this.acc.total > 0) {
         const [p50, p90, p99] = this.acc.quantiles([0.5, 0.9, 0.99]).map((q) => clamp(q, min, max));
@@ -364,7 +386,28 @@ function storedCoveredMs(start: number, hourly: boolean, rollupMs: number, to: n
   return (coveredSeconds(start, end, watched) ?? 0) * 1000;
 }
 
-/** A point's value; a counter's is per second of the time its buckets cover (see coveredSeconds). */
+/**
+ * The steps a point spans: the fewest that leave at most maxPoints points, a point being the
+ * `group` steps from the first cell's on that hold a cell (`cells`: the steps that hold data,
+ * ascending).
+ */
+function groupSize(cells: readonly number[], maxPoints: number): number {
+  let group = Math.max(1, Math.ceil(cells.length / maxPoints));
+  for (;;) {
+    let points = 0;
+    let at = Number.NaN;
+    for (const c of cells) {
+      const k = Math.floor((c - cells[0]!) / group);
+      if (k !== at) points++;
+      at = k;
+    }
+    if (points <= maxPoints) return group;
+    // Ends: once a point spans more than (last - first) / maxPoints steps, maxPoints hold them all.
+    group = Math.max(group + 1, Math.ceil((group * points) / maxPoints));
+  }
+}
+
+/** A point's value; a counter's is per second of the time its step covers that the monitor watched (see coveredSeconds). */
 function pointValue(kind: MetricKind, sum: number, count: number, last: number, coveredMs: number): number {
   if (kind === 'gauge') return last;
   if (kind === 'counter') return coveredMs > 0 ? sum / (coveredMs / 1000) : sum;

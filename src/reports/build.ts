@@ -14,6 +14,7 @@ import { diagnose, notEnoughData, recommend, DIAGNOSIS_RULES, type DiagnosisInpu
 import { withCaptures } from './captures.js';
 import type { CaptureNote } from '../profiling/schema.js';
 import { computeScore } from './score.js';
+import { chartPoints } from './chart.js';
 import { TREND_MIN_SPAN_MS, oldestHeld, pieceValue, rankQuantile, seriesStats, Pieces } from '../analysis/stats.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { AlertTransition, Anomaly, ChartSeries, MetricSummary, PerformanceReport, SeriesStats } from './types.js';
@@ -66,34 +67,10 @@ function memberTwins(infos: readonly SeriesInfo[]): Set<number> {
 /** Metrics drawn in the html report, in this order, up to CHART_SERIES_PER_METRIC series each. */
 export const CHART_METRICS = ['cpu_usage', 'memory_usage', 'event_loop_lag', 'response_time', 'api_response_time', 'throughput', 'error_rate', 'heap_used', 'cache_hit_rate', 'database_connections', 'formula_calculation_time', 'cpu_iowait'];
 const CHART_SERIES_PER_METRIC = 4;
-const CHART_POINTS = 300;
 const MAX_ANOMALIES = 100;
 const EMPTY = new Pieces();
 /** Metrics whose bucket records the diagnoses read. */
 const PIECE_METRICS = new Set<string>([DIAGNOSIS_RULES.memoryLeak.metric, DIAGNOSIS_RULES.errorBurst.metric, DIAGNOSIS_RULES.poolSaturation.metric, DIAGNOSIS_RULES.eventLoopBlocked.metric]);
-
-function downsample(kind: SeriesInfo['kind'], pieces: Pieces): { t: number[]; v: number[] } {
-  const group = Math.max(1, Math.ceil(pieces.n / CHART_POINTS));
-  const t: number[] = [];
-  const v: number[] = [];
-  for (let i = 0; i < pieces.n; i += group) {
-    let count = 0;
-    let sum = 0;
-    let width = 0;
-    const end = Math.min(pieces.n, i + group);
-    for (let j = i; j < end; j++) {
-      count += pieces.count[j]!;
-      sum += pieces.sum[j]!;
-      width += pieces.width[j]!;
-    }
-    const value = pieceValue(kind, { count, sum, widthMs: width });
-    if (Number.isFinite(value)) {
-      t.push(pieces.start[i]!);
-      v.push(Number(value.toPrecision(6)));
-    }
-  }
-  return { t, v };
-}
 
 /** The most samples of a metric whose quantiles are taken exactly from the raw rings (8 bytes each, sorted in the task). */
 const EXACT_MERGE_SAMPLES = 65_536;
@@ -222,6 +199,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   // the same: the same buckets, and a minute's rollup that starts before the first of them (an
   // interval that does not divide a minute) is not left out.
   const span = coveredRange(from, to, L.intervalMs, options.now);
+  // Where the closed buckets the charts draw end: the open one is in no chart.
+  const closedEnd = Math.min(span.to, Math.floor(options.now / L.intervalMs) * L.intervalMs);
   const notes: string[] = [];
   if (span.from !== from || span.to !== to) {
     notes.push(`The range asked, ${new Date(from).toISOString()} – ${new Date(to).toISOString()}, is read in whole ${L.intervalMs} ms buckets, by their start: ${new Date(span.from).toISOString()} – ${new Date(span.to).toISOString()}.`);
@@ -284,7 +263,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       // it did) and took the places of the service's own anomalies.
       if (!info.name.startsWith(OWN_PREFIX)) anomalies.push(...seriesAnomalies(reader, info, from, pieces));
       diagnosisInput.push({ stats, pieces: PIECE_METRICS.has(name) ? pieces.clone() : EMPTY });
-      chartCandidates.push({ info, chart: downsample(info.kind, pieces), count: stats.count });
+      chartCandidates.push({ info, chart: chartPoints(info.kind, pieces, L.intervalMs, closedEnd, options.watched), count: stats.count });
     }
     if (merged === 0) continue;
     const first = list[0]!;

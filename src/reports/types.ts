@@ -171,7 +171,10 @@ export interface ChartSeries {
   metric: string;
   tags: CanonicalTags;
   unit: MetricUnit;
-  /** Bucket starts (ms) and the kind's value per bucket, downsampled. */
+  /**
+   * Points' starts (ms) and the kind's value over each point's stretch of time (src/reports/chart.ts):
+   * a counter's rate per second of the part the monitor watched, 0 where it watched and no sample came.
+   */
   t: number[];
   v: number[];
 }
