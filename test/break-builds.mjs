@@ -4343,7 +4343,7 @@ export const BREAKS = [
   {
     name: "counter history's stored minutes whole",
     what: "with storage, a counter's history over a restart divides each stored minute by the whole minute, where a process began or stopped within it: 10 requests a second read 0.17 and 4.4 in the minutes of a restart",
-    edits: [{ find: 'if (!watched.earlier) return Math.min(width, Math.max(0, to - start));', replace: 'if (watched) return Math.min(width, Math.max(0, to - start));' }],
+    edits: [{ file: 'src/monitor/history.ts', find: '        else if (!watched.earlier) {', replace: '        else if (watched) {' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ['per second of the time the two processes watched, the gap between them left out'],
   },
@@ -4360,13 +4360,6 @@ export const BREAKS = [
     edits: [{ find: 'const end = Math.min((Math.floor(record.start / width) + 1) * width, this.memoryFroms[k] ?? Infinity);', replace: 'const end = Math.min(record.start + width, this.memoryFroms[k] ?? Infinity);' }],
     tests: ['storage-reports.test.ts'],
     mustFail: ["take every stored row and every bucket after them"],
-  },
-  {
-    name: "counter history's stored minute past the memory's start",
-    what: "a counter's history counted a stored row's time to the end of its minute, past where this process's buckets begin, which count that time again: a minute a process stopped in and the next one started in read its rate low",
-    edits: [{ find: 'L.rollupMs, Math.min(to, memoryFrom), watched)', replace: 'L.rollupMs, to, watched)' }],
-    tests: ['storage-reports.test.ts'],
-    mustFail: ['per second of the time the two processes watched, the gap between them left out'],
   },
   {
     name: 'thread-preloads-argv',
@@ -6110,11 +6103,18 @@ export const BREAKS = [
     mustFail: ['says which field of a body that is no JSON-RPC message is wrong'],
   },
   {
-    name: "a history point's counter rate over its buckets' seconds alone",
-    what: 'a point of several buckets counted only the seconds of those with samples: a counter recorded once every 3 s read 1 a second (the report said 0.33)',
-    edits: [{ file: 'src/monitor/history.ts', find: '        if (until > gapFrom) coveredMs +=', replace: '        if (until > gapFrom && false) coveredMs +=' }],
-    tests: ['sparse-counter-rates.test.ts'],
-    mustFail: ["reads 1/3 a second in a history's points of several buckets, each point the steps its stepMs says"],
+    name: "a history point's counter rate over its pieces' own seconds",
+    what: 'each piece of a point counted its own seconds: a counter recorded once every 3 s read 1 a second (the report said 0.33), and a stored minute two processes wrote counted the later one\'s seconds twice (1.75 a second for 2.58)',
+    edits: [{ file: 'src/monitor/history.ts', find: '      const coveredMs = (coveredSeconds(t, reach, watched) ?? 0) * 1000 + unknownMs;', replace: '      const coveredMs = slice.reduce((ms, { r, tier }) => ms + (coveredSeconds(r.start, tier === 3 ? (Math.floor(r.start / L.rollupMs) + 1) * L.rollupMs : r.start + (tier === 2 ? L.rollupMs : L.intervalMs), watched) ?? 0) * 1000, 0) + unknownMs + 0 * reach;' }],
+    tests: ['sparse-counter-rates.test.ts', 'history-stored-minutes.test.ts'],
+    mustFail: ["reads 1/3 a second in a history's points of several buckets, each point the steps its stepMs says", 'counts the seconds each process watched, once, from its start and not from its first sample'],
+  },
+  {
+    name: "a history point's counter rate from its first sample",
+    what: "a point counted from its first piece's start: a process's first stored minute read from its first sample, 3.04 a second for 1.08",
+    edits: [{ file: 'src/monitor/history.ts', find: 'coveredSeconds(t, reach, watched)', replace: 'coveredSeconds(Math.max(t, slice[0]!.r.start), reach, watched)' }],
+    tests: ['history-stored-minutes.test.ts'],
+    mustFail: ['counts the seconds each process watched, once, from its start and not from its first sample'],
   },
   {
     name: "a history's points grouped by the buckets with data, not by time",
@@ -6136,6 +6136,13 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/chart.ts', find: '    if (counter && watchedMs(lastEnd, from) >= intervalMs) {', replace: '    if (false) {' }],
     tests: ['sparse-counter-rates.test.ts'],
     mustFail: ["is drawn in a report's chart at its rate, and at zero where no sample came"],
+  },
+  {
+    name: "an event stream's history read to now",
+    what: "/api/events' history read up to now, and its buckets from the one open then: a sample recorded just before a client connected reached it twice, in the history and in the first buckets (3 of 3 tries in a trial)",
+    edits: [{ file: 'src/http/events.ts', find: "await read(from, 'auto', Math.max(from, pollFrom))", replace: "await read(from, 'auto')" }, { file: 'src/http/events.ts', find: 'let pollFrom = resumeTo ?? endedBuckets(monitor.now(), interval);', replace: 'let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;' }],
+    tests: ['http-api.test.ts'],
+    mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

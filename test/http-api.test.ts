@@ -518,7 +518,12 @@ describe('GET /api/events', () => {
     await waitFor(() => server.status().events.open === 1);
     monitor.record('queue_size', 500);
     const got = await seen;
-    expect(got[0]).toMatchObject({ event: 'history', data: { metric: 'queue_size', series: { tags: {}, points: [{ value: 1 }] } } });
+    // The sample before the stream: in its history, or in its first buckets when the collector
+    // may still have been taking samples into its bucket as the stream began.
+    expect(got[0]).toMatchObject({ event: 'history', data: { metric: 'queue_size', series: { tags: {} } } });
+    const history: { value: number }[] = got[0]!.data.series.points;
+    const buckets = got.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series[0].points as { count: number; sum: number }[]);
+    expect([history.length + buckets.reduce((n, p) => n + p.count, 0), history.reduce((n, p) => n + p.value, 0) + buckets.reduce((n, p) => n + p.sum, 0)]).toEqual([2, 501]);
     expect(got.find((e) => e.event === 'alert')!.data).toMatchObject({ to: 'firing', value: 500 });
     expect(bucketPoints(got).at(-1)).toMatchObject({ last: 500 });
     await waitFor(() => server.status().events.open === 0);
@@ -574,8 +579,10 @@ describe('GET /api/events', () => {
     const SENTINEL = 1_000_000;
     monitor.record('queue_size', 0);
     await monitor.flush();
-    // That sample's bucket ends before the stream begins: the stream's buckets hold only what follows.
-    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 1.5));
+    // That sample's bucket ends an interval before the stream begins (its buckets begin at the
+    // one before the open one, which the collector may still take samples into): the stream's
+    // buckets hold only what follows.
+    await new Promise((resolve) => setTimeout(resolve, monitor.options.collectionIntervalMs * 2.5));
     const points = (e: StreamEvent[]): { t: number; count: number; last: number }[] => e.filter((x) => x.event === 'buckets').flatMap((x) => x.data.series.flatMap((s: { points: unknown[] }) => s.points));
     // Opened mid-interval, the stream reads each bucket halfway through it (it reads once an interval).
     const interval = monitor.options.collectionIntervalMs;
@@ -595,6 +602,29 @@ describe('GET /api/events', () => {
     const before = got.filter((p) => p.last !== SENTINEL);
     expect(before.reduce((n, p) => n + p.count, 0)).toBe(recorded);
     expect(new Set(got.map((p) => p.t)).size).toBe(got.length);
+  });
+
+  it('sends a sample recorded as the stream began once: in the history or in a bucket, not in both', async () => {
+    const { monitor, server } = await serving();
+    const SENTINEL = 1_000_000;
+    const interval = monitor.options.collectionIntervalMs;
+    // Early in a bucket, which is open as the stream begins: a history read to now held the
+    // sample, and the stream's first bucket held it again.
+    await waitFor(() => monitor.now() % interval < interval / 5, 10_000, 'the start of an interval');
+    monitor.record('queue_size', 7);
+    await monitor.flush();
+    type Point = { value: number; count: number; sum: number; last: number };
+    const of = (e: StreamEvent[], event: string): Point[] => e.filter((x) => x.event === event).flatMap((x) => (event === 'history' ? x.data.series.points : x.data.series.flatMap((s: { points: Point[] }) => s.points)));
+    const seen = events(new URL('/api/events?metric=queue_size&alerts=false&max_points=1000', server.url).href, (e) => of(e, 'buckets').some((p) => p.last === SENTINEL), 30_000);
+    await waitFor(() => server.status().events.open === 1);
+    await new Promise((resolve) => setTimeout(resolve, interval * 1.5));
+    monitor.record('queue_size', SENTINEL);
+    const got = await seen;
+    const history = of(got, 'history');
+    const buckets = of(got, 'buckets');
+    const inHistory = history.reduce((n, p) => n + p.value, 0);
+    const inBuckets = buckets.reduce((n, p) => n + p.sum, 0) - SENTINEL;
+    expect({ inHistory, inBuckets, samples: history.length + buckets.reduce((n, p) => n + p.count, 0) }).toEqual(inHistory > 0 ? { inHistory: 7, inBuckets: 0, samples: 2 } : { inHistory: 0, inBuckets: 7, samples: 2 });
   });
 
   it('resumes a client that reconnects (Last-Event-ID) after the last bucket it had: no history again, every bucket closed meanwhile once', async () => {
@@ -661,11 +691,18 @@ function stalledStream(server: HttpServer): Socket {
   return socket;
 }
 
-/** Ten series of 10,000 raw samples: a history of several MB, more than socket buffers hold. */
+/**
+ * Ten series of 10,000 raw samples: a history of several MB, more than socket buffers hold.
+ * Once their buckets have ended an interval ago: a stream's history ends where the collector
+ * may still take samples into a bucket (those it sends as buckets).
+ */
 async function fillRaw(monitor: PerformanceMonitor): Promise<void> {
   for (let s = 0; s < 10; s++) {
     const h = monitor.metric('response_time', { endpoint: `/endpoint/${s}` });
     for (let i = 0; i < 10_000; i++) h.record(i + 0.123456789);
   }
   await monitor.flush();
+  const interval = monitor.options.collectionIntervalMs;
+  const last = monitor.now();
+  await waitFor(() => Math.floor(monitor.now() / interval) * interval - interval > last, 10_000, 'the samples\' buckets ended');
 }

@@ -2,8 +2,9 @@
  * GET /api/events: a Server-Sent Events stream of a metric's history and new buckets, and of
  * alert transitions (`event: alert`). First `event: history`, one per series: the history
  * since `from` (default 5 minutes) at the library's resolution (raw samples while the raw
- * ring reaches back that far), at most max_points; then `event: buckets` with each bucket
- * once it has closed, whole, from the one open when the stream began.
+ * ring reaches back that far), at most max_points, up to the buckets the collector may
+ * still take samples into when the stream begins; then `event: buckets` with each bucket once
+ * it has closed, whole, from those on: each sample once.
  *
  * Memory is bounded per stream and in all: streams are capped (maxEventStreams, then 503);
  * a stream with more than eventStreamBufferBytes unsent when it has an event to write, or
@@ -157,12 +158,16 @@ export function eventRoutes(monitor: PerformanceMonitor, limits: EventStreamLimi
         // (Node joins a header it does not know, given twice, into one string.)
         const resumeAt = metric === undefined ? undefined : lastEventId(req.headers['last-event-id'] as string | undefined);
         const resumeTo = resumeAt === undefined ? undefined : Math.max(resumeAt, endedBuckets(monitor.now(), interval));
+        // Where the buckets not yet sent begin: every bucket before it has been sent, whole. The
+        // history ends there, at the buckets the collector may still take samples into (the
+        // open one, and the one before it until its first pass after its end), which are sent
+        // whole once they have closed: a history read to now held the open bucket's samples
+        // too, and a sample recorded before a client connected reached it twice.
+        let pollFrom = resumeTo ?? endedBuckets(monitor.now(), interval);
         // Read before the stream opens: a bad metric or tags is still a 400.
-        const backfill = metric === undefined ? undefined : resumeAt === undefined ? await read(from, 'auto') : await read(resumeAt, 'bucket', resumeTo);
+        const backfill = metric === undefined ? undefined : resumeAt === undefined ? await read(from, 'auto', Math.max(from, pollFrom)) : await read(resumeAt, 'bucket', resumeTo);
         // Checked again: other streams may have opened while the history was read.
         refuseIfFull();
-        // Where the buckets not yet sent begin: every bucket before it has been sent, whole.
-        let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;
         open++;
         res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
         const stream = new Stream(res, limits, (why) => dropped[why]++);

@@ -260,25 +260,27 @@ export class HistoryReader {
       let sum = 0;
       let min = Infinity;
       let max = -Infinity;
-      let coveredMs = 0;
-      // The time between the pieces that the monitor watched counts too: a counter took no
-      // sample there. Its pieces' alone, a counter recorded once every 3 s read 1 a second.
-      let gapFrom = t;
-      const gap = (until: number): void => {
-        if (until > gapFrom) coveredMs += (coveredSeconds(gapFrom, until, watched) ?? 0) * 1000;
-      };
+      // A counter's rate is per second of the point's time the monitor watched, each second
+      // once: the seconds between its pieces (it took no sample there; over its pieces' alone,
+      // a counter recorded once every 3 s read 1 a second), and those of a minute two processes
+      // wrote rows of (counted from each row's start to the minute's end, the later process's
+      // seconds counted twice) or that a process began before its first sample (counted from
+      // that sample: 3.04 a second for 1.08).
+      let reach = end;
+      // Stored rows from before this process with no run read to say when their process
+      // watched (watched.earlier): their span is all that is known.
+      let unknownMs = 0;
       this.acc.reset();
       for (const { r, tier, rollups } of slice) {
         count += r.count;
         sum += r.sum;
         min = Math.min(min, r.min);
         max = Math.max(max, r.max);
-        gap(r.start);
-        const hourly = tier === 3 && rollups!.hourly[r.sketchLen] === 1;
-        const width = tier === 3 ? (hourly ? HOUR_MS : L.rollupMs) : tier === 2 ? L.rollupMs : L.intervalMs;
-        const pieceEnd = tier === 3 ? Math.min((Math.floor(r.start / width) + 1) * width, to, memoryFrom) : r.start + width;
-        coveredMs += tier === 3 ? storedCoveredMs(r.start, hourly, L.rollupMs, Math.min(to, memoryFrom), watched) : (coveredSeconds(r.start, pieceEnd, watched) ?? 0) * 1000;
-        gapFrom = Math.max(gapFrom, pieceEnd);
+        if (tier !== 3) reach = Math.max(reach, Math.min(r.start + (tier === 2 ? L.rollupMs : L.intervalMs), stepStart + group * step));
+        else if (!watched.earlier) {
+          const width = rollups!.hourly[r.sketchLen] === 1 ? HOUR_MS : L.rollupMs;
+          unknownMs += Math.max(0, Math.min((Math.floor(r.start / width) + 1) * width, to, memoryFrom, watched.from) - r.start);
+        }
         if (kind === 'distribution') {
           if (tier === 0) this.reader.addOpenSketch(id, this.acc);
           else if (tier === 3) {
@@ -286,7 +288,7 @@ export class HistoryReader {
           } else this.reader.addSketch(tier, r, this.acc);
         }
       }
-      gap(end);
+      const coveredMs = (coveredSeconds(t, reach, watched) ?? 0) * 1000 + unknownMs;
       const last = slice[slice.length - 1]!.r.last;
       const point: HistoryPoint = { t, value: pointValue(kind, sum, count, last, coveredMs), count, sum, min, max, last };
       if (kind === 'distribution' && this.acc.total > 0) {
@@ -369,21 +371,6 @@ function storedBefore(rollups: StoredRollups | undefined, memoryFrom: number): S
     });
   }
   return out;
-}
-
-/**
- * The time a stored row covers, up to `to` (where the memory's data begins: its buckets count
- * the time after, in a minute one process stopped in and the next started in): with the runs
- * that wrote the file (watched.earlier), the part of its minute (or hour) they watched, a
- * process's first row starting at its first sample and its last ending at its last flush;
- * without them (none read), its whole width. Its whole minute, a counter's minute where a
- * process stopped read 10 requests a second as 4.4.
- */
-function storedCoveredMs(start: number, hourly: boolean, rollupMs: number, to: number, watched: Watched): number {
-  const width = hourly ? HOUR_MS : rollupMs;
-  if (!watched.earlier) return Math.min(width, Math.max(0, to - start));
-  const end = Math.min(to, (Math.floor(start / width) + 1) * width);
-  return (coveredSeconds(start, end, watched) ?? 0) * 1000;
 }
 
 /**
