@@ -1,9 +1,10 @@
 /**
  * The alert actor: evaluates every rule as data arrives, off the main thread. It waits on
- * the collector's DRAIN_EPOCH (bumped after each drain pass and each closed bucket) with
+ * the collector's DRAIN_EPOCH (bumped after each drain pass, each closed bucket and each hub batch applied) with
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
  * `last` rules on every drain (the collector notifies drains only while DRAIN_LISTENING is up) (every raw sample since their last look), window rules on
- * every closed bucket. Rules and manual resolutions arrive as comlink calls (on the port the
+ * every closed bucket, and on a hub's member series at every batch of its members' buckets
+ * applied (APPLIED_EPOCH: member-window.ts). Rules and manual resolutions arrive as comlink calls (on the port the
  * watchdog thread handed to the coordinator); transitions leave through the sink the
  * coordinator subscribed, in batches, in order. How far each series was judged is written to
  * shared memory once a round's transitions are sent, for a successor to resume from.
@@ -12,7 +13,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, APPLIED_EPOCH, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
 import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
@@ -78,6 +79,7 @@ async function run(): Promise<void> {
   await loading;
   let drainEpoch = Atomics.load(ctl.i32, DRAIN_EPOCH);
   let bucketEpoch = Atomics.load(ctl.i32, BUCKET_EPOCH);
+  let appliedEpoch = Atomics.load(ctl.i32, APPLIED_EPOCH);
   evaluator.onData(now());
   void flush(false);
   while (!stopping) {
@@ -104,6 +106,12 @@ async function run(): Promise<void> {
     if (be !== bucketEpoch) {
       bucketEpoch = be;
       evaluator.onBucket(ctl.f64[CLOSED_BUCKET_START]! + data.intervalMs, t);
+      bucket = true;
+    }
+    const ae = Atomics.load(ctl.i32, APPLIED_EPOCH);
+    if (ae !== appliedEpoch) {
+      appliedEpoch = ae;
+      evaluator.onMemberBuckets(t);
       bucket = true;
     }
     nextTimer = evaluator.onTimer(t);

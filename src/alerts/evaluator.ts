@@ -6,7 +6,8 @@
  * one alert (fingerprint). `last` rules judge every raw sample, in order, that a drain
  * published since they last looked (a spike inside a burst fires, and so does a breach
  * followed by a clean sample in the same drain); window rules aggregate closed buckets each
- * time one closes.
+ * time one closes, and on a hub's member series each time the member's bucket arrives
+ * (member-window.ts).
  *
  * What a `last` rule can replay is bounded by the series' raw ring (rawCapacity): samples
  * overwritten before the rule looked are counted (`unjudged`), not judged. How far each
@@ -35,6 +36,7 @@ import { anomalyScore } from '../analysis/anomaly.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { Alert, AlertRule, AlertState, AlertTransition, Operator } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
+import { memberWindowEnd } from './member-window.js';
 
 export function compare(op: Operator, value: number, threshold: number): boolean {
   switch (op) {
@@ -76,6 +78,8 @@ interface Binding {
   clock: number;
   /** When the series was last heard of (its last sample judged, or the binding made): `window` seconds later it is gone. */
   heardAt: number;
+  /** A window rule on a hub's member series: the end of the last window judged (each is judged once, member-window.ts). */
+  judgedTo: number;
   lastValue: number;
   state: AlertState;
   activeSince: number;
@@ -292,33 +296,67 @@ export class AlertEvaluator {
     }
   }
 
-  /** A bucket closed at `closedEnd`: evaluates window rules over the buckets before it. */
+  /**
+   * A bucket closed at `closedEnd`: evaluates window rules over the buckets before it, on a
+   * hub's member series over those up to its newest (or an interval behind, member-window.ts).
+   */
   onBucket(closedEnd: number, now: number): void {
     this.bindNewSeries('new-series', now);
+    this.judgeWindows(closedEnd, now);
+    this.onTimer(now);
+  }
+
+  /** A hub applied its members' buckets: window rules judge each member series whose newest bucket is new. */
+  onMemberBuckets(now: number): void {
+    this.bindNewSeries('new-series', now);
+    this.judgeWindows(-Infinity, now);
+  }
+
+  /**
+   * Judges window rules: at `closedEnd` (-Infinity: none, only member series), each member
+   * series at the end of its window (memberWindowEnd) where no window of its rule ended there yet.
+   */
+  private judgeWindows(closedEnd: number, now: number): void {
+    const intervalMs = this.reader.layout.intervalMs;
     let cachedId = -1;
     let cachedWindow = -1;
+    let cachedEnd = Number.NaN;
     let sketched = false;
     let partial = false;
     let watchedMs = 0;
     const stats = this.stats;
+    let endId = -1;
+    let member = false;
+    let end = closedEnd;
     // Bindings are sorted by (series, window), so rules sharing both share one read.
     for (const b of this.windowBindings) {
+      if (b.id !== endId) {
+        endId = b.id;
+        member = this.registry.isMember(b.id);
+        end = member ? memberWindowEnd(this.reader, b.id, closedEnd - intervalMs) : closedEnd;
+      }
+      // A member series' window is judged once for each end; the hub's own series' at each of its closes.
+      if (member) {
+        if (!(end > b.judgedTo)) continue;
+        b.judgedTo = end;
+      } else if (end === -Infinity) continue;
       if (b.rule.aggregation === 'anomaly') {
         const info = this.registry.info(b.id);
-        this.step(b, anomalyScore(this.reader, b.id, closedEnd, spanMs(b.rule.window, this.reader.layout.intervalMs) / 1000, info.kind, info.unit), now);
+        this.step(b, anomalyScore(this.reader, b.id, end, spanMs(b.rule.window, intervalMs) / 1000, info.kind, info.unit), now);
         continue;
       }
-      const windowMs = spanMs(b.rule.window, this.reader.layout.intervalMs);
-      const from = closedEnd - windowMs;
-      if (b.id !== cachedId || windowMs !== cachedWindow) {
+      const windowMs = spanMs(b.rule.window, intervalMs);
+      const from = end - windowMs;
+      if (b.id !== cachedId || windowMs !== cachedWindow || end !== cachedEnd) {
         cachedId = b.id;
         cachedWindow = windowMs;
+        cachedEnd = end;
         sketched = false;
         partial = false;
-        watchedMs = from >= this.watched.from ? windowMs : (coveredSeconds(from, closedEnd, this.watched) ?? 0) * 1000;
-        if (!this.reader.windowStats(b.id, from, closedEnd, stats)) {
+        watchedMs = from >= this.watched.from ? windowMs : (coveredSeconds(from, end, this.watched) ?? 0) * 1000;
+        if (!this.reader.windowStats(b.id, from, end, stats)) {
           // Longer than the bucket ring: rollups and buckets together (with the sketch).
-          const agg = this.reader.aggregate(b.id, from, closedEnd, this.acc);
+          const agg = this.reader.aggregate(b.id, from, end, this.acc);
           stats[0] = agg.count;
           stats[1] = agg.sum;
           stats[2] = agg.min;
@@ -331,7 +369,7 @@ export class AlertEvaluator {
       const q = PERCENTILES[b.rule.aggregation];
       if (q !== undefined && !sketched) {
         this.acc.reset();
-        partial = this.reader.addWindowSketch(b.id, from, closedEnd, this.acc) > 0;
+        partial = this.reader.addWindowSketch(b.id, from, end, this.acc) > 0;
         sketched = true;
       }
       if (q !== undefined && partial) this.partialWindows++;
@@ -341,12 +379,11 @@ export class AlertEvaluator {
       // alert, and its first bucket, empty, resolved every such alert at a deploy, to page
       // again at the next breach. It is judged as usual once its window lies after the start.
       const blind = from < this.watchedFrom && b.activeSince < this.watchedFrom;
-      const value = this.windowValue(b, q, from, closedEnd);
+      const value = this.windowValue(b, q, from, end);
       const may = watchedMs < windowMs ? partlyWatched(b.rule, value, stats[2]!, stats[3]!, watchedMs, this.reader.layout.intervalMs) : JUDGE;
       // A part that proves the window clear (`count < 500` on 600 counted) clears a restored alert too.
       this.step(b, value, now, (blind && may !== NO_FIRE) || (may & NO_CLEAR) !== 0, (may & NO_FIRE) !== 0);
     }
-    this.onTimer(now);
   }
 
   /**
@@ -587,6 +624,7 @@ export class AlertEvaluator {
       clock: -Infinity,
       // A new rule hears of a series by its samples (those in its window); a new or resumed binding, from now.
       heardAt: from === 'new-rule' ? -Infinity : now,
+      judgedTo: -Infinity,
       lastValue: Number.NaN,
       state: 'inactive',
       activeSince: 0,

@@ -16,6 +16,7 @@
  * applies none twice.
  */
 import {
+  APPLIED_EPOCH,
   BAD_SAMPLES,
   BEAT_BY,
   BUCKET_EPOCH,
@@ -242,6 +243,13 @@ export class Engine {
       w.applyRow(i, ids[2 * i]!, ids[2 * i + 1]!, starts[i]!, t, stats[s]!, stats[s + 1]!, stats[s + 2]!, stats[s + 3]!, stats[s + 4]!, runs, runAt[i]!);
     }
     w.publish();
+    // Window rules on a member's series judge its window once the member's bucket is in (the
+    // alert actor, AlertEvaluator.onMemberBuckets): judged at the hub's own close alone, the
+    // window never held the member's newest bucket, which arrives a moment after that close.
+    const ctl = this.ctl;
+    Atomics.add(ctl.i32, APPLIED_EPOCH, 1);
+    Atomics.add(ctl.i32, DRAIN_EPOCH, 1);
+    Atomics.notify(ctl.i32, DRAIN_EPOCH);
     return Math.max(0, starts.length - from);
   }
 

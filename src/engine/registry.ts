@@ -47,10 +47,15 @@ const OWN_BIT = 1 << 30;
 /**
  * Marks a retired series in its entry's name index (retire): a hub's member series whose
  * member was forgotten, which the answers of now (getMetrics, /metrics, the exporters) leave
- * out. An entry's name index is below maxSeries and OWN_SERIES (at most 1,000,128), under both bits.
+ * out. An entry's name index is below maxSeries and OWN_SERIES (at most 1,000,128), under the three bits.
  */
 const RETIRED_BIT = 1 << 29;
-const NAME_INDEX = RETIRED_BIT - 1;
+/**
+ * Marks a hub's member series (markMember): fed closed buckets that arrive after the hub's own
+ * bucket closed, so its window rules are judged when they arrive (AlertEvaluator).
+ */
+const MEMBER_BIT = 1 << 28;
+const NAME_INDEX = MEMBER_BIT - 1;
 /**
  * String arena bytes per series key and per name the registry starts with; its arenas grow
  * (shared-table.ts) as longer ones come, up to what the limits allow (keyBytesMost), within
@@ -360,6 +365,15 @@ export class Registry {
 
   isRetired(id: number): boolean {
     return (this.series.extraAt(id, 0) & RETIRED_BIT) !== 0;
+  }
+
+  /** Marks series `id` as a hub's member series (see MEMBER_BIT); for good, as its name. */
+  markMember(id: number): void {
+    if (!this.isMember(id)) this.series.flagExtra(id, 0, MEMBER_BIT, true);
+  }
+
+  isMember(id: number): boolean {
+    return (this.series.extraAt(id, 0) & MEMBER_BIT) !== 0;
   }
 
   /** The monitor's own series registered (at most OWN_SERIES). */

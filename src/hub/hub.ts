@@ -699,6 +699,7 @@ export class Hub {
       // A member back under its name brings back each series it sends again.
       member.series.add(own);
       this.d.registry.retire(own, false);
+      this.d.registry.markMember(own);
       return true;
     } catch (error) {
       this.refuse(member, `${this.named(member, sid)}: ${(error as Error).message}`);

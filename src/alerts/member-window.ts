@@ -1,0 +1,28 @@
+/**
+ * Where a window rule's window ends on a hub's member series (Registry.isMember).
+ *
+ * The hub's own series close their buckets at the hub's boundary, and a window rule judges
+ * them then, over the buckets before it. A member's series takes each of its buckets as the
+ * closed record it was on the member, at its start there, and that record arrives a moment
+ * after the hub's boundary for the same interval (the member closes it at that boundary too,
+ * then sends it). Judged at the hub's boundary, the window lacked the member's newest bucket
+ * for good: `rate(x[1s])` read 0 on a member doing 500/s and `count(x[3s])` 1000 for 1500.
+ *
+ * So a member's series is judged over the window that ends where its newest record ends, once
+ * that record is in (the hub applies a batch: AlertEvaluator.onMemberBuckets), each window
+ * once. A member that sends nothing (it died, its link is down) still has its windows moved
+ * on at the hub's boundaries, an interval behind them (`lagging`): the time its bucket for the
+ * interval before had to arrive, so that a silent member's `rate < x` fires and its `count > x`
+ * resolves. A bucket later than that is in the windows judged after it, not in the one it ended.
+ */
+import type { StoreReader } from '../engine/store/reader.js';
+
+/**
+ * The end (ms) of the window to judge on member series `id`: the end of its newest record,
+ * or `lagging` (the hub's newest boundary less an interval; -Infinity for none) if later.
+ */
+export function memberWindowEnd(reader: StoreReader, id: number, lagging: number): number {
+  const records = reader.bucketCount(id, 1);
+  const newest = records > 0 ? reader.bucketStartAt(id, records - 1) + reader.layout.intervalMs : Number.NaN;
+  return newest > lagging ? newest : lagging;
+}
