@@ -6145,6 +6145,20 @@ export const BREAKS = [
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
   },
   {
+    name: "a hub member series' windows judged at the hub's close",
+    what: "window rules on a hub's member series judged at the hub's own bucket close alone, before the member's bucket for that interval arrives: a member recording 500 a second read a 1 s rate of 0 (`rate < 400` fired) and a 3 s count of 500 or 1000 for 1500",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: '        member = this.registry.isMember(b.id);', replace: '        member = false;' }],
+    tests: ['hub-alert-member-window.test.ts'],
+    mustFail: ["judge each window over the member's whole buckets, its newest one in, with exact values"],
+  },
+  {
+    name: "a silent hub member's windows left where its last bucket ended",
+    what: "a member series judged only when its buckets arrive: a member that stops sending (dead, its link down) keeps the value of its last window, and `rate < 1` never fires on it",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: 'memberWindowEnd(this.reader, b.id, closedEnd - intervalMs)', replace: 'memberWindowEnd(this.reader, b.id, -Infinity)' }],
+    tests: ['hub-alert-member-window.test.ts'],
+    mustFail: ["moves a silent member's windows on: its rate falls to 0 an interval after the hub's"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
