@@ -6145,6 +6145,20 @@ export const BREAKS = [
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
   },
   {
+    name: "a stored gauge's minute without a sketch counted as sketched",
+    what: "a report's aggregate took a gauge's or counter's stored minute (storage keeps no sketch for them) as sketched: after a restart its quantiles were the one live sample's of four (median 3.98 for 1, 2, 3, 4), labelled sketch, with no quantileCount",
+    edits: [{ file: 'src/reports/span-reader.ts', find: '        out.sketchless++;\n        out.unsketched += r.count[i]!;', replace: '' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ['say the samples their quantiles stand for (quantileCount), on the series, the metric and over MCP'],
+  },
+  {
+    name: "a stddev of bucket means labelled as the sketch's or exact",
+    what: "where the sketch stood for fewer samples than the count, stddev was the sketched samples' spread (1.484 for 1, 2, 3, 4 from the one live sample) or, with no sketch, the spread between stored minute means labelled buckets, documented exact (0.866 for 1.118)",
+    edits: [{ file: 'src/analysis/stats.ts', find: '    } else if (agg.unsketched > 0) {', replace: '    } else if (false) {' }],
+    tests: ['storage-reports.test.ts'],
+    mustFail: ["give a stddev from the stored minutes' means as the floor it is (bucket-means), not as exact buckets"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
