@@ -6159,6 +6159,13 @@ export const BREAKS = [
     mustFail: ["give a stddev from the stored minutes' means as the floor it is (bucket-means), not as exact buckets"],
   },
   {
+    name: "get_performance_metrics silent on a metric's stored history after a restart",
+    what: "a filter naming metrics recorded only before a restart matched no series, and the answer said only that: an agent read it as no data, though get_metric_history held their stored rows",
+    edits: [{ file: 'src/mcp/tools/get-performance-metrics.ts', find: "noneMatch(args.metric_types, args.tags, meant, host.monitor.options.storage === 'sqlite')", replace: 'noneMatch(args.metric_types, args.tags, meant, false)' }],
+    tests: ['mcp-metrics-stored-only.test.ts'],
+    mustFail: ['says their samples from before the start are in get_metric_history'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
