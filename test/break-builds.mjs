@@ -6166,6 +6166,13 @@ export const BREAKS = [
     mustFail: ['says their samples from before the start are in get_metric_history'],
   },
   {
+    name: "a raw history silent on the samples its ring let go",
+    what: "getMetricHistory({ resolution: 'raw' }) of 1,000 samples gave the last 256 the raw ring held, and nothing said that the 744 before them were not held",
+    edits: [{ file: 'src/monitor/history.ts', find: '...(wrapped ? { rawFrom: raw.t[0] ?? rawOldest } : {})', replace: '' }],
+    tests: ['history-edge.test.ts'],
+    mustFail: ['says where the raw samples it holds begin (rawFrom), and nothing when the ring reaches back to from'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
