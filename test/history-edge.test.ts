@@ -32,3 +32,24 @@ describe("an 'auto' history at the edge of the buckets held", () => {
     expect(read(oldest - 1000).resolution).toBe('rollup');
   });
 });
+
+describe("a 'raw' history from before what the raw ring holds", () => {
+  it('says where the raw samples it holds begin (rawFrom), and nothing when the ring reaches back to from', () => {
+    const s = synthetic({ bucketCapacity: 120, rawCapacity: 64 });
+    const id = s.id('raw_edge_ms');
+    // 100 samples, one a second: the ring of 64 has let the first 36 go.
+    for (let sec = 0; sec < 100; sec++) s.apply(T0 + sec * 1000 + 10, [[id, sec]]);
+    const now = T0 + 100_000 + 10;
+    s.apply(now, []);
+    const history = new HistoryReader(s.registry, s.reader, new SketchAccumulator(), () => ALWAYS_WATCHED);
+    const all = history.read({ metric: 'raw_edge_ms', resolution: 'raw' }, now).series[0]!;
+    // Before: the last samples alone, from: -Infinity, and no word of the 36 before them.
+    expect(all.rawFrom).toBe(all.points[0]!.t);
+    expect(all.points.length).toBeLessThanOrEqual(64);
+    expect(all.points[0]!.value).toBeGreaterThanOrEqual(36);
+    // A range the ring covers says nothing of the kind.
+    const recent = history.read({ metric: 'raw_edge_ms', resolution: 'raw', from: T0 + 90_000 }, now).series[0]!;
+    expect(recent).not.toHaveProperty('rawFrom');
+    expect(recent.points.length).toBe(10);
+  });
+});

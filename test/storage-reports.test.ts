@@ -254,3 +254,58 @@ describe("a report's pieces over a restart", () => {
     expect(readPieces(reader, hits, -Infinity, Infinity).width[1]).toBe(14_010);
   });
 });
+
+describe('quantiles and stddev of gauges and counters stored before a restart', () => {
+  // Their stored minutes keep counts, sums, min and max, and no sketch (docs/storage.md).
+  async function restarted(dir: string, after: boolean): Promise<{ b: PerformanceMonitor; from: number }> {
+    const a = monitor(dir);
+    a.define({ name: 'sq_g', kind: 'gauge', unit: 'count' });
+    a.define({ name: 'sq_c', kind: 'counter', unit: 'count' });
+    await a.start();
+    const from = Date.now() - 1000;
+    for (const v of [1, 2, 3]) {
+      a.record('sq_g', v);
+      a.record('sq_c', v * 10);
+    }
+    await a.stop();
+    const b = monitor(dir);
+    b.define({ name: 'sq_g', kind: 'gauge', unit: 'count' });
+    b.define({ name: 'sq_c', kind: 'counter', unit: 'count' });
+    await b.start();
+    if (after) {
+      b.record('sq_g', 4);
+      b.record('sq_c', 40);
+      await b.flush();
+    }
+    return { b, from };
+  }
+
+  it('say the samples their quantiles stand for (quantileCount), on the series, the metric and over MCP', async () => {
+    const { b, from } = await restarted(join(mkdtempSync(join(tmpdir(), 'pw-storage-quantiles-')), 'data'), true);
+    const report = await b.generateReport({ from });
+    for (const name of ['sq_g', 'sq_c']) {
+      // Before: median and p90 were the one sample since the restart (4, 40), and nothing said so.
+      expect(report.series.find((s) => s.name === name)).toMatchObject({ count: 4, quantileMethod: 'sketch', quantileCount: 1 });
+      expect(report.metrics.find((m) => m.name === name)).toMatchObject({ count: 4, quantileCount: 1 });
+    }
+    expect(report.notes.some((n) => n.includes('quantileCount') && n.includes('stored before a restart keep no sketch'))).toBe(true);
+    const { reportOut } = await import('../dist/src/mcp/report-answer.js');
+    const out = reportOut(report, undefined);
+    expect(out.series?.find((s) => s.name === 'sq_g')).toMatchObject({ quantile_count: 1 });
+    expect(out.metrics?.find((m) => m.name === 'sq_g')).toMatchObject({ quantile_count: 1 });
+  });
+
+  it("give a stddev from the stored minutes' means as the floor it is (bucket-means), not as exact buckets", async () => {
+    const { b, from } = await restarted(join(mkdtempSync(join(tmpdir(), 'pw-storage-stddev-')), 'data'), false);
+    const report = await b.generateReport({ from });
+    for (const [name, truth] of [['sq_g', Math.sqrt(2 / 3)], ['sq_c', Math.sqrt(200 / 3)]] as const) {
+      const s = report.series.find((x) => x.name === name)!;
+      // Before: stddevMethod "buckets", documented exact, for the spread between minute means.
+      // With no sample since the restart the quantiles stand for none: null, and quantileCount 0 says so.
+      expect(s).toMatchObject({ count: 3, stddevMethod: 'bucket-means', quantileCount: 0 });
+      expect(s.stddev).toBeLessThanOrEqual(truth + 1e-9);
+      expect([s.median, s.p99]).toEqual([Number.NaN, Number.NaN]);
+    }
+    expect(report.notes.some((n) => n.includes('"bucket-means"') && n.includes('lower bound'))).toBe(true);
+  });
+});

@@ -6,7 +6,9 @@
  * raw samples; it keeps no sum of squares. So each statistic says where it came from:
  * quantiles and stddev are exact when the raw ring still holds every sample of the range,
  * stddev is exact when every bucket holds one sample (a gauge sampled once an interval),
- * and otherwise both come from the merged sketch (see SpreadMethod in types.ts).
+ * and otherwise both come from the merged sketch (see SpreadMethod in types.ts); where the
+ * sketch stands for fewer samples than the range's (quantileCount), stddev is the floor the
+ * bucket means give.
  *
  * Pure functions of (reader, series, range): the report pool calls them on its own thread.
  */
@@ -202,13 +204,21 @@ export function seriesStats(ctx: SeriesStatsContext, info: SeriesInfo): { stats:
     if (single && closedCount === agg.count) {
       stddev = exactStddev(sum.subarray(0, pieces.n), mean);
       stddevMethod = 'buckets';
+    } else if (agg.unsketched > 0) {
+      // The sketch stands for some of the samples or none (a gauge's or counter's minutes
+      // stored before a restart keep none): its bins around the mean of all of them said
+      // 1.484 for 1, 2, 3, 4 from the one sample since the restart. The spread between the
+      // pieces' means is all that is known of the rest: a floor, named as one.
+      stddev = Math.sqrt(closedCount > 0 ? between / agg.count : 0);
+      stddevMethod = 'bucket-means';
     } else {
       stddev = sketchStddev(acc, mean, agg.min, agg.max, closedCount > 0 ? between / agg.count : 0);
-      stddevMethod = acc.total > 0 ? 'sketch' : 'buckets';
+      stddevMethod = 'sketch';
     }
   }
   const clampQ = (q: number): number => (q < agg.min ? agg.min : q > agg.max ? agg.max : q);
-  const qs = quantiles ?? acc.quantiles(QS).map(clampQ);
+  // A sketch that stands for no sample has no quantiles: NaN (null in JSON), quantileCount 0.
+  const qs = quantiles ?? (acc.total > 0 ? acc.quantiles(QS).map(clampQ) : QS.map(() => Number.NaN));
 
   const t = new Float64Array(pieces.n);
   const v = new Float64Array(pieces.n);

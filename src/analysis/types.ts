@@ -22,8 +22,12 @@ export interface TimeWindow {
  *   within 0.78% of their values, so the estimate is within about 1.6% of the true stddev
  *   when the spread is wide against the values; narrow spreads (coefficient of variation
  *   under ~1%) are overstated by up to the bin width.
+ * - `bucket-means`: the sketch stands for fewer samples than the range's (`quantileCount`:
+ *   a gauge's or counter's minutes stored before a restart keep no sketch; a bucket's sketch
+ *   may have left the sketch log): the exact spread between the means of the buckets and
+ *   stored minutes, weighted by their counts. A lower bound: the spread within each is not kept.
  */
-export type SpreadMethod = 'raw' | 'buckets' | 'sketch';
+export type SpreadMethod = 'raw' | 'buckets' | 'sketch' | 'bucket-means';
 
 export interface Trend {
   /** Least-squares slope of the series' bucket values, per second and per hour. */
@@ -69,7 +73,9 @@ export interface SeriesStats {
   quantileMethod: 'raw' | 'sketch';
   /**
    * Present only when the sketch quantiles stand for fewer samples than `count`: the samples
-   * they were computed from (the others' sketches had left the sketch log, sketchLogBytes).
+   * they were computed from (the others are in a gauge's or counter's minutes stored before a
+   * restart, which keep no sketch, or their sketches had left the sketch log, sketchLogBytes).
+   * 0: they stand for none, and are NaN (null in JSON).
    */
   quantileCount?: number;
   /**

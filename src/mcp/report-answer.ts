@@ -58,7 +58,7 @@ function recommendationOut(x: Recommendation, r: PerformanceReport): NonNullable
 }
 
 const metricOut = (m: PerformanceReport['metrics'][number]): Record<string, unknown> =>
-  finite({ name: m.name, kind: m.kind, unit: m.unit, series: m.series, count: m.count, mean: stat(m.mean), min: m.min, max: m.max, p50: stat(m.p50), p95: stat(m.p95), p99: stat(m.p99), rate: stat(m.rate) }) as Record<string, unknown>;
+  finite({ name: m.name, kind: m.kind, unit: m.unit, series: m.series, count: m.count, mean: stat(m.mean), min: m.min, max: m.max, p50: stat(m.p50), p95: stat(m.p95), p99: stat(m.p99), ...(m.quantileCount !== undefined ? { quantile_count: m.quantileCount } : {}), rate: stat(m.rate) }) as Record<string, unknown>;
 
 const seriesOut = (s: SeriesStats): Record<string, unknown> =>
   finite({

@@ -70,6 +70,12 @@ export interface SeriesHistory {
   /** Points before downsampling. */
   sourcePoints: number;
   points: HistoryPoint[];
+  /**
+   * Raw points only, when the raw ring has let samples go (it keeps the last rawCapacity) and
+   * no longer reaches back to the range's `from`: the time of the oldest sample read. Samples before
+   * it are not held raw; resolution 'bucket' or 'rollup' has them.
+   */
+  rawFrom?: number;
 }
 
 export interface MetricHistory {
@@ -219,7 +225,10 @@ export class HistoryReader {
         const v = raw.v[i]!;
         return { t, value: v, count: 1, sum: v, min: v, max: v, last: v };
       });
-      return { id, tags, resolution: 'raw', stepMs: 0, sourcePoints: points.length, points: downsampleRaw(points, maxPoints, kind, Math.min(to, watched.to)) };
+      // Asked for raw, from before what the ring holds: the last 256 of 1,000 came without a word of the 744 before.
+      const rawOldest = this.reader.rawOldest(id);
+      const wrapped = this.reader.totalCount(id) > L.rawCap && from < rawOldest;
+      return { id, tags, resolution: 'raw', stepMs: 0, sourcePoints: points.length, points: downsampleRaw(points, maxPoints, kind, Math.min(to, watched.to)), ...(wrapped ? { rawFrom: raw.t[0] ?? rawOldest } : {}) };
     }
     // Bucketed: stored rollups, then rollups up to the newest one written, buckets after it,
     // then the open bucket.

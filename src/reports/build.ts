@@ -233,6 +233,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
     let sum = 0;
     let min = Infinity;
     let max = -Infinity;
+    /** Samples the merged sketch stands for (each series' quantileCount, or its count). */
+    let quantileCount = 0;
     /** The series merged into the metric's summary: those with data in the range, but a hub's member twins. */
     let merged = 0;
     /** The raw values of the merged series while all of them have every sample raw (null once one does not). */
@@ -249,6 +251,7 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
         merged++;
         samples += stats.count;
         count += stats.count;
+        quantileCount += stats.quantileCount ?? stats.count;
         sum += stats.sum;
         min = Math.min(min, stats.min);
         max = Math.max(max, stats.max);
@@ -285,6 +288,8 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
       p50: p50!,
       p95: p95!,
       p99: p99!,
+      // As each series': its quantiles from one sample since a restart, of four, read as all four's.
+      ...(!exact && quantileCount < count ? { quantileCount } : {}),
       rate: first.kind === 'counter' ? sum / seconds : count / seconds,
     });
   }
@@ -303,8 +308,9 @@ export function buildReport(ctx: BuildContext, options: BuildOptions): Performan
   if (waiting !== null) notes.push(waiting);
   if (series.some((s) => s.trend === null && s.trendNote?.startsWith('the data spans'))) notes.push(`Trends are given over at least ${TREND_MIN_SPAN_MS / 60_000} minutes of data: series spanning less have none.`);
   const partial = series.filter((s) => s.quantileCount !== undefined).length;
-  if (partial > 0) notes.push(`${partial} series' quantiles stand for fewer samples than their count (quantileCount): older buckets' sketches had left the sketch log; raise sketchLogBytes (status().collector.sketchLogReachSeconds says how far back it reaches).`);
+  if (partial > 0) notes.push(`${partial} series' quantiles stand for fewer samples than their count (quantileCount; 0: for none, and they are null): the minutes of gauges and counters stored before a restart keep no sketch (their counts, sums, min and max are whole), and older buckets' sketches may have left the sketch log (raise sketchLogBytes: status().collector.sketchLogReachSeconds says how far back it reaches).`);
   if (methods.has('sketch')) notes.push('stddev marked "sketch" is estimated from the histogram bins (within about 1.6% for spreads wide against the values); "raw" and "buckets" are exact.');
+  if (methods.has('bucket-means')) notes.push('stddev marked "bucket-means" is the spread between the means of the buckets and stored minutes, where the sketch stands for fewer samples than the count (quantileCount): a lower bound, as the spread within each is not kept.');
 
   // Charts: the main metrics first, then the series with most samples.
   chartCandidates.sort((a, b) => (chartRank.get(a.info.name) ?? 99) - (chartRank.get(b.info.name) ?? 99) || b.count - a.count);

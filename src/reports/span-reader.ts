@@ -139,13 +139,13 @@ export class SpanReader extends StoreReader {
     return record.sketchPos >= STORED;
   }
 
+  /** False for a stored row without a sketch (a gauge's or counter's: storage keeps none), as for one gone from the log. */
   override addSketch(tier: Tier, record: BucketRecord, acc: SketchAccumulator): boolean {
     if (record.sketchPos < STORED) return super.addSketch(tier, record, acc);
-    if (record.sketchLen & HAS_SKETCH) {
-      const at = record.sketchPos - STORED;
-      const k = Math.floor(at / RUNS);
-      acc.addEncoded(this.runs[k]!, at - k * RUNS);
-    }
+    if (!(record.sketchLen & HAS_SKETCH)) return false;
+    const at = record.sketchPos - STORED;
+    const k = Math.floor(at / RUNS);
+    acc.addEncoded(this.runs[k]!, at - k * RUNS);
     return true;
   }
 
@@ -179,7 +179,16 @@ export class SpanReader extends StoreReader {
         out.last = r.last[i]!;
         out.lastTs = start;
       }
-      if (acc && r.sketchAt[i]! >= 0) acc.addEncoded(r.sketches, r.sketchAt[i]!);
+      if (!acc) continue;
+      if (r.sketchAt[i]! >= 0) {
+        acc.addEncoded(r.sketches, r.sketchAt[i]!);
+      } else {
+        // A gauge's or counter's row: storage keeps no sketch for them. Its samples count, not
+        // their shape: unsketched says so, or the quantiles of the samples since the restart
+        // (one, of four) stood for all of them, without a quantileCount.
+        out.sketchless++;
+        out.unsketched += r.count[i]!;
+      }
     }
     return out;
   }

@@ -32,6 +32,11 @@ export interface MetricSummary {
   p50: number;
   p95: number;
   p99: number;
+  /**
+   * Present only when p50–p99 stand for fewer samples than `count` (the sum of its series'
+   * quantileCount, SeriesStats): the samples they were computed from; 0: none, and they are NaN.
+   */
+  quantileCount?: number;
   /** Per second over the window: sum for counters, samples otherwise. */
   rate: number;
 }

@@ -49,13 +49,19 @@ export const MetricsOutput = z.object({
   did_you_mean: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** Where a metric recorded only before a restart is: this answer's series are those with samples since. */
+const STORED_BEFORE = 'samples from before this monitor started are in get_metric_history when storage kept them';
+
 /**
  * A filter that matched no series: not the same as a monitor without data, which an agent
- * would take it for; with the tags a typo in it most likely meant.
+ * would take it for; with the tags a typo in it most likely meant. With storage, the series
+ * answered are those with samples since the start: after a restart, a metric recorded only
+ * before it matched none, and the answer did not say its stored history was in
+ * get_metric_history, as the covered seconds of a series that exists say.
  */
-function noneMatch(names: readonly string[] | undefined, tags: Record<string, string> | undefined, meant: Record<string, string> | undefined): string {
+function noneMatch(names: readonly string[] | undefined, tags: Record<string, string> | undefined, meant: Record<string, string> | undefined, stored: boolean): string {
   const label = (t: Record<string, string>): string => (names ? names.map((n) => seriesLabel(n, t)).join(', ') : seriesLabel('', t));
-  return `no series matches ${label(tags ?? {})} yet: leave out ${names && tags ? 'tags (or metric_types)' : names ? 'metric_types' : 'tags'} for the series there are${meant ? `; did you mean ${label(meant)}?` : ''}`;
+  return `no series matches ${label(tags ?? {})} yet: leave out ${names && tags ? 'tags (or metric_types)' : names ? 'metric_types' : 'tags'} for the series there are${meant ? `; did you mean ${label(meant)}?` : ''}${stored ? `; ${STORED_BEFORE}` : ''}`;
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -99,7 +105,7 @@ export default function register(server: McpServer, front: Front): void {
         const meant = total === 0 && args.tags ? host.monitor.suggestTags(query) : undefined;
         return {
           structured: { window_seconds: args.window, ...(covered !== undefined ? { covered_seconds: covered } : {}), metrics, total, truncated, ...(truncated ? { next_offset: offset + metrics.length } : {}), at: new Date().toISOString(), ...(meant ? { did_you_mean: meant } : {}) },
-          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags, meant) : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
+          text: total === 0 && (args.metric_types || args.tags) ? noneMatch(args.metric_types, args.tags, meant, host.monitor.options.storage === 'sqlite') : metricsText(metrics, total, truncated, args.window, lines, covered, offset),
         };
       };
       // The common poll has nothing of its own to flush first: it answers in this turn.
