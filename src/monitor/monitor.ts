@@ -475,7 +475,7 @@ export class PerformanceMonitor extends EventEmitter {
       if (this.currentState !== 'stopped') return work();
       // Our threads do not keep the host alive: a host awaiting the change and nothing else
       // ended with it unsettled, the actor half started (as start() holds it: startNow).
-      const alive = setInterval(() => {}, 60_000);
+      const holding = setInterval(() => {}, 60_000);
       try {
         await this.storage!.visit(async () => {
           await log.opened();
@@ -486,7 +486,7 @@ export class PerformanceMonitor extends EventEmitter {
           }
         });
       } finally {
-        clearInterval(alive);
+        clearInterval(holding);
       }
     });
   }
