@@ -6148,8 +6148,8 @@ export const BREAKS = [
     name: 'a rule change on a stopped monitor left to wait for a start',
     what: "a rule created or deleted after stop() waited in memory for a start() of the same monitor, its promise resolved uncommitted: after a close() the next monitor on the dataDir found the deleted rule back, its alert firing again, and not the created one (trial: t20, t21)",
     edits: [{ file: 'src/monitor/monitor.ts', find: 'await this.controlState?.close(this.storage?.attached === true);', replace: 'await this.controlState?.close();' }],
-    tests: ['alert-rules-stopped.test.ts'],
-    mustFail: ['keeps a rule deleted and a rule created while stopped: the next monitor on the dataDir finds the change after a close()', 'refuses a rule change on a stopped monitor whose dataDir another monitor took, naming the database and why, and changes nothing'],
+    tests: ['alert-rules-stopped.test.ts', 'persistence.test.ts'],
+    mustFail: ['keeps a rule deleted and a rule created while stopped: the next monitor on the dataDir finds the change after a close()', 'refuses a rule change on a stopped monitor whose dataDir another monitor took, naming the database and why, and changes nothing', 'keeps a rule an agent creates or deletes after stop_performance_monitoring: a new process on the dataDir finds the change'],
   },
   {
     name: 'a restored window alert of a series the process does not know left waiting for it',
