@@ -4460,7 +4460,7 @@ export const BREAKS = [
     what: "a `last` rule's alert on a series no longer recorded (a pod, a user id that churned) judges its last value for good: firing, it never resolves; restored after a restart, it waits for the series for ever",
     edits: [
       { find: 'if (gone <= now && gone <= due) {', replace: 'if (false) {' },
-      { find: 'if (gone > now) {', replace: 'if (true) {' },
+      { find: 'if (end > now) {', replace: 'if (true) {' },
     ],
     tests: ['alert-rules.test.ts'],
     mustFail: ["ends the alerts of a last rule whose series stopped recording", "ends a restored alert whose series does not record within its rule's window"],
@@ -6185,6 +6185,27 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/history.ts', find: '...(wrapped ? { rawFrom: raw.t[0] ?? rawOldest } : {})', replace: '' }],
     tests: ['history-edge.test.ts'],
     mustFail: ['says where the raw samples it holds begin (rawFrom), and nothing when the ring reaches back to from'],
+  },
+  {
+    name: 'a rule change on a stopped monitor left to wait for a start',
+    what: "a rule created or deleted after stop() waited in memory for a start() of the same monitor, its promise resolved uncommitted: after a close() the next monitor on the dataDir found the deleted rule back, its alert firing again, and not the created one (trial: t20, t21)",
+    edits: [{ file: 'src/monitor/monitor.ts', find: 'await this.controlState?.close(this.storage?.attached === true);', replace: 'await this.controlState?.close();' }],
+    tests: ['alert-rules-stopped.test.ts', 'persistence.test.ts'],
+    mustFail: ['keeps a rule deleted and a rule created while stopped: the next monitor on the dataDir finds the change after a close()', 'refuses a rule change on a stopped monitor whose dataDir another monitor took, naming the database and why, and changes nothing', 'keeps a rule an agent creates or deletes after stop_performance_monitoring: a new process on the dataDir finds the change'],
+  },
+  {
+    name: 'a restored window alert of a series the process does not know left waiting for it',
+    what: 'a window rule\'s alert restored after a crash on a series first recorded less than storageFlushMs before it (no catalog entry) was never judged: it stayed firing for good, sent to Alertmanager at every resend (trial: t15)',
+    edits: [{ file: 'src/alerts/evaluator.ts', find: '    this.judgeWaiting(closedEnd, now);\n', replace: '' }],
+    tests: ['alert-restored-unseen.test.ts'],
+    mustFail: ['resolves a window alert once its window after the start is empty, and ends a pending `last` alert when its duration runs out'],
+  },
+  {
+    name: "a restored pending `last` alert of a series the process does not know left to its rule's window",
+    what: "a `last` rule's alert restored pending on a series the process does not know ended only at its rule's window (300 s) instead of when its duration (5 s) ran out (trial: t17)",
+    edits: [{ file: 'src/alerts/evaluator.ts', find: "const due = a.state === 'pending' ? w.since + rule.duration * 1000 : Infinity;", replace: 'const due = Infinity;' }],
+    tests: ['alert-restored-unseen.test.ts'],
+    mustFail: ['resolves a window alert once its window after the start is empty, and ends a pending `last` alert when its duration runs out'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

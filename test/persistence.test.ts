@@ -340,6 +340,22 @@ describe('stop_performance_monitoring and the database', () => {
     expect(m.listAlertRules()).toHaveLength(1);
   }, 30_000);
 
+  it('keeps a rule an agent creates or deletes after stop_performance_monitoring: a new process on the dataDir finds the change', async () => {
+    // The stop answer says a new process resumes on the data; the changes made after it waited
+    // in memory and were lost with the process: the deleted rule came back, the created one was gone.
+    const dir = tmp();
+    const f = await front(dir);
+    await f.call('start_performance_monitoring');
+    const doomed = await f.host.monitor.createAlertRule({ metric: 'queue_size', operator: '>', threshold: 1, name: 'to delete while stopped' });
+    await f.call('stop_performance_monitoring');
+    expect(await f.call('create_performance_alert_rule', { metric_type: 'queue_size', operator: '>', threshold: 20, severity: 'critical', name: 'made while stopped' })).toMatch(/^created rule /);
+    expect(await f.call('delete_performance_alert_rule', { rule_id: doomed.id })).toMatch(/^deleted rule /);
+    await f.close();
+    const m = monitorOn(dir);
+    await m.start();
+    expect(m.listAlertRules().map((r) => r.name)).toEqual(['made while stopped']);
+  }, 30_000);
+
   it('with preserve_data false says what it discarded, deletes the database, and nothing comes back', async () => {
     const dir = tmp();
     const f = await front(dir);

@@ -303,6 +303,7 @@ export class AlertEvaluator {
   onBucket(closedEnd: number, now: number): void {
     this.bindNewSeries('new-series', now);
     this.judgeWindows(closedEnd, now);
+    this.judgeWaiting(closedEnd, now);
     this.onTimer(now);
   }
 
@@ -387,6 +388,41 @@ export class AlertEvaluator {
   }
 
   /**
+   * Judges the restored alerts of window rules whose series this process has not registered
+   * (a series first recorded less than storageFlushMs before a crash: its catalog entry was
+   * never written; or one the start left out): it recorded nothing since the start, so once the
+   * window lies after the start it is empty, and judged as a known series' empty window is
+   * (avg, min, max, quantiles, anomaly: no data, "condition false"; count, sum and rate: 0).
+   * They waited for their series for good: a firing one stayed firing, sent to Alertmanager at
+   * every resend, and a pending one stayed pending. A firing one that resolves waits on, as
+   * resolved, for its cooldown should the series come back (resolve()).
+   */
+  private judgeWaiting(closedEnd: number, now: number): void {
+    for (const [fp, w] of this.waiting) {
+      const a = w.alert;
+      const rule = this.rules.get(a.ruleId)!;
+      if (rule.aggregation === 'last' || a.state === 'resolved') continue;
+      const windowMs = spanMs(rule.window, this.reader.layout.intervalMs);
+      const from = closedEnd - windowMs;
+      // A window reaching back before the start lacks the samples that made the alert (onBucket's `blind`).
+      if (from < this.watchedFrom) continue;
+      const value = emptyWindowValue(rule.aggregation, coveredSeconds(from, closedEnd, this.watched));
+      if (a.state === 'firing') {
+        if (!rule.autoResolve || compare(rule.operator, value, rule.resolveThreshold ?? rule.threshold)) continue;
+        this.endWaiting(fp, a, value, now);
+        w.alert = { ...a, state: 'resolved', value, resolvedAt: now };
+      } else if (!compare(rule.operator, value, rule.threshold)) {
+        this.waiting.delete(fp);
+        this.endWaiting(fp, a, value, now);
+      } else if (now - w.since >= rule.duration * 1000) {
+        // Pending since before the start, its duration counts from the start (restoreState).
+        this.out.push(this.waitingTransition(fp, a, 'firing', value, now));
+        w.alert = { ...a, state: 'firing', value, firedAt: now };
+      }
+    }
+  }
+
+  /**
    * Fires pending alerts whose duration has elapsed, and ends the active alerts of `last`
    * rules whose series is gone (no sample for the rule's window); returns when to call again
    * (ms), or Infinity.
@@ -417,12 +453,17 @@ export class AlertEvaluator {
       // for resolveAlert(); a window rule's, to judge its window (`rate < 1` fires on no data).
       if (rule.aggregation !== 'last' || a.state === 'resolved' || (a.state === 'firing' && !rule.autoResolve)) continue;
       const gone = w.since + rule.window * 1000;
-      if (gone > now) {
-        if (gone < next) next = gone;
+      // A pending one counts its duration again from the start and fires only on a value judged
+      // since (restoreState): with none, it ends when its duration runs out, as a bound one
+      // does. It waited for its window (300 s for a 5 s duration).
+      const due = a.state === 'pending' ? w.since + rule.duration * 1000 : Infinity;
+      const end = gone < due ? gone : due;
+      if (end > now) {
+        if (end < next) next = end;
         continue;
       }
       this.waiting.delete(fp);
-      this.endWaiting(fp, a, Number.NaN, now, goneReason(rule));
+      this.endWaiting(fp, a, Number.NaN, now, gone <= due ? goneReason(rule) : undefined);
     }
     return next;
   }
@@ -449,9 +490,13 @@ export class AlertEvaluator {
 
   /** The transition ending a pending (to inactive) or firing (to resolved) alert that waits for its series. */
   private endWaiting(fingerprint: string, a: Alert, value: number, now: number, reason?: string): void {
+    this.out.push(this.waitingTransition(fingerprint, a, a.state === 'pending' ? 'inactive' : 'resolved', value, now, reason));
+  }
+
+  /** A transition of an alert that waits for its series, from its state to `to`. */
+  private waitingTransition(fingerprint: string, a: Alert, to: AlertState, value: number, now: number, reason?: string): AlertTransition {
     const rule = this.rules.get(a.ruleId)!;
-    const to = a.state === 'pending' ? 'inactive' : 'resolved';
-    this.out.push({ at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value, threshold: to === 'inactive' ? rule.threshold : (rule.resolveThreshold ?? rule.threshold), ...(reason !== undefined ? { reason } : {}) });
+    return { at: now, ruleId: rule.id, ruleName: rule.name, fingerprint, metric: rule.metric, tags: a.tags, severity: rule.severity, from: a.state, to, value, threshold: to === 'resolved' ? (rule.resolveThreshold ?? rule.threshold) : rule.threshold, ...(reason !== undefined ? { reason } : {}) };
   }
 
   /** Transitions since the last call, oldest first. */
@@ -698,6 +743,17 @@ function partlyWatched(rule: AlertRule, value: number, min: number, max: number,
   if (value !== value || (!above && op !== '<' && op !== '<=')) return NO_FIRE | NO_CLEAR;
   // A lower bound proves a breach above the threshold and a clear below it; an upper bound the reverse.
   return lower === above ? NO_CLEAR : NO_FIRE;
+}
+
+/**
+ * A window rule's value over a window that holds no sample (`seconds`: the part of it the
+ * monitor watched, null for none), as windowValue() reads it: count, sum and rate 0 (a rate
+ * over no watched time has none), any other no data (NaN).
+ */
+function emptyWindowValue(aggregation: AlertRule['aggregation'], seconds: number | null): number {
+  if (aggregation === 'count' || aggregation === 'sum') return 0;
+  if (aggregation === 'rate') return seconds === null ? Number.NaN : 0;
+  return Number.NaN;
 }
 
 export function spanMs(windowSeconds: number, intervalMs: number): number {

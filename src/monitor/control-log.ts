@@ -14,8 +14,11 @@
  *   changes then wait here, in order, counted as unsaved (status), and are retried every
  *   `retryMs` and before any later change, until the disk recovers.
  *
- * Changes made while the storage is closed (before start(), after stop()) wait here too, and
- * are committed when it opens; while a running monitor waits for room to attach its database
+ * Changes made before the first start() wait here, and are committed when the storage opens.
+ * Those made between a run's stop() and the next start() are committed at once by a visit
+ * (deps.visit: the database opened for the commit and let go), a required change answered
+ * once it is in, as while running: they waited here too, and a close() or the process's end
+ * lost them (a rule deleted while stopped came back at the next start). While a running monitor waits for room to attach its database
  * (refuse()), required() rejects as on a full disk, and kept changes wait. Commits are one at a time, in call order; changes queued during
  * a commit go together in the next one.
  */
@@ -34,6 +37,12 @@ export interface ControlLogDeps {
   retryMs: number;
   /** A commit failed (counted as a storage fault); called once per failing commit. */
   fault(error: unknown): void;
+  /**
+   * Runs `work` with the storage open, on a monitor stopped after a run (close(true)): the
+   * database is opened for it and let go after (StorageLink.visit), or it runs as it is when
+   * the monitor started meanwhile. Rejects when the database cannot be opened.
+   */
+  visit?(work: () => Promise<void>): Promise<void>;
 }
 
 interface Entry {
@@ -66,6 +75,10 @@ export class ControlLog {
   private lastErrorAt: number | null = null;
   /** Why the database cannot be opened now (a start that found no room): required() rejects meanwhile. */
   private refusing: string | null = null;
+  /** Stopped after a run (close(true)): changes are committed by a visit (deps.visit), not left to wait for a start. */
+  private between = false;
+  /** The visit that will commit the kept changes waiting, not begun yet: later kept changes go with it. */
+  private nextVisit: Promise<boolean> | undefined;
 
   constructor(deps: ControlLogDeps) {
     this.deps = deps;
@@ -75,6 +88,20 @@ export class ControlLog {
   required(ops: ControlOp[], what: string): Promise<void> {
     if (!this.open) {
       if (this.refusing !== null) return Promise.reject(this.notDone(what, this.refusing));
+      if (this.between && this.deps.visit) {
+        // The commit's own refusal is said as it is; a database that could not be opened, here.
+        let refused: { error: unknown } | undefined;
+        const work = () => this.required(ops, what).catch((error: unknown) => void (refused = { error }));
+        return this.deps.visit(work).then(
+          () => {
+            if (refused) throw refused.error;
+          },
+          (error: unknown) => {
+            const why = error instanceof Error ? error.message : String(error);
+            throw new StorageError(this.deps.path, `cannot save ${what}, so it was not done: the monitor is stopped, and its database could not be opened for the change: ${why}. Try again once it can, or start() the monitor`);
+          },
+        );
+      }
       this.keep(ops);
       return Promise.resolve();
     }
@@ -87,6 +114,7 @@ export class ControlLog {
   kept(ops: ControlOp[]): Promise<boolean> {
     if (!this.open) {
       this.keep(ops);
+      if (this.between && this.deps.visit) return this.visitSoon();
       return Promise.resolve(false);
     }
     return new Promise<boolean>((resolve) => this.enqueue({ ops, required: undefined, done: resolve }));
@@ -99,10 +127,15 @@ export class ControlLog {
     return this.unsaved.length === 0;
   }
 
-  /** Commits what waits (stop()), then holds later changes until opened() again. True when all is on disk. */
-  async close(): Promise<boolean> {
+  /**
+   * Commits what waits (stop()), then holds later changes until opened() again; `between`: the
+   * monitor stopped after a run on its database, so later changes are committed by a visit
+   * (deps.visit). True when all is on disk.
+   */
+  async close(between = false): Promise<boolean> {
     if (this.open) await this.kept([]);
     this.open = false;
+    this.between = between;
     clearTimeout(this.retry);
     this.retry = undefined;
     return this.unsaved.length === 0;
@@ -124,9 +157,35 @@ export class ControlLog {
     this.unsaved = this.unsaved.map((op) => (op.op === 'transition' || op.op === 'annotate-transition' ? { ...op, seq: op.seq + offset } : op));
   }
 
-  /** Forgets what waits (the stored state is being discarded). */
+  /** Forgets what waits (the stored state is being discarded), and makes no visit any more: that would make the database again. */
   discard(): void {
     this.unsaved = [];
+    this.between = false;
+  }
+
+  /**
+   * The visit that commits the kept changes waiting (stopped after a run): one not begun yet
+   * takes later ones too, so a burst of them (a notifier's outbox rows) opens the database
+   * once. True once committed; false when it could not be opened (the changes wait for the
+   * next visit or start(); the fault is reported).
+   */
+  private visitSoon(): Promise<boolean> {
+    let saved = false;
+    this.nextVisit ??= this.deps
+      .visit!(async () => {
+        this.nextVisit = undefined;
+        // A failed commit is reported by the commit, and its changes wait here.
+        saved = await this.kept([]);
+      })
+      .then(
+        () => saved,
+        (error: unknown) => {
+          this.nextVisit = undefined;
+          this.deps.fault(error);
+          return false;
+        },
+      );
+    return this.nextVisit;
   }
 
   /**

@@ -54,7 +54,8 @@ export class ControlState {
   private restored = false;
   private parts: ControlParts | undefined;
 
-  constructor(link: ControlStorage, fault: (error: unknown) => void) {
+  /** `visit`: runs its work with the storage open on a stopped monitor (see ControlLogDeps.visit). */
+  constructor(link: ControlStorage, fault: (error: unknown) => void, visit?: (work: () => Promise<void>) => Promise<void>) {
     this.link = link;
     this.log = new ControlLog({
       commit: async (ops) => {
@@ -63,6 +64,7 @@ export class ControlState {
       path: link.file,
       retryMs: RETRY_MS,
       fault,
+      ...(visit ? { visit } : {}),
     });
   }
 
@@ -128,9 +130,12 @@ export class ControlState {
     this.log.refuse(why);
   }
 
-  /** stop(): commits what waits, before the storage actor closes the file. */
-  close(): Promise<boolean> {
-    return this.log.close();
+  /**
+   * stop(): commits what waits, before the storage actor closes the file; `between`: a run on
+   * the database ends, and changes made until the next start are committed by visits.
+   */
+  close(between = false): Promise<boolean> {
+    return this.log.close(between);
   }
 
   /** What the database holds (the storage actor must be up). */

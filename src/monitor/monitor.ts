@@ -173,7 +173,7 @@ export class PerformanceMonitor extends EventEmitter {
       o.storage === 'sqlite'
         ? new StorageLink({ options: o, control: this.control, registryBuffers: this.registryBuffers, store: this.store, watchdog: this.watchdog, faults: this.faults, emit: (event, ...args) => this.emitSafe(event, ...args), reopened: () => this.controlState?.rewrite(), attached: () => this.openControl(), retained: (before) => this.alerting.forgetBefore(before), wrote: (startedAt) => this.controlState?.log.storageWrote(startedAt - (this.now() - Date.now())), driven: hubOnDisk })
         : undefined;
-    this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error)) : undefined;
+    this.controlState = this.storage ? new ControlState(this.storage, (error) => this.faults.report('storage-control', error), (work) => this.visitStopped(work)) : undefined;
     const cs = this.controlState;
     this.runtime = o.runtime.enabled ? new RuntimeSampler(this.main, o.runtime.eventLoopResolutionMs, this.faults) : undefined;
     const { historyLimit, ...notifier } = o.alerts;
@@ -463,6 +463,34 @@ export class PerformanceMonitor extends EventEmitter {
     await this.controlState.open({ alerting: this.alerting, optimizer: this.optimizer, reports: this.reports, registry: this.registry, historyLimit: this.options.alerts.historyLimit, since });
   }
 
+  /**
+   * Runs `work` (a commit of the control state) with the database open, after the lifecycle
+   * steps called before it: a stopped monitor's is opened for it and let go after
+   * (StorageLink.visit), so that a rule created or deleted while stopped is on disk when the
+   * call answers; one started meanwhile has it open already.
+   */
+  private visitStopped(work: () => Promise<void>): Promise<void> {
+    return this.serially(async () => {
+      const log = this.controlState!.log;
+      if (this.currentState !== 'stopped') return work();
+      // Our threads do not keep the host alive: a host awaiting the change and nothing else
+      // ended with it unsettled, the actor half started (as start() holds it: startNow).
+      const holding = setInterval(() => {}, 60_000);
+      try {
+        await this.storage!.visit(async () => {
+          await log.opened();
+          try {
+            await work();
+          } finally {
+            await log.close(true);
+          }
+        });
+      } finally {
+        clearInterval(holding);
+      }
+    });
+  }
+
   /** `atExit`: stopped by the host's exit (host-exit.ts), so records made meanwhile drop instead of throwing. */
   private async stopNow(atExit = false): Promise<void> {
     if (this.currentState !== 'running') return;
@@ -499,7 +527,9 @@ export class PerformanceMonitor extends EventEmitter {
     // the collector drained the rings, the last flush holds everything recorded. A late attach
     // of the database under way (a start that found no room) ends first, its control state in.
     await this.storage?.settle();
-    await this.controlState?.close();
+    // A run on its database (not one that waited for room to the end): what changes while
+    // stopped is committed to it at once (visitStopped).
+    await this.controlState?.close(this.storage?.attached === true);
     await this.storage?.stop(this.hub?.lastSeqs?.());
     // The lock went with it: profiles go to this process's own directory again.
     if (this.storage) await this.profiler.refreshFiles();

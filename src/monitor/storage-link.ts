@@ -135,6 +135,8 @@ export class StorageLink {
   private runFrom: number | undefined;
   /** What the last attach did with the stored catalog. */
   private catalog: CatalogView | undefined;
+  /** The actor runs for a visit (visit()): it writes nothing of the store, which the stop wrote. */
+  private visiting = false;
 
   constructor(deps: StorageLinkDeps) {
     this.deps = deps;
@@ -150,7 +152,7 @@ export class StorageLink {
         file: this.file,
         retentionMs: deps.options.retentionMs,
         flushMs: deps.options.storageFlushMs,
-        driven: deps.driven === true,
+        driven: deps.driven === true || this.visiting,
         ...(this.runFrom !== undefined ? { runFrom: this.runFrom } : {}),
       }),
       {
@@ -276,8 +278,36 @@ export class StorageLink {
     return [this.dir, ...sqlite, join(this.dir, LOCK_FILE), join(this.dir, TAKEOVER_FILE), profiles, ...captures];
   }
 
-  /** One attempt to attach (start's, or a retry's): the lock, the actor, the file, the catalog; all undone when it fails. */
-  private async attach(): Promise<void> {
+  /**
+   * Opens the database of a stopped monitor for `work` (its control state's changes: a rule
+   * created or deleted while stopped), then lets it go: the lock, the actor and the file, as a
+   * start() takes them, but not the catalog (nothing is recorded) and no flush (the stop wrote
+   * the store). Without it those changes waited in memory for a start() that a close() or the
+   * process's end never made: a deleted rule came back at the next start, a created one was
+   * lost. Rejects as start() does (another live monitor took the dataDir meanwhile, a file that
+   * is not perfwatch's, a full disk), nothing left open. The caller runs one at a time, never
+   * while the monitor runs.
+   */
+  async visit<T>(work: () => Promise<T>): Promise<T> {
+    this.visiting = true;
+    process.off('exit', this.sealAtExit);
+    process.on('exit', this.sealAtExit);
+    try {
+      await this.attach(false);
+      try {
+        return await work();
+      } finally {
+        await this.actor.stop();
+        await this.releaseLock();
+      }
+    } finally {
+      process.off('exit', this.sealAtExit);
+      this.visiting = false;
+    }
+  }
+
+  /** One attempt to attach (start's, or a retry's): the lock, the actor, the file, the catalog (`catalog`: a visit has none); all undone when it fails. */
+  private async attach(catalog = true): Promise<void> {
     // Whose the file is, from its bytes, before the lock file is made beside it and the modes
     // are made private: another application's perfwatch.db (or one that is no database) and
     // its directory are left as they were. Its schema version is the actor's to judge: a file
@@ -310,6 +340,7 @@ export class StorageLink {
       if (this.lock.leftBy !== undefined && lastWrite !== undefined) {
         this.deps.faults.report('storage-unclean', new Error(`${this.dir}: the monitor before this one (pid ${this.lock.leftBy}) ended without stop() (killed, or its process crashed): what it recorded after its last write to this database, at ${new Date(lastWrite).toISOString()}, is lost (at most its storageFlushMs of samples); everything before is here`));
       }
+      if (!catalog) return;
       // The actor registers the stored catalog on its own thread (src/storage/restore.ts):
       // one registration per stored series would hold this thread a second at 100,000.
       const restored = await this.actor.call((a) => a.restoreCatalog()).catch((error: unknown) => {
