@@ -3412,7 +3412,7 @@ export const BREAKS = [
   {
     name: 'error bursts judged bucket by bucket',
     what: 'the error-burst diagnosis judges each bucket alone and needs 20 requests in one: a route of fewer than 20 requests a second has no burst, and 90 of its 150 requests failing in 15 s go unsaid',
-    edits: [{ find: 'while (end < p.n && count < r.minEvents) {', replace: 'while (end < p.n && end === i) {' }],
+    edits: [{ find: 'while (w.end < p.n && w.requests < r.minEvents) {', replace: 'while (w.end < p.n && w.end === i) {' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ['error bursts on a route of fewer than 20 requests a second: consecutive buckets pooled to 20 requests, the burst said with its counts'],
   },
@@ -6143,6 +6143,20 @@ export const BREAKS = [
     edits: [{ file: 'src/http/events.ts', find: "await read(from, 'auto', Math.max(from, pollFrom))", replace: "await read(from, 'auto')" }, { file: 'src/http/events.ts', find: 'let pollFrom = resumeTo ?? endedBuckets(monitor.now(), interval);', replace: 'let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;' }],
     tests: ['http-api.test.ts'],
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
+  },
+  {
+    name: "error bursts judged against the series' mean, bursts included",
+    what: "a window burst only at 3× the mean of the whole series, its burst counted in it: a trial's 17 s outage holding 38% of /pay's requests put 3× the mean over 100%, no window burst, and the report said the failures came steadily",
+    edits: [{ file: "src/reports/error-bursts.ts", find: "      if (bursting[k]) return;\n", replace: "      if (false) return;\n" }],
+    tests: ["report-diagnoses.test.ts"],
+    mustFail: ["error bursts: an outage holding over a third of a route's requests is found whole, judged against the rate outside it"],
+  },
+  {
+    name: "an error burst's start left at its first bursting window",
+    what: "a burst began at its first window of 20 requests at 10% or more: the failures of the bucket before it, in a window at 5% (1 of 20), were left out of its counts and its start",
+    edits: [{ file: "src/reports/error-bursts.ts", find: "  for (let i = p.n - 2; i >= 0; i--) if (inBurst[i + 1] && !inBurst[i] && failing(i)) inBurst[i] = 1;\n", replace: "" }],
+    tests: ["report-diagnoses.test.ts"],
+    mustFail: ["error bursts: an outage holding over a third of a route's requests is found whole, judged against the rate outside it"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
