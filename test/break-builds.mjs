@@ -6159,6 +6159,13 @@ export const BREAKS = [
     mustFail: ["error bursts: an outage holding over a third of a route's requests is found whole, judged against the rate outside it"],
   },
   {
+    name: "an optimisation run's first change made at once after the last run's rollback",
+    what: "applyPlan forgot when the knobs were last set: a run started right after another's rollback (or cancel) read its window before from the verification window of the change rolled back, and a trial kept an inert knob for the recovery (15.5 → 10.5, 32% better)",
+    edits: [{ file: "src/optimizer/optimizer.ts", find: "    const tried = new Set<PlanStep>();\n    try {\n", replace: "    const tried = new Set<PlanStep>();\n    this.settledAt = undefined;\n    try {\n" }],
+    tests: ["optimizer.test.ts"],
+    mustFail: ["waits a window after the last run's rollback or cancel before its first change, so that its window before holds none of that change"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -6,8 +6,8 @@
  * rolls it back otherwise: worse beyond the noise, or not shown to differ from it. The window before a change is read just before
  * it, not taken from the plan: the plan's reading is from when the run started, and the steps
  * before this one moved the target since (a knob that did nothing was once kept for the gain
- * of the knob before it). After a rollback the next step waits a window, so that the window
- * before it holds none of the change rolled back. A setter that throws, or leaves the knob out
+ * of the knob before it). After a rollback the next step waits a window, in this run or the
+ * next, so that the window before it holds none of the change rolled back. A setter that throws, or leaves the knob out
  * of its range or at another value than asked, is rolled back at once. Every plan, change,
  * verification, keep and rollback is appended to the audit log.
  *
@@ -103,9 +103,9 @@ export class Optimizer {
   /** The run applying changes, if any: one at a time, so that each change is verified alone. */
   private applying: number | undefined;
   /**
-   * When the applying run last set a knob (a change, a rollback), once what was recorded before
-   * was drained (mark()), or undefined before its first change: a window before the next
-   * change starts no earlier.
+   * When a run last set a knob (a change, a rollback), once what was recorded before was drained
+   * (mark()), or undefined before the first change: a window before the next change starts no
+   * earlier, in this run or the next.
    */
   private settledAt: number | undefined;
   /**
@@ -259,12 +259,13 @@ export class Optimizer {
   private async applyPlan(status: OptimizationRun, maxSteps: number, minImprovement: number, signal: AbortSignal): Promise<OptimizationRun> {
     const runId = status.runId;
     const tried = new Set<PlanStep>();
-    this.settledAt = undefined;
     try {
       for (const first of [...status.plan]) {
         let step: PlanStep | undefined = first;
         for (let i = 0; step && i < maxSteps; i++) {
-          // The first change is made at once (start() answers with it under way); the others settle first.
+          // Every change settles first, a run's first too: the window before it must hold none of
+          // the last run's change rolled back or cancelled (a knob that did nothing was kept for
+          // the recovery from the rollback just before its run). Before any change, none waits.
           if (signal.aborted || (this.settledAt !== undefined && !(await this.settle(this.settledAt, status.verificationWindowMs, signal)))) break;
           tried.add(step);
           const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
@@ -290,7 +291,7 @@ export class Optimizer {
   }
 
   /**
-   * Before a change after the first: makes what was recorded visible, as before a
+   * Before a change after one of this or an earlier run: makes what was recorded visible, as before a
    * verification, once a window has passed since the knobs were last set (after a rollback it
    * waits; after a kept change its verification window has passed), so that the window read
    * before the change holds only the knobs as they stand. False when the run was cancelled.
