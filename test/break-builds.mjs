@@ -6166,6 +6166,13 @@ export const BREAKS = [
     mustFail: ["waits a window after the last run's rollback or cancel before its first change, so that its window before holds none of that change"],
   },
   {
+    name: "a step past maxSteps planned and left unsaid",
+    what: "an autoApply run whose last step maxSteps allows helped planned one more: the plan (and the audit log) listed a step never applied nor skipped, and nothing said maxSteps ended the run",
+    edits: [{ file: "src/optimizer/optimizer.ts", find: "          if (i + 1 === maxSteps) {\n", replace: "          if (i + 1 === maxSteps && maxSteps < 0) {\n" }],
+    tests: ["optimizer.test.ts"],
+    mustFail: ["plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -380,6 +380,24 @@ describe('Optimizer across runs', () => {
     expect(knobs).toEqual({ size: 50, ttl: 50 });
   });
 
+  it('plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped', async () => {
+    // Every step of cache.size up helps: maxSteps 2 ends the run after two. A trial's plan listed
+    // a third step, never applied nor skipped, and its audit log a plan entry for it.
+    const { optimizer, knobs } = simulated((k) => k.size / 100);
+    optimizer.unregister('cache.ttl');
+    const r = await optimizer.optimize({ type: 'cache', autoApply: true, maxSteps: 2, verificationWindowMs: 100 });
+    expect(r.applied.map((x) => [x.from, x.to, x.outcome])).toEqual([
+      [50, 60, 'kept'],
+      [60, 70, 'kept'],
+    ]);
+    expect(r.plan.map((x) => [x.from, x.to])).toEqual([
+      [50, 60],
+      [60, 70],
+    ]);
+    expect(r.skipped).toEqual([{ knob: 'cache.size', reason: 'not stepped further: maxSteps (2) ended the run after 2 steps of it, the last of which helped (60 → 70); start another run to go on' }]);
+    expect(optimizer.getLog().filter((e) => e.kind === 'plan').length).toBe(2);
+    expect(knobs.size).toBe(70);
+  });
 });
 
 describe('Optimizer on a target sampled less often than the window', () => {

@@ -272,6 +272,12 @@ export class Optimizer {
           if (!change) break;
           status.applied.push(change);
           if (!status.autoApply || change.outcome !== 'kept') break;
+          // The last step maxSteps allows: no next one is planned (a plan step is one done or to
+          // be done), and the run says why the knob stopped while its steps still helped.
+          if (i + 1 === maxSteps) {
+            this.skip(this.tunables.get(step.knob)!, `not stepped further: maxSteps (${maxSteps}) ended the run after ${maxSteps} step${maxSteps === 1 ? '' : 's'} of it, the last of which helped (${fmt(change.from)} → ${fmt(change.to)}); start another run to go on`, runId, status);
+            break;
+          }
           step = this.planStep(this.tunables.get(step.knob)!, status.verificationWindowMs, runId, status);
           if (step) status.plan.push(step);
         }
