@@ -6173,6 +6173,27 @@ export const BREAKS = [
     mustFail: ["plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped"],
   },
   {
+    name: "optimize_performance's plan listed whole",
+    what: "optimize_performance answered every plan step in full, text and structuredContent: 12 knobs answered 12.9 KB and 120 answered 99 KB, nothing cut and nothing said truncated",
+    edits: [{ file: "src/mcp/tools/optimize-performance.ts", find: "  const plan = take(full.plan, planLine, limit, ", replace: "  const plan = take(full.plan, planLine, 1000, " }],
+    tests: ["mcp-runs.test.ts"],
+    mustFail: ["answers within 8 KB with many knobs: its plan paged by offset and limit, truncated said with the next offset, and a type without knobs names a few"],
+  },
+  {
+    name: "a type without knobs answered with every knob named",
+    what: "the note that no tunable of a type is registered named every knob registered: 24.7 KB over MCP for \"No tunable of type memory\" beside 120 cache knobs",
+    edits: [{ file: "src/optimizer/optimizer.ts", find: "    const named = all.slice(0, NAMED_KNOBS).map(", replace: "    const named = all.map(" }],
+    tests: ["mcp-runs.test.ts"],
+    mustFail: ["answers within 8 KB with many knobs: its plan paged by offset and limit, truncated said with the next offset, and a type without knobs names a few"],
+  },
+  {
+    name: "a type without knobs answered with the knobs that fit",
+    what: "optimize_performance for a type without knobs listed every registered knob that fitted the answer, beside the note that names five: a list of what it did not ask for",
+    edits: [{ file: "src/mcp/tools/optimize-performance.ts", find: "limit ?? (ofType ? undefined : NAMED_KNOBS)", replace: "limit ?? (ofType ? undefined : undefined)" }],
+    tests: ["mcp-runs.test.ts"],
+    mustFail: ["answers within 8 KB with many knobs: its plan paged by offset and limit, truncated said with the next offset, and a type without knobs names a few"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],
