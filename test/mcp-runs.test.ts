@@ -89,6 +89,32 @@ describe('optimize_performance runs', () => {
     expect(await call(client, 'optimize_performance', { run_id: 99 })).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/^PW_ERR_INVALID_ARG: run_id 99 is not a run of this monitor/) }] });
     expect(text(await call(client, 'optimize_performance', { run_id: 1, optimization_type: 'cache' }))).toBe('PW_ERR_INVALID_ARG: optimization_type must not be given with run_id: run_id reads (or cancels) a run started before');
   });
+
+  it('answers within 8 KB with many knobs: its plan paged by offset and limit, truncated said with the next offset, and a type without knobs names a few', async () => {
+    // A trial's service with a cache knob per tenant: a plan of 12 answered 12.9 KB, of 120 99 KB,
+    // and "no tunable of type memory" 24.7 KB, listing every knob twice.
+    const { m, client } = await setup();
+    for (let i = 0; i < 60; i++) m.registerTunable({ name: `cache.tenant-${i}.size`, type: 'cache', get: () => 1000, set: () => {}, min: 100, max: 100_000, step: 1000, target: 'cache_hit_rate' });
+    const bytes = (r: unknown): number => Buffer.byteLength(JSON.stringify(r));
+    const first = await call(client, 'optimize_performance', { optimization_type: 'cache' });
+    expect(bytes(first)).toBeLessThanOrEqual(8 * 1024);
+    const page = await ok(client, 'optimize_performance', { run_id: 1 }, OptimizeAnswer);
+    const n = page.plan.length;
+    expect(n).toBeGreaterThan(1);
+    expect(page).toMatchObject({ truncated: true, next_offset: n });
+    expect(text(first)).toMatch(new RegExp(`^page: ${n} of 61 plan steps: pass offset ${n} for the next page \\(limit: up to 1000 a page\\)$`, 'm'));
+    const next = await ok(client, 'optimize_performance', { run_id: 1, offset: n }, OptimizeAnswer);
+    expect(next.plan[0]!.knob).toBe(`cache.tenant-${n - 1}.size`);
+    const whole = await ok(client, 'optimize_performance', { run_id: 1, limit: 1000 }, OptimizeAnswer);
+    expect(whole.plan.map((s) => s.knob)).toEqual(['cache.size', ...Array.from({ length: 60 }, (_, i) => `cache.tenant-${i}.size`)]);
+    expect(whole.truncated).toBe(false);
+    expect(whole.next_offset).toBeUndefined();
+    const none = await call(client, 'optimize_performance', { optimization_type: 'memory' });
+    expect(bytes(none)).toBeLessThanOrEqual(8 * 1024);
+    expect(text(none)).toMatch(/Registered now: perfwatch\.report_threads \(concurrency\), cache\.size \(cache\), cache\.tenant-0\.size \(cache\), cache\.tenant-1\.size \(cache\), cache\.tenant-2\.size \(cache\) and 57 more \(1 of type concurrency, 61 of type cache in all\)\.$/m);
+    // The knobs are not what it asked for: the five its note names.
+    expect(text(none)).toMatch(/^knobs: perfwatch\.report_threads \(concurrency, target monitor_report_time\), cache\.size \(cache, target cache_hit_rate\), cache\.tenant-0\.size .*cache\.tenant-2\.size \(cache, target cache_hit_rate\); 57 more \(pass limit, up to 1000, for more\)$/m);
+  });
 });
 
 describe('tool deadline', () => {

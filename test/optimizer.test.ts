@@ -276,7 +276,7 @@ describe('optimize', () => {
  * holding that stamp reads the value before the set. A reading is the value at the window's
  * start (a window reaching back past a set reads the knobs as they were).
  */
-function simulated(value: (k: { size: number; ttl: number }) => number) {
+function simulated(value: (k: { size: number; ttl: number }) => number, types: { size: 'cache' | 'network'; ttl: 'cache' | 'network' } = { size: 'cache', ttl: 'cache' }) {
   let clock = 1_000_000;
   const knobs = { size: 50, ttl: 50 };
   const history = [{ at: 0, value: value(knobs), stampedAt: 0 as number | undefined }];
@@ -297,7 +297,7 @@ function simulated(value: (k: { size: number; ttl: number }) => number) {
   });
   for (const name of ['size', 'ttl'] as const) {
     optimizer.register({
-      name: `cache.${name}`, type: 'cache', min: 10, max: 90, step: 10, target: 'cache_hit_rate',
+      name: `cache.${name}`, type: types[name], min: 10, max: 90, step: 10, target: 'cache_hit_rate',
       get: () => knobs[name],
       set: (v: number) => {
         clock = Date.now();
@@ -358,6 +358,45 @@ describe('Optimizer on a simulated target', () => {
       ['cache.ttl', 'rolled-back', 0.5, 0.5],
     ]);
     expect(knobs).toEqual({ size: 50, ttl: 50 });
+  });
+});
+
+describe('Optimizer across runs', () => {
+  it("waits a window after the last run's rollback or cancel before its first change, so that its window before holds none of that change", async () => {
+    // cache.size up makes the target worse; cache.ttl does nothing. A trial's next run started
+    // right after a rollback read its window before from the verification window of the change
+    // rolled back (15.5 for 10.5), and kept an inert knob for the recovery: 32% better.
+    const { optimizer, knobs } = simulated((k) => (100 - k.size) / 100, { size: 'cache', ttl: 'network' });
+    const a = await optimizer.optimize({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    expect(a.applied.map((x) => [x.knob, x.outcome, x.before, x.after])).toEqual([['cache.size', 'rolled-back', 0.5, 0.4]]);
+    const b = await optimizer.optimize({ type: 'network', dryRun: false, verificationWindowMs: 100 });
+    expect(b.applied.map((x) => [x.knob, x.outcome, x.before, x.after])).toEqual([['cache.ttl', 'rolled-back', 0.5, 0.5]]);
+    // The same after a run cancelled while its change was verified.
+    const { runId } = optimizer.start({ type: 'cache', dryRun: false, verificationWindowMs: 100 });
+    while (!optimizer.run(runId)!.current) await sleep(5);
+    expect((await optimizer.cancel(runId))!.applied.map((x) => [x.knob, x.outcome])).toEqual([['cache.size', 'rolled-back']]);
+    const c = await optimizer.optimize({ type: 'network', dryRun: false, verificationWindowMs: 100 });
+    expect(c.applied.map((x) => [x.knob, x.outcome, x.before, x.after])).toEqual([['cache.ttl', 'rolled-back', 0.5, 0.5]]);
+    expect(knobs).toEqual({ size: 50, ttl: 50 });
+  });
+
+  it('plans no step past maxSteps: the run lists what it did, and says maxSteps ended it while its steps still helped', async () => {
+    // Every step of cache.size up helps: maxSteps 2 ends the run after two. A trial's plan listed
+    // a third step, never applied nor skipped, and its audit log a plan entry for it.
+    const { optimizer, knobs } = simulated((k) => k.size / 100);
+    optimizer.unregister('cache.ttl');
+    const r = await optimizer.optimize({ type: 'cache', autoApply: true, maxSteps: 2, verificationWindowMs: 100 });
+    expect(r.applied.map((x) => [x.from, x.to, x.outcome])).toEqual([
+      [50, 60, 'kept'],
+      [60, 70, 'kept'],
+    ]);
+    expect(r.plan.map((x) => [x.from, x.to])).toEqual([
+      [50, 60],
+      [60, 70],
+    ]);
+    expect(r.skipped).toEqual([{ knob: 'cache.size', reason: 'not stepped further: maxSteps (2) ended the run after 2 steps of it, the last of which helped (60 → 70); start another run to go on' }]);
+    expect(optimizer.getLog().filter((e) => e.kind === 'plan').length).toBe(2);
+    expect(knobs.size).toBe(70);
   });
 });
 

@@ -129,7 +129,7 @@ describe('diagnoses', () => {
     const d = only('error_rate', { endpoint: '/pay' }, (s) => (s >= 120 && s < 135 ? ratio(10, 6) : ratio(10, 0)), 'error-burst');
     expect(d).toMatchObject({ severity: 'warning', title: 'Error-rate bursts' });
     expect(d.summary).toBe(
-      `1 burst of errors at 10% or more of a series' requests and 3× its mean (0.75% overall): endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/pay 0.75% of 12000.`,
+      `1 burst of errors at 10% or more of a series' requests and 3× its rate outside them (0.75% overall): endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/pay 0.75% of 12000.`,
     );
     expect(d.evidence).toEqual([{ metric: 'error_rate', tags: { endpoint: '/pay' }, statistic: 'error rate of a burst', value: 0.6, threshold: DIAGNOSIS_RULES.errorBurst.burstRate, unit: 'ratio', window: { from: T0 + 120_000, to: T0 + 135_000 } }]);
     // Beside a high error rate the burst is said with its counts too, not only counted.
@@ -140,6 +140,24 @@ describe('diagnoses', () => {
     expect(high!.summary).toBe(
       `9.77% of requests failed over the window, with 1 burst: endpoint=/pay 90 of 150 requests failed (60%) in 15 s from ${new Date(T0 + 120_000).toISOString()}. Most failures: endpoint=/fail 100% of 1200; endpoint=/pay 0.75% of 12000.`,
     );
+  });
+
+  it('error bursts: an outage holding over a third of a route\'s requests is found whole, judged against the rate outside it', () => {
+    // A trial's /pay at 10 requests a second for 45 s, every request failing for 17 s (37.8% of
+    // its requests): judged against 3× the series' mean (over 100%), no window burst, and the
+    // report said the failures "came steadily". Its first failing second holds 1 failure of 10,
+    // the second of a window of 20 requests at 5%: the burst's edge takes it in.
+    const outage = (s: number): number[] => (s === 13 ? ratio(10, 1) : s >= 14 && s < 31 ? ratio(10, 10) : ratio(10, 0));
+    const s = synthetic();
+    s.fill(45, [
+      [s.id('error_rate', { endpoint: '/pay' }), outage],
+      [s.id('error_rate', { endpoint: '/home' }), () => ratio(30, 0)],
+    ]);
+    const [d] = s.report().diagnoses.filter((x) => x.id === 'error-burst');
+    expect(d?.summary).toBe(
+      `9.5% of requests failed over the window, with 1 burst: endpoint=/pay 171 of 180 requests failed (95%) in 18 s from ${new Date(T0 + 13_000).toISOString()}. Most failures: endpoint=/pay 38% of 450.`,
+    );
+    expect(d!.actions[1]).toMatch(/^Correlate the burst times with deploys/);
   });
 
   it('high error rate names the endpoints that failed, most failures first, with their evidence, and needs 20 requests', () => {

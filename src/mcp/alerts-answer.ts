@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SEVERITIES, type Alert, type AlertTransition } from '../alerts/schema.js';
 import type { PerformanceMonitor } from '../monitor/monitor.js';
 import { AlertOut, RuleOut, TransitionOut, alertOut, derivedRules, ruleOut, transitionOut, valueText } from './alert-shapes.js';
-import { ANSWER_BYTES, clipItem, jsonBytes, textBytes } from './budget.js';
+import { ANSWER_BYTES, jsonBytes, sameNextOffset, take, textBytes, type Taken } from './budget.js';
 import { exact, num, seriesLabel } from './format.js';
 import { isolated } from '../isolate.js';
 import { intRange } from './schemas.js';
@@ -76,50 +76,6 @@ function byRule(active: readonly Alert[]): z.output<typeof RuleCount>[] {
     else if (a.state === 'pending') c.pending++;
   }
   return [...counts.values()].sort((x, y) => y.firing + y.pending - (x.firing + x.pending));
-}
-
-/** A list's items taken for a page (take), with their lines and bytes. */
-interface Taken {
-  shown: unknown[];
-  lines: string[];
-  bytes: number;
-  /** Whether its first item was cut to fit (clipItem). */
-  clipped: boolean;
-}
-
-/** Bytes kept for the line that says an item was cut and how to get it whole. */
-const CLIP_NOTE_BYTES = 200;
-
-/**
- * Items of a list that fit, from `from`: `limit` when one was asked for, else as many as fit
- * in `budget` bytes (each item's JSON and text line), and at least `min`: a page that names
- * the offset of the next must hold one, or the next would be itself. That one, when it does
- * not fit whole (a rule's long name and description, a series' 16 long tags), has its `clip`
- * fields cut to fit (clipItem): the answer stays within its budget, and says so.
- */
-function take<T extends object>(items: readonly T[], line: (x: T) => string, limitN: number | undefined, budget: number, from: number, min: number, clip: readonly (keyof T & string)[]): { shown: T[]; lines: string[]; bytes: number; clipped: boolean } {
-  const shown: T[] = [];
-  const lines: string[] = [];
-  let bytes = 0;
-  let clipped = false;
-  const costOf = (x: T, l: string): number => jsonBytes(x) + textBytes(l) + 2;
-  for (let i = from; i < items.length; i++) {
-    let x = items[i]!;
-    if (limitN !== undefined && shown.length >= limitN) break;
-    let l = line(x);
-    let cost = costOf(x, l);
-    if (limitN === undefined && bytes + cost > budget && shown.length >= min) break;
-    if (limitN === undefined && cost > budget) {
-      x = clipItem(x, clip, budget - CLIP_NOTE_BYTES, (y) => costOf(y, line(y)));
-      l = line(x);
-      cost = costOf(x, l);
-      clipped = true;
-    }
-    shown.push(x);
-    lines.push(l);
-    bytes += cost;
-  }
-  return { shown, lines, bytes, clipped };
 }
 
 /**
@@ -235,21 +191,4 @@ export function alertsAnswer(
     lines.push(`the ${cut.join(' and the ')} at offset ${at} ${cut.length === 1 ? 'was' : 'were'} cut to fit ${budget / 1024} KB (clipped names the fields cut, each ending in …): pass offset ${at} and limit 1 for ${them} whole`);
   }
   return { structured, text: lines.join('\n') };
-}
-
-/**
- * Cuts the lists of a page to the fewest items any cut list shows: they share one offset, so
- * the next page starts at the same place in each. Cut by the budget's shares, a page of 4
- * alerts, 4 rules and 6 changes named offset 6 for the history, which skipped alerts and
- * rules 4 and 5 (and offset 4, which the others named, showed changes 4 and 5 again).
- */
-function sameNextOffset(lists: readonly [Taken, number][], offset: number): number | undefined {
-  let fewest = Infinity;
-  for (const [list, total] of lists) if (offset + list.shown.length < total) fewest = Math.min(fewest, list.shown.length);
-  for (const [list] of lists) {
-    list.shown.length = Math.min(list.shown.length, fewest);
-    list.lines.length = Math.min(list.lines.length, fewest);
-  }
-  // Where the next page starts, when a list goes on past this one.
-  return fewest === Infinity ? undefined : offset + fewest;
 }

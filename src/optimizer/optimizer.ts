@@ -6,8 +6,8 @@
  * rolls it back otherwise: worse beyond the noise, or not shown to differ from it. The window before a change is read just before
  * it, not taken from the plan: the plan's reading is from when the run started, and the steps
  * before this one moved the target since (a knob that did nothing was once kept for the gain
- * of the knob before it). After a rollback the next step waits a window, so that the window
- * before it holds none of the change rolled back. A setter that throws, or leaves the knob out
+ * of the knob before it). After a rollback the next step waits a window, in this run or the
+ * next, so that the window before it holds none of the change rolled back. A setter that throws, or leaves the knob out
  * of its range or at another value than asked, is rolled back at once. Every plan, change,
  * verification, keep and rollback is appended to the audit log.
  *
@@ -47,6 +47,8 @@ export interface OptimizerState {
 }
 
 const LOG_LIMIT = 1000;
+/** Knobs a note that none of a type exists names; the others are counted by type. */
+export const NAMED_KNOBS = 5;
 /** Finished runs kept for run(id); a running one is always kept. */
 const RUNS_KEPT = 20;
 const fmt = (x: number): string => String(Number(x.toPrecision(4)));
@@ -103,9 +105,9 @@ export class Optimizer {
   /** The run applying changes, if any: one at a time, so that each change is verified alone. */
   private applying: number | undefined;
   /**
-   * When the applying run last set a knob (a change, a rollback), once what was recorded before
-   * was drained (mark()), or undefined before its first change: a window before the next
-   * change starts no earlier.
+   * When a run last set a knob (a change, a rollback), once what was recorded before was drained
+   * (mark()), or undefined before the first change: a window before the next change starts no
+   * earlier, in this run or the next.
    */
   private settledAt: number | undefined;
   /**
@@ -259,18 +261,25 @@ export class Optimizer {
   private async applyPlan(status: OptimizationRun, maxSteps: number, minImprovement: number, signal: AbortSignal): Promise<OptimizationRun> {
     const runId = status.runId;
     const tried = new Set<PlanStep>();
-    this.settledAt = undefined;
     try {
       for (const first of [...status.plan]) {
         let step: PlanStep | undefined = first;
         for (let i = 0; step && i < maxSteps; i++) {
-          // The first change is made at once (start() answers with it under way); the others settle first.
+          // Every change settles first, a run's first too: the window before it must hold none of
+          // the last run's change rolled back or cancelled (a knob that did nothing was kept for
+          // the recovery from the rollback just before its run). Before any change, none waits.
           if (signal.aborted || (this.settledAt !== undefined && !(await this.settle(this.settledAt, status.verificationWindowMs, signal)))) break;
           tried.add(step);
           const change = await this.apply(this.tunables.get(step.knob)!, step, status, minImprovement, signal);
           if (!change) break;
           status.applied.push(change);
           if (!status.autoApply || change.outcome !== 'kept') break;
+          // The last step maxSteps allows: no next one is planned (a plan step is one done or to
+          // be done), and the run says why the knob stopped while its steps still helped.
+          if (i + 1 === maxSteps) {
+            this.skip(this.tunables.get(step.knob)!, `not stepped further: maxSteps (${maxSteps}) ended the run after ${maxSteps} step${maxSteps === 1 ? '' : 's'} of it, the last of which helped (${fmt(change.from)} → ${fmt(change.to)}); start another run to go on`, runId, status);
+            break;
+          }
           step = this.planStep(this.tunables.get(step.knob)!, status.verificationWindowMs, runId, status);
           if (step) status.plan.push(step);
         }
@@ -290,7 +299,7 @@ export class Optimizer {
   }
 
   /**
-   * Before a change after the first: makes what was recorded visible, as before a
+   * Before a change after one of this or an earlier run: makes what was recorded visible, as before a
    * verification, once a window has passed since the knobs were last set (after a rollback it
    * waits; after a kept change its verification window has passed), so that the window read
    * before the change holds only the knobs as they stand. False when the run was cancelled.
@@ -308,10 +317,18 @@ export class Optimizer {
     }
   }
 
-  /** What to do when no knob of `type` exists: only the service's code can register one. */
+  /**
+   * What to do when no knob of `type` exists: only the service's code can register one. The
+   * knobs registered are named up to NAMED_KNOBS, then counted by type: a service with 120
+   * knobs of type cache made the note of "no tunable of type memory" 24.7 KB over MCP.
+   */
   private noKnobsNote(type: OptimizationType): string {
-    const registered = [...this.tunables.values()].map((t) => `${t.name} (${t.type})`);
-    return `No tunable of type ${type} is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type${type === 'all' ? '' : `: '${type}'`}, get, set, min, max, step, target }). Registered now: ${registered.length ? registered.join(', ') : 'none'}.`;
+    const all = [...this.tunables.values()];
+    const named = all.slice(0, NAMED_KNOBS).map((t) => `${t.name} (${t.type})`);
+    const byType = new Map<string, number>();
+    for (const t of all) byType.set(t.type, (byType.get(t.type) ?? 0) + 1);
+    const more = all.length > named.length ? ` and ${all.length - named.length} more (${[...byType].map(([k, n]) => `${n} of type ${k}`).join(', ')} in all)` : '';
+    return `No tunable of type ${type} is registered. Knobs are registered by the service's code, not by a caller of optimize: monitor.registerTunable({ name, type${type === 'all' ? '' : `: '${type}'`}, get, set, min, max, step, target }). Registered now: ${named.length ? named.join(', ') : 'none'}${more}.`;
   }
 
   private forgetOldRuns(): void {

@@ -10,6 +10,7 @@ import type { Pieces } from '../analysis/stats.js';
 import { leastSquares } from '../analysis/stats.js';
 import { isolated } from '../isolate.js';
 import { percent } from '../percent.js';
+import { burstsOf } from './error-bursts.js';
 
 const MiB = 1024 * 1024;
 
@@ -322,70 +323,13 @@ function failingSeries(series: readonly SeriesInput[], metric: string): SeriesSt
   return withoutMemberTwins(failing, (s) => s.tags).sort((a, b) => b.sum - a.sum || b.mean - a.mean);
 }
 
-/** A run of windows of one series whose error rate burst: when, its requests and how many failed. */
-interface Burst {
-  tags: Readonly<Record<string, string>>;
-  from: number;
-  to: number;
-  requests: number;
-  failed: number;
-}
-
-/**
- * The bursts of one series of error_rate. A share of requests needs `minEvents` of them, so
- * consecutive buckets are pooled into windows of that many (a bucket alone at 20 requests an
- * interval and more); a window at `burstRate` and `overFactor` × the series' mean bursts, and
- * consecutive bursting windows are one burst, less the buckets without failures at its edges
- * (which a window took in to reach its count). Judged bucket by bucket, a route of fewer than 20
- * requests a second had no burst at all: 90 of 150 requests failing in 15 s at 10 a second
- * went unsaid.
- */
-function burstsOf(s: SeriesInput): Burst[] {
-  const r = DIAGNOSIS_RULES.errorBurst;
-  const p = s.pieces;
-  const out: Burst[] = [];
-  /** The pieces [first, end) of the burst being extended, if the last window burst. */
-  let open: { first: number; end: number } | undefined;
-  const close = (): void => {
-    if (!open) return;
-    let { first, end } = open;
-    while (p.sum[first] === 0) first++;
-    while (p.sum[end - 1] === 0) end--;
-    let requests = 0;
-    let failed = 0;
-    for (let i = first; i < end; i++) {
-      requests += p.count[i]!;
-      failed += p.sum[i]!;
-    }
-    out.push({ tags: s.stats.tags, from: p.start[first]!, to: p.start[end - 1]! + p.width[end - 1]!, requests, failed });
-    open = undefined;
-  };
-  for (let i = 0; i < p.n; ) {
-    let end = i;
-    let count = 0;
-    let failed = 0;
-    while (end < p.n && count < r.minEvents) {
-      count += p.count[end]!;
-      failed += p.sum[end]!;
-      end++;
-    }
-    if (count < r.minEvents) break;
-    const rate = failed / count;
-    if (rate >= r.burstRate && rate >= r.overFactor * s.stats.mean) open = { first: open?.first ?? i, end };
-    else close();
-    i = end;
-  }
-  close();
-  return out;
-}
-
 const errorBurst: Rule = ({ series, metrics, window }) => {
   const r = DIAGNOSIS_RULES.errorBurst;
   const overall = metrics.get(r.metric);
   if (!overall || overall.count === 0) return [];
   // On a hub, a member's bursts are its cluster-wide series' too: said once, there.
   const own = series.filter((s) => s.stats.name === r.metric);
-  const bursts = withoutMemberTwins(own, (s) => s.stats.tags).flatMap(burstsOf).sort((a, b) => b.failed - a.failed);
+  const bursts = withoutMemberTwins(own, (s) => s.stats.tags).flatMap((s) => burstsOf(s.pieces, s.stats.tags, r)).sort((a, b) => b.failed - a.failed);
   const worst = bursts
     .slice(0, r.named)
     .map((b) => `${tagsLabel(b.tags)} ${b.failed} of ${b.requests} requests failed (${percent(b.failed / b.requests)}) in ${round((b.to - b.from) / 1000)} s from ${new Date(b.from).toISOString()}`)
@@ -429,7 +373,7 @@ const errorBurst: Rule = ({ series, metrics, window }) => {
       summary:
         (high
           ? `${percent(overall.mean)} of requests failed over the window${bursts.length ? `, with ${bursts.length} burst${bursts.length === 1 ? '' : 's'}: ${worst}` : ''}.`
-          : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${percent(r.burstRate)} or more of a series' requests and ${r.overFactor}× its mean (${percent(overall.mean)} overall): ${worst}.`) + where,
+          : `${bursts.length} burst${bursts.length === 1 ? '' : 's'} of errors at ${percent(r.burstRate)} or more of a series' requests and ${r.overFactor}× its rate outside them (${percent(overall.mean)} overall): ${worst}.`) + where,
       evidence,
       actions,
     },

@@ -7,13 +7,20 @@
  *
  * Knobs are registered by the service's code (monitor.registerTunable), never through MCP:
  * answers say so and list the knobs there are.
+ *
+ * An answer is bounded as the read tools' are (budget.ts): a plan of 12 knobs answered 12.9 KB
+ * and of 120 answered 99 KB. Its plan, changes applied and skipped knobs are pages of one
+ * offset (as the alerts answer's lists), the knobs and the log are cut to what is left, and the
+ * text says how to get more; asked with a limit, each list gives that many.
  */
 import type { McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { InvalidArgumentError, OptimizationBusyError, PerfwatchError } from '../../errors.js';
 import type { PerformanceMonitor } from '../../monitor/monitor.js';
 import type { AppliedChange, OptimizationLogEntry, OptimizationRun } from '../../optimizer/optimization.js';
+import { NAMED_KNOBS } from '../../optimizer/optimizer.js';
 import { OPTIMIZATION_TYPES } from '../../optimizer/tunables.js';
+import { ANSWER_BYTES, jsonBytes, sameNextOffset, take, textBytes, type Taken } from '../budget.js';
 import { iso, num } from '../format.js';
 import { intRange } from '../schemas.js';
 import type { Front } from '../front.js';
@@ -35,6 +42,8 @@ export const OptimizeInput = z
     run_id: intRange(1, 1e9).optional().describe('Read this run'),
     cancel: z.boolean({ error: 'must be true or false' }).optional().describe('With run_id: stop it'),
     log_limit: intRange(1, 1000).default(20),
+    limit: intRange(1, 1000).optional(),
+    offset: intRange(0, 10_000_000).optional(),
   })
   .superRefine((args, ctx) => {
     if (args.run_id !== undefined) {
@@ -79,6 +88,8 @@ export const OptimizeAnswer = z.object({
   knobs: z.array(Knob),
   log: z.array(LogEntry),
   log_total: z.number(),
+  truncated: z.boolean(),
+  next_offset: z.number().optional(),
   next: z.string(),
 });
 
@@ -90,6 +101,7 @@ const listed = (fields: string) => z.record(z.string(), z.unknown()).describe(fi
 export const OptimizeOutput = OptimizeAnswer.extend({
   current: listed('knob, from, to, target, verify_until').nullable(),
   plan: z.array(listed('knob, from, to, target, goal, baseline, why, expected_effect')),
+  applied: z.array(listed('knob, from, to, outcome, target, before, after, improvement, reason')),
   skipped: z.array(listed('knob, reason')),
   knobs: z.array(listed('name, type, target')),
   log: z.array(listed('at, kind, knob, message')),
@@ -112,6 +124,7 @@ function nextStep(r: OptimizationRun): string {
   return 'the run is over';
 }
 
+/** The whole answer, before the budget cuts it (runAnswer). */
 function runOut(monitor: PerformanceMonitor, r: OptimizationRun, logLimit: number): Out {
   const log = monitor.getOptimizationLog().filter((e) => e.runId === r.runId);
   return {
@@ -131,6 +144,7 @@ function runOut(monitor: PerformanceMonitor, r: OptimizationRun, logLimit: numbe
     knobs: monitor.getTunables().map((t) => ({ name: t.name, type: t.type, target: t.target })),
     log: log.slice(-logLimit).map(logOut),
     log_total: log.length,
+    truncated: false,
     next: nextStep(r),
   };
 }
@@ -142,17 +156,62 @@ export function appliedLine(a: Pick<AppliedChange, 'knob' | 'from' | 'to' | 'out
   return `${a.knob} ${num(a.from)} → ${num(a.to)}: ${what}; ${a.target} ${num(a.before)} before, ${after}: ${a.reason}`;
 }
 
-function runText(o: Out): string {
-  const mode = o.dry_run ? 'plan (dry run, nothing changed)' : o.auto_apply ? 'auto_apply run' : 'apply run';
-  const lines = [`optimisation run ${o.run_id}, ${mode} for ${o.optimization_type}: ${o.state}${o.current ? `, verifying ${o.current.knob} ${num(o.current.from)} → ${num(o.current.to)} on ${o.current.target} until ${o.current.verify_until}` : ''}`];
-  for (const s of o.plan) lines.push(`plan: ${s.knob} ${num(s.from)} → ${num(s.to)}, ${s.target} should ${s.goal}; ${s.why}`);
-  for (const a of o.applied) lines.push(`applied: ${appliedLine(a)}`);
-  for (const s of o.skipped) lines.push(`skipped ${s.knob}: ${s.reason}`);
-  for (const n of o.notes) lines.push(`note: ${n}`);
-  lines.push(`knobs: ${o.knobs.map((k) => `${k.name} (${k.type}, target ${k.target})`).join(', ') || 'none (the service\'s code registers them with monitor.registerTunable)'}`);
-  if (o.log_total > o.log.length) lines.push(`log: the newest ${o.log.length} of ${o.log_total} entries are in structuredContent.log (raise log_limit, up to 1000, for more)`);
-  lines.push(`next: ${o.next}`);
-  return lines.join('\n');
+type Step = z.output<typeof Step>;
+type Knob = z.output<typeof Knob>;
+
+const planLine = (s: Step): string => `plan: ${s.knob} ${num(s.from)} → ${num(s.to)}, ${s.target} should ${s.goal}; ${s.why}`;
+const skippedLine = (s: { knob: string; reason: string }): string => `skipped ${s.knob}: ${s.reason}`;
+const knobLine = (k: Knob): string => `${k.name} (${k.type}, target ${k.target})`;
+
+/**
+ * The answer within ANSWER_BYTES unless a limit is asked for: the plan, the changes applied and
+ * the skipped knobs from `offset` (each holding one at least, cut to fit when it does not whole),
+ * sharing what the envelope and notes leave; then the knobs and the newest log entries, in what
+ * is left; for a type without knobs, the few its note names (the knobs are not what it asked
+ * for). The text says what was cut and how to get it.
+ */
+function runAnswer(full: Out, limit: number | undefined, offsetArg: number | undefined, ended: string | undefined): { structured: Out; text: string } {
+  const offset = offsetArg ?? 0;
+  const mode = full.dry_run ? 'plan (dry run, nothing changed)' : full.auto_apply ? 'auto_apply run' : 'apply run';
+  const head = `${ended ? `${ended}\n` : ''}optimisation run ${full.run_id}, ${mode} for ${full.optimization_type}: ${full.state}${full.current ? `, verifying ${full.current.knob} ${num(full.current.from)} → ${num(full.current.to)} on ${full.current.target} until ${full.current.verify_until}` : ''}`;
+  const notes = full.notes.map((n) => `note: ${n}`);
+  const envelope: Out = { ...full, plan: [], applied: [], skipped: [], knobs: [], log: [], truncated: true, next_offset: 10_000_000 };
+  // 600: the page, knobs and log lines, and the JSON around the text.
+  let left = ANSWER_BYTES - 600 - jsonBytes(envelope) - textBytes(head) - textBytes(notes.join('\n')) - textBytes(full.next);
+  // A quarter of what is left stays for the knobs and the log, which say what there is to tune and what was done.
+  const rest = left / 4;
+  left -= rest;
+  const lists = [full.applied.length, full.plan.length, full.skipped.length].filter((n) => n > offset).length;
+  const share = (): number => left / Math.max(1, lists);
+  const applied = take(full.applied, (a) => `applied: ${appliedLine(a)}`, limit, share(), offset, 1, ['reason']);
+  left -= applied.bytes;
+  const plan = take(full.plan, planLine, limit, full.applied.length > offset ? left / Math.max(1, lists - 1) : share(), offset, 1, ['why', 'expected_effect']);
+  left -= plan.bytes;
+  const skipped = take(full.skipped, skippedLine, limit, left, offset, 1, ['reason']);
+  left -= skipped.bytes;
+  left += rest;
+  const paged: [Taken, number, string][] = [[applied, full.applied.length, 'changes applied'], [plan, full.plan.length, 'plan steps'], [skipped, full.skipped.length, 'skipped knobs']];
+  // One offset for the three: the next page starts at the same place in each.
+  const next = sameNextOffset(paged.map(([l, total]) => [l, total]), offset);
+  const ofType = full.knobs.some((k) => full.optimization_type === 'all' || k.type === full.optimization_type);
+  const knobs = take(full.knobs, knobLine, limit ?? (ofType ? undefined : NAMED_KNOBS), left / 2, 0, 0, []);
+  left -= knobs.bytes;
+  // The newest entries: taken from the end. Asked with a limit, log_limit alone says how many.
+  const log = take([...full.log].reverse(), () => '', limit !== undefined ? full.log.length : undefined, left, 0, 0, ['message']);
+  log.shown.reverse();
+  const truncated = next !== undefined || knobs.shown.length < full.knobs.length || log.shown.length < full.log.length;
+  const structured: Out = { ...full, applied: applied.shown as Out['applied'], plan: plan.shown as Out['plan'], skipped: skipped.shown as Out['skipped'], knobs: knobs.shown as Out['knobs'], log: log.shown as Out['log'], truncated, ...(next !== undefined ? { next_offset: next } : {}) };
+  const lines = [head, ...plan.lines, ...applied.lines, ...skipped.lines];
+  const counts = paged.filter(([, total]) => total > 0).map(([l, total, what]) => `${l.shown.length} of ${total} ${what}`);
+  if (next !== undefined) lines.push(`page${offset ? ` from offset ${offset}` : ''}: ${counts.join(', ')}: pass offset ${next} for the next page (limit: up to 1000 a page)`);
+  else if (offset > 0) lines.push(`page from offset ${offset}: ${counts.join(', ') || 'none'}`);
+  if (paged.some(([l]) => l.clipped && l.shown.length > 0)) lines.push(`an item at offset ${offset} was cut to fit ${ANSWER_BYTES / 1024} KB (clipped names the fields cut, each ending in …): pass offset ${offset} and limit 1 for it whole`);
+  lines.push(...notes);
+  const more = knobs.shown.length < full.knobs.length ? `; ${full.knobs.length - knobs.shown.length} more (pass limit, up to 1000, for more)` : '';
+  lines.push(`knobs: ${knobs.lines.join(', ') || (full.knobs.length ? 'none shown' : "none (the service's code registers them with monitor.registerTunable)")}${more}`);
+  if (full.log_total > log.shown.length) lines.push(`log: the newest ${log.shown.length} of ${full.log_total} entries are in structuredContent.log (${log.shown.length < full.log.length ? `cut to fit ${ANSWER_BYTES / 1024} KB: pass limit for the log_limit newest; ` : ''}raise log_limit, up to 1000, for more)`);
+  lines.push(`next: ${full.next}`);
+  return { structured, text: lines.join('\n') };
 }
 
 export default function register(server: McpServer, front: Front): void {
@@ -197,8 +256,7 @@ export default function register(server: McpServer, front: Front): void {
           throw error;
         }
       }
-      const out = runOut(monitor, run, args.log_limit);
-      return { structured: out, text: ended ? `${ended}\n${runText(out)}` : runText(out) };
+      return runAnswer(runOut(monitor, run, args.log_limit), args.limit, args.offset, ended);
     },
   );
 }
