@@ -6145,6 +6145,13 @@ export const BREAKS = [
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
   },
   {
+    name: "the rule limit's error says delete one when several must go",
+    what: 'a limit lowered over a dataDir holding more rules said `delete one (deleteAlertRule)` when 4 of 5 had to go before a new rule was taken',
+    edits: [{ file: 'src/alerts/alerting.ts', find: "delete ${over === 1 ? 'one' : `${over} of them`} (deleteAlertRule)", replace: 'delete one (deleteAlertRule)' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['says how many rules must go when a lowered limit leaves more than one too many'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

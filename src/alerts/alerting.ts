@@ -292,7 +292,9 @@ export class Alerting {
     }
     const held = this.rules.size + this.creating;
     if (held >= this.deps.maxRules) {
-      throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
+      // A limit lowered over a dataDir that holds more leaves several to delete before one is taken: say how many.
+      const over = held - this.deps.maxRules + 1;
+      throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete ${over === 1 ? 'one' : `${over} of them`} (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
     }
     const creation = this.create(rule);
     this.creatingKeys.set(key, creation);
