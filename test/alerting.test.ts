@@ -226,6 +226,22 @@ describe('alerting, end to end', () => {
     expect(m.getAlertHistory({ rule: rule.id }).filter((t) => t.to === 'resolved')).toHaveLength(40);
   });
 
+  it('keeps exactly historyLimit transitions, the newest, once more were made', async () => {
+    // The history was cut to half its limit when it overflowed: 69 of 100 held after 120
+    // transitions, where a restart on the dataDir read back 100.
+    const m = await started({ alerts: { historyLimit: 100 } });
+    const seen: AlertTransition[] = [];
+    m.on('alert', (t: AlertTransition) => seen.push(t));
+    await m.createAlertRule({ metric: 'job_late', operator: '>', threshold: 0 });
+    for (let i = 0; i < 130; i++) m.record('job_late', 1, { job: `j${i}` });
+    await waitFor(() => seen.length === 130 || undefined, 10_000, '130 firings');
+    expect(m.status().alerts.historyLength).toBe(100);
+    expect(m.getAlertHistory()).toEqual(seen.slice(-100));
+    for (let i = 0; i < 130; i++) m.record('job_late', 0, { job: `j${i}` });
+    await waitFor(() => seen.length === 260 || undefined, 10_000, '130 resolutions');
+    expect(m.getAlertHistory()).toEqual(seen.slice(-100));
+  });
+
   it('leaves no alert of a deleted rule behind once deleteAlertRule() answers, with a database too', async () => {
     // With storage the deletion's resolutions were committed and applied after the call had
     // answered and dropped the rule's alerts: they came back, resolved, for good.

@@ -6145,6 +6145,13 @@ export const BREAKS = [
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
   },
   {
+    name: 'alert history cut to half its limit',
+    what: 'the alert history held in memory dropped its oldest half when it overflowed: 69 of historyLimit 100 held after 120 transitions',
+    edits: [{ file: 'src/alerts/history.ts', find: '    this.items.push(t);\n    if (this.length > this.limit) this.dropOldest(this.length - this.limit);', replace: '    this.items.push(t);\n    if (this.length > this.limit) this.dropOldest(this.length - Math.floor(this.limit / 2));' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['keeps exactly historyLimit transitions, the newest, once more were made'],
+  },
+  {
     name: "the rule limit's error says delete one when several must go",
     what: 'a limit lowered over a dataDir holding more rules said `delete one (deleteAlertRule)` when 4 of 5 had to go before a new rule was taken',
     edits: [{ file: 'src/alerts/alerting.ts', find: "delete ${over === 1 ? 'one' : `${over} of them`} (deleteAlertRule)", replace: 'delete one (deleteAlertRule)' }],
