@@ -360,6 +360,37 @@ describe('notifications', () => {
     }
   });
 
+  it('writes a value so that it never reads onto or past its threshold, nor 0 when small: a sample in full, a derived value to 6 digits', async () => {
+    // Rounded to 3 decimals, 0.000123456789 read `sm is 0 (threshold 0.0001)` for a `>` rule,
+    // -0.50001 read -0.5 against -0.5, and 100.0000001 read 100 against 100.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'small', metric: 'sm', operator: '>', threshold: 0.0001 });
+      await m.createAlertRule({ name: 'neg', metric: 'ng', operator: '<', threshold: -0.5 });
+      await m.createAlertRule({ name: 'near', metric: 'nr', operator: '>', threshold: 100 });
+      await m.createAlertRule({ name: 'avg near', metric: 'an', aggregation: 'avg', window: 1, operator: '>', threshold: 100 });
+      await m.createAlertRule({ name: 'avg', metric: 'av', aggregation: 'avg', window: 1, operator: '>', threshold: 0.1 });
+      m.record('sm', 0.000123456789);
+      m.record('ng', -0.50001);
+      m.record('nr', 100.0000001);
+      m.record('an', 100.0000001);
+      m.record('an', 100.0000002);
+      for (const v of [0.2, 0.2, 0.3]) m.record('av', v);
+      await waitFor(() => hook.bodies.length === 5 || undefined, 10_000, 'the five firing webhooks');
+      const byRule = new Map((hook.bodies as { alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] }[]).flatMap((b) => b.alerts).map((a) => [a.labels.alertname!, a.annotations]));
+      expect(byRule.get('small')).toMatchObject({ summary: 'sm is 0.000123456789 (threshold 0.0001)', value: '0.000123456789' });
+      expect(byRule.get('neg')).toMatchObject({ summary: 'ng is -0.50001 (threshold -0.5)', value: '-0.50001' });
+      expect(byRule.get('near')).toMatchObject({ summary: 'nr is 100.0000001 (threshold 100)', value: '100.0000001' });
+      // Derived: 6 significant digits would read 100, onto its threshold: in full.
+      expect(Number(byRule.get('avg near')!.value)).toBeGreaterThan(100);
+      expect(byRule.get('avg near')!.summary).toBe(`avg(an[1s]) is ${byRule.get('avg near')!.value} (threshold 100)`);
+      expect(byRule.get('avg')).toMatchObject({ summary: 'avg(av[1s]) is 0.233333 (threshold 0.1)', value: '0.233333' });
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it("keeps a series' tag that a label of the alert would overwrite as exported_<name>: two series are two alerts, not one label set", async () => {
     // Tagged severity=high and severity=low, the two series' alerts were sent with one label
     // set (severity: the rule's): Alertmanager took them for one alert, resolved by either.

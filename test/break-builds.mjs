@@ -5652,7 +5652,7 @@ export const BREAKS = [
   {
     name: "a resolution's summary forgets what its deleted rule judged",
     what: "the resolution of an alert whose rule was deleted names the metric alone in its summary, where its firing named what the rule judged",
-    edits: [{ file: 'src/alerts/notify.ts', find: '    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view.subject);', replace: '    const view = this.viewOf(alert);' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: '    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view);', replace: '    const view = this.viewOf(alert);' }],
     tests: ['alerting.test.ts'],
     mustFail: ["says in its summary what the rule judges: `count(jobs[1s]) is 5`, not `jobs is 5`, in the firing and in a resolution after the rule is deleted"],
   },
@@ -6143,6 +6143,13 @@ export const BREAKS = [
     edits: [{ file: 'src/http/events.ts', find: "await read(from, 'auto', Math.max(from, pollFrom))", replace: "await read(from, 'auto')" }, { file: 'src/http/events.ts', find: 'let pollFrom = resumeTo ?? endedBuckets(monitor.now(), interval);', replace: 'let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;' }],
     tests: ['http-api.test.ts'],
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
+  },
+  {
+    name: 'notification values rounded to 3 decimals',
+    what: "the notifications' value annotation and summary rounded to 3 decimals: 0.000123456789 read `sm is 0 (threshold 0.0001)` for a `>` rule, 100.0000001 read 100 against 100",
+    edits: [{ file: 'src/alerts/notify.ts', find: 'const shown = valueText(value, view.threshold, view.derived === true);', replace: 'const shown = valueText(Math.round(value * 1000) / 1000, view.threshold, false);' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['writes a value so that it never reads onto or past its threshold, nor 0 when small: a sample in full, a derived value to 6 digits'],
   },
   {
     name: 'alert history cut to half its limit',

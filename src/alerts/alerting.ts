@@ -17,6 +17,7 @@ import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../ac
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
 import { TransitionHistory } from './history.js';
+import { derivedAggregation } from '../value-text.js';
 import { SEVERITIES, describeRule, parseAlertRule, ruleKey, ruleSubject, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
 import type { CaptureNote } from '../profiling/schema.js';
@@ -146,7 +147,7 @@ export class Alerting {
     const persist = deps.persist;
     this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(deps.views), (id) => {
       const rule = this.rules.get(id);
-      return rule ? ruleSubject(rule) : undefined;
+      return rule ? { subject: ruleSubject(rule), derived: derivedAggregation(rule.aggregation) } : undefined;
     });
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));

@@ -41,6 +41,7 @@ import { LoopHold, postUnheld } from './post.js';
 import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { shownUrl, withUrlCredentials } from '../url-credentials.js';
+import { valueText } from '../value-text.js';
 
 export interface NotifierOptions {
   webhooks: { url: string; headers?: Record<string, string> }[];
@@ -101,6 +102,12 @@ interface Target {
   failedAt: number;
 }
 
+/** What a rule judges: its subject (`count(lat[5s])`, ruleSubject) and whether its value is derived (value-text.ts). */
+export interface Judged {
+  subject: string;
+  derived: boolean;
+}
+
 /** A firing episode: what its notifications say. */
 interface Episode {
   view: AlertView;
@@ -146,7 +153,7 @@ export class Notifier {
   private readonly options: NotifierOptions;
   private readonly outbox: OutboxSink | undefined;
   private readonly ahead: () => number;
-  private readonly subjectOf: (ruleId: string) => string | undefined;
+  private readonly judges: (ruleId: string) => Judged | undefined;
   private readonly webhooks: Target[];
   private readonly alertmanager: Target | undefined;
   private readonly firing = new Map<string, Episode>();
@@ -169,14 +176,15 @@ export class Notifier {
    * clock, so they are told the wall clock's times.
    */
   /**
-   * `subjectOf`: what a rule judges, by its id (AlertView's `subject`): a notification's summary
-   * says `count(lat[5s]) is 100`, where `lat is 100` read as a latency of 100.
+   * `judges`: what a rule judges, by its id (AlertView's `subject` and `derived`): a
+   * notification's summary says `count(lat[5s]) is 100`, where `lat is 100` read as a latency
+   * of 100, and its value is written as a sample's (in full) or a derived one's (valueText).
    */
-  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0, subjectOf: (ruleId: string) => string | undefined = () => undefined) {
+  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0, judges: (ruleId: string) => Judged | undefined = () => undefined) {
     this.options = options;
     this.outbox = outbox;
     this.ahead = ahead;
-    this.subjectOf = subjectOf;
+    this.judges = judges;
     const slots = new Map<string, number>();
     // A webhook's path and query may be its credential; Alertmanager's API path is not.
     const target = (url: string, headers: Record<string, string>, webhook: boolean): Target => {
@@ -237,7 +245,7 @@ export class Notifier {
   onTransition(t: AlertTransition, alert: AlertView): void {
     if (this.stopped || !this.enabled) return;
     // A resolution names what its firing named, its rule deleted since or not.
-    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view.subject);
+    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view);
     this.gather(() => {
       if (t.to === 'firing') {
         const hold = this.held.get(t.fingerprint);
@@ -481,16 +489,19 @@ export class Notifier {
   }
 
   /** The alert's view with what its rule judges (kept with it: a rule deleted since still names it). */
-  private viewOf(alert: AlertView, kept?: string): AlertView {
-    const subject = kept ?? alert.subject ?? this.subjectOf(alert.ruleId);
-    return subject === undefined ? alert : { ...alert, subject };
+  private viewOf(alert: AlertView, kept?: AlertView): AlertView {
+    const from = kept?.subject !== undefined ? kept : alert.subject !== undefined ? alert : this.judges(alert.ruleId);
+    if (from?.subject === undefined) return alert;
+    return { ...alert, subject: from.subject, ...(from.derived !== undefined ? { derived: from.derived } : {}) };
   }
 
   private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
+    // As the MCP front's alert lines write it: never onto or past its threshold, nor 0 for a small value.
+    const shown = valueText(value, view.threshold, view.derived === true);
     const annotations: Record<string, string> = {
       ...extra,
-      summary: `${view.subject ?? view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
-      value: formatValue(value),
+      summary: `${view.subject ?? view.metric} is ${shown} (threshold ${view.threshold})`,
+      value: shown,
       threshold: String(view.threshold),
     };
     if (view.description) annotations.description = view.description;
@@ -754,8 +765,4 @@ function seconds(ms: number): number {
 
 function newStats(): NotifierStats {
   return { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
-}
-
-function formatValue(v: number): string {
-  return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'no data';
 }

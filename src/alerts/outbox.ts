@@ -20,9 +20,11 @@ import type { Alert } from './schema.js';
 
 /**
  * What the notifier needs to know of an alert to describe it; `subject`, what its rule judges
- * (`count(lat[5s])`: schema.ts, ruleSubject), absent from views kept before it was.
+ * (`count(lat[5s])`: schema.ts, ruleSubject), absent from views kept before it was; `derived`,
+ * whether its rule's value is derived (a mean, a rate: value-text.ts), absent before 2026-12-06
+ * (the value is then written in full, as a sample's).
  */
-export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'> & { subject?: string };
+export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'> & { subject?: string; derived?: boolean };
 
 /** A delivery not ended yet. */
 export interface OutboxDelivery {
