@@ -360,6 +360,32 @@ describe('notifications', () => {
     }
   });
 
+  it('delivers every alert of a burst of 3,000 to a fast receiver with the default queueLimit, in posts of up to 100', async () => {
+    // One alert a post: the queue's 1,000 (queueLimit) filled before the receiver had taken
+    // the first, and the receiver never heard of 1,999 of the 3,000 firings.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'burst', metric: 'burst', operator: '>', threshold: 1 });
+      for (let i = 0; i < 3000; i++) m.record('burst', 5, { user: `u${i}` });
+      const n = await waitFor(() => {
+        const s = m.status().alerts.notifications;
+        return s.sent + s.dropped + s.failed === 3000 && s.queued === 0 ? s : undefined;
+      }, 30_000, 'the 3,000 firings to be delivered');
+      expect(n).toMatchObject({ sent: 3000, dropped: 0, failed: 0 });
+      const bodies = hook.bodies as { groupLabels: Record<string, string>; commonAnnotations: Record<string, string>; alerts: { fingerprint: string; annotations: Record<string, string> }[] }[];
+      expect(new Set(bodies.flatMap((b) => b.alerts.map((a) => a.fingerprint))).size).toBe(3000);
+      expect(Math.max(...bodies.map((b) => b.alerts.length))).toBe(100);
+      expect(bodies.length).toBeLessThan(100);
+      for (const b of bodies) {
+        expect(b.groupLabels).toEqual({ alertname: 'burst' });
+        expect(b.commonAnnotations).toEqual(b.alerts[0]!.annotations);
+      }
+    } finally {
+      hook.server.close();
+    }
+  });
+
   it('writes a value so that it never reads onto or past its threshold, nor 0 when small: a sample in full, a derived value to 6 digits', async () => {
     // Rounded to 3 decimals, 0.000123456789 read `sm is 0 (threshold 0.0001)` for a `>` rule,
     // -0.50001 read -0.5 against -0.5, and 100.0000001 read 100 against 100.
@@ -686,6 +712,20 @@ describeWithPeer('alertmanager', 'Alertmanager', (am) => {
     // Alertmanager may drop it from its list before its answer reaches us: wait for the count.
     await waitFor(() => m.status().alerts.notifications.sent >= 2, 5000, 'both deliveries to be counted');
     expect(m.status().alerts.notifications.failed).toBe(0);
+  });
+
+  it('gets every alert of a burst of 3,000 with the default queueLimit, at once and not at the next resend', async () => {
+    const m = await started({ alerts: { alertmanagerUrl: serviceUrl(am), resolveHoldMs: 0 } });
+    const name = `perfwatch burst ${Date.now()}`;
+    await m.createAlertRule({ name, metric: 'burst', operator: '>', threshold: 1 });
+    for (let i = 0; i < 3000; i++) m.record('burst', 5, { user: `u${i}` });
+    await waitFor(() => m.status().alerts.notifications.sent === 3000 || undefined, 30_000, 'the 3,000 firings posted');
+    expect(m.status().alerts.notifications).toMatchObject({ dropped: 0, failed: 0 });
+    const held = await waitFor(async () => {
+      const alerts = (await amAlerts()).filter((a) => a.labels.alertname === name);
+      return alerts.length === 3000 ? alerts : undefined;
+    }, 10_000, 'Alertmanager to hold the 3,000');
+    expect(new Set(held.map((a) => a.labels.user)).size).toBe(3000);
   });
 
   it("resolves in Alertmanager the alerts of a deleted rule that has labels", async () => {

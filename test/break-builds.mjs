@@ -2089,7 +2089,7 @@ export const BREAKS = [
   {
     name: 'notification deliveries not kept',
     what: 'a delivery is queued and posted without its outbox row: a process killed while a firing waits for a receiver loses it, and the next start sends nothing',
-    edits: [{ find: 'if (fingerprint !== undefined && status !== undefined && this.outbox) {', replace: 'if (fingerprint !== undefined && status !== undefined && this.outbox && status === undefined) {' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: "    if (this.outbox) {\n      const body = target === this.alertmanager ? alertmanagerBody([delivery])", replace: "    if (this.outbox && !delivery.alert) {\n      const body = target === this.alertmanager ? alertmanagerBody([delivery])" }],
     tests: ['notify-outbox.test.ts'],
     mustFail: ['a firing that waited for a receiver refusing it', 'keeps what waits at close() for the next start'],
   },
@@ -2103,7 +2103,7 @@ export const BREAKS = [
   {
     name: 'notification counts not kept per target',
     what: "a target's own counts never move: status().alerts.notifications.targets shows every webhook idle while one fails",
-    edits: [{ find: '    target.stats[outcome]++;\n', replace: '' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: '    target.stats[outcome] += n;\n', replace: '' }],
     tests: ['webhooks.test.ts'],
     mustFail: ['says per target what became of its deliveries'],
   },
@@ -2131,7 +2131,7 @@ export const BREAKS = [
   {
     name: 'outbox attempts not restored',
     what: "a start queues a restored delivery with its attempts at 0: a receiver down across restarts is tried maxAttempts times per start, for ever",
-    edits: [{ find: 'this.queue(target, { body: row.body, attempt: row.attempt,', replace: 'this.queue(target, { body: row.body, attempt: 0,' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: 'if (delivery) this.queue(target, delivery, row.attempt, row.due);', replace: 'if (delivery) this.queue(target, delivery, 0, row.due);' }],
     tests: ['notify-outbox.test.ts'],
     mustFail: ["carries a delivery's attempts over a restart"],
   },
@@ -6143,6 +6143,13 @@ export const BREAKS = [
     edits: [{ file: 'src/http/events.ts', find: "await read(from, 'auto', Math.max(from, pollFrom))", replace: "await read(from, 'auto')" }, { file: 'src/http/events.ts', find: 'let pollFrom = resumeTo ?? endedBuckets(monitor.now(), interval);', replace: 'let pollFrom = resumeTo ?? Math.floor(monitor.now() / interval) * interval;' }],
     tests: ['http-api.test.ts'],
     mustFail: ['sends a sample recorded as the stream began once: in the history or in a bucket, not in both'],
+  },
+  {
+    name: 'a burst of alerts posted one alert a post',
+    what: 'each alert went in a post of its own: 3,000 series breaching at once filled the default queueLimit of 1,000 before a fast receiver had taken the first, and 1,999 firings were dropped with the receiver up',
+    edits: [{ file: 'src/alerts/batch.ts', find: '  if (post.deliveries.length >= BATCH_ALERTS ||', replace: '  if (post.deliveries.length >= 1 ||' }],
+    tests: ['webhooks.test.ts', 'alerting.test.ts'],
+    mustFail: ['puts the alerts of a burst in posts of up to 100 of one rule and status, and past queueLimit drops the oldest waiting post, each of its alerts counted', 'delivers every alert of a burst of 3,000 to a fast receiver with the default queueLimit, in posts of up to 100'],
   },
   {
     name: 'notification values rounded to 3 decimals',

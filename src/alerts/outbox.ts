@@ -11,8 +11,9 @@
  *   sent (as a delivery, in the same commit) or dropped because the alert fired again. A start
  *   arms it again: sent when due, unless the alert fires again first.
  *
- * Rows mirror the notifier's queues, so they are bounded as those are (`queueLimit` per
- * target, one hold per alert). Alertmanager's periodic resends are not written: a restarted
+ * Rows mirror the notifier's queues, so they are bounded as those are (`queueLimit` posts per
+ * target, a row per delivery of them, one hold per alert). A delivery's body is the payload of
+ * its alert alone: a start reads the alert back from it and puts it in a post again (batch.ts). Alertmanager's periodic resends are not written: a restarted
  * monitor resends every firing alert anyway. Delivery is at least once: a delivery posted but
  * killed before its deletion was committed is posted again after the restart.
  */
