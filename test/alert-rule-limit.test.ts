@@ -90,6 +90,26 @@ describe('maxAlertRules', () => {
     expect(again.listAlertRules()).toHaveLength(2);
   });
 
+  it('says how many rules must go when a lowered limit leaves more than one too many', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-rule-limit-'));
+    dirs.push(dir);
+    const first = onDisk(dir, { maxAlertRules: 5 });
+    await first.start();
+    for (let i = 0; i < 5; i++) await first.createAlertRule(rule(i));
+    const ids = first.listAlertRules().map((r) => r.id);
+    await first.stop();
+
+    // 5 held, 2 allowed: 4 must go before a new one is taken ("delete one" read as if one would do).
+    const again = onDisk(dir, { maxAlertRules: 2 });
+    await again.start();
+    await expect(again.createAlertRule(rule(9))).rejects.toThrow('maxAlertRules is 2 and 5 alert rules exist: delete 4 of them (deleteAlertRule) or start the monitor with a higher maxAlertRules');
+    for (const id of ids.slice(0, 3)) await again.deleteAlertRule(id);
+    await expect(again.createAlertRule(rule(9))).rejects.toThrow('maxAlertRules is 2 and 2 alert rules exist: delete one (deleteAlertRule)');
+    await again.deleteAlertRule(ids[3]!);
+    await again.createAlertRule(rule(9));
+    expect(again.listAlertRules()).toHaveLength(2);
+  });
+
   it('refuses the MCP tool past the limit over stdio (perfwatch mcp with the option in its config)', async () => {
     const client = new Client({ name: 'rule-limit', version: '1.0.0' });
     await client.connect(new ChildTransport(['mcp', '--config', quietConfig({ maxAlertRules: 1 })]));

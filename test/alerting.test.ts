@@ -226,6 +226,22 @@ describe('alerting, end to end', () => {
     expect(m.getAlertHistory({ rule: rule.id }).filter((t) => t.to === 'resolved')).toHaveLength(40);
   });
 
+  it('keeps exactly historyLimit transitions, the newest, once more were made', async () => {
+    // The history was cut to half its limit when it overflowed: 69 of 100 held after 120
+    // transitions, where a restart on the dataDir read back 100.
+    const m = await started({ alerts: { historyLimit: 100 } });
+    const seen: AlertTransition[] = [];
+    m.on('alert', (t: AlertTransition) => seen.push(t));
+    await m.createAlertRule({ metric: 'job_late', operator: '>', threshold: 0 });
+    for (let i = 0; i < 130; i++) m.record('job_late', 1, { job: `j${i}` });
+    await waitFor(() => seen.length === 130 || undefined, 10_000, '130 firings');
+    expect(m.status().alerts.historyLength).toBe(100);
+    expect(m.getAlertHistory()).toEqual(seen.slice(-100));
+    for (let i = 0; i < 130; i++) m.record('job_late', 0, { job: `j${i}` });
+    await waitFor(() => seen.length === 260 || undefined, 10_000, '130 resolutions');
+    expect(m.getAlertHistory()).toEqual(seen.slice(-100));
+  });
+
   it('leaves no alert of a deleted rule behind once deleteAlertRule() answers, with a database too', async () => {
     // With storage the deletion's resolutions were committed and applied after the call had
     // answered and dropped the rule's alerts: they came back, resolved, for good.
@@ -339,6 +355,63 @@ describe('notifications', () => {
         ['firing', 'count(jobs[1s]) is 5 (threshold 2)'],
         ['resolved', 'count(jobs[1s]) is 5 (threshold 2)'],
       ]);
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('delivers every alert of a burst of 3,000 to a fast receiver with the default queueLimit, in posts of up to 100', async () => {
+    // One alert a post: the queue's 1,000 (queueLimit) filled before the receiver had taken
+    // the first, and the receiver never heard of 1,999 of the 3,000 firings.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'burst', metric: 'burst', operator: '>', threshold: 1 });
+      for (let i = 0; i < 3000; i++) m.record('burst', 5, { user: `u${i}` });
+      const n = await waitFor(() => {
+        const s = m.status().alerts.notifications;
+        return s.sent + s.dropped + s.failed === 3000 && s.queued === 0 ? s : undefined;
+      }, 30_000, 'the 3,000 firings to be delivered');
+      expect(n).toMatchObject({ sent: 3000, dropped: 0, failed: 0 });
+      const bodies = hook.bodies as { groupLabels: Record<string, string>; commonAnnotations: Record<string, string>; alerts: { fingerprint: string; annotations: Record<string, string> }[] }[];
+      expect(new Set(bodies.flatMap((b) => b.alerts.map((a) => a.fingerprint))).size).toBe(3000);
+      expect(Math.max(...bodies.map((b) => b.alerts.length))).toBe(100);
+      expect(bodies.length).toBeLessThan(100);
+      for (const b of bodies) {
+        expect(b.groupLabels).toEqual({ alertname: 'burst' });
+        expect(b.commonAnnotations).toEqual(b.alerts[0]!.annotations);
+      }
+    } finally {
+      hook.server.close();
+    }
+  });
+
+  it('writes a value so that it never reads onto or past its threshold, nor 0 when small: a sample in full, a derived value to 6 digits', async () => {
+    // Rounded to 3 decimals, 0.000123456789 read `sm is 0 (threshold 0.0001)` for a `>` rule,
+    // -0.50001 read -0.5 against -0.5, and 100.0000001 read 100 against 100.
+    const hook = await receiver();
+    try {
+      const m = await started({ alerts: { webhooks: [hook.url], resolveHoldMs: 0 } });
+      await m.createAlertRule({ name: 'small', metric: 'sm', operator: '>', threshold: 0.0001 });
+      await m.createAlertRule({ name: 'neg', metric: 'ng', operator: '<', threshold: -0.5 });
+      await m.createAlertRule({ name: 'near', metric: 'nr', operator: '>', threshold: 100 });
+      await m.createAlertRule({ name: 'avg near', metric: 'an', aggregation: 'avg', window: 1, operator: '>', threshold: 100 });
+      await m.createAlertRule({ name: 'avg', metric: 'av', aggregation: 'avg', window: 1, operator: '>', threshold: 0.1 });
+      m.record('sm', 0.000123456789);
+      m.record('ng', -0.50001);
+      m.record('nr', 100.0000001);
+      m.record('an', 100.0000001);
+      m.record('an', 100.0000002);
+      for (const v of [0.2, 0.2, 0.3]) m.record('av', v);
+      await waitFor(() => hook.bodies.length === 5 || undefined, 10_000, 'the five firing webhooks');
+      const byRule = new Map((hook.bodies as { alerts: { labels: Record<string, string>; annotations: Record<string, string> }[] }[]).flatMap((b) => b.alerts).map((a) => [a.labels.alertname!, a.annotations]));
+      expect(byRule.get('small')).toMatchObject({ summary: 'sm is 0.000123456789 (threshold 0.0001)', value: '0.000123456789' });
+      expect(byRule.get('neg')).toMatchObject({ summary: 'ng is -0.50001 (threshold -0.5)', value: '-0.50001' });
+      expect(byRule.get('near')).toMatchObject({ summary: 'nr is 100.0000001 (threshold 100)', value: '100.0000001' });
+      // Derived: 6 significant digits would read 100, onto its threshold: in full.
+      expect(Number(byRule.get('avg near')!.value)).toBeGreaterThan(100);
+      expect(byRule.get('avg near')!.summary).toBe(`avg(an[1s]) is ${byRule.get('avg near')!.value} (threshold 100)`);
+      expect(byRule.get('avg')).toMatchObject({ summary: 'avg(av[1s]) is 0.233333 (threshold 0.1)', value: '0.233333' });
     } finally {
       hook.server.close();
     }
@@ -639,6 +712,20 @@ describeWithPeer('alertmanager', 'Alertmanager', (am) => {
     // Alertmanager may drop it from its list before its answer reaches us: wait for the count.
     await waitFor(() => m.status().alerts.notifications.sent >= 2, 5000, 'both deliveries to be counted');
     expect(m.status().alerts.notifications.failed).toBe(0);
+  });
+
+  it('gets every alert of a burst of 3,000 with the default queueLimit, at once and not at the next resend', async () => {
+    const m = await started({ alerts: { alertmanagerUrl: serviceUrl(am), resolveHoldMs: 0 } });
+    const name = `perfwatch burst ${Date.now()}`;
+    await m.createAlertRule({ name, metric: 'burst', operator: '>', threshold: 1 });
+    for (let i = 0; i < 3000; i++) m.record('burst', 5, { user: `u${i}` });
+    await waitFor(() => m.status().alerts.notifications.sent === 3000 || undefined, 30_000, 'the 3,000 firings posted');
+    expect(m.status().alerts.notifications).toMatchObject({ dropped: 0, failed: 0 });
+    const held = await waitFor(async () => {
+      const alerts = (await amAlerts()).filter((a) => a.labels.alertname === name);
+      return alerts.length === 3000 ? alerts : undefined;
+    }, 10_000, 'Alertmanager to hold the 3,000');
+    expect(new Set(held.map((a) => a.labels.user)).size).toBe(3000);
   });
 
   it("resolves in Alertmanager the alerts of a deleted rule that has labels", async () => {

@@ -2089,7 +2089,7 @@ export const BREAKS = [
   {
     name: 'notification deliveries not kept',
     what: 'a delivery is queued and posted without its outbox row: a process killed while a firing waits for a receiver loses it, and the next start sends nothing',
-    edits: [{ find: 'if (fingerprint !== undefined && status !== undefined && this.outbox) {', replace: 'if (fingerprint !== undefined && status !== undefined && this.outbox && status === undefined) {' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: "    if (this.outbox) {\n      const body = target === this.alertmanager ? alertmanagerBody([delivery])", replace: "    if (this.outbox && !delivery.alert) {\n      const body = target === this.alertmanager ? alertmanagerBody([delivery])" }],
     tests: ['notify-outbox.test.ts'],
     mustFail: ['a firing that waited for a receiver refusing it', 'keeps what waits at close() for the next start'],
   },
@@ -2103,7 +2103,7 @@ export const BREAKS = [
   {
     name: 'notification counts not kept per target',
     what: "a target's own counts never move: status().alerts.notifications.targets shows every webhook idle while one fails",
-    edits: [{ find: '    target.stats[outcome]++;\n', replace: '' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: '    target.stats[outcome] += n;\n', replace: '' }],
     tests: ['webhooks.test.ts'],
     mustFail: ['says per target what became of its deliveries'],
   },
@@ -2131,7 +2131,7 @@ export const BREAKS = [
   {
     name: 'outbox attempts not restored',
     what: "a start queues a restored delivery with its attempts at 0: a receiver down across restarts is tried maxAttempts times per start, for ever",
-    edits: [{ find: 'this.queue(target, { body: row.body, attempt: row.attempt,', replace: 'this.queue(target, { body: row.body, attempt: 0,' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: 'if (delivery) this.queue(target, delivery, row.attempt, row.due);', replace: 'if (delivery) this.queue(target, delivery, 0, row.due);' }],
     tests: ['notify-outbox.test.ts'],
     mustFail: ["carries a delivery's attempts over a restart"],
   },
@@ -5652,7 +5652,7 @@ export const BREAKS = [
   {
     name: "a resolution's summary forgets what its deleted rule judged",
     what: "the resolution of an alert whose rule was deleted names the metric alone in its summary, where its firing named what the rule judged",
-    edits: [{ file: 'src/alerts/notify.ts', find: '    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view.subject);', replace: '    const view = this.viewOf(alert);' }],
+    edits: [{ file: 'src/alerts/notify.ts', find: '    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view);', replace: '    const view = this.viewOf(alert);' }],
     tests: ['alerting.test.ts'],
     mustFail: ["says in its summary what the rule judges: `count(jobs[1s]) is 5`, not `jobs is 5`, in the firing and in a resolution after the rule is deleted"],
   },
@@ -6255,6 +6255,34 @@ export const BREAKS = [
     edits: [{ file: "src/mcp/tools/optimize-performance.ts", find: "limit ?? (ofType ? undefined : NAMED_KNOBS)", replace: "limit ?? (ofType ? undefined : undefined)" }],
     tests: ["mcp-runs.test.ts"],
     mustFail: ["answers within 8 KB with many knobs: its plan paged by offset and limit, truncated said with the next offset, and a type without knobs names a few"],
+  },
+  {
+    name: 'a burst of alerts posted one alert a post',
+    what: 'each alert went in a post of its own: 3,000 series breaching at once filled the default queueLimit of 1,000 before a fast receiver had taken the first, and 1,999 firings were dropped with the receiver up',
+    edits: [{ file: 'src/alerts/batch.ts', find: '  if (post.deliveries.length >= BATCH_ALERTS ||', replace: '  if (post.deliveries.length >= 1 ||' }],
+    tests: ['webhooks.test.ts', 'alerting.test.ts'],
+    mustFail: ['puts the alerts of a burst in posts of up to 100 of one rule and status, and past queueLimit drops the oldest waiting post, each of its alerts counted', 'delivers every alert of a burst of 3,000 to a fast receiver with the default queueLimit, in posts of up to 100'],
+  },
+  {
+    name: 'notification values rounded to 3 decimals',
+    what: "the notifications' value annotation and summary rounded to 3 decimals: 0.000123456789 read `sm is 0 (threshold 0.0001)` for a `>` rule, 100.0000001 read 100 against 100",
+    edits: [{ file: 'src/alerts/notify.ts', find: 'const shown = valueText(value, view.threshold, view.derived === true);', replace: 'const shown = valueText(Math.round(value * 1000) / 1000, view.threshold, false);' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['writes a value so that it never reads onto or past its threshold, nor 0 when small: a sample in full, a derived value to 6 digits'],
+  },
+  {
+    name: 'alert history cut to half its limit',
+    what: 'the alert history held in memory dropped its oldest half when it overflowed: 69 of historyLimit 100 held after 120 transitions',
+    edits: [{ file: 'src/alerts/history.ts', find: '    this.items.push(t);\n    if (this.length > this.limit) this.dropOldest(this.length - this.limit);', replace: '    this.items.push(t);\n    if (this.length > this.limit) this.dropOldest(this.length - Math.floor(this.limit / 2));' }],
+    tests: ['alerting.test.ts'],
+    mustFail: ['keeps exactly historyLimit transitions, the newest, once more were made'],
+  },
+  {
+    name: "the rule limit's error says delete one when several must go",
+    what: 'a limit lowered over a dataDir holding more rules said `delete one (deleteAlertRule)` when 4 of 5 had to go before a new rule was taken',
+    edits: [{ file: 'src/alerts/alerting.ts', find: "delete ${over === 1 ? 'one' : `${over} of them`} (deleteAlertRule)", replace: 'delete one (deleteAlertRule)' }],
+    tests: ['alert-rule-limit.test.ts'],
+    mustFail: ['says how many rules must go when a lowered limit leaves more than one too many'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

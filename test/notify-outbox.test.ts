@@ -134,9 +134,10 @@ describe('the outbox between two monitors on one dataDir', () => {
     const hook = await receiver(503);
     const a = monitorOn(dir, { webhooks: [hook.url], queueLimit: 3, retryBaseMs: 5000 });
     await a.start();
-    await a.createAlertRule({ metric: 'queue_size', tags: { shard: 's0' }, operator: '>', threshold: 100 });
-    await a.createAlertRule({ metric: 'queue_size', tags: { shard: 's1' }, operator: '>', threshold: 100 });
-    await a.createAlertRule({ metric: 'queue_size', tags: { shard: 's2' }, operator: '>', threshold: 100 });
+    // Three rule names: alerts of one rule go in one post (batch.ts), and the limit counts posts.
+    await a.createAlertRule({ name: 'backlog s0', metric: 'queue_size', tags: { shard: 's0' }, operator: '>', threshold: 100 });
+    await a.createAlertRule({ name: 'backlog s1', metric: 'queue_size', tags: { shard: 's1' }, operator: '>', threshold: 100 });
+    await a.createAlertRule({ name: 'backlog s2', metric: 'queue_size', tags: { shard: 's2' }, operator: '>', threshold: 100 });
     for (const shard of ['s0', 's1', 's2']) a.record('queue_size', 500, { shard });
     await a.flush();
     // One refused and waiting out a backoff of 5 s, two queued behind it.

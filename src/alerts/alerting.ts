@@ -16,6 +16,8 @@ import { timeArg } from '../analysis/time-arg.js';
 import type { AlertActorApi, AlertActorData, AlertBatch, ControlOp } from '../actors/protocols.js';
 import { Notifier, type NotifierOptions, type NotifierStats } from './notify.js';
 import type { OutboxRow } from './outbox.js';
+import { TransitionHistory } from './history.js';
+import { derivedAggregation } from '../value-text.js';
 import { SEVERITIES, describeRule, parseAlertRule, ruleKey, ruleSubject, withDefaults, type Alert, type AlertRule, type AlertTransition, type Severity } from './schema.js';
 import { deletedReason } from './deleted-reason.js';
 import type { CaptureNote } from '../profiling/schema.js';
@@ -112,7 +114,7 @@ export class Alerting {
   private readonly deps: AlertingDeps;
   private readonly rules = new Map<string, AlertRule>();
   private readonly alerts = new Map<string, Alert>();
-  private history: AlertTransition[] = [];
+  private readonly history: TransitionHistory<AlertTransition>;
   private readonly notifier: Notifier;
   /** Batches waiting for their commit, applied in order (only with a database). */
   private batches: Promise<void> = Promise.resolve();
@@ -141,10 +143,11 @@ export class Alerting {
 
   constructor(deps: AlertingDeps) {
     this.deps = deps;
+    this.history = new TransitionHistory(deps.historyLimit);
     const persist = deps.persist;
     this.notifier = new Notifier(deps.notifier, persist ? { save: (ops) => persist.kept(ops) } : undefined, () => clockOffset(deps.views), (id) => {
       const rule = this.rules.get(id);
-      return rule ? ruleSubject(rule) : undefined;
+      return rule ? { subject: ruleSubject(rule), derived: derivedAggregation(rule.aggregation) } : undefined;
     });
     // How far `last` rules judged each series: it outlives the actor, so a successor resumes.
     const progress = new SharedArrayBuffer(alertProgressBytes(deps.seriesCapacity));
@@ -231,7 +234,7 @@ export class Alerting {
     } catch (error) {
       this.deps.fault('notify', error);
     }
-    this.history = [...state.history, ...this.history];
+    this.history.prepend(state.history);
     this.seq = Math.max(this.seq, state.lastSeq);
     this.historySeq = Math.max(this.historySeq, state.lastSeq);
     if (this.actor.state !== 'stopped' && (rules.length > 0 || restored.length > 0)) await this.actor.call((a) => a.load(rules, restored), true);
@@ -246,7 +249,7 @@ export class Alerting {
     return [
       ...[...this.rules.values()].map((rule): ControlOp => ({ op: 'put-rule', rule })),
       ...[...this.alerts.values()].map((alert): ControlOp => ({ op: 'put-alert', alert: { ...alert } })),
-      ...this.history.map((transition, i): ControlOp => ({ op: 'transition', seq: first + i, transition })),
+      ...this.history.toArray().map((transition, i): ControlOp => ({ op: 'transition', seq: first + i, transition })),
       ...this.notifier.snapshot(),
     ];
   }
@@ -257,9 +260,7 @@ export class Alerting {
    * go, as the bound drops them (apply()), so the rest keep their numbers (snapshot()).
    */
   forgetBefore(cutoff: number): void {
-    let old = 0;
-    while (old < this.history.length && this.history[old]!.at < cutoff) old++;
-    if (old > 0) this.history = this.history.slice(old);
+    this.history.dropWhile((t) => t.at < cutoff);
   }
 
   /** Stops notifying for good (the monitor is being disposed of). */
@@ -292,7 +293,9 @@ export class Alerting {
     }
     const held = this.rules.size + this.creating;
     if (held >= this.deps.maxRules) {
-      throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete one (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
+      // A limit lowered over a dataDir that holds more leaves several to delete before one is taken: say how many.
+      const over = held - this.deps.maxRules + 1;
+      throw new CapacityError('maxAlertRules', `is ${this.deps.maxRules} and ${held} alert rules exist: delete ${over === 1 ? 'one' : `${over} of them`} (deleteAlertRule) or start the monitor with a higher maxAlertRules`);
     }
     const creation = this.create(rule);
     this.creatingKeys.set(key, creation);
@@ -590,8 +593,6 @@ export class Alerting {
       }
       this.deps.emit('alert', t);
     });
-    // The history is bounded: the oldest half goes when it is full (amortised O(1)).
-    if (this.history.length > this.deps.historyLimit) this.history = this.history.slice(-Math.floor(this.deps.historyLimit / 2));
     for (const [fp, value] of batch.values) {
       const a = this.alerts.get(fp);
       if (a) a.value = value;

@@ -10,12 +10,14 @@
  * again with the capture's annotations (as Alertmanager re-sends a group whose alerts changed),
  * and every later message of the episode (resends, its resolution) carries them.
  *
- * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO sent one at a
- * time with a timeout, retried with exponential backoff (or the Retry-After of a 429 or 503
- * when longer, up to RETRY_AFTER_MAX_MS), then given up (counted); when the
- * queue is full the oldest waiting delivery is dropped (counted). The delivery being posted
- * (or waiting out its backoff) has left the queue: an overflow never drops it, so every
- * delivery ends counted once, as sent, failed or dropped.
+ * Delivery never blocks evaluation or ingestion: each target has a bounded FIFO of posts sent
+ * one at a time with a timeout, retried with exponential backoff (or the Retry-After of a 429
+ * or 503 when longer, up to RETRY_AFTER_MAX_MS), then given up (counted). A post carries up to
+ * BATCH_ALERTS alerts (batch.ts): a delivery (one alert's firing or resolution) joins the
+ * newest post waiting when it can, so a burst of thousands of alerts goes out in few posts;
+ * when `queueLimit` posts wait, the oldest waiting post is dropped, each of its deliveries
+ * counted. The post being posted (or waiting out its backoff) has left the queue: an overflow
+ * never drops it, so every delivery ends counted once, as sent, failed or dropped.
  *
  * A running monitor's post does not hold the host's event loop (its socket is unref'd:
  * post.ts), so a host whose own work is done reaches 'beforeExit' and the monitor's stop there
@@ -38,9 +40,11 @@ import { randomUUID } from 'node:crypto';
 import type { Alert, AlertTransition } from './schema.js';
 import { holdId, isOutboxRow, type AlertView, type OutboxDelivery, type OutboxHold, type OutboxOp, type OutboxRow, type OutboxSink } from './outbox.js';
 import { LoopHold, postUnheld } from './post.js';
+import { alertmanagerBody, deliveriesOf, join, newPost, restoredDelivery, resendPost, webhookBody, webhookGroup, type Delivery, type Post } from './batch.js';
 import { redirectNote } from '../redirect.js';
 import { RETRY_AFTER_MAX_MS, retryAfterMs } from '../retry-after.js';
 import { shownUrl, withUrlCredentials } from '../url-credentials.js';
+import { valueText } from '../value-text.js';
 
 export interface NotifierOptions {
   webhooks: { url: string; headers?: Record<string, string> }[];
@@ -65,23 +69,6 @@ export interface NotifierStats {
   lastError: string | null;
 }
 
-interface Delivery {
-  body: string;
-  attempt: number;
-  /** When its next attempt may go (ms since the epoch; 0: at once). */
-  due: number;
-  /** Its outbox row; none for an Alertmanager resend, or without a database. */
-  row?: OutboxDelivery;
-  /** Settles once its row is committed (or could not be): its first attempt waits for it. */
-  saved?: Promise<unknown>;
-  /** Ends its backoff wait early (stop()). */
-  wake?: () => void;
-  /** Aborts its post in flight (stop(), or park's bound). */
-  abort?: AbortController;
-  /** Whether its post in flight holds the host's event loop: only while the monitor is stopped (park). */
-  hold?: LoopHold;
-}
-
 interface Target {
   url: string;
   /** The URL as status and errors show it (shownUrl): a webhook's path and query may be its secret. */
@@ -89,16 +76,22 @@ interface Target {
   /** Which of the targets with this URL (the outbox's key with it). */
   slot: number;
   headers: Record<string, string>;
-  /** Deliveries waiting their turn, oldest first (the one in flight is not here). */
-  queue: Delivery[];
-  /** The delivery being posted or waiting out its backoff. */
-  current?: Delivery;
+  /** Posts waiting their turn, oldest first (the one in flight is not here): at most `queueLimit`. */
+  queue: Post[];
+  /** The post being posted or waiting out its backoff. */
+  current?: Post;
   busy: boolean;
   /** A post of a stopped monitor was cut at LAST_POST_MS: its deliveries wait for the next start. */
   held: boolean;
   stats: NotifierStats;
   /** When its lastError was set (0: none): the totals' lastError is that of the target failing most recently. */
   failedAt: number;
+}
+
+/** What a rule judges: its subject (`count(lat[5s])`, ruleSubject) and whether its value is derived (value-text.ts). */
+export interface Judged {
+  subject: string;
+  derived: boolean;
 }
 
 /** A firing episode: what its notifications say. */
@@ -146,7 +139,7 @@ export class Notifier {
   private readonly options: NotifierOptions;
   private readonly outbox: OutboxSink | undefined;
   private readonly ahead: () => number;
-  private readonly subjectOf: (ruleId: string) => string | undefined;
+  private readonly judges: (ruleId: string) => Judged | undefined;
   private readonly webhooks: Target[];
   private readonly alertmanager: Target | undefined;
   private readonly firing = new Map<string, Episode>();
@@ -169,14 +162,15 @@ export class Notifier {
    * clock, so they are told the wall clock's times.
    */
   /**
-   * `subjectOf`: what a rule judges, by its id (AlertView's `subject`): a notification's summary
-   * says `count(lat[5s]) is 100`, where `lat is 100` read as a latency of 100.
+   * `judges`: what a rule judges, by its id (AlertView's `subject` and `derived`): a
+   * notification's summary says `count(lat[5s]) is 100`, where `lat is 100` read as a latency
+   * of 100, and its value is written as a sample's (in full) or a derived one's (valueText).
    */
-  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0, subjectOf: (ruleId: string) => string | undefined = () => undefined) {
+  constructor(options: NotifierOptions, outbox?: OutboxSink, ahead: () => number = () => 0, judges: (ruleId: string) => Judged | undefined = () => undefined) {
     this.options = options;
     this.outbox = outbox;
     this.ahead = ahead;
-    this.subjectOf = subjectOf;
+    this.judges = judges;
     const slots = new Map<string, number>();
     // A webhook's path and query may be its credential; Alertmanager's API path is not.
     const target = (url: string, headers: Record<string, string>, webhook: boolean): Target => {
@@ -237,7 +231,7 @@ export class Notifier {
   onTransition(t: AlertTransition, alert: AlertView): void {
     if (this.stopped || !this.enabled) return;
     // A resolution names what its firing named, its rule deleted since or not.
-    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view.subject);
+    const view = this.viewOf(alert, this.firing.get(t.fingerprint)?.view);
     this.gather(() => {
       if (t.to === 'firing') {
         const hold = this.held.get(t.fingerprint);
@@ -302,7 +296,9 @@ export class Notifier {
           this.record({ op: 'delete-outbox', id: row.id });
           continue;
         }
-        this.queue(target, { body: row.body, attempt: row.attempt, due: row.due, row: { ...row } });
+        const delivery = restoredDelivery({ ...row }, target !== this.alertmanager);
+        if (delivery) this.queue(target, delivery, row.attempt, row.due);
+        else this.record({ op: 'delete-outbox', id: row.id });
       }
     });
   }
@@ -345,7 +341,9 @@ export class Notifier {
     const ops: OutboxOp[] = [];
     for (const [fingerprint, hold] of this.held) ops.push({ op: 'put-outbox', row: this.holdRow(fingerprint, hold) });
     for (const target of this.targets()) {
-      for (const d of target.current ? [target.current, ...target.queue] : target.queue) if (d.row) ops.push({ op: 'put-outbox', row: { ...d.row } });
+      for (const post of target.current ? [target.current, ...target.queue] : target.queue) {
+        for (const d of post.deliveries) if (d.row) ops.push({ op: 'put-outbox', row: { ...d.row } });
+      }
     }
     return ops;
   }
@@ -362,7 +360,7 @@ export class Notifier {
     this.held.clear();
     this.timers.clear();
     for (const target of this.targets()) {
-      for (const d of target.queue) this.finish(target, d, 'dropped');
+      for (const post of target.queue) this.finish(target, post, 'dropped');
       target.queue.length = 0;
       // A delivery in its backoff wait is dropped now, and so is one being posted: its post is
       // aborted (its outbox row stays, so a start on the dataDir posts it again). A receiver
@@ -417,12 +415,17 @@ export class Notifier {
 
   /** Writes an outbox change (gathered when a gather runs); settles once committed. */
   private record(op: OutboxOp): Promise<unknown> {
+    return this.recordAll([op]);
+  }
+
+  /** Writes outbox changes in one commit (gathered when a gather runs): a post's deliveries change together. */
+  private recordAll(ops: OutboxOp[]): Promise<unknown> {
     if (!this.outbox) return Promise.resolve();
     if (this.gathered) {
-      this.gathered.push(op);
+      this.gathered.push(...ops);
       return this.gate!;
     }
-    return this.outbox.save([op]);
+    return this.outbox.save(ops);
   }
 
   /** Holds a resolution until `hold.due`, kept in the outbox. */
@@ -481,16 +484,19 @@ export class Notifier {
   }
 
   /** The alert's view with what its rule judges (kept with it: a rule deleted since still names it). */
-  private viewOf(alert: AlertView, kept?: string): AlertView {
-    const subject = kept ?? alert.subject ?? this.subjectOf(alert.ruleId);
-    return subject === undefined ? alert : { ...alert, subject };
+  private viewOf(alert: AlertView, kept?: AlertView): AlertView {
+    const from = kept?.subject !== undefined ? kept : alert.subject !== undefined ? alert : this.judges(alert.ruleId);
+    if (from?.subject === undefined) return alert;
+    return { ...alert, subject: from.subject, ...(from.derived !== undefined ? { derived: from.derived } : {}) };
   }
 
   private annotations(view: AlertView, value: number, extra: Record<string, string> | undefined): Record<string, string> {
+    // As the MCP front's alert lines write it: never onto or past its threshold, nor 0 for a small value.
+    const shown = valueText(value, view.threshold, view.derived === true);
     const annotations: Record<string, string> = {
       ...extra,
-      summary: `${view.subject ?? view.metric} is ${formatValue(value)} (threshold ${view.threshold})`,
-      value: formatValue(value),
+      summary: `${view.subject ?? view.metric} is ${shown} (threshold ${view.threshold})`,
+      value: shown,
       threshold: String(view.threshold),
     };
     if (view.description) annotations.description = view.description;
@@ -506,40 +512,28 @@ export class Notifier {
     const labels = this.labels(view);
     const annotations = this.annotations(view, value, extra);
     const generatorURL = `${this.options.externalUrl}#alert=${view.fingerprint}`;
+    const fingerprint = view.fingerprint;
     if (this.webhooks.length > 0) {
-      const payload = {
-        version: '4',
-        groupKey: `{}:{alertname=${JSON.stringify(view.ruleName)}}`,
-        truncatedAlerts: 0,
+      const alert = JSON.stringify({
         status,
-        receiver: 'perfwatch',
-        groupLabels: { alertname: view.ruleName },
-        commonLabels: labels,
-        commonAnnotations: annotations,
-        externalURL: this.options.externalUrl,
-        alerts: [
-          {
-            status,
-            labels,
-            annotations,
-            startsAt: this.wallIso(startsAt),
-            endsAt: endsAt === null ? ZERO_TIME : this.wallIso(endsAt),
-            generatorURL,
-            fingerprint: view.fingerprint,
-          },
-        ],
-      };
-      const body = JSON.stringify(payload);
-      for (const target of this.webhooks) this.enqueue(target, body, view.fingerprint, status);
+        labels,
+        annotations,
+        startsAt: this.wallIso(startsAt),
+        endsAt: endsAt === null ? ZERO_TIME : this.wallIso(endsAt),
+        generatorURL,
+        fingerprint,
+      });
+      const group = webhookGroup(view.ruleName, status);
+      for (const target of this.webhooks) this.enqueue(target, { alert, fingerprint, status, group, alertname: view.ruleName, labels, annotations });
     }
     if (this.alertmanager) {
       const alert: Record<string, unknown> = { labels, annotations, startsAt: this.wallIso(startsAt), generatorURL };
       if (endsAt !== null) alert.endsAt = this.wallIso(endsAt);
       const json = JSON.stringify(alert);
       // The firing is what the episode's resends post.
-      const episode = status === 'firing' ? this.firing.get(view.fingerprint) : undefined;
+      const episode = status === 'firing' ? this.firing.get(fingerprint) : undefined;
       if (episode) episode.resent = { json, ahead: this.ahead() };
-      this.enqueue(this.alertmanager, `[${json}]`, view.fingerprint, status);
+      this.enqueue(this.alertmanager, { alert: json, fingerprint, status, group: '' });
     }
   }
 
@@ -557,45 +551,61 @@ export class Notifier {
       }
       alerts.push(episode.resent.json);
     }
-    this.enqueue(this.alertmanager, `[${alerts.join(',')}]`);
+    this.queuePost(this.alertmanager, resendPost(`[${alerts.join(',')}]`));
   }
 
-  /** Queues a delivery; one of an episode (not a resend) is kept in the outbox first. */
-  private enqueue(target: Target, body: string, fingerprint?: string, status?: 'firing' | 'resolved'): void {
-    const delivery: Delivery = { body, attempt: 0, due: 0 };
-    if (fingerprint !== undefined && status !== undefined && this.outbox) {
-      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint, status, attempt: 0, due: 0, at: Date.now(), n: this.numbered++ };
+  /** Queues an episode's delivery, kept in the outbox first (as the payload of it alone: batch.ts, restoredDelivery). */
+  private enqueue(target: Target, delivery: Delivery): void {
+    if (this.outbox) {
+      const body = target === this.alertmanager ? alertmanagerBody([delivery]) : webhookBody([delivery], this.options.externalUrl);
+      delivery.row = { kind: 'delivery', id: randomUUID(), target: target.url, slot: target.slot, body, fingerprint: delivery.fingerprint, status: delivery.status, attempt: 0, due: 0, at: Date.now(), n: this.numbered++ };
       delivery.saved = this.record({ op: 'put-outbox', row: { ...delivery.row } });
     }
-    this.queue(target, delivery);
+    this.queue(target, delivery, 0, 0);
   }
 
-  private queue(target: Target, delivery: Delivery): void {
+  /**
+   * A delivery joins the newest post waiting when it can (batch.ts), so that a burst goes out
+   * in posts of up to BATCH_ALERTS alerts; else it is a post of its own.
+   */
+  private queue(target: Target, delivery: Delivery, attempt: number, due: number): void {
+    const last = target.queue[target.queue.length - 1];
+    if (last && join(last, delivery, attempt, due)) {
+      this.stats.queued++;
+      target.stats.queued++;
+      return;
+    }
+    this.queuePost(target, newPost(delivery, attempt, due));
+  }
+
+  /** Queues a post; beyond `queueLimit` posts waiting, the oldest waiting is dropped, every delivery of it counted. */
+  private queuePost(target: Target, post: Post): void {
     if (target.queue.length >= this.options.queueLimit) this.finish(target, target.queue.shift()!, 'dropped');
-    target.queue.push(delivery);
-    this.stats.queued++;
-    target.stats.queued++;
+    target.queue.push(post);
+    this.stats.queued += deliveriesOf(post);
+    target.stats.queued += deliveriesOf(post);
     if (!target.busy && !target.held) void this.pump(target);
   }
 
   /**
-   * Posts the target's deliveries one at a time. The one being posted, or waiting out its
-   * backoff, is `target.current`: out of the queue, still counted in `queued` until it ends.
+   * Posts the target's posts one at a time. The one being posted, or waiting out its
+   * backoff, is `target.current`: out of the queue (no delivery joins it any more), its
+   * deliveries still counted in `queued` until it ends.
    */
   private async pump(target: Target): Promise<void> {
     target.busy = true;
     try {
       while (!this.stopped && !target.held && target.queue.length > 0) {
-        const delivery = target.queue.shift()!;
-        target.current = delivery;
-        const outcome = await this.attempts(target, delivery);
+        const post = target.queue.shift()!;
+        target.current = post;
+        const outcome = await this.attempts(target, post);
         target.current = undefined;
         if (outcome !== 'held') {
-          this.finish(target, delivery, outcome);
+          this.finish(target, post, outcome);
           continue;
         }
         // Still queued, first in line: it goes at the next start, or with the outbox at a start on the dataDir.
-        target.queue.unshift(delivery);
+        target.queue.unshift(post);
         target.held = this.parked;
       }
     } finally {
@@ -604,48 +614,53 @@ export class Notifier {
   }
 
   /**
-   * Tries a delivery until it is sent or given up; 'dropped' when the notifier stopped
-   * meanwhile, 'held' when park's bound cut its post (no attempt of the receiver's: not counted).
+   * Tries a post until it is sent or given up; 'dropped' when the notifier stopped
+   * meanwhile, 'held' when park's bound cut it (no attempt of the receiver's: not counted).
    */
-  private async attempts(target: Target, delivery: Delivery): Promise<'sent' | 'failed' | 'dropped' | 'held'> {
-    // Not posted before its row is on disk: a kill after the post finds the row, never the reverse.
-    if (delivery.saved) await delivery.saved.catch(() => {});
-    delivery.saved = undefined;
+  private async attempts(target: Target, post: Post): Promise<'sent' | 'failed' | 'dropped' | 'held'> {
+    // Not posted before its rows are on disk: a kill after the post finds the rows, never the reverse.
+    const saved = post.deliveries.filter((d) => d.saved).map((d) => d.saved!.catch(() => {}));
+    if (saved.length > 0) await Promise.all(saved);
+    for (const d of post.deliveries) d.saved = undefined;
+    const body = post.body ?? (target === this.alertmanager ? alertmanagerBody(post.deliveries) : webhookBody(post.deliveries, this.options.externalUrl));
     for (;;) {
-      const ahead = delivery.due - Date.now();
-      if (ahead > 0) await this.sleep(delivery, ahead);
+      const ahead = post.due - Date.now();
+      if (ahead > 0) await this.sleep(post, ahead);
       if (this.stopped) return 'dropped';
-      const abort = (delivery.abort = new AbortController());
-      const hold = (delivery.hold = new LoopHold(this.parked));
+      const abort = (post.abort = new AbortController());
+      const hold = (post.hold = new LoopHold(this.parked));
       if (this.parked) this.bound(abort);
-      const answer = await this.post(target, delivery.body, abort.signal, hold);
-      delivery.abort = undefined;
-      delivery.hold = undefined;
+      const answer = await this.post(target, body, abort.signal, hold);
+      post.abort = undefined;
+      post.hold = undefined;
       if (answer === 'sent') return 'sent';
       if (answer === 'aborted') return this.stopped ? 'dropped' : 'held';
-      delivery.attempt++;
+      post.attempt++;
       if (this.stopped) return 'dropped';
-      if (delivery.attempt >= this.options.maxAttempts) return 'failed';
+      if (post.attempt >= this.options.maxAttempts) return 'failed';
       this.stats.retries++;
       target.stats.retries++;
-      const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (delivery.attempt - 1));
+      const backoff = Math.min(MAX_BACKOFF_MS, this.options.retryBaseMs * 2 ** (post.attempt - 1));
       // A receiver that said how long to wait (429, 503 with Retry-After) is waited that long, within the cap.
       const wait = answer > backoff ? Math.min(answer, RETRY_AFTER_MAX_MS) : backoff;
       if (answer > backoff) {
         const capped = answer > RETRY_AFTER_MAX_MS ? ` (capped at ${RETRY_AFTER_MAX_MS / 1000} s)` : '';
         this.failed(target, `${target.stats.lastError}, Retry-After ${seconds(answer)} s: next attempt in ${seconds(wait)} s${capped}`);
       }
-      delivery.due = Date.now() + wait;
-      if (delivery.row) {
-        delivery.row.attempt = delivery.attempt;
-        delivery.row.due = delivery.due;
-        void this.record({ op: 'put-outbox', row: { ...delivery.row } });
+      post.due = Date.now() + wait;
+      const rows: OutboxOp[] = [];
+      for (const d of post.deliveries) {
+        if (!d.row) continue;
+        d.row.attempt = post.attempt;
+        d.row.due = post.due;
+        rows.push({ op: 'put-outbox', row: { ...d.row } });
       }
+      if (rows.length > 0) void this.recordAll(rows);
     }
   }
 
   /** Waits `ms`, or until stop() wakes it. */
-  private async sleep(delivery: Delivery, ms: number): Promise<void> {
+  private async sleep(post: Post, ms: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
@@ -653,21 +668,25 @@ export class Notifier {
       }, ms);
       timer.unref();
       this.timers.add(timer);
-      delivery.wake = resolve;
+      post.wake = resolve;
     });
-    delivery.wake = undefined;
+    post.wake = undefined;
   }
 
   /**
-   * Counts a delivery's end: each ends once, as sent, failed or dropped; its outbox row goes,
-   * but for one dropped by stop(), which a start on the same dataDir sends.
+   * Counts the end of a post's deliveries: each ends once, as sent, failed or dropped; their
+   * outbox rows go, but for those dropped by stop(), which a start on the same dataDir sends.
    */
-  private finish(target: Target, delivery: Delivery, outcome: 'sent' | 'failed' | 'dropped'): void {
-    this.stats.queued--;
-    this.stats[outcome]++;
-    target.stats.queued--;
-    target.stats[outcome]++;
-    if (delivery.row && !(outcome === 'dropped' && this.stopped)) void this.record({ op: 'delete-outbox', id: delivery.row.id });
+  private finish(target: Target, post: Post, outcome: 'sent' | 'failed' | 'dropped'): void {
+    const n = deliveriesOf(post);
+    this.stats.queued -= n;
+    this.stats[outcome] += n;
+    target.stats.queued -= n;
+    target.stats[outcome] += n;
+    if (outcome === 'dropped' && this.stopped) return;
+    const rows: OutboxOp[] = [];
+    for (const d of post.deliveries) if (d.row) rows.push({ op: 'delete-outbox', id: d.row.id });
+    if (rows.length > 0) void this.recordAll(rows);
   }
 
   /**
@@ -754,8 +773,4 @@ function seconds(ms: number): number {
 
 function newStats(): NotifierStats {
   return { sent: 0, failed: 0, retries: 0, dropped: 0, queued: 0, lastError: null };
-}
-
-function formatValue(v: number): string {
-  return Number.isFinite(v) ? String(Math.round(v * 1000) / 1000) : 'no data';
 }

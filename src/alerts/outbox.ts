@@ -11,8 +11,9 @@
  *   sent (as a delivery, in the same commit) or dropped because the alert fired again. A start
  *   arms it again: sent when due, unless the alert fires again first.
  *
- * Rows mirror the notifier's queues, so they are bounded as those are (`queueLimit` per
- * target, one hold per alert). Alertmanager's periodic resends are not written: a restarted
+ * Rows mirror the notifier's queues, so they are bounded as those are (`queueLimit` posts per
+ * target, a row per delivery of them, one hold per alert). A delivery's body is the payload of
+ * its alert alone: a start reads the alert back from it and puts it in a post again (batch.ts). Alertmanager's periodic resends are not written: a restarted
  * monitor resends every firing alert anyway. Delivery is at least once: a delivery posted but
  * killed before its deletion was committed is posted again after the restart.
  */
@@ -20,9 +21,11 @@ import type { Alert } from './schema.js';
 
 /**
  * What the notifier needs to know of an alert to describe it; `subject`, what its rule judges
- * (`count(lat[5s])`: schema.ts, ruleSubject), absent from views kept before it was.
+ * (`count(lat[5s])`: schema.ts, ruleSubject), absent from views kept before it was; `derived`,
+ * whether its rule's value is derived (a mean, a rate: value-text.ts), absent before 2026-12-06
+ * (the value is then written in full, as a sample's).
  */
-export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'> & { subject?: string };
+export type AlertView = Pick<Alert, 'fingerprint' | 'ruleId' | 'ruleName' | 'metric' | 'tags' | 'severity' | 'threshold' | 'description' | 'labels'> & { subject?: string; derived?: boolean };
 
 /** A delivery not ended yet. */
 export interface OutboxDelivery {

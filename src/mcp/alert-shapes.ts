@@ -3,8 +3,8 @@
  * strings): the alerts tool, the rule tool and the notifications share these shapes.
  */
 import { z } from 'zod';
-import { ALERT_STATES, describeRule, type Aggregation, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
-import { measured } from '../engine/precision.js';
+import { ALERT_STATES, describeRule, type Alert, type AlertRule, type AlertTransition } from '../alerts/schema.js';
+import { derivedAggregation, valueText } from '../value-text.js';
 import { exact, iso } from './format.js';
 
 /** Aggregation, operator and severity are the input schema's words; listed there, not again here (tools/list's budget). */
@@ -55,31 +55,13 @@ function valueOf(value: number): { value?: number } {
   return Number.isFinite(value) ? { value } : {};
 }
 
-/**
- * The aggregations whose value is a sample's own (docs/reference.md: values recorded are shown
- * as given); the others derive theirs (a mean, a quantile, a rate, a sum), which answers give
- * to 6 significant digits.
- */
-const SAMPLED: ReadonlySet<Aggregation> = new Set(['last', 'min', 'max']);
-
 /** The ids of the rules whose alerts' values are derived (not a sample's), for valueText. */
 export function derivedRules(rules: readonly AlertRule[]): ReadonlySet<string> {
-  return new Set(rules.filter((r) => !SAMPLED.has(r.aggregation)).map((r) => r.id));
+  return new Set(rules.filter((r) => derivedAggregation(r.aggregation)).map((r) => r.id));
 }
 
-/**
- * An alert's value in a line of text. A sample's value (a `last`, `min` or `max` rule's, or of
- * a rule no longer held) in full. A derived one (`derived`) to 6 significant digits, as answers
- * give means and quantiles (an avg printed `0.19905771495877503`); but in full where rounding
- * would move it onto or past the threshold it is judged against (0.1000001 read `0.1` against
- * 0.1), as 3 digits once read 999.46 as 999 against 999.45.
- */
-export function valueText(value: number | undefined, threshold: number, derived: boolean): string {
-  if (value === undefined || !Number.isFinite(value)) return 'no data';
-  if (!derived) return exact(value);
-  const rounded = measured(value);
-  return Math.sign(rounded - threshold) === Math.sign(value - threshold) ? exact(rounded) : exact(value);
-}
+/** An alert's value in a line of text (value-text.ts): the notifications write it the same way. */
+export { valueText };
 
 export const AlertOut = z.object({
   fingerprint: z.string(),

@@ -4,10 +4,14 @@
  * rounded to what a reader needs), since many clients show the model only the text.
  */
 import { measured, significant } from '../engine/precision.js';
+import { exact } from '../value-text.js';
 import { withJson } from './prebuilt.js';
 import type { MetricSnapshot } from '../monitor/query.js';
 import type { z } from 'zod';
 import type { MetricSummary } from './schemas.js';
+
+/** A figure a sample had, in full (value-text.ts: an alert's value reads the same wherever it is shown). */
+export { exact };
 
 export type MetricSummaryOut = z.output<typeof MetricSummary>;
 
@@ -32,17 +36,6 @@ export function num(v: number | null | undefined): string {
   if (a !== 0 && (a >= 1e9 || a < 1e-3)) return v.toExponential(2);
   if (Number.isInteger(v)) return String(v);
   return String(significant(v, a >= 1000 ? 6 : 3));
-}
-
-/**
- * A figure a sample had (a min, a max, a last value, a threshold given), in full: rounded to 3
- * significant digits, a max of 999.5 read `max 1000`, a value no sample had. The shortest text
- * that reads back as the same number (an exponent only past everyday magnitudes).
- */
-export function exact(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '-';
-  const a = Math.abs(v);
-  return a !== 0 && (a >= 1e15 || a < 1e-6) ? v.toExponential() : String(v);
 }
 
 /**
