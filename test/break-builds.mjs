@@ -6285,6 +6285,13 @@ export const BREAKS = [
     mustFail: ['says how many rules must go when a lowered limit leaves more than one too many'],
   },
   {
+    name: "a report's default range from the minute of its oldest rollup",
+    what: "the memory's own minute rollup read as data from its minute's start: a report of a monitor up 70 s said its window was 110 s, from the minute before the first sample",
+    edits: [{ file: 'src/analysis/stats.ts', find: '  if (rollup !== reader.oldestStored(id) && Number.isFinite(first) && first > 0) rollup = Math.max(rollup, first);\n', replace: '' }],
+    tests: ['report-stats.test.ts'],
+    mustFail: ["cover by default from the series' first sample, not from the start of the minute its rollup holds"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

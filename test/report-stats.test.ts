@@ -234,6 +234,18 @@ describe('report statistics', () => {
     expect(none.score.overall).toBeNull(); // nothing to score: not a perfect 100
   });
 
+  it("cover by default from the series' first sample, not from the start of the minute its rollup holds", () => {
+    // First recorded 40 s into a minute, for 70 s: the minute's rollup starts 40 s before the
+    // first sample, and the report said it covered 110 s of a monitor up 70 s.
+    const s = synthetic();
+    const id = s.id('queue_size', {}, 'gauge', 'count');
+    s.fill(70, [[id, () => 5]], 40);
+    expect(s.reader.oldestBucket(id, 2)).toBe(T0);
+    const r = s.report();
+    expect(r.window.from).toBe(T0 + 40_000);
+    expect(r.series[0]!.count).toBe(70);
+  });
+
   it('cover by default the samples stamped after the report was asked, not a range that starts after its end', () => {
     // A sample is stamped when the collector drains it, and the report reads the store after it
     // was asked: asked straight after start(), every sample held was stamped after its now, and

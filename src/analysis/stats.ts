@@ -35,10 +35,17 @@ export function trendOf(t: Float64Array, v: Float64Array, spanMs: number): { tre
   return trend ? { trend, note: null } : { trend: null, note: 'fewer than 3 buckets with a value, or all at one time' };
 }
 
-/** Time of the oldest data a series still holds (rollups, buckets or raw), or NaN. */
+/**
+ * Time of the oldest data a series still holds (rollups, buckets or raw; stored rows), or NaN.
+ * The memory's own rollup starts at its minute, and the series' first sample may come later in
+ * it: from there, a report's default range said it covered 110 s of a monitor up 70 s.
+ */
 export function oldestHeld(reader: StoreReader, id: number): number {
+  let rollup = reader.oldestBucket(id, 2);
+  const first = reader.snapshot(id).firstTs;
+  if (rollup !== reader.oldestStored(id) && Number.isFinite(first) && first > 0) rollup = Math.max(rollup, first);
   let oldest = Number.NaN;
-  for (const t of [reader.oldestBucket(id, 2), reader.oldestBucket(id, 1), reader.rawOldest(id)]) {
+  for (const t of [rollup, reader.oldestBucket(id, 1), reader.rawOldest(id)]) {
     if (Number.isFinite(t) && t > 0 && !(t >= oldest)) oldest = t;
   }
   return oldest;

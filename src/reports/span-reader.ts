@@ -103,6 +103,11 @@ export class SpanReader extends StoreReader {
     return Number.isNaN(own) ? first : Math.min(first, own);
   }
 
+  override oldestStored(id: number): number {
+    const s = this.ownOnly ? undefined : this.stored.get(id);
+    return s ? s.rows.start[0]! : Number.NaN;
+  }
+
   override buckets(id: number, tier: Tier, from = -Infinity, to = Infinity): BucketRecord[] {
     const own = super.buckets(id, tier, from, to);
     const s = tier === 2 && !this.ownOnly ? this.stored.get(id) : undefined;

@@ -49,6 +49,11 @@ export class RecordReads extends RawReads {
     return tier === 1 ? this.layout.intervalMs : this.layout.rollupMs;
   }
 
+  /** Start of the oldest record read from disk, not from this memory (a report's SpanReader), or NaN. */
+  oldestStored(_id: number): number {
+    return Number.NaN;
+  }
+
   /** Whether a record was read from disk, not from this memory (a report's SpanReader): no bucket of the memory repeats its samples. */
   isStored(_record: BucketRecord): boolean {
     return false;
