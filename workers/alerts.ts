@@ -1,6 +1,6 @@
 /**
  * The alert actor: evaluates every rule as data arrives, off the main thread. It waits on
- * the collector's DRAIN_EPOCH (bumped after each drain pass, each closed bucket and each hub batch applied) with
+ * the collector's DRAIN_EPOCH (bumped after each drain pass, each closed bucket and, while it has window rules, each hub batch applied) with
  * Atomics.waitAsync, so a breaching sample is evaluated within one drain of being recorded;
  * `last` rules on every drain (the collector notifies drains only while DRAIN_LISTENING is up) (every raw sample since their last look), window rules on
  * every closed bucket, and on a hub's member series at every batch of its members' buckets
@@ -13,7 +13,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, APPLIED_EPOCH, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
+import { ALERT_BEAT_BY, ALERT_CLOCK, ALERT_TID, APPLIED_EPOCH, BUCKET_EPOCH, CLOSED_BUCKET_START, DRAIN_EPOCH, DRAIN_LISTENING, MEMBER_LISTENING, PARTIAL_WINDOWS, UNJUDGED, controlViews } from '../src/engine/control.js';
 import { monitorNow } from '../src/engine/monitor-clock.js';
 import { ownThreadId } from '../src/engine/thread-cpu.js';
 import { nodeEndpoint } from '../src/actors/comlink-node.js';
@@ -90,6 +90,8 @@ async function run(): Promise<void> {
     // Raised before waitAsync compares the epoch, so a drain after it is never missed.
     const listening = evaluator.lastRules > 0 ? 1 : 0;
     if (Atomics.load(ctl.i32, DRAIN_LISTENING) !== listening) Atomics.store(ctl.i32, DRAIN_LISTENING, listening);
+    const members = evaluator.windowRules > 0 ? 1 : 0;
+    if (Atomics.load(ctl.i32, MEMBER_LISTENING) !== members) Atomics.store(ctl.i32, MEMBER_LISTENING, members);
     const waited = Atomics.waitAsync(ctl.i32, DRAIN_EPOCH, drainEpoch, timeout);
     if (waited.async) {
       // A control call (a new rule, say) also ends the wait, through wake().

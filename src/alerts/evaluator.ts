@@ -150,6 +150,8 @@ export class AlertEvaluator {
   partialWindows = 0;
   /** Rules that judge raw samples (`last`): while there are none, drains do not concern the evaluator. */
   lastRules = 0;
+  /** Rules that judge windows: while there are none, a hub's member batches do not concern the evaluator. */
+  windowRules = 0;
   /** When the monitor started watching (its first start, ms): the buckets in memory begin there. */
   watchedFrom = -Infinity;
   /**
@@ -688,7 +690,9 @@ export class AlertEvaluator {
 
   private reindex(): void {
     this.lastRules = 0;
+    this.windowRules = 0;
     for (const rule of this.rules.values()) if (rule.aggregation === 'last') this.lastRules++;
+    else this.windowRules++;
     const all = [...this.bindings.values()].flat();
     this.lastBindings = all.filter((b) => b.rule.aggregation === 'last').sort((a, b) => a.id - b.id);
     this.windowBindings = all.filter((b) => b.rule.aggregation !== 'last').sort((a, b) => a.id - b.id || a.rule.window - b.rule.window);

@@ -28,7 +28,7 @@ export const CONTROL_LAYOUT = defineLayout({
     DOORBELL: { offset: 4, type: 'i32', writer: ['producer', 'collector'], meaning: 'bumped and notified to wake the collector' },
     RUNG_AT: { offset: 8, type: 'f64', writer: 'producer', meaning: "the monitor's clock (ms) at the last wake-up" },
     MAIL: { offset: 16, type: 'i32', writer: ['main thread', 'collector'], meaning: '1 when a control call was posted to the collector since it last turned its event loop' },
-    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING), each closed bucket and each hub batch applied (both notified)' },
+    DRAIN_EPOCH: { offset: 64, type: 'i32', writer: 'collector', meaning: 'bumped after each drain that moved data (notified while DRAIN_LISTENING), each closed bucket (notified) and each hub batch applied (notified while MEMBER_LISTENING)' },
     BUCKET_EPOCH: { offset: 68, type: 'i32', writer: 'collector', meaning: 'bumped after each closed bucket' },
     CLOCK_OFFSET: { offset: 72, type: 'f64', writer: 'collector', meaning: "ms the monitor's clock runs ahead of the wall clock, which stepped back (monitor-clock.ts)" },
     CLOCK_STEPS: { offset: 80, type: 'f64', writer: 'collector', meaning: 'steps back of the wall clock found' },
@@ -36,7 +36,7 @@ export const CONTROL_LAYOUT = defineLayout({
     CLOCK_READ: { offset: 96, type: 'f64', writer: 'collector', meaning: "the monitor's clock at its SteadyClock's last reading (0: none yet)" },
     CLOCK_READ_MONO: { offset: 104, type: 'f64', writer: 'collector', meaning: "the process's monotonic clock (ms, process.hrtime) at that reading; readers in other threads go on from the pair until the collector reads a step" },
     CLOCK_READ_SEQ: { offset: 112, type: 'i32', writer: 'collector', meaning: 'bumped (atomically) before and after the pair is written: odd while it is' },
-    APPLIED_EPOCH: { offset: 116, type: 'i32', writer: 'collector', meaning: "bumped after each hub batch applied (its members' closed buckets; DRAIN_EPOCH is bumped and notified with it)" },
+    APPLIED_EPOCH: { offset: 116, type: 'i32', writer: 'collector', meaning: "bumped after each hub batch applied (its members' closed buckets; DRAIN_EPOCH is bumped and notified with it while MEMBER_LISTENING)" },
     CLOCK: { offset: 128, type: 'f64', writer: 'collector', meaning: "the monitor's clock (ms) at the collector's last round (its heartbeat)" },
     INGESTED: { offset: 136, type: 'f64', writer: 'collector', meaning: 'samples applied to the store' },
     DRAIN_PASSES: { offset: 144, type: 'f64', writer: 'collector', meaning: 'drain passes that moved data' },
@@ -57,6 +57,7 @@ export const CONTROL_LAYOUT = defineLayout({
     ALERT_BEAT_BY: { offset: 264, type: 'f64', writer: 'alert actor', meaning: 'its next beat is due by then (ms)' },
     UNJUDGED: { offset: 272, type: 'f64', writer: 'alert actor', meaning: 'raw samples past the raw ring before a `last` rule saw them' },
     DRAIN_LISTENING: { offset: 280, type: 'i32', writer: 'alert actor', meaning: '1 while it has `last` rules: only then is each drain notified' },
+    MEMBER_LISTENING: { offset: 284, type: 'i32', writer: 'alert actor', meaning: "1 while it has window rules: only then is each hub batch applied notified (DRAIN_EPOCH), for its members' windows" },
     ALERT_TID: { offset: 288, type: 'f64', writer: 'alert actor', meaning: 'its Linux thread id (0: unknown)' },
     PARTIAL_WINDOWS: { offset: 296, type: 'f64', writer: 'alert actor', meaning: "window rules' quantiles judged on part of their window (older sketches gone from the sketch log)" },
     QUIET_AT: { offset: 320, type: 'f64', writer: 'main thread', meaning: 'when it last published without waking the collector' },
@@ -84,6 +85,7 @@ export const APPLIED_EPOCH = at.APPLIED_EPOCH;
 export const PAUSED = at.PAUSED;
 export const STORAGE_GATE = at.STORAGE_GATE;
 export const DRAIN_LISTENING = at.DRAIN_LISTENING;
+export const MEMBER_LISTENING = at.MEMBER_LISTENING;
 export const CLOCK_READ_SEQ = at.CLOCK_READ_SEQ;
 // Float64 cell indices.
 export const RUNG_AT = at.RUNG_AT;
