@@ -6292,6 +6292,13 @@ export const BREAKS = [
     mustFail: ["cover by default from the series' first sample, not from the start of the minute its rollup holds"],
   },
   {
+    name: 'report --for ended by Ctrl-C without stopping its monitor',
+    what: "perfwatch report --for left SIGINT to Node's default: the process ended at once, a dataDir's last samples lost and its lock left, and the next monitor said the one before ended without stop()",
+    edits: [{ file: 'src/cli/report.ts', find: "    process.once('SIGINT', onSignal);\n    process.once('SIGTERM', onSignal);\n    let closing", replace: '    let closing' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['report --for stops its monitor at Ctrl-C before it ends: the dataDir unlocked, and the next monitor finds no unclean end'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -358,6 +358,27 @@ describe('perfwatch CLI', () => {
     const code = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
     expect(await code).toBe(0);
+  });
+
+  it('report --for stops its monitor at Ctrl-C before it ends: the dataDir unlocked, and the next monitor finds no unclean end', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pw-cli-sigint-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ storage: 'sqlite', dataDir: join(dir, 'data'), system: { enabled: false } }));
+    const child = spawn(process.execPath, [CLI, 'report', '--for', '120', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    const code = new Promise((resolve) => child.once('exit', (c, signal) => resolve(c ?? signal)));
+    // Started: its monitor holds the dataDir's lock.
+    await waitFor(() => existsSync(join(dir, 'data', 'perfwatch.lock')), 30_000, 'the run to start');
+    child.kill('SIGINT');
+    expect(await code).toBe(130);
+    expect(stderr).toMatch(/SIGINT, stopping the monitor/);
+    expect(existsSync(join(dir, 'data', 'perfwatch.lock'))).toBe(false);
+    const next = new PerformanceMonitor({ storage: 'sqlite', dataDir: join(dir, 'data'), system: { enabled: false } });
+    await next.start();
+    expect(next.status().faults.byKind['storage-unclean']).toBeUndefined();
+    await next.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('serve stops quietly with 0 when the reader of its output goes away (perfwatch serve | head)', async () => {

@@ -168,11 +168,25 @@ export async function report(args: ReportArgs): Promise<number> {
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await server.connect(serverSide);
     await client.connect(clientSide);
-    await monitor.start();
-    cleanup = async () => {
-      await server.close();
-      await host.close();
+    // Ctrl-C (or a SIGTERM) while the run starts or waits stops its monitor before the process ends, as
+    // the end of the run does: Node's default ended it at once, a dataDir's last samples (up
+    // to storageFlushMs of them) lost and its lock left, and the next run said the monitor
+    // before it "ended without stop()".
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.stderr.write(`\nperfwatch report: ${signal}, stopping the monitor\n`);
+      void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
     };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let closing: Promise<void> | undefined;
+    cleanup = () =>
+      (closing ??= (async () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await server.close();
+        await host.close();
+      })());
+    await monitor.start();
     local = { seconds, monitor, stored: options.storage !== 'memory' };
   }
   try {
