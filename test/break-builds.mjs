@@ -4043,7 +4043,7 @@ export const BREAKS = [
   {
     name: 'CLI dies of EPIPE',
     what: "perfwatch report (or profile, bench) piped into a reader that left before the output ended (perfwatch report | head -1) dies of the unhandled EPIPE: a stack trace on stderr and exit code 1",
-    edits: [{ find: "  if (error.code !== 'EPIPE') process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\\n`);", replace: '  throw error;' }],
+    edits: [{ file: 'src/cli/main.ts', find: "  if (error.code === 'EPIPE') return;\n  if (unwritten", replace: "  if (error.code === 'EPIPE') throw error;\n  if (unwritten" }],
     tests: ['cli-epipe.test.ts'],
     mustFail: ['report ends quietly with 0 when the reader of its output is gone (perfwatch report | head -1)'],
   },
@@ -6297,6 +6297,13 @@ export const BREAKS = [
     edits: [{ file: 'src/cli/report.ts', find: "    process.once('SIGINT', onSignal);\n    process.once('SIGTERM', onSignal);\n    let closing", replace: '    let closing' }],
     tests: ['cli.test.ts'],
     mustFail: ['report --for stops its monitor at Ctrl-C before it ends: the dataDir unlocked, and the next monitor finds no unclean end'],
+  },
+  {
+    name: 'a CLI output not written ends with 0',
+    what: 'a failed write of stdout other than EPIPE (a full disk) was said and the command ended with 0: `perfwatch report > report.txt && upload report.txt` went on with an empty file',
+    edits: [{ file: 'src/cli/main.ts', find: '  if (!process.exitCode) process.exitCode = 1;\n', replace: '' }, { file: 'src/cli/main.ts', find: 'code === 0 && unwritten !== undefined ? 1 : code', replace: 'code' }],
+    tests: ['cli.test.ts'],
+    mustFail: ['ends with 1, saying it once, when its output cannot be written (stdout a full disk, /dev/full)'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -358,6 +358,17 @@ describe('perfwatch CLI', () => {
     const code = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
     expect(await code).toBe(0);
+  });
+
+  it('ends with 1, saying it once, when its output cannot be written (stdout a full disk, /dev/full)', async () => {
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [CLI, '--help'], { stdio: ['ignore', full, 'pipe'] });
+    closeSync(full);
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr += c));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(stderr.match(/cannot write to stdout: ENOSPC/g)).toHaveLength(1);
+    expect(code).toBe(1);
   });
 
   it('report --for stops its monitor at Ctrl-C before it ends: the dataDir unlocked, and the next monitor finds no unclean end', async () => {

@@ -57,14 +57,21 @@ async function main(argv: string[]): Promise<number> {
 
 // A reader that left before the output ended (`perfwatch report | head -1`) wants no more of it:
 // without a listener the EPIPE is an uncaught error, a stack trace and exit code 1. The command
-// runs to its end (a report ends its session; serve stops its monitor, serve.ts).
+// runs to its end (a report ends its session; serve stops its monitor, serve.ts). Any other
+// failed write (a full disk) is said once and makes the exit code 1: a report not written had
+// ended with 0 (`perfwatch report > report.txt && upload report.txt` went on with an empty file),
+// and serve said it again at every row.
+let unwritten: string | undefined;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
+  if (error.code === 'EPIPE') return;
+  if (unwritten === undefined) process.stderr.write(`perfwatch: cannot write to stdout: ${error.message}\n`);
+  unwritten = error.code ?? error.message;
+  if (!process.exitCode) process.exitCode = 1;
 });
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    process.exitCode = code === 0 && unwritten !== undefined ? 1 : code;
   },
   (error: unknown) => {
     // Ours (a usage error, a refused option) are one line and exit 2; anything else is a bug: its stack, exit 1.
