@@ -21,7 +21,7 @@ import type { LoopHold } from './post.js';
 /** Alerts one post carries at most. */
 export const BATCH_ALERTS = 100;
 /** Characters of alerts (their JSON) one post carries at most: with queueLimit, what a target's queue holds in memory. */
-export const BATCH_CHARS = 64 * 1024;
+const BATCH_CHARS = 64 * 1024;
 
 /** One alert's firing or resolution for one target: one outbox row. */
 export interface Delivery {

@@ -11,7 +11,7 @@ import { pieceValue, type Pieces } from '../analysis/stats.js';
 import { ALWAYS_WATCHED, coveredSeconds, type Watched } from '../analysis/watched.js';
 import type { ChartSeries } from './types.js';
 
-export const CHART_POINTS = 300;
+const CHART_POINTS = 300;
 
 /**
  * The chart's points (t, v) of one series; `intervalMs`: a bucket's width; `closedEnd`: where
