@@ -6306,6 +6306,20 @@ export const BREAKS = [
     mustFail: ['ends with 1, saying it once, when its output cannot be written (stdout a full disk, /dev/full)'],
   },
   {
+    name: 'slow endpoints\' actions leave out the slow host they found',
+    what: 'the slow-endpoints actions read as generic conditionals ("if the event loop was free…") though the summary had just named the outgoing host at 1.1 s (a trial)',
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (calls.length > 0) {\n    const hosts', replace: '  if (calls.length < 0) {\n    const hosts' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
+  },
+  {
+    name: 'slow endpoints with a blocked loop not sent to a profile first',
+    what: 'with event_loop_lag p99 over 100 ms beside a slow endpoint, the actions still opened with "if the event loop was free…"',
+    edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked) {\n', replace: '  if (blocked && calls.length < 0) {\n' }],
+    tests: ['report-diagnoses.test.ts'],
+    mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -296,6 +296,31 @@ describe('diagnoses', () => {
     ]);
   });
 
+  it("slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile", () => {
+    // A trial: the summary named the host at 1.1 s and the free loop, the actions still read
+    // "if the event loop was free…" and "if the handler computes…".
+    const waiting = only('response_time', { endpoint: '/checkout' }, () => 1300, 'slow-endpoints', [
+      ['api_response_time', { host: 'payments:443' }, () => 1250],
+      ['event_loop_lag', {}, () => 3],
+    ]);
+    expect(waiting.actions[0]).toMatch(/^Start with the outgoing calls to host=payments:443 \(1250 ms at p95\), against 1300 ms for endpoint=\/checkout: give them a timeout/);
+    expect(waiting.actions.join(' ')).not.toMatch(/^If |If the handler computes|CPU profile/);
+    expect(waiting.actions.at(-1)).toMatch(/^Alert on endpoint=\/checkout alone/);
+    // The loop free, no slow call measured: the wait is on something the monitor does not see.
+    const unseen = only('response_time', { endpoint: '/report' }, () => 1300, 'slow-endpoints', [['event_loop_lag', {}, () => 3]]);
+    expect(unseen.actions[0]).toMatch(/^The event loop was free meanwhile: the time went waiting on something not measured here/);
+    expect(unseen.actions.join(' ')).not.toMatch(/CPU profile/);
+    // The loop blocked: the time went computing, a profile first.
+    const computing = diagnosesOf([
+      ['response_time', { endpoint: '/render' }, () => 1300],
+      ['event_loop_lag', {}, () => 400],
+    ]).find((d) => d.id === 'slow-endpoints')!;
+    expect(computing.actions[0]).toMatch(/^The event loop was blocked meanwhile \(event_loop_lag p99 400 ms\): the time went computing; capture a CPU profile/);
+    // Too few loop readings to tell: both conditionals, as before.
+    const unknown = only('response_time', { endpoint: '/export' }, () => 1300, 'slow-endpoints');
+    expect(unknown.actions.slice(0, 2).map((a) => a.slice(0, 3))).toEqual(['If ', 'If ']);
+  });
+
   it("slow endpoints on a hub: an endpoint slow cluster-wide is named once, not again for each member; a member slow alone is named with its instance", () => {
     const [d] = diagnosesOf([
       ['response_time', { endpoint: '/checkout' }, () => [1400, 1500]],

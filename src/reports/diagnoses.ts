@@ -568,14 +568,45 @@ const slowEndpoints: Rule = ({ series, metrics, window }) => {
         ...calls.slice(0, r.shown).map((s) => ev(r.callMetric, 'p95', s.p95, round(least), 'ms', window, s.tags)),
         ...(free ? [ev(free.name, 'p99', free.p99, DIAGNOSIS_RULES.eventLoopBlocked.p99WarningMs, 'ms', window)] : []),
       ],
-      actions: [
-        "If the event loop was free meanwhile (event_loop_lag low), the time went waiting: on the database, on outgoing calls (api_response_time by host), on locks or queues; time each step of one slow request.",
-        'If the handler computes, capture a CPU profile while it is slow (capture_performance_profile, or a rule with capture: cpu on its response_time) and read its top functions.',
-        'Alert on this endpoint alone: a rule on response_time p95 with its endpoint tag, so that the next slowdown is caught while the whole service looks fine.',
-      ],
+      actions: slowEndpointActions(slow[0]!, calls, lag, free !== undefined),
     },
   ];
 };
+
+/**
+ * What to do about slow endpoints, following what the rule found beside them: the slow outgoing
+ * calls by host, an event loop free (the time went waiting on something unmeasured) or blocked
+ * (computing: profile it), and only where nothing told them apart, both conditionals. A trial's
+ * checkout awaiting one host at 1.1 s got "if the event loop was free, …" and "if the handler
+ * computes, …", the host the summary had just named left out.
+ */
+function slowEndpointActions(slowest: SeriesStats, calls: readonly SeriesStats[], lag: MetricSummary | undefined, free: boolean): string[] {
+  const r = DIAGNOSIS_RULES;
+  const blocked = !free && judged(lag) && lag.p99 >= r.eventLoopBlocked.p99WarningMs;
+  const profile = `capture a CPU profile while it is slow (capture_performance_profile, or a rule with capture: 'cpu' on its response_time) and read its top functions`;
+  const out: string[] = [];
+  if (calls.length > 0) {
+    const hosts = calls.slice(0, 3).map((s) => `${tagsLabel(s.tags)} (${round(s.p95)} ms at p95)`);
+    out.push(
+      `Start with the outgoing calls to ${hosts.join(', ')}, against ${round(slowest.p95)} ms for ${tagsLabel(slowest.tags)}: give them a timeout inside the endpoint's budget, make independent calls in parallel, cache the answers that allow it, and look at that host's own latency (api_response_time by host).`,
+    );
+  }
+  if (blocked) {
+    out.push(`The event loop was blocked meanwhile (${lag.name} p99 ${round(lag.p99)} ms): the time went computing; ${profile}.`);
+  } else if (free && calls.length === 0) {
+    out.push(
+      `The event loop was free meanwhile: the time went waiting on something not measured here (the database, locks, queues, or outgoing calls: monitor.instrument() measures http and fetch calls by host); time each step of one slow request.`,
+    );
+  } else if (!free) {
+    // Neither free nor blocked as far as the report can tell (too few event_loop_lag readings).
+    if (calls.length === 0) out.push('If the event loop was free meanwhile (event_loop_lag low), the time went waiting: on the database, on outgoing calls (api_response_time by host), on locks or queues; time each step of one slow request.');
+    out.push(`If the handler computes, ${profile}.`);
+  }
+  out.push(
+    `Alert on ${tagsLabel(slowest.tags)} alone: a rule on response_time p95 with its tags, so that the next slowdown is caught while the whole service looks fine.`,
+  );
+  return out;
+}
 
 export const RULES: readonly Rule[] = [eventLoopBlocked, gcPressure, memoryLeak, cpuSaturation, ioWait, errorBurst, lowCacheHitRate, poolSaturation, workerPoolSaturation, slowFormula, slowEndpoints];
 
