@@ -5753,7 +5753,7 @@ export const BREAKS = [
     edits: [
       { file: 'src/monitor/runtime.ts', find: 'if (now - this.lastBeat > this.resolutionMs) this.beat();', replace: '' },
       { file: 'src/monitor/runtime.ts', find: '    this.delay.reset();\n', replace: '    this.delay.reset();\n    this.lastBeat = -1;\n' },
-      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));' },
+      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));' },
     ],
     tests: ['runtime-readings.test.ts'],
     mustFail: ['records a freeze that ends as the tick samples (the delay pending at the sample)', 'records a freeze that begins as the tick has sampled (the first delay after the sample)'],
