@@ -3832,7 +3832,7 @@ export const BREAKS = [
   {
     name: 'fronts loaded by import()',
     what: "serveHttp() loads its front by import(): Node keeps a module it could not read (EMFILE, the host at its limit on file descriptors) failed for the life of the process, and the front never comes up once descriptors are free",
-    edits: [{ find: 'return (await httpFront(this.faults)).serveMonitorHttp(this,', replace: "return (await import('../http/index.js')).serveMonitorHttp(this," }],
+    edits: [{ find: 'const front = await httpFront(this.faults, this.frontWork);', replace: "const front = await import('../http/index.js');" }],
     tests: ['host-safety.test.ts'],
     mustFail: ['serves its MCP and HTTP fronts once file descriptors are free again'],
   },
@@ -5753,7 +5753,7 @@ export const BREAKS = [
     edits: [
       { file: 'src/monitor/runtime.ts', find: 'if (now - this.lastBeat > this.resolutionMs) this.beat();', replace: '' },
       { file: 'src/monitor/runtime.ts', find: '    this.delay.reset();\n', replace: '    this.delay.reset();\n    this.lastBeat = -1;\n' },
-      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));' },
+      { file: 'src/monitor/runtime.ts', find: '    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));', replace: '    if (this.lastBeat >= 0) this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));' },
     ],
     tests: ['runtime-readings.test.ts'],
     mustFail: ['records a freeze that ends as the tick samples (the delay pending at the sample)', 'records a freeze that begins as the tick has sampled (the first delay after the sample)'],
@@ -6318,6 +6318,20 @@ export const BREAKS = [
     edits: [{ file: 'src/reports/diagnoses.ts', find: '  if (blocked) {\n', replace: '  if (blocked && calls.length < 0) {\n' }],
     tests: ['report-diagnoses.test.ts'],
     mustFail: ["slow endpoints' actions follow what was found: the slow host named first, a free loop's unmeasured wait, a blocked loop's profile"],
+  },
+  {
+    name: "a front's load charged to the service's event-loop lag",
+    what: "the main-thread time of a first serveHttp()'s load left in the runtime sampler's beats: a 1,000 ms hold of perfwatch's own read as 1,308 ms of event_loop_lag and 0.88 utilization of the service",
+    edits: [{ file: 'src/monitor/monitor.ts', find: '    this.runtime?.ownWork(ms);\n', replace: '' }],
+    tests: ['front-start-lag.test.ts'],
+    mustFail: ["leaves a first serveHttp()'s load out of the service's event_loop_lag and event_loop_utilization, and counts it in status().overhead (frontsMs)"],
+  },
+  {
+    name: "a front's modules loaded in one turn",
+    what: "the steps of a front's load run back to back, without a turn of the event loop between them: the whole graph one hold of the host's thread (190-470 ms), as one require() was",
+    edits: [{ file: 'src/monitor/front-stages.ts', find: '    await new Promise<void>((resolve) => setImmediate(resolve));\n', replace: '' }],
+    tests: ['front-start-lag.test.ts'],
+    mustFail: ["loads a first serveHttp()'s front a part at a time, the host's loop turning between the parts"],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

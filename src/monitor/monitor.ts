@@ -54,6 +54,7 @@ import { allocateBuffers, allocateRings } from './buffers.js';
 import { DropWatch } from './drops.js';
 import { Faults } from './faults.js';
 import { httpFront, mcpFront } from './fronts.js';
+import { timedOwn } from './front-stages.js';
 import { HistoryReader, storedHourly, type HistoryQuery, type MetricHistory, type PlannedSeries } from './history.js';
 import type { MonitorOptions, ResolvedOptions } from './options.js';
 import { resolveForMemory, type MemoryFit } from './memory-fit.js';
@@ -915,7 +916,8 @@ export class PerformanceMonitor extends EventEmitter {
    * ServeMcpOptions for the limits. Close the returned server to stop serving.
    */
   async serveMcp(options: ServeMcpOptions): Promise<McpHttpServer> {
-    return (await mcpFront(this.faults)).serveMonitorMcp(this, options);
+    const front = await mcpFront(this.faults, this.frontWork);
+    return timedOwn(this.frontWork, () => front.serveMonitorMcp(this, options));
   }
 
   /**
@@ -926,8 +928,18 @@ export class PerformanceMonitor extends EventEmitter {
    * server to stop serving.
    */
   async serveHttp(options: ServeHttpOptions): Promise<HttpServer> {
-    return (await httpFront(this.faults)).serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options);
+    const front = await httpFront(this.faults, this.frontWork);
+    return timedOwn(this.frontWork, () => front.serveMonitorHttp(this, { control: this.control, registry: this.registryBuffers, store: this.store }, this.options.threadPreloads, options));
   }
+
+  /**
+   * Main-thread time a front's load and synchronous start took (fronts.ts): the monitor's
+   * own, in status().overhead, and no part of the service's event-loop lag.
+   */
+  private readonly frontWork = (ms: number): void => {
+    this.overhead.frontsBusy(ms);
+    this.runtime?.ownWork(ms);
+  };
 
   /**
    * A report over [from, to) (default: all data held, up to now or its newest sample), built in the report pool

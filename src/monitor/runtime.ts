@@ -46,6 +46,10 @@ export class RuntimeSampler {
   private elu: EventLoopUtilization | undefined;
   /** When the utilization's baseline (elu) was taken. */
   private eluFrom = 0;
+  /** The monitor's own main-thread work since the last beat (ownWork()), not the service's delay. */
+  private ownSinceBeat = 0;
+  /** The same since the utilization's baseline: not the service's use of its loop. */
+  private ownSinceElu = 0;
   private readonly gcHandles = new Map<string, MetricHandle>();
   private handles: Record<'lag' | 'elu' | 'heapUsed' | 'heapTotal' | 'rss', MetricHandle> | undefined;
 
@@ -78,6 +82,8 @@ export class RuntimeSampler {
     // it, a microsecond or so.
     this.delay = createHistogram();
     this.lastBeat = performance.now();
+    this.ownSinceBeat = 0;
+    this.ownSinceElu = 0;
     this.delayTimer = setInterval(() => this.beat(), this.resolutionMs);
     this.delayTimer.unref();
     this.elu = performance.eventLoopUtilization();
@@ -100,11 +106,26 @@ export class RuntimeSampler {
     this.gcObserver.observe({ entryTypes: ['gc'] });
   }
 
-  /** The delay timer's callback: the time since the last beat goes into the interval's histogram. */
+  /**
+   * `ms` of the monitor's own synchronous work just ran on this thread (a front's load and
+   * start: monitor/front-stages.ts). The loop was held for it, and the service's timers were
+   * late by it, but the lateness is perfwatch's, counted in status().overhead (frontsMs), not
+   * the service's: the next beat leaves it out of its time since the last one, and the next
+   * utilization out of the loop's active time. Synchronous work runs between two beats whole,
+   * so the beat after it is the one that measured it.
+   */
+  ownWork(ms: number): void {
+    if (!(ms > 0)) return;
+    this.ownSinceBeat += ms;
+    this.ownSinceElu += ms;
+  }
+
+  /** The delay timer's callback: the time since the last beat, less the monitor's own work in it, goes into the interval's histogram. */
   private beat(): void {
     const now = performance.now();
-    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat) * 1e6)));
+    this.delay?.record(Math.max(1, Math.round((now - this.lastBeat - this.ownSinceBeat) * 1e6)));
     this.lastBeat = now;
+    this.ownSinceBeat = 0;
   }
 
   /** Records one reading of each gauge and the interval's event-loop delay. */
@@ -122,7 +143,10 @@ export class RuntimeSampler {
       const elu = performance.eventLoopUtilization(this.elu);
       this.elu = performance.eventLoopUtilization();
       this.eluFrom = now;
-      h.elu.record(measured(elu.utilization));
+      const total = elu.idle + elu.active;
+      const own = Math.min(this.ownSinceElu, elu.active);
+      this.ownSinceElu = 0;
+      h.elu.record(measured(total > 0 ? (elu.active - own) / total : elu.utilization));
     }
     const heap = getHeapStatistics();
     h.heapUsed.record(heap.used_heap_size);

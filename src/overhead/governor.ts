@@ -7,7 +7,8 @@
  * the host's main thread (its tick: runtime sampling, ingestion rate, heartbeat) is timed
  * around it, and so is the main-thread time of profile captures (inspector calls, summary,
  * serialising the file: profilingMs; V8's sampling itself is the profiler's own cost, not
- * timed here); child processes (systeminformation's at the slow cadence) come from the
+ * timed here), and so is a first serveHttp() or serveMcp() loading and starting its front
+ * (frontsMs: the SDK's modules compiled and run, monitor/front-stages.ts); child processes (systeminformation's at the slow cadence) come from the
  * process's cutime/cstime, counted only in checks during which the collector started one,
  * since the host may spawn processes of its own. Memory is the shared memory the monitor
  * has touched (series slots in use, sketch logs up to their write position, sketch pages
@@ -82,7 +83,7 @@ export interface OverheadStatus {
    * spent in system sources, which a back-off reduces along with child processes; the rest
    * of the collector's time is ingestion (draining what the host records), which it cannot.
    */
-  breakdown: { windowMs: number; collectorMs: number; samplingMs: number; mainThreadMs: number; profilingMs: number; reportsMs: number; childProcessesMs: number } | null;
+  breakdown: { windowMs: number; collectorMs: number; samplingMs: number; mainThreadMs: number; profilingMs: number; frontsMs: number; reportsMs: number; childProcessesMs: number } | null;
   cpuSource: CpuSource;
   level: number;
   backedOff: boolean;
@@ -107,6 +108,7 @@ export class OverheadGovernor {
   private under = 0;
   private mainMs = 0;
   private profilingMs = 0;
+  private frontsMs = 0;
   private base = { cadenceMs: 0 };
   private last: { at: number; thread: number; collectorMs: number; samplingMs: number; childrenMs: number; spawnCalls: number; reportsMs: number } | undefined;
   private state: Omit<OverheadStatus, 'enabled' | 'budget' | 'level' | 'backedOff' | 'actions' | 'systemCadenceMs' | 'slowCadenceMs'>;
@@ -173,6 +175,11 @@ export class OverheadGovernor {
     this.profilingMs += ms;
   }
 
+  /** Main-thread time a first serveHttp() or serveMcp() spent loading and starting its front (monitor/front-stages.ts). */
+  frontsBusy(ms: number): void {
+    this.frontsMs += ms;
+  }
+
   status(): OverheadStatus {
     const actions: string[] = [];
     if (this.level > 0) {
@@ -210,6 +217,8 @@ export class OverheadGovernor {
       this.mainMs = 0;
       const profilingMs = this.profilingMs;
       this.profilingMs = 0;
+      const frontsMs = this.frontsMs;
+      this.frontsMs = 0;
       const memory = this.deps.sharedBytesInUse() + usage.heapUsed + reports.heapBytes;
       const memoryOver = memory > this.budget.memoryBytes;
       this.state.memoryBytes = memory;
@@ -227,10 +236,10 @@ export class OverheadGovernor {
       const childMs = spawned && Number.isFinite(children - prev.childrenMs) ? children - prev.childrenMs : 0;
       const reportsMs = reports.cpuMs - prev.reportsMs;
       const known = Number.isFinite(collectorMs);
-      const total = (known ? collectorMs : 0) + mainMs + profilingMs + (Number.isFinite(reportsMs) ? reportsMs : 0) + childMs;
+      const total = (known ? collectorMs : 0) + mainMs + profilingMs + frontsMs + (Number.isFinite(reportsMs) ? reportsMs : 0) + childMs;
       const cpuPercent = (100 * total) / Math.max(1, windowMs);
       this.state.cpuPercent = known ? cpuPercent : null;
-      this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, samplingMs, mainThreadMs: mainMs, profilingMs, reportsMs, childProcessesMs: childMs };
+      this.state.breakdown = { windowMs, collectorMs: known ? collectorMs : Number.NaN, samplingMs, mainThreadMs: mainMs, profilingMs, frontsMs, reportsMs, childProcessesMs: childMs };
       const cpuOver = known && cpuPercent > this.budget.cpuPercent;
       this.state.overBudget.cpu = cpuOver;
       // What sampling costs at the base cadence in a window like this one, children included.
