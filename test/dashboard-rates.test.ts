@@ -45,14 +45,14 @@ function drawn(page: Page, id: string): Promise<Drawn | null> {
   }, id);
 }
 
-/** Canvas pixels of a chart in PALETTE[0] of dashboard/js/chart.js (#2f7ed8): blue well above red and green. */
-function bluePixels(page: Page, chartId: string): Promise<number> {
+/** Canvas pixels of a chart in PALETTE[1] (#e4572e), the second series' colour: red well above green and blue. */
+function redPixels(page: Page, chartId: string): Promise<number> {
   return page.evaluate((id) => {
     const canvas = document.querySelector<HTMLCanvasElement>(`[data-chart="${id}"] canvas`);
     if (!canvas) return 0;
     const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
     let n = 0;
-    for (let i = 0; i < px.length; i += 4) if (px[i + 3]! > 0 && px[i + 2]! - px[i]! > 40 && px[i + 2]! - px[i + 1]! > 20) n++;
+    for (let i = 0; i < px.length; i += 4) if (px[i + 3]! > 0 && px[i]! - px[i + 1]! > 60 && px[i]! - px[i + 2]! > 80) n++;
     return n;
   }, chartId);
 }
@@ -105,6 +105,18 @@ describeWithPeer('chromium', 'the dashboard charts rates, lone samples and the b
     };
     burst(false);
     await page.goto(url);
+    // Every answer a chart draws, with whether it held raw samples: "Any metric" must not draw
+    // a counter's raw increments even once, before it knows the metric is one.
+    await page.evaluate(() => {
+      const w = window as unknown as { perfwatchDashboard: { charts: { set: unknown }[] }; drawnAnswers: { id: string; raw: boolean }[] };
+      const proto = Object.getPrototypeOf(w.perfwatchDashboard.charts[0]) as { set: (this: { spec: { id: string } }, answers: { series?: { resolution: string }[] }[], range: unknown) => void };
+      const set = proto.set;
+      w.drawnAnswers = [];
+      proto.set = function (answers, range) {
+        w.drawnAnswers.push({ id: this.spec.id, raw: answers.some((a) => a.series?.some((x) => x.resolution === 'raw') === true) });
+        set.call(this, answers, range);
+      };
+    });
     for (const [metric, tags] of [['jobs_done', ''], ['copy_rate', ''], ['response_time', 'endpont=/burst']]) {
       await page.fill('#explore-metric', metric!);
       await page.fill('#explore-tags', tags!);
@@ -118,6 +130,9 @@ describeWithPeer('chromium', 'the dashboard charts rates, lone samples and the b
     await expect.poll(async () => bySecond((await drawn(page, 'throughput'))!, label, start / 1000).slice(0, 3), { timeout: GUARD_MS, interval: 200 }).toEqual(want);
     // "Any metric" learns the metric is a counter and charts its rate too.
     await expect.poll(async () => bySecond((await drawn(page, 'explore-7'))!, 'jobs_done', start / 1000).slice(0, 3), { timeout: GUARD_MS, interval: 200 }).toEqual(want);
+    const anyMetric = await page.evaluate(() => (window as unknown as { drawnAnswers: { id: string; raw: boolean }[] }).drawnAnswers.filter((d) => d.id === 'explore-7'));
+    expect(anyMetric.length).toBeGreaterThan(0);
+    expect(anyMetric.filter((d) => d.raw)).toEqual([]);
     const errors = (await drawn(page, 'error-rate'))!;
     expect(bySecond(errors, 'error_rate{endpoint="/burst"}', start / 1000)).toEqual([[0, 1], [1, null], [2, 0]]);
     // A ratio's range padded by a tenth read 0–110 %.
@@ -130,17 +145,20 @@ describeWithPeer('chromium', 'the dashboard charts rates, lone samples and the b
     expect((await drawn(page, 'explore-9'))!.note).toBe('response_time: no series of response_time has the tags {"endpont":"/burst"}: did you mean {"endpoint":"/burst"}?');
   });
 
-  it('draws a series of a single sample as a point', async () => {
+  it('draws a series of a single sample as a point, beside a series of many', async () => {
     const { monitor, page, url } = await serve();
+    // The busier series comes first (blue), the lone sample second (red): a line of one value
+    // is no line, and uPlot shows points by itself only where there is room for every row's.
+    for (let i = 0; i < 100; i++) monitor.recordRequest({ endpoint: '/steady', responseTimeMs: 5, statusCode: 200 });
     monitor.recordRequest({ endpoint: '/once', responseTimeMs: 250, success: false });
     await monitor.flush();
     await page.goto(url);
-    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="error-rate"]')?.dataset.points) >= 1 && Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.points) >= 1, null, { timeout: GUARD_MS });
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="response-time"]')?.dataset.series) >= 2, null, { timeout: GUARD_MS });
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
-    for (const id of ['response-time', 'error-rate']) {
-      expect((await drawn(page, id))!.points).toEqual([true]);
-      expect(await bluePixels(page, id), id).toBeGreaterThan(5);
-    }
+    const view = (await drawn(page, 'response-time'))!;
+    expect(view.labels).toEqual(['response_time{endpoint="/steady"} samples', 'response_time{endpoint="/once"} samples']);
+    expect(view.points[1]).toBe(true);
+    expect(await redPixels(page, 'response-time')).toBeGreaterThan(5);
   });
 
   it('charts the busiest series of the range, not the first 20 registered', async () => {
