@@ -40,7 +40,7 @@ export type { InstrumentOptions, InstrumentSource, PiscinaLike } from './instrum
 export type { InstrumentStatus } from './instrument/instrumentation.js';
 export type { MonitorOptions, ResolvedOptions } from './monitor/options.js';
 export type { MetricQuery, MetricSnapshot, MetricWindow } from './monitor/query.js';
-export type { HistoryQuery, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './monitor/history.js';
+export type { HistoryQuery, HistoryOrder, HistoryPoint, MetricHistory, SeriesHistory, Resolution } from './monitor/history.js';
 export type { McpHttpServer, ServeMcpOptions, EndpointStatus } from './mcp/http-options.js';
 export type { SessionStats } from './mcp/sessions.js';
 export type { HttpServer, HttpServerStatus, EventStreamStats } from './http/types.js';

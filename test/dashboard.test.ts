@@ -28,14 +28,14 @@ const LOGIN = Array.from({ length: 25 }, (_, i) => 80 + i * 2);
 interface ChartView {
   id: string;
   labels: string[];
-  data: (number | null)[][];
+  data: (number | null | undefined)[][];
   range: { from: number; to: number };
 }
 
 /** The charts' uPlot state, as the page holds it (window.perfwatchDashboard). */
 function charts(page: Page): Promise<ChartView[]> {
   return page.evaluate(() =>
-    (window as unknown as { perfwatchDashboard: { charts: { spec: { id: string }; plot: { series: { label: string }[]; data: (number | null)[][] } | null; range: { from: number; to: number } }[] } }).perfwatchDashboard.charts
+    (window as unknown as { perfwatchDashboard: { charts: { spec: { id: string }; plot: { series: { label: string }[]; data: (number | null | undefined)[][] } | null; range: { from: number; to: number } }[] } }).perfwatchDashboard.charts
       .filter((c) => c.plot)
       .map((c) => ({ id: c.spec.id, labels: c.plot!.series.slice(1).map((s) => s.label), data: c.plot!.data.map((d) => [...d]), range: c.range })),
   );
@@ -94,7 +94,8 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     const column = (label: string): number[] => {
       const i = rt.labels.findIndex((l) => l.startsWith(label));
       expect(i, `a series ${label} among ${rt.labels.join(', ')}`).toBeGreaterThanOrEqual(0);
-      return rt.data[i + 1]!.filter((v): v is number => v !== null).sort((a, b) => a - b);
+      // A series is undefined on the other series' rows, and null at a gap in its own.
+      return rt.data[i + 1]!.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
     };
     // Few samples: the raw ones, each drawn, per endpoint.
     expect(column('response_time{endpoint="/orders"}')).toEqual(ORDERS);
@@ -102,7 +103,7 @@ describeWithPeer('chromium', 'the dashboard in headless Chromium', (peer) => {
     const errors = views.find((v) => v.id === 'error-rate')!;
     expect(errors.labels.sort()).toEqual(['error_rate{endpoint="/login"}', 'error_rate{endpoint="/orders"}']);
     const cpu = views.find((v) => v.id === 'cpu')!;
-    expect(cpu.data[1]!.some((v) => v !== null && v >= 0 && v <= 100)).toBe(true);
+    expect(cpu.data[1]!.some((v) => typeof v === 'number' && v >= 0 && v <= 100)).toBe(true);
     expect(cpu.range.to - cpu.range.from).toBe(5 * 60_000);
     expect(await bluePixels(page, 'response-time')).toBeGreaterThan(5);
     expect(await bluePixels(page, 'cpu')).toBeGreaterThan(5);

@@ -44,9 +44,14 @@ export async function postJson(path, body) {
   return answer(await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(body) }));
 }
 
-/** One metric's series over [from, to], at most maxPoints points each. */
-export function history({ metric, tags, from, to, maxPoints }) {
-  const params = { metric, from, to, max_points: maxPoints };
+/**
+ * One metric's series over [from, to], at most maxPoints points each, the busiest in the range
+ * first. `rates`: buckets over the whole range, never raw samples, and a counter's watched
+ * steps without a sample at 0 (docs/http.md).
+ */
+export function history({ metric, tags, from, to, maxPoints, rates }) {
+  const params = { metric, from, to, max_points: maxPoints, order: 'busiest' };
+  if (rates) Object.assign(params, { resolution: 'bucketed', zero_fill: true });
   if (tags && Object.keys(tags).length) params.tags = JSON.stringify(tags);
   return getJson('api/history', params);
 }

@@ -15,8 +15,8 @@ const DEFAULT_CHARTS = [
   { id: 'process-memory', title: 'Process memory: heap and rss', queries: [{ metric: 'heap_used', stats: ['value'] }, { metric: 'rss', stats: ['value'] }] },
   { id: 'event-loop-lag', title: 'Event-loop lag (p99 per interval)', queries: [{ metric: 'event_loop_lag', stats: ['value'] }] },
   { id: 'response-time', title: 'Response time p50 / p99 per endpoint', queries: [{ metric: 'response_time', stats: ['p50', 'p99'] }] },
-  { id: 'throughput', title: 'Throughput per endpoint', queries: [{ metric: 'throughput', stats: ['value'] }] },
-  { id: 'error-rate', title: 'Error rate per endpoint', queries: [{ metric: 'error_rate', stats: ['value'] }] },
+  { id: 'throughput', title: 'Throughput per endpoint', queries: [{ metric: 'throughput', stats: ['value'], rates: true }] },
+  { id: 'error-rate', title: 'Error rate per endpoint', queries: [{ metric: 'error_rate', stats: ['value'], rates: true }] },
 ];
 const POLL_MS = 5000;
 const HISTORY_SHOWN = 100;
@@ -41,8 +41,29 @@ function addChart(spec, removable) {
   return chart;
 }
 
+/**
+ * Whether a metric is charted as rates: a counter (per second) or a ratio (per step). Their raw
+ * samples are an increment or a 0 and a 1, no rate: drawn as they were, 10 requests a second
+ * read "1/s" and one failure in ten a spike to 100 %.
+ */
+const chartedAsRates = (answer) => answer.kind === 'counter' || answer.unit === 'ratio';
+
+/**
+ * A chart's queries over [from, to], the busiest series in the range first. A query of rates
+ * asks for buckets over the whole range (stored history included), with a counter's watched
+ * seconds without a sample at 0; one of "Any metric" learns from its first answer whether it
+ * is one, and asks again when that answer held raw samples.
+ */
 async function drawChart(chart, from, to) {
-  const answers = await Promise.all(chart.spec.queries.map((q) => api.history({ metric: q.metric, tags: q.tags, from, to, maxPoints: chart.maxPoints() }).catch((e) => e)));
+  const ask = (q) => api.history({ metric: q.metric, tags: q.tags, from, to, maxPoints: chart.maxPoints(), rates: q.rates }).catch((e) => e);
+  const answers = await Promise.all(
+    chart.spec.queries.map(async (q) => {
+      const answer = await ask(q);
+      if (q.rates !== undefined || answer instanceof Error) return answer;
+      q.rates = chartedAsRates(answer);
+      return q.rates && answer.series.some((s) => s.resolution === 'raw') ? ask(q) : answer;
+    }),
+  );
   chart.set(answers, { from, to });
 }
 

@@ -9,7 +9,8 @@ import type { MetricHistory } from '../monitor/history.js';
 import { MAX_WINDOW_SECONDS } from '../monitor/query.js';
 import { ByteBudget, readBody, type BodyCounters, type BodyRefusal } from '../mcp/http-body.js';
 import { MAX_REPORT_PAGE_ROWS, REPORT_PAGE_ROWS, bodyRow, reportPage, type ReportFormat, type ReportPageAsk } from './report-page.js';
-import { HttpError, checkAnswerPoints, checkFromBeforeNow, intParam, namesParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
+import { tagHint } from './tag-hint.js';
+import { HttpError, boolParam, checkAnswerPoints, checkFromBeforeNow, intParam, namesParam, queryParams, sendError, sendJson, tagsParam, timeParam, type Route, type RouteContext } from './router.js';
 
 /**
  * The most series one /api/metrics page summarises. The summaries run on the host's thread,
@@ -55,7 +56,7 @@ function route(method: Route['method'], path: string, handle: (ctx: RouteContext
   };
 }
 
-const HISTORY_FIELDS: Record<string, string> = { maxPoints: 'max_points' };
+const HISTORY_FIELDS: Record<string, string> = { maxPoints: 'max_points', zeroFill: 'zero_fill' };
 
 export function apiRoutes(deps: ApiDeps): Route[] {
   const { monitor } = deps;
@@ -81,11 +82,11 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const metrics = monitor.getMetrics({ ...query, windowSeconds: window, offset, limit });
       const total = monitor.countMetrics(query);
       const more = offset + metrics.length < total;
-      sendJson(res, 200, { total, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}) });
+      sendJson(res, 200, { total, offset, limit, metrics, ...(more ? { next: nextPage(url, offset + metrics.length) } : {}), ...(total === 0 ? tagHint(monitor, names, tags) : {}) });
     }, (f) => (f === 'windowSeconds' ? 'window' : f)),
 
     route('GET', '/api/history', async ({ url, res }) => {
-      const p = queryParams(url, ['metric', 'tags', 'from', 'to', 'max_points', 'resolution', 'limit', 'offset']);
+      const p = queryParams(url, ['metric', 'tags', 'from', 'to', 'max_points', 'resolution', 'limit', 'offset', 'order', 'zero_fill']);
       const metric = p.get('metric');
       if (metric === undefined) throw new HttpError(400, 'metric is required: the name of the metric whose history to read', 'metric');
       const limit = intParam(p, 'limit', 1, 1000, 20);
@@ -96,7 +97,10 @@ export function apiRoutes(deps: ApiDeps): Route[] {
       const to = timeParam(p, 'to');
       checkFromBeforeNow(from, to, monitor.now());
       const tags = tagsParam(p);
+      // Checked by the library, which names the field and lists the values it takes.
       const resolution = p.get('resolution') as 'auto' | undefined;
+      const order = p.get('order') as 'id' | undefined;
+      const zeroFill = boolParam(p, 'zero_fill', false);
       const history: MetricHistory = await monitor.getMetricHistory({
         metric,
         maxPoints,
@@ -106,9 +110,12 @@ export function apiRoutes(deps: ApiDeps): Route[] {
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
         ...(resolution !== undefined ? { resolution } : {}),
+        ...(order !== undefined ? { order } : {}),
+        ...(zeroFill ? { zeroFill } : {}),
       });
       const more = offset + history.series.length < history.totalSeries;
-      sendJson(res, 200, { ...history, offset, limit, ...(more ? { next: nextPage(url, offset + history.series.length) } : {}) });
+      const hint = history.totalSeries === 0 ? tagHint(monitor, [metric], tags) : {};
+      sendJson(res, 200, { ...history, offset, limit, ...(more ? { next: nextPage(url, offset + history.series.length) } : {}), ...hint });
     }, (f) => HISTORY_FIELDS[f] ?? f),
 
     route('GET', '/api/alerts', ({ url, res }) => {

@@ -199,6 +199,14 @@ export function namesParam(params: Map<string, string>, name: string): string[] 
   return names;
 }
 
+/** A query parameter that is true or false (`fallback` when left out). */
+export function boolParam(params: Map<string, string>, name: string, fallback: boolean): boolean {
+  const text = params.get(name);
+  if (text === undefined) return fallback;
+  if (text !== 'true' && text !== 'false') throw new HttpError(400, `${name} must be true or false, got ${JSON.stringify(text.slice(0, 64))}`, name);
+  return text === 'true';
+}
+
 /** Tags as a JSON object of strings: `tags={"endpoint":"/users"}`. */
 export function tagsParam(params: Map<string, string>, name = 'tags'): Record<string, string> | undefined {
   const text = params.get(name);
@@ -209,8 +217,14 @@ export function tagsParam(params: Map<string, string>, name = 'tags'): Record<st
   } catch {
     value = undefined;
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new HttpError(400, `${name} must be a JSON object of strings, such as {"endpoint":"/users"}`, name);
+  }
+  // The key at fault, and what it got: {"endpoint":1} was refused without saying which tag.
+  const bad = Object.entries(value).find(([, v]) => typeof v !== 'string');
+  if (bad) {
+    const [key, v] = bad;
+    throw new HttpError(400, `${name} must be a JSON object of strings, such as {"endpoint":"/users"}: the value of ${JSON.stringify(key.slice(0, 64))} is ${v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`} (${JSON.stringify(v).slice(0, 64)}), not a string`, name);
   }
   return value as Record<string, string>;
 }

@@ -22,8 +22,17 @@ import { HOUR_MS } from '../storage/hourly.js';
 import type { StoredRollups } from '../storage/rollups.js';
 import { memoryFrom } from '../reports/span-reader.js';
 import { coveredSeconds, withEarlier, type Watched, type WatchedSpan } from '../analysis/watched.js';
+import { busiestFirst } from './history-order.js';
 
-export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup';
+/**
+ * 'bucketed' is 'auto' without raw samples: buckets where every bucket that starts in the
+ * range is held, else rollups. Raw samples carry no rate (a counter's sample is its
+ * increment, a ratio's a 0 or a 1): a chart of rates or ratios over the whole range asks this.
+ */
+export type Resolution = 'auto' | 'raw' | 'bucket' | 'rollup' | 'bucketed';
+
+/** The order of a history's series: 'id' (registration, the default) or 'busiest' (samples in the range, most first: history-order.ts). */
+export type HistoryOrder = 'id' | 'busiest';
 
 export interface HistoryQuery {
   metric: string;
@@ -39,10 +48,18 @@ export interface HistoryQuery {
   limit?: number;
   /** Series with data to pass over before the first listed (default 0): the next page of a history cut at `limit`. Those passed over are counted, not read. */
   offset?: number;
+  /** The series' order, which `offset` and `limit` page through (default 'id'). */
+  order?: HistoryOrder;
+  /**
+   * A counter's bucketed steps with no sample that the monitor watched as points of rate 0
+   * (count 0), for a series with samples in the range; steps it did not watch keep no point.
+   * Other kinds have no value where nothing was recorded: it changes nothing of theirs.
+   */
+  zeroFill?: boolean;
 }
 
 /** The fields of a HistoryQuery. */
-const HISTORY_FIELDS = ['metric', 'tags', 'from', 'to', 'resolution', 'maxPoints', 'limit', 'offset'] as const;
+const HISTORY_FIELDS = ['metric', 'tags', 'from', 'to', 'resolution', 'maxPoints', 'limit', 'offset', 'order', 'zeroFill'] as const;
 
 export interface HistoryPoint {
   /** Start of the point (ms since the epoch): the sample time for raw points. */
@@ -64,7 +81,7 @@ export interface SeriesHistory {
   /** The series' id in this process; -1 for a stored series it has not registered (read from the database alone: HistoryReader.addStored). */
   id: number;
   tags: CanonicalTags;
-  resolution: Exclude<Resolution, 'auto'>;
+  resolution: Exclude<Resolution, 'auto' | 'bucketed'>;
   /** Width of a point in ms (0 for raw points). */
   stepMs: number;
   /** Points before downsampling. */
@@ -95,7 +112,8 @@ export interface MetricHistory {
   unread?: { series: number; error: string };
 }
 
-const RESOLUTIONS: readonly Resolution[] = ['auto', 'raw', 'bucket', 'rollup'];
+const RESOLUTIONS: readonly Resolution[] = ['auto', 'raw', 'bucket', 'rollup', 'bucketed'];
+const ORDERS: readonly HistoryOrder[] = ['id', 'busiest'];
 
 export class HistoryReader {
   private readonly registry: Registry;
@@ -139,11 +157,16 @@ export class HistoryReader {
     if (limit !== Infinity && (!Number.isInteger(limit) || limit < 1)) throw new InvalidArgumentError('limit', 'must be a positive integer', { value: limit });
     const offset = query.offset ?? 0;
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError('offset', 'must be an integer of at least 0', { value: offset });
+    const order = query.order ?? 'id';
+    if (!ORDERS.includes(order)) throw new InvalidArgumentError('order', `must be one of ${ORDERS.join(', ')}`, { value: order });
+    const zeroFill = query.zeroFill ?? false;
+    if (typeof zeroFill !== 'boolean') throw new InvalidArgumentError('zeroFill', 'must be true or false', { value: zeroFill });
     const def = this.registry.lookupName(metric);
     if (def === undefined) throw unknown(metric, this.registry.listNames().map((n) => n.name));
     const match = tagMatch(query.tags);
-    const ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
-    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, offset, match, ids };
+    let ids = this.registry.find(metric, match).map((id) => ({ id, tags: this.registry.info(id).tags, memoryFrom: memoryFrom(this.reader, id) }));
+    if (order === 'busiest') ids = busiestFirst(this.reader, ids, from, to);
+    return { metric, kind: def.kind, unit: def.unit, from, to, shownTo, resolution, maxPoints, limit, offset, match, ids, zeroFill };
   }
 
   /**
@@ -179,7 +202,7 @@ export class HistoryReader {
       // as the page, and a walk through N series page by page cost N²/limit reads.
       const index = totalSeries++;
       if (index >= plan.offset && index - plan.offset < plan.limit) {
-        series.push(this.seriesHistory(id, tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom));
+        series.push(this.seriesHistory(id, tags, plan.kind, plan.from, plan.to, plan.resolution, plan.maxPoints, { ...watched, to: Math.min(watched.to, now) }, disk, memoryFrom, plan.zeroFill && plan.kind === 'counter'));
       }
     }
     return { metric: plan.metric, kind: plan.kind, unit: plan.unit, from: plan.from, to: plan.shownTo, series, totalSeries, ...(unread ? { unread } : {}) };
@@ -196,23 +219,23 @@ export class HistoryReader {
   }
 
   /** A series' history; `id` -1: a stored series not registered, its stored rows alone. */
-  private seriesHistory(id: number, tags: CanonicalTags, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[], memoryFrom: number): SeriesHistory {
+  private seriesHistory(id: number, tags: CanonicalTags, kind: MetricKind, from: number, to: number, resolution: Resolution, maxPoints: number, watched: Watched, disk: StoredPiece[], memoryFrom: number, zeroFill: boolean): SeriesHistory {
     const L = this.reader.layout;
     let chosen = resolution;
     const stored = disk.filter((p) => p.r.start >= from && p.r.start < to);
     if (id < 0) {
       chosen = 'rollup';
-    } else if (stored.length > 0 && (chosen === 'auto' || chosen === 'raw')) {
+    } else if (stored.length > 0 && (chosen === 'auto' || chosen === 'raw' || chosen === 'bucketed')) {
       // The history reaches back past the memory: the memory's part at its bucketed grain.
       chosen = this.reader.bucketCount(id, 1) > L.t1Cap ? 'rollup' : 'bucket';
-    } else if (chosen === 'auto' || (chosen === 'raw' && this.buckets)) {
+    } else if (chosen === 'auto' || chosen === 'bucketed' || (chosen === 'raw' && this.buckets)) {
       const rawOldest = this.reader.rawOldest(id);
       const t1Oldest = this.reader.oldestBucket(id, 1);
       const t1Wrapped = this.reader.bucketCount(id, 1) > L.t1Cap;
       // Raw when the raw ring reaches back to `from`, or holds every sample ever; never on a
       // hub, whose raw slots are its members' buckets: a bucket of 5 samples read as one point
       // of count 1, its last value.
-      if (!this.buckets && (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap)) chosen = 'raw';
+      if (chosen !== 'bucketed' && !this.buckets && (from >= rawOldest || this.reader.totalCount(id) <= L.rawCap)) chosen = 'raw';
       // Buckets when every bucket that starts in the range is held: one let go that began
       // before `from` (the one `from` falls in) is in no answer. A 300 s chart over a ring of
       // 300 buckets fell to a minute's rollups a point.
@@ -253,15 +276,32 @@ export class HistoryReader {
     // Points of `group` steps each, laid on the time from the first cell: a point is the steps
     // it says it is (stepMs), those with no sample among them. Grouped by cells with data, a
     // counter recorded every 3 s read 2 s steps, each point spanning 6 s.
-    const group = groupSize(cellAt, maxPoints);
+    // zeroFill (a counter with samples in the range): the points are laid from the range's
+    // first step to its end, or to now, so that the watched steps with no sample, between the
+    // pieces and around them, are there to read 0; otherwise from the first cell with data.
+    const fill = zeroFill && cells.length > 0;
+    const anchor = fill && Number.isFinite(from) ? Math.floor(from / step) : (cellAt[0] ?? 0);
+    const lastStep = fill ? Math.ceil(Math.min(to, watched.to) / step) : 0;
+    const group = fill ? Math.max(1, Math.ceil((lastStep - anchor) / maxPoints)) : groupSize(cellAt, maxPoints);
     const points: HistoryPoint[] = [];
+    /** Points of rate 0 for the steps from `k` up to `until` (exclusive) that the monitor watched. */
+    const zeros = (k: number, until: number): void => {
+      for (; fill && k < until; k++) {
+        const stepStart = (anchor + k * group) * step;
+        const t = Math.max(from, stepStart);
+        if (coveredSeconds(t, Math.min(to, stepStart + group * step, watched.to), watched) !== null) points.push({ t, value: 0, count: 0, sum: 0, min: 0, max: 0, last: 0 });
+      }
+    };
+    let nextK = 0;
     for (let i = 0; i < cells.length; ) {
-      const k = Math.floor((cellAt[i]! - cellAt[0]!) / group);
+      const k = Math.floor((cellAt[i]! - anchor) / group);
       let j = i;
-      while (j < cells.length && Math.floor((cellAt[j]! - cellAt[0]!) / group) === k) j++;
+      while (j < cells.length && Math.floor((cellAt[j]! - anchor) / group) === k) j++;
       const slice = cells.slice(i, j).flat();
       i = j;
-      const stepStart = (cellAt[0]! + k * group) * step;
+      zeros(nextK, k);
+      nextK = k + 1;
+      const stepStart = (anchor + k * group) * step;
       // The step's start, or `from` where the range begins inside it.
       const t = Math.max(from, stepStart);
       const end = Math.min(to, stepStart + group * step);
@@ -308,6 +348,7 @@ export class HistoryReader {
       }
       points.push(point);
     }
+    zeros(nextK, Math.ceil((lastStep - anchor) / group));
     return { id, tags, resolution: usedRollups ? 'rollup' : 'bucket', stepMs: group * step, sourcePoints: pieces.length, points };
   }
 
@@ -341,8 +382,9 @@ export interface HistoryPlan {
   offset: number;
   /** The tags asked for (a series matches when its tags include them). */
   match: Record<string, string> | undefined;
-  /** The matching series, with where the memory's data of each begins (rollups stored before it count). */
+  /** The matching series, with where the memory's data of each begins (rollups stored before it count), in the query's order. */
   ids: PlannedSeries[];
+  zeroFill: boolean;
 }
 
 /** A series a history reads: id -1 (memoryFrom Infinity) for a stored one not registered (addStored). */
@@ -364,7 +406,7 @@ interface StoredPiece {
  * grouped anyway); 'rollup' asks for the minute rows whatever the range.
  */
 export function storedHourly(resolution: Resolution, from: number, to: number, maxPoints: number): boolean {
-  if (resolution !== 'auto' && resolution !== 'raw') return false;
+  if (resolution !== 'auto' && resolution !== 'raw' && resolution !== 'bucketed') return false;
   const span = to - from;
   return span > 24 * HOUR_MS || span / 60_000 > maxPoints;
 }
