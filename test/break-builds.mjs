@@ -2082,7 +2082,7 @@ export const BREAKS = [
   {
     name: 'report --token ignored',
     what: '`perfwatch report --url` sends only PERFWATCH_TOKEN, not the --token it was given: an endpoint with a token cannot be reached by the flag',
-    edits: [{ find: '    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);', replace: '    const remote = await connectRemote(client, url, process.env[TOKEN_ENV] || undefined, timeoutMs);' }],
+    edits: [{ file: 'src/cli/token.ts', find: '  const token = flag ?? fromEnv;', replace: '  const token = fromEnv;' }],
     tests: ['cli.test.ts'],
     mustFail: ['report --token sends that token to an endpoint that requires one'],
   },
@@ -6304,6 +6304,13 @@ export const BREAKS = [
     edits: [{ file: 'src/cli/main.ts', find: '  if (!process.exitCode) process.exitCode = 1;\n', replace: '' }, { file: 'src/cli/main.ts', find: 'code === 0 && unwritten !== undefined ? 1 : code', replace: 'code' }],
     tests: ['cli.test.ts'],
     mustFail: ['ends with 1, saying it once, when its output cannot be written (stdout a full disk, /dev/full)'],
+  },
+  {
+    name: 'a CLI token against the rule sent as given',
+    what: "report --url and profile sent --token / PERFWATCH_TOKEN unchecked: one with a control character made fetch throw `Headers.set: \"Bearer <the whole token>\" is an invalid header value`, printed on stderr after \"cannot reach an MCP endpoint\"",
+    edits: [{ file: 'src/cli/token.ts', find: '  if (!tokenKeepsRule(token)) throw new', replace: '  if (token === null) throw new' }],
+    tests: ['cli-token.test.ts'],
+    mustFail: ['refuse a --token or PERFWATCH_TOKEN against the rule before any request, naming the flag or the variable and the rule, never showing the token'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",

@@ -9,12 +9,12 @@ import { InMemoryTransport } from '@modelcontextprotocol/server';
 import { PerformanceMonitor } from '../monitor/monitor.js';
 import { MonitorHost } from '../mcp/host.js';
 import { McpFront } from '../mcp/server.js';
-import { TOKEN_ENV } from '../mcp/token.js';
 import { loadConfig } from '../config/load.js';
 import { connectRemote, goneLine, remoteUrl, timeoutFlag, type Remote } from './remote.js';
 import { isTimeout, unreachable } from './unreachable.js';
 import { describeValue } from '../errors.js';
 import { intFlag } from './args.js';
+import { remoteToken, withoutToken } from './token.js';
 
 
 export interface ReportArgs {
@@ -104,7 +104,7 @@ async function namesWithoutSeries(client: Client, metricTypes: string[], metrics
 }
 
 function fail(message: string): number {
-  process.stderr.write(`perfwatch: ${message}\n`);
+  process.stderr.write(`perfwatch: ${withoutToken(message)}\n`);
   return 2;
 }
 
@@ -147,8 +147,9 @@ export async function report(args: ReportArgs): Promise<number> {
     const url = remoteUrl(args.url);
     if (typeof url === 'string') return fail(url);
     const timeoutMs = timeoutFlag(args.timeout);
+    const token = remoteToken(args.token);
     remoteAt = { url, timeoutMs };
-    const remote = await connectRemote(client, url, args.token ?? (process.env[TOKEN_ENV] || undefined), timeoutMs);
+    const remote = await connectRemote(client, url, token, timeoutMs);
     if (typeof remote === 'string') return fail(remote);
     remoteAt.remote = remote;
     end = () => remote.end();
