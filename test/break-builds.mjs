@@ -6313,6 +6313,13 @@ export const BREAKS = [
     mustFail: ['refuse a --token or PERFWATCH_TOKEN against the rule before any request, naming the flag or the variable and the rule, never showing the token'],
   },
   {
+    name: "a hub's socket path checked only once its storage started",
+    what: 'perfwatch serve --hub /nonexistent/dir/hub.sock (or a regular file) failed with the right words after its storage had made ./perfwatch-data/perfwatch.db in the working directory',
+    edits: [{ file: 'src/monitor/monitor.ts', find: "      if (this.options.hub?.listen !== undefined) await checkListenPath(this.options.hub.listen, 'hub.listen');\n", replace: '' }],
+    tests: ['cli-usage.test.ts'],
+    mustFail: ['serve --hub on a socket path it cannot use fails before its storage starts: nothing made in the working directory'],
+  },
+  {
     name: "a totals sequence left odd kept odd by the next writer",
     what: "a collector's successor leaves a series' totals sequence as a writer that ended inside a move left it: every read of that series' totals waits the reader's bound (50 ms) for good",
     edits: [{ file: 'src/engine/store/writer.ts', find: "      if ((seq & 1) !== 0) Atomics.store(this.i32, ib + TOTALS_SEQ, (seq + 1) | 0);\n", replace: '' }],

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { CLI, quietConfig } from './mcp-helpers.js';
 
 const run = promisify(execFile);
@@ -75,5 +76,22 @@ describe('perfwatch CLI usage errors', () => {
       code: 2,
       stderr: expect.stringMatching(/^perfwatch: --hub must be at most 107 bytes \(the limit of a Unix socket path\), not \d+, got a string of \d+ characters\n$/),
     });
+  });
+
+  it('serve --hub on a socket path it cannot use fails before its storage starts: nothing made in the working directory', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'perfwatch-hub-cwd-'));
+    const file = join(cwd, 'not-a-socket');
+    writeFileSync(file, 'a file of the user');
+    const missing = join(tmpdir(), 'perfwatch-no-such-dir', 'hub.sock');
+    const cases: [string, string][] = [
+      [missing, `--hub ${missing}: its folder ${dirname(missing)} does not exist: create it or choose another path`],
+      [file, `--hub ${file} exists and is not a socket: not replaced; choose another path or remove it`],
+      [join(file, 'hub.sock'), `--hub ${join(file, 'hub.sock')}: ${file} is not a folder: choose another path`],
+    ];
+    for (const [path, said] of cases) {
+      // No --config: the default storage, sqlite in ./perfwatch-data, which a start would make.
+      await expect(run(process.execPath, [CLI, 'serve', '--hub', path], { cwd, timeout: 60_000 }), path).rejects.toMatchObject({ code: 2, stderr: `perfwatch: ${said}\n` });
+      expect(readdirSync(cwd), path).toEqual(['not-a-socket']);
+    }
   });
 });
