@@ -5680,7 +5680,7 @@ export const BREAKS = [
   {
     name: 'a quantile rounded past the max beside it',
     what: "get_monitoring_status' metric line rounds quantiles to 3 digits and prints the max in full: `p99 91.3 max 91.2956`",
-    edits: [{ file: 'src/mcp/format.ts', find: '  if (max !== null && shown > max) return exact(max);\n  if (min !== null && shown < min) return exact(min);\n', replace: '' }],
+    edits: [{ file: 'src/mcp/format.ts', find: '  return figure(max !== null && v > max ? max : min !== null && v < min ? min : v);', replace: '  return figure(v);' }],
     tests: ['mcp-text-figures.test.ts'],
     mustFail: ['never shows a quantile above the max or below the min beside it'],
   },
@@ -6318,6 +6318,13 @@ export const BREAKS = [
     edits: [{ file: 'src/monitor/monitor.ts', find: "      if (this.options.hub?.listen !== undefined) await checkListenPath(this.options.hub.listen, 'hub.listen');\n", replace: '' }],
     tests: ['cli-usage.test.ts'],
     mustFail: ['serve --hub on a socket path it cannot use fails before its storage starts: nothing made in the working directory'],
+  },
+  {
+    name: "the closing list's figures in full binary",
+    what: "a series line printed its quantiles and max with every binary digit and its mean to 3 digits: `price 0.3  p50 0.30000000000000004 … max 0.30000000000000004`, and a mean of 997.5 read `998` beside `max 998`",
+    edits: [{ file: 'src/mcp/format.ts', find: "  return v === null || v === undefined || !Number.isFinite(v) ? '-' : exact(measured(v));", replace: "  return v === null || v === undefined || !Number.isFinite(v) ? '-' : exact(v);" }],
+    tests: ['cli-report-figures.test.ts'],
+    mustFail: ['shows every figure of a line by one rule, 6 significant digits: no float noise, and a mean apart from the max it is not'],
   },
   {
     name: "a totals sequence left odd kept odd by the next writer",
