@@ -53,6 +53,9 @@ describe('perfwatch CLI usage errors', () => {
       [['report', '--for', '0x2'], '--for must be an integer number of seconds from 1 to 3600, got "0x2"'],
       [['report', '--url', url, '--offset', '1.0'], '--offset must be an integer from 0 to 9007199254740991, got "1.0"'],
       [['bench', '--samples', '1e6'], '--samples must be an integer from 100000 to 100000000, got "1e6"'],
+      // Spaces around the digits are no decimal digits alone either.
+      [['report', '--for', ' 2'], '--for must be an integer number of seconds from 1 to 3600, got " 2"'],
+      [['profile', '--url', url, '--top', '5 '], '--top must be an integer from 1 to 100, got "5 "'],
     ];
     for (const [args, said] of cases) await expect(cli(...args), args.join(' ')).rejects.toMatchObject({ code: 2, stdout: '', stderr: `perfwatch: ${said}\n` });
   });
