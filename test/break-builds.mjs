@@ -5680,7 +5680,7 @@ export const BREAKS = [
   {
     name: 'a quantile rounded past the max beside it',
     what: "get_monitoring_status' metric line rounds quantiles to 3 digits and prints the max in full: `p99 91.3 max 91.2956`",
-    edits: [{ file: 'src/mcp/format.ts', find: '  return figure(max !== null && v > max ? max : min !== null && v < min ? min : v);', replace: '  return figure(v);' }],
+    edits: [{ file: 'src/mcp/format.ts', find: '  return figure(max !== null && v > max ? max : min !== null && v < min ? min : v);', replace: '  return num(v);' }],
     tests: ['mcp-text-figures.test.ts'],
     mustFail: ['never shows a quantile above the max or below the min beside it'],
   },
